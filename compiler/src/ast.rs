@@ -1,0 +1,297 @@
+//! Stage 2 output: the abstract syntax tree. Every node carries the span of source it came from.
+//!
+//! The shape follows CPython's `ast` module closely, so `python3 -c "import ast; print(ast.dump(...))"`
+//! is a good guide to what the parser produces for a construct.
+
+pub use minivm_lexer::Span;
+
+/// A parsed source file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module {
+    pub body: Vec<Stmt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect (a call, usually).
+    Expr(Expr),
+    /// `a = b = value`: one or more targets (Name, Attribute, Subscript, Tuple/List of targets, Starred inside those).
+    Assign { targets: Vec<Expr>, value: Expr },
+    /// `target op= value`; target is a Name, Attribute or Subscript.
+    AugAssign { target: Expr, op: BinOp, value: Expr },
+    /// `target: annotation [= value]`; the annotation is parsed and ignored.
+    AnnAssign { target: Expr, annotation: Expr, value: Option<Expr> },
+    If { test: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
+    While { test: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
+    For { target: Expr, iter: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
+    Break,
+    Continue,
+    Pass,
+    Return(Option<Expr>),
+    FunctionDef(Box<FunctionDef>),
+    ClassDef(Box<ClassDef>),
+    Global(Vec<Ident>),
+    Nonlocal(Vec<Ident>),
+    Assert { test: Expr, msg: Option<Expr> },
+    Del(Vec<Expr>),
+    /// `import a.b as c, d`
+    Import(Vec<Alias>),
+    /// `from module import a as b, c` (`level` counts leading dots; 0 for absolute imports).
+    ImportFrom { module: Option<Ident>, names: Vec<Alias>, level: u32 },
+    Raise { exc: Option<Expr>, cause: Option<Expr> },
+    Try(Box<Try>),
+    With { items: Vec<WithItem>, body: Vec<Stmt> },
+}
+
+/// A name with the span where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionDef {
+    pub name: Ident,
+    pub params: Params,
+    pub body: Vec<Stmt>,
+    pub decorators: Vec<Expr>,
+    /// `-> annotation`, parsed and ignored.
+    pub returns: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassDef {
+    pub name: Ident,
+    pub bases: Vec<Expr>,
+    pub keywords: Vec<Keyword>,
+    pub body: Vec<Stmt>,
+    pub decorators: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Try {
+    pub body: Vec<Stmt>,
+    pub handlers: Vec<ExceptHandler>,
+    pub orelse: Vec<Stmt>,
+    pub finalbody: Vec<Stmt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptHandler {
+    /// `None` for a bare `except:`.
+    pub typ: Option<Expr>,
+    pub name: Option<Ident>,
+    pub body: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithItem {
+    pub context: Expr,
+    pub target: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    /// Possibly dotted (`os.path`) for `import`; a plain name for `from ... import`.
+    pub name: String,
+    pub asname: Option<Ident>,
+    pub span: Span,
+}
+
+/// A function's parameter list: `def f(a, b=1, *args, c, d=2, **kw)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Params {
+    /// Positional-only parameters (before a `/`).
+    pub posonly: Vec<Param>,
+    /// Positional-or-keyword parameters.
+    pub args: Vec<Param>,
+    pub vararg: Option<Param>,
+    /// Keyword-only parameters (after `*` or `*args`).
+    pub kwonly: Vec<Param>,
+    pub kwarg: Option<Param>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub default: Option<Expr>,
+    /// Parsed and ignored.
+    pub annotation: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Name(String),
+    /// A literal: `None`, `True`, `42`, `1.5`, `'text'` (adjacent string literals already joined).
+    Const(Const),
+    /// `f'...{x!r:>8}...'`, possibly joined with adjacent plain strings.
+    FString(Vec<FStringPart>),
+    Tuple(Vec<Expr>),
+    List(Vec<Expr>),
+    Set(Vec<Expr>),
+    /// `{k: v, **other}`: a `None` key marks a `**other` entry.
+    Dict(Vec<(Option<Expr>, Expr)>),
+    /// `*x` in a call, a display or an assignment target.
+    Starred(Box<Expr>),
+    BinOp { op: BinOp, left: Box<Expr>, right: Box<Expr> },
+    UnaryOp { op: UnaryOp, operand: Box<Expr> },
+    /// `a and b and c` / `a or b`; always two or more values.
+    BoolOp { op: BoolOp, values: Vec<Expr> },
+    /// `a < b <= c`: `ops.len() == comparators.len() >= 1`.
+    Compare { left: Box<Expr>, ops: Vec<CmpOp>, comparators: Vec<Expr> },
+    /// `body if test else orelse`
+    IfExp { test: Box<Expr>, body: Box<Expr>, orelse: Box<Expr> },
+    /// `func(a, *b, k=c, **d)`: `args` may hold `Starred`; a keyword with `name: None` is `**d`.
+    Call { func: Box<Expr>, args: Vec<Expr>, keywords: Vec<Keyword> },
+    Attribute { value: Box<Expr>, attr: Ident },
+    /// `value[index]`; `index` is a `Slice`, a `Tuple` (for `a[1, 2]`), or any expression.
+    Subscript { value: Box<Expr>, index: Box<Expr> },
+    /// `lower:upper:step`, only directly inside a subscript (or a tuple inside one).
+    Slice { lower: Option<Box<Expr>>, upper: Option<Box<Expr>>, step: Option<Box<Expr>> },
+    Lambda { params: Box<Params>, body: Box<Expr> },
+    ListComp { elt: Box<Expr>, generators: Vec<Comprehension> },
+    SetComp { elt: Box<Expr>, generators: Vec<Comprehension> },
+    DictComp { key: Box<Expr>, value: Box<Expr>, generators: Vec<Comprehension> },
+    GeneratorExp { elt: Box<Expr>, generators: Vec<Comprehension> },
+    Yield(Option<Box<Expr>>),
+    YieldFrom(Box<Expr>),
+    /// `name := value`
+    NamedExpr { target: Ident, value: Box<Expr> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Ellipsis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FStringPart {
+    Literal(String),
+    Value {
+        expr: Box<Expr>,
+        /// `!r`, `!s` or `!a`.
+        conversion: Option<char>,
+        /// The format spec after `:`, itself an f-string (it may hold `{width}` fields).
+        spec: Option<Vec<FStringPart>>,
+        /// For the `{x=}` form: the text `x=` (with surrounding spaces as written) printed before the value.
+        debug_text: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyword {
+    /// `None` for `**mapping`.
+    pub name: Option<Ident>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `for target in iter if cond1 if cond2`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comprehension {
+    pub target: Expr,
+    pub iter: Expr,
+    pub ifs: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    Mod,
+    Pow,
+    LShift,
+    RShift,
+    BitOr,
+    BitXor,
+    BitAnd,
+    MatMul,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+    Pos,
+    Invert,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BoolOp {
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtE,
+    Gt,
+    GtE,
+    Is,
+    IsNot,
+    In,
+    NotIn,
+}
+
+impl BinOp {
+    /// The operator as written in source (`+`, `//`, ...), for error messages and `dis`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::FloorDiv => "//",
+            BinOp::Mod => "%",
+            BinOp::Pow => "**",
+            BinOp::LShift => "<<",
+            BinOp::RShift => ">>",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::BitAnd => "&",
+            BinOp::MatMul => "@",
+        }
+    }
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::NotEq => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::LtE => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::GtE => ">=",
+            CmpOp::Is => "is",
+            CmpOp::IsNot => "is not",
+            CmpOp::In => "in",
+            CmpOp::NotIn => "not in",
+        }
+    }
+}

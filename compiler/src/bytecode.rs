@@ -1,0 +1,325 @@
+//! The bytecode format: every opcode with its stack effect, and the code object that holds them.
+//!
+//! One file defines the whole instruction set (as Lua's `lopcodes.h` does). Each opcode's doc line gives
+//! its meaning and stack effect, written `[.., a, b] -> [.., a + b]` with the top of the stack on the right.
+//! The VM's dispatch loop and the disassembler are exhaustive matches over [`Op`], so adding an opcode
+//! does not compile until both handle it.
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use crate::ast::{BinOp, CmpOp};
+
+/// Index into [`CodeObject::consts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConstIdx(pub u32);
+/// Index of a fast local slot, into [`CodeObject::varnames`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Local(pub u32);
+/// Index into [`CodeObject::names`]: a global, attribute, import or class-namespace name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name(pub u32);
+/// Index of a cell: `cellvars` first, then `freevars` (as CPython numbers them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cell(pub u32);
+/// An instruction index inside the same code object, the target of a jump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(pub u32);
+
+/// `FormatValue`'s conversion (`!s`, `!r`, `!a`) and whether a spec sits on the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatFlags {
+    /// `None`, `Some('s')`, `Some('r')` or `Some('a')`.
+    pub conversion: Option<char>,
+    pub has_spec: bool,
+}
+
+/// What `MakeFunction` finds on the stack below it, in this order from bottom to top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MakeFunctionFlags {
+    /// A tuple of default values for the last positional parameters.
+    pub defaults: bool,
+    /// A dict of default values for keyword-only parameters.
+    pub kwdefaults: bool,
+    /// A tuple of cells, one per entry of the new code's `freevars`.
+    pub closure: bool,
+}
+
+/// One instruction. Operands are typed so the disassembler can resolve them to names and constants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    // ---- stack shuffling ----
+    /// Does nothing (a jump target, or a line marker).
+    Nop,
+    /// `[.., a] -> [..]`
+    Pop,
+    /// Push a copy of the n-th item (1 = top): `[.., a] -> [.., a, a]` for `Copy(1)`.
+    Copy(u32),
+    /// Swap the top with the n-th item (2 = the one below it): `[.., a, b] -> [.., b, a]` for `Swap(2)`.
+    Swap(u32),
+
+    // ---- constants and variables ----
+    /// `[..] -> [.., consts[i]]`
+    LoadConst(ConstIdx),
+    /// `[..] -> [.., locals[i]]`; `UnboundLocalError` if the slot is empty.
+    LoadLocal(Local),
+    /// `[.., v] -> [..]`, `locals[i] = v`
+    StoreLocal(Local),
+    /// Empty the slot (`del x`); `UnboundLocalError` if already empty.
+    DeleteLocal(Local),
+    /// `[..] -> [.., v]`: module global, else builtin; `NameError` if neither.
+    LoadGlobal(Name),
+    /// `[.., v] -> [..]`, sets the module global.
+    StoreGlobal(Name),
+    /// Removes the module global; `NameError` if absent.
+    DeleteGlobal(Name),
+    /// `[..] -> [.., v]` in a class body: the class namespace, then globals, then builtins.
+    LoadName(Name),
+    /// `[.., v] -> [..]` into the class namespace.
+    StoreName(Name),
+    /// Removes a name from the class namespace.
+    DeleteName(Name),
+    /// `[..] -> [.., cell contents]`; `NameError`/`UnboundLocalError`-style error if empty.
+    LoadDeref(Cell),
+    /// `[.., v] -> [..]`, stores into the cell.
+    StoreDeref(Cell),
+    /// Empties the cell (`del x` of a captured variable).
+    DeleteDeref(Cell),
+    /// `[..] -> [.., cell]`: the cell object itself, to build a closure tuple for `MakeFunction`.
+    LoadClosure(Cell),
+    /// `[..] -> [.., v]` in a class body for a free variable: class namespace first, then the cell.
+    LoadClassDeref(Cell),
+
+    // ---- operators ----
+    /// `[.., a, b] -> [.., a op b]`
+    Binary(BinOp),
+    /// `[.., a, b] -> [.., a op= b]` (mutates lists in place for `+=`, as Python does).
+    InPlace(BinOp),
+    /// `[.., a, b] -> [.., a op b]` for `<`, `==`, `in`, `is`, ... (result of `in`/`is` is a bool).
+    Compare(CmpOp),
+    /// `[.., a] -> [.., not a]`
+    UnaryNot,
+    /// `[.., a] -> [.., -a]`
+    UnaryNeg,
+    /// `[.., a] -> [.., +a]`
+    UnaryPos,
+    /// `[.., a] -> [.., ~a]`
+    UnaryInvert,
+
+    // ---- containers, subscripts, attributes ----
+    /// `[.., obj, key] -> [.., obj[key]]`
+    Subscr,
+    /// `[.., v, obj, key] -> [..]`, `obj[key] = v`
+    StoreSubscr,
+    /// `[.., obj, key] -> [..]`, `del obj[key]`
+    DeleteSubscr,
+    /// `[.., lo, hi] -> [.., slice(lo, hi)]` for 2, `[.., lo, hi, step] -> [.., slice(lo, hi, step)]` for 3.
+    BuildSlice(u32),
+    /// `[.., obj] -> [.., obj.name]`
+    LoadAttr(Name),
+    /// `[.., v, obj] -> [..]`, `obj.name = v`
+    StoreAttr(Name),
+    /// `[.., obj] -> [..]`, `del obj.name`
+    DeleteAttr(Name),
+    /// `[.., a1 .. an] -> [.., (a1, .., an)]`
+    BuildTuple(u32),
+    /// `[.., a1 .. an] -> [.., [a1, .., an]]`
+    BuildList(u32),
+    /// `[.., a1 .. an] -> [.., {a1, .., an}]`
+    BuildSet(u32),
+    /// `[.., k1, v1 .. kn, vn] -> [.., {k1: v1, ..}]`
+    BuildMap(u32),
+    /// `[.., s1 .. sn] -> [.., s1 + .. + sn]` (strings, for f-strings)
+    BuildString(u32),
+    /// `[.., list, x1 .. x(n-1), v] -> [.., list, x1 .. x(n-1)]`, appends v to the list n below v.
+    ListAppend(u32),
+    /// As `ListAppend`, adding to a set.
+    SetAdd(u32),
+    /// `[.., dict, x1 .., k, v] -> [.., dict, x1 ..]`, sets `dict[k] = v` (dict n below k).
+    MapAdd(u32),
+    /// `[.., list, x1 .., it] -> [.., list, x1 ..]`, extends the list with an iterable (`[*a, *b]`).
+    ListExtend(u32),
+    /// As `ListExtend`, for a set.
+    SetUpdate(u32),
+    /// `[.., dict, x1 .., m] -> [.., dict, x1 ..]`, `dict.update(m)` (`{**a}`).
+    DictUpdate(u32),
+    /// As `DictUpdate`, but a repeated key is a `TypeError` (`f(**a, **b)`).
+    DictMerge(u32),
+    /// `[.., list] -> [.., tuple(list)]`
+    ListToTuple,
+    /// `[.., seq] -> [.., vn .. v1]`: exactly n items, the first ends up on top.
+    UnpackSequence(u32),
+    /// `[.., seq] -> [.., after.., list, before..]` for `a, *b, c = seq` (`before`, `after` counts); first on top.
+    UnpackEx { before: u32, after: u32 },
+    /// `[.., v] -> [.., str]` or `[.., v, spec] -> [.., str]`: one f-string field.
+    FormatValue(FormatFlags),
+
+    // ---- control flow ----
+    /// Jump forward (never a place where a thread yields).
+    Jump(Label),
+    /// Jump backward to a loop head: the eval-breaker check point (GIL drop requests, Ctrl-C).
+    JumpBackward(Label),
+    /// `[.., c] -> [..]`, jump if c is false
+    PopJumpIfFalse(Label),
+    /// `[.., c] -> [..]`, jump if c is true
+    PopJumpIfTrue(Label),
+    /// `[.., c] -> [.., c]` and jump if c is false, else `[..]` (for `and`)
+    JumpIfFalseOrPop(Label),
+    /// `[.., c] -> [.., c]` and jump if c is true, else `[..]` (for `or`)
+    JumpIfTrueOrPop(Label),
+    /// `[.., obj] -> [.., iter(obj)]`
+    GetIter,
+    /// `[.., it] -> [.., it, next(it)]`, or when exhausted `[..]` and jump.
+    ForIter(Label),
+
+    // ---- functions and calls ----
+    /// `[.., defaults?, kwdefaults?, closure?] -> [.., function]` from the code constant.
+    MakeFunction { code: ConstIdx, flags: MakeFunctionFlags },
+    /// `[.., f, a1 .. an] -> [.., f(a1, .., an)]`; the callee's entry is an eval-breaker check point.
+    Call(u32),
+    /// `[.., f, a1 .. an, names] -> [.., f(..)]`: `names` is a tuple constant naming the last
+    /// `len(names)` arguments as keywords.
+    CallKw(u32),
+    /// `[.., f, args_tuple] -> [.., f(*args)]`, or with `true`: `[.., f, args_tuple, kwargs_dict] -> [.., f(*args, **kwargs)]`
+    CallEx { has_kwargs: bool },
+    /// `[.., obj, a1 .. an] -> [.., obj.name(a1, .., an)]` without building a bound method.
+    CallMethod(Name, u32),
+    /// `[.., obj, a1 .. an, names] -> [.., obj.name(..)]`, keywords as in `CallKw`.
+    CallMethodKw(Name, u32),
+    /// `[.., v] -> return v to the caller`
+    ReturnValue,
+    /// `[.., v] -> suspend the generator yielding v`; on resume `[.., sent]`.
+    YieldValue,
+    /// `[.., x] -> [.., iter]` for `yield from x` (a generator stays itself).
+    GetYieldFromIter,
+    /// `[.., iter, sent] -> ` send `sent` into iter: if it yields v, suspend yielding v and run this
+    /// instruction again on resume (with the new sent value on top); when it finishes, `[.., result]`.
+    YieldFrom,
+
+    // ---- classes, modules ----
+    /// `[..] -> [.., __build_class__]`; called as `__build_class__(body_fn, name, *bases)`.
+    LoadBuildClass,
+    /// `[..] -> [.., module]` for `import name` (the full dotted name).
+    ImportName(Name),
+    /// `[.., module] -> [.., module, module.name]` for `from m import name`; `ImportError` if absent.
+    ImportFrom(Name),
+
+    // ---- exceptions ----
+    /// Push a handler: an exception raised before the matching `PopBlock` truncates the stack to its
+    /// depth at this point, pushes the exception and jumps to the label.
+    SetupExcept(Label),
+    /// Pop the innermost handler pushed by `SetupExcept`.
+    PopBlock,
+    /// `[.., exc] -> [.., prev_exc, exc]`: `exc` becomes the exception being handled (for bare
+    /// `raise`, and as `__context__` of new ones); the previous one is saved below.
+    PushExcInfo,
+    /// `[.., prev_exc] -> [..]`: leave an `except` block, restoring the exception being handled.
+    PopExcept,
+    /// `[.., exc, typ] -> [.., exc, isinstance(exc, typ)]` (typ a class or a tuple of classes).
+    CheckExcMatch,
+    /// `[.., exc] -> raise exc again` keeping its traceback (end of a `finally`, no handler matched).
+    Reraise,
+    /// `Raise(0)`: re-raise the exception being handled; `Raise(1)`: `[.., exc] -> raise exc`;
+    /// `Raise(2)`: `[.., exc, cause] -> raise exc from cause`.
+    Raise(u32),
+    /// `[..] -> [.., AssertionError]` (the builtin, even if a global shadows the name).
+    LoadAssertionError,
+    /// `[.., mgr] -> [.., exit, mgr.__enter__()]` where `exit` is the bound `mgr.__exit__`.
+    BeforeWith,
+    /// `[.., exit, prev_exc, exc] -> [.., exit, prev_exc, exc, exit(type(exc), exc, tb)]`
+    WithExceptStart,
+
+    // ---- interactive ----
+    /// `[.., v] -> [..]`, prints `repr(v)` unless it is None (the REPL's echo of expression statements).
+    PrintExpr,
+}
+
+/// A compile-time constant. The VM turns these into runtime values once, when it loads the code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constant {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Arc<str>),
+    Ellipsis,
+    Tuple(Vec<Constant>),
+    Code(Arc<CodeObject>),
+}
+
+/// Properties of a code object that change how the VM calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CodeFlags {
+    /// Takes `*args` (its tuple sits in the slot after the keyword-only parameters).
+    pub varargs: bool,
+    /// Takes `**kwargs` (its dict sits in the slot after `*args`, if any).
+    pub varkeywords: bool,
+    /// Contains `yield`: calling it returns a generator.
+    pub generator: bool,
+    /// A class body: names go through a namespace dict (`LoadName`/`StoreName`).
+    pub class_body: bool,
+}
+
+/// A compiled function body (or module, class body, lambda, comprehension).
+///
+/// Local slots: positional parameters (`argcount`, the first `posonlyargcount` of them positional-only),
+/// then `kwonlyargcount` keyword-only ones, then `*args` and `**kwargs` if the flags say so, then
+/// the other locals. A parameter that is captured by an inner function lives in a cell: `cell2arg`
+/// tells the VM to copy the argument into that cell when the frame starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeObject {
+    /// `f`, `<module>`, `<lambda>`, `<listcomp>`, `<genexpr>`, ...
+    pub name: String,
+    /// Dotted path for nested functions and methods, as CPython's `__qualname__` (`C.method`, `f.<locals>.g`).
+    pub qualname: String,
+    pub filename: Arc<str>,
+    pub first_line: u32,
+    pub code: Vec<Op>,
+    /// The source line of each instruction (same length as `code`).
+    pub lines: Vec<u32>,
+    pub consts: Vec<Constant>,
+    pub names: Vec<String>,
+    pub varnames: Vec<String>,
+    pub cellvars: Vec<String>,
+    pub freevars: Vec<String>,
+    /// For each cellvar, the local slot of the parameter it is initialised from, if any.
+    pub cell2arg: Vec<Option<u32>>,
+    pub argcount: u32,
+    pub posonlyargcount: u32,
+    pub kwonlyargcount: u32,
+    pub flags: CodeFlags,
+    /// Upper bound on the operand stack depth, so a frame can reserve it once.
+    pub max_stack: u32,
+}
+
+impl CodeObject {
+    /// Total number of parameter slots, including `*args` and `**kwargs`.
+    pub fn total_params(&self) -> usize {
+        (self.argcount + self.kwonlyargcount) as usize
+            + self.flags.varargs as usize
+            + self.flags.varkeywords as usize
+    }
+
+    /// Number of cells (cellvars then freevars).
+    pub fn ncells(&self) -> usize {
+        self.cellvars.len() + self.freevars.len()
+    }
+
+    /// Name of cell `i`, looking through cellvars then freevars.
+    pub fn cell_name(&self, i: Cell) -> &str {
+        let i = i.0 as usize;
+        if i < self.cellvars.len() {
+            &self.cellvars[i]
+        } else {
+            self.freevars
+                .get(i - self.cellvars.len())
+                .map_or("?", |s| s.as_str())
+        }
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "L{}", self.0)
+    }
+}

@@ -1,0 +1,1 @@
+//! Stage 4 of the minivm pipeline: the stack VM.
