@@ -3,6 +3,24 @@
 //! This crate owns the bytecode format (`bytecode`) and its disassembler (`dis`); the VM only consumes it.
 
 pub mod ast;
+pub mod astdump;
 pub mod bytecode;
+pub mod compile;
+pub mod dis;
+pub mod parser;
+pub mod symtable;
 
+use std::sync::Arc;
+
+pub use compile::Mode;
 pub use minivm_lexer::{LineIndex, Span, SyntaxError, SyntaxErrorKind};
+
+/// Parse and compile source text in one step.
+pub fn compile_source(
+    src: &str,
+    filename: &str,
+    mode: Mode,
+) -> Result<Arc<bytecode::CodeObject>, SyntaxError> {
+    let module = parser::parse(src)?;
+    compile::compile_module(&module, filename, src, mode)
+}

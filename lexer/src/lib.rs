@@ -4,8 +4,10 @@
 //! bracket depth that turn line starts into `Newline`/`Indent`/`Dedent`, as Python's tokenizer does.
 
 pub mod error;
+pub mod indent;
 pub mod render;
 pub mod span;
+pub mod token;
 
 pub use error::{SyntaxError, SyntaxErrorKind};
 pub use span::{LineIndex, Span};
