@@ -54,7 +54,9 @@ impl LineIndex {
         let line = self.line(offset);
         let start = self.line_starts[(line - 1) as usize] as usize;
         let end = (offset as usize).min(src.len());
-        let col = src.get(start..end).map_or(end - start, |s| s.chars().count());
+        let col = src
+            .get(start..end)
+            .map_or(end - start, |s| s.chars().count());
         (line, col as u32 + 1)
     }
 

@@ -1,1 +1,410 @@
-//! The logos scanner: one `Token` per lexeme (stage 1a). Owned by the front-end work.
+//! Stage 1a: the logos scanner, one `Token` per lexeme (no indentation logic here, see `indent`).
+//!
+//! Literals keep their source text (via the span) rather than a decoded value, except numbers:
+//! strings and f-strings are decoded by the parser, which needs the raw text and its offsets anyway.
+
+use logos::{Lexer, Logos};
+
+/// What can go wrong inside one lexeme. Turned into a `SyntaxError` with a span by `indent`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LexError {
+    /// A character that starts no token.
+    #[default]
+    Invalid,
+    /// An integer literal outside `i64`.
+    IntTooLarge,
+    /// `0123`: CPython rejects leading zeros in decimal literals.
+    LeadingZeros,
+    /// `1j`: complex numbers are not part of the subset.
+    Imaginary,
+    /// A number directly followed by letters, like `1abc`.
+    InvalidDecimal,
+    /// A single-quoted string that reaches the end of its line.
+    UnterminatedString,
+    /// A triple-quoted string that reaches the end of the file.
+    UnterminatedTriple,
+    /// `b'...'` literals: bytes are not part of the subset.
+    Bytes,
+}
+
+/// One lexeme. `Newline`/`Indent`/`Dedent`/`EndOfFile` come from the indentation layer.
+#[derive(Logos, Debug, Clone, PartialEq)]
+#[logos(error = LexError)]
+#[logos(skip r"[ \t\x0C]+")]
+#[logos(skip(r"#[^\r\n]*", allow_greedy = true))]
+// A backslash directly before a newline joins the two lines.
+#[logos(skip r"\\\r?\n")]
+pub enum Token {
+    // ---- keywords ----
+    #[token("False")]
+    False,
+    #[token("None")]
+    None,
+    #[token("True")]
+    True,
+    #[token("and")]
+    And,
+    #[token("as")]
+    As,
+    #[token("assert")]
+    Assert,
+    #[token("async")]
+    Async,
+    #[token("await")]
+    Await,
+    #[token("break")]
+    Break,
+    #[token("class")]
+    Class,
+    #[token("continue")]
+    Continue,
+    #[token("def")]
+    Def,
+    #[token("del")]
+    Del,
+    #[token("elif")]
+    Elif,
+    #[token("else")]
+    Else,
+    #[token("except")]
+    Except,
+    #[token("finally")]
+    Finally,
+    #[token("for")]
+    For,
+    #[token("from")]
+    From,
+    #[token("global")]
+    Global,
+    #[token("if")]
+    If,
+    #[token("import")]
+    Import,
+    #[token("in")]
+    In,
+    #[token("is")]
+    Is,
+    #[token("lambda")]
+    Lambda,
+    #[token("nonlocal")]
+    Nonlocal,
+    #[token("not")]
+    Not,
+    #[token("or")]
+    Or,
+    #[token("pass")]
+    Pass,
+    #[token("raise")]
+    Raise,
+    #[token("return")]
+    Return,
+    #[token("try")]
+    Try,
+    #[token("while")]
+    While,
+    #[token("with")]
+    With,
+    #[token("yield")]
+    Yield,
+
+    // ---- names and literals ----
+    /// An identifier (Unicode letters allowed, as in Python 3).
+    #[regex(r"[\p{XID_Start}_][\p{XID_Continue}]*")]
+    Name,
+    /// Decimal, hex, octal or binary integer, with `_` separators.
+    #[regex(r"[0-9](_?[0-9])*", lex_decimal)]
+    #[regex(r"0[xX](_?[0-9a-fA-F])+", |lex| lex_radix(lex, 16))]
+    #[regex(r"0[oO](_?[0-7])+", |lex| lex_radix(lex, 8))]
+    #[regex(r"0[bB](_?[01])+", |lex| lex_radix(lex, 2))]
+    Int(i64),
+    /// `1.5`, `.5`, `1.`, `1e-3`.
+    #[regex(
+        r"[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?",
+        lex_float
+    )]
+    #[regex(r"\.[0-9](_?[0-9])*([eE][+-]?[0-9](_?[0-9])*)?", lex_float)]
+    #[regex(r"[0-9](_?[0-9])*[eE][+-]?[0-9](_?[0-9])*", lex_float)]
+    Float(f64),
+    /// A number followed by `j`: rejected with a clear message.
+    #[regex(r"([0-9](_?[0-9])*|[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?[jJ]", reject_imaginary)]
+    Imaginary,
+    /// A string literal (any quotes, prefixes `r`, `u`); the parser decodes it from the source text.
+    #[regex(r#"([rRuU])?['"]"#, |lex| lex_string(lex, false))]
+    Str,
+    /// An f-string literal (`f`, `F`, `rf`, `fr`, ...); the parser splits it into parts.
+    #[regex(r#"([fF][rR]?|[rR][fF])['"]"#, |lex| lex_string(lex, false))]
+    FStr,
+    /// `b'...'`: scanned so that the error points at the whole literal, then rejected.
+    #[regex(r#"([bB][rR]?|[rR][bB])['"]"#, |lex| lex_string(lex, true))]
+    Bytes,
+
+    // ---- operators ----
+    #[token("+")]
+    Plus,
+    #[token("-")]
+    Minus,
+    #[token("*")]
+    Star,
+    #[token("**")]
+    DoubleStar,
+    #[token("/")]
+    Slash,
+    #[token("//")]
+    DoubleSlash,
+    #[token("%")]
+    Percent,
+    #[token("@")]
+    At,
+    #[token("<<")]
+    LShift,
+    #[token(">>")]
+    RShift,
+    #[token("&")]
+    Amper,
+    #[token("|")]
+    Vbar,
+    #[token("^")]
+    Circumflex,
+    #[token("~")]
+    Tilde,
+    #[token(":=")]
+    ColonEqual,
+    #[token("<")]
+    Less,
+    #[token(">")]
+    Greater,
+    #[token("<=")]
+    LessEqual,
+    #[token(">=")]
+    GreaterEqual,
+    #[token("==")]
+    EqEqual,
+    #[token("!=")]
+    NotEqual,
+    #[token("!")]
+    Exclamation,
+
+    // ---- delimiters ----
+    #[token("(")]
+    LPar,
+    #[token(")")]
+    RPar,
+    #[token("[")]
+    LSqb,
+    #[token("]")]
+    RSqb,
+    #[token("{")]
+    LBrace,
+    #[token("}")]
+    RBrace,
+    #[token(",")]
+    Comma,
+    #[token(":")]
+    Colon,
+    #[token(";")]
+    Semi,
+    #[token(".")]
+    Dot,
+    #[token("...")]
+    Ellipsis,
+    #[token("->")]
+    Arrow,
+    #[token("=")]
+    Equal,
+    #[token("+=")]
+    PlusEqual,
+    #[token("-=")]
+    MinusEqual,
+    #[token("*=")]
+    StarEqual,
+    #[token("/=")]
+    SlashEqual,
+    #[token("//=")]
+    DoubleSlashEqual,
+    #[token("%=")]
+    PercentEqual,
+    #[token("@=")]
+    AtEqual,
+    #[token("&=")]
+    AmperEqual,
+    #[token("|=")]
+    VbarEqual,
+    #[token("^=")]
+    CircumflexEqual,
+    #[token(">>=")]
+    RShiftEqual,
+    #[token("<<=")]
+    LShiftEqual,
+    #[token("**=")]
+    DoubleStarEqual,
+
+    // ---- layout (produced by `indent`, never by logos) ----
+    /// A logical line ends. Carries nothing: the indentation layer measures the next line itself.
+    #[regex(r"\r?\n")]
+    Newline,
+    Indent,
+    Dedent,
+    EndOfFile,
+}
+
+fn reject_imaginary(_: &mut Lexer<Token>) -> Result<(), LexError> {
+    Err(LexError::Imaginary)
+}
+
+/// Decimal integers: reject leading zeros like CPython, and values beyond i64.
+fn lex_decimal(lex: &mut Lexer<Token>) -> Result<i64, LexError> {
+    check_number_end(lex)?;
+    let digits: String = lex.slice().chars().filter(|&c| c != '_').collect();
+    if digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0') {
+        return Err(LexError::LeadingZeros);
+    }
+    digits.parse::<i64>().map_err(|_| LexError::IntTooLarge)
+}
+
+/// `0x..`, `0o..`, `0b..` integers.
+fn lex_radix(lex: &mut Lexer<Token>, radix: u32) -> Result<i64, LexError> {
+    check_number_end(lex)?;
+    let digits: String = lex
+        .slice()
+        .get(2..)
+        .unwrap_or("")
+        .chars()
+        .filter(|&c| c != '_')
+        .collect();
+    i64::from_str_radix(&digits, radix).map_err(|_| LexError::IntTooLarge)
+}
+
+fn lex_float(lex: &mut Lexer<Token>) -> Result<f64, LexError> {
+    check_number_end(lex)?;
+    let text: String = lex.slice().chars().filter(|&c| c != '_').collect();
+    text.parse::<f64>().map_err(|_| LexError::InvalidDecimal)
+}
+
+/// A number glued to a following identifier (`1abc`, `1_`) is an "invalid decimal literal".
+/// The keywords CPython still accepts after a number (`1if x else 2`) are allowed.
+fn check_number_end(lex: &mut Lexer<Token>) -> Result<(), LexError> {
+    let rest = lex.remainder();
+    match rest.chars().next() {
+        Some(c) if c == '_' || c.is_alphanumeric() => {
+            let word: String = rest
+                .chars()
+                .take_while(|c| *c == '_' || c.is_alphanumeric())
+                .collect();
+            let allowed = ["if", "else", "and", "or", "in", "is", "not", "for"];
+            if allowed.contains(&word.as_str()) {
+                Ok(())
+            } else {
+                Err(LexError::InvalidDecimal)
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Scans the body of a string literal after its prefix and opening quote (already matched).
+/// Triple-quoted strings may span lines; single-quoted ones end at the first unescaped newline.
+fn lex_string(lex: &mut Lexer<Token>, is_bytes: bool) -> Result<(), LexError> {
+    let quote = lex.slice().chars().last().unwrap_or('\'');
+    let rest = lex.remainder();
+    let triple_open: String = std::iter::repeat_n(quote, 2).collect();
+    let triple = rest.starts_with(&triple_open);
+    if triple {
+        lex.bump(2);
+    }
+    let body = lex.remainder();
+    let mut chars = body.char_indices();
+    let mut consumed = None;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                // A backslash always protects the next character (even in raw strings).
+                chars.next();
+            }
+            '\n' if !triple => break,
+            c if c == quote => {
+                if !triple {
+                    consumed = Some(i + 1);
+                    break;
+                }
+                let closing: String = std::iter::repeat_n(quote, 3).collect();
+                if body.get(i..).is_some_and(|s| s.starts_with(&closing)) {
+                    consumed = Some(i + 3);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    match consumed {
+        Some(n) => {
+            lex.bump(n);
+            if is_bytes {
+                Err(LexError::Bytes)
+            } else {
+                Ok(())
+            }
+        }
+        None if triple => Err(LexError::UnterminatedTriple),
+        None => Err(LexError::UnterminatedString),
+    }
+}
+
+impl Token {
+    /// A short kind name for `minivm tokens`, close to `python -m tokenize` (`NAME`, `NUMBER`, `OP`...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Token::Name => "NAME",
+            Token::Int(_) | Token::Float(_) | Token::Imaginary => "NUMBER",
+            Token::Str | Token::Bytes => "STRING",
+            Token::FStr => "FSTRING",
+            Token::Newline => "NEWLINE",
+            Token::Indent => "INDENT",
+            Token::Dedent => "DEDENT",
+            Token::EndOfFile => "ENDMARKER",
+            t if t.is_keyword() => "KEYWORD",
+            _ => "OP",
+        }
+    }
+
+    pub fn is_keyword(&self) -> bool {
+        use Token::*;
+        matches!(
+            self,
+            False
+                | None
+                | True
+                | And
+                | As
+                | Assert
+                | Async
+                | Await
+                | Break
+                | Class
+                | Continue
+                | Def
+                | Del
+                | Elif
+                | Else
+                | Except
+                | Finally
+                | For
+                | From
+                | Global
+                | If
+                | Import
+                | In
+                | Is
+                | Lambda
+                | Nonlocal
+                | Not
+                | Or
+                | Pass
+                | Raise
+                | Return
+                | Try
+                | While
+                | With
+                | Yield
+        )
+    }
+}
