@@ -1,16 +1,231 @@
-//! Stage 2: tokens to AST, a recursive-descent parser. Owned by the front-end work.
+//! Stage 2: tokens to AST, a hand-written recursive-descent parser following CPython's grammar.
+//!
+//! `stmt` parses statements and blocks, `expr` expressions (Python precedence), `strings` string
+//! literals and f-strings, `targets` checks assignment/deletion targets. Errors use CPython's wording
+//! where it is easy. Recursion is bounded by `MAX_DEPTH`, so hostile nesting gives a `SyntaxError`
+//! instead of overflowing the Rust stack.
 
-use crate::ast::Module;
-use crate::SyntaxError;
+mod expr;
+mod stmt;
+mod strings;
+mod targets;
+#[cfg(test)]
+mod tests;
+
+use minivm_lexer::{tokenize, SyntaxErrorKind, Tok, Token};
+
+use crate::ast::{Module, StmtKind};
+use crate::{Span, SyntaxError};
+
+/// Maximum nesting of recursive constructs (expressions, unary chains, blocks) the parser accepts.
+/// The lexer separately limits open brackets to 200 and indentation to 100 levels, as CPython does.
+pub(crate) const MAX_DEPTH: usize = 300;
 
 /// Parse a whole source file.
 pub fn parse(src: &str) -> Result<Module, SyntaxError> {
-    let _ = src;
-    Err(SyntaxError::syntax("parser not written yet", crate::Span::default()))
+    let toks = tokenize(src)?;
+    let mut p = Parser::new(src, toks);
+    p.module()
 }
 
-/// True when `src` is a prefix of valid input that needs more lines (REPL continuation).
+/// True when `src` is a prefix of valid input that needs more lines (REPL continuation), as CPython's
+/// REPL decides: an open bracket, a trailing `\`, an unterminated triple-quoted string, a block header
+/// still waiting for its body, or a compound statement not yet ended by a blank line.
 pub fn input_is_incomplete(src: &str) -> bool {
-    let _ = src;
-    false
+    match tokenize(src) {
+        Err(e) => {
+            let at_end = e.span.end as usize >= src.trim_end().len();
+            e.message.ends_with("was never closed")
+                || e.message.starts_with("unterminated triple-quoted")
+                || (e.message == "unexpected EOF while parsing" && at_end)
+        }
+        Ok(toks) => {
+            let starts_compound = matches!(
+                toks.first().map(|t| &t.kind),
+                Some(
+                    Token::If
+                        | Token::While
+                        | Token::For
+                        | Token::Try
+                        | Token::With
+                        | Token::Def
+                        | Token::Class
+                        | Token::At
+                        | Token::Async
+                )
+            );
+            let mut p = Parser::new(src, toks);
+            match p.module() {
+                Err(e) => {
+                    e.kind == SyntaxErrorKind::IndentationError
+                        && e.message.starts_with("expected an indented block")
+                        && e.span.start as usize >= src.trim_end().len()
+                }
+                Ok(m) => {
+                    // A blank last line ends a compound statement, as in CPython's REPL.
+                    let ended = src.ends_with("\n\n")
+                        || src.rsplit('\n').nth(1).is_some_and(|l| l.trim().is_empty())
+                            && src.ends_with('\n');
+                    let compound = starts_compound
+                        || m.body.iter().any(|s| {
+                            !matches!(
+                                s.kind,
+                                StmtKind::Expr(_)
+                                    | StmtKind::Assign { .. }
+                                    | StmtKind::AugAssign { .. }
+                                    | StmtKind::AnnAssign { .. }
+                                    | StmtKind::Pass
+                                    | StmtKind::Break
+                                    | StmtKind::Continue
+                                    | StmtKind::Return(_)
+                                    | StmtKind::Global(_)
+                                    | StmtKind::Nonlocal(_)
+                                    | StmtKind::Assert { .. }
+                                    | StmtKind::Del(_)
+                                    | StmtKind::Import(_)
+                                    | StmtKind::ImportFrom { .. }
+                                    | StmtKind::Raise { .. }
+                            )
+                        });
+                    compound && !ended
+                }
+            }
+        }
+    }
+}
+
+/// Parser state: the token list, a cursor and the current nesting depth.
+pub(crate) struct Parser<'s> {
+    pub(crate) src: &'s str,
+    toks: Vec<Tok>,
+    pos: usize,
+    depth: usize,
+}
+
+impl<'s> Parser<'s> {
+    pub(crate) fn new(src: &'s str, toks: Vec<Tok>) -> Parser<'s> {
+        Parser {
+            src,
+            toks,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// The current token kind (`EndOfFile` past the end).
+    pub(crate) fn peek(&self) -> &Token {
+        self.peek_at(0)
+    }
+
+    pub(crate) fn peek_at(&self, n: usize) -> &Token {
+        self.toks
+            .get(self.pos + n)
+            .map_or(&Token::EndOfFile, |t| &t.kind)
+    }
+
+    /// Span of the current token.
+    pub(crate) fn span(&self) -> Span {
+        self.toks
+            .get(self.pos)
+            .or_else(|| self.toks.last())
+            .map_or(Span::default(), |t| t.span)
+    }
+
+    /// Span of the previously consumed token.
+    pub(crate) fn prev_span(&self) -> Span {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .map_or(Span::default(), |t| t.span)
+    }
+
+    pub(crate) fn at(&self, t: &Token) -> bool {
+        self.peek() == t
+    }
+
+    /// Consumes the current token and returns its span.
+    pub(crate) fn bump(&mut self) -> Span {
+        let s = self.span();
+        if self.pos < self.toks.len() {
+            self.pos += 1;
+        }
+        s
+    }
+
+    pub(crate) fn eat(&mut self, t: &Token) -> bool {
+        if self.at(t) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Source text of a span.
+    pub(crate) fn text(&self, span: Span) -> &'s str {
+        self.src
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+
+    pub(crate) fn save(&self) -> (usize, usize) {
+        (self.pos, self.depth)
+    }
+
+    pub(crate) fn restore(&mut self, state: (usize, usize)) {
+        self.pos = state.0;
+        self.depth = state.1;
+    }
+
+    /// `invalid syntax` at the current token (or the right special message for layout tokens).
+    pub(crate) fn unexpected(&self) -> SyntaxError {
+        match self.peek() {
+            Token::Indent => SyntaxError::new(
+                SyntaxErrorKind::IndentationError,
+                "unexpected indent",
+                self.toks.get(self.pos + 1).map_or(self.span(), |t| {
+                    Span::new(t.span.start as usize, t.span.start as usize)
+                }),
+            ),
+            Token::Async => SyntaxError::syntax("'async' is not supported by minivm", self.span()),
+            Token::Await => SyntaxError::syntax("'await' is not supported by minivm", self.span()),
+            Token::Exclamation => SyntaxError::syntax("invalid syntax", self.span()),
+            _ => SyntaxError::syntax("invalid syntax", self.span()),
+        }
+    }
+
+    pub(crate) fn expect(&mut self, t: &Token) -> Result<Span, SyntaxError> {
+        if self.at(t) {
+            Ok(self.bump())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    /// Expects `:` ending a header, with CPython's `expected ':'` message.
+    pub(crate) fn expect_colon(&mut self) -> Result<Span, SyntaxError> {
+        if self.at(&Token::Colon) {
+            Ok(self.bump())
+        } else if matches!(self.peek(), Token::Newline | Token::EndOfFile) {
+            Err(SyntaxError::syntax("expected ':'", self.span()))
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    /// Enters one nesting level; fails cleanly past `MAX_DEPTH`. Pair with `leave`.
+    pub(crate) fn enter(&mut self) -> Result<(), SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError::syntax(
+                "too deeply nested (minivm's parser limit)",
+                self.span(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
 }

@@ -1,0 +1,899 @@
+//! Stage 2 (expressions): Python's precedence levels, from `lambda`/ternary down to atoms.
+//!
+//! Binary operators `|` .. `*` use precedence climbing (one Rust frame per level actually used);
+//! `**` is right-associative and binds tighter than a unary operator on its left (`-2**2 == -4`).
+
+use minivm_lexer::Token;
+
+use super::Parser;
+use crate::ast::{
+    BinOp, BoolOp, CmpOp, Comprehension, Const, Expr, ExprKind, Keyword, Param, Params, UnaryOp,
+};
+use crate::{Span, SyntaxError};
+
+type PResult<T> = Result<T, SyntaxError>;
+
+pub(crate) fn mk(kind: ExprKind, span: Span) -> Expr {
+    Expr { kind, span }
+}
+
+/// Binary operator of a token with its precedence (higher binds tighter).
+fn binop(t: &Token) -> Option<(BinOp, u8)> {
+    Some(match t {
+        Token::Vbar => (BinOp::BitOr, 1),
+        Token::Circumflex => (BinOp::BitXor, 2),
+        Token::Amper => (BinOp::BitAnd, 3),
+        Token::LShift => (BinOp::LShift, 4),
+        Token::RShift => (BinOp::RShift, 4),
+        Token::Plus => (BinOp::Add, 5),
+        Token::Minus => (BinOp::Sub, 5),
+        Token::Star => (BinOp::Mul, 6),
+        Token::Slash => (BinOp::Div, 6),
+        Token::DoubleSlash => (BinOp::FloorDiv, 6),
+        Token::Percent => (BinOp::Mod, 6),
+        Token::At => (BinOp::MatMul, 6),
+        _ => return None,
+    })
+}
+
+impl Parser<'_> {
+    /// Can this token begin an expression? (Used for optional operands and "forgot a comma?".)
+    pub(crate) fn starts_expr(&self) -> bool {
+        matches!(
+            self.peek(),
+            Token::Name
+                | Token::Int(_)
+                | Token::Float(_)
+                | Token::Str
+                | Token::FStr
+                | Token::None
+                | Token::True
+                | Token::False
+                | Token::Ellipsis
+                | Token::LPar
+                | Token::LSqb
+                | Token::LBrace
+                | Token::Minus
+                | Token::Plus
+                | Token::Tilde
+                | Token::Not
+                | Token::Lambda
+                | Token::Star
+                | Token::Await
+        )
+    }
+
+    /// `named_expression`: `NAME := test` or `test`.
+    pub(crate) fn namedexpr(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Name) && self.peek_at(1) == &Token::ColonEqual {
+            let name_span = self.bump();
+            self.bump();
+            self.enter()?;
+            let value = self.test();
+            self.leave();
+            let value = value?;
+            let span = name_span.to(value.span);
+            let target = crate::ast::Ident {
+                name: self.text(name_span).to_string(),
+                span: name_span,
+            };
+            return Ok(mk(
+                ExprKind::NamedExpr {
+                    target,
+                    value: Box::new(value),
+                },
+                span,
+            ));
+        }
+        self.test()
+    }
+
+    /// `test`: lambda, or a disjunction with an optional `if ... else ...`.
+    pub(crate) fn test(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let r = self.test_inner();
+        self.leave();
+        r
+    }
+
+    fn test_inner(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Lambda) {
+            return self.lambda();
+        }
+        let body = self.or_test()?;
+        if self.at(&Token::If) {
+            self.bump();
+            let test = self.or_test()?;
+            if !self.eat(&Token::Else) {
+                return Err(SyntaxError::syntax(
+                    "expected 'else' after 'if' expression",
+                    self.span(),
+                ));
+            }
+            let orelse = self.test()?;
+            let span = body.span.to(orelse.span);
+            return Ok(mk(
+                ExprKind::IfExp {
+                    test: Box::new(test),
+                    body: Box::new(body),
+                    orelse: Box::new(orelse),
+                },
+                span,
+            ));
+        }
+        Ok(body)
+    }
+
+    fn lambda(&mut self) -> PResult<Expr> {
+        let start = self.bump();
+        let params = self.params(&Token::Colon, false)?;
+        self.expect_colon()?;
+        let body = self.test()?;
+        let span = start.to(body.span);
+        Ok(mk(
+            ExprKind::Lambda {
+                params: Box::new(params),
+                body: Box::new(body),
+            },
+            span,
+        ))
+    }
+
+    /// Parameter list of `def` (annotations allowed) or `lambda`, up to (not including) `close`.
+    pub(crate) fn params(&mut self, close: &Token, annotations: bool) -> PResult<Params> {
+        let mut ps = Params::default();
+        let mut seen_star = false;
+        let mut seen_default = false;
+        while !self.at(close) {
+            if self.eat(&Token::Slash) {
+                if seen_star || !ps.posonly.is_empty() || ps.args.is_empty() {
+                    return Err(SyntaxError::syntax("invalid syntax", self.prev_span()));
+                }
+                ps.posonly = std::mem::take(&mut ps.args);
+            } else if self.eat(&Token::DoubleStar) {
+                let p = self.param(annotations)?;
+                if p.default.is_some() {
+                    return Err(SyntaxError::syntax(
+                        "var-keyword argument cannot have default value",
+                        p.name.span,
+                    ));
+                }
+                ps.kwarg = Some(p);
+                if !self.at(close) {
+                    self.eat(&Token::Comma);
+                }
+                if !self.at(close) {
+                    return Err(SyntaxError::syntax(
+                        "arguments cannot follow var-keyword argument",
+                        self.span(),
+                    ));
+                }
+                break;
+            } else if self.at(&Token::Star) {
+                let star = self.bump();
+                if seen_star {
+                    return Err(SyntaxError::syntax("* argument may appear only once", star));
+                }
+                seen_star = true;
+                if self.at(&Token::Name) {
+                    ps.vararg = Some(self.param(annotations)?);
+                } else if self.at(close) || (self.at(&Token::Comma) && self.peek_at(1) == close) {
+                    return Err(SyntaxError::syntax(
+                        "named arguments must follow bare *",
+                        star,
+                    ));
+                }
+            } else {
+                let p = self.param(annotations)?;
+                if seen_star {
+                    ps.kwonly.push(p);
+                } else {
+                    if p.default.is_some() {
+                        seen_default = true;
+                    } else if seen_default {
+                        return Err(SyntaxError::syntax(
+                            "non-default argument follows default argument",
+                            p.name.span,
+                        ));
+                    }
+                    ps.args.push(p);
+                }
+            }
+            if !self.eat(&Token::Comma) {
+                break;
+            }
+        }
+        Ok(ps)
+    }
+
+    fn param(&mut self, annotations: bool) -> PResult<Param> {
+        if !self.at(&Token::Name) {
+            return Err(self.unexpected());
+        }
+        let span = self.bump();
+        let name = crate::ast::Ident {
+            name: self.text(span).to_string(),
+            span,
+        };
+        let annotation = if annotations && self.eat(&Token::Colon) {
+            Some(self.test()?)
+        } else {
+            None
+        };
+        let default = if self.eat(&Token::Equal) {
+            Some(self.test()?)
+        } else {
+            None
+        };
+        Ok(Param {
+            name,
+            default,
+            annotation,
+        })
+    }
+
+    pub(crate) fn or_test(&mut self) -> PResult<Expr> {
+        self.bool_chain(Token::Or, BoolOp::Or)
+    }
+
+    fn bool_chain(&mut self, tok: Token, op: BoolOp) -> PResult<Expr> {
+        let first = if op == BoolOp::Or {
+            self.bool_chain(Token::And, BoolOp::And)?
+        } else {
+            self.not_test()?
+        };
+        if !self.at(&tok) {
+            return Ok(first);
+        }
+        let mut values = vec![first];
+        while self.eat(&tok) {
+            values.push(if op == BoolOp::Or {
+                self.bool_chain(Token::And, BoolOp::And)?
+            } else {
+                self.not_test()?
+            });
+        }
+        let span = values
+            .first()
+            .map(|f| f.span)
+            .unwrap_or_default()
+            .to(values.last().map(|l| l.span).unwrap_or_default());
+        Ok(mk(ExprKind::BoolOp { op, values }, span))
+    }
+
+    fn not_test(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Not) {
+            let start = self.bump();
+            self.enter()?;
+            let operand = self.not_test();
+            self.leave();
+            let operand = operand?;
+            let span = start.to(operand.span);
+            return Ok(mk(
+                ExprKind::UnaryOp {
+                    op: UnaryOp::Not,
+                    operand: Box::new(operand),
+                },
+                span,
+            ));
+        }
+        self.comparison()
+    }
+
+    fn cmp_op(&self) -> Option<(CmpOp, usize)> {
+        Some(match self.peek() {
+            Token::EqEqual => (CmpOp::Eq, 1),
+            Token::NotEqual => (CmpOp::NotEq, 1),
+            Token::Less => (CmpOp::Lt, 1),
+            Token::LessEqual => (CmpOp::LtE, 1),
+            Token::Greater => (CmpOp::Gt, 1),
+            Token::GreaterEqual => (CmpOp::GtE, 1),
+            Token::In => (CmpOp::In, 1),
+            Token::Not if self.peek_at(1) == &Token::In => (CmpOp::NotIn, 2),
+            Token::Is if self.peek_at(1) == &Token::Not => (CmpOp::IsNot, 2),
+            Token::Is => (CmpOp::Is, 1),
+            _ => return None,
+        })
+    }
+
+    fn comparison(&mut self) -> PResult<Expr> {
+        let left = self.bitor()?;
+        let mut ops = Vec::new();
+        let mut comparators = Vec::new();
+        while let Some((op, n)) = self.cmp_op() {
+            for _ in 0..n {
+                self.bump();
+            }
+            ops.push(op);
+            comparators.push(self.bitor()?);
+        }
+        if ops.is_empty() {
+            return Ok(left);
+        }
+        let span = left
+            .span
+            .to(comparators.last().map_or(left.span, |c| c.span));
+        Ok(mk(
+            ExprKind::Compare {
+                left: Box::new(left),
+                ops,
+                comparators,
+            },
+            span,
+        ))
+    }
+
+    /// `bitwise_or` and everything tighter down to `factor`.
+    pub(crate) fn bitor(&mut self) -> PResult<Expr> {
+        self.binary(1)
+    }
+
+    fn binary(&mut self, min_prec: u8) -> PResult<Expr> {
+        let mut left = self.factor()?;
+        while let Some((op, prec)) = binop(self.peek()) {
+            if prec < min_prec {
+                break;
+            }
+            self.bump();
+            let right = self.binary(prec + 1)?;
+            let span = left.span.to(right.span);
+            left = mk(
+                ExprKind::BinOp {
+                    op,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                span,
+            );
+        }
+        Ok(left)
+    }
+
+    fn factor(&mut self) -> PResult<Expr> {
+        let op = match self.peek() {
+            Token::Minus => UnaryOp::Neg,
+            Token::Plus => UnaryOp::Pos,
+            Token::Tilde => UnaryOp::Invert,
+            _ => return self.power(),
+        };
+        let start = self.bump();
+        self.enter()?;
+        let operand = self.factor();
+        self.leave();
+        let operand = operand?;
+        let span = start.to(operand.span);
+        Ok(mk(
+            ExprKind::UnaryOp {
+                op,
+                operand: Box::new(operand),
+            },
+            span,
+        ))
+    }
+
+    fn power(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Await) {
+            return Err(self.unexpected());
+        }
+        let base = self.atom_expr()?;
+        if !self.eat(&Token::DoubleStar) {
+            return Ok(base);
+        }
+        self.enter()?;
+        let exp = self.factor();
+        self.leave();
+        let exp = exp?;
+        let span = base.span.to(exp.span);
+        Ok(mk(
+            ExprKind::BinOp {
+                op: BinOp::Pow,
+                left: Box::new(base),
+                right: Box::new(exp),
+            },
+            span,
+        ))
+    }
+
+    /// An atom followed by calls, subscripts and attribute accesses.
+    fn atom_expr(&mut self) -> PResult<Expr> {
+        let mut e = self.atom()?;
+        loop {
+            match self.peek() {
+                Token::LPar => {
+                    self.bump();
+                    let (args, keywords) = self.call_args()?;
+                    let end = self.expect(&Token::RPar)?;
+                    let span = e.span.to(end);
+                    e = mk(
+                        ExprKind::Call {
+                            func: Box::new(e),
+                            args,
+                            keywords,
+                        },
+                        span,
+                    );
+                }
+                Token::LSqb => {
+                    self.bump();
+                    let index = self.slices()?;
+                    let end = self.expect(&Token::RSqb)?;
+                    let span = e.span.to(end);
+                    e = mk(
+                        ExprKind::Subscript {
+                            value: Box::new(e),
+                            index: Box::new(index),
+                        },
+                        span,
+                    );
+                }
+                Token::Dot => {
+                    self.bump();
+                    if !self.at(&Token::Name) {
+                        return Err(self.unexpected());
+                    }
+                    let s = self.bump();
+                    let attr = crate::ast::Ident {
+                        name: self.text(s).to_string(),
+                        span: s,
+                    };
+                    let span = e.span.to(s);
+                    e = mk(
+                        ExprKind::Attribute {
+                            value: Box::new(e),
+                            attr,
+                        },
+                        span,
+                    );
+                }
+                _ => return Ok(e),
+            }
+        }
+    }
+
+    /// Arguments of a call or a class header, up to (not including) `)`.
+    pub(crate) fn call_args(&mut self) -> PResult<(Vec<Expr>, Vec<Keyword>)> {
+        let mut args: Vec<Expr> = Vec::new();
+        let mut keywords: Vec<Keyword> = Vec::new();
+        while !self.at(&Token::RPar) {
+            if self.at(&Token::Star) {
+                let start = self.bump();
+                let value = self.test()?;
+                let span = start.to(value.span);
+                if keywords.iter().any(|k| k.name.is_none()) {
+                    return Err(SyntaxError::syntax(
+                        "iterable argument unpacking follows keyword argument unpacking",
+                        span,
+                    ));
+                }
+                args.push(mk(ExprKind::Starred(Box::new(value)), span));
+            } else if self.at(&Token::DoubleStar) {
+                let start = self.bump();
+                let value = self.test()?;
+                let span = start.to(value.span);
+                keywords.push(Keyword {
+                    name: None,
+                    value,
+                    span,
+                });
+            } else if self.at(&Token::Name) && self.peek_at(1) == &Token::Equal {
+                let s = self.bump();
+                self.bump();
+                let value = self.test()?;
+                let span = s.to(value.span);
+                keywords.push(Keyword {
+                    name: Some(crate::ast::Ident {
+                        name: self.text(s).to_string(),
+                        span: s,
+                    }),
+                    value,
+                    span,
+                });
+            } else {
+                let e = self.namedexpr()?;
+                if self.at(&Token::For) {
+                    // `f(x for x in y)`: only as the sole argument.
+                    let generators = self.comprehension_clauses()?;
+                    let span = e.span.to(self.prev_span());
+                    let gen = mk(
+                        ExprKind::GeneratorExp {
+                            elt: Box::new(e),
+                            generators,
+                        },
+                        span,
+                    );
+                    if !args.is_empty() || !keywords.is_empty() || !self.at(&Token::RPar) {
+                        return Err(SyntaxError::syntax(
+                            "Generator expression must be parenthesized",
+                            span,
+                        ));
+                    }
+                    args.push(gen);
+                    break;
+                }
+                if self.at(&Token::Equal) {
+                    return Err(SyntaxError::syntax(
+                        "expression cannot contain assignment, perhaps you meant \"==\"?",
+                        e.span.to(self.span()),
+                    ));
+                }
+                if let Some(k) = keywords.last() {
+                    let msg = if k.name.is_some() {
+                        "positional argument follows keyword argument"
+                    } else {
+                        "positional argument follows keyword argument unpacking"
+                    };
+                    return Err(SyntaxError::syntax(msg, e.span));
+                }
+                args.push(e);
+            }
+            if !self.eat(&Token::Comma) {
+                if self.starts_expr() {
+                    return Err(self.forgot_comma(args.last().map(|a| a.span)));
+                }
+                break;
+            }
+        }
+        Ok((args, keywords))
+    }
+
+    /// `invalid syntax. Perhaps you forgot a comma?` spanning the previous element and the next token.
+    pub(crate) fn forgot_comma(&self, prev: Option<Span>) -> SyntaxError {
+        let here = self.span();
+        SyntaxError::syntax(
+            "invalid syntax. Perhaps you forgot a comma?",
+            prev.map_or(here, |p| p.to(here)),
+        )
+    }
+
+    /// The inside of `[...]` after a value: one index, a slice, or a tuple of them.
+    fn slices(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let first = self.slice_item()?;
+        if !self.at(&Token::Comma) {
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.eat(&Token::Comma) {
+            if self.at(&Token::RSqb) {
+                break;
+            }
+            items.push(self.slice_item()?);
+        }
+        let span = start.to(self.prev_span());
+        Ok(mk(ExprKind::Tuple(items), span))
+    }
+
+    fn slice_item(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        if self.at(&Token::Star) {
+            return self.star_or_named();
+        }
+        let lower = if self.at(&Token::Colon) {
+            None
+        } else {
+            let e = self.namedexpr()?;
+            if !self.at(&Token::Colon) {
+                return Ok(e);
+            }
+            Some(Box::new(e))
+        };
+        self.expect(&Token::Colon)?;
+        let opt = |p: &mut Self| -> PResult<Option<Box<Expr>>> {
+            if matches!(p.peek(), Token::Colon | Token::Comma | Token::RSqb) {
+                Ok(None)
+            } else {
+                Ok(Some(Box::new(p.test()?)))
+            }
+        };
+        let upper = opt(self)?;
+        let step = if self.eat(&Token::Colon) {
+            opt(self)?
+        } else {
+            None
+        };
+        let span = start.to(self.prev_span());
+        Ok(mk(ExprKind::Slice { lower, upper, step }, span))
+    }
+
+    /// `*expr` (a starred element) or a named expression: an element of a display or a call.
+    pub(crate) fn star_or_named(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Star) {
+            let start = self.bump();
+            let value = self.bitor()?;
+            let span = start.to(value.span);
+            return Ok(mk(ExprKind::Starred(Box::new(value)), span));
+        }
+        self.namedexpr()
+    }
+
+    /// `*expr` or a plain `test` (statement level: no unparenthesized walrus).
+    pub(crate) fn star_or_test(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Star) {
+            let start = self.bump();
+            let value = self.bitor()?;
+            let span = start.to(value.span);
+            return Ok(mk(ExprKind::Starred(Box::new(value)), span));
+        }
+        self.test()
+    }
+
+    /// `a, *b, c` at statement level (expression statements, `return`, assignment values):
+    /// a single element without a comma is returned as is, otherwise a `Tuple`.
+    pub(crate) fn star_expressions(&mut self) -> PResult<Expr> {
+        let first = self.star_or_test()?;
+        if !self.at(&Token::Comma) {
+            return Ok(first);
+        }
+        let start = first.span;
+        let mut items = vec![first];
+        while self.eat(&Token::Comma) {
+            if !self.starts_expr() {
+                break;
+            }
+            items.push(self.star_or_test()?);
+        }
+        let span = start.to(self.prev_span());
+        Ok(mk(ExprKind::Tuple(items), span))
+    }
+
+    /// Assignment/`for`/`del` targets: `a, *b` with elements at `bitwise_or` level (so `in` stops them).
+    pub(crate) fn target_list(&mut self) -> PResult<Expr> {
+        let one = |p: &mut Self| -> PResult<Expr> {
+            if p.at(&Token::Star) {
+                let start = p.bump();
+                let value = p.bitor()?;
+                let span = start.to(value.span);
+                Ok(mk(ExprKind::Starred(Box::new(value)), span))
+            } else {
+                p.bitor()
+            }
+        };
+        let first = one(self)?;
+        if !self.at(&Token::Comma) {
+            return Ok(first);
+        }
+        let start = first.span;
+        let mut items = vec![first];
+        while self.eat(&Token::Comma) {
+            if !self.starts_expr() {
+                break;
+            }
+            items.push(one(self)?);
+        }
+        let span = start.to(self.prev_span());
+        Ok(mk(ExprKind::Tuple(items), span))
+    }
+
+    /// `yield`, `yield x, y`, `yield from x`; the current token is `yield`.
+    pub(crate) fn yield_expr(&mut self) -> PResult<Expr> {
+        let start = self.bump();
+        if self.eat(&Token::From) {
+            let value = self.test()?;
+            let span = start.to(value.span);
+            return Ok(mk(ExprKind::YieldFrom(Box::new(value)), span));
+        }
+        if self.starts_expr() {
+            let value = self.star_expressions()?;
+            let span = start.to(value.span);
+            return Ok(mk(ExprKind::Yield(Some(Box::new(value))), span));
+        }
+        Ok(mk(ExprKind::Yield(None), start))
+    }
+
+    /// One or more `for ... in ... if ...` clauses.
+    pub(crate) fn comprehension_clauses(&mut self) -> PResult<Vec<Comprehension>> {
+        let mut gens = Vec::new();
+        while self.at(&Token::For) || self.at(&Token::Async) {
+            if self.at(&Token::Async) {
+                return Err(self.unexpected());
+            }
+            self.bump();
+            let target = self.target_list()?;
+            self.check_target(&target, super::targets::Ctx::For)?;
+            self.expect(&Token::In)?;
+            let iter = self.or_test()?;
+            let mut ifs = Vec::new();
+            while self.eat(&Token::If) {
+                ifs.push(self.or_test()?);
+            }
+            gens.push(Comprehension { target, iter, ifs });
+        }
+        Ok(gens)
+    }
+
+    fn atom(&mut self) -> PResult<Expr> {
+        let span = self.span();
+        let constant = |c: Const| mk(ExprKind::Const(c), span);
+        match self.peek().clone() {
+            Token::Name => {
+                self.bump();
+                Ok(mk(ExprKind::Name(self.text(span).to_string()), span))
+            }
+            Token::Int(v) => {
+                self.bump();
+                Ok(constant(Const::Int(v)))
+            }
+            Token::Float(v) => {
+                self.bump();
+                Ok(constant(Const::Float(v)))
+            }
+            Token::None => {
+                self.bump();
+                Ok(constant(Const::None))
+            }
+            Token::True => {
+                self.bump();
+                Ok(constant(Const::Bool(true)))
+            }
+            Token::False => {
+                self.bump();
+                Ok(constant(Const::Bool(false)))
+            }
+            Token::Ellipsis => {
+                self.bump();
+                Ok(constant(Const::Ellipsis))
+            }
+            Token::Str | Token::FStr => self.strings(),
+            Token::LPar => self.paren(),
+            Token::LSqb => self.list_display(),
+            Token::LBrace => self.brace_display(),
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    /// `( ... )`: empty tuple, parenthesized expression, tuple, generator expression or `(yield)`.
+    fn paren(&mut self) -> PResult<Expr> {
+        let start = self.bump();
+        if self.at(&Token::RPar) {
+            let end = self.bump();
+            return Ok(mk(ExprKind::Tuple(Vec::new()), start.to(end)));
+        }
+        if self.at(&Token::Yield) {
+            let e = self.yield_expr()?;
+            self.expect(&Token::RPar)?;
+            return Ok(e);
+        }
+        let first = self.star_or_named()?;
+        if self.at(&Token::For) || self.at(&Token::Async) {
+            let generators = self.comprehension_clauses()?;
+            let end = self.expect(&Token::RPar)?;
+            return Ok(mk(
+                ExprKind::GeneratorExp {
+                    elt: Box::new(first),
+                    generators,
+                },
+                start.to(end),
+            ));
+        }
+        if self.at(&Token::RPar) {
+            self.bump();
+            if matches!(first.kind, ExprKind::Starred(_)) {
+                return Err(SyntaxError::syntax(
+                    "cannot use starred expression here",
+                    first.span,
+                ));
+            }
+            return Ok(first);
+        }
+        let items = self.display_rest(first, &Token::RPar)?;
+        let end = self.expect(&Token::RPar)?;
+        Ok(mk(ExprKind::Tuple(items), start.to(end)))
+    }
+
+    /// Remaining comma-separated elements after `first`, up to (not including) `close`.
+    fn display_rest(&mut self, first: Expr, close: &Token) -> PResult<Vec<Expr>> {
+        let mut items = vec![first];
+        loop {
+            if !self.eat(&Token::Comma) {
+                if self.starts_expr() {
+                    return Err(self.forgot_comma(items.last().map(|i| i.span)));
+                }
+                break;
+            }
+            if self.at(close) {
+                break;
+            }
+            items.push(self.star_or_named()?);
+        }
+        Ok(items)
+    }
+
+    fn list_display(&mut self) -> PResult<Expr> {
+        let start = self.bump();
+        if self.at(&Token::RSqb) {
+            let end = self.bump();
+            return Ok(mk(ExprKind::List(Vec::new()), start.to(end)));
+        }
+        let first = self.star_or_named()?;
+        if self.at(&Token::For) || self.at(&Token::Async) {
+            let generators = self.comprehension_clauses()?;
+            let end = self.expect(&Token::RSqb)?;
+            return Ok(mk(
+                ExprKind::ListComp {
+                    elt: Box::new(first),
+                    generators,
+                },
+                start.to(end),
+            ));
+        }
+        let items = self.display_rest(first, &Token::RSqb)?;
+        let end = self.expect(&Token::RSqb)?;
+        Ok(mk(ExprKind::List(items), start.to(end)))
+    }
+
+    /// `{}`, `{k: v, **d}`, `{a, *b}` and dict/set comprehensions.
+    fn brace_display(&mut self) -> PResult<Expr> {
+        let start = self.bump();
+        if self.at(&Token::RBrace) {
+            let end = self.bump();
+            return Ok(mk(ExprKind::Dict(Vec::new()), start.to(end)));
+        }
+        // First entry decides between dict and set.
+        let first_key = if self.eat(&Token::DoubleStar) {
+            None
+        } else {
+            Some(self.star_or_named()?)
+        };
+        let is_dict = first_key.is_none() || self.at(&Token::Colon);
+        if !is_dict {
+            let first = first_key.ok_or_else(|| self.unexpected())?;
+            if self.at(&Token::For) || self.at(&Token::Async) {
+                let generators = self.comprehension_clauses()?;
+                let end = self.expect(&Token::RBrace)?;
+                return Ok(mk(
+                    ExprKind::SetComp {
+                        elt: Box::new(first),
+                        generators,
+                    },
+                    start.to(end),
+                ));
+            }
+            let items = self.display_rest(first, &Token::RBrace)?;
+            let end = self.expect(&Token::RBrace)?;
+            return Ok(mk(ExprKind::Set(items), start.to(end)));
+        }
+        let mut entries = Vec::new();
+        let mut key = first_key;
+        loop {
+            match key {
+                Some(k) => {
+                    self.expect(&Token::Colon)?;
+                    let v = self.test()?;
+                    if entries.is_empty() && (self.at(&Token::For) || self.at(&Token::Async)) {
+                        let generators = self.comprehension_clauses()?;
+                        let end = self.expect(&Token::RBrace)?;
+                        return Ok(mk(
+                            ExprKind::DictComp {
+                                key: Box::new(k),
+                                value: Box::new(v),
+                                generators,
+                            },
+                            start.to(end),
+                        ));
+                    }
+                    entries.push((Some(k), v));
+                }
+                None => {
+                    let v = self.bitor()?;
+                    entries.push((None, v));
+                }
+            }
+            if !self.eat(&Token::Comma) {
+                if self.starts_expr() {
+                    return Err(self.forgot_comma(entries.last().map(|e| e.1.span)));
+                }
+                break;
+            }
+            if self.at(&Token::RBrace) {
+                break;
+            }
+            key = if self.eat(&Token::DoubleStar) {
+                None
+            } else {
+                Some(self.test()?)
+            };
+        }
+        let end = self.expect(&Token::RBrace)?;
+        Ok(mk(ExprKind::Dict(entries), start.to(end)))
+    }
+}

@@ -1,0 +1,700 @@
+//! Stage 2 (statements): simple statements, compound statements and indented blocks.
+
+use minivm_lexer::{SyntaxErrorKind, Token};
+
+use super::expr::mk;
+use super::targets::Ctx;
+use super::Parser;
+use crate::ast::{
+    Alias, BinOp, ClassDef, ExceptHandler, Expr, ExprKind, FunctionDef, Ident, Module, Stmt,
+    StmtKind, Try, WithItem,
+};
+use crate::{Span, SyntaxError};
+
+type PResult<T> = Result<T, SyntaxError>;
+
+fn st(kind: StmtKind, span: Span) -> Stmt {
+    Stmt { kind, span }
+}
+
+/// Augmented-assignment operator of a token.
+fn aug_op(t: &Token) -> Option<BinOp> {
+    Some(match t {
+        Token::PlusEqual => BinOp::Add,
+        Token::MinusEqual => BinOp::Sub,
+        Token::StarEqual => BinOp::Mul,
+        Token::SlashEqual => BinOp::Div,
+        Token::DoubleSlashEqual => BinOp::FloorDiv,
+        Token::PercentEqual => BinOp::Mod,
+        Token::DoubleStarEqual => BinOp::Pow,
+        Token::LShiftEqual => BinOp::LShift,
+        Token::RShiftEqual => BinOp::RShift,
+        Token::VbarEqual => BinOp::BitOr,
+        Token::CircumflexEqual => BinOp::BitXor,
+        Token::AmperEqual => BinOp::BitAnd,
+        Token::AtEqual => BinOp::MatMul,
+        _ => return None,
+    })
+}
+
+impl Parser<'_> {
+    pub(crate) fn module(&mut self) -> PResult<Module> {
+        let mut body = Vec::new();
+        while !self.at(&Token::EndOfFile) {
+            if self.eat(&Token::Newline) {
+                continue;
+            }
+            self.statement(&mut body)?;
+        }
+        Ok(Module { body })
+    }
+
+    fn ident(&mut self) -> PResult<Ident> {
+        if !self.at(&Token::Name) {
+            return Err(self.unexpected());
+        }
+        let span = self.bump();
+        Ok(Ident {
+            name: self.text(span).to_string(),
+            span,
+        })
+    }
+
+    /// One statement line (possibly several `;`-separated simple statements) or a compound statement.
+    fn statement(&mut self, out: &mut Vec<Stmt>) -> PResult<()> {
+        match self.peek() {
+            Token::If => out.push(self.if_stmt()?),
+            Token::While => out.push(self.while_stmt()?),
+            Token::For => out.push(self.for_stmt()?),
+            Token::Try => out.push(self.try_stmt()?),
+            Token::With => out.push(self.with_stmt()?),
+            Token::Def => out.push(self.funcdef(Vec::new())?),
+            Token::Class => out.push(self.classdef(Vec::new())?),
+            Token::At => out.push(self.decorated()?),
+            Token::Async => {
+                return Err(SyntaxError::syntax(
+                    "'async' is not supported by minivm",
+                    self.span(),
+                ))
+            }
+            Token::Name if self.text(self.span()) == "match" && self.looks_like_match() => {
+                return Err(SyntaxError::syntax(
+                    "the 'match' statement is not supported by minivm",
+                    self.span(),
+                ))
+            }
+            _ => self.simple_line(out)?,
+        }
+        Ok(())
+    }
+
+    /// `match x:` at statement start: a soft keyword followed by a subject and a `:` at line end.
+    fn looks_like_match(&self) -> bool {
+        let mut i = 1;
+        let mut depth = 0usize;
+        loop {
+            match self.peek_at(i) {
+                Token::Newline | Token::EndOfFile => return false,
+                Token::LPar | Token::LSqb | Token::LBrace => depth += 1,
+                Token::RPar | Token::RSqb | Token::RBrace => depth = depth.saturating_sub(1),
+                Token::Colon if depth == 0 => {
+                    return i > 1
+                        && matches!(self.peek_at(i + 1), Token::Newline)
+                        && !matches!(self.peek_at(1), Token::Equal | Token::Dot | Token::LPar)
+                }
+                Token::Equal if depth == 0 => return false,
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+
+    fn simple_line(&mut self, out: &mut Vec<Stmt>) -> PResult<()> {
+        loop {
+            out.push(self.small_stmt()?);
+            if !self.eat(&Token::Semi) {
+                break;
+            }
+            if matches!(self.peek(), Token::Newline | Token::EndOfFile) {
+                break;
+            }
+        }
+        if !self.eat(&Token::Newline) && !self.at(&Token::EndOfFile) {
+            return Err(self.unexpected());
+        }
+        Ok(())
+    }
+
+    fn small_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.span();
+        let kind = match self.peek() {
+            Token::Pass => {
+                self.bump();
+                StmtKind::Pass
+            }
+            Token::Break => {
+                self.bump();
+                StmtKind::Break
+            }
+            Token::Continue => {
+                self.bump();
+                StmtKind::Continue
+            }
+            Token::Return => {
+                self.bump();
+                StmtKind::Return(if self.starts_expr() {
+                    Some(self.star_expressions()?)
+                } else {
+                    None
+                })
+            }
+            Token::Raise => {
+                self.bump();
+                if self.starts_expr() {
+                    let exc = self.test()?;
+                    let cause = if self.eat(&Token::From) {
+                        Some(self.test()?)
+                    } else {
+                        None
+                    };
+                    StmtKind::Raise {
+                        exc: Some(exc),
+                        cause,
+                    }
+                } else {
+                    StmtKind::Raise {
+                        exc: None,
+                        cause: None,
+                    }
+                }
+            }
+            Token::Global | Token::Nonlocal => {
+                let global = self.at(&Token::Global);
+                self.bump();
+                let mut names = vec![self.ident()?];
+                while self.eat(&Token::Comma) {
+                    names.push(self.ident()?);
+                }
+                if global {
+                    StmtKind::Global(names)
+                } else {
+                    StmtKind::Nonlocal(names)
+                }
+            }
+            Token::Del => {
+                self.bump();
+                let first = self.span();
+                let parenthesized = self.at(&Token::LPar);
+                let list = self.target_list()?;
+                // `del a, b` deletes two targets; `del (a, b)` one tuple target, as in CPython's AST.
+                let targets = match list.kind {
+                    ExprKind::Tuple(items)
+                        if !(parenthesized && list.span.start == first.start) =>
+                    {
+                        items
+                    }
+                    kind => vec![mk(kind, list.span)],
+                };
+                for t in &targets {
+                    self.check_target(t, Ctx::Del)?;
+                }
+                StmtKind::Del(targets)
+            }
+            Token::Assert => {
+                self.bump();
+                let test = self.test()?;
+                let msg = if self.eat(&Token::Comma) {
+                    Some(self.test()?)
+                } else {
+                    None
+                };
+                StmtKind::Assert { test, msg }
+            }
+            Token::Import => self.import()?,
+            Token::From => self.from_import()?,
+            _ => return self.expr_stmt(),
+        };
+        Ok(st(kind, start.to(self.prev_span())))
+    }
+
+    fn dotted_name(&mut self) -> PResult<(String, Span)> {
+        let first = self.ident()?;
+        let mut name = first.name;
+        let mut span = first.span;
+        while self.eat(&Token::Dot) {
+            let part = self.ident()?;
+            name.push('.');
+            name.push_str(&part.name);
+            span = span.to(part.span);
+        }
+        Ok((name, span))
+    }
+
+    fn import(&mut self) -> PResult<StmtKind> {
+        self.bump();
+        let mut names = Vec::new();
+        loop {
+            let (name, span) = self.dotted_name()?;
+            let asname = if self.eat(&Token::As) {
+                Some(self.ident()?)
+            } else {
+                None
+            };
+            let span = span.to(self.prev_span());
+            names.push(Alias { name, asname, span });
+            if !self.eat(&Token::Comma) {
+                break;
+            }
+        }
+        Ok(StmtKind::Import(names))
+    }
+
+    fn from_import(&mut self) -> PResult<StmtKind> {
+        self.bump();
+        let mut level = 0;
+        loop {
+            if self.eat(&Token::Dot) {
+                level += 1;
+            } else if self.eat(&Token::Ellipsis) {
+                level += 3;
+            } else {
+                break;
+            }
+        }
+        let module = if self.at(&Token::Name) {
+            let (name, span) = self.dotted_name()?;
+            Some(Ident { name, span })
+        } else {
+            None
+        };
+        if module.is_none() && level == 0 {
+            return Err(self.unexpected());
+        }
+        self.expect(&Token::Import)?;
+        let mut names = Vec::new();
+        if self.at(&Token::Star) {
+            let span = self.bump();
+            names.push(Alias {
+                name: "*".into(),
+                asname: None,
+                span,
+            });
+            return Ok(StmtKind::ImportFrom {
+                module,
+                names,
+                level,
+            });
+        }
+        let paren = self.eat(&Token::LPar);
+        loop {
+            let name = self.ident()?;
+            let asname = if self.eat(&Token::As) {
+                Some(self.ident()?)
+            } else {
+                None
+            };
+            let span = name.span.to(self.prev_span());
+            names.push(Alias {
+                name: name.name,
+                asname,
+                span,
+            });
+            if !self.eat(&Token::Comma) {
+                break;
+            }
+            if paren && self.at(&Token::RPar) {
+                break;
+            }
+            if !paren && !self.at(&Token::Name) {
+                return Err(SyntaxError::syntax(
+                    "trailing comma not allowed without surrounding parentheses",
+                    self.prev_span(),
+                ));
+            }
+        }
+        if paren {
+            self.expect(&Token::RPar)?;
+        }
+        Ok(StmtKind::ImportFrom {
+            module,
+            names,
+            level,
+        })
+    }
+
+    /// Right-hand side of `=`/`op=`/annotation: a `yield` expression or `star_expressions`.
+    fn assign_value(&mut self) -> PResult<Expr> {
+        if self.at(&Token::Yield) {
+            self.yield_expr()
+        } else {
+            self.star_expressions()
+        }
+    }
+
+    /// Expression statement, assignment, augmented assignment or annotated assignment.
+    fn expr_stmt(&mut self) -> PResult<Stmt> {
+        let first = self.assign_value()?;
+        let start = first.span;
+        if let Some(op) = aug_op(self.peek()) {
+            self.check_target(&first, Ctx::Aug)?;
+            self.bump();
+            let value = self.assign_value()?;
+            let span = start.to(value.span);
+            return Ok(st(
+                StmtKind::AugAssign {
+                    target: first,
+                    op,
+                    value,
+                },
+                span,
+            ));
+        }
+        if self.at(&Token::Colon) {
+            self.bump();
+            match first.kind {
+                ExprKind::Name(_) | ExprKind::Attribute { .. } | ExprKind::Subscript { .. } => {}
+                ExprKind::Tuple(_) => {
+                    return Err(SyntaxError::syntax(
+                        "only single target (not tuple) can be annotated",
+                        first.span,
+                    ))
+                }
+                ExprKind::List(_) => {
+                    return Err(SyntaxError::syntax(
+                        "only single target (not list) can be annotated",
+                        first.span,
+                    ))
+                }
+                _ => {
+                    return Err(SyntaxError::syntax(
+                        "illegal target for annotation",
+                        first.span,
+                    ))
+                }
+            }
+            let annotation = self.test()?;
+            let value = if self.eat(&Token::Equal) {
+                Some(self.assign_value()?)
+            } else {
+                None
+            };
+            let span = start.to(self.prev_span());
+            return Ok(st(
+                StmtKind::AnnAssign {
+                    target: first,
+                    annotation,
+                    value,
+                },
+                span,
+            ));
+        }
+        if !self.at(&Token::Equal) {
+            let span = first.span;
+            return Ok(st(StmtKind::Expr(first), span));
+        }
+        let mut exprs = vec![first];
+        while self.eat(&Token::Equal) {
+            exprs.push(self.assign_value()?);
+        }
+        let value = exprs.pop().ok_or_else(|| self.unexpected())?;
+        for t in &exprs {
+            self.check_target(t, Ctx::Assign)?;
+        }
+        let span = start.to(value.span);
+        Ok(st(
+            StmtKind::Assign {
+                targets: exprs,
+                value,
+            },
+            span,
+        ))
+    }
+
+    /// The body after a header's `:` — an indented block or simple statements on the same line.
+    /// `what` names the header for CPython's "expected an indented block after ..." message.
+    fn block(&mut self, what: &str, header: Span) -> PResult<Vec<Stmt>> {
+        let mut body = Vec::new();
+        if !self.eat(&Token::Newline) {
+            if matches!(self.peek(), Token::EndOfFile) {
+                return Err(self.expected_block(what, header));
+            }
+            self.simple_line(&mut body)?;
+            return Ok(body);
+        }
+        if !self.eat(&Token::Indent) {
+            return Err(self.expected_block(what, header));
+        }
+        self.enter()?;
+        while !self.at(&Token::Dedent) && !self.at(&Token::EndOfFile) {
+            if let Err(e) = self.statement(&mut body) {
+                self.leave();
+                return Err(e);
+            }
+        }
+        self.leave();
+        self.eat(&Token::Dedent);
+        Ok(body)
+    }
+
+    fn expected_block(&self, what: &str, header: Span) -> SyntaxError {
+        let line = crate::LineIndex::new(self.src).line(header.start);
+        let here = self.span();
+        SyntaxError::new(
+            SyntaxErrorKind::IndentationError,
+            format!("expected an indented block after {what} on line {line}"),
+            Span::new(here.start as usize, here.start as usize),
+        )
+    }
+
+    fn if_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.bump();
+        let test = self.namedexpr()?;
+        self.expect_colon()?;
+        let body = self.block("'if' statement", start)?;
+        let orelse = self.else_chain()?;
+        Ok(st(
+            StmtKind::If { test, body, orelse },
+            start.to(self.prev_span()),
+        ))
+    }
+
+    /// `elif` (as a nested `If`) or `else` after an `if`.
+    fn else_chain(&mut self) -> PResult<Vec<Stmt>> {
+        if self.at(&Token::Elif) {
+            let start = self.bump();
+            let test = self.namedexpr()?;
+            self.expect_colon()?;
+            let body = self.block("'elif' statement", start)?;
+            let orelse = self.else_chain()?;
+            return Ok(vec![st(
+                StmtKind::If { test, body, orelse },
+                start.to(self.prev_span()),
+            )]);
+        }
+        self.else_block()
+    }
+
+    fn else_block(&mut self) -> PResult<Vec<Stmt>> {
+        if self.at(&Token::Else) {
+            let start = self.bump();
+            self.expect_colon()?;
+            return self.block("'else' statement", start);
+        }
+        Ok(Vec::new())
+    }
+
+    fn while_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.bump();
+        let test = self.namedexpr()?;
+        self.expect_colon()?;
+        let body = self.block("'while' statement", start)?;
+        let orelse = self.else_block()?;
+        Ok(st(
+            StmtKind::While { test, body, orelse },
+            start.to(self.prev_span()),
+        ))
+    }
+
+    fn for_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.bump();
+        let target = self.target_list()?;
+        self.check_target(&target, Ctx::For)?;
+        self.expect(&Token::In)?;
+        let iter = self.star_expressions()?;
+        self.expect_colon()?;
+        let body = self.block("'for' statement", start)?;
+        let orelse = self.else_block()?;
+        Ok(st(
+            StmtKind::For {
+                target,
+                iter,
+                body,
+                orelse,
+            },
+            start.to(self.prev_span()),
+        ))
+    }
+
+    fn try_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.bump();
+        self.expect_colon()?;
+        let body = self.block("'try' statement", start)?;
+        let mut handlers = Vec::new();
+        while self.at(&Token::Except) {
+            let hstart = self.bump();
+            if self.at(&Token::Star) {
+                return Err(SyntaxError::syntax(
+                    "'except*' is not supported by minivm",
+                    self.span(),
+                ));
+            }
+            let (typ, name) = if self.at(&Token::Colon) {
+                (None, None)
+            } else {
+                let typ = self.test()?;
+                let name = if self.eat(&Token::As) {
+                    Some(self.ident()?)
+                } else {
+                    None
+                };
+                (Some(typ), name)
+            };
+            self.expect_colon()?;
+            let hbody = self.block("'except' statement", hstart)?;
+            handlers.push(ExceptHandler {
+                typ,
+                name,
+                body: hbody,
+                span: hstart.to(self.prev_span()),
+            });
+        }
+        let orelse = if handlers.is_empty() {
+            Vec::new()
+        } else {
+            self.else_block()?
+        };
+        let finalbody = if self.at(&Token::Finally) {
+            let fstart = self.bump();
+            self.expect_colon()?;
+            self.block("'finally' statement", fstart)?
+        } else {
+            Vec::new()
+        };
+        if handlers.is_empty() && finalbody.is_empty() {
+            return Err(SyntaxError::syntax(
+                "expected 'except' or 'finally' block",
+                self.span(),
+            ));
+        }
+        Ok(st(
+            StmtKind::Try(Box::new(Try {
+                body,
+                handlers,
+                orelse,
+                finalbody,
+            })),
+            start.to(self.prev_span()),
+        ))
+    }
+
+    fn with_item(&mut self) -> PResult<WithItem> {
+        let context = self.test()?;
+        let target = if self.eat(&Token::As) {
+            let t = self.target_list_single()?;
+            self.check_target(&t, Ctx::Assign)?;
+            Some(t)
+        } else {
+            None
+        };
+        Ok(WithItem { context, target })
+    }
+
+    /// A `with ... as` target: one star-target (a parenthesized tuple is allowed by `atom`).
+    fn target_list_single(&mut self) -> PResult<Expr> {
+        self.bitor()
+    }
+
+    fn with_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.bump();
+        // Python 3.10's parenthesized form `with (a as b, c as d):`, tried first with backtracking.
+        if self.at(&Token::LPar) {
+            let saved = self.save();
+            self.bump();
+            let mut items = Vec::new();
+            let mut ok = true;
+            while !self.at(&Token::RPar) {
+                match self.with_item() {
+                    Ok(i) => items.push(i),
+                    Err(_) => {
+                        ok = false;
+                        break;
+                    }
+                }
+                if !self.eat(&Token::Comma) {
+                    break;
+                }
+            }
+            if ok && !items.is_empty() && self.eat(&Token::RPar) && self.at(&Token::Colon) {
+                self.bump();
+                let body = self.block("'with' statement", start)?;
+                return Ok(st(
+                    StmtKind::With { items, body },
+                    start.to(self.prev_span()),
+                ));
+            }
+            self.restore(saved);
+        }
+        let mut items = vec![self.with_item()?];
+        while self.eat(&Token::Comma) {
+            items.push(self.with_item()?);
+        }
+        self.expect_colon()?;
+        let body = self.block("'with' statement", start)?;
+        Ok(st(
+            StmtKind::With { items, body },
+            start.to(self.prev_span()),
+        ))
+    }
+
+    fn decorated(&mut self) -> PResult<Stmt> {
+        let mut decorators = Vec::new();
+        while self.eat(&Token::At) {
+            decorators.push(self.namedexpr()?);
+            self.expect(&Token::Newline)?;
+        }
+        match self.peek() {
+            Token::Def => self.funcdef(decorators),
+            Token::Class => self.classdef(decorators),
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn funcdef(&mut self, decorators: Vec<Expr>) -> PResult<Stmt> {
+        let start = self.bump();
+        let name = self.ident()?;
+        self.expect(&Token::LPar)?;
+        let params = self.params(&Token::RPar, true)?;
+        self.expect(&Token::RPar)?;
+        let returns = if self.eat(&Token::Arrow) {
+            Some(self.test()?)
+        } else {
+            None
+        };
+        self.expect_colon()?;
+        let body = self.block("function definition", start)?;
+        Ok(st(
+            StmtKind::FunctionDef(Box::new(FunctionDef {
+                name,
+                params,
+                body,
+                decorators,
+                returns,
+            })),
+            start.to(self.prev_span()),
+        ))
+    }
+
+    fn classdef(&mut self, decorators: Vec<Expr>) -> PResult<Stmt> {
+        let start = self.bump();
+        let name = self.ident()?;
+        let (bases, keywords) = if self.eat(&Token::LPar) {
+            let r = self.call_args()?;
+            self.expect(&Token::RPar)?;
+            r
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        self.expect_colon()?;
+        let body = self.block("class definition", start)?;
+        Ok(st(
+            StmtKind::ClassDef(Box::new(ClassDef {
+                name,
+                bases,
+                keywords,
+                body,
+                decorators,
+            })),
+            start.to(self.prev_span()),
+        ))
+    }
+}

@@ -1,0 +1,373 @@
+//! Stage 2 (literals): decoding string escapes, joining adjacent literals, and splitting f-strings
+//! into literal text and replacement fields (whose expressions are lexed and parsed in place, so
+//! their spans point into the original source).
+//!
+//! F-strings follow Python 3.11's rules: the expression part may not contain a backslash or `#`,
+//! and nested strings must use the other kind of quote (the lexer already scanned the whole literal).
+
+use minivm_lexer::{tokenize_fragment, Token};
+
+use super::expr::mk;
+use super::Parser;
+use crate::ast::{Const, Expr, ExprKind, FStringPart};
+use crate::{Span, SyntaxError};
+
+type PResult<T> = Result<T, SyntaxError>;
+
+/// Appends literal text, merging with a preceding literal part.
+fn push_literal(parts: &mut Vec<FStringPart>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    if let Some(FStringPart::Literal(prev)) = parts.last_mut() {
+        prev.push_str(&text);
+    } else {
+        parts.push(FStringPart::Literal(text));
+    }
+}
+
+/// Decodes backslash escapes of a (non-raw) string body; `at` is the body's span, for errors.
+pub(crate) fn decode_escapes(body: &str, raw: bool, at: Span) -> PResult<String> {
+    let body = body.replace("\r\n", "\n");
+    if raw {
+        return Ok(body);
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.char_indices().peekable();
+    let unicode_err = |pos: usize, len: usize, what: &str| {
+        SyntaxError::syntax(
+            format!(
+                "(unicode error) 'unicodeescape' codec can't decode bytes in position {pos}-{}: {what}",
+                pos + len.max(1) - 1
+            ),
+            at,
+        )
+    };
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some((_, e)) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        match e {
+            '\n' => {}
+            '\\' | '\'' | '"' => out.push(e),
+            'a' => out.push('\x07'),
+            'b' => out.push('\x08'),
+            'f' => out.push('\x0c'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\x0b'),
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match chars.peek() {
+                        Some(&(_, d)) if d.is_digit(8) => {
+                            v = v * 8 + d.to_digit(8).unwrap_or(0);
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
+            }
+            'x' | 'u' | 'U' => {
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let mut v = 0u32;
+                let mut got = 0;
+                while got < n {
+                    match chars.peek() {
+                        Some(&(_, d)) if d.is_ascii_hexdigit() => {
+                            v = v * 16 + d.to_digit(16).unwrap_or(0);
+                            chars.next();
+                            got += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                if got < n {
+                    let what = match e {
+                        'x' => "truncated \\xXX escape",
+                        'u' => "truncated \\uXXXX escape",
+                        _ => "truncated \\UXXXXXXXX escape",
+                    };
+                    return Err(unicode_err(i, 2 + got, what));
+                }
+                match char::from_u32(v) {
+                    Some(ch) => out.push(ch),
+                    None => return Err(unicode_err(i, 2 + n, "illegal Unicode character")),
+                }
+            }
+            'N' => {
+                return Err(SyntaxError::syntax(
+                    "\\N{...} escapes are not supported by minivm",
+                    at,
+                ))
+            }
+            other => {
+                // Unknown escapes keep their backslash (CPython only warns).
+                out.push('\\');
+                out.push(other);
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Parser<'_> {
+    /// One or more adjacent string literals: a `Const::Str`, or an `FString` if any part is an f-string.
+    pub(crate) fn strings(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let mut parts = Vec::new();
+        let mut any_f = false;
+        while matches!(self.peek(), Token::Str | Token::FStr) {
+            let span = self.bump();
+            let text = self.text(span);
+            let prefix_len = text.find(['\'', '"']).unwrap_or(0);
+            let prefix = text.get(..prefix_len).unwrap_or("");
+            let raw = prefix.contains(['r', 'R']);
+            let is_f = prefix.contains(['f', 'F']);
+            let rest = text.get(prefix_len..).unwrap_or("");
+            let q = if rest.starts_with("'''") || rest.starts_with("\"\"\"") {
+                3
+            } else {
+                1
+            };
+            let body_start = span.start as usize + prefix_len + q;
+            let body_end = (span.end as usize).saturating_sub(q).max(body_start);
+            if is_f {
+                any_f = true;
+                let (fparts, _) = self.fstring_parts(body_start, body_end, raw, false, 0, span)?;
+                for p in fparts {
+                    match p {
+                        FStringPart::Literal(s) => push_literal(&mut parts, s),
+                        v => parts.push(v),
+                    }
+                }
+            } else {
+                let body = self.src.get(body_start..body_end).unwrap_or("");
+                let s = decode_escapes(body, raw, span)?;
+                push_literal(&mut parts, s);
+            }
+        }
+        let span = start.to(self.prev_span());
+        if any_f {
+            return Ok(mk(ExprKind::FString(parts), span));
+        }
+        let mut s = String::new();
+        for p in parts {
+            if let FStringPart::Literal(t) = p {
+                s.push_str(&t);
+            }
+        }
+        Ok(mk(ExprKind::Const(Const::Str(s)), span))
+    }
+
+    /// Parses f-string text `src[start..end]` into parts. In a format spec (`in_spec`) it stops at the
+    /// closing `}` and returns its position; otherwise it returns `end`.
+    fn fstring_parts(
+        &mut self,
+        start: usize,
+        end: usize,
+        raw: bool,
+        in_spec: bool,
+        nest: u32,
+        lit: Span,
+    ) -> PResult<(Vec<FStringPart>, usize)> {
+        let bytes = self.src.as_bytes();
+        let mut parts = Vec::new();
+        let mut chunk_start = start;
+        let mut i = start;
+        let flush = |parts: &mut Vec<FStringPart>, from: usize, to: usize| -> PResult<()> {
+            let text = self.src.get(from..to).unwrap_or("");
+            push_literal(parts, decode_escapes(text, raw, lit)?);
+            Ok(())
+        };
+        while i < end {
+            match bytes.get(i) {
+                Some(b'{') => {
+                    flush(&mut parts, chunk_start, i)?;
+                    if bytes.get(i + 1) == Some(&b'{') && !in_spec {
+                        push_literal(&mut parts, "{".into());
+                        i += 2;
+                    } else {
+                        let (part, next) = self.fstring_field(i, end, raw, nest, lit)?;
+                        parts.push(part);
+                        i = next;
+                    }
+                    chunk_start = i;
+                }
+                Some(b'}') => {
+                    flush(&mut parts, chunk_start, i)?;
+                    if in_spec {
+                        return Ok((parts, i));
+                    }
+                    if bytes.get(i + 1) == Some(&b'}') {
+                        push_literal(&mut parts, "}".into());
+                        i += 2;
+                        chunk_start = i;
+                    } else {
+                        return Err(SyntaxError::syntax(
+                            "f-string: single '}' is not allowed",
+                            lit,
+                        ));
+                    }
+                }
+                Some(b'\\') if !matches!(bytes.get(i + 1), Some(b'{') | Some(b'}')) => i += 2,
+                _ => i += 1,
+            }
+        }
+        if in_spec {
+            return Err(SyntaxError::syntax("f-string: expecting '}'", lit));
+        }
+        flush(&mut parts, chunk_start, end.min(i))?;
+        Ok((parts, end))
+    }
+
+    /// A replacement field starting at the `{` at `open`; returns the part and the index after `}`.
+    fn fstring_field(
+        &mut self,
+        open: usize,
+        end: usize,
+        raw: bool,
+        nest: u32,
+        lit: Span,
+    ) -> PResult<(FStringPart, usize)> {
+        if nest >= 2 {
+            return Err(SyntaxError::syntax(
+                "f-string: expressions nested too deeply",
+                lit,
+            ));
+        }
+        let bytes = self.src.as_bytes();
+        let expecting = || SyntaxError::syntax("f-string: expecting '}'", lit);
+        // Find where the expression ends: a top-level `}`, `!`, `:` or a debug `=`.
+        let mut j = open + 1;
+        let mut depth = 0usize;
+        loop {
+            if j >= end {
+                return Err(expecting());
+            }
+            let c = bytes.get(j).copied().unwrap_or(b'}');
+            let next = bytes.get(j + 1).copied();
+            match c {
+                b'\'' | b'"' => {
+                    j += 1;
+                    while j < end && bytes.get(j) != Some(&c) {
+                        j += 1;
+                    }
+                    if j >= end {
+                        return Err(expecting());
+                    }
+                }
+                b'\\' => {
+                    return Err(SyntaxError::syntax(
+                        "f-string expression part cannot include a backslash",
+                        lit,
+                    ))
+                }
+                b'#' => {
+                    return Err(SyntaxError::syntax(
+                        "f-string expression part cannot include '#'",
+                        lit,
+                    ))
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' if depth > 0 => depth -= 1,
+                b'}' => break,
+                b')' | b']' => {
+                    return Err(SyntaxError::syntax(
+                        format!("f-string: unmatched '{}'", c as char),
+                        lit,
+                    ))
+                }
+                b'=' | b'!' | b'<' | b'>' if next == Some(b'=') => j += 1,
+                b'!' | b':' if depth == 0 => break,
+                b'=' if depth == 0 => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        let expr_start = open + 1;
+        let expr_end = j;
+        if self
+            .src
+            .get(expr_start..expr_end)
+            .is_none_or(|t| t.trim().is_empty())
+        {
+            return Err(SyntaxError::syntax(
+                "f-string: empty expression not allowed",
+                lit,
+            ));
+        }
+        let expr = self.fstring_expr(expr_start, expr_end)?;
+        // `{x=}`: the text up to and including `=` and any following spaces is printed as written.
+        let mut debug_text = None;
+        if bytes.get(j) == Some(&b'=') {
+            j += 1;
+            while matches!(bytes.get(j), Some(b' ')) {
+                j += 1;
+            }
+            debug_text = self.src.get(expr_start..j).map(str::to_string);
+        }
+        let mut conversion = None;
+        if bytes.get(j) == Some(&b'!') {
+            match bytes.get(j + 1) {
+                Some(&c @ (b'r' | b's' | b'a')) => conversion = Some(c as char),
+                _ => {
+                    return Err(SyntaxError::syntax(
+                        "f-string: invalid conversion character: expected 's', 'r', or 'a'",
+                        lit,
+                    ))
+                }
+            }
+            j += 2;
+        }
+        let mut spec = None;
+        if bytes.get(j) == Some(&b':') {
+            let (sparts, close) = self.fstring_parts(j + 1, end, raw, true, nest + 1, lit)?;
+            spec = Some(sparts);
+            j = close;
+        }
+        if bytes.get(j) != Some(&b'}') || j >= end {
+            return Err(expecting());
+        }
+        // CPython's AST gives `{x=}` without spec or conversion the `!r` conversion.
+        if debug_text.is_some() && conversion.is_none() && spec.is_none() {
+            conversion = Some('r');
+        }
+        Ok((
+            FStringPart::Value {
+                expr: Box::new(expr),
+                conversion,
+                spec,
+                debug_text,
+            },
+            j + 1,
+        ))
+    }
+
+    /// Lexes and parses the expression of a replacement field in place (as if parenthesized).
+    fn fstring_expr(&mut self, start: usize, end: usize) -> PResult<Expr> {
+        let toks = tokenize_fragment(self.src, start, end)?;
+        let mut sub = Parser::new(self.src, toks);
+        sub.depth = self.depth;
+        let e = if sub.at(&Token::Yield) {
+            sub.yield_expr()?
+        } else {
+            sub.star_expressions()?
+        };
+        if !sub.at(&Token::EndOfFile) {
+            return Err(SyntaxError::syntax("f-string: invalid syntax", sub.span()));
+        }
+        Ok(e)
+    }
+}
