@@ -1,0 +1,825 @@
+//! Script-test harness for the `minivm` binary (a `harness = false` integration test).
+//!
+//! Two suites, both run in parallel with a per-program timeout:
+//!
+//! * `tests/scripts/**/*.mini`: run `minivm x.mini`; stdout must equal `x.out` byte for byte, the exit
+//!   code must be 0 (or the `exit=` directive) and stderr must be empty (or equal `x.stderr` if that file
+//!   exists). When `python3` (>= 3.11) is installed it is run on the same program and its stdout must equal
+//!   `x.out` too: CPython is the oracle, and a drifted `.out` file is caught. `tests/regen.sh` regenerates
+//!   every `.out` with python3.
+//! * `tests/errors/*.mini`: run `minivm x.mini`; stderr must equal `x.stderr` and the exit code `x.code`.
+//!   With the `cpython-same-error` directive, python3's exit code and the last line of its stderr
+//!   (`ExceptionType: message`) must match minivm's too.
+//!
+//! Programs are run from their own directory with the bare file name as argument, so tracebacks say
+//! `File "x.mini"`; any remaining absolute path is replaced by the file name as well.
+//!
+//! Directives: lines `# minivm-test: DIRECTIVE` in the leading comment block of a program, one per line:
+//!
+//! | directive              | meaning                                                               |
+//! |------------------------|-----------------------------------------------------------------------|
+//! | `args=a b c`           | command-line arguments after the file name (split on whitespace)      |
+//! | `stdin=text`           | text fed to stdin (`\n`, `\t`, `\\` escapes); otherwise stdin is empty |
+//! | `exit=N`               | expected exit code of a script (default 0)                            |
+//! | `no-python`            | output depends on minivm-only behaviour: do not run python3 on it     |
+//! | `pending`              | feature of a later issue: minivm is not run, reported as pending      |
+//! | `cpython-same-error`   | (errors) python3's exit code and last stderr line must match          |
+//! | `timeout=S`            | per-program timeout in seconds (default 30, or `MINIVM_TEST_TIMEOUT`) |
+//!
+//! Environment: `UPDATE_GOLDEN=1` rewrites `tests/errors/*.stderr`/`*.code` (and the `.out` of
+//! `no-python` scripts) from minivm's actual output; `MINIVM_TEST_JOBS=N` sets the thread count;
+//! `MINIVM_TEST_PYTHON=path` picks the oracle interpreter (`MINIVM_TEST_PYTHON=none` disables it).
+//! Positional arguments (`cargo test --test scripts -- strings/ lists`) keep only programs whose path
+//! relative to `tests/` contains one of them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const MINIVM: &str = env!("CARGO_BIN_EXE_minivm");
+const DEFAULT_TIMEOUT_SECS: u64 = 30;
+const MAX_DIFF_LINES: usize = 60;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Suite {
+    Script,
+    Error,
+}
+
+#[derive(Default, Debug)]
+struct Directives {
+    args: Vec<String>,
+    stdin: Vec<u8>,
+    exit: Option<i32>,
+    no_python: bool,
+    pending: bool,
+    cpython_same_error: bool,
+    timeout: Option<u64>,
+}
+
+struct Case {
+    suite: Suite,
+    path: PathBuf,
+    /// Path relative to `tests/`, for messages and filtering.
+    name: String,
+}
+
+enum Outcome {
+    Pass,
+    Pending,
+    Fail(String),
+}
+
+struct RunResult {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// `None` when killed by a signal.
+    code: Option<i32>,
+    timed_out: bool,
+    elapsed: Duration,
+}
+
+struct Config {
+    python: Option<String>,
+    update_golden: bool,
+    default_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let tests_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+
+    let mut problems: Vec<String> = Vec::new();
+    let mut cases = Vec::new();
+    for (suite, sub) in [(Suite::Script, "scripts"), (Suite::Error, "errors")] {
+        let dir = tests_dir.join(sub);
+        let mut files = Vec::new();
+        if let Err(e) = collect_mini(&dir, &mut files) {
+            problems.push(format!("cannot read {}: {e}", dir.display()));
+        }
+        files.sort();
+        let count = files.len();
+        if count == 0 {
+            problems.push(format!("no *.mini programs under {}", dir.display()));
+        }
+        for path in files {
+            let name = path
+                .strip_prefix(&tests_dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            cases.push(Case { suite, path, name });
+        }
+    }
+    if !filters.is_empty() {
+        cases.retain(|c| filters.iter().any(|f| c.name.contains(f.as_str())));
+        if cases.is_empty() {
+            problems.push(format!("no program matches the filter {filters:?}"));
+        }
+    }
+
+    if !Path::new(MINIVM).is_file() {
+        problems.push(format!("minivm binary not found at {MINIVM}"));
+    }
+
+    let config = Config {
+        python: find_python(),
+        update_golden: std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v != "0" && !v.is_empty()),
+        default_timeout: std::env::var("MINIVM_TEST_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_TIMEOUT_SECS),
+    };
+    match &config.python {
+        Some(p) => println!("oracle: {p} (stdout of every script is also checked against CPython)"),
+        None => println!("oracle: python3 >= 3.11 not found, CPython checks skipped"),
+    }
+    if config.update_golden {
+        println!("UPDATE_GOLDEN is set: error goldens are rewritten from minivm's output");
+    }
+
+    let jobs = std::env::var("MINIVM_TEST_JOBS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()));
+    println!("running {} programs on {jobs} threads", cases.len());
+
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for _ in 0..jobs.min(cases.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_case(case, &config)
+                }))
+                .unwrap_or_else(|_| Outcome::Fail("harness panicked on this program".into()));
+                let mark = match &outcome {
+                    Outcome::Pass => "ok",
+                    Outcome::Pending => "pending",
+                    Outcome::Fail(_) => "FAILED",
+                };
+                println!("test {} ... {mark}", case.name);
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, outcome));
+            });
+        }
+    });
+
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    let (mut passed, mut pending, mut failed) = (0, 0, 0);
+    let mut per_folder: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut report = String::new();
+    for (i, outcome) in &results {
+        let case = &cases[*i];
+        let folder = case
+            .name
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_string());
+        let entry = per_folder.entry(folder).or_default();
+        match outcome {
+            Outcome::Pass => {
+                passed += 1;
+                entry.0 += 1;
+            }
+            Outcome::Pending => pending += 1,
+            Outcome::Fail(msg) => {
+                failed += 1;
+                entry.1 += 1;
+                let _ = writeln!(report, "\n==== FAIL {} ====\n{msg}", case.name);
+            }
+        }
+    }
+    for p in &problems {
+        let _ = writeln!(report, "\n==== PROBLEM ====\n{p}");
+    }
+    if !report.is_empty() {
+        println!("{report}");
+    }
+    if failed > 0 {
+        println!("failures by folder:");
+        for (folder, (ok, bad)) in &per_folder {
+            if *bad > 0 {
+                println!("  {folder:<24} {bad} failed, {ok} passed");
+            }
+        }
+    }
+    let verdict = if failed == 0 && problems.is_empty() {
+        "ok"
+    } else {
+        "FAILED"
+    };
+    println!(
+        "\nscript tests: {verdict}. {passed} passed; {failed} failed; {pending} pending; {} problems; {:.1}s",
+        problems.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed == 0 && problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn collect_mini(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_mini(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "mini") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn find_python() -> Option<String> {
+    let candidate = std::env::var("MINIVM_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    if candidate.is_empty() || candidate == "none" {
+        return None;
+    }
+    let out = Command::new(&candidate)
+        .args(["-c", "import sys; print(int(sys.version_info >= (3, 11)))"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    (out.status.success() && out.stdout.starts_with(b"1")).then_some(candidate)
+}
+
+/// Directives live in the leading block of comment and blank lines.
+fn parse_directives(src: &str) -> Result<Directives, String> {
+    let mut d = Directives::default();
+    let mut in_header = true;
+    for (n, line) in src.lines().enumerate() {
+        let trimmed = line.trim();
+        let is_comment = trimmed.starts_with('#') || trimmed.is_empty();
+        if !is_comment {
+            in_header = false;
+        }
+        let Some(pos) = line.find("# minivm-test:") else {
+            continue;
+        };
+        if !in_header || pos != 0 {
+            return Err(format!(
+                "line {}: `# minivm-test:` directives must start a line in the leading comment block",
+                n + 1
+            ));
+        }
+        let body = line["# minivm-test:".len()..].trim();
+        let (key, value) = match body.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v)),
+            None => (body, None),
+        };
+        let bad = |what: &str| format!("line {}: {what} in directive `{body}`", n + 1);
+        match (key, value) {
+            ("args", Some(v)) => d.args = v.split_whitespace().map(str::to_string).collect(),
+            ("stdin", Some(v)) => d.stdin = unescape(v).into_bytes(),
+            ("exit", Some(v)) => {
+                d.exit = Some(v.trim().parse().map_err(|_| bad("bad exit code"))?);
+            }
+            ("timeout", Some(v)) => {
+                d.timeout = Some(v.trim().parse().map_err(|_| bad("bad timeout"))?);
+            }
+            ("no-python", None) => d.no_python = true,
+            ("pending", None) => d.pending = true,
+            ("cpython-same-error", None) => d.cpython_same_error = true,
+            _ => return Err(bad("unknown directive")),
+        }
+    }
+    Ok(d)
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn run_case(case: &Case, config: &Config) -> Outcome {
+    let src = match std::fs::read(&case.path) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Fail(format!("cannot read program: {e}")),
+    };
+    let Ok(src) = String::from_utf8(src) else {
+        return Outcome::Fail("program is not valid UTF-8".into());
+    };
+    let directives = match parse_directives(&src) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Fail(format!("malformed test file: {e}")),
+    };
+    match case.suite {
+        Suite::Script => run_script(case, &directives, config),
+        Suite::Error => run_error(case, &directives, config),
+    }
+}
+
+fn sibling(path: &Path, ext: &str) -> PathBuf {
+    path.with_extension(ext)
+}
+
+fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
+    let out_path = sibling(&case.path, "out");
+    let expected = match read_opt(&out_path) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let timeout = d.timeout.unwrap_or(config.default_timeout);
+    let mut failures = Vec::new();
+
+    // The CPython oracle: checked even for pending programs, so their goldens stay honest.
+    if let (Some(python), false) = (&config.python, d.no_python) {
+        match run_program(python, &case.path, d, timeout) {
+            Err(e) => failures.push(format!("python3: {e}")),
+            Ok(r) => {
+                let want = d.exit.unwrap_or(0);
+                if r.timed_out {
+                    failures.push(format!("python3 timed out after {timeout}s"));
+                } else if r.code != Some(want) {
+                    failures.push(format!(
+                        "python3 exited with {} (expected {want}); its stderr:\n{}",
+                        show_code(r.code),
+                        indent(&lossy(&r.stderr))
+                    ));
+                }
+                match &expected {
+                    Some(exp) if *exp != r.stdout => failures.push(format!(
+                        "python3's stdout differs from {} (stale golden? run tests/regen.sh):\n{}",
+                        file_name(&out_path),
+                        diff(exp, &r.stdout)
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    if d.pending {
+        return if failures.is_empty() {
+            Outcome::Pending
+        } else {
+            Outcome::Fail(failures.join("\n"))
+        };
+    }
+
+    let r = match run_program(MINIVM, &case.path, d, timeout) {
+        Ok(r) => r,
+        Err(e) => {
+            failures.push(format!("minivm: {e}"));
+            return Outcome::Fail(failures.join("\n"));
+        }
+    };
+    if config.update_golden && d.no_python && !r.timed_out {
+        if let Err(e) = std::fs::write(&out_path, &r.stdout) {
+            failures.push(format!("cannot write {}: {e}", out_path.display()));
+        }
+        return finish(failures);
+    }
+    if r.timed_out {
+        failures.push(format!(
+            "minivm timed out after {timeout}s; stdout so far:\n{}",
+            indent(&truncate(&lossy(&r.stdout), 2000))
+        ));
+        return Outcome::Fail(failures.join("\n"));
+    }
+    let want_code = d.exit.unwrap_or(0);
+    let stderr = normalize_paths(&lossy(&r.stderr), &case.path);
+    if r.code != Some(want_code) {
+        failures.push(format!(
+            "minivm exited with {} (expected {want_code}) after {:.2}s; stderr:\n{}",
+            show_code(r.code),
+            r.elapsed.as_secs_f64(),
+            indent(&truncate(&stderr, 3000))
+        ));
+    }
+    match &expected {
+        None => failures.push(format!(
+            "missing {} (generate it with tests/regen.sh{})",
+            file_name(&out_path),
+            if d.no_python {
+                ", or UPDATE_GOLDEN=1 for a no-python program"
+            } else {
+                ""
+            }
+        )),
+        Some(exp) if *exp != r.stdout => failures.push(format!(
+            "stdout differs from {} (- expected, + minivm):\n{}",
+            file_name(&out_path),
+            diff(exp, &r.stdout)
+        )),
+        Some(_) => {}
+    }
+    let stderr_path = sibling(&case.path, "stderr");
+    match read_opt(&stderr_path) {
+        Err(e) => failures.push(e),
+        Ok(Some(exp)) => {
+            if exp != stderr.as_bytes() {
+                failures.push(format!(
+                    "stderr differs from {}:\n{}",
+                    file_name(&stderr_path),
+                    diff(&exp, stderr.as_bytes())
+                ));
+            }
+        }
+        Ok(None) => {
+            if !stderr.is_empty() && r.code == Some(want_code) {
+                failures.push(format!(
+                    "unexpected stderr output:\n{}",
+                    indent(&truncate(&stderr, 3000))
+                ));
+            }
+        }
+    }
+    finish(failures)
+}
+
+fn finish(failures: Vec<String>) -> Outcome {
+    if failures.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(failures.join("\n"))
+    }
+}
+
+fn run_error(case: &Case, d: &Directives, config: &Config) -> Outcome {
+    let timeout = d.timeout.unwrap_or(config.default_timeout);
+    if d.pending {
+        return Outcome::Pending;
+    }
+    let stderr_path = sibling(&case.path, "stderr");
+    let code_path = sibling(&case.path, "code");
+    let mut failures = Vec::new();
+
+    let r = match run_program(MINIVM, &case.path, d, timeout) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Fail(format!("minivm: {e}")),
+    };
+    if r.timed_out {
+        return Outcome::Fail(format!("minivm timed out after {timeout}s"));
+    }
+    let stderr = normalize_paths(&lossy(&r.stderr), &case.path);
+
+    if config.update_golden {
+        let code = r.code.map_or("signal".to_string(), |c| c.to_string());
+        for (path, data) in [
+            (&stderr_path, stderr.as_bytes().to_vec()),
+            (&code_path, format!("{code}\n").into_bytes()),
+        ] {
+            if let Err(e) = std::fs::write(path, data) {
+                failures.push(format!("cannot write {}: {e}", path.display()));
+            }
+        }
+    } else {
+        match read_opt(&stderr_path) {
+            Err(e) => failures.push(e),
+            Ok(None) => failures.push(format!(
+                "missing {} (write it by hand, or UPDATE_GOLDEN=1 and review); minivm's stderr was:\n{}",
+                file_name(&stderr_path),
+                indent(&truncate(&stderr, 3000))
+            )),
+            Ok(Some(exp)) => {
+                if exp != stderr.as_bytes() {
+                    failures.push(format!(
+                        "stderr differs from {} (- expected, + minivm):\n{}",
+                        file_name(&stderr_path),
+                        diff(&exp, stderr.as_bytes())
+                    ));
+                }
+            }
+        }
+        match read_opt(&code_path) {
+            Err(e) => failures.push(e),
+            Ok(None) => failures.push(format!("missing {}", file_name(&code_path))),
+            Ok(Some(exp)) => match String::from_utf8_lossy(&exp).trim().parse::<i32>() {
+                Err(_) => failures.push(format!(
+                    "malformed {}: expected an integer",
+                    file_name(&code_path)
+                )),
+                Ok(want) => {
+                    if r.code != Some(want) {
+                        failures.push(format!(
+                            "minivm exited with {} (expected {want})",
+                            show_code(r.code)
+                        ));
+                    }
+                    if want == 0 {
+                        failures.push("an error test must expect a non-zero exit code".into());
+                    }
+                }
+            },
+        }
+        // Error programs may print before failing; then their stdout must be pinned by an `.out` file.
+        match read_opt(&sibling(&case.path, "out")) {
+            Err(e) => failures.push(e),
+            Ok(None) if !r.stdout.is_empty() => failures.push(format!(
+                "unexpected stdout (add an .out file if it is intended):\n{}",
+                indent(&truncate(&lossy(&r.stdout), 2000))
+            )),
+            Ok(Some(exp)) if exp != r.stdout => failures.push(format!(
+                "stdout differs from .out (- expected, + minivm):\n{}",
+                diff(&exp, &r.stdout)
+            )),
+            _ => {}
+        }
+    }
+
+    if d.cpython_same_error {
+        match &config.python {
+            None => {}
+            Some(python) => match run_program(python, &case.path, d, timeout) {
+                Err(e) => failures.push(format!("python3: {e}")),
+                Ok(p) => {
+                    let py_err = lossy(&p.stderr);
+                    let py_last = last_line(&py_err);
+                    let vm_last = last_line(&stderr);
+                    if p.code != r.code {
+                        failures.push(format!(
+                            "exit code: python3 {} vs minivm {}",
+                            show_code(p.code),
+                            show_code(r.code)
+                        ));
+                    }
+                    if py_last != vm_last {
+                        failures.push(format!(
+                            "last stderr line differs from CPython's:\n  python3: {py_last}\n  minivm:  {vm_last}"
+                        ));
+                    }
+                    // The expected file must agree with CPython as well (catches a wrong golden).
+                    if let Ok(Some(exp)) = read_opt(&stderr_path) {
+                        let exp = lossy(&exp);
+                        if last_line(&exp) != py_last {
+                            failures.push(format!(
+                                "last line of {} differs from CPython's:\n  golden:  {}\n  python3: {py_last}",
+                                file_name(&stderr_path),
+                                last_line(&exp)
+                            ));
+                        }
+                    }
+                }
+            },
+        }
+    }
+    finish(failures)
+}
+
+fn last_line(s: &str) -> &str {
+    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
+fn show_code(code: Option<i32>) -> String {
+    code.map_or("a signal".to_string(), |c| c.to_string())
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn indent(s: &str) -> String {
+    if s.is_empty() {
+        return "    <empty>".to_string();
+    }
+    s.lines()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n... ({} more bytes)", &s[..end], s.len() - end)
+}
+
+fn normalize_paths(s: &str, path: &Path) -> String {
+    let name = file_name(path);
+    let mut out = s.to_string();
+    for full in [path.canonicalize().ok(), Some(path.to_path_buf())]
+        .into_iter()
+        .flatten()
+    {
+        let full = full.to_string_lossy().into_owned();
+        if !full.is_empty() && full != name {
+            out = out.replace(&full, &name);
+        }
+    }
+    out
+}
+
+/// Run `program FILE ARGS...` from the file's directory, with a timeout.
+fn run_program(
+    program: &str,
+    path: &Path,
+    d: &Directives,
+    timeout: u64,
+) -> Result<RunResult, String> {
+    let dir = path.parent().ok_or("program has no parent directory")?;
+    let start = Instant::now();
+    let mut child = Command::new(program)
+        .arg(file_name(path))
+        .args(&d.args)
+        .current_dir(dir)
+        .env("PYTHONIOENCODING", "utf-8")
+        .env("PYTHONHASHSEED", "0")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+
+    let stdin_data = d.stdin.clone();
+    let stdin = child.stdin.take();
+    let writer = thread::spawn(move || {
+        if let Some(mut s) = stdin {
+            let _ = s.write_all(&stdin_data);
+        }
+    });
+    let mut out_pipe = child.stdout.take().ok_or("no stdout pipe")?;
+    let mut err_pipe = child.stderr.take().ok_or("no stderr pipe")?;
+    let out_reader = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err_reader = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+
+    let deadline = start + Duration::from_secs(timeout);
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {
+                if Instant::now() >= deadline {
+                    timed_out = true;
+                    let _ = child.kill();
+                    break child.wait().ok();
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(format!("waiting for {program}: {e}")),
+        }
+    };
+    let elapsed = start.elapsed();
+    let _ = writer.join();
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    Ok(RunResult {
+        stdout,
+        stderr,
+        code: status.and_then(|s| s.code()),
+        timed_out,
+        elapsed,
+    })
+}
+
+/// A line diff (`-` expected, `+` actual) from a longest-common-subsequence table, with context.
+fn diff(expected: &[u8], actual: &[u8]) -> String {
+    let exp = lossy(expected);
+    let act = lossy(actual);
+    let a: Vec<&str> = exp.split_inclusive('\n').collect();
+    let b: Vec<&str> = act.split_inclusive('\n').collect();
+    let mut out = String::new();
+    if a.len() * b.len() > 4_000_000 {
+        // Too big for the table: show the first differing line.
+        let i = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let _ = writeln!(
+            out,
+            "    first difference at line {}:\n    - {}\n    + {}",
+            i + 1,
+            a.get(i)
+                .map_or("<end of output>", |l| l.trim_end_matches('\n')),
+            b.get(i)
+                .map_or("<end of output>", |l| l.trim_end_matches('\n'))
+        );
+        return out;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    // Edit script: (tag, line number in expected, text).
+    let mut ops: Vec<(char, usize, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            ops.push((' ', i, a[i]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', i, b[j]));
+            j += 1;
+        } else {
+            ops.push(('-', i, a[i]));
+            i += 1;
+        }
+    }
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let show = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= 2);
+    let mut printed = 0;
+    let mut last_shown: Option<usize> = None;
+    for (k, (tag, line, text)) in ops.iter().enumerate() {
+        if !show(k) {
+            continue;
+        }
+        if printed >= MAX_DIFF_LINES {
+            let _ = writeln!(
+                out,
+                "    ... ({} more changed lines)",
+                changed.iter().filter(|&&c| c >= k).count()
+            );
+            break;
+        }
+        if last_shown.is_none_or(|l| l + 1 != k) {
+            let _ = writeln!(out, "    @@ expected line {} @@", line + 1);
+        }
+        let shown = text.strip_suffix('\n');
+        let body = shown.unwrap_or(text);
+        let note = if shown.is_none() {
+            "  (no newline at end)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "    {tag} {}{note}", escape_invisible(body));
+        printed += 1;
+        last_shown = Some(k);
+    }
+    if changed.is_empty() {
+        out.push_str("    (outputs differ only in invalid UTF-8 bytes)\n");
+    }
+    out.trim_end().to_string()
+}
+
+/// Make trailing spaces, tabs and carriage returns visible in a diff line.
+fn escape_invisible(s: &str) -> String {
+    let trimmed = s.trim_end_matches([' ', '\t', '\r']);
+    let tail: String = s[trimmed.len()..]
+        .chars()
+        .map(|c| match c {
+            ' ' => "·".to_string(),
+            '\t' => "\\t".to_string(),
+            _ => "\\r".to_string(),
+        })
+        .collect();
+    format!("{}{tail}", trimmed.replace('\t', "\\t"))
+}
