@@ -260,7 +260,7 @@ impl<'src> IndentLexer<'src> {
             ),
             LexError::UnterminatedTriple => format!(
                 "unterminated triple-quoted string literal (detected at line {})",
-                index.line(self.src.len() as u32)
+                index.line(self.src.trim_end_matches('\n').len() as u32)
             ),
         };
         SyntaxError::syntax(msg, span)

@@ -45,3 +45,6 @@ pub fn dump_tokens(src: &str) -> Result<String, SyntaxError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;
