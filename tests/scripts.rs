@@ -623,7 +623,7 @@ fn indent(s: &str) -> String {
         return "    <empty>".to_string();
     }
     s.lines()
-        .map(|l| format!("    {l}\n"))
+        .map(|l| format!("    {}\n", clip(l)))
         .collect::<String>()
         .trim_end()
         .to_string()
@@ -800,7 +800,7 @@ fn diff(expected: &[u8], actual: &[u8]) -> String {
         } else {
             ""
         };
-        let _ = writeln!(out, "    {tag} {}{note}", escape_invisible(body));
+        let _ = writeln!(out, "    {tag} {}{note}", clip(&escape_invisible(body)));
         printed += 1;
         last_shown = Some(k);
     }
@@ -822,4 +822,14 @@ fn escape_invisible(s: &str) -> String {
         })
         .collect();
     format!("{}{tail}", trimmed.replace('\t', "\\t"))
+}
+
+/// Shorten very long lines (e.g. 1000 nested brackets) in failure reports.
+fn clip(line: &str) -> String {
+    const MAX: usize = 200;
+    if line.chars().count() <= MAX {
+        return line.to_string();
+    }
+    let head: String = line.chars().take(MAX).collect();
+    format!("{head}... ({} chars)", line.chars().count())
 }
