@@ -174,7 +174,10 @@ pub enum Op {
 
     // ---- functions and calls ----
     /// `[.., defaults?, kwdefaults?, closure?] -> [.., function]` from the code constant.
-    MakeFunction { code: ConstIdx, flags: MakeFunctionFlags },
+    MakeFunction {
+        code: ConstIdx,
+        flags: MakeFunctionFlags,
+    },
     /// `[.., f, a1 .. an] -> [.., f(a1, .., an)]`; the callee's entry is an eval-breaker check point.
     Call(u32),
     /// `[.., f, a1 .. an, names] -> [.., f(..)]`: `names` is a tuple constant naming the last

@@ -1,8 +1,370 @@
 //! `minivm dis`: bytecode listings like `python -m dis`. Owned by the compiler work.
+//!
+//! Layout per instruction (CPython 3.11's): line number when it changes, `>>` on jump targets,
+//! the instruction index, the opcode name, the raw operand and its meaning in parentheses.
 
-use crate::bytecode::CodeObject;
+use std::collections::HashSet;
+use std::fmt::{self, Write};
+
+use crate::bytecode::*;
 
 /// Disassemble a code object and, after it, every code object nested in its constants.
 pub fn disassemble(code: &CodeObject) -> String {
-    format!("{code:?}")
+    let mut out = String::new();
+    disassemble_recursive(code, &mut out, 0);
+    out
+}
+
+fn disassemble_recursive(code: &CodeObject, out: &mut String, depth: usize) {
+    disassemble_one(code, out);
+    if depth > 200 {
+        return;
+    }
+    for c in &code.consts {
+        if let Constant::Code(inner) = c {
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "Disassembly of <code object {} at line {}>:",
+                inner.name, inner.first_line
+            );
+            disassemble_recursive(inner, out, depth + 1);
+        }
+    }
+}
+
+/// A Python-style repr of a constant.
+pub struct ConstRepr<'a>(pub &'a Constant);
+
+impl fmt::Display for ConstRepr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Constant::None => f.write_str("None"),
+            Constant::Bool(true) => f.write_str("True"),
+            Constant::Bool(false) => f.write_str("False"),
+            Constant::Int(i) => write!(f, "{i}"),
+            Constant::Float(x) => f.write_str(&float_repr(*x)),
+            Constant::Str(s) => f.write_str(&str_repr(s)),
+            Constant::Ellipsis => f.write_str("Ellipsis"),
+            Constant::Tuple(items) => {
+                f.write_str("(")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", ConstRepr(item))?;
+                }
+                if items.len() == 1 {
+                    f.write_str(",")?;
+                }
+                f.write_str(")")
+            }
+            Constant::Code(c) => write!(f, "<code object {} at line {}>", c.name, c.first_line),
+        }
+    }
+}
+
+/// Python's `repr(float)`: shortest round-trip digits, `1e+16` style exponents, `inf`, `nan`.
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let exp = if x == 0.0 {
+        0
+    } else {
+        x.abs().log10().floor() as i32
+    };
+    if (-4..16).contains(&exp) {
+        let s = format!("{x}");
+        if s.contains('.') || s.contains('e') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let s = format!("{x:e}");
+        match s.split_once('e') {
+            Some((mant, e)) => {
+                let (sign, digits) = match e.strip_prefix('-') {
+                    Some(d) => ('-', d),
+                    None => ('+', e),
+                };
+                format!("{mant}e{sign}{digits:0>2}")
+            }
+            None => s,
+        }
+    }
+}
+
+/// Python's `repr(str)`: single quotes unless the text holds `'` and no `"`.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+impl fmt::Display for MakeFunctionFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.defaults {
+            parts.push("defaults");
+        }
+        if self.kwdefaults {
+            parts.push("kwdefaults");
+        }
+        if self.closure {
+            parts.push("closure");
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+impl fmt::Display for FormatFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let conv = match self.conversion {
+            Some('s') => "str",
+            Some('r') => "repr",
+            Some('a') => "ascii",
+            Some(_) => "?",
+            None => "",
+        };
+        match (conv, self.has_spec) {
+            ("", false) => Ok(()),
+            ("", true) => f.write_str("with format"),
+            (c, false) => f.write_str(c),
+            (c, true) => write!(f, "{c}, with format"),
+        }
+    }
+}
+
+fn make_function_raw(flags: MakeFunctionFlags) -> u32 {
+    flags.defaults as u32 | (flags.kwdefaults as u32) << 1 | (flags.closure as u32) << 3
+}
+
+fn format_raw(flags: FormatFlags) -> u32 {
+    let conv = match flags.conversion {
+        None => 0,
+        Some('s') => 1,
+        Some('r') => 2,
+        Some(_) => 3,
+    };
+    conv | (flags.has_spec as u32) << 2
+}
+
+/// Opcode name, raw operand and resolved meaning of one instruction.
+fn describe(code: &CodeObject, op: &Op) -> (&'static str, Option<String>, String) {
+    let konst = |i: ConstIdx| {
+        code.consts
+            .get(i.0 as usize)
+            .map_or("?".to_string(), |c| ConstRepr(c).to_string())
+    };
+    let name = |n: Name| code.names.get(n.0 as usize).cloned().unwrap_or("?".into());
+    let local = |l: Local| {
+        code.varnames
+            .get(l.0 as usize)
+            .cloned()
+            .unwrap_or("?".into())
+    };
+    let cell = |c: Cell| code.cell_name(c).to_string();
+    let n = |x: u32| Some(x.to_string());
+    let jump = |l: Label| (n(l.0), format!("to {}", l.0));
+    let (opname, raw, arg): (&str, Option<String>, String) = match *op {
+        Op::Nop => ("NOP", None, String::new()),
+        Op::Pop => ("POP_TOP", None, String::new()),
+        Op::Copy(i) => ("COPY", n(i), String::new()),
+        Op::Swap(i) => ("SWAP", n(i), String::new()),
+        Op::LoadConst(i) => ("LOAD_CONST", n(i.0), konst(i)),
+        Op::LoadLocal(l) => ("LOAD_LOCAL", n(l.0), local(l)),
+        Op::StoreLocal(l) => ("STORE_LOCAL", n(l.0), local(l)),
+        Op::DeleteLocal(l) => ("DELETE_LOCAL", n(l.0), local(l)),
+        Op::LoadGlobal(g) => ("LOAD_GLOBAL", n(g.0), name(g)),
+        Op::StoreGlobal(g) => ("STORE_GLOBAL", n(g.0), name(g)),
+        Op::DeleteGlobal(g) => ("DELETE_GLOBAL", n(g.0), name(g)),
+        Op::LoadName(g) => ("LOAD_NAME", n(g.0), name(g)),
+        Op::StoreName(g) => ("STORE_NAME", n(g.0), name(g)),
+        Op::DeleteName(g) => ("DELETE_NAME", n(g.0), name(g)),
+        Op::LoadDeref(c) => ("LOAD_DEREF", n(c.0), cell(c)),
+        Op::StoreDeref(c) => ("STORE_DEREF", n(c.0), cell(c)),
+        Op::DeleteDeref(c) => ("DELETE_DEREF", n(c.0), cell(c)),
+        Op::LoadClosure(c) => ("LOAD_CLOSURE", n(c.0), cell(c)),
+        Op::LoadClassDeref(c) => ("LOAD_CLASSDEREF", n(c.0), cell(c)),
+        Op::Binary(b) => ("BINARY_OP", None, b.symbol().to_string()),
+        Op::InPlace(b) => ("INPLACE_OP", None, format!("{}=", b.symbol())),
+        Op::Compare(c) => ("COMPARE_OP", None, c.symbol().to_string()),
+        Op::UnaryNot => ("UNARY_NOT", None, String::new()),
+        Op::UnaryNeg => ("UNARY_NEGATIVE", None, String::new()),
+        Op::UnaryPos => ("UNARY_POSITIVE", None, String::new()),
+        Op::UnaryInvert => ("UNARY_INVERT", None, String::new()),
+        Op::Subscr => ("BINARY_SUBSCR", None, String::new()),
+        Op::StoreSubscr => ("STORE_SUBSCR", None, String::new()),
+        Op::DeleteSubscr => ("DELETE_SUBSCR", None, String::new()),
+        Op::BuildSlice(k) => ("BUILD_SLICE", n(k), String::new()),
+        Op::LoadAttr(g) => ("LOAD_ATTR", n(g.0), name(g)),
+        Op::StoreAttr(g) => ("STORE_ATTR", n(g.0), name(g)),
+        Op::DeleteAttr(g) => ("DELETE_ATTR", n(g.0), name(g)),
+        Op::BuildTuple(k) => ("BUILD_TUPLE", n(k), String::new()),
+        Op::BuildList(k) => ("BUILD_LIST", n(k), String::new()),
+        Op::BuildSet(k) => ("BUILD_SET", n(k), String::new()),
+        Op::BuildMap(k) => ("BUILD_MAP", n(k), String::new()),
+        Op::BuildString(k) => ("BUILD_STRING", n(k), String::new()),
+        Op::ListAppend(k) => ("LIST_APPEND", n(k), String::new()),
+        Op::SetAdd(k) => ("SET_ADD", n(k), String::new()),
+        Op::MapAdd(k) => ("MAP_ADD", n(k), String::new()),
+        Op::ListExtend(k) => ("LIST_EXTEND", n(k), String::new()),
+        Op::SetUpdate(k) => ("SET_UPDATE", n(k), String::new()),
+        Op::DictUpdate(k) => ("DICT_UPDATE", n(k), String::new()),
+        Op::DictMerge(k) => ("DICT_MERGE", n(k), String::new()),
+        Op::ListToTuple => ("LIST_TO_TUPLE", None, String::new()),
+        Op::UnpackSequence(k) => ("UNPACK_SEQUENCE", n(k), String::new()),
+        Op::UnpackEx { before, after } => (
+            "UNPACK_EX",
+            n(before | after << 8),
+            format!("{before} before, {after} after"),
+        ),
+        Op::FormatValue(f) => ("FORMAT_VALUE", n(format_raw(f)), f.to_string()),
+        Op::Jump(l) => {
+            let (r, a) = jump(l);
+            ("JUMP_FORWARD", r, a)
+        }
+        Op::JumpBackward(l) => {
+            let (r, a) = jump(l);
+            ("JUMP_BACKWARD", r, a)
+        }
+        Op::PopJumpIfFalse(l) => {
+            let (r, a) = jump(l);
+            ("POP_JUMP_IF_FALSE", r, a)
+        }
+        Op::PopJumpIfTrue(l) => {
+            let (r, a) = jump(l);
+            ("POP_JUMP_IF_TRUE", r, a)
+        }
+        Op::JumpIfFalseOrPop(l) => {
+            let (r, a) = jump(l);
+            ("JUMP_IF_FALSE_OR_POP", r, a)
+        }
+        Op::JumpIfTrueOrPop(l) => {
+            let (r, a) = jump(l);
+            ("JUMP_IF_TRUE_OR_POP", r, a)
+        }
+        Op::GetIter => ("GET_ITER", None, String::new()),
+        Op::ForIter(l) => {
+            let (r, a) = jump(l);
+            ("FOR_ITER", r, a)
+        }
+        Op::MakeFunction { code: c, flags } => {
+            let mut s = konst(c);
+            if flags != MakeFunctionFlags::default() {
+                let _ = write!(s, ", {flags}");
+            }
+            ("MAKE_FUNCTION", n(make_function_raw(flags)), s)
+        }
+        Op::Call(k) => ("CALL", n(k), format!("{k} positional")),
+        Op::CallKw(k) => ("CALL_KW", n(k), format!("{k} total")),
+        Op::CallEx { has_kwargs } => (
+            "CALL_FUNCTION_EX",
+            n(has_kwargs as u32),
+            if has_kwargs { "with kwargs" } else { "" }.to_string(),
+        ),
+        Op::CallMethod(g, k) => ("CALL_METHOD", n(k), format!("{}, {k} positional", name(g))),
+        Op::CallMethodKw(g, k) => ("CALL_METHOD_KW", n(k), format!("{}, {k} total", name(g))),
+        Op::ReturnValue => ("RETURN_VALUE", None, String::new()),
+        Op::YieldValue => ("YIELD_VALUE", None, String::new()),
+        Op::GetYieldFromIter => ("GET_YIELD_FROM_ITER", None, String::new()),
+        Op::YieldFrom => ("YIELD_FROM", None, String::new()),
+        Op::LoadBuildClass => ("LOAD_BUILD_CLASS", None, String::new()),
+        Op::ImportName(g) => ("IMPORT_NAME", n(g.0), name(g)),
+        Op::ImportFrom(g) => ("IMPORT_FROM", n(g.0), name(g)),
+        Op::SetupExcept(l) => {
+            let (r, a) = jump(l);
+            ("SETUP_EXCEPT", r, a)
+        }
+        Op::PopBlock => ("POP_BLOCK", None, String::new()),
+        Op::PushExcInfo => ("PUSH_EXC_INFO", None, String::new()),
+        Op::PopExcept => ("POP_EXCEPT", None, String::new()),
+        Op::CheckExcMatch => ("CHECK_EXC_MATCH", None, String::new()),
+        Op::Reraise => ("RERAISE", None, String::new()),
+        Op::Raise(k) => ("RAISE_VARARGS", n(k), String::new()),
+        Op::LoadAssertionError => ("LOAD_ASSERTION_ERROR", None, String::new()),
+        Op::BeforeWith => ("BEFORE_WITH", None, String::new()),
+        Op::WithExceptStart => ("WITH_EXCEPT_START", None, String::new()),
+        Op::PrintExpr => ("PRINT_EXPR", None, String::new()),
+    };
+    (opname, raw, arg)
+}
+
+fn disassemble_one(code: &CodeObject, out: &mut String) {
+    let targets: HashSet<u32> = code
+        .code
+        .iter()
+        .filter_map(crate::compile::jump_target)
+        .map(|l| l.0)
+        .collect();
+    let max_line = code.lines.iter().copied().max().unwrap_or(0);
+    let line_width = max_line.to_string().len().max(3);
+    let offset_width = code.code.len().saturating_sub(1).to_string().len().max(4);
+    let mut last_line: Option<u32> = None;
+    for (i, op) in code.code.iter().enumerate() {
+        let line = code.lines.get(i).copied().unwrap_or(0);
+        let mut fields: Vec<String> = Vec::new();
+        if last_line != Some(line) {
+            if last_line.is_some() {
+                out.push('\n');
+            }
+            fields.push(format!("{line:>line_width$}"));
+            last_line = Some(line);
+        } else {
+            fields.push(" ".repeat(line_width));
+        }
+        fields.push("   ".into());
+        fields.push(
+            if targets.contains(&(i as u32)) {
+                ">>"
+            } else {
+                "  "
+            }
+            .into(),
+        );
+        fields.push(format!("{i:>offset_width$}"));
+        let (opname, raw, arg) = describe(code, op);
+        fields.push(format!("{opname:<20}"));
+        match raw {
+            Some(raw) => {
+                fields.push(format!("{raw:>5}"));
+                if !arg.is_empty() {
+                    fields.push(format!("({arg})"));
+                }
+            }
+            None => {
+                if !arg.is_empty() {
+                    fields.push(format!("      ({arg})"));
+                }
+            }
+        }
+        let _ = writeln!(out, "{}", fields.join(" ").trim_end());
+    }
 }

@@ -1,10 +1,25 @@
 //! Stage 3b: AST to bytecode. Owned by the compiler work.
+//!
+//! One [`Unit`] per code object being built (module, function, class body, lambda, comprehension);
+//! the [`Compiler`] keeps the unit being emitted in `cur` and its enclosing ones on a stack.
+//! Statements live in `stmt.rs`, expressions in `expr.rs`, exception handling and the unwinding of
+//! `break`/`continue`/`return` in `unwind.rs`, label resolution and stack depth in `stack.rs`.
+
+mod expr;
+mod stack;
+mod stmt;
+mod unwind;
 
 use std::sync::Arc;
 
-use crate::ast::Module;
-use crate::bytecode::CodeObject;
-use crate::SyntaxError;
+use crate::ast::{Module, Span};
+use crate::bytecode::*;
+use crate::symtable::{ScopeId, ScopeKind, SymScope, SymbolTable};
+use crate::{LineIndex, SyntaxError};
+
+pub(crate) use stack::jump_target;
+pub use stack::verify_stack;
+use unwind::FBlock;
 
 /// How a module is compiled: a file, or one REPL entry (expression statements echo their value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +35,398 @@ pub fn compile_module(
     src: &str,
     mode: Mode,
 ) -> Result<Arc<CodeObject>, SyntaxError> {
-    let _ = (module, filename, src, mode);
-    Err(SyntaxError::syntax("compiler not written yet", crate::Span::default()))
+    let st = SymbolTable::build(module)?;
+    let filename: Arc<str> = Arc::from(filename);
+    let first_line = 1;
+    let cur = Unit::new(&st, 0, "<module>".into(), "<module>".into(), first_line);
+    let mut c = Compiler {
+        st: &st,
+        lines: LineIndex::new(src),
+        filename,
+        mode,
+        cur,
+        parents: Vec::new(),
+    };
+    c.stmts(&module.body)?;
+    c.implicit_return(Constant::None);
+    let unit = std::mem::replace(
+        &mut c.cur,
+        Unit::new(&st, 0, String::new(), String::new(), 1),
+    );
+    c.finish(unit).map(Arc::new)
 }
+
+/// "X is not supported by minivm" at a span.
+pub(crate) fn unsupported(what: &str, span: Span) -> SyntaxError {
+    SyntaxError::syntax(format!("{what} is not supported by minivm"), span)
+}
+
+/// The code object under construction.
+pub(crate) struct Unit<'a> {
+    scope: ScopeId,
+    kind: ScopeKind,
+    name: String,
+    qualname: String,
+    first_line: u32,
+    code: Vec<Op>,
+    lines: Vec<u32>,
+    consts: Vec<Constant>,
+    names: Vec<String>,
+    varnames: Vec<String>,
+    cellvars: Vec<String>,
+    freevars: Vec<String>,
+    argcount: u32,
+    posonlyargcount: u32,
+    kwonlyargcount: u32,
+    flags: CodeFlags,
+    /// Label id -> instruction index once bound.
+    labels: Vec<Option<u32>>,
+    fblocks: Vec<FBlock<'a>>,
+    cur_line: u32,
+}
+
+impl<'a> Unit<'a> {
+    fn new(
+        st: &SymbolTable,
+        scope: ScopeId,
+        name: String,
+        qualname: String,
+        line: u32,
+    ) -> Unit<'a> {
+        let (kind, varnames, cellvars, freevars, generator) = match st.scope(scope) {
+            Some(s) => (
+                s.kind,
+                s.varnames.clone(),
+                s.cellvars.clone(),
+                s.freevars.clone(),
+                s.generator,
+            ),
+            None => (ScopeKind::Module, vec![], vec![], vec![], false),
+        };
+        let flags = CodeFlags {
+            generator: generator
+                || kind == ScopeKind::Comprehension(crate::symtable::CompKind::Gen),
+            class_body: kind == ScopeKind::Class,
+            ..CodeFlags::default()
+        };
+        Unit {
+            scope,
+            kind,
+            name,
+            qualname,
+            first_line: line,
+            code: Vec::new(),
+            lines: Vec::new(),
+            consts: Vec::new(),
+            names: Vec::new(),
+            varnames,
+            cellvars,
+            freevars,
+            argcount: 0,
+            posonlyargcount: 0,
+            kwonlyargcount: 0,
+            flags,
+            labels: Vec::new(),
+            fblocks: Vec::new(),
+            cur_line: line,
+        }
+    }
+}
+
+/// Whether a name is read, written or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    Load,
+    Store,
+    Del,
+}
+
+pub(crate) struct Compiler<'a> {
+    st: &'a SymbolTable,
+    lines: LineIndex,
+    filename: Arc<str>,
+    mode: Mode,
+    cur: Unit<'a>,
+    parents: Vec<Unit<'a>>,
+}
+
+/// Constants compare by identity of representation (`0.0` and `-0.0`, `1` and `True` stay apart).
+fn same_const(a: &Constant, b: &Constant) -> bool {
+    match (a, b) {
+        (Constant::Float(x), Constant::Float(y)) => x.to_bits() == y.to_bits(),
+        (Constant::Tuple(x), Constant::Tuple(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_const(p, q))
+        }
+        (Constant::Code(_), _) | (_, Constant::Code(_)) => false,
+        _ => a == b,
+    }
+}
+
+impl<'a> Compiler<'a> {
+    // ---- emission ----
+
+    /// `LoadConst v; ReturnValue` at the end of a body, unless the end is unreachable.
+    pub(crate) fn implicit_return(&mut self, value: Constant) {
+        let end = self.cur.code.len() as u32;
+        let targeted = self.cur.labels.contains(&Some(end));
+        let terminal = matches!(
+            self.cur.code.last(),
+            Some(Op::ReturnValue | Op::Raise(_) | Op::Reraise | Op::Jump(_) | Op::JumpBackward(_))
+        );
+        if terminal && !targeted {
+            return;
+        }
+        if let Some(&line) = self.cur.lines.last() {
+            self.cur.cur_line = line;
+        }
+        self.emit_const(value);
+        self.emit(Op::ReturnValue);
+    }
+
+    pub(crate) fn emit(&mut self, op: Op) {
+        self.cur.code.push(op);
+        self.cur.lines.push(self.cur.cur_line);
+    }
+
+    pub(crate) fn line_of(&self, span: Span) -> u32 {
+        self.lines.line(span.start)
+    }
+
+    /// Set the line for the following instructions; returns the previous one.
+    pub(crate) fn set_line(&mut self, span: Span) -> u32 {
+        let old = self.cur.cur_line;
+        self.cur.cur_line = self.line_of(span);
+        old
+    }
+
+    pub(crate) fn restore_line(&mut self, line: u32) {
+        self.cur.cur_line = line;
+    }
+
+    pub(crate) fn new_label(&mut self) -> Label {
+        self.cur.labels.push(None);
+        Label(self.cur.labels.len() as u32 - 1)
+    }
+
+    pub(crate) fn bind(&mut self, label: Label) {
+        let pos = self.cur.code.len() as u32;
+        if let Some(slot) = self.cur.labels.get_mut(label.0 as usize) {
+            *slot = Some(pos);
+        }
+    }
+
+    pub(crate) fn add_const(&mut self, c: Constant) -> ConstIdx {
+        if let Some(i) = self.cur.consts.iter().position(|k| same_const(k, &c)) {
+            return ConstIdx(i as u32);
+        }
+        self.cur.consts.push(c);
+        ConstIdx(self.cur.consts.len() as u32 - 1)
+    }
+
+    pub(crate) fn emit_const(&mut self, c: Constant) {
+        let i = self.add_const(c);
+        self.emit(Op::LoadConst(i));
+    }
+
+    pub(crate) fn add_name(&mut self, name: &str) -> Name {
+        if let Some(i) = self.cur.names.iter().position(|n| n == name) {
+            return Name(i as u32);
+        }
+        self.cur.names.push(name.to_string());
+        Name(self.cur.names.len() as u32 - 1)
+    }
+
+    fn local_slot(&mut self, name: &str) -> Local {
+        if let Some(i) = self.cur.varnames.iter().position(|n| n == name) {
+            return Local(i as u32);
+        }
+        self.cur.varnames.push(name.to_string());
+        Local(self.cur.varnames.len() as u32 - 1)
+    }
+
+    /// Cell index of a name in the current unit: cellvars first, then freevars.
+    pub(crate) fn cell_index(&self, name: &str) -> Option<Cell> {
+        if let Some(i) = self.cur.cellvars.iter().position(|n| n == name) {
+            return Some(Cell(i as u32));
+        }
+        self.cur
+            .freevars
+            .iter()
+            .position(|n| n == name)
+            .map(|i| Cell((self.cur.cellvars.len() + i) as u32))
+    }
+
+    fn scope_of_name(&self, name: &str) -> SymScope {
+        self.st
+            .scope(self.cur.scope)
+            .map_or(SymScope::GlobalImplicit, |s| s.lookup(name))
+    }
+
+    /// Load, store or delete a variable, choosing the opcode from its scope.
+    pub(crate) fn name_op(&mut self, name: &str, ctx: Ctx, span: Span) -> Result<(), SyntaxError> {
+        let scope = self.scope_of_name(name);
+        let deref = |c: &mut Self| -> Result<Cell, SyntaxError> {
+            c.cell_index(name).ok_or_else(|| {
+                SyntaxError::syntax(format!("internal error: no cell for '{name}'"), span)
+            })
+        };
+        let op = match (self.cur.kind, scope) {
+            (ScopeKind::Module, _) | (_, SymScope::GlobalExplicit) => {
+                let n = self.add_name(name);
+                match ctx {
+                    Ctx::Load => Op::LoadGlobal(n),
+                    Ctx::Store => Op::StoreGlobal(n),
+                    Ctx::Del => Op::DeleteGlobal(n),
+                }
+            }
+            (ScopeKind::Class, SymScope::Local | SymScope::GlobalImplicit) => {
+                let n = self.add_name(name);
+                match ctx {
+                    Ctx::Load => Op::LoadName(n),
+                    Ctx::Store => Op::StoreName(n),
+                    Ctx::Del => Op::DeleteName(n),
+                }
+            }
+            (ScopeKind::Class, SymScope::Free | SymScope::Cell) => {
+                let cell = deref(self)?;
+                match ctx {
+                    Ctx::Load => Op::LoadClassDeref(cell),
+                    Ctx::Store => Op::StoreDeref(cell),
+                    Ctx::Del => Op::DeleteDeref(cell),
+                }
+            }
+            (_, SymScope::GlobalImplicit) => {
+                let n = self.add_name(name);
+                match ctx {
+                    Ctx::Load => Op::LoadGlobal(n),
+                    Ctx::Store => Op::StoreGlobal(n),
+                    Ctx::Del => Op::DeleteGlobal(n),
+                }
+            }
+            (_, SymScope::Local) => {
+                let l = self.local_slot(name);
+                match ctx {
+                    Ctx::Load => Op::LoadLocal(l),
+                    Ctx::Store => Op::StoreLocal(l),
+                    Ctx::Del => Op::DeleteLocal(l),
+                }
+            }
+            (_, SymScope::Free | SymScope::Cell) => {
+                let cell = deref(self)?;
+                match ctx {
+                    Ctx::Load => Op::LoadDeref(cell),
+                    Ctx::Store => Op::StoreDeref(cell),
+                    Ctx::Del => Op::DeleteDeref(cell),
+                }
+            }
+        };
+        self.emit(op);
+        Ok(())
+    }
+
+    // ---- nested code objects ----
+
+    /// Qualified name of a function/class named `name` defined in the current unit.
+    fn child_qualname(&self, name: &str) -> String {
+        match self.cur.kind {
+            ScopeKind::Module => name.to_string(),
+            _ if self.scope_of_name(name) == SymScope::GlobalExplicit => name.to_string(),
+            ScopeKind::Class => format!("{}.{name}", self.cur.qualname),
+            _ => format!("{}.<locals>.{name}", self.cur.qualname),
+        }
+    }
+
+    /// Start compiling the body of a nested scope.
+    pub(crate) fn enter_scope(&mut self, scope: ScopeId, name: &str, span: Span) {
+        let qualname = self.child_qualname(name);
+        let line = self.line_of(span);
+        let unit = Unit::new(self.st, scope, name.to_string(), qualname, line);
+        let parent = std::mem::replace(&mut self.cur, unit);
+        self.parents.push(parent);
+    }
+
+    /// Finish the nested scope and return its code object; the enclosing unit becomes current.
+    pub(crate) fn leave_scope(&mut self) -> Result<CodeObject, SyntaxError> {
+        let Some(parent) = self.parents.pop() else {
+            return Err(SyntaxError::syntax(
+                "internal error: scope stack underflow",
+                Span::default(),
+            ));
+        };
+        let unit = std::mem::replace(&mut self.cur, parent);
+        self.finish(unit)
+    }
+
+    /// Set the parameter counts of the current unit from the AST parameters.
+    pub(crate) fn set_params(&mut self, params: &crate::ast::Params) {
+        self.cur.posonlyargcount = params.posonly.len() as u32;
+        self.cur.argcount = (params.posonly.len() + params.args.len()) as u32;
+        self.cur.kwonlyargcount = params.kwonly.len() as u32;
+        self.cur.flags.varargs = params.vararg.is_some();
+        self.cur.flags.varkeywords = params.kwarg.is_some();
+    }
+
+    /// Push a closure tuple for `code` (if it has free variables) and emit `MakeFunction`.
+    pub(crate) fn make_function(
+        &mut self,
+        code: CodeObject,
+        mut flags: MakeFunctionFlags,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        if !code.freevars.is_empty() {
+            for name in &code.freevars {
+                let cell = self.cell_index(name).ok_or_else(|| {
+                    SyntaxError::syntax(format!("internal error: no cell for '{name}'"), span)
+                })?;
+                self.emit(Op::LoadClosure(cell));
+            }
+            self.emit(Op::BuildTuple(code.freevars.len() as u32));
+            flags.closure = true;
+        }
+        let idx = self.add_const(Constant::Code(Arc::new(code)));
+        self.emit(Op::MakeFunction { code: idx, flags });
+        Ok(())
+    }
+
+    fn finish(&mut self, unit: Unit<'a>) -> Result<CodeObject, SyntaxError> {
+        let mut code = unit.code;
+        stack::resolve_labels(&mut code, &unit.labels)?;
+        let max_stack = stack::max_stack_depth(&code);
+        let cell2arg = unit
+            .cellvars
+            .iter()
+            .map(|c| {
+                let nparams = (unit.argcount + unit.kwonlyargcount) as usize
+                    + unit.flags.varargs as usize
+                    + unit.flags.varkeywords as usize;
+                unit.varnames
+                    .iter()
+                    .take(nparams)
+                    .position(|v| v == c)
+                    .map(|i| i as u32)
+            })
+            .collect();
+        Ok(CodeObject {
+            name: unit.name,
+            qualname: unit.qualname,
+            filename: self.filename.clone(),
+            first_line: unit.first_line,
+            code,
+            lines: unit.lines,
+            consts: unit.consts,
+            names: unit.names,
+            varnames: unit.varnames,
+            cellvars: unit.cellvars,
+            freevars: unit.freevars,
+            cell2arg,
+            argcount: unit.argcount,
+            posonlyargcount: unit.posonlyargcount,
+            kwonlyargcount: unit.kwonlyargcount,
+            flags: unit.flags,
+            max_stack,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

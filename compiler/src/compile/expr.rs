@@ -1,0 +1,709 @@
+//! Stage 3b: expressions — operators, displays, calls, comprehensions, f-strings, lambdas, yields.
+
+use std::collections::HashSet;
+
+use crate::ast::*;
+use crate::bytecode::{Constant, FormatFlags, Op};
+use crate::symtable::ScopeKind;
+use crate::SyntaxError;
+
+use super::{Compiler, Ctx};
+
+/// The compile-time value of a literal, or of a tuple made only of literals.
+fn const_value(e: &Expr) -> Option<Constant> {
+    match &e.kind {
+        ExprKind::Const(c) => Some(match c {
+            Const::None => Constant::None,
+            Const::Bool(b) => Constant::Bool(*b),
+            Const::Int(i) => Constant::Int(*i),
+            Const::Float(f) => Constant::Float(*f),
+            Const::Str(s) => Constant::Str(s.as_str().into()),
+            Const::Ellipsis => Constant::Ellipsis,
+        }),
+        ExprKind::UnaryOp {
+            op: UnaryOp::Neg,
+            operand,
+        } => match &operand.kind {
+            ExprKind::Const(Const::Int(i)) => i.checked_neg().map(Constant::Int),
+            ExprKind::Const(Const::Float(f)) => Some(Constant::Float(-f)),
+            _ => None,
+        },
+        ExprKind::Tuple(items) => items
+            .iter()
+            .map(const_value)
+            .collect::<Option<Vec<_>>>()
+            .map(Constant::Tuple),
+        _ => None,
+    }
+}
+
+/// Truthiness of a literal, for folding `while True:` and `if 0:` tests.
+fn const_truth(e: &Expr) -> Option<bool> {
+    match &e.kind {
+        ExprKind::Const(c) => Some(match c {
+            Const::None => false,
+            Const::Bool(b) => *b,
+            Const::Int(i) => *i != 0,
+            Const::Float(f) => *f != 0.0,
+            Const::Str(s) => !s.is_empty(),
+            Const::Ellipsis => true,
+        }),
+        _ => None,
+    }
+}
+
+fn is_starred(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Starred(_))
+}
+
+impl<'a> Compiler<'a> {
+    pub(crate) fn expr(&mut self, e: &'a Expr) -> Result<(), SyntaxError> {
+        let old = self.set_line(e.span);
+        let r = self.expr_inner(e);
+        self.restore_line(old);
+        r
+    }
+
+    fn expr_inner(&mut self, e: &'a Expr) -> Result<(), SyntaxError> {
+        if let Some(c) = const_value(e) {
+            self.emit_const(c);
+            return Ok(());
+        }
+        match &e.kind {
+            ExprKind::Name(n) => self.name_op(n, Ctx::Load, e.span),
+            ExprKind::Const(_) => Ok(()), // folded above
+            ExprKind::FString(parts) => self.fstring(parts),
+            ExprKind::Tuple(items) => self.sequence(items, Seq::Tuple),
+            ExprKind::List(items) => self.sequence(items, Seq::List),
+            ExprKind::Set(items) => self.sequence(items, Seq::Set),
+            ExprKind::Dict(pairs) => self.dict(pairs),
+            ExprKind::Starred(_) => Err(SyntaxError::syntax(
+                "can't use starred expression here",
+                e.span,
+            )),
+            ExprKind::BinOp { op, left, right } => {
+                self.expr(left)?;
+                self.expr(right)?;
+                self.emit(Op::Binary(*op));
+                Ok(())
+            }
+            ExprKind::UnaryOp { op, operand } => {
+                self.expr(operand)?;
+                self.emit(match op {
+                    UnaryOp::Not => Op::UnaryNot,
+                    UnaryOp::Neg => Op::UnaryNeg,
+                    UnaryOp::Pos => Op::UnaryPos,
+                    UnaryOp::Invert => Op::UnaryInvert,
+                });
+                Ok(())
+            }
+            ExprKind::BoolOp { op, values } => {
+                let end = self.new_label();
+                let Some((last, init)) = values.split_last() else {
+                    return Err(SyntaxError::syntax("empty boolean operation", e.span));
+                };
+                for v in init {
+                    self.expr(v)?;
+                    self.emit(match op {
+                        BoolOp::And => Op::JumpIfFalseOrPop(end),
+                        BoolOp::Or => Op::JumpIfTrueOrPop(end),
+                    });
+                }
+                self.expr(last)?;
+                self.bind(end);
+                Ok(())
+            }
+            ExprKind::Compare {
+                left,
+                ops,
+                comparators,
+            } => self.compare(e, left, ops, comparators),
+            ExprKind::IfExp { test, body, orelse } => {
+                let other = self.new_label();
+                let end = self.new_label();
+                self.jump_if(test, false, other)?;
+                self.expr(body)?;
+                self.emit(Op::Jump(end));
+                self.bind(other);
+                self.expr(orelse)?;
+                self.bind(end);
+                Ok(())
+            }
+            ExprKind::Call {
+                func,
+                args,
+                keywords,
+            } => self.call(e, func, args, keywords),
+            ExprKind::Attribute { value, attr } => {
+                self.expr(value)?;
+                let n = self.add_name(&attr.name);
+                self.emit(Op::LoadAttr(n));
+                Ok(())
+            }
+            ExprKind::Subscript { value, index } => {
+                self.expr(value)?;
+                self.expr(index)?;
+                self.emit(Op::Subscr);
+                Ok(())
+            }
+            ExprKind::Slice { lower, upper, step } => {
+                for part in [lower, upper] {
+                    match part {
+                        Some(p) => self.expr(p)?,
+                        None => self.emit_const(Constant::None),
+                    }
+                }
+                match step {
+                    Some(s) => {
+                        self.expr(s)?;
+                        self.emit(Op::BuildSlice(3));
+                    }
+                    None => self.emit(Op::BuildSlice(2)),
+                }
+                Ok(())
+            }
+            ExprKind::Lambda { params, body } => self.lambda(e, params, body),
+            ExprKind::ListComp { elt, generators } => {
+                self.comprehension(e, generators, CompBody::List(elt))
+            }
+            ExprKind::SetComp { elt, generators } => {
+                self.comprehension(e, generators, CompBody::Set(elt))
+            }
+            ExprKind::DictComp {
+                key,
+                value,
+                generators,
+            } => self.comprehension(e, generators, CompBody::Dict(key, value)),
+            ExprKind::GeneratorExp { elt, generators } => {
+                self.comprehension(e, generators, CompBody::Gen(elt))
+            }
+            ExprKind::Yield(v) => {
+                self.check_in_function(e.span, "'yield' outside function")?;
+                match v {
+                    Some(v) => self.expr(v)?,
+                    None => self.emit_const(Constant::None),
+                }
+                self.emit(Op::YieldValue);
+                Ok(())
+            }
+            ExprKind::YieldFrom(v) => {
+                self.check_in_function(e.span, "'yield' outside function")?;
+                self.expr(v)?;
+                self.emit(Op::GetYieldFromIter);
+                self.emit_const(Constant::None);
+                self.emit(Op::YieldFrom);
+                Ok(())
+            }
+            ExprKind::NamedExpr { target, value } => {
+                self.expr(value)?;
+                self.emit(Op::Copy(1));
+                self.name_op(&target.name, Ctx::Store, target.span)
+            }
+        }
+    }
+
+    fn check_in_function(&self, span: Span, msg: &str) -> Result<(), SyntaxError> {
+        match self.cur.kind {
+            ScopeKind::Function | ScopeKind::Lambda => Ok(()),
+            _ => Err(SyntaxError::syntax(msg, span)),
+        }
+    }
+
+    /// Jump to `label` if `e` is truthy (`cond == true`) or falsy (`cond == false`); else fall through.
+    pub(crate) fn jump_if(
+        &mut self,
+        e: &'a Expr,
+        cond: bool,
+        label: crate::bytecode::Label,
+    ) -> Result<(), SyntaxError> {
+        if let Some(t) = const_truth(e) {
+            if t == cond {
+                self.emit(Op::Jump(label));
+            }
+            return Ok(());
+        }
+        match &e.kind {
+            ExprKind::UnaryOp {
+                op: UnaryOp::Not,
+                operand,
+            } => self.jump_if(operand, !cond, label),
+            ExprKind::BoolOp { op, values } => {
+                let is_or = *op == BoolOp::Or;
+                let Some((last, init)) = values.split_last() else {
+                    return Err(SyntaxError::syntax("empty boolean operation", e.span));
+                };
+                if is_or == cond {
+                    // `a or b` jumping when true / `a and b` jumping when false: any operand decides.
+                    for v in init {
+                        self.jump_if(v, cond, label)?;
+                    }
+                    self.jump_if(last, cond, label)
+                } else {
+                    let skip = self.new_label();
+                    for v in init {
+                        self.jump_if(v, !cond, skip)?;
+                    }
+                    self.jump_if(last, cond, label)?;
+                    self.bind(skip);
+                    Ok(())
+                }
+            }
+            _ => {
+                self.expr(e)?;
+                self.emit(if cond {
+                    Op::PopJumpIfTrue(label)
+                } else {
+                    Op::PopJumpIfFalse(label)
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn compare(
+        &mut self,
+        e: &'a Expr,
+        left: &'a Expr,
+        ops: &[CmpOp],
+        comparators: &'a [Expr],
+    ) -> Result<(), SyntaxError> {
+        if ops.len() != comparators.len() || ops.is_empty() {
+            return Err(SyntaxError::syntax("malformed comparison", e.span));
+        }
+        self.expr(left)?;
+        if let ([op], [right]) = (ops, comparators) {
+            self.expr(right)?;
+            self.emit(Op::Compare(*op));
+            return Ok(());
+        }
+        let cleanup = self.new_label();
+        let end = self.new_label();
+        let n = ops.len();
+        for (i, (op, right)) in ops.iter().zip(comparators).enumerate() {
+            self.expr(right)?;
+            if i + 1 < n {
+                self.emit(Op::Swap(2));
+                self.emit(Op::Copy(2));
+                self.emit(Op::Compare(*op));
+                self.emit(Op::JumpIfFalseOrPop(cleanup));
+            } else {
+                self.emit(Op::Compare(*op));
+            }
+        }
+        self.emit(Op::Jump(end));
+        self.bind(cleanup);
+        self.emit(Op::Swap(2));
+        self.emit(Op::Pop);
+        self.bind(end);
+        Ok(())
+    }
+
+    fn sequence(&mut self, items: &'a [Expr], kind: Seq) -> Result<(), SyntaxError> {
+        let build = |n: u32| match kind {
+            Seq::Tuple => Op::BuildTuple(n),
+            Seq::List => Op::BuildList(n),
+            Seq::Set => Op::BuildSet(n),
+        };
+        if !items.iter().any(is_starred) {
+            for i in items {
+                self.expr(i)?;
+            }
+            self.emit(build(items.len() as u32));
+            return Ok(());
+        }
+        // With `*x` items: build a list (or set) incrementally.
+        let lead = items.iter().take_while(|i| !is_starred(i)).count();
+        for i in &items[..lead] {
+            self.expr(i)?;
+        }
+        self.emit(match kind {
+            Seq::Set => Op::BuildSet(lead as u32),
+            _ => Op::BuildList(lead as u32),
+        });
+        for i in &items[lead..] {
+            match &i.kind {
+                ExprKind::Starred(inner) => {
+                    self.expr(inner)?;
+                    self.emit(match kind {
+                        Seq::Set => Op::SetUpdate(1),
+                        _ => Op::ListExtend(1),
+                    });
+                }
+                _ => {
+                    self.expr(i)?;
+                    self.emit(match kind {
+                        Seq::Set => Op::SetAdd(1),
+                        _ => Op::ListAppend(1),
+                    });
+                }
+            }
+        }
+        if kind == Seq::Tuple {
+            self.emit(Op::ListToTuple);
+        }
+        Ok(())
+    }
+
+    fn dict(&mut self, pairs: &'a [(Option<Expr>, Expr)]) -> Result<(), SyntaxError> {
+        let mut pending = 0u32;
+        let mut built = false;
+        for (k, v) in pairs {
+            match k {
+                Some(k) => {
+                    self.expr(k)?;
+                    self.expr(v)?;
+                    pending += 1;
+                }
+                None => {
+                    if pending > 0 || !built {
+                        self.emit(Op::BuildMap(pending));
+                        if built {
+                            self.emit(Op::DictUpdate(1));
+                        }
+                        built = true;
+                        pending = 0;
+                    }
+                    self.expr(v)?;
+                    self.emit(Op::DictUpdate(1));
+                }
+            }
+        }
+        if pending > 0 || !built {
+            self.emit(Op::BuildMap(pending));
+            if built {
+                self.emit(Op::DictUpdate(1));
+            }
+        }
+        Ok(())
+    }
+
+    fn call(
+        &mut self,
+        e: &'a Expr,
+        func: &'a Expr,
+        args: &'a [Expr],
+        keywords: &'a [Keyword],
+    ) -> Result<(), SyntaxError> {
+        check_keywords(keywords)?;
+        let simple = !args.iter().any(is_starred) && keywords.iter().all(|k| k.name.is_some());
+        if let (true, ExprKind::Attribute { value, attr }) = (simple, &func.kind) {
+            self.expr(value)?;
+            for a in args {
+                self.expr(a)?;
+            }
+            let n = self.add_name(&attr.name);
+            let total = (args.len() + keywords.len()) as u32;
+            let old = self.set_line(e.span);
+            if keywords.is_empty() {
+                self.emit(Op::CallMethod(n, total));
+            } else {
+                self.keyword_values(keywords)?;
+                self.emit(Op::CallMethodKw(n, total));
+            }
+            self.restore_line(old);
+            return Ok(());
+        }
+        self.expr(func)?;
+        self.call_with_prefix(0, args, keywords, e.span)
+    }
+
+    /// Push keyword argument values and the tuple constant of their names.
+    fn keyword_values(&mut self, keywords: &'a [Keyword]) -> Result<(), SyntaxError> {
+        let mut names = Vec::new();
+        for k in keywords {
+            self.expr(&k.value)?;
+            if let Some(n) = &k.name {
+                names.push(Constant::Str(n.name.as_str().into()));
+            }
+        }
+        self.emit_const(Constant::Tuple(names));
+        Ok(())
+    }
+
+    /// The callee and `prefix` positional arguments are already on the stack; push the rest and call.
+    pub(crate) fn call_with_prefix(
+        &mut self,
+        prefix: u32,
+        args: &'a [Expr],
+        keywords: &'a [Keyword],
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        check_keywords(keywords)?;
+        let simple = !args.iter().any(is_starred) && keywords.iter().all(|k| k.name.is_some());
+        if simple {
+            for a in args {
+                self.expr(a)?;
+            }
+            let total = prefix + (args.len() + keywords.len()) as u32;
+            if keywords.is_empty() {
+                self.emit(Op::Call(total));
+            } else {
+                self.keyword_values(keywords)?;
+                self.emit(Op::CallKw(total));
+            }
+            return Ok(());
+        }
+        // General form: positional tuple (and keyword dict), then CallEx.
+        let lead = args.iter().take_while(|a| !is_starred(a)).count();
+        for a in &args[..lead] {
+            self.expr(a)?;
+        }
+        self.emit(Op::BuildList(prefix + lead as u32));
+        for a in &args[lead..] {
+            match &a.kind {
+                ExprKind::Starred(inner) => {
+                    self.expr(inner)?;
+                    self.emit(Op::ListExtend(1));
+                }
+                _ => {
+                    self.expr(a)?;
+                    self.emit(Op::ListAppend(1));
+                }
+            }
+        }
+        self.emit(Op::ListToTuple);
+        if keywords.is_empty() {
+            self.emit(Op::CallEx { has_kwargs: false });
+            return Ok(());
+        }
+        self.emit(Op::BuildMap(0));
+        let mut pending = 0u32;
+        for k in keywords {
+            match &k.name {
+                Some(n) => {
+                    self.emit_const(Constant::Str(n.name.as_str().into()));
+                    self.expr(&k.value)?;
+                    pending += 1;
+                }
+                None => {
+                    if pending > 0 {
+                        self.emit(Op::BuildMap(pending));
+                        self.emit(Op::DictMerge(1));
+                        pending = 0;
+                    }
+                    self.expr(&k.value)?;
+                    self.emit(Op::DictMerge(1));
+                }
+            }
+        }
+        if pending > 0 {
+            self.emit(Op::BuildMap(pending));
+            self.emit(Op::DictMerge(1));
+        }
+        let old = self.set_line(span);
+        self.emit(Op::CallEx { has_kwargs: true });
+        self.restore_line(old);
+        Ok(())
+    }
+
+    fn lambda(
+        &mut self,
+        e: &'a Expr,
+        params: &'a Params,
+        body: &'a Expr,
+    ) -> Result<(), SyntaxError> {
+        let flags = self.push_defaults(params)?;
+        let scope = self
+            .st
+            .scope_of(e)
+            .ok_or_else(|| SyntaxError::syntax("internal error: lambda without a scope", e.span))?;
+        self.enter_scope(scope, "<lambda>", e.span);
+        self.set_params(params);
+        let r = self.expr(body);
+        if r.is_ok() {
+            self.emit(Op::ReturnValue);
+        }
+        let code = self.leave_scope();
+        r?;
+        self.make_function(code?, flags, e.span)
+    }
+
+    fn comprehension(
+        &mut self,
+        e: &'a Expr,
+        generators: &'a [Comprehension],
+        body: CompBody<'a>,
+    ) -> Result<(), SyntaxError> {
+        let Some(first) = generators.first() else {
+            return Err(SyntaxError::syntax("comprehension without 'for'", e.span));
+        };
+        let scope = self.st.scope_of(e).ok_or_else(|| {
+            SyntaxError::syntax("internal error: comprehension without a scope", e.span)
+        })?;
+        let name = match body {
+            CompBody::List(_) => "<listcomp>",
+            CompBody::Set(_) => "<setcomp>",
+            CompBody::Dict(..) => "<dictcomp>",
+            CompBody::Gen(_) => "<genexpr>",
+        };
+        self.enter_scope(scope, name, e.span);
+        self.cur.argcount = 1;
+        let r = self.comprehension_body(generators, body);
+        let code = self.leave_scope();
+        r?;
+        self.make_function(code?, Default::default(), e.span)?;
+        self.expr(&first.iter)?;
+        self.emit(Op::GetIter);
+        self.emit(Op::Call(1));
+        Ok(())
+    }
+
+    fn comprehension_body(
+        &mut self,
+        generators: &'a [Comprehension],
+        body: CompBody<'a>,
+    ) -> Result<(), SyntaxError> {
+        match body {
+            CompBody::List(_) => self.emit(Op::BuildList(0)),
+            CompBody::Set(_) => self.emit(Op::BuildSet(0)),
+            CompBody::Dict(..) => self.emit(Op::BuildMap(0)),
+            CompBody::Gen(_) => {}
+        }
+        self.comp_generator(generators, 0, body)?;
+        if let CompBody::Gen(_) = body {
+            self.emit_const(Constant::None);
+        }
+        self.emit(Op::ReturnValue);
+        Ok(())
+    }
+
+    /// One `for ... in ... if ...` level; `depth` counts the iterators already on the stack.
+    fn comp_generator(
+        &mut self,
+        generators: &'a [Comprehension],
+        depth: u32,
+        body: CompBody<'a>,
+    ) -> Result<(), SyntaxError> {
+        let Some((gen, rest)) = generators.split_first() else {
+            return Ok(());
+        };
+        if depth == 0 {
+            self.emit(Op::LoadLocal(crate::bytecode::Local(0)));
+        } else {
+            self.expr(&gen.iter)?;
+            self.emit(Op::GetIter);
+        }
+        let head = self.new_label();
+        let next = self.new_label();
+        let done = self.new_label();
+        self.bind(head);
+        self.emit(Op::ForIter(done));
+        self.store_target(&gen.target)?;
+        for cond in &gen.ifs {
+            self.jump_if(cond, false, next)?;
+        }
+        if rest.is_empty() {
+            let below = depth + 1;
+            match body {
+                CompBody::List(elt) => {
+                    self.expr(elt)?;
+                    self.emit(Op::ListAppend(below + 1));
+                }
+                CompBody::Set(elt) => {
+                    self.expr(elt)?;
+                    self.emit(Op::SetAdd(below + 1));
+                }
+                CompBody::Dict(k, v) => {
+                    self.expr(k)?;
+                    self.expr(v)?;
+                    self.emit(Op::MapAdd(below + 1));
+                }
+                CompBody::Gen(elt) => {
+                    self.expr(elt)?;
+                    self.emit(Op::YieldValue);
+                    self.emit(Op::Pop);
+                }
+            }
+        } else {
+            self.comp_generator(rest, depth + 1, body)?;
+        }
+        self.bind(next);
+        self.emit(Op::JumpBackward(head));
+        self.bind(done);
+        Ok(())
+    }
+
+    fn fstring(&mut self, parts: &'a [FStringPart]) -> Result<(), SyntaxError> {
+        let mut count = 0u32;
+        let mut text = String::new();
+        for p in parts {
+            match p {
+                FStringPart::Literal(s) => text.push_str(s),
+                FStringPart::Value {
+                    expr,
+                    conversion,
+                    spec,
+                    debug_text,
+                } => {
+                    if let Some(d) = debug_text {
+                        text.push_str(d);
+                    }
+                    if !text.is_empty() {
+                        self.emit_const(Constant::Str(std::mem::take(&mut text).into()));
+                        count += 1;
+                    }
+                    self.expr(expr)?;
+                    let conversion = match (conversion, debug_text, spec) {
+                        (Some(c), _, _) => Some(*c),
+                        (None, Some(_), None) => Some('r'),
+                        _ => None,
+                    };
+                    if let Some(c) = conversion {
+                        if !matches!(c, 's' | 'r' | 'a') {
+                            return Err(SyntaxError::syntax(
+                                format!("f-string: invalid conversion character '{c}': expected 's', 'r', or 'a'"),
+                                expr.span,
+                            ));
+                        }
+                    }
+                    if let Some(spec) = spec {
+                        self.fstring(spec)?;
+                    }
+                    self.emit(Op::FormatValue(FormatFlags {
+                        conversion,
+                        has_spec: spec.is_some(),
+                    }));
+                    count += 1;
+                }
+            }
+        }
+        if !text.is_empty() || count == 0 {
+            self.emit_const(Constant::Str(text.into()));
+            count += 1;
+        }
+        if count > 1 {
+            self.emit(Op::BuildString(count));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seq {
+    Tuple,
+    List,
+    Set,
+}
+
+#[derive(Clone, Copy)]
+enum CompBody<'a> {
+    List(&'a Expr),
+    Set(&'a Expr),
+    Dict(&'a Expr, &'a Expr),
+    Gen(&'a Expr),
+}
+
+fn check_keywords(keywords: &[Keyword]) -> Result<(), SyntaxError> {
+    let mut seen = HashSet::new();
+    for k in keywords {
+        if let Some(n) = &k.name {
+            if !seen.insert(n.name.as_str()) {
+                return Err(SyntaxError::syntax(
+                    format!("keyword argument repeated: {}", n.name),
+                    n.span,
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,483 @@
+//! Stage 3b: statements — assignments, control flow, definitions, imports.
+
+use crate::ast::*;
+use crate::bytecode::{Constant, MakeFunctionFlags, Op};
+use crate::symtable::ScopeKind;
+use crate::SyntaxError;
+
+use super::unwind::FBlock;
+use super::{unsupported, Compiler, Ctx, Mode};
+
+impl<'a> Compiler<'a> {
+    pub(crate) fn stmts(&mut self, body: &'a [Stmt]) -> Result<(), SyntaxError> {
+        body.iter().try_for_each(|s| self.stmt(s))
+    }
+
+    fn stmt(&mut self, s: &'a Stmt) -> Result<(), SyntaxError> {
+        let old = self.set_line(s.span);
+        let r = self.stmt_inner(s);
+        self.restore_line(old);
+        r
+    }
+
+    fn stmt_inner(&mut self, s: &'a Stmt) -> Result<(), SyntaxError> {
+        match &s.kind {
+            StmtKind::Expr(e) => {
+                if self.mode == Mode::Interactive && self.cur.kind == ScopeKind::Module {
+                    self.expr(e)?;
+                    self.emit(Op::PrintExpr);
+                } else if !matches!(e.kind, ExprKind::Const(_)) {
+                    self.expr(e)?;
+                    self.emit(Op::Pop);
+                }
+                Ok(())
+            }
+            StmtKind::Assign { targets, value } => {
+                self.expr(value)?;
+                for (i, t) in targets.iter().enumerate() {
+                    if i + 1 < targets.len() {
+                        self.emit(Op::Copy(1));
+                    }
+                    self.store_target(t)?;
+                }
+                Ok(())
+            }
+            StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value),
+            StmtKind::AnnAssign { target, value, .. } => match value {
+                Some(v) => {
+                    self.expr(v)?;
+                    self.store_target(target)
+                }
+                None => match &target.kind {
+                    ExprKind::Name(_) => Ok(()),
+                    ExprKind::Attribute { value, .. } => {
+                        self.expr(value)?;
+                        self.emit(Op::Pop);
+                        Ok(())
+                    }
+                    ExprKind::Subscript { value, index } => {
+                        self.expr(value)?;
+                        self.emit(Op::Pop);
+                        self.expr(index)?;
+                        self.emit(Op::Pop);
+                        Ok(())
+                    }
+                    _ => Err(SyntaxError::syntax(
+                        "illegal target for annotation",
+                        target.span,
+                    )),
+                },
+            },
+            StmtKind::If { test, body, orelse } => {
+                let end = self.new_label();
+                if orelse.is_empty() {
+                    self.jump_if(test, false, end)?;
+                    self.stmts(body)?;
+                } else {
+                    let other = self.new_label();
+                    self.jump_if(test, false, other)?;
+                    self.stmts(body)?;
+                    self.emit(Op::Jump(end));
+                    self.bind(other);
+                    self.stmts(orelse)?;
+                }
+                self.bind(end);
+                Ok(())
+            }
+            StmtKind::While { test, body, orelse } => {
+                let head = self.new_label();
+                let exit = self.new_label();
+                let orelse_label = self.new_label();
+                self.bind(head);
+                self.jump_if(test, false, orelse_label)?;
+                self.cur.fblocks.push(FBlock::WhileLoop { head, exit });
+                let r = self.stmts(body);
+                self.cur.fblocks.pop();
+                r?;
+                let old = self.set_line(s.span);
+                self.emit(Op::JumpBackward(head));
+                self.restore_line(old);
+                self.bind(orelse_label);
+                self.stmts(orelse)?;
+                self.bind(exit);
+                Ok(())
+            }
+            StmtKind::For {
+                target,
+                iter,
+                body,
+                orelse,
+            } => {
+                let head = self.new_label();
+                let exit = self.new_label();
+                let done = self.new_label();
+                self.expr(iter)?;
+                self.emit(Op::GetIter);
+                self.bind(head);
+                self.emit(Op::ForIter(done));
+                self.store_target(target)?;
+                self.cur.fblocks.push(FBlock::ForLoop { head, exit });
+                let r = self.stmts(body);
+                self.cur.fblocks.pop();
+                r?;
+                let old = self.set_line(s.span);
+                self.emit(Op::JumpBackward(head));
+                self.restore_line(old);
+                self.bind(done);
+                self.stmts(orelse)?;
+                self.bind(exit);
+                Ok(())
+            }
+            StmtKind::Break => self.compile_break(s.span),
+            StmtKind::Continue => self.compile_continue(s.span),
+            StmtKind::Pass => {
+                self.emit(Op::Nop);
+                Ok(())
+            }
+            StmtKind::Return(value) => {
+                if !matches!(self.cur.kind, ScopeKind::Function | ScopeKind::Lambda) {
+                    return Err(SyntaxError::syntax("'return' outside function", s.span));
+                }
+                match value {
+                    Some(v) => self.expr(v)?,
+                    None => self.emit_const(Constant::None),
+                }
+                self.compile_return_unwind()
+            }
+            StmtKind::FunctionDef(def) => self.function_def(def, s.span),
+            StmtKind::ClassDef(def) => self.class_def(def, s.span),
+            StmtKind::Global(_) | StmtKind::Nonlocal(_) => Ok(()),
+            StmtKind::Assert { test, msg } => {
+                let end = self.new_label();
+                self.jump_if(test, true, end)?;
+                self.emit(Op::LoadAssertionError);
+                if let Some(m) = msg {
+                    self.expr(m)?;
+                    self.emit(Op::Call(1));
+                }
+                self.emit(Op::Raise(1));
+                self.bind(end);
+                Ok(())
+            }
+            StmtKind::Del(targets) => targets.iter().try_for_each(|t| self.delete(t)),
+            StmtKind::Import(aliases) => {
+                for a in aliases {
+                    let store = match (&a.asname, a.name.contains('.')) {
+                        (Some(n), _) => (n.name.as_str(), n.span),
+                        (None, false) => (a.name.as_str(), a.span),
+                        (None, true) => {
+                            return Err(unsupported(
+                                &format!("'import {}' without 'as'", a.name),
+                                a.span,
+                            ))
+                        }
+                    };
+                    let n = self.add_name(&a.name);
+                    self.emit(Op::ImportName(n));
+                    self.name_op(store.0, Ctx::Store, store.1)?;
+                }
+                Ok(())
+            }
+            StmtKind::ImportFrom {
+                module,
+                names,
+                level,
+            } => {
+                if *level > 0 {
+                    return Err(unsupported("relative import", s.span));
+                }
+                let Some(module) = module else {
+                    return Err(unsupported("'from' import without a module", s.span));
+                };
+                if let Some(star) = names.iter().find(|a| a.name == "*") {
+                    return Err(unsupported("'from ... import *'", star.span));
+                }
+                let m = self.add_name(&module.name);
+                self.emit(Op::ImportName(m));
+                for a in names {
+                    let n = self.add_name(&a.name);
+                    self.emit(Op::ImportFrom(n));
+                    match &a.asname {
+                        Some(asname) => self.name_op(&asname.name, Ctx::Store, asname.span)?,
+                        None => self.name_op(&a.name, Ctx::Store, a.span)?,
+                    }
+                }
+                self.emit(Op::Pop);
+                Ok(())
+            }
+            StmtKind::Raise { exc, cause } => match (exc, cause) {
+                (None, None) => {
+                    self.emit(Op::Raise(0));
+                    Ok(())
+                }
+                (Some(e), None) => {
+                    self.expr(e)?;
+                    self.emit(Op::Raise(1));
+                    Ok(())
+                }
+                (Some(e), Some(c)) => {
+                    self.expr(e)?;
+                    self.expr(c)?;
+                    self.emit(Op::Raise(2));
+                    Ok(())
+                }
+                (None, Some(c)) => Err(SyntaxError::syntax("invalid syntax", c.span)),
+            },
+            StmtKind::Try(t) => self.compile_try(t, s.span),
+            StmtKind::With { items, body } => self.compile_with(items, body, s.span),
+        }
+    }
+
+    /// Store the value on top of the stack into an assignment target.
+    pub(crate) fn store_target(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
+        match &t.kind {
+            ExprKind::Name(n) => self.name_op(n, Ctx::Store, t.span),
+            ExprKind::Attribute { value, attr } => {
+                self.expr(value)?;
+                let n = self.add_name(&attr.name);
+                self.emit(Op::StoreAttr(n));
+                Ok(())
+            }
+            ExprKind::Subscript { value, index } => {
+                self.expr(value)?;
+                self.expr(index)?;
+                self.emit(Op::StoreSubscr);
+                Ok(())
+            }
+            ExprKind::Tuple(items) | ExprKind::List(items) => {
+                let stars: Vec<usize> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| matches!(e.kind, ExprKind::Starred(_)))
+                    .map(|(i, _)| i)
+                    .collect();
+                match stars.as_slice() {
+                    [] => self.emit(Op::UnpackSequence(items.len() as u32)),
+                    [i] => self.emit(Op::UnpackEx {
+                        before: *i as u32,
+                        after: (items.len() - i - 1) as u32,
+                    }),
+                    _ => {
+                        return Err(SyntaxError::syntax(
+                            "multiple starred expressions in assignment",
+                            t.span,
+                        ))
+                    }
+                }
+                for item in items {
+                    match &item.kind {
+                        ExprKind::Starred(inner) => self.store_target(inner)?,
+                        _ => self.store_target(item)?,
+                    }
+                }
+                Ok(())
+            }
+            ExprKind::Starred(_) => Err(SyntaxError::syntax(
+                "starred assignment target must be in a list or tuple",
+                t.span,
+            )),
+            _ => Err(SyntaxError::syntax(
+                format!("cannot assign to {}", describe_expr(t)),
+                t.span,
+            )),
+        }
+    }
+
+    fn delete(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
+        match &t.kind {
+            ExprKind::Name(n) => self.name_op(n, Ctx::Del, t.span),
+            ExprKind::Attribute { value, attr } => {
+                self.expr(value)?;
+                let n = self.add_name(&attr.name);
+                self.emit(Op::DeleteAttr(n));
+                Ok(())
+            }
+            ExprKind::Subscript { value, index } => {
+                self.expr(value)?;
+                self.expr(index)?;
+                self.emit(Op::DeleteSubscr);
+                Ok(())
+            }
+            ExprKind::Tuple(items) | ExprKind::List(items) => {
+                items.iter().try_for_each(|i| self.delete(i))
+            }
+            _ => Err(SyntaxError::syntax(
+                format!("cannot delete {}", describe_expr(t)),
+                t.span,
+            )),
+        }
+    }
+
+    fn aug_assign(
+        &mut self,
+        target: &'a Expr,
+        op: BinOp,
+        value: &'a Expr,
+    ) -> Result<(), SyntaxError> {
+        match &target.kind {
+            ExprKind::Name(n) => {
+                self.name_op(n, Ctx::Load, target.span)?;
+                self.expr(value)?;
+                self.emit(Op::InPlace(op));
+                self.name_op(n, Ctx::Store, target.span)
+            }
+            ExprKind::Attribute { value: obj, attr } => {
+                let n = self.add_name(&attr.name);
+                self.expr(obj)?;
+                self.emit(Op::Copy(1));
+                self.emit(Op::LoadAttr(n));
+                self.expr(value)?;
+                self.emit(Op::InPlace(op));
+                self.emit(Op::Swap(2));
+                self.emit(Op::StoreAttr(n));
+                Ok(())
+            }
+            ExprKind::Subscript { value: obj, index } => {
+                self.expr(obj)?;
+                self.expr(index)?;
+                self.emit(Op::Copy(2));
+                self.emit(Op::Copy(2));
+                self.emit(Op::Subscr);
+                self.expr(value)?;
+                self.emit(Op::InPlace(op));
+                self.emit(Op::Swap(3));
+                self.emit(Op::Swap(2));
+                self.emit(Op::StoreSubscr);
+                Ok(())
+            }
+            _ => Err(SyntaxError::syntax(
+                format!(
+                    "'{}' is an illegal expression for augmented assignment",
+                    describe_expr(target)
+                ),
+                target.span,
+            )),
+        }
+    }
+
+    /// Positional defaults tuple and keyword-only defaults dict, pushed before `MakeFunction`.
+    pub(crate) fn push_defaults(
+        &mut self,
+        params: &'a Params,
+    ) -> Result<MakeFunctionFlags, SyntaxError> {
+        let mut flags = MakeFunctionFlags::default();
+        let positional: Vec<&Expr> = params
+            .posonly
+            .iter()
+            .chain(&params.args)
+            .filter_map(|p| p.default.as_ref())
+            .collect();
+        if !positional.is_empty() {
+            for d in &positional {
+                self.expr(d)?;
+            }
+            self.emit(Op::BuildTuple(positional.len() as u32));
+            flags.defaults = true;
+        }
+        let mut nkw = 0;
+        for p in &params.kwonly {
+            if let Some(d) = &p.default {
+                self.emit_const(Constant::Str(p.name.name.as_str().into()));
+                self.expr(d)?;
+                nkw += 1;
+            }
+        }
+        if nkw > 0 {
+            self.emit(Op::BuildMap(nkw));
+            flags.kwdefaults = true;
+        }
+        Ok(flags)
+    }
+
+    fn function_def(&mut self, def: &'a FunctionDef, span: Span) -> Result<(), SyntaxError> {
+        for d in &def.decorators {
+            self.expr(d)?;
+        }
+        let flags = self.push_defaults(&def.params)?;
+        let scope = self
+            .st
+            .scope_of(def)
+            .ok_or_else(|| SyntaxError::syntax("internal error: function without a scope", span))?;
+        self.enter_scope(scope, &def.name.name, span);
+        self.set_params(&def.params);
+        let r = self.stmts(&def.body);
+        if r.is_ok() {
+            self.implicit_return(Constant::None);
+        }
+        let code = self.leave_scope();
+        r?;
+        self.make_function(code?, flags, span)?;
+        for _ in &def.decorators {
+            self.emit(Op::Call(1));
+        }
+        self.name_op(&def.name.name, Ctx::Store, def.name.span)
+    }
+
+    fn class_def(&mut self, def: &'a ClassDef, span: Span) -> Result<(), SyntaxError> {
+        for d in &def.decorators {
+            self.expr(d)?;
+        }
+        self.emit(Op::LoadBuildClass);
+        let scope = self
+            .st
+            .scope_of(def)
+            .ok_or_else(|| SyntaxError::syntax("internal error: class without a scope", span))?;
+        self.enter_scope(scope, &def.name.name, span);
+        let qualname = self.cur.qualname.clone();
+        self.emit_const(Constant::Str(qualname.as_str().into()));
+        let n = self.add_name("__qualname__");
+        self.emit(Op::StoreName(n));
+        let r = self.stmts(&def.body);
+        if r.is_ok() {
+            match self.cell_index("__class__") {
+                Some(cell) if self.st.scope(scope).is_some_and(|s| s.needs_class_cell) => {
+                    self.emit(Op::LoadClosure(cell));
+                }
+                _ => self.emit_const(Constant::None),
+            }
+            self.emit(Op::ReturnValue);
+        }
+        let code = self.leave_scope();
+        r?;
+        self.make_function(code?, MakeFunctionFlags::default(), span)?;
+        self.emit_const(Constant::Str(def.name.name.as_str().into()));
+        self.call_with_prefix(2, &def.bases, &def.keywords, span)?;
+        for _ in &def.decorators {
+            self.emit(Op::Call(1));
+        }
+        self.name_op(&def.name.name, Ctx::Store, def.name.span)
+    }
+}
+
+/// CPython's wording for an expression that cannot be assigned to or deleted.
+pub(crate) fn describe_expr(e: &Expr) -> &'static str {
+    match &e.kind {
+        ExprKind::Call { .. } => "function call",
+        ExprKind::Const(Const::None) => "None",
+        ExprKind::Const(Const::Bool(true)) => "True",
+        ExprKind::Const(Const::Bool(false)) => "False",
+        ExprKind::Const(Const::Ellipsis) => "ellipsis",
+        ExprKind::Const(_) => "literal",
+        ExprKind::FString(_) => "f-string expression",
+        ExprKind::BinOp { .. } | ExprKind::UnaryOp { .. } => "expression",
+        ExprKind::BoolOp { .. } => "expression",
+        ExprKind::Compare { .. } => "comparison",
+        ExprKind::IfExp { .. } => "conditional expression",
+        ExprKind::Lambda { .. } => "lambda",
+        ExprKind::ListComp { .. } => "list comprehension",
+        ExprKind::SetComp { .. } => "set comprehension",
+        ExprKind::DictComp { .. } => "dict comprehension",
+        ExprKind::GeneratorExp { .. } => "generator expression",
+        ExprKind::Yield(_) | ExprKind::YieldFrom(_) => "yield expression",
+        ExprKind::NamedExpr { .. } => "named expression",
+        ExprKind::Dict(_) => "dict literal",
+        ExprKind::Set(_) => "set display",
+        ExprKind::Tuple(_) => "tuple",
+        ExprKind::List(_) => "list",
+        ExprKind::Starred(_) => "starred",
+        ExprKind::Name(_) => "name",
+        ExprKind::Attribute { .. } => "attribute",
+        ExprKind::Subscript { .. } => "subscript",
+        ExprKind::Slice { .. } => "slice",
+    }
+}

@@ -1,0 +1,1 @@
+//! Stage 3b unit tests: compile hand-built ASTs and check the bytecode.
