@@ -1,1 +1,272 @@
-fn main() {}
+//! `cargo bench --bench compare [-- FILTER... --runs N]`: whole-process wall-clock timings of
+//! minivm (release build) against python3 and, when installed, lua5.4 (for programs that have a
+//! `.lua` port next to them, e.g. `benches/factorize.lua`).
+//!
+//! Programs: `examples/factorize.mini` (the seed's program) and `benches/programs/*.mini`.
+//! Each program runs N times per interpreter (default 5, `--runs N` or `MINIVM_BENCH_RUNS`),
+//! interleaved (minivm, python3, lua, minivm, ...) so machine noise hits all of them alike;
+//! the table shows the best run. For programs that do not read the clock, minivm's stdout is
+//! checked against python3's and a mismatch is flagged.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const MINIVM: &str = env!("CARGO_BIN_EXE_minivm");
+
+struct Runner {
+    name: &'static str,
+    program: String,
+    /// File extension of the source this runner takes.
+    ext: &'static str,
+}
+
+struct Timing {
+    best: Option<Duration>,
+    stdout: Option<Vec<u8>>,
+    error: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut runs: usize = std::env::var("MINIVM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--runs" {
+            runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs);
+        } else if !a.starts_with('-') {
+            filters.push(a);
+        }
+    }
+    let runs = runs.max(1);
+
+    let mut programs = vec![root.join("examples/factorize.mini")];
+    let mut micro: Vec<PathBuf> = std::fs::read_dir(root.join("benches/programs"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "mini"))
+                .collect()
+        })
+        .unwrap_or_default();
+    micro.sort();
+    programs.extend(micro);
+    if !filters.is_empty() {
+        programs.retain(|p| {
+            filters
+                .iter()
+                .any(|f| p.to_string_lossy().contains(f.as_str()))
+        });
+    }
+
+    let mut runners = vec![Runner {
+        name: "minivm",
+        program: MINIVM.to_string(),
+        ext: "mini",
+    }];
+    if version("python3", &["--version"]).is_some() {
+        runners.push(Runner {
+            name: "python3",
+            program: "python3".into(),
+            ext: "mini",
+        });
+    }
+    if version("lua5.4", &["-v"]).is_some() {
+        runners.push(Runner {
+            name: "lua5.4",
+            program: "lua5.4".into(),
+            ext: "lua",
+        });
+    }
+
+    print_machine(&runners);
+    println!(
+        "best of {runs} runs, wall clock of the whole process (start-up included), interleaved\n"
+    );
+
+    let mut header = format!("{:<24} {:>10}", "program", "minivm s");
+    for r in &runners[1..] {
+        header += &format!(
+            " {:>10} {:>9}",
+            format!("{} s", r.name),
+            format!("vm/{}", short(r.name))
+        );
+    }
+    println!("{header}");
+    println!("{}", "-".repeat(header.len()));
+
+    let mut any_error = false;
+    for prog in &programs {
+        // The source each runner takes: the .mini itself, or a port with the runner's extension.
+        let sources: Vec<Option<PathBuf>> = runners
+            .iter()
+            .map(|r| {
+                let p = if r.ext == "mini" {
+                    prog.clone()
+                } else {
+                    let port = prog.with_extension(r.ext);
+                    if port.exists() {
+                        port
+                    } else {
+                        root.join("benches")
+                            .join(port.file_name().unwrap_or_default())
+                    }
+                };
+                p.exists().then_some(p)
+            })
+            .collect();
+        let mut timings: Vec<Timing> = runners
+            .iter()
+            .map(|_| Timing {
+                best: None,
+                stdout: None,
+                error: None,
+            })
+            .collect();
+        for _ in 0..runs {
+            for (i, r) in runners.iter().enumerate() {
+                let (Some(src), None) = (&sources[i], &timings[i].error) else {
+                    continue;
+                };
+                match time_once(&r.program, src) {
+                    Ok((d, out)) => {
+                        let t = &mut timings[i];
+                        t.best = Some(t.best.map_or(d, |b| b.min(d)));
+                        t.stdout = Some(out);
+                    }
+                    Err(e) => timings[i].error = Some(e),
+                }
+            }
+        }
+        let name = prog
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let reads_clock = std::fs::read_to_string(prog)
+            .map(|s| s.contains("time."))
+            .unwrap_or(true);
+        let mismatch = !reads_clock
+            && runners.len() > 1
+            && runners[1].name == "python3"
+            && timings[0].stdout.is_some()
+            && timings[1].stdout.is_some()
+            && timings[0].stdout != timings[1].stdout;
+        let cell = |t: &Timing| match (t.best, &t.error) {
+            (_, Some(_)) => "error".to_string(),
+            (Some(d), None) => format!("{:.3}", d.as_secs_f64()),
+            (None, None) => "-".to_string(),
+        };
+        let mut line = format!(
+            "{:<24} {:>10}",
+            if mismatch {
+                format!("{name} (!)")
+            } else {
+                name
+            },
+            cell(&timings[0])
+        );
+        for t in &timings[1..] {
+            let ratio = match (timings[0].best, t.best, &timings[0].error, &t.error) {
+                (Some(a), Some(b), None, None) if b.as_secs_f64() > 0.0 => {
+                    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64())
+                }
+                _ => "-".to_string(),
+            };
+            line += &format!(" {:>10} {:>9}", cell(t), ratio);
+        }
+        println!("{line}");
+        for (r, t) in runners.iter().zip(&timings) {
+            if let Some(e) = &t.error {
+                any_error = true;
+                println!("    {}: {}", r.name, e.lines().last().unwrap_or(""));
+            }
+        }
+        if mismatch {
+            println!("    (!) minivm's output differs from python3's");
+        }
+    }
+    println!("\nratio = minivm time / other time (lower is better for minivm)");
+    if any_error {
+        println!("some runs failed (shown as `error`)");
+    }
+    ExitCode::SUCCESS
+}
+
+fn short(name: &str) -> &str {
+    match name {
+        "python3" => "py",
+        "lua5.4" => "lua",
+        other => other,
+    }
+}
+
+fn time_once(program: &str, src: &Path) -> Result<(Duration, Vec<u8>), String> {
+    let start = Instant::now();
+    let out = Command::new(program)
+        .arg(src)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok((elapsed, out.stdout))
+}
+
+fn version(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    let s = String::from_utf8_lossy(&text)
+        .lines()
+        .next()?
+        .trim()
+        .to_string();
+    (out.status.success() && !s.is_empty()).then_some(s)
+}
+
+fn print_machine(runners: &[Runner]) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    println!("machine: {cpus} CPUs (nproc), {model}");
+    println!(
+        "minivm:  {} ({})",
+        version(MINIVM, &["--version"]).unwrap_or_else(|| "version unknown".into()),
+        MINIVM
+    );
+    if let Some(v) = version("rustc", &["--version"]) {
+        println!("rustc:   {v}");
+    }
+    for r in &runners[1..] {
+        let v = if r.name == "lua5.4" {
+            version(&r.program, &["-v"])
+        } else {
+            version(&r.program, &["--version"])
+        };
+        println!("{:<8} {}", format!("{}:", r.name), v.unwrap_or_default());
+    }
+}
