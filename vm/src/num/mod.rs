@@ -1,0 +1,91 @@
+//! Python numeric and text-formatting semantics for minivm, as a pure, std-only library.
+//!
+//! Everything here mirrors CPython 3.11 exactly (the `python3` oracle); anything
+//! minivm cannot represent (bignums, complex numbers) is reported as an error rather
+//! than silently producing a different answer.
+//!
+//! * [`float_repr`] — `repr(float)` / `str(float)` (shortest round-trip digits).
+//! * [`format_spec`] — the format-spec mini-language (`format()`, f-strings).
+//! * [`arith`] — int/float arithmetic with Python's rules on `i64`/`f64`.
+//! * [`parse`] — `int(str[, base])`, `float(str)`, plus `str` repr used in messages.
+//! * [`hash`] — CPython-compatible `hash()` for int/float/bool and tuples.
+//! * [`settable`] — an open-addressing table with CPython `set` iteration order.
+
+pub mod arith;
+mod decimal;
+pub mod float_repr;
+pub mod format_spec;
+pub mod hash;
+pub mod parse;
+pub mod settable;
+mod unicode_tables;
+
+use std::fmt;
+
+/// Message used for every `i64` overflow (`OverflowError`).
+pub const INT_OVERFLOW: &str =
+    "integer overflow: result does not fit in 64 bits (minivm ints are 64-bit)";
+
+/// Errors raised by this module.  Each variant names the Python exception class the VM
+/// should raise; the payload is the exact CPython message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumError {
+    /// `ZeroDivisionError`.
+    ZeroDivision(&'static str),
+    /// `OverflowError` (including minivm's 64-bit int limit, [`INT_OVERFLOW`]).
+    Overflow(&'static str),
+    /// `ValueError`.
+    Value(String),
+    /// `TypeError`.
+    Type(String),
+    /// The operation is valid Python but minivm cannot represent its result (e.g. a
+    /// complex number).  The VM should raise a clear error (e.g. `NotImplementedError`).
+    Unsupported(&'static str),
+}
+
+impl NumError {
+    /// The Python exception class name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NumError::ZeroDivision(_) => "ZeroDivisionError",
+            NumError::Overflow(_) => "OverflowError",
+            NumError::Value(_) => "ValueError",
+            NumError::Type(_) => "TypeError",
+            NumError::Unsupported(_) => "NotImplementedError",
+        }
+    }
+
+    /// The exception message (what `str(exc)` gives in CPython).
+    pub fn message(&self) -> &str {
+        match self {
+            NumError::ZeroDivision(m) | NumError::Overflow(m) | NumError::Unsupported(m) => m,
+            NumError::Value(m) | NumError::Type(m) => m,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn overflow() -> NumError {
+        NumError::Overflow(INT_OVERFLOW)
+    }
+}
+
+impl fmt::Display for NumError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind(), self.message())
+    }
+}
+
+impl std::error::Error for NumError {}
+
+/// Result alias used throughout the module.
+pub type NumResult<T> = Result<T, NumError>;
+
+pub use arith::*;
+pub use float_repr::{float_repr, write_float_repr};
+pub use format_spec::{format_bool, format_float, format_int, format_str, FormatSpec};
+pub use hash::{hash_bool, hash_float, hash_int, hash_tuple};
+pub use parse::{parse_float, parse_int, str_repr};
+pub use settable::SetTable;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,321 @@
+//! `SetTable<T>`: an open-addressing hash table reproducing CPython 3.11 `set` layout,
+//! so iteration order matches CPython for the same inserts/removes and hashes.
+//!
+//! Mirrors `Objects/setobject.c`: table of 8 slots initially, `LINEAR_PROBES = 9`
+//! consecutive slots per probe then `perturb >>= 5; i = (i*5 + 1 + perturb) & mask`,
+//! dummy slots on removal (the last dummy seen on an insert probe path is reused),
+//! and a resize to `used > 50000 ? used*2 : used*4` when `fill*5 >= mask*3`.
+
+const MIN_SIZE: usize = 8;
+const LINEAR_PROBES: usize = 9;
+const PERTURB_SHIFT: u32 = 5;
+
+#[derive(Debug, Clone)]
+enum Slot<T> {
+    Empty,
+    Dummy,
+    Active(i64, T),
+}
+
+/// A CPython-compatible set table.  The caller supplies hashes (as from
+/// [`super::hash`]) and an equality predicate; this type never hashes by itself.
+#[derive(Debug, Clone)]
+pub struct SetTable<T> {
+    table: Vec<Slot<T>>,
+    fill: usize,
+    used: usize,
+    finger: usize,
+}
+
+impl<T> Default for SetTable<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> SetTable<T> {
+    /// An empty set (8 slots).
+    pub fn new() -> Self {
+        SetTable {
+            table: Self::empty_table(MIN_SIZE),
+            fill: 0,
+            used: 0,
+            finger: 0,
+        }
+    }
+
+    fn empty_table(n: usize) -> Vec<Slot<T>> {
+        let mut v = Vec::with_capacity(n);
+        v.resize_with(n, || Slot::Empty);
+        v
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.table.len() - 1
+    }
+
+    /// Number of elements.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.used
+    }
+
+    /// True if the set has no elements.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
+    /// Find the slot index holding an element equal to the key, or `None`.
+    fn lookup(&self, hash: i64, eq: &mut impl FnMut(&T) -> bool) -> Option<usize> {
+        let mask = self.mask();
+        let mut perturb = hash as u64;
+        let mut i = (hash as u64 as usize) & mask;
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask {
+                LINEAR_PROBES
+            } else {
+                0
+            };
+            for j in i..=i + probes {
+                match &self.table[j] {
+                    Slot::Empty => return None,
+                    Slot::Active(h, v) if *h == hash && eq(v) => return Some(j),
+                    _ => {}
+                }
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
+        }
+    }
+
+    /// The element equal to the key (`x in s`), if present.
+    pub fn find(&self, hash: i64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
+        match self.lookup(hash, &mut eq).map(|j| &self.table[j]) {
+            Some(Slot::Active(_, v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// True if an element equal to the key is present.
+    pub fn contains(&self, hash: i64, eq: impl FnMut(&T) -> bool) -> bool {
+        self.find(hash, eq).is_some()
+    }
+
+    /// `s.add(value)`: returns true if inserted, false if an equal element existed
+    /// (the existing element is kept, as in CPython).
+    pub fn insert(&mut self, hash: i64, value: T, mut eq: impl FnMut(&T) -> bool) -> bool {
+        let mask = self.mask();
+        let mut perturb = hash as u64;
+        let mut i = (hash as u64 as usize) & mask;
+        let mut freeslot: Option<usize> = None;
+        let empty_at;
+        'outer: loop {
+            let probes = if i + LINEAR_PROBES <= mask {
+                LINEAR_PROBES
+            } else {
+                0
+            };
+            for j in i..=i + probes {
+                match &self.table[j] {
+                    Slot::Empty => {
+                        empty_at = j;
+                        break 'outer;
+                    }
+                    Slot::Active(h, v) => {
+                        if *h == hash && eq(v) {
+                            return false;
+                        }
+                    }
+                    Slot::Dummy => freeslot = Some(j),
+                }
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
+        }
+        if let Some(f) = freeslot {
+            self.used += 1;
+            self.table[f] = Slot::Active(hash, value);
+            return true;
+        }
+        self.fill += 1;
+        self.used += 1;
+        self.table[empty_at] = Slot::Active(hash, value);
+        if self.fill * 5 >= mask * 3 {
+            let minused = if self.used > 50000 {
+                self.used * 2
+            } else {
+                self.used * 4
+            };
+            self.resize(minused);
+        }
+        true
+    }
+
+    /// Insert into a table known to contain no dummies and no equal element.
+    fn insert_clean(table: &mut [Slot<T>], hash: i64, value: T) {
+        let mask = table.len() - 1;
+        let mut perturb = hash as u64;
+        let mut i = (hash as u64 as usize) & mask;
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask {
+                LINEAR_PROBES
+            } else {
+                0
+            };
+            if let Some(slot) = table[i..=i + probes]
+                .iter_mut()
+                .find(|s| matches!(s, Slot::Empty))
+            {
+                *slot = Slot::Active(hash, value);
+                return;
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
+        }
+    }
+
+    /// CPython's `set_table_resize`: smallest power of two > `minused` (at least 8).
+    fn resize(&mut self, minused: usize) {
+        let mut newsize = MIN_SIZE;
+        while newsize <= minused {
+            newsize <<= 1;
+        }
+        let old = std::mem::replace(&mut self.table, Self::empty_table(newsize));
+        self.fill = self.used;
+        for slot in old {
+            if let Slot::Active(h, v) = slot {
+                Self::insert_clean(&mut self.table, h, v);
+            }
+        }
+    }
+
+    /// `s.discard(x)`: removes and returns the equal element, leaving a dummy slot.
+    pub fn remove(&mut self, hash: i64, mut eq: impl FnMut(&T) -> bool) -> Option<T> {
+        let j = self.lookup(hash, &mut eq)?;
+        self.used -= 1;
+        match std::mem::replace(&mut self.table[j], Slot::Dummy) {
+            Slot::Active(_, v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// `s.pop()`: removes an arbitrary element exactly as CPython (search finger).
+    pub fn pop(&mut self) -> Option<(i64, T)> {
+        if self.used == 0 {
+            return None;
+        }
+        let mask = self.mask();
+        let mut j = self.finger & mask;
+        while !matches!(self.table[j], Slot::Active(..)) {
+            j = if j >= mask { 0 } else { j + 1 };
+        }
+        self.used -= 1;
+        self.finger = j + 1;
+        match std::mem::replace(&mut self.table[j], Slot::Dummy) {
+            Slot::Active(h, v) => Some((h, v)),
+            _ => None,
+        }
+    }
+
+    /// `s.clear()`: back to an empty 8-slot table.
+    pub fn clear(&mut self) {
+        self.table = Self::empty_table(MIN_SIZE);
+        self.fill = 0;
+        self.used = 0;
+    }
+
+    /// Iterate `(hash, &value)` in table order (CPython's iteration order).
+    pub fn iter_with_hash(&self) -> impl Iterator<Item = (i64, &T)> + '_ {
+        self.table.iter().filter_map(|s| match s {
+            Slot::Active(h, v) => Some((*h, v)),
+            _ => None,
+        })
+    }
+
+    /// Iterate elements in table order (CPython's iteration order).
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.iter_with_hash().map(|(_, v)| v)
+    }
+
+    /// Current number of slots (for tests and `sys.getsizeof`-like introspection).
+    pub fn capacity(&self) -> usize {
+        self.table.len()
+    }
+}
+
+impl<T: Clone> SetTable<T> {
+    /// Build the set CPython produces for a set display whose elements are all
+    /// constants and which has at least 3 of them (`{8, 16, 24}`): the compiler folds it
+    /// into a frozenset (built by insertion, then rebuilt from its own iteration order
+    /// when constants are merged) and the code does `BUILD_SET 0; SET_UPDATE`.  Displays
+    /// with fewer than 3 or non-constant elements are plain insertions in order.
+    pub fn from_constant_literal(
+        items: impl IntoIterator<Item = (i64, T)>,
+        mut eq: impl FnMut(&T, &T) -> bool,
+    ) -> SetTable<T> {
+        let mut first = SetTable::new();
+        for (h, v) in items {
+            let probe = v.clone();
+            first.insert(h, v, |x| eq(x, &probe));
+        }
+        if first.len() < 3 {
+            return first;
+        }
+        let mut second = SetTable::new();
+        for (h, v) in first.iter_with_hash() {
+            second.insert(h, v.clone(), |x| eq(x, v));
+        }
+        let mut out = SetTable::new();
+        out.merge_from(&second, eq);
+        out
+    }
+
+    /// `s.update(other)` / `s | other` where `other` is a set: CPython's `set_merge`,
+    /// which differs from element-by-element insertion (one up-front resize, and a
+    /// verbatim slot copy when `self` is empty and the sizes match).  This is also how
+    /// `set(s)`, `s.copy()` and CPython's constant set literals (`{1, 2, 3}` compiles to
+    /// `BUILD_SET` + `SET_UPDATE frozenset(...)`) are built.  `eq(a, b)` compares elements.
+    pub fn merge_from(&mut self, other: &SetTable<T>, mut eq: impl FnMut(&T, &T) -> bool) {
+        if other.used == 0 {
+            return;
+        }
+        if (self.fill + other.used) * 5 >= self.mask() * 3 {
+            self.resize((self.used + other.used) * 2);
+        }
+        if self.fill == 0 && self.mask() == other.mask() && other.fill == other.used {
+            self.table = other.table.clone();
+            self.fill = other.fill;
+            self.used = other.used;
+            return;
+        }
+        if self.fill == 0 {
+            self.fill = other.used;
+            self.used = other.used;
+            for slot in &other.table {
+                if let Slot::Active(h, v) = slot {
+                    Self::insert_clean(&mut self.table, *h, v.clone());
+                }
+            }
+            return;
+        }
+        for slot in &other.table {
+            if let Slot::Active(h, v) = slot {
+                self.insert(*h, v.clone(), |x| eq(x, v));
+            }
+        }
+    }
+}
