@@ -235,7 +235,8 @@ pub fn int_round(a: i64, ndigits: i64) -> NumResult<i64> {
         return Ok(a);
     }
     let k = ndigits.unsigned_abs();
-    if k > 38 {
+    if k >= 20 {
+        // 10**20 / 2 exceeds every i64, so the result is 0.
         return Ok(0);
     }
     let p = 10i128.pow(k as u32);

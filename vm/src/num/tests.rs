@@ -443,3 +443,66 @@ fn settable_basics() {
     assert!(!s.insert(hash_int(5), 5, |y| *y == 5));
     assert_eq!(s.len(), 6);
 }
+
+/// Tiny deterministic PRNG for the no-panic fuzz tests.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 11
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+#[test]
+fn no_panics_on_arbitrary_input() {
+    let atoms = [
+        "<", ">", "^", "=", "*", "0", "1", "9", "+", "-", " ", "z", "#", ",", "_", ".", "e", "f",
+        "g", "%", "x", "c", "s", "n", "d", "b", "X", "é", "99", "٣", "\u{0}",
+    ];
+    let mut rng = Lcg(12345);
+    let ints = [0, 1, -1, i64::MIN, i64::MAX, 65, 0x10ffff, 0xd800];
+    let floats = [
+        0.0,
+        -0.0,
+        1.5,
+        f64::NAN,
+        f64::INFINITY,
+        -1e300,
+        5e-324,
+        2.675,
+    ];
+    for _ in 0..20000 {
+        let n = (rng.next() % 7) as usize;
+        let spec: String = (0..n).map(|_| rng.pick(&atoms)).collect();
+        let i = ints[(rng.next() % ints.len() as u64) as usize];
+        let x = floats[(rng.next() % floats.len() as u64) as usize];
+        let _ = format_int(i, &spec);
+        let _ = format_bool(i == 1, &spec);
+        let _ = format_float(x, &spec);
+        let _ = format_str("héllo", &spec);
+        let _ = parse_int(&spec, (rng.next() % 40) as i64);
+        let _ = parse_float(&spec);
+        let _ = float_round(x, (rng.next() % 800) as i64 - 400);
+        let _ = int_round(i, -((rng.next() % 40) as i64));
+        let _ = int_pow(i, (rng.next() % 70) as i64 - 5);
+        let _ = int_pow_mod(i, i, i);
+        let _ = float_pow(x, -x);
+    }
+}
+
+#[test]
+fn exact_round_examples() {
+    assert_eq!(format_float(0.375, ".2f").as_deref(), Ok("0.38"));
+    assert_eq!(format_float(2.5, ".0f").as_deref(), Ok("2"));
+    assert_eq!(format_float(5e-324, ".1e").as_deref(), Ok("4.9e-324"));
+    assert_eq!(format_float(1e300, ".0f").map(|s| s.len()), Ok(301));
+    assert_eq!(int_round(i64::MAX, -19), Err(NumError::overflow()));
+    assert_eq!(int_round(i64::MAX, -20), Ok(0));
+}
