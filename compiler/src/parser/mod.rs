@@ -32,6 +32,10 @@ pub fn parse(src: &str) -> Result<Module, SyntaxError> {
 /// REPL decides: an open bracket, a trailing `\`, an unterminated triple-quoted string, a block header
 /// still waiting for its body, or a compound statement not yet ended by a blank line.
 pub fn input_is_incomplete(src: &str) -> bool {
+    // A trailing `\` joins the next line, so the statement cannot be finished yet.
+    if src.trim_end_matches(['\n', '\r']).ends_with('\\') {
+        return true;
+    }
     match tokenize(src) {
         Err(e) => {
             let at_end = e.span.end as usize >= src.trim_end().len();
