@@ -1,1 +1,89 @@
-//! Stage 4 of the minivm pipeline: the stack VM.
+//! Stage 4 of the minivm pipeline: the stack VM that runs compiled bytecode.
+//!
+//! `value` and `object` define what programs compute with; `interp` runs frames (its `run.rs` is the
+//! dispatch loop); `builtins` holds the functions and modules written in Rust; `num` is Python's
+//! numeric and formatting semantics.
+
+pub mod arith;
+pub mod builtins;
+pub mod error;
+pub mod interp;
+pub mod num;
+pub mod object;
+pub mod value;
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::CodeObject;
+
+pub use error::{PyErr, PyResult};
+pub use interp::{Config, Interp, Vm};
+pub use value::Value;
+
+use crate::interp::code::Code;
+use crate::interp::run::Exit;
+use crate::object::{Dict, ExcKind, Function};
+
+/// Run a compiled module as `__main__` on the calling thread; returns the process exit code
+/// (0, the `sys.exit` code, 1 after an uncaught exception, 130 after Ctrl-C).
+pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
+    vm.add_source(&code.filename, src);
+    let globals = new_globals("__main__");
+    let mut interp = Interp::new(vm.clone(), "MainThread");
+    let result = run_code(&mut interp, code, globals);
+    let status = match result {
+        Ok(()) => 0,
+        Err(e) => report_uncaught(&mut interp, &e),
+    };
+    let _ = vm.stdout.lock().flush();
+    status
+}
+
+/// A fresh module namespace.
+pub fn new_globals(name: &str) -> Arc<Dict> {
+    let g = Arc::new(Dict::new());
+    g.set_str("__name__", Value::str(name));
+    g
+}
+
+/// Run a module-level code object in `globals` (also used by the REPL for each entry).
+pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Arc<Dict>) -> PyResult<()> {
+    let func = Arc::new(Function {
+        code: Code::load(code),
+        globals,
+        defaults: Box::new([]),
+        kwdefaults: None,
+        closure: Box::new([]),
+        attrs: parking_lot::Mutex::new(Default::default()),
+    });
+    let frame = interp.new_frame(&func, &[], &[])?;
+    match interp.run_frame(frame)? {
+        Exit::Return(_) => Ok(()),
+        Exit::Yield(..) => Err(err!(SystemError, "module yielded")),
+    }
+}
+
+/// Print an uncaught exception as CPython does and pick the exit code.
+pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
+    let _ = interp.vm.stdout.lock().flush();
+    if e.is(ExcKind::SystemExit) {
+        let args = e.args();
+        return match args.first() {
+            None | Some(Value::None) => 0,
+            Some(Value::Int(n)) => *n as i32,
+            Some(Value::Bool(b)) => *b as i32,
+            Some(other) => {
+                let msg = interp.str_of(other).unwrap_or_default();
+                eprintln!("{msg}");
+                1
+            }
+        };
+    }
+    let text = interp.format_exception(e);
+    eprint!("{text}");
+    if e.is(ExcKind::KeyboardInterrupt) {
+        130
+    } else {
+        1
+    }
+}

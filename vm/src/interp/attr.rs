@@ -1,0 +1,319 @@
+//! Attributes: `obj.name` lookup (instance dict, then the class chain, binding methods), assignment,
+//! deletion, `super()`, and building classes from a class body.
+
+use std::sync::Arc;
+
+use crate::interp::frame::Frame;
+use crate::interp::run::Exit;
+use crate::interp::{Args, Interp};
+use crate::object::{
+    class_of, type_name, types, AttrMap, Class, Instance, NativeFunction, Payload, TypeKind,
+};
+use crate::value::Value;
+use crate::{err, PyErr, PyResult};
+
+impl Interp {
+    /// `obj.name`
+    pub fn getattr(&mut self, obj: &Value, name: &str) -> PyResult<Value> {
+        match obj {
+            Value::Instance(inst) => self.instance_getattr(obj, inst, name),
+            Value::Class(cls) => self.class_getattr(cls, name),
+            Value::Module(m) => match m.dict.get_str(name) {
+                Some(v) => Ok(v),
+                None => Err(err!(
+                    AttributeError,
+                    "module '{}' has no attribute '{name}'",
+                    m.name
+                )),
+            },
+            Value::Function(f) => match name {
+                "__name__" => Ok(Value::str(&f.code.name)),
+                "__qualname__" => Ok(Value::str(&f.code.qualname)),
+                "__module__" => Ok(f.globals.get_str("__name__").unwrap_or(Value::None)),
+                "__doc__" => Ok(f.attrs.lock().get("__doc__").cloned().unwrap_or(Value::None)),
+                _ => match f.attrs.lock().get(name) {
+                    Some(v) => Ok(v.clone()),
+                    None => Err(no_attr(obj, name)),
+                },
+            },
+            Value::Native(n) if name == "__name__" || name == "__qualname__" => Ok(Value::str(n.name)),
+            Value::BoundMethod(m) => match name {
+                "__self__" => Ok(m.receiver.clone()),
+                "__func__" => Ok(m.func.clone()),
+                _ => self.getattr(&m.func.clone(), name),
+            },
+            Value::Generator(g) if name == "__name__" => Ok(Value::str(&g.name)),
+            _ => {
+                if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
+                    return r;
+                }
+                match class_of(obj).lookup(name) {
+                    Some(f @ (Value::Native(_) | Value::Function(_))) => Ok(self.bind(obj.clone(), f)),
+                    Some(v) => Ok(v),
+                    None => Err(no_attr(obj, name)),
+                }
+            }
+        }
+    }
+
+    fn instance_getattr(&mut self, obj: &Value, inst: &Arc<Instance>, name: &str) -> PyResult<Value> {
+        if let Payload::Super { start, obj: target } = &inst.payload {
+            return self.super_getattr(start, target, name);
+        }
+        let class_attr = inst.class.lookup(name);
+        if let Some(Value::Instance(d)) = &class_attr {
+            if let Payload::Property { fget, .. } = &d.payload {
+                if fget.is_none() {
+                    return Err(err!(AttributeError, "property '{name}' of '{}' object has no getter", inst.class.name));
+                }
+                return self.call(fget, std::slice::from_ref(obj));
+            }
+        }
+        if let Some(v) = inst.dict.lock().get(name) {
+            return Ok(v.clone());
+        }
+        match name {
+            "__class__" => return Ok(Value::Class(inst.class.clone())),
+            "__dict__" => {
+                let d = crate::object::Dict::new();
+                for (k, v) in inst.dict.lock().iter() {
+                    d.set_str(k, v.clone());
+                }
+                return Ok(Value::Dict(Arc::new(d)));
+            }
+            _ => {}
+        }
+        if let Some(v) = class_attr {
+            return Ok(self.bind_class_attr(obj, &inst.class, v));
+        }
+        if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
+            return r;
+        }
+        if let Some(ga) = inst.class.lookup("__getattr__") {
+            return self.call(&ga, &[obj.clone(), Value::str(name)]);
+        }
+        Err(no_attr(obj, name))
+    }
+
+    /// What `instance.attr` gives for an attribute found on the class.
+    fn bind_class_attr(&self, obj: &Value, cls: &Arc<Class>, v: Value) -> Value {
+        match &v {
+            Value::Function(_) | Value::Native(_) => self.bind(obj.clone(), v),
+            Value::Instance(d) => match (&d.payload, d.class.kind) {
+                (Payload::Wrapped(f), TypeKind::StaticMethod) => f.clone(),
+                (Payload::Wrapped(f), TypeKind::ClassMethod) => {
+                    self.bind(Value::Class(cls.clone()), f.clone())
+                }
+                _ => v,
+            },
+            _ => v,
+        }
+    }
+
+    fn class_getattr(&mut self, cls: &Arc<Class>, name: &str) -> PyResult<Value> {
+        match name {
+            "__name__" => return Ok(Value::str(&cls.name)),
+            "__qualname__" => return Ok(Value::str(&cls.qualname)),
+            "__module__" => return Ok(Value::str(&cls.module)),
+            "__base__" => {
+                return Ok(cls.base.clone().map_or(Value::None, Value::Class));
+            }
+            "__mro__" => {
+                return Ok(Value::tuple(cls.mro().into_iter().map(Value::Class).collect()));
+            }
+            "__bases__" => {
+                return Ok(Value::tuple(cls.base.clone().into_iter().map(Value::Class).collect()));
+            }
+            _ => {}
+        }
+        match cls.lookup(name) {
+            Some(Value::Instance(d)) => match (&d.payload, d.class.kind) {
+                (Payload::Wrapped(f), TypeKind::StaticMethod) => Ok(f.clone()),
+                (Payload::Wrapped(f), TypeKind::ClassMethod) => {
+                    Ok(self.bind(Value::Class(cls.clone()), f.clone()))
+                }
+                _ => Ok(Value::Instance(d)),
+            },
+            Some(v) => Ok(v),
+            None => Err(err!(
+                AttributeError,
+                "type object '{}' has no attribute '{name}'",
+                cls.name
+            )),
+        }
+    }
+
+    fn super_getattr(&mut self, start: &Arc<Class>, target: &Value, name: &str) -> PyResult<Value> {
+        let mut cls = start.base.clone();
+        while let Some(c) = cls {
+            let found = c.dict.read().get(name).cloned();
+            if let Some(v) = found {
+                let owner = match target {
+                    Value::Class(tc) => tc.clone(),
+                    other => class_of(other),
+                };
+                return Ok(match (&v, target) {
+                    (Value::Function(_) | Value::Native(_), Value::Class(_)) => v,
+                    _ => self.bind_class_attr(target, &owner, v),
+                });
+            }
+            cls = c.base.clone();
+        }
+        if name == "__init__" {
+            // object.__init__ (and the built-in bases' constructors) take no extra work here.
+            return Ok(Value::Native(Arc::new(NativeFunction::new("__init__", |_, _| Ok(Value::None)))));
+        }
+        Err(err!(AttributeError, "'super' object has no attribute '{name}'"))
+    }
+
+    /// `obj.name = v`
+    pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
+        match obj {
+            Value::Instance(inst) => {
+                if let Some(Value::Instance(d)) = inst.class.lookup(name) {
+                    if let Payload::Property { fset, .. } = &d.payload {
+                        if fset.is_none() {
+                            return Err(err!(
+                                AttributeError,
+                                "property '{name}' of '{}' object has no setter",
+                                inst.class.name
+                            ));
+                        }
+                        return self.call(fset, &[obj.clone(), v]).map(|_| ());
+                    }
+                }
+                if let Some(sa) = inst.class.lookup("__setattr__") {
+                    return self.call(&sa, &[obj.clone(), Value::str(name), v]).map(|_| ());
+                }
+                inst.dict.lock().insert(Arc::from(name), v);
+                Ok(())
+            }
+            Value::Class(cls) if !cls.builtin => {
+                cls.dict.write().insert(Arc::from(name), v);
+                Ok(())
+            }
+            Value::Class(cls) => Err(err!(
+                TypeError,
+                "cannot set '{name}' attribute of immutable type '{}'",
+                cls.name
+            )),
+            Value::Function(f) => {
+                f.attrs.lock().insert(Arc::from(name), v);
+                Ok(())
+            }
+            Value::Module(m) => {
+                m.dict.set_str(name, v);
+                Ok(())
+            }
+            _ => Err(no_attr(obj, name)),
+        }
+    }
+
+    /// `del obj.name`
+    pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
+        let removed = match obj {
+            Value::Instance(inst) => inst.dict.lock().shift_remove(name).is_some(),
+            Value::Class(cls) if !cls.builtin => cls.dict.write().shift_remove(name).is_some(),
+            Value::Module(m) => m.dict.map.lock().shift_remove(&crate::object::HashKey::from_str(name)).is_some(),
+            _ => false,
+        };
+        if removed {
+            Ok(())
+        } else {
+            Err(no_attr(obj, name))
+        }
+    }
+
+    /// `super()` with no arguments: the class from the function's `__class__` cell and its first argument.
+    pub(crate) fn zero_arg_super(&mut self, frame: &Frame) -> PyResult<Value> {
+        let obj = &frame.code.obj;
+        let class_cell = obj
+            .freevars
+            .iter()
+            .position(|n| n == "__class__")
+            .map(|i| i + obj.cellvars.len())
+            .and_then(|i| frame.cells.get(i));
+        let Some(cell) = class_cell else {
+            return Err(err!(RuntimeError, "super(): __class__ cell not found"));
+        };
+        let Value::Class(start) = cell.get() else {
+            return Err(err!(RuntimeError, "super(): empty __class__ cell"));
+        };
+        if obj.argcount == 0 {
+            return Err(err!(RuntimeError, "super(): no arguments"));
+        }
+        let first = match obj.cell2arg.iter().position(|a| *a == Some(0)) {
+            Some(ci) => frame.cells.get(ci).map(|c| c.get()).unwrap_or_default(),
+            None => frame.locals.first().cloned().unwrap_or_default(),
+        };
+        if matches!(first, Value::Undefined) {
+            return Err(err!(RuntimeError, "super(): arg[0] deleted"));
+        }
+        Ok(Value::Instance(Arc::new(Instance::with_payload(
+            types().super_.clone(),
+            Payload::Super { start, obj: first },
+        ))))
+    }
+
+    /// The value `LoadBuildClass` pushes.
+    pub(crate) fn build_class_fn(&self) -> Value {
+        Value::Native(Arc::new(NativeFunction::new("__build_class__", build_class)))
+    }
+}
+
+/// `__build_class__(body, name, *bases)`: run the class body in a fresh namespace, then make the class.
+fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (Some(Value::Function(body)), Some(Value::Str(name))) = (args.pos.first(), args.pos.get(1)) else {
+        return Err(err!(TypeError, "__build_class__: bad arguments"));
+    };
+    if !args.kw.is_empty() {
+        return Err(err!(TypeError, "minivm does not support class keywords such as metaclass="));
+    }
+    let bases = &args.pos[2..];
+    if bases.len() > 1 {
+        return Err(err!(TypeError, "minivm supports single inheritance only (class {} has {} bases)", name.as_str(), bases.len()));
+    }
+    let base = match bases.first() {
+        None => types().object.clone(),
+        Some(Value::Class(c)) => c.clone(),
+        Some(other) => return Err(err!(TypeError, "bases must be types, not {}", type_name(other))),
+    };
+    if !matches!(base.kind, TypeKind::Object | TypeKind::Exception) {
+        return Err(err!(TypeError, "minivm cannot subclass the built-in type '{}'", base.name));
+    }
+    let ns = Arc::new(crate::object::Dict::new());
+    let mut frame = interp.new_frame(body, &[], &[])?;
+    frame.namespace = Some(ns.clone());
+    let module = body.globals.get_str("__name__").and_then(|v| v.as_str().map(Arc::from)).unwrap_or_else(|| Arc::from("__main__"));
+    ns.set_str("__module__", Value::str(&module));
+    ns.set_str("__qualname__", Value::str(&body.code.qualname));
+    let cell = match interp.run_frame(frame)? {
+        Exit::Return(Value::Cell(c)) => Some(c),
+        Exit::Return(_) => None,
+        Exit::Yield(..) => return Err(err!(SystemError, "class body yielded")),
+    };
+    let mut dict = AttrMap::default();
+    for (k, v) in ns.items() {
+        if let Some(s) = k.as_str() {
+            dict.insert(Arc::from(s), v);
+        }
+    }
+    let qualname = dict.get("__qualname__").and_then(|v| v.as_str().map(Arc::from)).unwrap_or_else(|| Arc::from(name.as_str()));
+    let cls = Arc::new(Class {
+        name: Arc::from(name.as_str()),
+        qualname,
+        module,
+        kind: base.kind,
+        base: Some(base),
+        dict: parking_lot::RwLock::new(dict),
+        builtin: false,
+    });
+    if let Some(c) = cell {
+        c.set(Value::Class(cls.clone()));
+    }
+    Ok(Value::Class(cls))
+}
+
+fn no_attr(obj: &Value, name: &str) -> PyErr {
+    err!(AttributeError, "'{}' object has no attribute '{name}'", type_name(obj))
+}

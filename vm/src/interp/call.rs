@@ -1,0 +1,563 @@
+//! Calls: binding arguments to a new frame's parameters, calling any callable, and generators.
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags};
+
+use crate::interp::code::Code;
+use crate::interp::frame::Frame;
+use crate::interp::run::Exit;
+use crate::interp::{Args, Interp};
+use crate::object::{
+    type_name, AttrMap, BoundMethod, CellObj, Dict, Function, GenStatus, Generator, TypeKind,
+};
+use crate::value::Value;
+use crate::{err, PyErr, PyResult};
+
+pub type Kwargs = Vec<(Arc<str>, Value)>;
+
+impl Interp {
+    /// Call any callable with positional arguments.
+    pub fn call(&mut self, f: &Value, args: &[Value]) -> PyResult<Value> {
+        self.call_kw(f, args, &[])
+    }
+
+    /// Call any callable with positional and keyword arguments.
+    pub fn call_kw(
+        &mut self,
+        f: &Value,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        match f {
+            Value::Function(func) => {
+                let frame = self.new_frame(func, args, kw)?;
+                if func.code.obj.flags.generator {
+                    return Ok(self.new_generator(func, frame));
+                }
+                match self.run_frame(frame)? {
+                    Exit::Return(v) => Ok(v),
+                    Exit::Yield(..) => Err(err!(SystemError, "a plain function yielded")),
+                }
+            }
+            Value::Native(n) => (n.func)(self, Args { pos: args, kw }),
+            Value::BoundMethod(m) => {
+                let mut full = Vec::with_capacity(args.len() + 1);
+                full.push(m.receiver.clone());
+                full.extend_from_slice(args);
+                let func = m.func.clone();
+                self.call_kw(&func, &full, kw)
+            }
+            Value::Class(cls) => self.instantiate(cls, args, kw),
+            Value::Instance(_) => match self.lookup_special(f, "__call__") {
+                Some(m) => {
+                    let mut full = Vec::with_capacity(args.len() + 1);
+                    full.push(f.clone());
+                    full.extend_from_slice(args);
+                    self.call_kw(&m, &full, kw)
+                }
+                None => Err(not_callable(f)),
+            },
+            _ => Err(not_callable(f)),
+        }
+    }
+
+    /// If the callee at `fpos` is a plain Python function, bind its arguments from the stack and return
+    /// the new frame for the dispatch loop to run (no Rust recursion).
+    pub(crate) fn try_push_call(
+        &mut self,
+        frame: &mut Frame,
+        fpos: usize,
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Option<Frame>> {
+        let func = match &frame.stack[fpos] {
+            Value::Function(f) if !f.code.obj.flags.generator => f.clone(),
+            _ => return Ok(None),
+        };
+        let callee = self.new_frame(&func, &frame.stack[fpos + 1..], kw)?;
+        frame.stack.truncate(fpos);
+        Ok(Some(callee))
+    }
+
+    /// `obj.name(args)` where `obj.name` is a Python function found on the class: a new frame with
+    /// `obj` as the first argument, without building a bound method.
+    pub(crate) fn try_push_method(
+        &mut self,
+        frame: &mut Frame,
+        opos: usize,
+        name: &str,
+    ) -> PyResult<Option<Frame>> {
+        let Value::Instance(inst) = &frame.stack[opos] else {
+            return Ok(None);
+        };
+        if inst.dict.lock().contains_key(name) {
+            return Ok(None);
+        }
+        let func = match inst.class.lookup(name) {
+            Some(Value::Function(f)) if !f.code.obj.flags.generator => f,
+            _ => return Ok(None),
+        };
+        let callee = self.new_frame(&func, &frame.stack[opos..], &[])?;
+        frame.stack.truncate(opos);
+        Ok(Some(callee))
+    }
+
+    /// Call the callee at `fpos` with the arguments above it, by the general path.
+    pub(crate) fn call_on_stack(
+        &mut self,
+        frame: &mut Frame,
+        fpos: usize,
+        kw: Kwargs,
+    ) -> PyResult<Value> {
+        let f = frame.stack[fpos].clone();
+        if let Value::Native(n) = &f {
+            if n.name == "super" && fpos + 1 == frame.stack.len() && kw.is_empty() {
+                frame.stack.truncate(fpos);
+                return self.zero_arg_super(frame);
+            }
+        }
+        let r = self.call_kw(&f, &frame.stack[fpos + 1..], &kw);
+        frame.stack.truncate(fpos);
+        r
+    }
+
+    /// `obj.name(args)` by the general path: built-in methods get `obj` as their first argument
+    /// straight from the stack.
+    pub(crate) fn call_method_on_stack(
+        &mut self,
+        frame: &mut Frame,
+        opos: usize,
+        name: &str,
+        kw: Kwargs,
+    ) -> PyResult<Value> {
+        let obj = frame.stack[opos].clone();
+        let r = match &obj {
+            Value::Instance(_) | Value::Class(_) | Value::Module(_) => {
+                let m = self.getattr(&obj, name)?;
+                self.call_kw(&m, &frame.stack[opos + 1..], &kw)
+            }
+            _ => match crate::object::class_of(&obj).lookup(name) {
+                Some(Value::Native(n)) => (n.func)(
+                    self,
+                    Args {
+                        pos: &frame.stack[opos..],
+                        kw: &kw,
+                    },
+                ),
+                _ => {
+                    let m = self.getattr(&obj, name)?;
+                    self.call_kw(&m, &frame.stack[opos + 1..], &kw)
+                }
+            },
+        };
+        frame.stack.truncate(opos);
+        r
+    }
+
+    /// Pop the values named by a `CallKw` names tuple off the stack, as keyword pairs.
+    pub(crate) fn split_keywords(&self, frame: &mut Frame, names: &Value) -> PyResult<Kwargs> {
+        let Value::Tuple(t) = names else {
+            return Err(err!(SystemError, "keyword names must be a tuple"));
+        };
+        let n = t.items.len();
+        let len = frame.stack.len();
+        if n > len {
+            return Err(err!(SystemError, "bytecode popped an empty stack"));
+        }
+        let values = frame.stack.split_off(len - n);
+        Ok(t
+            .items
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (Arc::from(k.as_str().unwrap_or("?")), v))
+            .collect())
+    }
+
+    /// `f(*args, **kwargs)`
+    pub(crate) fn call_ex(
+        &mut self,
+        f: &Value,
+        args: &Value,
+        kwargs: Option<&Value>,
+    ) -> PyResult<Value> {
+        let pos = match args {
+            Value::Tuple(t) => t.items.to_vec(),
+            other => self.collect_iter(other)?,
+        };
+        let mut kw = Vec::new();
+        if let Some(k) = kwargs {
+            let Value::Dict(d) = k else {
+                return Err(err!(
+                    TypeError,
+                    "argument after ** must be a mapping, not {}",
+                    type_name(k)
+                ));
+            };
+            for (key, v) in d.items() {
+                match key.as_str() {
+                    Some(s) => kw.push((Arc::from(s), v)),
+                    None => return Err(err!(TypeError, "keywords must be strings")),
+                }
+            }
+        }
+        self.call_kw(f, &pos, &kw)
+    }
+
+    /// A fresh frame for `func` with its parameters bound to the arguments.
+    pub fn new_frame(
+        &mut self,
+        func: &Arc<Function>,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Frame> {
+        let code = &func.code;
+        let obj = &code.obj;
+        let mut locals = self.pool.pop().unwrap_or_default();
+        let mut stack = self.pool.pop().unwrap_or_default();
+        stack.reserve(obj.max_stack as usize + 2);
+        let argcount = obj.argcount as usize;
+        let simple = kw.is_empty()
+            && args.len() == argcount
+            && obj.kwonlyargcount == 0
+            && !obj.flags.varargs
+            && !obj.flags.varkeywords;
+        if simple {
+            locals.extend_from_slice(args);
+            locals.resize(code.nlocals.max(argcount), Value::Undefined);
+        } else {
+            locals.resize(code.nlocals.max(obj.total_params()), Value::Undefined);
+            if let Err(e) = self.bind_args(func, &mut locals, args, kw) {
+                self.pool.push(locals);
+                return Err(e);
+            }
+        }
+        let mut cells = Vec::with_capacity(obj.ncells());
+        for (i, _) in obj.cellvars.iter().enumerate() {
+            let init = match obj.cell2arg.get(i).copied().flatten() {
+                Some(slot) => locals.get(slot as usize).cloned().unwrap_or_default(),
+                None => Value::Undefined,
+            };
+            cells.push(Arc::new(CellObj::new(init)));
+        }
+        cells.extend(func.closure.iter().cloned());
+        Ok(Frame {
+            code: code.clone(),
+            globals: func.globals.clone(),
+            ip: 0,
+            locals,
+            stack,
+            cells,
+            handlers: Vec::new(),
+            namespace: None,
+            saved_exc: self.cur_exc.clone(),
+        })
+    }
+
+    /// The general argument binder: positional, keyword, defaults, `*args`, `**kwargs`, with
+    /// CPython's error messages.
+    fn bind_args(
+        &mut self,
+        func: &Arc<Function>,
+        locals: &mut [Value],
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<()> {
+        let obj = &func.code.obj;
+        let fname = &func.code.name;
+        let argcount = obj.argcount as usize;
+        let kwonly = obj.kwonlyargcount as usize;
+        let npos = args.len().min(argcount);
+        locals[..npos].clone_from_slice(&args[..npos]);
+        let mut slot = argcount + kwonly;
+        if obj.flags.varargs {
+            locals[slot] = Value::tuple(args[npos..].to_vec());
+            slot += 1;
+        } else if args.len() > argcount {
+            let given = args.len();
+            let ndef = func.defaults.len();
+            let takes = if ndef > 0 {
+                format!("from {} to {}", argcount - ndef, argcount)
+            } else {
+                argcount.to_string()
+            };
+            let s = if argcount == 1 && ndef == 0 { "" } else { "s" };
+            let was = if given == 1 { "was" } else { "were" };
+            return Err(err!(
+                TypeError,
+                "{fname}() takes {takes} positional argument{s} but {given} {was} given"
+            ));
+        }
+        let kwdict = if obj.flags.varkeywords {
+            let d = Arc::new(Dict::new());
+            locals[slot] = Value::Dict(d.clone());
+            Some(d)
+        } else {
+            None
+        };
+        let posonly = obj.posonlyargcount as usize;
+        for (name, v) in kw {
+            let found = obj.varnames[posonly..argcount + kwonly]
+                .iter()
+                .position(|n| n.as_str() == &**name)
+                .map(|i| i + posonly);
+            match found {
+                Some(i) => {
+                    if !matches!(locals[i], Value::Undefined) {
+                        return Err(err!(
+                            TypeError,
+                            "{fname}() got multiple values for argument '{name}'"
+                        ));
+                    }
+                    locals[i] = v.clone();
+                }
+                None => match &kwdict {
+                    Some(d) => d.set_str(name, v.clone()),
+                    None => {
+                        return Err(err!(
+                            TypeError,
+                            "{fname}() got an unexpected keyword argument '{name}'"
+                        ))
+                    }
+                },
+            }
+        }
+        // Defaults for the positional parameters that are still empty.
+        let ndef = func.defaults.len();
+        let first_default = argcount.saturating_sub(ndef);
+        let mut missing = Vec::new();
+        for i in 0..argcount {
+            if matches!(locals[i], Value::Undefined) {
+                if i >= first_default {
+                    locals[i] = func.defaults[i - first_default].clone();
+                } else {
+                    missing.push(obj.varnames[i].clone());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(missing_error(fname, "positional", &missing));
+        }
+        for i in argcount..argcount + kwonly {
+            if matches!(locals[i], Value::Undefined) {
+                let name = &obj.varnames[i];
+                match func.kwdefaults.as_ref().and_then(|d| d.get_str(name)) {
+                    Some(v) => locals[i] = v,
+                    None => missing.push(name.clone()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(missing_error(fname, "keyword-only", &missing));
+        }
+        Ok(())
+    }
+
+    /// `MakeFunction`: pop the closure, keyword defaults and defaults the flags announce.
+    pub(crate) fn make_function(
+        &mut self,
+        frame: &mut Frame,
+        code: &Code,
+        c: ConstIdx,
+        flags: MakeFunctionFlags,
+    ) -> PyResult<Value> {
+        let Some(Some(child)) = code.children.get(c.0 as usize) else {
+            return Err(err!(SystemError, "MakeFunction needs a code constant"));
+        };
+        let mut pop = || {
+            frame
+                .stack
+                .pop()
+                .ok_or_else(|| err!(SystemError, "bytecode popped an empty stack"))
+        };
+        let closure = if flags.closure {
+            match pop()? {
+                Value::Tuple(t) => t
+                    .items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Cell(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let kwdefaults = if flags.kwdefaults {
+            match pop()? {
+                Value::Dict(d) => Some(d),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let defaults = if flags.defaults {
+            match pop()? {
+                Value::Tuple(t) => t.items.to_vec(),
+                _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        Ok(Value::Function(Arc::new(Function {
+            code: child.clone(),
+            globals: frame.globals.clone(),
+            defaults: defaults.into_boxed_slice(),
+            kwdefaults,
+            closure: closure.into_boxed_slice(),
+            attrs: parking_lot::Mutex::new(AttrMap::default()),
+        })))
+    }
+
+    fn new_generator(&mut self, func: &Arc<Function>, frame: Frame) -> Value {
+        Value::Generator(Arc::new(Generator {
+            frame: parking_lot::Mutex::new(Some(Box::new(frame))),
+            status: parking_lot::Mutex::new(GenStatus::Created),
+            name: func.code.name.clone(),
+            qualname: func.code.qualname.clone(),
+        }))
+    }
+
+    /// Resume a generator with `sent`: `Some(v)` when it yields v, `None` when it finishes (its return
+    /// value is left in `yield_from_result`).
+    pub fn gen_resume(&mut self, g: &Arc<Generator>, sent: Value) -> PyResult<Option<Value>> {
+        {
+            let mut st = g.status.lock();
+            match *st {
+                GenStatus::Running => return Err(err!(ValueError, "generator already executing")),
+                GenStatus::Done => {
+                    self.yield_from_result = Value::None;
+                    return Ok(None);
+                }
+                GenStatus::Created if !sent.is_none() => {
+                    return Err(err!(
+                        TypeError,
+                        "can't send non-None value to a just-started generator"
+                    ))
+                }
+                GenStatus::Created => {}
+                GenStatus::Suspended => {}
+            }
+            *st = GenStatus::Running;
+        }
+        let Some(mut frame) = g.frame.lock().take() else {
+            *g.status.lock() = GenStatus::Done;
+            return Ok(None);
+        };
+        if frame.ip > 0 {
+            frame.stack.push(sent);
+        }
+        let r = self.run_frame(*frame);
+        match r {
+            Ok(Exit::Yield(v, frame)) => {
+                *g.frame.lock() = Some(frame);
+                *g.status.lock() = GenStatus::Suspended;
+                Ok(Some(v))
+            }
+            Ok(Exit::Return(v)) => {
+                *g.status.lock() = GenStatus::Done;
+                self.yield_from_result = v;
+                Ok(None)
+            }
+            Err(e) => {
+                *g.status.lock() = GenStatus::Done;
+                if e.is(crate::object::ExcKind::StopIteration) {
+                    let new = err!(RuntimeError, "generator raised StopIteration");
+                    self.chain_context(&new, Some(e.value()));
+                    return Err(new);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `YieldFrom`: send into the delegate; `None` when it is finished.
+    pub(crate) fn send_into(&mut self, it: &Value, sent: Value) -> PyResult<Option<Value>> {
+        match it {
+            Value::Generator(g) => {
+                let g = g.clone();
+                self.gen_resume(&g, sent)
+            }
+            other => {
+                if !sent.is_none() {
+                    let send = self.getattr(other, "send")?;
+                    return self.call(&send, &[sent]).map(Some);
+                }
+                let r = self.iter_next(other)?;
+                if r.is_none() {
+                    self.yield_from_result = Value::None;
+                }
+                Ok(r)
+            }
+        }
+    }
+
+    /// Calling a class: a built-in type's constructor, or a new instance passed to `__init__`.
+    pub fn instantiate(
+        &mut self,
+        cls: &Arc<crate::object::Class>,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        if cls.builtin && cls.kind != TypeKind::Exception {
+            return crate::builtins::construct(self, cls, Args { pos: args, kw });
+        }
+        if !matches!(cls.kind, TypeKind::Object | TypeKind::Exception) {
+            return Err(err!(
+                TypeError,
+                "minivm cannot create instances of '{}'",
+                cls.name
+            ));
+        }
+        let inst = Value::Instance(Arc::new(crate::object::Instance::new(cls.clone())));
+        if let Value::Instance(i) = &inst {
+            if let Some(d) = i.exc() {
+                d.lock().args = args.to_vec();
+            }
+        }
+        if let Some(init) = cls.lookup("__init__") {
+            let mut full = Vec::with_capacity(args.len() + 1);
+            full.push(inst.clone());
+            full.extend_from_slice(args);
+            let r = self.call_kw(&init, &full, kw)?;
+            if !r.is_none() {
+                return Err(err!(
+                    TypeError,
+                    "__init__() should return None, not '{}'",
+                    type_name(&r)
+                ));
+            }
+        } else if (!args.is_empty() || !kw.is_empty()) && cls.kind == TypeKind::Object {
+            return Err(err!(TypeError, "{}() takes no arguments", cls.name));
+        }
+        Ok(inst)
+    }
+
+    /// A bound method value for `obj.name` when the class attribute is a function.
+    pub fn bind(&self, receiver: Value, func: Value) -> Value {
+        Value::BoundMethod(Arc::new(BoundMethod { receiver, func }))
+    }
+}
+
+fn not_callable(f: &Value) -> PyErr {
+    err!(TypeError, "'{}' object is not callable", type_name(f))
+}
+
+fn missing_error(fname: &str, what: &str, missing: &[String]) -> PyErr {
+    let quoted: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
+    let list = match quoted.len() {
+        1 => quoted[0].clone(),
+        2 => format!("{} and {}", quoted[0], quoted[1]),
+        _ => {
+            let (last, rest) = quoted.split_last().map_or((String::new(), &[][..]), |(l, r)| (l.clone(), r));
+            format!("{}, and {}", rest.join(", "), last)
+        }
+    };
+    let s = if missing.len() == 1 { "" } else { "s" };
+    err!(
+        TypeError,
+        "{fname}() missing {} required {what} argument{s}: {list}",
+        missing.len()
+    )
+}

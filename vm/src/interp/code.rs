@@ -1,0 +1,74 @@
+//! Code loaded for execution: a compiler `CodeObject` with its constants turned into runtime values once.
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::{CodeObject, Constant, Op};
+
+use crate::object::HashKey;
+use crate::value::Value;
+
+pub struct Code {
+    pub obj: Arc<CodeObject>,
+    pub ops: Box<[Op]>,
+    pub consts: Box<[Value]>,
+    /// For constants that are code objects, their loaded form (for `MakeFunction`).
+    pub children: Box<[Option<Arc<Code>>]>,
+    /// `names` as ready-hashed dict keys (global lookups) and as shared strings (attributes).
+    pub name_keys: Box<[HashKey]>,
+    pub names: Box<[Arc<str>]>,
+    pub name: Arc<str>,
+    pub qualname: Arc<str>,
+    pub nlocals: usize,
+}
+
+impl Code {
+    pub fn load(obj: Arc<CodeObject>) -> Arc<Code> {
+        let mut consts = Vec::with_capacity(obj.consts.len());
+        let mut children = Vec::with_capacity(obj.consts.len());
+        for c in &obj.consts {
+            match c {
+                Constant::Code(child) => {
+                    consts.push(Value::None);
+                    children.push(Some(Code::load(child.clone())));
+                }
+                other => {
+                    consts.push(constant_value(other));
+                    children.push(None);
+                }
+            }
+        }
+        let names: Vec<Arc<str>> = obj.names.iter().map(|n| Arc::from(n.as_str())).collect();
+        Arc::new(Code {
+            ops: obj.code.clone().into_boxed_slice(),
+            consts: consts.into_boxed_slice(),
+            children: children.into_boxed_slice(),
+            name_keys: obj.names.iter().map(|n| HashKey::from_str(n)).collect(),
+            names: names.into_boxed_slice(),
+            name: Arc::from(obj.name.as_str()),
+            qualname: Arc::from(obj.qualname.as_str()),
+            nlocals: obj.varnames.len(),
+            obj,
+        })
+    }
+
+    pub fn line_at(&self, ip: usize) -> u32 {
+        self.obj
+            .lines
+            .get(ip)
+            .copied()
+            .unwrap_or(self.obj.first_line)
+    }
+}
+
+fn constant_value(c: &Constant) -> Value {
+    match c {
+        Constant::None => Value::None,
+        Constant::Bool(b) => Value::Bool(*b),
+        Constant::Int(i) => Value::Int(*i),
+        Constant::Float(f) => Value::Float(*f),
+        Constant::Str(s) => Value::str(s),
+        Constant::Ellipsis => Value::Ellipsis,
+        Constant::Tuple(items) => Value::tuple(items.iter().map(constant_value).collect()),
+        Constant::Code(_) => Value::None,
+    }
+}

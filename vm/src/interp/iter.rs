@@ -1,0 +1,314 @@
+//! Iteration: `iter()`, `next()`, unpacking, and collecting an iterable into a vector.
+
+use std::sync::Arc;
+
+use crate::interp::frame::Frame;
+use crate::interp::Interp;
+use crate::object::{type_name, ExcKind, IterObj, IterState};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+impl Interp {
+    /// `iter(v)`
+    pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
+        let (kind, state) = match v {
+            Value::List(l) => ("list_iterator", IterState::List { list: l.clone(), index: 0 }),
+            Value::Tuple(t) => ("tuple_iterator", IterState::Tuple { tuple: t.clone(), index: 0 }),
+            Value::Str(s) => ("str_iterator", IterState::Str { s: s.clone(), byte: 0 }),
+            Value::Range(r) => (
+                "range_iterator",
+                IterState::Range { next: r.start, stop: r.stop, step: r.step },
+            ),
+            Value::Dict(d) => {
+                let keys = d.keys();
+                let n = keys.len();
+                (
+                    "dict_keyiterator",
+                    IterState::Items { items: keys, index: 0, dict: Some((d.clone(), n)), set: None },
+                )
+            }
+            Value::Set(s) => {
+                let items = s.snapshot();
+                let n = items.len();
+                (
+                    "set_iterator",
+                    IterState::Items { items, index: 0, dict: None, set: Some((s.clone(), n)) },
+                )
+            }
+            Value::Iter(_) | Value::Generator(_) => return Ok(v.clone()),
+            Value::Instance(_) => {
+                if let Some(m) = self.lookup_special(v, "__iter__") {
+                    let it = self.call(&m, &[v.clone()])?;
+                    return Ok(it);
+                }
+                if self.lookup_special(v, "__getitem__").is_some() {
+                    ("iterator", IterState::SeqIter { obj: v.clone(), index: 0 })
+                } else {
+                    return Err(not_iterable(v));
+                }
+            }
+            _ => return Err(not_iterable(v)),
+        };
+        Ok(Value::Iter(Arc::new(IterObj::new(kind, state))))
+    }
+
+    /// `next(it)`: `None` when the iterator is exhausted.
+    pub fn iter_next(&mut self, it: &Value) -> PyResult<Option<Value>> {
+        match it {
+            Value::Iter(obj) => self.native_next(obj),
+            Value::Generator(g) => {
+                let g = g.clone();
+                self.gen_resume(&g, Value::None)
+            }
+            Value::Instance(_) => {
+                let Some(m) = self.lookup_special(it, "__next__") else {
+                    return Err(err!(TypeError, "'{}' object is not an iterator", type_name(it)));
+                };
+                match self.call(&m, &[it.clone()]) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(e) if e.is(ExcKind::StopIteration) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            other => Err(err!(TypeError, "'{}' object is not an iterator", type_name(other))),
+        }
+    }
+
+    fn native_next(&mut self, obj: &Arc<IterObj>) -> PyResult<Option<Value>> {
+        let mut st = obj.state.lock();
+        match &mut *st {
+            IterState::Range { next, stop, step } => {
+                let cur = *next;
+                if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
+                    *next = cur.checked_add(*step).unwrap_or(*stop);
+                    Ok(Some(Value::Int(cur)))
+                } else {
+                    Ok(None)
+                }
+            }
+            IterState::List { list, index } => {
+                let v = list.items.lock().get(*index).cloned();
+                if v.is_some() {
+                    *index += 1;
+                } else {
+                    *st = IterState::Exhausted;
+                }
+                Ok(v)
+            }
+            IterState::Tuple { tuple, index } => {
+                let v = tuple.items.get(*index).cloned();
+                *index += 1;
+                Ok(v)
+            }
+            IterState::Str { s, byte } => {
+                let rest = s.as_str().get(*byte..).unwrap_or("");
+                match rest.chars().next() {
+                    Some(c) => {
+                        *byte += c.len_utf8();
+                        let mut buf = [0u8; 4];
+                        Ok(Some(Value::str(c.encode_utf8(&mut buf))))
+                    }
+                    None => Ok(None),
+                }
+            }
+            IterState::Items { items, index, dict, set } => {
+                if let Some((d, n)) = dict {
+                    if d.len() != *n {
+                        *st = IterState::Exhausted;
+                        return Err(err!(RuntimeError, "dictionary changed size during iteration"));
+                    }
+                }
+                if let Some((s, n)) = set {
+                    if s.items.lock().len() != *n {
+                        *st = IterState::Exhausted;
+                        return Err(err!(RuntimeError, "Set changed size during iteration"));
+                    }
+                }
+                let v = items.get(*index).cloned();
+                *index += 1;
+                Ok(v)
+            }
+            IterState::Reversed { items } => Ok(items.pop()),
+            IterState::Exhausted => Ok(None),
+            IterState::Enumerate { inner, count } => {
+                let (inner, n) = (inner.clone(), *count);
+                drop(st);
+                let Some(v) = self.iter_next(&inner)? else {
+                    return Ok(None);
+                };
+                if let IterState::Enumerate { count, .. } = &mut *obj.state.lock() {
+                    *count += 1;
+                }
+                Ok(Some(Value::tuple(vec![Value::Int(n), v])))
+            }
+            IterState::Zip { inners, strict } => {
+                let (inners, strict) = (inners.clone(), *strict);
+                drop(st);
+                self.zip_next(obj, &inners, strict)
+            }
+            IterState::Map { func, inners } => {
+                let (func, inners) = (func.clone(), inners.clone());
+                drop(st);
+                let mut args = Vec::with_capacity(inners.len());
+                for it in &inners {
+                    match self.iter_next(it)? {
+                        Some(v) => args.push(v),
+                        None => return Ok(None),
+                    }
+                }
+                self.call(&func, &args).map(Some)
+            }
+            IterState::Filter { func, inner } => {
+                let (func, inner) = (func.clone(), inner.clone());
+                drop(st);
+                while let Some(v) = self.iter_next(&inner)? {
+                    let keep = if func.is_none() {
+                        self.truthy(&v)?
+                    } else {
+                        let r = self.call(&func, std::slice::from_ref(&v))?;
+                        self.truthy(&r)?
+                    };
+                    if keep {
+                        return Ok(Some(v));
+                    }
+                }
+                Ok(None)
+            }
+            IterState::SeqIter { obj: target, index } => {
+                let (target, i) = (target.clone(), *index);
+                drop(st);
+                match self.getitem(&target, &Value::Int(i)) {
+                    Ok(v) => {
+                        if let IterState::SeqIter { index, .. } = &mut *obj.state.lock() {
+                            *index += 1;
+                        }
+                        Ok(Some(v))
+                    }
+                    Err(e) if e.is(ExcKind::IndexError) || e.is(ExcKind::StopIteration) => {
+                        *obj.state.lock() = IterState::Exhausted;
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    fn zip_next(&mut self, obj: &Arc<IterObj>, inners: &[Value], strict: bool) -> PyResult<Option<Value>> {
+        let mut items = Vec::with_capacity(inners.len());
+        for (i, it) in inners.iter().enumerate() {
+            match self.iter_next(it)? {
+                Some(v) => items.push(v),
+                None => {
+                    *obj.state.lock() = IterState::Exhausted;
+                    if strict && i > 0 {
+                        let s = if i == 1 { "" } else { "s 1-" };
+                        let which = if i == 1 { "1".to_string() } else { i.to_string() };
+                        return Err(err!(
+                            ValueError,
+                            "zip() argument {} is shorter than argument{}{}",
+                            i + 1,
+                            s,
+                            which
+                        ));
+                    }
+                    if strict && inners.len() > 1 {
+                        if let Some(extra) = inners.get(1) {
+                            if self.iter_next(extra)?.is_some() {
+                                return Err(err!(
+                                    ValueError,
+                                    "zip() argument 2 is longer than argument 1"
+                                ));
+                            }
+                        }
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(Value::tuple(items)))
+    }
+
+    /// All items of an iterable.
+    pub fn collect_iter(&mut self, v: &Value) -> PyResult<Vec<Value>> {
+        match v {
+            Value::List(l) => Ok(l.snapshot()),
+            Value::Tuple(t) => Ok(t.items.to_vec()),
+            Value::Range(r) => {
+                let n = r.len();
+                if n > 1 << 28 {
+                    return Err(err!(MemoryError, "range too large to materialise"));
+                }
+                Ok((0..n).map(|i| Value::Int(r.at(i))).collect())
+            }
+            _ => {
+                let it = self.get_iter(v)?;
+                let mut out = Vec::new();
+                while let Some(x) = self.iter_next(&it)? {
+                    out.push(x);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// `UnpackSequence`/`UnpackEx`: push the items so that the first ends up on top.
+    pub(crate) fn unpack(
+        &mut self,
+        frame: &mut Frame,
+        v: Value,
+        before: usize,
+        after: Option<usize>,
+    ) -> PyResult<()> {
+        let items = match &v {
+            Value::Tuple(t) => t.items.to_vec(),
+            Value::List(l) => l.snapshot(),
+            _ => {
+                if !matches!(v, Value::Str(_) | Value::Dict(_) | Value::Set(_) | Value::Range(_) | Value::Iter(_) | Value::Generator(_) | Value::Instance(_)) {
+                    return Err(err!(
+                        TypeError,
+                        "cannot unpack non-iterable {} object",
+                        type_name(&v)
+                    ));
+                }
+                self.collect_iter(&v)?
+            }
+        };
+        match after {
+            None => {
+                if items.len() > before {
+                    return Err(err!(ValueError, "too many values to unpack (expected {before})"));
+                }
+                if items.len() < before {
+                    return Err(err!(
+                        ValueError,
+                        "not enough values to unpack (expected {before}, got {})",
+                        items.len()
+                    ));
+                }
+                frame.stack.extend(items.into_iter().rev());
+            }
+            Some(after) => {
+                if items.len() < before + after {
+                    return Err(err!(
+                        ValueError,
+                        "not enough values to unpack (expected at least {}, got {})",
+                        before + after,
+                        items.len()
+                    ));
+                }
+                let mut items = items;
+                let tail = items.split_off(items.len() - after);
+                let middle = items.split_off(before);
+                frame.stack.extend(tail.into_iter().rev());
+                frame.stack.push(Value::list(middle));
+                frame.stack.extend(items.into_iter().rev());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_iterable(v: &Value) -> crate::PyErr {
+    err!(TypeError, "'{}' object is not iterable", type_name(v))
+}

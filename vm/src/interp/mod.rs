@@ -1,0 +1,147 @@
+//! The interpreter: shared VM state (`Vm`) and the per-thread state (`Interp`) that runs frames.
+//!
+//! `run.rs` holds the dispatch loop; the other files are the named helpers its arms call.
+
+pub mod attr;
+pub mod call;
+pub mod code;
+pub mod containers;
+pub mod exc;
+pub mod frame;
+pub mod iter;
+pub mod modules;
+pub mod ops;
+pub mod repr;
+pub mod run;
+pub mod subscr;
+pub mod trace;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::object::{Dict, Module};
+use crate::value::Value;
+
+/// Settings chosen on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Print every instruction with the stack before running it.
+    pub trace: bool,
+    /// `sys.argv`.
+    pub argv: Vec<String>,
+    /// Where `import name` looks for `name.mini`: the main script's directory.
+    pub script_dir: std::path::PathBuf,
+}
+
+/// State shared by every interpreter thread.
+pub struct Vm {
+    pub builtins: Arc<Dict>,
+    pub modules: Mutex<Vec<(Arc<str>, Arc<Module>)>>,
+    pub recursion_limit: AtomicUsize,
+    pub config: Config,
+    /// The eval breaker: set when a running thread must stop at its next check point
+    /// (a backward jump or a function entry) to look at pending requests.
+    pub eval_breaker: AtomicBool,
+    /// A Ctrl-C arrived and the main thread must raise `KeyboardInterrupt`.
+    pub interrupted: AtomicBool,
+    pub stdout: Mutex<crate::builtins::io::Stdout>,
+    /// Source text of every file loaded, for the source lines in tracebacks.
+    pub sources: Mutex<Vec<(Arc<str>, Arc<str>)>>,
+}
+
+impl Vm {
+    pub fn new(config: Config) -> Arc<Vm> {
+        Arc::new(Vm {
+            builtins: crate::builtins::make_builtins(),
+            modules: Mutex::new(Vec::new()),
+            recursion_limit: AtomicUsize::new(1000),
+            config,
+            eval_breaker: AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
+            stdout: Mutex::new(crate::builtins::io::Stdout::new()),
+            sources: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn find_module(&self, name: &str) -> Option<Arc<Module>> {
+        self.modules
+            .lock()
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, m)| m.clone())
+    }
+
+    pub fn add_source(&self, filename: &str, src: &str) {
+        self.sources.lock().push((Arc::from(filename), Arc::from(src)));
+    }
+}
+
+/// Arguments passed to a native function: positional values and keyword (name, value) pairs.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    pub pos: &'a [Value],
+    pub kw: &'a [(Arc<str>, Value)],
+}
+
+impl<'a> Args<'a> {
+    pub fn new(pos: &'a [Value]) -> Args<'a> {
+        Args { pos, kw: &[] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos.is_empty()
+    }
+
+    /// A keyword argument's value, if given.
+    pub fn kwarg(&self, name: &str) -> Option<&'a Value> {
+        self.kw.iter().find(|(k, _)| &**k == name).map(|(_, v)| v)
+    }
+}
+
+/// One OS thread's interpreter: the frames it is running and the exception it is handling.
+pub struct Interp {
+    pub vm: Arc<Vm>,
+    /// Callers of the frame the dispatch loop is running now (which it holds itself).
+    pub frames: Vec<frame::Frame>,
+    /// Frames entered and not yet left, across nested runs (for `RecursionError`).
+    pub depth: usize,
+    /// The exception being handled (`sys.exc_info()`), for bare `raise` and `__context__`.
+    pub cur_exc: Option<Value>,
+    /// Spare vectors from finished frames, reused so a call does not allocate.
+    pub pool: Vec<Vec<Value>>,
+    pub thread_name: Arc<str>,
+    /// The main thread receives `KeyboardInterrupt`.
+    pub is_main: bool,
+    /// Print each instruction before running it (`--trace`).
+    pub tracing: bool,
+    /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
+    pub(crate) reraising: bool,
+    /// The return value of a generator that just finished (the value of `yield from`).
+    pub(crate) yield_from_result: Value,
+    /// Objects whose `repr` is in progress (to print `[...]` for self-references).
+    pub(crate) repr_stack: Vec<usize>,
+}
+
+impl Interp {
+    pub fn new(vm: Arc<Vm>, thread_name: &str) -> Interp {
+        Interp {
+            frames: Vec::new(),
+            depth: 0,
+            cur_exc: None,
+            pool: Vec::new(),
+            tracing: vm.config.trace,
+            thread_name: thread_name.into(),
+            is_main: true,
+            reraising: false,
+            yield_from_result: Value::None,
+            repr_stack: Vec::new(),
+            vm,
+        }
+    }
+}

@@ -1,0 +1,615 @@
+//! Operators: arithmetic, comparison, truth and equality, with Python's rules for mixing types.
+//!
+//! Fast paths for two ints sit in the dispatch loop; everything else comes here. Operators on
+//! instances of user classes go through their special methods (`__add__`, `__lt__`, ...).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::{BinOp, CmpOp};
+
+use crate::interp::Interp;
+use crate::arith as num;
+use crate::object::{type_name, KeySet, SetObj};
+use crate::value::Value;
+use crate::{err, PyErr, PyResult};
+
+/// A number as the arithmetic helpers see it (bools are ints).
+#[derive(Clone, Copy, Debug)]
+pub enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+pub fn as_number(v: &Value) -> Option<Num> {
+    match v {
+        Value::Int(i) => Some(Num::Int(*i)),
+        Value::Bool(b) => Some(Num::Int(*b as i64)),
+        Value::Float(f) => Some(Num::Float(*f)),
+        _ => None,
+    }
+}
+
+/// Exact numeric equality (an int equals a float only if the float is exactly that integer).
+pub fn num_eq(a: Num, b: Num) -> bool {
+    num_cmp(a, b) == Some(Ordering::Equal)
+}
+
+/// Exact numeric ordering; `None` when a NaN is involved.
+pub fn num_cmp(a: Num, b: Num) -> Option<Ordering> {
+    match (a, b) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+        (Num::Float(x), Num::Float(y)) => x.partial_cmp(&y),
+        (Num::Int(x), Num::Float(y)) => num::cmp_int_float(x, y),
+        (Num::Float(x), Num::Int(y)) => num::cmp_int_float(y, x).map(Ordering::reverse),
+    }
+}
+
+fn binop_dunder(op: BinOp) -> (&'static str, &'static str, &'static str) {
+    match op {
+        BinOp::Add => ("__add__", "__radd__", "__iadd__"),
+        BinOp::Sub => ("__sub__", "__rsub__", "__isub__"),
+        BinOp::Mul => ("__mul__", "__rmul__", "__imul__"),
+        BinOp::Div => ("__truediv__", "__rtruediv__", "__itruediv__"),
+        BinOp::FloorDiv => ("__floordiv__", "__rfloordiv__", "__ifloordiv__"),
+        BinOp::Mod => ("__mod__", "__rmod__", "__imod__"),
+        BinOp::Pow => ("__pow__", "__rpow__", "__ipow__"),
+        BinOp::LShift => ("__lshift__", "__rlshift__", "__ilshift__"),
+        BinOp::RShift => ("__rshift__", "__rrshift__", "__irshift__"),
+        BinOp::BitOr => ("__or__", "__ror__", "__ior__"),
+        BinOp::BitXor => ("__xor__", "__rxor__", "__ixor__"),
+        BinOp::BitAnd => ("__and__", "__rand__", "__iand__"),
+        BinOp::MatMul => ("__matmul__", "__rmatmul__", "__imatmul__"),
+    }
+}
+
+impl Interp {
+    /// `a op b` for any operands.
+    pub fn binary(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
+        if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
+            return num::arith(op, x, y).map_err(PyErr::from);
+        }
+        if let Some(r) = self.binary_builtin(op, a, b)? {
+            return Ok(r);
+        }
+        if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
+            let (name, rname, _) = binop_dunder(op);
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+                return Ok(r);
+            }
+        }
+        Err(self.unsupported_operands(op.symbol(), a, b))
+    }
+
+    pub fn unsupported_operands(&self, sym: &str, a: &Value, b: &Value) -> PyErr {
+        if sym == "**" {
+            return err!(
+                TypeError,
+                "unsupported operand type(s) for ** or pow(): '{}' and '{}'",
+                type_name(a),
+                type_name(b)
+            );
+        }
+        err!(
+            TypeError,
+            "unsupported operand type(s) for {sym}: '{}' and '{}'",
+            type_name(a),
+            type_name(b)
+        )
+    }
+
+    /// `a op= b`: lists and sets (and user classes with `__iadd__`...) change in place.
+    pub fn inplace(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
+        match (op, a) {
+            (BinOp::Add, Value::List(l)) => {
+                let items = match b {
+                    Value::List(bl) if Arc::ptr_eq(l, bl) => l.snapshot(),
+                    _ => self.collect_iter(b)?,
+                };
+                l.items.lock().extend(items);
+                return Ok(a.clone());
+            }
+            (BinOp::Mul, Value::List(l)) => {
+                let Some(n) = as_number(b).and_then(|n| match n {
+                    Num::Int(i) => Some(i),
+                    Num::Float(_) => None,
+                }) else {
+                    return Err(err!(
+                        TypeError,
+                        "can't multiply sequence by non-int of type '{}'",
+                        type_name(b)
+                    ));
+                };
+                let mut items = l.items.lock();
+                let copy = items.clone();
+                items.clear();
+                for _ in 0..n.max(0) {
+                    items.extend(copy.iter().cloned());
+                }
+                return Ok(a.clone());
+            }
+            (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Value::Set(s))
+                if !s.frozen && matches!(b, Value::Set(_)) =>
+            {
+                let r = self.binary(op, a, b)?;
+                if let Value::Set(rs) = r {
+                    let new = rs.items.lock().clone();
+                    *s.items.lock() = new;
+                }
+                return Ok(a.clone());
+            }
+            (BinOp::BitOr, Value::Dict(d)) if matches!(b, Value::Dict(_)) => {
+                self.dict_update(a, b, false)?;
+                let _ = d;
+                return Ok(a.clone());
+            }
+            _ => {}
+        }
+        if let Value::Instance(_) = a {
+            let (_, _, iname) = binop_dunder(op);
+            if let Some(m) = self.lookup_special(a, iname) {
+                let r = self.call(&m, &[a.clone(), b.clone()])?;
+                if !matches!(r, Value::NotImplemented) {
+                    return Ok(r);
+                }
+            }
+        }
+        self.binary(op, a, b)
+    }
+
+    fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+        use Value::*;
+        Ok(Some(match (op, a, b) {
+            (BinOp::Add, Str(x), Str(y)) => {
+                let mut s = String::with_capacity(x.as_str().len() + y.as_str().len());
+                s.push_str(x.as_str());
+                s.push_str(y.as_str());
+                Value::string(s)
+            }
+            (BinOp::Add, List(x), List(y)) => {
+                let mut items = x.snapshot();
+                items.extend(y.snapshot());
+                Value::list(items)
+            }
+            (BinOp::Add, Tuple(x), Tuple(y)) => {
+                let mut items = x.items.to_vec();
+                items.extend(y.items.iter().cloned());
+                Value::tuple(items)
+            }
+            (BinOp::Mul, Str(_) | List(_) | Tuple(_), Int(_) | Bool(_)) => repeat(a, b)?,
+            (BinOp::Mul, Int(_) | Bool(_), Str(_) | List(_) | Tuple(_)) => repeat(b, a)?,
+            (BinOp::Mod, Str(s), _) => Value::string(self.percent_format(s.as_str(), b)?),
+            (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Set(x), Set(y)) => {
+                let xs = x.items.lock().clone();
+                let ys = y.items.lock().clone();
+                let r: KeySet = match op {
+                    BinOp::BitOr => xs.union(&ys).cloned().collect(),
+                    BinOp::BitAnd => xs.intersection(&ys).cloned().collect(),
+                    BinOp::Sub => xs.difference(&ys).cloned().collect(),
+                    _ => xs.symmetric_difference(&ys).cloned().collect(),
+                };
+                Value::Set(Arc::new(SetObj::new(r, x.frozen)))
+            }
+            (BinOp::BitOr, Dict(x), Dict(y)) => {
+                let mut m = x.map.lock().clone();
+                for (k, v) in y.map.lock().iter() {
+                    m.insert(k.clone(), v.clone());
+                }
+                Value::Dict(Arc::new(crate::object::Dict::from_map(m)))
+            }
+            _ => return Ok(Option::None),
+        }))
+    }
+
+    fn try_dunder_binary(
+        &mut self,
+        a: &Value,
+        b: &Value,
+        name: &str,
+        rname: &str,
+    ) -> PyResult<Option<Value>> {
+        if let Some(m) = self.lookup_special(a, name) {
+            let r = self.call(&m, &[a.clone(), b.clone()])?;
+            if !matches!(r, Value::NotImplemented) {
+                return Ok(Some(r));
+            }
+        }
+        if let Some(m) = self.lookup_special(b, rname) {
+            let r = self.call(&m, &[b.clone(), a.clone()])?;
+            if !matches!(r, Value::NotImplemented) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A special method found on the value's class (never on the instance), for user classes only.
+    pub fn lookup_special(&self, v: &Value, name: &str) -> Option<Value> {
+        match v {
+            Value::Instance(i) => i.class.lookup(name),
+            _ => None,
+        }
+    }
+
+    /// `a op b` for comparisons, `in`, `is`.
+    pub fn compare(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
+        Ok(Value::Bool(match op {
+            CmpOp::Is => a.is(b),
+            CmpOp::IsNot => !a.is(b),
+            CmpOp::In => self.contains(b, a)?,
+            CmpOp::NotIn => !self.contains(b, a)?,
+            CmpOp::Eq => return self.rich_eq(a, b, false),
+            CmpOp::NotEq => return self.rich_eq(a, b, true),
+            CmpOp::Lt | CmpOp::LtE | CmpOp::Gt | CmpOp::GtE => return self.rich_order(op, a, b),
+        }))
+    }
+
+    /// `a == b` as a Rust bool.
+    pub fn eq(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
+        if a.is(b) && !matches!(a, Value::Float(f) if f.is_nan()) {
+            return Ok(true);
+        }
+        let r = self.rich_eq(a, b, false)?;
+        self.truthy(&r)
+    }
+
+    /// `a < b` as a Rust bool (what `sorted`, `min` and `max` use).
+    pub fn lt(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
+        if let (Value::Int(x), Value::Int(y)) = (a, b) {
+            return Ok(x < y);
+        }
+        let r = self.rich_order(CmpOp::Lt, a, b)?;
+        self.truthy(&r)
+    }
+
+    fn rich_eq(&mut self, a: &Value, b: &Value, negate: bool) -> PyResult<Value> {
+        if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
+            let (name, rname) = if negate {
+                ("__ne__", "__ne__")
+            } else {
+                ("__eq__", "__eq__")
+            };
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+                return Ok(r);
+            }
+            if negate {
+                if let Some(r) = self.try_dunder_binary(a, b, "__eq__", "__eq__")? {
+                    let t = self.truthy(&r)?;
+                    return Ok(Value::Bool(!t));
+                }
+            }
+            return Ok(Value::Bool(a.is(b) != negate));
+        }
+        let e = self.builtin_eq(a, b)?;
+        Ok(Value::Bool(e != negate))
+    }
+
+    fn builtin_eq(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
+        use Value::*;
+        if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
+            return Ok(num_eq(x, y));
+        }
+        Ok(match (a, b) {
+            (Str(x), Str(y)) => x.as_str() == y.as_str(),
+            (Tuple(x), Tuple(y)) => self.seq_eq(&x.items, &y.items)?,
+            (List(x), List(y)) => {
+                if Arc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                let (xs, ys) = (x.snapshot(), y.snapshot());
+                self.seq_eq(&xs, &ys)?
+            }
+            (Dict(x), Dict(y)) => {
+                let (xs, ys) = (x.map.lock().clone(), y.map.lock().clone());
+                if xs.len() != ys.len() {
+                    return Ok(false);
+                }
+                for (k, v) in xs.iter() {
+                    match ys.get(k) {
+                        Some(w) => {
+                            if !self.eq(v, w)? {
+                                return Ok(false);
+                            }
+                        }
+                        Option::None => return Ok(false),
+                    }
+                }
+                true
+            }
+            (Set(x), Set(y)) => {
+                let (xs, ys) = (x.items.lock().clone(), y.items.lock().clone());
+                xs.len() == ys.len() && xs.is_subset(&ys)
+            }
+            (Range(x), Range(y)) => {
+                let (lx, ly) = (x.len(), y.len());
+                lx == ly
+                    && (lx == 0
+                        || (x.start == y.start && (lx == 1 || x.step == y.step)))
+            }
+            _ => a.is(b),
+        })
+    }
+
+    fn seq_eq(&mut self, xs: &[Value], ys: &[Value]) -> PyResult<bool> {
+        if xs.len() != ys.len() {
+            return Ok(false);
+        }
+        for (x, y) in xs.iter().zip(ys) {
+            if !self.eq(x, y)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn rich_order(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
+        if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
+            let (name, rname) = match op {
+                CmpOp::Lt => ("__lt__", "__gt__"),
+                CmpOp::LtE => ("__le__", "__ge__"),
+                CmpOp::Gt => ("__gt__", "__lt__"),
+                _ => ("__ge__", "__le__"),
+            };
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+                return Ok(r);
+            }
+            return Err(self.order_error(op, a, b));
+        }
+        let ord = self.builtin_order(op, a, b)?;
+        Ok(Value::Bool(match ord {
+            None => false,
+            Some(o) => match op {
+                CmpOp::Lt => o == Ordering::Less,
+                CmpOp::LtE => o != Ordering::Greater,
+                CmpOp::Gt => o == Ordering::Greater,
+                _ => o != Ordering::Less,
+            },
+        }))
+    }
+
+    fn order_error(&self, op: CmpOp, a: &Value, b: &Value) -> PyErr {
+        err!(
+            TypeError,
+            "'{}' not supported between instances of '{}' and '{}'",
+            op.symbol(),
+            type_name(a),
+            type_name(b)
+        )
+    }
+
+    /// Ordering of built-in values; `None` for unordered floats (NaN).
+    fn builtin_order(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Option<Ordering>> {
+        use Value::*;
+        if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
+            return Ok(num_cmp(x, y));
+        }
+        match (a, b) {
+            (Str(x), Str(y)) => Ok(Some(x.as_str().cmp(y.as_str()))),
+            (Tuple(x), Tuple(y)) => self.seq_order(op, &x.items, &y.items),
+            (List(x), List(y)) => {
+                let (xs, ys) = (x.snapshot(), y.snapshot());
+                self.seq_order(op, &xs, &ys)
+            }
+            (Set(x), Set(y)) => {
+                let (xs, ys) = (x.items.lock().clone(), y.items.lock().clone());
+                let sub = xs.is_subset(&ys);
+                let sup = ys.is_subset(&xs);
+                // Subset order is partial: map it so each operator answers as Python's does.
+                Ok(match op {
+                    CmpOp::Lt => Some(if sub && xs.len() < ys.len() { Ordering::Less } else { Ordering::Greater }),
+                    CmpOp::LtE => Some(if sub { Ordering::Less } else { Ordering::Greater }),
+                    CmpOp::Gt => Some(if sup && xs.len() > ys.len() { Ordering::Greater } else { Ordering::Less }),
+                    _ => Some(if sup { Ordering::Greater } else { Ordering::Less }),
+                })
+            }
+            _ => Err(self.order_error(op, a, b)),
+        }
+    }
+
+    fn seq_order(&mut self, op: CmpOp, xs: &[Value], ys: &[Value]) -> PyResult<Option<Ordering>> {
+        for (x, y) in xs.iter().zip(ys) {
+            if !self.eq(x, y)? {
+                if self.lt(x, y)? {
+                    return Ok(Some(Ordering::Less));
+                }
+                let r = self.rich_order(CmpOp::Gt, x, y)?;
+                let gt = self.truthy(&r)?;
+                let _ = op;
+                return Ok(if gt { Some(Ordering::Greater) } else { None });
+            }
+        }
+        Ok(Some(xs.len().cmp(&ys.len())))
+    }
+
+    /// `needle in container`.
+    pub fn contains(&mut self, container: &Value, needle: &Value) -> PyResult<bool> {
+        use Value::*;
+        match container {
+            Str(s) => match needle {
+                Str(n) => Ok(s.as_str().contains(n.as_str())),
+                other => Err(err!(
+                    TypeError,
+                    "'in <string>' requires string as left operand, not {}",
+                    type_name(other)
+                )),
+            },
+            List(l) => {
+                let items = l.snapshot();
+                self.seq_contains(&items, needle)
+            }
+            Tuple(t) => {
+                let t = t.clone();
+                self.seq_contains(&t.items, needle)
+            }
+            Dict(d) => {
+                let k = self.hash_key(needle.clone())?;
+                Ok(d.map.lock().contains_key(&k))
+            }
+            Set(s) => {
+                let k = self.hash_key(needle.clone())?;
+                Ok(s.items.lock().contains(&k))
+            }
+            Range(r) => Ok(match as_number(needle) {
+                Some(Num::Int(i)) => {
+                    let in_bounds = if r.step > 0 {
+                        i >= r.start && i < r.stop
+                    } else {
+                        i <= r.start && i > r.stop
+                    };
+                    in_bounds && (i as i128 - r.start as i128) % r.step as i128 == 0
+                }
+                Some(Num::Float(f)) => {
+                    f.fract() == 0.0 && {
+                        let i = f as i64;
+                        self.contains(container, &Int(i))?
+                    }
+                }
+                Option::None => false,
+            }),
+            Instance(_) => {
+                if let Some(m) = self.lookup_special(container, "__contains__") {
+                    let r = self.call(&m, &[container.clone(), needle.clone()])?;
+                    return self.truthy(&r);
+                }
+                self.iter_contains(container, needle)
+            }
+            Iter(_) | Generator(_) => self.iter_contains(container, needle),
+            other => Err(err!(
+                TypeError,
+                "argument of type '{}' is not iterable",
+                type_name(other)
+            )),
+        }
+    }
+
+    fn seq_contains(&mut self, items: &[Value], needle: &Value) -> PyResult<bool> {
+        for it in items {
+            if self.eq(it, needle)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn iter_contains(&mut self, container: &Value, needle: &Value) -> PyResult<bool> {
+        let it = self.get_iter(container)?;
+        while let Some(v) = self.iter_next(&it)? {
+            if self.eq(&v, needle)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Python truthiness: `bool(v)`.
+    pub fn truthy(&mut self, v: &Value) -> PyResult<bool> {
+        use Value::*;
+        Ok(match v {
+            None | Undefined => false,
+            Bool(b) => *b,
+            Int(i) => *i != 0,
+            Float(f) => *f != 0.0,
+            Str(s) => !s.as_str().is_empty(),
+            Tuple(t) => !t.items.is_empty(),
+            List(l) => !l.is_empty(),
+            Dict(d) => !d.is_empty(),
+            Set(s) => !s.items.lock().is_empty(),
+            Range(r) => !r.is_empty(),
+            Instance(_) => {
+                if let Some(m) = self.lookup_special(v, "__bool__") {
+                    let r = self.call(&m, &[v.clone()])?;
+                    return match r {
+                        Bool(b) => Ok(b),
+                        other => Err(err!(
+                            TypeError,
+                            "__bool__ should return bool, returned {}",
+                            type_name(&other)
+                        )),
+                    };
+                }
+                if let Some(m) = self.lookup_special(v, "__len__") {
+                    let r = self.call(&m, &[v.clone()])?;
+                    return Ok(!matches!(r, Int(0)));
+                }
+                true
+            }
+            _ => true,
+        })
+    }
+
+    pub fn unary_neg(&mut self, v: &Value) -> PyResult<Value> {
+        match as_number(v) {
+            Some(Num::Int(i)) => i
+                .checked_neg()
+                .map(Value::Int)
+                .ok_or_else(num::overflow),
+            Some(Num::Float(f)) => Ok(Value::Float(-f)),
+            None => self.unary_dunder(v, "__neg__", "-"),
+        }
+    }
+
+    pub fn unary_pos(&mut self, v: &Value) -> PyResult<Value> {
+        match as_number(v) {
+            Some(Num::Int(i)) => Ok(Value::Int(i)),
+            Some(Num::Float(f)) => Ok(Value::Float(f)),
+            None => self.unary_dunder(v, "__pos__", "+"),
+        }
+    }
+
+    pub fn unary_invert(&mut self, v: &Value) -> PyResult<Value> {
+        match as_number(v) {
+            Some(Num::Int(i)) => Ok(Value::Int(!i)),
+            _ => self.unary_dunder(v, "__invert__", "~"),
+        }
+    }
+
+    fn unary_dunder(&mut self, v: &Value, name: &str, sym: &str) -> PyResult<Value> {
+        if let Some(m) = self.lookup_special(v, name) {
+            return self.call(&m, &[v.clone()]);
+        }
+        Err(err!(
+            TypeError,
+            "bad operand type for unary {sym}: '{}'",
+            type_name(v)
+        ))
+    }
+}
+
+/// `seq * n`
+fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
+    let n = match as_number(n) {
+        Some(Num::Int(i)) => i.max(0) as usize,
+        _ => 0,
+    };
+    Ok(match seq {
+        Value::Str(s) => {
+            let total = s.as_str().len().saturating_mul(n);
+            if total > (1 << 32) {
+                return Err(err!(MemoryError, "repeated string is too large"));
+            }
+            Value::string(s.as_str().repeat(n))
+        }
+        Value::List(l) => {
+            let items = l.snapshot();
+            if items.len().saturating_mul(n) > (1 << 28) {
+                return Err(err!(MemoryError, "repeated list is too large"));
+            }
+            let mut out = Vec::with_capacity(items.len() * n);
+            for _ in 0..n {
+                out.extend(items.iter().cloned());
+            }
+            Value::list(out)
+        }
+        Value::Tuple(t) => {
+            if t.items.len().saturating_mul(n) > (1 << 28) {
+                return Err(err!(MemoryError, "repeated tuple is too large"));
+            }
+            let mut out = Vec::with_capacity(t.items.len() * n);
+            for _ in 0..n {
+                out.extend(t.items.iter().cloned());
+            }
+            Value::tuple(out)
+        }
+        _ => Value::None,
+    })
+}

@@ -1,0 +1,444 @@
+//! Turning values into text: `repr()`, `str()`, f-string fields and `%`-formatting, as CPython prints them.
+
+use crate::interp::Interp;
+use crate::num::float_repr::write_float_repr;
+use crate::num::format_spec;
+use crate::object::{type_name, Payload, TypeKind};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// Python's `repr()` of a string: single quotes unless the text has one and no double quote.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_unprintable(c) => {
+                let n = c as u32;
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else if n <= 0xffff {
+                    out.push_str(&format!("\\u{n:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Characters CPython's `str.isprintable()` rejects (the common ones: C1 controls, separators,
+/// surrogates, private use, unassigned noncharacters).
+fn is_unprintable(c: char) -> bool {
+    let n = c as u32;
+    (0x80..=0xa0).contains(&n)
+        || n == 0xad
+        || (0x2028..=0x2029).contains(&n)
+        || (0x200b..=0x200f).contains(&n)
+        || (0x202a..=0x202e).contains(&n)
+        || (0x2060..=0x2064).contains(&n)
+        || n == 0xfeff
+        || (0xe000..=0xf8ff).contains(&n)
+        || (0xfff0..=0xfffb).contains(&n)
+        || n == 0xfffe
+        || n == 0xffff
+        || c == '\u{3000}'
+        || c == '\u{1680}'
+        || (0x2000..=0x200a).contains(&n)
+        || n == 0x202f
+        || n == 0x205f
+}
+
+impl Interp {
+    /// `repr(v)`
+    pub fn repr(&mut self, v: &Value) -> PyResult<String> {
+        let mut out = String::new();
+        self.write_repr(v, &mut out)?;
+        Ok(out)
+    }
+
+    fn write_repr(&mut self, v: &Value, out: &mut String) -> PyResult<()> {
+        match v {
+            Value::Undefined => out.push_str("<NULL>"),
+            Value::None => out.push_str("None"),
+            Value::Bool(true) => out.push_str("True"),
+            Value::Bool(false) => out.push_str("False"),
+            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Float(f) => write_float_repr(out, *f),
+            Value::Str(s) => out.push_str(&str_repr(s.as_str())),
+            Value::Ellipsis => out.push_str("Ellipsis"),
+            Value::NotImplemented => out.push_str("NotImplemented"),
+            Value::List(l) => {
+                if !self.repr_enter(v) {
+                    out.push_str("[...]");
+                    return Ok(());
+                }
+                let items = l.snapshot();
+                let r = self.write_seq(&items, "[", "]", out);
+                self.repr_leave();
+                r?;
+            }
+            Value::Tuple(t) => {
+                let items = t.items.to_vec();
+                if items.len() == 1 {
+                    out.push('(');
+                    self.write_repr(&items[0], out)?;
+                    out.push_str(",)");
+                } else {
+                    self.write_seq(&items, "(", ")", out)?;
+                }
+            }
+            Value::Dict(d) => {
+                if !self.repr_enter(v) {
+                    out.push_str("{...}");
+                    return Ok(());
+                }
+                let r: PyResult<()> = (|| {
+                    out.push('{');
+                    for (i, (k, val)) in d.items().iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        self.write_repr(k, out)?;
+                        out.push_str(": ");
+                        self.write_repr(val, out)?;
+                    }
+                    out.push('}');
+                    Ok(())
+                })();
+                self.repr_leave();
+                r?;
+            }
+            Value::Set(s) => {
+                let items = s.snapshot();
+                let name = if s.frozen { "frozenset" } else { "set" };
+                if items.is_empty() {
+                    out.push_str(name);
+                    out.push_str("()");
+                } else if s.frozen {
+                    out.push_str("frozenset(");
+                    self.write_seq(&items, "{", "}", out)?;
+                    out.push(')');
+                } else {
+                    self.write_seq(&items, "{", "}", out)?;
+                }
+            }
+            Value::Range(r) => {
+                if r.step == 1 {
+                    out.push_str(&format!("range({}, {})", r.start, r.stop));
+                } else {
+                    out.push_str(&format!("range({}, {}, {})", r.start, r.stop, r.step));
+                }
+            }
+            Value::Slice(s) => {
+                out.push_str("slice(");
+                self.write_repr(&s.start, out)?;
+                out.push_str(", ");
+                self.write_repr(&s.stop, out)?;
+                out.push_str(", ");
+                self.write_repr(&s.step, out)?;
+                out.push(')');
+            }
+            Value::Function(f) => out.push_str(&format!("<function {} at {:#x}>", f.code.qualname, v.id())),
+            Value::Native(n) => out.push_str(&format!("<built-in function {}>", n.name)),
+            Value::BoundMethod(m) => {
+                let fname = match &m.func {
+                    Value::Function(f) => f.code.qualname.to_string(),
+                    Value::Native(n) => n.name.to_string(),
+                    _ => "?".to_string(),
+                };
+                out.push_str(&format!("<bound method {fname} of "));
+                self.write_repr(&m.receiver.clone(), out)?;
+                out.push('>');
+            }
+            Value::Class(c) => {
+                if c.builtin {
+                    out.push_str(&format!("<class '{}'>", c.name));
+                } else {
+                    out.push_str(&format!("<class '{}.{}'>", c.module, c.qualname));
+                }
+            }
+            Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
+            Value::Iter(it) => out.push_str(&format!("<{} object at {:#x}>", it.kind, v.id())),
+            Value::Generator(g) => out.push_str(&format!("<generator object {} at {:#x}>", g.qualname, v.id())),
+            Value::Cell(_) => out.push_str(&format!("<cell at {:#x}>", v.id())),
+            Value::Instance(inst) => {
+                if let Some(m) = inst.class.lookup("__repr__") {
+                    let r = self.call(&m, std::slice::from_ref(v))?;
+                    match r {
+                        Value::Str(s) => out.push_str(s.as_str()),
+                        other => {
+                            return Err(err!(
+                                TypeError,
+                                "__repr__ returned non-string (type {})",
+                                type_name(&other)
+                            ))
+                        }
+                    }
+                } else if let Some(d) = inst.exc() {
+                    let args = d.lock().args.clone();
+                    out.push_str(&inst.class.name);
+                    if args.len() == 1 {
+                        out.push('(');
+                        self.write_repr(&args[0], out)?;
+                        out.push(')');
+                    } else {
+                        self.write_seq(&args, "(", ")", out)?;
+                    }
+                } else if inst.class.kind == TypeKind::Super {
+                    out.push_str("<super object>");
+                } else {
+                    let c = &inst.class;
+                    out.push_str(&format!("<{}.{} object at {:#x}>", c.module, c.qualname, v.id()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_seq(&mut self, items: &[Value], open: &str, close: &str, out: &mut String) -> PyResult<()> {
+        out.push_str(open);
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.write_repr(it, out)?;
+        }
+        out.push_str(close);
+        Ok(())
+    }
+
+    /// Guard against infinite recursion in `repr` of self-containing lists and dicts.
+    fn repr_enter(&mut self, v: &Value) -> bool {
+        let id = v.id();
+        if self.repr_stack.contains(&id) {
+            return false;
+        }
+        self.repr_stack.push(id);
+        true
+    }
+
+    fn repr_leave(&mut self) {
+        self.repr_stack.pop();
+    }
+
+    /// `str(v)`
+    pub fn str_of(&mut self, v: &Value) -> PyResult<String> {
+        match v {
+            Value::Str(s) => Ok(s.as_str().to_string()),
+            Value::Instance(inst) => {
+                if let Some(m) = inst.class.lookup("__str__") {
+                    let r = self.call(&m, std::slice::from_ref(v))?;
+                    return match r {
+                        Value::Str(s) => Ok(s.as_str().to_string()),
+                        other => Err(err!(
+                            TypeError,
+                            "__str__ returned non-string (type {})",
+                            type_name(&other)
+                        )),
+                    };
+                }
+                if inst.class.lookup("__repr__").is_none() {
+                    if let Payload::Exception(d) = &inst.payload {
+                        let args = d.lock().args.clone();
+                        return match args.len() {
+                            0 => Ok(String::new()),
+                            1 => self.str_of(&args[0]),
+                            _ => self.repr(&Value::tuple(args)),
+                        };
+                    }
+                }
+                self.repr(v)
+            }
+            _ => self.repr(v),
+        }
+    }
+
+    /// One f-string field: conversion, then `format(value, spec)`.
+    pub fn format_value(&mut self, v: &Value, conversion: Option<char>, spec: Option<&Value>) -> PyResult<Value> {
+        let v = match conversion {
+            Some('r') => Value::string(self.repr(v)?),
+            Some('a') => Value::string(ascii_escape(&self.repr(v)?)),
+            Some('s') => Value::string(self.str_of(v)?),
+            _ => v.clone(),
+        };
+        let spec = match spec {
+            Some(Value::Str(s)) => s.as_str().to_string(),
+            Some(other) => self.str_of(other)?,
+            None => String::new(),
+        };
+        if spec.is_empty() {
+            if let Value::Str(_) = v {
+                return Ok(v);
+            }
+            return Ok(Value::string(self.str_of(&v)?));
+        }
+        self.format_with_spec(&v, &spec).map(Value::string)
+    }
+
+    /// `format(v, spec)` for a non-empty spec.
+    pub fn format_with_spec(&mut self, v: &Value, spec: &str) -> PyResult<String> {
+        Ok(match v {
+            Value::Int(i) => format_spec::format_int(*i, spec)?,
+            Value::Bool(b) => format_spec::format_bool(*b, spec)?,
+            Value::Float(f) => format_spec::format_float(*f, spec)?,
+            Value::Str(s) => format_spec::format_str(s.as_str(), spec)?,
+            Value::Instance(inst) if inst.class.lookup("__format__").is_some() => {
+                let m = inst.class.lookup("__format__").unwrap_or(Value::None);
+                let r = self.call(&m, &[v.clone(), Value::str(spec)])?;
+                self.str_of(&r)?
+            }
+            other => {
+                let s = self.str_of(other)?;
+                format_spec::format_object(&s, &type_name(other), spec)?
+            }
+        })
+    }
+
+    /// `"..." % args` (printf-style formatting).
+    pub fn percent_format(&mut self, fmt: &str, args: &Value) -> PyResult<String> {
+        let items: Vec<Value> = match args {
+            Value::Tuple(t) => t.items.to_vec(),
+            other => vec![other.clone()],
+        };
+        let mut next = items.iter();
+        let mut out = String::new();
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            let mut spec = String::new();
+            let conv = loop {
+                match chars.next() {
+                    Some(ch) if "-+ #0123456789.".contains(ch) => spec.push(ch),
+                    Some(ch) => break ch,
+                    None => return Err(err!(ValueError, "incomplete format")),
+                }
+            };
+            if conv == '%' {
+                out.push('%');
+                continue;
+            }
+            let Some(arg) = next.next() else {
+                return Err(err!(TypeError, "not enough arguments for format string"));
+            };
+            let (flags, rest): (String, String) = {
+                let split = spec.find(|ch: char| !"-+ #0".contains(ch)).unwrap_or(spec.len());
+                (spec[..split].to_string(), spec[split..].to_string())
+            };
+            let align = if flags.contains('-') { "<" } else { ">" };
+            let zero = if flags.contains('0') && !flags.contains('-') { "0" } else { "" };
+            let sign = if flags.contains('+') { "+" } else if flags.contains(' ') { " " } else { "" };
+            let piece = match conv {
+                's' => self.str_of(arg)?,
+                'r' | 'a' => self.repr(arg)?,
+                'd' | 'i' | 'u' => {
+                    let n = match arg {
+                        Value::Int(i) => *i,
+                        Value::Bool(b) => *b as i64,
+                        Value::Float(f) => crate::num::arith::float_to_int(*f)?,
+                        other => return Err(err!(TypeError, "%d format: a real number is required, not {}", type_name(other))),
+                    };
+                    format_spec::format_int(n, &format!("{sign}"))?
+                }
+                'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
+                    let f = match arg {
+                        Value::Int(i) => *i as f64,
+                        Value::Bool(b) => *b as i64 as f64,
+                        Value::Float(f) => *f,
+                        other => return Err(err!(TypeError, "must be real number, not {}", type_name(other))),
+                    };
+                    let prec = rest.split_once('.').map(|(_, p)| p.to_string()).unwrap_or_else(|| "6".to_string());
+                    format_spec::format_float(f, &format!("{sign}.{prec}{conv}"))?
+                }
+                'x' | 'X' | 'o' => {
+                    let n = match arg {
+                        Value::Int(i) => *i,
+                        Value::Bool(b) => *b as i64,
+                        other => return Err(err!(TypeError, "%{conv} format: an integer is required, not {}", type_name(other))),
+                    };
+                    let alt = if flags.contains('#') { "#" } else { "" };
+                    format_spec::format_int(n, &format!("{sign}{alt}{conv}"))?
+                }
+                'c' => match arg {
+                    Value::Str(s) if s.char_len() == 1 => s.as_str().to_string(),
+                    Value::Int(i) => char::from_u32(*i as u32).map(String::from).unwrap_or_default(),
+                    _ => return Err(err!(TypeError, "%c requires int or char")),
+                },
+                other => {
+                    return Err(err!(
+                        ValueError,
+                        "unsupported format character '{other}' (0x{:x}) at index {}",
+                        other as u32,
+                        out.len()
+                    ))
+                }
+            };
+            let width = rest.split('.').next().unwrap_or("");
+            if width.is_empty() {
+                out.push_str(&piece);
+            } else {
+                let w: usize = width.parse().unwrap_or(0);
+                let fill_spec = if zero == "0" && conv != 's' && conv != 'r' {
+                    format!("0{w}")
+                } else {
+                    format!("{align}{w}")
+                };
+                out.push_str(&format_spec::format_str(&piece, &fill_spec).unwrap_or(piece));
+            }
+        }
+        if next.next().is_some() && matches!(args, Value::Tuple(_)) {
+            return Err(err!(TypeError, "not all arguments converted during string formatting"));
+        }
+        Ok(out)
+    }
+
+    /// The REPL's echo of an expression statement.
+    pub(crate) fn print_expr(&mut self, v: &Value) -> PyResult<()> {
+        if v.is_none() {
+            return Ok(());
+        }
+        let mut s = self.repr(v)?;
+        s.push('\n');
+        self.vm.builtins.set_str("_", v.clone());
+        self.write_stdout(&s)
+    }
+
+    pub fn write_stdout(&mut self, s: &str) -> PyResult<()> {
+        // A closed pipe (`minivm prog.mini | head`) is not the program's error: output just stops.
+        let _ = self.vm.stdout.lock().write(s);
+        Ok(())
+    }
+}
+
+fn ascii_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let n = c as u32;
+        if n < 0x80 {
+            out.push(c);
+        } else if n <= 0xff {
+            out.push_str(&format!("\\x{n:02x}"));
+        } else if n <= 0xffff {
+            out.push_str(&format!("\\u{n:04x}"));
+        } else {
+            out.push_str(&format!("\\U{n:08x}"));
+        }
+    }
+    out
+}

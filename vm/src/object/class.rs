@@ -1,0 +1,328 @@
+//! Classes and instances, including the built-in types (`int`, `list`, ...) and exception classes.
+//!
+//! Every type is a `Class`. Built-in types have a `TypeKind` naming the Rust representation of their
+//! instances; a user class inherits the kind of its base, so `class MyError(ValueError)` builds instances
+//! carrying exception data, and (later) `class T(Thread)` instances carry thread data.
+
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::object::AttrMap;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind {
+    Object,
+    NoneType,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Tuple,
+    List,
+    Dict,
+    Set,
+    FrozenSet,
+    Range,
+    Slice,
+    Function,
+    BuiltinFunction,
+    Method,
+    Type,
+    Module,
+    Iterator,
+    Generator,
+    Cell,
+    Ellipsis,
+    NotImplementedType,
+    /// `BaseException` and all its subclasses: instances carry [`ExcData`].
+    Exception,
+    /// `super()` objects, `property`, `staticmethod`, `classmethod`: wrappers the attribute lookup
+    /// in `interp/attr.rs` treats specially.
+    Super,
+    Property,
+    StaticMethod,
+    ClassMethod,
+}
+
+pub struct Class {
+    pub name: Arc<str>,
+    pub qualname: Arc<str>,
+    pub module: Arc<str>,
+    pub base: Option<Arc<Class>>,
+    pub dict: RwLock<AttrMap>,
+    pub kind: TypeKind,
+    /// True for the built-in types, whose attributes cannot be set.
+    pub builtin: bool,
+}
+
+impl Class {
+    pub fn new_builtin(name: &str, base: Option<Arc<Class>>, kind: TypeKind) -> Class {
+        Class {
+            name: name.into(),
+            qualname: name.into(),
+            module: "builtins".into(),
+            base,
+            dict: RwLock::new(AttrMap::default()),
+            kind,
+            builtin: true,
+        }
+    }
+
+    /// Look an attribute up along the base chain (the MRO of single inheritance).
+    pub fn lookup(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.dict.read().get(name) {
+            return Some(v.clone());
+        }
+        let mut cls = self.base.clone();
+        while let Some(c) = cls {
+            if let Some(v) = c.dict.read().get(name) {
+                return Some(v.clone());
+            }
+            cls = c.base.clone();
+        }
+        None
+    }
+
+    /// `issubclass(self, other)`.
+    pub fn is_subclass(self: &Arc<Class>, other: &Arc<Class>) -> bool {
+        let mut cls = Some(self.clone());
+        while let Some(c) = cls {
+            if Arc::ptr_eq(&c, other) {
+                return true;
+            }
+            cls = c.base.clone();
+        }
+        false
+    }
+
+    /// The method resolution order: this class, then its bases up to `object`.
+    pub fn mro(self: &Arc<Class>) -> Vec<Arc<Class>> {
+        let mut out = Vec::new();
+        let mut cls = Some(self.clone());
+        while let Some(c) = cls {
+            cls = c.base.clone();
+            out.push(c);
+        }
+        out
+    }
+}
+
+/// Data every exception instance carries besides its attribute dict.
+#[derive(Default)]
+pub struct ExcData {
+    pub args: Vec<Value>,
+    /// Frames the exception passed through, innermost first: (filename, line, function name).
+    pub traceback: Vec<TraceEntry>,
+    pub cause: Option<Value>,
+    pub context: Option<Value>,
+    pub suppress_context: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct TraceEntry {
+    pub filename: Arc<str>,
+    pub line: u32,
+    pub func: Arc<str>,
+}
+
+pub enum Payload {
+    None,
+    Exception(Mutex<ExcData>),
+    /// `super()`: look attributes up from the class after `start` in `obj`'s MRO, bound to `obj`.
+    Super { start: Arc<Class>, obj: Value },
+    Property { fget: Value, fset: Value, fdel: Value },
+    /// `staticmethod(f)` / `classmethod(f)`.
+    Wrapped(Value),
+}
+
+pub struct Instance {
+    pub class: Arc<Class>,
+    pub dict: Mutex<AttrMap>,
+    pub payload: Payload,
+}
+
+impl Instance {
+    pub fn new(class: Arc<Class>) -> Instance {
+        let payload = match class.kind {
+            TypeKind::Exception => Payload::Exception(Mutex::new(ExcData::default())),
+            _ => Payload::None,
+        };
+        Instance::with_payload(class, payload)
+    }
+
+    pub fn with_payload(class: Arc<Class>, payload: Payload) -> Instance {
+        Instance {
+            class,
+            dict: Mutex::new(AttrMap::default()),
+            payload,
+        }
+    }
+
+    pub fn exc(&self) -> Option<&Mutex<ExcData>> {
+        match &self.payload {
+            Payload::Exception(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! exception_kinds {
+    ($($name:ident : $parent:ident),* $(,)?) => {
+        /// The built-in exception classes, in CPython's hierarchy.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(clippy::enum_variant_names)]
+        pub enum ExcKind { BaseException, $($name),* }
+
+        impl ExcKind {
+            pub const ALL: &'static [ExcKind] = &[ExcKind::BaseException, $(ExcKind::$name),*];
+
+            pub fn name(self) -> &'static str {
+                match self { ExcKind::BaseException => "BaseException", $(ExcKind::$name => stringify!($name)),* }
+            }
+
+            fn parent(self) -> Option<ExcKind> {
+                match self { ExcKind::BaseException => None, $(ExcKind::$name => Some(ExcKind::$parent)),* }
+            }
+        }
+    };
+}
+
+exception_kinds! {
+    SystemExit: BaseException,
+    KeyboardInterrupt: BaseException,
+    GeneratorExit: BaseException,
+    Exception: BaseException,
+    StopIteration: Exception,
+    ArithmeticError: Exception,
+    FloatingPointError: ArithmeticError,
+    OverflowError: ArithmeticError,
+    ZeroDivisionError: ArithmeticError,
+    AssertionError: Exception,
+    AttributeError: Exception,
+    ImportError: Exception,
+    ModuleNotFoundError: ImportError,
+    LookupError: Exception,
+    IndexError: LookupError,
+    KeyError: LookupError,
+    MemoryError: Exception,
+    NameError: Exception,
+    UnboundLocalError: NameError,
+    OSError: Exception,
+    FileNotFoundError: OSError,
+    FileExistsError: OSError,
+    PermissionError: OSError,
+    IsADirectoryError: OSError,
+    ConnectionError: OSError,
+    BrokenPipeError: ConnectionError,
+    ConnectionRefusedError: ConnectionError,
+    ConnectionResetError: ConnectionError,
+    TimeoutError: OSError,
+    RuntimeError: Exception,
+    NotImplementedError: RuntimeError,
+    RecursionError: RuntimeError,
+    SyntaxError: Exception,
+    IndentationError: SyntaxError,
+    TabError: IndentationError,
+    SystemError: Exception,
+    TypeError: Exception,
+    ValueError: Exception,
+    UnicodeError: ValueError,
+}
+
+/// The built-in classes, created once per process and shared by every interpreter thread.
+pub struct BuiltinTypes {
+    pub object: Arc<Class>,
+    pub type_: Arc<Class>,
+    pub none: Arc<Class>,
+    pub bool_: Arc<Class>,
+    pub int: Arc<Class>,
+    pub float: Arc<Class>,
+    pub str_: Arc<Class>,
+    pub tuple: Arc<Class>,
+    pub list: Arc<Class>,
+    pub dict: Arc<Class>,
+    pub set: Arc<Class>,
+    pub frozenset: Arc<Class>,
+    pub range: Arc<Class>,
+    pub slice: Arc<Class>,
+    pub function: Arc<Class>,
+    pub builtin_function: Arc<Class>,
+    pub method: Arc<Class>,
+    pub module: Arc<Class>,
+    pub iterator: Arc<Class>,
+    pub generator: Arc<Class>,
+    pub cell: Arc<Class>,
+    pub ellipsis: Arc<Class>,
+    pub not_implemented: Arc<Class>,
+    pub super_: Arc<Class>,
+    pub property: Arc<Class>,
+    pub staticmethod: Arc<Class>,
+    pub classmethod: Arc<Class>,
+    pub exceptions: Vec<Arc<Class>>,
+}
+
+impl BuiltinTypes {
+    pub fn exc(&self, kind: ExcKind) -> &Arc<Class> {
+        &self.exceptions[kind as usize]
+    }
+}
+
+static TYPES: OnceLock<BuiltinTypes> = OnceLock::new();
+
+/// The process-wide built-in classes (their method tables are filled by `builtins::install_methods`).
+pub fn types() -> &'static BuiltinTypes {
+    TYPES.get_or_init(|| {
+        let object = Arc::new(Class::new_builtin("object", None, TypeKind::Object));
+        let sub = |name: &str, kind: TypeKind| {
+            Arc::new(Class::new_builtin(name, Some(object.clone()), kind))
+        };
+        let int = sub("int", TypeKind::Int);
+        let bool_ = Arc::new(Class::new_builtin("bool", Some(int.clone()), TypeKind::Bool));
+        let mut exceptions: Vec<Arc<Class>> = Vec::with_capacity(ExcKind::ALL.len());
+        for &k in ExcKind::ALL {
+            let base = match k.parent() {
+                Some(p) => exceptions[p as usize].clone(),
+                None => object.clone(),
+            };
+            exceptions.push(Arc::new(Class::new_builtin(
+                k.name(),
+                Some(base),
+                TypeKind::Exception,
+            )));
+        }
+        let t = BuiltinTypes {
+            type_: sub("type", TypeKind::Type),
+            none: sub("NoneType", TypeKind::NoneType),
+            bool_,
+            int,
+            float: sub("float", TypeKind::Float),
+            str_: sub("str", TypeKind::Str),
+            tuple: sub("tuple", TypeKind::Tuple),
+            list: sub("list", TypeKind::List),
+            dict: sub("dict", TypeKind::Dict),
+            set: sub("set", TypeKind::Set),
+            frozenset: sub("frozenset", TypeKind::FrozenSet),
+            range: sub("range", TypeKind::Range),
+            slice: sub("slice", TypeKind::Slice),
+            function: sub("function", TypeKind::Function),
+            builtin_function: sub("builtin_function_or_method", TypeKind::BuiltinFunction),
+            method: sub("method", TypeKind::Method),
+            module: sub("module", TypeKind::Module),
+            iterator: sub("iterator", TypeKind::Iterator),
+            generator: sub("generator", TypeKind::Generator),
+            cell: sub("cell", TypeKind::Cell),
+            ellipsis: sub("ellipsis", TypeKind::Ellipsis),
+            not_implemented: sub("NotImplementedType", TypeKind::NotImplementedType),
+            super_: sub("super", TypeKind::Super),
+            property: sub("property", TypeKind::Property),
+            staticmethod: sub("staticmethod", TypeKind::StaticMethod),
+            classmethod: sub("classmethod", TypeKind::ClassMethod),
+            exceptions,
+            object,
+        };
+        crate::builtins::install_methods(&t);
+        t
+    })
+}

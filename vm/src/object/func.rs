@@ -1,0 +1,66 @@
+//! Callables: Python functions (code + globals + defaults + closure), native functions, bound methods, cells.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::interp::code::Code;
+use crate::interp::{Args, Interp};
+use crate::object::collections::Dict;
+use crate::value::Value;
+use crate::PyResult;
+
+/// A function defined in Python: `def` or `lambda`.
+pub struct Function {
+    pub code: Arc<Code>,
+    pub globals: Arc<Dict>,
+    /// Defaults of the last positional parameters.
+    pub defaults: Box<[Value]>,
+    /// Defaults of keyword-only parameters, by name.
+    pub kwdefaults: Option<Arc<Dict>>,
+    /// One cell per entry of the code's `freevars`.
+    pub closure: Box<[Arc<CellObj>]>,
+    /// `__name__`, `__doc__` and other attributes set on the function.
+    pub attrs: Mutex<crate::object::AttrMap>,
+}
+
+/// The signature of every function written in Rust: builtins, methods of built-in types, modules.
+pub type NativeFn = fn(&mut Interp, Args<'_>) -> PyResult<Value>;
+
+pub struct NativeFunction {
+    pub name: &'static str,
+    pub func: NativeFn,
+}
+
+impl NativeFunction {
+    pub fn new(name: &'static str, func: NativeFn) -> NativeFunction {
+        NativeFunction { name, func }
+    }
+}
+
+/// `obj.method` taken as a value: the function with its `self`.
+pub struct BoundMethod {
+    pub receiver: Value,
+    pub func: Value,
+}
+
+/// A variable shared between a function and the closures defined in it.
+pub struct CellObj {
+    pub value: Mutex<Value>,
+}
+
+impl CellObj {
+    pub fn new(v: Value) -> CellObj {
+        CellObj {
+            value: Mutex::new(v),
+        }
+    }
+
+    pub fn get(&self) -> Value {
+        self.value.lock().clone()
+    }
+
+    pub fn set(&self, v: Value) {
+        *self.value.lock() = v;
+    }
+}

@@ -1,0 +1,97 @@
+//! Ranges, slices, iterators and generators: the objects a `for` loop walks.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::interp::frame::Frame;
+use crate::object::{Dict, List, PyStr, SetObj, Tuple};
+use crate::value::Value;
+
+/// `range(start, stop, step)`; `step` is never 0.
+pub struct Range {
+    pub start: i64,
+    pub stop: i64,
+    pub step: i64,
+}
+
+impl Range {
+    pub fn len(&self) -> i64 {
+        let (lo, hi, step) = if self.step > 0 {
+            (self.start as i128, self.stop as i128, self.step as i128)
+        } else {
+            (self.stop as i128, self.start as i128, -(self.step as i128))
+        };
+        if lo >= hi {
+            0
+        } else {
+            ((hi - lo - 1) / step + 1) as i64
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The i-th element, for `0 <= i < len`.
+    pub fn at(&self, i: i64) -> i64 {
+        (self.start as i128 + i as i128 * self.step as i128) as i64
+    }
+}
+
+/// `slice(start, stop, step)` as built by `a[x:y:z]`.
+pub struct Slice {
+    pub start: Value,
+    pub stop: Value,
+    pub step: Value,
+}
+
+/// The state of a native iterator. Iterators that call Python code (`map`, `filter`) keep only
+/// their inputs here; the interpreter runs the calls without holding the lock.
+pub enum IterState {
+    Range { next: i64, stop: i64, step: i64 },
+    List { list: Arc<List>, index: usize },
+    Tuple { tuple: Arc<Tuple>, index: usize },
+    Str { s: Arc<PyStr>, byte: usize },
+    /// A snapshot of items (dict keys/values/items, sets); `dict` lets us detect size changes.
+    Items { items: Vec<Value>, index: usize, dict: Option<(Arc<Dict>, usize)>, set: Option<(Arc<SetObj>, usize)> },
+    Enumerate { inner: Value, count: i64 },
+    Zip { inners: Vec<Value>, strict: bool },
+    Map { func: Value, inners: Vec<Value> },
+    Filter { func: Value, inner: Value },
+    /// `reversed(seq)`: the items in their original order; `next` pops from the end.
+    Reversed { items: Vec<Value> },
+    /// Old-style iteration through `__getitem__` with 0, 1, 2, ...
+    SeqIter { obj: Value, index: i64 },
+    Exhausted,
+}
+
+pub struct IterObj {
+    pub state: Mutex<IterState>,
+    /// `list_iterator`, `range_iterator`, `enumerate`, ... for `type()` and reprs.
+    pub kind: &'static str,
+}
+
+impl IterObj {
+    pub fn new(kind: &'static str, state: IterState) -> IterObj {
+        IterObj {
+            state: Mutex::new(state),
+            kind,
+        }
+    }
+}
+
+pub enum GenStatus {
+    Created,
+    Suspended,
+    Running,
+    Done,
+}
+
+/// A generator: a suspended frame. `next()` resumes it until the next `yield` or its return.
+pub struct Generator {
+    pub frame: Mutex<Option<Box<Frame>>>,
+    pub status: Mutex<GenStatus>,
+    pub name: Arc<str>,
+    pub qualname: Arc<str>,
+}

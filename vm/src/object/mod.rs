@@ -1,0 +1,77 @@
+//! The heap objects behind `Value`'s pointer variants.
+
+mod class;
+mod collections;
+mod func;
+mod iter;
+mod module;
+mod str;
+
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+pub use class::{types, BuiltinTypes, Class, ExcData, ExcKind, Instance, Payload, TraceEntry, TypeKind};
+pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
+pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
+pub use iter::{GenStatus, Generator, IterObj, IterState, Range, Slice};
+pub use module::Module;
+pub use str::PyStr;
+
+use crate::value::Value;
+
+/// Attribute dictionaries of classes, instances and functions: keyed by name.
+pub type AttrMap = indexmap::IndexMap<Arc<str>, Value, BuildHasherDefault<rustc_hash::FxHasher>>;
+
+pub fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(b);
+    h.finish()
+}
+
+/// The class of any value, as `type(v)`.
+pub fn class_of(v: &Value) -> Arc<Class> {
+    let t = types();
+    match v {
+        Value::Instance(i) => i.class.clone(),
+        Value::Class(_) => t.type_.clone(),
+        other => builtin_class(other).clone(),
+    }
+}
+
+fn builtin_class(v: &Value) -> &'static Arc<Class> {
+    let t = types();
+    match v {
+        Value::Undefined | Value::None => &t.none,
+        Value::Bool(_) => &t.bool_,
+        Value::Int(_) => &t.int,
+        Value::Float(_) => &t.float,
+        Value::Str(_) => &t.str_,
+        Value::Tuple(_) => &t.tuple,
+        Value::List(_) => &t.list,
+        Value::Dict(_) => &t.dict,
+        Value::Set(s) if s.frozen => &t.frozenset,
+        Value::Set(_) => &t.set,
+        Value::Range(_) => &t.range,
+        Value::Slice(_) => &t.slice,
+        Value::Function(_) => &t.function,
+        Value::Native(_) => &t.builtin_function,
+        Value::BoundMethod(_) => &t.method,
+        Value::Class(_) => &t.type_,
+        Value::Module(_) => &t.module,
+        Value::Iter(_) => &t.iterator,
+        Value::Generator(_) => &t.generator,
+        Value::Cell(_) => &t.cell,
+        Value::Ellipsis => &t.ellipsis,
+        Value::NotImplemented => &t.not_implemented,
+        Value::Instance(_) => &t.object,
+    }
+}
+
+/// `type(v).__name__`, for error messages.
+pub fn type_name(v: &Value) -> String {
+    match v {
+        Value::Instance(i) => i.class.name.to_string(),
+        Value::Iter(it) => it.kind.to_string(),
+        other => builtin_class(other).name.to_string(),
+    }
+}

@@ -1,0 +1,182 @@
+//! Runtime values: the one `Value` type every stage of execution passes around.
+//!
+//! A `Value` is 16 bytes: small immutable values (`None`, bools, ints, floats) are stored inline and
+//! copied; everything else is an `Arc` to a heap object. Every object is `Send + Sync`: mutable objects
+//! (lists, dicts, instances) keep their contents behind their own lock, so OS threads can share them
+//! safely whether or not the GIL is held.
+
+use std::sync::Arc;
+
+use crate::object::{
+    BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
+    NativeFunction, PyStr, Range, SetObj, Slice, Tuple,
+};
+
+#[derive(Clone, Default)]
+pub enum Value {
+    /// An empty local slot or cell (never visible to programs; reading one raises `UnboundLocalError`).
+    #[default]
+    Undefined,
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Arc<PyStr>),
+    Tuple(Arc<Tuple>),
+    List(Arc<List>),
+    Dict(Arc<Dict>),
+    Set(Arc<SetObj>),
+    Range(Arc<Range>),
+    Slice(Arc<Slice>),
+    Function(Arc<Function>),
+    Native(Arc<NativeFunction>),
+    BoundMethod(Arc<BoundMethod>),
+    Class(Arc<Class>),
+    Instance(Arc<Instance>),
+    Module(Arc<Module>),
+    Iter(Arc<IterObj>),
+    Generator(Arc<Generator>),
+    Cell(Arc<CellObj>),
+    Ellipsis,
+    NotImplemented,
+}
+
+// Every value can cross threads: this fails to compile if an object type loses `Send` or `Sync`.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Value>();
+};
+
+impl Value {
+    pub fn str(s: &str) -> Value {
+        Value::Str(Arc::new(PyStr::new(s)))
+    }
+
+    pub fn string(s: String) -> Value {
+        Value::Str(Arc::new(PyStr::from(s)))
+    }
+
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::Tuple(Arc::new(Tuple::new(items)))
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(List::new(items)))
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+
+    /// Identity, as Python's `is`: same inline value or same object.
+    pub fn is(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (None, None) | (Ellipsis, Ellipsis) | (NotImplemented, NotImplemented) => true,
+            (Undefined, Undefined) => true,
+            (Bool(a), Bool(b)) => a == b,
+            // CPython caches small ints, and programs compare `x is 0`-style only by mistake;
+            // treating equal ints as identical matches what CPython prints for them.
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (Str(a), Str(b)) => Arc::ptr_eq(a, b),
+            (Tuple(a), Tuple(b)) => Arc::ptr_eq(a, b),
+            (List(a), List(b)) => Arc::ptr_eq(a, b),
+            (Dict(a), Dict(b)) => Arc::ptr_eq(a, b),
+            (Set(a), Set(b)) => Arc::ptr_eq(a, b),
+            (Range(a), Range(b)) => Arc::ptr_eq(a, b),
+            (Slice(a), Slice(b)) => Arc::ptr_eq(a, b),
+            (Function(a), Function(b)) => Arc::ptr_eq(a, b),
+            (Native(a), Native(b)) => Arc::ptr_eq(a, b),
+            (BoundMethod(a), BoundMethod(b)) => Arc::ptr_eq(a, b),
+            (Class(a), Class(b)) => Arc::ptr_eq(a, b),
+            (Instance(a), Instance(b)) => Arc::ptr_eq(a, b),
+            (Module(a), Module(b)) => Arc::ptr_eq(a, b),
+            (Iter(a), Iter(b)) => Arc::ptr_eq(a, b),
+            (Generator(a), Generator(b)) => Arc::ptr_eq(a, b),
+            (Cell(a), Cell(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// A stable address for `id()` and identity hashing.
+    pub fn id(&self) -> usize {
+        use Value::*;
+        match self {
+            Undefined => 0,
+            None => 1,
+            Ellipsis => 2,
+            NotImplemented => 3,
+            Bool(b) => 4 + *b as usize,
+            Int(i) => *i as usize,
+            Float(f) => f.to_bits() as usize,
+            Str(a) => Arc::as_ptr(a) as usize,
+            Tuple(a) => Arc::as_ptr(a) as usize,
+            List(a) => Arc::as_ptr(a) as usize,
+            Dict(a) => Arc::as_ptr(a) as usize,
+            Set(a) => Arc::as_ptr(a) as usize,
+            Range(a) => Arc::as_ptr(a) as usize,
+            Slice(a) => Arc::as_ptr(a) as usize,
+            Function(a) => Arc::as_ptr(a) as usize,
+            Native(a) => Arc::as_ptr(a) as usize,
+            BoundMethod(a) => Arc::as_ptr(a) as usize,
+            Class(a) => Arc::as_ptr(a) as usize,
+            Instance(a) => Arc::as_ptr(a) as usize,
+            Module(a) => Arc::as_ptr(a) as usize,
+            Iter(a) => Arc::as_ptr(a) as usize,
+            Generator(a) => Arc::as_ptr(a) as usize,
+            Cell(a) => Arc::as_ptr(a) as usize,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Int(i)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(f: f64) -> Value {
+        Value::Float(f)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::str(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::string(s)
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Undefined => write!(f, "<undefined>"),
+            Value::None => write!(f, "None"),
+            Value::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{:?}", s.as_str()),
+            other => write!(f, "<{}>", crate::object::type_name(other)),
+        }
+    }
+}
