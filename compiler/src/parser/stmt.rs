@@ -211,7 +211,7 @@ impl Parser<'_> {
                 StmtKind::Assert { test, msg }
             }
             Token::Import => self.import()?,
-            Token::From => self.from_import()?,
+            Token::From => self.import_from()?,
             _ => return self.expr_stmt(),
         };
         Ok(st(kind, start.to(self.prev_span())))
@@ -249,7 +249,7 @@ impl Parser<'_> {
         Ok(StmtKind::Import(names))
     }
 
-    fn from_import(&mut self) -> PResult<StmtKind> {
+    fn import_from(&mut self) -> PResult<StmtKind> {
         self.bump();
         let mut level = 0;
         loop {
