@@ -208,8 +208,8 @@ pub enum Op {
     ImportFrom(Name),
 
     // ---- exceptions ----
-    /// Push a handler: an exception raised before the matching `PopBlock` truncates the stack to its
-    /// depth at this point, pushes the exception and jumps to the label.
+    /// Push a handler: an exception raised before the matching `PopBlock` pops the handler, truncates
+    /// the stack to its depth at this point, pushes the exception and jumps to the label.
     SetupExcept(Label),
     /// Pop the innermost handler pushed by `SetupExcept`.
     PopBlock,

@@ -354,10 +354,13 @@ impl Builder {
         };
         match scope.raw.get_mut(name) {
             Some(sym) => {
-                sym.flags |= flag;
-                if flag & (DEF_GLOBAL | DEF_NONLOCAL) != 0 {
+                // Keep the span of the first `global`/`nonlocal` declaration (CPython reports there).
+                if flag & (DEF_GLOBAL | DEF_NONLOCAL) != 0
+                    && sym.flags & (DEF_GLOBAL | DEF_NONLOCAL) == 0
+                {
                     sym.decl_span = span;
                 }
+                sym.flags |= flag;
             }
             None => {
                 scope.raw.insert(
