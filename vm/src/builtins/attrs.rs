@@ -1,0 +1,105 @@
+//! Data attributes of built-in values (`range.start`, `exc.args`, `f.__name__`, ...).
+
+use std::sync::Arc;
+
+use crate::error::PyResult;
+use crate::interp::Interp;
+use crate::object::{class_of, Class};
+use crate::value::Value;
+
+fn class_value(c: &Arc<Class>) -> Value {
+    Value::Class(c.clone())
+}
+
+/// A data attribute of a built-in value, or `None` when `name` is not one (the caller then looks
+/// the name up as a method or raises `AttributeError`).
+pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyResult<Value>> {
+    let v = match (obj, name) {
+        (_, "__class__") => class_value(&class_of(obj)),
+        (Value::Range(r), "start") => Value::Int(r.start),
+        (Value::Range(r), "stop") => Value::Int(r.stop),
+        (Value::Range(r), "step") => Value::Int(r.step),
+        (Value::Slice(s), "start") => s.start.clone(),
+        (Value::Slice(s), "stop") => s.stop.clone(),
+        (Value::Slice(s), "step") => s.step.clone(),
+        (Value::Int(i), "real" | "numerator") => Value::Int(*i),
+        (Value::Bool(b), "real" | "numerator") => Value::Int(*b as i64),
+        (Value::Int(_) | Value::Bool(_), "imag") => Value::Int(0),
+        (Value::Int(_) | Value::Bool(_), "denominator") => Value::Int(1),
+        (Value::Float(f), "real") => Value::Float(*f),
+        (Value::Float(_), "imag") => Value::Float(0.0),
+        (Value::Instance(i), _) => {
+            let data = i.exc()?;
+            let d = data.lock();
+            match name {
+                "args" => Value::tuple(d.args.clone()),
+                "__cause__" => d.cause.clone().unwrap_or(Value::None),
+                "__context__" => d.context.clone().unwrap_or(Value::None),
+                "__suppress_context__" => Value::Bool(d.suppress_context),
+                "__traceback__" => Value::None,
+                "value" if i.class.name.as_ref() == "StopIteration" => {
+                    d.args.first().cloned().unwrap_or(Value::None)
+                }
+                "code" if i.class.name.as_ref() == "SystemExit" => match d.args.as_slice() {
+                    [] => Value::None,
+                    [one] => one.clone(),
+                    many => Value::tuple(many.to_vec()),
+                },
+                _ => return None,
+            }
+        }
+        (Value::Function(f), _) => {
+            if let Some(v) = f.attrs.lock().get(name) {
+                return Some(Ok(v.clone()));
+            }
+            match name {
+                "__name__" => Value::Str(Arc::new(crate::object::PyStr::new(&f.code.name))),
+                "__qualname__" => Value::Str(Arc::new(crate::object::PyStr::new(&f.code.qualname))),
+                "__module__" => f.globals.get_str("__name__").unwrap_or(Value::None),
+                "__doc__" => Value::None,
+                "__defaults__" => {
+                    if f.defaults.is_empty() {
+                        Value::None
+                    } else {
+                        Value::tuple(f.defaults.to_vec())
+                    }
+                }
+                "__globals__" => Value::Dict(f.globals.clone()),
+                _ => return None,
+            }
+        }
+        (Value::Native(n), "__name__" | "__qualname__") => Value::str(n.name),
+        (Value::Native(_), "__module__") => Value::str("builtins"),
+        (Value::BoundMethod(m), "__self__") => m.receiver.clone(),
+        (Value::BoundMethod(m), "__func__") => m.func.clone(),
+        (Value::BoundMethod(m), "__name__" | "__qualname__") => {
+            return builtin_attr(_interp, &m.func.clone(), name);
+        }
+        (Value::Generator(g), "__name__") => Value::Str(Arc::new(crate::object::PyStr::new(&g.name))),
+        (Value::Generator(g), "__qualname__") => {
+            Value::Str(Arc::new(crate::object::PyStr::new(&g.qualname)))
+        }
+        (Value::Module(m), "__name__") => m
+            .dict
+            .get_str("__name__")
+            .unwrap_or_else(|| Value::Str(Arc::new(crate::object::PyStr::new(&m.name)))),
+        (Value::Class(c), _) => match name {
+            "__name__" => Value::Str(Arc::new(crate::object::PyStr::new(&c.name))),
+            "__qualname__" => Value::Str(Arc::new(crate::object::PyStr::new(&c.qualname))),
+            "__module__" => match c.dict.read().get("__module__") {
+                Some(v) => v.clone(),
+                None => Value::Str(Arc::new(crate::object::PyStr::new(&c.module))),
+            },
+            "__base__" => c.base.as_ref().map_or(Value::None, class_value),
+            "__bases__" => Value::tuple(c.base.iter().map(class_value).collect()),
+            "__mro__" => Value::tuple(c.mro().iter().map(class_value).collect()),
+            "__doc__" => match c.dict.read().get("__doc__") {
+                Some(v) => v.clone(),
+                None => Value::None,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(Ok(v))
+}

@@ -1,0 +1,223 @@
+//! Calling a built-in type: `int(x)`, `str(x)`, `list(it)`, `dict(...)`, `range(...)`, `type(x)`, ...
+
+use std::sync::Arc;
+
+use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::dict_methods::{dict_update, update_kwargs};
+use crate::builtins::num_err;
+use crate::builtins::set_methods::key_set;
+use crate::error::PyResult;
+use crate::interp::{Args, Interp};
+use crate::object::{class_of, type_name, types, Class, Dict, Instance, Range, SetObj, Slice, TypeKind};
+use crate::value::Value;
+use crate::raise;
+
+/// `cls(*args, **kw)` for a built-in class other than the exceptions.
+pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<Value> {
+    let name = &*cls.name;
+    match cls.kind {
+        TypeKind::Object => {
+            if !args.pos.is_empty() || !args.kw.is_empty() {
+                raise!(TypeError, "object() takes no arguments");
+            }
+            Ok(Value::Instance(Arc::new(Instance::new(types().object.clone()))))
+        }
+        TypeKind::Int => make_int(interp, args),
+        TypeKind::Float => make_float(interp, args),
+        TypeKind::Bool => {
+            args.range("bool", 0, 1)?;
+            match args.get(0) {
+                None => Ok(Value::Bool(false)),
+                Some(v) => interp.truthy(v).map(Value::Bool),
+            }
+        }
+        TypeKind::Str => {
+            args.only_kw("str", &["object"])?;
+            if args.pos.len() > 1 {
+                raise!(NotImplementedError, "minivm does not support bytes (str() with an encoding)");
+            }
+            match args.pos_or_kw("str", 0, "object")? {
+                None => Ok(Value::str("")),
+                Some(s @ Value::Str(_)) => Ok(s.clone()),
+                Some(v) => interp.str_of(v).map(Value::string),
+            }
+        }
+        TypeKind::List => {
+            args.no_kw("list")?;
+            args.range("list", 0, 1)?;
+            match args.get(0) {
+                None => Ok(Value::list(Vec::new())),
+                Some(Value::List(l)) => Ok(Value::list(l.snapshot())),
+                Some(v) => interp.collect_iter(v).map(Value::list),
+            }
+        }
+        TypeKind::Tuple => {
+            args.no_kw("tuple")?;
+            args.range("tuple", 0, 1)?;
+            match args.get(0) {
+                None => Ok(Value::tuple(Vec::new())),
+                Some(t @ Value::Tuple(_)) => Ok(t.clone()),
+                Some(v) => interp.collect_iter(v).map(Value::tuple),
+            }
+        }
+        TypeKind::Dict => {
+            if args.pos.len() > 1 {
+                raise!(TypeError, "dict expected at most 1 argument, got {}", args.pos.len());
+            }
+            let d = Arc::new(Dict::new());
+            if let Some(src) = args.get(0) {
+                dict_update(interp, &d, src)?;
+            }
+            update_kwargs(&d, args.kw);
+            Ok(Value::Dict(d))
+        }
+        TypeKind::Set | TypeKind::FrozenSet => {
+            let frozen = cls.kind == TypeKind::FrozenSet;
+            args.no_kw(name)?;
+            args.range(name, 0, 1)?;
+            let items = match args.get(0) {
+                None => Default::default(),
+                Some(Value::Set(s)) if frozen && s.frozen => return Ok(Value::Set(s.clone())),
+                Some(v) => key_set(interp, v)?,
+            };
+            Ok(Value::Set(Arc::new(SetObj::new(items, frozen))))
+        }
+        TypeKind::Range => {
+            args.no_kw("range")?;
+            args.range("range", 1, 3)?;
+            let ints: Vec<i64> = args.pos.iter().map(to_index).collect::<PyResult<_>>()?;
+            let (start, stop, step) = match ints.as_slice() {
+                [stop] => (0, *stop, 1),
+                [start, stop] => (*start, *stop, 1),
+                [start, stop, step] => (*start, *stop, *step),
+                _ => (0, 0, 1),
+            };
+            if step == 0 {
+                raise!(ValueError, "range() arg 3 must not be zero");
+            }
+            Ok(Value::Range(Arc::new(Range { start, stop, step })))
+        }
+        TypeKind::Slice => {
+            args.no_kw("slice")?;
+            args.range("slice", 1, 3)?;
+            let get = |i: usize| args.get(i).cloned().unwrap_or(Value::None);
+            let (start, stop, step) = match args.pos.len() {
+                1 => (Value::None, get(0), Value::None),
+                _ => (get(0), get(1), get(2)),
+            };
+            Ok(Value::Slice(Arc::new(Slice { start, stop, step })))
+        }
+        TypeKind::Type => {
+            args.no_kw("type")?;
+            match args.pos {
+                [v] => Ok(Value::Class(class_of(v))),
+                [_, _, _] => raise!(
+                    NotImplementedError,
+                    "minivm does not support creating classes with type(name, bases, dict)"
+                ),
+                _ => raise!(TypeError, "type() takes 1 or 3 arguments"),
+            }
+        }
+        TypeKind::NoneType => {
+            if !args.pos.is_empty() || !args.kw.is_empty() {
+                raise!(TypeError, "NoneType takes no arguments");
+            }
+            Ok(Value::None)
+        }
+        _ => raise!(TypeError, "cannot create '{name}' instances"),
+    }
+}
+
+fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.only_kw("int", &["base"])?;
+    if args.pos.len() > 2 {
+        raise!(TypeError, "int() takes at most 2 arguments ({} given)", args.pos.len());
+    }
+    let base = args.pos_or_kw("int", 1, "base")?;
+    let Some(x) = args.get(0) else {
+        if base.is_some() {
+            raise!(TypeError, "int() missing string argument");
+        }
+        return Ok(Value::Int(0));
+    };
+    if let Some(b) = base {
+        let b = to_index(b)?;
+        return match x {
+            Value::Str(s) => crate::num::parse_int(s.as_str(), b).map(Value::Int).map_err(num_err),
+            _ => raise!(TypeError, "int() can't convert non-string with explicit base"),
+        };
+    }
+    match x {
+        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        Value::Float(f) => crate::num::float_to_int(*f).map(Value::Int).map_err(num_err),
+        Value::Str(s) => crate::num::parse_int(s.as_str(), 10).map(Value::Int).map_err(num_err),
+        Value::Instance(_) => {
+            for name in ["__int__", "__index__", "__trunc__"] {
+                if let Some(m) = interp.lookup_special(x, name) {
+                    let r = interp.call(&m, std::slice::from_ref(x))?;
+                    return match r {
+                        Value::Int(_) => Ok(r),
+                        Value::Bool(b) => Ok(Value::Int(b as i64)),
+                        other => raise!(
+                            TypeError,
+                            "{name} returned non-int (type {})",
+                            type_name(&other)
+                        ),
+                    };
+                }
+            }
+            raise!(
+                TypeError,
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                type_name(x)
+            )
+        }
+        other => raise!(
+            TypeError,
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            type_name(other)
+        ),
+    }
+}
+
+fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.no_kw("float")?;
+    args.range("float", 0, 1)?;
+    let Some(x) = args.get(0) else {
+        return Ok(Value::Float(0.0));
+    };
+    match x {
+        Value::Float(f) => Ok(Value::Float(*f)),
+        Value::Int(i) => Ok(Value::Float(*i as f64)),
+        Value::Bool(b) => Ok(Value::Float(*b as i64 as f64)),
+        Value::Str(s) => crate::num::parse_float(s.as_str()).map(Value::Float).map_err(num_err),
+        Value::Instance(_) => {
+            for name in ["__float__", "__index__"] {
+                if let Some(m) = interp.lookup_special(x, name) {
+                    let r = interp.call(&m, std::slice::from_ref(x))?;
+                    return match r {
+                        Value::Float(_) => Ok(r),
+                        Value::Int(i) if name == "__index__" => Ok(Value::Float(i as f64)),
+                        other => raise!(
+                            TypeError,
+                            "{}.{name} returned non-float (type {})",
+                            type_name(x),
+                            type_name(&other)
+                        ),
+                    };
+                }
+            }
+            raise!(
+                TypeError,
+                "float() argument must be a string or a real number, not '{}'",
+                type_name(x)
+            )
+        }
+        other => raise!(
+            TypeError,
+            "float() argument must be a string or a real number, not '{}'",
+            type_name(other)
+        ),
+    }
+}

@@ -1,0 +1,193 @@
+//! Methods of `dict`, and `dict_update` (shared with the `dict(...)` constructor).
+
+use std::sync::Arc;
+
+use crate::builtins::args::{descriptor_error, recv, rest, ArgsExt};
+use crate::builtins::Methods;
+use crate::error::{PyErr, PyResult};
+use crate::interp::{Args, Interp};
+use crate::object::{Dict, ExcKind};
+use crate::value::Value;
+use crate::{err, raise};
+
+pub const METHODS: Methods = &[
+    ("get", get),
+    ("setdefault", setdefault),
+    ("pop", pop),
+    ("popitem", popitem),
+    ("update", update),
+    ("keys", keys),
+    ("values", values),
+    ("items", items),
+    ("copy", copy),
+    ("clear", clear),
+    ("fromkeys", fromkeys),
+];
+
+fn recv_dict<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Dict>> {
+    match recv(args, "dict", meth)? {
+        Value::Dict(d) => Ok(d),
+        other => Err(descriptor_error("dict", meth, other)),
+    }
+}
+
+pub fn key_error(key: &Value) -> PyErr {
+    PyErr::with_args(ExcKind::KeyError, vec![key.clone()])
+}
+
+/// `d.update(src)`: from a dict, a mapping with `keys()`, or an iterable of pairs.
+pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<()> {
+    match src {
+        Value::Dict(s) => {
+            let pairs: Vec<_> = s.map.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut m = d.map.lock();
+            for (k, v) in pairs {
+                m.insert(k, v);
+            }
+            return Ok(());
+        }
+        Value::Instance(_) if interp.lookup_special(src, "keys").is_some() => {
+            let keys_fn = interp.getattr(src, "keys")?;
+            let keys = interp.call(&keys_fn, &[])?;
+            for k in interp.collect_iter(&keys)? {
+                let v = interp.getitem(src, &k)?;
+                let hk = interp.hash_key(k)?;
+                d.map.lock().insert(hk, v);
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    let it = interp.get_iter(src)?;
+    let mut n = 0usize;
+    while let Some(item) = interp.iter_next(&it)? {
+        let pair = match &item {
+            Value::Tuple(t) => t.items.to_vec(),
+            Value::List(l) => l.snapshot(),
+            Value::Str(_) | Value::Iter(_) | Value::Generator(_) | Value::Set(_) | Value::Dict(_)
+            | Value::Range(_) | Value::Instance(_) => interp.collect_iter(&item)?,
+            _ => raise!(
+                TypeError,
+                "cannot convert dictionary update sequence element #{n} to a sequence"
+            ),
+        };
+        let [k, v] = <[Value; 2]>::try_from(pair).map_err(|p| {
+            err!(
+                ValueError,
+                "dictionary update sequence element #{n} has length {}; 2 is required",
+                p.len()
+            )
+        })?;
+        let hk = interp.hash_key(k)?;
+        d.map.lock().insert(hk, v);
+        n += 1;
+    }
+    Ok(())
+}
+
+/// Apply `**kwargs` to a dict.
+pub fn update_kwargs(d: &Dict, kw: &[(Arc<str>, Value)]) {
+    for (k, v) in kw {
+        d.set_str(k, v.clone());
+    }
+}
+
+fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "get")?;
+    let a = rest(&args);
+    a.range("get", 1, 2)?;
+    let k = interp.hash_key(a.get(0).cloned().unwrap_or(Value::None))?;
+    Ok(d.get(&k).unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
+}
+
+fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "setdefault")?;
+    let a = rest(&args);
+    a.range("setdefault", 1, 2)?;
+    let k = interp.hash_key(a.get(0).cloned().unwrap_or(Value::None))?;
+    let default = a.get(1).cloned().unwrap_or(Value::None);
+    Ok(d.map.lock().entry(k).or_insert(default).clone())
+}
+
+fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "pop")?;
+    let a = rest(&args);
+    a.range("pop", 1, 2)?;
+    let key = a.get(0).cloned().unwrap_or(Value::None);
+    let k = interp.hash_key(key.clone())?;
+    let removed = d.map.lock().shift_remove(&k);
+    match (removed, a.get(1)) {
+        (Some(v), _) => Ok(v),
+        (None, Some(default)) => Ok(default.clone()),
+        (None, None) => Err(key_error(&key)),
+    }
+}
+
+fn popitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "popitem")?;
+    rest(&args).none("dict.popitem")?;
+    match d.map.lock().pop() {
+        Some((k, v)) => Ok(Value::tuple(vec![k.value, v])),
+        None => raise!(KeyError, "popitem(): dictionary is empty"),
+    }
+}
+
+fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "update")?;
+    let a = rest(&args);
+    if a.pos.len() > 1 {
+        raise!(TypeError, "update expected at most 1 argument, got {}", a.pos.len());
+    }
+    if let Some(src) = a.get(0) {
+        dict_update(interp, d, src)?;
+    }
+    update_kwargs(d, a.kw);
+    Ok(Value::None)
+}
+
+fn keys(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "keys")?;
+    rest(&args).none("dict.keys")?;
+    Ok(Value::list(d.keys()))
+}
+
+fn values(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "values")?;
+    rest(&args).none("dict.values")?;
+    Ok(Value::list(d.map.lock().values().cloned().collect()))
+}
+
+fn items(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "items")?;
+    rest(&args).none("dict.items")?;
+    Ok(Value::list(
+        d.items().into_iter().map(|(k, v)| Value::tuple(vec![k, v])).collect(),
+    ))
+}
+
+fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "copy")?;
+    rest(&args).none("dict.copy")?;
+    let m = d.map.lock().clone();
+    Ok(Value::Dict(Arc::new(Dict::from_map(m))))
+}
+
+fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = recv_dict(&args, "clear")?;
+    rest(&args).none("dict.clear")?;
+    d.map.lock().clear();
+    Ok(Value::None)
+}
+
+/// `dict.fromkeys(iterable, value=None)` (called on the class: no receiver).
+fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("fromkeys", 1, 2)?;
+    let src = args.get(0).cloned().unwrap_or(Value::None);
+    let value = args.get(1).cloned().unwrap_or(Value::None);
+    let d = Arc::new(Dict::new());
+    for k in interp.collect_iter(&src)? {
+        let hk = interp.hash_key(k)?;
+        d.map.lock().insert(hk, value.clone());
+    }
+    Ok(Value::Dict(d))
+}

@@ -1,0 +1,516 @@
+//! Built-in functions that do not walk iterators: `print`, `len`, `repr`, `abs`, `isinstance`, ...
+
+use std::io::BufRead;
+
+use minivm_compiler::bytecode::BinOp;
+
+use crate::builtins::args::{as_class, opt_index, to_index, ArgsExt};
+use crate::builtins::{num_err, Methods};
+use crate::error::PyResult;
+use crate::interp::ops::{as_number, Num};
+use crate::interp::{Args, Interp};
+use crate::num::format_spec::int_to_str_radix;
+use crate::object::{class_of, type_name, Class, ExcKind};
+use crate::value::Value;
+use crate::{err, raise};
+
+pub const FUNCTIONS: Methods = &[
+    ("print", print),
+    ("len", len),
+    ("repr", repr),
+    ("ascii", ascii),
+    ("abs", abs),
+    ("isinstance", isinstance),
+    ("issubclass", issubclass),
+    ("round", round),
+    ("divmod", divmod),
+    ("pow", pow),
+    ("ord", ord),
+    ("chr", chr),
+    ("hex", hex),
+    ("bin", bin),
+    ("oct", oct),
+    ("hash", hash),
+    ("id", id),
+    ("callable", callable),
+    ("getattr", getattr),
+    ("setattr", setattr),
+    ("hasattr", hasattr),
+    ("input", input),
+    ("format", format),
+    ("super", super_),
+];
+
+/// Where `print(file=...)` writes: stdout, or stderr for `sys.stderr`.
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The stream a `file=` argument names (`None`, `sys.stdout` or `sys.stderr`).
+pub fn stream_of(v: Option<&Value>) -> PyResult<Stream> {
+    match v {
+        None | Some(Value::None) => Ok(Stream::Stdout),
+        Some(Value::Module(m)) if &*m.name == "<stdout>" => Ok(Stream::Stdout),
+        Some(Value::Module(m)) if &*m.name == "<stderr>" => Ok(Stream::Stderr),
+        Some(other) => raise!(
+            NotImplementedError,
+            "minivm: print(file=...) supports only sys.stdout and sys.stderr, not {}",
+            type_name(other)
+        ),
+    }
+}
+
+/// Write text to a stream (stderr writes flush stdout first, keeping the two in order).
+pub fn write_stream(interp: &mut Interp, stream: &Stream, s: &str) -> PyResult<()> {
+    match stream {
+        Stream::Stdout => interp.write_stdout(s),
+        Stream::Stderr => {
+            let _ = interp.vm.stdout.lock().flush();
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(s.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&'a str> {
+    match v {
+        None | Some(Value::None) => Ok(default),
+        Some(Value::Str(s)) => Ok(s.as_str()),
+        Some(other) => raise!(
+            TypeError,
+            "{what} must be None or a string, not {}",
+            type_name(other)
+        ),
+    }
+}
+
+fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("print", &["sep", "end", "file", "flush"])?;
+    let sep = sep_arg(args.kwarg("sep"), "sep", " ")?;
+    let end = sep_arg(args.kwarg("end"), "end", "\n")?;
+    let stream = stream_of(args.kwarg("file"))?;
+    let mut out = String::new();
+    for (i, v) in args.pos.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        match v {
+            Value::Str(s) => out.push_str(s.as_str()),
+            other => out.push_str(&interp.str_of(other)?),
+        }
+    }
+    out.push_str(end);
+    write_stream(interp, &stream, &out)?;
+    if let Some(f) = args.kwarg("flush") {
+        if interp.truthy(f)? {
+            let _ = interp.vm.stdout.lock().flush();
+        }
+    }
+    Ok(Value::None)
+}
+
+/// `len(v)` as a Rust integer.
+pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
+    Ok(match v {
+        Value::Str(s) => s.char_len() as i64,
+        Value::List(l) => l.len() as i64,
+        Value::Tuple(t) => t.items.len() as i64,
+        Value::Dict(d) => d.len() as i64,
+        Value::Set(s) => s.items.lock().len() as i64,
+        Value::Range(r) => r.len(),
+        Value::Instance(_) => match interp.lookup_special(v, "__len__") {
+            Some(m) => {
+                let r = interp.call(&m, std::slice::from_ref(v))?;
+                let n = match r {
+                    Value::Int(n) => n,
+                    Value::Bool(b) => b as i64,
+                    other => raise!(
+                        TypeError,
+                        "'{}' object cannot be interpreted as an integer",
+                        type_name(&other)
+                    ),
+                };
+                if n < 0 {
+                    raise!(ValueError, "__len__() should return >= 0");
+                }
+                n
+            }
+            None => raise!(TypeError, "object of type '{}' has no len()", type_name(v)),
+        },
+        other => raise!(TypeError, "object of type '{}' has no len()", type_name(other)),
+    })
+}
+
+fn len(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("len")?;
+    length(interp, v).map(Value::Int)
+}
+
+fn repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("repr")?;
+    interp.repr(v).map(Value::string)
+}
+
+/// Escape the non-ASCII characters of a repr, as `ascii()` does.
+pub fn ascii_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let n = c as u32;
+        if c.is_ascii() {
+            out.push(c);
+        } else if n <= 0xff {
+            out.push_str(&format!("\\x{n:02x}"));
+        } else if n <= 0xffff {
+            out.push_str(&format!("\\u{n:04x}"));
+        } else {
+            out.push_str(&format!("\\U{n:08x}"));
+        }
+    }
+    out
+}
+
+fn ascii(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("ascii")?;
+    let r = interp.repr(v)?;
+    Ok(Value::string(ascii_escape(&r)))
+}
+
+fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("abs")?;
+    match as_number(v) {
+        Some(Num::Int(i)) => Ok(Value::Int(crate::num::int_abs(i).map_err(num_err)?)),
+        Some(Num::Float(f)) => Ok(Value::Float(f.abs())),
+        None => match interp.lookup_special(v, "__abs__") {
+            Some(m) => interp.call(&m, std::slice::from_ref(v)),
+            None => raise!(TypeError, "bad operand type for abs(): '{}'", type_name(v)),
+        },
+    }
+}
+
+/// `isinstance`'s class test, with tuples of classes (nested) allowed.
+fn class_matches(cls: &std::sync::Arc<Class>, spec: &Value, fname: &str, what: &str) -> PyResult<bool> {
+    match spec {
+        Value::Class(c) => Ok(cls.is_subclass(c)),
+        Value::Tuple(t) => {
+            for item in t.items.iter() {
+                if class_matches(cls, item, fname, what)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        _ => raise!(TypeError, "{fname}() arg 2 must be {what}, or a union"),
+    }
+}
+
+fn isinstance(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("isinstance", 2, 2)?;
+    let (Some(v), Some(spec)) = (args.get(0), args.get(1)) else {
+        return Ok(Value::None);
+    };
+    let cls = class_of(v);
+    class_matches(&cls, spec, "isinstance", "a type, a tuple of types").map(Value::Bool)
+}
+
+fn issubclass(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("issubclass", 2, 2)?;
+    let (Some(c), Some(spec)) = (args.get(0), args.get(1)) else {
+        return Ok(Value::None);
+    };
+    let Some(cls) = as_class(c) else {
+        raise!(TypeError, "issubclass() arg 1 must be a class");
+    };
+    class_matches(cls, spec, "issubclass", "a class, a tuple of classes").map(Value::Bool)
+}
+
+fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("round", &["number", "ndigits"])?;
+    if args.pos.len() > 2 {
+        raise!(TypeError, "round() takes at most 2 arguments ({} given)", args.pos.len());
+    }
+    let Some(x) = args.pos_or_kw("round", 0, "number")? else {
+        raise!(TypeError, "round() missing required argument 'number' (pos 1)");
+    };
+    let nd = args.pos_or_kw("round", 1, "ndigits")?;
+    match x {
+        Value::Int(_) | Value::Bool(_) => {
+            let i = to_index(x)?;
+            match opt_index(nd)? {
+                None => Ok(Value::Int(i)),
+                Some(n) => crate::num::int_round(i, n).map(Value::Int).map_err(num_err),
+            }
+        }
+        Value::Float(f) => match opt_index(nd)? {
+            None => crate::num::float_round_to_int(*f).map(Value::Int).map_err(num_err),
+            Some(n) => crate::num::float_round(*f, n).map(Value::Float).map_err(num_err),
+        },
+        _ => match interp.lookup_special(x, "__round__") {
+            Some(m) => {
+                let mut a = vec![x.clone()];
+                a.extend(nd.cloned());
+                interp.call(&m, &a)
+            }
+            None => raise!(TypeError, "type {} doesn't define __round__ method", type_name(x)),
+        },
+    }
+}
+
+fn divmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("divmod", 2, 2)?;
+    let (Some(a), Some(b)) = (args.get(0), args.get(1)) else {
+        return Ok(Value::None);
+    };
+    let pair = |x: Value, y: Value| Value::tuple(vec![x, y]);
+    match (as_number(a), as_number(b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) => {
+            let (q, r) = crate::num::int_divmod(x, y).map_err(num_err)?;
+            Ok(pair(Value::Int(q), Value::Int(r)))
+        }
+        (Some(x), Some(y)) => {
+            let f = |n: Num| match n {
+                Num::Int(i) => i as f64,
+                Num::Float(f) => f,
+            };
+            let (q, r) = crate::num::float_divmod(f(x), f(y)).map_err(num_err)?;
+            Ok(pair(Value::Float(q), Value::Float(r)))
+        }
+        _ => {
+            if let Some(m) = interp.lookup_special(a, "__divmod__") {
+                let r = interp.call(&m, &[a.clone(), b.clone()])?;
+                if !matches!(r, Value::NotImplemented) {
+                    return Ok(r);
+                }
+            }
+            if let Some(m) = interp.lookup_special(b, "__rdivmod__") {
+                let r = interp.call(&m, &[b.clone(), a.clone()])?;
+                if !matches!(r, Value::NotImplemented) {
+                    return Ok(r);
+                }
+            }
+            raise!(
+                TypeError,
+                "unsupported operand type(s) for divmod(): '{}' and '{}'",
+                type_name(a),
+                type_name(b)
+            )
+        }
+    }
+}
+
+fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("pow", &["base", "exp", "mod"])?;
+    if args.pos.len() > 3 {
+        raise!(TypeError, "pow() takes at most 3 arguments ({} given)", args.pos.len());
+    }
+    let Some(base) = args.pos_or_kw("pow", 0, "base")? else {
+        raise!(TypeError, "pow() missing required argument 'base' (pos 1)");
+    };
+    let Some(exp) = args.pos_or_kw("pow", 1, "exp")? else {
+        raise!(TypeError, "pow() missing required argument 'exp' (pos 2)");
+    };
+    match args.pos_or_kw("pow", 2, "mod")? {
+        None | Some(Value::None) => interp.binary(BinOp::Pow, base, exp),
+        Some(m) => match (base, exp, m) {
+            (
+                Value::Int(_) | Value::Bool(_),
+                Value::Int(_) | Value::Bool(_),
+                Value::Int(_) | Value::Bool(_),
+            ) => crate::num::int_pow_mod(to_index(base)?, to_index(exp)?, to_index(m)?)
+                .map(Value::Int)
+                .map_err(num_err),
+            _ => raise!(
+                TypeError,
+                "pow() 3rd argument not allowed unless all arguments are integers"
+            ),
+        },
+    }
+}
+
+fn ord(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match args.one("ord")? {
+        Value::Str(s) => {
+            let mut cs = s.as_str().chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => Ok(Value::Int(c as i64)),
+                _ => raise!(
+                    TypeError,
+                    "ord() expected a character, but string of length {} found",
+                    s.char_len()
+                ),
+            }
+        }
+        other => raise!(
+            TypeError,
+            "ord() expected string of length 1, but {} found",
+            type_name(other)
+        ),
+    }
+}
+
+fn chr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let i = to_index(args.one("chr")?)?;
+    if !(0..0x110000).contains(&i) {
+        raise!(ValueError, "chr() arg not in range(0x110000)");
+    }
+    match char::from_u32(i as u32) {
+        Some(c) => Ok(Value::string(c.to_string())),
+        None => raise!(
+            NotImplementedError,
+            "minivm strings cannot hold surrogate code points (chr({i:#x}))"
+        ),
+    }
+}
+
+fn radix(args: Args<'_>, name: &str, r: u32) -> PyResult<Value> {
+    let i = to_index(args.one(name)?)?;
+    Ok(Value::string(int_to_str_radix(i, r, true)))
+}
+
+fn hex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    radix(args, "hex", 16)
+}
+
+fn bin(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    radix(args, "bin", 2)
+}
+
+fn oct(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    radix(args, "oct", 8)
+}
+
+/// Python's `hash(v)`: CPython's values for numbers and tuples of them.
+pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
+    Ok(match v {
+        Value::Int(i) => crate::num::hash_int(*i),
+        Value::Bool(b) => crate::num::hash_bool(*b),
+        Value::Float(f) => crate::num::hash_float(*f),
+        Value::Tuple(t) => {
+            let mut hs = Vec::with_capacity(t.items.len());
+            for item in t.items.iter() {
+                hs.push(py_hash(interp, item)?);
+            }
+            crate::num::hash_tuple(hs)
+        }
+        other => {
+            let h = interp.hash_key(other.clone())?.hash as i64;
+            if h == -1 {
+                -2
+            } else {
+                h
+            }
+        }
+    })
+}
+
+fn hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("hash")?;
+    py_hash(interp, v).map(Value::Int)
+}
+
+fn id(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Int(args.one("id")?.id() as i64))
+}
+
+fn callable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("callable")?;
+    Ok(Value::Bool(match v {
+        Value::Function(_) | Value::Native(_) | Value::BoundMethod(_) | Value::Class(_) => true,
+        Value::Instance(_) => interp.lookup_special(v, "__call__").is_some(),
+        _ => false,
+    }))
+}
+
+fn attr_name(v: Option<&Value>) -> PyResult<&str> {
+    match v {
+        Some(Value::Str(s)) => Ok(s.as_str()),
+        other => raise!(
+            TypeError,
+            "attribute name must be string, not '{}'",
+            other.map_or_else(|| "NoneType".to_string(), type_name)
+        ),
+    }
+}
+
+fn getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("getattr", 2, 3)?;
+    let obj = args.get(0).cloned().unwrap_or(Value::None);
+    let name = attr_name(args.get(1))?;
+    match interp.getattr(&obj, name) {
+        Err(e) if e.is(ExcKind::AttributeError) => match args.get(2) {
+            Some(d) => Ok(d.clone()),
+            None => Err(e),
+        },
+        r => r,
+    }
+}
+
+fn setattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("setattr", 3, 3)?;
+    let obj = args.get(0).cloned().unwrap_or(Value::None);
+    let name = attr_name(args.get(1))?;
+    interp.setattr(&obj, name, args.get(2).cloned().unwrap_or(Value::None))?;
+    Ok(Value::None)
+}
+
+fn hasattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("hasattr", 2, 2)?;
+    let obj = args.get(0).cloned().unwrap_or(Value::None);
+    let name = attr_name(args.get(1))?;
+    match interp.getattr(&obj, name) {
+        Ok(_) => Ok(Value::Bool(true)),
+        Err(e) if e.is(ExcKind::AttributeError) => Ok(Value::Bool(false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn input(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("input", 0, 1)?;
+    if let Some(p) = args.get(0) {
+        let s = interp.str_of(p)?;
+        interp.write_stdout(&s)?;
+    }
+    let _ = interp.vm.stdout.lock().flush();
+    let line = interp.allow_threads(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|n| (n, line))
+    });
+    match line {
+        Ok((0, _)) => Err(eof_error()),
+        Ok((_, mut line)) => {
+            if line.ends_with('\n') {
+                line.pop();
+                if line.ends_with('\r') {
+                    line.pop();
+                }
+            }
+            Ok(Value::string(line))
+        }
+        Err(e) => raise!(OSError, "{e}"),
+    }
+}
+
+/// `EOFError: EOF when reading a line` (minivm has no `EOFError` class yet: see the report).
+fn eof_error() -> crate::PyErr {
+    err!(RuntimeError, "EOF when reading a line")
+}
+
+fn format(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("format", 1, 2)?;
+    let v = args.get(0).cloned().unwrap_or(Value::None);
+    let spec = match args.get(1) {
+        None => Value::str(""),
+        Some(s @ Value::Str(_)) => s.clone(),
+        Some(other) => raise!(
+            TypeError,
+            "format() argument 2 must be str, not {}",
+            type_name(other)
+        ),
+    };
+    interp.format_value(&v, None, Some(&spec))
+}
+
+fn super_(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    raise!(RuntimeError, "super(): no arguments")
+}

@@ -1,0 +1,297 @@
+//! Built-in functions over iterables: `iter`, `next`, `enumerate`, `zip`, `map`, `filter`,
+//! `reversed`, `sorted`, `min`, `max`, `sum`, `any`, `all`.
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::{BinOp, CmpOp};
+
+use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::list_methods::reverse_flag;
+use crate::builtins::sort::sort_values;
+use crate::builtins::Methods;
+use crate::error::{PyErr, PyResult};
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, ExcKind, IterObj, IterState};
+use crate::value::Value;
+use crate::raise;
+
+pub const FUNCTIONS: Methods = &[
+    ("iter", iter),
+    ("next", next),
+    ("enumerate", enumerate),
+    ("zip", zip),
+    ("map", map),
+    ("filter", filter),
+    ("reversed", reversed),
+    ("sorted", sorted),
+    ("min", min),
+    ("max", max),
+    ("sum", sum),
+    ("any", any),
+    ("all", all),
+];
+
+fn new_iter(kind: &'static str, state: IterState) -> Value {
+    Value::Iter(Arc::new(IterObj::new(kind, state)))
+}
+
+fn iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("iter", 1, 2)?;
+    if args.pos.len() == 2 {
+        raise!(NotImplementedError, "minivm does not support iter(callable, sentinel)");
+    }
+    interp.get_iter(args.get(0).unwrap_or(&Value::None))
+}
+
+fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("next", 1, 2)?;
+    let it = args.get(0).cloned().unwrap_or(Value::None);
+    let r = match &it {
+        Value::Generator(g) => {
+            let g = g.clone();
+            match interp.gen_resume(&g, Value::None)? {
+                Some(v) => Some(v),
+                None => {
+                    let ret = std::mem::take(&mut interp.yield_from_result);
+                    if let Some(d) = args.get(1) {
+                        return Ok(d.clone());
+                    }
+                    let a = if ret.is_none() || matches!(ret, Value::Undefined) {
+                        vec![]
+                    } else {
+                        vec![ret]
+                    };
+                    return Err(PyErr::with_args(ExcKind::StopIteration, a));
+                }
+            }
+        }
+        Value::Iter(_) => interp.iter_next(&it)?,
+        Value::Instance(_) if interp.lookup_special(&it, "__next__").is_some() => {
+            let m = interp.lookup_special(&it, "__next__").unwrap_or(Value::None);
+            match interp.call(&m, std::slice::from_ref(&it)) {
+                Ok(v) => Some(v),
+                Err(e) if e.is(ExcKind::StopIteration) && args.get(1).is_some() => None,
+                Err(e) => return Err(e),
+            }
+        }
+        other => raise!(TypeError, "'{}' object is not an iterator", type_name(other)),
+    };
+    match (r, args.get(1)) {
+        (Some(v), _) => Ok(v),
+        (None, Some(d)) => Ok(d.clone()),
+        (None, None) => Err(PyErr::with_args(ExcKind::StopIteration, vec![])),
+    }
+}
+
+fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("enumerate", &["iterable", "start"])?;
+    if args.pos.len() > 2 {
+        raise!(TypeError, "enumerate() takes at most 2 arguments ({} given)", args.pos.len());
+    }
+    let Some(src) = args.pos_or_kw("enumerate", 0, "iterable")? else {
+        raise!(TypeError, "enumerate() missing required argument 'iterable' (pos 1)");
+    };
+    let count = match args.pos_or_kw("enumerate", 1, "start")? {
+        None => 0,
+        Some(v) => to_index(v)?,
+    };
+    let inner = interp.get_iter(src)?;
+    Ok(new_iter("enumerate", IterState::Enumerate { inner, count }))
+}
+
+fn zip(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("zip", &["strict"])?;
+    let strict = match args.kwarg("strict") {
+        None => false,
+        Some(v) => interp.truthy(v)?,
+    };
+    let mut inners = Vec::with_capacity(args.pos.len());
+    for a in args.pos {
+        inners.push(interp.get_iter(a)?);
+    }
+    Ok(new_iter("zip", IterState::Zip { inners, strict }))
+}
+
+fn map(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.no_kw("map")?;
+    let [func, rest @ ..] = args.pos else {
+        raise!(TypeError, "map() must have at least two arguments.");
+    };
+    if rest.is_empty() {
+        raise!(TypeError, "map() must have at least two arguments.");
+    }
+    let mut inners = Vec::with_capacity(rest.len());
+    for a in rest {
+        inners.push(interp.get_iter(a)?);
+    }
+    Ok(new_iter("map", IterState::Map { func: func.clone(), inners }))
+}
+
+fn filter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("filter", 2, 2)?;
+    let (Some(func), Some(src)) = (args.get(0), args.get(1)) else {
+        return Ok(Value::None);
+    };
+    let inner = interp.get_iter(src)?;
+    Ok(new_iter("filter", IterState::Filter { func: func.clone(), inner }))
+}
+
+/// `reversed(seq)`. `IterState::Reversed { items }` holds the items in their ORIGINAL order:
+/// the iterator yields `items.pop()` until empty.
+fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let seq = args.one("reversed")?;
+    let rev = |kind, items| Ok(new_iter(kind, IterState::Reversed { items }));
+    match seq {
+        Value::List(l) => rev("list_reverseiterator", l.snapshot()),
+        Value::Tuple(t) => rev("reversed", t.items.to_vec()),
+        Value::Str(s) => rev(
+            "reversed",
+            s.as_str().chars().map(|c| Value::string(c.to_string())).collect(),
+        ),
+        Value::Dict(d) => rev("dict_reversekeyiterator", d.keys()),
+        Value::Range(r) => {
+            let n = r.len();
+            if n == 0 {
+                return rev("range_iterator", Vec::new());
+            }
+            let last = r.at(n - 1);
+            match (r.start.checked_sub(r.step), r.step.checked_neg()) {
+                (Some(stop), Some(step)) => Ok(new_iter(
+                    "range_iterator",
+                    IterState::Range { next: last, stop, step },
+                )),
+                _ => raise!(OverflowError, "{}", crate::num::INT_OVERFLOW),
+            }
+        }
+        Value::Instance(_) => {
+            if let Some(m) = interp.lookup_special(seq, "__reversed__") {
+                return interp.call(&m, std::slice::from_ref(seq));
+            }
+            if interp.lookup_special(seq, "__getitem__").is_some()
+                && interp.lookup_special(seq, "__len__").is_some()
+            {
+                let n = crate::builtins::functions::length(interp, seq)?;
+                let mut items = Vec::new();
+                for i in 0..n {
+                    items.push(interp.getitem(seq, &Value::Int(i))?);
+                }
+                return rev("reversed", items);
+            }
+            raise!(TypeError, "'{}' object is not reversible", type_name(seq))
+        }
+        other => raise!(TypeError, "'{}' object is not reversible", type_name(other)),
+    }
+}
+
+fn sorted(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if args.pos.len() != 1 {
+        raise!(TypeError, "sorted expected 1 argument, got {}", args.pos.len());
+    }
+    args.only_kw("sort", &["key", "reverse"])?;
+    let src = args.get(0).unwrap_or(&Value::None);
+    let items = match src {
+        Value::List(l) => l.snapshot(),
+        other => interp.collect_iter(other)?,
+    };
+    let rev = reverse_flag(args.kwarg("reverse"))?;
+    let out = sort_values(interp, items, args.kwarg("key"), rev)?;
+    Ok(Value::list(out))
+}
+
+fn minmax(interp: &mut Interp, args: Args<'_>, name: &str, is_max: bool) -> PyResult<Value> {
+    args.only_kw(name, &["key", "default"])?;
+    let key = args.kwarg("key").filter(|k| !k.is_none());
+    let default = args.kwarg("default");
+    let items = match args.pos {
+        [] => raise!(TypeError, "{name} expected at least 1 argument, got 0"),
+        [single] => interp.collect_iter(single)?,
+        many => {
+            if default.is_some() {
+                raise!(
+                    TypeError,
+                    "Cannot specify a default for {name}() with multiple positional arguments"
+                );
+            }
+            many.to_vec()
+        }
+    };
+    let mut best: Option<(Value, Value)> = None;
+    for item in items {
+        let k = match key {
+            Some(f) => interp.call(f, std::slice::from_ref(&item))?,
+            None => item.clone(),
+        };
+        let better = match &best {
+            None => true,
+            Some((bk, _)) => {
+                if is_max {
+                    let r = interp.compare(CmpOp::Gt, &k, bk)?;
+                    interp.truthy(&r)?
+                } else {
+                    interp.lt(&k, bk)?
+                }
+            }
+        };
+        if better {
+            best = Some((k, item));
+        }
+    }
+    match (best, default) {
+        (Some((_, v)), _) => Ok(v),
+        (None, Some(d)) => Ok(d.clone()),
+        (None, None) => raise!(ValueError, "{name}() arg is an empty sequence"),
+    }
+}
+
+fn min(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    minmax(interp, args, "min", false)
+}
+
+fn max(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    minmax(interp, args, "max", true)
+}
+
+fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("sum", &["start"])?;
+    if args.pos.is_empty() {
+        raise!(TypeError, "sum() takes at least 1 positional argument (0 given)");
+    }
+    if args.pos.len() > 2 {
+        raise!(TypeError, "sum() takes at most 2 arguments ({} given)", args.pos.len());
+    }
+    let mut acc = args.pos_or_kw("sum", 1, "start")?.cloned().unwrap_or(Value::Int(0));
+    if let Value::Str(_) = acc {
+        raise!(TypeError, "sum() can't sum strings [use ''.join(seq) instead]");
+    }
+    let it = interp.get_iter(args.get(0).unwrap_or(&Value::None))?;
+    while let Some(v) = interp.iter_next(&it)? {
+        acc = match (&acc, &v) {
+            (Value::Int(a), Value::Int(b)) => match a.checked_add(*b) {
+                Some(s) => Value::Int(s),
+                None => interp.binary(BinOp::Add, &acc, &v)?,
+            },
+            _ => interp.binary(BinOp::Add, &acc, &v)?,
+        };
+    }
+    Ok(acc)
+}
+
+fn any(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let it = interp.get_iter(args.one("any")?)?;
+    while let Some(v) = interp.iter_next(&it)? {
+        if interp.truthy(&v)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+fn all(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let it = interp.get_iter(args.one("all")?)?;
+    while let Some(v) = interp.iter_next(&it)? {
+        if !interp.truthy(&v)? {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(true))
+}

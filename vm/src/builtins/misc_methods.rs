@@ -1,0 +1,230 @@
+//! Methods of `tuple`, `int`, `float`, `range`, `BaseException` and generators.
+
+use std::sync::Arc;
+
+use crate::builtins::args::{descriptor_error, recv, rest, slice_index, ArgsExt};
+use crate::builtins::text::adjust_indices;
+use crate::builtins::Methods;
+use crate::error::{PyErr, PyResult};
+use crate::interp::ops::{as_number, Num};
+use crate::interp::{Args, Interp};
+use crate::object::{ExcKind, GenStatus, Range, Tuple};
+use crate::value::Value;
+use crate::raise;
+
+pub const TUPLE_METHODS: Methods = &[("index", tuple_index), ("count", tuple_count)];
+pub const INT_METHODS: Methods = &[("bit_length", bit_length), ("bit_count", bit_count)];
+pub const FLOAT_METHODS: Methods = &[("is_integer", is_integer), ("as_integer_ratio", as_integer_ratio)];
+pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
+pub const EXC_METHODS: Methods = &[("with_traceback", with_traceback)];
+pub const GEN_METHODS: Methods = &[("send", gen_send), ("close", gen_close)];
+
+fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Tuple>> {
+    match recv(args, "tuple", meth)? {
+        Value::Tuple(t) => Ok(t),
+        other => Err(descriptor_error("tuple", meth, other)),
+    }
+}
+
+fn tuple_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let t = recv_tuple(&args, "index")?;
+    let a = rest(&args);
+    a.range("index", 1, 3)?;
+    let x = a.get(0).cloned().unwrap_or(Value::None);
+    let (lo, hi) = adjust_indices(slice_index(a.get(1))?, slice_index(a.get(2))?, t.items.len());
+    for (i, item) in t.items.iter().enumerate().take(hi).skip(lo) {
+        if interp.eq(item, &x)? {
+            return Ok(Value::Int(i as i64));
+        }
+    }
+    raise!(ValueError, "tuple.index(x): x not in tuple")
+}
+
+fn tuple_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let t = recv_tuple(&args, "count")?;
+    let x = rest(&args).one("tuple.count")?;
+    let mut n = 0;
+    for item in t.items.iter() {
+        if interp.eq(item, x)? {
+            n += 1;
+        }
+    }
+    Ok(Value::Int(n))
+}
+
+fn recv_int(args: &Args<'_>, meth: &str) -> PyResult<i64> {
+    match recv(args, "int", meth)? {
+        Value::Int(i) => Ok(*i),
+        Value::Bool(b) => Ok(*b as i64),
+        other => Err(descriptor_error("int", meth, other)),
+    }
+}
+
+fn bit_length(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let i = recv_int(&args, "bit_length")?;
+    rest(&args).none("int.bit_length")?;
+    Ok(Value::Int(64 - i.unsigned_abs().leading_zeros() as i64))
+}
+
+fn bit_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let i = recv_int(&args, "bit_count")?;
+    rest(&args).none("int.bit_count")?;
+    Ok(Value::Int(i.unsigned_abs().count_ones() as i64))
+}
+
+fn recv_float(args: &Args<'_>, meth: &str) -> PyResult<f64> {
+    match recv(args, "float", meth)? {
+        Value::Float(f) => Ok(*f),
+        other => Err(descriptor_error("float", meth, other)),
+    }
+}
+
+fn is_integer(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let f = recv_float(&args, "is_integer")?;
+    rest(&args).none("float.is_integer")?;
+    Ok(Value::Bool(f.is_finite() && f.fract() == 0.0))
+}
+
+/// `x.as_integer_ratio()`: exact, in lowest terms (an error if a part does not fit in 64 bits).
+pub fn integer_ratio(x: f64) -> PyResult<(i64, i64)> {
+    if x.is_nan() {
+        raise!(ValueError, "cannot convert NaN to integer ratio");
+    }
+    if x.is_infinite() {
+        raise!(OverflowError, "cannot convert Infinity to integer ratio");
+    }
+    if x == 0.0 {
+        return Ok((0, 1));
+    }
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let mut mant = (bits & ((1u64 << 52) - 1)) as i128;
+    let mut e = if exp == 0 { -1074 } else { exp - 1075 };
+    if exp != 0 {
+        mant |= 1 << 52;
+    }
+    while mant & 1 == 0 {
+        mant >>= 1;
+        e += 1;
+    }
+    let sign: i128 = if x < 0.0 { -1 } else { 1 };
+    let too_big = || crate::err!(OverflowError, "{}", crate::num::INT_OVERFLOW);
+    if e >= 0 {
+        let n = if e > 62 { None } else { mant.checked_mul(1i128 << e) };
+        let n = n.and_then(|n| i64::try_from(sign * n).ok()).ok_or_else(too_big)?;
+        Ok((n, 1))
+    } else {
+        if -e > 62 {
+            return Err(too_big());
+        }
+        let d = 1i64 << (-e);
+        Ok(((sign * mant) as i64, d))
+    }
+}
+
+fn as_integer_ratio(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let f = recv_float(&args, "as_integer_ratio")?;
+    rest(&args).none("float.as_integer_ratio")?;
+    let (n, d) = integer_ratio(f)?;
+    Ok(Value::tuple(vec![Value::Int(n), Value::Int(d)]))
+}
+
+fn recv_range<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Range>> {
+    match recv(args, "range", meth)? {
+        Value::Range(r) => Ok(r),
+        other => Err(descriptor_error("range", meth, other)),
+    }
+}
+
+/// The position of `x` in the range, if it is an int (or bool) member.
+fn range_pos(r: &Range, x: &Value) -> Option<i64> {
+    let Some(Num::Int(i)) = (match x {
+        Value::Int(_) | Value::Bool(_) => as_number(x),
+        _ => None,
+    }) else {
+        return None;
+    };
+    let off = i as i128 - r.start as i128;
+    let step = r.step as i128;
+    if off % step != 0 {
+        return None;
+    }
+    let k = off / step;
+    (k >= 0 && k < r.len() as i128).then_some(k as i64)
+}
+
+fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let r = recv_range(&args, "index")?;
+    let x = rest(&args).one("range.index")?;
+    if let Some(k) = range_pos(r, x) {
+        return Ok(Value::Int(k));
+    }
+    if !matches!(x, Value::Int(_) | Value::Bool(_)) {
+        // Other values (floats, instances) compare by ==, as CPython's fallback does.
+        for k in 0..r.len() {
+            if interp.eq(&Value::Int(r.at(k)), x)? {
+                return Ok(Value::Int(k));
+            }
+        }
+    }
+    let s = interp.repr(x)?;
+    raise!(ValueError, "{s} is not in range")
+}
+
+fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let r = recv_range(&args, "count")?;
+    let x = rest(&args).one("range.count")?;
+    if matches!(x, Value::Int(_) | Value::Bool(_)) {
+        return Ok(Value::Int(range_pos(r, x).is_some() as i64));
+    }
+    let mut n = 0;
+    for k in 0..r.len() {
+        if interp.eq(&Value::Int(r.at(k)), x)? {
+            n += 1;
+        }
+    }
+    Ok(Value::Int(n))
+}
+
+fn with_traceback(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let e = recv(&args, "BaseException", "with_traceback")?;
+    rest(&args).one("BaseException.with_traceback")?;
+    Ok(e.clone())
+}
+
+fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Generator(g)) = args.get(0) else {
+        raise!(TypeError, "descriptor 'send' requires a 'generator' object");
+    };
+    let v = rest(&args).one("generator.send")?;
+    let g = g.clone();
+    match interp.gen_resume(&g, v.clone())? {
+        Some(y) => Ok(y),
+        None => {
+            let r = std::mem::take(&mut interp.yield_from_result);
+            let args = if r.is_none() || matches!(r, Value::Undefined) { vec![] } else { vec![r] };
+            Err(PyErr::with_args(ExcKind::StopIteration, args))
+        }
+    }
+}
+
+fn gen_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Generator(g)) = args.get(0) else {
+        raise!(TypeError, "descriptor 'close' requires a 'generator' object");
+    };
+    rest(&args).none("generator.close")?;
+    let mut st = g.status.lock();
+    match *st {
+        GenStatus::Created | GenStatus::Done => {
+            *st = GenStatus::Done;
+            drop(st);
+            g.frame.lock().take();
+            Ok(Value::None)
+        }
+        GenStatus::Running => raise!(ValueError, "generator already executing"),
+        GenStatus::Suspended => raise!(
+            NotImplementedError,
+            "minivm cannot close a suspended generator (generator.close/throw are not supported)"
+        ),
+    }
+}

@@ -1,0 +1,98 @@
+//! The builtins: built-in functions, methods of the built-in types, and the built-in modules.
+//!
+//! The core calls in through [`install_methods`], [`make_builtins`], [`construct`],
+//! [`import_builtin_module`] and [`builtin_attr`]; everything else is private to this module.
+
+pub mod args;
+mod attrs;
+mod construct;
+mod dict_methods;
+mod functions;
+mod iter_functions;
+pub mod io;
+mod list_methods;
+mod misc_methods;
+mod modules;
+mod set_methods;
+pub mod sort;
+mod str_format;
+mod str_methods;
+pub mod text;
+
+use std::sync::Arc;
+
+use crate::error::PyErr;
+use crate::object::{types, BuiltinTypes, Class, Dict, ExcKind, NativeFn, NativeFunction};
+use crate::value::Value;
+
+pub use attrs::builtin_attr;
+pub use construct::construct;
+pub use modules::import_builtin_module;
+pub use modules::sys::argv_value as sys_argv;
+
+/// A native function as a value.
+pub fn native(name: &'static str, f: NativeFn) -> Value {
+    Value::Native(Arc::new(NativeFunction::new(name, f)))
+}
+
+/// A method table: (name, function) pairs.
+pub type Methods = &'static [(&'static str, NativeFn)];
+
+fn install(cls: &Arc<Class>, methods: Methods) {
+    let mut d = cls.dict.write();
+    for (name, f) in methods {
+        d.insert((*name).into(), native(name, *f));
+    }
+}
+
+/// Fill the method tables of every built-in class.
+pub fn install_methods(t: &BuiltinTypes) {
+    install(&t.str_, str_methods::METHODS);
+    install(&t.str_, str_format::METHODS);
+    install(&t.list, list_methods::METHODS);
+    install(&t.dict, dict_methods::METHODS);
+    install(&t.set, set_methods::SET_METHODS);
+    install(&t.set, set_methods::COMMON_METHODS);
+    install(&t.frozenset, set_methods::COMMON_METHODS);
+    install(&t.tuple, misc_methods::TUPLE_METHODS);
+    install(&t.int, misc_methods::INT_METHODS);
+    install(&t.float, misc_methods::FLOAT_METHODS);
+    install(&t.range, misc_methods::RANGE_METHODS);
+    install(t.exc(ExcKind::BaseException), misc_methods::EXC_METHODS);
+    install(&t.generator, misc_methods::GEN_METHODS);
+}
+
+/// The `builtins` namespace every module's globals fall back to.
+pub fn make_builtins() -> Arc<Dict> {
+    let d = Dict::new();
+    for (name, f) in functions::FUNCTIONS.iter().chain(iter_functions::FUNCTIONS) {
+        d.set_str(name, native(name, *f));
+    }
+    let t = types();
+    for cls in [
+        &t.object, &t.type_, &t.bool_, &t.int, &t.float, &t.str_, &t.tuple, &t.list, &t.dict,
+        &t.set, &t.frozenset, &t.range, &t.slice,
+    ] {
+        d.set_str(&cls.name, Value::Class(cls.clone()));
+    }
+    for cls in &t.exceptions {
+        d.set_str(&cls.name, Value::Class(cls.clone()));
+    }
+    d.set_str("Ellipsis", Value::Ellipsis);
+    d.set_str("NotImplemented", Value::NotImplemented);
+    d.set_str("__name__", Value::str("builtins"));
+    Arc::new(d)
+}
+
+/// A `num` library error as the matching Python exception.
+pub fn num_err(e: crate::num::NumError) -> PyErr {
+    use crate::num::NumError as N;
+    let kind = match &e {
+        N::ZeroDivision(_) => ExcKind::ZeroDivisionError,
+        N::Overflow(_) => ExcKind::OverflowError,
+        N::Value(_) => ExcKind::ValueError,
+        N::Type(_) => ExcKind::TypeError,
+        N::Unsupported(_) => ExcKind::NotImplementedError,
+    };
+    PyErr::new(kind, e.message().to_string())
+}

@@ -1,0 +1,585 @@
+//! The `math` module, with CPython's domain/range errors (`math domain error`, `math range error`).
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::BinOp;
+
+use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::modules::make_module;
+use crate::builtins::{num_err, Methods};
+use crate::error::PyResult;
+use crate::interp::ops::{as_number, Num};
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, Module};
+use crate::value::Value;
+use crate::{err, raise};
+
+const FUNCS: Methods = &[
+    ("sqrt", sqrt), ("cbrt", cbrt), ("exp", exp), ("exp2", exp2), ("expm1", expm1),
+    ("log", log), ("log2", log2), ("log10", log10), ("log1p", log1p), ("pow", pow),
+    ("sin", sin), ("cos", cos), ("tan", tan), ("asin", asin), ("acos", acos), ("atan", atan),
+    ("sinh", sinh), ("cosh", cosh), ("tanh", tanh), ("asinh", asinh), ("acosh", acosh),
+    ("atanh", atanh), ("atan2", atan2), ("hypot", hypot), ("dist", dist),
+    ("degrees", degrees), ("radians", radians), ("fabs", fabs), ("copysign", copysign),
+    ("floor", floor), ("ceil", ceil), ("trunc", trunc), ("modf", modf), ("frexp", frexp),
+    ("ldexp", ldexp), ("fmod", fmod), ("isclose", isclose), ("isfinite", isfinite),
+    ("isinf", isinf), ("isnan", isnan), ("gcd", gcd), ("lcm", lcm), ("isqrt", isqrt),
+    ("factorial", factorial), ("comb", comb), ("perm", perm), ("fsum", fsum), ("prod", prod),
+];
+
+pub fn module() -> Arc<Module> {
+    use std::f64::consts;
+    let consts = vec![
+        ("pi", Value::Float(consts::PI)),
+        ("e", Value::Float(consts::E)),
+        ("tau", Value::Float(consts::TAU)),
+        ("inf", Value::Float(f64::INFINITY)),
+        ("nan", Value::Float(f64::NAN)),
+    ];
+    make_module("math", FUNCS, consts)
+}
+
+/// A real-number argument as a float: `must be real number, not str` otherwise.
+fn real(interp: &mut Interp, v: &Value) -> PyResult<f64> {
+    match as_number(v) {
+        Some(Num::Int(i)) => Ok(i as f64),
+        Some(Num::Float(f)) => Ok(f),
+        None => {
+            if let Some(m) = interp.lookup_special(v, "__float__") {
+                if let Value::Float(f) = interp.call(&m, std::slice::from_ref(v))? {
+                    return Ok(f);
+                }
+            }
+            raise!(TypeError, "must be real number, not {}", type_name(v))
+        }
+    }
+}
+
+fn domain() -> crate::PyErr {
+    err!(ValueError, "math domain error")
+}
+
+fn range_err() -> crate::PyErr {
+    err!(OverflowError, "math range error")
+}
+
+/// CPython's `math_1`: NaN from a non-NaN is a domain error; an infinity from a finite input is a
+/// range error (or a domain error when `can_overflow` is false, e.g. a pole).
+fn check1(x: f64, r: f64, can_overflow: bool) -> PyResult<Value> {
+    if r.is_nan() && !x.is_nan() {
+        return Err(domain());
+    }
+    if r.is_infinite() && x.is_finite() {
+        return Err(if can_overflow { range_err() } else { domain() });
+    }
+    Ok(Value::Float(r))
+}
+
+fn one_float(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<f64> {
+    let v = args.one(name)?;
+    real(interp, v)
+}
+
+fn two_floats(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(f64, f64)> {
+    args.range(name, 2, 2)?;
+    let a = real(interp, args.get(0).unwrap_or(&Value::None))?;
+    let b = real(interp, args.get(1).unwrap_or(&Value::None))?;
+    Ok((a, b))
+}
+
+macro_rules! unary {
+    ($($fname:ident => $f:expr, $overflow:expr;)*) => {$(
+        fn $fname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+            let x = one_float(interp, args, stringify!($fname))?;
+            let f: fn(f64) -> f64 = $f;
+            check1(x, f(x), $overflow)
+        }
+    )*};
+}
+
+unary! {
+    cbrt => f64::cbrt, true;
+    exp => f64::exp, true;
+    exp2 => f64::exp2, true;
+    expm1 => f64::exp_m1, true;
+    sin => f64::sin, false;
+    cos => f64::cos, false;
+    tan => f64::tan, false;
+    asin => f64::asin, false;
+    acos => f64::acos, false;
+    atan => f64::atan, false;
+    sinh => f64::sinh, true;
+    cosh => f64::cosh, true;
+    tanh => f64::tanh, false;
+    asinh => f64::asinh, false;
+    acosh => f64::acosh, false;
+    atanh => |x| if x.abs() >= 1.0 { f64::NAN } else { x.atanh() }, false;
+    fabs => f64::abs, false;
+    degrees => f64::to_degrees, true;
+    radians => f64::to_radians, false;
+}
+
+fn sqrt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let x = one_float(interp, args, "sqrt")?;
+    if x < 0.0 {
+        return Err(domain());
+    }
+    Ok(Value::Float(x.sqrt()))
+}
+
+/// Natural log with CPython's errors (0 and negatives are domain errors).
+fn ln(x: f64) -> PyResult<f64> {
+    if x.is_nan() {
+        return Ok(x);
+    }
+    if x <= 0.0 {
+        return Err(domain());
+    }
+    Ok(x.ln())
+}
+
+fn log(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("log", 1, 2)?;
+    let x = real(interp, args.get(0).unwrap_or(&Value::None))?;
+    let num = ln(x)?;
+    match args.get(1) {
+        None => Ok(Value::Float(num)),
+        Some(b) => {
+            let b = real(interp, b)?;
+            let den = ln(b)?;
+            if den == 0.0 {
+                raise!(ZeroDivisionError, "float division by zero");
+            }
+            Ok(Value::Float(num / den))
+        }
+    }
+}
+
+fn log_with(interp: &mut Interp, args: Args<'_>, name: &str, f: fn(f64) -> f64) -> PyResult<Value> {
+    let x = one_float(interp, args, name)?;
+    if x.is_nan() {
+        return Ok(Value::Float(x));
+    }
+    if x <= 0.0 {
+        return Err(domain());
+    }
+    Ok(Value::Float(f(x)))
+}
+
+fn log2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    log_with(interp, args, "log2", f64::log2)
+}
+
+fn log10(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    log_with(interp, args, "log10", f64::log10)
+}
+
+fn log1p(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let x = one_float(interp, args, "log1p")?;
+    if x <= -1.0 {
+        return Err(domain());
+    }
+    Ok(Value::Float(x.ln_1p()))
+}
+
+fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (x, y) = two_floats(interp, args, "pow")?;
+    let r = x.powf(y);
+    if x.is_finite() && y.is_finite() {
+        if r.is_nan() {
+            return Err(domain());
+        }
+        if r.is_infinite() {
+            return Err(if x == 0.0 { domain() } else { range_err() });
+        }
+    }
+    Ok(Value::Float(r))
+}
+
+fn atan2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (y, x) = two_floats(interp, args, "atan2")?;
+    Ok(Value::Float(y.atan2(x)))
+}
+
+fn copysign(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (x, y) = two_floats(interp, args, "copysign")?;
+    Ok(Value::Float(x.copysign(y)))
+}
+
+fn fmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (x, y) = two_floats(interp, args, "fmod")?;
+    if y == 0.0 && !x.is_nan() || x.is_infinite() && !y.is_nan() {
+        return Err(domain());
+    }
+    Ok(Value::Float(x % y))
+}
+
+fn ldexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("ldexp", 2, 2)?;
+    let x = real(interp, args.get(0).unwrap_or(&Value::None))?;
+    let e = to_index(args.get(1).unwrap_or(&Value::None))?;
+    if x == 0.0 || !x.is_finite() {
+        return Ok(Value::Float(x));
+    }
+    let e = e.clamp(-2200, 2200) as i32;
+    // Scale in steps so intermediate powers of two stay representable.
+    let mut r = x;
+    let mut left = e;
+    while left != 0 {
+        let step = left.clamp(-1000, 1000);
+        r *= 2f64.powi(step);
+        left -= step;
+    }
+    if r.is_infinite() {
+        return Err(range_err());
+    }
+    Ok(Value::Float(r))
+}
+
+fn floats_of(interp: &mut Interp, v: &Value) -> PyResult<Vec<f64>> {
+    let items = interp.collect_iter(v)?;
+    items.iter().map(|x| real(interp, x)).collect()
+}
+
+/// `hypot` of already-converted coordinates.
+fn norm(xs: &[f64]) -> f64 {
+    if xs.iter().any(|x| x.is_infinite()) {
+        return f64::INFINITY;
+    }
+    if xs.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    match xs {
+        [] => 0.0,
+        [x] => x.abs(),
+        [x, y] => x.hypot(*y),
+        _ => {
+            let max = xs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            if max == 0.0 {
+                return 0.0;
+            }
+            let s: f64 = xs.iter().map(|x| (x / max) * (x / max)).sum();
+            max * s.sqrt()
+        }
+    }
+}
+
+fn hypot(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.no_kw("hypot")?;
+    let mut xs = Vec::with_capacity(args.pos.len());
+    for v in args.pos {
+        xs.push(real(interp, v)?);
+    }
+    Ok(Value::Float(norm(&xs)))
+}
+
+fn dist(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("dist", 2, 2)?;
+    let p = floats_of(interp, args.get(0).unwrap_or(&Value::None))?;
+    let q = floats_of(interp, args.get(1).unwrap_or(&Value::None))?;
+    if p.len() != q.len() {
+        raise!(ValueError, "both points must have the same number of dimensions");
+    }
+    let d: Vec<f64> = p.iter().zip(&q).map(|(a, b)| a - b).collect();
+    Ok(Value::Float(norm(&d)))
+}
+
+fn rounding(
+    interp: &mut Interp,
+    args: Args<'_>,
+    name: &str,
+    dunder: &str,
+    f: fn(f64) -> crate::num::NumResult<i64>,
+) -> PyResult<Value> {
+    let v = args.one(name)?;
+    match v {
+        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        Value::Float(x) => f(*x).map(Value::Int).map_err(num_err),
+        _ => {
+            if let Some(m) = interp.lookup_special(v, dunder) {
+                return interp.call(&m, std::slice::from_ref(v));
+            }
+            if name == "trunc" {
+                raise!(TypeError, "type {} doesn't define __trunc__ method", type_name(v));
+            }
+            let x = real(interp, v)?;
+            f(x).map(Value::Int).map_err(num_err)
+        }
+    }
+}
+
+fn floor(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    rounding(interp, args, "floor", "__floor__", crate::num::float_floor)
+}
+
+fn ceil(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    rounding(interp, args, "ceil", "__ceil__", crate::num::float_ceil)
+}
+
+fn trunc(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    rounding(interp, args, "trunc", "__trunc__", crate::num::float_to_int)
+}
+
+fn modf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let x = one_float(interp, args, "modf")?;
+    let (frac, int) = if x.is_infinite() {
+        (0.0f64.copysign(x), x)
+    } else {
+        (x - x.trunc(), x.trunc())
+    };
+    // Keep the sign of zero fractions, as C's modf does.
+    let frac = if frac == 0.0 { 0.0f64.copysign(x) } else { frac };
+    Ok(Value::tuple(vec![Value::Float(frac), Value::Float(int)]))
+}
+
+fn frexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let x = one_float(interp, args, "frexp")?;
+    let (m, e) = if x == 0.0 || !x.is_finite() {
+        (x, 0)
+    } else {
+        let (mut y, mut e) = (x, 0i64);
+        if y.abs() < f64::MIN_POSITIVE {
+            y *= 2f64.powi(64);
+            e -= 64;
+        }
+        let bits = y.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as i64;
+        e += exp - 1022;
+        let m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
+        (m, e)
+    };
+    Ok(Value::tuple(vec![Value::Float(m), Value::Int(e)]))
+}
+
+fn isclose(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("isclose", &["rel_tol", "abs_tol"])?;
+    if args.pos.len() != 2 {
+        raise!(TypeError, "isclose() takes exactly 2 positional arguments ({} given)", args.pos.len());
+    }
+    let a = real(interp, args.get(0).unwrap_or(&Value::None))?;
+    let b = real(interp, args.get(1).unwrap_or(&Value::None))?;
+    let rel = match args.kwarg("rel_tol") {
+        Some(v) => real(interp, v)?,
+        None => 1e-9,
+    };
+    let abs_tol = match args.kwarg("abs_tol") {
+        Some(v) => real(interp, v)?,
+        None => 0.0,
+    };
+    if rel < 0.0 || abs_tol < 0.0 {
+        raise!(ValueError, "tolerances must be non-negative");
+    }
+    if a == b {
+        return Ok(Value::Bool(true));
+    }
+    if a.is_infinite() || b.is_infinite() {
+        return Ok(Value::Bool(false));
+    }
+    let diff = (b - a).abs();
+    Ok(Value::Bool(
+        diff <= (rel * b).abs() || diff <= (rel * a).abs() || diff <= abs_tol,
+    ))
+}
+
+fn isfinite(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(one_float(interp, args, "isfinite")?.is_finite()))
+}
+
+fn isinf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(one_float(interp, args, "isinf")?.is_infinite()))
+}
+
+fn isnan(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(one_float(interp, args, "isnan")?.is_nan()))
+}
+
+fn ints(args: &Args<'_>, name: &str) -> PyResult<Vec<i64>> {
+    args.no_kw(name)?;
+    args.pos.iter().map(to_index).collect()
+}
+
+fn gcd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let mut acc = 0i64;
+    for n in ints(&args, "gcd")? {
+        acc = crate::num::gcd(acc, n).map_err(num_err)?;
+    }
+    Ok(Value::Int(acc))
+}
+
+fn lcm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let mut acc = 1i64;
+    for n in ints(&args, "lcm")? {
+        acc = crate::num::lcm(acc, n).map_err(num_err)?;
+    }
+    Ok(Value::Int(acc))
+}
+
+fn isqrt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let n = to_index(args.one("isqrt")?)?;
+    crate::num::isqrt(n).map(Value::Int).map_err(num_err)
+}
+
+fn factorial(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let n = to_index(args.one("factorial")?)?;
+    crate::num::factorial(n).map(Value::Int).map_err(num_err)
+}
+
+fn overflow() -> crate::PyErr {
+    err!(OverflowError, "{}", crate::num::INT_OVERFLOW)
+}
+
+fn nk(args: &Args<'_>, name: &str, max: usize) -> PyResult<(i64, Option<i64>)> {
+    args.range(name, if max == 2 && name == "comb" { 2 } else { 1 }, max)?;
+    let n = to_index(args.get(0).unwrap_or(&Value::None))?;
+    let k = match args.get(1) {
+        None | Some(Value::None) => None,
+        Some(v) => Some(to_index(v)?),
+    };
+    if n < 0 {
+        raise!(ValueError, "n must be a non-negative integer");
+    }
+    if matches!(k, Some(k) if k < 0) {
+        raise!(ValueError, "k must be a non-negative integer");
+    }
+    Ok((n, k))
+}
+
+fn comb(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (n, k) = nk(&args, "comb", 2)?;
+    let k = k.unwrap_or(0);
+    if k > n {
+        return Ok(Value::Int(0));
+    }
+    let k = k.min(n - k) as u128;
+    let n = n as u128;
+    let mut acc: u128 = 1;
+    for i in 1..=k {
+        acc = acc * (n - k + i) / i;
+        if acc > i64::MAX as u128 {
+            return Err(overflow());
+        }
+    }
+    Ok(Value::Int(acc as i64))
+}
+
+fn perm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (n, k) = nk(&args, "perm", 2)?;
+    let k = k.unwrap_or(n);
+    if k > n {
+        return Ok(Value::Int(0));
+    }
+    let mut acc: i64 = 1;
+    for i in 0..k {
+        acc = acc.checked_mul(n - i).ok_or_else(overflow)?;
+    }
+    Ok(Value::Int(acc))
+}
+
+/// Exact sum of floats (Shewchuk's algorithm, as CPython's `math.fsum`).
+pub fn exact_sum(xs: impl IntoIterator<Item = f64>) -> PyResult<f64> {
+    let mut partials: Vec<f64> = Vec::new();
+    let mut special = 0.0f64;
+    let mut inf_sum = 0.0f64;
+    for xsave in xs {
+        let mut x = xsave;
+        let mut i = 0;
+        for j in 0..partials.len() {
+            let mut y = partials.get(j).copied().unwrap_or(0.0);
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                if let Some(p) = partials.get_mut(i) {
+                    *p = lo;
+                }
+                i += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(i);
+        if x != 0.0 {
+            if !x.is_finite() {
+                if xsave.is_finite() {
+                    raise!(OverflowError, "intermediate overflow in fsum");
+                }
+                if xsave.is_infinite() {
+                    inf_sum += xsave;
+                }
+                special += xsave;
+                partials.clear();
+            } else {
+                partials.push(x);
+            }
+        }
+    }
+    if special != 0.0 {
+        if inf_sum.is_nan() {
+            raise!(ValueError, "-inf + inf in fsum");
+        }
+        return Ok(special);
+    }
+    let mut n = partials.len();
+    let mut hi = 0.0f64;
+    if n > 0 {
+        n -= 1;
+        hi = partials.get(n).copied().unwrap_or(0.0);
+        let mut lo = 0.0f64;
+        while n > 0 {
+            let x = hi;
+            n -= 1;
+            let y = partials.get(n).copied().unwrap_or(0.0);
+            hi = x + y;
+            let yr = hi - x;
+            lo = y - yr;
+            if lo != 0.0 {
+                break;
+            }
+        }
+        if n > 0 {
+            let prev = partials.get(n - 1).copied().unwrap_or(0.0);
+            if (lo < 0.0 && prev < 0.0) || (lo > 0.0 && prev > 0.0) {
+                let y = lo * 2.0;
+                let x = hi + y;
+                let yr = x - hi;
+                if y == yr {
+                    hi = x;
+                }
+            }
+        }
+    }
+    Ok(hi)
+}
+
+fn fsum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("fsum")?;
+    let xs = floats_of(interp, v)?;
+    exact_sum(xs).map(Value::Float)
+}
+
+fn prod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("prod", &["start"])?;
+    if args.pos.len() != 1 {
+        raise!(TypeError, "prod() takes exactly 1 positional argument ({} given)", args.pos.len());
+    }
+    let mut acc = args.kwarg("start").cloned().unwrap_or(Value::Int(1));
+    let items = interp.collect_iter(args.get(0).unwrap_or(&Value::None))?;
+    for v in items {
+        acc = interp.binary(BinOp::Mul, &acc, &v)?;
+    }
+    Ok(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_sum;
+
+    #[test]
+    fn fsum_exact() {
+        assert_eq!(exact_sum(vec![0.1; 10]).ok(), Some(1.0));
+        assert_eq!(exact_sum(vec![1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]).ok(), Some(1e-100));
+        assert!(exact_sum(vec![1e308, 1e308]).is_err());
+    }
+}

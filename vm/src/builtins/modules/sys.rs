@@ -1,0 +1,97 @@
+//! The `sys` module: `argv`, `exit`, the recursion limit, `maxsize`, `stdout`/`stderr`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::functions::{write_stream, Stream};
+use crate::builtins::modules::make_module;
+use crate::builtins::Methods;
+use crate::error::{PyErr, PyResult};
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, ExcKind, Module};
+use crate::value::Value;
+use crate::raise;
+
+const FUNCS: Methods = &[
+    ("exit", exit),
+    ("getrecursionlimit", getrecursionlimit),
+    ("setrecursionlimit", setrecursionlimit),
+];
+
+pub fn module() -> Arc<Module> {
+    let consts = vec![
+        ("maxsize", Value::Int(i64::MAX)),
+        ("version", Value::str("3.11.0 (minivm)")),
+        ("platform", Value::str(std::env::consts::OS)),
+        ("byteorder", Value::str(if cfg!(target_endian = "little") { "little" } else { "big" })),
+        ("stdout", Value::Module(stream_module("<stdout>", STDOUT_FUNCS))),
+        ("stderr", Value::Module(stream_module("<stderr>", STDERR_FUNCS))),
+    ];
+    make_module("sys", FUNCS, consts)
+}
+
+/// `sys.argv` needs the VM's configuration, which `import_builtin_module` cannot see: the core
+/// sets it after creating the module, `m.dict.set_str("argv", builtins::sys_argv(interp))`.
+pub fn argv_value(interp: &Interp) -> Value {
+    Value::list(interp.vm.config.argv.iter().map(|a| Value::str(a)).collect())
+}
+
+fn stream_module(name: &str, funcs: Methods) -> Arc<Module> {
+    make_module(name, funcs, vec![])
+}
+
+const STDOUT_FUNCS: Methods = &[("write", stdout_write), ("flush", stdout_flush)];
+const STDERR_FUNCS: Methods = &[("write", stderr_write), ("flush", stderr_flush)];
+
+fn write_impl(interp: &mut Interp, args: Args<'_>, stream: Stream) -> PyResult<Value> {
+    match args.one("write")? {
+        Value::Str(s) => {
+            write_stream(interp, &stream, s.as_str())?;
+            Ok(Value::Int(s.char_len() as i64))
+        }
+        other => raise!(TypeError, "write() argument must be str, not {}", type_name(other)),
+    }
+}
+
+fn stdout_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    write_impl(interp, args, Stream::Stdout)
+}
+
+fn stderr_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    write_impl(interp, args, Stream::Stderr)
+}
+
+fn stdout_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("flush")?;
+    let _ = interp.vm.stdout.lock().flush();
+    Ok(Value::None)
+}
+
+fn stderr_flush(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("flush")?;
+    Ok(Value::None)
+}
+
+fn exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("exit", 0, 1)?;
+    let a = match args.get(0) {
+        None => vec![],
+        Some(v) => vec![v.clone()],
+    };
+    Err(PyErr::with_args(ExcKind::SystemExit, a))
+}
+
+fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("getrecursionlimit")?;
+    Ok(Value::Int(interp.vm.recursion_limit.load(Ordering::Relaxed) as i64))
+}
+
+fn setrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let n = to_index(args.one("setrecursionlimit")?)?;
+    if n < 1 {
+        raise!(ValueError, "recursion limit must be greater or equal than 1");
+    }
+    interp.vm.recursion_limit.store(n as usize, Ordering::Relaxed);
+    Ok(Value::None)
+}

@@ -1,0 +1,84 @@
+//! The `time` module: wall clock, monotonic clocks and `sleep` (which releases the GIL).
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::builtins::args::ArgsExt;
+use crate::builtins::modules::make_module;
+use crate::builtins::Methods;
+use crate::error::PyResult;
+use crate::interp::ops::{as_number, Num};
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, Module};
+use crate::value::Value;
+use crate::raise;
+
+const FUNCS: Methods = &[
+    ("time", time),
+    ("time_ns", time_ns),
+    ("perf_counter", perf_counter),
+    ("perf_counter_ns", perf_counter_ns),
+    ("monotonic", perf_counter),
+    ("monotonic_ns", perf_counter_ns),
+    ("process_time", perf_counter),
+    ("sleep", sleep),
+];
+
+pub fn module() -> Arc<Module> {
+    let _ = epoch();
+    make_module("time", FUNCS, vec![])
+}
+
+/// The process's reference instant for the monotonic clocks.
+fn epoch() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+fn since_unix() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+fn time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("time.time")?;
+    Ok(Value::Float(since_unix().as_secs_f64()))
+}
+
+fn time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("time.time_ns")?;
+    Ok(Value::Int(since_unix().as_nanos() as i64))
+}
+
+fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("time.perf_counter")?;
+    Ok(Value::Float(epoch().elapsed().as_secs_f64()))
+}
+
+fn perf_counter_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("time.perf_counter_ns")?;
+    Ok(Value::Int(epoch().elapsed().as_nanos() as i64))
+}
+
+fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("sleep")?;
+    let secs = match as_number(v) {
+        Some(Num::Int(i)) => i as f64,
+        Some(Num::Float(f)) => f,
+        None => raise!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(v)
+        ),
+    };
+    if secs.is_nan() {
+        raise!(ValueError, "Invalid value NaN (not a number)");
+    }
+    if secs < 0.0 {
+        raise!(ValueError, "sleep length must be non-negative");
+    }
+    let Ok(d) = Duration::try_from_secs_f64(secs) else {
+        raise!(OverflowError, "sleep length is too large");
+    };
+    interp.allow_threads(|| std::thread::sleep(d));
+    Ok(Value::None)
+}

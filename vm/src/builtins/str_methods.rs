@@ -1,0 +1,537 @@
+//! Methods of `str` (except `format`, in `str_format.rs`). Indices are in characters, as in Python.
+
+use std::sync::Arc;
+
+use crate::builtins::args::{arg_str, recv_str, rest, slice_index, to_index, ArgsExt};
+use crate::builtins::text;
+use crate::builtins::Methods;
+use crate::error::PyResult;
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, ExcKind, PyStr};
+use crate::value::Value;
+use crate::{err, raise};
+
+pub const METHODS: Methods = &[
+    ("join", join),
+    ("split", split),
+    ("rsplit", rsplit),
+    ("splitlines", splitlines),
+    ("strip", strip),
+    ("lstrip", lstrip),
+    ("rstrip", rstrip),
+    ("replace", replace),
+    ("startswith", startswith),
+    ("endswith", endswith),
+    ("find", find),
+    ("rfind", rfind),
+    ("index", index),
+    ("rindex", rindex),
+    ("count", count),
+    ("upper", upper),
+    ("lower", lower),
+    ("capitalize", capitalize),
+    ("title", title),
+    ("swapcase", swapcase),
+    ("isdigit", isdigit),
+    ("isdecimal", isdecimal),
+    ("isnumeric", isnumeric),
+    ("isalpha", isalpha),
+    ("isalnum", isalnum),
+    ("isspace", isspace),
+    ("isupper", isupper),
+    ("islower", islower),
+    ("istitle", istitle),
+    ("isascii", isascii),
+    ("isprintable", isprintable),
+    ("isidentifier", isidentifier),
+    ("center", center),
+    ("ljust", ljust),
+    ("rjust", rjust),
+    ("zfill", zfill),
+    ("partition", partition),
+    ("rpartition", rpartition),
+    ("removeprefix", removeprefix),
+    ("removesuffix", removesuffix),
+    ("expandtabs", expandtabs),
+    ("encode", encode),
+];
+
+fn strs(parts: Vec<&str>) -> Value {
+    Value::list(parts.into_iter().map(Value::str).collect())
+}
+
+fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let sep = recv_str(&args, "join")?;
+    let it = rest(&args).one("str.join")?;
+    let items = match it {
+        Value::List(l) => l.snapshot(),
+        Value::Tuple(t) => t.items.to_vec(),
+        other => {
+            let iter = interp.get_iter(other).map_err(|e| {
+                if e.is(ExcKind::TypeError) {
+                    err!(TypeError, "can only join an iterable")
+                } else {
+                    e
+                }
+            })?;
+            let mut v = Vec::new();
+            while let Some(x) = interp.iter_next(&iter)? {
+                v.push(x);
+            }
+            v
+        }
+    };
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep.as_str());
+        }
+        match item {
+            Value::Str(s) => out.push_str(s.as_str()),
+            other => raise!(
+                TypeError,
+                "sequence item {i}: expected str instance, {} found",
+                type_name(other)
+            ),
+        }
+    }
+    Ok(Value::string(out))
+}
+
+/// (sep, maxsplit) of `split`/`rsplit`.
+fn split_args<'a>(args: &Args<'a>, name: &str) -> PyResult<(Option<&'a str>, i64)> {
+    let a = rest(args);
+    a.clinic(name, 0, 2)?;
+    a.only_kw(name, &["sep", "maxsplit"])?;
+    let sep = match a.pos_or_kw(name, 0, "sep")? {
+        None | Some(Value::None) => None,
+        Some(Value::Str(s)) => Some(s.as_str()),
+        Some(other) => raise!(TypeError, "must be str or None, not {}", type_name(other)),
+    };
+    let maxsplit = match a.pos_or_kw(name, 1, "maxsplit")? {
+        None => -1,
+        Some(v) => to_index(v)?,
+    };
+    if sep == Some("") {
+        raise!(ValueError, "empty separator");
+    }
+    Ok((sep, maxsplit))
+}
+
+fn split(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "split")?;
+    let (sep, max) = split_args(&args, "split")?;
+    Ok(strs(match sep {
+        None => text::split_whitespace(s.as_str(), max),
+        Some(sep) => text::split_sep(s.as_str(), sep, max),
+    }))
+}
+
+fn rsplit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "rsplit")?;
+    let (sep, max) = split_args(&args, "rsplit")?;
+    Ok(strs(match sep {
+        None => text::rsplit_whitespace(s.as_str(), max),
+        Some(sep) => text::rsplit_sep(s.as_str(), sep, max),
+    }))
+}
+
+fn splitlines(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "splitlines")?;
+    let a = rest(&args);
+    a.clinic("splitlines", 0, 1)?;
+    a.only_kw("splitlines", &["keepends"])?;
+    let keep = match a.pos_or_kw("splitlines", 0, "keepends")? {
+        None => false,
+        Some(v) => interp.truthy(v)?,
+    };
+    Ok(strs(text::splitlines(s.as_str(), keep)))
+}
+
+fn strip_impl(args: Args<'_>, name: &'static str, left: bool, right: bool) -> PyResult<Value> {
+    let s = recv_str(&args, name)?;
+    let a = rest(&args);
+    a.no_kw(name)?;
+    a.clinic(name, 0, 1)?;
+    let chars: Option<Vec<char>> = match a.get(0) {
+        None | Some(Value::None) => None,
+        Some(Value::Str(c)) => Some(c.as_str().chars().collect()),
+        Some(_) => raise!(TypeError, "{name} arg must be None or str"),
+    };
+    let pred = |c: char| match &chars {
+        None => text::is_space(c),
+        Some(set) => set.contains(&c),
+    };
+    let mut r = s.as_str();
+    if left {
+        r = r.trim_start_matches(pred);
+    }
+    if right {
+        r = r.trim_end_matches(pred);
+    }
+    if r.len() == s.as_str().len() {
+        return Ok(Value::Str(s.clone()));
+    }
+    Ok(Value::str(r))
+}
+
+fn strip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    strip_impl(args, "strip", true, true)
+}
+
+fn lstrip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    strip_impl(args, "lstrip", true, false)
+}
+
+fn rstrip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    strip_impl(args, "rstrip", false, true)
+}
+
+fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "replace")?;
+    let a = rest(&args);
+    a.range("replace", 2, 3)?;
+    let old = match a.get(0) {
+        Some(Value::Str(x)) => x.as_str(),
+        other => raise!(TypeError, "replace() argument 1 must be str, not {}", tn(other)),
+    };
+    let new = match a.get(1) {
+        Some(Value::Str(x)) => x.as_str(),
+        other => raise!(TypeError, "replace() argument 2 must be str, not {}", tn(other)),
+    };
+    let count = match a.get(2) {
+        None => -1,
+        Some(v) => to_index(v)?,
+    };
+    Ok(Value::string(text::replace(s.as_str(), old, new, count)))
+}
+
+fn tn(v: Option<&Value>) -> String {
+    v.map_or_else(|| "NoneType".to_string(), type_name)
+}
+
+/// The substring `s[start:end]` (character indices), or `None` when `start > end`.
+fn window<'s>(s: &'s PyStr, start: Option<&Value>, end: Option<&Value>) -> PyResult<Option<(&'s str, usize)>> {
+    let (st, en) = text::adjust_indices(slice_index(start)?, slice_index(end)?, s.char_len());
+    if st > en {
+        return Ok(None);
+    }
+    let (b0, b1) = (s.byte_offset(st), s.byte_offset(en));
+    Ok(s.as_str().get(b0..b1).map(|w| (w, st)))
+}
+
+fn affix_impl(args: Args<'_>, name: &'static str, end: bool) -> PyResult<Value> {
+    let s = recv_str(&args, name)?;
+    let a = rest(&args);
+    a.no_kw(name)?;
+    a.clinic(name, 1, 3)?;
+    let Some((w, _)) = window(s, a.get(1), a.get(2))? else {
+        return Ok(Value::Bool(false));
+    };
+    let test = |p: &str| if end { w.ends_with(p) } else { w.starts_with(p) };
+    match a.get(0) {
+        Some(Value::Str(p)) => Ok(Value::Bool(test(p.as_str()))),
+        Some(Value::Tuple(t)) => {
+            for item in t.items.iter() {
+                match item {
+                    Value::Str(p) => {
+                        if test(p.as_str()) {
+                            return Ok(Value::Bool(true));
+                        }
+                    }
+                    other => raise!(
+                        TypeError,
+                        "tuple for {name} must only contain str, not {}",
+                        type_name(other)
+                    ),
+                }
+            }
+            Ok(Value::Bool(false))
+        }
+        other => raise!(
+            TypeError,
+            "{name} first arg must be str or a tuple of str, not {}",
+            tn(other)
+        ),
+    }
+}
+
+fn startswith(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    affix_impl(args, "startswith", false)
+}
+
+fn endswith(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    affix_impl(args, "endswith", true)
+}
+
+/// The character index of the first (or last) `sub` in `s[start:end]`.
+fn find_impl(args: Args<'_>, name: &'static str, rev: bool) -> PyResult<Option<usize>> {
+    let s = recv_str(&args, name)?;
+    let a = rest(&args);
+    a.no_kw(name)?;
+    a.clinic(name, 1, 3)?;
+    let sub = arg_str(a.get(0).unwrap_or(&Value::None), "")?;
+    let Some((w, st)) = window(s, a.get(1), a.get(2))? else {
+        return Ok(None);
+    };
+    let pos = if rev { w.rfind(sub) } else { w.find(sub) };
+    Ok(pos.map(|b| st + text::char_index(w, b)))
+}
+
+fn found(r: Option<usize>) -> Value {
+    Value::Int(r.map_or(-1, |i| i as i64))
+}
+
+fn find(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(found(find_impl(args, "find", false)?))
+}
+
+fn rfind(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(found(find_impl(args, "rfind", true)?))
+}
+
+fn index(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match find_impl(args, "index", false)? {
+        Some(i) => Ok(Value::Int(i as i64)),
+        None => raise!(ValueError, "substring not found"),
+    }
+}
+
+fn rindex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match find_impl(args, "rindex", true)? {
+        Some(i) => Ok(Value::Int(i as i64)),
+        None => raise!(ValueError, "substring not found"),
+    }
+}
+
+fn count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "count")?;
+    let a = rest(&args);
+    a.no_kw("count")?;
+    a.clinic("count", 1, 3)?;
+    let sub = arg_str(a.get(0).unwrap_or(&Value::None), "")?;
+    let Some((w, _)) = window(s, a.get(1), a.get(2))? else {
+        return Ok(Value::Int(0));
+    };
+    let n = if sub.is_empty() {
+        w.chars().count() + 1
+    } else {
+        w.matches(sub).count()
+    };
+    Ok(Value::Int(n as i64))
+}
+
+macro_rules! transform {
+    ($fname:ident, $name:literal, $f:expr) => {
+        fn $fname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+            let s = recv_str(&args, $name)?;
+            rest(&args).none(concat!("str.", $name))?;
+            let f: fn(&str) -> String = $f;
+            Ok(Value::string(f(s.as_str())))
+        }
+    };
+}
+
+transform!(upper, "upper", |s| s.to_uppercase());
+transform!(lower, "lower", |s| s.to_lowercase());
+transform!(capitalize, "capitalize", text::capitalize);
+transform!(title, "title", text::title);
+transform!(swapcase, "swapcase", text::swapcase);
+
+macro_rules! predicate {
+    ($fname:ident, $name:literal, $f:expr) => {
+        fn $fname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+            let s = recv_str(&args, $name)?;
+            rest(&args).none(concat!("str.", $name))?;
+            let f: fn(&str) -> bool = $f;
+            Ok(Value::Bool(f(s.as_str())))
+        }
+    };
+}
+
+fn all_chars(s: &str, f: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(f)
+}
+
+predicate!(isdigit, "isdigit", |s| all_chars(s, text::is_digit));
+predicate!(isdecimal, "isdecimal", |s| all_chars(s, text::is_decimal));
+predicate!(isprintable, "isprintable", |s| s.chars().all(crate::num::parse::is_py_printable));
+predicate!(isnumeric, "isnumeric", |s| all_chars(s, char::is_numeric));
+predicate!(isalpha, "isalpha", |s| all_chars(s, char::is_alphabetic));
+predicate!(isalnum, "isalnum", |s| all_chars(s, char::is_alphanumeric));
+predicate!(isspace, "isspace", |s| all_chars(s, text::is_space));
+predicate!(isascii, "isascii", |s| s.is_ascii());
+predicate!(isidentifier, "isidentifier", text::is_identifier);
+predicate!(isupper, "isupper", |s| {
+    s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase)
+});
+predicate!(islower, "islower", |s| {
+    s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase)
+});
+predicate!(istitle, "istitle", |s| {
+    let mut prev_cased = false;
+    let mut any = false;
+    for c in s.chars() {
+        if c.is_uppercase() {
+            if prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            any = true;
+        } else if c.is_lowercase() {
+            if !prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            any = true;
+        } else {
+            prev_cased = false;
+        }
+    }
+    any
+});
+
+/// (width, fill) of `center`/`ljust`/`rjust`.
+fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
+    let a = rest(args);
+    a.range(name, 1, 2)?;
+    let width = to_index(a.get(0).unwrap_or(&Value::None))?;
+    let fill = match a.get(1) {
+        None => ' ',
+        Some(Value::Str(f)) => {
+            let mut cs = f.as_str().chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => c,
+                _ => raise!(TypeError, "The fill character must be exactly one character long"),
+            }
+        }
+        Some(other) => raise!(
+            TypeError,
+            "The fill character must be a unicode character, not {}",
+            type_name(other)
+        ),
+    };
+    if width > (1 << 30) {
+        raise!(MemoryError, "");
+    }
+    Ok((width.max(0) as usize, fill))
+}
+
+fn pad(s: &Arc<PyStr>, left: usize, right: usize, fill: char) -> Value {
+    if left == 0 && right == 0 {
+        return Value::Str(s.clone());
+    }
+    let mut out = String::with_capacity(s.as_str().len() + left + right);
+    out.extend(std::iter::repeat(fill).take(left));
+    out.push_str(s.as_str());
+    out.extend(std::iter::repeat(fill).take(right));
+    Value::string(out)
+}
+
+fn center(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "center")?;
+    let (w, fill) = pad_args(&args, "center")?;
+    let (l, r) = text::center_pad(s.char_len(), w);
+    Ok(pad(s, l, r, fill))
+}
+
+fn ljust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "ljust")?;
+    let (w, fill) = pad_args(&args, "ljust")?;
+    Ok(pad(s, 0, w.saturating_sub(s.char_len()), fill))
+}
+
+fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "rjust")?;
+    let (w, fill) = pad_args(&args, "rjust")?;
+    Ok(pad(s, w.saturating_sub(s.char_len()), 0, fill))
+}
+
+fn zfill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "zfill")?;
+    let w = to_index(rest(&args).one("str.zfill")?)?;
+    if w > (1 << 30) {
+        raise!(MemoryError, "");
+    }
+    let n = (w.max(0) as usize).saturating_sub(s.char_len());
+    if n == 0 {
+        return Ok(Value::Str(s.clone()));
+    }
+    let body = s.as_str();
+    let (sign, digits) = match body.chars().next() {
+        Some(c @ ('+' | '-')) => (Some(c), &body[1..]),
+        _ => (None, body),
+    };
+    let mut out = String::with_capacity(body.len() + n);
+    out.extend(sign);
+    out.extend(std::iter::repeat('0').take(n));
+    out.push_str(digits);
+    Ok(Value::string(out))
+}
+
+fn partition_impl(args: Args<'_>, name: &'static str, rev: bool) -> PyResult<Value> {
+    let s = recv_str(&args, name)?;
+    let sep = arg_str(rest(&args).one(&format!("str.{name}"))?, "")?;
+    if sep.is_empty() {
+        raise!(ValueError, "empty separator");
+    }
+    let st = s.as_str();
+    let pos = if rev { st.rfind(sep) } else { st.find(sep) };
+    let parts = match pos {
+        Some(i) => [&st[..i], sep, &st[i + sep.len()..]],
+        None if rev => ["", "", st],
+        None => [st, "", ""],
+    };
+    Ok(Value::tuple(parts.iter().map(|p| Value::str(p)).collect()))
+}
+
+fn partition(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    partition_impl(args, "partition", false)
+}
+
+fn rpartition(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    partition_impl(args, "rpartition", true)
+}
+
+fn affix_remove(args: Args<'_>, name: &'static str, suffix: bool) -> PyResult<Value> {
+    let s = recv_str(&args, name)?;
+    let a = rest(&args).one(&format!("str.{name}"))?;
+    let p = match a {
+        Value::Str(p) => p.as_str(),
+        other => raise!(TypeError, "{name}() argument must be str, not {}", type_name(other)),
+    };
+    let st = s.as_str();
+    let r = if suffix {
+        st.strip_suffix(p).filter(|_| !p.is_empty())
+    } else {
+        st.strip_prefix(p).filter(|_| !p.is_empty())
+    };
+    Ok(r.map_or_else(|| Value::Str(s.clone()), Value::str))
+}
+
+fn removeprefix(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    affix_remove(args, "removeprefix", false)
+}
+
+fn removesuffix(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    affix_remove(args, "removesuffix", true)
+}
+
+fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "expandtabs")?;
+    let a = rest(&args);
+    a.clinic("expandtabs", 0, 1)?;
+    a.only_kw("expandtabs", &["tabsize"])?;
+    let size = match a.pos_or_kw("expandtabs", 0, "tabsize")? {
+        None => 8,
+        Some(v) => to_index(v)?,
+    };
+    if size > (1 << 20) {
+        raise!(MemoryError, "");
+    }
+    Ok(Value::string(text::expandtabs(s.as_str(), size)))
+}
+
+fn encode(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    raise!(NotImplementedError, "minivm does not support bytes (str.encode)")
+}
