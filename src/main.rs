@@ -1,1 +1,166 @@
-fn main() {}
+//! The `minivm` command line: run a program, show its tokens, AST or bytecode, or start a REPL.
+
+mod repl;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use minivm_compiler::Mode;
+use minivm_vm::{Config, Vm};
+
+/// A teaching bytecode interpreter for a subset of Python, with a real GIL.
+///
+/// `minivm FILE [ARGS...]` runs a program (ARGS become sys.argv[1:]);
+/// `minivm` alone starts an interactive prompt.
+#[derive(Parser, Debug)]
+#[command(name = "minivm", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    run: RunOptions,
+
+    /// The program to run, then the arguments it sees in sys.argv.
+    #[arg(value_name = "FILE [ARGS]...", trailing_var_arg = true)]
+    program: Vec<OsString>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct RunOptions {
+    /// Print every instruction with the operand stack before it runs (to stderr).
+    #[arg(long)]
+    trace: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the bytecode of every code object in FILE, like `python -m dis`.
+    Dis {
+        /// Source file to compile.
+        file: PathBuf,
+    },
+    /// Print the tokens the lexer produces for FILE (with INDENT/DEDENT/NEWLINE).
+    Tokens {
+        /// Source file to scan.
+        file: PathBuf,
+    },
+    /// Print the abstract syntax tree the parser builds for FILE.
+    Ast {
+        /// Source file to parse.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Dis { file }) => show(file, |src, name| {
+            minivm_compiler::compile_source(src, name, Mode::File)
+                .map(|code| minivm_compiler::dis::disassemble(&code))
+        }),
+        Some(Command::Tokens { file }) => show(file, |src, _| minivm_lexer::dump_tokens(src)),
+        Some(Command::Ast { file }) => show(file, |src, _| {
+            minivm_compiler::parser::parse(src).map(|m| minivm_compiler::astdump::dump_module(&m))
+        }),
+        None => match cli.program.split_first() {
+            Some((file, args)) => run_file(Path::new(file), args, &cli.run),
+            None => repl::run(config(&cli.run, vec![String::new()], PathBuf::from("."))),
+        },
+    }
+}
+
+fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
+    Config {
+        trace: opts.trace,
+        argv,
+        script_dir,
+    }
+}
+
+/// Read a source file, or explain why not (exit code 2, as CPython does for a missing script).
+fn read_source(file: &Path) -> Result<String, ExitCode> {
+    match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                eprintln!("minivm: {}: source is not valid UTF-8", file.display());
+                Err(ExitCode::from(1))
+            }
+        },
+        Err(e) => {
+            eprintln!("minivm: can't open file '{}': {e}", file.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// `minivm dis|tokens|ast FILE`: print one stage's view of the file.
+fn show(
+    file: &Path,
+    stage: impl FnOnce(&str, &str) -> Result<String, minivm_lexer::SyntaxError>,
+) -> ExitCode {
+    let src = match read_source(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let name = file.display().to_string();
+    match stage(&src, &name) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprint!("{}", e.render(&name, &src));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
+    let src = match read_source(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let name = file.display().to_string();
+    let code = match minivm_compiler::compile_source(&src, &name, Mode::File) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.render(&name, &src));
+            return ExitCode::from(1);
+        }
+    };
+    let mut argv = vec![name.clone()];
+    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let vm = Vm::new(config(opts, argv, dir));
+    install_ctrl_c(&vm);
+    let status = on_big_stack(move || minivm_vm::run_main(&vm, code, &src));
+    ExitCode::from(status.clamp(0, 255) as u8)
+}
+
+/// Ctrl-C sets a flag the main thread checks at its next eval-breaker point.
+pub(crate) fn install_ctrl_c(vm: &Arc<Vm>) {
+    let vm = vm.clone();
+    let _ = ctrlc::set_handler(move || vm.request_interrupt());
+}
+
+/// Run the interpreter on a thread with a large stack: native code that calls back into Python
+/// (sorted with key=, list(generator), __repr__) nests Rust calls, and Python recursion is
+/// bounded by sys.getrecursionlimit() well before this stack is used up.
+fn on_big_stack(f: impl FnOnce() -> i32 + Send + 'static) -> i32 {
+    let handle = std::thread::Builder::new()
+        .name("MainThread".into())
+        .stack_size(512 << 20)
+        .spawn(f);
+    match handle.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("minivm: internal error: the interpreter thread failed");
+            70
+        }
+    }
+}

@@ -73,6 +73,16 @@ impl Vm {
             .map(|(_, m)| m.clone())
     }
 
+    /// Called from the Ctrl-C handler: the main thread raises `KeyboardInterrupt` at its next check point.
+    pub fn request_interrupt(&self) {
+        self.interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.eval_breaker.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn clear_interrupt(&self) {
+        self.interrupted.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn add_source(&self, filename: &str, src: &str) {
         self.sources.lock().push((Arc::from(filename), Arc::from(src)));
     }

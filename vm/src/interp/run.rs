@@ -162,6 +162,9 @@ impl Interp {
 
     /// The eval-breaker check point: called at backward jumps and function entries when the flag is up.
     fn handle_eval_breaker(&mut self) -> PyResult<()> {
+        if !self.vm.interrupted.load(Ordering::Relaxed) {
+            self.vm.eval_breaker.store(false, Ordering::Relaxed);
+        }
         self.check_signals()?;
         self.gil_yield_point();
         Ok(())
