@@ -38,9 +38,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -731,8 +731,8 @@ fn run_program(
 ) -> Result<RunResult, String> {
     let dir = path.parent().ok_or("program has no parent directory")?;
     let start = Instant::now();
-    let mut child = Command::new(program)
-        .arg(file_name(path))
+    let mut cmd = Command::new(program);
+    cmd.arg(file_name(path))
         .args(&d.args)
         .current_dir(dir)
         .env("PYTHONIOENCODING", "utf-8")
@@ -740,29 +740,23 @@ fn run_program(
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Own process group, so a timeout kills the program's children too.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
 
     let stdin_data = d.stdin.clone();
     let stdin = child.stdin.take();
-    let writer = thread::spawn(move || {
+    thread::spawn(move || {
         if let Some(mut s) = stdin {
             let _ = s.write_all(&stdin_data);
         }
     });
-    let mut out_pipe = child.stdout.take().ok_or("no stdout pipe")?;
-    let mut err_pipe = child.stderr.take().ok_or("no stderr pipe")?;
-    let out_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
+    let out_rx = spawn_reader(child.stdout.take().ok_or("no stdout pipe")?);
+    let err_rx = spawn_reader(child.stderr.take().ok_or("no stderr pipe")?);
 
     let deadline = start + Duration::from_secs(timeout);
     let mut timed_out = false;
@@ -772,7 +766,7 @@ fn run_program(
             Ok(None) => {
                 if Instant::now() >= deadline {
                     timed_out = true;
-                    let _ = child.kill();
+                    kill_tree(&mut child);
                     break child.wait().ok();
                 }
                 thread::sleep(Duration::from_millis(5));
@@ -781,9 +775,10 @@ fn run_program(
         }
     };
     let elapsed = start.elapsed();
-    let _ = writer.join();
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
+    // A leftover grandchild may still hold the pipes: do not wait for it forever.
+    let grace = Duration::from_secs(5);
+    let stdout = out_rx.recv_timeout(grace).unwrap_or_default();
+    let stderr = err_rx.recv_timeout(grace).unwrap_or_default();
     Ok(RunResult {
         stdout,
         stderr,
@@ -791,6 +786,29 @@ fn run_program(
         timed_out,
         elapsed,
     })
+}
+
+fn spawn_reader(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = pipe.read_to_end(&mut v);
+        let _ = tx.send(v);
+    });
+    rx
+}
+
+fn kill_tree(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        // The child leads its own process group: signal the whole group (std-only, via kill(1)).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
 }
 
 /// A line diff (`-` expected, `+` actual) from a longest-common-subsequence table, with context.
