@@ -8,7 +8,9 @@ use crate::builtins::num_err;
 use crate::builtins::set_methods::key_set;
 use crate::error::PyResult;
 use crate::interp::{Args, Interp};
-use crate::object::{class_of, type_name, types, Class, Dict, Instance, Range, SetObj, Slice, TypeKind};
+use crate::object::{
+    class_of, type_name, types, Class, Dict, Instance, Payload, Range, SetObj, Slice, TypeKind,
+};
 use crate::value::Value;
 use crate::raise;
 
@@ -123,6 +125,50 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                 raise!(TypeError, "NoneType takes no arguments");
             }
             Ok(Value::None)
+        }
+        TypeKind::Property => {
+            args.only_kw("property", &["fget", "fset", "fdel", "doc"])?;
+            if args.pos.len() > 4 {
+                raise!(TypeError, "property() takes at most 4 arguments ({} given)", args.pos.len());
+            }
+            let get = |i: usize, k: &str| -> PyResult<Value> {
+                Ok(args.pos_or_kw("property", i, k)?.cloned().unwrap_or(Value::None))
+            };
+            let payload = Payload::Property {
+                fget: get(0, "fget")?,
+                fset: get(1, "fset")?,
+                fdel: get(2, "fdel")?,
+            };
+            Ok(Value::Instance(Arc::new(Instance::with_payload(cls.clone(), payload))))
+        }
+        TypeKind::StaticMethod | TypeKind::ClassMethod => {
+            args.no_kw(name)?;
+            args.range(name, 1, 1)?;
+            let f = args.get(0).cloned().unwrap_or(Value::None);
+            Ok(Value::Instance(Arc::new(Instance::with_payload(cls.clone(), Payload::Wrapped(f)))))
+        }
+        TypeKind::Super => {
+            args.no_kw("super")?;
+            match args.pos {
+                [Value::Class(start), obj] => {
+                    let ok = match obj {
+                        Value::Class(c) => c.is_subclass(start),
+                        other => class_of(other).is_subclass(start),
+                    };
+                    if !ok {
+                        raise!(TypeError, "super(type, obj): obj must be an instance or subtype of type");
+                    }
+                    let payload = Payload::Super { start: start.clone(), obj: obj.clone() };
+                    Ok(Value::Instance(Arc::new(Instance::with_payload(cls.clone(), payload))))
+                }
+                [] => raise!(RuntimeError, "super(): no arguments"),
+                [other, _] => raise!(
+                    TypeError,
+                    "super() argument 1 must be a type, not {}",
+                    type_name(other)
+                ),
+                _ => raise!(NotImplementedError, "minivm supports only super() and super(type, obj)"),
+            }
         }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
     }

@@ -511,6 +511,12 @@ fn format(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     interp.format_value(&v, None, Some(&spec))
 }
 
-fn super_(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
-    raise!(RuntimeError, "super(): no arguments")
+/// `super`: the core handles the zero-argument form before calling this; `super(C, obj)` is built
+/// through the `super` class's constructor.
+fn super_(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if args.pos.is_empty() {
+        raise!(RuntimeError, "super(): no arguments");
+    }
+    let cls = crate::object::types().super_.clone();
+    crate::builtins::construct(interp, &cls, args)
 }

@@ -8,7 +8,7 @@ use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, GenStatus, Range, Tuple};
+use crate::object::{ExcKind, GenStatus, Instance, Payload, Range, Tuple};
 use crate::value::Value;
 use crate::raise;
 
@@ -17,6 +17,8 @@ pub const INT_METHODS: Methods = &[("bit_length", bit_length), ("bit_count", bit
 pub const FLOAT_METHODS: Methods = &[("is_integer", is_integer), ("as_integer_ratio", as_integer_ratio)];
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
 pub const EXC_METHODS: Methods = &[("with_traceback", with_traceback)];
+pub const PROPERTY_METHODS: Methods =
+    &[("getter", prop_getter), ("setter", prop_setter), ("deleter", prop_deleter)];
 pub const GEN_METHODS: Methods = &[("send", gen_send), ("close", gen_close)];
 
 fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Tuple>> {
@@ -227,4 +229,35 @@ fn gen_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "minivm cannot close a suspended generator (generator.close/throw are not supported)"
         ),
     }
+}
+
+/// `prop.setter(f)` and friends: a copy of the property with one accessor replaced.
+fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
+    let p = recv(&args, "property", name)?;
+    let f = rest(&args).one(&format!("property.{name}"))?.clone();
+    let Value::Instance(inst) = p else {
+        return Err(descriptor_error("property", name, p));
+    };
+    let Payload::Property { fget, fset, fdel } = &inst.payload else {
+        return Err(descriptor_error("property", name, p));
+    };
+    let mut parts = [fget.clone(), fset.clone(), fdel.clone()];
+    if let Some(slot) = parts.get_mut(which) {
+        *slot = f;
+    }
+    let [fget, fset, fdel] = parts;
+    let payload = Payload::Property { fget, fset, fdel };
+    Ok(Value::Instance(Arc::new(Instance::with_payload(inst.class.clone(), payload))))
+}
+
+fn prop_getter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    prop_replace(args, "getter", 0)
+}
+
+fn prop_setter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    prop_replace(args, "setter", 1)
+}
+
+fn prop_deleter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    prop_replace(args, "deleter", 2)
 }

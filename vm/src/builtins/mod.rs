@@ -60,6 +60,7 @@ pub fn install_methods(t: &BuiltinTypes) {
     install(&t.range, misc_methods::RANGE_METHODS);
     install(t.exc(ExcKind::BaseException), misc_methods::EXC_METHODS);
     install(&t.generator, misc_methods::GEN_METHODS);
+    install(&t.property, misc_methods::PROPERTY_METHODS);
 }
 
 /// The `builtins` namespace every module's globals fall back to.
@@ -71,7 +72,7 @@ pub fn make_builtins() -> Arc<Dict> {
     let t = types();
     for cls in [
         &t.object, &t.type_, &t.bool_, &t.int, &t.float, &t.str_, &t.tuple, &t.list, &t.dict,
-        &t.set, &t.frozenset, &t.range, &t.slice,
+        &t.set, &t.frozenset, &t.range, &t.slice, &t.property, &t.staticmethod, &t.classmethod,
     ] {
         d.set_str(&cls.name, Value::Class(cls.clone()));
     }
