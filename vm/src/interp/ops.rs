@@ -78,6 +78,14 @@ impl Interp {
                 return Ok(r);
             }
         }
+        if let (BinOp::Add, Value::Str(_) | Value::List(_) | Value::Tuple(_)) = (op, a) {
+            let t = type_name(a);
+            return Err(err!(
+                TypeError,
+                "can only concatenate {t} (not \"{}\") to {t}",
+                type_name(b)
+            ));
+        }
         Err(self.unsupported_operands(op.symbol(), a, b))
     }
 
@@ -183,10 +191,10 @@ impl Interp {
                 let xs = x.items.lock().clone();
                 let ys = y.items.lock().clone();
                 let r: KeySet = match op {
-                    BinOp::BitOr => xs.union(&ys).cloned().collect(),
-                    BinOp::BitAnd => xs.intersection(&ys).cloned().collect(),
-                    BinOp::Sub => xs.difference(&ys).cloned().collect(),
-                    _ => xs.symmetric_difference(&ys).cloned().collect(),
+                    BinOp::BitOr => xs.union_set(&ys),
+                    BinOp::BitAnd => xs.intersection_set(&ys),
+                    BinOp::Sub => xs.difference_set(&ys),
+                    _ => xs.symmetric_difference_set(&ys),
                 };
                 Value::Set(Arc::new(SetObj::new(r, x.frozen)))
             }

@@ -155,9 +155,11 @@ impl Interp {
                 Value::Slice(sl) => {
                     let n = r.len();
                     let idx = adjust_slice(sl, n.max(0) as usize)?;
-                    let start = r.at(idx.start.max(0).min(n));
+                    let at = |i: i64| (r.start as i128 + i as i128 * r.step as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+                    let start = at(idx.start);
+                    let stop = at(idx.stop);
                     let step = r.step.checked_mul(idx.step).ok_or_else(crate::arith::overflow)?;
-                    let stop = start.saturating_add((idx.len as i64).saturating_mul(step));
+                    let _ = n;
                     Ok(Value::Range(Arc::new(Range { start, stop, step })))
                 }
                 _ => {

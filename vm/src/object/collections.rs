@@ -2,7 +2,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexMap;
 use parking_lot::Mutex;
 
 use crate::value::Value;
@@ -89,7 +89,143 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
 
 type BuildFx = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 pub type KeyMap = IndexMap<HashKey, Value, BuildFx>;
-pub type KeySet = IndexSet<HashKey, BuildFx>;
+
+/// The members of a set, laid out as CPython lays out its set table so that iteration (and so
+/// `print`) shows the same order as `python3`.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    table: crate::num::settable::SetTable<HashKey>,
+}
+
+impl KeySet {
+    pub fn insert(&mut self, k: HashKey) -> bool {
+        let probe = k.clone();
+        self.table.insert(k.hash as i64, k, |e| *e == probe)
+    }
+
+    pub fn contains(&self, k: &HashKey) -> bool {
+        self.table.contains(k.hash as i64, |e| e == k)
+    }
+
+    /// Remove a member; true if it was there.
+    pub fn shift_remove(&mut self, k: &HashKey) -> bool {
+        self.table.remove(k.hash as i64, |e| e == k).is_some()
+    }
+
+    /// `set.pop()`: the member CPython would pop (the `index` is accepted for API symmetry).
+    pub fn shift_remove_index(&mut self, _index: usize) -> Option<HashKey> {
+        self.table.pop().map(|(_, k)| k)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &HashKey> + '_ {
+        self.table.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.table.clear();
+    }
+
+    pub fn extend(&mut self, items: impl IntoIterator<Item = HashKey>) {
+        for k in items {
+            self.insert(k);
+        }
+    }
+
+    /// `self |= other`, with CPython's merge order.
+    pub fn merge(&mut self, other: &KeySet) {
+        self.table.merge_from(&other.table, |a, b| a == b);
+    }
+
+    /// A copy as `set(s)` or `s.copy()` makes it.
+    pub fn copy(&self) -> KeySet {
+        let mut out = KeySet::default();
+        out.merge(self);
+        out
+    }
+
+    pub fn union<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
+        self.iter().chain(other.iter().filter(move |k| !self.contains(k)))
+    }
+
+    pub fn intersection<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
+        self.iter().filter(move |k| other.contains(k))
+    }
+
+    pub fn difference<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
+        self.iter().filter(move |k| !other.contains(k))
+    }
+
+    pub fn symmetric_difference<'a>(
+        &'a self,
+        other: &'a KeySet,
+    ) -> impl Iterator<Item = &'a HashKey> + 'a {
+        self.difference(other).chain(other.difference(self))
+    }
+
+    /// `a | b` as CPython builds it: a copy of `a`, then `b` merged in.
+    pub fn union_set(&self, other: &KeySet) -> KeySet {
+        let mut out = self.copy();
+        out.merge(other);
+        out
+    }
+
+    /// `a & b`: CPython walks the smaller set and keeps what the larger one has.
+    pub fn intersection_set(&self, other: &KeySet) -> KeySet {
+        let (small, big) = if other.len() > self.len() { (self, other) } else { (other, self) };
+        small.iter().filter(|k| big.contains(k)).cloned().collect()
+    }
+
+    /// `a - b`
+    pub fn difference_set(&self, other: &KeySet) -> KeySet {
+        if (self.len() >> 2) > other.len() {
+            let mut out = self.copy();
+            for k in other.iter() {
+                out.shift_remove(k);
+            }
+            return out;
+        }
+        self.iter().filter(|k| !other.contains(k)).cloned().collect()
+    }
+
+    /// `a ^ b`: a copy of `a`, then each member of `b` toggled.
+    pub fn symmetric_difference_set(&self, other: &KeySet) -> KeySet {
+        let mut out = self.copy();
+        for k in other.iter() {
+            if !out.shift_remove(k) {
+                out.insert(k.clone());
+            }
+        }
+        out
+    }
+
+    pub fn is_subset(&self, other: &KeySet) -> bool {
+        self.len() <= other.len() && self.iter().all(|k| other.contains(k))
+    }
+
+    pub fn is_superset(&self, other: &KeySet) -> bool {
+        other.is_subset(self)
+    }
+
+    pub fn is_disjoint(&self, other: &KeySet) -> bool {
+        self.iter().all(|k| !other.contains(k))
+    }
+}
+
+impl FromIterator<HashKey> for KeySet {
+    fn from_iter<I: IntoIterator<Item = HashKey>>(iter: I) -> KeySet {
+        let mut s = KeySet::default();
+        s.extend(iter);
+        s
+    }
+}
 
 /// An insertion-ordered dict (CPython's order) behind its own lock.
 pub struct Dict {
@@ -193,22 +329,15 @@ pub fn hash_value(v: &Value) -> crate::PyResult<u64> {
     Ok(match v {
         Value::Int(i) => hash_int(*i),
         Value::Bool(b) => *b as u64,
-        Value::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                hash_int(*f as i64)
-            } else {
-                f.to_bits().wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            }
-        }
+        Value::Float(f) => crate::num::hash::hash_float(*f) as u64,
         Value::Str(s) => s.hash(),
         Value::None => 0xFC_FCFC,
         Value::Tuple(t) => {
-            let mut acc: u64 = 0x27D4_EB2F_1656_67C5;
+            let mut hashes = Vec::with_capacity(t.items.len());
             for item in t.items.iter() {
-                let h = hash_value(item)?;
-                acc = (acc ^ h).wrapping_mul(0x100_0000_01B3).rotate_left(31);
+                hashes.push(hash_value(item)? as i64);
             }
-            acc
+            crate::num::hash::hash_tuple(hashes) as u64
         }
         Value::List(_) | Value::Dict(_) => {
             return Err(crate::err!(
@@ -232,11 +361,7 @@ pub fn hash_value(v: &Value) -> crate::PyResult<u64> {
     })
 }
 
-/// CPython's int hash: the value modulo 2**61 - 1 (with -1 mapped to -2).
+/// CPython's int hash (the value modulo 2**61 - 1, with -1 mapped to -2).
 pub fn hash_int(i: i64) -> u64 {
-    const MODULUS: i128 = (1 << 61) - 1;
-    let m = (i as i128).rem_euclid(MODULUS);
-    let h = if i < 0 { -(((-(i as i128)) % MODULUS)) } else { m };
-    let h = if h == -1 { -2 } else { h };
-    h as i64 as u64
+    crate::num::hash::hash_int(i) as u64
 }
