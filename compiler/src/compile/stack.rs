@@ -183,6 +183,12 @@ pub fn verify_stack(code: &[Op]) -> Result<(), String> {
             None => *slot = Some(d),
         }
         let Some(op) = code.get(pc) else { continue };
+        if let Some(target) = jump_target(op) {
+            let backward = matches!(op, Op::JumpBackward(_));
+            if backward != (target.0 as usize <= pc) {
+                return Err(format!("jump direction wrong at {pc}: {op:?}"));
+            }
+        }
         let (fall, jump) = effects(op);
         if let Some(e) = fall {
             work.push((pc + 1, d + e, pc));
