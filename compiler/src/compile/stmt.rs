@@ -223,7 +223,7 @@ impl<'a> Compiler<'a> {
                 }
                 (None, Some(c)) => Err(SyntaxError::syntax("invalid syntax", c.span)),
             },
-            StmtKind::Try(t) => self.compile_try(t, s.span),
+            StmtKind::Try(t) => self.compile_try(t),
             StmtKind::With { items, body } => self.compile_with(items, body, s.span),
         }
     }

@@ -164,9 +164,9 @@ impl<'a> Compiler<'a> {
         self.emit(Op::Reraise);
     }
 
-    pub(crate) fn compile_try(&mut self, t: &'a Try, span: Span) -> Result<(), SyntaxError> {
+    pub(crate) fn compile_try(&mut self, t: &'a Try) -> Result<(), SyntaxError> {
         if t.finalbody.is_empty() {
-            return self.compile_try_except(t, span);
+            return self.compile_try_except(t);
         }
         let handler = self.new_label();
         let end = self.new_label();
@@ -177,7 +177,7 @@ impl<'a> Compiler<'a> {
         let r = if t.handlers.is_empty() {
             self.stmts(&t.body)
         } else {
-            self.compile_try_except(t, span)
+            self.compile_try_except(t)
         };
         self.cur.fblocks.pop();
         r?;
@@ -201,7 +201,7 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn compile_try_except(&mut self, t: &'a Try, span: Span) -> Result<(), SyntaxError> {
+    fn compile_try_except(&mut self, t: &'a Try) -> Result<(), SyntaxError> {
         let handler = self.new_label();
         let end = self.new_label();
         self.emit(Op::SetupExcept(handler));
@@ -225,24 +225,18 @@ impl<'a> Compiler<'a> {
                     h.span,
                 ));
             }
-            self.compile_handler(h, cleanup, end)?;
+            self.compile_handler(h, end)?;
         }
         // No clause matched: [.., prev_exc, exc] -> re-raise through the cleanup handler.
         self.emit(Op::Reraise);
         self.bind(cleanup);
         self.emit_pop_except_and_reraise();
         self.bind(end);
-        let _ = span;
         Ok(())
     }
 
     /// One `except` clause, entered with `[.., prev_exc, exc]` and the cleanup handler active.
-    fn compile_handler(
-        &mut self,
-        h: &'a ExceptHandler,
-        _cleanup: Label,
-        end: Label,
-    ) -> Result<(), SyntaxError> {
+    fn compile_handler(&mut self, h: &'a ExceptHandler, end: Label) -> Result<(), SyntaxError> {
         let old = self.set_line(h.span);
         let next = self.new_label();
         if let Some(typ) = &h.typ {
