@@ -195,6 +195,9 @@ impl Interp {
     }
 
     fn zip_next(&mut self, obj: &Arc<IterObj>, inners: &[Value], strict: bool) -> PyResult<Option<Value>> {
+        if inners.is_empty() {
+            return Ok(None);
+        }
         let mut items = Vec::with_capacity(inners.len());
         for (i, it) in inners.iter().enumerate() {
             match self.iter_next(it)? {

@@ -15,6 +15,7 @@ pub mod repr;
 pub mod run;
 pub mod subscr;
 pub mod trace;
+pub mod views;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;

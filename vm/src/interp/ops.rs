@@ -308,7 +308,9 @@ impl Interp {
                 self.seq_eq(&xs, &ys)?
             }
             (Dict(x), Dict(y)) => {
-                let (xs, ys) = (x.map.lock().clone(), y.map.lock().clone());
+                // Two statements: one lock at a time (x and y may be the same dict).
+                let xs = x.map.lock().clone();
+                let ys = y.map.lock().clone();
                 if xs.len() != ys.len() {
                     return Ok(false);
                 }
@@ -325,7 +327,9 @@ impl Interp {
                 true
             }
             (Set(x), Set(y)) => {
-                let (xs, ys) = (x.items.lock().clone(), y.items.lock().clone());
+                // Two statements: one lock at a time (x and y may be the same set).
+                let xs = x.items.lock().clone();
+                let ys = y.items.lock().clone();
                 xs.len() == ys.len() && xs.is_subset(&ys)
             }
             (Range(x), Range(y)) => {
@@ -399,7 +403,9 @@ impl Interp {
                 self.seq_order(op, &xs, &ys)
             }
             (Set(x), Set(y)) => {
-                let (xs, ys) = (x.items.lock().clone(), y.items.lock().clone());
+                // Two statements: one lock at a time (x and y may be the same set).
+                let xs = x.items.lock().clone();
+                let ys = y.items.lock().clone();
                 let sub = xs.is_subset(&ys);
                 let sup = ys.is_subset(&xs);
                 // Subset order is partial: map it so each operator answers as Python's does.

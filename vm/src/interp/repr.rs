@@ -254,8 +254,10 @@ impl Interp {
                 if inst.class.lookup("__repr__").is_none() {
                     if let Payload::Exception(d) = &inst.payload {
                         let args = d.lock().args.clone();
+                        let key_error = inst.class.is_subclass(crate::object::types().exc(crate::object::ExcKind::KeyError));
                         return match args.len() {
                             0 => Ok(String::new()),
+                            1 if key_error => self.repr(&args[0]),
                             1 => self.str_of(&args[0]),
                             _ => self.repr(&Value::tuple(args)),
                         };

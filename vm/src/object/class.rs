@@ -44,6 +44,16 @@ pub enum TypeKind {
     Property,
     StaticMethod,
     ClassMethod,
+    /// `dict.keys()`, `.values()`, `.items()`: live views of a dict.
+    DictView,
+}
+
+/// Which view of a dict a `DictView` instance shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewKind {
+    Keys,
+    Values,
+    Items,
 }
 
 pub struct Class {
@@ -135,6 +145,7 @@ pub enum Payload {
     Property { fget: Value, fset: Value, fdel: Value },
     /// `staticmethod(f)` / `classmethod(f)`.
     Wrapped(Value),
+    DictView(Arc<crate::object::Dict>, ViewKind),
 }
 
 pub struct Instance {
@@ -260,6 +271,9 @@ pub struct BuiltinTypes {
     pub property: Arc<Class>,
     pub staticmethod: Arc<Class>,
     pub classmethod: Arc<Class>,
+    pub dict_keys: Arc<Class>,
+    pub dict_values: Arc<Class>,
+    pub dict_items: Arc<Class>,
     pub exceptions: Vec<Arc<Class>>,
 }
 
@@ -319,10 +333,14 @@ pub fn types() -> &'static BuiltinTypes {
             property: sub("property", TypeKind::Property),
             staticmethod: sub("staticmethod", TypeKind::StaticMethod),
             classmethod: sub("classmethod", TypeKind::ClassMethod),
+            dict_keys: sub("dict_keys", TypeKind::DictView),
+            dict_values: sub("dict_values", TypeKind::DictView),
+            dict_items: sub("dict_items", TypeKind::DictView),
             exceptions,
             object,
         };
         crate::builtins::install_methods(&t);
+        crate::interp::views::install(&t);
         t
     })
 }
