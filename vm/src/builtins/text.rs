@@ -84,7 +84,7 @@ pub fn split_sep<'a>(s: &'a str, sep: &str, maxsplit: i64) -> Vec<&'a str> {
     if maxsplit < 0 {
         s.split(sep).collect()
     } else {
-        s.splitn(maxsplit.saturating_add(1).min(usize::MAX as i64) as usize, sep)
+        s.splitn(usize::try_from(maxsplit).unwrap_or(usize::MAX).saturating_add(1), sep)
             .collect()
     }
 }
@@ -94,7 +94,7 @@ pub fn rsplit_sep<'a>(s: &'a str, sep: &str, maxsplit: i64) -> Vec<&'a str> {
     let mut out: Vec<&str> = if maxsplit < 0 {
         s.rsplit(sep).collect()
     } else {
-        s.rsplitn(maxsplit.saturating_add(1).min(usize::MAX as i64) as usize, sep)
+        s.rsplitn(usize::try_from(maxsplit).unwrap_or(usize::MAX).saturating_add(1), sep)
             .collect()
     };
     out.reverse();
