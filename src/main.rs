@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use minivm_compiler::Mode;
+use minivm_vm::gil::GilMode;
 use minivm_vm::{Config, Vm};
 
 /// A teaching bytecode interpreter for a subset of Python, with a real GIL.
@@ -34,6 +35,31 @@ struct RunOptions {
     /// Print every instruction with the operand stack before it runs (to stderr).
     #[arg(long)]
     trace: bool,
+
+    /// Run with the global interpreter lock (on, like CPython) or without it (off: threads run
+    /// bytecode in parallel, like free-threaded CPython 3.13t).
+    #[arg(long, value_enum, default_value = "on", env = "MINIVM_GIL", global = true)]
+    gil: GilFlag,
+
+    /// Seconds a thread waiting for the GIL lets the holder run before asking it to switch
+    /// (CPython's sys.setswitchinterval; default 0.005).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.005, value_parser = parse_interval)]
+    switch_interval: f64,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum GilFlag {
+    #[value(alias = "1")]
+    On,
+    #[value(alias = "0")]
+    Off,
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v <= 3600.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds (at most 3600)")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,6 +104,11 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         trace: opts.trace,
         argv,
         script_dir,
+        gil: match opts.gil {
+            GilFlag::On => GilMode::On,
+            GilFlag::Off => GilMode::Off,
+        },
+        switch_interval: std::time::Duration::from_secs_f64(opts.switch_interval),
     }
 }
 

@@ -7,9 +7,11 @@
 pub mod arith;
 pub mod builtins;
 pub mod error;
+pub mod gil;
 pub mod interp;
 pub mod num;
 pub mod object;
+pub mod threads;
 pub mod value;
 
 use std::sync::Arc;
@@ -30,11 +32,15 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     vm.add_source(&code.filename, src);
     let globals = new_globals("__main__");
     let mut interp = Interp::new(vm.clone(), "MainThread");
+    interp.attach();
     let result = run_code(&mut interp, code, globals);
     let status = match result {
         Ok(()) => 0,
         Err(e) => report_uncaught(&mut interp, &e),
     };
+    // Like CPython, the program ends once its non-daemon threads have finished.
+    crate::threads::join_non_daemon(&mut interp);
+    interp.detach();
     let _ = vm.stdout.lock().flush();
     status
 }

@@ -278,7 +278,7 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(Value::Class(c)) => c.clone(),
         Some(other) => return Err(err!(TypeError, "bases must be types, not {}", type_name(other))),
     };
-    if !matches!(base.kind, TypeKind::Object | TypeKind::Exception) {
+    if !matches!(base.kind, TypeKind::Object | TypeKind::Exception | TypeKind::Native) {
         return Err(err!(TypeError, "minivm cannot subclass the built-in type '{}'", base.name));
     }
     let ns = Arc::new(crate::object::Dict::new());

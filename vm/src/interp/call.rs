@@ -500,10 +500,10 @@ impl Interp {
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
-        if cls.builtin && cls.kind != TypeKind::Exception {
+        if cls.builtin && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
         }
-        if !matches!(cls.kind, TypeKind::Object | TypeKind::Exception) {
+        if !matches!(cls.kind, TypeKind::Object | TypeKind::Exception | TypeKind::Native) {
             return Err(err!(
                 TypeError,
                 "minivm cannot create instances of '{}'",

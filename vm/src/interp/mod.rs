@@ -26,8 +26,12 @@ use crate::object::{Dict, Module};
 use crate::value::Value;
 
 /// Settings chosen on the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
+    /// `--gil on|off`
+    pub gil: crate::gil::GilMode,
+    /// `--switch-interval` (CPython's `sys.setswitchinterval`, 5 ms by default).
+    pub switch_interval: std::time::Duration,
     /// Print every instruction with the stack before running it.
     pub trace: bool,
     /// `sys.argv`.
@@ -48,13 +52,36 @@ pub struct Vm {
     /// A Ctrl-C arrived and the main thread must raise `KeyboardInterrupt`.
     pub interrupted: AtomicBool,
     pub stdout: Mutex<crate::builtins::io::Stdout>,
+    /// The global interpreter lock (a no-op with `--gil off`).
+    pub gil: crate::gil::Gil,
+    /// Threads started by the program and not yet joined at exit (`threading.Thread` objects).
+    pub threads: Mutex<Vec<Value>>,
+    /// The `threading.Thread` object standing for the main thread, once created.
+    pub main_thread: std::sync::OnceLock<Value>,
+    pub next_thread_id: std::sync::atomic::AtomicU64,
     /// Source text of every file loaded, for the source lines in tracebacks.
     pub sources: Mutex<Vec<(Arc<str>, Arc<str>)>>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            gil: crate::gil::GilMode::On,
+            switch_interval: std::time::Duration::from_millis(5),
+            trace: false,
+            argv: Vec::new(),
+            script_dir: std::path::PathBuf::from("."),
+        }
+    }
 }
 
 impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
         Arc::new(Vm {
+            gil: crate::gil::Gil::new(config.gil, config.switch_interval),
+            next_thread_id: std::sync::atomic::AtomicU64::new(1),
+            threads: Mutex::new(Vec::new()),
+            main_thread: std::sync::OnceLock::new(),
             builtins: crate::builtins::make_builtins(),
             modules: Mutex::new(Vec::new()),
             recursion_limit: AtomicUsize::new(1000),
@@ -129,6 +156,12 @@ pub struct Interp {
     pub thread_name: Arc<str>,
     /// The main thread receives `KeyboardInterrupt`.
     pub is_main: bool,
+    /// This interpreter thread's number (what `threading.get_ident()` returns).
+    pub thread_id: u64,
+    /// The `threading.Thread` object of this thread, once asked for.
+    pub thread_obj: Option<Value>,
+    /// Whether this thread holds the GIL now (it must, to run bytecode).
+    pub(crate) holds_gil: bool,
     /// Print each instruction before running it (`--trace`).
     pub tracing: bool,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
@@ -140,6 +173,22 @@ pub struct Interp {
 }
 
 impl Interp {
+    /// Take the GIL: from here on this thread may run bytecode.
+    pub fn attach(&mut self) {
+        if !self.holds_gil {
+            self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
+            self.holds_gil = true;
+        }
+    }
+
+    /// Give the GIL up for good (the thread is finishing).
+    pub fn detach(&mut self) {
+        if self.holds_gil {
+            self.vm.gil.release();
+            self.holds_gil = false;
+        }
+    }
+
     pub fn new(vm: Arc<Vm>, thread_name: &str) -> Interp {
         Interp {
             frames: Vec::new(),
@@ -149,6 +198,9 @@ impl Interp {
             tracing: vm.config.trace,
             thread_name: thread_name.into(),
             is_main: true,
+            thread_id: vm.next_thread_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            thread_obj: None,
+            holds_gil: false,
             reraising: false,
             yield_from_result: Value::None,
             repr_stack: Vec::new(),

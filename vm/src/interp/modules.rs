@@ -14,7 +14,9 @@ impl Interp {
         if let Some(m) = self.vm.find_module(name) {
             return Ok(Value::Module(m));
         }
-        if let Some(m) = crate::builtins::import_builtin_module(name) {
+        if let Some(m) = crate::threads::import_module(name)
+            .or_else(|| crate::builtins::import_builtin_module(name))
+        {
             self.vm.modules.lock().push((Arc::from(name), m.clone()));
             return Ok(Value::Module(m));
         }

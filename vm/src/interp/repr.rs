@@ -7,60 +7,7 @@ use crate::object::{type_name, Payload, TypeKind};
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// Python's `repr()` of a string: single quotes unless the text has one and no double quote.
-pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if is_unprintable(c) => {
-                let n = c as u32;
-                if n <= 0xff {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else if n <= 0xffff {
-                    out.push_str(&format!("\\u{n:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{n:08x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// Characters CPython's `str.isprintable()` rejects (the common ones: C1 controls, separators,
-/// surrogates, private use, unassigned noncharacters).
-fn is_unprintable(c: char) -> bool {
-    let n = c as u32;
-    (0x80..=0xa0).contains(&n)
-        || n == 0xad
-        || (0x2028..=0x2029).contains(&n)
-        || (0x200b..=0x200f).contains(&n)
-        || (0x202a..=0x202e).contains(&n)
-        || (0x2060..=0x2064).contains(&n)
-        || n == 0xfeff
-        || (0xe000..=0xf8ff).contains(&n)
-        || (0xfff0..=0xfffb).contains(&n)
-        || n == 0xfffe
-        || n == 0xffff
-        || c == '\u{3000}'
-        || c == '\u{1680}'
-        || (0x2000..=0x200a).contains(&n)
-        || n == 0x202f
-        || n == 0x205f
-}
+pub use crate::num::parse::str_repr;
 
 impl Interp {
     /// `repr(v)`

@@ -154,6 +154,11 @@ impl Interp {
 
     /// Park the running frame and make `callee` the running one.
     fn push_frame(&mut self, frame: &mut Frame, callee: Frame) -> PyResult<()> {
+        // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
+        // an exception here is raised in the caller, where the call is.
+        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+            self.handle_eval_breaker()?;
+        }
         self.enter_depth()?;
         let caller = std::mem::replace(frame, callee);
         self.frames.push(caller);
@@ -162,7 +167,7 @@ impl Interp {
 
     /// The eval-breaker check point: called at backward jumps and function entries when the flag is up.
     fn handle_eval_breaker(&mut self) -> PyResult<()> {
-        if !self.vm.interrupted.load(Ordering::Relaxed) {
+        if !self.vm.interrupted.load(Ordering::Relaxed) && !self.vm.gil.drop_requested() {
             self.vm.eval_breaker.store(false, Ordering::Relaxed);
         }
         self.check_signals()?;

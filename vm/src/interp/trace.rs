@@ -40,12 +40,27 @@ impl Interp {
         Ok(())
     }
 
-    /// Hand the GIL over if another thread asked for it.
-    pub(crate) fn gil_yield_point(&mut self) {}
+    /// Hand the GIL over if another thread asked for it (forced switching).
+    pub(crate) fn gil_yield_point(&mut self) {
+        if self.holds_gil {
+            self.vm.gil.yield_to_waiter(self.thread_id, &self.vm.eval_breaker);
+        }
+    }
 
-    /// Run a blocking call (sleep, I/O, waiting) with the interpreter released for other threads.
+    /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's
+    /// `Py_BEGIN_ALLOW_THREADS` does. The closure cannot reach the interpreter: `self` is borrowed
+    /// for the duration, so nothing inside can run bytecode or touch frames without the GIL.
     pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        let _ = self.vm.stdout.lock().flush();
-        f()
+        let held = self.holds_gil;
+        if held {
+            self.vm.gil.release();
+            self.holds_gil = false;
+        }
+        let r = f();
+        if held {
+            self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
+            self.holds_gil = true;
+        }
+        r
     }
 }

@@ -46,7 +46,13 @@ pub enum TypeKind {
     ClassMethod,
     /// `dict.keys()`, `.values()`, `.items()`: live views of a dict.
     DictView,
+    /// Classes implemented in Rust whose instances carry Rust data (threads, locks, queues,
+    /// files, sockets). User classes may subclass them; the native `__init__` fills the data.
+    Native,
 }
+
+/// Rust data inside an instance of a native class (see [`Payload::Native`]).
+pub type NativeData = Box<dyn std::any::Any + Send + Sync>;
 
 /// Which view of a dict a `DictView` instance shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +74,19 @@ pub struct Class {
 }
 
 impl Class {
+    /// A class implemented in Rust, in module `module`, subclassable by programs.
+    pub fn new_native(name: &str, module: &str, methods: AttrMap) -> Class {
+        Class {
+            name: name.into(),
+            qualname: name.into(),
+            module: module.into(),
+            base: Some(types().object.clone()),
+            dict: RwLock::new(methods),
+            kind: TypeKind::Native,
+            builtin: true,
+        }
+    }
+
     pub fn new_builtin(name: &str, base: Option<Arc<Class>>, kind: TypeKind) -> Class {
         Class {
             name: name.into(),
@@ -146,6 +165,8 @@ pub enum Payload {
     /// `staticmethod(f)` / `classmethod(f)`.
     Wrapped(Value),
     DictView(Arc<crate::object::Dict>, ViewKind),
+    /// Set once by the native class's `__init__`; read with [`Instance::native`].
+    Native(std::sync::OnceLock<NativeData>),
 }
 
 pub struct Instance {
@@ -158,9 +179,26 @@ impl Instance {
     pub fn new(class: Arc<Class>) -> Instance {
         let payload = match class.kind {
             TypeKind::Exception => Payload::Exception(Mutex::new(ExcData::default())),
+            TypeKind::Native => Payload::Native(std::sync::OnceLock::new()),
             _ => Payload::None,
         };
         Instance::with_payload(class, payload)
+    }
+
+    /// The Rust data of a native-class instance, if it is a `T` and `__init__` has set it.
+    pub fn native<T: 'static>(&self) -> Option<&T> {
+        match &self.payload {
+            Payload::Native(cell) => cell.get()?.downcast_ref::<T>(),
+            _ => None,
+        }
+    }
+
+    /// Set the Rust data of a native-class instance; false if it was already set.
+    pub fn set_native(&self, data: NativeData) -> bool {
+        match &self.payload {
+            Payload::Native(cell) => cell.set(data).is_ok(),
+            _ => false,
+        }
     }
 
     pub fn with_payload(class: Arc<Class>, payload: Payload) -> Instance {

@@ -15,7 +15,7 @@ use crate::value::Value;
 use crate::{err, raise};
 
 const FUNCS: Methods = &[
-    ("sqrt", sqrt), ("cbrt", cbrt), ("exp", exp), ("exp2", exp2), ("expm1", expm1),
+    ("sqrt", sqrt), ("exp", exp), ("exp2", exp2), ("expm1", expm1),
     ("log", log), ("log2", log2), ("log10", log10), ("log1p", log1p), ("pow", pow),
     ("sin", sin), ("cos", cos), ("tan", tan), ("asin", asin), ("acos", acos), ("atan", atan),
     ("sinh", sinh), ("cosh", cosh), ("tanh", tanh), ("asinh", asinh), ("acosh", acosh),
@@ -98,7 +98,6 @@ macro_rules! unary {
 }
 
 unary! {
-    cbrt => f64::cbrt, true;
     exp => f64::exp, true;
     exp2 => f64::exp2, true;
     expm1 => f64::exp_m1, true;
@@ -241,27 +240,83 @@ fn floats_of(interp: &mut Interp, v: &Value) -> PyResult<Vec<f64>> {
     items.iter().map(|x| real(interp, x)).collect()
 }
 
-/// `hypot` of already-converted coordinates.
+/// `hypot` of already-converted coordinates: CPython's `vector_norm` (scaled, with exact squares
+/// and a final differential correction), so results match to the last bit.
 fn norm(xs: &[f64]) -> f64 {
-    if xs.iter().any(|x| x.is_infinite()) {
-        return f64::INFINITY;
-    }
-    if xs.iter().any(|x| x.is_nan()) {
-        return f64::NAN;
-    }
-    match xs {
-        [] => 0.0,
-        [x] => x.abs(),
-        [x, y] => x.hypot(*y),
-        _ => {
-            let max = xs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            if max == 0.0 {
-                return 0.0;
-            }
-            let s: f64 = xs.iter().map(|x| (x / max) * (x / max)).sum();
-            max * s.sqrt()
+    let mut max = 0.0f64;
+    let mut found_nan = false;
+    for x in xs {
+        let a = x.abs();
+        found_nan |= a.is_nan();
+        if a > max {
+            max = a;
         }
     }
+    vector_norm(xs.iter().map(|x| x.abs()).collect(), max, found_nan)
+}
+
+fn vector_norm(mut vec: Vec<f64>, max: f64, found_nan: bool) -> f64 {
+    if max.is_infinite() {
+        return max;
+    }
+    if found_nan {
+        return f64::NAN;
+    }
+    if max == 0.0 || vec.len() <= 1 {
+        return max;
+    }
+    let max_e = frexp_parts(max).1;
+    if max_e < -1023 {
+        for x in vec.iter_mut() {
+            *x /= f64::MIN_POSITIVE;
+        }
+        return f64::MIN_POSITIVE * vector_norm(vec, max / f64::MIN_POSITIVE, found_nan);
+    }
+    let scale = 2f64.powi(-(max_e as i32));
+    let (mut csum, mut frac1, mut frac2) = (1.0f64, 0.0f64, 0.0f64);
+    for x in vec {
+        let x = x * scale;
+        let (phi, plo) = dl_mul(x, x);
+        let (shi, slo) = dl_fast_sum(csum, phi);
+        csum = shi;
+        frac1 += plo;
+        frac2 += slo;
+    }
+    let mut h = (csum - 1.0 + (frac1 + frac2)).sqrt();
+    let (phi, plo) = dl_mul(-h, h);
+    let (shi, slo) = dl_fast_sum(csum, phi);
+    csum = shi;
+    frac1 += plo;
+    frac2 += slo;
+    let x = csum - 1.0 + (frac1 + frac2);
+    h += x / (2.0 * h);
+    h / scale
+}
+
+fn dl_mul(x: f64, y: f64) -> (f64, f64) {
+    let hi = x * y;
+    (hi, x.mul_add(y, -hi))
+}
+
+fn dl_fast_sum(a: f64, b: f64) -> (f64, f64) {
+    let hi = a + b;
+    (hi, (a - hi) + b)
+}
+
+/// C's `frexp`: `x == m * 2**e` with `0.5 <= |m| < 1` (m = x, e = 0 for 0, inf and nan).
+fn frexp_parts(x: f64) -> (f64, i64) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let (mut y, mut e) = (x, 0i64);
+    if y.abs() < f64::MIN_POSITIVE {
+        y *= 2f64.powi(64);
+        e -= 64;
+    }
+    let bits = y.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    e += exp - 1022;
+    (f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52)), e)
 }
 
 fn hypot(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -335,20 +390,7 @@ fn modf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn frexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let x = one_float(interp, args, "frexp")?;
-    let (m, e) = if x == 0.0 || !x.is_finite() {
-        (x, 0)
-    } else {
-        let (mut y, mut e) = (x, 0i64);
-        if y.abs() < f64::MIN_POSITIVE {
-            y *= 2f64.powi(64);
-            e -= 64;
-        }
-        let bits = y.to_bits();
-        let exp = ((bits >> 52) & 0x7ff) as i64;
-        e += exp - 1022;
-        let m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
-        (m, e)
-    };
+    let (m, e) = frexp_parts(x);
     Ok(Value::tuple(vec![Value::Float(m), Value::Int(e)]))
 }
 

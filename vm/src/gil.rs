@@ -1,0 +1,171 @@
+//! The global interpreter lock, modelled on CPython's "new GIL" (3.2+, `Python/ceval_gil.c`).
+//!
+//! * One thread at a time holds the GIL and runs bytecode.
+//! * A thread that wants it waits on a condition variable for up to the switch interval (5 ms by
+//!   default). If the holder has not let go by then (no switch happened meanwhile), the waiter sets a
+//!   *drop request* and raises the eval breaker.
+//! * The holder checks the eval breaker at its check points (backward jumps and function entries, in
+//!   `interp/run.rs`): one relaxed atomic load, no clock read. On a drop request it releases the GIL
+//!   and, with forced switching, waits until another thread has actually taken it before queueing
+//!   for it again, so it cannot grab it straight back.
+//! * Blocking calls (sleep, I/O, waiting for locks, queues, joins) release it around the system call
+//!   (`Interp::allow_threads`), so other threads run meanwhile.
+//!
+//! With the GIL off (`--gil off`) every operation here is a no-op and threads run bytecode in
+//! parallel; shared objects stay memory safe through their own locks (see `object/`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+/// The switching policy: the new GIL, the old pre-3.2 GIL, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GilMode {
+    /// CPython 3.2+: timed drop requests and forced hand-off.
+    On,
+    /// No GIL: threads run bytecode truly in parallel.
+    Off,
+}
+
+#[derive(Default)]
+struct State {
+    locked: bool,
+    /// Id of the thread holding the GIL (0 when free).
+    holder: u64,
+    /// Bumped at every acquisition: lets a waiter tell whether a switch happened while it slept.
+    switch_number: u64,
+}
+
+/// Counters the GIL keeps about itself (read by `--stats` and the tests).
+#[derive(Default)]
+pub struct GilCounters {
+    pub acquisitions: AtomicU64,
+    pub drop_requests: AtomicU64,
+    pub forced_switches: AtomicU64,
+    /// Threads currently between taking and dropping the GIL (with the GIL on: 0 or 1).
+    pub holders_now: AtomicUsize,
+    /// The most threads ever seen running bytecode at once.
+    pub max_holders: AtomicUsize,
+}
+
+pub struct Gil {
+    mode: GilMode,
+    state: Mutex<State>,
+    /// Signalled when the GIL is released.
+    cond: Condvar,
+    /// Signalled when the GIL is taken (forced switching waits on it).
+    switch_cond: Condvar,
+    /// Set by a waiter whose wait timed out: the holder must drop the GIL at its next check point.
+    drop_request: AtomicBool,
+    /// The switch interval in nanoseconds.
+    interval_ns: AtomicU64,
+    pub counters: GilCounters,
+}
+
+impl Gil {
+    pub fn new(mode: GilMode, interval: Duration) -> Gil {
+        Gil {
+            mode,
+            state: Mutex::new(State::default()),
+            cond: Condvar::new(),
+            switch_cond: Condvar::new(),
+            drop_request: AtomicBool::new(false),
+            interval_ns: AtomicU64::new(interval.as_nanos().clamp(1_000, u64::MAX as u128) as u64),
+            counters: GilCounters::default(),
+        }
+    }
+
+    pub fn mode(&self) -> GilMode {
+        self.mode
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.mode == GilMode::On
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns.load(Ordering::Relaxed))
+    }
+
+    /// `sys.setswitchinterval`
+    pub fn set_interval(&self, d: Duration) {
+        self.interval_ns.store(d.as_nanos().clamp(1_000, u64::MAX as u128) as u64, Ordering::Relaxed);
+    }
+
+    pub fn drop_requested(&self) -> bool {
+        self.drop_request.load(Ordering::Relaxed)
+    }
+
+    /// Take the GIL for thread `me`, waiting as long as needed. `breaker` is raised when a drop
+    /// request is made, so the holder notices it at its next check point.
+    pub fn acquire(&self, me: u64, breaker: &AtomicBool) {
+        if self.mode == GilMode::Off {
+            self.note_running();
+            return;
+        }
+        let mut st = self.state.lock();
+        while st.locked {
+            let seen = st.switch_number;
+            let timed_out = self.cond.wait_for(&mut st, self.interval()).timed_out();
+            if timed_out && st.locked && st.switch_number == seen {
+                // The holder kept it for a whole interval: ask it to let go.
+                self.drop_request.store(true, Ordering::Relaxed);
+                breaker.store(true, Ordering::Relaxed);
+                self.counters.drop_requests.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        st.locked = true;
+        st.holder = me;
+        st.switch_number = st.switch_number.wrapping_add(1);
+        // Whoever asked for the switch has it now (or another waiter will ask again).
+        self.drop_request.store(false, Ordering::Relaxed);
+        drop(st);
+        self.switch_cond.notify_all();
+        self.counters.acquisitions.fetch_add(1, Ordering::Relaxed);
+        self.note_running();
+    }
+
+    fn note_running(&self) {
+        let now = self.counters.holders_now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.counters.max_holders.fetch_max(now, Ordering::SeqCst);
+    }
+
+    /// Release the GIL (before a blocking call, or when the thread ends).
+    pub fn release(&self) {
+        self.counters.holders_now.fetch_sub(1, Ordering::SeqCst);
+        if self.mode == GilMode::Off {
+            return;
+        }
+        let mut st = self.state.lock();
+        st.locked = false;
+        st.holder = 0;
+        drop(st);
+        self.cond.notify_one();
+    }
+
+    /// Answer a drop request at a check point: release, wait until another thread has taken the
+    /// GIL (forced switching), then queue for it again. Returns true if a switch happened.
+    pub fn yield_to_waiter(&self, me: u64, breaker: &AtomicBool) -> bool {
+        if self.mode == GilMode::Off || !self.drop_requested() {
+            return false;
+        }
+        let seen = {
+            let st = self.state.lock();
+            st.switch_number
+        };
+        self.release();
+        {
+            let mut st = self.state.lock();
+            let deadline = Instant::now() + self.interval() * 4;
+            while st.switch_number == seen {
+                if self.switch_cond.wait_until(&mut st, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        self.counters.forced_switches.fetch_add(1, Ordering::Relaxed);
+        self.acquire(me, breaker);
+        true
+    }
+}

@@ -1,0 +1,99 @@
+//! The modules that make threads and blocking I/O visible to programs: `threading`, `queue`,
+//! `collections.deque`, `select`, `socket`, `os`, and the native-class helpers they share.
+
+pub mod sync;
+pub mod thread;
+
+use std::sync::Arc;
+
+use crate::interp::{Args, Interp};
+use crate::object::{AttrMap, Class, Dict, Instance, Module, NativeFn, NativeFunction};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// The built-in modules this part of the VM provides, by name.
+pub fn import_module(name: &str) -> Option<Arc<Module>> {
+    match name {
+        "threading" => Some(thread::threading_module()),
+        _ => None,
+    }
+}
+
+/// A native function value.
+pub fn func(name: &'static str, f: NativeFn) -> Value {
+    Value::Native(Arc::new(NativeFunction::new(name, f)))
+}
+
+/// A class implemented in Rust (subclassable by programs) with the given methods.
+pub fn native_class(name: &str, module: &str, methods: &[(&'static str, NativeFn)]) -> Arc<Class> {
+    let mut dict = AttrMap::default();
+    for &(m, f) in methods {
+        dict.insert(Arc::from(m), func(m, f));
+    }
+    Arc::new(Class::new_native(name, module, dict))
+}
+
+/// A module from (name, value) pairs.
+pub fn make_module(name: &str, items: Vec<(&str, Value)>) -> Arc<Module> {
+    let dict = Arc::new(Dict::new());
+    dict.set_str("__name__", Value::str(name));
+    for (k, v) in items {
+        dict.set_str(k, v);
+    }
+    Arc::new(Module {
+        name: Arc::from(name),
+        dict,
+    })
+}
+
+/// The receiver (`self`) of a native method as an instance carrying `T`, or the TypeError /
+/// RuntimeError CPython gives when `__init__` was not run.
+pub fn this<'a, T: 'static>(args: &Args<'a>, class: &str) -> PyResult<(&'a Arc<Instance>, &'a T)> {
+    match args.pos.first() {
+        Some(Value::Instance(inst)) => match inst.native::<T>() {
+            Some(d) => Ok((inst, d)),
+            None => Err(err!(RuntimeError, "{class}.__init__() not called")),
+        },
+        _ => Err(err!(TypeError, "descriptor requires a '{class}' object")),
+    }
+}
+
+/// Positional-or-keyword argument `i` named `name` (after `self` for methods, so pass i >= 1).
+pub fn arg<'a>(args: &Args<'a>, i: usize, name: &str) -> Option<&'a Value> {
+    args.pos.get(i).or_else(|| args.kwarg(name))
+}
+
+/// A timeout argument: `None`/absent/negative means wait forever.
+pub fn timeout_arg(v: Option<&Value>) -> PyResult<Option<std::time::Duration>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Int(i)) if *i < 0 => Ok(None),
+        Some(Value::Float(f)) if *f < 0.0 => Ok(None),
+        Some(Value::Int(i)) => Ok(Some(std::time::Duration::from_secs(*i as u64))),
+        Some(Value::Float(f)) if f.is_finite() => Ok(Some(std::time::Duration::from_secs_f64(*f))),
+        Some(Value::Float(_)) => Err(err!(OverflowError, "timeout value is too large")),
+        Some(other) => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as a timeout",
+            crate::object::type_name(other)
+        )),
+    }
+}
+
+/// Wait for the program's non-daemon threads before the process exits, as CPython does.
+pub fn join_non_daemon(interp: &mut Interp) {
+    loop {
+        let pending: Vec<Value> = interp.vm.threads.lock().clone();
+        let mut waited = false;
+        for t in pending {
+            if thread::is_daemon(&t) || !thread::is_alive(&t) {
+                continue;
+            }
+            thread::wait_done(interp, &t, None);
+            waited = true;
+        }
+        if !waited {
+            break;
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! `threading.Thread`: a real OS thread running bytecode, plus `current_thread()` and friends.
+//!
+//! Each thread gets its own `Interp` (frames, current exception) sharing the one `Vm`; it takes the
+//! GIL before running `run()` and gives it back when it ends, and `join()` waits with the GIL released.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::interp::{Args, Interp};
+use crate::object::{Class, ExcKind, Instance, Module};
+use crate::threads::{arg, func, make_module, native_class, this, timeout_arg};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// Rust data of a `Thread` instance.
+pub struct ThreadData {
+    target: Value,
+    args: Vec<Value>,
+    kwargs: Vec<(Arc<str>, Value)>,
+    state: Mutex<RunState>,
+    done: Condvar,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum RunState {
+    #[default]
+    New,
+    Running,
+    Finished,
+}
+
+static THREAD_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static THREAD_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub fn thread_class() -> Arc<Class> {
+    THREAD_CLASS
+        .get_or_init(|| {
+            native_class(
+                "Thread",
+                "threading",
+                &[
+                    ("__init__", thread_init),
+                    ("start", thread_start),
+                    ("run", thread_run),
+                    ("join", thread_join),
+                    ("is_alive", thread_is_alive),
+                    ("__repr__", thread_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+pub fn threading_module() -> Arc<Module> {
+    let mut items = vec![
+        ("Thread", Value::Class(thread_class())),
+        ("current_thread", func("current_thread", current_thread)),
+        ("main_thread", func("main_thread", main_thread)),
+        ("get_ident", func("get_ident", get_ident)),
+        ("get_native_id", func("get_native_id", get_ident)),
+        ("active_count", func("active_count", active_count)),
+        ("enumerate", func("enumerate", enumerate)),
+    ];
+    items.extend(crate::threads::sync::threading_items());
+    make_module("threading", items)
+}
+
+fn data(t: &Value) -> Option<&ThreadData> {
+    match t {
+        Value::Instance(i) => i.native::<ThreadData>(),
+        _ => None,
+    }
+}
+
+pub fn is_alive(t: &Value) -> bool {
+    data(t).is_some_and(|d| *d.state.lock() == RunState::Running)
+}
+
+pub fn is_daemon(t: &Value) -> bool {
+    match t {
+        Value::Instance(i) => matches!(i.dict.lock().get("daemon"), Some(Value::Bool(true))),
+        _ => false,
+    }
+}
+
+/// Block (with the GIL released) until the thread finishes or the timeout passes.
+pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) {
+    let Some(d) = data(t) else { return };
+    interp.allow_threads(|| {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut st = d.state.lock();
+        while *st == RunState::Running {
+            match deadline {
+                Some(dl) => {
+                    if d.done.wait_until(&mut st, dl).timed_out() {
+                        break;
+                    }
+                }
+                None => d.done.wait(&mut st),
+            }
+        }
+    });
+}
+
+fn set_attr(inst: &Instance, name: &str, v: Value) {
+    inst.dict.lock().insert(Arc::from(name), v);
+}
+
+/// `Thread(group=None, target=None, name=None, args=(), kwargs=None, *, daemon=None)`
+fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(TypeError, "Thread.__init__ needs a Thread instance"));
+    };
+    if let Some(g) = arg(&args, 1, "group") {
+        if !g.is_none() {
+            return Err(err!(AssertionError, "group argument must be None for now"));
+        }
+    }
+    let target = arg(&args, 2, "target").cloned().unwrap_or(Value::None);
+    let name = arg(&args, 3, "name").cloned().unwrap_or(Value::None);
+    let targs = match arg(&args, 4, "args") {
+        None | Some(Value::None) => Vec::new(),
+        Some(v) => interp.collect_iter(v)?,
+    };
+    let mut kwargs = Vec::new();
+    match arg(&args, 5, "kwargs") {
+        None | Some(Value::None) => {}
+        Some(Value::Dict(d)) => {
+            for (k, v) in d.items() {
+                let Some(k) = k.as_str() else {
+                    return Err(err!(TypeError, "keywords must be strings"));
+                };
+                kwargs.push((Arc::from(k), v));
+            }
+        }
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "argument after ** must be a mapping, not {}",
+                crate::object::type_name(other)
+            ))
+        }
+    }
+    let daemon = match args.kwarg("daemon") {
+        None | Some(Value::None) => {
+            // Inherit from the creating thread, as CPython does.
+            interp.thread_obj.as_ref().is_some_and(is_daemon)
+        }
+        Some(v) => interp.truthy(v)?,
+    };
+    let name = match name {
+        Value::None => {
+            let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+            match &target {
+                Value::None => format!("Thread-{n}"),
+                t => match interp.getattr(t, "__name__") {
+                    Ok(Value::Str(s)) => format!("Thread-{n} ({})", s.as_str()),
+                    _ => format!("Thread-{n}"),
+                },
+            }
+        }
+        other => interp.str_of(&other)?,
+    };
+    let fresh = inst.set_native(Box::new(ThreadData {
+        target,
+        args: targs,
+        kwargs,
+        state: Mutex::new(RunState::New),
+        done: Condvar::new(),
+    }));
+    if !fresh {
+        return Err(err!(RuntimeError, "Thread.__init__() called twice"));
+    }
+    set_attr(inst, "name", Value::string(name));
+    set_attr(inst, "daemon", Value::Bool(daemon));
+    set_attr(inst, "ident", Value::None);
+    set_attr(inst, "native_id", Value::None);
+    Ok(Value::None)
+}
+
+/// `start()`: spawn the OS thread, which takes the GIL and calls `self.run()`.
+fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<ThreadData>(&args, "Thread")?;
+    {
+        let mut st = d.state.lock();
+        if *st != RunState::New {
+            return Err(err!(RuntimeError, "threads can only be started once"));
+        }
+        *st = RunState::Running;
+    }
+    let me = Value::Instance(inst.clone());
+    let name = match inst.dict.lock().get("name") {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => "Thread".to_string(),
+    };
+    let vm = interp.vm.clone();
+    let mut child = Interp::new(vm.clone(), &name);
+    child.is_main = false;
+    child.thread_obj = Some(me.clone());
+    let ident = Value::Int(child.thread_id as i64);
+    set_attr(inst, "ident", ident.clone());
+    set_attr(inst, "native_id", ident);
+    vm.threads.lock().push(me.clone());
+    let spawned = std::thread::Builder::new()
+        .name(name.clone())
+        .stack_size(256 << 20)
+        .spawn(move || run_thread(child, me));
+    if let Err(e) = spawned {
+        *d.state.lock() = RunState::Finished;
+        return Err(err!(RuntimeError, "can't start new thread: {e}"));
+    }
+    Ok(Value::None)
+}
+
+/// The body of a spawned OS thread.
+fn run_thread(mut interp: Interp, me: Value) {
+    interp.attach();
+    let result = interp
+        .getattr(&me, "run")
+        .and_then(|run| interp.call(&run, &[]));
+    if let Err(e) = result {
+        if !e.is(ExcKind::SystemExit) {
+            let _ = interp.vm.stdout.lock().flush();
+            let text = interp.format_exception(&e);
+            eprint!("Exception in thread {}:\n{text}", interp.thread_name);
+        }
+    }
+    if let Some(d) = data(&me) {
+        *d.state.lock() = RunState::Finished;
+        d.done.notify_all();
+    }
+    interp.vm.threads.lock().retain(|t| !t.is(&me));
+    interp.detach();
+}
+
+/// The default `run()`: call the target with its arguments.
+fn thread_run(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<ThreadData>(&args, "Thread")?;
+    if d.target.is_none() {
+        return Ok(Value::None);
+    }
+    interp.call_kw(&d.target, &d.args, &d.kwargs)?;
+    Ok(Value::None)
+}
+
+fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<ThreadData>(&args, "Thread")?;
+    if *d.state.lock() == RunState::New {
+        return Err(err!(RuntimeError, "cannot join thread before it is started"));
+    }
+    let me = Value::Instance(inst.clone());
+    if interp.thread_obj.as_ref().is_some_and(|t| t.is(&me)) {
+        return Err(err!(RuntimeError, "cannot join current thread"));
+    }
+    let timeout = timeout_arg(arg(&args, 1, "timeout"))?;
+    wait_done(interp, &me, timeout);
+    Ok(Value::None)
+}
+
+fn thread_is_alive(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<ThreadData>(&args, "Thread")?;
+    Ok(Value::Bool(*d.state.lock() == RunState::Running))
+}
+
+fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Ok(Value::str("<Thread>"));
+    };
+    let name = inst.dict.lock().get("name").cloned().unwrap_or(Value::None);
+    let name = interp.str_of(&name)?;
+    let status = match inst.native::<ThreadData>().map(|d| *d.state.lock()) {
+        Some(RunState::New) => "initial".to_string(),
+        Some(RunState::Running) => {
+            let ident = inst.dict.lock().get("ident").cloned().unwrap_or(Value::None);
+            format!("started {}", interp.repr(&ident)?)
+        }
+        Some(RunState::Finished) => "stopped".to_string(),
+        None => "initial".to_string(),
+    };
+    let daemon = if is_daemon(&Value::Instance(inst.clone())) { " daemon" } else { "" };
+    Ok(Value::string(format!("<{}({name}, {status}{daemon})>", inst.class.name)))
+}
+
+/// The `Thread` object standing for the main thread.
+fn main_thread_obj(interp: &Interp) -> Value {
+    interp
+        .vm
+        .main_thread
+        .get_or_init(|| {
+            let inst = Instance::new(thread_class());
+            inst.set_native(Box::new(ThreadData {
+                target: Value::None,
+                args: Vec::new(),
+                kwargs: Vec::new(),
+                state: Mutex::new(RunState::Running),
+                done: Condvar::new(),
+            }));
+            set_attr(&inst, "name", Value::str("MainThread"));
+            set_attr(&inst, "daemon", Value::Bool(false));
+            set_attr(&inst, "ident", Value::Int(1));
+            set_attr(&inst, "native_id", Value::Int(1));
+            Value::Instance(Arc::new(inst))
+        })
+        .clone()
+}
+
+fn current_thread(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(match &interp.thread_obj {
+        Some(t) => t.clone(),
+        None => main_thread_obj(interp),
+    })
+}
+
+fn main_thread(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(main_thread_obj(interp))
+}
+
+fn get_ident(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Int(interp.thread_id as i64))
+}
+
+fn active_count(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    let live = interp.vm.threads.lock().iter().filter(|t| is_alive(t)).count();
+    Ok(Value::Int(live as i64 + 1))
+}
+
+fn enumerate(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    let mut out = vec![main_thread_obj(interp)];
+    out.extend(interp.vm.threads.lock().iter().filter(|t| is_alive(t)).cloned());
+    Ok(Value::list(out))
+}
