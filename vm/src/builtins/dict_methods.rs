@@ -6,7 +6,8 @@ use crate::builtins::args::{descriptor_error, recv, rest, ArgsExt};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::{Args, Interp};
-use crate::object::{Dict, ExcKind};
+use crate::interp::views::new_view;
+use crate::object::{Dict, ExcKind, ViewKind};
 use crate::value::Value;
 use crate::{err, raise};
 
@@ -148,21 +149,19 @@ fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn keys(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "keys")?;
     rest(&args).none("dict.keys")?;
-    Ok(Value::list(d.keys()))
+    Ok(new_view(d.clone(), ViewKind::Keys))
 }
 
 fn values(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "values")?;
     rest(&args).none("dict.values")?;
-    Ok(Value::list(d.map.lock().values().cloned().collect()))
+    Ok(new_view(d.clone(), ViewKind::Values))
 }
 
 fn items(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "items")?;
     rest(&args).none("dict.items")?;
-    Ok(Value::list(
-        d.items().into_iter().map(|(k, v)| Value::tuple(vec![k, v])).collect(),
-    ))
+    Ok(new_view(d.clone(), ViewKind::Items))
 }
 
 fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
