@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::err;
 use crate::error::PyResult;
 use crate::interp::Args;
 use crate::object::{type_name, Class, PyStr};
 use crate::value::Value;
-use crate::err;
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -194,7 +194,11 @@ pub fn recv_str<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<PyStr>> {
 pub fn arg_str<'v>(v: &'v Value, what: &str) -> PyResult<&'v str> {
     match v {
         Value::Str(s) => Ok(s.as_str()),
-        other => Err(err!(TypeError, "{what}must be str, not {}", type_name(other))),
+        other => Err(err!(
+            TypeError,
+            "{what}must be str, not {}",
+            type_name(other)
+        )),
     }
 }
 

@@ -75,7 +75,9 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
         (Value::BoundMethod(m), "__name__" | "__qualname__") => {
             return builtin_attr(_interp, &m.func.clone(), name);
         }
-        (Value::Generator(g), "__name__") => Value::Str(Arc::new(crate::object::PyStr::new(&g.name))),
+        (Value::Generator(g), "__name__") => {
+            Value::Str(Arc::new(crate::object::PyStr::new(&g.name)))
+        }
         (Value::Generator(g), "__qualname__") => {
             Value::Str(Arc::new(crate::object::PyStr::new(&g.qualname)))
         }

@@ -11,8 +11,8 @@ use crate::interp::{Args, Interp};
 use crate::object::{
     class_of, type_name, types, Class, Dict, Instance, Payload, Range, SetObj, Slice, TypeKind,
 };
-use crate::value::Value;
 use crate::raise;
+use crate::value::Value;
 
 /// `cls(*args, **kw)` for a built-in class other than the exceptions.
 pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<Value> {
@@ -22,7 +22,9 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
             if !args.pos.is_empty() || !args.kw.is_empty() {
                 raise!(TypeError, "object() takes no arguments");
             }
-            Ok(Value::Instance(Arc::new(Instance::new(types().object.clone()))))
+            Ok(Value::Instance(Arc::new(Instance::new(
+                types().object.clone(),
+            ))))
         }
         TypeKind::Int => make_int(interp, args),
         TypeKind::Float => make_float(interp, args),
@@ -36,7 +38,10 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
         TypeKind::Str => {
             args.only_kw("str", &["object"])?;
             if args.pos.len() > 1 {
-                raise!(NotImplementedError, "minivm does not support bytes (str() with an encoding)");
+                raise!(
+                    NotImplementedError,
+                    "minivm does not support bytes (str() with an encoding)"
+                );
             }
             match args.pos_or_kw("str", 0, "object")? {
                 None => Ok(Value::str("")),
@@ -64,7 +69,11 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
         }
         TypeKind::Dict => {
             if args.pos.len() > 1 {
-                raise!(TypeError, "dict expected at most 1 argument, got {}", args.pos.len());
+                raise!(
+                    TypeError,
+                    "dict expected at most 1 argument, got {}",
+                    args.pos.len()
+                );
             }
             let d = Arc::new(Dict::new());
             if let Some(src) = args.get(0) {
@@ -129,23 +138,36 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
         TypeKind::Property => {
             args.only_kw("property", &["fget", "fset", "fdel", "doc"])?;
             if args.pos.len() > 4 {
-                raise!(TypeError, "property() takes at most 4 arguments ({} given)", args.pos.len());
+                raise!(
+                    TypeError,
+                    "property() takes at most 4 arguments ({} given)",
+                    args.pos.len()
+                );
             }
             let get = |i: usize, k: &str| -> PyResult<Value> {
-                Ok(args.pos_or_kw("property", i, k)?.cloned().unwrap_or(Value::None))
+                Ok(args
+                    .pos_or_kw("property", i, k)?
+                    .cloned()
+                    .unwrap_or(Value::None))
             };
             let payload = Payload::Property {
                 fget: get(0, "fget")?,
                 fset: get(1, "fset")?,
                 fdel: get(2, "fdel")?,
             };
-            Ok(Value::Instance(Arc::new(Instance::with_payload(cls.clone(), payload))))
+            Ok(Value::Instance(Arc::new(Instance::with_payload(
+                cls.clone(),
+                payload,
+            ))))
         }
         TypeKind::StaticMethod | TypeKind::ClassMethod => {
             args.no_kw(name)?;
             args.range(name, 1, 1)?;
             let f = args.get(0).cloned().unwrap_or(Value::None);
-            Ok(Value::Instance(Arc::new(Instance::with_payload(cls.clone(), Payload::Wrapped(f)))))
+            Ok(Value::Instance(Arc::new(Instance::with_payload(
+                cls.clone(),
+                Payload::Wrapped(f),
+            ))))
         }
         TypeKind::Super => {
             args.no_kw("super")?;
@@ -156,10 +178,19 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                         other => class_of(other).is_subclass(start),
                     };
                     if !ok {
-                        raise!(TypeError, "super(type, obj): obj must be an instance or subtype of type");
+                        raise!(
+                            TypeError,
+                            "super(type, obj): obj must be an instance or subtype of type"
+                        );
                     }
-                    let payload = Payload::Super { start: start.clone(), obj: obj.clone() };
-                    Ok(Value::Instance(Arc::new(Instance::with_payload(cls.clone(), payload))))
+                    let payload = Payload::Super {
+                        start: start.clone(),
+                        obj: obj.clone(),
+                    };
+                    Ok(Value::Instance(Arc::new(Instance::with_payload(
+                        cls.clone(),
+                        payload,
+                    ))))
                 }
                 [] => raise!(RuntimeError, "super(): no arguments"),
                 [other, _] => raise!(
@@ -167,7 +198,10 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                     "super() argument 1 must be a type, not {}",
                     type_name(other)
                 ),
-                _ => raise!(NotImplementedError, "minivm supports only super() and super(type, obj)"),
+                _ => raise!(
+                    NotImplementedError,
+                    "minivm supports only super() and super(type, obj)"
+                ),
             }
         }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
@@ -177,7 +211,11 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
 fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
     args.only_kw("int", &["base"])?;
     if args.pos.len() > 2 {
-        raise!(TypeError, "int() takes at most 2 arguments ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "int() takes at most 2 arguments ({} given)",
+            args.pos.len()
+        );
     }
     let base = args.pos_or_kw("int", 1, "base")?;
     let Some(x) = args.get(0) else {
@@ -189,15 +227,24 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
     if let Some(b) = base {
         let b = to_index(b)?;
         return match x {
-            Value::Str(s) => crate::num::parse_int(s.as_str(), b).map(Value::Int).map_err(num_err),
-            _ => raise!(TypeError, "int() can't convert non-string with explicit base"),
+            Value::Str(s) => crate::num::parse_int(s.as_str(), b)
+                .map(Value::Int)
+                .map_err(num_err),
+            _ => raise!(
+                TypeError,
+                "int() can't convert non-string with explicit base"
+            ),
         };
     }
     match x {
         Value::Int(i) => Ok(Value::Int(*i)),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
-        Value::Float(f) => crate::num::float_to_int(*f).map(Value::Int).map_err(num_err),
-        Value::Str(s) => crate::num::parse_int(s.as_str(), 10).map(Value::Int).map_err(num_err),
+        Value::Float(f) => crate::num::float_to_int(*f)
+            .map(Value::Int)
+            .map_err(num_err),
+        Value::Str(s) => crate::num::parse_int(s.as_str(), 10)
+            .map(Value::Int)
+            .map_err(num_err),
         Value::Instance(_) => {
             for name in ["__int__", "__index__", "__trunc__"] {
                 if let Some(m) = interp.lookup_special(x, name) {
@@ -237,7 +284,9 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
         Value::Float(f) => Ok(Value::Float(*f)),
         Value::Int(i) => Ok(Value::Float(*i as f64)),
         Value::Bool(b) => Ok(Value::Float(*b as i64 as f64)),
-        Value::Str(s) => crate::num::parse_float(s.as_str()).map(Value::Float).map_err(num_err),
+        Value::Str(s) => crate::num::parse_float(s.as_str())
+            .map(Value::Float)
+            .map_err(num_err),
         Value::Instance(_) => {
             for name in ["__float__", "__index__"] {
                 if let Some(m) = interp.lookup_special(x, name) {

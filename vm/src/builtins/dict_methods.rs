@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::builtins::args::{descriptor_error, recv, rest, ArgsExt};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
-use crate::interp::{Args, Interp};
 use crate::interp::views::new_view;
+use crate::interp::{Args, Interp};
 use crate::object::{Dict, ExcKind, ViewKind};
 use crate::value::Value;
 use crate::{err, raise};
@@ -40,7 +40,12 @@ pub fn key_error(key: &Value) -> PyErr {
 pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<()> {
     match src {
         Value::Dict(s) => {
-            let pairs: Vec<_> = s.map.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let pairs: Vec<_> = s
+                .map
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             let mut m = d.map.lock();
             for (k, v) in pairs {
                 m.insert(k, v);
@@ -65,8 +70,13 @@ pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<
         let pair = match &item {
             Value::Tuple(t) => t.items.to_vec(),
             Value::List(l) => l.snapshot(),
-            Value::Str(_) | Value::Iter(_) | Value::Generator(_) | Value::Set(_) | Value::Dict(_)
-            | Value::Range(_) | Value::Instance(_) => interp.collect_iter(&item)?,
+            Value::Str(_)
+            | Value::Iter(_)
+            | Value::Generator(_)
+            | Value::Set(_)
+            | Value::Dict(_)
+            | Value::Range(_)
+            | Value::Instance(_) => interp.collect_iter(&item)?,
             _ => raise!(
                 TypeError,
                 "cannot convert dictionary update sequence element #{n} to a sequence"
@@ -98,7 +108,8 @@ fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = rest(&args);
     a.range("get", 1, 2)?;
     let k = interp.hash_key(a.get(0).cloned().unwrap_or(Value::None))?;
-    Ok(d.get(&k).unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
+    Ok(d.get(&k)
+        .unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
 }
 
 fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -137,7 +148,11 @@ fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "update")?;
     let a = rest(&args);
     if a.pos.len() > 1 {
-        raise!(TypeError, "update expected at most 1 argument, got {}", a.pos.len());
+        raise!(
+            TypeError,
+            "update expected at most 1 argument, got {}",
+            a.pos.len()
+        );
     }
     if let Some(src) = a.get(0) {
         dict_update(interp, d, src)?;

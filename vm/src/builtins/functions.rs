@@ -139,7 +139,11 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
             }
             None => raise!(TypeError, "object of type '{}' has no len()", type_name(v)),
         },
-        other => raise!(TypeError, "object of type '{}' has no len()", type_name(other)),
+        other => raise!(
+            TypeError,
+            "object of type '{}' has no len()",
+            type_name(other)
+        ),
     })
 }
 
@@ -190,7 +194,12 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `isinstance`'s class test, with tuples of classes (nested) allowed.
-fn class_matches(cls: &std::sync::Arc<Class>, spec: &Value, fname: &str, what: &str) -> PyResult<bool> {
+fn class_matches(
+    cls: &std::sync::Arc<Class>,
+    spec: &Value,
+    fname: &str,
+    what: &str,
+) -> PyResult<bool> {
     match spec {
         Value::Class(c) => Ok(cls.is_subclass(c)),
         Value::Tuple(t) => {
@@ -228,10 +237,17 @@ fn issubclass(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("round", &["number", "ndigits"])?;
     if args.pos.len() > 2 {
-        raise!(TypeError, "round() takes at most 2 arguments ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "round() takes at most 2 arguments ({} given)",
+            args.pos.len()
+        );
     }
     let Some(x) = args.pos_or_kw("round", 0, "number")? else {
-        raise!(TypeError, "round() missing required argument 'number' (pos 1)");
+        raise!(
+            TypeError,
+            "round() missing required argument 'number' (pos 1)"
+        );
     };
     let nd = args.pos_or_kw("round", 1, "ndigits")?;
     match x {
@@ -243,8 +259,12 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             }
         }
         Value::Float(f) => match opt_index(nd)? {
-            None => crate::num::float_round_to_int(*f).map(Value::Int).map_err(num_err),
-            Some(n) => crate::num::float_round(*f, n).map(Value::Float).map_err(num_err),
+            None => crate::num::float_round_to_int(*f)
+                .map(Value::Int)
+                .map_err(num_err),
+            Some(n) => crate::num::float_round(*f, n)
+                .map(Value::Float)
+                .map_err(num_err),
         },
         _ => match interp.lookup_special(x, "__round__") {
             Some(m) => {
@@ -252,7 +272,11 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 a.extend(nd.cloned());
                 interp.call(&m, &a)
             }
-            None => raise!(TypeError, "type {} doesn't define __round__ method", type_name(x)),
+            None => raise!(
+                TypeError,
+                "type {} doesn't define __round__ method",
+                type_name(x)
+            ),
         },
     }
 }
@@ -302,7 +326,11 @@ fn divmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("pow", &["base", "exp", "mod"])?;
     if args.pos.len() > 3 {
-        raise!(TypeError, "pow() takes at most 3 arguments ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "pow() takes at most 3 arguments ({} given)",
+            args.pos.len()
+        );
     }
     let Some(base) = args.pos_or_kw("pow", 0, "base")? else {
         raise!(TypeError, "pow() missing required argument 'base' (pos 1)");
@@ -474,7 +502,10 @@ fn input(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let _ = interp.vm.stdout.lock().flush();
     let line = interp.allow_threads(|| {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|n| (n, line))
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map(|n| (n, line))
     });
     match line {
         Ok((0, _)) => Err(eof_error()),

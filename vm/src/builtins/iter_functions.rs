@@ -12,8 +12,8 @@ use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, ExcKind, IterObj, IterState};
-use crate::value::Value;
 use crate::raise;
+use crate::value::Value;
 
 pub const FUNCTIONS: Methods = &[
     ("iter", iter),
@@ -38,7 +38,10 @@ fn new_iter(kind: &'static str, state: IterState) -> Value {
 fn iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("iter", 1, 2)?;
     if args.pos.len() == 2 {
-        raise!(NotImplementedError, "minivm does not support iter(callable, sentinel)");
+        raise!(
+            NotImplementedError,
+            "minivm does not support iter(callable, sentinel)"
+        );
     }
     interp.get_iter(args.get(0).unwrap_or(&Value::None))
 }
@@ -67,14 +70,20 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         Value::Iter(_) => interp.iter_next(&it)?,
         Value::Instance(_) if interp.lookup_special(&it, "__next__").is_some() => {
-            let m = interp.lookup_special(&it, "__next__").unwrap_or(Value::None);
+            let m = interp
+                .lookup_special(&it, "__next__")
+                .unwrap_or(Value::None);
             match interp.call(&m, std::slice::from_ref(&it)) {
                 Ok(v) => Some(v),
                 Err(e) if e.is(ExcKind::StopIteration) && args.get(1).is_some() => None,
                 Err(e) => return Err(e),
             }
         }
-        other => raise!(TypeError, "'{}' object is not an iterator", type_name(other)),
+        other => raise!(
+            TypeError,
+            "'{}' object is not an iterator",
+            type_name(other)
+        ),
     };
     match (r, args.get(1)) {
         (Some(v), _) => Ok(v),
@@ -86,10 +95,17 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("enumerate", &["iterable", "start"])?;
     if args.pos.len() > 2 {
-        raise!(TypeError, "enumerate() takes at most 2 arguments ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "enumerate() takes at most 2 arguments ({} given)",
+            args.pos.len()
+        );
     }
     let Some(src) = args.pos_or_kw("enumerate", 0, "iterable")? else {
-        raise!(TypeError, "enumerate() missing required argument 'iterable' (pos 1)");
+        raise!(
+            TypeError,
+            "enumerate() missing required argument 'iterable' (pos 1)"
+        );
     };
     let count = match args.pos_or_kw("enumerate", 1, "start")? {
         None => 0,
@@ -124,7 +140,13 @@ fn map(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     for a in rest {
         inners.push(interp.get_iter(a)?);
     }
-    Ok(new_iter("map", IterState::Map { func: func.clone(), inners }))
+    Ok(new_iter(
+        "map",
+        IterState::Map {
+            func: func.clone(),
+            inners,
+        },
+    ))
 }
 
 fn filter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -133,7 +155,13 @@ fn filter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Ok(Value::None);
     };
     let inner = interp.get_iter(src)?;
-    Ok(new_iter("filter", IterState::Filter { func: func.clone(), inner }))
+    Ok(new_iter(
+        "filter",
+        IterState::Filter {
+            func: func.clone(),
+            inner,
+        },
+    ))
 }
 
 /// `reversed(seq)`. `IterState::Reversed { items }` holds the items in their ORIGINAL order:
@@ -146,7 +174,10 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Value::Tuple(t) => rev("reversed", t.items.to_vec()),
         Value::Str(s) => rev(
             "reversed",
-            s.as_str().chars().map(|c| Value::string(c.to_string())).collect(),
+            s.as_str()
+                .chars()
+                .map(|c| Value::string(c.to_string()))
+                .collect(),
         ),
         Value::Dict(d) => rev("dict_reversekeyiterator", d.keys()),
         Value::Range(r) => {
@@ -158,7 +189,11 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             match (r.start.checked_sub(r.step), r.step.checked_neg()) {
                 (Some(stop), Some(step)) => Ok(new_iter(
                     "range_iterator",
-                    IterState::Range { next: last, stop, step },
+                    IterState::Range {
+                        next: last,
+                        stop,
+                        step,
+                    },
                 )),
                 _ => raise!(OverflowError, "{}", crate::num::INT_OVERFLOW),
             }
@@ -185,7 +220,11 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sorted(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if args.pos.len() != 1 {
-        raise!(TypeError, "sorted expected 1 argument, got {}", args.pos.len());
+        raise!(
+            TypeError,
+            "sorted expected 1 argument, got {}",
+            args.pos.len()
+        );
     }
     args.only_kw("sort", &["key", "reverse"])?;
     let src = args.get(0).unwrap_or(&Value::None);
@@ -254,14 +293,27 @@ fn max(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("sum", &["start"])?;
     if args.pos.is_empty() {
-        raise!(TypeError, "sum() takes at least 1 positional argument (0 given)");
+        raise!(
+            TypeError,
+            "sum() takes at least 1 positional argument (0 given)"
+        );
     }
     if args.pos.len() > 2 {
-        raise!(TypeError, "sum() takes at most 2 arguments ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "sum() takes at most 2 arguments ({} given)",
+            args.pos.len()
+        );
     }
-    let mut acc = args.pos_or_kw("sum", 1, "start")?.cloned().unwrap_or(Value::Int(0));
+    let mut acc = args
+        .pos_or_kw("sum", 1, "start")?
+        .cloned()
+        .unwrap_or(Value::Int(0));
     if let Value::Str(_) = acc {
-        raise!(TypeError, "sum() can't sum strings [use ''.join(seq) instead]");
+        raise!(
+            TypeError,
+            "sum() can't sum strings [use ''.join(seq) instead]"
+        );
     }
     let it = interp.get_iter(args.get(0).unwrap_or(&Value::None))?;
     while let Some(v) = interp.iter_next(&it)? {

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use crate::builtins::args::{recv, rest, slice_index, to_index, ArgsExt, descriptor_error};
+use crate::builtins::args::{descriptor_error, recv, rest, slice_index, to_index, ArgsExt};
 use crate::builtins::sort::sort_values;
 use crate::builtins::text::adjust_indices;
 use crate::builtins::Methods;
 use crate::error::PyResult;
 use crate::interp::{Args, Interp};
 use crate::object::List;
-use crate::value::Value;
 use crate::raise;
+use crate::value::Value;
 
 pub const METHODS: Methods = &[
     ("append", append),
@@ -86,7 +86,13 @@ fn pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// Index of the first item equal to `x` in `items[lo..hi]`.
-fn position(interp: &mut Interp, items: &[Value], x: &Value, lo: usize, hi: usize) -> PyResult<Option<usize>> {
+fn position(
+    interp: &mut Interp,
+    items: &[Value],
+    x: &Value,
+    lo: usize,
+    hi: usize,
+) -> PyResult<Option<usize>> {
     for (i, item) in items.iter().enumerate().take(hi).skip(lo) {
         if interp.eq(item, x)? {
             return Ok(Some(i));

@@ -9,16 +9,22 @@ use crate::error::{PyErr, PyResult};
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::object::{ExcKind, GenStatus, Instance, Payload, Range, Tuple};
-use crate::value::Value;
 use crate::raise;
+use crate::value::Value;
 
 pub const TUPLE_METHODS: Methods = &[("index", tuple_index), ("count", tuple_count)];
 pub const INT_METHODS: Methods = &[("bit_length", bit_length), ("bit_count", bit_count)];
-pub const FLOAT_METHODS: Methods = &[("is_integer", is_integer), ("as_integer_ratio", as_integer_ratio)];
+pub const FLOAT_METHODS: Methods = &[
+    ("is_integer", is_integer),
+    ("as_integer_ratio", as_integer_ratio),
+];
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
 pub const EXC_METHODS: Methods = &[("with_traceback", with_traceback)];
-pub const PROPERTY_METHODS: Methods =
-    &[("getter", prop_getter), ("setter", prop_setter), ("deleter", prop_deleter)];
+pub const PROPERTY_METHODS: Methods = &[
+    ("getter", prop_getter),
+    ("setter", prop_setter),
+    ("deleter", prop_deleter),
+];
 pub const GEN_METHODS: Methods = &[("send", gen_send), ("close", gen_close)];
 
 fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Tuple>> {
@@ -33,7 +39,11 @@ fn tuple_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = rest(&args);
     a.range("index", 1, 3)?;
     let x = a.get(0).cloned().unwrap_or(Value::None);
-    let (lo, hi) = adjust_indices(slice_index(a.get(1))?, slice_index(a.get(2))?, t.items.len());
+    let (lo, hi) = adjust_indices(
+        slice_index(a.get(1))?,
+        slice_index(a.get(2))?,
+        t.items.len(),
+    );
     for (i, item) in t.items.iter().enumerate().take(hi).skip(lo) {
         if interp.eq(item, &x)? {
             return Ok(Value::Int(i as i64));
@@ -112,8 +122,14 @@ pub fn integer_ratio(x: f64) -> PyResult<(i64, i64)> {
     let sign: i128 = if x < 0.0 { -1 } else { 1 };
     let too_big = || crate::err!(OverflowError, "{}", crate::num::INT_OVERFLOW);
     if e >= 0 {
-        let n = if e > 62 { None } else { mant.checked_mul(1i128 << e) };
-        let n = n.and_then(|n| i64::try_from(sign * n).ok()).ok_or_else(too_big)?;
+        let n = if e > 62 {
+            None
+        } else {
+            mant.checked_mul(1i128 << e)
+        };
+        let n = n
+            .and_then(|n| i64::try_from(sign * n).ok())
+            .ok_or_else(too_big)?;
         Ok((n, 1))
     } else {
         if -e > 62 {
@@ -204,7 +220,11 @@ fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(y) => Ok(y),
         None => {
             let r = std::mem::take(&mut interp.yield_from_result);
-            let args = if r.is_none() || matches!(r, Value::Undefined) { vec![] } else { vec![r] };
+            let args = if r.is_none() || matches!(r, Value::Undefined) {
+                vec![]
+            } else {
+                vec![r]
+            };
             Err(PyErr::with_args(ExcKind::StopIteration, args))
         }
     }
@@ -212,7 +232,10 @@ fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn gen_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Generator(g)) = args.get(0) else {
-        raise!(TypeError, "descriptor 'close' requires a 'generator' object");
+        raise!(
+            TypeError,
+            "descriptor 'close' requires a 'generator' object"
+        );
     };
     rest(&args).none("generator.close")?;
     let mut st = g.status.lock();
@@ -247,7 +270,10 @@ fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
-    Ok(Value::Instance(Arc::new(Instance::with_payload(inst.class.clone(), payload))))
+    Ok(Value::Instance(Arc::new(Instance::with_payload(
+        inst.class.clone(),
+        payload,
+    ))))
 }
 
 fn prop_getter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

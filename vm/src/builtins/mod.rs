@@ -8,8 +8,8 @@ mod attrs;
 mod construct;
 mod dict_methods;
 mod functions;
-mod iter_functions;
 pub mod io;
+mod iter_functions;
 mod list_methods;
 mod misc_methods;
 mod modules;
@@ -71,8 +71,22 @@ pub fn make_builtins() -> Arc<Dict> {
     }
     let t = types();
     for cls in [
-        &t.object, &t.type_, &t.bool_, &t.int, &t.float, &t.str_, &t.tuple, &t.list, &t.dict,
-        &t.set, &t.frozenset, &t.range, &t.slice, &t.property, &t.staticmethod, &t.classmethod,
+        &t.object,
+        &t.type_,
+        &t.bool_,
+        &t.int,
+        &t.float,
+        &t.str_,
+        &t.tuple,
+        &t.list,
+        &t.dict,
+        &t.set,
+        &t.frozenset,
+        &t.range,
+        &t.slice,
+        &t.property,
+        &t.staticmethod,
+        &t.classmethod,
     ] {
         d.set_str(&cls.name, Value::Class(cls.clone()));
     }

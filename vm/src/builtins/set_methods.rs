@@ -110,7 +110,11 @@ fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "copy")?;
-    rest(&args).none(if s.frozen { "frozenset.copy" } else { "set.copy" })?;
+    rest(&args).none(if s.frozen {
+        "frozenset.copy"
+    } else {
+        "set.copy"
+    })?;
     if s.frozen {
         return Ok(Value::Set(s.clone()));
     }
@@ -169,7 +173,10 @@ set_op!(symmetric_difference, f_sym, symmetric_difference_update);
 
 fn relation(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(KeySet, KeySet)> {
     let s = recv_set(&args, name)?;
-    let o = rest(&args).one(&format!("{}.{name}", if s.frozen { "frozenset" } else { "set" }))?;
+    let o = rest(&args).one(&format!(
+        "{}.{name}",
+        if s.frozen { "frozenset" } else { "set" }
+    ))?;
     let mine = s.items.lock().clone();
     Ok((mine, key_set(interp, o)?))
 }

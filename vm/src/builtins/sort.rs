@@ -82,7 +82,9 @@ pub fn sort_values(
     if reverse {
         pairs.reverse();
     }
-    merge_sort_by(&mut pairs, &mut |a: &(Value, Value), b: &(Value, Value)| interp.lt(&a.0, &b.0))?;
+    merge_sort_by(&mut pairs, &mut |a: &(Value, Value), b: &(Value, Value)| {
+        interp.lt(&a.0, &b.0)
+    })?;
     if reverse {
         pairs.reverse();
     }
@@ -96,8 +98,10 @@ mod tests {
     #[test]
     fn stable_and_sorted() {
         let mut v: Vec<(i32, usize)> = (0..200).map(|i| ((i * 37 % 11) as i32, i)).collect();
-        merge_sort_by(&mut v, &mut |a: &(i32, usize), b: &(i32, usize)| Ok::<_, ()>(a.0 < b.0))
-            .unwrap();
+        merge_sort_by(&mut v, &mut |a: &(i32, usize), b: &(i32, usize)| {
+            Ok::<_, ()>(a.0 < b.0)
+        })
+        .unwrap();
         for w in v.windows(2) {
             assert!(w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1));
         }

@@ -146,7 +146,12 @@ impl<'a> State<'a> {
         } else {
             match self.kw.iter().find(|(k, _)| **k == *first) {
                 Some((_, v)) => v.clone(),
-                None => return Err(PyErr::with_args(ExcKind::KeyError, vec![Value::string(first)])),
+                None => {
+                    return Err(PyErr::with_args(
+                        ExcKind::KeyError,
+                        vec![Value::string(first)],
+                    ))
+                }
             }
         };
         let mut k = first_end;

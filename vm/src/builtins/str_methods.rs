@@ -193,11 +193,19 @@ fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     a.range("replace", 2, 3)?;
     let old = match a.get(0) {
         Some(Value::Str(x)) => x.as_str(),
-        other => raise!(TypeError, "replace() argument 1 must be str, not {}", tn(other)),
+        other => raise!(
+            TypeError,
+            "replace() argument 1 must be str, not {}",
+            tn(other)
+        ),
     };
     let new = match a.get(1) {
         Some(Value::Str(x)) => x.as_str(),
-        other => raise!(TypeError, "replace() argument 2 must be str, not {}", tn(other)),
+        other => raise!(
+            TypeError,
+            "replace() argument 2 must be str, not {}",
+            tn(other)
+        ),
     };
     let count = match a.get(2) {
         None => -1,
@@ -211,7 +219,11 @@ fn tn(v: Option<&Value>) -> String {
 }
 
 /// The substring `s[start:end]` (character indices), or `None` when `start > end`.
-fn window<'s>(s: &'s PyStr, start: Option<&Value>, end: Option<&Value>) -> PyResult<Option<(&'s str, usize)>> {
+fn window<'s>(
+    s: &'s PyStr,
+    start: Option<&Value>,
+    end: Option<&Value>,
+) -> PyResult<Option<(&'s str, usize)>> {
     let (st, en) = text::adjust_indices(slice_index(start)?, slice_index(end)?, s.char_len());
     if st > en {
         return Ok(None);
@@ -228,7 +240,13 @@ fn affix_impl(args: Args<'_>, name: &'static str, end: bool) -> PyResult<Value> 
     let Some((w, _)) = window(s, a.get(1), a.get(2))? else {
         return Ok(Value::Bool(false));
     };
-    let test = |p: &str| if end { w.ends_with(p) } else { w.starts_with(p) };
+    let test = |p: &str| {
+        if end {
+            w.ends_with(p)
+        } else {
+            w.starts_with(p)
+        }
+    };
     match a.get(0) {
         Some(Value::Str(p)) => Ok(Value::Bool(test(p.as_str()))),
         Some(Value::Tuple(t)) => {
@@ -355,7 +373,9 @@ fn all_chars(s: &str, f: impl Fn(char) -> bool) -> bool {
 
 predicate!(isdigit, "isdigit", |s| all_chars(s, text::is_digit));
 predicate!(isdecimal, "isdecimal", |s| all_chars(s, text::is_decimal));
-predicate!(isprintable, "isprintable", |s| s.chars().all(crate::num::parse::is_py_printable));
+predicate!(isprintable, "isprintable", |s| s
+    .chars()
+    .all(crate::num::parse::is_py_printable));
 predicate!(isnumeric, "isnumeric", |s| all_chars(s, char::is_numeric));
 predicate!(isalpha, "isalpha", |s| all_chars(s, char::is_alphabetic));
 predicate!(isalnum, "isalnum", |s| all_chars(s, char::is_alphanumeric));
@@ -402,7 +422,10 @@ fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
             let mut cs = f.as_str().chars();
             match (cs.next(), cs.next()) {
                 (Some(c), None) => c,
-                _ => raise!(TypeError, "The fill character must be exactly one character long"),
+                _ => raise!(
+                    TypeError,
+                    "The fill character must be exactly one character long"
+                ),
             }
         }
         Some(other) => raise!(
@@ -422,9 +445,9 @@ fn pad(s: &Arc<PyStr>, left: usize, right: usize, fill: char) -> Value {
         return Value::Str(s.clone());
     }
     let mut out = String::with_capacity(s.as_str().len() + left + right);
-    out.extend(std::iter::repeat(fill).take(left));
+    out.extend(std::iter::repeat_n(fill, left));
     out.push_str(s.as_str());
-    out.extend(std::iter::repeat(fill).take(right));
+    out.extend(std::iter::repeat_n(fill, right));
     Value::string(out)
 }
 
@@ -464,7 +487,7 @@ fn zfill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let mut out = String::with_capacity(body.len() + n);
     out.extend(sign);
-    out.extend(std::iter::repeat('0').take(n));
+    out.extend(std::iter::repeat_n('0', n));
     out.push_str(digits);
     Ok(Value::string(out))
 }
@@ -498,7 +521,11 @@ fn affix_remove(args: Args<'_>, name: &'static str, suffix: bool) -> PyResult<Va
     let a = rest(&args).one(&format!("str.{name}"))?;
     let p = match a {
         Value::Str(p) => p.as_str(),
-        other => raise!(TypeError, "{name}() argument must be str, not {}", type_name(other)),
+        other => raise!(
+            TypeError,
+            "{name}() argument must be str, not {}",
+            type_name(other)
+        ),
     };
     let st = s.as_str();
     let r = if suffix {
@@ -533,5 +560,8 @@ fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn encode(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
-    raise!(NotImplementedError, "minivm does not support bytes (str.encode)")
+    raise!(
+        NotImplementedError,
+        "minivm does not support bytes (str.encode)"
+    )
 }

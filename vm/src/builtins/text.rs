@@ -23,7 +23,15 @@ pub fn is_digit(c: char) -> bool {
 pub fn is_line_break(c: char) -> bool {
     matches!(
         c,
-        '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        '\n' | '\r'
+            | '\x0b'
+            | '\x0c'
+            | '\x1c'
+            | '\x1d'
+            | '\x1e'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
     )
 }
 
@@ -84,8 +92,13 @@ pub fn split_sep<'a>(s: &'a str, sep: &str, maxsplit: i64) -> Vec<&'a str> {
     if maxsplit < 0 {
         s.split(sep).collect()
     } else {
-        s.splitn(usize::try_from(maxsplit).unwrap_or(usize::MAX).saturating_add(1), sep)
-            .collect()
+        s.splitn(
+            usize::try_from(maxsplit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+            sep,
+        )
+        .collect()
     }
 }
 
@@ -94,8 +107,13 @@ pub fn rsplit_sep<'a>(s: &'a str, sep: &str, maxsplit: i64) -> Vec<&'a str> {
     let mut out: Vec<&str> = if maxsplit < 0 {
         s.rsplit(sep).collect()
     } else {
-        s.rsplitn(usize::try_from(maxsplit).unwrap_or(usize::MAX).saturating_add(1), sep)
-            .collect()
+        s.rsplitn(
+            usize::try_from(maxsplit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+            sep,
+        )
+        .collect()
     };
     out.reverse();
     out
@@ -117,7 +135,11 @@ pub fn splitlines(s: &str, keepends: bool) -> Vec<&str> {
                 end += 1;
             }
         }
-        out.push(if keepends { &s[start..end] } else { &s[start..i] });
+        out.push(if keepends {
+            &s[start..end]
+        } else {
+            &s[start..i]
+        });
         start = end;
     }
     if start < s.len() {
@@ -150,7 +172,7 @@ pub fn expandtabs(s: &str, tabsize: i64) -> String {
             '\t' => {
                 if tabsize > 0 {
                     let n = tabsize - col % tabsize;
-                    out.extend(std::iter::repeat(' ').take(n as usize));
+                    out.extend(std::iter::repeat_n(' ', n as usize));
                     col += n;
                 }
             }
@@ -237,7 +259,11 @@ pub fn is_identifier(s: &str) -> bool {
 
 /// `str.replace(old, new, count)` (count < 0: all), including the empty-`old` case.
 pub fn replace(s: &str, old: &str, new: &str, count: i64) -> String {
-    let limit = if count < 0 { usize::MAX } else { count as usize };
+    let limit = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     if old.is_empty() {
         let mut out = String::with_capacity(s.len());
         let mut n = 0;
@@ -278,7 +304,10 @@ mod tests {
 
     #[test]
     fn lines() {
-        assert_eq!(splitlines("a\r\nb\rc\n\nd", false), vec!["a", "b", "c", "", "d"]);
+        assert_eq!(
+            splitlines("a\r\nb\rc\n\nd", false),
+            vec!["a", "b", "c", "", "d"]
+        );
         assert_eq!(splitlines("a\r\nb\n", true), vec!["a\r\n", "b\n"]);
     }
 

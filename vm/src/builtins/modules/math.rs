@@ -15,16 +15,53 @@ use crate::value::Value;
 use crate::{err, raise};
 
 const FUNCS: Methods = &[
-    ("sqrt", sqrt), ("exp", exp), ("exp2", exp2), ("expm1", expm1),
-    ("log", log), ("log2", log2), ("log10", log10), ("log1p", log1p), ("pow", pow),
-    ("sin", sin), ("cos", cos), ("tan", tan), ("asin", asin), ("acos", acos), ("atan", atan),
-    ("sinh", sinh), ("cosh", cosh), ("tanh", tanh), ("asinh", asinh), ("acosh", acosh),
-    ("atanh", atanh), ("atan2", atan2), ("hypot", hypot), ("dist", dist),
-    ("degrees", degrees), ("radians", radians), ("fabs", fabs), ("copysign", copysign),
-    ("floor", floor), ("ceil", ceil), ("trunc", trunc), ("modf", modf), ("frexp", frexp),
-    ("ldexp", ldexp), ("fmod", fmod), ("isclose", isclose), ("isfinite", isfinite),
-    ("isinf", isinf), ("isnan", isnan), ("gcd", gcd), ("lcm", lcm), ("isqrt", isqrt),
-    ("factorial", factorial), ("comb", comb), ("perm", perm), ("fsum", fsum), ("prod", prod),
+    ("sqrt", sqrt),
+    ("exp", exp),
+    ("exp2", exp2),
+    ("expm1", expm1),
+    ("log", log),
+    ("log2", log2),
+    ("log10", log10),
+    ("log1p", log1p),
+    ("pow", pow),
+    ("sin", sin),
+    ("cos", cos),
+    ("tan", tan),
+    ("asin", asin),
+    ("acos", acos),
+    ("atan", atan),
+    ("sinh", sinh),
+    ("cosh", cosh),
+    ("tanh", tanh),
+    ("asinh", asinh),
+    ("acosh", acosh),
+    ("atanh", atanh),
+    ("atan2", atan2),
+    ("hypot", hypot),
+    ("dist", dist),
+    ("degrees", degrees),
+    ("radians", radians),
+    ("fabs", fabs),
+    ("copysign", copysign),
+    ("floor", floor),
+    ("ceil", ceil),
+    ("trunc", trunc),
+    ("modf", modf),
+    ("frexp", frexp),
+    ("ldexp", ldexp),
+    ("fmod", fmod),
+    ("isclose", isclose),
+    ("isfinite", isfinite),
+    ("isinf", isinf),
+    ("isnan", isnan),
+    ("gcd", gcd),
+    ("lcm", lcm),
+    ("isqrt", isqrt),
+    ("factorial", factorial),
+    ("comb", comb),
+    ("perm", perm),
+    ("fsum", fsum),
+    ("prod", prod),
 ];
 
 pub fn module() -> Arc<Module> {
@@ -316,7 +353,10 @@ fn frexp_parts(x: f64) -> (f64, i64) {
     let bits = y.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i64;
     e += exp - 1022;
-    (f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52)), e)
+    (
+        f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52)),
+        e,
+    )
 }
 
 fn hypot(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -333,7 +373,10 @@ fn dist(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let p = floats_of(interp, args.get(0).unwrap_or(&Value::None))?;
     let q = floats_of(interp, args.get(1).unwrap_or(&Value::None))?;
     if p.len() != q.len() {
-        raise!(ValueError, "both points must have the same number of dimensions");
+        raise!(
+            ValueError,
+            "both points must have the same number of dimensions"
+        );
     }
     let d: Vec<f64> = p.iter().zip(&q).map(|(a, b)| a - b).collect();
     Ok(Value::Float(norm(&d)))
@@ -356,7 +399,11 @@ fn rounding(
                 return interp.call(&m, std::slice::from_ref(v));
             }
             if name == "trunc" {
-                raise!(TypeError, "type {} doesn't define __trunc__ method", type_name(v));
+                raise!(
+                    TypeError,
+                    "type {} doesn't define __trunc__ method",
+                    type_name(v)
+                );
             }
             let x = real(interp, v)?;
             f(x).map(Value::Int).map_err(num_err)
@@ -384,7 +431,11 @@ fn modf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         (x - x.trunc(), x.trunc())
     };
     // Keep the sign of zero fractions, as C's modf does.
-    let frac = if frac == 0.0 { 0.0f64.copysign(x) } else { frac };
+    let frac = if frac == 0.0 {
+        0.0f64.copysign(x)
+    } else {
+        frac
+    };
     Ok(Value::tuple(vec![Value::Float(frac), Value::Float(int)]))
 }
 
@@ -397,7 +448,11 @@ fn frexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn isclose(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("isclose", &["rel_tol", "abs_tol"])?;
     if args.pos.len() != 2 {
-        raise!(TypeError, "isclose() takes exactly 2 positional arguments ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "isclose() takes exactly 2 positional arguments ({} given)",
+            args.pos.len()
+        );
     }
     let a = real(interp, args.get(0).unwrap_or(&Value::None))?;
     let b = real(interp, args.get(1).unwrap_or(&Value::None))?;
@@ -425,7 +480,9 @@ fn isclose(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn isfinite(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Ok(Value::Bool(one_float(interp, args, "isfinite")?.is_finite()))
+    Ok(Value::Bool(
+        one_float(interp, args, "isfinite")?.is_finite(),
+    ))
 }
 
 fn isinf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -604,7 +661,11 @@ fn fsum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn prod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("prod", &["start"])?;
     if args.pos.len() != 1 {
-        raise!(TypeError, "prod() takes exactly 1 positional argument ({} given)", args.pos.len());
+        raise!(
+            TypeError,
+            "prod() takes exactly 1 positional argument ({} given)",
+            args.pos.len()
+        );
     }
     let mut acc = args.kwarg("start").cloned().unwrap_or(Value::Int(1));
     let items = interp.collect_iter(args.get(0).unwrap_or(&Value::None))?;
@@ -621,7 +682,10 @@ mod tests {
     #[test]
     fn fsum_exact() {
         assert_eq!(exact_sum(vec![0.1; 10]).ok(), Some(1.0));
-        assert_eq!(exact_sum(vec![1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]).ok(), Some(1e-100));
+        assert_eq!(
+            exact_sum(vec![1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]).ok(),
+            Some(1e-100)
+        );
         assert!(exact_sum(vec![1e308, 1e308]).is_err());
     }
 }

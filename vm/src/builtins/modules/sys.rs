@@ -10,8 +10,8 @@ use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, ExcKind, Module};
-use crate::value::Value;
 use crate::raise;
+use crate::value::Value;
 
 const FUNCS: Methods = &[
     ("exit", exit),
@@ -24,9 +24,22 @@ pub fn module() -> Arc<Module> {
         ("maxsize", Value::Int(i64::MAX)),
         ("version", Value::str("3.11.0 (minivm)")),
         ("platform", Value::str(std::env::consts::OS)),
-        ("byteorder", Value::str(if cfg!(target_endian = "little") { "little" } else { "big" })),
-        ("stdout", Value::Module(stream_module("<stdout>", STDOUT_FUNCS))),
-        ("stderr", Value::Module(stream_module("<stderr>", STDERR_FUNCS))),
+        (
+            "byteorder",
+            Value::str(if cfg!(target_endian = "little") {
+                "little"
+            } else {
+                "big"
+            }),
+        ),
+        (
+            "stdout",
+            Value::Module(stream_module("<stdout>", STDOUT_FUNCS)),
+        ),
+        (
+            "stderr",
+            Value::Module(stream_module("<stderr>", STDERR_FUNCS)),
+        ),
     ];
     make_module("sys", FUNCS, consts)
 }
@@ -34,7 +47,15 @@ pub fn module() -> Arc<Module> {
 /// `sys.argv` needs the VM's configuration, which `import_builtin_module` cannot see: the core
 /// sets it after creating the module, `m.dict.set_str("argv", builtins::sys_argv(interp))`.
 pub fn argv_value(interp: &Interp) -> Value {
-    Value::list(interp.vm.config.argv.iter().map(|a| Value::str(a)).collect())
+    Value::list(
+        interp
+            .vm
+            .config
+            .argv
+            .iter()
+            .map(|a| Value::str(a))
+            .collect(),
+    )
 }
 
 fn stream_module(name: &str, funcs: Methods) -> Arc<Module> {
@@ -50,7 +71,11 @@ fn write_impl(interp: &mut Interp, args: Args<'_>, stream: Stream) -> PyResult<V
             write_stream(interp, &stream, s.as_str())?;
             Ok(Value::Int(s.char_len() as i64))
         }
-        other => raise!(TypeError, "write() argument must be str, not {}", type_name(other)),
+        other => raise!(
+            TypeError,
+            "write() argument must be str, not {}",
+            type_name(other)
+        ),
     }
 }
 
@@ -84,14 +109,22 @@ fn exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.none("getrecursionlimit")?;
-    Ok(Value::Int(interp.vm.recursion_limit.load(Ordering::Relaxed) as i64))
+    Ok(Value::Int(
+        interp.vm.recursion_limit.load(Ordering::Relaxed) as i64,
+    ))
 }
 
 fn setrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let n = to_index(args.one("setrecursionlimit")?)?;
     if n < 1 {
-        raise!(ValueError, "recursion limit must be greater or equal than 1");
+        raise!(
+            ValueError,
+            "recursion limit must be greater or equal than 1"
+        );
     }
-    interp.vm.recursion_limit.store(n as usize, Ordering::Relaxed);
+    interp
+        .vm
+        .recursion_limit
+        .store(n as usize, Ordering::Relaxed);
     Ok(Value::None)
 }

@@ -10,8 +10,8 @@ use crate::error::PyResult;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Module};
-use crate::value::Value;
 use crate::raise;
+use crate::value::Value;
 
 const FUNCS: Methods = &[
     ("time", time),
@@ -36,7 +36,9 @@ fn epoch() -> Instant {
 }
 
 fn since_unix() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 fn time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
