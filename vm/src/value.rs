@@ -9,10 +9,77 @@ use std::sync::Arc;
 
 use crate::object::{
     BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
-    NativeFunction, PyStr, Range, SetObj, Slice, Tuple,
+    NativeFunction, PyStr, Range, RangeIter, SetObj, Slice, Tuple,
 };
 
-#[derive(Clone, Default)]
+impl Clone for Value {
+    /// Inline values are copied without a call; only pointer variants go to `clone_shared`.
+    #[inline(always)]
+    fn clone(&self) -> Value {
+        match self {
+            Value::Int(i) => Value::Int(*i),
+            Value::Float(f) => Value::Float(*f),
+            Value::Bool(b) => Value::Bool(*b),
+            Value::None => Value::None,
+            _ => self.clone_shared(),
+        }
+    }
+}
+
+impl Value {
+    /// True for values stored inline (no heap object behind them).
+    #[inline(always)]
+    pub fn is_inline(&self) -> bool {
+        matches!(
+            self,
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::None | Value::Undefined
+        )
+    }
+
+    /// Drop a value, skipping the out-of-line drop glue for inline values (which own nothing).
+    /// The dispatch loop uses this for the operands it pops on its fast paths.
+    #[inline(always)]
+    pub fn discard(self) {
+        if self.is_inline() {
+            std::mem::forget(self);
+        } else {
+            drop(self);
+        }
+    }
+
+    #[inline(never)]
+    fn clone_shared(&self) -> Value {
+        use Value::*;
+        match self {
+            Undefined => Undefined,
+            None => None,
+            Bool(b) => Bool(*b),
+            Int(i) => Int(*i),
+            Float(f) => Float(*f),
+            Str(a) => Str(a.clone()),
+            Tuple(a) => Tuple(a.clone()),
+            List(a) => List(a.clone()),
+            Dict(a) => Dict(a.clone()),
+            Set(a) => Set(a.clone()),
+            Range(a) => Range(a.clone()),
+            Slice(a) => Slice(a.clone()),
+            Function(a) => Function(a.clone()),
+            Native(a) => Native(a.clone()),
+            BoundMethod(a) => BoundMethod(a.clone()),
+            Class(a) => Class(a.clone()),
+            Instance(a) => Instance(a.clone()),
+            Module(a) => Module(a.clone()),
+            Iter(a) => Iter(a.clone()),
+            RangeIter(a) => RangeIter(a.clone()),
+            Generator(a) => Generator(a.clone()),
+            Cell(a) => Cell(a.clone()),
+            Ellipsis => Ellipsis,
+            NotImplemented => NotImplemented,
+        }
+    }
+}
+
+#[derive(Default)]
 pub enum Value {
     /// An empty local slot or cell (never visible to programs; reading one raises `UnboundLocalError`).
     #[default]
@@ -35,6 +102,9 @@ pub enum Value {
     Instance(Arc<Instance>),
     Module(Arc<Module>),
     Iter(Arc<IterObj>),
+    /// `iter(range(...))`: kept apart from other iterators so a `for` loop over a range costs
+    /// two relaxed atomic operations per step and no lock.
+    RangeIter(Arc<RangeIter>),
     Generator(Arc<Generator>),
     Cell(Arc<CellObj>),
     Ellipsis,
@@ -93,6 +163,7 @@ impl Value {
             (Instance(a), Instance(b)) => Arc::ptr_eq(a, b),
             (Module(a), Module(b)) => Arc::ptr_eq(a, b),
             (Iter(a), Iter(b)) => Arc::ptr_eq(a, b),
+            (RangeIter(a), RangeIter(b)) => Arc::ptr_eq(a, b),
             (Generator(a), Generator(b)) => Arc::ptr_eq(a, b),
             (Cell(a), Cell(b)) => Arc::ptr_eq(a, b),
             _ => false,
@@ -124,6 +195,7 @@ impl Value {
             Instance(a) => Arc::as_ptr(a) as usize,
             Module(a) => Arc::as_ptr(a) as usize,
             Iter(a) => Arc::as_ptr(a) as usize,
+            RangeIter(a) => Arc::as_ptr(a) as usize,
             Generator(a) => Arc::as_ptr(a) as usize,
             Cell(a) => Arc::as_ptr(a) as usize,
         }

@@ -524,7 +524,7 @@ fn input(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `EOFError: EOF when reading a line` (minivm has no `EOFError` class yet: see the report).
 fn eof_error() -> crate::PyErr {
-    err!(RuntimeError, "EOF when reading a line")
+    err!(EOFError, "EOF when reading a line")
 }
 
 fn format(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

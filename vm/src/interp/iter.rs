@@ -15,10 +15,13 @@ impl Interp {
             Value::List(l) => ("list_iterator", IterState::List { list: l.clone(), index: 0 }),
             Value::Tuple(t) => ("tuple_iterator", IterState::Tuple { tuple: t.clone(), index: 0 }),
             Value::Str(s) => ("str_iterator", IterState::Str { s: s.clone(), byte: 0 }),
-            Value::Range(r) => (
-                "range_iterator",
-                IterState::Range { next: r.start, stop: r.stop, step: r.step },
-            ),
+            Value::Range(r) => {
+                return Ok(Value::RangeIter(Arc::new(crate::object::RangeIter {
+                    next: std::sync::atomic::AtomicI64::new(r.start),
+                    stop: r.stop,
+                    step: r.step,
+                })))
+            }
             Value::Dict(d) => {
                 let keys = d.keys();
                 let n = keys.len();
@@ -35,7 +38,7 @@ impl Interp {
                     IterState::Items { items, index: 0, dict: None, set: Some((s.clone(), n)) },
                 )
             }
-            Value::Iter(_) | Value::Generator(_) => return Ok(v.clone()),
+            Value::Iter(_) | Value::RangeIter(_) | Value::Generator(_) => return Ok(v.clone()),
             Value::Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__iter__") {
                     let it = self.call(&m, &[v.clone()])?;
@@ -55,6 +58,7 @@ impl Interp {
     /// `next(it)`: `None` when the iterator is exhausted.
     pub fn iter_next(&mut self, it: &Value) -> PyResult<Option<Value>> {
         match it {
+            Value::RangeIter(r) => Ok(r.next_value().map(Value::Int)),
             Value::Iter(obj) => self.native_next(obj),
             Value::Generator(g) => {
                 let g = g.clone();
@@ -205,7 +209,7 @@ impl Interp {
                 None => {
                     *obj.state.lock() = IterState::Exhausted;
                     if strict && i > 0 {
-                        let s = if i == 1 { "" } else { "s 1-" };
+                        let s = if i == 1 { " " } else { "s 1-" };
                         let which = if i == 1 { "1".to_string() } else { i.to_string() };
                         return Err(err!(
                             ValueError,

@@ -17,6 +17,9 @@ impl Interp {
         if let Some(m) = crate::threads::import_module(name)
             .or_else(|| crate::builtins::import_builtin_module(name))
         {
+            if name == "sys" {
+                m.dict.set_str("argv", crate::builtins::sys_argv(self));
+            }
             self.vm.modules.lock().push((Arc::from(name), m.clone()));
             return Ok(Value::Module(m));
         }

@@ -120,6 +120,7 @@ impl Interp {
             }
             Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
             Value::Iter(it) => out.push_str(&format!("<{} object at {:#x}>", it.kind, v.id())),
+            Value::RangeIter(_) => out.push_str(&format!("<range_iterator object at {:#x}>", v.id())),
             Value::Generator(g) => out.push_str(&format!("<generator object {} at {:#x}>", g.qualname, v.id())),
             Value::Cell(_) => out.push_str(&format!("<cell at {:#x}>", v.id())),
             Value::Instance(inst) => {

@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use minivm_compiler::bytecode::{BinOp, Op};
+use minivm_compiler::bytecode::{BinOp, CmpOp, Op};
 
 use crate::interp::frame::{Frame, Handler};
 use crate::interp::Interp;
@@ -179,19 +179,18 @@ impl Interp {
         'frames: loop {
             let code = frame.code.clone();
             let ops = &code.ops[..];
+            let tracing = self.tracing;
             loop {
                 let Some(&op) = ops.get(frame.ip) else {
                     return Err(err!(SystemError, "instruction pointer ran off the code"));
                 };
-                if self.tracing {
+                if tracing {
                     self.trace_instruction(frame, op);
                 }
                 frame.ip += 1;
                 match op {
                     Op::Nop => {}
-                    Op::Pop => {
-                        pop!(frame);
-                    }
+                    Op::Pop => pop!(frame).discard(),
                     Op::Copy(n) => {
                         let v = self.peek(frame, n)?;
                         frame.stack.push(v);
@@ -203,15 +202,42 @@ impl Interp {
                         }
                         frame.stack.swap(len - 1, len - n as usize);
                     }
-                    Op::LoadConst(c) => frame.stack.push(code.consts[c.0 as usize].clone()),
+                    Op::LoadConst(c) => {
+                        let k = &code.consts[c.0 as usize];
+                        // Fused `LoadConst; Compare` on two ints: compare without pushing the constant.
+                        if let (Some(&Op::Compare(cop)), Value::Int(y), Some(Value::Int(x))) =
+                            (ops.get(frame.ip), k, frame.stack.last())
+                        {
+                            if !matches!(cop, CmpOp::In | CmpOp::NotIn) {
+                                let t = int_compare(cop, *x, *y);
+                                frame.ip += 1;
+                                pop!(frame).discard();
+                                push_bool_or_jump(frame, ops, t);
+                                continue;
+                            }
+                        }
+                        frame.stack.push(k.clone());
+                    }
                     Op::LoadLocal(l) => {
                         let v = &frame.locals[l.0 as usize];
                         if let Value::Undefined = v {
                             return Err(self.unbound_local(&code, l.0));
                         }
                         frame.stack.push(v.clone());
+                        // Fused `LoadLocal; LoadLocal` (operands of most binary operations).
+                        if let Some(&Op::LoadLocal(l2)) = ops.get(frame.ip) {
+                            frame.ip += 1;
+                            let v = &frame.locals[l2.0 as usize];
+                            if let Value::Undefined = v {
+                                return Err(self.unbound_local(&code, l2.0));
+                            }
+                            frame.stack.push(v.clone());
+                        }
                     }
-                    Op::StoreLocal(l) => frame.locals[l.0 as usize] = pop!(frame),
+                    Op::StoreLocal(l) => {
+                        let v = pop!(frame);
+                        std::mem::replace(&mut frame.locals[l.0 as usize], v).discard();
+                    }
                     Op::DeleteLocal(l) => {
                         let slot = &mut frame.locals[l.0 as usize];
                         if let Value::Undefined = std::mem::take(slot) {
@@ -276,42 +302,57 @@ impl Interp {
                     Op::Binary(op) => {
                         let b = pop!(frame);
                         let a = pop!(frame);
-                        let r = match (op, &a, &b) {
-                            (BinOp::Add, Value::Int(x), Value::Int(y)) => match x.checked_add(*y) {
-                                Some(r) => Value::Int(r),
-                                None => self.binary(op, &a, &b)?,
-                            },
-                            (BinOp::Sub, Value::Int(x), Value::Int(y)) => match x.checked_sub(*y) {
-                                Some(r) => Value::Int(r),
-                                None => self.binary(op, &a, &b)?,
-                            },
+                        let fast = match (op, &a, &b) {
+                            (BinOp::Add, Value::Int(x), Value::Int(y)) => x.checked_add(*y),
+                            (BinOp::Sub, Value::Int(x), Value::Int(y)) => x.checked_sub(*y),
+                            (BinOp::Mul, Value::Int(x), Value::Int(y)) => x.checked_mul(*y),
                             (BinOp::Mod, Value::Int(x), Value::Int(y)) if *x >= 0 && *y > 0 => {
-                                Value::Int(x % y)
+                                Some(x % y)
                             }
-                            _ => self.binary(op, &a, &b)?,
+                            (BinOp::FloorDiv, Value::Int(x), Value::Int(y)) if *x >= 0 && *y > 0 => {
+                                Some(x / y)
+                            }
+                            _ => None,
                         };
+                        let r = match fast {
+                            Some(r) => Value::Int(r),
+                            None => self.binary(op, &a, &b)?,
+                        };
+                        a.discard();
+                        b.discard();
                         frame.stack.push(r);
                     }
                     Op::InPlace(op) => {
                         let b = pop!(frame);
                         let a = pop!(frame);
-                        let r = match (op, &a, &b) {
-                            (BinOp::Add, Value::Int(x), Value::Int(y)) => match x.checked_add(*y) {
-                                Some(r) => Value::Int(r),
-                                None => self.inplace(op, &a, &b)?,
-                            },
-                            _ => self.inplace(op, &a, &b)?,
+                        let fast = match (op, &a, &b) {
+                            (BinOp::Add, Value::Int(x), Value::Int(y)) => x.checked_add(*y),
+                            (BinOp::Sub, Value::Int(x), Value::Int(y)) => x.checked_sub(*y),
+                            _ => None,
                         };
+                        let r = match fast {
+                            Some(r) => Value::Int(r),
+                            None => self.inplace(op, &a, &b)?,
+                        };
+                        a.discard();
+                        b.discard();
                         frame.stack.push(r);
                     }
                     Op::Compare(op) => {
                         let b = pop!(frame);
                         let a = pop!(frame);
                         let r = match (&a, &b) {
-                            (Value::Int(x), Value::Int(y)) => Value::Bool(int_compare(op, *x, *y)),
+                            (Value::Int(x), Value::Int(y)) if !matches!(op, CmpOp::In | CmpOp::NotIn) => {
+                                Value::Bool(int_compare(op, *x, *y))
+                            }
                             _ => self.compare(op, &a, &b)?,
                         };
-                        frame.stack.push(r);
+                        a.discard();
+                        b.discard();
+                        match r {
+                            Value::Bool(t) => push_bool_or_jump(frame, ops, t),
+                            other => frame.stack.push(other),
+                        }
                     }
                     Op::UnaryNot => {
                         let v = pop!(frame);
@@ -465,6 +506,7 @@ impl Interp {
                             Value::Bool(b) => b,
                             ref other => self.truthy(other)?,
                         };
+                        v.discard();
                         if !t {
                             frame.ip = l.0 as usize;
                         }
@@ -475,6 +517,7 @@ impl Interp {
                             Value::Bool(b) => b,
                             ref other => self.truthy(other)?,
                         };
+                        v.discard();
                         if t {
                             frame.ip = l.0 as usize;
                         }
@@ -500,8 +543,19 @@ impl Interp {
                     }
                     Op::ForIter(l) => {
                         let it = top!(frame);
-                        match self.iter_next(it)? {
-                            Some(v) => frame.stack.push(v),
+                        let next = match it {
+                            Value::RangeIter(r) => r.next_value().map(Value::Int),
+                            _ => self.iter_next(it)?,
+                        };
+                        match next {
+                            // Fused `ForIter; StoreLocal`: the loop variable goes straight to its slot.
+                            Some(v) => match ops.get(frame.ip) {
+                                Some(&Op::StoreLocal(x)) => {
+                                    frame.ip += 1;
+                                    std::mem::replace(&mut frame.locals[x.0 as usize], v).discard();
+                                }
+                                _ => frame.stack.push(v),
+                            },
                             None => {
                                 pop!(frame);
                                 frame.ip = l.0 as usize;
@@ -760,6 +814,17 @@ impl Interp {
     }
 }
 
+/// After a comparison: when the next instruction is a conditional jump on it, take the jump
+/// decision right away (a fused `Compare; PopJumpIf*`), else push the bool.
+#[inline(always)]
+fn push_bool_or_jump(frame: &mut Frame, ops: &[Op], t: bool) {
+    match ops.get(frame.ip) {
+        Some(&Op::PopJumpIfFalse(l)) => frame.ip = if t { frame.ip + 1 } else { l.0 as usize },
+        Some(&Op::PopJumpIfTrue(l)) => frame.ip = if t { l.0 as usize } else { frame.ip + 1 },
+        _ => frame.stack.push(Value::Bool(t)),
+    }
+}
+
 #[inline]
 fn int_compare(op: minivm_compiler::bytecode::CmpOp, x: i64, y: i64) -> bool {
     use minivm_compiler::bytecode::CmpOp::*;
@@ -770,7 +835,7 @@ fn int_compare(op: minivm_compiler::bytecode::CmpOp, x: i64, y: i64) -> bool {
         LtE => x <= y,
         Gt => x > y,
         GtE => x >= y,
-        // `in` on an int is a TypeError; `compare` raises it.
+        // Never reached: the dispatch loop sends `in` to `compare`, which raises the TypeError.
         In | NotIn => false,
     }
 }

@@ -250,6 +250,7 @@ exception_kinds! {
     ZeroDivisionError: ArithmeticError,
     AssertionError: Exception,
     AttributeError: Exception,
+    EOFError: Exception,
     ImportError: Exception,
     ModuleNotFoundError: ImportError,
     LookupError: Exception,

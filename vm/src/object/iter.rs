@@ -39,6 +39,28 @@ impl Range {
     }
 }
 
+/// The iterator of a range. `next` is atomic so threads sharing one (with the GIL off) stay memory
+/// safe; like CPython's free-threaded build, it does not promise each value goes to one thread only.
+pub struct RangeIter {
+    pub next: std::sync::atomic::AtomicI64,
+    pub stop: i64,
+    pub step: i64,
+}
+
+impl RangeIter {
+    #[inline]
+    pub fn next_value(&self) -> Option<i64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let cur = self.next.load(Relaxed);
+        if (self.step > 0 && cur < self.stop) || (self.step < 0 && cur > self.stop) {
+            self.next.store(cur.checked_add(self.step).unwrap_or(self.stop), Relaxed);
+            Some(cur)
+        } else {
+            None
+        }
+    }
+}
+
 /// `slice(start, stop, step)` as built by `a[x:y:z]`.
 pub struct Slice {
     pub start: Value,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub use class::{types, BuiltinTypes, Class, ExcData, ExcKind, Instance, Payload, TraceEntry, TypeKind, ViewKind, NativeData};
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
-pub use iter::{GenStatus, Generator, IterObj, IterState, Range, Slice};
+pub use iter::{GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
 pub use module::Module;
 pub use str::PyStr;
 
@@ -58,7 +58,7 @@ fn builtin_class(v: &Value) -> &'static Arc<Class> {
         Value::BoundMethod(_) => &t.method,
         Value::Class(_) => &t.type_,
         Value::Module(_) => &t.module,
-        Value::Iter(_) => &t.iterator,
+        Value::Iter(_) | Value::RangeIter(_) => &t.iterator,
         Value::Generator(_) => &t.generator,
         Value::Cell(_) => &t.cell,
         Value::Ellipsis => &t.ellipsis,
@@ -72,6 +72,7 @@ pub fn type_name(v: &Value) -> String {
     match v {
         Value::Instance(i) => i.class.name.to_string(),
         Value::Iter(it) => it.kind.to_string(),
+        Value::RangeIter(_) => "range_iterator".to_string(),
         other => builtin_class(other).name.to_string(),
     }
 }
