@@ -1,6 +1,10 @@
 //! The modules that make threads and blocking I/O visible to programs: `threading`, `queue`,
 //! `collections.deque`, `select`, `socket`, `os`, and the native-class helpers they share.
 
+pub mod file;
+pub mod os;
+pub mod select;
+pub mod socket;
 pub mod sync;
 pub mod thread;
 
@@ -15,6 +19,9 @@ use crate::{err, PyResult};
 pub fn import_module(name: &str) -> Option<Arc<Module>> {
     match name {
         "threading" => Some(thread::threading_module()),
+        "select" => Some(select::select_module()),
+        "socket" => Some(socket::socket_module()),
+        "os" => Some(os::os_module()),
         _ => None,
     }
 }

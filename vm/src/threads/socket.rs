@@ -1,0 +1,838 @@
+//! The `socket` module: TCP/IPv4 sockets on `std::net`, every blocking call (connect, accept,
+//! recv, send) made with the GIL released.
+//!
+//! Deviations from CPython, all for want of a `bytes` type or of raw socket calls in std:
+//! * sockets carry `str`: `send`/`sendall` take a str (sent as UTF-8), `recv(n)` returns a str
+//!   decoded from at most `n` bytes (lossy: a character split across two `recv`s comes back as
+//!   U+FFFD replacement characters);
+//! * `bind()` binds *and listens* (std's `TcpListener::bind`), so a client may connect before
+//!   `listen()` is called; `listen()` only marks the socket (and binds an unbound one, as Linux does);
+//! * a socket that is neither bound nor connected has no file descriptor yet: `fileno()` is -1 and
+//!   `select` reports it readable and writable at once (what Linux does for an unconnected TCP
+//!   socket, whose `poll` says `POLLOUT | POLLHUP`);
+//! * only `AF_INET` + `SOCK_STREAM`; non-blocking `connect()` is not supported.
+
+use std::io::{Read, Write};
+use std::net::{
+    Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs,
+};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::error::PyErr;
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, types, Class, ExcKind, Instance, Module};
+use crate::threads::os::{exc_of_class, extra_exc_class, os_error};
+use crate::threads::select::poll_fds;
+use crate::threads::{arg, func, make_module, native_class, this};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+const AF_INET: i64 = 2;
+const SOCK_STREAM: i64 = 1;
+/// `SOCK_NONBLOCK | SOCK_CLOEXEC`, flags Linux lets programs OR into the type.
+const SOCK_TYPE_FLAGS: i64 = 0o4000 | 0o2000000;
+const IPPROTO_TCP: i64 = 6;
+const TCP_NODELAY: i64 = 1;
+
+enum Sock {
+    /// Created, neither bound nor connected: no OS socket yet.
+    Unbound,
+    /// Bound (and, in std, already listening).
+    Listener {
+        listener: Arc<TcpListener>,
+        listening: bool,
+    },
+    Stream(Arc<TcpStream>),
+    Closed,
+}
+
+/// Rust data of a `socket.socket` instance. The lock is held only to read or swap the state,
+/// never across a blocking call: those work on a clone of the `Arc`.
+pub struct SocketData {
+    state: Mutex<Sock>,
+    /// `None`: blocking; `Some(0)`: non-blocking; otherwise the timeout of every blocking call.
+    timeout: Mutex<Option<Duration>>,
+    nodelay: Mutex<bool>,
+}
+
+static SOCKET_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn socket_class() -> Arc<Class> {
+    SOCKET_CLASS
+        .get_or_init(|| {
+            native_class(
+                "socket",
+                "socket",
+                &[
+                    ("__init__", sock_init),
+                    ("bind", sock_bind),
+                    ("listen", sock_listen),
+                    ("accept", sock_accept),
+                    ("connect", sock_connect),
+                    ("connect_ex", sock_connect_ex),
+                    ("recv", sock_recv),
+                    ("send", sock_send),
+                    ("sendall", sock_sendall),
+                    ("shutdown", sock_shutdown),
+                    ("close", sock_close),
+                    ("settimeout", sock_settimeout),
+                    ("gettimeout", sock_gettimeout),
+                    ("setblocking", sock_setblocking),
+                    ("getblocking", sock_getblocking),
+                    ("setsockopt", sock_setsockopt),
+                    ("fileno", sock_fileno),
+                    ("getsockname", sock_getsockname),
+                    ("getpeername", sock_getpeername),
+                    ("__enter__", sock_enter),
+                    ("__exit__", sock_exit),
+                    ("__repr__", sock_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+pub fn socket_module() -> Arc<Module> {
+    let oserror = Value::Class(types().exc(ExcKind::OSError).clone());
+    let int = Value::Int;
+    make_module(
+        "socket",
+        vec![
+            ("socket", Value::Class(socket_class())),
+            (
+                "create_connection",
+                func("create_connection", create_connection),
+            ),
+            ("AF_INET", int(AF_INET)),
+            ("SOCK_STREAM", int(SOCK_STREAM)),
+            ("SOL_SOCKET", int(1)),
+            ("SO_REUSEADDR", int(2)),
+            ("SO_KEEPALIVE", int(9)),
+            ("IPPROTO_TCP", int(IPPROTO_TCP)),
+            ("TCP_NODELAY", int(TCP_NODELAY)),
+            ("SHUT_RD", int(0)),
+            ("SHUT_WR", int(1)),
+            ("SHUT_RDWR", int(2)),
+            ("error", oserror),
+            (
+                "timeout",
+                Value::Class(types().exc(ExcKind::TimeoutError).clone()),
+            ),
+            ("gaierror", Value::Class(extra_exc_class("gaierror"))),
+        ],
+    )
+}
+
+/// True for a `socket.socket` that is neither bound nor connected (see the module notes).
+pub fn is_unbound(v: &Value) -> bool {
+    match v {
+        Value::Instance(i) => i
+            .native::<SocketData>()
+            .is_some_and(|d| matches!(*d.state.lock(), Sock::Unbound)),
+        _ => false,
+    }
+}
+
+fn errno(code: i32) -> PyErr {
+    os_error(&std::io::Error::from_raw_os_error(code), None)
+}
+
+fn timed_out() -> PyErr {
+    err!(TimeoutError, "timed out")
+}
+
+fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(TypeError, "socket.__init__ needs a socket instance"));
+    };
+    let int_arg = |i: usize, name: &str, default: i64| -> PyResult<i64> {
+        match arg(&args, i, name) {
+            None | Some(Value::None) => Ok(default),
+            Some(Value::Int(n)) if *n == -1 => Ok(default),
+            Some(Value::Int(n)) => Ok(*n),
+            Some(other) => Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            )),
+        }
+    };
+    let family = int_arg(1, "family", AF_INET)?;
+    let kind = int_arg(2, "type", SOCK_STREAM)?;
+    let proto = int_arg(3, "proto", 0)?;
+    if let Some(f) = arg(&args, 4, "fileno") {
+        if !f.is_none() {
+            return Err(err!(
+                NotImplementedError,
+                "minivm sockets cannot be made from a file descriptor (fileno=)"
+            ));
+        }
+    }
+    if family != AF_INET {
+        return Err(err!(
+            NotImplementedError,
+            "minivm sockets support only AF_INET (IPv4), not family {family}"
+        ));
+    }
+    if kind & !SOCK_TYPE_FLAGS != SOCK_STREAM {
+        return Err(err!(
+            NotImplementedError,
+            "minivm sockets support only SOCK_STREAM (TCP), not type {kind}"
+        ));
+    }
+    if proto != 0 && proto != IPPROTO_TCP {
+        return Err(errno(libc::EPROTONOSUPPORT));
+    }
+    let timeout = if kind & 0o4000 != 0 {
+        Some(Duration::ZERO)
+    } else {
+        None
+    };
+    if !inst.set_native(Box::new(new_data(Sock::Unbound, timeout))) {
+        return Err(err!(RuntimeError, "socket.__init__() called twice"));
+    }
+    set_ints(inst, family, SOCK_STREAM, proto);
+    Ok(Value::None)
+}
+
+fn new_data(state: Sock, timeout: Option<Duration>) -> SocketData {
+    SocketData {
+        state: Mutex::new(state),
+        timeout: Mutex::new(timeout),
+        nodelay: Mutex::new(false),
+    }
+}
+
+fn set_ints(inst: &Instance, family: i64, kind: i64, proto: i64) {
+    let mut d = inst.dict.lock();
+    d.insert(Arc::from("family"), Value::Int(family));
+    d.insert(Arc::from("type"), Value::Int(kind));
+    d.insert(Arc::from("proto"), Value::Int(proto));
+}
+
+/// A new `socket.socket` around a connected stream (from `accept` or `create_connection`).
+fn stream_socket(stream: TcpStream) -> Value {
+    let inst = Instance::new(socket_class());
+    inst.set_native(Box::new(new_data(Sock::Stream(Arc::new(stream)), None)));
+    set_ints(&inst, AF_INET, SOCK_STREAM, 0);
+    Value::Instance(Arc::new(inst))
+}
+
+/// An `(host, port)` argument, checked as CPython does; `what` is `bind`/`connect`.
+fn addr_arg(v: Option<&Value>, what: &str) -> PyResult<(String, u16)> {
+    let t = match v {
+        Some(Value::Tuple(t)) => t,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "{what}(): AF_INET address must be tuple, not {}",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "{what}() takes exactly one argument (0 given)"
+            ))
+        }
+    };
+    let [host, port] = &t.items[..] else {
+        return Err(err!(
+            TypeError,
+            "AF_INET address must be a pair (host, port)"
+        ));
+    };
+    let host = match host {
+        Value::Str(s) => s.as_str().to_string(),
+        other => {
+            return Err(err!(
+                TypeError,
+                "str, bytes or bytearray expected, not {}",
+                type_name(other)
+            ))
+        }
+    };
+    let port = match port {
+        Value::Int(p) => *p,
+        Value::Bool(b) => *b as i64,
+        other => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+    };
+    let port =
+        u16::try_from(port).map_err(|_| err!(OverflowError, "{what}(): port must be 0-65535."))?;
+    Ok((host, port))
+}
+
+/// Resolve `(host, port)` to an IPv4 address, with the GIL released (name lookups block).
+fn resolve(interp: &mut Interp, host: &str, port: u16) -> PyResult<SocketAddr> {
+    let host = match host {
+        "" => "0.0.0.0",
+        "<broadcast>" => "255.255.255.255",
+        h => h,
+    };
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return Ok(SocketAddr::V4(SocketAddrV4::new(ip, port)));
+    }
+    let found = interp.allow_threads(|| {
+        (host, port)
+            .to_socket_addrs()
+            .map(|mut it| it.find(SocketAddr::is_ipv4))
+    });
+    match found {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(gai_error(-5, "No address associated with hostname")),
+        Err(e) => {
+            let text = e.to_string();
+            let text = text
+                .strip_prefix("failed to lookup address information: ")
+                .unwrap_or(&text)
+                .to_string();
+            let code = match text.as_str() {
+                "Name or service not known" => -2,
+                "Temporary failure in name resolution" => -3,
+                "No address associated with hostname" => -5,
+                _ => 0,
+            };
+            Err(gai_error(code, &text))
+        }
+    }
+}
+
+/// `socket.gaierror: [Errno -2] Name or service not known`
+fn gai_error(code: i32, text: &str) -> PyErr {
+    let msg = if code == 0 {
+        text.to_string()
+    } else {
+        format!("[Errno {code}] {text}")
+    };
+    exc_of_class(extra_exc_class("gaierror"), msg)
+}
+
+fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let (host, port) = addr_arg(arg(&args, 1, "address"), "bind")?;
+    match &*d.state.lock() {
+        Sock::Unbound => {}
+        Sock::Closed => return Err(errno(libc::EBADF)),
+        _ => return Err(errno(libc::EINVAL)),
+    }
+    let addr = resolve(interp, &host, port)?;
+    let listener = interp
+        .allow_threads(|| TcpListener::bind(addr))
+        .map_err(|e| os_error(&e, None))?;
+    let mut st = d.state.lock();
+    match *st {
+        Sock::Unbound => {
+            *st = Sock::Listener {
+                listener: Arc::new(listener),
+                listening: false,
+            };
+            Ok(Value::None)
+        }
+        // Another thread got there first.
+        _ => Err(errno(libc::EINVAL)),
+    }
+}
+
+fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    match arg(&args, 1, "backlog") {
+        None | Some(Value::Int(_)) | Some(Value::Bool(_)) => {}
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+    }
+    if matches!(*d.state.lock(), Sock::Unbound) {
+        // Linux binds an unbound socket to an ephemeral port on listen().
+        let listener = interp
+            .allow_threads(|| TcpListener::bind("0.0.0.0:0"))
+            .map_err(|e| os_error(&e, None))?;
+        let mut st = d.state.lock();
+        if matches!(*st, Sock::Unbound) {
+            *st = Sock::Listener {
+                listener: Arc::new(listener),
+                listening: true,
+            };
+            return Ok(Value::None);
+        }
+    }
+    match &mut *d.state.lock() {
+        Sock::Listener { listening, .. } => {
+            *listening = true;
+            Ok(Value::None)
+        }
+        Sock::Closed => Err(errno(libc::EBADF)),
+        _ => Err(errno(libc::EINVAL)),
+    }
+}
+
+/// Wait (GIL released) until `fd` has `events` or the socket's timeout passes; in the main thread
+/// Ctrl-C interrupts the wait. `Err(TimeoutError)` / `Err(BlockingIOError)` when it never came.
+fn wait_ready(
+    interp: &mut Interp,
+    fd: libc::c_int,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> PyResult<()> {
+    let mut fds = [libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    let vm = interp.vm.clone();
+    let interrupt = interp.is_main.then_some(&vm.interrupted);
+    let r = interp.allow_threads(|| poll_fds(&mut fds, timeout, interrupt));
+    interp.check_signals()?;
+    match r {
+        Ok(0) if timeout == Some(Duration::ZERO) => Err(errno(libc::EAGAIN)),
+        Ok(0) => Err(timed_out()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(os_error(&e, None)),
+    }
+}
+
+/// The connected stream, or the error CPython gives for a socket in another state.
+fn stream_of(d: &SocketData) -> PyResult<Arc<TcpStream>> {
+    match &*d.state.lock() {
+        Sock::Stream(s) => Ok(s.clone()),
+        Sock::Closed => Err(errno(libc::EBADF)),
+        _ => Err(errno(libc::ENOTCONN)),
+    }
+}
+
+/// Map a failed read/write: a kernel timeout (`SO_RCVTIMEO`) is `TimeoutError: timed out`.
+fn io_err(e: &std::io::Error, timeout: Option<Duration>) -> PyErr {
+    if e.kind() == std::io::ErrorKind::WouldBlock && timeout.is_some_and(|t| !t.is_zero()) {
+        timed_out()
+    } else {
+        os_error(e, None)
+    }
+}
+
+/// Give a stream the socket's timeout as kernel send/receive timeouts (a safety net behind the
+/// `poll` before each call, for when another thread drains the data first).
+fn apply_timeout(stream: &TcpStream, timeout: Option<Duration>) {
+    let t = timeout.filter(|t| !t.is_zero());
+    let _ = stream.set_read_timeout(t);
+    let _ = stream.set_write_timeout(t);
+}
+
+fn sock_accept(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let listener = match &*d.state.lock() {
+        Sock::Listener {
+            listener,
+            listening: true,
+        } => listener.clone(),
+        Sock::Closed => return Err(errno(libc::EBADF)),
+        _ => return Err(errno(libc::EINVAL)),
+    };
+    let timeout = *d.timeout.lock();
+    wait_ready(interp, listener.as_raw_fd(), libc::POLLIN, timeout)?;
+    let (stream, peer) = interp
+        .allow_threads(|| listener.accept())
+        .map_err(|e| os_error(&e, None))?;
+    drop(listener);
+    Ok(Value::tuple(vec![stream_socket(stream), addr_value(peer)]))
+}
+
+fn addr_value(a: SocketAddr) -> Value {
+    Value::tuple(vec![
+        Value::string(a.ip().to_string()),
+        Value::Int(a.port() as i64),
+    ])
+}
+
+/// Connect `d` to the address in `args[1]`; the OS error, if any, for `connect_ex`.
+fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<Result<(), PyErr>> {
+    let (host, port) = addr_arg(arg(args, 1, "address"), "connect")?;
+    match &*d.state.lock() {
+        Sock::Unbound => {}
+        Sock::Closed => return Err(errno(libc::EBADF)),
+        Sock::Stream(_) => return Ok(Err(errno(libc::EISCONN))),
+        Sock::Listener { .. } => {
+            return Err(err!(
+                NotImplementedError,
+                "minivm sockets cannot connect() after bind()"
+            ))
+        }
+    }
+    let addr = resolve(interp, &host, port)?;
+    let timeout = *d.timeout.lock();
+    let result = match timeout {
+        Some(t) if t.is_zero() => {
+            return Err(err!(
+                NotImplementedError,
+                "minivm sockets do not support a non-blocking connect()"
+            ))
+        }
+        Some(t) => interp.allow_threads(|| TcpStream::connect_timeout(&addr, t)),
+        None => interp.allow_threads(|| TcpStream::connect(addr)),
+    };
+    interp.check_signals()?;
+    let stream = match result {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut && timeout.is_some() => {
+            return Ok(Err(timed_out()))
+        }
+        Err(e) => return Ok(Err(os_error(&e, None))),
+    };
+    apply_timeout(&stream, timeout);
+    if *d.nodelay.lock() {
+        let _ = stream.set_nodelay(true);
+    }
+    let mut st = d.state.lock();
+    match *st {
+        Sock::Unbound => {
+            *st = Sock::Stream(Arc::new(stream));
+            Ok(Ok(()))
+        }
+        _ => Ok(Err(errno(libc::EISCONN))),
+    }
+}
+
+fn sock_connect(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    do_connect(interp, &args, d)??;
+    Ok(Value::None)
+}
+
+/// `connect_ex(address)`: the errno instead of an exception (0 on success).
+fn sock_connect_ex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    match do_connect(interp, &args, d)? {
+        Ok(()) => Ok(Value::Int(0)),
+        Err(e) => {
+            let code = e.exc.dict.lock().get("errno").cloned();
+            match code {
+                Some(Value::Int(c)) => Ok(Value::Int(c)),
+                _ if e.is(ExcKind::TimeoutError) => Ok(Value::Int(libc::EAGAIN as i64)),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// `recv(bufsize)`: at most `bufsize` bytes, as a str (see the module notes); `''` at EOF.
+fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let n = match arg(&args, 1, "bufsize") {
+        Some(Value::Int(n)) => *n,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "recv() takes at least 1 argument (0 given)"
+            ))
+        }
+    };
+    if n < 0 {
+        return Err(err!(ValueError, "negative buffersize in recv"));
+    }
+    let stream = stream_of(d)?;
+    let timeout = *d.timeout.lock();
+    wait_ready(interp, stream.as_raw_fd(), libc::POLLIN, timeout)?;
+    let mut buf = vec![0u8; (n as usize).min(1 << 20)];
+    let got = interp.allow_threads(|| (&*stream).read(&mut buf));
+    let got = got.map_err(|e| io_err(&e, timeout))?;
+    buf.truncate(got);
+    Ok(Value::string(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// The data argument of `send`/`sendall`: a str in minivm (bytes elsewhere).
+fn data_arg<'a>(args: &Args<'a>) -> PyResult<&'a str> {
+    match arg(args, 1, "data") {
+        Some(Value::Str(s)) => Ok(s.as_str()),
+        Some(other) => Err(err!(
+            TypeError,
+            "a bytes-like object is required, not '{}'",
+            type_name(other)
+        )),
+        None => Err(err!(
+            TypeError,
+            "send() takes at least 1 argument (0 given)"
+        )),
+    }
+}
+
+/// `send(data)`: the number of bytes (UTF-8) the kernel took.
+fn sock_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let data = data_arg(&args)?;
+    let stream = stream_of(d)?;
+    let timeout = *d.timeout.lock();
+    wait_ready(interp, stream.as_raw_fd(), libc::POLLOUT, timeout)?;
+    let sent = interp.allow_threads(|| (&*stream).write(data.as_bytes()));
+    let sent = sent.map_err(|e| io_err(&e, timeout))?;
+    Ok(Value::Int(sent as i64))
+}
+
+/// `sendall(data)`: send everything, waiting (GIL released) as often as needed.
+fn sock_sendall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let mut data = data_arg(&args)?.as_bytes();
+    let stream = stream_of(d)?;
+    let timeout = *d.timeout.lock();
+    while !data.is_empty() {
+        wait_ready(interp, stream.as_raw_fd(), libc::POLLOUT, timeout)?;
+        let sent = interp.allow_threads(|| (&*stream).write(data));
+        match sent {
+            Ok(0) => return Err(errno(libc::EPIPE)),
+            Ok(k) => data = &data[k.min(data.len())..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(&e, timeout)),
+        }
+    }
+    Ok(Value::None)
+}
+
+fn sock_shutdown(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let how = match arg(&args, 1, "how") {
+        Some(Value::Int(0)) => Shutdown::Read,
+        Some(Value::Int(1)) => Shutdown::Write,
+        Some(Value::Int(2)) => Shutdown::Both,
+        Some(Value::Int(_)) => return Err(errno(libc::EINVAL)),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "shutdown() takes exactly one argument (0 given)"
+            ))
+        }
+    };
+    let stream = stream_of(d)?;
+    stream.shutdown(how).map_err(|e| os_error(&e, None))?;
+    Ok(Value::None)
+}
+
+/// `close()`: the descriptor is closed once no call in another thread still uses it.
+fn sock_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let old = std::mem::replace(&mut *d.state.lock(), Sock::Closed);
+    drop(old);
+    Ok(Value::None)
+}
+
+/// A timeout value as `settimeout` takes it.
+fn timeout_value(v: Option<&Value>) -> PyResult<Option<Duration>> {
+    let secs = match v {
+        None => {
+            return Err(err!(
+                TypeError,
+                "settimeout() takes exactly one argument (0 given)"
+            ))
+        }
+        Some(Value::None) => return Ok(None),
+        Some(Value::Int(i)) => *i as f64,
+        Some(Value::Bool(b)) => *b as i64 as f64,
+        Some(Value::Float(f)) => *f,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+    };
+    if secs.is_nan() {
+        return Err(err!(ValueError, "Invalid value NaN (not a number)"));
+    }
+    if secs < 0.0 {
+        return Err(err!(ValueError, "Timeout value out of range"));
+    }
+    Duration::try_from_secs_f64(secs)
+        .map(Some)
+        .map_err(|_| err!(OverflowError, "timeout doesn't fit into C timeval"))
+}
+
+fn set_timeout(d: &SocketData, t: Option<Duration>) {
+    *d.timeout.lock() = t;
+    if let Sock::Stream(s) = &*d.state.lock() {
+        apply_timeout(s, t);
+    }
+}
+
+fn sock_settimeout(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let t = timeout_value(arg(&args, 1, "value"))?;
+    set_timeout(d, t);
+    Ok(Value::None)
+}
+
+fn sock_gettimeout(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let t = *d.timeout.lock();
+    Ok(t.map_or(Value::None, |t| Value::Float(t.as_secs_f64())))
+}
+
+/// `setblocking(flag)`: `settimeout(None)` or `settimeout(0.0)`.
+fn sock_setblocking(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let Some(flag) = arg(&args, 1, "flag") else {
+        return Err(err!(
+            TypeError,
+            "setblocking() takes exactly one argument (0 given)"
+        ));
+    };
+    let blocking = interp.truthy(flag)?;
+    set_timeout(d, if blocking { None } else { Some(Duration::ZERO) });
+    Ok(Value::None)
+}
+
+fn sock_getblocking(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let t = *d.timeout.lock();
+    Ok(Value::Bool(t != Some(Duration::ZERO)))
+}
+
+/// `setsockopt(level, option, value)`: `TCP_NODELAY` is applied; the rest (`SO_REUSEADDR`,
+/// which std sets on every listener anyway, ...) are accepted and ignored.
+fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let mut ints = [0i64; 3];
+    for (i, slot) in ints.iter_mut().enumerate() {
+        *slot = match args.pos.get(i + 1) {
+            Some(Value::Int(n)) => *n,
+            Some(Value::Bool(b)) => *b as i64,
+            Some(other) => {
+                return Err(err!(
+                    TypeError,
+                    "'{}' object cannot be interpreted as an integer",
+                    type_name(other)
+                ))
+            }
+            None => {
+                return Err(err!(
+                    TypeError,
+                    "setsockopt() takes at least 3 arguments ({} given)",
+                    args.pos.len().saturating_sub(1)
+                ))
+            }
+        };
+    }
+    if matches!(*d.state.lock(), Sock::Closed) {
+        return Err(errno(libc::EBADF));
+    }
+    if ints[0] == IPPROTO_TCP && ints[1] == TCP_NODELAY {
+        *d.nodelay.lock() = ints[2] != 0;
+        if let Sock::Stream(s) = &*d.state.lock() {
+            s.set_nodelay(ints[2] != 0)
+                .map_err(|e| os_error(&e, None))?;
+        }
+    }
+    Ok(Value::None)
+}
+
+fn raw_fd(d: &SocketData) -> i64 {
+    match &*d.state.lock() {
+        Sock::Listener { listener, .. } => listener.as_raw_fd() as i64,
+        Sock::Stream(s) => s.as_raw_fd() as i64,
+        Sock::Unbound | Sock::Closed => -1,
+    }
+}
+
+fn sock_fileno(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    Ok(Value::Int(raw_fd(d)))
+}
+
+fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {
+    let r = match &*d.state.lock() {
+        Sock::Unbound => Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))),
+        Sock::Listener { listener, .. } => listener.local_addr(),
+        Sock::Stream(s) => s.local_addr(),
+        Sock::Closed => return Err(errno(libc::EBADF)),
+    };
+    r.map_err(|e| os_error(&e, None))
+}
+
+fn sock_getsockname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    Ok(addr_value(local_addr(d)?))
+}
+
+fn sock_getpeername(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let stream = stream_of(d)?;
+    let peer = stream.peer_addr().map_err(|e| os_error(&e, None))?;
+    Ok(addr_value(peer))
+}
+
+fn sock_enter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, _) = this::<SocketData>(&args, "socket")?;
+    Ok(Value::Instance(inst.clone()))
+}
+
+fn sock_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, _) = this::<SocketData>(&args, "socket")?;
+    sock_close(interp, Args::new(&args.pos[..1]))?;
+    Ok(Value::None)
+}
+
+/// `<socket.socket fd=3, family=2, type=1, proto=0, laddr=('127.0.0.1', 5000)>`
+fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<SocketData>(&args, "socket")?;
+    let fd = raw_fd(d);
+    let closed = matches!(*d.state.lock(), Sock::Closed);
+    let mut s = format!(
+        "<{}.{} {}fd={fd}, family={AF_INET}, type={SOCK_STREAM}, proto=0",
+        inst.class.module,
+        inst.class.qualname,
+        if closed { "[closed] " } else { "" }
+    );
+    if !closed {
+        if let Ok(a) = local_addr(d) {
+            s.push_str(&format!(", laddr=('{}', {})", a.ip(), a.port()));
+        }
+        if let Sock::Stream(st) = &*d.state.lock() {
+            if let Ok(a) = st.peer_addr() {
+                s.push_str(&format!(", raddr=('{}', {})", a.ip(), a.port()));
+            }
+        }
+    }
+    s.push('>');
+    Ok(Value::string(s))
+}
+
+/// `socket.create_connection(address, timeout=None)`: a connected socket.
+fn create_connection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let inst = Arc::new(Instance::new(socket_class()));
+    let me = Value::Instance(inst.clone());
+    sock_init(interp, Args::new(std::slice::from_ref(&me)))?;
+    let Some(d) = inst.native::<SocketData>() else {
+        return Err(err!(SystemError, "socket data missing"));
+    };
+    if let Some(t) = arg(&args, 1, "timeout") {
+        set_timeout(d, timeout_value(Some(t))?);
+    }
+    let addr = arg(&args, 0, "address").cloned();
+    let pos: Vec<Value> = std::iter::once(me.clone()).chain(addr).collect();
+    do_connect(interp, &Args::new(&pos), d)??;
+    Ok(me)
+}
