@@ -38,7 +38,13 @@ struct RunOptions {
 
     /// Run with the global interpreter lock (on, like CPython) or without it (off: threads run
     /// bytecode in parallel, like free-threaded CPython 3.13t).
-    #[arg(long, value_enum, default_value = "on", env = "MINIVM_GIL", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        env = "MINIVM_GIL",
+        global = true
+    )]
     gil: GilFlag,
 
     /// Seconds a thread waiting for the GIL lets the holder run before asking it to switch
@@ -58,7 +64,9 @@ enum GilFlag {
 fn parse_interval(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() && v <= 3600.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive number of seconds (at most 3600)")),
+        _ => Err(format!(
+            "'{s}' is not a positive number of seconds (at most 3600)"
+        )),
     }
 }
 

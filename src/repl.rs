@@ -15,7 +15,10 @@ pub fn run(config: Config) -> ExitCode {
         eprintln!("minivm: cannot open the terminal for the REPL");
         return ExitCode::from(1);
     };
-    println!("minivm {} (a Python subset; Ctrl-D to exit)", env!("CARGO_PKG_VERSION"));
+    println!(
+        "minivm {} (a Python subset; Ctrl-D to exit)",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut entry = 0;
     loop {
         let mut src = String::new();

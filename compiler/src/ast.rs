@@ -22,14 +22,38 @@ pub enum StmtKind {
     /// An expression evaluated for its effect (a call, usually).
     Expr(Expr),
     /// `a = b = value`: one or more targets (Name, Attribute, Subscript, Tuple/List of targets, Starred inside those).
-    Assign { targets: Vec<Expr>, value: Expr },
+    Assign {
+        targets: Vec<Expr>,
+        value: Expr,
+    },
     /// `target op= value`; target is a Name, Attribute or Subscript.
-    AugAssign { target: Expr, op: BinOp, value: Expr },
+    AugAssign {
+        target: Expr,
+        op: BinOp,
+        value: Expr,
+    },
     /// `target: annotation [= value]`; the annotation is parsed and ignored.
-    AnnAssign { target: Expr, annotation: Expr, value: Option<Expr> },
-    If { test: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
-    While { test: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
-    For { target: Expr, iter: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
+    AnnAssign {
+        target: Expr,
+        annotation: Expr,
+        value: Option<Expr>,
+    },
+    If {
+        test: Expr,
+        body: Vec<Stmt>,
+        orelse: Vec<Stmt>,
+    },
+    While {
+        test: Expr,
+        body: Vec<Stmt>,
+        orelse: Vec<Stmt>,
+    },
+    For {
+        target: Expr,
+        iter: Expr,
+        body: Vec<Stmt>,
+        orelse: Vec<Stmt>,
+    },
     Break,
     Continue,
     Pass,
@@ -38,15 +62,28 @@ pub enum StmtKind {
     ClassDef(Box<ClassDef>),
     Global(Vec<Ident>),
     Nonlocal(Vec<Ident>),
-    Assert { test: Expr, msg: Option<Expr> },
+    Assert {
+        test: Expr,
+        msg: Option<Expr>,
+    },
     Del(Vec<Expr>),
     /// `import a.b as c, d`
     Import(Vec<Alias>),
     /// `from module import a as b, c` (`level` counts leading dots; 0 for absolute imports).
-    ImportFrom { module: Option<Ident>, names: Vec<Alias>, level: u32 },
-    Raise { exc: Option<Expr>, cause: Option<Expr> },
+    ImportFrom {
+        module: Option<Ident>,
+        names: Vec<Alias>,
+        level: u32,
+    },
+    Raise {
+        exc: Option<Expr>,
+        cause: Option<Expr>,
+    },
     Try(Box<Try>),
-    With { items: Vec<WithItem>, body: Vec<Stmt> },
+    With {
+        items: Vec<WithItem>,
+        body: Vec<Stmt>,
+    },
 }
 
 /// A name with the span where it was written.
@@ -147,30 +184,81 @@ pub enum ExprKind {
     Dict(Vec<(Option<Expr>, Expr)>),
     /// `*x` in a call, a display or an assignment target.
     Starred(Box<Expr>),
-    BinOp { op: BinOp, left: Box<Expr>, right: Box<Expr> },
-    UnaryOp { op: UnaryOp, operand: Box<Expr> },
+    BinOp {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    UnaryOp {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
     /// `a and b and c` / `a or b`; always two or more values.
-    BoolOp { op: BoolOp, values: Vec<Expr> },
+    BoolOp {
+        op: BoolOp,
+        values: Vec<Expr>,
+    },
     /// `a < b <= c`: `ops.len() == comparators.len() >= 1`.
-    Compare { left: Box<Expr>, ops: Vec<CmpOp>, comparators: Vec<Expr> },
+    Compare {
+        left: Box<Expr>,
+        ops: Vec<CmpOp>,
+        comparators: Vec<Expr>,
+    },
     /// `body if test else orelse`
-    IfExp { test: Box<Expr>, body: Box<Expr>, orelse: Box<Expr> },
+    IfExp {
+        test: Box<Expr>,
+        body: Box<Expr>,
+        orelse: Box<Expr>,
+    },
     /// `func(a, *b, k=c, **d)`: `args` may hold `Starred`; a keyword with `name: None` is `**d`.
-    Call { func: Box<Expr>, args: Vec<Expr>, keywords: Vec<Keyword> },
-    Attribute { value: Box<Expr>, attr: Ident },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+        keywords: Vec<Keyword>,
+    },
+    Attribute {
+        value: Box<Expr>,
+        attr: Ident,
+    },
     /// `value[index]`; `index` is a `Slice`, a `Tuple` (for `a[1, 2]`), or any expression.
-    Subscript { value: Box<Expr>, index: Box<Expr> },
+    Subscript {
+        value: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `lower:upper:step`, only directly inside a subscript (or a tuple inside one).
-    Slice { lower: Option<Box<Expr>>, upper: Option<Box<Expr>>, step: Option<Box<Expr>> },
-    Lambda { params: Box<Params>, body: Box<Expr> },
-    ListComp { elt: Box<Expr>, generators: Vec<Comprehension> },
-    SetComp { elt: Box<Expr>, generators: Vec<Comprehension> },
-    DictComp { key: Box<Expr>, value: Box<Expr>, generators: Vec<Comprehension> },
-    GeneratorExp { elt: Box<Expr>, generators: Vec<Comprehension> },
+    Slice {
+        lower: Option<Box<Expr>>,
+        upper: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
+    },
+    Lambda {
+        params: Box<Params>,
+        body: Box<Expr>,
+    },
+    ListComp {
+        elt: Box<Expr>,
+        generators: Vec<Comprehension>,
+    },
+    SetComp {
+        elt: Box<Expr>,
+        generators: Vec<Comprehension>,
+    },
+    DictComp {
+        key: Box<Expr>,
+        value: Box<Expr>,
+        generators: Vec<Comprehension>,
+    },
+    GeneratorExp {
+        elt: Box<Expr>,
+        generators: Vec<Comprehension>,
+    },
     Yield(Option<Box<Expr>>),
     YieldFrom(Box<Expr>),
     /// `name := value`
-    NamedExpr { target: Ident, value: Box<Expr> },
+    NamedExpr {
+        target: Ident,
+        value: Box<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

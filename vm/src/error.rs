@@ -49,7 +49,10 @@ impl PyErr {
     }
 
     pub fn args(&self) -> Vec<Value> {
-        self.exc.exc().map(|d| d.lock().args.clone()).unwrap_or_default()
+        self.exc
+            .exc()
+            .map(|d| d.lock().args.clone())
+            .unwrap_or_default()
     }
 }
 

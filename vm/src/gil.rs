@@ -90,7 +90,10 @@ impl Gil {
 
     /// `sys.setswitchinterval`
     pub fn set_interval(&self, d: Duration) {
-        self.interval_ns.store(d.as_nanos().clamp(1_000, u64::MAX as u128) as u64, Ordering::Relaxed);
+        self.interval_ns.store(
+            d.as_nanos().clamp(1_000, u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     pub fn drop_requested(&self) -> bool {
@@ -164,7 +167,9 @@ impl Gil {
                 }
             }
         }
-        self.counters.forced_switches.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .forced_switches
+            .fetch_add(1, Ordering::Relaxed);
         self.acquire(me, breaker);
         true
     }

@@ -165,8 +165,7 @@ impl Interp {
             return Err(err!(SystemError, "bytecode popped an empty stack"));
         }
         let values = frame.stack.split_off(len - n);
-        Ok(t
-            .items
+        Ok(t.items
             .iter()
             .zip(values)
             .map(|(k, v)| (Arc::from(k.as_str().unwrap_or("?")), v))
@@ -325,10 +324,10 @@ impl Interp {
         let ndef = func.defaults.len();
         let first_default = argcount.saturating_sub(ndef);
         let mut missing = Vec::new();
-        for i in 0..argcount {
-            if matches!(locals[i], Value::Undefined) {
+        for (i, slot) in locals.iter_mut().enumerate().take(argcount) {
+            if matches!(slot, Value::Undefined) {
                 if i >= first_default {
-                    locals[i] = func.defaults[i - first_default].clone();
+                    *slot = func.defaults[i - first_default].clone();
                 } else {
                     missing.push(obj.varnames[i].clone());
                 }
@@ -337,11 +336,16 @@ impl Interp {
         if !missing.is_empty() {
             return Err(missing_error(fname, "positional", &missing));
         }
-        for i in argcount..argcount + kwonly {
-            if matches!(locals[i], Value::Undefined) {
+        for (i, slot) in locals
+            .iter_mut()
+            .enumerate()
+            .take(argcount + kwonly)
+            .skip(argcount)
+        {
+            if matches!(slot, Value::Undefined) {
                 let name = &obj.varnames[i];
                 match func.kwdefaults.as_ref().and_then(|d| d.get_str(name)) {
-                    Some(v) => locals[i] = v,
+                    Some(v) => *slot = v,
                     None => missing.push(name.clone()),
                 }
             }
@@ -503,7 +507,10 @@ impl Interp {
         if cls.builtin && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
         }
-        if !matches!(cls.kind, TypeKind::Object | TypeKind::Exception | TypeKind::Native) {
+        if !matches!(
+            cls.kind,
+            TypeKind::Object | TypeKind::Exception | TypeKind::Native
+        ) {
             return Err(err!(
                 TypeError,
                 "minivm cannot create instances of '{}'",
@@ -550,7 +557,9 @@ fn missing_error(fname: &str, what: &str, missing: &[String]) -> PyErr {
         1 => quoted[0].clone(),
         2 => format!("{} and {}", quoted[0], quoted[1]),
         _ => {
-            let (last, rest) = quoted.split_last().map_or((String::new(), &[][..]), |(l, r)| (l.clone(), r));
+            let (last, rest) = quoted
+                .split_last()
+                .map_or((String::new(), &[][..]), |(l, r)| (l.clone(), r));
             format!("{}, and {}", rest.join(", "), last)
         }
     };

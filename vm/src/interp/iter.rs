@@ -12,9 +12,27 @@ impl Interp {
     /// `iter(v)`
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
         let (kind, state) = match v {
-            Value::List(l) => ("list_iterator", IterState::List { list: l.clone(), index: 0 }),
-            Value::Tuple(t) => ("tuple_iterator", IterState::Tuple { tuple: t.clone(), index: 0 }),
-            Value::Str(s) => ("str_iterator", IterState::Str { s: s.clone(), byte: 0 }),
+            Value::List(l) => (
+                "list_iterator",
+                IterState::List {
+                    list: l.clone(),
+                    index: 0,
+                },
+            ),
+            Value::Tuple(t) => (
+                "tuple_iterator",
+                IterState::Tuple {
+                    tuple: t.clone(),
+                    index: 0,
+                },
+            ),
+            Value::Str(s) => (
+                "str_iterator",
+                IterState::Str {
+                    s: s.clone(),
+                    byte: 0,
+                },
+            ),
             Value::Range(r) => {
                 return Ok(Value::RangeIter(Arc::new(crate::object::RangeIter {
                     next: std::sync::atomic::AtomicI64::new(r.start),
@@ -27,7 +45,12 @@ impl Interp {
                 let n = keys.len();
                 (
                     "dict_keyiterator",
-                    IterState::Items { items: keys, index: 0, dict: Some((d.clone(), n)), set: None },
+                    IterState::Items {
+                        items: keys,
+                        index: 0,
+                        dict: Some((d.clone(), n)),
+                        set: None,
+                    },
                 )
             }
             Value::Set(s) => {
@@ -35,17 +58,28 @@ impl Interp {
                 let n = items.len();
                 (
                     "set_iterator",
-                    IterState::Items { items, index: 0, dict: None, set: Some((s.clone(), n)) },
+                    IterState::Items {
+                        items,
+                        index: 0,
+                        dict: None,
+                        set: Some((s.clone(), n)),
+                    },
                 )
             }
             Value::Iter(_) | Value::RangeIter(_) | Value::Generator(_) => return Ok(v.clone()),
             Value::Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__iter__") {
-                    let it = self.call(&m, &[v.clone()])?;
+                    let it = self.call(&m, std::slice::from_ref(v))?;
                     return Ok(it);
                 }
                 if self.lookup_special(v, "__getitem__").is_some() {
-                    ("iterator", IterState::SeqIter { obj: v.clone(), index: 0 })
+                    (
+                        "iterator",
+                        IterState::SeqIter {
+                            obj: v.clone(),
+                            index: 0,
+                        },
+                    )
                 } else {
                     return Err(not_iterable(v));
                 }
@@ -66,15 +100,23 @@ impl Interp {
             }
             Value::Instance(_) => {
                 let Some(m) = self.lookup_special(it, "__next__") else {
-                    return Err(err!(TypeError, "'{}' object is not an iterator", type_name(it)));
+                    return Err(err!(
+                        TypeError,
+                        "'{}' object is not an iterator",
+                        type_name(it)
+                    ));
                 };
-                match self.call(&m, &[it.clone()]) {
+                match self.call(&m, std::slice::from_ref(it)) {
                     Ok(v) => Ok(Some(v)),
                     Err(e) if e.is(ExcKind::StopIteration) => Ok(None),
                     Err(e) => Err(e),
                 }
             }
-            other => Err(err!(TypeError, "'{}' object is not an iterator", type_name(other))),
+            other => Err(err!(
+                TypeError,
+                "'{}' object is not an iterator",
+                type_name(other)
+            )),
         }
     }
 
@@ -115,11 +157,19 @@ impl Interp {
                     None => Ok(None),
                 }
             }
-            IterState::Items { items, index, dict, set } => {
+            IterState::Items {
+                items,
+                index,
+                dict,
+                set,
+            } => {
                 if let Some((d, n)) = dict {
                     if d.len() != *n {
                         *st = IterState::Exhausted;
-                        return Err(err!(RuntimeError, "dictionary changed size during iteration"));
+                        return Err(err!(
+                            RuntimeError,
+                            "dictionary changed size during iteration"
+                        ));
                     }
                 }
                 if let Some((s, n)) = set {
@@ -198,7 +248,12 @@ impl Interp {
         }
     }
 
-    fn zip_next(&mut self, obj: &Arc<IterObj>, inners: &[Value], strict: bool) -> PyResult<Option<Value>> {
+    fn zip_next(
+        &mut self,
+        obj: &Arc<IterObj>,
+        inners: &[Value],
+        strict: bool,
+    ) -> PyResult<Option<Value>> {
         if inners.is_empty() {
             return Ok(None);
         }
@@ -210,7 +265,11 @@ impl Interp {
                     *obj.state.lock() = IterState::Exhausted;
                     if strict && i > 0 {
                         let s = if i == 1 { " " } else { "s 1-" };
-                        let which = if i == 1 { "1".to_string() } else { i.to_string() };
+                        let which = if i == 1 {
+                            "1".to_string()
+                        } else {
+                            i.to_string()
+                        };
                         return Err(err!(
                             ValueError,
                             "zip() argument {} is shorter than argument{}{}",
@@ -271,7 +330,16 @@ impl Interp {
             Value::Tuple(t) => t.items.to_vec(),
             Value::List(l) => l.snapshot(),
             _ => {
-                if !matches!(v, Value::Str(_) | Value::Dict(_) | Value::Set(_) | Value::Range(_) | Value::Iter(_) | Value::Generator(_) | Value::Instance(_)) {
+                if !matches!(
+                    v,
+                    Value::Str(_)
+                        | Value::Dict(_)
+                        | Value::Set(_)
+                        | Value::Range(_)
+                        | Value::Iter(_)
+                        | Value::Generator(_)
+                        | Value::Instance(_)
+                ) {
                     return Err(err!(
                         TypeError,
                         "cannot unpack non-iterable {} object",
@@ -284,7 +352,10 @@ impl Interp {
         match after {
             None => {
                 if items.len() > before {
-                    return Err(err!(ValueError, "too many values to unpack (expected {before})"));
+                    return Err(err!(
+                        ValueError,
+                        "too many values to unpack (expected {before})"
+                    ));
                 }
                 if items.len() < before {
                     return Err(err!(

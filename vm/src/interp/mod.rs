@@ -103,16 +103,21 @@ impl Vm {
 
     /// Called from the Ctrl-C handler: the main thread raises `KeyboardInterrupt` at its next check point.
     pub fn request_interrupt(&self) {
-        self.interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.eval_breaker.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.interrupted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.eval_breaker
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn clear_interrupt(&self) {
-        self.interrupted.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.interrupted
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn add_source(&self, filename: &str, src: &str) {
-        self.sources.lock().push((Arc::from(filename), Arc::from(src)));
+        self.sources
+            .lock()
+            .push((Arc::from(filename), Arc::from(src)));
     }
 }
 
@@ -198,7 +203,9 @@ impl Interp {
             tracing: vm.config.trace,
             thread_name: thread_name.into(),
             is_main: true,
-            thread_id: vm.next_thread_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            thread_id: vm
+                .next_thread_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             thread_obj: None,
             holds_gil: false,
             reraising: false,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
-use crate::interp::Interp;
 use crate::arith as num;
+use crate::interp::Interp;
 use crate::object::{type_name, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -334,9 +334,7 @@ impl Interp {
             }
             (Range(x), Range(y)) => {
                 let (lx, ly) = (x.len(), y.len());
-                lx == ly
-                    && (lx == 0
-                        || (x.start == y.start && (lx == 1 || x.step == y.step)))
+                lx == ly && (lx == 0 || (x.start == y.start && (lx == 1 || x.step == y.step)))
             }
             _ => a.is(b),
         })
@@ -410,10 +408,26 @@ impl Interp {
                 let sup = ys.is_subset(&xs);
                 // Subset order is partial: map it so each operator answers as Python's does.
                 Ok(match op {
-                    CmpOp::Lt => Some(if sub && xs.len() < ys.len() { Ordering::Less } else { Ordering::Greater }),
-                    CmpOp::LtE => Some(if sub { Ordering::Less } else { Ordering::Greater }),
-                    CmpOp::Gt => Some(if sup && xs.len() > ys.len() { Ordering::Greater } else { Ordering::Less }),
-                    _ => Some(if sup { Ordering::Greater } else { Ordering::Less }),
+                    CmpOp::Lt => Some(if sub && xs.len() < ys.len() {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }),
+                    CmpOp::LtE => Some(if sub {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }),
+                    CmpOp::Gt => Some(if sup && xs.len() > ys.len() {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }),
+                    _ => Some(if sup {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }),
                 })
             }
             _ => Err(self.order_error(op, a, b)),
@@ -531,7 +545,7 @@ impl Interp {
             Range(r) => !r.is_empty(),
             Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__bool__") {
-                    let r = self.call(&m, &[v.clone()])?;
+                    let r = self.call(&m, std::slice::from_ref(v))?;
                     return match r {
                         Bool(b) => Ok(b),
                         other => Err(err!(
@@ -542,7 +556,7 @@ impl Interp {
                     };
                 }
                 if let Some(m) = self.lookup_special(v, "__len__") {
-                    let r = self.call(&m, &[v.clone()])?;
+                    let r = self.call(&m, std::slice::from_ref(v))?;
                     return Ok(!matches!(r, Int(0)));
                 }
                 true
@@ -553,10 +567,7 @@ impl Interp {
 
     pub fn unary_neg(&mut self, v: &Value) -> PyResult<Value> {
         match as_number(v) {
-            Some(Num::Int(i)) => i
-                .checked_neg()
-                .map(Value::Int)
-                .ok_or_else(num::overflow),
+            Some(Num::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(num::overflow),
             Some(Num::Float(f)) => Ok(Value::Float(-f)),
             None => self.unary_dunder(v, "__neg__", "-"),
         }
@@ -579,7 +590,7 @@ impl Interp {
 
     fn unary_dunder(&mut self, v: &Value, name: &str, sym: &str) -> PyResult<Value> {
         if let Some(m) = self.lookup_special(v, name) {
-            return self.call(&m, &[v.clone()]);
+            return self.call(&m, std::slice::from_ref(v));
         }
         Err(err!(
             TypeError,

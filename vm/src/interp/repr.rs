@@ -99,7 +99,9 @@ impl Interp {
                 self.write_repr(&s.step, out)?;
                 out.push(')');
             }
-            Value::Function(f) => out.push_str(&format!("<function {} at {:#x}>", f.code.qualname, v.id())),
+            Value::Function(f) => {
+                out.push_str(&format!("<function {} at {:#x}>", f.code.qualname, v.id()))
+            }
             Value::Native(n) => out.push_str(&format!("<built-in function {}>", n.name)),
             Value::BoundMethod(m) => {
                 let fname = match &m.func {
@@ -120,8 +122,14 @@ impl Interp {
             }
             Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
             Value::Iter(it) => out.push_str(&format!("<{} object at {:#x}>", it.kind, v.id())),
-            Value::RangeIter(_) => out.push_str(&format!("<range_iterator object at {:#x}>", v.id())),
-            Value::Generator(g) => out.push_str(&format!("<generator object {} at {:#x}>", g.qualname, v.id())),
+            Value::RangeIter(_) => {
+                out.push_str(&format!("<range_iterator object at {:#x}>", v.id()))
+            }
+            Value::Generator(g) => out.push_str(&format!(
+                "<generator object {} at {:#x}>",
+                g.qualname,
+                v.id()
+            )),
             Value::Cell(_) => out.push_str(&format!("<cell at {:#x}>", v.id())),
             Value::Instance(inst) => {
                 if let Some(m) = inst.class.lookup("__repr__") {
@@ -150,14 +158,25 @@ impl Interp {
                     out.push_str("<super object>");
                 } else {
                     let c = &inst.class;
-                    out.push_str(&format!("<{}.{} object at {:#x}>", c.module, c.qualname, v.id()));
+                    out.push_str(&format!(
+                        "<{}.{} object at {:#x}>",
+                        c.module,
+                        c.qualname,
+                        v.id()
+                    ));
                 }
             }
         }
         Ok(())
     }
 
-    fn write_seq(&mut self, items: &[Value], open: &str, close: &str, out: &mut String) -> PyResult<()> {
+    fn write_seq(
+        &mut self,
+        items: &[Value],
+        open: &str,
+        close: &str,
+        out: &mut String,
+    ) -> PyResult<()> {
         out.push_str(open);
         for (i, it) in items.iter().enumerate() {
             if i > 0 {
@@ -202,7 +221,9 @@ impl Interp {
                 if inst.class.lookup("__repr__").is_none() {
                     if let Payload::Exception(d) = &inst.payload {
                         let args = d.lock().args.clone();
-                        let key_error = inst.class.is_subclass(crate::object::types().exc(crate::object::ExcKind::KeyError));
+                        let key_error = inst.class.is_subclass(
+                            crate::object::types().exc(crate::object::ExcKind::KeyError),
+                        );
                         return match args.len() {
                             0 => Ok(String::new()),
                             1 if key_error => self.repr(&args[0]),
@@ -218,7 +239,12 @@ impl Interp {
     }
 
     /// One f-string field: conversion, then `format(value, spec)`.
-    pub fn format_value(&mut self, v: &Value, conversion: Option<char>, spec: Option<&Value>) -> PyResult<Value> {
+    pub fn format_value(
+        &mut self,
+        v: &Value,
+        conversion: Option<char>,
+        spec: Option<&Value>,
+    ) -> PyResult<Value> {
         let v = match conversion {
             Some('r') => Value::string(self.repr(v)?),
             Some('a') => Value::string(ascii_escape(&self.repr(v)?)),
@@ -288,12 +314,24 @@ impl Interp {
                 return Err(err!(TypeError, "not enough arguments for format string"));
             };
             let (flags, rest): (String, String) = {
-                let split = spec.find(|ch: char| !"-+ #0".contains(ch)).unwrap_or(spec.len());
+                let split = spec
+                    .find(|ch: char| !"-+ #0".contains(ch))
+                    .unwrap_or(spec.len());
                 (spec[..split].to_string(), spec[split..].to_string())
             };
             let align = if flags.contains('-') { "<" } else { ">" };
-            let zero = if flags.contains('0') && !flags.contains('-') { "0" } else { "" };
-            let sign = if flags.contains('+') { "+" } else if flags.contains(' ') { " " } else { "" };
+            let zero = if flags.contains('0') && !flags.contains('-') {
+                "0"
+            } else {
+                ""
+            };
+            let sign = if flags.contains('+') {
+                "+"
+            } else if flags.contains(' ') {
+                " "
+            } else {
+                ""
+            };
             let piece = match conv {
                 's' => self.str_of(arg)?,
                 'r' | 'a' => self.repr(arg)?,
@@ -302,32 +340,55 @@ impl Interp {
                         Value::Int(i) => *i,
                         Value::Bool(b) => *b as i64,
                         Value::Float(f) => crate::num::arith::float_to_int(*f)?,
-                        other => return Err(err!(TypeError, "%d format: a real number is required, not {}", type_name(other))),
+                        other => {
+                            return Err(err!(
+                                TypeError,
+                                "%d format: a real number is required, not {}",
+                                type_name(other)
+                            ))
+                        }
                     };
-                    format_spec::format_int(n, &format!("{sign}"))?
+                    format_spec::format_int(n, sign)?
                 }
                 'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
                     let f = match arg {
                         Value::Int(i) => *i as f64,
                         Value::Bool(b) => *b as i64 as f64,
                         Value::Float(f) => *f,
-                        other => return Err(err!(TypeError, "must be real number, not {}", type_name(other))),
+                        other => {
+                            return Err(err!(
+                                TypeError,
+                                "must be real number, not {}",
+                                type_name(other)
+                            ))
+                        }
                     };
-                    let prec = rest.split_once('.').map(|(_, p)| p.to_string()).unwrap_or_else(|| "6".to_string());
+                    let prec = rest
+                        .split_once('.')
+                        .map(|(_, p)| p.to_string())
+                        .unwrap_or_else(|| "6".to_string());
                     format_spec::format_float(f, &format!("{sign}.{prec}{conv}"))?
                 }
                 'x' | 'X' | 'o' => {
                     let n = match arg {
                         Value::Int(i) => *i,
                         Value::Bool(b) => *b as i64,
-                        other => return Err(err!(TypeError, "%{conv} format: an integer is required, not {}", type_name(other))),
+                        other => {
+                            return Err(err!(
+                                TypeError,
+                                "%{conv} format: an integer is required, not {}",
+                                type_name(other)
+                            ))
+                        }
                     };
                     let alt = if flags.contains('#') { "#" } else { "" };
                     format_spec::format_int(n, &format!("{sign}{alt}{conv}"))?
                 }
                 'c' => match arg {
                     Value::Str(s) if s.char_len() == 1 => s.as_str().to_string(),
-                    Value::Int(i) => char::from_u32(*i as u32).map(String::from).unwrap_or_default(),
+                    Value::Int(i) => char::from_u32(*i as u32)
+                        .map(String::from)
+                        .unwrap_or_default(),
                     _ => return Err(err!(TypeError, "%c requires int or char")),
                 },
                 other => {
@@ -353,7 +414,10 @@ impl Interp {
             }
         }
         if next.next().is_some() && matches!(args, Value::Tuple(_)) {
-            return Err(err!(TypeError, "not all arguments converted during string formatting"));
+            return Err(err!(
+                TypeError,
+                "not all arguments converted during string formatting"
+            ));
         }
         Ok(out)
     }

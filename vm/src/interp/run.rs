@@ -265,7 +265,9 @@ impl Interp {
                             (BinOp::Mod, Value::Int(x), Value::Int(y)) if *x >= 0 && *y > 0 => {
                                 Some(x % y)
                             }
-                            (BinOp::FloorDiv, Value::Int(x), Value::Int(y)) if *x >= 0 && *y > 0 => {
+                            (BinOp::FloorDiv, Value::Int(x), Value::Int(y))
+                                if *x >= 0 && *y > 0 =>
+                            {
                                 Some(x / y)
                             }
                             _ => None,
@@ -298,7 +300,9 @@ impl Interp {
                         let b = pop!(frame);
                         let a = pop!(frame);
                         let r = match (&a, &b) {
-                            (Value::Int(x), Value::Int(y)) if !matches!(op, CmpOp::In | CmpOp::NotIn) => {
+                            (Value::Int(x), Value::Int(y))
+                                if !matches!(op, CmpOp::In | CmpOp::NotIn) =>
+                            {
                                 Value::Bool(int_compare(op, *x, *y))
                             }
                             _ => self.compare(op, &a, &b)?,
@@ -466,51 +470,51 @@ impl Interp {
                         let v = pop!(frame);
                         return Ok(Flow::Yield(v));
                     }
-                    cold @ (Op::DeleteLocal(..) |
-                    Op::DeleteGlobal(..) |
-                    Op::LoadName(..) |
-                    Op::StoreName(..) |
-                    Op::DeleteName(..) |
-                    Op::DeleteDeref(..) |
-                    Op::LoadClosure(..) |
-                    Op::LoadClassDeref(..) |
-                    Op::UnaryPos |
-                    Op::UnaryInvert |
-                    Op::DeleteSubscr |
-                    Op::BuildSlice(..) |
-                    Op::DeleteAttr(..) |
-                    Op::BuildSet(..) |
-                    Op::BuildMap(..) |
-                    Op::BuildString(..) |
-                    Op::SetAdd(..) |
-                    Op::MapAdd(..) |
-                    Op::ListExtend(..) |
-                    Op::SetUpdate(..) |
-                    Op::DictUpdate(..) |
-                    Op::DictMerge(..) |
-                    Op::ListToTuple |
-                    Op::UnpackEx { .. } |
-                    Op::FormatValue(..) |
-                    Op::MakeFunction { .. } |
-                    Op::CallKw(..) |
-                    Op::CallEx { .. } |
-                    Op::CallMethodKw(..) |
-                    Op::GetYieldFromIter |
-                    Op::YieldFrom |
-                    Op::LoadBuildClass |
-                    Op::ImportName(..) |
-                    Op::ImportFrom(..) |
-                    Op::SetupExcept(..) |
-                    Op::PopBlock |
-                    Op::PushExcInfo |
-                    Op::PopExcept |
-                    Op::CheckExcMatch |
-                    Op::Reraise |
-                    Op::Raise(..) |
-                    Op::LoadAssertionError |
-                    Op::BeforeWith |
-                    Op::WithExceptStart |
-                    Op::PrintExpr) => {
+                    cold @ (Op::DeleteLocal(..)
+                    | Op::DeleteGlobal(..)
+                    | Op::LoadName(..)
+                    | Op::StoreName(..)
+                    | Op::DeleteName(..)
+                    | Op::DeleteDeref(..)
+                    | Op::LoadClosure(..)
+                    | Op::LoadClassDeref(..)
+                    | Op::UnaryPos
+                    | Op::UnaryInvert
+                    | Op::DeleteSubscr
+                    | Op::BuildSlice(..)
+                    | Op::DeleteAttr(..)
+                    | Op::BuildSet(..)
+                    | Op::BuildMap(..)
+                    | Op::BuildString(..)
+                    | Op::SetAdd(..)
+                    | Op::MapAdd(..)
+                    | Op::ListExtend(..)
+                    | Op::SetUpdate(..)
+                    | Op::DictUpdate(..)
+                    | Op::DictMerge(..)
+                    | Op::ListToTuple
+                    | Op::UnpackEx { .. }
+                    | Op::FormatValue(..)
+                    | Op::MakeFunction { .. }
+                    | Op::CallKw(..)
+                    | Op::CallEx { .. }
+                    | Op::CallMethodKw(..)
+                    | Op::GetYieldFromIter
+                    | Op::YieldFrom
+                    | Op::LoadBuildClass
+                    | Op::ImportName(..)
+                    | Op::ImportFrom(..)
+                    | Op::SetupExcept(..)
+                    | Op::PopBlock
+                    | Op::PushExcInfo
+                    | Op::PopExcept
+                    | Op::CheckExcMatch
+                    | Op::Reraise
+                    | Op::Raise(..)
+                    | Op::LoadAssertionError
+                    | Op::BeforeWith
+                    | Op::WithExceptStart
+                    | Op::PrintExpr) => {
                         if let Some(flow) = self.cold_op(frame, &code, cold)? {
                             return Ok(flow);
                         }
@@ -528,17 +532,21 @@ impl Interp {
             Op::DeleteLocal(l) => {
                 let slot = &mut frame.locals[l.0 as usize];
                 if let Value::Undefined = std::mem::take(slot) {
-                    return Err(self.unbound_local(&code, l.0));
+                    return Err(self.unbound_local(code, l.0));
                 }
             }
             Op::DeleteGlobal(n) => {
                 let key = &code.name_keys[n.0 as usize];
                 if frame.globals.map.lock().shift_remove(key).is_none() {
-                    return Err(err!(NameError, "name '{}' is not defined", code.names[n.0 as usize]));
+                    return Err(err!(
+                        NameError,
+                        "name '{}' is not defined",
+                        code.names[n.0 as usize]
+                    ));
                 }
             }
             Op::LoadName(n) => {
-                let v = self.load_name(frame, &code, n.0)?;
+                let v = self.load_name(frame, code, n.0)?;
                 frame.stack.push(v);
             }
             Op::StoreName(n) => {
@@ -550,11 +558,15 @@ impl Interp {
                 let key = &code.name_keys[n.0 as usize];
                 let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
                 if ns.map.lock().shift_remove(key).is_none() {
-                    return Err(err!(NameError, "name '{}' is not defined", code.names[n.0 as usize]));
+                    return Err(err!(
+                        NameError,
+                        "name '{}' is not defined",
+                        code.names[n.0 as usize]
+                    ));
                 }
             }
             Op::DeleteDeref(c) => {
-                self.load_deref(frame, &code, c.0)?;
+                self.load_deref(frame, code, c.0)?;
                 self.cell(frame, c.0)?.set(Value::Undefined);
             }
             Op::LoadClosure(c) => {
@@ -566,7 +578,7 @@ impl Interp {
                 let found = frame.namespace.as_ref().and_then(|ns| ns.get_str(name));
                 let v = match found {
                     Some(v) => v,
-                    None => self.load_deref(frame, &code, c.0)?,
+                    None => self.load_deref(frame, code, c.0)?,
                 };
                 frame.stack.push(v);
             }
@@ -589,11 +601,13 @@ impl Interp {
                 let step = if n == 3 { pop!(frame) } else { Value::None };
                 let stop = pop!(frame);
                 let start = pop!(frame);
-                frame.stack.push(Value::Slice(Arc::new(crate::object::Slice {
-                    start,
-                    stop,
-                    step,
-                })));
+                frame
+                    .stack
+                    .push(Value::Slice(Arc::new(crate::object::Slice {
+                        start,
+                        stop,
+                        step,
+                    })));
             }
             Op::DeleteAttr(n) => {
                 let obj = pop!(frame);
@@ -655,13 +669,17 @@ impl Interp {
                 self.unpack(frame, v, before as usize, Some(after as usize))?;
             }
             Op::FormatValue(flags) => {
-                let spec = if flags.has_spec { Some(pop!(frame)) } else { None };
+                let spec = if flags.has_spec {
+                    Some(pop!(frame))
+                } else {
+                    None
+                };
                 let v = pop!(frame);
                 let s = self.format_value(&v, flags.conversion, spec.as_ref())?;
                 frame.stack.push(s);
             }
             Op::MakeFunction { code: c, flags } => {
-                let f = self.make_function(frame, &code, c, flags)?;
+                let f = self.make_function(frame, code, c, flags)?;
                 frame.stack.push(f);
             }
             Op::CallKw(n) => {
@@ -752,9 +770,9 @@ impl Interp {
                 let exc = if n >= 1 { Some(pop!(frame)) } else { None };
                 return Err(self.raise(exc, cause)?);
             }
-            Op::LoadAssertionError => frame
-                .stack
-                .push(Value::Class(crate::object::types().exc(ExcKind::AssertionError).clone())),
+            Op::LoadAssertionError => frame.stack.push(Value::Class(
+                crate::object::types().exc(ExcKind::AssertionError).clone(),
+            )),
             Op::BeforeWith => {
                 let mgr = pop!(frame);
                 let (exit, entered) = self.before_with(&mgr)?;
@@ -771,42 +789,42 @@ impl Interp {
                 let v = pop!(frame);
                 self.print_expr(&v)?;
             }
-            hot @ (Op::Nop |
-            Op::Pop |
-            Op::Copy(..) |
-            Op::Swap(..) |
-            Op::LoadConst(..) |
-            Op::LoadLocal(..) |
-            Op::StoreLocal(..) |
-            Op::LoadGlobal(..) |
-            Op::StoreGlobal(..) |
-            Op::LoadDeref(..) |
-            Op::StoreDeref(..) |
-            Op::Binary(..) |
-            Op::InPlace(..) |
-            Op::Compare(..) |
-            Op::UnaryNot |
-            Op::UnaryNeg |
-            Op::Subscr |
-            Op::StoreSubscr |
-            Op::LoadAttr(..) |
-            Op::StoreAttr(..) |
-            Op::BuildTuple(..) |
-            Op::BuildList(..) |
-            Op::ListAppend(..) |
-            Op::UnpackSequence(..) |
-            Op::Jump(..) |
-            Op::JumpBackward(..) |
-            Op::PopJumpIfFalse(..) |
-            Op::PopJumpIfTrue(..) |
-            Op::JumpIfFalseOrPop(..) |
-            Op::JumpIfTrueOrPop(..) |
-            Op::GetIter |
-            Op::ForIter(..) |
-            Op::Call(..) |
-            Op::CallMethod(..) |
-            Op::ReturnValue |
-            Op::YieldValue) => {
+            hot @ (Op::Nop
+            | Op::Pop
+            | Op::Copy(..)
+            | Op::Swap(..)
+            | Op::LoadConst(..)
+            | Op::LoadLocal(..)
+            | Op::StoreLocal(..)
+            | Op::LoadGlobal(..)
+            | Op::StoreGlobal(..)
+            | Op::LoadDeref(..)
+            | Op::StoreDeref(..)
+            | Op::Binary(..)
+            | Op::InPlace(..)
+            | Op::Compare(..)
+            | Op::UnaryNot
+            | Op::UnaryNeg
+            | Op::Subscr
+            | Op::StoreSubscr
+            | Op::LoadAttr(..)
+            | Op::StoreAttr(..)
+            | Op::BuildTuple(..)
+            | Op::BuildList(..)
+            | Op::ListAppend(..)
+            | Op::UnpackSequence(..)
+            | Op::Jump(..)
+            | Op::JumpBackward(..)
+            | Op::PopJumpIfFalse(..)
+            | Op::PopJumpIfTrue(..)
+            | Op::JumpIfFalseOrPop(..)
+            | Op::JumpIfTrueOrPop(..)
+            | Op::GetIter
+            | Op::ForIter(..)
+            | Op::Call(..)
+            | Op::CallMethod(..)
+            | Op::ReturnValue
+            | Op::YieldValue) => {
                 return Err(err!(SystemError, "{hot:?} reached the cold path"));
             }
         }
@@ -863,7 +881,11 @@ impl Interp {
         if let Some(v) = self.vm.builtins.get(key) {
             return Ok(v);
         }
-        Err(err!(NameError, "name '{}' is not defined", code.names[n as usize]))
+        Err(err!(
+            NameError,
+            "name '{}' is not defined",
+            code.names[n as usize]
+        ))
     }
 
     fn load_name(

@@ -43,7 +43,9 @@ impl Interp {
     /// Hand the GIL over if another thread asked for it (forced switching).
     pub(crate) fn gil_yield_point(&mut self) {
         if self.holds_gil {
-            self.vm.gil.yield_to_waiter(self.thread_id, &self.vm.eval_breaker);
+            self.vm
+                .gil
+                .yield_to_waiter(self.thread_id, &self.vm.eval_breaker);
         }
     }
 

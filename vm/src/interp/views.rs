@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use crate::interp::{Args, Interp};
-use crate::object::{types, BuiltinTypes, Dict, Instance, IterObj, IterState, NativeFn, NativeFunction, Payload, ViewKind};
+use crate::object::{
+    types, BuiltinTypes, Dict, Instance, IterObj, IterState, NativeFn, NativeFunction, Payload,
+    ViewKind,
+};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -15,7 +18,10 @@ pub fn new_view(dict: Arc<Dict>, kind: ViewKind) -> Value {
         ViewKind::Values => &t.dict_values,
         ViewKind::Items => &t.dict_items,
     };
-    Value::Instance(Arc::new(Instance::with_payload(class.clone(), Payload::DictView(dict, kind))))
+    Value::Instance(Arc::new(Instance::with_payload(
+        class.clone(),
+        Payload::DictView(dict, kind),
+    )))
 }
 
 pub(crate) fn install(t: &BuiltinTypes) {
@@ -28,7 +34,10 @@ pub(crate) fn install(t: &BuiltinTypes) {
     for class in [&t.dict_keys, &t.dict_values, &t.dict_items] {
         let mut d = class.dict.write();
         for (name, f) in methods {
-            d.insert(Arc::from(name), Value::Native(Arc::new(NativeFunction::new(name, f))));
+            d.insert(
+                Arc::from(name),
+                Value::Native(Arc::new(NativeFunction::new(name, f))),
+            );
         }
     }
 }
@@ -71,7 +80,12 @@ fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     Ok(Value::Iter(Arc::new(IterObj::new(
         name,
-        IterState::Items { items, index: 0, dict: Some((d, n)), set: None },
+        IterState::Items {
+            items,
+            index: 0,
+            dict: Some((d, n)),
+            set: None,
+        },
     ))))
 }
 

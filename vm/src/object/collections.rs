@@ -74,13 +74,20 @@ impl Eq for HashKey {}
 pub fn key_eq(a: &Value, b: &Value) -> bool {
     use Value::*;
     match (a, b) {
-        (Str(x), Str(y)) => x.as_str() == y.as_str(),
+        // Names compiled into one module share their string object: compare pointers first.
+        (Str(x), Str(y)) => std::sync::Arc::ptr_eq(x, y) || x.as_str() == y.as_str(),
         (Int(x), Int(y)) => x == y,
         (Tuple(x), Tuple(y)) => {
             x.items.len() == y.items.len()
-                && x.items.iter().zip(y.items.iter()).all(|(p, q)| key_eq(p, q))
+                && x.items
+                    .iter()
+                    .zip(y.items.iter())
+                    .all(|(p, q)| key_eq(p, q))
         }
-        _ => match (crate::interp::ops::as_number(a), crate::interp::ops::as_number(b)) {
+        _ => match (
+            crate::interp::ops::as_number(a),
+            crate::interp::ops::as_number(b),
+        ) {
             (Some(x), Some(y)) => crate::interp::ops::num_eq(x, y),
             _ => a.is(b),
         },
@@ -152,7 +159,8 @@ impl KeySet {
     }
 
     pub fn union<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
-        self.iter().chain(other.iter().filter(move |k| !self.contains(k)))
+        self.iter()
+            .chain(other.iter().filter(move |k| !self.contains(k)))
     }
 
     pub fn intersection<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
@@ -179,7 +187,11 @@ impl KeySet {
 
     /// `a & b`: CPython walks the smaller set and keeps what the larger one has.
     pub fn intersection_set(&self, other: &KeySet) -> KeySet {
-        let (small, big) = if other.len() > self.len() { (self, other) } else { (other, self) };
+        let (small, big) = if other.len() > self.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
         small.iter().filter(|k| big.contains(k)).cloned().collect()
     }
 
@@ -192,7 +204,10 @@ impl KeySet {
             }
             return out;
         }
-        self.iter().filter(|k| !other.contains(k)).cloned().collect()
+        self.iter()
+            .filter(|k| !other.contains(k))
+            .cloned()
+            .collect()
     }
 
     /// `a ^ b`: a copy of `a`, then each member of `b` toggled.
@@ -309,7 +324,8 @@ impl SetObj {
 }
 
 impl HashKey {
-    /// The key for a string, e.g. a global's name.
+    /// The key for a string, e.g. a global's name. (Infallible, unlike `FromStr::from_str`.)
+    #[allow(clippy::should_implement_trait)]
     pub fn from_str(s: &str) -> HashKey {
         HashKey::from_value(Value::str(s)).unwrap_or(HashKey {
             hash: 0,
@@ -346,9 +362,7 @@ pub fn hash_value(v: &Value) -> crate::PyResult<u64> {
                 crate::object::type_name(v)
             ))
         }
-        Value::Set(s) if !s.frozen => {
-            return Err(crate::err!(TypeError, "unhashable type: 'set'"))
-        }
+        Value::Set(s) if !s.frozen => return Err(crate::err!(TypeError, "unhashable type: 'set'")),
         Value::Set(s) => {
             let mut acc: u64 = 0;
             for k in s.items.lock().iter() {

@@ -53,7 +53,8 @@ impl RangeIter {
         use std::sync::atomic::Ordering::Relaxed;
         let cur = self.next.load(Relaxed);
         if (self.step > 0 && cur < self.stop) || (self.step < 0 && cur > self.stop) {
-            self.next.store(cur.checked_add(self.step).unwrap_or(self.stop), Relaxed);
+            self.next
+                .store(cur.checked_add(self.step).unwrap_or(self.stop), Relaxed);
             Some(cur)
         } else {
             None
@@ -71,20 +72,55 @@ pub struct Slice {
 /// The state of a native iterator. Iterators that call Python code (`map`, `filter`) keep only
 /// their inputs here; the interpreter runs the calls without holding the lock.
 pub enum IterState {
-    Range { next: i64, stop: i64, step: i64 },
-    List { list: Arc<List>, index: usize },
-    Tuple { tuple: Arc<Tuple>, index: usize },
-    Str { s: Arc<PyStr>, byte: usize },
+    Range {
+        next: i64,
+        stop: i64,
+        step: i64,
+    },
+    List {
+        list: Arc<List>,
+        index: usize,
+    },
+    Tuple {
+        tuple: Arc<Tuple>,
+        index: usize,
+    },
+    Str {
+        s: Arc<PyStr>,
+        byte: usize,
+    },
     /// A snapshot of items (dict keys/values/items, sets); `dict` lets us detect size changes.
-    Items { items: Vec<Value>, index: usize, dict: Option<(Arc<Dict>, usize)>, set: Option<(Arc<SetObj>, usize)> },
-    Enumerate { inner: Value, count: i64 },
-    Zip { inners: Vec<Value>, strict: bool },
-    Map { func: Value, inners: Vec<Value> },
-    Filter { func: Value, inner: Value },
+    Items {
+        items: Vec<Value>,
+        index: usize,
+        dict: Option<(Arc<Dict>, usize)>,
+        set: Option<(Arc<SetObj>, usize)>,
+    },
+    Enumerate {
+        inner: Value,
+        count: i64,
+    },
+    Zip {
+        inners: Vec<Value>,
+        strict: bool,
+    },
+    Map {
+        func: Value,
+        inners: Vec<Value>,
+    },
+    Filter {
+        func: Value,
+        inner: Value,
+    },
     /// `reversed(seq)`: the items in their original order; `next` pops from the end.
-    Reversed { items: Vec<Value> },
+    Reversed {
+        items: Vec<Value>,
+    },
     /// Old-style iteration through `__getitem__` with 0, 1, 2, ...
-    SeqIter { obj: Value, index: i64 },
+    SeqIter {
+        obj: Value,
+        index: i64,
+    },
     Exhausted,
 }
 

@@ -10,7 +10,10 @@ mod str;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-pub use class::{types, BuiltinTypes, Class, ExcData, ExcKind, Instance, Payload, TraceEntry, TypeKind, ViewKind, NativeData};
+pub use class::{
+    types, BuiltinTypes, Class, ExcData, ExcKind, Instance, NativeData, Payload, TraceEntry,
+    TypeKind, ViewKind,
+};
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
 pub use iter::{GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};

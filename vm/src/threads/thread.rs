@@ -249,7 +249,10 @@ fn thread_run(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<ThreadData>(&args, "Thread")?;
     if *d.state.lock() == RunState::New {
-        return Err(err!(RuntimeError, "cannot join thread before it is started"));
+        return Err(err!(
+            RuntimeError,
+            "cannot join thread before it is started"
+        ));
     }
     let me = Value::Instance(inst.clone());
     if interp.thread_obj.as_ref().is_some_and(|t| t.is(&me)) {
@@ -274,14 +277,26 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let status = match inst.native::<ThreadData>().map(|d| *d.state.lock()) {
         Some(RunState::New) => "initial".to_string(),
         Some(RunState::Running) => {
-            let ident = inst.dict.lock().get("ident").cloned().unwrap_or(Value::None);
+            let ident = inst
+                .dict
+                .lock()
+                .get("ident")
+                .cloned()
+                .unwrap_or(Value::None);
             format!("started {}", interp.repr(&ident)?)
         }
         Some(RunState::Finished) => "stopped".to_string(),
         None => "initial".to_string(),
     };
-    let daemon = if is_daemon(&Value::Instance(inst.clone())) { " daemon" } else { "" };
-    Ok(Value::string(format!("<{}({name}, {status}{daemon})>", inst.class.name)))
+    let daemon = if is_daemon(&Value::Instance(inst.clone())) {
+        " daemon"
+    } else {
+        ""
+    };
+    Ok(Value::string(format!(
+        "<{}({name}, {status}{daemon})>",
+        inst.class.name
+    )))
 }
 
 /// The `Thread` object standing for the main thread.
@@ -323,12 +338,26 @@ fn get_ident(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
 }
 
 fn active_count(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
-    let live = interp.vm.threads.lock().iter().filter(|t| is_alive(t)).count();
+    let live = interp
+        .vm
+        .threads
+        .lock()
+        .iter()
+        .filter(|t| is_alive(t))
+        .count();
     Ok(Value::Int(live as i64 + 1))
 }
 
 fn enumerate(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
     let mut out = vec![main_thread_obj(interp)];
-    out.extend(interp.vm.threads.lock().iter().filter(|t| is_alive(t)).cloned());
+    out.extend(
+        interp
+            .vm
+            .threads
+            .lock()
+            .iter()
+            .filter(|t| is_alive(t))
+            .cloned(),
+    );
     Ok(Value::list(out))
 }
