@@ -1,6 +1,8 @@
 //! The modules that make threads and blocking I/O visible to programs: `threading`, `queue`,
 //! `collections.deque`, `select`, `socket`, `os`, and the native-class helpers they share.
 
+pub mod deque;
+pub mod queue;
 pub mod file;
 pub mod os;
 pub mod select;
@@ -22,6 +24,8 @@ pub fn import_module(name: &str) -> Option<Arc<Module>> {
         "select" => Some(select::select_module()),
         "socket" => Some(socket::socket_module()),
         "os" => Some(os::os_module()),
+        "queue" => Some(queue::queue_module()),
+        "collections" => Some(deque::collections_module()),
         _ => None,
     }
 }

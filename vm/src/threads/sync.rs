@@ -1,8 +1,1200 @@
-//! `threading.Lock`, `RLock`, `Event`, `Condition`, `Semaphore`, `Barrier`.
+//! `threading.Lock`, `RLock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`.
+//!
+//! Each primitive keeps its state in a parking_lot `Mutex` with a `Condvar`. The uncontended path
+//! never releases the GIL; a wait that must block runs inside `Interp::allow_threads`, and no Rust
+//! mutex is ever held while Python code runs or while the GIL is given up or taken back.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::PyErr;
+use crate::interp::{Args, Interp};
+use crate::object::{types, AttrMap, Class, ExcKind, Instance, NativeFn, Payload, TypeKind};
+use crate::threads::{arg, func, native_class, this};
 use crate::value::Value;
+use crate::{err, PyResult};
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers (also used by `queue`).
+
+/// How long a blocking call may wait.
+#[derive(Clone, Copy, Debug)]
+pub enum Wait {
+    /// Do not block at all.
+    NonBlocking,
+    Forever,
+    Until(Instant),
+}
+
+impl Wait {
+    /// Wait `secs` seconds from now (a deadline too far away to represent means forever).
+    pub fn after(secs: f64) -> Wait {
+        match Duration::try_from_secs_f64(secs.max(0.0)) {
+            Ok(d) => Instant::now()
+                .checked_add(d)
+                .map_or(Wait::Forever, Wait::Until),
+            Err(_) => Wait::Forever,
+        }
+    }
+
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Wait::Until(d) => Some(d),
+            Wait::NonBlocking => Some(Instant::now()),
+            Wait::Forever => None,
+        }
+    }
+}
+
+/// Block on `cv` until `ready` (which may change the state, e.g. take the lock) returns true, or
+/// the deadline passes. Call without the GIL.
+pub fn wait_for<T>(
+    m: &Mutex<T>,
+    cv: &Condvar,
+    w: Wait,
+    mut ready: impl FnMut(&mut T) -> bool,
+) -> bool {
+    let deadline = w.deadline();
+    let mut g = m.lock();
+    loop {
+        if ready(&mut g) {
+            return true;
+        }
+        match deadline {
+            None => cv.wait(&mut g),
+            Some(d) => {
+                if cv.wait_until(&mut g, d).timed_out() {
+                    return ready(&mut g);
+                }
+            }
+        }
+    }
+}
+
+/// A number of seconds given as an int, float or bool.
+pub fn seconds(v: &Value) -> PyResult<f64> {
+    match v {
+        Value::Int(i) => Ok(*i as f64),
+        Value::Float(f) if f.is_nan() => Err(err!(ValueError, "Invalid value NaN (not a number)")),
+        Value::Float(f) => Ok(*f),
+        Value::Bool(b) => Ok(f64::from(u8::from(*b))),
+        other => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            crate::object::type_name(other)
+        )),
+    }
+}
+
+/// A Python-level `timeout=None` as in `Condition.wait`: None waits forever, a positive number
+/// waits that long, zero or a negative number does not block.
+fn cond_timeout(v: Option<&Value>) -> PyResult<Wait> {
+    match v {
+        None | Some(Value::None) => Ok(Wait::Forever),
+        Some(v) => {
+            let s = seconds(v)?;
+            Ok(if s > 0.0 {
+                Wait::after(s)
+            } else {
+                Wait::NonBlocking
+            })
+        }
+    }
+}
+
+/// An int argument.
+pub fn int_value(v: &Value) -> PyResult<i64> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Bool(b) => Ok(i64::from(*b)),
+        other => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            crate::object::type_name(other)
+        )),
+    }
+}
+
+/// A read-only property computed by a native function of `self`.
+pub fn property(f: (&'static str, NativeFn)) -> Value {
+    Value::Instance(Arc::new(Instance::with_payload(
+        types().property.clone(),
+        Payload::Property {
+            fget: func(f.0, f.1),
+            fset: Value::None,
+            fdel: Value::None,
+        },
+    )))
+}
+
+/// A user-visible exception class defined by a module (tracebacks print `module.Name`).
+pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Arc<Class> {
+    Arc::new(Class {
+        name: name.into(),
+        qualname: name.into(),
+        module: module.into(),
+        base: Some(types().exc(base).clone()),
+        dict: parking_lot::RwLock::new(AttrMap::default()),
+        kind: TypeKind::Exception,
+        builtin: false,
+    })
+}
+
+/// Raise an instance of `cls` with no arguments.
+pub fn raise_new(interp: &mut Interp, cls: &Arc<Class>) -> PyErr {
+    match interp.instantiate(cls, &[], &[]) {
+        Ok(v) => PyErr::from_instance(&v)
+            .unwrap_or_else(|| err!(SystemError, "{} is not an exception class", cls.name)),
+        Err(e) => e,
+    }
+}
+
+fn receiver(args: &Args<'_>) -> PyResult<Arc<Instance>> {
+    match args.pos.first() {
+        Some(Value::Instance(i)) => Ok(i.clone()),
+        _ => Err(err!(TypeError, "method needs an instance")),
+    }
+}
+
+/// `blocking` and `timeout` of `Lock.acquire` / `RLock.acquire`.
+fn lock_wait(interp: &mut Interp, args: &Args<'_>) -> PyResult<Wait> {
+    let blocking = match arg(args, 1, "blocking") {
+        Some(v) => interp.truthy(v)?,
+        None => true,
+    };
+    let timeout = match arg(args, 2, "timeout") {
+        Some(v) => seconds(v)?,
+        None => -1.0,
+    };
+    if !blocking {
+        if timeout != -1.0 {
+            return Err(err!(
+                ValueError,
+                "can't specify a timeout for a non-blocking call"
+            ));
+        }
+        return Ok(Wait::NonBlocking);
+    }
+    if timeout < 0.0 && timeout != -1.0 {
+        return Err(err!(ValueError, "timeout value must be positive"));
+    }
+    Ok(if timeout == -1.0 {
+        Wait::Forever
+    } else {
+        Wait::after(timeout)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock
+
+/// A plain lock: a binary semaphore any thread may release.
+#[derive(Default)]
+pub struct LockData {
+    locked: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl LockData {
+    fn try_acquire(&self) -> bool {
+        let mut l = self.locked.lock();
+        !std::mem::replace(&mut *l, true)
+    }
+
+    /// Without the GIL.
+    fn acquire_blocking(&self, w: Wait) -> bool {
+        wait_for(&self.locked, &self.cv, w, |l| !std::mem::replace(l, true))
+    }
+
+    fn acquire(&self, interp: &mut Interp, w: Wait) -> bool {
+        if self.try_acquire() {
+            return true;
+        }
+        match w {
+            Wait::NonBlocking => false,
+            w => interp.allow_threads(|| self.acquire_blocking(w)),
+        }
+    }
+
+    fn release(&self) -> PyResult<()> {
+        let was = std::mem::replace(&mut *self.locked.lock(), false);
+        if !was {
+            return Err(err!(RuntimeError, "release unlocked lock"));
+        }
+        self.cv.notify_one();
+        Ok(())
+    }
+
+    fn is_locked(&self) -> bool {
+        *self.locked.lock()
+    }
+}
+
+static LOCK_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn lock_class() -> Arc<Class> {
+    LOCK_CLASS
+        .get_or_init(|| {
+            native_class(
+                "lock",
+                "_thread",
+                &[
+                    ("__init__", lock_init),
+                    ("acquire", lock_acquire),
+                    ("acquire_lock", lock_acquire),
+                    ("release", lock_release),
+                    ("release_lock", lock_release),
+                    ("locked", lock_locked),
+                    ("__enter__", lock_acquire),
+                    ("__exit__", lock_exit),
+                    ("__repr__", lock_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+fn lock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let inst = receiver(&args)?;
+    if args.len() > 1 || !args.kw.is_empty() {
+        return Err(err!(TypeError, "lock() takes no arguments"));
+    }
+    if !inst.set_native(Box::new(LockData::default())) {
+        return Err(err!(RuntimeError, "lock.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn lock_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<LockData>(&args, "lock")?;
+    let w = lock_wait(interp, &args)?;
+    Ok(Value::Bool(d.acquire(interp, w)))
+}
+
+fn lock_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<LockData>(&args, "lock")?;
+    d.release()?;
+    Ok(Value::None)
+}
+
+fn lock_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<LockData>(&args, "lock")?;
+    d.release()?;
+    Ok(Value::None)
+}
+
+fn lock_locked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<LockData>(&args, "lock")?;
+    Ok(Value::Bool(d.is_locked()))
+}
+
+fn lock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<LockData>(&args, "lock")?;
+    let state = if d.is_locked() { "locked" } else { "unlocked" };
+    let addr = Arc::as_ptr(inst) as usize;
+    Ok(Value::string(format!(
+        "<{state} _thread.lock object at {addr:#x}>"
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// RLock
+
+#[derive(Default)]
+struct RState {
+    /// Thread id of the owner (0: none; interpreter thread ids start at 1).
+    owner: u64,
+    count: usize,
+}
+
+/// A re-entrant lock: owned by one thread, which may take it again.
+#[derive(Default)]
+pub struct RLockData {
+    state: Mutex<RState>,
+    cv: Condvar,
+}
+
+fn rtake(s: &mut RState, me: u64) -> bool {
+    if s.owner == me {
+        s.count += 1;
+        true
+    } else if s.count == 0 {
+        s.owner = me;
+        s.count = 1;
+        true
+    } else {
+        false
+    }
+}
+
+impl RLockData {
+    fn acquire(&self, interp: &mut Interp, w: Wait) -> bool {
+        let me = interp.thread_id;
+        if rtake(&mut self.state.lock(), me) {
+            return true;
+        }
+        match w {
+            Wait::NonBlocking => false,
+            w => interp.allow_threads(|| wait_for(&self.state, &self.cv, w, |s| rtake(s, me))),
+        }
+    }
+
+    fn release(&self, me: u64) -> PyResult<()> {
+        let mut s = self.state.lock();
+        if s.owner != me || s.count == 0 {
+            return Err(err!(RuntimeError, "cannot release un-acquired lock"));
+        }
+        s.count -= 1;
+        if s.count == 0 {
+            s.owner = 0;
+            drop(s);
+            self.cv.notify_one();
+        }
+        Ok(())
+    }
+
+    fn is_owned(&self, me: u64) -> bool {
+        let s = self.state.lock();
+        s.owner == me && s.count > 0
+    }
+
+    /// Release completely, returning the recursion count (for `Condition.wait`).
+    fn release_save(&self, me: u64) -> Option<usize> {
+        let mut s = self.state.lock();
+        if s.owner != me || s.count == 0 {
+            return None;
+        }
+        let n = std::mem::take(&mut s.count);
+        s.owner = 0;
+        drop(s);
+        self.cv.notify_one();
+        Some(n)
+    }
+
+    /// Take the lock again with a saved count. Without the GIL.
+    fn acquire_restore(&self, me: u64, count: usize) {
+        wait_for(&self.state, &self.cv, Wait::Forever, |s| {
+            if s.count == 0 {
+                s.owner = me;
+                s.count = count;
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+static RLOCK_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn rlock_class() -> Arc<Class> {
+    RLOCK_CLASS
+        .get_or_init(|| {
+            native_class(
+                "RLock",
+                "_thread",
+                &[
+                    ("__init__", rlock_init),
+                    ("acquire", rlock_acquire),
+                    ("release", rlock_release),
+                    ("_is_owned", rlock_is_owned),
+                    ("__enter__", rlock_acquire),
+                    ("__exit__", rlock_release),
+                    ("__repr__", rlock_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+fn rlock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let inst = receiver(&args)?;
+    if !inst.set_native(Box::new(RLockData::default())) {
+        return Err(err!(RuntimeError, "RLock.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn new_rlock() -> Arc<Instance> {
+    let inst = Instance::new(rlock_class());
+    inst.set_native(Box::new(RLockData::default()));
+    Arc::new(inst)
+}
+
+fn rlock_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<RLockData>(&args, "RLock")?;
+    let w = lock_wait(interp, &args)?;
+    Ok(Value::Bool(d.acquire(interp, w)))
+}
+
+fn rlock_release(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<RLockData>(&args, "RLock")?;
+    d.release(interp.thread_id)?;
+    Ok(Value::None)
+}
+
+fn rlock_is_owned(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<RLockData>(&args, "RLock")?;
+    Ok(Value::Bool(d.is_owned(interp.thread_id)))
+}
+
+fn rlock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<RLockData>(&args, "RLock")?;
+    let (owner, count) = {
+        let s = d.state.lock();
+        (s.owner, s.count)
+    };
+    let state = if count > 0 { "locked" } else { "unlocked" };
+    let addr = Arc::as_ptr(inst) as usize;
+    Ok(Value::string(format!(
+        "<{state} _thread.RLock object owner={owner} count={count} at {addr:#x}>"
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Condition
+
+#[derive(Default)]
+struct Waiter {
+    signaled: Mutex<bool>,
+    cv: Condvar,
+}
+
+/// A condition variable over a `Lock` or `RLock`.
+pub struct CondData {
+    lock: Arc<Instance>,
+    waiters: Mutex<VecDeque<Arc<Waiter>>>,
+}
+
+enum LockRef<'a> {
+    Plain(&'a LockData),
+    Re(&'a RLockData),
+}
+
+impl CondData {
+    fn lock_ref(&self) -> PyResult<LockRef<'_>> {
+        if let Some(l) = self.lock.native::<LockData>() {
+            return Ok(LockRef::Plain(l));
+        }
+        if let Some(l) = self.lock.native::<RLockData>() {
+            return Ok(LockRef::Re(l));
+        }
+        Err(err!(RuntimeError, "Condition's lock is not initialised"))
+    }
+
+    fn is_owned(&self, me: u64) -> PyResult<bool> {
+        Ok(match self.lock_ref()? {
+            // CPython's test for a plain lock: it is owned if it cannot be taken now.
+            LockRef::Plain(l) => {
+                if l.try_acquire() {
+                    l.release()?;
+                    false
+                } else {
+                    true
+                }
+            }
+            LockRef::Re(l) => l.is_owned(me),
+        })
+    }
+
+    fn wait(&self, interp: &mut Interp, w: Wait) -> PyResult<bool> {
+        let me = interp.thread_id;
+        if !self.is_owned(me)? {
+            return Err(err!(RuntimeError, "cannot wait on un-acquired lock"));
+        }
+        let lock = self.lock_ref()?;
+        let waiter = Arc::new(Waiter::default());
+        self.waiters.lock().push_back(waiter.clone());
+        let saved = match &lock {
+            LockRef::Plain(l) => {
+                l.release()?;
+                0
+            }
+            LockRef::Re(l) => l.release_save(me).unwrap_or(0),
+        };
+        let got = interp.allow_threads(|| {
+            let got = wait_for(&waiter.signaled, &waiter.cv, w, |s| *s);
+            match &lock {
+                LockRef::Plain(l) => {
+                    l.acquire_blocking(Wait::Forever);
+                }
+                LockRef::Re(l) => l.acquire_restore(me, saved),
+            }
+            got
+        });
+        if got {
+            return Ok(true);
+        }
+        let mut ws = self.waiters.lock();
+        let before = ws.len();
+        ws.retain(|x| !Arc::ptr_eq(x, &waiter));
+        let removed = ws.len() != before;
+        drop(ws);
+        // Notified between the timeout and now: the notification is ours.
+        Ok(!removed && *waiter.signaled.lock())
+    }
+
+    fn notify(&self, me: u64, n: usize) -> PyResult<()> {
+        if !self.is_owned(me)? {
+            return Err(err!(RuntimeError, "cannot notify on un-acquired lock"));
+        }
+        let woken: Vec<Arc<Waiter>> = {
+            let mut ws = self.waiters.lock();
+            let k = n.min(ws.len());
+            ws.drain(..k).collect()
+        };
+        for w in woken {
+            *w.signaled.lock() = true;
+            w.cv.notify_one();
+        }
+        Ok(())
+    }
+}
+
+static CONDITION_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn condition_class() -> Arc<Class> {
+    CONDITION_CLASS
+        .get_or_init(|| {
+            native_class(
+                "Condition",
+                "threading",
+                &[
+                    ("__init__", cond_init),
+                    ("acquire", cond_acquire),
+                    ("release", cond_release),
+                    ("__enter__", cond_acquire),
+                    ("__exit__", cond_release),
+                    ("wait", cond_wait),
+                    ("wait_for", cond_wait_for),
+                    ("notify", cond_notify),
+                    ("notify_all", cond_notify_all),
+                    ("notifyAll", cond_notify_all),
+                    ("_is_owned", cond_is_owned),
+                    ("__repr__", cond_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+fn cond_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let inst = receiver(&args)?;
+    let lock = match arg(&args, 1, "lock") {
+        None | Some(Value::None) => new_rlock(),
+        Some(Value::Instance(l))
+            if l.native::<LockData>().is_some() || l.native::<RLockData>().is_some() =>
+        {
+            l.clone()
+        }
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "minivm: Condition() needs a threading.Lock or threading.RLock, not '{}'",
+                crate::object::type_name(other)
+            ))
+        }
+    };
+    inst.dict
+        .lock()
+        .insert(Arc::from("_lock"), Value::Instance(lock.clone()));
+    let data = CondData {
+        lock,
+        waiters: Mutex::new(VecDeque::new()),
+    };
+    if !inst.set_native(Box::new(data)) {
+        return Err(err!(RuntimeError, "Condition.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn cond_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    let w = lock_wait(interp, &args)?;
+    Ok(Value::Bool(match c.lock_ref()? {
+        LockRef::Plain(l) => l.acquire(interp, w),
+        LockRef::Re(l) => l.acquire(interp, w),
+    }))
+}
+
+fn cond_release(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    match c.lock_ref()? {
+        LockRef::Plain(l) => l.release()?,
+        LockRef::Re(l) => l.release(interp.thread_id)?,
+    }
+    Ok(Value::None)
+}
+
+fn cond_is_owned(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    Ok(Value::Bool(c.is_owned(interp.thread_id)?))
+}
+
+fn cond_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    let w = cond_timeout(arg(&args, 1, "timeout"))?;
+    Ok(Value::Bool(c.wait(interp, w)?))
+}
+
+fn cond_wait_for(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    let Some(pred) = arg(&args, 1, "predicate") else {
+        return Err(err!(
+            TypeError,
+            "Condition.wait_for() missing 1 required positional argument: 'predicate'"
+        ));
+    };
+    let timeout = match arg(&args, 2, "timeout") {
+        None | Some(Value::None) => None,
+        Some(v) => Some(seconds(v)?),
+    };
+    let end = timeout.map(|t| Wait::after(t));
+    let mut result = interp.call(pred, &[])?;
+    while !interp.truthy(&result)? {
+        let w = match end {
+            None => Wait::Forever,
+            Some(Wait::Until(d)) => {
+                let now = Instant::now();
+                if d <= now {
+                    break;
+                }
+                Wait::Until(d)
+            }
+            Some(Wait::NonBlocking) => break,
+            Some(Wait::Forever) => Wait::Forever,
+        };
+        c.wait(interp, w)?;
+        result = interp.call(pred, &[])?;
+    }
+    Ok(result)
+}
+
+fn cond_notify(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    let n = match arg(&args, 1, "n") {
+        Some(v) => int_value(v)?.max(0) as usize,
+        None => 1,
+    };
+    c.notify(interp.thread_id, n)?;
+    Ok(Value::None)
+}
+
+fn cond_notify_all(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    c.notify(interp.thread_id, usize::MAX)?;
+    Ok(Value::None)
+}
+
+fn cond_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    let lock = interp.repr(&Value::Instance(c.lock.clone()))?;
+    let n = c.waiters.lock().len();
+    Ok(Value::string(format!("<Condition({lock}, {n})>")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event
+
+#[derive(Default)]
+pub struct EventData {
+    flag: Mutex<bool>,
+    cv: Condvar,
+}
+
+static EVENT_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn event_class() -> Arc<Class> {
+    EVENT_CLASS
+        .get_or_init(|| {
+            native_class(
+                "Event",
+                "threading",
+                &[
+                    ("__init__", event_init),
+                    ("set", event_set),
+                    ("clear", event_clear),
+                    ("is_set", event_is_set),
+                    ("isSet", event_is_set),
+                    ("wait", event_wait),
+                    ("__repr__", event_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+fn event_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let inst = receiver(&args)?;
+    if !inst.set_native(Box::new(EventData::default())) {
+        return Err(err!(RuntimeError, "Event.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn event_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<EventData>(&args, "Event")?;
+    *d.flag.lock() = true;
+    d.cv.notify_all();
+    Ok(Value::None)
+}
+
+fn event_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<EventData>(&args, "Event")?;
+    *d.flag.lock() = false;
+    Ok(Value::None)
+}
+
+fn event_is_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<EventData>(&args, "Event")?;
+    Ok(Value::Bool(*d.flag.lock()))
+}
+
+fn event_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<EventData>(&args, "Event")?;
+    let w = cond_timeout(arg(&args, 1, "timeout"))?;
+    if *d.flag.lock() {
+        return Ok(Value::Bool(true));
+    }
+    let got = match w {
+        Wait::NonBlocking => false,
+        w => interp.allow_threads(|| wait_for(&d.flag, &d.cv, w, |f| *f)),
+    };
+    Ok(Value::Bool(got))
+}
+
+fn event_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<EventData>(&args, "Event")?;
+    let state = if *d.flag.lock() { "set" } else { "unset" };
+    let addr = Arc::as_ptr(inst) as usize;
+    Ok(Value::string(format!(
+        "<{}.{} at {addr:#x}: {state}>",
+        inst.class.module, inst.class.name
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semaphore, BoundedSemaphore
+
+pub struct SemData {
+    value: Mutex<u64>,
+    cv: Condvar,
+    /// The initial value, for `BoundedSemaphore`.
+    bound: Option<u64>,
+}
+
+fn sem_take(v: &mut u64) -> bool {
+    if *v > 0 {
+        *v -= 1;
+        true
+    } else {
+        false
+    }
+}
+
+static SEMAPHORE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static BOUNDED_SEMAPHORE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn semaphore_class() -> Arc<Class> {
+    SEMAPHORE_CLASS
+        .get_or_init(|| {
+            native_class(
+                "Semaphore",
+                "threading",
+                &[
+                    ("__init__", sem_init),
+                    ("acquire", sem_acquire),
+                    ("release", sem_release),
+                    ("__enter__", sem_acquire),
+                    ("__exit__", sem_exit),
+                    ("__repr__", sem_repr),
+                ],
+            )
+        })
+        .clone()
+}
+
+pub fn bounded_semaphore_class() -> Arc<Class> {
+    BOUNDED_SEMAPHORE_CLASS
+        .get_or_init(|| {
+            let mut dict = AttrMap::default();
+            dict.insert(Arc::from("__init__"), func("__init__", bsem_init));
+            let mut cls = Class::new_native("BoundedSemaphore", "threading", dict);
+            cls.base = Some(semaphore_class());
+            Arc::new(cls)
+        })
+        .clone()
+}
+
+fn sem_new(args: &Args<'_>, bounded: bool) -> PyResult<Value> {
+    let inst = receiver(args)?;
+    let value = match arg(args, 1, "value") {
+        Some(v) => int_value(v)?,
+        None => 1,
+    };
+    if value < 0 {
+        return Err(err!(ValueError, "semaphore initial value must be >= 0"));
+    }
+    let value = value as u64;
+    let data = SemData {
+        value: Mutex::new(value),
+        cv: Condvar::new(),
+        bound: bounded.then_some(value),
+    };
+    if !inst.set_native(Box::new(data)) {
+        return Err(err!(RuntimeError, "Semaphore.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn sem_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    sem_new(&args, false)
+}
+
+fn bsem_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    sem_new(&args, true)
+}
+
+fn sem_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SemData>(&args, "Semaphore")?;
+    let blocking = match arg(&args, 1, "blocking") {
+        Some(v) => interp.truthy(v)?,
+        None => true,
+    };
+    let timeout = match arg(&args, 2, "timeout") {
+        None | Some(Value::None) => None,
+        Some(v) => Some(seconds(v)?),
+    };
+    if !blocking && timeout.is_some() {
+        return Err(err!(
+            ValueError,
+            "can't specify timeout for non-blocking acquire"
+        ));
+    }
+    if sem_take(&mut d.value.lock()) {
+        return Ok(Value::Bool(true));
+    }
+    let w = match (blocking, timeout) {
+        (false, _) => return Ok(Value::Bool(false)),
+        (true, None) => Wait::Forever,
+        (true, Some(t)) if t <= 0.0 => return Ok(Value::Bool(false)),
+        (true, Some(t)) => Wait::after(t),
+    };
+    let got = interp.allow_threads(|| wait_for(&d.value, &d.cv, w, sem_take));
+    Ok(Value::Bool(got))
+}
+
+fn sem_add(d: &SemData, n: u64) -> PyResult<()> {
+    {
+        let mut v = d.value.lock();
+        if let Some(b) = d.bound {
+            if v.saturating_add(n) > b {
+                return Err(err!(ValueError, "Semaphore released too many times"));
+            }
+        }
+        *v = v.saturating_add(n);
+    }
+    for _ in 0..n.min(1 << 16) {
+        if !d.cv.notify_one() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn sem_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SemData>(&args, "Semaphore")?;
+    let n = match arg(&args, 1, "n") {
+        Some(v) => int_value(v)?,
+        None => 1,
+    };
+    if n < 1 {
+        return Err(err!(ValueError, "n must be one or more"));
+    }
+    sem_add(d, n as u64)?;
+    Ok(Value::None)
+}
+
+fn sem_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SemData>(&args, "Semaphore")?;
+    sem_add(d, 1)?;
+    Ok(Value::None)
+}
+
+fn sem_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<SemData>(&args, "Semaphore")?;
+    let v = *d.value.lock();
+    let addr = Arc::as_ptr(inst) as usize;
+    let extra = match d.bound {
+        Some(b) => format!("value={v}/{b}"),
+        None => format!("value={v}"),
+    };
+    Ok(Value::string(format!(
+        "<{}.{} at {addr:#x}: {extra}>",
+        inst.class.module, inst.class.name
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Barrier
+
+#[derive(Default)]
+struct BState {
+    /// Threads that arrived in this round (still waiting, or leaving a broken barrier).
+    count: usize,
+    /// Bumped each time a round completes.
+    generation: u64,
+    /// The last thread of a round is running the action: new arrivals wait.
+    releasing: bool,
+    broken: bool,
+}
+
+pub struct BarrierData {
+    parties: usize,
+    action: Value,
+    timeout: Option<f64>,
+    state: Mutex<BState>,
+    cv: Condvar,
+}
+
+static BARRIER_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static BROKEN_BARRIER_ERROR: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn broken_barrier_error() -> Arc<Class> {
+    BROKEN_BARRIER_ERROR
+        .get_or_init(|| exception_class("BrokenBarrierError", "threading", ExcKind::RuntimeError))
+        .clone()
+}
+
+pub fn barrier_class() -> Arc<Class> {
+    BARRIER_CLASS
+        .get_or_init(|| {
+            let cls = native_class(
+                "Barrier",
+                "threading",
+                &[
+                    ("__init__", barrier_init),
+                    ("wait", barrier_wait),
+                    ("abort", barrier_abort),
+                    ("__repr__", barrier_repr),
+                ],
+            );
+            {
+                let mut dict = cls.dict.write();
+                dict.insert(Arc::from("parties"), property(("parties", barrier_parties)));
+                dict.insert(
+                    Arc::from("n_waiting"),
+                    property(("n_waiting", barrier_n_waiting)),
+                );
+                dict.insert(Arc::from("broken"), property(("broken", barrier_broken)));
+            }
+            cls
+        })
+        .clone()
+}
+
+fn barrier_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let inst = receiver(&args)?;
+    let Some(parties) = arg(&args, 1, "parties") else {
+        return Err(err!(
+            TypeError,
+            "Barrier.__init__() missing 1 required positional argument: 'parties'"
+        ));
+    };
+    let parties = int_value(parties)?;
+    if parties < 1 {
+        return Err(err!(ValueError, "parties must be > 0"));
+    }
+    let action = arg(&args, 2, "action").cloned().unwrap_or(Value::None);
+    let timeout = match arg(&args, 3, "timeout") {
+        None | Some(Value::None) => None,
+        Some(v) => Some(seconds(v)?),
+    };
+    let data = BarrierData {
+        parties: parties as usize,
+        action,
+        timeout,
+        state: Mutex::new(BState::default()),
+        cv: Condvar::new(),
+    };
+    if !inst.set_native(Box::new(data)) {
+        return Err(err!(RuntimeError, "Barrier.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+/// Outcome of a wait on a barrier, decided without the GIL.
+enum Arrival {
+    /// Our arrival index, and the generation to wait out (None: we are the last).
+    Entered(usize, Option<u64>),
+    Broken,
+    TimedOut,
+}
+
+fn barrier_enter(b: &BarrierData, s: &mut BState) -> Arrival {
+    if s.broken {
+        return Arrival::Broken;
+    }
+    let index = s.count;
+    s.count += 1;
+    if s.count == b.parties {
+        s.releasing = true;
+        Arrival::Entered(index, None)
+    } else {
+        Arrival::Entered(index, Some(s.generation))
+    }
+}
+
+/// End a round: wake everyone waiting for it.
+fn barrier_release(b: &BarrierData, broken: bool) {
+    {
+        let mut s = b.state.lock();
+        s.releasing = false;
+        if broken {
+            s.broken = true;
+            s.count = s.count.saturating_sub(1);
+        } else {
+            s.count = 0;
+            s.generation = s.generation.wrapping_add(1);
+        }
+    }
+    b.cv.notify_all();
+}
+
+fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    let timeout = match arg(&args, 1, "timeout") {
+        None | Some(Value::None) => b.timeout,
+        Some(v) => Some(seconds(v)?),
+    };
+    let w = match timeout {
+        None => Wait::Forever,
+        Some(t) => Wait::after(t),
+    };
+    // Enter (waiting while the previous round's action runs).
+    let arrival = {
+        let mut s = b.state.lock();
+        if s.releasing {
+            None
+        } else {
+            Some(barrier_enter(b, &mut s))
+        }
+    };
+    let arrival = match arrival {
+        Some(a) => a,
+        None => interp.allow_threads(|| {
+            let mut out = Arrival::TimedOut;
+            wait_for(&b.state, &b.cv, w, |s| {
+                if s.releasing {
+                    return false;
+                }
+                out = barrier_enter(b, s);
+                true
+            });
+            out
+        }),
+    };
+    match arrival {
+        Arrival::Broken | Arrival::TimedOut => {
+            if matches!(arrival, Arrival::TimedOut) {
+                let mut s = b.state.lock();
+                s.broken = true;
+                drop(s);
+                b.cv.notify_all();
+            }
+            Err(raise_new(interp, &broken_barrier_error()))
+        }
+        Arrival::Entered(index, None) => {
+            if !b.action.is_none() {
+                if let Err(e) = interp.call(&b.action, &[]) {
+                    barrier_release(b, true);
+                    return Err(e);
+                }
+            }
+            barrier_release(b, false);
+            Ok(Value::Int(index as i64))
+        }
+        Arrival::Entered(index, Some(gen)) => {
+            let passed = {
+                let s = b.state.lock();
+                s.generation != gen
+            };
+            let passed = passed
+                || interp.allow_threads(|| {
+                    wait_for(&b.state, &b.cv, w, |s| s.generation != gen || s.broken)
+                        && b.state.lock().generation != gen
+                });
+            if passed {
+                return Ok(Value::Int(index as i64));
+            }
+            {
+                let mut s = b.state.lock();
+                s.broken = true;
+                s.count = s.count.saturating_sub(1);
+            }
+            b.cv.notify_all();
+            Err(raise_new(interp, &broken_barrier_error()))
+        }
+    }
+}
+
+fn barrier_abort(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    b.state.lock().broken = true;
+    b.cv.notify_all();
+    Ok(Value::None)
+}
+
+fn barrier_parties(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    Ok(Value::Int(b.parties as i64))
+}
+
+fn barrier_n_waiting(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    let s = b.state.lock();
+    Ok(Value::Int(if s.releasing || s.broken {
+        0
+    } else {
+        s.count as i64
+    }))
+}
+
+fn barrier_broken(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    Ok(Value::Bool(b.state.lock().broken))
+}
+
+fn barrier_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, b) = this::<BarrierData>(&args, "Barrier")?;
+    let addr = Arc::as_ptr(inst) as usize;
+    let s = b.state.lock();
+    if s.broken {
+        return Ok(Value::string(format!(
+            "<threading.Barrier at {addr:#x}: broken>"
+        )));
+    }
+    Ok(Value::string(format!(
+        "<threading.Barrier at {addr:#x}: waiters={}/{}>",
+        s.count, b.parties
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /// The synchronisation classes, for the `threading` module.
 pub fn threading_items() -> Vec<(&'static str, Value)> {
-    Vec::new()
+    vec![
+        ("Lock", Value::Class(lock_class())),
+        ("RLock", Value::Class(rlock_class())),
+        ("Condition", Value::Class(condition_class())),
+        ("Event", Value::Class(event_class())),
+        ("Semaphore", Value::Class(semaphore_class())),
+        ("BoundedSemaphore", Value::Class(bounded_semaphore_class())),
+        ("Barrier", Value::Class(barrier_class())),
+        ("BrokenBarrierError", Value::Class(broken_barrier_error())),
+    ]
 }

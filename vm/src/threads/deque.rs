@@ -1,0 +1,386 @@
+//! The `collections` module's `deque`: a double-ended queue, safe to share between threads.
+//!
+//! Items live in a `VecDeque` behind a parking_lot mutex, taken only for the length of one Rust
+//! operation: comparisons and iteration run over a snapshot, never with the mutex held.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+use crate::interp::subscr::seq_index;
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, Class, Module};
+use crate::threads::sync::{int_value, property};
+use crate::threads::{arg, make_module, native_class, this};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// Rust data of a `deque` instance.
+pub struct DequeData {
+    items: Mutex<VecDeque<Value>>,
+    maxlen: Option<usize>,
+}
+
+impl DequeData {
+    fn snapshot(&self) -> Vec<Value> {
+        self.items.lock().iter().cloned().collect()
+    }
+
+    fn push_back(&self, v: Value) {
+        let mut items = self.items.lock();
+        if self.maxlen == Some(0) {
+            return;
+        }
+        items.push_back(v);
+        if self.maxlen.is_some_and(|m| items.len() > m) {
+            items.pop_front();
+        }
+    }
+
+    fn push_front(&self, v: Value) {
+        let mut items = self.items.lock();
+        if self.maxlen == Some(0) {
+            return;
+        }
+        items.push_front(v);
+        if self.maxlen.is_some_and(|m| items.len() > m) {
+            items.pop_back();
+        }
+    }
+}
+
+static DEQUE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+
+pub fn deque_class() -> Arc<Class> {
+    DEQUE_CLASS
+        .get_or_init(|| {
+            let cls = native_class(
+                "deque",
+                "collections",
+                &[
+                    ("__init__", deque_init),
+                    ("append", deque_append),
+                    ("appendleft", deque_appendleft),
+                    ("pop", deque_pop),
+                    ("popleft", deque_popleft),
+                    ("extend", deque_extend),
+                    ("extendleft", deque_extendleft),
+                    ("clear", deque_clear),
+                    ("rotate", deque_rotate),
+                    ("reverse", deque_reverse),
+                    ("count", deque_count),
+                    ("index", deque_index),
+                    ("remove", deque_remove),
+                    ("copy", deque_copy),
+                    ("__copy__", deque_copy),
+                    ("__len__", deque_len),
+                    ("__iter__", deque_iter),
+                    ("__reversed__", deque_reversed),
+                    ("__repr__", deque_repr),
+                    ("__contains__", deque_contains),
+                    ("__getitem__", deque_getitem),
+                    ("__setitem__", deque_setitem),
+                    ("__delitem__", deque_delitem),
+                    ("__eq__", deque_eq),
+                ],
+            );
+            cls.dict
+                .write()
+                .insert(Arc::from("maxlen"), property(("maxlen", deque_maxlen)));
+            cls
+        })
+        .clone()
+}
+
+/// The `collections` module (only `deque`).
+pub fn collections_module() -> Arc<Module> {
+    make_module("collections", vec![("deque", Value::Class(deque_class()))])
+}
+
+fn data<'a>(args: &Args<'a>) -> PyResult<&'a DequeData> {
+    Ok(this::<DequeData>(args, "deque")?.1)
+}
+
+fn one_arg<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a Value> {
+    args.pos.get(1).ok_or_else(|| {
+        err!(
+            TypeError,
+            "deque.{method}() takes exactly one argument (0 given)"
+        )
+    })
+}
+
+fn deque_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(TypeError, "deque.__init__ needs a deque instance"));
+    };
+    let maxlen = match arg(&args, 2, "maxlen") {
+        None | Some(Value::None) => None,
+        Some(v @ (Value::Int(_) | Value::Bool(_))) => {
+            let m = int_value(v)?;
+            if m < 0 {
+                return Err(err!(ValueError, "maxlen must be non-negative"));
+            }
+            Some(m as usize)
+        }
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+    };
+    let items = match arg(&args, 1, "iterable") {
+        Some(it) => interp.collect_iter(it)?,
+        None => Vec::new(),
+    };
+    let d = DequeData {
+        items: Mutex::new(VecDeque::new()),
+        maxlen,
+    };
+    for v in items {
+        d.push_back(v);
+    }
+    if !inst.set_native(Box::new(d)) {
+        return Err(err!(RuntimeError, "deque.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn deque_append(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    d.push_back(one_arg(&args, "append")?.clone());
+    Ok(Value::None)
+}
+
+fn deque_appendleft(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    d.push_front(one_arg(&args, "appendleft")?.clone());
+    Ok(Value::None)
+}
+
+fn deque_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let v = d.items.lock().pop_back();
+    v.ok_or_else(|| err!(IndexError, "pop from an empty deque"))
+}
+
+fn deque_popleft(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let v = d.items.lock().pop_front();
+    v.ok_or_else(|| err!(IndexError, "pop from an empty deque"))
+}
+
+fn deque_extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let items = interp.collect_iter(one_arg(&args, "extend")?)?;
+    for v in items {
+        d.push_back(v);
+    }
+    Ok(Value::None)
+}
+
+fn deque_extendleft(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let items = interp.collect_iter(one_arg(&args, "extendleft")?)?;
+    for v in items {
+        d.push_front(v);
+    }
+    Ok(Value::None)
+}
+
+fn deque_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let old = std::mem::take(&mut *d.items.lock());
+    drop(old);
+    Ok(Value::None)
+}
+
+fn deque_rotate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let n = match args.pos.get(1) {
+        Some(v) => int_value(v)?,
+        None => 1,
+    };
+    let mut items = d.items.lock();
+    let len = items.len() as i64;
+    if len > 1 {
+        let k = n.rem_euclid(len) as usize;
+        items.rotate_right(k);
+    }
+    Ok(Value::None)
+}
+
+fn deque_reverse(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let mut items = d.items.lock();
+    items.make_contiguous().reverse();
+    Ok(Value::None)
+}
+
+fn deque_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let x = one_arg(&args, "count")?;
+    let mut n = 0;
+    for v in d.snapshot() {
+        if interp.eq(&v, x)? {
+            n += 1;
+        }
+    }
+    Ok(Value::Int(n))
+}
+
+/// Position of the first item equal to `x`.
+fn find(interp: &mut Interp, d: &DequeData, x: &Value) -> PyResult<Option<usize>> {
+    for (i, v) in d.snapshot().iter().enumerate() {
+        if interp.eq(v, x)? {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+fn not_in_deque(interp: &mut Interp, x: &Value) -> PyResult<crate::error::PyErr> {
+    Ok(err!(ValueError, "{} is not in deque", interp.repr(x)?))
+}
+
+fn deque_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let x = args
+        .pos
+        .get(1)
+        .ok_or_else(|| err!(TypeError, "index expected at least 1 argument, got 0"))?;
+    match find(interp, d, x)? {
+        Some(i) => Ok(Value::Int(i as i64)),
+        None => Err(not_in_deque(interp, x)?),
+    }
+}
+
+fn deque_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let x = one_arg(&args, "remove")?;
+    let Some(i) = find(interp, d, x)? else {
+        return Err(not_in_deque(interp, x)?);
+    };
+    let removed = d.items.lock().remove(i);
+    if removed.is_none() {
+        return Err(err!(IndexError, "deque mutated during remove()."));
+    }
+    Ok(Value::None)
+}
+
+fn deque_copy(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<DequeData>(&args, "deque")?;
+    let maxlen = d.maxlen.map_or(Value::None, |m| Value::Int(m as i64));
+    let items = Value::list(d.snapshot());
+    interp.instantiate(&inst.class, &[items, maxlen], &[])
+}
+
+fn deque_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    Ok(Value::Int(d.items.lock().len() as i64))
+}
+
+fn deque_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    interp.get_iter(&Value::list(d.snapshot()))
+}
+
+fn deque_reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let mut items = d.snapshot();
+    items.reverse();
+    interp.get_iter(&Value::list(items))
+}
+
+fn deque_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<DequeData>(&args, "deque")?;
+    let items = interp.repr(&Value::list(d.snapshot()))?;
+    let name = &inst.class.name;
+    Ok(Value::string(match d.maxlen {
+        Some(m) => format!("{name}({items}, maxlen={m})"),
+        None => format!("{name}({items})"),
+    }))
+}
+
+fn deque_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let x = one_arg(&args, "__contains__")?;
+    Ok(Value::Bool(find(interp, d, x)?.is_some()))
+}
+
+fn index_of(d: &DequeData, key: &Value) -> PyResult<usize> {
+    let i = match key {
+        Value::Int(i) => *i,
+        Value::Bool(b) => i64::from(*b),
+        other => {
+            return Err(err!(
+                TypeError,
+                "sequence index must be integer, not '{}'",
+                type_name(other)
+            ))
+        }
+    };
+    let len = d.items.lock().len();
+    seq_index(i, len).ok_or_else(|| err!(IndexError, "deque index out of range"))
+}
+
+fn deque_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let i = index_of(d, one_arg(&args, "__getitem__")?)?;
+    let v = d.items.lock().get(i).cloned();
+    v.ok_or_else(|| err!(IndexError, "deque index out of range"))
+}
+
+fn deque_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let key = one_arg(&args, "__setitem__")?;
+    let Some(v) = args.pos.get(2) else {
+        return Err(err!(TypeError, "deque.__setitem__ expected 2 arguments"));
+    };
+    let i = index_of(d, key)?;
+    let old = match d.items.lock().get_mut(i) {
+        Some(slot) => std::mem::replace(slot, v.clone()),
+        None => return Err(err!(IndexError, "deque index out of range")),
+    };
+    drop(old);
+    Ok(Value::None)
+}
+
+fn deque_delitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let i = index_of(d, one_arg(&args, "__delitem__")?)?;
+    let old = d.items.lock().remove(i);
+    match old {
+        Some(_) => Ok(Value::None),
+        None => Err(err!(IndexError, "deque index out of range")),
+    }
+}
+
+fn deque_eq(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let other = match args.pos.get(1) {
+        Some(Value::Instance(o)) => match o.native::<DequeData>() {
+            Some(o) => o,
+            None => return Ok(Value::NotImplemented),
+        },
+        _ => return Ok(Value::NotImplemented),
+    };
+    let (a, b) = (d.snapshot(), other.snapshot());
+    if a.len() != b.len() {
+        return Ok(Value::Bool(false));
+    }
+    for (x, y) in a.iter().zip(b.iter()) {
+        if !interp.eq(x, y)? {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+fn deque_maxlen(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    Ok(d.maxlen.map_or(Value::None, |m| Value::Int(m as i64)))
+}

@@ -1,0 +1,335 @@
+//! The `queue` module: `Queue`, `LifoQueue`, `SimpleQueue` and the `Empty` / `Full` exceptions.
+//!
+//! A queue is a `VecDeque` behind a parking_lot mutex with three condvars (not empty, not full, all
+//! tasks done). `get`/`put` try once with the GIL held and block, if they must, with it released.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::interp::{Args, Interp};
+use crate::object::{Class, ExcKind, Module};
+use crate::threads::sync::{exception_class, int_value, raise_new, seconds, wait_for, Wait};
+use crate::threads::{arg, make_module, native_class, this};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fifo,
+    Lifo,
+    Simple,
+}
+
+struct State {
+    items: VecDeque<Value>,
+    /// 0 (or less, in Python): unbounded.
+    maxsize: usize,
+    /// Items put and not yet marked done with `task_done()`.
+    unfinished: usize,
+}
+
+impl State {
+    fn full(&self) -> bool {
+        self.maxsize > 0 && self.items.len() >= self.maxsize
+    }
+}
+
+/// Rust data of a queue instance.
+pub struct QueueData {
+    kind: Kind,
+    state: Mutex<State>,
+    not_empty: Condvar,
+    not_full: Condvar,
+    all_done: Condvar,
+}
+
+impl QueueData {
+    /// Put `item` if there is room (with the state locked).
+    fn try_put(&self, s: &mut State, item: &Value) -> bool {
+        if s.full() {
+            return false;
+        }
+        s.items.push_back(item.clone());
+        s.unfinished += 1;
+        true
+    }
+
+    fn try_get(&self, s: &mut State) -> Option<Value> {
+        match self.kind {
+            Kind::Lifo => s.items.pop_back(),
+            Kind::Fifo | Kind::Simple => s.items.pop_front(),
+        }
+    }
+}
+
+static QUEUE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static LIFO_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static SIMPLE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static EMPTY: OnceLock<Arc<Class>> = OnceLock::new();
+static FULL: OnceLock<Arc<Class>> = OnceLock::new();
+
+/// `queue.Empty` (CPython defines it in `_queue`, so tracebacks say `_queue.Empty`).
+pub fn empty_error() -> Arc<Class> {
+    EMPTY
+        .get_or_init(|| exception_class("Empty", "_queue", ExcKind::Exception))
+        .clone()
+}
+
+/// `queue.Full`.
+pub fn full_error() -> Arc<Class> {
+    FULL.get_or_init(|| exception_class("Full", "queue", ExcKind::Exception))
+        .clone()
+}
+
+const QUEUE_METHODS: &[(&str, crate::object::NativeFn)] = &[
+    ("put", queue_put),
+    ("get", queue_get),
+    ("put_nowait", queue_put_nowait),
+    ("get_nowait", queue_get_nowait),
+    ("task_done", queue_task_done),
+    ("join", queue_join),
+    ("empty", queue_empty),
+    ("full", queue_full),
+    ("qsize", queue_qsize),
+];
+
+fn queue_like(name: &str, init: crate::object::NativeFn) -> Arc<Class> {
+    let mut methods: Vec<(&'static str, crate::object::NativeFn)> = vec![("__init__", init)];
+    methods.extend_from_slice(QUEUE_METHODS);
+    native_class(name, "queue", &methods)
+}
+
+pub fn queue_class() -> Arc<Class> {
+    QUEUE_CLASS
+        .get_or_init(|| queue_like("Queue", queue_init))
+        .clone()
+}
+
+pub fn lifo_queue_class() -> Arc<Class> {
+    LIFO_CLASS
+        .get_or_init(|| queue_like("LifoQueue", lifo_init))
+        .clone()
+}
+
+pub fn simple_queue_class() -> Arc<Class> {
+    SIMPLE_CLASS
+        .get_or_init(|| {
+            native_class(
+                "SimpleQueue",
+                "_queue",
+                &[
+                    ("__init__", simple_init),
+                    ("put", queue_put),
+                    ("get", queue_get),
+                    ("put_nowait", queue_put_nowait),
+                    ("get_nowait", queue_get_nowait),
+                    ("empty", queue_empty),
+                    ("qsize", queue_qsize),
+                ],
+            )
+        })
+        .clone()
+}
+
+pub fn queue_module() -> Arc<Module> {
+    make_module(
+        "queue",
+        vec![
+            ("Queue", Value::Class(queue_class())),
+            ("LifoQueue", Value::Class(lifo_queue_class())),
+            ("SimpleQueue", Value::Class(simple_queue_class())),
+            ("Empty", Value::Class(empty_error())),
+            ("Full", Value::Class(full_error())),
+        ],
+    )
+}
+
+fn new_queue(args: &Args<'_>, kind: Kind) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(TypeError, "Queue.__init__ needs a Queue instance"));
+    };
+    let maxsize = match kind {
+        Kind::Simple => {
+            if args.len() > 1 || !args.kw.is_empty() {
+                return Err(err!(TypeError, "SimpleQueue() takes no arguments"));
+            }
+            0
+        }
+        _ => match arg(args, 1, "maxsize") {
+            Some(v) => int_value(v)?,
+            None => 0,
+        },
+    };
+    let data = QueueData {
+        kind,
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            maxsize: maxsize.max(0) as usize,
+            unfinished: 0,
+        }),
+        not_empty: Condvar::new(),
+        not_full: Condvar::new(),
+        all_done: Condvar::new(),
+    };
+    if !inst.set_native(Box::new(data)) {
+        return Err(err!(RuntimeError, "Queue.__init__() called twice"));
+    }
+    if kind != Kind::Simple {
+        inst.dict
+            .lock()
+            .insert(Arc::from("maxsize"), Value::Int(maxsize));
+    }
+    Ok(Value::None)
+}
+
+fn queue_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    new_queue(&args, Kind::Fifo)
+}
+
+fn lifo_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    new_queue(&args, Kind::Lifo)
+}
+
+fn simple_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    new_queue(&args, Kind::Simple)
+}
+
+/// `block` and `timeout` of `get`/`put`, at positions `i` and `i + 1`.
+fn block_wait(interp: &mut Interp, args: &Args<'_>, i: usize) -> PyResult<Wait> {
+    let block = match arg(args, i, "block") {
+        Some(v) => interp.truthy(v)?,
+        None => true,
+    };
+    if !block {
+        return Ok(Wait::NonBlocking);
+    }
+    match arg(args, i + 1, "timeout") {
+        None | Some(Value::None) => Ok(Wait::Forever),
+        Some(v) => {
+            let t = seconds(v)?;
+            if t < 0.0 {
+                return Err(err!(ValueError, "'timeout' must be a non-negative number"));
+            }
+            Ok(Wait::after(t))
+        }
+    }
+}
+
+fn data<'a>(args: &Args<'a>) -> PyResult<&'a QueueData> {
+    Ok(this::<QueueData>(args, "Queue")?.1)
+}
+
+fn put(interp: &mut Interp, q: &QueueData, item: &Value, w: Wait) -> PyResult<Value> {
+    let done = {
+        let mut s = q.state.lock();
+        q.try_put(&mut s, item)
+    };
+    let done = done
+        || match w {
+            Wait::NonBlocking => false,
+            w => {
+                interp.allow_threads(|| wait_for(&q.state, &q.not_full, w, |s| q.try_put(s, item)))
+            }
+        };
+    if !done {
+        return Err(raise_new(interp, &full_error()));
+    }
+    q.not_empty.notify_one();
+    Ok(Value::None)
+}
+
+fn get(interp: &mut Interp, q: &QueueData, w: Wait) -> PyResult<Value> {
+    let got = q.try_get(&mut q.state.lock());
+    let got = match (got, w) {
+        (Some(v), _) => Some(v),
+        (None, Wait::NonBlocking) => None,
+        (None, w) => interp.allow_threads(|| {
+            let mut out = None;
+            wait_for(&q.state, &q.not_empty, w, |s| {
+                out = q.try_get(s);
+                out.is_some()
+            });
+            out
+        }),
+    };
+    match got {
+        Some(v) => {
+            q.not_full.notify_one();
+            Ok(v)
+        }
+        None => Err(raise_new(interp, &empty_error())),
+    }
+}
+
+fn item_arg<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a Value> {
+    arg(args, 1, "item").ok_or_else(|| {
+        err!(
+            TypeError,
+            "{method}() missing 1 required positional argument: 'item'"
+        )
+    })
+}
+
+fn queue_put(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    let item = item_arg(&args, "put")?;
+    let w = block_wait(interp, &args, 2)?;
+    put(interp, q, item, w)
+}
+
+fn queue_put_nowait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    let item = item_arg(&args, "put_nowait")?;
+    put(interp, q, item, Wait::NonBlocking)
+}
+
+fn queue_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    let w = block_wait(interp, &args, 1)?;
+    get(interp, q, w)
+}
+
+fn queue_get_nowait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    get(interp, q, Wait::NonBlocking)
+}
+
+fn queue_task_done(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    let mut s = q.state.lock();
+    if s.unfinished == 0 {
+        return Err(err!(ValueError, "task_done() called too many times"));
+    }
+    s.unfinished -= 1;
+    if s.unfinished == 0 {
+        drop(s);
+        q.all_done.notify_all();
+    }
+    Ok(Value::None)
+}
+
+fn queue_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    if q.state.lock().unfinished == 0 {
+        return Ok(Value::None);
+    }
+    interp.allow_threads(|| wait_for(&q.state, &q.all_done, Wait::Forever, |s| s.unfinished == 0));
+    Ok(Value::None)
+}
+
+fn queue_empty(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    Ok(Value::Bool(q.state.lock().items.is_empty()))
+}
+
+fn queue_full(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    Ok(Value::Bool(q.state.lock().full()))
+}
+
+fn queue_qsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    Ok(Value::Int(q.state.lock().items.len() as i64))
+}
