@@ -47,10 +47,21 @@ struct RunOptions {
     )]
     gil: GilFlag,
 
+    /// When the program ends, print per-thread statistics to stderr: instructions, time holding
+    /// and waiting for the GIL, time blocked in I/O, hand-offs (`--stats=json` for tools).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "table")]
+    stats: Option<StatsFormat>,
+
     /// Seconds a thread waiting for the GIL lets the holder run before asking it to switch
     /// (CPython's sys.setswitchinterval; default 0.005).
     #[arg(long, value_name = "SECONDS", default_value_t = 0.005, value_parser = parse_interval)]
     switch_interval: f64,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum StatsFormat {
+    Table,
+    Json,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +121,7 @@ fn main() -> ExitCode {
 fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
     Config {
         trace: opts.trace,
+        count_instructions: opts.stats.is_some(),
         argv,
         script_dir,
         gil: match opts.gil {
@@ -177,7 +189,13 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let vm = Vm::new(config(opts, argv, dir));
     install_ctrl_c(&vm);
-    let status = on_big_stack(move || minivm_vm::run_main(&vm, code, &src));
+    let runner = vm.clone();
+    let status = on_big_stack(move || minivm_vm::run_main(&runner, code, &src));
+    match opts.stats {
+        Some(StatsFormat::Table) => eprint!("{}", vm.report().table()),
+        Some(StatsFormat::Json) => eprint!("{}", vm.report().json()),
+        None => {}
+    }
     ExitCode::from(status.clamp(0, 255) as u8)
 }
 

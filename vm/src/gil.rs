@@ -147,30 +147,21 @@ impl Gil {
         self.cond.notify_one();
     }
 
-    /// Answer a drop request at a check point: release, wait until another thread has taken the
-    /// GIL (forced switching), then queue for it again. Returns true if a switch happened.
-    pub fn yield_to_waiter(&self, me: u64, breaker: &AtomicBool) -> bool {
-        if self.mode == GilMode::Off || !self.drop_requested() {
-            return false;
+    /// After dropping the GIL on a drop request (forced switching): wait until another thread has
+    /// actually taken it, so the dropping thread cannot win it straight back. Gives up after a few
+    /// intervals in case the waiter went away.
+    pub fn wait_for_switch(&self) {
+        if self.mode == GilMode::Off {
+            return;
         }
-        let seen = {
-            let st = self.state.lock();
-            st.switch_number
-        };
-        self.release();
-        {
-            let mut st = self.state.lock();
-            let deadline = Instant::now() + self.interval() * 4;
-            while st.switch_number == seen {
-                if self.switch_cond.wait_until(&mut st, deadline).timed_out() {
-                    break;
-                }
+        let mut st = self.state.lock();
+        let seen = st.switch_number;
+        let deadline = Instant::now() + self.interval() * 4;
+        while st.switch_number == seen && !st.locked {
+            if self.switch_cond.wait_until(&mut st, deadline).timed_out() {
+                break;
             }
         }
-        self.counters
-            .forced_switches
-            .fetch_add(1, Ordering::Relaxed);
-        self.acquire(me, breaker);
-        true
+        self.counters.forced_switches.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -11,6 +11,7 @@ pub mod gil;
 pub mod interp;
 pub mod num;
 pub mod object;
+pub mod stats;
 pub mod threads;
 pub mod value;
 

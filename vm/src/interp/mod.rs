@@ -34,6 +34,8 @@ pub struct Config {
     pub switch_interval: std::time::Duration,
     /// Print every instruction with the stack before running it.
     pub trace: bool,
+    /// Count instructions per thread (`--stats`).
+    pub count_instructions: bool,
     /// `sys.argv`.
     pub argv: Vec<String>,
     /// Where `import name` looks for `name.mini`: the main script's directory.
@@ -59,6 +61,9 @@ pub struct Vm {
     /// The `threading.Thread` object standing for the main thread, once created.
     pub main_thread: std::sync::OnceLock<Value>,
     pub next_thread_id: std::sync::atomic::AtomicU64,
+    /// Statistics of threads that have finished (for `--stats`).
+    pub finished_stats: Mutex<Vec<crate::stats::ThreadStats>>,
+    pub started: std::time::Instant,
     /// Source text of every file loaded, for the source lines in tracebacks.
     pub sources: Mutex<Vec<(Arc<str>, Arc<str>)>>,
 }
@@ -69,6 +74,7 @@ impl Default for Config {
             gil: crate::gil::GilMode::On,
             switch_interval: std::time::Duration::from_millis(5),
             trace: false,
+            count_instructions: false,
             argv: Vec::new(),
             script_dir: std::path::PathBuf::from("."),
         }
@@ -90,6 +96,8 @@ impl Vm {
             interrupted: AtomicBool::new(false),
             stdout: Mutex::new(crate::builtins::io::Stdout::new()),
             sources: Mutex::new(Vec::new()),
+            finished_stats: Mutex::new(Vec::new()),
+            started: std::time::Instant::now(),
         })
     }
 
@@ -112,6 +120,19 @@ impl Vm {
     pub fn clear_interrupt(&self) {
         self.interrupted
             .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Everything `--stats` prints, once all threads have detached.
+    pub fn report(&self) -> crate::stats::Report {
+        let c = &self.gil.counters;
+        crate::stats::Report {
+            mode: self.gil.mode(),
+            switch_interval: self.gil.interval(),
+            wall: self.started.elapsed(),
+            threads: self.finished_stats.lock().clone(),
+            drop_requests: c.drop_requests.load(std::sync::atomic::Ordering::Relaxed),
+            max_concurrent: c.max_holders.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     pub fn add_source(&self, filename: &str, src: &str) {
@@ -167,6 +188,10 @@ pub struct Interp {
     pub thread_obj: Option<Value>,
     /// Whether this thread holds the GIL now (it must, to run bytecode).
     pub(crate) holds_gil: bool,
+    /// When this thread last took the GIL.
+    pub(crate) held_since: std::time::Instant,
+    /// This thread's counters, for `--stats`.
+    pub stats: crate::stats::ThreadStats,
     /// Print each instruction before running it (`--trace`).
     pub tracing: bool,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
@@ -181,17 +206,35 @@ impl Interp {
     /// Take the GIL: from here on this thread may run bytecode.
     pub fn attach(&mut self) {
         if !self.holds_gil {
-            self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
-            self.holds_gil = true;
+            self.take_gil();
         }
     }
 
-    /// Give the GIL up for good (the thread is finishing).
+    /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
     pub fn detach(&mut self) {
         if self.holds_gil {
-            self.vm.gil.release();
-            self.holds_gil = false;
+            self.drop_gil();
         }
+        self.stats.ended = Some(std::time::Instant::now());
+        self.vm.finished_stats.lock().push(self.stats.clone());
+    }
+
+    /// Acquire the GIL, counting the wait.
+    pub(crate) fn take_gil(&mut self) {
+        let asked = std::time::Instant::now();
+        self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
+        let now = std::time::Instant::now();
+        self.stats.waiting += now - asked;
+        self.stats.acquisitions += 1;
+        self.held_since = now;
+        self.holds_gil = true;
+    }
+
+    /// Release the GIL, counting how long it was held.
+    pub(crate) fn drop_gil(&mut self) {
+        self.stats.holding += self.held_since.elapsed();
+        self.vm.gil.release();
+        self.holds_gil = false;
     }
 
     pub fn new(vm: Arc<Vm>, thread_name: &str) -> Interp {
@@ -208,6 +251,8 @@ impl Interp {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             thread_obj: None,
             holds_gil: false,
+            held_since: std::time::Instant::now(),
+            stats: crate::stats::ThreadStats::new(thread_name),
             reraising: false,
             yield_from_result: Value::None,
             repr_stack: Vec::new(),

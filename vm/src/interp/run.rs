@@ -180,13 +180,16 @@ impl Interp {
         'frames: loop {
             let code = frame.code.clone();
             let ops = &code.ops[..];
-            let tracing = self.tracing;
+            let slow_path = self.tracing || self.vm.config.count_instructions;
             loop {
                 let Some(&op) = ops.get(frame.ip) else {
                     return Err(err!(SystemError, "instruction pointer ran off the code"));
                 };
-                if tracing {
-                    self.trace_instruction(frame, op);
+                if slow_path {
+                    self.stats.instructions += 1;
+                    if self.tracing {
+                        self.trace_instruction(frame, op);
+                    }
                 }
                 frame.ip += 1;
                 match op {

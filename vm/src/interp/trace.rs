@@ -42,10 +42,11 @@ impl Interp {
 
     /// Hand the GIL over if another thread asked for it (forced switching).
     pub(crate) fn gil_yield_point(&mut self) {
-        if self.holds_gil {
-            self.vm
-                .gil
-                .yield_to_waiter(self.thread_id, &self.vm.eval_breaker);
+        if self.holds_gil && self.vm.gil.drop_requested() {
+            self.drop_gil();
+            self.vm.gil.wait_for_switch();
+            self.take_gil();
+            self.stats.forced_switches += 1;
         }
     }
 
@@ -55,13 +56,13 @@ impl Interp {
     pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let held = self.holds_gil;
         if held {
-            self.vm.gil.release();
-            self.holds_gil = false;
+            self.drop_gil();
         }
+        let start = std::time::Instant::now();
         let r = f();
+        self.stats.blocked_io += start.elapsed();
         if held {
-            self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
-            self.holds_gil = true;
+            self.take_gil();
         }
         r
     }

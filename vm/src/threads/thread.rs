@@ -228,12 +228,14 @@ fn run_thread(mut interp: Interp, me: Value) {
             eprint!("Exception in thread {}:\n{text}", interp.thread_name);
         }
     }
+    interp.vm.threads.lock().retain(|t| !t.is(&me));
+    // Detach (which files this thread's statistics) before announcing the end, so whoever joins
+    // this thread sees it completely finished.
+    interp.detach();
     if let Some(d) = data(&me) {
         *d.state.lock() = RunState::Finished;
         d.done.notify_all();
     }
-    interp.vm.threads.lock().retain(|t| !t.is(&me));
-    interp.detach();
 }
 
 /// The default `run()`: call the target with its arguments.

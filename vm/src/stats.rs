@@ -1,0 +1,202 @@
+//! What the VM measures about its own threads: instructions run, time holding / waiting for the
+//! GIL, time blocked in I/O, and hand-offs. Printed by `--stats` (a table, or JSON for tools).
+//!
+//! Clocks are read only when the GIL changes hands or a blocking call starts or ends, never per
+//! instruction; instructions are counted on the dispatch loop's slow path, which only runs when
+//! `--stats` or `--trace` is on.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use crate::gil::GilMode;
+
+/// One thread's counters.
+#[derive(Clone, Debug)]
+pub struct ThreadStats {
+    pub name: String,
+    pub instructions: u64,
+    pub holding: Duration,
+    pub waiting: Duration,
+    pub blocked_io: Duration,
+    pub acquisitions: u64,
+    pub forced_switches: u64,
+    pub started: Instant,
+    pub ended: Option<Instant>,
+}
+
+impl ThreadStats {
+    pub fn new(name: &str) -> ThreadStats {
+        ThreadStats {
+            name: name.to_string(),
+            instructions: 0,
+            holding: Duration::ZERO,
+            waiting: Duration::ZERO,
+            blocked_io: Duration::ZERO,
+            acquisitions: 0,
+            forced_switches: 0,
+            started: Instant::now(),
+            ended: None,
+        }
+    }
+
+    /// The thread's lifetime so far.
+    pub fn lifetime(&self) -> Duration {
+        self.ended.unwrap_or_else(Instant::now) - self.started
+    }
+}
+
+/// The run as a whole: every thread's counters plus the GIL's own.
+pub struct Report {
+    pub mode: GilMode,
+    pub switch_interval: Duration,
+    pub wall: Duration,
+    pub threads: Vec<ThreadStats>,
+    pub drop_requests: u64,
+    pub max_concurrent: usize,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn pct(part: Duration, whole: Duration) -> f64 {
+    if whole.is_zero() {
+        0.0
+    } else {
+        100.0 * part.as_secs_f64() / whole.as_secs_f64()
+    }
+}
+
+fn mode_name(mode: GilMode) -> &'static str {
+    match mode {
+        GilMode::On => "on",
+        GilMode::Off => "off",
+    }
+}
+
+impl Report {
+    fn total(&self) -> ThreadStats {
+        let mut t = ThreadStats::new("total");
+        for s in &self.threads {
+            t.instructions += s.instructions;
+            t.holding += s.holding;
+            t.waiting += s.waiting;
+            t.blocked_io += s.blocked_io;
+            t.acquisitions += s.acquisitions;
+            t.forced_switches += s.forced_switches;
+        }
+        t
+    }
+
+    /// The terminal table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "minivm --stats: GIL {}, switch interval {:.1} ms, wall time {:.3} s",
+            mode_name(self.mode),
+            self.switch_interval.as_secs_f64() * 1000.0,
+            secs(self.wall)
+        );
+        let width = self
+            .threads
+            .iter()
+            .map(|t| t.name.chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>13}  {:>11}  {:>11}  {:>11}  {:>8}  {:>7}",
+            "thread", "instructions", "holding GIL", "waiting GIL", "blocked I/O", "acquired", "forced"
+        );
+        let total = self.total();
+        for s in self.threads.iter().chain(std::iter::once(&total)) {
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>13}  {:>9.3} s  {:>9.3} s  {:>9.3} s  {:>8}  {:>7}",
+                s.name,
+                group(s.instructions),
+                secs(s.holding),
+                secs(s.waiting),
+                secs(s.blocked_io),
+                s.acquisitions,
+                s.forced_switches
+            );
+        }
+        let thread_time: Duration = self.threads.iter().map(|t| t.lifetime()).sum();
+        let _ = writeln!(
+            out,
+            "GIL busy {:.1}% of wall time; contention {:.1}% (share of thread time spent waiting for the GIL); \
+             {} drop requests; at most {} thread(s) ran bytecode at once",
+            pct(total.holding, self.wall),
+            pct(total.waiting, thread_time),
+            self.drop_requests,
+            self.max_concurrent
+        );
+        out
+    }
+
+    /// `--stats=json`
+    pub fn json(&self) -> String {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "{{\"gil\": \"{}\", \"switch_interval\": {}, \"wall\": {}, \"drop_requests\": {}, \"max_concurrent\": {}, \"threads\": [",
+            mode_name(self.mode),
+            secs(self.switch_interval),
+            secs(self.wall),
+            self.drop_requests,
+            self.max_concurrent
+        );
+        for (i, s) in self.threads.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(
+                out,
+                "{{\"name\": {}, \"instructions\": {}, \"holding\": {}, \"waiting\": {}, \"blocked_io\": {}, \
+                 \"lifetime\": {}, \"acquisitions\": {}, \"forced_switches\": {}}}",
+                json_str(&s.name),
+                s.instructions,
+                secs(s.holding),
+                secs(s.waiting),
+                secs(s.blocked_io),
+                secs(s.lifetime()),
+                s.acquisitions,
+                s.forced_switches
+            );
+        }
+        out.push_str("]}\n");
+        out
+    }
+}
+
+/// `1234567` -> `1,234,567`
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
