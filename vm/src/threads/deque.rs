@@ -72,6 +72,7 @@ pub fn deque_class() -> Arc<Class> {
                     ("count", deque_count),
                     ("index", deque_index),
                     ("remove", deque_remove),
+                    ("insert", deque_insert),
                     ("copy", deque_copy),
                     ("__copy__", deque_copy),
                     ("__len__", deque_len),
@@ -268,6 +269,27 @@ fn deque_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if removed.is_none() {
         return Err(err!(IndexError, "deque mutated during remove()."));
     }
+    Ok(Value::None)
+}
+
+fn deque_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let (Some(i), Some(x)) = (args.pos.get(1), args.pos.get(2)) else {
+        return Err(err!(TypeError, "insert expected 2 arguments"));
+    };
+    let i = int_value(i)?;
+    let mut items = d.items.lock();
+    let len = items.len();
+    if d.maxlen.is_some_and(|m| len >= m) {
+        return Err(err!(IndexError, "deque already at its maximum size"));
+    }
+    // Like list.insert: negative from the end, clamped to the ends.
+    let pos = if i < 0 {
+        (i + len as i64).max(0)
+    } else {
+        i.min(len as i64)
+    };
+    items.insert(pos as usize, x.clone());
     Ok(Value::None)
 }
 

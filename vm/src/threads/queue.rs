@@ -10,7 +10,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Module};
-use crate::threads::sync::{exception_class, int_value, raise_new, seconds, wait_for, Wait};
+use crate::threads::sync::{
+    exception_class, int_value, property, raise_new, seconds, wait_for, Wait,
+};
 use crate::threads::{arg, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -98,7 +100,12 @@ const QUEUE_METHODS: &[(&str, crate::object::NativeFn)] = &[
 fn queue_like(name: &str, init: crate::object::NativeFn) -> Arc<Class> {
     let mut methods: Vec<(&'static str, crate::object::NativeFn)> = vec![("__init__", init)];
     methods.extend_from_slice(QUEUE_METHODS);
-    native_class(name, "queue", &methods)
+    let cls = native_class(name, "queue", &methods);
+    cls.dict.write().insert(
+        Arc::from("unfinished_tasks"),
+        property(("unfinished_tasks", queue_unfinished)),
+    );
+    cls
 }
 
 pub fn queue_class() -> Arc<Class> {
@@ -332,4 +339,9 @@ fn queue_full(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn queue_qsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
     Ok(Value::Int(q.state.lock().items.len() as i64))
+}
+
+fn queue_unfinished(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    Ok(Value::Int(q.state.lock().unfinished as i64))
 }

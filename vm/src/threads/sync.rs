@@ -652,7 +652,7 @@ fn cond_wait_for(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None | Some(Value::None) => None,
         Some(v) => Some(seconds(v)?),
     };
-    let end = timeout.map(|t| Wait::after(t));
+    let end = timeout.map(Wait::after);
     let mut result = interp.call(pred, &[])?;
     while !interp.truthy(&result)? {
         let w = match end {
