@@ -10,6 +10,17 @@ use std::time::{Duration, Instant};
 
 use crate::gil::GilMode;
 
+/// What a thread is doing, for the time accounting: every moment of its life is in exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    /// Running bytecode (holding the GIL when it is on).
+    Holding,
+    /// Asking for the GIL, or waiting for a forced hand-off to happen.
+    Waiting,
+    /// In a blocking call with the GIL released.
+    Blocked,
+}
+
 /// One thread's counters.
 #[derive(Clone, Debug)]
 pub struct ThreadStats {
@@ -22,6 +33,9 @@ pub struct ThreadStats {
     pub forced_switches: u64,
     pub started: Instant,
     pub ended: Option<Instant>,
+    /// The current activity and when it began: switching activity charges the elapsed time to
+    /// the old one, so the three totals always add up to the thread's lifetime.
+    activity: Option<(Activity, Instant)>,
 }
 
 impl ThreadStats {
@@ -36,7 +50,34 @@ impl ThreadStats {
             forced_switches: 0,
             started: Instant::now(),
             ended: None,
+            activity: None,
         }
+    }
+
+    /// Start a new activity now (the first call starts the thread's life).
+    pub fn switch_to(&mut self, next: Activity) {
+        let now = Instant::now();
+        match self.activity {
+            None => self.started = now,
+            Some((prev, since)) => {
+                let d = now - since;
+                match prev {
+                    Activity::Holding => self.holding += d,
+                    Activity::Waiting => self.waiting += d,
+                    Activity::Blocked => self.blocked_io += d,
+                }
+            }
+        }
+        self.activity = Some((next, now));
+    }
+
+    /// The thread is done: charge the last activity and stop the clock.
+    pub fn finish(&mut self) {
+        if let Some((prev, _)) = self.activity {
+            self.switch_to(prev);
+        }
+        self.ended = Some(self.activity.map_or_else(Instant::now, |(_, t)| t));
+        self.activity = None;
     }
 
     /// The thread's lifetime so far.

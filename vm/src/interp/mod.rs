@@ -188,8 +188,6 @@ pub struct Interp {
     pub thread_obj: Option<Value>,
     /// Whether this thread holds the GIL now (it must, to run bytecode).
     pub(crate) holds_gil: bool,
-    /// When this thread last took the GIL.
-    pub(crate) held_since: std::time::Instant,
     /// This thread's counters, for `--stats`.
     pub stats: crate::stats::ThreadStats,
     /// Print each instruction before running it (`--trace`).
@@ -213,26 +211,26 @@ impl Interp {
     /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
     pub fn detach(&mut self) {
         if self.holds_gil {
-            self.drop_gil();
+            self.vm.gil.release();
+            self.holds_gil = false;
         }
-        self.stats.ended = Some(std::time::Instant::now());
+        self.stats.finish();
         self.vm.finished_stats.lock().push(self.stats.clone());
     }
 
-    /// Acquire the GIL, counting the wait.
+    /// Acquire the GIL, charging the wait to `Waiting`.
     pub(crate) fn take_gil(&mut self) {
-        let asked = std::time::Instant::now();
+        use crate::stats::Activity;
+        self.stats.switch_to(Activity::Waiting);
         self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
-        let now = std::time::Instant::now();
-        self.stats.waiting += now - asked;
+        self.stats.switch_to(Activity::Holding);
         self.stats.acquisitions += 1;
-        self.held_since = now;
         self.holds_gil = true;
     }
 
-    /// Release the GIL, counting how long it was held.
-    pub(crate) fn drop_gil(&mut self) {
-        self.stats.holding += self.held_since.elapsed();
+    /// Release the GIL; `next` is what the thread does without it.
+    pub(crate) fn drop_gil(&mut self, next: crate::stats::Activity) {
+        self.stats.switch_to(next);
         self.vm.gil.release();
         self.holds_gil = false;
     }
@@ -251,7 +249,6 @@ impl Interp {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             thread_obj: None,
             holds_gil: false,
-            held_since: std::time::Instant::now(),
             stats: crate::stats::ThreadStats::new(thread_name),
             reraising: false,
             yield_from_result: Value::None,

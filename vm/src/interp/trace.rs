@@ -43,7 +43,8 @@ impl Interp {
     /// Hand the GIL over if another thread asked for it (forced switching).
     pub(crate) fn gil_yield_point(&mut self) {
         if self.holds_gil && self.vm.gil.drop_requested() {
-            self.drop_gil();
+            // Waiting for the hand-off to happen counts as waiting for the GIL.
+            self.drop_gil(crate::stats::Activity::Waiting);
             self.vm.gil.wait_for_switch();
             self.take_gil();
             self.stats.forced_switches += 1;
@@ -56,11 +57,9 @@ impl Interp {
     pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let held = self.holds_gil;
         if held {
-            self.drop_gil();
+            self.drop_gil(crate::stats::Activity::Blocked);
         }
-        let start = std::time::Instant::now();
         let r = f();
-        self.stats.blocked_io += start.elapsed();
         if held {
             self.take_gil();
         }
