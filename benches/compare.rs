@@ -190,10 +190,95 @@ fn main() -> ExitCode {
         }
     }
     println!("\nratio = minivm time / other time (lower is better for minivm)");
+    if filters.is_empty() || filters.iter().any(|f| f == "threads") {
+        thread_table(&root, runs);
+    }
     if any_error {
         println!("some runs failed (shown as `error`)");
     }
     ExitCode::SUCCESS
+}
+
+/// The GIL's lesson as numbers: threaded / sequential for CPU-bound and blocking work, under
+/// minivm with the GIL on and off and under python3, all measured in this run, interleaved.
+fn thread_table(root: &Path, runs: usize) {
+    let pairs = [
+        (
+            "factorize",
+            "examples/factorize.mini",
+            "examples/factorize_threads.mini",
+        ),
+        (
+            "blocking I/O",
+            "benches/threads/io_serial.mini",
+            "benches/threads/io_threads.mini",
+        ),
+    ];
+    let variants: [(&str, &str, &[&str]); 3] = [
+        ("minivm --gil on", MINIVM, &["--gil", "on"]),
+        ("minivm --gil off", MINIVM, &["--gil", "off"]),
+        ("python3", "python3", &[]),
+    ];
+    println!("\nthreads: best of {runs} wall-clock seconds; ratio = threaded / sequential");
+    println!(
+        "{:<14} {:<18} {:>11} {:>11} {:>8}",
+        "work", "interpreter", "sequential", "threaded", "ratio"
+    );
+    let mut seq_on_off = [None, None];
+    for (label, seq, thr) in pairs {
+        for (vi, (name, program, flags)) in variants.iter().enumerate() {
+            let mut best = [None::<Duration>, None];
+            for _ in 0..runs {
+                for (k, file) in [seq, thr].iter().enumerate() {
+                    if let Ok(d) = time_with(program, flags, &root.join(file)) {
+                        best[k] = Some(best[k].map_or(d, |b: Duration| b.min(d)));
+                    }
+                }
+            }
+            let cell = |d: Option<Duration>| {
+                d.map_or("error".to_string(), |d| format!("{:.3}", d.as_secs_f64()))
+            };
+            let ratio = match best {
+                [Some(a), Some(b)] => format!("{:.2}", b.as_secs_f64() / a.as_secs_f64()),
+                _ => "-".to_string(),
+            };
+            println!(
+                "{:<14} {:<18} {:>11} {:>11} {:>8}",
+                label,
+                name,
+                cell(best[0]),
+                cell(best[1]),
+                ratio
+            );
+            if label == "factorize" && vi < 2 {
+                seq_on_off[vi] = best[0];
+            }
+        }
+    }
+    if let [Some(on), Some(off)] = seq_on_off {
+        println!(
+            "cost of the GIL on single-threaded factorize: {:+.1}% (GIL on {:.3} s vs off {:.3} s)",
+            100.0 * (on.as_secs_f64() / off.as_secs_f64() - 1.0),
+            on.as_secs_f64(),
+            off.as_secs_f64()
+        );
+    }
+    println!("targets (issue 4): GIL on ratio >= 0.95; GIL off ratio <= 0.6; blocking I/O ratio <= 0.25; GIL cost <= 3%");
+}
+
+fn time_with(program: &str, flags: &[&str], src: &Path) -> Result<Duration, String> {
+    let start = Instant::now();
+    let out = Command::new(program)
+        .args(flags)
+        .arg(src)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(start.elapsed())
 }
 
 fn short(name: &str) -> &str {
