@@ -36,7 +36,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                 "__cause__" => d.cause.clone().unwrap_or(Value::None),
                 "__context__" => d.context.clone().unwrap_or(Value::None),
                 "__suppress_context__" => Value::Bool(d.suppress_context),
-                "__traceback__" => Value::None,
+                "__traceback__" => {
+                    drop(d);
+                    crate::interp::exc::traceback_value(i)
+                }
                 "value" if i.class.name.as_ref() == "StopIteration" => {
                     d.args.first().cloned().unwrap_or(Value::None)
                 }

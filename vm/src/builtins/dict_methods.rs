@@ -46,9 +46,10 @@ pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let mut m = d.map.lock();
             for (k, v) in pairs {
-                m.insert(k, v);
+                // Keys comparing by `__eq__` are matched against `d`'s (no lock held meanwhile).
+                let k = interp.resolve_in_map(&d.map, k)?;
+                d.map.lock().insert(k, v);
             }
             return Ok(());
         }
@@ -57,7 +58,7 @@ pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<
             let keys = interp.call(&keys_fn, &[])?;
             for k in interp.collect_iter(&keys)? {
                 let v = interp.getitem(src, &k)?;
-                let hk = interp.hash_key(k)?;
+                let hk = interp.dict_key(d, k)?;
                 d.map.lock().insert(hk, v);
             }
             return Ok(());
@@ -89,7 +90,7 @@ pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<
                 p.len()
             )
         })?;
-        let hk = interp.hash_key(k)?;
+        let hk = interp.dict_key(d, k)?;
         d.map.lock().insert(hk, v);
         n += 1;
     }
@@ -107,7 +108,7 @@ fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "get")?;
     let a = rest(&args);
     a.range("get", 1, 2)?;
-    let k = interp.hash_key(a.get(0).cloned().unwrap_or(Value::None))?;
+    let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
     Ok(d.get(&k)
         .unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
 }
@@ -116,7 +117,7 @@ fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "setdefault")?;
     let a = rest(&args);
     a.range("setdefault", 1, 2)?;
-    let k = interp.hash_key(a.get(0).cloned().unwrap_or(Value::None))?;
+    let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
     let default = a.get(1).cloned().unwrap_or(Value::None);
     Ok(d.map.lock().entry(k).or_insert(default).clone())
 }
@@ -126,7 +127,7 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = rest(&args);
     a.range("pop", 1, 2)?;
     let key = a.get(0).cloned().unwrap_or(Value::None);
-    let k = interp.hash_key(key.clone())?;
+    let k = interp.dict_key(d, key.clone())?;
     let removed = d.map.lock().shift_remove(&k);
     match (removed, a.get(1)) {
         (Some(v), _) => Ok(v),
@@ -200,7 +201,7 @@ fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let value = args.get(1).cloned().unwrap_or(Value::None);
     let d = Arc::new(Dict::new());
     for k in interp.collect_iter(&src)? {
-        let hk = interp.hash_key(k)?;
+        let hk = interp.dict_key(&d, k)?;
         d.map.lock().insert(hk, value.clone());
     }
     Ok(Value::Dict(d))

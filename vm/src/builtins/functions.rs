@@ -422,7 +422,7 @@ pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
             crate::num::hash_tuple(hs)
         }
         other => {
-            let h = interp.hash_key(other.clone())?.hash as i64;
+            let h = interp.hash_any(other.clone())?.hash as i64;
             if h == -1 {
                 -2
             } else {

@@ -19,7 +19,7 @@ pub const FLOAT_METHODS: Methods = &[
     ("as_integer_ratio", as_integer_ratio),
 ];
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
-pub const EXC_METHODS: Methods = &[("with_traceback", with_traceback)];
+pub const EXC_METHODS: Methods = &[("__init__", exc_init), ("with_traceback", with_traceback)];
 pub const PROPERTY_METHODS: Methods = &[
     ("getter", prop_getter),
     ("setter", prop_setter),
@@ -202,6 +202,26 @@ fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     }
     Ok(Value::Int(n))
+}
+
+/// `BaseException.__init__(self, *args)`: sets `self.args` (what `super().__init__(msg)` in a
+/// user exception class relies on).
+fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.get(0) else {
+        raise!(TypeError, "descriptor '__init__' requires a 'BaseException' object");
+    };
+    let Some(data) = inst.exc() else {
+        raise!(
+            TypeError,
+            "descriptor '__init__' requires a 'BaseException' object but received a '{}'",
+            inst.class.name
+        );
+    };
+    if !args.kw.is_empty() {
+        raise!(TypeError, "{}() takes no keyword arguments", inst.class.name);
+    }
+    data.lock().args = args.pos[1..].to_vec();
+    Ok(Value::None)
 }
 
 fn with_traceback(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -59,7 +59,8 @@ pub fn key_set(interp: &mut Interp, v: &Value) -> PyResult<KeySet> {
     };
     let mut out = KeySet::default();
     for item in items {
-        out.insert(interp.hash_key(item)?);
+        let k = interp.keyset_key(&out, item)?;
+        out.insert(k);
     }
     Ok(out)
 }
@@ -70,14 +71,14 @@ fn new_like(s: &SetObj, items: KeySet) -> Value {
 
 fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "add")?;
-    let k = interp.hash_key(rest(&args).one("set.add")?.clone())?;
+    let k = interp.set_key(s, rest(&args).one("set.add")?.clone())?;
     s.items.lock().insert(k);
     Ok(Value::None)
 }
 
 fn discard(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "discard")?;
-    let k = interp.hash_key(rest(&args).one("set.discard")?.clone())?;
+    let k = interp.set_key(s, rest(&args).one("set.discard")?.clone())?;
     s.items.lock().shift_remove(&k);
     Ok(Value::None)
 }
@@ -85,7 +86,7 @@ fn discard(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "remove")?;
     let v = rest(&args).one("set.remove")?;
-    let k = interp.hash_key(v.clone())?;
+    let k = interp.set_key(s, v.clone())?;
     if !s.items.lock().shift_remove(&k) {
         return Err(key_error(v));
     }
@@ -134,6 +135,7 @@ fn fold(
     let mut acc = s.items.lock().clone();
     for other in a.pos {
         let o = key_set(interp, other)?;
+        let o = interp.canonicalize_set(&acc, o)?;
         acc = f(&acc, &o);
     }
     Ok((s.clone(), acc))
@@ -178,7 +180,9 @@ fn relation(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(KeySet
         if s.frozen { "frozenset" } else { "set" }
     ))?;
     let mine = s.items.lock().clone();
-    Ok((mine, key_set(interp, o)?))
+    let theirs = key_set(interp, o)?;
+    let theirs = interp.canonicalize_set(&mine, theirs)?;
+    Ok((mine, theirs))
 }
 
 fn issubset(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

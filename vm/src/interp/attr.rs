@@ -30,13 +30,20 @@ impl Interp {
                 "__name__" => Ok(Value::str(&f.code.name)),
                 "__qualname__" => Ok(Value::str(&f.code.qualname)),
                 "__module__" => Ok(f.globals.get_str("__name__").unwrap_or(Value::None)),
-                "__doc__" => Ok(f.attrs.lock().get("__doc__").cloned().unwrap_or(Value::None)),
+                "__doc__" => Ok(f
+                    .attrs
+                    .lock()
+                    .get("__doc__")
+                    .cloned()
+                    .unwrap_or(Value::None)),
                 _ => match f.attrs.lock().get(name) {
                     Some(v) => Ok(v.clone()),
                     None => Err(no_attr(obj, name)),
                 },
             },
-            Value::Native(n) if name == "__name__" || name == "__qualname__" => Ok(Value::str(n.name)),
+            Value::Native(n) if name == "__name__" || name == "__qualname__" => {
+                Ok(Value::str(n.name))
+            }
             Value::BoundMethod(m) => match name {
                 "__self__" => Ok(m.receiver.clone()),
                 "__func__" => Ok(m.func.clone()),
@@ -48,7 +55,9 @@ impl Interp {
                     return r;
                 }
                 match class_of(obj).lookup(name) {
-                    Some(f @ (Value::Native(_) | Value::Function(_))) => Ok(self.bind(obj.clone(), f)),
+                    Some(f @ (Value::Native(_) | Value::Function(_))) => {
+                        Ok(self.bind(obj.clone(), f))
+                    }
                     Some(v) => Ok(v),
                     None => Err(no_attr(obj, name)),
                 }
@@ -56,7 +65,12 @@ impl Interp {
         }
     }
 
-    fn instance_getattr(&mut self, obj: &Value, inst: &Arc<Instance>, name: &str) -> PyResult<Value> {
+    fn instance_getattr(
+        &mut self,
+        obj: &Value,
+        inst: &Arc<Instance>,
+        name: &str,
+    ) -> PyResult<Value> {
         if let Payload::Super { start, obj: target } = &inst.payload {
             return self.super_getattr(start, target, name);
         }
@@ -64,7 +78,11 @@ impl Interp {
         if let Some(Value::Instance(d)) = &class_attr {
             if let Payload::Property { fget, .. } = &d.payload {
                 if fget.is_none() {
-                    return Err(err!(AttributeError, "property '{name}' of '{}' object has no getter", inst.class.name));
+                    return Err(err!(
+                        AttributeError,
+                        "property '{name}' of '{}' object has no getter",
+                        inst.class.name
+                    ));
                 }
                 return self.call(fget, std::slice::from_ref(obj));
             }
@@ -119,10 +137,14 @@ impl Interp {
                 return Ok(cls.base.clone().map_or(Value::None, Value::Class));
             }
             "__mro__" => {
-                return Ok(Value::tuple(cls.mro().into_iter().map(Value::Class).collect()));
+                return Ok(Value::tuple(
+                    cls.mro().into_iter().map(Value::Class).collect(),
+                ));
             }
             "__bases__" => {
-                return Ok(Value::tuple(cls.base.clone().into_iter().map(Value::Class).collect()));
+                return Ok(Value::tuple(
+                    cls.base.clone().into_iter().map(Value::Class).collect(),
+                ));
             }
             _ => {}
         }
@@ -161,9 +183,15 @@ impl Interp {
         }
         if name == "__init__" {
             // object.__init__ (and the built-in bases' constructors) take no extra work here.
-            return Ok(Value::Native(Arc::new(NativeFunction::new("__init__", |_, _| Ok(Value::None)))));
+            return Ok(Value::Native(Arc::new(NativeFunction::new(
+                "__init__",
+                |_, _| Ok(Value::None),
+            ))));
         }
-        Err(err!(AttributeError, "'super' object has no attribute '{name}'"))
+        Err(err!(
+            AttributeError,
+            "'super' object has no attribute '{name}'"
+        ))
     }
 
     /// `obj.name = v`
@@ -183,7 +211,9 @@ impl Interp {
                     }
                 }
                 if let Some(sa) = inst.class.lookup("__setattr__") {
-                    return self.call(&sa, &[obj.clone(), Value::str(name), v]).map(|_| ());
+                    return self
+                        .call(&sa, &[obj.clone(), Value::str(name), v])
+                        .map(|_| ());
                 }
                 inst.dict.lock().insert(Arc::from(name), v);
                 Ok(())
@@ -214,7 +244,12 @@ impl Interp {
         let removed = match obj {
             Value::Instance(inst) => inst.dict.lock().shift_remove(name).is_some(),
             Value::Class(cls) if !cls.builtin => cls.dict.write().shift_remove(name).is_some(),
-            Value::Module(m) => m.dict.map.lock().shift_remove(&crate::object::HashKey::from_str(name)).is_some(),
+            Value::Module(m) => m
+                .dict
+                .map
+                .lock()
+                .shift_remove(&crate::object::HashKey::from_str(name))
+                .is_some(),
             _ => false,
         };
         if removed {
@@ -257,34 +292,63 @@ impl Interp {
 
     /// The value `LoadBuildClass` pushes.
     pub(crate) fn build_class_fn(&self) -> Value {
-        Value::Native(Arc::new(NativeFunction::new("__build_class__", build_class)))
+        Value::Native(Arc::new(NativeFunction::new(
+            "__build_class__",
+            build_class,
+        )))
     }
 }
 
 /// `__build_class__(body, name, *bases)`: run the class body in a fresh namespace, then make the class.
 fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (Some(Value::Function(body)), Some(Value::Str(name))) = (args.pos.first(), args.pos.get(1)) else {
+    let (Some(Value::Function(body)), Some(Value::Str(name))) = (args.pos.first(), args.pos.get(1))
+    else {
         return Err(err!(TypeError, "__build_class__: bad arguments"));
     };
     if !args.kw.is_empty() {
-        return Err(err!(TypeError, "minivm does not support class keywords such as metaclass="));
+        return Err(err!(
+            TypeError,
+            "minivm does not support class keywords such as metaclass="
+        ));
     }
     let bases = &args.pos[2..];
     if bases.len() > 1 {
-        return Err(err!(TypeError, "minivm supports single inheritance only (class {} has {} bases)", name.as_str(), bases.len()));
+        return Err(err!(
+            TypeError,
+            "minivm supports single inheritance only (class {} has {} bases)",
+            name.as_str(),
+            bases.len()
+        ));
     }
     let base = match bases.first() {
         None => types().object.clone(),
         Some(Value::Class(c)) => c.clone(),
-        Some(other) => return Err(err!(TypeError, "bases must be types, not {}", type_name(other))),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "bases must be types, not {}",
+                type_name(other)
+            ))
+        }
     };
-    if !matches!(base.kind, TypeKind::Object | TypeKind::Exception | TypeKind::Native) {
-        return Err(err!(TypeError, "minivm cannot subclass the built-in type '{}'", base.name));
+    if !matches!(
+        base.kind,
+        TypeKind::Object | TypeKind::Exception | TypeKind::Native
+    ) {
+        return Err(err!(
+            TypeError,
+            "minivm cannot subclass the built-in type '{}'",
+            base.name
+        ));
     }
     let ns = Arc::new(crate::object::Dict::new());
     let mut frame = interp.new_frame(body, &[], &[])?;
     frame.namespace = Some(ns.clone());
-    let module = body.globals.get_str("__name__").and_then(|v| v.as_str().map(Arc::from)).unwrap_or_else(|| Arc::from("__main__"));
+    let module = body
+        .globals
+        .get_str("__name__")
+        .and_then(|v| v.as_str().map(Arc::from))
+        .unwrap_or_else(|| Arc::from("__main__"));
     ns.set_str("__module__", Value::str(&module));
     ns.set_str("__qualname__", Value::str(&body.code.qualname));
     let cell = match interp.run_frame(frame)? {
@@ -298,7 +362,14 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             dict.insert(Arc::from(s), v);
         }
     }
-    let qualname = dict.get("__qualname__").and_then(|v| v.as_str().map(Arc::from)).unwrap_or_else(|| Arc::from(name.as_str()));
+    // As in CPython, a class that defines `__eq__` but not `__hash__` is unhashable.
+    if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
+        dict.insert(Arc::from("__hash__"), Value::None);
+    }
+    let qualname = dict
+        .get("__qualname__")
+        .and_then(|v| v.as_str().map(Arc::from))
+        .unwrap_or_else(|| Arc::from(name.as_str()));
     let cls = Arc::new(Class {
         name: Arc::from(name.as_str()),
         qualname,
@@ -315,5 +386,9 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn no_attr(obj: &Value, name: &str) -> PyErr {
-    err!(AttributeError, "'{}' object has no attribute '{name}'", type_name(obj))
+    err!(
+        AttributeError,
+        "'{}' object has no attribute '{name}'",
+        type_name(obj)
+    )
 }

@@ -226,7 +226,11 @@ impl Interp {
         } else {
             locals.resize(code.nlocals.max(obj.total_params()), Value::Undefined);
             if let Err(e) = self.bind_args(func, &mut locals, args, kw) {
+                // Pooled vectors must be empty: `new_frame` extends them.
+                locals.clear();
+                stack.clear();
                 self.pool.push(locals);
+                self.pool.push(stack);
                 return Err(e);
             }
         }
@@ -262,7 +266,8 @@ impl Interp {
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<()> {
         let obj = &func.code.obj;
-        let fname = &func.code.name;
+        // CPython 3.11 names the function by its qualified name (`A.m() takes ...`).
+        let fname = &func.code.qualname;
         let argcount = obj.argcount as usize;
         let kwonly = obj.kwonlyargcount as usize;
         let npos = args.len().min(argcount);

@@ -1,15 +1,83 @@
 //! Building containers from the stack (`BuildSet`, `BuildMap`, comprehension appends) and hashing keys.
 
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::interp::Interp;
-use crate::object::{type_name, Dict, HashKey, KeySet, SetObj};
+use crate::object::{type_name, Dict, HashKey, KeyMap, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, PyResult};
 
+/// Does `v` compare by a Python-level `__eq__`? Dict and set lookups of such a key must call it for
+/// every stored key with the same hash (the Rust-side `HashKey` equality is identity for instances).
+pub(crate) fn needs_py_eq(v: &Value) -> bool {
+    match v {
+        Value::Instance(i) => i.class.lookup("__eq__").is_some(),
+        _ => false,
+    }
+}
+
+/// A lookup probe that records every stored key with its hash and never matches, so one hash-table
+/// probe sequence lists the candidates a Python `__eq__` must then be asked about.
+struct Probe {
+    hash: u64,
+    found: RefCell<Vec<Value>>,
+}
+
+impl Hash for Probe {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly as `HashKey` does.
+        state.write_u64(self.hash);
+    }
+}
+
+impl indexmap::Equivalent<HashKey> for Probe {
+    fn equivalent(&self, key: &HashKey) -> bool {
+        if key.hash == self.hash {
+            self.found.borrow_mut().push(key.value.clone());
+        }
+        false
+    }
+}
+
+/// The keys of `map` whose hash is `hash` (cloned: no lock is held while Python code runs).
+pub(crate) fn map_candidates(map: &KeyMap, hash: u64) -> Vec<Value> {
+    let probe = Probe {
+        hash,
+        found: RefCell::new(Vec::new()),
+    };
+    let _ = map.get_index_of(&probe);
+    probe.found.into_inner()
+}
+
+/// The members of `set` whose hash is `hash`.
+pub(crate) fn set_candidates(set: &KeySet, hash: u64) -> Vec<Value> {
+    set.iter()
+        .filter(|k| k.hash == hash)
+        .map(|k| k.value.clone())
+        .collect()
+}
+
 impl Interp {
-    /// A dict/set key: built-in values hash without running code; instances use `__hash__` if defined.
+    /// A dict/set key where no container is at hand: built-in values hash without running code;
+    /// instances use `__hash__` if defined. Instances of a class with its own `__eq__` are refused
+    /// here with a clear error: their lookups must go through [`Interp::dict_key`] /
+    /// [`Interp::set_key`], which call `__eq__` on colliding keys.
     pub fn hash_key(&mut self, v: Value) -> PyResult<HashKey> {
+        let k = self.hash_any(v)?;
+        if needs_py_eq(&k.value) {
+            return Err(err!(
+                TypeError,
+                "minivm does not support instances of '{}' (a class defining __eq__) as keys in dict comprehensions or in `in` tests on dict views",
+                type_name(&k.value)
+            ));
+        }
+        Ok(k)
+    }
+
+    /// Hash any hashable value (calling `__hash__` for instances), without resolving `__eq__`.
+    pub(crate) fn hash_any(&mut self, v: Value) -> PyResult<HashKey> {
         if let Value::Instance(inst) = &v {
             let cls = inst.class.clone();
             if let Some(h) = cls.lookup("__hash__") {
@@ -17,17 +85,17 @@ impl Interp {
                     return Err(err!(TypeError, "unhashable type: '{}'", cls.name));
                 }
                 let r = self.call(&h, std::slice::from_ref(&v))?;
-                let Value::Int(hash) = r else {
-                    return Err(err!(TypeError, "__hash__ method should return an integer"));
+                let hash = match r {
+                    Value::Int(i) => i,
+                    Value::Bool(b) => i64::from(b),
+                    _ => return Err(err!(TypeError, "__hash__ method should return an integer")),
                 };
-                if cls.lookup("__eq__").is_some() {
-                    return Err(err!(
-                        TypeError,
-                        "minivm cannot use instances of '{}' (a class defining __eq__) as dict keys or set members",
-                        cls.name
-                    ));
-                }
-                return Ok(HashKey { hash: hash as u64, value: v });
+                // CPython's hash() never returns -1 (it means "error" in C).
+                let hash = if hash == -1 { -2 } else { hash };
+                return Ok(HashKey {
+                    hash: crate::num::hash::hash_int(hash) as u64,
+                    value: v,
+                });
             }
             if cls.lookup("__eq__").is_some() {
                 return Err(err!(TypeError, "unhashable type: '{}'", cls.name));
@@ -36,10 +104,95 @@ impl Interp {
         HashKey::from_value(v)
     }
 
+    /// Make `k` equal (in Rust, by identity) to the stored candidate Python's `==` says it equals.
+    fn resolve_key(&mut self, k: HashKey, candidates: Vec<Value>) -> PyResult<HashKey> {
+        if candidates.iter().any(|c| c.is(&k.value)) {
+            return Ok(k);
+        }
+        for c in candidates {
+            // CPython compares `stored == key`.
+            if self.eq(&c, &k.value)? {
+                return Ok(HashKey {
+                    hash: k.hash,
+                    value: c,
+                });
+            }
+        }
+        Ok(k)
+    }
+
+    /// The key to use for `v` in dict `d` (lookups, stores and deletes).
+    pub fn dict_key(&mut self, d: &Dict, v: Value) -> PyResult<HashKey> {
+        let k = self.hash_any(v)?;
+        self.resolve_in_map(&d.map, k)
+    }
+
+    /// `k` resolved against the keys of a (locked only while copying candidates) map.
+    pub(crate) fn resolve_in_map(
+        &mut self,
+        map: &parking_lot::Mutex<KeyMap>,
+        k: HashKey,
+    ) -> PyResult<HashKey> {
+        if !needs_py_eq(&k.value) {
+            return Ok(k);
+        }
+        let candidates = map_candidates(&map.lock(), k.hash);
+        self.resolve_key(k, candidates)
+    }
+
+    /// The key to use for `v` in set `s`.
+    pub fn set_key(&mut self, s: &SetObj, v: Value) -> PyResult<HashKey> {
+        let k = self.hash_any(v)?;
+        if !needs_py_eq(&k.value) {
+            return Ok(k);
+        }
+        let candidates = set_candidates(&s.items.lock(), k.hash);
+        self.resolve_key(k, candidates)
+    }
+
+    /// The key to use for `v` in a set being built (not shared yet).
+    pub(crate) fn keyset_key(&mut self, set: &KeySet, v: Value) -> PyResult<HashKey> {
+        let k = self.hash_any(v)?;
+        if !needs_py_eq(&k.value) {
+            return Ok(k);
+        }
+        let candidates = set_candidates(set, k.hash);
+        self.resolve_key(k, candidates)
+    }
+
+    /// `other` with each member that compares by `__eq__` replaced by the member of `base` it
+    /// equals, so the identity-based set algebra of `KeySet` gives Python's answers.
+    pub(crate) fn canonicalize_set(&mut self, base: &KeySet, other: KeySet) -> PyResult<KeySet> {
+        if !other.iter().any(|k| needs_py_eq(&k.value)) {
+            return Ok(other);
+        }
+        let mut out = KeySet::default();
+        for k in other.iter() {
+            let k = if needs_py_eq(&k.value) {
+                let candidates = set_candidates(base, k.hash);
+                self.resolve_key(k.clone(), candidates)?
+            } else {
+                k.clone()
+            };
+            out.insert(k);
+        }
+        Ok(out)
+    }
+
+    /// A key of one map looked up in another (`{**a, **b}`, `a | b`, `dict == dict`, `update`).
+    pub(crate) fn resolve_in_keymap(&mut self, map: &KeyMap, k: HashKey) -> PyResult<HashKey> {
+        if !needs_py_eq(&k.value) {
+            return Ok(k);
+        }
+        let candidates = map_candidates(map, k.hash);
+        self.resolve_key(k, candidates)
+    }
+
     pub(crate) fn new_set(&mut self, items: Vec<Value>) -> PyResult<Value> {
         let mut set = KeySet::default();
         for v in items {
-            set.insert(self.hash_key(v)?);
+            let k = self.keyset_key(&set, v)?;
+            set.insert(k);
         }
         Ok(Value::Set(Arc::new(SetObj::new(set, false))))
     }
@@ -48,7 +201,8 @@ impl Interp {
         let d = Dict::new();
         let mut it = flat.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            d.set(self.hash_key(k)?, v);
+            let k = self.dict_key(&d, k)?;
+            d.set(k, v);
         }
         Ok(Value::Dict(Arc::new(d)))
     }
@@ -58,7 +212,7 @@ impl Interp {
         match target {
             Value::List(l) => l.items.lock().push(v),
             Value::Set(s) => {
-                let k = self.hash_key(v)?;
+                let k = self.set_key(s, v)?;
                 s.items.lock().insert(k);
             }
             other => return Err(err!(SystemError, "cannot add to {}", type_name(other))),
@@ -75,7 +229,11 @@ impl Interp {
             Value::Dict(src) => src.items(),
             other => {
                 let Some(keys) = crate::object::class_of(other).lookup("keys") else {
-                    return Err(err!(TypeError, "'{}' object is not a mapping", type_name(other)));
+                    return Err(err!(
+                        TypeError,
+                        "'{}' object is not a mapping",
+                        type_name(other)
+                    ));
                 };
                 let ks = self.call(&keys, std::slice::from_ref(other))?;
                 let mut out = Vec::new();
@@ -87,10 +245,13 @@ impl Interp {
             }
         };
         for (k, v) in pairs {
-            let key = self.hash_key(k.clone())?;
+            let key = self.dict_key(d, k.clone())?;
             if merge && d.map.lock().contains_key(&key) {
                 let name = self.repr(&k)?;
-                return Err(err!(TypeError, "got multiple values for keyword argument {name}"));
+                return Err(err!(
+                    TypeError,
+                    "got multiple values for keyword argument {name}"
+                ));
             }
             d.set(key, v);
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::interp::Interp;
-use crate::object::{type_name, Class, TraceEntry, TypeKind};
+use crate::object::{type_name, types, Class, Instance, TraceEntry, TypeKind};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
@@ -111,7 +111,11 @@ impl Interp {
             Value::Instance(i) => Value::Class(i.class.clone()),
             _ => Value::None,
         };
-        self.call(exit, &[typ, exc.clone(), Value::None])
+        let tb = match exc {
+            Value::Instance(i) => traceback_value(i),
+            _ => Value::None,
+        };
+        self.call(exit, &[typ, exc.clone(), tb])
     }
 
     /// The full report CPython prints for an uncaught exception, chained causes and contexts first.
@@ -126,15 +130,24 @@ impl Interp {
         let Some(data) = inst.exc() else { return };
         let (cause, context, suppress, tb) = {
             let d = data.lock();
-            (d.cause.clone(), d.context.clone(), d.suppress_context, d.traceback.clone())
+            (
+                d.cause.clone(),
+                d.context.clone(),
+                d.suppress_context,
+                d.traceback.clone(),
+            )
         };
         if depth < 20 {
             if let Some(c) = cause {
                 self.format_chain(&c, out, depth + 1);
-                out.push_str("\nThe above exception was the direct cause of the following exception:\n\n");
+                out.push_str(
+                    "\nThe above exception was the direct cause of the following exception:\n\n",
+                );
             } else if let (Some(c), false) = (context, suppress) {
                 self.format_chain(&c, out, depth + 1);
-                out.push_str("\nDuring handling of the above exception, another exception occurred:\n\n");
+                out.push_str(
+                    "\nDuring handling of the above exception, another exception occurred:\n\n",
+                );
             }
         }
         if !tb.is_empty() {
@@ -157,7 +170,8 @@ impl Interp {
             }
         };
         for e in tb.iter().rev() {
-            let same = last.is_some_and(|l| l.filename == e.filename && l.line == e.line && l.func == e.func);
+            let same = last
+                .is_some_and(|l| l.filename == e.filename && l.line == e.line && l.func == e.func);
             if same {
                 repeats += 1;
                 if repeats > 3 {
@@ -168,7 +182,10 @@ impl Interp {
                 repeats = 1;
             }
             last = Some(e);
-            out.push_str(&format!("  File \"{}\", line {}, in {}\n", e.filename, e.line, e.func));
+            out.push_str(&format!(
+                "  File \"{}\", line {}, in {}\n",
+                e.filename, e.line, e.func
+            ));
             if let Some(src) = self.source_line(&e.filename, e.line) {
                 out.push_str(&format!("    {src}\n"));
             }
@@ -176,9 +193,10 @@ impl Interp {
         flush(out, repeats);
     }
 
-    /// `ValueError: message`, with the module prefix CPython shows for user-defined classes.
+    /// `ValueError: message`, with the module prefix CPython shows for classes of imported modules.
     fn exception_line(&mut self, exc: &Value, cls: &Arc<Class>) -> String {
-        let name = if cls.builtin || cls.module.as_ref() == "builtins" {
+        // CPython prefixes the module name except for `builtins` and `__main__`.
+        let name = if cls.builtin || matches!(cls.module.as_ref(), "builtins" | "__main__") {
             cls.name.to_string()
         } else {
             format!("{}.{}", cls.module, cls.qualname)
@@ -205,4 +223,25 @@ impl Interp {
             Some(t.to_string())
         }
     }
+}
+
+/// `exc.__traceback__`: a chain of `traceback` objects, outermost frame first, each with
+/// `tb_lineno` and `tb_next` (None when the exception has not passed through a frame yet).
+pub fn traceback_value(exc: &Instance) -> Value {
+    let Some(data) = exc.exc() else {
+        return Value::None;
+    };
+    let entries = data.lock().traceback.clone();
+    // `entries` is innermost first: build the chain from the inside out.
+    let mut next = Value::None;
+    for e in &entries {
+        let tb = Instance::new(types().traceback.clone());
+        {
+            let mut d = tb.dict.lock();
+            d.insert(Arc::from("tb_lineno"), Value::Int(i64::from(e.line)));
+            d.insert(Arc::from("tb_next"), next);
+        }
+        next = Value::Instance(Arc::new(tb));
+    }
+    next
 }

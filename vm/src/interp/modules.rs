@@ -31,14 +31,23 @@ impl Interp {
         let code = minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
             .map_err(|e| {
                 let msg = e.render(&filename, &src);
-                PyErr::new(crate::object::ExcKind::SyntaxError, msg.trim_end().to_string())
+                PyErr::new(
+                    crate::object::ExcKind::SyntaxError,
+                    msg.trim_end().to_string(),
+                )
             })?;
         self.vm.add_source(&filename, &src);
         let dict = Arc::new(Dict::new());
         dict.set_str("__name__", Value::str(name));
-        let module = Arc::new(Module { name: Arc::from(name), dict: dict.clone() });
+        let module = Arc::new(Module {
+            name: Arc::from(name),
+            dict: dict.clone(),
+        });
         // Registered before running, as CPython does, so circular imports see the partial module.
-        self.vm.modules.lock().push((Arc::from(name), module.clone()));
+        self.vm
+            .modules
+            .lock()
+            .push((Arc::from(name), module.clone()));
         let func = Arc::new(Function {
             code: crate::interp::code::Code::load(code),
             globals: dict,

@@ -190,6 +190,7 @@ impl Interp {
             (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Set(x), Set(y)) => {
                 let xs = x.items.lock().clone();
                 let ys = y.items.lock().clone();
+                let ys = self.canonicalize_set(&xs, ys)?;
                 let r: KeySet = match op {
                     BinOp::BitOr => xs.union_set(&ys),
                     BinOp::BitAnd => xs.intersection_set(&ys),
@@ -200,8 +201,15 @@ impl Interp {
             }
             (BinOp::BitOr, Dict(x), Dict(y)) => {
                 let mut m = x.map.lock().clone();
-                for (k, v) in y.map.lock().iter() {
-                    m.insert(k.clone(), v.clone());
+                let pairs: Vec<_> = y
+                    .map
+                    .lock()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for (k, v) in pairs {
+                    let k = self.resolve_in_keymap(&m, k)?;
+                    m.insert(k, v);
                 }
                 Value::Dict(Arc::new(crate::object::Dict::from_map(m)))
             }
@@ -315,7 +323,8 @@ impl Interp {
                     return Ok(false);
                 }
                 for (k, v) in xs.iter() {
-                    match ys.get(k) {
+                    let k = self.resolve_in_keymap(&ys, k.clone())?;
+                    match ys.get(&k) {
                         Some(w) => {
                             if !self.eq(v, w)? {
                                 return Ok(false);
@@ -330,6 +339,7 @@ impl Interp {
                 // Two statements: one lock at a time (x and y may be the same set).
                 let xs = x.items.lock().clone();
                 let ys = y.items.lock().clone();
+                let ys = self.canonicalize_set(&xs, ys)?;
                 xs.len() == ys.len() && xs.is_subset(&ys)
             }
             (Range(x), Range(y)) => {
@@ -404,6 +414,7 @@ impl Interp {
                 // Two statements: one lock at a time (x and y may be the same set).
                 let xs = x.items.lock().clone();
                 let ys = y.items.lock().clone();
+                let ys = self.canonicalize_set(&xs, ys)?;
                 let sub = xs.is_subset(&ys);
                 let sup = ys.is_subset(&xs);
                 // Subset order is partial: map it so each operator answers as Python's does.
@@ -470,11 +481,11 @@ impl Interp {
                 self.seq_contains(&t.items, needle)
             }
             Dict(d) => {
-                let k = self.hash_key(needle.clone())?;
+                let k = self.dict_key(d, needle.clone())?;
                 Ok(d.map.lock().contains_key(&k))
             }
             Set(s) => {
-                let k = self.hash_key(needle.clone())?;
+                let k = self.set_key(s, needle.clone())?;
                 Ok(s.items.lock().contains(&k))
             }
             Range(r) => Ok(match as_number(needle) {

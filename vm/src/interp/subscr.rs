@@ -109,7 +109,11 @@ impl Interp {
                 Value::Slice(s) => {
                     let items = l.items.lock();
                     let idx = adjust_slice(s, items.len())?;
-                    Ok(Value::list(idx.indices().filter_map(|i| items.get(i).cloned()).collect()))
+                    Ok(Value::list(
+                        idx.indices()
+                            .filter_map(|i| items.get(i).cloned())
+                            .collect(),
+                    ))
                 }
                 _ => {
                     let i = index_of(key, "list")?;
@@ -122,7 +126,11 @@ impl Interp {
             Value::Tuple(t) => match key {
                 Value::Slice(s) => {
                     let idx = adjust_slice(s, t.items.len())?;
-                    Ok(Value::tuple(idx.indices().filter_map(|i| t.items.get(i).cloned()).collect()))
+                    Ok(Value::tuple(
+                        idx.indices()
+                            .filter_map(|i| t.items.get(i).cloned())
+                            .collect(),
+                    ))
                 }
                 _ => {
                     let i = index_of(key, "tuple")?;
@@ -136,11 +144,16 @@ impl Interp {
                     let idx = adjust_slice(sl, s.char_len())?;
                     if s.is_ascii() {
                         let b = s.as_str().as_bytes();
-                        let out: String = idx.indices().filter_map(|i| b.get(i).map(|&c| c as char)).collect();
+                        let out: String = idx
+                            .indices()
+                            .filter_map(|i| b.get(i).map(|&c| c as char))
+                            .collect();
                         return Ok(Value::string(out));
                     }
                     let chars: Vec<char> = s.as_str().chars().collect();
-                    Ok(Value::string(idx.indices().filter_map(|i| chars.get(i)).collect()))
+                    Ok(Value::string(
+                        idx.indices().filter_map(|i| chars.get(i)).collect(),
+                    ))
                 }
                 _ => {
                     let i = index_of(key, "string")?;
@@ -155,10 +168,17 @@ impl Interp {
                 Value::Slice(sl) => {
                     let n = r.len();
                     let idx = adjust_slice(sl, n.max(0) as usize)?;
-                    let at = |i: i64| (r.start as i128 + i as i128 * r.step as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+                    let at = |i: i64| {
+                        (r.start as i128 + i as i128 * r.step as i128)
+                            .clamp(i64::MIN as i128, i64::MAX as i128)
+                            as i64
+                    };
                     let start = at(idx.start);
                     let stop = at(idx.stop);
-                    let step = r.step.checked_mul(idx.step).ok_or_else(crate::arith::overflow)?;
+                    let step = r
+                        .step
+                        .checked_mul(idx.step)
+                        .ok_or_else(crate::arith::overflow)?;
                     let _ = n;
                     Ok(Value::Range(Arc::new(Range { start, stop, step })))
                 }
@@ -173,7 +193,7 @@ impl Interp {
                 }
             },
             Value::Dict(d) => {
-                let k = self.hash_key(key.clone())?;
+                let k = self.dict_key(d, key.clone())?;
                 match d.get(&k) {
                     Some(v) => Ok(v),
                     None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
@@ -199,9 +219,9 @@ impl Interp {
                 Value::Slice(s) => {
                     let new = match &v {
                         Value::List(vl) if Arc::ptr_eq(vl, l) => vl.snapshot(),
-                        _ => self.collect_iter(&v).map_err(|_| {
-                            err!(TypeError, "can only assign an iterable")
-                        })?,
+                        _ => self
+                            .collect_iter(&v)
+                            .map_err(|_| err!(TypeError, "can only assign an iterable"))?,
                     };
                     let mut items = l.items.lock();
                     let idx = adjust_slice(s, items.len())?;
@@ -241,7 +261,7 @@ impl Interp {
                 }
             },
             Value::Dict(d) => {
-                let k = self.hash_key(key)?;
+                let k = self.dict_key(d, key)?;
                 d.set(k, v);
                 Ok(())
             }
@@ -282,7 +302,7 @@ impl Interp {
                 }
             },
             Value::Dict(d) => {
-                let k = self.hash_key(key.clone())?;
+                let k = self.dict_key(d, key.clone())?;
                 match d.map.lock().shift_remove(&k) {
                     Some(_) => Ok(()),
                     None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
@@ -290,17 +310,33 @@ impl Interp {
             }
             Value::Instance(_) => match self.lookup_special(obj, "__delitem__") {
                 Some(m) => self.call(&m, &[obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(err!(TypeError, "'{}' object doesn't support item deletion", type_name(obj))),
+                None => Err(err!(
+                    TypeError,
+                    "'{}' object doesn't support item deletion",
+                    type_name(obj)
+                )),
             },
-            _ => Err(err!(TypeError, "'{}' object doesn't support item deletion", type_name(obj))),
+            _ => Err(err!(
+                TypeError,
+                "'{}' object doesn't support item deletion",
+                type_name(obj)
+            )),
         }
     }
 }
 
 fn not_subscriptable(obj: &Value) -> PyErr {
-    err!(TypeError, "'{}' object is not subscriptable", type_name(obj))
+    err!(
+        TypeError,
+        "'{}' object is not subscriptable",
+        type_name(obj)
+    )
 }
 
 fn no_item_assignment(obj: &Value) -> PyErr {
-    err!(TypeError, "'{}' object does not support item assignment", type_name(obj))
+    err!(
+        TypeError,
+        "'{}' object does not support item assignment",
+        type_name(obj)
+    )
 }

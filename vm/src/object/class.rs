@@ -160,8 +160,15 @@ pub enum Payload {
     None,
     Exception(Mutex<ExcData>),
     /// `super()`: look attributes up from the class after `start` in `obj`'s MRO, bound to `obj`.
-    Super { start: Arc<Class>, obj: Value },
-    Property { fget: Value, fset: Value, fdel: Value },
+    Super {
+        start: Arc<Class>,
+        obj: Value,
+    },
+    Property {
+        fget: Value,
+        fset: Value,
+        fdel: Value,
+    },
     /// `staticmethod(f)` / `classmethod(f)`.
     Wrapped(Value),
     DictView(Arc<crate::object::Dict>, ViewKind),
@@ -313,6 +320,8 @@ pub struct BuiltinTypes {
     pub dict_keys: Arc<Class>,
     pub dict_values: Arc<Class>,
     pub dict_items: Arc<Class>,
+    /// Traceback objects (`exc.__traceback__`, the third argument of `__exit__`).
+    pub traceback: Arc<Class>,
     pub exceptions: Vec<Arc<Class>>,
 }
 
@@ -332,7 +341,11 @@ pub fn types() -> &'static BuiltinTypes {
             Arc::new(Class::new_builtin(name, Some(object.clone()), kind))
         };
         let int = sub("int", TypeKind::Int);
-        let bool_ = Arc::new(Class::new_builtin("bool", Some(int.clone()), TypeKind::Bool));
+        let bool_ = Arc::new(Class::new_builtin(
+            "bool",
+            Some(int.clone()),
+            TypeKind::Bool,
+        ));
         let mut exceptions: Vec<Arc<Class>> = Vec::with_capacity(ExcKind::ALL.len());
         for &k in ExcKind::ALL {
             let base = match k.parent() {
@@ -375,6 +388,7 @@ pub fn types() -> &'static BuiltinTypes {
             dict_keys: sub("dict_keys", TypeKind::DictView),
             dict_values: sub("dict_values", TypeKind::DictView),
             dict_items: sub("dict_items", TypeKind::DictView),
+            traceback: sub("traceback", TypeKind::Object),
             exceptions,
             object,
         };
