@@ -19,8 +19,9 @@ use crate::threads::{arg, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// Bytes asked of the OS per read.
-const CHUNK: usize = 64 * 1024;
+/// Bytes asked of the OS per read (CPython's `TextIOWrapper` chunk size, which decides where a
+/// write lands after reads in `r+` mode).
+const CHUNK: usize = 8192;
 
 struct FileState {
     /// `None` once closed.
@@ -41,9 +42,20 @@ pub struct FileData {
     mode: String,
     readable: bool,
     writable: bool,
-    /// Universal newlines: `\r\n` and `\r` read as `\n` (`newline=None`).
-    translate: bool,
+    /// How lines end when reading.
+    newline: Newline,
     state: Mutex<FileState>,
+}
+
+/// The `newline` argument of `open`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Newline {
+    /// `None`: lines end at `\n`, `\r\n` or `\r`, all read as `\n`.
+    Translate,
+    /// `''`: lines end at any of the three, returned untranslated.
+    Universal,
+    /// `'\n'`: lines end at `\n` only.
+    Lf,
 }
 
 enum FillError {
@@ -105,9 +117,9 @@ impl FileState {
         Ok(())
     }
 
-    /// Take up to `max` characters (a line, if `line`), translating newlines if `translate`.
+    /// Take up to `max` characters (a line, if `line`), ending lines as `newline` says.
     /// `None` when more data must be read first to decide.
-    fn extract(&mut self, max: Option<usize>, line: bool, translate: bool) -> Option<String> {
+    fn extract(&mut self, max: Option<usize>, line: bool, newline: Newline) -> Option<String> {
         let mut out = String::new();
         let mut count = 0usize;
         let mut end = 0usize;
@@ -120,17 +132,21 @@ impl FileState {
                 break;
             }
             count += 1;
-            if c == '\r' && translate {
-                match chars.peek() {
-                    Some((_, '\n')) => {
-                        chars.next();
-                        end = i + 2;
-                    }
-                    Some(_) => end = i + 1,
+            if c == '\r' && newline != Newline::Lf {
+                let crlf = match chars.peek() {
+                    Some((_, '\n')) => true,
+                    Some(_) => false,
                     None if !self.eof => return None,
-                    None => end = i + 1,
+                    None => false,
+                };
+                if crlf {
+                    chars.next();
                 }
-                out.push('\n');
+                end = i + 1 + crlf as usize;
+                match newline {
+                    Newline::Translate => out.push('\n'),
+                    _ => out.push_str(if crlf { "\r\n" } else { "\r" }),
+                }
                 if line {
                     complete = true;
                     break;
@@ -281,7 +297,7 @@ fn read_text(
         return Err(unsupported("not readable"));
     }
     loop {
-        if let Some(s) = st.extract(max, line, d.translate) {
+        if let Some(s) = st.extract(max, line, d.newline) {
             return Ok(s);
         }
         fill(interp, &mut st)?;
@@ -333,12 +349,14 @@ fn write_text(interp: &mut Interp, d: &FileData, text: &str) -> PyResult<()> {
     if !d.writable {
         return Err(unsupported("not writable"));
     }
-    let r = interp.allow_threads(|| -> std::io::Result<()> {
-        st.unread()?;
-        match st.file.as_mut() {
-            Some(f) => f.write_all(text.as_bytes()),
-            None => Ok(()),
-        }
+    // Read-ahead is dropped, not rewound: like CPython, a write after reads in `r+` mode lands
+    // at the end of the chunk read last.
+    st.pending.clear();
+    st.raw.clear();
+    st.eof = false;
+    let r = interp.allow_threads(|| match st.file.as_mut() {
+        Some(f) => f.write_all(text.as_bytes()),
+        None => Ok(()),
     });
     r.map_err(|e| os_error(&e, None))
 }
@@ -699,9 +717,10 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ));
         }
     }
-    let translate = match opt_str(arg(&args, 5, "newline"), "newline")? {
-        None => true,
-        Some("") | Some("\n") => false,
+    let newline = match opt_str(arg(&args, 5, "newline"), "newline")? {
+        None => Newline::Translate,
+        Some("") => Newline::Universal,
+        Some("\n") => Newline::Lf,
         Some(nl @ ("\r" | "\r\n")) => {
             return Err(err!(
                 NotImplementedError,
@@ -741,7 +760,7 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         mode: mode_str.clone(),
         readable: mode.read,
         writable: mode.write,
-        translate,
+        newline,
         state: Mutex::new(FileState {
             file: Some(file),
             pending: String::new(),
