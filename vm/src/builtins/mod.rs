@@ -69,6 +69,7 @@ pub fn make_builtins() -> Arc<Dict> {
     for (name, f) in functions::FUNCTIONS.iter().chain(iter_functions::FUNCTIONS) {
         d.set_str(name, native(name, *f));
     }
+    d.set_str("open", native("open", crate::threads::file::open_builtin));
     let t = types();
     for cls in [
         &t.object,

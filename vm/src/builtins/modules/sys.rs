@@ -17,6 +17,9 @@ const FUNCS: Methods = &[
     ("exit", exit),
     ("getrecursionlimit", getrecursionlimit),
     ("setrecursionlimit", setrecursionlimit),
+    ("setswitchinterval", crate::threads::os::sys_setswitchinterval),
+    ("getswitchinterval", crate::threads::os::sys_getswitchinterval),
+    ("_is_gil_enabled", crate::threads::os::sys_is_gil_enabled),
 ];
 
 pub fn module() -> Arc<Module> {
