@@ -32,12 +32,34 @@ struct Cli {
 
 #[derive(clap::Args, Debug, Clone)]
 struct RunOptions {
-    /// Print every instruction with the operand stack before it runs (to stderr).
-    #[arg(long)]
-    trace: bool,
+    /// Print, to stderr, every instruction with the operand stack before it runs (`--trace`, or
+    /// `--trace=instructions`), or only the GIL's events as they happen (`--trace=gil`: request,
+    /// drop request, drop, take, release for I/O), with timestamps and thread names.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "instructions",
+        value_name = "WHAT"
+    )]
+    trace: Option<TraceKind>,
 
-    /// Run with the global interpreter lock (on, like CPython) or without it (off: threads run
-    /// bytecode in parallel, like free-threaded CPython 3.13t).
+    /// Record who held the GIL when and draw it after the run: FILE.svg (a picture), FILE.json
+    /// (Chrome trace events, for Perfetto or chrome://tracing), or `-` (a terminal timeline on
+    /// stderr).
+    #[arg(long, value_name = "FILE.svg|FILE.json|-")]
+    timeline: Option<String>,
+
+    /// With `--gil old`: release and re-take the GIL every N ticks (a tick is an eval-breaker
+    /// check point, a backward jump or a function entry; not an instruction). Like Python 2's
+    /// sys.setcheckinterval, default 100.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    check_interval: u32,
+
+    /// Run with the new global interpreter lock (on, like CPython 3.2+), the old one (old: release
+    /// and re-take every --check-interval ticks with no hand-off, like Python 2), or without it
+    /// (off: threads run bytecode in parallel, like free-threaded CPython 3.13t).
     #[arg(
         long,
         value_enum,
@@ -70,6 +92,13 @@ enum GilFlag {
     On,
     #[value(alias = "0")]
     Off,
+    Old,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum TraceKind {
+    Instructions,
+    Gil,
 }
 
 fn parse_interval(s: &str) -> Result<f64, String> {
@@ -120,13 +149,17 @@ fn main() -> ExitCode {
 
 fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
     Config {
-        trace: opts.trace,
+        trace: opts.trace == Some(TraceKind::Instructions),
+        trace_gil: opts.trace == Some(TraceKind::Gil),
+        timeline: opts.timeline.is_some(),
+        check_interval: opts.check_interval,
         count_instructions: opts.stats.is_some(),
         argv,
         script_dir,
         gil: match opts.gil {
             GilFlag::On => GilMode::On,
             GilFlag::Off => GilMode::Off,
+            GilFlag::Old => GilMode::Old,
         },
         switch_interval: std::time::Duration::from_secs_f64(opts.switch_interval),
     }
@@ -196,7 +229,39 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
         Some(StatsFormat::Json) => eprint!("{}", vm.report().json()),
         None => {}
     }
+    if let Some(target) = &opts.timeline {
+        if let Err(code) = write_timeline(&vm, target) {
+            return code;
+        }
+    }
     ExitCode::from(status.clamp(0, 255) as u8)
+}
+
+/// `--timeline`: draw what the recorder saw (the format is picked by `target`'s extension).
+fn write_timeline(vm: &Vm, target: &str) -> Result<(), ExitCode> {
+    let Some(rec) = vm.gil.recorder() else {
+        return Ok(());
+    };
+    let command = std::env::args()
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let command = match command.split_once(' ') {
+        Some((exe, rest)) if exe.ends_with("minivm") => format!("minivm {rest}"),
+        _ => command,
+    };
+    let info = minivm_vm::timeline::RunInfo {
+        mode: vm.gil.mode(),
+        switch_interval: vm.gil.interval(),
+        check_interval: vm.gil.check_interval(),
+        wall: vm.started.elapsed(),
+        command,
+    };
+    let timeline = rec.snapshot(info);
+    minivm_vm::timeline::write(&timeline, target).map_err(|e| {
+        eprintln!("minivm: can't write the timeline to '{target}': {e}");
+        ExitCode::from(1)
+    })
 }
 
 /// Ctrl-C sets a flag the main thread checks at its next eval-breaker point.

@@ -13,8 +13,16 @@
 //!
 //! With the GIL off (`--gil off`) every operation here is a no-op and threads run bytecode in
 //! parallel; shared objects stay memory safe through their own locks (see `object/`).
+//!
+//! `--gil old` is the pre-3.2 GIL, for comparison: no timed drop requests; instead the holder
+//! releases the GIL and at once asks for it again every `--check-interval` *ticks*
+//! (`Interp::gil_yield_point` in `interp/trace.rs`). A tick is a check point (a backward jump or a
+//! function entry), not an instruction. Nothing makes the releasing thread wait for a hand-off,
+//! so on several cores it usually wins the GIL straight back while the thread it woke finds the
+//! GIL taken again (a futile wake-up, counted in `GilCounters::futile_wakeups`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -26,6 +34,8 @@ pub enum GilMode {
     On,
     /// No GIL: threads run bytecode truly in parallel.
     Off,
+    /// Before 3.2: release and re-take every N ticks, no drop requests, no forced hand-off.
+    Old,
 }
 
 #[derive(Default)]
@@ -47,6 +57,8 @@ pub struct GilCounters {
     pub holders_now: AtomicUsize,
     /// The most threads ever seen running bytecode at once.
     pub max_holders: AtomicUsize,
+    /// Old GIL: a waiter was woken by a release but found the GIL taken again.
+    pub futile_wakeups: AtomicU64,
 }
 
 pub struct Gil {
@@ -60,6 +72,10 @@ pub struct Gil {
     drop_request: AtomicBool,
     /// The switch interval in nanoseconds.
     interval_ns: AtomicU64,
+    /// Old GIL: ticks (check points) between releases.
+    check_interval: AtomicU32,
+    /// Where drop requests are reported (`--timeline`, `--trace=gil`).
+    recorder: Option<Arc<crate::timeline::Recorder>>,
     pub counters: GilCounters,
 }
 
@@ -72,16 +88,45 @@ impl Gil {
             switch_cond: Condvar::new(),
             drop_request: AtomicBool::new(false),
             interval_ns: AtomicU64::new(interval.as_nanos().clamp(1_000, u64::MAX as u128) as u64),
+            check_interval: AtomicU32::new(100),
+            recorder: None,
             counters: GilCounters::default(),
         }
+    }
+
+    /// Report drop requests to `recorder` (for `--timeline` and `--trace=gil`).
+    pub fn with_recorder(mut self, recorder: Option<Arc<crate::timeline::Recorder>>) -> Gil {
+        self.recorder = recorder;
+        self
+    }
+
+    /// Old GIL: release every `ticks` check points (at least 1).
+    pub fn with_check_interval(self, ticks: u32) -> Gil {
+        self.check_interval.store(ticks.max(1), Ordering::Relaxed);
+        self
+    }
+
+    pub fn recorder(&self) -> Option<&Arc<crate::timeline::Recorder>> {
+        self.recorder.as_ref()
+    }
+
+    /// Old GIL: ticks between releases (`--check-interval`).
+    pub fn check_interval(&self) -> u32 {
+        self.check_interval.load(Ordering::Relaxed)
+    }
+
+    /// How many times the GIL has been taken so far (with the GIL on or old).
+    pub fn switch_number(&self) -> u64 {
+        self.state.lock().switch_number
     }
 
     pub fn mode(&self) -> GilMode {
         self.mode
     }
 
+    /// Whether there is a GIL at all (`sys._is_gil_enabled()`): true for the new and the old one.
     pub fn enabled(&self) -> bool {
-        self.mode == GilMode::On
+        self.mode != GilMode::Off
     }
 
     pub fn interval(&self) -> Duration {
@@ -96,8 +141,10 @@ impl Gil {
         );
     }
 
+    /// Whether the holder must come to `Interp::gil_yield_point`. The old GIL always answers yes,
+    /// which keeps the eval breaker raised so that every check point is a tick.
     pub fn drop_requested(&self) -> bool {
-        self.drop_request.load(Ordering::Relaxed)
+        self.mode == GilMode::Old || self.drop_request.load(Ordering::Relaxed)
     }
 
     /// Take the GIL for thread `me`, waiting as long as needed. `breaker` is raised when a drop
@@ -108,6 +155,17 @@ impl Gil {
             return;
         }
         let mut st = self.state.lock();
+        if self.mode == GilMode::Old {
+            // No timeout, no drop request: wait until the holder releases at its next tick, and
+            // hope to get there before it takes the GIL again.
+            while st.locked {
+                self.cond.wait(&mut st);
+                if st.locked {
+                    self.counters.futile_wakeups.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            breaker.store(true, Ordering::Relaxed);
+        }
         while st.locked {
             let seen = st.switch_number;
             let timed_out = self.cond.wait_for(&mut st, self.interval()).timed_out();
@@ -116,6 +174,10 @@ impl Gil {
                 self.drop_request.store(true, Ordering::Relaxed);
                 breaker.store(true, Ordering::Relaxed);
                 self.counters.drop_requests.fetch_add(1, Ordering::Relaxed);
+                if let Some(rec) = &self.recorder {
+                    let holder = st.holder;
+                    parking_lot::MutexGuard::unlocked(&mut st, || rec.drop_request(me, holder));
+                }
             }
         }
         st.locked = true;
@@ -162,6 +224,8 @@ impl Gil {
                 break;
             }
         }
-        self.counters.forced_switches.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .forced_switches
+            .fetch_add(1, Ordering::Relaxed);
     }
 }

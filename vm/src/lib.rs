@@ -13,6 +13,7 @@ pub mod num;
 pub mod object;
 pub mod stats;
 pub mod threads;
+pub mod timeline;
 pub mod value;
 
 use std::sync::Arc;

@@ -36,6 +36,9 @@ pub struct ThreadStats {
     /// The current activity and when it began: switching activity charges the elapsed time to
     /// the old one, so the three totals always add up to the thread's lifetime.
     activity: Option<(Activity, Instant)>,
+    /// Where transitions are reported for `--timeline` / `--trace=gil` (and this thread's id);
+    /// `None` (the default) costs one branch per transition.
+    observer: Option<(std::sync::Arc<crate::timeline::Recorder>, u64)>,
 }
 
 impl ThreadStats {
@@ -51,11 +54,52 @@ impl ThreadStats {
             started: Instant::now(),
             ended: None,
             activity: None,
+            observer: None,
         }
+    }
+
+    /// Report this thread's transitions, as thread `tid`, to `recorder` from now on.
+    pub fn observe(&mut self, recorder: std::sync::Arc<crate::timeline::Recorder>, tid: u64) {
+        if self.observer.is_none() {
+            recorder.register(tid, &self.name);
+            self.observer = Some((recorder, tid));
+        }
+    }
+
+    /// Whether transitions are being reported.
+    pub fn observed(&self) -> bool {
+        self.observer.is_some()
+    }
+
+    /// The thread let go of the GIL at `at` and another thread ran before it got it back.
+    pub fn note_hand_off(&self, at: Instant) {
+        if let Some((rec, tid)) = &self.observer {
+            rec.hand_off(*tid, at);
+        }
+    }
+
+    /// When the current activity began.
+    pub fn activity_since(&self) -> Option<Instant> {
+        self.activity.map(|(_, t)| t)
     }
 
     /// Start a new activity now (the first call starts the thread's life).
     pub fn switch_to(&mut self, next: Activity) {
+        let now = self.charge();
+        if let Some((rec, tid)) = &self.observer {
+            rec.transition(
+                *tid,
+                &self.name,
+                self.activity.map(|a| a.0),
+                Some(next),
+                now,
+            );
+        }
+        self.activity = Some((next, now));
+    }
+
+    /// Charge the current activity's time up to now (or start the thread's life); returns now.
+    fn charge(&mut self) -> Instant {
         let now = Instant::now();
         match self.activity {
             None => self.started = now,
@@ -68,15 +112,21 @@ impl ThreadStats {
                 }
             }
         }
-        self.activity = Some((next, now));
+        now
     }
 
     /// The thread is done: charge the last activity and stop the clock.
     pub fn finish(&mut self) {
-        if let Some((prev, _)) = self.activity {
-            self.switch_to(prev);
+        let prev = self.activity.map(|a| a.0);
+        let now = if prev.is_some() {
+            self.charge()
+        } else {
+            Instant::now()
+        };
+        if let Some((rec, tid)) = &self.observer {
+            rec.transition(*tid, &self.name, prev, None, now);
         }
-        self.ended = Some(self.activity.map_or_else(Instant::now, |(_, t)| t));
+        self.ended = Some(now);
         self.activity = None;
     }
 
@@ -112,6 +162,7 @@ fn mode_name(mode: GilMode) -> &'static str {
     match mode {
         GilMode::On => "on",
         GilMode::Off => "off",
+        GilMode::Old => "old",
     }
 }
 
@@ -132,11 +183,19 @@ impl Report {
     /// The terminal table.
     pub fn table(&self) -> String {
         let mut out = String::new();
+        let policy = match self.mode {
+            GilMode::Old => {
+                "old (release and re-take every --check-interval ticks, no hand-off)".to_string()
+            }
+            m => format!(
+                "{}, switch interval {:.1} ms",
+                mode_name(m),
+                self.switch_interval.as_secs_f64() * 1000.0
+            ),
+        };
         let _ = writeln!(
             out,
-            "minivm --stats: GIL {}, switch interval {:.1} ms, wall time {:.3} s",
-            mode_name(self.mode),
-            self.switch_interval.as_secs_f64() * 1000.0,
+            "minivm --stats: GIL {policy}, wall time {:.3} s",
             secs(self.wall)
         );
         let width = self
@@ -149,7 +208,13 @@ impl Report {
         let _ = writeln!(
             out,
             "{:<width$}  {:>13}  {:>11}  {:>11}  {:>11}  {:>8}  {:>7}",
-            "thread", "instructions", "holding GIL", "waiting GIL", "blocked I/O", "acquired", "forced"
+            "thread",
+            "instructions",
+            "holding GIL",
+            "waiting GIL",
+            "blocked I/O",
+            "acquired",
+            "forced"
         );
         let total = self.total();
         for s in self.threads.iter().chain(std::iter::once(&total)) {
@@ -218,7 +283,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -36,6 +36,12 @@ pub struct Config {
     pub trace: bool,
     /// Count instructions per thread (`--stats`).
     pub count_instructions: bool,
+    /// Record GIL events for `--timeline`.
+    pub timeline: bool,
+    /// Print GIL events as they happen (`--trace=gil`).
+    pub trace_gil: bool,
+    /// `--gil old`: ticks (check points) between releases (`--check-interval`).
+    pub check_interval: u32,
     /// `sys.argv`.
     pub argv: Vec<String>,
     /// Where `import name` looks for `name.mini`: the main script's directory.
@@ -75,6 +81,9 @@ impl Default for Config {
             switch_interval: std::time::Duration::from_millis(5),
             trace: false,
             count_instructions: false,
+            timeline: false,
+            trace_gil: false,
+            check_interval: 100,
             argv: Vec::new(),
             script_dir: std::path::PathBuf::from("."),
         }
@@ -83,8 +92,12 @@ impl Default for Config {
 
 impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
+        let started = std::time::Instant::now();
+        let recorder = crate::timeline::Recorder::new(config.timeline, config.trace_gil, started);
         Arc::new(Vm {
-            gil: crate::gil::Gil::new(config.gil, config.switch_interval),
+            gil: crate::gil::Gil::new(config.gil, config.switch_interval)
+                .with_recorder(recorder)
+                .with_check_interval(config.check_interval),
             next_thread_id: std::sync::atomic::AtomicU64::new(1),
             threads: Mutex::new(Vec::new()),
             main_thread: std::sync::OnceLock::new(),
@@ -97,7 +110,7 @@ impl Vm {
             stdout: Mutex::new(crate::builtins::io::Stdout::new()),
             sources: Mutex::new(Vec::new()),
             finished_stats: Mutex::new(Vec::new()),
-            started: std::time::Instant::now(),
+            started,
         })
     }
 
@@ -190,6 +203,8 @@ pub struct Interp {
     pub(crate) holds_gil: bool,
     /// This thread's counters, for `--stats`.
     pub stats: crate::stats::ThreadStats,
+    /// `--gil old`: check points passed since the last release.
+    pub(crate) ticks: u32,
     /// Print each instruction before running it (`--trace`).
     pub tracing: bool,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
@@ -203,6 +218,9 @@ pub struct Interp {
 impl Interp {
     /// Take the GIL: from here on this thread may run bytecode.
     pub fn attach(&mut self) {
+        if let Some(rec) = self.vm.gil.recorder() {
+            self.stats.observe(rec.clone(), self.thread_id);
+        }
         if !self.holds_gil {
             self.take_gil();
         }
@@ -210,11 +228,13 @@ impl Interp {
 
     /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
     pub fn detach(&mut self) {
+        // Stop the clock before letting go, so this thread's last holding segment ends before
+        // the next holder's begins.
+        self.stats.finish();
         if self.holds_gil {
             self.vm.gil.release();
             self.holds_gil = false;
         }
-        self.stats.finish();
         self.vm.finished_stats.lock().push(self.stats.clone());
     }
 
@@ -250,6 +270,7 @@ impl Interp {
             thread_obj: None,
             holds_gil: false,
             stats: crate::stats::ThreadStats::new(thread_name),
+            ticks: 0,
             reraising: false,
             yield_from_result: Value::None,
             repr_stack: Vec::new(),

@@ -40,14 +40,43 @@ impl Interp {
         Ok(())
     }
 
-    /// Hand the GIL over if another thread asked for it (forced switching).
+    /// Reached from a check point when the eval breaker is up (`run.rs: handle_eval_breaker`).
+    ///
+    /// New GIL (`gil.rs: Gil::acquire` set a drop request): hand the GIL over and wait until
+    /// another thread has taken it (forced switching). Old GIL (the breaker stays raised, so every
+    /// check point comes here and counts as a tick): every `--check-interval` ticks, release and
+    /// at once re-take it, with no hand-off.
     pub(crate) fn gil_yield_point(&mut self) {
-        if self.holds_gil && self.vm.gil.drop_requested() {
-            // Waiting for the hand-off to happen counts as waiting for the GIL.
+        if !self.holds_gil || !self.vm.gil.drop_requested() {
+            return;
+        }
+        if self.vm.gil.mode() == crate::gil::GilMode::Old {
+            self.ticks += 1;
+            if self.ticks < self.vm.gil.check_interval() {
+                return;
+            }
+            self.ticks = 0;
+            let before = self.vm.gil.switch_number();
             self.drop_gil(crate::stats::Activity::Waiting);
-            self.vm.gil.wait_for_switch();
+            let dropped_at = self.stats.activity_since();
             self.take_gil();
-            self.stats.forced_switches += 1;
+            // Someone else held it in between: that was a real switch.
+            if self.vm.gil.switch_number() != before.wrapping_add(1) {
+                self.stats.forced_switches += 1;
+                if let Some(at) = dropped_at {
+                    self.stats.note_hand_off(at);
+                }
+            }
+            return;
+        }
+        // Waiting for the hand-off to happen counts as waiting for the GIL.
+        self.drop_gil(crate::stats::Activity::Waiting);
+        let dropped_at = self.stats.activity_since();
+        self.vm.gil.wait_for_switch();
+        self.take_gil();
+        self.stats.forced_switches += 1;
+        if let Some(at) = dropped_at {
+            self.stats.note_hand_off(at);
         }
     }
 

@@ -1,0 +1,76 @@
+//! `--timeline FILE.json`: Chrome trace-event format, for Perfetto (ui.perfetto.dev) and
+//! chrome://tracing. Every recorded segment becomes a complete event (`"ph": "X"`, times in
+//! microseconds); drop requests and hand-offs are thread-scoped instant events (`"ph": "i"`); each
+//! thread is named by a `thread_name` metadata event. Segments are not merged here: the viewers zoom.
+
+use std::fmt::Write as _;
+
+use super::{State, Timeline};
+use crate::stats::json_str;
+
+fn us(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The JSON document.
+pub fn render(tl: &Timeline) -> String {
+    let mut events: Vec<String> = Vec::new();
+    let title = format!("{} ({})", tl.info.command, tl.info.mode_text());
+    events.push(format!(
+        r#"{{"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {{"name": {}}}}}"#,
+        json_str(&title)
+    ));
+    for (i, line) in tl.threads.iter().enumerate() {
+        events.push(format!(
+            r#"{{"name": "thread_name", "ph": "M", "pid": 1, "tid": {}, "args": {{"name": {}}}}}"#,
+            line.tid,
+            json_str(&line.name)
+        ));
+        events.push(format!(
+            r#"{{"name": "thread_sort_index", "ph": "M", "pid": 1, "tid": {}, "args": {{"sort_index": {i}}}}}"#,
+            line.tid
+        ));
+        for s in &line.segments {
+            if s.state == State::Finished {
+                continue;
+            }
+            events.push(format!(
+                r#"{{"name": {}, "cat": "gil", "ph": "X", "ts": {:.3}, "dur": {:.3}, "pid": 1, "tid": {}}}"#,
+                json_str(s.state.label(tl.info.mode)),
+                us(s.start),
+                us(s.end.saturating_sub(s.start)),
+                line.tid
+            ));
+        }
+        for (t, holder) in &line.drop_requests {
+            events.push(format!(
+                r#"{{"name": "drop request", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}, "args": {{"holder": {holder}}}}}"#,
+                us(*t),
+                line.tid
+            ));
+        }
+        for t in &line.hand_offs {
+            events.push(format!(
+                r#"{{"name": "hand-off", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}}}"#,
+                us(*t),
+                line.tid
+            ));
+        }
+    }
+    let mut out = String::from("{\"traceEvents\": [\n");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        out.push_str(e);
+    }
+    let _ = write!(
+        out,
+        "\n], \"displayTimeUnit\": \"ms\", \"otherData\": {{\"command\": {}, \"mode\": {}, \"wall_us\": {:.3}, \"dropped_events\": {}}}}}\n",
+        json_str(&tl.info.command),
+        json_str(&tl.info.mode_text()),
+        us(tl.info.wall),
+        tl.dropped_events
+    );
+    out
+}
