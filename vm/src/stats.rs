@@ -36,6 +36,8 @@ pub struct ThreadStats {
     /// The current activity and when it began: switching activity charges the elapsed time to
     /// the old one, so the three totals always add up to the thread's lifetime.
     activity: Option<(Activity, Instant)>,
+    /// The activity before the current one (for `--trace=gil`'s wording).
+    previous: Option<Activity>,
     /// Where transitions are reported for `--timeline` / `--trace=gil` (and this thread's id);
     /// `None` (the default) costs one branch per transition.
     observer: Option<(std::sync::Arc<crate::timeline::Recorder>, u64)>,
@@ -54,6 +56,7 @@ impl ThreadStats {
             started: Instant::now(),
             ended: None,
             activity: None,
+            previous: None,
             observer: None,
         }
     }
@@ -86,15 +89,11 @@ impl ThreadStats {
     /// Start a new activity now (the first call starts the thread's life).
     pub fn switch_to(&mut self, next: Activity) {
         let now = self.charge();
+        let prev = self.activity.map(|a| a.0);
         if let Some((rec, tid)) = &self.observer {
-            rec.transition(
-                *tid,
-                &self.name,
-                self.activity.map(|a| a.0),
-                Some(next),
-                now,
-            );
+            rec.transition(*tid, &self.name, [self.previous, prev], Some(next), now);
         }
+        self.previous = prev;
         self.activity = Some((next, now));
     }
 
@@ -124,7 +123,7 @@ impl ThreadStats {
             Instant::now()
         };
         if let Some((rec, tid)) = &self.observer {
-            rec.transition(*tid, &self.name, prev, None, now);
+            rec.transition(*tid, &self.name, [self.previous, prev], None, now);
         }
         self.ended = Some(now);
         self.activity = None;

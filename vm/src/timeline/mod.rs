@@ -74,6 +74,7 @@ enum Event {
 pub struct Recorder {
     /// Time zero: `Vm.started`.
     origin: Instant,
+    mode: GilMode,
     /// Keep events for `--timeline`.
     record: bool,
     /// Print GIL events to stderr as they happen (`--trace=gil`).
@@ -86,10 +87,16 @@ pub struct Recorder {
 
 impl Recorder {
     /// A recorder if `--timeline` or `--trace=gil` asks for one (`None` costs nothing).
-    pub fn new(record: bool, trace: bool, origin: Instant) -> Option<std::sync::Arc<Recorder>> {
+    pub fn new(
+        record: bool,
+        trace: bool,
+        mode: GilMode,
+        origin: Instant,
+    ) -> Option<std::sync::Arc<Recorder>> {
         (record || trace).then(|| {
             std::sync::Arc::new(Recorder {
                 origin,
+                mode,
                 record,
                 trace,
                 events: Mutex::new(Vec::new()),
@@ -132,29 +139,33 @@ impl Recorder {
     }
 
     /// A thread changes activity (called from `ThreadStats::switch_to` with its timestamp);
-    /// `prev` is the activity it leaves, `None` when the thread is just starting.
+    /// `prev` is the activity it leaves (`None` when the thread is just starting) and `before`
+    /// the one before that; `next` is `None` when the thread ends.
     pub fn transition(
         &self,
         tid: u64,
         name: &str,
-        prev: Option<Activity>,
+        [before, prev]: [Option<Activity>; 2],
         next: Option<Activity>,
         at: Instant,
     ) {
+        use Activity::{Blocked, Holding, Waiting};
         let state = next.map_or(State::Finished, State::from_activity);
         self.push(Event::State { tid, at, state });
         if self.trace {
-            let what = match (prev, next) {
-                (None, Some(Activity::Waiting)) => "request (thread starts)",
-                (Some(Activity::Holding), Some(Activity::Waiting)) => {
-                    "drop (to let another thread run)"
+            let what = match (before, prev, next) {
+                (_, None, Some(Waiting)) => "request (thread starts)",
+                (_, Some(Holding), Some(Waiting)) if self.mode == GilMode::Old => {
+                    "drop (check interval: release, then ask again at once)"
                 }
-                (Some(Activity::Blocked), Some(Activity::Waiting)) => "request (back from I/O)",
-                (_, Some(Activity::Waiting)) => "request",
-                (_, Some(Activity::Holding)) => "take",
-                (_, Some(Activity::Blocked)) => "release for I/O",
-                (Some(Activity::Holding), None) => "release (thread ends)",
-                (_, None) => "thread ends",
+                (_, Some(Holding), Some(Waiting)) => "drop (drop request: hand-off)",
+                (_, Some(Blocked), Some(Waiting)) => "request (back from I/O)",
+                (_, _, Some(Waiting)) => "request",
+                (Some(Blocked), Some(Waiting), Some(Holding)) => "re-take (after I/O)",
+                (_, _, Some(Holding)) => "take",
+                (_, _, Some(Blocked)) => "release for I/O",
+                (_, Some(Holding), None) => "release (thread ends)",
+                (_, _, None) => "thread ends",
             };
             self.trace_line(at, name, what);
         }
@@ -182,7 +193,9 @@ impl Recorder {
     /// The recorded run, as segments per thread; `end` is when the run ended.
     pub fn snapshot(&self, info: RunInfo) -> Timeline {
         let events = self.events.lock().clone();
-        let names = self.names.lock().clone();
+        let mut names = self.names.lock().clone();
+        // Rows in the order the threads were created (main thread first).
+        names.sort_by_key(|(tid, _)| *tid);
         let t = |at: Instant| at.saturating_duration_since(self.origin);
         let end = info.wall;
         let mut threads: Vec<ThreadLine> = names
