@@ -234,7 +234,8 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
             return code;
         }
     }
-    ExitCode::from(status.clamp(0, 255) as u8)
+    // As the OS does for CPython's exit status: only the low 8 bits (`sys.exit(-1)` is 255).
+    ExitCode::from(status.rem_euclid(256) as u8)
 }
 
 /// `--timeline`: draw what the recorder saw (the format is picked by `target`'s extension).
