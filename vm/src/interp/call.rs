@@ -69,7 +69,7 @@ impl Interp {
         frame: &mut Frame,
         fpos: usize,
         kw: &[(Arc<str>, Value)],
-    ) -> PyResult<Option<Frame>> {
+    ) -> PyResult<Option<Box<Frame>>> {
         let func = match &frame.stack[fpos] {
             Value::Function(f) if !f.code.obj.flags.generator => f.clone(),
             _ => return Ok(None),
@@ -86,7 +86,7 @@ impl Interp {
         frame: &mut Frame,
         opos: usize,
         name: &str,
-    ) -> PyResult<Option<Frame>> {
+    ) -> PyResult<Option<Box<Frame>>> {
         let Value::Instance(inst) = &frame.stack[opos] else {
             return Ok(None);
         };
@@ -208,12 +208,33 @@ impl Interp {
         func: &Arc<Function>,
         args: &[Value],
         kw: &[(Arc<str>, Value)],
-    ) -> PyResult<Frame> {
+    ) -> PyResult<Box<Frame>> {
         let code = &func.code;
         let obj = &code.obj;
-        let mut locals = self.pool.pop().unwrap_or_default();
-        let mut stack = self.pool.pop().unwrap_or_default();
-        stack.reserve(obj.max_stack as usize + 2);
+        // Reuse a finished frame's box and vectors: a call allocates nothing in the common case.
+        let mut frame = match self.frame_pool.pop() {
+            Some(mut f) => {
+                f.code = code.clone();
+                f.globals = func.globals.clone();
+                f.ip = 0;
+                f.namespace = None;
+                f.saved_exc = self.cur_exc.clone();
+                f
+            }
+            None => Box::new(Frame {
+                code: code.clone(),
+                globals: func.globals.clone(),
+                ip: 0,
+                locals: Vec::new(),
+                stack: Vec::new(),
+                cells: Vec::new(),
+                handlers: Vec::new(),
+                namespace: None,
+                saved_exc: self.cur_exc.clone(),
+            }),
+        };
+        frame.stack.reserve(obj.max_stack as usize + 2);
+        let locals = &mut frame.locals;
         let argcount = obj.argcount as usize;
         let simple = kw.is_empty()
             && args.len() == argcount
@@ -225,35 +246,20 @@ impl Interp {
             locals.resize(code.nlocals.max(argcount), Value::Undefined);
         } else {
             locals.resize(code.nlocals.max(obj.total_params()), Value::Undefined);
-            if let Err(e) = self.bind_args(func, &mut locals, args, kw) {
-                // Pooled vectors must be empty: `new_frame` extends them.
-                locals.clear();
-                stack.clear();
-                self.pool.push(locals);
-                self.pool.push(stack);
+            if let Err(e) = self.bind_args(func, &mut frame.locals, args, kw) {
+                self.recycle(frame);
                 return Err(e);
             }
         }
-        let mut cells = Vec::with_capacity(obj.ncells());
         for (i, _) in obj.cellvars.iter().enumerate() {
             let init = match obj.cell2arg.get(i).copied().flatten() {
-                Some(slot) => locals.get(slot as usize).cloned().unwrap_or_default(),
+                Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
                 None => Value::Undefined,
             };
-            cells.push(Arc::new(CellObj::new(init)));
+            frame.cells.push(Arc::new(CellObj::new(init)));
         }
-        cells.extend(func.closure.iter().cloned());
-        Ok(Frame {
-            code: code.clone(),
-            globals: func.globals.clone(),
-            ip: 0,
-            locals,
-            stack,
-            cells,
-            handlers: Vec::new(),
-            namespace: None,
-            saved_exc: self.cur_exc.clone(),
-        })
+        frame.cells.extend(func.closure.iter().cloned());
+        Ok(frame)
     }
 
     /// The general argument binder: positional, keyword, defaults, `*args`, `**kwargs`, with
@@ -419,9 +425,9 @@ impl Interp {
         })))
     }
 
-    fn new_generator(&mut self, func: &Arc<Function>, frame: Frame) -> Value {
+    fn new_generator(&mut self, func: &Arc<Function>, frame: Box<Frame>) -> Value {
         Value::Generator(Arc::new(Generator {
-            frame: parking_lot::Mutex::new(Some(Box::new(frame))),
+            frame: parking_lot::Mutex::new(Some(frame)),
             status: parking_lot::Mutex::new(GenStatus::Created),
             name: func.code.name.clone(),
             qualname: func.code.qualname.clone(),
@@ -457,7 +463,7 @@ impl Interp {
         if frame.ip > 0 {
             frame.stack.push(sent);
         }
-        let r = self.run_frame(*frame);
+        let r = self.run_frame(frame);
         match r {
             Ok(Exit::Yield(v, frame)) => {
                 *g.frame.lock() = Some(frame);

@@ -42,7 +42,14 @@ impl Code {
             ops: obj.code.clone().into_boxed_slice(),
             consts: consts.into_boxed_slice(),
             children: children.into_boxed_slice(),
-            name_keys: obj.names.iter().map(|n| HashKey::from_str(n)).collect(),
+            name_keys: obj
+                .names
+                .iter()
+                .map(|n| {
+                    let v = Value::Str(crate::object::intern(n));
+                    HashKey::from_value(v).unwrap_or_else(|_| HashKey::from_str(n))
+                })
+                .collect(),
             names: names.into_boxed_slice(),
             name: Arc::from(obj.name.as_str()),
             qualname: Arc::from(obj.qualname.as_str()),

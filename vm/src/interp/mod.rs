@@ -190,13 +190,13 @@ impl<'a> Args<'a> {
 pub struct Interp {
     pub vm: Arc<Vm>,
     /// Callers of the frame the dispatch loop is running now (which it holds itself).
-    pub frames: Vec<frame::Frame>,
+    pub frames: Vec<Box<frame::Frame>>,
     /// Frames entered and not yet left, across nested runs (for `RecursionError`).
     pub depth: usize,
     /// The exception being handled (`sys.exc_info()`), for bare `raise` and `__context__`.
     pub cur_exc: Option<Value>,
-    /// Spare vectors from finished frames, reused so a call does not allocate.
-    pub pool: Vec<Vec<Value>>,
+    /// Finished frames, emptied and kept for reuse so a call does not allocate.
+    pub frame_pool: Vec<Box<frame::Frame>>,
     pub thread_name: Arc<str>,
     /// The main thread receives `KeyboardInterrupt`.
     pub is_main: bool,
@@ -265,7 +265,7 @@ impl Interp {
             frames: Vec::new(),
             depth: 0,
             cur_exc: None,
-            pool: Vec::new(),
+            frame_pool: Vec::new(),
             tracing: vm.config.trace,
             thread_name: thread_name.into(),
             is_main: true,

@@ -55,7 +55,7 @@ fn stack_underflow() -> PyErr {
 
 impl Interp {
     /// Run `frame` (and whatever it calls) until it returns or, for a generator, yields.
-    pub fn run_frame(&mut self, mut frame: Frame) -> PyResult<Exit> {
+    pub fn run_frame(&mut self, mut frame: Box<Frame>) -> PyResult<Exit> {
         self.enter_depth()?;
         let base = self.frames.len();
         loop {
@@ -67,7 +67,7 @@ impl Interp {
                 }
                 Ok(Flow::Yield(v)) => {
                     self.depth -= 1;
-                    return Ok(Exit::Yield(v, Box::new(frame)));
+                    return Ok(Exit::Yield(v, frame));
                 }
                 Err(e) => {
                     if let Err(e) = self.unwind(&mut frame, e, base) {
@@ -91,7 +91,7 @@ impl Interp {
 
     /// Find a handler for `err`: in this frame, else in its callers down to `base`. On success the
     /// frame is positioned at the handler with the exception on the stack.
-    fn unwind(&mut self, frame: &mut Frame, err: PyErr, base: usize) -> PyResult<()> {
+    fn unwind(&mut self, frame: &mut Box<Frame>, err: PyErr, base: usize) -> PyResult<()> {
         let mut err = err;
         loop {
             self.add_traceback(frame, &err);
@@ -138,23 +138,21 @@ impl Interp {
         }
     }
 
-    /// Return a finished frame's vectors to the pool.
-    pub(crate) fn recycle(&mut self, frame: Frame) {
-        let Frame {
-            mut locals,
-            mut stack,
-            ..
-        } = frame;
-        if self.pool.len() < 64 {
-            locals.clear();
-            stack.clear();
-            self.pool.push(locals);
-            self.pool.push(stack);
+    /// Keep a finished frame (emptied, with its vectors' capacity) for the next call.
+    pub(crate) fn recycle(&mut self, mut frame: Box<Frame>) {
+        if self.frame_pool.len() < 64 {
+            frame.locals.clear();
+            frame.stack.clear();
+            frame.cells.clear();
+            frame.handlers.clear();
+            frame.namespace = None;
+            frame.saved_exc = None;
+            self.frame_pool.push(frame);
         }
     }
 
     /// Park the running frame and make `callee` the running one.
-    fn push_frame(&mut self, frame: &mut Frame, callee: Frame) -> PyResult<()> {
+    fn push_frame(&mut self, frame: &mut Box<Frame>, callee: Box<Frame>) -> PyResult<()> {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
         if self.vm.eval_breaker.load(Ordering::Relaxed) {
@@ -176,7 +174,7 @@ impl Interp {
         Ok(())
     }
 
-    fn dispatch(&mut self, frame: &mut Frame, base: usize) -> PyResult<Flow> {
+    fn dispatch(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
         'frames: loop {
             let code = frame.code.clone();
             let ops = &code.ops[..];

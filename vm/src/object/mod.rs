@@ -18,7 +18,7 @@ pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
 pub use iter::{GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
 pub use module::Module;
-pub use str::PyStr;
+pub use str::{intern, PyStr};
 
 use crate::value::Value;
 

@@ -73,3 +73,18 @@ impl From<String> for PyStr {
         }
     }
 }
+
+/// One shared string object per distinct name (globals, attributes), so that lookups of a name
+/// compiled into different code objects compare by pointer first. Used only when code is loaded.
+pub fn intern(name: &str) -> std::sync::Arc<PyStr> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static TABLE: OnceLock<Mutex<HashMap<Box<str>, Arc<PyStr>>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
+    let Ok(mut t) = table.lock() else {
+        return Arc::new(PyStr::new(name));
+    };
+    t.entry(name.into())
+        .or_insert_with(|| Arc::new(PyStr::new(name)))
+        .clone()
+}
