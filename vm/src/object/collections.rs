@@ -63,6 +63,7 @@ impl Hash for HashKey {
 }
 
 impl PartialEq for HashKey {
+    #[inline]
     fn eq(&self, other: &HashKey) -> bool {
         self.hash == other.hash && key_eq(&self.value, &other.value)
     }
@@ -71,6 +72,7 @@ impl PartialEq for HashKey {
 impl Eq for HashKey {}
 
 /// Equality of hashable values without running Python code.
+#[inline]
 pub fn key_eq(a: &Value, b: &Value) -> bool {
     use Value::*;
     match (a, b) {
