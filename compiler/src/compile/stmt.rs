@@ -407,6 +407,14 @@ impl<'a> Compiler<'a> {
         let code = self.leave_scope();
         r?;
         self.make_function(code?, flags, span)?;
+        if let Some(doc) = docstring(&def.body) {
+            // `f.__doc__ = "..."` on the new function (CPython keeps it in the code object).
+            self.emit(Op::Copy(1));
+            self.emit_const(Constant::Str(doc.into()));
+            self.emit(Op::Swap(2));
+            let n = self.add_name("__doc__");
+            self.emit(Op::StoreAttr(n));
+        }
         for _ in &def.decorators {
             self.emit(Op::Call(1));
         }
@@ -427,6 +435,12 @@ impl<'a> Compiler<'a> {
         self.emit_const(Constant::Str(qualname.as_str().into()));
         let n = self.add_name("__qualname__");
         self.emit(Op::StoreName(n));
+        // A leading string literal is the class's docstring: `__doc__`, as CPython stores it.
+        if let Some(doc) = docstring(&def.body) {
+            self.emit_const(Constant::Str(doc.into()));
+            let d = self.add_name("__doc__");
+            self.emit(Op::StoreName(d));
+        }
         let r = self.stmts(&def.body);
         if r.is_ok() {
             match self.cell_index("__class__") {
@@ -446,6 +460,21 @@ impl<'a> Compiler<'a> {
             self.emit(Op::Call(1));
         }
         self.name_op(&def.name.name, Ctx::Store, def.name.span)
+    }
+}
+
+/// The docstring of a function or class body: a string literal as its first statement.
+fn docstring(body: &[Stmt]) -> Option<&str> {
+    match body.first() {
+        Some(Stmt {
+            kind:
+                StmtKind::Expr(Expr {
+                    kind: ExprKind::Const(Const::Str(doc)),
+                    ..
+                }),
+            ..
+        }) => Some(doc.as_str()),
+        _ => None,
     }
 }
 

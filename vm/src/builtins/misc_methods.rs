@@ -208,7 +208,10 @@ fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// user exception class relies on).
 fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Instance(inst)) = args.get(0) else {
-        raise!(TypeError, "descriptor '__init__' requires a 'BaseException' object");
+        raise!(
+            TypeError,
+            "descriptor '__init__' requires a 'BaseException' object"
+        );
     };
     let Some(data) = inst.exc() else {
         raise!(
@@ -218,7 +221,11 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     if !args.kw.is_empty() {
-        raise!(TypeError, "{}() takes no keyword arguments", inst.class.name);
+        raise!(
+            TypeError,
+            "{}() takes no keyword arguments",
+            inst.class.name
+        );
     }
     data.lock().args = args.pos[1..].to_vec();
     Ok(Value::None)

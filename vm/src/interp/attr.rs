@@ -136,6 +136,15 @@ impl Interp {
             "__base__" => {
                 return Ok(cls.base.clone().map_or(Value::None, Value::Class));
             }
+            // Not inherited: every class has its own (None without a docstring).
+            "__doc__" => {
+                return Ok(cls
+                    .dict
+                    .read()
+                    .get("__doc__")
+                    .cloned()
+                    .unwrap_or(Value::None));
+            }
             "__mro__" => {
                 return Ok(Value::tuple(
                     cls.mro().into_iter().map(Value::Class).collect(),
@@ -157,11 +166,14 @@ impl Interp {
                 _ => Ok(Value::Instance(d)),
             },
             Some(v) => Ok(v),
-            None => Err(err!(
-                AttributeError,
-                "type object '{}' has no attribute '{name}'",
-                cls.name
-            )),
+            None => match object_method(name) {
+                Some(f) => Ok(f),
+                None => Err(err!(
+                    AttributeError,
+                    "type object '{}' has no attribute '{name}'",
+                    cls.name
+                )),
+            },
         }
     }
 
@@ -180,6 +192,10 @@ impl Interp {
                 });
             }
             cls = c.base.clone();
+        }
+        if let Some(f) = object_method(name) {
+            // `super().__setattr__(name, value)` in a class defining its own `__setattr__`.
+            return Ok(self.bind(target.clone(), f));
         }
         if name == "__init__" {
             // object.__init__ (and the built-in bases' constructors) take no extra work here.
@@ -362,6 +378,16 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             dict.insert(Arc::from(s), v);
         }
     }
+    // Hooks minivm does not implement would be silently ignored: refuse them by name.
+    for (hook, what) in UNSUPPORTED_HOOKS {
+        if dict.contains_key(*hook) {
+            return Err(err!(
+                TypeError,
+                "minivm does not support {what} ('{hook}' in class {})",
+                name.as_str()
+            ));
+        }
+    }
     // As in CPython, a class that defines `__eq__` but not `__hash__` is unhashable.
     if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
         dict.insert(Arc::from("__hash__"), Value::None);
@@ -383,6 +409,47 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         c.set(Value::Class(cls.clone()));
     }
     Ok(Value::Class(cls))
+}
+
+/// Special names a class body may define that minivm does not honour, with what they are for.
+const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
+    ("__new__", "custom object creation"),
+    ("__slots__", "__slots__"),
+    ("__getattribute__", "overriding attribute lookup"),
+    ("__get__", "descriptors"),
+    ("__set__", "descriptors"),
+    ("__delete__", "descriptors"),
+    ("__set_name__", "descriptors"),
+    ("__init_subclass__", "subclass hooks"),
+    ("__class_getitem__", "generic classes"),
+    ("__del__", "finalizers"),
+    ("__delattr__", "overriding attribute deletion"),
+    ("__instancecheck__", "isinstance hooks"),
+    ("__subclasscheck__", "issubclass hooks"),
+];
+
+/// `object.__setattr__` / `object.__delattr__`: plain instance-dict updates, for classes that
+/// override `__setattr__` and delegate to the default.
+fn object_method(name: &str) -> Option<Value> {
+    let f: crate::object::NativeFn = match name {
+        "__setattr__" => |_, args| {
+            let (Some(Value::Instance(inst)), Some(Value::Str(n)), Some(v)) =
+                (args.pos.first(), args.pos.get(1), args.pos.get(2))
+            else {
+                return Err(err!(
+                    TypeError,
+                    "object.__setattr__() expects an instance, a name and a value"
+                ));
+            };
+            inst.dict.lock().insert(Arc::from(n.as_str()), v.clone());
+            Ok(Value::None)
+        },
+        _ => return None,
+    };
+    Some(Value::Native(Arc::new(NativeFunction::new(
+        "__setattr__",
+        f,
+    ))))
 }
 
 fn no_attr(obj: &Value, name: &str) -> PyErr {

@@ -102,8 +102,35 @@ fn index_of(key: &Value, what: &str) -> PyResult<i64> {
 }
 
 impl Interp {
+    /// An instance with `__index__` used to index a sequence: the int it stands for.
+    fn instance_index(&mut self, obj: &Value, key: &Value) -> PyResult<Option<Value>> {
+        if !matches!(
+            obj,
+            Value::List(_) | Value::Tuple(_) | Value::Str(_) | Value::Range(_)
+        ) {
+            return Ok(None);
+        }
+        if !matches!(key, Value::Instance(_)) {
+            return Ok(None);
+        }
+        let Some(f) = self.lookup_special(key, "__index__") else {
+            return Ok(None);
+        };
+        match self.call(&f, std::slice::from_ref(key))? {
+            i @ (Value::Int(_) | Value::Bool(_)) => Ok(Some(i)),
+            other => Err(err!(
+                TypeError,
+                "__index__ returned non-int (type {})",
+                type_name(&other)
+            )),
+        }
+    }
+
     /// `obj[key]`
     pub fn getitem(&mut self, obj: &Value, key: &Value) -> PyResult<Value> {
+        if let Some(k) = self.instance_index(obj, key)? {
+            return self.getitem(obj, &k);
+        }
         match obj {
             Value::List(l) => match key {
                 Value::Slice(s) => {
@@ -214,6 +241,9 @@ impl Interp {
 
     /// `obj[key] = v`
     pub fn setitem(&mut self, obj: &Value, key: Value, v: Value) -> PyResult<()> {
+        if let Some(k) = self.instance_index(obj, &key)? {
+            return self.setitem(obj, k, v);
+        }
         match obj {
             Value::List(l) => match &key {
                 Value::Slice(s) => {
@@ -275,6 +305,9 @@ impl Interp {
 
     /// `del obj[key]`
     pub fn delitem(&mut self, obj: &Value, key: &Value) -> PyResult<()> {
+        if let Some(k) = self.instance_index(obj, key)? {
+            return self.delitem(obj, &k);
+        }
         match obj {
             Value::List(l) => match key {
                 Value::Slice(s) => {
