@@ -156,33 +156,7 @@ pub fn os_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
 }
 
 /// `repr()` of a str, as CPython writes it (for file names in messages).
-pub fn py_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
+pub use crate::num::parse::str_repr as py_str_repr;
 
 /// A path argument: a str (minivm has no bytes or `os.PathLike`).
 pub fn path_arg<'a>(v: Option<&'a Value>, func: &str) -> PyResult<&'a str> {
