@@ -366,10 +366,12 @@ impl Interp {
                     }
                     Op::Jump(l) => frame.ip = l.0 as usize,
                     Op::JumpBackward(l) => {
-                        frame.ip = l.0 as usize;
+                        // Check before jumping, so an exception raised here (Ctrl-C) is reported
+                        // at the loop's line, as CPython does.
                         if self.vm.eval_breaker.load(Ordering::Relaxed) {
                             self.handle_eval_breaker()?;
                         }
+                        frame.ip = l.0 as usize;
                     }
                     Op::PopJumpIfFalse(l) => {
                         let v = pop!(frame);
@@ -642,7 +644,8 @@ impl Interp {
                 let k = pop!(frame);
                 let target = self.peek(frame, n)?;
                 if let Value::Dict(d) = target {
-                    d.set(self.hash_key(k)?, v);
+                    let k = self.dict_key(&d, k)?;
+                    d.set(k, v);
                 }
             }
             Op::ListExtend(n) | Op::SetUpdate(n) => {

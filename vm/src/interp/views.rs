@@ -94,7 +94,7 @@ fn view_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let needle = args.pos.get(1).cloned().unwrap_or(Value::None);
     let found = match kind {
         ViewKind::Keys => {
-            let k = interp.hash_key(needle)?;
+            let k = interp.dict_key(&d, needle)?;
             d.map.lock().contains_key(&k)
         }
         _ => {
