@@ -34,16 +34,34 @@ fn help_lists_subcommands_and_flags() {
     let out = run(&["--help"], "");
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for word in ["dis", "tokens", "ast", "--trace", "--gil", "--stats", "--switch-interval"] {
-        assert!(help.contains(word), "--help does not mention {word}:\n{help}");
+    for word in [
+        "dis",
+        "tokens",
+        "ast",
+        "--trace",
+        "--gil",
+        "--stats",
+        "--switch-interval",
+    ] {
+        assert!(
+            help.contains(word),
+            "--help does not mention {word}:\n{help}"
+        );
     }
 }
 
 #[test]
 fn repl_echoes_expression_values_and_keeps_state() {
-    let out = run(&[], "1 + 1\nx = 21\nx * 2\ndef f(a):\n    return a + 1\n\nf(3)\nNone\n'hi'\n");
+    let out = run(
+        &[],
+        "1 + 1\nx = 21\nx * 2\ndef f(a):\n    return a + 1\n\nf(3)\nNone\n'hi'\n",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let lines: Vec<String> = text(&out.stdout).lines().skip(1).map(String::from).collect();
+    let lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(String::from)
+        .collect();
     assert_eq!(lines, ["2", "42", "4", "'hi'"]);
 }
 
@@ -89,7 +107,10 @@ fn syntax_error_in_dis_points_at_the_source() {
     let out = run(&["dis", file.to_str().expect("utf-8 path")], "");
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains(":1:5: SyntaxError: '(' was never closed"), "{err}");
+    assert!(
+        err.contains(":1:5: SyntaxError: '(' was never closed"),
+        "{err}"
+    );
     assert!(err.contains("    ^"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -107,7 +128,10 @@ fn argv_reaches_the_program() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("argv.mini");
     std::fs::write(&file, "import sys\nprint(sys.argv[1:])\n").expect("write");
-    let out = run(&[file.to_str().expect("utf-8 path"), "a", "--flag", "3"], "");
+    let out = run(
+        &[file.to_str().expect("utf-8 path"), "a", "--flag", "3"],
+        "",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "['a', '--flag', '3']\n");
     let _ = std::fs::remove_dir_all(&dir);

@@ -31,7 +31,9 @@ fn threads(report: &serde_json::Value) -> &Vec<serde_json::Value> {
 }
 
 fn secs(v: &serde_json::Value, key: &str) -> f64 {
-    v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {v}"))
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
 #[test]
@@ -46,7 +48,10 @@ fn gil_on_never_runs_two_threads_at_once() {
         assert!(t["instructions"].as_u64().unwrap_or(0) > 0, "{t}");
     }
     // CPU-bound threads contend: somebody had to ask for the GIL and got it by a forced switch.
-    let forced: u64 = threads(&report).iter().map(|t| t["forced_switches"].as_u64().unwrap_or(0)).sum();
+    let forced: u64 = threads(&report)
+        .iter()
+        .map(|t| t["forced_switches"].as_u64().unwrap_or(0))
+        .sum();
     assert!(forced > 0, "no forced switches: {report}");
     assert!(report["drop_requests"].as_u64().unwrap_or(0) > 0);
 }
@@ -56,7 +61,10 @@ fn gil_off_runs_threads_in_parallel() {
     let (stdout, report) = run_stats("cpu_threads.mini", &["--gil", "off"]);
     assert_eq!(stdout, "done\n");
     assert_eq!(report["gil"], "off");
-    assert!(report["max_concurrent"].as_u64().unwrap_or(0) >= 2, "{report}");
+    assert!(
+        report["max_concurrent"].as_u64().unwrap_or(0) >= 2,
+        "{report}"
+    );
     assert_eq!(report["drop_requests"], 0);
 }
 
@@ -72,7 +80,8 @@ fn stats_add_up() {
                 "GIL {mode}: hold + wait + I/O = {accounted:.4} s but lifetime = {lifetime:.4} s: {t}"
             );
             assert!(
-                t["acquisitions"].as_u64().unwrap_or(0) >= t["forced_switches"].as_u64().unwrap_or(0),
+                t["acquisitions"].as_u64().unwrap_or(0)
+                    >= t["forced_switches"].as_u64().unwrap_or(0),
                 "{t}"
             );
         }
@@ -100,7 +109,10 @@ fn sleeping_threads_overlap_and_block_without_the_gil() {
 fn thread_scripts_pass_with_gil_off() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/threads");
     let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("tests/scripts/threads").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/scripts/threads")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.path());
     for entry in entries {
         let path = entry.path();
@@ -126,7 +138,12 @@ fn thread_scripts_pass_with_gil_off() {
             path.display(),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{} with --gil off", path.display());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{} with --gil off",
+            path.display()
+        );
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} thread scripts found");

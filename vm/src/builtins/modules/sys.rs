@@ -17,8 +17,14 @@ const FUNCS: Methods = &[
     ("exit", exit),
     ("getrecursionlimit", getrecursionlimit),
     ("setrecursionlimit", setrecursionlimit),
-    ("setswitchinterval", crate::threads::os::sys_setswitchinterval),
-    ("getswitchinterval", crate::threads::os::sys_getswitchinterval),
+    (
+        "setswitchinterval",
+        crate::threads::os::sys_setswitchinterval,
+    ),
+    (
+        "getswitchinterval",
+        crate::threads::os::sys_getswitchinterval,
+    ),
     ("_is_gil_enabled", crate::threads::os::sys_is_gil_enabled),
 ];
 
