@@ -43,6 +43,9 @@ struct State {
     locked: bool,
     /// Id of the thread holding the GIL (0 when free).
     holder: u64,
+    /// Id of the thread that took the GIL last (kept after it releases, as CPython's
+    /// `last_holder`): a thread waiting for a forced hand-off waits until this is someone else.
+    last_holder: u64,
     /// Bumped at every acquisition: lets a waiter tell whether a switch happened while it slept.
     switch_number: u64,
 }
@@ -182,6 +185,7 @@ impl Gil {
         }
         st.locked = true;
         st.holder = me;
+        st.last_holder = me;
         st.switch_number = st.switch_number.wrapping_add(1);
         // Whoever asked for the switch has it now (or another waiter will ask again).
         self.drop_request.store(false, Ordering::Relaxed);
@@ -212,14 +216,18 @@ impl Gil {
     /// After dropping the GIL on a drop request (forced switching): wait until another thread has
     /// actually taken it, so the dropping thread cannot win it straight back. Gives up after a few
     /// intervals in case the waiter went away.
-    pub fn wait_for_switch(&self) {
+    ///
+    /// `me` is the thread that dropped it: the wait ends as soon as any other thread has taken the
+    /// GIL since, even if that thread has already released it again (an I/O-bound thread takes it
+    /// for microseconds). Comparing switch numbers read *after* the drop would miss that case and
+    /// wait for the next switch, letting the waiter skip its turn.
+    pub fn wait_for_switch(&self, me: u64) {
         if self.mode == GilMode::Off {
             return;
         }
         let mut st = self.state.lock();
-        let seen = st.switch_number;
         let deadline = Instant::now() + self.interval() * 4;
-        while st.switch_number == seen && !st.locked {
+        while st.last_holder == me {
             if self.switch_cond.wait_until(&mut st, deadline).timed_out() {
                 break;
             }

@@ -72,7 +72,7 @@ impl Interp {
         // Waiting for the hand-off to happen counts as waiting for the GIL.
         self.drop_gil(crate::stats::Activity::Waiting);
         let dropped_at = self.stats.activity_since();
-        self.vm.gil.wait_for_switch();
+        self.vm.gil.wait_for_switch(self.thread_id);
         self.take_gil();
         self.stats.forced_switches += 1;
         if let Some(at) = dropped_at {
