@@ -136,7 +136,7 @@ impl<'a> Compiler<'a> {
             } => self.call(e, func, args, keywords),
             ExprKind::Attribute { value, attr } => {
                 self.expr(value)?;
-                let n = self.add_name(&attr.name);
+                let n = self.attr_name(&attr.name);
                 self.emit(Op::LoadAttr(n));
                 Ok(())
             }
@@ -391,7 +391,7 @@ impl<'a> Compiler<'a> {
             for a in args {
                 self.expr(a)?;
             }
-            let n = self.add_name(&attr.name);
+            let n = self.attr_name(&attr.name);
             let total = (args.len() + keywords.len()) as u32;
             let old = self.set_line(e.span);
             if keywords.is_empty() {

@@ -228,6 +228,27 @@ impl<'a> Compiler<'a> {
         self.emit(Op::LoadConst(i));
     }
 
+    /// The name operand of an attribute access: `obj.__x` inside a class becomes `obj._Class__x`
+    /// (CPython's private-name mangling), so a subclass's `__x` does not clash with its base's.
+    pub(crate) fn attr_name(&mut self, attr: &str) -> Name {
+        let mangled = self.mangle(attr);
+        self.add_name(mangled.as_deref().unwrap_or(attr))
+    }
+
+    fn mangle(&self, name: &str) -> Option<String> {
+        if !name.starts_with("__") || name.ends_with("__") || name.contains('.') {
+            return None;
+        }
+        let class = std::iter::once(&self.cur)
+            .chain(self.parents.iter().rev())
+            .find(|u| u.kind == ScopeKind::Class)?;
+        let stripped = class.name.trim_start_matches('_');
+        if stripped.is_empty() {
+            return None;
+        }
+        Some(format!("_{stripped}{name}"))
+    }
+
     pub(crate) fn add_name(&mut self, name: &str) -> Name {
         if let Some(i) = self.cur.names.iter().position(|n| n == name) {
             return Name(i as u32);

@@ -234,7 +234,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Name(n) => self.name_op(n, Ctx::Store, t.span),
             ExprKind::Attribute { value, attr } => {
                 self.expr(value)?;
-                let n = self.add_name(&attr.name);
+                let n = self.attr_name(&attr.name);
                 self.emit(Op::StoreAttr(n));
                 Ok(())
             }
@@ -288,7 +288,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Name(n) => self.name_op(n, Ctx::Del, t.span),
             ExprKind::Attribute { value, attr } => {
                 self.expr(value)?;
-                let n = self.add_name(&attr.name);
+                let n = self.attr_name(&attr.name);
                 self.emit(Op::DeleteAttr(n));
                 Ok(())
             }
@@ -322,7 +322,7 @@ impl<'a> Compiler<'a> {
                 self.name_op(n, Ctx::Store, target.span)
             }
             ExprKind::Attribute { value: obj, attr } => {
-                let n = self.add_name(&attr.name);
+                let n = self.attr_name(&attr.name);
                 self.expr(obj)?;
                 self.emit(Op::Copy(1));
                 self.emit(Op::LoadAttr(n));
