@@ -8,7 +8,7 @@ use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, GenStatus, Instance, Payload, Range, Tuple};
+use crate::object::{ExcKind, Instance, Payload, Range, Tuple};
 use crate::raise;
 use crate::value::Value;
 
@@ -25,7 +25,11 @@ pub const PROPERTY_METHODS: Methods = &[
     ("setter", prop_setter),
     ("deleter", prop_deleter),
 ];
-pub const GEN_METHODS: Methods = &[("send", gen_send), ("close", gen_close)];
+pub const GEN_METHODS: Methods = &[
+    ("send", gen_send),
+    ("close", gen_close),
+    ("throw", gen_throw),
+];
 
 fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Tuple>> {
     match recv(args, "tuple", meth)? {
@@ -257,7 +261,7 @@ fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn gen_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn gen_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Generator(g)) = args.get(0) else {
         raise!(
             TypeError,
@@ -265,19 +269,43 @@ fn gen_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     rest(&args).none("generator.close")?;
-    let mut st = g.status.lock();
-    match *st {
-        GenStatus::Created | GenStatus::Done => {
-            *st = GenStatus::Done;
-            drop(st);
-            g.frame.lock().take();
-            Ok(Value::None)
+    let g = g.clone();
+    interp.gen_close(&g)?;
+    Ok(Value::None)
+}
+
+/// `gen.throw(exc)`: an exception class or instance raised where the generator is suspended.
+fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Generator(g)) = args.get(0) else {
+        raise!(
+            TypeError,
+            "descriptor 'throw' requires a 'generator' object"
+        );
+    };
+    let exc = rest(&args).one("generator.throw")?.clone();
+    let exc = match &exc {
+        Value::Class(c) => interp.instantiate(c, &[], &[])?,
+        other => other.clone(),
+    };
+    let Some(exc) = PyErr::from_instance(&exc) else {
+        raise!(
+            TypeError,
+            "exceptions must be classes or instances deriving from BaseException, not {}",
+            crate::object::type_name(&exc)
+        );
+    };
+    let g = g.clone();
+    match interp.gen_throw(&g, exc)? {
+        Some(v) => Ok(v),
+        None => {
+            let r = std::mem::take(&mut interp.yield_from_result);
+            let args = if r.is_none() || matches!(r, Value::Undefined) {
+                vec![]
+            } else {
+                vec![r]
+            };
+            Err(PyErr::with_args(ExcKind::StopIteration, args))
         }
-        GenStatus::Running => raise!(ValueError, "generator already executing"),
-        GenStatus::Suspended => raise!(
-            NotImplementedError,
-            "minivm cannot close a suspended generator (generator.close/throw are not supported)"
-        ),
     }
 }
 

@@ -487,6 +487,60 @@ impl Interp {
         }
     }
 
+    /// `generator.throw(exc)`: raise `exc` where the generator is suspended. Like `gen_resume`,
+    /// `Some(v)` if it yields again, `None` if it returns; the error if it does not catch it.
+    pub fn gen_throw(&mut self, g: &Arc<Generator>, exc: PyErr) -> PyResult<Option<Value>> {
+        {
+            let mut st = g.status.lock();
+            match *st {
+                GenStatus::Running => return Err(err!(ValueError, "generator already executing")),
+                GenStatus::Created | GenStatus::Done => {
+                    *st = GenStatus::Done;
+                    drop(st);
+                    g.frame.lock().take();
+                    return Err(exc);
+                }
+                GenStatus::Suspended => *st = GenStatus::Running,
+            }
+        }
+        let Some(frame) = g.frame.lock().take() else {
+            *g.status.lock() = GenStatus::Done;
+            return Err(exc);
+        };
+        match self.run_frame_throwing(frame, Some(exc)) {
+            Ok(Exit::Yield(v, frame)) => {
+                *g.frame.lock() = Some(frame);
+                *g.status.lock() = GenStatus::Suspended;
+                Ok(Some(v))
+            }
+            Ok(Exit::Return(v)) => {
+                *g.status.lock() = GenStatus::Done;
+                self.yield_from_result = v;
+                Ok(None)
+            }
+            Err(e) => {
+                *g.status.lock() = GenStatus::Done;
+                Err(e)
+            }
+        }
+    }
+
+    /// `generator.close()`: throw `GeneratorExit` in, so its `finally` blocks run.
+    pub fn gen_close(&mut self, g: &Arc<Generator>) -> PyResult<()> {
+        let exit = PyErr::with_args(crate::object::ExcKind::GeneratorExit, Vec::new());
+        match self.gen_throw(g, exit) {
+            Ok(Some(_)) => Err(err!(RuntimeError, "generator ignored GeneratorExit")),
+            Ok(None) => Ok(()),
+            Err(e)
+                if e.is(crate::object::ExcKind::GeneratorExit)
+                    || e.is(crate::object::ExcKind::StopIteration) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// `YieldFrom`: send into the delegate; `None` when it is finished.
     pub(crate) fn send_into(&mut self, it: &Value, sent: Value) -> PyResult<Option<Value>> {
         match it {

@@ -55,9 +55,26 @@ fn stack_underflow() -> PyErr {
 
 impl Interp {
     /// Run `frame` (and whatever it calls) until it returns or, for a generator, yields.
-    pub fn run_frame(&mut self, mut frame: Box<Frame>) -> PyResult<Exit> {
+    pub fn run_frame(&mut self, frame: Box<Frame>) -> PyResult<Exit> {
+        self.run_frame_throwing(frame, None)
+    }
+
+    /// As `run_frame`, but first raise `throw` at the frame's current instruction (how
+    /// `generator.throw()` and `close()` resume a suspended generator).
+    pub(crate) fn run_frame_throwing(
+        &mut self,
+        mut frame: Box<Frame>,
+        throw: Option<PyErr>,
+    ) -> PyResult<Exit> {
         self.enter_depth()?;
         let base = self.frames.len();
+        if let Some(e) = throw {
+            if let Err(e) = self.unwind(&mut frame, e, base) {
+                self.depth -= 1;
+                self.recycle(frame);
+                return Err(e);
+            }
+        }
         loop {
             match self.dispatch(&mut frame, base) {
                 Ok(Flow::Return(v)) => {
