@@ -136,3 +136,44 @@ fn argv_reaches_the_program() {
     assert_eq!(text(&out.stdout), "['a', '--flag', '3']\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ctrl_c_raises_keyboard_interrupt_in_the_main_thread() {
+    let dir = std::env::temp_dir().join(format!("minivm-sigint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("sleepy.mini");
+    std::fs::write(
+        &file,
+        "import time\nprint('sleeping', flush=True)\ntry:\n    time.sleep(30)\nfinally:\n    print('finally ran')\n",
+    )
+    .expect("write");
+    let mut child = Command::new(MINIVM)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start minivm");
+    // Wait until the program is inside time.sleep, then send SIGINT as a terminal's Ctrl-C does.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 9];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("program started");
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read stdout");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "sleep was not interrupted"
+    );
+    assert_eq!(out.status.code(), Some(130));
+    assert!(rest.contains("finally ran"), "{rest}");
+    let err = text(&out.stderr);
+    assert!(err.contains("KeyboardInterrupt"), "{err}");
+    assert!(err.contains("time.sleep(30)"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

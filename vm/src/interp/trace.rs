@@ -32,6 +32,11 @@ impl Interp {
         );
     }
 
+    /// After a blocking call: raise a pending `KeyboardInterrupt` now (main thread only).
+    pub fn check_interrupt(&mut self) -> PyResult<()> {
+        self.check_signals()
+    }
+
     /// Raise `KeyboardInterrupt` in the main thread if Ctrl-C was pressed.
     pub(crate) fn check_signals(&mut self) -> PyResult<()> {
         if self.is_main && self.vm.interrupted.swap(false, Ordering::Relaxed) {

@@ -81,6 +81,21 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Ok(d) = Duration::try_from_secs_f64(secs) else {
         raise!(OverflowError, "sleep length is too large");
     };
-    interp.allow_threads(|| std::thread::sleep(d));
+    // The main thread sleeps in short slices so Ctrl-C interrupts it, as in CPython.
+    let vm = interp.vm.clone();
+    let interruptible = interp.is_main;
+    interp.allow_threads(|| {
+        let end = std::time::Instant::now() + d;
+        loop {
+            let now = std::time::Instant::now();
+            if now >= end
+                || (interruptible && vm.interrupted.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                break;
+            }
+            std::thread::sleep((end - now).min(Duration::from_millis(50)));
+        }
+    });
+    interp.check_interrupt()?;
     Ok(Value::None)
 }
