@@ -101,7 +101,13 @@ mod size_tests {
     #[test]
     fn sizes() {
         assert_eq!(std::mem::size_of::<crate::Value>(), 16);
-        eprintln!("Op = {}", std::mem::size_of::<minivm_compiler::bytecode::Op>());
-        eprintln!("Result<Value> = {}", std::mem::size_of::<crate::PyResult<crate::Value>>());
+        eprintln!(
+            "Op = {}",
+            std::mem::size_of::<minivm_compiler::bytecode::Op>()
+        );
+        eprintln!(
+            "Result<Value> = {}",
+            std::mem::size_of::<crate::PyResult<crate::Value>>()
+        );
     }
 }

@@ -93,12 +93,8 @@ impl Default for Config {
 impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
         let started = std::time::Instant::now();
-        let recorder = crate::timeline::Recorder::new(
-            config.timeline,
-            config.trace_gil,
-            config.gil,
-            started,
-        );
+        let recorder =
+            crate::timeline::Recorder::new(config.timeline, config.trace_gil, config.gil, started);
         Arc::new(Vm {
             gil: crate::gil::Gil::new(config.gil, config.switch_interval)
                 .with_recorder(recorder)

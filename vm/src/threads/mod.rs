@@ -2,9 +2,9 @@
 //! `collections.deque`, `select`, `socket`, `os`, and the native-class helpers they share.
 
 pub mod deque;
-pub mod queue;
 pub mod file;
 pub mod os;
+pub mod queue;
 pub mod select;
 pub mod socket;
 pub mod sync;
