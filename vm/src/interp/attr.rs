@@ -262,9 +262,7 @@ impl Interp {
             Value::Class(cls) if !cls.builtin => cls.dict.write().shift_remove(name).is_some(),
             Value::Module(m) => m
                 .dict
-                .map
-                .lock()
-                .shift_remove(&crate::object::HashKey::from_str(name))
+                .remove(&crate::object::HashKey::from_str(name))
                 .is_some(),
             _ => false,
         };

@@ -19,6 +19,9 @@ pub struct Code {
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub nlocals: usize,
+    /// Per-instruction cache of where `LoadGlobal`/`StoreGlobal` found their name
+    /// (see `interp/globals.rs`).
+    pub global_cache: Box<[std::sync::atomic::AtomicU64]>,
 }
 
 impl Code {
@@ -54,6 +57,11 @@ impl Code {
             name: Arc::from(obj.name.as_str()),
             qualname: Arc::from(obj.qualname.as_str()),
             nlocals: obj.varnames.len(),
+            global_cache: obj
+                .code
+                .iter()
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
             obj,
         })
     }

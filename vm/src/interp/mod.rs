@@ -8,6 +8,7 @@ pub mod code;
 pub mod containers;
 pub mod exc;
 pub mod frame;
+pub mod globals;
 pub mod iter;
 pub mod modules;
 pub mod ops;

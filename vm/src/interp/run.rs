@@ -258,12 +258,13 @@ impl Interp {
                         std::mem::replace(&mut frame.locals[l.0 as usize], v).discard();
                     }
                     Op::LoadGlobal(n) => {
-                        let v = self.load_global(&frame.globals, &code, n.0)?;
+                        let v =
+                            self.load_global_cached(&frame.globals, &code, n.0, frame.ip - 1)?;
                         frame.stack.push(v);
                     }
                     Op::StoreGlobal(n) => {
                         let v = pop!(frame);
-                        frame.globals.set(code.name_keys[n.0 as usize].clone(), v);
+                        self.store_global_cached(&frame.globals, &code, n.0, frame.ip - 1, v);
                     }
                     Op::LoadDeref(c) => {
                         let v = self.load_deref(frame, &code, c.0)?;
@@ -557,7 +558,7 @@ impl Interp {
             }
             Op::DeleteGlobal(n) => {
                 let key = &code.name_keys[n.0 as usize];
-                if frame.globals.map.lock().shift_remove(key).is_none() {
+                if frame.globals.remove(key).is_none() {
                     return Err(err!(
                         NameError,
                         "name '{}' is not defined",
@@ -577,7 +578,7 @@ impl Interp {
             Op::DeleteName(n) => {
                 let key = &code.name_keys[n.0 as usize];
                 let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
-                if ns.map.lock().shift_remove(key).is_none() {
+                if ns.remove(key).is_none() {
                     return Err(err!(
                         NameError,
                         "name '{}' is not defined",

@@ -247,19 +247,32 @@ impl FromIterator<HashKey> for KeySet {
 /// An insertion-ordered dict (CPython's order) behind its own lock.
 pub struct Dict {
     pub map: Mutex<KeyMap>,
+    /// Bumped whenever a key is added to or removed from a namespace dict through `set` or
+    /// `remove`: lets the global-variable cache trust that a name is still absent (see
+    /// `interp/globals.rs`). Changing an existing key's value does not bump it.
+    pub layout: std::sync::atomic::AtomicU64,
 }
 
 impl Dict {
     pub fn new() -> Dict {
-        Dict {
-            map: Mutex::new(KeyMap::default()),
-        }
+        Dict::from_map(KeyMap::default())
     }
 
     pub fn from_map(map: KeyMap) -> Dict {
         Dict {
             map: Mutex::new(map),
+            layout: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Remove a key; its value if it was there.
+    pub fn remove(&self, key: &HashKey) -> Option<Value> {
+        let old = self.map.lock().shift_remove(key);
+        if old.is_some() {
+            self.layout
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+        old
     }
 
     pub fn get_str(&self, key: &str) -> Option<Value> {
@@ -272,7 +285,11 @@ impl Dict {
     }
 
     pub fn set(&self, key: HashKey, value: Value) {
-        self.map.lock().insert(key, value);
+        let (_, old) = self.map.lock().insert_full(key, value);
+        if old.is_none() {
+            self.layout
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
     }
 
     pub fn set_str(&self, key: &str, value: Value) {

@@ -1,0 +1,108 @@
+//! Global variables with a per-instruction cache: `LoadGlobal`/`StoreGlobal` remember where the
+//! name was found last time, so a loop at module level does not hash the name on every access.
+//!
+//! A cache word per instruction (in `Code::global_cache`), 0 when empty:
+//! * bit 63 set: the name is in the module's globals at entry index `low 32 bits`; the entry's key
+//!   is checked on every use, so a stale index just falls back to the full lookup;
+//! * bit 62 set: the name is a builtin at index `low 32 bits` of the builtins dict, and was absent
+//!   from the globals when the globals' layout version was `bits 32..62`; any key added to or
+//!   removed from the globals since changes that version and invalidates the entry.
+
+use std::sync::atomic::Ordering;
+
+use crate::interp::code::Code;
+use crate::interp::Interp;
+use crate::object::{Dict, HashKey};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+const IN_GLOBALS: u64 = 1 << 63;
+const IN_BUILTINS: u64 = 1 << 62;
+const LAYOUT_MASK: u64 = (1 << 30) - 1;
+
+fn same_key(k: &HashKey, want: &HashKey) -> bool {
+    k == want
+}
+
+impl Interp {
+    /// `LoadGlobal` at instruction `ip`: module global, else builtin, else `NameError`.
+    #[inline]
+    pub(crate) fn load_global_cached(
+        &self,
+        globals: &Dict,
+        code: &Code,
+        n: u32,
+        ip: usize,
+    ) -> PyResult<Value> {
+        let key = &code.name_keys[n as usize];
+        let slot = code.global_cache.get(ip);
+        let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
+        if cached & IN_GLOBALS != 0 {
+            let map = globals.map.lock();
+            if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
+                if same_key(k, key) {
+                    return Ok(v.clone());
+                }
+            }
+        } else if cached & IN_BUILTINS != 0 {
+            let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
+            if (cached >> 32) & LAYOUT_MASK == layout {
+                let map = self.vm.builtins.map.lock();
+                if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
+                    if same_key(k, key) {
+                        return Ok(v.clone());
+                    }
+                }
+            }
+        }
+        // The full lookup, remembering where the name was found.
+        let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
+        if let Some((i, _, v)) = globals.map.lock().get_full(key) {
+            if let Some(s) = slot {
+                s.store(IN_GLOBALS | i as u64, Ordering::Relaxed);
+            }
+            return Ok(v.clone());
+        }
+        if let Some((i, _, v)) = self.vm.builtins.map.lock().get_full(key) {
+            if let Some(s) = slot {
+                s.store(IN_BUILTINS | (layout << 32) | i as u64, Ordering::Relaxed);
+            }
+            return Ok(v.clone());
+        }
+        Err(err!(
+            NameError,
+            "name '{}' is not defined",
+            code.names[n as usize]
+        ))
+    }
+
+    /// `StoreGlobal` at instruction `ip`.
+    #[inline]
+    pub(crate) fn store_global_cached(
+        &self,
+        globals: &Dict,
+        code: &Code,
+        n: u32,
+        ip: usize,
+        v: Value,
+    ) {
+        let key = &code.name_keys[n as usize];
+        let slot = code.global_cache.get(ip);
+        let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
+        if cached & IN_GLOBALS != 0 {
+            let mut map = globals.map.lock();
+            if let Some((k, old)) = map.get_index_mut((cached & 0xFFFF_FFFF) as usize) {
+                if same_key(k, key) {
+                    let old = std::mem::replace(old, v);
+                    drop(map);
+                    old.discard();
+                    return;
+                }
+            }
+        }
+        globals.set(key.clone(), v);
+        if let (Some(s), Some(i)) = (slot, globals.map.lock().get_index_of(key)) {
+            s.store(IN_GLOBALS | i as u64, Ordering::Relaxed);
+        }
+    }
+}
