@@ -231,11 +231,23 @@ impl Interp {
                         .call(&sa, &[obj.clone(), Value::str(name), v])
                         .map(|_| ());
                 }
-                inst.dict.lock().insert(Arc::from(name), v);
+                // Overwrite in place when the attribute exists: no new key string per assignment.
+                let mut dict = inst.dict.lock();
+                match dict.get_mut(name) {
+                    Some(slot) => {
+                        let old = std::mem::replace(slot, v);
+                        drop(dict);
+                        old.discard();
+                    }
+                    None => {
+                        dict.insert(Arc::from(name), v);
+                    }
+                }
                 Ok(())
             }
             Value::Class(cls) if !cls.builtin => {
                 cls.dict.write().insert(Arc::from(name), v);
+                crate::object::class_changed();
                 Ok(())
             }
             Value::Class(cls) => Err(err!(
@@ -259,7 +271,11 @@ impl Interp {
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         let removed = match obj {
             Value::Instance(inst) => inst.dict.lock().shift_remove(name).is_some(),
-            Value::Class(cls) if !cls.builtin => cls.dict.write().shift_remove(name).is_some(),
+            Value::Class(cls) if !cls.builtin => {
+                let removed = cls.dict.write().shift_remove(name).is_some();
+                crate::object::class_changed();
+                removed
+            }
             Value::Module(m) => m
                 .dict
                 .remove(&crate::object::HashKey::from_str(name))
@@ -402,6 +418,7 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         base: Some(base),
         dict: parking_lot::RwLock::new(dict),
         builtin: false,
+        cache: Default::default(),
     });
     if let Some(c) = cell {
         c.set(Value::Class(cls.clone()));

@@ -71,6 +71,22 @@ pub struct Class {
     pub kind: TypeKind,
     /// True for the built-in types, whose attributes cannot be set.
     pub builtin: bool,
+    /// Answers of `lookup`, valid while the class epoch they were taken in is current.
+    pub cache: Mutex<(u64, LookupCache)>,
+}
+
+type LookupCache = std::collections::HashMap<
+    Arc<str>,
+    Option<Value>,
+    std::hash::BuildHasherDefault<rustc_hash::FxHasher>,
+>;
+
+/// Bumped whenever any class's attributes change, invalidating every lookup cache.
+static CLASS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Call after changing a class's `dict` (setattr/delattr on a class, building a class).
+pub fn class_changed() {
+    CLASS_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Release);
 }
 
 impl Class {
@@ -84,6 +100,7 @@ impl Class {
             dict: RwLock::new(methods),
             kind: TypeKind::Native,
             builtin: true,
+            cache: Mutex::new((0, LookupCache::default())),
         }
     }
 
@@ -96,11 +113,34 @@ impl Class {
             dict: RwLock::new(AttrMap::default()),
             kind,
             builtin: true,
+            cache: Mutex::new((0, LookupCache::default())),
         }
     }
 
-    /// Look an attribute up along the base chain (the MRO of single inheritance).
+    /// Look an attribute up along the base chain (the MRO of single inheritance), through a
+    /// per-class cache of earlier answers (hits and misses). Any change to any class's attributes
+    /// calls [`class_changed`], which empties every cache lazily.
     pub fn lookup(&self, name: &str) -> Option<Value> {
+        let epoch = CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire);
+        {
+            let cache = self.cache.lock();
+            if cache.0 == epoch {
+                if let Some(v) = cache.1.get(name) {
+                    return v.clone();
+                }
+            }
+        }
+        let found = self.lookup_uncached(name);
+        let mut cache = self.cache.lock();
+        if cache.0 != epoch {
+            cache.1.clear();
+            cache.0 = epoch;
+        }
+        cache.1.insert(Arc::from(name), found.clone());
+        found
+    }
+
+    fn lookup_uncached(&self, name: &str) -> Option<Value> {
         if let Some(v) = self.dict.read().get(name) {
             return Some(v.clone());
         }

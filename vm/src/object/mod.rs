@@ -11,8 +11,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 pub use class::{
-    types, BuiltinTypes, Class, ExcData, ExcKind, Instance, NativeData, Payload, TraceEntry,
-    TypeKind, ViewKind,
+    class_changed, types, BuiltinTypes, Class, ExcData, ExcKind, Instance, NativeData, Payload,
+    TraceEntry, TypeKind, ViewKind,
 };
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};

@@ -77,6 +77,7 @@ pub fn extra_exc_class(name: &'static str) -> Arc<Class> {
         dict: RwLock::new(AttrMap::default()),
         kind: TypeKind::Exception,
         builtin: module == "builtins",
+        cache: Default::default(),
     });
     all.push(cls.clone());
     cls

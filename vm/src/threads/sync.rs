@@ -140,6 +140,7 @@ pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Arc<Class> {
         dict: parking_lot::RwLock::new(AttrMap::default()),
         kind: TypeKind::Exception,
         builtin: false,
+        cache: Default::default(),
     })
 }
 
