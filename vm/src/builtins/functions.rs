@@ -157,23 +157,7 @@ fn repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     interp.repr(v).map(Value::string)
 }
 
-/// Escape the non-ASCII characters of a repr, as `ascii()` does.
-pub fn ascii_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let n = c as u32;
-        if c.is_ascii() {
-            out.push(c);
-        } else if n <= 0xff {
-            out.push_str(&format!("\\x{n:02x}"));
-        } else if n <= 0xffff {
-            out.push_str(&format!("\\u{n:04x}"));
-        } else {
-            out.push_str(&format!("\\U{n:08x}"));
-        }
-    }
-    out
-}
+pub use crate::interp::repr::ascii_escape;
 
 fn ascii(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("ascii")?;

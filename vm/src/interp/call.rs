@@ -463,8 +463,18 @@ impl Interp {
         if frame.ip > 0 {
             frame.stack.push(sent);
         }
-        let r = self.run_frame(frame);
-        match r {
+        self.gen_run(g, frame, None)
+    }
+
+    /// Run a generator's frame (raising `throw` in it first, if given) and record how it stopped.
+    /// A `StopIteration` escaping the generator becomes a `RuntimeError` (PEP 479).
+    fn gen_run(
+        &mut self,
+        g: &Arc<Generator>,
+        frame: Box<Frame>,
+        throw: Option<PyErr>,
+    ) -> PyResult<Option<Value>> {
+        match self.run_frame_throwing(frame, throw) {
             Ok(Exit::Yield(v, frame)) => {
                 *g.frame.lock() = Some(frame);
                 *g.status.lock() = GenStatus::Suspended;
@@ -507,22 +517,7 @@ impl Interp {
             *g.status.lock() = GenStatus::Done;
             return Err(exc);
         };
-        match self.run_frame_throwing(frame, Some(exc)) {
-            Ok(Exit::Yield(v, frame)) => {
-                *g.frame.lock() = Some(frame);
-                *g.status.lock() = GenStatus::Suspended;
-                Ok(Some(v))
-            }
-            Ok(Exit::Return(v)) => {
-                *g.status.lock() = GenStatus::Done;
-                self.yield_from_result = v;
-                Ok(None)
-            }
-            Err(e) => {
-                *g.status.lock() = GenStatus::Done;
-                Err(e)
-            }
-        }
+        self.gen_run(g, frame, Some(exc))
     }
 
     /// `generator.close()`: throw `GeneratorExit` in, so its `finally` blocks run.

@@ -440,7 +440,8 @@ impl Interp {
     }
 }
 
-fn ascii_escape(s: &str) -> String {
+/// Escape the non-ASCII characters of a repr, as `ascii()` and `!a` do.
+pub fn ascii_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let n = c as u32;
