@@ -264,6 +264,41 @@ fn thread_table(root: &Path, runs: usize) {
         );
     }
     println!("targets (issue 4): GIL on ratio >= 0.95; GIL off ratio <= 0.6; blocking I/O ratio <= 0.25; GIL cost <= 3%");
+    recorder_table(root, runs);
+}
+
+/// What watching costs: single-threaded factorize plain, with `--stats`, and with a timeline being
+/// recorded (issue 5: the recorder costs nothing when it is off; these rows show what it costs on).
+fn recorder_table(root: &Path, runs: usize) {
+    let file = root.join("examples/factorize.mini");
+    let timeline = std::env::temp_dir().join(format!("minivm-bench-{}.json", std::process::id()));
+    let timeline_arg = timeline.to_string_lossy().into_owned();
+    let variants: [(&str, Vec<&str>); 3] = [
+        ("plain", vec![]),
+        ("--stats", vec!["--stats=json"]),
+        ("--timeline", vec!["--timeline", timeline_arg.as_str()]),
+    ];
+    let mut best: Vec<Option<Duration>> = vec![None; variants.len()];
+    for _ in 0..runs {
+        for (i, (_, flags)) in variants.iter().enumerate() {
+            if let Ok(d) = time_with(MINIVM, flags, &file) {
+                best[i] = Some(best[i].map_or(d, |b: Duration| b.min(d)));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&timeline);
+    println!("\nrecording: single-threaded factorize, best of {runs}");
+    for ((name, _), b) in variants.iter().zip(&best) {
+        match (b, best[0]) {
+            (Some(d), Some(base)) => println!(
+                "{:<14} {:>8.3} s  {:+.1}% vs plain",
+                name,
+                d.as_secs_f64(),
+                100.0 * (d.as_secs_f64() / base.as_secs_f64() - 1.0)
+            ),
+            _ => println!("{name:<14}    error"),
+        }
+    }
 }
 
 fn time_with(program: &str, flags: &[&str], src: &Path) -> Result<Duration, String> {
