@@ -4,19 +4,10 @@
 use crate::bytecode::{Label, Op};
 use crate::{Span, SyntaxError};
 
-/// The jump target of an instruction, if it has one.
+/// The jump target of an instruction, if it has one (one list of jumps: `jump_target_mut`).
 pub(crate) fn jump_target(op: &Op) -> Option<Label> {
-    match *op {
-        Op::Jump(l)
-        | Op::JumpBackward(l)
-        | Op::PopJumpIfFalse(l)
-        | Op::PopJumpIfTrue(l)
-        | Op::JumpIfFalseOrPop(l)
-        | Op::JumpIfTrueOrPop(l)
-        | Op::ForIter(l)
-        | Op::SetupExcept(l) => Some(l),
-        _ => None,
-    }
+    let mut op = *op;
+    jump_target_mut(&mut op).map(|l| *l)
 }
 
 fn jump_target_mut(op: &mut Op) -> Option<&mut Label> {
