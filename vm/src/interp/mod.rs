@@ -2,9 +2,30 @@
 //!
 //! `run.rs` holds the dispatch loop; the other files are the named helpers its arms call.
 
+/// Pop the top of the operand stack. The compiler guarantees the stack is deep enough for every
+/// instruction; an empty stack here is a compiler bug, reported as `SystemError`, not a crash.
+macro_rules! pop {
+    ($frame:expr) => {
+        match $frame.stack.pop() {
+            Some(v) => v,
+            None => return Err($crate::interp::run::stack_underflow()),
+        }
+    };
+}
+
+macro_rules! top {
+    ($frame:expr) => {
+        match $frame.stack.last() {
+            Some(v) => v,
+            None => return Err($crate::interp::run::stack_underflow()),
+        }
+    };
+}
+
 pub mod attr;
 pub mod call;
 pub mod code;
+pub mod cold;
 pub mod containers;
 pub mod exc;
 pub mod frame;

@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::{BinOp, CmpOp, Op};
 
-use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler};
 use crate::interp::Interp;
-use crate::object::{ExcKind, HashKey, TraceEntry};
+use crate::object::{HashKey, TraceEntry};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
@@ -24,32 +23,12 @@ pub enum Exit {
     Yield(Value, Box<Frame>),
 }
 
-enum Flow {
+pub(crate) enum Flow {
     Return(Value),
     Yield(Value),
 }
 
-/// Pop the top of the operand stack. The compiler guarantees the stack is deep enough for every
-/// instruction; an empty stack here is a compiler bug, reported as `SystemError`, not a crash.
-macro_rules! pop {
-    ($frame:expr) => {
-        match $frame.stack.pop() {
-            Some(v) => v,
-            None => return Err(stack_underflow()),
-        }
-    };
-}
-
-macro_rules! top {
-    ($frame:expr) => {
-        match $frame.stack.last() {
-            Some(v) => v,
-            None => return Err(stack_underflow()),
-        }
-    };
-}
-
-fn stack_underflow() -> PyErr {
+pub(crate) fn stack_underflow() -> PyErr {
     err!(SystemError, "bytecode popped an empty stack")
 }
 
@@ -109,7 +88,6 @@ impl Interp {
     /// Find a handler for `err`: in this frame, else in its callers down to `base`. On success the
     /// frame is positioned at the handler with the exception on the stack.
     fn unwind(&mut self, frame: &mut Box<Frame>, err: PyErr, base: usize) -> PyResult<()> {
-        let mut err = err;
         loop {
             self.add_traceback(frame, &err);
             if let Some(Handler { target, depth }) = frame.handlers.pop() {
@@ -128,13 +106,7 @@ impl Interp {
             let done = std::mem::replace(frame, caller);
             self.cur_exc = done.saved_exc.clone();
             self.recycle(done);
-            // The caller's pending call is now the raise point.
-            err = self.adjust_for_caller(err);
         }
-    }
-
-    fn adjust_for_caller(&mut self, err: PyErr) -> PyErr {
-        err
     }
 
     fn add_traceback(&mut self, frame: &Frame, err: &PyErr) {
@@ -545,315 +517,7 @@ impl Interp {
         }
     }
 
-    /// The instructions a hot loop rarely runs (class bodies, exception handling, imports, unusual
-    /// calls), kept out of `dispatch` so the hot loop stays small enough to keep its state in registers.
-    #[inline(never)]
-    fn cold_op(&mut self, frame: &mut Frame, code: &Arc<Code>, op: Op) -> PyResult<Option<Flow>> {
-        match op {
-            Op::DeleteLocal(l) => {
-                let slot = &mut frame.locals[l.0 as usize];
-                if let Value::Undefined = std::mem::take(slot) {
-                    return Err(self.unbound_local(code, l.0));
-                }
-            }
-            Op::DeleteGlobal(n) => {
-                let key = &code.name_keys[n.0 as usize];
-                if frame.globals.remove(key).is_none() {
-                    return Err(err!(
-                        NameError,
-                        "name '{}' is not defined",
-                        code.names[n.0 as usize]
-                    ));
-                }
-            }
-            Op::LoadName(n) => {
-                let v = self.load_name(frame, code, n.0)?;
-                frame.stack.push(v);
-            }
-            Op::StoreName(n) => {
-                let v = pop!(frame);
-                let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
-                ns.set(code.name_keys[n.0 as usize].clone(), v);
-            }
-            Op::DeleteName(n) => {
-                let key = &code.name_keys[n.0 as usize];
-                let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
-                if ns.remove(key).is_none() {
-                    return Err(err!(
-                        NameError,
-                        "name '{}' is not defined",
-                        code.names[n.0 as usize]
-                    ));
-                }
-            }
-            Op::DeleteDeref(c) => {
-                self.load_deref(frame, code, c.0)?;
-                self.cell(frame, c.0)?.set(Value::Undefined);
-            }
-            Op::LoadClosure(c) => {
-                let cell = self.cell(frame, c.0)?.clone();
-                frame.stack.push(Value::Cell(cell));
-            }
-            Op::LoadClassDeref(c) => {
-                let name = code.obj.cell_name(c);
-                let found = frame.namespace.as_ref().and_then(|ns| ns.get_str(name));
-                let v = match found {
-                    Some(v) => v,
-                    None => self.load_deref(frame, code, c.0)?,
-                };
-                frame.stack.push(v);
-            }
-            Op::UnaryPos => {
-                let v = pop!(frame);
-                let r = self.unary_pos(&v)?;
-                frame.stack.push(r);
-            }
-            Op::UnaryInvert => {
-                let v = pop!(frame);
-                let r = self.unary_invert(&v)?;
-                frame.stack.push(r);
-            }
-            Op::DeleteSubscr => {
-                let key = pop!(frame);
-                let obj = pop!(frame);
-                self.delitem(&obj, &key)?;
-            }
-            Op::BuildSlice(n) => {
-                let step = if n == 3 { pop!(frame) } else { Value::None };
-                let stop = pop!(frame);
-                let start = pop!(frame);
-                frame
-                    .stack
-                    .push(Value::Slice(Arc::new(crate::object::Slice {
-                        start,
-                        stop,
-                        step,
-                    })));
-            }
-            Op::DeleteAttr(n) => {
-                let obj = pop!(frame);
-                self.delattr(&obj, &code.names[n.0 as usize])?;
-            }
-            Op::BuildSet(n) => {
-                let items = self.pop_n(frame, n)?;
-                let set = self.new_set(items)?;
-                frame.stack.push(set);
-            }
-            Op::BuildMap(n) => {
-                let items = self.pop_n(frame, n.saturating_mul(2))?;
-                let d = self.new_dict_from_pairs(items)?;
-                frame.stack.push(d);
-            }
-            Op::BuildString(n) => {
-                let items = self.pop_n(frame, n)?;
-                let mut s = String::new();
-                for it in &items {
-                    s.push_str(it.as_str().unwrap_or(""));
-                }
-                frame.stack.push(Value::string(s));
-            }
-            Op::SetAdd(n) => {
-                let v = pop!(frame);
-                let target = self.peek(frame, n)?;
-                self.container_add(&target, v)?;
-            }
-            Op::MapAdd(n) => {
-                let v = pop!(frame);
-                let k = pop!(frame);
-                let target = self.peek(frame, n)?;
-                if let Value::Dict(d) = target {
-                    let k = self.dict_key(&d, k)?;
-                    d.set(k, v);
-                }
-            }
-            Op::ListExtend(n) | Op::SetUpdate(n) => {
-                let it = pop!(frame);
-                let target = self.peek(frame, n)?;
-                for v in self.collect_iter(&it)? {
-                    self.container_add(&target, v)?;
-                }
-            }
-            Op::DictUpdate(n) | Op::DictMerge(n) => {
-                let m = pop!(frame);
-                let target = self.peek(frame, n)?;
-                self.dict_update(&target, &m, matches!(op, Op::DictMerge(_)))?;
-            }
-            Op::ListToTuple => {
-                let v = pop!(frame);
-                let items = match &v {
-                    Value::List(l) => l.snapshot(),
-                    _ => self.collect_iter(&v)?,
-                };
-                frame.stack.push(Value::tuple(items));
-            }
-            Op::UnpackEx { before, after } => {
-                let v = pop!(frame);
-                self.unpack(frame, v, before as usize, Some(after as usize))?;
-            }
-            Op::FormatValue(flags) => {
-                let spec = if flags.has_spec {
-                    Some(pop!(frame))
-                } else {
-                    None
-                };
-                let v = pop!(frame);
-                let s = self.format_value(&v, flags.conversion, spec.as_ref())?;
-                frame.stack.push(s);
-            }
-            Op::MakeFunction { code: c, flags } => {
-                let f = self.make_function(frame, code, c, flags)?;
-                frame.stack.push(f);
-            }
-            Op::CallKw(n) => {
-                let names = pop!(frame);
-                let fpos = self.callee_pos(frame, n, 0)?;
-                let kw = self.split_keywords(frame, &names)?;
-                let r = self.call_on_stack(frame, fpos, kw)?;
-                frame.stack.push(r);
-            }
-            Op::CallEx { has_kwargs } => {
-                let kwargs = if has_kwargs { Some(pop!(frame)) } else { None };
-                let args = pop!(frame);
-                let f = pop!(frame);
-                let r = self.call_ex(&f, &args, kwargs.as_ref())?;
-                frame.stack.push(r);
-            }
-            Op::CallMethodKw(name, n) => {
-                let names = pop!(frame);
-                let opos = self.callee_pos(frame, n, 0)?;
-                let kw = self.split_keywords(frame, &names)?;
-                let name = &code.names[name.0 as usize];
-                let r = self.call_method_on_stack(frame, opos, name, kw)?;
-                frame.stack.push(r);
-            }
-            Op::GetYieldFromIter => {
-                let v = pop!(frame);
-                let it = match v {
-                    Value::Generator(_) => v,
-                    other => self.get_iter(&other)?,
-                };
-                frame.stack.push(it);
-            }
-            Op::YieldFrom => {
-                let sent = pop!(frame);
-                let it = top!(frame).clone();
-                match self.send_into(&it, sent)? {
-                    Some(v) => {
-                        frame.ip -= 1;
-                        return Ok(Some(Flow::Yield(v)));
-                    }
-                    None => {
-                        pop!(frame);
-                        let r = std::mem::replace(&mut self.yield_from_result, Value::None);
-                        frame.stack.push(r);
-                    }
-                }
-            }
-            Op::LoadBuildClass => frame.stack.push(self.build_class_fn()),
-            Op::ImportName(n) => {
-                let m = self.import_module(&code.names[n.0 as usize])?;
-                frame.stack.push(m);
-            }
-            Op::ImportFrom(n) => {
-                let m = top!(frame).clone();
-                let v = self.import_from(&m, &code.names[n.0 as usize])?;
-                frame.stack.push(v);
-            }
-            Op::SetupExcept(l) => frame.handlers.push(Handler {
-                target: l.0,
-                depth: frame.stack.len() as u32,
-            }),
-            Op::PopBlock => {
-                frame.handlers.pop();
-            }
-            Op::PushExcInfo => {
-                let exc = pop!(frame);
-                let prev = self.cur_exc.replace(exc.clone()).unwrap_or(Value::None);
-                frame.stack.push(prev);
-                frame.stack.push(exc);
-            }
-            Op::PopExcept => {
-                let prev = pop!(frame);
-                self.cur_exc = if prev.is_none() { None } else { Some(prev) };
-            }
-            Op::CheckExcMatch => {
-                let typ = pop!(frame);
-                let exc = top!(frame).clone();
-                let m = self.exception_matches(&exc, &typ)?;
-                frame.stack.push(Value::Bool(m));
-            }
-            Op::Reraise => {
-                let exc = pop!(frame);
-                self.reraising = true;
-                return Err(self.as_exception(exc)?);
-            }
-            Op::Raise(n) => {
-                let cause = if n == 2 { Some(pop!(frame)) } else { None };
-                let exc = if n >= 1 { Some(pop!(frame)) } else { None };
-                return Err(self.raise(exc, cause)?);
-            }
-            Op::LoadAssertionError => frame.stack.push(Value::Class(
-                crate::object::types().exc(ExcKind::AssertionError).clone(),
-            )),
-            Op::BeforeWith => {
-                let mgr = pop!(frame);
-                let (exit, entered) = self.before_with(&mgr)?;
-                frame.stack.push(exit);
-                frame.stack.push(entered);
-            }
-            Op::WithExceptStart => {
-                let exc = top!(frame).clone();
-                let exit = self.peek(frame, 3)?;
-                let r = self.with_exit_exc(&exit, &exc)?;
-                frame.stack.push(r);
-            }
-            Op::PrintExpr => {
-                let v = pop!(frame);
-                self.print_expr(&v)?;
-            }
-            hot @ (Op::Nop
-            | Op::Pop
-            | Op::Copy(..)
-            | Op::Swap(..)
-            | Op::LoadConst(..)
-            | Op::LoadLocal(..)
-            | Op::StoreLocal(..)
-            | Op::LoadGlobal(..)
-            | Op::StoreGlobal(..)
-            | Op::LoadDeref(..)
-            | Op::StoreDeref(..)
-            | Op::Binary(..)
-            | Op::InPlace(..)
-            | Op::Compare(..)
-            | Op::UnaryNot
-            | Op::UnaryNeg
-            | Op::Subscr
-            | Op::StoreSubscr
-            | Op::LoadAttr(..)
-            | Op::StoreAttr(..)
-            | Op::BuildTuple(..)
-            | Op::BuildList(..)
-            | Op::ListAppend(..)
-            | Op::UnpackSequence(..)
-            | Op::Jump(..)
-            | Op::JumpBackward(..)
-            | Op::PopJumpIfFalse(..)
-            | Op::PopJumpIfTrue(..)
-            | Op::JumpIfFalseOrPop(..)
-            | Op::JumpIfTrueOrPop(..)
-            | Op::GetIter
-            | Op::ForIter(..)
-            | Op::Call(..)
-            | Op::CallMethod(..)
-            | Op::ReturnValue
-            | Op::YieldValue) => {
-                return Err(err!(SystemError, "{hot:?} reached the cold path"));
-            }
-        }
-        Ok(None)
-    }
-
-    fn peek(&self, frame: &Frame, n: u32) -> PyResult<Value> {
+    pub(crate) fn peek(&self, frame: &Frame, n: u32) -> PyResult<Value> {
         let len = frame.stack.len();
         if n == 0 || n as usize > len {
             return Err(stack_underflow());
@@ -861,7 +525,7 @@ impl Interp {
         Ok(frame.stack[len - n as usize].clone())
     }
 
-    fn pop_n(&self, frame: &mut Frame, n: u32) -> PyResult<Vec<Value>> {
+    pub(crate) fn pop_n(&self, frame: &mut Frame, n: u32) -> PyResult<Vec<Value>> {
         let len = frame.stack.len();
         let n = n as usize;
         if n > len {
@@ -870,7 +534,7 @@ impl Interp {
         Ok(frame.stack.split_off(len - n))
     }
 
-    fn callee_pos(&self, frame: &Frame, n: u32, extra: usize) -> PyResult<usize> {
+    pub(crate) fn callee_pos(&self, frame: &Frame, n: u32, extra: usize) -> PyResult<usize> {
         frame
             .stack
             .len()
@@ -878,7 +542,7 @@ impl Interp {
             .ok_or_else(stack_underflow)
     }
 
-    fn unbound_local(&self, code: &crate::interp::code::Code, slot: u32) -> PyErr {
+    pub(crate) fn unbound_local(&self, code: &crate::interp::code::Code, slot: u32) -> PyErr {
         let name = code
             .obj
             .varnames
@@ -910,7 +574,7 @@ impl Interp {
         ))
     }
 
-    fn load_name(
+    pub(crate) fn load_name(
         &self,
         frame: &Frame,
         code: &crate::interp::code::Code,
@@ -924,14 +588,18 @@ impl Interp {
         self.load_global(&frame.globals, code, n)
     }
 
-    fn cell<'f>(&self, frame: &'f Frame, i: u32) -> PyResult<&'f Arc<crate::object::CellObj>> {
+    pub(crate) fn cell<'f>(
+        &self,
+        frame: &'f Frame,
+        i: u32,
+    ) -> PyResult<&'f Arc<crate::object::CellObj>> {
         frame
             .cells
             .get(i as usize)
             .ok_or_else(|| err!(SystemError, "bad cell index {i}"))
     }
 
-    fn load_deref(
+    pub(crate) fn load_deref(
         &self,
         frame: &Frame,
         code: &crate::interp::code::Code,

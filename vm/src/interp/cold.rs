@@ -1,0 +1,330 @@
+//! Stage 4, the dispatch loop's rarely-run half: class bodies, exception handling, imports,
+//! unusual calls and builders. Kept apart from `run.rs` so the hot loop stays small enough for the
+//! compiler to keep its state in registers, and the file one screen shorter for a reader.
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::Op;
+
+use crate::interp::code::Code;
+use crate::interp::frame::{Frame, Handler};
+use crate::interp::run::Flow;
+use crate::interp::Interp;
+use crate::object::ExcKind;
+use crate::value::Value;
+use crate::{err, PyResult};
+
+impl Interp {
+    /// The instructions a hot loop rarely runs (class bodies, exception handling, imports, unusual
+    /// calls), kept out of `dispatch` so the hot loop stays small enough to keep its state in registers.
+    #[inline(never)]
+    pub(crate) fn cold_op(
+        &mut self,
+        frame: &mut Frame,
+        code: &Arc<Code>,
+        op: Op,
+    ) -> PyResult<Option<Flow>> {
+        match op {
+            Op::DeleteLocal(l) => {
+                let slot = &mut frame.locals[l.0 as usize];
+                if let Value::Undefined = std::mem::take(slot) {
+                    return Err(self.unbound_local(code, l.0));
+                }
+            }
+            Op::DeleteGlobal(n) => {
+                let key = &code.name_keys[n.0 as usize];
+                if frame.globals.remove(key).is_none() {
+                    return Err(err!(
+                        NameError,
+                        "name '{}' is not defined",
+                        code.names[n.0 as usize]
+                    ));
+                }
+            }
+            Op::LoadName(n) => {
+                let v = self.load_name(frame, code, n.0)?;
+                frame.stack.push(v);
+            }
+            Op::StoreName(n) => {
+                let v = pop!(frame);
+                let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
+                ns.set(code.name_keys[n.0 as usize].clone(), v);
+            }
+            Op::DeleteName(n) => {
+                let key = &code.name_keys[n.0 as usize];
+                let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
+                if ns.remove(key).is_none() {
+                    return Err(err!(
+                        NameError,
+                        "name '{}' is not defined",
+                        code.names[n.0 as usize]
+                    ));
+                }
+            }
+            Op::DeleteDeref(c) => {
+                self.load_deref(frame, code, c.0)?;
+                self.cell(frame, c.0)?.set(Value::Undefined);
+            }
+            Op::LoadClosure(c) => {
+                let cell = self.cell(frame, c.0)?.clone();
+                frame.stack.push(Value::Cell(cell));
+            }
+            Op::LoadClassDeref(c) => {
+                let name = code.obj.cell_name(c);
+                let found = frame.namespace.as_ref().and_then(|ns| ns.get_str(name));
+                let v = match found {
+                    Some(v) => v,
+                    None => self.load_deref(frame, code, c.0)?,
+                };
+                frame.stack.push(v);
+            }
+            Op::UnaryPos => {
+                let v = pop!(frame);
+                let r = self.unary_pos(&v)?;
+                frame.stack.push(r);
+            }
+            Op::UnaryInvert => {
+                let v = pop!(frame);
+                let r = self.unary_invert(&v)?;
+                frame.stack.push(r);
+            }
+            Op::DeleteSubscr => {
+                let key = pop!(frame);
+                let obj = pop!(frame);
+                self.delitem(&obj, &key)?;
+            }
+            Op::BuildSlice(n) => {
+                let step = if n == 3 { pop!(frame) } else { Value::None };
+                let stop = pop!(frame);
+                let start = pop!(frame);
+                frame
+                    .stack
+                    .push(Value::Slice(Arc::new(crate::object::Slice {
+                        start,
+                        stop,
+                        step,
+                    })));
+            }
+            Op::DeleteAttr(n) => {
+                let obj = pop!(frame);
+                self.delattr(&obj, &code.names[n.0 as usize])?;
+            }
+            Op::BuildSet(n) => {
+                let items = self.pop_n(frame, n)?;
+                let set = self.new_set(items)?;
+                frame.stack.push(set);
+            }
+            Op::BuildMap(n) => {
+                let items = self.pop_n(frame, n.saturating_mul(2))?;
+                let d = self.new_dict_from_pairs(items)?;
+                frame.stack.push(d);
+            }
+            Op::BuildString(n) => {
+                let items = self.pop_n(frame, n)?;
+                let mut s = String::new();
+                for it in &items {
+                    s.push_str(it.as_str().unwrap_or(""));
+                }
+                frame.stack.push(Value::string(s));
+            }
+            Op::SetAdd(n) => {
+                let v = pop!(frame);
+                let target = self.peek(frame, n)?;
+                self.container_add(&target, v)?;
+            }
+            Op::MapAdd(n) => {
+                let v = pop!(frame);
+                let k = pop!(frame);
+                let target = self.peek(frame, n)?;
+                if let Value::Dict(d) = target {
+                    let k = self.dict_key(&d, k)?;
+                    d.set(k, v);
+                }
+            }
+            Op::ListExtend(n) | Op::SetUpdate(n) => {
+                let it = pop!(frame);
+                let target = self.peek(frame, n)?;
+                for v in self.collect_iter(&it)? {
+                    self.container_add(&target, v)?;
+                }
+            }
+            Op::DictUpdate(n) | Op::DictMerge(n) => {
+                let m = pop!(frame);
+                let target = self.peek(frame, n)?;
+                self.dict_update(&target, &m, matches!(op, Op::DictMerge(_)))?;
+            }
+            Op::ListToTuple => {
+                let v = pop!(frame);
+                let items = match &v {
+                    Value::List(l) => l.snapshot(),
+                    _ => self.collect_iter(&v)?,
+                };
+                frame.stack.push(Value::tuple(items));
+            }
+            Op::UnpackEx { before, after } => {
+                let v = pop!(frame);
+                self.unpack(frame, v, before as usize, Some(after as usize))?;
+            }
+            Op::FormatValue(flags) => {
+                let spec = if flags.has_spec {
+                    Some(pop!(frame))
+                } else {
+                    None
+                };
+                let v = pop!(frame);
+                let s = self.format_value(&v, flags.conversion, spec.as_ref())?;
+                frame.stack.push(s);
+            }
+            Op::MakeFunction { code: c, flags } => {
+                let f = self.make_function(frame, code, c, flags)?;
+                frame.stack.push(f);
+            }
+            Op::CallKw(n) => {
+                let names = pop!(frame);
+                let fpos = self.callee_pos(frame, n, 0)?;
+                let kw = self.split_keywords(frame, &names)?;
+                let r = self.call_on_stack(frame, fpos, kw)?;
+                frame.stack.push(r);
+            }
+            Op::CallEx { has_kwargs } => {
+                let kwargs = if has_kwargs { Some(pop!(frame)) } else { None };
+                let args = pop!(frame);
+                let f = pop!(frame);
+                let r = self.call_ex(&f, &args, kwargs.as_ref())?;
+                frame.stack.push(r);
+            }
+            Op::CallMethodKw(name, n) => {
+                let names = pop!(frame);
+                let opos = self.callee_pos(frame, n, 0)?;
+                let kw = self.split_keywords(frame, &names)?;
+                let name = &code.names[name.0 as usize];
+                let r = self.call_method_on_stack(frame, opos, name, kw)?;
+                frame.stack.push(r);
+            }
+            Op::GetYieldFromIter => {
+                let v = pop!(frame);
+                let it = match v {
+                    Value::Generator(_) => v,
+                    other => self.get_iter(&other)?,
+                };
+                frame.stack.push(it);
+            }
+            Op::YieldFrom => {
+                let sent = pop!(frame);
+                let it = top!(frame).clone();
+                match self.send_into(&it, sent)? {
+                    Some(v) => {
+                        frame.ip -= 1;
+                        return Ok(Some(Flow::Yield(v)));
+                    }
+                    None => {
+                        pop!(frame);
+                        let r = std::mem::replace(&mut self.yield_from_result, Value::None);
+                        frame.stack.push(r);
+                    }
+                }
+            }
+            Op::LoadBuildClass => frame.stack.push(self.build_class_fn()),
+            Op::ImportName(n) => {
+                let m = self.import_module(&code.names[n.0 as usize])?;
+                frame.stack.push(m);
+            }
+            Op::ImportFrom(n) => {
+                let m = top!(frame).clone();
+                let v = self.import_from(&m, &code.names[n.0 as usize])?;
+                frame.stack.push(v);
+            }
+            Op::SetupExcept(l) => frame.handlers.push(Handler {
+                target: l.0,
+                depth: frame.stack.len() as u32,
+            }),
+            Op::PopBlock => {
+                frame.handlers.pop();
+            }
+            Op::PushExcInfo => {
+                let exc = pop!(frame);
+                let prev = self.cur_exc.replace(exc.clone()).unwrap_or(Value::None);
+                frame.stack.push(prev);
+                frame.stack.push(exc);
+            }
+            Op::PopExcept => {
+                let prev = pop!(frame);
+                self.cur_exc = if prev.is_none() { None } else { Some(prev) };
+            }
+            Op::CheckExcMatch => {
+                let typ = pop!(frame);
+                let exc = top!(frame).clone();
+                let m = self.exception_matches(&exc, &typ)?;
+                frame.stack.push(Value::Bool(m));
+            }
+            Op::Reraise => {
+                let exc = pop!(frame);
+                self.reraising = true;
+                return Err(self.as_exception(exc)?);
+            }
+            Op::Raise(n) => {
+                let cause = if n == 2 { Some(pop!(frame)) } else { None };
+                let exc = if n >= 1 { Some(pop!(frame)) } else { None };
+                return Err(self.raise(exc, cause)?);
+            }
+            Op::LoadAssertionError => frame.stack.push(Value::Class(
+                crate::object::types().exc(ExcKind::AssertionError).clone(),
+            )),
+            Op::BeforeWith => {
+                let mgr = pop!(frame);
+                let (exit, entered) = self.before_with(&mgr)?;
+                frame.stack.push(exit);
+                frame.stack.push(entered);
+            }
+            Op::WithExceptStart => {
+                let exc = top!(frame).clone();
+                let exit = self.peek(frame, 3)?;
+                let r = self.with_exit_exc(&exit, &exc)?;
+                frame.stack.push(r);
+            }
+            Op::PrintExpr => {
+                let v = pop!(frame);
+                self.print_expr(&v)?;
+            }
+            hot @ (Op::Nop
+            | Op::Pop
+            | Op::Copy(..)
+            | Op::Swap(..)
+            | Op::LoadConst(..)
+            | Op::LoadLocal(..)
+            | Op::StoreLocal(..)
+            | Op::LoadGlobal(..)
+            | Op::StoreGlobal(..)
+            | Op::LoadDeref(..)
+            | Op::StoreDeref(..)
+            | Op::Binary(..)
+            | Op::InPlace(..)
+            | Op::Compare(..)
+            | Op::UnaryNot
+            | Op::UnaryNeg
+            | Op::Subscr
+            | Op::StoreSubscr
+            | Op::LoadAttr(..)
+            | Op::StoreAttr(..)
+            | Op::BuildTuple(..)
+            | Op::BuildList(..)
+            | Op::ListAppend(..)
+            | Op::UnpackSequence(..)
+            | Op::Jump(..)
+            | Op::JumpBackward(..)
+            | Op::PopJumpIfFalse(..)
+            | Op::PopJumpIfTrue(..)
+            | Op::JumpIfFalseOrPop(..)
+            | Op::JumpIfTrueOrPop(..)
+            | Op::GetIter
+            | Op::ForIter(..)
+            | Op::Call(..)
+            | Op::CallMethod(..)
+            | Op::ReturnValue
+            | Op::YieldValue) => {
+                return Err(err!(SystemError, "{hot:?} reached the cold path"));
+            }
+        }
+        Ok(None)
+    }
+}
