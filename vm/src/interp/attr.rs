@@ -74,6 +74,12 @@ impl Interp {
         if let Payload::Super { start, obj: target } = &inst.payload {
             return self.super_getattr(start, target, name);
         }
+        // No property anywhere in the class chain: the instance's own attribute wins outright.
+        if inst.class.attr_flags() & crate::object::HAS_PROPERTY == 0 {
+            if let Some(v) = inst.dict.lock().get(name) {
+                return Ok(v.clone());
+            }
+        }
         let class_attr = inst.class.lookup(name);
         if let Some(Value::Instance(d)) = &class_attr {
             if let Payload::Property { fget, .. } = &d.payload {
@@ -214,7 +220,10 @@ impl Interp {
     pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
         match obj {
             Value::Instance(inst) => {
-                if let Some(Value::Instance(d)) = inst.class.lookup(name) {
+                let flags = inst.class.attr_flags();
+                if flags & crate::object::HAS_PROPERTY == 0 {
+                    // nothing on the class can intercept the assignment
+                } else if let Some(Value::Instance(d)) = inst.class.lookup(name) {
                     if let Payload::Property { fset, .. } = &d.payload {
                         if fset.is_none() {
                             return Err(err!(
@@ -226,7 +235,9 @@ impl Interp {
                         return self.call(fset, &[obj.clone(), v]).map(|_| ());
                     }
                 }
-                if let Some(sa) = inst.class.lookup("__setattr__") {
+                if flags & crate::object::HAS_SETATTR == 0 {
+                    // plain store below
+                } else if let Some(sa) = inst.class.lookup("__setattr__") {
                     return self
                         .call(&sa, &[obj.clone(), Value::str(name), v])
                         .map(|_| ());
@@ -419,6 +430,7 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         dict: parking_lot::RwLock::new(dict),
         builtin: false,
         cache: Default::default(),
+        flags: Default::default(),
     });
     if let Some(c) = cell {
         c.set(Value::Class(cls.clone()));

@@ -73,7 +73,15 @@ pub struct Class {
     pub builtin: bool,
     /// Answers of `lookup`, valid while the class epoch they were taken in is current.
     pub cache: Mutex<(u64, LookupCache)>,
+    /// `attr_flags` with the class epoch it was computed in: `epoch << 2 | bits`.
+    pub flags: std::sync::atomic::AtomicU64,
 }
+
+/// A class (or a base) defines a property: instance attribute reads and writes must look at the
+/// class first.
+pub const HAS_PROPERTY: u64 = 1;
+/// A class (or a base) defines `__setattr__`.
+pub const HAS_SETATTR: u64 = 2;
 
 type LookupCache = std::collections::HashMap<
     Arc<str>,
@@ -101,6 +109,7 @@ impl Class {
             kind: TypeKind::Native,
             builtin: true,
             cache: Mutex::new((0, LookupCache::default())),
+            flags: Default::default(),
         }
     }
 
@@ -114,6 +123,7 @@ impl Class {
             kind,
             builtin: true,
             cache: Mutex::new((0, LookupCache::default())),
+            flags: Default::default(),
         }
     }
 
@@ -138,6 +148,43 @@ impl Class {
         }
         cache.1.insert(Arc::from(name), found.clone());
         found
+    }
+
+    /// `HAS_PROPERTY | HAS_SETATTR` bits for this class and its bases, from the lookup cache
+    /// (so recomputed after any class changes). Lets `obj.x` on a plain class skip the class.
+    pub fn attr_flags(&self) -> u64 {
+        use std::sync::atomic::Ordering;
+        let epoch = CLASS_EPOCH.load(Ordering::Acquire);
+        let cached = self.flags.load(Ordering::Relaxed);
+        if cached >> 2 == epoch {
+            return cached & 3;
+        }
+        let bits = self.compute_attr_flags();
+        self.flags.store((epoch << 2) | bits, Ordering::Relaxed);
+        bits
+    }
+
+    fn compute_attr_flags(&self) -> u64 {
+        let mut bits = 0;
+        let mut check = |dict: &AttrMap| {
+            for (k, v) in dict.iter() {
+                if &**k == "__setattr__" {
+                    bits |= HAS_SETATTR;
+                }
+                if let Value::Instance(i) = v {
+                    if matches!(i.payload, Payload::Property { .. }) {
+                        bits |= HAS_PROPERTY;
+                    }
+                }
+            }
+        };
+        check(&self.dict.read());
+        let mut cls = self.base.clone();
+        while let Some(c) = cls {
+            check(&c.dict.read());
+            cls = c.base.clone();
+        }
+        bits
     }
 
     fn lookup_uncached(&self, name: &str) -> Option<Value> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use class::{
     class_changed, types, BuiltinTypes, Class, ExcData, ExcKind, Instance, NativeData, Payload,
-    TraceEntry, TypeKind, ViewKind,
+    TraceEntry, TypeKind, ViewKind, HAS_PROPERTY, HAS_SETATTR,
 };
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};

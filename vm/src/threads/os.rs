@@ -78,6 +78,7 @@ pub fn extra_exc_class(name: &'static str) -> Arc<Class> {
         kind: TypeKind::Exception,
         builtin: module == "builtins",
         cache: Default::default(),
+        flags: Default::default(),
     });
     all.push(cls.clone());
     cls

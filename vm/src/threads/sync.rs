@@ -141,6 +141,7 @@ pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Arc<Class> {
         kind: TypeKind::Exception,
         builtin: false,
         cache: Default::default(),
+        flags: Default::default(),
     })
 }
 
