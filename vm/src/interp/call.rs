@@ -107,7 +107,7 @@ impl Interp {
         &mut self,
         frame: &mut Frame,
         fpos: usize,
-        kw: Kwargs,
+        kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let f = frame.stack[fpos].clone();
         if let Value::Native(n) = &f {
@@ -116,7 +116,7 @@ impl Interp {
                 return self.zero_arg_super(frame);
             }
         }
-        let r = self.call_kw(&f, &frame.stack[fpos + 1..], &kw);
+        let r = self.call_kw(&f, &frame.stack[fpos + 1..], kw);
         frame.stack.truncate(fpos);
         r
     }
@@ -128,25 +128,25 @@ impl Interp {
         frame: &mut Frame,
         opos: usize,
         name: &str,
-        kw: Kwargs,
+        kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
-        let obj = frame.stack[opos].clone();
-        let r = match &obj {
+        let obj = &frame.stack[opos];
+        let r = match obj {
             Value::Instance(_) | Value::Class(_) | Value::Module(_) => {
-                let m = self.getattr(&obj, name)?;
-                self.call_kw(&m, &frame.stack[opos + 1..], &kw)
+                let m = self.getattr(obj, name)?;
+                self.call_kw(&m, &frame.stack[opos + 1..], kw)
             }
-            _ => match crate::object::class_of(&obj).lookup(name) {
+            _ => match crate::object::builtin_class(obj).lookup(name) {
                 Some(Value::Native(n)) => (n.func)(
                     self,
                     Args {
                         pos: &frame.stack[opos..],
-                        kw: &kw,
+                        kw,
                     },
                 ),
                 _ => {
-                    let m = self.getattr(&obj, name)?;
-                    self.call_kw(&m, &frame.stack[opos + 1..], &kw)
+                    let m = self.getattr(obj, name)?;
+                    self.call_kw(&m, &frame.stack[opos + 1..], kw)
                 }
             },
         };

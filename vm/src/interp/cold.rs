@@ -183,7 +183,7 @@ impl Interp {
                 let names = pop!(frame);
                 let fpos = self.callee_pos(frame, n, 0)?;
                 let kw = self.split_keywords(frame, &names)?;
-                let r = self.call_on_stack(frame, fpos, kw)?;
+                let r = self.call_on_stack(frame, fpos, &kw)?;
                 frame.stack.push(r);
             }
             Op::CallEx { has_kwargs } => {
@@ -198,7 +198,7 @@ impl Interp {
                 let opos = self.callee_pos(frame, n, 0)?;
                 let kw = self.split_keywords(frame, &names)?;
                 let name = &code.names[name.0 as usize];
-                let r = self.call_method_on_stack(frame, opos, name, kw)?;
+                let r = self.call_method_on_stack(frame, opos, name, &kw)?;
                 frame.stack.push(r);
             }
             Op::GetYieldFromIter => {

@@ -20,8 +20,13 @@ const IN_GLOBALS: u64 = 1 << 63;
 const IN_BUILTINS: u64 = 1 << 62;
 const LAYOUT_MASK: u64 = (1 << 30) - 1;
 
+#[inline(always)]
 fn same_key(k: &HashKey, want: &HashKey) -> bool {
-    k == want
+    match (&k.value, &want.value) {
+        // Names are interned (`object::intern`), so a hit is usually a pointer comparison.
+        (Value::Str(a), Value::Str(b)) if std::sync::Arc::ptr_eq(a, b) => true,
+        _ => k == want,
+    }
 }
 
 impl Interp {

@@ -112,6 +112,22 @@ impl Default for Config {
     }
 }
 
+/// The same dict with its string keys replaced by the interned strings compiled code uses, so
+/// cached builtin lookups compare keys by pointer.
+fn interned_keys(d: Arc<Dict>) -> Arc<Dict> {
+    let out = Dict::new();
+    for (k, v) in d.items() {
+        let key = match &k {
+            Value::Str(s) => Value::Str(crate::object::intern(s.as_str())),
+            other => other.clone(),
+        };
+        if let Ok(key) = crate::object::HashKey::from_value(key) {
+            out.set(key, v);
+        }
+    }
+    Arc::new(out)
+}
+
 impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
         let started = std::time::Instant::now();
@@ -124,7 +140,7 @@ impl Vm {
             next_thread_id: std::sync::atomic::AtomicU64::new(1),
             threads: Mutex::new(Vec::new()),
             main_thread: std::sync::OnceLock::new(),
-            builtins: crate::builtins::make_builtins(),
+            builtins: interned_keys(crate::builtins::make_builtins()),
             modules: Mutex::new(Vec::new()),
             recursion_limit: AtomicUsize::new(1000),
             config,

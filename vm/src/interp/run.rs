@@ -431,7 +431,7 @@ impl Interp {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
-                        let r = self.call_on_stack(frame, fpos, Vec::new())?;
+                        let r = self.call_on_stack(frame, fpos, &[])?;
                         frame.stack.push(r);
                     }
                     Op::CallMethod(name, n) => {
@@ -441,7 +441,7 @@ impl Interp {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
-                        let r = self.call_method_on_stack(frame, opos, name, Vec::new())?;
+                        let r = self.call_method_on_stack(frame, opos, name, &[])?;
                         frame.stack.push(r);
                     }
                     Op::ReturnValue => {

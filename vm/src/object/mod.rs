@@ -41,7 +41,8 @@ pub fn class_of(v: &Value) -> Arc<Class> {
     }
 }
 
-fn builtin_class(v: &Value) -> &'static Arc<Class> {
+/// The built-in class of a value that is not an instance, without touching its reference count.
+pub fn builtin_class(v: &Value) -> &'static Arc<Class> {
     let t = types();
     match v {
         Value::Undefined | Value::None => &t.none,
