@@ -55,16 +55,11 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             match interp.gen_resume(&g, Value::None)? {
                 Some(v) => Some(v),
                 None => {
-                    let ret = std::mem::take(&mut interp.yield_from_result);
-                    if let Some(d) = args.get(1) {
-                        return Ok(d.clone());
-                    }
-                    let a = if ret.is_none() || matches!(ret, Value::Undefined) {
-                        vec![]
-                    } else {
-                        vec![ret]
+                    let stop = interp.gen_stop_iteration();
+                    return match args.get(1) {
+                        Some(d) => Ok(d.clone()),
+                        None => Err(stop),
                     };
-                    return Err(PyErr::with_args(ExcKind::StopIteration, a));
                 }
             }
         }

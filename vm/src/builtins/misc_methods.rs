@@ -8,7 +8,7 @@ use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, Instance, Payload, Range, Tuple};
+use crate::object::{Instance, Payload, Range, Tuple};
 use crate::raise;
 use crate::value::Value;
 
@@ -249,15 +249,7 @@ fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let g = g.clone();
     match interp.gen_resume(&g, v.clone())? {
         Some(y) => Ok(y),
-        None => {
-            let r = std::mem::take(&mut interp.yield_from_result);
-            let args = if r.is_none() || matches!(r, Value::Undefined) {
-                vec![]
-            } else {
-                vec![r]
-            };
-            Err(PyErr::with_args(ExcKind::StopIteration, args))
-        }
+        None => Err(interp.gen_stop_iteration()),
     }
 }
 
@@ -297,15 +289,7 @@ fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let g = g.clone();
     match interp.gen_throw(&g, exc)? {
         Some(v) => Ok(v),
-        None => {
-            let r = std::mem::take(&mut interp.yield_from_result);
-            let args = if r.is_none() || matches!(r, Value::Undefined) {
-                vec![]
-            } else {
-                vec![r]
-            };
-            Err(PyErr::with_args(ExcKind::StopIteration, args))
-        }
+        None => Err(interp.gen_stop_iteration()),
     }
 }
 

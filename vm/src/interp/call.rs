@@ -520,6 +520,18 @@ impl Interp {
         self.gen_run(g, frame, Some(exc))
     }
 
+    /// The `StopIteration` that `next()`/`send()`/`throw()` raise when a generator has just
+    /// finished: it carries the generator's return value (none for `return None`).
+    pub fn gen_stop_iteration(&mut self) -> PyErr {
+        let r = std::mem::take(&mut self.yield_from_result);
+        let args = if r.is_none() || matches!(r, Value::Undefined) {
+            vec![]
+        } else {
+            vec![r]
+        };
+        PyErr::with_args(crate::object::ExcKind::StopIteration, args)
+    }
+
     /// `generator.close()`: throw `GeneratorExit` in, so its `finally` blocks run.
     pub fn gen_close(&mut self, g: &Arc<Generator>) -> PyResult<()> {
         let exit = PyErr::with_args(crate::object::ExcKind::GeneratorExit, Vec::new());
