@@ -1,8 +1,8 @@
 //! Stage 4 of the minivm pipeline: the stack VM that runs compiled bytecode.
 //!
 //! `value` and `object` define what programs compute with; `interp` runs frames (its `run.rs` is the
-//! dispatch loop); `builtins` holds the functions and modules written in Rust; `num` is Python's
-//! numeric and formatting semantics.
+//! dispatch loop); `builtins` holds the built-in functions and methods of the built-in types;
+//! `stdlib` the modules programs import; `num` is Python's numeric and formatting semantics.
 
 pub mod arith;
 pub mod builtins;
@@ -12,7 +12,7 @@ pub mod interp;
 pub mod num;
 pub mod object;
 pub mod stats;
-pub mod threads;
+pub mod stdlib;
 pub mod timeline;
 pub mod value;
 
@@ -41,7 +41,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         Err(e) => report_uncaught(&mut interp, &e),
     };
     // Like CPython, the program ends once its non-daemon threads have finished.
-    crate::threads::join_non_daemon(&mut interp);
+    crate::stdlib::join_non_daemon(&mut interp);
     interp.detach();
     let _ = vm.stdout.lock().flush();
     status

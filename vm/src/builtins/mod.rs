@@ -1,4 +1,4 @@
-//! The builtins: built-in functions, methods of the built-in types, and the built-in modules.
+//! The builtins: built-in functions and the methods of the built-in types (modules live in `stdlib/`).
 //!
 //! The core calls in through [`install_methods`], [`make_builtins`], [`construct`],
 //! [`import_builtin_module`] and [`builtin_attr`]; everything else is private to this module.
@@ -7,12 +7,11 @@ pub mod args;
 mod attrs;
 mod construct;
 mod dict_methods;
-mod functions;
+pub mod functions;
 pub mod io;
 mod iter_functions;
 mod list_methods;
 mod misc_methods;
-mod modules;
 mod set_methods;
 pub mod sort;
 mod str_format;
@@ -25,10 +24,9 @@ use crate::error::PyErr;
 use crate::object::{types, BuiltinTypes, Class, Dict, ExcKind, NativeFn, NativeFunction};
 use crate::value::Value;
 
+pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
-pub use modules::import_builtin_module;
-pub use modules::sys::argv_value as sys_argv;
 
 /// A native function as a value.
 pub fn native(name: &'static str, f: NativeFn) -> Value {
@@ -69,7 +67,7 @@ pub fn make_builtins() -> Arc<Dict> {
     for (name, f) in functions::FUNCTIONS.iter().chain(iter_functions::FUNCTIONS) {
         d.set_str(name, native(name, *f));
     }
-    d.set_str("open", native("open", crate::threads::file::open_builtin));
+    d.set_str("open", native("open", crate::stdlib::file::open_builtin));
     let t = types();
     for cls in [
         &t.object,

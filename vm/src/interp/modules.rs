@@ -14,9 +14,7 @@ impl Interp {
         if let Some(m) = self.vm.find_module(name) {
             return Ok(Value::Module(m));
         }
-        if let Some(m) = crate::threads::import_module(name)
-            .or_else(|| crate::builtins::import_builtin_module(name))
-        {
+        if let Some(m) = crate::stdlib::import_module(name) {
             if name == "sys" {
                 m.dict.set_str("argv", crate::builtins::sys_argv(self));
             }

@@ -11,7 +11,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Instance, Module};
-use crate::threads::{arg, func, make_module, native_class, this, timeout_arg};
+use crate::stdlib::{arg, func, make_module, native_class, this, timeout_arg};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -64,7 +64,7 @@ pub fn threading_module() -> Arc<Module> {
         ("active_count", func("active_count", active_count)),
         ("enumerate", func("enumerate", enumerate)),
     ];
-    items.extend(crate::threads::sync::threading_items());
+    items.extend(crate::stdlib::sync::threading_items());
     make_module("threading", items)
 }
 

@@ -11,8 +11,8 @@ use parking_lot::Mutex;
 use crate::interp::subscr::seq_index;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Module};
-use crate::threads::sync::{int_value, property};
-use crate::threads::{arg, make_module, native_class, this};
+use crate::stdlib::sync::{int_value, property};
+use crate::stdlib::{arg, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::interp::{Args, Interp};
 use crate::object::{ExcKind, Module};
-use crate::threads::{func, make_module};
+use crate::stdlib::{func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -87,7 +87,7 @@ struct Entry {
 
 /// The file descriptor of an object given to `select`: an int, or what its `fileno()` returns.
 fn fd_of(interp: &mut Interp, obj: &Value) -> PyResult<Option<libc::c_int>> {
-    if crate::threads::socket::is_unbound(obj) {
+    if crate::stdlib::socket::is_unbound(obj) {
         return Ok(None);
     }
     let n = match obj {
@@ -211,11 +211,11 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let result = interp.allow_threads(|| poll_fds(&mut fds, wait, interrupt));
     interp.check_signals()?;
     if let Err(e) = result {
-        return Err(crate::threads::os::os_error(&e, None));
+        return Err(crate::stdlib::os::os_error(&e, None));
     }
     if fds.iter().any(|p| p.revents & libc::POLLNVAL != 0) {
         let ebadf = std::io::Error::from_raw_os_error(libc::EBADF);
-        return Err(crate::threads::os::os_error(&ebadf, None));
+        return Err(crate::stdlib::os::os_error(&ebadf, None));
     }
     let ready = |which: usize, fd: Option<libc::c_int>| -> bool {
         let Some(fd) = fd else {

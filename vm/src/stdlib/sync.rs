@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::error::PyErr;
 use crate::interp::{Args, Interp};
 use crate::object::{types, AttrMap, Class, ExcKind, Instance, NativeFn, Payload, TypeKind};
-use crate::threads::{arg, func, native_class, this};
+use crate::stdlib::{arg, func, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 

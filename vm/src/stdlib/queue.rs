@@ -10,10 +10,10 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Module};
-use crate::threads::sync::{
+use crate::stdlib::sync::{
     exception_class, int_value, property, raise_new, seconds, wait_for, Wait,
 };
-use crate::threads::{arg, make_module, native_class, this};
+use crate::stdlib::{arg, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 

@@ -1,14 +1,20 @@
-//! The modules that make threads and blocking I/O visible to programs: `threading`, `queue`,
-//! `collections.deque`, `select`, `socket`, `os`, and the native-class helpers they share.
+//! The standard library written in Rust: every module a program can `import` (`threading`, `queue`,
+//! `collections`, `select`, `socket`, `os`, `math`, `time`, `sys`, `string`), and the native-class
+//! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on
+//! the interpreter, never the other way round.
 
 pub mod deque;
 pub mod file;
+pub mod math;
 pub mod os;
 pub mod queue;
 pub mod select;
 pub mod socket;
+pub mod string;
 pub mod sync;
+pub mod sys;
 pub mod thread;
+pub mod time;
 
 use std::sync::Arc;
 
@@ -26,8 +32,32 @@ pub fn import_module(name: &str) -> Option<Arc<Module>> {
         "os" => Some(os::os_module()),
         "queue" => Some(queue::queue_module()),
         "collections" => Some(deque::collections_module()),
+        "math" => Some(math::module()),
+        "time" => Some(time::module()),
+        "sys" => Some(sys::module()),
+        "string" => Some(string::string_module()),
         _ => None,
     }
+}
+
+/// A module from a name, its functions and its constants.
+pub fn module_from_fns(
+    name: &str,
+    funcs: crate::builtins::Methods,
+    consts: Vec<(&str, Value)>,
+) -> Arc<Module> {
+    let d = Dict::new();
+    d.set_str("__name__", Value::str(name));
+    for (n, f) in funcs {
+        d.set_str(n, crate::builtins::native(n, *f));
+    }
+    for (n, v) in consts {
+        d.set_str(n, v);
+    }
+    Arc::new(Module {
+        name: name.into(),
+        dict: Arc::new(d),
+    })
 }
 
 /// A native function value.

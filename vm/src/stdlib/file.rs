@@ -14,8 +14,8 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::error::PyErr;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Instance};
-use crate::threads::os::{exc_of_class, extra_exc_class, os_error, py_str_repr};
-use crate::threads::{arg, native_class, this};
+use crate::stdlib::os::{exc_of_class, extra_exc_class, os_error, py_str_repr};
+use crate::stdlib::{arg, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 

@@ -25,9 +25,9 @@ use parking_lot::Mutex;
 use crate::error::PyErr;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, types, Class, ExcKind, Instance, Module};
-use crate::threads::os::{exc_of_class, extra_exc_class, os_error};
-use crate::threads::select::poll_fds;
-use crate::threads::{arg, func, make_module, native_class, this};
+use crate::stdlib::os::{exc_of_class, extra_exc_class, os_error};
+use crate::stdlib::select::poll_fds;
+use crate::stdlib::{arg, func, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 

@@ -3,9 +3,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::module_from_fns as make_module;
 use crate::builtins::args::{to_index, ArgsExt};
 use crate::builtins::functions::{write_stream, Stream};
-use crate::builtins::modules::make_module;
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::interp::{Args, Interp};
@@ -19,13 +19,13 @@ const FUNCS: Methods = &[
     ("setrecursionlimit", setrecursionlimit),
     (
         "setswitchinterval",
-        crate::threads::os::sys_setswitchinterval,
+        crate::stdlib::os::sys_setswitchinterval,
     ),
     (
         "getswitchinterval",
-        crate::threads::os::sys_getswitchinterval,
+        crate::stdlib::os::sys_getswitchinterval,
     ),
-    ("_is_gil_enabled", crate::threads::os::sys_is_gil_enabled),
+    ("_is_gil_enabled", crate::stdlib::os::sys_is_gil_enabled),
 ];
 
 pub fn module() -> Arc<Module> {

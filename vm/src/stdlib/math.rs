@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::BinOp;
 
+use super::module_from_fns as make_module;
 use crate::builtins::args::{to_index, ArgsExt};
-use crate::builtins::modules::make_module;
 use crate::builtins::{num_err, Methods};
 use crate::error::PyResult;
 use crate::interp::ops::{as_number, Num};

@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 use crate::error::PyErr;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, types, AttrMap, Class, ExcKind, Instance, Module, TypeKind};
-use crate::threads::{arg, func, make_module};
+use crate::stdlib::{arg, func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
 

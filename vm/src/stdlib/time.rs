@@ -3,8 +3,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::module_from_fns as make_module;
 use crate::builtins::args::ArgsExt;
-use crate::builtins::modules::make_module;
 use crate::builtins::Methods;
 use crate::error::PyResult;
 use crate::interp::ops::{as_number, Num};
