@@ -1,12 +1,18 @@
 //! `cargo bench --bench compare [-- FILTER... --runs N]`: whole-process wall-clock timings of
-//! minivm (release build) against python3 and, when installed, lua5.4 (for programs that have a
+//! minivm (release build) against CPython and, when installed, lua5.4 (for programs that have a
 //! `.lua` port next to them, e.g. `benches/factorize.lua`).
 //!
-//! Programs: `examples/factorize.mini` (the seed's program) and `benches/programs/*.mini`.
+//! Programs: `examples/factorize.mini` (the seed's program), the micro programs in
+//! `benches/programs/` and the kernels in `benches/kernels/` (n-body, richards, fannkuch, ...).
 //! Each program runs N times per interpreter (default 5, `--runs N` or `MINIVM_BENCH_RUNS`),
 //! interleaved (minivm, python3, lua, minivm, ...) so machine noise hits all of them alike;
-//! the table shows the best run. For programs that do not read the clock, minivm's stdout is
-//! checked against python3's and a mismatch is flagged.
+//! the table shows the best run and the peak memory (max RSS, one extra run). For
+//! programs that do not read the clock, minivm's stdout is checked against python3's and a
+//! mismatch is flagged.
+//!
+//! CPython is the real executable (`sys.executable`, or `MINIVM_BENCH_PYTHON`), not a version
+//! manager's shim such as pyenv's, which adds about 0.1 s to every start. Each runtime's start-up
+//! time (an empty program) is printed above the table, since every row includes it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -23,6 +29,8 @@ struct Runner {
 
 struct Timing {
     best: Option<Duration>,
+    /// Max RSS of one extra run, in KiB (0 when unknown).
+    peak_kb: u64,
     stdout: Option<Vec<u8>>,
     error: Option<String>,
 }
@@ -45,15 +53,8 @@ fn main() -> ExitCode {
     let runs = runs.max(1);
 
     let mut programs = vec![root.join("examples/factorize.mini")];
-    let mut micro: Vec<PathBuf> = std::fs::read_dir(root.join("benches/programs"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "mini"))
-                .collect()
-        })
-        .unwrap_or_default();
-    micro.sort();
-    programs.extend(micro);
+    programs.extend(mini_files(&root.join("benches/programs")));
+    programs.extend(mini_files(&root.join("benches/kernels")));
     if !filters.is_empty() {
         programs.retain(|p| {
             filters
@@ -67,10 +68,11 @@ fn main() -> ExitCode {
         program: MINIVM.to_string(),
         ext: "mini",
     }];
-    if version("python3", &["--version"]).is_some() {
+    let python = real_python();
+    if let Some(py) = &python {
         runners.push(Runner {
             name: "python3",
-            program: "python3".into(),
+            program: py.clone(),
             ext: "mini",
         });
     }
@@ -83,15 +85,18 @@ fn main() -> ExitCode {
     }
 
     print_machine(&runners);
+    print_startup(&runners, runs);
     println!(
-        "best of {runs} runs, wall clock of the whole process (start-up included), interleaved\n"
+        "best of {runs} runs, wall clock of the whole process (start-up included), interleaved;"
     );
+    println!("MB = peak resident memory (max RSS) of one extra run, by /usr/bin/time\n");
 
-    let mut header = format!("{:<24} {:>10}", "program", "minivm s");
+    let mut header = format!("{:<24} {:>10} {:>7}", "program", "minivm s", "MB");
     for r in &runners[1..] {
         header += &format!(
-            " {:>10} {:>9}",
+            " {:>10} {:>7} {:>9}",
             format!("{} s", r.name),
+            "MB",
             format!("vm/{}", short(r.name))
         );
     }
@@ -99,6 +104,8 @@ fn main() -> ExitCode {
     println!("{}", "-".repeat(header.len()));
 
     let mut any_error = false;
+    let kernels_dir = root.join("benches/kernels");
+    let mut kernel_ratios: Vec<f64> = Vec::new();
     for prog in &programs {
         // The source each runner takes: the .mini itself, or a port with the runner's extension.
         let sources: Vec<Option<PathBuf>> = runners
@@ -122,6 +129,7 @@ fn main() -> ExitCode {
             .iter()
             .map(|_| Timing {
                 best: None,
+                peak_kb: 0,
                 stdout: None,
                 error: None,
             })
@@ -139,6 +147,11 @@ fn main() -> ExitCode {
                     }
                     Err(e) => timings[i].error = Some(e),
                 }
+            }
+        }
+        for (i, r) in runners.iter().enumerate() {
+            if let (Some(src), None) = (&sources[i], &timings[i].error) {
+                timings[i].peak_kb = peak_memory_kb(&r.program, src).unwrap_or(0);
             }
         }
         let name = prog
@@ -160,23 +173,32 @@ fn main() -> ExitCode {
             (Some(d), None) => format!("{:.3}", d.as_secs_f64()),
             (None, None) => "-".to_string(),
         };
+        let mem = |t: &Timing| match (t.best, &t.error) {
+            (Some(_), None) if t.peak_kb > 0 => format!("{:.1}", t.peak_kb as f64 / 1024.0),
+            _ => "-".to_string(),
+        };
         let mut line = format!(
-            "{:<24} {:>10}",
+            "{:<24} {:>10} {:>7}",
             if mismatch {
                 format!("{name} (!)")
             } else {
                 name
             },
-            cell(&timings[0])
+            cell(&timings[0]),
+            mem(&timings[0])
         );
-        for t in &timings[1..] {
+        for (k, t) in timings.iter().enumerate().skip(1) {
             let ratio = match (timings[0].best, t.best, &timings[0].error, &t.error) {
                 (Some(a), Some(b), None, None) if b.as_secs_f64() > 0.0 => {
-                    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64())
+                    let r = a.as_secs_f64() / b.as_secs_f64();
+                    if runners[k].name == "python3" && prog.starts_with(&kernels_dir) {
+                        kernel_ratios.push(r);
+                    }
+                    format!("{r:.2}x")
                 }
                 _ => "-".to_string(),
             };
-            line += &format!(" {:>10} {:>9}", cell(t), ratio);
+            line += &format!(" {:>10} {:>7} {:>9}", cell(t), mem(t), ratio);
         }
         println!("{line}");
         for (r, t) in runners.iter().zip(&timings) {
@@ -190,6 +212,15 @@ fn main() -> ExitCode {
         }
     }
     println!("\nratio = minivm time / other time (lower is better for minivm)");
+    if !kernel_ratios.is_empty() {
+        let geo =
+            (kernel_ratios.iter().map(|r| r.ln()).sum::<f64>() / kernel_ratios.len() as f64).exp();
+        let worst = kernel_ratios.iter().cloned().fold(0.0, f64::max);
+        println!(
+            "kernels (benches/kernels, {} programs): geometric mean minivm/python3 = {geo:.2}x, worst {worst:.2}x",
+            kernel_ratios.len()
+        );
+    }
     if filters.is_empty() || filters.iter().any(|f| f == "threads") {
         thread_table(&root, runs);
     }
@@ -217,8 +248,9 @@ fn thread_table(root: &Path, runs: usize) {
     let variants: [(&str, &str, &[&str]); 3] = [
         ("minivm --gil on", MINIVM, &["--gil", "on"]),
         ("minivm --gil off", MINIVM, &["--gil", "off"]),
-        ("python3", "python3", &[]),
+        ("python3", "", &[]),
     ];
+    let python = real_python().unwrap_or_else(|| "python3".into());
     println!("\nthreads: best of {runs} wall-clock seconds; ratio = threaded / sequential");
     println!(
         "{:<14} {:<18} {:>11} {:>11} {:>8}",
@@ -227,6 +259,11 @@ fn thread_table(root: &Path, runs: usize) {
     let mut seq_on_off = [None, None];
     for (label, seq, thr) in pairs {
         for (vi, (name, program, flags)) in variants.iter().enumerate() {
+            let program = if *name == "python3" {
+                python.as_str()
+            } else {
+                program
+            };
             let mut best = [None::<Duration>, None];
             for _ in 0..runs {
                 for (k, file) in [seq, thr].iter().enumerate() {
@@ -324,6 +361,7 @@ fn short(name: &str) -> &str {
     }
 }
 
+/// One run: wall time and stdout (the peak memory is measured apart, in `peak_memory_kb`).
 fn time_once(program: &str, src: &Path) -> Result<(Duration, Vec<u8>), String> {
     let start = Instant::now();
     let out = Command::new(program)
@@ -340,6 +378,74 @@ fn time_once(program: &str, src: &Path) -> Result<(Duration, Vec<u8>), String> {
         ));
     }
     Ok((elapsed, out.stdout))
+}
+
+/// Peak resident memory (KiB) of one extra, untimed run, read by GNU time (`/usr/bin/time -f %M`,
+/// Debian's `time` package); None when it is not installed. Kept out of the timed runs so that
+/// the wrapper's own start-up does not count in the times.
+fn peak_memory_kb(program: &str, src: &Path) -> Option<u64> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "--"])
+        .arg(program)
+        .arg(src)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines().last()?.trim().parse().ok()
+}
+
+/// The `.mini` files of a folder, sorted.
+fn mini_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "mini"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The real CPython executable: `MINIVM_BENCH_PYTHON`, else what `python3` reports as
+/// `sys.executable` (a pyenv shim re-executes the real binary and adds ~0.1 s per start).
+fn real_python() -> Option<String> {
+    if let Ok(p) = std::env::var("MINIVM_BENCH_PYTHON") {
+        return Some(p);
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !path.is_empty()).then_some(path)
+}
+
+/// Each runtime's start-up time: best of `runs` runs of an empty program.
+fn print_startup(runners: &[Runner], runs: usize) {
+    let dir = std::env::temp_dir();
+    let mut parts = Vec::new();
+    for r in runners {
+        let empty = dir.join(format!(
+            "minivm-bench-empty-{}.{}",
+            std::process::id(),
+            r.ext
+        ));
+        if std::fs::write(&empty, "").is_err() {
+            continue;
+        }
+        let best = (0..runs.max(3))
+            .filter_map(|_| time_once(&r.program, &empty).ok().map(|(d, _)| d))
+            .min();
+        let _ = std::fs::remove_file(&empty);
+        if let Some(d) = best {
+            parts.push(format!("{} {:.1} ms", r.name, d.as_secs_f64() * 1000.0));
+        }
+    }
+    println!("start-up (empty program): {}", parts.join(", "));
 }
 
 fn version(program: &str, args: &[&str]) -> Option<String> {
@@ -387,6 +493,11 @@ fn print_machine(runners: &[Runner]) {
         } else {
             version(&r.program, &["--version"])
         };
-        println!("{:<8} {}", format!("{}:", r.name), v.unwrap_or_default());
+        println!(
+            "{:<8} {} ({})",
+            format!("{}:", r.name),
+            v.unwrap_or_default(),
+            r.program
+        );
     }
 }
