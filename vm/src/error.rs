@@ -1,14 +1,13 @@
 //! Python exceptions as Rust errors: `PyErr` wraps an exception instance; `PyResult` is the VM's `Result`.
 
-use std::sync::Arc;
-
+use crate::heap::Ref;
 use crate::object::{types, ExcKind, Instance, TypeKind};
 use crate::value::Value;
 
 /// A raised Python exception (always an instance of a `BaseException` subclass).
 #[derive(Clone)]
 pub struct PyErr {
-    pub exc: Arc<Instance>,
+    pub exc: Ref<Instance>,
 }
 
 pub type PyResult<T> = Result<T, PyErr>;
@@ -25,7 +24,7 @@ impl PyErr {
             d.lock().args = args;
         }
         PyErr {
-            exc: Arc::new(inst),
+            exc: Ref::new(inst),
         }
     }
 

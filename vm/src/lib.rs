@@ -8,6 +8,7 @@ pub mod arith;
 pub mod builtins;
 pub mod error;
 pub mod gil;
+pub mod heap;
 pub mod interp;
 pub mod num;
 pub mod object;
@@ -24,6 +25,7 @@ pub use error::{PyErr, PyResult};
 pub use interp::{Config, Interp, Vm};
 pub use value::Value;
 
+use crate::heap::Ref;
 use crate::interp::code::Code;
 use crate::interp::run::Exit;
 use crate::object::{Dict, ExcKind, Function};
@@ -48,21 +50,21 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
 }
 
 /// A fresh module namespace.
-pub fn new_globals(name: &str) -> Arc<Dict> {
-    let g = Arc::new(Dict::new());
+pub fn new_globals(name: &str) -> Ref<Dict> {
+    let g = Ref::new(Dict::new());
     g.set_str("__name__", Value::str(name));
     g
 }
 
 /// Run a module-level code object in `globals` (also used by the REPL for each entry).
-pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Arc<Dict>) -> PyResult<()> {
-    let func = Arc::new(Function {
+pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Ref<Dict>) -> PyResult<()> {
+    let func = Ref::new(Function {
         code: Code::load(code),
         globals,
         defaults: Box::new([]),
         kwdefaults: None,
         closure: Box::new([]),
-        attrs: parking_lot::Mutex::new(Default::default()),
+        attrs: crate::heap::ObjCell::new(Default::default()),
     });
     let frame = interp.new_frame(&func, &[], &[])?;
     match interp.run_frame(frame)? {

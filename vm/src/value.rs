@@ -1,12 +1,11 @@
 //! Runtime values: the one `Value` type every stage of execution passes around.
 //!
 //! A `Value` is 16 bytes: small immutable values (`None`, bools, ints, floats) are stored inline and
-//! copied; everything else is an `Arc` to a heap object. Every object is `Send + Sync`: mutable objects
-//! (lists, dicts, instances) keep their contents behind their own lock, so OS threads can share them
-//! safely whether or not the GIL is held.
+//! copied; everything else is a counted reference (`heap::Ref`) to a heap object. Mutable objects
+//! (lists, dicts, instances) keep their contents in an object cell (`heap::ObjCell`); see
+//! `vm/src/heap/` for how both work under the two memory models.
 
-use std::sync::Arc;
-
+use crate::heap::Ref;
 use crate::object::{
     BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
     NativeFunction, PyStr, Range, RangeIter, SetObj, Slice, Tuple,
@@ -88,25 +87,25 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Arc<PyStr>),
-    Tuple(Arc<Tuple>),
-    List(Arc<List>),
-    Dict(Arc<Dict>),
-    Set(Arc<SetObj>),
-    Range(Arc<Range>),
-    Slice(Arc<Slice>),
-    Function(Arc<Function>),
-    Native(Arc<NativeFunction>),
-    BoundMethod(Arc<BoundMethod>),
-    Class(Arc<Class>),
-    Instance(Arc<Instance>),
-    Module(Arc<Module>),
-    Iter(Arc<IterObj>),
+    Str(Ref<PyStr>),
+    Tuple(Ref<Tuple>),
+    List(Ref<List>),
+    Dict(Ref<Dict>),
+    Set(Ref<SetObj>),
+    Range(Ref<Range>),
+    Slice(Ref<Slice>),
+    Function(Ref<Function>),
+    Native(Ref<NativeFunction>),
+    BoundMethod(Ref<BoundMethod>),
+    Class(Ref<Class>),
+    Instance(Ref<Instance>),
+    Module(Ref<Module>),
+    Iter(Ref<IterObj>),
     /// `iter(range(...))`: kept apart from other iterators so a `for` loop over a range costs
     /// two relaxed atomic operations per step and no lock.
-    RangeIter(Arc<RangeIter>),
-    Generator(Arc<Generator>),
-    Cell(Arc<CellObj>),
+    RangeIter(Ref<RangeIter>),
+    Generator(Ref<Generator>),
+    Cell(Ref<CellObj>),
     Ellipsis,
     NotImplemented,
 }
@@ -119,19 +118,19 @@ const _: () = {
 
 impl Value {
     pub fn str(s: &str) -> Value {
-        Value::Str(Arc::new(PyStr::new(s)))
+        Value::Str(Ref::new(PyStr::new(s)))
     }
 
     pub fn string(s: String) -> Value {
-        Value::Str(Arc::new(PyStr::from(s)))
+        Value::Str(Ref::new(PyStr::from(s)))
     }
 
     pub fn tuple(items: Vec<Value>) -> Value {
-        Value::Tuple(Arc::new(Tuple::new(items)))
+        Value::Tuple(Ref::new(Tuple::new(items)))
     }
 
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(List::new(items)))
+        Value::List(Ref::new(List::new(items)))
     }
 
     pub fn is_none(&self) -> bool {
@@ -149,23 +148,23 @@ impl Value {
             // treating equal ints as identical matches what CPython prints for them.
             (Int(a), Int(b)) => a == b,
             (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
-            (Str(a), Str(b)) => Arc::ptr_eq(a, b),
-            (Tuple(a), Tuple(b)) => Arc::ptr_eq(a, b),
-            (List(a), List(b)) => Arc::ptr_eq(a, b),
-            (Dict(a), Dict(b)) => Arc::ptr_eq(a, b),
-            (Set(a), Set(b)) => Arc::ptr_eq(a, b),
-            (Range(a), Range(b)) => Arc::ptr_eq(a, b),
-            (Slice(a), Slice(b)) => Arc::ptr_eq(a, b),
-            (Function(a), Function(b)) => Arc::ptr_eq(a, b),
-            (Native(a), Native(b)) => Arc::ptr_eq(a, b),
-            (BoundMethod(a), BoundMethod(b)) => Arc::ptr_eq(a, b),
-            (Class(a), Class(b)) => Arc::ptr_eq(a, b),
-            (Instance(a), Instance(b)) => Arc::ptr_eq(a, b),
-            (Module(a), Module(b)) => Arc::ptr_eq(a, b),
-            (Iter(a), Iter(b)) => Arc::ptr_eq(a, b),
-            (RangeIter(a), RangeIter(b)) => Arc::ptr_eq(a, b),
-            (Generator(a), Generator(b)) => Arc::ptr_eq(a, b),
-            (Cell(a), Cell(b)) => Arc::ptr_eq(a, b),
+            (Str(a), Str(b)) => Ref::ptr_eq(a, b),
+            (Tuple(a), Tuple(b)) => Ref::ptr_eq(a, b),
+            (List(a), List(b)) => Ref::ptr_eq(a, b),
+            (Dict(a), Dict(b)) => Ref::ptr_eq(a, b),
+            (Set(a), Set(b)) => Ref::ptr_eq(a, b),
+            (Range(a), Range(b)) => Ref::ptr_eq(a, b),
+            (Slice(a), Slice(b)) => Ref::ptr_eq(a, b),
+            (Function(a), Function(b)) => Ref::ptr_eq(a, b),
+            (Native(a), Native(b)) => Ref::ptr_eq(a, b),
+            (BoundMethod(a), BoundMethod(b)) => Ref::ptr_eq(a, b),
+            (Class(a), Class(b)) => Ref::ptr_eq(a, b),
+            (Instance(a), Instance(b)) => Ref::ptr_eq(a, b),
+            (Module(a), Module(b)) => Ref::ptr_eq(a, b),
+            (Iter(a), Iter(b)) => Ref::ptr_eq(a, b),
+            (RangeIter(a), RangeIter(b)) => Ref::ptr_eq(a, b),
+            (Generator(a), Generator(b)) => Ref::ptr_eq(a, b),
+            (Cell(a), Cell(b)) => Ref::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -181,23 +180,23 @@ impl Value {
             Bool(b) => 4 + *b as usize,
             Int(i) => *i as usize,
             Float(f) => f.to_bits() as usize,
-            Str(a) => Arc::as_ptr(a) as usize,
-            Tuple(a) => Arc::as_ptr(a) as usize,
-            List(a) => Arc::as_ptr(a) as usize,
-            Dict(a) => Arc::as_ptr(a) as usize,
-            Set(a) => Arc::as_ptr(a) as usize,
-            Range(a) => Arc::as_ptr(a) as usize,
-            Slice(a) => Arc::as_ptr(a) as usize,
-            Function(a) => Arc::as_ptr(a) as usize,
-            Native(a) => Arc::as_ptr(a) as usize,
-            BoundMethod(a) => Arc::as_ptr(a) as usize,
-            Class(a) => Arc::as_ptr(a) as usize,
-            Instance(a) => Arc::as_ptr(a) as usize,
-            Module(a) => Arc::as_ptr(a) as usize,
-            Iter(a) => Arc::as_ptr(a) as usize,
-            RangeIter(a) => Arc::as_ptr(a) as usize,
-            Generator(a) => Arc::as_ptr(a) as usize,
-            Cell(a) => Arc::as_ptr(a) as usize,
+            Str(a) => Ref::as_ptr(a) as usize,
+            Tuple(a) => Ref::as_ptr(a) as usize,
+            List(a) => Ref::as_ptr(a) as usize,
+            Dict(a) => Ref::as_ptr(a) as usize,
+            Set(a) => Ref::as_ptr(a) as usize,
+            Range(a) => Ref::as_ptr(a) as usize,
+            Slice(a) => Ref::as_ptr(a) as usize,
+            Function(a) => Ref::as_ptr(a) as usize,
+            Native(a) => Ref::as_ptr(a) as usize,
+            BoundMethod(a) => Ref::as_ptr(a) as usize,
+            Class(a) => Ref::as_ptr(a) as usize,
+            Instance(a) => Ref::as_ptr(a) as usize,
+            Module(a) => Ref::as_ptr(a) as usize,
+            Iter(a) => Ref::as_ptr(a) as usize,
+            RangeIter(a) => Ref::as_ptr(a) as usize,
+            Generator(a) => Ref::as_ptr(a) as usize,
+            Cell(a) => Ref::as_ptr(a) as usize,
         }
     }
 

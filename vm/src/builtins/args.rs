@@ -1,9 +1,8 @@
 //! Argument checking for native functions, with CPython's exact `TypeError` messages.
 
-use std::sync::Arc;
-
 use crate::err;
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::Args;
 use crate::object::{type_name, Class, PyStr};
 use crate::value::Value;
@@ -183,7 +182,7 @@ pub fn descriptor_error(ty: &str, meth: &str, got: &Value) -> crate::PyErr {
 }
 
 /// The `str` receiver of a `str` method.
-pub fn recv_str<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<PyStr>> {
+pub fn recv_str<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<PyStr>> {
     match recv(args, "str", meth)? {
         Value::Str(s) => Ok(s),
         other => Err(descriptor_error("str", meth, other)),
@@ -211,7 +210,7 @@ pub fn rest<'a>(args: &Args<'a>) -> Args<'a> {
 }
 
 /// `Value::Class` as a class, for `isinstance` and friends.
-pub fn as_class(v: &Value) -> Option<&Arc<Class>> {
+pub fn as_class(v: &Value) -> Option<&Ref<Class>> {
     match v {
         Value::Class(c) => Some(c),
         _ => None,

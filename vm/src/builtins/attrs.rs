@@ -1,13 +1,12 @@
 //! Data attributes of built-in values (`range.start`, `exc.args`, `f.__name__`, ...).
 
-use std::sync::Arc;
-
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::object::{class_of, Class};
 use crate::value::Value;
 
-fn class_value(c: &Arc<Class>) -> Value {
+fn class_value(c: &Ref<Class>) -> Value {
     Value::Class(c.clone())
 }
 
@@ -56,8 +55,8 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                 return Some(Ok(v.clone()));
             }
             match name {
-                "__name__" => Value::Str(Arc::new(crate::object::PyStr::new(&f.code.name))),
-                "__qualname__" => Value::Str(Arc::new(crate::object::PyStr::new(&f.code.qualname))),
+                "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&f.code.name))),
+                "__qualname__" => Value::Str(Ref::new(crate::object::PyStr::new(&f.code.qualname))),
                 "__module__" => f.globals.get_str("__name__").unwrap_or(Value::None),
                 "__doc__" => Value::None,
                 "__defaults__" => {
@@ -79,25 +78,25 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             return builtin_attr(_interp, &m.func.clone(), name);
         }
         (Value::Generator(g), "__name__") => {
-            Value::Str(Arc::new(crate::object::PyStr::new(&g.name)))
+            Value::Str(Ref::new(crate::object::PyStr::new(&g.name)))
         }
         (Value::Generator(g), "__qualname__") => {
-            Value::Str(Arc::new(crate::object::PyStr::new(&g.qualname)))
+            Value::Str(Ref::new(crate::object::PyStr::new(&g.qualname)))
         }
         (Value::Module(m), "__name__") => m
             .dict
             .get_str("__name__")
-            .unwrap_or_else(|| Value::Str(Arc::new(crate::object::PyStr::new(&m.name)))),
+            .unwrap_or_else(|| Value::Str(Ref::new(crate::object::PyStr::new(&m.name)))),
         (Value::Class(c), _) => match name {
-            "__name__" => Value::Str(Arc::new(crate::object::PyStr::new(&c.name))),
-            "__qualname__" => Value::Str(Arc::new(crate::object::PyStr::new(&c.qualname))),
+            "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.name))),
+            "__qualname__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.qualname))),
             "__module__" => match c.dict.read().get("__module__") {
                 Some(v) => v.clone(),
-                None => Value::Str(Arc::new(crate::object::PyStr::new(&c.module))),
+                None => Value::Str(Ref::new(crate::object::PyStr::new(&c.module))),
             },
             "__base__" => c.base.as_ref().map_or(Value::None, class_value),
             "__bases__" => Value::tuple(c.base.iter().map(class_value).collect()),
-            "__mro__" => Value::tuple(c.mro().iter().map(class_value).collect()),
+            "__mro__" => Value::tuple(Class::mro(c).iter().map(class_value).collect()),
             "__doc__" => match c.dict.read().get("__doc__") {
                 Some(v) => v.clone(),
                 None => Value::None,

@@ -1,12 +1,11 @@
 //! Calling a built-in type: `int(x)`, `str(x)`, `list(it)`, `dict(...)`, `range(...)`, `type(x)`, ...
 
-use std::sync::Arc;
-
 use crate::builtins::args::{to_index, ArgsExt};
 use crate::builtins::dict_methods::{dict_update, update_kwargs};
 use crate::builtins::num_err;
 use crate::builtins::set_methods::key_set;
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{
     class_of, type_name, types, Class, Dict, Instance, Payload, Range, SetObj, Slice, TypeKind,
@@ -15,14 +14,14 @@ use crate::raise;
 use crate::value::Value;
 
 /// `cls(*args, **kw)` for a built-in class other than the exceptions.
-pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<Value> {
+pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<Value> {
     let name = &*cls.name;
     match cls.kind {
         TypeKind::Object => {
             if !args.pos.is_empty() || !args.kw.is_empty() {
                 raise!(TypeError, "object() takes no arguments");
             }
-            Ok(Value::Instance(Arc::new(Instance::new(
+            Ok(Value::Instance(Ref::new(Instance::new(
                 types().object.clone(),
             ))))
         }
@@ -75,7 +74,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                     args.pos.len()
                 );
             }
-            let d = Arc::new(Dict::new());
+            let d = Ref::new(Dict::new());
             if let Some(src) = args.get(0) {
                 dict_update(interp, &d, src)?;
             }
@@ -91,7 +90,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                 Some(Value::Set(s)) if frozen && s.frozen => return Ok(Value::Set(s.clone())),
                 Some(v) => key_set(interp, v)?,
             };
-            Ok(Value::Set(Arc::new(SetObj::new(items, frozen))))
+            Ok(Value::Set(Ref::new(SetObj::new(items, frozen))))
         }
         TypeKind::Range => {
             args.no_kw("range")?;
@@ -106,7 +105,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
             if step == 0 {
                 raise!(ValueError, "range() arg 3 must not be zero");
             }
-            Ok(Value::Range(Arc::new(Range { start, stop, step })))
+            Ok(Value::Range(Ref::new(Range { start, stop, step })))
         }
         TypeKind::Slice => {
             args.no_kw("slice")?;
@@ -116,7 +115,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                 1 => (Value::None, get(0), Value::None),
                 _ => (get(0), get(1), get(2)),
             };
-            Ok(Value::Slice(Arc::new(Slice { start, stop, step })))
+            Ok(Value::Slice(Ref::new(Slice { start, stop, step })))
         }
         TypeKind::Type => {
             args.no_kw("type")?;
@@ -155,7 +154,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                 fset: get(1, "fset")?,
                 fdel: get(2, "fdel")?,
             };
-            Ok(Value::Instance(Arc::new(Instance::with_payload(
+            Ok(Value::Instance(Ref::new(Instance::with_payload(
                 cls.clone(),
                 payload,
             ))))
@@ -164,7 +163,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
             args.no_kw(name)?;
             args.range(name, 1, 1)?;
             let f = args.get(0).cloned().unwrap_or(Value::None);
-            Ok(Value::Instance(Arc::new(Instance::with_payload(
+            Ok(Value::Instance(Ref::new(Instance::with_payload(
                 cls.clone(),
                 Payload::Wrapped(f),
             ))))
@@ -187,7 +186,7 @@ pub fn construct(interp: &mut Interp, cls: &Arc<Class>, args: Args) -> PyResult<
                         start: start.clone(),
                         obj: obj.clone(),
                     };
-                    Ok(Value::Instance(Arc::new(Instance::with_payload(
+                    Ok(Value::Instance(Ref::new(Instance::with_payload(
                         cls.clone(),
                         payload,
                     ))))

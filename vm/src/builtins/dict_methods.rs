@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::builtins::args::{descriptor_error, recv, rest, ArgsExt};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
+use crate::heap::Ref;
 use crate::interp::views::new_view;
 use crate::interp::{Args, Interp};
 use crate::object::{Dict, ExcKind, ViewKind};
@@ -25,7 +26,7 @@ pub const METHODS: Methods = &[
     ("fromkeys", fromkeys),
 ];
 
-fn recv_dict<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Dict>> {
+fn recv_dict<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Dict>> {
     match recv(args, "dict", meth)? {
         Value::Dict(d) => Ok(d),
         other => Err(descriptor_error("dict", meth, other)),
@@ -37,7 +38,7 @@ pub fn key_error(key: &Value) -> PyErr {
 }
 
 /// `d.update(src)`: from a dict, a mapping with `keys()`, or an iterable of pairs.
-pub fn dict_update(interp: &mut Interp, d: &Arc<Dict>, src: &Value) -> PyResult<()> {
+pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<()> {
     match src {
         Value::Dict(s) => {
             let pairs: Vec<_> = s
@@ -184,7 +185,7 @@ fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "copy")?;
     rest(&args).none("dict.copy")?;
     let m = d.map.lock().clone();
-    Ok(Value::Dict(Arc::new(Dict::from_map(m))))
+    Ok(Value::Dict(Ref::new(Dict::from_map(m))))
 }
 
 fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -199,7 +200,7 @@ fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("fromkeys", 1, 2)?;
     let src = args.get(0).cloned().unwrap_or(Value::None);
     let value = args.get(1).cloned().unwrap_or(Value::None);
-    let d = Arc::new(Dict::new());
+    let d = Ref::new(Dict::new());
     for k in interp.collect_iter(&src)? {
         let hk = interp.dict_key(&d, k)?;
         d.map.lock().insert(hk, value.clone());

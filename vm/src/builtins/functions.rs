@@ -7,6 +7,7 @@ use minivm_compiler::bytecode::BinOp;
 use crate::builtins::args::{as_class, opt_index, to_index, ArgsExt};
 use crate::builtins::{num_err, Methods};
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::num::format_spec::int_to_str_radix;
@@ -178,12 +179,7 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `isinstance`'s class test, with tuples of classes (nested) allowed.
-fn class_matches(
-    cls: &std::sync::Arc<Class>,
-    spec: &Value,
-    fname: &str,
-    what: &str,
-) -> PyResult<bool> {
+fn class_matches(cls: &Ref<Class>, spec: &Value, fname: &str, what: &str) -> PyResult<bool> {
     match spec {
         Value::Class(c) => Ok(cls.is_subclass(c)),
         Value::Tuple(t) => {

@@ -1,8 +1,6 @@
 //! Built-in functions over iterables: `iter`, `next`, `enumerate`, `zip`, `map`, `filter`,
 //! `reversed`, `sorted`, `min`, `max`, `sum`, `any`, `all`.
 
-use std::sync::Arc;
-
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
 use crate::builtins::args::{to_index, ArgsExt};
@@ -10,6 +8,7 @@ use crate::builtins::list_methods::reverse_flag;
 use crate::builtins::sort::sort_values;
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, ExcKind, IterObj, IterState};
 use crate::raise;
@@ -32,7 +31,7 @@ pub const FUNCTIONS: Methods = &[
 ];
 
 fn new_iter(kind: &'static str, state: IterState) -> Value {
-    Value::Iter(Arc::new(IterObj::new(kind, state)))
+    Value::Iter(Ref::new(IterObj::new(kind, state)))
 }
 
 fn iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

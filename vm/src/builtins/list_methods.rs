@@ -1,12 +1,11 @@
 //! Methods of `list`.
 
-use std::sync::Arc;
-
 use crate::builtins::args::{descriptor_error, recv, rest, slice_index, to_index, ArgsExt};
 use crate::builtins::sort::sort_values;
 use crate::builtins::text::adjust_indices;
 use crate::builtins::Methods;
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::List;
 use crate::raise;
@@ -26,7 +25,7 @@ pub const METHODS: Methods = &[
     ("clear", clear),
 ];
 
-fn recv_list<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<List>> {
+fn recv_list<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<List>> {
     match recv(args, "list", meth)? {
         Value::List(l) => Ok(l),
         other => Err(descriptor_error("list", meth, other)),

@@ -1,11 +1,10 @@
 //! Methods of `tuple`, `int`, `float`, `range`, `BaseException` and generators.
 
-use std::sync::Arc;
-
 use crate::builtins::args::{descriptor_error, recv, rest, slice_index, ArgsExt};
 use crate::builtins::text::adjust_indices;
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
+use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::object::{Instance, Payload, Range, Tuple};
@@ -31,7 +30,7 @@ pub const GEN_METHODS: Methods = &[
     ("throw", gen_throw),
 ];
 
-fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Tuple>> {
+fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Tuple>> {
     match recv(args, "tuple", meth)? {
         Value::Tuple(t) => Ok(t),
         other => Err(descriptor_error("tuple", meth, other)),
@@ -151,7 +150,7 @@ fn as_integer_ratio(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::tuple(vec![Value::Int(n), Value::Int(d)]))
 }
 
-fn recv_range<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<Range>> {
+fn recv_range<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Range>> {
     match recv(args, "range", meth)? {
         Value::Range(r) => Ok(r),
         other => Err(descriptor_error("range", meth, other)),
@@ -309,7 +308,7 @@ fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
-    Ok(Value::Instance(Arc::new(Instance::with_payload(
+    Ok(Value::Instance(Ref::new(Instance::with_payload(
         inst.class.clone(),
         payload,
     ))))

@@ -18,9 +18,8 @@ mod str_format;
 mod str_methods;
 pub mod text;
 
-use std::sync::Arc;
-
 use crate::error::PyErr;
+use crate::heap::Ref;
 use crate::object::{types, BuiltinTypes, Class, Dict, ExcKind, NativeFn, NativeFunction};
 use crate::value::Value;
 
@@ -30,13 +29,13 @@ pub use construct::construct;
 
 /// A native function as a value.
 pub fn native(name: &'static str, f: NativeFn) -> Value {
-    Value::Native(Arc::new(NativeFunction::new(name, f)))
+    Value::Native(Ref::new(NativeFunction::new(name, f)))
 }
 
 /// A method table: (name, function) pairs.
 pub type Methods = &'static [(&'static str, NativeFn)];
 
-fn install(cls: &Arc<Class>, methods: Methods) {
+fn install(cls: &Ref<Class>, methods: Methods) {
     let mut d = cls.dict.write();
     for (name, f) in methods {
         d.insert((*name).into(), native(name, *f));
@@ -62,7 +61,7 @@ pub fn install_methods(t: &BuiltinTypes) {
 }
 
 /// The `builtins` namespace every module's globals fall back to.
-pub fn make_builtins() -> Arc<Dict> {
+pub fn make_builtins() -> Ref<Dict> {
     let d = Dict::new();
     for (name, f) in functions::FUNCTIONS.iter().chain(iter_functions::FUNCTIONS) {
         d.set_str(name, native(name, *f));
@@ -95,7 +94,7 @@ pub fn make_builtins() -> Arc<Dict> {
     d.set_str("Ellipsis", Value::Ellipsis);
     d.set_str("NotImplemented", Value::NotImplemented);
     d.set_str("__name__", Value::str("builtins"));
-    Arc::new(d)
+    Ref::new(d)
 }
 
 /// A `num` library error as the matching Python exception.

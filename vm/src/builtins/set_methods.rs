@@ -1,11 +1,10 @@
 //! Methods of `set` (all) and `frozenset` (the non-mutating ones).
 
-use std::sync::Arc;
-
 use crate::builtins::args::{recv, rest, ArgsExt};
 use crate::builtins::dict_methods::key_error;
 use crate::builtins::Methods;
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, KeySet, SetObj};
 use crate::value::Value;
@@ -36,7 +35,7 @@ pub const COMMON_METHODS: Methods = &[
     ("isdisjoint", isdisjoint),
 ];
 
-fn recv_set<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Arc<SetObj>> {
+fn recv_set<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<SetObj>> {
     match recv(args, "set", meth)? {
         Value::Set(s) => Ok(s),
         other => Err(err!(
@@ -66,7 +65,7 @@ pub fn key_set(interp: &mut Interp, v: &Value) -> PyResult<KeySet> {
 }
 
 fn new_like(s: &SetObj, items: KeySet) -> Value {
-    Value::Set(Arc::new(SetObj::new(items, s.frozen)))
+    Value::Set(Ref::new(SetObj::new(items, s.frozen)))
 }
 
 fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -128,7 +127,7 @@ fn fold(
     args: &Args<'_>,
     name: &str,
     f: fn(&KeySet, &KeySet) -> KeySet,
-) -> PyResult<(Arc<SetObj>, KeySet)> {
+) -> PyResult<(Ref<SetObj>, KeySet)> {
     let s = recv_set(args, name)?;
     let a = rest(args);
     a.no_kw(name)?;

@@ -1,11 +1,10 @@
 //! Methods of `str` (except `format`, in `str_format.rs`). Indices are in characters, as in Python.
 
-use std::sync::Arc;
-
 use crate::builtins::args::{arg_str, recv_str, rest, slice_index, to_index, ArgsExt};
 use crate::builtins::text;
 use crate::builtins::Methods;
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, ExcKind, PyStr};
 use crate::value::Value;
@@ -440,7 +439,7 @@ fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
     Ok((width.max(0) as usize, fill))
 }
 
-fn pad(s: &Arc<PyStr>, left: usize, right: usize, fill: char) -> Value {
+fn pad(s: &Ref<PyStr>, left: usize, right: usize, fill: char) -> Value {
     if left == 0 && right == 0 {
         return Value::Str(s.clone());
     }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::interp::frame::Frame;
 use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
@@ -68,7 +69,7 @@ impl Interp {
     fn instance_getattr(
         &mut self,
         obj: &Value,
-        inst: &Arc<Instance>,
+        inst: &Ref<Instance>,
         name: &str,
     ) -> PyResult<Value> {
         if let Payload::Super { start, obj: target } = &inst.payload {
@@ -103,7 +104,7 @@ impl Interp {
                 for (k, v) in inst.dict.lock().iter() {
                     d.set_str(k, v.clone());
                 }
-                return Ok(Value::Dict(Arc::new(d)));
+                return Ok(Value::Dict(Ref::new(d)));
             }
             _ => {}
         }
@@ -120,7 +121,7 @@ impl Interp {
     }
 
     /// What `instance.attr` gives for an attribute found on the class.
-    fn bind_class_attr(&self, obj: &Value, cls: &Arc<Class>, v: Value) -> Value {
+    fn bind_class_attr(&self, obj: &Value, cls: &Ref<Class>, v: Value) -> Value {
         match &v {
             Value::Function(_) | Value::Native(_) => self.bind(obj.clone(), v),
             Value::Instance(d) => match (&d.payload, d.class.kind) {
@@ -134,7 +135,7 @@ impl Interp {
         }
     }
 
-    fn class_getattr(&mut self, cls: &Arc<Class>, name: &str) -> PyResult<Value> {
+    fn class_getattr(&mut self, cls: &Ref<Class>, name: &str) -> PyResult<Value> {
         match name {
             "__name__" => return Ok(Value::str(&cls.name)),
             "__qualname__" => return Ok(Value::str(&cls.qualname)),
@@ -153,7 +154,10 @@ impl Interp {
             }
             "__mro__" => {
                 return Ok(Value::tuple(
-                    cls.mro().into_iter().map(Value::Class).collect(),
+                    crate::object::Class::mro(cls)
+                        .into_iter()
+                        .map(Value::Class)
+                        .collect(),
                 ));
             }
             "__bases__" => {
@@ -183,7 +187,7 @@ impl Interp {
         }
     }
 
-    fn super_getattr(&mut self, start: &Arc<Class>, target: &Value, name: &str) -> PyResult<Value> {
+    fn super_getattr(&mut self, start: &Ref<Class>, target: &Value, name: &str) -> PyResult<Value> {
         let mut cls = start.base.clone();
         while let Some(c) = cls {
             let found = c.dict.read().get(name).cloned();
@@ -205,7 +209,7 @@ impl Interp {
         }
         if name == "__init__" {
             // object.__init__ (and the built-in bases' constructors) take no extra work here.
-            return Ok(Value::Native(Arc::new(NativeFunction::new(
+            return Ok(Value::Native(Ref::new(NativeFunction::new(
                 "__init__",
                 |_, _| Ok(Value::None),
             ))));
@@ -325,7 +329,7 @@ impl Interp {
         if matches!(first, Value::Undefined) {
             return Err(err!(RuntimeError, "super(): arg[0] deleted"));
         }
-        Ok(Value::Instance(Arc::new(Instance::with_payload(
+        Ok(Value::Instance(Ref::new(Instance::with_payload(
             types().super_.clone(),
             Payload::Super { start, obj: first },
         ))))
@@ -333,7 +337,7 @@ impl Interp {
 
     /// The value `LoadBuildClass` pushes.
     pub(crate) fn build_class_fn(&self) -> Value {
-        Value::Native(Arc::new(NativeFunction::new(
+        Value::Native(Ref::new(NativeFunction::new(
             "__build_class__",
             build_class,
         )))
@@ -382,7 +386,7 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             base.name
         ));
     }
-    let ns = Arc::new(crate::object::Dict::new());
+    let ns = Ref::new(crate::object::Dict::new());
     let mut frame = interp.new_frame(body, &[], &[])?;
     frame.namespace = Some(ns.clone());
     let module = body
@@ -421,13 +425,13 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .get("__qualname__")
         .and_then(|v| v.as_str().map(Arc::from))
         .unwrap_or_else(|| Arc::from(name.as_str()));
-    let cls = Arc::new(Class {
+    let cls = Ref::new(Class {
         name: Arc::from(name.as_str()),
         qualname,
         module,
         kind: base.kind,
         base: Some(base),
-        dict: parking_lot::RwLock::new(dict),
+        dict: crate::heap::ObjCell::new(dict),
         builtin: false,
         cache: Default::default(),
         flags: Default::default(),
@@ -473,7 +477,7 @@ fn object_method(name: &str) -> Option<Value> {
         },
         _ => return None,
     };
-    Some(Value::Native(Arc::new(NativeFunction::new(
+    Some(Value::Native(Ref::new(NativeFunction::new(
         "__setattr__",
         f,
     ))))

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags};
 
+use crate::heap::Ref;
 use crate::interp::code::Code;
 use crate::interp::frame::Frame;
 use crate::interp::run::Exit;
@@ -205,7 +206,7 @@ impl Interp {
     /// A fresh frame for `func` with its parameters bound to the arguments.
     pub fn new_frame(
         &mut self,
-        func: &Arc<Function>,
+        func: &Ref<Function>,
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Box<Frame>> {
@@ -256,7 +257,7 @@ impl Interp {
                 Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
                 None => Value::Undefined,
             };
-            frame.cells.push(Arc::new(CellObj::new(init)));
+            frame.cells.push(Ref::new(CellObj::new(init)));
         }
         frame.cells.extend(func.closure.iter().cloned());
         Ok(frame)
@@ -266,7 +267,7 @@ impl Interp {
     /// CPython's error messages.
     fn bind_args(
         &mut self,
-        func: &Arc<Function>,
+        func: &Ref<Function>,
         locals: &mut [Value],
         args: &[Value],
         kw: &[(Arc<str>, Value)],
@@ -298,7 +299,7 @@ impl Interp {
             ));
         }
         let kwdict = if obj.flags.varkeywords {
-            let d = Arc::new(Dict::new());
+            let d = Ref::new(Dict::new());
             locals[slot] = Value::Dict(d.clone());
             Some(d)
         } else {
@@ -415,20 +416,20 @@ impl Interp {
         } else {
             Vec::new()
         };
-        Ok(Value::Function(Arc::new(Function {
+        Ok(Value::Function(Ref::new(Function {
             code: child.clone(),
             globals: frame.globals.clone(),
             defaults: defaults.into_boxed_slice(),
             kwdefaults,
             closure: closure.into_boxed_slice(),
-            attrs: parking_lot::Mutex::new(AttrMap::default()),
+            attrs: crate::heap::ObjCell::new(AttrMap::default()),
         })))
     }
 
-    fn new_generator(&mut self, func: &Arc<Function>, frame: Box<Frame>) -> Value {
-        Value::Generator(Arc::new(Generator {
-            frame: parking_lot::Mutex::new(Some(frame)),
-            status: parking_lot::Mutex::new(GenStatus::Created),
+    fn new_generator(&mut self, func: &Ref<Function>, frame: Box<Frame>) -> Value {
+        Value::Generator(Ref::new(Generator {
+            frame: crate::heap::ObjCell::new(Some(frame)),
+            status: crate::heap::ObjCell::new(GenStatus::Created),
             name: func.code.name.clone(),
             qualname: func.code.qualname.clone(),
         }))
@@ -436,7 +437,7 @@ impl Interp {
 
     /// Resume a generator with `sent`: `Some(v)` when it yields v, `None` when it finishes (its return
     /// value is left in `yield_from_result`).
-    pub fn gen_resume(&mut self, g: &Arc<Generator>, sent: Value) -> PyResult<Option<Value>> {
+    pub fn gen_resume(&mut self, g: &Ref<Generator>, sent: Value) -> PyResult<Option<Value>> {
         {
             let mut st = g.status.lock();
             match *st {
@@ -470,7 +471,7 @@ impl Interp {
     /// A `StopIteration` escaping the generator becomes a `RuntimeError` (PEP 479).
     fn gen_run(
         &mut self,
-        g: &Arc<Generator>,
+        g: &Ref<Generator>,
         frame: Box<Frame>,
         throw: Option<PyErr>,
     ) -> PyResult<Option<Value>> {
@@ -499,7 +500,7 @@ impl Interp {
 
     /// `generator.throw(exc)`: raise `exc` where the generator is suspended. Like `gen_resume`,
     /// `Some(v)` if it yields again, `None` if it returns; the error if it does not catch it.
-    pub fn gen_throw(&mut self, g: &Arc<Generator>, exc: PyErr) -> PyResult<Option<Value>> {
+    pub fn gen_throw(&mut self, g: &Ref<Generator>, exc: PyErr) -> PyResult<Option<Value>> {
         {
             let mut st = g.status.lock();
             match *st {
@@ -533,7 +534,7 @@ impl Interp {
     }
 
     /// `generator.close()`: throw `GeneratorExit` in, so its `finally` blocks run.
-    pub fn gen_close(&mut self, g: &Arc<Generator>) -> PyResult<()> {
+    pub fn gen_close(&mut self, g: &Ref<Generator>) -> PyResult<()> {
         let exit = PyErr::with_args(crate::object::ExcKind::GeneratorExit, Vec::new());
         match self.gen_throw(g, exit) {
             Ok(Some(_)) => Err(err!(RuntimeError, "generator ignored GeneratorExit")),
@@ -572,7 +573,7 @@ impl Interp {
     /// Calling a class: a built-in type's constructor, or a new instance passed to `__init__`.
     pub fn instantiate(
         &mut self,
-        cls: &Arc<crate::object::Class>,
+        cls: &Ref<crate::object::Class>,
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
@@ -589,7 +590,7 @@ impl Interp {
                 cls.name
             ));
         }
-        let inst = Value::Instance(Arc::new(crate::object::Instance::new(cls.clone())));
+        let inst = Value::Instance(Ref::new(crate::object::Instance::new(cls.clone())));
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
                 d.lock().args = args.to_vec();
@@ -615,7 +616,7 @@ impl Interp {
 
     /// A bound method value for `obj.name` when the class attribute is a function.
     pub fn bind(&self, receiver: Value, func: Value) -> Value {
-        Value::BoundMethod(Arc::new(BoundMethod { receiver, func }))
+        Value::BoundMethod(Ref::new(BoundMethod { receiver, func }))
     }
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::{CodeObject, Constant, Op};
 
+use crate::heap::Ref;
 use crate::object::HashKey;
 use crate::value::Value;
 
@@ -12,7 +13,7 @@ pub struct Code {
     pub ops: Box<[Op]>,
     pub consts: Box<[Value]>,
     /// For constants that are code objects, their loaded form (for `MakeFunction`).
-    pub children: Box<[Option<Arc<Code>>]>,
+    pub children: Box<[Option<Ref<Code>>]>,
     /// `names` as ready-hashed dict keys (global lookups) and as shared strings (attributes).
     pub name_keys: Box<[HashKey]>,
     pub names: Box<[Arc<str>]>,
@@ -25,7 +26,7 @@ pub struct Code {
 }
 
 impl Code {
-    pub fn load(obj: Arc<CodeObject>) -> Arc<Code> {
+    pub fn load(obj: Arc<CodeObject>) -> Ref<Code> {
         let mut consts = Vec::with_capacity(obj.consts.len());
         let mut children = Vec::with_capacity(obj.consts.len());
         for c in &obj.consts {
@@ -41,7 +42,7 @@ impl Code {
             }
         }
         let names: Vec<Arc<str>> = obj.names.iter().map(|n| Arc::from(n.as_str())).collect();
-        Arc::new(Code {
+        Ref::new(Code {
             ops: obj.code.clone().into_boxed_slice(),
             consts: consts.into_boxed_slice(),
             children: children.into_boxed_slice(),

@@ -2,10 +2,9 @@
 //! unusual calls and builders. Kept apart from `run.rs` so the hot loop stays small enough for the
 //! compiler to keep its state in registers, and the file one screen shorter for a reader.
 
-use std::sync::Arc;
-
 use minivm_compiler::bytecode::Op;
 
+use crate::heap::Ref;
 use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler};
 use crate::interp::run::Flow;
@@ -21,7 +20,7 @@ impl Interp {
     pub(crate) fn cold_op(
         &mut self,
         frame: &mut Frame,
-        code: &Arc<Code>,
+        code: &Ref<Code>,
         op: Op,
     ) -> PyResult<Option<Flow>> {
         match op {
@@ -99,7 +98,7 @@ impl Interp {
                 let start = pop!(frame);
                 frame
                     .stack
-                    .push(Value::Slice(Arc::new(crate::object::Slice {
+                    .push(Value::Slice(Ref::new(crate::object::Slice {
                         start,
                         stop,
                         step,

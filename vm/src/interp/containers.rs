@@ -2,8 +2,8 @@
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::object::{type_name, Dict, HashKey, KeyMap, KeySet, SetObj};
 use crate::value::Value;
@@ -130,7 +130,7 @@ impl Interp {
     /// `k` resolved against the keys of a (locked only while copying candidates) map.
     pub(crate) fn resolve_in_map(
         &mut self,
-        map: &parking_lot::Mutex<KeyMap>,
+        map: &crate::heap::ObjCell<KeyMap>,
         k: HashKey,
     ) -> PyResult<HashKey> {
         if !needs_py_eq(&k.value) {
@@ -194,7 +194,7 @@ impl Interp {
             let k = self.keyset_key(&set, v)?;
             set.insert(k);
         }
-        Ok(Value::Set(Arc::new(SetObj::new(set, false))))
+        Ok(Value::Set(Ref::new(SetObj::new(set, false))))
     }
 
     pub(crate) fn new_dict_from_pairs(&mut self, flat: Vec<Value>) -> PyResult<Value> {
@@ -204,7 +204,7 @@ impl Interp {
             let k = self.dict_key(&d, k)?;
             d.set(k, v);
         }
-        Ok(Value::Dict(Arc::new(d)))
+        Ok(Value::Dict(Ref::new(d)))
     }
 
     /// `ListAppend`/`SetAdd`/`ListExtend`/`SetUpdate`: add one value to a list or set under construction.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::object::{type_name, types, Class, Instance, TraceEntry, TypeKind};
 use crate::value::Value;
@@ -194,7 +195,7 @@ impl Interp {
     }
 
     /// `ValueError: message`, with the module prefix CPython shows for classes of imported modules.
-    fn exception_line(&mut self, exc: &Value, cls: &Arc<Class>) -> String {
+    fn exception_line(&mut self, exc: &Value, cls: &Ref<Class>) -> String {
         // CPython prefixes the module name except for `builtins` and `__main__`.
         let name = if cls.builtin || matches!(cls.module.as_ref(), "builtins" | "__main__") {
             cls.name.to_string()
@@ -241,7 +242,7 @@ pub fn traceback_value(exc: &Instance) -> Value {
             d.insert(Arc::from("tb_lineno"), Value::Int(i64::from(e.line)));
             d.insert(Arc::from("tb_next"), next);
         }
-        next = Value::Instance(Arc::new(tb));
+        next = Value::Instance(Ref::new(tb));
     }
     next
 }

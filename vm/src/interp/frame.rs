@@ -1,7 +1,6 @@
 //! A frame: one running function's instruction pointer, local slots, operand stack and handlers.
 
-use std::sync::Arc;
-
+use crate::heap::Ref;
 use crate::interp::code::Code;
 use crate::object::{CellObj, Dict};
 use crate::value::Value;
@@ -14,16 +13,16 @@ pub struct Handler {
 }
 
 pub struct Frame {
-    pub code: Arc<Code>,
-    pub globals: Arc<Dict>,
+    pub code: Ref<Code>,
+    pub globals: Ref<Dict>,
     pub ip: usize,
     pub locals: Vec<Value>,
     pub stack: Vec<Value>,
     /// cellvars then freevars.
-    pub cells: Vec<Arc<CellObj>>,
+    pub cells: Vec<Ref<CellObj>>,
     pub handlers: Vec<Handler>,
     /// The class namespace while a class body runs.
-    pub namespace: Option<Arc<Dict>>,
+    pub namespace: Option<Ref<Dict>>,
     /// The exception being handled when this frame was entered (restored when it exits).
     pub saved_exc: Option<Value>,
 }

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::heap::Ref;
 use crate::interp::code::Code;
 use crate::interp::Interp;
 use crate::object::{Dict, HashKey};
@@ -24,7 +25,7 @@ const LAYOUT_MASK: u64 = (1 << 30) - 1;
 fn same_key(k: &HashKey, want: &HashKey) -> bool {
     match (&k.value, &want.value) {
         // Names are interned (`object::intern`), so a hit is usually a pointer comparison.
-        (Value::Str(a), Value::Str(b)) if std::sync::Arc::ptr_eq(a, b) => true,
+        (Value::Str(a), Value::Str(b)) if Ref::ptr_eq(a, b) => true,
         _ => k == want,
     }
 }

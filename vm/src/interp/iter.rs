@@ -1,7 +1,6 @@
 //! Iteration: `iter()`, `next()`, unpacking, and collecting an iterable into a vector.
 
-use std::sync::Arc;
-
+use crate::heap::Ref;
 use crate::interp::frame::Frame;
 use crate::interp::Interp;
 use crate::object::{type_name, ExcKind, IterObj, IterState};
@@ -34,7 +33,7 @@ impl Interp {
                 },
             ),
             Value::Range(r) => {
-                return Ok(Value::RangeIter(Arc::new(crate::object::RangeIter {
+                return Ok(Value::RangeIter(Ref::new(crate::object::RangeIter {
                     next: std::sync::atomic::AtomicI64::new(r.start),
                     stop: r.stop,
                     step: r.step,
@@ -86,7 +85,7 @@ impl Interp {
             }
             _ => return Err(not_iterable(v)),
         };
-        Ok(Value::Iter(Arc::new(IterObj::new(kind, state))))
+        Ok(Value::Iter(Ref::new(IterObj::new(kind, state))))
     }
 
     /// `next(it)`: `None` when the iterator is exhausted.
@@ -120,7 +119,7 @@ impl Interp {
         }
     }
 
-    fn native_next(&mut self, obj: &Arc<IterObj>) -> PyResult<Option<Value>> {
+    fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
         let mut st = obj.state.lock();
         match &mut *st {
             IterState::Range { next, stop, step } => {
@@ -250,7 +249,7 @@ impl Interp {
 
     fn zip_next(
         &mut self,
-        obj: &Arc<IterObj>,
+        obj: &Ref<IterObj>,
         inners: &[Value],
         strict: bool,
     ) -> PyResult<Option<Value>> {

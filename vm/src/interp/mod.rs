@@ -44,6 +44,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::heap::Ref;
 use crate::object::{Dict, Module};
 use crate::value::Value;
 
@@ -72,8 +73,8 @@ pub struct Config {
 
 /// State shared by every interpreter thread.
 pub struct Vm {
-    pub builtins: Arc<Dict>,
-    pub modules: Mutex<Vec<(Arc<str>, Arc<Module>)>>,
+    pub builtins: Ref<Dict>,
+    pub modules: Mutex<Vec<(Arc<str>, Ref<Module>)>>,
     pub recursion_limit: AtomicUsize,
     pub config: Config,
     /// The eval breaker: set when a running thread must stop at its next check point
@@ -114,7 +115,7 @@ impl Default for Config {
 
 /// The same dict with its string keys replaced by the interned strings compiled code uses, so
 /// cached builtin lookups compare keys by pointer.
-fn interned_keys(d: Arc<Dict>) -> Arc<Dict> {
+fn interned_keys(d: Ref<Dict>) -> Ref<Dict> {
     let out = Dict::new();
     for (k, v) in d.items() {
         let key = match &k {
@@ -125,7 +126,7 @@ fn interned_keys(d: Arc<Dict>) -> Arc<Dict> {
             out.set(key, v);
         }
     }
-    Arc::new(out)
+    Ref::new(out)
 }
 
 impl Vm {
@@ -153,7 +154,7 @@ impl Vm {
         })
     }
 
-    pub fn find_module(&self, name: &str) -> Option<Arc<Module>> {
+    pub fn find_module(&self, name: &str) -> Option<Ref<Module>> {
         self.modules
             .lock()
             .iter()

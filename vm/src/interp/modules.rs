@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::interp::run::Exit;
 use crate::interp::Interp;
 use crate::object::{Dict, Function, Module};
@@ -35,9 +36,9 @@ impl Interp {
                 )
             })?;
         self.vm.add_source(&filename, &src);
-        let dict = Arc::new(Dict::new());
+        let dict = Ref::new(Dict::new());
         dict.set_str("__name__", Value::str(name));
-        let module = Arc::new(Module {
+        let module = Ref::new(Module {
             name: Arc::from(name),
             dict: dict.clone(),
         });
@@ -46,13 +47,13 @@ impl Interp {
             .modules
             .lock()
             .push((Arc::from(name), module.clone()));
-        let func = Arc::new(Function {
+        let func = Ref::new(Function {
             code: crate::interp::code::Code::load(code),
             globals: dict,
             defaults: Box::new([]),
             kwdefaults: None,
             closure: Box::new([]),
-            attrs: parking_lot::Mutex::new(Default::default()),
+            attrs: crate::heap::ObjCell::new(Default::default()),
         });
         let frame = self.new_frame(&func, &[], &[])?;
         let r = self.run_frame(frame);

@@ -4,11 +4,11 @@
 //! instances of user classes go through their special methods (`__add__`, `__lt__`, ...).
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
 use crate::arith as num;
+use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::object::{type_name, KeySet, SetObj};
 use crate::value::Value;
@@ -111,7 +111,7 @@ impl Interp {
         match (op, a) {
             (BinOp::Add, Value::List(l)) => {
                 let items = match b {
-                    Value::List(bl) if Arc::ptr_eq(l, bl) => l.snapshot(),
+                    Value::List(bl) if Ref::ptr_eq(l, bl) => l.snapshot(),
                     _ => self.collect_iter(b)?,
                 };
                 l.items.lock().extend(items);
@@ -197,7 +197,7 @@ impl Interp {
                     BinOp::Sub => xs.difference_set(&ys),
                     _ => xs.symmetric_difference_set(&ys),
                 };
-                Value::Set(Arc::new(SetObj::new(r, x.frozen)))
+                Value::Set(Ref::new(SetObj::new(r, x.frozen)))
             }
             (BinOp::BitOr, Dict(x), Dict(y)) => {
                 let mut m = x.map.lock().clone();
@@ -211,7 +211,7 @@ impl Interp {
                     let k = self.resolve_in_keymap(&m, k)?;
                     m.insert(k, v);
                 }
-                Value::Dict(Arc::new(crate::object::Dict::from_map(m)))
+                Value::Dict(Ref::new(crate::object::Dict::from_map(m)))
             }
             _ => return Ok(Option::None),
         }))
@@ -309,7 +309,7 @@ impl Interp {
             (Str(x), Str(y)) => x.as_str() == y.as_str(),
             (Tuple(x), Tuple(y)) => self.seq_eq(&x.items, &y.items)?,
             (List(x), List(y)) => {
-                if Arc::ptr_eq(x, y) {
+                if Ref::ptr_eq(x, y) {
                     return Ok(true);
                 }
                 let (xs, ys) = (x.snapshot(), y.snapshot());

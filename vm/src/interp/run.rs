@@ -6,10 +6,10 @@
 //! (`sorted(key=...)`, `list(generator)`) starts a nested loop through `run_frame`.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use minivm_compiler::bytecode::{BinOp, CmpOp, Op};
 
+use crate::heap::Ref;
 use crate::interp::frame::{Frame, Handler};
 use crate::interp::Interp;
 use crate::object::{HashKey, TraceEntry};
@@ -592,7 +592,7 @@ impl Interp {
         &self,
         frame: &'f Frame,
         i: u32,
-    ) -> PyResult<&'f Arc<crate::object::CellObj>> {
+    ) -> PyResult<&'f Ref<crate::object::CellObj>> {
         frame
             .cells
             .get(i as usize)

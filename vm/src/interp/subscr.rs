@@ -1,7 +1,6 @@
 //! Subscripts: `obj[key]`, `obj[key] = v`, `del obj[key]`, including slices with steps.
 
-use std::sync::Arc;
-
+use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::Interp;
 use crate::object::{type_name, ExcKind, Range, Slice};
@@ -207,7 +206,7 @@ impl Interp {
                         .checked_mul(idx.step)
                         .ok_or_else(crate::arith::overflow)?;
                     let _ = n;
-                    Ok(Value::Range(Arc::new(Range { start, stop, step })))
+                    Ok(Value::Range(Ref::new(Range { start, stop, step })))
                 }
                 _ => {
                     let i = index_of(key, "range")?;
@@ -248,7 +247,7 @@ impl Interp {
             Value::List(l) => match &key {
                 Value::Slice(s) => {
                     let new = match &v {
-                        Value::List(vl) if Arc::ptr_eq(vl, l) => vl.snapshot(),
+                        Value::List(vl) if Ref::ptr_eq(vl, l) => vl.snapshot(),
                         _ => self
                             .collect_iter(&v)
                             .map_err(|_| err!(TypeError, "can only assign an iterable"))?,

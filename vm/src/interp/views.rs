@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{
     types, BuiltinTypes, Dict, Instance, IterObj, IterState, NativeFn, NativeFunction, Payload,
@@ -11,14 +12,14 @@ use crate::value::Value;
 use crate::{err, PyResult};
 
 /// A new view of `dict`.
-pub fn new_view(dict: Arc<Dict>, kind: ViewKind) -> Value {
+pub fn new_view(dict: Ref<Dict>, kind: ViewKind) -> Value {
     let t = types();
     let class = match kind {
         ViewKind::Keys => &t.dict_keys,
         ViewKind::Values => &t.dict_values,
         ViewKind::Items => &t.dict_items,
     };
-    Value::Instance(Arc::new(Instance::with_payload(
+    Value::Instance(Ref::new(Instance::with_payload(
         class.clone(),
         Payload::DictView(dict, kind),
     )))
@@ -36,13 +37,13 @@ pub(crate) fn install(t: &BuiltinTypes) {
         for (name, f) in methods {
             d.insert(
                 Arc::from(name),
-                Value::Native(Arc::new(NativeFunction::new(name, f))),
+                Value::Native(Ref::new(NativeFunction::new(name, f))),
             );
         }
     }
 }
 
-fn view_of(args: &Args<'_>) -> PyResult<(Arc<Dict>, ViewKind)> {
+fn view_of(args: &Args<'_>) -> PyResult<(Ref<Dict>, ViewKind)> {
     if let Some(Value::Instance(i)) = args.pos.first() {
         if let Payload::DictView(d, k) = &i.payload {
             return Ok((d.clone(), *k));
@@ -78,7 +79,7 @@ fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ViewKind::Values => "dict_valueiterator",
         ViewKind::Items => "dict_itemiterator",
     };
-    Ok(Value::Iter(Arc::new(IterObj::new(
+    Ok(Value::Iter(Ref::new(IterObj::new(
         name,
         IterState::Items {
             items,

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock};
+use crate::heap::{ObjCell, Ref};
 
 use crate::object::AttrMap;
 use crate::value::Value;
@@ -66,13 +66,13 @@ pub struct Class {
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub module: Arc<str>,
-    pub base: Option<Arc<Class>>,
-    pub dict: RwLock<AttrMap>,
+    pub base: Option<Ref<Class>>,
+    pub dict: ObjCell<AttrMap>,
     pub kind: TypeKind,
     /// True for the built-in types, whose attributes cannot be set.
     pub builtin: bool,
     /// Answers of `lookup`, valid while the class epoch they were taken in is current.
-    pub cache: Mutex<(u64, LookupCache)>,
+    pub cache: ObjCell<(u64, LookupCache)>,
     /// `attr_flags` with the class epoch it was computed in: `epoch << 2 | bits`.
     pub flags: std::sync::atomic::AtomicU64,
 }
@@ -105,24 +105,24 @@ impl Class {
             qualname: name.into(),
             module: module.into(),
             base: Some(types().object.clone()),
-            dict: RwLock::new(methods),
+            dict: ObjCell::new(methods),
             kind: TypeKind::Native,
             builtin: true,
-            cache: Mutex::new((0, LookupCache::default())),
+            cache: ObjCell::new((0, LookupCache::default())),
             flags: Default::default(),
         }
     }
 
-    pub fn new_builtin(name: &str, base: Option<Arc<Class>>, kind: TypeKind) -> Class {
+    pub fn new_builtin(name: &str, base: Option<Ref<Class>>, kind: TypeKind) -> Class {
         Class {
             name: name.into(),
             qualname: name.into(),
             module: "builtins".into(),
             base,
-            dict: RwLock::new(AttrMap::default()),
+            dict: ObjCell::new(AttrMap::default()),
             kind,
             builtin: true,
-            cache: Mutex::new((0, LookupCache::default())),
+            cache: ObjCell::new((0, LookupCache::default())),
             flags: Default::default(),
         }
     }
@@ -202,10 +202,13 @@ impl Class {
     }
 
     /// `issubclass(self, other)`.
-    pub fn is_subclass(self: &Arc<Class>, other: &Arc<Class>) -> bool {
-        let mut cls = Some(self.clone());
+    pub fn is_subclass(&self, other: &Ref<Class>) -> bool {
+        if std::ptr::eq(self, Ref::as_ptr(other)) {
+            return true;
+        }
+        let mut cls = self.base.clone();
         while let Some(c) = cls {
-            if Arc::ptr_eq(&c, other) {
+            if Ref::ptr_eq(&c, other) {
                 return true;
             }
             cls = c.base.clone();
@@ -214,9 +217,9 @@ impl Class {
     }
 
     /// The method resolution order: this class, then its bases up to `object`.
-    pub fn mro(self: &Arc<Class>) -> Vec<Arc<Class>> {
+    pub fn mro(this: &Ref<Class>) -> Vec<Ref<Class>> {
         let mut out = Vec::new();
-        let mut cls = Some(self.clone());
+        let mut cls = Some(this.clone());
         while let Some(c) = cls {
             cls = c.base.clone();
             out.push(c);
@@ -245,10 +248,10 @@ pub struct TraceEntry {
 
 pub enum Payload {
     None,
-    Exception(Mutex<ExcData>),
+    Exception(ObjCell<ExcData>),
     /// `super()`: look attributes up from the class after `start` in `obj`'s MRO, bound to `obj`.
     Super {
-        start: Arc<Class>,
+        start: Ref<Class>,
         obj: Value,
     },
     Property {
@@ -258,21 +261,21 @@ pub enum Payload {
     },
     /// `staticmethod(f)` / `classmethod(f)`.
     Wrapped(Value),
-    DictView(Arc<crate::object::Dict>, ViewKind),
+    DictView(Ref<crate::object::Dict>, ViewKind),
     /// Set once by the native class's `__init__`; read with [`Instance::native`].
     Native(std::sync::OnceLock<NativeData>),
 }
 
 pub struct Instance {
-    pub class: Arc<Class>,
-    pub dict: Mutex<AttrMap>,
+    pub class: Ref<Class>,
+    pub dict: ObjCell<AttrMap>,
     pub payload: Payload,
 }
 
 impl Instance {
-    pub fn new(class: Arc<Class>) -> Instance {
+    pub fn new(class: Ref<Class>) -> Instance {
         let payload = match class.kind {
-            TypeKind::Exception => Payload::Exception(Mutex::new(ExcData::default())),
+            TypeKind::Exception => Payload::Exception(ObjCell::new(ExcData::default())),
             TypeKind::Native => Payload::Native(std::sync::OnceLock::new()),
             _ => Payload::None,
         };
@@ -295,15 +298,15 @@ impl Instance {
         }
     }
 
-    pub fn with_payload(class: Arc<Class>, payload: Payload) -> Instance {
+    pub fn with_payload(class: Ref<Class>, payload: Payload) -> Instance {
         Instance {
             class,
-            dict: Mutex::new(AttrMap::default()),
+            dict: ObjCell::new(AttrMap::default()),
             payload,
         }
     }
 
-    pub fn exc(&self) -> Option<&Mutex<ExcData>> {
+    pub fn exc(&self) -> Option<&ObjCell<ExcData>> {
         match &self.payload {
             Payload::Exception(d) => Some(d),
             _ => None,
@@ -377,43 +380,43 @@ exception_kinds! {
 
 /// The built-in classes, created once per process and shared by every interpreter thread.
 pub struct BuiltinTypes {
-    pub object: Arc<Class>,
-    pub type_: Arc<Class>,
-    pub none: Arc<Class>,
-    pub bool_: Arc<Class>,
-    pub int: Arc<Class>,
-    pub float: Arc<Class>,
-    pub str_: Arc<Class>,
-    pub tuple: Arc<Class>,
-    pub list: Arc<Class>,
-    pub dict: Arc<Class>,
-    pub set: Arc<Class>,
-    pub frozenset: Arc<Class>,
-    pub range: Arc<Class>,
-    pub slice: Arc<Class>,
-    pub function: Arc<Class>,
-    pub builtin_function: Arc<Class>,
-    pub method: Arc<Class>,
-    pub module: Arc<Class>,
-    pub iterator: Arc<Class>,
-    pub generator: Arc<Class>,
-    pub cell: Arc<Class>,
-    pub ellipsis: Arc<Class>,
-    pub not_implemented: Arc<Class>,
-    pub super_: Arc<Class>,
-    pub property: Arc<Class>,
-    pub staticmethod: Arc<Class>,
-    pub classmethod: Arc<Class>,
-    pub dict_keys: Arc<Class>,
-    pub dict_values: Arc<Class>,
-    pub dict_items: Arc<Class>,
+    pub object: Ref<Class>,
+    pub type_: Ref<Class>,
+    pub none: Ref<Class>,
+    pub bool_: Ref<Class>,
+    pub int: Ref<Class>,
+    pub float: Ref<Class>,
+    pub str_: Ref<Class>,
+    pub tuple: Ref<Class>,
+    pub list: Ref<Class>,
+    pub dict: Ref<Class>,
+    pub set: Ref<Class>,
+    pub frozenset: Ref<Class>,
+    pub range: Ref<Class>,
+    pub slice: Ref<Class>,
+    pub function: Ref<Class>,
+    pub builtin_function: Ref<Class>,
+    pub method: Ref<Class>,
+    pub module: Ref<Class>,
+    pub iterator: Ref<Class>,
+    pub generator: Ref<Class>,
+    pub cell: Ref<Class>,
+    pub ellipsis: Ref<Class>,
+    pub not_implemented: Ref<Class>,
+    pub super_: Ref<Class>,
+    pub property: Ref<Class>,
+    pub staticmethod: Ref<Class>,
+    pub classmethod: Ref<Class>,
+    pub dict_keys: Ref<Class>,
+    pub dict_values: Ref<Class>,
+    pub dict_items: Ref<Class>,
     /// Traceback objects (`exc.__traceback__`, the third argument of `__exit__`).
-    pub traceback: Arc<Class>,
-    pub exceptions: Vec<Arc<Class>>,
+    pub traceback: Ref<Class>,
+    pub exceptions: Vec<Ref<Class>>,
 }
 
 impl BuiltinTypes {
-    pub fn exc(&self, kind: ExcKind) -> &Arc<Class> {
+    pub fn exc(&self, kind: ExcKind) -> &Ref<Class> {
         &self.exceptions[kind as usize]
     }
 }
@@ -423,23 +426,23 @@ static TYPES: OnceLock<BuiltinTypes> = OnceLock::new();
 /// The process-wide built-in classes (their method tables are filled by `builtins::install_methods`).
 pub fn types() -> &'static BuiltinTypes {
     TYPES.get_or_init(|| {
-        let object = Arc::new(Class::new_builtin("object", None, TypeKind::Object));
+        let object = Ref::new(Class::new_builtin("object", None, TypeKind::Object));
         let sub = |name: &str, kind: TypeKind| {
-            Arc::new(Class::new_builtin(name, Some(object.clone()), kind))
+            Ref::new(Class::new_builtin(name, Some(object.clone()), kind))
         };
         let int = sub("int", TypeKind::Int);
-        let bool_ = Arc::new(Class::new_builtin(
+        let bool_ = Ref::new(Class::new_builtin(
             "bool",
             Some(int.clone()),
             TypeKind::Bool,
         ));
-        let mut exceptions: Vec<Arc<Class>> = Vec::with_capacity(ExcKind::ALL.len());
+        let mut exceptions: Vec<Ref<Class>> = Vec::with_capacity(ExcKind::ALL.len());
         for &k in ExcKind::ALL {
             let base = match k.parent() {
                 Some(p) => exceptions[p as usize].clone(),
                 None => object.clone(),
             };
-            exceptions.push(Arc::new(Class::new_builtin(
+            exceptions.push(Ref::new(Class::new_builtin(
                 k.name(),
                 Some(base),
                 TypeKind::Exception,

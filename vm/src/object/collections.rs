@@ -1,9 +1,9 @@
-//! Python's containers: `tuple`, `list`, `dict`, `set`, each `Send + Sync` with a per-object lock.
+//! Python's containers: `tuple`, `list`, `dict`, `set`, each mutable one keeping its contents in an object cell.
 
 use std::hash::{Hash, Hasher};
 
+use crate::heap::{ObjCell, Ref};
 use indexmap::IndexMap;
-use parking_lot::Mutex;
 
 use crate::value::Value;
 
@@ -19,16 +19,16 @@ impl Tuple {
     }
 }
 
-/// A list's items sit behind its own lock: with the GIL off, threads appending to one list stay
+/// A list's items sit in its object cell: with the GIL off, threads appending to one list stay
 /// memory safe (they may interleave, as in free-threaded CPython, but never corrupt it).
 pub struct List {
-    pub items: Mutex<Vec<Value>>,
+    pub items: ObjCell<Vec<Value>>,
 }
 
 impl List {
     pub fn new(items: Vec<Value>) -> List {
         List {
-            items: Mutex::new(items),
+            items: ObjCell::new(items),
         }
     }
 
@@ -77,7 +77,7 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
     use Value::*;
     match (a, b) {
         // Names compiled into one module share their string object: compare pointers first.
-        (Str(x), Str(y)) => std::sync::Arc::ptr_eq(x, y) || x.as_str() == y.as_str(),
+        (Str(x), Str(y)) => Ref::ptr_eq(x, y) || x.as_str() == y.as_str(),
         (Int(x), Int(y)) => x == y,
         (Tuple(x), Tuple(y)) => {
             x.items.len() == y.items.len()
@@ -244,9 +244,9 @@ impl FromIterator<HashKey> for KeySet {
     }
 }
 
-/// An insertion-ordered dict (CPython's order) behind its own lock.
+/// An insertion-ordered dict (CPython's order) in its object cell.
 pub struct Dict {
-    pub map: Mutex<KeyMap>,
+    pub map: ObjCell<KeyMap>,
     /// Bumped whenever a key is added to or removed from a namespace dict through `set` or
     /// `remove`: lets the global-variable cache trust that a name is still absent (see
     /// `interp/globals.rs`). Changing an existing key's value does not bump it.
@@ -260,7 +260,7 @@ impl Dict {
 
     pub fn from_map(map: KeyMap) -> Dict {
         Dict {
-            map: Mutex::new(map),
+            map: ObjCell::new(map),
             layout: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -323,16 +323,16 @@ impl Default for Dict {
     }
 }
 
-/// A `set` (or `frozenset` when `frozen`) behind its own lock.
+/// A `set` (or `frozenset` when `frozen`) in its object cell.
 pub struct SetObj {
-    pub items: Mutex<KeySet>,
+    pub items: ObjCell<KeySet>,
     pub frozen: bool,
 }
 
 impl SetObj {
     pub fn new(items: KeySet, frozen: bool) -> SetObj {
         SetObj {
-            items: Mutex::new(items),
+            items: ObjCell::new(items),
             frozen,
         }
     }

@@ -1,8 +1,6 @@
 //! Callables: Python functions (code + globals + defaults + closure), native functions, bound methods, cells.
 
-use std::sync::Arc;
-
-use parking_lot::Mutex;
+use crate::heap::{ObjCell, Ref};
 
 use crate::interp::code::Code;
 use crate::interp::{Args, Interp};
@@ -12,16 +10,16 @@ use crate::PyResult;
 
 /// A function defined in Python: `def` or `lambda`.
 pub struct Function {
-    pub code: Arc<Code>,
-    pub globals: Arc<Dict>,
+    pub code: Ref<Code>,
+    pub globals: Ref<Dict>,
     /// Defaults of the last positional parameters.
     pub defaults: Box<[Value]>,
     /// Defaults of keyword-only parameters, by name.
-    pub kwdefaults: Option<Arc<Dict>>,
+    pub kwdefaults: Option<Ref<Dict>>,
     /// One cell per entry of the code's `freevars`.
-    pub closure: Box<[Arc<CellObj>]>,
+    pub closure: Box<[Ref<CellObj>]>,
     /// `__name__`, `__doc__` and other attributes set on the function.
-    pub attrs: Mutex<crate::object::AttrMap>,
+    pub attrs: ObjCell<crate::object::AttrMap>,
 }
 
 /// The signature of every function written in Rust: builtins, methods of built-in types, modules.
@@ -46,13 +44,13 @@ pub struct BoundMethod {
 
 /// A variable shared between a function and the closures defined in it.
 pub struct CellObj {
-    pub value: Mutex<Value>,
+    pub value: ObjCell<Value>,
 }
 
 impl CellObj {
     pub fn new(v: Value) -> CellObj {
         CellObj {
-            value: Mutex::new(v),
+            value: ObjCell::new(v),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use crate::heap::{ObjCell, Ref};
 
 use crate::interp::frame::Frame;
 use crate::object::{Dict, List, PyStr, SetObj, Tuple};
@@ -78,23 +78,23 @@ pub enum IterState {
         step: i64,
     },
     List {
-        list: Arc<List>,
+        list: Ref<List>,
         index: usize,
     },
     Tuple {
-        tuple: Arc<Tuple>,
+        tuple: Ref<Tuple>,
         index: usize,
     },
     Str {
-        s: Arc<PyStr>,
+        s: Ref<PyStr>,
         byte: usize,
     },
     /// A snapshot of items (dict keys/values/items, sets); `dict` lets us detect size changes.
     Items {
         items: Vec<Value>,
         index: usize,
-        dict: Option<(Arc<Dict>, usize)>,
-        set: Option<(Arc<SetObj>, usize)>,
+        dict: Option<(Ref<Dict>, usize)>,
+        set: Option<(Ref<SetObj>, usize)>,
     },
     Enumerate {
         inner: Value,
@@ -125,7 +125,7 @@ pub enum IterState {
 }
 
 pub struct IterObj {
-    pub state: Mutex<IterState>,
+    pub state: ObjCell<IterState>,
     /// `list_iterator`, `range_iterator`, `enumerate`, ... for `type()` and reprs.
     pub kind: &'static str,
 }
@@ -133,7 +133,7 @@ pub struct IterObj {
 impl IterObj {
     pub fn new(kind: &'static str, state: IterState) -> IterObj {
         IterObj {
-            state: Mutex::new(state),
+            state: ObjCell::new(state),
             kind,
         }
     }
@@ -148,8 +148,8 @@ pub enum GenStatus {
 
 /// A generator: a suspended frame. `next()` resumes it until the next `yield` or its return.
 pub struct Generator {
-    pub frame: Mutex<Option<Box<Frame>>>,
-    pub status: Mutex<GenStatus>,
+    pub frame: ObjCell<Option<Box<Frame>>>,
+    pub status: ObjCell<GenStatus>,
     pub name: Arc<str>,
     pub qualname: Arc<str>,
 }

@@ -20,6 +20,7 @@ pub use iter::{GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice
 pub use module::Module;
 pub use str::{intern, PyStr};
 
+use crate::heap::Ref;
 use crate::value::Value;
 
 /// Attribute dictionaries of classes, instances and functions: keyed by name.
@@ -32,7 +33,7 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 /// The class of any value, as `type(v)`.
-pub fn class_of(v: &Value) -> Arc<Class> {
+pub fn class_of(v: &Value) -> Ref<Class> {
     let t = types();
     match v {
         Value::Instance(i) => i.class.clone(),
@@ -42,7 +43,7 @@ pub fn class_of(v: &Value) -> Arc<Class> {
 }
 
 /// The built-in class of a value that is not an instance, without touching its reference count.
-pub fn builtin_class(v: &Value) -> &'static Arc<Class> {
+pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
     let t = types();
     match v {
         Value::Undefined | Value::None => &t.none,

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::object::Dict;
 
 pub struct Module {
     pub name: Arc<str>,
-    pub dict: Arc<Dict>,
+    pub dict: Ref<Dict>,
 }

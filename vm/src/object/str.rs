@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::heap::Ref;
+
 pub struct PyStr {
     s: Box<str>,
     /// Number of characters (code points); equal to the byte length for ASCII text.
@@ -76,15 +78,15 @@ impl From<String> for PyStr {
 
 /// One shared string object per distinct name (globals, attributes), so that lookups of a name
 /// compiled into different code objects compare by pointer first. Used only when code is loaded.
-pub fn intern(name: &str) -> std::sync::Arc<PyStr> {
+pub fn intern(name: &str) -> Ref<PyStr> {
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    static TABLE: OnceLock<Mutex<HashMap<Box<str>, Arc<PyStr>>>> = OnceLock::new();
+    use std::sync::{Mutex, OnceLock};
+    static TABLE: OnceLock<Mutex<HashMap<Box<str>, Ref<PyStr>>>> = OnceLock::new();
     let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
     let Ok(mut t) = table.lock() else {
-        return Arc::new(PyStr::new(name));
+        return Ref::new(PyStr::new(name));
     };
     t.entry(name.into())
-        .or_insert_with(|| Arc::new(PyStr::new(name)))
+        .or_insert_with(|| Ref::new(PyStr::new(name)))
         .clone()
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
+use crate::heap::Ref;
 use crate::interp::subscr::seq_index;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Module};
@@ -50,9 +51,9 @@ impl DequeData {
     }
 }
 
-static DEQUE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static DEQUE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn deque_class() -> Arc<Class> {
+pub fn deque_class() -> Ref<Class> {
     DEQUE_CLASS
         .get_or_init(|| {
             let cls = native_class(
@@ -95,7 +96,7 @@ pub fn deque_class() -> Arc<Class> {
 }
 
 /// The `collections` module (only `deque`).
-pub fn collections_module() -> Arc<Module> {
+pub fn collections_module() -> Ref<Module> {
     make_module("collections", vec![("deque", Value::Class(deque_class()))])
 }
 

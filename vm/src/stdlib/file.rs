@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::error::PyErr;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Instance};
 use crate::stdlib::os::{exc_of_class, extra_exc_class, os_error, py_str_repr};
@@ -216,9 +217,9 @@ fn decode_message(raw: &[u8], at: usize, bad: Option<usize>, base: u64) -> Strin
     }
 }
 
-static FILE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static FILE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn file_class() -> Arc<Class> {
+pub fn file_class() -> Ref<Class> {
     FILE_CLASS
         .get_or_init(|| {
             native_class(
@@ -776,5 +777,5 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         dict.insert(Arc::from("encoding"), Value::str("UTF-8"));
         dict.insert(Arc::from("closed"), Value::Bool(false));
     }
-    Ok(Value::Instance(Arc::new(inst)))
+    Ok(Value::Instance(Ref::new(inst)))
 }

@@ -1,13 +1,12 @@
 //! The `math` module, with CPython's domain/range errors (`math domain error`, `math range error`).
 
-use std::sync::Arc;
-
 use minivm_compiler::bytecode::BinOp;
 
 use super::module_from_fns as make_module;
 use crate::builtins::args::{to_index, ArgsExt};
 use crate::builtins::{num_err, Methods};
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Module};
@@ -64,7 +63,7 @@ const FUNCS: Methods = &[
     ("prod", prod),
 ];
 
-pub fn module() -> Arc<Module> {
+pub fn module() -> Ref<Module> {
     use std::f64::consts;
     let consts = vec![
         ("pi", Value::Float(consts::PI)),

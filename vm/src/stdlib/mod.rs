@@ -18,13 +18,14 @@ pub mod time;
 
 use std::sync::Arc;
 
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{AttrMap, Class, Dict, Instance, Module, NativeFn, NativeFunction};
 use crate::value::Value;
 use crate::{err, PyResult};
 
 /// The built-in modules this part of the VM provides, by name.
-pub fn import_module(name: &str) -> Option<Arc<Module>> {
+pub fn import_module(name: &str) -> Option<Ref<Module>> {
     match name {
         "threading" => Some(thread::threading_module()),
         "select" => Some(select::select_module()),
@@ -45,7 +46,7 @@ pub fn module_from_fns(
     name: &str,
     funcs: crate::builtins::Methods,
     consts: Vec<(&str, Value)>,
-) -> Arc<Module> {
+) -> Ref<Module> {
     let d = Dict::new();
     d.set_str("__name__", Value::str(name));
     for (n, f) in funcs {
@@ -54,34 +55,34 @@ pub fn module_from_fns(
     for (n, v) in consts {
         d.set_str(n, v);
     }
-    Arc::new(Module {
+    Ref::new(Module {
         name: name.into(),
-        dict: Arc::new(d),
+        dict: Ref::new(d),
     })
 }
 
 /// A native function value.
 pub fn func(name: &'static str, f: NativeFn) -> Value {
-    Value::Native(Arc::new(NativeFunction::new(name, f)))
+    Value::Native(Ref::new(NativeFunction::new(name, f)))
 }
 
 /// A class implemented in Rust (subclassable by programs) with the given methods.
-pub fn native_class(name: &str, module: &str, methods: &[(&'static str, NativeFn)]) -> Arc<Class> {
+pub fn native_class(name: &str, module: &str, methods: &[(&'static str, NativeFn)]) -> Ref<Class> {
     let mut dict = AttrMap::default();
     for &(m, f) in methods {
         dict.insert(Arc::from(m), func(m, f));
     }
-    Arc::new(Class::new_native(name, module, dict))
+    Ref::new(Class::new_native(name, module, dict))
 }
 
 /// A module from (name, value) pairs.
-pub fn make_module(name: &str, items: Vec<(&str, Value)>) -> Arc<Module> {
-    let dict = Arc::new(Dict::new());
+pub fn make_module(name: &str, items: Vec<(&str, Value)>) -> Ref<Module> {
+    let dict = Ref::new(Dict::new());
     dict.set_str("__name__", Value::str(name));
     for (k, v) in items {
         dict.set_str(k, v);
     }
-    Arc::new(Module {
+    Ref::new(Module {
         name: Arc::from(name),
         dict,
     })
@@ -89,7 +90,7 @@ pub fn make_module(name: &str, items: Vec<(&str, Value)>) -> Arc<Module> {
 
 /// The receiver (`self`) of a native method as an instance carrying `T`, or the TypeError /
 /// RuntimeError CPython gives when `__init__` was not run.
-pub fn this<'a, T: 'static>(args: &Args<'a>, class: &str) -> PyResult<(&'a Arc<Instance>, &'a T)> {
+pub fn this<'a, T: 'static>(args: &Args<'a>, class: &str) -> PyResult<(&'a Ref<Instance>, &'a T)> {
     match args.pos.first() {
         Some(Value::Instance(inst)) => match inst.native::<T>() {
             Some(d) => Ok((inst, d)),

@@ -5,16 +5,15 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parking_lot::RwLock;
-
 use crate::error::PyErr;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, types, AttrMap, Class, ExcKind, Instance, Module, TypeKind};
 use crate::stdlib::{arg, func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
 
-pub fn os_module() -> Arc<Module> {
+pub fn os_module() -> Ref<Module> {
     let path = make_module(
         "posixpath",
         vec![
@@ -44,7 +43,7 @@ pub fn os_module() -> Arc<Module> {
             ("sep", Value::str("/")),
             ("linesep", Value::str("\n")),
             ("name", Value::str("posix")),
-            ("environ", Value::Dict(Arc::new(environ))),
+            ("environ", Value::Dict(Ref::new(environ))),
             ("path", Value::Module(path)),
         ],
     )
@@ -56,8 +55,8 @@ pub fn os_module() -> Arc<Module> {
 /// An exception class CPython has but `ExcKind` lacks (`BlockingIOError`, `UnicodeDecodeError`,
 /// `NotADirectoryError`, `io.UnsupportedOperation`): a subclass of a built-in one, made once.
 /// Programs can catch it through its base (`except OSError`), not by its own name.
-pub fn extra_exc_class(name: &'static str) -> Arc<Class> {
-    static CLASSES: OnceLock<parking_lot::Mutex<Vec<Arc<Class>>>> = OnceLock::new();
+pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
+    static CLASSES: OnceLock<parking_lot::Mutex<Vec<Ref<Class>>>> = OnceLock::new();
     let all = CLASSES.get_or_init(Default::default);
     let mut all = all.lock();
     if let Some(c) = all.iter().find(|c| &*c.name == name) {
@@ -69,12 +68,12 @@ pub fn extra_exc_class(name: &'static str) -> Arc<Class> {
         "gaierror" => (ExcKind::OSError, "socket"),
         _ => (ExcKind::OSError, "builtins"),
     };
-    let cls = Arc::new(Class {
+    let cls = Ref::new(Class {
         name: name.into(),
         qualname: name.into(),
         module: module.into(),
         base: Some(types().exc(base).clone()),
-        dict: RwLock::new(AttrMap::default()),
+        dict: crate::heap::ObjCell::new(AttrMap::default()),
         kind: TypeKind::Exception,
         builtin: module == "builtins",
         cache: Default::default(),
@@ -85,13 +84,13 @@ pub fn extra_exc_class(name: &'static str) -> Arc<Class> {
 }
 
 /// An instance of `cls` with one message argument.
-pub fn exc_of_class(cls: Arc<Class>, msg: String) -> PyErr {
+pub fn exc_of_class(cls: Ref<Class>, msg: String) -> PyErr {
     let inst = Instance::new(cls);
     if let Some(d) = inst.exc() {
         d.lock().args = vec![Value::string(msg)];
     }
     PyErr {
-        exc: Arc::new(inst),
+        exc: Ref::new(inst),
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Module};
 use crate::stdlib::sync::{
@@ -66,21 +67,21 @@ impl QueueData {
     }
 }
 
-static QUEUE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
-static LIFO_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
-static SIMPLE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
-static EMPTY: OnceLock<Arc<Class>> = OnceLock::new();
-static FULL: OnceLock<Arc<Class>> = OnceLock::new();
+static QUEUE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static LIFO_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static SIMPLE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static EMPTY: OnceLock<Ref<Class>> = OnceLock::new();
+static FULL: OnceLock<Ref<Class>> = OnceLock::new();
 
 /// `queue.Empty` (CPython defines it in `_queue`, so tracebacks say `_queue.Empty`).
-pub fn empty_error() -> Arc<Class> {
+pub fn empty_error() -> Ref<Class> {
     EMPTY
         .get_or_init(|| exception_class("Empty", "_queue", ExcKind::Exception))
         .clone()
 }
 
 /// `queue.Full`.
-pub fn full_error() -> Arc<Class> {
+pub fn full_error() -> Ref<Class> {
     FULL.get_or_init(|| exception_class("Full", "queue", ExcKind::Exception))
         .clone()
 }
@@ -97,7 +98,7 @@ const QUEUE_METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("qsize", queue_qsize),
 ];
 
-fn queue_like(name: &str, init: crate::object::NativeFn) -> Arc<Class> {
+fn queue_like(name: &str, init: crate::object::NativeFn) -> Ref<Class> {
     let mut methods: Vec<(&'static str, crate::object::NativeFn)> = vec![("__init__", init)];
     methods.extend_from_slice(QUEUE_METHODS);
     let cls = native_class(name, "queue", &methods);
@@ -108,19 +109,19 @@ fn queue_like(name: &str, init: crate::object::NativeFn) -> Arc<Class> {
     cls
 }
 
-pub fn queue_class() -> Arc<Class> {
+pub fn queue_class() -> Ref<Class> {
     QUEUE_CLASS
         .get_or_init(|| queue_like("Queue", queue_init))
         .clone()
 }
 
-pub fn lifo_queue_class() -> Arc<Class> {
+pub fn lifo_queue_class() -> Ref<Class> {
     LIFO_CLASS
         .get_or_init(|| queue_like("LifoQueue", lifo_init))
         .clone()
 }
 
-pub fn simple_queue_class() -> Arc<Class> {
+pub fn simple_queue_class() -> Ref<Class> {
     SIMPLE_CLASS
         .get_or_init(|| {
             native_class(
@@ -140,7 +141,7 @@ pub fn simple_queue_class() -> Arc<Class> {
         .clone()
 }
 
-pub fn queue_module() -> Arc<Module> {
+pub fn queue_module() -> Ref<Module> {
     make_module(
         "queue",
         vec![

@@ -2,16 +2,16 @@
 //! with the GIL released, plus the one `poll` wrapper the socket module shares.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{ExcKind, Module};
 use crate::stdlib::{func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
 
-pub fn select_module() -> Arc<Module> {
+pub fn select_module() -> Ref<Module> {
     make_module(
         "select",
         vec![

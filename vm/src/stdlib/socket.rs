@@ -23,6 +23,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::error::PyErr;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, types, Class, ExcKind, Instance, Module};
 use crate::stdlib::os::{exc_of_class, extra_exc_class, os_error};
@@ -59,9 +60,9 @@ pub struct SocketData {
     nodelay: Mutex<bool>,
 }
 
-static SOCKET_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static SOCKET_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn socket_class() -> Arc<Class> {
+pub fn socket_class() -> Ref<Class> {
     SOCKET_CLASS
         .get_or_init(|| {
             native_class(
@@ -96,7 +97,7 @@ pub fn socket_class() -> Arc<Class> {
         .clone()
 }
 
-pub fn socket_module() -> Arc<Module> {
+pub fn socket_module() -> Ref<Module> {
     let oserror = Value::Class(types().exc(ExcKind::OSError).clone());
     let int = Value::Int;
     make_module(
@@ -219,7 +220,7 @@ fn stream_socket(stream: TcpStream) -> Value {
     let inst = Instance::new(socket_class());
     inst.set_native(Box::new(new_data(Sock::Stream(Arc::new(stream)), None)));
     set_ints(&inst, AF_INET, SOCK_STREAM, 0);
-    Value::Instance(Arc::new(inst))
+    Value::Instance(Ref::new(inst))
 }
 
 /// An `(host, port)` argument, checked as CPython does; `what` is `bind`/`connect`.
@@ -822,7 +823,7 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `socket.create_connection(address, timeout=None)`: a connected socket.
 fn create_connection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let inst = Arc::new(Instance::new(socket_class()));
+    let inst = Ref::new(Instance::new(socket_class()));
     let me = Value::Instance(inst.clone());
     sock_init(interp, Args::new(std::slice::from_ref(&me)))?;
     let Some(d) = inst.native::<SocketData>() else {

@@ -1,12 +1,11 @@
 //! `string`: the character-class constants.
 
-use std::sync::Arc;
-
 use super::module_from_fns as make_module;
+use crate::heap::Ref;
 use crate::object::Module;
 use crate::value::Value;
 
-pub fn string_module() -> Arc<Module> {
+pub fn string_module() -> Ref<Module> {
     let lower = "abcdefghijklmnopqrstuvwxyz";
     let upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let punct = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";

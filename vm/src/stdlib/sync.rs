@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::PyErr;
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{types, AttrMap, Class, ExcKind, Instance, NativeFn, Payload, TypeKind};
 use crate::stdlib::{arg, func, native_class, this};
@@ -120,7 +121,7 @@ pub fn int_value(v: &Value) -> PyResult<i64> {
 
 /// A read-only property computed by a native function of `self`.
 pub fn property(f: (&'static str, NativeFn)) -> Value {
-    Value::Instance(Arc::new(Instance::with_payload(
+    Value::Instance(Ref::new(Instance::with_payload(
         types().property.clone(),
         Payload::Property {
             fget: func(f.0, f.1),
@@ -131,13 +132,13 @@ pub fn property(f: (&'static str, NativeFn)) -> Value {
 }
 
 /// A user-visible exception class defined by a module (tracebacks print `module.Name`).
-pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Arc<Class> {
-    Arc::new(Class {
+pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Ref<Class> {
+    Ref::new(Class {
         name: name.into(),
         qualname: name.into(),
         module: module.into(),
         base: Some(types().exc(base).clone()),
-        dict: parking_lot::RwLock::new(AttrMap::default()),
+        dict: crate::heap::ObjCell::new(AttrMap::default()),
         kind: TypeKind::Exception,
         builtin: false,
         cache: Default::default(),
@@ -146,7 +147,7 @@ pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Arc<Class> {
 }
 
 /// Raise an instance of `cls` with no arguments.
-pub fn raise_new(interp: &mut Interp, cls: &Arc<Class>) -> PyErr {
+pub fn raise_new(interp: &mut Interp, cls: &Ref<Class>) -> PyErr {
     match interp.instantiate(cls, &[], &[]) {
         Ok(v) => PyErr::from_instance(&v)
             .unwrap_or_else(|| err!(SystemError, "{} is not an exception class", cls.name)),
@@ -154,7 +155,7 @@ pub fn raise_new(interp: &mut Interp, cls: &Arc<Class>) -> PyErr {
     }
 }
 
-fn receiver(args: &Args<'_>) -> PyResult<Arc<Instance>> {
+fn receiver(args: &Args<'_>) -> PyResult<Ref<Instance>> {
     match args.pos.first() {
         Some(Value::Instance(i)) => Ok(i.clone()),
         _ => Err(err!(TypeError, "method needs an instance")),
@@ -235,9 +236,9 @@ impl LockData {
     }
 }
 
-static LOCK_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static LOCK_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn lock_class() -> Arc<Class> {
+pub fn lock_class() -> Ref<Class> {
     LOCK_CLASS
         .get_or_init(|| {
             native_class(
@@ -296,7 +297,7 @@ fn lock_locked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn lock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<LockData>(&args, "lock")?;
     let state = if d.is_locked() { "locked" } else { "unlocked" };
-    let addr = Arc::as_ptr(inst) as usize;
+    let addr = Ref::as_ptr(inst) as usize;
     Ok(Value::string(format!(
         "<{state} _thread.lock object at {addr:#x}>"
     )))
@@ -390,9 +391,9 @@ impl RLockData {
     }
 }
 
-static RLOCK_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static RLOCK_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn rlock_class() -> Arc<Class> {
+pub fn rlock_class() -> Ref<Class> {
     RLOCK_CLASS
         .get_or_init(|| {
             native_class(
@@ -420,10 +421,10 @@ fn rlock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn new_rlock() -> Arc<Instance> {
+fn new_rlock() -> Ref<Instance> {
     let inst = Instance::new(rlock_class());
     inst.set_native(Box::new(RLockData::default()));
-    Arc::new(inst)
+    Ref::new(inst)
 }
 
 fn rlock_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -450,7 +451,7 @@ fn rlock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         (s.owner, s.count)
     };
     let state = if count > 0 { "locked" } else { "unlocked" };
-    let addr = Arc::as_ptr(inst) as usize;
+    let addr = Ref::as_ptr(inst) as usize;
     Ok(Value::string(format!(
         "<{state} _thread.RLock object owner={owner} count={count} at {addr:#x}>"
     )))
@@ -467,7 +468,7 @@ struct Waiter {
 
 /// A condition variable over a `Lock` or `RLock`.
 pub struct CondData {
-    lock: Arc<Instance>,
+    lock: Ref<Instance>,
     waiters: Mutex<VecDeque<Arc<Waiter>>>,
 }
 
@@ -556,9 +557,9 @@ impl CondData {
     }
 }
 
-static CONDITION_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static CONDITION_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn condition_class() -> Arc<Class> {
+pub fn condition_class() -> Ref<Class> {
     CONDITION_CLASS
         .get_or_init(|| {
             native_class(
@@ -707,9 +708,9 @@ pub struct EventData {
     cv: Condvar,
 }
 
-static EVENT_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static EVENT_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn event_class() -> Arc<Class> {
+pub fn event_class() -> Ref<Class> {
     EVENT_CLASS
         .get_or_init(|| {
             native_class(
@@ -771,7 +772,7 @@ fn event_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn event_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<EventData>(&args, "Event")?;
     let state = if *d.flag.lock() { "set" } else { "unset" };
-    let addr = Arc::as_ptr(inst) as usize;
+    let addr = Ref::as_ptr(inst) as usize;
     Ok(Value::string(format!(
         "<{}.{} at {addr:#x}: {state}>",
         inst.class.module, inst.class.name
@@ -797,10 +798,10 @@ fn sem_take(v: &mut u64) -> bool {
     }
 }
 
-static SEMAPHORE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
-static BOUNDED_SEMAPHORE_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static SEMAPHORE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static BOUNDED_SEMAPHORE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn semaphore_class() -> Arc<Class> {
+pub fn semaphore_class() -> Ref<Class> {
     SEMAPHORE_CLASS
         .get_or_init(|| {
             native_class(
@@ -819,14 +820,14 @@ pub fn semaphore_class() -> Arc<Class> {
         .clone()
 }
 
-pub fn bounded_semaphore_class() -> Arc<Class> {
+pub fn bounded_semaphore_class() -> Ref<Class> {
     BOUNDED_SEMAPHORE_CLASS
         .get_or_init(|| {
             let mut dict = AttrMap::default();
             dict.insert(Arc::from("__init__"), func("__init__", bsem_init));
             let mut cls = Class::new_native("BoundedSemaphore", "threading", dict);
             cls.base = Some(semaphore_class());
-            Arc::new(cls)
+            Ref::new(cls)
         })
         .clone()
 }
@@ -929,7 +930,7 @@ fn sem_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn sem_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<SemData>(&args, "Semaphore")?;
     let v = *d.value.lock();
-    let addr = Arc::as_ptr(inst) as usize;
+    let addr = Ref::as_ptr(inst) as usize;
     let extra = match d.bound {
         Some(b) => format!("value={v}/{b}"),
         None => format!("value={v}"),
@@ -962,16 +963,16 @@ pub struct BarrierData {
     cv: Condvar,
 }
 
-static BARRIER_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
-static BROKEN_BARRIER_ERROR: OnceLock<Arc<Class>> = OnceLock::new();
+static BARRIER_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static BROKEN_BARRIER_ERROR: OnceLock<Ref<Class>> = OnceLock::new();
 
-pub fn broken_barrier_error() -> Arc<Class> {
+pub fn broken_barrier_error() -> Ref<Class> {
     BROKEN_BARRIER_ERROR
         .get_or_init(|| exception_class("BrokenBarrierError", "threading", ExcKind::RuntimeError))
         .clone()
 }
 
-pub fn barrier_class() -> Arc<Class> {
+pub fn barrier_class() -> Ref<Class> {
     BARRIER_CLASS
         .get_or_init(|| {
             let cls = native_class(
@@ -1172,7 +1173,7 @@ fn barrier_broken(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn barrier_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, b) = this::<BarrierData>(&args, "Barrier")?;
-    let addr = Arc::as_ptr(inst) as usize;
+    let addr = Ref::as_ptr(inst) as usize;
     let s = b.state.lock();
     if s.broken {
         return Ok(Value::string(format!(

@@ -1,13 +1,13 @@
 //! The `sys` module: `argv`, `exit`, the recursion limit, `maxsize`, `stdout`/`stderr`.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use super::module_from_fns as make_module;
 use crate::builtins::args::{to_index, ArgsExt};
 use crate::builtins::functions::{write_stream, Stream};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, ExcKind, Module};
 use crate::raise;
@@ -28,7 +28,7 @@ const FUNCS: Methods = &[
     ("_is_gil_enabled", crate::stdlib::os::sys_is_gil_enabled),
 ];
 
-pub fn module() -> Arc<Module> {
+pub fn module() -> Ref<Module> {
     let consts = vec![
         ("maxsize", Value::Int(i64::MAX)),
         ("version", Value::str("3.11.0 (minivm)")),
@@ -67,7 +67,7 @@ pub fn argv_value(interp: &Interp) -> Value {
     )
 }
 
-fn stream_module(name: &str, funcs: Methods) -> Arc<Module> {
+fn stream_module(name: &str, funcs: Methods) -> Ref<Module> {
     make_module(name, funcs, vec![])
 }
 

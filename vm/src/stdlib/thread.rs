@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Instance, Module};
 use crate::stdlib::{arg, func, make_module, native_class, this, timeout_arg};
@@ -32,10 +33,10 @@ enum RunState {
     Finished,
 }
 
-static THREAD_CLASS: OnceLock<Arc<Class>> = OnceLock::new();
+static THREAD_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
 static THREAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-pub fn thread_class() -> Arc<Class> {
+pub fn thread_class() -> Ref<Class> {
     THREAD_CLASS
         .get_or_init(|| {
             native_class(
@@ -54,7 +55,7 @@ pub fn thread_class() -> Arc<Class> {
         .clone()
 }
 
-pub fn threading_module() -> Arc<Module> {
+pub fn threading_module() -> Ref<Module> {
     let mut items = vec![
         ("Thread", Value::Class(thread_class())),
         ("current_thread", func("current_thread", current_thread)),
@@ -319,7 +320,7 @@ fn main_thread_obj(interp: &Interp) -> Value {
             set_attr(&inst, "daemon", Value::Bool(false));
             set_attr(&inst, "ident", Value::Int(1));
             set_attr(&inst, "native_id", Value::Int(1));
-            Value::Instance(Arc::new(inst))
+            Value::Instance(Ref::new(inst))
         })
         .clone()
 }

@@ -1,12 +1,13 @@
 //! The `time` module: wall clock, monotonic clocks and `sleep` (which releases the GIL).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::module_from_fns as make_module;
 use crate::builtins::args::ArgsExt;
 use crate::builtins::Methods;
 use crate::error::PyResult;
+use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Module};
@@ -24,7 +25,7 @@ const FUNCS: Methods = &[
     ("sleep", sleep),
 ];
 
-pub fn module() -> Arc<Module> {
+pub fn module() -> Ref<Module> {
     let _ = epoch();
     make_module("time", FUNCS, vec![])
 }
