@@ -301,8 +301,9 @@ impl SymbolTable {
         };
         if kind.is_function_like() {
             let mut varnames = scope.params.clone();
+            let mut seen: HashSet<&String> = scope.params.iter().collect();
             for name in &scope.order {
-                if symbols.get(name) == Some(&SymScope::Local) && !varnames.contains(name) {
+                if symbols.get(name) == Some(&SymScope::Local) && seen.insert(name) {
                     varnames.push(name.clone());
                 }
             }

@@ -10,6 +10,8 @@ mod stack;
 mod stmt;
 mod unwind;
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ast::{Module, Span};
@@ -71,8 +73,14 @@ pub(crate) struct Unit<'a> {
     code: Vec<Op>,
     lines: Vec<u32>,
     consts: Vec<Constant>,
+    /// Index of each constant in `consts` (code objects are never shared, so not indexed): with
+    /// `name_index` and `var_index`, keeps compile time linear in the number of distinct constants
+    /// and names (a linear scan made a 40,000-line file take minutes).
+    const_index: HashMap<ConstKey, u32>,
     names: Vec<String>,
+    name_index: HashMap<String, u32>,
     varnames: Vec<String>,
+    var_index: HashMap<String, u32>,
     cellvars: Vec<String>,
     freevars: Vec<String>,
     argcount: u32,
@@ -118,7 +126,14 @@ impl<'a> Unit<'a> {
             code: Vec::new(),
             lines: Vec::new(),
             consts: Vec::new(),
+            const_index: HashMap::new(),
             names: Vec::new(),
+            name_index: HashMap::new(),
+            var_index: varnames
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i as u32))
+                .collect(),
             varnames,
             cellvars,
             freevars,
@@ -151,6 +166,39 @@ pub(crate) struct Compiler<'a> {
 }
 
 /// Constants compare by identity of representation (`0.0` and `-0.0`, `1` and `True` stay apart).
+/// A constant as a hash-map key: equal when `same_const` says so (floats by bit pattern, so `0.0`
+/// and `-0.0` stay apart; `1`, `1.0` and `True` are different constants).
+struct ConstKey(Constant);
+
+impl PartialEq for ConstKey {
+    fn eq(&self, other: &ConstKey) -> bool {
+        same_const(&self.0, &other.0)
+    }
+}
+
+impl Eq for ConstKey {}
+
+impl std::hash::Hash for ConstKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        hash_const(&self.0, state);
+    }
+}
+
+fn hash_const<H: std::hash::Hasher>(c: &Constant, state: &mut H) {
+    use std::hash::Hash;
+    std::mem::discriminant(c).hash(state);
+    match c {
+        Constant::Bool(b) => b.hash(state),
+        Constant::Int(i) => i.hash(state),
+        Constant::Float(f) => f.to_bits().hash(state),
+        Constant::Str(s) => s.hash(state),
+        Constant::Tuple(items) => items.iter().for_each(|k| hash_const(k, state)),
+        // Variants without payload, and any added later, hash by their debug text: consistent
+        // with `same_const` (equal constants print alike), only slower.
+        other => format!("{other:?}").hash(state),
+    }
+}
+
 fn same_const(a: &Constant, b: &Constant) -> bool {
     match (a, b) {
         (Constant::Float(x), Constant::Float(y)) => x.to_bits() == y.to_bits(),
@@ -216,11 +264,19 @@ impl<'a> Compiler<'a> {
     }
 
     pub(crate) fn add_const(&mut self, c: Constant) -> ConstIdx {
-        if let Some(i) = self.cur.consts.iter().position(|k| same_const(k, &c)) {
-            return ConstIdx(i as u32);
+        let index = self.cur.consts.len() as u32;
+        if matches!(c, Constant::Code(_)) {
+            self.cur.consts.push(c);
+            return ConstIdx(index);
         }
-        self.cur.consts.push(c);
-        ConstIdx(self.cur.consts.len() as u32 - 1)
+        match self.cur.const_index.entry(ConstKey(c)) {
+            Entry::Occupied(e) => ConstIdx(*e.get()),
+            Entry::Vacant(e) => {
+                self.cur.consts.push(e.key().0.clone());
+                e.insert(index);
+                ConstIdx(index)
+            }
+        }
     }
 
     pub(crate) fn emit_const(&mut self, c: Constant) {
@@ -250,19 +306,23 @@ impl<'a> Compiler<'a> {
     }
 
     pub(crate) fn add_name(&mut self, name: &str) -> Name {
-        if let Some(i) = self.cur.names.iter().position(|n| n == name) {
-            return Name(i as u32);
+        if let Some(&i) = self.cur.name_index.get(name) {
+            return Name(i);
         }
+        let i = self.cur.names.len() as u32;
         self.cur.names.push(name.to_string());
-        Name(self.cur.names.len() as u32 - 1)
+        self.cur.name_index.insert(name.to_string(), i);
+        Name(i)
     }
 
     fn local_slot(&mut self, name: &str) -> Local {
-        if let Some(i) = self.cur.varnames.iter().position(|n| n == name) {
-            return Local(i as u32);
+        if let Some(&i) = self.cur.var_index.get(name) {
+            return Local(i);
         }
+        let i = self.cur.varnames.len() as u32;
         self.cur.varnames.push(name.to_string());
-        Local(self.cur.varnames.len() as u32 - 1)
+        self.cur.var_index.insert(name.to_string(), i);
+        Local(i)
     }
 
     /// Cell index of a name in the current unit: cellvars first, then freevars.
