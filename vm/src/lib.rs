@@ -42,8 +42,14 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         Ok(()) => 0,
         Err(e) => report_uncaught(&mut interp, &e),
     };
-    // Like CPython, the program ends once its non-daemon threads have finished.
-    crate::stdlib::join_non_daemon(&mut interp);
+    // Like CPython, the program ends once its non-daemon threads have finished. Ctrl-C during
+    // that wait is reported as CPython does (an "ignored" exception) and the process ends with
+    // the program's status, leaving the threads behind.
+    if let Err(e) = crate::stdlib::join_non_daemon(&mut interp) {
+        let _ = vm.stdout.lock().flush();
+        let text = interp.format_exception(&e);
+        eprint!("Exception ignored in: <module 'threading' (built-in)>\n{text}");
+    }
     interp.detach();
     let _ = vm.stdout.lock().flush();
     status

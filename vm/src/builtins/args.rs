@@ -2,6 +2,8 @@
 
 use crate::err;
 use crate::error::PyResult;
+use std::sync::Arc;
+
 use crate::heap::Ref;
 use crate::interp::Args;
 use crate::object::{type_name, Class, PyStr};
@@ -35,75 +37,30 @@ pub trait ArgsExt<'a> {
     fn pos_or_kw(&self, fname: &str, i: usize, kw: &str) -> PyResult<Option<&'a Value>>;
 }
 
+/// Placeholder parameter names for the positional-only styles (their messages name no parameter).
+const ANON: [&str; 8] = [""; 8];
+
+fn anon(n: usize) -> &'static [&'static str] {
+    &ANON[..n.min(ANON.len())]
+}
+
 impl<'a> ArgsExt<'a> for Args<'a> {
     fn one(&self, name: &str) -> PyResult<&'a Value> {
-        self.no_kw(name)?;
-        match self.pos {
-            [v] => Ok(v),
-            _ => Err(err!(
-                TypeError,
-                "{name}() takes exactly one argument ({} given)",
-                self.pos.len()
-            )),
-        }
+        let [v] = Sig::pos(name, Style::One, anon(1), 1).bind::<1>(self)?;
+        v.ok_or_else(|| err!(SystemError, "{name}(): argument lost"))
     }
 
     fn range(&self, name: &str, min: usize, max: usize) -> PyResult<()> {
-        self.no_kw(name)?;
-        let n = self.pos.len();
-        if min == max && n != min {
-            return Err(err!(
-                TypeError,
-                "{name} expected {min} argument{}, got {n}",
-                plural(min)
-            ));
-        }
-        if n < min {
-            return Err(err!(
-                TypeError,
-                "{name} expected at least {min} argument{}, got {n}",
-                plural(min)
-            ));
-        }
-        if n > max {
-            return Err(err!(
-                TypeError,
-                "{name} expected at most {max} argument{}, got {n}",
-                plural(max)
-            ));
-        }
-        Ok(())
+        Sig::pos(name, Style::Unpack, anon(max), min).check_positional(self.pos, self.kw)
     }
 
     fn clinic(&self, name: &str, min: usize, max: usize) -> PyResult<()> {
-        let n = self.pos.len();
-        if n < min {
-            return Err(err!(
-                TypeError,
-                "{name}() takes at least {min} argument{} ({n} given)",
-                plural(min)
-            ));
-        }
-        if n > max {
-            return Err(err!(
-                TypeError,
-                "{name}() takes at most {max} argument{} ({n} given)",
-                plural(max)
-            ));
-        }
-        Ok(())
+        // Keywords are checked by the caller (`only_kw`), as the functions using this take some.
+        Sig::pos(name, Style::Positional, anon(max), min).check_positional(self.pos, &[])
     }
 
     fn none(&self, name: &str) -> PyResult<()> {
-        self.no_kw(name)?;
-        if !self.pos.is_empty() {
-            return Err(err!(
-                TypeError,
-                "{name}() takes no arguments ({} given)",
-                self.pos.len()
-            ));
-        }
-        Ok(())
+        Sig::pos(name, Style::NoArgs, &[], 0).check(self)
     }
 
     fn no_kw(&self, name: &str) -> PyResult<()> {
@@ -227,5 +184,330 @@ pub fn slice_index(v: Option<&Value>) -> PyResult<Option<i64>> {
             TypeError,
             "slice indices must be integers or None or have an __index__ method"
         )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures: one declarative description of a native's parameters, and one binder.
+
+/// How CPython words argument errors for a function, which depends on how it is written there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// A `def` in CPython's Python library (`queue.Queue.get`, `threading.Event.wait`):
+    /// `Queue.get() got an unexpected keyword argument 'blok'`, `takes from 1 to 3 positional
+    /// arguments but 4 were given` (counts include `self`), `missing 1 required positional argument`.
+    Python,
+    /// A C function that takes keywords (`PyArg_ParseTupleAndKeywords`, Argument Clinic):
+    /// `'blok' is an invalid keyword argument for acquire()`, `acquire() takes at most 2 arguments
+    /// (3 given)`, `missing required argument 'x' (pos 1)`.
+    Keywords,
+    /// A C function taking exactly one positional argument (`METH_O`):
+    /// `len() takes exactly one argument (2 given)`, `len() takes no keyword arguments`.
+    One,
+    /// A C function taking no arguments (`METH_NOARGS`): `lock.release() takes no arguments (1 given)`.
+    NoArgs,
+    /// A C function unpacking a positional tuple (`PyArg_UnpackTuple`):
+    /// `pop expected at most 1 argument, got 2`, `pop() takes no keyword arguments`.
+    Unpack,
+    /// A positional-only Argument Clinic function: `startswith() takes at least 1 argument (0 given)`.
+    Positional,
+}
+
+/// A native function's parameters, as CPython declares them.
+///
+/// `params` are positional-or-keyword (positional-only for the C styles without keywords), the
+/// first `required` of them required; `kwonly` are keyword-only and optional. `name` is what
+/// CPython prints in its messages (`Queue.get`, `acquire`, `deque.append`). For a method,
+/// `method` is true and `args.pos[0]` is the receiver, which is not a parameter here (a Python-style
+/// message counts it, as CPython does).
+#[derive(Clone, Copy, Debug)]
+pub struct Sig<'n> {
+    pub name: &'n str,
+    pub style: Style,
+    pub method: bool,
+    pub params: &'n [&'n str],
+    pub required: usize,
+    pub kwonly: &'n [&'n str],
+}
+
+fn quoted_list(names: &[&str]) -> String {
+    let q: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    match q.as_slice() {
+        [] => String::new(),
+        [a] => a.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+    }
+}
+
+impl<'n> Sig<'n> {
+    /// A function defined in Python in CPython (`def name(params)`), `required` of them required.
+    pub const fn py(name: &'n str, params: &'n [&'n str], required: usize) -> Sig<'n> {
+        Sig {
+            name,
+            style: Style::Python,
+            method: false,
+            params,
+            required,
+            kwonly: &[],
+        }
+    }
+
+    /// A C function that accepts its parameters by keyword too.
+    pub const fn kw(name: &'n str, params: &'n [&'n str], required: usize) -> Sig<'n> {
+        Sig {
+            name,
+            style: Style::Keywords,
+            method: false,
+            params,
+            required,
+            kwonly: &[],
+        }
+    }
+
+    /// A C function with positional-only parameters, worded as `style` says.
+    pub const fn pos(
+        name: &'n str,
+        style: Style,
+        params: &'n [&'n str],
+        required: usize,
+    ) -> Sig<'n> {
+        Sig {
+            name,
+            style,
+            method: false,
+            params,
+            required,
+            kwonly: &[],
+        }
+    }
+
+    /// The same signature for a method (`args.pos[0]` is `self`).
+    pub const fn method(self) -> Sig<'n> {
+        Sig {
+            method: true,
+            ..self
+        }
+    }
+
+    /// The same signature with keyword-only parameters.
+    pub const fn kwonly(self, kwonly: &'n [&'n str]) -> Sig<'n> {
+        Sig { kwonly, ..self }
+    }
+
+    /// Match `args` against the signature: `N` slots, `params` then `kwonly`, each the value given
+    /// (by position or keyword) or `None`. Every mistake is CPython's `TypeError`.
+    pub fn bind<'a, const N: usize>(&self, args: &Args<'a>) -> PyResult<[Option<&'a Value>; N]> {
+        let mut out: [Option<&'a Value>; N] = [None; N];
+        if N != self.params.len() + self.kwonly.len() {
+            return Err(err!(
+                SystemError,
+                "{}(): native signature has {} parameters, not {N}",
+                self.name,
+                self.params.len() + self.kwonly.len()
+            ));
+        }
+        let skip = usize::from(self.method);
+        let pos = args.pos.get(skip..).unwrap_or(&[]);
+        match self.style {
+            Style::Python => self.check_python(pos, args.kw)?,
+            Style::Keywords => self.check_keywords(pos, args.kw)?,
+            _ => self.check_positional(pos, args.kw)?,
+        }
+        for (slot, v) in out.iter_mut().zip(pos) {
+            *slot = Some(v);
+        }
+        for (k, v) in args.kw {
+            if let Some(i) = self.slot_of(k) {
+                out[i] = Some(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Like [`Sig::bind`] for a function with no parameters: only checks.
+    pub fn check(&self, args: &Args<'_>) -> PyResult<()> {
+        self.bind::<0>(args).map(|_| ())
+    }
+
+    fn slot_of(&self, k: &str) -> Option<usize> {
+        if let Some(i) = self.params.iter().position(|p| *p == k) {
+            return Some(i);
+        }
+        self.kwonly
+            .iter()
+            .position(|p| *p == k)
+            .map(|i| i + self.params.len())
+    }
+
+    /// CPython's order for a Python function: keywords first (unknown, or already given by
+    /// position), then too many positionals, then missing ones.
+    fn check_python(&self, pos: &[Value], kw: &[(Arc<str>, Value)]) -> PyResult<()> {
+        let name = self.name;
+        let this = usize::from(self.method);
+        for (k, _) in kw {
+            match self.slot_of(k) {
+                None => {
+                    return Err(err!(
+                        TypeError,
+                        "{name}() got an unexpected keyword argument '{k}'"
+                    ))
+                }
+                Some(i) if i < pos.len().min(self.params.len()) => {
+                    return Err(err!(
+                        TypeError,
+                        "{name}() got multiple values for argument '{k}'"
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let max = self.params.len();
+        if pos.len() > max {
+            let given = pos.len() + this;
+            let takes = if self.required == max {
+                format!("{} positional argument{}", max + this, plural(max + this))
+            } else {
+                format!(
+                    "from {} to {} positional arguments",
+                    self.required + this,
+                    max + this
+                )
+            };
+            let kwonly_given = kw
+                .iter()
+                .filter(|(k, _)| self.kwonly.contains(&&**k))
+                .count();
+            let given = if kwonly_given > 0 {
+                format!(
+                    "{given} positional argument{} (and {kwonly_given} keyword-only argument{}) were",
+                    plural(given),
+                    plural(kwonly_given)
+                )
+            } else if given == 1 {
+                "1 was".to_string()
+            } else {
+                format!("{given} were")
+            };
+            return Err(err!(TypeError, "{name}() takes {takes} but {given} given"));
+        }
+        let missing: Vec<&str> = self.params[..self.required]
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| *i >= pos.len() && !kw.iter().any(|(k, _)| &**k == **p))
+            .map(|(_, p)| *p)
+            .collect();
+        if !missing.is_empty() {
+            return Err(err!(
+                TypeError,
+                "{name}() missing {} required positional argument{}: {}",
+                missing.len(),
+                plural(missing.len()),
+                quoted_list(&missing)
+            ));
+        }
+        Ok(())
+    }
+
+    /// CPython's order for a C function with keywords: the total count, a parameter given twice,
+    /// a missing one, then an unknown keyword.
+    fn check_keywords(&self, pos: &[Value], kw: &[(Arc<str>, Value)]) -> PyResult<()> {
+        let name = self.name;
+        let max = self.params.len() + self.kwonly.len();
+        let total = pos.len() + kw.len();
+        if pos.len() > self.params.len() && !self.kwonly.is_empty() {
+            return Err(err!(
+                TypeError,
+                "{name}() takes at most {} positional argument{} ({} given)",
+                self.params.len(),
+                plural(self.params.len()),
+                pos.len()
+            ));
+        }
+        if total > max {
+            let at = if self.required == max {
+                "exactly"
+            } else {
+                "at most"
+            };
+            let what = if pos.is_empty() { "keyword " } else { "" };
+            return Err(err!(
+                TypeError,
+                "{name}() takes {at} {max} {what}argument{} ({total} given)",
+                plural(max)
+            ));
+        }
+        for (i, p) in self.params.iter().enumerate() {
+            let by_name = kw.iter().any(|(k, _)| &**k == *p);
+            if by_name && i < pos.len() {
+                return Err(err!(
+                    TypeError,
+                    "argument for {name}() given by name ('{p}') and position ({})",
+                    i + 1
+                ));
+            }
+            if i < self.required && i >= pos.len() && !by_name {
+                return Err(err!(
+                    TypeError,
+                    "{name}() missing required argument '{p}' (pos {})",
+                    i + 1
+                ));
+            }
+        }
+        for (k, _) in kw {
+            if self.slot_of(k).is_none() {
+                return Err(err!(
+                    TypeError,
+                    "'{k}' is an invalid keyword argument for {name}()"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The positional-only C styles.
+    fn check_positional(&self, pos: &[Value], kw: &[(Arc<str>, Value)]) -> PyResult<()> {
+        let name = self.name;
+        if !kw.is_empty() {
+            return Err(err!(TypeError, "{name}() takes no keyword arguments"));
+        }
+        let (n, min, max) = (pos.len(), self.required, self.params.len());
+        if n >= min && n <= max {
+            return Ok(());
+        }
+        Err(match self.style {
+            Style::One => err!(TypeError, "{name}() takes exactly one argument ({n} given)"),
+            Style::NoArgs => err!(TypeError, "{name}() takes no arguments ({n} given)"),
+            Style::Unpack if min == max => err!(
+                TypeError,
+                "{name} expected {min} argument{}, got {n}",
+                plural(min)
+            ),
+            Style::Unpack if n < min => err!(
+                TypeError,
+                "{name} expected at least {min} argument{}, got {n}",
+                plural(min)
+            ),
+            Style::Unpack => err!(
+                TypeError,
+                "{name} expected at most {max} argument{}, got {n}",
+                plural(max)
+            ),
+            _ if n < min => err!(
+                TypeError,
+                "{name}() takes at least {min} argument{} ({n} given)",
+                plural(min)
+            ),
+            _ if min == max => err!(
+                TypeError,
+                "{name}() takes exactly {max} argument{} ({n} given)",
+                plural(max)
+            ),
+            _ => err!(
+                TypeError,
+                "{name}() takes at most {max} argument{} ({n} given)",
+                plural(max)
+            ),
+        })
     }
 }

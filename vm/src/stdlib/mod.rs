@@ -122,8 +122,9 @@ pub fn timeout_arg(v: Option<&Value>) -> PyResult<Option<std::time::Duration>> {
     }
 }
 
-/// Wait for the program's non-daemon threads before the process exits, as CPython does.
-pub fn join_non_daemon(interp: &mut Interp) {
+/// Wait for the program's non-daemon threads before the process exits, as CPython does. Ctrl-C
+/// stops the wait (`Err(KeyboardInterrupt)`): the caller reports it and the process exits anyway.
+pub fn join_non_daemon(interp: &mut Interp) -> PyResult<()> {
     loop {
         let pending: Vec<Value> = interp.vm.threads.lock().clone();
         let mut waited = false;
@@ -131,11 +132,11 @@ pub fn join_non_daemon(interp: &mut Interp) {
             if thread::is_daemon(&t) || !thread::is_alive(&t) {
                 continue;
             }
-            thread::wait_done(interp, &t, None);
+            thread::wait_done(interp, &t, None)?;
             waited = true;
         }
         if !waited {
-            break;
+            return Ok(());
         }
     }
 }

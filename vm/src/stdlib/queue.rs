@@ -8,13 +8,14 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Module};
 use crate::stdlib::sync::{
-    exception_class, int_value, property, raise_new, seconds, wait_for, Wait,
+    block_on, exception_class, int_value, property, raise_new, seconds, Wait,
 };
-use crate::stdlib::{arg, make_module, native_class, this};
+use crate::stdlib::{make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -160,14 +161,23 @@ fn new_queue(args: &Args<'_>, kind: Kind) -> PyResult<Value> {
     };
     let maxsize = match kind {
         Kind::Simple => {
-            if args.len() > 1 || !args.kw.is_empty() {
-                return Err(err!(TypeError, "SimpleQueue() takes no arguments"));
+            if !args.kw.is_empty() {
+                return Err(err!(TypeError, "SimpleQueue() takes no keyword arguments"));
+            }
+            if args.len() > 1 {
+                return Err(err!(
+                    TypeError,
+                    "SimpleQueue() takes no positional arguments"
+                ));
             }
             0
         }
-        _ => match arg(args, 1, "maxsize") {
-            Some(v) => int_value(v)?,
-            None => 0,
+        _ => match Sig::py("Queue.__init__", &["maxsize"], 0)
+            .method()
+            .bind(args)?
+        {
+            [Some(v)] => int_value(v)?,
+            [None] => 0,
         },
     };
     let data = QueueData {
@@ -204,16 +214,44 @@ fn simple_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     new_queue(&args, Kind::Simple)
 }
 
-/// `block` and `timeout` of `get`/`put`, at positions `i` and `i + 1`.
-fn block_wait(interp: &mut Interp, args: &Args<'_>, i: usize) -> PyResult<Wait> {
-    let block = match arg(args, i, "block") {
+/// A queue method's signature: `Queue`'s are Python functions in CPython, `SimpleQueue`'s are C.
+fn sig<'n>(q: &QueueData, name: &'n str, params: &'n [&'n str], required: usize) -> Sig<'n> {
+    match q.kind {
+        Kind::Simple if params.is_empty() => match name {
+            "empty" => Sig::pos("SimpleQueue.empty", Style::NoArgs, &[], 0),
+            "qsize" => Sig::pos("SimpleQueue.qsize", Style::NoArgs, &[], 0),
+            _ => Sig::pos(name, Style::NoArgs, &[], 0),
+        },
+        Kind::Simple => Sig::kw(name, params, required),
+        Kind::Fifo | Kind::Lifo => match name {
+            "put" => Sig::py("Queue.put", params, required),
+            "get" => Sig::py("Queue.get", params, required),
+            "put_nowait" => Sig::py("Queue.put_nowait", params, required),
+            "get_nowait" => Sig::py("Queue.get_nowait", params, required),
+            "task_done" => Sig::py("Queue.task_done", params, required),
+            "join" => Sig::py("Queue.join", params, required),
+            "empty" => Sig::py("Queue.empty", params, required),
+            "full" => Sig::py("Queue.full", params, required),
+            _ => Sig::py("Queue.qsize", params, required),
+        },
+    }
+    .method()
+}
+
+/// `block` and `timeout` of `get`/`put`.
+fn block_wait(
+    interp: &mut Interp,
+    block: Option<&Value>,
+    timeout: Option<&Value>,
+) -> PyResult<Wait> {
+    let block = match block {
         Some(v) => interp.truthy(v)?,
         None => true,
     };
     if !block {
         return Ok(Wait::NonBlocking);
     }
-    match arg(args, i + 1, "timeout") {
+    match timeout {
         None | Some(Value::None) => Ok(Wait::Forever),
         Some(v) => {
             let t = seconds(v)?;
@@ -237,9 +275,7 @@ fn put(interp: &mut Interp, q: &QueueData, item: &Value, w: Wait) -> PyResult<Va
     let done = done
         || match w {
             Wait::NonBlocking => false,
-            w => {
-                interp.allow_threads(|| wait_for(&q.state, &q.not_full, w, |s| q.try_put(s, item)))
-            }
+            w => block_on(interp, &q.state, &q.not_full, w, |s| q.try_put(s, item))?,
         };
     if !done {
         return Err(raise_new(interp, &full_error()));
@@ -253,14 +289,14 @@ fn get(interp: &mut Interp, q: &QueueData, w: Wait) -> PyResult<Value> {
     let got = match (got, w) {
         (Some(v), _) => Some(v),
         (None, Wait::NonBlocking) => None,
-        (None, w) => interp.allow_threads(|| {
+        (None, w) => {
             let mut out = None;
-            wait_for(&q.state, &q.not_empty, w, |s| {
+            block_on(interp, &q.state, &q.not_empty, w, |s| {
                 out = q.try_get(s);
                 out.is_some()
-            });
+            })?;
             out
-        }),
+        }
     };
     match got {
         Some(v) => {
@@ -271,41 +307,40 @@ fn get(interp: &mut Interp, q: &QueueData, w: Wait) -> PyResult<Value> {
     }
 }
 
-fn item_arg<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a Value> {
-    arg(args, 1, "item").ok_or_else(|| {
-        err!(
-            TypeError,
-            "{method}() missing 1 required positional argument: 'item'"
-        )
-    })
+/// The required `item` argument, once the signature has checked it is there.
+fn item(v: Option<&Value>) -> PyResult<&Value> {
+    v.ok_or_else(|| err!(SystemError, "queue: item argument lost"))
 }
 
 fn queue_put(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
-    let item = item_arg(&args, "put")?;
-    let w = block_wait(interp, &args, 2)?;
-    put(interp, q, item, w)
+    let [it, block, timeout] = sig(q, "put", &["item", "block", "timeout"], 1).bind(&args)?;
+    let w = block_wait(interp, block, timeout)?;
+    put(interp, q, item(it)?, w)
 }
 
 fn queue_put_nowait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
-    let item = item_arg(&args, "put_nowait")?;
-    put(interp, q, item, Wait::NonBlocking)
+    let [it] = sig(q, "put_nowait", &["item"], 1).bind(&args)?;
+    put(interp, q, item(it)?, Wait::NonBlocking)
 }
 
 fn queue_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
-    let w = block_wait(interp, &args, 1)?;
+    let [block, timeout] = sig(q, "get", &["block", "timeout"], 0).bind(&args)?;
+    let w = block_wait(interp, block, timeout)?;
     get(interp, q, w)
 }
 
 fn queue_get_nowait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
+    sig(q, "get_nowait", &[], 0).check(&args)?;
     get(interp, q, Wait::NonBlocking)
 }
 
 fn queue_task_done(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
+    sig(q, "task_done", &[], 0).check(&args)?;
     let mut s = q.state.lock();
     if s.unfinished == 0 {
         return Err(err!(ValueError, "task_done() called too many times"));
@@ -320,25 +355,31 @@ fn queue_task_done(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn queue_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
+    sig(q, "join", &[], 0).check(&args)?;
     if q.state.lock().unfinished == 0 {
         return Ok(Value::None);
     }
-    interp.allow_threads(|| wait_for(&q.state, &q.all_done, Wait::Forever, |s| s.unfinished == 0));
+    block_on(interp, &q.state, &q.all_done, Wait::Forever, |s| {
+        s.unfinished == 0
+    })?;
     Ok(Value::None)
 }
 
 fn queue_empty(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
+    sig(q, "empty", &[], 0).check(&args)?;
     Ok(Value::Bool(q.state.lock().items.is_empty()))
 }
 
 fn queue_full(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
+    sig(q, "full", &[], 0).check(&args)?;
     Ok(Value::Bool(q.state.lock().full()))
 }
 
 fn queue_qsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
+    sig(q, "qsize", &[], 0).check(&args)?;
     Ok(Value::Int(q.state.lock().items.len() as i64))
 }
 

@@ -5,16 +5,18 @@
 //! mutex is ever held while Python code runs or while the GIL is given up or taken back.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::builtins::args::{Sig, Style};
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{types, AttrMap, Class, ExcKind, Instance, NativeFn, Payload, TypeKind};
-use crate::stdlib::{arg, func, native_class, this};
+use crate::stdlib::{func, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -51,26 +53,80 @@ impl Wait {
 }
 
 /// Block on `cv` until `ready` (which may change the state, e.g. take the lock) returns true, or
-/// the deadline passes. Call without the GIL.
-pub fn wait_for<T>(
+/// the deadline passes. Call without the GIL. Not interruptible: for waits that must end soon
+/// anyway (re-taking a lock after `Condition.wait`) and for threads other than the main one.
+pub fn wait_for<T>(m: &Mutex<T>, cv: &Condvar, w: Wait, ready: impl FnMut(&mut T) -> bool) -> bool {
+    matches!(wait_until(m, cv, w, None, ready), Waited::Ready)
+}
+
+/// How a blocking wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// `ready` returned true (the state change it makes has happened).
+    Ready,
+    TimedOut,
+    /// Ctrl-C: `ready` did not succeed, and the caller must raise `KeyboardInterrupt`.
+    Interrupted,
+}
+
+/// How often a main-thread wait looks at the Ctrl-C flag (well under CPython's ~50 ms reaction).
+pub const INTERRUPT_SLICE: Duration = Duration::from_millis(10);
+
+/// [`wait_for`] that also ends when `interrupt` (the VM's Ctrl-C flag, given for the main thread
+/// only) is set: the wait is cut into slices of [`INTERRUPT_SLICE`], after each of which the flag
+/// is read. A deadline stays exact: the last slice ends at it. `ready` is always tried first, so
+/// a wait that can succeed at once does, even with Ctrl-C pending (the interpreter's eval breaker
+/// raises it soon after, as CPython's does after a successful acquire).
+pub fn wait_until<T>(
     m: &Mutex<T>,
     cv: &Condvar,
     w: Wait,
+    interrupt: Option<&AtomicBool>,
     mut ready: impl FnMut(&mut T) -> bool,
-) -> bool {
+) -> Waited {
     let deadline = w.deadline();
     let mut g = m.lock();
     loop {
         if ready(&mut g) {
-            return true;
+            return Waited::Ready;
         }
-        match deadline {
-            None => cv.wait(&mut g),
-            Some(d) => {
-                if cv.wait_until(&mut g, d).timed_out() {
-                    return ready(&mut g);
-                }
+        if interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
+            return Waited::Interrupted;
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| d <= now) {
+            return Waited::TimedOut;
+        }
+        let slice_end = interrupt.map(|_| now + INTERRUPT_SLICE);
+        match (deadline, slice_end) {
+            (None, None) => cv.wait(&mut g),
+            (Some(d), None) | (None, Some(d)) => {
+                cv.wait_until(&mut g, d);
             }
+            (Some(d), Some(s)) => {
+                cv.wait_until(&mut g, d.min(s));
+            }
+        }
+    }
+}
+
+/// Block (with the GIL released) until `ready` succeeds or `w` runs out: `Ok(true)` / `Ok(false)`.
+/// In the main thread Ctrl-C ends the wait with `KeyboardInterrupt`, as in CPython.
+pub fn block_on<T>(
+    interp: &mut Interp,
+    m: &Mutex<T>,
+    cv: &Condvar,
+    w: Wait,
+    mut ready: impl FnMut(&mut T) -> bool,
+) -> PyResult<bool> {
+    let vm = interp.vm.clone();
+    loop {
+        let interrupt = interp.is_main.then_some(&vm.interrupted);
+        match interp.allow_threads(|| wait_until(m, cv, w, interrupt, &mut ready)) {
+            Waited::Ready => return Ok(true),
+            Waited::TimedOut => return Ok(false),
+            // Raises KeyboardInterrupt (the flag is only cleared by the main thread itself).
+            Waited::Interrupted => interp.check_interrupt()?,
         }
     }
 }
@@ -162,13 +218,27 @@ fn receiver(args: &Args<'_>) -> PyResult<Ref<Instance>> {
     }
 }
 
+/// `lock.acquire(blocking=True, timeout=-1)` (a C function in CPython; also `RLock`'s).
+const ACQUIRE: Sig = Sig::kw("acquire", &["blocking", "timeout"], 0).method();
+
+/// A method of a C class that takes no arguments (`lock.release()`).
+const fn no_args(name: &'static str) -> Sig<'static> {
+    Sig::pos(name, Style::NoArgs, &[], 0).method()
+}
+
+/// A method written in Python in CPython's `threading.py` with no parameters but `self`.
+const fn py_no_args(name: &'static str) -> Sig<'static> {
+    Sig::py(name, &[], 0).method()
+}
+
 /// `blocking` and `timeout` of `Lock.acquire` / `RLock.acquire`.
 fn lock_wait(interp: &mut Interp, args: &Args<'_>) -> PyResult<Wait> {
-    let blocking = match arg(args, 1, "blocking") {
+    let [blocking, timeout] = ACQUIRE.bind(args)?;
+    let blocking = match blocking {
         Some(v) => interp.truthy(v)?,
         None => true,
     };
-    let timeout = match arg(args, 2, "timeout") {
+    let timeout = match timeout {
         Some(v) => seconds(v)?,
         None => -1.0,
     };
@@ -212,13 +282,15 @@ impl LockData {
         wait_for(&self.locked, &self.cv, w, |l| !std::mem::replace(l, true))
     }
 
-    fn acquire(&self, interp: &mut Interp, w: Wait) -> bool {
+    fn acquire(&self, interp: &mut Interp, w: Wait) -> PyResult<bool> {
         if self.try_acquire() {
-            return true;
+            return Ok(true);
         }
         match w {
-            Wait::NonBlocking => false,
-            w => interp.allow_threads(|| self.acquire_blocking(w)),
+            Wait::NonBlocking => Ok(false),
+            w => block_on(interp, &self.locked, &self.cv, w, |l| {
+                !std::mem::replace(l, true)
+            }),
         }
     }
 
@@ -262,9 +334,9 @@ pub fn lock_class() -> Ref<Class> {
 
 fn lock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args)?;
-    if args.len() > 1 || !args.kw.is_empty() {
-        return Err(err!(TypeError, "lock() takes no arguments"));
-    }
+    Sig::pos("_thread.allocate_lock", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
     if !inst.set_native(Box::new(LockData::default())) {
         return Err(err!(RuntimeError, "lock.__init__() called twice"));
     }
@@ -274,11 +346,12 @@ fn lock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn lock_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<LockData>(&args, "lock")?;
     let w = lock_wait(interp, &args)?;
-    Ok(Value::Bool(d.acquire(interp, w)))
+    Ok(Value::Bool(d.acquire(interp, w)?))
 }
 
 fn lock_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<LockData>(&args, "lock")?;
+    no_args("lock.release").check(&args)?;
     d.release()?;
     Ok(Value::None)
 }
@@ -291,6 +364,7 @@ fn lock_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn lock_locked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<LockData>(&args, "lock")?;
+    no_args("lock.locked").check(&args)?;
     Ok(Value::Bool(d.is_locked()))
 }
 
@@ -334,14 +408,14 @@ fn rtake(s: &mut RState, me: u64) -> bool {
 }
 
 impl RLockData {
-    fn acquire(&self, interp: &mut Interp, w: Wait) -> bool {
+    fn acquire(&self, interp: &mut Interp, w: Wait) -> PyResult<bool> {
         let me = interp.thread_id;
         if rtake(&mut self.state.lock(), me) {
-            return true;
+            return Ok(true);
         }
         match w {
-            Wait::NonBlocking => false,
-            w => interp.allow_threads(|| wait_for(&self.state, &self.cv, w, |s| rtake(s, me))),
+            Wait::NonBlocking => Ok(false),
+            w => block_on(interp, &self.state, &self.cv, w, |s| rtake(s, me)),
         }
     }
 
@@ -405,7 +479,7 @@ pub fn rlock_class() -> Ref<Class> {
                     ("release", rlock_release),
                     ("_is_owned", rlock_is_owned),
                     ("__enter__", rlock_acquire),
-                    ("__exit__", rlock_release),
+                    ("__exit__", rlock_exit),
                     ("__repr__", rlock_repr),
                 ],
             )
@@ -430,10 +504,18 @@ fn new_rlock() -> Ref<Instance> {
 fn rlock_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<RLockData>(&args, "RLock")?;
     let w = lock_wait(interp, &args)?;
-    Ok(Value::Bool(d.acquire(interp, w)))
+    Ok(Value::Bool(d.acquire(interp, w)?))
 }
 
 fn rlock_release(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<RLockData>(&args, "RLock")?;
+    no_args("RLock.release").check(&args)?;
+    d.release(interp.thread_id)?;
+    Ok(Value::None)
+}
+
+/// `__exit__(*args)`: releases whatever the arguments.
+fn rlock_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<RLockData>(&args, "RLock")?;
     d.release(interp.thread_id)?;
     Ok(Value::None)
@@ -441,6 +523,7 @@ fn rlock_release(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn rlock_is_owned(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<RLockData>(&args, "RLock")?;
+    no_args("RLock._is_owned").check(&args)?;
     Ok(Value::Bool(d.is_owned(interp.thread_id)))
 }
 
@@ -518,17 +601,20 @@ impl CondData {
             }
             LockRef::Re(l) => l.release_save(me).unwrap_or(0),
         };
-        let got = interp.allow_threads(|| {
-            let got = wait_for(&waiter.signaled, &waiter.cv, w, |s| *s);
+        let vm = interp.vm.clone();
+        let interrupt = interp.is_main.then_some(&vm.interrupted);
+        let waited = interp.allow_threads(|| {
+            let waited = wait_until(&waiter.signaled, &waiter.cv, w, interrupt, |s| *s);
+            // The lock is taken back however the wait ended (CPython's `finally`).
             match &lock {
                 LockRef::Plain(l) => {
                     l.acquire_blocking(Wait::Forever);
                 }
                 LockRef::Re(l) => l.acquire_restore(me, saved),
             }
-            got
+            waited
         });
-        if got {
+        if waited == Waited::Ready {
             return Ok(true);
         }
         let mut ws = self.waiters.lock();
@@ -536,6 +622,9 @@ impl CondData {
         ws.retain(|x| !Arc::ptr_eq(x, &waiter));
         let removed = ws.len() != before;
         drop(ws);
+        if waited == Waited::Interrupted {
+            interp.check_interrupt()?;
+        }
         // Notified between the timeout and now: the notification is ours.
         Ok(!removed && *waiter.signaled.lock())
     }
@@ -569,13 +658,13 @@ pub fn condition_class() -> Ref<Class> {
                     ("__init__", cond_init),
                     ("acquire", cond_acquire),
                     ("release", cond_release),
-                    ("__enter__", cond_acquire),
-                    ("__exit__", cond_release),
+                    ("__enter__", cond_enter),
+                    ("__exit__", cond_exit),
                     ("wait", cond_wait),
                     ("wait_for", cond_wait_for),
                     ("notify", cond_notify),
                     ("notify_all", cond_notify_all),
-                    ("notifyAll", cond_notify_all),
+                    ("notifyAll", cond_notify_all_old),
                     ("_is_owned", cond_is_owned),
                     ("__repr__", cond_repr),
                 ],
@@ -586,7 +675,10 @@ pub fn condition_class() -> Ref<Class> {
 
 fn cond_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args)?;
-    let lock = match arg(&args, 1, "lock") {
+    let [lock] = Sig::py("Condition.__init__", &["lock"], 0)
+        .method()
+        .bind(&args)?;
+    let lock = match lock {
         None | Some(Value::None) => new_rlock(),
         Some(Value::Instance(l))
             if l.native::<LockData>().is_some() || l.native::<RLockData>().is_some() =>
@@ -618,12 +710,28 @@ fn cond_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
     let w = lock_wait(interp, &args)?;
     Ok(Value::Bool(match c.lock_ref()? {
-        LockRef::Plain(l) => l.acquire(interp, w),
-        LockRef::Re(l) => l.acquire(interp, w),
+        LockRef::Plain(l) => l.acquire(interp, w)?,
+        LockRef::Re(l) => l.acquire(interp, w)?,
     }))
 }
 
+/// `Condition.__enter__()`: the lock's `__enter__`, with no arguments.
+fn cond_enter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    py_no_args("Condition.__enter__").check(&args)?;
+    cond_acquire(interp, args)
+}
+
 fn cond_release(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    match c.lock_ref()? {
+        LockRef::Plain(_) => no_args("lock.release").check(&args)?,
+        LockRef::Re(_) => no_args("RLock.release").check(&args)?,
+    }
+    cond_exit(interp, args)
+}
+
+/// `Condition.__exit__(*args)`: release the lock.
+fn cond_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
     match c.lock_ref()? {
         LockRef::Plain(l) => l.release()?,
@@ -634,24 +742,31 @@ fn cond_release(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn cond_is_owned(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
+    match c.lock_ref()? {
+        LockRef::Plain(_) => py_no_args("Condition._is_owned").check(&args)?,
+        LockRef::Re(_) => no_args("RLock._is_owned").check(&args)?,
+    }
     Ok(Value::Bool(c.is_owned(interp.thread_id)?))
 }
 
 fn cond_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
-    let w = cond_timeout(arg(&args, 1, "timeout"))?;
+    let [timeout] = Sig::py("Condition.wait", &["timeout"], 0)
+        .method()
+        .bind(&args)?;
+    let w = cond_timeout(timeout)?;
     Ok(Value::Bool(c.wait(interp, w)?))
 }
 
 fn cond_wait_for(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
-    let Some(pred) = arg(&args, 1, "predicate") else {
-        return Err(err!(
-            TypeError,
-            "Condition.wait_for() missing 1 required positional argument: 'predicate'"
-        ));
+    let [pred, timeout] = Sig::py("Condition.wait_for", &["predicate", "timeout"], 1)
+        .method()
+        .bind(&args)?;
+    let Some(pred) = pred else {
+        return Err(err!(SystemError, "Condition.wait_for(): predicate lost"));
     };
-    let timeout = match arg(&args, 2, "timeout") {
+    let timeout = match timeout {
         None | Some(Value::None) => None,
         Some(v) => Some(seconds(v)?),
     };
@@ -678,7 +793,10 @@ fn cond_wait_for(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn cond_notify(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
-    let n = match arg(&args, 1, "n") {
+    let [n] = Sig::py("Condition.notify", &["n"], 0)
+        .method()
+        .bind(&args)?;
+    let n = match n {
         Some(v) => int_value(v)?.max(0) as usize,
         None => 1,
     };
@@ -688,6 +806,15 @@ fn cond_notify(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn cond_notify_all(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, c) = this::<CondData>(&args, "Condition")?;
+    py_no_args("Condition.notify_all").check(&args)?;
+    c.notify(interp.thread_id, usize::MAX)?;
+    Ok(Value::None)
+}
+
+/// The old camelCase spelling (its own function in CPython, hence its own name in messages).
+fn cond_notify_all_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, c) = this::<CondData>(&args, "Condition")?;
+    py_no_args("Condition.notifyAll").check(&args)?;
     c.notify(interp.thread_id, usize::MAX)?;
     Ok(Value::None)
 }
@@ -721,7 +848,7 @@ pub fn event_class() -> Ref<Class> {
                     ("set", event_set),
                     ("clear", event_clear),
                     ("is_set", event_is_set),
-                    ("isSet", event_is_set),
+                    ("isSet", event_is_set_old),
                     ("wait", event_wait),
                     ("__repr__", event_repr),
                 ],
@@ -732,6 +859,7 @@ pub fn event_class() -> Ref<Class> {
 
 fn event_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args)?;
+    py_no_args("Event.__init__").check(&args)?;
     if !inst.set_native(Box::new(EventData::default())) {
         return Err(err!(RuntimeError, "Event.__init__() called twice"));
     }
@@ -740,6 +868,7 @@ fn event_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn event_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<EventData>(&args, "Event")?;
+    py_no_args("Event.set").check(&args)?;
     *d.flag.lock() = true;
     d.cv.notify_all();
     Ok(Value::None)
@@ -747,24 +876,35 @@ fn event_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn event_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<EventData>(&args, "Event")?;
+    py_no_args("Event.clear").check(&args)?;
     *d.flag.lock() = false;
     Ok(Value::None)
 }
 
 fn event_is_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<EventData>(&args, "Event")?;
+    py_no_args("Event.is_set").check(&args)?;
+    Ok(Value::Bool(*d.flag.lock()))
+}
+
+fn event_is_set_old(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<EventData>(&args, "Event")?;
+    py_no_args("Event.isSet").check(&args)?;
     Ok(Value::Bool(*d.flag.lock()))
 }
 
 fn event_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<EventData>(&args, "Event")?;
-    let w = cond_timeout(arg(&args, 1, "timeout"))?;
+    let [timeout] = Sig::py("Event.wait", &["timeout"], 0)
+        .method()
+        .bind(&args)?;
+    let w = cond_timeout(timeout)?;
     if *d.flag.lock() {
         return Ok(Value::Bool(true));
     }
     let got = match w {
         Wait::NonBlocking => false,
-        w => interp.allow_threads(|| wait_for(&d.flag, &d.cv, w, |f| *f)),
+        w => block_on(interp, &d.flag, &d.cv, w, |f| *f)?,
     };
     Ok(Value::Bool(got))
 }
@@ -811,7 +951,7 @@ pub fn semaphore_class() -> Ref<Class> {
                     ("__init__", sem_init),
                     ("acquire", sem_acquire),
                     ("release", sem_release),
-                    ("__enter__", sem_acquire),
+                    ("__enter__", sem_enter),
                     ("__exit__", sem_exit),
                     ("__repr__", sem_repr),
                 ],
@@ -834,7 +974,13 @@ pub fn bounded_semaphore_class() -> Ref<Class> {
 
 fn sem_new(args: &Args<'_>, bounded: bool) -> PyResult<Value> {
     let inst = receiver(args)?;
-    let value = match arg(args, 1, "value") {
+    let name = if bounded {
+        "BoundedSemaphore.__init__"
+    } else {
+        "Semaphore.__init__"
+    };
+    let [value] = Sig::py(name, &["value"], 0).method().bind(args)?;
+    let value = match value {
         Some(v) => int_value(v)?,
         None => 1,
     };
@@ -863,11 +1009,14 @@ fn bsem_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sem_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SemData>(&args, "Semaphore")?;
-    let blocking = match arg(&args, 1, "blocking") {
+    let [blocking, timeout] = Sig::py("Semaphore.acquire", &["blocking", "timeout"], 0)
+        .method()
+        .bind(&args)?;
+    let blocking = match blocking {
         Some(v) => interp.truthy(v)?,
         None => true,
     };
-    let timeout = match arg(&args, 2, "timeout") {
+    let timeout = match timeout {
         None | Some(Value::None) => None,
         Some(v) => Some(seconds(v)?),
     };
@@ -886,7 +1035,7 @@ fn sem_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         (true, Some(t)) if t <= 0.0 => return Ok(Value::Bool(false)),
         (true, Some(t)) => Wait::after(t),
     };
-    let got = interp.allow_threads(|| wait_for(&d.value, &d.cv, w, sem_take));
+    let got = block_on(interp, &d.value, &d.cv, w, sem_take)?;
     Ok(Value::Bool(got))
 }
 
@@ -908,9 +1057,21 @@ fn sem_add(d: &SemData, n: u64) -> PyResult<()> {
     Ok(())
 }
 
+/// `Semaphore.__enter__()`: `acquire()` with no arguments.
+fn sem_enter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    py_no_args("Semaphore.__enter__").check(&args)?;
+    sem_acquire(interp, args)
+}
+
 fn sem_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SemData>(&args, "Semaphore")?;
-    let n = match arg(&args, 1, "n") {
+    let name = if d.bound.is_some() {
+        "BoundedSemaphore.release"
+    } else {
+        "Semaphore.release"
+    };
+    let [n] = Sig::py(name, &["n"], 0).method().bind(&args)?;
+    let n = match n {
         Some(v) => int_value(v)?,
         None => 1,
     };
@@ -923,6 +1084,9 @@ fn sem_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sem_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SemData>(&args, "Semaphore")?;
+    Sig::py("Semaphore.__exit__", &["t", "v", "tb"], 3)
+        .method()
+        .bind::<3>(&args)?;
     sem_add(d, 1)?;
     Ok(Value::None)
 }
@@ -1001,18 +1165,19 @@ pub fn barrier_class() -> Ref<Class> {
 
 fn barrier_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args)?;
-    let Some(parties) = arg(&args, 1, "parties") else {
-        return Err(err!(
-            TypeError,
-            "Barrier.__init__() missing 1 required positional argument: 'parties'"
-        ));
+    let [parties, action, timeout] =
+        Sig::py("Barrier.__init__", &["parties", "action", "timeout"], 1)
+            .method()
+            .bind(&args)?;
+    let Some(parties) = parties else {
+        return Err(err!(SystemError, "Barrier.__init__(): parties lost"));
     };
     let parties = int_value(parties)?;
     if parties < 1 {
         return Err(err!(ValueError, "parties must be > 0"));
     }
-    let action = arg(&args, 2, "action").cloned().unwrap_or(Value::None);
-    let timeout = match arg(&args, 3, "timeout") {
+    let action = action.cloned().unwrap_or(Value::None);
+    let timeout = match timeout {
         None | Some(Value::None) => None,
         Some(v) => Some(seconds(v)?),
     };
@@ -1069,7 +1234,10 @@ fn barrier_release(b: &BarrierData, broken: bool) {
 
 fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, b) = this::<BarrierData>(&args, "Barrier")?;
-    let timeout = match arg(&args, 1, "timeout") {
+    let [timeout] = Sig::py("Barrier.wait", &["timeout"], 0)
+        .method()
+        .bind(&args)?;
+    let timeout = match timeout {
         None | Some(Value::None) => b.timeout,
         Some(v) => Some(seconds(v)?),
     };
@@ -1088,17 +1256,17 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let arrival = match arrival {
         Some(a) => a,
-        None => interp.allow_threads(|| {
+        None => {
             let mut out = Arrival::TimedOut;
-            wait_for(&b.state, &b.cv, w, |s| {
+            block_on(interp, &b.state, &b.cv, w, |s| {
                 if s.releasing {
                     return false;
                 }
                 out = barrier_enter(b, s);
                 true
-            });
+            })?;
             out
-        }),
+        }
     };
     match arrival {
         Arrival::Broken | Arrival::TimedOut => {
@@ -1125,11 +1293,21 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 let s = b.state.lock();
                 s.generation != gen
             };
-            let passed = passed
-                || interp.allow_threads(|| {
-                    wait_for(&b.state, &b.cv, w, |s| s.generation != gen || s.broken)
-                        && b.state.lock().generation != gen
+            let passed = passed || {
+                let outcome = block_on(interp, &b.state, &b.cv, w, |s| {
+                    s.generation != gen || s.broken
                 });
+                if let Err(e) = outcome {
+                    // Interrupted: like a timeout, this breaks the barrier for the others.
+                    let mut s = b.state.lock();
+                    s.broken = true;
+                    s.count = s.count.saturating_sub(1);
+                    drop(s);
+                    b.cv.notify_all();
+                    return Err(e);
+                }
+                b.state.lock().generation != gen
+            };
             if passed {
                 return Ok(Value::Int(index as i64));
             }
@@ -1146,6 +1324,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn barrier_abort(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    py_no_args("Barrier.abort").check(&args)?;
     b.state.lock().broken = true;
     b.cv.notify_all();
     Ok(Value::None)

@@ -5,14 +5,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Instance, Module};
-use crate::stdlib::{arg, func, make_module, native_class, this, timeout_arg};
+use crate::stdlib::sync::{block_on, Wait};
+use crate::stdlib::{func, make_module, native_class, this, timeout_arg};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -61,7 +63,7 @@ pub fn threading_module() -> Ref<Module> {
         ("current_thread", func("current_thread", current_thread)),
         ("main_thread", func("main_thread", main_thread)),
         ("get_ident", func("get_ident", get_ident)),
-        ("get_native_id", func("get_native_id", get_ident)),
+        ("get_native_id", func("get_native_id", get_native_id)),
         ("active_count", func("active_count", active_count)),
         ("enumerate", func("enumerate", enumerate)),
     ];
@@ -87,23 +89,20 @@ pub fn is_daemon(t: &Value) -> bool {
     }
 }
 
-/// Block (with the GIL released) until the thread finishes or the timeout passes.
-pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) {
-    let Some(d) = data(t) else { return };
-    interp.allow_threads(|| {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut st = d.state.lock();
-        while *st == RunState::Running {
-            match deadline {
-                Some(dl) => {
-                    if d.done.wait_until(&mut st, dl).timed_out() {
-                        break;
-                    }
-                }
-                None => d.done.wait(&mut st),
-            }
-        }
-    });
+/// Block (with the GIL released) until the thread finishes or the timeout passes. Ctrl-C ends
+/// the main thread's wait with `KeyboardInterrupt`.
+pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) -> PyResult<Value> {
+    let Some(d) = data(t) else {
+        return Ok(Value::None);
+    };
+    let w = match timeout {
+        None => Wait::Forever,
+        Some(t) => std::time::Instant::now()
+            .checked_add(t)
+            .map_or(Wait::Forever, Wait::Until),
+    };
+    block_on(interp, &d.state, &d.done, w, |st| *st != RunState::Running)?;
+    Ok(Value::None)
 }
 
 fn set_attr(inst: &Instance, name: &str, v: Value) {
@@ -115,19 +114,27 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Instance(inst)) = args.pos.first() else {
         return Err(err!(TypeError, "Thread.__init__ needs a Thread instance"));
     };
-    if let Some(g) = arg(&args, 1, "group") {
+    let [group, target, name, targs, kwargs_arg, daemon] = Sig::py(
+        "Thread.__init__",
+        &["group", "target", "name", "args", "kwargs"],
+        0,
+    )
+    .method()
+    .kwonly(&["daemon"])
+    .bind(&args)?;
+    if let Some(g) = group {
         if !g.is_none() {
             return Err(err!(AssertionError, "group argument must be None for now"));
         }
     }
-    let target = arg(&args, 2, "target").cloned().unwrap_or(Value::None);
-    let name = arg(&args, 3, "name").cloned().unwrap_or(Value::None);
-    let targs = match arg(&args, 4, "args") {
+    let target = target.cloned().unwrap_or(Value::None);
+    let name = name.cloned().unwrap_or(Value::None);
+    let targs = match targs {
         None | Some(Value::None) => Vec::new(),
         Some(v) => interp.collect_iter(v)?,
     };
     let mut kwargs = Vec::new();
-    match arg(&args, 5, "kwargs") {
+    match kwargs_arg {
         None | Some(Value::None) => {}
         Some(Value::Dict(d)) => {
             for (k, v) in d.items() {
@@ -145,7 +152,7 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     }
-    let daemon = match args.kwarg("daemon") {
+    let daemon = match daemon {
         None | Some(Value::None) => {
             // Inherit from the creating thread, as CPython does.
             interp.thread_obj.as_ref().is_some_and(is_daemon)
@@ -185,6 +192,7 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `start()`: spawn the OS thread, which takes the GIL and calls `self.run()`.
 fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<ThreadData>(&args, "Thread")?;
+    Sig::py("Thread.start", &[], 0).method().check(&args)?;
     {
         let mut st = d.state.lock();
         if *st != RunState::New {
@@ -242,6 +250,7 @@ fn run_thread(mut interp: Interp, me: Value) {
 /// The default `run()`: call the target with its arguments.
 fn thread_run(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<ThreadData>(&args, "Thread")?;
+    Sig::py("Thread.run", &[], 0).method().check(&args)?;
     if d.target.is_none() {
         return Ok(Value::None);
     }
@@ -251,6 +260,9 @@ fn thread_run(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<ThreadData>(&args, "Thread")?;
+    let [timeout] = Sig::py("Thread.join", &["timeout"], 0)
+        .method()
+        .bind(&args)?;
     if *d.state.lock() == RunState::New {
         return Err(err!(
             RuntimeError,
@@ -258,16 +270,21 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ));
     }
     let me = Value::Instance(inst.clone());
-    if interp.thread_obj.as_ref().is_some_and(|t| t.is(&me)) {
+    // The main thread has no `thread_obj`: its `Thread` is the one `main_thread()` returns.
+    let current = match &interp.thread_obj {
+        Some(t) => t.clone(),
+        None => main_thread_obj(interp),
+    };
+    if current.is(&me) {
         return Err(err!(RuntimeError, "cannot join current thread"));
     }
-    let timeout = timeout_arg(arg(&args, 1, "timeout"))?;
-    wait_done(interp, &me, timeout);
-    Ok(Value::None)
+    let timeout = timeout_arg(timeout)?;
+    wait_done(interp, &me, timeout)
 }
 
 fn thread_is_alive(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<ThreadData>(&args, "Thread")?;
+    Sig::py("Thread.is_alive", &[], 0).method().check(&args)?;
     Ok(Value::Bool(*d.state.lock() == RunState::Running))
 }
 
@@ -325,22 +342,31 @@ fn main_thread_obj(interp: &Interp) -> Value {
         .clone()
 }
 
-fn current_thread(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+fn current_thread(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("current_thread", &[], 0).check(&args)?;
     Ok(match &interp.thread_obj {
         Some(t) => t.clone(),
         None => main_thread_obj(interp),
     })
 }
 
-fn main_thread(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+fn main_thread(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("main_thread", &[], 0).check(&args)?;
     Ok(main_thread_obj(interp))
 }
 
-fn get_ident(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+fn get_ident(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("_thread.get_ident", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(interp.thread_id as i64))
 }
 
-fn active_count(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+fn get_native_id(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("_thread.get_native_id", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(interp.thread_id as i64))
+}
+
+fn active_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("active_count", &[], 0).check(&args)?;
     let live = interp
         .vm
         .threads
@@ -351,7 +377,8 @@ fn active_count(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
     Ok(Value::Int(live as i64 + 1))
 }
 
-fn enumerate(interp: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("enumerate", &[], 0).check(&args)?;
     let mut out = vec![main_thread_obj(interp)];
     out.extend(
         interp

@@ -1,0 +1,277 @@
+//! Ctrl-C during a blocking wait: for every kind of wait the main thread can block in, and in
+//! each GIL mode, start `minivm` on a program that prints `ready` and then blocks, send it SIGINT
+//! and check that it ends as CPython does: `KeyboardInterrupt` raised in the waiting call (the
+//! `finally` block runs), the traceback on stderr, exit code 130, and promptly.
+//!
+//! All cases run at once (each process is idle while it waits), so the whole test takes about a
+//! second. Unix only: it signals the child with `kill -INT`.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const MINIVM: &str = env!("CARGO_BIN_EXE_minivm");
+
+/// How long the program is left blocked before the signal (so it is inside the wait, not
+/// before it).
+const SETTLE: Duration = Duration::from_millis(300);
+/// A process still running this long after the signal has ignored it.
+const GIVE_UP: Duration = Duration::from_secs(10);
+/// The reaction we require. CPython reacts within a few ms; minivm's main thread looks at the
+/// flag every 10 ms. The bound is loose because the test machine may be busy.
+const PROMPT: Duration = Duration::from_secs(2);
+
+/// (name, setup code, the blocking statement(s)). The statement runs inside `try:` at one level
+/// of indentation; helper threads are daemons, so they do not hold the process up at exit.
+const CASES: &[(&str, &str, &str)] = &[
+    ("lock", "l = threading.Lock()\nl.acquire()", "l.acquire()"),
+    (
+        "lock_timeout",
+        "l = threading.Lock()\nl.acquire()",
+        "l.acquire(timeout=60)",
+    ),
+    ("rlock", HELD_RLOCK, "rl.acquire()"),
+    ("rlock_timeout", HELD_RLOCK, "rl.acquire(True, 60)"),
+    ("queue_get", "q = queue.Queue()", "q.get()"),
+    (
+        "queue_get_timeout",
+        "q = queue.Queue()",
+        "q.get(timeout=60)",
+    ),
+    ("queue_put", "q = queue.Queue(1)\nq.put(1)", "q.put(2)"),
+    ("queue_join", "q = queue.Queue()\nq.put(1)", "q.join()"),
+    ("simple_queue_get", "q = queue.SimpleQueue()", "q.get()"),
+    ("event", "e = threading.Event()", "e.wait()"),
+    ("event_timeout", "e = threading.Event()", "e.wait(60)"),
+    (
+        "condition",
+        "c = threading.Condition()",
+        "with c:\n    c.wait()",
+    ),
+    (
+        "condition_timeout",
+        "c = threading.Condition(threading.Lock())",
+        "with c:\n    c.wait(60)",
+    ),
+    (
+        "condition_wait_for",
+        "c = threading.Condition()",
+        "with c:\n    c.wait_for(lambda: False)",
+    ),
+    ("semaphore", "s = threading.Semaphore(0)", "s.acquire()"),
+    (
+        "semaphore_timeout",
+        "s = threading.BoundedSemaphore(1)\ns.acquire()",
+        "s.acquire(timeout=60)",
+    ),
+    ("barrier", "b = threading.Barrier(2)", "b.wait()"),
+    ("thread_join", SLEEPER, "t.join()"),
+    ("thread_join_timeout", SLEEPER, "t.join(60)"),
+    ("sleep", "", "time.sleep(60)"),
+    ("select", LISTENER, "select.select([srv], [], [])"),
+    ("accept", LISTENER, "srv.accept()"),
+    (
+        "recv",
+        "srv = socket.socket()\nsrv.bind(('127.0.0.1', 0))\nsrv.listen()\n\
+         cli = socket.create_connection(srv.getsockname())\nconn, _ = srv.accept()",
+        "conn.recv(10)",
+    ),
+];
+
+const HELD_RLOCK: &str = "rl = threading.RLock()\nheld = threading.Event()\n\
+def hold():\n    rl.acquire()\n    held.set()\n    threading.Event().wait()\n\
+threading.Thread(target=hold, daemon=True).start()\nheld.wait()";
+
+const SLEEPER: &str = "t = threading.Thread(target=threading.Event().wait, daemon=True)\nt.start()";
+
+const LISTENER: &str = "srv = socket.socket()\nsrv.bind(('127.0.0.1', 0))\nsrv.listen()";
+
+fn program(setup: &str, wait: &str) -> String {
+    let body: String = wait.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "import queue\nimport select\nimport socket\nimport threading\nimport time\n{setup}\n\
+         try:\n    print('ready', flush=True)\n{body}    print('wait returned', flush=True)\n\
+         finally:\n    print('finally', flush=True)\n"
+    )
+}
+
+struct Outcome {
+    case: String,
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+    /// From the signal to the exit.
+    reaction: Option<Duration>,
+    problem: Option<String>,
+}
+
+fn run_case(name: &str, mode: &str, path: PathBuf) -> Outcome {
+    let case = format!("{name} (--gil {mode})");
+    let mut out = Outcome {
+        case,
+        stdout: String::new(),
+        stderr: String::new(),
+        code: None,
+        reaction: None,
+        problem: None,
+    };
+    let child = Command::new(MINIVM)
+        .args(["--gil", mode])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child: Child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            out.problem = Some(format!("cannot start minivm: {e}"));
+            return out;
+        }
+    };
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        out.problem = Some("no pipes".into());
+        return out;
+    };
+    // Read stderr on the side so a chatty child never blocks on a full pipe.
+    let err_reader = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut stdout = BufReader::new(stdout);
+    let mut first = String::new();
+    let _ = stdout.read_line(&mut first);
+    if first != "ready\n" {
+        let _ = child.kill();
+        let _ = child.wait();
+        out.stdout = first;
+        out.stderr = err_reader.join().unwrap_or_default();
+        out.problem = Some("the program never said ready".into());
+        return out;
+    }
+    out.stdout = first;
+    thread::sleep(SETTLE);
+    let sent = Instant::now();
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    if !signalled.is_ok_and(|s| s.success()) {
+        out.problem = Some("kill -INT failed".into());
+    }
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                out.reaction = Some(sent.elapsed());
+                out.code = status.code();
+                break;
+            }
+            Ok(None) if sent.elapsed() < GIVE_UP => thread::sleep(Duration::from_millis(2)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                out.problem = Some(format!("still running {GIVE_UP:?} after SIGINT"));
+                break;
+            }
+        }
+    }
+    let mut rest = String::new();
+    let _ = stdout.read_to_string(&mut rest);
+    out.stdout.push_str(&rest);
+    out.stderr = err_reader.join().unwrap_or_default();
+    out
+}
+
+#[test]
+fn ctrl_c_interrupts_every_blocking_wait_in_every_gil_mode() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interrupt");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (tx, rx) = mpsc::channel();
+    let mut started = 0;
+    for &(name, setup, wait) in CASES {
+        let path = dir.join(format!("{name}.mini"));
+        std::fs::write(&path, program(setup, wait)).expect("write program");
+        for mode in ["on", "off", "old"] {
+            let (tx, path) = (tx.clone(), path.clone());
+            thread::spawn(move || {
+                let _ = tx.send(run_case(name, mode, path));
+            });
+            started += 1;
+        }
+    }
+    drop(tx);
+    let mut failures = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut finished = 0;
+    for o in rx {
+        finished += 1;
+        let mut why = Vec::new();
+        if let Some(p) = &o.problem {
+            why.push(p.clone());
+        }
+        if o.code != Some(130) {
+            why.push(format!("exit code {:?}, expected 130", o.code));
+        }
+        if o.stdout != "ready\nfinally\n" {
+            why.push(format!("stdout {:?}, expected ready + finally", o.stdout));
+        }
+        if !o.stderr.starts_with("Traceback (most recent call last):\n")
+            || !o.stderr.ends_with("\nKeyboardInterrupt\n")
+        {
+            why.push(format!(
+                "stderr is not a KeyboardInterrupt traceback:\n{}",
+                o.stderr
+            ));
+        }
+        if let Some(r) = o.reaction {
+            slowest = slowest.max(r);
+            if r > PROMPT {
+                why.push(format!("took {r:?} to react"));
+            }
+        }
+        if !why.is_empty() {
+            failures.push(format!("{}: {}", o.case, why.join("; ")));
+        }
+    }
+    assert_eq!(finished, started, "some cases never reported");
+    assert!(
+        failures.is_empty(),
+        "{} of {started} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!("{started} cases, slowest reaction {slowest:?}");
+}
+
+/// A KeyboardInterrupt during the exit-time wait for non-daemon threads ends the process, as
+/// in CPython (which reports it as an exception ignored in `threading`), keeping the status.
+#[test]
+fn ctrl_c_while_waiting_for_threads_at_exit() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interrupt");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("exit_wait.mini");
+    std::fs::write(
+        &path,
+        "import threading\nthreading.Thread(target=threading.Event().wait).start()\n\
+         print('ready', flush=True)\n",
+    )
+    .expect("write program");
+    for mode in ["on", "off", "old"] {
+        let o = run_case("exit_wait", mode, path.clone());
+        assert!(o.problem.is_none(), "{}: {:?}", o.case, o.problem);
+        assert_eq!(o.code, Some(0), "{}: {}", o.case, o.stderr);
+        assert_eq!(o.stdout, "ready\n", "{}", o.case);
+        assert!(
+            o.stderr
+                .starts_with("Exception ignored in: <module 'threading'")
+                && o.stderr.ends_with("KeyboardInterrupt\n"),
+            "{}: {}",
+            o.case,
+            o.stderr
+        );
+    }
+}
