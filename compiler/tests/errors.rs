@@ -138,11 +138,6 @@ fn arguments_and_targets() {
 #[test]
 fn unsupported_constructs() {
     check(
-        "import os.path\n",
-        "'import os.path' without 'as' is not supported by minivm",
-        1,
-    );
-    check(
         "x = 1\nfrom . import y\n",
         "relative import is not supported by minivm",
         2,

@@ -162,19 +162,20 @@ impl<'a> Compiler<'a> {
             StmtKind::Del(targets) => targets.iter().try_for_each(|t| self.delete(t)),
             StmtKind::Import(aliases) => {
                 for a in aliases {
-                    let store = match (&a.asname, a.name.contains('.')) {
-                        (Some(n), _) => (n.name.as_str(), n.span),
-                        (None, false) => (a.name.as_str(), a.span),
-                        (None, true) => {
-                            return Err(unsupported(
-                                &format!("'import {}' without 'as'", a.name),
-                                a.span,
-                            ))
-                        }
-                    };
                     let n = self.add_name(&a.name);
                     self.emit(Op::ImportName(n));
-                    self.name_op(store.0, Ctx::Store, store.1)?;
+                    match (&a.asname, a.name.split_once('.')) {
+                        (Some(asname), _) => self.name_op(&asname.name, Ctx::Store, asname.span)?,
+                        (None, None) => self.name_op(&a.name, Ctx::Store, a.span)?,
+                        // `import a.b` imports `a.b` (and so `a`), then binds the top package
+                        // `a`, which now has `b` as an attribute.
+                        (None, Some((top, _))) => {
+                            self.emit(Op::Pop);
+                            let t = self.add_name(top);
+                            self.emit(Op::ImportName(t));
+                            self.name_op(top, Ctx::Store, a.span)?;
+                        }
+                    }
                 }
                 Ok(())
             }

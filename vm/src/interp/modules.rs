@@ -1,4 +1,12 @@
-//! `import`: built-in modules, and `.mini` files beside the running script.
+//! `import`: built-in Rust modules, `.mini` files beside the running script, and the embedded
+//! library of `.mini` modules (`vm/lib/`, see `stdlib/minilib.rs`); packages and submodules.
+//!
+//! The search order follows CPython's: modules built into the binary first (`sys`, `math`,
+//! `threading`... are Rust here), then the script's directory (so a `random.mini` beside the
+//! program shadows the library's, as a `random.py` would in CPython), then the library.
+//! A package is a directory with an `__init__.mini`; its module gets a `__path__` (a one-element
+//! list naming that directory, or `<minivm-lib>/name` inside the library) where its submodules are
+//! looked for, as CPython does.
 
 use std::sync::Arc;
 
@@ -6,27 +14,150 @@ use crate::heap::Ref;
 use crate::interp::run::Exit;
 use crate::interp::Interp;
 use crate::object::{Dict, Function, Module};
+use crate::stdlib::minilib;
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
+/// Source text found for a module, where it came from, and (for a package) where its
+/// submodules live.
+struct Found {
+    /// The name tracebacks show: a real path, or `<minivm-lib>/a/b.mini`.
+    filename: String,
+    src: String,
+    /// `Some(dir)` for a package (`__init__.mini`): its `__path__` entry.
+    package_dir: Option<String>,
+}
+
+/// Look for module `leaf` in one directory entry of a search path: `leaf.mini`, or a package
+/// `leaf/__init__.mini`. `dir` is either a directory on disk or a `<minivm-lib>` path.
+fn find_in(dir: &str, leaf: &str) -> Option<Found> {
+    if let Some(rest) = dir.strip_prefix(minilib::PREFIX) {
+        // Inside the embedded library: `rest` is "" or "/concurrent".
+        let rel = rest.trim_start_matches('/');
+        let join = |p: &str| {
+            if rel.is_empty() {
+                p.to_string()
+            } else {
+                format!("{rel}/{p}")
+            }
+        };
+        let module_file = join(&format!("{leaf}.mini"));
+        if let Some(src) = minilib::source(&module_file) {
+            return Some(Found {
+                filename: format!("{}/{module_file}", minilib::PREFIX),
+                src: src.to_string(),
+                package_dir: None,
+            });
+        }
+        let init = join(&format!("{leaf}/__init__.mini"));
+        let src = minilib::source(&init)?;
+        return Some(Found {
+            filename: format!("{}/{init}", minilib::PREFIX),
+            src: src.to_string(),
+            package_dir: Some(format!("{}/{}", minilib::PREFIX, join(leaf))),
+        });
+    }
+    let dir = std::path::Path::new(dir);
+    let file = dir.join(format!("{leaf}.mini"));
+    if let Ok(src) = std::fs::read_to_string(&file) {
+        return Some(Found {
+            filename: file.display().to_string(),
+            src,
+            package_dir: None,
+        });
+    }
+    let pkg = dir.join(leaf);
+    let init = pkg.join("__init__.mini");
+    let src = std::fs::read_to_string(&init).ok()?;
+    Some(Found {
+        filename: init.display().to_string(),
+        src,
+        package_dir: Some(pkg.display().to_string()),
+    })
+}
+
+/// The directories a package module's `__path__` names (empty if it is not a package).
+fn package_path(m: &Module) -> Vec<String> {
+    let Some(Value::List(l)) = m.dict.get_str("__path__") else {
+        return Vec::new();
+    };
+    let items = l.items.lock().clone();
+    items
+        .iter()
+        .filter_map(|v| match v {
+            Value::Str(s) => Some(s.as_str().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Interp {
-    /// `import name`: a module already loaded, a built-in one, or `name.mini` next to the main script.
+    /// `import name` (possibly dotted): the module object for the full name, importing its
+    /// parent packages first. `import a.b` binds `a`: the compiler imports `a.b`, then `a`.
     pub fn import_module(&mut self, name: &str) -> PyResult<Value> {
         if let Some(m) = self.vm.find_module(name) {
             return Ok(Value::Module(m));
         }
-        if let Some(m) = crate::stdlib::import_module(name) {
-            if name == "sys" {
-                m.dict.set_str("argv", crate::builtins::sys_argv(self));
+        let found = match name.rsplit_once('.') {
+            Some((parent, leaf)) => {
+                let Value::Module(pm) = self.import_module(parent)? else {
+                    return Err(err!(
+                        SystemError,
+                        "parent module '{parent}' is not a module"
+                    ));
+                };
+                // Importing the parent may have imported the child (its `__init__` did).
+                if let Some(m) = self.vm.find_module(name) {
+                    return Ok(Value::Module(m));
+                }
+                // A Rust module may offer a submodule as an attribute (`os.path`).
+                if let Some(Value::Module(sub)) = pm.dict.get_str(leaf) {
+                    self.vm.modules.lock().push((Arc::from(name), sub.clone()));
+                    return Ok(Value::Module(sub));
+                }
+                let path = package_path(&pm);
+                if path.is_empty() {
+                    return Err(err!(
+                        ModuleNotFoundError,
+                        "No module named '{name}'; '{parent}' is not a package"
+                    ));
+                }
+                let found = path.iter().find_map(|d| find_in(d, leaf));
+                let Some(found) = found else {
+                    return Err(err!(ModuleNotFoundError, "No module named '{name}'"));
+                };
+                let m = self.run_module_source(name, found)?;
+                // `import a.b` makes `b` an attribute of `a`, as CPython does.
+                pm.dict.set_str(leaf, m.clone());
+                return Ok(m);
             }
-            self.vm.modules.lock().push((Arc::from(name), m.clone()));
-            return Ok(Value::Module(m));
-        }
-        let path = self.vm.config.script_dir.join(format!("{name}.mini"));
-        let Ok(src) = std::fs::read_to_string(&path) else {
+            None => {
+                if let Some(m) = crate::stdlib::import_module(name) {
+                    if name == "sys" {
+                        m.dict.set_str("argv", crate::builtins::sys_argv(self));
+                    }
+                    self.vm.modules.lock().push((Arc::from(name), m.clone()));
+                    return Ok(Value::Module(m));
+                }
+                let script_dir = self.vm.config.script_dir.display().to_string();
+                find_in(&script_dir, name).or_else(|| find_in(minilib::PREFIX, name))
+            }
+        };
+        let Some(found) = found else {
             return Err(err!(ModuleNotFoundError, "No module named '{name}'"));
         };
-        let filename = path.display().to_string();
+        self.run_module_source(name, found)
+    }
+
+    /// Compile and run a module's source in a fresh namespace; the module is registered before
+    /// its body runs (so circular imports see the partial module, as in CPython) and removed
+    /// again if the body raises.
+    fn run_module_source(&mut self, name: &str, found: Found) -> PyResult<Value> {
+        let Found {
+            filename,
+            src,
+            package_dir,
+        } = found;
         let code = minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
             .map_err(|e| {
                 let msg = e.render(&filename, &src);
@@ -38,11 +169,14 @@ impl Interp {
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());
         dict.set_str("__name__", Value::str(name));
+        dict.set_str("__file__", Value::str(&filename));
+        if let Some(dir) = package_dir {
+            dict.set_str("__path__", Value::list(vec![Value::str(&dir)]));
+        }
         let module = Ref::new(Module {
             name: Arc::from(name),
             dict: dict.clone(),
         });
-        // Registered before running, as CPython does, so circular imports see the partial module.
         self.vm
             .modules
             .lock()
@@ -67,18 +201,27 @@ impl Interp {
         Ok(Value::Module(module))
     }
 
-    /// `from module import name`
+    /// `from module import name`: an attribute of the module, or else its submodule `name`
+    /// (`from concurrent import futures`), as CPython falls back to importing `module.name`.
     pub fn import_from(&mut self, module: &Value, name: &str) -> PyResult<Value> {
         let Value::Module(m) = module else {
             return self.getattr(module, name);
         };
-        match m.dict.get_str(name) {
-            Some(v) => Ok(v),
-            None => Err(err!(
-                ImportError,
-                "cannot import name '{name}' from '{}'",
-                m.name
-            )),
+        if let Some(v) = m.dict.get_str(name) {
+            return Ok(v);
         }
+        if !package_path(m).is_empty() {
+            let full = format!("{}.{name}", m.name);
+            match self.import_module(&full) {
+                Ok(v) => return Ok(v),
+                Err(e) if !e.is(crate::object::ExcKind::ModuleNotFoundError) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Err(err!(
+            ImportError,
+            "cannot import name '{name}' from '{}'",
+            m.name
+        ))
     }
 }

@@ -6,6 +6,7 @@
 pub mod deque;
 pub mod file;
 pub mod math;
+pub mod minilib;
 pub mod os;
 pub mod queue;
 pub mod select;
