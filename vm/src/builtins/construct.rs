@@ -273,6 +273,22 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
     }
 }
 
+/// A NaN no other `float('nan')` call has returned.
+///
+/// Floats are stored inline, so `is` compares their bits. In CPython each `float('nan')` is a new
+/// object: `x in [x]` is True (containers check identity before `==`) while
+/// `[float('nan')] == [float('nan')]` is False. A counter in the NaN's unused payload bits gives
+/// each call its own identity, so both answers come out as CPython's. (The sign is kept; printing
+/// and arithmetic ignore the payload.)
+fn fresh_nan(nan: f64) -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    // Bits 0..51 are the payload (bit 51 is the "quiet" bit, already set in f64::NAN).
+    const PAYLOAD: u64 = (1 << 51) - 1;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) & PAYLOAD;
+    f64::from_bits((nan.to_bits() & !PAYLOAD) | n)
+}
+
 fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
     args.no_kw("float")?;
     args.range("float", 0, 1)?;
@@ -284,7 +300,7 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
         Value::Int(i) => Ok(Value::Float(*i as f64)),
         Value::Bool(b) => Ok(Value::Float(*b as i64 as f64)),
         Value::Str(s) => crate::num::parse_float(s.as_str())
-            .map(Value::Float)
+            .map(|f| Value::Float(if f.is_nan() { fresh_nan(f) } else { f }))
             .map_err(num_err),
         Value::Instance(_) => {
             for name in ["__float__", "__index__"] {

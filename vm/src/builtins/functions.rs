@@ -120,7 +120,12 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
         Value::Tuple(t) => t.items.len() as i64,
         Value::Dict(d) => d.len() as i64,
         Value::Set(s) => s.items.lock().len() as i64,
-        Value::Range(r) => r.len(),
+        Value::Range(r) => i64::try_from(r.len()).map_err(|_| {
+            err!(
+                OverflowError,
+                "Python int too large to convert to C ssize_t"
+            )
+        })?,
         Value::Instance(_) => match interp.lookup_special(v, "__len__") {
             Some(m) => {
                 let r = interp.call(&m, std::slice::from_ref(v))?;

@@ -103,7 +103,7 @@ fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let count = match args.pos_or_kw("enumerate", 1, "start")? {
         None => 0,
-        Some(v) => to_index(v)?,
+        Some(v) => i128::from(to_index(v)?),
     };
     let inner = interp.get_iter(src)?;
     Ok(new_iter("enumerate", IterState::Enumerate { inner, count }))
@@ -176,21 +176,15 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Value::Dict(d) => rev("dict_reversekeyiterator", d.keys()),
         Value::Range(r) => {
             let n = r.len();
-            if n == 0 {
-                return rev("range_iterator", Vec::new());
-            }
-            let last = r.at(n - 1);
-            match (r.start.checked_sub(r.step), r.step.checked_neg()) {
-                (Some(stop), Some(step)) => Ok(new_iter(
-                    "range_iterator",
-                    IterState::Range {
-                        next: last,
-                        stop,
-                        step,
-                    },
-                )),
-                _ => raise!(OverflowError, "{}", crate::num::INT_OVERFLOW),
-            }
+            Ok(new_iter(
+                "range_iterator",
+                IterState::RangeCountdown {
+                    next: if n == 0 { r.start } else { r.at(n - 1) },
+                    step: r.step,
+                    // At most 2**64 - 1 members.
+                    left: n as u64,
+                },
+            ))
         }
         Value::Instance(_) => {
             if let Some(m) = interp.lookup_special(seq, "__reversed__") {

@@ -158,34 +158,34 @@ fn recv_range<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Range>> {
 }
 
 /// The position of `x` in the range, if it is an int (or bool) member.
-fn range_pos(r: &Range, x: &Value) -> Option<i64> {
-    let Some(Num::Int(i)) = (match x {
-        Value::Int(_) | Value::Bool(_) => as_number(x),
+fn range_pos(r: &Range, x: &Value) -> Option<i128> {
+    match (x, as_number(x)) {
+        (Value::Int(_) | Value::Bool(_), Some(Num::Int(i))) => r.position(i),
         _ => None,
-    }) else {
-        return None;
-    };
-    let off = i as i128 - r.start as i128;
-    let step = r.step as i128;
-    if off % step != 0 {
-        return None;
     }
-    let k = off / step;
-    (k >= 0 && k < r.len() as i128).then_some(k as i64)
+}
+
+/// An index or count as a Python int (minivm's ints stop at i64::MAX; a range may be longer).
+fn index_value(k: i128) -> PyResult<Value> {
+    i64::try_from(k)
+        .map(Value::Int)
+        .map_err(|_| crate::arith::overflow())
 }
 
 fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let r = recv_range(&args, "index")?;
     let x = rest(&args).one("range.index")?;
     if let Some(k) = range_pos(r, x) {
-        return Ok(Value::Int(k));
+        return index_value(k);
     }
     if !matches!(x, Value::Int(_) | Value::Bool(_)) {
         // Other values (floats, instances) compare by ==, as CPython's fallback does.
-        for k in 0..r.len() {
+        let mut k = 0;
+        while k < r.len() {
             if interp.eq(&Value::Int(r.at(k)), x)? {
-                return Ok(Value::Int(k));
+                return index_value(k);
             }
+            k += 1;
         }
     }
     let s = interp.repr(x)?;
@@ -198,13 +198,14 @@ fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if matches!(x, Value::Int(_) | Value::Bool(_)) {
         return Ok(Value::Int(range_pos(r, x).is_some() as i64));
     }
-    let mut n = 0;
-    for k in 0..r.len() {
+    let (mut n, mut k) = (0, 0);
+    while k < r.len() {
         if interp.eq(&Value::Int(r.at(k)), x)? {
             n += 1;
         }
+        k += 1;
     }
-    Ok(Value::Int(n))
+    index_value(n)
 }
 
 /// `BaseException.__init__(self, *args)`: sets `self.args` (what `super().__init__(msg)` in a

@@ -2,10 +2,11 @@
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::heap::Ref;
 use crate::interp::Interp;
-use crate::object::{type_name, Dict, HashKey, KeyMap, KeySet, SetObj};
+use crate::object::{key_eq, type_name, Dict, HashKey, KeyMap, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -16,6 +17,17 @@ pub(crate) fn needs_py_eq(v: &Value) -> bool {
         Value::Instance(i) => i.class.lookup("__eq__").is_some(),
         _ => false,
     }
+}
+
+/// Set (for good) the first time an instance whose class defines `__eq__` is hashed as a key.
+/// Until then no stored key can compare by Python code, and a lookup of a built-in key needs no
+/// more than the hash table's own (Rust) equality: the common case costs one relaxed load.
+static PY_EQ_KEYS: AtomicBool = AtomicBool::new(false);
+
+/// Must a lookup of `k` ask Python `__eq__` methods? Yes if `k` compares by one, or if some key
+/// anywhere might (a stored `K()` whose `__eq__` says it equals `7` must be found by `d[7]`).
+fn lookup_runs_python(k: &HashKey) -> bool {
+    needs_py_eq(&k.value) || PY_EQ_KEYS.load(Ordering::Relaxed)
 }
 
 /// A lookup probe that records every stored key with its hash and never matches, so one hash-table
@@ -92,6 +104,9 @@ impl Interp {
                 };
                 // CPython's hash() never returns -1 (it means "error" in C).
                 let hash = if hash == -1 { -2 } else { hash };
+                if cls.lookup("__eq__").is_some() {
+                    PY_EQ_KEYS.store(true, Ordering::Relaxed);
+                }
                 return Ok(HashKey {
                     hash: crate::num::hash::hash_int(hash) as u64,
                     value: v,
@@ -105,11 +120,23 @@ impl Interp {
     }
 
     /// Make `k` equal (in Rust, by identity) to the stored candidate Python's `==` says it equals.
+    ///
+    /// The candidates are copies and no lock is held while `__eq__` runs, so an `__eq__` that
+    /// mutates the container cannot corrupt it; the lookup then simply uses what it found.
     fn resolve_key(&mut self, k: HashKey, candidates: Vec<Value>) -> PyResult<HashKey> {
-        if candidates.iter().any(|c| c.is(&k.value)) {
+        let py_key = needs_py_eq(&k.value);
+        if candidates
+            .iter()
+            .any(|c| c.is(&k.value) || (!py_key && key_eq(c, &k.value)))
+        {
+            // The table's own equality finds it.
             return Ok(k);
         }
         for c in candidates {
+            // Built-in keys are equal only by the table's equality, tried above.
+            if !py_key && !needs_py_eq(&c) {
+                continue;
+            }
             // CPython compares `stored == key`.
             if self.eq(&c, &k.value)? {
                 return Ok(HashKey {
@@ -133,7 +160,7 @@ impl Interp {
         map: &crate::heap::ObjCell<KeyMap>,
         k: HashKey,
     ) -> PyResult<HashKey> {
-        if !needs_py_eq(&k.value) {
+        if !lookup_runs_python(&k) {
             return Ok(k);
         }
         let candidates = map_candidates(&map.lock(), k.hash);
@@ -143,7 +170,7 @@ impl Interp {
     /// The key to use for `v` in set `s`.
     pub fn set_key(&mut self, s: &SetObj, v: Value) -> PyResult<HashKey> {
         let k = self.hash_any(v)?;
-        if !needs_py_eq(&k.value) {
+        if !lookup_runs_python(&k) {
             return Ok(k);
         }
         let candidates = set_candidates(&s.items.lock(), k.hash);
@@ -153,7 +180,7 @@ impl Interp {
     /// The key to use for `v` in a set being built (not shared yet).
     pub(crate) fn keyset_key(&mut self, set: &KeySet, v: Value) -> PyResult<HashKey> {
         let k = self.hash_any(v)?;
-        if !needs_py_eq(&k.value) {
+        if !lookup_runs_python(&k) {
             return Ok(k);
         }
         let candidates = set_candidates(set, k.hash);
@@ -163,12 +190,12 @@ impl Interp {
     /// `other` with each member that compares by `__eq__` replaced by the member of `base` it
     /// equals, so the identity-based set algebra of `KeySet` gives Python's answers.
     pub(crate) fn canonicalize_set(&mut self, base: &KeySet, other: KeySet) -> PyResult<KeySet> {
-        if !other.iter().any(|k| needs_py_eq(&k.value)) {
+        if !other.iter().any(lookup_runs_python) {
             return Ok(other);
         }
         let mut out = KeySet::default();
         for k in other.iter() {
-            let k = if needs_py_eq(&k.value) {
+            let k = if lookup_runs_python(k) {
                 let candidates = set_candidates(base, k.hash);
                 self.resolve_key(k.clone(), candidates)?
             } else {
@@ -181,7 +208,7 @@ impl Interp {
 
     /// A key of one map looked up in another (`{**a, **b}`, `a | b`, `dict == dict`, `update`).
     pub(crate) fn resolve_in_keymap(&mut self, map: &KeyMap, k: HashKey) -> PyResult<HashKey> {
-        if !needs_py_eq(&k.value) {
+        if !lookup_runs_python(&k) {
             return Ok(k);
         }
         let candidates = map_candidates(map, k.hash);

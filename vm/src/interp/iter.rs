@@ -122,14 +122,17 @@ impl Interp {
     fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
         let mut st = obj.state.lock();
         match &mut *st {
-            IterState::Range { next, stop, step } => {
-                let cur = *next;
-                if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
-                    *next = cur.checked_add(*step).unwrap_or(*stop);
-                    Ok(Some(Value::Int(cur)))
-                } else {
-                    Ok(None)
+            IterState::RangeCountdown { next, step, left } => {
+                if *left == 0 {
+                    return Ok(None);
                 }
+                let cur = *next;
+                *left -= 1;
+                if *left > 0 {
+                    // Still a member of the range, so it fits.
+                    *next = cur.wrapping_sub(*step);
+                }
+                Ok(Some(Value::Int(cur)))
             }
             IterState::List { list, index } => {
                 let v = list.items.lock().get(*index).cloned();
@@ -192,6 +195,8 @@ impl Interp {
                 if let IterState::Enumerate { count, .. } = &mut *obj.state.lock() {
                     *count += 1;
                 }
+                // CPython goes on with big ints; minivm's ints stop at i64::MAX.
+                let n = i64::try_from(n).map_err(|_| crate::arith::overflow())?;
                 Ok(Some(Value::tuple(vec![Value::Int(n), v])))
             }
             IterState::Zip { inners, strict } => {

@@ -260,9 +260,10 @@ impl Interp {
         }))
     }
 
-    /// `a == b` as a Rust bool.
+    /// `a == b` as a Rust bool, as containers compare (CPython's `PyObject_RichCompareBool`): an
+    /// object is equal to itself even if its `__eq__` says otherwise, so `nan in [nan]` is True.
     pub fn eq(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
-        if a.is(b) && !matches!(a, Value::Float(f) if f.is_nan()) {
+        if a.is(b) {
             return Ok(true);
         }
         let r = self.rich_eq(a, b, false)?;
@@ -489,19 +490,16 @@ impl Interp {
                 Ok(s.items.lock().contains(&k))
             }
             Range(r) => Ok(match as_number(needle) {
-                Some(Num::Int(i)) => {
-                    let in_bounds = if r.step > 0 {
-                        i >= r.start && i < r.stop
-                    } else {
-                        i <= r.start && i > r.stop
-                    };
-                    in_bounds && (i as i128 - r.start as i128) % r.step as i128 == 0
-                }
+                Some(Num::Int(i)) => r.position(i).is_some(),
                 Some(Num::Float(f)) => {
-                    f.fract() == 0.0 && {
-                        let i = f as i64;
-                        self.contains(container, &Int(i))?
-                    }
+                    // Every member is an i64: a float outside -2**63..2**63 (where `as` would
+                    // saturate) is not one.
+                    f.fract() == 0.0
+                        && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
+                        && {
+                            let i = f as i64;
+                            self.contains(container, &Int(i))?
+                        }
                 }
                 Option::None => false,
             }),

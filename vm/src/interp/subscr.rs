@@ -36,17 +36,31 @@ fn slice_part(v: &Value) -> PyResult<Option<i64>> {
 }
 
 pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
-    let len = len as i64;
-    let step = slice_part(&s.step)?.unwrap_or(1);
+    let (start, stop, step, n) = slice_bounds(s, len as i128)?;
+    // Every bound lies in -1..=len and the step came from an i64, so the casts are exact.
+    Ok(SliceIdx {
+        start: start as i64,
+        stop: stop as i64,
+        step: step as i64,
+        len: n as usize,
+    })
+}
+
+/// CPython's `PySlice_AdjustIndices` for a sequence of `len` items: the clamped start and stop,
+/// the step and the number of selected items. Computed in i128 so that no step or bound a program
+/// can write (`x[::-2**63]`, a range with 2**64 - 1 items) overflows.
+pub fn slice_bounds(s: &Slice, len: i128) -> PyResult<(i128, i128, i128, i128)> {
+    let step = i128::from(slice_part(&s.step)?.unwrap_or(1));
     if step == 0 {
         return Err(err!(ValueError, "slice step cannot be zero"));
     }
-    let clamp = |v: Option<i64>, default: i64| -> i64 {
+    let clamp = |v: Option<i64>, default: i128| -> i128 {
         match v {
             None => default,
-            Some(mut i) => {
+            Some(i) => {
+                let mut i = i128::from(i);
                 if i < 0 {
-                    i = i.saturating_add(len);
+                    i += len;
                     if i < 0 {
                         i = if step < 0 { -1 } else { 0 };
                     }
@@ -71,12 +85,7 @@ pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
     } else {
         0
     };
-    Ok(SliceIdx {
-        start,
-        stop,
-        step,
-        len: n as usize,
-    })
+    Ok((start, stop, step, n))
 }
 
 /// A normalised index into a sequence of `len` items, or `None` if out of range.
@@ -192,24 +201,20 @@ impl Interp {
             },
             Value::Range(r) => match key {
                 Value::Slice(sl) => {
-                    let n = r.len();
-                    let idx = adjust_slice(sl, n.max(0) as usize)?;
-                    let at = |i: i64| {
-                        (r.start as i128 + i as i128 * r.step as i128)
-                            .clamp(i64::MIN as i128, i64::MAX as i128)
-                            as i64
-                    };
-                    let start = at(idx.start);
-                    let stop = at(idx.stop);
-                    let step = r
-                        .step
-                        .checked_mul(idx.step)
-                        .ok_or_else(crate::arith::overflow)?;
-                    let _ = n;
-                    Ok(Value::Range(Ref::new(Range { start, stop, step })))
+                    // The slice of a range is a range: its bounds are the members at the clamped
+                    // indices. They can fall outside i64 even when every member fits
+                    // (`range(0, 2**63-1, 2**62)[::1]` stops at 2**63): minivm raises then.
+                    let (start, stop, step, _) = slice_bounds(sl, r.len())?;
+                    let fit = |v: i128| i64::try_from(v).map_err(|_| crate::arith::overflow());
+                    let step_of = i128::from(r.step);
+                    Ok(Value::Range(Ref::new(Range {
+                        start: fit(i128::from(r.start) + start * step_of)?,
+                        stop: fit(i128::from(r.start) + stop * step_of)?,
+                        step: fit(step_of * step)?,
+                    })))
                 }
                 _ => {
-                    let i = index_of(key, "range")?;
+                    let i = i128::from(index_of(key, "range")?);
                     let n = r.len();
                     let j = if i < 0 { i + n } else { i };
                     if j < 0 || j >= n {

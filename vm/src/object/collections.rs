@@ -86,11 +86,21 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
                     .zip(y.items.iter())
                     .all(|(p, q)| key_eq(p, q))
         }
+        // Frozensets are equal when they have the same members (`frozenset([1]) == frozenset([1.0])`).
+        // One lock at a time: a copy of `x`'s members, then `y` locked while it is searched.
+        (Set(x), Set(y)) if x.frozen && y.frozen => {
+            Ref::ptr_eq(x, y) || {
+                let xs = x.items.lock().clone();
+                let ys = y.items.lock();
+                xs.len() == ys.len() && xs.iter().all(|k| ys.contains(k))
+            }
+        }
         _ => match (
             crate::interp::ops::as_number(a),
             crate::interp::ops::as_number(b),
         ) {
-            (Some(x), Some(y)) => crate::interp::ops::num_eq(x, y),
+            // Identity first, as CPython's dict does: a NaN key finds itself.
+            (Some(x), Some(y)) => a.is(b) || crate::interp::ops::num_eq(x, y),
             _ => a.is(b),
         },
     }

@@ -16,7 +16,8 @@ pub struct Range {
 }
 
 impl Range {
-    pub fn len(&self) -> i64 {
+    /// The number of members. It needs more than 64 bits: `range(-2**63, 2**63-1)` has 2**64 - 1.
+    pub fn len(&self) -> i128 {
         let (lo, hi, step) = if self.step > 0 {
             (self.start as i128, self.stop as i128, self.step as i128)
         } else {
@@ -25,7 +26,7 @@ impl Range {
         if lo >= hi {
             0
         } else {
-            ((hi - lo - 1) / step + 1) as i64
+            (hi - lo - 1) / step + 1
         }
     }
 
@@ -33,9 +34,20 @@ impl Range {
         self.len() == 0
     }
 
-    /// The i-th element, for `0 <= i < len`.
-    pub fn at(&self, i: i64) -> i64 {
-        (self.start as i128 + i as i128 * self.step as i128) as i64
+    /// The i-th member, for `0 <= i < len` (a member always fits in i64).
+    pub fn at(&self, i: i128) -> i64 {
+        (self.start as i128 + i * self.step as i128) as i64
+    }
+
+    /// The index of `x` among the members, if it is one.
+    pub fn position(&self, x: i64) -> Option<i128> {
+        let off = x as i128 - self.start as i128;
+        let step = self.step as i128;
+        if off % step != 0 {
+            return None;
+        }
+        let k = off / step;
+        (k >= 0 && k < self.len()).then_some(k)
     }
 }
 
@@ -72,11 +84,6 @@ pub struct Slice {
 /// The state of a native iterator. Iterators that call Python code (`map`, `filter`) keep only
 /// their inputs here; the interpreter runs the calls without holding the lock.
 pub enum IterState {
-    Range {
-        next: i64,
-        stop: i64,
-        step: i64,
-    },
     List {
         list: Ref<List>,
         index: usize,
@@ -98,7 +105,15 @@ pub enum IterState {
     },
     Enumerate {
         inner: Value,
-        count: i64,
+        /// The next index; i128 so that passing `i64::MAX` is seen (minivm raises then).
+        count: i128,
+    },
+    /// `reversed(range(...))`: counted down, since `start - step` (the natural stop) may not fit
+    /// in i64.
+    RangeCountdown {
+        next: i64,
+        step: i64,
+        left: u64,
     },
     Zip {
         inners: Vec<Value>,
