@@ -47,7 +47,7 @@ impl Interp {
                     IterState::Items {
                         items: keys,
                         index: 0,
-                        dict: Some((d.clone(), n)),
+                        dict: Some((d.clone(), n, d.key_fingerprint())),
                         set: None,
                     },
                 )
@@ -68,7 +68,23 @@ impl Interp {
             Value::Iter(_) | Value::RangeIter(_) | Value::Generator(_) => return Ok(v.clone()),
             Value::Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__iter__") {
+                    // `__iter__ = None` declares the class not iterable.
+                    if m.is_none() {
+                        return Err(not_iterable(v));
+                    }
                     let it = self.call(&m, std::slice::from_ref(v))?;
+                    let is_iterator = match &it {
+                        Value::Iter(_) | Value::RangeIter(_) | Value::Generator(_) => true,
+                        Value::Instance(_) => self.lookup_special(&it, "__next__").is_some(),
+                        _ => false,
+                    };
+                    if !is_iterator {
+                        return Err(err!(
+                            TypeError,
+                            "iter() returned non-iterator of type '{}'",
+                            type_name(&it)
+                        ));
+                    }
                     return Ok(it);
                 }
                 if self.lookup_special(v, "__getitem__").is_some() {
@@ -165,12 +181,21 @@ impl Interp {
                 dict,
                 set,
             } => {
-                if let Some((d, n)) = dict {
+                if let Some((d, n, keys)) = dict {
                     if d.len() != *n {
                         *st = IterState::Exhausted;
                         return Err(err!(
                             RuntimeError,
                             "dictionary changed size during iteration"
+                        ));
+                    }
+                    // Same size but other keys (one deleted, one added). CPython notices when it
+                    // meets an entry it did not expect; this snapshot notices at its end.
+                    if *index == items.len() && d.key_fingerprint() != *keys {
+                        *st = IterState::Exhausted;
+                        return Err(err!(
+                            RuntimeError,
+                            "dictionary keys changed during iteration"
                         ));
                     }
                 }
@@ -179,6 +204,22 @@ impl Interp {
                         *st = IterState::Exhausted;
                         return Err(err!(RuntimeError, "Set changed size during iteration"));
                     }
+                }
+                let v = items.get(*index).cloned();
+                *index += 1;
+                Ok(v)
+            }
+            IterState::Guarded {
+                items,
+                index,
+                state,
+                start,
+                error,
+            } => {
+                if state.load(std::sync::atomic::Ordering::Relaxed) != *start {
+                    let msg = *error;
+                    *st = IterState::Exhausted;
+                    return Err(err!(RuntimeError, "{msg}"));
                 }
                 let v = items.get(*index).cloned();
                 *index += 1;

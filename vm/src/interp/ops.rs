@@ -66,6 +66,15 @@ fn binop_dunder(op: BinOp) -> (&'static str, &'static str, &'static str) {
 impl Interp {
     /// `a op b` for any operands.
     pub fn binary(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
+        // `&`, `|` and `^` of two bools give a bool (`True & False` is False, not 0).
+        if let (Value::Bool(x), Value::Bool(y)) = (a, b) {
+            match op {
+                BinOp::BitAnd => return Ok(Value::Bool(x & y)),
+                BinOp::BitOr => return Ok(Value::Bool(x | y)),
+                BinOp::BitXor => return Ok(Value::Bool(x ^ y)),
+                _ => {}
+            }
+        }
         if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
             return num::arith(op, x, y).map_err(PyErr::from);
         }
@@ -564,9 +573,9 @@ impl Interp {
                         )),
                     };
                 }
-                if let Some(m) = self.lookup_special(v, "__len__") {
-                    let r = self.call(&m, std::slice::from_ref(v))?;
-                    return Ok(!matches!(r, Int(0)));
+                if self.lookup_special(v, "__len__").is_some() {
+                    // `len()`'s checks too: a negative or non-int length is an error.
+                    return Ok(crate::builtins::functions::length(self, v)? != 0);
                 }
                 true
             }

@@ -9,6 +9,28 @@ use crate::{err, PyResult};
 
 pub use crate::num::parse::str_repr;
 
+/// `%.Nd`: the digits of a formatted int (after its sign and `0x`/`0o` prefix) zero-padded to `p`.
+fn pad_digits(s: &str, p: usize) -> PyResult<String> {
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+' | b'-' | b' ') => s.split_at(1),
+        _ => ("", s),
+    };
+    let (prefix, digits) = match rest.get(..2) {
+        Some("0x" | "0X" | "0o") => rest.split_at(2),
+        _ => ("", rest),
+    };
+    if digits.len() >= p {
+        return Ok(s.to_string());
+    }
+    if p > 1 << 28 {
+        return Err(err!(MemoryError, "formatted number is too long for minivm"));
+    }
+    Ok(format!(
+        "{sign}{prefix}{}{digits}",
+        "0".repeat(p - digits.len())
+    ))
+}
+
 impl Interp {
     /// `repr(v)`
     pub fn repr(&mut self, v: &Value) -> PyResult<String> {
@@ -260,7 +282,10 @@ impl Interp {
             if let Value::Str(_) = v {
                 return Ok(v);
             }
-            return Ok(Value::string(self.str_of(&v)?));
+            // A user `__format__` is asked even for an empty spec.
+            if !matches!(&v, Value::Instance(i) if i.class.lookup("__format__").is_some()) {
+                return Ok(Value::string(self.str_of(&v)?));
+            }
         }
         self.format_with_spec(&v, &spec).map(Value::string)
     }
@@ -274,8 +299,16 @@ impl Interp {
             Value::Str(s) => format_spec::format_str(s.as_str(), spec)?,
             Value::Instance(inst) if inst.class.lookup("__format__").is_some() => {
                 let m = inst.class.lookup("__format__").unwrap_or(Value::None);
-                let r = self.call(&m, &[v.clone(), Value::str(spec)])?;
-                self.str_of(&r)?
+                match self.call(&m, &[v.clone(), Value::str(spec)])? {
+                    Value::Str(s) => s.as_str().to_string(),
+                    other => {
+                        return Err(err!(
+                            TypeError,
+                            "__format__ must return a str, not {}",
+                            type_name(&other)
+                        ))
+                    }
+                }
             }
             other => {
                 let s = self.str_of(other)?;
@@ -332,9 +365,29 @@ impl Interp {
             } else {
                 ""
             };
+            // The precision: characters kept for %s/%r/%a, digits for the integer forms.
+            let precision = match rest.split_once('.') {
+                None => None,
+                Some((_, "")) => Some(0),
+                Some((_, p)) => Some(
+                    p.parse::<usize>()
+                        .ok()
+                        .filter(|&p| p <= i32::MAX as usize)
+                        .ok_or_else(|| err!(ValueError, "precision too big"))?,
+                ),
+            };
             let piece = match conv {
-                's' => self.str_of(arg)?,
-                'r' | 'a' => self.repr(arg)?,
+                's' | 'r' | 'a' => {
+                    let text = match conv {
+                        's' => self.str_of(arg)?,
+                        'r' => self.repr(arg)?,
+                        _ => ascii_escape(&self.repr(arg)?),
+                    };
+                    match precision {
+                        Some(p) => text.chars().take(p).collect(),
+                        None => text,
+                    }
+                }
                 'd' | 'i' | 'u' => {
                     let n = match arg {
                         Value::Int(i) => *i,
@@ -386,9 +439,11 @@ impl Interp {
                 }
                 'c' => match arg {
                     Value::Str(s) if s.char_len() == 1 => s.as_str().to_string(),
-                    Value::Int(i) => char::from_u32(*i as u32)
-                        .map(String::from)
-                        .unwrap_or_default(),
+                    Value::Int(i) => u32::try_from(*i)
+                        .ok()
+                        .filter(|&c| c < 0x11_0000)
+                        .map(|c| char::from_u32(c).unwrap_or('\u{fffd}').to_string())
+                        .ok_or_else(|| err!(OverflowError, "%c arg not in range(0x110000)"))?,
                     _ => return Err(err!(TypeError, "%c requires int or char")),
                 },
                 other => {
@@ -400,11 +455,22 @@ impl Interp {
                     ))
                 }
             };
+            // `%.3d` pads the digits (after any sign or 0x prefix) with zeros to 3.
+            let piece = match precision {
+                Some(p) if matches!(conv, 'd' | 'i' | 'u' | 'x' | 'X' | 'o') => {
+                    pad_digits(&piece, p)?
+                }
+                _ => piece,
+            };
             let width = rest.split('.').next().unwrap_or("");
             if width.is_empty() {
                 out.push_str(&piece);
             } else {
-                let w: usize = width.parse().unwrap_or(0);
+                let w: usize = width
+                    .parse()
+                    .ok()
+                    .filter(|&w| w <= isize::MAX as usize)
+                    .ok_or_else(|| err!(ValueError, "width too big"))?;
                 let fill_spec = if zero == "0" && conv != 's' && conv != 'r' {
                     format!("0{w}")
                 } else {

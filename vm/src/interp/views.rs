@@ -84,7 +84,7 @@ fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         IterState::Items {
             items,
             index: 0,
-            dict: Some((d, n)),
+            dict: Some((d.clone(), n, d.key_fingerprint())),
             set: None,
         },
     ))))

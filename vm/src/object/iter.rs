@@ -100,8 +100,18 @@ pub enum IterState {
     Items {
         items: Vec<Value>,
         index: usize,
-        dict: Option<(Ref<Dict>, usize)>,
+        /// The dict, its size and [`Dict::key_fingerprint`] when the iteration began.
+        dict: Option<(Ref<Dict>, usize, u64)>,
         set: Option<(Ref<SetObj>, usize)>,
+    },
+    /// A snapshot of a container with a mutation counter (a deque): `next` raises
+    /// `RuntimeError(error)` once the counter has moved from `start`.
+    Guarded {
+        items: Vec<Value>,
+        index: usize,
+        state: Arc<std::sync::atomic::AtomicU64>,
+        start: u64,
+        error: &'static str,
     },
     Enumerate {
         inner: Value,

@@ -4,6 +4,7 @@
 //! operation: comparisons and iteration run over a snapshot, never with the mutex held.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -21,6 +22,9 @@ use crate::{err, PyResult};
 pub struct DequeData {
     items: Mutex<VecDeque<Value>>,
     maxlen: Option<usize>,
+    /// Bumped by every change that adds, removes or moves items (not by `d[i] = v` or `reverse`,
+    /// as in CPython): an iterator that sees it change raises "deque mutated during iteration".
+    state: Arc<AtomicU64>,
 }
 
 impl DequeData {
@@ -28,8 +32,14 @@ impl DequeData {
         self.items.lock().iter().cloned().collect()
     }
 
+    /// The items, locked for a change that iterators must notice.
+    fn lock_mut(&self) -> parking_lot::MutexGuard<'_, VecDeque<Value>> {
+        self.state.fetch_add(1, Ordering::Relaxed);
+        self.items.lock()
+    }
+
     fn push_back(&self, v: Value) {
-        let mut items = self.items.lock();
+        let mut items = self.lock_mut();
         if self.maxlen == Some(0) {
             return;
         }
@@ -40,7 +50,7 @@ impl DequeData {
     }
 
     fn push_front(&self, v: Value) {
-        let mut items = self.items.lock();
+        let mut items = self.lock_mut();
         if self.maxlen == Some(0) {
             return;
         }
@@ -141,6 +151,7 @@ fn deque_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = DequeData {
         items: Mutex::new(VecDeque::new()),
         maxlen,
+        state: Arc::new(AtomicU64::new(0)),
     };
     for v in items {
         d.push_back(v);
@@ -165,13 +176,13 @@ fn deque_appendleft(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn deque_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
-    let v = d.items.lock().pop_back();
+    let v = d.lock_mut().pop_back();
     v.ok_or_else(|| err!(IndexError, "pop from an empty deque"))
 }
 
 fn deque_popleft(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
-    let v = d.items.lock().pop_front();
+    let v = d.lock_mut().pop_front();
     v.ok_or_else(|| err!(IndexError, "pop from an empty deque"))
 }
 
@@ -195,7 +206,7 @@ fn deque_extendleft(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn deque_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
-    let old = std::mem::take(&mut *d.items.lock());
+    let old = std::mem::take(&mut *d.lock_mut());
     drop(old);
     Ok(Value::None)
 }
@@ -206,7 +217,7 @@ fn deque_rotate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => int_value(v)?,
         None => 1,
     };
-    let mut items = d.items.lock();
+    let mut items = d.lock_mut();
     let len = items.len() as i64;
     if len > 1 {
         let k = n.rem_euclid(len) as usize;
@@ -266,7 +277,7 @@ fn deque_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(i) = find(interp, d, x)? else {
         return Err(not_in_deque(interp, x)?);
     };
-    let removed = d.items.lock().remove(i);
+    let removed = d.lock_mut().remove(i);
     if removed.is_none() {
         return Err(err!(IndexError, "deque mutated during remove()."));
     }
@@ -279,7 +290,7 @@ fn deque_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(TypeError, "insert expected 2 arguments"));
     };
     let i = int_value(i)?;
-    let mut items = d.items.lock();
+    let mut items = d.lock_mut();
     let len = items.len();
     if d.maxlen.is_some_and(|m| len >= m) {
         return Err(err!(IndexError, "deque already at its maximum size"));
@@ -306,9 +317,21 @@ fn deque_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Int(d.items.lock().len() as i64))
 }
 
-fn deque_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn deque_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
-    interp.get_iter(&Value::list(d.snapshot()))
+    let start = d.state.load(Ordering::Relaxed);
+    Ok(Value::Iter(crate::heap::Ref::new(
+        crate::object::IterObj::new(
+            "_deque_iterator",
+            crate::object::IterState::Guarded {
+                items: d.snapshot(),
+                index: 0,
+                state: d.state.clone(),
+                start,
+                error: "deque mutated during iteration",
+            },
+        ),
+    )))
 }
 
 fn deque_reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -375,7 +398,7 @@ fn deque_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn deque_delitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
     let i = index_of(d, one_arg(&args, "__delitem__")?)?;
-    let old = d.items.lock().remove(i);
+    let old = d.lock_mut().remove(i);
     match old {
         Some(_) => Ok(Value::None),
         None => Err(err!(IndexError, "deque index out of range")),
