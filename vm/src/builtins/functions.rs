@@ -36,6 +36,7 @@ pub const FUNCTIONS: Methods = &[
     ("callable", callable),
     ("getattr", getattr),
     ("setattr", setattr),
+    ("delattr", delattr),
     ("hasattr", hasattr),
     ("input", input),
     ("format", format),
@@ -464,6 +465,14 @@ fn setattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let obj = args.get(0).cloned().unwrap_or(Value::None);
     let name = attr_name(args.get(1))?;
     interp.setattr(&obj, name, args.get(2).cloned().unwrap_or(Value::None))?;
+    Ok(Value::None)
+}
+
+fn delattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("delattr", 2, 2)?;
+    let obj = args.get(0).cloned().unwrap_or(Value::None);
+    let name = attr_name(args.get(1))?;
+    interp.delattr(&obj, name)?;
     Ok(Value::None)
 }
 

@@ -75,23 +75,40 @@ impl Interp {
         if let Payload::Super { start, obj: target } = &inst.payload {
             return self.super_getattr(start, target, name);
         }
-        // No property anywhere in the class chain: the instance's own attribute wins outright.
-        if inst.class.attr_flags() & crate::object::HAS_PROPERTY == 0 {
+        // No data descriptor anywhere in the class chain: the instance's own attribute wins outright.
+        let flags = inst.class.attr_flags();
+        if flags & crate::object::HAS_PROPERTY == 0 {
             if let Some(v) = inst.dict.lock().get(name) {
                 return Ok(v.clone());
             }
         }
         let class_attr = inst.class.lookup(name);
         if let Some(Value::Instance(d)) = &class_attr {
-            if let Payload::Property { fget, .. } = &d.payload {
-                if fget.is_none() {
-                    return Err(err!(
-                        AttributeError,
-                        "property '{name}' of '{}' object has no getter",
-                        inst.class.name
-                    ));
+            match &d.payload {
+                Payload::Property { fget, .. } => {
+                    if fget.is_none() {
+                        return Err(err!(
+                            AttributeError,
+                            "property '{name}' of '{}' object has no getter",
+                            inst.class.name
+                        ));
+                    }
+                    return self.call(fget, std::slice::from_ref(obj));
                 }
-                return self.call(fget, std::slice::from_ref(obj));
+                Payload::Member { name: slot, .. } => {
+                    let v = inst.dict.lock().get(&**slot).cloned();
+                    return v.ok_or_else(|| no_attr(obj, name));
+                }
+                _ if crate::object::is_data_descriptor(d) => {
+                    if let Some(get) = d.class.lookup("__get__") {
+                        let owner = Value::Class(inst.class.clone());
+                        return self.call(
+                            &get,
+                            &[class_attr.clone().unwrap_or_default(), obj.clone(), owner],
+                        );
+                    }
+                }
+                _ => {}
             }
         }
         if let Some(v) = inst.dict.lock().get(name) {
@@ -99,16 +116,31 @@ impl Interp {
         }
         match name {
             "__class__" => return Ok(Value::Class(inst.class.clone())),
+            "__dict__" if flags & crate::object::DICTLESS != 0 => return Err(no_attr(obj, name)),
             "__dict__" => {
+                // A copy without the values of slots (they live in the same table here).
                 let d = crate::object::Dict::new();
                 for (k, v) in inst.dict.lock().iter() {
-                    d.set_str(k, v.clone());
+                    let is_slot = matches!(inst.class.lookup(k),
+                        Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }));
+                    if !is_slot {
+                        d.set_str(k, v.clone());
+                    }
                 }
                 return Ok(Value::Dict(Ref::new(d)));
             }
             _ => {}
         }
         if let Some(v) = class_attr {
+            // A non-data descriptor (an object whose class defines only `__get__`).
+            if let Value::Instance(d) = &v {
+                if !d.class.builtin {
+                    if let Some(get) = d.class.lookup("__get__") {
+                        let owner = Value::Class(inst.class.clone());
+                        return self.call(&get, &[v.clone(), obj.clone(), owner]);
+                    }
+                }
+            }
             return Ok(self.bind_class_attr(obj, &inst.class, v));
         }
         if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
@@ -173,6 +205,13 @@ impl Interp {
                 (Payload::Wrapped(f), TypeKind::ClassMethod) => {
                     Ok(self.bind(Value::Class(cls.clone()), f.clone()))
                 }
+                _ if !d.class.builtin => match d.class.lookup("__get__") {
+                    Some(get) => {
+                        let owner = Value::Class(cls.clone());
+                        self.call(&get, &[Value::Instance(d), Value::None, owner])
+                    }
+                    None => Ok(Value::Instance(d)),
+                },
                 _ => Ok(Value::Instance(d)),
             },
             Some(v) => Ok(v),
@@ -204,6 +243,10 @@ impl Interp {
             cls = c.base.clone();
         }
         if let Some(f) = object_method(name) {
+            // `super().__new__(cls)` is a static method: not bound.
+            if name == "__new__" {
+                return Ok(f);
+            }
             // `super().__setattr__(name, value)` in a class defining its own `__setattr__`.
             return Ok(self.bind(target.clone(), f));
         }
@@ -224,41 +267,14 @@ impl Interp {
     pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
         match obj {
             Value::Instance(inst) => {
-                let flags = inst.class.attr_flags();
-                if flags & crate::object::HAS_PROPERTY == 0 {
-                    // nothing on the class can intercept the assignment
-                } else if let Some(Value::Instance(d)) = inst.class.lookup(name) {
-                    if let Payload::Property { fset, .. } = &d.payload {
-                        if fset.is_none() {
-                            return Err(err!(
-                                AttributeError,
-                                "property '{name}' of '{}' object has no setter",
-                                inst.class.name
-                            ));
-                        }
-                        return self.call(fset, &[obj.clone(), v]).map(|_| ());
+                if inst.class.attr_flags() & crate::object::HAS_SETATTR != 0 {
+                    if let Some(sa) = inst.class.lookup("__setattr__") {
+                        return self
+                            .call(&sa, &[obj.clone(), Value::str(name), v])
+                            .map(|_| ());
                     }
                 }
-                if flags & crate::object::HAS_SETATTR == 0 {
-                    // plain store below
-                } else if let Some(sa) = inst.class.lookup("__setattr__") {
-                    return self
-                        .call(&sa, &[obj.clone(), Value::str(name), v])
-                        .map(|_| ());
-                }
-                // Overwrite in place when the attribute exists: no new key string per assignment.
-                let mut dict = inst.dict.lock();
-                match dict.get_mut(name) {
-                    Some(slot) => {
-                        let old = std::mem::replace(slot, v);
-                        drop(dict);
-                        old.discard();
-                    }
-                    None => {
-                        dict.insert(Arc::from(name), v);
-                    }
-                }
-                Ok(())
+                self.generic_setattr(obj, inst, name, v)
             }
             Value::Class(cls) if !cls.builtin => {
                 cls.dict.write().insert(Arc::from(name), v);
@@ -282,8 +298,99 @@ impl Interp {
         }
     }
 
+    /// `object.__setattr__`: a data descriptor on the class (property, slot, `__set__`) takes the
+    /// assignment; otherwise it goes to the instance's attributes, unless the instance has no
+    /// `__dict__` (`__slots__`).
+    pub(crate) fn generic_setattr(
+        &mut self,
+        obj: &Value,
+        inst: &Ref<Instance>,
+        name: &str,
+        v: Value,
+    ) -> PyResult<()> {
+        let flags = inst.class.attr_flags();
+        if flags & crate::object::HAS_PROPERTY != 0 {
+            if let Some(Value::Instance(d)) = inst.class.lookup(name) {
+                match &d.payload {
+                    Payload::Property { fset, .. } => {
+                        if fset.is_none() {
+                            return Err(err!(
+                                AttributeError,
+                                "property '{name}' of '{}' object has no setter",
+                                inst.class.name
+                            ));
+                        }
+                        return self.call(fset, &[obj.clone(), v]).map(|_| ());
+                    }
+                    Payload::Member { name: slot, .. } => {
+                        let old = inst.dict.lock().insert(slot.clone(), v);
+                        drop(old);
+                        return Ok(());
+                    }
+                    _ if crate::object::is_data_descriptor(&d) => {
+                        let Some(set) = d.class.lookup("__set__") else {
+                            return Err(err!(AttributeError, "__set__"));
+                        };
+                        let desc = Value::Instance(d.clone());
+                        return self.call(&set, &[desc, obj.clone(), v]).map(|_| ());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if flags & crate::object::DICTLESS != 0 {
+            return Err(no_attr(obj, name));
+        }
+        // Overwrite in place when the attribute exists: no new key string per assignment.
+        let mut dict = inst.dict.lock();
+        match dict.get_mut(name) {
+            Some(slot) => {
+                let old = std::mem::replace(slot, v);
+                drop(dict);
+                old.discard();
+            }
+            None => {
+                dict.insert(Arc::from(name), v);
+            }
+        }
+        Ok(())
+    }
+
     /// `del obj.name`
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
+        if let Value::Instance(inst) = obj {
+            if inst.class.attr_flags() & crate::object::HAS_PROPERTY != 0 {
+                if let Some(Value::Instance(d)) = inst.class.lookup(name) {
+                    match &d.payload {
+                        Payload::Property { fdel, .. } => {
+                            if fdel.is_none() {
+                                return Err(err!(
+                                    AttributeError,
+                                    "property '{name}' of '{}' object has no deleter",
+                                    inst.class.name
+                                ));
+                            }
+                            return self.call(fdel, std::slice::from_ref(obj)).map(|_| ());
+                        }
+                        Payload::Member { name: slot, .. } => {
+                            let removed = inst.dict.lock().shift_remove(&**slot);
+                            return match removed {
+                                Some(_) => Ok(()),
+                                None => Err(err!(AttributeError, "{name}")),
+                            };
+                        }
+                        _ if crate::object::is_data_descriptor(&d) => {
+                            let Some(del) = d.class.lookup("__delete__") else {
+                                return Err(err!(AttributeError, "__delete__"));
+                            };
+                            let desc = Value::Instance(d.clone());
+                            return self.call(&del, &[desc, obj.clone()]).map(|_| ());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
         let removed = match obj {
             Value::Instance(inst) => inst.dict.lock().shift_remove(name).is_some(),
             Value::Class(cls) if !cls.builtin => {
@@ -350,10 +457,11 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     else {
         return Err(err!(TypeError, "__build_class__: bad arguments"));
     };
-    if !args.kw.is_empty() {
+    if args.kw.iter().any(|(k, _)| &**k == "metaclass") {
         return Err(err!(
             TypeError,
-            "minivm does not support class keywords such as metaclass="
+            "minivm does not support metaclasses (metaclass= in class {})",
+            name.as_str()
         ));
     }
     let bases = &args.pos[2..];
@@ -417,6 +525,18 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ));
         }
     }
+    let slots = take_slots(&mut dict, name.as_str())?;
+    // As in CPython, `__new__` is a static method and `__init_subclass__` a class method even
+    // without the decorators.
+    for (hook, kind) in [
+        ("__new__", &types().staticmethod),
+        ("__init_subclass__", &types().classmethod),
+    ] {
+        if let Some(f @ Value::Function(_)) = dict.get(hook).cloned() {
+            let wrapped = Instance::with_payload(kind.clone(), Payload::Wrapped(f));
+            dict.insert(Arc::from(hook), Value::Instance(Ref::new(wrapped)));
+        }
+    }
     // As in CPython, a class that defines `__eq__` but not `__hash__` is unhashable.
     if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
         dict.insert(Arc::from("__hash__"), Value::None);
@@ -439,19 +559,122 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Some(c) = cell {
         c.set(Value::Class(cls.clone()));
     }
-    Ok(Value::Class(cls))
+    for slot in slots {
+        let member = Payload::Member {
+            name: slot.clone(),
+            owner: cls.name.clone(),
+        };
+        let member = Instance::with_payload(types().member_descriptor.clone(), member);
+        cls.dict
+            .write()
+            .insert(slot, Value::Instance(Ref::new(member)));
+    }
+    crate::object::class_changed();
+    let class_value = Value::Class(cls.clone());
+    // `__set_name__(owner, name)` on every attribute that defines it, then the base's
+    // `__init_subclass__(**class keywords)`, as `type.__new__` does.
+    let attrs: Vec<(Arc<str>, Value)> = cls
+        .dict
+        .read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (attr, v) in attrs {
+        if let Value::Instance(d) = &v {
+            if d.class.builtin {
+                continue;
+            }
+            if let Some(set_name) = d.class.lookup("__set_name__") {
+                self_call(
+                    interp,
+                    &set_name,
+                    &[v.clone(), class_value.clone(), Value::str(&attr)],
+                )?;
+            }
+        }
+    }
+    let hook = cls
+        .base
+        .as_ref()
+        .and_then(|b| b.lookup("__init_subclass__"));
+    match hook {
+        Some(Value::Instance(w)) => {
+            if let (Payload::Wrapped(f), TypeKind::ClassMethod) = (&w.payload, w.class.kind) {
+                interp.call_kw(f, &[class_value.clone()], args.kw)?;
+            }
+        }
+        Some(other) => {
+            interp.call_kw(&other, &[class_value.clone()], args.kw)?;
+        }
+        None if !args.kw.is_empty() => {
+            return Err(err!(
+                TypeError,
+                "{}.__init_subclass__() takes no keyword arguments",
+                cls.name
+            ));
+        }
+        None => {}
+    }
+    Ok(class_value)
+}
+
+fn self_call(interp: &mut Interp, f: &Value, args: &[Value]) -> PyResult<Value> {
+    interp.call(f, args)
+}
+
+/// Take `__slots__` out of a class body's namespace: the slot names (a string or an iterable of
+/// strings; `'__dict__'` keeps a `__dict__`), stored back as a tuple as CPython does. A slot
+/// may not also be a class variable.
+fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
+    let Some(raw) = dict.get("__slots__").cloned() else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<Value> = match &raw {
+        Value::Str(_) => vec![raw.clone()],
+        Value::Tuple(t) => t.items.to_vec(),
+        Value::List(l) => l.snapshot(),
+        Value::Dict(d) => d.items().into_iter().map(|(k, _)| k).collect(),
+        other => return Err(err!(
+            TypeError,
+            "minivm supports __slots__ as a string, tuple, list or dict, not '{}' (class {class})",
+            type_name(other)
+        )),
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in &items {
+        let Some(n) = item.as_str() else {
+            return Err(err!(
+                TypeError,
+                "__slots__ items must be strings, not '{}'",
+                type_name(item)
+            ));
+        };
+        let valid = n
+            .chars()
+            .next()
+            .is_some_and(|c| c == '_' || c.is_alphabetic())
+            && n.chars().all(|c| c == '_' || c.is_alphanumeric());
+        if !valid {
+            return Err(err!(TypeError, "__slots__ must be identifiers"));
+        }
+        if n == "__dict__" {
+            continue;
+        }
+        if dict.contains_key(n) {
+            return Err(err!(
+                ValueError,
+                "'{n}' in __slots__ conflicts with class variable"
+            ));
+        }
+        names.push(Arc::from(n));
+    }
+    dict.insert(Arc::from("__slots__"), Value::tuple(items));
+    Ok(names)
 }
 
 /// Special names a class body may define that minivm does not honour, with what they are for.
 const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
-    ("__new__", "custom object creation"),
-    ("__slots__", "__slots__"),
     ("__getattribute__", "overriding attribute lookup"),
-    ("__get__", "descriptors"),
-    ("__set__", "descriptors"),
-    ("__delete__", "descriptors"),
-    ("__set_name__", "descriptors"),
-    ("__init_subclass__", "subclass hooks"),
     ("__class_getitem__", "generic classes"),
     ("__del__", "finalizers"),
     ("__delattr__", "overriding attribute deletion"),
@@ -463,7 +686,7 @@ const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
 /// override `__setattr__` and delegate to the default.
 fn object_method(name: &str) -> Option<Value> {
     let f: crate::object::NativeFn = match name {
-        "__setattr__" => |_, args| {
+        "__setattr__" => |interp, args| {
             let (Some(Value::Instance(inst)), Some(Value::Str(n)), Some(v)) =
                 (args.pos.first(), args.pos.get(1), args.pos.get(2))
             else {
@@ -472,15 +695,73 @@ fn object_method(name: &str) -> Option<Value> {
                     "object.__setattr__() expects an instance, a name and a value"
                 ));
             };
-            inst.dict.lock().insert(Arc::from(n.as_str()), v.clone());
+            let (obj, inst) = (args.pos[0].clone(), inst.clone());
+            interp
+                .generic_setattr(&obj, &inst, n.as_str(), v.clone())
+                .map(|_| Value::None)
+        },
+        "__new__" => object_new,
+        "__init_subclass__" => |_, args| {
+            if !args.kw.is_empty() {
+                let name = match args.pos.first() {
+                    Some(Value::Class(c)) => c.name.to_string(),
+                    _ => "object".to_string(),
+                };
+                return Err(err!(
+                    TypeError,
+                    "{name}.__init_subclass__() takes no keyword arguments"
+                ));
+            }
             Ok(Value::None)
         },
         _ => return None,
     };
-    Some(Value::Native(Ref::new(NativeFunction::new(
-        "__setattr__",
-        f,
-    ))))
+    let name = match name {
+        "__setattr__" => "__setattr__",
+        "__new__" => "__new__",
+        _ => "__init_subclass__",
+    };
+    Some(Value::Native(Ref::new(NativeFunction::new(name, f))))
+}
+
+/// `object.__new__(cls, *args)`: a new, uninitialised instance of a user class. Extra arguments
+/// are an error unless the class overrides `__init__` (which will take them) and not `__new__`.
+fn object_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Class(cls)) = args.pos.first() else {
+        return Err(err!(TypeError, "object.__new__(X): X is not a type object"));
+    };
+    if cls.builtin
+        || !matches!(
+            cls.kind,
+            TypeKind::Object | TypeKind::Exception | TypeKind::Native
+        )
+    {
+        return Err(err!(
+            TypeError,
+            "minivm cannot create instances of '{}' with object.__new__",
+            cls.name
+        ));
+    }
+    if args.pos.len() > 1 || !args.kw.is_empty() {
+        let own_new = matches!(
+            cls.lookup("__new__"),
+            Some(Value::Instance(_) | Value::Function(_))
+        );
+        if own_new {
+            return Err(err!(
+                TypeError,
+                "object.__new__() takes exactly one argument (the type to instantiate)"
+            ));
+        }
+        if cls.lookup("__init__").is_none() {
+            return Err(err!(TypeError, "{}() takes no arguments", cls.name));
+        }
+    }
+    let inst = Instance::new(cls.clone());
+    if let Some(d) = inst.exc() {
+        d.lock().args = args.pos[1..].to_vec();
+    }
+    Ok(Value::Instance(Ref::new(inst)))
 }
 
 fn no_attr(obj: &Value, name: &str) -> PyErr {

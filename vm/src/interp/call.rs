@@ -590,6 +590,9 @@ impl Interp {
                 cls.name
             ));
         }
+        if let Some(new) = cls.lookup("__new__") {
+            return self.instantiate_with_new(cls, new, args, kw);
+        }
         let inst = Value::Instance(Ref::new(crate::object::Instance::new(cls.clone())));
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
@@ -612,6 +615,46 @@ impl Interp {
             return Err(err!(TypeError, "{}() takes no arguments", cls.name));
         }
         Ok(inst)
+    }
+
+    /// A class defining `__new__`: `cls.__new__(cls, *args, **kw)` makes the object, and
+    /// `__init__` runs on it only if it is an instance of `cls` (as `type.__call__` does).
+    fn instantiate_with_new(
+        &mut self,
+        cls: &Ref<crate::object::Class>,
+        new: Value,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        let new = match &new {
+            Value::Instance(w) => match (&w.payload, w.class.kind) {
+                (crate::object::Payload::Wrapped(f), TypeKind::StaticMethod) => f.clone(),
+                _ => new.clone(),
+            },
+            _ => new,
+        };
+        let mut full = Vec::with_capacity(args.len() + 1);
+        full.push(Value::Class(cls.clone()));
+        full.extend_from_slice(args);
+        let obj = self.call_kw(&new, &full, kw)?;
+        let is_instance = match &obj {
+            Value::Instance(i) => i.class.is_subclass(cls),
+            _ => false,
+        };
+        if is_instance {
+            if let Some(init) = cls.lookup("__init__") {
+                full[0] = obj.clone();
+                let r = self.call_kw(&init, &full, kw)?;
+                if !r.is_none() {
+                    return Err(err!(
+                        TypeError,
+                        "__init__() should return None, not '{}'",
+                        type_name(&r)
+                    ));
+                }
+            }
+        }
+        Ok(obj)
     }
 
     /// A bound method value for `obj.name` when the class attribute is a function.

@@ -178,6 +178,8 @@ impl Interp {
                     }
                 } else if inst.class.kind == TypeKind::Super {
                     out.push_str("<super object>");
+                } else if let Payload::Member { name, owner } = &inst.payload {
+                    out.push_str(&format!("<member '{name}' of '{owner}' objects>"));
                 } else {
                     let c = &inst.class;
                     out.push_str(&format!(

@@ -77,11 +77,17 @@ pub struct Class {
     pub flags: std::sync::atomic::AtomicU64,
 }
 
-/// A class (or a base) defines a property: instance attribute reads and writes must look at the
-/// class first.
+/// A class (or a base) has a data descriptor (a property, a `__slots__` member, or an object
+/// whose class defines `__set__` or `__delete__`): instance attribute reads and writes must look
+/// at the class first.
 pub const HAS_PROPERTY: u64 = 1;
 /// A class (or a base) defines `__setattr__`.
 pub const HAS_SETATTR: u64 = 2;
+/// Instances have no `__dict__`: every class in the chain but `object` defines `__slots__`
+/// (without `'__dict__'`), so only the slots can be assigned.
+pub const DICTLESS: u64 = 4;
+/// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
+const FLAG_BITS: u32 = 3;
 
 type LookupCache = std::collections::HashMap<
     Arc<str>,
@@ -95,6 +101,18 @@ static CLASS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 /// Call after changing a class's `dict` (setattr/delattr on a class, building a class).
 pub fn class_changed() {
     CLASS_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Release);
+}
+
+/// Does an object found on a class take over attribute assignment on instances (a property, a
+/// slot, or an instance of a class defining `__set__` or `__delete__`)?
+pub fn is_data_descriptor(i: &Instance) -> bool {
+    match i.payload {
+        Payload::Property { .. } | Payload::Member { .. } => true,
+        _ => {
+            !i.class.builtin
+                && (i.class.lookup("__set__").is_some() || i.class.lookup("__delete__").is_some())
+        }
+    }
 }
 
 impl Class {
@@ -156,33 +174,50 @@ impl Class {
         use std::sync::atomic::Ordering;
         let epoch = CLASS_EPOCH.load(Ordering::Acquire);
         let cached = self.flags.load(Ordering::Relaxed);
-        if cached >> 2 == epoch {
-            return cached & 3;
+        if cached >> FLAG_BITS == epoch {
+            return cached & ((1 << FLAG_BITS) - 1);
         }
         let bits = self.compute_attr_flags();
-        self.flags.store((epoch << 2) | bits, Ordering::Relaxed);
+        self.flags
+            .store((epoch << FLAG_BITS) | bits, Ordering::Relaxed);
         bits
     }
 
     fn compute_attr_flags(&self) -> u64 {
         let mut bits = 0;
-        let mut check = |dict: &AttrMap| {
+        let mut slotted = true;
+        let mut check = |c: &Class| {
+            let dict = c.dict.read();
             for (k, v) in dict.iter() {
                 if &**k == "__setattr__" {
                     bits |= HAS_SETATTR;
                 }
                 if let Value::Instance(i) = v {
-                    if matches!(i.payload, Payload::Property { .. }) {
+                    if is_data_descriptor(i) {
                         bits |= HAS_PROPERTY;
                     }
                 }
             }
+            if !c.builtin {
+                slotted &= match dict.get("__slots__") {
+                    Some(Value::Str(s)) => s.as_str() != "__dict__",
+                    Some(Value::Tuple(t)) => {
+                        !t.items.iter().any(|v| v.as_str() == Some("__dict__"))
+                    }
+                    _ => false,
+                };
+            } else if c.kind != TypeKind::Object {
+                slotted = false;
+            }
         };
-        check(&self.dict.read());
+        check(self);
         let mut cls = self.base.clone();
         while let Some(c) = cls {
-            check(&c.dict.read());
+            check(&c);
             cls = c.base.clone();
+        }
+        if slotted && !self.builtin {
+            bits |= DICTLESS;
         }
         bits
     }
@@ -261,6 +296,12 @@ pub enum Payload {
     },
     /// `staticmethod(f)` / `classmethod(f)`.
     Wrapped(Value),
+    /// A slot of a class with `__slots__` (`C.x` is `<member 'x' of 'C' objects>`): a data
+    /// descriptor whose value lives under `name` in the instance's attribute table.
+    Member {
+        name: Arc<str>,
+        owner: Arc<str>,
+    },
     DictView(Ref<crate::object::Dict>, ViewKind),
     /// Set once by the native class's `__init__`; read with [`Instance::native`].
     Native(std::sync::OnceLock<NativeData>),
@@ -405,6 +446,8 @@ pub struct BuiltinTypes {
     pub not_implemented: Ref<Class>,
     pub super_: Ref<Class>,
     pub property: Ref<Class>,
+    /// The slots of classes with `__slots__`.
+    pub member_descriptor: Ref<Class>,
     pub staticmethod: Ref<Class>,
     pub classmethod: Ref<Class>,
     pub dict_keys: Ref<Class>,
@@ -473,6 +516,7 @@ pub fn types() -> &'static BuiltinTypes {
             not_implemented: sub("NotImplementedType", TypeKind::NotImplementedType),
             super_: sub("super", TypeKind::Super),
             property: sub("property", TypeKind::Property),
+            member_descriptor: sub("member_descriptor", TypeKind::Object),
             staticmethod: sub("staticmethod", TypeKind::StaticMethod),
             classmethod: sub("classmethod", TypeKind::ClassMethod),
             dict_keys: sub("dict_keys", TypeKind::DictView),
