@@ -600,11 +600,11 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     match hook {
         Some(Value::Instance(w)) => {
             if let (Payload::Wrapped(f), TypeKind::ClassMethod) = (&w.payload, w.class.kind) {
-                interp.call_kw(f, &[class_value.clone()], args.kw)?;
+                interp.call_kw(f, std::slice::from_ref(&class_value), args.kw)?;
             }
         }
         Some(other) => {
-            interp.call_kw(&other, &[class_value.clone()], args.kw)?;
+            interp.call_kw(&other, std::slice::from_ref(&class_value), args.kw)?;
         }
         None if !args.kw.is_empty() => {
             return Err(err!(
