@@ -634,11 +634,13 @@ fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
         Value::Tuple(t) => t.items.to_vec(),
         Value::List(l) => l.snapshot(),
         Value::Dict(d) => d.items().into_iter().map(|(k, _)| k).collect(),
-        other => return Err(err!(
+        other => {
+            return Err(err!(
             TypeError,
             "minivm supports __slots__ as a string, tuple, list or dict, not '{}' (class {class})",
             type_name(other)
-        )),
+        ))
+        }
     };
     let mut names = Vec::with_capacity(items.len());
     for item in &items {
