@@ -1,5 +1,5 @@
-//! The heap (stage 4, below the interpreter): how Python objects are owned and how their
-//! contents are reached.
+//! The heap (stage 4, below the interpreter): how Python objects are owned, counted and reached,
+//! under the two memory models minivm offers.
 //!
 //! Two types carry every object:
 //! * [`Ref<T>`] — a counted reference to a heap object (`Value`'s pointer variants, object fields).
@@ -9,53 +9,229 @@
 //!   instance's attributes). `lock()` gives exclusive access for a short, Python-free section;
 //!   `read()` gives shared access.
 //!
+//! # The two memory models
+//!
+//! The model is chosen once per process, at start-up, before any interpreter thread exists
+//! ([`set_model`], called by `Vm::new` from the `--gil` setting):
+//!
+//! * **GIL model** (`--gil on`, `--gil old`): only the thread holding the GIL touches objects, and
+//!   taking or dropping the GIL (a mutex) orders every memory access between threads. So a
+//!   reference count changes with a plain load and store (no `lock`-prefixed read-modify-write),
+//!   and an object cell is a borrow flag, like `RefCell`'s, changed the same way. This is why
+//!   CPython has a GIL: its `ob_refcnt` is a plain integer.
+//! * **Free-threaded model** (`--gil off`, as CPython 3.13t / PEP 703): threads run bytecode in
+//!   parallel, so counts change with atomic read-modify-writes (with `Arc`'s orderings) and each
+//!   object cell is a real reader-writer lock.
+//!
+//! Both paths are always compiled; each operation reads the model with one relaxed load of a
+//! global that never changes after start-up, a branch the processor predicts perfectly.
+//!
+//! # What keeps the GIL model sound
+//!
+//! In the GIL model a count or borrow flag changed by two threads at once would go wrong (a lost
+//! update: a leak or a use after free). Nothing here is racy as long as every thread that touches
+//! an object holds the GIL. That is arranged, and checked by the compiler where it can be:
+//! * [`Ref`] and [`ObjCell`] are neither `Send` nor `Sync`, so `Value` is not either: a value
+//!   cannot be moved to, or shared with, another thread by accident.
+//! * `Interp::allow_threads` (the blocking sections that run without the GIL) requires its
+//!   closure to be `Send`, so the closure cannot capture a value or a reference to one.
+//! * The few places that must hand values between threads (the arguments of a new thread, the
+//!   shared `Vm`'s module table, the built-in types, queue storage) wrap them in [`Shared`], whose
+//!   `unsafe impl Send/Sync` is argued below: every use of it happens with the GIL held.
+//! * An interpreter thread drops every value it owns before it lets go of the GIL for good
+//!   (`Interp::detach`), so frees happen with the GIL held.
+//!
+//! One process runs one `Vm` (the CLI and the REPL each create exactly one), so there is one GIL
+//! guarding the whole heap, including the process-wide built-in types.
+//!
+//! # Room for the cycle collector
+//!
+//! Every object starts with a [`Header`]. Today it holds the count; a cycle collector adds its
+//! links and flags there (and a per-type traverse hook next to the object types), without changing
+//! `Ref`'s API.
+//!
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
-use std::fmt;
-use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+#[cfg(test)]
+mod tests;
 
-/// A counted reference to a heap object.
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+
+use parking_lot::lock_api::RawRwLock as RawRwLockApi;
+
+type ExclusiveGuard = <parking_lot::RawRwLock as RawRwLockApi>::ExclusiveGuard;
+type SharedGuard = <parking_lot::RawRwLock as RawRwLockApi>::SharedGuard;
+
+/// Which memory model the process runs (see the module comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// Plain counts and borrow flags; sound because the GIL serializes all object access.
+    Gil,
+    /// Atomic counts and per-object locks; threads run in parallel.
+    FreeThreaded,
+}
+
+/// True in the free-threaded model. Written once at start-up (before any other thread touches
+/// an object), read with relaxed loads everywhere else.
+static FREE_THREADED: AtomicBool = AtomicBool::new(false);
+
+/// Choose the memory model. Call before any interpreter thread starts (`Vm::new` does).
+pub fn set_model(model: Model) {
+    FREE_THREADED.store(model == Model::FreeThreaded, Ordering::SeqCst);
+}
+
+/// The memory model in force.
+pub fn model() -> Model {
+    if free_threaded() {
+        Model::FreeThreaded
+    } else {
+        Model::Gil
+    }
+}
+
+#[inline(always)]
+fn free_threaded() -> bool {
+    FREE_THREADED.load(Ordering::Relaxed)
+}
+
+/// Counts above this mean references were leaked by the billion (`mem::forget` in a loop):
+/// stop rather than let the count wrap to zero and free a live object, as `Arc` does.
+const MAX_COUNT: usize = isize::MAX as usize;
+
+/// The start of every heap object.
+pub struct Header {
+    /// Number of `Ref`s to the object. An `AtomicUsize` in both models: the GIL model uses only
+    /// relaxed loads and stores on it (compiled to plain moves), the free-threaded model atomic
+    /// read-modify-writes.
+    count: AtomicUsize,
+}
+
+impl Header {
+    #[inline(always)]
+    fn incref(&self) {
+        let old = if free_threaded() {
+            // As `Arc::clone`: a new reference is made from an existing one, so no ordering is
+            // needed beyond atomicity.
+            self.count.fetch_add(1, Ordering::Relaxed)
+        } else {
+            // GIL model: this thread holds the GIL, so no other thread reads or writes the count.
+            let c = self.count.load(Ordering::Relaxed);
+            self.count.store(c + 1, Ordering::Relaxed);
+            c
+        };
+        if old > MAX_COUNT {
+            std::process::abort();
+        }
+    }
+
+    /// Take one reference away; true if it was the last one (the caller frees the object).
+    #[inline(always)]
+    fn decref(&self) -> bool {
+        if free_threaded() {
+            // As `Arc::drop`: release our writes to the object, and make the thread that frees
+            // it see every other thread's writes (the acquire fence).
+            if self.count.fetch_sub(1, Ordering::Release) != 1 {
+                return false;
+            }
+            fence(Ordering::Acquire);
+            true
+        } else {
+            let c = self.count.load(Ordering::Relaxed);
+            self.count.store(c - 1, Ordering::Relaxed);
+            c == 1
+        }
+    }
+}
+
+/// A heap object: its header, then its value.
+#[repr(C)]
+struct HeapBox<T> {
+    header: Header,
+    value: T,
+}
+
+/// A counted reference to a heap object of type `T`.
+///
+/// Not `Send` or `Sync` (the raw pointer sees to that): see the module comment.
 pub struct Ref<T> {
-    inner: Arc<T>,
+    ptr: NonNull<HeapBox<T>>,
+    /// A `Ref` owns (a share of) a `HeapBox<T>`: drop checking must know it may drop one.
+    _owns: PhantomData<HeapBox<T>>,
 }
 
 impl<T> Ref<T> {
     /// Move `value` to the heap with a reference count of one.
     #[inline]
     pub fn new(value: T) -> Ref<T> {
+        let boxed = Box::new(HeapBox {
+            header: Header {
+                count: AtomicUsize::new(1),
+            },
+            value,
+        });
         Ref {
-            inner: Arc::new(value),
+            ptr: NonNull::from(Box::leak(boxed)),
+            _owns: PhantomData,
         }
+    }
+
+    #[inline(always)]
+    fn heap_box(&self) -> &HeapBox<T> {
+        // SAFETY: `ptr` came from `Box::leak` in `Ref::new` and the object is alive while this
+        // `Ref` exists (it holds one of the counted references, so the count is at least 1).
+        unsafe { self.ptr.as_ref() }
     }
 
     /// Identity: do both references point at the same object (Python's `is`)?
     #[inline]
     pub fn ptr_eq(a: &Ref<T>, b: &Ref<T>) -> bool {
-        Arc::ptr_eq(&a.inner, &b.inner)
+        a.ptr == b.ptr
     }
 
     /// The object's address, stable for its lifetime (`id()`, identity hashing).
     #[inline]
     pub fn as_ptr(this: &Ref<T>) -> *const T {
-        Arc::as_ptr(&this.inner)
+        &this.heap_box().value
+    }
+
+    /// The current reference count (for tests and `sys.getrefcount`-style tools).
+    pub fn count(this: &Ref<T>) -> usize {
+        this.heap_box().header.count.load(Ordering::Relaxed)
     }
 }
 
 impl<T> Clone for Ref<T> {
     #[inline]
     fn clone(&self) -> Ref<T> {
+        self.heap_box().header.incref();
         Ref {
-            inner: self.inner.clone(),
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for Ref<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.heap_box().header.decref() {
+            // SAFETY: the count just went from 1 to 0, so this was the last reference: nothing
+            // else can reach the box, and it was allocated by `Box::new` in `Ref::new`.
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
         }
     }
 }
 
 impl<T> Deref for Ref<T> {
     type Target = T;
-    #[inline]
+    #[inline(always)]
     fn deref(&self) -> &T {
-        &self.inner
+        &self.heap_box().value
     }
 }
 
@@ -67,34 +243,52 @@ impl<T: fmt::Debug> fmt::Debug for Ref<T> {
 
 /// The mutable contents of a heap object.
 ///
-/// `lock()` is exclusive and `read()` shared; neither may be held while Python code runs or the
-/// GIL is released (code that must call back into Python takes a snapshot first).
+/// `lock()`/`write()` are exclusive and `read()` shared; none may be held while Python code runs
+/// or the GIL is released (code that must call back into Python takes a snapshot first). In the
+/// GIL model a conflicting access can only come from re-entrance on the same thread (an
+/// interpreter bug): `lock`/`read` then stop with a message, as `RefCell` does, while
+/// `try_lock`/`try_read` report it so that a caller can raise a Python exception.
 pub struct ObjCell<T> {
-    inner: parking_lot::RwLock<T>,
+    /// GIL model: 0 free, n > 0 shared by n readers, -1 held exclusively.
+    borrow: AtomicIsize,
+    /// Free-threaded model: the object's lock.
+    lock: parking_lot::RawRwLock,
+    value: UnsafeCell<T>,
 }
+
+/// The contents are in use (re-entrant access in the GIL model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
 
 /// Exclusive access to an [`ObjCell`]'s contents, released when dropped.
 pub struct CellMut<'a, T> {
-    guard: parking_lot::RwLockWriteGuard<'a, T>,
+    cell: &'a ObjCell<T>,
+    /// Free-threaded: the lock's guard. `None`: the GIL model's borrow flag was taken.
+    locked: Option<ExclusiveGuard>,
 }
 
 /// Shared access to an [`ObjCell`]'s contents, released when dropped.
 pub struct CellRef<'a, T> {
-    guard: parking_lot::RwLockReadGuard<'a, T>,
+    cell: &'a ObjCell<T>,
+    /// Free-threaded: the lock's guard. `None`: the GIL model's borrow flag was taken.
+    locked: Option<SharedGuard>,
 }
 
 impl<T> ObjCell<T> {
     pub fn new(value: T) -> ObjCell<T> {
         ObjCell {
-            inner: parking_lot::RwLock::new(value),
+            borrow: AtomicIsize::new(0),
+            lock: parking_lot::RawRwLock::INIT,
+            value: UnsafeCell::new(value),
         }
     }
 
     /// Exclusive access, for reading and changing the contents.
     #[inline]
     pub fn lock(&self) -> CellMut<'_, T> {
-        CellMut {
-            guard: self.inner.write(),
+        match self.try_lock() {
+            Ok(g) => g,
+            Err(Busy) => busy(),
         }
     }
 
@@ -108,20 +302,69 @@ impl<T> ObjCell<T> {
     /// Shared access, for reading only.
     #[inline]
     pub fn read(&self) -> CellRef<'_, T> {
-        CellRef {
-            guard: self.inner.read(),
+        match self.try_read() {
+            Ok(g) => g,
+            Err(Busy) => busy(),
         }
+    }
+
+    /// Exclusive access, or `Busy` if the contents are in use (GIL model). Free-threaded, this
+    /// waits for the lock.
+    #[inline]
+    pub fn try_lock(&self) -> Result<CellMut<'_, T>, Busy> {
+        if free_threaded() {
+            return Ok(CellMut {
+                cell: self,
+                locked: Some(self.lock.lock_exclusive()),
+            });
+        }
+        if self.borrow.load(Ordering::Relaxed) != 0 {
+            return Err(Busy);
+        }
+        self.borrow.store(-1, Ordering::Relaxed);
+        Ok(CellMut {
+            cell: self,
+            locked: None,
+        })
+    }
+
+    /// Shared access, or `Busy` if the contents are held exclusively (GIL model).
+    #[inline]
+    pub fn try_read(&self) -> Result<CellRef<'_, T>, Busy> {
+        if free_threaded() {
+            return Ok(CellRef {
+                cell: self,
+                locked: Some(self.lock.lock_shared()),
+            });
+        }
+        let b = self.borrow.load(Ordering::Relaxed);
+        if b < 0 || b == isize::MAX {
+            return Err(Busy);
+        }
+        self.borrow.store(b + 1, Ordering::Relaxed);
+        Ok(CellRef {
+            cell: self,
+            locked: None,
+        })
     }
 
     /// The contents, when the cell is owned (no other access can exist).
     pub fn into_inner(self) -> T {
-        self.inner.into_inner()
+        self.value.into_inner()
     }
 
     /// The contents through a unique reference (no other access can exist).
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        self.value.get_mut()
     }
+}
+
+/// A conflicting access in the GIL model: the interpreter touched an object's contents while it
+/// was already using them (a bug in minivm, the equivalent of a self-deadlock on a mutex).
+#[cold]
+#[inline(never)]
+fn busy() -> ! {
+    panic!("internal error: an object's contents were accessed re-entrantly")
 }
 
 impl<T: Default> Default for ObjCell<T> {
@@ -134,14 +377,29 @@ impl<T> Deref for CellMut<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        &self.guard
+        // SAFETY: this guard holds the cell exclusively (borrow flag -1, or the write lock), so
+        // no other reference to the contents exists until it is dropped.
+        unsafe { &*self.cell.value.get() }
     }
 }
 
 impl<T> DerefMut for CellMut<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
+        // SAFETY: as in `deref`; `&mut self` makes the returned reference unique.
+        unsafe { &mut *self.cell.value.get() }
+    }
+}
+
+impl<T> Drop for CellMut<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(guard) = self.locked.take() {
+            // SAFETY: this guard took the exclusive lock in `try_lock` and releases it once.
+            unsafe { self.cell.lock.unlock_exclusive(guard) };
+        } else {
+            self.cell.borrow.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -149,6 +407,102 @@ impl<T> Deref for CellRef<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        &self.guard
+        // SAFETY: this guard holds a shared borrow (flag > 0, or the read lock): nobody holds
+        // the contents exclusively until it is dropped.
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T> Drop for CellRef<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(guard) = self.locked.take() {
+            // SAFETY: this guard took a shared lock in `try_read` and releases it once.
+            unsafe { self.cell.lock.unlock_shared(guard) };
+        } else {
+            let b = self.cell.borrow.load(Ordering::Relaxed);
+            self.cell.borrow.store(b - 1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The one hand-off for heap values that several threads reach: the arguments of a starting
+/// thread, the shared `Vm`'s tables, the process-wide built-in types, the contents of queues and
+/// other native objects threads wait on.
+///
+/// Wrapping a value in `Shared` is a promise, made where the wrapper is built and checked by
+/// review: the contents are touched only by a thread attached to the interpreter (holding the GIL
+/// in the GIL model). Blocking sections cannot reach a `Shared`'s contents by mistake:
+/// `allow_threads` closures must be `Send`, and a reference into the contents (a `Value`, a
+/// guard) is not.
+pub struct Shared<T>(T);
+
+impl<T> Shared<T> {
+    /// Wrap `value` for hand-off; see the type's documentation for the promise this makes.
+    pub const fn new(value: T) -> Shared<T> {
+        Shared(value)
+    }
+
+    /// The value, on the thread that now owns it.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Shared<T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+// SAFETY: moving a `Shared` to another thread moves heap references there. In the free-threaded
+// model counts are atomic and cells are locks, so that is as safe as moving an `Arc`. In the GIL
+// model the receiving thread touches the contents (clones, drops, cell access) only while holding
+// the GIL, per the promise documented on the type; the GIL's mutex orders those accesses after
+// the sending thread's, so no count or flag is ever changed by two threads at once.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as for `Send`: threads reach the contents through `&Shared` only while attached to the
+// interpreter (holding the GIL in the GIL model), where counts and cells are either serialized by
+// the GIL or atomic/locked.
+unsafe impl<T> Sync for Shared<T> {}
+
+/// A process-wide heap value created on first use (a built-in class, an exception type of a
+/// module): a `OnceLock` whose contents are [`Shared`], with the same promise — only threads
+/// attached to the interpreter reach it.
+pub struct Global<T>(std::sync::OnceLock<Shared<T>>);
+
+impl<T> Global<T> {
+    pub const fn new() -> Global<T> {
+        Global(std::sync::OnceLock::new())
+    }
+
+    /// The value, created by `init` the first time.
+    pub fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(|| Shared::new(init()))
+    }
+
+    /// The value, if it was created.
+    pub fn get(&self) -> Option<&T> {
+        self.0.get().map(|s| &s.0)
+    }
+
+    /// Create the value; gives it back if it was already there.
+    pub fn set(&self, value: T) -> Result<(), T> {
+        self.0.set(Shared::new(value)).map_err(|s| s.0)
+    }
+}
+
+impl<T> Default for Global<T> {
+    fn default() -> Global<T> {
+        Global::new()
     }
 }

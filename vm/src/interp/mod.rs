@@ -71,10 +71,14 @@ pub struct Config {
     pub script_dir: std::path::PathBuf,
 }
 
-/// State shared by every interpreter thread.
+/// Imported modules by name, in import order.
+pub type ModuleTable = Vec<(Arc<str>, Ref<Module>)>;
+
+/// State shared by every interpreter thread. The fields holding heap values are
+/// [`Shared`](crate::heap::Shared): only threads attached to the interpreter read them.
 pub struct Vm {
-    pub builtins: Ref<Dict>,
-    pub modules: Mutex<Vec<(Arc<str>, Ref<Module>)>>,
+    pub builtins: crate::heap::Shared<Ref<Dict>>,
+    pub modules: Mutex<crate::heap::Shared<ModuleTable>>,
     pub recursion_limit: AtomicUsize,
     pub config: Config,
     /// The eval breaker: set when a running thread must stop at its next check point
@@ -86,9 +90,9 @@ pub struct Vm {
     /// The global interpreter lock (a no-op with `--gil off`).
     pub gil: crate::gil::Gil,
     /// Threads started by the program and not yet joined at exit (`threading.Thread` objects).
-    pub threads: Mutex<Vec<Value>>,
+    pub threads: Mutex<crate::heap::Shared<Vec<Value>>>,
     /// The `threading.Thread` object standing for the main thread, once created.
-    pub main_thread: std::sync::OnceLock<Value>,
+    pub main_thread: crate::heap::Global<Value>,
     pub next_thread_id: std::sync::atomic::AtomicU64,
     /// Statistics of threads that have finished (for `--stats`).
     pub finished_stats: Mutex<Vec<crate::stats::ThreadStats>>,
@@ -132,6 +136,12 @@ fn interned_keys(d: Ref<Dict>) -> Ref<Dict> {
 impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
         let started = std::time::Instant::now();
+        // The memory model follows the GIL setting, and is fixed before any object is shared.
+        crate::heap::set_model(if config.gil == crate::gil::GilMode::Off {
+            crate::heap::Model::FreeThreaded
+        } else {
+            crate::heap::Model::Gil
+        });
         let recorder =
             crate::timeline::Recorder::new(config.timeline, config.trace_gil, config.gil, started);
         Arc::new(Vm {
@@ -139,10 +149,10 @@ impl Vm {
                 .with_recorder(recorder)
                 .with_check_interval(config.check_interval),
             next_thread_id: std::sync::atomic::AtomicU64::new(1),
-            threads: Mutex::new(Vec::new()),
-            main_thread: std::sync::OnceLock::new(),
-            builtins: interned_keys(crate::builtins::make_builtins()),
-            modules: Mutex::new(Vec::new()),
+            threads: Mutex::new(crate::heap::Shared::new(Vec::new())),
+            main_thread: crate::heap::Global::new(),
+            builtins: crate::heap::Shared::new(interned_keys(crate::builtins::make_builtins())),
+            modules: Mutex::new(crate::heap::Shared::new(Vec::new())),
             recursion_limit: AtomicUsize::new(1000),
             config,
             eval_breaker: AtomicBool::new(false),
@@ -267,7 +277,15 @@ impl Interp {
     }
 
     /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
+    ///
+    /// The heap values this interpreter still owns are dropped first, while the GIL is held:
+    /// in the GIL model a reference count may change only under the GIL.
     pub fn detach(&mut self) {
+        self.frames.clear();
+        self.frame_pool.clear();
+        self.cur_exc = None;
+        self.thread_obj = None;
+        self.yield_from_result = Value::None;
         // Stop the clock before letting go, so this thread's last holding segment ends before
         // the next holder's begins.
         self.stats.finish();

@@ -88,7 +88,10 @@ impl Interp {
     /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's
     /// `Py_BEGIN_ALLOW_THREADS` does. The closure cannot reach the interpreter: `self` is borrowed
     /// for the duration, so nothing inside can run bytecode or touch frames without the GIL.
-    pub fn allow_threads<R>(&mut self, f: impl FnOnce() -> R) -> R {
+    ///
+    /// The closure (and what it returns) must be `Send`: heap values are not, so the compiler
+    /// rejects a closure that would clone, drop or read a Python object without the GIL.
+    pub fn allow_threads<R: Send>(&mut self, f: impl FnOnce() -> R + Send) -> R {
         let held = self.holds_gil;
         if held {
             self.drop_gil(crate::stats::Activity::Blocked);

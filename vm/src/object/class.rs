@@ -4,7 +4,7 @@
 //! instances; a user class inherits the kind of its base, so `class MyError(ValueError)` builds instances
 //! carrying exception data, and (later) `class T(Thread)` instances carry thread data.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::heap::{ObjCell, Ref};
 
@@ -52,7 +52,7 @@ pub enum TypeKind {
 }
 
 /// Rust data inside an instance of a native class (see [`Payload::Native`]).
-pub type NativeData = Box<dyn std::any::Any + Send + Sync>;
+pub type NativeData = Box<dyn std::any::Any>;
 
 /// Which view of a dict a `DictView` instance shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,7 +464,7 @@ impl BuiltinTypes {
     }
 }
 
-static TYPES: OnceLock<BuiltinTypes> = OnceLock::new();
+static TYPES: crate::heap::Global<BuiltinTypes> = crate::heap::Global::new();
 
 /// The process-wide built-in classes (their method tables are filled by `builtins::install_methods`).
 pub fn types() -> &'static BuiltinTypes {

@@ -80,8 +80,9 @@ impl From<String> for PyStr {
 /// compiled into different code objects compare by pointer first. Used only when code is loaded.
 pub fn intern(name: &str) -> Ref<PyStr> {
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static TABLE: OnceLock<Mutex<HashMap<Box<str>, Ref<PyStr>>>> = OnceLock::new();
+    use std::sync::Mutex;
+    static TABLE: crate::heap::Global<Mutex<HashMap<Box<str>, Ref<PyStr>>>> =
+        crate::heap::Global::new();
     let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
     let Ok(mut t) = table.lock() else {
         return Ref::new(PyStr::new(name));

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -61,7 +61,7 @@ impl DequeData {
     }
 }
 
-static DEQUE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static DEQUE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn deque_class() -> Ref<Class> {
     DEQUE_CLASS

@@ -7,7 +7,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -217,7 +217,7 @@ fn decode_message(raw: &[u8], at: usize, bad: Option<usize>, base: u64) -> Strin
     }
 }
 
-static FILE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static FILE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn file_class() -> Ref<Class> {
     FILE_CLASS
@@ -261,10 +261,13 @@ fn closed_error() -> PyErr {
 /// Lock a file's state without ever blocking while holding the GIL: if another thread has it
 /// (it may be blocked in a read with the GIL released), wait for it with the GIL released.
 fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
-    if let Some(g) = d.state.try_lock() {
-        return g;
+    loop {
+        if let Some(g) = d.state.try_lock() {
+            return g;
+        }
+        // A guard cannot cross threads: wait until the holder is done, then try again.
+        interp.allow_threads(|| drop(d.state.lock()));
     }
-    interp.allow_threads(|| d.state.lock())
 }
 
 /// The open state, or `ValueError: I/O operation on closed file.`
@@ -355,7 +358,8 @@ fn write_text(interp: &mut Interp, d: &FileData, text: &str) -> PyResult<()> {
     st.pending.clear();
     st.raw.clear();
     st.eof = false;
-    let r = interp.allow_threads(|| match st.file.as_mut() {
+    let fs: &mut FileState = &mut st;
+    let r = interp.allow_threads(|| match fs.file.as_mut() {
         Some(f) => f.write_all(text.as_bytes()),
         None => Ok(()),
     });
@@ -474,9 +478,10 @@ fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     };
     let mut st = open_state(interp, d)?;
+    let fs: &mut FileState = &mut st;
     let r = interp.allow_threads(|| -> std::io::Result<u64> {
-        st.unread()?;
-        match st.file.as_mut() {
+        fs.unread()?;
+        match fs.file.as_mut() {
             Some(f) => f.seek(target),
             None => Ok(0),
         }

@@ -2,7 +2,7 @@
 //! switch-interval functions, and the mapping from `std::io::Error` to Python's `OSError` family
 //! shared by `open()`, `socket` and `select`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::PyErr;
@@ -56,7 +56,8 @@ pub fn os_module() -> Ref<Module> {
 /// `NotADirectoryError`, `io.UnsupportedOperation`): a subclass of a built-in one, made once.
 /// Programs can catch it through its base (`except OSError`), not by its own name.
 pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
-    static CLASSES: OnceLock<parking_lot::Mutex<Vec<Ref<Class>>>> = OnceLock::new();
+    static CLASSES: crate::heap::Global<parking_lot::Mutex<Vec<Ref<Class>>>> =
+        crate::heap::Global::new();
     let all = CLASSES.get_or_init(Default::default);
     let mut all = all.lock();
     if let Some(c) = all.iter().find(|c| &*c.name == name) {

@@ -4,7 +4,7 @@
 //! tasks done). `get`/`put` try once with the GIL held and block, if they must, with it released.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -43,19 +43,25 @@ impl State {
 /// Rust data of a queue instance.
 pub struct QueueData {
     kind: Kind,
-    state: Mutex<State>,
+    /// Items move in and out under this mutex, also while a waiting thread has released the
+    /// GIL: they are only moved there, never cloned or dropped (which would change their counts
+    /// without the GIL), hence the `Shared` hand-off.
+    state: Mutex<crate::heap::Shared<State>>,
     not_empty: Condvar,
     not_full: Condvar,
     all_done: Condvar,
 }
 
 impl QueueData {
-    /// Put `item` if there is room (with the state locked).
-    fn try_put(&self, s: &mut State, item: &Value) -> bool {
+    /// Move `item` in if there is room (with the state locked); it stays in the slot otherwise.
+    fn try_put(&self, s: &mut State, item: &mut Option<Value>) -> bool {
         if s.full() {
             return false;
         }
-        s.items.push_back(item.clone());
+        let Some(v) = item.take() else {
+            return true;
+        };
+        s.items.push_back(v);
         s.unfinished += 1;
         true
     }
@@ -68,11 +74,11 @@ impl QueueData {
     }
 }
 
-static QUEUE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
-static LIFO_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
-static SIMPLE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
-static EMPTY: OnceLock<Ref<Class>> = OnceLock::new();
-static FULL: OnceLock<Ref<Class>> = OnceLock::new();
+static QUEUE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static LIFO_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static SIMPLE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static EMPTY: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static FULL: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 /// `queue.Empty` (CPython defines it in `_queue`, so tracebacks say `_queue.Empty`).
 pub fn empty_error() -> Ref<Class> {
@@ -182,11 +188,11 @@ fn new_queue(args: &Args<'_>, kind: Kind) -> PyResult<Value> {
     };
     let data = QueueData {
         kind,
-        state: Mutex::new(State {
+        state: Mutex::new(crate::heap::Shared::new(State {
             items: VecDeque::new(),
             maxsize: maxsize.max(0) as usize,
             unfinished: 0,
-        }),
+        })),
         not_empty: Condvar::new(),
         not_full: Condvar::new(),
         all_done: Condvar::new(),
@@ -268,15 +274,21 @@ fn data<'a>(args: &Args<'a>) -> PyResult<&'a QueueData> {
 }
 
 fn put(interp: &mut Interp, q: &QueueData, item: &Value, w: Wait) -> PyResult<Value> {
+    // The clone is made here, with the GIL; a blocked put only moves it into the queue.
+    let mut slot = crate::heap::Shared::new(Some(item.clone()));
     let done = {
         let mut s = q.state.lock();
-        q.try_put(&mut s, item)
+        q.try_put(&mut s, &mut slot)
     };
     let done = done
         || match w {
             Wait::NonBlocking => false,
-            w => block_on(interp, &q.state, &q.not_full, w, |s| q.try_put(s, item))?,
+            w => block_on(interp, &q.state, &q.not_full, w, |s| {
+                q.try_put(s, &mut slot)
+            })?,
         };
+    // An item that found no room is dropped here, with the GIL held again.
+    drop(slot.into_inner());
     if !done {
         return Err(raise_new(interp, &full_error()));
     }
@@ -290,12 +302,13 @@ fn get(interp: &mut Interp, q: &QueueData, w: Wait) -> PyResult<Value> {
         (Some(v), _) => Some(v),
         (None, Wait::NonBlocking) => None,
         (None, w) => {
-            let mut out = None;
+            // Moved out without the GIL, into a hand-off opened once the GIL is back.
+            let mut out = crate::heap::Shared::new(None);
             block_on(interp, &q.state, &q.not_empty, w, |s| {
-                out = q.try_get(s);
+                *out = q.try_get(s);
                 out.is_some()
             })?;
-            out
+            out.into_inner()
         }
     };
     match got {

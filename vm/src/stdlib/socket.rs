@@ -17,7 +17,7 @@ use std::net::{
     Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs,
 };
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -60,7 +60,7 @@ pub struct SocketData {
     nodelay: Mutex<bool>,
 }
 
-static SOCKET_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static SOCKET_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn socket_class() -> Ref<Class> {
     SOCKET_CLASS

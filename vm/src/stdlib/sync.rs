@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -112,12 +112,15 @@ pub fn wait_until<T>(
 
 /// Block (with the GIL released) until `ready` succeeds or `w` runs out: `Ok(true)` / `Ok(false)`.
 /// In the main thread Ctrl-C ends the wait with `KeyboardInterrupt`, as in CPython.
-pub fn block_on<T>(
+///
+/// `T` and `ready` are `Send`: they are used without the GIL, so they cannot hold heap values
+/// (except through a `heap::Shared` hand-off whose contents are only moved there).
+pub fn block_on<T: Send>(
     interp: &mut Interp,
     m: &Mutex<T>,
     cv: &Condvar,
     w: Wait,
-    mut ready: impl FnMut(&mut T) -> bool,
+    mut ready: impl FnMut(&mut T) -> bool + Send,
 ) -> PyResult<bool> {
     let vm = interp.vm.clone();
     loop {
@@ -308,7 +311,7 @@ impl LockData {
     }
 }
 
-static LOCK_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static LOCK_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn lock_class() -> Ref<Class> {
     LOCK_CLASS
@@ -465,7 +468,7 @@ impl RLockData {
     }
 }
 
-static RLOCK_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static RLOCK_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn rlock_class() -> Ref<Class> {
     RLOCK_CLASS
@@ -646,7 +649,7 @@ impl CondData {
     }
 }
 
-static CONDITION_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static CONDITION_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn condition_class() -> Ref<Class> {
     CONDITION_CLASS
@@ -835,7 +838,7 @@ pub struct EventData {
     cv: Condvar,
 }
 
-static EVENT_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static EVENT_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn event_class() -> Ref<Class> {
     EVENT_CLASS
@@ -938,8 +941,8 @@ fn sem_take(v: &mut u64) -> bool {
     }
 }
 
-static SEMAPHORE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
-static BOUNDED_SEMAPHORE_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static SEMAPHORE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static BOUNDED_SEMAPHORE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn semaphore_class() -> Ref<Class> {
     SEMAPHORE_CLASS
@@ -1121,14 +1124,16 @@ struct BState {
 
 pub struct BarrierData {
     parties: usize,
-    action: Value,
+    /// Called by the last arrival once it holds the GIL again; waits (without the GIL) see the
+    /// rest of this struct only.
+    action: crate::heap::Shared<Value>,
     timeout: Option<f64>,
     state: Mutex<BState>,
     cv: Condvar,
 }
 
-static BARRIER_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
-static BROKEN_BARRIER_ERROR: OnceLock<Ref<Class>> = OnceLock::new();
+static BARRIER_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static BROKEN_BARRIER_ERROR: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 pub fn broken_barrier_error() -> Ref<Class> {
     BROKEN_BARRIER_ERROR
@@ -1183,7 +1188,7 @@ fn barrier_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let data = BarrierData {
         parties: parties as usize,
-        action,
+        action: crate::heap::Shared::new(action),
         timeout,
         state: Mutex::new(BState::default()),
         cv: Condvar::new(),

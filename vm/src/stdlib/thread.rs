@@ -4,7 +4,7 @@
 //! GIL before running `run()` and gives it back when it ends, and `join()` waits with the GIL released.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -23,6 +23,14 @@ pub struct ThreadData {
     target: Value,
     args: Vec<Value>,
     kwargs: Vec<(Arc<str>, Value)>,
+    /// Whether the thread runs, shared with threads that wait for its end without the GIL.
+    end: Arc<ThreadEnd>,
+}
+
+/// The part of a thread object that joining threads wait on (no heap values: it is reached
+/// without the GIL).
+#[derive(Default)]
+struct ThreadEnd {
     state: Mutex<RunState>,
     done: Condvar,
 }
@@ -35,7 +43,7 @@ enum RunState {
     Finished,
 }
 
-static THREAD_CLASS: OnceLock<Ref<Class>> = OnceLock::new();
+static THREAD_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 static THREAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub fn thread_class() -> Ref<Class> {
@@ -79,7 +87,7 @@ fn data(t: &Value) -> Option<&ThreadData> {
 }
 
 pub fn is_alive(t: &Value) -> bool {
-    data(t).is_some_and(|d| *d.state.lock() == RunState::Running)
+    data(t).is_some_and(|d| *d.end.state.lock() == RunState::Running)
 }
 
 pub fn is_daemon(t: &Value) -> bool {
@@ -101,7 +109,11 @@ pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) -> P
             .checked_add(t)
             .map_or(Wait::Forever, Wait::Until),
     };
-    block_on(interp, &d.state, &d.done, w, |st| *st != RunState::Running)?;
+    // The run state is reached without the GIL: it holds no heap values.
+    let end = d.end.clone();
+    block_on(interp, &end.state, &end.done, w, |st| {
+        *st != RunState::Running
+    })?;
     Ok(Value::None)
 }
 
@@ -176,8 +188,7 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         target,
         args: targs,
         kwargs,
-        state: Mutex::new(RunState::New),
-        done: Condvar::new(),
+        end: Arc::new(ThreadEnd::default()),
     }));
     if !fresh {
         return Err(err!(RuntimeError, "Thread.__init__() called twice"));
@@ -194,7 +205,7 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<ThreadData>(&args, "Thread")?;
     Sig::py("Thread.start", &[], 0).method().check(&args)?;
     {
-        let mut st = d.state.lock();
+        let mut st = d.end.state.lock();
         if *st != RunState::New {
             return Err(err!(RuntimeError, "threads can only be started once"));
         }
@@ -213,12 +224,18 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     set_attr(inst, "ident", ident.clone());
     set_attr(inst, "native_id", ident);
     vm.threads.lock().push(me.clone());
+    // The new thread's interpreter and its `Thread` object are handed over whole; the new
+    // thread touches them only after `attach` has taken the GIL (`run_thread`).
+    let handoff = crate::heap::Shared::new((child, me));
     let spawned = std::thread::Builder::new()
         .name(name.clone())
         .stack_size(256 << 20)
-        .spawn(move || run_thread(child, me));
+        .spawn(move || {
+            let (child, me) = handoff.into_inner();
+            run_thread(child, me)
+        });
     if let Err(e) = spawned {
-        *d.state.lock() = RunState::Finished;
+        *d.end.state.lock() = RunState::Finished;
         return Err(err!(RuntimeError, "can't start new thread: {e}"));
     }
     Ok(Value::None)
@@ -238,12 +255,15 @@ fn run_thread(mut interp: Interp, me: Value) {
         }
     }
     interp.vm.threads.lock().retain(|t| !t.is(&me));
-    // Detach (which files this thread's statistics) before announcing the end, so whoever joins
-    // this thread sees it completely finished.
+    let end = data(&me).map(|d| d.end.clone());
+    // Every heap value this thread owns goes while it still holds the GIL (`detach` drops the
+    // interpreter's own); then detach (which files this thread's statistics) before announcing
+    // the end, so whoever joins this thread sees it completely finished.
+    drop(me);
     interp.detach();
-    if let Some(d) = data(&me) {
-        *d.state.lock() = RunState::Finished;
-        d.done.notify_all();
+    if let Some(end) = end {
+        *end.state.lock() = RunState::Finished;
+        end.done.notify_all();
     }
 }
 
@@ -263,7 +283,7 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [timeout] = Sig::py("Thread.join", &["timeout"], 0)
         .method()
         .bind(&args)?;
-    if *d.state.lock() == RunState::New {
+    if *d.end.state.lock() == RunState::New {
         return Err(err!(
             RuntimeError,
             "cannot join thread before it is started"
@@ -285,7 +305,7 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn thread_is_alive(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<ThreadData>(&args, "Thread")?;
     Sig::py("Thread.is_alive", &[], 0).method().check(&args)?;
-    Ok(Value::Bool(*d.state.lock() == RunState::Running))
+    Ok(Value::Bool(*d.end.state.lock() == RunState::Running))
 }
 
 fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -294,7 +314,7 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let name = inst.dict.lock().get("name").cloned().unwrap_or(Value::None);
     let name = interp.str_of(&name)?;
-    let status = match inst.native::<ThreadData>().map(|d| *d.state.lock()) {
+    let status = match inst.native::<ThreadData>().map(|d| *d.end.state.lock()) {
         Some(RunState::New) => "initial".to_string(),
         Some(RunState::Running) => {
             let ident = inst
@@ -330,8 +350,10 @@ fn main_thread_obj(interp: &Interp) -> Value {
                 target: Value::None,
                 args: Vec::new(),
                 kwargs: Vec::new(),
-                state: Mutex::new(RunState::Running),
-                done: Condvar::new(),
+                end: Arc::new(ThreadEnd {
+                    state: Mutex::new(RunState::Running),
+                    done: Condvar::new(),
+                }),
             }));
             set_attr(&inst, "name", Value::str("MainThread"));
             set_attr(&inst, "daemon", Value::Bool(false));

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run the heap module's unit tests (vm/src/heap/tests.rs) under Miri, which checks the `unsafe`
+# code of vm/src/heap/ for undefined behaviour and the threaded tests for data races.
+#
+#   scripts/miri.sh                 # needs: rustup toolchain install nightly --profile minimal
+#                                   #        rustup +nightly component add miri rust-src
+#
+# A separate target directory keeps Miri's build apart from the normal one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-miri}"
+# Miri cannot call the OS functions some other tests use; the heap tests need none.
+export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
+exec cargo +nightly miri test -p minivm-vm --lib heap:: "$@"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build minivm with ThreadSanitizer and run the threaded programs (tests/scripts/threads and the
+# examples that start threads) in all three GIL modes; any data race TSan reports fails the run.
+#
+#   scripts/tsan.sh                 # needs: rustup toolchain install nightly --profile minimal
+#                                   #        rustup +nightly component add rust-src
+#
+# The build (std rebuilt with -Zbuild-std, dev profile) takes a few minutes on 2 cores and goes
+# to its own target directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=x86_64-unknown-linux-gnu
+export CARGO_TARGET_DIR="${TSAN_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-tsan}"
+RUSTFLAGS="-Zsanitizer=thread" cargo +nightly build -Zbuild-std --target "$target" --bin minivm
+bin="$CARGO_TARGET_DIR/$target/debug/minivm"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66}"
+programs=$(ls tests/scripts/threads/*.mini; grep -l 'import threading' examples/*.mini)
+fail=0
+for p in $programs; do
+    for mode in on off old; do
+        out=$(mktemp)
+        # Programs read sibling files relative to themselves; the echo server waits on a port.
+        if ! (cd "$(dirname "$p")" && timeout 300 "$OLDPWD/$bin" --gil "$mode" "$(basename "$p")" \
+            >/dev/null 2>"$out" </dev/null); then
+            if grep -q 'ThreadSanitizer' "$out"; then
+                echo "RACE  --gil $mode $p"; grep -m5 -A8 'WARNING: ThreadSanitizer' "$out"; fail=1
+            else
+                echo "exit  --gil $mode $p (no race reported)"
+            fi
+        else
+            echo "ok    --gil $mode $p"
+        fi
+        rm -f "$out"
+    done
+done
+exit $fail
