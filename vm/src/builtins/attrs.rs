@@ -95,7 +95,7 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                 None => Value::Str(Ref::new(crate::object::PyStr::new(&c.module))),
             },
             "__base__" => c.base.as_ref().map_or(Value::None, class_value),
-            "__bases__" => Value::tuple(c.base.iter().map(class_value).collect()),
+            "__bases__" => Value::tuple(c.bases.iter().map(class_value).collect()),
             "__mro__" => Value::tuple(Class::mro(c).iter().map(class_value).collect()),
             "__doc__" => match c.dict.read().get("__doc__") {
                 Some(v) => v.clone(),

@@ -194,7 +194,7 @@ impl Interp {
             }
             "__bases__" => {
                 return Ok(Value::tuple(
-                    cls.base.clone().into_iter().map(Value::Class).collect(),
+                    cls.bases.iter().cloned().map(Value::Class).collect(),
                 ));
             }
             _ => {}
@@ -227,20 +227,26 @@ impl Interp {
     }
 
     fn super_getattr(&mut self, start: &Ref<Class>, target: &Value, name: &str) -> PyResult<Value> {
-        let mut cls = start.base.clone();
-        while let Some(c) = cls {
+        // Search the MRO of the object's type (or of the class itself, for class methods) from
+        // just after `start`: with multiple inheritance the next class need not be a base of
+        // `start` (cooperative `super()` in diamonds).
+        let owner = match target {
+            Value::Class(tc) => tc.clone(),
+            other => class_of(other),
+        };
+        let mro = Class::mro(&owner);
+        let after = mro
+            .iter()
+            .position(|c| Ref::ptr_eq(c, start))
+            .map_or_else(|| Class::mro(start).split_off(1), |i| mro[i + 1..].to_vec());
+        for c in &after {
             let found = c.dict.read().get(name).cloned();
             if let Some(v) = found {
-                let owner = match target {
-                    Value::Class(tc) => tc.clone(),
-                    other => class_of(other),
-                };
                 return Ok(match (&v, target) {
                     (Value::Function(_) | Value::Native(_), Value::Class(_)) => v,
                     _ => self.bind_class_attr(target, &owner, v),
                 });
             }
-            cls = c.base.clone();
         }
         if let Some(f) = object_method(name) {
             // `super().__new__(cls)` is a static method: not bound.
@@ -464,36 +470,78 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             name.as_str()
         ));
     }
-    let bases = &args.pos[2..];
-    if bases.len() > 1 {
-        return Err(err!(
-            TypeError,
-            "minivm supports single inheritance only (class {} has {} bases)",
-            name.as_str(),
-            bases.len()
-        ));
+    let mut bases: Vec<Ref<Class>> = Vec::with_capacity(args.pos.len().saturating_sub(2));
+    for b in &args.pos[2..] {
+        match b {
+            Value::Class(c) => {
+                if bases.iter().any(|x| Ref::ptr_eq(x, c)) {
+                    return Err(err!(TypeError, "duplicate base class {}", c.name));
+                }
+                bases.push(c.clone());
+            }
+            other => {
+                return Err(err!(
+                    TypeError,
+                    "bases must be types, not {}",
+                    type_name(other)
+                ))
+            }
+        }
     }
-    let base = match bases.first() {
-        None => types().object.clone(),
-        Some(Value::Class(c)) => c.clone(),
-        Some(other) => {
+    if bases.is_empty() {
+        bases.push(types().object.clone());
+    }
+    for b in &bases {
+        if !matches!(
+            b.kind,
+            TypeKind::Object | TypeKind::Exception | TypeKind::Native
+        ) {
             return Err(err!(
                 TypeError,
-                "bases must be types, not {}",
-                type_name(other)
-            ))
+                "minivm cannot subclass the built-in type '{}'",
+                b.name
+            ));
         }
+    }
+    // The instance layout comes from one base; bases with different Rust layouts (an exception
+    // and a thread, two different native classes) cannot be combined, as in CPython.
+    let solid: Vec<&Ref<Class>> = bases
+        .iter()
+        .filter(|b| b.kind != TypeKind::Object)
+        .collect();
+    let base = solid
+        .first()
+        .map_or_else(|| bases[0].clone(), |b| (*b).clone());
+    let layout_root = |c: &Ref<Class>| -> *const Class {
+        // The built-in class that defines the layout (for natives, the native class itself).
+        Class::mro(c)
+            .into_iter()
+            .find(|k| k.builtin)
+            .map_or(std::ptr::null(), |k| Ref::as_ptr(&k))
     };
-    if !matches!(
-        base.kind,
-        TypeKind::Object | TypeKind::Exception | TypeKind::Native
-    ) {
+    if solid.iter().any(|b| {
+        b.kind != base.kind
+            || (b.kind == TypeKind::Native
+                && !base.is_subclass(b)
+                && !b.is_subclass(&base)
+                && layout_root(b) != layout_root(&base))
+    }) {
         return Err(err!(
             TypeError,
-            "minivm cannot subclass the built-in type '{}'",
-            base.name
+            "multiple bases have instance lay-out conflict"
         ));
     }
+    let mro_tail = match crate::object::class::c3_mro_tail(&bases) {
+        Ok(m) => m,
+        Err(heads) => {
+            let names: Vec<&str> = heads.iter().map(|b| &*b.name).collect();
+            return Err(err!(
+                TypeError,
+                "Cannot create a consistent method resolution\norder (MRO) for bases {}",
+                names.join(", ")
+            ));
+        }
+    };
     let ns = Ref::new(crate::object::Dict::new());
     let mut frame = interp.new_frame(body, &[], &[])?;
     frame.namespace = Some(ns.clone());
@@ -551,6 +599,8 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         module,
         kind: base.kind,
         base: Some(base),
+        bases,
+        mro_tail,
         dict: crate::heap::ObjCell::new(dict),
         builtin: false,
         cache: Default::default(),
@@ -594,9 +644,9 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     }
     let hook = cls
-        .base
-        .as_ref()
-        .and_then(|b| b.lookup("__init_subclass__"));
+        .mro_tail
+        .iter()
+        .find_map(|c| c.dict.read().get("__init_subclass__").cloned());
     match hook {
         Some(Value::Instance(w)) => {
             if let (Payload::Wrapped(f), TypeKind::ClassMethod) = (&w.payload, w.class.kind) {

@@ -66,7 +66,14 @@ pub struct Class {
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub module: Arc<str>,
+    /// The base whose instance layout (`kind`) this class inherits: the first base that is not a
+    /// plain `object` subclass, else the first base (`__base__`).
     pub base: Option<Ref<Class>>,
+    /// The bases as written in the class statement (`__bases__`).
+    pub bases: Vec<Ref<Class>>,
+    /// The method resolution order after this class (C3 linearization of the bases): attribute
+    /// lookup, `super()` and `issubclass` walk it. `__mro__` is this class followed by these.
+    pub mro_tail: Vec<Ref<Class>>,
     pub dict: ObjCell<AttrMap>,
     pub kind: TypeKind,
     /// True for the built-in types, whose attributes cannot be set.
@@ -115,7 +122,72 @@ pub fn is_data_descriptor(i: &Instance) -> bool {
     }
 }
 
+/// The C3 linearization of `bases` (what follows a new class in its MRO); when the bases admit
+/// no consistent order, the classes left at the heads of the merge (which CPython names in
+/// "Cannot create a consistent method resolution order").
+pub fn c3_mro_tail(bases: &[Ref<Class>]) -> Result<Vec<Ref<Class>>, Vec<Ref<Class>>> {
+    // Merge the bases' own MROs and the list of bases: repeatedly take the first head that
+    // appears in no other list's tail.
+    let mut seqs: Vec<Vec<Ref<Class>>> = bases
+        .iter()
+        .map(|b| {
+            let mut m = vec![b.clone()];
+            m.extend(b.mro_tail.iter().cloned());
+            m
+        })
+        .collect();
+    seqs.push(bases.to_vec());
+    let mut out = Vec::new();
+    loop {
+        seqs.retain(|s| !s.is_empty());
+        if seqs.is_empty() {
+            return Ok(out);
+        }
+        let head = seqs.iter().find_map(|s| {
+            let h = &s[0];
+            let in_tail = seqs
+                .iter()
+                .any(|t| t[1..].iter().any(|c| Ref::ptr_eq(c, h)));
+            (!in_tail).then(|| h.clone())
+        });
+        let Some(head) = head else {
+            let mut heads: Vec<Ref<Class>> = Vec::new();
+            for s in &seqs {
+                if !heads.iter().any(|h| Ref::ptr_eq(h, &s[0])) {
+                    heads.push(s[0].clone());
+                }
+            }
+            return Err(heads);
+        };
+        for s in seqs.iter_mut() {
+            if Ref::ptr_eq(&s[0], &head) {
+                s.remove(0);
+            }
+        }
+        out.push(head);
+    }
+}
+
+/// The MRO after a class with one base (or none): the base, then the base's own.
+fn single_mro_tail(base: &Option<Ref<Class>>) -> Vec<Ref<Class>> {
+    match base {
+        Some(b) => {
+            let mut m = vec![b.clone()];
+            m.extend(b.mro_tail.iter().cloned());
+            m
+        }
+        None => Vec::new(),
+    }
+}
+
 impl Class {
+    /// Replace a class's single base (native classes built in Rust that extend another).
+    pub fn set_base(&mut self, base: Ref<Class>) {
+        self.bases = vec![base.clone()];
+        self.base = Some(base);
+        self.mro_tail = single_mro_tail(&self.base);
+    }
+
     /// A class implemented in Rust, in module `module`, subclassable by programs.
     pub fn new_native(name: &str, module: &str, methods: AttrMap) -> Class {
         Class {
@@ -123,6 +195,8 @@ impl Class {
             qualname: name.into(),
             module: module.into(),
             base: Some(types().object.clone()),
+            bases: vec![types().object.clone()],
+            mro_tail: vec![types().object.clone()],
             dict: ObjCell::new(methods),
             kind: TypeKind::Native,
             builtin: true,
@@ -136,6 +210,8 @@ impl Class {
             name: name.into(),
             qualname: name.into(),
             module: "builtins".into(),
+            bases: base.iter().cloned().collect(),
+            mro_tail: single_mro_tail(&base),
             base,
             dict: ObjCell::new(AttrMap::default()),
             kind,
@@ -145,7 +221,7 @@ impl Class {
         }
     }
 
-    /// Look an attribute up along the base chain (the MRO of single inheritance), through a
+    /// Look an attribute up along the method resolution order, through a
     /// per-class cache of earlier answers (hits and misses). Any change to any class's attributes
     /// calls [`class_changed`], which empties every cache lazily.
     pub fn lookup(&self, name: &str) -> Option<Value> {
@@ -211,10 +287,8 @@ impl Class {
             }
         };
         check(self);
-        let mut cls = self.base.clone();
-        while let Some(c) = cls {
-            check(&c);
-            cls = c.base.clone();
+        for c in &self.mro_tail {
+            check(c);
         }
         if slotted && !self.builtin {
             bits |= DICTLESS;
@@ -226,14 +300,9 @@ impl Class {
         if let Some(v) = self.dict.read().get(name) {
             return Some(v.clone());
         }
-        let mut cls = self.base.clone();
-        while let Some(c) = cls {
-            if let Some(v) = c.dict.read().get(name) {
-                return Some(v.clone());
-            }
-            cls = c.base.clone();
-        }
-        None
+        self.mro_tail
+            .iter()
+            .find_map(|c| c.dict.read().get(name).cloned())
     }
 
     /// `issubclass(self, other)`.
@@ -241,24 +310,13 @@ impl Class {
         if std::ptr::eq(self, Ref::as_ptr(other)) {
             return true;
         }
-        let mut cls = self.base.clone();
-        while let Some(c) = cls {
-            if Ref::ptr_eq(&c, other) {
-                return true;
-            }
-            cls = c.base.clone();
-        }
-        false
+        self.mro_tail.iter().any(|c| Ref::ptr_eq(c, other))
     }
 
-    /// The method resolution order: this class, then its bases up to `object`.
+    /// The method resolution order: this class, then `mro_tail` (ending at `object`).
     pub fn mro(this: &Ref<Class>) -> Vec<Ref<Class>> {
-        let mut out = Vec::new();
-        let mut cls = Some(this.clone());
-        while let Some(c) = cls {
-            cls = c.base.clone();
-            out.push(c);
-        }
+        let mut out = vec![this.clone()];
+        out.extend(this.mro_tail.iter().cloned());
         out
     }
 }

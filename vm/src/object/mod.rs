@@ -1,6 +1,6 @@
 //! The heap objects behind `Value`'s pointer variants.
 
-mod class;
+pub mod class;
 mod collections;
 mod func;
 mod iter;

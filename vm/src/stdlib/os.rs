@@ -74,6 +74,8 @@ pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
         qualname: name.into(),
         module: module.into(),
         base: Some(types().exc(base).clone()),
+        bases: vec![types().exc(base).clone()],
+        mro_tail: crate::object::Class::mro(types().exc(base)),
         dict: crate::heap::ObjCell::new(AttrMap::default()),
         kind: TypeKind::Exception,
         builtin: module == "builtins",

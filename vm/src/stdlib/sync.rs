@@ -197,6 +197,8 @@ pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Ref<Class> {
         qualname: name.into(),
         module: module.into(),
         base: Some(types().exc(base).clone()),
+        bases: vec![types().exc(base).clone()],
+        mro_tail: crate::object::Class::mro(types().exc(base)),
         dict: crate::heap::ObjCell::new(AttrMap::default()),
         kind: TypeKind::Exception,
         builtin: false,
@@ -969,7 +971,7 @@ pub fn bounded_semaphore_class() -> Ref<Class> {
             let mut dict = AttrMap::default();
             dict.insert(Arc::from("__init__"), func("__init__", bsem_init));
             let mut cls = Class::new_native("BoundedSemaphore", "threading", dict);
-            cls.base = Some(semaphore_class());
+            cls.set_base(semaphore_class());
             Ref::new(cls)
         })
         .clone()
