@@ -13,6 +13,7 @@ pub const PREFIX: &str = "<minivm-lib>";
 static FILES: &[(&str, &str)] = &[
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
+    ("random.mini", include_str!("../../lib/random.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.

@@ -9,7 +9,9 @@ pub mod math;
 pub mod minilib;
 pub mod os;
 pub mod queue;
+pub mod random;
 pub mod select;
+pub mod sha512;
 pub mod socket;
 pub mod string;
 pub mod sync;
@@ -38,6 +40,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "time" => Some(time::module()),
         "sys" => Some(sys::module()),
         "string" => Some(string::string_module()),
+        "_random" => Some(random::module()),
         _ => None,
     }
 }
