@@ -27,6 +27,11 @@ impl Interp {
                     m.name
                 )),
             },
+            // An assigned attribute (`f.__name__ = ...`, as functools.wraps does) wins over
+            // the values derived from the code object.
+            Value::Function(f) if f.attrs.lock().get(name).is_some() => {
+                Ok(f.attrs.lock().get(name).cloned().unwrap_or(Value::None))
+            }
             Value::Function(f) => match name {
                 "__name__" => Ok(Value::str(&f.code.name)),
                 "__qualname__" => Ok(Value::str(&f.code.qualname)),

@@ -12,7 +12,9 @@ pub const PREFIX: &str = "<minivm-lib>";
 /// checks it lists every file of `vm/lib/` and nothing else.
 static FILES: &[(&str, &str)] = &[
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
+    ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
+    ("itertools.mini", include_str!("../../lib/itertools.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
 ];
 
