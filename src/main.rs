@@ -142,7 +142,10 @@ fn main() -> ExitCode {
         }),
         None => match cli.program.split_first() {
             Some((file, args)) => run_file(Path::new(file), args, &cli.run),
-            None => repl::run(config(&cli.run, vec![String::new()], PathBuf::from("."))),
+            None => {
+                let config = config(&cli.run, vec![String::new()], PathBuf::from("."));
+                on_big_stack(move || repl::run(config)).unwrap_or(ExitCode::from(70))
+            }
         },
     }
 }
@@ -185,14 +188,22 @@ fn read_source(file: &Path) -> Result<String, ExitCode> {
 /// `minivm dis|tokens|ast FILE`: print one stage's view of the file.
 fn show(
     file: &Path,
-    stage: impl FnOnce(&str, &str) -> Result<String, minivm_lexer::SyntaxError>,
+    stage: impl FnOnce(&str, &str) -> Result<String, minivm_lexer::SyntaxError> + Send + 'static,
 ) -> ExitCode {
     let src = match read_source(file) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let name = file.display().to_string();
-    match stage(&src, &name) {
+    // The parser and compiler recurse over the program's nesting: give them the big stack too.
+    let result = {
+        let (src, name) = (src.clone(), name.clone());
+        match on_big_stack(move || stage(&src, &name)) {
+            Some(r) => r,
+            None => return ExitCode::from(70),
+        }
+    };
+    match result {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -210,20 +221,29 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
         Err(code) => return code,
     };
     let name = file.display().to_string();
-    let code = match minivm_compiler::compile_source(&src, &name, Mode::File) {
-        Ok(c) => c,
-        Err(e) => {
-            eprint!("{}", e.render(&name, &src));
-            return ExitCode::from(1);
-        }
-    };
     let mut argv = vec![name.clone()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let vm = Vm::new(config(opts, argv, dir));
     install_ctrl_c(&vm);
     let runner = vm.clone();
-    let status = on_big_stack(move || minivm_vm::run_main(&runner, code, &src));
+    // Compile and run on one thread with the big stack (see `on_big_stack`).
+    let status =
+        on_big_stack(
+            move || match minivm_compiler::compile_source(&src, &name, Mode::File) {
+                Ok(code) => Some(minivm_vm::run_main(&runner, code, &src)),
+                Err(e) => {
+                    eprint!("{}", e.render(&name, &src));
+                    None
+                }
+            },
+        );
+    let status = match status {
+        Some(Some(status)) => status,
+        // A syntax error: the program never ran (no statistics, no timeline).
+        Some(None) => return ExitCode::from(1),
+        None => return ExitCode::from(70),
+    };
     match opts.stats {
         Some(StatsFormat::Table) => eprint!("{}", vm.report().table()),
         Some(StatsFormat::Json) => eprint!("{}", vm.report().json()),
@@ -271,19 +291,17 @@ pub(crate) fn install_ctrl_c(vm: &Arc<Vm>) {
     let _ = ctrlc::set_handler(move || vm.request_interrupt());
 }
 
-/// Run the interpreter on a thread with a large stack: native code that calls back into Python
-/// (sorted with key=, list(generator), __repr__) nests Rust calls, and Python recursion is
-/// bounded by sys.getrecursionlimit() well before this stack is used up.
-fn on_big_stack(f: impl FnOnce() -> i32 + Send + 'static) -> i32 {
-    let handle = std::thread::Builder::new()
-        .name("MainThread".into())
-        .stack_size(512 << 20)
-        .spawn(f);
-    match handle.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
+/// Run `f` on a thread whose stack the VM's recursion guards know (`minivm_vm::interp::guard`):
+/// the parser and compiler recurse over the program's nesting, and native code that calls back
+/// into Python (sorted with key=, __eq__, __repr__) nests Rust calls. The guards turn running out
+/// of that stack into `RecursionError`, never a crash. `None` (after a message) if the thread
+/// could not be started or died.
+fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    match minivm_vm::interp::guard::spawn("MainThread".into(), f).map(|h| h.join()) {
+        Ok(Ok(v)) => Some(v),
         _ => {
             eprintln!("minivm: internal error: the interpreter thread failed");
-            70
+            None
         }
     }
 }

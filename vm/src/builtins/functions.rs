@@ -184,32 +184,51 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-/// `isinstance`'s class test, with tuples of classes (nested) allowed.
-fn class_matches(cls: &Ref<Class>, spec: &Value, fname: &str, what: &str) -> PyResult<bool> {
+/// `isinstance`'s class test, with tuples of classes (nested) allowed. Each tuple level is one
+/// level of the recursion guard (CPython: "maximum recursion depth exceeded in __instancecheck__").
+fn class_matches(
+    interp: &mut Interp,
+    cls: &Ref<Class>,
+    spec: &Value,
+    fname: &str,
+    what: &str,
+) -> PyResult<bool> {
     match spec {
         Value::Class(c) => Ok(cls.is_subclass(c)),
         Value::Tuple(t) => {
+            let hook = if fname == "isinstance" {
+                " in __instancecheck__"
+            } else {
+                " in __subclasscheck__"
+            };
+            interp.enter_recursion(hook)?;
+            let mut r = Ok(false);
             for item in t.items.iter() {
-                if class_matches(cls, item, fname, what)? {
-                    return Ok(true);
+                match class_matches(interp, cls, item, fname, what) {
+                    Ok(false) => {}
+                    other => {
+                        r = other;
+                        break;
+                    }
                 }
             }
-            Ok(false)
+            interp.leave_recursion();
+            r
         }
         _ => raise!(TypeError, "{fname}() arg 2 must be {what}, or a union"),
     }
 }
 
-fn isinstance(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn isinstance(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("isinstance", 2, 2)?;
     let (Some(v), Some(spec)) = (args.get(0), args.get(1)) else {
         return Ok(Value::None);
     };
     let cls = class_of(v);
-    class_matches(&cls, spec, "isinstance", "a type, a tuple of types").map(Value::Bool)
+    class_matches(interp, &cls, spec, "isinstance", "a type, a tuple of types").map(Value::Bool)
 }
 
-fn issubclass(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("issubclass", 2, 2)?;
     let (Some(c), Some(spec)) = (args.get(0), args.get(1)) else {
         return Ok(Value::None);
@@ -217,7 +236,14 @@ fn issubclass(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(cls) = as_class(c) else {
         raise!(TypeError, "issubclass() arg 1 must be a class");
     };
-    class_matches(cls, spec, "issubclass", "a class, a tuple of classes").map(Value::Bool)
+    class_matches(
+        interp,
+        cls,
+        spec,
+        "issubclass",
+        "a class, a tuple of classes",
+    )
+    .map(Value::Bool)
 }
 
 fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -17,7 +17,8 @@ impl Interp {
         };
         match typ {
             Value::Class(c) if c.kind == TypeKind::Exception => Ok(inst.class.is_subclass(c)),
-            Value::Tuple(t) => {
+            // Only a flat tuple of classes, as in CPython (a nested tuple is a `TypeError`).
+            Value::Tuple(t) if !t.items.iter().any(|i| matches!(i, Value::Tuple(_))) => {
                 for item in t.items.iter() {
                     if self.exception_matches(exc, item)? {
                         return Ok(true);

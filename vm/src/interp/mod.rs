@@ -30,6 +30,7 @@ pub mod containers;
 pub mod exc;
 pub mod frame;
 pub mod globals;
+pub mod guard;
 pub mod iter;
 pub mod modules;
 pub mod ops;
@@ -262,7 +263,7 @@ pub struct Interp {
     /// The return value of a generator that just finished (the value of `yield from`).
     pub(crate) yield_from_result: Value,
     /// Objects whose `repr` is in progress (to print `[...]` for self-references).
-    pub(crate) repr_stack: Vec<usize>,
+    pub(crate) repr_stack: rustc_hash::FxHashSet<usize>,
 }
 
 impl Interp {
@@ -331,7 +332,7 @@ impl Interp {
             ticks: 0,
             reraising: false,
             yield_from_result: Value::None,
-            repr_stack: Vec::new(),
+            repr_stack: Default::default(),
             vm,
         }
     }

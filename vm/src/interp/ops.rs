@@ -332,18 +332,24 @@ impl Interp {
                 if xs.len() != ys.len() {
                     return Ok(false);
                 }
-                for (k, v) in xs.iter() {
-                    let k = self.resolve_in_keymap(&ys, k.clone())?;
-                    match ys.get(&k) {
-                        Some(w) => {
-                            if !self.eq(v, w)? {
-                                return Ok(false);
+                // Values may be containers nested without bound: one level of the recursion guard.
+                self.enter_recursion(" in comparison")?;
+                let r = (|| -> PyResult<bool> {
+                    for (k, v) in xs.iter() {
+                        let k = self.resolve_in_keymap(&ys, k.clone())?;
+                        match ys.get(&k) {
+                            Some(w) => {
+                                if !self.eq(v, w)? {
+                                    return Ok(false);
+                                }
                             }
+                            Option::None => return Ok(false),
                         }
-                        Option::None => return Ok(false),
                     }
-                }
-                true
+                    Ok(true)
+                })();
+                self.leave_recursion();
+                r?
             }
             (Set(x), Set(y)) => {
                 // Two statements: one lock at a time (x and y may be the same set).
@@ -360,16 +366,23 @@ impl Interp {
         })
     }
 
+    /// Element-wise equality of two lists or tuples: one level of the recursion guard, since
+    /// the elements may be containers nested without bound (or the containers themselves).
     fn seq_eq(&mut self, xs: &[Value], ys: &[Value]) -> PyResult<bool> {
         if xs.len() != ys.len() {
             return Ok(false);
         }
-        for (x, y) in xs.iter().zip(ys) {
-            if !self.eq(x, y)? {
-                return Ok(false);
+        self.enter_recursion(" in comparison")?;
+        let r = (|| {
+            for (x, y) in xs.iter().zip(ys) {
+                if !self.eq(x, y)? {
+                    return Ok(false);
+                }
             }
-        }
-        Ok(true)
+            Ok(true)
+        })();
+        self.leave_recursion();
+        r
     }
 
     fn rich_order(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
@@ -456,6 +469,18 @@ impl Interp {
     }
 
     fn seq_order(&mut self, op: CmpOp, xs: &[Value], ys: &[Value]) -> PyResult<Option<Ordering>> {
+        self.enter_recursion(" in comparison")?;
+        let r = self.seq_order_items(op, xs, ys);
+        self.leave_recursion();
+        r
+    }
+
+    fn seq_order_items(
+        &mut self,
+        op: CmpOp,
+        xs: &[Value],
+        ys: &[Value],
+    ) -> PyResult<Option<Ordering>> {
         for (x, y) in xs.iter().zip(ys) {
             if !self.eq(x, y)? {
                 if self.lt(x, y)? {

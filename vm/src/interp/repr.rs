@@ -40,6 +40,27 @@ impl Interp {
     }
 
     fn write_repr(&mut self, v: &Value, out: &mut String) -> PyResult<()> {
+        // Values whose repr contains other reprs (or runs `__repr__`) may nest without bound: one
+        // level of the recursion guard each, as CPython's `PyObject_Repr`.
+        if matches!(
+            v,
+            Value::List(_)
+                | Value::Tuple(_)
+                | Value::Dict(_)
+                | Value::Set(_)
+                | Value::Slice(_)
+                | Value::BoundMethod(_)
+                | Value::Instance(_)
+        ) {
+            self.enter_recursion(" while getting the repr of an object")?;
+            let r = self.write_repr_inner(v, out);
+            self.leave_recursion();
+            return r;
+        }
+        self.write_repr_inner(v, out)
+    }
+
+    fn write_repr_inner(&mut self, v: &Value, out: &mut String) -> PyResult<()> {
         match v {
             Value::Undefined => out.push_str("<NULL>"),
             Value::None => out.push_str("None"),
@@ -57,7 +78,7 @@ impl Interp {
                 }
                 let items = l.snapshot();
                 let r = self.write_seq(&items, "[", "]", out);
-                self.repr_leave();
+                self.repr_leave(v);
                 r?;
             }
             Value::Tuple(t) => {
@@ -88,7 +109,7 @@ impl Interp {
                     out.push('}');
                     Ok(())
                 })();
-                self.repr_leave();
+                self.repr_leave(v);
                 r?;
             }
             Value::Set(s) => {
@@ -212,22 +233,29 @@ impl Interp {
         Ok(())
     }
 
-    /// Guard against infinite recursion in `repr` of self-containing lists and dicts.
+    /// Guard against infinite recursion in `repr` of self-containing lists and dicts: false when
+    /// `v`'s repr is already in progress (a set of ids, so deep nesting stays linear).
     fn repr_enter(&mut self, v: &Value) -> bool {
-        let id = v.id();
-        if self.repr_stack.contains(&id) {
-            return false;
-        }
-        self.repr_stack.push(id);
-        true
+        self.repr_stack.insert(v.id())
     }
 
-    fn repr_leave(&mut self) {
-        self.repr_stack.pop();
+    fn repr_leave(&mut self, v: &Value) {
+        self.repr_stack.remove(&v.id());
     }
 
     /// `str(v)`
     pub fn str_of(&mut self, v: &Value) -> PyResult<String> {
+        if let Value::Instance(_) = v {
+            // `__str__` and exception arguments may nest without bound.
+            self.enter_recursion(" while getting the str of an object")?;
+            let r = self.str_of_inner(v);
+            self.leave_recursion();
+            return r;
+        }
+        self.str_of_inner(v)
+    }
+
+    fn str_of_inner(&mut self, v: &Value) -> PyResult<String> {
         match v {
             Value::Str(s) => Ok(s.as_str().to_string()),
             Value::Instance(inst) => {

@@ -45,7 +45,8 @@ impl Interp {
         mut frame: Box<Frame>,
         throw: Option<PyErr>,
     ) -> PyResult<Exit> {
-        self.enter_depth()?;
+        // A nested loop recurses in Rust: bounded by the recursion limit and the stack guard.
+        self.enter_recursion("")?;
         let base = self.frames.len();
         if let Some(e) = throw {
             if let Err(e) = self.unwind(&mut frame, e, base) {

@@ -79,13 +79,7 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
         // Names compiled into one module share their string object: compare pointers first.
         (Str(x), Str(y)) => Ref::ptr_eq(x, y) || x.as_str() == y.as_str(),
         (Int(x), Int(y)) => x == y,
-        (Tuple(x), Tuple(y)) => {
-            x.items.len() == y.items.len()
-                && x.items
-                    .iter()
-                    .zip(y.items.iter())
-                    .all(|(p, q)| key_eq(p, q))
-        }
+        (Tuple(x), Tuple(y)) => tuple_key_eq(x, y),
         // Frozensets are equal when they have the same members (`frozenset([1]) == frozenset([1.0])`).
         // One lock at a time: a copy of `x`'s members, then `y` locked while it is searched.
         (Set(x), Set(y)) if x.frozen && y.frozen => {
@@ -104,6 +98,32 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
             _ => a.is(b),
         },
     }
+}
+
+/// `key_eq` of two tuples, without recursion (tuples may nest a million deep): a work list of
+/// the pairs of nested tuples still to compare.
+fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
+    let mut pending = vec![(x, y)];
+    while let Some((x, y)) = pending.pop() {
+        if x.items.len() != y.items.len() {
+            return false;
+        }
+        for (p, q) in x.items.iter().zip(y.items.iter()) {
+            match (p, q) {
+                (Value::Tuple(a), Value::Tuple(b)) => {
+                    if !Ref::ptr_eq(a, b) {
+                        pending.push((a, b));
+                    }
+                }
+                _ => {
+                    if !key_eq(p, q) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
 }
 
 type BuildFx = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
@@ -379,19 +399,49 @@ impl HashKey {
 
 /// Python's `hash()` for the built-in hashable types (ints, floats and bools that are equal hash equal).
 pub fn hash_value(v: &Value) -> crate::PyResult<u64> {
+    match v {
+        Value::Tuple(t) => hash_nested_tuple(t),
+        other => hash_scalar(other),
+    }
+}
+
+/// The hash of a tuple from its items' hashes, computed without recursion (tuples may nest a
+/// million deep): a stack of the tuples being hashed, each with the hashes of its first items.
+fn hash_nested_tuple(root: &Tuple) -> crate::PyResult<u64> {
+    let mut stack: Vec<(&Tuple, Vec<i64>)> = vec![(root, Vec::with_capacity(root.items.len()))];
+    while let Some((tuple, done)) = stack.last_mut() {
+        let tuple = *tuple;
+        match tuple.items.get(done.len()) {
+            Some(Value::Tuple(inner)) => {
+                let inner: &Tuple = inner;
+                stack.push((inner, Vec::with_capacity(inner.items.len())));
+            }
+            Some(item) => {
+                let h = hash_scalar(item)?;
+                done.push(h as i64);
+            }
+            None => {
+                let h = crate::num::hash::hash_tuple(std::mem::take(done)) as u64;
+                stack.pop();
+                match stack.last_mut() {
+                    Some((_, parent)) => parent.push(h as i64),
+                    None => return Ok(h),
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `hash_value` of anything but a tuple.
+fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
     Ok(match v {
         Value::Int(i) => hash_int(*i),
         Value::Bool(b) => *b as u64,
         Value::Float(f) => crate::num::hash::hash_float(*f) as u64,
         Value::Str(s) => s.hash(),
         Value::None => 0xFC_FCFC,
-        Value::Tuple(t) => {
-            let mut hashes = Vec::with_capacity(t.items.len());
-            for item in t.items.iter() {
-                hashes.push(hash_value(item)? as i64);
-            }
-            crate::num::hash::hash_tuple(hashes) as u64
-        }
+        Value::Tuple(t) => return hash_nested_tuple(t),
         Value::List(_) | Value::Dict(_) => {
             return Err(crate::err!(
                 TypeError,

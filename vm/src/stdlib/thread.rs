@@ -225,15 +225,13 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     set_attr(inst, "native_id", ident);
     vm.threads.lock().push(me.clone());
     // The new thread's interpreter and its `Thread` object are handed over whole; the new
-    // thread touches them only after `attach` has taken the GIL (`run_thread`).
+    // thread touches them only after `attach` has taken the GIL (`run_thread`). The thread has
+    // the stack size the recursion guards know (`interp::guard`).
     let handoff = crate::heap::Shared::new((child, me));
-    let spawned = std::thread::Builder::new()
-        .name(name.clone())
-        .stack_size(256 << 20)
-        .spawn(move || {
-            let (child, me) = handoff.into_inner();
-            run_thread(child, me)
-        });
+    let spawned = crate::interp::guard::spawn(name.clone(), move || {
+        let (child, me) = handoff.into_inner();
+        run_thread(child, me)
+    });
     if let Err(e) = spawned {
         *d.end.state.lock() = RunState::Finished;
         return Err(err!(RuntimeError, "can't start new thread: {e}"));
