@@ -62,7 +62,7 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 }
             }
         }
-        Value::Iter(_) => interp.iter_next(&it)?,
+        Value::Iter(_) | Value::RangeIter(_) => interp.iter_next(&it)?,
         Value::Instance(_) if interp.lookup_special(&it, "__next__").is_some() => {
             let m = interp
                 .lookup_special(&it, "__next__")
