@@ -129,12 +129,18 @@ enum Command {
     },
 }
 
+/// `minivm dis` spells constants with the VM's own `repr`, so a listing shows what `repr()` prints.
+const VM_SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelling {
+    float: minivm_vm::num::float_repr,
+    str: minivm_vm::num::str_repr,
+};
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Dis { file }) => show(file, |src, name| {
             minivm_compiler::compile_source(src, name, Mode::File)
-                .map(|code| minivm_compiler::dis::disassemble(&code))
+                .map(|code| minivm_compiler::dis::disassemble(&code, &VM_SPELLING))
         }),
         Some(Command::Tokens { file }) => show(file, |src, _| minivm_lexer::dump_tokens(src)),
         Some(Command::Ast { file }) => show(file, |src, _| {

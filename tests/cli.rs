@@ -177,3 +177,65 @@ fn ctrl_c_raises_keyboard_interrupt_in_the_main_thread() {
     assert!(err.contains("time.sleep(30)"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A program in a fresh temporary directory (removed by the caller with `remove_dir_all`).
+fn temp_program(tag: &str, name: &str, src: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("minivm-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join(name);
+    std::fs::write(&file, src).expect("write");
+    let path = file.to_str().expect("utf-8 path").to_string();
+    (dir, path)
+}
+
+#[test]
+fn dis_spells_constants_with_the_vms_repr() {
+    let (dir, file) = temp_program(
+        "dis-repr",
+        "consts.mini",
+        "x = 9999999999999998.0\ny = 'a\\u200bb'\nz = (1e16, 0.1, '\\x00\\'', \"it's\")\nprint(x, repr(y), z)\n",
+    );
+    let out = run(&["dis", &file], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d = text(&out.stdout);
+    for want in [
+        "(9999999999999998.0)",
+        r"('a\u200bb')",
+        r#"((1e+16, 0.1, "\x00'", "it's"))"#,
+    ] {
+        assert!(d.contains(want), "dis lacks {want}:\n{d}");
+    }
+    // The same spellings as repr() at run time.
+    let ran = run(&[&file], "");
+    assert_eq!(
+        text(&ran.stdout),
+        "9999999999999998.0 'a\\u200bb' (1e+16, 0.1, \"\\x00'\", \"it's\")\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn repl_exit_and_quit_behave_as_in_cpython() {
+    // A bare name echoes how to leave; exit() leaves with status 0 and runs nothing after it.
+    let out = run(&[], "exit\nquit\n1 + 1\nexit()\nprint('not reached')\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Use exit() or Ctrl-D (i.e. EOF) to exit",
+            "Use quit() or Ctrl-D (i.e. EOF) to exit",
+            "2"
+        ]
+    );
+    assert_eq!(text(&out.stderr), "");
+    let out = run(&[], "quit(4)\n");
+    assert_eq!(out.status.code(), Some(4));
+    let out = run(&[], "exit('bye')\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "bye\n");
+}

@@ -8,15 +8,27 @@ use std::fmt::{self, Write};
 
 use crate::bytecode::*;
 
+/// How a listing spells scalar constants. The compiler cannot depend on the VM (the VM depends on
+/// the compiler), so whoever prints a listing passes the VM's own `repr` functions in: `minivm dis`
+/// then shows `9999999999999998.0` and `'a\\u200bb'` exactly as `repr()` does at run time, instead
+/// of a second, subtly different repr kept here.
+#[derive(Clone, Copy)]
+pub struct Spelling {
+    /// `repr(float)`.
+    pub float: fn(f64) -> String,
+    /// `repr(str)`.
+    pub str: fn(&str) -> String,
+}
+
 /// Disassemble a code object and, after it, every code object nested in its constants.
-pub fn disassemble(code: &CodeObject) -> String {
+pub fn disassemble(code: &CodeObject, spelling: &Spelling) -> String {
     let mut out = String::new();
-    disassemble_recursive(code, &mut out, 0);
+    disassemble_recursive(code, spelling, &mut out, 0);
     out
 }
 
-fn disassemble_recursive(code: &CodeObject, out: &mut String, depth: usize) {
-    disassemble_one(code, out);
+fn disassemble_recursive(code: &CodeObject, spelling: &Spelling, out: &mut String, depth: usize) {
+    disassemble_one(code, spelling, out);
     if depth > 200 {
         return;
     }
@@ -28,23 +40,24 @@ fn disassemble_recursive(code: &CodeObject, out: &mut String, depth: usize) {
                 "Disassembly of <code object {} at line {}>:",
                 inner.name, inner.first_line
             );
-            disassemble_recursive(inner, out, depth + 1);
+            disassemble_recursive(inner, spelling, out, depth + 1);
         }
     }
 }
 
-/// A Python-style repr of a constant.
-pub struct ConstRepr<'a>(pub &'a Constant);
+/// A Python-style repr of a constant, with floats and strings spelled by `Spelling`.
+pub struct ConstRepr<'a>(pub &'a Constant, pub &'a Spelling);
 
 impl fmt::Display for ConstRepr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let spelling = self.1;
         match self.0 {
             Constant::None => f.write_str("None"),
             Constant::Bool(true) => f.write_str("True"),
             Constant::Bool(false) => f.write_str("False"),
             Constant::Int(i) => write!(f, "{i}"),
-            Constant::Float(x) => f.write_str(&float_repr(*x)),
-            Constant::Str(s) => f.write_str(&str_repr(s)),
+            Constant::Float(x) => f.write_str(&(spelling.float)(*x)),
+            Constant::Str(s) => f.write_str(&(spelling.str)(s)),
             Constant::Ellipsis => f.write_str("Ellipsis"),
             Constant::Tuple(items) => {
                 f.write_str("(")?;
@@ -52,7 +65,7 @@ impl fmt::Display for ConstRepr<'_> {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{}", ConstRepr(item))?;
+                    write!(f, "{}", ConstRepr(item, spelling))?;
                 }
                 if items.len() == 1 {
                     f.write_str(",")?;
@@ -62,70 +75,6 @@ impl fmt::Display for ConstRepr<'_> {
             Constant::Code(c) => write!(f, "<code object {} at line {}>", c.name, c.first_line),
         }
     }
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, `1e+16` style exponents, `inf`, `nan`.
-pub fn float_repr(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let exp = if x == 0.0 {
-        0
-    } else {
-        x.abs().log10().floor() as i32
-    };
-    if (-4..16).contains(&exp) {
-        let s = format!("{x}");
-        if s.contains('.') || s.contains('e') {
-            s
-        } else {
-            format!("{s}.0")
-        }
-    } else {
-        let s = format!("{x:e}");
-        match s.split_once('e') {
-            Some((mant, e)) => {
-                let (sign, digits) = match e.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', e),
-                };
-                format!("{mant}e{sign}{digits:0>2}")
-            }
-            None => s,
-        }
-    }
-}
-
-/// Python's `repr(str)`: single quotes unless the text holds `'` and no `"`.
-pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for ch in s.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 impl fmt::Display for MakeFunctionFlags {
@@ -177,11 +126,15 @@ fn format_raw(flags: FormatFlags) -> u32 {
 }
 
 /// Opcode name, raw operand and resolved meaning of one instruction.
-fn describe(code: &CodeObject, op: &Op) -> (&'static str, Option<String>, String) {
+fn describe(
+    code: &CodeObject,
+    spelling: &Spelling,
+    op: &Op,
+) -> (&'static str, Option<String>, String) {
     let konst = |i: ConstIdx| {
         code.consts
             .get(i.0 as usize)
-            .map_or("?".to_string(), |c| ConstRepr(c).to_string())
+            .map_or("?".to_string(), |c| ConstRepr(c, spelling).to_string())
     };
     let name = |n: Name| code.names.get(n.0 as usize).cloned().unwrap_or("?".into());
     let local = |l: Local| {
@@ -317,7 +270,7 @@ fn describe(code: &CodeObject, op: &Op) -> (&'static str, Option<String>, String
     (opname, raw, arg)
 }
 
-fn disassemble_one(code: &CodeObject, out: &mut String) {
+fn disassemble_one(code: &CodeObject, spelling: &Spelling, out: &mut String) {
     let targets: HashSet<u32> = code
         .code
         .iter()
@@ -350,7 +303,7 @@ fn disassemble_one(code: &CodeObject, out: &mut String) {
             .into(),
         );
         fields.push(format!("{i:>offset_width$}"));
-        let (opname, raw, arg) = describe(code, op);
+        let (opname, raw, arg) = describe(code, spelling, op);
         fields.push(format!("{opname:<20}"));
         match raw {
             Some(raw) => {

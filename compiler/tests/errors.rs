@@ -177,6 +177,10 @@ fn interactive_mode_prints_expressions() {
         .count();
     assert_eq!(n, 2);
     let code = compile_source("def f():\n    1 + 2\n", "<stdin>", Mode::Interactive).unwrap();
-    let text = minivm_compiler::dis::disassemble(&code);
+    let plain = minivm_compiler::dis::Spelling {
+        float: |x| format!("{x:?}"),
+        str: |s| format!("'{s}'"),
+    };
+    let text = minivm_compiler::dis::disassemble(&code, &plain);
     assert!(!text.contains("PRINT_EXPR"), "{text}");
 }

@@ -13,6 +13,7 @@ mod iter_functions;
 mod list_methods;
 mod misc_methods;
 mod set_methods;
+mod site;
 pub mod sort;
 mod str_format;
 mod str_methods;
@@ -91,6 +92,8 @@ pub fn make_builtins() -> Ref<Dict> {
     for cls in &t.exceptions {
         d.set_str(&cls.name, Value::Class(cls.clone()));
     }
+    d.set_str("exit", site::quitter("exit"));
+    d.set_str("quit", site::quitter("quit"));
     d.set_str("Ellipsis", Value::Ellipsis);
     d.set_str("NotImplemented", Value::NotImplemented);
     d.set_str("__name__", Value::str("builtins"));

@@ -16,6 +16,15 @@ use crate::{err, PyErr, PyResult};
 impl Interp {
     /// `obj.name`
     pub fn getattr(&mut self, obj: &Value, name: &str) -> PyResult<Value> {
+        let r = self.getattr_inner(obj, name);
+        if let Err(e) = &r {
+            // As CPython does, for the "Did you mean" hint of the traceback (interp/suggest.rs).
+            crate::interp::suggest::attach_attribute_context(e, obj, name);
+        }
+        r
+    }
+
+    fn getattr_inner(&mut self, obj: &Value, name: &str) -> PyResult<Value> {
         match obj {
             Value::Instance(inst) => self.instance_getattr(obj, inst, name),
             Value::Class(cls) => self.class_getattr(cls, name),

@@ -33,11 +33,7 @@ impl Interp {
             Op::DeleteGlobal(n) => {
                 let key = &code.name_keys[n.0 as usize];
                 if frame.globals.remove(key).is_none() {
-                    return Err(err!(
-                        NameError,
-                        "name '{}' is not defined",
-                        code.names[n.0 as usize]
-                    ));
+                    return Err(self.name_error(code, &frame.globals, n.0));
                 }
             }
             Op::LoadName(n) => {
@@ -53,11 +49,7 @@ impl Interp {
                 let key = &code.name_keys[n.0 as usize];
                 let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
                 if ns.remove(key).is_none() {
-                    return Err(err!(
-                        NameError,
-                        "name '{}' is not defined",
-                        code.names[n.0 as usize]
-                    ));
+                    return Err(self.name_error(code, &frame.globals, n.0));
                 }
             }
             Op::DeleteDeref(c) => {

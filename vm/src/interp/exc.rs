@@ -207,10 +207,14 @@ impl Interp {
             Ok(s) => s,
             Err(_) => "<exception str() failed>".to_string(),
         };
+        let hint = match self.suggestion(exc) {
+            Some(s) => format!(". Did you mean: '{s}'?"),
+            None => String::new(),
+        };
         if msg.is_empty() {
-            name
+            format!("{name}{hint}")
         } else {
-            format!("{name}: {msg}")
+            format!("{name}: {msg}{hint}")
         }
     }
 

@@ -15,7 +15,7 @@ use crate::interp::code::Code;
 use crate::interp::Interp;
 use crate::object::{Dict, HashKey};
 use crate::value::Value;
-use crate::{err, PyResult};
+use crate::PyResult;
 
 const IN_GLOBALS: u64 = 1 << 63;
 const IN_BUILTINS: u64 = 1 << 62;
@@ -75,11 +75,7 @@ impl Interp {
             }
             return Ok(v.clone());
         }
-        Err(err!(
-            NameError,
-            "name '{}' is not defined",
-            code.names[n as usize]
-        ))
+        Err(self.name_error(code, globals, n))
     }
 
     /// `StoreGlobal` at instruction `ip`.

@@ -37,6 +37,7 @@ pub mod ops;
 pub mod repr;
 pub mod run;
 pub mod subscr;
+pub mod suggest;
 pub mod trace;
 pub mod views;
 

@@ -91,6 +91,20 @@ fn package_path(m: &Module) -> Vec<String> {
         .collect()
 }
 
+/// CPython's `No module named 'x'`, plus a note when `x` is a standard module of CPython's that
+/// minivm does not provide, so a learner does not suspect a broken install.
+fn module_not_found(name: &str) -> PyErr {
+    let top = name.split('.').next().unwrap_or(name);
+    if crate::stdlib::cpython_names::is_cpython_stdlib(top) {
+        err!(
+            ModuleNotFoundError,
+            "No module named '{name}' (minivm does not provide this standard module)"
+        )
+    } else {
+        err!(ModuleNotFoundError, "No module named '{name}'")
+    }
+}
+
 impl Interp {
     /// `import name` (possibly dotted): the module object for the full name, importing its
     /// parent packages first. `import a.b` binds `a`: the compiler imports `a.b`, then `a`.
@@ -124,7 +138,7 @@ impl Interp {
                 }
                 let found = path.iter().find_map(|d| find_in(d, leaf));
                 let Some(found) = found else {
-                    return Err(err!(ModuleNotFoundError, "No module named '{name}'"));
+                    return Err(module_not_found(name));
                 };
                 let m = self.run_module_source(name, found)?;
                 // `import a.b` makes `b` an attribute of `a`, as CPython does.
@@ -144,7 +158,7 @@ impl Interp {
             }
         };
         let Some(found) = found else {
-            return Err(err!(ModuleNotFoundError, "No module named '{name}'"));
+            return Err(module_not_found(name));
         };
         self.run_module_source(name, found)
     }

@@ -568,11 +568,7 @@ impl Interp {
         if let Some(v) = self.vm.builtins.get(key) {
             return Ok(v);
         }
-        Err(err!(
-            NameError,
-            "name '{}' is not defined",
-            code.names[n as usize]
-        ))
+        Err(self.name_error(code, globals, n))
     }
 
     pub(crate) fn load_name(

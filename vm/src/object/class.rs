@@ -330,6 +330,17 @@ pub struct ExcData {
     pub cause: Option<Value>,
     pub context: Option<Value>,
     pub suppress_context: bool,
+    /// What the traceback printer needs for CPython's "Did you mean" hint (`interp/suggest.rs`).
+    pub hint: Option<Hint>,
+}
+
+/// The makings of a "Did you mean: 'x'?" hint, recorded when the VM raises the exception.
+#[derive(Clone)]
+pub enum Hint {
+    /// Found when raised (a `NameError`: the frame is gone by the time it is printed).
+    Suggestion(Arc<str>),
+    /// An `AttributeError`: the object and the missing name, looked up when printed.
+    Attribute { obj: Value, name: Arc<str> },
 }
 
 #[derive(Clone, Debug)]

@@ -11,8 +11,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 pub use class::{
-    class_changed, is_data_descriptor, types, BuiltinTypes, Class, ExcData, ExcKind, Instance,
-    NativeData, Payload, TraceEntry, TypeKind, ViewKind, DICTLESS, HAS_PROPERTY, HAS_SETATTR,
+    class_changed, is_data_descriptor, types, BuiltinTypes, Class, ExcData, ExcKind, Hint,
+    Instance, NativeData, Payload, TraceEntry, TypeKind, ViewKind, DICTLESS, HAS_PROPERTY,
+    HAS_SETATTR,
 };
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};

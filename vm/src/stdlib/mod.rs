@@ -3,6 +3,7 @@
 //! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on
 //! the interpreter, never the other way round.
 
+pub mod cpython_names;
 pub mod deque;
 pub mod file;
 pub mod math;
