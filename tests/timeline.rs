@@ -308,7 +308,7 @@ fn gil_on_holding_segments_never_overlap() {
     // Mixed I/O and computation too.
     let (_, trace) = chrome_trace("overlap-io", &["io_and_cpu.mini"]);
     assert_no_overlap(&trace);
-    assert!(!complete(&trace, "blocked in I/O").is_empty());
+    assert!(!complete(&trace, "blocked (I/O, sleep or wait)").is_empty());
 }
 
 #[test]
@@ -495,5 +495,96 @@ fn is_gil_enabled_in_each_mode() {
             .output()
             .expect("run minivm");
         assert_eq!(ok(&out).0, expected, "MINIVM_GIL={env}");
+    }
+}
+
+/// Run a program with `--timeline FILE.svg` and return the picture.
+fn svg_of(tag: &str, args: &[&str]) -> String {
+    let path = scratch(tag, "svg");
+    let p = path.to_string_lossy().to_string();
+    let mut all = vec!["--timeline", &p];
+    all.extend_from_slice(args);
+    let (stdout, _) = ok(&run(&all));
+    assert_eq!(stdout.lines().last(), Some("done"), "{stdout}");
+    let svg = std::fs::read_to_string(&path).expect("svg written");
+    let _ = std::fs::remove_file(&path);
+    check_xml(&svg).unwrap_or_else(|e| panic!("SVG is not well-formed XML: {e}"));
+    svg
+}
+
+/// The x of the first row's background, where the plot starts (the label column's width).
+fn plot_left(svg: &str) -> usize {
+    let row = svg
+        .split("<g class=\"thread\"")
+        .nth(1)
+        .expect("a thread row");
+    let x = row.split("<rect x=\"").nth(1).expect("row background");
+    x[..x.find('"').expect("quoted x")]
+        .parse()
+        .expect("numeric x")
+}
+
+#[test]
+fn svg_label_column_fits_long_thread_names() {
+    let svg = svg_of("long", &["long_names.mini"]);
+    let long = "a-worker-with-a-rather-long-descriptive-name-holding-the-lock";
+    let wide = "ワーカー・待機中のスレッド";
+    assert!(svg.contains(&format!(">{long}</text>")), "{svg}");
+    assert!(svg.contains(&format!(">{wide}</text>")), "{svg}");
+    // Right-aligned at left - 8: at 12 px, even a wide sans-serif needs about 7.5 px per ASCII
+    // character and 12 px per CJK one; the column must leave that much room.
+    let left = plot_left(&svg);
+    assert!(left >= 8 + long.len() * 15 / 2, "label column {left} px");
+    assert!(
+        left >= 8 + wide.chars().count() * 12,
+        "label column {left} px"
+    );
+    // The plot keeps its 1030 pixel columns and the picture grows instead.
+    assert!(svg.contains(&format!("width=\"{}\"", left + 1030 + 20)));
+    // A thread waiting for a lock is drawn as blocked, and the legend says what blocked covers.
+    assert!(svg.contains("blocked: I/O, sleep, lock/queue/join waits (GIL released)"));
+    assert!(
+        svg.contains("blocked (I/O, sleep or wait) from"),
+        "no lock wait drawn"
+    );
+}
+
+#[test]
+fn svg_short_names_keep_a_modest_label_column() {
+    let svg = svg_of("short", &["cpu_threads.mini"]);
+    let left = plot_left(&svg);
+    assert!((100..=200).contains(&left), "label column {left} px");
+}
+
+#[test]
+fn svg_title_and_legend_list_only_what_the_mode_produces() {
+    // New GIL: waiting, drop requests and hand-offs all exist.
+    let on = svg_of("mode-on", &["cpu_threads.mini"]);
+    for want in [
+        "waiting for the GIL",
+        "drop request (asker's row)",
+        "hand-off (row of the thread that let go)",
+        " drop requests; ",
+    ] {
+        assert!(on.contains(want), "GIL on: no '{want}'");
+    }
+    // Old GIL: no drop requests, and what it does is a switch at a release, not a hand-off.
+    let old = svg_of("mode-old", &["--gil", "old", "cpu_threads.mini"]);
+    assert!(old.contains("waiting for the GIL"));
+    assert!(old.contains("switches at check-interval releases"));
+    assert!(old.contains("switch at a check-interval release (row of the thread that let go)"));
+    assert!(
+        !old.contains("drop request"),
+        "old GIL legend or title mentions drop requests"
+    );
+    assert!(
+        !old.contains("hand-off"),
+        "old GIL title or legend counts hand-offs"
+    );
+    // No GIL: nothing waits for it, nothing is requested or handed over.
+    let off = svg_of("mode-off", &["--gil", "off", "cpu_threads.mini"]);
+    assert!(off.contains("running bytecode (no GIL)"));
+    for absent in ["waiting for the GIL", "drop request", "hand-off", "switch"] {
+        assert!(!off.contains(absent), "GIL off mentions '{absent}'");
     }
 }

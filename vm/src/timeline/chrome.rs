@@ -49,9 +49,10 @@ pub fn render(tl: &Timeline) -> String {
                 line.tid
             ));
         }
+        let switch = tl.info.switch_names().map_or("switch", |(one, _)| one);
         for t in &line.hand_offs {
             events.push(format!(
-                r#"{{"name": "hand-off", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}}}"#,
+                r#"{{"name": "{switch}", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}}}"#,
                 us(*t),
                 line.tid
             ));

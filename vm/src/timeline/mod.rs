@@ -31,7 +31,8 @@ pub enum State {
     Holding,
     /// Asking for the GIL, or waiting for a forced hand-off to happen.
     Waiting,
-    /// In a blocking call with the GIL released.
+    /// In a blocking call with the GIL released: I/O, `time.sleep`, and waits on a lock, a queue,
+    /// an event, a condition or a thread's end (every `Interp::allow_threads` call).
     Blocked,
     /// The thread has ended.
     Finished,
@@ -52,7 +53,7 @@ impl State {
             (State::Holding, GilMode::Off) => "running (no GIL)",
             (State::Holding, _) => "holding GIL",
             (State::Waiting, _) => "waiting for GIL",
-            (State::Blocked, _) => "blocked in I/O",
+            (State::Blocked, _) => "blocked (I/O, sleep or wait)",
             (State::Finished, _) => "finished",
         }
     }
@@ -150,7 +151,11 @@ impl Recorder {
         at: Instant,
     ) {
         use Activity::{Blocked, Holding, Waiting};
-        let state = next.map_or(State::Finished, State::from_activity);
+        let mut state = next.map_or(State::Finished, State::from_activity);
+        if self.mode == GilMode::Off && state == State::Waiting {
+            // With no GIL, "waiting" is only the bookkeeping instant before running again.
+            state = State::Holding;
+        }
         self.push(Event::State { tid, at, state });
         if self.trace {
             let what = match (before, prev, next) {
@@ -285,6 +290,36 @@ impl RunInfo {
                 self.check_interval
             ),
             GilMode::Off => "GIL off".to_string(),
+        }
+    }
+
+    /// The states a thread can be in under this mode, for legends: with the GIL off nobody waits
+    /// for it.
+    pub fn possible_states(&self) -> &'static [State] {
+        match self.mode {
+            GilMode::Off => &[State::Holding, State::Blocked, State::Finished],
+            GilMode::On | GilMode::Old => &STATES,
+        }
+    }
+
+    /// Does this mode make drop requests? Only the new GIL does (the old one releases on a tick
+    /// count, the free-threaded mode has nothing to drop).
+    pub fn makes_drop_requests(&self) -> bool {
+        self.mode == GilMode::On
+    }
+
+    /// What the recorded "another thread took the GIL after this one let go" events are in this
+    /// mode, (singular, plural): the new GIL's forced hand-offs, or the old GIL's switches at a
+    /// check-interval release (it hands nothing over: whoever wakes first wins). `None` when the
+    /// mode has no GIL to pass.
+    pub fn switch_names(&self) -> Option<(&'static str, &'static str)> {
+        match self.mode {
+            GilMode::On => Some(("hand-off", "hand-offs")),
+            GilMode::Old => Some((
+                "switch at a check-interval release",
+                "switches at check-interval releases",
+            )),
+            GilMode::Off => None,
         }
     }
 }

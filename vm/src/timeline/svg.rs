@@ -4,7 +4,10 @@
 //! threads stays a few thousand rectangles however often the GIL changed hands: runs of columns in
 //! the same state become one `<rect>`, whose `<title>` tooltip gives the exact times and, when it
 //! covers several states, their shares. Drop requests are red ticks above a row (on the thread
-//! that asked), hand-offs black ticks below it (on the thread that let go).
+//! that asked), hand-offs black ticks below it (on the thread that let go). The label column is
+//! as wide as the longest thread name, and the title and legend mention only what the GIL mode
+//! can produce (the old GIL makes no drop requests and hands nothing over; with the GIL off there
+//! is no waiting).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -12,8 +15,10 @@ use std::time::Duration;
 use super::{fmt_time, State, Timeline};
 use crate::gil::GilMode;
 
-const WIDTH: usize = 1200;
-const LEFT: usize = 150;
+/// Width of the plot area: one column per pixel.
+const PLOT: usize = 1030;
+/// The narrowest label column.
+const MIN_LEFT: usize = 100;
 const RIGHT: usize = 20;
 const TOP: usize = 96;
 const ROW: usize = 24;
@@ -66,34 +71,58 @@ fn axis_label(t: f64, wall: Duration) -> String {
     }
 }
 
-fn state_names(mode: GilMode) -> [(State, &'static str); 4] {
-    let running = if mode == GilMode::Off {
-        "running bytecode (no GIL)"
-    } else {
-        "running, holding the GIL"
-    };
-    [
-        (State::Holding, running),
-        (State::Waiting, "waiting for the GIL"),
-        (State::Blocked, "blocked in I/O (GIL released)"),
-        (State::Finished, "finished"),
-    ]
+/// The legend's words for a state.
+fn state_name(s: State, mode: GilMode) -> &'static str {
+    match (s, mode) {
+        (State::Holding, GilMode::Off) => "running bytecode (no GIL)",
+        (State::Holding, _) => "running, holding the GIL",
+        (State::Waiting, _) => "waiting for the GIL",
+        (State::Blocked, GilMode::Off) => "blocked: I/O, sleep, lock/queue/join waits",
+        (State::Blocked, _) => "blocked: I/O, sleep, lock/queue/join waits (GIL released)",
+        (State::Finished, _) => "finished",
+    }
+}
+
+/// About how many pixels `s` takes at the labels' 12 px sans-serif font: generous, so that a
+/// name is never cut off (wide characters, such as CJK, count double).
+fn text_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| if (c as u32) < 0x1100 { 8 } else { 14 })
+        .sum()
+}
+
+/// The legend's entries: the states this mode can produce, plus any the recording holds anyway.
+fn legend_states(tl: &Timeline) -> Vec<State> {
+    super::STATES
+        .iter()
+        .copied()
+        .filter(|s| {
+            tl.info.possible_states().contains(s)
+                || tl
+                    .threads
+                    .iter()
+                    .any(|t| t.segments.iter().any(|seg| seg.state == *s))
+        })
+        .collect()
 }
 
 /// The SVG document.
 pub fn render(tl: &Timeline) -> String {
-    let plot = WIDTH - LEFT - RIGHT;
+    let plot = PLOT;
+    let longest = tl.threads.iter().map(|t| text_width(&t.name)).max();
+    let left = (longest.unwrap_or(0) + 20).max(MIN_LEFT);
+    let width = left + plot + RIGHT;
     let wall = tl.info.wall.max(Duration::from_micros(1));
     let n = tl.threads.len();
     let height = TOP + n * ROW + 48;
-    let x_of = |t: Duration| LEFT as f64 + plot as f64 * (t.as_secs_f64() / wall.as_secs_f64());
+    let x_of = |t: Duration| left as f64 + plot as f64 * (t.as_secs_f64() / wall.as_secs_f64());
     let mut out = String::new();
     let _ = writeln!(
         out,
         r#"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
+<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
 <style>.lbl {{ fill: #222; }} .axis {{ fill: #555; font-size: 11px; }} .grid {{ stroke: #ccc; stroke-width: 0.5; }} .req {{ stroke: #d62728; stroke-width: 1; }} .hand {{ stroke: #111; stroke-width: 1; }}</style>
-<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="white"/>"#
+<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>"#
     );
     // Title and subtitle.
     let drops: usize = tl.threads.iter().map(|t| t.drop_requests.len()).sum();
@@ -104,16 +133,19 @@ pub fn render(tl: &Timeline) -> String {
         esc(&tl.info.command)
     );
     let mut sub = format!(
-        "{}; wall time {}; {} thread{}; {} drop request{}; {} hand-off{}",
+        "{}; wall time {}; {} thread{}",
         tl.info.mode_text(),
         fmt_time(tl.info.wall),
         n,
         if n == 1 { "" } else { "s" },
-        drops,
-        if drops == 1 { "" } else { "s" },
-        hands,
-        if hands == 1 { "" } else { "s" },
     );
+    if tl.info.makes_drop_requests() {
+        let s = if drops == 1 { "" } else { "s" };
+        let _ = write!(sub, "; {drops} drop request{s}");
+    }
+    if let Some((one, many)) = tl.info.switch_names() {
+        let _ = write!(sub, "; {hands} {}", if hands == 1 { one } else { many });
+    }
     if tl.dropped_events > 0 {
         let _ = write!(
             sub,
@@ -129,7 +161,8 @@ pub fn render(tl: &Timeline) -> String {
     // Legend.
     let mut lx = 12;
     let _ = writeln!(out, r#"<g class="legend">"#);
-    for (s, name) in state_names(tl.info.mode) {
+    for s in legend_states(tl) {
+        let name = state_name(s, tl.info.mode);
         let _ = writeln!(
             out,
             r#"<rect x="{lx}" y="56" width="14" height="12" fill="{}"/><text x="{}" y="66" class="lbl">{}</text>"#,
@@ -139,17 +172,21 @@ pub fn render(tl: &Timeline) -> String {
         );
         lx += 26 + name.chars().count() * 7;
     }
-    let _ = writeln!(
-        out,
-        r#"<line x1="{lx}" y1="55" x2="{lx}" y2="63" class="req"/><text x="{}" y="66" class="lbl">drop request (asker's row)</text>"#,
-        lx + 6
-    );
-    lx += 190;
-    let _ = writeln!(
-        out,
-        r#"<line x1="{lx}" y1="61" x2="{lx}" y2="69" class="hand"/><text x="{}" y="66" class="lbl">hand-off (row of the thread that let go)</text>"#,
-        lx + 6
-    );
+    if tl.info.makes_drop_requests() {
+        let _ = writeln!(
+            out,
+            r#"<line x1="{lx}" y1="55" x2="{lx}" y2="63" class="req"/><text x="{}" y="66" class="lbl">drop request (asker's row)</text>"#,
+            lx + 6
+        );
+        lx += 190;
+    }
+    if let Some((one, _)) = tl.info.switch_names() {
+        let _ = writeln!(
+            out,
+            r#"<line x1="{lx}" y1="61" x2="{lx}" y2="69" class="hand"/><text x="{}" y="66" class="lbl">{one} (row of the thread that let go)</text>"#,
+            lx + 6,
+        );
+    }
     let _ = writeln!(out, "</g>");
     // Grid and axis.
     let step = tick_step(wall, 10.0);
@@ -178,7 +215,7 @@ pub fn render(tl: &Timeline) -> String {
     let _ = writeln!(
         out,
         r#"<text x="{}" y="{}" text-anchor="middle" class="axis">time since the VM started (wall time {})</text>"#,
-        LEFT + plot / 2,
+        left + plot / 2,
         axis_y + 34,
         fmt_time(tl.info.wall)
     );
@@ -197,8 +234,8 @@ pub fn render(tl: &Timeline) -> String {
         );
         let _ = writeln!(
             out,
-            r##"<rect x="{LEFT}" y="{y}" width="{plot}" height="{BAR}" fill="#f7f7f7"/><text x="{}" y="{}" text-anchor="end" class="lbl">{}</text>"##,
-            LEFT - 8,
+            r##"<rect x="{left}" y="{y}" width="{plot}" height="{BAR}" fill="#f7f7f7"/><text x="{}" y="{}" text-anchor="end" class="lbl">{}</text>"##,
+            left - 8,
             y + BAR - 4,
             esc(&line.name)
         );
@@ -244,7 +281,7 @@ pub fn render(tl: &Timeline) -> String {
             let _ = writeln!(
                 out,
                 r#"<rect x="{}" y="{y}" width="{}" height="{BAR}" fill="{}"><title>{}</title></rect>"#,
-                LEFT + start,
+                left + start,
                 c - start,
                 color(state),
                 esc(&tip)
@@ -255,10 +292,10 @@ pub fn render(tl: &Timeline) -> String {
         let mut k = 0;
         while k < line.drop_requests.len() {
             let (t, holder) = line.drop_requests[k];
-            let x = (x_of(t) as usize).min(LEFT + plot);
+            let x = (x_of(t) as usize).min(left + plot);
             let mut count = 1;
             while k + count < line.drop_requests.len()
-                && (x_of(line.drop_requests[k + count].0) as usize).min(LEFT + plot) == x
+                && (x_of(line.drop_requests[k + count].0) as usize).min(left + plot) == x
             {
                 count += 1;
             }
@@ -298,23 +335,19 @@ pub fn render(tl: &Timeline) -> String {
         let mut k = 0;
         while k < line.hand_offs.len() {
             let t = line.hand_offs[k];
-            let x = (x_of(t) as usize).min(LEFT + plot);
+            let x = (x_of(t) as usize).min(left + plot);
             let mut count = 1;
             while k + count < line.hand_offs.len()
-                && (x_of(line.hand_offs[k + count]) as usize).min(LEFT + plot) == x
+                && (x_of(line.hand_offs[k + count]) as usize).min(left + plot) == x
             {
                 count += 1;
             }
             if x != last {
+                let (one, many) = tl.info.switch_names().unwrap_or(("switch", "switches"));
                 let tip = if count == 1 {
-                    format!("{} handed the GIL over at {}", line.name, fmt_time(t))
+                    format!("{}: {one} at {}", line.name, fmt_time(t))
                 } else {
-                    format!(
-                        "{} hand-offs by {} around {}",
-                        count,
-                        line.name,
-                        fmt_time(t)
-                    )
+                    format!("{count} {many} by {} around {}", line.name, fmt_time(t))
                 };
                 let _ = writeln!(
                     out,
