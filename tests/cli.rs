@@ -180,7 +180,10 @@ fn ctrl_c_raises_keyboard_interrupt_in_the_main_thread() {
 
 /// A program in a fresh temporary directory (removed by the caller with `remove_dir_all`).
 fn temp_program(tag: &str, name: &str, src: &str) -> (std::path::PathBuf, String) {
-    let dir = std::env::temp_dir().join(format!("minivm-{tag}-{}", std::process::id()));
+    // Unique per call: tests run in parallel and each removes its own directory.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("minivm-{tag}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join(name);
     std::fs::write(&file, src).expect("write");
@@ -238,4 +241,119 @@ fn repl_exit_and_quit_behave_as_in_cpython() {
     let out = run(&[], "exit('bye')\n");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr), "bye\n");
+}
+
+/// Run a program with stdout sent to `/dev/full` (a disk that is always full), as CPython's
+/// default (buffered) stdout or, with `unbuffered`, as `PYTHONUNBUFFERED=1`.
+fn run_to_dev_full(src: &str, unbuffered: bool) -> Option<Output> {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .ok()?;
+    let (dir, file) = temp_program("full", "full.mini", src);
+    let mut cmd = Command::new(MINIVM);
+    cmd.arg(&file)
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .env_remove("PYTHONUNBUFFERED");
+    if unbuffered {
+        cmd.env("PYTHONUNBUFFERED", "1");
+    }
+    let out = cmd.output().expect("run minivm");
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(out)
+}
+
+const EXIT_FLUSH: &str = "Exception ignored in: <_io.TextIOWrapper name='<stdout>' mode='w' encoding='utf-8'>\nOSError: [Errno 28] No space left on device\n";
+
+#[test]
+fn full_disk_at_exit_is_reported_as_cpython_does() {
+    // Buffered output fails only in the flush at exit: CPython reports it and exits 120.
+    let Some(out) = run_to_dev_full("print('hello')\nprint('world')\n", false) else {
+        return; // no /dev/full here
+    };
+    assert_eq!(text(&out.stderr), EXIT_FLUSH);
+    assert_eq!(out.status.code(), Some(120));
+    // Even after sys.exit(3): the failed flush decides the status.
+    let out = run_to_dev_full("import sys\nprint('a')\nsys.exit(3)\n", false).expect("dev/full");
+    assert_eq!(text(&out.stderr), EXIT_FLUSH);
+    assert_eq!(out.status.code(), Some(120));
+}
+
+#[test]
+fn full_disk_during_the_run_raises_in_the_program() {
+    // More than a buffer's worth: print itself raises OSError (a traceback, exit 1); the text that
+    // failed is gone, so the flush at exit has nothing left to report.
+    let Some(out) = run_to_dev_full("for i in range(10000):\n    print(i)\n", false) else {
+        return;
+    };
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("Traceback (most recent call last):\n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("    print(i)\nOSError: [Errno 28] No space left on device\n"),
+        "{err}"
+    );
+    // The program can catch it; later output fails again at exit.
+    let src = "import sys\ntry:\n    for i in range(10000):\n        print(i)\nexcept OSError as e:\n    print('caught', e.errno, file=sys.stderr)\nprint('again')\n";
+    let out = run_to_dev_full(src, false).expect("dev/full");
+    assert_eq!(text(&out.stderr), format!("caught 28\n{EXIT_FLUSH}"));
+    assert_eq!(out.status.code(), Some(120));
+    // flush=True raises at once, and the text stays queued for the flush at exit.
+    let out = run_to_dev_full("print('x', flush=True)\n", false).expect("dev/full");
+    let err = text(&out.stderr);
+    assert!(
+        err.ends_with(&format!(
+            "OSError: [Errno 28] No space left on device\n{EXIT_FLUSH}"
+        )),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(120));
+}
+
+#[test]
+fn pythonunbuffered_makes_the_first_print_fail() {
+    let Some(out) = run_to_dev_full("print('hello')\nprint('world')\n", true) else {
+        return;
+    };
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("line 1, in <module>\n    print('hello')\nOSError: [Errno 28]"),
+        "{err}"
+    );
+    assert!(!err.contains("Exception ignored"), "{err}");
+}
+
+#[test]
+fn closed_pipe_raises_broken_pipe_error_as_cpython() {
+    // `minivm prog | head -1`: the reader goes away after one line.
+    let (dir, file) = temp_program(
+        "pipe",
+        "pipe.mini",
+        "for i in range(1000000):\n    print(i)\n",
+    );
+    let mut child = Command::new(MINIVM)
+        .arg(&file)
+        .env_remove("PYTHONUNBUFFERED")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start minivm");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 2];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("first line");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.ends_with("    print(i)\nBrokenPipeError: [Errno 32] Broken pipe\n"),
+        "{err}"
+    );
+    assert!(!err.contains("Exception ignored"), "{err}");
 }

@@ -51,8 +51,33 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         eprint!("Exception ignored in: <module 'threading' (built-in)>\n{text}");
     }
     interp.detach();
-    let _ = vm.stdout.lock().flush();
-    status
+    flush_at_exit(vm, status)
+}
+
+/// The last flush of stdout, as CPython's finalization does it: a failure (full disk, closed
+/// pipe) cannot be raised any more, so it is reported on stderr and the exit status becomes 120.
+pub fn flush_at_exit(vm: &Vm, status: i32) -> i32 {
+    let r = vm.stdout.lock().flush();
+    match r {
+        Ok(()) => status,
+        Err(e) => {
+            let err = crate::stdlib::os::os_error(&e, None);
+            let msg = err
+                .args()
+                .first()
+                .and_then(|a| match a {
+                    Value::Str(s) => Some(s.as_str().to_string()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            eprintln!(
+                "{}\n{}: {msg}",
+                crate::builtins::io::EXIT_FLUSH_CONTEXT,
+                err.exc.class.name
+            );
+            120
+        }
+    }
 }
 
 /// A fresh module namespace.

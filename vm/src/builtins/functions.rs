@@ -106,8 +106,8 @@ fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     out.push_str(end);
     write_stream(interp, &stream, &out)?;
     if let Some(f) = args.kwarg("flush") {
-        if interp.truthy(f)? {
-            let _ = interp.vm.stdout.lock().flush();
+        if interp.truthy(f)? && matches!(stream, Stream::Stdout) {
+            interp.flush_stdout()?;
         }
     }
     Ok(Value::None)

@@ -1,18 +1,37 @@
-//! The process's buffered standard output: line-buffered on a terminal, block-buffered otherwise.
+//! The process's buffered standard output (builtins stage): line-buffered on a terminal,
+//! block-buffered otherwise, unbuffered when `PYTHONUNBUFFERED` is set (as CPython's `-u`).
 //!
-//! Write errors (a closed pipe: `python3 prog.py | head -1`) are remembered, never panicked on:
-//! `write` and `flush` return them and later output is dropped.
+//! Write errors (a full disk: `prog > /dev/full`; a closed pipe: `prog | head -1`) are never
+//! dropped silently; they follow CPython's `TextIOWrapper` over a `BufferedWriter`:
+//! - a write that fills the buffer sends it and, if that fails, raises in the program (`print`
+//!   raises `OSError: [Errno 28] ...` or `BrokenPipeError: [Errno 32] ...`); the text is lost;
+//! - an explicit flush (`print(..., flush=True)`, `sys.stdout.flush()`) that fails raises and keeps
+//!   the text, to be tried again later;
+//! - the flush at exit reports a failure as CPython does ("Exception ignored in: <_io.TextIOWrapper
+//!   name='<stdout>' ...>", then the error) and the exit status becomes 120 (`lib.rs: run_main`).
 
 use std::io::{IsTerminal, Write};
 
 /// Bytes kept before a block-buffered flush.
 const BLOCK: usize = 8192;
 
+/// What CPython prints before an error it could not raise in the program (the flush at exit).
+pub const EXIT_FLUSH_CONTEXT: &str =
+    "Exception ignored in: <_io.TextIOWrapper name='<stdout>' mode='w' encoding='utf-8'>";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Buffering {
+    /// Every write goes straight out (`PYTHONUNBUFFERED`).
+    None,
+    /// Out at every newline (a terminal).
+    Line,
+    /// Out when `BLOCK` bytes are queued.
+    Block,
+}
+
 pub struct Stdout {
     buf: Vec<u8>,
-    line_buffered: bool,
-    /// Set after a write failed (e.g. EPIPE); further output is discarded.
-    broken: bool,
+    mode: Buffering,
 }
 
 impl Default for Stdout {
@@ -23,49 +42,64 @@ impl Default for Stdout {
 
 impl Stdout {
     pub fn new() -> Stdout {
+        let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
+        let mode = if unbuffered {
+            Buffering::None
+        } else if std::io::stdout().is_terminal() {
+            Buffering::Line
+        } else {
+            Buffering::Block
+        };
         Stdout {
             buf: Vec::with_capacity(BLOCK),
-            line_buffered: std::io::stdout().is_terminal(),
-            broken: false,
+            mode,
         }
     }
 
-    /// Queue text; flushes when the buffer is full (or at a newline on a terminal).
+    /// Queue text; sends the buffer when it is full (at a newline on a terminal, at once when
+    /// unbuffered). If sending fails, the queued text is dropped and the error returned.
     pub fn write(&mut self, s: &str) -> std::io::Result<()> {
-        if self.broken {
+        self.buf.extend_from_slice(s.as_bytes());
+        let must_send = match self.mode {
+            Buffering::None => true,
+            Buffering::Line => s.contains('\n') || self.buf.len() >= BLOCK,
+            Buffering::Block => self.buf.len() >= BLOCK,
+        };
+        if !must_send {
             return Ok(());
         }
-        self.buf.extend_from_slice(s.as_bytes());
-        let must_flush = self.buf.len() >= BLOCK || (self.line_buffered && s.contains('\n'));
-        if must_flush {
-            self.flush()
-        } else {
-            Ok(())
+        let r = self.send();
+        if r.is_err() {
+            self.buf.clear();
         }
+        r
     }
 
-    /// Write out everything queued.
+    /// Write out everything queued; on failure what was not written stays queued.
     pub fn flush(&mut self) -> std::io::Result<()> {
-        if self.broken {
-            self.buf.clear();
-            return Ok(());
-        }
+        self.send()
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
         let out = std::io::stdout();
         let mut lock = out.lock();
-        let r = lock.write_all(&self.buf).and_then(|()| lock.flush());
-        self.buf.clear();
-        if r.is_err() {
-            self.broken = true;
-        }
+        let mut sent = 0;
+        let r = loop {
+            if sent == self.buf.len() {
+                break lock.flush();
+            }
+            match lock.write(&self.buf[sent..]) {
+                Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..sent);
         r
-    }
-
-    /// True once a write has failed.
-    pub fn is_broken(&self) -> bool {
-        self.broken
     }
 }
 

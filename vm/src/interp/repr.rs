@@ -529,10 +529,17 @@ impl Interp {
         self.write_stdout(&s)
     }
 
+    /// Write to the buffered stdout; a failed write (full disk, closed pipe) raises CPython's
+    /// `OSError`/`BrokenPipeError` in the program, as `print` does there.
     pub fn write_stdout(&mut self, s: &str) -> PyResult<()> {
-        // A closed pipe (`minivm prog.mini | head`) is not the program's error: output just stops.
-        let _ = self.vm.stdout.lock().write(s);
-        Ok(())
+        let r = self.vm.stdout.lock().write(s);
+        r.map_err(|e| crate::stdlib::os::os_error(&e, None))
+    }
+
+    /// `sys.stdout.flush()`: a failure raises, and the unwritten text stays queued.
+    pub fn flush_stdout(&mut self) -> PyResult<()> {
+        let r = self.vm.stdout.lock().flush();
+        r.map_err(|e| crate::stdlib::os::os_error(&e, None))
     }
 }
 

@@ -98,7 +98,7 @@ fn stderr_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn stdout_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.none("flush")?;
-    let _ = interp.vm.stdout.lock().flush();
+    interp.flush_stdout()?;
     Ok(Value::None)
 }
 
