@@ -19,6 +19,7 @@ impl From<NumError> for PyErr {
             NumError::Value(_) => ExcKind::ValueError,
             NumError::Type(_) => ExcKind::TypeError,
             NumError::Unsupported(_) => ExcKind::NotImplementedError,
+            NumError::Memory => ExcKind::MemoryError,
         };
         PyErr::new(kind, e.message())
     }

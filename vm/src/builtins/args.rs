@@ -511,3 +511,39 @@ impl<'n> Sig<'n> {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sizes a program asks for (`[0] * n`, `s.ljust(n)`, `f"{x:>{n}}"`, `list(range(n))`...).
+//
+// CPython tries to allocate and raises `MemoryError` when malloc fails. minivm checks the size
+// before building anything instead, so a huge request fails at once rather than spinning
+// through the count or growing to gigabytes (with an object lock held) before the OS says no.
+
+/// Most items minivm puts in one list, tuple, set or dict built on request (2^28: 4 GiB of values).
+pub const MAX_ITEMS: usize = 1 << 28;
+/// Most bytes of UTF-8 in one string built on request (4 GiB).
+pub const MAX_STR_BYTES: usize = 1 << 32;
+
+/// `count` items are about to be built: `MemoryError` (no message, as CPython's) beyond [`MAX_ITEMS`].
+pub fn check_items(count: usize) -> PyResult<()> {
+    if count > MAX_ITEMS {
+        return Err(err!(MemoryError, ""));
+    }
+    Ok(())
+}
+
+/// A string of `bytes` bytes is about to be built: `MemoryError` beyond [`MAX_STR_BYTES`].
+pub fn check_str_bytes(bytes: usize) -> PyResult<()> {
+    if bytes > MAX_STR_BYTES {
+        return Err(err!(MemoryError, ""));
+    }
+    Ok(())
+}
+
+/// `len * n` items (a repetition): `MemoryError` when too many, including when the product
+/// does not even fit a machine word.
+pub fn repeated_items(len: usize, n: usize) -> PyResult<usize> {
+    let total = len.checked_mul(n).ok_or_else(|| err!(MemoryError, ""))?;
+    check_items(total)?;
+    Ok(total)
+}

@@ -109,6 +109,7 @@ pub fn num_err(e: crate::num::NumError) -> PyErr {
         N::Value(_) => ExcKind::ValueError,
         N::Type(_) => ExcKind::TypeError,
         N::Unsupported(_) => ExcKind::NotImplementedError,
+        N::Memory => ExcKind::MemoryError,
     };
     PyErr::new(kind, e.message().to_string())
 }

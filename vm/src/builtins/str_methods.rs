@@ -80,7 +80,18 @@ fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             v
         }
     };
-    let mut out = String::new();
+    // The result's size is known before it is built: check it first.
+    let total = items.iter().fold(
+        sep.as_str()
+            .len()
+            .saturating_mul(items.len().saturating_sub(1)),
+        |n, item| match item {
+            Value::Str(s) => n.saturating_add(s.as_str().len()),
+            _ => n,
+        },
+    );
+    crate::builtins::args::check_str_bytes(total)?;
+    let mut out = String::with_capacity(total);
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(sep.as_str());
@@ -210,6 +221,17 @@ fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => -1,
         Some(v) => to_index(v)?,
     };
+    // Size the result before building it (each replacement adds `new.len() - old.len()`).
+    if new.len() > old.len() {
+        let found = if old.is_empty() {
+            s.char_len().saturating_add(1)
+        } else {
+            s.as_str().matches(old).count()
+        };
+        let k = usize::try_from(count).map_or(found, |c| c.min(found));
+        let grow = k.saturating_mul(new.len() - old.len());
+        crate::builtins::args::check_str_bytes(s.as_str().len().saturating_add(grow))?;
+    }
     Ok(Value::string(text::replace(s.as_str(), old, new, count)))
 }
 
@@ -433,10 +455,9 @@ fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
             type_name(other)
         ),
     };
-    if width > (1 << 30) {
-        raise!(MemoryError, "");
-    }
-    Ok((width.max(0) as usize, fill))
+    let width = width.max(0) as usize;
+    crate::builtins::args::check_str_bytes(width.saturating_mul(fill.len_utf8()))?;
+    Ok((width, fill))
 }
 
 fn pad(s: &Ref<PyStr>, left: usize, right: usize, fill: char) -> Value {
@@ -472,9 +493,7 @@ fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn zfill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "zfill")?;
     let w = to_index(rest(&args).one("str.zfill")?)?;
-    if w > (1 << 30) {
-        raise!(MemoryError, "");
-    }
+    crate::builtins::args::check_str_bytes(w.max(0) as usize)?;
     let n = (w.max(0) as usize).saturating_sub(s.char_len());
     if n == 0 {
         return Ok(Value::Str(s.clone()));

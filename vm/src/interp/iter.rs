@@ -347,15 +347,17 @@ impl Interp {
             Value::Tuple(t) => Ok(t.items.to_vec()),
             Value::Range(r) => {
                 let n = r.len();
-                if n > 1 << 28 {
-                    return Err(err!(MemoryError, "range too large to materialise"));
-                }
+                crate::builtins::args::check_items(usize::try_from(n).unwrap_or(usize::MAX))?;
                 Ok((0..n).map(|i| Value::Int(r.at(i))).collect())
             }
             _ => {
                 let it = self.get_iter(v)?;
                 let mut out = Vec::new();
                 while let Some(x) = self.iter_next(&it)? {
+                    // An endless iterator fails once, like CPython running out of memory.
+                    if out.len() == crate::builtins::args::MAX_ITEMS {
+                        return Err(err!(MemoryError, ""));
+                    }
                     out.push(x);
                 }
                 Ok(out)

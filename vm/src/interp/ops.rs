@@ -137,11 +137,19 @@ impl Interp {
                         type_name(b)
                     ));
                 };
+                // The size is checked before growing, so the list's lock is never held while
+                // gigabytes are built; an empty list or a count <= 0 costs nothing.
+                let n = n.max(0) as usize;
                 let mut items = l.items.lock();
-                let copy = items.clone();
-                items.clear();
-                for _ in 0..n.max(0) {
-                    items.extend(copy.iter().cloned());
+                if n == 0 {
+                    items.clear();
+                } else if !items.is_empty() {
+                    let len = items.len();
+                    crate::builtins::args::repeated_items(len, n)?;
+                    items.reserve(len * (n - 1));
+                    for _ in 1..n {
+                        items.extend_from_within(..len);
+                    }
                 }
                 return Ok(a.clone());
             }
@@ -643,38 +651,49 @@ impl Interp {
     }
 }
 
-/// `seq * n`
+/// `seq * n`: an empty sequence or a count of 0 or less gives an empty result at once; a result
+/// too large to build is an error before anything is built (see `builtins::args::check_items`).
 fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
+    use crate::builtins::args::{check_str_bytes, repeated_items};
     let n = match as_number(n) {
         Some(Num::Int(i)) => i.max(0) as usize,
         _ => 0,
     };
     Ok(match seq {
         Value::Str(s) => {
-            let total = s.as_str().len().saturating_mul(n);
-            if total > (1 << 32) {
-                return Err(err!(MemoryError, "repeated string is too large"));
+            let text = s.as_str();
+            if text.is_empty() || n == 0 {
+                return Ok(Value::str(""));
             }
-            Value::string(s.as_str().repeat(n))
+            // CPython counts characters against the largest index first (an OverflowError),
+            // then fails to allocate (a MemoryError).
+            if s.char_len()
+                .checked_mul(n)
+                .is_none_or(|c| c > isize::MAX as usize)
+            {
+                return Err(err!(OverflowError, "repeated string is too long"));
+            }
+            check_str_bytes(text.len().saturating_mul(n))?;
+            Value::string(text.repeat(n))
         }
         Value::List(l) => {
             let items = l.snapshot();
-            if items.len().saturating_mul(n) > (1 << 28) {
-                return Err(err!(MemoryError, "repeated list is too large"));
-            }
-            let mut out = Vec::with_capacity(items.len() * n);
-            for _ in 0..n {
-                out.extend(items.iter().cloned());
+            let total = repeated_items(items.len(), n)?;
+            let mut out = Vec::with_capacity(total);
+            if !items.is_empty() {
+                for _ in 0..n {
+                    out.extend(items.iter().cloned());
+                }
             }
             Value::list(out)
         }
         Value::Tuple(t) => {
-            if t.items.len().saturating_mul(n) > (1 << 28) {
-                return Err(err!(MemoryError, "repeated tuple is too large"));
-            }
-            let mut out = Vec::with_capacity(t.items.len() * n);
-            for _ in 0..n {
-                out.extend(t.items.iter().cloned());
+            let total = repeated_items(t.items.len(), n)?;
+            let mut out = Vec::with_capacity(total);
+            if !t.items.is_empty() {
+                for _ in 0..n {
+                    out.extend(t.items.iter().cloned());
+                }
             }
             Value::tuple(out)
         }

@@ -501,12 +501,12 @@ impl Interp {
                     .ok()
                     .filter(|&w| w <= isize::MAX as usize)
                     .ok_or_else(|| err!(ValueError, "width too big"))?;
-                let fill_spec = if zero == "0" && conv != 's' && conv != 'r' {
-                    format!("0{w}")
+                if zero == "0" && !matches!(conv, 's' | 'r' | 'a' | 'c') {
+                    crate::builtins::args::check_items(w)?;
+                    out.push_str(&zero_pad(&piece, w));
                 } else {
-                    format!("{align}{w}")
-                };
-                out.push_str(&format_spec::format_str(&piece, &fill_spec).unwrap_or(piece));
+                    out.push_str(&format_spec::format_str(&piece, &format!("{align}{w}"))?);
+                }
             }
         }
         if next.next().is_some() && matches!(args, Value::Tuple(_)) {
@@ -558,5 +558,28 @@ pub fn ascii_escape(s: &str) -> String {
             out.push_str(&format!("\\U{n:08x}"));
         }
     }
+    out
+}
+
+/// `%0Nd`-style padding of a formatted number: zeros go after the sign and any `0x`/`0o` prefix
+/// (`'%05d' % -1` is `-0001`, `'%#06x' % 255` is `0x00ff`).
+fn zero_pad(piece: &str, width: usize) -> String {
+    let len = piece.chars().count();
+    if len >= width {
+        return piece.to_string();
+    }
+    let sign_len = usize::from(piece.starts_with(['-', '+', ' ']));
+    let (sign, rest) = piece.split_at(sign_len);
+    let prefix_len = if ["0x", "0X", "0o", "0b"].iter().any(|p| rest.starts_with(p)) {
+        2
+    } else {
+        0
+    };
+    let (prefix, digits) = rest.split_at(prefix_len);
+    let mut out = String::with_capacity(width);
+    out.push_str(sign);
+    out.push_str(prefix);
+    out.extend(std::iter::repeat_n('0', width - len));
+    out.push_str(digits);
     out
 }

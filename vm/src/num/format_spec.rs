@@ -8,8 +8,11 @@ use super::float_repr::{double_to_string, float_repr};
 use super::parse::unicode_decimal_value;
 use super::{NumError, NumResult};
 
-/// Largest width/precision minivm will honour (CPython would run out of memory).
+/// Largest width/precision minivm will honour: beyond it, `MemoryError` (CPython would try to
+/// build the string and run out of memory).
 const MAX_WIDTH: i64 = 1 << 28;
+/// CPython's own limit on a precision (a C int): beyond it, `ValueError: precision too big`.
+const MAX_PRECISION: i64 = i32::MAX as i64;
 
 /// Thousands grouping requested by the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +156,7 @@ impl FormatSpec {
         let mut width = 0i64;
         if get_integer(&chars, &mut pos, &mut width)? > 0 {
             if width > MAX_WIDTH {
-                return Err(NumError::Overflow("format width too large for minivm"));
+                return Err(NumError::Memory);
             }
             f.width = Some(width as usize);
         }
@@ -180,8 +183,11 @@ impl FormatSpec {
                     "Format specifier missing precision".to_string(),
                 ));
             }
+            if p > MAX_PRECISION {
+                return Err(NumError::Value("precision too big".to_string()));
+            }
             if p > MAX_WIDTH {
-                return Err(NumError::Overflow("format precision too large for minivm"));
+                return Err(NumError::Memory);
             }
             f.precision = Some(p as usize);
         }

@@ -38,6 +38,8 @@ pub enum NumError {
     Value(String),
     /// `TypeError`.
     Type(String),
+    /// `MemoryError` (no message): a size asked for (a format width) beyond what minivm builds.
+    Memory,
     /// The operation is valid Python but minivm cannot represent its result (e.g. a
     /// complex number).  The VM should raise a clear error (e.g. `NotImplementedError`).
     Unsupported(&'static str),
@@ -52,6 +54,7 @@ impl NumError {
             NumError::Value(_) => "ValueError",
             NumError::Type(_) => "TypeError",
             NumError::Unsupported(_) => "NotImplementedError",
+            NumError::Memory => "MemoryError",
         }
     }
 
@@ -60,6 +63,7 @@ impl NumError {
         match self {
             NumError::ZeroDivision(m) | NumError::Overflow(m) | NumError::Unsupported(m) => m,
             NumError::Value(m) | NumError::Type(m) => m,
+            NumError::Memory => "",
         }
     }
 
