@@ -266,6 +266,8 @@ pub enum Const {
     None,
     Bool(bool),
     Int(i64),
+    /// An integer literal beyond `i64`, as its source text (see `Token::BigInt`).
+    BigInt(String),
     Float(f64),
     Str(String),
     Ellipsis,

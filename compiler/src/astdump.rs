@@ -28,6 +28,7 @@ fn constant(c: &Const) -> String {
         Const::None => "None".into(),
         Const::Bool(b) => if *b { "True" } else { "False" }.into(),
         Const::Int(i) => i.to_string(),
+        Const::BigInt(s) => s.clone(),
         Const::Float(f) => format!("{f:?}"),
         Const::Str(s) => format!("{s:?}"),
         Const::Ellipsis => "...".into(),

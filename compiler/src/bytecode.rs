@@ -243,6 +243,8 @@ pub enum Constant {
     None,
     Bool(bool),
     Int(i64),
+    /// An int literal beyond `i64`, as its source text (`123...`, `0xff...`): the VM parses it.
+    BigInt(Arc<str>),
     Float(f64),
     Str(Arc<str>),
     Ellipsis,

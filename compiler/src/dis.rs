@@ -56,6 +56,7 @@ impl fmt::Display for ConstRepr<'_> {
             Constant::Bool(true) => f.write_str("True"),
             Constant::Bool(false) => f.write_str("False"),
             Constant::Int(i) => write!(f, "{i}"),
+            Constant::BigInt(s) => write!(f, "{s}"),
             Constant::Float(x) => f.write_str(&(spelling.float)(*x)),
             Constant::Str(s) => f.write_str(&(spelling.str)(s)),
             Constant::Ellipsis => f.write_str("Ellipsis"),

@@ -13,6 +13,9 @@ use crate::error::{SyntaxError, SyntaxErrorKind};
 use crate::span::{LineIndex, Span};
 use crate::token::{LexError, Token};
 
+/// CPython's default `sys.get_int_max_str_digits()`, which also bounds decimal literals.
+const MAX_DECIMAL_LITERAL_DIGITS: usize = 4300;
+
 /// A token with its byte span in the source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tok {
@@ -249,7 +252,7 @@ impl<'src> IndentLexer<'src> {
                     None => "invalid syntax".to_string(),
                 }
             }
-            LexError::IntTooLarge => "integer literal too large (minivm ints are 64-bit)".into(),
+            LexError::IntTooLarge => "integer literal too large".into(),
             LexError::LeadingZeros => "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers".into(),
             LexError::Imaginary => "complex number literals are not supported by minivm".into(),
             LexError::InvalidDecimal => "invalid decimal literal".into(),
@@ -266,6 +269,26 @@ impl<'src> IndentLexer<'src> {
         SyntaxError::syntax(msg, span)
     }
 
+    /// An integer literal too large for `i64`: a `BigInt` token, unless it is a decimal literal
+    /// past CPython's 4,300-digit limit on decimal conversion (a `SyntaxError` there too).
+    fn big_int(&self, start: usize, end: usize) -> Result<Token, SyntaxError> {
+        let text: String = self.inner.slice().chars().filter(|&c| c != '_').collect();
+        let decimal = !text.starts_with("0x")
+            && !text.starts_with("0X")
+            && !text.starts_with("0o")
+            && !text.starts_with("0O")
+            && !text.starts_with("0b")
+            && !text.starts_with("0B");
+        if decimal && text.len() > MAX_DECIMAL_LITERAL_DIGITS {
+            let msg = format!(
+                "Exceeds the limit ({MAX_DECIMAL_LITERAL_DIGITS} digits) for integer string conversion: value has {} digits; use sys.set_int_max_str_digits() to increase the limit - Consider hexadecimal for huge integer literals to avoid decimal conversion limits.",
+                text.len()
+            );
+            return Err(SyntaxError::syntax(msg, self.span(start, end)));
+        }
+        Ok(Token::BigInt(text))
+    }
+
     fn step(&mut self) -> Result<(), SyntaxError> {
         let Some(next) = self.inner.next() else {
             return self.finish();
@@ -273,6 +296,7 @@ impl<'src> IndentLexer<'src> {
         let range = self.inner.span();
         let kind = match next {
             Ok(k) => k,
+            Err(LexError::IntTooLarge) => self.big_int(range.start, range.end)?,
             Err(e) => return Err(self.lex_error(e, range.start, range.end)),
         };
         let span = self.span(range.start, range.end);

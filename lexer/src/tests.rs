@@ -76,14 +76,25 @@ fn numbers() {
 
 #[test]
 fn number_errors() {
-    let (kind, msg, line, col) = error("x = 1\ny = 99999999999999999999 + 1\n");
-    assert_eq!(kind, SyntaxErrorKind::SyntaxError);
-    assert_eq!(msg, "integer literal too large (minivm ints are 64-bit)");
-    assert_eq!((line, col), (2, 5));
+    // Literals beyond i64 are big-int tokens (their text, underscores dropped)...
     assert_eq!(
-        error("0x8000000000000000").1,
-        "integer literal too large (minivm ints are 64-bit)"
+        kinds("99_999_999_999_999_999_999 0x8000000000000000"),
+        vec![
+            Token::BigInt("99999999999999999999".into()),
+            Token::BigInt("0x8000000000000000".into()),
+            Newline,
+            EndOfFile
+        ]
     );
+    // ...up to CPython's 4,300-digit limit for decimal ones (hex has none).
+    let src = format!("x = 1\ny = {}\n", "7".repeat(4301));
+    let (kind, msg, line, col) = error(&src);
+    assert_eq!(kind, SyntaxErrorKind::SyntaxError);
+    assert!(msg.starts_with(
+        "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits"
+    ));
+    assert_eq!((line, col), (2, 5));
+    assert!(tokenize(&format!("0x{}", "f".repeat(5000))).is_ok());
     assert!(error("x = 0123")
         .1
         .starts_with("leading zeros in decimal integer literals"));

@@ -11,7 +11,7 @@ pub enum LexError {
     /// A character that starts no token.
     #[default]
     Invalid,
-    /// An integer literal outside `i64`.
+    /// An integer literal outside `i64`: the indentation layer turns it into [`Token::BigInt`].
     IntTooLarge,
     /// `0123`: CPython rejects leading zeros in decimal literals.
     LeadingZeros,
@@ -117,6 +117,10 @@ pub enum Token {
     #[regex(r"0[oO](_?[0-7])+", |lex| lex_radix(lex, 8))]
     #[regex(r"0[bB](_?[01])+", |lex| lex_radix(lex, 2))]
     Int(i64),
+    /// An integer literal beyond `i64`, as its source text without underscores (`0x` prefix
+    /// kept); the VM converts it to a big int when it loads the code. Made by `indent` from
+    /// `LexError::IntTooLarge`.
+    BigInt(String),
     /// `1.5`, `.5`, `1.`, `1e-3`.
     #[regex(
         r"[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?",

@@ -1,12 +1,19 @@
 //! Arithmetic operators on numbers: the glue between the VM's `Binary` opcode and the `num` library.
+//!
+//! Two inline ints go through the `i64` helpers first; when one of those overflows, the same
+//! operation is redone on big ints (the promotion path), and results are normalised back to
+//! `Value::Int` whenever they fit.
+
+use std::borrow::Cow;
 
 use minivm_compiler::bytecode::BinOp;
 
 use crate::interp::ops::Num;
 use crate::num::arith as a;
 pub use crate::num::arith::cmp_int_float;
+use crate::num::bigint::{self, BigInt};
 pub use crate::num::NumError;
-use crate::num::NumResult;
+use crate::num::{Int, NumResult, INT_OVERFLOW};
 use crate::object::ExcKind;
 use crate::value::Value;
 use crate::PyErr;
@@ -25,14 +32,47 @@ impl From<NumError> for PyErr {
     }
 }
 
-pub fn overflow() -> PyErr {
-    PyErr::new(ExcKind::OverflowError, crate::num::INT_OVERFLOW)
+impl From<Int> for Value {
+    fn from(i: Int) -> Value {
+        match i {
+            Int::Small(i) => Value::Int(i),
+            Int::Big(b) => Value::from(b),
+        }
+    }
 }
 
-pub fn to_f64(n: Num) -> f64 {
-    match n {
+/// An `i128` (range arithmetic, counters) as a Python int: inline when it fits, else big.
+pub fn int_value(n: i128) -> Value {
+    match i64::try_from(n) {
+        Ok(i) => Value::Int(i),
+        Err(_) => Value::from(BigInt::from(n)),
+    }
+}
+
+/// `OverflowError` for a range whose bounds would leave `i64` (minivm's ranges keep `i64`
+/// bounds; CPython's can be big).
+pub fn range_overflow() -> PyErr {
+    PyErr::new(
+        ExcKind::OverflowError,
+        "range bounds beyond 64 bits are not supported by minivm",
+    )
+}
+
+/// A number as a float: `OverflowError` for an int too large for one.
+pub fn to_f64(n: Num) -> NumResult<f64> {
+    Ok(match n {
         Num::Int(i) => i as f64,
+        Num::Big(b) => bigint::to_f64(b)?,
         Num::Float(f) => f,
+    })
+}
+
+/// An int operand as a big int (`None` for a float), borrowed when it already is one.
+pub fn to_big(n: Num<'_>) -> Option<Cow<'_, BigInt>> {
+    match n {
+        Num::Int(i) => Some(Cow::Owned(BigInt::from(i))),
+        Num::Big(b) => Some(Cow::Borrowed(b)),
+        Num::Float(_) => None,
     }
 }
 
@@ -41,7 +81,10 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
     if let (Num::Int(i), Num::Int(j)) = (x, y) {
         return int_arith(op, i, j);
     }
-    let (f, g) = (to_f64(x), to_f64(y));
+    if let (Some(i), Some(j)) = (to_big(x), to_big(y)) {
+        return big_arith(op, &i, &j);
+    }
+    let (f, g) = (to_f64(x)?, to_f64(y)?);
     Ok(Value::Float(match op {
         BinOp::Add => f + g,
         BinOp::Sub => f - g,
@@ -52,7 +95,7 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
         BinOp::Pow => a::float_pow(f, g)?,
         _ => {
             let tn = |n: Num| match n {
-                Num::Int(_) => "int",
+                Num::Int(_) | Num::Big(_) => "int",
                 Num::Float(_) => "float",
             };
             return Err(NumError::Type(format!(
@@ -65,22 +108,59 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
     }))
 }
 
+/// Two inline ints: the `i64` helpers, promoting to big ints when a result does not fit.
 fn int_arith(op: BinOp, x: i64, y: i64) -> NumResult<Value> {
-    Ok(Value::Int(match op {
-        BinOp::Add => a::int_add(x, y)?,
-        BinOp::Sub => a::int_sub(x, y)?,
-        BinOp::Mul => a::int_mul(x, y)?,
+    let r = match op {
+        BinOp::Add => a::int_add(x, y),
+        BinOp::Sub => a::int_sub(x, y),
+        BinOp::Mul => a::int_mul(x, y),
         BinOp::Div => return a::int_truediv(x, y).map(Value::Float),
-        BinOp::FloorDiv => a::int_floordiv(x, y)?,
-        BinOp::Mod => a::int_mod(x, y)?,
-        BinOp::Pow => {
-            return Ok(match a::int_pow(x, y)? {
-                a::IntOrFloat::Int(i) => Value::Int(i),
-                a::IntOrFloat::Float(f) => Value::Float(f),
-            })
+        BinOp::FloorDiv => a::int_floordiv(x, y),
+        BinOp::Mod => a::int_mod(x, y),
+        BinOp::Pow => match a::int_pow(x, y) {
+            Ok(a::IntOrFloat::Int(i)) => Ok(i),
+            Ok(a::IntOrFloat::Float(f)) => return Ok(Value::Float(f)),
+            Err(e) => Err(e),
+        },
+        BinOp::LShift => a::int_lshift(x, y),
+        BinOp::RShift => a::int_rshift(x, y),
+        BinOp::BitOr => Ok(x | y),
+        BinOp::BitXor => Ok(x ^ y),
+        BinOp::BitAnd => Ok(x & y),
+        BinOp::MatMul => {
+            return Err(NumError::Type(
+                "unsupported operand type(s) for @: 'int' and 'int'".into(),
+            ))
         }
-        BinOp::LShift => a::int_lshift(x, y)?,
-        BinOp::RShift => a::int_rshift(x, y)?,
+    };
+    match r {
+        Ok(i) => Ok(Value::Int(i)),
+        Err(NumError::Overflow(m)) if m == INT_OVERFLOW => {
+            big_arith(op, &BigInt::from(x), &BigInt::from(y))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Two ints at least one of which is big (or whose `i64` result overflowed).
+pub fn big_arith(op: BinOp, x: &BigInt, y: &BigInt) -> NumResult<Value> {
+    let r = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => bigint::mul(x, y)?,
+        BinOp::Div => return bigint::truediv(x, y).map(Value::Float),
+        BinOp::FloorDiv => bigint::floordiv(x, y)?,
+        BinOp::Mod => bigint::modulo(x, y)?,
+        BinOp::Pow => {
+            if y.sign() == bigint::Sign::Minus {
+                // A negative exponent gives a float, from both operands as floats (as CPython).
+                let (f, g) = (bigint::to_f64(x)?, bigint::to_f64(y)?);
+                return a::float_pow(f, g).map(Value::Float);
+            }
+            bigint::pow(x, y)?
+        }
+        BinOp::LShift => bigint::lshift(x, y)?,
+        BinOp::RShift => bigint::rshift(x, y)?,
         BinOp::BitOr => x | y,
         BinOp::BitXor => x ^ y,
         BinOp::BitAnd => x & y,
@@ -89,5 +169,6 @@ fn int_arith(op: BinOp, x: i64, y: i64) -> NumResult<Value> {
                 "unsupported operand type(s) for @: 'int' and 'int'".into(),
             ))
         }
-    }))
+    };
+    Ok(Value::from(r))
 }

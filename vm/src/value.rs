@@ -6,6 +6,7 @@
 //! `vm/src/heap/` for how both work under the two memory models.
 
 use crate::heap::Ref;
+use crate::num::BigInt;
 use crate::object::{
     BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
     NativeFunction, PyStr, Range, RangeIter, SetObj, Slice, Tuple,
@@ -55,6 +56,7 @@ impl Value {
             Bool(b) => Bool(*b),
             Int(i) => Int(*i),
             Float(f) => Float(*f),
+            BigInt(a) => BigInt(a.clone()),
             Str(a) => Str(a.clone()),
             Tuple(a) => Tuple(a.clone()),
             List(a) => List(a.clone()),
@@ -86,6 +88,9 @@ pub enum Value {
     None,
     Bool(bool),
     Int(i64),
+    /// An int outside `i64`. Always normalised: a value that fits in `i64` is an `Int`, never a
+    /// `BigInt`, so small ints have one representation (equality, hashing and `is` rely on it).
+    BigInt(Ref<BigInt>),
     Float(f64),
     Str(Ref<PyStr>),
     Tuple(Ref<Tuple>),
@@ -145,6 +150,7 @@ impl Value {
             // treating equal ints as identical matches what CPython prints for them.
             (Int(a), Int(b)) => a == b,
             (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (BigInt(a), BigInt(b)) => Ref::ptr_eq(a, b),
             (Str(a), Str(b)) => Ref::ptr_eq(a, b),
             (Tuple(a), Tuple(b)) => Ref::ptr_eq(a, b),
             (List(a), List(b)) => Ref::ptr_eq(a, b),
@@ -177,6 +183,7 @@ impl Value {
             Bool(b) => 4 + *b as usize,
             Int(i) => *i as usize,
             Float(f) => f.to_bits() as usize,
+            BigInt(a) => Ref::as_ptr(a) as usize,
             Str(a) => Ref::as_ptr(a) as usize,
             Tuple(a) => Ref::as_ptr(a) as usize,
             List(a) => Ref::as_ptr(a) as usize,
@@ -211,6 +218,16 @@ impl From<i64> for Value {
     }
 }
 
+impl From<BigInt> for Value {
+    /// A computed int, normalised: `Int` when it fits in `i64`, else a heap `BigInt`.
+    fn from(i: BigInt) -> Value {
+        match i64::try_from(&i) {
+            Ok(small) => Value::Int(small),
+            Err(_) => Value::BigInt(Ref::new(i)),
+        }
+    }
+}
+
 impl From<bool> for Value {
     fn from(b: bool) -> Value {
         Value::Bool(b)
@@ -242,6 +259,7 @@ impl std::fmt::Debug for Value {
             Value::None => write!(f, "None"),
             Value::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
             Value::Int(i) => write!(f, "{i}"),
+            Value::BigInt(i) => write!(f, "{}", **i),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{:?}", s.as_str()),
             other => write!(f, "<{}>", crate::object::type_name(other)),

@@ -43,6 +43,7 @@ impl Parser<'_> {
             self.peek(),
             Token::Name
                 | Token::Int(_)
+                | Token::BigInt(_)
                 | Token::Float(_)
                 | Token::Str
                 | Token::FStr
@@ -712,6 +713,10 @@ impl Parser<'_> {
             Token::Int(v) => {
                 self.bump();
                 Ok(constant(Const::Int(v)))
+            }
+            Token::BigInt(s) => {
+                self.bump();
+                Ok(constant(Const::BigInt(s)))
             }
             Token::Float(v) => {
                 self.bump();

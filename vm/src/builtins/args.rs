@@ -1,11 +1,14 @@
 //! Argument checking for native functions, with CPython's exact `TypeError` messages.
 
+use std::borrow::Cow;
+
 use crate::err;
 use crate::error::PyResult;
 use std::sync::Arc;
 
 use crate::heap::Ref;
 use crate::interp::Args;
+use crate::num::BigInt;
 use crate::object::{type_name, Class, PyStr};
 use crate::value::Value;
 
@@ -101,11 +104,36 @@ impl<'a> ArgsExt<'a> for Args<'a> {
     }
 }
 
-/// An int argument (bools count): `'float' object cannot be interpreted as an integer` otherwise.
+/// An int argument (bools count): `'float' object cannot be interpreted as an integer` otherwise;
+/// a big int is `OverflowError`, as CPython's conversion to `Py_ssize_t`.
 pub fn to_index(v: &Value) -> PyResult<i64> {
     match v {
         Value::Int(i) => Ok(*i),
         Value::Bool(b) => Ok(*b as i64),
+        Value::BigInt(_) => Err(ssize_overflow()),
+        other => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(other)
+        )),
+    }
+}
+
+/// `OverflowError` for a big int where CPython needs a `Py_ssize_t`.
+pub fn ssize_overflow() -> crate::PyErr {
+    err!(
+        OverflowError,
+        "Python int too large to convert to C ssize_t"
+    )
+}
+
+/// An int argument of any size (bools count), as a big int; the same `TypeError` as [`to_index`]
+/// otherwise.
+pub fn to_bigint(v: &Value) -> PyResult<Cow<'_, BigInt>> {
+    match v {
+        Value::Int(i) => Ok(Cow::Owned(BigInt::from(*i))),
+        Value::Bool(b) => Ok(Cow::Owned(BigInt::from(*b as i64))),
+        Value::BigInt(b) => Ok(Cow::Borrowed(b)),
         other => Err(err!(
             TypeError,
             "'{}' object cannot be interpreted as an integer",
@@ -180,6 +208,12 @@ pub fn slice_index(v: Option<&Value>) -> PyResult<Option<i64>> {
         None | Some(Value::None) => Ok(None),
         Some(Value::Int(i)) => Ok(Some(*i)),
         Some(Value::Bool(b)) => Ok(Some(*b as i64)),
+        // Slice bounds clamp, as CPython's: past either end of i64 is past any sequence.
+        Some(Value::BigInt(b)) => Ok(Some(if b.sign() == crate::num::bigint::Sign::Minus {
+            -i64::MAX
+        } else {
+            i64::MAX
+        })),
         Some(_) => Err(err!(
             TypeError,
             "slice indices must be integers or None or have an __index__ method"

@@ -227,7 +227,7 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
         let b = to_index(b)?;
         return match x {
             Value::Str(s) => crate::num::parse_int(s.as_str(), b)
-                .map(Value::Int)
+                .map(Value::from)
                 .map_err(num_err),
             _ => raise!(
                 TypeError,
@@ -237,19 +237,20 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
     }
     match x {
         Value::Int(i) => Ok(Value::Int(*i)),
+        Value::BigInt(_) => Ok(x.clone()),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
         Value::Float(f) => crate::num::float_to_int(*f)
-            .map(Value::Int)
+            .map(Value::from)
             .map_err(num_err),
         Value::Str(s) => crate::num::parse_int(s.as_str(), 10)
-            .map(Value::Int)
+            .map(Value::from)
             .map_err(num_err),
         Value::Instance(_) => {
             for name in ["__int__", "__index__", "__trunc__"] {
                 if let Some(m) = interp.lookup_special(x, name) {
                     let r = interp.call(&m, std::slice::from_ref(x))?;
                     return match r {
-                        Value::Int(_) => Ok(r),
+                        Value::Int(_) | Value::BigInt(_) => Ok(r),
                         Value::Bool(b) => Ok(Value::Int(b as i64)),
                         other => raise!(
                             TypeError,
@@ -298,6 +299,9 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
     match x {
         Value::Float(f) => Ok(Value::Float(*f)),
         Value::Int(i) => Ok(Value::Float(*i as f64)),
+        Value::BigInt(b) => crate::num::bigint::to_f64(b)
+            .map(Value::Float)
+            .map_err(num_err),
         Value::Bool(b) => Ok(Value::Float(*b as i64 as f64)),
         Value::Str(s) => crate::num::parse_float(s.as_str())
             .map(|f| Value::Float(if f.is_nan() { fresh_nan(f) } else { f }))
@@ -309,6 +313,9 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
                     return match r {
                         Value::Float(_) => Ok(r),
                         Value::Int(i) if name == "__index__" => Ok(Value::Float(i as f64)),
+                        Value::BigInt(b) if name == "__index__" => crate::num::bigint::to_f64(&b)
+                            .map(Value::Float)
+                            .map_err(num_err),
                         other => raise!(
                             TypeError,
                             "{}.{name} returned non-float (type {})",

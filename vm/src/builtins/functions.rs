@@ -4,16 +4,19 @@ use std::io::BufRead;
 
 use minivm_compiler::bytecode::BinOp;
 
-use crate::builtins::args::{as_class, opt_index, to_index, ArgsExt};
+use crate::arith::{to_big, to_f64};
+use crate::builtins::args::{as_class, to_bigint, to_index, ArgsExt};
 use crate::builtins::{num_err, Methods};
 use crate::error::PyResult;
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
+use crate::num::bigint::{self, BigInt};
 use crate::num::format_spec::int_to_str_radix;
 use crate::object::{class_of, type_name, Class, ExcKind};
 use crate::value::Value;
 use crate::{err, raise};
+use num_traits::{Signed, ToPrimitive};
 
 pub const FUNCTIONS: Methods = &[
     ("print", print),
@@ -175,7 +178,11 @@ fn ascii(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("abs")?;
     match as_number(v) {
-        Some(Num::Int(i)) => Ok(Value::Int(crate::num::int_abs(i).map_err(num_err)?)),
+        Some(Num::Int(i)) => Ok(match i.checked_abs() {
+            Some(a) => Value::Int(a),
+            None => Value::from(BigInt::from(i).abs()),
+        }),
+        Some(Num::Big(b)) => Ok(Value::from(b.abs())),
         Some(Num::Float(f)) => Ok(Value::Float(f.abs())),
         None => match interp.lookup_special(v, "__abs__") {
             Some(m) => interp.call(&m, std::slice::from_ref(v)),
@@ -263,20 +270,40 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let nd = args.pos_or_kw("round", 1, "ndigits")?;
     match x {
-        Value::Int(_) | Value::Bool(_) => {
-            let i = to_index(x)?;
-            match opt_index(nd)? {
-                None => Ok(Value::Int(i)),
-                Some(n) => crate::num::int_round(i, n).map(Value::Int).map_err(num_err),
+        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => match nd {
+            None | Some(Value::None) => Ok(match x {
+                Value::Bool(b) => Value::Int(*b as i64),
+                _ => x.clone(),
+            }),
+            Some(n) => {
+                let n = to_bigint(n)?;
+                if let (Value::Int(i), Some(k)) = (x, n.to_i64()) {
+                    if let Ok(r) = crate::num::int_round(*i, k) {
+                        return Ok(Value::Int(r));
+                    }
+                }
+                bigint::round(&*to_bigint(x)?, &n)
+                    .map(Value::from)
+                    .map_err(num_err)
             }
-        }
-        Value::Float(f) => match opt_index(nd)? {
-            None => crate::num::float_round_to_int(*f)
-                .map(Value::Int)
+        },
+        Value::Float(f) => match nd {
+            None | Some(Value::None) => crate::num::float_round_to_int(*f)
+                .map(Value::from)
                 .map_err(num_err),
-            Some(n) => crate::num::float_round(*f, n)
-                .map(Value::Float)
-                .map_err(num_err),
+            Some(n) => {
+                // ndigits past i64 rounds as the extreme it is beyond (all digits, or none).
+                let n = match to_bigint(n)?.to_i64() {
+                    Some(k) => k,
+                    None if matches!(n, Value::BigInt(b) if b.sign() == bigint::Sign::Minus) => {
+                        i64::MIN
+                    }
+                    None => i64::MAX,
+                };
+                crate::num::float_round(*f, n)
+                    .map(Value::Float)
+                    .map_err(num_err)
+            }
         },
         _ => match interp.lookup_special(x, "__round__") {
             Some(m) => {
@@ -300,16 +327,17 @@ fn divmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let pair = |x: Value, y: Value| Value::tuple(vec![x, y]);
     match (as_number(a), as_number(b)) {
-        (Some(Num::Int(x)), Some(Num::Int(y))) => {
+        (Some(Num::Int(x)), Some(Num::Int(y))) if !(x == i64::MIN && y == -1) => {
             let (q, r) = crate::num::int_divmod(x, y).map_err(num_err)?;
             Ok(pair(Value::Int(q), Value::Int(r)))
         }
         (Some(x), Some(y)) => {
-            let f = |n: Num| match n {
-                Num::Int(i) => i as f64,
-                Num::Float(f) => f,
-            };
-            let (q, r) = crate::num::float_divmod(f(x), f(y)).map_err(num_err)?;
+            if let (Some(i), Some(j)) = (to_big(x), to_big(y)) {
+                let (q, r) = bigint::divmod(&i, &j).map_err(num_err)?;
+                return Ok(pair(Value::from(q), Value::from(r)));
+            }
+            let (f, g) = (to_f64(x).map_err(num_err)?, to_f64(y).map_err(num_err)?);
+            let (q, r) = crate::num::float_divmod(f, g).map_err(num_err)?;
             Ok(pair(Value::Float(q), Value::Float(r)))
         }
         _ => {
@@ -360,6 +388,13 @@ fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ) => crate::num::int_pow_mod(to_index(base)?, to_index(exp)?, to_index(m)?)
                 .map(Value::Int)
                 .map_err(num_err),
+            (
+                Value::Int(_) | Value::Bool(_) | Value::BigInt(_),
+                Value::Int(_) | Value::Bool(_) | Value::BigInt(_),
+                Value::Int(_) | Value::Bool(_) | Value::BigInt(_),
+            ) => bigint::pow_mod(&*to_bigint(base)?, &*to_bigint(exp)?, &*to_bigint(m)?)
+                .map(Value::from)
+                .map_err(num_err),
             _ => raise!(
                 TypeError,
                 "pow() 3rd argument not allowed unless all arguments are integers"
@@ -390,7 +425,11 @@ fn ord(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn chr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let i = to_index(args.one("chr")?)?;
+    let v = args.one("chr")?;
+    if let Value::BigInt(_) = v {
+        raise!(OverflowError, "Python int too large to convert to C int");
+    }
+    let i = to_index(v)?;
     if !(0..0x110000).contains(&i) {
         raise!(ValueError, "chr() arg not in range(0x110000)");
     }
@@ -404,7 +443,22 @@ fn chr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn radix(args: Args<'_>, name: &str, r: u32) -> PyResult<Value> {
-    let i = to_index(args.one(name)?)?;
+    let v = args.one(name)?;
+    if let Value::BigInt(b) = v {
+        let prefix = match r {
+            2 => "0b",
+            8 => "0o",
+            _ => "0x",
+        };
+        let sign = if b.sign() == bigint::Sign::Minus {
+            "-"
+        } else {
+            ""
+        };
+        let digits = bigint::magnitude_radix(b, r, false);
+        return Ok(Value::string(format!("{sign}{prefix}{digits}")));
+    }
+    let i = to_index(v)?;
     Ok(Value::string(int_to_str_radix(i, r, true)))
 }
 
@@ -424,6 +478,7 @@ fn oct(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
     Ok(match v {
         Value::Int(i) => crate::num::hash_int(*i),
+        Value::BigInt(b) => bigint::hash(b),
         Value::Bool(b) => crate::num::hash_bool(*b),
         Value::Float(f) => crate::num::hash_float(*f),
         Value::Tuple(t) => {

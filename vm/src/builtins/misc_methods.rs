@@ -76,12 +76,20 @@ fn recv_int(args: &Args<'_>, meth: &str) -> PyResult<i64> {
 }
 
 fn bit_length(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if let Some(Value::BigInt(b)) = args.pos.first() {
+        rest(&args).none("int.bit_length")?;
+        return Ok(Value::Int(crate::num::bigint::bit_length(b) as i64));
+    }
     let i = recv_int(&args, "bit_length")?;
     rest(&args).none("int.bit_length")?;
     Ok(Value::Int(64 - i.unsigned_abs().leading_zeros() as i64))
 }
 
 fn bit_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if let Some(Value::BigInt(b)) = args.pos.first() {
+        rest(&args).none("int.bit_count")?;
+        return Ok(Value::Int(crate::num::bigint::bit_count(b) as i64));
+    }
     let i = recv_int(&args, "bit_count")?;
     rest(&args).none("int.bit_count")?;
     Ok(Value::Int(i.unsigned_abs().count_ones() as i64))
@@ -100,8 +108,9 @@ fn is_integer(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(f.is_finite() && f.fract() == 0.0))
 }
 
-/// `x.as_integer_ratio()`: exact, in lowest terms (an error if a part does not fit in 64 bits).
-pub fn integer_ratio(x: f64) -> PyResult<(i64, i64)> {
+/// `x.as_integer_ratio()`: exact, in lowest terms (parts past `i64` are big ints).
+pub fn integer_ratio(x: f64) -> PyResult<(Value, Value)> {
+    use crate::num::BigInt;
     if x.is_nan() {
         raise!(ValueError, "cannot convert NaN to integer ratio");
     }
@@ -109,45 +118,34 @@ pub fn integer_ratio(x: f64) -> PyResult<(i64, i64)> {
         raise!(OverflowError, "cannot convert Infinity to integer ratio");
     }
     if x == 0.0 {
-        return Ok((0, 1));
+        return Ok((Value::Int(0), Value::Int(1)));
     }
     let bits = x.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;
-    let mut mant = (bits & ((1u64 << 52) - 1)) as i128;
+    let mut mant = bits & ((1u64 << 52) - 1);
     let mut e = if exp == 0 { -1074 } else { exp - 1075 };
     if exp != 0 {
         mant |= 1 << 52;
     }
-    while mant & 1 == 0 {
-        mant >>= 1;
-        e += 1;
-    }
-    let sign: i128 = if x < 0.0 { -1 } else { 1 };
-    let too_big = || crate::err!(OverflowError, "{}", crate::num::INT_OVERFLOW);
-    if e >= 0 {
-        let n = if e > 62 {
-            None
-        } else {
-            mant.checked_mul(1i128 << e)
-        };
-        let n = n
-            .and_then(|n| i64::try_from(sign * n).ok())
-            .ok_or_else(too_big)?;
-        Ok((n, 1))
+    // Lowest terms: the denominator is a power of two, so strip the mantissa's factors of two.
+    let tz = mant.trailing_zeros() as i32;
+    mant >>= tz;
+    e += tz;
+    let n = BigInt::from(mant);
+    let n = if x < 0.0 { -n } else { n };
+    let one = BigInt::from(1);
+    Ok(if e >= 0 {
+        (Value::from(n << e as usize), Value::Int(1))
     } else {
-        if -e > 62 {
-            return Err(too_big());
-        }
-        let d = 1i64 << (-e);
-        Ok(((sign * mant) as i64, d))
-    }
+        (Value::from(n), Value::from(one << (-e) as usize))
+    })
 }
 
 fn as_integer_ratio(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let f = recv_float(&args, "as_integer_ratio")?;
     rest(&args).none("float.as_integer_ratio")?;
     let (n, d) = integer_ratio(f)?;
-    Ok(Value::tuple(vec![Value::Int(n), Value::Int(d)]))
+    Ok(Value::tuple(vec![n, d]))
 }
 
 fn recv_range<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Range>> {
@@ -165,11 +163,9 @@ fn range_pos(r: &Range, x: &Value) -> Option<i128> {
     }
 }
 
-/// An index or count as a Python int (minivm's ints stop at i64::MAX; a range may be longer).
+/// An index or count as a Python int (big past i64::MAX: a range may be longer than that).
 fn index_value(k: i128) -> PyResult<Value> {
-    i64::try_from(k)
-        .map(Value::Int)
-        .map_err(|_| crate::arith::overflow())
+    Ok(crate::arith::int_value(k))
 }
 
 fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

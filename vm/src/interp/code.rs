@@ -81,6 +81,10 @@ fn constant_value(c: &Constant) -> Value {
         Constant::None => Value::None,
         Constant::Bool(b) => Value::Bool(*b),
         Constant::Int(i) => Value::Int(*i),
+        // The lexer checked the digits (and CPython's digit limit) already.
+        Constant::BigInt(s) => {
+            crate::num::bigint::parse_literal(s).map_or(Value::None, Value::from)
+        }
         Constant::Float(f) => Value::Float(*f),
         Constant::Str(s) => Value::str(s),
         Constant::Ellipsis => Value::Ellipsis,

@@ -236,9 +236,8 @@ impl Interp {
                 if let IterState::Enumerate { count, .. } = &mut *obj.state.lock() {
                     *count += 1;
                 }
-                // CPython goes on with big ints; minivm's ints stop at i64::MAX.
-                let n = i64::try_from(n).map_err(|_| crate::arith::overflow())?;
-                Ok(Some(Value::tuple(vec![Value::Int(n), v])))
+                // Past i64::MAX the count goes on as a big int, as CPython's.
+                Ok(Some(Value::tuple(vec![crate::arith::int_value(n), v])))
             }
             IterState::Zip { inners, strict } => {
                 let (inners, strict) = (inners.clone(), *strict);

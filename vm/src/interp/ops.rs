@@ -10,22 +10,26 @@ use minivm_compiler::bytecode::{BinOp, CmpOp};
 use crate::arith as num;
 use crate::heap::Ref;
 use crate::interp::Interp;
+use crate::num::bigint::{self, BigInt};
 use crate::object::{type_name, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
-/// A number as the arithmetic helpers see it (bools are ints).
+/// A number as the arithmetic helpers see it (bools are ints; a big int is borrowed).
 #[derive(Clone, Copy, Debug)]
-pub enum Num {
+pub enum Num<'a> {
     Int(i64),
+    /// An int beyond `i64` (never one that fits: `Value::BigInt` is normalised).
+    Big(&'a BigInt),
     Float(f64),
 }
 
-pub fn as_number(v: &Value) -> Option<Num> {
+pub fn as_number(v: &Value) -> Option<Num<'_>> {
     match v {
         Value::Int(i) => Some(Num::Int(*i)),
         Value::Bool(b) => Some(Num::Int(*b as i64)),
         Value::Float(f) => Some(Num::Float(*f)),
+        Value::BigInt(b) => Some(Num::Big(b)),
         _ => None,
     }
 }
@@ -42,6 +46,11 @@ pub fn num_cmp(a: Num, b: Num) -> Option<Ordering> {
         (Num::Float(x), Num::Float(y)) => x.partial_cmp(&y),
         (Num::Int(x), Num::Float(y)) => num::cmp_int_float(x, y),
         (Num::Float(x), Num::Int(y)) => num::cmp_int_float(y, x).map(Ordering::reverse),
+        (Num::Big(x), Num::Big(y)) => Some(x.cmp(y)),
+        (Num::Big(x), Num::Int(y)) => Some((*x).cmp(&BigInt::from(y))),
+        (Num::Int(x), Num::Big(y)) => Some(BigInt::from(x).cmp(y)),
+        (Num::Big(x), Num::Float(y)) => bigint::cmp_float(x, y),
+        (Num::Float(x), Num::Big(y)) => bigint::cmp_float(y, x).map(Ordering::reverse),
     }
 }
 
@@ -128,7 +137,8 @@ impl Interp {
             }
             (BinOp::Mul, Value::List(l)) => {
                 let Some(n) = as_number(b).and_then(|n| match n {
-                    Num::Int(i) => Some(i),
+                    Num::Int(i) => Some(Ok(i)),
+                    Num::Big(_) => Some(Err(index_overflow())),
                     Num::Float(_) => None,
                 }) else {
                     return Err(err!(
@@ -139,7 +149,7 @@ impl Interp {
                 };
                 // The size is checked before growing, so the list's lock is never held while
                 // gigabytes are built; an empty list or a count <= 0 costs nothing.
-                let n = n.max(0) as usize;
+                let n = n?.max(0) as usize;
                 let mut items = l.items.lock();
                 if n == 0 {
                     items.clear();
@@ -201,8 +211,12 @@ impl Interp {
                 items.extend(y.items.iter().cloned());
                 Value::tuple(items)
             }
-            (BinOp::Mul, Str(_) | List(_) | Tuple(_), Int(_) | Bool(_)) => repeat(a, b)?,
-            (BinOp::Mul, Int(_) | Bool(_), Str(_) | List(_) | Tuple(_)) => repeat(b, a)?,
+            (BinOp::Mul, Str(_) | List(_) | Tuple(_), Int(_) | Bool(_) | BigInt(_)) => {
+                repeat(a, b)?
+            }
+            (BinOp::Mul, Int(_) | Bool(_) | BigInt(_), Str(_) | List(_) | Tuple(_)) => {
+                repeat(b, a)?
+            }
             (BinOp::Mod, Str(s), _) => Value::string(self.percent_format(s.as_str(), b)?),
             (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Set(x), Set(y)) => {
                 let xs = x.items.lock().clone();
@@ -533,6 +547,8 @@ impl Interp {
             }
             Range(r) => Ok(match as_number(needle) {
                 Some(Num::Int(i)) => r.position(i).is_some(),
+                // Range bounds are i64, so no big int is a member.
+                Some(Num::Big(_)) => false,
                 Some(Num::Float(f)) => {
                     // Every member is an i64: a float outside -2**63..2**63 (where `as` would
                     // saturate) is not one.
@@ -587,6 +603,8 @@ impl Interp {
             None | Undefined => false,
             Bool(b) => *b,
             Int(i) => *i != 0,
+            // Normalised: a big int is never zero.
+            BigInt(_) => true,
             Float(f) => *f != 0.0,
             Str(s) => !s.as_str().is_empty(),
             Tuple(t) => !t.items.is_empty(),
@@ -618,7 +636,11 @@ impl Interp {
 
     pub fn unary_neg(&mut self, v: &Value) -> PyResult<Value> {
         match as_number(v) {
-            Some(Num::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(num::overflow),
+            Some(Num::Int(i)) => Ok(match i.checked_neg() {
+                Some(n) => Value::Int(n),
+                None => Value::from(-BigInt::from(i)),
+            }),
+            Some(Num::Big(b)) => Ok(Value::from(-b)),
             Some(Num::Float(f)) => Ok(Value::Float(-f)),
             None => self.unary_dunder(v, "__neg__", "-"),
         }
@@ -627,6 +649,7 @@ impl Interp {
     pub fn unary_pos(&mut self, v: &Value) -> PyResult<Value> {
         match as_number(v) {
             Some(Num::Int(i)) => Ok(Value::Int(i)),
+            Some(Num::Big(_)) => Ok(v.clone()),
             Some(Num::Float(f)) => Ok(Value::Float(f)),
             None => self.unary_dunder(v, "__pos__", "+"),
         }
@@ -635,6 +658,8 @@ impl Interp {
     pub fn unary_invert(&mut self, v: &Value) -> PyResult<Value> {
         match as_number(v) {
             Some(Num::Int(i)) => Ok(Value::Int(!i)),
+            // ~x == -x - 1, as in two's complement.
+            Some(Num::Big(b)) => Ok(Value::from(-b - 1)),
             _ => self.unary_dunder(v, "__invert__", "~"),
         }
     }
@@ -651,12 +676,21 @@ impl Interp {
     }
 }
 
+/// `OverflowError` for a big int used as a count or size (`[0] * 2**100`), CPython's message.
+pub fn index_overflow() -> PyErr {
+    err!(
+        OverflowError,
+        "cannot fit 'int' into an index-sized integer"
+    )
+}
+
 /// `seq * n`: an empty sequence or a count of 0 or less gives an empty result at once; a result
 /// too large to build is an error before anything is built (see `builtins::args::check_items`).
 fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
     use crate::builtins::args::{check_str_bytes, repeated_items};
     let n = match as_number(n) {
         Some(Num::Int(i)) => i.max(0) as usize,
+        Some(Num::Big(_)) => return Err(index_overflow()),
         _ => 0,
     };
     Ok(match seq {

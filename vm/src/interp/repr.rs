@@ -3,6 +3,7 @@
 use crate::interp::Interp;
 use crate::num::float_repr::write_float_repr;
 use crate::num::format_spec;
+use crate::num::{BigInt, Int};
 use crate::object::{type_name, Payload, TypeKind};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -29,6 +30,14 @@ fn pad_digits(s: &str, p: usize) -> PyResult<String> {
         "{sign}{prefix}{}{digits}",
         "0".repeat(p - digits.len())
     ))
+}
+
+/// `format(n, spec)` for an int of either size.
+fn format_any_int(n: &Int, spec: &str) -> PyResult<String> {
+    Ok(match n {
+        Int::Small(i) => format_spec::format_int(*i, spec)?,
+        Int::Big(b) => format_spec::format_bigint(b, spec)?,
+    })
 }
 
 impl Interp {
@@ -67,6 +76,7 @@ impl Interp {
             Value::Bool(true) => out.push_str("True"),
             Value::Bool(false) => out.push_str("False"),
             Value::Int(i) => out.push_str(&i.to_string()),
+            Value::BigInt(b) => out.push_str(&crate::num::bigint::to_decimal(b)?),
             Value::Float(f) => write_float_repr(out, *f),
             Value::Str(s) => out.push_str(&str_repr(s.as_str())),
             Value::Ellipsis => out.push_str("Ellipsis"),
@@ -324,6 +334,7 @@ impl Interp {
     pub fn format_with_spec(&mut self, v: &Value, spec: &str) -> PyResult<String> {
         Ok(match v {
             Value::Int(i) => format_spec::format_int(*i, spec)?,
+            Value::BigInt(b) => format_spec::format_bigint(b, spec)?,
             Value::Bool(b) => format_spec::format_bool(*b, spec)?,
             Value::Float(f) => format_spec::format_float(*f, spec)?,
             Value::Str(s) => format_spec::format_str(s.as_str(), spec)?,
@@ -420,8 +431,9 @@ impl Interp {
                 }
                 'd' | 'i' | 'u' => {
                     let n = match arg {
-                        Value::Int(i) => *i,
-                        Value::Bool(b) => *b as i64,
+                        Value::Int(i) => Int::Small(*i),
+                        Value::BigInt(b) => Int::Big(BigInt::clone(b)),
+                        Value::Bool(b) => Int::Small(*b as i64),
                         Value::Float(f) => crate::num::arith::float_to_int(*f)?,
                         other => {
                             return Err(err!(
@@ -431,11 +443,12 @@ impl Interp {
                             ))
                         }
                     };
-                    format_spec::format_int(n, sign)?
+                    format_any_int(&n, sign)?
                 }
                 'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
                     let f = match arg {
                         Value::Int(i) => *i as f64,
+                        Value::BigInt(b) => crate::num::bigint::to_f64(b)?,
                         Value::Bool(b) => *b as i64 as f64,
                         Value::Float(f) => *f,
                         other => {
@@ -454,8 +467,9 @@ impl Interp {
                 }
                 'x' | 'X' | 'o' => {
                     let n = match arg {
-                        Value::Int(i) => *i,
-                        Value::Bool(b) => *b as i64,
+                        Value::Int(i) => Int::Small(*i),
+                        Value::BigInt(b) => Int::Big(BigInt::clone(b)),
+                        Value::Bool(b) => Int::Small(*b as i64),
                         other => {
                             return Err(err!(
                                 TypeError,
@@ -465,10 +479,13 @@ impl Interp {
                         }
                     };
                     let alt = if flags.contains('#') { "#" } else { "" };
-                    format_spec::format_int(n, &format!("{sign}{alt}{conv}"))?
+                    format_any_int(&n, &format!("{sign}{alt}{conv}"))?
                 }
                 'c' => match arg {
                     Value::Str(s) if s.char_len() == 1 => s.as_str().to_string(),
+                    Value::BigInt(_) => {
+                        return Err(err!(OverflowError, "%c arg not in range(0x110000)"))
+                    }
                     Value::Int(i) => u32::try_from(*i)
                         .ok()
                         .filter(|&c| c < 0x11_0000)

@@ -28,6 +28,12 @@ fn slice_part(v: &Value) -> PyResult<Option<i64>> {
         Value::None => Ok(None),
         Value::Int(i) => Ok(Some(*i)),
         Value::Bool(b) => Ok(Some(*b as i64)),
+        // A big bound is past either end of any sequence: clamp it, as CPython does.
+        Value::BigInt(b) => Ok(Some(if b.sign() == crate::num::bigint::Sign::Minus {
+            -i64::MAX
+        } else {
+            i64::MAX
+        })),
         _ => Err(err!(
             TypeError,
             "slice indices must be integers or None or have an __index__ method"
@@ -101,6 +107,10 @@ pub fn seq_index(i: i64, len: usize) -> Option<usize> {
 fn index_of(key: &Value, what: &str) -> PyResult<i64> {
     match as_number(key) {
         Some(Num::Int(i)) => Ok(i),
+        Some(Num::Big(_)) => Err(err!(
+            IndexError,
+            "cannot fit 'int' into an index-sized integer"
+        )),
         _ => Err(err!(
             TypeError,
             "{what} indices must be integers or slices, not {}",
@@ -125,7 +135,7 @@ impl Interp {
             return Ok(None);
         };
         match self.call(&f, std::slice::from_ref(key))? {
-            i @ (Value::Int(_) | Value::Bool(_)) => Ok(Some(i)),
+            i @ (Value::Int(_) | Value::Bool(_) | Value::BigInt(_)) => Ok(Some(i)),
             other => Err(err!(
                 TypeError,
                 "__index__ returned non-int (type {})",
@@ -205,7 +215,8 @@ impl Interp {
                     // indices. They can fall outside i64 even when every member fits
                     // (`range(0, 2**63-1, 2**62)[::1]` stops at 2**63): minivm raises then.
                     let (start, stop, step, _) = slice_bounds(sl, r.len())?;
-                    let fit = |v: i128| i64::try_from(v).map_err(|_| crate::arith::overflow());
+                    let fit =
+                        |v: i128| i64::try_from(v).map_err(|_| crate::arith::range_overflow());
                     let step_of = i128::from(r.step);
                     Ok(Value::Range(Ref::new(Range {
                         start: fit(i128::from(r.start) + start * step_of)?,
@@ -214,6 +225,10 @@ impl Interp {
                     })))
                 }
                 _ => {
+                    // A big index is simply out of range (CPython's range takes big indices).
+                    if let Value::BigInt(_) = key {
+                        return Err(err!(IndexError, "range object index out of range"));
+                    }
                     let i = i128::from(index_of(key, "range")?);
                     let n = r.len();
                     let j = if i < 0 { i + n } else { i };

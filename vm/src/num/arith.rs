@@ -1,9 +1,12 @@
-//! Int (`i64`) and float (`f64`) arithmetic with Python semantics.
+//! Int (`i64`) and float (`f64`) arithmetic with Python semantics: the fast paths.
 //!
-//! Ints never wrap: any result outside `i64` is `OverflowError` ([`super::INT_OVERFLOW`]).
+//! Ints never wrap: an int helper whose result leaves `i64` returns the internal
+//! [`super::INT_OVERFLOW`] error, and the caller redoes the operation on big ints
+//! ([`super::bigint`]); float-to-int conversions return an [`Int`] that may be big.
 //! Division, modulo, power, shifts, rounding and conversions follow CPython 3.11,
 //! including its exact error messages.  No function here allocates (except `float_round`).
 
+use super::bigint::{self, Int};
 use super::decimal::exact_digits;
 use super::{NumError, NumResult};
 use std::cmp::Ordering;
@@ -393,31 +396,31 @@ pub fn float_pow(iv: f64, iw: f64) -> NumResult<f64> {
 
 /// `int(x)` / `math.trunc(x)` for a float.
 #[inline]
-pub fn float_to_int(x: f64) -> NumResult<i64> {
+pub fn float_to_int(x: f64) -> NumResult<Int> {
     float_integral_to_int(x.trunc())
 }
 
 /// `math.floor(x)` for a float.
 #[inline]
-pub fn float_floor(x: f64) -> NumResult<i64> {
+pub fn float_floor(x: f64) -> NumResult<Int> {
     float_integral_to_int(x.floor())
 }
 
 /// `math.ceil(x)` for a float.
 #[inline]
-pub fn float_ceil(x: f64) -> NumResult<i64> {
+pub fn float_ceil(x: f64) -> NumResult<Int> {
     float_integral_to_int(x.ceil())
 }
 
 /// `round(x)` (no ndigits) for a float: half-to-even, returning an int.
 #[inline]
-pub fn float_round_to_int(x: f64) -> NumResult<i64> {
+pub fn float_round_to_int(x: f64) -> NumResult<Int> {
     float_integral_to_int(x.round_ties_even())
 }
 
-/// Convert an integral-valued float to i64 with CPython's errors.
+/// Convert an integral-valued float to an int with CPython's errors (big past `i64`).
 #[inline]
-fn float_integral_to_int(r: f64) -> NumResult<i64> {
+fn float_integral_to_int(r: f64) -> NumResult<Int> {
     if r.is_nan() {
         return Err(NumError::Value(
             "cannot convert float NaN to integer".to_string(),
@@ -429,9 +432,9 @@ fn float_integral_to_int(r: f64) -> NumResult<i64> {
         ));
     }
     if (-TWO_63..TWO_63).contains(&r) {
-        Ok(r as i64)
+        Ok(Int::Small(r as i64))
     } else {
-        Err(NumError::overflow())
+        bigint::from_f64(r).map(Int::Big)
     }
 }
 

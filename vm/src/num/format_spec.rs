@@ -4,6 +4,7 @@
 //! Entry points: [`format_int`], [`format_bool`], [`format_float`], [`format_str`];
 //! all return CPython's exact `ValueError`/`OverflowError` messages on bad specs.
 
+use super::bigint::{self, BigInt};
 use super::float_repr::{double_to_string, float_repr};
 use super::parse::unicode_decimal_value;
 use super::{NumError, NumResult};
@@ -393,6 +394,48 @@ pub fn format_int_spec(v: i64, f: &FormatSpec) -> NumResult<String> {
     Ok(render_number(
         f,
         sign_char(f, v < 0),
+        prefix,
+        &digits,
+        "",
+        group,
+    ))
+}
+
+/// `format(v, spec)` for an int beyond `i64`: the same presentation types as [`format_int`],
+/// with decimal output under the `sys.set_int_max_str_digits` limit as in CPython.
+pub fn format_bigint(v: &BigInt, spec: &str) -> NumResult<String> {
+    if spec.is_empty() {
+        return bigint::to_decimal(v);
+    }
+    let f = FormatSpec::parse(spec, "int", 'd', '>')?;
+    match f.ty {
+        'b' | 'c' | 'd' | 'o' | 'x' | 'X' | 'n' => format_bigint_spec(v, &f),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%' => Ok(format_float_spec(bigint::to_f64(v)?, &f)),
+        other => Err(unknown_code(other, "int")),
+    }
+}
+
+/// [`format_int_spec`] for a big int.
+pub fn format_bigint_spec(v: &BigInt, f: &FormatSpec) -> NumResult<String> {
+    if f.ty == 'c' || f.precision.is_some() || f.no_neg_0 {
+        // The spec errors come first, as for small ints; a valid `c` spec cannot take a big int.
+        format_int_spec(0, f)?;
+        return Err(NumError::Overflow(
+            "Python int too large to convert to C long",
+        ));
+    }
+    let (radix, prefix, group) = match f.ty {
+        'b' => (2, "0b", 4),
+        'o' => (8, "0o", 4),
+        'x' => (16, "0x", 4),
+        'X' => (16, "0X", 4),
+        _ => (10, "", 3),
+    };
+    let digits = bigint::magnitude_digits(v, radix, f.ty == 'X')?;
+    let prefix = if f.alternate { prefix } else { "" };
+    Ok(render_number(
+        f,
+        sign_char(f, v.sign() == bigint::Sign::Minus),
         prefix,
         &digits,
         "",

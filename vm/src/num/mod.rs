@@ -1,17 +1,20 @@
-//! Python numeric and text-formatting semantics for minivm, as a pure, std-only library.
+//! Python numeric and text-formatting semantics for minivm, as a pure library (std and the
+//! `num-bigint` crate; no VM types).
 //!
 //! Everything here mirrors CPython 3.11 exactly (the `python3` oracle); anything
-//! minivm cannot represent (bignums, complex numbers) is reported as an error rather
+//! minivm cannot represent (complex numbers) is reported as an error rather
 //! than silently producing a different answer.
 //!
 //! * [`float_repr`] — `repr(float)` / `str(float)` (shortest round-trip digits).
 //! * [`format_spec`] — the format-spec mini-language (`format()`, f-strings).
-//! * [`arith`] — int/float arithmetic with Python's rules on `i64`/`f64`.
+//! * [`arith`] — int/float arithmetic with Python's rules on `i64`/`f64` (the fast paths).
+//! * [`bigint`] — the same for ints beyond `i64` (the slow paths, on `num-bigint`).
 //! * [`parse`] — `int(str[, base])`, `float(str)`, plus `str` repr used in messages.
 //! * [`hash`] — CPython-compatible `hash()` for int/float/bool and tuples.
 //! * [`settable`] — an open-addressing table with CPython `set` iteration order.
 
 pub mod arith;
+pub mod bigint;
 mod decimal;
 pub mod float_repr;
 pub mod format_spec;
@@ -22,9 +25,9 @@ mod unicode_tables;
 
 use std::fmt;
 
-/// Message used for every `i64` overflow (`OverflowError`).
-pub const INT_OVERFLOW: &str =
-    "integer overflow: result does not fit in 64 bits (minivm ints are 64-bit)";
+/// Message for an `i64` overflow inside a helper that only ever sees inline ints; callers catch
+/// it and redo the operation on big ints, so programs never see it.
+pub const INT_OVERFLOW: &str = "integer overflow: result does not fit in 64 bits";
 
 /// Errors raised by this module.  Each variant names the Python exception class the VM
 /// should raise; the payload is the exact CPython message.
@@ -32,8 +35,10 @@ pub const INT_OVERFLOW: &str =
 pub enum NumError {
     /// `ZeroDivisionError`.
     ZeroDivision(&'static str),
-    /// `OverflowError` (including minivm's 64-bit int limit, [`INT_OVERFLOW`]).
+    /// `OverflowError`.
     Overflow(&'static str),
+    /// `MemoryError` (an int past [`bigint::MAX_BITS`]); CPython's message is empty.
+    Memory,
     /// `ValueError`.
     Value(String),
     /// `TypeError`.
@@ -85,6 +90,7 @@ impl std::error::Error for NumError {}
 pub type NumResult<T> = Result<T, NumError>;
 
 pub use arith::*;
+pub use bigint::{BigInt, Int};
 pub use float_repr::{float_repr, write_float_repr};
 pub use format_spec::{
     format_bool, format_float, format_int, format_object, format_str, int_to_str_radix, FormatSpec,

@@ -4,6 +4,7 @@
 //! digits and all `str.isspace()` characters are stripped.  Error messages quote the
 //! original argument with Python's `repr`.
 
+use super::bigint::{self, Int};
 use super::unicode_tables::{DECIMAL_ZEROS, NON_PRINTABLE, SPACES};
 use super::{NumError, NumResult};
 
@@ -141,7 +142,7 @@ fn repr200(s: &str) -> String {
 }
 
 /// `int(s, base)` (use base 10 for plain `int(s)`; base 0 means "from the prefix").
-pub fn parse_int(s: &str, base: i64) -> NumResult<i64> {
+pub fn parse_int(s: &str, base: i64) -> NumResult<Int> {
     if base != 0 && !(2..=36).contains(&base) {
         return Err(NumError::Value(
             "int() base must be >= 2 and <= 36, or 0".to_string(),
@@ -221,19 +222,20 @@ pub fn parse_int(s: &str, base: i64) -> NumResult<i64> {
     if !prev_digit || ndigits == 0 {
         return Err(invalid());
     }
-    if overflow || acc > (1u64 << 63) || (acc == (1u64 << 63) && !negative) {
-        if !base.is_power_of_two() && ndigits > 4300 {
-            return Err(NumError::Value(format!(
-                "Exceeds the limit (4300 digits) for integer string conversion: value has {ndigits} digits; use sys.set_int_max_str_digits() to increase the limit"
-            )));
-        }
-        return Err(NumError::overflow());
+    // CPython's limit on decimal-like conversions counts every digit, leading zeros included.
+    let limit = bigint::max_str_digits();
+    if !base.is_power_of_two() && limit > 0 && ndigits > limit {
+        return Err(bigint::from_str_limit_error(ndigits));
     }
-    Ok(if negative {
+    if overflow || acc > (1u64 << 63) || (acc == (1u64 << 63) && !negative) {
+        let digits: Vec<u8> = b.iter().copied().filter(|&c| c != b'_').collect();
+        return bigint::parse_digits(&digits, base, negative).map(Int::from_big);
+    }
+    Ok(Int::Small(if negative {
         0i64.wrapping_sub_unsigned(acc)
     } else {
         acc as i64
-    })
+    }))
 }
 
 /// `float(s)`: accepts surrounding whitespace, `_` between digits, `inf`, `infinity`,

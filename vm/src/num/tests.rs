@@ -21,9 +21,11 @@ fn enc_err(e: &NumError) -> String {
     }
 }
 
-fn enc_i(r: NumResult<i64>) -> String {
-    match r {
-        Ok(v) => format!("i:{v}"),
+/// An int result; a big one encodes as the oracle files encode results past `i64`.
+fn enc_i<T: Into<Int>>(r: NumResult<T>) -> String {
+    match r.map(Into::into) {
+        Ok(Int::Small(v)) => format!("i:{v}"),
+        Ok(Int::Big(_)) => "E:OverflowError:BIG".to_string(),
         Err(e) => enc_err(&e),
     }
 }
@@ -269,9 +271,9 @@ fn arith_examples() {
         Err(NumError::Unsupported(_))
     ));
     assert_eq!(float_round(2.675, 2), Ok(2.67));
-    assert_eq!(float_round_to_int(0.5), Ok(0));
-    assert_eq!(float_round_to_int(1.5), Ok(2));
-    assert_eq!(float_round_to_int(-0.5), Ok(0));
+    assert_eq!(float_round_to_int(0.5), Ok(Int::Small(0)));
+    assert_eq!(float_round_to_int(1.5), Ok(Int::Small(2)));
+    assert_eq!(float_round_to_int(-0.5), Ok(Int::Small(0)));
     assert_eq!(int_round(1250, -2), Ok(1200));
     assert!(!int_float_eq((1 << 53) + 1, 9007199254740992.0));
     assert!(int_float_eq(1 << 53, 9007199254740992.0));
@@ -505,4 +507,53 @@ fn exact_round_examples() {
     assert_eq!(format_float(1e300, ".0f").map(|s| s.len()), Ok(301));
     assert_eq!(int_round(i64::MAX, -19), Err(NumError::overflow()));
     assert_eq!(int_round(i64::MAX, -20), Ok(0));
+}
+
+#[test]
+fn bigint_examples() {
+    use super::bigint::{self, BigInt};
+    let p = |e: u32| BigInt::from(2).pow(e);
+    // Conversions round half to even, once.
+    assert_eq!(bigint::to_f64(&(p(54) + 2)), Ok(18014398509481984.0));
+    assert_eq!(bigint::to_f64(&(p(54) + 6)), Ok(18014398509481992.0));
+    assert!(bigint::to_f64(&p(1024)).is_err());
+    assert_eq!(bigint::to_f64(&(p(1024) - p(971))), Ok(f64::MAX));
+    assert!(bigint::to_f64(&(p(1024) - p(970))).is_err());
+    // True division is correctly rounded, with subnormal results too.
+    assert_eq!(
+        bigint::truediv(&p(100), &BigInt::from(3)),
+        Ok(4.2255020007607644e29)
+    );
+    assert_eq!(bigint::truediv(&BigInt::from(1), &p(1074)), Ok(5e-324));
+    assert_eq!(bigint::truediv(&BigInt::from(1), &p(1076)), Ok(0.0));
+    assert_eq!(bigint::truediv(&BigInt::from(1), &p(1075)), Ok(0.0));
+    assert_eq!(bigint::truediv(&BigInt::from(3), &p(1076)), Ok(5e-324));
+    // The modular hash agrees with small ints and floats.
+    assert_eq!(bigint::hash(&p(100)), 549_755_813_888);
+    assert_eq!(bigint::hash(&-(p(61) - BigInt::from(1))), 0);
+    assert_eq!(bigint::hash(&BigInt::from(-1)), -2);
+    // Exact comparison with floats.
+    assert_eq!(
+        bigint::cmp_float(&(p(64) + 1), 2f64.powi(64)),
+        Some(std::cmp::Ordering::Greater)
+    );
+    assert_eq!(bigint::cmp_float(&p(64), f64::NAN), None);
+    // Floor semantics and two's-complement shifts of negative numbers.
+    assert_eq!(
+        bigint::divmod(&-p(100), &BigInt::from(7)).map(|(_, r)| r),
+        Ok(BigInt::from(5))
+    );
+    assert_eq!(
+        bigint::rshift(&-(p(100) + BigInt::from(1)), &BigInt::from(100)),
+        Ok(BigInt::from(-2))
+    );
+    assert_eq!(
+        bigint::lshift(&BigInt::from(1), &p(62)),
+        Err(NumError::Memory)
+    );
+    assert_eq!(
+        bigint::pow_mod(&BigInt::from(3), &BigInt::from(-1), &BigInt::from(-7)),
+        Ok(BigInt::from(-2))
+    );
+    assert_eq!(Int::from_big(-p(63)), Int::Small(i64::MIN));
 }

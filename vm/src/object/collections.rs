@@ -437,6 +437,7 @@ fn hash_nested_tuple(root: &Tuple) -> crate::PyResult<u64> {
 fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
     Ok(match v {
         Value::Int(i) => hash_int(*i),
+        Value::BigInt(b) => crate::num::bigint::hash(b) as u64,
         Value::Bool(b) => *b as u64,
         Value::Float(f) => crate::num::hash::hash_float(*f) as u64,
         Value::Str(s) => s.hash(),

@@ -49,7 +49,7 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
     match v {
         Value::Undefined | Value::None => &t.none,
         Value::Bool(_) => &t.bool_,
-        Value::Int(_) => &t.int,
+        Value::Int(_) | Value::BigInt(_) => &t.int,
         Value::Float(_) => &t.float,
         Value::Str(_) => &t.str_,
         Value::Tuple(_) => &t.tuple,

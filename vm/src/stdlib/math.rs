@@ -1,14 +1,19 @@
 //! The `math` module, with CPython's domain/range errors (`math domain error`, `math range error`).
 
+use std::borrow::Cow;
+
+use num_traits::ToPrimitive;
+
 use minivm_compiler::bytecode::BinOp;
 
 use super::module_from_fns as make_module;
-use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::args::{to_bigint, to_index, ArgsExt};
 use crate::builtins::{num_err, Methods};
 use crate::error::PyResult;
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
+use crate::num::bigint::{self, BigInt};
 use crate::object::{type_name, Module};
 use crate::value::Value;
 use crate::{err, raise};
@@ -79,6 +84,7 @@ pub fn module() -> Ref<Module> {
 fn real(interp: &mut Interp, v: &Value) -> PyResult<f64> {
     match as_number(v) {
         Some(Num::Int(i)) => Ok(i as f64),
+        Some(Num::Big(b)) => bigint::to_f64(b).map_err(num_err),
         Some(Num::Float(f)) => Ok(f),
         None => {
             if let Some(m) = interp.lookup_special(v, "__float__") {
@@ -162,26 +168,36 @@ fn sqrt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Float(x.sqrt()))
 }
 
-/// Natural log with CPython's errors (0 and negatives are domain errors).
-fn ln(x: f64) -> PyResult<f64> {
+/// CPython's `loghelper`: `f` of a real argument, where an int too large for a float is taken
+/// as `x * 2**e` and its log computed as `f(x) + f(2) * e`.
+fn log_of(interp: &mut Interp, v: &Value, f: fn(f64) -> f64) -> PyResult<f64> {
+    if let Value::BigInt(b) = v {
+        if b.sign() == bigint::Sign::Minus {
+            return Err(domain());
+        }
+        if let Ok(x) = bigint::to_f64(b) {
+            return Ok(f(x));
+        }
+        let (x, e) = bigint::frexp(b);
+        return Ok(f(x) + f(2.0) * e as f64);
+    }
+    let x = real(interp, v)?;
     if x.is_nan() {
         return Ok(x);
     }
     if x <= 0.0 {
         return Err(domain());
     }
-    Ok(x.ln())
+    Ok(f(x))
 }
 
 fn log(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("log", 1, 2)?;
-    let x = real(interp, args.get(0).unwrap_or(&Value::None))?;
-    let num = ln(x)?;
+    let num = log_of(interp, args.get(0).unwrap_or(&Value::None), f64::ln)?;
     match args.get(1) {
         None => Ok(Value::Float(num)),
         Some(b) => {
-            let b = real(interp, b)?;
-            let den = ln(b)?;
+            let den = log_of(interp, b, f64::ln)?;
             if den == 0.0 {
                 raise!(ZeroDivisionError, "float division by zero");
             }
@@ -191,14 +207,8 @@ fn log(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn log_with(interp: &mut Interp, args: Args<'_>, name: &str, f: fn(f64) -> f64) -> PyResult<Value> {
-    let x = one_float(interp, args, name)?;
-    if x.is_nan() {
-        return Ok(Value::Float(x));
-    }
-    if x <= 0.0 {
-        return Err(domain());
-    }
-    Ok(Value::Float(f(x)))
+    let v = args.one(name)?;
+    log_of(interp, v, f).map(Value::Float)
 }
 
 fn log2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -386,13 +396,13 @@ fn rounding(
     args: Args<'_>,
     name: &str,
     dunder: &str,
-    f: fn(f64) -> crate::num::NumResult<i64>,
+    f: fn(f64) -> crate::num::NumResult<crate::num::Int>,
 ) -> PyResult<Value> {
     let v = args.one(name)?;
     match v {
-        Value::Int(i) => Ok(Value::Int(*i)),
+        Value::Int(_) | Value::BigInt(_) => Ok(v.clone()),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
-        Value::Float(x) => f(*x).map(Value::Int).map_err(num_err),
+        Value::Float(x) => f(*x).map(Value::from).map_err(num_err),
         _ => {
             if let Some(m) = interp.lookup_special(v, dunder) {
                 return interp.call(&m, std::slice::from_ref(v));
@@ -405,7 +415,7 @@ fn rounding(
                 );
             }
             let x = real(interp, v)?;
-            f(x).map(Value::Int).map_err(num_err)
+            f(x).map(Value::from).map_err(num_err)
         }
     }
 }
@@ -492,86 +502,117 @@ fn isnan(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(one_float(interp, args, "isnan")?.is_nan()))
 }
 
-fn ints(args: &Args<'_>, name: &str) -> PyResult<Vec<i64>> {
+fn ints<'a>(args: &Args<'a>, name: &str) -> PyResult<Vec<Cow<'a, BigInt>>> {
     args.no_kw(name)?;
-    args.pos.iter().map(to_index).collect()
+    args.pos.iter().map(to_bigint).collect()
 }
 
 fn gcd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let mut acc = 0i64;
-    for n in ints(&args, "gcd")? {
-        acc = crate::num::gcd(acc, n).map_err(num_err)?;
+    // Small ints stay on i64 (gcd(-2**63, 0) = 2**63 is the one result that leaves it).
+    if let Ok(small) = args
+        .pos
+        .iter()
+        .map(to_index)
+        .collect::<PyResult<Vec<i64>>>()
+    {
+        let mut acc = Some(0i64);
+        for n in small {
+            acc = acc.and_then(|a| crate::num::gcd(a, n).ok());
+        }
+        if let Some(a) = acc {
+            args.no_kw("gcd")?;
+            return Ok(Value::Int(a));
+        }
     }
-    Ok(Value::Int(acc))
+    let mut acc = BigInt::from(0);
+    for n in ints(&args, "gcd")? {
+        acc = bigint::gcd(&acc, &n);
+    }
+    Ok(Value::from(acc))
 }
 
 fn lcm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let mut acc = 1i64;
+    let mut acc = BigInt::from(1);
     for n in ints(&args, "lcm")? {
-        acc = crate::num::lcm(acc, n).map_err(num_err)?;
+        acc = bigint::lcm(&acc, &n).map_err(num_err)?;
     }
-    Ok(Value::Int(acc))
+    Ok(Value::from(acc))
 }
 
 fn isqrt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let n = to_index(args.one("isqrt")?)?;
+    let v = args.one("isqrt")?;
+    if let Value::BigInt(b) = v {
+        return bigint::isqrt(b).map(Value::from).map_err(num_err);
+    }
+    let n = to_index(v)?;
     crate::num::isqrt(n).map(Value::Int).map_err(num_err)
 }
 
+/// CPython's error for an argument past `i64` where it needs a C `long`.
+fn too_big_for(what: &str) -> crate::PyErr {
+    err!(OverflowError, "{what} must not exceed {}", i64::MAX)
+}
+
 fn factorial(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let n = to_index(args.one("factorial")?)?;
-    crate::num::factorial(n).map(Value::Int).map_err(num_err)
+    let v = args.one("factorial")?;
+    let n = match v {
+        Value::BigInt(b) if b.sign() == bigint::Sign::Minus => {
+            raise!(ValueError, "factorial() not defined for negative values")
+        }
+        Value::BigInt(_) => {
+            raise!(
+                OverflowError,
+                "factorial() argument should not exceed {}",
+                i64::MAX
+            )
+        }
+        _ => to_index(v)?,
+    };
+    if n <= 20 {
+        return crate::num::factorial(n).map(Value::Int).map_err(num_err);
+    }
+    bigint::factorial(n as u64)
+        .map(Value::from)
+        .map_err(num_err)
 }
 
-fn overflow() -> crate::PyErr {
-    err!(OverflowError, "{}", crate::num::INT_OVERFLOW)
-}
-
-fn nk(args: &Args<'_>, name: &str, max: usize) -> PyResult<(i64, Option<i64>)> {
-    args.range(name, if max == 2 && name == "comb" { 2 } else { 1 }, max)?;
-    let n = to_index(args.get(0).unwrap_or(&Value::None))?;
+/// The `n` and `k` of `comb` and `perm`, checked non-negative (`k` absent for `perm(n)`).
+fn nk<'a>(args: &Args<'a>, name: &str) -> PyResult<(Cow<'a, BigInt>, Option<Cow<'a, BigInt>>)> {
+    args.range(name, if name == "comb" { 2 } else { 1 }, 2)?;
+    let n = to_bigint(args.get(0).unwrap_or(&Value::None))?;
     let k = match args.get(1) {
         None | Some(Value::None) => None,
-        Some(v) => Some(to_index(v)?),
+        Some(v) => Some(to_bigint(v)?),
     };
-    if n < 0 {
+    if n.sign() == bigint::Sign::Minus {
         raise!(ValueError, "n must be a non-negative integer");
     }
-    if matches!(k, Some(k) if k < 0) {
+    if matches!(&k, Some(k) if k.sign() == bigint::Sign::Minus) {
         raise!(ValueError, "k must be a non-negative integer");
     }
     Ok((n, k))
 }
 
 fn comb(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (n, k) = nk(&args, "comb", 2)?;
-    let k = k.unwrap_or(0);
-    if k > n {
+    let (n, k) = nk(&args, "comb")?;
+    let k = k.map(Cow::into_owned).unwrap_or_default();
+    if k > *n {
         return Ok(Value::Int(0));
     }
-    let k = k.min(n - k) as u128;
-    let n = n as u128;
-    let mut acc: u128 = 1;
-    for i in 1..=k {
-        acc = acc * (n - k + i) / i;
-        if acc > i64::MAX as u128 {
-            return Err(overflow());
-        }
-    }
-    Ok(Value::Int(acc as i64))
+    let rest = n.as_ref() - &k;
+    let k = k.min(rest);
+    let k = k.to_u64().ok_or_else(|| too_big_for("min(n - k, k)"))?;
+    bigint::comb(&n, k).map(Value::from).map_err(num_err)
 }
 
 fn perm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (n, k) = nk(&args, "perm", 2)?;
-    let k = k.unwrap_or(n);
-    if k > n {
+    let (n, k) = nk(&args, "perm")?;
+    let k = k.unwrap_or_else(|| n.clone());
+    if *k > *n {
         return Ok(Value::Int(0));
     }
-    let mut acc: i64 = 1;
-    for i in 0..k {
-        acc = acc.checked_mul(n - i).ok_or_else(overflow)?;
-    }
-    Ok(Value::Int(acc))
+    let k = k.to_u64().ok_or_else(|| too_big_for("k"))?;
+    bigint::perm(&n, k).map(Value::from).map_err(num_err)
 }
 
 /// Exact sum of floats (Shewchuk's algorithm, as CPython's `math.fsum`).

@@ -26,6 +26,8 @@ const FUNCS: Methods = &[
         crate::stdlib::os::sys_getswitchinterval,
     ),
     ("_is_gil_enabled", crate::stdlib::os::sys_is_gil_enabled),
+    ("get_int_max_str_digits", get_int_max_str_digits),
+    ("set_int_max_str_digits", set_int_max_str_digits),
 ];
 
 pub fn module() -> Ref<Module> {
@@ -114,6 +116,31 @@ fn exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => vec![v.clone()],
     };
     Err(PyErr::with_args(ExcKind::SystemExit, a))
+}
+
+fn get_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("get_int_max_str_digits")?;
+    Ok(Value::Int(crate::num::bigint::max_str_digits() as i64))
+}
+
+/// `sys.set_int_max_str_digits(maxdigits)`: the limit on int <-> decimal string conversions.
+fn set_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.only_kw("set_int_max_str_digits", &["maxdigits"])?;
+    if args.pos.len() > 1 {
+        raise!(
+            TypeError,
+            "set_int_max_str_digits() takes at most 1 argument ({} given)",
+            args.pos.len()
+        );
+    }
+    let Some(n) = args.pos_or_kw("set_int_max_str_digits", 0, "maxdigits")? else {
+        raise!(
+            TypeError,
+            "set_int_max_str_digits() missing required argument 'maxdigits' (pos 1)"
+        );
+    };
+    crate::num::bigint::set_max_str_digits(to_index(n)?).map_err(crate::builtins::num_err)?;
+    Ok(Value::None)
 }
 
 fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -67,6 +67,10 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let secs = match as_number(v) {
         Some(Num::Int(i)) => i as f64,
         Some(Num::Float(f)) => f,
+        Some(Num::Big(_)) => raise!(
+            OverflowError,
+            "timestamp too large to convert to C _PyTime_t"
+        ),
         None => raise!(
             TypeError,
             "'{}' object cannot be interpreted as an integer",
