@@ -270,6 +270,7 @@ pub enum Const {
     BigInt(String),
     Float(f64),
     Str(String),
+    Bytes(Vec<u8>),
     Ellipsis,
 }
 

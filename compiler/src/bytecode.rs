@@ -247,6 +247,7 @@ pub enum Constant {
     BigInt(Arc<str>),
     Float(f64),
     Str(Arc<str>),
+    Bytes(Arc<[u8]>),
     Ellipsis,
     Tuple(Vec<Constant>),
     Code(Arc<CodeObject>),

@@ -59,6 +59,7 @@ impl fmt::Display for ConstRepr<'_> {
             Constant::BigInt(s) => write!(f, "{s}"),
             Constant::Float(x) => f.write_str(&(spelling.float)(*x)),
             Constant::Str(s) => f.write_str(&(spelling.str)(s)),
+            Constant::Bytes(b) => f.write_str(&bytes_repr(b)),
             Constant::Ellipsis => f.write_str("Ellipsis"),
             Constant::Tuple(items) => {
                 f.write_str("(")?;
@@ -76,6 +77,37 @@ impl fmt::Display for ConstRepr<'_> {
             Constant::Code(c) => write!(f, "<code object {} at line {}>", c.name, c.first_line),
         }
     }
+}
+
+/// Python's `repr(bytes)`: `b'...'` with the quote rule of `str_repr`, printable ASCII as is and
+/// every other byte as `\xNN` (`\t`, `\n`, `\r` by name).
+pub fn bytes_repr(b: &[u8]) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::with_capacity(b.len() + 3);
+    out.push('b');
+    out.push(quote as char);
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x20..=0x7e => out.push(c as char),
+            c => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    out.push(quote as char);
+    out
 }
 
 impl fmt::Display for MakeFunctionFlags {

@@ -256,7 +256,6 @@ impl<'src> IndentLexer<'src> {
             LexError::LeadingZeros => "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers".into(),
             LexError::Imaginary => "complex number literals are not supported by minivm".into(),
             LexError::InvalidDecimal => "invalid decimal literal".into(),
-            LexError::Bytes => "bytes literals are not supported by minivm".into(),
             LexError::UnterminatedString => format!(
                 "unterminated string literal (detected at line {})",
                 index.line(start as u32)

@@ -23,8 +23,6 @@ pub enum LexError {
     UnterminatedString,
     /// A triple-quoted string that reaches the end of the file.
     UnterminatedTriple,
-    /// `b'...'` literals: bytes are not part of the subset.
-    Bytes,
 }
 
 /// One lexeme. `Newline`/`Indent`/`Dedent`/`EndOfFile` come from the indentation layer.
@@ -133,13 +131,13 @@ pub enum Token {
     #[regex(r"([0-9](_?[0-9])*|[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?[jJ]", reject_imaginary)]
     Imaginary,
     /// A string literal (any quotes, prefixes `r`, `u`); the parser decodes it from the source text.
-    #[regex(r#"([rRuU])?['"]"#, |lex| lex_string(lex, false))]
+    #[regex(r#"([rRuU])?['"]"#, lex_string)]
     Str,
     /// An f-string literal (`f`, `F`, `rf`, `fr`, ...); the parser splits it into parts.
-    #[regex(r#"([fF][rR]?|[rR][fF])['"]"#, |lex| lex_string(lex, false))]
+    #[regex(r#"([fF][rR]?|[rR][fF])['"]"#, lex_string)]
     FStr,
-    /// `b'...'`: scanned so that the error points at the whole literal, then rejected.
-    #[regex(r#"([bB][rR]?|[rR][bB])['"]"#, |lex| lex_string(lex, true))]
+    /// A bytes literal (`b`, `rb`, `br`, any case); the parser decodes it (ASCII text only).
+    #[regex(r#"([bB][rR]?|[rR][bB])['"]"#, lex_string)]
     Bytes,
 
     // ---- operators ----
@@ -307,7 +305,7 @@ fn check_number_end(lex: &mut Lexer<Token>) -> Result<(), LexError> {
 
 /// Scans the body of a string literal after its prefix and opening quote (already matched).
 /// Triple-quoted strings may span lines; single-quoted ones end at the first unescaped newline.
-fn lex_string(lex: &mut Lexer<Token>, is_bytes: bool) -> Result<(), LexError> {
+fn lex_string(lex: &mut Lexer<Token>) -> Result<(), LexError> {
     let quote = lex.slice().chars().last().unwrap_or('\'');
     let rest = lex.remainder();
     let triple_open: String = std::iter::repeat_n(quote, 2).collect();
@@ -342,11 +340,7 @@ fn lex_string(lex: &mut Lexer<Token>, is_bytes: bool) -> Result<(), LexError> {
     match consumed {
         Some(n) => {
             lex.bump(n);
-            if is_bytes {
-                Err(LexError::Bytes)
-            } else {
-                Ok(())
-            }
+            Ok(())
         }
         None if triple => Err(LexError::UnterminatedTriple),
         None => Err(LexError::UnterminatedString),

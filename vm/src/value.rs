@@ -8,8 +8,8 @@
 use crate::heap::Ref;
 use crate::num::BigInt;
 use crate::object::{
-    BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
-    NativeFunction, PyStr, Range, RangeIter, SetObj, Slice, Tuple,
+    BoundMethod, ByteArray, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List,
+    Module, NativeFunction, PyBytes, PyStr, Range, RangeIter, SetObj, Slice, Tuple,
 };
 
 impl Clone for Value {
@@ -58,6 +58,8 @@ impl Value {
             Float(f) => Float(*f),
             BigInt(a) => BigInt(a.clone()),
             Str(a) => Str(a.clone()),
+            Bytes(a) => Bytes(a.clone()),
+            ByteArray(a) => ByteArray(a.clone()),
             Tuple(a) => Tuple(a.clone()),
             List(a) => List(a.clone()),
             Dict(a) => Dict(a.clone()),
@@ -93,6 +95,8 @@ pub enum Value {
     BigInt(Ref<BigInt>),
     Float(f64),
     Str(Ref<PyStr>),
+    Bytes(Ref<PyBytes>),
+    ByteArray(Ref<ByteArray>),
     Tuple(Ref<Tuple>),
     List(Ref<List>),
     Dict(Ref<Dict>),
@@ -127,6 +131,14 @@ impl Value {
         Value::Str(Ref::new(PyStr::from(s)))
     }
 
+    pub fn bytes(data: Vec<u8>) -> Value {
+        Value::Bytes(Ref::new(PyBytes::new(data)))
+    }
+
+    pub fn bytearray(data: Vec<u8>) -> Value {
+        Value::ByteArray(Ref::new(ByteArray::new(data)))
+    }
+
     pub fn tuple(items: Vec<Value>) -> Value {
         Value::Tuple(Ref::new(Tuple::new(items)))
     }
@@ -152,6 +164,8 @@ impl Value {
             (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
             (BigInt(a), BigInt(b)) => Ref::ptr_eq(a, b),
             (Str(a), Str(b)) => Ref::ptr_eq(a, b),
+            (Bytes(a), Bytes(b)) => Ref::ptr_eq(a, b),
+            (ByteArray(a), ByteArray(b)) => Ref::ptr_eq(a, b),
             (Tuple(a), Tuple(b)) => Ref::ptr_eq(a, b),
             (List(a), List(b)) => Ref::ptr_eq(a, b),
             (Dict(a), Dict(b)) => Ref::ptr_eq(a, b),
@@ -185,6 +199,8 @@ impl Value {
             Float(f) => f.to_bits() as usize,
             BigInt(a) => Ref::as_ptr(a) as usize,
             Str(a) => Ref::as_ptr(a) as usize,
+            Bytes(a) => Ref::as_ptr(a) as usize,
+            ByteArray(a) => Ref::as_ptr(a) as usize,
             Tuple(a) => Ref::as_ptr(a) as usize,
             List(a) => Ref::as_ptr(a) as usize,
             Dict(a) => Ref::as_ptr(a) as usize,

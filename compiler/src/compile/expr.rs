@@ -19,6 +19,7 @@ fn const_value(e: &Expr) -> Option<Constant> {
             Const::BigInt(s) => Constant::BigInt(s.as_str().into()),
             Const::Float(f) => Constant::Float(*f),
             Const::Str(s) => Constant::Str(s.as_str().into()),
+            Const::Bytes(b) => Constant::Bytes(b.as_slice().into()),
             Const::Ellipsis => Constant::Ellipsis,
         }),
         ExprKind::UnaryOp {
@@ -48,6 +49,7 @@ fn const_truth(e: &Expr) -> Option<bool> {
             Const::BigInt(_) => true,
             Const::Float(f) => *f != 0.0,
             Const::Str(s) => !s.is_empty(),
+            Const::Bytes(b) => !b.is_empty(),
             Const::Ellipsis => true,
         }),
         _ => None,

@@ -47,6 +47,7 @@ impl Parser<'_> {
                 | Token::Float(_)
                 | Token::Str
                 | Token::FStr
+                | Token::Bytes
                 | Token::None
                 | Token::True
                 | Token::False
@@ -738,7 +739,7 @@ impl Parser<'_> {
                 self.bump();
                 Ok(constant(Const::Ellipsis))
             }
-            Token::Str | Token::FStr => self.strings(),
+            Token::Str | Token::FStr | Token::Bytes => self.strings(),
             Token::LPar => self.paren(),
             Token::LSqb => self.list_display(),
             Token::LBrace => self.brace_display(),

@@ -122,14 +122,102 @@ pub(crate) fn decode_escapes(body: &str, raw: bool, at: Span) -> PResult<String>
     Ok(out)
 }
 
+/// Decodes the body of a bytes literal: ASCII source text only; `\\xNN` and octal escapes give any
+/// byte, and `\\u`, `\\U`, `\\N` are not escapes in bytes (they stay as written, as in CPython).
+pub(crate) fn decode_bytes_escapes(body: &str, raw: bool, at: Span) -> PResult<Vec<u8>> {
+    if !body.is_ascii() {
+        return Err(SyntaxError::syntax(
+            "bytes can only contain ASCII literal characters",
+            at,
+        ));
+    }
+    let body = body.replace("\r\n", "\n");
+    let b = body.as_bytes();
+    if raw {
+        return Ok(b.to_vec());
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&e) = b.get(i) else {
+            out.push(b'\\');
+            break;
+        };
+        i += 1;
+        match e {
+            b'\n' => {}
+            b'\\' | b'\'' | b'"' => out.push(e),
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(0x0b),
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match b.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                // Octal escapes above 0o377 keep their low byte (CPython 3.11 does the same).
+                out.push((v & 0xff) as u8);
+            }
+            b'x' => {
+                let hex = |d: Option<&u8>| d.and_then(|d| (*d as char).to_digit(16));
+                match (hex(b.get(i)), hex(b.get(i + 1))) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => {
+                        return Err(SyntaxError::syntax(
+                            format!("(value error) invalid \\x escape at position {}", i - 2),
+                            at,
+                        ))
+                    }
+                }
+            }
+            other => {
+                // Unknown escapes (`\u` included) keep their backslash.
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Parser<'_> {
-    /// One or more adjacent string literals: a `Const::Str`, or an `FString` if any part is an f-string.
+    /// One or more adjacent string literals: a `Const::Str`, a `Const::Bytes` (all parts `b'...'`),
+    /// or an `FString` if any part is an f-string.
     pub(crate) fn strings(&mut self) -> PResult<Expr> {
         let start = self.span();
         let mut parts = Vec::new();
         let mut any_f = false;
-        while matches!(self.peek(), Token::Str | Token::FStr) {
+        // `Some(true)` once a bytes literal was seen, `Some(false)` once a str literal was.
+        let mut bytes_mode: Option<bool> = None;
+        let mut bytes = Vec::new();
+        while matches!(self.peek(), Token::Str | Token::FStr | Token::Bytes) {
+            let is_bytes = matches!(self.peek(), Token::Bytes);
             let span = self.bump();
+            if bytes_mode.is_some_and(|b| b != is_bytes) {
+                return Err(SyntaxError::syntax(
+                    "cannot mix bytes and nonbytes literals",
+                    start.to(span),
+                ));
+            }
+            bytes_mode = Some(is_bytes);
             let text = self.text(span);
             let prefix_len = text.find(['\'', '"']).unwrap_or(0);
             let prefix = text.get(..prefix_len).unwrap_or("");
@@ -143,7 +231,10 @@ impl Parser<'_> {
             };
             let body_start = span.start as usize + prefix_len + q;
             let body_end = (span.end as usize).saturating_sub(q).max(body_start);
-            if is_f {
+            if is_bytes {
+                let body = self.src.get(body_start..body_end).unwrap_or("");
+                bytes.extend(decode_bytes_escapes(body, raw, span)?);
+            } else if is_f {
                 any_f = true;
                 let (fparts, _) = self.fstring_parts(body_start, body_end, raw, false, 0, span)?;
                 for p in fparts {
@@ -159,6 +250,9 @@ impl Parser<'_> {
             }
         }
         let span = start.to(self.prev_span());
+        if bytes_mode == Some(true) {
+            return Ok(mk(ExprKind::Const(Const::Bytes(bytes)), span));
+        }
         if any_f {
             return Ok(mk(ExprKind::FString(parts), span));
         }

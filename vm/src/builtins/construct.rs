@@ -35,12 +35,34 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             }
         }
         TypeKind::Str => {
-            args.only_kw("str", &["object"])?;
-            if args.pos.len() > 1 {
+            args.only_kw("str", &["object", "encoding", "errors"])?;
+            if args.pos.len() > 3 {
                 raise!(
-                    NotImplementedError,
-                    "minivm does not support bytes (str() with an encoding)"
+                    TypeError,
+                    "str() takes at most 3 arguments ({} given)",
+                    args.pos.len()
                 );
+            }
+            let encoding = args.pos_or_kw("str", 1, "encoding")?;
+            let errors = args.pos_or_kw("str", 2, "errors")?;
+            if encoding.is_some() || errors.is_some() {
+                // `str(b, encoding, errors)` decodes.
+                let obj = args.pos_or_kw("str", 0, "object")?;
+                if let Some(Value::Str(_)) = obj {
+                    raise!(TypeError, "decoding str is not supported");
+                }
+                let Some(data) = obj.and_then(crate::object::bytes_like) else {
+                    raise!(
+                        TypeError,
+                        "decoding to str: need a bytes-like object, {} found",
+                        obj.map_or_else(|| "str".to_string(), type_name)
+                    );
+                };
+                let (enc, errors) =
+                    crate::builtins::codecs::encoding_args("str", encoding, errors)?;
+                return Ok(Value::string(crate::builtins::codecs::decode(
+                    &data, enc, &errors,
+                )?));
             }
             match args.pos_or_kw("str", 0, "object")? {
                 None => Ok(Value::str("")),
@@ -48,6 +70,8 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 Some(v) => interp.str_of(v).map(Value::string),
             }
         }
+        TypeKind::Bytes => crate::builtins::bytes_methods::construct(interp, args, false),
+        TypeKind::ByteArray => crate::builtins::bytes_methods::construct(interp, args, true),
         TypeKind::List => {
             args.no_kw("list")?;
             args.range("list", 0, 1)?;

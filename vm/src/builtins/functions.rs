@@ -120,6 +120,8 @@ fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
     Ok(match v {
         Value::Str(s) => s.char_len() as i64,
+        Value::Bytes(b) => b.as_bytes().len() as i64,
+        Value::ByteArray(b) => b.data.lock().len() as i64,
         Value::List(l) => l.len() as i64,
         Value::Tuple(t) => t.items.len() as i64,
         Value::Dict(d) => d.len() as i64,

@@ -5,6 +5,8 @@
 
 pub mod args;
 mod attrs;
+pub mod bytes_methods;
+pub mod codecs;
 mod construct;
 mod dict_methods;
 pub mod functions;
@@ -47,6 +49,9 @@ fn install(cls: &Ref<Class>, methods: Methods) {
 pub fn install_methods(t: &BuiltinTypes) {
     install(&t.str_, str_methods::METHODS);
     install(&t.str_, str_format::METHODS);
+    install(&t.bytes, bytes_methods::COMMON_METHODS);
+    install(&t.bytearray, bytes_methods::COMMON_METHODS);
+    install(&t.bytearray, bytes_methods::BYTEARRAY_METHODS);
     install(&t.list, list_methods::METHODS);
     install(&t.dict, dict_methods::METHODS);
     install(&t.set, set_methods::SET_METHODS);
@@ -76,6 +81,8 @@ pub fn make_builtins() -> Ref<Dict> {
         &t.int,
         &t.float,
         &t.str_,
+        &t.bytes,
+        &t.bytearray,
         &t.tuple,
         &t.list,
         &t.dict,

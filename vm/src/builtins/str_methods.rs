@@ -577,9 +577,20 @@ fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::string(text::expandtabs(s.as_str(), size)))
 }
 
-fn encode(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
-    raise!(
-        NotImplementedError,
-        "minivm does not support bytes (str.encode)"
-    )
+/// `s.encode(encoding='utf-8', errors='strict')`.
+fn encode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "encode")?;
+    let a = rest(&args);
+    a.clinic("encode", 0, 2)?;
+    a.only_kw("encode", &["encoding", "errors"])?;
+    let (enc, errors) = crate::builtins::codecs::encoding_args(
+        "encode",
+        a.pos_or_kw("encode", 0, "encoding")?,
+        a.pos_or_kw("encode", 1, "errors")?,
+    )?;
+    Ok(Value::bytes(crate::builtins::codecs::encode(
+        s.as_str(),
+        enc,
+        &errors,
+    )?))
 }

@@ -87,6 +87,7 @@ fn constant_value(c: &Constant) -> Value {
         }
         Constant::Float(f) => Value::Float(*f),
         Constant::Str(s) => Value::str(s),
+        Constant::Bytes(b) => Value::bytes(b.to_vec()),
         Constant::Ellipsis => Value::Ellipsis,
         Constant::Tuple(items) => Value::tuple(items.iter().map(constant_value).collect()),
         Constant::Code(_) => Value::None,

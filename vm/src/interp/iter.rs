@@ -32,6 +32,23 @@ impl Interp {
                     byte: 0,
                 },
             ),
+            Value::Bytes(_) | Value::ByteArray(_) => {
+                let data = crate::object::bytes_like(v).unwrap_or_default();
+                let kind = if matches!(v, Value::Bytes(_)) {
+                    "bytes_iterator"
+                } else {
+                    "bytearray_iterator"
+                };
+                (
+                    kind,
+                    IterState::Items {
+                        items: data.iter().map(|&c| Value::Int(c as i64)).collect(),
+                        index: 0,
+                        dict: None,
+                        set: None,
+                    },
+                )
+            }
             Value::Range(r) => {
                 return Ok(Value::RangeIter(Ref::new(crate::object::RangeIter {
                     next: std::sync::atomic::AtomicI64::new(r.start),
@@ -379,6 +396,8 @@ impl Interp {
                 if !matches!(
                     v,
                     Value::Str(_)
+                        | Value::Bytes(_)
+                        | Value::ByteArray(_)
                         | Value::Dict(_)
                         | Value::Set(_)
                         | Value::Range(_)

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
 use crate::arith as num;
+use crate::builtins::bytes_methods;
 use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::num::bigint::{self, BigInt};
@@ -127,6 +128,11 @@ impl Interp {
     /// `a op= b`: lists and sets (and user classes with `__iadd__`...) change in place.
     pub fn inplace(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
         match (op, a) {
+            (BinOp::Add, Value::ByteArray(_)) => {
+                if let Some(r) = bytes_methods::inplace_add(a, b)? {
+                    return Ok(r);
+                }
+            }
             (BinOp::Add, Value::List(l)) => {
                 let items = match b {
                     Value::List(bl) if Ref::ptr_eq(l, bl) => l.snapshot(),
@@ -194,6 +200,9 @@ impl Interp {
 
     fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
         use Value::*;
+        if matches!(a, Bytes(_) | ByteArray(_)) || matches!(b, Bytes(_) | ByteArray(_)) {
+            return bytes_methods::binary(self, op, a, b);
+        }
         Ok(Some(match (op, a, b) {
             (BinOp::Add, Str(x), Str(y)) => {
                 let mut s = String::with_capacity(x.as_str().len() + y.as_str().len());
@@ -339,6 +348,7 @@ impl Interp {
         }
         Ok(match (a, b) {
             (Str(x), Str(y)) => x.as_str() == y.as_str(),
+            (Bytes(_) | ByteArray(_), _) => bytes_methods::eq(a, b).unwrap_or(false),
             (Tuple(x), Tuple(y)) => self.seq_eq(&x.items, &y.items)?,
             (List(x), List(y)) => {
                 if Ref::ptr_eq(x, y) {
@@ -450,6 +460,7 @@ impl Interp {
         }
         match (a, b) {
             (Str(x), Str(y)) => Ok(Some(x.as_str().cmp(y.as_str()))),
+            (Bytes(_) | ByteArray(_), Bytes(_) | ByteArray(_)) => Ok(bytes_methods::order(a, b)),
             (Tuple(x), Tuple(y)) => self.seq_order(op, &x.items, &y.items),
             (List(x), List(y)) => {
                 let (xs, ys) = (x.snapshot(), y.snapshot());
@@ -529,6 +540,8 @@ impl Interp {
                     type_name(other)
                 )),
             },
+            Bytes(b) => bytes_methods::contains(b.as_bytes(), needle),
+            ByteArray(b) => bytes_methods::contains(&b.snapshot(), needle),
             List(l) => {
                 let items = l.snapshot();
                 self.seq_contains(&items, needle)
@@ -607,6 +620,8 @@ impl Interp {
             BigInt(_) => true,
             Float(f) => *f != 0.0,
             Str(s) => !s.as_str().is_empty(),
+            Bytes(b) => !b.as_bytes().is_empty(),
+            ByteArray(b) => !b.data.lock().is_empty(),
             Tuple(t) => !t.items.is_empty(),
             List(l) => !l.is_empty(),
             Dict(d) => !d.is_empty(),

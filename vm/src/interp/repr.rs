@@ -9,6 +9,7 @@ use crate::value::Value;
 use crate::{err, PyResult};
 
 pub use crate::num::parse::str_repr;
+pub use minivm_compiler::dis::bytes_repr;
 
 /// `%.Nd`: the digits of a formatted int (after its sign and `0x`/`0o` prefix) zero-padded to `p`.
 fn pad_digits(s: &str, p: usize) -> PyResult<String> {
@@ -79,6 +80,12 @@ impl Interp {
             Value::BigInt(b) => out.push_str(&crate::num::bigint::to_decimal(b)?),
             Value::Float(f) => write_float_repr(out, *f),
             Value::Str(s) => out.push_str(&str_repr(s.as_str())),
+            Value::Bytes(b) => out.push_str(&bytes_repr(b.as_bytes())),
+            Value::ByteArray(b) => {
+                out.push_str("bytearray(");
+                out.push_str(&bytes_repr(&b.snapshot()));
+                out.push(')');
+            }
             Value::Ellipsis => out.push_str("Ellipsis"),
             Value::NotImplemented => out.push_str("NotImplemented"),
             Value::List(l) => {
@@ -283,6 +290,11 @@ impl Interp {
                 if inst.class.lookup("__repr__").is_none() {
                     if let Payload::Exception(d) = &inst.payload {
                         let args = d.lock().args.clone();
+                        if let Some(s) =
+                            crate::builtins::codecs::unicode_error_str(&inst.class, &args)
+                        {
+                            return Ok(s);
+                        }
                         let key_error = inst.class.is_subclass(
                             crate::object::types().exc(crate::object::ExcKind::KeyError),
                         );

@@ -1,5 +1,6 @@
 //! Subscripts: `obj[key]`, `obj[key] = v`, `del obj[key]`, including slices with steps.
 
+use crate::builtins::bytes_methods;
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::Interp;
@@ -124,7 +125,12 @@ impl Interp {
     fn instance_index(&mut self, obj: &Value, key: &Value) -> PyResult<Option<Value>> {
         if !matches!(
             obj,
-            Value::List(_) | Value::Tuple(_) | Value::Str(_) | Value::Range(_)
+            Value::List(_)
+                | Value::Tuple(_)
+                | Value::Str(_)
+                | Value::Range(_)
+                | Value::Bytes(_)
+                | Value::ByteArray(_)
         ) {
             return Ok(None);
         }
@@ -209,6 +215,8 @@ impl Interp {
                     Ok(Value::str(c.encode_utf8(&mut buf)))
                 }
             },
+            Value::Bytes(b) => bytes_methods::getitem(obj, b.as_bytes(), key),
+            Value::ByteArray(b) => bytes_methods::getitem(obj, &b.snapshot(), key),
             Value::Range(r) => match key {
                 Value::Slice(sl) => {
                     // The slice of a range is a range: its bounds are the members at the clamped
@@ -314,6 +322,7 @@ impl Interp {
                 d.set(k, v);
                 Ok(())
             }
+            Value::ByteArray(b) => bytes_methods::setitem(self, b, &key, &v),
             Value::Instance(_) => match self.lookup_special(obj, "__setitem__") {
                 Some(m) => self.call(&m, &[obj.clone(), key, v]).map(|_| ()),
                 None => Err(no_item_assignment(obj)),
@@ -353,6 +362,7 @@ impl Interp {
                     }
                 }
             },
+            Value::ByteArray(b) => bytes_methods::delitem(b, key),
             Value::Dict(d) => {
                 let k = self.dict_key(d, key.clone())?;
                 match d.map.lock().shift_remove(&k) {

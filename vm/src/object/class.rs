@@ -19,6 +19,8 @@ pub enum TypeKind {
     Int,
     Float,
     Str,
+    Bytes,
+    ByteArray,
     Tuple,
     List,
     Dict,
@@ -486,6 +488,8 @@ exception_kinds! {
     TypeError: Exception,
     ValueError: Exception,
     UnicodeError: ValueError,
+    UnicodeDecodeError: UnicodeError,
+    UnicodeEncodeError: UnicodeError,
 }
 
 /// The built-in classes, created once per process and shared by every interpreter thread.
@@ -497,6 +501,8 @@ pub struct BuiltinTypes {
     pub int: Ref<Class>,
     pub float: Ref<Class>,
     pub str_: Ref<Class>,
+    pub bytes: Ref<Class>,
+    pub bytearray: Ref<Class>,
     pub tuple: Ref<Class>,
     pub list: Ref<Class>,
     pub dict: Ref<Class>,
@@ -567,6 +573,8 @@ pub fn types() -> &'static BuiltinTypes {
             int,
             float: sub("float", TypeKind::Float),
             str_: sub("str", TypeKind::Str),
+            bytes: sub("bytes", TypeKind::Bytes),
+            bytearray: sub("bytearray", TypeKind::ByteArray),
             tuple: sub("tuple", TypeKind::Tuple),
             list: sub("list", TypeKind::List),
             dict: sub("dict", TypeKind::Dict),

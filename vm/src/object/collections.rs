@@ -79,6 +79,7 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
         // Names compiled into one module share their string object: compare pointers first.
         (Str(x), Str(y)) => Ref::ptr_eq(x, y) || x.as_str() == y.as_str(),
         (Int(x), Int(y)) => x == y,
+        (Bytes(x), Bytes(y)) => x.as_bytes() == y.as_bytes(),
         (Tuple(x), Tuple(y)) => tuple_key_eq(x, y),
         // Frozensets are equal when they have the same members (`frozenset([1]) == frozenset([1.0])`).
         // One lock at a time: a copy of `x`'s members, then `y` locked while it is searched.
@@ -441,9 +442,10 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
         Value::Bool(b) => *b as u64,
         Value::Float(f) => crate::num::hash::hash_float(*f) as u64,
         Value::Str(s) => s.hash(),
+        Value::Bytes(b) => b.hash(),
         Value::None => 0xFC_FCFC,
         Value::Tuple(t) => return hash_nested_tuple(t),
-        Value::List(_) | Value::Dict(_) => {
+        Value::List(_) | Value::Dict(_) | Value::ByteArray(_) => {
             return Err(crate::err!(
                 TypeError,
                 "unhashable type: '{}'",

@@ -1,5 +1,6 @@
 //! The heap objects behind `Value`'s pointer variants.
 
+mod bytes;
 pub mod class;
 mod collections;
 mod func;
@@ -10,6 +11,7 @@ mod str;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+pub use bytes::{bytes_like, ByteArray, PyBytes};
 pub use class::{
     class_changed, is_data_descriptor, types, BuiltinTypes, Class, ExcData, ExcKind, Hint,
     Instance, NativeData, Payload, TraceEntry, TypeKind, ViewKind, DICTLESS, HAS_PROPERTY,
@@ -52,6 +54,8 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
         Value::Int(_) | Value::BigInt(_) => &t.int,
         Value::Float(_) => &t.float,
         Value::Str(_) => &t.str_,
+        Value::Bytes(_) => &t.bytes,
+        Value::ByteArray(_) => &t.bytearray,
         Value::Tuple(_) => &t.tuple,
         Value::List(_) => &t.list,
         Value::Dict(_) => &t.dict,

@@ -1,10 +1,10 @@
 //! The `socket` module: TCP/IPv4 sockets on `std::net`, every blocking call (connect, accept,
 //! recv, send) made with the GIL released.
 //!
-//! Deviations from CPython, all for want of a `bytes` type or of raw socket calls in std:
-//! * sockets carry `str`: `send`/`sendall` take a str (sent as UTF-8), `recv(n)` returns a str
-//!   decoded from at most `n` bytes (lossy: a character split across two `recv`s comes back as
-//!   U+FFFD replacement characters);
+//! Sockets carry bytes, as in CPython: `send`/`sendall` take any bytes-like object, `recv(n)`
+//! returns `bytes` (`b''` at end of stream).
+//!
+//! Deviations from CPython, for want of raw socket calls in std:
 //! * `bind()` binds *and listens* (std's `TcpListener::bind`), so a client may connect before
 //!   `listen()` is called; `listen()` only marks the socket (and binds an unbound one, as Linux does);
 //! * a socket that is neither bound nor connected has no file descriptor yet: `fileno()` is -1 and
@@ -527,7 +527,7 @@ fn sock_connect_ex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-/// `recv(bufsize)`: at most `bufsize` bytes, as a str (see the module notes); `''` at EOF.
+/// `recv(bufsize)`: at most `bufsize` bytes; `b''` at end of stream.
 fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let n = match arg(&args, 1, "bufsize") {
@@ -556,18 +556,19 @@ fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let got = interp.allow_threads(|| (&*stream).read(&mut buf));
     let got = got.map_err(|e| io_err(&e, timeout))?;
     buf.truncate(got);
-    Ok(Value::string(String::from_utf8_lossy(&buf).into_owned()))
+    Ok(Value::bytes(buf))
 }
 
-/// The data argument of `send`/`sendall`: a str in minivm (bytes elsewhere).
-fn data_arg<'a>(args: &Args<'a>) -> PyResult<&'a str> {
+/// The data argument of `send`/`sendall`: any bytes-like object.
+fn data_arg<'a>(args: &Args<'a>) -> PyResult<std::borrow::Cow<'a, [u8]>> {
     match arg(args, 1, "data") {
-        Some(Value::Str(s)) => Ok(s.as_str()),
-        Some(other) => Err(err!(
-            TypeError,
-            "a bytes-like object is required, not '{}'",
-            type_name(other)
-        )),
+        Some(v) => crate::object::bytes_like(v).ok_or_else(|| {
+            err!(
+                TypeError,
+                "a bytes-like object is required, not '{}'",
+                type_name(v)
+            )
+        }),
         None => Err(err!(
             TypeError,
             "send() takes at least 1 argument (0 given)"
@@ -575,14 +576,14 @@ fn data_arg<'a>(args: &Args<'a>) -> PyResult<&'a str> {
     }
 }
 
-/// `send(data)`: the number of bytes (UTF-8) the kernel took.
+/// `send(data)`: the number of bytes the kernel took.
 fn sock_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let data = data_arg(&args)?;
     let stream = stream_of(d)?;
     let timeout = *d.timeout.lock();
     wait_ready(interp, stream.as_raw_fd(), libc::POLLOUT, timeout)?;
-    let sent = interp.allow_threads(|| (&*stream).write(data.as_bytes()));
+    let sent = interp.allow_threads(|| (&*stream).write(&data));
     let sent = sent.map_err(|e| io_err(&e, timeout))?;
     Ok(Value::Int(sent as i64))
 }
@@ -590,7 +591,8 @@ fn sock_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `sendall(data)`: send everything, waiting (GIL released) as often as needed.
 fn sock_sendall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
-    let mut data = data_arg(&args)?.as_bytes();
+    let all = data_arg(&args)?;
+    let mut data: &[u8] = &all;
     let stream = stream_of(d)?;
     let timeout = *d.timeout.lock();
     while !data.is_empty() {

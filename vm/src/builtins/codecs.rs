@@ -1,0 +1,330 @@
+//! Text encodings (stage: built-ins): `str.encode` and `bytes.decode` for UTF-8, ASCII and Latin-1,
+//! with the error handlers `strict`, `ignore`, `replace`, `backslashreplace` and (encoding only)
+//! `xmlcharrefreplace`. Errors are CPython's `UnicodeEncodeError`/`UnicodeDecodeError`, whose
+//! `args` are `(encoding, object, start, end, reason)` and whose text is built from them.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use crate::heap::Ref;
+
+use crate::error::{PyErr, PyResult};
+use crate::object::{types, ExcKind};
+use crate::value::Value;
+use crate::{err, raise};
+
+/// The encodings minivm knows, under CPython's canonical names (used in error messages).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Encoding {
+    Utf8,
+    Ascii,
+    Latin1,
+}
+
+impl Encoding {
+    /// Look an encoding name up as CPython's codec registry does (case, `-`, `_` and spaces do not
+    /// matter): `LookupError: unknown encoding: x` otherwise.
+    pub fn lookup(name: &str) -> PyResult<Encoding> {
+        let norm: String = name
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '-' | ' ' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        Ok(match norm.as_str() {
+            "utf_8" | "utf8" | "u8" | "utf" | "cp65001" => Encoding::Utf8,
+            "ascii" | "us_ascii" | "646" => Encoding::Ascii,
+            "latin_1" | "latin1" | "latin" | "l1" | "iso_8859_1" | "iso8859_1" | "8859"
+            | "cp819" | "iso_ir_100" => Encoding::Latin1,
+            _ => raise!(LookupError, "unknown encoding: {name}"),
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Ascii => "ascii",
+            Encoding::Latin1 => "latin-1",
+        }
+    }
+
+    /// The largest code point the encoding can write (all of Unicode for UTF-8).
+    fn limit(self) -> u32 {
+        match self {
+            Encoding::Utf8 => u32::MAX,
+            Encoding::Ascii => 0x80,
+            Encoding::Latin1 => 0x100,
+        }
+    }
+}
+
+/// The `errors=` argument. Unknown names are only an error once a character needs handling,
+/// as in CPython.
+fn check_handler(errors: &str, decoding: bool) -> PyResult<()> {
+    match errors {
+        "strict" | "ignore" | "replace" | "backslashreplace" => Ok(()),
+        "xmlcharrefreplace" if !decoding => Ok(()),
+        "surrogateescape" | "surrogatepass" | "namereplace" => Err(err!(
+            NotImplementedError,
+            "minivm does not support the '{errors}' error handler"
+        )),
+        "xmlcharrefreplace" => Err(err!(
+            TypeError,
+            "don't know how to handle UnicodeDecodeError in error callback"
+        )),
+        _ => Err(err!(LookupError, "unknown error handler name '{errors}'")),
+    }
+}
+
+/// `s.encode(encoding, errors)`.
+pub fn encode(s: &str, enc: Encoding, errors: &str) -> PyResult<Vec<u8>> {
+    if enc == Encoding::Utf8 {
+        // A Rust string is valid UTF-8 already (minivm strings hold no lone surrogates).
+        return Ok(s.as_bytes().to_vec());
+    }
+    let limit = enc.limit();
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::with_capacity(chars.len());
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        if (c as u32) < limit {
+            out.push(c as u32 as u8);
+            i += 1;
+            continue;
+        }
+        // A run of characters the encoding cannot write, handled as one error (as CPython does).
+        let start = i;
+        while chars.get(i).is_some_and(|&c| c as u32 >= limit) {
+            i += 1;
+        }
+        check_handler(errors, false)?;
+        let bad = chars.get(start..i).unwrap_or(&[]);
+        match errors {
+            "strict" => {
+                return Err(unicode_error(
+                    ExcKind::UnicodeEncodeError,
+                    enc,
+                    Value::str(s),
+                    start,
+                    i,
+                    &format!("ordinal not in range({limit})"),
+                ))
+            }
+            "ignore" => {}
+            "replace" => out.extend(std::iter::repeat_n(b'?', bad.len())),
+            "backslashreplace" => {
+                for &c in bad {
+                    out.extend(escape_char(c).bytes());
+                }
+            }
+            _ => {
+                for &c in bad {
+                    out.extend(format!("&#{};", c as u32).bytes());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `\xe9`, `\u20ac`, `\U0001f600`: how `backslashreplace` writes a character.
+fn escape_char(c: char) -> String {
+    let n = c as u32;
+    if n < 0x100 {
+        format!("\\x{n:02x}")
+    } else if n < 0x10000 {
+        format!("\\u{n:04x}")
+    } else {
+        format!("\\U{n:08x}")
+    }
+}
+
+/// `b.decode(encoding, errors)`.
+pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
+    let mut out = String::with_capacity(b.len());
+    match enc {
+        Encoding::Latin1 => out.extend(b.iter().map(|&c| c as char)),
+        Encoding::Ascii => {
+            for (i, &c) in b.iter().enumerate() {
+                if c < 0x80 {
+                    out.push(c as char);
+                    continue;
+                }
+                check_handler(errors, true)?;
+                match errors {
+                    "strict" => {
+                        return Err(unicode_error(
+                            ExcKind::UnicodeDecodeError,
+                            enc,
+                            Value::bytes(b.to_vec()),
+                            i,
+                            i + 1,
+                            "ordinal not in range(128)",
+                        ))
+                    }
+                    "ignore" => {}
+                    "replace" => out.push('\u{FFFD}'),
+                    _ => {
+                        let _ = write!(out, "\\x{c:02x}");
+                    }
+                }
+            }
+        }
+        Encoding::Utf8 => {
+            let mut rest = b;
+            let mut base = 0usize;
+            loop {
+                match std::str::from_utf8(rest) {
+                    Ok(s) => {
+                        out.push_str(s);
+                        break;
+                    }
+                    Err(e) => {
+                        let good = e.valid_up_to();
+                        out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                        let first = rest.get(good).copied().unwrap_or(0);
+                        let (len, reason) = match e.error_len() {
+                            None => (rest.len() - good, "unexpected end of data"),
+                            Some(n) if matches!(first, 0x80..=0xc1 | 0xf5..=0xff) => {
+                                (n, "invalid start byte")
+                            }
+                            Some(n) => (n, "invalid continuation byte"),
+                        };
+                        check_handler(errors, true)?;
+                        let bad = &rest[good..good + len];
+                        match errors {
+                            "strict" => {
+                                return Err(unicode_error(
+                                    ExcKind::UnicodeDecodeError,
+                                    enc,
+                                    Value::bytes(b.to_vec()),
+                                    base + good,
+                                    base + good + len,
+                                    reason,
+                                ))
+                            }
+                            "ignore" => {}
+                            "replace" => out.push('\u{FFFD}'),
+                            _ => {
+                                for c in bad {
+                                    let _ = write!(out, "\\x{c:02x}");
+                                }
+                            }
+                        }
+                        base += good + len;
+                        rest = &rest[good + len..];
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `UnicodeEncodeError`/`UnicodeDecodeError` with CPython's five arguments, also stored as the
+/// attributes `encoding`, `object`, `start`, `end` and `reason`.
+pub fn unicode_error(
+    kind: ExcKind,
+    enc: Encoding,
+    object: Value,
+    start: usize,
+    end: usize,
+    reason: &str,
+) -> PyErr {
+    let args = vec![
+        Value::str(enc.name()),
+        object,
+        Value::Int(start as i64),
+        Value::Int(end as i64),
+        Value::str(reason),
+    ];
+    let e = PyErr::with_args(kind, args.clone());
+    let mut d = e.exc.dict.lock();
+    for (name, v) in ["encoding", "object", "start", "end", "reason"]
+        .iter()
+        .zip(args)
+    {
+        d.insert(Arc::from(*name), v);
+    }
+    drop(d);
+    e
+}
+
+/// `str()` of a Unicode error built from its five arguments, as CPython formats it; `None` when
+/// the exception is not one, or its arguments are not the five expected.
+pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Option<String> {
+    let t = types();
+    let encode = cls.is_subclass(t.exc(ExcKind::UnicodeEncodeError));
+    let decode = cls.is_subclass(t.exc(ExcKind::UnicodeDecodeError));
+    if !encode && !decode {
+        return None;
+    }
+    let [Value::Str(enc), object, Value::Int(start), Value::Int(end), Value::Str(reason)] = args
+    else {
+        return None;
+    };
+    let (start, end) = (*start, *end);
+    let (enc, reason) = (enc.as_str(), reason.as_str());
+    if encode {
+        let Value::Str(s) = object else { return None };
+        let chars: Vec<char> = s.as_str().chars().collect();
+        if end == start + 1 {
+            let c = *chars.get(usize::try_from(start).ok()?)?;
+            let n = c as u32;
+            let shown = if n < 0x100 {
+                format!("\\x{n:02x}")
+            } else if n < 0x10000 {
+                format!("\\u{n:04x}")
+            } else {
+                format!("\\U{n:08x}")
+            };
+            return Some(format!(
+                "'{enc}' codec can't encode character '{shown}' in position {start}: {reason}"
+            ));
+        }
+        return Some(format!(
+            "'{enc}' codec can't encode characters in position {start}-{}: {reason}",
+            end - 1
+        ));
+    }
+    let Value::Bytes(b) = object else { return None };
+    if end == start + 1 {
+        let c = *b.as_bytes().get(usize::try_from(start).ok()?)?;
+        return Some(format!(
+            "'{enc}' codec can't decode byte 0x{c:02x} in position {start}: {reason}"
+        ));
+    }
+    Some(format!(
+        "'{enc}' codec can't decode bytes in position {start}-{}: {reason}",
+        end - 1
+    ))
+}
+
+/// The `(encoding, errors)` pair of `encode`/`decode`/`str()`/`bytes()`: each a str if given.
+pub fn encoding_args(
+    fname: &str,
+    encoding: Option<&Value>,
+    errors: Option<&Value>,
+) -> PyResult<(Encoding, String)> {
+    let enc = match encoding {
+        None => Encoding::Utf8,
+        Some(Value::Str(s)) => Encoding::lookup(s.as_str())?,
+        Some(other) => raise!(
+            TypeError,
+            "{fname}() argument 'encoding' must be str, not {}",
+            crate::object::type_name(other)
+        ),
+    };
+    let errors = match errors {
+        None => "strict".to_string(),
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(other) => raise!(
+            TypeError,
+            "{fname}() argument 'errors' must be str, not {}",
+            crate::object::type_name(other)
+        ),
+    };
+    Ok((enc, errors))
+}

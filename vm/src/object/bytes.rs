@@ -1,0 +1,68 @@
+//! Python `bytes` (immutable, hash cached) and `bytearray` (mutable, behind its own lock): the
+//! objects behind `Value::Bytes` and `Value::ByteArray`. Their operations live in
+//! `builtins/bytes_methods.rs`; encoding and decoding text in `builtins/codecs.rs`.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::heap::ObjCell;
+
+use crate::value::Value;
+
+pub struct PyBytes {
+    data: Box<[u8]>,
+    /// 0 until first computed.
+    hash: AtomicU64,
+}
+
+impl PyBytes {
+    pub fn new(data: Vec<u8>) -> PyBytes {
+        PyBytes {
+            data: data.into_boxed_slice(),
+            hash: AtomicU64::new(0),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn hash(&self) -> u64 {
+        let h = self.hash.load(Ordering::Relaxed);
+        if h != 0 {
+            return h;
+        }
+        // Not CPython's hash (which is randomised per process anyway), but stable and never 0.
+        let h = crate::object::hash_bytes(&self.data).rotate_left(1) | 1;
+        self.hash.store(h, Ordering::Relaxed);
+        h
+    }
+}
+
+/// A bytearray's bytes sit behind its own lock, as a list's items do.
+pub struct ByteArray {
+    pub data: ObjCell<Vec<u8>>,
+}
+
+impl ByteArray {
+    pub fn new(data: Vec<u8>) -> ByteArray {
+        ByteArray {
+            data: ObjCell::new(data),
+        }
+    }
+
+    /// A copy of the bytes, so no lock is held while running Python code over them.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.data.lock().clone()
+    }
+}
+
+/// The bytes of a `bytes` or `bytearray` value (borrowed, or a snapshot of a bytearray); `None`
+/// for every other value. This is the "bytes-like object" of CPython's messages.
+pub fn bytes_like(v: &Value) -> Option<Cow<'_, [u8]>> {
+    match v {
+        Value::Bytes(b) => Some(Cow::Borrowed(b.as_bytes())),
+        Value::ByteArray(b) => Some(Cow::Owned(b.snapshot())),
+        _ => None,
+    }
+}
