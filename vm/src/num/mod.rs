@@ -37,14 +37,13 @@ pub enum NumError {
     ZeroDivision(&'static str),
     /// `OverflowError`.
     Overflow(&'static str),
-    /// `MemoryError` (an int past [`bigint::MAX_BITS`]); CPython's message is empty.
+    /// `MemoryError` (no message, as CPython's): an int past [`bigint::MAX_BITS`], or a size
+    /// asked for (a format width) beyond what minivm builds.
     Memory,
     /// `ValueError`.
     Value(String),
     /// `TypeError`.
     Type(String),
-    /// `MemoryError` (no message): a size asked for (a format width) beyond what minivm builds.
-    Memory,
     /// The operation is valid Python but minivm cannot represent its result (e.g. a
     /// complex number).  The VM should raise a clear error (e.g. `NotImplementedError`).
     Unsupported(&'static str),
