@@ -32,7 +32,7 @@ pub enum StmtKind {
         op: BinOp,
         value: Expr,
     },
-    /// `target: annotation [= value]`; the annotation is parsed and ignored.
+    /// `target: annotation [= value]`; the annotation is evaluated in module and class bodies only.
     AnnAssign {
         target: Expr,
         annotation: Expr,
@@ -99,7 +99,7 @@ pub struct FunctionDef {
     pub params: Params,
     pub body: Vec<Stmt>,
     pub decorators: Vec<Expr>,
-    /// `-> annotation`, parsed and ignored.
+    /// `-> annotation`, stored with the parameters' annotations in `f.__annotations__`.
     pub returns: Option<Expr>,
 }
 

@@ -492,10 +492,15 @@ impl Builder {
                 }
                 self.expr(value)
             }
-            StmtKind::AnnAssign { target, value, .. } => {
+            StmtKind::AnnAssign {
+                target,
+                value,
+                annotation,
+            } => {
                 if let Some(v) = value {
                     self.expr(v)?;
                 }
+                self.expr(annotation)?;
                 if value.is_some() || matches!(target.kind, ExprKind::Name(_)) {
                     self.target(target)
                 } else {
@@ -523,6 +528,10 @@ impl Builder {
             StmtKind::FunctionDef(def) => {
                 def.decorators.iter().try_for_each(|d| self.expr(d))?;
                 self.param_defaults(&def.params)?;
+                // Annotations are evaluated where the `def` runs, like defaults.
+                for a in annotations(&def.params, def.returns.as_ref()) {
+                    self.expr(a.1)?;
+                }
                 self.add(&def.name.name, DEF_LOCAL, def.name.span);
                 self.enter(ScopeKind::Function, &def.name.name, node_key(&**def));
                 self.params(&def.params)?;
@@ -832,4 +841,20 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// The annotations of a `def`, in the order CPython 3.11 stores them in `__annotations__`:
+/// positional-or-keyword parameters, positional-only ones, `*args`, keyword-only ones, `**kwargs`,
+/// then `"return"`.
+pub fn annotations<'a>(params: &'a Params, returns: Option<&'a Expr>) -> Vec<(&'a str, &'a Expr)> {
+    params
+        .args
+        .iter()
+        .chain(&params.posonly)
+        .chain(&params.vararg)
+        .chain(&params.kwonly)
+        .chain(&params.kwarg)
+        .filter_map(|p| p.annotation.as_ref().map(|a| (p.name.name.as_str(), a)))
+        .chain(returns.map(|r| ("return", r)))
+        .collect()
 }

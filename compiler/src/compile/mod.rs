@@ -49,6 +49,7 @@ pub fn compile_module(
         cur,
         parents: Vec::new(),
     };
+    c.setup_annotations(&module.body, Span::default())?;
     c.stmts(&module.body)?;
     c.implicit_return(Constant::None);
     let unit = std::mem::replace(

@@ -43,31 +43,14 @@ impl<'a> Compiler<'a> {
                 Ok(())
             }
             StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value),
-            StmtKind::AnnAssign { target, value, .. } => match value {
-                Some(v) => {
-                    self.expr(v)?;
-                    self.store_target(target)
-                }
-                None => match &target.kind {
-                    ExprKind::Name(_) => Ok(()),
-                    ExprKind::Attribute { value, .. } => {
-                        self.expr(value)?;
-                        self.emit(Op::Pop);
-                        Ok(())
-                    }
-                    ExprKind::Subscript { value, index } => {
-                        self.expr(value)?;
-                        self.emit(Op::Pop);
-                        self.expr(index)?;
-                        self.emit(Op::Pop);
-                        Ok(())
-                    }
-                    _ => Err(SyntaxError::syntax(
-                        "illegal target for annotation",
-                        target.span,
-                    )),
-                },
-            },
+            StmtKind::AnnAssign {
+                target,
+                value,
+                annotation,
+            } => {
+                self.ann_assign_target(target, value.as_ref())?;
+                self.store_annotation(target, annotation)
+            }
             StmtKind::If { test, body, orelse } => {
                 let end = self.new_label();
                 if orelse.is_empty() {
@@ -390,6 +373,75 @@ impl<'a> Compiler<'a> {
         Ok(flags)
     }
 
+    /// The assignment part of `target: annotation [= value]`.
+    fn ann_assign_target(
+        &mut self,
+        target: &'a Expr,
+        value: Option<&'a Expr>,
+    ) -> Result<(), SyntaxError> {
+        match value {
+            Some(v) => {
+                self.expr(v)?;
+                self.store_target(target)
+            }
+            None => match &target.kind {
+                ExprKind::Name(_) => Ok(()),
+                ExprKind::Attribute { value, .. } => {
+                    self.expr(value)?;
+                    self.emit(Op::Pop);
+                    Ok(())
+                }
+                ExprKind::Subscript { value, index } => {
+                    self.expr(value)?;
+                    self.emit(Op::Pop);
+                    self.expr(index)?;
+                    self.emit(Op::Pop);
+                    Ok(())
+                }
+                _ => Err(SyntaxError::syntax(
+                    "illegal target for annotation",
+                    target.span,
+                )),
+            },
+        }
+    }
+
+    /// The annotation part of `target: annotation [= value]`, as CPython 3.11 does it: evaluated
+    /// (after the assignment) only in a module or class body, and stored in `__annotations__`
+    /// when the target is a plain name. Local annotations in functions are never evaluated.
+    fn store_annotation(
+        &mut self,
+        target: &'a Expr,
+        annotation: &'a Expr,
+    ) -> Result<(), SyntaxError> {
+        if !matches!(self.cur.kind, ScopeKind::Module | ScopeKind::Class) {
+            return Ok(());
+        }
+        self.expr(annotation)?;
+        match &target.kind {
+            ExprKind::Name(name) => {
+                self.name_op("__annotations__", Ctx::Load, target.span)?;
+                self.emit_const(Constant::Str(name.as_str().into()));
+                self.emit(Op::StoreSubscr);
+            }
+            _ => self.emit(Op::Pop),
+        }
+        Ok(())
+    }
+
+    /// `__annotations__ = {}` at the start of a module or class body that has annotated names.
+    pub(crate) fn setup_annotations(
+        &mut self,
+        body: &[Stmt],
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        if has_annotations(body) {
+            self.emit(Op::BuildMap(0));
+            self.name_op("__annotations__", Ctx::Store, span)?;
+        }
+        Ok(())
+    }
+
     fn function_def(&mut self, def: &'a FunctionDef, span: Span) -> Result<(), SyntaxError> {
         for d in &def.decorators {
             self.expr(d)?;
@@ -414,6 +466,19 @@ impl<'a> Compiler<'a> {
             self.emit_const(Constant::Str(doc.into()));
             self.emit(Op::Swap(2));
             let n = self.add_name("__doc__");
+            self.emit(Op::StoreAttr(n));
+        }
+        let annotations = crate::symtable::annotations(&def.params, def.returns.as_ref());
+        if !annotations.is_empty() {
+            // `f.__annotations__ = {name: annotation, ...}`, evaluated in the enclosing scope.
+            self.emit(Op::Copy(1));
+            for (name, a) in &annotations {
+                self.emit_const(Constant::Str((*name).into()));
+                self.expr(a)?;
+            }
+            self.emit(Op::BuildMap(annotations.len() as u32));
+            self.emit(Op::Swap(2));
+            let n = self.add_name("__annotations__");
             self.emit(Op::StoreAttr(n));
         }
         for _ in &def.decorators {
@@ -442,6 +507,7 @@ impl<'a> Compiler<'a> {
             let d = self.add_name("__doc__");
             self.emit(Op::StoreName(d));
         }
+        self.setup_annotations(&def.body, span)?;
         let r = self.stmts(&def.body);
         if r.is_ok() {
             match self.cell_index("__class__") {
@@ -510,4 +576,23 @@ pub(crate) fn describe_expr(e: &Expr) -> &'static str {
         ExprKind::Subscript { .. } => "subscript",
         ExprKind::Slice { .. } => "slice",
     }
+}
+
+/// Does a module or class body annotate a name (directly or inside `if`/`for`/`while`/`with`/`try`
+/// blocks, not inside nested functions or classes)? Then it gets an `__annotations__` dict.
+fn has_annotations(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match &s.kind {
+        StmtKind::AnnAssign { target, .. } => matches!(target.kind, ExprKind::Name(_)),
+        StmtKind::If { body, orelse, .. }
+        | StmtKind::While { body, orelse, .. }
+        | StmtKind::For { body, orelse, .. } => has_annotations(body) || has_annotations(orelse),
+        StmtKind::With { body, .. } => has_annotations(body),
+        StmtKind::Try(t) => {
+            has_annotations(&t.body)
+                || t.handlers.iter().any(|h| has_annotations(&h.body))
+                || has_annotations(&t.orelse)
+                || has_annotations(&t.finalbody)
+        }
+        _ => false,
+    })
 }

@@ -51,6 +51,13 @@ impl Interp {
                     .get("__doc__")
                     .cloned()
                     .unwrap_or(Value::None)),
+                // A function without annotations gets an empty dict on first use, as in CPython.
+                "__annotations__" => Ok(f
+                    .attrs
+                    .lock()
+                    .entry(std::sync::Arc::from("__annotations__"))
+                    .or_insert_with(|| Value::Dict(Ref::new(crate::object::Dict::new())))
+                    .clone()),
                 _ => match f.attrs.lock().get(name) {
                     Some(v) => Ok(v.clone()),
                     None => Err(no_attr(obj, name)),
@@ -188,6 +195,15 @@ impl Interp {
             "__module__" => return Ok(Value::str(&cls.module)),
             "__base__" => {
                 return Ok(cls.base.clone().map_or(Value::None, Value::Class));
+            }
+            // Not inherited either: a class without annotations gets an empty dict on first use.
+            "__annotations__" => {
+                return Ok(cls
+                    .dict
+                    .write()
+                    .entry(std::sync::Arc::from("__annotations__"))
+                    .or_insert_with(|| Value::Dict(Ref::new(crate::object::Dict::new())))
+                    .clone());
             }
             // Not inherited: every class has its own (None without a docstring).
             "__doc__" => {
