@@ -318,7 +318,7 @@ fn vector_norm(mut vec: Vec<f64>, max: f64, found_nan: bool) -> f64 {
         }
         return f64::MIN_POSITIVE * vector_norm(vec, max / f64::MIN_POSITIVE, found_nan);
     }
-    let scale = 2f64.powi(-(max_e as i32));
+    let scale = pow2(-max_e);
     let (mut csum, mut frac1, mut frac2) = (1.0f64, 0.0f64, 0.0f64);
     for x in vec {
         let x = x * scale;
@@ -337,6 +337,16 @@ fn vector_norm(mut vec: Vec<f64>, max: f64, found_nan: bool) -> f64 {
     let x = csum - 1.0 + (frac1 + frac2);
     h += x / (2.0 * h);
     h / scale
+}
+
+/// `2**k` exactly, for `-1074 <= k <= 1023`, subnormal powers included. (`2f64.powi(-1024)` is
+/// computed as `1 / 2**1024` = `1 / inf` = 0: `hypot(1e308, 1e308)` came out NaN from it.)
+fn pow2(k: i64) -> f64 {
+    if k >= -1022 {
+        f64::from_bits(((k + 1023) as u64) << 52)
+    } else {
+        f64::from_bits(1u64 << (k + 1074).max(0))
+    }
 }
 
 fn dl_mul(x: f64, y: f64) -> (f64, f64) {
