@@ -190,6 +190,26 @@ impl Class {
         self.mro_tail = single_mro_tail(&self.base);
     }
 
+    /// An exception class defined by a module (`socket.gaierror`, `queue.Empty`...): a direct
+    /// subclass of the built-in exception `base`. `builtin` makes it immutable and named
+    /// without its module in tracebacks, as CPython's own classes.
+    pub fn new_exception(name: &str, module: &str, base: ExcKind, builtin: bool) -> Class {
+        let base = types().exc(base).clone();
+        Class {
+            name: name.into(),
+            qualname: name.into(),
+            module: module.into(),
+            bases: vec![base.clone()],
+            mro_tail: Class::mro(&base),
+            base: Some(base),
+            dict: ObjCell::new(AttrMap::default()),
+            kind: TypeKind::Exception,
+            builtin,
+            cache: Default::default(),
+            flags: Default::default(),
+        }
+    }
+
     /// A class implemented in Rust, in module `module`, subclassable by programs.
     pub fn new_native(name: &str, module: &str, methods: AttrMap) -> Class {
         Class {

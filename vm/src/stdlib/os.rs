@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, types, AttrMap, Class, ExcKind, Instance, Module, TypeKind};
+use crate::object::{type_name, Class, ExcKind, Instance, Module};
 use crate::stdlib::{arg, func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -69,19 +69,12 @@ pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
         "gaierror" => (ExcKind::OSError, "socket"),
         _ => (ExcKind::OSError, "builtins"),
     };
-    let cls = Ref::new(Class {
-        name: name.into(),
-        qualname: name.into(),
-        module: module.into(),
-        base: Some(types().exc(base).clone()),
-        bases: vec![types().exc(base).clone()],
-        mro_tail: crate::object::Class::mro(types().exc(base)),
-        dict: crate::heap::ObjCell::new(AttrMap::default()),
-        kind: TypeKind::Exception,
-        builtin: module == "builtins",
-        cache: Default::default(),
-        flags: Default::default(),
-    });
+    let cls = Ref::new(Class::new_exception(
+        name,
+        module,
+        base,
+        module == "builtins",
+    ));
     all.push(cls.clone());
     cls
 }

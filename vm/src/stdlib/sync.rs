@@ -15,7 +15,7 @@ use crate::builtins::args::{Sig, Style};
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{types, AttrMap, Class, ExcKind, Instance, NativeFn, Payload, TypeKind};
+use crate::object::{types, AttrMap, Class, ExcKind, Instance, NativeFn, Payload};
 use crate::stdlib::{func, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -192,19 +192,7 @@ pub fn property(f: (&'static str, NativeFn)) -> Value {
 
 /// A user-visible exception class defined by a module (tracebacks print `module.Name`).
 pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Ref<Class> {
-    Ref::new(Class {
-        name: name.into(),
-        qualname: name.into(),
-        module: module.into(),
-        base: Some(types().exc(base).clone()),
-        bases: vec![types().exc(base).clone()],
-        mro_tail: crate::object::Class::mro(types().exc(base)),
-        dict: crate::heap::ObjCell::new(AttrMap::default()),
-        kind: TypeKind::Exception,
-        builtin: false,
-        cache: Default::default(),
-        flags: Default::default(),
-    })
+    Ref::new(Class::new_exception(name, module, base, false))
 }
 
 /// Raise an instance of `cls` with no arguments.
