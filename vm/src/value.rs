@@ -220,9 +220,11 @@ impl Value {
         }
     }
 
+    /// The text of a `str`, or of an instance of a subclass of `str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s.as_str()),
+            Value::Instance(_) => crate::object::builtin_base(self)?.as_str(),
             _ => None,
         }
     }

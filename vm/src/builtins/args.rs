@@ -111,12 +111,19 @@ pub fn to_index(v: &Value) -> PyResult<i64> {
         Value::Int(i) => Ok(*i),
         Value::Bool(b) => Ok(*b as i64),
         Value::BigInt(_) => Err(ssize_overflow()),
+        Value::Instance(_) if crate::object::builtin_base(v).is_some_and(is_int) => {
+            to_index(crate::object::builtin_base(v).unwrap_or(v))
+        }
         other => Err(err!(
             TypeError,
             "'{}' object cannot be interpreted as an integer",
             type_name(other)
         )),
     }
+}
+
+fn is_int(v: &Value) -> bool {
+    matches!(v, Value::Int(_) | Value::BigInt(_))
 }
 
 /// `OverflowError` for a big int where CPython needs a `Py_ssize_t`.
@@ -178,6 +185,7 @@ pub fn recv_str<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<PyStr>> {
 pub fn arg_str<'v>(v: &'v Value, what: &str) -> PyResult<&'v str> {
     match v {
         Value::Str(s) => Ok(s.as_str()),
+        Value::Instance(_) if v.as_str().is_some() => Ok(v.as_str().unwrap_or_default()),
         other => Err(err!(
             TypeError,
             "{what}must be str, not {}",

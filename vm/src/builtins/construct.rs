@@ -284,6 +284,15 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
                     };
                 }
             }
+            if let Some(base) = crate::object::builtin_base(x) {
+                return make_int(
+                    interp,
+                    Args {
+                        pos: std::slice::from_ref(base),
+                        kw: &[],
+                    },
+                );
+            }
             raise!(
                 TypeError,
                 "int() argument must be a string, a bytes-like object or a real number, not '{}'",
@@ -348,6 +357,15 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
                         ),
                     };
                 }
+            }
+            if let Some(base) = crate::object::builtin_base(x) {
+                return make_float(
+                    interp,
+                    Args {
+                        pos: std::slice::from_ref(base),
+                        kw: &[],
+                    },
+                );
             }
             raise!(
                 TypeError,

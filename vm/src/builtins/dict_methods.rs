@@ -39,6 +39,8 @@ pub fn key_error(key: &Value) -> PyErr {
 
 /// `d.update(src)`: from a dict, a mapping with `keys()`, or an iterable of pairs.
 pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<()> {
+    let src = interp.plain_dict_of(src);
+    let src = &src;
     match src {
         Value::Dict(s) => {
             let pairs: Vec<_> = s

@@ -149,7 +149,10 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
                 }
                 n
             }
-            None => raise!(TypeError, "object of type '{}' has no len()", type_name(v)),
+            None => match crate::object::builtin_base(v) {
+                Some(base) => length(interp, base)?,
+                None => raise!(TypeError, "object of type '{}' has no len()", type_name(v)),
+            },
         },
         other => raise!(
             TypeError,
@@ -188,7 +191,16 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(Num::Float(f)) => Ok(Value::Float(f.abs())),
         None => match interp.lookup_special(v, "__abs__") {
             Some(m) => interp.call(&m, std::slice::from_ref(v)),
-            None => raise!(TypeError, "bad operand type for abs(): '{}'", type_name(v)),
+            None => match crate::object::builtin_base(v) {
+                Some(base) => abs(
+                    interp,
+                    Args {
+                        pos: std::slice::from_ref(base),
+                        kw: &[],
+                    },
+                ),
+                None => raise!(TypeError, "bad operand type for abs(): '{}'", type_name(v)),
+            },
         },
     }
 }
@@ -271,6 +283,11 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     let nd = args.pos_or_kw("round", 1, "ndigits")?;
+    // An instance of a subclass of int or float rounds as its value (unless it says otherwise).
+    let x = match crate::object::builtin_base(x) {
+        Some(base) if interp.lookup_special(x, "__round__").is_none() => base,
+        _ => x,
+    };
     match x {
         Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => match nd {
             None | Some(Value::None) => Ok(match x {

@@ -190,6 +190,16 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             if let Some(m) = interp.lookup_special(seq, "__reversed__") {
                 return interp.call(&m, std::slice::from_ref(seq));
             }
+            if let Some(base) = crate::object::builtin_base(seq) {
+                let base = base.clone();
+                return reversed(
+                    interp,
+                    Args {
+                        pos: &[base],
+                        kw: &[],
+                    },
+                );
+            }
             if interp.lookup_special(seq, "__getitem__").is_some()
                 && interp.lookup_special(seq, "__len__").is_some()
             {

@@ -41,7 +41,8 @@ pub type Methods = &'static [(&'static str, NativeFn)];
 fn install(cls: &Ref<Class>, methods: Methods) {
     let mut d = cls.dict.write();
     for (name, f) in methods {
-        d.insert((*name).into(), native(name, *f));
+        let method = NativeFunction::method(name, *f);
+        d.insert((*name).into(), Value::Native(Ref::new(method)));
     }
 }
 

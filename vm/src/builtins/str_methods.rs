@@ -85,9 +85,9 @@ fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         sep.as_str()
             .len()
             .saturating_mul(items.len().saturating_sub(1)),
-        |n, item| match item {
-            Value::Str(s) => n.saturating_add(s.as_str().len()),
-            _ => n,
+        |n, item| match item.as_str() {
+            Some(s) => n.saturating_add(s.len()),
+            None => n,
         },
     );
     crate::builtins::args::check_str_bytes(total)?;
@@ -96,12 +96,12 @@ fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         if i > 0 {
             out.push_str(sep.as_str());
         }
-        match item {
-            Value::Str(s) => out.push_str(s.as_str()),
-            other => raise!(
+        match item.as_str() {
+            Some(s) => out.push_str(s),
+            None => raise!(
                 TypeError,
                 "sequence item {i}: expected str instance, {} found",
-                type_name(other)
+                type_name(item)
             ),
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::heap::Ref;
 use crate::interp::frame::Frame;
 use crate::interp::run::Exit;
+use crate::interp::subclass::slot_wrapper;
 use crate::interp::{Args, Interp};
 use crate::object::{
     class_of, type_name, types, AttrMap, Class, Instance, NativeFunction, Payload, TypeKind,
@@ -76,12 +77,16 @@ impl Interp {
                 if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
                     return r;
                 }
-                match class_of(obj).lookup(name) {
+                let cls = class_of(obj);
+                match cls.lookup(name) {
                     Some(f @ (Value::Native(_) | Value::Function(_))) => {
                         Ok(self.bind(obj.clone(), f))
                     }
                     Some(v) => Ok(v),
-                    None => Err(no_attr(obj, name)),
+                    None => match slot_wrapper(cls.kind, name) {
+                        Some(slot) => Ok(self.bind(obj.clone(), slot)),
+                        None => Err(no_attr(obj, name)),
+                    },
                 }
             }
         }
@@ -167,6 +172,9 @@ impl Interp {
         if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
             return r;
         }
+        if let Some(slot) = slot_wrapper(inst.class.kind, name) {
+            return Ok(self.bind(obj.clone(), slot));
+        }
         if let Some(ga) = inst.class.lookup("__getattr__") {
             return self.call(&ga, &[obj.clone(), Value::str(name)]);
         }
@@ -245,7 +253,7 @@ impl Interp {
                 _ => Ok(Value::Instance(d)),
             },
             Some(v) => Ok(v),
-            None => match object_method(name) {
+            None => match slot_wrapper(cls.kind, name).or_else(|| object_method(name)) {
                 Some(f) => Ok(f),
                 None => Err(err!(
                     AttributeError,
@@ -270,7 +278,14 @@ impl Interp {
             .position(|c| Ref::ptr_eq(c, start))
             .map_or_else(|| Class::mro(start).split_off(1), |i| mro[i + 1..].to_vec());
         for c in &after {
-            let found = c.dict.read().get(name).cloned();
+            let mut found = c.dict.read().get(name).cloned();
+            if found.is_none() && c.builtin {
+                // `super().__setitem__(k, v)` in a subclass of a built-in data type.
+                found = slot_wrapper(c.kind, name);
+                if name == "__new__" && found.is_some() {
+                    return Ok(found.unwrap_or_default());
+                }
+            }
             if let Some(v) = found {
                 return Ok(match (&v, target) {
                     (Value::Function(_) | Value::Native(_), Value::Class(_)) => v,
@@ -376,6 +391,12 @@ impl Interp {
         }
         if flags & crate::object::DICTLESS != 0 {
             return Err(no_attr(obj, name));
+        }
+        if let (Some(data), "args") = (inst.exc(), name) {
+            // `BaseException.args` is a data descriptor: assigned args are what str() shows.
+            let args = self.collect_iter(&v)?;
+            data.lock().args = args;
+            return Ok(());
         }
         // Overwrite in place when the attribute exists: no new key string per assignment.
         let mut dict = inst.dict.lock();
@@ -522,19 +543,11 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         bases.push(types().object.clone());
     }
     for b in &bases {
-        if !matches!(
-            b.kind,
-            TypeKind::Object | TypeKind::Exception | TypeKind::Native
-        ) {
-            return Err(err!(
-                TypeError,
-                "minivm cannot subclass the built-in type '{}'",
-                b.name
-            ));
-        }
+        check_subclassable(b)?;
     }
     // The instance layout comes from one base; bases with different Rust layouts (an exception
-    // and a thread, two different native classes) cannot be combined, as in CPython.
+    // and a thread, two different native classes, a list and a dict) cannot be combined, as in
+    // CPython.
     let solid: Vec<&Ref<Class>> = bases
         .iter()
         .filter(|b| b.kind != TypeKind::Object)
@@ -542,19 +555,12 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let base = solid
         .first()
         .map_or_else(|| bases[0].clone(), |b| (*b).clone());
-    let layout_root = |c: &Ref<Class>| -> *const Class {
-        // The built-in class that defines the layout (for natives, the native class itself).
-        Class::mro(c)
-            .into_iter()
-            .find(|k| k.builtin)
-            .map_or(std::ptr::null(), |k| Ref::as_ptr(&k))
-    };
     if solid.iter().any(|b| {
         b.kind != base.kind
             || (b.kind == TypeKind::Native
                 && !base.is_subclass(b)
                 && !b.is_subclass(&base)
-                && layout_root(b) != layout_root(&base))
+                && !Ref::ptr_eq(&Class::layout_root(b), &Class::layout_root(&base)))
     }) {
         return Err(err!(
             TypeError,
@@ -698,6 +704,29 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(class_value)
 }
 
+/// May a class statement name `b` as a base? User classes, exceptions, native classes and the
+/// built-in data types may be subclassed; the other built-in types either cannot be in CPython
+/// either (`bool`, `range`, `function`...) or are not supported as bases by minivm.
+fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
+    use TypeKind as K;
+    match b.kind {
+        K::Object | K::Exception | K::Native => Ok(()),
+        k if crate::object::is_data_kind(k) => Ok(()),
+        K::Type | K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => {
+            Err(err!(
+                TypeError,
+                "minivm cannot subclass the built-in type '{}'",
+                b.name
+            ))
+        }
+        _ => Err(err!(
+            TypeError,
+            "type '{}' is not an acceptable base type",
+            b.name
+        )),
+    }
+}
+
 fn self_call(interp: &mut Interp, f: &Value, args: &[Value]) -> PyResult<Value> {
     interp.call(f, args)
 }
@@ -808,10 +837,15 @@ fn object_method(name: &str) -> Option<Value> {
 
 /// `object.__new__(cls, *args)`: a new, uninitialised instance of a user class. Extra arguments
 /// are an error unless the class overrides `__init__` (which will take them) and not `__new__`.
-fn object_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Class(cls)) = args.pos.first() else {
         return Err(err!(TypeError, "object.__new__(X): X is not a type object"));
     };
+    if crate::object::is_data_kind(cls.kind) {
+        // `tuple.__new__(cls, items)`, as namedtuple classes call it.
+        let cls = cls.clone();
+        return interp.new_builtin_subclass(&cls, &args.pos[1..], args.kw);
+    }
     if cls.builtin
         || !matches!(
             cls.kind,

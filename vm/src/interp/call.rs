@@ -41,7 +41,10 @@ impl Interp {
                     Exit::Yield(..) => Err(err!(SystemError, "a plain function yielded")),
                 }
             }
-            Value::Native(n) => (n.func)(self, Args { pos: args, kw }),
+            Value::Native(n) => match crate::interp::subclass::unwrapped_args(n, args) {
+                Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
+                None => (n.func)(self, Args { pos: args, kw }),
+            },
             Value::BoundMethod(m) => {
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(m.receiver.clone());
@@ -138,13 +141,13 @@ impl Interp {
                 self.call_kw(&m, &frame.stack[opos + 1..], kw)
             }
             _ => match crate::object::builtin_class(obj).lookup(name) {
-                Some(Value::Native(n)) => (n.func)(
-                    self,
-                    Args {
-                        pos: &frame.stack[opos..],
-                        kw,
-                    },
-                ),
+                Some(Value::Native(n)) => {
+                    let args = &frame.stack[opos..];
+                    match crate::interp::subclass::unwrapped_args(&n, args) {
+                        Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
+                        None => (n.func)(self, Args { pos: args, kw }),
+                    }
+                }
                 _ => {
                     let m = self.getattr(obj, name)?;
                     self.call_kw(&m, &frame.stack[opos + 1..], kw)
@@ -580,10 +583,13 @@ impl Interp {
         if cls.builtin && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
         }
-        if !matches!(
-            cls.kind,
-            TypeKind::Object | TypeKind::Exception | TypeKind::Native
-        ) {
+        let data_kind = crate::object::is_data_kind(cls.kind);
+        if !data_kind
+            && !matches!(
+                cls.kind,
+                TypeKind::Object | TypeKind::Exception | TypeKind::Native
+            )
+        {
             return Err(err!(
                 TypeError,
                 "minivm cannot create instances of '{}'",
@@ -593,13 +599,22 @@ impl Interp {
         if let Some(new) = cls.lookup("__new__") {
             return self.instantiate_with_new(cls, new, args, kw);
         }
-        let inst = Value::Instance(Ref::new(crate::object::Instance::new(cls.clone())));
+        let inst = if data_kind {
+            self.new_builtin_subclass(cls, args, kw)?
+        } else {
+            Value::Instance(Ref::new(crate::object::Instance::new(cls.clone())))
+        };
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
                 d.lock().args = args.to_vec();
             }
         }
-        if let Some(init) = cls.lookup("__init__") {
+        let init = cls.lookup("__init__").or_else(|| {
+            data_kind
+                .then(|| crate::interp::subclass::slot_wrapper(cls.kind, "__init__"))
+                .flatten()
+        });
+        if let Some(init) = init {
             let mut full = Vec::with_capacity(args.len() + 1);
             full.push(inst.clone());
             full.extend_from_slice(args);
@@ -642,7 +657,10 @@ impl Interp {
             _ => false,
         };
         if is_instance {
-            if let Some(init) = cls.lookup("__init__") {
+            let init = cls
+                .lookup("__init__")
+                .or_else(|| crate::interp::subclass::slot_wrapper(cls.kind, "__init__"));
+            if let Some(init) = init {
                 full[0] = obj.clone();
                 let r = self.call_kw(&init, &full, kw)?;
                 if !r.is_none() {

@@ -252,7 +252,7 @@ impl Interp {
         let Value::Dict(d) = target else {
             return Err(err!(SystemError, "dict update target is not a dict"));
         };
-        let pairs = match m {
+        let pairs = match &self.plain_dict_of(m) {
             Value::Dict(src) => src.items(),
             other => {
                 let Some(keys) = crate::object::class_of(other).lookup("keys") else {

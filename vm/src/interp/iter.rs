@@ -104,6 +104,9 @@ impl Interp {
                     }
                     return Ok(it);
                 }
+                if let Some(base) = crate::object::builtin_base(v) {
+                    return self.get_iter(base);
+                }
                 if self.lookup_special(v, "__getitem__").is_some() {
                     (
                         "iterator",

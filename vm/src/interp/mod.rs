@@ -36,6 +36,7 @@ pub mod modules;
 pub mod ops;
 pub mod repr;
 pub mod run;
+pub mod subclass;
 pub mod subscr;
 pub mod suggest;
 pub mod trace;

@@ -12,7 +12,8 @@ use crate::builtins::bytes_methods;
 use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::num::bigint::{self, BigInt};
-use crate::object::{type_name, KeySet, SetObj};
+use crate::object::class::bases_of;
+use crate::object::{builtin_base, type_name, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
@@ -95,6 +96,15 @@ impl Interp {
             let (name, rname, _) = binop_dunder(op);
             if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
                 return Ok(r);
+            }
+            if let Some((x, y)) = bases_of(a, b) {
+                return self.binary(op, x, y).map_err(|e| {
+                    if type_error_starts(&e, "unsupported operand") {
+                        self.unsupported_operands(op.symbol(), a, b)
+                    } else {
+                        e
+                    }
+                });
             }
         }
         if let (BinOp::Add, Value::Str(_) | Value::List(_) | Value::Tuple(_)) = (op, a) {
@@ -192,6 +202,15 @@ impl Interp {
                 let r = self.call(&m, &[a.clone(), b.clone()])?;
                 if !matches!(r, Value::NotImplemented) {
                     return Ok(r);
+                }
+            }
+            // A list (set, dict) inside an instance changes in place, and `l += x` keeps `l`.
+            let (name, rname, _) = binop_dunder(op);
+            if let Some(base) = builtin_base(a).filter(|b| is_mutable_value(b)) {
+                if self.lookup_special(a, name).is_none() && self.lookup_special(b, rname).is_none()
+                {
+                    let r = self.inplace(op, base, b)?;
+                    return Ok(if r.is(base) { a.clone() } else { r });
                 }
             }
         }
@@ -335,6 +354,9 @@ impl Interp {
                     return Ok(Value::Bool(!t));
                 }
             }
+            if let Some((x, y)) = bases_of(a, b) {
+                return self.rich_eq(x, y, negate);
+            }
             return Ok(Value::Bool(a.is(b) != negate));
         }
         let e = self.builtin_eq(a, b)?;
@@ -427,6 +449,15 @@ impl Interp {
             };
             if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
                 return Ok(r);
+            }
+            if let Some((x, y)) = bases_of(a, b) {
+                return self.rich_order(op, x, y).map_err(|e| {
+                    if type_error_starts(&e, &format!("'{}' not supported", op.symbol())) {
+                        self.order_error(op, a, b)
+                    } else {
+                        e
+                    }
+                });
             }
             return Err(self.order_error(op, a, b));
         }
@@ -579,6 +610,9 @@ impl Interp {
                     let r = self.call(&m, &[container.clone(), needle.clone()])?;
                     return self.truthy(&r);
                 }
+                if let Some(base) = builtin_base(container) {
+                    return self.contains(base, needle);
+                }
                 self.iter_contains(container, needle)
             }
             Iter(_) | Generator(_) => self.iter_contains(container, needle),
@@ -643,7 +677,10 @@ impl Interp {
                     // `len()`'s checks too: a negative or non-int length is an error.
                     return Ok(crate::builtins::functions::length(self, v)? != 0);
                 }
-                true
+                match builtin_base(v) {
+                    Some(base) => return self.truthy(base),
+                    Option::None => true,
+                }
             }
             _ => true,
         })
@@ -683,12 +720,34 @@ impl Interp {
         if let Some(m) = self.lookup_special(v, name) {
             return self.call(&m, std::slice::from_ref(v));
         }
+        if let Some(base) = builtin_base(v) {
+            return match sym {
+                "-" => self.unary_neg(base),
+                "+" => self.unary_pos(base),
+                _ => self.unary_invert(base),
+            };
+        }
         Err(err!(
             TypeError,
             "bad operand type for unary {sym}: '{}'",
             type_name(v)
         ))
     }
+}
+
+/// Is `e` a `TypeError` whose message starts with `prefix`? (An error about the values inside
+/// two instances is reported with the instances' own type names, as CPython does.)
+fn type_error_starts(e: &PyErr, prefix: &str) -> bool {
+    e.is(crate::object::ExcKind::TypeError)
+        && matches!(e.args().first(), Some(Value::Str(m)) if m.as_str().starts_with(prefix))
+}
+
+/// Is this a value that `+=`, `|=`, ... change in place?
+fn is_mutable_value(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::List(_) | Value::Set(_) | Value::Dict(_) | Value::ByteArray(_)
+    )
 }
 
 /// `OverflowError` for a big int used as a count or size (`[0] * 2**100`), CPython's message.

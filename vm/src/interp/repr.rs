@@ -130,18 +130,8 @@ impl Interp {
                 r?;
             }
             Value::Set(s) => {
-                let items = s.snapshot();
                 let name = if s.frozen { "frozenset" } else { "set" };
-                if items.is_empty() {
-                    out.push_str(name);
-                    out.push_str("()");
-                } else if s.frozen {
-                    out.push_str("frozenset(");
-                    self.write_seq(&items, "{", "}", out)?;
-                    out.push(')');
-                } else {
-                    self.write_seq(&items, "{", "}", out)?;
-                }
+                self.write_set(s, name, !s.frozen, out)?;
             }
             Value::Range(r) => {
                 if r.step == 1 {
@@ -204,6 +194,10 @@ impl Interp {
                             ))
                         }
                     }
+                } else if let Some(Value::Set(s)) = crate::object::builtin_base(v) {
+                    self.write_set(s, &inst.class.name, false, out)?;
+                } else if let Some(base) = crate::object::builtin_base(v) {
+                    self.write_repr(base, out)?;
                 } else if let Some(d) = inst.exc() {
                     let args = d.lock().args.clone();
                     out.push_str(&inst.class.name);
@@ -228,6 +222,30 @@ impl Interp {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A set as `{1, 2}` (`bare`) or `name({1, 2})`, and empty as `name()`: CPython names
+    /// frozensets and instances of set subclasses (`Tags({1})`).
+    fn write_set(
+        &mut self,
+        s: &crate::object::SetObj,
+        name: &str,
+        bare: bool,
+        out: &mut String,
+    ) -> PyResult<()> {
+        let items = s.snapshot();
+        if items.is_empty() {
+            out.push_str(name);
+            out.push_str("()");
+        } else if bare {
+            self.write_seq(&items, "{", "}", out)?;
+        } else {
+            out.push_str(name);
+            out.push('(');
+            self.write_seq(&items, "{", "}", out)?;
+            out.push(')');
         }
         Ok(())
     }
@@ -286,6 +304,13 @@ impl Interp {
                             type_name(&other)
                         )),
                     };
+                }
+                if let Payload::Builtin {
+                    value: base @ Value::Str(_),
+                } = &inst.payload
+                {
+                    // `str.__str__` gives the string itself, even if the class has a `__repr__`.
+                    return self.str_of(base);
                 }
                 if inst.class.lookup("__repr__").is_none() {
                     if let Payload::Exception(d) = &inst.payload {
@@ -363,6 +388,10 @@ impl Interp {
                     }
                 }
             }
+            Value::Instance(_) if crate::object::builtin_base(v).is_some() => {
+                let base = crate::object::builtin_base(v).unwrap_or(v);
+                self.format_with_spec(base, spec)?
+            }
             other => {
                 let s = self.str_of(other)?;
                 format_spec::format_object(&s, &type_name(other), spec)?
@@ -372,9 +401,9 @@ impl Interp {
 
     /// `"..." % args` (printf-style formatting).
     pub fn percent_format(&mut self, fmt: &str, args: &Value) -> PyResult<String> {
-        let items: Vec<Value> = match args {
+        let items: Vec<Value> = match crate::object::builtin_base(args).unwrap_or(args) {
             Value::Tuple(t) => t.items.to_vec(),
-            other => vec![other.clone()],
+            _ => vec![args.clone()],
         };
         let mut next = items.iter();
         let mut out = String::new();
@@ -399,6 +428,8 @@ impl Interp {
             let Some(arg) = next.next() else {
                 return Err(err!(TypeError, "not enough arguments for format string"));
             };
+            // The number conversions see the int inside an instance of an int subclass.
+            let number = crate::object::builtin_base(arg).unwrap_or(arg);
             let (flags, rest): (String, String) = {
                 let split = spec
                     .find(|ch: char| !"-+ #0".contains(ch))
@@ -442,7 +473,7 @@ impl Interp {
                     }
                 }
                 'd' | 'i' | 'u' => {
-                    let n = match arg {
+                    let n = match number {
                         Value::Int(i) => Int::Small(*i),
                         Value::BigInt(b) => Int::Big(BigInt::clone(b)),
                         Value::Bool(b) => Int::Small(*b as i64),
@@ -458,7 +489,7 @@ impl Interp {
                     format_any_int(&n, sign)?
                 }
                 'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
-                    let f = match arg {
+                    let f = match number {
                         Value::Int(i) => *i as f64,
                         Value::BigInt(b) => crate::num::bigint::to_f64(b)?,
                         Value::Bool(b) => *b as i64 as f64,
@@ -478,7 +509,7 @@ impl Interp {
                     format_spec::format_float(f, &format!("{sign}.{prec}{conv}"))?
                 }
                 'x' | 'X' | 'o' => {
-                    let n = match arg {
+                    let n = match number {
                         Value::Int(i) => Int::Small(*i),
                         Value::BigInt(b) => Int::Big(BigInt::clone(b)),
                         Value::Bool(b) => Int::Small(*b as i64),
@@ -493,7 +524,7 @@ impl Interp {
                     let alt = if flags.contains('#') { "#" } else { "" };
                     format_any_int(&n, &format!("{sign}{alt}{conv}"))?
                 }
-                'c' => match arg {
+                'c' => match number {
                     Value::Str(s) if s.char_len() == 1 => s.as_str().to_string(),
                     Value::BigInt(_) => {
                         return Err(err!(OverflowError, "%c arg not in range(0x110000)"))

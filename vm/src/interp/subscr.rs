@@ -4,7 +4,7 @@ use crate::builtins::bytes_methods;
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::Interp;
-use crate::object::{type_name, ExcKind, Range, Slice};
+use crate::object::{builtin_base, type_name, ExcKind, Range, Slice};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
@@ -138,7 +138,10 @@ impl Interp {
             return Ok(None);
         }
         let Some(f) = self.lookup_special(key, "__index__") else {
-            return Ok(None);
+            // An instance of a subclass of int indexes as its value.
+            return Ok(builtin_base(key)
+                .filter(|b| matches!(b, Value::Int(_) | Value::BigInt(_)))
+                .cloned());
         };
         match self.call(&f, std::slice::from_ref(key))? {
             i @ (Value::Int(_) | Value::Bool(_) | Value::BigInt(_)) => Ok(Some(i)),
@@ -255,7 +258,10 @@ impl Interp {
             }
             Value::Instance(_) => match self.lookup_special(obj, "__getitem__") {
                 Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
-                None => Err(not_subscriptable(obj)),
+                None => match builtin_base(obj) {
+                    Some(base) => self.base_getitem(obj, base, key),
+                    None => Err(not_subscriptable(obj)),
+                },
             },
             Value::Class(c) if c.builtin => Err(err!(
                 TypeError,
@@ -325,7 +331,10 @@ impl Interp {
             Value::ByteArray(b) => bytes_methods::setitem(self, b, &key, &v),
             Value::Instance(_) => match self.lookup_special(obj, "__setitem__") {
                 Some(m) => self.call(&m, &[obj.clone(), key, v]).map(|_| ()),
-                None => Err(no_item_assignment(obj)),
+                None => match builtin_base(obj) {
+                    Some(base) => self.setitem(base, key, v),
+                    None => Err(no_item_assignment(obj)),
+                },
             },
             _ => Err(no_item_assignment(obj)),
         }
@@ -372,6 +381,9 @@ impl Interp {
             }
             Value::Instance(_) => match self.lookup_special(obj, "__delitem__") {
                 Some(m) => self.call(&m, &[obj.clone(), key.clone()]).map(|_| ()),
+                None if builtin_base(obj).is_some() => {
+                    self.delitem(builtin_base(obj).unwrap_or(obj), key)
+                }
                 None => Err(err!(
                     TypeError,
                     "'{}' object doesn't support item deletion",

@@ -335,6 +335,19 @@ impl Class {
         self.mro_tail.iter().any(|c| Ref::ptr_eq(c, other))
     }
 
+    /// The built-in class whose instance layout this class has: itself if built in, else the
+    /// first built-in class of its MRO (`list` for `class L(list)`, `object` for plain classes).
+    pub fn layout_root(this: &Ref<Class>) -> Ref<Class> {
+        if this.builtin {
+            return this.clone();
+        }
+        this.mro_tail
+            .iter()
+            .find(|k| k.builtin)
+            .cloned()
+            .unwrap_or_else(|| types().object.clone())
+    }
+
     /// The method resolution order: this class, then `mro_tail` (ending at `object`).
     pub fn mro(this: &Ref<Class>) -> Vec<Ref<Class>> {
         let mut out = vec![this.clone()];
@@ -396,6 +409,13 @@ pub enum Payload {
     DictView(Ref<crate::object::Dict>, ViewKind),
     /// Set once by the native class's `__init__`; read with [`Instance::native`].
     Native(std::sync::OnceLock<NativeData>),
+    /// An instance of a subclass of a built-in data type (`class L(list)`, `class S(str)`): the
+    /// built-in value it is, which every built-in operation works on (see [`builtin_base`]).
+    /// Mutable bases (list, dict, set, bytearray) start empty and are filled in place by
+    /// `__init__`; immutable ones are made by `__new__`.
+    Builtin {
+        value: Value,
+    },
 }
 
 pub struct Instance {
@@ -409,7 +429,10 @@ impl Instance {
         let payload = match class.kind {
             TypeKind::Exception => Payload::Exception(ObjCell::new(ExcData::default())),
             TypeKind::Native => Payload::Native(std::sync::OnceLock::new()),
-            _ => Payload::None,
+            kind => match empty_base(kind) {
+                Some(value) => Payload::Builtin { value },
+                None => Payload::None,
+            },
         };
         Instance::with_payload(class, payload)
     }
@@ -443,6 +466,54 @@ impl Instance {
             Payload::Exception(d) => Some(d),
             _ => None,
         }
+    }
+}
+
+/// Is `kind` a built-in data type a user class may subclass, its instances carrying the value
+/// ([`Payload::Builtin`])?
+pub fn is_data_kind(kind: TypeKind) -> bool {
+    empty_base(kind).is_some()
+}
+
+/// The value an instance of a subclass of a built-in data type starts with (`list.__new__` gives
+/// an empty list); `None` for the kinds that carry no built-in value.
+fn empty_base(kind: TypeKind) -> Option<Value> {
+    use crate::object::{Dict, KeySet, SetObj};
+    Some(match kind {
+        TypeKind::Int => Value::Int(0),
+        TypeKind::Float => Value::Float(0.0),
+        TypeKind::Str => Value::str(""),
+        TypeKind::Bytes => Value::bytes(Vec::new()),
+        TypeKind::ByteArray => Value::bytearray(Vec::new()),
+        TypeKind::Tuple => Value::tuple(Vec::new()),
+        TypeKind::List => Value::list(Vec::new()),
+        TypeKind::Dict => Value::Dict(Ref::new(Dict::new())),
+        TypeKind::Set => Value::Set(Ref::new(SetObj::new(KeySet::default(), false))),
+        TypeKind::FrozenSet => Value::Set(Ref::new(SetObj::new(KeySet::default(), true))),
+        _ => return None,
+    })
+}
+
+/// The built-in value inside an instance of a subclass of a built-in data type: what built-in
+/// operations (`len`, `[]`, `+`, iteration, the type's own methods) work on when the class does
+/// not override them.
+#[inline]
+pub fn builtin_base(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Instance(i) => match &i.payload {
+            Payload::Builtin { value } => Some(value),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The operands of a binary operation with each instance of a subclass of a built-in data type
+/// replaced by its value; `None` if neither is one.
+pub fn bases_of<'a>(a: &'a Value, b: &'a Value) -> Option<(&'a Value, &'a Value)> {
+    match (builtin_base(a), builtin_base(b)) {
+        (None, None) => None,
+        (x, y) => Some((x.unwrap_or(a), y.unwrap_or(b))),
     }
 }
 

@@ -96,6 +96,11 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
         ) {
             // Identity first, as CPython's dict does: a NaN key finds itself.
             (Some(x), Some(y)) => a.is(b) || crate::interp::ops::num_eq(x, y),
+            // An instance of a subclass of a built-in type (without its own `__eq__`) is the
+            // same key as its value: `S('a')` finds `'a'`.
+            _ if matches!(a, Instance(_)) || matches!(b, Instance(_)) => {
+                a.is(b) || crate::object::class::bases_of(a, b).is_some_and(|(x, y)| key_eq(x, y))
+            }
             _ => a.is(b),
         },
     }
@@ -445,13 +450,7 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
         Value::Bytes(b) => b.hash(),
         Value::None => 0xFC_FCFC,
         Value::Tuple(t) => return hash_nested_tuple(t),
-        Value::List(_) | Value::Dict(_) | Value::ByteArray(_) => {
-            return Err(crate::err!(
-                TypeError,
-                "unhashable type: '{}'",
-                crate::object::type_name(v)
-            ))
-        }
+        Value::List(_) | Value::Dict(_) | Value::ByteArray(_) => return Err(unhashable(v)),
         Value::Set(s) if !s.frozen => return Err(crate::err!(TypeError, "unhashable type: 'set'")),
         Value::Set(s) => {
             let mut acc: u64 = 0;
@@ -461,8 +460,24 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
             acc
         }
         Value::Range(r) => hash_int(r.start) ^ hash_int(r.stop).rotate_left(7) ^ hash_int(r.step),
+        Value::Instance(_) => match crate::object::builtin_base(v) {
+            Some(Value::List(_) | Value::Dict(_) | Value::ByteArray(_)) => {
+                return Err(unhashable(v))
+            }
+            Some(Value::Set(s)) if !s.frozen => return Err(unhashable(v)),
+            Some(base) => return hash_value(base),
+            None => (v.id() as u64).rotate_right(4),
+        },
         other => (other.id() as u64).rotate_right(4),
     })
+}
+
+fn unhashable(v: &Value) -> crate::PyErr {
+    crate::err!(
+        TypeError,
+        "unhashable type: '{}'",
+        crate::object::type_name(v)
+    )
 }
 
 /// CPython's int hash (the value modulo 2**61 - 1, with -1 mapped to -2).

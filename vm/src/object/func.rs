@@ -28,11 +28,26 @@ pub type NativeFn = fn(&mut Interp, Args<'_>) -> PyResult<Value>;
 pub struct NativeFunction {
     pub name: &'static str,
     pub func: NativeFn,
+    /// A method of a built-in data type (`list.append`): called with an instance of a subclass
+    /// (`class L(list)`) as its receiver, it works on the built-in value inside the instance.
+    pub unwraps_receiver: bool,
 }
 
 impl NativeFunction {
     pub fn new(name: &'static str, func: NativeFn) -> NativeFunction {
-        NativeFunction { name, func }
+        NativeFunction {
+            name,
+            func,
+            unwraps_receiver: false,
+        }
+    }
+
+    /// A method of a built-in data type (see `unwraps_receiver`).
+    pub fn method(name: &'static str, func: NativeFn) -> NativeFunction {
+        NativeFunction {
+            unwraps_receiver: true,
+            ..NativeFunction::new(name, func)
+        }
     }
 }
 

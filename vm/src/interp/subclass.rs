@@ -1,0 +1,422 @@
+//! Subclasses of the built-in data types (`class L(list)`, `class D(dict)`, `class S(str)`):
+//! making their instances (`__new__`, `__init__`) and the special methods of the built-in types
+//! as values (`dict.__getitem__`, `super().__setitem__(k, v)`), which CPython calls slot wrappers.
+//!
+//! An instance of such a class carries the built-in value it is ([`Payload::Builtin`]). Every
+//! built-in operation on an instance first asks the class for a special method the program wrote
+//! (`__getitem__`, `__len__`, ...) and otherwise works on that value: see the `builtin_base`
+//! fallbacks in `ops.rs`, `subscr.rs`, `iter.rs`, `repr.rs`. The methods of the built-in type
+//! itself (`append`, `keys`, ...) receive the value in place of the instance (`call.rs`).
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::{BinOp, CmpOp};
+
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{
+    builtin_base, is_data_kind, type_name, Class, Instance, NativeFn, NativeFunction, Payload,
+    TypeKind,
+};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+impl Interp {
+    /// `T.__new__(cls, *args, **kw)` for a class laid out as a built-in data type `T`: a mutable
+    /// base (list, dict, set, bytearray) starts empty and ignores the arguments, which are
+    /// `__init__`'s; an immutable one is built from them, as `T(*args, **kw)` would be.
+    pub(crate) fn new_builtin_subclass(
+        &mut self,
+        cls: &Ref<Class>,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        let root = Class::layout_root(cls);
+        if cls.builtin {
+            return crate::builtins::construct(self, cls, Args { pos: args, kw });
+        }
+        let inst = if is_mutable(cls.kind) {
+            Instance::new(cls.clone())
+        } else {
+            let value = crate::builtins::construct(self, &root, Args { pos: args, kw })?;
+            Instance::with_payload(cls.clone(), Payload::Builtin { value })
+        };
+        Ok(Value::Instance(Ref::new(inst)))
+    }
+
+    /// `T.__init__(self, *args, **kw)`: a mutable built-in value takes the contents `T(*args,
+    /// **kw)` would have (a dict keeps its items and is updated, as CPython's); an immutable one
+    /// was made by `__new__` and ignores them.
+    fn builtin_init(
+        &mut self,
+        this: &Value,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<()> {
+        let target = builtin_base(this).unwrap_or(this);
+        let root = crate::object::class_of(target);
+        if !is_mutable(root.kind) {
+            return Ok(());
+        }
+        let fresh = crate::builtins::construct(self, &root, Args { pos: args, kw })?;
+        match (target, &fresh) {
+            (Value::List(l), Value::List(f)) => *l.items.lock() = f.snapshot(),
+            (Value::Set(s), Value::Set(f)) => {
+                let items = f.items.lock().clone();
+                *s.items.lock() = items;
+            }
+            (Value::ByteArray(b), Value::ByteArray(f)) => {
+                let data = f.snapshot();
+                *b.data.lock() = data;
+            }
+            (Value::Dict(_), Value::Dict(_)) => self.dict_update(target, &fresh, false)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The dict to copy items from when `src` is the source of `dict(src)`, `d.update(src)` or
+    /// `{**src}`: the dict inside an instance of a dict subclass that does not override
+    /// `__iter__` (CPython copies it directly, without calling `keys()` or `__getitem__`).
+    pub(crate) fn plain_dict_of(&self, src: &Value) -> Value {
+        match builtin_base(src) {
+            Some(base @ Value::Dict(_)) if self.lookup_special(src, "__iter__").is_none() => {
+                base.clone()
+            }
+            _ => src.clone(),
+        }
+    }
+
+    /// `obj[key]` on the built-in value inside an instance; for a dict, a missing key goes to the
+    /// class's `__missing__` (as `dict.__getitem__` does for subclasses).
+    pub(crate) fn base_getitem(
+        &mut self,
+        obj: &Value,
+        base: &Value,
+        key: &Value,
+    ) -> PyResult<Value> {
+        let Value::Dict(d) = base else {
+            return self.getitem(base, key);
+        };
+        let k = self.dict_key(d, key.clone())?;
+        if let Some(v) = d.get(&k) {
+            return Ok(v);
+        }
+        match self.lookup_special(obj, "__missing__") {
+            Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
+            None => Err(crate::PyErr::with_args(
+                crate::object::ExcKind::KeyError,
+                vec![key.clone()],
+            )),
+        }
+    }
+}
+
+/// The arguments a method of a built-in type gets when some are instances of subclasses of
+/// built-in types (`None` when none is, the common case): the receiver becomes the value inside
+/// it, and so do the arguments of a `str` or `bytes` method, which only read their text
+/// (`'ab'.startswith(Name('a'))`). Other arguments stay instances (`l.append(Stack())` appends
+/// the instance).
+pub fn unwrapped_args(n: &NativeFunction, args: &[Value]) -> Option<Vec<Value>> {
+    if !n.unwraps_receiver || !args.iter().any(|a| matches!(a, Value::Instance(_))) {
+        return None;
+    }
+    let receiver = builtin_base(args.first()?).or(args.first())?;
+    let text = matches!(receiver, Value::Str(_) | Value::Bytes(_));
+    if !text && builtin_base(&args[0]).is_none() {
+        return None;
+    }
+    let mut pos = args.to_vec();
+    for (i, a) in pos.iter_mut().enumerate() {
+        if i == 0 || text {
+            if let Some(base) = builtin_base(a) {
+                *a = base.clone();
+            }
+        }
+    }
+    Some(pos)
+}
+
+/// Is a value of this kind changed in place (so `__new__` makes it empty and `__init__` fills it)?
+fn is_mutable(kind: TypeKind) -> bool {
+    matches!(
+        kind,
+        TypeKind::List | TypeKind::Dict | TypeKind::Set | TypeKind::ByteArray
+    )
+}
+
+/// The special method `name` of the built-in data type of kind `kind` as a function value
+/// (`list.__len__`, `int.__add__`), or `None` if that type has no such method.
+pub fn slot_wrapper(kind: TypeKind, name: &str) -> Option<Value> {
+    if !is_data_kind(kind) || !has_slot(kind, name) {
+        return None;
+    }
+    let (name, f) = find_slot(name)?;
+    Some(Value::Native(Ref::new(NativeFunction::new(name, *f))))
+}
+
+/// Which special methods each built-in data type has (the ones every type has come first).
+fn has_slot(kind: TypeKind, name: &str) -> bool {
+    use TypeKind::*;
+    let number = matches!(kind, Int | Float);
+    let sequence = matches!(kind, Str | Bytes | ByteArray | Tuple | List);
+    let set = matches!(kind, Set | FrozenSet);
+    match name {
+        "__new__" | "__init__" | "__repr__" | "__str__" | "__format__" | "__hash__" | "__eq__"
+        | "__ne__" | "__lt__" | "__le__" | "__gt__" | "__ge__" => true,
+        "__len__" | "__iter__" | "__contains__" => !number,
+        "__getitem__" => sequence || kind == Dict,
+        "__setitem__" | "__delitem__" => matches!(kind, List | Dict | ByteArray),
+        "__add__" | "__mul__" | "__rmul__" => number || sequence,
+        "__iadd__" | "__imul__" => matches!(kind, List | ByteArray),
+        "__mod__" | "__rmod__" => number || matches!(kind, Str | Bytes | ByteArray),
+        "__or__" | "__and__" | "__xor__" | "__ror__" | "__rand__" | "__rxor__" => {
+            kind == Int || set || (kind == Dict && name.ends_with("or__"))
+        }
+        "__sub__" | "__rsub__" => number || set,
+        "__ior__" => matches!(kind, Set | Dict),
+        "__iand__" | "__ixor__" | "__isub__" => kind == Set,
+        "__radd__" | "__truediv__" | "__rtruediv__" | "__floordiv__" | "__rfloordiv__"
+        | "__pow__" | "__rpow__" | "__neg__" | "__pos__" | "__abs__" | "__bool__" | "__int__"
+        | "__float__" => number,
+        "__index__" | "__lshift__" | "__rshift__" | "__invert__" => kind == Int,
+        _ => false,
+    }
+}
+
+/// The receiver of a slot wrapper: an instance of a subclass gives its built-in value; an
+/// instance of an unrelated class is refused (its own special method may be calling the slot).
+fn receiver<'a>(name: &str, args: &Args<'a>) -> PyResult<&'a Value> {
+    let Some(this) = args.pos.first() else {
+        return Err(err!(
+            TypeError,
+            "descriptor '{name}' of built-in type needs an argument"
+        ));
+    };
+    match this {
+        Value::Instance(_) => builtin_base(this).ok_or_else(|| {
+            err!(
+                TypeError,
+                "descriptor '{name}' of a built-in type doesn't apply to a '{}' object",
+                type_name(this)
+            )
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The `i`th argument after the receiver of slot wrapper `name`.
+fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> PyResult<&'a Value> {
+    args.pos.get(i + 1).ok_or_else(|| {
+        err!(
+            TypeError,
+            "{name} expected {} argument{}, got {}",
+            i + 1,
+            if i == 0 { "" } else { "s" },
+            args.pos.len().saturating_sub(1)
+        )
+    })
+}
+
+/// `self op other` on the built-in value, `NotImplemented` when the types do not mix (as the
+/// slot wrappers return, so `int.__add__(1, 'a')` lets Python try `'a'.__radd__`).
+fn binary_slot(interp: &mut Interp, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
+    let b = builtin_base(b).unwrap_or(b);
+    match interp.binary(op, a, b) {
+        Err(e) if e.is(crate::object::ExcKind::TypeError) => Ok(Value::NotImplemented),
+        r => r,
+    }
+}
+
+fn compare_slot(interp: &mut Interp, op: CmpOp, args: Args) -> PyResult<Value> {
+    let a = receiver(op_name(op), &args)?;
+    let b = arg(op_name(op), &args, 0)?;
+    let b = builtin_base(b).unwrap_or(b);
+    match interp.compare(op, a, b) {
+        Err(e) if e.is(crate::object::ExcKind::TypeError) => Ok(Value::NotImplemented),
+        r => r,
+    }
+}
+
+fn op_name(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "__eq__",
+        CmpOp::NotEq => "__ne__",
+        CmpOp::Lt => "__lt__",
+        CmpOp::LtE => "__le__",
+        CmpOp::Gt => "__gt__",
+        _ => "__ge__",
+    }
+}
+
+/// A binary slot wrapper: `$op` applied to (receiver, argument), or reflected.
+macro_rules! binary_slots {
+    ($($name:literal => $op:ident, $rname:literal),* $(,)?) => {
+        &[$(
+            ($name, |interp, args| {
+                let a = receiver($name, &args)?;
+                let b = arg($name, &args, 0)?;
+                binary_slot(interp, BinOp::$op, a, b)
+            }),
+            ($rname, |interp, args| {
+                let a = receiver($rname, &args)?;
+                let b = arg($rname, &args, 0)?;
+                let b = builtin_base(b).unwrap_or(b).clone();
+                binary_slot(interp, BinOp::$op, &b, a)
+            }),
+        )*]
+    };
+}
+
+const BINARY_SLOTS: &[(&str, NativeFn)] = binary_slots! {
+    "__add__" => Add, "__radd__",
+    "__sub__" => Sub, "__rsub__",
+    "__mul__" => Mul, "__rmul__",
+    "__truediv__" => Div, "__rtruediv__",
+    "__floordiv__" => FloorDiv, "__rfloordiv__",
+    "__mod__" => Mod, "__rmod__",
+    "__pow__" => Pow, "__rpow__",
+    "__lshift__" => LShift, "__rlshift__",
+    "__rshift__" => RShift, "__rrshift__",
+    "__or__" => BitOr, "__ror__",
+    "__and__" => BitAnd, "__rand__",
+    "__xor__" => BitXor, "__rxor__",
+};
+
+/// An in-place slot wrapper (`list.__iadd__`): changes the value, returns the receiver itself.
+macro_rules! inplace_slots {
+    ($($name:literal => $op:ident),* $(,)?) => {
+        &[$(
+            ($name, |interp, args| {
+                let a = receiver($name, &args)?;
+                let b = arg($name, &args, 0)?;
+                interp.inplace(BinOp::$op, a, b)?;
+                Ok(args.pos[0].clone())
+            }),
+        )*]
+    };
+}
+
+const INPLACE_SLOTS: &[(&str, NativeFn)] = inplace_slots! {
+    "__iadd__" => Add, "__imul__" => Mul, "__ior__" => BitOr, "__iand__" => BitAnd,
+    "__ixor__" => BitXor, "__isub__" => Sub,
+};
+
+/// A comparison slot wrapper.
+macro_rules! compare_slots {
+    ($($name:literal => $op:ident),* $(,)?) => {
+        &[$(($name, |interp, args| compare_slot(interp, CmpOp::$op, args)),)*]
+    };
+}
+
+const COMPARE_SLOTS: &[(&str, NativeFn)] = compare_slots! {
+    "__eq__" => Eq, "__ne__" => NotEq, "__lt__" => Lt, "__le__" => LtE, "__gt__" => Gt,
+    "__ge__" => GtE,
+};
+
+/// The other special methods, each the operation the VM runs for it, on the built-in value.
+const OTHER_SLOTS: &[(&str, NativeFn)] = &[
+    ("__new__", |interp, args| {
+        let Some(Value::Class(cls)) = args.pos.first() else {
+            return Err(err!(TypeError, "__new__(X): X is not a type object"));
+        };
+        let cls = cls.clone();
+        interp.new_builtin_subclass(&cls, &args.pos[1..], args.kw)
+    }),
+    ("__init__", |interp, args| {
+        let this = receiver("__init__", &args)?;
+        interp.builtin_init(this, &args.pos[1..], args.kw)?;
+        Ok(Value::None)
+    }),
+    ("__getitem__", |interp, args| {
+        let base = receiver("__getitem__", &args)?;
+        let key = arg("__getitem__", &args, 0)?;
+        interp.base_getitem(&args.pos[0], base, key)
+    }),
+    ("__setitem__", |interp, args| {
+        let base = receiver("__setitem__", &args)?;
+        let key = arg("__setitem__", &args, 0)?;
+        let v = arg("__setitem__", &args, 1)?;
+        interp.setitem(base, key.clone(), v.clone())?;
+        Ok(Value::None)
+    }),
+    ("__delitem__", |interp, args| {
+        let base = receiver("__delitem__", &args)?;
+        let key = arg("__delitem__", &args, 0)?;
+        interp.delitem(base, key)?;
+        Ok(Value::None)
+    }),
+    ("__len__", |interp, args| {
+        let base = receiver("__len__", &args)?;
+        crate::builtins::functions::length(interp, base).map(Value::Int)
+    }),
+    ("__contains__", |interp, args| {
+        let base = receiver("__contains__", &args)?;
+        let x = arg("__contains__", &args, 0)?;
+        interp.contains(base, x).map(Value::Bool)
+    }),
+    ("__iter__", |interp, args| {
+        let base = receiver("__iter__", &args)?;
+        interp.get_iter(base)
+    }),
+    ("__repr__", |interp, args| {
+        let base = receiver("__repr__", &args)?;
+        interp.repr(base).map(Value::string)
+    }),
+    ("__str__", |interp, args| {
+        let base = receiver("__str__", &args)?;
+        interp.str_of(base).map(Value::string)
+    }),
+    ("__format__", |interp, args| {
+        let base = receiver("__format__", &args)?;
+        let spec = arg("__format__", &args, 0)?;
+        interp.format_value(base, None, Some(spec))
+    }),
+    ("__hash__", |interp, args| {
+        let base = receiver("__hash__", &args)?;
+        crate::builtins::functions::py_hash(interp, base).map(Value::Int)
+    }),
+    ("__bool__", |interp, args| {
+        let base = receiver("__bool__", &args)?;
+        interp.truthy(base).map(Value::Bool)
+    }),
+    ("__neg__", |interp, args| {
+        let base = receiver("__neg__", &args)?;
+        interp.unary_neg(base)
+    }),
+    ("__pos__", |interp, args| {
+        let base = receiver("__pos__", &args)?;
+        interp.unary_pos(base)
+    }),
+    ("__invert__", |interp, args| {
+        let base = receiver("__invert__", &args)?;
+        interp.unary_invert(base)
+    }),
+    ("__abs__", |interp, args| {
+        builtin_of_base(interp, "abs", args)
+    }),
+    ("__int__", |interp, args| {
+        builtin_of_base(interp, "int", args)
+    }),
+    ("__index__", |interp, args| {
+        builtin_of_base(interp, "int", args)
+    }),
+    ("__float__", |interp, args| {
+        builtin_of_base(interp, "float", args)
+    }),
+];
+
+/// `f(base)` for the built-in function or type `f` (`abs`, `int`, `float`).
+fn builtin_of_base(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> {
+    let base = receiver(f, &args)?.clone();
+    let f = interp.vm.builtins.get_str(f).unwrap_or(Value::None);
+    interp.call(&f, &[base])
+}
+
+/// The slot wrapper named `name`, from the tables above.
+fn find_slot(name: &str) -> Option<&'static (&'static str, NativeFn)> {
+    [BINARY_SLOTS, INPLACE_SLOTS, COMPARE_SLOTS, OTHER_SLOTS]
+        .into_iter()
+        .flatten()
+        .find(|(n, _)| *n == name)
+}
