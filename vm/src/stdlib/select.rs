@@ -1,41 +1,64 @@
-//! The `select` module: `select.select(rlist, wlist, xlist, timeout=None)` on `poll(2)`, waiting
-//! with the GIL released, plus the one `poll` wrapper the socket module shares.
+//! The `select` module (stage 4, the VM's standard library): `select.select(rlist, wlist, xlist,
+//! timeout=None)` and `select.poll()` objects, both on `poll(2)`, waiting with the GIL released,
+//! plus the one `poll` wrapper the socket and subprocess modules share.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags};
+
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, Module};
-use crate::stdlib::{func, make_module};
+use crate::builtins::args::{Sig, Style};
+use crate::object::{Class, ExcKind, Module};
+use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
+/// The event bits of `select.poll`, as CPython exports them (Linux values).
+const POLL_BITS: &[(&str, libc::c_short)] = &[
+    ("POLLIN", libc::POLLIN),
+    ("POLLPRI", libc::POLLPRI),
+    ("POLLOUT", libc::POLLOUT),
+    ("POLLERR", libc::POLLERR),
+    ("POLLHUP", libc::POLLHUP),
+    ("POLLNVAL", libc::POLLNVAL),
+    ("POLLRDNORM", libc::POLLRDNORM),
+    ("POLLRDBAND", libc::POLLRDBAND),
+    ("POLLWRNORM", libc::POLLWRNORM),
+    ("POLLWRBAND", libc::POLLWRBAND),
+    ("POLLMSG", 0x400),
+    ("POLLRDHUP", 0x2000),
+];
+
 pub fn select_module() -> Ref<Module> {
-    make_module(
-        "select",
-        vec![
-            ("select", func("select", select)),
-            (
-                "error",
-                Value::Class(crate::object::types().exc(ExcKind::OSError).clone()),
-            ),
-        ],
-    )
+    let mut items = vec![
+        ("select", func("select", select)),
+        ("poll", Value::Class(poll_class())),
+        (
+            "error",
+            Value::Class(crate::object::types().exc(ExcKind::OSError).clone()),
+        ),
+    ];
+    for &(name, bit) in POLL_BITS {
+        items.push((name, Value::Int(i64::from(bit))));
+    }
+    make_module("select", items)
 }
 
 /// One `poll(2)` call over `fds`, waiting at most `timeout_ms` milliseconds (-1: no limit).
+/// nix's `poll` takes plain descriptor numbers, as `select` does: a number that is not an open
+/// descriptor comes back as `POLLNVAL`, never as undefined behaviour.
 fn poll_once(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> std::io::Result<usize> {
-    // SAFETY: `fds` is a live, exclusively borrowed slice of `pollfd` for the whole call and
-    // `fds.len()` is its exact length, so the kernel reads and writes only inside it; `poll`
-    // keeps no pointer after it returns. The descriptors themselves need not be valid: a bad
-    // one comes back as `POLLNVAL`, not as undefined behaviour.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-    if n < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
+    let mut polled: Vec<PollFd> = fds
+        .iter()
+        .map(|p| PollFd::new(p.fd, PollFlags::from_bits_truncate(p.events)))
+        .collect();
+    let n = nix::poll::poll(&mut polled, timeout_ms).map_err(std::io::Error::from)?;
+    for (p, q) in fds.iter_mut().zip(&polled) {
+        p.revents = q.revents().map_or(0, |f| f.bits());
     }
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Wait on `fds` until one is ready, `timeout` passes (`None`: forever) or `interrupt` is set
@@ -239,4 +262,223 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         out.push(Value::list(hits));
     }
     Ok(Value::tuple(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// select.poll(): a set of (descriptor, event mask) pairs polled together
+
+/// One registered descriptor; `fd` is `None` for a socket with no descriptor yet, which polls
+/// as an unconnected TCP socket does on Linux (writable, hung up).
+#[derive(Clone, Copy)]
+struct Registered {
+    key: i64,
+    fd: Option<libc::c_int>,
+    events: libc::c_short,
+}
+
+/// Rust data of a `select.poll` object: the registrations in CPython's order (a dict's insertion
+/// order), and whether a `poll()` is running (a second one at the same time is an error).
+struct PollData {
+    fds: parking_lot::Mutex<Vec<Registered>>,
+    polling: AtomicBool,
+}
+
+static POLL_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+
+fn poll_class() -> Ref<Class> {
+    POLL_CLASS
+        .get_or_init(|| {
+            native_class(
+                "poll",
+                "select",
+                &[
+                    ("__init__", poll_init),
+                    ("register", poll_register),
+                    ("modify", poll_modify),
+                    ("unregister", poll_unregister),
+                    ("poll", poll_poll),
+                ],
+            )
+        })
+        .clone()
+}
+
+fn poll_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(TypeError, "select.poll() needs a poll instance"));
+    };
+    let n = args.pos.len() - 1 + args.kw.len();
+    if n > 0 {
+        return Err(err!(TypeError, "select.poll() takes no arguments ({n} given)"));
+    }
+    let data = PollData {
+        fds: parking_lot::Mutex::new(Vec::new()),
+        polling: AtomicBool::new(false),
+    };
+    if !inst.set_native(Box::new(data)) {
+        return Err(err!(RuntimeError, "select.poll.__init__() called twice"));
+    }
+    Ok(Value::None)
+}
+
+fn poll_data<'a>(args: &Args<'a>) -> PyResult<&'a PollData> {
+    Ok(this::<PollData>(args, "select.poll")?.1)
+}
+
+/// An event mask argument (C `unsigned short`), CPython's errors included.
+fn event_mask(v: &Value) -> PyResult<libc::c_short> {
+    let n = crate::builtins::args::to_index(v)?;
+    if n < 0 {
+        return Err(err!(ValueError, "value must be positive"));
+    }
+    match u16::try_from(n) {
+        // The kernel's field is a C `short`: the bit pattern is what counts.
+        Ok(m) => Ok(m as libc::c_short),
+        Err(_) => Err(err!(
+            OverflowError,
+            "Python int too large for C unsigned short"
+        )),
+    }
+}
+
+/// The registration key (the descriptor number) and descriptor of an int or `fileno()` object.
+fn poll_target(interp: &mut Interp, obj: &Value) -> PyResult<(i64, Option<libc::c_int>)> {
+    let fd = fd_of(interp, obj)?;
+    Ok((fd.map_or(-1, i64::from), fd))
+}
+
+/// `poll.register(fd, eventmask=POLLIN|POLLPRI|POLLOUT)`: registering again replaces the mask.
+fn poll_register(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = poll_data(&args)?;
+    let [fd, mask] = Sig::pos("register", Style::Unpack, &["fd", "eventmask"], 1)
+        .method()
+        .bind(&args)?;
+    let events = match mask {
+        Some(m) => event_mask(m)?,
+        None => libc::POLLIN | libc::POLLPRI | libc::POLLOUT,
+    };
+    let (key, fd) = poll_target(interp, fd.unwrap_or(&Value::None))?;
+    let mut fds = d.fds.lock();
+    match fds.iter_mut().find(|r| r.key == key) {
+        Some(r) => r.events = events,
+        None => fds.push(Registered { key, fd, events }),
+    }
+    Ok(Value::None)
+}
+
+/// `poll.modify(fd, eventmask)`: `FileNotFoundError` (ENOENT) if `fd` is not registered.
+fn poll_modify(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = poll_data(&args)?;
+    let [fd, mask] = Sig::pos("modify", Style::Unpack, &["fd", "eventmask"], 2)
+        .method()
+        .bind(&args)?;
+    let events = event_mask(mask.unwrap_or(&Value::None))?;
+    let (key, _) = poll_target(interp, fd.unwrap_or(&Value::None))?;
+    match d.fds.lock().iter_mut().find(|r| r.key == key) {
+        Some(r) => r.events = events,
+        None => {
+            let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+            return Err(crate::stdlib::os::os_error(&enoent, None));
+        }
+    }
+    Ok(Value::None)
+}
+
+/// `poll.unregister(fd)`: `KeyError` if `fd` is not registered.
+fn poll_unregister(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = poll_data(&args)?;
+    let [fd] = Sig::pos("unregister", Style::One, &["fd"], 1)
+        .method()
+        .bind(&args)?;
+    let (key, _) = poll_target(interp, fd.unwrap_or(&Value::None))?;
+    let mut fds = d.fds.lock();
+    match fds.iter().position(|r| r.key == key) {
+        Some(i) => {
+            fds.remove(i);
+            Ok(Value::None)
+        }
+        None => Err(crate::error::PyErr::with_args(
+            ExcKind::KeyError,
+            vec![Value::Int(key)],
+        )),
+    }
+}
+
+/// The `timeout` of `poll.poll` in milliseconds (`None`: forever; negative: forever).
+fn poll_timeout(v: Option<&Value>) -> PyResult<Option<Duration>> {
+    let ms = match v {
+        None | Some(Value::None) => return Ok(None),
+        Some(Value::Int(i)) => *i as f64,
+        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
+        Some(Value::Float(f)) if f.is_nan() => {
+            return Err(err!(ValueError, "Invalid value NaN (not a number)"))
+        }
+        Some(Value::Float(f)) => *f,
+        Some(Value::BigInt(_)) => {
+            return Err(err!(OverflowError, "timestamp too large to convert to C _PyTime_t"))
+        }
+        Some(_) => return Err(err!(TypeError, "timeout must be an integer or None")),
+    };
+    if ms < 0.0 {
+        return Ok(None);
+    }
+    if ms > i32::MAX as f64 {
+        return Err(err!(OverflowError, "timestamp out of range for platform time_t"));
+    }
+    // CPython rounds a fractional millisecond up.
+    Ok(Some(Duration::from_millis(ms.ceil() as u64)))
+}
+
+/// `poll.poll(timeout=None)`: the `(fd, events)` pairs with something to report, in registration
+/// order, after waiting (with the GIL released) at most `timeout` milliseconds.
+fn poll_poll(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = poll_data(&args)?;
+    if !args.kw.is_empty() {
+        return Err(err!(TypeError, "poll.poll() takes no keyword arguments"));
+    }
+    let [timeout] = Sig::pos("poll", Style::Unpack, &["timeout"], 0)
+        .method()
+        .bind(&args)?;
+    let timeout = poll_timeout(timeout)?;
+    if d.polling.swap(true, Ordering::SeqCst) {
+        return Err(err!(RuntimeError, "concurrent poll() invocation"));
+    }
+    let regs = d.fds.lock().clone();
+    let mut fds: Vec<libc::pollfd> = regs
+        .iter()
+        .filter_map(|r| {
+            r.fd.map(|fd| libc::pollfd {
+                fd,
+                events: r.events,
+                revents: 0,
+            })
+        })
+        .collect();
+    // A socket without a descriptor is ready at once, so nothing waits.
+    let wait = if regs.iter().any(|r| r.fd.is_none()) {
+        Some(Duration::ZERO)
+    } else {
+        timeout
+    };
+    let vm = interp.vm.clone();
+    let interrupt = interp.is_main.then_some(&vm.interrupted);
+    let result = interp.allow_threads(|| poll_fds(&mut fds, wait, interrupt));
+    d.polling.store(false, Ordering::SeqCst);
+    interp.check_signals()?;
+    if let Err(e) = result {
+        return Err(crate::stdlib::os::os_error(&e, None));
+    }
+    let mut polled = fds.iter();
+    let mut out = Vec::new();
+    for r in &regs {
+        let revents = match r.fd {
+            Some(_) => polled.next().map_or(0, |p| p.revents),
+            None => (r.events | libc::POLLERR | libc::POLLHUP) & (libc::POLLOUT | libc::POLLHUP),
+        };
+        if revents != 0 {
+            let bits = i64::from(revents as u16);
+            out.push(Value::tuple(vec![Value::Int(r.key), Value::Int(bits)]));
+        }
+    }
+    Ok(Value::list(out))
 }
