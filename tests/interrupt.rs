@@ -80,7 +80,19 @@ const CASES: &[(&str, &str, &str)] = &[
          cli = socket.create_connection(srv.getsockname())\nconn, _ = srv.accept()",
         "conn.recv(10)",
     ),
+    (
+        "poll",
+        LISTENER,
+        "p = select.poll()\np.register(srv)\np.poll()",
+    ),
+    ("popen_wait", CHILD, "child.wait()"),
+    ("popen_wait_timeout", CHILD, "child.wait(60)"),
+    ("popen_communicate", CHILD, "child.communicate(timeout=60)"),
+    ("pipe_read", CHILD, "child.stdout.read()"),
 ];
+
+const CHILD: &str = "import subprocess\n\
+child = subprocess.Popen(['sleep', '30'], stdout=subprocess.PIPE)";
 
 const HELD_RLOCK: &str = "rl = threading.RLock()\nheld = threading.Event()\n\
 def hold():\n    rl.acquire()\n    held.set()\n    threading.Event().wait()\n\

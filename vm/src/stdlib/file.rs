@@ -784,3 +784,20 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     Ok(Value::Instance(Ref::new(inst)))
 }
+
+/// A copy of the descriptor of a file object from `open()` (a child process's `stdout=f`), or
+/// `None` if `v` is not one; `ValueError` if it is closed.
+pub fn dup_fd(interp: &mut Interp, v: &Value) -> Option<PyResult<std::os::fd::OwnedFd>> {
+    let Value::Instance(inst) = v else {
+        return None;
+    };
+    let d = inst.native::<FileData>()?;
+    let st = lock(interp, d);
+    Some(match st.file.as_ref() {
+        Some(f) => f
+            .try_clone()
+            .map(std::os::fd::OwnedFd::from)
+            .map_err(|e| os_error(&e, None)),
+        None => Err(closed_error()),
+    })
+}

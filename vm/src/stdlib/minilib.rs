@@ -16,6 +16,7 @@ static FILES: &[(&str, &str)] = &[
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
+    ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.

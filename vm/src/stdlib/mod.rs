@@ -9,12 +9,14 @@ pub mod file;
 pub mod math;
 pub mod minilib;
 pub mod os;
+pub mod pipe;
 pub mod queue;
 pub mod random;
 pub mod select;
 pub mod sha512;
 pub mod socket;
 pub mod string;
+pub mod subprocess;
 pub mod sync;
 pub mod sys;
 pub mod thread;
@@ -42,6 +44,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "sys" => Some(sys::module()),
         "string" => Some(string::string_module()),
         "_random" => Some(random::module()),
+        "_subprocess" => Some(subprocess::module()),
         _ => None,
     }
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags};
 
+use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::builtins::args::{Sig, Style};
 use crate::object::{Class, ExcKind, Module};
 use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
@@ -309,7 +309,10 @@ fn poll_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let n = args.pos.len() - 1 + args.kw.len();
     if n > 0 {
-        return Err(err!(TypeError, "select.poll() takes no arguments ({n} given)"));
+        return Err(err!(
+            TypeError,
+            "select.poll() takes no arguments ({n} given)"
+        ));
     }
     let data = PollData {
         fds: parking_lot::Mutex::new(Vec::new()),
@@ -415,7 +418,10 @@ fn poll_timeout(v: Option<&Value>) -> PyResult<Option<Duration>> {
         }
         Some(Value::Float(f)) => *f,
         Some(Value::BigInt(_)) => {
-            return Err(err!(OverflowError, "timestamp too large to convert to C _PyTime_t"))
+            return Err(err!(
+                OverflowError,
+                "timestamp too large to convert to C _PyTime_t"
+            ))
         }
         Some(_) => return Err(err!(TypeError, "timeout must be an integer or None")),
     };
@@ -423,7 +429,10 @@ fn poll_timeout(v: Option<&Value>) -> PyResult<Option<Duration>> {
         return Ok(None);
     }
     if ms > i32::MAX as f64 {
-        return Err(err!(OverflowError, "timestamp out of range for platform time_t"));
+        return Err(err!(
+            OverflowError,
+            "timestamp out of range for platform time_t"
+        ));
     }
     // CPython rounds a fractional millisecond up.
     Ok(Some(Duration::from_millis(ms.ceil() as u64)))

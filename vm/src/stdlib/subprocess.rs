@@ -1,0 +1,656 @@
+//! `_subprocess`, the native half of `subprocess` (stage 4, the VM's standard library): start a
+//! child process with its standard streams redirected, wait for it, signal it, and exchange data
+//! with it (`communicate`). `Popen`, `run` and the exceptions are written in the mini language in
+//! `vm/lib/subprocess.mini`, as CPython's are Python code (`Lib/subprocess.py`) over a small C
+//! module (`_posixsubprocess`).
+//!
+//! Each child gets a reaper: a small thread that blocks in `waitpid` and records the exit status
+//! as soon as the child ends, so no zombie is left even by a program that never waits, and every
+//! wait of the program (`wait`, with or without a timeout) is a condition-variable wait with the
+//! GIL released that Ctrl-C ends, as `threading`'s waits are.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::builtins::args::{to_index, Sig};
+use crate::builtins::codecs::Encoding;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, Class, Instance, Module};
+use crate::stdlib::os::os_error;
+use crate::stdlib::pipe::{self, new_pipe, pipe_data, PipeData, TextMode};
+use crate::stdlib::select::poll_fds;
+use crate::stdlib::sync::{block_on, seconds, Wait};
+use crate::stdlib::{func, make_module, native_class, this};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// CPython's `subprocess.PIPE`, `STDOUT` and `DEVNULL`.
+const PIPE: i64 = -1;
+const STDOUT: i64 = -2;
+const DEVNULL: i64 = -3;
+
+pub fn module() -> Ref<Module> {
+    make_module(
+        "_subprocess",
+        vec![
+            ("spawn", func("spawn", spawn)),
+            ("PIPE", Value::Int(PIPE)),
+            ("STDOUT", Value::Int(STDOUT)),
+            ("DEVNULL", Value::Int(DEVNULL)),
+        ],
+    )
+}
+
+/// The exit status, set once by the reaper thread.
+struct Exit {
+    /// `Popen.returncode`: the exit code, or minus the signal that killed the child.
+    code: Mutex<Option<i64>>,
+    done: Condvar,
+}
+
+/// What `communicate` has done so far: CPython lets a program call it again after a timeout and
+/// goes on where it stopped.
+#[derive(Default)]
+struct Comm {
+    started: bool,
+    /// The input being written (`None` until a call gives one) and how much of it has gone.
+    input: Option<Vec<u8>>,
+    offset: usize,
+    /// Output read so far, and whether any chunk came (`TimeoutExpired.output` is `None` if not).
+    out: [Vec<u8>; 2],
+    got: [bool; 2],
+}
+
+/// Rust data of a `_subprocess.Child`.
+struct ChildData {
+    pid: u32,
+    exit: Arc<Exit>,
+    comm: Mutex<Comm>,
+}
+
+static CHILD_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+
+fn child_class() -> Ref<Class> {
+    CHILD_CLASS
+        .get_or_init(|| {
+            native_class(
+                "Child",
+                "_subprocess",
+                &[
+                    ("poll", child_poll),
+                    ("wait", child_wait),
+                    ("send_signal", child_send_signal),
+                    ("communicate", child_communicate),
+                ],
+            )
+        })
+        .clone()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting a child
+
+/// Where one of the child's standard streams goes, as the program asked.
+enum Target {
+    Inherit,
+    Null,
+    Pipe,
+    /// Wherever the child's stdout goes (`stderr=STDOUT`).
+    Stdout,
+    Fd(OwnedFd),
+}
+
+/// The child's end of a stream once the pipes exist.
+enum ChildEnd {
+    Inherit,
+    Null,
+    Fd(OwnedFd),
+}
+
+impl ChildEnd {
+    fn stdio(self) -> Stdio {
+        match self {
+            ChildEnd::Inherit => Stdio::inherit(),
+            ChildEnd::Null => Stdio::null(),
+            ChildEnd::Fd(fd) => Stdio::from(fd),
+        }
+    }
+}
+
+/// A copy of one of this process's own descriptors 0, 1, 2.
+fn dup_std(fd: i64) -> std::io::Result<OwnedFd> {
+    match fd {
+        0 => std::io::stdin().as_fd().try_clone_to_owned(),
+        1 => std::io::stdout().as_fd().try_clone_to_owned(),
+        _ => std::io::stderr().as_fd().try_clone_to_owned(),
+    }
+}
+
+fn ebadf() -> crate::PyErr {
+    os_error(&std::io::Error::from_raw_os_error(libc::EBADF), None)
+}
+
+/// The `stdin=`/`stdout=`/`stderr=` argument: `None`, `PIPE`, `DEVNULL`, `STDOUT` (stderr only),
+/// a descriptor number, or a file object (a pipe of another child, a file from `open()`, or
+/// anything with a `fileno()` method).
+fn target(interp: &mut Interp, v: &Value, stderr: bool) -> PyResult<Target> {
+    let n = match v {
+        Value::None => return Ok(Target::Inherit),
+        Value::Int(n) => *n,
+        Value::Bool(b) => i64::from(*b),
+        other => {
+            if let Some(d) = pipe_data(other) {
+                return Ok(Target::Fd(pipe::dup(interp, d)?));
+            }
+            if let Some(fd) = crate::stdlib::file::dup_fd(interp, other) {
+                return Ok(Target::Fd(fd?));
+            }
+            let fileno = interp.getattr(other, "fileno")?;
+            let n = interp.call(&fileno, &[])?;
+            to_index(&n)?
+        }
+    };
+    match n {
+        PIPE => Ok(Target::Pipe),
+        STDOUT if stderr => Ok(Target::Stdout),
+        DEVNULL => Ok(Target::Null),
+        0..=2 => dup_std(n).map(Target::Fd).map_err(|e| os_error(&e, None)),
+        n if n < 0 => Err(ebadf()),
+        n => Err(err!(
+            NotImplementedError,
+            "minivm: a child's standard stream can be PIPE, DEVNULL, a file object or descriptor \
+             0, 1 or 2, not the bare descriptor {n}"
+        )),
+    }
+}
+
+/// The parent's pipe file objects and the child's ends of its three streams.
+struct Streams {
+    parent: [Option<File>; 3],
+    child: [Option<ChildEnd>; 3],
+}
+
+/// Make the pipes the targets ask for. `stderr=STDOUT` shares the child's stdout.
+fn make_streams(targets: [Target; 3]) -> std::io::Result<Streams> {
+    let mut s = Streams {
+        parent: [None, None, None],
+        child: [None, None, None],
+    };
+    for (i, t) in targets.into_iter().enumerate() {
+        let end = match t {
+            Target::Inherit => ChildEnd::Inherit,
+            Target::Null => ChildEnd::Null,
+            Target::Fd(fd) => ChildEnd::Fd(fd),
+            Target::Pipe => {
+                let (r, w) = std::io::pipe()?;
+                let (mine, theirs) = if i == 0 {
+                    (OwnedFd::from(w), OwnedFd::from(r))
+                } else {
+                    (OwnedFd::from(r), OwnedFd::from(w))
+                };
+                s.parent[i] = Some(File::from(mine));
+                ChildEnd::Fd(theirs)
+            }
+            Target::Stdout => match &s.child[1] {
+                Some(ChildEnd::Fd(fd)) => ChildEnd::Fd(fd.try_clone()?),
+                Some(ChildEnd::Null) => ChildEnd::Null,
+                _ => ChildEnd::Fd(dup_std(1)?),
+            },
+        };
+        s.child[i] = Some(end);
+    }
+    Ok(s)
+}
+
+/// A list of strings argument (`args`, the `env` pairs), with CPython's `TypeError`.
+fn str_list(interp: &mut Interp, v: &Value) -> PyResult<Vec<String>> {
+    let items = interp.collect_iter(v)?;
+    items
+        .iter()
+        .map(|x| match x {
+            Value::Str(s) => Ok(s.as_str().to_string()),
+            other => Err(err!(
+                TypeError,
+                "expected str, bytes or os.PathLike object, not {}",
+                type_name(other)
+            )),
+        })
+        .collect()
+}
+
+fn opt_str(v: Option<&Value>) -> PyResult<Option<String>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.as_str().to_string())),
+        Some(other) => Err(err!(
+            TypeError,
+            "expected str, bytes or os.PathLike object, not {}",
+            type_name(other)
+        )),
+    }
+}
+
+/// The `errors=` handler names the codecs know, as `'static` strings.
+fn errors_name(name: &str) -> PyResult<&'static str> {
+    const KNOWN: [&str; 5] = [
+        "strict",
+        "ignore",
+        "replace",
+        "backslashreplace",
+        "xmlcharrefreplace",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|k| *k == name)
+        .ok_or_else(|| err!(LookupError, "unknown error handler name '{name}'"))
+}
+
+/// The text mode of the pipes: `None` for bytes.
+fn text_mode(encoding: Option<&Value>, errors: Option<&Value>) -> PyResult<Option<TextMode>> {
+    let Some(enc) = opt_str(encoding)? else {
+        return Ok(None);
+    };
+    let errors = opt_str(errors)?.unwrap_or_else(|| "strict".into());
+    Ok(Some(TextMode {
+        encoding: Encoding::lookup(&enc)?,
+        name: Arc::from(enc.as_str()),
+        errors: errors_name(&errors)?,
+    }))
+}
+
+/// The environment argument: `None` (inherit) or a list of `(name, value)` string pairs.
+fn env_pairs(interp: &mut Interp, v: Option<&Value>) -> PyResult<Option<Vec<(String, String)>>> {
+    let Some(v) = v.filter(|v| !matches!(v, Value::None)) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for pair in interp.collect_iter(v)? {
+        let kv = str_list(interp, &pair)?;
+        let [k, v] = <[String; 2]>::try_from(kv)
+            .map_err(|_| err!(ValueError, "env items must be (name, value) pairs"))?;
+        if k.contains('=') || k.is_empty() {
+            return Err(err!(ValueError, "illegal environment variable name"));
+        }
+        if k.contains('\0') || v.contains('\0') {
+            return Err(err!(ValueError, "embedded null byte"));
+        }
+        out.push((k, v));
+    }
+    Ok(Some(out))
+}
+
+/// The reaper: wait for the child and record its status.
+fn start_reaper(mut child: std::process::Child, exit: Arc<Exit>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("subprocess-reaper".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let code = match child.wait() {
+                Ok(st) => st
+                    .code()
+                    .map(i64::from)
+                    .or_else(|| st.signal().map(|s| -i64::from(s)))
+                    .unwrap_or(-1),
+                Err(_) => -1,
+            };
+            *exit.code.lock() = Some(code);
+            exit.done.notify_all();
+        })
+        .map(|_| ())
+}
+
+/// `_subprocess.spawn(args, executable, cwd, env, stdin, stdout, stderr, encoding, errors,
+/// process_group)`: start the child; returns `(child, stdin, stdout, stderr)`, the last three
+/// the parent's pipe file objects or `None`.
+fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    const PARAMS: &[&str] = &[
+        "args",
+        "executable",
+        "cwd",
+        "env",
+        "stdin",
+        "stdout",
+        "stderr",
+        "encoding",
+        "errors",
+        "process_group",
+    ];
+    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group] =
+        Sig::py("_subprocess.spawn", PARAMS, PARAMS.len()).bind(&args)?;
+    let none = Value::None;
+    let argv = str_list(interp, argv.unwrap_or(&none))?;
+    let Some(arg0) = argv.first() else {
+        return Err(err!(IndexError, "list index out of range"));
+    };
+    let program = opt_str(executable)?.unwrap_or_else(|| arg0.clone());
+    let cwd = opt_str(cwd)?;
+    let env = env_pairs(interp, env)?;
+    let text = text_mode(encoding, errors)?;
+    let group = match group {
+        None | Some(Value::None) => None,
+        Some(v) => Some(i32::try_from(to_index(v)?).map_err(|_| ebadf())?),
+    };
+    if argv.iter().chain([&program]).any(|a| a.contains('\0')) {
+        return Err(err!(ValueError, "embedded null byte"));
+    }
+    let targets = [
+        target(interp, sin.unwrap_or(&none), false)?,
+        target(interp, sout.unwrap_or(&none), false)?,
+        target(interp, serr.unwrap_or(&none), true)?,
+    ];
+    let mut streams = make_streams(targets).map_err(|e| os_error(&e, None))?;
+
+    let mut cmd = Command::new(&program);
+    cmd.arg0(arg0).args(&argv[1..]);
+    if let Some(dir) = &cwd {
+        cmd.current_dir(dir);
+    }
+    if let Some(env) = env {
+        cmd.env_clear().envs(env);
+    }
+    if let Some(g) = group {
+        cmd.process_group(g);
+    }
+    let [a, b, c] =
+        std::mem::take(&mut streams.child).map(|e| e.map_or(Stdio::inherit(), ChildEnd::stdio));
+    cmd.stdin(a).stdout(b).stderr(c);
+    let spawned = interp.allow_threads(|| cmd.spawn());
+    // The child's ends of the pipes close here in the parent, so reads see the end of file.
+    drop(cmd);
+    let child = spawned.map_err(|e| {
+        // CPython names the directory when changing to it failed, else the program.
+        let bad_cwd = cwd.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
+        os_error(&e, Some(bad_cwd.unwrap_or(&program)))
+    })?;
+    let pid = child.id();
+    let exit = Arc::new(Exit {
+        code: Mutex::new(None),
+        done: Condvar::new(),
+    });
+    start_reaper(child, exit.clone()).map_err(|e| os_error(&e, None))?;
+
+    let inst = Instance::new(child_class());
+    inst.set_native(Box::new(ChildData {
+        pid,
+        exit,
+        comm: Mutex::new(Comm::default()),
+    }));
+    inst.dict
+        .lock()
+        .insert(Arc::from("pid"), Value::Int(i64::from(pid)));
+    let mut out = vec![Value::Instance(Ref::new(inst))];
+    for (i, f) in streams.parent.into_iter().enumerate() {
+        out.push(f.map_or(Value::None, |f| new_pipe(f, i != 0, text.clone())));
+    }
+    Ok(Value::tuple(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting and signals
+
+fn child<'a>(args: &Args<'a>) -> PyResult<&'a ChildData> {
+    Ok(this::<ChildData>(args, "Child")?.1)
+}
+
+fn code_value(code: Option<i64>) -> Value {
+    code.map_or(Value::None, Value::Int)
+}
+
+/// `child.poll()`: the return code, or `None` while the child runs.
+fn child_poll(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let c = child(&args)?;
+    let code = *c.exit.code.lock();
+    Ok(code_value(code))
+}
+
+/// `child.wait(timeout)`: the return code, or `None` if `timeout` seconds passed first.
+fn child_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let c = child(&args)?;
+    let [timeout] = Sig::py("Child.wait", &["timeout"], 0)
+        .method()
+        .bind(&args)?;
+    let w = match timeout {
+        None | Some(Value::None) => Wait::Forever,
+        Some(v) => Wait::after(seconds(v)?),
+    };
+    block_on(interp, &c.exit.code, &c.exit.done, w, |code| code.is_some())?;
+    let code = *c.exit.code.lock();
+    Ok(code_value(code))
+}
+
+/// `child.send_signal(sig)`: nothing once the child has ended (as CPython, which polls first).
+fn child_send_signal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let c = child(&args)?;
+    let [sig] = Sig::py("Child.send_signal", &["sig"], 1)
+        .method()
+        .bind(&args)?;
+    let sig = to_index(sig.unwrap_or(&Value::None))?;
+    let exited = c.exit.code.lock().is_some();
+    if exited {
+        return Ok(Value::None);
+    }
+    let signal = match sig {
+        0 => None,
+        n => Some(
+            i32::try_from(n)
+                .ok()
+                .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+                .ok_or_else(|| os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None))?,
+        ),
+    };
+    let pid = nix::unistd::Pid::from_raw(c.pid as i32);
+    match nix::sys::signal::kill(pid, signal) {
+        // The child ended in between: as CPython, nothing to do.
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(Value::None),
+        Err(e) => Err(os_error(&std::io::Error::from(e), None)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// communicate
+
+/// How an exchange ended.
+enum Outcome {
+    Done,
+    TimedOut,
+    Interrupted,
+    Failed(std::io::Error),
+}
+
+/// The descriptor of a pipe if it is still open.
+fn open_fd(p: Option<&PipeData>) -> Option<i32> {
+    p.and_then(|p| p.state.lock().file.as_ref().map(|f| f.as_raw_fd()))
+}
+
+/// Write the next chunk of the input; the pipe closes when all of it has gone or the child
+/// closed its end (`BrokenPipeError` is ignored, as CPython does).
+fn send_chunk(p: &PipeData, comm: &mut Comm) -> std::io::Result<()> {
+    let mut st = p.state.lock();
+    let input = comm.input.as_deref().unwrap_or(&[]);
+    let Some(file) = st.file.as_mut() else {
+        return Ok(());
+    };
+    let end = input.len().min(comm.offset + pipe::WRITE_CHUNK);
+    match file.write(&input[comm.offset..end]) {
+        Ok(n) => comm.offset += n,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => comm.offset = input.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        Err(e) => return Err(e),
+    }
+    if comm.offset >= input.len() {
+        st.file = None;
+    }
+    Ok(())
+}
+
+/// Read one chunk of stdout (`i` = 0) or stderr (1); the pipe closes at its end.
+fn receive_chunk(p: &PipeData, comm: &mut Comm, i: usize) -> std::io::Result<()> {
+    let mut st = p.state.lock();
+    let Some(file) = st.file.as_mut() else {
+        return Ok(());
+    };
+    let mut chunk = vec![0u8; pipe::READ_CHUNK];
+    match file.read(&mut chunk) {
+        Ok(0) => st.file = None,
+        Ok(n) => {
+            comm.out[i].extend_from_slice(&chunk[..n]);
+            comm.got[i] = true;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// The first time: close stdin if there is no input, and take what the program's own reads
+/// left buffered in the output pipes.
+fn begin(comm: &mut Comm, pipes: [Option<&PipeData>; 3], input: Option<&[u8]>) {
+    comm.started = true;
+    if let Some(p) = pipes[0] {
+        if input.is_none_or(|i| i.is_empty()) {
+            p.state.lock().file = None;
+        }
+    }
+    for i in 0..2 {
+        if let Some(p) = pipes[i + 1] {
+            let buffered = std::mem::take(&mut p.state.lock().buf);
+            comm.got[i] |= !buffered.is_empty();
+            comm.out[i].extend(buffered);
+        }
+    }
+}
+
+/// Write the input and read both outputs until every pipe is closed, `deadline` passes or
+/// Ctrl-C (CPython's `_communicate` loop). Runs with the GIL released.
+fn exchange(
+    c: &ChildData,
+    pipes: [Option<&PipeData>; 3],
+    input: Option<&[u8]>,
+    deadline: Option<Instant>,
+    interrupt: Option<&AtomicBool>,
+) -> Outcome {
+    let mut comm = c.comm.lock();
+    if !comm.started {
+        begin(&mut comm, pipes, input);
+    }
+    if comm.input.is_none() && pipes[0].is_some() {
+        comm.input = input.map(<[u8]>::to_vec);
+        comm.offset = 0;
+    }
+    // As CPython: stdin is written only by a call given input (a later call goes on reading).
+    let writing = input.is_some_and(|i| !i.is_empty());
+    loop {
+        let mut fds = Vec::new();
+        let mut who = Vec::new();
+        for (i, p) in pipes.iter().enumerate() {
+            if i == 0 && !writing {
+                continue;
+            }
+            if let Some(fd) = open_fd(*p) {
+                let events = if i == 0 { libc::POLLOUT } else { libc::POLLIN };
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                who.push(i);
+            }
+        }
+        if fds.is_empty() {
+            return Outcome::Done;
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let r = poll_fds(&mut fds, left, interrupt);
+        if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return Outcome::Interrupted;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Outcome::TimedOut;
+        }
+        if let Err(e) = r {
+            return Outcome::Failed(e);
+        }
+        for (p, &i) in fds.iter().zip(&who) {
+            if p.revents == 0 {
+                continue;
+            }
+            let Some(pd) = pipes[i] else { continue };
+            let r = match i {
+                0 => send_chunk(pd, &mut comm),
+                _ => receive_chunk(pd, &mut comm, i - 1),
+            };
+            if let Err(e) = r {
+                return Outcome::Failed(e);
+            }
+        }
+    }
+}
+
+/// `child.communicate(stdin, stdout, stderr, input, timeout)`: `(finished, out, err)`; when
+/// not finished (the timeout passed) `out`/`err` are what came so far, `None` if nothing did.
+fn child_communicate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let c = child(&args)?;
+    let [sin, sout, serr, input, timeout] = Sig::py(
+        "Child.communicate",
+        &["stdin", "stdout", "stderr", "input", "timeout"],
+        5,
+    )
+    .method()
+    .bind(&args)?;
+    let pipes = [sin, sout, serr].map(|p| p.and_then(pipe_data));
+    let input: Option<Vec<u8>> = match input {
+        None | Some(Value::None) => None,
+        Some(Value::Bytes(b)) => Some(b.as_bytes().to_vec()),
+        Some(Value::ByteArray(b)) => Some(b.snapshot()),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "memoryview: a bytes-like object is required, not '{}'",
+                type_name(other)
+            ))
+        }
+    };
+    let deadline = match timeout {
+        None | Some(Value::None) => None,
+        Some(v) => {
+            // A deadline too far away to represent is no deadline.
+            let s = seconds(v)?;
+            Duration::try_from_secs_f64(s.max(0.0))
+                .ok()
+                .and_then(|d| Instant::now().checked_add(d))
+        }
+    };
+    let vm = interp.vm.clone();
+    let interrupt = interp.is_main.then_some(&vm.interrupted);
+    let outcome =
+        interp.allow_threads(|| exchange(c, pipes, input.as_deref(), deadline, interrupt));
+    let finished = match outcome {
+        Outcome::Done => true,
+        Outcome::TimedOut => false,
+        Outcome::Interrupted => {
+            interp.check_interrupt()?;
+            false
+        }
+        Outcome::Failed(e) => return Err(os_error(&e, None)),
+    };
+    let comm = c.comm.lock();
+    let mut out = vec![Value::Bool(finished)];
+    for i in 0..2 {
+        let shown = pipes[i + 1].is_some() && (finished || comm.got[i]);
+        out.push(if shown {
+            Value::bytes(comm.out[i].clone())
+        } else {
+            Value::None
+        });
+    }
+    Ok(Value::tuple(out))
+}
