@@ -78,6 +78,32 @@ struct RunOptions {
     /// (CPython's sys.setswitchinterval; default 0.005).
     #[arg(long, value_name = "SECONDS", default_value_t = 0.005, value_parser = parse_interval)]
     switch_interval: f64,
+
+    /// How syntax errors are printed: as CPython prints them (python, the default), or with a
+    /// `FILE:LINE:COLUMN: SyntaxError: ...` line first that editors can jump to (gnu).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "python",
+        value_name = "LAYOUT",
+        global = true
+    )]
+    error_format: ErrorFormat,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorFormat {
+    Python,
+    Gnu,
+}
+
+impl ErrorFormat {
+    fn render(self, e: &minivm_lexer::SyntaxError, file: &str, src: &str) -> String {
+        match self {
+            ErrorFormat::Python => e.render(file, src),
+            ErrorFormat::Gnu => e.render_gnu(file, src),
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,13 +163,16 @@ const VM_SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelli
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let format = cli.run.error_format;
     match &cli.command {
-        Some(Command::Dis { file }) => show(file, |src, name| {
+        Some(Command::Dis { file }) => show(file, format, |src, name| {
             minivm_compiler::compile_source(src, name, Mode::File)
                 .map(|code| minivm_compiler::dis::disassemble(&code, &VM_SPELLING))
         }),
-        Some(Command::Tokens { file }) => show(file, |src, _| minivm_lexer::dump_tokens(src)),
-        Some(Command::Ast { file }) => show(file, |src, _| {
+        Some(Command::Tokens { file }) => {
+            show(file, format, |src, _| minivm_lexer::dump_tokens(src))
+        }
+        Some(Command::Ast { file }) => show(file, format, |src, _| {
             minivm_compiler::parser::parse(src).map(|m| minivm_compiler::astdump::dump_module(&m))
         }),
         None => match cli.program.split_first() {
@@ -174,19 +203,27 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
     }
 }
 
-/// Read a source file, or explain why not (exit code 2, as CPython does for a missing script).
-fn read_source(file: &Path) -> Result<String, ExitCode> {
-    match std::fs::read(file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(s) => Ok(s),
-            Err(_) => {
-                eprintln!("minivm: {}: source is not valid UTF-8", file.display());
-                Err(ExitCode::from(1))
-            }
-        },
+/// Read and decode a source file (`minivm_lexer::source`: encoding, newlines, NUL bytes), or
+/// explain why not: exit code 2 for a file that cannot be opened (as CPython), 1 for bytes that
+/// are not a program (a `SyntaxError`).
+fn read_source(file: &Path, format: ErrorFormat) -> Result<String, ExitCode> {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("minivm: can't open file '{}': {e}", file.display());
-            Err(ExitCode::from(2))
+            return Err(ExitCode::from(2));
+        }
+    };
+    let name = file.display().to_string();
+    match minivm_lexer::decode_source(&bytes, &name, minivm_lexer::Origin::Script) {
+        Ok(text) => Ok(text),
+        Err(minivm_lexer::SourceError::Plain(msg)) => {
+            eprintln!("SyntaxError: {msg}");
+            Err(ExitCode::from(1))
+        }
+        Err(minivm_lexer::SourceError::Located { error, text }) => {
+            eprint!("{}", format.render(&error, &name, &text));
+            Err(ExitCode::from(1))
         }
     }
 }
@@ -194,9 +231,10 @@ fn read_source(file: &Path) -> Result<String, ExitCode> {
 /// `minivm dis|tokens|ast FILE`: print one stage's view of the file.
 fn show(
     file: &Path,
+    format: ErrorFormat,
     stage: impl FnOnce(&str, &str) -> Result<String, minivm_lexer::SyntaxError> + Send + 'static,
 ) -> ExitCode {
-    let src = match read_source(file) {
+    let src = match read_source(file, format) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -215,14 +253,14 @@ fn show(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprint!("{}", e.render(&name, &src));
+            eprint!("{}", format.render(&e, &name, &src));
             ExitCode::from(1)
         }
     }
 }
 
 fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
-    let src = match read_source(file) {
+    let src = match read_source(file, opts.error_format) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -233,13 +271,14 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
     let vm = Vm::new(config(opts, argv, dir));
     install_ctrl_c(&vm);
     let runner = vm.clone();
+    let format = opts.error_format;
     // Compile and run on one thread with the big stack (see `on_big_stack`).
     let status =
         on_big_stack(
             move || match minivm_compiler::compile_source(&src, &name, Mode::File) {
                 Ok(code) => Some(minivm_vm::run_main(&runner, code, &src)),
                 Err(e) => {
-                    eprint!("{}", e.render(&name, &src));
+                    eprint!("{}", format.render(&e, &name, &src));
                     None
                 }
             },

@@ -104,14 +104,21 @@ fn syntax_error_in_dis_points_at_the_source() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("bad.mini");
     std::fs::write(&file, "x = (1 +\n").expect("write");
-    let out = run(&["dis", file.to_str().expect("utf-8 path")], "");
+    let path = file.to_str().expect("utf-8 path");
+    // By default once, as CPython prints it.
+    let out = run(&["dis", path], "");
     assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(":1:5: SyntaxError: '(' was never closed"),
-        "{err}"
+    let want = format!(
+        "  File \"{path}\", line 1\n    x = (1 +\n        ^\nSyntaxError: '(' was never closed\n"
     );
-    assert!(err.contains("    ^"), "{err}");
+    assert_eq!(text(&out.stderr), want);
+    // With a `file:line:column:` line first for editors.
+    let out = run(&["dis", "--error-format=gnu", path], "");
+    assert_eq!(out.status.code(), Some(1));
+    let gnu = format!("{path}:1:5: SyntaxError: '(' was never closed\n{want}");
+    assert_eq!(text(&out.stderr), gnu);
+    let out = run(&["--error-format=gnu", path], "");
+    assert_eq!(text(&out.stderr), gnu);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

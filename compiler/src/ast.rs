@@ -386,3 +386,146 @@ impl CmpOp {
         }
     }
 }
+
+/// Dropping an expression tree without recursion. A chain such as `a.b.b.b...` or `1 + 1 + ...`
+/// is parsed by a loop and can be far deeper than recursive drop glue could follow on any stack,
+/// so each node hands its children to a work list before it goes.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut work = Vec::new();
+        self.kind.take_children(&mut work);
+        while let Some(mut e) = work.pop() {
+            e.kind.take_children(&mut work);
+        }
+    }
+}
+
+/// A childless expression left in place of one moved out by `take_children`.
+fn placeholder() -> Expr {
+    Expr {
+        kind: ExprKind::Const(Const::None),
+        span: Span::default(),
+    }
+}
+
+fn take_box(b: &mut Expr, out: &mut Vec<Expr>) {
+    out.push(std::mem::replace(b, placeholder()));
+}
+
+fn take_params(p: &mut Params, out: &mut Vec<Expr>) {
+    let all = p
+        .posonly
+        .iter_mut()
+        .chain(p.args.iter_mut())
+        .chain(p.kwonly.iter_mut())
+        .chain(p.vararg.iter_mut())
+        .chain(p.kwarg.iter_mut());
+    for param in all {
+        out.extend(param.default.take());
+        out.extend(param.annotation.take());
+    }
+}
+
+fn take_fstring(parts: &mut Vec<FStringPart>, out: &mut Vec<Expr>) {
+    // Format specs nest f-string parts in turn: a work list of part lists, not recursion.
+    let mut lists = vec![std::mem::take(parts)];
+    while let Some(list) = lists.pop() {
+        for part in list {
+            if let FStringPart::Value { mut expr, spec, .. } = part {
+                take_box(&mut expr, out);
+                lists.extend(spec);
+            }
+        }
+    }
+}
+
+impl ExprKind {
+    /// Move this node's child expressions into `out`, leaving the node childless (so dropping
+    /// it recurses no further).
+    fn take_children(&mut self, out: &mut Vec<Expr>) {
+        match self {
+            ExprKind::Name(_) | ExprKind::Const(_) | ExprKind::Yield(None) => {}
+            ExprKind::FString(parts) => take_fstring(parts, out),
+            ExprKind::Tuple(items) | ExprKind::List(items) | ExprKind::Set(items) => {
+                out.append(items)
+            }
+            ExprKind::Dict(pairs) => {
+                for (k, v) in pairs.drain(..) {
+                    out.extend(k);
+                    out.push(v);
+                }
+            }
+            ExprKind::Starred(e)
+            | ExprKind::UnaryOp { operand: e, .. }
+            | ExprKind::Attribute { value: e, .. }
+            | ExprKind::Yield(Some(e))
+            | ExprKind::YieldFrom(e)
+            | ExprKind::NamedExpr { value: e, .. } => take_box(e, out),
+            ExprKind::BinOp { left, right, .. } => {
+                take_box(left, out);
+                take_box(right, out);
+            }
+            ExprKind::BoolOp { values, .. } => out.append(values),
+            ExprKind::Compare {
+                left, comparators, ..
+            } => {
+                take_box(left, out);
+                out.append(comparators);
+            }
+            ExprKind::IfExp { test, body, orelse } => {
+                take_box(test, out);
+                take_box(body, out);
+                take_box(orelse, out);
+            }
+            ExprKind::Call {
+                func,
+                args,
+                keywords,
+            } => {
+                take_box(func, out);
+                out.append(args);
+                for k in keywords.iter_mut() {
+                    take_box(&mut k.value, out);
+                }
+            }
+            ExprKind::Subscript { value, index } => {
+                take_box(value, out);
+                take_box(index, out);
+            }
+            ExprKind::Slice { lower, upper, step } => {
+                for part in [lower, upper, step] {
+                    if let Some(mut e) = part.take() {
+                        take_box(&mut e, out);
+                    }
+                }
+            }
+            ExprKind::Lambda { params, body } => {
+                take_params(params, out);
+                take_box(body, out);
+            }
+            ExprKind::ListComp { elt, generators }
+            | ExprKind::SetComp { elt, generators }
+            | ExprKind::GeneratorExp { elt, generators } => {
+                take_box(elt, out);
+                take_generators(generators, out);
+            }
+            ExprKind::DictComp {
+                key,
+                value,
+                generators,
+            } => {
+                take_box(key, out);
+                take_box(value, out);
+                take_generators(generators, out);
+            }
+        }
+    }
+}
+
+fn take_generators(generators: &mut [Comprehension], out: &mut Vec<Expr>) {
+    for g in generators.iter_mut() {
+        take_box(&mut g.target, out);
+        take_box(&mut g.iter, out);
+        out.append(&mut g.ifs);
+    }
+}

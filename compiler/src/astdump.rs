@@ -291,6 +291,12 @@ impl Dumper {
     }
 
     fn expr(&mut self, d: usize, label: &str, e: &Expr) {
+        // A chain like `a.b.b.b...` may nest deeper than any compiled program can: stop showing it
+        // where the compiler would refuse it (this walk recurses).
+        if d > crate::parser::MAX_COMPILE_DEPTH {
+            self.line(d, label, "... (nested deeper than the compiler accepts)");
+            return;
+        }
         match &e.kind {
             ExprKind::Name(n) => self.line(d, label, &format!("Name {n}")),
             ExprKind::Const(c) => self.line(d, label, &format!("Const {}", constant(c))),

@@ -13,7 +13,9 @@ pub mod symtable;
 use std::sync::Arc;
 
 pub use compile::Mode;
-pub use minivm_lexer::{LineIndex, Span, SyntaxError, SyntaxErrorKind};
+pub use minivm_lexer::{
+    decode_source, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,
+};
 
 /// Parse and compile source text in one step.
 pub fn compile_source(

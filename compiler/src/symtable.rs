@@ -158,6 +158,7 @@ impl SymbolTable {
             scopes: vec![Scope::new(ScopeKind::Module, "<module>")],
             stack: vec![0],
             by_node: HashMap::new(),
+            depth: 0,
         };
         b.stmts(&module.body)?;
         let mut table = SymbolTable {
@@ -321,6 +322,8 @@ struct Builder {
     scopes: Vec<Scope>,
     stack: Vec<ScopeId>,
     by_node: HashMap<usize, ScopeId>,
+    /// Statements and expressions being visited (nesting depth), bounded by `MAX_COMPILE_DEPTH`.
+    depth: usize,
 }
 
 impl Builder {
@@ -477,7 +480,24 @@ impl Builder {
         Ok(())
     }
 
+    /// One level deeper into the tree; as CPython's symtable, this is where a program nested
+    /// too deeply to compile is refused (the parser builds chains like `a.b.b.b...` in a loop).
+    fn nest(&mut self, span: Span) -> Result<(), SyntaxError> {
+        if self.depth >= crate::parser::MAX_COMPILE_DEPTH {
+            return Err(SyntaxError::too_deep(span));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn stmt(&mut self, s: &Stmt) -> Result<(), SyntaxError> {
+        self.nest(s.span)?;
+        let r = self.stmt_inner(s);
+        self.depth -= 1;
+        r
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt) -> Result<(), SyntaxError> {
         match &s.kind {
             StmtKind::Expr(e) => self.expr(e),
             StmtKind::Assign { targets, value } => {
@@ -717,6 +737,13 @@ impl Builder {
     }
 
     fn expr(&mut self, e: &Expr) -> Result<(), SyntaxError> {
+        self.nest(e.span)?;
+        let r = self.expr_inner(e);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Result<(), SyntaxError> {
         match &e.kind {
             ExprKind::Name(n) => {
                 self.add(n, USE, e.span);

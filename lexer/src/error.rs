@@ -8,6 +8,11 @@ pub enum SyntaxErrorKind {
     SyntaxError,
     IndentationError,
     TabError,
+    /// The program nests deeper than the compiler accepts (CPython: "maximum recursion depth
+    /// exceeded during compilation"). Reported without a location, as CPython does.
+    RecursionError,
+    /// The parser's nesting limit (CPython's parser stack overflows into a bare `MemoryError`).
+    MemoryError,
 }
 
 impl SyntaxErrorKind {
@@ -16,7 +21,18 @@ impl SyntaxErrorKind {
             SyntaxErrorKind::SyntaxError => "SyntaxError",
             SyntaxErrorKind::IndentationError => "IndentationError",
             SyntaxErrorKind::TabError => "TabError",
+            SyntaxErrorKind::RecursionError => "RecursionError",
+            SyntaxErrorKind::MemoryError => "MemoryError",
         }
+    }
+
+    /// Errors about the program's size rather than a place in it: CPython prints them without
+    /// the `File ..., line N` block.
+    pub fn has_location(self) -> bool {
+        !matches!(
+            self,
+            SyntaxErrorKind::RecursionError | SyntaxErrorKind::MemoryError
+        )
     }
 }
 
@@ -40,20 +56,39 @@ impl SyntaxError {
         SyntaxError::new(SyntaxErrorKind::SyntaxError, message, span)
     }
 
+    /// CPython's compile-time `RecursionError` (a program nested too deeply to compile).
+    pub fn too_deep(span: Span) -> SyntaxError {
+        SyntaxError::new(
+            SyntaxErrorKind::RecursionError,
+            "maximum recursion depth exceeded during compilation",
+            span,
+        )
+    }
+
     /// 1-based line of the error.
     pub fn line(&self, src: &str) -> u32 {
         LineIndex::new(src).line(self.span.start)
     }
 
-    /// Render rustc/CPython-style: `file:line:col`, the source line and a caret under the span.
+    /// Render as CPython does: `File "..", line N`, the source line, a caret under the span and
+    /// `Kind: message`.
     pub fn render(&self, filename: &str, src: &str) -> String {
         crate::render::render_syntax_error(self, filename, src)
+    }
+
+    /// As `render`, after a `file:line:col: Kind: message` line for editors.
+    pub fn render_gnu(&self, filename: &str, src: &str) -> String {
+        crate::render::render_syntax_error_gnu(self, filename, src)
     }
 }
 
 impl std::fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind.name(), self.message)
+        if self.message.is_empty() {
+            write!(f, "{}", self.kind.name())
+        } else {
+            write!(f, "{}: {}", self.kind.name(), self.message)
+        }
     }
 }
 

@@ -44,6 +44,8 @@ pub struct IndentLexer<'src> {
     at_line_start: bool,
     pending: VecDeque<Tok>,
     done: bool,
+    /// End of the last token scanned (to tell a trailing `\` from one inside a comment).
+    last_end: usize,
 }
 
 impl<'src> IndentLexer<'src> {
@@ -59,6 +61,7 @@ impl<'src> IndentLexer<'src> {
             at_line_start: true,
             pending: VecDeque::new(),
             done: false,
+            last_end: 0,
         }
     }
 
@@ -79,6 +82,27 @@ impl<'src> IndentLexer<'src> {
     fn finish(&mut self) -> Result<(), SyntaxError> {
         self.done = true;
         let end = self.src.len();
+        // A `\` joining the last line to nothing: CPython's "unexpected EOF while parsing".
+        if !self.fragment {
+            let body = self
+                .src
+                .strip_suffix('\n')
+                .map(|b| b.strip_suffix('\r').unwrap_or(b))
+                .unwrap_or(self.src);
+            let joined = body.len() < self.src.len() && body.ends_with('\\');
+            let after_code = body.len() > self.last_end
+                && !self
+                    .src
+                    .get(self.last_end..body.len())
+                    .unwrap_or("")
+                    .contains('#');
+            if joined && after_code {
+                return Err(SyntaxError::syntax(
+                    "unexpected EOF while parsing",
+                    self.span(body.len(), body.len()),
+                ));
+            }
+        }
         if let Some(&(c, span)) = self.brackets.last() {
             if !self.fragment {
                 return Err(SyntaxError::syntax(format!("'{c}' was never closed"), span));
@@ -145,7 +169,8 @@ impl<'src> IndentLexer<'src> {
             if alt <= top_alt {
                 return Err(tab_error());
             }
-            if self.indents.len() > MAX_INDENT_DEPTH {
+            // CPython refuses the 100th level (its check is `indent + 1 >= MAXINDENT`).
+            if self.indents.len() >= MAX_INDENT_DEPTH {
                 return Err(SyntaxError::new(
                     SyntaxErrorKind::IndentationError,
                     "too many levels of indentation",
@@ -299,6 +324,7 @@ impl<'src> IndentLexer<'src> {
             Err(e) => return Err(self.lex_error(e, range.start, range.end)),
         };
         let span = self.span(range.start, range.end);
+        self.last_end = range.end;
         if kind == Token::Newline {
             if !self.brackets.is_empty() || self.at_line_start || self.fragment {
                 return Ok(());

@@ -6,12 +6,14 @@
 pub mod error;
 pub mod indent;
 pub mod render;
+pub mod source;
 pub mod span;
 pub mod token;
 
 pub use error::{SyntaxError, SyntaxErrorKind};
 pub use indent::{IndentLexer, Tok};
-pub use render::render_syntax_error;
+pub use render::{render_syntax_error, render_syntax_error_gnu};
+pub use source::{decode_source, Origin, SourceError};
 pub use span::{LineIndex, Span};
 pub use token::Token;
 

@@ -1,33 +1,44 @@
 //! Stage 1-3 diagnostics: rendering a `SyntaxError` for a terminal (location, source line, caret).
 //!
-//! Format (no colour; the CLI may add it):
+//! The default layout is exactly the block CPython 3.11 prints (no colour):
 //!
 //! ```text
-//! prog.mini:3:9: SyntaxError: '(' was never closed
 //!   File "prog.mini", line 3
 //!     x = (1 +
 //!         ^
 //! SyntaxError: '(' was never closed
 //! ```
 //!
-//! The first line is the `file:line:col` form editors can jump to (1-based column in characters); the
-//! rest is exactly the block CPython prints, so the last line is `Kind: message` as in CPython. The source
-//! line is shown with its indentation stripped and tabs expanded; the caret counts characters, not bytes.
-//! Carets cover the span on its first line (at least one `^`).
+//! `render_syntax_error_gnu` puts one more line first, `prog.mini:3:9: SyntaxError: ...` (GNU's
+//! `file:line:column: message`, 1-based column in characters), which editors can jump to; the
+//! command line prints it with `--error-format=gnu`. The source line is shown with its
+//! indentation stripped and tabs expanded; the caret counts characters, not bytes, and covers the
+//! span on its first line (at least one `^`). Errors about the program's size (a compile-time
+//! `RecursionError` or `MemoryError`) are printed as CPython prints them: the last line only.
 
 use crate::error::SyntaxError;
 use crate::span::LineIndex;
 
-pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> String {
+/// `prog.mini:3:9: SyntaxError: msg` then the CPython block.
+pub fn render_syntax_error_gnu(err: &SyntaxError, filename: &str, src: &str) -> String {
     let index = LineIndex::new(src);
     let (line, col) = index.line_col(src, err.span.start);
-    let mut out = format!(
-        "{filename}:{line}:{col}: {}: {}\n",
-        err.kind.name(),
-        err.message
-    );
-    out.push_str(&format!("  File \"{filename}\", line {line}\n"));
-    let text = index.line_text(src, line);
+    let mut out = format!("{filename}:{line}:{col}: {err}\n");
+    out.push_str(&render_syntax_error(err, filename, src));
+    out
+}
+
+/// The block CPython prints for a `SyntaxError` (see the module comment).
+pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> String {
+    if !err.kind.has_location() {
+        return format!("{err}\n");
+    }
+    let index = LineIndex::new(src);
+    let (line, _) = index.line_col(src, err.span.start);
+    let mut out = format!("  File \"{filename}\", line {line}\n");
+    // CPython shows the line as a C string: up to a NUL byte, with no caret for the NUL itself.
+    let text = index.line_text(src, line).split('\0').next().unwrap_or("");
+    let caret = src.as_bytes().get(err.span.start as usize) != Some(&0);
     if !text.trim().is_empty() {
         // Characters before the span on this line, and the span's characters on this line.
         let line_start = src
@@ -47,13 +58,15 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
         let offset = expand_tabs(&before_chars).chars().count();
         let width = inside.chars().count().max(1);
         out.push_str(&format!("    {shown}\n"));
-        out.push_str(&format!(
-            "    {}{}\n",
-            " ".repeat(offset),
-            "^".repeat(width)
-        ));
+        if caret {
+            out.push_str(&format!(
+                "    {}{}\n",
+                " ".repeat(offset),
+                "^".repeat(width)
+            ));
+        }
     }
-    out.push_str(&format!("{}: {}\n", err.kind.name(), err.message));
+    out.push_str(&format!("{err}\n"));
     out
 }
 

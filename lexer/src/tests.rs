@@ -332,7 +332,7 @@ fn render_points_at_characters_not_bytes() {
     let err = tokenize(src)
         .err()
         .unwrap_or_else(|| SyntaxError::syntax("", Default::default()));
-    let out = err.render("prog.mini", src);
+    let out = err.render_gnu("prog.mini", src);
     assert_eq!(
         out,
         "prog.mini:2:14: SyntaxError: '(' was never closed\n  File \"prog.mini\", line 2\n    s = '총 걸림' + (1 +\n                 ^\nSyntaxError: '(' was never closed\n"
@@ -348,6 +348,6 @@ fn render_strips_indentation_and_expands_tabs() {
     let out = err.render("t.py", src);
     assert_eq!(
         out,
-        "t.py:2:6: SyntaxError: unmatched ')'\n  File \"t.py\", line 2\n    y = )\n        ^\nSyntaxError: unmatched ')'\n"
+        "  File \"t.py\", line 2\n    y = )\n        ^\nSyntaxError: unmatched ')'\n"
     );
 }

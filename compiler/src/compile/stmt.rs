@@ -73,10 +73,7 @@ impl<'a> Compiler<'a> {
                 let orelse_label = self.new_label();
                 self.bind(head);
                 self.jump_if(test, false, orelse_label)?;
-                self.cur.fblocks.push(FBlock::WhileLoop { head, exit });
-                let r = self.stmts(body);
-                self.cur.fblocks.pop();
-                r?;
+                self.in_block(FBlock::WhileLoop { head, exit }, s.span, |c| c.stmts(body))?;
                 let old = self.set_line(s.span);
                 self.emit(Op::JumpBackward(head));
                 self.restore_line(old);
@@ -99,10 +96,7 @@ impl<'a> Compiler<'a> {
                 self.bind(head);
                 self.emit(Op::ForIter(done));
                 self.store_target(target)?;
-                self.cur.fblocks.push(FBlock::ForLoop { head, exit });
-                let r = self.stmts(body);
-                self.cur.fblocks.pop();
-                r?;
+                self.in_block(FBlock::ForLoop { head, exit }, s.span, |c| c.stmts(body))?;
                 let old = self.set_line(s.span);
                 self.emit(Op::JumpBackward(head));
                 self.restore_line(old);
@@ -207,7 +201,7 @@ impl<'a> Compiler<'a> {
                 }
                 (None, Some(c)) => Err(SyntaxError::syntax("invalid syntax", c.span)),
             },
-            StmtKind::Try(t) => self.compile_try(t),
+            StmtKind::Try(t) => self.compile_try(t, s.span),
             StmtKind::With { items, body } => self.compile_with(items, body, s.span),
         }
     }

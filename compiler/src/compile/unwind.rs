@@ -30,7 +30,41 @@ pub(crate) enum FBlock<'a> {
     HandlerCleanup { name: Option<&'a str>, span: Span },
 }
 
+/// CPython's `CO_MAXBLOCKS`: at most 20 blocks open at once in one code object.
+const MAX_STATIC_BLOCKS: usize = 20;
+
+impl FBlock<'_> {
+    /// How many of CPython's blocks this one stands for: an `except` body sits inside two there
+    /// (`EXCEPTION_HANDLER` for the handlers, `HANDLER_CLEANUP` for the clause).
+    fn weight(&self) -> usize {
+        match self {
+            FBlock::HandlerCleanup { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
 impl<'a> Compiler<'a> {
+    /// Compile `body` inside `block`; past CPython's 20 open blocks, its `SyntaxError` at `span`.
+    pub(crate) fn in_block<T>(
+        &mut self,
+        block: FBlock<'a>,
+        span: Span,
+        body: impl FnOnce(&mut Self) -> Result<T, SyntaxError>,
+    ) -> Result<T, SyntaxError> {
+        let open: usize = self.cur.fblocks.iter().map(FBlock::weight).sum();
+        if open + block.weight() > MAX_STATIC_BLOCKS {
+            return Err(SyntaxError::syntax(
+                "too many statically nested blocks",
+                span,
+            ));
+        }
+        self.cur.fblocks.push(block);
+        let r = body(self);
+        self.cur.fblocks.pop();
+        r
+    }
+
     /// Emit the code that leaves one block; `preserve_tos` keeps a return value on top.
     fn unwind_block(
         &mut self,
@@ -164,23 +198,21 @@ impl<'a> Compiler<'a> {
         self.emit(Op::Reraise);
     }
 
-    pub(crate) fn compile_try(&mut self, t: &'a Try) -> Result<(), SyntaxError> {
+    pub(crate) fn compile_try(&mut self, t: &'a Try, span: Span) -> Result<(), SyntaxError> {
         if t.finalbody.is_empty() {
-            return self.compile_try_except(t);
+            return self.compile_try_except(t, span);
         }
         let handler = self.new_label();
         let end = self.new_label();
         self.emit(Op::SetupExcept(handler));
-        self.cur
-            .fblocks
-            .push(FBlock::FinallyTry { body: &t.finalbody });
-        let r = if t.handlers.is_empty() {
-            self.stmts(&t.body)
-        } else {
-            self.compile_try_except(t)
-        };
-        self.cur.fblocks.pop();
-        r?;
+        let finally = FBlock::FinallyTry { body: &t.finalbody };
+        self.in_block(finally, span, |c| {
+            if t.handlers.is_empty() {
+                c.stmts(&t.body)
+            } else {
+                c.compile_try_except(t, span)
+            }
+        })?;
         self.emit(Op::PopBlock);
         self.stmts(&t.finalbody)?;
         self.emit(Op::Jump(end));
@@ -190,10 +222,7 @@ impl<'a> Compiler<'a> {
         let cleanup = self.new_label();
         self.emit(Op::SetupExcept(cleanup));
         self.emit(Op::PushExcInfo);
-        self.cur.fblocks.push(FBlock::FinallyEnd);
-        let r = self.stmts(&t.finalbody);
-        self.cur.fblocks.pop();
-        r?;
+        self.in_block(FBlock::FinallyEnd, span, |c| c.stmts(&t.finalbody))?;
         self.emit(Op::Reraise);
         self.bind(cleanup);
         self.emit_pop_except_and_reraise();
@@ -201,14 +230,11 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn compile_try_except(&mut self, t: &'a Try) -> Result<(), SyntaxError> {
+    fn compile_try_except(&mut self, t: &'a Try, span: Span) -> Result<(), SyntaxError> {
         let handler = self.new_label();
         let end = self.new_label();
         self.emit(Op::SetupExcept(handler));
-        self.cur.fblocks.push(FBlock::TryExcept);
-        let r = self.stmts(&t.body);
-        self.cur.fblocks.pop();
-        r?;
+        self.in_block(FBlock::TryExcept, span, |c| c.stmts(&t.body))?;
         self.emit(Op::PopBlock);
         self.stmts(&t.orelse)?;
         self.emit(Op::Jump(end));
@@ -254,13 +280,11 @@ impl<'a> Compiler<'a> {
         if name.is_some() {
             self.emit(Op::SetupExcept(named_cleanup));
         }
-        self.cur.fblocks.push(FBlock::HandlerCleanup {
+        let cleanup = FBlock::HandlerCleanup {
             name: name.map(|n| n.name.as_str()),
             span: h.span,
-        });
-        let r = self.stmts(&h.body);
-        self.cur.fblocks.pop();
-        r?;
+        };
+        self.in_block(cleanup, h.span, |c| c.stmts(&h.body))?;
         if name.is_some() {
             self.emit(Op::PopBlock);
         }
@@ -302,14 +326,13 @@ impl<'a> Compiler<'a> {
         }
         // [.., exit]
         self.emit(Op::SetupExcept(handler));
-        self.cur.fblocks.push(FBlock::With);
-        let r = if rest.is_empty() {
-            self.stmts(body)
-        } else {
-            self.compile_with(rest, body, span)
-        };
-        self.cur.fblocks.pop();
-        r?;
+        self.in_block(FBlock::With, span, |c| {
+            if rest.is_empty() {
+                c.stmts(body)
+            } else {
+                c.compile_with(rest, body, span)
+            }
+        })?;
         let old = self.set_line(span);
         self.emit(Op::PopBlock);
         self.call_exit_with_nones();

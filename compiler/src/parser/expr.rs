@@ -70,10 +70,7 @@ impl Parser<'_> {
         if self.at(&Token::Name) && self.peek_at(1) == &Token::ColonEqual {
             let name_span = self.bump();
             self.bump();
-            self.enter()?;
-            let value = self.test();
-            self.leave();
-            let value = value?;
+            let value = self.nested(1, Self::test)?;
             let span = name_span.to(value.span);
             let target = crate::ast::Ident {
                 name: self.text(name_span).to_string(),
@@ -92,10 +89,7 @@ impl Parser<'_> {
 
     /// `test`: lambda, or a disjunction with an optional `if ... else ...`.
     pub(crate) fn test(&mut self) -> PResult<Expr> {
-        self.enter()?;
-        let r = self.test_inner();
-        self.leave();
-        r
+        self.nested(1, Self::test_inner)
     }
 
     fn test_inner(&mut self) -> PResult<Expr> {
@@ -130,7 +124,8 @@ impl Parser<'_> {
         let start = self.bump();
         let params = self.params(&Token::Colon, false)?;
         self.expect_colon()?;
-        let body = self.test()?;
+        // Two levels per lambda (with `test`'s), as in CPython's grammar.
+        let body = self.nested(1, Self::test)?;
         let span = start.to(body.span);
         Ok(mk(
             ExprKind::Lambda {
@@ -266,10 +261,7 @@ impl Parser<'_> {
     fn not_test(&mut self) -> PResult<Expr> {
         if self.at(&Token::Not) {
             let start = self.bump();
-            self.enter()?;
-            let operand = self.not_test();
-            self.leave();
-            let operand = operand?;
+            let operand = self.nested(1, Self::not_test)?;
             let span = start.to(operand.span);
             return Ok(mk(
                 ExprKind::UnaryOp {
@@ -359,10 +351,7 @@ impl Parser<'_> {
             _ => return self.power(),
         };
         let start = self.bump();
-        self.enter()?;
-        let operand = self.factor();
-        self.leave();
-        let operand = operand?;
+        let operand = self.nested(1, Self::factor)?;
         let span = start.to(operand.span);
         Ok(mk(
             ExprKind::UnaryOp {
@@ -381,10 +370,8 @@ impl Parser<'_> {
         if !self.eat(&Token::DoubleStar) {
             return Ok(base);
         }
-        self.enter()?;
-        let exp = self.factor();
-        self.leave();
-        let exp = exp?;
+        // Two levels per `**` (power, then factor), as in CPython's grammar.
+        let exp = self.nested(2, Self::factor)?;
         let span = base.span.to(exp.span);
         Ok(mk(
             ExprKind::BinOp {

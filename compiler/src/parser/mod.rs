@@ -2,8 +2,9 @@
 //!
 //! `stmt` parses statements and blocks, `expr` expressions (Python precedence), `strings` string
 //! literals and f-strings, `targets` checks assignment/deletion targets. Errors use CPython's wording
-//! where it is easy. Recursion is bounded by `MAX_DEPTH`, so hostile nesting gives a `SyntaxError`
-//! instead of overflowing the Rust stack.
+//! where it is easy. Recursion is bounded by `MAX_DEPTH`, so hostile nesting gives CPython's
+//! `MemoryError` instead of overflowing the Rust stack; chains (`a.b.b...`, `1 + 1 + ...`) are
+//! parsed by loops, and the trees they build are dropped without recursion (`ast.rs`).
 
 mod expr;
 mod stmt;
@@ -17,9 +18,21 @@ use minivm_lexer::{tokenize, SyntaxErrorKind, Tok, Token};
 use crate::ast::{Module, StmtKind};
 use crate::{Span, SyntaxError};
 
-/// Maximum nesting of recursive constructs (expressions, unary chains, blocks) the parser accepts.
-/// The lexer separately limits open brackets to 200 and indentation to 100 levels, as CPython does.
-pub(crate) const MAX_DEPTH: usize = 300;
+/// Maximum nesting of recursive grammar rules (unary operators, `not`, `**`, conditional
+/// expressions, lambdas, `elif`, blocks) the parser follows. Past it the parse fails with a bare
+/// `MemoryError`, as CPython's parser does when its stack (6000 levels) overflows. CPython spends
+/// about 32 of those levels on the rules from a file down to one operand (this parser on one), so
+/// the limit here is lower by that much: 5967 unary minuses parse in both, 5968 fail in both
+/// (other rules land within a few dozen levels of CPython's). The lexer separately limits open
+/// brackets to 200 and indentation to 100 levels, as CPython does.
+pub(crate) const MAX_DEPTH: usize = 5968;
+
+/// The deepest nesting of statements and expressions the compiler accepts: CPython's symtable
+/// allows 3 levels per unit of the recursion limit (1000). Deeper programs (a chain of 3,000 `+`,
+/// a 3,000-long attribute chain) fail with `RecursionError: maximum recursion depth exceeded during
+/// compilation`. Chains are parsed by loops, so only the symtable's count (`symtable.rs`) sees
+/// their depth; everything after it walks trees no deeper than this.
+pub const MAX_COMPILE_DEPTH: usize = 3000;
 
 /// Parse a whole source file.
 pub fn parse(src: &str) -> Result<Module, SyntaxError> {
@@ -217,19 +230,31 @@ impl<'s> Parser<'s> {
         }
     }
 
-    /// Enters one nesting level; fails cleanly past `MAX_DEPTH`. Pair with `leave`.
-    pub(crate) fn enter(&mut self) -> Result<(), SyntaxError> {
+    /// Enters one nesting level; fails cleanly past `MAX_DEPTH` (see `nested`).
+    fn enter(&mut self) -> Result<(), SyntaxError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(SyntaxError::syntax(
-                "too deeply nested (minivm's parser limit)",
+            return Err(SyntaxError::new(
+                SyntaxErrorKind::MemoryError,
+                "",
                 self.span(),
             ));
         }
         Ok(())
     }
 
-    pub(crate) fn leave(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
+    /// Run `parse` `levels` nesting levels deeper (CPython's grammar spends two levels on some
+    /// rules, `**` and `lambda`; counting the same keeps the limit where CPython's is).
+    pub(crate) fn nested<T>(
+        &mut self,
+        levels: usize,
+        parse: impl FnOnce(&mut Self) -> Result<T, SyntaxError>,
+    ) -> Result<T, SyntaxError> {
+        for _ in 0..levels {
+            self.enter()?;
+        }
+        let r = parse(self);
+        self.depth = self.depth.saturating_sub(levels);
+        r
     }
 }

@@ -2,7 +2,6 @@
 
 use minivm_lexer::{SyntaxErrorKind, Token};
 
-use super::expr::mk;
 use super::targets::Ctx;
 use super::Parser;
 use crate::ast::{
@@ -185,15 +184,15 @@ impl Parser<'_> {
                 self.bump();
                 let first = self.span();
                 let parenthesized = self.at(&Token::LPar);
-                let list = self.target_list()?;
+                let mut list = self.target_list()?;
                 // `del a, b` deletes two targets; `del (a, b)` one tuple target, as in CPython's AST.
                 let targets = match list.kind {
-                    ExprKind::Tuple(items)
+                    ExprKind::Tuple(ref mut items)
                         if !(parenthesized && list.span.start == first.start) =>
                     {
-                        items
+                        std::mem::take(items)
                     }
-                    kind => vec![mk(kind, list.span)],
+                    _ => vec![list],
                 };
                 for t in &targets {
                     self.check_target(t, Ctx::Del)?;
@@ -424,14 +423,12 @@ impl Parser<'_> {
         if !self.eat(&Token::Indent) {
             return Err(self.expected_block(what, header));
         }
-        self.enter()?;
-        while !self.at(&Token::Dedent) && !self.at(&Token::EndOfFile) {
-            if let Err(e) = self.statement(&mut body) {
-                self.leave();
-                return Err(e);
+        self.nested(1, |p| {
+            while !p.at(&Token::Dedent) && !p.at(&Token::EndOfFile) {
+                p.statement(&mut body)?;
             }
-        }
-        self.leave();
+            Ok(())
+        })?;
         self.eat(&Token::Dedent);
         Ok(body)
     }
@@ -465,7 +462,8 @@ impl Parser<'_> {
             let test = self.namedexpr()?;
             self.expect_colon()?;
             let body = self.block("'elif' statement", start)?;
-            let orelse = self.else_chain()?;
+            // Each `elif` nests one `If` deeper (and one Rust call deeper here).
+            let orelse = self.nested(1, Self::else_chain)?;
             return Ok(vec![st(
                 StmtKind::If { test, body, orelse },
                 start.to(self.prev_span()),

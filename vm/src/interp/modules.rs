@@ -23,7 +23,8 @@ use crate::{err, PyErr, PyResult};
 struct Found {
     /// The name tracebacks show: a real path, or `<minivm-lib>/a/b.mini`.
     filename: String,
-    src: String,
+    /// The text, or the `SyntaxError` the file's bytes are (not UTF-8, a NUL byte).
+    src: PyResult<String>,
     /// `Some(dir)` for a package (`__init__.mini`): its `__path__` entry.
     package_dir: Option<String>,
 }
@@ -45,7 +46,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
         if let Some(src) = minilib::source(&module_file) {
             return Some(Found {
                 filename: format!("{}/{module_file}", minilib::PREFIX),
-                src: src.to_string(),
+                src: Ok(src.to_string()),
                 package_dir: None,
             });
         }
@@ -53,27 +54,56 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
         let src = minilib::source(&init)?;
         return Some(Found {
             filename: format!("{}/{init}", minilib::PREFIX),
-            src: src.to_string(),
+            src: Ok(src.to_string()),
             package_dir: Some(format!("{}/{}", minilib::PREFIX, join(leaf))),
         });
     }
     let dir = std::path::Path::new(dir);
     let file = dir.join(format!("{leaf}.mini"));
-    if let Ok(src) = std::fs::read_to_string(&file) {
+    if let Ok(bytes) = std::fs::read(&file) {
+        let filename = file.display().to_string();
         return Some(Found {
-            filename: file.display().to_string(),
-            src,
+            src: decode(&bytes, &filename),
+            filename,
             package_dir: None,
         });
     }
     let pkg = dir.join(leaf);
     let init = pkg.join("__init__.mini");
-    let src = std::fs::read_to_string(&init).ok()?;
+    let bytes = std::fs::read(&init).ok()?;
+    let filename = init.display().to_string();
     Some(Found {
-        filename: init.display().to_string(),
-        src,
+        src: decode(&bytes, &filename),
+        filename,
         package_dir: Some(pkg.display().to_string()),
     })
+}
+
+/// A module file's bytes as text (`minivm_lexer::source`), or the `SyntaxError` they are.
+fn decode(bytes: &[u8], filename: &str) -> PyResult<String> {
+    use minivm_compiler::SourceError;
+    minivm_compiler::decode_source(bytes, filename, minivm_compiler::Origin::Import).map_err(|e| {
+        match e {
+            SourceError::Plain(msg) => PyErr::new(crate::object::ExcKind::SyntaxError, msg),
+            SourceError::Located { error, text } => syntax_error(&error, filename, &text),
+        }
+    })
+}
+
+/// A module's syntax error as the exception `import` raises. Its message carries CPython's
+/// `File ..., line N` block with the caret (the traceback printer shows it as is), except for
+/// errors about the program's size, which CPython prints without a location.
+fn syntax_error(e: &minivm_compiler::SyntaxError, filename: &str, src: &str) -> PyErr {
+    use crate::object::ExcKind;
+    use minivm_compiler::SyntaxErrorKind as K;
+    let kind = match e.kind {
+        K::SyntaxError => ExcKind::SyntaxError,
+        K::IndentationError => ExcKind::IndentationError,
+        K::TabError => ExcKind::TabError,
+        K::RecursionError => ExcKind::RecursionError,
+        K::MemoryError => ExcKind::MemoryError,
+    };
+    PyErr::new(kind, e.render(filename, src).trim_end().to_string())
 }
 
 /// The directories a package module's `__path__` names (empty if it is not a package).
@@ -172,14 +202,9 @@ impl Interp {
             src,
             package_dir,
         } = found;
+        let src = src?;
         let code = minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
-            .map_err(|e| {
-                let msg = e.render(&filename, &src);
-                PyErr::new(
-                    crate::object::ExcKind::SyntaxError,
-                    msg.trim_end().to_string(),
-                )
-            })?;
+            .map_err(|e| syntax_error(&e, &filename, &src))?;
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());
         dict.set_str("__name__", Value::str(name));
