@@ -50,6 +50,9 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         let text = interp.format_exception(&e);
         eprint!("Exception ignored in: <module 'threading' (built-in)>\n{text}");
     }
+    // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
+    crate::stdlib::atexit::run_callbacks(&mut interp);
+    crate::stdlib::tempfile::remove_leftovers();
     interp.detach();
     flush_at_exit(vm, status)
 }
@@ -62,14 +65,7 @@ pub fn flush_at_exit(vm: &Vm, status: i32) -> i32 {
         Ok(()) => status,
         Err(e) => {
             let err = crate::stdlib::os::os_error(&e, None);
-            let msg = err
-                .args()
-                .first()
-                .and_then(|a| match a {
-                    Value::Str(s) => Some(s.as_str().to_string()),
-                    _ => None,
-                })
-                .unwrap_or_default();
+            let msg = crate::stdlib::os::os_error_str(&err.exc, &err.args()).unwrap_or_default();
             eprintln!(
                 "{}\n{}: {msg}",
                 crate::builtins::io::EXIT_FLUSH_CONTEXT,

@@ -100,7 +100,7 @@ fn recv_bytes<'a>(args: &Args<'a>, meth: &str) -> PyResult<(&'a Value, Cow<'a, [
 }
 
 /// A bytes-like argument: `a bytes-like object is required, not 'str'` otherwise.
-fn arg_bytes(v: &Value) -> PyResult<Cow<'_, [u8]>> {
+pub fn arg_bytes(v: &Value) -> PyResult<Cow<'_, [u8]>> {
     bytes_like(v).ok_or_else(|| {
         err!(
             TypeError,

@@ -1,7 +1,5 @@
 //! Built-in functions that do not walk iterators: `print`, `len`, `repr`, `abs`, `isinstance`, ...
 
-use std::io::BufRead;
-
 use minivm_compiler::bytecode::BinOp;
 
 use crate::arith::{to_big, to_f64};
@@ -46,39 +44,6 @@ pub const FUNCTIONS: Methods = &[
     ("super", super_),
 ];
 
-/// Where `print(file=...)` writes: stdout, or stderr for `sys.stderr`.
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-/// The stream a `file=` argument names (`None`, `sys.stdout` or `sys.stderr`).
-pub fn stream_of(v: Option<&Value>) -> PyResult<Stream> {
-    match v {
-        None | Some(Value::None) => Ok(Stream::Stdout),
-        Some(Value::Module(m)) if &*m.name == "<stdout>" => Ok(Stream::Stdout),
-        Some(Value::Module(m)) if &*m.name == "<stderr>" => Ok(Stream::Stderr),
-        Some(other) => raise!(
-            NotImplementedError,
-            "minivm: print(file=...) supports only sys.stdout and sys.stderr, not {}",
-            type_name(other)
-        ),
-    }
-}
-
-/// Write text to a stream (stderr writes flush stdout first, keeping the two in order).
-pub fn write_stream(interp: &mut Interp, stream: &Stream, s: &str) -> PyResult<()> {
-    match stream {
-        Stream::Stdout => interp.write_stdout(s),
-        Stream::Stderr => {
-            let _ = interp.vm.stdout.lock().flush();
-            use std::io::Write;
-            let _ = std::io::stderr().write_all(s.as_bytes());
-            Ok(())
-        }
-    }
-}
-
 fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&'a str> {
     match v {
         None | Some(Value::None) => Ok(default),
@@ -91,27 +56,58 @@ fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&
     }
 }
 
+/// `print(*objects, sep=' ', end='\n', file=None, flush=False)`: `file` (by default the
+/// current `sys.stdout`) may be any object with a `write` method, which gets each piece in turn
+/// as CPython writes them; the interpreter's own stdout takes the whole line at once.
 fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("print", &["sep", "end", "file", "flush"])?;
     let sep = sep_arg(args.kwarg("sep"), "sep", " ")?;
     let end = sep_arg(args.kwarg("end"), "end", "\n")?;
-    let stream = stream_of(args.kwarg("file"))?;
-    let mut out = String::new();
-    for (i, v) in args.pos.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-        }
-        match v {
-            Value::Str(s) => out.push_str(s.as_str()),
-            other => out.push_str(&interp.str_of(other)?),
-        }
+    let file = match args.kwarg("file") {
+        None | Some(Value::None) => crate::stdlib::sys::current_stream(interp, "stdout")?,
+        Some(f) => f.clone(),
+    };
+    if file.is_none() {
+        // `sys.stdout = None`: print does nothing, as in CPython.
+        return Ok(Value::None);
     }
-    out.push_str(end);
-    write_stream(interp, &stream, &out)?;
-    if let Some(f) = args.kwarg("flush") {
-        if interp.truthy(f)? && matches!(stream, Stream::Stdout) {
+    let flush = match args.kwarg("flush") {
+        Some(f) => interp.truthy(f)?,
+        None => false,
+    };
+    if crate::stdlib::file::is_buffered_stdout(&file) {
+        let mut out = String::new();
+        for (i, v) in args.pos.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            match v {
+                Value::Str(s) => out.push_str(s.as_str()),
+                other => out.push_str(&interp.str_of(other)?),
+            }
+        }
+        out.push_str(end);
+        interp.write_stdout(&out)?;
+        if flush {
             interp.flush_stdout()?;
         }
+        return Ok(Value::None);
+    }
+    let write = interp.getattr(&file, "write")?;
+    for (i, v) in args.pos.iter().enumerate() {
+        if i > 0 {
+            interp.call(&write, &[Value::str(sep)])?;
+        }
+        let text = match v {
+            Value::Str(_) => v.clone(),
+            other => Value::string(interp.str_of(other)?),
+        };
+        interp.call(&write, &[text])?;
+    }
+    interp.call(&write, &[Value::str(end)])?;
+    if flush {
+        let f = interp.getattr(&file, "flush")?;
+        interp.call(&f, &[])?;
     }
     Ok(Value::None)
 }
@@ -528,12 +524,16 @@ fn id(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn callable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("callable")?;
-    Ok(Value::Bool(match v {
+    Ok(Value::Bool(is_callable(interp, args.one("callable")?)))
+}
+
+/// `callable(v)`: a function, a class, or an instance whose class defines `__call__`.
+pub fn is_callable(interp: &Interp, v: &Value) -> bool {
+    match v {
         Value::Function(_) | Value::Native(_) | Value::BoundMethod(_) | Value::Class(_) => true,
         Value::Instance(_) => interp.lookup_special(v, "__call__").is_some(),
         _ => false,
-    }))
+    }
 }
 
 fn attr_name(v: Option<&Value>) -> PyResult<&str> {
@@ -587,32 +587,35 @@ fn hasattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
+/// `input(prompt='')`: the prompt goes to `sys.stdout` (flushed), the line comes from
+/// `sys.stdin.readline()` without its newline; `EOFError` at end of input.
 fn input(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("input", 0, 1)?;
+    let stdout = crate::stdlib::sys::current_stream(interp, "stdout")?;
     if let Some(p) = args.get(0) {
-        let s = interp.str_of(p)?;
-        interp.write_stdout(&s)?;
+        let s = Value::string(interp.str_of(p)?);
+        let write = interp.getattr(&stdout, "write")?;
+        interp.call(&write, &[s])?;
     }
-    let _ = interp.vm.stdout.lock().flush();
-    let line = interp.allow_threads(|| {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map(|n| (n, line))
-    });
-    match line {
-        Ok((0, _)) => Err(eof_error()),
-        Ok((_, mut line)) => {
-            if line.ends_with('\n') {
-                line.pop();
-                if line.ends_with('\r') {
-                    line.pop();
-                }
-            }
-            Ok(Value::string(line))
-        }
-        Err(e) => raise!(OSError, "{e}"),
+    let flush = interp.getattr(&stdout, "flush")?;
+    interp.call(&flush, &[])?;
+    let stdin = crate::stdlib::sys::current_stream(interp, "stdin")?;
+    if stdin.is_none() {
+        raise!(RuntimeError, "input(): lost sys.stdin");
+    }
+    let readline = interp.getattr(&stdin, "readline")?;
+    let line = match interp.call(&readline, &[])? {
+        Value::Str(s) => s.as_str().to_string(),
+        other => raise!(
+            TypeError,
+            "object.readline() returned non-string (type {})",
+            type_name(&other)
+        ),
+    };
+    match line.strip_suffix('\n') {
+        Some(l) => Ok(Value::str(l)),
+        None if line.is_empty() => Err(eof_error()),
+        None => Ok(Value::string(line)),
     }
 }
 

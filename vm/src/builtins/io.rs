@@ -30,6 +30,10 @@ enum Buffering {
 }
 
 pub struct Stdout {
+    /// Text written (`print`, `sys.stdout.write`) and not yet passed on to `buf`: CPython's
+    /// `TextIOWrapper` holds up to a chunk of text before its `BufferedWriter` sees it, so bytes
+    /// written to `sys.stdout.buffer` meanwhile come out first.
+    text: Vec<u8>,
     buf: Vec<u8>,
     mode: Buffering,
 }
@@ -51,18 +55,36 @@ impl Stdout {
             Buffering::Block
         };
         Stdout {
+            text: Vec::with_capacity(BLOCK),
             buf: Vec::with_capacity(BLOCK),
             mode,
         }
     }
 
-    /// Queue text; sends the buffer when it is full (at a newline on a terminal, at once when
-    /// unbuffered). If sending fails, the queued text is dropped and the error returned.
+    /// Queue text; it passes on to the byte buffer (at a newline on a terminal, at once when
+    /// unbuffered, else once more than a chunk is held), which is sent when full. If sending
+    /// fails, the queued output is dropped and the error returned.
     pub fn write(&mut self, s: &str) -> std::io::Result<()> {
-        self.buf.extend_from_slice(s.as_bytes());
+        self.text.extend_from_slice(s.as_bytes());
+        let pass_on = match self.mode {
+            Buffering::None => true,
+            Buffering::Line => s.contains('\n'),
+            Buffering::Block => self.text.len() > BLOCK,
+        };
+        if !pass_on {
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.text);
+        self.write_bytes(&text)
+    }
+
+    /// Queue bytes (`sys.stdout.buffer.write`); sends the buffer when it is full (at a newline on
+    /// a terminal, at once when unbuffered).
+    pub fn write_bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.buf.extend_from_slice(b);
         let must_send = match self.mode {
             Buffering::None => true,
-            Buffering::Line => s.contains('\n') || self.buf.len() >= BLOCK,
+            Buffering::Line => b.contains(&b'\n') || self.buf.len() >= BLOCK,
             Buffering::Block => self.buf.len() >= BLOCK,
         };
         if !must_send {
@@ -77,6 +99,8 @@ impl Stdout {
 
     /// Write out everything queued; on failure what was not written stays queued.
     pub fn flush(&mut self) -> std::io::Result<()> {
+        let text = std::mem::take(&mut self.text);
+        self.buf.extend_from_slice(&text);
         self.send()
     }
 

@@ -73,7 +73,7 @@ pub fn make_builtins() -> Ref<Dict> {
     for (name, f) in functions::FUNCTIONS.iter().chain(iter_functions::FUNCTIONS) {
         d.set_str(name, native(name, *f));
     }
-    d.set_str("open", native("open", crate::stdlib::file::open_builtin));
+    d.set_str("open", crate::stdlib::file::open_function());
     let t = types();
     for cls in [
         &t.object,

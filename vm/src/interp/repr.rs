@@ -164,7 +164,7 @@ impl Interp {
                 out.push('>');
             }
             Value::Class(c) => {
-                if c.builtin {
+                if c.builtin && &*c.module == "builtins" {
                     out.push_str(&format!("<class '{}'>", c.name));
                 } else {
                     out.push_str(&format!("<class '{}.{}'>", c.module, c.qualname));
@@ -318,6 +318,9 @@ impl Interp {
                         if let Some(s) =
                             crate::builtins::codecs::unicode_error_str(&inst.class, &args)
                         {
+                            return Ok(s);
+                        }
+                        if let Some(s) = crate::stdlib::os::os_error_str(inst, &args) {
                             return Ok(s);
                         }
                         let key_error = inst.class.is_subclass(

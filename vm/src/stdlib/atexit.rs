@@ -1,26 +1,36 @@
 //! The `atexit` module (stage: standard library): functions registered to run when the program
 //! ends. As in CPython they run after the main module has finished (normally, by `sys.exit` or
-//! by an uncaught exception) and the non-daemon threads have been joined, last registered first.
-//! An exception in one is reported on stderr as "Exception ignored in atexit callback" and the
-//! others still run.
+//! after an uncaught exception's traceback) and the non-daemon threads have been joined, last
+//! registered first. An exception in one (even `SystemExit`) is reported on stderr as
+//! "Exception ignored in atexit callback: <repr>" with its traceback, and the others still run.
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::builtins::args::{Sig, Style};
 use crate::builtins::Methods;
-use crate::heap::Ref;
+use crate::heap::{Global, Ref};
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, Module};
+use crate::object::Module;
 use crate::stdlib::module_from_fns;
 use crate::value::Value;
 use crate::{err, PyResult};
 
 /// One registered call: the function, its positional and its keyword arguments.
-type Callback = (Value, Vec<Value>, Vec<(Arc<str>, Value)>);
+struct Callback {
+    func: Value,
+    pos: Vec<Value>,
+    kw: Vec<(Arc<str>, Value)>,
+}
 
-/// The registered calls of this process, in registration order.
-static CALLBACKS: Mutex<Vec<Callback>> = Mutex::new(Vec::new());
+/// The registered calls of this process, in registration order; `None` where one was
+/// unregistered (as CPython's array, so that the exit loop's indexes stay valid).
+static CALLBACKS: Global<Mutex<Vec<Option<Callback>>>> = Global::new();
+
+fn callbacks() -> &'static Mutex<Vec<Option<Callback>>> {
+    CALLBACKS.get_or_init(Default::default)
+}
 
 const FUNCS: Methods = &[
     ("register", register),
@@ -42,74 +52,76 @@ fn register(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "register() takes at least 1 argument (0 given)"
         ));
     };
-    let callable = match func {
-        Value::Function(_) | Value::Native(_) | Value::BoundMethod(_) | Value::Class(_) => true,
-        Value::Instance(_) => interp.lookup_special(func, "__call__").is_some(),
-        _ => false,
-    };
-    if !callable {
+    if !crate::builtins::functions::is_callable(interp, func) {
         return Err(err!(TypeError, "the first argument must be callable"));
     }
-    CALLBACKS
-        .lock()
-        .push((func.clone(), rest.to_vec(), args.kw.to_vec()));
+    callbacks().lock().push(Some(Callback {
+        func: func.clone(),
+        pos: rest.to_vec(),
+        kw: args.kw.to_vec(),
+    }));
     Ok(func.clone())
 }
 
 /// `atexit.unregister(func)`: forget every registration of `func` (compared with `==`).
 fn unregister(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    use crate::builtins::args::ArgsExt;
-    let func = args.one("unregister")?;
-    let registered: Vec<Value> = CALLBACKS.lock().iter().map(|c| c.0.clone()).collect();
-    let mut keep = Vec::with_capacity(registered.len());
-    for f in &registered {
-        keep.push(!interp.eq(f, func)?);
+    let [func] = Sig::pos("atexit.unregister", Style::One, &["func"], 1).bind::<1>(&args)?;
+    let func = func.cloned().unwrap_or(Value::None);
+    // `==` may run program code, which may register more: compare outside the lock.
+    let registered: Vec<Option<Value>> = callbacks()
+        .lock()
+        .iter()
+        .map(|c| c.as_ref().map(|c| c.func.clone()))
+        .collect();
+    for (i, f) in registered.iter().enumerate() {
+        let Some(f) = f else { continue };
+        if interp.eq(f, &func)? {
+            if let Some(slot) = callbacks().lock().get_mut(i) {
+                *slot = None;
+            }
+        }
     }
-    let mut callbacks = CALLBACKS.lock();
-    let mut i = 0;
-    callbacks.retain(|_| {
-        let k = keep.get(i).copied().unwrap_or(true);
-        i += 1;
-        k
-    });
     Ok(Value::None)
 }
 
 fn run_exitfuncs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    use crate::builtins::args::ArgsExt;
-    args.none("_run_exitfuncs")?;
+    Sig::pos("atexit._run_exitfuncs", Style::NoArgs, &[], 0).check(&args)?;
     run_callbacks(interp);
     Ok(Value::None)
 }
 
 fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    use crate::builtins::args::ArgsExt;
-    args.none("_clear")?;
-    CALLBACKS.lock().clear();
+    Sig::pos("atexit._clear", Style::NoArgs, &[], 0).check(&args)?;
+    callbacks().lock().clear();
     Ok(Value::None)
 }
 
 fn ncallbacks(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    use crate::builtins::args::ArgsExt;
-    args.none("_ncallbacks")?;
-    Ok(Value::Int(CALLBACKS.lock().len() as i64))
+    Sig::pos("atexit._ncallbacks", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(
+        callbacks().lock().iter().flatten().count() as i64
+    ))
 }
 
-/// Run (and forget) every registered call, last first. Called by `run_main` at exit.
+/// Run (and forget) every registered call, last first. Called by `run_main` at exit. As in
+/// CPython, a callback may unregister ones not run yet; ones registered meanwhile never run.
 pub fn run_callbacks(interp: &mut Interp) {
-    loop {
-        // One at a time, so a callback may register or unregister others.
-        let Some((func, pos, kw)) = CALLBACKS.lock().pop() else {
-            break;
+    let n = callbacks().lock().len();
+    for i in (0..n).rev() {
+        // One at a time, without the lock: a callback may register or unregister others.
+        let Some(cb) = callbacks().lock().get_mut(i).and_then(Option::take) else {
+            continue;
         };
-        if let Err(e) = interp.call_kw(&func, &pos, &kw) {
-            if e.is(ExcKind::SystemExit) {
-                continue;
-            }
-            let _ = interp.vm.stdout.lock().flush();
-            let shown = interp.repr(&func).unwrap_or_else(|_| "<callable>".into());
+        if let Err(e) = interp.call_kw(&cb.func, &cb.pos, &cb.kw) {
+            let shown = interp
+                .repr(&cb.func)
+                .unwrap_or_else(|_| "<object repr() failed>".into());
             let text = interp.format_exception(&e);
-            eprint!("Exception ignored in atexit callback: {shown}\n{text}");
+            crate::stdlib::file::write_stderr(
+                interp,
+                &format!("Exception ignored in atexit callback: {shown}\n{text}"),
+            );
         }
     }
+    callbacks().lock().clear();
 }

@@ -1,22 +1,29 @@
-//! `open()` and its text file objects (`_io.TextIOWrapper`): UTF-8 text only, universal newlines on
-//! reading, every read and write of the disk made with the GIL released.
+//! File objects (stage: standard library): `open()`, the standard streams `sys.stdout`,
+//! `sys.stderr` and pipes wrapped for `subprocess` and `socket.makefile`. One Rust type serves
+//! CPython's four classes: `_io.TextIOWrapper` (text: str in and out, an encoding, newline
+//! handling) and `_io.BufferedReader`/`BufferedWriter`/`BufferedRandom` (binary: bytes).
+//! Every read and write of the OS is made with the GIL released.
 //!
 //! Writes go straight to the OS (no write buffer), so nothing is lost when a program never closes
 //! a file; a program that reads a file it is still writing sees the data earlier than CPython would.
+//! `sys.stdout` is the exception: it writes into the interpreter's buffered stdout, as `print` does.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::builtins::args::{to_index, Sig, Style};
+use crate::builtins::codecs::{self, Encoding};
 use crate::error::PyErr;
-use crate::heap::Ref;
+use crate::heap::{Global, Ref};
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, Class, Instance};
-use crate::stdlib::os::{exc_of_class, extra_exc_class, os_error, py_str_repr};
-use crate::stdlib::{arg, native_class, this};
+use crate::object::{type_name, Class, ExcKind, Instance};
+use crate::stdlib::io::{self as pyio, Newline};
+use crate::stdlib::os::{os_error, py_str_repr};
+use crate::stdlib::this;
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -24,238 +31,249 @@ use crate::{err, PyResult};
 /// write lands after reads in `r+` mode).
 const CHUNK: usize = 8192;
 
+/// Where a file object's bytes go.
+enum Backend {
+    /// A file, pipe or socket descriptor of our own.
+    Os(File),
+    /// The interpreter's buffered standard output (text only).
+    Stdout,
+    /// The process's standard error (text only, unbuffered).
+    Stderr,
+}
+
 struct FileState {
     /// `None` once closed.
-    file: Option<File>,
-    /// Decoded text read ahead and not yet returned (newlines not yet translated).
-    pending: String,
-    /// Bytes read ahead that do not make a whole UTF-8 character yet.
+    backend: Option<Backend>,
+    /// Bytes read ahead: for a binary file, not yet returned; for a text file, not yet decoded
+    /// (the start of a character whose other bytes have not arrived).
     raw: Vec<u8>,
+    /// Text decoded and not yet returned (newlines not yet translated).
+    pending: String,
     /// The OS reported end of file.
     eof: bool,
-    /// Bytes decoded so far (for the position in a `UnicodeDecodeError`).
-    decoded: u64,
+}
+
+/// How a text file turns bytes into str.
+struct TextOpts {
+    encoding: Encoding,
+    errors: String,
+    newline: Newline,
 }
 
 /// Rust data of a file object.
 pub struct FileData {
-    name: String,
-    mode: String,
+    /// `None` for a binary file.
+    text: Option<TextOpts>,
     readable: bool,
     writable: bool,
-    /// How lines end when reading.
-    newline: Newline,
     state: Mutex<FileState>,
+    /// A file to remove when this one is closed (`NamedTemporaryFile(delete=True)`).
+    delete_path: Mutex<Option<String>>,
 }
 
-/// The `newline` argument of `open`.
+/// The class of a file object, which follows from its mode, as CPython's `open` picks it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Newline {
-    /// `None`: lines end at `\n`, `\r\n` or `\r`, all read as `\n`.
-    Translate,
-    /// `''`: lines end at any of the three, returned untranslated.
-    Universal,
-    /// `'\n'`: lines end at `\n` only.
-    Lf,
+pub enum FileKind {
+    Text,
+    /// Binary, read only.
+    Reader,
+    /// Binary, write or append only.
+    Writer,
+    /// Binary, reading and writing (`+`).
+    Random,
 }
 
-enum FillError {
-    Io(std::io::Error),
-    Decode(String),
+impl FileKind {
+    fn class_name(self) -> &'static str {
+        match self {
+            FileKind::Text => "TextIOWrapper",
+            FileKind::Reader => "BufferedReader",
+            FileKind::Writer => "BufferedWriter",
+            FileKind::Random => "BufferedRandom",
+        }
+    }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading and decoding
 
 impl FileState {
-    /// Read one chunk into the buffers (blocking: call with the GIL released).
-    fn fill(&mut self) -> Result<(), FillError> {
-        let Some(file) = self.file.as_mut() else {
+    /// Read one chunk from the OS into `raw` (blocking: call with the GIL released).
+    /// Returns the number of bytes read (0 at end of file).
+    fn fill_raw(&mut self) -> std::io::Result<usize> {
+        let Some(Backend::Os(file)) = self.backend.as_mut() else {
             self.eof = true;
-            return Ok(());
+            return Ok(0);
         };
         let mut buf = vec![0u8; CHUNK];
         let n = loop {
             match file.read(&mut buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(FillError::Io(e)),
+                Err(e) => return Err(e),
             }
         };
         if n == 0 {
             self.eof = true;
-            if !self.raw.is_empty() {
-                return Err(FillError::Decode(decode_message(
-                    &self.raw,
-                    0,
-                    None,
-                    self.decoded,
-                )));
-            }
-            return Ok(());
         }
         self.raw.extend_from_slice(&buf[..n]);
-        match std::str::from_utf8(&self.raw) {
-            Ok(s) => {
-                self.pending.push_str(s);
-                self.decoded += self.raw.len() as u64;
-                self.raw.clear();
-            }
-            Err(e) => {
-                let good = e.valid_up_to();
-                if let Some(bad) = e.error_len() {
-                    return Err(FillError::Decode(decode_message(
-                        &self.raw,
-                        good,
-                        Some(bad),
-                        self.decoded,
-                    )));
-                }
-                // An incomplete character at the end: keep its bytes for the next chunk.
-                let text = std::str::from_utf8(&self.raw[..good]).unwrap_or_default();
-                self.pending.push_str(text);
-                self.decoded += good as u64;
-                self.raw.drain(..good);
-            }
+        Ok(n)
+    }
+
+    /// Decode what `raw` holds into `pending`, leaving an incomplete last character in `raw`
+    /// until more bytes arrive (or decoding it as an error at end of file).
+    fn decode(&mut self, opts: &TextOpts) -> PyResult<()> {
+        let keep = if self.eof {
+            0
+        } else {
+            incomplete_tail(&self.raw, opts.encoding)
+        };
+        let take = self.raw.len() - keep;
+        if take == 0 {
+            return Ok(());
         }
+        let text = codecs::decode(&self.raw[..take], opts.encoding, &opts.errors)?;
+        self.pending.push_str(&text);
+        self.raw.drain(..take);
         Ok(())
     }
 
     /// Take up to `max` characters (a line, if `line`), ending lines as `newline` says.
     /// `None` when more data must be read first to decide.
     fn extract(&mut self, max: Option<usize>, line: bool, newline: Newline) -> Option<String> {
-        let mut out = String::new();
-        let mut count = 0usize;
-        let mut end = 0usize;
-        let mut chars = self.pending.char_indices().peekable();
-        let mut complete = false;
-        while let Some((i, c)) = chars.next() {
-            if max.is_some_and(|m| count >= m) {
-                end = i;
-                complete = true;
-                break;
-            }
-            count += 1;
-            if c == '\r' && newline != Newline::Lf {
-                let crlf = match chars.peek() {
-                    Some((_, '\n')) => true,
-                    Some(_) => false,
-                    None if !self.eof => return None,
-                    None => false,
-                };
-                if crlf {
-                    chars.next();
-                }
-                end = i + 1 + crlf as usize;
-                match newline {
-                    Newline::Translate => out.push('\n'),
-                    _ => out.push_str(if crlf { "\r\n" } else { "\r" }),
-                }
-                if line {
-                    complete = true;
-                    break;
-                }
-                continue;
-            }
-            out.push(c);
-            end = i + c.len_utf8();
-            if c == '\n' && line {
-                complete = true;
-                break;
-            }
-        }
-        if !complete {
-            // Out of text: enough if the size was reached or nothing more will come.
-            if !(max.is_some_and(|m| count >= m) || self.eof) {
-                return None;
-            }
-            end = self.pending.len();
-        }
+        let (end, out) = pyio::take_text(&self.pending, max, line, newline, !self.eof)?;
         self.pending.drain(..end);
         Some(out)
     }
 
+    /// Take up to `max` bytes (a line, if `line`). `None` when more data must be read first.
+    fn extract_bytes(&mut self, max: Option<usize>, line: bool) -> Option<Vec<u8>> {
+        let avail = self.raw.len();
+        let limit = max.unwrap_or(usize::MAX);
+        let newline = || self.raw.iter().take(limit).position(|&b| b == b'\n');
+        let end = match (line, line.then(newline).flatten()) {
+            (true, Some(i)) => i + 1,
+            _ if avail >= limit => limit,
+            _ if self.eof => avail,
+            _ => return None,
+        };
+        Some(self.raw.drain(..end).collect())
+    }
+
+    /// Bytes read from the OS and not yet given to the program.
+    fn ahead(&self, text: Option<&TextOpts>) -> u64 {
+        let decoded = match text.map(|t| t.encoding) {
+            Some(Encoding::Utf8) => self.pending.len(),
+            Some(_) => self.pending.chars().count(),
+            None => 0,
+        };
+        (self.raw.len() + decoded) as u64
+    }
+
     /// Forget read-ahead data, moving the OS position back to what the program has consumed.
-    fn unread(&mut self) -> std::io::Result<()> {
-        let ahead = (self.pending.len() + self.raw.len()) as i64;
+    fn unread(&mut self, text: Option<&TextOpts>) -> std::io::Result<()> {
+        let ahead = self.ahead(text) as i64;
         if ahead > 0 {
-            if let Some(f) = self.file.as_mut() {
+            if let Some(Backend::Os(f)) = self.backend.as_mut() {
                 f.seek(SeekFrom::Current(-ahead))?;
             }
         }
+        self.drop_ahead();
+        Ok(())
+    }
+
+    fn drop_ahead(&mut self) {
         self.pending.clear();
         self.raw.clear();
         self.eof = false;
-        Ok(())
+    }
+
+    fn os_file(&mut self) -> Option<&mut File> {
+        match self.backend.as_mut() {
+            Some(Backend::Os(f)) => Some(f),
+            _ => None,
+        }
     }
 }
 
-/// CPython's `UnicodeDecodeError` text for the bytes at `raw[at..]`.
-fn decode_message(raw: &[u8], at: usize, bad: Option<usize>, base: u64) -> String {
-    let pos = base + at as u64;
-    let first = raw.get(at).copied().unwrap_or(0);
-    let Some(len) = bad else {
-        let end = pos + (raw.len() - at) as u64 - 1;
-        return if end > pos {
-            format!(
-                "'utf-8' codec can't decode bytes in position {pos}-{end}: unexpected end of data"
-            )
-        } else {
-            format!("'utf-8' codec can't decode byte 0x{first:02x} in position {pos}: unexpected end of data")
+/// How many bytes at the end of `raw` start a UTF-8 character that is not complete yet.
+fn incomplete_tail(raw: &[u8], enc: Encoding) -> usize {
+    if enc != Encoding::Utf8 {
+        return 0;
+    }
+    for back in 1..=raw.len().min(3) {
+        let b = raw[raw.len() - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match b {
+            0xF0..=0xFF => 4,
+            0xE0..=0xEF => 3,
+            0xC0..=0xDF => 2,
+            _ => 1,
         };
-    };
-    let invalid_start = matches!(first, 0x80..=0xc1 | 0xf5..=0xff);
-    let why = if invalid_start {
-        "invalid start byte"
-    } else {
-        "invalid continuation byte"
-    };
-    if len > 1 {
-        format!(
-            "'utf-8' codec can't decode bytes in position {pos}-{}: {why}",
-            pos + len as u64 - 1
-        )
-    } else {
-        format!("'utf-8' codec can't decode byte 0x{first:02x} in position {pos}: {why}")
+        return if need > back { back } else { 0 };
     }
+    0
 }
 
-static FILE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+// ---------------------------------------------------------------------------------------------
+// The classes
 
-pub fn file_class() -> Ref<Class> {
-    FILE_CLASS
-        .get_or_init(|| {
-            native_class(
-                "TextIOWrapper",
-                "_io",
-                &[
-                    ("read", f_read),
-                    ("readline", f_readline),
-                    ("readlines", f_readlines),
-                    ("write", f_write),
-                    ("writelines", f_writelines),
-                    ("close", f_close),
-                    ("flush", f_flush),
-                    ("seek", f_seek),
-                    ("tell", f_tell),
-                    ("fileno", f_fileno),
-                    ("readable", f_readable),
-                    ("writable", f_writable),
-                    ("__iter__", f_iter),
-                    ("__next__", f_next),
-                    ("__enter__", f_enter),
-                    ("__exit__", f_exit),
-                    ("__repr__", f_repr),
-                ],
-            )
+static CLASSES: Global<Vec<Ref<Class>>> = Global::new();
+
+const METHODS: &[(&str, crate::object::NativeFn)] = &[
+    ("read", f_read),
+    ("read1", f_read1),
+    ("readline", f_readline),
+    ("write", f_write),
+    ("close", f_close),
+    ("flush", f_flush),
+    ("seek", f_seek),
+    ("tell", f_tell),
+    ("truncate", f_truncate),
+    ("fileno", f_fileno),
+    ("isatty", f_isatty),
+    ("readable", f_readable),
+    ("writable", f_writable),
+    ("seekable", f_seekable),
+    ("__iter__", f_iter),
+    ("__next__", f_next),
+    ("__enter__", f_enter),
+    ("__exit__", f_exit),
+    ("__repr__", f_repr),
+];
+
+/// The class `_io.<kind>` (made once, with the io base class CPython registers it under).
+pub fn file_class(kind: FileKind) -> Ref<Class> {
+    let all = CLASSES.get_or_init(|| {
+        [
+            FileKind::Text,
+            FileKind::Reader,
+            FileKind::Writer,
+            FileKind::Random,
+        ]
+        .iter()
+        .map(|k| {
+            let base = match k {
+                FileKind::Text => pyio::TEXT_IO_BASE,
+                _ => pyio::BUFFERED_IO_BASE,
+            };
+            crate::stdlib::native_subclass(k.class_name(), "_io", &pyio::base_class(base), METHODS)
         })
-        .clone()
-}
-
-/// `io.UnsupportedOperation: not readable`
-fn unsupported(what: &str) -> PyErr {
-    exc_of_class(extra_exc_class("UnsupportedOperation"), what.to_string())
+        .collect()
+    });
+    let i = kind as usize;
+    all[i].clone()
 }
 
 fn closed_error() -> PyErr {
     err!(ValueError, "I/O operation on closed file.")
+}
+
+/// The receiver's data (any of the four classes).
+fn data<'a>(args: &Args<'a>) -> PyResult<(&'a Ref<Instance>, &'a FileData)> {
+    this::<FileData>(args, "_io._IOBase")
 }
 
 /// Lock a file's state without ever blocking while holding the GIL: if another thread has it
@@ -273,38 +291,58 @@ fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
 /// The open state, or `ValueError: I/O operation on closed file.`
 fn open_state<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'a, FileState>> {
     let st = lock(interp, d);
-    if st.file.is_none() {
+    if st.backend.is_none() {
         return Err(closed_error());
     }
     Ok(st)
 }
 
-fn fill(interp: &mut Interp, st: &mut FileState) -> PyResult<()> {
-    match interp.allow_threads(|| st.fill()) {
-        Ok(()) => Ok(()),
-        Err(FillError::Io(e)) => Err(os_error(&e, None)),
-        Err(FillError::Decode(msg)) => {
-            Err(exc_of_class(extra_exc_class("UnicodeDecodeError"), msg))
-        }
+/// Read one more chunk from the OS (GIL released), decoding it for a text file.
+fn fill(interp: &mut Interp, d: &FileData, st: &mut FileState) -> PyResult<()> {
+    interp
+        .allow_threads(|| st.fill_raw())
+        .map_err(|e| os_error(&e, None))?;
+    match &d.text {
+        Some(opts) => st.decode(opts),
+        None => Ok(()),
     }
 }
 
-/// Read `max` characters (or a line), filling as needed.
-fn read_text(
+/// `io.UnsupportedOperation` for a method the file's mode does not allow: text files say
+/// `not readable`/`not writable`, binary ones name the method, as CPython's classes do.
+fn check_access(d: &FileData, allowed: bool, method: &str) -> PyResult<()> {
+    if allowed {
+        return Ok(());
+    }
+    Err(match (&d.text, method) {
+        (Some(_), "read") => pyio::unsupported("not readable"),
+        (Some(_), "write") => pyio::unsupported("not writable"),
+        _ => pyio::unsupported(method),
+    })
+}
+
+/// Read `max` characters or bytes (or a line), filling as needed: a str or bytes value.
+fn read_value(
     interp: &mut Interp,
     d: &FileData,
     max: Option<usize>,
     line: bool,
-) -> PyResult<String> {
+) -> PyResult<Value> {
     let mut st = open_state(interp, d)?;
-    if !d.readable {
-        return Err(unsupported("not readable"));
-    }
+    check_access(d, d.readable, "read")?;
     loop {
-        if let Some(s) = st.extract(max, line, d.newline) {
-            return Ok(s);
+        let got = match &d.text {
+            Some(opts) => st.extract(max, line, opts.newline).map(Value::string),
+            None => st.extract_bytes(max, line).map(Value::bytes),
+        };
+        if let Some(v) = got {
+            if st.raw.is_empty() && st.pending.is_empty() {
+                // All given out: the next read asks the OS again (the file may have grown).
+                st.eof = false;
+            }
+            return Ok(v);
         }
-        fill(interp, &mut st)?;
+        fill(interp, d, &mut st)?;
     }
 }
 
@@ -312,176 +350,213 @@ fn read_text(
 fn size_arg(v: Option<&Value>) -> PyResult<Option<usize>> {
     match v {
         None | Some(Value::None) => Ok(None),
-        Some(Value::Int(n)) if *n < 0 => Ok(None),
-        Some(Value::Int(n)) => Ok(Some(*n as usize)),
-        Some(Value::Bool(b)) => Ok(Some(*b as usize)),
-        Some(other) => Err(err!(
-            TypeError,
-            "argument should be integer or None, not '{}'",
-            type_name(other)
-        )),
+        Some(v) => Ok(usize::try_from(to_index(v)?).ok()),
+    }
+}
+
+/// `read`'s size argument, whose TypeError CPython words differently.
+fn read_size_arg(v: Option<&Value>) -> PyResult<Option<usize>> {
+    match v {
+        Some(v @ (Value::Str(_) | Value::Float(_) | Value::Bytes(_) | Value::List(_))) => {
+            Err(err!(
+                TypeError,
+                "argument should be integer or None, not '{}'",
+                type_name(v)
+            ))
+        }
+        v => size_arg(v),
     }
 }
 
 fn f_read(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let max = size_arg(arg(&args, 1, "size"))?;
-    Ok(Value::string(read_text(interp, d, max, false)?))
+    let (_, d) = data(&args)?;
+    let [size] = Sig::pos("read", Style::Positional, &["size"], 0)
+        .method()
+        .bind::<1>(&args)?;
+    read_value(interp, d, read_size_arg(size)?, false)
+}
+
+/// `read1(size=-1)` of a binary file: at most one read of the OS.
+fn f_read1(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    let [size] = Sig::pos("read1", Style::Positional, &["size"], 0)
+        .method()
+        .bind::<1>(&args)?;
+    if d.text.is_some() {
+        return Err(err!(
+            AttributeError,
+            "'_io.TextIOWrapper' object has no attribute 'read1'"
+        ));
+    }
+    let max = size_arg(size)?;
+    let mut st = open_state(interp, d)?;
+    check_access(d, d.readable, "read1")?;
+    if st.raw.is_empty() && max != Some(0) {
+        fill(interp, d, &mut st)?;
+    }
+    let n = max.map_or(st.raw.len(), |m| m.min(st.raw.len()));
+    Ok(Value::bytes(st.raw.drain(..n).collect()))
 }
 
 fn f_readline(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let max = size_arg(arg(&args, 1, "size"))?;
-    Ok(Value::string(read_text(interp, d, max, true)?))
+    let (_, d) = data(&args)?;
+    let [size] = Sig::pos("readline", Style::Positional, &["size"], 0)
+        .method()
+        .bind::<1>(&args)?;
+    read_value(interp, d, size_arg(size)?, true)
 }
 
-fn f_readlines(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let mut lines = Vec::new();
-    loop {
-        let line = read_text(interp, d, None, true)?;
-        if line.is_empty() {
-            return Ok(Value::list(lines));
-        }
-        lines.push(Value::string(line));
-    }
-}
-
-/// Write `text` at the program's position (after any read-ahead), GIL released.
-fn write_text(interp: &mut Interp, d: &FileData, text: &str) -> PyResult<()> {
-    let mut st = open_state(interp, d)?;
-    if !d.writable {
-        return Err(unsupported("not writable"));
-    }
+/// Write bytes at the program's position (after any read-ahead), GIL released; to the
+/// interpreter's stdout buffer for `sys.stdout` (and its `buffer`).
+fn write_bytes(interp: &mut Interp, st: &mut FileState, bytes: &[u8]) -> PyResult<()> {
     // Read-ahead is dropped, not rewound: like CPython, a write after reads in `r+` mode lands
     // at the end of the chunk read last.
-    st.pending.clear();
-    st.raw.clear();
-    st.eof = false;
-    let fs: &mut FileState = &mut st;
-    let r = interp.allow_threads(|| match fs.file.as_mut() {
-        Some(f) => f.write_all(text.as_bytes()),
-        None => Ok(()),
-    });
+    st.drop_ahead();
+    let r = match st.backend {
+        Some(Backend::Stdout) => interp.vm.stdout.lock().write_bytes(bytes),
+        Some(Backend::Stderr) => {
+            let _ = interp.vm.stdout.lock().flush();
+            std::io::stderr().write_all(bytes)
+        }
+        _ => interp.allow_threads(|| match st.os_file() {
+            Some(f) => f.write_all(bytes),
+            None => Ok(()),
+        }),
+    };
     r.map_err(|e| os_error(&e, None))
 }
 
-fn f_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let s = match arg(&args, 1, "text") {
-        Some(Value::Str(s)) => s.clone(),
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "write() argument must be str, not {}",
-                type_name(other)
-            ))
-        }
-        None => {
-            return Err(err!(
-                TypeError,
-                "TextIOWrapper.write() takes exactly one argument (0 given)"
-            ))
-        }
-    };
-    write_text(interp, d, s.as_str())?;
-    Ok(Value::Int(s.char_len() as i64))
+/// Write text to a text file: encoded, `\n` translated as `newline` says.
+fn write_str(interp: &mut Interp, d: &FileData, opts: &TextOpts, text: &str) -> PyResult<()> {
+    let mut st = open_state(interp, d)?;
+    check_access(d, d.writable, "write")?;
+    let text = pyio::translate_written(text, opts.newline);
+    let bytes = codecs::encode(&text, opts.encoding, &opts.errors)?;
+    write_bytes(interp, &mut st, &bytes)
 }
 
-fn f_writelines(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let Some(lines) = arg(&args, 1, "lines") else {
-        return Err(err!(
+/// Write one value (str for text files, a bytes-like object for binary ones); its length.
+fn write_value(interp: &mut Interp, d: &FileData, v: &Value) -> PyResult<i64> {
+    match (&d.text, v) {
+        (Some(opts), Value::Str(s)) => {
+            write_str(interp, d, opts, s.as_str())?;
+            Ok(s.char_len() as i64)
+        }
+        (Some(_), other) => Err(err!(
             TypeError,
-            "TextIOWrapper.writelines() takes exactly one argument (0 given)"
-        ));
-    };
-    let items = interp.collect_iter(lines)?;
-    let mut text = String::new();
-    for item in &items {
-        match item {
-            Value::Str(s) => text.push_str(s.as_str()),
-            other => {
-                return Err(err!(
-                    TypeError,
-                    "write() argument must be str, not {}",
-                    type_name(other)
-                ))
-            }
+            "write() argument must be str, not {}",
+            type_name(other)
+        )),
+        (None, v) => {
+            let bytes = crate::builtins::bytes_methods::arg_bytes(v)?.to_vec();
+            let mut st = open_state(interp, d)?;
+            check_access(d, d.writable, "write")?;
+            write_bytes(interp, &mut st, &bytes)?;
+            Ok(bytes.len() as i64)
         }
     }
-    if items.is_empty() {
-        // Still complains about a closed file, as CPython does.
-        drop(open_state(interp, d)?);
-        return Ok(Value::None);
-    }
-    write_text(interp, d, &text)?;
-    Ok(Value::None)
 }
 
-fn f_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let file = {
+fn f_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    let [v] = Sig::pos("write", Style::One, &["b"], 1)
+        .method()
+        .bind::<1>(&args)?;
+    let v = v.ok_or_else(|| err!(SystemError, "write(): argument lost"))?;
+    Ok(Value::Int(write_value(interp, d, v)?))
+}
+
+/// Close a file object; closing `sys.stdout` flushes the interpreter's buffer first.
+fn close_file(interp: &mut Interp, inst: &Instance, d: &FileData) -> PyResult<()> {
+    let backend = {
         let mut st = lock(interp, d);
-        st.pending.clear();
-        st.raw.clear();
-        st.file.take()
+        st.drop_ahead();
+        st.backend.take()
     };
     inst.dict
         .lock()
         .insert(Arc::from("closed"), Value::Bool(true));
-    if let Some(f) = file {
-        // Closing may flush to a slow device.
-        interp.allow_threads(|| drop(f));
+    let delete = d.delete_path.lock().take();
+    if let Some(path) = delete {
+        crate::stdlib::tempfile::forget(&path);
+        let _ = std::fs::remove_file(&path);
     }
+    match backend {
+        // Closing may flush to a slow device.
+        Some(Backend::Os(f)) => interp.allow_threads(|| drop(f)),
+        Some(Backend::Stdout) => interp.flush_stdout()?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn f_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = data(&args)?;
+    Sig::pos("close", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    close_file(interp, inst, d)?;
     Ok(Value::None)
 }
 
 fn f_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    drop(open_state(interp, d)?);
+    let (_, d) = data(&args)?;
+    Sig::pos("flush", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    let st = open_state(interp, d)?;
+    if matches!(st.backend, Some(Backend::Stdout)) {
+        drop(st);
+        interp.flush_stdout()?;
+    }
     Ok(Value::None)
 }
 
-/// `seek(offset, whence=0)` with text-mode rules: only `seek(n)`, `seek(0, 1)`, `seek(0, 2)`.
-fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let int = |v: Option<&Value>, default: i64| -> PyResult<i64> {
-        match v {
-            None => Ok(default),
-            Some(Value::Int(n)) => Ok(*n),
-            Some(Value::Bool(b)) => Ok(*b as i64),
-            Some(other) => Err(err!(
-                TypeError,
-                "'{}' object cannot be interpreted as an integer",
-                type_name(other)
-            )),
+/// Where `seek(offset, whence)` goes; text files allow only `seek(n)`, `seek(0, 1)`, `seek(0, 2)`.
+fn seek_target(text: bool, offset: i64, whence: i64) -> PyResult<SeekFrom> {
+    Ok(match (whence, offset) {
+        (0, n) if n < 0 && text => return Err(err!(ValueError, "negative seek position {n}")),
+        (0, n) if n < 0 => {
+            return Err(os_error(
+                &std::io::Error::from_raw_os_error(libc::EINVAL),
+                None,
+            ))
         }
-    };
-    let Some(offset) = arg(&args, 1, "cookie") else {
-        return Err(err!(TypeError, "seek expected at least 1 argument, got 0"));
-    };
-    let offset = int(Some(offset), 0)?;
-    let whence = int(arg(&args, 2, "whence"), 0)?;
-    let target = match (whence, offset) {
-        (0, n) if n < 0 => return Err(err!(ValueError, "negative seek position {n}")),
         (0, n) => SeekFrom::Start(n as u64),
-        (1, 0) => SeekFrom::Current(0),
-        (2, 0) => SeekFrom::End(0),
-        (1, _) => return Err(unsupported("can't do nonzero cur-relative seeks")),
-        (2, _) => return Err(unsupported("can't do nonzero end-relative seeks")),
-        (w, _) => {
+        (1, n) if !text || n == 0 => SeekFrom::Current(n),
+        (2, n) if !text || n == 0 => SeekFrom::End(n),
+        (1, _) => return Err(pyio::unsupported("can't do nonzero cur-relative seeks")),
+        (2, _) => return Err(pyio::unsupported("can't do nonzero end-relative seeks")),
+        (w, _) if text => {
             return Err(err!(
                 ValueError,
                 "invalid whence ({w}, should be 0, 1 or 2)"
             ))
         }
+        (w, _) => return Err(err!(ValueError, "whence value {w} unsupported")),
+    })
+}
+
+fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    let [offset, whence] = Sig::pos("seek", Style::Positional, &["cookie", "whence"], 1)
+        .method()
+        .bind::<2>(&args)?;
+    let offset = to_index(offset.unwrap_or(&Value::Int(0)))?;
+    let whence = match whence {
+        Some(w) => to_index(w)?,
+        None => 0,
     };
+    let target = seek_target(d.text.is_some(), offset, whence)?;
     let mut st = open_state(interp, d)?;
+    if st.os_file().is_none() {
+        return Err(pyio::unsupported("underlying stream is not seekable"));
+    }
+    let text = d.text.as_ref();
     let fs: &mut FileState = &mut st;
     let r = interp.allow_threads(|| -> std::io::Result<u64> {
-        fs.unread()?;
-        match fs.file.as_mut() {
+        fs.unread(text)?;
+        match fs.os_file() {
             Some(f) => f.seek(target),
             None => Ok(0),
         }
@@ -492,76 +567,184 @@ fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `tell()`: the byte offset of what the program has consumed.
 fn f_tell(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
+    let (_, d) = data(&args)?;
+    Sig::pos("tell", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
     let mut st = open_state(interp, d)?;
-    let ahead = (st.pending.len() + st.raw.len()) as u64;
-    let pos = match st.file.as_mut() {
+    let ahead = st.ahead(d.text.as_ref());
+    let pos = match st.os_file() {
         Some(f) => f.stream_position().map_err(|e| os_error(&e, None))?,
-        None => 0,
+        None => return Err(pyio::unsupported("underlying stream is not seekable")),
     };
     Ok(Value::Int(pos.saturating_sub(ahead) as i64))
 }
 
+/// `truncate(size=None)`: cut (or extend) the file to `size` bytes, by default the position.
+fn f_truncate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    let [size] = Sig::pos("truncate", Style::Positional, &["pos"], 0)
+        .method()
+        .bind::<1>(&args)?;
+    let size = match size {
+        None | Some(Value::None) => None,
+        Some(v) => Some(to_index(v)?),
+    };
+    let mut st = open_state(interp, d)?;
+    check_access(d, d.writable, "truncate")?;
+    let text = d.text.as_ref();
+    let fs: &mut FileState = &mut st;
+    let r = interp.allow_threads(|| -> std::io::Result<u64> {
+        fs.unread(text)?;
+        let Some(f) = fs.os_file() else {
+            return Ok(0);
+        };
+        let n = match size {
+            Some(n) => {
+                u64::try_from(n).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?
+            }
+            None => f.stream_position()?,
+        };
+        f.set_len(n)?;
+        Ok(n)
+    });
+    let n = r.map_err(|e| os_error(&e, None))?;
+    Ok(Value::Int(n as i64))
+}
+
 fn f_fileno(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
+    let (_, d) = data(&args)?;
+    Sig::pos("fileno", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    // CPython's message comes from the raw file here, without the final period.
+    let st = open_state(interp, d).map_err(|_| err!(ValueError, "I/O operation on closed file"))?;
+    Ok(Value::Int(match &st.backend {
+        Some(Backend::Os(f)) => f.as_raw_fd() as i64,
+        Some(Backend::Stdout) => 1,
+        _ => 2,
+    }))
+}
+
+fn f_isatty(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::io::IsTerminal;
+    let (_, d) = data(&args)?;
+    Sig::pos("isatty", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
     let st = open_state(interp, d)?;
-    Ok(Value::Int(
-        st.file.as_ref().map_or(-1, |f| f.as_raw_fd()) as i64
-    ))
+    Ok(Value::Bool(match &st.backend {
+        Some(Backend::Os(f)) => f.is_terminal(),
+        Some(Backend::Stdout) => std::io::stdout().is_terminal(),
+        _ => std::io::stderr().is_terminal(),
+    }))
+}
+
+/// `readable()`, `writable()`, `seekable()`: what the file allows (closed: ValueError).
+fn ability(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    Sig::pos(name, Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    let mut st = open_state(interp, d)?;
+    Ok(Value::Bool(match name {
+        "readable" => d.readable,
+        "writable" => d.writable,
+        _ => st.os_file().is_some_and(|f| f.stream_position().is_ok()),
+    }))
 }
 
 fn f_readable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    drop(open_state(interp, d)?);
-    Ok(Value::Bool(d.readable))
+    ability(interp, args, "readable")
 }
 
 fn f_writable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    drop(open_state(interp, d)?);
-    Ok(Value::Bool(d.writable))
+    ability(interp, args, "writable")
+}
+
+fn f_seekable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    ability(interp, args, "seekable")
 }
 
 fn f_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<FileData>(&args, "TextIOWrapper")?;
+    let (inst, d) = data(&args)?;
     drop(open_state(interp, d)?);
     Ok(Value::Instance(inst.clone()))
 }
 
 fn f_next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    let line = read_text(interp, d, None, true)?;
-    if line.is_empty() {
-        return Err(PyErr::with_args(
-            crate::object::ExcKind::StopIteration,
-            vec![],
-        ));
+    let (_, d) = data(&args)?;
+    let line = read_value(interp, d, None, true)?;
+    if pyio::is_empty(&line) {
+        return Err(PyErr::with_args(ExcKind::StopIteration, vec![]));
     }
-    Ok(Value::string(line))
+    Ok(line)
 }
 
 fn f_enter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<FileData>(&args, "TextIOWrapper")?;
+    let (inst, d) = data(&args)?;
     drop(open_state(interp, d)?);
     Ok(Value::Instance(inst.clone()))
 }
 
 fn f_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, _) = this::<FileData>(&args, "TextIOWrapper")?;
-    f_close(interp, Args::new(&args.pos[..1]))?;
+    let (inst, _) = data(&args)?;
+    let close = interp.getattr(&Value::Instance(inst.clone()), "close")?;
+    interp.call(&close, &[])?;
     Ok(Value::None)
 }
 
-/// `<_io.TextIOWrapper name='x.txt' mode='r' encoding='UTF-8'>`
-fn f_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<FileData>(&args, "TextIOWrapper")?;
-    Ok(Value::string(format!(
-        "<{}.{} name={} mode={} encoding='UTF-8'>",
-        inst.class.module,
-        inst.class.qualname,
-        py_str_repr(&d.name),
-        py_str_repr(&d.mode)
-    )))
+/// `<_io.TextIOWrapper name='x.txt' mode='r' encoding='UTF-8'>`, `<_io.BufferedReader name='x'>`
+fn f_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = data(&args)?;
+    let field = |k: &str| inst.dict.lock().get(k).cloned();
+    let mut out = format!("<{}.{}", inst.class.module, inst.class.qualname);
+    if let Some(name) = field("name") {
+        out.push_str(&format!(" name={}", interp.repr(&name)?));
+    }
+    if d.text.is_some() {
+        for k in ["mode", "encoding"] {
+            if let Some(v) = field(k) {
+                out.push_str(&format!(" {k}={}", interp.repr(&v)?));
+            }
+        }
+    }
+    out.push('>');
+    Ok(Value::string(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Making file objects
+
+/// A new file object over `backend`, with the attributes CPython's has.
+fn new_file(
+    kind: FileKind,
+    backend: Backend,
+    text: Option<TextOpts>,
+    (readable, writable): (bool, bool),
+    attrs: Vec<(&str, Value)>,
+) -> Value {
+    let inst = Instance::new(file_class(kind));
+    inst.set_native(Box::new(FileData {
+        text,
+        readable,
+        writable,
+        state: Mutex::new(FileState {
+            backend: Some(backend),
+            raw: Vec::new(),
+            pending: String::new(),
+            eof: false,
+        }),
+        delete_path: Mutex::new(None),
+    }));
+    {
+        let mut dict = inst.dict.lock();
+        for (k, v) in attrs {
+            dict.insert(Arc::from(k), v);
+        }
+        dict.insert(Arc::from("closed"), Value::Bool(false));
+    }
+    Value::Instance(Ref::new(inst))
 }
 
 /// The parsed `mode` argument of `open`.
@@ -571,6 +754,39 @@ struct Mode {
     append: bool,
     create_new: bool,
     truncate: bool,
+    binary: bool,
+    plus: bool,
+}
+
+impl Mode {
+    fn kind(&self) -> FileKind {
+        match (self.binary, self.plus, self.read) {
+            (false, _, _) => FileKind::Text,
+            (true, true, _) => FileKind::Random,
+            (true, false, true) => FileKind::Reader,
+            (true, false, false) => FileKind::Writer,
+        }
+    }
+
+    /// The `mode` attribute of a binary file, as CPython's `FileIO` spells it (`'rb+'`).
+    fn raw_name(&self) -> String {
+        let first = if self.create_new {
+            'x'
+        } else if self.append {
+            'a'
+        } else if self.truncate {
+            'w'
+        } else {
+            'r'
+        };
+        let first = if self.plus && !self.append && !self.create_new {
+            // CPython's FileIO names every "+" mode but a/x as read-write: 'rb+'.
+            'r'
+        } else {
+            first
+        };
+        format!("{first}b{}", if self.plus { "+" } else { "" })
+    }
 }
 
 fn parse_mode(mode: &str) -> PyResult<Mode> {
@@ -593,19 +809,14 @@ fn parse_mode(mode: &str) -> PyResult<Mode> {
             "must have exactly one of create/read/write/append mode"
         ));
     }
-    if has('b') {
-        return Err(err!(
-            NotImplementedError,
-            "binary files are not supported by minivm (mode={})",
-            py_str_repr(mode)
-        ));
-    }
     Ok(Mode {
         read: has('r') || has('+'),
         write: !has('r') || has('+'),
         append: has('a'),
         create_new: has('x'),
         truncate: has('w'),
+        binary: has('b'),
+        plus: has('+'),
     })
 }
 
@@ -622,125 +833,67 @@ fn opt_str<'a>(v: Option<&'a Value>, name: &str) -> PyResult<Option<&'a str>> {
     }
 }
 
-/// The `open(file, mode='r', buffering=-1, encoding=None, errors=None, newline=None)` builtin.
-/// (The lead registers it in the builtins dict.)
-pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    const NAMES: [&str; 8] = [
-        "file",
-        "mode",
-        "buffering",
-        "encoding",
-        "errors",
-        "newline",
-        "closefd",
-        "opener",
-    ];
-    if args.pos.len() > NAMES.len() {
-        return Err(err!(
+/// The text options of `open` (checked even for binary files, where giving them is an error),
+/// and the encoding's name as given (`encoding` attribute, repr).
+fn text_opts(binary: bool, args: &TextArgs<'_>) -> PyResult<Option<(TextOpts, String)>> {
+    let encoding = opt_str(args.encoding, "encoding")?;
+    let errors = opt_str(args.errors, "errors")?;
+    let newline_arg = opt_str(args.newline, "newline")?;
+    let newline = Newline::parse(newline_arg)?;
+    if binary {
+        for (what, given) in [
+            ("encoding", encoding.is_some()),
+            ("errors", errors.is_some()),
+            ("newline", newline_arg.is_some()),
+        ] {
+            if given {
+                return Err(err!(
+                    ValueError,
+                    "binary mode doesn't take an {what} argument"
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    let (enc, shown) = match encoding {
+        None | Some("locale") => (Encoding::Utf8, "UTF-8".to_string()),
+        Some(name) => (Encoding::lookup(name)?, name.to_string()),
+    };
+    let opts = TextOpts {
+        encoding: enc,
+        errors: errors.unwrap_or("strict").to_string(),
+        newline,
+    };
+    Ok(Some((opts, shown)))
+}
+
+/// A file argument of `open`: a path, or a descriptor minivm handed out (`os.pipe`, `mkstemp`).
+enum Target {
+    Path(String),
+    Fd(i64),
+}
+
+fn target_arg(v: Option<&Value>) -> PyResult<Target> {
+    match v {
+        Some(Value::Str(s)) => Ok(Target::Path(s.as_str().to_string())),
+        Some(Value::Bytes(b)) => Ok(Target::Path(
+            String::from_utf8_lossy(b.as_bytes()).into_owned(),
+        )),
+        Some(Value::Int(fd)) => Ok(Target::Fd(*fd)),
+        Some(other) => Err(err!(
             TypeError,
-            "open() takes at most 8 arguments ({} given)",
-            args.pos.len()
-        ));
+            "expected str, bytes or os.PathLike object, not {}",
+            type_name(other)
+        )),
+        None => Err(err!(
+            TypeError,
+            "open() missing required argument 'file' (pos 1)"
+        )),
     }
-    for (k, _) in args.kw {
-        match NAMES.iter().position(|n| *n == &**k) {
-            None => {
-                return Err(err!(
-                    TypeError,
-                    "'{k}' is an invalid keyword argument for open()"
-                ))
-            }
-            Some(i) if i < args.pos.len() => {
-                return Err(err!(
-                    TypeError,
-                    "argument for open() given by name ('{k}') and position ({})",
-                    i + 1
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    let path = match arg(&args, 0, "file") {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        Some(Value::Int(_)) => {
-            return Err(err!(
-                NotImplementedError,
-                "minivm cannot open a file descriptor (open(int))"
-            ))
-        }
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "expected str, bytes or os.PathLike object, not {}",
-                type_name(other)
-            ))
-        }
-        None => {
-            return Err(err!(
-                TypeError,
-                "open() missing required argument 'file' (pos 1)"
-            ))
-        }
-    };
-    let mode_str = match arg(&args, 1, "mode") {
-        None => "r".to_string(),
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "open() argument 'mode' must be str, not {}",
-                type_name(other)
-            ))
-        }
-    };
-    let mode = parse_mode(&mode_str)?;
-    match arg(&args, 2, "buffering") {
-        None | Some(Value::Int(_)) | Some(Value::Bool(_)) => {}
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "'{}' object cannot be interpreted as an integer",
-                type_name(other)
-            ))
-        }
-    }
-    if let Some(enc) = opt_str(arg(&args, 3, "encoding"), "encoding")? {
-        let norm = enc.to_ascii_lowercase().replace('_', "-");
-        if !matches!(norm.as_str(), "utf-8" | "utf8" | "u8" | "utf" | "locale") {
-            return Err(err!(
-                NotImplementedError,
-                "minivm text files are UTF-8 only (encoding={})",
-                py_str_repr(enc)
-            ));
-        }
-    }
-    if let Some(errors) = opt_str(arg(&args, 4, "errors"), "errors")? {
-        if errors != "strict" {
-            return Err(err!(
-                NotImplementedError,
-                "minivm text files support only errors='strict', not {}",
-                py_str_repr(errors)
-            ));
-        }
-    }
-    let newline = match opt_str(arg(&args, 5, "newline"), "newline")? {
-        None => Newline::Translate,
-        Some("") => Newline::Universal,
-        Some("\n") => Newline::Lf,
-        Some(nl @ ("\r" | "\r\n")) => {
-            return Err(err!(
-                NotImplementedError,
-                "minivm text files do not support newline={}",
-                py_str_repr(nl)
-            ))
-        }
-        Some(nl) => return Err(err!(ValueError, "illegal newline value: {nl}")),
-    };
-    if let Some(op) = arg(&args, 7, "opener") {
-        if !op.is_none() {
-            return Err(err!(NotImplementedError, "minivm's open() has no opener="));
-        }
-    }
+}
+
+/// Open `path` as `mode` says, GIL released.
+fn open_path(interp: &mut Interp, path: &str, mode: &Mode) -> PyResult<File> {
     let mut opts = OpenOptions::new();
     opts.read(mode.read)
         .write(mode.write && !mode.append)
@@ -752,52 +905,256 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // 'w', 'a' and their '+' forms create the file; 'r+' does not.
         opts.create(true);
     }
+    let append = mode.append;
     let opened = interp.allow_threads(|| -> std::io::Result<File> {
-        let f = opts.open(&path)?;
+        let mut f = opts.open(path)?;
         if f.metadata()?.is_dir() {
             return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
         }
+        if append {
+            // As CPython: an appending file starts at the end (`tell()` says so).
+            f.seek(SeekFrom::End(0))?;
+        }
         Ok(f)
     });
-    let file = opened.map_err(|e| os_error(&e, Some(&path)))?;
-    let inst = Instance::new(file_class());
-    inst.set_native(Box::new(FileData {
-        name: path.clone(),
-        mode: mode_str.clone(),
-        readable: mode.read,
-        writable: mode.write,
-        newline,
-        state: Mutex::new(FileState {
-            file: Some(file),
-            pending: String::new(),
-            raw: Vec::new(),
-            eof: false,
-            decoded: 0,
-        }),
-    }));
-    {
-        let mut dict = inst.dict.lock();
-        dict.insert(Arc::from("name"), Value::string(path));
-        dict.insert(Arc::from("mode"), Value::string(mode_str));
-        dict.insert(Arc::from("encoding"), Value::str("UTF-8"));
-        dict.insert(Arc::from("closed"), Value::Bool(false));
+    opened.map_err(|e| os_error(&e, Some(path)))
+}
+
+/// The builtin `open` (one function object, so that `io.open is open`).
+pub fn open_function() -> Value {
+    static OPEN: Global<Value> = Global::new();
+    OPEN.get_or_init(|| crate::stdlib::func("open", open_builtin))
+        .clone()
+}
+
+/// The `open(file, mode='r', buffering=-1, encoding=None, errors=None, newline=None,
+/// closefd=True, opener=None)` builtin (also `io.open`).
+pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    const NAMES: [&str; 8] = [
+        "file",
+        "mode",
+        "buffering",
+        "encoding",
+        "errors",
+        "newline",
+        "closefd",
+        "opener",
+    ];
+    let [file, mode, buffering, encoding, errors, newline, closefd, opener] =
+        Sig::kw("open", &NAMES, 1).bind::<8>(&args)?;
+    let target = target_arg(file)?;
+    let mode_str = match mode {
+        None => "r",
+        Some(Value::Str(s)) => s.as_str(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "open() argument 'mode' must be str, not {}",
+                type_name(other)
+            ))
+        }
+    };
+    let m = parse_mode(mode_str)?;
+    let buffering = match buffering {
+        None => -1,
+        Some(v) => to_index(v)?,
+    };
+    if buffering == 0 {
+        return Err(if m.binary {
+            err!(
+                NotImplementedError,
+                "minivm has no unbuffered (FileIO) files: open(..., buffering=0)"
+            )
+        } else {
+            err!(ValueError, "can't have unbuffered text I/O")
+        });
     }
-    Ok(Value::Instance(Ref::new(inst)))
+    let text = TextArgs {
+        encoding,
+        errors,
+        newline,
+    };
+    // Checked before the file is opened, as CPython does.
+    text_opts(m.binary, &text)?;
+    if closefd.is_some_and(|c| matches!(c, Value::Bool(false) | Value::Int(0))) {
+        return Err(err!(
+            NotImplementedError,
+            "minivm's open() has no closefd=False"
+        ));
+    }
+    if opener.is_some_and(|o| !o.is_none()) {
+        return Err(err!(NotImplementedError, "minivm's open() has no opener="));
+    }
+    let (fd, name) = match target {
+        Target::Path(path) => (
+            OwnedFd::from(open_path(interp, &path, &m)?),
+            Value::string(path),
+        ),
+        Target::Fd(fd) => (crate::stdlib::os::take_fd(fd)?, Value::Int(fd)),
+    };
+    open_fd(fd, name, mode_str, &text)
+}
+
+/// The text arguments of `open` (`encoding`, `errors`, `newline`), as given.
+#[derive(Default)]
+pub struct TextArgs<'a> {
+    pub encoding: Option<&'a Value>,
+    pub errors: Option<&'a Value>,
+    pub newline: Option<&'a Value>,
+}
+
+/// A file object over an open descriptor, as `open(fd, mode, encoding=..., errors=...,
+/// newline=...)` makes it; `name` is its `name` attribute (a path, or the descriptor number).
+pub fn open_fd(fd: OwnedFd, name: Value, mode: &str, text: &TextArgs<'_>) -> PyResult<Value> {
+    let m = parse_mode(mode)?;
+    let text = text_opts(m.binary, text)?;
+    let mode_attr = if m.binary {
+        m.raw_name()
+    } else {
+        mode.to_string()
+    };
+    Ok(wrap(
+        m.kind(),
+        Backend::Os(File::from(fd)),
+        text,
+        (m.read, m.write),
+        name,
+        mode_attr,
+    ))
+}
+
+/// A file object over an OS descriptor (a pipe's end, a socket): `mode` is one of `"r"`, `"w"`,
+/// `"rb"`, `"wb"` (UTF-8 text, or bytes), `name` its `name` attribute (CPython shows the
+/// descriptor number). Reads and writes release the GIL. Used by `subprocess` for `Popen`'s
+/// `stdin`/`stdout`/`stderr` and by `socket.makefile`; stable for them.
+pub fn file_from_fd(fd: OwnedFd, mode: &str, name: Value) -> PyResult<Value> {
+    open_fd(fd, name, mode, &TextArgs::default())
+}
+
+/// A file object with its `name`, `mode` (and for text, `encoding`/`errors`) attributes.
+fn wrap(
+    kind: FileKind,
+    backend: Backend,
+    text: Option<(TextOpts, String)>,
+    access: (bool, bool),
+    name: Value,
+    mode: String,
+) -> Value {
+    let mut attrs = vec![("name", name), ("mode", Value::string(mode))];
+    let text = text.map(|(opts, shown)| {
+        attrs.push(("encoding", Value::string(shown)));
+        attrs.push(("errors", Value::str(&opts.errors)));
+        opts
+    });
+    new_file(kind, backend, text, access, attrs)
+}
+
+/// `sys.stdout` or `sys.stderr` (`<_io.TextIOWrapper name='<stdout>' mode='w' encoding='utf-8'>`),
+/// with a `buffer` attribute (`<_io.BufferedWriter name='<stdout>'>`) for writing bytes.
+pub fn std_stream(stderr: bool) -> Value {
+    let (name, errors) = if stderr {
+        ("<stderr>", "backslashreplace")
+    } else {
+        ("<stdout>", "strict")
+    };
+    let backend = || {
+        if stderr {
+            Backend::Stderr
+        } else {
+            Backend::Stdout
+        }
+    };
+    let text = std_text(backend(), name, (false, true), errors);
+    let buffer = wrap(
+        FileKind::Writer,
+        backend(),
+        None,
+        (false, true),
+        Value::str(name),
+        "wb".to_string(),
+    );
+    if let Value::Instance(inst) = &text {
+        inst.dict.lock().insert(Arc::from("buffer"), buffer);
+    }
+    text
+}
+
+/// `sys.stdin`: a text file over (a duplicate of) descriptor 0; `None` if there is none.
+pub fn stdin_stream() -> Value {
+    use std::os::fd::AsFd;
+    match std::io::stdin().as_fd().try_clone_to_owned() {
+        Ok(fd) => std_text(
+            Backend::Os(File::from(fd)),
+            "<stdin>",
+            (true, false),
+            "strict",
+        ),
+        Err(_) => Value::None,
+    }
+}
+
+fn std_text(backend: Backend, name: &str, access: (bool, bool), errors: &str) -> Value {
+    let opts = TextOpts {
+        encoding: Encoding::Utf8,
+        errors: errors.to_string(),
+        newline: Newline::Translate,
+    };
+    let mode = if access.0 { "r" } else { "w" };
+    wrap(
+        FileKind::Text,
+        backend,
+        Some((opts, "utf-8".to_string())),
+        access,
+        Value::str(name),
+        mode.to_string(),
+    )
+}
+
+/// Is `v` the interpreter's own `sys.stdout` object (so `print` may write to its buffer directly)?
+pub fn is_buffered_stdout(v: &Value) -> bool {
+    let Value::Instance(inst) = v else {
+        return false;
+    };
+    inst.native::<FileData>().is_some_and(|d| {
+        matches!(
+            d.state.try_lock().as_deref(),
+            Some(FileState {
+                backend: Some(Backend::Stdout),
+                ..
+            })
+        )
+    })
+}
+
+/// Remove `path` when file object `f` is closed (`NamedTemporaryFile`).
+pub fn delete_on_close(f: &Value, path: &str) {
+    if let Value::Instance(inst) = f {
+        if let Some(d) = inst.native::<FileData>() {
+            *d.delete_path.lock() = Some(path.to_string());
+        }
+    }
+}
+
+/// Write text to the process's stderr, after flushing stdout to keep the two in order.
+pub fn write_stderr(interp: &mut Interp, text: &str) {
+    let _ = interp.vm.stdout.lock().flush();
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// A copy of the descriptor of a file object from `open()` (a child process's `stdout=f`), or
 /// `None` if `v` is not one; `ValueError` if it is closed.
-pub fn dup_fd(interp: &mut Interp, v: &Value) -> Option<PyResult<std::os::fd::OwnedFd>> {
+pub fn dup_fd(interp: &mut Interp, v: &Value) -> Option<PyResult<OwnedFd>> {
     let Value::Instance(inst) = v else {
         return None;
     };
     let d = inst.native::<FileData>()?;
+    use std::os::fd::AsFd;
     let st = lock(interp, d);
-    Some(match st.file.as_ref() {
-        Some(f) => f
-            .try_clone()
-            .map(std::os::fd::OwnedFd::from)
-            .map_err(|e| os_error(&e, None)),
-        None => Err(closed_error()),
-    })
+    let dup = match st.backend.as_ref() {
+        Some(Backend::Os(f)) => f.try_clone().map(OwnedFd::from),
+        Some(Backend::Stdout) => std::io::stdout().as_fd().try_clone_to_owned(),
+        Some(Backend::Stderr) => std::io::stderr().as_fd().try_clone_to_owned(),
+        None => return Some(Err(closed_error())),
+    };
+    Some(dup.map_err(|e| os_error(&e, None)))
 }

@@ -3,9 +3,11 @@
 //! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on
 //! the interpreter, never the other way round.
 
+pub mod atexit;
 pub mod cpython_names;
 pub mod deque;
 pub mod file;
+pub mod io;
 pub mod math;
 pub mod minilib;
 pub mod os;
@@ -19,6 +21,7 @@ pub mod string;
 pub mod subprocess;
 pub mod sync;
 pub mod sys;
+pub mod tempfile;
 pub mod thread;
 pub mod time;
 
@@ -45,6 +48,9 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "string" => Some(string::string_module()),
         "_random" => Some(random::module()),
         "_subprocess" => Some(subprocess::module()),
+        "atexit" => Some(atexit::module()),
+        "io" => Some(io::module()),
+        "tempfile" => Some(tempfile::module()),
         _ => None,
     }
 }
@@ -76,11 +82,30 @@ pub fn func(name: &'static str, f: NativeFn) -> Value {
 
 /// A class implemented in Rust (subclassable by programs) with the given methods.
 pub fn native_class(name: &str, module: &str, methods: &[(&'static str, NativeFn)]) -> Ref<Class> {
+    Ref::new(Class::new_native(name, module, methods_dict(methods)))
+}
+
+/// A class dict of native methods.
+fn methods_dict(methods: &[(&'static str, NativeFn)]) -> AttrMap {
     let mut dict = AttrMap::default();
     for &(m, f) in methods {
         dict.insert(Arc::from(m), func(m, f));
     }
-    Ref::new(Class::new_native(name, module, dict))
+    dict
+}
+
+/// A native class like [`native_class`] whose base is `base` (another native class).
+pub fn native_subclass(
+    name: &str,
+    module: &str,
+    base: &Ref<Class>,
+    methods: &[(&'static str, NativeFn)],
+) -> Ref<Class> {
+    let mut cls = Class::new_native(name, module, methods_dict(methods));
+    cls.base = Some(base.clone());
+    cls.bases = vec![base.clone()];
+    cls.mro_tail = Class::mro(base);
+    Ref::new(cls)
 }
 
 /// A module from (name, value) pairs.

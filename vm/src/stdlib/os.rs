@@ -2,9 +2,11 @@
 //! switch-interval functions, and the mapping from `std::io::Error` to Python's `OSError` family
 //! shared by `open()`, `socket` and `select`.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::builtins::args::{to_index, Sig, Style};
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
@@ -23,6 +25,13 @@ pub fn os_module() -> Ref<Module> {
             ("join", func("join", path_join)),
             ("basename", func("basename", path_basename)),
             ("dirname", func("dirname", path_dirname)),
+            ("getsize", func("getsize", path_getsize)),
+            ("abspath", func("abspath", path_abspath)),
+            ("normpath", func("normpath", path_normpath)),
+            ("isabs", func("isabs", path_isabs)),
+            ("split", func("split", path_split)),
+            ("splitext", func("splitext", path_splitext)),
+            ("expanduser", func("expanduser", path_expanduser)),
             ("sep", Value::str("/")),
         ],
     );
@@ -40,6 +49,19 @@ pub fn os_module() -> Ref<Module> {
             ("remove", func("remove", remove)),
             ("unlink", func("unlink", remove)),
             ("listdir", func("listdir", listdir)),
+            ("chdir", func("chdir", chdir)),
+            ("mkdir", func("mkdir", mkdir)),
+            ("makedirs", func("makedirs", makedirs)),
+            ("rmdir", func("rmdir", rmdir)),
+            ("rename", func("rename", rename)),
+            ("replace", func("replace", rename)),
+            ("urandom", func("urandom", urandom)),
+            ("close", func("close", close)),
+            ("pipe", func("pipe", pipe)),
+            ("fspath", func("fspath", fspath)),
+            ("devnull", Value::str("/dev/null")),
+            ("curdir", Value::str(".")),
+            ("pardir", Value::str("..")),
             ("sep", Value::str("/")),
             ("linesep", Value::str("\n")),
             ("name", Value::str("posix")),
@@ -81,9 +103,14 @@ pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
 
 /// An instance of `cls` with one message argument.
 pub fn exc_of_class(cls: Ref<Class>, msg: String) -> PyErr {
+    exc_with_args(cls, vec![Value::string(msg)])
+}
+
+/// An instance of `cls` with these arguments.
+pub fn exc_with_args(cls: Ref<Class>, args: Vec<Value>) -> PyErr {
     let inst = Instance::new(cls);
     if let Some(d) = inst.exc() {
-        d.lock().args = vec![Value::string(msg)];
+        d.lock().args = args;
     }
     PyErr {
         exc: Ref::new(inst),
@@ -99,10 +126,19 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// `std::io::Error` as the `OSError` subclass CPython raises, with CPython's message
-/// (`[Errno 2] No such file or directory: 'x'`) and the `errno`, `strerror` and `filename`
-/// attributes. (`args` is the one message string, where CPython has `(errno, strerror)`.)
+/// `std::io::Error` as the `OSError` subclass CPython raises, with CPython's `args`
+/// (`(errno, strerror)`), the `errno`, `strerror`, `filename` and `filename2` attributes, and so
+/// its text: `[Errno 2] No such file or directory: 'x'` (see [`os_error_str`]).
 pub fn os_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
+    os_error_with(e, filename, None)
+}
+
+/// [`os_error`] naming two paths (`os.rename`): `[Errno 2] No such file or directory: 'a' -> 'b'`.
+pub fn os_error2(e: &std::io::Error, src: &str, dst: &str) -> PyErr {
+    os_error_with(e, Some(src), Some(dst))
+}
+
+fn os_error_with(e: &std::io::Error, filename: Option<&str>, filename2: Option<&str>) -> PyErr {
     let Some(code) = e.raw_os_error() else {
         if e.kind() == std::io::ErrorKind::TimedOut {
             return err!(TimeoutError, "timed out");
@@ -110,10 +146,6 @@ pub fn os_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
         return err!(OSError, "{e}");
     };
     let text = strerror(e);
-    let mut msg = format!("[Errno {code}] {text}");
-    if let Some(f) = filename {
-        msg.push_str(&format!(": {}", py_str_repr(f)));
-    }
     let kind = match code {
         libc::ENOENT => Some(ExcKind::FileNotFoundError),
         libc::EEXIST => Some(ExcKind::FileExistsError),
@@ -126,8 +158,9 @@ pub fn os_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
         libc::ETIMEDOUT => Some(ExcKind::TimeoutError),
         _ => None,
     };
+    let args = vec![Value::Int(code as i64), Value::string(text.clone())];
     let e = match kind {
-        Some(k) => PyErr::new(k, msg),
+        Some(k) => PyErr::with_args(k, args),
         None => {
             let extra = match code {
                 libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => Some("BlockingIOError"),
@@ -135,8 +168,8 @@ pub fn os_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
                 _ => None,
             };
             match extra {
-                Some(name) => exc_of_class(extra_exc_class(name), msg),
-                None => PyErr::new(ExcKind::OSError, msg),
+                Some(name) => exc_with_args(extra_exc_class(name), args),
+                None => PyErr::with_args(ExcKind::OSError, args),
             }
         }
     };
@@ -148,8 +181,54 @@ pub fn os_error(e: &std::io::Error, filename: Option<&str>) -> PyErr {
             Arc::from("filename"),
             filename.map_or(Value::None, Value::str),
         );
+        d.insert(
+            Arc::from("filename2"),
+            filename2.map_or(Value::None, Value::str),
+        );
     }
     e
+}
+
+/// `str()` of an `OSError` made with `(errno, strerror[, filename[, winerror[, filename2]]])`, as
+/// CPython writes it: `[Errno 2] No such file or directory: 'x'`. `None` for other exceptions or
+/// other arguments (then `str()` is the usual one).
+pub fn os_error_str(inst: &Instance, args: &[Value]) -> Option<String> {
+    if !inst
+        .class
+        .is_subclass(crate::object::types().exc(ExcKind::OSError))
+    {
+        return None;
+    }
+    let [Value::Int(code), strerror, rest @ ..] = args else {
+        return None;
+    };
+    if rest.len() > 3 {
+        return None;
+    }
+    let text = match strerror {
+        Value::Str(s) => s.as_str().to_string(),
+        _ => return None,
+    };
+    let attr = |name: &str, i: usize| -> Value {
+        match inst.dict.lock().get(name) {
+            Some(v) => v.clone(),
+            None => rest.get(i).cloned().unwrap_or(Value::None),
+        }
+    };
+    let shown = |v: &Value| match v {
+        Value::Str(s) => py_str_repr(s.as_str()),
+        other => format!("{}", other.id()),
+    };
+    let mut out = format!("[Errno {code}] {text}");
+    let filename = attr("filename", 0);
+    if !filename.is_none() {
+        out.push_str(&format!(": {}", shown(&filename)));
+        let filename2 = attr("filename2", 2);
+        if !filename2.is_none() {
+            out.push_str(&format!(" -> {}", shown(&filename2)));
+        }
+    }
+    Some(out)
 }
 
 /// `repr()` of a str, as CPython writes it (for file names in messages).
@@ -197,19 +276,26 @@ fn getcwd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn getenv(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let key = match arg(&args, 0, "key") {
-        Some(Value::Str(s)) => s.as_str().to_string(),
+/// `os.getenv(key, default=None)`: looked up in `os.environ`, so that assignments to it count.
+fn getenv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [key, default] = Sig::py("getenv", &["key", "default"], 1).bind::<2>(&args)?;
+    let key = match key {
+        Some(k @ Value::Str(_)) => k.clone(),
         Some(other) => return Err(err!(TypeError, "str expected, not {}", type_name(other))),
-        None => {
-            return Err(err!(
-                TypeError,
-                "getenv() missing 1 required positional argument: 'key'"
-            ))
-        }
+        None => Value::None,
     };
-    let default = arg(&args, 1, "default").cloned().unwrap_or(Value::None);
-    Ok(std::env::var(&key).map_or(default, Value::string))
+    let default = default.cloned().unwrap_or(Value::None);
+    let environ = interp
+        .vm
+        .find_module("os")
+        .and_then(|m| m.dict.get_str("environ"));
+    match environ {
+        Some(env) => {
+            let get = interp.getattr(&env, "get")?;
+            interp.call(&get, &[key, default])
+        }
+        None => Ok(default),
+    }
 }
 
 /// `os.remove(path)` / `os.unlink(path)`, with the GIL released.
@@ -323,11 +409,305 @@ fn path_basename(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn path_dirname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let p = path_arg(arg(&args, 0, "p"), "dirname")?;
+    Ok(Value::str(split_at_last_slash(p).0))
+}
+
+/// One path parameter, by position or keyword, as CPython's `os` functions take it.
+fn path_param(args: &Args<'_>, fname: &str, pname: &'static str) -> PyResult<String> {
+    let params = [pname];
+    let [p] = Sig::kw(fname, &params, 1).bind::<1>(args)?;
+    Ok(path_arg(p, fname)?.to_string())
+}
+
+/// Run a filesystem call on `path` with the GIL released; its error names the path.
+fn fs_call(
+    interp: &mut Interp,
+    path: &str,
+    f: impl FnOnce(&str) -> std::io::Result<()> + Send,
+) -> PyResult<Value> {
+    match interp.allow_threads(|| f(path)) {
+        Ok(()) => Ok(Value::None),
+        Err(e) => Err(os_error(&e, Some(path))),
+    }
+}
+
+/// `os.chdir(path)`: the working directory is the process's, shared by every thread.
+fn chdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let path = path_param(&args, "chdir", "path")?;
+    fs_call(interp, &path, |p| std::env::set_current_dir(p))
+}
+
+/// The `mode` argument of `mkdir`/`makedirs` (default 0o777, less the umask).
+fn mode_arg(v: Option<&Value>) -> PyResult<u32> {
+    match v {
+        None => Ok(0o777),
+        Some(v) => Ok((to_index(v)? as u32) & 0o7777),
+    }
+}
+
+/// `os.mkdir(path, mode=0o777)`.
+fn mkdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::os::unix::fs::DirBuilderExt;
+    let [p, mode] = Sig::kw("mkdir", &["path", "mode"], 1).bind::<2>(&args)?;
+    let path = path_arg(p, "mkdir")?.to_string();
+    let mode = mode_arg(mode)?;
+    fs_call(interp, &path, |p| {
+        std::fs::DirBuilder::new().mode(mode).create(p)
+    })
+}
+
+/// `os.makedirs(name, mode=0o777, exist_ok=False)`: the directory and any missing parents.
+fn makedirs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::os::unix::fs::DirBuilderExt;
+    let [p, mode, exist_ok] =
+        Sig::py("makedirs", &["name", "mode", "exist_ok"], 1).bind::<3>(&args)?;
+    let path = path_arg(p, "makedirs")?.to_string();
+    let mode = mode_arg(mode)?;
+    let exist_ok = match exist_ok {
+        Some(v) => interp.truthy(v)?,
+        None => false,
+    };
+    let made = interp.allow_threads(|| {
+        if std::path::Path::new(&path).exists() {
+            return Err(std::io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        std::fs::DirBuilder::new()
+            .mode(mode)
+            .recursive(true)
+            .create(&path)
+    });
+    match made {
+        Ok(()) => Ok(Value::None),
+        Err(e)
+            if exist_ok
+                && e.raw_os_error() == Some(libc::EEXIST)
+                && std::path::Path::new(&path).is_dir() =>
+        {
+            Ok(Value::None)
+        }
+        Err(e) => Err(os_error(&e, Some(&path))),
+    }
+}
+
+/// `os.rmdir(path)`: remove an empty directory.
+fn rmdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let path = path_param(&args, "rmdir", "path")?;
+    fs_call(interp, &path, |p| std::fs::remove_dir(p))
+}
+
+/// `os.rename(src, dst)` / `os.replace(src, dst)` (the same on POSIX).
+fn rename(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [src, dst] = Sig::kw("rename", &["src", "dst"], 2).bind::<2>(&args)?;
+    let src = path_arg(src, "rename")?.to_string();
+    let dst = path_arg(dst, "rename")?.to_string();
+    match interp.allow_threads(|| std::fs::rename(&src, &dst)) {
+        Ok(()) => Ok(Value::None),
+        Err(e) => Err(os_error2(&e, &src, &dst)),
+    }
+}
+
+/// Fill `buf` with random bytes from the kernel (`/dev/urandom`).
+pub fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+/// `os.urandom(size)`: `size` random bytes.
+fn urandom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [n] = Sig::pos("urandom", Style::Positional, &["size"], 1).bind::<1>(&args)?;
+    let n = to_index(n.unwrap_or(&Value::Int(0)))?;
+    if n < 0 {
+        return Err(err!(ValueError, "negative argument not allowed"));
+    }
+    crate::builtins::args::check_str_bytes(n as usize)?;
+    let mut buf = vec![0u8; n as usize];
+    interp
+        .allow_threads(|| fill_random(&mut buf))
+        .map_err(|e| os_error(&e, None))?;
+    Ok(Value::bytes(buf))
+}
+
+/// Descriptors handed to the program as ints (`os.pipe`, `tempfile.mkstemp`), kept open here
+/// until `os.close(fd)` drops them or `open(fd)` takes one over. minivm can only name the
+/// descriptors it made: any other number is `OSError: [Errno 9] Bad file descriptor`.
+static OWNED_FDS: parking_lot::Mutex<Vec<OwnedFd>> = parking_lot::Mutex::new(Vec::new());
+
+/// Keep `fd` open and give the program its number.
+pub fn hand_out_fd(fd: OwnedFd) -> i64 {
+    let n = fd.as_raw_fd() as i64;
+    OWNED_FDS.lock().push(fd);
+    n
+}
+
+fn bad_fd() -> PyErr {
+    os_error(&std::io::Error::from_raw_os_error(libc::EBADF), None)
+}
+
+/// Take back descriptor `n` handed out by [`hand_out_fd`] (for `open(fd)`).
+pub fn take_fd(n: i64) -> PyResult<OwnedFd> {
+    let mut owned = OWNED_FDS.lock();
+    match owned.iter().position(|f| f.as_raw_fd() as i64 == n) {
+        Some(i) => Ok(owned.remove(i)),
+        None => Err(bad_fd()),
+    }
+}
+
+/// `os.close(fd)`.
+fn close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("close", &["fd"], 1).bind::<1>(&args)?;
+    drop(take_fd(to_index(fd.unwrap_or(&Value::None))?)?);
+    Ok(Value::None)
+}
+
+/// `os.pipe()`: `(r, w)`, two descriptors to give to `open(fd, 'rb')` / `open(fd, 'wb')`.
+fn pipe(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("pipe", Style::NoArgs, &[], 0).check(&args)?;
+    let (r, w) = std::io::pipe().map_err(|e| os_error(&e, None))?;
+    Ok(Value::tuple(vec![
+        Value::Int(hand_out_fd(OwnedFd::from(r))),
+        Value::Int(hand_out_fd(OwnedFd::from(w))),
+    ]))
+}
+
+fn fspath(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [p] = Sig::kw("fspath", &["path"], 1).bind::<1>(&args)?;
+    match p {
+        Some(v @ (Value::Str(_) | Value::Bytes(_))) => Ok(v.clone()),
+        Some(other) => Err(err!(
+            TypeError,
+            "expected str, bytes or os.PathLike object, not {}",
+            type_name(other)
+        )),
+        None => Ok(Value::None),
+    }
+}
+
+/// `os.path.getsize(path)`: the size of a file in bytes.
+fn path_getsize(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let p = path_param(&args, "getsize", "filename")?;
+    match interp.allow_threads(|| std::fs::metadata(&p)) {
+        Ok(m) => Ok(Value::Int(m.len() as i64)),
+        Err(e) => Err(os_error(&e, Some(&p))),
+    }
+}
+
+/// posixpath's `normpath`: collapse `//`, `.` and `x/..` without looking at the disk.
+pub fn normpath(p: &str) -> String {
+    if p.is_empty() {
+        return ".".to_string();
+    }
+    // POSIX allows exactly two leading slashes to mean something special; posixpath keeps them.
+    let lead = if p.starts_with("//") && !p.starts_with("///") {
+        "//"
+    } else if p.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in p.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if lead.is_empty() {
+                    parts.push("..");
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let out = format!("{lead}{}", parts.join("/"));
+    if out.is_empty() {
+        ".".to_string()
+    } else {
+        out
+    }
+}
+
+fn path_normpath(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::string(normpath(&path_param(
+        &args, "normpath", "path",
+    )?)))
+}
+
+/// An absolute form of `path`: joined to the working directory, then normalised.
+pub fn abspath(path: &str) -> PyResult<String> {
+    if path.starts_with('/') {
+        return Ok(normpath(path));
+    }
+    let cwd = std::env::current_dir().map_err(|e| os_error(&e, None))?;
+    Ok(normpath(&format!("{}/{path}", cwd.display())))
+}
+
+fn path_abspath(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::string(abspath(&path_param(
+        &args, "abspath", "path",
+    )?)?))
+}
+
+fn path_isabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(
+        path_param(&args, "isabs", "s")?.starts_with('/'),
+    ))
+}
+
+/// posixpath's split of a path at its last slash: the head (trailing slashes trimmed unless it
+/// is all slashes) and the tail.
+fn split_at_last_slash(p: &str) -> (&str, &str) {
     let i = p.rfind('/').map_or(0, |i| i + 1);
-    let head = &p[..i];
+    let (head, tail) = p.split_at(i);
     let trimmed = head.trim_end_matches('/');
-    // posixpath keeps a head made only of slashes as it is.
-    Ok(Value::str(if trimmed.is_empty() { head } else { trimmed }))
+    (if trimmed.is_empty() { head } else { trimmed }, tail)
+}
+
+/// `os.path.split(p)`: `(head, tail)` around the last slash.
+fn path_split(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let p = path_param(&args, "split", "p")?;
+    let (head, tail) = split_at_last_slash(&p);
+    Ok(Value::tuple(vec![Value::str(head), Value::str(tail)]))
+}
+
+/// `os.path.splitext(p)`: `(root, ext)`; leading dots of the file name do not start an extension.
+fn path_splitext(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let p = path_param(&args, "splitext", "p")?;
+    let name_start = p.rfind('/').map_or(0, |i| i + 1);
+    let name = &p[name_start..];
+    let dots = name.len() - name.trim_start_matches('.').len();
+    let split = match name.rfind('.') {
+        Some(i) if i >= dots => name_start + i,
+        _ => p.len(),
+    };
+    Ok(Value::tuple(vec![
+        Value::str(&p[..split]),
+        Value::str(&p[split..]),
+    ]))
+}
+
+/// `os.path.expanduser(path)`: a leading `~` becomes `$HOME` (`~user` is left alone).
+fn path_expanduser(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let p = path_param(&args, "expanduser", "path")?;
+    let Some(rest) = p.strip_prefix('~') else {
+        return Ok(Value::string(p));
+    };
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return Ok(Value::string(p));
+    }
+    match std::env::var("HOME") {
+        Ok(home) => {
+            let home = home.trim_end_matches('/');
+            let home = if home.is_empty() { "/" } else { home };
+            Ok(Value::string(if rest.is_empty() {
+                home.to_string()
+            } else if home == "/" {
+                rest.to_string()
+            } else {
+                format!("{home}{rest}")
+            }))
+        }
+        Err(_) => Ok(Value::string(p)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

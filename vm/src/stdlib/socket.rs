@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::builtins::args::Sig;
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
@@ -86,6 +87,7 @@ pub fn socket_class() -> Ref<Class> {
                     ("getblocking", sock_getblocking),
                     ("setsockopt", sock_setsockopt),
                     ("fileno", sock_fileno),
+                    ("makefile", sock_makefile),
                     ("getsockname", sock_getsockname),
                     ("getpeername", sock_getpeername),
                     ("__enter__", sock_enter),
@@ -763,6 +765,53 @@ fn raw_fd(d: &SocketData) -> i64 {
 fn sock_fileno(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     Ok(Value::Int(raw_fd(d)))
+}
+
+/// `makefile(mode='r', buffering=None, *, encoding=None, errors=None, newline=None)`: a file
+/// object over the connection (on a duplicate of its descriptor, so closing the socket leaves
+/// the file usable, as CPython's reference counting does); `'r'`/`'w'` give text, with `'b'`
+/// bytes, both letters a file that reads and writes. Its `name` is the socket's descriptor.
+fn sock_makefile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let [mode, _buffering, encoding, errors, newline] =
+        Sig::py("makefile", &["mode", "buffering"], 0)
+            .method()
+            .kwonly(&["encoding", "errors", "newline"])
+            .bind::<5>(&args)?;
+    let mode = match mode {
+        None => "r".to_string(),
+        Some(Value::Str(m)) => m.as_str().to_string(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object is not iterable",
+                type_name(other)
+            ))
+        }
+    };
+    if mode.is_empty() || !mode.chars().all(|c| "rwb".contains(c)) {
+        return Err(err!(
+            ValueError,
+            "invalid mode {} (only r, w, b allowed)",
+            crate::num::parse::str_repr(&mode)
+        ));
+    }
+    let (read, write) = (mode.contains('r'), mode.contains('w'));
+    let open_mode = match (read, write) {
+        (true, true) => "r+",
+        (false, true) => "w",
+        _ => "r",
+    };
+    let open_mode = format!("{open_mode}{}", if mode.contains('b') { "b" } else { "" });
+    let stream = stream_of(d)?;
+    let dup = stream.try_clone().map_err(|e| os_error(&e, None))?;
+    let name = Value::Int(stream.as_raw_fd() as i64);
+    let text = crate::stdlib::file::TextArgs {
+        encoding,
+        errors,
+        newline,
+    };
+    crate::stdlib::file::open_fd(std::os::fd::OwnedFd::from(dup), name, &open_mode, &text)
 }
 
 fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {

@@ -4,12 +4,11 @@ use std::sync::atomic::Ordering;
 
 use super::module_from_fns as make_module;
 use crate::builtins::args::{to_index, ArgsExt};
-use crate::builtins::functions::{write_stream, Stream};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, ExcKind, Module};
+use crate::object::{ExcKind, Module};
 use crate::raise;
 use crate::value::Value;
 
@@ -44,15 +43,42 @@ pub fn module() -> Ref<Module> {
             }),
         ),
         (
-            "stdout",
-            Value::Module(stream_module("<stdout>", STDOUT_FUNCS)),
-        ),
-        (
-            "stderr",
-            Value::Module(stream_module("<stderr>", STDERR_FUNCS)),
+            "version_info",
+            Value::tuple(vec![
+                Value::Int(3),
+                Value::Int(11),
+                Value::Int(0),
+                Value::str("final"),
+                Value::Int(0),
+            ]),
         ),
     ];
-    make_module("sys", FUNCS, consts)
+    let m = make_module("sys", FUNCS, consts);
+    for (name, stderr) in [("stdout", false), ("stderr", true)] {
+        let stream = crate::stdlib::file::std_stream(stderr);
+        m.dict.set_str(&format!("__{name}__"), stream.clone());
+        m.dict.set_str(name, stream);
+    }
+    let stdin = crate::stdlib::file::stdin_stream();
+    m.dict.set_str("__stdin__", stdin.clone());
+    m.dict.set_str("stdin", stdin);
+    m
+}
+
+/// The program's current `sys.stdout` (or `sys.stderr`): what `print` writes to. `sys` is
+/// imported (once per VM) if the program has not done it.
+pub fn current_stream(interp: &mut Interp, name: &str) -> PyResult<Value> {
+    let sys = match interp.vm.find_module("sys") {
+        Some(m) => m,
+        None => match interp.import_module("sys")? {
+            Value::Module(m) => m,
+            _ => return Err(crate::err!(SystemError, "sys is not a module")),
+        },
+    };
+    match sys.dict.get_str(name) {
+        Some(v) => Ok(v),
+        None => raise!(RuntimeError, "lost sys.{name}"),
+    }
 }
 
 /// `sys.argv` needs the VM's configuration, which `import_builtin_module` cannot see: the core
@@ -67,46 +93,6 @@ pub fn argv_value(interp: &Interp) -> Value {
             .map(|a| Value::str(a))
             .collect(),
     )
-}
-
-fn stream_module(name: &str, funcs: Methods) -> Ref<Module> {
-    make_module(name, funcs, vec![])
-}
-
-const STDOUT_FUNCS: Methods = &[("write", stdout_write), ("flush", stdout_flush)];
-const STDERR_FUNCS: Methods = &[("write", stderr_write), ("flush", stderr_flush)];
-
-fn write_impl(interp: &mut Interp, args: Args<'_>, stream: Stream) -> PyResult<Value> {
-    match args.one("write")? {
-        Value::Str(s) => {
-            write_stream(interp, &stream, s.as_str())?;
-            Ok(Value::Int(s.char_len() as i64))
-        }
-        other => raise!(
-            TypeError,
-            "write() argument must be str, not {}",
-            type_name(other)
-        ),
-    }
-}
-
-fn stdout_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    write_impl(interp, args, Stream::Stdout)
-}
-
-fn stderr_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    write_impl(interp, args, Stream::Stderr)
-}
-
-fn stdout_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("flush")?;
-    interp.flush_stdout()?;
-    Ok(Value::None)
-}
-
-fn stderr_flush(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("flush")?;
-    Ok(Value::None)
 }
 
 fn exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -1,23 +1,31 @@
-//! The `tempfile` module (stage: standard library): `gettempdir`, `mkdtemp`, `mkstemp` and
-//! `TemporaryDirectory`. Names are CPython's shape (`tmp` + 8 random characters from
-//! `[a-z0-9_]`); directories are made with mode 0o700 and files with 0o600, both created
-//! exclusively so that two programs never share one. A `TemporaryDirectory` left without
-//! `cleanup()` is removed when the program ends, as CPython's finalizer does.
+//! The `tempfile` module (stage: standard library): `gettempdir`, `mkdtemp`, `mkstemp`,
+//! `TemporaryDirectory`, `NamedTemporaryFile` and `TemporaryFile`. Names are CPython's shape
+//! (`tmp` + 8 random characters from `[a-z0-9_]`); directories are made with mode 0o700 and
+//! files with 0o600, both created exclusively so that two programs never share one.
+//!
+//! Differences from CPython: `NamedTemporaryFile` returns the file object itself (CPython wraps it
+//! in a `_TemporaryFileWrapper`); with `delete=True` its file is removed when it is closed. A
+//! temporary directory or file left without cleanup is removed when the program ends, as
+//! CPython's finalizers do, but not earlier when the object is dropped.
 
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::heap::Ref;
+use crate::builtins::args::{Sig, Style};
+use crate::heap::{Global, Ref};
 use crate::interp::{Args, Interp};
 use crate::object::{Class, Instance, Module};
-use crate::stdlib::os::{os_error, path_arg};
-use crate::stdlib::{arg, func, make_module, native_class};
+use crate::stdlib::file::{open_fd, TextArgs};
+use crate::stdlib::os::{abspath, hand_out_fd, os_error, path_arg};
+use crate::stdlib::{func, make_module, native_class};
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// Temporary directories made by `TemporaryDirectory` and not cleaned up yet.
-static LIVE_DIRS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Temporary directories and files made here and not cleaned up yet (removed at exit).
+static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 pub fn module() -> Ref<Module> {
     make_module(
@@ -26,6 +34,11 @@ pub fn module() -> Ref<Module> {
             ("gettempdir", func("gettempdir", gettempdir)),
             ("mkdtemp", func("mkdtemp", mkdtemp)),
             ("mkstemp", func("mkstemp", mkstemp)),
+            (
+                "NamedTemporaryFile",
+                func("NamedTemporaryFile", named_temporary_file),
+            ),
+            ("TemporaryFile", func("TemporaryFile", temporary_file)),
             ("TemporaryDirectory", Value::Class(tempdir_class())),
             ("tempdir", Value::None),
             ("template", Value::str("tmp")),
@@ -33,9 +46,10 @@ pub fn module() -> Ref<Module> {
     )
 }
 
+static TEMPDIR_CLASS: Global<Ref<Class>> = Global::new();
+
 fn tempdir_class() -> Ref<Class> {
-    static CLASS: std::sync::OnceLock<Ref<Class>> = std::sync::OnceLock::new();
-    CLASS
+    TEMPDIR_CLASS
         .get_or_init(|| {
             native_class(
                 "TemporaryDirectory",
@@ -58,7 +72,7 @@ fn temp_root() -> String {
     for var in ["TMPDIR", "TEMP", "TMP"] {
         if let Ok(d) = std::env::var(var) {
             if !d.is_empty() && std::path::Path::new(&d).is_dir() {
-                return d;
+                return abspath(&d).unwrap_or(d);
             }
         }
     }
@@ -66,104 +80,227 @@ fn temp_root() -> String {
 }
 
 fn gettempdir(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    if !args.pos.is_empty() || !args.kw.is_empty() {
-        return Err(err!(TypeError, "gettempdir() takes 0 positional arguments"));
-    }
+    Sig::py("gettempdir", &[], 0).check(&args)?;
     Ok(Value::string(temp_root()))
 }
 
 /// Eight random characters from CPython's alphabet for temporary names.
-pub fn random_name() -> String {
+fn random_name() -> PyResult<String> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
     let mut buf = [0u8; 8];
-    crate::stdlib::os::fill_random(&mut buf);
-    buf.iter()
+    crate::stdlib::os::fill_random(&mut buf).map_err(|e| os_error(&e, None))?;
+    Ok(buf
+        .iter()
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+        .collect())
 }
 
-/// The (suffix, prefix, dir) arguments shared by `mkdtemp`, `mkstemp` and `TemporaryDirectory`,
-/// starting at positional index `first`.
-fn name_args(args: &Args<'_>, first: usize, fname: &str) -> PyResult<(String, String, String)> {
-    let text = |v: Option<&Value>, default: &str| -> PyResult<String> {
-        match v {
-            None | Some(Value::None) => Ok(default.to_string()),
-            Some(v) => Ok(path_arg(Some(v), fname)?.to_string()),
+/// The `suffix`, `prefix` and `dir` arguments shared by the functions here.
+struct Names {
+    suffix: String,
+    prefix: String,
+    dir: String,
+}
+
+impl Names {
+    fn parse(
+        fname: &str,
+        suffix: Option<&Value>,
+        prefix: Option<&Value>,
+        dir: Option<&Value>,
+    ) -> PyResult<Names> {
+        let text = |v: Option<&Value>, default: &str| -> PyResult<String> {
+            match v {
+                None | Some(Value::None) => Ok(default.to_string()),
+                v => Ok(path_arg(v, fname)?.to_string()),
+            }
+        };
+        Ok(Names {
+            suffix: text(suffix, "")?,
+            prefix: text(prefix, "tmp")?,
+            dir: match dir {
+                None | Some(Value::None) => temp_root(),
+                v => abspath(path_arg(v, fname)?)?,
+            },
+        })
+    }
+
+    /// Try fresh names until `make` creates one (it fails with `AlreadyExists` if taken).
+    fn create<T: Send>(
+        &self,
+        interp: &mut Interp,
+        make: impl Fn(&str) -> std::io::Result<T> + Send + Sync + Copy,
+    ) -> PyResult<(String, T)> {
+        for _ in 0..100 {
+            let path = format!(
+                "{}/{}{}{}",
+                self.dir,
+                self.prefix,
+                random_name()?,
+                self.suffix
+            );
+            match interp.allow_threads(|| make(&path)) {
+                Ok(v) => return Ok((path, v)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(os_error(&e, Some(&path))),
+            }
         }
-    };
-    let suffix = text(arg(args, first, "suffix"), "")?;
-    let prefix = text(arg(args, first + 1, "prefix"), "tmp")?;
-    let dir = match arg(args, first + 2, "dir") {
-        None | Some(Value::None) => temp_root(),
-        v => path_arg(v, fname)?.to_string(),
-    };
-    Ok((suffix, prefix, dir))
-}
-
-/// An absolute form of `path` (relative to the working directory).
-fn absolute(path: &str) -> String {
-    if path.starts_with('/') {
-        return path.to_string();
+        Err(err!(FileExistsError, "No usable temporary file name found"))
     }
-    match std::env::current_dir() {
-        Ok(cwd) => format!("{}/{}", cwd.display(), path),
-        Err(_) => path.to_string(),
+
+    fn make_dir(&self, interp: &mut Interp) -> PyResult<String> {
+        let made = self.create(interp, |p| std::fs::DirBuilder::new().mode(0o700).create(p))?;
+        Ok(made.0)
     }
-}
 
-/// Make a new directory with a fresh random name; its absolute path.
-fn make_temp_dir(interp: &mut Interp, suffix: &str, prefix: &str, dir: &str) -> PyResult<String> {
-    use std::os::unix::fs::DirBuilderExt;
-    for _ in 0..100 {
-        let path = absolute(&format!("{dir}/{prefix}{}{suffix}", random_name()));
-        let made = interp.allow_threads(|| std::fs::DirBuilder::new().mode(0o700).create(&path));
-        match made {
-            Ok(()) => return Ok(path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(os_error(&e, Some(&path))),
-        }
-    }
-    Err(err!(
-        FileExistsError,
-        "No usable temporary directory name found"
-    ))
-}
-
-/// `tempfile.mkdtemp(suffix=None, prefix=None, dir=None)`.
-fn mkdtemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (suffix, prefix, dir) = name_args(&args, 0, "mkdtemp")?;
-    Ok(Value::string(make_temp_dir(interp, &suffix, &prefix, &dir)?))
-}
-
-/// `tempfile.mkstemp(suffix=None, prefix=None, dir=None, text=False)`: `(fd, path)` of a new
-/// file, open for reading and writing (close it with `os.close`).
-fn mkstemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let (suffix, prefix, dir) = name_args(&args, 0, "mkstemp")?;
-    for _ in 0..100 {
-        let path = absolute(&format!("{dir}/{prefix}{}{suffix}", random_name()));
-        let made = interp.allow_threads(|| {
+    fn make_file(&self, interp: &mut Interp) -> PyResult<(String, std::fs::File)> {
+        self.create(interp, |p| {
             std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(&path)
-        });
-        match made {
-            Ok(f) => {
-                let fd = crate::stdlib::os::hand_out_fd(f);
-                return Ok(Value::tuple(vec![
-                    Value::Int(fd),
-                    Value::string(path),
-                ]));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(os_error(&e, Some(&path))),
-        }
+                .open(p)
+        })
     }
-    Err(err!(FileExistsError, "No usable temporary file name found"))
 }
+
+/// `tempfile.mkdtemp(suffix=None, prefix=None, dir=None)`.
+fn mkdtemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [suffix, prefix, dir] =
+        Sig::py("mkdtemp", &["suffix", "prefix", "dir"], 0).bind::<3>(&args)?;
+    let names = Names::parse("mkdtemp", suffix, prefix, dir)?;
+    Ok(Value::string(names.make_dir(interp)?))
+}
+
+/// `tempfile.mkstemp(suffix=None, prefix=None, dir=None, text=False)`: `(fd, path)` of a new
+/// file, open for reading and writing (close it with `os.close`, or `open(fd)` it).
+fn mkstemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [suffix, prefix, dir, _text] =
+        Sig::py("mkstemp", &["suffix", "prefix", "dir", "text"], 0).bind::<4>(&args)?;
+    let names = Names::parse("mkstemp", suffix, prefix, dir)?;
+    let (path, file) = names.make_file(interp)?;
+    Ok(Value::tuple(vec![
+        Value::Int(hand_out_fd(OwnedFd::from(file))),
+        Value::string(path),
+    ]))
+}
+
+const FILE_PARAMS: [&str; 9] = [
+    "mode",
+    "buffering",
+    "encoding",
+    "newline",
+    "suffix",
+    "prefix",
+    "dir",
+    "delete",
+    "errors",
+];
+
+/// The parsed arguments of `NamedTemporaryFile` / `TemporaryFile`.
+struct FileArgs<'a> {
+    mode: String,
+    text: TextArgs<'a>,
+    names: Names,
+    delete: bool,
+}
+
+fn file_args<'a>(
+    interp: &mut Interp,
+    fname: &str,
+    args: &Args<'a>,
+    with_delete: bool,
+) -> PyResult<FileArgs<'a>> {
+    let params: &[&str] = if with_delete {
+        &FILE_PARAMS[..8]
+    } else {
+        &FILE_PARAMS[..7]
+    };
+    let [mode, _buffering, encoding, newline, suffix, prefix, dir, delete, errors] =
+        bind_file_params(fname, params, args)?;
+    let mode = match mode {
+        None => "w+b".to_string(),
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "open() argument 'mode' must be str, not {}",
+                crate::object::type_name(other)
+            ))
+        }
+    };
+    let delete = match delete {
+        Some(v) => interp.truthy(v)?,
+        None => true,
+    };
+    Ok(FileArgs {
+        mode,
+        text: TextArgs {
+            encoding,
+            errors,
+            newline,
+        },
+        names: Names::parse(fname, suffix, prefix, dir)?,
+        delete,
+    })
+}
+
+/// Bind `params` (then the keyword-only `errors`) into the nine slots of [`FILE_PARAMS`].
+fn bind_file_params<'a>(
+    fname: &str,
+    params: &[&str],
+    args: &Args<'a>,
+) -> PyResult<[Option<&'a Value>; 9]> {
+    let sig = Sig::py(fname, params, 0).kwonly(&["errors"]);
+    if params.len() == 8 {
+        return sig.bind::<9>(args);
+    }
+    let got = sig.bind::<8>(args)?;
+    let mut out = [None; 9];
+    out[..7].copy_from_slice(&got[..7]);
+    out[8] = got[7];
+    Ok(out)
+}
+
+/// `NamedTemporaryFile(mode='w+b', buffering=-1, encoding=None, newline=None, suffix=None,
+/// prefix=None, dir=None, delete=True, *, errors=None)`: an open file with a visible name.
+fn named_temporary_file(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let fa = file_args(interp, "NamedTemporaryFile", &args, true)?;
+    let (path, file) = fa.names.make_file(interp)?;
+    let f = open_fd(
+        OwnedFd::from(file),
+        Value::string(path.clone()),
+        &fa.mode,
+        &fa.text,
+    );
+    let f = match f {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+    };
+    if fa.delete {
+        crate::stdlib::file::delete_on_close(&f, &path);
+        LIVE.lock().push(path);
+    }
+    Ok(f)
+}
+
+/// `TemporaryFile(mode='w+b', ...)`: an open file with no name on disk (its `name` is its
+/// descriptor, as on Linux).
+fn temporary_file(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::os::fd::AsRawFd;
+    let fa = file_args(interp, "TemporaryFile", &args, false)?;
+    let (path, file) = fa.names.make_file(interp)?;
+    let _ = std::fs::remove_file(&path);
+    let fd = file.as_raw_fd() as i64;
+    open_fd(OwnedFd::from(file), Value::Int(fd), &fa.mode, &fa.text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// TemporaryDirectory
 
 fn receiver<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Instance>> {
     match args.pos.first() {
@@ -188,13 +325,20 @@ fn name_of(inst: &Instance) -> PyResult<String> {
 /// `TemporaryDirectory(suffix=None, prefix=None, dir=None, ignore_cleanup_errors=False)`.
 fn td_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args, "__init__")?;
-    let (suffix, prefix, dir) = name_args(&args, 1, "TemporaryDirectory")?;
-    let ignore = match arg(&args, 4, "ignore_cleanup_errors") {
+    let [suffix, prefix, dir, ignore] = Sig::py(
+        "TemporaryDirectory.__init__",
+        &["suffix", "prefix", "dir", "ignore_cleanup_errors"],
+        0,
+    )
+    .method()
+    .bind::<4>(&args)?;
+    let names = Names::parse("TemporaryDirectory", suffix, prefix, dir)?;
+    let ignore = match ignore {
         Some(v) => interp.truthy(v)?,
         None => false,
     };
-    let path = make_temp_dir(interp, &suffix, &prefix, &dir)?;
-    LIVE_DIRS.lock().push(path.clone());
+    let path = names.make_dir(interp)?;
+    LIVE.lock().push(path.clone());
     let mut d = inst.dict.lock();
     d.insert(Arc::from("name"), Value::string(path));
     d.insert(Arc::from("_ignore_cleanup_errors"), Value::Bool(ignore));
@@ -204,18 +348,15 @@ fn td_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `cleanup()`: remove the directory and everything in it (once; later calls do nothing).
 fn td_cleanup(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args, "cleanup")?;
+    Sig::py("TemporaryDirectory.cleanup", &[], 0)
+        .method()
+        .check(&args)?;
     let name = name_of(inst)?;
     let ignore = matches!(
         inst.dict.lock().get("_ignore_cleanup_errors"),
         Some(Value::Bool(true))
     );
-    let was_live = {
-        let mut live = LIVE_DIRS.lock();
-        let before = live.len();
-        live.retain(|d| d != &name);
-        live.len() != before
-    };
-    if !was_live {
+    if !forget(&name) && !std::path::Path::new(&name).exists() {
         return Ok(Value::None);
     }
     match interp.allow_threads(|| std::fs::remove_dir_all(&name)) {
@@ -223,6 +364,14 @@ fn td_cleanup(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound || ignore => Ok(Value::None),
         Err(e) => Err(os_error(&e, Some(&name))),
     }
+}
+
+/// Take `path` off the list of leftovers; whether it was there.
+pub fn forget(path: &str) -> bool {
+    let mut live = LIVE.lock();
+    let before = live.len();
+    live.retain(|d| d != path);
+    live.len() != before
 }
 
 fn td_enter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -238,17 +387,24 @@ fn td_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn td_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = receiver(&args, "__repr__")?;
-    let name = name_of(inst)?;
+    Sig::pos("__repr__", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
     Ok(Value::string(format!(
         "<TemporaryDirectory {}>",
-        crate::num::parse::str_repr(&name)
+        crate::num::parse::str_repr(&name_of(inst)?)
     )))
 }
 
-/// Remove the temporary directories still alive (at exit, after the atexit callbacks).
+/// Remove the temporary directories and files still alive (at exit, after the atexit callbacks).
 pub fn remove_leftovers() {
-    let dirs = std::mem::take(&mut *LIVE_DIRS.lock());
-    for d in dirs {
-        let _ = std::fs::remove_dir_all(&d);
+    let paths = std::mem::take(&mut *LIVE.lock());
+    for p in paths {
+        let path = std::path::Path::new(&p);
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
     }
 }
