@@ -11,8 +11,11 @@
 //! * Blocking calls (sleep, I/O, waiting for locks, queues, joins) release it around the system call
 //!   (`Interp::allow_threads`), so other threads run meanwhile.
 //!
-//! With the GIL off (`--gil off`) every operation here is a no-op and threads run bytecode in
-//! parallel; shared objects stay memory safe through their own locks (see `object/`).
+//! With the GIL off (`--gil off`) threads run bytecode in parallel; shared objects stay memory
+//! safe through their own locks and atomic counts (see `heap/`). Taking and releasing the GIL
+//! then only counts the threads *attached* (running bytecode), so that the cycle collector can
+//! stop the world: [`Gil::stop_the_world`] waits until every other thread has detached, at a
+//! check point or in a blocking call, and holds new ones back until it is done (PEP 703).
 //!
 //! `--gil old` is the pre-3.2 GIL, for comparison: no timed drop requests; instead the holder
 //! releases the GIL and at once asks for it again every `--check-interval` *ticks*
@@ -36,6 +39,13 @@ pub enum GilMode {
     Off,
     /// Before 3.2: release and re-take every N ticks, no drop requests, no forced hand-off.
     Old,
+}
+
+/// GIL off: who is running bytecode (see [`Gil::stop_the_world`]).
+#[derive(Default)]
+struct World {
+    attached: usize,
+    stopping: bool,
 }
 
 #[derive(Default)]
@@ -77,6 +87,13 @@ pub struct Gil {
     interval_ns: AtomicU64,
     /// Old GIL: ticks (check points) between releases.
     check_interval: AtomicU32,
+    /// GIL off: the threads attached, and whether a thread is stopping the world.
+    world: Mutex<World>,
+    /// Signalled when a thread detaches or the world restarts.
+    world_cond: Condvar,
+    /// GIL off: a thread wants the world stopped; running threads detach at their next check
+    /// point (read there without the mutex).
+    stopping: AtomicBool,
     /// Where drop requests are reported (`--timeline`, `--trace=gil`).
     recorder: Option<Arc<crate::timeline::Recorder>>,
     pub counters: GilCounters,
@@ -90,6 +107,9 @@ impl Gil {
             cond: Condvar::new(),
             switch_cond: Condvar::new(),
             drop_request: AtomicBool::new(false),
+            world: Mutex::new(World::default()),
+            world_cond: Condvar::new(),
+            stopping: AtomicBool::new(false),
             interval_ns: AtomicU64::new(interval.as_nanos().clamp(1_000, u64::MAX as u128) as u64),
             check_interval: AtomicU32::new(100),
             recorder: None,
@@ -147,13 +167,21 @@ impl Gil {
     /// Whether the holder must come to `Interp::gil_yield_point`. The old GIL always answers yes,
     /// which keeps the eval breaker raised so that every check point is a tick.
     pub fn drop_requested(&self) -> bool {
-        self.mode == GilMode::Old || self.drop_request.load(Ordering::Relaxed)
+        self.mode == GilMode::Old
+            || self.drop_request.load(Ordering::Relaxed)
+            || self.stopping.load(Ordering::Relaxed)
     }
 
     /// Take the GIL for thread `me`, waiting as long as needed. `breaker` is raised when a drop
     /// request is made, so the holder notices it at its next check point.
     pub fn acquire(&self, me: u64, breaker: &AtomicBool) {
         if self.mode == GilMode::Off {
+            let mut w = self.world.lock();
+            while w.stopping {
+                self.world_cond.wait(&mut w);
+            }
+            w.attached += 1;
+            drop(w);
             self.note_running();
             return;
         }
@@ -204,6 +232,10 @@ impl Gil {
     pub fn release(&self) {
         self.counters.holders_now.fetch_sub(1, Ordering::SeqCst);
         if self.mode == GilMode::Off {
+            let mut w = self.world.lock();
+            w.attached = w.attached.saturating_sub(1);
+            drop(w);
+            self.world_cond.notify_all();
             return;
         }
         let mut st = self.state.lock();
@@ -235,5 +267,35 @@ impl Gil {
         self.counters
             .forced_switches
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Run `f` with every other thread stopped, for the cycle collector. The caller is attached
+    /// (holds the GIL). With the GIL on or old, holding the GIL already stops everyone else.
+    /// With the GIL off: ask running threads to detach at their next check point (`stopping`
+    /// and the eval breaker), wait until none is attached, run `f`, then let them go on.
+    pub fn stop_the_world<R>(&self, breaker: &AtomicBool, f: impl FnOnce() -> R) -> R {
+        if self.mode != GilMode::Off {
+            return f();
+        }
+        let mut w = self.world.lock();
+        // Step out ourselves, and wait for any other thread stopping the world to finish.
+        w.attached = w.attached.saturating_sub(1);
+        self.world_cond.notify_all();
+        while w.stopping {
+            self.world_cond.wait(&mut w);
+        }
+        w.stopping = true;
+        self.stopping.store(true, Ordering::SeqCst);
+        breaker.store(true, Ordering::SeqCst);
+        while w.attached > 0 {
+            self.world_cond.wait(&mut w);
+        }
+        let r = parking_lot::MutexGuard::unlocked(&mut w, f);
+        w.stopping = false;
+        self.stopping.store(false, Ordering::SeqCst);
+        w.attached += 1;
+        drop(w);
+        self.world_cond.notify_all();
+        r
     }
 }

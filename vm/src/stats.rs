@@ -143,6 +143,8 @@ pub struct Report {
     pub threads: Vec<ThreadStats>,
     pub drop_requests: u64,
     pub max_concurrent: usize,
+    /// What the cycle collector did (`heap/gc.rs`).
+    pub gc: crate::heap::gc::Stats,
 }
 
 fn secs(d: Duration) -> f64 {
@@ -239,6 +241,17 @@ impl Report {
             self.drop_requests,
             self.max_concurrent
         );
+        let g = &self.gc.generations;
+        let _ = writeln!(
+            out,
+            "cycle collector: {} collections (generation 0: {}, 1: {}, 2: {}), {} unreachable objects freed, {:.3} s",
+            g.iter().map(|s| s.collections).sum::<u64>(),
+            g[0].collections,
+            g[1].collections,
+            g[2].collections,
+            g.iter().map(|s| s.collected).sum::<u64>(),
+            secs(self.gc.time)
+        );
         out
     }
 
@@ -272,7 +285,18 @@ impl Report {
                 s.forced_switches
             );
         }
-        out.push_str("]}\n");
+        let g = &self.gc.generations;
+        let _ = write!(
+            out,
+            "], \"gc\": {{\"collections\": [{}, {}, {}], \"collected\": [{}, {}, {}], \"time\": {}}}}}\n",
+            g[0].collections,
+            g[1].collections,
+            g[2].collections,
+            g[0].collected,
+            g[1].collected,
+            g[2].collected,
+            secs(self.gc.time)
+        );
         out
     }
 }

@@ -44,16 +44,20 @@
 //! One process runs one `Vm` (the CLI and the REPL each create exactly one), so there is one GIL
 //! guarding the whole heap, including the process-wide built-in types.
 //!
-//! # Room for the cycle collector
+//! # The cycle collector
 //!
-//! Every object starts with a [`Header`]. Today it holds the count; a cycle collector adds its
-//! links and flags there (and a per-type traverse hook next to the object types), without changing
-//! `Ref`'s API.
+//! Every object starts with a [`Header`]: its count, and the cycle collector's word (where the
+//! object is listed, if it is a container that may take part in a cycle). The collector lives in
+//! [`gc`]; each object type says what it references through the [`Trace`] trait
+//! (`vm/src/object/trace.rs`).
 //!
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
+pub mod gc;
 #[cfg(test)]
 mod tests;
+
+pub use gc::{Trace, Visitor};
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -109,6 +113,9 @@ pub struct Header {
     /// relaxed loads and stores on it (compiled to plain moves), the free-threaded model atomic
     /// read-modify-writes.
     count: AtomicUsize,
+    /// The cycle collector's word: where the object is listed (generation and index), or
+    /// `gc::UNTRACKED`. Changed only with the GIL held or the registry locked (`gc.rs`).
+    gc: AtomicUsize,
 }
 
 impl Header {
@@ -164,22 +171,31 @@ pub struct Ref<T> {
     _owns: PhantomData<HeapBox<T>>,
 }
 
-impl<T> Ref<T> {
-    /// Move `value` to the heap with a reference count of one.
+impl<T: Trace> Ref<T> {
+    /// Move `value` to the heap with a reference count of one; list it with the cycle collector
+    /// if it may take part in a cycle.
     #[inline]
     pub fn new(value: T) -> Ref<T> {
+        let tracked = value.needs_tracking();
         let boxed = Box::new(HeapBox {
             header: Header {
                 count: AtomicUsize::new(1),
+                gc: AtomicUsize::new(gc::UNTRACKED),
             },
             value,
         });
+        let ptr = NonNull::from(Box::leak(boxed));
+        if tracked {
+            gc::track(ptr);
+        }
         Ref {
-            ptr: NonNull::from(Box::leak(boxed)),
+            ptr,
             _owns: PhantomData,
         }
     }
+}
 
+impl<T> Ref<T> {
     #[inline(always)]
     fn heap_box(&self) -> &HeapBox<T> {
         // SAFETY: `ptr` came from `Box::leak` in `Ref::new` and the object is alive while this
@@ -219,7 +235,11 @@ impl<T> Clone for Ref<T> {
 impl<T> Drop for Ref<T> {
     #[inline]
     fn drop(&mut self) {
-        if self.heap_box().header.decref() {
+        let header = &self.heap_box().header;
+        if header.decref() {
+            if header.gc.load(Ordering::Relaxed) != gc::UNTRACKED {
+                gc::untrack(self.ptr.cast());
+            }
             // SAFETY: the count just went from 1 to 0, so this was the last reference: nothing
             // else can reach the box, and it was allocated by `Box::new` in `Ref::new`.
             drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });

@@ -3,7 +3,7 @@
 //! behaviour and the threaded tests for data races.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::*;
 
@@ -18,9 +18,13 @@ fn with_model(model: Model, f: impl FnOnce()) {
 }
 
 /// Counts how many times it is dropped.
-struct Probe<'a>(&'a AtomicUsize);
+struct Probe(Arc<AtomicUsize>);
 
-impl Drop for Probe<'_> {
+impl Trace for Probe {}
+impl Trace for ObjCell<Vec<Ref<Probe>>> {}
+impl Trace for (Probe, ObjCell<usize>) {}
+
+impl Drop for Probe {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
@@ -30,8 +34,8 @@ impl Drop for Probe<'_> {
 fn counts_and_frees_once_in_both_models() {
     for model in [Model::Gil, Model::FreeThreaded] {
         with_model(model, || {
-            let drops = AtomicUsize::new(0);
-            let a = Ref::new(Probe(&drops));
+            let drops = Arc::new(AtomicUsize::new(0));
+            let a = Ref::new(Probe(drops.clone()));
             assert_eq!(Ref::count(&a), 1);
             let b = a.clone();
             let c = b.clone();
@@ -51,10 +55,10 @@ fn counts_and_frees_once_in_both_models() {
 #[test]
 fn nested_objects_are_freed() {
     with_model(Model::Gil, || {
-        let drops = AtomicUsize::new(0);
-        let inner = Ref::new(Probe(&drops));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let inner = Ref::new(Probe(drops.clone()));
         let outer = Ref::new(ObjCell::new(vec![inner.clone(), inner]));
-        outer.lock().push(Ref::new(Probe(&drops)));
+        outer.lock().push(Ref::new(Probe(drops.clone())));
         assert_eq!(outer.read().len(), 3);
         drop(outer);
         assert_eq!(drops.load(Ordering::SeqCst), 2);
@@ -118,8 +122,8 @@ fn reentrant_lock_is_reported_not_granted() {
 #[test]
 fn free_threaded_counts_and_cells_across_threads() {
     with_model(Model::FreeThreaded, || {
-        let drops = AtomicUsize::new(0);
-        let obj = Ref::new((Probe(&drops), ObjCell::new(0usize)));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let obj = Ref::new((Probe(drops.clone()), ObjCell::new(0usize)));
         let threads = 4;
         let rounds = if cfg!(miri) { 10 } else { 1000 };
         std::thread::scope(|s| {
@@ -147,9 +151,9 @@ fn free_threaded_counts_and_cells_across_threads() {
 #[test]
 fn gil_model_counts_across_threads_under_a_lock() {
     with_model(Model::Gil, || {
-        let drops = AtomicUsize::new(0);
+        let drops = Arc::new(AtomicUsize::new(0));
         let gil = Mutex::new(());
-        let obj = Ref::new((Probe(&drops), ObjCell::new(0usize)));
+        let obj = Ref::new((Probe(drops.clone()), ObjCell::new(0usize)));
         let threads = 3;
         let rounds = if cfg!(miri) { 10 } else { 1000 };
         std::thread::scope(|s| {
@@ -175,4 +179,61 @@ fn gil_model_counts_across_threads_under_a_lock() {
         drop(obj);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     });
+}
+
+/// A tracked test object: an optional reference to another node.
+struct Node {
+    next: ObjCell<Option<Ref<Node>>>,
+    _probe: Probe,
+}
+
+impl Trace for Node {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Ok(next) = self.next.try_read() {
+            if let Some(n) = &*next {
+                visit.visit(n);
+            }
+        }
+    }
+    fn clear(&self) {
+        let next = self.next.try_lock().map(|mut g| g.take());
+        drop(next);
+    }
+}
+
+fn node(drops: &Arc<AtomicUsize>) -> Ref<Node> {
+    Ref::new(Node {
+        next: ObjCell::new(None),
+        _probe: Probe(drops.clone()),
+    })
+}
+
+#[test]
+fn the_collector_frees_cycles_and_keeps_what_is_reachable() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let before = gc::tracked_count();
+            let drops = Arc::new(AtomicUsize::new(0));
+            // A two-node cycle nothing else points at, and a self-loop kept by a local.
+            let (a, b) = (node(&drops), node(&drops));
+            *a.next.lock() = Some(b.clone());
+            *b.next.lock() = Some(a.clone());
+            let kept = node(&drops);
+            *kept.next.lock() = Some(kept.clone());
+            drop((a, b));
+            assert_eq!(gc::tracked_count(), before + 3);
+            assert_eq!(drops.load(Ordering::SeqCst), 0);
+            assert_eq!(gc::collect(2), 2);
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+            assert_eq!(gc::tracked_count(), before + 1);
+            assert!(kept.next.lock().is_some());
+            kept.clear();
+            drop(kept);
+            assert_eq!(drops.load(Ordering::SeqCst), 3);
+            assert_eq!(gc::tracked_count(), before);
+        });
+    }
 }

@@ -85,8 +85,9 @@ pub struct Vm {
     pub recursion_limit: AtomicUsize,
     pub config: Config,
     /// The eval breaker: set when a running thread must stop at its next check point
-    /// (a backward jump or a function entry) to look at pending requests.
-    pub eval_breaker: AtomicBool,
+    /// (a backward jump or a function entry) to look at pending requests. Process-wide
+    /// (`heap::gc::EVAL_BREAKER`), since the cycle collector raises it too.
+    pub eval_breaker: &'static AtomicBool,
     /// A Ctrl-C arrived and the main thread must raise `KeyboardInterrupt`.
     pub interrupted: AtomicBool,
     pub stdout: Mutex<crate::builtins::io::Stdout>,
@@ -158,7 +159,7 @@ impl Vm {
             modules: Mutex::new(crate::heap::Shared::new(Vec::new())),
             recursion_limit: AtomicUsize::new(1000),
             config,
-            eval_breaker: AtomicBool::new(false),
+            eval_breaker: &crate::heap::gc::EVAL_BREAKER,
             interrupted: AtomicBool::new(false),
             stdout: Mutex::new(crate::builtins::io::Stdout::new()),
             sources: Mutex::new(Vec::new()),
@@ -198,6 +199,7 @@ impl Vm {
             threads: self.finished_stats.lock().clone(),
             drop_requests: c.drop_requests.load(std::sync::atomic::Ordering::Relaxed),
             max_concurrent: c.max_holders.load(std::sync::atomic::Ordering::Relaxed),
+            gc: crate::heap::gc::stats(),
         }
     }
 
@@ -303,7 +305,7 @@ impl Interp {
     pub(crate) fn take_gil(&mut self) {
         use crate::stats::Activity;
         self.stats.switch_to(Activity::Waiting);
-        self.vm.gil.acquire(self.thread_id, &self.vm.eval_breaker);
+        self.vm.gil.acquire(self.thread_id, self.vm.eval_breaker);
         self.stats.switch_to(Activity::Holding);
         self.stats.acquisitions += 1;
         self.holds_gil = true;

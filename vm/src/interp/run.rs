@@ -156,11 +156,17 @@ impl Interp {
 
     /// The eval-breaker check point: called at backward jumps and function entries when the flag is up.
     fn handle_eval_breaker(&mut self) -> PyResult<()> {
-        if !self.vm.interrupted.load(Ordering::Relaxed) && !self.vm.gil.drop_requested() {
+        if !self.vm.interrupted.load(Ordering::Relaxed)
+            && !self.vm.gil.drop_requested()
+            && !crate::heap::gc::requested()
+        {
             self.vm.eval_breaker.store(false, Ordering::Relaxed);
         }
         self.check_signals()?;
         self.gil_yield_point();
+        if crate::heap::gc::take_request() {
+            self.collect_garbage(None);
+        }
         Ok(())
     }
 

@@ -55,6 +55,13 @@ impl Interp {
         if !self.holds_gil || !self.vm.gil.drop_requested() {
             return;
         }
+        if self.vm.gil.mode() == crate::gil::GilMode::Off {
+            // Another thread is stopping the world (the cycle collector): step out until it
+            // is done.
+            self.drop_gil(crate::stats::Activity::Waiting);
+            self.take_gil();
+            return;
+        }
         if self.vm.gil.mode() == crate::gil::GilMode::Old {
             self.ticks += 1;
             if self.ticks < self.vm.gil.check_interval() {
@@ -83,6 +90,20 @@ impl Interp {
         if let Some(at) = dropped_at {
             self.stats.note_hand_off(at);
         }
+    }
+
+    /// Run the cycle collector (`heap/gc.rs`) on `generation`, or on the generation that is due
+    /// when `None` (an automatic collection requested by allocation). Returns the number of
+    /// unreachable objects found. Called at check points and by `gc.collect()`, where this
+    /// thread borrows no object's contents; every other thread is stopped meanwhile.
+    pub fn collect_garbage(&mut self, generation: Option<usize>) -> usize {
+        let Some(generation) = generation.or_else(crate::heap::gc::due_generation) else {
+            return 0;
+        };
+        let gil = &self.vm.gil;
+        gil.stop_the_world(self.vm.eval_breaker, || {
+            crate::heap::gc::collect(generation)
+        })
     }
 
     /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's

@@ -7,6 +7,7 @@ mod func;
 mod iter;
 mod module;
 mod str;
+mod trace;
 
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;

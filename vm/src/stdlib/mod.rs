@@ -7,6 +7,7 @@ pub mod atexit;
 pub mod cpython_names;
 pub mod deque;
 pub mod file;
+pub mod gc;
 pub mod io;
 pub mod math;
 pub mod minilib;
@@ -43,6 +44,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "queue" => Some(queue::queue_module()),
         "collections" => Some(deque::collections_module()),
         "math" => Some(math::module()),
+        "gc" => Some(gc::module()),
         "time" => Some(time::module()),
         "sys" => Some(sys::module()),
         "string" => Some(string::string_module()),

@@ -1,0 +1,635 @@
+//! The cycle collector (stage 4, the heap): finds groups of objects that only keep each other
+//! alive and breaks them, as CPython's `Modules/gcmodule.c` does.
+//!
+//! Reference counting frees an object the moment its count reaches zero, but a cycle (`a.b = b;
+//! b.a = a`, a list that contains itself) keeps every count above zero forever. CPython's answer,
+//! and ours:
+//!
+//! 1. **Tracking.** Every object that can take part in a cycle (a *container*: list, dict, set,
+//!    instance, class, function, cell, generator, iterator, a tuple holding containers) is listed
+//!    in a registry when it is made ([`Trace::needs_tracking`]) and leaves it when freed. Strings,
+//!    numbers and tuples of them are never listed: they cannot point back at anything.
+//! 2. **Generations.** New objects go to generation 0. Each type knows how to *trace* its
+//!    references ([`Trace::trace`], CPython's `tp_traverse`) and how to *clear* them
+//!    ([`Trace::clear`], `tp_clear`). When more than `threshold[0]` (700) objects have been made
+//!    since the last collection (net of those freed), generation 0 is collected; survivors move to
+//!    generation 1. Every 10 collections of generation 0 collect generation 1 too, and every 10 of
+//!    those generation 2 (when enough has piled up there), as in CPython.
+//! 3. **Finding garbage** in the generations being collected, without knowing the roots:
+//!    * copy each object's reference count to a scratch counter (`refs`);
+//!    * trace every object and subtract one from the scratch counter of each object it points
+//!      at *inside the collected set*. What is left is the number of references from outside:
+//!      local variables, the stack, older generations, untracked holders (a thread blocked in a
+//!      system call, a native object's Rust fields). Anything counted that we cannot see counts
+//!      as outside, so the collector errs on the side of keeping objects alive;
+//!    * every object with outside references is reachable, and so is everything it reaches;
+//!    * the rest is garbage: only cycles keep it alive.
+//! 4. **Breaking the cycles.** The collector takes a reference to every garbage object (so none is
+//!    freed half-way), clears each one (a list drops its items, an instance its attributes), then
+//!    lets go: the counts fall to zero and ordinary reference counting frees them. Because garbage
+//!    is freed only through counts reaching zero, a wrongly cleared object would be a wrong
+//!    answer, never freed memory in use.
+//!
+//! When it runs: allocation only *requests* a collection (it raises the eval breaker); the
+//! interpreter collects at its next check point (`interp/run.rs`), where no object's contents are
+//! borrowed. With the GIL, the collecting thread holds it, so the world is stopped for free. With
+//! the GIL off, the collector stops the world first (`gil.rs: Gil::stop_the_world`).
+//!
+//! The registry is a `Vec` per generation; an object's header holds its generation and index (so
+//! freeing it is a swap-remove). Under the GIL model it is reached without a lock, guarded by the
+//! GIL like everything else in the heap; free-threaded, it has a mutex of its own.
+
+use std::any::TypeId;
+use std::cell::UnsafeCell;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::lock_api::RawMutex as RawMutexApi;
+
+use super::{free_threaded, HeapBox, Header, Ref};
+
+/// What the collector needs to know about an object type. Every type stored in a [`Ref`]
+/// implements it; the defaults describe an object that references nothing the collector tracks.
+pub trait Trace: 'static {
+    /// Whether this new object must be tracked (it may become part of a cycle).
+    fn needs_tracking(&self) -> bool {
+        false
+    }
+
+    /// Visit every counted reference this object owns (CPython's `tp_traverse`). Visiting too few
+    /// only keeps objects alive; visiting a reference the object does not own would be a bug.
+    fn trace(&self, _visit: &mut Visitor<'_>) {}
+
+    /// Drop the references this object owns, to break a cycle (CPython's `tp_clear`). Runs no
+    /// Python code.
+    fn clear(&self) {}
+}
+
+/// Passed to [`Trace::trace`]: receives the references an object owns.
+pub struct Visitor<'a> {
+    f: &'a mut dyn FnMut(NonNull<Header>),
+}
+
+impl Visitor<'_> {
+    /// Report one reference owned by the object being traced.
+    #[inline]
+    pub fn visit<T>(&mut self, r: &Ref<T>) {
+        (self.f)(r.ptr.cast());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header's collector word.
+
+/// The collector word of an untracked object.
+pub(super) const UNTRACKED: usize = usize::MAX;
+/// Low bits: the generation (0..=2, or [`PERMANENT`] after `gc.freeze()`).
+const GEN_MASK: usize = 0b11;
+/// Set while the object is in the set being collected; the index is then into that set.
+const COLLECTING: usize = 0b100;
+const INDEX_SHIFT: u32 = 3;
+/// `gc.freeze()` moves objects here: never collected.
+const PERMANENT: usize = 3;
+const GENERATIONS: usize = 3;
+
+fn word(generation: usize, index: usize) -> usize {
+    (index << INDEX_SHIFT) | generation
+}
+
+// ---------------------------------------------------------------------------------------------
+// Type-erased access to tracked objects.
+
+/// What the registry keeps per type: the object's `Trace` methods, callable on a bare header.
+struct VTable {
+    trace: unsafe fn(NonNull<Header>, &mut Visitor<'_>),
+    clear: unsafe fn(NonNull<Header>),
+    /// Drop one counted reference (freeing the object if it was the last).
+    release: unsafe fn(NonNull<Header>),
+    type_id: fn() -> TypeId,
+}
+
+struct VTableOf<T>(PhantomData<T>);
+
+impl<T: Trace> VTableOf<T> {
+    const VTABLE: VTable = VTable {
+        trace: trace_erased::<T>,
+        clear: clear_erased::<T>,
+        release: release_erased::<T>,
+        type_id: TypeId::of::<T>,
+    };
+}
+
+/// # Safety
+/// `h` is the header of a live `HeapBox<T>`.
+unsafe fn value_of<'a, T>(h: NonNull<Header>) -> &'a T {
+    // SAFETY: per the contract, `h` starts a live `HeapBox<T>` (`repr(C)`, header first).
+    unsafe { &h.cast::<HeapBox<T>>().as_ref().value }
+}
+
+/// # Safety
+/// `h` is the header of a live `HeapBox<T>`.
+unsafe fn trace_erased<T: Trace>(h: NonNull<Header>, visit: &mut Visitor<'_>) {
+    // SAFETY: forwarded contract.
+    unsafe { value_of::<T>(h) }.trace(visit)
+}
+
+/// # Safety
+/// `h` is the header of a live `HeapBox<T>`.
+unsafe fn clear_erased<T: Trace>(h: NonNull<Header>) {
+    // SAFETY: forwarded contract.
+    unsafe { value_of::<T>(h) }.clear()
+}
+
+/// # Safety
+/// `h` is the header of a live `HeapBox<T>` and the caller owns one of its counted references.
+unsafe fn release_erased<T: Trace>(h: NonNull<Header>) {
+    drop(Ref::<T> {
+        ptr: h.cast(),
+        _owns: PhantomData,
+    });
+}
+
+/// A counted reference to a tracked object of unknown type (what `gc.get_objects()` walks).
+/// Not `Send`: like [`Ref`], it is used with the GIL held.
+pub struct Tracked {
+    obj: NonNull<Header>,
+    vt: &'static VTable,
+}
+
+impl Tracked {
+    /// # Safety
+    /// `obj` is a live object whose type's vtable is `vt`; the caller holds the GIL (or the world
+    /// is stopped) so the object cannot be freed before the count is raised.
+    unsafe fn new(obj: NonNull<Header>, vt: &'static VTable) -> Tracked {
+        // SAFETY: per the contract, `obj` is a live object's header.
+        unsafe { obj.as_ref() }.incref();
+        Tracked { obj, vt }
+    }
+
+    /// The object as a `Ref<T>`, if it is a `T`.
+    pub fn downcast<T: Trace>(&self) -> Option<Ref<T>> {
+        if (self.vt.type_id)() != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: the type ids match, so `obj` starts a `HeapBox<T>`; it is alive because this
+        // handle holds a counted reference.
+        unsafe { self.obj.as_ref() }.incref();
+        Some(Ref {
+            ptr: self.obj.cast(),
+            _owns: PhantomData,
+        })
+    }
+
+    /// The tracked objects this one references (`gc.get_referents`).
+    pub fn referents(&self) -> Vec<Tracked> {
+        let mut out = Vec::new();
+        with_registry(|_reg| {
+            let mut f = |h: NonNull<Header>| {
+                // SAFETY: `h` was just visited as a reference `self.obj` owns, so it is alive; its
+                // collector word says whether it is tracked and where its vtable is kept.
+                if let Some(vt) = unsafe { lookup_vtable(_reg, h) } {
+                    // SAFETY: alive (above), vtable from the registry; the GIL (or the registry
+                    // lock with the world stopped) is held.
+                    out.push(unsafe { Tracked::new(h, vt) });
+                }
+            };
+            // SAFETY: `self.obj` is alive (we hold a count) and `vt` is its type's vtable.
+            unsafe { (self.vt.trace)(self.obj, &mut Visitor { f: &mut f }) };
+        });
+        out
+    }
+
+    /// Does this object reference `target` (`gc.get_referrers`)?
+    pub fn refers_to(&self, target: &Tracked) -> bool {
+        let mut found = false;
+        let mut f = |h: NonNull<Header>| found |= h == target.obj;
+        // SAFETY: `self.obj` is alive (we hold a count) and `vt` is its type's vtable.
+        unsafe { (self.vt.trace)(self.obj, &mut Visitor { f: &mut f }) };
+        found
+    }
+
+    /// Identity of the object (its address).
+    pub fn addr(&self) -> usize {
+        self.obj.as_ptr() as usize
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        // SAFETY: this handle owns one counted reference to a live object of the vtable's type.
+        unsafe { (self.vt.release)(self.obj) }
+    }
+}
+
+/// The vtable of a tracked object, found through its collector word.
+///
+/// # Safety
+/// `h` is a live object's header.
+unsafe fn lookup_vtable(reg: &Registry, h: NonNull<Header>) -> Option<&'static VTable> {
+    // SAFETY: per the contract.
+    let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
+    if w == UNTRACKED || w & COLLECTING != 0 {
+        return None;
+    }
+    reg.gens[w & GEN_MASK]
+        .get(w >> INDEX_SHIFT)
+        .filter(|e| e.obj == h)
+        .map(|e| e.vt)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry.
+
+struct Entry {
+    obj: NonNull<Header>,
+    vt: &'static VTable,
+}
+
+/// What the collector has done, for `gc.get_stats()` and `--stats`.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct GenStats {
+    pub collections: u64,
+    pub collected: u64,
+    pub uncollectable: u64,
+}
+
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Stats {
+    pub generations: [GenStats; GENERATIONS],
+    /// Total time spent collecting.
+    pub time: Duration,
+}
+
+struct Registry {
+    /// Generations 0, 1, 2 and the permanent one (`gc.freeze()`).
+    gens: [Vec<Entry>; 4],
+    /// `gc.get_count()`: net allocations since the last collection of generation 0, then the
+    /// collections of each generation since the last collection of the next one.
+    count: [usize; GENERATIONS],
+    threshold: [usize; GENERATIONS],
+    enabled: bool,
+    /// A collection is running (no other may start; allocation does not request one).
+    collecting: bool,
+    /// Objects that survived a collection of generation 1 since the last full collection, and
+    /// the size of generation 2 then: a full collection waits until the first is a quarter of
+    /// the second, as in CPython, so that it stays linear overall.
+    long_lived_pending: usize,
+    long_lived_total: usize,
+    stats: Stats,
+}
+
+struct GcState {
+    /// Free-threaded model only: guards `registry`.
+    lock: parking_lot::RawMutex,
+    registry: UnsafeCell<Registry>,
+}
+
+// SAFETY: the registry is reached only through `with_registry`, which takes `lock` in the
+// free-threaded model; in the GIL model every caller holds the GIL (objects are made and freed
+// only with the GIL held, see the heap module's comment), which serializes all access.
+unsafe impl Sync for GcState {}
+
+static GC: GcState = GcState {
+    lock: parking_lot::RawMutex::INIT,
+    registry: UnsafeCell::new(Registry {
+        gens: [Vec::new(), Vec::new(), Vec::new(), Vec::new()],
+        count: [0; GENERATIONS],
+        threshold: [700, 10, 10],
+        enabled: true,
+        collecting: false,
+        long_lived_pending: 0,
+        long_lived_total: 0,
+        stats: Stats {
+            generations: [GenStats {
+                collections: 0,
+                collected: 0,
+                uncollectable: 0,
+            }; GENERATIONS],
+            time: Duration::ZERO,
+        },
+    }),
+};
+
+/// Set when allocation has passed the threshold: the interpreter collects at its next check
+/// point (it also raises [`EVAL_BREAKER`]).
+static COLLECT_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// The interpreter's eval breaker: raised when a running thread must stop at its next check point
+/// (a GIL drop request, Ctrl-C, a collection). Process-wide, like the heap it serves.
+pub static EVAL_BREAKER: AtomicBool = AtomicBool::new(false);
+
+/// Run `f` with exclusive access to the registry. `f` must not drop or make heap references
+/// (that would come back here).
+fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
+    type Guard = <parking_lot::RawMutex as RawMutexApi>::Guard;
+    struct Unlock(Option<Guard>);
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            if let Some(guard) = self.0.take() {
+                // SAFETY: the guard came from `GC.lock.lock()` below and is released once.
+                unsafe { GC.lock.unlock(guard) }
+            }
+        }
+    }
+    let _unlock = Unlock(free_threaded().then(|| GC.lock.lock()));
+    // SAFETY: exclusive access: free-threaded, the lock is held; under the GIL model the caller
+    // holds the GIL (see `GcState`'s `Sync`). Callers never re-enter (documented above).
+    f(unsafe { &mut *GC.registry.get() })
+}
+
+/// List a new object in generation 0 (called by `Ref::new` for objects that need tracking).
+pub(super) fn track<T: Trace>(obj: NonNull<HeapBox<T>>) {
+    let h: NonNull<Header> = obj.cast();
+    let request = with_registry(|reg| {
+        let gen0 = &mut reg.gens[0];
+        // SAFETY: `obj` was just allocated by `Ref::new` and is alive.
+        unsafe { h.as_ref() }.gc.store(word(0, gen0.len()), Ordering::Relaxed);
+        gen0.push(Entry {
+            obj: h,
+            vt: &VTableOf::<T>::VTABLE,
+        });
+        reg.count[0] += 1;
+        reg.enabled && !reg.collecting && reg.count[0] > reg.threshold[0] && reg.threshold[0] > 0
+    });
+    if request {
+        COLLECT_REQUESTED.store(true, Ordering::Relaxed);
+        EVAL_BREAKER.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Take a freed object off the registry (called by `Ref`'s drop before freeing a tracked object).
+pub(super) fn untrack(h: NonNull<Header>) {
+    with_registry(|reg| {
+        // SAFETY: the object is being freed by its last reference, so it is still allocated.
+        let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
+        let (g, i) = (w & GEN_MASK, w >> INDEX_SHIFT);
+        let list = &mut reg.gens[g];
+        if w & COLLECTING != 0 || list.get(i).map(|e| e.obj) != Some(h) {
+            // The registry and the header disagree: continuing could corrupt it further.
+            std::process::abort();
+        }
+        list.swap_remove(i);
+        if let Some(moved) = list.get(i) {
+            // SAFETY: every listed object is alive (it is removed here before being freed).
+            unsafe { moved.obj.as_ref() }
+                .gc
+                .store(word(g, i), Ordering::Relaxed);
+        }
+        if g == 0 {
+            reg.count[0] = reg.count[0].saturating_sub(1);
+        }
+    });
+}
+
+/// Is the object behind `r` tracked?
+pub fn is_tracked<T>(r: &Ref<T>) -> bool {
+    r.heap_box().header.gc.load(Ordering::Relaxed) != UNTRACKED
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collecting.
+
+/// True (once) if allocation asked for a collection: the caller collects.
+pub fn take_request() -> bool {
+    COLLECT_REQUESTED.load(Ordering::Relaxed) && COLLECT_REQUESTED.swap(false, Ordering::Relaxed)
+}
+
+/// Whether a collection has been requested and not yet taken.
+pub fn requested() -> bool {
+    COLLECT_REQUESTED.load(Ordering::Relaxed)
+}
+
+/// The generation an automatic collection should collect now, if any (CPython's
+/// `gc_collect_generations`).
+pub fn due_generation() -> Option<usize> {
+    with_registry(|reg| {
+        if !reg.enabled || reg.collecting {
+            return None;
+        }
+        (0..GENERATIONS).rev().find(|&g| {
+            reg.count[g] > reg.threshold[g]
+                && reg.threshold[g] > 0
+                && (g < 2 || reg.long_lived_pending > reg.long_lived_total / 4)
+        })
+    })
+}
+
+/// Collect generations `0..=generation` and return how many unreachable objects were found.
+///
+/// The caller must have the world stopped: hold the GIL, or (free-threaded) be the only thread
+/// attached, and hold no object's contents borrowed.
+pub fn collect(generation: usize) -> usize {
+    let generation = generation.min(GENERATIONS - 1);
+    let start = Instant::now();
+    let garbage = with_registry(|reg| {
+        if reg.collecting {
+            return None;
+        }
+        reg.collecting = true;
+        Some(find_garbage(reg, generation))
+    });
+    let Some(garbage) = garbage else { return 0 };
+    let found = garbage.len();
+    // Break the cycles: every garbage object is kept alive by `garbage` until all are cleared.
+    for obj in &garbage {
+        // SAFETY: alive (the handle holds a count); `vt` is its type's vtable.
+        unsafe { (obj.vt.clear)(obj.obj) };
+    }
+    drop(garbage);
+    with_registry(|reg| {
+        reg.collecting = false;
+        let s = &mut reg.stats;
+        s.generations[generation].collections += 1;
+        s.generations[generation].collected += found as u64;
+        s.time += start.elapsed();
+    });
+    found
+}
+
+/// The heart of the collector (see the module comment): move generations `0..=generation` aside,
+/// compute which of their objects are only reachable from each other, put the survivors in the
+/// next generation and return handles to the garbage.
+fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
+    // The set being collected, with each object's collector word pointing into it.
+    let mut set: Vec<Entry> = Vec::new();
+    for g in 0..=generation {
+        set.append(&mut reg.gens[g]);
+    }
+    let mut refs: Vec<isize> = Vec::with_capacity(set.len());
+    for (i, e) in set.iter().enumerate() {
+        // SAFETY: listed objects are alive.
+        let h = unsafe { e.obj.as_ref() };
+        h.gc.store((i << INDEX_SHIFT) | COLLECTING, Ordering::Relaxed);
+        refs.push(h.count.load(Ordering::Relaxed).min(isize::MAX as usize) as isize);
+    }
+    let member = |h: NonNull<Header>| -> Option<usize> {
+        // SAFETY: `h` was visited as a reference owned by a live object, so it is alive.
+        let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
+        (w != UNTRACKED && w & COLLECTING != 0).then_some(w >> INDEX_SHIFT)
+    };
+    // Subtract the references made from inside the set.
+    for e in &set {
+        let mut f = |h: NonNull<Header>| {
+            if let Some(j) = member(h) {
+                refs[j] -= 1;
+            }
+        };
+        // SAFETY: alive, and `vt` is its type's vtable.
+        unsafe { (e.vt.trace)(e.obj, &mut Visitor { f: &mut f }) };
+    }
+    // Whatever still has outside references is reachable, with everything it reaches.
+    let mut reachable = vec![false; set.len()];
+    let mut work: Vec<usize> = (0..set.len()).filter(|&i| refs[i] > 0).collect();
+    for &i in &work {
+        reachable[i] = true;
+    }
+    while let Some(i) = work.pop() {
+        let mut f = |h: NonNull<Header>| {
+            if let Some(j) = member(h) {
+                if !reachable[j] {
+                    reachable[j] = true;
+                    work.push(j);
+                }
+            }
+        };
+        // SAFETY: alive, and `vt` is its type's vtable.
+        unsafe { (set[i].vt.trace)(set[i].obj, &mut Visitor { f: &mut f }) };
+    }
+    // Survivors age by one generation; the garbage stays listed (it is untracked as it is freed)
+    // in the same generation, behind a handle that keeps it alive until it has been cleared.
+    let target = (generation + 1).min(GENERATIONS - 1);
+    let mut garbage = Vec::new();
+    let mut survivors = 0;
+    for (e, alive) in set.into_iter().zip(reachable) {
+        let list = &mut reg.gens[target];
+        // SAFETY: listed objects are alive.
+        unsafe { e.obj.as_ref() }
+            .gc
+            .store(word(target, list.len()), Ordering::Relaxed);
+        if alive {
+            survivors += 1;
+        } else {
+            // SAFETY: alive (still listed) and `vt` is its type's vtable; the world is stopped.
+            garbage.push(unsafe { Tracked::new(e.obj, e.vt) });
+        }
+        list.push(e);
+    }
+    // CPython's bookkeeping of counts and of the full-collection heuristic.
+    for g in 0..=generation {
+        reg.count[g] = 0;
+    }
+    if generation + 1 < GENERATIONS {
+        reg.count[generation + 1] += 1;
+    }
+    match generation {
+        1 => reg.long_lived_pending += survivors,
+        2 => {
+            reg.long_lived_pending = 0;
+            reg.long_lived_total = reg.gens[2].len();
+        }
+        _ => {}
+    }
+    garbage
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `gc` module's settings and views.
+
+pub fn enable(on: bool) {
+    with_registry(|reg| reg.enabled = on);
+}
+
+pub fn is_enabled() -> bool {
+    with_registry(|reg| reg.enabled)
+}
+
+pub fn get_count() -> [usize; GENERATIONS] {
+    with_registry(|reg| reg.count)
+}
+
+pub fn get_threshold() -> [usize; GENERATIONS] {
+    with_registry(|reg| reg.threshold)
+}
+
+/// `gc.set_threshold`: the given thresholds, the others unchanged.
+pub fn set_threshold(values: &[usize]) {
+    with_registry(|reg| {
+        for (t, v) in reg.threshold.iter_mut().zip(values) {
+            *t = *v;
+        }
+    });
+}
+
+pub fn stats() -> Stats {
+    with_registry(|reg| reg.stats)
+}
+
+/// Handles to the tracked objects, of one generation or all (`gc.get_objects`).
+pub fn objects(generation: Option<usize>) -> Vec<Tracked> {
+    with_registry(|reg| {
+        let gens: &[Vec<Entry>] = match generation {
+            Some(g) => std::slice::from_ref(&reg.gens[g.min(PERMANENT)]),
+            None => &reg.gens[..],
+        };
+        gens.iter()
+            .flatten()
+            // SAFETY: listed objects are alive; the caller holds the GIL.
+            .map(|e| unsafe { Tracked::new(e.obj, e.vt) })
+            .collect()
+    })
+}
+
+/// `gc.freeze()`: move every tracked object to the permanent generation.
+pub fn freeze() {
+    with_registry(|reg| {
+        for g in 0..GENERATIONS {
+            let moved = std::mem::take(&mut reg.gens[g]);
+            for e in moved {
+                let perm = &mut reg.gens[PERMANENT];
+                // SAFETY: listed objects are alive.
+                unsafe { e.obj.as_ref() }
+                    .gc
+                    .store(word(PERMANENT, perm.len()), Ordering::Relaxed);
+                perm.push(e);
+            }
+        }
+        reg.count[0] = 0;
+    });
+}
+
+/// `gc.unfreeze()`: back to the oldest generation.
+pub fn unfreeze() {
+    with_registry(|reg| {
+        let moved = std::mem::take(&mut reg.gens[PERMANENT]);
+        for e in moved {
+            let old = &mut reg.gens[GENERATIONS - 1];
+            // SAFETY: listed objects are alive.
+            unsafe { e.obj.as_ref() }
+                .gc
+                .store(word(GENERATIONS - 1, old.len()), Ordering::Relaxed);
+            old.push(e);
+        }
+    });
+}
+
+pub fn freeze_count() -> usize {
+    with_registry(|reg| reg.gens[PERMANENT].len())
+}
+
+/// A handle to the object behind `r`, if it is tracked (for `gc.get_referents` of a value).
+pub fn tracked<T>(r: &Ref<T>) -> Option<Tracked> {
+    let h: NonNull<Header> = r.ptr.cast();
+    with_registry(|reg| {
+        // SAFETY: `r` keeps the object alive.
+        let vt = unsafe { lookup_vtable(reg, h) }?;
+        // SAFETY: alive (`r`), vtable from the registry.
+        Some(unsafe { Tracked::new(h, vt) })
+    })
+}
+
+/// Count the tracked objects (for tests).
+pub fn tracked_count() -> usize {
+    with_registry(|reg| reg.gens.iter().map(Vec::len).sum())
+}

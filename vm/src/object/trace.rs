@@ -1,0 +1,357 @@
+//! What each object type references, for the cycle collector (`heap/gc.rs`): CPython's
+//! `tp_traverse` and `tp_clear`, gathered in one file per type.
+//!
+//! * `needs_tracking`: containers that can take part in a cycle are tracked. A tuple, being
+//!   immutable, is tracked only if it holds something that is (CPython untracks such tuples at
+//!   its first collection; we decide at creation). Strings, numbers, ranges and code are never.
+//! * `trace`: report every counted reference the object owns. The contents are read with
+//!   `try_read`: contents in use (impossible at the collector's safe points, but cheap to allow)
+//!   are simply not traced, which only keeps objects alive.
+//! * `clear`: drop what the object owns, to break a cycle. The contents are moved out under the
+//!   cell's guard and dropped after it is released, since dropping them may free other objects.
+//!   Immutable parts (a tuple's items, a bound method's function) are left: clearing the mutable
+//!   members of a cycle is enough to break it, as in CPython.
+
+use crate::heap::{Trace, Visitor};
+use crate::interp::code::Code;
+use crate::interp::frame::Frame;
+use crate::num::BigInt;
+use crate::object::{
+    BoundMethod, ByteArray, CellObj, Class, Dict, ExcData, Function, Generator, Hint, Instance,
+    IterObj, IterState, List, Module, NativeFunction, Payload, PyBytes, PyStr, Range, RangeIter,
+    SetObj, Slice, Tuple,
+};
+use crate::value::Value;
+
+impl Value {
+    /// Report the heap object behind this value, if it is one the collector may track.
+    #[inline]
+    pub fn trace(&self, visit: &mut Visitor<'_>) {
+        match self {
+            Value::Tuple(r) => visit.visit(r),
+            Value::List(r) => visit.visit(r),
+            Value::Dict(r) => visit.visit(r),
+            Value::Set(r) => visit.visit(r),
+            Value::Function(r) => visit.visit(r),
+            Value::BoundMethod(r) => visit.visit(r),
+            Value::Class(r) => visit.visit(r),
+            Value::Instance(r) => visit.visit(r),
+            Value::Module(r) => visit.visit(r),
+            Value::Iter(r) => visit.visit(r),
+            Value::Generator(r) => visit.visit(r),
+            Value::Cell(r) => visit.visit(r),
+            _ => {}
+        }
+    }
+
+    /// Could this value be part of a cycle (is it, or may it become, a tracked object)?
+    pub fn may_be_tracked(&self) -> bool {
+        match self {
+            Value::Tuple(t) => crate::heap::gc::is_tracked(t),
+            Value::Set(s) if s.frozen => crate::heap::gc::is_tracked(s),
+            Value::List(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::Function(_)
+            | Value::BoundMethod(_)
+            | Value::Class(_)
+            | Value::Instance(_)
+            | Value::Module(_)
+            | Value::Iter(_)
+            | Value::Generator(_)
+            | Value::Cell(_) => true,
+            _ => false,
+        }
+    }
+}
+
+fn trace_all<'v>(values: impl IntoIterator<Item = &'v Value>, visit: &mut Visitor<'_>) {
+    for v in values {
+        v.trace(visit);
+    }
+}
+
+fn trace_opt(v: &Option<Value>, visit: &mut Visitor<'_>) {
+    if let Some(v) = v {
+        v.trace(visit);
+    }
+}
+
+/// Types that never reference a tracked object.
+macro_rules! untracked {
+    ($($t:ty),*) => { $(impl Trace for $t {})* };
+}
+untracked!(PyStr, PyBytes, ByteArray, BigInt, Range, RangeIter, NativeFunction, Code);
+
+/// A slice's bounds are almost always ints; CPython does not track slices either.
+impl Trace for Slice {}
+
+impl Trace for Tuple {
+    fn needs_tracking(&self) -> bool {
+        self.items.iter().any(Value::may_be_tracked)
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        trace_all(self.items.iter(), visit);
+    }
+}
+
+impl Trace for List {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Ok(items) = self.items.try_read() {
+            trace_all(items.iter(), visit);
+        }
+    }
+    fn clear(&self) {
+        let items = self.items.try_lock().map(|mut g| std::mem::take(&mut *g));
+        drop(items);
+    }
+}
+
+impl Trace for Dict {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Ok(map) = self.map.try_read() {
+            for (k, v) in map.iter() {
+                k.value.trace(visit);
+                v.trace(visit);
+            }
+        }
+    }
+    fn clear(&self) {
+        let map = self.map.try_lock().map(|mut g| std::mem::take(&mut *g));
+        // Keys went away: caches that trust a name's absence must look again.
+        self.layout
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        drop(map);
+    }
+}
+
+impl Trace for SetObj {
+    fn needs_tracking(&self) -> bool {
+        !self.frozen
+            || self
+                .items
+                .try_read()
+                .map_or(true, |items| items.iter().any(|k| k.value.may_be_tracked()))
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Ok(items) = self.items.try_read() {
+            trace_all(items.iter().map(|k| &k.value), visit);
+        }
+    }
+    fn clear(&self) {
+        let items = self.items.try_lock().map(|mut g| std::mem::take(&mut *g));
+        drop(items);
+    }
+}
+
+impl Trace for Function {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        visit.visit(&self.globals);
+        trace_all(self.defaults.iter(), visit);
+        if let Some(kw) = &self.kwdefaults {
+            visit.visit(kw);
+        }
+        for cell in self.closure.iter() {
+            visit.visit(cell);
+        }
+        if let Ok(attrs) = self.attrs.try_read() {
+            trace_all(attrs.values(), visit);
+        }
+    }
+    fn clear(&self) {
+        let attrs = self.attrs.try_lock().map(|mut g| std::mem::take(&mut *g));
+        drop(attrs);
+    }
+}
+
+impl Trace for BoundMethod {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        self.receiver.trace(visit);
+        self.func.trace(visit);
+    }
+}
+
+impl Trace for CellObj {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Ok(v) = self.value.try_read() {
+            v.trace(visit);
+        }
+    }
+    fn clear(&self) {
+        let v = self.value.try_lock().map(|mut g| std::mem::take(&mut *g));
+        drop(v);
+    }
+}
+
+impl Trace for Class {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Some(b) = &self.base {
+            visit.visit(b);
+        }
+        for b in self.bases.iter().chain(self.mro_tail.iter()) {
+            visit.visit(b);
+        }
+        if let Ok(dict) = self.dict.try_read() {
+            trace_all(dict.values(), visit);
+        }
+        if let Ok(cache) = self.cache.try_read() {
+            trace_all(cache.1.values().flatten(), visit);
+        }
+    }
+    fn clear(&self) {
+        let dict = self.dict.try_lock().map(|mut g| std::mem::take(&mut *g));
+        let cache = self.cache.try_lock().map(|mut g| std::mem::take(&mut g.1));
+        drop((dict, cache));
+    }
+}
+
+fn trace_exc(data: &ExcData, visit: &mut Visitor<'_>) {
+    trace_all(data.args.iter(), visit);
+    trace_opt(&data.cause, visit);
+    trace_opt(&data.context, visit);
+    if let Some(Hint::Attribute { obj, .. }) = &data.hint {
+        obj.trace(visit);
+    }
+}
+
+impl Trace for Instance {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        visit.visit(&self.class);
+        if let Ok(dict) = self.dict.try_read() {
+            trace_all(dict.values(), visit);
+        }
+        match &self.payload {
+            Payload::Exception(data) => {
+                if let Ok(data) = data.try_read() {
+                    trace_exc(&data, visit);
+                }
+            }
+            Payload::Super { start, obj } => {
+                visit.visit(start);
+                obj.trace(visit);
+            }
+            Payload::Property { fget, fset, fdel } => trace_all([fget, fset, fdel], visit),
+            Payload::Wrapped(v) => v.trace(visit),
+            Payload::DictView(d, _) => visit.visit(d),
+            // Native data (a thread, a queue's storage) is opaque here: what it holds counts as
+            // an outside reference and stays alive.
+            Payload::None | Payload::Member { .. } | Payload::Native(_) => {}
+        }
+    }
+    fn clear(&self) {
+        let dict = self.dict.try_lock().map(|mut g| std::mem::take(&mut *g));
+        let exc = match &self.payload {
+            Payload::Exception(data) => data.try_lock().map(|mut g| std::mem::take(&mut *g)).ok(),
+            _ => None,
+        };
+        drop((dict, exc));
+    }
+}
+
+impl Trace for Module {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        visit.visit(&self.dict);
+    }
+}
+
+impl Trace for IterObj {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        let Ok(state) = self.state.try_read() else {
+            return;
+        };
+        match &*state {
+            IterState::List { list, .. } => visit.visit(list),
+            IterState::Tuple { tuple, .. } => visit.visit(tuple),
+            IterState::Items { items, dict, set, .. } => {
+                trace_all(items.iter(), visit);
+                if let Some((d, ..)) = dict {
+                    visit.visit(d);
+                }
+                if let Some((s, _)) = set {
+                    visit.visit(s);
+                }
+            }
+            IterState::Guarded { items, .. } | IterState::Reversed { items } => {
+                trace_all(items.iter(), visit)
+            }
+            IterState::Enumerate { inner, .. } | IterState::SeqIter { obj: inner, .. } => {
+                inner.trace(visit)
+            }
+            IterState::Zip { inners, .. } => trace_all(inners.iter(), visit),
+            IterState::Map { func, inners } => {
+                func.trace(visit);
+                trace_all(inners.iter(), visit);
+            }
+            IterState::Filter { func, inner } => {
+                func.trace(visit);
+                inner.trace(visit);
+            }
+            IterState::Str { .. } | IterState::RangeCountdown { .. } | IterState::Exhausted => {}
+        }
+    }
+    fn clear(&self) {
+        let old = self
+            .state
+            .try_lock()
+            .map(|mut g| std::mem::replace(&mut *g, IterState::Exhausted));
+        drop(old);
+    }
+}
+
+fn trace_frame(frame: &Frame, visit: &mut Visitor<'_>) {
+    visit.visit(&frame.globals);
+    trace_all(frame.locals.iter().chain(frame.stack.iter()), visit);
+    for cell in &frame.cells {
+        visit.visit(cell);
+    }
+    if let Some(ns) = &frame.namespace {
+        visit.visit(ns);
+    }
+    trace_opt(&frame.saved_exc, visit);
+}
+
+impl Trace for Generator {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        // A running generator's frame is out of its cell (or the cell is borrowed): its values
+        // are the running thread's, outside references.
+        if let Ok(frame) = self.frame.try_read() {
+            if let Some(frame) = frame.as_deref() {
+                trace_frame(frame, visit);
+            }
+        }
+    }
+    fn clear(&self) {
+        let frame = self.frame.try_lock().map(|mut g| g.take());
+        drop(frame);
+    }
+}

@@ -1,0 +1,207 @@
+//! The `gc` module (stage: standard library): the program's window on the cycle collector in
+//! `heap/gc.rs` — collect now, switch automatic collection off and on, read and set the
+//! thresholds, list the tracked objects.
+
+use crate::builtins::args::{Sig, Style};
+use crate::builtins::Methods;
+use crate::heap::gc::{self as heap_gc, Tracked};
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{
+    BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
+    SetObj, Tuple,
+};
+use crate::stdlib::module_from_fns;
+use crate::value::Value;
+use crate::{err, PyResult};
+
+const FUNCS: Methods = &[
+    ("collect", collect),
+    ("enable", enable),
+    ("disable", disable),
+    ("isenabled", isenabled),
+    ("get_count", get_count),
+    ("get_threshold", get_threshold),
+    ("set_threshold", set_threshold),
+    ("get_objects", get_objects),
+    ("get_stats", get_stats),
+    ("is_tracked", is_tracked),
+    ("is_finalized", is_finalized),
+    ("freeze", freeze),
+    ("unfreeze", unfreeze),
+    ("get_freeze_count", get_freeze_count),
+];
+
+const GENERATIONS: i64 = 3;
+
+pub fn module() -> Ref<Module> {
+    // `gc.garbage` holds objects the collector found but could not free; minivm frees every
+    // cycle (it has no `__del__`), so it stays empty, as in CPython without finalizers.
+    module_from_fns("gc", FUNCS, vec![("garbage", Value::list(Vec::new()))])
+}
+
+fn int(n: usize) -> Value {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn triple(v: [usize; 3]) -> Value {
+    Value::tuple(v.iter().map(|&n| int(n)).collect())
+}
+
+fn no_args(name: &'static str, args: &Args<'_>) -> PyResult<()> {
+    Sig::pos(name, Style::NoArgs, &[], 0).check(args)
+}
+
+/// A generation number given by the program, checked as CPython checks it.
+fn generation_arg(v: &Value) -> PyResult<usize> {
+    let g = crate::builtins::args::to_index(v)?;
+    if g < 0 {
+        return Err(err!(ValueError, "generation parameter cannot be negative"));
+    }
+    if g >= GENERATIONS {
+        return Err(err!(ValueError, "invalid generation"));
+    }
+    Ok(g as usize)
+}
+
+/// `gc.collect(generation=2)`: the number of unreachable objects found.
+fn collect(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [generation] = Sig::kw("collect", &["generation"], 0).bind(&args)?;
+    let generation = match generation {
+        Some(v) => generation_arg(v)?,
+        None => 2,
+    };
+    Ok(int(interp.collect_garbage(Some(generation))))
+}
+
+fn enable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("enable", &args)?;
+    heap_gc::enable(true);
+    Ok(Value::None)
+}
+
+fn disable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("disable", &args)?;
+    heap_gc::enable(false);
+    Ok(Value::None)
+}
+
+fn isenabled(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("isenabled", &args)?;
+    Ok(Value::Bool(heap_gc::is_enabled()))
+}
+
+fn get_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("get_count", &args)?;
+    Ok(triple(heap_gc::get_count()))
+}
+
+fn get_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("get_threshold", &args)?;
+    Ok(triple(heap_gc::get_threshold()))
+}
+
+/// `gc.set_threshold(threshold0[, threshold1[, threshold2]])`; 0 disables automatic collection.
+fn set_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let given = Sig::pos("set_threshold", Style::Unpack, &["t0", "t1", "t2"], 1)
+        .bind::<3>(&args)?;
+    let mut values = Vec::new();
+    for v in given.into_iter().flatten() {
+        let n = crate::builtins::args::to_index(v)?;
+        // CPython keeps the C int it is given; a negative threshold acts as 0 (never collect).
+        values.push(usize::try_from(n).unwrap_or(0));
+    }
+    heap_gc::set_threshold(&values);
+    Ok(Value::None)
+}
+
+/// A tracked object as the value a program sees.
+fn as_value(t: &Tracked) -> Option<Value> {
+    macro_rules! try_types {
+        ($($ty:ident => $variant:ident),*) => {
+            $(if let Some(r) = t.downcast::<$ty>() { return Some(Value::$variant(r)); })*
+        };
+    }
+    try_types!(Instance => Instance, List => List, Dict => Dict, Tuple => Tuple,
+        Function => Function, Class => Class, SetObj => Set, BoundMethod => BoundMethod,
+        Module => Module, IterObj => Iter, Generator => Generator, CellObj => Cell);
+    None
+}
+
+/// `gc.get_objects(generation=None)`: every tracked object (of one generation).
+fn get_objects(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [generation] = Sig::kw("get_objects", &["generation"], 0).bind(&args)?;
+    let generation = match generation {
+        None | Some(Value::None) => None,
+        Some(v) => {
+            let g = crate::builtins::args::to_index(v)?;
+            if g < 0 {
+                return Err(err!(ValueError, "generation parameter cannot be negative"));
+            }
+            if g >= GENERATIONS {
+                return Err(err!(
+                    ValueError,
+                    "generation parameter must be less than the number of available generations ({GENERATIONS})"
+                ));
+            }
+            Some(g as usize)
+        }
+    };
+    let objects = heap_gc::objects(generation);
+    Ok(Value::list(objects.iter().filter_map(as_value).collect()))
+}
+
+/// `gc.get_stats()`: per generation, collections made and objects collected.
+fn get_stats(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("get_stats", &args)?;
+    let stats = heap_gc::stats();
+    let gens = stats.generations.iter().map(|g| {
+        let d = Dict::new();
+        d.set_str("collections", int(g.collections as usize));
+        d.set_str("collected", int(g.collected as usize));
+        d.set_str("uncollectable", int(g.uncollectable as usize));
+        Value::Dict(Ref::new(d))
+    });
+    Ok(Value::list(gens.collect()))
+}
+
+/// `gc.is_tracked(obj)`. Dicts follow CPython's rule (a dict is tracked once it holds a
+/// container); minivm itself tracks every dict, which costs only a registry entry.
+fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [obj] = Sig::pos("is_tracked", Style::One, &["obj"], 1).bind(&args)?;
+    let obj = obj.unwrap_or(&Value::None);
+    let tracked = match obj {
+        Value::Dict(d) => d
+            .map
+            .read()
+            .iter()
+            .any(|(k, v)| k.value.may_be_tracked() || v.may_be_tracked()),
+        Value::Tuple(t) => heap_gc::is_tracked(t),
+        Value::Set(s) => heap_gc::is_tracked(s),
+        other => other.may_be_tracked(),
+    };
+    Ok(Value::Bool(tracked))
+}
+
+/// `gc.is_finalized(obj)`: minivm has no finalizers (`__del__`), so nothing ever is.
+fn is_finalized(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("is_finalized", Style::One, &["obj"], 1).bind::<1>(&args)?;
+    Ok(Value::Bool(false))
+}
+
+fn freeze(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("freeze", &args)?;
+    heap_gc::freeze();
+    Ok(Value::None)
+}
+
+fn unfreeze(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("unfreeze", &args)?;
+    heap_gc::unfreeze();
+    Ok(Value::None)
+}
+
+fn get_freeze_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("get_freeze_count", &args)?;
+    Ok(int(heap_gc::freeze_count()))
+}
