@@ -48,6 +48,7 @@ fn triple(v: [usize; 3]) -> Value {
     Value::tuple(v.iter().map(|&n| int(n)).collect())
 }
 
+/// The functions without parameters; CPython names them `gc.enable()` in its messages.
 fn no_args(name: &'static str, args: &Args<'_>) -> PyResult<()> {
     Sig::pos(name, Style::NoArgs, &[], 0).check(args)
 }
@@ -55,10 +56,7 @@ fn no_args(name: &'static str, args: &Args<'_>) -> PyResult<()> {
 /// A generation number given by the program, checked as CPython checks it.
 fn generation_arg(v: &Value) -> PyResult<usize> {
     let g = crate::builtins::args::to_index(v)?;
-    if g < 0 {
-        return Err(err!(ValueError, "generation parameter cannot be negative"));
-    }
-    if g >= GENERATIONS {
+    if !(0..GENERATIONS).contains(&g) {
         return Err(err!(ValueError, "invalid generation"));
     }
     Ok(g as usize)
@@ -75,35 +73,35 @@ fn collect(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn enable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("enable", &args)?;
+    no_args("gc.enable", &args)?;
     heap_gc::enable(true);
     Ok(Value::None)
 }
 
 fn disable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("disable", &args)?;
+    no_args("gc.disable", &args)?;
     heap_gc::enable(false);
     Ok(Value::None)
 }
 
 fn isenabled(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("isenabled", &args)?;
+    no_args("gc.isenabled", &args)?;
     Ok(Value::Bool(heap_gc::is_enabled()))
 }
 
 fn get_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("get_count", &args)?;
+    no_args("gc.get_count", &args)?;
     Ok(triple(heap_gc::get_count()))
 }
 
 fn get_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("get_threshold", &args)?;
+    no_args("gc.get_threshold", &args)?;
     Ok(triple(heap_gc::get_threshold()))
 }
 
 /// `gc.set_threshold(threshold0[, threshold1[, threshold2]])`; 0 disables automatic collection.
 fn set_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let given = Sig::pos("set_threshold", Style::Unpack, &["t0", "t1", "t2"], 1)
+    let given = Sig::pos("set_threshold", Style::Positional, &["t0", "t1", "t2"], 1)
         .bind::<3>(&args)?;
     let mut values = Vec::new();
     for v in given.into_iter().flatten() {
@@ -135,16 +133,19 @@ fn get_objects(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None | Some(Value::None) => None,
         Some(v) => {
             let g = crate::builtins::args::to_index(v)?;
-            if g < 0 {
+            if g == -1 {
+                // CPython reads -1 as "all generations".
+                None
+            } else if g < 0 {
                 return Err(err!(ValueError, "generation parameter cannot be negative"));
-            }
-            if g >= GENERATIONS {
+            } else if g >= GENERATIONS {
                 return Err(err!(
                     ValueError,
                     "generation parameter must be less than the number of available generations ({GENERATIONS})"
                 ));
+            } else {
+                Some(g as usize)
             }
-            Some(g as usize)
         }
     };
     let objects = heap_gc::objects(generation);
@@ -153,7 +154,7 @@ fn get_objects(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `gc.get_stats()`: per generation, collections made and objects collected.
 fn get_stats(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("get_stats", &args)?;
+    no_args("gc.get_stats", &args)?;
     let stats = heap_gc::stats();
     let gens = stats.generations.iter().map(|g| {
         let d = Dict::new();
@@ -168,7 +169,7 @@ fn get_stats(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `gc.is_tracked(obj)`. Dicts follow CPython's rule (a dict is tracked once it holds a
 /// container); minivm itself tracks every dict, which costs only a registry entry.
 fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [obj] = Sig::pos("is_tracked", Style::One, &["obj"], 1).bind(&args)?;
+    let [obj] = Sig::pos("gc.is_tracked", Style::One, &["obj"], 1).bind(&args)?;
     let obj = obj.unwrap_or(&Value::None);
     let tracked = match obj {
         Value::Dict(d) => d
@@ -185,23 +186,23 @@ fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `gc.is_finalized(obj)`: minivm has no finalizers (`__del__`), so nothing ever is.
 fn is_finalized(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("is_finalized", Style::One, &["obj"], 1).bind::<1>(&args)?;
+    Sig::pos("gc.is_finalized", Style::One, &["obj"], 1).bind::<1>(&args)?;
     Ok(Value::Bool(false))
 }
 
 fn freeze(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("freeze", &args)?;
+    no_args("gc.freeze", &args)?;
     heap_gc::freeze();
     Ok(Value::None)
 }
 
 fn unfreeze(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("unfreeze", &args)?;
+    no_args("gc.unfreeze", &args)?;
     heap_gc::unfreeze();
     Ok(Value::None)
 }
 
 fn get_freeze_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args("get_freeze_count", &args)?;
+    no_args("gc.get_freeze_count", &args)?;
     Ok(int(heap_gc::freeze_count()))
 }
