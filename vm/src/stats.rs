@@ -286,9 +286,9 @@ impl Report {
             );
         }
         let g = &self.gc.generations;
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "], \"gc\": {{\"collections\": [{}, {}, {}], \"collected\": [{}, {}, {}], \"time\": {}}}}}\n",
+            "], \"gc\": {{\"collections\": [{}, {}, {}], \"collected\": [{}, {}, {}], \"time\": {}}}}}",
             g[0].collections,
             g[1].collections,
             g[2].collections,

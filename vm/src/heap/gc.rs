@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::lock_api::RawMutex as RawMutexApi;
 
-use super::{free_threaded, HeapBox, Header, Ref};
+use super::{free_threaded, Header, HeapBox, Ref};
 
 /// What the collector needs to know about an object type. Every type stored in a [`Ref`]
 /// implements it; the defaults describe an object that references nothing the collector tracks.
@@ -345,7 +345,9 @@ pub(super) fn track<T: Trace>(obj: NonNull<HeapBox<T>>) {
     let request = with_registry(|reg| {
         let gen0 = &mut reg.gens[0];
         // SAFETY: `obj` was just allocated by `Ref::new` and is alive.
-        unsafe { h.as_ref() }.gc.store(word(0, gen0.len()), Ordering::Relaxed);
+        unsafe { h.as_ref() }
+            .gc
+            .store(word(0, gen0.len()), Ordering::Relaxed);
         gen0.push(Entry {
             obj: h,
             vt: &VTableOf::<T>::VTABLE,

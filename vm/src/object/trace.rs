@@ -81,7 +81,16 @@ fn trace_opt(v: &Option<Value>, visit: &mut Visitor<'_>) {
 macro_rules! untracked {
     ($($t:ty),*) => { $(impl Trace for $t {})* };
 }
-untracked!(PyStr, PyBytes, ByteArray, BigInt, Range, RangeIter, NativeFunction, Code);
+untracked!(
+    PyStr,
+    PyBytes,
+    ByteArray,
+    BigInt,
+    Range,
+    RangeIter,
+    NativeFunction,
+    Code
+);
 
 /// A slice's bounds are almost always ints; CPython does not track slices either.
 impl Trace for Slice {}
@@ -289,7 +298,9 @@ impl Trace for IterObj {
         match &*state {
             IterState::List { list, .. } => visit.visit(list),
             IterState::Tuple { tuple, .. } => visit.visit(tuple),
-            IterState::Items { items, dict, set, .. } => {
+            IterState::Items {
+                items, dict, set, ..
+            } => {
                 trace_all(items.iter(), visit);
                 if let Some((d, ..)) = dict {
                     visit.visit(d);

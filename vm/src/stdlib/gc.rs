@@ -101,8 +101,8 @@ fn get_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `gc.set_threshold(threshold0[, threshold1[, threshold2]])`; 0 disables automatic collection.
 fn set_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let given = Sig::pos("set_threshold", Style::Positional, &["t0", "t1", "t2"], 1)
-        .bind::<3>(&args)?;
+    let given =
+        Sig::pos("set_threshold", Style::Positional, &["t0", "t1", "t2"], 1).bind::<3>(&args)?;
     let mut values = Vec::new();
     for v in given.into_iter().flatten() {
         let n = crate::builtins::args::to_index(v)?;
