@@ -261,7 +261,7 @@ impl Trace for Instance {
                 obj.trace(visit);
             }
             Payload::Property { fget, fset, fdel } => trace_all([fget, fset, fdel], visit),
-            Payload::Wrapped(v) => v.trace(visit),
+            Payload::Wrapped(v) | Payload::Builtin { value: v } => v.trace(visit),
             Payload::DictView(d, _) => visit.visit(d),
             // Native data (a thread, a queue's storage) is opaque here: what it holds counts as
             // an outside reference and stays alive.
