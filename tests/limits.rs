@@ -3,6 +3,8 @@
 //! stderr (or the same stdout when both run), never a crash. When python3 >= 3.11 is not installed
 //! (or `MINIVM_TEST_PYTHON=none`), the outcome CPython 3.11.7 gave is checked instead.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -34,21 +36,9 @@ fn run(program: &str, name: &str, src: &str) -> Outcome {
     (out.status.code(), text)
 }
 
-fn python() -> Option<String> {
-    let candidate = std::env::var("MINIVM_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    if candidate.is_empty() || candidate == "none" {
-        return None;
-    }
-    let out = Command::new(&candidate)
-        .args(["-c", "import sys; print(int(sys.version_info >= (3, 11)))"])
-        .output()
-        .ok()?;
-    (out.status.success() && out.stdout.starts_with(b"1")).then_some(candidate)
-}
-
 /// Run every case under minivm; each must end as CPython does (or as `expected` says without it).
 fn check(cases: &[(&str, String, Outcome)]) {
-    let python = python();
+    let python = common::python();
     for (name, src, expected) in cases {
         let got = run(MINIVM, name, src);
         let want = match &python {

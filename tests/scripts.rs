@@ -34,6 +34,8 @@
 //! Positional arguments (`cargo test --test scripts -- strings/ lists`) keep only programs whose path
 //! relative to `tests/` contains one of them.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -144,7 +146,7 @@ fn main() -> ExitCode {
     }
 
     let config = Config {
-        python: find_python(),
+        python: common::python(),
         update_golden: std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v != "0" && !v.is_empty()),
         default_timeout: std::env::var("MINIVM_TEST_TIMEOUT")
             .ok()
@@ -258,19 +260,6 @@ fn collect_mini(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn find_python() -> Option<String> {
-    let candidate = std::env::var("MINIVM_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    if candidate.is_empty() || candidate == "none" {
-        return None;
-    }
-    let out = Command::new(&candidate)
-        .args(["-c", "import sys; print(int(sys.version_info >= (3, 11)))"])
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    (out.status.success() && out.stdout.starts_with(b"1")).then_some(candidate)
 }
 
 /// Directives live in the leading block of comment and blank lines.

@@ -134,6 +134,31 @@ pub fn ssize_overflow() -> crate::PyErr {
     )
 }
 
+/// An int used as a count or size (`seq * n`, `bytes(n)`), as CPython's `PyNumber_AsSsize_t`
+/// with `OverflowError`: `None` if `v` is not an int; a big int is `cannot fit 'int' into an
+/// index-sized integer`.
+pub fn index_sized(v: &Value) -> Option<PyResult<i64>> {
+    match v {
+        Value::Int(i) => Some(Ok(*i)),
+        Value::Bool(b) => Some(Ok(*b as i64)),
+        Value::BigInt(_) => Some(Err(err!(
+            OverflowError,
+            "cannot fit 'int' into an index-sized integer"
+        ))),
+        _ => None,
+    }
+}
+
+/// An int argument CPython converts to a C `int` (`chr`, `str.expandtabs`): outside 32 bits it is
+/// `OverflowError: Python int too large to convert to C int`; not an int, [`to_index`]'s error.
+pub fn to_c_int(v: &Value) -> PyResult<i32> {
+    let too_large = || err!(OverflowError, "Python int too large to convert to C int");
+    match v {
+        Value::BigInt(_) => Err(too_large()),
+        _ => i32::try_from(to_index(v)?).map_err(|_| too_large()),
+    }
+}
+
 /// An int argument of any size (bools count), as a big int; the same `TypeError` as [`to_index`]
 /// otherwise.
 pub fn to_bigint(v: &Value) -> PyResult<Cow<'_, BigInt>> {

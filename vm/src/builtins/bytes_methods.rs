@@ -10,11 +10,12 @@ use crate::heap::Ref;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::builtins::args::{rest, slice_index, to_index, ArgsExt};
+use crate::builtins::args::{check_str_bytes, index_sized, rest, slice_index, to_index, ArgsExt};
 use crate::builtins::codecs::{self, encoding_args};
 use crate::builtins::text;
 use crate::builtins::Methods;
 use crate::error::PyResult;
+use crate::interp::ops::check_repeat_length;
 use crate::interp::subscr::{adjust_slice, seq_index};
 use crate::interp::{Args, Interp};
 use crate::object::{bytes_like, type_name, ExcKind};
@@ -220,17 +221,15 @@ pub fn from_object(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
     if let Some(b) = bytes_like(src) {
         return Ok(b.into_owned());
     }
-    match src {
-        Value::Int(_) | Value::Bool(_) => {
-            let n = to_index(src)?;
-            if n < 0 {
-                raise!(ValueError, "negative count");
-            }
-            if n > 1 << 32 {
-                raise!(MemoryError, "");
-            }
-            Ok(vec![0; n as usize])
+    if let Some(n) = index_sized(src) {
+        let n = n?;
+        if n < 0 {
+            raise!(ValueError, "negative count");
         }
+        check_str_bytes(n as usize)?;
+        return Ok(vec![0; n as usize]);
+    }
+    match src {
         Value::Float(_) => raise!(
             TypeError,
             "cannot convert '{}' object to bytes",
@@ -308,14 +307,16 @@ pub fn binary(
                 (None, Some(y)) => ((b, y), a),
                 _ => return Ok(None),
             };
-            let n = match n {
-                Value::Int(i) => (*i).max(0) as usize,
-                Value::Bool(x) => *x as usize,
-                _ => return Ok(None),
+            let n = match index_sized(n) {
+                Some(n) => n?.max(0) as usize,
+                None => return Ok(None),
             };
-            if seq.1.len().saturating_mul(n) > 1 << 32 {
-                raise!(MemoryError, "");
+            // As CPython: bytes too long for an index are an OverflowError (a bytearray's a
+            // MemoryError); then the size guard.
+            if matches!(seq.0, Value::Bytes(_)) {
+                check_repeat_length(seq.1.len(), n, "repeated bytes are too long")?;
             }
+            check_str_bytes(seq.1.len().saturating_mul(n))?;
             Ok(Some(same_kind(seq.0, seq.1.repeat(n))))
         }
         BinOp::Mod => {

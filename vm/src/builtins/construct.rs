@@ -194,6 +194,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         }
         TypeKind::Super => {
             args.no_kw("super")?;
+            // (`super()` inside a method is answered before this, by `Interp::zero_arg_super`.)
             match args.pos {
                 [Value::Class(start), obj] => {
                     let ok = match obj {

@@ -41,7 +41,6 @@ pub const FUNCTIONS: Methods = &[
     ("hasattr", hasattr),
     ("input", input),
     ("format", format),
-    ("super", super_),
 ];
 
 fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&'a str> {
@@ -440,11 +439,7 @@ fn ord(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn chr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("chr")?;
-    if let Value::BigInt(_) = v {
-        raise!(OverflowError, "Python int too large to convert to C int");
-    }
-    let i = to_index(v)?;
+    let i = crate::builtins::args::to_c_int(args.one("chr")?)?;
     if !(0..0x110000).contains(&i) {
         raise!(ValueError, "chr() arg not in range(0x110000)");
     }
@@ -637,14 +632,4 @@ fn format(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ),
     };
     interp.format_value(&v, None, Some(&spec))
-}
-
-/// `super`: the core handles the zero-argument form before calling this; `super(C, obj)` is built
-/// through the `super` class's constructor.
-fn super_(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    if args.pos.is_empty() {
-        raise!(RuntimeError, "super(): no arguments");
-    }
-    let cls = crate::object::types().super_.clone();
-    crate::builtins::construct(interp, &cls, args)
 }

@@ -94,6 +94,7 @@ pub fn make_builtins() -> Ref<Dict> {
         &t.property,
         &t.staticmethod,
         &t.classmethod,
+        &t.super_,
     ] {
         d.set_str(&cls.name, Value::Class(cls.clone()));
     }

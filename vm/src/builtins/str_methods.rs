@@ -569,12 +569,12 @@ fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     a.only_kw("expandtabs", &["tabsize"])?;
     let size = match a.pos_or_kw("expandtabs", 0, "tabsize")? {
         None => 8,
-        Some(v) => to_index(v)?,
+        Some(v) => crate::builtins::args::to_c_int(v)?,
     };
     if size > (1 << 20) {
         raise!(MemoryError, "");
     }
-    Ok(Value::string(text::expandtabs(s.as_str(), size)))
+    Ok(Value::string(text::expandtabs(s.as_str(), size.into())))
 }
 
 /// `s.encode(encoding='utf-8', errors='strict')`.

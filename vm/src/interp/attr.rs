@@ -471,6 +471,10 @@ impl Interp {
     /// `super()` with no arguments: the class from the function's `__class__` cell and its first argument.
     pub(crate) fn zero_arg_super(&mut self, frame: &Frame) -> PyResult<Value> {
         let obj = &frame.code.obj;
+        // CPython's order of checks: arguments, the first one, then the `__class__` cell.
+        if obj.argcount == 0 {
+            return Err(err!(RuntimeError, "super(): no arguments"));
+        }
         let class_cell = obj
             .freevars
             .iter()
@@ -483,9 +487,6 @@ impl Interp {
         let Value::Class(start) = cell.get() else {
             return Err(err!(RuntimeError, "super(): empty __class__ cell"));
         };
-        if obj.argcount == 0 {
-            return Err(err!(RuntimeError, "super(): no arguments"));
-        }
         let first = match obj.cell2arg.iter().position(|a| *a == Some(0)) {
             Some(ci) => frame.cells.get(ci).map(|c| c.get()).unwrap_or_default(),
             None => frame.locals.first().cloned().unwrap_or_default(),

@@ -152,11 +152,7 @@ impl Interp {
                 return Ok(a.clone());
             }
             (BinOp::Mul, Value::List(l)) => {
-                let Some(n) = as_number(b).and_then(|n| match n {
-                    Num::Int(i) => Some(Ok(i)),
-                    Num::Big(_) => Some(Err(index_overflow())),
-                    Num::Float(_) => None,
-                }) else {
+                let Some(n) = crate::builtins::args::index_sized(b) else {
                     return Err(err!(
                         TypeError,
                         "can't multiply sequence by non-int of type '{}'",
@@ -758,14 +754,22 @@ pub fn index_overflow() -> PyErr {
     )
 }
 
+/// `len * n` items of a `str` or `bytes` repetition must fit CPython's largest index: an
+/// `OverflowError` worded as `too_long` otherwise.
+pub fn check_repeat_length(len: usize, n: usize, too_long: &str) -> PyResult<()> {
+    if len.checked_mul(n).is_none_or(|c| c > isize::MAX as usize) {
+        return Err(PyErr::new(crate::object::ExcKind::OverflowError, too_long));
+    }
+    Ok(())
+}
+
 /// `seq * n`: an empty sequence or a count of 0 or less gives an empty result at once; a result
 /// too large to build is an error before anything is built (see `builtins::args::check_items`).
 fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
-    use crate::builtins::args::{check_str_bytes, repeated_items};
-    let n = match as_number(n) {
-        Some(Num::Int(i)) => i.max(0) as usize,
-        Some(Num::Big(_)) => return Err(index_overflow()),
-        _ => 0,
+    use crate::builtins::args::{check_str_bytes, index_sized, repeated_items};
+    let n = match index_sized(n) {
+        Some(n) => n?.max(0) as usize,
+        None => 0,
     };
     Ok(match seq {
         Value::Str(s) => {
@@ -775,12 +779,7 @@ fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
             }
             // CPython counts characters against the largest index first (an OverflowError),
             // then fails to allocate (a MemoryError).
-            if s.char_len()
-                .checked_mul(n)
-                .is_none_or(|c| c > isize::MAX as usize)
-            {
-                return Err(err!(OverflowError, "repeated string is too long"));
-            }
+            check_repeat_length(s.char_len(), n, "repeated string is too long")?;
             check_str_bytes(text.len().saturating_mul(n))?;
             Value::string(text.repeat(n))
         }

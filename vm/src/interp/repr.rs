@@ -4,7 +4,7 @@ use crate::interp::Interp;
 use crate::num::float_repr::write_float_repr;
 use crate::num::format_spec;
 use crate::num::{BigInt, Int};
-use crate::object::{type_name, Payload, TypeKind};
+use crate::object::{type_name, Payload};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -208,18 +208,24 @@ impl Interp {
                     } else {
                         self.write_seq(&args, "(", ")", out)?;
                     }
-                } else if inst.class.kind == TypeKind::Super {
-                    out.push_str("<super object>");
+                } else if let Payload::Super { start, obj } = &inst.payload {
+                    // CPython: `<super: <class 'A'>, <B object>>` (B: obj's class, or obj itself
+                    // when it is a class).
+                    let of = match obj {
+                        Value::Class(c) => c.name.to_string(),
+                        other => type_name(other).to_string(),
+                    };
+                    out.push_str(&format!("<super: <class '{}'>, <{of} object>>", start.name));
                 } else if let Payload::Member { name, owner } = &inst.payload {
                     out.push_str(&format!("<member '{name}' of '{owner}' objects>"));
                 } else {
+                    // CPython leaves out the module of a built-in class (`<object object at ..>`).
                     let c = &inst.class;
-                    out.push_str(&format!(
-                        "<{}.{} object at {:#x}>",
-                        c.module,
-                        c.qualname,
-                        v.id()
-                    ));
+                    let module = match &*c.module {
+                        "builtins" => String::new(),
+                        m => format!("{m}."),
+                    };
+                    out.push_str(&format!("<{module}{} object at {:#x}>", c.qualname, v.id()));
                 }
             }
         }
@@ -420,6 +426,12 @@ impl Interp {
             let conv = loop {
                 match chars.next() {
                     Some(ch) if "-+ #0123456789.".contains(ch) => spec.push(ch),
+                    Some('*') => {
+                        let Some(arg) = next.next() else {
+                            return Err(err!(TypeError, "not enough arguments for format string"));
+                        };
+                        star_argument(&mut spec, arg)?;
+                    }
                     Some(ch) => break ch,
                     None => return Err(err!(ValueError, "incomplete format")),
                 }
@@ -645,4 +657,25 @@ fn zero_pad(piece: &str, width: usize) -> String {
     out.extend(std::iter::repeat_n('0', width - len));
     out.push_str(digits);
     out
+}
+
+/// A `*` in a `%` conversion: the width (a `Py_ssize_t`; negative means left-aligned) or, after
+/// the `.`, the precision (a C `int`; negative means 0) taken from the next argument, spelled
+/// into `spec` as if it had been written there.
+fn star_argument(spec: &mut String, arg: &Value) -> PyResult<()> {
+    use crate::builtins::args::{to_c_int, to_index};
+    if !matches!(arg, Value::Int(_) | Value::Bool(_) | Value::BigInt(_)) {
+        return Err(err!(TypeError, "* wants int"));
+    }
+    if spec.contains('.') {
+        let precision = to_c_int(arg)?.max(0);
+        spec.push_str(&precision.to_string());
+        return Ok(());
+    }
+    let width = to_index(arg)?;
+    if width < 0 {
+        spec.insert(0, '-');
+    }
+    spec.push_str(&width.unsigned_abs().to_string());
+    Ok(())
 }

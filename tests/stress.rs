@@ -1,0 +1,129 @@
+//! Thread stress: every program in `tests/stress/` runs under each of the three GIL modes
+//! (default, `MINIVM_GIL=0` and `MINIVM_GIL=old`) and must print exactly its `.out` (CPython's
+//! output: counts of items shared, queued, locked and dropped by many threads), exit 0 and say
+//! nothing on stderr, within a timeout (a deadlock fails, it does not hang the suite). When
+//! python3 >= 3.11 is installed, its output must equal the `.out` too (a stale golden fails).
+//! Regenerate a golden with `python3 tests/stress/x.mini > tests/stress/x.out`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MINIVM: &str = env!("CARGO_BIN_EXE_minivm");
+
+/// Per run; the programs take well under a second each.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a run printed, or why it did not finish.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run `program file` in `file`'s directory with `gil` as `MINIVM_GIL` (`None`: unset), killing
+/// it after [`TIMEOUT`].
+fn run(program: &str, file: &Path, gil: Option<&str>) -> Result<Run, String> {
+    let dir = file.parent().ok_or("no directory")?;
+    let name = file.file_name().ok_or("no file name")?;
+    let scratch = std::env::temp_dir().join(format!(
+        "minivm-stress-{}-{}-{}",
+        std::process::id(),
+        name.to_string_lossy(),
+        gil.unwrap_or("default")
+    ));
+    let out_path = scratch.with_extension("stdout");
+    let err_path = scratch.with_extension("stderr");
+    let open = |p: &PathBuf| std::fs::File::create(p).map_err(|e| e.to_string());
+    let mut cmd = Command::new(program);
+    cmd.arg(name)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(open(&out_path)?)
+        .stderr(open(&err_path)?)
+        .env_remove("MINIVM_GIL");
+    if let Some(mode) = gil {
+        cmd.env("MINIVM_GIL", mode);
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("{program}: {e}"))?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("timed out after {TIMEOUT:?} (a deadlock?)"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let read = |p: &PathBuf| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let _ = std::fs::remove_file(p);
+        text
+    };
+    Ok(Run {
+        code: status.code(),
+        stdout: read(&out_path),
+        stderr: read(&err_path),
+    })
+}
+
+/// Everything wrong with one program's run, compared with `want`.
+fn problems(what: &str, run: Result<Run, String>, want: &str) -> Vec<String> {
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => return vec![format!("{what}: {e}")],
+    };
+    let mut out = Vec::new();
+    if run.code != Some(0) {
+        out.push(format!("{what}: exit code {:?}", run.code));
+    }
+    if run.stdout != want {
+        out.push(format!(
+            "{what}: stdout differs\n--- expected\n{want}--- got\n{}",
+            run.stdout
+        ));
+    }
+    if !run.stderr.is_empty() && !what.starts_with("python3") {
+        out.push(format!("{what}: stderr:\n{}", run.stderr));
+    }
+    out
+}
+
+#[test]
+fn stress_programs_give_exact_counts_in_every_gil_mode() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stress");
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/stress")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mini"))
+        .collect();
+    programs.sort();
+    assert!(!programs.is_empty(), "no programs in {}", dir.display());
+    let python = common::python();
+    let mut failures = Vec::new();
+    for file in &programs {
+        let name = file.display().to_string();
+        let want = match std::fs::read_to_string(file.with_extension("out")) {
+            Ok(w) => w,
+            Err(e) => {
+                failures.push(format!("{name}: no .out: {e}"));
+                continue;
+            }
+        };
+        for gil in [None, Some("0"), Some("old")] {
+            let what = format!("{name} (MINIVM_GIL={})", gil.unwrap_or("unset"));
+            failures.extend(problems(&what, run(MINIVM, file, gil), &want));
+        }
+        if let Some(py) = &python {
+            let what = format!("python3 {name}");
+            failures.extend(problems(&what, run(py, file, None), &want));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
