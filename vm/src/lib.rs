@@ -46,9 +46,9 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     // that wait is reported as CPython does (an "ignored" exception) and the process ends with
     // the program's status, leaving the threads behind.
     if let Err(e) = crate::stdlib::join_non_daemon(&mut interp) {
-        let _ = vm.stdout.lock().flush();
         let text = interp.format_exception(&e);
-        eprint!("Exception ignored in: <module 'threading' (built-in)>\n{text}");
+        let text = format!("Exception ignored in: <module 'threading' (built-in)>\n{text}");
+        crate::stdlib::file::write_stderr(&mut interp, &text);
     }
     // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
     crate::stdlib::atexit::run_callbacks(&mut interp);
@@ -111,13 +111,13 @@ pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
             Some(Value::Bool(b)) => *b as i32,
             Some(other) => {
                 let msg = interp.str_of(other).unwrap_or_default();
-                eprintln!("{msg}");
+                crate::stdlib::file::write_stderr(interp, &format!("{msg}\n"));
                 1
             }
         };
     }
     let text = interp.format_exception(e);
-    eprint!("{text}");
+    crate::stdlib::file::write_stderr(interp, &text);
     if e.is(ExcKind::KeyboardInterrupt) {
         130
     } else {

@@ -1112,17 +1112,18 @@ fn std_text(backend: Backend, name: &str, access: (bool, bool), errors: &str) ->
 
 /// Is `v` the interpreter's own `sys.stdout` object (so `print` may write to its buffer directly)?
 pub fn is_buffered_stdout(v: &Value) -> bool {
+    has_backend(v, |b| matches!(b, Backend::Stdout))
+}
+
+/// Is `v` an open file object whose backend passes `test`?
+fn has_backend(v: &Value, test: impl Fn(&Backend) -> bool) -> bool {
     let Value::Instance(inst) = v else {
         return false;
     };
     inst.native::<FileData>().is_some_and(|d| {
-        matches!(
-            d.state.try_lock().as_deref(),
-            Some(FileState {
-                backend: Some(Backend::Stdout),
-                ..
-            })
-        )
+        d.state
+            .try_lock()
+            .is_some_and(|st| st.backend.as_ref().is_some_and(&test))
     })
 }
 
@@ -1135,10 +1136,31 @@ pub fn delete_on_close(f: &Value, path: &str) {
     }
 }
 
-/// Write text to the process's stderr, after flushing stdout to keep the two in order.
+/// Write text where CPython writes tracebacks and "Exception ignored" reports: the current
+/// `sys.stderr` (a program may have replaced it, as `contextlib.redirect_stderr` does; `None`
+/// drops the text), else the process's stderr. stdout is flushed first to keep the two in order.
 pub fn write_stderr(interp: &mut Interp, text: &str) {
     let _ = interp.vm.stdout.lock().flush();
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    let target = crate::stdlib::sys::current_stream(interp, "stderr");
+    match target {
+        Ok(Value::None) => {}
+        Ok(obj) if !is_real_stderr(&obj) => {
+            let written = interp
+                .getattr(&obj, "write")
+                .and_then(|w| interp.call(&w, &[Value::str(text)]));
+            if written.is_err() {
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            }
+        }
+        _ => {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+    }
+}
+
+/// Is `v` a file object over the process's stderr?
+fn is_real_stderr(v: &Value) -> bool {
+    has_backend(v, |b| matches!(b, Backend::Stderr))
 }
 
 /// A copy of the descriptor of a file object from `open()` (a child process's `stdout=f`), or

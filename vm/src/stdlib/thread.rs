@@ -247,9 +247,9 @@ fn run_thread(mut interp: Interp, me: Value) {
         .and_then(|run| interp.call(&run, &[]));
     if let Err(e) = result {
         if !e.is(ExcKind::SystemExit) {
-            let _ = interp.vm.stdout.lock().flush();
             let text = interp.format_exception(&e);
-            eprint!("Exception in thread {}:\n{text}", interp.thread_name);
+            let text = format!("Exception in thread {}:\n{text}", interp.thread_name);
+            crate::stdlib::file::write_stderr(&mut interp, &text);
         }
     }
     interp.vm.threads.lock().retain(|t| !t.is(&me));
