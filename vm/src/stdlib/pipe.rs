@@ -26,7 +26,7 @@ use crate::object::{type_name, Class, ExcKind, Instance, NativeFn};
 use crate::stdlib::os::{exc_of_class, extra_exc_class, os_error};
 use crate::stdlib::select::poll_fds;
 use crate::stdlib::sync::property;
-use crate::stdlib::{native_class, this};
+use crate::stdlib::{native_subclass, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -94,7 +94,12 @@ const METHODS: &[(&str, NativeFn)] = &[
 fn class_of(kind: Kind) -> Ref<Class> {
     let all = CLASSES.get_or_init(|| {
         ["BufferedReader", "BufferedWriter", "TextIOWrapper"].map(|name| {
-            let cls = native_class(name, "_io", METHODS);
+            // Under the io base classes, as CPython's, so `isinstance(p, io.IOBase)` holds.
+            let base = match name {
+                "TextIOWrapper" => crate::stdlib::io::TEXT_IO_BASE,
+                _ => crate::stdlib::io::BUFFERED_IO_BASE,
+            };
+            let cls = native_subclass(name, "_io", &crate::stdlib::io::base_class(base), METHODS);
             let props: [(&str, NativeFn); 3] = [
                 ("closed", p_closed),
                 ("name", p_name),
