@@ -1,34 +1,68 @@
-//! The global interpreter lock, modelled on CPython's "new GIL" (3.2+, `Python/ceval_gil.c`).
+//! The global interpreter lock (the runtime, below the dispatch loop): everything about the GIL
+//! in one file, as CPython keeps it in `Python/ceval_gil.c`. Read this file to learn the GIL.
 //!
-//! * One thread at a time holds the GIL and runs bytecode.
-//! * A thread that wants it waits on a condition variable for up to the switch interval (5 ms by
-//!   default). If the holder has not let go by then (no switch happened meanwhile), the waiter sets a
-//!   *drop request* and raises the eval breaker.
-//! * The holder checks the eval breaker at its check points (backward jumps and function entries, in
-//!   `interp/run.rs`): one relaxed atomic load, no clock read. On a drop request it releases the GIL
-//!   and, with forced switching, waits until another thread has actually taken it before queueing
-//!   for it again, so it cannot grab it straight back.
-//! * Blocking calls (sleep, I/O, waiting for locks, queues, joins) release it around the system call
-//!   (`Interp::allow_threads`), so other threads run meanwhile.
+//! # What the GIL is for
 //!
-//! With the GIL off (`--gil off`) threads run bytecode in parallel; shared objects stay memory
-//! safe through their own locks and atomic counts (see `heap/`). Taking and releasing the GIL
-//! then only counts the threads *attached* (running bytecode), so that the cycle collector can
-//! stop the world: [`Gil::stop_the_world`] waits until every other thread has detached, at a
-//! check point or in a blocking call, and holds new ones back until it is done (PEP 703).
+//! minivm's objects are reference counted (`heap/`). With the GIL on, a count changes with a
+//! plain load and store, and an object's contents are reached through a borrow flag, not a lock:
+//! both would go wrong if two threads did it at once (a lost update frees a live object or leaks
+//! it). The GIL makes that impossible: **only the thread holding the GIL touches objects**. So
+//! the GIL is what lets every other operation be cheap — the lesson of CPython's design, and the
+//! reason CPU-bound threads do not run faster with it: they take turns.
 //!
-//! `--gil old` is the pre-3.2 GIL, for comparison: no timed drop requests; instead the holder
-//! releases the GIL and at once asks for it again every `--check-interval` *ticks*
-//! (`Interp::gil_yield_point` in `interp/trace.rs`). A tick is a check point (a backward jump or a
-//! function entry), not an instruction. Nothing makes the releasing thread wait for a hand-off,
-//! so on several cores it usually wins the GIL straight back while the thread it woke finds the
-//! GIL taken again (a futile wake-up, counted in `GilCounters::futile_wakeups`).
+//! `--gil off` is the other model (CPython 3.13t, PEP 703): no GIL, threads run bytecode in
+//! parallel, and each count is an atomic read-modify-write and each object has a lock (see
+//! `heap/mod.rs`). Faster with several cores, slower on one: measured in docs/TUTORIAL.md.
+//!
+//! # The protocol (GIL on: CPython's "new GIL", 3.2+)
+//!
+//! * **Taking it** ([`Gil::acquire`], from [`Interp::take_gil`]): a thread that wants the GIL waits
+//!   on a condition variable for up to the *switch interval* (5 ms, `sys.setswitchinterval`).
+//!   If no switch happened meanwhile, it sets a **drop request** and raises the **eval breaker**.
+//! * **The eval breaker** is one flag ([`crate::heap::gc::EVAL_BREAKER`]) that the running thread
+//!   checks at its *check points* — backward jumps and function entries (`interp/run.rs`): one
+//!   relaxed load, no clock read. When it is up, [`Interp::handle_eval_breaker`] looks at what is
+//!   pending: Ctrl-C, a drop request, a cycle collection.
+//! * **Dropping it on request** ([`Interp::gil_yield_point`]): the holder releases the GIL and
+//!   waits until another thread has actually taken it ([`Gil::wait_for_switch`], *forced
+//!   switching*) before queueing again, so it cannot grab it straight back.
+//! * **Blocking calls** (sleep, file and socket I/O, waiting for a lock, a queue, a join, a child
+//!   process) run inside [`Interp::allow_threads`], which releases the GIL around the call, as
+//!   CPython's `Py_BEGIN_ALLOW_THREADS`. Its closure must be `Send`, and heap values are not, so
+//!   the compiler rejects a blocking section that would touch an object without the GIL.
+//! * **Starting and ending** a thread: [`Interp::attach`] takes the GIL; [`Interp::detach`] drops
+//!   every value the thread still owns *while holding it*, then releases it for good.
+//!
+//! # The old GIL (`--gil old`, before 3.2)
+//!
+//! No timed requests: the holder releases the GIL and at once asks for it again every
+//! `--check-interval` ticks (a tick is a check point). Nothing makes it wait for a hand-off, so
+//! on several cores it usually wins the GIL straight back while the thread it woke finds it taken
+//! again (a *futile wake-up*, counted). This is the convoy effect David Beazley measured.
+//!
+//! # No GIL (`--gil off`)
+//!
+//! Taking and releasing the GIL only count the threads *attached* (running bytecode). The cycle
+//! collector needs the world stopped: [`Gil::stop_the_world`] asks running threads to detach at
+//! their next check point (the same eval breaker), waits until none is attached, runs, and lets
+//! them go on; threads returning from blocking calls wait meanwhile. With a GIL, holding it
+//! already stops the world.
+//!
+//! # Seeing it
+//!
+//! `--stats` prints, per thread, time holding, waiting for and released from the GIL
+//! (`stats.rs`); `--timeline` draws it (`timeline/`); `--trace=gil` prints every request and
+//! hand-off as it happens.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
+
+use crate::interp::Interp;
+use crate::value::Value;
+use crate::{err, PyResult};
 
 /// The switching policy: the new GIL, the old pre-3.2 GIL, or none at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +330,161 @@ impl Gil {
         w.attached += 1;
         drop(w);
         self.world_cond.notify_all();
+        r
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// The interpreter's side: taking, dropping and yielding the GIL, and the eval breaker's work.
+
+impl Interp {
+    /// Take the GIL: from here on this thread may run bytecode.
+    pub fn attach(&mut self) {
+        if let Some(rec) = self.vm.gil.recorder() {
+            self.stats.observe(rec.clone(), self.thread_id);
+        }
+        if !self.holds_gil {
+            self.take_gil();
+        }
+    }
+
+    /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
+    ///
+    /// The heap values this interpreter still owns are dropped first, while the GIL is held:
+    /// in the GIL model a reference count may change only under the GIL.
+    pub fn detach(&mut self) {
+        self.frames.clear();
+        self.frame_pool.clear();
+        self.cur_exc = None;
+        self.thread_obj = None;
+        self.yield_from_result = Value::None;
+        // Stop the clock before letting go, so this thread's last holding segment ends before
+        // the next holder's begins.
+        self.stats.finish();
+        if self.holds_gil {
+            self.vm.gil.release();
+            self.holds_gil = false;
+        }
+        self.vm.finished_stats.lock().push(self.stats.clone());
+    }
+
+    /// Acquire the GIL, charging the wait to `Waiting`.
+    pub(crate) fn take_gil(&mut self) {
+        use crate::stats::Activity;
+        self.stats.switch_to(Activity::Waiting);
+        self.vm.gil.acquire(self.thread_id, self.vm.eval_breaker);
+        self.stats.switch_to(Activity::Holding);
+        self.stats.acquisitions += 1;
+        self.holds_gil = true;
+    }
+
+    /// Release the GIL; `next` is what the thread does without it.
+    pub(crate) fn drop_gil(&mut self, next: crate::stats::Activity) {
+        self.stats.switch_to(next);
+        self.vm.gil.release();
+        self.holds_gil = false;
+    }
+
+    /// The eval-breaker check point: called at backward jumps and function entries when the flag is up.
+    pub(crate) fn handle_eval_breaker(&mut self) -> PyResult<()> {
+        if !self.vm.interrupted.load(Ordering::Relaxed)
+            && !self.vm.gil.drop_requested()
+            && !crate::heap::gc::requested()
+        {
+            self.vm.eval_breaker.store(false, Ordering::Relaxed);
+        }
+        self.check_signals()?;
+        self.gil_yield_point();
+        if crate::heap::gc::take_request() {
+            self.collect_garbage(None);
+        }
+        Ok(())
+    }
+
+    /// Raise `KeyboardInterrupt` in the main thread if Ctrl-C was pressed.
+    pub(crate) fn check_signals(&mut self) -> PyResult<()> {
+        if self.is_main && self.vm.interrupted.swap(false, Ordering::Relaxed) {
+            return Err(err!(KeyboardInterrupt, ""));
+        }
+        Ok(())
+    }
+
+    /// Reached from a check point when the eval breaker is up (`run.rs: handle_eval_breaker`).
+    ///
+    /// New GIL (`gil.rs: Gil::acquire` set a drop request): hand the GIL over and wait until
+    /// another thread has taken it (forced switching). Old GIL (the breaker stays raised, so every
+    /// check point comes here and counts as a tick): every `--check-interval` ticks, release and
+    /// at once re-take it, with no hand-off.
+    pub(crate) fn gil_yield_point(&mut self) {
+        if !self.holds_gil || !self.vm.gil.drop_requested() {
+            return;
+        }
+        if self.vm.gil.mode() == crate::gil::GilMode::Off {
+            // Another thread is stopping the world (the cycle collector): step out until it
+            // is done.
+            self.drop_gil(crate::stats::Activity::Waiting);
+            self.take_gil();
+            return;
+        }
+        if self.vm.gil.mode() == crate::gil::GilMode::Old {
+            self.ticks += 1;
+            if self.ticks < self.vm.gil.check_interval() {
+                return;
+            }
+            self.ticks = 0;
+            let before = self.vm.gil.switch_number();
+            self.drop_gil(crate::stats::Activity::Waiting);
+            let dropped_at = self.stats.activity_since();
+            self.take_gil();
+            // Someone else held it in between: that was a real switch.
+            if self.vm.gil.switch_number() != before.wrapping_add(1) {
+                self.stats.forced_switches += 1;
+                if let Some(at) = dropped_at {
+                    self.stats.note_hand_off(at);
+                }
+            }
+            return;
+        }
+        // Waiting for the hand-off to happen counts as waiting for the GIL.
+        self.drop_gil(crate::stats::Activity::Waiting);
+        let dropped_at = self.stats.activity_since();
+        self.vm.gil.wait_for_switch(self.thread_id);
+        self.take_gil();
+        self.stats.forced_switches += 1;
+        if let Some(at) = dropped_at {
+            self.stats.note_hand_off(at);
+        }
+    }
+
+    /// Run the cycle collector (`heap/gc.rs`) on `generation`, or on the generation that is due
+    /// when `None` (an automatic collection requested by allocation). Returns the number of
+    /// unreachable objects found. Called at check points and by `gc.collect()`, where this
+    /// thread borrows no object's contents; every other thread is stopped meanwhile.
+    pub fn collect_garbage(&mut self, generation: Option<usize>) -> usize {
+        let Some(generation) = generation.or_else(crate::heap::gc::due_generation) else {
+            return 0;
+        };
+        let gil = &self.vm.gil;
+        gil.stop_the_world(self.vm.eval_breaker, || {
+            crate::heap::gc::collect(generation)
+        })
+    }
+
+    /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's
+    /// `Py_BEGIN_ALLOW_THREADS` does. The closure cannot reach the interpreter: `self` is borrowed
+    /// for the duration, so nothing inside can run bytecode or touch frames without the GIL.
+    ///
+    /// The closure (and what it returns) must be `Send`: heap values are not, so the compiler
+    /// rejects a closure that would clone, drop or read a Python object without the GIL.
+    pub fn allow_threads<R: Send>(&mut self, f: impl FnOnce() -> R + Send) -> R {
+        let held = self.holds_gil;
+        if held {
+            self.drop_gil(crate::stats::Activity::Blocked);
+        }
+        let r = f();
+        if held {
+            self.take_gil();
+        }
         r
     }
 }

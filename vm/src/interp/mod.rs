@@ -271,53 +271,6 @@ pub struct Interp {
 }
 
 impl Interp {
-    /// Take the GIL: from here on this thread may run bytecode.
-    pub fn attach(&mut self) {
-        if let Some(rec) = self.vm.gil.recorder() {
-            self.stats.observe(rec.clone(), self.thread_id);
-        }
-        if !self.holds_gil {
-            self.take_gil();
-        }
-    }
-
-    /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
-    ///
-    /// The heap values this interpreter still owns are dropped first, while the GIL is held:
-    /// in the GIL model a reference count may change only under the GIL.
-    pub fn detach(&mut self) {
-        self.frames.clear();
-        self.frame_pool.clear();
-        self.cur_exc = None;
-        self.thread_obj = None;
-        self.yield_from_result = Value::None;
-        // Stop the clock before letting go, so this thread's last holding segment ends before
-        // the next holder's begins.
-        self.stats.finish();
-        if self.holds_gil {
-            self.vm.gil.release();
-            self.holds_gil = false;
-        }
-        self.vm.finished_stats.lock().push(self.stats.clone());
-    }
-
-    /// Acquire the GIL, charging the wait to `Waiting`.
-    pub(crate) fn take_gil(&mut self) {
-        use crate::stats::Activity;
-        self.stats.switch_to(Activity::Waiting);
-        self.vm.gil.acquire(self.thread_id, self.vm.eval_breaker);
-        self.stats.switch_to(Activity::Holding);
-        self.stats.acquisitions += 1;
-        self.holds_gil = true;
-    }
-
-    /// Release the GIL; `next` is what the thread does without it.
-    pub(crate) fn drop_gil(&mut self, next: crate::stats::Activity) {
-        self.stats.switch_to(next);
-        self.vm.gil.release();
-        self.holds_gil = false;
-    }
-
     pub fn new(vm: Arc<Vm>, thread_name: &str) -> Interp {
         Interp {
             frames: Vec::new(),

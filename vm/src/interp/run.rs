@@ -154,22 +154,6 @@ impl Interp {
         Ok(())
     }
 
-    /// The eval-breaker check point: called at backward jumps and function entries when the flag is up.
-    fn handle_eval_breaker(&mut self) -> PyResult<()> {
-        if !self.vm.interrupted.load(Ordering::Relaxed)
-            && !self.vm.gil.drop_requested()
-            && !crate::heap::gc::requested()
-        {
-            self.vm.eval_breaker.store(false, Ordering::Relaxed);
-        }
-        self.check_signals()?;
-        self.gil_yield_point();
-        if crate::heap::gc::take_request() {
-            self.collect_garbage(None);
-        }
-        Ok(())
-    }
-
     fn dispatch(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
         'frames: loop {
             let code = frame.code.clone();
