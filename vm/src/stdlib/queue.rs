@@ -1,4 +1,6 @@
-//! The `queue` module: `Queue`, `LifoQueue`, `SimpleQueue` and the `Empty` / `Full` exceptions.
+//! The `queue` module: `Queue`, `LifoQueue`, `SimpleQueue` and the `Empty` / `Full` exceptions,
+//! plus Python 3.13's `Queue.shutdown(immediate=False)` and `ShutDown` (minivm runs what CPython
+//! 3.11 cannot).
 //!
 //! A queue is a `VecDeque` behind a parking_lot mutex with three condvars (not empty, not full, all
 //! tasks done). `get`/`put` try once with the GIL held and block, if they must, with it released.
@@ -32,6 +34,16 @@ struct State {
     maxsize: usize,
     /// Items put and not yet marked done with `task_done()`.
     unfinished: usize,
+    /// `shutdown()` was called: `put` raises `ShutDown`, and `get` too once the queue is empty.
+    shut_down: bool,
+}
+
+/// What one try of `put` or `get` found.
+enum Try<T> {
+    Done(T),
+    /// Full (put) or empty (get): wait, or raise `Full` / `Empty`.
+    NotNow,
+    ShutDown,
 }
 
 impl State {
@@ -54,22 +66,29 @@ pub struct QueueData {
 
 impl QueueData {
     /// Move `item` in if there is room (with the state locked); it stays in the slot otherwise.
-    fn try_put(&self, s: &mut State, item: &mut Option<Value>) -> bool {
-        if s.full() {
-            return false;
+    fn try_put(&self, s: &mut State, item: &mut Option<Value>) -> Try<()> {
+        if s.shut_down {
+            return Try::ShutDown;
         }
-        let Some(v) = item.take() else {
-            return true;
-        };
-        s.items.push_back(v);
-        s.unfinished += 1;
-        true
+        if s.full() {
+            return Try::NotNow;
+        }
+        if let Some(v) = item.take() {
+            s.items.push_back(v);
+            s.unfinished += 1;
+        }
+        Try::Done(())
     }
 
-    fn try_get(&self, s: &mut State) -> Option<Value> {
-        match self.kind {
+    fn try_get(&self, s: &mut State) -> Try<Value> {
+        let item = match self.kind {
             Kind::Lifo => s.items.pop_back(),
             Kind::Fifo | Kind::Simple => s.items.pop_front(),
+        };
+        match item {
+            Some(v) => Try::Done(v),
+            None if s.shut_down => Try::ShutDown,
+            None => Try::NotNow,
         }
     }
 }
@@ -79,6 +98,7 @@ static LIFO_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 static SIMPLE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 static EMPTY: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 static FULL: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+static SHUT_DOWN: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 /// `queue.Empty` (CPython defines it in `_queue`, so tracebacks say `_queue.Empty`).
 pub fn empty_error() -> Ref<Class> {
@@ -93,6 +113,13 @@ pub fn full_error() -> Ref<Class> {
         .clone()
 }
 
+/// `queue.ShutDown` (Python 3.13): `put` or `get` on a queue that has been shut down.
+pub fn shut_down_error() -> Ref<Class> {
+    SHUT_DOWN
+        .get_or_init(|| exception_class("ShutDown", "queue", ExcKind::Exception))
+        .clone()
+}
+
 const QUEUE_METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("put", queue_put),
     ("get", queue_get),
@@ -103,6 +130,7 @@ const QUEUE_METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("empty", queue_empty),
     ("full", queue_full),
     ("qsize", queue_qsize),
+    ("shutdown", queue_shutdown),
 ];
 
 fn queue_like(name: &str, init: crate::object::NativeFn) -> Ref<Class> {
@@ -112,6 +140,10 @@ fn queue_like(name: &str, init: crate::object::NativeFn) -> Ref<Class> {
     cls.dict.write().insert(
         Arc::from("unfinished_tasks"),
         property(("unfinished_tasks", queue_unfinished)),
+    );
+    cls.dict.write().insert(
+        Arc::from("is_shutdown"),
+        property(("is_shutdown", queue_is_shutdown)),
     );
     cls
 }
@@ -157,6 +189,7 @@ pub fn queue_module() -> Ref<Module> {
             ("SimpleQueue", Value::Class(simple_queue_class())),
             ("Empty", Value::Class(empty_error())),
             ("Full", Value::Class(full_error())),
+            ("ShutDown", Value::Class(shut_down_error())),
         ],
     )
 }
@@ -192,6 +225,7 @@ fn new_queue(args: &Args<'_>, kind: Kind) -> PyResult<Value> {
             items: VecDeque::new(),
             maxsize: maxsize.max(0) as usize,
             unfinished: 0,
+            shut_down: false,
         })),
         not_empty: Condvar::new(),
         not_full: Condvar::new(),
@@ -238,6 +272,7 @@ fn sig<'n>(q: &QueueData, name: &'n str, params: &'n [&'n str], required: usize)
             "join" => Sig::py("Queue.join", params, required),
             "empty" => Sig::py("Queue.empty", params, required),
             "full" => Sig::py("Queue.full", params, required),
+            "shutdown" => Sig::py("Queue.shutdown", params, required),
             _ => Sig::py("Queue.qsize", params, required),
         },
     }
@@ -276,47 +311,46 @@ fn data<'a>(args: &Args<'a>) -> PyResult<&'a QueueData> {
 fn put(interp: &mut Interp, q: &QueueData, item: &Value, w: Wait) -> PyResult<Value> {
     // The clone is made here, with the GIL; a blocked put only moves it into the queue.
     let mut slot = crate::heap::Shared::new(Some(item.clone()));
-    let done = {
-        let mut s = q.state.lock();
-        q.try_put(&mut s, &mut slot)
-    };
-    let done = done
-        || match w {
-            Wait::NonBlocking => false,
-            w => block_on(interp, &q.state, &q.not_full, w, |s| {
-                q.try_put(s, &mut slot)
-            })?,
-        };
+    let mut outcome = q.try_put(&mut q.state.lock(), &mut slot);
+    if matches!((&outcome, w), (Try::NotNow, Wait::Forever | Wait::Until(_))) {
+        block_on(interp, &q.state, &q.not_full, w, |s| {
+            outcome = q.try_put(s, &mut slot);
+            !matches!(outcome, Try::NotNow)
+        })?;
+    }
     // An item that found no room is dropped here, with the GIL held again.
     drop(slot.into_inner());
-    if !done {
-        return Err(raise_new(interp, &full_error()));
+    match outcome {
+        Try::Done(()) => {
+            q.not_empty.notify_one();
+            Ok(Value::None)
+        }
+        Try::NotNow => Err(raise_new(interp, &full_error())),
+        Try::ShutDown => Err(raise_new(interp, &shut_down_error())),
     }
-    q.not_empty.notify_one();
-    Ok(Value::None)
 }
 
 fn get(interp: &mut Interp, q: &QueueData, w: Wait) -> PyResult<Value> {
     let got = q.try_get(&mut q.state.lock());
     let got = match (got, w) {
-        (Some(v), _) => Some(v),
-        (None, Wait::NonBlocking) => None,
-        (None, w) => {
+        (Try::NotNow, Wait::Forever | Wait::Until(_)) => {
             // Moved out without the GIL, into a hand-off opened once the GIL is back.
-            let mut out = crate::heap::Shared::new(None);
+            let mut out = crate::heap::Shared::new(Try::NotNow);
             block_on(interp, &q.state, &q.not_empty, w, |s| {
                 *out = q.try_get(s);
-                out.is_some()
+                !matches!(*out, Try::NotNow)
             })?;
             out.into_inner()
         }
+        (got, _) => got,
     };
     match got {
-        Some(v) => {
+        Try::Done(v) => {
             q.not_full.notify_one();
             Ok(v)
         }
-        None => Err(raise_new(interp, &empty_error())),
+        Try::NotNow => Err(raise_new(interp, &empty_error())),
+        Try::ShutDown => Err(raise_new(interp, &shut_down_error())),
     }
 }
 
@@ -399,4 +433,40 @@ fn queue_qsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn queue_unfinished(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let q = data(&args)?;
     Ok(Value::Int(q.state.lock().unfinished as i64))
+}
+
+/// `Queue.shutdown(immediate=False)` (Python 3.13): `put` raises `ShutDown` from now on, and
+/// `get` once the queue is empty; blocked callers wake up to see it. `immediate` also drops the
+/// queued items (counting each as done, which may release `join()`).
+fn queue_shutdown(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    let [immediate] = sig(q, "shutdown", &["immediate"], 0).bind(&args)?;
+    let immediate = match immediate {
+        Some(v) => interp.truthy(v)?,
+        None => false,
+    };
+    // Dropped items leave the mutex first: their counts change with the GIL held, here.
+    let dropped: Vec<Value> = {
+        let mut s = q.state.lock();
+        s.shut_down = true;
+        if immediate {
+            let n = s.items.len();
+            s.unfinished = s.unfinished.saturating_sub(n);
+            s.items.drain(..).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    drop(dropped);
+    if immediate {
+        q.all_done.notify_all();
+    }
+    q.not_empty.notify_all();
+    q.not_full.notify_all();
+    Ok(Value::None)
+}
+
+fn queue_is_shutdown(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let q = data(&args)?;
+    Ok(Value::Bool(q.state.lock().shut_down))
 }
