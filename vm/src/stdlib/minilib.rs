@@ -12,6 +12,22 @@ pub const PREFIX: &str = "<minivm-lib>";
 /// checks it lists every file of `vm/lib/` and nothing else.
 static FILES: &[(&str, &str)] = &[
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
+    (
+        "concurrent/__init__.mini",
+        include_str!("../../lib/concurrent/__init__.mini"),
+    ),
+    (
+        "concurrent/futures/__init__.mini",
+        include_str!("../../lib/concurrent/futures/__init__.mini"),
+    ),
+    (
+        "concurrent/futures/_base.mini",
+        include_str!("../../lib/concurrent/futures/_base.mini"),
+    ),
+    (
+        "concurrent/futures/thread.mini",
+        include_str!("../../lib/concurrent/futures/thread.mini"),
+    ),
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),

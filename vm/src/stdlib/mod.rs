@@ -157,9 +157,11 @@ pub fn timeout_arg(v: Option<&Value>) -> PyResult<Option<std::time::Duration>> {
     }
 }
 
-/// Wait for the program's non-daemon threads before the process exits, as CPython does. Ctrl-C
+/// Wait for the program's non-daemon threads before the process exits, as CPython does (after
+/// the `threading._register_atexit` calls, which may end some of them). Ctrl-C
 /// stops the wait (`Err(KeyboardInterrupt)`): the caller reports it and the process exits anyway.
 pub fn join_non_daemon(interp: &mut Interp) -> PyResult<()> {
+    thread::run_exit_calls(interp)?;
     loop {
         let pending: Vec<Value> = interp.vm.threads.lock().clone();
         let mut waited = false;

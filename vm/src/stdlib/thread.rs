@@ -74,9 +74,56 @@ pub fn threading_module() -> Ref<Module> {
         ("get_native_id", func("get_native_id", get_native_id)),
         ("active_count", func("active_count", active_count)),
         ("enumerate", func("enumerate", enumerate)),
+        (
+            "_register_atexit",
+            func("_register_atexit", register_atexit),
+        ),
     ];
     items.extend(crate::stdlib::sync::threading_items());
     make_module("threading", items)
+}
+
+/// A call registered with `threading._register_atexit`: function and positional arguments.
+type ExitCall = (Value, Vec<Value>);
+
+/// The calls to make when the main module has finished, before its non-daemon threads are
+/// joined (CPython's `threading._shutdown`); `None` once they have run.
+/// (A `Global`, as the heap values in it are only touched with the GIL held.)
+static EXIT_CALLS: crate::heap::Global<Mutex<Option<Vec<ExitCall>>>> = crate::heap::Global::new();
+
+fn exit_calls() -> &'static Mutex<Option<Vec<ExitCall>>> {
+    EXIT_CALLS.get_or_init(|| Mutex::new(Some(Vec::new())))
+}
+
+/// `threading._register_atexit(func, *args)`: the hook `concurrent.futures` uses to wake its idle
+/// workers at exit, so the program does not wait for them forever.
+fn register_atexit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some((f, rest)) = args.pos.split_first() else {
+        return Err(err!(
+            TypeError,
+            "_register_atexit() missing 1 required positional argument: 'func'"
+        ));
+    };
+    if !args.kw.is_empty() {
+        return Err(err!(
+            TypeError,
+            "minivm's threading._register_atexit() takes no keyword arguments"
+        ));
+    }
+    match exit_calls().lock().as_mut() {
+        Some(calls) => calls.push((f.clone(), rest.to_vec())),
+        None => return Err(err!(RuntimeError, "can't register atexit after shutdown")),
+    }
+    Ok(Value::None)
+}
+
+/// Make the `_register_atexit` calls, last registered first (once).
+pub fn run_exit_calls(interp: &mut Interp) -> PyResult<()> {
+    let calls = exit_calls().lock().take().unwrap_or_default();
+    for (f, args) in calls.into_iter().rev() {
+        interp.call(&f, &args)?;
+    }
+    Ok(())
 }
 
 fn data(t: &Value) -> Option<&ThreadData> {
