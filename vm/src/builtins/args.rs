@@ -295,6 +295,9 @@ pub struct Sig<'n> {
     pub params: &'n [&'n str],
     pub required: usize,
     pub kwonly: &'n [&'n str],
+    /// For a method of a built-in type: the type, which CPython names in some messages
+    /// (`deque.index() takes no keyword arguments`, but `index() takes at least 1 argument`).
+    pub owner: Option<&'n str>,
 }
 
 fn quoted_list(names: &[&str]) -> String {
@@ -317,6 +320,7 @@ impl<'n> Sig<'n> {
             params,
             required,
             kwonly: &[],
+            owner: None,
         }
     }
 
@@ -329,6 +333,7 @@ impl<'n> Sig<'n> {
             params,
             required,
             kwonly: &[],
+            owner: None,
         }
     }
 
@@ -346,6 +351,7 @@ impl<'n> Sig<'n> {
             params,
             required,
             kwonly: &[],
+            owner: None,
         }
     }
 
@@ -354,6 +360,23 @@ impl<'n> Sig<'n> {
         Sig {
             method: true,
             ..self
+        }
+    }
+
+    /// The same signature for a method of the built-in type `owner` (see [`Sig::owner`]).
+    pub const fn of(self, owner: &'n str) -> Sig<'n> {
+        Sig {
+            method: true,
+            owner: Some(owner),
+            ..self
+        }
+    }
+
+    /// The name as CPython's method descriptors print it: `deque.append` (once qualified).
+    fn qualified(&self) -> String {
+        match self.owner {
+            Some(owner) if !self.name.contains('.') => format!("{owner}.{}", self.name),
+            _ => self.name.to_string(),
         }
     }
 
@@ -535,16 +558,21 @@ impl<'n> Sig<'n> {
     /// The positional-only C styles.
     fn check_positional(&self, pos: &[Value], kw: &[(Arc<str>, Value)]) -> PyResult<()> {
         let name = self.name;
+        // The messages CPython's method descriptors give name the type too.
+        let qualified = self.qualified();
         if !kw.is_empty() {
-            return Err(err!(TypeError, "{name}() takes no keyword arguments"));
+            return Err(err!(TypeError, "{qualified}() takes no keyword arguments"));
         }
         let (n, min, max) = (pos.len(), self.required, self.params.len());
         if n >= min && n <= max {
             return Ok(());
         }
         Err(match self.style {
-            Style::One => err!(TypeError, "{name}() takes exactly one argument ({n} given)"),
-            Style::NoArgs => err!(TypeError, "{name}() takes no arguments ({n} given)"),
+            Style::One => err!(
+                TypeError,
+                "{qualified}() takes exactly one argument ({n} given)"
+            ),
+            Style::NoArgs => err!(TypeError, "{qualified}() takes no arguments ({n} given)"),
             Style::Unpack if min == max => err!(
                 TypeError,
                 "{name} expected {min} argument{}, got {n}",
@@ -560,15 +588,16 @@ impl<'n> Sig<'n> {
                 "{name} expected at most {max} argument{}, got {n}",
                 plural(max)
             ),
-            _ if n < min => err!(
-                TypeError,
-                "{name}() takes at least {min} argument{} ({n} given)",
-                plural(min)
-            ),
+            // (getargs.c's order: "exactly" whenever min == max.)
             _ if min == max => err!(
                 TypeError,
                 "{name}() takes exactly {max} argument{} ({n} given)",
                 plural(max)
+            ),
+            _ if n < min => err!(
+                TypeError,
+                "{name}() takes at least {min} argument{} ({n} given)",
+                plural(min)
             ),
             _ => err!(
                 TypeError,

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::builtins::args::{slice_index, Sig, Style};
 use crate::heap::Ref;
 use crate::interp::subscr::seq_index;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Module};
 use crate::stdlib::sync::{int_value, property};
-use crate::stdlib::{arg, make_module, native_class, this};
+use crate::stdlib::{make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -114,20 +115,31 @@ fn data<'a>(args: &Args<'a>) -> PyResult<&'a DequeData> {
     Ok(this::<DequeData>(args, "deque")?.1)
 }
 
-fn one_arg<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a Value> {
-    args.pos.get(1).ok_or_else(|| {
-        err!(
-            TypeError,
-            "deque.{method}() takes exactly one argument (0 given)"
-        )
-    })
+/// The deque of a method taking no arguments (CPython's `METH_NOARGS` messages).
+fn no_args<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a DequeData> {
+    Sig::pos(method, Style::NoArgs, &[], 0)
+        .of("deque")
+        .check(args)?;
+    data(args)
+}
+
+/// The deque and the argument of a method taking exactly one (`METH_O`).
+fn one_arg<'a>(args: &Args<'a>, method: &str) -> PyResult<(&'a DequeData, &'a Value)> {
+    let [x] = Sig::pos(method, Style::One, &["x"], 1)
+        .of("deque")
+        .bind::<1>(args)?;
+    let x = x.ok_or_else(|| err!(SystemError, "deque.{method}(): argument lost"))?;
+    Ok((data(args)?, x))
 }
 
 fn deque_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Instance(inst)) = args.pos.first() else {
         return Err(err!(TypeError, "deque.__init__ needs a deque instance"));
     };
-    let maxlen = match arg(&args, 2, "maxlen") {
+    let [iterable, maxlen] = Sig::kw("deque", &["iterable", "maxlen"], 0)
+        .method()
+        .bind::<2>(&args)?;
+    let maxlen = match maxlen {
         None | Some(Value::None) => None,
         Some(v @ (Value::Int(_) | Value::Bool(_))) => {
             let m = int_value(v)?;
@@ -144,7 +156,7 @@ fn deque_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     };
-    let items = match arg(&args, 1, "iterable") {
+    let items = match iterable {
         Some(it) => interp.collect_iter(it)?,
         None => Vec::new(),
     };
@@ -163,57 +175,56 @@ fn deque_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn deque_append(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    d.push_back(one_arg(&args, "append")?.clone());
+    let (d, x) = one_arg(&args, "append")?;
+    d.push_back(x.clone());
     Ok(Value::None)
 }
 
 fn deque_appendleft(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    d.push_front(one_arg(&args, "appendleft")?.clone());
+    let (d, x) = one_arg(&args, "appendleft")?;
+    d.push_front(x.clone());
     Ok(Value::None)
 }
 
 fn deque_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let v = d.lock_mut().pop_back();
+    let v = no_args(&args, "pop")?.lock_mut().pop_back();
     v.ok_or_else(|| err!(IndexError, "pop from an empty deque"))
 }
 
 fn deque_popleft(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let v = d.lock_mut().pop_front();
+    let v = no_args(&args, "popleft")?.lock_mut().pop_front();
     v.ok_or_else(|| err!(IndexError, "pop from an empty deque"))
 }
 
 fn deque_extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let items = interp.collect_iter(one_arg(&args, "extend")?)?;
-    for v in items {
+    let (d, x) = one_arg(&args, "extend")?;
+    for v in interp.collect_iter(x)? {
         d.push_back(v);
     }
     Ok(Value::None)
 }
 
 fn deque_extendleft(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let items = interp.collect_iter(one_arg(&args, "extendleft")?)?;
-    for v in items {
+    let (d, x) = one_arg(&args, "extendleft")?;
+    for v in interp.collect_iter(x)? {
         d.push_front(v);
     }
     Ok(Value::None)
 }
 
 fn deque_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
+    let d = no_args(&args, "clear")?;
     let old = std::mem::take(&mut *d.lock_mut());
     drop(old);
     Ok(Value::None)
 }
 
 fn deque_rotate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [n] = Sig::pos("deque.rotate", Style::Unpack, &["n"], 0)
+        .of("deque")
+        .bind::<1>(&args)?;
     let d = data(&args)?;
-    let n = match args.pos.get(1) {
+    let n = match n {
         Some(v) => int_value(v)?,
         None => 1,
     };
@@ -227,15 +238,14 @@ fn deque_rotate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn deque_reverse(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
+    let d = no_args(&args, "reverse")?;
     let mut items = d.items.lock();
     items.make_contiguous().reverse();
     Ok(Value::None)
 }
 
 fn deque_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let x = one_arg(&args, "count")?;
+    let (d, x) = one_arg(&args, "count")?;
     let mut n = 0;
     for v in d.snapshot() {
         if interp.eq(&v, x)? {
@@ -245,9 +255,19 @@ fn deque_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Int(n))
 }
 
-/// Position of the first item equal to `x`.
-fn find(interp: &mut Interp, d: &DequeData, x: &Value) -> PyResult<Option<usize>> {
-    for (i, v) in d.snapshot().iter().enumerate() {
+/// Position of the first item equal to `x` in `d[start:stop]` (clamped as slice indices).
+fn find(
+    interp: &mut Interp,
+    d: &DequeData,
+    x: &Value,
+    start: i64,
+    stop: i64,
+) -> PyResult<Option<usize>> {
+    let items = d.snapshot();
+    let len = items.len() as i64;
+    let clamp = |i: i64| (if i < 0 { i + len } else { i }).clamp(0, len) as usize;
+    let (start, stop) = (clamp(start), clamp(stop));
+    for (i, v) in items.iter().enumerate().take(stop).skip(start) {
         if interp.eq(v, x)? {
             return Ok(Some(i));
         }
@@ -260,21 +280,22 @@ fn not_in_deque(interp: &mut Interp, x: &Value) -> PyResult<crate::error::PyErr>
 }
 
 fn deque_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [x, start, stop] = Sig::pos("index", Style::Positional, &["x", "start", "stop"], 1)
+        .of("deque")
+        .bind::<3>(&args)?;
     let d = data(&args)?;
-    let x = args
-        .pos
-        .get(1)
-        .ok_or_else(|| err!(TypeError, "index expected at least 1 argument, got 0"))?;
-    match find(interp, d, x)? {
+    let x = x.ok_or_else(|| err!(SystemError, "deque.index(): argument lost"))?;
+    let start = slice_index(start)?.unwrap_or(0);
+    let stop = slice_index(stop)?.unwrap_or(i64::MAX);
+    match find(interp, d, x, start, stop)? {
         Some(i) => Ok(Value::Int(i as i64)),
         None => Err(not_in_deque(interp, x)?),
     }
 }
 
 fn deque_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let x = one_arg(&args, "remove")?;
-    let Some(i) = find(interp, d, x)? else {
+    let (d, x) = one_arg(&args, "remove")?;
+    let Some(i) = find(interp, d, x, 0, i64::MAX)? else {
         return Err(not_in_deque(interp, x)?);
     };
     let removed = d.lock_mut().remove(i);
@@ -285,9 +306,12 @@ fn deque_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn deque_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [i, x] = Sig::pos("insert", Style::Positional, &["i", "x"], 2)
+        .of("deque")
+        .bind::<2>(&args)?;
     let d = data(&args)?;
-    let (Some(i), Some(x)) = (args.pos.get(1), args.pos.get(2)) else {
-        return Err(err!(TypeError, "insert expected 2 arguments"));
+    let (Some(i), Some(x)) = (i, x) else {
+        return Err(err!(SystemError, "deque.insert(): argument lost"));
     };
     let i = int_value(i)?;
     let mut items = d.lock_mut();
@@ -306,6 +330,7 @@ fn deque_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn deque_copy(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args(&args, "copy")?;
     let (inst, d) = this::<DequeData>(&args, "deque")?;
     let maxlen = d.maxlen.map_or(Value::None, |m| Value::Int(m as i64));
     let items = Value::list(d.snapshot());
@@ -352,9 +377,8 @@ fn deque_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn deque_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let x = one_arg(&args, "__contains__")?;
-    Ok(Value::Bool(find(interp, d, x)?.is_some()))
+    let (d, x) = one_arg(&args, "__contains__")?;
+    Ok(Value::Bool(find(interp, d, x, 0, i64::MAX)?.is_some()))
 }
 
 fn index_of(d: &DequeData, key: &Value) -> PyResult<usize> {
@@ -374,17 +398,19 @@ fn index_of(d: &DequeData, key: &Value) -> PyResult<usize> {
 }
 
 fn deque_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let i = index_of(d, one_arg(&args, "__getitem__")?)?;
+    let (d, key) = one_arg(&args, "__getitem__")?;
+    let i = index_of(d, key)?;
     let v = d.items.lock().get(i).cloned();
     v.ok_or_else(|| err!(IndexError, "deque index out of range"))
 }
 
 fn deque_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [key, v] = Sig::pos("__setitem__", Style::Unpack, &["key", "value"], 2)
+        .of("deque")
+        .bind::<2>(&args)?;
     let d = data(&args)?;
-    let key = one_arg(&args, "__setitem__")?;
-    let Some(v) = args.pos.get(2) else {
-        return Err(err!(TypeError, "deque.__setitem__ expected 2 arguments"));
+    let (Some(key), Some(v)) = (key, v) else {
+        return Err(err!(SystemError, "deque.__setitem__(): argument lost"));
     };
     let i = index_of(d, key)?;
     let old = match d.items.lock().get_mut(i) {
@@ -396,8 +422,8 @@ fn deque_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn deque_delitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let d = data(&args)?;
-    let i = index_of(d, one_arg(&args, "__delitem__")?)?;
+    let (d, key) = one_arg(&args, "__delitem__")?;
+    let i = index_of(d, key)?;
     let old = d.lock_mut().remove(i);
     match old {
         Some(_) => Ok(Value::None),
