@@ -24,7 +24,8 @@ fn plural(n: usize) -> &'static str {
 pub trait ArgsExt<'a> {
     /// `len() takes exactly one argument (2 given)` style (METH_O functions).
     fn one(&self, name: &str) -> PyResult<&'a Value>;
-    /// `pop expected at most 1 argument, got 2` style (unpacked-tuple functions).
+    /// `pop expected at most 1 argument, got 2` style (unpacked-tuple functions); a method is named
+    /// `list.pop`, for CPython's `list.pop() takes no keyword arguments`.
     fn range(&self, name: &str, min: usize, max: usize) -> PyResult<()>;
     /// `split() takes at most 2 arguments (3 given)` style (argument-clinic functions).
     fn clinic(&self, name: &str, min: usize, max: usize) -> PyResult<()>;
@@ -54,7 +55,16 @@ impl<'a> ArgsExt<'a> for Args<'a> {
     }
 
     fn range(&self, name: &str, min: usize, max: usize) -> PyResult<()> {
-        Sig::pos(name, Style::Unpack, anon(max), min).check_positional(self.pos, self.kw)
+        // `list.pop`: CPython names the type when refusing keywords, not in the counts.
+        let (owner, short) = match name.split_once('.') {
+            Some((owner, short)) => (Some(owner), short),
+            None => (None, name),
+        };
+        let sig = Sig {
+            owner,
+            ..Sig::pos(short, Style::Unpack, anon(max), min)
+        };
+        sig.check_positional(self.pos, self.kw)
     }
 
     fn clinic(&self, name: &str, min: usize, max: usize) -> PyResult<()> {

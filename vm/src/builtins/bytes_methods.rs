@@ -216,6 +216,15 @@ pub fn construct(interp: &mut Interp, args: Args<'_>, mutable: bool) -> PyResult
     })
 }
 
+/// `bytes.find` or `bytearray.find`, as CPython names a method refusing keywords.
+fn qualified(args: &Args<'_>, name: &str) -> String {
+    let owner = args
+        .pos
+        .first()
+        .map_or_else(|| "bytes".to_string(), type_name);
+    format!("{owner}.{name}")
+}
+
 /// The bytes of `bytes(src)` for a non-str source.
 pub fn from_object(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
     if let Some(b) = bytes_like(src) {
@@ -694,7 +703,7 @@ fn window<'d>(
 fn find_impl(args: &Args<'_>, name: &str, rev: bool) -> PyResult<Option<usize>> {
     let (_, data) = recv_bytes(args, name)?;
     let a = rest(args);
-    a.no_kw(name)?;
+    a.no_kw(&qualified(args, name))?;
     a.clinic(name, 1, 3)?;
     let sub = sub_arg(a.get(0))?;
     let Some((w, st)) = window(&data, a.get(1), a.get(2))? else {
@@ -737,7 +746,7 @@ fn rindex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, data) = recv_bytes(&args, "count")?;
     let a = rest(&args);
-    a.no_kw("count")?;
+    a.no_kw(&qualified(&args, "count"))?;
     a.clinic("count", 1, 3)?;
     let sub = sub_arg(a.get(0))?;
     let Some((w, _)) = window(&data, a.get(1), a.get(2))? else {
@@ -749,7 +758,7 @@ fn count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn affix_impl(args: &Args<'_>, name: &str, end: bool) -> PyResult<Value> {
     let (_, data) = recv_bytes(args, name)?;
     let a = rest(args);
-    a.no_kw(name)?;
+    a.no_kw(&qualified(args, name))?;
     a.clinic(name, 1, 3)?;
     let Some((w, _)) = window(&data, a.get(1), a.get(2))? else {
         return Ok(Value::Bool(false));
@@ -975,7 +984,7 @@ fn splitlines(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, sep) = recv_bytes(&args, "join")?;
-    let it = rest(&args).one("join")?;
+    let it = rest(&args).one(&qualified(&args, "join"))?;
     let items = interp.collect_iter(it)?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -997,7 +1006,7 @@ fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn strip_impl(args: &Args<'_>, name: &str, left: bool, right: bool) -> PyResult<Value> {
     let (recv, data) = recv_bytes(args, name)?;
     let a = rest(args);
-    a.no_kw(name)?;
+    a.no_kw(&qualified(args, name))?;
     a.clinic(name, 0, 1)?;
     let chars: Option<Cow<[u8]>> = match a.get(0) {
         None | Some(Value::None) => None,
@@ -1034,7 +1043,7 @@ fn rstrip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "replace")?;
     let a = rest(&args);
-    a.no_kw("replace")?;
+    a.no_kw(&qualified(&args, "replace"))?;
     a.clinic("replace", 2, 3)?;
     let old = arg_bytes(a.get(0).unwrap_or(&Value::None))?;
     let new = arg_bytes(a.get(1).unwrap_or(&Value::None))?;
@@ -1077,7 +1086,7 @@ fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn partition_impl(args: &Args<'_>, name: &str, rev: bool) -> PyResult<Value> {
     let (recv, data) = recv_bytes(args, name)?;
-    let sep = arg_bytes(rest(args).one(name)?)?;
+    let sep = arg_bytes(rest(args).one(&qualified(args, name))?)?;
     if sep.is_empty() {
         raise!(ValueError, "empty separator");
     }
@@ -1106,7 +1115,7 @@ fn rpartition(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn affix_remove(args: &Args<'_>, name: &str, suffix: bool) -> PyResult<Value> {
     let (recv, data) = recv_bytes(args, name)?;
-    let p = arg_bytes(rest(args).one(name)?)?;
+    let p = arg_bytes(rest(args).one(&qualified(args, name))?)?;
     let r = if suffix {
         data.strip_suffix(&*p)
     } else {
@@ -1127,7 +1136,7 @@ macro_rules! transform {
     ($fname:ident, $name:literal, $f:expr) => {
         fn $fname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let (recv, data) = recv_bytes(&args, $name)?;
-            rest(&args).none($name)?;
+            rest(&args).none(&qualified(&args, $name))?;
             let f: fn(&[u8]) -> Vec<u8> = $f;
             Ok(same_kind(recv, f(&data)))
         }
@@ -1158,7 +1167,7 @@ macro_rules! predicate {
     ($fname:ident, $name:literal, $f:expr) => {
         fn $fname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let (_, data) = recv_bytes(&args, $name)?;
-            rest(&args).none($name)?;
+            rest(&args).none(&qualified(&args, $name))?;
             let f: fn(&[u8]) -> bool = $f;
             Ok(Value::Bool(f(&data)))
         }
@@ -1182,7 +1191,7 @@ predicate!(islower, "islower", |d| d.iter().any(u8::is_ascii_lowercase)
 /// (width, fill byte) of `center`/`ljust`/`rjust`.
 fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, u8)> {
     let a = rest(args);
-    a.range(name, 1, 2)?;
+    a.range(&qualified(args, name), 1, 2)?;
     let width = to_index(a.get(0).unwrap_or(&Value::None))?;
     let fill = match a.get(1) {
         None => b' ',
@@ -1229,7 +1238,7 @@ fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn zfill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "zfill")?;
-    let w = to_index(rest(&args).one("zfill")?)?;
+    let w = to_index(rest(&args).one(&qualified(&args, "zfill"))?)?;
     if w > (1 << 30) {
         raise!(MemoryError, "");
     }
@@ -1264,14 +1273,14 @@ fn recv_ba<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<crate::object::B
 
 fn ba_append(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "append")?;
-    let b = byte_value(rest(&args).one("append")?)?;
+    let b = byte_value(rest(&args).one("bytearray.append")?)?;
     ba.data.lock().push(b);
     Ok(Value::None)
 }
 
 fn ba_extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "extend")?;
-    let src = rest(&args).one("extend")?;
+    let src = rest(&args).one("bytearray.extend")?;
     if let Value::Str(_) = src {
         raise!(TypeError, "expected iterable of integers; got: 'str'");
     }
@@ -1290,7 +1299,7 @@ fn ba_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "pop")?;
     let a = rest(&args);
     a.clinic("pop", 0, 1)?;
-    a.no_kw("pop")?;
+    a.no_kw("bytearray.pop")?;
     let mut data = ba.data.lock();
     if data.is_empty() {
         raise!(IndexError, "pop from empty bytearray");
@@ -1307,7 +1316,7 @@ fn ba_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn ba_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "clear")?;
-    rest(&args).none("clear")?;
+    rest(&args).none("bytearray.clear")?;
     ba.data.lock().clear();
     Ok(Value::None)
 }
@@ -1315,7 +1324,7 @@ fn ba_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn ba_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "insert")?;
     let a = rest(&args);
-    a.no_kw("insert")?;
+    a.no_kw("bytearray.insert")?;
     if a.pos.len() != 2 {
         raise!(
             TypeError,
@@ -1334,7 +1343,7 @@ fn ba_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn ba_remove(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "remove")?;
-    let b = byte_value(rest(&args).one("remove")?)?;
+    let b = byte_value(rest(&args).one("bytearray.remove")?)?;
     let mut data = ba.data.lock();
     match data.iter().position(|&c| c == b) {
         Some(i) => {
@@ -1347,13 +1356,13 @@ fn ba_remove(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn ba_reverse(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "reverse")?;
-    rest(&args).none("reverse")?;
+    rest(&args).none("bytearray.reverse")?;
     ba.data.lock().reverse();
     Ok(Value::None)
 }
 
 fn ba_copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "copy")?;
-    rest(&args).none("copy")?;
+    rest(&args).none("bytearray.copy")?;
     Ok(Value::bytearray(ba.snapshot()))
 }

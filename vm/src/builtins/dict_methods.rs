@@ -110,7 +110,7 @@ pub fn update_kwargs(d: &Dict, kw: &[(Arc<str>, Value)]) {
 fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "get")?;
     let a = rest(&args);
-    a.range("get", 1, 2)?;
+    a.range("dict.get", 1, 2)?;
     let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
     Ok(d.get(&k)
         .unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
@@ -119,7 +119,7 @@ fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "setdefault")?;
     let a = rest(&args);
-    a.range("setdefault", 1, 2)?;
+    a.range("dict.setdefault", 1, 2)?;
     let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
     let default = a.get(1).cloned().unwrap_or(Value::None);
     Ok(d.map.lock().entry(k).or_insert(default).clone())
@@ -128,7 +128,7 @@ fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "pop")?;
     let a = rest(&args);
-    a.range("pop", 1, 2)?;
+    a.range("dict.pop", 1, 2)?;
     let key = a.get(0).cloned().unwrap_or(Value::None);
     let k = interp.dict_key(d, key.clone())?;
     let removed = d.map.lock().shift_remove(&k);
@@ -199,7 +199,7 @@ fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `dict.fromkeys(iterable, value=None)` (called on the class: no receiver).
 fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.range("fromkeys", 1, 2)?;
+    args.range("dict.fromkeys", 1, 2)?;
     let src = args.get(0).cloned().unwrap_or(Value::None);
     let value = args.get(1).cloned().unwrap_or(Value::None);
     let d = Ref::new(Dict::new());

@@ -54,7 +54,7 @@ fn extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "insert")?;
     let a = rest(&args);
-    a.range("insert", 2, 2)?;
+    a.range("list.insert", 2, 2)?;
     let i = to_index(a.get(0).unwrap_or(&Value::None))?;
     let v = a.get(1).cloned().unwrap_or(Value::None);
     let mut items = l.items.lock();
@@ -67,7 +67,7 @@ fn insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "pop")?;
     let a = rest(&args);
-    a.range("pop", 0, 1)?;
+    a.range("list.pop", 0, 1)?;
     let i = match a.get(0) {
         None => -1,
         Some(v) => to_index(v)?,
@@ -119,7 +119,7 @@ fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "index")?;
     let a = rest(&args);
-    a.range("index", 1, 3)?;
+    a.range("list.index", 1, 3)?;
     let x = a.get(0).cloned().unwrap_or(Value::None);
     let items = l.snapshot();
     let (lo, hi) = adjust_indices(slice_index(a.get(1))?, slice_index(a.get(2))?, items.len());

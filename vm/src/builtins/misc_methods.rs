@@ -40,7 +40,7 @@ fn recv_tuple<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Tuple>> {
 fn tuple_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let t = recv_tuple(&args, "index")?;
     let a = rest(&args);
-    a.range("index", 1, 3)?;
+    a.range("tuple.index", 1, 3)?;
     let x = a.get(0).cloned().unwrap_or(Value::None);
     let (lo, hi) = adjust_indices(
         slice_index(a.get(1))?,

@@ -130,7 +130,8 @@ fn fold(
 ) -> PyResult<(Ref<SetObj>, KeySet)> {
     let s = recv_set(args, name)?;
     let a = rest(args);
-    a.no_kw(name)?;
+    let owner = if s.frozen { "frozenset" } else { "set" };
+    a.no_kw(&format!("{owner}.{name}"))?;
     let mut acc = s.items.lock().clone();
     for other in a.pos {
         let o = key_set(interp, other)?;

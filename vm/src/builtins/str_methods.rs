@@ -161,7 +161,7 @@ fn splitlines(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn strip_impl(args: Args<'_>, name: &'static str, left: bool, right: bool) -> PyResult<Value> {
     let s = recv_str(&args, name)?;
     let a = rest(&args);
-    a.no_kw(name)?;
+    a.no_kw(&format!("str.{name}"))?;
     a.clinic(name, 0, 1)?;
     let chars: Option<Vec<char>> = match a.get(0) {
         None | Some(Value::None) => None,
@@ -200,7 +200,7 @@ fn rstrip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "replace")?;
     let a = rest(&args);
-    a.range("replace", 2, 3)?;
+    a.range("str.replace", 2, 3)?;
     let old = match a.get(0) {
         Some(Value::Str(x)) => x.as_str(),
         other => raise!(
@@ -256,7 +256,7 @@ fn window<'s>(
 fn affix_impl(args: Args<'_>, name: &'static str, end: bool) -> PyResult<Value> {
     let s = recv_str(&args, name)?;
     let a = rest(&args);
-    a.no_kw(name)?;
+    a.no_kw(&format!("str.{name}"))?;
     a.clinic(name, 1, 3)?;
     let Some((w, _)) = window(s, a.get(1), a.get(2))? else {
         return Ok(Value::Bool(false));
@@ -307,7 +307,7 @@ fn endswith(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn find_impl(args: Args<'_>, name: &'static str, rev: bool) -> PyResult<Option<usize>> {
     let s = recv_str(&args, name)?;
     let a = rest(&args);
-    a.no_kw(name)?;
+    a.no_kw(&format!("str.{name}"))?;
     a.clinic(name, 1, 3)?;
     let sub = arg_str(a.get(0).unwrap_or(&Value::None), "")?;
     let Some((w, st)) = window(s, a.get(1), a.get(2))? else {
@@ -346,7 +346,7 @@ fn rindex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "count")?;
     let a = rest(&args);
-    a.no_kw("count")?;
+    a.no_kw("str.count")?;
     a.clinic("count", 1, 3)?;
     let sub = arg_str(a.get(0).unwrap_or(&Value::None), "")?;
     let Some((w, _)) = window(s, a.get(1), a.get(2))? else {
@@ -435,7 +435,7 @@ predicate!(istitle, "istitle", |s| {
 /// (width, fill) of `center`/`ljust`/`rjust`.
 fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
     let a = rest(args);
-    a.range(name, 1, 2)?;
+    a.range(&format!("str.{name}"), 1, 2)?;
     let width = to_index(a.get(0).unwrap_or(&Value::None))?;
     let fill = match a.get(1) {
         None => ' ',

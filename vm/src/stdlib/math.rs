@@ -118,12 +118,12 @@ fn check1(x: f64, r: f64, can_overflow: bool) -> PyResult<Value> {
 }
 
 fn one_float(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<f64> {
-    let v = args.one(name)?;
+    let v = args.one(&format!("math.{name}"))?;
     real(interp, v)
 }
 
 fn two_floats(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(f64, f64)> {
-    args.range(name, 2, 2)?;
+    args.range(&format!("math.{name}"), 2, 2)?;
     let a = real(interp, args.get(0).unwrap_or(&Value::None))?;
     let b = real(interp, args.get(1).unwrap_or(&Value::None))?;
     Ok((a, b))
@@ -207,7 +207,7 @@ fn log(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn log_with(interp: &mut Interp, args: Args<'_>, name: &str, f: fn(f64) -> f64) -> PyResult<Value> {
-    let v = args.one(name)?;
+    let v = args.one(&format!("math.{name}"))?;
     log_of(interp, v, f).map(Value::Float)
 }
 
@@ -260,7 +260,7 @@ fn fmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn ldexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.range("ldexp", 2, 2)?;
+    args.range("math.ldexp", 2, 2)?;
     let x = real(interp, args.get(0).unwrap_or(&Value::None))?;
     let e = to_index(args.get(1).unwrap_or(&Value::None))?;
     if x == 0.0 || !x.is_finite() {
@@ -379,7 +379,7 @@ fn frexp_parts(x: f64) -> (f64, i64) {
 }
 
 fn hypot(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.no_kw("hypot")?;
+    args.no_kw("math.hypot")?;
     let mut xs = Vec::with_capacity(args.pos.len());
     for v in args.pos {
         xs.push(real(interp, v)?);
@@ -388,7 +388,7 @@ fn hypot(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn dist(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.range("dist", 2, 2)?;
+    args.range("math.dist", 2, 2)?;
     let p = floats_of(interp, args.get(0).unwrap_or(&Value::None))?;
     let q = floats_of(interp, args.get(1).unwrap_or(&Value::None))?;
     if p.len() != q.len() {
@@ -408,7 +408,7 @@ fn rounding(
     dunder: &str,
     f: fn(f64) -> crate::num::NumResult<crate::num::Int>,
 ) -> PyResult<Value> {
-    let v = args.one(name)?;
+    let v = args.one(&format!("math.{name}"))?;
     match v {
         Value::Int(_) | Value::BigInt(_) => Ok(v.clone()),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
@@ -513,7 +513,7 @@ fn isnan(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn ints<'a>(args: &Args<'a>, name: &str) -> PyResult<Vec<Cow<'a, BigInt>>> {
-    args.no_kw(name)?;
+    args.no_kw(&format!("math.{name}"))?;
     args.pos.iter().map(to_bigint).collect()
 }
 
@@ -530,7 +530,7 @@ fn gcd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             acc = acc.and_then(|a| crate::num::gcd(a, n).ok());
         }
         if let Some(a) = acc {
-            args.no_kw("gcd")?;
+            args.no_kw("math.gcd")?;
             return Ok(Value::Int(a));
         }
     }
@@ -550,7 +550,7 @@ fn lcm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn isqrt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("isqrt")?;
+    let v = args.one("math.isqrt")?;
     if let Value::BigInt(b) = v {
         return bigint::isqrt(b).map(Value::from).map_err(num_err);
     }
@@ -564,7 +564,7 @@ fn too_big_for(what: &str) -> crate::PyErr {
 }
 
 fn factorial(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("factorial")?;
+    let v = args.one("math.factorial")?;
     let n = match v {
         Value::BigInt(b) if b.sign() == bigint::Sign::Minus => {
             raise!(ValueError, "factorial() not defined for negative values")
@@ -588,7 +588,11 @@ fn factorial(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The `n` and `k` of `comb` and `perm`, checked non-negative (`k` absent for `perm(n)`).
 fn nk<'a>(args: &Args<'a>, name: &str) -> PyResult<(Cow<'a, BigInt>, Option<Cow<'a, BigInt>>)> {
-    args.range(name, if name == "comb" { 2 } else { 1 }, 2)?;
+    args.range(
+        &format!("math.{name}"),
+        if name == "comb" { 2 } else { 1 },
+        2,
+    )?;
     let n = to_bigint(args.get(0).unwrap_or(&Value::None))?;
     let k = match args.get(1) {
         None | Some(Value::None) => None,
@@ -703,7 +707,7 @@ pub fn exact_sum(xs: impl IntoIterator<Item = f64>) -> PyResult<f64> {
 }
 
 fn fsum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("fsum")?;
+    let v = args.one("math.fsum")?;
     let xs = floats_of(interp, v)?;
     exact_sum(xs).map(Value::Float)
 }

@@ -19,9 +19,9 @@ const FUNCS: Methods = &[
     ("time_ns", time_ns),
     ("perf_counter", perf_counter),
     ("perf_counter_ns", perf_counter_ns),
-    ("monotonic", perf_counter),
-    ("monotonic_ns", perf_counter_ns),
-    ("process_time", perf_counter),
+    ("monotonic", monotonic),
+    ("monotonic_ns", monotonic_ns),
+    ("process_time", process_time),
     ("sleep", sleep),
 ];
 
@@ -52,18 +52,41 @@ fn time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Int(since_unix().as_nanos() as i64))
 }
 
-fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("time.perf_counter")?;
+/// Seconds on the monotonic clock, for `name` (which takes no arguments).
+fn seconds(args: &Args<'_>, name: &str) -> PyResult<Value> {
+    args.none(name)?;
     Ok(Value::Float(epoch().elapsed().as_secs_f64()))
 }
 
-fn perf_counter_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("time.perf_counter_ns")?;
+/// Nanoseconds on the monotonic clock, for `name` (which takes no arguments).
+fn nanoseconds(args: &Args<'_>, name: &str) -> PyResult<Value> {
+    args.none(name)?;
     Ok(Value::Int(epoch().elapsed().as_nanos() as i64))
 }
 
+fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    seconds(&args, "time.perf_counter")
+}
+
+fn perf_counter_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    nanoseconds(&args, "time.perf_counter_ns")
+}
+
+fn monotonic(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    seconds(&args, "time.monotonic")
+}
+
+fn monotonic_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    nanoseconds(&args, "time.monotonic_ns")
+}
+
+/// (The process's CPU time is not measured: the monotonic clock stands in for it.)
+fn process_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    seconds(&args, "time.process_time")
+}
+
 fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("sleep")?;
+    let v = args.one("time.sleep")?;
     let secs = match as_number(v) {
         Some(Num::Int(i)) => i as f64,
         Some(Num::Float(f)) => f,
