@@ -11,6 +11,7 @@ pub const PREFIX: &str = "<minivm-lib>";
 /// submodule `a.b` is `a/b.mini` (or `a/b/__init__.mini`). Keep this table sorted; the test below
 /// checks it lists every file of `vm/lib/` and nothing else.
 static FILES: &[(&str, &str)] = &[
+    ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     (
         "concurrent/__init__.mini",
@@ -31,6 +32,7 @@ static FILES: &[(&str, &str)] = &[
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
+    ("pickle.mini", include_str!("../../lib/pickle.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
 ];

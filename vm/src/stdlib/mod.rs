@@ -9,6 +9,7 @@ pub mod deque;
 pub mod file;
 pub mod gc;
 pub mod io;
+pub mod importlib;
 pub mod math;
 pub mod minilib;
 pub mod os;
@@ -53,6 +54,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "atexit" => Some(atexit::module()),
         "io" => Some(io::module()),
         "tempfile" => Some(tempfile::module()),
+        "importlib" => Some(importlib::module()),
         _ => None,
     }
 }
