@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build minivm with ThreadSanitizer and run the threaded programs (tests/scripts/threads and the
-# examples that start threads) in all three GIL modes; any data race TSan reports fails the run.
+# Build minivm with ThreadSanitizer and run the threaded programs (tests/scripts/threads, the
+# cycle collector's tests, tests/stress and the examples that start threads) in all three GIL modes; any data race TSan reports fails the run.
 #
 #   scripts/tsan.sh                 # needs: rustup toolchain install nightly --profile minimal
 #                                   #        rustup +nightly component add rust-src
@@ -14,7 +14,7 @@ export CARGO_TARGET_DIR="${TSAN_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-tsan}"
 RUSTFLAGS="-Zsanitizer=thread" cargo +nightly build -Zbuild-std --target "$target" --bin minivm
 bin="$CARGO_TARGET_DIR/$target/debug/minivm"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66}"
-programs=$(ls tests/scripts/threads/*.mini; grep -l 'import threading' examples/*.mini)
+programs=$(ls tests/scripts/threads/*.mini tests/scripts/gc/*.mini tests/stress/*.mini 2>/dev/null; grep -l 'import threading\|from threading' examples/*.mini)
 fail=0
 for p in $programs; do
     for mode in on off old; do

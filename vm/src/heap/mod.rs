@@ -54,7 +54,9 @@
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
 pub mod gc;
-#[cfg(test)]
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 pub use gc::{Trace, Visitor};
@@ -64,7 +66,13 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+// Under `--cfg loom` (`scripts/loom.sh`) the counts use loom's atomics, so that the model checker
+// explores every interleaving of the counting protocol (`loom_tests.rs`).
+#[cfg(loom)]
+use loom::sync::atomic::{fence, AtomicUsize};
+#[cfg(not(loom))]
+use std::sync::atomic::{fence, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use parking_lot::lock_api::RawRwLock as RawRwLockApi;
 
