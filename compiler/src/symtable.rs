@@ -159,6 +159,7 @@ impl SymbolTable {
             stack: vec![0],
             by_node: HashMap::new(),
             depth: 0,
+            private: None,
         };
         b.stmts(&module.body)?;
         let mut table = SymbolTable {
@@ -324,6 +325,22 @@ struct Builder {
     by_node: HashMap<usize, ScopeId>,
     /// Statements and expressions being visited (nesting depth), bounded by `MAX_COMPILE_DEPTH`.
     depth: usize,
+    /// The innermost enclosing class's name, for private-name mangling (CPython's `st_private`).
+    private: Option<String>,
+}
+
+/// CPython's private-name mangling: inside class `private`, an identifier `__x` (not ending in
+/// `__`) becomes `_private__x`, so that a subclass's `__x` does not clash with its base's. The
+/// class name is stripped of leading underscores; an all-underscore class name mangles nothing.
+pub fn mangle(private: &str, name: &str) -> Option<String> {
+    if !name.starts_with("__") || name.ends_with("__") || name.contains('.') {
+        return None;
+    }
+    let stripped = private.trim_start_matches('_');
+    if stripped.is_empty() {
+        return None;
+    }
+    Some(format!("_{stripped}{name}"))
 }
 
 impl Builder {
@@ -345,7 +362,17 @@ impl Builder {
             .map_or(ScopeKind::Module, |s| s.kind)
     }
 
+    /// `name` as stored: mangled inside a class (see [`mangle`]).
+    fn stored<'n>(&self, name: &'n str) -> std::borrow::Cow<'n, str> {
+        match self.private.as_deref().and_then(|p| mangle(p, name)) {
+            Some(m) => std::borrow::Cow::Owned(m),
+            None => std::borrow::Cow::Borrowed(name),
+        }
+    }
+
     fn flags_of(&self, id: ScopeId, name: &str) -> u32 {
+        let name = self.stored(name);
+        let name = name.as_ref();
         self.scopes
             .get(id)
             .and_then(|s| s.raw.get(name))
@@ -353,6 +380,8 @@ impl Builder {
     }
 
     fn add_to(&mut self, id: ScopeId, name: &str, flag: u32, span: Span) {
+        let name = self.stored(name).into_owned();
+        let name = name.as_str();
         let Some(scope) = self.scopes.get_mut(id) else {
             return;
         };
@@ -412,7 +441,8 @@ impl Builder {
             ));
         }
         self.add(name, DEF_PARAM, p.name.span);
-        self.cur().params.push(name.clone());
+        let stored = self.stored(name).into_owned();
+        self.cur().params.push(stored);
         Ok(())
     }
 
@@ -565,9 +595,11 @@ impl Builder {
                 def.keywords.iter().try_for_each(|k| self.expr(&k.value))?;
                 self.add(&def.name.name, DEF_LOCAL, def.name.span);
                 self.enter(ScopeKind::Class, &def.name.name, node_key(&**def));
-                self.stmts(&def.body)?;
+                let outer = self.private.replace(def.name.name.to_string());
+                let body = self.stmts(&def.body);
+                self.private = outer;
                 self.leave();
-                Ok(())
+                body
             }
             StmtKind::Global(names) => self.declare(names, true, s.span),
             StmtKind::Nonlocal(names) => self.declare(names, false, s.span),

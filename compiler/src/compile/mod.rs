@@ -292,18 +292,13 @@ impl<'a> Compiler<'a> {
         self.add_name(mangled.as_deref().unwrap_or(attr))
     }
 
+    /// `name` mangled for the innermost enclosing class, if it is a private name there
+    /// (`symtable::mangle`; the symbol table stores names the same way).
     fn mangle(&self, name: &str) -> Option<String> {
-        if !name.starts_with("__") || name.ends_with("__") || name.contains('.') {
-            return None;
-        }
         let class = std::iter::once(&self.cur)
             .chain(self.parents.iter().rev())
             .find(|u| u.kind == ScopeKind::Class)?;
-        let stripped = class.name.trim_start_matches('_');
-        if stripped.is_empty() {
-            return None;
-        }
-        Some(format!("_{stripped}{name}"))
+        crate::symtable::mangle(&class.name, name)
     }
 
     pub(crate) fn add_name(&mut self, name: &str) -> Name {
@@ -346,6 +341,8 @@ impl<'a> Compiler<'a> {
 
     /// Load, store or delete a variable, choosing the opcode from its scope.
     pub(crate) fn name_op(&mut self, name: &str, ctx: Ctx, span: Span) -> Result<(), SyntaxError> {
+        let mangled = self.mangle(name);
+        let name = mangled.as_deref().unwrap_or(name);
         let scope = self.scope_of_name(name);
         let deref = |c: &mut Self| -> Result<Cell, SyntaxError> {
             c.cell_index(name).ok_or_else(|| {

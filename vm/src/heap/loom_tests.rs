@@ -116,7 +116,11 @@ fn gil_model_counts_without_the_gil_lose_updates() {
         std::mem::forget(obj.clone());
         t.join().unwrap();
         // One reference here, two leaked by the thread (its own and its clone), one leaked here.
-        assert!(Ref::count(&obj) == 4, "lost update: count is {}", Ref::count(&obj));
+        assert!(
+            Ref::count(&obj) == 4,
+            "lost update: count is {}",
+            Ref::count(&obj)
+        );
         std::mem::forget(obj);
     });
 }
