@@ -242,6 +242,7 @@ const METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("__enter__", f_enter),
     ("__exit__", f_exit),
     ("__repr__", f_repr),
+    ("__init__", f_init),
 ];
 
 /// The class `_io.<kind>` (made once, with the io base class CPython registers it under).
@@ -692,6 +693,19 @@ fn f_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let close = interp.getattr(&Value::Instance(inst.clone()), "close")?;
     interp.call(&close, &[])?;
     Ok(Value::None)
+}
+
+/// `io.TextIOWrapper(buffer)`, `io.BufferedReader(raw)`...: minivm makes file objects only
+/// through `open()` (and `sys`, `subprocess`, `socket.makefile`, `tempfile`).
+fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let name = match args.pos.first() {
+        Some(Value::Instance(inst)) => inst.class.name.to_string(),
+        _ => "TextIOWrapper".to_string(),
+    };
+    Err(err!(
+        NotImplementedError,
+        "minivm cannot make io.{name} objects from a program: use open()"
+    ))
 }
 
 /// `<_io.TextIOWrapper name='x.txt' mode='r' encoding='UTF-8'>`, `<_io.BufferedReader name='x'>`
