@@ -205,7 +205,7 @@ fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `BaseException.__init__(self, *args)`: sets `self.args` (what `super().__init__(msg)` in a
-/// user exception class relies on).
+/// user exception class relies on), and an `OSError`'s `errno`, `strerror`, `filename`...
 fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Instance(inst)) = args.get(0) else {
         raise!(
@@ -228,6 +228,8 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     }
     data.lock().args = args.pos[1..].to_vec();
+    // `OSError(errno, strerror, filename)`: its attributes, and `args` without the filename.
+    crate::stdlib::os::init_os_error(inst, &args.pos[1..]);
     Ok(Value::None)
 }
 

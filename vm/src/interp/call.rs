@@ -603,11 +603,14 @@ impl Interp {
         let inst = if data_kind {
             self.new_builtin_subclass(cls, args, kw)?
         } else {
-            Value::Instance(Ref::new(crate::object::Instance::new(cls.clone())))
+            // `OSError(2, 'x')` makes a `FileNotFoundError`, as in CPython.
+            let cls = crate::stdlib::os::os_error_class(cls, args).unwrap_or_else(|| cls.clone());
+            Value::Instance(Ref::new(crate::object::Instance::new(cls)))
         };
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
                 d.lock().args = args.to_vec();
+                crate::stdlib::os::init_os_error(i, args);
             }
         }
         let init = cls.lookup("__init__").or_else(|| {

@@ -10,7 +10,7 @@ use crate::builtins::args::{to_index, Sig, Style};
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, Class, ExcKind, Instance, Module};
+use crate::object::{type_name, types, Class, ExcKind, Instance, Module};
 use crate::stdlib::{arg, func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -146,33 +146,9 @@ fn os_error_with(e: &std::io::Error, filename: Option<&str>, filename2: Option<&
         return err!(OSError, "{e}");
     };
     let text = strerror(e);
-    let kind = match code {
-        libc::ENOENT => Some(ExcKind::FileNotFoundError),
-        libc::EEXIST => Some(ExcKind::FileExistsError),
-        libc::EACCES | libc::EPERM => Some(ExcKind::PermissionError),
-        libc::EISDIR => Some(ExcKind::IsADirectoryError),
-        libc::ECONNREFUSED => Some(ExcKind::ConnectionRefusedError),
-        libc::ECONNRESET => Some(ExcKind::ConnectionResetError),
-        libc::EPIPE | libc::ESHUTDOWN => Some(ExcKind::BrokenPipeError),
-        libc::ECONNABORTED => Some(ExcKind::ConnectionError),
-        libc::ETIMEDOUT => Some(ExcKind::TimeoutError),
-        _ => None,
-    };
     let args = vec![Value::Int(code as i64), Value::string(text.clone())];
-    let e = match kind {
-        Some(k) => PyErr::with_args(k, args),
-        None => {
-            let extra = match code {
-                libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => Some("BlockingIOError"),
-                libc::ENOTDIR => Some("NotADirectoryError"),
-                _ => None,
-            };
-            match extra {
-                Some(name) => exc_with_args(extra_exc_class(name), args),
-                None => PyErr::with_args(ExcKind::OSError, args),
-            }
-        }
-    };
+    let cls = errno_class(code as i64).unwrap_or_else(|| types().exc(ExcKind::OSError).clone());
+    let e = exc_with_args(cls, args);
     {
         let mut d = e.exc.dict.lock();
         d.insert(Arc::from("errno"), Value::Int(code as i64));
@@ -187,6 +163,73 @@ fn os_error_with(e: &std::io::Error, filename: Option<&str>, filename2: Option<&
         );
     }
     e
+}
+
+/// The `OSError` subclass CPython raises for an errno (`ENOENT`: `FileNotFoundError`), if any.
+fn errno_class(code: i64) -> Option<Ref<Class>> {
+    let kind = match code as i32 {
+        libc::ENOENT => ExcKind::FileNotFoundError,
+        libc::EEXIST => ExcKind::FileExistsError,
+        libc::EACCES | libc::EPERM => ExcKind::PermissionError,
+        libc::EISDIR => ExcKind::IsADirectoryError,
+        libc::ECONNREFUSED => ExcKind::ConnectionRefusedError,
+        libc::ECONNRESET => ExcKind::ConnectionResetError,
+        libc::EPIPE | libc::ESHUTDOWN => ExcKind::BrokenPipeError,
+        libc::ECONNABORTED => ExcKind::ConnectionError,
+        libc::ETIMEDOUT => ExcKind::TimeoutError,
+        libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => {
+            return Some(extra_exc_class("BlockingIOError"))
+        }
+        libc::ENOTDIR => return Some(extra_exc_class("NotADirectoryError")),
+        _ => return None,
+    };
+    Some(types().exc(kind).clone())
+}
+
+/// `OSError(errno, strerror, ...)` called by a program: the subclass CPython makes instead
+/// (`OSError(2, 'x')` is a `FileNotFoundError`); `None` to keep `cls`. Only `OSError` itself
+/// is redirected, as in CPython.
+pub fn os_error_class(cls: &Ref<Class>, args: &[Value]) -> Option<Ref<Class>> {
+    if !Ref::ptr_eq(cls, types().exc(ExcKind::OSError)) || !(2..=5).contains(&args.len()) {
+        return None;
+    }
+    match args[0] {
+        Value::Int(code) => errno_class(code),
+        _ => None,
+    }
+}
+
+/// The attributes CPython's `OSError.__init__` sets from `(errno, strerror[, filename[,
+/// winerror[, filename2]]])` (all `None` for other arguments); with a filename, `args` keeps
+/// only `(errno, strerror)`. Does nothing for other exceptions.
+pub fn init_os_error(inst: &Instance, args: &[Value]) {
+    if !inst.class.is_subclass(types().exc(ExcKind::OSError)) {
+        return;
+    }
+    let full = (2..=5).contains(&args.len());
+    let at = |i: usize| {
+        if full {
+            args.get(i).cloned().unwrap_or(Value::None)
+        } else {
+            Value::None
+        }
+    };
+    let attrs = [
+        ("errno", at(0)),
+        ("strerror", at(1)),
+        ("filename", at(2)),
+        ("filename2", at(4)),
+    ];
+    let mut d = inst.dict.lock();
+    for (name, v) in attrs {
+        d.insert(Arc::from(name), v);
+    }
+    drop(d);
+    if full && args.len() > 2 {
+        if let Some(e) = inst.exc() {
+            e.lock().args.truncate(2);
+        }
+    }
 }
 
 /// `str()` of an `OSError` made with `(errno, strerror[, filename[, winerror[, filename2]]])`, as
