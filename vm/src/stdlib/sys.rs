@@ -27,6 +27,8 @@ const FUNCS: Methods = &[
     ("_is_gil_enabled", crate::stdlib::os::sys_is_gil_enabled),
     ("get_int_max_str_digits", get_int_max_str_digits),
     ("set_int_max_str_digits", set_int_max_str_digits),
+    ("getdefaultencoding", getdefaultencoding),
+    ("getfilesystemencoding", getfilesystemencoding),
 ];
 
 pub fn module() -> Ref<Module> {
@@ -102,6 +104,18 @@ fn exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => vec![v.clone()],
     };
     Err(PyErr::with_args(ExcKind::SystemExit, a))
+}
+
+/// `sys.getdefaultencoding()`: minivm's text is UTF-8.
+fn getdefaultencoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("getdefaultencoding")?;
+    Ok(Value::str("utf-8"))
+}
+
+/// `sys.getfilesystemencoding()`: file names are UTF-8 too.
+fn getfilesystemencoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("getfilesystemencoding")?;
+    Ok(Value::str("utf-8"))
 }
 
 fn get_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
