@@ -1087,23 +1087,40 @@ pub fn std_stream(stderr: bool) -> Value {
         Value::str(name),
         "wb".to_string(),
     );
-    if let Value::Instance(inst) = &text {
-        inst.dict.lock().insert(Arc::from("buffer"), buffer);
-    }
+    set_buffer(&text, buffer);
     text
 }
 
 /// `sys.stdin`: a text file over (a duplicate of) descriptor 0; `None` if there is none.
 pub fn stdin_stream() -> Value {
     use std::os::fd::AsFd;
-    match std::io::stdin().as_fd().try_clone_to_owned() {
-        Ok(fd) => std_text(
-            Backend::Os(File::from(fd)),
-            "<stdin>",
-            (true, false),
-            "strict",
-        ),
-        Err(_) => Value::None,
+    let dup = || std::io::stdin().as_fd().try_clone_to_owned();
+    let (Ok(text_fd), Ok(bytes_fd)) = (dup(), dup()) else {
+        return Value::None;
+    };
+    let text = std_text(
+        Backend::Os(File::from(text_fd)),
+        "<stdin>",
+        (true, false),
+        "strict",
+    );
+    // `sys.stdin.buffer` (bytes), with its own read-ahead: a program reads one or the other.
+    let buffer = wrap(
+        FileKind::Reader,
+        Backend::Os(File::from(bytes_fd)),
+        None,
+        (true, false),
+        Value::str("<stdin>"),
+        "rb".to_string(),
+    );
+    set_buffer(&text, buffer);
+    text
+}
+
+/// Give a standard stream its `buffer` attribute.
+fn set_buffer(text: &Value, buffer: Value) {
+    if let Value::Instance(inst) = text {
+        inst.dict.lock().insert(Arc::from("buffer"), buffer);
     }
 }
 
