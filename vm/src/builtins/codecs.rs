@@ -38,6 +38,10 @@ impl Encoding {
             "ascii" | "us_ascii" | "646" => Encoding::Ascii,
             "latin_1" | "latin1" | "latin" | "l1" | "iso_8859_1" | "iso8859_1" | "8859"
             | "cp819" | "iso_ir_100" => Encoding::Latin1,
+            n if cpython_knows(n) => raise!(
+                NotImplementedError,
+                "minivm supports only the utf-8, ascii and latin-1 encodings, not '{name}'"
+            ),
             _ => raise!(LookupError, "unknown encoding: {name}"),
         })
     }
@@ -58,6 +62,26 @@ impl Encoding {
             Encoding::Latin1 => 0x100,
         }
     }
+}
+
+/// Is `norm` (lower case, `_` for `-`) the name of one of CPython's other codecs? Then asking
+/// for it is minivm's missing feature (`NotImplementedError`), not an unknown name.
+fn cpython_knows(norm: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "utf_16", "utf_16_le", "utf_16_be", "utf16", "u16", "utf_32", "utf_32_le", "utf_32_be",
+        "utf32", "u32", "utf_8_sig", "utf_7", "utf7", "idna", "punycode", "hex", "hex_codec",
+        "base64", "base_64", "base64_codec", "rot13", "rot_13", "zlib", "zlib_codec", "bz2",
+        "bz2_codec", "quopri", "uu", "unicode_escape", "raw_unicode_escape", "shift_jis", "sjis",
+        "big5", "gbk", "gb2312", "gb18030", "hz", "johab", "koi8_r", "koi8_u", "mac_roman",
+        "mac_latin2", "mac_cyrillic", "mac_greek", "euc_jp", "euc_kr", "euc_jis_2004",
+    ];
+    // Families with a number: cp1252, ibm437, windows_1252, iso8859_15, iso_8859_2, latin2.
+    const NUMBERED: &[&str] = &["cp", "ibm", "windows_", "iso8859_", "iso_8859_", "latin"];
+    NAMES.contains(&norm)
+        || NUMBERED.iter().any(|p| {
+            norm.strip_prefix(p)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 /// The `errors=` argument. Unknown names are only an error once a character needs handling,
