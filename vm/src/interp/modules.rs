@@ -181,6 +181,9 @@ impl Interp {
                         m.dict.set_str("argv", crate::builtins::sys_argv(self));
                     }
                     self.vm.modules.lock().push((Arc::from(name), m.clone()));
+                    if name == "sys" {
+                        crate::stdlib::sys::add_named_tuples(self, &m)?;
+                    }
                     return Ok(Value::Module(m));
                 }
                 let script_dir = self.vm.config.script_dir.display().to_string();

@@ -12,6 +12,7 @@ pub const PREFIX: &str = "<minivm-lib>";
 /// checks it lists every file of `vm/lib/` and nothing else.
 static FILES: &[(&str, &str)] = &[
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
+    ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     (
         "concurrent/__init__.mini",

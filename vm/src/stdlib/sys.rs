@@ -44,16 +44,6 @@ pub fn module() -> Ref<Module> {
                 "big"
             }),
         ),
-        (
-            "version_info",
-            Value::tuple(vec![
-                Value::Int(3),
-                Value::Int(11),
-                Value::Int(0),
-                Value::str("final"),
-                Value::Int(0),
-            ]),
-        ),
     ];
     let m = make_module("sys", FUNCS, consts);
     for (name, stderr) in [("stdout", false), ("stderr", true)] {
@@ -65,6 +55,23 @@ pub fn module() -> Ref<Module> {
     m.dict.set_str("__stdin__", stdin.clone());
     m.dict.set_str("stdin", stdin);
     m
+}
+
+/// `sys.version_info`, whose class is written in the mini language (`vm/lib/_sysinfo.mini`):
+/// set once `sys` is registered, since running that file needs the import system.
+pub fn add_named_tuples(interp: &mut Interp, sys: &Ref<Module>) -> PyResult<()> {
+    let info = interp.import_module("_sysinfo")?;
+    let cls = interp.getattr(&info, "version_info")?;
+    let args = [
+        Value::Int(3),
+        Value::Int(11),
+        Value::Int(0),
+        Value::str("final"),
+        Value::Int(0),
+    ];
+    let v = interp.call(&cls, &args)?;
+    sys.dict.set_str("version_info", v);
+    Ok(())
 }
 
 /// The program's current `sys.stdout` (or `sys.stderr`): what `print` writes to. `sys` is
