@@ -57,6 +57,9 @@ pub fn os_module() -> Ref<Module> {
             ("replace", func("replace", rename)),
             ("urandom", func("urandom", urandom)),
             ("close", func("close", close)),
+            ("read", func("read", read)),
+            ("write", func("write", write)),
+            ("fdopen", crate::stdlib::file::open_function()),
             ("pipe", func("pipe", pipe)),
             ("fspath", func("fspath", fspath)),
             ("devnull", Value::str("/dev/null")),
@@ -593,6 +596,60 @@ pub fn take_fd(n: i64) -> PyResult<OwnedFd> {
         Some(i) => Ok(owned.remove(i)),
         None => Err(bad_fd()),
     }
+}
+
+/// A duplicate of descriptor `n` to read or write through: one minivm handed out, or the
+/// standard streams 0, 1, 2 (stdout's buffer is flushed first, to keep the output in order).
+fn borrow_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
+    use std::os::fd::AsFd;
+    let dup = match n {
+        0 => std::io::stdin().as_fd().try_clone_to_owned(),
+        1 | 2 => {
+            interp.flush_stdout()?;
+            if n == 1 {
+                std::io::stdout().as_fd().try_clone_to_owned()
+            } else {
+                std::io::stderr().as_fd().try_clone_to_owned()
+            }
+        }
+        _ => match OWNED_FDS.lock().iter().find(|f| f.as_raw_fd() as i64 == n) {
+            Some(f) => f.try_clone(),
+            None => return Err(bad_fd()),
+        },
+    };
+    dup.map(std::fs::File::from).map_err(|e| os_error(&e, None))
+}
+
+/// `os.write(fd, data)`: the number of bytes written (one OS write, GIL released).
+fn write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::io::Write;
+    let [fd, data] = Sig::pos("write", Style::Positional, &["fd", "data"], 2).bind::<2>(&args)?;
+    let fd = to_index(fd.unwrap_or(&Value::None))?;
+    let data = crate::builtins::bytes_methods::arg_bytes(data.unwrap_or(&Value::None))?.to_vec();
+    let mut f = borrow_fd(interp, fd)?;
+    let n = interp
+        .allow_threads(|| f.write(&data))
+        .map_err(|e| os_error(&e, None))?;
+    Ok(Value::Int(n as i64))
+}
+
+/// `os.read(fd, n)`: at most `n` bytes (one OS read, GIL released; `b''` at end of file).
+fn read(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::io::Read;
+    let [fd, n] = Sig::pos("read", Style::Positional, &["fd", "length"], 2).bind::<2>(&args)?;
+    let fd = to_index(fd.unwrap_or(&Value::None))?;
+    let n = to_index(n.unwrap_or(&Value::None))?;
+    if n < 0 {
+        return Err(os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None));
+    }
+    crate::builtins::args::check_str_bytes(n as usize)?;
+    let mut f = borrow_fd(interp, fd)?;
+    let mut buf = vec![0u8; n as usize];
+    let got = interp
+        .allow_threads(|| f.read(&mut buf))
+        .map_err(|e| os_error(&e, None))?;
+    buf.truncate(got);
+    Ok(Value::bytes(buf))
 }
 
 /// `os.close(fd)`.
