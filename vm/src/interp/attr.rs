@@ -594,6 +594,11 @@ fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Exit::Return(_) => None,
         Exit::Yield(..) => return Err(err!(SystemError, "class body yielded")),
     };
+    // The body may name another module (`__module__ = "sys"`), as CPython's class statement reads it.
+    let module = ns
+        .get_str("__module__")
+        .and_then(|v| v.as_str().map(Arc::from))
+        .unwrap_or(module);
     let mut dict = AttrMap::default();
     for (k, v) in ns.items() {
         if let Some(s) = k.as_str() {

@@ -640,7 +640,10 @@ fn read(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let fd = to_index(fd.unwrap_or(&Value::None))?;
     let n = to_index(n.unwrap_or(&Value::None))?;
     if n < 0 {
-        return Err(os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None));
+        return Err(os_error(
+            &std::io::Error::from_raw_os_error(libc::EINVAL),
+            None,
+        ));
     }
     crate::builtins::args::check_str_bytes(n as usize)?;
     let mut f = borrow_fd(interp, fd)?;
