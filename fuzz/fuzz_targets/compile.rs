@@ -7,24 +7,53 @@
 
 #![no_main]
 
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Mutex, OnceLock};
+
 use libfuzzer_sys::fuzz_target;
 use minivm_compiler::{compile_source, Mode};
 use minivm_lexer::{decode_source, Origin, SourceError};
 
 /// The front end may need up to about 16 MiB of stack at CPython's nesting limits; the command
-/// line runs it on a 256 MiB thread, and so does this target (libFuzzer's thread has 8 MiB).
+/// line runs it on a 256 MiB thread, and so does this target (libFuzzer's thread has 8 MiB), on
+/// one long-lived worker thread (a new thread per input would be slow under the sanitizer).
 const STACK: usize = 64 << 20;
 
-fuzz_target!(|data: &[u8]| {
-    let data = data.to_vec();
-    let run = std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || front_end(&data));
-    if let Ok(handle) = run {
-        // A panic in the thread is re-raised here, where libFuzzer sees it.
-        if let Err(panic) = handle.join() {
-            std::panic::resume_unwind(panic);
+type Outcome = std::thread::Result<()>;
+
+/// The worker: inputs in, each one's outcome (a panic's payload included) out.
+fn worker() -> &'static Mutex<(Sender<Vec<u8>>, Receiver<Outcome>)> {
+    static WORKER: OnceLock<Mutex<(Sender<Vec<u8>>, Receiver<Outcome>)>> = OnceLock::new();
+    WORKER.get_or_init(|| {
+        let (input_tx, input_rx) = channel::<Vec<u8>>();
+        let (outcome_tx, outcome_rx) = channel::<Outcome>();
+        let spawned = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn(move || {
+                for data in input_rx {
+                    let outcome = std::panic::catch_unwind(|| front_end(&data));
+                    if outcome_tx.send(outcome).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            panic!("cannot start the fuzz worker: {e}");
         }
+        Mutex::new((input_tx, outcome_rx))
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(worker) = worker().lock() else {
+        return;
+    };
+    if worker.0.send(data.to_vec()).is_err() {
+        return;
+    }
+    // A panic in the worker is raised again here, where libFuzzer sees it.
+    if let Ok(Err(panic)) = worker.1.recv() {
+        std::panic::resume_unwind(panic);
     }
 });
 
