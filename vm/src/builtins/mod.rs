@@ -10,6 +10,7 @@ pub mod codecs;
 mod construct;
 mod dict_methods;
 pub mod functions;
+mod introspect;
 pub mod io;
 mod iter_functions;
 mod list_methods;
@@ -29,6 +30,7 @@ use crate::value::Value;
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
+pub use introspect::frame_function;
 
 /// A native function as a value.
 pub fn native(name: &'static str, f: NativeFn) -> Value {
@@ -70,7 +72,11 @@ pub fn install_methods(t: &BuiltinTypes) {
 /// The `builtins` namespace every module's globals fall back to.
 pub fn make_builtins() -> Ref<Dict> {
     let d = Dict::new();
-    for (name, f) in functions::FUNCTIONS.iter().chain(iter_functions::FUNCTIONS) {
+    for (name, f) in functions::FUNCTIONS
+        .iter()
+        .chain(iter_functions::FUNCTIONS)
+        .chain(introspect::FUNCTIONS)
+    {
         d.set_str(name, native(name, *f));
     }
     d.set_str("open", crate::stdlib::file::open_function());

@@ -31,6 +31,7 @@ impl Interp {
             Value::Class(cls) => self.class_getattr(cls, name),
             Value::Module(m) => match m.dict.get_str(name) {
                 Some(v) => Ok(v),
+                None if name == "__dict__" => Ok(Value::Dict(m.dict.clone())),
                 None => Err(err!(
                     AttributeError,
                     "module '{}' has no attribute '{name}'",

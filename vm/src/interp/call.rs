@@ -121,7 +121,16 @@ impl Interp {
                 return self.zero_arg_super(frame);
             }
         }
-        let r = self.call_kw(&f, &frame.stack[fpos + 1..], kw);
+        let args = &frame.stack[fpos + 1..];
+        // `globals()`, `locals()`, `vars()`, `dir()` read the frame calling them.
+        let with_frame = match &f {
+            Value::Native(n) => crate::builtins::frame_function(n),
+            _ => None,
+        };
+        let r = match with_frame {
+            Some(call) => call(self, Some(frame), Args { pos: args, kw }),
+            None => self.call_kw(&f, args, kw),
+        };
         frame.stack.truncate(fpos);
         r
     }

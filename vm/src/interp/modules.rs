@@ -176,7 +176,11 @@ impl Interp {
                 return Ok(m);
             }
             None => {
-                if let Some(m) = crate::stdlib::import_module(name) {
+                let native = match name {
+                    "builtins" => Some(self.builtins_module()),
+                    _ => crate::stdlib::import_module(name),
+                };
+                if let Some(m) = native {
                     if name == "sys" {
                         m.dict.set_str("argv", crate::builtins::sys_argv(self));
                     }
@@ -194,6 +198,14 @@ impl Interp {
             return Err(module_not_found(name));
         };
         self.run_module_source(name, found)
+    }
+
+    /// `import builtins`: the namespace every module falls back to, as a module.
+    fn builtins_module(&self) -> Ref<Module> {
+        Ref::new(Module {
+            name: Arc::from("builtins"),
+            dict: (*self.vm.builtins).clone(),
+        })
     }
 
     /// Compile and run a module's source in a fresh namespace; the module is registered before

@@ -191,7 +191,7 @@ impl Interp {
     }
 
     /// An approximation of `dir(obj)`, sorted: the names CPython would look a typo up in.
-    fn dir_names(&mut self, obj: &Value) -> Vec<Arc<str>> {
+    pub(crate) fn dir_names(&mut self, obj: &Value) -> Vec<Arc<str>> {
         let mut names: Vec<Arc<str>> = Vec::new();
         let add_class = |names: &mut Vec<Arc<str>>, cls: &Ref<crate::object::Class>| {
             for c in crate::object::Class::mro(cls) {

@@ -39,17 +39,5 @@ fn import_module(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "minivm's importlib.import_module() does not support relative names"
         ));
     }
-    if name == "builtins" {
-        return Ok(builtins_module(interp));
-    }
     interp.import_module(&name)
-}
-
-/// The built-in names as a module (`import builtins` itself is not supported yet; `pickle`
-/// finds `builtins.len` or `builtins.ValueError` through here).
-fn builtins_module(interp: &Interp) -> Value {
-    Value::Module(Ref::new(Module {
-        name: std::sync::Arc::from("builtins"),
-        dict: (*interp.vm.builtins).clone(),
-    }))
 }
