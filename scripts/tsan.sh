@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 export CARGO_TARGET_DIR="${TSAN_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-tsan}"
 RUSTFLAGS="-Zsanitizer=thread" cargo +nightly build -Zbuild-std --target "$target" --bin minivm
-bin="$CARGO_TARGET_DIR/$target/debug/minivm"
+# Absolute, since each program runs from its own directory (the target dir may be relative).
+bin="$(realpath "$CARGO_TARGET_DIR/$target/debug/minivm")"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66}"
 programs=$(ls tests/scripts/threads/*.mini tests/scripts/gc/*.mini tests/stress/*.mini 2>/dev/null; grep -l 'import threading\|from threading' examples/*.mini)
 fail=0
@@ -20,7 +21,7 @@ for p in $programs; do
     for mode in on off old; do
         out=$(mktemp)
         # Programs read sibling files relative to themselves; the echo server waits on a port.
-        if ! (cd "$(dirname "$p")" && timeout 300 "$OLDPWD/$bin" --gil "$mode" "$(basename "$p")" \
+        if ! (cd "$(dirname "$p")" && timeout 300 "$bin" --gil "$mode" "$(basename "$p")" \
             >/dev/null 2>"$out" </dev/null); then
             if grep -q 'ThreadSanitizer' "$out"; then
                 echo "RACE  --gil $mode $p"; grep -m5 -A8 'WARNING: ThreadSanitizer' "$out"; fail=1
