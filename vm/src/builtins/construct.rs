@@ -145,10 +145,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             args.no_kw("type")?;
             match args.pos {
                 [v] => Ok(Value::Class(class_of(v))),
-                [_, _, _] => raise!(
-                    NotImplementedError,
-                    "minivm does not support creating classes with type(name, bases, dict)"
-                ),
+                [name, bases, dict] => crate::interp::classdef::type_new(interp, name, bases, dict),
                 _ => raise!(TypeError, "type() takes 1 or 3 arguments"),
             }
         }

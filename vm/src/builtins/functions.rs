@@ -210,7 +210,20 @@ fn class_matches(
     what: &str,
 ) -> PyResult<bool> {
     match spec {
-        Value::Class(c) => Ok(cls.is_subclass(c)),
+        Value::Class(c) if cls.is_subclass(c) => Ok(true),
+        Value::Class(c) => {
+            // An abstract base class (`collections.abc.Mapping`) may count classes that do not
+            // derive from it: its `_abc_subclasscheck` plays ABCMeta.__subclasscheck__
+            // (vm/lib/abc.mini).
+            if c.lookup("_abc_subclasscheck").is_none() {
+                return Ok(false);
+            }
+            let hook = interp.getattr(spec, "_abc_subclasscheck")?;
+            interp.enter_recursion(" in __subclasscheck__")?;
+            let r = interp.call(&hook, &[Value::Class(cls.clone())]);
+            interp.leave_recursion();
+            interp.truthy(&r?)
+        }
         Value::Tuple(t) => {
             let hook = if fname == "isinstance" {
                 " in __instancecheck__"

@@ -272,10 +272,23 @@ fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "descriptor 'throw' requires a 'generator' object"
         );
     };
-    let exc = rest(&args).one("generator.throw")?.clone();
-    let exc = match &exc {
-        Value::Class(c) => interp.instantiate(c, &[], &[])?,
-        other => other.clone(),
+    // throw(exc) or the old throw(type[, value[, traceback]]): a value that is not an instance
+    // of the type is its constructor's argument (a tuple: its arguments).
+    let extra = rest(&args);
+    extra.no_kw("throw")?;
+    if extra.pos.is_empty() || extra.pos.len() > 3 {
+        raise!(
+            TypeError,
+            "throw expected at least 1 argument, got {}",
+            extra.pos.len()
+        );
+    }
+    let exc = match (&extra.pos[0], extra.pos.get(1)) {
+        (Value::Class(c), Some(v @ Value::Instance(i))) if i.class.is_subclass(c) => v.clone(),
+        (Value::Class(c), None | Some(Value::None)) => interp.instantiate(c, &[], &[])?,
+        (Value::Class(c), Some(Value::Tuple(t))) => interp.instantiate(c, &t.items, &[])?,
+        (Value::Class(c), Some(v)) => interp.instantiate(c, std::slice::from_ref(v), &[])?,
+        (other, _) => other.clone(),
     };
     let Some(exc) = PyErr::from_instance(&exc) else {
         raise!(

@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use crate::heap::Ref;
 use crate::interp::frame::Frame;
-use crate::interp::run::Exit;
-use crate::interp::subclass::slot_wrapper;
+use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    class_of, type_name, types, AttrMap, Class, Instance, NativeFunction, Payload, TypeKind,
+    class_of, type_name, types, Class, Instance, NativeFunction, Payload, TypeKind,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -84,7 +83,7 @@ impl Interp {
                         Ok(self.bind(obj.clone(), f))
                     }
                     Some(v) => Ok(v),
-                    None => match slot_wrapper(cls.kind, name) {
+                    None => match slot_of(&cls, name) {
                         Some(slot) => Ok(self.bind(obj.clone(), slot)),
                         None => Err(no_attr(obj, name)),
                     },
@@ -101,6 +100,9 @@ impl Interp {
     ) -> PyResult<Value> {
         if let Payload::Super { start, obj: target } = &inst.payload {
             return self.super_getattr(start, target, name);
+        }
+        if let Some(v) = self.wrapper_attr(inst, name)? {
+            return Ok(v);
         }
         // No data descriptor anywhere in the class chain: the instance's own attribute wins outright.
         let flags = inst.class.attr_flags();
@@ -173,13 +175,35 @@ impl Interp {
         if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
             return r;
         }
-        if let Some(slot) = slot_wrapper(inst.class.kind, name) {
+        if let Some(slot) = slot_of(&inst.class, name) {
             return Ok(self.bind(obj.clone(), slot));
         }
         if let Some(ga) = inst.class.lookup("__getattr__") {
             return self.call(&ga, &[obj.clone(), Value::str(name)]);
         }
         Err(no_attr(obj, name))
+    }
+
+    /// The attributes of `staticmethod`/`classmethod`/`property` objects that come from the
+    /// functions they wrap: `__func__`, `__wrapped__`, and `__isabstractmethod__` (true if a
+    /// wrapped function is abstract, which `abc` reads).
+    fn wrapper_attr(&mut self, inst: &Instance, name: &str) -> PyResult<Option<Value>> {
+        let funcs: Vec<Value> = match (&inst.payload, name) {
+            (Payload::Wrapped(f), "__func__" | "__wrapped__") => return Ok(Some(f.clone())),
+            (Payload::Wrapped(f), "__isabstractmethod__") => vec![f.clone()],
+            (Payload::Property { fget, fset, fdel }, "__isabstractmethod__") => {
+                vec![fget.clone(), fset.clone(), fdel.clone()]
+            }
+            _ => return Ok(None),
+        };
+        for f in funcs.iter().filter(|f| !f.is_none()) {
+            if let Ok(v) = self.getattr(f, "__isabstractmethod__") {
+                if self.truthy(&v)? {
+                    return Ok(Some(Value::Bool(true)));
+                }
+            }
+        }
+        Ok(Some(Value::Bool(false)))
     }
 
     /// What `instance.attr` gives for an attribute found on the class.
@@ -236,6 +260,7 @@ impl Interp {
                     cls.bases.iter().cloned().map(Value::Class).collect(),
                 ));
             }
+            "__dict__" => return Ok(class_dict(cls)),
             _ => {}
         }
         match cls.lookup(name) {
@@ -254,7 +279,7 @@ impl Interp {
                 _ => Ok(Value::Instance(d)),
             },
             Some(v) => Ok(v),
-            None => match slot_wrapper(cls.kind, name).or_else(|| object_method(name)) {
+            None => match object_method(name).or_else(|| slot_of(cls, name)) {
                 Some(f) => Ok(f),
                 None => Err(err!(
                     AttributeError,
@@ -282,7 +307,7 @@ impl Interp {
             let mut found = c.dict.read().get(name).cloned();
             if found.is_none() && c.builtin {
                 // `super().__setitem__(k, v)` in a subclass of a built-in data type.
-                found = slot_wrapper(c.kind, name);
+                found = crate::interp::subclass::own_slot(c, name);
                 if name == "__new__" && found.is_some() {
                     return Ok(found.unwrap_or_default());
                 }
@@ -505,300 +530,10 @@ impl Interp {
     pub(crate) fn build_class_fn(&self) -> Value {
         Value::Native(Ref::new(NativeFunction::new(
             "__build_class__",
-            build_class,
+            crate::interp::classdef::build_class,
         )))
     }
 }
-
-/// `__build_class__(body, name, *bases)`: run the class body in a fresh namespace, then make the class.
-fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (Some(Value::Function(body)), Some(Value::Str(name))) = (args.pos.first(), args.pos.get(1))
-    else {
-        return Err(err!(TypeError, "__build_class__: bad arguments"));
-    };
-    if args.kw.iter().any(|(k, _)| &**k == "metaclass") {
-        return Err(err!(
-            TypeError,
-            "minivm does not support metaclasses (metaclass= in class {})",
-            name.as_str()
-        ));
-    }
-    let mut bases: Vec<Ref<Class>> = Vec::with_capacity(args.pos.len().saturating_sub(2));
-    for b in &args.pos[2..] {
-        match b {
-            Value::Class(c) => {
-                if bases.iter().any(|x| Ref::ptr_eq(x, c)) {
-                    return Err(err!(TypeError, "duplicate base class {}", c.name));
-                }
-                bases.push(c.clone());
-            }
-            other => {
-                return Err(err!(
-                    TypeError,
-                    "bases must be types, not {}",
-                    type_name(other)
-                ))
-            }
-        }
-    }
-    if bases.is_empty() {
-        bases.push(types().object.clone());
-    }
-    for b in &bases {
-        check_subclassable(b)?;
-    }
-    // The instance layout comes from one base; bases with different Rust layouts (an exception
-    // and a thread, two different native classes, a list and a dict) cannot be combined, as in
-    // CPython.
-    let solid: Vec<&Ref<Class>> = bases
-        .iter()
-        .filter(|b| b.kind != TypeKind::Object)
-        .collect();
-    let base = solid
-        .first()
-        .map_or_else(|| bases[0].clone(), |b| (*b).clone());
-    if solid.iter().any(|b| {
-        b.kind != base.kind
-            || (b.kind == TypeKind::Native
-                && !base.is_subclass(b)
-                && !b.is_subclass(&base)
-                && !Ref::ptr_eq(&Class::layout_root(b), &Class::layout_root(&base)))
-    }) {
-        return Err(err!(
-            TypeError,
-            "multiple bases have instance lay-out conflict"
-        ));
-    }
-    let mro_tail = match crate::object::class::c3_mro_tail(&bases) {
-        Ok(m) => m,
-        Err(heads) => {
-            let names: Vec<&str> = heads.iter().map(|b| &*b.name).collect();
-            return Err(err!(
-                TypeError,
-                "Cannot create a consistent method resolution\norder (MRO) for bases {}",
-                names.join(", ")
-            ));
-        }
-    };
-    let ns = Ref::new(crate::object::Dict::new());
-    let mut frame = interp.new_frame(body, &[], &[])?;
-    frame.namespace = Some(ns.clone());
-    let module = body
-        .globals
-        .get_str("__name__")
-        .and_then(|v| v.as_str().map(Arc::from))
-        .unwrap_or_else(|| Arc::from("__main__"));
-    ns.set_str("__module__", Value::str(&module));
-    ns.set_str("__qualname__", Value::str(&body.code.qualname));
-    let cell = match interp.run_frame(frame)? {
-        Exit::Return(Value::Cell(c)) => Some(c),
-        Exit::Return(_) => None,
-        Exit::Yield(..) => return Err(err!(SystemError, "class body yielded")),
-    };
-    // The body may name another module (`__module__ = "sys"`), as CPython's class statement reads it.
-    let module = ns
-        .get_str("__module__")
-        .and_then(|v| v.as_str().map(Arc::from))
-        .unwrap_or(module);
-    let mut dict = AttrMap::default();
-    for (k, v) in ns.items() {
-        if let Some(s) = k.as_str() {
-            dict.insert(Arc::from(s), v);
-        }
-    }
-    // Hooks minivm does not implement would be silently ignored: refuse them by name.
-    for (hook, what) in UNSUPPORTED_HOOKS {
-        if dict.contains_key(*hook) {
-            return Err(err!(
-                TypeError,
-                "minivm does not support {what} ('{hook}' in class {})",
-                name.as_str()
-            ));
-        }
-    }
-    let slots = take_slots(&mut dict, name.as_str())?;
-    // As in CPython, `__new__` is a static method and `__init_subclass__` a class method even
-    // without the decorators.
-    for (hook, kind) in [
-        ("__new__", &types().staticmethod),
-        ("__init_subclass__", &types().classmethod),
-    ] {
-        if let Some(f @ Value::Function(_)) = dict.get(hook).cloned() {
-            let wrapped = Instance::with_payload(kind.clone(), Payload::Wrapped(f));
-            dict.insert(Arc::from(hook), Value::Instance(Ref::new(wrapped)));
-        }
-    }
-    // As in CPython, a class that defines `__eq__` but not `__hash__` is unhashable.
-    if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
-        dict.insert(Arc::from("__hash__"), Value::None);
-    }
-    let qualname = dict
-        .get("__qualname__")
-        .and_then(|v| v.as_str().map(Arc::from))
-        .unwrap_or_else(|| Arc::from(name.as_str()));
-    let cls = Ref::new(Class {
-        name: Arc::from(name.as_str()),
-        qualname,
-        module,
-        kind: base.kind,
-        base: Some(base),
-        bases,
-        mro_tail,
-        dict: crate::heap::ObjCell::new(dict),
-        builtin: false,
-        cache: Default::default(),
-        flags: Default::default(),
-    });
-    if let Some(c) = cell {
-        c.set(Value::Class(cls.clone()));
-    }
-    for slot in slots {
-        let member = Payload::Member {
-            name: slot.clone(),
-            owner: cls.name.clone(),
-        };
-        let member = Instance::with_payload(types().member_descriptor.clone(), member);
-        cls.dict
-            .write()
-            .insert(slot, Value::Instance(Ref::new(member)));
-    }
-    crate::object::class_changed();
-    let class_value = Value::Class(cls.clone());
-    // `__set_name__(owner, name)` on every attribute that defines it, then the base's
-    // `__init_subclass__(**class keywords)`, as `type.__new__` does.
-    let attrs: Vec<(Arc<str>, Value)> = cls
-        .dict
-        .read()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (attr, v) in attrs {
-        if let Value::Instance(d) = &v {
-            if d.class.builtin {
-                continue;
-            }
-            if let Some(set_name) = d.class.lookup("__set_name__") {
-                self_call(
-                    interp,
-                    &set_name,
-                    &[v.clone(), class_value.clone(), Value::str(&attr)],
-                )?;
-            }
-        }
-    }
-    let hook = cls
-        .mro_tail
-        .iter()
-        .find_map(|c| c.dict.read().get("__init_subclass__").cloned());
-    match hook {
-        Some(Value::Instance(w)) => {
-            if let (Payload::Wrapped(f), TypeKind::ClassMethod) = (&w.payload, w.class.kind) {
-                interp.call_kw(f, std::slice::from_ref(&class_value), args.kw)?;
-            }
-        }
-        Some(other) => {
-            interp.call_kw(&other, std::slice::from_ref(&class_value), args.kw)?;
-        }
-        None if !args.kw.is_empty() => {
-            return Err(err!(
-                TypeError,
-                "{}.__init_subclass__() takes no keyword arguments",
-                cls.name
-            ));
-        }
-        None => {}
-    }
-    Ok(class_value)
-}
-
-/// May a class statement name `b` as a base? User classes, exceptions, native classes and the
-/// built-in data types may be subclassed; the other built-in types either cannot be in CPython
-/// either (`bool`, `range`, `function`...) or are not supported as bases by minivm.
-fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
-    use TypeKind as K;
-    match b.kind {
-        K::Object | K::Exception | K::Native => Ok(()),
-        k if crate::object::is_data_kind(k) => Ok(()),
-        K::Type | K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => {
-            Err(err!(
-                TypeError,
-                "minivm cannot subclass the built-in type '{}'",
-                b.name
-            ))
-        }
-        _ => Err(err!(
-            TypeError,
-            "type '{}' is not an acceptable base type",
-            b.name
-        )),
-    }
-}
-
-fn self_call(interp: &mut Interp, f: &Value, args: &[Value]) -> PyResult<Value> {
-    interp.call(f, args)
-}
-
-/// Take `__slots__` out of a class body's namespace: the slot names (a string or an iterable of
-/// strings; `'__dict__'` keeps a `__dict__`), stored back as a tuple as CPython does. A slot
-/// may not also be a class variable.
-fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
-    let Some(raw) = dict.get("__slots__").cloned() else {
-        return Ok(Vec::new());
-    };
-    let items: Vec<Value> = match &raw {
-        Value::Str(_) => vec![raw.clone()],
-        Value::Tuple(t) => t.items.to_vec(),
-        Value::List(l) => l.snapshot(),
-        Value::Dict(d) => d.items().into_iter().map(|(k, _)| k).collect(),
-        other => {
-            return Err(err!(
-            TypeError,
-            "minivm supports __slots__ as a string, tuple, list or dict, not '{}' (class {class})",
-            type_name(other)
-        ))
-        }
-    };
-    let mut names = Vec::with_capacity(items.len());
-    for item in &items {
-        let Some(n) = item.as_str() else {
-            return Err(err!(
-                TypeError,
-                "__slots__ items must be strings, not '{}'",
-                type_name(item)
-            ));
-        };
-        let valid = n
-            .chars()
-            .next()
-            .is_some_and(|c| c == '_' || c.is_alphabetic())
-            && n.chars().all(|c| c == '_' || c.is_alphanumeric());
-        if !valid {
-            return Err(err!(TypeError, "__slots__ must be identifiers"));
-        }
-        if n == "__dict__" {
-            continue;
-        }
-        if dict.contains_key(n) {
-            return Err(err!(
-                ValueError,
-                "'{n}' in __slots__ conflicts with class variable"
-            ));
-        }
-        names.push(Arc::from(n));
-    }
-    dict.insert(Arc::from("__slots__"), Value::tuple(items));
-    Ok(names)
-}
-
-/// Special names a class body may define that minivm does not honour, with what they are for.
-const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
-    ("__getattribute__", "overriding attribute lookup"),
-    ("__class_getitem__", "generic classes"),
-    ("__del__", "finalizers"),
-    ("__delattr__", "overriding attribute deletion"),
-    ("__instancecheck__", "isinstance hooks"),
-    ("__subclasscheck__", "issubclass hooks"),
-];
 
 /// `object.__setattr__` / `object.__delattr__`: plain instance-dict updates, for classes that
 /// override `__setattr__` and delegate to the default.
@@ -848,6 +583,7 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Class(cls)) = args.pos.first() else {
         return Err(err!(TypeError, "object.__new__(X): X is not a type object"));
     };
+    crate::interp::call::check_abstract(cls)?;
     if crate::object::is_data_kind(cls.kind) {
         // `tuple.__new__(cls, items)`, as namedtuple classes call it.
         let cls = cls.clone();
@@ -885,6 +621,23 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         d.lock().args = args.pos[1..].to_vec();
     }
     Ok(Value::Instance(Ref::new(inst)))
+}
+
+/// `C.__dict__`: a copy of the class's own attributes (CPython's is a read-only view), with the
+/// special methods of a built-in type listed as its slot wrappers.
+fn class_dict(cls: &Ref<Class>) -> Value {
+    let d = crate::object::Dict::new();
+    for (k, v) in cls.dict.read().iter() {
+        d.set_str(k, v.clone());
+    }
+    if cls.builtin {
+        for (k, v) in crate::interp::subclass::slots_of(cls) {
+            if d.get_str(&k).is_none() {
+                d.set_str(&k, v);
+            }
+        }
+    }
+    Value::Dict(Ref::new(d))
 }
 
 fn no_attr(obj: &Value, name: &str) -> PyErr {

@@ -502,8 +502,14 @@ impl Interp {
             Err(e) => {
                 *g.status.lock() = GenStatus::Done;
                 if e.is(crate::object::ExcKind::StopIteration) {
+                    // PEP 479: `raise RuntimeError(...) from` the StopIteration.
                     let new = err!(RuntimeError, "generator raised StopIteration");
                     self.chain_context(&new, Some(e.value()));
+                    if let Some(data) = new.exc.exc() {
+                        let mut d = data.lock();
+                        d.cause = Some(e.value());
+                        d.suppress_context = true;
+                    }
                     return Err(new);
                 }
                 Err(e)
@@ -606,6 +612,7 @@ impl Interp {
                 cls.name
             ));
         }
+        check_abstract(cls)?;
         if let Some(new) = cls.lookup("__new__") {
             return self.instantiate_with_new(cls, new, args, kw);
         }
@@ -624,7 +631,7 @@ impl Interp {
         }
         let init = cls.lookup("__init__").or_else(|| {
             data_kind
-                .then(|| crate::interp::subclass::slot_wrapper(cls.kind, "__init__"))
+                .then(|| crate::interp::subclass::slot_of(cls, "__init__"))
                 .flatten()
         });
         if let Some(init) = init {
@@ -672,7 +679,7 @@ impl Interp {
         if is_instance {
             let init = cls
                 .lookup("__init__")
-                .or_else(|| crate::interp::subclass::slot_wrapper(cls.kind, "__init__"));
+                .or_else(|| crate::interp::subclass::slot_of(cls, "__init__"));
             if let Some(init) = init {
                 full[0] = obj.clone();
                 let r = self.call_kw(&init, &full, kw)?;
@@ -692,6 +699,30 @@ impl Interp {
     pub fn bind(&self, receiver: Value, func: Value) -> Value {
         Value::BoundMethod(Ref::new(BoundMethod { receiver, func }))
     }
+}
+
+/// An abstract class (one whose `__abstractmethods__`, computed by `abc.ABC`, is not empty)
+/// cannot be instantiated.
+pub(crate) fn check_abstract(cls: &crate::object::Class) -> PyResult<()> {
+    let Some(Value::Set(methods)) = cls.lookup("__abstractmethods__") else {
+        return Ok(());
+    };
+    let mut names: Vec<String> = methods
+        .snapshot()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    names.sort();
+    let s = if names.len() == 1 { "" } else { "s" };
+    Err(err!(
+        TypeError,
+        "Can't instantiate abstract class {} with abstract method{s} {}",
+        cls.name,
+        names.join(", ")
+    ))
 }
 
 fn not_callable(f: &Value) -> PyErr {

@@ -127,6 +127,14 @@ impl Interp {
         out
     }
 
+    /// The last line of the report, `ValueError: message` (`traceback.format_exception_only`).
+    pub fn exception_only(&mut self, err: &PyErr) -> String {
+        let exc = err.value();
+        let mut line = self.exception_line(&exc, &err.exc.class);
+        line.push('\n');
+        line
+    }
+
     fn format_chain(&mut self, exc: &Value, out: &mut String, depth: usize) {
         let Value::Instance(inst) = exc else { return };
         let Some(data) = inst.exc() else { return };

@@ -24,11 +24,13 @@ macro_rules! top {
 
 pub mod attr;
 pub mod call;
+pub mod classdef;
 pub mod code;
 pub mod cold;
 pub mod containers;
 pub mod exc;
 pub mod frame;
+pub mod generic;
 pub mod globals;
 pub mod guard;
 pub mod iter;

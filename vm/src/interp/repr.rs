@@ -4,12 +4,37 @@ use crate::interp::Interp;
 use crate::num::float_repr::write_float_repr;
 use crate::num::format_spec;
 use crate::num::{BigInt, Int};
-use crate::object::{type_name, Payload};
+use crate::object::{type_name, Instance, Payload};
 use crate::value::Value;
 use crate::{err, PyResult};
 
 pub use crate::num::parse::str_repr;
 pub use minivm_compiler::dis::bytes_repr;
+
+/// The `name` of a `%(name)s` conversion, read after its `%` (parentheses may nest inside it,
+/// as CPython allows); `None` for a conversion without one.
+fn mapping_key(chars: &mut std::iter::Peekable<std::str::Chars>) -> PyResult<Option<String>> {
+    if chars.peek() != Some(&'(') {
+        return Ok(None);
+    }
+    chars.next();
+    let mut depth = 1;
+    let mut key = String::new();
+    for ch in chars.by_ref() {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(Some(key));
+                }
+            }
+            _ => {}
+        }
+        key.push(ch);
+    }
+    Err(err!(ValueError, "incomplete format key"))
+}
 
 /// `%.Nd`: the digits of a formatted int (after its sign and `0x`/`0o` prefix) zero-padded to `p`.
 fn pad_digits(s: &str, p: usize) -> PyResult<String> {
@@ -198,16 +223,8 @@ impl Interp {
                     self.write_set(s, &inst.class.name, false, out)?;
                 } else if let Some(base) = crate::object::builtin_base(v) {
                     self.write_repr(base, out)?;
-                } else if let Some(d) = inst.exc() {
-                    let args = d.lock().args.clone();
-                    out.push_str(&inst.class.name);
-                    if args.len() == 1 {
-                        out.push('(');
-                        self.write_repr(&args[0], out)?;
-                        out.push(')');
-                    } else {
-                        self.write_seq(&args, "(", ")", out)?;
-                    }
+                } else if inst.exc().is_some() {
+                    self.write_exception_repr(inst, out)?;
                 } else if let Payload::Super { start, obj } = &inst.payload {
                     // CPython: `<super: <class 'A'>, <B object>>` (B: obj's class, or obj itself
                     // when it is a class).
@@ -219,13 +236,7 @@ impl Interp {
                 } else if let Payload::Member { name, owner } = &inst.payload {
                     out.push_str(&format!("<member '{name}' of '{owner}' objects>"));
                 } else {
-                    // CPython leaves out the module of a built-in class (`<object object at ..>`).
-                    let c = &inst.class;
-                    let module = match &*c.module {
-                        "builtins" => String::new(),
-                        m => format!("{m}."),
-                    };
-                    out.push_str(&format!("<{module}{} object at {:#x}>", c.qualname, v.id()));
+                    out.push_str(&self.default_repr(v));
                 }
             }
         }
@@ -254,6 +265,58 @@ impl Interp {
             out.push(')');
         }
         Ok(())
+    }
+
+    /// `BaseException.__repr__`: `ValueError('bad')`, `E(1, 2)`.
+    pub fn write_exception_repr(&mut self, inst: &Instance, out: &mut String) -> PyResult<()> {
+        let args = inst
+            .exc()
+            .map(|d| d.lock().args.clone())
+            .unwrap_or_default();
+        out.push_str(&inst.class.name);
+        if args.len() == 1 {
+            out.push('(');
+            self.write_repr(&args[0], out)?;
+            out.push(')');
+            Ok(())
+        } else {
+            self.write_seq(&args, "(", ")", out)
+        }
+    }
+
+    /// `BaseException.__str__`: the one argument's str (a `KeyError`'s repr), the args tuple
+    /// for several, empty for none.
+    pub fn exception_str(&mut self, inst: &Instance) -> PyResult<String> {
+        let args = inst
+            .exc()
+            .map(|d| d.lock().args.clone())
+            .unwrap_or_default();
+        if let Some(s) = crate::builtins::codecs::unicode_error_str(&inst.class, &args) {
+            return Ok(s);
+        }
+        if let Some(s) = crate::stdlib::os::os_error_str(inst, &args) {
+            return Ok(s);
+        }
+        let key_error = inst
+            .class
+            .is_subclass(crate::object::types().exc(crate::object::ExcKind::KeyError));
+        match args.len() {
+            0 => Ok(String::new()),
+            1 if key_error => self.repr(&args[0]),
+            1 => self.str_of(&args[0]),
+            _ => self.repr(&Value::tuple(args)),
+        }
+    }
+
+    /// `object.__repr__`: `<module.Class object at 0x...>` (CPython leaves out the module of a
+    /// built-in class: `<object object at 0x...>`).
+    pub fn default_repr(&self, v: &Value) -> String {
+        let c = crate::object::class_of(v);
+        let module = match &*c.module {
+            "builtins" => String::new(),
+            m => format!("{m}."),
+        };
+        format!("<{module}{} object at {:#x}>", c.qualname, v.id())
     }
 
     fn write_seq(
@@ -318,27 +381,8 @@ impl Interp {
                     // `str.__str__` gives the string itself, even if the class has a `__repr__`.
                     return self.str_of(base);
                 }
-                if inst.class.lookup("__repr__").is_none() {
-                    if let Payload::Exception(d) = &inst.payload {
-                        let args = d.lock().args.clone();
-                        if let Some(s) =
-                            crate::builtins::codecs::unicode_error_str(&inst.class, &args)
-                        {
-                            return Ok(s);
-                        }
-                        if let Some(s) = crate::stdlib::os::os_error_str(inst, &args) {
-                            return Ok(s);
-                        }
-                        let key_error = inst.class.is_subclass(
-                            crate::object::types().exc(crate::object::ExcKind::KeyError),
-                        );
-                        return match args.len() {
-                            0 => Ok(String::new()),
-                            1 if key_error => self.repr(&args[0]),
-                            1 => self.str_of(&args[0]),
-                            _ => self.repr(&Value::tuple(args)),
-                        };
-                    }
+                if inst.exc().is_some() {
+                    return self.exception_str(inst);
                 }
                 self.repr(v)
             }
@@ -422,6 +466,7 @@ impl Interp {
                 out.push(c);
                 continue;
             }
+            let key = mapping_key(&mut chars)?;
             let mut spec = String::new();
             let conv = loop {
                 match chars.next() {
@@ -436,12 +481,27 @@ impl Interp {
                     None => return Err(err!(ValueError, "incomplete format")),
                 }
             };
-            if conv == '%' {
+            if conv == '%' && key.is_none() {
                 out.push('%');
                 continue;
             }
-            let Some(arg) = next.next() else {
-                return Err(err!(TypeError, "not enough arguments for format string"));
+            let looked_up;
+            let arg = match key {
+                // `%(name)s`: the value under `name` in the mapping on the right.
+                Some(k) => {
+                    if matches!(
+                        crate::object::builtin_base(args).unwrap_or(args),
+                        Value::Tuple(_) | Value::Str(_)
+                    ) {
+                        return Err(err!(TypeError, "format requires a mapping"));
+                    }
+                    looked_up = self.getitem(args, &Value::string(k))?;
+                    &looked_up
+                }
+                None => match next.next() {
+                    Some(arg) => arg,
+                    None => return Err(err!(TypeError, "not enough arguments for format string")),
+                },
             };
             // The number conversions see the int inside an instance of an int subclass.
             let number = crate::object::builtin_base(arg).unwrap_or(arg);

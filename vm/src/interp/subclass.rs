@@ -145,19 +145,88 @@ fn is_mutable(kind: TypeKind) -> bool {
     )
 }
 
-/// The special method `name` of the built-in data type of kind `kind` as a function value
-/// (`list.__len__`, `int.__add__`), or `None` if that type has no such method.
-pub fn slot_wrapper(kind: TypeKind, name: &str) -> Option<Value> {
-    if !is_data_kind(kind) || !has_slot(kind, name) {
-        return None;
-    }
-    let (name, f) = find_slot(name)?;
-    Some(Value::Native(Ref::new(NativeFunction::new(name, *f))))
+/// The special method `name` of a built-in type (`list.__len__`, `int.__add__`,
+/// `object.__repr__`) as a function value, or `None` if that type has no such method. `cls` may
+/// be a subclass: the method is the one of the built-in type whose layout it has. Each is made
+/// once per type and kept, so `dict.__repr__ is dict.__repr__`.
+pub fn slot_of(cls: &Ref<Class>, name: &str) -> Option<Value> {
+    let root = Class::layout_root(cls);
+    own_slot(&root, name).or_else(|| own_slot(&crate::object::types().object, name))
 }
 
-/// Which special methods each built-in data type has (the ones every type has come first).
+/// The special method `name` of built-in type `root` itself (not inherited from `object`).
+pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
+    if !has_slot(root.kind, name) {
+        return None;
+    }
+    if let Some(v) = root.slot_cache.lock().get(name) {
+        return Some(v.clone());
+    }
+    let table = match root.kind {
+        k if is_data_kind(k) || k == TypeKind::DictView => find_table(name)?,
+        TypeKind::Exception => EXCEPTION_SLOTS,
+        _ => OBJECT_SLOTS,
+    };
+    let (name, f) = table.iter().find(|(n, _)| *n == name)?;
+    let v = Value::Native(Ref::new(NativeFunction::new(name, *f)));
+    root.slot_cache.lock().insert(Arc::from(*name), v.clone());
+    Some(v)
+}
+
+/// The special methods a built-in type has, as its `__dict__` lists them: the slot wrappers,
+/// and `__hash__ = None` for the mutable types.
+pub fn slots_of(cls: &Ref<Class>) -> Vec<(Arc<str>, Value)> {
+    let mut out = Vec::new();
+    for (name, _) in [
+        BINARY_SLOTS,
+        INPLACE_SLOTS,
+        COMPARE_SLOTS,
+        OTHER_SLOTS,
+        OBJECT_SLOTS,
+        EXCEPTION_SLOTS,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(v) = own_slot(cls, name) {
+            out.push((Arc::from(*name), v));
+        }
+    }
+    // The mutable types, and the set-like views, are unhashable.
+    let types = crate::object::types();
+    let set_like_view = Ref::ptr_eq(cls, &types.dict_keys) || Ref::ptr_eq(cls, &types.dict_items);
+    if is_mutable(cls.kind) || set_like_view {
+        out.retain(|(n, _)| &**n != "__hash__");
+        out.push((Arc::from("__hash__"), Value::None));
+    }
+    out
+}
+
+/// Which special methods each built-in type has (the ones every data type has come first).
 fn has_slot(kind: TypeKind, name: &str) -> bool {
     use TypeKind::*;
+    if !is_data_kind(kind) {
+        return match kind {
+            Object => matches!(
+                name,
+                "__init__"
+                    | "__repr__"
+                    | "__str__"
+                    | "__eq__"
+                    | "__ne__"
+                    | "__hash__"
+                    | "__format__"
+            ),
+            Iterator | Generator => matches!(name, "__iter__" | "__next__"),
+            Exception => matches!(name, "__repr__" | "__str__"),
+            DictView => matches!(
+                name,
+                "__iter__" | "__len__" | "__contains__" | "__reversed__"
+            ),
+            Function | BuiltinFunction | Method | Type => name == "__call__",
+            _ => false,
+        };
+    }
     let number = matches!(kind, Int | Float);
     let sequence = matches!(kind, Str | Bytes | ByteArray | Tuple | List);
     let set = matches!(kind, Set | FrozenSet);
@@ -167,19 +236,20 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
         "__len__" | "__iter__" | "__contains__" => !number,
         "__getitem__" => sequence || kind == Dict,
         "__setitem__" | "__delitem__" => matches!(kind, List | Dict | ByteArray),
+        "__reversed__" => matches!(kind, List | Dict),
         "__add__" | "__mul__" | "__rmul__" => number || sequence,
         "__iadd__" | "__imul__" => matches!(kind, List | ByteArray),
         "__mod__" | "__rmod__" => number || matches!(kind, Str | Bytes | ByteArray),
-        "__or__" | "__and__" | "__xor__" | "__ror__" | "__rand__" | "__rxor__" => {
-            kind == Int || set || (kind == Dict && name.ends_with("or__"))
-        }
+        "__or__" | "__ror__" => kind == Int || set || kind == Dict,
+        "__and__" | "__xor__" | "__rand__" | "__rxor__" => kind == Int || set,
         "__sub__" | "__rsub__" => number || set,
         "__ior__" => matches!(kind, Set | Dict),
         "__iand__" | "__ixor__" | "__isub__" => kind == Set,
         "__radd__" | "__truediv__" | "__rtruediv__" | "__floordiv__" | "__rfloordiv__"
         | "__pow__" | "__rpow__" | "__neg__" | "__pos__" | "__abs__" | "__bool__" | "__int__"
         | "__float__" => number,
-        "__index__" | "__lshift__" | "__rshift__" | "__invert__" => kind == Int,
+        "__index__" | "__lshift__" | "__rshift__" | "__rlshift__" | "__rrshift__"
+        | "__invert__" => kind == Int,
         _ => false,
     }
 }
@@ -194,6 +264,7 @@ fn receiver<'a>(name: &str, args: &Args<'a>) -> PyResult<&'a Value> {
         ));
     };
     match this {
+        Value::Instance(i) if i.class.builtin => Ok(this),
         Value::Instance(_) => builtin_base(this).ok_or_else(|| {
             err!(
                 TypeError,
@@ -205,9 +276,9 @@ fn receiver<'a>(name: &str, args: &Args<'a>) -> PyResult<&'a Value> {
     }
 }
 
-/// The `i`th argument after the receiver of slot wrapper `name`.
+/// The `i`th argument after the receiver of slot wrapper `name` (`usize::MAX`: the receiver).
 fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> PyResult<&'a Value> {
-    args.pos.get(i + 1).ok_or_else(|| {
+    args.pos.get(i.wrapping_add(1)).ok_or_else(|| {
         err!(
             TypeError,
             "{name} expected {} argument{}, got {}",
@@ -395,6 +466,9 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     ("__abs__", |interp, args| {
         builtin_of_base(interp, "abs", args)
     }),
+    ("__reversed__", |interp, args| {
+        builtin_of_base(interp, "reversed", args)
+    }),
     ("__int__", |interp, args| {
         builtin_of_base(interp, "int", args)
     }),
@@ -413,10 +487,94 @@ fn builtin_of_base(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> 
     interp.call(&f, &[base])
 }
 
-/// The slot wrapper named `name`, from the tables above.
-fn find_slot(name: &str) -> Option<&'static (&'static str, NativeFn)> {
+/// The table of the slot wrapper named `name`.
+fn find_table(name: &str) -> Option<&'static [(&'static str, NativeFn)]> {
     [BINARY_SLOTS, INPLACE_SLOTS, COMPARE_SLOTS, OTHER_SLOTS]
         .into_iter()
-        .flatten()
-        .find(|(n, _)| *n == name)
+        .find(|t| t.iter().any(|(n, _)| *n == name))
 }
+
+/// `BaseException.__repr__` and `__str__`.
+const EXCEPTION_SLOTS: &[(&str, NativeFn)] = &[
+    ("__repr__", |interp, args| match args.pos.first() {
+        Some(Value::Instance(inst)) if inst.exc().is_some() => {
+            let mut out = String::new();
+            interp.write_exception_repr(inst, &mut out)?;
+            Ok(Value::string(out))
+        }
+        _ => Err(err!(
+            TypeError,
+            "descriptor '__repr__' requires a 'BaseException' object"
+        )),
+    }),
+    ("__str__", |interp, args| match args.pos.first() {
+        Some(Value::Instance(inst)) if inst.exc().is_some() => {
+            interp.exception_str(inst).map(Value::string)
+        }
+        _ => Err(err!(
+            TypeError,
+            "descriptor '__str__' requires a 'BaseException' object"
+        )),
+    }),
+];
+
+/// The special methods of `object` (and of iterators and callables, which need no receiver
+/// check): defaults every class inherits.
+const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
+    ("__init__", |_, _| Ok(Value::None)),
+    ("__repr__", |interp, args| {
+        let this = arg("__repr__", &args, usize::MAX)?;
+        Ok(Value::string(interp.default_repr(this)))
+    }),
+    ("__str__", |interp, args| {
+        let this = arg("__str__", &args, usize::MAX)?;
+        interp.repr(this).map(Value::string)
+    }),
+    ("__eq__", |_, args| {
+        let this = arg("__eq__", &args, usize::MAX)?;
+        let other = arg("__eq__", &args, 0)?;
+        Ok(if this.is(other) {
+            Value::Bool(true)
+        } else {
+            Value::NotImplemented
+        })
+    }),
+    ("__ne__", |interp, args| {
+        let this = arg("__ne__", &args, usize::MAX)?;
+        let other = arg("__ne__", &args, 0)?;
+        interp.compare(CmpOp::NotEq, this, other)
+    }),
+    ("__hash__", |_, args| {
+        // By identity (a class's own `__hash__` may be what calls this).
+        let this = arg("__hash__", &args, usize::MAX)?;
+        let h = crate::object::HashKey::from_value(this.clone())?.hash as i64;
+        Ok(Value::Int(if h == -1 { -2 } else { h }))
+    }),
+    ("__format__", |interp, args| {
+        let this = arg("__format__", &args, usize::MAX)?;
+        let spec = arg("__format__", &args, 0)?;
+        if spec.as_str().is_some_and(|s| !s.is_empty()) {
+            return Err(err!(
+                TypeError,
+                "unsupported format string passed to {}.__format__",
+                type_name(this)
+            ));
+        }
+        interp.str_of(this).map(Value::string)
+    }),
+    ("__iter__", |interp, args| {
+        let this = arg("__iter__", &args, usize::MAX)?;
+        interp.get_iter(this)
+    }),
+    ("__next__", |interp, args| {
+        let this = arg("__next__", &args, usize::MAX)?;
+        match interp.iter_next(this)? {
+            Some(v) => Ok(v),
+            None => Err(interp.gen_stop_iteration()),
+        }
+    }),
+    ("__call__", |interp, args| {
+        let this = arg("__call__", &args, usize::MAX)?;
+        interp.call_kw(this, &args.pos[1..], args.kw)
+    }),
+];

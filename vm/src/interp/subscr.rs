@@ -263,11 +263,10 @@ impl Interp {
                     None => Err(not_subscriptable(obj)),
                 },
             },
-            Value::Class(c) if c.builtin => Err(err!(
-                TypeError,
-                "minivm does not support type subscripts such as {}[...]",
-                c.name
-            )),
+            Value::Class(c) => {
+                let c = c.clone();
+                self.class_getitem(&c, key)
+            }
             _ => Err(not_subscriptable(obj)),
         }
     }

@@ -84,6 +84,9 @@ pub struct Class {
     pub cache: ObjCell<(u64, LookupCache)>,
     /// `attr_flags` with the class epoch it was computed in: `epoch << 2 | bits`.
     pub flags: std::sync::atomic::AtomicU64,
+    /// The special methods of a built-in type as values (`dict.__getitem__`), made on first
+    /// use and kept so that each is one object, as in CPython (`interp/subclass.rs`).
+    pub slot_cache: ObjCell<AttrMap>,
 }
 
 /// A class (or a base) has a data descriptor (a property, a `__slots__` member, or an object
@@ -207,6 +210,7 @@ impl Class {
             builtin,
             cache: Default::default(),
             flags: Default::default(),
+            slot_cache: Default::default(),
         }
     }
 
@@ -224,6 +228,7 @@ impl Class {
             builtin: true,
             cache: ObjCell::new((0, LookupCache::default())),
             flags: Default::default(),
+            slot_cache: Default::default(),
         }
     }
 
@@ -240,6 +245,7 @@ impl Class {
             builtin: true,
             cache: ObjCell::new((0, LookupCache::default())),
             flags: Default::default(),
+            slot_cache: Default::default(),
         }
     }
 

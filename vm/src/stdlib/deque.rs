@@ -106,9 +106,9 @@ pub fn deque_class() -> Ref<Class> {
         .clone()
 }
 
-/// The `collections` module (only `deque`).
+/// The `_collections` module: `deque`, which `collections` (vm/lib/collections/) re-exports.
 pub fn collections_module() -> Ref<Module> {
-    make_module("collections", vec![("deque", Value::Class(deque_class()))])
+    make_module("_collections", vec![("deque", Value::Class(deque_class()))])
 }
 
 fn data<'a>(args: &Args<'a>) -> PyResult<&'a DequeData> {

@@ -13,7 +13,16 @@ pub const PREFIX: &str = "<minivm-lib>";
 static FILES: &[(&str, &str)] = &[
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
+    ("abc.mini", include_str!("../../lib/abc.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
+    (
+        "collections/__init__.mini",
+        include_str!("../../lib/collections/__init__.mini"),
+    ),
+    (
+        "collections/abc.mini",
+        include_str!("../../lib/collections/abc.mini"),
+    ),
     (
         "concurrent/__init__.mini",
         include_str!("../../lib/concurrent/__init__.mini"),
@@ -30,11 +39,18 @@ static FILES: &[(&str, &str)] = &[
         "concurrent/futures/thread.mini",
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
+    ("contextlib.mini", include_str!("../../lib/contextlib.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
+    (
+        "logging/__init__.mini",
+        include_str!("../../lib/logging/__init__.mini"),
+    ),
+    ("operator.mini", include_str!("../../lib/operator.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
+    ("string.mini", include_str!("../../lib/string.mini")),
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
 ];
 

@@ -1,5 +1,5 @@
 //! The standard library written in Rust: every module a program can `import` (`threading`, `queue`,
-//! `collections`, `select`, `socket`, `os`, `math`, `time`, `sys`, `string`), and the native-class
+//! `_collections`, `select`, `socket`, `os`, `math`, `time`, `sys`, `io`, `traceback`...), and the native-class
 //! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on
 //! the interpreter, never the other way round.
 
@@ -19,13 +19,13 @@ pub mod random;
 pub mod select;
 pub mod sha512;
 pub mod socket;
-pub mod string;
 pub mod subprocess;
 pub mod sync;
 pub mod sys;
 pub mod tempfile;
 pub mod thread;
 pub mod time;
+pub mod traceback;
 
 use std::sync::Arc;
 
@@ -43,18 +43,18 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "socket" => Some(socket::socket_module()),
         "os" => Some(os::os_module()),
         "queue" => Some(queue::queue_module()),
-        "collections" => Some(deque::collections_module()),
+        "_collections" => Some(deque::collections_module()),
         "math" => Some(math::module()),
         "gc" => Some(gc::module()),
         "time" => Some(time::module()),
         "sys" => Some(sys::module()),
-        "string" => Some(string::string_module()),
         "_random" => Some(random::module()),
         "_subprocess" => Some(subprocess::module()),
         "atexit" => Some(atexit::module()),
         "io" => Some(io::module()),
         "tempfile" => Some(tempfile::module()),
         "importlib" => Some(importlib::module()),
+        "traceback" => Some(traceback::module()),
         _ => None,
     }
 }

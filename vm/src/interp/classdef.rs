@@ -1,0 +1,432 @@
+//! Building classes: the `class` statement (`__build_class__` runs the body, then makes the
+//! class from its namespace) and `type(name, bases, dict)`, with what `type.__new__` does in
+//! CPython: bases resolved (`__mro_entries__`), instance layout and MRO checked, `__slots__`,
+//! implicit static/class methods, `__set_name__`, `__init_subclass__`.
+
+use std::sync::Arc;
+
+use crate::heap::Ref;
+use crate::interp::call::Kwargs;
+use crate::interp::run::Exit;
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, types, AttrMap, Class, Dict, Instance, Payload, TypeKind};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// `__build_class__(body, name, *bases, **kw)`: run the class body in a fresh namespace, then
+/// make the class.
+pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (Some(Value::Function(body)), Some(Value::Str(name))) = (args.pos.first(), args.pos.get(1))
+    else {
+        return Err(err!(TypeError, "__build_class__: bad arguments"));
+    };
+    let name = name.as_str();
+    let (given, kw) = metaclass_bases(name, &args.pos[2..], args.kw)?;
+    let resolved = resolve_bases(interp, &given)?;
+    let ns = Ref::new(Dict::new());
+    let mut frame = interp.new_frame(body, &[], &[])?;
+    frame.namespace = Some(ns.clone());
+    let module = body
+        .globals
+        .get_str("__name__")
+        .unwrap_or_else(|| Value::str("__main__"));
+    ns.set_str("__module__", module);
+    ns.set_str("__qualname__", Value::str(&body.code.qualname));
+    let cell = match interp.run_frame(frame)? {
+        Exit::Return(Value::Cell(c)) => Some(c),
+        Exit::Return(_) => None,
+        Exit::Yield(..) => return Err(err!(SystemError, "class body yielded")),
+    };
+    if resolved.len() != given.len() || resolved.iter().zip(&given).any(|(r, g)| !r.is(g)) {
+        // PEP 560: the bases as written, before `__mro_entries__` replaced them.
+        ns.set_str("__orig_bases__", Value::tuple(given.clone()));
+    }
+    let class_value = make_class(name, &resolved, &ns)?;
+    if let Some(c) = cell {
+        c.set(class_value.clone());
+    }
+    finish_class(interp, &class_value, &kw)?;
+    Ok(class_value)
+}
+
+/// `type(name, bases, dict)`: a class made from a namespace, as a class statement would make it.
+pub fn type_new(interp: &mut Interp, name: &Value, bases: &Value, dict: &Value) -> PyResult<Value> {
+    let Some(name) = name.as_str() else {
+        return Err(err!(
+            TypeError,
+            "type.__new__() argument 1 must be str, not {}",
+            type_name(name)
+        ));
+    };
+    let Value::Tuple(bases) = bases else {
+        return Err(err!(
+            TypeError,
+            "type.__new__() argument 2 must be tuple, not {}",
+            type_name(bases)
+        ));
+    };
+    let Value::Dict(dict) = crate::object::builtin_base(dict).unwrap_or(dict) else {
+        return Err(err!(
+            TypeError,
+            "type.__new__() argument 3 must be dict, not {}",
+            type_name(dict)
+        ));
+    };
+    let ns = Ref::new(Dict::new());
+    // CPython takes `__module__` from the calling frame's globals; minivm's natives do not see
+    // the caller, so a class made by `type()` without one belongs to `__main__`.
+    ns.set_str("__module__", Value::str("__main__"));
+    for (k, v) in dict.items() {
+        let key = interp.dict_key(&ns, k)?;
+        ns.set(key, v);
+    }
+    let class_value = make_class(name, &bases.items, &ns)?;
+    finish_class(interp, &class_value, &[])?;
+    Ok(class_value)
+}
+
+/// `metaclass=M` in a class statement: minivm has no metaclasses, but a class standing for one
+/// may name a base that gives its behaviour (`abc.ABCMeta` names `abc.ABC`), which is added to
+/// the bases. The other class keywords go to `__init_subclass__`.
+fn metaclass_bases(
+    name: &str,
+    bases: &[Value],
+    kw: &[(Arc<str>, Value)],
+) -> PyResult<(Vec<Value>, Kwargs)> {
+    let mut bases = bases.to_vec();
+    let mut rest = Vec::with_capacity(kw.len());
+    for (k, v) in kw {
+        if &**k != "metaclass" {
+            rest.push((k.clone(), v.clone()));
+            continue;
+        }
+        let stand_in = match v {
+            Value::Class(m) if Ref::ptr_eq(m, &types().type_) => None,
+            Value::Class(m) => match m.lookup("_minivm_metaclass_base") {
+                Some(b @ Value::Class(_)) => Some(b),
+                _ => {
+                    return Err(err!(
+                        TypeError,
+                        "minivm does not support metaclasses (metaclass= in class {name})"
+                    ))
+                }
+            },
+            _ => {
+                return Err(err!(
+                    TypeError,
+                    "minivm does not support metaclasses (metaclass= in class {name})"
+                ))
+            }
+        };
+        if let Some(Value::Class(b)) = stand_in {
+            let mut derived = false;
+            for base in &bases {
+                if let Value::Class(c) = base {
+                    derived |= c.is_subclass(&b);
+                }
+            }
+            if !derived {
+                bases.push(Value::Class(b));
+            }
+        }
+    }
+    Ok((bases, rest))
+}
+
+/// PEP 560: a base that is not a class but has `__mro_entries__` (`Generic[T]`) is replaced
+/// by the classes that method returns.
+fn resolve_bases(interp: &mut Interp, given: &[Value]) -> PyResult<Vec<Value>> {
+    if given.iter().all(|b| matches!(b, Value::Class(_))) {
+        return Ok(given.to_vec());
+    }
+    let original = Value::tuple(given.to_vec());
+    let mut out = Vec::with_capacity(given.len());
+    for b in given {
+        if matches!(b, Value::Class(_)) {
+            out.push(b.clone());
+            continue;
+        }
+        match interp.lookup_special(b, "__mro_entries__") {
+            Some(m) => {
+                let entries = interp.call(&m, &[b.clone(), original.clone()])?;
+                let Value::Tuple(t) = entries else {
+                    return Err(err!(TypeError, "__mro_entries__ must return a tuple"));
+                };
+                out.extend(t.items.iter().cloned());
+            }
+            None => out.push(b.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// The class named `name` with these bases and namespace, before `__set_name__` and
+/// `__init_subclass__` run (see [`finish_class`]).
+fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
+    let mut bases: Vec<Ref<Class>> = Vec::with_capacity(given.len());
+    for b in given {
+        match b {
+            Value::Class(c) => {
+                if bases.iter().any(|x| Ref::ptr_eq(x, c)) {
+                    return Err(err!(TypeError, "duplicate base class {}", c.name));
+                }
+                bases.push(c.clone());
+            }
+            other => {
+                return Err(err!(
+                    TypeError,
+                    "bases must be types, not {}",
+                    type_name(other)
+                ))
+            }
+        }
+    }
+    if bases.is_empty() {
+        bases.push(types().object.clone());
+    }
+    let base = layout_base(&bases)?;
+    let mro_tail = match crate::object::class::c3_mro_tail(&bases) {
+        Ok(m) => m,
+        Err(heads) => {
+            let names: Vec<&str> = heads.iter().map(|b| &*b.name).collect();
+            return Err(err!(
+                TypeError,
+                "Cannot create a consistent method resolution\norder (MRO) for bases {}",
+                names.join(", ")
+            ));
+        }
+    };
+    let mut dict = AttrMap::default();
+    for (k, v) in ns.items() {
+        if let Some(s) = k.as_str() {
+            dict.insert(Arc::from(s), v);
+        }
+    }
+    // Hooks minivm does not implement would be silently ignored: refuse them by name.
+    for (hook, what) in UNSUPPORTED_HOOKS {
+        if dict.contains_key(*hook) {
+            return Err(err!(
+                TypeError,
+                "minivm does not support {what} ('{hook}' in class {name})"
+            ));
+        }
+    }
+    let slots = take_slots(&mut dict, name)?;
+    // As in CPython, `__new__` is a static method and `__init_subclass__` and
+    // `__class_getitem__` class methods even without the decorators.
+    for (hook, kind) in [
+        ("__new__", &types().staticmethod),
+        ("__init_subclass__", &types().classmethod),
+        ("__class_getitem__", &types().classmethod),
+    ] {
+        if let Some(f @ Value::Function(_)) = dict.get(hook).cloned() {
+            let wrapped = Instance::with_payload(kind.clone(), Payload::Wrapped(f));
+            dict.insert(Arc::from(hook), Value::Instance(Ref::new(wrapped)));
+        }
+    }
+    // As in CPython, a class that defines `__eq__` but not `__hash__` is unhashable.
+    if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
+        dict.insert(Arc::from("__hash__"), Value::None);
+    }
+    let qualname = dict
+        .get("__qualname__")
+        .and_then(|v| v.as_str().map(Arc::from))
+        .unwrap_or_else(|| Arc::from(name));
+    let module = dict
+        .get("__module__")
+        .and_then(|v| v.as_str().map(Arc::from))
+        .unwrap_or_else(|| Arc::from("__main__"));
+    let cls = Ref::new(Class {
+        name: Arc::from(name),
+        qualname,
+        module,
+        kind: base.kind,
+        base: Some(base),
+        bases,
+        mro_tail,
+        dict: crate::heap::ObjCell::new(dict),
+        builtin: false,
+        cache: Default::default(),
+        flags: Default::default(),
+        slot_cache: Default::default(),
+    });
+    for slot in slots {
+        let member = Payload::Member {
+            name: slot.clone(),
+            owner: cls.name.clone(),
+        };
+        let member = Instance::with_payload(types().member_descriptor.clone(), member);
+        cls.dict
+            .write()
+            .insert(slot, Value::Instance(Ref::new(member)));
+    }
+    crate::object::class_changed();
+    Ok(Value::Class(cls))
+}
+
+/// The base whose instance layout a new class takes: bases with different Rust layouts (an
+/// exception and a thread, two different native classes, a list and a dict) cannot be
+/// combined, as in CPython.
+fn layout_base(bases: &[Ref<Class>]) -> PyResult<Ref<Class>> {
+    for b in bases {
+        check_subclassable(b)?;
+    }
+    let solid: Vec<&Ref<Class>> = bases
+        .iter()
+        .filter(|b| b.kind != TypeKind::Object)
+        .collect();
+    let base = solid
+        .first()
+        .map_or_else(|| bases[0].clone(), |b| (*b).clone());
+    if solid.iter().any(|b| {
+        b.kind != base.kind
+            || (b.kind == TypeKind::Native
+                && !base.is_subclass(b)
+                && !b.is_subclass(&base)
+                && !Ref::ptr_eq(&Class::layout_root(b), &Class::layout_root(&base)))
+    }) {
+        return Err(err!(
+            TypeError,
+            "multiple bases have instance lay-out conflict"
+        ));
+    }
+    Ok(base)
+}
+
+/// What `type.__new__` does once the class exists: `__set_name__(owner, name)` on every
+/// attribute that defines it, then the base's `__init_subclass__(**class keywords)`.
+fn finish_class(
+    interp: &mut Interp,
+    class_value: &Value,
+    kw: &[(Arc<str>, Value)],
+) -> PyResult<()> {
+    let Value::Class(cls) = class_value else {
+        return Ok(());
+    };
+    let attrs: Vec<(Arc<str>, Value)> = cls
+        .dict
+        .read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (attr, v) in attrs {
+        if let Value::Instance(d) = &v {
+            if d.class.builtin {
+                continue;
+            }
+            if let Some(set_name) = d.class.lookup("__set_name__") {
+                interp.call(
+                    &set_name,
+                    &[v.clone(), class_value.clone(), Value::str(&attr)],
+                )?;
+            }
+        }
+    }
+    let hook = cls
+        .mro_tail
+        .iter()
+        .find_map(|c| c.dict.read().get("__init_subclass__").cloned());
+    match hook {
+        Some(Value::Instance(w)) => {
+            if let (Payload::Wrapped(f), TypeKind::ClassMethod) = (&w.payload, w.class.kind) {
+                interp.call_kw(f, std::slice::from_ref(class_value), kw)?;
+            }
+        }
+        Some(other) => {
+            interp.call_kw(&other, std::slice::from_ref(class_value), kw)?;
+        }
+        None if !kw.is_empty() => {
+            return Err(err!(
+                TypeError,
+                "{}.__init_subclass__() takes no keyword arguments",
+                cls.name
+            ));
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// May a class statement name `b` as a base? User classes, exceptions, native classes and the
+/// built-in data types may be subclassed; the other built-in types either cannot be in CPython
+/// either (`bool`, `range`, `function`...) or are not supported as bases by minivm.
+fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
+    use TypeKind as K;
+    match b.kind {
+        K::Object | K::Exception | K::Native => Ok(()),
+        k if crate::object::is_data_kind(k) => Ok(()),
+        K::Type | K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => {
+            Err(err!(
+                TypeError,
+                "minivm cannot subclass the built-in type '{}'",
+                b.name
+            ))
+        }
+        _ => Err(err!(
+            TypeError,
+            "type '{}' is not an acceptable base type",
+            b.name
+        )),
+    }
+}
+
+/// Take `__slots__` out of a class body's namespace: the slot names (a string or an iterable of
+/// strings; `'__dict__'` keeps a `__dict__`), stored back as a tuple as CPython does. A slot
+/// may not also be a class variable.
+fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
+    let Some(raw) = dict.get("__slots__").cloned() else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<Value> = match &raw {
+        Value::Str(_) => vec![raw.clone()],
+        Value::Tuple(t) => t.items.to_vec(),
+        Value::List(l) => l.snapshot(),
+        Value::Dict(d) => d.items().into_iter().map(|(k, _)| k).collect(),
+        other => {
+            return Err(err!(
+            TypeError,
+            "minivm supports __slots__ as a string, tuple, list or dict, not '{}' (class {class})",
+            type_name(other)
+        ))
+        }
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in &items {
+        let Some(n) = item.as_str() else {
+            return Err(err!(
+                TypeError,
+                "__slots__ items must be strings, not '{}'",
+                type_name(item)
+            ));
+        };
+        let valid = n
+            .chars()
+            .next()
+            .is_some_and(|c| c == '_' || c.is_alphabetic())
+            && n.chars().all(|c| c == '_' || c.is_alphanumeric());
+        if !valid {
+            return Err(err!(TypeError, "__slots__ must be identifiers"));
+        }
+        if n == "__dict__" {
+            continue;
+        }
+        if dict.contains_key(n) {
+            return Err(err!(
+                ValueError,
+                "'{n}' in __slots__ conflicts with class variable"
+            ));
+        }
+        names.push(Arc::from(n));
+    }
+    dict.insert(Arc::from("__slots__"), Value::tuple(items));
+    Ok(names)
+}
+
+/// Special names a class body may define that minivm does not honour, with what they are for.
+const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
+    ("__getattribute__", "overriding attribute lookup"),
+    ("__del__", "finalizers"),
+    ("__delattr__", "overriding attribute deletion"),
+    ("__instancecheck__", "isinstance hooks"),
+    ("__subclasscheck__", "issubclass hooks"),
+];

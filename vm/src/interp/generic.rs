@@ -1,0 +1,188 @@
+//! Type subscripts (PEP 560, PEP 585): `list[int]` makes a `types.GenericAlias`, which prints
+//! as written, calls its origin and stands for it as a base class; `C[x]` on a class defining
+//! `__class_getitem__` (an implicit class method, as `typing.Generic` uses) calls it.
+
+use std::sync::Arc;
+
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{AttrMap, Class, Instance, NativeFn, Payload, TypeKind};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+impl Interp {
+    /// `cls[key]`: `__class_getitem__`, or a generic alias of a built-in container type.
+    pub(crate) fn class_getitem(&mut self, cls: &Ref<Class>, key: &Value) -> PyResult<Value> {
+        if let Some(hook) = cls.lookup("__class_getitem__") {
+            let f = match &hook {
+                Value::Instance(w) => match (&w.payload, w.class.kind) {
+                    (Payload::Wrapped(f), TypeKind::ClassMethod) => f.clone(),
+                    _ => hook.clone(),
+                },
+                _ => hook.clone(),
+            };
+            return self.call(&f, &[Value::Class(cls.clone()), key.clone()]);
+        }
+        if is_generic_type(cls) {
+            return Ok(generic_alias(Value::Class(cls.clone()), key));
+        }
+        Err(err!(TypeError, "type '{}' is not subscriptable", cls.name))
+    }
+}
+
+/// The built-in classes that take type parameters (`list[int]`, `dict[str, int]`, `type[C]`,
+/// `collections.deque[int]`), and their subclasses.
+fn is_generic_type(cls: &Ref<Class>) -> bool {
+    let cls = Class::layout_root(cls);
+    cls.builtin
+        && (matches!(
+            cls.kind,
+            TypeKind::List
+                | TypeKind::Dict
+                | TypeKind::Tuple
+                | TypeKind::Set
+                | TypeKind::FrozenSet
+                | TypeKind::Type
+        ) || cls.module.as_ref() == "collections")
+}
+
+/// `types.GenericAlias(origin, args)`: `__origin__` and `__args__` (always a tuple).
+pub fn generic_alias(origin: Value, args: &Value) -> Value {
+    let inst = Instance::new(alias_class().clone());
+    fill_alias(&inst, origin, args);
+    Value::Instance(Ref::new(inst))
+}
+
+fn fill_alias(inst: &Instance, origin: Value, args: &Value) {
+    let args = match args {
+        Value::Tuple(_) => args.clone(),
+        other => Value::tuple(vec![other.clone()]),
+    };
+    let mut d = inst.dict.lock();
+    d.insert(Arc::from("__origin__"), origin);
+    d.insert(Arc::from("__args__"), args);
+    d.insert(Arc::from("__parameters__"), Value::tuple(Vec::new()));
+}
+
+/// `GenericAlias(origin, args)`, as library code makes them (`__class_getitem__ =
+/// classmethod(GenericAlias)` in `collections.abc`).
+fn alias_init(_: &mut Interp, args: Args) -> PyResult<Value> {
+    let (Some(Value::Instance(inst)), Some(origin), Some(params), 3) = (
+        args.pos.first(),
+        args.pos.get(1),
+        args.pos.get(2),
+        args.pos.len(),
+    ) else {
+        return Err(err!(TypeError, "GenericAlias expected 2 arguments"));
+    };
+    fill_alias(inst, origin.clone(), params);
+    Ok(Value::None)
+}
+
+static ALIAS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+
+/// The class `types.GenericAlias`.
+fn alias_class() -> &'static Ref<Class> {
+    ALIAS.get_or_init(|| {
+        let mut methods = AttrMap::default();
+        let table: &[(&'static str, NativeFn)] = &[
+            ("__init__", alias_init),
+            ("__call__", alias_call),
+            ("__repr__", alias_repr),
+            ("__mro_entries__", alias_mro_entries),
+            ("__eq__", alias_eq),
+            ("__hash__", alias_hash),
+        ];
+        for (name, f) in table {
+            methods.insert(Arc::from(*name), crate::builtins::native(name, *f));
+        }
+        Ref::new(Class::new_native("GenericAlias", "types", methods))
+    })
+}
+
+/// (`__origin__`, `__args__`) of a generic alias.
+fn parts(args: &Args) -> PyResult<(Value, Value)> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(
+            TypeError,
+            "descriptor requires a 'types.GenericAlias' object"
+        ));
+    };
+    let d = inst.dict.lock();
+    Ok((
+        d.get("__origin__").cloned().unwrap_or_default(),
+        d.get("__args__").cloned().unwrap_or_default(),
+    ))
+}
+
+fn alias_call(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let (origin, _) = parts(&args)?;
+    interp.call_kw(&origin, &args.pos[1..], args.kw)
+}
+
+fn alias_mro_entries(_: &mut Interp, args: Args) -> PyResult<Value> {
+    let (origin, _) = parts(&args)?;
+    Ok(Value::tuple(vec![origin]))
+}
+
+fn alias_eq(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let (origin, items) = parts(&args)?;
+    let Some(other @ Value::Instance(o)) = args.pos.get(1) else {
+        return Ok(Value::NotImplemented);
+    };
+    if !Ref::ptr_eq(&o.class, alias_class()) {
+        return Ok(Value::NotImplemented);
+    }
+    let (o_origin, o_items) = parts(&Args {
+        pos: std::slice::from_ref(other),
+        kw: &[],
+    })?;
+    Ok(Value::Bool(
+        interp.eq(&origin, &o_origin)? && interp.eq(&items, &o_items)?,
+    ))
+}
+
+fn alias_hash(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let (origin, items) = parts(&args)?;
+    let h = crate::builtins::functions::py_hash(interp, &Value::tuple(vec![origin, items]))?;
+    Ok(Value::Int(h))
+}
+
+/// `list[int]`, `dict[str, list[int]]`, `tuple[()]`, `tuple[int, ...]`.
+fn alias_repr(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let (origin, items) = parts(&args)?;
+    let mut out = type_repr(interp, &origin)?;
+    out.push('[');
+    match &items {
+        Value::Tuple(t) if t.items.is_empty() => out.push_str("()"),
+        Value::Tuple(t) => {
+            for (i, item) in t.items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&type_repr(interp, item)?);
+            }
+        }
+        other => out.push_str(&type_repr(interp, other)?),
+    }
+    out.push(']');
+    Ok(Value::string(out))
+}
+
+/// How a type parameter prints: a class by its (module-qualified) name, `...` as is, lists of
+/// parameters (`Callable[[int], str]`) bracketed, anything else by its repr.
+pub fn type_repr(interp: &mut Interp, v: &Value) -> PyResult<String> {
+    Ok(match v {
+        Value::Class(c) if c.module.as_ref() == "builtins" => c.qualname.to_string(),
+        Value::Class(c) => format!("{}.{}", c.module, c.qualname),
+        Value::Ellipsis => "...".to_string(),
+        Value::List(l) => {
+            let mut parts = Vec::new();
+            for item in l.snapshot() {
+                parts.push(type_repr(interp, &item)?);
+            }
+            format!("[{}]", parts.join(", "))
+        }
+        other => interp.repr(other)?,
+    })
+}

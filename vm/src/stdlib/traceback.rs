@@ -1,0 +1,146 @@
+//! The `traceback` module (stage 4, the VM's standard library): an exception's report as text,
+//! exactly as the interpreter prints an uncaught one (`interp/exc.rs`), for `logging`'s
+//! `exception()` and for programs that print tracebacks themselves; and `sys.exc_info()` /
+//! `sys.exception()`, the exception being handled.
+//!
+//! `format_exception`, `format_exception_only`, `format_exc`, `print_exc`, `print_exception`
+//! take CPython's arguments; `limit` is accepted but the whole traceback is shown.
+
+use crate::builtins::args::{ArgsExt, Sig};
+use crate::builtins::Methods;
+use crate::error::PyErr;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{class_of, Module};
+use crate::stdlib::make_module;
+use crate::value::Value;
+use crate::PyResult;
+
+const FUNCS: Methods = &[
+    ("format_exception", format_exception),
+    ("format_exception_only", format_exception_only),
+    ("format_exc", format_exc),
+    ("print_exc", print_exc),
+    ("print_exception", print_exception),
+];
+
+pub fn module() -> Ref<Module> {
+    let items = FUNCS
+        .iter()
+        .map(|(name, f)| (*name, crate::builtins::native(name, *f)))
+        .collect();
+    make_module("traceback", items)
+}
+
+/// The exception an `(exc, value, tb)` call names: CPython 3.10+ takes the exception alone
+/// (`format_exception(e)`) or the old triple (`format_exception(type(e), e, tb)`).
+fn chosen(exc: Option<&Value>, value: Option<&Value>) -> Value {
+    match value {
+        Some(v) => v.clone(),
+        None => exc.cloned().unwrap_or(Value::None),
+    }
+}
+
+/// The report of `exc` as lines ending in "\n" (`NoneType: None` for no exception).
+fn report_lines(interp: &mut Interp, exc: &Value, only_last: bool) -> Vec<Value> {
+    let text = match PyErr::from_instance(exc) {
+        Some(err) if only_last => interp.exception_only(&err),
+        Some(err) => interp.format_exception(&err),
+        None => format!(
+            "{}: {}\n",
+            class_of(exc).name,
+            interp.repr(exc).unwrap_or_default()
+        ),
+    };
+    text.split_inclusive('\n').map(Value::str).collect()
+}
+
+static FORMAT_EXCEPTION: Sig = Sig::py(
+    "format_exception",
+    &["exc", "value", "tb", "limit", "chain"],
+    1,
+);
+
+fn format_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let [exc, value, _tb, _limit, _chain] = FORMAT_EXCEPTION.bind(&args)?;
+    let exc = chosen(exc, value);
+    Ok(Value::list(report_lines(interp, &exc, false)))
+}
+
+static FORMAT_EXCEPTION_ONLY: Sig = Sig::py("format_exception_only", &["exc", "value"], 1);
+
+fn format_exception_only(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let [exc, value] = FORMAT_EXCEPTION_ONLY.bind(&args)?;
+    let exc = chosen(exc, value);
+    Ok(Value::list(report_lines(interp, &exc, true)))
+}
+
+static FORMAT_EXC: Sig = Sig::py("format_exc", &["limit", "chain"], 0);
+
+/// The report of the exception being handled, as one string.
+fn format_exc(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let [_limit, _chain] = FORMAT_EXC.bind(&args)?;
+    let exc = interp.cur_exc.clone().unwrap_or(Value::None);
+    Ok(Value::string(joined(interp, &exc)))
+}
+
+fn joined(interp: &mut Interp, exc: &Value) -> String {
+    report_lines(interp, exc, false)
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+static PRINT_EXC: Sig = Sig::py("print_exc", &["limit", "file", "chain"], 0);
+
+fn print_exc(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let [_limit, file, _chain] = PRINT_EXC.bind(&args)?;
+    let exc = interp.cur_exc.clone().unwrap_or(Value::None);
+    let text = joined(interp, &exc);
+    write_to(interp, text, file)
+}
+
+static PRINT_EXCEPTION: Sig = Sig::py(
+    "print_exception",
+    &["exc", "value", "tb", "limit", "file", "chain"],
+    1,
+);
+
+fn print_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let [exc, value, _tb, _limit, file, _chain] = PRINT_EXCEPTION.bind(&args)?;
+    let exc = chosen(exc, value);
+    let text = joined(interp, &exc);
+    write_to(interp, text, file)
+}
+
+/// Write `text` to `file`, or to `sys.stderr` when it is absent or None, as `print` does.
+fn write_to(interp: &mut Interp, text: String, file: Option<&Value>) -> PyResult<Value> {
+    let print = interp.vm.builtins.get_str("print").unwrap_or(Value::None);
+    let file = file.cloned().unwrap_or(Value::None);
+    let kw = [
+        (std::sync::Arc::from("end"), Value::str("")),
+        (std::sync::Arc::from("file"), file),
+    ];
+    interp.call_kw(&print, &[Value::string(text)], &kw)?;
+    Ok(Value::None)
+}
+
+/// `sys.exc_info()`: (type, value, traceback) of the exception being handled, or three Nones.
+pub fn sys_exc_info(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.none("exc_info")?;
+    Ok(match interp.cur_exc.clone() {
+        Some(exc @ Value::Instance(_)) => {
+            let tb = crate::builtins::builtin_attr(interp, &exc, "__traceback__")
+                .transpose()?
+                .unwrap_or(Value::None);
+            Value::tuple(vec![Value::Class(class_of(&exc)), exc, tb])
+        }
+        _ => Value::tuple(vec![Value::None, Value::None, Value::None]),
+    })
+}
+
+/// `sys.exception()` (Python 3.11): the exception being handled, or None.
+pub fn sys_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.none("exception")?;
+    Ok(interp.cur_exc.clone().unwrap_or(Value::None))
+}
