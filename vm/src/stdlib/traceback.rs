@@ -52,7 +52,18 @@ fn report_lines(interp: &mut Interp, exc: &Value, only_last: bool) -> Vec<Value>
             interp.repr(exc).unwrap_or_default()
         ),
     };
-    text.split_inclusive('\n').map(Value::str).collect()
+    // As CPython's: one string per line, except that a frame's source line goes with its
+    // `  File ...` line.
+    let mut out: Vec<String> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        match out.last_mut() {
+            Some(prev) if line.starts_with("    ") && prev.starts_with("  File ") => {
+                prev.push_str(line)
+            }
+            _ => out.push(line.to_string()),
+        }
+    }
+    out.into_iter().map(Value::string).collect()
 }
 
 static FORMAT_EXCEPTION: Sig = Sig::py(
@@ -116,7 +127,13 @@ fn print_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
 /// Write `text` to `file`, or to `sys.stderr` when it is absent or None, as `print` does.
 fn write_to(interp: &mut Interp, text: String, file: Option<&Value>) -> PyResult<Value> {
     let print = interp.vm.builtins.get_str("print").unwrap_or(Value::None);
-    let file = file.cloned().unwrap_or(Value::None);
+    let file = match file {
+        Some(f) if !f.is_none() => f.clone(),
+        _ => {
+            let sys = interp.import_module("sys")?;
+            interp.getattr(&sys, "stderr")?
+        }
+    };
     let kw = [
         (std::sync::Arc::from("end"), Value::str("")),
         (std::sync::Arc::from("file"), file),
