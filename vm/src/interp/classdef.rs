@@ -146,15 +146,18 @@ fn resolve_bases(interp: &mut Interp, given: &[Value]) -> PyResult<Vec<Value>> {
             out.push(b.clone());
             continue;
         }
-        match interp.lookup_special(b, "__mro_entries__") {
-            Some(m) => {
-                let entries = interp.call(&m, &[b.clone(), original.clone()])?;
+        // Looked up on the object itself, as CPython does (`typing.NamedTuple` is a function
+        // with the attribute).
+        match interp.getattr(b, "__mro_entries__") {
+            Ok(m) => {
+                let entries = interp.call(&m, std::slice::from_ref(&original))?;
                 let Value::Tuple(t) = entries else {
                     return Err(err!(TypeError, "__mro_entries__ must return a tuple"));
                 };
                 out.extend(t.items.iter().cloned());
             }
-            None => out.push(b.clone()),
+            Err(e) if e.is(crate::object::ExcKind::AttributeError) => out.push(b.clone()),
+            Err(e) => return Err(e),
         }
     }
     Ok(out)

@@ -43,15 +43,18 @@ static FILES: &[(&str, &str)] = &[
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
+    ("json.mini", include_str!("../../lib/json.mini")),
     (
         "logging/__init__.mini",
         include_str!("../../lib/logging/__init__.mini"),
     ),
     ("operator.mini", include_str!("../../lib/operator.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
+    ("pprint.mini", include_str!("../../lib/pprint.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
     ("string.mini", include_str!("../../lib/string.mini")),
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
+    ("typing.mini", include_str!("../../lib/typing.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.
