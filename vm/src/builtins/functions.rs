@@ -380,6 +380,10 @@ fn divmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                     return Ok(r);
                 }
             }
+            if let Some((x, y)) = crate::object::class::bases_of(a, b) {
+                let pos = [x.clone(), y.clone()];
+                return divmod(interp, Args { pos: &pos, kw: &[] });
+            }
             raise!(
                 TypeError,
                 "unsupported operand type(s) for divmod(): '{}' and '{}'",

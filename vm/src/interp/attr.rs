@@ -84,7 +84,7 @@ impl Interp {
                     }
                     Some(v) => Ok(v),
                     None => match slot_of(&cls, name) {
-                        Some(slot) => Ok(self.bind(obj.clone(), slot)),
+                        Some(slot) => Ok(self.bind_slot(obj, slot)),
                         None => Err(no_attr(obj, name)),
                     },
                 }
@@ -176,7 +176,7 @@ impl Interp {
             return r;
         }
         if let Some(slot) = slot_of(&inst.class, name) {
-            return Ok(self.bind(obj.clone(), slot));
+            return Ok(self.bind_slot(obj, slot));
         }
         if let Some(ga) = inst.class.lookup("__getattr__") {
             return self.call(&ga, &[obj.clone(), Value::str(name)]);
@@ -204,6 +204,14 @@ impl Interp {
             }
         }
         Ok(Some(Value::Bool(false)))
+    }
+
+    /// `obj.__len__` and the like: the slot wrapper bound to `obj` (`__hash__` may be None).
+    fn bind_slot(&self, obj: &Value, slot: Value) -> Value {
+        if slot.is_none() {
+            return slot;
+        }
+        self.bind(obj.clone(), slot)
     }
 
     /// What `instance.attr` gives for an attribute found on the class.

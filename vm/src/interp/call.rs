@@ -114,8 +114,8 @@ impl Interp {
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let f = frame.stack[fpos].clone();
+        let zero_args = fpos + 1 == frame.stack.len() && kw.is_empty();
         if let Value::Class(c) = &f {
-            let zero_args = fpos + 1 == frame.stack.len() && kw.is_empty();
             if zero_args && Ref::ptr_eq(c, &crate::object::types().super_) {
                 frame.stack.truncate(fpos);
                 return self.zero_arg_super(frame);

@@ -97,9 +97,12 @@ impl Interp {
                     return Err(err!(TypeError, "unhashable type: '{}'", cls.name));
                 }
                 let r = self.call(&h, std::slice::from_ref(&v))?;
+                // As CPython's slot_tp_hash: an int that fits is the hash as it is; a bigger
+                // one is reduced as `hash()` of that int.
                 let hash = match r {
                     Value::Int(i) => i,
                     Value::Bool(b) => i64::from(b),
+                    Value::BigInt(b) => crate::num::bigint::hash(&b),
                     _ => return Err(err!(TypeError, "__hash__ method should return an integer")),
                 };
                 // CPython's hash() never returns -1 (it means "error" in C).
@@ -108,7 +111,7 @@ impl Interp {
                     PY_EQ_KEYS.store(true, Ordering::Relaxed);
                 }
                 return Ok(HashKey {
-                    hash: crate::num::hash::hash_int(hash) as u64,
+                    hash: hash as u64,
                     value: v,
                 });
             }

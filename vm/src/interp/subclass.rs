@@ -151,6 +151,9 @@ fn is_mutable(kind: TypeKind) -> bool {
 /// once per type and kept, so `dict.__repr__ is dict.__repr__`.
 pub fn slot_of(cls: &Ref<Class>, name: &str) -> Option<Value> {
     let root = Class::layout_root(cls);
+    if name == "__hash__" && unhashable(&root) {
+        return Some(Value::None);
+    }
     own_slot(&root, name).or_else(|| own_slot(&crate::object::types().object, name))
 }
 
@@ -192,14 +195,19 @@ pub fn slots_of(cls: &Ref<Class>) -> Vec<(Arc<str>, Value)> {
             out.push((Arc::from(*name), v));
         }
     }
-    // The mutable types, and the set-like views, are unhashable.
-    let types = crate::object::types();
-    let set_like_view = Ref::ptr_eq(cls, &types.dict_keys) || Ref::ptr_eq(cls, &types.dict_items);
-    if is_mutable(cls.kind) || set_like_view {
+    if unhashable(cls) {
         out.retain(|(n, _)| &**n != "__hash__");
         out.push((Arc::from("__hash__"), Value::None));
     }
     out
+}
+
+/// The built-in types whose `__hash__` is None: the mutable ones and the set-like dict views.
+fn unhashable(root: &Ref<Class>) -> bool {
+    let types = crate::object::types();
+    is_mutable(root.kind)
+        || Ref::ptr_eq(root, &types.dict_keys)
+        || Ref::ptr_eq(root, &types.dict_items)
 }
 
 /// Which special methods each built-in type has (the ones every data type has come first).

@@ -40,6 +40,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
     ("contextlib.mini", include_str!("../../lib/contextlib.mini")),
+    (
+        "dataclasses.mini",
+        include_str!("../../lib/dataclasses.mini"),
+    ),
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
