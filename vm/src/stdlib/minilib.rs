@@ -40,6 +40,7 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
     ("contextlib.mini", include_str!("../../lib/contextlib.mini")),
+    ("copy.mini", include_str!("../../lib/copy.mini")),
     (
         "dataclasses.mini",
         include_str!("../../lib/dataclasses.mini"),
