@@ -224,11 +224,15 @@ impl Trace for Class {
         if let Ok(cache) = self.cache.try_read() {
             trace_all(cache.1.values().flatten(), visit);
         }
+        if let Ok(slots) = self.slot_cache.try_read() {
+            trace_all(slots.values(), visit);
+        }
     }
     fn clear(&self) {
         let dict = self.dict.try_lock().map(|mut g| std::mem::take(&mut *g));
         let cache = self.cache.try_lock().map(|mut g| std::mem::take(&mut g.1));
-        drop((dict, cache));
+        let slots = self.slot_cache.try_lock().map(|mut g| std::mem::take(&mut *g));
+        drop((dict, cache, slots));
     }
 }
 
