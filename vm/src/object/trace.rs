@@ -231,7 +231,10 @@ impl Trace for Class {
     fn clear(&self) {
         let dict = self.dict.try_lock().map(|mut g| std::mem::take(&mut *g));
         let cache = self.cache.try_lock().map(|mut g| std::mem::take(&mut g.1));
-        let slots = self.slot_cache.try_lock().map(|mut g| std::mem::take(&mut *g));
+        let slots = self
+            .slot_cache
+            .try_lock()
+            .map(|mut g| std::mem::take(&mut *g));
         drop((dict, cache, slots));
     }
 }
