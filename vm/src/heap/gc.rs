@@ -103,9 +103,12 @@ fn word(generation: usize, index: usize) -> usize {
 
 /// What the registry keeps per type: the object's `Trace` methods, callable on a bare header.
 struct VTable {
+    // SAFETY: callers pass the header of a live object of the type this vtable was made for.
     trace: unsafe fn(NonNull<Header>, &mut Visitor<'_>),
+    // SAFETY: as for `trace`.
     clear: unsafe fn(NonNull<Header>),
     /// Drop one counted reference (freeing the object if it was the last).
+    // SAFETY: as for `trace`, and the caller gives up a counted reference it owns.
     release: unsafe fn(NonNull<Header>),
     type_id: fn() -> TypeId,
 }
@@ -123,6 +126,7 @@ impl<T: Trace> VTableOf<T> {
 
 /// # Safety
 /// `h` is the header of a live `HeapBox<T>`.
+// SAFETY: contract above; the returned reference lives no longer than the caller's access.
 unsafe fn value_of<'a, T>(h: NonNull<Header>) -> &'a T {
     // SAFETY: per the contract, `h` starts a live `HeapBox<T>` (`repr(C)`, header first).
     unsafe { &h.cast::<HeapBox<T>>().as_ref().value }
@@ -130,6 +134,7 @@ unsafe fn value_of<'a, T>(h: NonNull<Header>) -> &'a T {
 
 /// # Safety
 /// `h` is the header of a live `HeapBox<T>`.
+// SAFETY: contract above, forwarded to `value_of`.
 unsafe fn trace_erased<T: Trace>(h: NonNull<Header>, visit: &mut Visitor<'_>) {
     // SAFETY: forwarded contract.
     unsafe { value_of::<T>(h) }.trace(visit)
@@ -137,6 +142,7 @@ unsafe fn trace_erased<T: Trace>(h: NonNull<Header>, visit: &mut Visitor<'_>) {
 
 /// # Safety
 /// `h` is the header of a live `HeapBox<T>`.
+// SAFETY: contract above, forwarded to `value_of`.
 unsafe fn clear_erased<T: Trace>(h: NonNull<Header>) {
     // SAFETY: forwarded contract.
     unsafe { value_of::<T>(h) }.clear()
@@ -144,6 +150,7 @@ unsafe fn clear_erased<T: Trace>(h: NonNull<Header>) {
 
 /// # Safety
 /// `h` is the header of a live `HeapBox<T>` and the caller owns one of its counted references.
+// SAFETY: contract above: rebuilding the `Ref<T>` takes over that counted reference.
 unsafe fn release_erased<T: Trace>(h: NonNull<Header>) {
     drop(Ref::<T> {
         ptr: h.cast(),
@@ -162,6 +169,7 @@ impl Tracked {
     /// # Safety
     /// `obj` is a live object whose type's vtable is `vt`; the caller holds the GIL (or the world
     /// is stopped) so the object cannot be freed before the count is raised.
+    // SAFETY: contract above; the handle owns the reference it adds and releases it on drop.
     unsafe fn new(obj: NonNull<Header>, vt: &'static VTable) -> Tracked {
         // SAFETY: per the contract, `obj` is a live object's header.
         unsafe { obj.as_ref() }.incref();
@@ -181,39 +189,6 @@ impl Tracked {
             _owns: PhantomData,
         })
     }
-
-    /// The tracked objects this one references (`gc.get_referents`).
-    pub fn referents(&self) -> Vec<Tracked> {
-        let mut out = Vec::new();
-        with_registry(|_reg| {
-            let mut f = |h: NonNull<Header>| {
-                // SAFETY: `h` was just visited as a reference `self.obj` owns, so it is alive; its
-                // collector word says whether it is tracked and where its vtable is kept.
-                if let Some(vt) = unsafe { lookup_vtable(_reg, h) } {
-                    // SAFETY: alive (above), vtable from the registry; the GIL (or the registry
-                    // lock with the world stopped) is held.
-                    out.push(unsafe { Tracked::new(h, vt) });
-                }
-            };
-            // SAFETY: `self.obj` is alive (we hold a count) and `vt` is its type's vtable.
-            unsafe { (self.vt.trace)(self.obj, &mut Visitor { f: &mut f }) };
-        });
-        out
-    }
-
-    /// Does this object reference `target` (`gc.get_referrers`)?
-    pub fn refers_to(&self, target: &Tracked) -> bool {
-        let mut found = false;
-        let mut f = |h: NonNull<Header>| found |= h == target.obj;
-        // SAFETY: `self.obj` is alive (we hold a count) and `vt` is its type's vtable.
-        unsafe { (self.vt.trace)(self.obj, &mut Visitor { f: &mut f }) };
-        found
-    }
-
-    /// Identity of the object (its address).
-    pub fn addr(&self) -> usize {
-        self.obj.as_ptr() as usize
-    }
 }
 
 impl Drop for Tracked {
@@ -221,22 +196,6 @@ impl Drop for Tracked {
         // SAFETY: this handle owns one counted reference to a live object of the vtable's type.
         unsafe { (self.vt.release)(self.obj) }
     }
-}
-
-/// The vtable of a tracked object, found through its collector word.
-///
-/// # Safety
-/// `h` is a live object's header.
-unsafe fn lookup_vtable(reg: &Registry, h: NonNull<Header>) -> Option<&'static VTable> {
-    // SAFETY: per the contract.
-    let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
-    if w == UNTRACKED || w & COLLECTING != 0 {
-        return None;
-    }
-    reg.gens[w & GEN_MASK]
-        .get(w >> INDEX_SHIFT)
-        .filter(|e| e.obj == h)
-        .map(|e| e.vt)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,6 +237,19 @@ struct Registry {
     long_lived_pending: usize,
     long_lived_total: usize,
     stats: Stats,
+}
+
+impl Registry {
+    /// Append `e` to `generation`'s list and record where it is in the object's header.
+    fn list(&mut self, generation: usize, e: Entry) {
+        let list = &mut self.gens[generation];
+        // SAFETY: listed (and being-listed) objects are alive: they leave the registry before
+        // they are freed.
+        unsafe { e.obj.as_ref() }
+            .gc
+            .store(word(generation, list.len()), Ordering::Relaxed);
+        list.push(e);
+    }
 }
 
 struct GcState {
@@ -343,15 +315,14 @@ fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
 pub(super) fn track<T: Trace>(obj: NonNull<HeapBox<T>>) {
     let h: NonNull<Header> = obj.cast();
     let request = with_registry(|reg| {
-        let gen0 = &mut reg.gens[0];
-        // SAFETY: `obj` was just allocated by `Ref::new` and is alive.
-        unsafe { h.as_ref() }
-            .gc
-            .store(word(0, gen0.len()), Ordering::Relaxed);
-        gen0.push(Entry {
-            obj: h,
-            vt: &VTableOf::<T>::VTABLE,
-        });
+        // `obj` was just allocated by `Ref::new` and is alive.
+        reg.list(
+            0,
+            Entry {
+                obj: h,
+                vt: &VTableOf::<T>::VTABLE,
+            },
+        );
         reg.count[0] += 1;
         reg.enabled && !reg.collecting && reg.count[0] > reg.threshold[0] && reg.threshold[0] > 0
     });
@@ -499,24 +470,19 @@ fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
         // SAFETY: alive, and `vt` is its type's vtable.
         unsafe { (set[i].vt.trace)(set[i].obj, &mut Visitor { f: &mut f }) };
     }
-    // Survivors age by one generation; the garbage stays listed (it is untracked as it is freed)
-    // in the same generation, behind a handle that keeps it alive until it has been cleared.
+    // Survivors age by one generation. The garbage is listed there too (it leaves the registry
+    // as it is freed), behind a handle that keeps it alive until it has been cleared.
     let target = (generation + 1).min(GENERATIONS - 1);
     let mut garbage = Vec::new();
     let mut survivors = 0;
     for (e, alive) in set.into_iter().zip(reachable) {
-        let list = &mut reg.gens[target];
-        // SAFETY: listed objects are alive.
-        unsafe { e.obj.as_ref() }
-            .gc
-            .store(word(target, list.len()), Ordering::Relaxed);
         if alive {
             survivors += 1;
         } else {
             // SAFETY: alive (still listed) and `vt` is its type's vtable; the world is stopped.
             garbage.push(unsafe { Tracked::new(e.obj, e.vt) });
         }
-        list.push(e);
+        reg.list(target, e);
     }
     // CPython's bookkeeping of counts and of the full-collection heuristic.
     for g in 0..=generation {
@@ -587,14 +553,8 @@ pub fn objects(generation: Option<usize>) -> Vec<Tracked> {
 pub fn freeze() {
     with_registry(|reg| {
         for g in 0..GENERATIONS {
-            let moved = std::mem::take(&mut reg.gens[g]);
-            for e in moved {
-                let perm = &mut reg.gens[PERMANENT];
-                // SAFETY: listed objects are alive.
-                unsafe { e.obj.as_ref() }
-                    .gc
-                    .store(word(PERMANENT, perm.len()), Ordering::Relaxed);
-                perm.push(e);
+            for e in std::mem::take(&mut reg.gens[g]) {
+                reg.list(PERMANENT, e);
             }
         }
         reg.count[0] = 0;
@@ -604,31 +564,14 @@ pub fn freeze() {
 /// `gc.unfreeze()`: back to the oldest generation.
 pub fn unfreeze() {
     with_registry(|reg| {
-        let moved = std::mem::take(&mut reg.gens[PERMANENT]);
-        for e in moved {
-            let old = &mut reg.gens[GENERATIONS - 1];
-            // SAFETY: listed objects are alive.
-            unsafe { e.obj.as_ref() }
-                .gc
-                .store(word(GENERATIONS - 1, old.len()), Ordering::Relaxed);
-            old.push(e);
+        for e in std::mem::take(&mut reg.gens[PERMANENT]) {
+            reg.list(GENERATIONS - 1, e);
         }
     });
 }
 
 pub fn freeze_count() -> usize {
     with_registry(|reg| reg.gens[PERMANENT].len())
-}
-
-/// A handle to the object behind `r`, if it is tracked (for `gc.get_referents` of a value).
-pub fn tracked<T>(r: &Ref<T>) -> Option<Tracked> {
-    let h: NonNull<Header> = r.ptr.cast();
-    with_registry(|reg| {
-        // SAFETY: `r` keeps the object alive.
-        let vt = unsafe { lookup_vtable(reg, h) }?;
-        // SAFETY: alive (`r`), vtable from the registry.
-        Some(unsafe { Tracked::new(h, vt) })
-    })
 }
 
 /// Count the tracked objects (for tests).
