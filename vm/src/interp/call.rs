@@ -638,18 +638,29 @@ impl Interp {
             let mut full = Vec::with_capacity(args.len() + 1);
             full.push(inst.clone());
             full.extend_from_slice(args);
-            let r = self.call_kw(&init, &full, kw)?;
-            if !r.is_none() {
-                return Err(err!(
-                    TypeError,
-                    "__init__() should return None, not '{}'",
-                    type_name(&r)
-                ));
-            }
+            self.call_init(&init, &full, kw)?;
         } else if (!args.is_empty() || !kw.is_empty()) && cls.kind == TypeKind::Object {
             return Err(err!(TypeError, "{}() takes no arguments", cls.name));
         }
         Ok(inst)
+    }
+
+    /// Call `__init__` with `full` (the new object first); it must return `None`.
+    fn call_init(
+        &mut self,
+        init: &Value,
+        full: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<()> {
+        let r = self.call_kw(init, full, kw)?;
+        if !r.is_none() {
+            return Err(err!(
+                TypeError,
+                "__init__() should return None, not '{}'",
+                type_name(&r)
+            ));
+        }
+        Ok(())
     }
 
     /// A class defining `__new__`: `cls.__new__(cls, *args, **kw)` makes the object, and
@@ -682,14 +693,7 @@ impl Interp {
                 .or_else(|| crate::interp::subclass::slot_of(cls, "__init__"));
             if let Some(init) = init {
                 full[0] = obj.clone();
-                let r = self.call_kw(&init, &full, kw)?;
-                if !r.is_none() {
-                    return Err(err!(
-                        TypeError,
-                        "__init__() should return None, not '{}'",
-                        type_name(&r)
-                    ));
-                }
+                self.call_init(&init, &full, kw)?;
             }
         }
         Ok(obj)
