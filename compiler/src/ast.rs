@@ -48,11 +48,13 @@ pub enum StmtKind {
         body: Vec<Stmt>,
         orelse: Vec<Stmt>,
     },
+    /// `for`, or `async for` when `is_async`.
     For {
         target: Expr,
         iter: Expr,
         body: Vec<Stmt>,
         orelse: Vec<Stmt>,
+        is_async: bool,
     },
     Break,
     Continue,
@@ -80,9 +82,11 @@ pub enum StmtKind {
         cause: Option<Expr>,
     },
     Try(Box<Try>),
+    /// `with`, or `async with` when `is_async`.
     With {
         items: Vec<WithItem>,
         body: Vec<Stmt>,
+        is_async: bool,
     },
 }
 
@@ -99,6 +103,8 @@ pub struct FunctionDef {
     pub params: Params,
     pub body: Vec<Stmt>,
     pub decorators: Vec<Expr>,
+    /// `async def`: calling it makes a coroutine (or an async generator if it yields).
+    pub is_async: bool,
     /// `-> annotation`, stored with the parameters' annotations in `f.__annotations__`.
     pub returns: Option<Expr>,
 }
@@ -254,6 +260,8 @@ pub enum ExprKind {
     },
     Yield(Option<Box<Expr>>),
     YieldFrom(Box<Expr>),
+    /// `await x`
+    Await(Box<Expr>),
     /// `name := value`
     NamedExpr {
         target: Ident,
@@ -302,6 +310,8 @@ pub struct Comprehension {
     pub target: Expr,
     pub iter: Expr,
     pub ifs: Vec<Expr>,
+    /// `async for` clause.
+    pub is_async: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -460,6 +470,7 @@ impl ExprKind {
             | ExprKind::Attribute { value: e, .. }
             | ExprKind::Yield(Some(e))
             | ExprKind::YieldFrom(e)
+            | ExprKind::Await(e)
             | ExprKind::NamedExpr { value: e, .. } => take_box(e, out),
             ExprKind::BinOp { left, right, .. } => {
                 take_box(left, out);

@@ -130,8 +130,9 @@ impl Dumper {
                 iter,
                 body,
                 orelse,
+                is_async,
             } => {
-                self.line(d, label, "For");
+                self.line(d, label, if *is_async { "AsyncFor" } else { "For" });
                 self.expr(d + 1, "target: ", target);
                 self.expr(d + 1, "iter: ", iter);
                 self.body(d + 1, "body:", body);
@@ -147,7 +148,12 @@ impl Dumper {
                 }
             }
             StmtKind::FunctionDef(f) => {
-                let text = format!("FunctionDef {}{}", f.name.name, params_text(&f.params));
+                let kind = if f.is_async {
+                    "AsyncFunctionDef"
+                } else {
+                    "FunctionDef"
+                };
+                let text = format!("{kind} {}{}", f.name.name, params_text(&f.params));
                 self.line(d, label, &text);
                 for dec in &f.decorators {
                     self.expr(d + 1, "decorator: ", dec);
@@ -238,8 +244,12 @@ impl Dumper {
                 self.body(d + 1, "else:", &t.orelse);
                 self.body(d + 1, "finally:", &t.finalbody);
             }
-            StmtKind::With { items, body } => {
-                self.line(d, label, "With");
+            StmtKind::With {
+                items,
+                body,
+                is_async,
+            } => {
+                self.line(d, label, if *is_async { "AsyncWith" } else { "With" });
                 for item in items {
                     self.expr(d + 1, "context: ", &item.context);
                     if let Some(t) = &item.target {
@@ -253,7 +263,7 @@ impl Dumper {
 
     fn comprehensions(&mut self, d: usize, gens: &[Comprehension]) {
         for g in gens {
-            self.line(d, "", "for");
+            self.line(d, "", if g.is_async { "async for" } else { "for" });
             self.expr(d + 1, "target: ", &g.target);
             self.expr(d + 1, "iter: ", &g.iter);
             for cond in &g.ifs {
@@ -438,6 +448,10 @@ impl Dumper {
             }
             ExprKind::YieldFrom(v) => {
                 self.line(d, label, "YieldFrom");
+                self.expr(d + 1, "", v);
+            }
+            ExprKind::Await(v) => {
+                self.line(d, label, "Await");
                 self.expr(d + 1, "", v);
             }
             ExprKind::NamedExpr { target, value } => {

@@ -232,6 +232,20 @@ pub enum Op {
     /// `[.., exit, prev_exc, exc] -> [.., exit, prev_exc, exc, exit(type(exc), exc, tb)]`
     WithExceptStart,
 
+    // ---- coroutines (async/await): see compile/async_stmt.rs and vm/src/interp/coro.rs ----
+    /// `[.., x] -> [.., awaitable]` for `await x`: a coroutine stays itself, else `x.__await__()`
+    /// (which must return an iterator). Followed by `LoadConst None; YieldFrom`.
+    GetAwaitable,
+    /// `[.., x] -> [.., x.__aiter__()]` at the start of `async for`.
+    GetAIter,
+    /// `[.., aiter] -> [.., aiter, awaitable]`: the awaitable of `aiter.__anext__()`.
+    GetANext,
+    /// `[.., aiter, exc] -> [..]` when exc is a `StopAsyncIteration` (the end of `async for`),
+    /// else raise exc again.
+    EndAsyncFor,
+    /// `[.., mgr] -> [.., aexit, mgr.__aenter__()]` where `aexit` is the bound `mgr.__aexit__`.
+    BeforeAsyncWith,
+
     // ---- interactive ----
     /// `[.., v] -> [..]`, prints `repr(v)` unless it is None (the REPL's echo of expression statements).
     PrintExpr,
@@ -260,8 +274,13 @@ pub struct CodeFlags {
     pub varargs: bool,
     /// Takes `**kwargs` (its dict sits in the slot after `*args`, if any).
     pub varkeywords: bool,
-    /// Contains `yield`: calling it returns a generator.
+    /// Calling it returns a suspended frame: a generator (it contains `yield`), or a coroutine /
+    /// async generator when `coroutine` / `async_generator` is also set.
     pub generator: bool,
+    /// An `async def` without `yield` (CPython's `CO_COROUTINE`); `generator` is set too.
+    pub coroutine: bool,
+    /// An `async def` with `yield` (CPython's `CO_ASYNC_GENERATOR`); `generator` is set too.
+    pub async_generator: bool,
     /// A class body: names go through a namespace dict (`LoadName`/`StoreName`).
     pub class_body: bool,
 }

@@ -107,6 +107,8 @@ pub struct Scope {
     pub freevars: Vec<String>,
     pub children: Vec<ScopeId>,
     pub generator: bool,
+    /// An `async def`, or a comprehension that awaits (`async for` clause or `await` inside).
+    pub coroutine: bool,
     /// A class body whose methods use `super` or `__class__`.
     pub needs_class_cell: bool,
     raw: HashMap<String, RawSym>,
@@ -125,6 +127,7 @@ impl Scope {
             freevars: Vec::new(),
             children: Vec::new(),
             generator: false,
+            coroutine: false,
             needs_class_cell: false,
             raw: HashMap::new(),
             order: Vec::new(),
@@ -567,7 +570,11 @@ impl Builder {
                 iter,
                 body,
                 orelse,
+                is_async,
             } => {
+                if *is_async {
+                    self.async_statement("'async for'", s.span)?;
+                }
                 self.expr(iter)?;
                 self.target(target)?;
                 self.stmts(body)?;
@@ -584,6 +591,7 @@ impl Builder {
                 }
                 self.add(&def.name.name, DEF_LOCAL, def.name.span);
                 self.enter(ScopeKind::Function, &def.name.name, node_key(&**def));
+                self.cur().coroutine = def.is_async;
                 self.params(&def.params)?;
                 self.stmts(&def.body)?;
                 self.leave();
@@ -651,7 +659,14 @@ impl Builder {
                 self.stmts(&t.orelse)?;
                 self.stmts(&t.finalbody)
             }
-            StmtKind::With { items, body } => {
+            StmtKind::With {
+                items,
+                body,
+                is_async,
+            } => {
+                if *is_async {
+                    self.async_statement("'async with'", s.span)?;
+                }
                 for item in items {
                     self.expr(&item.context)?;
                     if let Some(t) = &item.target {
@@ -714,6 +729,9 @@ impl Builder {
         self.add(".0", DEF_PARAM, e.span);
         self.cur().params.push(".0".to_string());
         for (i, g) in generators.iter().enumerate() {
+            if g.is_async {
+                self.cur().coroutine = true;
+            }
             if i > 0 {
                 self.expr(&g.iter)?;
             }
@@ -721,7 +739,11 @@ impl Builder {
             g.ifs.iter().try_for_each(|c| self.expr(c))?;
         }
         elts.iter().try_for_each(|x| self.expr(x))?;
+        let awaits = self.cur().coroutine;
         self.leave();
+        if awaits {
+            self.async_comprehension(kind, e.span)?;
+        }
         Ok(())
     }
 
@@ -863,7 +885,17 @@ impl Builder {
                 v.as_ref().map_or(Ok(()), |v| self.expr(v))
             }
             ExprKind::YieldFrom(v) => {
+                if self.cur_kind() == ScopeKind::Function && self.cur().coroutine {
+                    return Err(SyntaxError::syntax(
+                        "'yield from' inside async function",
+                        e.span,
+                    ));
+                }
                 self.yield_here(e.span)?;
+                self.expr(v)
+            }
+            ExprKind::Await(v) => {
+                self.await_here(e.span)?;
                 self.expr(v)
             }
             ExprKind::NamedExpr { target, value } => {
@@ -875,6 +907,10 @@ impl Builder {
 
     fn yield_here(&mut self, span: Span) -> Result<(), SyntaxError> {
         match self.cur_kind() {
+            ScopeKind::Function if self.cur().coroutine => Err(SyntaxError::syntax(
+                "asynchronous generators are not supported by minivm yet",
+                span,
+            )),
             ScopeKind::Function | ScopeKind::Lambda => {
                 self.cur().generator = true;
                 Ok(())
@@ -886,6 +922,56 @@ impl Builder {
             ScopeKind::Module | ScopeKind::Class => {
                 Err(SyntaxError::syntax("'yield' outside function", span))
             }
+        }
+    }
+
+    /// `await` is allowed in an `async def` and in a comprehension (which then awaits too).
+    fn await_here(&mut self, span: Span) -> Result<(), SyntaxError> {
+        match self.cur_kind() {
+            ScopeKind::Function if self.cur().coroutine => Ok(()),
+            ScopeKind::Comprehension(_) => {
+                self.cur().coroutine = true;
+                Ok(())
+            }
+            ScopeKind::Function | ScopeKind::Lambda => {
+                Err(SyntaxError::syntax("'await' outside async function", span))
+            }
+            ScopeKind::Module | ScopeKind::Class => {
+                Err(SyntaxError::syntax("'await' outside function", span))
+            }
+        }
+    }
+
+    /// `async for` / `async with` statements belong in an `async def`.
+    fn async_statement(&mut self, what: &str, span: Span) -> Result<(), SyntaxError> {
+        if self.cur_kind() == ScopeKind::Function && self.cur().coroutine {
+            return Ok(());
+        }
+        Err(SyntaxError::syntax(
+            format!("{what} outside async function"),
+            span,
+        ))
+    }
+
+    /// A comprehension that awaits (just left): the enclosing comprehension awaits too, and the
+    /// enclosing function must be an `async def`.
+    fn async_comprehension(&mut self, kind: CompKind, span: Span) -> Result<(), SyntaxError> {
+        match self.cur_kind() {
+            ScopeKind::Comprehension(_) => {
+                self.cur().coroutine = true;
+                Ok(())
+            }
+            ScopeKind::Function if self.cur().coroutine => match kind {
+                CompKind::Gen => Err(SyntaxError::syntax(
+                    "asynchronous generator expressions are not supported by minivm",
+                    span,
+                )),
+                _ => Ok(()),
+            },
+            _ => Err(SyntaxError::syntax(
+                "asynchronous comprehension outside of an asynchronous function",
+                span,
+            )),
         }
     }
 

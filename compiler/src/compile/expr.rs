@@ -198,6 +198,11 @@ impl<'a> Compiler<'a> {
                 self.emit(Op::YieldFrom);
                 Ok(())
             }
+            ExprKind::Await(v) => {
+                self.expr(v)?;
+                self.emit_await();
+                Ok(())
+            }
             ExprKind::NamedExpr { target, value } => {
                 self.expr(value)?;
                 self.emit(Op::Copy(1));
@@ -545,10 +550,19 @@ impl<'a> Compiler<'a> {
         let r = self.comprehension_body(generators, body);
         let code = self.leave_scope();
         r?;
+        let awaits = self.st.scope(scope).is_some_and(|s| s.coroutine);
         self.make_function(code?, Default::default(), e.span)?;
         self.expr(&first.iter)?;
-        self.emit(Op::GetIter);
+        self.emit(if first.is_async {
+            Op::GetAIter
+        } else {
+            Op::GetIter
+        });
         self.emit(Op::Call(1));
+        if awaits {
+            // An async comprehension is a coroutine function, called and awaited at once.
+            self.emit_await();
+        }
         Ok(())
     }
 
@@ -585,13 +599,21 @@ impl<'a> Compiler<'a> {
             self.emit(Op::LoadLocal(crate::bytecode::Local(0)));
         } else {
             self.expr(&gen.iter)?;
-            self.emit(Op::GetIter);
+            self.emit(if gen.is_async {
+                Op::GetAIter
+            } else {
+                Op::GetIter
+            });
         }
         let head = self.new_label();
         let next = self.new_label();
         let done = self.new_label();
         self.bind(head);
-        self.emit(Op::ForIter(done));
+        if gen.is_async {
+            self.async_for_next(done);
+        } else {
+            self.emit(Op::ForIter(done));
+        }
         self.store_target(&gen.target)?;
         for cond in &gen.ifs {
             self.jump_if(cond, false, next)?;
@@ -624,6 +646,9 @@ impl<'a> Compiler<'a> {
         self.bind(next);
         self.emit(Op::JumpBackward(head));
         self.bind(done);
+        if gen.is_async {
+            self.emit(Op::EndAsyncFor);
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! Statements live in `stmt.rs`, expressions in `expr.rs`, exception handling and the unwinding of
 //! `break`/`continue`/`return` in `unwind.rs`, label resolution and stack depth in `stack.rs`.
 
+mod async_stmt;
 mod expr;
 mod stack;
 mod stmt;
@@ -102,19 +103,23 @@ impl<'a> Unit<'a> {
         qualname: String,
         line: u32,
     ) -> Unit<'a> {
-        let (kind, varnames, cellvars, freevars, generator) = match st.scope(scope) {
+        let (kind, varnames, cellvars, freevars, generator, coroutine) = match st.scope(scope) {
             Some(s) => (
                 s.kind,
                 s.varnames.clone(),
                 s.cellvars.clone(),
                 s.freevars.clone(),
                 s.generator,
+                s.coroutine,
             ),
-            None => (ScopeKind::Module, vec![], vec![], vec![], false),
+            None => (ScopeKind::Module, vec![], vec![], vec![], false, false),
         };
+        let generator =
+            generator || kind == ScopeKind::Comprehension(crate::symtable::CompKind::Gen);
         let flags = CodeFlags {
-            generator: generator
-                || kind == ScopeKind::Comprehension(crate::symtable::CompKind::Gen),
+            generator: generator || coroutine,
+            coroutine: coroutine && !generator,
+            async_generator: coroutine && generator,
             class_body: kind == ScopeKind::Class,
             ..CodeFlags::default()
         };

@@ -113,6 +113,9 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::BeforeWith => fall(1),
         Op::WithExceptStart => fall(1),
         Op::PrintExpr => fall(-1),
+        Op::GetAwaitable | Op::GetAIter => fall(0),
+        Op::GetANext | Op::BeforeAsyncWith => fall(1),
+        Op::EndAsyncFor => fall(-2),
     }
 }
 

@@ -87,20 +87,29 @@ impl<'a> Compiler<'a> {
                 iter,
                 body,
                 orelse,
+                is_async,
             } => {
+                // `async for` is the same loop with an awaited `__anext__()` as its `ForIter`.
                 let head = self.new_label();
                 let exit = self.new_label();
                 let done = self.new_label();
                 self.expr(iter)?;
-                self.emit(Op::GetIter);
+                self.emit(if *is_async { Op::GetAIter } else { Op::GetIter });
                 self.bind(head);
-                self.emit(Op::ForIter(done));
+                if *is_async {
+                    self.async_for_next(done);
+                } else {
+                    self.emit(Op::ForIter(done));
+                }
                 self.store_target(target)?;
                 self.in_block(FBlock::ForLoop { head, exit }, s.span, |c| c.stmts(body))?;
                 let old = self.set_line(s.span);
                 self.emit(Op::JumpBackward(head));
-                self.restore_line(old);
                 self.bind(done);
+                if *is_async {
+                    self.emit(Op::EndAsyncFor);
+                }
+                self.restore_line(old);
                 self.stmts(orelse)?;
                 self.bind(exit);
                 Ok(())
@@ -114,6 +123,12 @@ impl<'a> Compiler<'a> {
             StmtKind::Return(value) => {
                 if !matches!(self.cur.kind, ScopeKind::Function | ScopeKind::Lambda) {
                     return Err(SyntaxError::syntax("'return' outside function", s.span));
+                }
+                if value.is_some() && self.cur.flags.async_generator {
+                    return Err(SyntaxError::syntax(
+                        "'return' with value in async generator",
+                        s.span,
+                    ));
                 }
                 match value {
                     Some(v) => self.expr(v)?,
@@ -202,7 +217,11 @@ impl<'a> Compiler<'a> {
                 (None, Some(c)) => Err(SyntaxError::syntax("invalid syntax", c.span)),
             },
             StmtKind::Try(t) => self.compile_try(t, s.span),
-            StmtKind::With { items, body } => self.compile_with(items, body, s.span),
+            StmtKind::With {
+                items,
+                body,
+                is_async,
+            } => self.compile_with(items, body, s.span, *is_async),
         }
     }
 
@@ -559,6 +578,7 @@ pub(crate) fn describe_expr(e: &Expr) -> &'static str {
         ExprKind::DictComp { .. } => "dict comprehension",
         ExprKind::GeneratorExp { .. } => "generator expression",
         ExprKind::Yield(_) | ExprKind::YieldFrom(_) => "yield expression",
+        ExprKind::Await(_) => "await expression",
         ExprKind::NamedExpr { .. } => "named expression",
         ExprKind::Dict(_) => "dict literal",
         ExprKind::Set(_) => "set display",

@@ -24,8 +24,9 @@ pub(crate) enum FBlock<'a> {
     FinallyTry { body: &'a [Stmt] },
     /// The finally body on the exceptional path: `[.., prev_exc, exc]` on the stack.
     FinallyEnd,
-    /// The body of a `with`: `[.., exit]` on the stack, its handler active.
-    With,
+    /// The body of a `with`: `[.., exit]` on the stack, its handler active (`async with`
+    /// awaits what `exit` returns).
+    With { is_async: bool },
     /// The body of an `except` clause: `[.., prev_exc]` on the stack, cleanup handler(s) active.
     HandlerCleanup { name: Option<&'a str>, span: Span },
 }
@@ -98,12 +99,12 @@ impl<'a> Compiler<'a> {
                 }
                 self.emit(Op::PopExcept);
             }
-            FBlock::With => {
+            FBlock::With { is_async } => {
                 self.emit(Op::PopBlock);
                 if preserve_tos {
                     self.emit(Op::Swap(2));
                 }
-                self.call_exit_with_nones();
+                self.call_exit_with_nones(*is_async);
                 self.emit(Op::Pop);
             }
             FBlock::HandlerCleanup { name, span } => {
@@ -176,11 +177,14 @@ impl<'a> Compiler<'a> {
     }
 
     /// `[.., exit] -> [.., exit(None, None, None)]`
-    fn call_exit_with_nones(&mut self) {
+    fn call_exit_with_nones(&mut self, is_async: bool) {
         for _ in 0..3 {
             self.emit_const(crate::bytecode::Constant::None);
         }
         self.emit(Op::Call(3));
+        if is_async {
+            self.emit_await();
+        }
     }
 
     /// `name = None; del name` (end of `except E as name`).
@@ -306,12 +310,14 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    /// `with a as x, b as y: body` is `with a as x: with b as y: body`.
+    /// `with a as x, b as y: body` is `with a as x: with b as y: body`; `async with` awaits
+    /// what `__aenter__` and `__aexit__` return.
     pub(crate) fn compile_with(
         &mut self,
         items: &'a [WithItem],
         body: &'a [Stmt],
         span: Span,
+        is_async: bool,
     ) -> Result<(), SyntaxError> {
         let Some((item, rest)) = items.split_first() else {
             return self.stmts(body);
@@ -319,23 +325,28 @@ impl<'a> Compiler<'a> {
         let handler = self.new_label();
         let end = self.new_label();
         self.expr(&item.context)?;
-        self.emit(Op::BeforeWith);
+        if is_async {
+            self.emit(Op::BeforeAsyncWith);
+            self.emit_await();
+        } else {
+            self.emit(Op::BeforeWith);
+        }
         match &item.target {
             Some(t) => self.store_target(t)?,
             None => self.emit(Op::Pop),
         }
         // [.., exit]
         self.emit(Op::SetupExcept(handler));
-        self.in_block(FBlock::With, span, |c| {
+        self.in_block(FBlock::With { is_async }, span, |c| {
             if rest.is_empty() {
                 c.stmts(body)
             } else {
-                c.compile_with(rest, body, span)
+                c.compile_with(rest, body, span, is_async)
             }
         })?;
         let old = self.set_line(span);
         self.emit(Op::PopBlock);
-        self.call_exit_with_nones();
+        self.call_exit_with_nones(is_async);
         self.emit(Op::Pop);
         self.emit(Op::Jump(end));
 
@@ -346,6 +357,9 @@ impl<'a> Compiler<'a> {
         self.emit(Op::SetupExcept(cleanup));
         self.emit(Op::PushExcInfo);
         self.emit(Op::WithExceptStart);
+        if is_async {
+            self.emit_await();
+        }
         self.emit(Op::PopJumpIfTrue(suppress));
         self.emit(Op::Reraise);
         // [.., exit, prev_exc, exc2]

@@ -363,10 +363,15 @@ impl Parser<'_> {
     }
 
     fn power(&mut self) -> PResult<Expr> {
-        if self.at(&Token::Await) {
-            return Err(self.unexpected());
-        }
-        let base = self.atom_expr()?;
+        let base = if self.at(&Token::Await) {
+            // `await` binds tighter than `**` but looser than calls and subscripts.
+            let start = self.bump();
+            let value = self.atom_expr()?;
+            let span = start.to(value.span);
+            mk(ExprKind::Await(Box::new(value)), span)
+        } else {
+            self.atom_expr()?
+        };
         if !self.eat(&Token::DoubleStar) {
             return Ok(base);
         }
@@ -673,10 +678,8 @@ impl Parser<'_> {
     pub(crate) fn comprehension_clauses(&mut self) -> PResult<Vec<Comprehension>> {
         let mut gens = Vec::new();
         while self.at(&Token::For) || self.at(&Token::Async) {
-            if self.at(&Token::Async) {
-                return Err(self.unexpected());
-            }
-            self.bump();
+            let is_async = self.eat(&Token::Async);
+            self.expect(&Token::For)?;
             let target = self.target_list()?;
             self.check_target(&target, super::targets::Ctx::For)?;
             self.expect(&Token::In)?;
@@ -685,7 +688,12 @@ impl Parser<'_> {
             while self.eat(&Token::If) {
                 ifs.push(self.or_test()?);
             }
-            gens.push(Comprehension { target, iter, ifs });
+            gens.push(Comprehension {
+                target,
+                iter,
+                ifs,
+                is_async,
+            });
         }
         Ok(gens)
     }

@@ -204,8 +204,6 @@ impl<'s> Parser<'s> {
                     Span::new(t.span.start as usize, t.span.start as usize)
                 }),
             ),
-            Token::Async => SyntaxError::syntax("'async' is not supported by minivm", self.span()),
-            Token::Await => SyntaxError::syntax("'await' is not supported by minivm", self.span()),
             Token::Exclamation => SyntaxError::syntax("invalid syntax", self.span()),
             _ => SyntaxError::syntax("invalid syntax", self.span()),
         }

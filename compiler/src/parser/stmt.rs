@@ -70,12 +70,7 @@ impl Parser<'_> {
             Token::Def => out.push(self.funcdef(Vec::new())?),
             Token::Class => out.push(self.classdef(Vec::new())?),
             Token::At => out.push(self.decorated()?),
-            Token::Async => {
-                return Err(SyntaxError::syntax(
-                    "'async' is not supported by minivm",
-                    self.span(),
-                ))
-            }
+            Token::Async => out.push(self.async_stmt(Vec::new())?),
             Token::Name if self.text(self.span()) == "match" && self.looks_like_match() => {
                 return Err(SyntaxError::syntax(
                     "the 'match' statement is not supported by minivm",
@@ -493,6 +488,24 @@ impl Parser<'_> {
         ))
     }
 
+    /// `async def`, `async for`, `async with`: the current token is `async`.
+    fn async_stmt(&mut self, decorators: Vec<Expr>) -> PResult<Stmt> {
+        let start = self.bump();
+        let mut s = match self.peek() {
+            Token::Def => self.funcdef(decorators)?,
+            Token::For if decorators.is_empty() => self.for_stmt()?,
+            Token::With if decorators.is_empty() => self.with_stmt()?,
+            _ => return Err(self.unexpected()),
+        };
+        match &mut s.kind {
+            StmtKind::FunctionDef(f) => f.is_async = true,
+            StmtKind::For { is_async, .. } | StmtKind::With { is_async, .. } => *is_async = true,
+            _ => {}
+        }
+        s.span = start.to(s.span);
+        Ok(s)
+    }
+
     fn for_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump();
         let target = self.target_list()?;
@@ -508,6 +521,7 @@ impl Parser<'_> {
                 iter,
                 body,
                 orelse,
+                is_async: false,
             },
             start.to(self.prev_span()),
         ))
@@ -616,7 +630,11 @@ impl Parser<'_> {
                 self.bump();
                 let body = self.block("'with' statement", start)?;
                 return Ok(st(
-                    StmtKind::With { items, body },
+                    StmtKind::With {
+                        items,
+                        body,
+                        is_async: false,
+                    },
                     start.to(self.prev_span()),
                 ));
             }
@@ -629,7 +647,11 @@ impl Parser<'_> {
         self.expect_colon()?;
         let body = self.block("'with' statement", start)?;
         Ok(st(
-            StmtKind::With { items, body },
+            StmtKind::With {
+                items,
+                body,
+                is_async: false,
+            },
             start.to(self.prev_span()),
         ))
     }
@@ -643,6 +665,7 @@ impl Parser<'_> {
         match self.peek() {
             Token::Def => self.funcdef(decorators),
             Token::Class => self.classdef(decorators),
+            Token::Async => self.async_stmt(decorators),
             _ => Err(self.unexpected()),
         }
     }
@@ -666,6 +689,7 @@ impl Parser<'_> {
                 params,
                 body,
                 decorators,
+                is_async: false,
                 returns,
             })),
             start.to(self.prev_span()),

@@ -37,6 +37,7 @@ fn describe(e: &Expr) -> &'static str {
         ExprKind::DictComp { .. } => "dict comprehension",
         ExprKind::GeneratorExp { .. } => "generator expression",
         ExprKind::Yield(_) | ExprKind::YieldFrom(_) => "yield expression",
+        ExprKind::Await(_) => "await expression",
         ExprKind::NamedExpr { .. } => "named expression",
         ExprKind::Dict(_) => "dict literal",
         ExprKind::Set(_) => "set display",

@@ -49,7 +49,7 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("next", 1, 2)?;
     let it = args.get(0).cloned().unwrap_or(Value::None);
     let r = match &it {
-        Value::Generator(g) => {
+        Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
             let g = g.clone();
             match interp.gen_resume(&g, Value::None)? {
                 Some(v) => Some(v),

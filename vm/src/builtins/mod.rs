@@ -66,6 +66,9 @@ pub fn install_methods(t: &BuiltinTypes) {
     install(&t.range, misc_methods::RANGE_METHODS);
     install(t.exc(ExcKind::BaseException), misc_methods::EXC_METHODS);
     install(&t.generator, misc_methods::GEN_METHODS);
+    install(&t.coroutine, misc_methods::GEN_METHODS);
+    install(&t.coroutine, crate::interp::coro::CORO_METHODS);
+    install(&t.async_generator, crate::interp::coro::ASYNC_GEN_METHODS);
     install(&t.property, misc_methods::PROPERTY_METHODS);
 }
 

@@ -445,6 +445,11 @@ impl Interp {
             status: crate::heap::ObjCell::new(GenStatus::Created),
             name: func.code.name.clone(),
             qualname: func.code.qualname.clone(),
+            kind: match func.code.obj.flags {
+                f if f.coroutine => crate::object::GenKind::Coroutine,
+                f if f.async_generator => crate::object::GenKind::AsyncGenerator,
+                _ => crate::object::GenKind::Generator,
+            },
         }))
     }
 
@@ -454,7 +459,12 @@ impl Interp {
         {
             let mut st = g.status.lock();
             match *st {
-                GenStatus::Running => return Err(err!(ValueError, "generator already executing")),
+                GenStatus::Running => {
+                    return Err(err!(ValueError, "{} already executing", g.kind.type_name()))
+                }
+                GenStatus::Done if g.kind == crate::object::GenKind::Coroutine => {
+                    return Err(err!(RuntimeError, "cannot reuse already awaited coroutine"))
+                }
                 GenStatus::Done => {
                     self.yield_from_result = Value::None;
                     return Ok(None);
@@ -462,7 +472,8 @@ impl Interp {
                 GenStatus::Created if !sent.is_none() => {
                     return Err(err!(
                         TypeError,
-                        "can't send non-None value to a just-started generator"
+                        "can't send non-None value to a just-started {}",
+                        g.kind.type_name()
                     ))
                 }
                 GenStatus::Created => {}
@@ -482,7 +493,7 @@ impl Interp {
 
     /// Run a generator's frame (raising `throw` in it first, if given) and record how it stopped.
     /// A `StopIteration` escaping the generator becomes a `RuntimeError` (PEP 479).
-    fn gen_run(
+    pub(crate) fn gen_run(
         &mut self,
         g: &Ref<Generator>,
         frame: Box<Frame>,
@@ -523,7 +534,9 @@ impl Interp {
         {
             let mut st = g.status.lock();
             match *st {
-                GenStatus::Running => return Err(err!(ValueError, "generator already executing")),
+                GenStatus::Running => {
+                    return Err(err!(ValueError, "{} already executing", g.kind.type_name()))
+                }
                 GenStatus::Created | GenStatus::Done => {
                     *st = GenStatus::Done;
                     drop(st);
@@ -537,7 +550,7 @@ impl Interp {
             *g.status.lock() = GenStatus::Done;
             return Err(exc);
         };
-        self.gen_run(g, frame, Some(exc))
+        self.gen_throw_frame(g, frame, exc)
     }
 
     /// The `StopIteration` that `next()`/`send()`/`throw()` raise when a generator has just
@@ -556,7 +569,11 @@ impl Interp {
     pub fn gen_close(&mut self, g: &Ref<Generator>) -> PyResult<()> {
         let exit = PyErr::with_args(crate::object::ExcKind::GeneratorExit, Vec::new());
         match self.gen_throw(g, exit) {
-            Ok(Some(_)) => Err(err!(RuntimeError, "generator ignored GeneratorExit")),
+            Ok(Some(_)) => Err(err!(
+                RuntimeError,
+                "{} ignored GeneratorExit",
+                g.kind.type_name()
+            )),
             Ok(None) => Ok(()),
             Err(e)
                 if e.is(crate::object::ExcKind::GeneratorExit)
@@ -575,17 +592,7 @@ impl Interp {
                 let g = g.clone();
                 self.gen_resume(&g, sent)
             }
-            other => {
-                if !sent.is_none() {
-                    let send = self.getattr(other, "send")?;
-                    return self.call(&send, &[sent]).map(Some);
-                }
-                let r = self.iter_next(other)?;
-                if r.is_none() {
-                    self.yield_from_result = Value::None;
-                }
-                Ok(r)
-            }
+            other => self.send_to_iterator(other, sent),
         }
     }
 

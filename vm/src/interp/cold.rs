@@ -277,6 +277,11 @@ impl Interp {
                 let v = pop!(frame);
                 self.print_expr(&v)?;
             }
+            Op::GetAwaitable
+            | Op::GetAIter
+            | Op::GetANext
+            | Op::EndAsyncFor
+            | Op::BeforeAsyncWith => self.async_op(frame, op)?,
             hot @ (Op::Nop
             | Op::Pop
             | Op::Copy(..)

@@ -82,7 +82,10 @@ impl Interp {
                     },
                 )
             }
-            Value::Iter(_) | Value::RangeIter(_) | Value::Generator(_) => return Ok(v.clone()),
+            Value::Iter(_) | Value::RangeIter(_) => return Ok(v.clone()),
+            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
+                return Ok(v.clone())
+            }
             Value::Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__iter__") {
                     // `__iter__ = None` declares the class not iterable.
@@ -129,7 +132,7 @@ impl Interp {
         match it {
             Value::RangeIter(r) => Ok(r.next_value().map(Value::Int)),
             Value::Iter(obj) => self.native_next(obj),
-            Value::Generator(g) => {
+            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
                 let g = g.clone();
                 self.gen_resume(&g, Value::None)
             }

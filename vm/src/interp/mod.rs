@@ -28,6 +28,7 @@ pub mod classdef;
 pub mod code;
 pub mod cold;
 pub mod containers;
+pub mod coro;
 pub mod exc;
 pub mod frame;
 pub mod generic;

@@ -201,7 +201,8 @@ impl Interp {
                 out.push_str(&format!("<range_iterator object at {:#x}>", v.id()))
             }
             Value::Generator(g) => out.push_str(&format!(
-                "<generator object {} at {:#x}>",
+                "<{} object {} at {:#x}>",
+                g.kind.type_name(),
                 g.qualname,
                 v.id()
             )),

@@ -498,7 +498,12 @@ impl Interp {
                     | Op::LoadAssertionError
                     | Op::BeforeWith
                     | Op::WithExceptStart
-                    | Op::PrintExpr) => {
+                    | Op::PrintExpr
+                    | Op::GetAwaitable
+                    | Op::GetAIter
+                    | Op::GetANext
+                    | Op::EndAsyncFor
+                    | Op::BeforeAsyncWith) => {
                         if let Some(flow) = self.cold_op(frame, &code, cold)? {
                             return Ok(flow);
                         }

@@ -171,10 +171,34 @@ pub enum GenStatus {
     Done,
 }
 
+/// Which of the three suspended-frame objects a [`Generator`] is (they share the machinery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenKind {
+    /// A function with `yield`: an iterator.
+    Generator,
+    /// An `async def` without `yield`: awaitable, not iterable (see `interp/coro.rs`).
+    Coroutine,
+    /// An `async def` with `yield`: an async iterator (see `interp/coro.rs`).
+    AsyncGenerator,
+}
+
+impl GenKind {
+    /// The type name: `generator`, `coroutine`, `async_generator`.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            GenKind::Generator => "generator",
+            GenKind::Coroutine => "coroutine",
+            GenKind::AsyncGenerator => "async_generator",
+        }
+    }
+}
+
 /// A generator: a suspended frame. `next()` resumes it until the next `yield` or its return.
+/// Coroutines and async generators are the same object with another `kind`.
 pub struct Generator {
     pub frame: ObjCell<Option<Box<Frame>>>,
     pub status: ObjCell<GenStatus>,
     pub name: Arc<str>,
     pub qualname: Arc<str>,
+    pub kind: GenKind,
 }

@@ -20,7 +20,7 @@ pub use class::{
 };
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
-pub use iter::{GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
+pub use iter::{GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
 pub use module::Module;
 pub use str::{intern, PyStr};
 
@@ -70,7 +70,11 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
         Value::Class(_) => &t.type_,
         Value::Module(_) => &t.module,
         Value::Iter(_) | Value::RangeIter(_) => &t.iterator,
-        Value::Generator(_) => &t.generator,
+        Value::Generator(g) => match g.kind {
+            GenKind::Generator => &t.generator,
+            GenKind::Coroutine => &t.coroutine,
+            GenKind::AsyncGenerator => &t.async_generator,
+        },
         Value::Cell(_) => &t.cell,
         Value::Ellipsis => &t.ellipsis,
         Value::NotImplemented => &t.not_implemented,

@@ -1,0 +1,304 @@
+//! Stage 4: coroutines (`async def`, `await`, `async for`, `async with`) on top of the generator
+//! machinery.
+//!
+//! A coroutine is a [`Generator`] whose `kind` is `Coroutine`: calling an `async def` makes one
+//! with its frame suspended before the first instruction, exactly as a generator function does.
+//! `await x` compiles to `GetAwaitable; LoadConst None; YieldFrom` (CPython's `GET_AWAITABLE` and
+//! `SEND`): the frame delegates to the awaitable's iterator, every value that iterator yields
+//! travels up through all the awaiting frames to whoever drives the outermost coroutine (an event
+//! loop calling `send`), and the iterator's return value becomes the value of `await`.
+//!
+//! This file holds the new instructions, the awaitable protocol and the parts of `send`/`throw`
+//! that coroutines need beyond plain generators: a `throw()` (and `close()`) reaches the innermost
+//! awaited object first, as CPython's `gen_throw` does, so `finally` blocks run innermost first.
+
+use minivm_compiler::bytecode::Op;
+
+use crate::builtins::Methods;
+use crate::error::PyErr;
+use crate::heap::Ref;
+use crate::interp::frame::Frame;
+use crate::interp::Interp;
+use crate::object::{class_of, type_name, ExcKind, GenKind, GenStatus, Generator};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// The methods of `coroutine` objects beyond the generator's `send`, `throw` and `close`.
+pub const CORO_METHODS: Methods = &[];
+
+/// The methods of `async_generator` objects.
+pub const ASYNC_GEN_METHODS: Methods = &[];
+
+impl Interp {
+    /// The coroutine instructions (see their doc lines in `bytecode.rs`).
+    pub(crate) fn async_op(&mut self, frame: &mut Frame, op: Op) -> PyResult<()> {
+        let pop = |frame: &mut Frame| frame.stack.pop().ok_or_else(super::run::stack_underflow);
+        match op {
+            Op::GetAwaitable => {
+                let v = pop(frame)?;
+                let it = self.get_awaitable(&v)?;
+                frame.stack.push(it);
+            }
+            Op::GetAIter => {
+                let v = pop(frame)?;
+                let it = self.get_aiter(&v)?;
+                frame.stack.push(it);
+            }
+            Op::GetANext => {
+                let ait = frame
+                    .stack
+                    .last()
+                    .cloned()
+                    .ok_or_else(super::run::stack_underflow)?;
+                let awaitable = self.get_anext(&ait)?;
+                frame.stack.push(awaitable);
+            }
+            Op::EndAsyncFor => {
+                let exc = pop(frame)?;
+                let err = self.as_exception(exc)?;
+                if !err.is(ExcKind::StopAsyncIteration) {
+                    self.reraising = true;
+                    return Err(err);
+                }
+                pop(frame)?;
+            }
+            Op::BeforeAsyncWith => {
+                let mgr = pop(frame)?;
+                let (exit, entered) = self.before_async_with(&mgr)?;
+                frame.stack.push(exit);
+                frame.stack.push(entered);
+            }
+            other => {
+                return Err(err!(
+                    SystemError,
+                    "{other:?} is not a coroutine instruction"
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The iterator `await v` drives: a coroutine itself, else what `v.__await__()` returns.
+    pub fn get_awaitable(&mut self, v: &Value) -> PyResult<Value> {
+        if let Value::Generator(g) = v {
+            if g.kind == GenKind::Coroutine {
+                if suspended_delegate(g).is_some() {
+                    return Err(err!(RuntimeError, "coroutine is being awaited already"));
+                }
+                return Ok(v.clone());
+            }
+        }
+        let Some(method) = class_of(v).lookup("__await__") else {
+            return Err(err!(
+                TypeError,
+                "object {} can't be used in 'await' expression",
+                type_name(v)
+            ));
+        };
+        let it = self.call(&method, std::slice::from_ref(v))?;
+        match &it {
+            Value::Generator(g) if g.kind == GenKind::Coroutine => {
+                Err(err!(TypeError, "__await__() returned a coroutine"))
+            }
+            _ if self.is_iterator(&it) => Ok(it),
+            _ => Err(err!(
+                TypeError,
+                "__await__() returned non-iterator of type '{}'",
+                type_name(&it)
+            )),
+        }
+    }
+
+    /// Whether `v` has `__next__` (a built-in iterator, a generator, or a class defining it).
+    fn is_iterator(&self, v: &Value) -> bool {
+        match v {
+            Value::Iter(_) | Value::RangeIter(_) => true,
+            Value::Generator(g) => g.kind == GenKind::Generator,
+            _ => class_of(v).lookup("__next__").is_some(),
+        }
+    }
+
+    /// `async for`'s `aiter(v)`.
+    fn get_aiter(&mut self, v: &Value) -> PyResult<Value> {
+        let Some(method) = class_of(v).lookup("__aiter__") else {
+            return Err(err!(
+                TypeError,
+                "'async for' requires an object with __aiter__ method, got {}",
+                type_name(v)
+            ));
+        };
+        let ait = self.call(&method, std::slice::from_ref(v))?;
+        if class_of(&ait).lookup("__anext__").is_none() {
+            return Err(err!(
+                TypeError,
+                "'async for' received an object from __aiter__ that does not implement __anext__: {}",
+                type_name(&ait)
+            ));
+        }
+        Ok(ait)
+    }
+
+    /// `async for`'s next step: the iterator that awaits `ait.__anext__()`.
+    fn get_anext(&mut self, ait: &Value) -> PyResult<Value> {
+        let Some(method) = class_of(ait).lookup("__anext__") else {
+            return Err(err!(
+                TypeError,
+                "'async for' requires an iterator with __anext__ method, got {}",
+                type_name(ait)
+            ));
+        };
+        let next = self.call(&method, std::slice::from_ref(ait))?;
+        self.get_awaitable(&next).map_err(|e| {
+            if e.is(ExcKind::TypeError) {
+                err!(
+                    TypeError,
+                    "'async for' received an invalid object from __anext__: {}",
+                    type_name(&next)
+                )
+            } else {
+                e
+            }
+        })
+    }
+
+    /// `async with mgr`: the bound `__aexit__` and the (not yet awaited) result of `__aenter__`.
+    fn before_async_with(&mut self, mgr: &Value) -> PyResult<(Value, Value)> {
+        let cls = class_of(mgr);
+        let protocol = |missed: &str| {
+            err!(
+                TypeError,
+                "'{}' object does not support the asynchronous context manager protocol{missed}",
+                type_name(mgr)
+            )
+        };
+        let Some(enter) = cls.lookup("__aenter__") else {
+            return Err(protocol(""));
+        };
+        let Some(exit) = cls.lookup("__aexit__") else {
+            return Err(protocol(" (missed __aexit__ method)"));
+        };
+        let exit = self.bind(mgr.clone(), exit);
+        let entered = self.call(&enter, std::slice::from_ref(mgr))?;
+        Ok((exit, entered))
+    }
+
+    /// `YieldFrom` into an iterator that is not a generator: `send(v)` (or `__next__()` for
+    /// None). `None` when it is finished, its `StopIteration` value left in `yield_from_result`.
+    pub(crate) fn send_to_iterator(&mut self, it: &Value, sent: Value) -> PyResult<Option<Value>> {
+        let r = if sent.is_none() {
+            match it {
+                Value::Instance(_) => match class_of(it).lookup("__next__") {
+                    Some(next) => self.call(&next, std::slice::from_ref(it)),
+                    None => {
+                        return Err(err!(
+                            TypeError,
+                            "'{}' object is not an iterator",
+                            type_name(it)
+                        ))
+                    }
+                },
+                _ => {
+                    let r = self.iter_next(it)?;
+                    self.yield_from_result = Value::None;
+                    return Ok(r);
+                }
+            }
+        } else {
+            let send = self.getattr(it, "send")?;
+            self.call(&send, &[sent])
+        };
+        self.finished_on_stop(r)
+    }
+
+    /// A delegate's step result: `StopIteration(value)` means it finished returning `value`.
+    fn finished_on_stop(&mut self, r: PyResult<Value>) -> PyResult<Option<Value>> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is(ExcKind::StopIteration) => {
+                self.yield_from_result = e.args().into_iter().next().unwrap_or(Value::None);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `throw(exc)` into a generator or coroutine whose frame is suspended: when it is awaiting
+    /// (suspended in `YieldFrom`), the exception goes to the awaited object first; only if that
+    /// raises does it surface in this frame (CPython's `gen_throw` with `yf`).
+    pub(crate) fn gen_throw_frame(
+        &mut self,
+        g: &Ref<Generator>,
+        mut frame: Box<Frame>,
+        exc: PyErr,
+    ) -> PyResult<Option<Value>> {
+        let Some(delegate) = frame_delegate(&frame) else {
+            return self.gen_run(g, frame, Some(exc));
+        };
+        let r = if exc.is(ExcKind::GeneratorExit) {
+            // close() closes the delegate, then raises GeneratorExit here.
+            match self.close_delegate(&delegate) {
+                Ok(()) => Err(exc),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.throw_into(&delegate, exc)
+        };
+        match r {
+            Ok(Some(v)) => {
+                *g.frame.lock() = Some(frame);
+                *g.status.lock() = GenStatus::Suspended;
+                Ok(Some(v))
+            }
+            Ok(None) => {
+                // The delegate finished: its result is the value of the `YieldFrom`.
+                frame.stack.pop();
+                frame.ip += 1;
+                let result = std::mem::take(&mut self.yield_from_result);
+                frame.stack.push(result);
+                self.gen_run(g, frame, None)
+            }
+            Err(e) => self.gen_run(g, frame, Some(e)),
+        }
+    }
+
+    /// `delegate.throw(exc)`: `Some(v)` if it yields v, `None` if it returns.
+    fn throw_into(&mut self, delegate: &Value, exc: PyErr) -> PyResult<Option<Value>> {
+        if let Value::Generator(d) = delegate {
+            let d = d.clone();
+            return self.gen_throw(&d, exc);
+        }
+        let Some(throw) = class_of(delegate).lookup("throw") else {
+            return Err(exc);
+        };
+        let r = self.call(&throw, &[delegate.clone(), exc.value()]);
+        self.finished_on_stop(r)
+    }
+
+    /// `delegate.close()`, if it has one.
+    fn close_delegate(&mut self, delegate: &Value) -> PyResult<()> {
+        if let Value::Generator(d) = delegate {
+            let d = d.clone();
+            return self.gen_close(&d);
+        }
+        match class_of(delegate).lookup("close") {
+            Some(close) => self.call(&close, std::slice::from_ref(delegate)).map(drop),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The object a suspended generator or coroutine is delegating to (`yield from` / `await`), if any.
+fn suspended_delegate(g: &Generator) -> Option<Value> {
+    if !matches!(*g.status.lock(), GenStatus::Suspended) {
+        return None;
+    }
+    g.frame.lock().as_deref().and_then(frame_delegate)
+}
+
+/// A frame parked on `YieldFrom` (which runs again on resume) has its delegate on top of the stack.
+fn frame_delegate(frame: &Frame) -> Option<Value> {
+    match frame.code.ops.get(frame.ip) {
+        Some(Op::YieldFrom) => frame.stack.last().cloned(),
+        _ => None,
+    }
+}
