@@ -25,6 +25,12 @@ struct Cli {
     #[command(flatten)]
     run: RunOptions,
 
+    /// Internal (`multiprocessing`'s spawn start method): run as a child process that reads its
+    /// `Process` object from descriptor FD; FILE is the parent's main script, run as
+    /// `__mp_main__` (see docs/LANGUAGE.md).
+    #[arg(long, hide = true, value_name = "FD")]
+    mp_child: Option<i32>,
+
     /// The program to run, then the arguments it sees in sys.argv.
     #[arg(value_name = "FILE [ARGS]...", trailing_var_arg = true)]
     program: Vec<OsString>,
@@ -176,7 +182,7 @@ fn main() -> ExitCode {
             minivm_compiler::parser::parse(src).map(|m| minivm_compiler::astdump::dump_module(&m))
         }),
         None => match cli.program.split_first() {
-            Some((file, args)) => run_file(Path::new(file), args, &cli.run),
+            Some((file, args)) => run_file(Path::new(file), args, &cli.run, cli.mp_child),
             None => {
                 let config = config(&cli.run, vec![String::new()], PathBuf::from("."));
                 on_big_stack(move || repl::run(config)).unwrap_or(ExitCode::from(70))
@@ -259,13 +265,20 @@ fn show(
     }
 }
 
-fn run_file(file: &Path, args: &[OsString], opts: &RunOptions) -> ExitCode {
-    let src = match read_source(file, opts.error_format) {
-        Ok(s) => s,
-        Err(code) => return code,
+/// Run `file` as `__main__`; or, as a `multiprocessing` child (`--mp-child FD`), run the
+/// bootstrap that reads the process object from FD and imports `file` as `__mp_main__`.
+fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<i32>) -> ExitCode {
+    let (src, name) = match mp_child {
+        Some(fd) => (
+            format!("from multiprocessing.spawn import _child_main\n_child_main({fd})\n"),
+            "<string>".to_string(),
+        ),
+        None => match read_source(file, opts.error_format) {
+            Ok(s) => (s, file.display().to_string()),
+            Err(code) => return code,
+        },
     };
-    let name = file.display().to_string();
-    let mut argv = vec![name.clone()];
+    let mut argv = vec![file.display().to_string()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let vm = Vm::new(config(opts, argv, dir));

@@ -36,6 +36,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/concurrent/futures/_base.mini"),
     ),
     (
+        "concurrent/futures/process.mini",
+        include_str!("../../lib/concurrent/futures/process.mini"),
+    ),
+    (
         "concurrent/futures/thread.mini",
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
@@ -52,6 +56,42 @@ static FILES: &[(&str, &str)] = &[
     (
         "logging/__init__.mini",
         include_str!("../../lib/logging/__init__.mini"),
+    ),
+    (
+        "multiprocessing/__init__.mini",
+        include_str!("../../lib/multiprocessing/__init__.mini"),
+    ),
+    (
+        "multiprocessing/connection.mini",
+        include_str!("../../lib/multiprocessing/connection.mini"),
+    ),
+    (
+        "multiprocessing/context.mini",
+        include_str!("../../lib/multiprocessing/context.mini"),
+    ),
+    (
+        "multiprocessing/pool.mini",
+        include_str!("../../lib/multiprocessing/pool.mini"),
+    ),
+    (
+        "multiprocessing/process.mini",
+        include_str!("../../lib/multiprocessing/process.mini"),
+    ),
+    (
+        "multiprocessing/queues.mini",
+        include_str!("../../lib/multiprocessing/queues.mini"),
+    ),
+    (
+        "multiprocessing/spawn.mini",
+        include_str!("../../lib/multiprocessing/spawn.mini"),
+    ),
+    (
+        "multiprocessing/synchronize.mini",
+        include_str!("../../lib/multiprocessing/synchronize.mini"),
+    ),
+    (
+        "multiprocessing/util.mini",
+        include_str!("../../lib/multiprocessing/util.mini"),
     ),
     ("operator.mini", include_str!("../../lib/operator.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),

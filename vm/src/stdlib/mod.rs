@@ -12,6 +12,7 @@ pub mod importlib;
 pub mod io;
 pub mod math;
 pub mod minilib;
+pub mod mp;
 pub mod os;
 pub mod pipe;
 pub mod queue;
@@ -50,6 +51,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "sys" => Some(sys::module()),
         "_random" => Some(random::module()),
         "_subprocess" => Some(subprocess::module()),
+        "_multiprocessing" => Some(mp::module()),
         "atexit" => Some(atexit::module()),
         "io" => Some(io::module()),
         "tempfile" => Some(tempfile::module()),

@@ -38,6 +38,8 @@ pub fn module() -> Ref<Module> {
         ("maxsize", Value::Int(i64::MAX)),
         ("version", Value::str("3.11.0 (minivm)")),
         ("platform", Value::str(std::env::consts::OS)),
+        // The minivm binary, so `multiprocessing` can start a fresh interpreter as a child.
+        ("executable", Value::string(crate::stdlib::mp::executable())),
         (
             "byteorder",
             Value::str(if cfg!(target_endian = "little") {

@@ -1,0 +1,497 @@
+//! `_multiprocessing`, the native half of `multiprocessing` (stage 4, the VM's standard library):
+//! pipes carrying length-prefixed messages between processes, pipes of tokens that serve as
+//! locks and semaphores shared by processes, descriptors handed to a child, and the child's side
+//! of the *spawn* start method (running the parent's main script as `__mp_main__`).
+//! `Process`, `Queue`, `Pool` and the rest are written in the mini language in
+//! `vm/lib/multiprocessing/`, as CPython's are Python code over `_multiprocessing` and `_posixshmem`.
+//!
+//! Everything here works on plain descriptor numbers, as CPython's `Connection` does with its
+//! `_handle`: the mini-language objects own them and close them. Every wait (for a message, for
+//! room to write, for a token) is a `poll(2)` with the GIL released, cut into slices so that
+//! Ctrl-C in the main thread ends it.
+
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+
+use crate::builtins::args::{to_index, Sig, Style};
+use crate::builtins::bytes_methods::arg_bytes;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{Dict, Module};
+use crate::stdlib::os::os_error;
+use crate::stdlib::select::poll_fds;
+use crate::stdlib::sync::seconds;
+use crate::stdlib::{func, make_module};
+use crate::value::Value;
+use crate::{err, PyErr, PyResult};
+
+/// Bytes read or written per wait: a pipe that polls writable has room for at least `PIPE_BUF`.
+const CHUNK: usize = 4096;
+/// Messages larger than this are refused (CPython's limit for its 4-byte header is 2 GiB; a
+/// teaching VM keeps them in memory several times over).
+const MAX_MESSAGE: usize = 1 << 30;
+
+pub fn module() -> Ref<Module> {
+    make_module(
+        "_multiprocessing",
+        vec![
+            ("pipe", func("pipe", pipe)),
+            ("dup_inheritable", func("dup_inheritable", dup_inheritable)),
+            ("close", func("close", close)),
+            ("set_cloexec", func("set_cloexec", set_cloexec)),
+            ("watch_parent", func("watch_parent", watch_parent)),
+            ("send_bytes", func("send_bytes", send_bytes)),
+            ("recv_bytes", func("recv_bytes", recv_bytes)),
+            ("poll", func("poll", poll)),
+            ("wait", func("wait", wait)),
+            ("tokens", func("tokens", tokens)),
+            ("take_token", func("take_token", take_token)),
+            ("put_token", func("put_token", put_token)),
+            ("has_token", func("has_token", has_token)),
+            ("run_main_as", func("run_main_as", run_main_as)),
+            ("alias_module", func("alias_module", alias_module)),
+            ("child_flags", func("child_flags", child_flags)),
+        ],
+    )
+}
+
+fn os_err(e: impl Into<std::io::Error>) -> PyErr {
+    os_error(&e.into(), None)
+}
+
+fn fd_arg(v: Option<&Value>) -> PyResult<RawFd> {
+    let n = to_index(v.unwrap_or(&Value::None))?;
+    RawFd::try_from(n).map_err(|_| os_err(Errno::EBADF))
+}
+
+/// A timeout in seconds: `None` waits forever, zero or less does not block.
+fn timeout_of(v: Option<&Value>) -> PyResult<Option<Duration>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(v) => Ok(Some(Duration::from_secs_f64(seconds(v)?.clamp(0.0, 1e9)))),
+    }
+}
+
+/// Take ownership of a new descriptor as a plain number (the mini-language object closes it).
+fn raw(fd: impl Into<OwnedFd>) -> Value {
+    Value::Int(i64::from(fd.into().into_raw_fd()))
+}
+
+/// `pipe(duplex)`: `(a, b)`, two descriptors closed on exec: a one-way pipe (`a` reads, `b`
+/// writes), or a connected pair of Unix sockets if `duplex` (both ends read and write), as
+/// CPython's `multiprocessing.Pipe`.
+fn pipe(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [duplex] = Sig::kw("pipe", &["duplex"], 1).bind::<1>(&args)?;
+    let duplex = match duplex {
+        Some(v) => interp.truthy(v)?,
+        None => false,
+    };
+    let (a, b) = if duplex {
+        let (a, b) = std::os::unix::net::UnixStream::pair().map_err(os_err)?;
+        (raw(a), raw(b))
+    } else {
+        let (r, w) = std::io::pipe().map_err(os_err)?;
+        (raw(r), raw(w))
+    };
+    Ok(Value::tuple(vec![a, b]))
+}
+
+/// `dup_inheritable(fd)`: a copy of `fd` that a child started next inherits (`dup(2)` clears
+/// close-on-exec). What CPython's spawn does with `pass_fds`: the pickled object names the copy.
+fn dup_inheritable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("dup_inheritable", &["fd"], 1).bind::<1>(&args)?;
+    let copy = nix::unistd::dup(fd_arg(fd)?).map_err(os_err)?;
+    Ok(Value::Int(i64::from(copy)))
+}
+
+fn close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("close", &["fd"], 1).bind::<1>(&args)?;
+    nix::unistd::close(fd_arg(fd)?).map_err(os_err)?;
+    Ok(Value::None)
+}
+
+/// `set_cloexec(fd)`: a descriptor a child inherited is not passed on to its own children.
+fn set_cloexec(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("set_cloexec", &["fd"], 1).bind::<1>(&args)?;
+    fcntl(
+        fd_arg(fd)?,
+        FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map_err(os_err)?;
+    Ok(Value::None)
+}
+
+/// `watch_parent(fd)`: in a child, end this process as soon as `fd` (the read end of a pipe
+/// whose write end only the parent holds) reaches its end: the parent has died, and a child
+/// must not live on as an orphan. A plain Rust thread, outside the interpreter.
+fn watch_parent(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("watch_parent", &["fd"], 1).bind::<1>(&args)?;
+    let fd = fd_arg(fd)?;
+    let watcher = move || loop {
+        let mut fds = [libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if matches!(poll_fds(&mut fds, None, None), Ok(n) if n > 0) {
+            std::process::exit(1);
+        }
+    };
+    std::thread::Builder::new()
+        .name("mp-parent-watch".into())
+        .stack_size(64 * 1024)
+        .spawn(watcher)
+        .map_err(os_err)?;
+    Ok(Value::None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting with the GIL released
+
+/// What one wait for a descriptor ended with.
+enum Ready {
+    Yes,
+    TimedOut,
+    Interrupted,
+}
+
+/// Wait until `fd` is ready for `events` (or has hung up), `timeout` passes, or Ctrl-C.
+fn wait_fd(
+    interp: &mut Interp,
+    fd: RawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> Ready {
+    let vm = interp.vm.clone();
+    let main = interp.is_main;
+    interp.allow_threads(|| {
+        let interrupt = main.then_some(&vm.interrupted);
+        let mut fds = [libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        }];
+        match poll_fds(&mut fds, timeout, interrupt) {
+            Ok(n) if n > 0 => Ready::Yes,
+            // A poll error (a closed descriptor) shows up in the read or write that follows.
+            Err(_) => Ready::Yes,
+            Ok(_) if interrupt.is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) => {
+                Ready::Interrupted
+            }
+            Ok(_) => Ready::TimedOut,
+        }
+    })
+}
+
+/// Wait until `fd` is ready, raising `KeyboardInterrupt` on Ctrl-C; false on timeout.
+fn ready(
+    interp: &mut Interp,
+    fd: RawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> PyResult<bool> {
+    match wait_fd(interp, fd, events, timeout) {
+        Ready::Yes => Ok(true),
+        Ready::TimedOut => Ok(false),
+        Ready::Interrupted => interp.check_interrupt().map(|()| false),
+    }
+}
+
+/// Write all of `data`, waiting for room with the GIL released.
+fn write_all(interp: &mut Interp, fd: RawFd, data: &[u8]) -> PyResult<()> {
+    let mut done = 0;
+    while done < data.len() {
+        if !ready(interp, fd, libc::POLLOUT, None)? {
+            continue;
+        }
+        let end = data.len().min(done + CHUNK);
+        match nix::unistd::write(fd, &data[done..end]) {
+            Ok(n) => done += n,
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(e) => return Err(os_err(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Read exactly `n` bytes, waiting with the GIL released. `Ok(None)` if the writer closed its end
+/// before the first byte.
+fn read_exact(interp: &mut Interp, fd: RawFd, n: usize) -> PyResult<Option<Vec<u8>>> {
+    let mut out = vec![0u8; n];
+    let mut done = 0;
+    while done < n {
+        if !ready(interp, fd, libc::POLLIN, None)? {
+            continue;
+        }
+        let end = n.min(done + 16 * CHUNK);
+        match nix::unistd::read(fd, &mut out[done..end]) {
+            Ok(0) if done == 0 => return Ok(None),
+            Ok(0) => return Err(err!(OSError, "got end of file during message")),
+            Ok(k) => done += k,
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(e) => return Err(os_err(e)),
+        }
+    }
+    Ok(Some(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages: a 4-byte big-endian length, then the bytes (CPython's `Connection` framing)
+
+/// `send_bytes(fd, data)`: write one message.
+fn send_bytes(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, data] = Sig::kw("send_bytes", &["fd", "data"], 2).bind::<2>(&args)?;
+    let fd = fd_arg(fd)?;
+    let data = arg_bytes(data.unwrap_or(&Value::None))?;
+    if data.len() > MAX_MESSAGE {
+        return Err(err!(
+            ValueError,
+            "message too long for minivm's multiprocessing"
+        ));
+    }
+    let mut msg = Vec::with_capacity(4 + data.len());
+    msg.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    msg.extend_from_slice(&data);
+    write_all(interp, fd, &msg)?;
+    Ok(Value::None)
+}
+
+/// `recv_bytes(fd)`: the next message; `EOFError` if the other end is closed and nothing is left.
+fn recv_bytes(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("recv_bytes", &["fd"], 1).bind::<1>(&args)?;
+    let fd = fd_arg(fd)?;
+    let Some(header) = read_exact(interp, fd, 4)? else {
+        return Err(PyErr::with_args(
+            crate::object::ExcKind::EOFError,
+            Vec::new(),
+        ));
+    };
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    if len > MAX_MESSAGE {
+        return Err(err!(OSError, "bad message length"));
+    }
+    match read_exact(interp, fd, len)? {
+        Some(body) => Ok(Value::bytes(body)),
+        None if len == 0 => Ok(Value::bytes(Vec::new())),
+        None => Err(err!(OSError, "got end of file during message")),
+    }
+}
+
+/// `poll(fd, timeout)`: whether a message (or the end of the stream) can be read within
+/// `timeout` seconds (`None`: wait as long as it takes).
+fn poll(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, timeout] = Sig::kw("poll", &["fd", "timeout"], 2).bind::<2>(&args)?;
+    let fd = fd_arg(fd)?;
+    let timeout = timeout_of(timeout)?;
+    Ok(Value::Bool(ready(interp, fd, libc::POLLIN, timeout)?))
+}
+
+/// `wait(fds, timeout)`: the descriptors of `fds` that are readable or hung up (a process's
+/// sentinel when it ends), waiting up to `timeout` seconds for one (CPython's
+/// `multiprocessing.connection.wait`, over numbers).
+fn wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fds, timeout] = Sig::kw("wait", &["fds", "timeout"], 2).bind::<2>(&args)?;
+    let mut polled = Vec::new();
+    for v in interp.collect_iter(fds.unwrap_or(&Value::None))? {
+        polled.push(libc::pollfd {
+            fd: fd_arg(Some(&v))?,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+    let deadline = timeout_of(timeout)?.and_then(|t| Instant::now().checked_add(t));
+    let vm = interp.vm.clone();
+    loop {
+        let main = interp.is_main;
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let n =
+            interp.allow_threads(|| poll_fds(&mut polled, left, main.then_some(&vm.interrupted)));
+        let n = n.map_err(os_err)?;
+        if n > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        interp.check_interrupt()?;
+    }
+    let out = polled
+        .iter()
+        .filter(|p| p.revents != 0)
+        .map(|p| Value::Int(i64::from(p.fd)))
+        .collect();
+    Ok(Value::list(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: a semaphore shared by processes is a pipe holding one byte per free unit
+
+/// `tokens(n)`: `(r, w)`, a pipe holding `n` tokens whose read end does not block.
+fn tokens(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [n] = Sig::kw("tokens", &["n"], 1).bind::<1>(&args)?;
+    let n = to_index(n.unwrap_or(&Value::None))?;
+    let (r, w) = std::io::pipe().map_err(os_err)?;
+    let (r, w) = (
+        OwnedFd::from(r).into_raw_fd(),
+        OwnedFd::from(w).into_raw_fd(),
+    );
+    let setup = || -> nix::Result<()> {
+        fcntl(r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        fcntl(w, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        for _ in 0..n.max(0) {
+            nix::unistd::write(w, b"t")?;
+        }
+        Ok(())
+    };
+    if let Err(e) = setup() {
+        let _ = nix::unistd::close(r);
+        let _ = nix::unistd::close(w);
+        return Err(match e {
+            Errno::EAGAIN => err!(
+                ValueError,
+                "minivm: at most 65536 units in a semaphore shared by processes"
+            ),
+            e => os_err(e),
+        });
+    }
+    Ok(Value::tuple(vec![
+        Value::Int(i64::from(r)),
+        Value::Int(i64::from(w)),
+    ]))
+}
+
+/// `take_token(fd, block, timeout)`: take one token, waiting for it if `block` (up to
+/// `timeout` seconds, `None` forever). False if none came.
+fn take_token(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, block, timeout] =
+        Sig::kw("take_token", &["fd", "block", "timeout"], 3).bind::<3>(&args)?;
+    let fd = fd_arg(fd)?;
+    let block = match block {
+        Some(v) => interp.truthy(v)?,
+        None => false,
+    };
+    let deadline = match timeout_of(timeout)? {
+        Some(t) if block => Some(Instant::now().checked_add(t).unwrap_or_else(Instant::now)),
+        Some(_) => Some(Instant::now()),
+        None if block => None,
+        None => Some(Instant::now()),
+    };
+    loop {
+        let mut byte = [0u8];
+        match nix::unistd::read(fd, &mut byte) {
+            Ok(1) => return Ok(Value::Bool(true)),
+            Ok(_) => return Err(err!(OSError, "minivm: the semaphore's pipe was closed")),
+            Err(Errno::EAGAIN | Errno::EINTR) => {}
+            Err(e) => return Err(os_err(e)),
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return Ok(Value::Bool(false));
+        }
+        // Another process may take the token between the poll and the read: then wait again.
+        ready(interp, fd, libc::POLLIN, left)?;
+    }
+}
+
+/// `put_token(fd)`: give one token back; `ValueError` if the pipe is full.
+fn put_token(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("put_token", &["fd"], 1).bind::<1>(&args)?;
+    match nix::unistd::write(fd_arg(fd)?, b"t") {
+        Ok(_) => Ok(Value::None),
+        Err(Errno::EAGAIN) => Err(err!(
+            ValueError,
+            "semaphore or lock released too many times"
+        )),
+        Err(e) => Err(os_err(e)),
+    }
+}
+
+/// `has_token(fd)`: whether a token is free right now (without taking it).
+fn has_token(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("has_token", &["fd"], 1).bind::<1>(&args)?;
+    let fd = fd_arg(fd)?;
+    Ok(Value::Bool(ready(
+        interp,
+        fd,
+        libc::POLLIN,
+        Some(Duration::ZERO),
+    )?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child's side of spawn
+
+/// Register `module` under `name` too (replacing what `name` was).
+fn register(interp: &Interp, name: &str, module: &Ref<Module>) {
+    let mut modules = interp.vm.modules.lock();
+    modules.retain(|(n, _)| n.as_ref() != name);
+    modules.push((Arc::from(name), module.clone()));
+}
+
+/// `run_main_as(path)`: in a spawned child, run the parent's main script as the module
+/// `__mp_main__`, also known as `__main__` (as CPython's `spawn.prepare` does), so that its
+/// `if __name__ == "__main__":` block is skipped and its functions and classes can be unpickled.
+fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path] = Sig::kw("run_main_as", &["path"], 1).bind::<1>(&args)?;
+    let Some(Value::Str(path)) = path else {
+        return Err(err!(TypeError, "run_main_as() needs a path"));
+    };
+    let path = path.as_str().to_string();
+    let bytes = std::fs::read(&path).map_err(|e| os_error(&e, Some(&path)))?;
+    let src = minivm_compiler::decode_source(&bytes, &path, minivm_compiler::Origin::Import)
+        .map_err(|_| err!(SyntaxError, "minivm: can't decode the main script '{path}'"))?;
+    let code = minivm_compiler::compile_source(&src, &path, minivm_compiler::Mode::File)
+        .map_err(|e| err!(SyntaxError, "{}", e.render(&path, &src).trim_end()))?;
+    interp.vm.add_source(&path, &src);
+    let globals = Ref::new(Dict::new());
+    globals.set_str("__name__", Value::str("__mp_main__"));
+    globals.set_str("__file__", Value::str(&path));
+    let module = Ref::new(Module {
+        name: Arc::from("__mp_main__"),
+        dict: globals.clone(),
+    });
+    register(interp, "__mp_main__", &module);
+    register(interp, "__main__", &module);
+    crate::run_code(interp, code, globals)?;
+    Ok(Value::Module(module))
+}
+
+/// `alias_module(name, module)`: make `import name` find `module` (the parent's `__mp_main__`
+/// is its `__main__`, so objects a child pickles from its main module unpickle here).
+fn alias_module(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name, module] = Sig::kw("alias_module", &["name", "module"], 2).bind::<2>(&args)?;
+    match (name, module) {
+        (Some(Value::Str(name)), Some(Value::Module(m))) => {
+            register(interp, name.as_str(), m);
+            Ok(Value::None)
+        }
+        _ => Err(err!(TypeError, "alias_module() needs a name and a module")),
+    }
+}
+
+/// `child_flags()`: the command-line options that give a child this interpreter's settings
+/// (GIL mode, switch and check intervals).
+fn child_flags(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("child_flags", Style::NoArgs, &[], 0).check(&args)?;
+    let gil = &interp.vm.gil;
+    let mode = match gil.mode() {
+        crate::gil::GilMode::On => "on",
+        crate::gil::GilMode::Off => "off",
+        crate::gil::GilMode::Old => "old",
+    };
+    let flags = [
+        format!("--gil={mode}"),
+        format!("--switch-interval={}", gil.interval().as_secs_f64()),
+        format!("--check-interval={}", gil.check_interval()),
+    ];
+    Ok(Value::list(flags.iter().map(|f| Value::str(f)).collect()))
+}
+
+/// `sys.executable`: the path of the running minivm binary (`''` if the OS cannot tell, as
+/// CPython).
+pub fn executable() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
