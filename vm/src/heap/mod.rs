@@ -223,6 +223,20 @@ impl<T> Ref<T> {
         &this.heap_box().value
     }
 
+    /// The object itself, mutable, when this is its only reference (count 1, as `Arc::get_mut`):
+    /// a change cannot be seen by anything else. How `s += t` extends a string nobody else holds
+    /// in place (CPython's `unicode_concatenate`) instead of copying it.
+    pub fn get_mut(this: &mut Ref<T>) -> Option<&mut T> {
+        // Acquire pairs with the Release decrement of the other references' drops (free-threaded
+        // model), so their last accesses happen before ours.
+        if this.heap_box().header.count.load(Ordering::Acquire) != 1 {
+            return None;
+        }
+        // SAFETY: the count is 1, so `this` is the only reference (no other thread can make a new
+        // one without having one), and `&mut this` rules out any other borrow through it.
+        Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+    }
+
     /// The current reference count (for tests and `sys.getrefcount`-style tools).
     pub fn count(this: &Ref<T>) -> usize {
         this.heap_box().header.count.load(Ordering::Relaxed)

@@ -1,14 +1,17 @@
 //! Attributes: `obj.name` lookup (instance dict, then the class chain, binding methods), assignment,
 //! deletion, `super()`, and building classes from a class body.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::heap::Ref;
+use crate::interp::code::InlineCache;
 use crate::interp::frame::Frame;
 use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    class_of, type_name, types, Class, Instance, NativeFunction, Payload, TypeKind,
+    class_of, type_name, types, AttrMap, Class, Instance, NameRef, NativeFunction, Payload,
+    TypeKind, DICTLESS, HAS_PROPERTY, HAS_SETATTR,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -90,6 +93,65 @@ impl Interp {
                 }
             }
         }
+    }
+
+    /// `LoadAttr` with its inline cache (`interp/code.rs`). On a plain instance (no property,
+    /// slot or `__set__` descriptor anywhere in its class chain) an attribute of the instance is
+    /// read at the index it had last time, and a method comes from the class's lookup cache at
+    /// its hinted index: no hashing, no string comparison. Anything else takes `getattr`.
+    pub(crate) fn load_attr_cached(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> PyResult<Value> {
+        if let Some(inst) = plain_instance(obj, HAS_PROPERTY) {
+            if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
+                return Ok(v);
+            }
+            if let Some(f @ Value::Function(_)) = inst.class.lookup_hinted(name, &cache.class_hint)
+            {
+                return Ok(self.bind(obj.clone(), f));
+            }
+        }
+        self.getattr(obj, name)
+    }
+
+    /// `StoreAttr` with its inline cache: on a plain instance of a class without data
+    /// descriptors, `__setattr__` or `__slots__`, overwrite the attribute at its index of last
+    /// time, or add it keyed by the instruction's interned name (no key allocated).
+    pub(crate) fn store_attr_cached(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        v: Value,
+        cache: &InlineCache,
+    ) -> PyResult<()> {
+        let Some(inst) = plain_instance(obj, HAS_PROPERTY | HAS_SETATTR | DICTLESS) else {
+            return self.setattr(obj, name, v);
+        };
+        let mut dict = inst.dict.lock();
+        let hint = cache.word.load(Ordering::Relaxed) as usize;
+        let i = match dict.get_index_mut(hint) {
+            Some((k, _)) if Arc::ptr_eq(k, name) => Some(hint),
+            _ => dict.get_index_of(&NameRef(name)),
+        };
+        let old = match i.and_then(|i| dict.get_index_mut(i)) {
+            Some((_, slot)) => Some(std::mem::replace(slot, v)),
+            None => {
+                let (i, _) = dict.insert_full(name.clone(), v);
+                cache.word.store(i as u64, Ordering::Relaxed);
+                None
+            }
+        };
+        if let Some(i) = i {
+            cache.word.store(i as u64, Ordering::Relaxed);
+        }
+        drop(dict);
+        if let Some(old) = old {
+            old.discard();
+        }
+        Ok(())
     }
 
     fn instance_getattr(
@@ -654,4 +716,33 @@ fn no_attr(obj: &Value, name: &str) -> PyErr {
         "'{}' object has no attribute '{name}'",
         type_name(obj)
     )
+}
+
+/// `obj` as an instance of a user class with no payload (not an exception, `super()`,
+/// property, native or built-in-subclass object) whose class chain has none of the
+/// `attr_flags` in `excluded`: one whose attributes the inline-cached paths may handle.
+pub(crate) fn plain_instance(obj: &Value, excluded: u64) -> Option<&Ref<Instance>> {
+    match obj {
+        Value::Instance(inst)
+            if matches!(inst.payload, Payload::None)
+                && !inst.class.builtin
+                && inst.class.attr_flags() & excluded == 0 =>
+        {
+            Some(inst)
+        }
+        _ => None,
+    }
+}
+
+/// `dict[name]` trying the index `hint` first (a key that is the same interned name is a hit);
+/// on a miss by hint, a hashed lookup that records the index found.
+pub(crate) fn dict_get_hinted(dict: &AttrMap, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {
+    if let Some((k, v)) = dict.get_index(hint.load(Ordering::Relaxed) as usize) {
+        if Arc::ptr_eq(k, name) {
+            return Some(v.clone());
+        }
+    }
+    let (i, _, v) = dict.get_full(&NameRef(name))?;
+    hint.store(i as u64, Ordering::Relaxed);
+    Some(v.clone())
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags};
 
 use crate::heap::Ref;
-use crate::interp::code::Code;
+use crate::interp::code::{Code, InlineCache};
 use crate::interp::frame::Frame;
 use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    type_name, AttrMap, BoundMethod, CellObj, Dict, Function, GenStatus, Generator, TypeKind,
+    type_name, AttrMap, BoundMethod, CellObj, Dict, Function, GenStatus, Generator, NameRef,
+    TypeKind,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -72,37 +73,37 @@ impl Interp {
         &mut self,
         frame: &mut Frame,
         fpos: usize,
-        kw: &[(Arc<str>, Value)],
     ) -> PyResult<Option<Box<Frame>>> {
         let func = match &frame.stack[fpos] {
             Value::Function(f) if !f.code.obj.flags.generator => f.clone(),
             _ => return Ok(None),
         };
-        let callee = self.new_frame(&func, &frame.stack[fpos + 1..], kw)?;
+        let callee = self.new_frame_from_stack(&func, &mut frame.stack, fpos + 1)?;
         frame.stack.truncate(fpos);
         Ok(Some(callee))
     }
 
     /// `obj.name(args)` where `obj.name` is a Python function found on the class: a new frame with
-    /// `obj` as the first argument, without building a bound method.
+    /// `obj` as the first argument, without building a bound method. The class lookup goes
+    /// through the instruction's inline cache.
     pub(crate) fn try_push_method(
         &mut self,
         frame: &mut Frame,
         opos: usize,
-        name: &str,
+        name: &Arc<str>,
+        cache: &InlineCache,
     ) -> PyResult<Option<Box<Frame>>> {
         let Value::Instance(inst) = &frame.stack[opos] else {
             return Ok(None);
         };
-        if inst.dict.lock().contains_key(name) {
+        if inst.dict.lock().contains_key(&NameRef(name)) {
             return Ok(None);
         }
-        let func = match inst.class.lookup(name) {
+        let func = match inst.class.lookup_hinted(name, &cache.class_hint) {
             Some(Value::Function(f)) if !f.code.obj.flags.generator => f,
             _ => return Ok(None),
         };
-        let callee = self.new_frame(&func, &frame.stack[opos..], &[])?;
-        frame.stack.truncate(opos);
+        let callee = self.new_frame_from_stack(&func, &mut frame.stack, opos)?;
         Ok(Some(callee))
     }
 
@@ -223,9 +224,46 @@ impl Interp {
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Box<Frame>> {
+        let mut frame = self.blank_frame(func);
+        let obj = &func.code.obj;
+        if kw.is_empty() && binds_simply(obj, args.len()) {
+            frame.locals.extend_from_slice(args);
+        } else {
+            frame
+                .locals
+                .resize(func.code.nlocals.max(obj.total_params()), Value::Undefined);
+            if let Err(e) = self.bind_args(func, &mut frame.locals, args, kw) {
+                self.recycle(frame);
+                return Err(e);
+            }
+        }
+        self.finish_frame(func, &mut frame);
+        Ok(frame)
+    }
+
+    /// As `new_frame` with the arguments `stack[start..]`, which leave the stack. In the common
+    /// case they move into the new frame's slots, without touching their reference counts.
+    pub(crate) fn new_frame_from_stack(
+        &mut self,
+        func: &Ref<Function>,
+        stack: &mut Vec<Value>,
+        start: usize,
+    ) -> PyResult<Box<Frame>> {
+        if !binds_simply(&func.code.obj, stack.len().saturating_sub(start)) {
+            let frame = self.new_frame(func, stack.get(start..).unwrap_or(&[]), &[]);
+            stack.truncate(start);
+            return frame;
+        }
+        let mut frame = self.blank_frame(func);
+        frame.locals.extend(stack.drain(start..));
+        self.finish_frame(func, &mut frame);
+        Ok(frame)
+    }
+
+    /// A frame for `func` with no locals yet: a finished frame's box and vectors reused, so a
+    /// call allocates nothing in the common case.
+    fn blank_frame(&mut self, func: &Ref<Function>) -> Box<Frame> {
         let code = &func.code;
-        let obj = &code.obj;
-        // Reuse a finished frame's box and vectors: a call allocates nothing in the common case.
         let mut frame = match self.frame_pool.pop() {
             Some(mut f) => {
                 f.code = code.clone();
@@ -247,25 +285,18 @@ impl Interp {
                 saved_exc: self.cur_exc.clone(),
             }),
         };
-        frame.stack.reserve(obj.max_stack as usize + 2);
-        let locals = &mut frame.locals;
-        let argcount = obj.argcount as usize;
-        let simple = kw.is_empty()
-            && args.len() == argcount
-            && obj.kwonlyargcount == 0
-            && !obj.flags.varargs
-            && !obj.flags.varkeywords;
-        if simple {
-            locals.extend_from_slice(args);
-            locals.resize(code.nlocals.max(argcount), Value::Undefined);
-        } else {
-            locals.resize(code.nlocals.max(obj.total_params()), Value::Undefined);
-            if let Err(e) = self.bind_args(func, &mut frame.locals, args, kw) {
-                self.recycle(frame);
-                return Err(e);
-            }
-        }
-        for (i, _) in obj.cellvars.iter().enumerate() {
+        frame.stack.reserve(code.obj.max_stack as usize + 2);
+        frame
+    }
+
+    /// After the parameters are bound: empty slots for the other locals, and the cells (a
+    /// captured parameter's cell starts with the argument).
+    fn finish_frame(&mut self, func: &Ref<Function>, frame: &mut Frame) {
+        let obj = &func.code.obj;
+        frame
+            .locals
+            .resize(func.code.nlocals.max(frame.locals.len()), Value::Undefined);
+        for i in 0..obj.cellvars.len() {
             let init = match obj.cell2arg.get(i).copied().flatten() {
                 Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
                 None => Value::Undefined,
@@ -273,7 +304,6 @@ impl Interp {
             frame.cells.push(Ref::new(CellObj::new(init)));
         }
         frame.cells.extend(func.closure.iter().cloned());
-        Ok(frame)
     }
 
     /// The general argument binder: positional, keyword, defaults, `*args`, `**kwargs`, with
@@ -758,4 +788,13 @@ fn missing_error(fname: &str, what: &str, missing: &[String]) -> PyErr {
         "{fname}() missing {} required {what} argument{s}: {list}",
         missing.len()
     )
+}
+
+/// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no
+/// keyword-only parameters and no `*args`/`**kwargs` (so they are the first local slots as is)?
+fn binds_simply(code: &minivm_compiler::bytecode::CodeObject, nargs: usize) -> bool {
+    nargs == code.argcount as usize
+        && code.kwonlyargcount == 0
+        && !code.flags.varargs
+        && !code.flags.varkeywords
 }

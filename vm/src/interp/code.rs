@@ -1,11 +1,12 @@
 //! Code loaded for execution: a compiler `CodeObject` with its constants turned into runtime values once.
 
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
 
 use minivm_compiler::bytecode::{CodeObject, Constant, Op};
 
 use crate::heap::Ref;
-use crate::object::HashKey;
+use crate::object::{intern_name, HashKey};
 use crate::value::Value;
 
 pub struct Code {
@@ -20,9 +21,25 @@ pub struct Code {
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub nlocals: usize,
-    /// Per-instruction cache of where `LoadGlobal`/`StoreGlobal` found their name
-    /// (see `interp/globals.rs`).
-    pub global_cache: Box<[std::sync::atomic::AtomicU64]>,
+    /// One inline cache per instruction (most stay unused): where `LoadGlobal`/`StoreGlobal`,
+    /// `LoadAttr`/`StoreAttr` and `CallMethod` found their name last time.
+    pub cache: Box<[InlineCache]>,
+}
+
+/// An instruction's inline cache (as CPython 3.11's, PEP 659): hints about where the
+/// instruction's name was found last time, so that the next run of the instruction can go
+/// straight there instead of hashing the name. A hint is only ever an index, and the entry
+/// it points at is checked (its key is the name, its table is current) before it is used: a
+/// stale hint, or one written by another thread at the same moment (`--gil off`), costs a
+/// full lookup, never a wrong answer. Hence relaxed atomics and no lock.
+#[derive(Default)]
+pub struct InlineCache {
+    /// Globals (`interp/globals.rs`): where and in which dict. Attributes (`interp/attr.rs`):
+    /// the index of the attribute in the instance's attribute table.
+    pub word: AtomicU64,
+    /// Attributes and methods: the index of the answer in the class's lookup cache
+    /// (`Class::lookup_hinted`).
+    pub class_hint: AtomicU32,
 }
 
 impl Code {
@@ -41,7 +58,7 @@ impl Code {
                 }
             }
         }
-        let names: Vec<Arc<str>> = obj.names.iter().map(|n| Arc::from(n.as_str())).collect();
+        let names: Vec<Arc<str>> = obj.names.iter().map(|n| intern_name(n)).collect();
         Ref::new(Code {
             ops: obj.code.clone().into_boxed_slice(),
             consts: consts.into_boxed_slice(),
@@ -58,11 +75,7 @@ impl Code {
             name: Arc::from(obj.name.as_str()),
             qualname: Arc::from(obj.qualname.as_str()),
             nlocals: obj.varnames.len(),
-            global_cache: obj
-                .code
-                .iter()
-                .map(|_| std::sync::atomic::AtomicU64::new(0))
-                .collect(),
+            cache: obj.code.iter().map(|_| InlineCache::default()).collect(),
             obj,
         })
     }

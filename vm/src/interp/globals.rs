@@ -1,7 +1,7 @@
 //! Global variables with a per-instruction cache: `LoadGlobal`/`StoreGlobal` remember where the
 //! name was found last time, so a loop at module level does not hash the name on every access.
 //!
-//! A cache word per instruction (in `Code::global_cache`), 0 when empty:
+//! The instruction's inline cache word (`Code::cache`, see `interp/code.rs`), 0 when empty:
 //! * bit 63 set: the name is in the module's globals at entry index `low 32 bits`; the entry's key
 //!   is checked on every use, so a stale index just falls back to the full lookup;
 //! * bit 62 set: the name is a builtin at index `low 32 bits` of the builtins dict, and was absent
@@ -41,7 +41,7 @@ impl Interp {
         ip: usize,
     ) -> PyResult<Value> {
         let key = &code.name_keys[n as usize];
-        let slot = code.global_cache.get(ip);
+        let slot = code.cache.get(ip).map(|c| &c.word);
         let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
         if cached & IN_GLOBALS != 0 {
             let map = globals.map.lock();
@@ -89,7 +89,7 @@ impl Interp {
         v: Value,
     ) {
         let key = &code.name_keys[n as usize];
-        let slot = code.global_cache.get(ip);
+        let slot = code.cache.get(ip).map(|c| &c.word);
         let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
         if cached & IN_GLOBALS != 0 {
             let mut map = globals.map.lock();

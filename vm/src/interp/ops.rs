@@ -807,3 +807,41 @@ fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
         _ => Value::None,
     })
 }
+
+/// `s + t` or `s += t` on two strs when the next instruction stores the result into the local
+/// slot that holds `s` (`s += t` in a loop): that slot's reference goes first, and when `s` then
+/// has no other reference it is extended in place, as CPython's `unicode_concatenate` does, so
+/// building a string piece by piece is linear instead of quadratic. Gives `a` back otherwise.
+pub(crate) fn concat_in_place(
+    frame: &mut crate::interp::frame::Frame,
+    next: Option<&minivm_compiler::bytecode::Op>,
+    a: Value,
+    b: &Value,
+) -> Result<Value, Value> {
+    use minivm_compiler::bytecode::Op;
+    let (Value::Str(s), Value::Str(t), Some(&Op::StoreLocal(l))) = (&a, b, next) else {
+        return Err(a);
+    };
+    let Some(slot) = frame.locals.get_mut(l.0 as usize) else {
+        return Err(a);
+    };
+    if !matches!(&*slot, Value::Str(held) if Ref::ptr_eq(held, s)) {
+        return Err(a);
+    }
+    let t = t.clone();
+    std::mem::take(slot).discard();
+    let Value::Str(mut s) = a else {
+        return Err(a);
+    };
+    match Ref::get_mut(&mut s) {
+        Some(text) => {
+            text.push_str(&t);
+            Ok(Value::Str(s))
+        }
+        None => {
+            // Shared after all: put the slot back as it was.
+            *slot = Value::Str(s.clone());
+            Err(Value::Str(s))
+        }
+    }
+}

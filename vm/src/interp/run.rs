@@ -256,9 +256,8 @@ impl Interp {
                         };
                         let r = match fast {
                             Some(r) => Value::Int(r),
-                            None => self.binary(op, &a, &b)?,
+                            None => self.binary_in_frame(frame, ops, op, a, &b, false)?,
                         };
-                        a.discard();
                         b.discard();
                         frame.stack.push(r);
                     }
@@ -272,9 +271,8 @@ impl Interp {
                         };
                         let r = match fast {
                             Some(r) => Value::Int(r),
-                            None => self.inplace(op, &a, &b)?,
+                            None => self.binary_in_frame(frame, ops, op, a, &b, true)?,
                         };
-                        a.discard();
                         b.discard();
                         frame.stack.push(r);
                     }
@@ -320,13 +318,15 @@ impl Interp {
                     }
                     Op::LoadAttr(n) => {
                         let obj = pop!(frame);
-                        let r = self.getattr(&obj, &code.names[n.0 as usize])?;
+                        let cache = &code.cache[frame.ip - 1];
+                        let r = self.load_attr_cached(&obj, &code.names[n.0 as usize], cache)?;
                         frame.stack.push(r);
                     }
                     Op::StoreAttr(n) => {
                         let obj = pop!(frame);
                         let v = pop!(frame);
-                        self.setattr(&obj, &code.names[n.0 as usize], v)?;
+                        let cache = &code.cache[frame.ip - 1];
+                        self.store_attr_cached(&obj, &code.names[n.0 as usize], v, cache)?;
                     }
                     Op::BuildTuple(n) => {
                         let items = self.pop_n(frame, n)?;
@@ -418,7 +418,7 @@ impl Interp {
                     }
                     Op::Call(n) => {
                         let fpos = self.callee_pos(frame, n, 0)?;
-                        if let Some(callee) = self.try_push_call(frame, fpos, &[])? {
+                        if let Some(callee) = self.try_push_call(frame, fpos)? {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
@@ -428,7 +428,8 @@ impl Interp {
                     Op::CallMethod(name, n) => {
                         let opos = self.callee_pos(frame, n, 0)?;
                         let name = &code.names[name.0 as usize];
-                        if let Some(callee) = self.try_push_method(frame, opos, name)? {
+                        let cache = &code.cache[frame.ip - 1];
+                        if let Some(callee) = self.try_push_method(frame, opos, name, cache)? {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
@@ -511,6 +512,34 @@ impl Interp {
                 }
             }
         }
+    }
+
+    /// `Binary`/`InPlace` (`inplace`) past the int fast path: a str appended to in place when
+    /// nothing else holds it (`ops::concat_in_place`), else the general operator.
+    fn binary_in_frame(
+        &mut self,
+        frame: &mut Frame,
+        ops: &[Op],
+        op: BinOp,
+        a: Value,
+        b: &Value,
+        inplace: bool,
+    ) -> PyResult<Value> {
+        let a = match op {
+            BinOp::Add => match crate::interp::ops::concat_in_place(frame, ops.get(frame.ip), a, b)
+            {
+                Ok(r) => return Ok(r),
+                Err(a) => a,
+            },
+            _ => a,
+        };
+        let r = if inplace {
+            self.inplace(op, &a, b)
+        } else {
+            self.binary(op, &a, b)
+        };
+        a.discard();
+        r
     }
 
     pub(crate) fn peek(&self, frame: &Frame, n: u32) -> PyResult<Value> {

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use crate::heap::{ObjCell, Ref};
 
-use crate::object::AttrMap;
+use std::sync::atomic::AtomicU32;
+
+use crate::object::{AttrMap, NameRef};
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +103,9 @@ pub const DICTLESS: u64 = 4;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
 const FLAG_BITS: u32 = 3;
 
-type LookupCache = std::collections::HashMap<
+/// A class's answers of `lookup`, in the order they were first asked for (so that an index
+/// into it stays valid until the cache is emptied: the hints of `lookup_hinted`).
+type LookupCache = indexmap::IndexMap<
     Arc<str>,
     Option<Value>,
     std::hash::BuildHasherDefault<rustc_hash::FxHasher>,
@@ -255,21 +259,55 @@ impl Class {
     pub fn lookup(&self, name: &str) -> Option<Value> {
         let epoch = CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire);
         {
-            let cache = self.cache.lock();
+            let cache = self.cache.read();
             if cache.0 == epoch {
                 if let Some(v) = cache.1.get(name) {
                     return v.clone();
                 }
             }
         }
-        let found = self.lookup_uncached(name);
+        self.lookup_and_remember(Arc::from(name), epoch).1
+    }
+
+    /// As [`Class::lookup`], for an interned name held by an instruction (`LoadAttr`,
+    /// `CallMethod`) with its inline cache's `hint`: the index of the answer in this class's
+    /// lookup cache last time. A hit checks the epoch and the key's pointer, and hashes nothing.
+    /// The index is the same for every class that has the answer at that place, and checked
+    /// before use, so one hint serves an instruction that sees several classes.
+    pub fn lookup_hinted(&self, name: &Arc<str>, hint: &AtomicU32) -> Option<Value> {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed};
+        let epoch = CLASS_EPOCH.load(Acquire);
+        {
+            let cache = self.cache.read();
+            if cache.0 == epoch {
+                let i = hint.load(Relaxed) as usize;
+                if let Some((k, v)) = cache.1.get_index(i) {
+                    if Arc::ptr_eq(k, name) {
+                        return v.clone();
+                    }
+                }
+                if let Some((i, _, v)) = cache.1.get_full(&NameRef(name)) {
+                    hint.store(i as u32, Relaxed);
+                    return v.clone();
+                }
+            }
+        }
+        let (i, found) = self.lookup_and_remember(name.clone(), epoch);
+        hint.store(i as u32, Relaxed);
+        found
+    }
+
+    /// Walk the MRO for `name` and record the answer in the cache of `epoch`: (its index there,
+    /// the answer).
+    fn lookup_and_remember(&self, name: Arc<str>, epoch: u64) -> (usize, Option<Value>) {
+        let found = self.lookup_uncached(&name);
         let mut cache = self.cache.lock();
         if cache.0 != epoch {
             cache.1.clear();
             cache.0 = epoch;
         }
-        cache.1.insert(Arc::from(name), found.clone());
-        found
+        let (i, _) = cache.1.insert_full(name, found.clone());
+        (i, found)
     }
 
     /// `HAS_PROPERTY | HAS_SETATTR` bits for this class and its bases, from the lookup cache

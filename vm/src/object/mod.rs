@@ -22,7 +22,7 @@ pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
 pub use iter::{GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
 pub use module::Module;
-pub use str::{intern, PyStr};
+pub use str::{intern, intern_name, NameRef, PyStr};
 
 use crate::heap::Ref;
 use crate::value::Value;

@@ -1,11 +1,14 @@
 //! Python `str`: immutable Unicode text with a cached hash and O(1) indexing for ASCII text.
 
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::heap::Ref;
 
 pub struct PyStr {
-    s: Box<str>,
+    /// A `String` (not a `Box<str>`) so that `push_str` can grow it in place with spare capacity.
+    s: String,
     /// Number of characters (code points); equal to the byte length for ASCII text.
     char_len: usize,
     /// 0 until first computed.
@@ -50,6 +53,13 @@ impl PyStr {
         }
     }
 
+    /// Append `t` (a string nobody else can see: `Ref::get_mut`), forgetting the cached hash.
+    pub fn push_str(&mut self, t: &PyStr) {
+        self.s.push_str(&t.s);
+        self.char_len += t.char_len;
+        *self.hash.get_mut() = 0;
+    }
+
     pub fn hash(&self) -> u64 {
         let h = self.hash.load(Ordering::Relaxed);
         if h != 0 {
@@ -69,7 +79,11 @@ impl From<String> for PyStr {
             s.chars().count()
         };
         PyStr {
-            s: s.into_boxed_str(),
+            s: {
+                let mut s = s;
+                s.shrink_to_fit();
+                s
+            },
             char_len,
             hash: AtomicU64::new(0),
         }
@@ -90,4 +104,41 @@ pub fn intern(name: &str) -> Ref<PyStr> {
     t.entry(name.into())
         .or_insert_with(|| Ref::new(PyStr::new(name)))
         .clone()
+}
+
+/// One shared `Arc<str>` per distinct attribute name. Code objects intern their names when loaded
+/// and `StoreAttr` inserts that same `Arc` as the key of a new attribute, so a later lookup of the
+/// name finds the key by pointer ([`NameRef`]) and adding an attribute allocates no key string.
+pub fn intern_name(name: &str) -> Arc<str> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static TABLE: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Mutex::new(HashSet::new()));
+    let Ok(mut t) = table.lock() else {
+        return Arc::from(name);
+    };
+    if let Some(a) = t.get(name) {
+        return a.clone();
+    }
+    let a: Arc<str> = Arc::from(name);
+    t.insert(a.clone());
+    a
+}
+
+/// A name to look up in an attribute table (`AttrMap`, a class's lookup cache): it hashes as the
+/// string does, and compares equal to a key by pointer first, so an interned name skips the
+/// byte comparison.
+pub struct NameRef<'a>(pub &'a Arc<str>);
+
+impl Hash for NameRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        (**self.0).hash(h)
+    }
+}
+
+impl indexmap::Equivalent<Arc<str>> for NameRef<'_> {
+    #[inline]
+    fn equivalent(&self, key: &Arc<str>) -> bool {
+        Arc::ptr_eq(self.0, key) || **self.0 == **key
+    }
 }
