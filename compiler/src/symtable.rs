@@ -907,10 +907,6 @@ impl Builder {
 
     fn yield_here(&mut self, span: Span) -> Result<(), SyntaxError> {
         match self.cur_kind() {
-            ScopeKind::Function if self.cur().coroutine => Err(SyntaxError::syntax(
-                "asynchronous generators are not supported by minivm yet",
-                span,
-            )),
             ScopeKind::Function | ScopeKind::Lambda => {
                 self.cur().generator = true;
                 Ok(())

@@ -60,6 +60,9 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     }
     // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
     crate::stdlib::atexit::run_callbacks(&mut interp);
+    if crate::interp::coro::warnings_pending() {
+        interp.report_never_awaited(None);
+    }
     crate::stdlib::tempfile::remove_leftovers();
     interp.detach();
     flush_at_exit(vm, status)

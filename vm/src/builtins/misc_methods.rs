@@ -272,14 +272,24 @@ fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "descriptor 'throw' requires a 'generator' object"
         );
     };
-    // throw(exc) or the old throw(type[, value[, traceback]]): a value that is not an instance
-    // of the type is its constructor's argument (a tuple: its arguments).
-    let extra = rest(&args);
-    extra.no_kw("throw")?;
+    let exc = throw_exception(interp, &args, "throw")?;
+    let g = g.clone();
+    match interp.gen_throw(&g, exc)? {
+        Some(v) => Ok(v),
+        None => Err(interp.gen_stop_iteration()),
+    }
+}
+
+/// The exception `gen.throw(...)` (and `athrow`, and the awaitables' `throw`) raises:
+/// `throw(exc)` or the old `throw(type[, value[, traceback]])`, where a value that is not an
+/// instance of the type is its constructor's argument (a tuple: its arguments).
+pub(crate) fn throw_exception(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<PyErr> {
+    let extra = rest(args);
+    extra.no_kw(name)?;
     if extra.pos.is_empty() || extra.pos.len() > 3 {
         raise!(
             TypeError,
-            "throw expected at least 1 argument, got {}",
+            "{name} expected at least 1 argument, got {}",
             extra.pos.len()
         );
     }
@@ -290,17 +300,13 @@ fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         (Value::Class(c), Some(v)) => interp.instantiate(c, std::slice::from_ref(v), &[])?,
         (other, _) => other.clone(),
     };
-    let Some(exc) = PyErr::from_instance(&exc) else {
-        raise!(
+    match PyErr::from_instance(&exc) {
+        Some(e) => Ok(e),
+        None => Err(crate::err!(
             TypeError,
             "exceptions must be classes or instances deriving from BaseException, not {}",
             crate::object::type_name(&exc)
-        );
-    };
-    let g = g.clone();
-    match interp.gen_throw(&g, exc)? {
-        Some(v) => Ok(v),
-        None => Err(interp.gen_stop_iteration()),
+        )),
     }
 }
 

@@ -38,6 +38,8 @@ pub fn native(name: &'static str, f: NativeFn) -> Value {
 }
 
 /// A method table: (name, function) pairs.
+pub(crate) use misc_methods::throw_exception;
+
 pub type Methods = &'static [(&'static str, NativeFn)];
 
 fn install(cls: &Ref<Class>, methods: Methods) {
@@ -67,8 +69,15 @@ pub fn install_methods(t: &BuiltinTypes) {
     install(t.exc(ExcKind::BaseException), misc_methods::EXC_METHODS);
     install(&t.generator, misc_methods::GEN_METHODS);
     install(&t.coroutine, misc_methods::GEN_METHODS);
-    install(&t.coroutine, crate::interp::coro::CORO_METHODS);
-    install(&t.async_generator, crate::interp::coro::ASYNC_GEN_METHODS);
+    install(&t.coroutine, crate::interp::agen::CORO_METHODS);
+    install(&t.async_generator, crate::interp::agen::ASYNC_GEN_METHODS);
+    for awaitable in [
+        &t.coroutine_wrapper,
+        &t.async_gen_asend,
+        &t.async_gen_athrow,
+    ] {
+        install(awaitable, crate::interp::agen::AWAIT_METHODS);
+    }
     install(&t.property, misc_methods::PROPERTY_METHODS);
 }
 

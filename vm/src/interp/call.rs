@@ -490,7 +490,7 @@ impl Interp {
             let mut st = g.status.lock();
             match *st {
                 GenStatus::Running => {
-                    return Err(err!(ValueError, "{} already executing", g.kind.type_name()))
+                    return Err(err!(ValueError, "{} already executing", g.kind.describe()))
                 }
                 GenStatus::Done if g.kind == crate::object::GenKind::Coroutine => {
                     return Err(err!(RuntimeError, "cannot reuse already awaited coroutine"))
@@ -503,7 +503,7 @@ impl Interp {
                     return Err(err!(
                         TypeError,
                         "can't send non-None value to a just-started {}",
-                        g.kind.type_name()
+                        g.kind.describe()
                     ))
                 }
                 GenStatus::Created => {}
@@ -542,18 +542,7 @@ impl Interp {
             }
             Err(e) => {
                 *g.status.lock() = GenStatus::Done;
-                if e.is(crate::object::ExcKind::StopIteration) {
-                    // PEP 479: `raise RuntimeError(...) from` the StopIteration.
-                    let new = err!(RuntimeError, "generator raised StopIteration");
-                    self.chain_context(&new, Some(e.value()));
-                    if let Some(data) = new.exc.exc() {
-                        let mut d = data.lock();
-                        d.cause = Some(e.value());
-                        d.suppress_context = true;
-                    }
-                    return Err(new);
-                }
-                Err(e)
+                Err(self.stop_escaping(g.kind, e))
             }
         }
     }
@@ -565,7 +554,7 @@ impl Interp {
             let mut st = g.status.lock();
             match *st {
                 GenStatus::Running => {
-                    return Err(err!(ValueError, "{} already executing", g.kind.type_name()))
+                    return Err(err!(ValueError, "{} already executing", g.kind.describe()))
                 }
                 GenStatus::Created | GenStatus::Done => {
                     *st = GenStatus::Done;
@@ -602,7 +591,7 @@ impl Interp {
             Ok(Some(_)) => Err(err!(
                 RuntimeError,
                 "{} ignored GeneratorExit",
-                g.kind.type_name()
+                g.kind.describe()
             )),
             Ok(None) => Ok(()),
             Err(e)

@@ -12,9 +12,12 @@
 //! that coroutines need beyond plain generators: a `throw()` (and `close()`) reaches the innermost
 //! awaited object first, as CPython's `gen_throw` does, so `finally` blocks run innermost first.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use minivm_compiler::bytecode::Op;
 
-use crate::builtins::Methods;
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::frame::Frame;
@@ -23,13 +26,62 @@ use crate::object::{class_of, type_name, ExcKind, GenKind, GenStatus, Generator}
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// The methods of `coroutine` objects beyond the generator's `send`, `throw` and `close`.
-pub const CORO_METHODS: Methods = &[];
+thread_local! {
+    /// Whether `NEVER_AWAITED` holds anything (read by the dispatch loop after it drops a value).
+    static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// Qualified names of coroutines dropped before their first step, not reported yet.
+    static NEVER_AWAITED: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
+    /// Warnings already printed, by (file, line, name): like CPython's default warning filter,
+    /// each is printed once per place.
+    static REPORTED: RefCell<HashSet<(Arc<str>, u32, Arc<str>)>> = RefCell::new(HashSet::new());
+}
 
-/// The methods of `async_generator` objects.
-pub const ASYNC_GEN_METHODS: Methods = &[];
+/// Called when a coroutine that never ran is freed. The warning is printed by
+/// [`Interp::report_never_awaited`] at the next point where the interpreter knows its position
+/// (CPython reports the line running when the coroutine is freed).
+pub fn never_awaited(qualname: Arc<str>) {
+    NEVER_AWAITED.with(|v| v.borrow_mut().push(qualname));
+    PENDING.with(|p| p.set(true));
+}
+
+/// Whether never-awaited coroutines wait to be reported (cheap: one thread-local read).
+#[inline(always)]
+pub fn warnings_pending() -> bool {
+    PENDING.with(|p| p.get())
+}
 
 impl Interp {
+    /// Print CPython's `RuntimeWarning: coroutine 'f' was never awaited` for every coroutine freed
+    /// since the last report, at `frame`'s current line (`sys:1`, as at shutdown, without one).
+    pub(crate) fn report_never_awaited(&mut self, frame: Option<&Frame>) {
+        PENDING.with(|p| p.set(false));
+        let names = NEVER_AWAITED.with(|v| std::mem::take(&mut *v.borrow_mut()));
+        let place = frame.map(|f| (f.code.obj.filename.clone(), f.line()));
+        let mut text = String::new();
+        for name in names {
+            let (file, line) = place.clone().unwrap_or_else(|| (Arc::from("sys"), 1));
+            let fresh =
+                REPORTED.with(|r| r.borrow_mut().insert((file.clone(), line, name.clone())));
+            if !fresh {
+                continue;
+            }
+            text.push_str(&format!(
+                "{file}:{line}: RuntimeWarning: coroutine '{name}' was never awaited\n"
+            ));
+            if place.is_some() {
+                if let Some(src) = self.source_line(&file, line) {
+                    text.push_str(&format!("  {src}\n"));
+                }
+                text.push_str(
+                    "RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n",
+                );
+            }
+        }
+        if !text.is_empty() {
+            crate::stdlib::file::write_stderr(self, &text);
+        }
+    }
+
     /// The coroutine instructions (see their doc lines in `bytecode.rs`).
     pub(crate) fn async_op(&mut self, frame: &mut Frame, op: Op) -> PyResult<()> {
         let pop = |frame: &mut Frame| frame.stack.pop().ok_or_else(super::run::stack_underflow);
@@ -76,6 +128,28 @@ impl Interp {
             }
         }
         Ok(())
+    }
+
+    /// PEP 479: a `StopIteration` escaping a generator or coroutine (or a `StopAsyncIteration`
+    /// escaping an async generator) would end its caller's loop; it becomes a `RuntimeError`
+    /// raised `from` it.
+    pub(crate) fn stop_escaping(&mut self, kind: GenKind, e: PyErr) -> PyErr {
+        let what = kind.describe();
+        let stop = if e.is(ExcKind::StopIteration) {
+            "StopIteration"
+        } else if kind == GenKind::AsyncGenerator && e.is(ExcKind::StopAsyncIteration) {
+            "StopAsyncIteration"
+        } else {
+            return e;
+        };
+        let new = err!(RuntimeError, "{what} raised {stop}");
+        self.chain_context(&new, Some(e.value()));
+        if let Some(data) = new.exc.exc() {
+            let mut d = data.lock();
+            d.cause = Some(e.value());
+            d.suppress_context = true;
+        }
+        new
     }
 
     /// The iterator `await v` drives: a coroutine itself, else what `v.__await__()` returns.
@@ -296,7 +370,7 @@ fn suspended_delegate(g: &Generator) -> Option<Value> {
 }
 
 /// A frame parked on `YieldFrom` (which runs again on resume) has its delegate on top of the stack.
-fn frame_delegate(frame: &Frame) -> Option<Value> {
+pub(crate) fn frame_delegate(frame: &Frame) -> Option<Value> {
     match frame.code.ops.get(frame.ip) {
         Some(Op::YieldFrom) => frame.stack.last().cloned(),
         _ => None,

@@ -226,7 +226,7 @@ impl Interp {
         }
     }
 
-    fn source_line(&self, filename: &str, line: u32) -> Option<String> {
+    pub(crate) fn source_line(&self, filename: &str, line: u32) -> Option<String> {
         let sources = self.vm.sources.lock();
         let src = sources.iter().find(|(f, _)| f.as_ref() == filename)?;
         let text = src.1.lines().nth(line.checked_sub(1)? as usize)?;

@@ -22,6 +22,7 @@ macro_rules! top {
     };
 }
 
+pub mod agen;
 pub mod attr;
 pub mod call;
 pub mod classdef;

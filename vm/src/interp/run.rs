@@ -172,7 +172,15 @@ impl Interp {
                 frame.ip += 1;
                 match op {
                     Op::Nop => {}
-                    Op::Pop => pop!(frame).discard(),
+                    Op::Pop => {
+                        let v = pop!(frame);
+                        let shared = !v.is_inline();
+                        v.discard();
+                        // `f()` as a statement, `f` an async def: "never awaited" (coro.rs).
+                        if shared && crate::interp::coro::warnings_pending() {
+                            self.report_never_awaited(Some(frame));
+                        }
+                    }
                     Op::Copy(n) => {
                         let v = self.peek(frame, n)?;
                         frame.stack.push(v);
@@ -448,6 +456,9 @@ impl Interp {
                         let done = std::mem::replace(frame, caller);
                         self.cur_exc = done.saved_exc.clone();
                         self.recycle(done);
+                        if crate::interp::coro::warnings_pending() {
+                            self.report_never_awaited(Some(frame));
+                        }
                         frame.stack.push(v);
                         continue 'frames;
                     }

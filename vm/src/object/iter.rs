@@ -191,14 +191,31 @@ impl GenKind {
             GenKind::AsyncGenerator => "async_generator",
         }
     }
+
+    /// As CPython's messages name it: `generator`, `coroutine`, `async generator`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            GenKind::AsyncGenerator => "async generator",
+            other => other.type_name(),
+        }
+    }
 }
 
 /// A generator: a suspended frame. `next()` resumes it until the next `yield` or its return.
 /// Coroutines and async generators are the same object with another `kind`.
+/// A coroutine dropped before it ever ran is reported ("was never awaited", `interp/coro.rs`).
 pub struct Generator {
     pub frame: ObjCell<Option<Box<Frame>>>,
     pub status: ObjCell<GenStatus>,
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub kind: GenKind,
+}
+
+impl Drop for Generator {
+    fn drop(&mut self) {
+        if self.kind == GenKind::Coroutine && matches!(self.status.get_mut(), GenStatus::Created) {
+            crate::interp::coro::never_awaited(self.qualname.clone());
+        }
+    }
 }

@@ -1,0 +1,286 @@
+//! Stage 4: async generators (`yield` inside `async def`, PEP 525) and the awaitables that drive a
+//! generator frame from outside: `agen.__anext__()`/`asend(v)`, `agen.athrow(e)`/`aclose()`, and
+//! `coroutine.__await__()`.
+//!
+//! An async generator is a [`Generator`] of kind `AsyncGenerator`. Its frame suspends for two
+//! reasons: its own `yield v` (a value for `async for`), or an `await` inside it (a value for the
+//! event loop, passed through). The frame tells them apart: an `await` parks it on `YieldFrom`
+//! (see `frame_delegate` in `coro.rs`), a `yield` just after `YieldValue`. CPython wraps the
+//! yielded value instead (`ASYNC_GEN_WRAP`); the answer is the same.
+//!
+//! Each awaitable is an instance of a built-in class (`async_generator_asend`,
+//! `async_generator_athrow`, `coroutine_wrapper`) holding a [`GenAwait`]: an iterator with `send`,
+//! `throw` and `close`, whose every step resumes the generator frame and then says whether the
+//! step yields through (an `await` inside), finishes the `await` of the awaitable
+//! (`StopIteration(value)`: the async generator yielded `value`), or ends the iteration
+//! (`StopAsyncIteration`: it returned).
+
+use crate::builtins::args::{Sig, Style};
+use crate::builtins::Methods;
+use crate::error::PyErr;
+use crate::heap::{ObjCell, Ref};
+use crate::interp::{Args, Interp};
+use crate::object::{types, ExcKind, GenKind, GenStatus, Generator, Instance};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// The methods of `async_generator` objects.
+pub const ASYNC_GEN_METHODS: Methods = &[
+    ("__aiter__", agen_aiter),
+    ("__anext__", agen_anext),
+    ("asend", agen_asend),
+    ("athrow", agen_athrow),
+    ("aclose", agen_aclose),
+];
+
+/// The methods of `coroutine` objects beyond the generator's `send`, `throw` and `close`.
+pub const CORO_METHODS: Methods = &[("__await__", coro_await)];
+
+/// The methods of the three awaitable classes: each is its own iterator.
+pub const AWAIT_METHODS: Methods = &[
+    ("__await__", await_self),
+    ("__iter__", await_self),
+    ("__next__", await_next),
+    ("send", await_send),
+    ("throw", await_throw),
+    ("close", await_close),
+];
+
+/// Which awaitable a [`GenAwait`] is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// `coroutine.__await__()`: steps go straight to the coroutine.
+    Wrapper,
+    /// `__anext__()` / `asend(v)`: the first step sends `v`.
+    Send,
+    /// `athrow(e)`: the first step throws `e`.
+    Throw,
+    /// `aclose()`: the first step throws `GeneratorExit`, which must end the generator.
+    Close,
+}
+
+/// What an awaitable does on its next step.
+enum Step {
+    Send(Value),
+    Throw(PyErr),
+}
+
+/// The state of one awaitable over a generator frame.
+struct GenAwait {
+    gen: Ref<Generator>,
+    role: Role,
+    /// The first step's action (the value for `asend`, the exception for `athrow`), until taken.
+    first: ObjCell<Option<Step>>,
+    /// Finished: a further step is an error (`cannot reuse already awaited ...`).
+    done: ObjCell<bool>,
+}
+
+impl Interp {
+    /// Wrap `gen` in a new awaitable of class `class`.
+    fn new_gen_await(&mut self, gen: &Ref<Generator>, role: Role, first: Option<Step>) -> Value {
+        let t = types();
+        let class = match role {
+            Role::Wrapper => &t.coroutine_wrapper,
+            Role::Send => &t.async_gen_asend,
+            Role::Throw | Role::Close => &t.async_gen_athrow,
+        };
+        let inst = Instance::new(class.clone());
+        inst.set_native(Box::new(GenAwait {
+            gen: gen.clone(),
+            role,
+            first: ObjCell::new(first),
+            done: ObjCell::new(false),
+        }));
+        Value::Instance(Ref::new(inst))
+    }
+
+    /// One step of an awaitable: `Ok(v)` yields v through, `Err` finishes it (a `StopIteration`
+    /// carrying its result, or the exception).
+    fn gen_await_step(&mut self, a: &GenAwait, step: Step) -> PyResult<Value> {
+        if *a.done.lock() {
+            return Err(match a.role {
+                Role::Wrapper => err!(RuntimeError, "cannot reuse already awaited coroutine"),
+                Role::Send => err!(
+                    RuntimeError,
+                    "cannot reuse already awaited __anext__()/asend()"
+                ),
+                Role::Throw | Role::Close => {
+                    err!(
+                        RuntimeError,
+                        "cannot reuse already awaited aclose()/athrow()"
+                    )
+                }
+            });
+        }
+        // The first `send(None)` performs the awaitable's own action instead.
+        let step = match (a.first.lock().take(), step) {
+            (Some(first), Step::Send(v)) if v.is_none() => first,
+            (_, step) => step,
+        };
+        if a.role == Role::Close && !matches!(*a.gen.status.lock(), GenStatus::Suspended) {
+            // aclose() of a generator not started or already finished: nothing to run.
+            *a.gen.status.lock() = GenStatus::Done;
+            a.gen.frame.lock().take();
+            *a.done.lock() = true;
+            return Err(PyErr::with_args(ExcKind::StopIteration, Vec::new()));
+        }
+        let r = match step {
+            Step::Send(v) => self.gen_resume(&a.gen, v),
+            Step::Throw(e) => self.gen_throw(&a.gen, e),
+        };
+        let r = self.gen_await_outcome(a, r);
+        if r.is_err() {
+            *a.done.lock() = true;
+        }
+        r
+    }
+
+    /// How the generator's step ends the awaitable's step (see the module comment).
+    fn gen_await_outcome(&mut self, a: &GenAwait, r: PyResult<Option<Value>>) -> PyResult<Value> {
+        match r {
+            Ok(Some(v)) if a.role == Role::Wrapper || awaiting(&a.gen) => Ok(v),
+            Ok(Some(_)) if a.role == Role::Close => {
+                Err(err!(RuntimeError, "async generator ignored GeneratorExit"))
+            }
+            Ok(Some(v)) => Err(PyErr::with_args(ExcKind::StopIteration, vec![v])),
+            Ok(None) => Err(match a.role {
+                Role::Wrapper => self.gen_stop_iteration(),
+                Role::Close => PyErr::with_args(ExcKind::StopIteration, Vec::new()),
+                Role::Send | Role::Throw => {
+                    PyErr::with_args(ExcKind::StopAsyncIteration, Vec::new())
+                }
+            }),
+            Err(e)
+                if a.role == Role::Close
+                    && (e.is(ExcKind::GeneratorExit) || e.is(ExcKind::StopAsyncIteration)) =>
+            {
+                Err(PyErr::with_args(ExcKind::StopIteration, Vec::new()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether a suspended generator is parked inside an `await` (rather than after its own `yield`).
+fn awaiting(g: &Generator) -> bool {
+    g.frame
+        .lock()
+        .as_deref()
+        .is_some_and(|f| crate::interp::coro::frame_delegate(f).is_some())
+}
+
+fn agen_recv<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Generator>> {
+    match args.pos.first() {
+        Some(Value::Generator(g)) if g.kind == GenKind::AsyncGenerator => Ok(g),
+        other => Err(err!(
+            TypeError,
+            "descriptor '{meth}' for 'async_generator' objects doesn't apply to a '{}' object",
+            other.map_or("NoneType".to_string(), crate::object::type_name)
+        )),
+    }
+}
+
+fn agen_aiter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    agen_recv(&args, "__aiter__")?;
+    Sig::pos("__aiter__", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    Ok(args.pos[0].clone())
+}
+
+fn agen_anext(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let g = agen_recv(&args, "__anext__")?;
+    Sig::pos("__anext__", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    Ok(interp.new_gen_await(g, Role::Send, Some(Step::Send(Value::None))))
+}
+
+fn agen_asend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let g = agen_recv(&args, "asend")?;
+    let [v] = Sig::pos("asend", Style::One, &["value"], 1)
+        .method()
+        .bind(&args)?;
+    let v = v.cloned().unwrap_or(Value::None);
+    Ok(interp.new_gen_await(g, Role::Send, Some(Step::Send(v))))
+}
+
+fn agen_athrow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let g = agen_recv(&args, "athrow")?;
+    let exc = crate::builtins::throw_exception(interp, &args, "athrow")?;
+    Ok(interp.new_gen_await(g, Role::Throw, Some(Step::Throw(exc))))
+}
+
+fn agen_aclose(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let g = agen_recv(&args, "aclose")?;
+    Sig::pos("aclose", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    let exit = PyErr::with_args(ExcKind::GeneratorExit, Vec::new());
+    Ok(interp.new_gen_await(g, Role::Close, Some(Step::Throw(exit))))
+}
+
+fn coro_await(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let g = match args.pos.first() {
+        Some(Value::Generator(g)) if g.kind == GenKind::Coroutine => g,
+        _ => {
+            return Err(err!(
+                TypeError,
+                "descriptor '__await__' requires a 'coroutine' object"
+            ))
+        }
+    };
+    Sig::pos("__await__", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    Ok(interp.new_gen_await(g, Role::Wrapper, None))
+}
+
+fn this_await<'a>(args: &Args<'a>) -> PyResult<&'a GenAwait> {
+    match args.pos.first() {
+        Some(Value::Instance(i)) => i
+            .native::<GenAwait>()
+            .ok_or_else(|| err!(TypeError, "expected an awaitable over a generator")),
+        _ => Err(err!(TypeError, "expected an awaitable over a generator")),
+    }
+}
+
+fn await_self(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    this_await(&args)?;
+    Ok(args.pos[0].clone())
+}
+
+fn await_next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this_await(&args)?;
+    Sig::pos("__next__", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    interp.gen_await_step(a, Step::Send(Value::None))
+}
+
+fn await_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this_await(&args)?;
+    let [v] = Sig::pos("send", Style::One, &["value"], 1)
+        .method()
+        .bind(&args)?;
+    interp.gen_await_step(a, Step::Send(v.cloned().unwrap_or(Value::None)))
+}
+
+fn await_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this_await(&args)?;
+    let exc = crate::builtins::throw_exception(interp, &args, "throw")?;
+    interp.gen_await_step(a, Step::Throw(exc))
+}
+
+fn await_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this_await(&args)?;
+    Sig::pos("close", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    *a.done.lock() = true;
+    if a.role == Role::Wrapper {
+        let g = a.gen.clone();
+        interp.gen_close(&g)?;
+    }
+    Ok(Value::None)
+}
