@@ -26,6 +26,9 @@ use crate::object::{class_of, type_name, ExcKind, GenKind, GenStatus, Generator}
 use crate::value::Value;
 use crate::{err, PyResult};
 
+/// Where a warning was printed and for which coroutine: (file, line, qualified name).
+type WarnedAt = (Arc<str>, u32, Arc<str>);
+
 thread_local! {
     /// Whether `NEVER_AWAITED` holds anything (read by the dispatch loop after it drops a value).
     static PENDING: Cell<bool> = const { Cell::new(false) };
@@ -33,7 +36,7 @@ thread_local! {
     static NEVER_AWAITED: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
     /// Warnings already printed, by (file, line, name): like CPython's default warning filter,
     /// each is printed once per place.
-    static REPORTED: RefCell<HashSet<(Arc<str>, u32, Arc<str>)>> = RefCell::new(HashSet::new());
+    static REPORTED: RefCell<HashSet<WarnedAt>> = RefCell::new(HashSet::new());
 }
 
 /// Called when a coroutine that never ran is freed. The warning is printed by
