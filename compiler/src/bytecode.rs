@@ -246,6 +246,22 @@ pub enum Op {
     /// `[.., mgr] -> [.., aexit, mgr.__aenter__()]` where `aexit` is the bound `mgr.__aexit__`.
     BeforeAsyncWith,
 
+    // ---- superinstructions: common pairs fused at compile time (`compile/fuse.rs`) ----
+    // Each does exactly what the instructions it replaces did, in one dispatch; `dis`, `--trace`
+    // and `--stats` show and count it as one instruction.
+    /// `LoadLocal(a); LoadLocal(b)`: `[..] -> [.., locals[a], locals[b]]`.
+    LoadLocalPair(Local, Local),
+    /// `LoadConst(c); Compare(op)`: `[.., a] -> [.., a op consts[c]]`.
+    CompareConst(CmpOp, ConstIdx),
+    /// `Compare(op); PopJumpIfFalse(l)`: `[.., a, b] -> [..]`, jump unless `a op b`.
+    CompareJumpIfFalse(CmpOp, Label),
+    /// `LoadConst(c); Compare(op); PopJumpIfFalse(l)`: `[.., a] -> [..]`, jump unless
+    /// `a op consts[c]` (`if n % i == 0:`).
+    CompareConstJumpIfFalse(CmpOp, ConstIdx, Label),
+    /// `ForIter(l); StoreLocal(x)`: `[.., it] -> [.., it]` with `locals[x] = next(it)`, or when
+    /// exhausted `[..]` and jump.
+    ForIterStore(Local, Label),
+
     // ---- interactive ----
     /// `[.., v] -> [..]`, prints `repr(v)` unless it is None (the REPL's echo of expression statements).
     PrintExpr,

@@ -304,8 +304,45 @@ fn describe(
         Op::BeforeWith => ("BEFORE_WITH", None, String::new()),
         Op::WithExceptStart => ("WITH_EXCEPT_START", None, String::new()),
         Op::PrintExpr => ("PRINT_EXPR", None, String::new()),
+        Op::LoadLocalPair(a, b) => (
+            "LOAD_LOCAL_PAIR",
+            None,
+            format!("{}, {}", local(a), local(b)),
+        ),
+        Op::CompareConst(c, k) => (
+            "COMPARE_CONST",
+            n(k.0),
+            format!("{} {}", c.symbol(), konst(k)),
+        ),
+        Op::CompareJumpIfFalse(c, l) => (
+            "COMPARE_JUMP",
+            n(l.0),
+            format!("{}, to {}", c.symbol(), l.0),
+        ),
+        Op::CompareConstJumpIfFalse(c, k, l) => (
+            "COMPARE_CONST_JUMP",
+            n(l.0),
+            format!("{} {}, to {}", c.symbol(), konst(k), l.0),
+        ),
+        Op::ForIterStore(x, l) => (
+            "FOR_ITER_STORE",
+            n(l.0),
+            format!("{}, to {}", local(x), l.0),
+        ),
     };
     (opname, raw, arg)
+}
+
+/// One instruction as a listing shows it, without line and index: `LOAD_LOCAL 0 (n)`. What
+/// `--trace` prints for each instruction it runs.
+pub fn instruction(code: &CodeObject, spelling: &Spelling, op: &Op) -> String {
+    let (opname, raw, arg) = describe(code, spelling, op);
+    match (raw, arg.is_empty()) {
+        (Some(raw), true) => format!("{opname} {raw}"),
+        (Some(raw), false) => format!("{opname} {raw} ({arg})"),
+        (None, true) => opname.to_string(),
+        (None, false) => format!("{opname} ({arg})"),
+    }
 }
 
 fn disassemble_one(code: &CodeObject, spelling: &Spelling, out: &mut String) {

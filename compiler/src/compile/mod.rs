@@ -7,6 +7,7 @@
 
 mod async_stmt;
 mod expr;
+mod fuse;
 mod stack;
 mod stmt;
 mod unwind;
@@ -474,7 +475,10 @@ impl<'a> Compiler<'a> {
 
     fn finish(&mut self, unit: Unit<'a>) -> Result<CodeObject, SyntaxError> {
         let mut code = unit.code;
-        stack::resolve_labels(&mut code, &unit.labels)?;
+        let mut lines = unit.lines;
+        let mut labels = unit.labels;
+        fuse::fuse(&mut code, &mut lines, &mut labels);
+        stack::resolve_labels(&mut code, &labels)?;
         let max_stack = stack::max_stack_depth(&code);
         let cell2arg = unit
             .cellvars
@@ -496,7 +500,7 @@ impl<'a> Compiler<'a> {
             filename: self.filename.clone(),
             first_line: unit.first_line,
             code,
-            lines: unit.lines,
+            lines,
             consts: unit.consts,
             names: unit.names,
             varnames: unit.varnames,

@@ -19,7 +19,10 @@ fn jump_target_mut(op: &mut Op) -> Option<&mut Label> {
         | Op::JumpIfFalseOrPop(l)
         | Op::JumpIfTrueOrPop(l)
         | Op::ForIter(l)
-        | Op::SetupExcept(l) => Some(l),
+        | Op::SetupExcept(l)
+        | Op::CompareJumpIfFalse(_, l)
+        | Op::CompareConstJumpIfFalse(_, _, l)
+        | Op::ForIterStore(_, l) => Some(l),
         _ => None,
     }
 }
@@ -116,6 +119,11 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::GetAwaitable | Op::GetAIter => fall(0),
         Op::GetANext | Op::BeforeAsyncWith => fall(1),
         Op::EndAsyncFor => fall(-2),
+        Op::LoadLocalPair(..) => fall(2),
+        Op::CompareConst(..) => fall(0),
+        Op::CompareJumpIfFalse(..) => (Some(-2), Some(-2)),
+        Op::CompareConstJumpIfFalse(..) => (Some(-1), Some(-1)),
+        Op::ForIterStore(..) => (Some(0), Some(-1)),
     }
 }
 

@@ -317,7 +317,12 @@ impl Interp {
             | Op::Call(..)
             | Op::CallMethod(..)
             | Op::ReturnValue
-            | Op::YieldValue) => {
+            | Op::YieldValue
+            | Op::LoadLocalPair(..)
+            | Op::CompareConst(..)
+            | Op::CompareJumpIfFalse(..)
+            | Op::CompareConstJumpIfFalse(..)
+            | Op::ForIterStore(..)) => {
                 return Err(err!(SystemError, "{hot:?} reached the cold path"));
             }
         }

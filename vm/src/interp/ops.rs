@@ -657,6 +657,13 @@ impl Interp {
             Dict(d) => !d.is_empty(),
             Set(s) => !s.items.lock().is_empty(),
             Range(r) => !r.is_empty(),
+            // Neither `__bool__` nor `__len__` anywhere in the class chain: true, no lookups.
+            Instance(i)
+                if i.class.attr_flags() & crate::object::HAS_BOOL_LEN == 0
+                    && !matches!(i.payload, crate::object::Payload::Builtin { .. }) =>
+            {
+                true
+            }
             Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__bool__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;

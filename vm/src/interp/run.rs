@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use minivm_compiler::bytecode::{BinOp, CmpOp, Op};
 
 use crate::heap::Ref;
+use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler};
 use crate::interp::Interp;
 use crate::object::{HashKey, TraceEntry};
@@ -192,37 +193,11 @@ impl Interp {
                         }
                         frame.stack.swap(len - 1, len - n as usize);
                     }
-                    Op::LoadConst(c) => {
-                        let k = &code.consts[c.0 as usize];
-                        // Fused `LoadConst; Compare` on two ints: compare without pushing the constant.
-                        if let (Some(&Op::Compare(cop)), Value::Int(y), Some(Value::Int(x))) =
-                            (ops.get(frame.ip), k, frame.stack.last())
-                        {
-                            if !matches!(cop, CmpOp::In | CmpOp::NotIn) {
-                                let t = int_compare(cop, *x, *y);
-                                frame.ip += 1;
-                                pop!(frame).discard();
-                                push_bool_or_jump(frame, ops, t);
-                                continue;
-                            }
-                        }
-                        frame.stack.push(k.clone());
-                    }
-                    Op::LoadLocal(l) => {
-                        let v = &frame.locals[l.0 as usize];
-                        if let Value::Undefined = v {
-                            return Err(self.unbound_local(&code, l.0));
-                        }
-                        frame.stack.push(v.clone());
-                        // Fused `LoadLocal; LoadLocal` (operands of most binary operations).
-                        if let Some(&Op::LoadLocal(l2)) = ops.get(frame.ip) {
-                            frame.ip += 1;
-                            let v = &frame.locals[l2.0 as usize];
-                            if let Value::Undefined = v {
-                                return Err(self.unbound_local(&code, l2.0));
-                            }
-                            frame.stack.push(v.clone());
-                        }
+                    Op::LoadConst(c) => frame.stack.push(code.consts[c.0 as usize].clone()),
+                    Op::LoadLocal(l) => self.push_local(frame, &code, l.0)?,
+                    Op::LoadLocalPair(a, b) => {
+                        self.push_local(frame, &code, a.0)?;
+                        self.push_local(frame, &code, b.0)?;
                     }
                     Op::StoreLocal(l) => {
                         let v = pop!(frame);
@@ -263,7 +238,10 @@ impl Interp {
                             _ => None,
                         };
                         let r = match fast {
-                            Some(r) => Value::Int(r),
+                            Some(r) => {
+                                a.discard();
+                                Value::Int(r)
+                            }
                             None => self.binary_in_frame(frame, ops, op, a, &b, false)?,
                         };
                         b.discard();
@@ -278,7 +256,10 @@ impl Interp {
                             _ => None,
                         };
                         let r = match fast {
-                            Some(r) => Value::Int(r),
+                            Some(r) => {
+                                a.discard();
+                                Value::Int(r)
+                            }
                             None => self.binary_in_frame(frame, ops, op, a, &b, true)?,
                         };
                         b.discard();
@@ -287,19 +268,33 @@ impl Interp {
                     Op::Compare(op) => {
                         let b = pop!(frame);
                         let a = pop!(frame);
-                        let r = match (&a, &b) {
-                            (Value::Int(x), Value::Int(y))
-                                if !matches!(op, CmpOp::In | CmpOp::NotIn) =>
-                            {
-                                Value::Bool(int_compare(op, *x, *y))
-                            }
-                            _ => self.compare(op, &a, &b)?,
-                        };
+                        let r = self.compare_fast(op, &a, &b)?;
                         a.discard();
                         b.discard();
-                        match r {
-                            Value::Bool(t) => push_bool_or_jump(frame, ops, t),
-                            other => frame.stack.push(other),
+                        frame.stack.push(r);
+                    }
+                    Op::CompareConst(op, c) => {
+                        let a = pop!(frame);
+                        let r = self.compare_fast(op, &a, &code.consts[c.0 as usize])?;
+                        a.discard();
+                        frame.stack.push(r);
+                    }
+                    Op::CompareJumpIfFalse(op, l) => {
+                        let b = pop!(frame);
+                        let a = pop!(frame);
+                        let t = self.compare_truth(op, &a, &b)?;
+                        a.discard();
+                        b.discard();
+                        if !t {
+                            frame.ip = l.0 as usize;
+                        }
+                    }
+                    Op::CompareConstJumpIfFalse(op, c, l) => {
+                        let a = pop!(frame);
+                        let t = self.compare_truth(op, &a, &code.consts[c.0 as usize])?;
+                        a.discard();
+                        if !t {
+                            frame.ip = l.0 as usize;
                         }
                     }
                     Op::UnaryNot => {
@@ -403,27 +398,15 @@ impl Interp {
                         let it = self.get_iter(&v)?;
                         frame.stack.push(it);
                     }
-                    Op::ForIter(l) => {
-                        let it = top!(frame);
-                        let next = match it {
-                            Value::RangeIter(r) => r.next_value().map(Value::Int),
-                            _ => self.iter_next(it)?,
-                        };
-                        match next {
-                            // Fused `ForIter; StoreLocal`: the loop variable goes straight to its slot.
-                            Some(v) => match ops.get(frame.ip) {
-                                Some(&Op::StoreLocal(x)) => {
-                                    frame.ip += 1;
-                                    std::mem::replace(&mut frame.locals[x.0 as usize], v).discard();
-                                }
-                                _ => frame.stack.push(v),
-                            },
-                            None => {
-                                pop!(frame);
-                                frame.ip = l.0 as usize;
-                            }
-                        }
-                    }
+                    Op::ForIter(l) => match self.for_iter_next(frame)? {
+                        Some(v) => frame.stack.push(v),
+                        None => frame.ip = l.0 as usize,
+                    },
+                    Op::ForIterStore(x, l) => match self.for_iter_next(frame)? {
+                        // The loop variable goes straight to its slot.
+                        Some(v) => std::mem::replace(&mut frame.locals[x.0 as usize], v).discard(),
+                        None => frame.ip = l.0 as usize,
+                    },
                     Op::Call(n) => {
                         let fpos = self.callee_pos(frame, n, 0)?;
                         if let Some(callee) = self.try_push_call(frame, fpos)? {
@@ -553,6 +536,63 @@ impl Interp {
         r
     }
 
+    /// `LoadLocal`: push a copy of a local slot; `UnboundLocalError` if it is empty.
+    #[inline(always)]
+    fn push_local(&self, frame: &mut Frame, code: &Code, slot: u32) -> PyResult<()> {
+        let v = &frame.locals[slot as usize];
+        if let Value::Undefined = v {
+            return Err(self.unbound_local(code, slot));
+        }
+        let v = v.clone();
+        frame.stack.push(v);
+        Ok(())
+    }
+
+    /// `a op b` with ints compared inline (and `is`/`is not` by identity).
+    #[inline(always)]
+    fn compare_fast(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
+        match (op, a, b) {
+            (CmpOp::In | CmpOp::NotIn, ..) => self.compare(op, a, b),
+            (_, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(int_compare(op, *x, *y))),
+            (CmpOp::Is, ..) => Ok(Value::Bool(a.is(b))),
+            (CmpOp::IsNot, ..) => Ok(Value::Bool(!a.is(b))),
+            _ => self.compare(op, a, b),
+        }
+    }
+
+    /// The truth of `a op b`, for the compare-and-jump superinstructions (a rich comparison may
+    /// return any object: its truth decides, as in `if a < b:`).
+    #[inline(always)]
+    fn compare_truth(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<bool> {
+        if let (Value::Int(x), Value::Int(y)) = (a, b) {
+            if !matches!(op, CmpOp::In | CmpOp::NotIn) {
+                return Ok(int_compare(op, *x, *y));
+            }
+        }
+        let r = self.compare_fast(op, a, b)?;
+        let t = match &r {
+            Value::Bool(t) => *t,
+            other => self.truthy(other)?,
+        };
+        r.discard();
+        Ok(t)
+    }
+
+    /// `ForIter`: the next item of the iterator on top of the stack, or `None` (the iterator
+    /// popped) when it is exhausted.
+    #[inline(always)]
+    fn for_iter_next(&mut self, frame: &mut Frame) -> PyResult<Option<Value>> {
+        let it = top!(frame);
+        let next = match it {
+            Value::RangeIter(r) => r.next_value().map(Value::Int),
+            _ => self.iter_next(it)?,
+        };
+        if next.is_none() {
+            pop!(frame).discard();
+        }
+        Ok(next)
+    }
+
     pub(crate) fn peek(&self, frame: &Frame, n: u32) -> PyResult<Value> {
         let len = frame.stack.len();
         if n == 0 || n as usize > len {
@@ -578,7 +618,7 @@ impl Interp {
             .ok_or_else(stack_underflow)
     }
 
-    pub(crate) fn unbound_local(&self, code: &crate::interp::code::Code, slot: u32) -> PyErr {
+    pub(crate) fn unbound_local(&self, code: &Code, slot: u32) -> PyErr {
         let name = code
             .obj
             .varnames
@@ -652,17 +692,6 @@ impl Interp {
             ));
         }
         Ok(v)
-    }
-}
-
-/// After a comparison: when the next instruction is a conditional jump on it, take the jump
-/// decision right away (a fused `Compare; PopJumpIf*`), else push the bool.
-#[inline(always)]
-fn push_bool_or_jump(frame: &mut Frame, ops: &[Op], t: bool) {
-    match ops.get(frame.ip) {
-        Some(&Op::PopJumpIfFalse(l)) => frame.ip = if t { frame.ip + 1 } else { l.0 as usize },
-        Some(&Op::PopJumpIfTrue(l)) => frame.ip = if t { l.0 as usize } else { frame.ip + 1 },
-        _ => frame.stack.push(Value::Bool(t)),
     }
 }
 

@@ -6,9 +6,19 @@ use crate::interp::frame::Frame;
 use crate::interp::Interp;
 use crate::PyResult;
 
+/// `--trace` names instructions as `minivm dis` lists them, constants spelled by `repr`.
+const SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelling {
+    float: crate::num::float_repr,
+    str: crate::num::str_repr,
+};
+
 impl Interp {
     /// Print the instruction about to run and the operand stack, to stderr.
     pub(crate) fn trace_instruction(&mut self, frame: &Frame, op: Op) {
+        // A `__repr__` written in Python runs bytecode: that is the tracer's work, not the
+        // program's, so it is neither traced nor counted (`--stats` and `--trace` agree).
+        let (tracing, counted) = (self.tracing, self.stats.instructions);
+        self.tracing = false;
         let mut stack = String::new();
         for (i, v) in frame.stack.iter().enumerate() {
             if i > 0 {
@@ -18,6 +28,7 @@ impl Interp {
             let short: String = r.chars().take(40).collect();
             stack.push_str(&short);
         }
+        (self.tracing, self.stats.instructions) = (tracing, counted);
         let _ = self.vm.stdout.lock().flush();
         eprintln!(
             "[{}] {}:{:<4} {:>4} {:<28} stack=[{}]",
@@ -25,7 +36,7 @@ impl Interp {
             frame.code.name,
             frame.code.line_at(frame.ip),
             frame.ip,
-            format!("{op:?}"),
+            minivm_compiler::dis::instruction(&frame.code.obj, &SPELLING, &op),
             stack
         );
     }

@@ -100,8 +100,10 @@ pub const HAS_SETATTR: u64 = 2;
 /// Instances have no `__dict__`: every class in the chain but `object` defines `__slots__`
 /// (without `'__dict__'`), so only the slots can be assigned.
 pub const DICTLESS: u64 = 4;
+/// A class (or a base) defines `__bool__` or `__len__`: the truth of an instance needs a call.
+pub const HAS_BOOL_LEN: u64 = 8;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 3;
+const FLAG_BITS: u32 = 4;
 
 /// A class's answers of `lookup`, in the order they were first asked for (so that an index
 /// into it stays valid until the cache is emptied: the hints of `lookup_hinted`).
@@ -331,8 +333,10 @@ impl Class {
         let mut check = |c: &Class| {
             let dict = c.dict.read();
             for (k, v) in dict.iter() {
-                if &**k == "__setattr__" {
-                    bits |= HAS_SETATTR;
+                match &**k {
+                    "__setattr__" => bits |= HAS_SETATTR,
+                    "__bool__" | "__len__" => bits |= HAS_BOOL_LEN,
+                    _ => {}
                 }
                 if let Value::Instance(i) = v {
                     if is_data_descriptor(i) {

@@ -1,0 +1,155 @@
+//! What `dis` shows is what runs: every instruction `--trace` prints is one that `minivm dis`
+//! lists at that index of that code object, and `--stats` counts exactly the instructions
+//! `--trace` prints (superinstructions are real opcodes chosen at compile time, not fusions
+//! made by peeking at the next opcode at run time).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+const MINIVM: &str = env!("CARGO_BIN_EXE_minivm");
+
+fn program() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/engine/agree.mini")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run(args: &[&str]) -> (String, String) {
+    let out = Command::new(MINIVM)
+        .args(args)
+        .output()
+        .expect("start minivm");
+    assert!(out.status.success(), "minivm {args:?} failed");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Collapse runs of spaces, so a listing's columns and a trace's text compare.
+fn words(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `minivm dis`: code object name -> (instruction index -> "INDEX OPNAME raw (arg)"), with
+/// `>>` before the index of a jump target.
+fn listing(file: &str) -> HashMap<String, HashMap<usize, String>> {
+    let (dis, _) = run(&["dis", file]);
+    let mut out: HashMap<String, HashMap<usize, String>> = HashMap::new();
+    let mut current = "<module>".to_string();
+    for line in dis.lines() {
+        if let Some(rest) = line.strip_prefix("Disassembly of <code object ") {
+            current = rest.split(" at line").next().unwrap_or("?").to_string();
+            continue;
+        }
+        // Fields: [line] [>>] index OPNAME ...; the index is the first all-digit field
+        // after the optional line number and jump marker.
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(op_at) = fields
+            .iter()
+            .position(|f| f.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        else {
+            continue;
+        };
+        let Some(index) = op_at.checked_sub(1).and_then(|i| fields[i].parse().ok()) else {
+            continue;
+        };
+        let target = if fields.contains(&">>") { ">>" } else { "" };
+        let text = format!("{target}{index} {}", fields[op_at..].join(" "));
+        out.entry(current.clone()).or_default().insert(index, text);
+    }
+    out
+}
+
+/// The `--trace` lines of the main thread's program: (code object name, "INDEX OPNAME ...").
+fn traced(stderr: &str) -> Vec<(String, String)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("[MainThread] "))
+        .map(|l| {
+            let instr = l.split(" stack=[").next().unwrap_or("");
+            let (name, rest) = instr.split_once(':').unwrap_or(("?", ""));
+            // rest: "LINE INDEX OPNAME ..."; drop the line number.
+            let rest = words(rest);
+            let rest = rest.split_once(' ').map_or("", |(_, r)| r);
+            (name.to_string(), rest.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn trace_shows_the_listed_instructions() {
+    let file = program();
+    let dis = listing(&file);
+    let (_, stderr) = run(&["--trace", &file]);
+    let trace = traced(&stderr);
+    assert!(trace.len() > 100, "too short a trace:\n{stderr}");
+    let mut checked = 0;
+    let mut modules = 0;
+    let mut last: HashMap<String, usize> = HashMap::new();
+    for (name, text) in &trace {
+        let index: usize = text
+            .split(' ')
+            .next()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(usize::MAX);
+        // A module of the embedded library the program's end loads is traced too: stop there.
+        if name == "<module>" && index == 0 {
+            modules += 1;
+            if modules > 1 {
+                break;
+            }
+        }
+        let listed = dis[name].get(&index).map(|s| words(s)).unwrap_or_default();
+        assert_eq!(
+            listed.trim_start_matches(">>"),
+            words(text),
+            "{name}: --trace ran an instruction dis does not list there"
+        );
+        // Within a code object, execution goes to the next instruction, or to a jump target
+        // (jumps, loops, handlers), or starts again at 0 (a new call): nothing is skipped.
+        if let Some(prev) = last.insert(name.clone(), index) {
+            assert!(
+                index == prev + 1 || index == 0 || listed.starts_with(">>"),
+                "{name}: --trace went from instruction {prev} to {index} without a jump"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked > 100,
+        "only {checked} traced instructions matched a listing"
+    );
+    for superinstruction in ["LOAD_LOCAL_PAIR", "COMPARE_CONST_JUMP", "FOR_ITER_STORE"] {
+        assert!(
+            trace.iter().any(|(_, t)| t.contains(superinstruction)),
+            "{superinstruction} never ran"
+        );
+    }
+}
+
+#[test]
+fn stats_count_the_traced_instructions() {
+    let file = program();
+    let (plain, _) = run(&[&file]);
+    let (stdout, stderr) = run(&["--trace", "--stats", &file]);
+    assert_eq!(stdout, plain, "tracing changed the program's output");
+    let traced = traced(&stderr).len() as u64;
+    let total: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("total"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("--stats prints a total line");
+    assert_eq!(
+        total, traced,
+        "--stats counted {total}, --trace printed {traced}"
+    );
+    // Counting does not depend on tracing.
+    let (_, stats_only) = run(&["--stats", &file]);
+    assert!(stats_only
+        .lines()
+        .any(|l| l.starts_with("total") && words(l).starts_with(&format!("total {total} "))));
+}
