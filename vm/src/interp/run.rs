@@ -223,24 +223,10 @@ impl Interp {
                     Op::Binary(op) => {
                         let b = pop!(frame);
                         let a = pop!(frame);
-                        let fast = match (op, &a, &b) {
-                            (BinOp::Add, Value::Int(x), Value::Int(y)) => x.checked_add(*y),
-                            (BinOp::Sub, Value::Int(x), Value::Int(y)) => x.checked_sub(*y),
-                            (BinOp::Mul, Value::Int(x), Value::Int(y)) => x.checked_mul(*y),
-                            (BinOp::Mod, Value::Int(x), Value::Int(y)) if *x >= 0 && *y > 0 => {
-                                Some(x % y)
-                            }
-                            (BinOp::FloorDiv, Value::Int(x), Value::Int(y))
-                                if *x >= 0 && *y > 0 =>
-                            {
-                                Some(x / y)
-                            }
-                            _ => None,
-                        };
-                        let r = match fast {
+                        let r = match arith_fast(op, &a, &b) {
                             Some(r) => {
                                 a.discard();
-                                Value::Int(r)
+                                r
                             }
                             None => self.binary_in_frame(frame, ops, op, a, &b, false)?,
                         };
@@ -250,15 +236,11 @@ impl Interp {
                     Op::InPlace(op) => {
                         let b = pop!(frame);
                         let a = pop!(frame);
-                        let fast = match (op, &a, &b) {
-                            (BinOp::Add, Value::Int(x), Value::Int(y)) => x.checked_add(*y),
-                            (BinOp::Sub, Value::Int(x), Value::Int(y)) => x.checked_sub(*y),
-                            _ => None,
-                        };
-                        let r = match fast {
+                        // On ints and floats `a op= b` is `a op b`.
+                        let r = match arith_fast(op, &a, &b) {
                             Some(r) => {
                                 a.discard();
-                                Value::Int(r)
+                                r
                             }
                             None => self.binary_in_frame(frame, ops, op, a, &b, true)?,
                         };
@@ -556,6 +538,7 @@ impl Interp {
             (_, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(int_compare(op, *x, *y))),
             (CmpOp::Is, ..) => Ok(Value::Bool(a.is(b))),
             (CmpOp::IsNot, ..) => Ok(Value::Bool(!a.is(b))),
+            (_, Value::Float(x), Value::Float(y)) => Ok(Value::Bool(float_compare(op, *x, *y))),
             _ => self.compare(op, a, b),
         }
     }
@@ -692,6 +675,56 @@ impl Interp {
             ));
         }
         Ok(v)
+    }
+}
+
+/// `a op b` computed inline when both are ints (no overflow, no negative `%`/`//` operand) or
+/// floats (`/` by a non-zero float): the common case of arithmetic, without a call. `None`:
+/// take `Interp::binary`.
+#[inline(always)]
+fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let (x, y) = (*x, *y);
+            match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Mod if x >= 0 && y > 0 => Some(x % y),
+                BinOp::FloorDiv if x >= 0 && y > 0 => Some(x / y),
+                _ => None,
+            }
+            .map(Value::Int)
+        }
+        (Value::Float(x), Value::Float(y)) => {
+            let (x, y) = (*x, *y);
+            match op {
+                BinOp::Add => Some(x + y),
+                BinOp::Sub => Some(x - y),
+                BinOp::Mul => Some(x * y),
+                BinOp::Div if y != 0.0 => Some(x / y),
+                _ => None,
+            }
+            .map(Value::Float)
+        }
+        _ => None,
+    }
+}
+
+/// `x op y` on two floats for the ordering and equality operators (IEEE: NaN is unequal to
+/// everything, as in Python).
+#[inline(always)]
+fn float_compare(op: CmpOp, x: f64, y: f64) -> bool {
+    use minivm_compiler::bytecode::CmpOp::*;
+    match op {
+        Eq => x == y,
+        NotEq => x != y,
+        Lt => x < y,
+        LtE => x <= y,
+        Gt => x > y,
+        GtE => x >= y,
+        // Never reached: `compare_fast` takes identity and membership first.
+        Is | IsNot | In | NotIn => false,
     }
 }
 
