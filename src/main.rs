@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use minivm_compiler::Mode;
 use minivm_vm::gil::GilMode;
+use minivm_vm::timeline::children;
 use minivm_vm::{Config, Vm};
 
 /// A teaching bytecode interpreter for a subset of Python, with a real GIL.
@@ -281,7 +282,9 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
     let mut argv = vec![file.display().to_string()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let vm = Vm::new(config(opts, argv, dir));
+    let mut config = config(opts, argv, dir);
+    let reports = Reports::start(opts, mp_child.is_some(), &mut config);
+    let vm = Vm::new(config);
     install_ctrl_c(&vm);
     let runner = vm.clone();
     let format = opts.error_format;
@@ -302,25 +305,74 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
         Some(None) => return ExitCode::from(1),
         None => return ExitCode::from(70),
     };
-    match opts.stats {
-        Some(StatsFormat::Table) => eprint!("{}", vm.report().table()),
-        Some(StatsFormat::Json) => eprint!("{}", vm.report().json()),
-        None => {}
+    let children = match reports {
+        Reports::Child => {
+            let timeline = timeline_of(&vm);
+            let report = vm.report();
+            let _ = children::write_report(&report, timeline.as_ref(), vm.started);
+            Vec::new()
+        }
+        Reports::Parent(dir) => children::collect(&dir, vm.started),
+        Reports::None => Vec::new(),
+    };
+    if let Some(format) = opts.stats {
+        let mut report = vm.report();
+        children::add_to_report(&mut report, &children);
+        match format {
+            StatsFormat::Table => eprint!("{}", report.table()),
+            StatsFormat::Json => eprint!("{}", report.json()),
+        }
     }
     if let Some(target) = &opts.timeline {
-        if let Err(code) = write_timeline(&vm, target) {
-            return code;
+        if let Some(mut timeline) = timeline_of(&vm) {
+            children::add_to_timeline(&mut timeline, &children);
+            if let Err(e) = minivm_vm::timeline::write(&timeline, target) {
+                eprintln!("minivm: can't write the timeline to '{target}': {e}");
+                return ExitCode::from(1);
+            }
         }
     }
     // As the OS does for CPython's exit status: only the low 8 bits (`sys.exit(-1)` is 255).
     ExitCode::from(status.rem_euclid(256) as u8)
 }
 
-/// `--timeline`: draw what the recorder saw (the format is picked by `target`'s extension).
-fn write_timeline(vm: &Vm, target: &str) -> Result<(), ExitCode> {
-    let Some(rec) = vm.gil.recorder() else {
-        return Ok(());
-    };
+/// Where `multiprocessing` children report their threads (`minivm_vm::timeline::children`).
+enum Reports {
+    /// Nobody asked.
+    None,
+    /// This run has `--stats` or `--timeline`: its children write into this directory.
+    Parent(PathBuf),
+    /// This is a child of such a run: record everything, and write a report at the end.
+    Child,
+}
+
+impl Reports {
+    /// Set up the reporting for this run (adjusting what the child records).
+    fn start(opts: &RunOptions, is_child: bool, config: &mut Config) -> Reports {
+        if is_child {
+            if std::env::var_os(children::ENV).is_none() {
+                return Reports::None;
+            }
+            config.timeline = true;
+            config.count_instructions = true;
+            return Reports::Child;
+        }
+        if opts.stats.is_none() && opts.timeline.is_none() {
+            return Reports::None;
+        }
+        let dir = std::env::temp_dir().join(format!("minivm-children-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_err() {
+            return Reports::None;
+        }
+        // Set before the program (and any thread) starts; every child inherits it.
+        std::env::set_var(children::ENV, &dir);
+        Reports::Parent(dir)
+    }
+}
+
+/// What the `--timeline` recorder saw, as a timeline (`None` without a recorder).
+fn timeline_of(vm: &Vm) -> Option<minivm_vm::timeline::Timeline> {
+    let rec = vm.gil.recorder()?;
     let command = std::env::args()
         .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
         .collect::<Vec<_>>()
@@ -336,11 +388,7 @@ fn write_timeline(vm: &Vm, target: &str) -> Result<(), ExitCode> {
         wall: vm.started.elapsed(),
         command,
     };
-    let timeline = rec.snapshot(info);
-    minivm_vm::timeline::write(&timeline, target).map_err(|e| {
-        eprintln!("minivm: can't write the timeline to '{target}': {e}");
-        ExitCode::from(1)
-    })
+    Some(rec.snapshot(info))
 }
 
 /// Ctrl-C sets a flag the main thread checks at its next eval-breaker point.

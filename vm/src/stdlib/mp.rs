@@ -55,6 +55,11 @@ pub fn module() -> Ref<Module> {
             ("run_main_as", func("run_main_as", run_main_as)),
             ("alias_module", func("alias_module", alias_module)),
             ("child_flags", func("child_flags", child_flags)),
+            (
+                "set_process_name",
+                func("set_process_name", set_process_name),
+            ),
+            ("reporting", func("reporting", reporting)),
         ],
     )
 }
@@ -486,6 +491,25 @@ fn child_flags(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         format!("--check-interval={}", gil.check_interval()),
     ];
     Ok(Value::list(flags.iter().map(|f| Value::str(f)).collect()))
+}
+
+/// `set_process_name(name)`: the name this child's threads carry on the parent's `--stats` and
+/// `--timeline` (`timeline::children`).
+fn set_process_name(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name] = Sig::kw("set_process_name", &["name"], 1).bind::<1>(&args)?;
+    if let Some(Value::Str(name)) = name {
+        crate::timeline::children::set_process_name(name.as_str());
+    }
+    Ok(Value::None)
+}
+
+/// `reporting()`: whether children report to a parent's `--stats` / `--timeline` (so a pool
+/// lets idle workers exit by themselves, and write their report, before terminating them).
+fn reporting(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("reporting", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Bool(
+        std::env::var_os(crate::timeline::children::ENV).is_some(),
+    ))
 }
 
 /// `sys.executable`: the path of the running minivm binary (`''` if the OS cannot tell, as

@@ -9,6 +9,7 @@
 //! renderers draw: `svg` (a picture), `chrome` (trace-event JSON for Perfetto / chrome://tracing)
 //! and `term` (Unicode blocks for a terminal).
 
+pub mod children;
 pub mod chrome;
 pub mod svg;
 pub mod term;
@@ -418,7 +419,7 @@ pub struct Column {
     pub shares: [Duration; 4],
 }
 
-const STATES: [State; 4] = [
+pub(crate) const STATES: [State; 4] = [
     State::Holding,
     State::Waiting,
     State::Blocked,

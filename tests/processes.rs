@@ -1,0 +1,156 @@
+//! `multiprocessing` children seen from outside: they appear in the parent's `--stats` and
+//! `--timeline` (`vm/src/timeline/children.rs`), and none outlives its parent: Ctrl-C in the
+//! parent's wait ends the parent promptly, and its children follow (each watches a pipe only
+//! the parent holds open). Unix only: it signals with `kill -INT` and looks for pids in /proc.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MINIVM: &str = env!("CARGO_BIN_EXE_minivm");
+
+/// A program with a pool of two workers and one plain child.
+const WORK: &str = "\
+import multiprocessing as mp
+
+def square(x):
+    return x * x
+
+def hello():
+    pass
+
+if __name__ == '__main__':
+    with mp.Pool(2) as pool:
+        print(pool.map(square, range(8)))
+    p = mp.Process(target=hello)
+    p.start()
+    p.join()
+";
+
+/// A program whose children sleep while the parent waits for them; it prints their pids.
+const WAIT: &str = "\
+import multiprocessing as mp
+import time
+
+def sleeper():
+    time.sleep(60)
+
+if __name__ == '__main__':
+    ps = [mp.Process(target=sleeper) for _ in range(2)]
+    for p in ps:
+        p.start()
+    print(' '.join(str(p.pid) for p in ps), flush=True)
+    ps[0].join()
+";
+
+fn write_program(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("minivm-processes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write program");
+    path
+}
+
+fn run(args: &[&str]) -> (String, String) {
+    let out = Command::new(MINIVM)
+        .args(args)
+        .output()
+        .expect("run minivm");
+    assert!(out.status.success(), "minivm {args:?} failed: {out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn children_are_rows_of_the_parents_stats_and_timeline() {
+    let prog = write_program("work.mini", WORK);
+    let prog = prog.to_str().expect("utf-8 path");
+    let (out, err) = run(&["--stats=json", prog]);
+    assert_eq!(out, "[0, 1, 4, 9, 16, 25, 36, 49]\n");
+    for name in [
+        "\"MainThread\"",
+        "\"PoolWorker-1: MainThread\"",
+        "\"PoolWorker-2: MainThread\"",
+        "\"Process-3: MainThread\"",
+    ] {
+        assert!(err.contains(name), "{name} missing from --stats: {err}");
+    }
+    let svg = std::env::temp_dir().join(format!("minivm-processes-{}.json", std::process::id()));
+    let svg_arg = svg.to_str().expect("utf-8 path");
+    run(&["--timeline", svg_arg, prog]);
+    let trace = std::fs::read_to_string(&svg).expect("timeline written");
+    let _ = std::fs::remove_file(&svg);
+    assert!(trace.contains("\"PoolWorker-2: MainThread\""), "{trace}");
+    assert!(trace.contains("\"Process-3: MainThread\""), "{trace}");
+}
+
+fn alive(pid: &str) -> bool {
+    // A zombie waiting for init to reap it has ended too.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.contains(") Z "),
+        Err(_) => false,
+    }
+}
+
+/// Start `WAIT` in a process group of its own; its pid and its children's pids.
+fn start_waiting() -> (std::process::Child, Vec<String>) {
+    use std::os::unix::process::CommandExt;
+    let prog = write_program("wait.mini", WAIT);
+    let mut child = Command::new(MINIVM)
+        .arg(&prog)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start minivm");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the pids");
+    let pids: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    assert_eq!(pids.len(), 2, "{line:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    (child, pids)
+}
+
+fn assert_all_end(pids: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "children {pids:?} outlived the parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ctrl_c_ends_the_parent_and_its_children() {
+    let (mut child, pids) = start_waiting();
+    let sent = Instant::now();
+    // The terminal sends Ctrl-C's SIGINT to the whole foreground process group.
+    Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill -INT");
+    let status = child.wait().expect("wait for minivm");
+    assert!(sent.elapsed() < Duration::from_secs(5), "slow to react");
+    assert_eq!(status.code(), Some(130));
+    assert_all_end(&pids);
+}
+
+#[test]
+fn children_of_a_killed_parent_exit() {
+    let (mut child, pids) = start_waiting();
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .expect("kill -KILL");
+    child.wait().expect("wait for minivm");
+    assert_all_end(&pids);
+}
