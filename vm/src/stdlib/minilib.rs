@@ -70,6 +70,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/multiprocessing/context.mini"),
     ),
     (
+        "multiprocessing/dummy/__init__.mini",
+        include_str!("../../lib/multiprocessing/dummy/__init__.mini"),
+    ),
+    (
         "multiprocessing/pool.mini",
         include_str!("../../lib/multiprocessing/pool.mini"),
     ),
