@@ -86,6 +86,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/multiprocessing/queues.mini"),
     ),
     (
+        "multiprocessing/sharedctypes.mini",
+        include_str!("../../lib/multiprocessing/sharedctypes.mini"),
+    ),
+    (
         "multiprocessing/spawn.mini",
         include_str!("../../lib/multiprocessing/spawn.mini"),
     ),

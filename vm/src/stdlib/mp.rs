@@ -60,6 +60,9 @@ pub fn module() -> Ref<Module> {
                 func("set_process_name", set_process_name),
             ),
             ("reporting", func("reporting", reporting)),
+            ("shm_create", func("shm_create", shm_create)),
+            ("shm_read", func("shm_read", shm_read)),
+            ("shm_write", func("shm_write", shm_write)),
         ],
     )
 }
@@ -422,6 +425,82 @@ fn has_token(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         libc::POLLIN,
         Some(Duration::ZERO),
     )?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared memory for `Value` and `Array`: an unlinked temporary file that every process reads
+// and writes in place (`pread`/`pwrite`), shared with a child as a descriptor
+
+/// The open shared files, by the descriptor number the program knows them by. A child knows
+/// the number it inherited; it opens the same file again through `/proc/self/fd/N`.
+static SHARED: parking_lot::Mutex<Vec<(RawFd, std::fs::File)>> =
+    parking_lot::Mutex::new(Vec::new());
+
+/// Run `f` on the shared file known as `fd`.
+fn with_shared<T>(fd: RawFd, f: impl FnOnce(&std::fs::File) -> std::io::Result<T>) -> PyResult<T> {
+    let mut files = SHARED.lock();
+    if !files.iter().any(|(n, _)| *n == fd) {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/self/fd/{fd}"))
+            .map_err(os_err)?;
+        files.push((fd, file));
+    }
+    let file = files.iter().find(|(n, _)| *n == fd).map(|(_, f)| f);
+    match file {
+        Some(file) => f(file).map_err(os_err),
+        None => Err(os_err(Errno::EBADF)),
+    }
+}
+
+/// `shm_create(size)`: a descriptor of `size` zero bytes of storage shared with children.
+fn shm_create(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::os::fd::AsRawFd;
+    let [size] = Sig::kw("shm_create", &["size"], 1).bind::<1>(&args)?;
+    let size = u64::try_from(to_index(size.unwrap_or(&Value::None))?)
+        .map_err(|_| err!(ValueError, "negative size"))?;
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!(
+        "minivm-shm-{}-{}",
+        std::process::id(),
+        SHARED.lock().len()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(os_err)?;
+    // Unlinked at once: the storage lives as long as a process holds the descriptor.
+    let _ = std::fs::remove_file(&path);
+    file.set_len(size).map_err(os_err)?;
+    let fd = file.as_raw_fd();
+    SHARED.lock().push((fd, file));
+    Ok(Value::Int(i64::from(fd)))
+}
+
+/// `shm_read(fd, offset, n)`: `n` bytes at `offset`.
+fn shm_read(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::os::unix::fs::FileExt;
+    let [fd, offset, n] = Sig::kw("shm_read", &["fd", "offset", "n"], 3).bind::<3>(&args)?;
+    let fd = fd_arg(fd)?;
+    let offset = to_index(offset.unwrap_or(&Value::None))?.max(0) as u64;
+    let n = to_index(n.unwrap_or(&Value::None))?.clamp(0, 1 << 30) as usize;
+    let mut buf = vec![0u8; n];
+    with_shared(fd, |f| f.read_exact_at(&mut buf, offset))?;
+    Ok(Value::bytes(buf))
+}
+
+/// `shm_write(fd, offset, data)`.
+fn shm_write(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use std::os::unix::fs::FileExt;
+    let [fd, offset, data] = Sig::kw("shm_write", &["fd", "offset", "data"], 3).bind::<3>(&args)?;
+    let fd = fd_arg(fd)?;
+    let offset = to_index(offset.unwrap_or(&Value::None))?.max(0) as u64;
+    let data = arg_bytes(data.unwrap_or(&Value::None))?;
+    with_shared(fd, |f| f.write_all_at(&data, offset))?;
+    Ok(Value::None)
 }
 
 // ---------------------------------------------------------------------------------------------
