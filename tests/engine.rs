@@ -122,7 +122,13 @@ fn trace_shows_the_listed_instructions() {
         checked > 100,
         "only {checked} traced instructions matched a listing"
     );
-    for superinstruction in ["LOAD_LOCAL_PAIR", "COMPARE_CONST_JUMP", "FOR_ITER_STORE"] {
+    for superinstruction in [
+        "LOAD_LOCAL_PAIR",
+        "LOAD_ATTR_LOCAL",
+        "STORE_ATTR_LOCAL",
+        "COMPARE_CONST_JUMP",
+        "FOR_ITER_STORE",
+    ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),
             "{superinstruction} never ran"

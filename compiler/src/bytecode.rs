@@ -258,6 +258,11 @@ pub enum Op {
     /// `LoadConst(c); Compare(op); PopJumpIfFalse(l)`: `[.., a] -> [..]`, jump unless
     /// `a op consts[c]` (`if n % i == 0:`).
     CompareConstJumpIfFalse(CmpOp, ConstIdx, Label),
+    /// `LoadLocal(a); LoadAttr(n)`: `[..] -> [.., locals[a].name]` (`self.x`, without copying
+    /// `self` to the stack).
+    LoadAttrLocal(Local, Name),
+    /// `LoadLocal(a); StoreAttr(n)`: `[.., v] -> [..]`, `locals[a].name = v` (`self.x = v`).
+    StoreAttrLocal(Local, Name),
     /// `ForIter(l); StoreLocal(x)`: `[.., it] -> [.., it]` with `locals[x] = next(it)`, or when
     /// exhausted `[..]` and jump.
     ForIterStore(Local, Label),

@@ -309,6 +309,16 @@ fn describe(
             None,
             format!("{}, {}", local(a), local(b)),
         ),
+        Op::LoadAttrLocal(l, g) => (
+            "LOAD_ATTR_LOCAL",
+            n(g.0),
+            format!("{}.{}", local(l), name(g)),
+        ),
+        Op::StoreAttrLocal(l, g) => (
+            "STORE_ATTR_LOCAL",
+            n(g.0),
+            format!("{}.{}", local(l), name(g)),
+        ),
         Op::CompareConst(c, k) => (
             "COMPARE_CONST",
             n(k.0),

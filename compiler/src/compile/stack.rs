@@ -120,6 +120,8 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::GetANext | Op::BeforeAsyncWith => fall(1),
         Op::EndAsyncFor => fall(-2),
         Op::LoadLocalPair(..) => fall(2),
+        Op::LoadAttrLocal(..) => fall(1),
+        Op::StoreAttrLocal(..) => fall(-1),
         Op::CompareConst(..) => fall(0),
         Op::CompareJumpIfFalse(..) => (Some(-2), Some(-2)),
         Op::CompareConstJumpIfFalse(..) => (Some(-1), Some(-1)),

@@ -1,7 +1,7 @@
 //! Attributes: `obj.name` lookup (instance dict, then the class chain, binding methods), assignment,
 //! deletion, `super()`, and building classes from a class body.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::heap::Ref;
@@ -96,8 +96,8 @@ impl Interp {
     }
 
     /// `LoadAttr` with its inline cache (`interp/code.rs`). On a plain instance (no property,
-    /// slot or `__set__` descriptor anywhere in its class chain) an attribute of the instance is
-    /// read at the index it had last time, and a method comes from the class's lookup cache at
+    /// slot or `__set__` descriptor by that name in its class chain) an attribute of the instance
+    /// is read at the index it had last time, and a method comes from the class's lookup cache at
     /// its hinted index: no hashing, no string comparison. Anything else takes `getattr`.
     pub(crate) fn load_attr_cached(
         &mut self,
@@ -105,7 +105,7 @@ impl Interp {
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> PyResult<Value> {
-        if let Some(inst) = plain_instance(obj, HAS_PROPERTY) {
+        if let Some(inst) = plain_instance(obj, 0, name, &cache.class_hint) {
             if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
                 return Ok(v);
             }
@@ -117,9 +117,9 @@ impl Interp {
         self.getattr(obj, name)
     }
 
-    /// `StoreAttr` with its inline cache: on a plain instance of a class without data
-    /// descriptors, `__setattr__` or `__slots__`, overwrite the attribute at its index of last
-    /// time, or add it keyed by the instruction's interned name (no key allocated).
+    /// `StoreAttr` with its inline cache: on a plain instance of a class without `__setattr__`,
+    /// `__slots__` or a data descriptor by that name, overwrite the attribute at its index of
+    /// last time, or add it keyed by the instruction's interned name (no key allocated).
     pub(crate) fn store_attr_cached(
         &mut self,
         obj: &Value,
@@ -127,7 +127,8 @@ impl Interp {
         v: Value,
         cache: &InlineCache,
     ) -> PyResult<()> {
-        let Some(inst) = plain_instance(obj, HAS_PROPERTY | HAS_SETATTR | DICTLESS) else {
+        let Some(inst) = plain_instance(obj, HAS_SETATTR | DICTLESS, name, &cache.class_hint)
+        else {
             return self.setattr(obj, name, v);
         };
         let mut dict = inst.dict.lock();
@@ -720,18 +721,34 @@ fn no_attr(obj: &Value, name: &str) -> PyErr {
 
 /// `obj` as an instance of a user class with no payload (not an exception, `super()`,
 /// property, native or built-in-subclass object) whose class chain has none of the
-/// `attr_flags` in `excluded`: one whose attributes the inline-cached paths may handle.
-pub(crate) fn plain_instance(obj: &Value, excluded: u64) -> Option<&Ref<Instance>> {
-    match obj {
-        Value::Instance(inst)
-            if matches!(inst.payload, Payload::None)
-                && !inst.class.builtin
-                && inst.class.attr_flags() & excluded == 0 =>
-        {
-            Some(inst)
-        }
-        _ => None,
+/// `attr_flags` in `excluded`, and whose attribute `name` the instance's own table decides:
+/// when some class of the chain has a data descriptor (`HAS_PROPERTY`), the class's answer for
+/// `name` (through the lookup cache at `hint`) must not be an object that could be one.
+pub(crate) fn plain_instance<'v>(
+    obj: &'v Value,
+    excluded: u64,
+    name: &Arc<str>,
+    hint: &AtomicU32,
+) -> Option<&'v Ref<Instance>> {
+    let Value::Instance(inst) = obj else {
+        return None;
+    };
+    if !matches!(inst.payload, Payload::None) || inst.class.builtin {
+        return None;
     }
+    let flags = inst.class.attr_flags();
+    if flags & excluded != 0 {
+        return None;
+    }
+    if flags & HAS_PROPERTY != 0
+        && matches!(
+            inst.class.lookup_hinted(name, hint),
+            Some(Value::Instance(_))
+        )
+    {
+        return None;
+    }
+    Some(inst)
 }
 
 /// `dict[name]` trying the index `hint` first (a key that is the same interned name is a hit);

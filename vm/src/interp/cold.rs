@@ -319,6 +319,8 @@ impl Interp {
             | Op::ReturnValue
             | Op::YieldValue
             | Op::LoadLocalPair(..)
+            | Op::LoadAttrLocal(..)
+            | Op::StoreAttrLocal(..)
             | Op::CompareConst(..)
             | Op::CompareJumpIfFalse(..)
             | Op::CompareConstJumpIfFalse(..)

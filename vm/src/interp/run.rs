@@ -307,6 +307,18 @@ impl Interp {
                         let r = self.load_attr_cached(&obj, &code.names[n.0 as usize], cache)?;
                         frame.stack.push(r);
                     }
+                    Op::LoadAttrLocal(l, n) => {
+                        let obj = self.local(frame, &code, l.0)?;
+                        let cache = &code.cache[frame.ip - 1];
+                        let r = self.load_attr_cached(obj, &code.names[n.0 as usize], cache)?;
+                        frame.stack.push(r);
+                    }
+                    Op::StoreAttrLocal(l, n) => {
+                        let v = pop!(frame);
+                        let obj = self.local(frame, &code, l.0)?;
+                        let cache = &code.cache[frame.ip - 1];
+                        self.store_attr_cached(obj, &code.names[n.0 as usize], v, cache)?;
+                    }
                     Op::StoreAttr(n) => {
                         let obj = pop!(frame);
                         let v = pop!(frame);
@@ -518,14 +530,19 @@ impl Interp {
         r
     }
 
-    /// `LoadLocal`: push a copy of a local slot; `UnboundLocalError` if it is empty.
+    /// A local slot, borrowed; `UnboundLocalError` if it is empty.
+    #[inline(always)]
+    fn local<'f>(&self, frame: &'f Frame, code: &Code, slot: u32) -> PyResult<&'f Value> {
+        match &frame.locals[slot as usize] {
+            Value::Undefined => Err(self.unbound_local(code, slot)),
+            v => Ok(v),
+        }
+    }
+
+    /// `LoadLocal`: push a copy of a local slot.
     #[inline(always)]
     fn push_local(&self, frame: &mut Frame, code: &Code, slot: u32) -> PyResult<()> {
-        let v = &frame.locals[slot as usize];
-        if let Value::Undefined = v {
-            return Err(self.unbound_local(code, slot));
-        }
-        let v = v.clone();
+        let v = self.local(frame, code, slot)?.clone();
         frame.stack.push(v);
         Ok(())
     }
