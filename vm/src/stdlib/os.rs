@@ -77,8 +77,8 @@ pub fn os_module() -> Ref<Module> {
 // ---------------------------------------------------------------------------------------------
 // OSError and friends
 
-/// An exception class CPython has but `ExcKind` lacks (`BlockingIOError`, `UnicodeDecodeError`,
-/// `NotADirectoryError`, `io.UnsupportedOperation`): a subclass of a built-in one, made once.
+/// An exception class CPython has but `ExcKind` lacks (`io.UnsupportedOperation`,
+/// `socket.gaierror`): a subclass of a built-in one, made once.
 /// Programs can catch it through its base (`except OSError`), not by its own name.
 pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
     static CLASSES: crate::heap::Global<parking_lot::Mutex<Vec<Ref<Class>>>> =
@@ -178,12 +178,13 @@ fn errno_class(code: i64) -> Option<Ref<Class>> {
         libc::ECONNREFUSED => ExcKind::ConnectionRefusedError,
         libc::ECONNRESET => ExcKind::ConnectionResetError,
         libc::EPIPE | libc::ESHUTDOWN => ExcKind::BrokenPipeError,
-        libc::ECONNABORTED => ExcKind::ConnectionError,
+        libc::ECONNABORTED => ExcKind::ConnectionAbortedError,
         libc::ETIMEDOUT => ExcKind::TimeoutError,
-        libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => {
-            return Some(extra_exc_class("BlockingIOError"))
-        }
-        libc::ENOTDIR => return Some(extra_exc_class("NotADirectoryError")),
+        libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => ExcKind::BlockingIOError,
+        libc::ENOTDIR => ExcKind::NotADirectoryError,
+        libc::EINTR => ExcKind::InterruptedError,
+        libc::ECHILD => ExcKind::ChildProcessError,
+        libc::ESRCH => ExcKind::ProcessLookupError,
         _ => return None,
     };
     Some(types().exc(kind).clone())

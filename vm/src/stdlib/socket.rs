@@ -10,7 +10,13 @@
 //! * a socket that is neither bound nor connected has no file descriptor yet: `fileno()` is -1 and
 //!   `select` reports it readable and writable at once (what Linux does for an unconnected TCP
 //!   socket, whose `poll` says `POLLOUT | POLLHUP`);
-//! * only `AF_INET` + `SOCK_STREAM`; non-blocking `connect()` is not supported.
+//! * only `AF_INET` + `SOCK_STREAM`.
+//!
+//! Non-blocking mode (`setblocking(False)`, `settimeout(0)`) sets `O_NONBLOCK` on the descriptor,
+//! as CPython does: a call that would wait raises `BlockingIOError`, and `connect()` starts the
+//! connection and raises `BlockingIOError: [Errno 115] Operation now in progress` (`connect_ex`
+//! returns 115); `getsockopt(SOL_SOCKET, SO_ERROR)` then tells how it ended. That is what an
+//! event loop (`asyncio`) builds on.
 
 use std::io::{Read, Write};
 use std::net::{
@@ -22,7 +28,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::builtins::args::Sig;
+use crate::builtins::args::{Sig, Style};
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
@@ -39,6 +45,8 @@ const SOCK_STREAM: i64 = 1;
 const SOCK_TYPE_FLAGS: i64 = 0o4000 | 0o2000000;
 const IPPROTO_TCP: i64 = 6;
 const TCP_NODELAY: i64 = 1;
+const SOL_SOCKET: i64 = 1;
+const SO_ERROR: i64 = 4;
 
 enum Sock {
     /// Created, neither bound nor connected: no OS socket yet.
@@ -86,6 +94,7 @@ pub fn socket_class() -> Ref<Class> {
                     ("setblocking", sock_setblocking),
                     ("getblocking", sock_getblocking),
                     ("setsockopt", sock_setsockopt),
+                    ("getsockopt", sock_getsockopt),
                     ("fileno", sock_fileno),
                     ("makefile", sock_makefile),
                     ("getsockname", sock_getsockname),
@@ -112,7 +121,8 @@ pub fn socket_module() -> Ref<Module> {
             ),
             ("AF_INET", int(AF_INET)),
             ("SOCK_STREAM", int(SOCK_STREAM)),
-            ("SOL_SOCKET", int(1)),
+            ("SOL_SOCKET", int(SOL_SOCKET)),
+            ("SO_ERROR", int(SO_ERROR)),
             ("SO_REUSEADDR", int(2)),
             ("SO_KEEPALIVE", int(9)),
             ("IPPROTO_TCP", int(IPPROTO_TCP)),
@@ -332,6 +342,7 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let listener = interp
         .allow_threads(|| TcpListener::bind(addr))
         .map_err(|e| os_error(&e, None))?;
+    apply_listener_mode(&listener, *d.timeout.lock());
     let mut st = d.state.lock();
     match *st {
         Sock::Unbound => {
@@ -363,6 +374,7 @@ fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let listener = interp
             .allow_threads(|| TcpListener::bind("0.0.0.0:0"))
             .map_err(|e| os_error(&e, None))?;
+        apply_listener_mode(&listener, *d.timeout.lock());
         let mut st = d.state.lock();
         if matches!(*st, Sock::Unbound) {
             *st = Sock::Listener {
@@ -425,12 +437,19 @@ fn io_err(e: &std::io::Error, timeout: Option<Duration>) -> PyErr {
     }
 }
 
-/// Give a stream the socket's timeout as kernel send/receive timeouts (a safety net behind the
-/// `poll` before each call, for when another thread drains the data first).
+/// Give a stream the socket's timeout: `O_NONBLOCK` for a zero timeout, else kernel send/receive
+/// timeouts (a safety net behind the `poll` before each call, for when another thread drains the
+/// data first).
 fn apply_timeout(stream: &TcpStream, timeout: Option<Duration>) {
     let t = timeout.filter(|t| !t.is_zero());
+    let _ = stream.set_nonblocking(timeout == Some(Duration::ZERO));
     let _ = stream.set_read_timeout(t);
     let _ = stream.set_write_timeout(t);
+}
+
+/// A listener is non-blocking (its `accept` never waits in the kernel) for a zero timeout.
+fn apply_listener_mode(listener: &TcpListener, timeout: Option<Duration>) {
+    let _ = listener.set_nonblocking(timeout == Some(Duration::ZERO));
 }
 
 fn sock_accept(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -476,12 +495,7 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
     let addr = resolve(interp, &host, port)?;
     let timeout = *d.timeout.lock();
     let result = match timeout {
-        Some(t) if t.is_zero() => {
-            return Err(err!(
-                NotImplementedError,
-                "minivm sockets do not support a non-blocking connect()"
-            ))
-        }
+        Some(t) if t.is_zero() => return Ok(start_connect(d, addr)),
         Some(t) => interp.allow_threads(|| TcpStream::connect_timeout(&addr, t)),
         None => interp.allow_threads(|| TcpStream::connect(addr)),
     };
@@ -505,6 +519,29 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
         }
         _ => Ok(Err(errno(libc::EISCONN))),
     }
+}
+
+/// A non-blocking `connect()`: the socket becomes a stream at once; unless the kernel connected it
+/// on the spot (it may, over loopback), the result is `EINPROGRESS`, and the connection's outcome
+/// is read later with `getsockopt(SOL_SOCKET, SO_ERROR)` once the socket polls writable.
+fn start_connect(d: &SocketData, addr: SocketAddr) -> Result<(), PyErr> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let fd = rustix::net::socket_with(AddressFamily::INET, SocketType::STREAM, flags, None)
+        .map_err(|e| os_error(&e.into(), None))?;
+    let started = rustix::net::connect(&fd, &addr);
+    let stream = TcpStream::from(fd);
+    if *d.nodelay.lock() {
+        let _ = stream.set_nodelay(true);
+    }
+    {
+        let mut st = d.state.lock();
+        if !matches!(*st, Sock::Unbound) {
+            return Err(errno(libc::EISCONN));
+        }
+        *st = Sock::Stream(Arc::new(stream));
+    }
+    started.map_err(|e| os_error(&e.into(), None))
 }
 
 fn sock_connect(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -678,8 +715,10 @@ fn timeout_value(v: Option<&Value>) -> PyResult<Option<Duration>> {
 
 fn set_timeout(d: &SocketData, t: Option<Duration>) {
     *d.timeout.lock() = t;
-    if let Sock::Stream(s) = &*d.state.lock() {
-        apply_timeout(s, t);
+    match &*d.state.lock() {
+        Sock::Stream(s) => apply_timeout(s, t),
+        Sock::Listener { listener, .. } => apply_listener_mode(listener, t),
+        Sock::Unbound | Sock::Closed => {}
     }
 }
 
@@ -752,6 +791,43 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     }
     Ok(Value::None)
+}
+
+/// `getsockopt(level, option[, buflen])`: `SO_ERROR` (the pending error, cleared as it is read:
+/// how a non-blocking `connect` ended) and `TCP_NODELAY`; other options are `ENOPROTOOPT`.
+fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let [level, option, buflen] = Sig::pos("getsockopt", Style::Positional, &["level", "option", "buflen"], 2)
+        .method()
+        .bind::<3>(&args)?;
+    if buflen.is_some() {
+        return Err(err!(
+            NotImplementedError,
+            "minivm's socket.getsockopt() does not take a buffer length"
+        ));
+    }
+    let int = |v: Option<&Value>| match v {
+        Some(Value::Int(n)) => Ok(*n),
+        Some(Value::Bool(b)) => Ok(*b as i64),
+        Some(other) => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(other)
+        )),
+        None => Ok(0),
+    };
+    match (int(level)?, int(option)?) {
+        (SOL_SOCKET, SO_ERROR) => match &*d.state.lock() {
+            Sock::Stream(s) => match s.take_error() {
+                Ok(None) => Ok(Value::Int(0)),
+                Ok(Some(e)) | Err(e) => Ok(Value::Int(e.raw_os_error().unwrap_or(0) as i64)),
+            },
+            Sock::Closed => Err(errno(libc::EBADF)),
+            _ => Ok(Value::Int(0)),
+        },
+        (IPPROTO_TCP, TCP_NODELAY) => Ok(Value::Int(*d.nodelay.lock() as i64)),
+        _ => Err(errno(libc::ENOPROTOOPT)),
+    }
 }
 
 fn raw_fd(d: &SocketData) -> i64 {
