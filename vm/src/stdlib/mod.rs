@@ -3,6 +3,7 @@
 //! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on
 //! the interpreter, never the other way round.
 
+pub mod asyncio_support;
 pub mod atexit;
 pub mod cpython_names;
 pub mod deque;
@@ -57,6 +58,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "tempfile" => Some(tempfile::module()),
         "importlib" => Some(importlib::module()),
         "traceback" => Some(traceback::module()),
+        "_asyncio_support" => Some(asyncio_support::module()),
         _ => None,
     }
 }
