@@ -797,9 +797,14 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// how a non-blocking `connect` ended) and `TCP_NODELAY`; other options are `ENOPROTOOPT`.
 fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
-    let [level, option, buflen] = Sig::pos("getsockopt", Style::Positional, &["level", "option", "buflen"], 2)
-        .method()
-        .bind::<3>(&args)?;
+    let [level, option, buflen] = Sig::pos(
+        "getsockopt",
+        Style::Positional,
+        &["level", "option", "buflen"],
+        2,
+    )
+    .method()
+    .bind::<3>(&args)?;
     if buflen.is_some() {
         return Err(err!(
             NotImplementedError,
