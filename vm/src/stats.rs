@@ -69,6 +69,13 @@ impl ThreadStats {
         }
     }
 
+    /// Mark a moment on this thread's row of the timeline (an asyncio task step), if recorded.
+    pub fn mark(&self, label: &str) {
+        if let Some((rec, tid)) = &self.observer {
+            rec.mark(*tid, label);
+        }
+    }
+
     /// Whether transitions are being reported.
     pub fn observed(&self) -> bool {
         self.observer.is_some()

@@ -5,7 +5,7 @@
 //! the same facts from code and frame objects to write `<Task pending name='Task-1'
 //! coro=<main() running at x.py:8>>`.
 
-use crate::builtins::args::Sig;
+use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{GenKind, GenStatus, Module};
@@ -26,6 +26,8 @@ pub fn module() -> Ref<Module> {
                 "coroutine_location",
                 func("coroutine_location", coroutine_location),
             ),
+            ("timeline_on", func("timeline_on", timeline_on)),
+            ("timeline_mark", func("timeline_mark", timeline_mark)),
         ],
     )
 }
@@ -85,4 +87,19 @@ fn coroutine_location(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => (Value::None, Value::None, Value::None),
     };
     Ok(Value::tuple(vec![Value::str(state), file, first, line]))
+}
+
+/// `timeline_on()`: whether this thread's events are recorded (`--timeline`, `--trace=gil`),
+/// so asyncio marks task steps only then.
+fn timeline_on(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("timeline_on", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Bool(interp.stats.observed()))
+}
+
+/// `timeline_mark(label)`: a tick labelled `label` on this thread's timeline row.
+fn timeline_mark(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if let Value::Str(label) = one_arg(&args, "timeline_mark")? {
+        interp.stats.mark(label.as_str());
+    }
+    Ok(Value::None)
 }

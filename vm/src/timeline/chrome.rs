@@ -1,7 +1,8 @@
 //! `--timeline FILE.json`: Chrome trace-event format, for Perfetto (ui.perfetto.dev) and
 //! chrome://tracing. Every recorded segment becomes a complete event (`"ph": "X"`, times in
-//! microseconds); drop requests and hand-offs are thread-scoped instant events (`"ph": "i"`); each
-//! thread is named by a `thread_name` metadata event. Segments are not merged here: the viewers zoom.
+//! microseconds); drop requests, hand-offs and asyncio task steps are thread-scoped instant
+//! events (`"ph": "i"`); each thread is named by a `thread_name` metadata event. Segments are
+//! not merged here: the viewers zoom.
 
 use std::fmt::Write as _;
 
@@ -45,6 +46,14 @@ pub fn render(tl: &Timeline) -> String {
         for (t, holder) in &line.drop_requests {
             events.push(format!(
                 r#"{{"name": "drop request", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}, "args": {{"holder": {holder}}}}}"#,
+                us(*t),
+                line.tid
+            ));
+        }
+        for (t, label) in &line.marks {
+            events.push(format!(
+                r#"{{"name": {}, "cat": "asyncio", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}}}"#,
+                json_str(label),
                 us(*t),
                 line.tid
             ));

@@ -69,6 +69,13 @@ enum Event {
     DropRequest { by: u64, holder: u64, at: Instant },
     /// Thread `tid` let go of the GIL at `at` and another thread ran before it got it back.
     HandOff { tid: u64, at: Instant },
+    /// Something the program marked on thread `tid` (an asyncio task's step: `label` is the
+    /// task's name).
+    Mark {
+        tid: u64,
+        at: Instant,
+        label: String,
+    },
 }
 
 /// Collects GIL events while the program runs (shared by every thread through the `Vm`).
@@ -196,6 +203,19 @@ impl Recorder {
         self.push(Event::HandOff { tid, at });
     }
 
+    /// Thread `tid` marks a moment (`vm/lib/asyncio`: a task starts a step).
+    pub fn mark(&self, tid: u64, label: &str) {
+        let at = Instant::now();
+        self.push(Event::Mark {
+            tid,
+            at,
+            label: label.to_string(),
+        });
+        if self.trace {
+            self.trace_line(at, &self.name_of(tid), &format!("runs {label}"));
+        }
+    }
+
     /// The recorded run, as segments per thread; `end` is when the run ended.
     pub fn snapshot(&self, info: RunInfo) -> Timeline {
         let events = self.events.lock().clone();
@@ -212,6 +232,7 @@ impl Recorder {
                 segments: Vec::new(),
                 drop_requests: Vec::new(),
                 hand_offs: Vec::new(),
+                marks: Vec::new(),
             })
             .collect();
         let mut open: Vec<Option<(State, Duration)>> = vec![None; threads.len()];
@@ -222,7 +243,9 @@ impl Recorder {
             .collect();
         for e in &events {
             let tid = match e {
-                Event::State { tid, .. } | Event::HandOff { tid, .. } => *tid,
+                Event::State { tid, .. } | Event::HandOff { tid, .. } | Event::Mark { tid, .. } => {
+                    *tid
+                }
                 Event::DropRequest { by, .. } => *by,
             };
             let Some(&i) = index.get(&tid) else {
@@ -246,6 +269,7 @@ impl Recorder {
                     threads[i].drop_requests.push((t(*at), *holder));
                 }
                 Event::HandOff { at, .. } => threads[i].hand_offs.push(t(*at)),
+                Event::Mark { at, label, .. } => threads[i].marks.push((t(*at), label.clone())),
             }
         }
         for (i, o) in open.into_iter().enumerate() {
@@ -343,6 +367,8 @@ pub struct ThreadLine {
     pub drop_requests: Vec<(Duration, u64)>,
     /// Times this thread gave the GIL to another thread.
     pub hand_offs: Vec<Duration>,
+    /// Moments the program marked on this thread, with their labels (asyncio task steps).
+    pub marks: Vec<(Duration, String)>,
 }
 
 /// The whole recorded run.

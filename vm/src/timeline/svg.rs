@@ -121,7 +121,7 @@ pub fn render(tl: &Timeline) -> String {
         out,
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
-<style>.lbl {{ fill: #222; }} .axis {{ fill: #555; font-size: 11px; }} .grid {{ stroke: #ccc; stroke-width: 0.5; }} .req {{ stroke: #d62728; stroke-width: 1; }} .hand {{ stroke: #111; stroke-width: 1; }}</style>
+<style>.lbl {{ fill: #222; }} .axis {{ fill: #555; font-size: 11px; }} .grid {{ stroke: #ccc; stroke-width: 0.5; }} .req {{ stroke: #d62728; stroke-width: 1; }} .hand {{ stroke: #111; stroke-width: 1; }} .step {{ stroke: #9467bd; stroke-width: 1; }}</style>
 <rect x="0" y="0" width="{width}" height="{height}" fill="white"/>"#
     );
     // Title and subtitle.
@@ -145,6 +145,10 @@ pub fn render(tl: &Timeline) -> String {
     }
     if let Some((one, many)) = tl.info.switch_names() {
         let _ = write!(sub, "; {hands} {}", if hands == 1 { one } else { many });
+    }
+    let steps: usize = tl.threads.iter().map(|t| t.marks.len()).sum();
+    if steps > 0 {
+        let _ = write!(sub, "; {steps} asyncio task steps (purple ticks)");
     }
     if tl.dropped_events > 0 {
         let _ = write!(
@@ -360,8 +364,46 @@ pub fn render(tl: &Timeline) -> String {
             }
             k += count;
         }
+        step_ticks(&mut out, line, |t| (x_of(t) as usize).min(left + plot), y);
         let _ = writeln!(out, "</g>");
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// A thread's asyncio task steps (`ThreadLine::marks`): a purple tick across the middle of its
+/// row, one per pixel column (`column` maps a time to it), whose tooltip names the task(s).
+fn step_ticks(
+    out: &mut String,
+    line: &super::ThreadLine,
+    column: impl Fn(Duration) -> usize,
+    y: usize,
+) {
+    let marks = &line.marks;
+    let mut k = 0;
+    while k < marks.len() {
+        let x = column(marks[k].0);
+        let mut count = 1;
+        while k + count < marks.len() && column(marks[k + count].0) == x {
+            count += 1;
+        }
+        let (t, first) = &marks[k];
+        let tip = if count == 1 {
+            format!("{}: {first} runs a step at {}", line.name, fmt_time(*t))
+        } else {
+            let last = &marks[k + count - 1].1;
+            format!(
+                "{count} task steps ({first} ... {last}) around {}",
+                fmt_time(*t)
+            )
+        };
+        let _ = writeln!(
+            out,
+            r#"<line x1="{x}.5" y1="{}" x2="{x}.5" y2="{}" class="step"><title>{}</title></line>"#,
+            y + 3,
+            y + BAR - 3,
+            esc(&tip)
+        );
+        k += count;
+    }
 }

@@ -115,6 +115,9 @@ pub fn render(tl: &Timeline, width: usize, color: bool) -> String {
             }
             crate::gil::GilMode::Off => {}
         }
+        if !line.marks.is_empty() {
+            let _ = write!(out, ", {} task steps", line.marks.len());
+        }
         out.push('\n');
     }
     // Axis: a tick every few columns, labelled at the start and end.
