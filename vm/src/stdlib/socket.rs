@@ -359,8 +359,11 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
-    match arg(&args, 1, "backlog") {
-        None | Some(Value::Int(_)) | Some(Value::Bool(_)) => {}
+    // CPython's default: min(SOMAXCONN, 128); a negative backlog counts as 0.
+    let backlog = match arg(&args, 1, "backlog") {
+        None => 128,
+        Some(Value::Int(n)) => (*n).clamp(0, i64::from(i32::MAX)) as i32,
+        Some(Value::Bool(b)) => i32::from(*b),
         Some(other) => {
             return Err(err!(
                 TypeError,
@@ -368,7 +371,7 @@ fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 type_name(other)
             ))
         }
-    }
+    };
     if matches!(*d.state.lock(), Sock::Unbound) {
         // Linux binds an unbound socket to an ephemeral port on listen().
         let listener = interp
@@ -381,11 +384,16 @@ fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 listener: Arc::new(listener),
                 listening: true,
             };
-            return Ok(Value::None);
         }
     }
     match &mut *d.state.lock() {
-        Sock::Listener { listening, .. } => {
+        Sock::Listener {
+            listener,
+            listening,
+        } => {
+            // std listened with its own backlog when binding; listen(2) again sets the one asked
+            // for (a server expecting 1,000 clients at once wants a longer accept queue).
+            let _ = rustix::net::listen(&**listener, backlog);
             *listening = true;
             Ok(Value::None)
         }
