@@ -157,6 +157,7 @@ fn parse(text: &str, origin: Instant, parent_unix: f64, index: u64) -> Option<Ch
                     segments: Vec::new(),
                     drop_requests: Vec::new(),
                     hand_offs: Vec::new(),
+                    marks: Vec::new(),
                 });
             }
             "seg" => {
