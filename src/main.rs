@@ -169,6 +169,11 @@ const VM_SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelli
 };
 
 fn main() -> ExitCode {
+    // An empty MINIVM_GIL means "not set", as CPython reads an empty PYTHON_GIL (clap would reject
+    // "" as a mode). Done before any thread starts; children see the same meaning.
+    if std::env::var_os("MINIVM_GIL").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("MINIVM_GIL");
+    }
     let cli = Cli::parse();
     let format = cli.run.error_format;
     match &cli.command {

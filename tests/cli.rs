@@ -364,3 +364,24 @@ fn closed_pipe_raises_broken_pipe_error_as_cpython() {
     );
     assert!(!err.contains("Exception ignored"), "{err}");
 }
+
+#[test]
+fn gil_mode_comes_from_minivm_gil_and_empty_means_unset() {
+    let program = std::env::temp_dir().join(format!("minivm-gil-env-{}.mini", std::process::id()));
+    std::fs::write(&program, "import sys\nprint(sys._is_gil_enabled())\n").expect("write program");
+    let with = |value: &str| {
+        let out = Command::new(MINIVM)
+            .current_dir(root())
+            .arg(&program)
+            .env("MINIVM_GIL", value)
+            .output()
+            .expect("start minivm");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    assert_eq!(with(""), (Some(0), "True\n".to_string(), String::new()));
+    assert_eq!(with("0"), (Some(0), "False\n".to_string(), String::new()));
+    let (code, _, err) = with("sideways");
+    let _ = std::fs::remove_file(&program);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("sideways"), "{err}");
+}
