@@ -117,13 +117,15 @@ fn check1(x: f64, r: f64, can_overflow: bool) -> PyResult<Value> {
     Ok(Value::Float(r))
 }
 
-fn one_float(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<f64> {
-    let v = args.one(&format!("math.{name}"))?;
+/// `qualname` is the name errors show (`math.sqrt`), passed whole: these run on every call, and a
+/// `format!` here cost 8% of a float-heavy kernel.
+fn one_float(interp: &mut Interp, args: Args<'_>, qualname: &str) -> PyResult<f64> {
+    let v = args.one(qualname)?;
     real(interp, v)
 }
 
-fn two_floats(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(f64, f64)> {
-    args.range(&format!("math.{name}"), 2, 2)?;
+fn two_floats(interp: &mut Interp, args: Args<'_>, qualname: &str) -> PyResult<(f64, f64)> {
+    args.range(qualname, 2, 2)?;
     let a = real(interp, args.get(0).unwrap_or(&Value::None))?;
     let b = real(interp, args.get(1).unwrap_or(&Value::None))?;
     Ok((a, b))
@@ -132,7 +134,7 @@ fn two_floats(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(f64,
 macro_rules! unary {
     ($($fname:ident => $f:expr, $overflow:expr;)*) => {$(
         fn $fname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-            let x = one_float(interp, args, stringify!($fname))?;
+            let x = one_float(interp, args, concat!("math.", stringify!($fname)))?;
             let f: fn(f64) -> f64 = $f;
             check1(x, f(x), $overflow)
         }
@@ -161,7 +163,7 @@ unary! {
 }
 
 fn sqrt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let x = one_float(interp, args, "sqrt")?;
+    let x = one_float(interp, args, "math.sqrt")?;
     if x < 0.0 {
         return Err(domain());
     }
@@ -206,21 +208,26 @@ fn log(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn log_with(interp: &mut Interp, args: Args<'_>, name: &str, f: fn(f64) -> f64) -> PyResult<Value> {
-    let v = args.one(&format!("math.{name}"))?;
+fn log_with(
+    interp: &mut Interp,
+    args: Args<'_>,
+    qualname: &str,
+    f: fn(f64) -> f64,
+) -> PyResult<Value> {
+    let v = args.one(qualname)?;
     log_of(interp, v, f).map(Value::Float)
 }
 
 fn log2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    log_with(interp, args, "log2", f64::log2)
+    log_with(interp, args, "math.log2", f64::log2)
 }
 
 fn log10(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    log_with(interp, args, "log10", f64::log10)
+    log_with(interp, args, "math.log10", f64::log10)
 }
 
 fn log1p(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let x = one_float(interp, args, "log1p")?;
+    let x = one_float(interp, args, "math.log1p")?;
     if x <= -1.0 {
         return Err(domain());
     }
@@ -228,7 +235,7 @@ fn log1p(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (x, y) = two_floats(interp, args, "pow")?;
+    let (x, y) = two_floats(interp, args, "math.pow")?;
     let r = x.powf(y);
     if x.is_finite() && y.is_finite() {
         if r.is_nan() {
@@ -242,17 +249,17 @@ fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn atan2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (y, x) = two_floats(interp, args, "atan2")?;
+    let (y, x) = two_floats(interp, args, "math.atan2")?;
     Ok(Value::Float(y.atan2(x)))
 }
 
 fn copysign(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (x, y) = two_floats(interp, args, "copysign")?;
+    let (x, y) = two_floats(interp, args, "math.copysign")?;
     Ok(Value::Float(x.copysign(y)))
 }
 
 fn fmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (x, y) = two_floats(interp, args, "fmod")?;
+    let (x, y) = two_floats(interp, args, "math.fmod")?;
     if y == 0.0 && !x.is_nan() || x.is_infinite() && !y.is_nan() {
         return Err(domain());
     }
@@ -404,11 +411,11 @@ fn dist(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn rounding(
     interp: &mut Interp,
     args: Args<'_>,
-    name: &str,
+    qualname: &str,
     dunder: &str,
     f: fn(f64) -> crate::num::NumResult<crate::num::Int>,
 ) -> PyResult<Value> {
-    let v = args.one(&format!("math.{name}"))?;
+    let v = args.one(qualname)?;
     match v {
         Value::Int(_) | Value::BigInt(_) => Ok(v.clone()),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
@@ -417,7 +424,7 @@ fn rounding(
             if let Some(m) = interp.lookup_special(v, dunder) {
                 return interp.call(&m, std::slice::from_ref(v));
             }
-            if name == "trunc" {
+            if qualname == "math.trunc" {
                 raise!(
                     TypeError,
                     "type {} doesn't define __trunc__ method",
@@ -431,19 +438,37 @@ fn rounding(
 }
 
 fn floor(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    rounding(interp, args, "floor", "__floor__", crate::num::float_floor)
+    rounding(
+        interp,
+        args,
+        "math.floor",
+        "__floor__",
+        crate::num::float_floor,
+    )
 }
 
 fn ceil(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    rounding(interp, args, "ceil", "__ceil__", crate::num::float_ceil)
+    rounding(
+        interp,
+        args,
+        "math.ceil",
+        "__ceil__",
+        crate::num::float_ceil,
+    )
 }
 
 fn trunc(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    rounding(interp, args, "trunc", "__trunc__", crate::num::float_to_int)
+    rounding(
+        interp,
+        args,
+        "math.trunc",
+        "__trunc__",
+        crate::num::float_to_int,
+    )
 }
 
 fn modf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let x = one_float(interp, args, "modf")?;
+    let x = one_float(interp, args, "math.modf")?;
     let (frac, int) = if x.is_infinite() {
         (0.0f64.copysign(x), x)
     } else {
@@ -459,7 +484,7 @@ fn modf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn frexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let x = one_float(interp, args, "frexp")?;
+    let x = one_float(interp, args, "math.frexp")?;
     let (m, e) = frexp_parts(x);
     Ok(Value::tuple(vec![Value::Float(m), Value::Int(e)]))
 }
@@ -500,16 +525,18 @@ fn isclose(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn isfinite(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(
-        one_float(interp, args, "isfinite")?.is_finite(),
+        one_float(interp, args, "math.isfinite")?.is_finite(),
     ))
 }
 
 fn isinf(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Ok(Value::Bool(one_float(interp, args, "isinf")?.is_infinite()))
+    Ok(Value::Bool(
+        one_float(interp, args, "math.isinf")?.is_infinite(),
+    ))
 }
 
 fn isnan(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Ok(Value::Bool(one_float(interp, args, "isnan")?.is_nan()))
+    Ok(Value::Bool(one_float(interp, args, "math.isnan")?.is_nan()))
 }
 
 fn ints<'a>(args: &Args<'a>, name: &str) -> PyResult<Vec<Cow<'a, BigInt>>> {
