@@ -124,6 +124,8 @@ pub struct Try {
     pub handlers: Vec<ExceptHandler>,
     pub orelse: Vec<Stmt>,
     pub finalbody: Vec<Stmt>,
+    /// The handlers are `except*` clauses (PEP 654).
+    pub is_star: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

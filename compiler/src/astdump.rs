@@ -228,7 +228,7 @@ impl Dumper {
                 }
             }
             StmtKind::Try(t) => {
-                self.line(d, label, "Try");
+                self.line(d, label, if t.is_star { "TryStar" } else { "Try" });
                 self.body(d + 1, "body:", &t.body);
                 for h in &t.handlers {
                     let name = h

@@ -246,6 +246,15 @@ pub enum Op {
     /// `[.., mgr] -> [.., aexit, mgr.__aenter__()]` where `aexit` is the bound `mgr.__aexit__`.
     BeforeAsyncWith,
 
+    // ---- except* (PEP 654): see compile/except_star.rs and vm/src/interp/excgroup.rs ----
+    /// `[.., rest, typ] -> [.., rest', match]`: split what is left of the exception by `typ`
+    /// (`match` None if nothing matches; a naked exception that matches is wrapped in a group);
+    /// `match` becomes the exception being handled.
+    CheckEgMatch,
+    /// `[.., orig, raised_list] -> [.., exc]`: the exception a `try ... except*` raises again
+    /// (the parts of `orig` raised again in `orig`'s shape, grouped with new ones), or None.
+    PrepReraiseStar,
+
     // ---- superinstructions: common pairs fused at compile time (`compile/fuse.rs`) ----
     // Each does exactly what the instructions it replaces did, in one dispatch; `dis`, `--trace`
     // and `--stats` show and count it as one instruction.

@@ -287,6 +287,8 @@ fn describe(
         Op::GetANext => ("GET_ANEXT", None, String::new()),
         Op::EndAsyncFor => ("END_ASYNC_FOR", None, String::new()),
         Op::BeforeAsyncWith => ("BEFORE_ASYNC_WITH", None, String::new()),
+        Op::CheckEgMatch => ("CHECK_EG_MATCH", None, String::new()),
+        Op::PrepReraiseStar => ("PREP_RERAISE_STAR", None, String::new()),
         Op::LoadBuildClass => ("LOAD_BUILD_CLASS", None, String::new()),
         Op::ImportName(g) => ("IMPORT_NAME", n(g.0), name(g)),
         Op::ImportFrom(g) => ("IMPORT_FROM", n(g.0), name(g)),

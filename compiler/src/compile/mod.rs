@@ -6,6 +6,7 @@
 //! `break`/`continue`/`return` in `unwind.rs`, label resolution and stack depth in `stack.rs`.
 
 mod async_stmt;
+mod except_star;
 mod expr;
 mod fuse;
 mod stack;

@@ -119,6 +119,8 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::GetAwaitable | Op::GetAIter => fall(0),
         Op::GetANext | Op::BeforeAsyncWith => fall(1),
         Op::EndAsyncFor => fall(-2),
+        Op::CheckEgMatch => fall(0),
+        Op::PrepReraiseStar => fall(-1),
         Op::LoadLocalPair(..) => fall(2),
         Op::LoadAttrLocal(..) => fall(1),
         Op::StoreAttrLocal(..) => fall(-1),

@@ -188,7 +188,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// `name = None; del name` (end of `except E as name`).
-    fn clear_name(&mut self, name: &str, span: Span) -> Result<(), SyntaxError> {
+    pub(crate) fn clear_name(&mut self, name: &str, span: Span) -> Result<(), SyntaxError> {
         self.emit_const(crate::bytecode::Constant::None);
         self.name_op(name, Ctx::Store, span)?;
         self.name_op(name, Ctx::Del, span)
@@ -248,16 +248,21 @@ impl<'a> Compiler<'a> {
         let cleanup = self.new_label();
         self.emit(Op::SetupExcept(cleanup));
         self.emit(Op::PushExcInfo);
-        for (i, h) in t.handlers.iter().enumerate() {
-            if h.typ.is_none() && i + 1 != t.handlers.len() {
-                return Err(SyntaxError::syntax(
-                    "default 'except:' must be last",
-                    h.span,
-                ));
+        if t.is_star {
+            self.compile_star_handlers(&t.handlers, end)?;
+        } else {
+            for (i, h) in t.handlers.iter().enumerate() {
+                if h.typ.is_none() && i + 1 != t.handlers.len() {
+                    return Err(SyntaxError::syntax(
+                        "default 'except:' must be last",
+                        h.span,
+                    ));
+                }
+                self.compile_handler(h, end)?;
             }
-            self.compile_handler(h, end)?;
         }
-        // No clause matched: [.., prev_exc, exc] -> re-raise through the cleanup handler.
+        // No clause matched (or, for `except*`, something is left to raise): [.., prev_exc, exc]
+        // -> re-raise through the cleanup handler.
         self.emit(Op::Reraise);
         self.bind(cleanup);
         self.emit_pop_except_and_reraise();

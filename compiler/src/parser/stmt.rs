@@ -532,11 +532,20 @@ impl Parser<'_> {
         self.expect_colon()?;
         let body = self.block("'try' statement", start)?;
         let mut handlers = Vec::new();
+        let mut is_star = false;
         while self.at(&Token::Except) {
             let hstart = self.bump();
-            if self.at(&Token::Star) {
+            let star = self.eat(&Token::Star);
+            if !handlers.is_empty() && star != is_star {
                 return Err(SyntaxError::syntax(
-                    "'except*' is not supported by minivm",
+                    "cannot have both 'except' and 'except*' on the same 'try'",
+                    hstart.to(self.prev_span()),
+                ));
+            }
+            is_star = star;
+            if star && self.at(&Token::Colon) {
+                return Err(SyntaxError::syntax(
+                    "expected one or more exception types",
                     self.span(),
                 ));
             }
@@ -584,6 +593,7 @@ impl Parser<'_> {
                 handlers,
                 orelse,
                 finalbody,
+                is_star,
             })),
             start.to(self.prev_span()),
         ))

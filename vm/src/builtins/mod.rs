@@ -68,6 +68,10 @@ pub fn install_methods(t: &BuiltinTypes) {
     install(&t.range, misc_methods::RANGE_METHODS);
     install(t.exc(ExcKind::BaseException), misc_methods::EXC_METHODS);
     install(&t.generator, misc_methods::GEN_METHODS);
+    install(
+        t.exc(ExcKind::BaseExceptionGroup),
+        crate::interp::excgroup::GROUP_METHODS,
+    );
     install(&t.coroutine, misc_methods::GEN_METHODS);
     install(&t.coroutine, crate::interp::agen::CORO_METHODS);
     install(&t.async_generator, crate::interp::agen::ASYNC_GEN_METHODS);
@@ -78,6 +82,7 @@ pub fn install_methods(t: &BuiltinTypes) {
     ] {
         install(awaitable, crate::interp::agen::AWAIT_METHODS);
     }
+    install(&t.anext_awaitable, crate::interp::agen::ANEXT_METHODS);
     install(&t.property, misc_methods::PROPERTY_METHODS);
 }
 
@@ -87,6 +92,7 @@ pub fn make_builtins() -> Ref<Dict> {
     for (name, f) in functions::FUNCTIONS
         .iter()
         .chain(iter_functions::FUNCTIONS)
+        .chain(crate::interp::agen::ASYNC_ITER_FUNCTIONS)
         .chain(introspect::FUNCTIONS)
     {
         d.set_str(name, native(name, *f));

@@ -38,13 +38,34 @@ pub const CORO_METHODS: Methods = &[("__await__", coro_await)];
 
 /// The methods of the three awaitable classes: each is its own iterator.
 pub const AWAIT_METHODS: Methods = &[
-    ("__await__", await_self),
-    ("__iter__", await_self),
-    ("__next__", await_next),
-    ("send", await_send),
-    ("throw", await_throw),
-    ("close", await_close),
+    ("__await__", aw_self::<GenAwait>),
+    ("__iter__", aw_self::<GenAwait>),
+    ("__next__", aw_next::<GenAwait>),
+    ("send", aw_send::<GenAwait>),
+    ("throw", aw_throw::<GenAwait>),
+    ("close", aw_close::<GenAwait>),
 ];
+
+/// The built-ins `aiter` and `anext`.
+pub const ASYNC_ITER_FUNCTIONS: Methods = &[("aiter", aiter), ("anext", anext)];
+
+/// The methods of `anext_awaitable` (what `anext(it, default)` returns).
+pub const ANEXT_METHODS: Methods = &[
+    ("__await__", aw_self::<AnextAwait>),
+    ("__iter__", aw_self::<AnextAwait>),
+    ("__next__", aw_next::<AnextAwait>),
+    ("send", aw_send::<AnextAwait>),
+    ("throw", aw_throw::<AnextAwait>),
+    ("close", aw_close::<AnextAwait>),
+];
+
+/// `anext(it, default)`: awaits `it.__anext__()`, turning its `StopAsyncIteration` into `default`.
+struct AnextAwait {
+    /// The awaitable `__anext__()` returned, until the first step turns it into `iter`.
+    awaitable: ObjCell<Option<Value>>,
+    iter: ObjCell<Option<Value>>,
+    default: Value,
+}
 
 /// Which awaitable a [`GenAwait`] is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -236,51 +257,144 @@ fn coro_await(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(interp.new_gen_await(g, Role::Wrapper, None))
 }
 
-fn this_await<'a>(args: &Args<'a>) -> PyResult<&'a GenAwait> {
-    match args.pos.first() {
-        Some(Value::Instance(i)) => i
-            .native::<GenAwait>()
-            .ok_or_else(|| err!(TypeError, "expected an awaitable over a generator")),
-        _ => Err(err!(TypeError, "expected an awaitable over a generator")),
+/// `aiter(obj)`: `obj.__aiter__()`, which must be an async iterator.
+fn aiter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [obj] = Sig::pos("aiter", Style::One, &["async_iterable"], 1).bind(&args)?;
+    interp.aiter_of(
+        obj.unwrap_or(&Value::None),
+        |t| format!("'{t}' object is not an async iterable"),
+        |t| format!("aiter() returned not an async iterator of type '{t}'"),
+    )
+}
+
+/// `anext(it[, default])`: the awaitable of `it.__anext__()`.
+fn anext(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [it, default] =
+        Sig::pos("anext", Style::Unpack, &["aiterator", "default"], 1).bind(&args)?;
+    let awaitable = interp.anext_of(it.unwrap_or(&Value::None), |t| {
+        format!("'{t}' object is not an async iterator")
+    })?;
+    let Some(default) = default else {
+        return Ok(awaitable);
+    };
+    let inst = Instance::new(types().anext_awaitable.clone());
+    inst.set_native(Box::new(AnextAwait {
+        awaitable: ObjCell::new(Some(awaitable)),
+        iter: ObjCell::new(None),
+        default: default.clone(),
+    }));
+    Ok(Value::Instance(Ref::new(inst)))
+}
+
+impl Interp {
+    /// One step of `anext(it, default)`'s awaitable: the inner awaitable's, with its
+    /// `StopAsyncIteration` turned into `StopIteration(default)`.
+    fn anext_step(&mut self, a: &AnextAwait, step: Step) -> PyResult<Value> {
+        let started = a.iter.lock().clone();
+        let it = match started {
+            Some(it) => it,
+            None => {
+                let awaitable = a.awaitable.lock().take().unwrap_or(Value::None);
+                let it = self.get_awaitable(&awaitable)?;
+                *a.iter.lock() = Some(it.clone());
+                it
+            }
+        };
+        let r = match step {
+            Step::Send(v) => self.send_into(&it, v),
+            Step::Throw(e) => self.throw_into(&it, e),
+        };
+        match r {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(self.gen_stop_iteration()),
+            Err(e) if e.is(ExcKind::StopAsyncIteration) => Err(PyErr::with_args(
+                ExcKind::StopIteration,
+                vec![a.default.clone()],
+            )),
+            Err(e) => Err(e),
+        }
     }
 }
 
-fn await_self(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    this_await(&args)?;
+/// What the awaitable classes have in common: each step of the iterator, and `close()`.
+trait Stepper: 'static {
+    /// The class name, for the error when a method gets the wrong receiver.
+    const NAME: &'static str;
+    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Value>;
+    fn close(&self, interp: &mut Interp) -> PyResult<()>;
+}
+
+impl Stepper for GenAwait {
+    const NAME: &'static str = "async_generator_asend";
+    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Value> {
+        interp.gen_await_step(self, step)
+    }
+    fn close(&self, interp: &mut Interp) -> PyResult<()> {
+        *self.done.lock() = true;
+        if self.role == Role::Wrapper {
+            let g = self.gen.clone();
+            interp.gen_close(&g)?;
+        }
+        Ok(())
+    }
+}
+
+impl Stepper for AnextAwait {
+    const NAME: &'static str = "anext_awaitable";
+    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Value> {
+        interp.anext_step(self, step)
+    }
+    fn close(&self, interp: &mut Interp) -> PyResult<()> {
+        let started = self.iter.lock().take();
+        match started {
+            Some(it) => interp.close_delegate(&it),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The receiver of an awaitable's method, with its Rust state.
+fn this<'a, T: Stepper>(args: &Args<'a>) -> PyResult<&'a T> {
+    match args.pos.first() {
+        Some(Value::Instance(i)) => i.native::<T>(),
+        _ => None,
+    }
+    .ok_or_else(|| err!(TypeError, "descriptor requires a '{}' object", T::NAME))
+}
+
+/// `__await__` and `__iter__`: the awaitable is its own iterator.
+fn aw_self<T: Stepper>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    this::<T>(&args)?;
     Ok(args.pos[0].clone())
 }
 
-fn await_next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let a = this_await(&args)?;
+fn aw_next<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this::<T>(&args)?;
     Sig::pos("__next__", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
-    interp.gen_await_step(a, Step::Send(Value::None))
+    a.step(interp, Step::Send(Value::None))
 }
 
-fn await_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let a = this_await(&args)?;
+fn aw_send<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this::<T>(&args)?;
     let [v] = Sig::pos("send", Style::One, &["value"], 1)
         .method()
         .bind(&args)?;
-    interp.gen_await_step(a, Step::Send(v.cloned().unwrap_or(Value::None)))
+    a.step(interp, Step::Send(v.cloned().unwrap_or(Value::None)))
 }
 
-fn await_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let a = this_await(&args)?;
+fn aw_throw<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this::<T>(&args)?;
     let exc = crate::builtins::throw_exception(interp, &args, "throw")?;
-    interp.gen_await_step(a, Step::Throw(exc))
+    a.step(interp, Step::Throw(exc))
 }
 
-fn await_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let a = this_await(&args)?;
+fn aw_close<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = this::<T>(&args)?;
     Sig::pos("close", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
-    *a.done.lock() = true;
-    if a.role == Role::Wrapper {
-        let g = a.gen.clone();
-        interp.gen_close(&g)?;
-    }
+    a.close(interp)?;
     Ok(Value::None)
 }

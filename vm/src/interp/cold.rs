@@ -282,6 +282,7 @@ impl Interp {
             | Op::GetANext
             | Op::EndAsyncFor
             | Op::BeforeAsyncWith => self.async_op(frame, op)?,
+            Op::CheckEgMatch | Op::PrepReraiseStar => self.except_star_op(frame, op)?,
             hot @ (Op::Nop
             | Op::Pop
             | Op::Copy(..)

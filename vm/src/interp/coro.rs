@@ -197,34 +197,22 @@ impl Interp {
 
     /// `async for`'s `aiter(v)`.
     fn get_aiter(&mut self, v: &Value) -> PyResult<Value> {
-        let Some(method) = class_of(v).lookup("__aiter__") else {
-            return Err(err!(
-                TypeError,
-                "'async for' requires an object with __aiter__ method, got {}",
-                type_name(v)
-            ));
-        };
-        let ait = self.call(&method, std::slice::from_ref(v))?;
-        if class_of(&ait).lookup("__anext__").is_none() {
-            return Err(err!(
-                TypeError,
-                "'async for' received an object from __aiter__ that does not implement __anext__: {}",
-                type_name(&ait)
-            ));
-        }
-        Ok(ait)
+        self.aiter_of(
+            v,
+            |t| format!("'async for' requires an object with __aiter__ method, got {t}"),
+            |t| {
+                format!(
+                "'async for' received an object from __aiter__ that does not implement __anext__: {t}"
+            )
+            },
+        )
     }
 
     /// `async for`'s next step: the iterator that awaits `ait.__anext__()`.
     fn get_anext(&mut self, ait: &Value) -> PyResult<Value> {
-        let Some(method) = class_of(ait).lookup("__anext__") else {
-            return Err(err!(
-                TypeError,
-                "'async for' requires an iterator with __anext__ method, got {}",
-                type_name(ait)
-            ));
-        };
-        let next = self.call(&method, std::slice::from_ref(ait))?;
+        let next = self.anext_of(ait, |t| {
+            format!("'async for' requires an iterator with __anext__ method, got {t}")
+        })?;
         self.get_awaitable(&next).map_err(|e| {
             if e.is(ExcKind::TypeError) {
                 err!(
@@ -236,6 +224,36 @@ impl Interp {
                 e
             }
         })
+    }
+
+    /// `type(v).__aiter__(v)`, which must have `__anext__`; the `TypeError`s (given the type
+    /// name) are worded by the caller (`async for` and `aiter()` say it differently).
+    pub(crate) fn aiter_of(
+        &mut self,
+        v: &Value,
+        no_aiter: impl Fn(&str) -> String,
+        not_async_iterator: impl Fn(&str) -> String,
+    ) -> PyResult<Value> {
+        let Some(method) = class_of(v).lookup("__aiter__") else {
+            return Err(err!(TypeError, "{}", no_aiter(&type_name(v))));
+        };
+        let ait = self.call(&method, std::slice::from_ref(v))?;
+        if class_of(&ait).lookup("__anext__").is_none() {
+            return Err(err!(TypeError, "{}", not_async_iterator(&type_name(&ait))));
+        }
+        Ok(ait)
+    }
+
+    /// `type(ait).__anext__(ait)`; the `TypeError` when it has none is worded by the caller.
+    pub(crate) fn anext_of(
+        &mut self,
+        ait: &Value,
+        no_anext: impl Fn(&str) -> String,
+    ) -> PyResult<Value> {
+        let Some(method) = class_of(ait).lookup("__anext__") else {
+            return Err(err!(TypeError, "{}", no_anext(&type_name(ait))));
+        };
+        self.call(&method, std::slice::from_ref(ait))
     }
 
     /// `async with mgr`: the bound `__aexit__` and the (not yet awaited) result of `__aenter__`.
@@ -339,7 +357,7 @@ impl Interp {
     }
 
     /// `delegate.throw(exc)`: `Some(v)` if it yields v, `None` if it returns.
-    fn throw_into(&mut self, delegate: &Value, exc: PyErr) -> PyResult<Option<Value>> {
+    pub(crate) fn throw_into(&mut self, delegate: &Value, exc: PyErr) -> PyResult<Option<Value>> {
         if let Value::Generator(d) = delegate {
             let d = d.clone();
             return self.gen_throw(&d, exc);
@@ -352,7 +370,7 @@ impl Interp {
     }
 
     /// `delegate.close()`, if it has one.
-    fn close_delegate(&mut self, delegate: &Value) -> PyResult<()> {
+    pub(crate) fn close_delegate(&mut self, delegate: &Value) -> PyResult<()> {
         if let Value::Generator(d) = delegate {
             let d = d.clone();
             return self.gen_close(&d);

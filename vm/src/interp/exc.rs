@@ -123,7 +123,7 @@ impl Interp {
     /// The full report CPython prints for an uncaught exception, chained causes and contexts first.
     pub fn format_exception(&mut self, err: &PyErr) -> String {
         let mut out = String::new();
-        self.format_chain(&err.value(), &mut out, 0);
+        self.format_chain(&err.value(), &mut out, &mut PrintCtx::default());
         out
     }
 
@@ -135,37 +135,127 @@ impl Interp {
         line
     }
 
-    fn format_chain(&mut self, exc: &Value, out: &mut String, depth: usize) {
-        let Value::Instance(inst) = exc else { return };
-        let Some(data) = inst.exc() else { return };
-        let (cause, context, suppress, tb) = {
-            let d = data.lock();
-            (
-                d.cause.clone(),
-                d.context.clone(),
-                d.suppress_context,
-                d.traceback.clone(),
-            )
-        };
-        if depth < 20 {
-            if let Some(c) = cause {
-                self.format_chain(&c, out, depth + 1);
-                out.push_str(
-                    "\nThe above exception was the direct cause of the following exception:\n\n",
-                );
-            } else if let (Some(c), false) = (context, suppress) {
-                self.format_chain(&c, out, depth + 1);
-                out.push_str(
-                    "\nDuring handling of the above exception, another exception occurred:\n\n",
-                );
+    fn format_chain(&mut self, exc: &Value, out: &mut String, ctx: &mut PrintCtx) {
+        // The chain, outermost first: each exception with the message that leads to the next.
+        let mut chain: Vec<(Option<&str>, Value)> = Vec::new();
+        let mut cur = Some(exc.clone());
+        while let Some(e) = cur.take() {
+            let Value::Instance(inst) = &e else { break };
+            let Some(data) = inst.exc() else { break };
+            let (cause, context, suppress) = {
+                let d = data.lock();
+                (d.cause.clone(), d.context.clone(), d.suppress_context)
+            };
+            let link = match (cause, context) {
+                (Some(c), _) => Some((CAUSE_MESSAGE, c)),
+                (None, Some(c)) if !suppress => Some((CONTEXT_MESSAGE, c)),
+                _ => None,
+            };
+            // Bounded, as a chain may loop (CPython stops at an exception already seen).
+            let link = link.filter(|_| chain.len() < 20);
+            cur = link.as_ref().map(|(_, c)| c.clone());
+            chain.push((link.map(|(m, _)| m), e));
+        }
+        // Printed innermost cause first, each link's message before the exception it leads to.
+        for (msg, e) in chain.iter().rev() {
+            let Value::Instance(inst) = e else { continue };
+            if let Some(m) = msg {
+                ctx.emit(m, '|', out);
+            }
+            let tb = inst
+                .exc()
+                .map(|d| d.lock().traceback.clone())
+                .unwrap_or_default();
+            if crate::interp::excgroup::is_group(e) {
+                self.format_group(e, &tb, out, ctx);
+            } else {
+                if !tb.is_empty() {
+                    ctx.emit("Traceback (most recent call last):\n", '|', out);
+                    let mut entries = String::new();
+                    self.format_entries(&tb, &mut entries);
+                    ctx.emit(&entries, '|', out);
+                }
+                let line = self.exception_line(e, &inst.class);
+                ctx.emit(&format!("{line}\n"), '|', out);
             }
         }
-        if !tb.is_empty() {
-            out.push_str("Traceback (most recent call last):\n");
-            self.format_entries(&tb, out);
+    }
+
+    /// An exception group as CPython's `traceback` draws it: its own traceback and line, then
+    /// each sub-exception in a numbered box, nested groups indented (at most 15 shown per group
+    /// and 10 levels deep, as CPython's defaults).
+    fn format_group(
+        &mut self,
+        eg: &Value,
+        tb: &[TraceEntry],
+        out: &mut String,
+        ctx: &mut PrintCtx,
+    ) {
+        const MAX_WIDTH: usize = 15;
+        const MAX_DEPTH: usize = 10;
+        if ctx.depth > MAX_DEPTH {
+            ctx.emit(&format!("... (max_group_depth is {MAX_DEPTH})\n"), '|', out);
+            return;
         }
-        out.push_str(&self.exception_line(exc, &inst.class));
-        out.push('\n');
+        let toplevel = ctx.depth == 0;
+        if toplevel {
+            ctx.depth += 1;
+        }
+        if !tb.is_empty() {
+            let margin = if toplevel { '+' } else { '|' };
+            ctx.emit(
+                "Exception Group Traceback (most recent call last):\n",
+                margin,
+                out,
+            );
+            let mut entries = String::new();
+            self.format_entries(tb, &mut entries);
+            ctx.emit(&entries, '|', out);
+        }
+        if let Value::Instance(inst) = eg {
+            let line = self.exception_line(eg, &inst.class);
+            ctx.emit(&format!("{line}\n"), '|', out);
+        }
+        let excs = crate::interp::excgroup::group_exceptions(eg);
+        let n = excs.len().min(MAX_WIDTH + 1);
+        ctx.need_close = false;
+        for i in 0..n {
+            let last = i + 1 == n;
+            if last {
+                // The closing line may be drawn by a nested group instead.
+                ctx.need_close = true;
+            }
+            let truncated = i >= MAX_WIDTH;
+            let title = if truncated {
+                "...".to_string()
+            } else {
+                (i + 1).to_string()
+            };
+            let corner = if i == 0 { "+-" } else { "  " };
+            out.push_str(&format!(
+                "{}{corner}+---------------- {title} ----------------\n",
+                ctx.indent()
+            ));
+            ctx.depth += 1;
+            if truncated {
+                let remaining = excs.len() - MAX_WIDTH;
+                let s = if remaining > 1 { "s" } else { "" };
+                ctx.emit(&format!("and {remaining} more exception{s}\n"), '|', out);
+            } else {
+                self.format_chain(&excs[i], out, ctx);
+            }
+            if last && ctx.need_close {
+                out.push_str(&format!(
+                    "{}+------------------------------------\n",
+                    ctx.indent()
+                ));
+                ctx.need_close = false;
+            }
+            ctx.depth -= 1;
+        }
+        if toplevel {
+            ctx.depth = 0;
+        }
     }
 
     fn format_entries(&self, tb: &[TraceEntry], out: &mut String) {
@@ -258,4 +348,36 @@ pub fn traceback_value(exc: &Instance) -> Value {
         next = Value::Instance(Ref::new(tb));
     }
     next
+}
+
+const CAUSE_MESSAGE: &str =
+    "\nThe above exception was the direct cause of the following exception:\n\n";
+const CONTEXT_MESSAGE: &str =
+    "\nDuring handling of the above exception, another exception occurred:\n\n";
+
+/// Where the traceback printer is in a tree of exception groups (`traceback.py`'s
+/// `_ExceptionPrintContext`): inside a group every line is indented and gets a `| ` margin.
+#[derive(Default)]
+pub(crate) struct PrintCtx {
+    depth: usize,
+    need_close: bool,
+}
+
+impl PrintCtx {
+    fn indent(&self) -> String {
+        " ".repeat(2 * self.depth)
+    }
+
+    /// Append `text` with every line (empty ones too) prefixed by the indentation and margin.
+    fn emit(&self, text: &str, margin: char, out: &mut String) {
+        let mut prefix = self.indent();
+        if self.depth > 0 {
+            prefix.push(margin);
+            prefix.push(' ');
+        }
+        for line in text.split_inclusive('\n') {
+            out.push_str(&prefix);
+            out.push_str(line);
+        }
+    }
 }

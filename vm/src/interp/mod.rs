@@ -31,6 +31,7 @@ pub mod cold;
 pub mod containers;
 pub mod coro;
 pub mod exc;
+pub mod excgroup;
 pub mod frame;
 pub mod generic;
 pub mod globals;

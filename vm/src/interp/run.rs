@@ -492,7 +492,9 @@ impl Interp {
                     | Op::GetAIter
                     | Op::GetANext
                     | Op::EndAsyncFor
-                    | Op::BeforeAsyncWith) => {
+                    | Op::BeforeAsyncWith
+                    | Op::CheckEgMatch
+                    | Op::PrepReraiseStar) => {
                         if let Some(flow) = self.cold_op(frame, &code, cold)? {
                             return Ok(flow);
                         }

@@ -624,6 +624,8 @@ exception_kinds! {
     NotADirectoryError: OSError,
     ProcessLookupError: OSError,
     TimeoutError: OSError,
+    BaseExceptionGroup: BaseException,
+    ExceptionGroup: BaseExceptionGroup,
     RuntimeError: Exception,
     NotImplementedError: RuntimeError,
     RecursionError: RuntimeError,
@@ -668,6 +670,7 @@ pub struct BuiltinTypes {
     pub coroutine_wrapper: Ref<Class>,
     pub async_gen_asend: Ref<Class>,
     pub async_gen_athrow: Ref<Class>,
+    pub anext_awaitable: Ref<Class>,
     pub cell: Ref<Class>,
     pub ellipsis: Ref<Class>,
     pub not_implemented: Ref<Class>,
@@ -712,11 +715,15 @@ pub fn types() -> &'static BuiltinTypes {
                 Some(p) => exceptions[p as usize].clone(),
                 None => object.clone(),
             };
-            exceptions.push(Ref::new(Class::new_builtin(
-                k.name(),
-                Some(base),
-                TypeKind::Exception,
-            )));
+            let mut class = Class::new_builtin(k.name(), Some(base.clone()), TypeKind::Exception);
+            if k == ExcKind::ExceptionGroup {
+                // `class ExceptionGroup(BaseExceptionGroup, Exception)`: `except Exception` catches it.
+                let exception = exceptions[ExcKind::Exception as usize].clone();
+                class.bases.push(exception.clone());
+                class.mro_tail = vec![base, exception.clone()];
+                class.mro_tail.extend(exception.mro_tail.iter().cloned());
+            }
+            exceptions.push(Ref::new(class));
         }
         let t = BuiltinTypes {
             type_: sub("type", TypeKind::Type),
@@ -745,6 +752,7 @@ pub fn types() -> &'static BuiltinTypes {
             coroutine_wrapper: sub("coroutine_wrapper", TypeKind::Native),
             async_gen_asend: sub("async_generator_asend", TypeKind::Native),
             async_gen_athrow: sub("async_generator_athrow", TypeKind::Native),
+            anext_awaitable: sub("anext_awaitable", TypeKind::Native),
             cell: sub("cell", TypeKind::Cell),
             ellipsis: sub("ellipsis", TypeKind::Ellipsis),
             not_implemented: sub("NotImplementedType", TypeKind::NotImplementedType),

@@ -5,6 +5,7 @@
 
 pub mod asyncio_support;
 pub mod atexit;
+pub mod coro_intro;
 pub mod cpython_names;
 pub mod deque;
 pub mod file;
@@ -59,6 +60,8 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "importlib" => Some(importlib::module()),
         "traceback" => Some(traceback::module()),
         "_asyncio_support" => Some(asyncio_support::module()),
+        "types" => Some(coro_intro::types_module()),
+        "inspect" => Some(coro_intro::inspect_module()),
         _ => None,
     }
 }

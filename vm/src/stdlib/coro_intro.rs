@@ -1,0 +1,132 @@
+//! The `types` and `inspect` modules (stage: standard library), reduced to what coroutine code
+//! asks: the names of the built-in types (`types.CoroutineType`, ...) and the predicates that
+//! tell coroutine functions, coroutines, awaitables and async generators apart
+//! (`inspect.iscoroutinefunction`, ...). Other names of CPython's modules are missing (an
+//! `AttributeError`), not approximated.
+
+use crate::builtins::args::Sig;
+use crate::builtins::Methods;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::{class_of, types, GenKind, Module};
+use crate::stdlib::module_from_fns;
+use crate::value::Value;
+use crate::PyResult;
+
+const INSPECT_FUNCS: Methods = &[
+    ("iscoroutinefunction", iscoroutinefunction),
+    ("isasyncgenfunction", isasyncgenfunction),
+    ("isgeneratorfunction", isgeneratorfunction),
+    ("iscoroutine", iscoroutine),
+    ("isasyncgen", isasyncgen),
+    ("isgenerator", isgenerator),
+    ("isawaitable", isawaitable),
+    ("isfunction", isfunction),
+    ("isclass", isclass),
+    ("ismethod", ismethod),
+];
+
+/// `types`: the classes of built-in objects, by CPython's names.
+pub fn types_module() -> Ref<Module> {
+    let t = types();
+    let class = |c: &Ref<crate::object::Class>| Value::Class(c.clone());
+    module_from_fns(
+        "types",
+        &[],
+        vec![
+            ("FunctionType", class(&t.function)),
+            ("LambdaType", class(&t.function)),
+            ("GeneratorType", class(&t.generator)),
+            ("CoroutineType", class(&t.coroutine)),
+            ("AsyncGeneratorType", class(&t.async_generator)),
+            ("MethodType", class(&t.method)),
+            ("BuiltinFunctionType", class(&t.builtin_function)),
+            ("BuiltinMethodType", class(&t.builtin_function)),
+            ("ModuleType", class(&t.module)),
+        ],
+    )
+}
+
+/// `inspect`: the predicates about functions and coroutines.
+pub fn inspect_module() -> Ref<Module> {
+    module_from_fns("inspect", INSPECT_FUNCS, Vec::new())
+}
+
+/// The one argument of a predicate.
+fn object<'a>(args: &Args<'a>, name: &str) -> PyResult<&'a Value> {
+    let [obj] = Sig::py(name, &["object"], 1).bind(args)?;
+    Ok(obj.unwrap_or(&Value::None))
+}
+
+/// The code flags of a function, seen through bound methods (as `inspect` unwraps them).
+fn code_flags(v: &Value) -> Option<minivm_compiler::bytecode::CodeFlags> {
+    match v {
+        Value::Function(f) => Some(f.code.obj.flags),
+        Value::BoundMethod(m) => code_flags(&m.func),
+        _ => None,
+    }
+}
+
+fn gen_kind(v: &Value) -> Option<GenKind> {
+    match v {
+        Value::Generator(g) => Some(g.kind),
+        _ => None,
+    }
+}
+
+fn iscoroutinefunction(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let f = code_flags(object(&args, "iscoroutinefunction")?);
+    Ok(Value::Bool(f.is_some_and(|f| f.coroutine)))
+}
+
+fn isasyncgenfunction(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let f = code_flags(object(&args, "isasyncgenfunction")?);
+    Ok(Value::Bool(f.is_some_and(|f| f.async_generator)))
+}
+
+fn isgeneratorfunction(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let f = code_flags(object(&args, "isgeneratorfunction")?);
+    Ok(Value::Bool(f.is_some_and(|f| {
+        f.generator && !f.coroutine && !f.async_generator
+    })))
+}
+
+fn iscoroutine(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let k = gen_kind(object(&args, "iscoroutine")?);
+    Ok(Value::Bool(k == Some(GenKind::Coroutine)))
+}
+
+fn isasyncgen(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let k = gen_kind(object(&args, "isasyncgen")?);
+    Ok(Value::Bool(k == Some(GenKind::AsyncGenerator)))
+}
+
+fn isgenerator(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let k = gen_kind(object(&args, "isgenerator")?);
+    Ok(Value::Bool(k == Some(GenKind::Generator)))
+}
+
+/// A coroutine, or an object whose class defines `__await__`.
+fn isawaitable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = object(&args, "isawaitable")?;
+    let awaitable = match v {
+        Value::Generator(g) => g.kind == GenKind::Coroutine,
+        other => class_of(other).lookup("__await__").is_some(),
+    };
+    Ok(Value::Bool(awaitable))
+}
+
+fn isfunction(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = object(&args, "isfunction")?;
+    Ok(Value::Bool(matches!(v, Value::Function(_))))
+}
+
+fn isclass(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = object(&args, "isclass")?;
+    Ok(Value::Bool(matches!(v, Value::Class(_))))
+}
+
+fn ismethod(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = object(&args, "ismethod")?;
+    Ok(Value::Bool(matches!(v, Value::BoundMethod(_))))
+}
