@@ -86,6 +86,9 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
         (Value::Generator(g), "__qualname__") => {
             Value::Str(Ref::new(crate::object::PyStr::new(&g.qualname)))
         }
+        (Value::Generator(g), _) if crate::interp::coro::is_state_attr(g, name) => {
+            crate::interp::coro::state_attr(g, name)
+        }
         (Value::Module(m), "__name__") => m
             .dict
             .get_str("__name__")

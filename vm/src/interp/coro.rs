@@ -382,6 +382,40 @@ impl Interp {
     }
 }
 
+/// The attribute prefix of each kind: `gi_running`, `cr_running`, `ag_running`.
+fn state_prefix(kind: GenKind) -> &'static str {
+    match kind {
+        GenKind::Generator => "gi_",
+        GenKind::Coroutine => "cr_",
+        GenKind::AsyncGenerator => "ag_",
+    }
+}
+
+/// Whether `name` is one of the state attributes minivm gives a generator of this kind:
+/// `gi_running`/`gi_suspended`/`gi_yieldfrom`, `cr_running`/`cr_suspended`/`cr_await`,
+/// `ag_running`/`ag_await` (not the frame and code ones).
+pub(crate) fn is_state_attr(g: &Generator, name: &str) -> bool {
+    let Some(field) = name.strip_prefix(state_prefix(g.kind)) else {
+        return false;
+    };
+    match g.kind {
+        GenKind::Generator => matches!(field, "running" | "suspended" | "yieldfrom"),
+        GenKind::Coroutine => matches!(field, "running" | "suspended" | "await"),
+        GenKind::AsyncGenerator => matches!(field, "running" | "await"),
+    }
+}
+
+/// The value of a state attribute (see [`is_state_attr`]): whether the frame runs or is
+/// suspended, and the object it awaits (`yield from`s) while suspended, else None.
+pub(crate) fn state_attr(g: &Generator, name: &str) -> Value {
+    let field = name.strip_prefix(state_prefix(g.kind)).unwrap_or(name);
+    match field {
+        "running" => Value::Bool(matches!(*g.status.lock(), GenStatus::Running)),
+        "suspended" => Value::Bool(matches!(*g.status.lock(), GenStatus::Suspended)),
+        _ => suspended_delegate(g).unwrap_or(Value::None),
+    }
+}
+
 /// The object a suspended generator or coroutine is delegating to (`yield from` / `await`), if any.
 fn suspended_delegate(g: &Generator) -> Option<Value> {
     if !matches!(*g.status.lock(), GenStatus::Suspended) {
