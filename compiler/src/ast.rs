@@ -88,6 +88,59 @@ pub enum StmtKind {
         body: Vec<Stmt>,
         is_async: bool,
     },
+    /// `match subject:` and its `case` blocks (PEP 634), tried in order.
+    Match {
+        subject: Expr,
+        cases: Vec<MatchCase>,
+    },
+}
+
+/// `case pattern if guard: body`
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchCase {
+    pub pattern: Pattern,
+    pub guard: Option<Expr>,
+    pub body: Vec<Stmt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    pub kind: PatternKind,
+    pub span: Span,
+}
+
+/// A `case` pattern, shaped as CPython's `ast.pattern` nodes. Nesting needs brackets, which the
+/// lexer limits to 200 levels, so patterns are walked recursively.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatternKind {
+    /// A literal or dotted name (`1`, `-2.5`, `'s'`, `Color.RED`), matched with `==`.
+    Value(Expr),
+    /// `None`, `True`, `False`, matched with `is`.
+    Singleton(Const),
+    /// `[p, *rest, q]` or `(p, q)` or `p, q`.
+    Sequence(Vec<Pattern>),
+    /// `*name` (or `*_`, a `None` name) inside a sequence pattern.
+    Star(Option<Ident>),
+    /// `{key: p, **rest}`; keys are literals or dotted names.
+    Mapping {
+        keys: Vec<Expr>,
+        patterns: Vec<Pattern>,
+        rest: Option<Ident>,
+    },
+    /// `Cls(p, attr=q)`
+    Class {
+        cls: Expr,
+        patterns: Vec<Pattern>,
+        kwd_attrs: Vec<Ident>,
+        kwd_patterns: Vec<Pattern>,
+    },
+    /// `p as name`; a bare `name` (capture) has no pattern, `_` (wildcard) has neither.
+    As {
+        pattern: Option<Box<Pattern>>,
+        name: Option<Ident>,
+    },
+    /// `p | q | ...`
+    Or(Vec<Pattern>),
 }
 
 /// A name with the span where it was written.

@@ -6,7 +6,8 @@
 use std::fmt::Write;
 
 use crate::ast::{
-    Comprehension, Const, Expr, ExprKind, FStringPart, Module, Params, Stmt, StmtKind,
+    Comprehension, Const, Expr, ExprKind, FStringPart, Ident, Module, Params, Pattern, PatternKind,
+    Stmt, StmtKind,
 };
 
 /// Renders a module, e.g. `Assign` / `  target: Name x` / `  value: BinOp +` / ...
@@ -257,6 +258,72 @@ impl Dumper {
                     }
                 }
                 self.body(d + 1, "body:", body);
+            }
+            StmtKind::Match { subject, cases } => {
+                self.line(d, label, "Match");
+                self.expr(d + 1, "subject: ", subject);
+                for case in cases {
+                    self.line(d + 1, "", "case");
+                    self.pattern(d + 2, "pattern: ", &case.pattern);
+                    if let Some(g) = &case.guard {
+                        self.expr(d + 2, "guard: ", g);
+                    }
+                    self.body(d + 2, "body:", &case.body);
+                }
+            }
+        }
+    }
+
+    /// A `case` pattern, named as CPython's `ast` module names the node kinds.
+    fn pattern(&mut self, d: usize, label: &str, p: &Pattern) {
+        let name = |n: &Option<Ident>| n.as_ref().map_or("_".to_string(), |n| n.name.clone());
+        match &p.kind {
+            PatternKind::Value(e) => self.expr(d, label, e),
+            PatternKind::Singleton(c) => {
+                self.line(d, label, &format!("MatchSingleton {}", constant(c)))
+            }
+            PatternKind::Star(n) => self.line(d, label, &format!("MatchStar {}", name(n))),
+            PatternKind::As { pattern, name: n } => {
+                self.line(d, label, &format!("MatchAs {}", name(n)));
+                if let Some(inner) = pattern {
+                    self.pattern(d + 1, "", inner);
+                }
+            }
+            PatternKind::Sequence(items) | PatternKind::Or(items) => {
+                let kind = if matches!(p.kind, PatternKind::Or(_)) {
+                    "MatchOr"
+                } else {
+                    "MatchSequence"
+                };
+                self.line(d, label, kind);
+                items.iter().for_each(|i| self.pattern(d + 1, "", i));
+            }
+            PatternKind::Mapping {
+                keys,
+                patterns,
+                rest,
+            } => {
+                let rest = rest
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(" **{}", r.name));
+                self.line(d, label, &format!("MatchMapping{rest}"));
+                for (k, v) in keys.iter().zip(patterns) {
+                    self.expr(d + 1, "key: ", k);
+                    self.pattern(d + 2, "", v);
+                }
+            }
+            PatternKind::Class {
+                cls,
+                patterns,
+                kwd_attrs,
+                kwd_patterns,
+            } => {
+                self.line(d, label, "MatchClass");
+                self.expr(d + 1, "cls: ", cls);
+                patterns.iter().for_each(|i| self.pattern(d + 1, "", i));
+                for (a, v) in kwd_attrs.iter().zip(kwd_patterns) {
+                    self.pattern(d + 1, &format!("{}=", a.name), v);
+                }
             }
         }
     }

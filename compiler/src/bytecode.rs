@@ -276,9 +276,65 @@ pub enum Op {
     /// exhausted `[..]` and jump.
     ForIterStore(Local, Label),
 
+    // ---- pattern matching (the `match` statement, compiled by compile/pattern.rs) ----
+    /// One structural test of a `case` pattern; [`MatchOp`] gives each one's stack effect.
+    Match(MatchOp),
+
     // ---- interactive ----
     /// `[.., v] -> [..]`, prints `repr(v)` unless it is None (the REPL's echo of expression statements).
     PrintExpr,
+}
+
+/// The tests `Op::Match` performs for `case` patterns (CPython's `MATCH_*` instructions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    /// `[.., s] -> [.., s, is_sequence]`: list, tuple, range, deque, a `collections.abc.Sequence`
+    /// (never str, bytes or bytearray).
+    Sequence,
+    /// `[.., s] -> [.., s, is_mapping]`: dict, or a `collections.abc.Mapping`.
+    Mapping,
+    /// `[.., s] -> [.., s, len(s)]`
+    Len,
+    /// `[.., s, keys] -> [.., s, keys, values]`: the tuple of `s.get(k)` for each key, or None if
+    /// one is missing.
+    Keys,
+    /// `[.., s, cls, names] -> [.., attrs]`: if `s` is an instance of `cls`, the tuple of its
+    /// attributes for the n positional sub-patterns (named by `cls.__match_args__`) then for the
+    /// keyword `names`; None if it is not, or lacks one.
+    Class(u32),
+    /// `[.., s, keys] -> [.., s, rest]`: a new dict of `s`'s items but `keys` (for `**rest`).
+    CopyDictWithoutKeys,
+}
+
+impl MatchOp {
+    /// The change in stack depth.
+    pub fn stack_effect(self) -> i64 {
+        match self {
+            MatchOp::Sequence | MatchOp::Mapping | MatchOp::Len | MatchOp::Keys => 1,
+            MatchOp::Class(_) => -2,
+            MatchOp::CopyDictWithoutKeys => 0,
+        }
+    }
+
+    /// CPython's name of the instruction, for `dis`.
+    pub fn opname(self) -> &'static str {
+        match self {
+            MatchOp::Sequence => "MATCH_SEQUENCE",
+            MatchOp::Mapping => "MATCH_MAPPING",
+            MatchOp::Len => "GET_LEN",
+            MatchOp::Keys => "MATCH_KEYS",
+            MatchOp::Class(_) => "MATCH_CLASS",
+            MatchOp::CopyDictWithoutKeys => "COPY_DICT_WITHOUT_KEYS",
+        }
+    }
+
+    /// The operand, for `MatchOp::Class`.
+    pub fn count(self) -> Option<u32> {
+        match self {
+            MatchOp::Class(n) => Some(n),
+            _ => None,
+        }
+    }
 }
 
 /// A compile-time constant. The VM turns these into runtime values once, when it loads the code.

@@ -304,6 +304,7 @@ fn describe(
         Op::Raise(k) => ("RAISE_VARARGS", n(k), String::new()),
         Op::LoadAssertionError => ("LOAD_ASSERTION_ERROR", None, String::new()),
         Op::BeforeWith => ("BEFORE_WITH", None, String::new()),
+        Op::Match(m) => (m.opname(), m.count().and_then(n), String::new()),
         Op::WithExceptStart => ("WITH_EXCEPT_START", None, String::new()),
         Op::PrintExpr => ("PRINT_EXPR", None, String::new()),
         Op::LoadLocalPair(a, b) => (

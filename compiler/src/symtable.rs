@@ -675,6 +675,69 @@ impl Builder {
                 }
                 self.stmts(body)
             }
+            StmtKind::Match { subject, cases } => {
+                self.expr(subject)?;
+                for case in cases {
+                    self.pattern(&case.pattern)?;
+                    case.guard.as_ref().map_or(Ok(()), |g| self.expr(g))?;
+                    self.stmts(&case.body)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A `case` pattern: the names it captures are assigned, its values and classes are read.
+    fn pattern(&mut self, p: &Pattern) -> Result<(), SyntaxError> {
+        self.nest(p.span)?;
+        let r = self.pattern_inner(p);
+        self.depth -= 1;
+        r
+    }
+
+    fn pattern_inner(&mut self, p: &Pattern) -> Result<(), SyntaxError> {
+        let bind = |s: &mut Self, name: &Option<Ident>| {
+            if let Some(n) = name {
+                s.add(&n.name, DEF_LOCAL, n.span);
+            }
+        };
+        match &p.kind {
+            PatternKind::Value(e) => self.expr(e),
+            PatternKind::Singleton(_) => Ok(()),
+            PatternKind::Sequence(items) | PatternKind::Or(items) => {
+                items.iter().try_for_each(|i| self.pattern(i))
+            }
+            PatternKind::Star(name) => {
+                bind(self, name);
+                Ok(())
+            }
+            PatternKind::Mapping {
+                keys,
+                patterns,
+                rest,
+            } => {
+                keys.iter().try_for_each(|k| self.expr(k))?;
+                patterns.iter().try_for_each(|i| self.pattern(i))?;
+                bind(self, rest);
+                Ok(())
+            }
+            PatternKind::Class {
+                cls,
+                patterns,
+                kwd_patterns,
+                ..
+            } => {
+                self.expr(cls)?;
+                patterns.iter().try_for_each(|i| self.pattern(i))?;
+                kwd_patterns.iter().try_for_each(|i| self.pattern(i))
+            }
+            PatternKind::As { pattern, name } => {
+                if let Some(inner) = pattern {
+                    self.pattern(inner)?;
+                }
+                bind(self, name);
+                Ok(())
+            }
         }
     }
 

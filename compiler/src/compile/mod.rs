@@ -9,6 +9,7 @@ mod async_stmt;
 mod except_star;
 mod expr;
 mod fuse;
+mod pattern;
 mod stack;
 mod stmt;
 mod unwind;

@@ -128,6 +128,7 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::CompareJumpIfFalse(..) => (Some(-2), Some(-2)),
         Op::CompareConstJumpIfFalse(..) => (Some(-1), Some(-1)),
         Op::ForIterStore(..) => (Some(0), Some(-1)),
+        Op::Match(m) => fall(m.stack_effect()),
     }
 }
 

@@ -222,6 +222,7 @@ impl<'a> Compiler<'a> {
                 body,
                 is_async,
             } => self.compile_with(items, body, s.span, *is_async),
+            StmtKind::Match { subject, cases } => self.compile_match(subject, cases),
         }
     }
 

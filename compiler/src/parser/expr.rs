@@ -422,26 +422,31 @@ impl Parser<'_> {
                 }
                 Token::Dot => {
                     self.bump();
-                    if !self.at(&Token::Name) {
-                        return Err(self.unexpected());
-                    }
-                    let s = self.bump();
-                    let attr = crate::ast::Ident {
-                        name: self.text(s).to_string(),
-                        span: s,
-                    };
-                    let span = e.span.to(s);
-                    e = mk(
-                        ExprKind::Attribute {
-                            value: Box::new(e),
-                            attr,
-                        },
-                        span,
-                    );
+                    e = self.attribute_of(e)?;
                 }
                 _ => return Ok(e),
             }
         }
+    }
+
+    /// `value.name`, after the dot.
+    pub(crate) fn attribute_of(&mut self, value: Expr) -> PResult<Expr> {
+        if !self.at(&Token::Name) {
+            return Err(self.unexpected());
+        }
+        let s = self.bump();
+        let attr = crate::ast::Ident {
+            name: self.text(s).to_string(),
+            span: s,
+        };
+        let span = value.span.to(s);
+        Ok(mk(
+            ExprKind::Attribute {
+                value: Box::new(value),
+                attr,
+            },
+            span,
+        ))
     }
 
     /// Arguments of a call or a class header, up to (not including) `)`.

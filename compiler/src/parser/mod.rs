@@ -7,6 +7,7 @@
 //! parsed by loops, and the trees they build are dropped without recursion (`ast.rs`).
 
 mod expr;
+mod pattern;
 mod stmt;
 mod strings;
 mod targets;

@@ -72,10 +72,7 @@ impl Parser<'_> {
             Token::At => out.push(self.decorated()?),
             Token::Async => out.push(self.async_stmt(Vec::new())?),
             Token::Name if self.text(self.span()) == "match" && self.looks_like_match() => {
-                return Err(SyntaxError::syntax(
-                    "the 'match' statement is not supported by minivm",
-                    self.span(),
-                ))
+                out.push(self.match_stmt()?)
             }
             _ => self.simple_line(out)?,
         }
@@ -94,7 +91,7 @@ impl Parser<'_> {
                 Token::Colon if depth == 0 => {
                     return i > 1
                         && matches!(self.peek_at(i + 1), Token::Newline)
-                        && !matches!(self.peek_at(1), Token::Equal | Token::Dot | Token::LPar)
+                        && !matches!(self.peek_at(1), Token::Equal | Token::Dot)
                 }
                 Token::Equal if depth == 0 => return false,
                 _ => {}
@@ -406,7 +403,7 @@ impl Parser<'_> {
 
     /// The body after a header's `:` — an indented block or simple statements on the same line.
     /// `what` names the header for CPython's "expected an indented block after ..." message.
-    fn block(&mut self, what: &str, header: Span) -> PResult<Vec<Stmt>> {
+    pub(crate) fn block(&mut self, what: &str, header: Span) -> PResult<Vec<Stmt>> {
         let mut body = Vec::new();
         if !self.eat(&Token::Newline) {
             if matches!(self.peek(), Token::EndOfFile) {
@@ -428,7 +425,7 @@ impl Parser<'_> {
         Ok(body)
     }
 
-    fn expected_block(&self, what: &str, header: Span) -> SyntaxError {
+    pub(crate) fn expected_block(&self, what: &str, header: Span) -> SyntaxError {
         let line = crate::LineIndex::new(self.src).line(header.start);
         let here = self.span();
         SyntaxError::new(

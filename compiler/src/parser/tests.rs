@@ -440,12 +440,20 @@ fn except_star_clauses() {
 }
 
 #[test]
-fn unsupported_constructs_are_named() {
-    assert_eq!(
-        error("match x:\n    case 1: pass\n").1,
-        "the 'match' statement is not supported by minivm"
-    );
-    assert!(parse("match = 1\nmatch(x)\nmatch.y = 2\n").is_ok());
+fn soft_keyword_match_and_except_star_parse() {
+    assert!(parse("match = 1
+match(x)
+match.y = 2
+match[x]: int = 1
+").is_ok());
+    assert!(parse("match (x):
+    case [1, *r] | {'k': r}: pass
+").is_ok());
+    assert!(parse("try:
+  pass
+except* E:
+  pass
+").is_ok());
 }
 
 #[test]

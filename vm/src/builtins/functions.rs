@@ -202,7 +202,7 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `isinstance`'s class test, with tuples of classes (nested) allowed. Each tuple level is one
 /// level of the recursion guard (CPython: "maximum recursion depth exceeded in __instancecheck__").
-fn class_matches(
+pub(crate) fn class_matches(
     interp: &mut Interp,
     cls: &Ref<Class>,
     spec: &Value,

@@ -277,6 +277,7 @@ impl Interp {
                 let v = pop!(frame);
                 self.print_expr(&v)?;
             }
+            Op::Match(m) => self.match_op(frame, m)?,
             Op::GetAwaitable
             | Op::GetAIter
             | Op::GetANext

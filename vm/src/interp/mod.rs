@@ -39,6 +39,7 @@ pub mod guard;
 pub mod iter;
 pub mod modules;
 pub mod ops;
+pub mod pattern;
 pub mod repr;
 pub mod run;
 pub mod subclass;

@@ -487,6 +487,7 @@ impl Interp {
                     | Op::LoadAssertionError
                     | Op::BeforeWith
                     | Op::WithExceptStart
+                    | Op::Match(..)
                     | Op::PrintExpr
                     | Op::GetAwaitable
                     | Op::GetAIter
