@@ -94,16 +94,21 @@ pub fn new_globals(name: &str) -> Ref<Dict> {
     g
 }
 
-/// Run a module-level code object in `globals` (also used by the REPL for each entry).
-pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Ref<Dict>) -> PyResult<()> {
-    let func = Ref::new(Function {
+/// A module-level code object as a function of no arguments over `globals`, to run in a frame.
+pub fn module_function(code: Arc<CodeObject>, globals: Ref<Dict>) -> Ref<Function> {
+    Ref::new(Function {
         code: Code::load(code),
         globals,
         defaults: Box::new([]),
         kwdefaults: None,
         closure: Box::new([]),
         attrs: crate::heap::ObjCell::new(Default::default()),
-    });
+    })
+}
+
+/// Run a module-level code object in `globals` (also used by the REPL for each entry).
+pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Ref<Dict>) -> PyResult<()> {
+    let func = module_function(code, globals);
     let frame = interp.new_frame(&func, &[], &[])?;
     match interp.run_frame(frame)? {
         Exit::Return(_) => Ok(()),

@@ -32,6 +32,24 @@ use unwind::FBlock;
 pub enum Mode {
     File,
     Interactive,
+    /// `exec()`: module-level names go through the namespace the caller gives (`LoadName`).
+    Exec,
+    /// `eval()`: one expression, whose value the code returns; names as in `Exec`.
+    Eval,
+    /// `compile(..., 'single')`: as `Exec`, echoing expression statements as the REPL does.
+    Single,
+}
+
+impl Mode {
+    /// Module-level names are read and written in a namespace dict, as in a class body.
+    fn namespace(self) -> bool {
+        matches!(self, Mode::Exec | Mode::Eval | Mode::Single)
+    }
+
+    /// Module-level expression statements print their value.
+    pub(crate) fn echoes(self) -> bool {
+        matches!(self, Mode::Interactive | Mode::Single)
+    }
 }
 
 /// Compile a parsed module. `src` is only used to turn spans into line numbers.
@@ -53,9 +71,13 @@ pub fn compile_module(
         cur,
         parents: Vec::new(),
     };
-    c.setup_annotations(&module.body, Span::default())?;
-    c.stmts(&module.body)?;
-    c.implicit_return(Constant::None);
+    if mode == Mode::Eval {
+        c.eval_expression(&module.body)?;
+    } else {
+        c.setup_annotations(&module.body, Span::default())?;
+        c.stmts(&module.body)?;
+        c.implicit_return(Constant::None);
+    }
     let unit = std::mem::replace(
         &mut c.cur,
         Unit::new(&st, 0, String::new(), String::new(), 1),
@@ -358,6 +380,16 @@ impl<'a> Compiler<'a> {
             })
         };
         let op = match (self.cur.kind, scope) {
+            (ScopeKind::Module, SymScope::GlobalImplicit | SymScope::Local)
+                if self.mode.namespace() =>
+            {
+                let n = self.add_name(name);
+                match ctx {
+                    Ctx::Load => Op::LoadName(n),
+                    Ctx::Store => Op::StoreName(n),
+                    Ctx::Del => Op::DeleteName(n),
+                }
+            }
             (ScopeKind::Module, _) | (_, SymScope::GlobalExplicit) => {
                 let n = self.add_name(name);
                 match ctx {

@@ -3,14 +3,33 @@
 use crate::ast::*;
 use crate::bytecode::{Constant, MakeFunctionFlags, Op};
 use crate::symtable::ScopeKind;
-use crate::SyntaxError;
+use crate::{Span, SyntaxError};
 
 use super::unwind::FBlock;
-use super::{unsupported, Compiler, Ctx, Mode};
+use super::{unsupported, Compiler, Ctx};
 
 impl<'a> Compiler<'a> {
     pub(crate) fn stmts(&mut self, body: &'a [Stmt]) -> Result<(), SyntaxError> {
         body.iter().try_for_each(|s| self.stmt(s))
+    }
+
+    /// `eval()`'s code: the source must be one expression, whose value is returned.
+    pub(crate) fn eval_expression(&mut self, body: &'a [Stmt]) -> Result<(), SyntaxError> {
+        let [Stmt {
+            kind: StmtKind::Expr(e),
+            span,
+        }] = body
+        else {
+            let at = body
+                .get(1)
+                .or(body.first())
+                .map_or(Span::default(), |s| s.span);
+            return Err(SyntaxError::syntax("invalid syntax", at));
+        };
+        self.set_line(*span);
+        self.expr(e)?;
+        self.emit(Op::ReturnValue);
+        Ok(())
     }
 
     fn stmt(&mut self, s: &'a Stmt) -> Result<(), SyntaxError> {
@@ -23,7 +42,7 @@ impl<'a> Compiler<'a> {
     fn stmt_inner(&mut self, s: &'a Stmt) -> Result<(), SyntaxError> {
         match &s.kind {
             StmtKind::Expr(e) => {
-                if self.mode == Mode::Interactive && self.cur.kind == ScopeKind::Module {
+                if self.mode.echoes() && self.cur.kind == ScopeKind::Module {
                     self.expr(e)?;
                     self.emit(Op::PrintExpr);
                 } else if !matches!(e.kind, ExprKind::Const(_)) {

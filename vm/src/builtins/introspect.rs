@@ -16,11 +16,13 @@ use crate::{err, raise};
 /// program's code (`call_on_stack`); called any other way (`map(locals, ...)`) it gets `None`.
 pub type FrameFn = fn(&mut Interp, Option<&Frame>, Args<'_>) -> PyResult<Value>;
 
-const FRAME_FUNCTIONS: [(&str, FrameFn); 4] = [
+const FRAME_FUNCTIONS: [(&str, FrameFn); 6] = [
     ("globals", globals),
     ("locals", locals),
     ("vars", vars),
     ("dir", dir),
+    ("eval", super::eval::eval),
+    ("exec", super::eval::exec),
 ];
 
 /// The same functions as values (`print(globals)`, `f = vars`), without a frame.
@@ -29,6 +31,8 @@ pub const FUNCTIONS: Methods = &[
     ("locals", frameless::<1>),
     ("vars", frameless::<2>),
     ("dir", frameless::<3>),
+    ("eval", frameless::<4>),
+    ("exec", frameless::<5>),
 ];
 
 fn frameless<const K: usize>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -38,7 +42,7 @@ fn frameless<const K: usize>(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
 /// The frame-reading version of a native function, if it is one of these built-ins.
 pub fn frame_function(n: &NativeFunction) -> Option<FrameFn> {
     match n.name {
-        "globals" | "locals" | "vars" | "dir" => {
+        "globals" | "locals" | "vars" | "dir" | "eval" | "exec" => {
             let found = FRAME_FUNCTIONS.iter().find(|(name, _)| *name == n.name);
             found.map(|(_, f)| *f)
         }
@@ -70,7 +74,7 @@ fn locals(_: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Val
     Ok(frame_locals(caller(frame, "locals")?))
 }
 
-fn frame_locals(f: &Frame) -> Value {
+pub(crate) fn frame_locals(f: &Frame) -> Value {
     if let Some(ns) = &f.namespace {
         return Value::Dict(ns.clone());
     }

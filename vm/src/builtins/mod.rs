@@ -9,6 +9,7 @@ pub mod bytes_methods;
 pub mod codecs;
 mod construct;
 mod dict_methods;
+mod eval;
 pub mod functions;
 mod introspect;
 pub mod io;
@@ -94,6 +95,7 @@ pub fn make_builtins() -> Ref<Dict> {
         .chain(iter_functions::FUNCTIONS)
         .chain(crate::interp::agen::ASYNC_ITER_FUNCTIONS)
         .chain(introspect::FUNCTIONS)
+        .chain(eval::FUNCTIONS)
     {
         d.set_str(name, native(name, *f));
     }

@@ -301,6 +301,14 @@ impl Interp {
         } else {
             format!("{}.{}", cls.module, cls.qualname)
         };
+        // A located `SyntaxError` shows its line and carets, then only its `msg`.
+        let located = match exc {
+            Value::Instance(i) => crate::interp::syntaxerr::located_block(i),
+            _ => None,
+        };
+        if let Some((block, msg)) = located {
+            return format!("{block}{name}: {msg}");
+        }
         let msg = match self.str_of(exc) {
             Ok(s) => s,
             Err(_) => "<exception str() failed>".to_string(),

@@ -45,6 +45,7 @@ pub mod run;
 pub mod subclass;
 pub mod subscr;
 pub mod suggest;
+pub mod syntaxerr;
 pub mod trace;
 pub mod views;
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::heap::Ref;
 use crate::interp::run::Exit;
 use crate::interp::Interp;
-use crate::object::{Dict, Function, Module};
+use crate::object::{Dict, Module};
 use crate::stdlib::minilib;
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -90,20 +90,9 @@ fn decode(bytes: &[u8], filename: &str) -> PyResult<String> {
     })
 }
 
-/// A module's syntax error as the exception `import` raises. Its message carries CPython's
-/// `File ..., line N` block with the caret (the traceback printer shows it as is), except for
-/// errors about the program's size, which CPython prints without a location.
-fn syntax_error(e: &minivm_compiler::SyntaxError, filename: &str, src: &str) -> PyErr {
-    use crate::object::ExcKind;
-    use minivm_compiler::SyntaxErrorKind as K;
-    let kind = match e.kind {
-        K::SyntaxError => ExcKind::SyntaxError,
-        K::IndentationError => ExcKind::IndentationError,
-        K::TabError => ExcKind::TabError,
-        K::RecursionError => ExcKind::RecursionError,
-        K::MemoryError => ExcKind::MemoryError,
-    };
-    PyErr::new(kind, e.render(filename, src).trim_end().to_string())
+/// A module's syntax error as the exception `import` raises (`interp/syntaxerr.rs`).
+pub(crate) fn syntax_error(e: &minivm_compiler::SyntaxError, filename: &str, src: &str) -> PyErr {
+    crate::interp::syntaxerr::from_compile(e, filename, src)
 }
 
 /// The directories a package module's `__path__` names (empty if it is not a package).
@@ -235,14 +224,7 @@ impl Interp {
             .modules
             .lock()
             .push((Arc::from(name), module.clone()));
-        let func = Ref::new(Function {
-            code: crate::interp::code::Code::load(code),
-            globals: dict,
-            defaults: Box::new([]),
-            kwdefaults: None,
-            closure: Box::new([]),
-            attrs: crate::heap::ObjCell::new(Default::default()),
-        });
+        let func = crate::module_function(code, dict);
         let frame = self.new_frame(&func, &[], &[])?;
         let r = self.run_frame(frame);
         if let Err(e) = r {

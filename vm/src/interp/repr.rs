@@ -298,6 +298,9 @@ impl Interp {
         if let Some(s) = crate::stdlib::os::os_error_str(inst, &args) {
             return Ok(s);
         }
+        if let Some(s) = crate::interp::syntaxerr::syntax_error_str(inst) {
+            return Ok(s);
+        }
         let key_error = inst
             .class
             .is_subclass(crate::object::types().exc(crate::object::ExcKind::KeyError));

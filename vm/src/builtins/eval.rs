@@ -1,0 +1,244 @@
+//! Builtins stage: `eval`, `exec` and `compile`. Source text goes through the same compiler as
+//! a program, in its `Eval`/`Exec` modes, where module-level names are read and written through
+//! a namespace (`LoadName`/`StoreName`, as in a class body); the code then runs in a frame whose
+//! globals and namespace are the dicts given (or the caller's).
+
+use std::sync::Arc;
+
+use minivm_compiler::bytecode::CodeObject;
+use minivm_compiler::Mode;
+
+use crate::builtins::args::{ArgsExt, Sig, Style};
+use crate::heap::{Global, Ref};
+use crate::interp::frame::Frame;
+use crate::interp::run::Exit;
+use crate::interp::{Args, Interp};
+use crate::object::{type_name, Class, Dict, Instance};
+use crate::value::Value;
+use crate::{err, raise, PyResult};
+
+/// What `compile()` returns (an instance of the `code` class): compiled code, and whether it
+/// is an expression (`eval` returns its value).
+struct Compiled {
+    code: Arc<CodeObject>,
+}
+
+static CODE_CLASS: Global<Ref<Class>> = Global::new();
+
+fn code_class() -> Ref<Class> {
+    CODE_CLASS
+        .get_or_init(|| crate::stdlib::native_class("code", "builtins", &[("__repr__", code_repr)]))
+        .clone()
+}
+
+fn compiled(v: &Value) -> Option<&Compiled> {
+    match v {
+        Value::Instance(i) => i.native::<Compiled>(),
+        _ => None,
+    }
+}
+
+/// `<code object <module> at 0x..., file "f", line 1>`
+fn code_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let this = args.one("code.__repr__")?;
+    let Some(c) = compiled(this) else {
+        raise!(TypeError, "descriptor '__repr__' requires a 'code' object");
+    };
+    Ok(Value::string(format!(
+        "<code object {} at {:#x}, file \"{}\", line {}>",
+        c.code.name,
+        this.id(),
+        c.code.filename,
+        c.code.first_line
+    )))
+}
+
+/// The text of a source argument (str, or UTF-8 bytes), or the code object it already is.
+enum Source {
+    Text(String),
+    Code(Arc<CodeObject>),
+}
+
+fn source(v: &Value, fname: &str) -> PyResult<Source> {
+    if let Some(c) = compiled(v) {
+        return Ok(Source::Code(c.code.clone()));
+    }
+    let bytes = match v {
+        Value::Str(s) => return Ok(Source::Text(s.as_str().to_string())),
+        Value::Bytes(b) => b.as_bytes().to_vec(),
+        Value::ByteArray(b) => b.data.lock().clone(),
+        _ => raise!(
+            TypeError,
+            "{fname}() arg 1 must be a string, bytes or code object"
+        ),
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(Source::Text(s)),
+        Err(_) => raise!(SyntaxError, "source code is not valid UTF-8"),
+    }
+}
+
+/// Compile source text as a program's module would be, with `filename` in its tracebacks.
+fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
+    if text.contains('\0') {
+        raise!(SyntaxError, "source code string cannot contain null bytes");
+    }
+    minivm_compiler::compile_source(text, filename, mode)
+        .map_err(|e| crate::interp::modules::syntax_error(&e, filename, text))
+}
+
+/// The code to run: compiled from text (`eval` strips leading blanks, as CPython does) or given.
+fn code_of(v: &Value, fname: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
+    match source(v, fname)? {
+        Source::Code(c) => Ok(c),
+        Source::Text(t) if mode == Mode::Eval => {
+            compile_text(t.trim_start_matches([' ', '\t']), "<string>", mode)
+        }
+        Source::Text(t) => compile_text(&t, "<string>", mode),
+    }
+}
+
+/// The globals and locals dicts of an `eval`/`exec` call: the given ones, or the caller's.
+fn namespaces(
+    interp: &mut Interp,
+    frame: Option<&Frame>,
+    fname: &str,
+    globals: Option<&Value>,
+    locals: Option<&Value>,
+) -> PyResult<(Ref<Dict>, Ref<Dict>)> {
+    let globals = globals.filter(|g| !g.is_none());
+    let locals = locals.filter(|l| !l.is_none());
+    let locals = match locals {
+        None => None,
+        Some(Value::Dict(d)) => Some(d.clone()),
+        Some(other) if fname == "exec" => raise!(
+            TypeError,
+            "locals must be a mapping or None, not {}",
+            type_name(other)
+        ),
+        Some(_) => raise!(TypeError, "locals must be a mapping"),
+    };
+    let globals = match globals {
+        Some(Value::Dict(d)) => d.clone(),
+        Some(other) if fname == "exec" => raise!(
+            TypeError,
+            "exec() globals must be a dict, not {}",
+            type_name(other)
+        ),
+        Some(_) => raise!(
+            TypeError,
+            "globals must be a real dict; try eval(expr, {{}}, mapping)"
+        ),
+        None => {
+            let Some(f) = frame else {
+                raise!(
+                    RuntimeError,
+                    "minivm supports {fname}() without globals only when called directly from Python code"
+                );
+            };
+            let locals = match locals {
+                Some(l) => l,
+                None => match super::introspect::frame_locals(f) {
+                    Value::Dict(d) => d,
+                    _ => raise!(SystemError, "{fname}(): locals are not a dict"),
+                },
+            };
+            return Ok((f.globals.clone(), locals));
+        }
+    };
+    if globals.get_str("__builtins__").is_none() {
+        globals.set_str("__builtins__", Value::Dict((*interp.vm.builtins).clone()));
+    }
+    let locals = locals.unwrap_or_else(|| globals.clone());
+    Ok((globals, locals))
+}
+
+/// Run module-level code with `globals`, its names going through `locals`; the value it returns.
+fn run(
+    interp: &mut Interp,
+    code: Arc<CodeObject>,
+    globals: Ref<Dict>,
+    locals: Ref<Dict>,
+) -> PyResult<Value> {
+    let func = crate::module_function(code, globals);
+    let mut frame = interp.new_frame(&func, &[], &[])?;
+    frame.namespace = Some(locals);
+    match interp.run_frame(frame)? {
+        Exit::Return(v) => Ok(v),
+        Exit::Yield(..) => Err(err!(SystemError, "code passed to eval/exec yielded")),
+    }
+}
+
+/// `compile`; `eval` and `exec` read their caller's frame, so they are listed in `introspect`.
+pub const FUNCTIONS: crate::builtins::Methods = &[("compile", compile)];
+
+const EVAL_PARAMS: &[&str] = &["source", "globals", "locals"];
+
+/// `eval(source, globals=None, locals=None)`: the value of an expression.
+pub fn eval(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
+    let [src, g, l] = Sig::pos("eval", Style::Unpack, EVAL_PARAMS, 1).bind::<3>(&args)?;
+    let src = src.ok_or_else(|| err!(SystemError, "eval(): argument lost"))?;
+    let code = code_of(src, "eval", Mode::Eval)?;
+    let (globals, locals) = namespaces(interp, frame, "eval", g, l)?;
+    run(interp, code, globals, locals)
+}
+
+/// `exec(source, globals=None, locals=None)`: run statements; returns None.
+pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
+    let [src, g, l] = Sig::pos("exec", Style::Unpack, EVAL_PARAMS, 1).bind::<3>(&args)?;
+    let src = src.ok_or_else(|| err!(SystemError, "exec(): argument lost"))?;
+    let code = code_of(src, "exec", Mode::Exec)?;
+    let (globals, locals) = namespaces(interp, frame, "exec", g, l)?;
+    run(interp, code, globals, locals)?;
+    Ok(Value::None)
+}
+
+/// `compile(source, filename, mode)`: a code object for `exec` (`'exec'`, `'single'`) or
+/// `eval` (`'eval'`). `flags`, `dont_inherit` and `optimize` are accepted and have no effect.
+pub fn compile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [src, filename, mode, _flags, _inherit, _optimize] = Sig::kw(
+        "compile",
+        &[
+            "source",
+            "filename",
+            "mode",
+            "flags",
+            "dont_inherit",
+            "optimize",
+        ],
+        3,
+    )
+    .bind::<6>(&args)?;
+    let (Some(src), Some(filename), Some(mode)) = (src, filename, mode) else {
+        raise!(SystemError, "compile(): argument lost");
+    };
+    let mode = match mode {
+        Value::Str(m) if m.as_str() == "exec" => Mode::Exec,
+        Value::Str(m) if m.as_str() == "eval" => Mode::Eval,
+        Value::Str(m) if m.as_str() == "single" => Mode::Single,
+        Value::Str(_) => raise!(
+            ValueError,
+            "compile() mode must be 'exec', 'eval' or 'single'"
+        ),
+        other => raise!(
+            TypeError,
+            "compile() argument 'mode' must be str, not {}",
+            type_name(other)
+        ),
+    };
+    let filename = match filename {
+        Value::Str(f) => f.as_str().to_string(),
+        other => raise!(
+            TypeError,
+            "compile() argument 'filename' must be str, not {}",
+            type_name(other)
+        ),
+    };
+    let code = match source(src, "compile")? {
+        Source::Code(c) => c,
+        Source::Text(t) => compile_text(&t, &filename, mode)?,
+    };
+    let inst = Instance::new(code_class());
+    inst.set_native(Box::new(Compiled { code }));
+    Ok(Value::Instance(Ref::new(inst)))
+}

@@ -1,0 +1,136 @@
+//! Stage 4 (errors): `SyntaxError` exceptions raised at run time, by `import`, `eval`, `exec` and
+//! `compile()`. As in CPython they carry `msg`, `filename`, `lineno`, `offset`, `text`,
+//! `end_lineno` and `end_offset` (also as `args[1]`), `str()` gives `msg (file, line N)`, and a
+//! traceback shows the offending line with carets, drawn by the same renderer as a program's own
+//! syntax errors (`minivm_lexer::render`).
+
+use std::sync::Arc;
+
+use minivm_compiler::{LineIndex, Span, SyntaxError, SyntaxErrorKind as K};
+
+use crate::object::{types, ExcKind, Instance};
+use crate::value::Value;
+use crate::PyErr;
+
+fn exc_kind(kind: K) -> ExcKind {
+    match kind {
+        K::SyntaxError => ExcKind::SyntaxError,
+        K::IndentationError => ExcKind::IndentationError,
+        K::TabError => ExcKind::TabError,
+        K::RecursionError => ExcKind::RecursionError,
+        K::MemoryError => ExcKind::MemoryError,
+    }
+}
+
+/// The exception for a compile error in `src` (read from `filename`).
+pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
+    let kind = exc_kind(e.kind);
+    if !e.kind.has_location() {
+        return PyErr::new(kind, e.message.clone());
+    }
+    let index = LineIndex::new(src);
+    let (lineno, col) = index.line_col(src, e.span.start);
+    let (end_lineno, end_col) = index.line_col(src, e.span.end.max(e.span.start));
+    let text = index.line_text(src, lineno);
+    let int = |n: u32| Value::Int(n as i64);
+    let attrs = [
+        ("msg", Value::str(&e.message)),
+        ("filename", Value::str(filename)),
+        ("lineno", int(lineno)),
+        ("offset", int(col)),
+        ("text", Value::string(format!("{text}\n"))),
+        ("end_lineno", int(end_lineno)),
+        ("end_offset", int(end_col.max(col + 1))),
+    ];
+    let details = Value::tuple(attrs[1..].iter().map(|(_, v)| v.clone()).collect());
+    let err = PyErr::with_args(kind, vec![attrs[0].1.clone(), details]);
+    {
+        let mut dict = err.exc.dict.lock();
+        for (name, v) in attrs {
+            dict.insert(Arc::from(name), v);
+        }
+        dict.insert(Arc::from("print_file_and_line"), Value::None);
+    }
+    err
+}
+
+fn is_syntax_error(inst: &Instance) -> bool {
+    inst.class.is_subclass(types().exc(ExcKind::SyntaxError))
+}
+
+fn attr(inst: &Instance, name: &str) -> Option<Value> {
+    inst.dict.lock().get(name).cloned()
+}
+
+/// `str()` of a located `SyntaxError`: `invalid syntax (file.py, line 3)`, as CPython's.
+pub fn syntax_error_str(inst: &Instance) -> Option<String> {
+    if !is_syntax_error(inst) {
+        return None;
+    }
+    let Some(Value::Str(msg)) = attr(inst, "msg") else {
+        return None;
+    };
+    let file = match attr(inst, "filename") {
+        Some(Value::Str(f)) => Some(f.as_str().rsplit('/').next().unwrap_or("").to_string()),
+        _ => None,
+    };
+    let line = match attr(inst, "lineno") {
+        Some(Value::Int(n)) => Some(n),
+        _ => None,
+    };
+    Some(match (file, line) {
+        (Some(f), Some(n)) => format!("{} ({f}, line {n})", msg.as_str()),
+        (Some(f), None) => format!("{} ({f})", msg.as_str()),
+        (None, Some(n)) => format!("{} (line {n})", msg.as_str()),
+        (None, None) => msg.as_str().to_string(),
+    })
+}
+
+/// The lines a traceback shows above a located `SyntaxError`'s last line (`  File "f", line 1`,
+/// the source line, the carets), and the message for that last line; None for other exceptions.
+pub fn located_block(inst: &Instance) -> Option<(String, String)> {
+    if !is_syntax_error(inst) {
+        return None;
+    }
+    let (Some(Value::Str(filename)), Some(Value::Int(lineno))) =
+        (attr(inst, "filename"), attr(inst, "lineno"))
+    else {
+        return None;
+    };
+    let msg = match attr(inst, "msg") {
+        Some(Value::Str(m)) => m.as_str().to_string(),
+        _ => String::new(),
+    };
+    let mut block = format!("  File \"{}\", line {lineno}\n", filename.as_str());
+    if let Some(Value::Str(text)) = attr(inst, "text") {
+        let text = text.as_str().trim_end_matches('\n');
+        let col = |name: &str| match attr(inst, name) {
+            Some(Value::Int(n)) if n >= 1 => Some(n as usize - 1),
+            _ => None,
+        };
+        let byte = |chars: usize| {
+            text.char_indices()
+                .nth(chars)
+                .map_or(text.len(), |(i, _)| i)
+        };
+        if let Some(start) = col("offset") {
+            let end = col("end_offset")
+                .filter(|&e| e > start)
+                .unwrap_or(start + 1);
+            let span = Span::new(byte(start), byte(end));
+            let e = SyntaxError::new(K::SyntaxError, "", span);
+            // The renderer's first line names line 1 of `text`, its last the kind: keep the middle.
+            let rendered = e.render("", text);
+            let lines: Vec<&str> = rendered.lines().collect();
+            if lines.len() > 2 {
+                for l in &lines[1..lines.len() - 1] {
+                    block.push_str(l);
+                    block.push('\n');
+                }
+            }
+        } else if !text.trim().is_empty() {
+            block.push_str(&format!("    {}\n", text.trim()));
+        }
+    }
+    Some((block, msg))
+}
