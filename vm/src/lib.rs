@@ -36,13 +36,13 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     vm.add_source(&code.filename, src);
     let globals = new_globals("__main__");
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.
-    vm.modules.lock().push((
-        Arc::from("__main__"),
-        Ref::new(crate::object::Module {
+    vm.register_module(
+        "__main__",
+        &Ref::new(crate::object::Module {
             name: Arc::from("__main__"),
             dict: globals.clone(),
         }),
-    ));
+    );
     let mut interp = Interp::new(vm.clone(), "MainThread");
     interp.attach();
     let result = run_code(&mut interp, code, globals);

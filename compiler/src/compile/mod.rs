@@ -9,6 +9,7 @@ mod async_stmt;
 mod except_star;
 mod expr;
 mod fuse;
+mod future;
 mod pattern;
 mod stack;
 mod stmt;
@@ -70,6 +71,7 @@ pub fn compile_module(
         mode,
         cur,
         parents: Vec::new(),
+        annotation_src: future::future_annotations(&module.body)?.then(|| src.into()),
     };
     if mode == Mode::Eval {
         c.eval_expression(&module.body)?;
@@ -194,6 +196,8 @@ pub(crate) struct Compiler<'a> {
     mode: Mode,
     cur: Unit<'a>,
     parents: Vec<Unit<'a>>,
+    /// The source, when `from __future__ import annotations` keeps annotations as text.
+    annotation_src: Option<Arc<str>>,
 }
 
 /// Constants compare by identity of representation (`0.0` and `-0.0`, `1` and `True` stay apart).

@@ -450,7 +450,7 @@ impl<'a> Compiler<'a> {
         if !matches!(self.cur.kind, ScopeKind::Module | ScopeKind::Class) {
             return Ok(());
         }
-        self.expr(annotation)?;
+        self.annotation(annotation)?;
         match &target.kind {
             ExprKind::Name(name) => {
                 self.name_op("__annotations__", Ctx::Load, target.span)?;
@@ -507,7 +507,7 @@ impl<'a> Compiler<'a> {
             self.emit(Op::Copy(1));
             for (name, a) in &annotations {
                 self.emit_const(Constant::Str((*name).into()));
-                self.expr(a)?;
+                self.annotation(a)?;
             }
             self.emit(Op::BuildMap(annotations.len() as u32));
             self.emit(Op::Swap(2));

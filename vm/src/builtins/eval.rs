@@ -25,7 +25,7 @@ struct Compiled {
 
 static CODE_CLASS: Global<Ref<Class>> = Global::new();
 
-fn code_class() -> Ref<Class> {
+pub(crate) fn code_class() -> Ref<Class> {
     CODE_CLASS
         .get_or_init(|| crate::stdlib::native_class("code", "builtins", &[("__repr__", code_repr)]))
         .clone()
@@ -38,18 +38,23 @@ fn compiled(v: &Value) -> Option<&Compiled> {
     }
 }
 
-/// `<code object <module> at 0x..., file "f", line 1>`
+/// `<code object <module> at 0x..., file "f", line 1>` (also for the `f_code` of a frame).
 fn code_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let this = args.one("code.__repr__")?;
-    let Some(c) = compiled(this) else {
+    let Value::Instance(inst) = this else {
         raise!(TypeError, "descriptor '__repr__' requires a 'code' object");
+    };
+    let attr = |name: &str| match inst.dict.lock().get(name) {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(Value::Int(i)) => i.to_string(),
+        _ => "?".to_string(),
     };
     Ok(Value::string(format!(
         "<code object {} at {:#x}, file \"{}\", line {}>",
-        c.code.name,
+        attr("co_name"),
         this.id(),
-        c.code.filename,
-        c.code.first_line
+        attr("co_filename"),
+        attr("co_firstlineno")
     )))
 }
 
@@ -239,6 +244,15 @@ pub fn compile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Source::Text(t) => compile_text(&t, &filename, mode)?,
     };
     let inst = Instance::new(code_class());
+    {
+        let mut d = inst.dict.lock();
+        d.insert(Arc::from("co_name"), Value::str(&code.name));
+        d.insert(Arc::from("co_filename"), Value::str(&code.filename));
+        d.insert(
+            Arc::from("co_firstlineno"),
+            Value::Int(code.first_line as i64),
+        );
+    }
     inst.set_native(Box::new(Compiled { code }));
     Ok(Value::Instance(Ref::new(inst)))
 }

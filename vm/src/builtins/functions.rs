@@ -224,6 +224,12 @@ pub(crate) fn class_matches(
             interp.leave_recursion();
             interp.truthy(&r?)
         }
+        // typing's aliases (`List`, `Optional[int]`, `Any`) answer for themselves (vm/lib/typing.mini).
+        Value::Instance(i) if i.class.lookup("_typing_subclasscheck").is_some() => {
+            let hook = interp.getattr(spec, "_typing_subclasscheck")?;
+            let r = interp.call(&hook, &[Value::Class(cls.clone()), Value::str(fname)])?;
+            interp.truthy(&r)
+        }
         Value::Tuple(t) => {
             let hook = if fname == "isinstance" {
                 " in __instancecheck__"

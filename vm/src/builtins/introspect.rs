@@ -42,6 +42,7 @@ fn frameless<const K: usize>(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
 /// The frame-reading version of a native function, if it is one of these built-ins.
 pub fn frame_function(n: &NativeFunction) -> Option<FrameFn> {
     match n.name {
+        "_getframe" => Some(super::frames::getframe),
         "globals" | "locals" | "vars" | "dir" | "eval" | "exec" => {
             let found = FRAME_FUNCTIONS.iter().find(|(name, _)| *name == n.name);
             found.map(|(_, f)| *f)

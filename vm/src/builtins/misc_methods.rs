@@ -12,10 +12,17 @@ use crate::raise;
 use crate::value::Value;
 
 pub const TUPLE_METHODS: Methods = &[("index", tuple_index), ("count", tuple_count)];
-pub const INT_METHODS: Methods = &[("bit_length", bit_length), ("bit_count", bit_count)];
+pub const INT_METHODS: Methods = &[
+    ("bit_length", bit_length),
+    ("bit_count", bit_count),
+    ("to_bytes", super::num_convert::to_bytes),
+    ("from_bytes", super::num_convert::from_bytes),
+];
 pub const FLOAT_METHODS: Methods = &[
     ("is_integer", is_integer),
     ("as_integer_ratio", as_integer_ratio),
+    ("hex", super::num_convert::float_hex),
+    ("fromhex", super::num_convert::float_fromhex),
 ];
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
 pub const EXC_METHODS: Methods = &[("__init__", exc_init), ("with_traceback", with_traceback)];

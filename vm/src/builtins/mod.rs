@@ -9,13 +9,15 @@ pub mod bytes_methods;
 pub mod codecs;
 mod construct;
 mod dict_methods;
-mod eval;
+pub(crate) mod eval;
+mod frames;
 pub mod functions;
 mod introspect;
 pub mod io;
 mod iter_functions;
 mod list_methods;
 mod misc_methods;
+mod num_convert;
 mod set_methods;
 mod site;
 pub mod sort;
@@ -31,6 +33,7 @@ use crate::value::Value;
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
+pub(crate) use frames::{getframe_native, Parked};
 pub use introspect::frame_function;
 
 /// A native function as a value.

@@ -128,10 +128,11 @@ impl Interp {
             Value::Native(n) => crate::builtins::frame_function(n),
             _ => None,
         };
-        let r = match with_frame {
-            Some(call) => call(self, Some(frame), Args { pos: args, kw }),
-            None => self.call_kw(&f, args, kw),
-        };
+        let caller: &Frame = frame;
+        let r = self.parked(caller, |s| match with_frame {
+            Some(call) => call(s, Some(caller), Args { pos: args, kw }),
+            None => s.call_kw(&f, args, kw),
+        });
         frame.stack.truncate(fpos);
         r
     }
@@ -145,11 +146,36 @@ impl Interp {
         name: &str,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
+        let caller: &Frame = frame;
+        let r = self.parked(caller, |s| s.call_method_in(caller, opos, name, kw));
+        frame.stack.truncate(opos);
+        r
+    }
+
+    /// The call of `call_method_on_stack`, made while `frame` is parked.
+    fn call_method_in(
+        &mut self,
+        frame: &Frame,
+        opos: usize,
+        name: &str,
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
         let obj = &frame.stack[opos];
-        let r = match obj {
+        match obj {
             Value::Instance(_) | Value::Class(_) | Value::Module(_) => {
                 let m = self.getattr(obj, name)?;
-                self.call_kw(&m, &frame.stack[opos + 1..], kw)
+                let args = Args {
+                    pos: &frame.stack[opos + 1..],
+                    kw,
+                };
+                // `sys._getframe()` reads the frame calling it, as `globals()` does.
+                match &m {
+                    Value::Native(n) => match crate::builtins::frame_function(n) {
+                        Some(call) => call(self, Some(frame), args),
+                        None => self.call_kw(&m, args.pos, kw),
+                    },
+                    _ => self.call_kw(&m, args.pos, kw),
+                }
             }
             _ => match crate::object::builtin_class(obj).lookup(name) {
                 Some(Value::Native(n)) => {
@@ -164,9 +190,7 @@ impl Interp {
                     self.call_kw(&m, &frame.stack[opos + 1..], kw)
                 }
             },
-        };
-        frame.stack.truncate(opos);
-        r
+        }
     }
 
     /// Pop the values named by a `CallKw` names tuple off the stack, as keyword pairs.

@@ -181,7 +181,7 @@ impl Interp {
                 let kwargs = if has_kwargs { Some(pop!(frame)) } else { None };
                 let args = pop!(frame);
                 let f = pop!(frame);
-                let r = self.call_ex(&f, &args, kwargs.as_ref())?;
+                let r = self.parked(frame, |s| s.call_ex(&f, &args, kwargs.as_ref()))?;
                 frame.stack.push(r);
             }
             Op::CallMethodKw(name, n) => {

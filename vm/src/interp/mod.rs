@@ -89,6 +89,9 @@ pub type ModuleTable = Vec<(Arc<str>, Ref<Module>)>;
 pub struct Vm {
     pub builtins: crate::heap::Shared<Ref<Dict>>,
     pub modules: Mutex<crate::heap::Shared<ModuleTable>>,
+    /// `sys.modules`: what `import` finds already imported. Programs may read, add or remove
+    /// entries; [`Vm::register_module`] keeps it in step with `modules`.
+    pub sys_modules: crate::heap::Shared<Ref<Dict>>,
     pub recursion_limit: AtomicUsize,
     pub config: Config,
     /// The eval breaker: set when a running thread must stop at its next check point
@@ -164,6 +167,7 @@ impl Vm {
             main_thread: crate::heap::Global::new(),
             builtins: crate::heap::Shared::new(interned_keys(crate::builtins::make_builtins())),
             modules: Mutex::new(crate::heap::Shared::new(Vec::new())),
+            sys_modules: crate::heap::Shared::new(Ref::new(Dict::new())),
             recursion_limit: AtomicUsize::new(1000),
             config,
             eval_breaker: &crate::heap::gc::EVAL_BREAKER,
@@ -173,6 +177,23 @@ impl Vm {
             finished_stats: Mutex::new(Vec::new()),
             started,
         })
+    }
+
+    /// Record an imported module under `name` (replacing an earlier one), in `sys.modules` too.
+    pub fn register_module(&self, name: &str, module: &Ref<Module>) {
+        let mut modules = self.modules.lock();
+        modules.retain(|(n, _)| n.as_ref() != name);
+        modules.push((Arc::from(name), module.clone()));
+        drop(modules);
+        self.sys_modules
+            .set_str(name, Value::Module(module.clone()));
+    }
+
+    /// Forget the module `name` (its body failed), in `sys.modules` too.
+    pub fn unregister_module(&self, name: &str) {
+        self.modules.lock().retain(|(n, _)| n.as_ref() != name);
+        self.sys_modules
+            .remove(&crate::object::HashKey::from_str(name));
     }
 
     pub fn find_module(&self, name: &str) -> Option<Ref<Module>> {
@@ -275,6 +296,8 @@ pub struct Interp {
     pub(crate) yield_from_result: Value,
     /// Objects whose `repr` is in progress (to print `[...]` for self-references).
     pub(crate) repr_stack: rustc_hash::FxHashSet<usize>,
+    /// Frames waiting on a call made by the general (nested) path, for `sys._getframe`.
+    pub(crate) parked: Vec<crate::builtins::Parked>,
 }
 
 impl Interp {
@@ -297,6 +320,7 @@ impl Interp {
             reraising: false,
             yield_from_result: Value::None,
             repr_stack: Default::default(),
+            parked: Vec::new(),
             vm,
         }
     }

@@ -128,8 +128,9 @@ impl Interp {
     /// `import name` (possibly dotted): the module object for the full name, importing its
     /// parent packages first. `import a.b` binds `a`: the compiler imports `a.b`, then `a`.
     pub fn import_module(&mut self, name: &str) -> PyResult<Value> {
-        if let Some(m) = self.vm.find_module(name) {
-            return Ok(Value::Module(m));
+        // `sys.modules` first: whatever a program put there is what `import` gives.
+        if let Some(m) = self.vm.sys_modules.get_str(name) {
+            return Ok(m);
         }
         let found = match name.rsplit_once('.') {
             Some((parent, leaf)) => {
@@ -140,12 +141,12 @@ impl Interp {
                     ));
                 };
                 // Importing the parent may have imported the child (its `__init__` did).
-                if let Some(m) = self.vm.find_module(name) {
-                    return Ok(Value::Module(m));
+                if let Some(m) = self.vm.sys_modules.get_str(name) {
+                    return Ok(m);
                 }
                 // A Rust module may offer a submodule as an attribute (`os.path`).
                 if let Some(Value::Module(sub)) = pm.dict.get_str(leaf) {
-                    self.vm.modules.lock().push((Arc::from(name), sub.clone()));
+                    self.vm.register_module(name, &sub);
                     return Ok(Value::Module(sub));
                 }
                 let path = package_path(&pm);
@@ -172,10 +173,15 @@ impl Interp {
                 if let Some(m) = native {
                     if name == "sys" {
                         m.dict.set_str("argv", crate::builtins::sys_argv(self));
+                        m.dict
+                            .set_str("modules", Value::Dict((*self.vm.sys_modules).clone()));
                     }
-                    self.vm.modules.lock().push((Arc::from(name), m.clone()));
+                    self.vm.register_module(name, &m);
                     if name == "sys" {
                         crate::stdlib::sys::add_named_tuples(self, &m)?;
+                    }
+                    if name == "os" {
+                        crate::stdlib::os_stat::add_mini_parts(self, &m)?;
                     }
                     return Ok(Value::Module(m));
                 }
@@ -220,21 +226,23 @@ impl Interp {
             name: Arc::from(name),
             dict: dict.clone(),
         });
-        self.vm
-            .modules
-            .lock()
-            .push((Arc::from(name), module.clone()));
+        self.vm.register_module(name, &module);
         let func = crate::module_function(code, dict);
         let frame = self.new_frame(&func, &[], &[])?;
         let r = self.run_frame(frame);
         if let Err(e) = r {
-            self.vm.modules.lock().retain(|(n, _)| n.as_ref() != name);
+            self.vm.unregister_module(name);
             return Err(e);
         }
         if let Ok(Exit::Yield(..)) = r {
             return Err(err!(SystemError, "module body yielded"));
         }
-        Ok(Value::Module(module))
+        // As CPython: what `sys.modules` holds now (a module may have replaced itself there).
+        Ok(self
+            .vm
+            .sys_modules
+            .get_str(name)
+            .unwrap_or(Value::Module(module)))
     }
 
     /// `from module import name`: an attribute of the module, or else its submodule `name`

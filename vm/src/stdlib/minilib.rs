@@ -11,9 +11,12 @@ pub const PREFIX: &str = "<minivm-lib>";
 /// submodule `a.b` is `a/b.mini` (or `a/b/__init__.mini`). Keep this table sorted; the test below
 /// checks it lists every file of `vm/lib/` and nothing else.
 static FILES: &[(&str, &str)] = &[
+    ("__future__.mini", include_str!("../../lib/__future__.mini")),
+    ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
     ("abc.mini", include_str!("../../lib/abc.mini")),
+    ("array.mini", include_str!("../../lib/array.mini")),
     (
         "asyncio/__init__.mini",
         include_str!("../../lib/asyncio/__init__.mini"),

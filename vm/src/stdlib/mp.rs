@@ -508,9 +508,7 @@ fn shm_write(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// Register `module` under `name` too (replacing what `name` was).
 fn register(interp: &Interp, name: &str, module: &Ref<Module>) {
-    let mut modules = interp.vm.modules.lock();
-    modules.retain(|(n, _)| n.as_ref() != name);
-    modules.push((Arc::from(name), module.clone()));
+    interp.vm.register_module(name, module);
 }
 
 /// `run_main_as(path)`: in a spawned child, run the parent's main script as the module

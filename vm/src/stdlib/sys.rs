@@ -27,6 +27,7 @@ const FUNCS: Methods = &[
     ("_is_gil_enabled", crate::stdlib::os::sys_is_gil_enabled),
     ("get_int_max_str_digits", get_int_max_str_digits),
     ("exc_info", crate::stdlib::traceback::sys_exc_info),
+    ("_getframe", crate::builtins::getframe_native),
     ("exception", crate::stdlib::traceback::sys_exception),
     ("set_int_max_str_digits", set_int_max_str_digits),
     ("getdefaultencoding", getdefaultencoding),

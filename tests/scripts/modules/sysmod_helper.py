@@ -1,0 +1,1 @@
+sysmod_helper.mini

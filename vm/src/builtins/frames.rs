@@ -1,0 +1,183 @@
+//! Builtins stage: `sys._getframe(depth)`, the frame objects `logging` (and programs) use to find
+//! their caller. minivm's frames are Rust structures that live only while they run, so a frame
+//! object is a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
+//! `co_firstlineno`), `f_lineno`, `f_globals` and `f_back`, the same snapshot of its caller.
+
+use crate::builtins::args::{to_index, Sig, Style};
+use crate::heap::{Global, Ref};
+use crate::interp::frame::Frame;
+use crate::interp::{Args, Interp};
+use crate::object::{Class, Dict, Instance};
+use crate::value::Value;
+use crate::{raise, PyResult};
+
+static FRAME_CLASS: Global<Ref<Class>> = Global::new();
+
+fn frame_class() -> Ref<Class> {
+    FRAME_CLASS
+        .get_or_init(|| {
+            crate::stdlib::native_class("frame", "builtins", &[("__repr__", frame_repr)])
+        })
+        .clone()
+}
+
+fn attr(v: &Value, name: &str) -> Value {
+    match v {
+        Value::Instance(i) => i.dict.lock().get(name).cloned().unwrap_or(Value::None),
+        _ => Value::None,
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.as_str().to_string(),
+        other => format!("{}", other.id()),
+    }
+}
+
+/// `<frame at 0x..., file 'x.py', line 3, code f>`
+fn frame_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(this) = args.pos.first() else {
+        raise!(TypeError, "frame.__repr__ needs a frame");
+    };
+    let code = attr(this, "f_code");
+    Ok(Value::string(format!(
+        "<frame at {:#x}, file '{}', line {}, code {}>",
+        this.id(),
+        text(&attr(&code, "co_filename")),
+        text(&attr(this, "f_lineno")),
+        text(&attr(&code, "co_name")),
+    )))
+}
+
+/// A frame that made a call by the general path (which runs the callee in a nested dispatch
+/// loop, where the caller is not among `Interp::frames`): recorded for the call's duration.
+pub struct Parked {
+    /// `Interp::frames.len()` when the call was made: the caller sits above those frames.
+    at: usize,
+    code: Ref<crate::interp::code::Code>,
+    ip: usize,
+    globals: Ref<Dict>,
+}
+
+impl Interp {
+    /// Run `call` with `frame` recorded as a waiting caller.
+    pub(crate) fn parked<T>(&mut self, frame: &Frame, call: impl FnOnce(&mut Self) -> T) -> T {
+        self.parked.push(Parked {
+            at: self.frames.len(),
+            code: frame.code.clone(),
+            ip: frame.ip,
+            globals: frame.globals.clone(),
+        });
+        let r = call(self);
+        self.parked.pop();
+        r
+    }
+
+    /// Every frame on this thread's stack, outermost first, the calling frame `cur` last.
+    fn stack_snapshots(&self, cur: &Frame) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        let mut parked = self.parked.iter().peekable();
+        for (i, f) in self.frames.iter().enumerate() {
+            while let Some(p) = parked.next_if(|p| p.at <= i) {
+                out.push(parked_snapshot(p));
+            }
+            out.push(snapshot(f));
+        }
+        // A built-in that reads its caller's frame (this one) may have parked that frame too.
+        let is_cur = |p: &&Parked| {
+            p.at == self.frames.len() && p.ip == cur.ip && Ref::ptr_eq(&p.code, &cur.code)
+        };
+        out.extend(parked.filter(|p| !is_cur(p)).map(parked_snapshot));
+        out.push(snapshot(cur));
+        out
+    }
+}
+
+fn parked_snapshot(p: &Parked) -> Snapshot {
+    Snapshot {
+        filename: p.code.obj.filename.to_string(),
+        name: p.code.obj.name.clone(),
+        first_line: p.code.obj.first_line,
+        line: p.code.line_at(p.ip.saturating_sub(1)),
+        globals: p.globals.clone(),
+    }
+}
+
+/// What a frame object shows of one running frame.
+struct Snapshot {
+    filename: String,
+    name: String,
+    first_line: u32,
+    line: u32,
+    globals: Ref<Dict>,
+}
+
+fn snapshot(f: &Frame) -> Snapshot {
+    Snapshot {
+        filename: f.code.obj.filename.to_string(),
+        name: f.code.obj.name.clone(),
+        first_line: f.code.obj.first_line,
+        line: f.line(),
+        globals: f.globals.clone(),
+    }
+}
+
+fn new_object(class: Ref<Class>, attrs: Vec<(&str, Value)>) -> Value {
+    let inst = Instance::new(class);
+    {
+        let mut d = inst.dict.lock();
+        for (k, v) in attrs {
+            d.insert(std::sync::Arc::from(k), v);
+        }
+    }
+    Value::Instance(Ref::new(inst))
+}
+
+/// `sys._getframe(depth=0)`: the frame `depth` calls above the caller.
+pub fn getframe(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
+    let [depth] = Sig::pos("_getframe", Style::Positional, &["depth"], 0).bind::<1>(&args)?;
+    let depth = depth.map(to_index).transpose()?.unwrap_or(0);
+    let Some(cur) = frame else {
+        raise!(
+            RuntimeError,
+            "minivm supports sys._getframe() only when called directly from Python code"
+        );
+    };
+    let mut stack = interp.stack_snapshots(cur);
+    if depth < 0 || depth as usize >= stack.len() {
+        raise!(ValueError, "call stack is not deep enough");
+    }
+    stack.truncate(stack.len() - depth as usize);
+    Ok(frame_objects(stack))
+}
+
+/// `sys._getframe` as a plain native function (called indirectly, it has no frame to read).
+pub fn getframe_native(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    getframe(interp, None, args)
+}
+
+/// The frame objects for `frames` (outermost first): the innermost's, linked by `f_back`.
+fn frame_objects(frames: Vec<Snapshot>) -> Value {
+    let mut back = Value::None;
+    for s in frames {
+        let code = new_object(
+            crate::builtins::eval::code_class(),
+            vec![
+                ("co_filename", Value::string(s.filename)),
+                ("co_name", Value::string(s.name)),
+                ("co_firstlineno", Value::Int(s.first_line as i64)),
+            ],
+        );
+        back = new_object(
+            frame_class(),
+            vec![
+                ("f_code", code),
+                ("f_lineno", Value::Int(s.line as i64)),
+                ("f_globals", Value::Dict(s.globals)),
+                ("f_back", back),
+            ],
+        );
+    }
+    back
+}

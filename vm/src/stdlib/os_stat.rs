@@ -1,0 +1,117 @@
+//! `os.stat`, `os.lstat`, `os.scandir` and `os.walk` (stdlib stage). The system calls are here;
+//! the objects they return (`os.stat_result`, `os.DirEntry`) and `walk` are written in the mini
+//! language in `vm/lib/_osinfo.mini`, which `import os` loads (see [`add_mini_parts`]).
+
+use std::os::unix::fs::MetadataExt;
+
+use crate::builtins::args::Sig;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::Module;
+use crate::stdlib::func;
+use crate::stdlib::os::{os_error, path_arg};
+use crate::value::Value;
+use crate::PyResult;
+
+/// The names `os` takes from `_osinfo.mini`.
+const MINI_NAMES: &[&str] = &[
+    "stat_result",
+    "DirEntry",
+    "scandir",
+    "walk",
+    "stat",
+    "lstat",
+];
+
+/// The names `os.path` takes from `_osinfo.mini`.
+const PATH_NAMES: &[&str] = &["islink", "getmtime", "getatime", "getctime"];
+
+/// Called once `os` is imported: add the parts written in the mini language.
+pub fn add_mini_parts(interp: &mut Interp, os: &Ref<Module>) -> PyResult<()> {
+    os.dict.set_str("_stat", func("_stat", stat_fields));
+    os.dict
+        .set_str("_scandir", func("_scandir", scandir_entries));
+    let info = interp.import_module("_osinfo")?;
+    for name in MINI_NAMES {
+        let v = interp.getattr(&info, name)?;
+        os.dict.set_str(name, v);
+    }
+    if let Some(Value::Module(path)) = os.dict.get_str("path") {
+        for name in PATH_NAMES {
+            let v = interp.getattr(&info, name)?;
+            path.dict.set_str(name, v);
+        }
+    }
+    Ok(())
+}
+
+/// `_stat(path, follow_symlinks)`: the fields of `os.stat_result` in CPython's order, times in
+/// nanoseconds: `(mode, ino, dev, nlink, uid, gid, size, atime_ns, mtime_ns, ctime_ns, blksize,
+/// blocks, rdev)`.
+fn stat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path, follow] = Sig::py("_stat", &["path", "follow_symlinks"], 2).bind::<2>(&args)?;
+    let path = path_arg(path, "stat")?.to_string();
+    let follow = match follow {
+        Some(v) => interp.truthy(v)?,
+        None => true,
+    };
+    let meta = interp.allow_threads(|| {
+        if follow {
+            std::fs::metadata(&path)
+        } else {
+            std::fs::symlink_metadata(&path)
+        }
+    });
+    let m = meta.map_err(|e| os_error(&e, Some(&path)))?;
+    let ns = |secs: i64, nsec: i64| {
+        Value::from(crate::num::bigint::BigInt::from(secs) * 1_000_000_000 + nsec)
+    };
+    let int = |v: u64| Value::from(crate::num::bigint::BigInt::from(v));
+    Ok(Value::tuple(vec![
+        int(m.mode() as u64),
+        int(m.ino()),
+        int(m.dev()),
+        int(m.nlink()),
+        int(m.uid() as u64),
+        int(m.gid() as u64),
+        int(m.size()),
+        ns(m.atime(), m.atime_nsec()),
+        ns(m.mtime(), m.mtime_nsec()),
+        ns(m.ctime(), m.ctime_nsec()),
+        int(m.blksize()),
+        int(m.blocks()),
+        int(m.rdev()),
+    ]))
+}
+
+/// `_scandir(path)`: `(name, kind)` for each entry, in the directory's order, where kind is
+/// `'dir'`, `'file'`, `'link'` or `'other'` (not following symbolic links).
+fn scandir_entries(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path] = Sig::py("_scandir", &["path"], 1).bind::<1>(&args)?;
+    let path = path_arg(path, "scandir")?.to_string();
+    let entries = interp.allow_threads(|| -> std::io::Result<Vec<(String, &'static str)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&path)? {
+            let entry = entry?;
+            let t = entry.file_type()?;
+            let kind = if t.is_symlink() {
+                "link"
+            } else if t.is_dir() {
+                "dir"
+            } else if t.is_file() {
+                "file"
+            } else {
+                "other"
+            };
+            out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+        }
+        Ok(out)
+    });
+    let entries = entries.map_err(|e| os_error(&e, Some(&path)))?;
+    Ok(Value::list(
+        entries
+            .into_iter()
+            .map(|(n, k)| Value::tuple(vec![Value::string(n), Value::str(k)]))
+            .collect(),
+    ))
+}
