@@ -75,6 +75,11 @@ pub fn compile_module(
     };
     if mode == Mode::Eval {
         c.eval_expression(&module.body)?;
+    } else if let (Mode::Single, Some(second)) = (mode, module.body.get(1)) {
+        return Err(SyntaxError::syntax(
+            "multiple statements found while compiling a single statement",
+            second.span,
+        ));
     } else {
         c.setup_annotations(&module.body, Span::default())?;
         c.stmts(&module.body)?;
