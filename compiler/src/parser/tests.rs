@@ -441,19 +441,9 @@ fn except_star_clauses() {
 
 #[test]
 fn soft_keyword_match_and_except_star_parse() {
-    assert!(parse("match = 1
-match(x)
-match.y = 2
-match[x]: int = 1
-").is_ok());
-    assert!(parse("match (x):
-    case [1, *r] | {'k': r}: pass
-").is_ok());
-    assert!(parse("try:
-  pass
-except* E:
-  pass
-").is_ok());
+    assert!(parse("match = 1\nmatch(x)\nmatch.y = 2\nmatch[x]: int = 1\n").is_ok());
+    assert!(parse("match (x):\n    case [1, *r] | {'k': r}: pass\n").is_ok());
+    assert!(parse("try:\n  pass\nexcept* E:\n  pass\n").is_ok());
 }
 
 #[test]
