@@ -1,4 +1,4 @@
-//! `cargo bench --bench compare [-- FILTER... --runs N]`: whole-process wall-clock timings of
+//! `cargo bench --profile release --bench compare [-- FILTER... --runs N]` (benches/run.sh): whole-process wall-clock timings of
 //! minivm (release build) against CPython and, when installed, lua5.4 (for programs that have a
 //! `.lua` port next to them, e.g. `benches/factorize.lua`).
 //!
@@ -36,6 +36,12 @@ struct Timing {
 }
 
 fn main() -> ExitCode {
+    // Cargo.toml's `bench` profile is unoptimised (it serves `cargo test --release`'s harnesses),
+    // and a plain `cargo bench` would build minivm with it: timing that build would be a lie.
+    if env!("MINIVM_OPT_LEVEL") == "0" {
+        eprintln!("compare: this build is unoptimised; run benches/run.sh (cargo bench --profile release)");
+        return ExitCode::from(2);
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut runs: usize = std::env::var("MINIVM_BENCH_RUNS")
         .ok()
