@@ -91,8 +91,10 @@ const CASES: &[(&str, &str, &str)] = &[
     ("pipe_read", CHILD, "child.stdout.read()"),
 ];
 
+// The child's stderr goes to /dev/null: SIGINT reaches only minivm, and a `sleep` still holding
+// minivm's stderr pipe would keep the reader below waiting for its whole 30 s.
 const CHILD: &str = "import subprocess\n\
-child = subprocess.Popen(['sleep', '30'], stdout=subprocess.PIPE)";
+child = subprocess.Popen(['sleep', '30'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)";
 
 const HELD_RLOCK: &str = "rl = threading.RLock()\nheld = threading.Event()\n\
 def hold():\n    rl.acquire()\n    held.set()\n    threading.Event().wait()\n\
