@@ -356,6 +356,7 @@ impl Interp {
         self.frames.clear();
         self.frame_pool.clear();
         self.cur_exc = None;
+        self.outer_exc.clear();
         self.thread_obj = None;
         self.yield_from_result = Value::None;
         // Stop the clock before letting go, so this thread's last holding segment ends before

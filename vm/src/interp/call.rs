@@ -493,7 +493,9 @@ impl Interp {
         })))
     }
 
-    fn new_generator(&mut self, func: &Ref<Function>, frame: Box<Frame>) -> Value {
+    fn new_generator(&mut self, func: &Ref<Function>, mut frame: Box<Frame>) -> Value {
+        // A generator's frame keeps the exception the generator itself handles (none yet).
+        frame.saved_exc = None;
         Value::Generator(Ref::new(Generator {
             frame: crate::heap::ObjCell::new(Some(frame)),
             status: crate::heap::ObjCell::new(GenStatus::Created),
@@ -550,11 +552,15 @@ impl Interp {
     pub(crate) fn gen_run(
         &mut self,
         g: &Ref<Generator>,
-        frame: Box<Frame>,
+        mut frame: Box<Frame>,
         throw: Option<PyErr>,
     ) -> PyResult<Option<Value>> {
-        match self.run_frame_throwing(frame, throw) {
-            Ok(Exit::Yield(v, frame)) => {
+        self.enter_generator_exc(&mut frame);
+        let ran = self.run_frame_throwing(frame, throw);
+        let own_exc = self.leave_generator_exc();
+        match ran {
+            Ok(Exit::Yield(v, mut frame)) => {
+                frame.saved_exc = own_exc;
                 *g.frame.lock() = Some(frame);
                 *g.status.lock() = GenStatus::Suspended;
                 Ok(Some(v))

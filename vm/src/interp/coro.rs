@@ -54,6 +54,31 @@ pub fn warnings_pending() -> bool {
 }
 
 impl Interp {
+    /// The exception `sys.exc_info()` reports, bare `raise` re-raises and a new exception takes
+    /// as `__context__`: the innermost one being handled, looking through generators that handle
+    /// none themselves to the code that resumed them (CPython's `_PyErr_GetTopmostException`).
+    pub fn handled_exc(&self) -> Option<Value> {
+        self.cur_exc
+            .clone()
+            .or_else(|| self.outer_exc.iter().rev().find_map(Clone::clone))
+    }
+
+    /// A generator's frame is about to run: the exception it was handling when it last
+    /// suspended (kept in its frame's `saved_exc`) becomes the current one, and the resumer's
+    /// is kept until it suspends again.
+    pub(crate) fn enter_generator_exc(&mut self, frame: &mut Frame) {
+        let own = frame.saved_exc.take();
+        let resumer = std::mem::replace(&mut self.cur_exc, own);
+        self.outer_exc.push(resumer);
+    }
+
+    /// The generator's frame suspended or finished: give the resumer its exception back and
+    /// return the generator's own, for its frame to keep while it is suspended.
+    pub(crate) fn leave_generator_exc(&mut self) -> Option<Value> {
+        let resumer = self.outer_exc.pop().flatten();
+        std::mem::replace(&mut self.cur_exc, resumer)
+    }
+
     /// Print CPython's `RuntimeWarning: coroutine 'f' was never awaited` for every coroutine freed
     /// since the last report, at `frame`'s current line (`sys:1`, as at shutdown, without one).
     pub(crate) fn report_never_awaited(&mut self, frame: Option<&Frame>) {

@@ -43,7 +43,7 @@ impl Interp {
     /// Turn `raise X` / `raise X from Y` / bare `raise` into the error to propagate.
     pub(crate) fn raise(&mut self, exc: Option<Value>, cause: Option<Value>) -> PyResult<PyErr> {
         let Some(exc) = exc else {
-            return match self.cur_exc.clone() {
+            return match self.handled_exc() {
                 Some(v) => {
                     self.reraising = true;
                     self.as_exception(v)

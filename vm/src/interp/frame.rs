@@ -23,7 +23,8 @@ pub struct Frame {
     pub handlers: Vec<Handler>,
     /// The class namespace while a class body runs.
     pub namespace: Option<Ref<Dict>>,
-    /// The exception being handled when this frame was entered (restored when it exits).
+    /// The exception being handled when this frame was entered (restored when it exits); for a
+    /// suspended generator's frame, the exception the generator itself is handling.
     pub saved_exc: Option<Value>,
 }
 

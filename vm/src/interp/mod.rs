@@ -271,8 +271,12 @@ pub struct Interp {
     pub frames: Vec<Box<frame::Frame>>,
     /// Frames entered and not yet left, across nested runs (for `RecursionError`).
     pub depth: usize,
-    /// The exception being handled (`sys.exc_info()`), for bare `raise` and `__context__`.
+    /// The exception the running code is handling itself (`None` when it handles none); see
+    /// `handled_exc` for the one `sys.exc_info()`, bare `raise` and `__context__` see.
     pub cur_exc: Option<Value>,
+    /// CPython's stack of handled exceptions: while a generator or coroutine runs, `cur_exc` is
+    /// its own and the states of the code that resumed it wait here (see `interp/coro.rs`).
+    pub(crate) outer_exc: Vec<Option<Value>>,
     /// Finished frames, emptied and kept for reuse so a call does not allocate.
     pub frame_pool: Vec<Box<frame::Frame>>,
     pub thread_name: Arc<str>,
@@ -306,6 +310,7 @@ impl Interp {
             frames: Vec::new(),
             depth: 0,
             cur_exc: None,
+            outer_exc: Vec::new(),
             frame_pool: Vec::new(),
             tracing: vm.config.trace,
             thread_name: thread_name.into(),

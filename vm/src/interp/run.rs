@@ -119,7 +119,7 @@ impl Interp {
             let fresh = data.lock().traceback.is_empty();
             if fresh {
                 // A new exception raised while another is handled remembers it as `__context__`.
-                self.chain_context(err, self.cur_exc.clone());
+                self.chain_context(err, self.handled_exc());
             }
             data.lock().traceback.push(TraceEntry {
                 filename: frame.code.obj.filename.clone(),

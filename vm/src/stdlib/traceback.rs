@@ -91,7 +91,7 @@ static FORMAT_EXC: Sig = Sig::py("format_exc", &["limit", "chain"], 0);
 /// The report of the exception being handled, as one string.
 fn format_exc(interp: &mut Interp, args: Args) -> PyResult<Value> {
     let [_limit, _chain] = FORMAT_EXC.bind(&args)?;
-    let exc = interp.cur_exc.clone().unwrap_or(Value::None);
+    let exc = interp.handled_exc().unwrap_or(Value::None);
     Ok(Value::string(joined(interp, &exc)))
 }
 
@@ -106,7 +106,7 @@ static PRINT_EXC: Sig = Sig::py("print_exc", &["limit", "file", "chain"], 0);
 
 fn print_exc(interp: &mut Interp, args: Args) -> PyResult<Value> {
     let [_limit, file, _chain] = PRINT_EXC.bind(&args)?;
-    let exc = interp.cur_exc.clone().unwrap_or(Value::None);
+    let exc = interp.handled_exc().unwrap_or(Value::None);
     let text = joined(interp, &exc);
     write_to(interp, text, file)
 }
@@ -145,7 +145,7 @@ fn write_to(interp: &mut Interp, text: String, file: Option<&Value>) -> PyResult
 /// `sys.exc_info()`: (type, value, traceback) of the exception being handled, or three Nones.
 pub fn sys_exc_info(interp: &mut Interp, args: Args) -> PyResult<Value> {
     args.none("exc_info")?;
-    Ok(match interp.cur_exc.clone() {
+    Ok(match interp.handled_exc() {
         Some(exc @ Value::Instance(_)) => {
             let tb = crate::builtins::builtin_attr(interp, &exc, "__traceback__")
                 .transpose()?
@@ -159,5 +159,5 @@ pub fn sys_exc_info(interp: &mut Interp, args: Args) -> PyResult<Value> {
 /// `sys.exception()` (Python 3.11): the exception being handled, or None.
 pub fn sys_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
     args.none("exception")?;
-    Ok(interp.cur_exc.clone().unwrap_or(Value::None))
+    Ok(interp.handled_exc().unwrap_or(Value::None))
 }
