@@ -357,6 +357,8 @@ impl Interp {
         self.frame_pool.clear();
         self.cur_exc = None;
         self.outer_exc.clear();
+        self.asyncgen_hooks = [Value::None, Value::None];
+        crate::interp::finalize::discard_pending();
         self.thread_obj = None;
         self.yield_from_result = Value::None;
         // Stop the clock before letting go, so this thread's last holding segment ends before
@@ -399,6 +401,7 @@ impl Interp {
         if crate::heap::gc::take_request() {
             self.collect_garbage(None);
         }
+        self.finalize_if_pending();
         Ok(())
     }
 
@@ -466,9 +469,19 @@ impl Interp {
             return 0;
         };
         let gil = &self.vm.gil;
-        gil.stop_the_world(self.vm.eval_breaker, || {
+        let found = gil.stop_the_world(self.vm.eval_breaker, || {
             crate::heap::gc::collect(generation)
-        })
+        });
+        if !crate::interp::finalize::pending() {
+            return found;
+        }
+        // Unreachable generators handed their frames over (PEP 442): close them, then free what
+        // is still garbage, as CPython does in the same collection.
+        self.run_finalizers();
+        self.vm.gil.stop_the_world(self.vm.eval_breaker, || {
+            crate::heap::gc::collect(generation)
+        });
+        found
     }
 
     /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's

@@ -45,7 +45,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     );
     let mut interp = Interp::new(vm.clone(), "MainThread");
     interp.attach();
-    let result = run_code(&mut interp, code, globals);
+    let result = run_code(&mut interp, code, globals.clone());
     let status = match result {
         Ok(()) => 0,
         Err(e) => report_uncaught(&mut interp, &e),
@@ -60,6 +60,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     }
     // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
     crate::stdlib::atexit::run_callbacks(&mut interp);
+    interp.finalize_main_module(&globals);
     if crate::interp::coro::warnings_pending() {
         interp.report_never_awaited(None);
     }

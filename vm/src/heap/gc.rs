@@ -65,6 +65,14 @@ pub trait Trace: 'static {
     /// Drop the references this object owns, to break a cycle (CPython's `tp_clear`). Runs no
     /// Python code.
     fn clear(&self) {}
+
+    /// Hand over, before anything in its cycle is cleared, what must run Python code as this
+    /// unreachable object goes away (CPython's `tp_finalize`, PEP 442: a suspended generator's
+    /// frame, closed later by the interpreter). True if it did: that collection then clears
+    /// nothing, so the finalizer sees its objects intact; a later one frees what stays garbage.
+    fn finalize(&self) -> bool {
+        false
+    }
 }
 
 /// Passed to [`Trace::trace`]: receives the references an object owns.
@@ -107,6 +115,8 @@ struct VTable {
     trace: unsafe fn(NonNull<Header>, &mut Visitor<'_>),
     // SAFETY: as for `trace`.
     clear: unsafe fn(NonNull<Header>),
+    // SAFETY: as for `trace`.
+    finalize: unsafe fn(NonNull<Header>) -> bool,
     /// Drop one counted reference (freeing the object if it was the last).
     // SAFETY: as for `trace`, and the caller gives up a counted reference it owns.
     release: unsafe fn(NonNull<Header>),
@@ -119,6 +129,7 @@ impl<T: Trace> VTableOf<T> {
     const VTABLE: VTable = VTable {
         trace: trace_erased::<T>,
         clear: clear_erased::<T>,
+        finalize: finalize_erased::<T>,
         release: release_erased::<T>,
         type_id: TypeId::of::<T>,
     };
@@ -146,6 +157,14 @@ unsafe fn trace_erased<T: Trace>(h: NonNull<Header>, visit: &mut Visitor<'_>) {
 unsafe fn clear_erased<T: Trace>(h: NonNull<Header>) {
     // SAFETY: forwarded contract.
     unsafe { value_of::<T>(h) }.clear()
+}
+
+/// # Safety
+/// `h` is the header of a live `HeapBox<T>`.
+// SAFETY: contract above, forwarded to `value_of`.
+unsafe fn finalize_erased<T: Trace>(h: NonNull<Header>) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { value_of::<T>(h) }.finalize()
 }
 
 /// # Safety
@@ -405,8 +424,14 @@ pub fn collect(generation: usize) -> usize {
     });
     let Some(garbage) = garbage else { return 0 };
     let found = garbage.len();
-    // Break the cycles: every garbage object is kept alive by `garbage` until all are cleared.
+    // Finalizers first (PEP 442); if any object handed one over, its cycle stays intact for it.
+    let mut finalized = false;
     for obj in &garbage {
+        // SAFETY: alive (the handle holds a count); `vt` is its type's vtable.
+        finalized |= unsafe { (obj.vt.finalize)(obj.obj) };
+    }
+    // Break the cycles: every garbage object is kept alive by `garbage` until all are cleared.
+    for obj in garbage.iter().filter(|_| !finalized) {
         // SAFETY: alive (the handle holds a count); `vt` is its type's vtable.
         unsafe { (obj.vt.clear)(obj.obj) };
     }

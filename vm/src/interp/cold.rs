@@ -29,12 +29,15 @@ impl Interp {
                 if let Value::Undefined = std::mem::take(slot) {
                     return Err(self.unbound_local(code, l.0));
                 }
+                // `del g` frees a generator: it is closed now (finalize.rs), as in CPython.
+                self.finalize_if_pending();
             }
             Op::DeleteGlobal(n) => {
                 let key = &code.name_keys[n.0 as usize];
                 if frame.globals.remove(key).is_none() {
                     return Err(self.name_error(code, &frame.globals, n.0));
                 }
+                self.finalize_if_pending();
             }
             Op::LoadName(n) => {
                 let v = self.load_name(frame, code, n.0)?;
@@ -51,6 +54,7 @@ impl Interp {
                 if ns.remove(key).is_none() {
                     return Err(self.name_error(code, &frame.globals, n.0));
                 }
+                self.finalize_if_pending();
             }
             Op::DeleteDeref(c) => {
                 self.load_deref(frame, code, c.0)?;

@@ -47,6 +47,13 @@ pub fn never_awaited(qualname: Arc<str>) {
     PENDING.with(|p| p.set(true));
 }
 
+/// Whether a value freed just now left work for the interpreter: a "never awaited" warning to
+/// print or a generator to close (`finalize.rs`). Cheap: two thread-local reads.
+#[inline(always)]
+pub fn drops_pending() -> bool {
+    warnings_pending() || crate::interp::finalize::pending()
+}
+
 /// Whether never-awaited coroutines wait to be reported (cheap: one thread-local read).
 #[inline(always)]
 pub fn warnings_pending() -> bool {
@@ -77,6 +84,14 @@ impl Interp {
     pub(crate) fn leave_generator_exc(&mut self) -> Option<Value> {
         let resumer = self.outer_exc.pop().flatten();
         std::mem::replace(&mut self.cur_exc, resumer)
+    }
+
+    /// The work `drops_pending` announced, at `frame`'s current line.
+    pub(crate) fn after_drops(&mut self, frame: Option<&Frame>) {
+        if warnings_pending() {
+            self.report_never_awaited(frame);
+        }
+        self.finalize_if_pending();
     }
 
     /// Print CPython's `RuntimeWarning: coroutine 'f' was never awaited` for every coroutine freed

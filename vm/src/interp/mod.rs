@@ -32,6 +32,7 @@ pub mod containers;
 pub mod coro;
 pub mod exc;
 pub mod excgroup;
+pub mod finalize;
 pub mod frame;
 pub mod generic;
 pub mod globals;
@@ -277,6 +278,8 @@ pub struct Interp {
     /// CPython's stack of handled exceptions: while a generator or coroutine runs, `cur_exc` is
     /// its own and the states of the code that resumed it wait here (see `interp/coro.rs`).
     pub(crate) outer_exc: Vec<Option<Value>>,
+    /// `sys.set_asyncgen_hooks`: (firstiter, finalizer), None when unset (`interp/finalize.rs`).
+    pub(crate) asyncgen_hooks: [Value; 2],
     /// Finished frames, emptied and kept for reuse so a call does not allocate.
     pub frame_pool: Vec<Box<frame::Frame>>,
     pub thread_name: Arc<str>,
@@ -311,6 +314,7 @@ impl Interp {
             depth: 0,
             cur_exc: None,
             outer_exc: Vec::new(),
+            asyncgen_hooks: [Value::None, Value::None],
             frame_pool: Vec::new(),
             tracing: vm.config.trace,
             thread_name: thread_name.into(),

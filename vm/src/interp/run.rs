@@ -177,9 +177,10 @@ impl Interp {
                         let v = pop!(frame);
                         let shared = !v.is_inline();
                         v.discard();
-                        // `f()` as a statement, `f` an async def: "never awaited" (coro.rs).
-                        if shared && crate::interp::coro::warnings_pending() {
-                            self.report_never_awaited(Some(frame));
+                        // `f()` as a statement, `f` an async def: "never awaited" (coro.rs);
+                        // `for x in gen(): break`: the generator is closed (finalize.rs).
+                        if shared && crate::interp::coro::drops_pending() {
+                            self.after_drops(Some(frame));
                         }
                     }
                     Op::Copy(n) => {
@@ -211,6 +212,10 @@ impl Interp {
                     Op::StoreGlobal(n) => {
                         let v = pop!(frame);
                         self.store_global_cached(&frame.globals, &code, n.0, frame.ip - 1, v);
+                        // `g = None` at module level frees a generator: closed now (finalize.rs).
+                        if crate::interp::finalize::pending() {
+                            self.run_finalizers();
+                        }
                     }
                     Op::LoadDeref(c) => {
                         let v = self.load_deref(frame, &code, c.0)?;
@@ -433,8 +438,8 @@ impl Interp {
                         let done = std::mem::replace(frame, caller);
                         self.cur_exc = done.saved_exc.clone();
                         self.recycle(done);
-                        if crate::interp::coro::warnings_pending() {
-                            self.report_never_awaited(Some(frame));
+                        if crate::interp::coro::drops_pending() {
+                            self.after_drops(Some(frame));
                         }
                         frame.stack.push(v);
                         continue 'frames;

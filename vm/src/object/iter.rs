@@ -203,7 +203,8 @@ impl GenKind {
 
 /// A generator: a suspended frame. `next()` resumes it until the next `yield` or its return.
 /// Coroutines and async generators are the same object with another `kind`.
-/// A coroutine dropped before it ever ran is reported ("was never awaited", `interp/coro.rs`).
+/// A coroutine dropped before it ever ran is reported ("was never awaited", `interp/coro.rs`);
+/// one dropped while suspended is closed at the next safe point (`interp/finalize.rs`).
 pub struct Generator {
     pub frame: ObjCell<Option<Box<Frame>>>,
     pub status: ObjCell<GenStatus>,
@@ -216,6 +217,12 @@ impl Drop for Generator {
     fn drop(&mut self) {
         if self.kind == GenKind::Coroutine && matches!(self.status.get_mut(), GenStatus::Created) {
             crate::interp::coro::never_awaited(self.qualname.clone());
+        }
+        if matches!(self.status.get_mut(), GenStatus::Suspended) {
+            if let Some(frame) = self.frame.get_mut().take() {
+                let (name, qualname) = (self.name.clone(), self.qualname.clone());
+                crate::interp::finalize::orphaned(frame, self.kind, name, qualname);
+            }
         }
     }
 }

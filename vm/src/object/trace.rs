@@ -17,9 +17,9 @@ use crate::interp::code::Code;
 use crate::interp::frame::Frame;
 use crate::num::BigInt;
 use crate::object::{
-    BoundMethod, ByteArray, CellObj, Class, Dict, ExcData, Function, Generator, Hint, Instance,
-    IterObj, IterState, List, Module, NativeFunction, Payload, PyBytes, PyStr, Range, RangeIter,
-    SetObj, Slice, Tuple,
+    BoundMethod, ByteArray, CellObj, Class, Dict, ExcData, Function, GenStatus, Generator, Hint,
+    Instance, IterObj, IterState, List, Module, NativeFunction, Payload, PyBytes, PyStr, Range,
+    RangeIter, SetObj, Slice, Tuple,
 };
 use crate::value::Value;
 
@@ -371,5 +371,34 @@ impl Trace for Generator {
     fn clear(&self) {
         let frame = self.frame.try_lock().map(|mut g| g.take());
         drop(frame);
+    }
+    fn finalize(&self) -> bool {
+        // A suspended generator in a cycle is closed all the same (`interp/finalize.rs`).
+        if !self
+            .status
+            .try_lock()
+            .is_ok_and(|s| matches!(*s, GenStatus::Suspended))
+        {
+            return false;
+        }
+        let Ok(mut slot) = self.frame.try_lock() else {
+            return false;
+        };
+        if !slot
+            .as_ref()
+            .is_some_and(|f| crate::interp::finalize::needs_closing(f))
+        {
+            return false;
+        }
+        let Some(frame) = slot.take() else {
+            return false;
+        };
+        drop(slot);
+        if let Ok(mut status) = self.status.try_lock() {
+            *status = GenStatus::Done;
+        }
+        let (name, qualname) = (self.name.clone(), self.qualname.clone());
+        crate::interp::finalize::orphaned(frame, self.kind, name, qualname);
+        true
     }
 }

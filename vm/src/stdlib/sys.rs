@@ -32,6 +32,14 @@ const FUNCS: Methods = &[
     ("set_int_max_str_digits", set_int_max_str_digits),
     ("getdefaultencoding", getdefaultencoding),
     ("getfilesystemencoding", getfilesystemencoding),
+    (
+        "set_asyncgen_hooks",
+        crate::interp::finalize::sys_set_asyncgen_hooks,
+    ),
+    (
+        "get_asyncgen_hooks",
+        crate::interp::finalize::sys_get_asyncgen_hooks,
+    ),
 ];
 
 pub fn module() -> Ref<Module> {

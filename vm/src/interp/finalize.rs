@@ -1,0 +1,215 @@
+//! Stage 4: finalizing unfinished generators, coroutines and async generators.
+//!
+//! CPython closes a suspended generator when it goes away: `for x in gen(): break` drops the
+//! generator, and its `finally` blocks and `with` exits run right there (PEP 342's `close()` on
+//! finalization). minivm frees a generator in `Drop`, where no Python code may run: the
+//! interpreter is busy elsewhere and the object is half gone. So `Drop` only takes the frame out
+//! and queues it here ([`orphaned`]); the interpreter runs the queue at its next safe point
+//! ([`Interp::run_finalizers`]): when the dispatch loop pops a value or returns from a frame
+//! (where most generators die), at an eval-breaker check point (loop back-edges and calls, which
+//! `orphaned` raises), when a `del` statement runs, and at exit. The cycle collector queues the
+//! frames of the generators it frees the same way (`object/trace.rs`), so a generator caught in a
+//! reference cycle is closed too (PEP 442), though after the collector has emptied the other
+//! objects of its cycle.
+//!
+//! Finalizing a frame wraps it in a fresh generator object (the old one is gone) and closes it as
+//! `close()` does, throwing `GeneratorExit` at its `yield`. An async generator goes to the
+//! finalizer hook of `sys.set_asyncgen_hooks` when one is set (asyncio's loop sets one that
+//! schedules `aclose()` as a task on the loop), else it is closed on the spot. An exception
+//! escaping a finalizer is printed as CPython prints it ("Exception ignored in: ...").
+//!
+//! A frame with no active `try`/`with` block has nothing to run when closed: it is freed at once,
+//! so the common case costs nothing.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::builtins::args::{ArgsExt, Sig};
+use crate::heap::{ObjCell, Ref};
+use crate::interp::frame::Frame;
+use crate::interp::{Args, Interp};
+use crate::object::{GenKind, GenStatus, Generator};
+use crate::value::Value;
+use crate::PyResult;
+
+/// The frame of a generator freed while suspended, with what is needed to rebuild the object.
+struct Orphan {
+    frame: Box<Frame>,
+    kind: GenKind,
+    name: Arc<str>,
+    qualname: Arc<str>,
+}
+
+thread_local! {
+    /// Orphaned frames waiting for the interpreter of this thread (values are not `Send`: a
+    /// generator is freed by a thread that holds it, and that thread closes it).
+    static QUEUE: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
+    /// Whether `QUEUE` holds anything (read by the dispatch loop after it drops a value).
+    static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// A finalizer is running on this thread: a nested safe point leaves the queue to it.
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether orphaned generators wait to be closed on this thread.
+pub fn pending() -> bool {
+    PENDING.with(Cell::get)
+}
+
+/// Whether closing this suspended frame would run anything: only if a `try`, `with` or
+/// `finally` block is active.
+pub fn needs_closing(frame: &Frame) -> bool {
+    !frame.handlers.is_empty()
+}
+
+/// Called from `Generator`'s `Drop` (and the cycle collector's `clear`) with the frame of a
+/// generator that was suspended: queue it to be closed at the next safe point.
+pub fn orphaned(frame: Box<Frame>, kind: GenKind, name: Arc<str>, qualname: Arc<str>) {
+    if !needs_closing(&frame) {
+        return;
+    }
+    let mut orphan = Some(Orphan {
+        frame,
+        kind,
+        name,
+        qualname,
+    });
+    // During thread teardown the queue may be gone: the frame is then simply freed.
+    let _ = QUEUE.try_with(|q| {
+        if let Ok(mut q) = q.try_borrow_mut() {
+            q.extend(orphan.take());
+        }
+    });
+    if orphan.is_none() {
+        let _ = PENDING.try_with(|p| p.set(true));
+        // Loops and calls check the breaker: a generator dropped by a plain assignment is
+        // closed at the next one.
+        crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Free the queued frames without running them (a thread that is finishing, with the GIL held).
+pub fn discard_pending() {
+    let frames = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    PENDING.with(|p| p.set(false));
+    drop(frames);
+}
+
+impl Interp {
+    /// A safe point: close the generators freed since the last one, if any.
+    pub fn finalize_if_pending(&mut self) {
+        if pending() {
+            self.run_finalizers();
+        }
+    }
+
+    /// Close every queued generator (see the module comment). Nested safe points inside a
+    /// finalizer leave the queue to the outer call, which loops until it is empty.
+    pub fn run_finalizers(&mut self) {
+        if RUNNING.with(|r| r.replace(true)) {
+            return;
+        }
+        loop {
+            PENDING.with(|p| p.set(false));
+            let batch = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
+            if batch.is_empty() {
+                break;
+            }
+            for orphan in batch {
+                self.finalize(orphan);
+            }
+        }
+        RUNNING.with(|r| r.set(false));
+    }
+
+    /// Close one orphaned frame, reporting what escapes as an ignored exception.
+    fn finalize(&mut self, o: Orphan) {
+        let g = Ref::new(Generator {
+            frame: ObjCell::new(Some(o.frame)),
+            status: ObjCell::new(GenStatus::Suspended),
+            name: o.name,
+            qualname: o.qualname,
+            kind: o.kind,
+        });
+        let hook = match o.kind {
+            GenKind::AsyncGenerator => self.asyncgen_hooks[1].clone(),
+            _ => Value::None,
+        };
+        let agen = Value::Generator(g.clone());
+        let r = if hook.is_none() {
+            self.gen_close(&g)
+        } else {
+            self.call(&hook, std::slice::from_ref(&agen)).map(drop)
+        };
+        if let Err(e) = r {
+            let shown = self
+                .repr(&agen)
+                .unwrap_or_else(|_| format!("<{} object>", o.kind.type_name()));
+            let text = self.format_exception(&e);
+            let text = format!("Exception ignored in: {shown}\n{text}");
+            crate::stdlib::file::write_stderr(self, &text);
+        }
+    }
+
+    /// At exit, CPython clears the main module and so closes the generators it names. minivm
+    /// closes the suspended generators bound to its global names (in CPython's order: names
+    /// starting with one underscore first), then whatever else is queued.
+    pub fn finalize_main_module(&mut self, globals: &Ref<crate::object::Dict>) {
+        let gens: Vec<(bool, Value)> = globals
+            .items()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let name = k.as_str()?.to_string();
+                let first = name.starts_with('_') && !name.starts_with("__");
+                matches!(v, Value::Generator(_)).then_some((first, v))
+            })
+            .collect();
+        for pass in [true, false] {
+            for (first, v) in &gens {
+                if let (true, Value::Generator(g)) = (*first == pass, v) {
+                    self.close_at_exit(g);
+                }
+            }
+        }
+        self.run_finalizers();
+    }
+
+    /// Queue a still-suspended generator's frame, as if it had been freed.
+    fn close_at_exit(&mut self, g: &Ref<Generator>) {
+        if !matches!(*g.status.lock(), GenStatus::Suspended) {
+            return;
+        }
+        *g.status.lock() = GenStatus::Done;
+        if let Some(frame) = g.frame.lock().take() {
+            orphaned(frame, g.kind, g.name.clone(), g.qualname.clone());
+        }
+    }
+}
+
+static SET_HOOKS: Sig = Sig::py("set_asyncgen_hooks", &["firstiter", "finalizer"], 0);
+
+/// `sys.set_asyncgen_hooks(firstiter=..., finalizer=...)`: the finalizer is called with an
+/// async generator freed while suspended, instead of closing it synchronously. (minivm keeps
+/// `firstiter` for `get_asyncgen_hooks` but does not call it.)
+pub fn sys_set_asyncgen_hooks(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let given: [Option<&Value>; 2] = SET_HOOKS.bind(&args)?;
+    for (slot, v) in given.into_iter().enumerate() {
+        let Some(v) = v else { continue };
+        if !v.is_none() && !crate::builtins::functions::is_callable(interp, v) {
+            let what = ["firstiter", "finalizer"][slot];
+            return Err(crate::err!(
+                TypeError,
+                "callable {what} expected, got {}",
+                crate::object::type_name(v)
+            ));
+        }
+        interp.asyncgen_hooks[slot] = v.clone();
+    }
+    Ok(Value::None)
+}
+
+/// `sys.get_asyncgen_hooks()`: `(firstiter, finalizer)` (CPython returns a named tuple).
+pub fn sys_get_asyncgen_hooks(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.none("get_asyncgen_hooks")?;
+    Ok(Value::tuple(interp.asyncgen_hooks.to_vec()))
+}
