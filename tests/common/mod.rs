@@ -3,16 +3,29 @@
 use std::process::{Command, Stdio};
 
 /// The CPython to compare with: `MINIVM_TEST_PYTHON` (default `python3`) if it is 3.11 or newer;
-/// `None` when it is missing, older, or `MINIVM_TEST_PYTHON` is empty or `none`.
+/// `None` when it is missing, older, or `MINIVM_TEST_PYTHON` is empty or `none`. The answer is the
+/// interpreter's own `sys.executable`, so a version manager's shim (pyenv's re-executes the real
+/// binary, doubling the start-up cost of every oracle run) is passed over.
 pub fn python() -> Option<String> {
     let candidate = std::env::var("MINIVM_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
     if candidate.is_empty() || candidate == "none" {
         return None;
     }
     let out = Command::new(&candidate)
-        .args(["-c", "import sys; print(int(sys.version_info >= (3, 11)))"])
+        .args([
+            "-c",
+            "import sys; print(int(sys.version_info >= (3, 11))); print(sys.executable)",
+        ])
         .stdin(Stdio::null())
         .output()
         .ok()?;
-    (out.status.success() && out.stdout.starts_with(b"1")).then_some(candidate)
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    if !out.status.success() || lines.next() != Some("1") {
+        return None;
+    }
+    match lines.next() {
+        Some(exe) if !exe.is_empty() => Some(exe.to_string()),
+        _ => Some(candidate),
+    }
 }
