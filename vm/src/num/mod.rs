@@ -72,7 +72,7 @@ impl NumError {
     }
 
     #[inline]
-    pub(crate) fn overflow() -> NumError {
+    pub fn overflow() -> NumError {
         NumError::Overflow(INT_OVERFLOW)
     }
 }
@@ -97,6 +97,3 @@ pub use format_spec::{
 pub use hash::{hash_bool, hash_float, hash_int, hash_str, hash_tuple};
 pub use parse::{parse_float, parse_int, str_repr};
 pub use settable::SetTable;
-
-#[cfg(test)]
-mod tests;

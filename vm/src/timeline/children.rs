@@ -31,7 +31,7 @@ pub fn set_process_name(name: &str) {
 }
 
 /// The wall-clock time (seconds since the Unix epoch) at which `origin` was.
-fn unix_secs(origin: Instant) -> f64 {
+pub fn unix_secs(origin: Instant) -> f64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -46,7 +46,7 @@ fn since(origin: Instant, at: Instant) -> f64 {
 /// The text of this child's report: one `stats` line per thread (counters, then its start and
 /// end in seconds from `origin`), one `line` per timeline row followed by its `seg`ments and
 /// `hand`-offs.
-fn render(report: &Report, timeline: Option<&Timeline>, origin: Instant) -> String {
+pub fn render(report: &Report, timeline: Option<&Timeline>, origin: Instant) -> String {
     let name = PROCESS_NAME.get().map_or("child", String::as_str);
     let mut out = format!(
         "{MAGIC}\nprocess {} {:.6} {name}\n",
@@ -101,7 +101,7 @@ pub fn write_report(
 /// One child's threads, on the parent's clock.
 pub struct Child {
     offset: Duration,
-    stats: Vec<ThreadStats>,
+    pub stats: Vec<ThreadStats>,
     lines: Vec<ThreadLine>,
 }
 
@@ -115,7 +115,7 @@ fn int(word: Option<&str>) -> Option<u64> {
 }
 
 /// Parse one report; `parent_unix` is when the parent's clock started. `None` if malformed.
-fn parse(text: &str, origin: Instant, parent_unix: f64, index: u64) -> Option<Child> {
+pub fn parse(text: &str, origin: Instant, parent_unix: f64, index: u64) -> Option<Child> {
     let mut lines = text.lines();
     if lines.next()? != MAGIC {
         return None;
@@ -222,34 +222,5 @@ pub fn add_to_timeline(tl: &mut Timeline, children: &[Child]) {
             }
             tl.threads.push(line);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_report_round_trips_onto_the_parent_clock() {
-        let origin = Instant::now();
-        let mut t = ThreadStats::new("MainThread");
-        t.instructions = 42;
-        t.holding = Duration::from_millis(5);
-        t.ended = Some(t.started + Duration::from_millis(9));
-        let report = Report {
-            mode: crate::gil::GilMode::On,
-            switch_interval: Duration::from_millis(5),
-            wall: Duration::from_millis(10),
-            threads: vec![t],
-            drop_requests: 0,
-            max_concurrent: 1,
-            gc: Default::default(),
-        };
-        let text = render(&report, None, origin);
-        let child = parse(&text, origin, unix_secs(origin), 0).expect("parses");
-        assert_eq!(child.stats.len(), 1);
-        assert_eq!(child.stats[0].instructions, 42);
-        assert!(child.stats[0].name.ends_with(": MainThread"));
-        assert!(parse("garbage", origin, 0.0, 0).is_none());
     }
 }

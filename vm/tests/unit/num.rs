@@ -2,8 +2,8 @@
 //! python3 3.11 output stored in `testdata/*.txt` (regenerate with
 //! `python3 vm/src/num/testdata/gen_testdata.py`).
 
-use super::*;
-use crate::num::format_spec::int_to_str_radix;
+use minivm_vm::num::format_spec::int_to_str_radix;
+use minivm_vm::num::*;
 
 fn f(bits: &str) -> f64 {
     f64::from_bits(u64::from_str_radix(bits, 16).expect("bad float bits in test data"))
@@ -102,7 +102,7 @@ impl Check {
 #[test]
 fn float_repr_matches_python() {
     let mut c = Check::new("float_repr");
-    for line in include_str!("testdata/float_repr.txt").lines() {
+    for line in include_str!("../../src/num/testdata/float_repr.txt").lines() {
         let (b, want) = line.split_once('\t').expect("line");
         c.eq(b, &float_repr(f(b)), want);
     }
@@ -133,7 +133,7 @@ fn float_repr_examples() {
 #[test]
 fn format_matches_python() {
     let mut c = Check::new("format");
-    for line in include_str!("testdata/format.txt").lines() {
+    for line in include_str!("../../src/num/testdata/format.txt").lines() {
         let parts: Vec<&str> = line.split('\t').collect();
         let [kind, val, spec, want] = parts[..] else {
             panic!("bad line {line:?}")
@@ -187,7 +187,7 @@ fn parse_i(s: &str) -> i64 {
 #[test]
 fn arith_matches_python() {
     let mut c = Check::new("arith");
-    for line in include_str!("testdata/arith.txt").lines() {
+    for line in include_str!("../../src/num/testdata/arith.txt").lines() {
         let parts: Vec<&str> = line.split('\t').collect();
         let [op, a, b, want] = parts[..] else {
             panic!("bad line {line:?}")
@@ -291,7 +291,7 @@ fn arith_examples() {
 #[test]
 fn parse_matches_python() {
     let mut c = Check::new("parse");
-    for line in include_str!("testdata/parse.txt").lines() {
+    for line in include_str!("../../src/num/testdata/parse.txt").lines() {
         let parts: Vec<&str> = line.split('\t').collect();
         let [kind, s, base, want] = parts[..] else {
             panic!("bad line {line:?}")
@@ -345,7 +345,7 @@ fn tuple_hash_of(s: &str) -> (i64, usize) {
 #[test]
 fn hash_matches_python() {
     let mut c = Check::new("hash");
-    for line in include_str!("testdata/hash.txt").lines() {
+    for line in include_str!("../../src/num/testdata/hash.txt").lines() {
         let parts: Vec<&str> = line.split('\t').collect();
         let [kind, v, want] = parts[..] else {
             panic!("bad line {line:?}")
@@ -383,7 +383,7 @@ fn order(s: &SetTable<i64>) -> String {
 #[test]
 fn set_order_matches_python() {
     let mut c = Check::new("set_order");
-    for line in include_str!("testdata/set_order.txt").lines() {
+    for line in include_str!("../../src/num/testdata/set_order.txt").lines() {
         let parts: Vec<&str> = line.split('\t').collect();
         let [kind, ops, want] = parts[..] else {
             panic!("bad line {line:?}")
@@ -511,7 +511,7 @@ fn exact_round_examples() {
 
 #[test]
 fn bigint_examples() {
-    use super::bigint::{self, BigInt};
+    use minivm_vm::num::bigint::{self, BigInt};
     let p = |e: u32| BigInt::from(2).pow(e);
     // Conversions round half to even, once.
     assert_eq!(bigint::to_f64(&(p(54) + 2)), Ok(18014398509481984.0));
