@@ -10,7 +10,7 @@ use crate::interp::frame::Frame;
 use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    type_name, AttrMap, BoundMethod, CellObj, Dict, Function, GenStatus, Generator, NameRef,
+    type_name, AttrMap, BoundMethod, CellObj, Ctor, Dict, Function, GenStatus, Generator, NameRef,
     TypeKind,
 };
 use crate::value::Value;
@@ -290,8 +290,14 @@ impl Interp {
         let code = &func.code;
         let mut frame = match self.frame_pool.pop() {
             Some(mut f) => {
-                f.code = code.clone();
-                f.globals = func.globals.clone();
+                // The pool hands back the frame finished last, often of this very function:
+                // then its code and globals are already the ones needed (no count to change).
+                if !Ref::ptr_eq(&f.code, code) {
+                    f.code = code.clone();
+                }
+                if !Ref::ptr_eq(&f.globals, &func.globals) {
+                    f.globals = func.globals.clone();
+                }
                 f.ip = 0;
                 f.namespace = None;
                 f.saved_exc = self.cur_exc.clone();
@@ -317,9 +323,14 @@ impl Interp {
     /// captured parameter's cell starts with the argument).
     fn finish_frame(&mut self, func: &Ref<Function>, frame: &mut Frame) {
         let obj = &func.code.obj;
+        // A plain loop rather than `Vec::resize`, which is not inlined: usually a few slots.
+        let nlocals = func.code.nlocals;
         frame
             .locals
-            .resize(func.code.nlocals.max(frame.locals.len()), Value::Undefined);
+            .reserve(nlocals.saturating_sub(frame.locals.len()));
+        while frame.locals.len() < nlocals {
+            frame.locals.push(Value::Undefined);
+        }
         for i in 0..obj.cellvars.len() {
             let init = match obj.cell2arg.get(i).copied().flatten() {
                 Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
@@ -652,6 +663,9 @@ impl Interp {
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
+        if let Ctor::Plain(init) = cls.ctor() {
+            return self.instantiate_plain(cls, init, args, kw);
+        }
         if cls.builtin && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
         }
@@ -701,6 +715,54 @@ impl Interp {
         Ok(inst)
     }
 
+    /// Calling a plain user class (`Ctor::Plain`): a new instance, passed to `init`.
+    fn instantiate_plain(
+        &mut self,
+        cls: &Ref<crate::object::Class>,
+        init: Option<Value>,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        let obj = Ref::new(crate::object::Instance::plain(cls.clone()));
+        let inst = Value::Instance(obj.clone());
+        match init {
+            Some(Value::Function(f)) if kw.is_empty() && simple_init(&f, args.len()) => {
+                self.run_simple_init(&f, &inst, args)?
+            }
+            Some(init) => {
+                let mut full = Vec::with_capacity(args.len() + 1);
+                full.push(inst.clone());
+                full.extend_from_slice(args);
+                self.call_init(&init, &full, kw)?;
+            }
+            None if !args.is_empty() || !kw.is_empty() => {
+                return Err(err!(TypeError, "{}() takes no arguments", cls.name));
+            }
+            None => {}
+        }
+        obj.note_attr_count();
+        Ok(inst)
+    }
+
+    /// `__init__(inst, *args)` for a plain function taking exactly those: the frame is filled
+    /// straight from `args` (no argument vector built).
+    fn run_simple_init(
+        &mut self,
+        init: &Ref<Function>,
+        inst: &Value,
+        args: &[Value],
+    ) -> PyResult<()> {
+        let mut frame = self.blank_frame(init);
+        frame.locals.push(inst.clone());
+        frame.locals.extend_from_slice(args);
+        self.finish_frame(init, &mut frame);
+        let r = match self.run_frame(frame)? {
+            Exit::Return(v) => v,
+            Exit::Yield(..) => return Err(err!(SystemError, "a plain function yielded")),
+        };
+        init_returned(r)
+    }
+
     /// Call `__init__` with `full` (the new object first); it must return `None`.
     fn call_init(
         &mut self,
@@ -709,14 +771,7 @@ impl Interp {
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<()> {
         let r = self.call_kw(init, full, kw)?;
-        if !r.is_none() {
-            return Err(err!(
-                TypeError,
-                "__init__() should return None, not '{}'",
-                type_name(&r)
-            ));
-        }
-        Ok(())
+        init_returned(r)
     }
 
     /// A class defining `__new__`: `cls.__new__(cls, *args, **kw)` makes the object, and
@@ -807,6 +862,24 @@ fn missing_error(fname: &str, what: &str, missing: &[String]) -> PyErr {
         "{fname}() missing {} required {what} argument{s}: {list}",
         missing.len()
     )
+}
+
+/// What `__init__` returned: anything but `None` is a `TypeError`.
+fn init_returned(r: Value) -> PyResult<()> {
+    if !r.is_none() {
+        return Err(err!(
+            TypeError,
+            "__init__() should return None, not '{}'",
+            type_name(&r)
+        ));
+    }
+    Ok(())
+}
+
+/// Can `init(self, *args)` with `nargs` arguments run by `run_simple_init` (a plain function,
+/// not a generator, whose positional parameters the receiver and arguments fill exactly)?
+fn simple_init(init: &Function, nargs: usize) -> bool {
+    !init.code.obj.flags.generator && binds_simply(&init.code.obj, nargs + 1)
 }
 
 /// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no

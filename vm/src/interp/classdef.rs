@@ -252,6 +252,8 @@ fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
         cache: Default::default(),
         flags: Default::default(),
         slot_cache: Default::default(),
+        ctor: Default::default(),
+        attr_hint: Default::default(),
     });
     for slot in slots {
         let member = Payload::Member {

@@ -89,6 +89,26 @@ pub struct Class {
     /// The special methods of a built-in type as values (`dict.__getitem__`), made on first
     /// use and kept so that each is one object, as in CPython (`interp/subclass.rs`).
     pub slot_cache: ObjCell<AttrMap>,
+    /// What calling the class does, with the class epoch it was worked out in (`Class::ctor`).
+    pub ctor: ObjCell<(u64, Ctor)>,
+    /// The most attributes an instance of this class had when its `__init__` returned: a new
+    /// instance's table is made that big at once, not grown an attribute at a time (CPython's
+    /// shared-key dicts are sized the same way). Only a size hint.
+    pub attr_hint: std::sync::atomic::AtomicUsize,
+}
+
+/// How a call of a class makes its instance, worked out once per class epoch so that `C(...)`
+/// looks nothing up by name in the common case (`Interp::instantiate`).
+#[derive(Clone, Default)]
+pub enum Ctor {
+    /// Not worked out in the current epoch.
+    #[default]
+    Unknown,
+    /// A built-in type, an exception or native class, a class with `__new__` or abstract
+    /// methods: the general path.
+    General,
+    /// A plain user class: a fresh `Instance` (no payload) passed to this `__init__`, if any.
+    Plain(Option<Value>),
 }
 
 /// A class (or a base) has a data descriptor (a property, a `__slots__` member, or an object
@@ -217,6 +237,8 @@ impl Class {
             cache: Default::default(),
             flags: Default::default(),
             slot_cache: Default::default(),
+            ctor: Default::default(),
+            attr_hint: Default::default(),
         }
     }
 
@@ -235,6 +257,8 @@ impl Class {
             cache: ObjCell::new((0, LookupCache::default())),
             flags: Default::default(),
             slot_cache: Default::default(),
+            ctor: Default::default(),
+            attr_hint: Default::default(),
         }
     }
 
@@ -252,6 +276,8 @@ impl Class {
             cache: ObjCell::new((0, LookupCache::default())),
             flags: Default::default(),
             slot_cache: Default::default(),
+            ctor: Default::default(),
+            attr_hint: Default::default(),
         }
     }
 
@@ -297,6 +323,33 @@ impl Class {
         let (i, found) = self.lookup_and_remember(name.clone(), epoch);
         hint.store(i as u32, Relaxed);
         found
+    }
+
+    /// How calling this class makes an instance ([`Ctor`]), from the cache while the class
+    /// epoch is current.
+    pub fn ctor(&self) -> Ctor {
+        let epoch = CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire);
+        {
+            let cached = self.ctor.read();
+            if cached.0 == epoch {
+                return cached.1.clone();
+            }
+        }
+        let plan = self.compute_ctor();
+        *self.ctor.lock() = (epoch, plan.clone());
+        plan
+    }
+
+    fn compute_ctor(&self) -> Ctor {
+        let plain = !self.builtin
+            && self.kind == TypeKind::Object
+            && self.lookup("__new__").is_none()
+            && self.lookup("__abstractmethods__").is_none();
+        if plain {
+            Ctor::Plain(self.lookup("__init__"))
+        } else {
+            Ctor::General
+        }
     }
 
     /// Walk the MRO for `name` and record the answer in the cache of `epoch`: (its index there,
@@ -498,6 +551,26 @@ impl Instance {
         match &self.payload {
             Payload::Native(cell) => cell.set(data).is_ok(),
             _ => false,
+        }
+    }
+
+    /// An instance of a plain user class (no payload), its attribute table sized by the
+    /// class's `attr_hint`.
+    pub fn plain(class: Ref<Class>) -> Instance {
+        let n = class.attr_hint.load(std::sync::atomic::Ordering::Relaxed);
+        Instance {
+            class,
+            dict: ObjCell::new(AttrMap::with_capacity_and_hasher(n, Default::default())),
+            payload: Payload::None,
+        }
+    }
+
+    /// Record, after `__init__`, how many attributes this instance has (`Class::attr_hint`).
+    pub fn note_attr_count(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.dict.read().len();
+        if n > self.class.attr_hint.load(Relaxed) {
+            self.class.attr_hint.store(n, Relaxed);
         }
     }
 

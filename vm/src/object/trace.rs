@@ -227,6 +227,11 @@ impl Trace for Class {
         if let Ok(slots) = self.slot_cache.try_read() {
             trace_all(slots.values(), visit);
         }
+        if let Ok(ctor) = self.ctor.try_read() {
+            if let crate::object::Ctor::Plain(Some(init)) = &ctor.1 {
+                init.trace(visit);
+            }
+        }
     }
     fn clear(&self) {
         let dict = self.dict.try_lock().map(|mut g| std::mem::take(&mut *g));
@@ -235,7 +240,8 @@ impl Trace for Class {
             .slot_cache
             .try_lock()
             .map(|mut g| std::mem::take(&mut *g));
-        drop((dict, cache, slots));
+        let ctor = self.ctor.try_lock().map(|mut g| std::mem::take(&mut g.1));
+        drop((dict, cache, slots, ctor));
     }
 }
 
