@@ -86,6 +86,31 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     let _ = std::fs::remove_file(&svg);
     assert!(trace.contains("\"PoolWorker-2: MainThread\""), "{trace}");
     assert!(trace.contains("\"Process-3: MainThread\""), "{trace}");
+    // Each child is a trace process of its own, named after the child.
+    let doc: serde_json::Value = serde_json::from_str(&trace).expect("valid JSON");
+    let mut processes: Vec<(u64, String)> = doc["traceEvents"]
+        .as_array()
+        .expect("traceEvents")
+        .iter()
+        .filter(|e| e["name"] == "process_name")
+        .map(|e| {
+            (
+                e["pid"].as_u64().unwrap_or(0),
+                e["args"]["name"].to_string(),
+            )
+        })
+        .collect();
+    processes.sort();
+    let names: Vec<&str> = processes[1..].iter().map(|(_, n)| n.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["\"PoolWorker-1\"", "\"PoolWorker-2\"", "\"Process-3\""],
+        "{processes:?}"
+    );
+    let pids: std::collections::BTreeSet<u64> = processes.iter().map(|p| p.0).collect();
+    assert_eq!(pids.len(), 4, "{processes:?}");
 }
 
 fn alive(pid: &str) -> bool {

@@ -1,8 +1,10 @@
 //! `--timeline FILE.json`: Chrome trace-event format, for Perfetto (ui.perfetto.dev) and
 //! chrome://tracing. Every recorded segment becomes a complete event (`"ph": "X"`, times in
 //! microseconds); drop requests, hand-offs and asyncio task steps are thread-scoped instant
-//! events (`"ph": "i"`); each thread is named by a `thread_name` metadata event. Segments are
-//! not merged here: the viewers zoom.
+//! events (`"ph": "i"`); each thread is named by a `thread_name` metadata event. Child processes
+//! (multiprocessing, `timeline/children.rs`) get a trace process each, so a viewer shows the
+//! parent's threads and every child's as separate groups. Segments are not merged here: the
+//! viewers zoom.
 
 use std::fmt::Write as _;
 
@@ -13,22 +15,43 @@ fn us(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// The trace process of a lane: 1 for the parent, 2, 3, ... for its children (whose lanes
+/// `children.rs` numbers from 1,000,000 times the child's index).
+fn pid_of(tid: u64) -> u64 {
+    1 + tid / 1_000_000
+}
+
+/// A `process_name` metadata event.
+fn process_name(pid: u64, name: &str) -> String {
+    format!(
+        r#"{{"name": "process_name", "ph": "M", "pid": {pid}, "tid": 0, "args": {{"name": {}}}}}"#,
+        json_str(name)
+    )
+}
+
 /// The JSON document.
 pub fn render(tl: &Timeline) -> String {
     let mut events: Vec<String> = Vec::new();
     let title = format!("{} ({})", tl.info.command, tl.info.mode_text());
-    events.push(format!(
-        r#"{{"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {{"name": {}}}}}"#,
-        json_str(&title)
-    ));
+    events.push(process_name(1, &title));
+    let mut named = std::collections::BTreeSet::from([1]);
     for (i, line) in tl.threads.iter().enumerate() {
+        let pid = pid_of(line.tid);
+        if named.insert(pid) {
+            // A child's lanes are named "<process name>: <thread name>".
+            let process = line
+                .name
+                .split_once(": ")
+                .map_or(line.name.as_str(), |(p, _)| p);
+            events.push(process_name(pid, process));
+        }
         events.push(format!(
-            r#"{{"name": "thread_name", "ph": "M", "pid": 1, "tid": {}, "args": {{"name": {}}}}}"#,
+            r#"{{"name": "thread_name", "ph": "M", "pid": {pid}, "tid": {}, "args": {{"name": {}}}}}"#,
             line.tid,
             json_str(&line.name)
         ));
         events.push(format!(
-            r#"{{"name": "thread_sort_index", "ph": "M", "pid": 1, "tid": {}, "args": {{"sort_index": {i}}}}}"#,
+            r#"{{"name": "thread_sort_index", "ph": "M", "pid": {pid}, "tid": {}, "args": {{"sort_index": {i}}}}}"#,
             line.tid
         ));
         for s in &line.segments {
@@ -36,7 +59,7 @@ pub fn render(tl: &Timeline) -> String {
                 continue;
             }
             events.push(format!(
-                r#"{{"name": {}, "cat": "gil", "ph": "X", "ts": {:.3}, "dur": {:.3}, "pid": 1, "tid": {}}}"#,
+                r#"{{"name": {}, "cat": "gil", "ph": "X", "ts": {:.3}, "dur": {:.3}, "pid": {pid}, "tid": {}}}"#,
                 json_str(s.state.label(tl.info.mode)),
                 us(s.start),
                 us(s.end.saturating_sub(s.start)),
@@ -45,14 +68,14 @@ pub fn render(tl: &Timeline) -> String {
         }
         for (t, holder) in &line.drop_requests {
             events.push(format!(
-                r#"{{"name": "drop request", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}, "args": {{"holder": {holder}}}}}"#,
+                r#"{{"name": "drop request", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": {pid}, "tid": {}, "args": {{"holder": {holder}}}}}"#,
                 us(*t),
                 line.tid
             ));
         }
         for (t, label) in &line.marks {
             events.push(format!(
-                r#"{{"name": {}, "cat": "asyncio", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}}}"#,
+                r#"{{"name": {}, "cat": "asyncio", "ph": "i", "s": "t", "ts": {:.3}, "pid": {pid}, "tid": {}}}"#,
                 json_str(label),
                 us(*t),
                 line.tid
@@ -61,7 +84,7 @@ pub fn render(tl: &Timeline) -> String {
         let switch = tl.info.switch_names().map_or("switch", |(one, _)| one);
         for t in &line.hand_offs {
             events.push(format!(
-                r#"{{"name": "{switch}", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": 1, "tid": {}}}"#,
+                r#"{{"name": "{switch}", "cat": "gil", "ph": "i", "s": "t", "ts": {:.3}, "pid": {pid}, "tid": {}}}"#,
                 us(*t),
                 line.tid
             ));
