@@ -369,6 +369,9 @@ pub struct CodeFlags {
     pub async_generator: bool,
     /// A class body: names go through a namespace dict (`LoadName`/`StoreName`).
     pub class_body: bool,
+    /// A generator function marked by `types.coroutine` (CPython's `CO_ITERABLE_COROUTINE`): its
+    /// generators may be awaited. Set only at run time, on a copy of the code.
+    pub iterable_coroutine: bool,
 }
 
 /// A compiled function body (or module, class body, lambda, comprehension).

@@ -1013,20 +1013,18 @@ impl Builder {
     }
 
     /// A comprehension that awaits (just left): the enclosing comprehension awaits too, and the
-    /// enclosing function must be an `async def`.
+    /// enclosing function must be an `async def`. An asynchronous generator expression awaits
+    /// nothing where it is written (it makes an async generator), so it may appear anywhere.
     fn async_comprehension(&mut self, kind: CompKind, span: Span) -> Result<(), SyntaxError> {
+        if kind == CompKind::Gen {
+            return Ok(());
+        }
         match self.cur_kind() {
             ScopeKind::Comprehension(_) => {
                 self.cur().coroutine = true;
                 Ok(())
             }
-            ScopeKind::Function if self.cur().coroutine => match kind {
-                CompKind::Gen => Err(SyntaxError::syntax(
-                    "asynchronous generator expressions are not supported by minivm",
-                    span,
-                )),
-                _ => Ok(()),
-            },
+            ScopeKind::Function if self.cur().coroutine => Ok(()),
             _ => Err(SyntaxError::syntax(
                 "asynchronous comprehension outside of an asynchronous function",
                 span,

@@ -559,8 +559,9 @@ impl<'a> Compiler<'a> {
             Op::GetIter
         });
         self.emit(Op::Call(1));
-        if awaits {
-            // An async comprehension is a coroutine function, called and awaited at once.
+        if awaits && !matches!(body, CompBody::Gen(_)) {
+            // An async comprehension is a coroutine function, called and awaited at once (an
+            // async generator expression is an async generator function, only called).
             self.emit_await();
         }
         Ok(())

@@ -47,6 +47,15 @@ pub fn never_awaited(qualname: Arc<str>) {
     PENDING.with(|p| p.set(true));
 }
 
+/// Whether `g` is a generator of a `types.coroutine` function, which `await` accepts as is.
+pub fn iterable_coroutine(g: &Generator) -> bool {
+    g.kind == GenKind::Generator
+        && g.frame
+            .lock()
+            .as_deref()
+            .is_some_and(|f| f.code.obj.flags.iterable_coroutine)
+}
+
 /// Whether a value freed just now left work for the interpreter: a "never awaited" warning to
 /// print or a generator to close (`finalize.rs`). Cheap: two thread-local reads.
 #[inline(always)]
@@ -202,6 +211,9 @@ impl Interp {
                 if suspended_delegate(g).is_some() {
                     return Err(err!(RuntimeError, "coroutine is being awaited already"));
                 }
+                return Ok(v.clone());
+            }
+            if iterable_coroutine(g) {
                 return Ok(v.clone());
             }
         }

@@ -2,13 +2,15 @@
 //! asks: the names of the built-in types (`types.CoroutineType`, ...) and the predicates that
 //! tell coroutine functions, coroutines, awaitables and async generators apart
 //! (`inspect.iscoroutinefunction`, ...). Other names of CPython's modules are missing (an
-//! `AttributeError`), not approximated.
+//! `AttributeError`), not approximated. `types.coroutine` marks a generator function so that
+//! its generators may be awaited.
 
 use crate::builtins::args::Sig;
 use crate::builtins::Methods;
-use crate::heap::Ref;
+use crate::heap::{ObjCell, Ref};
+use crate::interp::code::Code;
 use crate::interp::{Args, Interp};
-use crate::object::{class_of, types, GenKind, Module};
+use crate::object::{class_of, types, Function, GenKind, Module};
 use crate::stdlib::module_from_fns;
 use crate::value::Value;
 use crate::PyResult;
@@ -32,7 +34,7 @@ pub fn types_module() -> Ref<Module> {
     let class = |c: &Ref<crate::object::Class>| Value::Class(c.clone());
     module_from_fns(
         "types",
-        &[],
+        &[("coroutine", coroutine)],
         vec![
             ("FunctionType", class(&t.function)),
             ("LambdaType", class(&t.function)),
@@ -45,6 +47,42 @@ pub fn types_module() -> Ref<Module> {
             ("ModuleType", class(&t.module)),
         ],
     )
+}
+
+/// `types.coroutine(func)`: a generator function comes back as a copy whose code carries the
+/// iterable-coroutine flag (CPython sets it on the function itself), so `await gen()` works; any
+/// other callable comes back unchanged (CPython wraps a plain function that returns a generator:
+/// minivm does not, and awaiting that generator is a `TypeError`).
+fn coroutine(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [func] = Sig::py("coroutine", &["func"], 1).bind(&args)?;
+    let func = func.unwrap_or(&Value::None);
+    match func {
+        Value::Function(f)
+            if code_flags(func).is_some_and(|c| plain_generator(c) && !c.iterable_coroutine) =>
+        {
+            let mut code = (*f.code.obj).clone();
+            code.flags.iterable_coroutine = true;
+            let attrs = f.attrs.lock().clone();
+            Ok(Value::Function(Ref::new(Function {
+                code: Code::load(std::sync::Arc::new(code)),
+                globals: f.globals.clone(),
+                defaults: f.defaults.clone(),
+                kwdefaults: f.kwdefaults.clone(),
+                closure: f.closure.clone(),
+                attrs: ObjCell::new(attrs),
+            })))
+        }
+        v if crate::builtins::functions::is_callable(interp, v) => Ok(v.clone()),
+        _ => Err(crate::err!(
+            TypeError,
+            "types.coroutine() expects a callable"
+        )),
+    }
+}
+
+/// A `def` with `yield` (not an `async def`).
+fn plain_generator(f: minivm_compiler::bytecode::CodeFlags) -> bool {
+    f.generator && !f.coroutine && !f.async_generator
 }
 
 /// `inspect`: the predicates about functions and coroutines.
@@ -86,9 +124,7 @@ fn isasyncgenfunction(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn isgeneratorfunction(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let f = code_flags(object(&args, "isgeneratorfunction")?);
-    Ok(Value::Bool(f.is_some_and(|f| {
-        f.generator && !f.coroutine && !f.async_generator
-    })))
+    Ok(Value::Bool(f.is_some_and(plain_generator)))
 }
 
 fn iscoroutine(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -110,7 +146,9 @@ fn isgenerator(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn isawaitable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = object(&args, "isawaitable")?;
     let awaitable = match v {
-        Value::Generator(g) => g.kind == GenKind::Coroutine,
+        Value::Generator(g) => {
+            g.kind == GenKind::Coroutine || crate::interp::coro::iterable_coroutine(g)
+        }
         other => class_of(other).lookup("__await__").is_some(),
     };
     Ok(Value::Bool(awaitable))

@@ -131,6 +131,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
     ("contextlib.mini", include_str!("../../lib/contextlib.mini")),
+    (
+        "contextvars.mini",
+        include_str!("../../lib/contextvars.mini"),
+    ),
     ("copy.mini", include_str!("../../lib/copy.mini")),
     (
         "dataclasses.mini",
