@@ -157,6 +157,27 @@ pub fn getframe_native(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     getframe(interp, None, args)
 }
 
+/// The frame object of a traceback entry (`tb_frame`): where it ran, without globals or caller.
+pub fn frame_object(filename: &str, name: &str, line: u32) -> Value {
+    let code = new_object(
+        crate::builtins::eval::code_class(),
+        vec![
+            ("co_filename", Value::str(filename)),
+            ("co_name", Value::str(name)),
+            ("co_firstlineno", Value::Int(0)),
+        ],
+    );
+    new_object(
+        frame_class(),
+        vec![
+            ("f_code", code),
+            ("f_lineno", Value::Int(line.into())),
+            ("f_globals", Value::None),
+            ("f_back", Value::None),
+        ],
+    )
+}
+
 /// The frame objects for `frames` (outermost first): the innermost's, linked by `f_back`.
 fn frame_objects(frames: Vec<Snapshot>) -> Value {
     let mut back = Value::None;

@@ -139,6 +139,13 @@ fn dir(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<V
         };
         return sorted(interp, Value::list(d.keys()));
     };
+    // A module's own `__dir__()` (PEP 562) gives its names.
+    if let Value::Module(m) = obj {
+        if let Some(method) = m.dict.get_str("__dir__") {
+            let names = interp.call(&method, &[])?;
+            return sorted(interp, names);
+        }
+    }
     let cls = class_of(obj);
     if !cls.builtin {
         if let Some(method) = cls.lookup("__dir__") {

@@ -36,11 +36,15 @@ fn new_iter(kind: &'static str, state: IterState) -> Value {
 
 fn iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("iter", 1, 2)?;
-    if args.pos.len() == 2 {
-        raise!(
-            NotImplementedError,
-            "minivm does not support iter(callable, sentinel)"
-        );
+    if let [func, sentinel] = args.pos {
+        if !crate::builtins::functions::is_callable(interp, func) {
+            raise!(TypeError, "iter(v, w): v must be callable");
+        }
+        let state = IterState::Callable {
+            func: func.clone(),
+            sentinel: sentinel.clone(),
+        };
+        return Ok(new_iter("callable_iterator", state));
     }
     interp.get_iter(args.get(0).unwrap_or(&Value::None))
 }

@@ -242,7 +242,10 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn with_traceback(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let e = recv(&args, "BaseException", "with_traceback")?;
-    rest(&args).one("BaseException.with_traceback")?;
+    let tb = rest(&args).one("BaseException.with_traceback")?;
+    if let Value::Instance(inst) = e {
+        crate::interp::exc::set_traceback(inst, tb)?;
+    }
     Ok(e.clone())
 }
 

@@ -24,6 +24,7 @@ pub mod sort;
 mod str_format;
 mod str_methods;
 pub mod text;
+mod translate;
 
 use crate::error::PyErr;
 use crate::heap::Ref;
@@ -33,7 +34,7 @@ use crate::value::Value;
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
-pub(crate) use frames::{getframe_native, Parked};
+pub(crate) use frames::{frame_object, getframe_native, Parked};
 pub use introspect::frame_function;
 
 /// A native function as a value.
@@ -58,6 +59,7 @@ fn install(cls: &Ref<Class>, methods: Methods) {
 pub fn install_methods(t: &BuiltinTypes) {
     install(&t.str_, str_methods::METHODS);
     install(&t.str_, str_format::METHODS);
+    translate::install(&t.str_, &t.staticmethod);
     install(&t.bytes, bytes_methods::COMMON_METHODS);
     install(&t.bytearray, bytes_methods::COMMON_METHODS);
     install(&t.bytearray, bytes_methods::BYTEARRAY_METHODS);

@@ -33,12 +33,7 @@ impl Interp {
             Value::Class(cls) => self.class_getattr(cls, name),
             Value::Module(m) => match m.dict.get_str(name) {
                 Some(v) => Ok(v),
-                None if name == "__dict__" => Ok(Value::Dict(m.dict.clone())),
-                None => Err(err!(
-                    AttributeError,
-                    "module '{}' has no attribute '{name}'",
-                    m.name
-                )),
+                None => self.module_missing_attr(m, name),
             },
             // An assigned attribute (`f.__name__ = ...`, as functools.wraps does) wins over
             // the values derived from the code object.
@@ -82,10 +77,7 @@ impl Interp {
                 }
                 let cls = class_of(obj);
                 match cls.lookup(name) {
-                    Some(f @ (Value::Native(_) | Value::Function(_))) => {
-                        Ok(self.bind(obj.clone(), f))
-                    }
-                    Some(v) => Ok(v),
+                    Some(v) => Ok(self.bind_class_attr(obj, &cls, v)),
                     None => match slot_of(&cls, name) {
                         Some(slot) => Ok(self.bind_slot(obj, slot)),
                         None => Err(no_attr(obj, name)),
@@ -494,6 +486,9 @@ impl Interp {
             let args = self.collect_iter(&v)?;
             data.lock().args = args;
             return Ok(());
+        }
+        if let (Some(_), "__traceback__") = (inst.exc(), name) {
+            return crate::interp::exc::set_traceback(inst, &v);
         }
         // Overwrite in place when the attribute exists: no new key string per assignment.
         let mut dict = inst.dict.lock();

@@ -52,6 +52,9 @@ impl Interp {
             };
         };
         let e = self.exception_from(exc)?;
+        // Chained here too, not only when the first frame is added: an exception given a
+        // traceback (`with_traceback`) has frames already.
+        self.chain_context(&e, self.cur_exc.clone());
         if let Some(cause) = cause {
             let cause = match cause {
                 Value::None => None,
@@ -338,7 +341,8 @@ impl Interp {
 }
 
 /// `exc.__traceback__`: a chain of `traceback` objects, outermost frame first, each with
-/// `tb_lineno` and `tb_next` (None when the exception has not passed through a frame yet).
+/// `tb_lineno`, `tb_next` and `tb_frame` (a frame object naming the file and function; None
+/// when the exception has not passed through a frame yet).
 pub fn traceback_value(exc: &Instance) -> Value {
     let Some(data) = exc.exc() else {
         return Value::None;
@@ -350,12 +354,67 @@ pub fn traceback_value(exc: &Instance) -> Value {
         let tb = Instance::new(types().traceback.clone());
         {
             let mut d = tb.dict.lock();
+            let frame = crate::builtins::frame_object(&e.filename, &e.func, e.line);
+            d.insert(Arc::from("tb_frame"), frame);
             d.insert(Arc::from("tb_lineno"), Value::Int(i64::from(e.line)));
             d.insert(Arc::from("tb_next"), next);
         }
         next = Value::Instance(Ref::new(tb));
     }
     next
+}
+
+/// `exc.__traceback__ = tb` (and `exc.with_traceback(tb)`): the frames of a traceback chain
+/// `traceback_value` made (or None) become the exception's; raising it again adds the frames
+/// it passes through, as CPython does.
+pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
+    let mut entries = Vec::new();
+    let mut cur = tb.clone();
+    while let Value::Instance(t) = &cur {
+        if !Ref::ptr_eq(&t.class, &types().traceback) {
+            break;
+        }
+        let (entry, next) = {
+            let d = t.dict.lock();
+            let field = |k: &str| d.get(k).cloned().unwrap_or(Value::None);
+            (traceback_entry(&field("tb_frame"), &field("tb_lineno")), field("tb_next"))
+        };
+        entries.push(entry);
+        cur = next;
+    }
+    if !cur.is_none() {
+        return Err(err!(TypeError, "__traceback__ must be a traceback or None"));
+    }
+    // The chain is outermost first; the exception keeps its frames innermost first.
+    entries.reverse();
+    if let Some(data) = exc.exc() {
+        data.lock().traceback = entries;
+    }
+    Ok(())
+}
+
+/// One frame of a traceback object, read back from its `tb_frame` and `tb_lineno`.
+fn traceback_entry(frame: &Value, line: &Value) -> TraceEntry {
+    let text = |v: Option<Value>| match v {
+        Some(Value::Str(s)) => Arc::from(s.as_str()),
+        _ => Arc::from("?"),
+    };
+    let code = instance_attr(frame, "f_code");
+    TraceEntry {
+        filename: text(code.as_ref().and_then(|c| instance_attr(c, "co_filename"))),
+        func: text(code.as_ref().and_then(|c| instance_attr(c, "co_name"))),
+        line: match line {
+            Value::Int(n) => u32::try_from(*n).unwrap_or(0),
+            _ => 0,
+        },
+    }
+}
+
+fn instance_attr(v: &Value, name: &str) -> Option<Value> {
+    match v {
+        Value::Instance(i) => i.dict.lock().get(name).cloned(),
+        _ => None,
+    }
 }
 
 const CAUSE_MESSAGE: &str =

@@ -295,6 +295,11 @@ impl Interp {
                 }
                 Ok(None)
             }
+            IterState::Callable { func, sentinel } => {
+                let (func, sentinel) = (func.clone(), sentinel.clone());
+                drop(st);
+                self.callable_iter_next(obj, &func, &sentinel)
+            }
             IterState::SeqIter { obj: target, index } => {
                 let (target, i) = (target.clone(), *index);
                 drop(st);
@@ -313,6 +318,30 @@ impl Interp {
                 }
             }
         }
+    }
+
+    /// One step of `iter(func, sentinel)`: CPython's `callable_iterator` (a `StopIteration`
+    /// from `func` ends it too; once ended it stays ended).
+    fn callable_iter_next(
+        &mut self,
+        obj: &Ref<IterObj>,
+        func: &Value,
+        sentinel: &Value,
+    ) -> PyResult<Option<Value>> {
+        let v = match self.call(func, &[]) {
+            Ok(v) => Some(v),
+            Err(e) if e.is(ExcKind::StopIteration) => None,
+            Err(e) => return Err(e),
+        };
+        let ended = match &v {
+            Some(v) => self.eq(v, sentinel)?,
+            None => true,
+        };
+        if ended {
+            *obj.state.lock() = IterState::Exhausted;
+            return Ok(None);
+        }
+        Ok(v)
     }
 
     fn zip_next(

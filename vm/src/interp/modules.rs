@@ -183,6 +183,9 @@ impl Interp {
                     if name == "os" {
                         crate::stdlib::os_stat::add_mini_parts(self, &m)?;
                     }
+                    if name == "time" {
+                        crate::stdlib::time::add_mini_parts(self, &m)?;
+                    }
                     return Ok(Value::Module(m));
                 }
                 let script_dir = self.vm.config.script_dir.display().to_string();
@@ -245,14 +248,36 @@ impl Interp {
             .unwrap_or(Value::Module(module)))
     }
 
-    /// `from module import name`: an attribute of the module, or else its submodule `name`
-    /// (`from concurrent import futures`), as CPython falls back to importing `module.name`.
+    /// `module.name` for a name not in the module's namespace: `__dict__`, or what the module's
+    /// own `__getattr__(name)` returns (PEP 562), or `AttributeError`.
+    pub(crate) fn module_missing_attr(&mut self, m: &Ref<Module>, name: &str) -> PyResult<Value> {
+        if name == "__dict__" {
+            return Ok(Value::Dict(m.dict.clone()));
+        }
+        if let Some(hook) = m.dict.get_str("__getattr__") {
+            return self.call(&hook, &[Value::str(name)]);
+        }
+        Err(err!(
+            AttributeError,
+            "module '{}' has no attribute '{name}'",
+            m.name
+        ))
+    }
+
+    /// `from module import name`: an attribute of the module (its `__getattr__` asked too), or
+    /// else its submodule `name` (`from concurrent import futures`), as CPython falls back to
+    /// importing `module.name`.
     pub fn import_from(&mut self, module: &Value, name: &str) -> PyResult<Value> {
         let Value::Module(m) = module else {
             return self.getattr(module, name);
         };
         if let Some(v) = m.dict.get_str(name) {
             return Ok(v);
+        }
+        match self.module_missing_attr(m, name) {
+            Ok(v) => return Ok(v),
+            Err(e) if !e.is(crate::object::ExcKind::AttributeError) => return Err(e),
+            Err(_) => {}
         }
         if !package_path(m).is_empty() {
             let full = format!("{}.{name}", m.name);

@@ -141,6 +141,11 @@ pub enum IterState {
     Reversed {
         items: Vec<Value>,
     },
+    /// `iter(func, sentinel)`: calls `func()` until it returns something equal to `sentinel`.
+    Callable {
+        func: Value,
+        sentinel: Value,
+    },
     /// Old-style iteration through `__getitem__` with 0, 1, 2, ...
     SeqIter {
         obj: Value,

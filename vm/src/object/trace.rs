@@ -333,7 +333,11 @@ impl Trace for IterObj {
                 func.trace(visit);
                 trace_all(inners.iter(), visit);
             }
-            IterState::Filter { func, inner } => {
+            IterState::Filter { func, inner }
+            | IterState::Callable {
+                func,
+                sentinel: inner,
+            } => {
                 func.trace(visit);
                 inner.trace(visit);
             }

@@ -15,6 +15,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
+    ("_timeinfo.mini", include_str!("../../lib/_timeinfo.mini")),
     ("abc.mini", include_str!("../../lib/abc.mini")),
     ("array.mini", include_str!("../../lib/array.mini")),
     (

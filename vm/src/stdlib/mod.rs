@@ -31,6 +31,7 @@ pub mod tempfile;
 pub mod thread;
 pub mod time;
 pub mod traceback;
+pub mod tzfile;
 
 use std::sync::Arc;
 

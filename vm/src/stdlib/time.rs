@@ -23,11 +23,65 @@ const FUNCS: Methods = &[
     ("monotonic_ns", monotonic_ns),
     ("process_time", process_time),
     ("sleep", sleep),
+    ("_zone", zone),
+    ("_tzset", tzset),
+];
+
+/// The names `time` takes from `vm/lib/_timeinfo.mini` (the calendar, written in the mini
+/// language over `_zone`).
+const MINI_NAMES: &[&str] = &[
+    "struct_time",
+    "gmtime",
+    "localtime",
+    "mktime",
+    "strftime",
+    "asctime",
+    "ctime",
+    "tzset",
+    "timezone",
+    "altzone",
+    "daylight",
+    "tzname",
 ];
 
 pub fn module() -> Ref<Module> {
     let _ = epoch();
     make_module("time", FUNCS, vec![])
+}
+
+/// Called once `time` is imported: add the parts written in the mini language.
+pub fn add_mini_parts(interp: &mut Interp, time: &Ref<Module>) -> PyResult<()> {
+    let info = interp.import_module("_timeinfo")?;
+    for name in MINI_NAMES {
+        let v = interp.getattr(&info, name)?;
+        time.dict.set_str(name, v);
+    }
+    Ok(())
+}
+
+/// `_zone(t)`: the local zone's `(utc offset in seconds, is dst, abbreviation)` at the instant `t`.
+fn zone(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let t = match args.one("_zone")? {
+        Value::Int(t) => *t,
+        other => raise!(TypeError, "_zone() needs an int, not {}", type_name(other)),
+    };
+    let zone = super::tzfile::local().map_err(|msg| crate::err!(NotImplementedError, "{msg}"))?;
+    let ty = zone.at(t);
+    Ok(Value::tuple(vec![
+        Value::Int(ty.utoff),
+        Value::Bool(ty.isdst),
+        Value::str(&ty.abbrev),
+    ]))
+}
+
+/// `_tzset(tz)`: use the zone `tz` (the value of `TZ` in `os.environ`, or `None`) names.
+fn tzset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let tz = match args.one("_tzset")? {
+        Value::Str(s) => Some(s.as_str()),
+        _ => None,
+    };
+    super::tzfile::reset(tz).map_err(|msg| crate::err!(NotImplementedError, "{msg}"))?;
+    Ok(Value::None)
 }
 
 /// The process's reference instant for the monotonic clocks.

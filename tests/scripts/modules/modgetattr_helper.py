@@ -1,0 +1,1 @@
+modgetattr_helper.mini
