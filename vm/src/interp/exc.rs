@@ -377,7 +377,10 @@ pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
         let (entry, next) = {
             let d = t.dict.lock();
             let field = |k: &str| d.get(k).cloned().unwrap_or(Value::None);
-            (traceback_entry(&field("tb_frame"), &field("tb_lineno")), field("tb_next"))
+            (
+                traceback_entry(&field("tb_frame"), &field("tb_lineno")),
+                field("tb_next"),
+            )
         };
         entries.push(entry);
         cur = next;
