@@ -119,7 +119,16 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         TypeKind::Range => {
             args.no_kw("range")?;
             args.range("range", 1, 3)?;
-            let ints: Vec<i64> = args.pos.iter().map(to_index).collect::<PyResult<_>>()?;
+            // A bound beyond i64 is an index CPython takes (its ranges are unbounded): say that
+            // minivm's are not, rather than CPython's "too large to convert to C ssize_t".
+            let ints: Vec<i64> = args
+                .pos
+                .iter()
+                .map(|v| match v {
+                    Value::BigInt(_) => Err(crate::arith::range_overflow()),
+                    v => to_index(v),
+                })
+                .collect::<PyResult<_>>()?;
             let (start, stop, step) = match ints.as_slice() {
                 [stop] => (0, *stop, 1),
                 [start, stop] => (*start, *stop, 1),

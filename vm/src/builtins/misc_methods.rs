@@ -170,6 +170,12 @@ fn range_pos(r: &Range, x: &Value) -> Option<i128> {
     }
 }
 
+/// Whether `x` is an int, compared by value (CPython's fast path): a big one is never a member,
+/// as every member fits in i64.
+fn is_int(x: &Value) -> bool {
+    matches!(x, Value::Int(_) | Value::Bool(_) | Value::BigInt(_))
+}
+
 /// An index or count as a Python int (big past i64::MAX: a range may be longer than that).
 fn index_value(k: i128) -> PyResult<Value> {
     Ok(crate::arith::int_value(k))
@@ -181,7 +187,7 @@ fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Some(k) = range_pos(r, x) {
         return index_value(k);
     }
-    if !matches!(x, Value::Int(_) | Value::Bool(_)) {
+    if !is_int(x) {
         // Other values (floats, instances) compare by ==, as CPython's fallback does.
         let mut k = 0;
         while k < r.len() {
@@ -198,7 +204,7 @@ fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let r = recv_range(&args, "count")?;
     let x = rest(&args).one("range.count")?;
-    if matches!(x, Value::Int(_) | Value::Bool(_)) {
+    if is_int(x) {
         return Ok(Value::Int(range_pos(r, x).is_some() as i64));
     }
     let (mut n, mut k) = (0, 0);

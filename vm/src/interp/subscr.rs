@@ -24,17 +24,20 @@ impl SliceIdx {
     }
 }
 
-fn slice_part(v: &Value) -> PyResult<Option<i64>> {
+fn slice_part(v: &Value) -> PyResult<Option<i128>> {
     match v {
         Value::None => Ok(None),
-        Value::Int(i) => Ok(Some(*i)),
-        Value::Bool(b) => Ok(Some(*b as i64)),
-        // A big bound is past either end of any sequence: clamp it, as CPython does.
-        Value::BigInt(b) => Ok(Some(if b.sign() == crate::num::bigint::Sign::Minus {
-            -i64::MAX
-        } else {
-            i64::MAX
-        })),
+        Value::Int(i) => Ok(Some(i128::from(*i))),
+        Value::Bool(b) => Ok(Some(i128::from(*b))),
+        // Exact where it fits (a range may have 2**64 - 1 members); a bigger bound is past either
+        // end of any sequence: clamp it.
+        Value::BigInt(b) => Ok(Some(big_index(b).unwrap_or(
+            if b.sign() == crate::num::bigint::Sign::Minus {
+                -BIG_BOUND
+            } else {
+                BIG_BOUND
+            },
+        ))),
         _ => Err(err!(
             TypeError,
             "slice indices must be integers or None or have an __index__ method"
@@ -42,13 +45,24 @@ fn slice_part(v: &Value) -> PyResult<Option<i64>> {
     }
 }
 
+/// Past any sequence's end, and far from overflowing i128 arithmetic on it.
+const BIG_BOUND: i128 = 1 << 100;
+
+/// A big int as an i128 index, if it is within `BIG_BOUND`.
+fn big_index(b: &crate::num::BigInt) -> Option<i128> {
+    use num_traits::ToPrimitive;
+    b.to_i128().filter(|i| i.abs() < BIG_BOUND)
+}
+
 pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
     let (start, stop, step, n) = slice_bounds(s, len as i128)?;
-    // Every bound lies in -1..=len and the step came from an i64, so the casts are exact.
+    // Every bound lies in -1..=len, so those casts are exact; a step of i64::MAX or more
+    // selects what a step of i64::MAX does (at most the first item).
+    let max = i128::from(i64::MAX);
     Ok(SliceIdx {
         start: start as i64,
         stop: stop as i64,
-        step: step as i64,
+        step: step.clamp(-max, max) as i64,
         len: n as usize,
     })
 }
@@ -57,15 +71,14 @@ pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
 /// the step and the number of selected items. Computed in i128 so that no step or bound a program
 /// can write (`x[::-2**63]`, a range with 2**64 - 1 items) overflows.
 pub fn slice_bounds(s: &Slice, len: i128) -> PyResult<(i128, i128, i128, i128)> {
-    let step = i128::from(slice_part(&s.step)?.unwrap_or(1));
+    let step = slice_part(&s.step)?.unwrap_or(1);
     if step == 0 {
         return Err(err!(ValueError, "slice step cannot be zero"));
     }
-    let clamp = |v: Option<i64>, default: i128| -> i128 {
+    let clamp = |v: Option<i128>, default: i128| -> i128 {
         match v {
             None => default,
-            Some(i) => {
-                let mut i = i128::from(i);
+            Some(mut i) => {
                 if i < 0 {
                     i += len;
                     if i < 0 {
@@ -236,11 +249,11 @@ impl Interp {
                     })))
                 }
                 _ => {
-                    // A big index is simply out of range (CPython's range takes big indices).
-                    if let Value::BigInt(_) = key {
-                        return Err(err!(IndexError, "range object index out of range"));
-                    }
-                    let i = i128::from(index_of(key, "range")?);
+                    // Exact, as CPython's: a range may have more than 2**63 members.
+                    let i = match key {
+                        Value::BigInt(b) => big_index(b).unwrap_or(BIG_BOUND),
+                        _ => i128::from(index_of(key, "range")?),
+                    };
                     let n = r.len();
                     let j = if i < 0 { i + n } else { i };
                     if j < 0 || j >= n {
