@@ -202,7 +202,8 @@ impl Interp {
             "__class__" => return Ok(Value::Class(inst.class.clone())),
             "__dict__" if flags & crate::object::DICTLESS != 0 => return Err(no_attr(obj, name)),
             "__dict__" => {
-                // A copy without the values of slots (they live in the same table here).
+                // The attributes without the values of slots (they live in the same table here),
+                // in a dict that writes its changes through (`interp/views.rs`).
                 let d = crate::object::Dict::new();
                 for (k, v) in inst.dict.lock().iter() {
                     let is_slot = matches!(inst.class.lookup(k),
@@ -211,7 +212,7 @@ impl Interp {
                         d.set_str(k, v.clone());
                     }
                 }
-                return Ok(Value::Dict(Ref::new(d)));
+                return crate::interp::views::instance_dict(self, obj, d);
             }
             _ => {}
         }
@@ -323,7 +324,7 @@ impl Interp {
                     cls.bases.iter().cloned().map(Value::Class).collect(),
                 ));
             }
-            "__dict__" => return Ok(class_dict(cls)),
+            "__dict__" => return crate::interp::views::class_dict_proxy(self, class_dict(cls)),
             _ => {}
         }
         match cls.lookup(name) {

@@ -18,6 +18,43 @@ use crate::stdlib::minilib;
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
+/// Built-in (Rust) modules with parts written in the mini language: (module, library module
+/// under `vm/lib/`, the names copied from it). The library module may import the built-in one,
+/// which is registered by then.
+const MINI_PARTS: &[(&str, &str, &[&str])] = &[
+    (
+        "time",
+        "_timeinfo",
+        &[
+            "struct_time",
+            "gmtime",
+            "localtime",
+            "mktime",
+            "strftime",
+            "asctime",
+            "ctime",
+            "tzset",
+            "timezone",
+            "altzone",
+            "daylight",
+            "tzname",
+        ],
+    ),
+    (
+        "threading",
+        "_threadinfo",
+        &[
+            "Timer",
+            "local",
+            "ThreadError",
+            "TIMEOUT_MAX",
+            "currentThread",
+            "activeCount",
+        ],
+    ),
+    ("queue", "_queueinfo", &["PriorityQueue"]),
+];
+
 /// Source text found for a module, where it came from, and (for a package) where its
 /// submodules live.
 struct Found {
@@ -183,9 +220,7 @@ impl Interp {
                     if name == "os" {
                         crate::stdlib::os_stat::add_mini_parts(self, &m)?;
                     }
-                    if name == "time" {
-                        crate::stdlib::time::add_mini_parts(self, &m)?;
-                    }
+                    self.add_mini_parts(name, &m)?;
                     return Ok(Value::Module(m));
                 }
                 let script_dir = self.vm.config.script_dir.display().to_string();
@@ -246,6 +281,20 @@ impl Interp {
             .sys_modules
             .get_str(name)
             .unwrap_or(Value::Module(module)))
+    }
+
+    /// Copy into the built-in module `name` (just registered) its parts written in the mini
+    /// language, if it has some (see [`MINI_PARTS`]).
+    fn add_mini_parts(&mut self, name: &str, m: &Ref<Module>) -> PyResult<()> {
+        let Some((_, lib, names)) = MINI_PARTS.iter().find(|(n, ..)| *n == name) else {
+            return Ok(());
+        };
+        let info = self.import_module(lib)?;
+        for n in *names {
+            let v = self.getattr(&info, n)?;
+            m.dict.set_str(n, v);
+        }
+        Ok(())
     }
 
     /// `module.name` for a name not in the module's namespace: `__dict__`, or what the module's

@@ -11,6 +11,71 @@ use crate::object::{
 use crate::value::Value;
 use crate::{err, PyResult};
 
+/// `obj.__dict__` of an instance with the attributes `attrs`: minivm keeps those in the
+/// instance's own table, so this is a dict (`_attrdict.InstanceDict`, written in the mini
+/// language) that writes its changes through to the instance.
+pub fn instance_dict(interp: &mut Interp, obj: &Value, attrs: Dict) -> PyResult<Value> {
+    let cls = attrdict_class(interp, "InstanceDict")?;
+    interp.call(&cls, &[obj.clone(), Value::Dict(Ref::new(attrs))])
+}
+
+/// `cls.__dict__`: a read-only `mappingproxy` of the namespace `snapshot`, as in CPython.
+pub fn class_dict_proxy(interp: &mut Interp, snapshot: Value) -> PyResult<Value> {
+    let cls = attrdict_class(interp, "mappingproxy")?;
+    interp.call(&cls, &[snapshot])
+}
+
+/// A class of `vm/lib/_attrdict.mini`, whose natives `_raw_set`/`_raw_del` are added on import.
+fn attrdict_class(interp: &mut Interp, name: &str) -> PyResult<Value> {
+    let module = interp.import_module("_attrdict")?;
+    if let Value::Module(m) = &module {
+        if m.dict.get_str("_raw_set").is_none() {
+            m.dict
+                .set_str("_raw_set", crate::stdlib::func("_raw_set", raw_set));
+            m.dict
+                .set_str("_raw_del", crate::stdlib::func("_raw_del", raw_del));
+        }
+    }
+    interp.getattr(&module, name)
+}
+
+/// The instance and attribute name of `_raw_set`/`_raw_del`.
+fn raw_target<'a>(args: &Args<'a>, n: usize) -> PyResult<(&'a Ref<Instance>, Arc<str>)> {
+    let (Some(Value::Instance(inst)), Some(key), true) =
+        (args.pos.first(), args.pos.get(1), args.pos.len() == n)
+    else {
+        return Err(err!(
+            TypeError,
+            "_attrdict natives need an instance and a name"
+        ));
+    };
+    match key {
+        Value::Str(s) => Ok((inst, Arc::from(s.as_str()))),
+        other => Err(err!(
+            TypeError,
+            "minivm's instance attributes are strings: cannot store a {} key in __dict__",
+            crate::object::type_name(other)
+        )),
+    }
+}
+
+/// `_raw_set(obj, name, value)`: the attribute in the instance's table (no `__setattr__`).
+fn raw_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, name) = raw_target(&args, 3)?;
+    let value = args.pos.get(2).cloned().unwrap_or(Value::None);
+    let old = inst.dict.lock().insert(name, value);
+    drop(old);
+    Ok(Value::None)
+}
+
+/// `_raw_del(obj, name)`: the attribute out of the instance's table.
+fn raw_del(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, name) = raw_target(&args, 2)?;
+    let old = inst.dict.lock().shift_remove(&*name);
+    drop(old);
+    Ok(Value::None)
+}
+
 /// A new view of `dict`.
 pub fn new_view(dict: Ref<Dict>, kind: ViewKind) -> Value {
     let t = types();

@@ -12,9 +12,15 @@ pub const PREFIX: &str = "<minivm-lib>";
 /// `vm/tests/unit/minilib.rs` checks it lists every file of `vm/lib/` and nothing else.
 pub static FILES: &[(&str, &str)] = &[
     ("__future__.mini", include_str!("../../lib/__future__.mini")),
+    ("_attrdict.mini", include_str!("../../lib/_attrdict.mini")),
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
+    ("_queueinfo.mini", include_str!("../../lib/_queueinfo.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
+    (
+        "_threadinfo.mini",
+        include_str!("../../lib/_threadinfo.mini"),
+    ),
     ("_timeinfo.mini", include_str!("../../lib/_timeinfo.mini")),
     ("abc.mini", include_str!("../../lib/abc.mini")),
     ("array.mini", include_str!("../../lib/array.mini")),

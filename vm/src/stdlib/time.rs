@@ -27,36 +27,9 @@ const FUNCS: Methods = &[
     ("_tzset", tzset),
 ];
 
-/// The names `time` takes from `vm/lib/_timeinfo.mini` (the calendar, written in the mini
-/// language over `_zone`).
-const MINI_NAMES: &[&str] = &[
-    "struct_time",
-    "gmtime",
-    "localtime",
-    "mktime",
-    "strftime",
-    "asctime",
-    "ctime",
-    "tzset",
-    "timezone",
-    "altzone",
-    "daylight",
-    "tzname",
-];
-
 pub fn module() -> Ref<Module> {
     let _ = epoch();
     make_module("time", FUNCS, vec![])
-}
-
-/// Called once `time` is imported: add the parts written in the mini language.
-pub fn add_mini_parts(interp: &mut Interp, time: &Ref<Module>) -> PyResult<()> {
-    let info = interp.import_module("_timeinfo")?;
-    for name in MINI_NAMES {
-        let v = interp.getattr(&info, name)?;
-        time.dict.set_str(name, v);
-    }
-    Ok(())
 }
 
 /// `_zone(t)`: the local zone's `(utc offset in seconds, is dst, abbreviation)` at the instant `t`.
