@@ -406,9 +406,32 @@ impl HashKey {
 /// Python's `hash()` for the built-in hashable types (ints, floats and bools that are equal hash equal).
 pub fn hash_value(v: &Value) -> crate::PyResult<u64> {
     match v {
-        Value::Tuple(t) => hash_nested_tuple(t),
+        Value::Tuple(t) => match hash_flat_tuple(t) {
+            Some(h) => h,
+            None => hash_nested_tuple(t),
+        },
         other => hash_scalar(other),
     }
+}
+
+/// The hash of a short tuple with no tuple inside (most tuple keys: `(x, y)`), its item hashes
+/// kept on the Rust stack rather than in `hash_nested_tuple`'s vectors. `None`: another shape.
+fn hash_flat_tuple(t: &Tuple) -> Option<crate::PyResult<u64>> {
+    const MAX: usize = 8;
+    let n = t.items.len();
+    if n > MAX || t.items.iter().any(|v| matches!(v, Value::Tuple(_))) {
+        return None;
+    }
+    let mut hashes = [0i64; MAX];
+    for (slot, v) in hashes.iter_mut().zip(t.items.iter()) {
+        match hash_scalar(v) {
+            Ok(h) => *slot = h as i64,
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(
+        crate::num::hash::hash_tuple(hashes[..n].iter().copied()) as u64,
+    ))
 }
 
 /// The hash of a tuple from its items' hashes, computed without recursion (tuples may nest a
