@@ -10,13 +10,66 @@ use crate::interp::frame::Frame;
 use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    type_name, AttrMap, BoundMethod, CellObj, Ctor, Dict, Function, GenStatus, Generator, NameRef,
-    TypeKind,
+    type_name, AttrMap, BoundMethod, CellObj, Class, Ctor, Dict, Function, GenStatus, Generator,
+    NameRef, NativeFunction, TypeKind,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
 pub type Kwargs = Vec<(Arc<str>, Value)>;
+
+/// How many methods a [`MethodCache`] remembers.
+const METHOD_CACHE_SLOTS: usize = 64;
+
+/// The native methods of built-in types that `obj.name(...)` found last (`list.append`,
+/// `dict.get`), so that the next such call looks nothing up by name: a small table indexed by
+/// the addresses of the type and of the instruction's interned name. An entry holds its type
+/// and name (so neither address can be reused by another while it is there) and the class
+/// epoch it was found in (any class change empties it, as the classes' own lookup caches).
+/// One per interpreter, i.e. per thread: no lock.
+#[derive(Default)]
+pub struct MethodCache(Vec<Option<CachedMethod>>);
+
+struct CachedMethod {
+    epoch: u64,
+    class: Ref<Class>,
+    name: Arc<str>,
+    method: Ref<NativeFunction>,
+}
+
+impl MethodCache {
+    fn slot(class: &Ref<Class>, name: &Arc<str>) -> usize {
+        let a = Ref::as_ptr(class) as usize;
+        let b = Arc::as_ptr(name) as *const u8 as usize;
+        // Fibonacci hashing of the two addresses; the top bits pick the slot.
+        ((a ^ b.rotate_left(17)) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize
+            >> (usize::BITS - METHOD_CACHE_SLOTS.trailing_zeros())
+    }
+
+    fn get(&self, epoch: u64, class: &Ref<Class>, name: &Arc<str>) -> Option<Ref<NativeFunction>> {
+        let e = self.0.get(Self::slot(class, name))?.as_ref()?;
+        let hit = e.epoch == epoch && Ref::ptr_eq(&e.class, class) && Arc::ptr_eq(&e.name, name);
+        hit.then(|| e.method.clone())
+    }
+
+    fn put(
+        &mut self,
+        epoch: u64,
+        class: &Ref<Class>,
+        name: &Arc<str>,
+        method: &Ref<NativeFunction>,
+    ) {
+        if self.0.is_empty() {
+            self.0.resize_with(METHOD_CACHE_SLOTS, || None);
+        }
+        self.0[Self::slot(class, name)] = Some(CachedMethod {
+            epoch,
+            class: class.clone(),
+            name: name.clone(),
+            method: method.clone(),
+        });
+    }
+}
 
 impl Interp {
     /// Call any callable with positional arguments.
@@ -143,7 +196,7 @@ impl Interp {
         &mut self,
         frame: &mut Frame,
         opos: usize,
-        name: &str,
+        name: &Arc<str>,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let caller: &Frame = frame;
@@ -157,7 +210,7 @@ impl Interp {
         &mut self,
         frame: &Frame,
         opos: usize,
-        name: &str,
+        name: &Arc<str>,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let obj = &frame.stack[opos];
@@ -177,8 +230,8 @@ impl Interp {
                     _ => self.call_kw(&m, args.pos, kw),
                 }
             }
-            _ => match crate::object::builtin_class(obj).lookup(name) {
-                Some(Value::Native(n)) => {
+            _ => match self.builtin_method(obj, name) {
+                Some(n) => {
                     let args = &frame.stack[opos..];
                     match crate::interp::subclass::unwrapped_args(&n, args) {
                         Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
@@ -190,6 +243,23 @@ impl Interp {
                     self.call_kw(&m, &frame.stack[opos + 1..], kw)
                 }
             },
+        }
+    }
+
+    /// The native method `name` of the built-in type of `obj` (`list.append`), through the
+    /// interpreter's [`MethodCache`].
+    fn builtin_method(&mut self, obj: &Value, name: &Arc<str>) -> Option<Ref<NativeFunction>> {
+        let class = crate::object::builtin_class(obj);
+        let epoch = crate::object::class_epoch();
+        if let Some(n) = self.method_cache.get(epoch, class, name) {
+            return Some(n);
+        }
+        match class.lookup(name) {
+            Some(Value::Native(n)) => {
+                self.method_cache.put(epoch, class, name, &n);
+                Some(n)
+            }
+            _ => None,
         }
     }
 

@@ -282,6 +282,8 @@ pub struct Interp {
     pub(crate) asyncgen_hooks: [Value; 2],
     /// Finished frames, emptied and kept for reuse so a call does not allocate.
     pub frame_pool: Vec<Box<frame::Frame>>,
+    /// Native methods of built-in types found by method calls (`interp/call.rs`).
+    pub(crate) method_cache: call::MethodCache,
     pub thread_name: Arc<str>,
     /// The main thread receives `KeyboardInterrupt`.
     pub is_main: bool,
@@ -316,6 +318,7 @@ impl Interp {
             outer_exc: Vec::new(),
             asyncgen_hooks: [Value::None, Value::None],
             frame_pool: Vec::new(),
+            method_cache: Default::default(),
             tracing: vm.config.trace,
             thread_name: thread_name.into(),
             is_main: true,

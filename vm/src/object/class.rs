@@ -136,6 +136,12 @@ type LookupCache = indexmap::IndexMap<
 /// Bumped whenever any class's attributes change, invalidating every lookup cache.
 static CLASS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// The current class epoch (see [`class_changed`]): an answer remembered with an older one
+/// may be stale.
+pub fn class_epoch() -> u64 {
+    CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+}
+
 /// Call after changing a class's `dict` (setattr/delattr on a class, building a class).
 pub fn class_changed() {
     CLASS_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Release);
