@@ -273,6 +273,16 @@ fn show(
 
 /// Run `file` as `__main__`; or, as a `multiprocessing` child (`--mp-child FD`), run the
 /// bootstrap that reads the process object from FD and imports `file` as `__mp_main__`.
+/// The name a script's code carries (tracebacks, `__file__`, `co_filename`): its path made
+/// absolute against the working directory without normalising it (`./a/../b.mini` stays as is
+/// after the directory), as CPython 3.9+ does for the script named on its command line.
+fn script_path(file: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) if file.is_relative() => cwd.join(file).display().to_string(),
+        _ => file.display().to_string(),
+    }
+}
+
 fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<i32>) -> ExitCode {
     let (src, name) = match mp_child {
         Some(fd) => (
@@ -280,7 +290,7 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
             "<string>".to_string(),
         ),
         None => match read_source(file, opts.error_format) {
-            Ok(s) => (s, file.display().to_string()),
+            Ok(s) => (s, script_path(file)),
             Err(code) => return code,
         },
     };

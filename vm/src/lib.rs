@@ -35,6 +35,11 @@ use crate::object::{Dict, ExcKind, Function};
 pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     vm.add_source(&code.filename, src);
     let globals = new_globals("__main__");
+    // A script's path, as CPython (3.9+) gives it: absolute. Source from stdin or `-c`-like
+    // strings (`<string>`, `<stdin>`) has no `__file__`.
+    if !code.filename.starts_with('<') {
+        globals.set_str("__file__", Value::str(&code.filename));
+    }
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.
     vm.register_module(
         "__main__",
