@@ -246,7 +246,9 @@ struct Registry {
     /// `gc.get_count()`: net allocations since the last collection of generation 0, then the
     /// collections of each generation since the last collection of the next one.
     count: [usize; GENERATIONS],
-    threshold: [usize; GENERATIONS],
+    /// `gc.set_threshold`'s values, C ints as in CPython: 0 turns a generation's automatic
+    /// collection off, and a negative one collects at every chance (`count > threshold`).
+    threshold: [i32; GENERATIONS],
     enabled: bool,
     /// A collection is running (no other may start; allocation does not request one).
     collecting: bool,
@@ -343,7 +345,7 @@ pub(super) fn track<T: Trace>(obj: NonNull<HeapBox<T>>) {
             },
         );
         reg.count[0] += 1;
-        reg.enabled && !reg.collecting && reg.count[0] > reg.threshold[0] && reg.threshold[0] > 0
+        reg.enabled && !reg.collecting && over_threshold(reg, 0)
     });
     if request {
         COLLECT_REQUESTED.store(true, Ordering::Relaxed);
@@ -401,11 +403,16 @@ pub fn due_generation() -> Option<usize> {
             return None;
         }
         (0..GENERATIONS).rev().find(|&g| {
-            reg.count[g] > reg.threshold[g]
-                && reg.threshold[g] > 0
-                && (g < 2 || reg.long_lived_pending > reg.long_lived_total / 4)
+            over_threshold(reg, g) && (g < 2 || reg.long_lived_pending > reg.long_lived_total / 4)
         })
     })
+}
+
+/// Has generation `g` passed its threshold (CPython's test: `count > threshold`, and a threshold
+/// of 0 means never)?
+fn over_threshold(reg: &Registry, g: usize) -> bool {
+    let t = reg.threshold[g];
+    t != 0 && i64::try_from(reg.count[g]).unwrap_or(i64::MAX) > i64::from(t)
 }
 
 /// Collect generations `0..=generation` and return how many unreachable objects were found.
@@ -542,12 +549,12 @@ pub fn get_count() -> [usize; GENERATIONS] {
     with_registry(|reg| reg.count)
 }
 
-pub fn get_threshold() -> [usize; GENERATIONS] {
+pub fn get_threshold() -> [i32; GENERATIONS] {
     with_registry(|reg| reg.threshold)
 }
 
 /// `gc.set_threshold`: the given thresholds, the others unchanged.
-pub fn set_threshold(values: &[usize]) {
+pub fn set_threshold(values: &[i32]) {
     with_registry(|reg| {
         for (t, v) in reg.threshold.iter_mut().zip(values) {
             *t = *v;

@@ -6,6 +6,8 @@
 //!   the object is freed exactly once, and the thread that frees it sees what the other wrote
 //!   into it before letting go (the release decrement and acquire fence of `Header::decref`).
 //! * GIL model: plain load-and-store counts, with a mutex standing for the GIL; exact counts.
+//! * Free-threaded immortalization (`Ref::immortalize`) racing with counting: added once, never
+//!   freed.
 //! * And the reason for the GIL: the same plain counts *without* it lose updates, which loom
 //!   finds (a test that expects that failure).
 
@@ -63,6 +65,33 @@ fn free_threaded_counts_free_once_and_publish_writes() {
         });
         drop(obj);
         t.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        set_model(Model::Gil);
+    });
+}
+
+/// Free-threaded model: both threads make the object immortal while counting it: the immortal
+/// bit is added exactly once, no count is lost, and it is never freed (the test frees it).
+#[test]
+fn free_threaded_immortalize_races_with_counting() {
+    loom::model(|| {
+        set_model(Model::FreeThreaded);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let obj = probe(&drops);
+        let theirs = Shared::new(obj.clone());
+        let t = thread::spawn(move || {
+            let r = theirs.into_inner();
+            let again = r.clone();
+            Ref::immortalize(&again);
+            drop(r);
+            drop(again);
+        });
+        Ref::immortalize(&obj);
+        drop(obj.clone());
+        t.join().unwrap();
+        assert!(Ref::is_immortal(&obj));
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        Ref::free_immortal(obj);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         set_model(Model::Gil);
     });

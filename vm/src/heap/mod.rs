@@ -115,6 +115,14 @@ fn free_threaded() -> bool {
 /// stop rather than let the count wrap to zero and free a live object, as `Arc` does.
 const MAX_COUNT: usize = isize::MAX as usize;
 
+/// Free-threaded model: the count bit of an *immortal* object ([`Ref::immortalize`], PEP 683).
+/// Its count is no longer changed, so threads sharing it (a module's functions, their code and
+/// globals, the built-in functions and types) do not fight over one cache line with atomic
+/// read-modify-writes on every call: what CPython 3.13t does for the objects PEP 703 gives
+/// deferred reference counts. The bit is added to the count (never stored over it), so increments
+/// and decrements racing with it are kept, and the count cannot reach zero again.
+const IMMORTAL: usize = 1 << 62;
+
 /// The start of every heap object.
 pub struct Header {
     /// Number of `Ref`s to the object. An `AtomicUsize` in both models: the GIL model uses only
@@ -130,6 +138,10 @@ impl Header {
     #[inline(always)]
     fn incref(&self) {
         let old = if free_threaded() {
+            // An immortal object's count is left alone: a plain load, no write to its line.
+            if self.count.load(Ordering::Relaxed) & IMMORTAL != 0 {
+                return;
+            }
             // As `Arc::clone`: a new reference is made from an existing one, so no ordering is
             // needed beyond atomicity.
             self.count.fetch_add(1, Ordering::Relaxed)
@@ -148,6 +160,9 @@ impl Header {
     #[inline(always)]
     fn decref(&self) -> bool {
         if free_threaded() {
+            if self.count.load(Ordering::Relaxed) & IMMORTAL != 0 {
+                return false;
+            }
             // As `Arc::drop`: release our writes to the object, and make the thread that frees
             // it see every other thread's writes (the acquire fence).
             if self.count.fetch_sub(1, Ordering::Release) != 1 {
@@ -235,6 +250,45 @@ impl<T> Ref<T> {
         // SAFETY: the count is 1, so `this` is the only reference (no other thread can make a new
         // one without having one), and `&mut this` rules out any other borrow through it.
         Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+    }
+
+    /// Free-threaded model: make the object immortal (see [`IMMORTAL`]): from now on clones and
+    /// drops leave its count alone and it is never freed. For objects that every thread reaches
+    /// and that live about as long as the program: CPython 3.13t immortalizes the same kinds
+    /// (top-level functions, code objects, module dictionaries, classes), and like it, a program
+    /// that makes such objects over and over keeps them all. The GIL model needs no such thing (its
+    /// counts are plain adds): there this does nothing.
+    pub fn immortalize(this: &Ref<T>) {
+        if !free_threaded() {
+            return;
+        }
+        let count = &this.heap_box().header.count;
+        let mut c = count.load(Ordering::Relaxed);
+        // A compare-and-swap loop, not a store: other threads may be counting meanwhile, and two
+        // threads may immortalize the same object at once (the bit must be added only once).
+        while c & IMMORTAL == 0 {
+            match count.compare_exchange_weak(c, c | IMMORTAL, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => c = now,
+            }
+        }
+    }
+
+    /// Whether the object is immortal ([`Ref::immortalize`]).
+    pub fn is_immortal(this: &Ref<T>) -> bool {
+        this.heap_box().header.count.load(Ordering::Relaxed) & IMMORTAL != 0
+    }
+
+    /// Tests only: free an immortal object once the test knows every other reference is gone.
+    #[cfg(test)]
+    fn free_immortal(this: Ref<T>) {
+        assert!(Ref::is_immortal(&this));
+        let ptr = this.ptr;
+        std::mem::forget(this);
+        // SAFETY: the caller holds the last reference (the test has joined every other thread
+        // and dropped their references), and the box came from `Box::new` in `Ref::new`.
+        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
     }
 
     /// The current reference count (for tests and `sys.getrefcount`-style tools).

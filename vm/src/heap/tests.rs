@@ -181,6 +181,48 @@ fn gil_model_counts_across_threads_under_a_lock() {
     });
 }
 
+/// Free-threaded model: clones and drops from several threads, one of which makes the object
+/// immortal half-way: none is lost or counted twice (the bit is added once, by compare-and-swap),
+/// the count stops changing and the object is never freed. The GIL model ignores immortality.
+#[test]
+fn immortal_objects_keep_their_count_and_are_never_freed() {
+    with_model(Model::FreeThreaded, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let obj = Ref::new(Probe(drops.clone()));
+        let rounds = if cfg!(miri) { 10 } else { 1000 };
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                let mine = Shared::new(obj.clone());
+                s.spawn(move || {
+                    let mine = mine.into_inner();
+                    for i in 0..rounds {
+                        let extra = mine.clone();
+                        if i == rounds / 2 {
+                            Ref::immortalize(&extra);
+                        }
+                        drop(extra);
+                    }
+                });
+            }
+        });
+        assert!(Ref::is_immortal(&obj));
+        let count = Ref::count(&obj);
+        drop(obj.clone());
+        assert_eq!(Ref::count(&obj), count);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        Ref::free_immortal(obj);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+    with_model(Model::Gil, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let obj = Ref::new(Probe(drops.clone()));
+        Ref::immortalize(&obj);
+        assert!(!Ref::is_immortal(&obj));
+        drop(obj);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
 /// A tracked test object: an optional reference to another node.
 struct Node {
     next: ObjCell<Option<Ref<Node>>>,

@@ -564,14 +564,16 @@ impl Interp {
         } else {
             Vec::new()
         };
-        Ok(Value::Function(Ref::new(Function {
+        let f = Ref::new(Function {
             code: child.clone(),
             globals: frame.globals.clone(),
             defaults: defaults.into_boxed_slice(),
             kwdefaults,
             closure: closure.into_boxed_slice(),
             attrs: crate::heap::ObjCell::new(AttrMap::default()),
-        })))
+        });
+        Function::share_if_top_level(&f);
+        Ok(Value::Function(f))
     }
 
     fn new_generator(&mut self, func: &Ref<Function>, mut frame: Box<Frame>) -> Value {

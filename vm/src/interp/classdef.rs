@@ -255,6 +255,12 @@ fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
         ctor: Default::default(),
         attr_hint: Default::default(),
     });
+    // Free-threaded model: a top-level class is shared by every thread that makes instances or
+    // looks up methods; CPython 3.13t makes classes immortal for that reason (see
+    // `Function::share_if_top_level`). Classes made inside functions stay counted.
+    if !cls.qualname.contains('<') {
+        Ref::immortalize(&cls);
+    }
     for slot in slots {
         let member = Payload::Member {
             name: slot.clone(),

@@ -141,6 +141,13 @@ fn interned_keys(d: Ref<Dict>) -> Ref<Dict> {
             Value::Str(s) => Value::Str(crate::object::intern(s.as_str())),
             other => other.clone(),
         };
+        // Free-threaded model: every thread loads the built-in functions and types; immortal,
+        // their counts are not fought over (`heap::Ref::immortalize`).
+        match &v {
+            Value::Native(f) => Ref::immortalize(f),
+            Value::Class(c) => Ref::immortalize(c),
+            _ => {}
+        }
         if let Ok(key) = crate::object::HashKey::from_value(key) {
             out.set(key, v);
         }

@@ -22,6 +22,25 @@ pub struct Function {
     pub attrs: ObjCell<crate::object::AttrMap>,
 }
 
+impl Function {
+    /// Free-threaded model (`--gil off`): a function defined at the top of a module or of a
+    /// top-level class body is shared by every thread that calls it, and each call would add to
+    /// and take from the counts of the function, its code and its globals: atomic operations on
+    /// the same cache lines from every core. As CPython 3.13t does for such functions, make the
+    /// three immortal (`heap::Ref::immortalize`; nothing in the GIL model). Nested functions,
+    /// lambdas and comprehensions (`<` in the qualified name: `f.<locals>.g`) stay counted:
+    /// they are made again and again and must be freed.
+    pub fn share_if_top_level(f: &Ref<Function>) {
+        if crate::heap::model() == crate::heap::Model::FreeThreaded
+            && !f.code.qualname.contains('<')
+        {
+            Ref::immortalize(f);
+            Ref::immortalize(&f.code);
+            Ref::immortalize(&f.globals);
+        }
+    }
+}
+
 /// The signature of every function written in Rust: builtins, methods of built-in types, modules.
 pub type NativeFn = fn(&mut Interp, Args<'_>) -> PyResult<Value>;
 

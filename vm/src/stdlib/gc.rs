@@ -44,8 +44,32 @@ fn int(n: usize) -> Value {
     Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn triple(v: [usize; 3]) -> Value {
-    Value::tuple(v.iter().map(|&n| int(n)).collect())
+fn triple<N: Copy + TryInto<i64>>(v: [N; 3]) -> Value {
+    Value::tuple(
+        v.iter()
+            .map(|&n| Value::Int(n.try_into().unwrap_or(i64::MAX)))
+            .collect(),
+    )
+}
+
+/// A C `int` argument, refused as CPython refuses it: `collect`'s generation ("too large to
+/// convert") or a threshold (`set_threshold` parses with `"i"`: "greater than maximum").
+fn c_int(v: &Value, threshold: bool) -> PyResult<i32> {
+    let n = match v {
+        Value::BigInt(b) => {
+            if num_traits::Signed::is_negative(&**b) {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
+        }
+        other => crate::builtins::args::to_index(other)?,
+    };
+    i32::try_from(n).map_err(|_| match (threshold, n < 0) {
+        (false, _) => err!(OverflowError, "Python int too large to convert to C int"),
+        (true, true) => err!(OverflowError, "signed integer is less than minimum"),
+        (true, false) => err!(OverflowError, "signed integer is greater than maximum"),
+    })
 }
 
 /// The functions without parameters; CPython names them `gc.enable()` in its messages.
@@ -55,8 +79,8 @@ fn no_args(name: &'static str, args: &Args<'_>) -> PyResult<()> {
 
 /// A generation number given by the program, checked as CPython checks it.
 fn generation_arg(v: &Value) -> PyResult<usize> {
-    let g = crate::builtins::args::to_index(v)?;
-    if !(0..GENERATIONS).contains(&g) {
+    let g = c_int(v, false)?;
+    if !(0..GENERATIONS as i32).contains(&g) {
         return Err(err!(ValueError, "invalid generation"));
     }
     Ok(g as usize)
@@ -105,9 +129,8 @@ fn set_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Sig::pos("set_threshold", Style::Positional, &["t0", "t1", "t2"], 1).bind::<3>(&args)?;
     let mut values = Vec::new();
     for v in given.into_iter().flatten() {
-        let n = crate::builtins::args::to_index(v)?;
-        // CPython keeps the C int it is given; a negative threshold acts as 0 (never collect).
-        values.push(usize::try_from(n).unwrap_or(0));
+        // CPython keeps the C int it is given, negative too (then it collects at every chance).
+        values.push(c_int(v, true)?);
     }
     heap_gc::set_threshold(&values);
     Ok(Value::None)
@@ -132,7 +155,19 @@ fn get_objects(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let generation = match generation {
         None | Some(Value::None) => None,
         Some(v) => {
-            let g = crate::builtins::args::to_index(v)?;
+            let g = crate::builtins::args::to_index(v).map_err(|_| match v {
+                Value::BigInt(_) => {
+                    err!(
+                        OverflowError,
+                        "cannot fit 'int' into an index-sized integer"
+                    )
+                }
+                other => err!(
+                    TypeError,
+                    "argument should be integer or None, not '{}'",
+                    crate::object::type_name(other)
+                ),
+            })?;
             if g == -1 {
                 // CPython reads -1 as "all generations".
                 None
@@ -178,7 +213,8 @@ fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             .iter()
             .any(|(k, v)| k.value.may_be_tracked() || v.may_be_tracked()),
         Value::Tuple(t) => heap_gc::is_tracked(t),
-        Value::Set(s) => heap_gc::is_tracked(s),
+        // CPython tracks every set and frozenset (minivm skips frozensets of plain values).
+        Value::Set(_) => true,
         other => other.may_be_tracked(),
     };
     Ok(Value::Bool(tracked))
