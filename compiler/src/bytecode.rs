@@ -26,11 +26,35 @@ pub struct Cell(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label(pub u32);
 
+/// A register instruction's operand: a local slot, a constant index or a jump target in 16 bits,
+/// so that an operator and three operands fit in an 8-byte [`Op`]. `compile/fuse.rs` chooses a
+/// register form only when every operand fits (code objects with more than 65,535 locals,
+/// constants or instructions keep the stack forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Reg(pub u16);
+
+impl Reg {
+    /// The operand as `u16`, if it fits.
+    pub fn fit(i: u32) -> Option<Reg> {
+        u16::try_from(i).ok().map(Reg)
+    }
+
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl From<Reg> for u32 {
+    fn from(r: Reg) -> u32 {
+        r.0.into()
+    }
+}
+
 /// `FormatValue`'s conversion (`!s`, `!r`, `!a`) and whether a spec sits on the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormatFlags {
-    /// `None`, `Some('s')`, `Some('r')` or `Some('a')`.
-    pub conversion: Option<char>,
+    /// `None`, `Some(b's')`, `Some(b'r')` or `Some(b'a')` (a byte keeps `Op` at 8 bytes).
+    pub conversion: Option<u8>,
     pub has_spec: bool,
 }
 
@@ -150,7 +174,8 @@ pub enum Op {
     /// `[.., seq] -> [.., vn .. v1]`: exactly n items, the first ends up on top.
     UnpackSequence(u32),
     /// `[.., seq] -> [.., after.., list, before..]` for `a, *b, c = seq` (`before`, `after` counts); first on top.
-    UnpackEx { before: u32, after: u32 },
+    /// At most 255 targets before the star, as in CPython.
+    UnpackEx { before: u8, after: u32 },
     /// `[.., v] -> [.., str]` or `[.., v, spec] -> [.., str]`: one f-string field.
     FormatValue(FormatFlags),
 
@@ -185,10 +210,11 @@ pub enum Op {
     CallKw(u32),
     /// `[.., f, args_tuple] -> [.., f(*args)]`, or with `true`: `[.., f, args_tuple, kwargs_dict] -> [.., f(*args, **kwargs)]`
     CallEx { has_kwargs: bool },
-    /// `[.., obj, a1 .. an] -> [.., obj.name(a1, .., an)]` without building a bound method.
-    CallMethod(Name, u32),
+    /// `[.., obj, a1 .. an] -> [.., obj.name(a1, .., an)]` without building a bound method
+    /// (at most 65,535 arguments: a longer call is `LoadAttr; Call`).
+    CallMethod(Name, u16),
     /// `[.., obj, a1 .. an, names] -> [.., obj.name(..)]`, keywords as in `CallKw`.
-    CallMethodKw(Name, u32),
+    CallMethodKw(Name, u16),
     /// `[.., v] -> return v to the caller`
     ReturnValue,
     /// `[.., v] -> suspend the generator yielding v`; on resume `[.., sent]`.
@@ -259,22 +285,39 @@ pub enum Op {
     // Each does exactly what the instructions it replaces did, in one dispatch; `dis`, `--trace`
     // and `--stats` show and count it as one instruction.
     /// `LoadLocal(a); LoadLocal(b)`: `[..] -> [.., locals[a], locals[b]]`.
-    LoadLocalPair(Local, Local),
+    LoadLocalPair(Reg, Reg),
     /// `LoadConst(c); Compare(op)`: `[.., a] -> [.., a op consts[c]]`.
     CompareConst(CmpOp, ConstIdx),
     /// `Compare(op); PopJumpIfFalse(l)`: `[.., a, b] -> [..]`, jump unless `a op b`.
     CompareJumpIfFalse(CmpOp, Label),
     /// `LoadConst(c); Compare(op); PopJumpIfFalse(l)`: `[.., a] -> [..]`, jump unless
     /// `a op consts[c]` (`if n % i == 0:`).
-    CompareConstJumpIfFalse(CmpOp, ConstIdx, Label),
+    CompareConstJumpIfFalse(CmpOp, Reg, Reg),
     /// `LoadLocal(a); LoadAttr(n)`: `[..] -> [.., locals[a].name]` (`self.x`, without copying
     /// `self` to the stack).
-    LoadAttrLocal(Local, Name),
+    LoadAttrLocal(Reg, Name),
     /// `LoadLocal(a); StoreAttr(n)`: `[.., v] -> [..]`, `locals[a].name = v` (`self.x = v`).
-    StoreAttrLocal(Local, Name),
+    StoreAttrLocal(Reg, Name),
     /// `ForIter(l); StoreLocal(x)`: `[.., it] -> [.., it]` with `locals[x] = next(it)`, or when
     /// exhausted `[..]` and jump.
-    ForIterStore(Local, Label),
+    ForIterStore(Reg, Label),
+
+    // ---- register instructions: operands read from local slots and constants (`compile/fuse.rs`) ----
+    // They replace the stack instructions named in each doc line (same line, nothing jumping
+    // between them), do exactly what those did, in one dispatch and without moving the operands
+    // through the stack. `a` and `b` are local slots, `c` a constant, `l` a jump target.
+    /// `LoadLocal(a); LoadLocal(b); Binary(op)`: `[..] -> [.., locals[a] op locals[b]]`.
+    BinaryLocals(BinOp, Reg, Reg),
+    /// `LoadLocal(a); LoadConst(c); Binary(op)`: `[..] -> [.., locals[a] op consts[c]]`.
+    BinaryLocalConst(BinOp, Reg, Reg),
+    /// `LoadLocal(a); LoadLocal(b); InPlace(op); StoreLocal(a)`: `locals[a] op= locals[b]`, stack unchanged.
+    InPlaceLocals(BinOp, Reg, Reg),
+    /// `LoadLocal(a); LoadConst(c); InPlace(op); StoreLocal(a)`: `locals[a] op= consts[c]` (`i += 1`).
+    InPlaceLocalConst(BinOp, Reg, Reg),
+    /// `LoadLocal(a); LoadLocal(b); Compare(op); PopJumpIfFalse(l)`: jump unless `locals[a] op locals[b]`.
+    CompareLocalsJump(CmpOp, Reg, Reg, Reg),
+    /// `LoadLocal(a); LoadConst(c); Compare(op); PopJumpIfFalse(l)`: jump unless `locals[a] op consts[c]`.
+    CompareLocalConstJump(CmpOp, Reg, Reg, Reg),
 
     // ---- pattern matching (the `match` statement, compiled by compile/pattern.rs) ----
     /// One structural test of a `case` pattern; [`MatchOp`] gives each one's stack effect.
@@ -283,6 +326,21 @@ pub enum Op {
     // ---- interactive ----
     /// `[.., v] -> [..]`, prints `repr(v)` unless it is None (the REPL's echo of expression statements).
     PrintExpr,
+}
+
+// An instruction is 8 bytes: the dispatch loop copies one per step, and a code object's
+// instructions share cache lines. Operands that could be wider are 16-bit `Reg`s where the
+// compiler can fall back to an unfused form.
+const _: () = assert!(std::mem::size_of::<Op>() <= 8);
+
+impl Op {
+    /// `UnpackEx` for `before` targets before the star and `after` after it; `None` past
+    /// CPython's limits (255 before, 2**24 - 1 after).
+    pub fn unpack_ex(before: usize, after: usize) -> Option<Op> {
+        let before = u8::try_from(before).ok()?;
+        let after = u32::try_from(after).ok().filter(|&a| a < 1 << 24)?;
+        Some(Op::UnpackEx { before, after })
+    }
 }
 
 /// The tests `Op::Match` performs for `case` patterns (CPython's `MATCH_*` instructions).
@@ -301,7 +359,7 @@ pub enum MatchOp {
     /// `[.., s, cls, names] -> [.., attrs]`: if `s` is an instance of `cls`, the tuple of its
     /// attributes for the n positional sub-patterns (named by `cls.__match_args__`) then for the
     /// keyword `names`; None if it is not, or lacks one.
-    Class(u32),
+    Class(u16),
     /// `[.., s, keys] -> [.., s, rest]`: a new dict of `s`'s items but `keys` (for `**rest`).
     CopyDictWithoutKeys,
 }
@@ -331,7 +389,7 @@ impl MatchOp {
     /// The operand, for `MatchOp::Class`.
     pub fn count(self) -> Option<u32> {
         match self {
-            MatchOp::Class(n) => Some(n),
+            MatchOp::Class(n) => Some(n.into()),
             _ => None,
         }
     }

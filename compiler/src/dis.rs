@@ -129,9 +129,9 @@ impl fmt::Display for MakeFunctionFlags {
 impl fmt::Display for FormatFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let conv = match self.conversion {
-            Some('s') => "str",
-            Some('r') => "repr",
-            Some('a') => "ascii",
+            Some(b's') => "str",
+            Some(b'r') => "repr",
+            Some(b'a') => "ascii",
             Some(_) => "?",
             None => "",
         };
@@ -151,8 +151,8 @@ fn make_function_raw(flags: MakeFunctionFlags) -> u32 {
 fn format_raw(flags: FormatFlags) -> u32 {
     let conv = match flags.conversion {
         None => 0,
-        Some('s') => 1,
-        Some('r') => 2,
+        Some(b's') => 1,
+        Some(b'r') => 2,
         Some(_) => 3,
     };
     conv | (flags.has_spec as u32) << 2
@@ -179,6 +179,8 @@ fn describe(
     let cell = |c: Cell| code.cell_name(c).to_string();
     let n = |x: u32| Some(x.to_string());
     let jump = |l: Label| (n(l.0), format!("to {}", l.0));
+    let reg_local = |r: Reg| local(Local(r.0.into()));
+    let reg_const = |r: Reg| konst(ConstIdx(r.0.into()));
     let (opname, raw, arg): (&str, Option<String>, String) = match *op {
         Op::Nop => ("NOP", None, String::new()),
         Op::Pop => ("POP_TOP", None, String::new()),
@@ -229,7 +231,7 @@ fn describe(
         Op::UnpackSequence(k) => ("UNPACK_SEQUENCE", n(k), String::new()),
         Op::UnpackEx { before, after } => (
             "UNPACK_EX",
-            n(before | after << 8),
+            n(u32::from(before) | after << 8),
             format!("{before} before, {after} after"),
         ),
         Op::FormatValue(f) => ("FORMAT_VALUE", n(format_raw(f)), f.to_string()),
@@ -276,8 +278,16 @@ fn describe(
             n(has_kwargs as u32),
             if has_kwargs { "with kwargs" } else { "" }.to_string(),
         ),
-        Op::CallMethod(g, k) => ("CALL_METHOD", n(k), format!("{}, {k} positional", name(g))),
-        Op::CallMethodKw(g, k) => ("CALL_METHOD_KW", n(k), format!("{}, {k} total", name(g))),
+        Op::CallMethod(g, k) => (
+            "CALL_METHOD",
+            n(k.into()),
+            format!("{}, {k} positional", name(g)),
+        ),
+        Op::CallMethodKw(g, k) => (
+            "CALL_METHOD_KW",
+            n(k.into()),
+            format!("{}, {k} total", name(g)),
+        ),
         Op::ReturnValue => ("RETURN_VALUE", None, String::new()),
         Op::YieldValue => ("YIELD_VALUE", None, String::new()),
         Op::GetYieldFromIter => ("GET_YIELD_FROM_ITER", None, String::new()),
@@ -310,17 +320,17 @@ fn describe(
         Op::LoadLocalPair(a, b) => (
             "LOAD_LOCAL_PAIR",
             None,
-            format!("{}, {}", local(a), local(b)),
+            format!("{}, {}", reg_local(a), reg_local(b)),
         ),
         Op::LoadAttrLocal(l, g) => (
             "LOAD_ATTR_LOCAL",
             n(g.0),
-            format!("{}.{}", local(l), name(g)),
+            format!("{}.{}", reg_local(l), name(g)),
         ),
         Op::StoreAttrLocal(l, g) => (
             "STORE_ATTR_LOCAL",
             n(g.0),
-            format!("{}.{}", local(l), name(g)),
+            format!("{}.{}", reg_local(l), name(g)),
         ),
         Op::CompareConst(c, k) => (
             "COMPARE_CONST",
@@ -334,13 +344,55 @@ fn describe(
         ),
         Op::CompareConstJumpIfFalse(c, k, l) => (
             "COMPARE_CONST_JUMP",
-            n(l.0),
-            format!("{} {}, to {}", c.symbol(), konst(k), l.0),
+            n(l.0.into()),
+            format!("{} {}, to {}", c.symbol(), reg_const(k), l.0),
         ),
         Op::ForIterStore(x, l) => (
             "FOR_ITER_STORE",
             n(l.0),
-            format!("{}, to {}", local(x), l.0),
+            format!("{}, to {}", reg_local(x), l.0),
+        ),
+        Op::BinaryLocals(b, x, y) => (
+            "BINARY_LOCALS",
+            None,
+            format!("{} {} {}", reg_local(x), b.symbol(), reg_local(y)),
+        ),
+        Op::BinaryLocalConst(b, x, c) => (
+            "BINARY_LOCAL_CONST",
+            None,
+            format!("{} {} {}", reg_local(x), b.symbol(), reg_const(c)),
+        ),
+        Op::InPlaceLocals(b, x, y) => (
+            "INPLACE_LOCALS",
+            None,
+            format!("{} {}= {}", reg_local(x), b.symbol(), reg_local(y)),
+        ),
+        Op::InPlaceLocalConst(b, x, c) => (
+            "INPLACE_LOCAL_CONST",
+            None,
+            format!("{} {}= {}", reg_local(x), b.symbol(), reg_const(c)),
+        ),
+        Op::CompareLocalsJump(c, x, y, l) => (
+            "COMPARE_LOCALS_JUMP",
+            n(l.0.into()),
+            format!(
+                "{} {} {}, to {}",
+                reg_local(x),
+                c.symbol(),
+                reg_local(y),
+                l.0
+            ),
+        ),
+        Op::CompareLocalConstJump(c, x, k, l) => (
+            "COMPARE_LOCAL_CONST_JUMP",
+            n(l.0.into()),
+            format!(
+                "{} {} {}, to {}",
+                reg_local(x),
+                c.symbol(),
+                reg_const(k),
+                l.0
+            ),
         ),
     };
     (opname, raw, arg)

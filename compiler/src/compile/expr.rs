@@ -395,13 +395,14 @@ impl<'a> Compiler<'a> {
     ) -> Result<(), SyntaxError> {
         check_keywords(keywords)?;
         let simple = !args.iter().any(is_starred) && keywords.iter().all(|k| k.name.is_some());
-        if let (true, ExprKind::Attribute { value, attr }) = (simple, &func.kind) {
+        let total = u16::try_from(args.len() + keywords.len());
+        if let (true, Ok(total), ExprKind::Attribute { value, attr }) = (simple, total, &func.kind)
+        {
             self.expr(value)?;
             for a in args {
                 self.expr(a)?;
             }
             let n = self.attr_name(&attr.name);
-            let total = (args.len() + keywords.len()) as u32;
             let old = self.set_line(e.span);
             if keywords.is_empty() {
                 self.emit(Op::CallMethod(n, total));
@@ -690,7 +691,8 @@ impl<'a> Compiler<'a> {
                         self.fstring(spec)?;
                     }
                     self.emit(Op::FormatValue(FormatFlags {
-                        conversion,
+                        // Checked above: an ASCII letter.
+                        conversion: conversion.map(|c| c as u8),
                         has_spec: spec.is_some(),
                     }));
                     count += 1;

@@ -1,8 +1,12 @@
-//! Stage 3b (finishing a code object): fuse common instruction pairs into superinstructions
+//! Stage 3b (finishing a code object): fuse common instruction sequences into superinstructions
 //! (`LoadLocal; LoadLocal` -> `LoadLocalPair`, `LoadLocal; LoadAttr` -> `LoadAttrLocal`,
-//! `Compare; PopJumpIfFalse` -> `CompareJumpIfFalse`, ...), as CPython 3.11 does with `LOAD_FAST__LOAD_FAST`. The fusion happens here, at compile
-//! time, so that the code `dis` lists is the code that runs: `--trace` shows and `--stats`
-//! counts every superinstruction as one instruction, with no hidden peeking at the next opcode.
+//! `Compare; PopJumpIfFalse` -> `CompareJumpIfFalse`, ...), as CPython 3.11 does with
+//! `LOAD_FAST__LOAD_FAST`, and into register instructions that read their operands from local
+//! slots and constants (`LoadLocal n; LoadLocal i; Binary %` -> `BinaryLocals(%, n, i)`,
+//! `LoadLocal i; LoadConst 1; InPlace +; StoreLocal i` -> `InPlaceLocalConst(+, i, 1)`), as Lua's
+//! `ADD`/`ADDK`/`LT` do. The fusion happens here, at compile time, so that the code `dis` lists is
+//! the code that runs: `--trace` shows and `--stats` counts every fused instruction as one
+//! instruction, with no hidden peeking at the next opcode.
 //!
 //! Two instructions fuse only when the second is not a jump target (nothing may jump into the
 //! middle of a superinstruction) and both come from the same source line (so an error in
@@ -10,12 +14,14 @@
 
 use std::collections::HashSet;
 
-use crate::bytecode::Op;
+use crate::bytecode::{Label, Op, Reg};
 
 /// Rewrite `code` (labels still unresolved: jump operands are label ids) with superinstructions;
 /// `lines` shrinks with it and `labels` (label id -> instruction index) is moved to the new indices.
 pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Option<u32>]) {
     let targets: HashSet<u32> = labels.iter().flatten().copied().collect();
+    // A register instruction's jump operand is 16 bits: first the label id, then its position.
+    let short_jumps = code.len() <= u16::MAX as usize && labels.len() <= u16::MAX as usize;
     let mut out = Vec::with_capacity(code.len());
     let mut out_lines = Vec::with_capacity(code.len());
     // Old instruction index -> new index (a fused-away instruction is never a target).
@@ -23,14 +29,15 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     let mut i = 0;
     while i < code.len() {
         // How many of the next instructions (after the first) may join it.
-        let joinable = (1..3)
+        let joinable = (1..4)
             .take_while(|k| {
                 i + k < code.len()
                     && !targets.contains(&((i + k) as u32))
                     && lines.get(i + k) == lines.get(i)
             })
             .count();
-        let (op, used) = superinstruction(&code[i..=i + joinable]);
+        let (op, used) = register_instruction(&code[i..=i + joinable], short_jumps)
+            .unwrap_or_else(|| superinstruction(&code[i..=i + joinable], short_jumps));
         for k in 0..used {
             new_index[i + k] = out.len() as u32;
         }
@@ -49,22 +56,61 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     *lines = out_lines;
 }
 
+/// The register instruction that replaces a prefix of `ops` (a local and a local or constant
+/// operated on, compared or updated in place), if one does and its operands fit in 16 bits.
+fn register_instruction(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
+    use Op::{Binary, Compare, InPlace, LoadConst, LoadLocal, PopJumpIfFalse, StoreLocal};
+    let reg = Reg::fit;
+    let jump = |l: Label| reg(l.0).filter(|_| short_jumps);
+    Some(match *ops {
+        [LoadLocal(a), LoadLocal(b), InPlace(op), StoreLocal(x), ..] if x == a => {
+            (Op::InPlaceLocals(op, reg(a.0)?, reg(b.0)?), 4)
+        }
+        [LoadLocal(a), LoadConst(c), InPlace(op), StoreLocal(x), ..] if x == a => {
+            (Op::InPlaceLocalConst(op, reg(a.0)?, reg(c.0)?), 4)
+        }
+        [LoadLocal(a), LoadLocal(b), Compare(op), PopJumpIfFalse(l), ..] => {
+            (Op::CompareLocalsJump(op, reg(a.0)?, reg(b.0)?, jump(l)?), 4)
+        }
+        [LoadLocal(a), LoadConst(c), Compare(op), PopJumpIfFalse(l), ..] => (
+            Op::CompareLocalConstJump(op, reg(a.0)?, reg(c.0)?, jump(l)?),
+            4,
+        ),
+        [LoadLocal(a), LoadLocal(b), Binary(op), ..] => {
+            (Op::BinaryLocals(op, reg(a.0)?, reg(b.0)?), 3)
+        }
+        [LoadLocal(a), LoadConst(c), Binary(op), ..] => {
+            (Op::BinaryLocalConst(op, reg(a.0)?, reg(c.0)?), 3)
+        }
+        _ => return None,
+    })
+}
+
 /// The instruction that replaces the longest fusable prefix of `ops` (at least one instruction,
 /// itself), and how many instructions it replaces.
-fn superinstruction(ops: &[Op]) -> (Op, usize) {
-    match *ops {
+fn superinstruction(ops: &[Op], short_jumps: bool) -> (Op, usize) {
+    fused(ops, short_jumps).unwrap_or((ops.first().copied().unwrap_or(Op::Nop), 1))
+}
+
+/// The superinstruction for a prefix of `ops` of two or three instructions, if one applies and
+/// its operands fit.
+fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
+    let reg = Reg::fit;
+    let jump = |l: Label| reg(l.0).filter(|_| short_jumps);
+    Some(match *ops {
         [Op::LoadConst(c), Op::Compare(cmp), Op::PopJumpIfFalse(l), ..] => {
-            (Op::CompareConstJumpIfFalse(cmp, c, l), 3)
+            (Op::CompareConstJumpIfFalse(cmp, reg(c.0)?, jump(l)?), 3)
         }
         [Op::Compare(cmp), Op::PopJumpIfFalse(l), ..] => (Op::CompareJumpIfFalse(cmp, l), 2),
         [Op::LoadConst(c), Op::Compare(cmp), ..] => (Op::CompareConst(cmp, c), 2),
-        [Op::LoadLocal(a), Op::LoadAttr(n), ..] => (Op::LoadAttrLocal(a, n), 2),
-        [Op::LoadLocal(a), Op::StoreAttr(n), ..] => (Op::StoreAttrLocal(a, n), 2),
+        [Op::LoadLocal(a), Op::LoadAttr(n), ..] => (Op::LoadAttrLocal(reg(a.0)?, n), 2),
+        [Op::LoadLocal(a), Op::StoreAttr(n), ..] => (Op::StoreAttrLocal(reg(a.0)?, n), 2),
         // `t + self.x`: the second local goes with the attribute, not into a pair.
-        [Op::LoadLocal(_), Op::LoadLocal(_), Op::LoadAttr(_) | Op::StoreAttr(_), ..] => (ops[0], 1),
-        [Op::LoadLocal(a), Op::LoadLocal(b), ..] => (Op::LoadLocalPair(a, b), 2),
-        [Op::ForIter(l), Op::StoreLocal(x), ..] => (Op::ForIterStore(x, l), 2),
-        [op, ..] => (op, 1),
-        [] => (Op::Nop, 1),
-    }
+        [Op::LoadLocal(_), Op::LoadLocal(_), Op::LoadAttr(_) | Op::StoreAttr(_), ..] => {
+            return None
+        }
+        [Op::LoadLocal(a), Op::LoadLocal(b), ..] => (Op::LoadLocalPair(reg(a.0)?, reg(b.0)?), 2),
+        [Op::ForIter(l), Op::StoreLocal(x), ..] => (Op::ForIterStore(reg(x.0)?, l), 2),
+        _ => return None,
+    })
 }

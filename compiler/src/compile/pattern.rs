@@ -223,10 +223,15 @@ impl<'a> Compiler<'a> {
             return Ok(());
         }
         match stars.first() {
-            Some(&i) => self.emit(Op::UnpackEx {
-                before: i as u32,
-                after: (items.len() - i - 1) as u32,
-            }),
+            Some(&i) => match Op::unpack_ex(i, items.len() - i - 1) {
+                Some(op) => self.emit(op),
+                None => {
+                    return Err(SyntaxError::syntax(
+                        "too many expressions in star-unpacking sequence pattern",
+                        span,
+                    ))
+                }
+            },
             None => self.emit(Op::UnpackSequence(items.len() as u32)),
         }
         fail.on_top = fail.on_top - 1 + items.len();
@@ -306,7 +311,14 @@ impl<'a> Compiler<'a> {
             .map(|a| Constant::Str(a.name.as_str().into()))
             .collect();
         self.emit_const(Constant::Tuple(names));
-        self.emit(Op::Match(MatchOp::Class(patterns.len() as u32)));
+        // The count is 16 bits so that an `Op` stays 8 bytes (CPython's limit is `INT_MAX`).
+        let Ok(npos) = u16::try_from(patterns.len()) else {
+            return Err(SyntaxError::syntax(
+                "too many sub-patterns in class pattern",
+                cls.span,
+            ));
+        };
+        self.emit(Op::Match(MatchOp::Class(npos)));
         // The subject, class and names became one value: the attributes (or None).
         self.fail_if_none(fail);
         let all = patterns.iter().chain(kwd_patterns);

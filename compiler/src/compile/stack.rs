@@ -1,13 +1,26 @@
 //! Stage 3b (finishing a code object): resolve label ids to instruction indices and compute the
 //! maximum operand stack depth by simulating every opcode's stack effect over all paths.
 
-use crate::bytecode::{Label, Op};
+use crate::bytecode::{Label, Op, Reg};
 use crate::{Span, SyntaxError};
 
-/// The jump target of an instruction, if it has one (one list of jumps: `jump_target_mut`).
+/// The jump target of an instruction, if it has one (one list of jumps: `jump_target_mut` and,
+/// for register instructions, `short_jump_mut`).
 pub(crate) fn jump_target(op: &Op) -> Option<Label> {
     let mut op = *op;
+    if let Some(r) = short_jump_mut(&mut op) {
+        return Some(Label(r.0 as u32));
+    }
     jump_target_mut(&mut op).map(|l| *l)
+}
+
+fn short_jump_mut(op: &mut Op) -> Option<&mut Reg> {
+    match op {
+        Op::CompareConstJumpIfFalse(.., l)
+        | Op::CompareLocalsJump(.., l)
+        | Op::CompareLocalConstJump(.., l) => Some(l),
+        _ => None,
+    }
 }
 
 fn jump_target_mut(op: &mut Op) -> Option<&mut Label> {
@@ -21,7 +34,6 @@ fn jump_target_mut(op: &mut Op) -> Option<&mut Label> {
         | Op::ForIter(l)
         | Op::SetupExcept(l)
         | Op::CompareJumpIfFalse(_, l)
-        | Op::CompareConstJumpIfFalse(_, _, l)
         | Op::ForIterStore(_, l) => Some(l),
         _ => None,
     }
@@ -29,17 +41,21 @@ fn jump_target_mut(op: &mut Op) -> Option<&mut Label> {
 
 /// Replace label ids by the instruction index each label was bound to.
 pub(crate) fn resolve_labels(code: &mut [Op], labels: &[Option<u32>]) -> Result<(), SyntaxError> {
+    let unbound =
+        || SyntaxError::syntax("internal error: jump to an unbound label", Span::default());
+    let position = |label: u32| {
+        labels
+            .get(label as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(unbound)
+    };
     for op in code.iter_mut() {
-        if let Some(l) = jump_target_mut(op) {
-            match labels.get(l.0 as usize).copied().flatten() {
-                Some(pos) => *l = Label(pos),
-                None => {
-                    return Err(SyntaxError::syntax(
-                        "internal error: jump to an unbound label",
-                        Span::default(),
-                    ))
-                }
-            }
+        if let Some(r) = short_jump_mut(op) {
+            // `fuse` made a short jump only in code of at most `u16::MAX` instructions.
+            *r = Reg::fit(position(r.0 as u32)?).ok_or_else(unbound)?;
+        } else if let Some(l) = jump_target_mut(op) {
+            *l = Label(position(l.0)?);
         }
     }
     Ok(())
@@ -84,7 +100,7 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::ListExtend(_) | Op::SetUpdate(_) | Op::DictUpdate(_) | Op::DictMerge(_) => fall(-1),
         Op::ListToTuple => fall(0),
         Op::UnpackSequence(k) => fall(n(k) - 1),
-        Op::UnpackEx { before, after } => fall(n(before) + n(after)),
+        Op::UnpackEx { before, after } => fall(n(before.into()) + n(after)),
         Op::FormatValue(f) => fall(if f.has_spec { -1 } else { 0 }),
         Op::Jump(_) | Op::JumpBackward(_) => (None, Some(0)),
         Op::PopJumpIfFalse(_) | Op::PopJumpIfTrue(_) => (Some(-1), Some(-1)),
@@ -97,8 +113,8 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::Call(k) => fall(-n(k)),
         Op::CallKw(k) => fall(-n(k) - 1),
         Op::CallEx { has_kwargs } => fall(if has_kwargs { -2 } else { -1 }),
-        Op::CallMethod(_, k) => fall(-n(k)),
-        Op::CallMethodKw(_, k) => fall(-n(k) - 1),
+        Op::CallMethod(_, k) => fall(-n(k.into())),
+        Op::CallMethodKw(_, k) => fall(-n(k.into()) - 1),
         Op::ReturnValue => (None, None),
         Op::YieldValue => fall(0),
         Op::GetYieldFromIter => fall(0),
@@ -128,6 +144,9 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::CompareJumpIfFalse(..) => (Some(-2), Some(-2)),
         Op::CompareConstJumpIfFalse(..) => (Some(-1), Some(-1)),
         Op::ForIterStore(..) => (Some(0), Some(-1)),
+        Op::BinaryLocals(..) | Op::BinaryLocalConst(..) => fall(1),
+        Op::InPlaceLocals(..) | Op::InPlaceLocalConst(..) => fall(0),
+        Op::CompareLocalsJump(..) | Op::CompareLocalConstJump(..) => (Some(0), Some(0)),
         Op::Match(m) => fall(m.stack_effect()),
     }
 }

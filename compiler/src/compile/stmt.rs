@@ -270,10 +270,15 @@ impl<'a> Compiler<'a> {
                     .collect();
                 match stars.as_slice() {
                     [] => self.emit(Op::UnpackSequence(items.len() as u32)),
-                    [i] => self.emit(Op::UnpackEx {
-                        before: *i as u32,
-                        after: (items.len() - i - 1) as u32,
-                    }),
+                    [i] => match Op::unpack_ex(*i, items.len() - i - 1) {
+                        Some(op) => self.emit(op),
+                        None => {
+                            return Err(SyntaxError::syntax(
+                                "too many expressions in star-unpacking assignment",
+                                t.span,
+                            ))
+                        }
+                    },
                     _ => {
                         return Err(SyntaxError::syntax(
                             "multiple starred expressions in assignment",

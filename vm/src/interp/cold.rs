@@ -158,7 +158,7 @@ impl Interp {
             }
             Op::UnpackEx { before, after } => {
                 let v = pop!(frame);
-                self.unpack(frame, v, before as usize, Some(after as usize))?;
+                self.unpack(frame, v, before.into(), Some(after as usize))?;
             }
             Op::FormatValue(flags) => {
                 let spec = if flags.has_spec {
@@ -167,7 +167,7 @@ impl Interp {
                     None
                 };
                 let v = pop!(frame);
-                let s = self.format_value(&v, flags.conversion, spec.as_ref())?;
+                let s = self.format_value(&v, flags.conversion.map(char::from), spec.as_ref())?;
                 frame.stack.push(s);
             }
             Op::MakeFunction { code: c, flags } => {
@@ -190,7 +190,7 @@ impl Interp {
             }
             Op::CallMethodKw(name, n) => {
                 let names = pop!(frame);
-                let opos = self.callee_pos(frame, n, 0)?;
+                let opos = self.callee_pos(frame, n.into(), 0)?;
                 let kw = self.split_keywords(frame, &names)?;
                 let name = &code.names[name.0 as usize];
                 let r = self.call_method_on_stack(frame, opos, name, &kw)?;
@@ -330,7 +330,13 @@ impl Interp {
             | Op::CompareConst(..)
             | Op::CompareJumpIfFalse(..)
             | Op::CompareConstJumpIfFalse(..)
-            | Op::ForIterStore(..)) => {
+            | Op::ForIterStore(..)
+            | Op::BinaryLocals(..)
+            | Op::BinaryLocalConst(..)
+            | Op::InPlaceLocals(..)
+            | Op::InPlaceLocalConst(..)
+            | Op::CompareLocalsJump(..)
+            | Op::CompareLocalConstJump(..)) => {
                 return Err(err!(SystemError, "{hot:?} reached the cold path"));
             }
         }

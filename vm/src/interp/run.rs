@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use minivm_compiler::bytecode::{BinOp, CmpOp, Op};
+use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
 use crate::heap::Ref;
 use crate::interp::code::Code;
@@ -27,6 +27,13 @@ pub enum Exit {
 pub(crate) enum Flow {
     Return(Value),
     Yield(Value),
+}
+
+/// A register instruction's second operand, as its opcode says: a local slot or a constant.
+#[derive(Clone, Copy)]
+enum Second {
+    Local(Reg),
+    Const(Reg),
 }
 
 pub(crate) fn stack_underflow() -> PyErr {
@@ -155,279 +162,352 @@ impl Interp {
         Ok(())
     }
 
+    /// Run frames until the one at `base` returns or yields. Tracing and `--stats` run a second
+    /// instance of the loop (`OBSERVED`), so the ordinary one pays nothing for them.
     fn dispatch(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
+        if self.tracing || self.vm.config.count_instructions {
+            self.dispatch_loop::<true>(frame, base)
+        } else {
+            self.dispatch_loop::<false>(frame, base)
+        }
+    }
+
+    /// The loop proper. Its state lives in locals, as Lua's `luaV_execute` keeps `pc` and `base`:
+    /// `ip`, the instruction slice and the constants. `ip` is written back to the frame (`sync!`)
+    /// only where someone may read it there: before a call or anything that may run Python code
+    /// or inspect frames, a yield, and an error (its traceback line and handler search use it).
+    fn dispatch_loop<const OBSERVED: bool>(
+        &mut self,
+        frame: &mut Box<Frame>,
+        base: usize,
+    ) -> PyResult<Flow> {
         'frames: loop {
             let code = frame.code.clone();
             let ops = &code.ops[..];
-            let slow_path = self.tracing || self.vm.config.count_instructions;
+            let consts = &code.consts[..];
+            let f: &mut Frame = frame;
+            let mut ip = f.ip;
+            // `expr?` that saves `ip` first; `pop!`/`top!` likewise.
+            macro_rules! sync {
+                () => {
+                    f.ip = ip
+                };
+            }
+            macro_rules! tri {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e) => {
+                            sync!();
+                            return Err(e);
+                        }
+                    }
+                };
+            }
+            macro_rules! pop {
+                () => {
+                    tri!(f.stack.pop().ok_or_else(stack_underflow))
+                };
+            }
             loop {
-                let Some(&op) = ops.get(frame.ip) else {
+                let Some(&op) = ops.get(ip) else {
+                    sync!();
                     return Err(err!(SystemError, "instruction pointer ran off the code"));
                 };
-                if slow_path {
-                    self.stats.instructions += 1;
-                    if self.tracing {
-                        self.trace_instruction(frame, op);
-                    }
+                if OBSERVED {
+                    sync!();
+                    self.observe(f, op);
                 }
-                frame.ip += 1;
+                ip += 1;
                 match op {
                     Op::Nop => {}
                     Op::Pop => {
-                        let v = pop!(frame);
+                        let v = pop!();
                         let shared = !v.is_inline();
                         v.discard();
                         // `f()` as a statement, `f` an async def: "never awaited" (coro.rs);
                         // `for x in gen(): break`: the generator is closed (finalize.rs).
                         if shared && crate::interp::coro::drops_pending() {
-                            self.after_drops(Some(frame));
+                            sync!();
+                            self.after_drops(Some(f));
                         }
                     }
                     Op::Copy(n) => {
-                        let v = self.peek(frame, n)?;
-                        frame.stack.push(v);
+                        let v = tri!(self.peek(f, n));
+                        f.stack.push(v);
                     }
                     Op::Swap(n) => {
-                        let len = frame.stack.len();
+                        let len = f.stack.len();
                         if n as usize > len || n == 0 {
+                            sync!();
                             return Err(stack_underflow());
                         }
-                        frame.stack.swap(len - 1, len - n as usize);
+                        f.stack.swap(len - 1, len - n as usize);
                     }
-                    Op::LoadConst(c) => frame.stack.push(code.consts[c.0 as usize].clone()),
-                    Op::LoadLocal(l) => self.push_local(frame, &code, l.0)?,
+                    Op::LoadConst(c) => f.stack.push(consts[c.0 as usize].clone()),
+                    Op::LoadLocal(l) => {
+                        let v = tri!(self.local(f, &code, l.0)).clone();
+                        f.stack.push(v);
+                    }
                     Op::LoadLocalPair(a, b) => {
-                        self.push_local(frame, &code, a.0)?;
-                        self.push_local(frame, &code, b.0)?;
+                        let x = tri!(self.local(f, &code, a.into())).clone();
+                        let y = tri!(self.local(f, &code, b.into())).clone();
+                        f.stack.push(x);
+                        f.stack.push(y);
                     }
                     Op::StoreLocal(l) => {
-                        let v = pop!(frame);
-                        std::mem::replace(&mut frame.locals[l.0 as usize], v).discard();
+                        let v = pop!();
+                        std::mem::replace(&mut f.locals[l.0 as usize], v).discard();
                     }
                     Op::LoadGlobal(n) => {
-                        let v =
-                            self.load_global_cached(&frame.globals, &code, n.0, frame.ip - 1)?;
-                        frame.stack.push(v);
+                        sync!();
+                        let v = tri!(self.load_global_cached(&f.globals, &code, n.0, ip - 1));
+                        f.stack.push(v);
                     }
                     Op::StoreGlobal(n) => {
-                        let v = pop!(frame);
-                        self.store_global_cached(&frame.globals, &code, n.0, frame.ip - 1, v);
+                        let v = pop!();
+                        sync!();
+                        self.store_global_cached(&f.globals, &code, n.0, ip - 1, v);
                         // `g = None` at module level frees a generator: closed now (finalize.rs).
                         if crate::interp::finalize::pending() {
                             self.run_finalizers();
                         }
                     }
                     Op::LoadDeref(c) => {
-                        let v = self.load_deref(frame, &code, c.0)?;
-                        frame.stack.push(v);
+                        let v = tri!(self.load_deref(f, &code, c.0));
+                        f.stack.push(v);
                     }
                     Op::StoreDeref(c) => {
-                        let v = pop!(frame);
-                        self.cell(frame, c.0)?.set(v);
+                        let v = pop!();
+                        tri!(self.cell(f, c.0)).set(v);
                     }
-                    Op::Binary(op) => {
-                        let b = pop!(frame);
-                        let a = pop!(frame);
+                    instr @ (Op::Binary(op) | Op::InPlace(op)) => {
+                        let b = pop!();
+                        let a = pop!();
                         let r = match arith_fast(op, &a, &b) {
-                            Some(r) => {
-                                a.discard();
-                                r
+                            Some(r) => r,
+                            None => {
+                                sync!();
+                                let inplace = matches!(instr, Op::InPlace(_));
+                                tri!(self.binary_in_frame(f, ops.get(ip), op, a, &b, inplace))
                             }
-                            None => self.binary_in_frame(frame, ops, op, a, &b, false)?,
                         };
                         b.discard();
-                        frame.stack.push(r);
+                        f.stack.push(r);
                     }
-                    Op::InPlace(op) => {
-                        let b = pop!(frame);
-                        let a = pop!(frame);
-                        // On ints and floats `a op= b` is `a op b`.
-                        let r = match arith_fast(op, &a, &b) {
-                            Some(r) => {
-                                a.discard();
-                                r
-                            }
-                            None => self.binary_in_frame(frame, ops, op, a, &b, true)?,
-                        };
-                        b.discard();
-                        frame.stack.push(r);
+                    Op::BinaryLocals(op, a, b) => {
+                        sync!();
+                        let r =
+                            tri!(self.binary_regs(f, &code, ops.get(ip), op, a, Second::Local(b)));
+                        f.stack.push(r);
+                    }
+                    Op::BinaryLocalConst(op, a, c) => {
+                        sync!();
+                        let r =
+                            tri!(self.binary_regs(f, &code, ops.get(ip), op, a, Second::Const(c)));
+                        f.stack.push(r);
+                    }
+                    Op::InPlaceLocals(op, a, b) => {
+                        sync!();
+                        tri!(self.inplace_regs(f, &code, op, a, Second::Local(b)));
+                    }
+                    Op::InPlaceLocalConst(op, a, c) => {
+                        sync!();
+                        tri!(self.inplace_regs(f, &code, op, a, Second::Const(c)));
                     }
                     Op::Compare(op) => {
-                        let b = pop!(frame);
-                        let a = pop!(frame);
-                        let r = self.compare_fast(op, &a, &b)?;
+                        let b = pop!();
+                        let a = pop!();
+                        sync!();
+                        let r = tri!(self.compare_fast(op, &a, &b));
                         a.discard();
                         b.discard();
-                        frame.stack.push(r);
+                        f.stack.push(r);
                     }
                     Op::CompareConst(op, c) => {
-                        let a = pop!(frame);
-                        let r = self.compare_fast(op, &a, &code.consts[c.0 as usize])?;
+                        let a = pop!();
+                        sync!();
+                        let r = tri!(self.compare_fast(op, &a, &consts[c.0 as usize]));
                         a.discard();
-                        frame.stack.push(r);
+                        f.stack.push(r);
                     }
                     Op::CompareJumpIfFalse(op, l) => {
-                        let b = pop!(frame);
-                        let a = pop!(frame);
-                        let t = self.compare_truth(op, &a, &b)?;
+                        let b = pop!();
+                        let a = pop!();
+                        sync!();
+                        let t = tri!(self.compare_truth(op, &a, &b));
                         a.discard();
                         b.discard();
                         if !t {
-                            frame.ip = l.0 as usize;
+                            ip = l.0 as usize;
                         }
                     }
                     Op::CompareConstJumpIfFalse(op, c, l) => {
-                        let a = pop!(frame);
-                        let t = self.compare_truth(op, &a, &code.consts[c.0 as usize])?;
+                        let a = pop!();
+                        sync!();
+                        let t = tri!(self.compare_truth(op, &a, &consts[c.index()]));
                         a.discard();
                         if !t {
-                            frame.ip = l.0 as usize;
+                            ip = l.index();
+                        }
+                    }
+                    Op::CompareLocalsJump(op, a, b, l) => {
+                        sync!();
+                        if !tri!(self.compare_regs(f, &code, op, a, Second::Local(b))) {
+                            ip = l.index();
+                        }
+                    }
+                    Op::CompareLocalConstJump(op, a, c, l) => {
+                        sync!();
+                        if !tri!(self.compare_regs(f, &code, op, a, Second::Const(c))) {
+                            ip = l.index();
                         }
                     }
                     Op::UnaryNot => {
-                        let v = pop!(frame);
-                        let t = self.truthy(&v)?;
-                        frame.stack.push(Value::Bool(!t));
+                        let v = pop!();
+                        sync!();
+                        let t = tri!(self.truthy(&v));
+                        f.stack.push(Value::Bool(!t));
                     }
                     Op::UnaryNeg => {
-                        let v = pop!(frame);
-                        let r = self.unary_neg(&v)?;
-                        frame.stack.push(r);
+                        let v = pop!();
+                        sync!();
+                        let r = tri!(self.unary_neg(&v));
+                        f.stack.push(r);
                     }
                     Op::Subscr => {
-                        let key = pop!(frame);
-                        let obj = pop!(frame);
-                        let r = self.getitem(&obj, &key)?;
-                        frame.stack.push(r);
+                        let key = pop!();
+                        let obj = pop!();
+                        sync!();
+                        let r = tri!(self.getitem(&obj, &key));
+                        f.stack.push(r);
                     }
                     Op::StoreSubscr => {
-                        let key = pop!(frame);
-                        let obj = pop!(frame);
-                        let v = pop!(frame);
-                        self.setitem(&obj, key, v)?;
+                        let key = pop!();
+                        let obj = pop!();
+                        let v = pop!();
+                        sync!();
+                        tri!(self.setitem(&obj, key, v));
                     }
                     Op::LoadAttr(n) => {
-                        let obj = pop!(frame);
-                        let cache = &code.cache[frame.ip - 1];
-                        let r = self.load_attr_cached(&obj, &code.names[n.0 as usize], cache)?;
-                        frame.stack.push(r);
+                        let obj = pop!();
+                        sync!();
+                        let cache = &code.cache[ip - 1];
+                        let r = tri!(self.load_attr_cached(&obj, &code.names[n.0 as usize], cache));
+                        f.stack.push(r);
                     }
                     Op::LoadAttrLocal(l, n) => {
-                        let obj = self.local(frame, &code, l.0)?;
-                        let cache = &code.cache[frame.ip - 1];
-                        let r = self.load_attr_cached(obj, &code.names[n.0 as usize], cache)?;
-                        frame.stack.push(r);
+                        sync!();
+                        let obj = tri!(self.local(f, &code, l.into()));
+                        let cache = &code.cache[ip - 1];
+                        let r = tri!(self.load_attr_cached(obj, &code.names[n.0 as usize], cache));
+                        f.stack.push(r);
                     }
                     Op::StoreAttrLocal(l, n) => {
-                        let v = pop!(frame);
-                        let obj = self.local(frame, &code, l.0)?;
-                        let cache = &code.cache[frame.ip - 1];
-                        self.store_attr_cached(obj, &code.names[n.0 as usize], v, cache)?;
+                        let v = pop!();
+                        sync!();
+                        let obj = tri!(self.local(f, &code, l.into()));
+                        let cache = &code.cache[ip - 1];
+                        tri!(self.store_attr_cached(obj, &code.names[n.0 as usize], v, cache));
                     }
                     Op::StoreAttr(n) => {
-                        let obj = pop!(frame);
-                        let v = pop!(frame);
-                        let cache = &code.cache[frame.ip - 1];
-                        self.store_attr_cached(&obj, &code.names[n.0 as usize], v, cache)?;
+                        let obj = pop!();
+                        let v = pop!();
+                        sync!();
+                        let cache = &code.cache[ip - 1];
+                        tri!(self.store_attr_cached(&obj, &code.names[n.0 as usize], v, cache));
                     }
                     Op::BuildTuple(n) => {
-                        let items = self.pop_n(frame, n)?;
-                        frame.stack.push(Value::tuple(items));
+                        let items = tri!(self.pop_n(f, n));
+                        f.stack.push(Value::tuple(items));
                     }
                     Op::BuildList(n) => {
-                        let items = self.pop_n(frame, n)?;
-                        frame.stack.push(Value::list(items));
+                        let items = tri!(self.pop_n(f, n));
+                        f.stack.push(Value::list(items));
                     }
                     Op::ListAppend(n) => {
-                        let v = pop!(frame);
-                        let target = self.peek(frame, n)?;
-                        self.container_add(&target, v)?;
+                        let v = pop!();
+                        let target = tri!(self.peek(f, n));
+                        sync!();
+                        tri!(self.container_add(&target, v));
                     }
                     Op::UnpackSequence(n) => {
-                        let v = pop!(frame);
-                        self.unpack(frame, v, n as usize, None)?;
+                        let v = pop!();
+                        sync!();
+                        tri!(self.unpack(f, v, n as usize, None));
                     }
-                    Op::Jump(l) => frame.ip = l.0 as usize,
+                    Op::Jump(l) => ip = l.0 as usize,
                     Op::JumpBackward(l) => {
                         // Check before jumping, so an exception raised here (Ctrl-C) is reported
                         // at the loop's line, as CPython does.
                         if self.vm.eval_breaker.load(Ordering::Relaxed) {
-                            self.handle_eval_breaker()?;
+                            sync!();
+                            tri!(self.handle_eval_breaker());
                         }
-                        frame.ip = l.0 as usize;
+                        ip = l.0 as usize;
                     }
-                    Op::PopJumpIfFalse(l) => {
-                        let v = pop!(frame);
+                    Op::PopJumpIfFalse(l) | Op::PopJumpIfTrue(l) => {
+                        let v = pop!();
                         let t = match v {
                             Value::Bool(b) => b,
-                            ref other => self.truthy(other)?,
+                            ref other => {
+                                sync!();
+                                tri!(self.truthy(other))
+                            }
                         };
                         v.discard();
-                        if !t {
-                            frame.ip = l.0 as usize;
+                        if t == matches!(op, Op::PopJumpIfTrue(_)) {
+                            ip = l.0 as usize;
                         }
                     }
-                    Op::PopJumpIfTrue(l) => {
-                        let v = pop!(frame);
-                        let t = match v {
-                            Value::Bool(b) => b,
-                            ref other => self.truthy(other)?,
-                        };
-                        v.discard();
-                        if t {
-                            frame.ip = l.0 as usize;
-                        }
-                    }
-                    Op::JumpIfFalseOrPop(l) => {
-                        if !self.truthy(top!(frame))? {
-                            frame.ip = l.0 as usize;
+                    Op::JumpIfFalseOrPop(l) | Op::JumpIfTrueOrPop(l) => {
+                        sync!();
+                        let t = tri!(self.truthy(tri!(f.stack.last().ok_or_else(stack_underflow))));
+                        if t == matches!(op, Op::JumpIfTrueOrPop(_)) {
+                            ip = l.0 as usize;
                         } else {
-                            pop!(frame);
-                        }
-                    }
-                    Op::JumpIfTrueOrPop(l) => {
-                        if self.truthy(top!(frame))? {
-                            frame.ip = l.0 as usize;
-                        } else {
-                            pop!(frame);
+                            pop!();
                         }
                     }
                     Op::GetIter => {
-                        let v = pop!(frame);
-                        let it = self.get_iter(&v)?;
-                        frame.stack.push(it);
+                        let v = pop!();
+                        sync!();
+                        let it = tri!(self.get_iter(&v));
+                        f.stack.push(it);
                     }
-                    Op::ForIter(l) => match self.for_iter_next(frame)? {
-                        Some(v) => frame.stack.push(v),
-                        None => frame.ip = l.0 as usize,
+                    Op::ForIter(l) => match tri!(self.for_iter_next(f)) {
+                        Some(v) => f.stack.push(v),
+                        None => ip = l.0 as usize,
                     },
-                    Op::ForIterStore(x, l) => match self.for_iter_next(frame)? {
+                    Op::ForIterStore(x, l) => match tri!(self.for_iter_next(f)) {
                         // The loop variable goes straight to its slot.
-                        Some(v) => std::mem::replace(&mut frame.locals[x.0 as usize], v).discard(),
-                        None => frame.ip = l.0 as usize,
+                        Some(v) => std::mem::replace(&mut f.locals[x.index()], v).discard(),
+                        None => ip = l.0 as usize,
                     },
                     Op::Call(n) => {
-                        let fpos = self.callee_pos(frame, n, 0)?;
-                        if let Some(callee) = self.try_push_call(frame, fpos)? {
+                        sync!();
+                        let fpos = tri!(self.callee_pos(f, n, 0));
+                        if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
-                        let r = self.call_on_stack(frame, fpos, &[])?;
-                        frame.stack.push(r);
+                        let r = tri!(self.call_on_stack(f, fpos, &[]));
+                        f.stack.push(r);
                     }
                     Op::CallMethod(name, n) => {
-                        let opos = self.callee_pos(frame, n, 0)?;
+                        sync!();
+                        let opos = tri!(self.callee_pos(f, n.into(), 0));
                         let name = &code.names[name.0 as usize];
-                        let cache = &code.cache[frame.ip - 1];
-                        if let Some(callee) = self.try_push_method(frame, opos, name, cache)? {
+                        let cache = &code.cache[ip - 1];
+                        if let Some(callee) = tri!(self.try_push_method(f, opos, name, cache)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
-                        let r = self.call_method_on_stack(frame, opos, name, &[])?;
-                        frame.stack.push(r);
+                        let r = tri!(self.call_method_on_stack(f, opos, name, &[]));
+                        f.stack.push(r);
                     }
                     Op::ReturnValue => {
-                        let v = pop!(frame);
+                        let v = pop!();
                         if self.frames.len() == base {
                             return Ok(Flow::Return(v));
                         }
@@ -445,7 +525,8 @@ impl Interp {
                         continue 'frames;
                     }
                     Op::YieldValue => {
-                        let v = pop!(frame);
+                        let v = pop!();
+                        sync!();
                         return Ok(Flow::Yield(v));
                     }
                     cold @ (Op::DeleteLocal(..)
@@ -501,9 +582,11 @@ impl Interp {
                     | Op::BeforeAsyncWith
                     | Op::CheckEgMatch
                     | Op::PrepReraiseStar) => {
-                        if let Some(flow) = self.cold_op(frame, &code, cold)? {
+                        sync!();
+                        if let Some(flow) = tri!(self.cold_op(f, &code, cold)) {
                             return Ok(flow);
                         }
+                        ip = f.ip;
                     }
                 }
             }
@@ -511,19 +594,19 @@ impl Interp {
     }
 
     /// `Binary`/`InPlace` (`inplace`) past the int fast path: a str appended to in place when
-    /// nothing else holds it (`ops::concat_in_place`), else the general operator.
+    /// the `next` instruction stores it back into the local that held it (`ops::concat_in_place`),
+    /// else the general operator.
     fn binary_in_frame(
         &mut self,
         frame: &mut Frame,
-        ops: &[Op],
+        next: Option<&Op>,
         op: BinOp,
         a: Value,
         b: &Value,
         inplace: bool,
     ) -> PyResult<Value> {
         let a = match op {
-            BinOp::Add => match crate::interp::ops::concat_in_place(frame, ops.get(frame.ip), a, b)
-            {
+            BinOp::Add => match crate::interp::ops::concat_in_place(frame, next, a, b) {
                 Ok(r) => return Ok(r),
                 Err(a) => a,
             },
@@ -538,6 +621,80 @@ impl Interp {
         r
     }
 
+    /// A register instruction's second operand: a local slot or a constant.
+    #[inline(always)]
+    fn second<'f>(&self, frame: &'f Frame, code: &'f Code, b: Second) -> PyResult<&'f Value> {
+        match b {
+            Second::Local(r) => self.local(frame, code, r.into()),
+            Second::Const(r) => Ok(&code.consts[r.index()]),
+        }
+    }
+
+    /// `BinaryLocals`/`BinaryLocalConst`: `locals[a] op b`, the `next` instruction as for
+    /// `binary_in_frame` (`s = s + t` appends in place too).
+    #[inline(always)]
+    fn binary_regs(
+        &mut self,
+        frame: &mut Frame,
+        code: &Code,
+        next: Option<&Op>,
+        op: BinOp,
+        a: Reg,
+        b: Second,
+    ) -> PyResult<Value> {
+        let x = self.local(frame, code, a.into())?;
+        let y = self.second(frame, code, b)?;
+        if let Some(r) = arith_fast(op, x, y) {
+            return Ok(r);
+        }
+        let (x, y) = (x.clone(), y.clone());
+        let r = self.binary_in_frame(frame, next, op, x, &y, false);
+        y.discard();
+        r
+    }
+
+    /// `InPlaceLocals`/`InPlaceLocalConst`: `locals[a] op= b`.
+    #[inline(always)]
+    fn inplace_regs(
+        &mut self,
+        frame: &mut Frame,
+        code: &Code,
+        op: BinOp,
+        a: Reg,
+        b: Second,
+    ) -> PyResult<()> {
+        let x = self.local(frame, code, a.into())?;
+        let y = self.second(frame, code, b)?;
+        let r = match arith_fast(op, x, y) {
+            Some(r) => r,
+            None => {
+                let (x, y) = (x.clone(), y.clone());
+                // What `StoreLocal(a)` after `InPlace` did: lets a str grow in place.
+                let store = Op::StoreLocal(Local(a.into()));
+                let r = self.binary_in_frame(frame, Some(&store), op, x, &y, true);
+                y.discard();
+                r?
+            }
+        };
+        std::mem::replace(&mut frame.locals[a.index()], r).discard();
+        Ok(())
+    }
+
+    /// `CompareLocalsJump`/`CompareLocalConstJump`: the truth of `locals[a] op b`.
+    #[inline(always)]
+    fn compare_regs(
+        &mut self,
+        frame: &Frame,
+        code: &Code,
+        op: CmpOp,
+        a: Reg,
+        b: Second,
+    ) -> PyResult<bool> {
+        let x = self.local(frame, code, a.into())?;
+        let y = self.second(frame, code, b)?;
+        self.compare_truth(op, x, y)
+    }
+
     /// A local slot, borrowed; `UnboundLocalError` if it is empty.
     #[inline(always)]
     fn local<'f>(&self, frame: &'f Frame, code: &Code, slot: u32) -> PyResult<&'f Value> {
@@ -545,14 +702,6 @@ impl Interp {
             Value::Undefined => Err(self.unbound_local(code, slot)),
             v => Ok(v),
         }
-    }
-
-    /// `LoadLocal`: push a copy of a local slot.
-    #[inline(always)]
-    fn push_local(&self, frame: &mut Frame, code: &Code, slot: u32) -> PyResult<()> {
-        let v = self.local(frame, code, slot)?.clone();
-        frame.stack.push(v);
-        Ok(())
     }
 
     /// `a op b` with ints compared inline (and `is`/`is not` by identity).

@@ -13,6 +13,17 @@ const SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelling 
 };
 
 impl Interp {
+    /// The observed instance of the dispatch loop calls this before each instruction: count it
+    /// for `--stats` and, under `--trace`, print it. Kept out of line: the loop that does not
+    /// observe never calls it.
+    #[inline(never)]
+    pub(crate) fn observe(&mut self, frame: &Frame, op: Op) {
+        self.stats.instructions += 1;
+        if self.tracing {
+            self.trace_instruction(frame, op);
+        }
+    }
+
     /// Print the instruction about to run and the operand stack, to stderr.
     pub(crate) fn trace_instruction(&mut self, frame: &Frame, op: Op) {
         // A `__repr__` written in Python runs bytecode: that is the tracer's work, not the
