@@ -127,7 +127,11 @@ fn trace_shows_the_listed_instructions() {
         "LOAD_ATTR_LOCAL",
         "STORE_ATTR_LOCAL",
         "COMPARE_CONST_JUMP",
-        "FOR_ITER_STORE",
+        "FOR_NEXT_STORE",
+        "BINARY_LOCAL_CONST",
+        "INPLACE_LOCALS",
+        "INPLACE_LOCAL_CONST",
+        "COMPARE_LOCAL_CONST_JUMP",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

@@ -196,6 +196,13 @@ pub enum Op {
     GetIter,
     /// `[.., it] -> [.., it, next(it)]`, or when exhausted `[..]` and jump.
     ForIter(Label),
+    /// The test at the bottom of a `for` loop, as Lua's `FORLOOP`: `[.., it] -> [.., it, next(it)]`
+    /// and jump back to the body, or when exhausted `[..]` and fall through. An eval-breaker
+    /// check point, as every backward jump.
+    ForNext(Label),
+    /// `ForNext` that stores the item straight into `locals[x]`: `[.., it] -> [.., it]` and jump
+    /// back, or when exhausted `[..]` and fall through.
+    ForNextStore(Reg, Label),
 
     // ---- functions and calls ----
     /// `[.., defaults?, kwdefaults?, closure?] -> [.., function]` from the code constant.

@@ -264,6 +264,15 @@ fn describe(
             let (r, a) = jump(l);
             ("FOR_ITER", r, a)
         }
+        Op::ForNext(l) => {
+            let (r, a) = jump(l);
+            ("FOR_NEXT", r, a)
+        }
+        Op::ForNextStore(x, l) => (
+            "FOR_NEXT_STORE",
+            n(l.0),
+            format!("{}, to {}", reg_local(x), l.0),
+        ),
         Op::MakeFunction { code: c, flags } => {
             let mut s = konst(c);
             if flags != MakeFunctionFlags::default() {

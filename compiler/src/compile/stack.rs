@@ -32,6 +32,8 @@ fn jump_target_mut(op: &mut Op) -> Option<&mut Label> {
         | Op::JumpIfFalseOrPop(l)
         | Op::JumpIfTrueOrPop(l)
         | Op::ForIter(l)
+        | Op::ForNext(l)
+        | Op::ForNextStore(_, l)
         | Op::SetupExcept(l)
         | Op::CompareJumpIfFalse(_, l)
         | Op::ForIterStore(_, l) => Some(l),
@@ -107,6 +109,8 @@ fn effects(op: &Op) -> (Option<i64>, Option<i64>) {
         Op::JumpIfFalseOrPop(_) | Op::JumpIfTrueOrPop(_) => (Some(-1), Some(0)),
         Op::GetIter => fall(0),
         Op::ForIter(_) => (Some(1), Some(-1)),
+        Op::ForNext(_) => (Some(-1), Some(1)),
+        Op::ForNextStore(..) => (Some(-1), Some(0)),
         Op::MakeFunction { flags, .. } => {
             fall(1 - flags.defaults as i64 - flags.kwdefaults as i64 - flags.closure as i64)
         }
@@ -210,7 +214,10 @@ pub fn verify_stack(code: &[Op]) -> Result<(), String> {
         }
         let Some(op) = code.get(pc) else { continue };
         if let Some(target) = jump_target(op) {
-            let backward = matches!(op, Op::JumpBackward(_));
+            let backward = matches!(
+                op,
+                Op::JumpBackward(_) | Op::ForNext(_) | Op::ForNextStore(..)
+            );
             if backward != (target.0 as usize <= pc) {
                 return Err(format!("jump direction wrong at {pc}: {op:?}"));
             }

@@ -1,7 +1,7 @@
 //! Stage 3b: statements — assignments, control flow, definitions, imports.
 
 use crate::ast::*;
-use crate::bytecode::{Constant, MakeFunctionFlags, Op};
+use crate::bytecode::{Constant, Label, MakeFunctionFlags, Op, Reg};
 use crate::symtable::ScopeKind;
 use crate::{Span, SyntaxError};
 
@@ -108,27 +108,13 @@ impl<'a> Compiler<'a> {
                 orelse,
                 is_async,
             } => {
-                // `async for` is the same loop with an awaited `__anext__()` as its `ForIter`.
-                let head = self.new_label();
                 let exit = self.new_label();
-                let done = self.new_label();
                 self.expr(iter)?;
-                self.emit(if *is_async { Op::GetAIter } else { Op::GetIter });
-                self.bind(head);
                 if *is_async {
-                    self.async_for_next(done);
+                    self.async_for_loop(s, target, body, exit)?;
                 } else {
-                    self.emit(Op::ForIter(done));
+                    self.for_loop(s, target, body, exit)?;
                 }
-                self.store_target(target)?;
-                self.in_block(FBlock::ForLoop { head, exit }, s.span, |c| c.stmts(body))?;
-                let old = self.set_line(s.span);
-                self.emit(Op::JumpBackward(head));
-                self.bind(done);
-                if *is_async {
-                    self.emit(Op::EndAsyncFor);
-                }
-                self.restore_line(old);
                 self.stmts(orelse)?;
                 self.bind(exit);
                 Ok(())
@@ -246,6 +232,69 @@ impl<'a> Compiler<'a> {
     }
 
     /// Store the value on top of the stack into an assignment target.
+    /// The loop of `for target in iter: body` (the iterable is on the stack), with its test at
+    /// the bottom as Lua's `FORLOOP`: one `FOR_NEXT` per iteration advances the iterator and
+    /// jumps back to the body, instead of a `FOR_ITER` at the top and a `JUMP_BACKWARD` at the
+    /// bottom. A target that is one local slot is stored by the test itself (`FOR_NEXT_STORE`).
+    /// `continue` jumps forward to the test; the loop falls through it when the iterator is done.
+    fn for_loop(
+        &mut self,
+        s: &'a Stmt,
+        target: &'a Expr,
+        body: &'a [Stmt],
+        exit: Label,
+    ) -> Result<(), SyntaxError> {
+        let test = self.new_label();
+        let top = self.new_label();
+        self.emit(Op::GetIter);
+        self.emit(Op::Jump(test));
+        self.bind(top);
+        let start = self.cur.code.len();
+        self.store_target(target)?;
+        let slot = match self.cur.code[start..] {
+            [Op::StoreLocal(x)] => Reg::fit(x.0),
+            _ => None,
+        };
+        if slot.is_some() {
+            self.cur.code.truncate(start);
+            self.cur.lines.truncate(start);
+        }
+        self.in_block(FBlock::ForLoop { head: test, exit }, s.span, |c| {
+            c.stmts(body)
+        })?;
+        let old = self.set_line(s.span);
+        self.bind(test);
+        self.emit(match slot {
+            Some(x) => Op::ForNextStore(x, top),
+            None => Op::ForNext(top),
+        });
+        self.restore_line(old);
+        Ok(())
+    }
+
+    /// `async for`: the loop with an awaited `__anext__()` as its `ForIter`, tested at the top.
+    fn async_for_loop(
+        &mut self,
+        s: &'a Stmt,
+        target: &'a Expr,
+        body: &'a [Stmt],
+        exit: Label,
+    ) -> Result<(), SyntaxError> {
+        let head = self.new_label();
+        let done = self.new_label();
+        self.emit(Op::GetAIter);
+        self.bind(head);
+        self.async_for_next(done);
+        self.store_target(target)?;
+        self.in_block(FBlock::ForLoop { head, exit }, s.span, |c| c.stmts(body))?;
+        let old = self.set_line(s.span);
+        self.emit(Op::JumpBackward(head));
+        self.bind(done);
+        self.emit(Op::EndAsyncFor);
+        self.restore_line(old);
+        Ok(())
+    }
+
     pub(crate) fn store_target(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
         match &t.kind {
             ExprKind::Name(n) => self.name_op(n, Ctx::Store, t.span),

@@ -162,7 +162,17 @@ impl<'a> Compiler<'a> {
     pub(crate) fn compile_continue(&mut self, span: Span) -> Result<(), SyntaxError> {
         match self.unwind_until_loop(false, false)? {
             Some(FBlock::WhileLoop { head, .. } | FBlock::ForLoop { head, .. }) => {
-                self.emit(Op::JumpBackward(head));
+                // A `while` loop's head is behind; a `for` loop's test is ahead, at the bottom.
+                let bound = self
+                    .cur
+                    .labels
+                    .get(head.0 as usize)
+                    .is_some_and(Option::is_some);
+                self.emit(if bound {
+                    Op::JumpBackward(head)
+                } else {
+                    Op::Jump(head)
+                });
                 Ok(())
             }
             _ => Err(SyntaxError::syntax("'continue' not properly in loop", span)),

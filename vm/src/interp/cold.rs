@@ -331,6 +331,8 @@ impl Interp {
             | Op::CompareJumpIfFalse(..)
             | Op::CompareConstJumpIfFalse(..)
             | Op::ForIterStore(..)
+            | Op::ForNext(..)
+            | Op::ForNextStore(..)
             | Op::BinaryLocals(..)
             | Op::BinaryLocalConst(..)
             | Op::InPlaceLocals(..)

@@ -484,6 +484,22 @@ impl Interp {
                         Some(v) => std::mem::replace(&mut f.locals[x.index()], v).discard(),
                         None => ip = l.0 as usize,
                     },
+                    Op::ForNext(l) | Op::ForNextStore(_, l) => {
+                        // A backward jump: the eval-breaker check point of a `for` loop.
+                        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+                            sync!();
+                            tri!(self.handle_eval_breaker());
+                        }
+                        if let Some(v) = tri!(self.for_iter_next(f)) {
+                            match op {
+                                Op::ForNextStore(x, _) => {
+                                    std::mem::replace(&mut f.locals[x.index()], v).discard()
+                                }
+                                _ => f.stack.push(v),
+                            }
+                            ip = l.0 as usize;
+                        }
+                    }
                     Op::Call(n) => {
                         sync!();
                         let fpos = tri!(self.callee_pos(f, n, 0));
