@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the heap module's unit tests (vm/src/heap/tests.rs) under Miri, which checks the `unsafe`
-# code of vm/src/heap/ for undefined behaviour and the threaded tests for data races.
+# Run the heap's tests (vm/tests/heap.rs, an integration test over the VM crate's public API)
+# under Miri, which checks the `unsafe` code of vm/src/heap/ for undefined behaviour and the
+# threaded tests for data races.
 #
 #   scripts/miri.sh                 # needs: rustup toolchain install nightly --profile minimal
 #                                   #        rustup +nightly component add miri rust-src
@@ -11,4 +12,4 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-miri}"
 # Miri cannot call the OS functions some other tests use; the heap tests need none.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
-exec cargo +nightly miri test -p minivm-vm --lib heap:: "$@"
+exec cargo +nightly miri test -p minivm-vm --test heap "$@"

@@ -146,19 +146,3 @@ pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
         1
     }
 }
-
-#[cfg(test)]
-mod size_tests {
-    #[test]
-    fn sizes() {
-        assert_eq!(std::mem::size_of::<crate::Value>(), 16);
-        eprintln!(
-            "Op = {}",
-            std::mem::size_of::<minivm_compiler::bytecode::Op>()
-        );
-        eprintln!(
-            "Result<Value> = {}",
-            std::mem::size_of::<crate::PyResult<crate::Value>>()
-        );
-    }
-}

@@ -54,10 +54,10 @@
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
 pub mod gc;
+// The heap's other tests are `vm/tests/heap.rs`, over the public API; only the loom models stay
+// here, as they need the crate built with loom's atomics (`scripts/loom.sh`).
 #[cfg(all(test, loom))]
 mod loom_tests;
-#[cfg(all(test, not(loom)))]
-mod tests;
 
 pub use gc::{Trace, Visitor};
 
@@ -280,8 +280,9 @@ impl<T> Ref<T> {
         this.heap_box().header.count.load(Ordering::Relaxed) & IMMORTAL != 0
     }
 
-    /// Tests only: free an immortal object once the test knows every other reference is gone.
-    #[cfg(test)]
+    /// Loom models only (`loom_tests.rs`): free an immortal object once the model knows every
+    /// other reference is gone.
+    #[cfg(all(test, loom))]
     fn free_immortal(this: Ref<T>) {
         assert!(Ref::is_immortal(&this));
         let ptr = this.ptr;
