@@ -311,9 +311,10 @@ impl Dict {
         old
     }
 
+    /// The value under a string key, looked up without making a `str` object for the key (a
+    /// module's attributes, `m.name`, are read this way at every use).
     pub fn get_str(&self, key: &str) -> Option<Value> {
-        let k = HashKey::from_str(key);
-        self.map.lock().get(&k).cloned()
+        self.map.lock().get(&StrProbe::new(key)).cloned()
     }
 
     pub fn get(&self, key: &HashKey) -> Option<Value> {
@@ -383,6 +384,39 @@ impl SetObj {
 
     pub fn snapshot(&self) -> Vec<Value> {
         self.items.lock().iter().map(|k| k.value.clone()).collect()
+    }
+}
+
+/// A borrowed string standing for the `HashKey` of a `str` with that text: same hash (as
+/// `PyStr::hash`), equal to the same keys.
+struct StrProbe<'a> {
+    hash: u64,
+    s: &'a str,
+}
+
+impl<'a> StrProbe<'a> {
+    fn new(s: &'a str) -> StrProbe<'a> {
+        StrProbe {
+            hash: crate::object::hash_bytes(s.as_bytes()) | 1,
+            s,
+        }
+    }
+}
+
+impl Hash for StrProbe<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl indexmap::Equivalent<HashKey> for StrProbe<'_> {
+    fn equivalent(&self, key: &HashKey) -> bool {
+        key.hash == self.hash
+            && match &key.value {
+                Value::Str(k) => k.as_str() == self.s,
+                // A key of a str subclass: compared as `key_eq` compares (rare; allocates).
+                other => key_eq(&Value::str(self.s), other),
+            }
     }
 }
 

@@ -5,13 +5,16 @@
 //! the same facts from code and frame objects to write `<Task pending name='Task-1'
 //! coro=<main() running at x.py:8>>`.
 
+use std::cmp::Ordering;
+
 use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
+use crate::interp::ops::{as_number, num_cmp};
 use crate::interp::{Args, Interp};
-use crate::object::{GenKind, GenStatus, Module};
+use crate::object::{GenKind, GenStatus, List, Module};
 use crate::stdlib::{func, make_module};
 use crate::value::Value;
-use crate::PyResult;
+use crate::{err, PyResult};
 
 pub fn module() -> Ref<Module> {
     make_module(
@@ -26,6 +29,8 @@ pub fn module() -> Ref<Module> {
                 "coroutine_location",
                 func("coroutine_location", coroutine_location),
             ),
+            ("timer_push", func("timer_push", timer_push)),
+            ("timer_pop", func("timer_pop", timer_pop)),
             ("timeline_on", func("timeline_on", timeline_on)),
             ("timeline_mark", func("timeline_mark", timeline_mark)),
         ],
@@ -102,4 +107,140 @@ fn timeline_mark(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         interp.stats.mark(label.as_str());
     }
     Ok(Value::None)
+}
+
+/// The heap list and the entry of `timer_push(heap, entry)` / `timer_pop(heap)`.
+fn heap_args<'a>(args: &Args<'a>, fname: &str, n: usize) -> PyResult<(&'a Ref<List>, Option<&'a Value>)> {
+    if !args.kw.is_empty() || args.pos.len() != n {
+        return Err(err!(TypeError, "{fname}() takes exactly {n} positional arguments"));
+    }
+    match &args.pos[0] {
+        Value::List(l) => Ok((l, args.pos.get(1))),
+        other => Err(err!(
+            TypeError,
+            "{fname}() argument 1 must be list, not {}",
+            crate::object::type_name(other)
+        )),
+    }
+}
+
+/// `a < b` for two entries of the timer heap, `(when, sequence number, handle)` tuples: the
+/// numbers compared here, without a call (anything else by the general `<`, as heapq does).
+fn entry_lt(interp: &mut Interp, a: &Value, b: &Value) -> PyResult<bool> {
+    if let (Value::Tuple(x), Value::Tuple(y)) = (a, b) {
+        if let (Some(xw), Some(yw), Some(xs), Some(ys)) = (
+            x.items.first().and_then(as_number),
+            y.items.first().and_then(as_number),
+            x.items.get(1).and_then(as_number),
+            y.items.get(1).and_then(as_number),
+        ) {
+            match num_cmp(xw, yw) {
+                Some(Ordering::Less) => return Ok(true),
+                Some(Ordering::Greater) => return Ok(false),
+                Some(Ordering::Equal) => match num_cmp(xs, ys) {
+                    Some(Ordering::Less) => return Ok(true),
+                    Some(Ordering::Greater) => return Ok(false),
+                    // Equal sequence numbers (not made by the loop): the general comparison.
+                    _ => {}
+                },
+                // A NaN: the general comparison decides, as heapq's `<` would.
+                None => {}
+            }
+        }
+    }
+    interp.lt(a, b)
+}
+
+/// Item `i` of the heap (a clone: the list is not kept locked while entries are compared,
+/// as a comparison may run Python code). An index gone because that code shrank the list
+/// is an error, not a panic.
+fn heap_item(heap: &List, i: usize) -> PyResult<Value> {
+    heap.items
+        .lock()
+        .get(i)
+        .cloned()
+        .ok_or_else(|| err!(RuntimeError, "timer heap changed size during a comparison"))
+}
+
+fn heap_set(heap: &List, i: usize, v: Value) -> PyResult<()> {
+    let old = match heap.items.lock().get_mut(i) {
+        Some(slot) => std::mem::replace(slot, v),
+        None => return Err(err!(RuntimeError, "timer heap changed size during a comparison")),
+    };
+    old.discard();
+    Ok(())
+}
+
+/// heapq's `_siftdown`: move the item at `pos` up towards the root while it is smaller than
+/// its parent.
+fn sift_down(interp: &mut Interp, heap: &List, pos: usize) -> PyResult<()> {
+    let item = heap_item(heap, pos)?;
+    let mut pos = pos;
+    while pos > 0 {
+        let parent_pos = (pos - 1) >> 1;
+        let parent = heap_item(heap, parent_pos)?;
+        if !entry_lt(interp, &item, &parent)? {
+            break;
+        }
+        heap_set(heap, pos, parent)?;
+        pos = parent_pos;
+    }
+    heap_set(heap, pos, item)
+}
+
+/// heapq's `_siftup`: move the smaller child up into the hole at `pos` down to a leaf, then
+/// put the item there and sift it down (CPython's way: fewer comparisons).
+fn sift_up(interp: &mut Interp, heap: &List, pos: usize) -> PyResult<()> {
+    let end = heap.items.lock().len();
+    let item = heap_item(heap, pos)?;
+    let mut pos = pos;
+    let mut child = 2 * pos + 1;
+    while child < end {
+        let right = child + 1;
+        if right < end {
+            let (c, r) = (heap_item(heap, child)?, heap_item(heap, right)?);
+            if !entry_lt(interp, &c, &r)? {
+                child = right;
+            }
+        }
+        let c = heap_item(heap, child)?;
+        heap_set(heap, pos, c)?;
+        pos = child;
+        child = 2 * pos + 1;
+    }
+    heap_set(heap, pos, item)?;
+    sift_down(interp, heap, pos)
+}
+
+/// `timer_push(heap, entry)`: `heapq.heappush` for the event loop's timers (base_events), in
+/// Rust: each timer is pushed and popped once, and in the mini language the heap's
+/// comparisons cost a sixth of a sleeping task.
+fn timer_push(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (heap, item) = heap_args(&args, "timer_push", 2)?;
+    let pos = {
+        let mut items = heap.items.lock();
+        items.push(item.cloned().unwrap_or_default());
+        items.len() - 1
+    };
+    sift_down(interp, heap, pos)?;
+    Ok(Value::None)
+}
+
+/// `timer_pop(heap)`: `heapq.heappop` for the event loop's timers: the smallest entry.
+fn timer_pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (heap, _) = heap_args(&args, "timer_pop", 1)?;
+    let (last, rest) = {
+        let mut items = heap.items.lock();
+        let Some(last) = items.pop() else {
+            return Err(err!(IndexError, "index out of range"));
+        };
+        (last, !items.is_empty())
+    };
+    if !rest {
+        return Ok(last);
+    }
+    let first = heap_item(heap, 0)?;
+    heap_set(heap, 0, last)?;
+    sift_up(interp, heap, 0)?;
+    Ok(first)
 }
