@@ -6,12 +6,13 @@
 //! coro=<main() running at x.py:8>>`.
 
 use std::cmp::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, num_cmp};
 use crate::interp::{Args, Interp};
-use crate::object::{GenKind, GenStatus, List, Module};
+use crate::object::{intern_name, Class, Ctor, GenKind, GenStatus, Instance, List, Module};
 use crate::stdlib::{func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -29,6 +30,9 @@ pub fn module() -> Ref<Module> {
                 "coroutine_location",
                 func("coroutine_location", coroutine_location),
             ),
+            ("new_handle", func("new_handle", new_handle)),
+            ("new_timer", func("new_timer", new_timer)),
+            ("new_future", func("new_future", new_future)),
             ("timer_push", func("timer_push", timer_push)),
             ("timer_pop", func("timer_pop", timer_pop)),
             ("timeline_on", func("timeline_on", timeline_on)),
@@ -110,9 +114,16 @@ fn timeline_mark(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// The heap list and the entry of `timer_push(heap, entry)` / `timer_pop(heap)`.
-fn heap_args<'a>(args: &Args<'a>, fname: &str, n: usize) -> PyResult<(&'a Ref<List>, Option<&'a Value>)> {
+fn heap_args<'a>(
+    args: &Args<'a>,
+    fname: &str,
+    n: usize,
+) -> PyResult<(&'a Ref<List>, Option<&'a Value>)> {
     if !args.kw.is_empty() || args.pos.len() != n {
-        return Err(err!(TypeError, "{fname}() takes exactly {n} positional arguments"));
+        return Err(err!(
+            TypeError,
+            "{fname}() takes exactly {n} positional arguments"
+        ));
     }
     match &args.pos[0] {
         Value::List(l) => Ok((l, args.pos.get(1))),
@@ -165,7 +176,12 @@ fn heap_item(heap: &List, i: usize) -> PyResult<Value> {
 fn heap_set(heap: &List, i: usize, v: Value) -> PyResult<()> {
     let old = match heap.items.lock().get_mut(i) {
         Some(slot) => std::mem::replace(slot, v),
-        None => return Err(err!(RuntimeError, "timer heap changed size during a comparison")),
+        None => {
+            return Err(err!(
+                RuntimeError,
+                "timer heap changed size during a comparison"
+            ))
+        }
     };
     old.discard();
     Ok(())
@@ -243,4 +259,105 @@ fn timer_pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     heap_set(heap, 0, last)?;
     sift_up(interp, heap, 0)?;
     Ok(first)
+}
+
+/// The attribute names the constructors below set, interned once (the same `Arc`s as the
+/// names in compiled code, so the inline attribute caches hit on them).
+fn field_names() -> &'static [Arc<str>; 9] {
+    static NAMES: OnceLock<[Arc<str>; 9]> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        [
+            "_loop",
+            "_callback",
+            "_args",
+            "_cancelled",
+            "_repr",
+            "_context",
+            "_when",
+            "_scheduled",
+            "_callbacks",
+        ]
+        .map(intern_name)
+    })
+}
+
+/// A new instance of `cls`, a plain class (no `__new__`, `__slots__` or `__setattr__`), with
+/// these attributes and without calling its `__init__`: the constructors below do what the
+/// `__init__` of asyncio's Handle, TimerHandle and Future do, for the loop's own objects (one
+/// mini-language frame less for each of the five or so a task makes).
+fn plain_instance_with(cls: &Value, fields: &[(usize, Value)]) -> PyResult<Value> {
+    let Value::Class(cls) = cls else {
+        return Err(err!(TypeError, "a class was expected"));
+    };
+    if !matches!(cls.ctor(), Ctor::Plain(_)) || cls.attr_flags() & crate::object::DICTLESS != 0 {
+        return Err(err!(TypeError, "'{}' is not a plain class", cls.name));
+    }
+    let names = field_names();
+    let obj = Instance::plain(Ref::<Class>::clone(cls));
+    {
+        let mut dict = obj.dict.lock();
+        for (i, v) in fields {
+            if let Some(name) = names.get(*i) {
+                dict.insert(name.clone(), v.clone());
+            }
+        }
+    }
+    let obj = Ref::new(obj);
+    obj.note_attr_count();
+    Ok(Value::Instance(obj))
+}
+
+/// Exactly `N` positional arguments.
+fn exact<'a, const N: usize>(args: &Args<'a>, fname: &str) -> PyResult<&'a [Value; N]> {
+    if !args.kw.is_empty() {
+        return Err(err!(TypeError, "{fname}() takes no keyword arguments"));
+    }
+    args.pos.try_into().map_err(|_| {
+        err!(
+            TypeError,
+            "{fname}() takes exactly {N} arguments ({} given)",
+            args.pos.len()
+        )
+    })
+}
+
+/// `new_handle(cls, callback, args, loop, context)`: `events.Handle(callback, args, loop,
+/// context)` with the context already decided by the caller.
+fn new_handle(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [cls, callback, cargs, lp, ctx] = exact::<5>(&args, "new_handle")?;
+    plain_instance_with(
+        cls,
+        &[
+            (0, lp.clone()),
+            (1, callback.clone()),
+            (2, cargs.clone()),
+            (3, Value::Bool(false)),
+            (4, Value::None),
+            (5, ctx.clone()),
+        ],
+    )
+}
+
+/// `new_timer(cls, when, callback, args, loop, context)`: `events.TimerHandle(...)`.
+fn new_timer(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [cls, when, callback, cargs, lp, ctx] = exact::<6>(&args, "new_timer")?;
+    plain_instance_with(
+        cls,
+        &[
+            (0, lp.clone()),
+            (1, callback.clone()),
+            (2, cargs.clone()),
+            (3, Value::Bool(false)),
+            (4, Value::None),
+            (5, ctx.clone()),
+            (6, when.clone()),
+            (7, Value::Bool(false)),
+        ],
+    )
+}
+
+/// `new_future(cls, loop)`: `futures.Future(loop=loop)`.
+fn new_future(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [cls, lp] = exact::<2>(&args, "new_future")?;
+    plain_instance_with(cls, &[(0, lp.clone()), (8, Value::list(Vec::new()))])
 }
