@@ -4,6 +4,11 @@
 //! `async def`, where it was defined, and where a coroutine is suspended. CPython's asyncio reads
 //! the same facts from code and frame objects to write `<Task pending name='Task-1'
 //! coro=<main() running at x.py:8>>`.
+//!
+//! It also does in Rust the few things every sleeping task pays for that cost most in the
+//! mini language (as CPython has parts of asyncio in C): the loop's timer heap
+//! (`timer_push`/`timer_pop`) and making the loop's Handle, TimerHandle and Future objects
+//! without running their `__init__` (`new_handle`, `new_timer`, `new_future`).
 
 use std::cmp::Ordering;
 use std::sync::{Arc, OnceLock};
