@@ -209,11 +209,28 @@ fn agen_aiter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(args.pos[0].clone())
 }
 
+/// PEP 525's first-iteration hook: the first `__anext__()`, `asend()`, `athrow()` or `aclose()`
+/// of an async generator calls the `firstiter` hook of `sys.set_asyncgen_hooks` with it
+/// (asyncio's loop remembers it, to close it in `shutdown_asyncgens()` if it is still suspended
+/// then). CPython keeps a flag per generator; minivm takes "not started yet" for it, so a second
+/// awaitable made before the first is awaited calls the hook again.
+fn init_hooks(interp: &mut Interp, g: &Ref<Generator>, agen: &Value) -> PyResult<()> {
+    if !matches!(*g.status.lock(), GenStatus::Created) {
+        return Ok(());
+    }
+    let hook = interp.asyncgen_hooks[0].clone();
+    if hook.is_none() {
+        return Ok(());
+    }
+    interp.call(&hook, std::slice::from_ref(agen)).map(drop)
+}
+
 fn agen_anext(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let g = agen_recv(&args, "__anext__")?;
     Sig::pos("__anext__", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
+    init_hooks(interp, g, &args.pos[0])?;
     Ok(interp.new_gen_await(g, Role::Send, Some(Step::Send(Value::None))))
 }
 
@@ -223,12 +240,14 @@ fn agen_asend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .bind(&args)?;
     let v = v.cloned().unwrap_or(Value::None);
+    init_hooks(interp, g, &args.pos[0])?;
     Ok(interp.new_gen_await(g, Role::Send, Some(Step::Send(v))))
 }
 
 fn agen_athrow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let g = agen_recv(&args, "athrow")?;
     let exc = crate::builtins::throw_exception(interp, &args, "athrow")?;
+    init_hooks(interp, g, &args.pos[0])?;
     Ok(interp.new_gen_await(g, Role::Throw, Some(Step::Throw(exc))))
 }
 
@@ -237,6 +256,7 @@ fn agen_aclose(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("aclose", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
+    init_hooks(interp, g, &args.pos[0])?;
     let exit = PyErr::with_args(ExcKind::GeneratorExit, Vec::new());
     Ok(interp.new_gen_await(g, Role::Close, Some(Step::Throw(exit))))
 }

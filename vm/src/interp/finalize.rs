@@ -189,8 +189,8 @@ impl Interp {
 static SET_HOOKS: Sig = Sig::py("set_asyncgen_hooks", &["firstiter", "finalizer"], 0);
 
 /// `sys.set_asyncgen_hooks(firstiter=..., finalizer=...)`: the finalizer is called with an
-/// async generator freed while suspended, instead of closing it synchronously. (minivm keeps
-/// `firstiter` for `get_asyncgen_hooks` but does not call it.)
+/// async generator freed while suspended, instead of closing it synchronously; `firstiter` with
+/// an async generator at its first `__anext__()`/`asend()`/`athrow()`/`aclose()` (`agen.rs`).
 pub fn sys_set_asyncgen_hooks(interp: &mut Interp, args: Args) -> PyResult<Value> {
     let given: [Option<&Value>; 2] = SET_HOOKS.bind(&args)?;
     for (slot, v) in given.into_iter().enumerate() {

@@ -8,7 +8,8 @@
 //! It also does in Rust the few things every sleeping task pays for that cost most in the
 //! mini language (as CPython has parts of asyncio in C): the loop's timer heap
 //! (`timer_push`/`timer_pop`) and making the loop's Handle, TimerHandle and Future objects
-//! without running their `__init__` (`new_handle`, `new_timer`, `new_future`).
+//! without running their `__init__` (`new_handle`, `new_timer`, `new_future`). And it finds
+//! the suspended async generators `loop.shutdown_asyncgens()` closes (`suspended_asyncgens`).
 
 use std::cmp::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -17,7 +18,9 @@ use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, num_cmp};
 use crate::interp::{Args, Interp};
-use crate::object::{intern_name, Class, Ctor, GenKind, GenStatus, Instance, List, Module};
+use crate::object::{
+    intern_name, Class, Ctor, GenKind, GenStatus, Generator, Instance, List, Module,
+};
 use crate::stdlib::{func, make_module};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -40,6 +43,10 @@ pub fn module() -> Ref<Module> {
             ("new_future", func("new_future", new_future)),
             ("timer_push", func("timer_push", timer_push)),
             ("timer_pop", func("timer_pop", timer_pop)),
+            (
+                "suspended_asyncgens",
+                func("suspended_asyncgens", suspended_asyncgens),
+            ),
             ("timeline_on", func("timeline_on", timeline_on)),
             ("timeline_mark", func("timeline_mark", timeline_mark)),
         ],
@@ -365,4 +372,23 @@ fn new_timer(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn new_future(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [cls, lp] = exact::<2>(&args, "new_future")?;
     plain_instance_with(cls, &[(0, lp.clone()), (8, Value::list(Vec::new()))])
+}
+
+/// `suspended_asyncgens()`: every async generator that is alive and suspended (started, not
+/// finished), found among the objects the cycle collector tracks. asyncio's
+/// `loop.shutdown_asyncgens()` closes those its first-iteration hook saw (CPython keeps a weak
+/// set of them; minivm has no weak references, and a strong set would keep a dropped
+/// generator from being finalized at once). Called once per loop, and only if the loop saw an
+/// async generator start.
+fn suspended_asyncgens(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("suspended_asyncgens", Style::NoArgs, &[], 0).check(&args)?;
+    let gens = crate::heap::gc::objects(None)
+        .iter()
+        .filter_map(|t| t.downcast::<Generator>())
+        .filter(|g| {
+            g.kind == GenKind::AsyncGenerator && matches!(*g.status.lock(), GenStatus::Suspended)
+        })
+        .map(Value::Generator)
+        .collect();
+    Ok(Value::list(gens))
 }
