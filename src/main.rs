@@ -148,7 +148,11 @@ enum Command {
     /// Print the bytecode of every code object in FILE, like `python -m dis`.
     Dis {
         /// Source file to compile.
-        file: PathBuf,
+        #[arg(required_unless_present = "opcodes")]
+        file: Option<PathBuf>,
+        /// Print the table of every opcode instead (as docs/OPCODES.md holds it).
+        #[arg(long, conflicts_with = "file")]
+        opcodes: bool,
     },
     /// Print the tokens the lexer produces for FILE (with INDENT/DEDENT/NEWLINE).
     Tokens {
@@ -177,10 +181,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = cli.run.error_format;
     match &cli.command {
-        Some(Command::Dis { file }) => show(file, format, |src, name| {
+        Some(Command::Dis { opcodes: true, .. }) => {
+            print!("{}", minivm_compiler::dis::opcode_table());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Dis {
+            file: Some(file), ..
+        }) => show(file, format, |src, name| {
             minivm_compiler::compile_source(src, name, Mode::File)
                 .map(|code| minivm_compiler::dis::disassemble(&code, &VM_SPELLING))
         }),
+        // clap requires FILE unless --opcodes is given.
+        Some(Command::Dis { file: None, .. }) => ExitCode::from(2),
         Some(Command::Tokens { file }) => {
             show(file, format, |src, _| minivm_lexer::dump_tokens(src))
         }

@@ -163,3 +163,54 @@ fn stats_count_the_traced_instructions() {
         .lines()
         .any(|l| l.starts_with("total") && words(l).starts_with(&format!("total {total} "))));
 }
+
+/// `docs/OPCODES.md` is `minivm dis --opcodes`: the table in the docs is the one the code
+/// declares (regenerate with `minivm dis --opcodes > docs/OPCODES.md`).
+#[test]
+fn opcode_doc_is_current() {
+    let (table, _) = run(&["dis", "--opcodes"]);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/OPCODES.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(table.contains("| `COMPARE_LOCAL_CONST_JUMP` |"), "{table}");
+    assert!(
+        doc == table,
+        "docs/OPCODES.md is stale: run `minivm dis --opcodes > docs/OPCODES.md`"
+    );
+}
+
+/// Every opcode name fits `dis`'s name column: the raw operands of a listing end in one column,
+/// whatever the name before them (`COMPARE_LOCAL_CONST_JUMP` as `LOAD_CONST`).
+#[test]
+fn listing_columns_line_up() {
+    let (dis, _) = run(&["dis", &program()]);
+    let mut ends = std::collections::BTreeMap::new();
+    for line in dis.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(op_at) = fields
+            .iter()
+            .position(|f| f.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        else {
+            continue;
+        };
+        let Some(raw) = fields.get(op_at + 1).filter(|f| f.parse::<u32>().is_ok()) else {
+            continue;
+        };
+        // Where the raw operand ends: after the (padded) name column.
+        let name_at = line.find(fields[op_at]).unwrap_or(0);
+        let end = line[name_at..]
+            .find(&format!(" {raw}"))
+            .map(|i| name_at + i + 1 + raw.len());
+        ends.entry(end)
+            .or_insert_with(Vec::new)
+            .push(fields[op_at].to_string());
+    }
+    assert!(
+        ends.len() == 1,
+        "raw operands end in different columns: {ends:?}"
+    );
+    let names: Vec<&String> = ends.values().flatten().collect();
+    assert!(
+        names.iter().any(|n| *n == "COMPARE_LOCAL_CONST_JUMP"),
+        "{names:?}"
+    );
+}

@@ -1,9 +1,12 @@
 //! The bytecode format: every opcode with its stack effect, and the code object that holds them.
 //!
-//! One file defines the whole instruction set (as Lua's `lopcodes.h` does). Each opcode's doc line gives
-//! its meaning and stack effect, written `[.., a, b] -> [.., a + b]` with the top of the stack on the right.
-//! The VM's dispatch loop and the disassembler are exhaustive matches over [`Op`], so adding an opcode
-//! does not compile until both handle it.
+//! One table, the `opcodes!` invocation below, declares every opcode once (as Lua's `lopcodes.h`
+//! does): its doc line (meaning and stack effect, written `[.., a, b] -> [.., a + b]` with the top of
+//! the stack on the right), its operands and their kinds, its `dis` name, hot or cold, how `dis`
+//! shows it and its stack effect. `optable.rs` derives the rest from the table: the `Op` enum,
+//! names, stack effects, jump targets, `dis` rendering, `OPCODES` (`minivm dis --opcodes`,
+//! `docs/OPCODES.md`) and the `hot_ops!()`/`cold_ops!()` patterns with which the VM's dispatch
+//! loop and `cold_op` together handle every opcode. Adding an opcode is one row plus its handler.
 
 use std::fmt;
 use std::sync::Arc;
@@ -58,6 +61,19 @@ pub struct FormatFlags {
     pub has_spec: bool,
 }
 
+impl FormatFlags {
+    /// The number `dis` shows (as CPython's `FORMAT_VALUE` oparg).
+    pub fn raw(self) -> u32 {
+        let conv = match self.conversion {
+            None => 0,
+            Some(b's') => 1,
+            Some(b'r') => 2,
+            Some(_) => 3,
+        };
+        conv | (self.has_spec as u32) << 2
+    }
+}
+
 /// What `MakeFunction` finds on the stack below it, in this order from bottom to top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MakeFunctionFlags {
@@ -69,270 +85,371 @@ pub struct MakeFunctionFlags {
     pub closure: bool,
 }
 
-/// One instruction. Operands are typed so the disassembler can resolve them to names and constants.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Op {
+impl MakeFunctionFlags {
+    /// The number `dis` shows (as CPython's `MAKE_FUNCTION` oparg).
+    pub fn raw(self) -> u32 {
+        self.defaults as u32 | (self.kwdefaults as u32) << 1 | (self.closure as u32) << 3
+    }
+
+    /// How many values it takes from the stack.
+    pub fn count(self) -> u8 {
+        self.defaults as u8 + self.kwdefaults as u8 + self.closure as u8
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The opcode table: every opcode, once (see `optable.rs` for what is derived from it). Columns:
+// doc line(s); variant and operands (`name: kind`); `dis` name; `hot` (an arm of the VM's
+// dispatch loop) or `cold` (`cold_op`); the raw operand `dis` prints; the meaning `dis` prints in
+// parentheses; the stack effect (`fall(e)`: always falls through; `branch(fall, jump)`;
+// `jump_only(e)`: always jumps; `stops()`: neither). Counts are non-negative, so `i64::from`.
+// ---------------------------------------------------------------------------------------------
+opcodes! {
     // ---- stack shuffling ----
     /// Does nothing (a jump target, or a line marker).
-    Nop,
+    Nop = "NOP", hot, raw(), "", fall(0);
     /// `[.., a] -> [..]`
-    Pop,
+    Pop = "POP_TOP", hot, raw(), "", fall(-1);
     /// Push a copy of the n-th item (1 = top): `[.., a] -> [.., a, a]` for `Copy(1)`.
-    Copy(u32),
+    Copy(n: count) = "COPY", hot, raw(n), "", fall(1);
     /// Swap the top with the n-th item (2 = the one below it): `[.., a, b] -> [.., b, a]` for `Swap(2)`.
-    Swap(u32),
+    Swap(n: count) = "SWAP", hot, raw(n), "", fall(0);
 
     // ---- constants and variables ----
-    /// `[..] -> [.., consts[i]]`
-    LoadConst(ConstIdx),
-    /// `[..] -> [.., locals[i]]`; `UnboundLocalError` if the slot is empty.
-    LoadLocal(Local),
-    /// `[.., v] -> [..]`, `locals[i] = v`
-    StoreLocal(Local),
+    /// `[..] -> [.., consts[c]]`
+    LoadConst(c: konst) = "LOAD_CONST", hot, raw(c.0), "{c}", fall(1);
+    /// `[..] -> [.., locals[x]]`; `UnboundLocalError` if the slot is empty.
+    LoadLocal(x: local) = "LOAD_LOCAL", hot, raw(x.0), "{x}", fall(1);
+    /// `[.., v] -> [..]`, `locals[x] = v`
+    StoreLocal(x: local) = "STORE_LOCAL", hot, raw(x.0), "{x}", fall(-1);
     /// Empty the slot (`del x`); `UnboundLocalError` if already empty.
-    DeleteLocal(Local),
-    /// `[..] -> [.., v]`: module global, else builtin; `NameError` if neither.
-    LoadGlobal(Name),
+    DeleteLocal(x: local) = "DELETE_LOCAL", cold, raw(x.0), "{x}", fall(0);
+    /// `[..] -> [.., v]`: module global `g`, else builtin; `NameError` if neither.
+    LoadGlobal(g: name) = "LOAD_GLOBAL", hot, raw(g.0), "{g}", fall(1);
     /// `[.., v] -> [..]`, sets the module global.
-    StoreGlobal(Name),
+    StoreGlobal(g: name) = "STORE_GLOBAL", hot, raw(g.0), "{g}", fall(-1);
     /// Removes the module global; `NameError` if absent.
-    DeleteGlobal(Name),
+    DeleteGlobal(g: name) = "DELETE_GLOBAL", cold, raw(g.0), "{g}", fall(0);
     /// `[..] -> [.., v]` in a class body: the class namespace, then globals, then builtins.
-    LoadName(Name),
+    LoadName(g: name) = "LOAD_NAME", cold, raw(g.0), "{g}", fall(1);
     /// `[.., v] -> [..]` into the class namespace.
-    StoreName(Name),
+    StoreName(g: name) = "STORE_NAME", cold, raw(g.0), "{g}", fall(-1);
     /// Removes a name from the class namespace.
-    DeleteName(Name),
+    DeleteName(g: name) = "DELETE_NAME", cold, raw(g.0), "{g}", fall(0);
     /// `[..] -> [.., cell contents]`; `NameError`/`UnboundLocalError`-style error if empty.
-    LoadDeref(Cell),
+    LoadDeref(c: cell) = "LOAD_DEREF", hot, raw(c.0), "{c}", fall(1);
     /// `[.., v] -> [..]`, stores into the cell.
-    StoreDeref(Cell),
+    StoreDeref(c: cell) = "STORE_DEREF", hot, raw(c.0), "{c}", fall(-1);
     /// Empties the cell (`del x` of a captured variable).
-    DeleteDeref(Cell),
+    DeleteDeref(c: cell) = "DELETE_DEREF", cold, raw(c.0), "{c}", fall(0);
     /// `[..] -> [.., cell]`: the cell object itself, to build a closure tuple for `MakeFunction`.
-    LoadClosure(Cell),
+    LoadClosure(c: cell) = "LOAD_CLOSURE", cold, raw(c.0), "{c}", fall(1);
     /// `[..] -> [.., v]` in a class body for a free variable: class namespace first, then the cell.
-    LoadClassDeref(Cell),
+    LoadClassDeref(c: cell) = "LOAD_CLASSDEREF", cold, raw(c.0), "{c}", fall(1);
 
     // ---- operators ----
     /// `[.., a, b] -> [.., a op b]`
-    Binary(BinOp),
+    Binary(op: binop) = "BINARY_OP", hot, raw(), "{op}", fall(-1);
     /// `[.., a, b] -> [.., a op= b]` (mutates lists in place for `+=`, as Python does).
-    InPlace(BinOp),
+    InPlace(op: binop) = "INPLACE_OP", hot, raw(), "{op}=", fall(-1);
     /// `[.., a, b] -> [.., a op b]` for `<`, `==`, `in`, `is`, ... (result of `in`/`is` is a bool).
-    Compare(CmpOp),
+    Compare(op: cmpop) = "COMPARE_OP", hot, raw(), "{op}", fall(-1);
     /// `[.., a] -> [.., not a]`
-    UnaryNot,
+    UnaryNot = "UNARY_NOT", hot, raw(), "", fall(0);
     /// `[.., a] -> [.., -a]`
-    UnaryNeg,
+    UnaryNeg = "UNARY_NEGATIVE", hot, raw(), "", fall(0);
     /// `[.., a] -> [.., +a]`
-    UnaryPos,
+    UnaryPos = "UNARY_POSITIVE", cold, raw(), "", fall(0);
     /// `[.., a] -> [.., ~a]`
-    UnaryInvert,
+    UnaryInvert = "UNARY_INVERT", cold, raw(), "", fall(0);
 
     // ---- containers, subscripts, attributes ----
     /// `[.., obj, key] -> [.., obj[key]]`
-    Subscr,
+    Subscr = "BINARY_SUBSCR", hot, raw(), "", fall(-1);
     /// `[.., v, obj, key] -> [..]`, `obj[key] = v`
-    StoreSubscr,
+    StoreSubscr = "STORE_SUBSCR", hot, raw(), "", fall(-3);
     /// `[.., obj, key] -> [..]`, `del obj[key]`
-    DeleteSubscr,
+    DeleteSubscr = "DELETE_SUBSCR", cold, raw(), "", fall(-2);
     /// `[.., lo, hi] -> [.., slice(lo, hi)]` for 2, `[.., lo, hi, step] -> [.., slice(lo, hi, step)]` for 3.
-    BuildSlice(u32),
-    /// `[.., obj] -> [.., obj.name]`
-    LoadAttr(Name),
-    /// `[.., v, obj] -> [..]`, `obj.name = v`
-    StoreAttr(Name),
-    /// `[.., obj] -> [..]`, `del obj.name`
-    DeleteAttr(Name),
+    BuildSlice(n: count) = "BUILD_SLICE", cold, raw(n), "", fall(1 - i64::from(n));
+    /// `[.., obj] -> [.., obj.g]`
+    LoadAttr(g: name) = "LOAD_ATTR", hot, raw(g.0), "{g}", fall(0);
+    /// `[.., v, obj] -> [..]`, `obj.g = v`
+    StoreAttr(g: name) = "STORE_ATTR", hot, raw(g.0), "{g}", fall(-2);
+    /// `[.., obj] -> [..]`, `del obj.g`
+    DeleteAttr(g: name) = "DELETE_ATTR", cold, raw(g.0), "{g}", fall(-1);
     /// `[.., a1 .. an] -> [.., (a1, .., an)]`
-    BuildTuple(u32),
+    BuildTuple(n: count) = "BUILD_TUPLE", hot, raw(n), "", fall(1 - i64::from(n));
     /// `[.., a1 .. an] -> [.., [a1, .., an]]`
-    BuildList(u32),
+    BuildList(n: count) = "BUILD_LIST", hot, raw(n), "", fall(1 - i64::from(n));
     /// `[.., a1 .. an] -> [.., {a1, .., an}]`
-    BuildSet(u32),
+    BuildSet(n: count) = "BUILD_SET", cold, raw(n), "", fall(1 - i64::from(n));
     /// `[.., k1, v1 .. kn, vn] -> [.., {k1: v1, ..}]`
-    BuildMap(u32),
+    BuildMap(n: count) = "BUILD_MAP", cold, raw(n), "", fall(1 - 2 * i64::from(n));
     /// `[.., s1 .. sn] -> [.., s1 + .. + sn]` (strings, for f-strings)
-    BuildString(u32),
+    BuildString(n: count) = "BUILD_STRING", cold, raw(n), "", fall(1 - i64::from(n));
     /// `[.., list, x1 .. x(n-1), v] -> [.., list, x1 .. x(n-1)]`, appends v to the list n below v.
-    ListAppend(u32),
+    ListAppend(n: count) = "LIST_APPEND", hot, raw(n), "", fall(-1);
     /// As `ListAppend`, adding to a set.
-    SetAdd(u32),
+    SetAdd(n: count) = "SET_ADD", cold, raw(n), "", fall(-1);
     /// `[.., dict, x1 .., k, v] -> [.., dict, x1 ..]`, sets `dict[k] = v` (dict n below k).
-    MapAdd(u32),
+    MapAdd(n: count) = "MAP_ADD", cold, raw(n), "", fall(-2);
     /// `[.., list, x1 .., it] -> [.., list, x1 ..]`, extends the list with an iterable (`[*a, *b]`).
-    ListExtend(u32),
+    ListExtend(n: count) = "LIST_EXTEND", cold, raw(n), "", fall(-1);
     /// As `ListExtend`, for a set.
-    SetUpdate(u32),
+    SetUpdate(n: count) = "SET_UPDATE", cold, raw(n), "", fall(-1);
     /// `[.., dict, x1 .., m] -> [.., dict, x1 ..]`, `dict.update(m)` (`{**a}`).
-    DictUpdate(u32),
+    DictUpdate(n: count) = "DICT_UPDATE", cold, raw(n), "", fall(-1);
     /// As `DictUpdate`, but a repeated key is a `TypeError` (`f(**a, **b)`).
-    DictMerge(u32),
+    DictMerge(n: count) = "DICT_MERGE", cold, raw(n), "", fall(-1);
     /// `[.., list] -> [.., tuple(list)]`
-    ListToTuple,
+    ListToTuple = "LIST_TO_TUPLE", cold, raw(), "", fall(0);
     /// `[.., seq] -> [.., vn .. v1]`: exactly n items, the first ends up on top.
-    UnpackSequence(u32),
-    /// `[.., seq] -> [.., after.., list, before..]` for `a, *b, c = seq` (`before`, `after` counts); first on top.
-    /// At most 255 targets before the star, as in CPython.
-    UnpackEx { before: u8, after: u32 },
+    UnpackSequence(n: count) = "UNPACK_SEQUENCE", hot, raw(n), "", fall(i64::from(n) - 1);
+    /// `[.., seq] -> [.., after.., list, before..]` for `a, *b, c = seq` (`before`, `after`
+    /// counts); first on top. At most 255 targets before the star, as in CPython
+    /// (`Op::unpack_ex` checks).
+    UnpackEx(before: count8, after: count) = "UNPACK_EX", cold,
+        raw(u32::from(before) | after << 8), "{before} before, {after} after",
+        fall(i64::from(before) + i64::from(after));
     /// `[.., v] -> [.., str]` or `[.., v, spec] -> [.., str]`: one f-string field.
-    FormatValue(FormatFlags),
+    FormatValue(f: fmtflags) = "FORMAT_VALUE", cold, raw(f.raw()), "{f}",
+        fall(if f.has_spec { -1 } else { 0 });
 
     // ---- control flow ----
     /// Jump forward (never a place where a thread yields).
-    Jump(Label),
+    Jump(l: label) = "JUMP_FORWARD", hot, raw(l.0), "to {l}", jump_only(0);
     /// Jump backward to a loop head: the eval-breaker check point (GIL drop requests, Ctrl-C).
-    JumpBackward(Label),
+    JumpBackward(l: label_back) = "JUMP_BACKWARD", hot, raw(l.0), "to {l}", jump_only(0);
     /// `[.., c] -> [..]`, jump if c is false
-    PopJumpIfFalse(Label),
+    PopJumpIfFalse(l: label) = "POP_JUMP_IF_FALSE", hot, raw(l.0), "to {l}", branch(-1, -1);
     /// `[.., c] -> [..]`, jump if c is true
-    PopJumpIfTrue(Label),
+    PopJumpIfTrue(l: label) = "POP_JUMP_IF_TRUE", hot, raw(l.0), "to {l}", branch(-1, -1);
     /// `[.., c] -> [.., c]` and jump if c is false, else `[..]` (for `and`)
-    JumpIfFalseOrPop(Label),
+    JumpIfFalseOrPop(l: label) = "JUMP_IF_FALSE_OR_POP", hot, raw(l.0), "to {l}", branch(-1, 0);
     /// `[.., c] -> [.., c]` and jump if c is true, else `[..]` (for `or`)
-    JumpIfTrueOrPop(Label),
+    JumpIfTrueOrPop(l: label) = "JUMP_IF_TRUE_OR_POP", hot, raw(l.0), "to {l}", branch(-1, 0);
     /// `[.., obj] -> [.., iter(obj)]`
-    GetIter,
+    GetIter = "GET_ITER", hot, raw(), "", fall(0);
     /// `[.., it] -> [.., it, next(it)]`, or when exhausted `[..]` and jump.
-    ForIter(Label),
+    ForIter(l: label) = "FOR_ITER", hot, raw(l.0), "to {l}", branch(1, -1);
     /// The test at the bottom of a `for` loop, as Lua's `FORLOOP`: `[.., it] -> [.., it, next(it)]`
     /// and jump back to the body, or when exhausted `[..]` and fall through. An eval-breaker
     /// check point, as every backward jump.
-    ForNext(Label),
+    ForNext(l: label_back) = "FOR_NEXT", hot, raw(l.0), "to {l}", branch(-1, 1);
     /// `ForNext` that stores the item straight into `locals[x]`: `[.., it] -> [.., it]` and jump
     /// back, or when exhausted `[..]` and fall through.
-    ForNextStore(Reg, Label),
+    ForNextStore(x: local16, l: label_back) = "FOR_NEXT_STORE", hot, raw(l.0), "{x}, to {l}",
+        branch(-1, 0);
 
     // ---- functions and calls ----
     /// `[.., defaults?, kwdefaults?, closure?] -> [.., function]` from the code constant.
-    MakeFunction {
-        code: ConstIdx,
-        flags: MakeFunctionFlags,
-    },
+    MakeFunction(code: konst, flags: fnflags) = "MAKE_FUNCTION", cold, raw(flags.raw()),
+        "{code}{flags}", fall(1 - i64::from(flags.count()));
     /// `[.., f, a1 .. an] -> [.., f(a1, .., an)]`; the callee's entry is an eval-breaker check point.
-    Call(u32),
+    Call(n: count) = "CALL", hot, raw(n), "{n} positional", fall(-i64::from(n));
     /// `[.., f, a1 .. an, names] -> [.., f(..)]`: `names` is a tuple constant naming the last
     /// `len(names)` arguments as keywords.
-    CallKw(u32),
-    /// `[.., f, args_tuple] -> [.., f(*args)]`, or with `true`: `[.., f, args_tuple, kwargs_dict] -> [.., f(*args, **kwargs)]`
-    CallEx { has_kwargs: bool },
-    /// `[.., obj, a1 .. an] -> [.., obj.name(a1, .., an)]` without building a bound method
+    CallKw(n: count) = "CALL_KW", cold, raw(n), "{n} total", fall(-i64::from(n) - 1);
+    /// `[.., f, args_tuple] -> [.., f(*args)]`, or with `true`:
+    /// `[.., f, args_tuple, kwargs_dict] -> [.., f(*args, **kwargs)]`
+    CallEx(kwargs: kwflag) = "CALL_FUNCTION_EX", cold, raw(kwargs), "{kwargs}",
+        fall(if kwargs { -2 } else { -1 });
+    /// `[.., obj, a1 .. an] -> [.., obj.g(a1, .., an)]` without building a bound method
     /// (at most 65,535 arguments: a longer call is `LoadAttr; Call`).
-    CallMethod(Name, u16),
-    /// `[.., obj, a1 .. an, names] -> [.., obj.name(..)]`, keywords as in `CallKw`.
-    CallMethodKw(Name, u16),
+    CallMethod(g: name, n: count16) = "CALL_METHOD", hot, raw(n), "{g}, {n} positional",
+        fall(-i64::from(n));
+    /// `[.., obj, a1 .. an, names] -> [.., obj.g(..)]`, keywords as in `CallKw`.
+    CallMethodKw(g: name, n: count16) = "CALL_METHOD_KW", cold, raw(n), "{g}, {n} total",
+        fall(-i64::from(n) - 1);
     /// `[.., v] -> return v to the caller`
-    ReturnValue,
+    ReturnValue = "RETURN_VALUE", hot, raw(), "", stops();
     /// `[.., v] -> suspend the generator yielding v`; on resume `[.., sent]`.
-    YieldValue,
+    YieldValue = "YIELD_VALUE", hot, raw(), "", fall(0);
     /// `[.., x] -> [.., iter]` for `yield from x` (a generator stays itself).
-    GetYieldFromIter,
+    GetYieldFromIter = "GET_YIELD_FROM_ITER", cold, raw(), "", fall(0);
     /// `[.., iter, sent] -> ` send `sent` into iter: if it yields v, suspend yielding v and run this
     /// instruction again on resume (with the new sent value on top); when it finishes, `[.., result]`.
-    YieldFrom,
+    YieldFrom = "YIELD_FROM", cold, raw(), "", fall(-1);
 
     // ---- classes, modules ----
     /// `[..] -> [.., __build_class__]`; called as `__build_class__(body_fn, name, *bases)`.
-    LoadBuildClass,
-    /// `[..] -> [.., module]` for `import name` (the full dotted name).
-    ImportName(Name),
-    /// `[.., module] -> [.., module, module.name]` for `from m import name`; `ImportError` if absent.
-    ImportFrom(Name),
+    LoadBuildClass = "LOAD_BUILD_CLASS", cold, raw(), "", fall(1);
+    /// `[..] -> [.., module]` for `import g` (the full dotted name).
+    ImportName(g: name) = "IMPORT_NAME", cold, raw(g.0), "{g}", fall(1);
+    /// `[.., module] -> [.., module, module.g]` for `from m import g`; `ImportError` if absent.
+    ImportFrom(g: name) = "IMPORT_FROM", cold, raw(g.0), "{g}", fall(1);
 
     // ---- exceptions ----
     /// Push a handler: an exception raised before the matching `PopBlock` pops the handler, truncates
     /// the stack to its depth at this point, pushes the exception and jumps to the label.
-    SetupExcept(Label),
+    SetupExcept(l: label) = "SETUP_EXCEPT", cold, raw(l.0), "to {l}", branch(0, 1);
     /// Pop the innermost handler pushed by `SetupExcept`.
-    PopBlock,
+    PopBlock = "POP_BLOCK", cold, raw(), "", fall(0);
     /// `[.., exc] -> [.., prev_exc, exc]`: `exc` becomes the exception being handled (for bare
     /// `raise`, and as `__context__` of new ones); the previous one is saved below.
-    PushExcInfo,
+    PushExcInfo = "PUSH_EXC_INFO", cold, raw(), "", fall(1);
     /// `[.., prev_exc] -> [..]`: leave an `except` block, restoring the exception being handled.
-    PopExcept,
+    PopExcept = "POP_EXCEPT", cold, raw(), "", fall(-1);
     /// `[.., exc, typ] -> [.., exc, isinstance(exc, typ)]` (typ a class or a tuple of classes).
-    CheckExcMatch,
+    CheckExcMatch = "CHECK_EXC_MATCH", cold, raw(), "", fall(0);
     /// `[.., exc] -> raise exc again` keeping its traceback (end of a `finally`, no handler matched).
-    Reraise,
+    Reraise = "RERAISE", cold, raw(), "", stops();
     /// `Raise(0)`: re-raise the exception being handled; `Raise(1)`: `[.., exc] -> raise exc`;
     /// `Raise(2)`: `[.., exc, cause] -> raise exc from cause`.
-    Raise(u32),
+    Raise(n: count) = "RAISE_VARARGS", cold, raw(n), "", stops();
     /// `[..] -> [.., AssertionError]` (the builtin, even if a global shadows the name).
-    LoadAssertionError,
+    LoadAssertionError = "LOAD_ASSERTION_ERROR", cold, raw(), "", fall(1);
     /// `[.., mgr] -> [.., exit, mgr.__enter__()]` where `exit` is the bound `mgr.__exit__`.
-    BeforeWith,
+    BeforeWith = "BEFORE_WITH", cold, raw(), "", fall(1);
     /// `[.., exit, prev_exc, exc] -> [.., exit, prev_exc, exc, exit(type(exc), exc, tb)]`
-    WithExceptStart,
+    WithExceptStart = "WITH_EXCEPT_START", cold, raw(), "", fall(1);
 
     // ---- coroutines (async/await): see compile/async_stmt.rs and vm/src/interp/coro.rs ----
     /// `[.., x] -> [.., awaitable]` for `await x`: a coroutine stays itself, else `x.__await__()`
     /// (which must return an iterator). Followed by `LoadConst None; YieldFrom`.
-    GetAwaitable,
+    GetAwaitable = "GET_AWAITABLE", cold, raw(), "", fall(0);
     /// `[.., x] -> [.., x.__aiter__()]` at the start of `async for`.
-    GetAIter,
+    GetAIter = "GET_AITER", cold, raw(), "", fall(0);
     /// `[.., aiter] -> [.., aiter, awaitable]`: the awaitable of `aiter.__anext__()`.
-    GetANext,
+    GetANext = "GET_ANEXT", cold, raw(), "", fall(1);
     /// `[.., aiter, exc] -> [..]` when exc is a `StopAsyncIteration` (the end of `async for`),
     /// else raise exc again.
-    EndAsyncFor,
+    EndAsyncFor = "END_ASYNC_FOR", cold, raw(), "", fall(-2);
     /// `[.., mgr] -> [.., aexit, mgr.__aenter__()]` where `aexit` is the bound `mgr.__aexit__`.
-    BeforeAsyncWith,
+    BeforeAsyncWith = "BEFORE_ASYNC_WITH", cold, raw(), "", fall(1);
 
     // ---- except* (PEP 654): see compile/except_star.rs and vm/src/interp/excgroup.rs ----
     /// `[.., rest, typ] -> [.., rest', match]`: split what is left of the exception by `typ`
     /// (`match` None if nothing matches; a naked exception that matches is wrapped in a group);
     /// `match` becomes the exception being handled.
-    CheckEgMatch,
+    CheckEgMatch = "CHECK_EG_MATCH", cold, raw(), "", fall(0);
     /// `[.., orig, raised_list] -> [.., exc]`: the exception a `try ... except*` raises again
     /// (the parts of `orig` raised again in `orig`'s shape, grouped with new ones), or None.
-    PrepReraiseStar,
+    PrepReraiseStar = "PREP_RERAISE_STAR", cold, raw(), "", fall(-1);
 
     // ---- superinstructions: common pairs fused at compile time (`compile/fuse.rs`) ----
     // Each does exactly what the instructions it replaces did, in one dispatch; `dis`, `--trace`
     // and `--stats` show and count it as one instruction.
     /// `LoadLocal(a); LoadLocal(b)`: `[..] -> [.., locals[a], locals[b]]`.
-    LoadLocalPair(Reg, Reg),
+    LoadLocalPair(a: local16, b: local16) = "LOAD_LOCAL_PAIR", hot, raw(), "{a}, {b}", fall(2);
     /// `LoadConst(c); Compare(op)`: `[.., a] -> [.., a op consts[c]]`.
-    CompareConst(CmpOp, ConstIdx),
+    CompareConst(op: cmpop, c: konst) = "COMPARE_CONST", hot, raw(c.0), "{op} {c}", fall(0);
     /// `Compare(op); PopJumpIfFalse(l)`: `[.., a, b] -> [..]`, jump unless `a op b`.
-    CompareJumpIfFalse(CmpOp, Label),
+    CompareJumpIfFalse(op: cmpop, l: label) = "COMPARE_JUMP", hot, raw(l.0), "{op}, to {l}",
+        branch(-2, -2);
     /// `LoadConst(c); Compare(op); PopJumpIfFalse(l)`: `[.., a] -> [..]`, jump unless
     /// `a op consts[c]` (`if n % i == 0:`).
-    CompareConstJumpIfFalse(CmpOp, Reg, Reg),
-    /// `LoadLocal(a); LoadAttr(n)`: `[..] -> [.., locals[a].name]` (`self.x`, without copying
+    CompareConstJumpIfFalse(op: cmpop, c: konst16, l: label16) = "COMPARE_CONST_JUMP", hot,
+        raw(l.0), "{op} {c}, to {l}", branch(-1, -1);
+    /// `LoadLocal(x); LoadAttr(g)`: `[..] -> [.., locals[x].g]` (`self.y`, without copying
     /// `self` to the stack).
-    LoadAttrLocal(Reg, Name),
-    /// `LoadLocal(a); StoreAttr(n)`: `[.., v] -> [..]`, `locals[a].name = v` (`self.x = v`).
-    StoreAttrLocal(Reg, Name),
+    LoadAttrLocal(x: local16, g: name) = "LOAD_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(1);
+    /// `LoadLocal(x); StoreAttr(g)`: `[.., v] -> [..]`, `locals[x].g = v` (`self.y = v`).
+    StoreAttrLocal(x: local16, g: name) = "STORE_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(-1);
     /// `ForIter(l); StoreLocal(x)`: `[.., it] -> [.., it]` with `locals[x] = next(it)`, or when
     /// exhausted `[..]` and jump.
-    ForIterStore(Reg, Label),
+    ForIterStore(x: local16, l: label) = "FOR_ITER_STORE", hot, raw(l.0), "{x}, to {l}",
+        branch(0, -1);
 
     // ---- register instructions: operands read from local slots and constants (`compile/fuse.rs`) ----
     // They replace the stack instructions named in each doc line (same line, nothing jumping
     // between them), do exactly what those did, in one dispatch and without moving the operands
     // through the stack. `a` and `b` are local slots, `c` a constant, `l` a jump target.
     /// `LoadLocal(a); LoadLocal(b); Binary(op)`: `[..] -> [.., locals[a] op locals[b]]`.
-    BinaryLocals(BinOp, Reg, Reg),
+    BinaryLocals(op: binop, a: local16, b: local16) = "BINARY_LOCALS", hot, raw(), "{a} {op} {b}",
+        fall(1);
     /// `LoadLocal(a); LoadConst(c); Binary(op)`: `[..] -> [.., locals[a] op consts[c]]`.
-    BinaryLocalConst(BinOp, Reg, Reg),
+    BinaryLocalConst(op: binop, a: local16, c: konst16) = "BINARY_LOCAL_CONST", hot, raw(),
+        "{a} {op} {c}", fall(1);
     /// `LoadLocal(a); LoadLocal(b); InPlace(op); StoreLocal(a)`: `locals[a] op= locals[b]`, stack unchanged.
-    InPlaceLocals(BinOp, Reg, Reg),
+    InPlaceLocals(op: binop, a: local16, b: local16) = "INPLACE_LOCALS", hot, raw(),
+        "{a} {op}= {b}", fall(0);
     /// `LoadLocal(a); LoadConst(c); InPlace(op); StoreLocal(a)`: `locals[a] op= consts[c]` (`i += 1`).
-    InPlaceLocalConst(BinOp, Reg, Reg),
+    InPlaceLocalConst(op: binop, a: local16, c: konst16) = "INPLACE_LOCAL_CONST", hot, raw(),
+        "{a} {op}= {c}", fall(0);
     /// `LoadLocal(a); LoadLocal(b); Compare(op); PopJumpIfFalse(l)`: jump unless `locals[a] op locals[b]`.
-    CompareLocalsJump(CmpOp, Reg, Reg, Reg),
+    CompareLocalsJump(op: cmpop, a: local16, b: local16, l: label16) = "COMPARE_LOCALS_JUMP", hot,
+        raw(l.0), "{a} {op} {b}, to {l}", branch(0, 0);
     /// `LoadLocal(a); LoadConst(c); Compare(op); PopJumpIfFalse(l)`: jump unless `locals[a] op consts[c]`.
-    CompareLocalConstJump(CmpOp, Reg, Reg, Reg),
+    CompareLocalConstJump(op: cmpop, a: local16, c: konst16, l: label16) =
+        "COMPARE_LOCAL_CONST_JUMP", hot, raw(l.0), "{a} {op} {c}, to {l}", branch(0, 0);
 
-    // ---- pattern matching (the `match` statement, compiled by compile/pattern.rs) ----
-    /// One structural test of a `case` pattern; [`MatchOp`] gives each one's stack effect.
-    Match(MatchOp),
+    // ---- pattern matching (the `match` statement, compiled by compile/pattern.rs; CPython's
+    // instructions of the same names, run by vm/src/interp/pattern.rs) ----
+    /// `[.., s] -> [.., s, is_sequence]`: list, tuple, range, deque, a `collections.abc.Sequence`
+    /// (never str, bytes or bytearray).
+    MatchSequence = "MATCH_SEQUENCE", cold, raw(), "", fall(1);
+    /// `[.., s] -> [.., s, is_mapping]`: dict, or a `collections.abc.Mapping`.
+    MatchMapping = "MATCH_MAPPING", cold, raw(), "", fall(1);
+    /// `[.., s] -> [.., s, len(s)]`
+    GetLen = "GET_LEN", cold, raw(), "", fall(1);
+    /// `[.., s, keys] -> [.., s, keys, values]`: the tuple of `s.get(k)` for each key, or None if
+    /// one is missing.
+    MatchKeys = "MATCH_KEYS", cold, raw(), "", fall(1);
+    /// `[.., s, cls, names] -> [.., attrs]`: if `s` is an instance of `cls`, the tuple of its
+    /// attributes for the n positional sub-patterns (named by `cls.__match_args__`) then for the
+    /// keyword `names`; None if it is not, or lacks one.
+    MatchClass(n: count16) = "MATCH_CLASS", cold, raw(n), "", fall(-2);
+    /// `[.., s, keys] -> [.., s, rest]`: a new dict of `s`'s items but `keys` (for `**rest`).
+    CopyDictWithoutKeys = "COPY_DICT_WITHOUT_KEYS", cold, raw(), "", fall(0);
 
     // ---- interactive ----
     /// `[.., v] -> [..]`, prints `repr(v)` unless it is None (the REPL's echo of expression statements).
-    PrintExpr,
+    PrintExpr = "PRINT_EXPR", cold, raw(), "", fall(-1);
+}
+
+/// The widest opcode name `dis` and `--trace` leave room for: listings keep their columns
+/// (a test checks every name fits).
+pub const OPNAME_WIDTH: usize = 24;
+
+/// An opcode's row of the table, as data.
+#[derive(Debug)]
+pub struct OpInfo {
+    /// The `Op` variant (`LoadConst`).
+    pub variant: &'static str,
+    /// The `dis` name (`LOAD_CONST`).
+    pub name: &'static str,
+    /// Each operand's name and kind (`("c", "konst")`).
+    pub operands: &'static [(&'static str, &'static str)],
+    /// Run in the dispatch loop's own arm (else in `cold_op`).
+    pub hot: bool,
+    /// The doc lines, as written (each starts with a space).
+    pub doc: &'static [&'static str],
+    /// The stack effect, as written in the table.
+    pub effect: &'static str,
+}
+
+/// How `dis` shows one instruction: `LOAD_CONST 0 (1)` is name, raw and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    pub name: &'static str,
+    /// The number in `dis`'s operand column, if any.
+    pub raw: Option<u32>,
+    /// The meaning in parentheses, empty if none.
+    pub text: String,
+}
+
+/// What an instruction's operands name, resolved against its code object (`dis.rs`).
+pub trait OperandNames {
+    fn local(&self, i: u32) -> String;
+    fn konst(&self, i: u32) -> String;
+    fn name(&self, i: u32) -> String;
+    fn cell(&self, i: u32) -> String;
+}
+
+// The stack-effect column's vocabulary: (on falling through, on jumping).
+const fn fall(e: i64) -> (Option<i64>, Option<i64>) {
+    (Some(e), None)
+}
+const fn branch(fall: i64, jump: i64) -> (Option<i64>, Option<i64>) {
+    (Some(fall), Some(jump))
+}
+const fn jump_only(e: i64) -> (Option<i64>, Option<i64>) {
+    (None, Some(e))
+}
+const fn stops() -> (Option<i64>, Option<i64>) {
+    (None, None)
 }
 
 // An instruction is 8 bytes: the dispatch loop copies one per step, and a code object's
@@ -346,59 +463,7 @@ impl Op {
     pub fn unpack_ex(before: usize, after: usize) -> Option<Op> {
         let before = u8::try_from(before).ok()?;
         let after = u32::try_from(after).ok().filter(|&a| a < 1 << 24)?;
-        Some(Op::UnpackEx { before, after })
-    }
-}
-
-/// The tests `Op::Match` performs for `case` patterns (CPython's `MATCH_*` instructions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchOp {
-    /// `[.., s] -> [.., s, is_sequence]`: list, tuple, range, deque, a `collections.abc.Sequence`
-    /// (never str, bytes or bytearray).
-    Sequence,
-    /// `[.., s] -> [.., s, is_mapping]`: dict, or a `collections.abc.Mapping`.
-    Mapping,
-    /// `[.., s] -> [.., s, len(s)]`
-    Len,
-    /// `[.., s, keys] -> [.., s, keys, values]`: the tuple of `s.get(k)` for each key, or None if
-    /// one is missing.
-    Keys,
-    /// `[.., s, cls, names] -> [.., attrs]`: if `s` is an instance of `cls`, the tuple of its
-    /// attributes for the n positional sub-patterns (named by `cls.__match_args__`) then for the
-    /// keyword `names`; None if it is not, or lacks one.
-    Class(u16),
-    /// `[.., s, keys] -> [.., s, rest]`: a new dict of `s`'s items but `keys` (for `**rest`).
-    CopyDictWithoutKeys,
-}
-
-impl MatchOp {
-    /// The change in stack depth.
-    pub fn stack_effect(self) -> i64 {
-        match self {
-            MatchOp::Sequence | MatchOp::Mapping | MatchOp::Len | MatchOp::Keys => 1,
-            MatchOp::Class(_) => -2,
-            MatchOp::CopyDictWithoutKeys => 0,
-        }
-    }
-
-    /// CPython's name of the instruction, for `dis`.
-    pub fn opname(self) -> &'static str {
-        match self {
-            MatchOp::Sequence => "MATCH_SEQUENCE",
-            MatchOp::Mapping => "MATCH_MAPPING",
-            MatchOp::Len => "GET_LEN",
-            MatchOp::Keys => "MATCH_KEYS",
-            MatchOp::Class(_) => "MATCH_CLASS",
-            MatchOp::CopyDictWithoutKeys => "COPY_DICT_WITHOUT_KEYS",
-        }
-    }
-
-    /// The operand, for `MatchOp::Class`.
-    pub fn count(self) -> Option<u32> {
-        match self {
-            MatchOp::Class(n) => Some(n.into()),
-            _ => None,
-        }
+        Some(Op::UnpackEx(before, after))
     }
 }
 

@@ -144,273 +144,46 @@ impl fmt::Display for FormatFlags {
     }
 }
 
-fn make_function_raw(flags: MakeFunctionFlags) -> u32 {
-    flags.defaults as u32 | (flags.kwdefaults as u32) << 1 | (flags.closure as u32) << 3
+/// Operands resolved against a code object: local, constant, name and cell indices to text.
+struct Names<'a> {
+    code: &'a CodeObject,
+    spelling: &'a Spelling,
 }
 
-fn format_raw(flags: FormatFlags) -> u32 {
-    let conv = match flags.conversion {
-        None => 0,
-        Some(b's') => 1,
-        Some(b'r') => 2,
-        Some(_) => 3,
-    };
-    conv | (flags.has_spec as u32) << 2
+impl OperandNames for Names<'_> {
+    fn local(&self, i: u32) -> String {
+        let name = self.code.varnames.get(i as usize);
+        name.map_or("?", |s| s.as_str()).to_string()
+    }
+
+    fn konst(&self, i: u32) -> String {
+        let c = self.code.consts.get(i as usize);
+        c.map_or("?".to_string(), |c| ConstRepr(c, self.spelling).to_string())
+    }
+
+    fn name(&self, i: u32) -> String {
+        let name = self.code.names.get(i as usize);
+        name.map_or("?", |s| s.as_str()).to_string()
+    }
+
+    fn cell(&self, i: u32) -> String {
+        self.code.cell_name(Cell(i)).to_string()
+    }
 }
 
-/// Opcode name, raw operand and resolved meaning of one instruction.
-fn describe(
-    code: &CodeObject,
-    spelling: &Spelling,
-    op: &Op,
-) -> (&'static str, Option<String>, String) {
-    let konst = |i: ConstIdx| {
-        code.consts
-            .get(i.0 as usize)
-            .map_or("?".to_string(), |c| ConstRepr(c, spelling).to_string())
-    };
-    let name = |n: Name| code.names.get(n.0 as usize).cloned().unwrap_or("?".into());
-    let local = |l: Local| {
-        code.varnames
-            .get(l.0 as usize)
-            .cloned()
-            .unwrap_or("?".into())
-    };
-    let cell = |c: Cell| code.cell_name(c).to_string();
-    let n = |x: u32| Some(x.to_string());
-    let jump = |l: Label| (n(l.0), format!("to {}", l.0));
-    let reg_local = |r: Reg| local(Local(r.0.into()));
-    let reg_const = |r: Reg| konst(ConstIdx(r.0.into()));
-    let (opname, raw, arg): (&str, Option<String>, String) = match *op {
-        Op::Nop => ("NOP", None, String::new()),
-        Op::Pop => ("POP_TOP", None, String::new()),
-        Op::Copy(i) => ("COPY", n(i), String::new()),
-        Op::Swap(i) => ("SWAP", n(i), String::new()),
-        Op::LoadConst(i) => ("LOAD_CONST", n(i.0), konst(i)),
-        Op::LoadLocal(l) => ("LOAD_LOCAL", n(l.0), local(l)),
-        Op::StoreLocal(l) => ("STORE_LOCAL", n(l.0), local(l)),
-        Op::DeleteLocal(l) => ("DELETE_LOCAL", n(l.0), local(l)),
-        Op::LoadGlobal(g) => ("LOAD_GLOBAL", n(g.0), name(g)),
-        Op::StoreGlobal(g) => ("STORE_GLOBAL", n(g.0), name(g)),
-        Op::DeleteGlobal(g) => ("DELETE_GLOBAL", n(g.0), name(g)),
-        Op::LoadName(g) => ("LOAD_NAME", n(g.0), name(g)),
-        Op::StoreName(g) => ("STORE_NAME", n(g.0), name(g)),
-        Op::DeleteName(g) => ("DELETE_NAME", n(g.0), name(g)),
-        Op::LoadDeref(c) => ("LOAD_DEREF", n(c.0), cell(c)),
-        Op::StoreDeref(c) => ("STORE_DEREF", n(c.0), cell(c)),
-        Op::DeleteDeref(c) => ("DELETE_DEREF", n(c.0), cell(c)),
-        Op::LoadClosure(c) => ("LOAD_CLOSURE", n(c.0), cell(c)),
-        Op::LoadClassDeref(c) => ("LOAD_CLASSDEREF", n(c.0), cell(c)),
-        Op::Binary(b) => ("BINARY_OP", None, b.symbol().to_string()),
-        Op::InPlace(b) => ("INPLACE_OP", None, format!("{}=", b.symbol())),
-        Op::Compare(c) => ("COMPARE_OP", None, c.symbol().to_string()),
-        Op::UnaryNot => ("UNARY_NOT", None, String::new()),
-        Op::UnaryNeg => ("UNARY_NEGATIVE", None, String::new()),
-        Op::UnaryPos => ("UNARY_POSITIVE", None, String::new()),
-        Op::UnaryInvert => ("UNARY_INVERT", None, String::new()),
-        Op::Subscr => ("BINARY_SUBSCR", None, String::new()),
-        Op::StoreSubscr => ("STORE_SUBSCR", None, String::new()),
-        Op::DeleteSubscr => ("DELETE_SUBSCR", None, String::new()),
-        Op::BuildSlice(k) => ("BUILD_SLICE", n(k), String::new()),
-        Op::LoadAttr(g) => ("LOAD_ATTR", n(g.0), name(g)),
-        Op::StoreAttr(g) => ("STORE_ATTR", n(g.0), name(g)),
-        Op::DeleteAttr(g) => ("DELETE_ATTR", n(g.0), name(g)),
-        Op::BuildTuple(k) => ("BUILD_TUPLE", n(k), String::new()),
-        Op::BuildList(k) => ("BUILD_LIST", n(k), String::new()),
-        Op::BuildSet(k) => ("BUILD_SET", n(k), String::new()),
-        Op::BuildMap(k) => ("BUILD_MAP", n(k), String::new()),
-        Op::BuildString(k) => ("BUILD_STRING", n(k), String::new()),
-        Op::ListAppend(k) => ("LIST_APPEND", n(k), String::new()),
-        Op::SetAdd(k) => ("SET_ADD", n(k), String::new()),
-        Op::MapAdd(k) => ("MAP_ADD", n(k), String::new()),
-        Op::ListExtend(k) => ("LIST_EXTEND", n(k), String::new()),
-        Op::SetUpdate(k) => ("SET_UPDATE", n(k), String::new()),
-        Op::DictUpdate(k) => ("DICT_UPDATE", n(k), String::new()),
-        Op::DictMerge(k) => ("DICT_MERGE", n(k), String::new()),
-        Op::ListToTuple => ("LIST_TO_TUPLE", None, String::new()),
-        Op::UnpackSequence(k) => ("UNPACK_SEQUENCE", n(k), String::new()),
-        Op::UnpackEx { before, after } => (
-            "UNPACK_EX",
-            n(u32::from(before) | after << 8),
-            format!("{before} before, {after} after"),
-        ),
-        Op::FormatValue(f) => ("FORMAT_VALUE", n(format_raw(f)), f.to_string()),
-        Op::Jump(l) => {
-            let (r, a) = jump(l);
-            ("JUMP_FORWARD", r, a)
-        }
-        Op::JumpBackward(l) => {
-            let (r, a) = jump(l);
-            ("JUMP_BACKWARD", r, a)
-        }
-        Op::PopJumpIfFalse(l) => {
-            let (r, a) = jump(l);
-            ("POP_JUMP_IF_FALSE", r, a)
-        }
-        Op::PopJumpIfTrue(l) => {
-            let (r, a) = jump(l);
-            ("POP_JUMP_IF_TRUE", r, a)
-        }
-        Op::JumpIfFalseOrPop(l) => {
-            let (r, a) = jump(l);
-            ("JUMP_IF_FALSE_OR_POP", r, a)
-        }
-        Op::JumpIfTrueOrPop(l) => {
-            let (r, a) = jump(l);
-            ("JUMP_IF_TRUE_OR_POP", r, a)
-        }
-        Op::GetIter => ("GET_ITER", None, String::new()),
-        Op::ForIter(l) => {
-            let (r, a) = jump(l);
-            ("FOR_ITER", r, a)
-        }
-        Op::ForNext(l) => {
-            let (r, a) = jump(l);
-            ("FOR_NEXT", r, a)
-        }
-        Op::ForNextStore(x, l) => (
-            "FOR_NEXT_STORE",
-            n(l.0),
-            format!("{}, to {}", reg_local(x), l.0),
-        ),
-        Op::MakeFunction { code: c, flags } => {
-            let mut s = konst(c);
-            if flags != MakeFunctionFlags::default() {
-                let _ = write!(s, ", {flags}");
-            }
-            ("MAKE_FUNCTION", n(make_function_raw(flags)), s)
-        }
-        Op::Call(k) => ("CALL", n(k), format!("{k} positional")),
-        Op::CallKw(k) => ("CALL_KW", n(k), format!("{k} total")),
-        Op::CallEx { has_kwargs } => (
-            "CALL_FUNCTION_EX",
-            n(has_kwargs as u32),
-            if has_kwargs { "with kwargs" } else { "" }.to_string(),
-        ),
-        Op::CallMethod(g, k) => (
-            "CALL_METHOD",
-            n(k.into()),
-            format!("{}, {k} positional", name(g)),
-        ),
-        Op::CallMethodKw(g, k) => (
-            "CALL_METHOD_KW",
-            n(k.into()),
-            format!("{}, {k} total", name(g)),
-        ),
-        Op::ReturnValue => ("RETURN_VALUE", None, String::new()),
-        Op::YieldValue => ("YIELD_VALUE", None, String::new()),
-        Op::GetYieldFromIter => ("GET_YIELD_FROM_ITER", None, String::new()),
-        Op::YieldFrom => ("YIELD_FROM", None, String::new()),
-        Op::GetAwaitable => ("GET_AWAITABLE", None, String::new()),
-        Op::GetAIter => ("GET_AITER", None, String::new()),
-        Op::GetANext => ("GET_ANEXT", None, String::new()),
-        Op::EndAsyncFor => ("END_ASYNC_FOR", None, String::new()),
-        Op::BeforeAsyncWith => ("BEFORE_ASYNC_WITH", None, String::new()),
-        Op::CheckEgMatch => ("CHECK_EG_MATCH", None, String::new()),
-        Op::PrepReraiseStar => ("PREP_RERAISE_STAR", None, String::new()),
-        Op::LoadBuildClass => ("LOAD_BUILD_CLASS", None, String::new()),
-        Op::ImportName(g) => ("IMPORT_NAME", n(g.0), name(g)),
-        Op::ImportFrom(g) => ("IMPORT_FROM", n(g.0), name(g)),
-        Op::SetupExcept(l) => {
-            let (r, a) = jump(l);
-            ("SETUP_EXCEPT", r, a)
-        }
-        Op::PopBlock => ("POP_BLOCK", None, String::new()),
-        Op::PushExcInfo => ("PUSH_EXC_INFO", None, String::new()),
-        Op::PopExcept => ("POP_EXCEPT", None, String::new()),
-        Op::CheckExcMatch => ("CHECK_EXC_MATCH", None, String::new()),
-        Op::Reraise => ("RERAISE", None, String::new()),
-        Op::Raise(k) => ("RAISE_VARARGS", n(k), String::new()),
-        Op::LoadAssertionError => ("LOAD_ASSERTION_ERROR", None, String::new()),
-        Op::BeforeWith => ("BEFORE_WITH", None, String::new()),
-        Op::Match(m) => (m.opname(), m.count().and_then(n), String::new()),
-        Op::WithExceptStart => ("WITH_EXCEPT_START", None, String::new()),
-        Op::PrintExpr => ("PRINT_EXPR", None, String::new()),
-        Op::LoadLocalPair(a, b) => (
-            "LOAD_LOCAL_PAIR",
-            None,
-            format!("{}, {}", reg_local(a), reg_local(b)),
-        ),
-        Op::LoadAttrLocal(l, g) => (
-            "LOAD_ATTR_LOCAL",
-            n(g.0),
-            format!("{}.{}", reg_local(l), name(g)),
-        ),
-        Op::StoreAttrLocal(l, g) => (
-            "STORE_ATTR_LOCAL",
-            n(g.0),
-            format!("{}.{}", reg_local(l), name(g)),
-        ),
-        Op::CompareConst(c, k) => (
-            "COMPARE_CONST",
-            n(k.0),
-            format!("{} {}", c.symbol(), konst(k)),
-        ),
-        Op::CompareJumpIfFalse(c, l) => (
-            "COMPARE_JUMP",
-            n(l.0),
-            format!("{}, to {}", c.symbol(), l.0),
-        ),
-        Op::CompareConstJumpIfFalse(c, k, l) => (
-            "COMPARE_CONST_JUMP",
-            n(l.0.into()),
-            format!("{} {}, to {}", c.symbol(), reg_const(k), l.0),
-        ),
-        Op::ForIterStore(x, l) => (
-            "FOR_ITER_STORE",
-            n(l.0),
-            format!("{}, to {}", reg_local(x), l.0),
-        ),
-        Op::BinaryLocals(b, x, y) => (
-            "BINARY_LOCALS",
-            None,
-            format!("{} {} {}", reg_local(x), b.symbol(), reg_local(y)),
-        ),
-        Op::BinaryLocalConst(b, x, c) => (
-            "BINARY_LOCAL_CONST",
-            None,
-            format!("{} {} {}", reg_local(x), b.symbol(), reg_const(c)),
-        ),
-        Op::InPlaceLocals(b, x, y) => (
-            "INPLACE_LOCALS",
-            None,
-            format!("{} {}= {}", reg_local(x), b.symbol(), reg_local(y)),
-        ),
-        Op::InPlaceLocalConst(b, x, c) => (
-            "INPLACE_LOCAL_CONST",
-            None,
-            format!("{} {}= {}", reg_local(x), b.symbol(), reg_const(c)),
-        ),
-        Op::CompareLocalsJump(c, x, y, l) => (
-            "COMPARE_LOCALS_JUMP",
-            n(l.0.into()),
-            format!(
-                "{} {} {}, to {}",
-                reg_local(x),
-                c.symbol(),
-                reg_local(y),
-                l.0
-            ),
-        ),
-        Op::CompareLocalConstJump(c, x, k, l) => (
-            "COMPARE_LOCAL_CONST_JUMP",
-            n(l.0.into()),
-            format!(
-                "{} {} {}, to {}",
-                reg_local(x),
-                c.symbol(),
-                reg_const(k),
-                l.0
-            ),
-        ),
-    };
-    (opname, raw, arg)
+/// Opcode name, raw operand and resolved meaning of one instruction (from the opcode table).
+fn describe(code: &CodeObject, spelling: &Spelling, op: &Op) -> Described {
+    op.describe(&Names { code, spelling })
 }
 
 /// One instruction as a listing shows it, without line and index: `LOAD_LOCAL 0 (n)`. What
 /// `--trace` prints for each instruction it runs.
 pub fn instruction(code: &CodeObject, spelling: &Spelling, op: &Op) -> String {
-    let (opname, raw, arg) = describe(code, spelling, op);
+    let Described {
+        name: opname,
+        raw,
+        text: arg,
+    } = describe(code, spelling, op);
     match (raw, arg.is_empty()) {
         (Some(raw), true) => format!("{opname} {raw}"),
         (Some(raw), false) => format!("{opname} {raw} ({arg})"),
@@ -420,12 +193,7 @@ pub fn instruction(code: &CodeObject, spelling: &Spelling, op: &Op) -> String {
 }
 
 fn disassemble_one(code: &CodeObject, spelling: &Spelling, out: &mut String) {
-    let targets: HashSet<u32> = code
-        .code
-        .iter()
-        .filter_map(crate::compile::jump_target)
-        .map(|l| l.0)
-        .collect();
+    let targets: HashSet<u32> = code.code.iter().filter_map(Op::jump).collect();
     let max_line = code.lines.iter().copied().max().unwrap_or(0);
     let line_width = max_line.to_string().len().max(3);
     let offset_width = code.code.len().saturating_sub(1).to_string().len().max(4);
@@ -452,8 +220,12 @@ fn disassemble_one(code: &CodeObject, spelling: &Spelling, out: &mut String) {
             .into(),
         );
         fields.push(format!("{i:>offset_width$}"));
-        let (opname, raw, arg) = describe(code, spelling, op);
-        fields.push(format!("{opname:<20}"));
+        let Described {
+            name: opname,
+            raw,
+            text: arg,
+        } = describe(code, spelling, op);
+        fields.push(format!("{opname:<OPNAME_WIDTH$}"));
         match raw {
             Some(raw) => {
                 fields.push(format!("{raw:>5}"));
@@ -469,4 +241,41 @@ fn disassemble_one(code: &CodeObject, spelling: &Spelling, out: &mut String) {
         }
         let _ = writeln!(out, "{}", fields.join(" ").trim_end());
     }
+}
+
+/// The opcode table as Markdown: what `minivm dis --opcodes` prints and `docs/OPCODES.md` holds
+/// (a test checks the file is current).
+pub fn opcode_table() -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# minivm's opcodes\n\n\
+         Generated from the opcode table in `compiler/src/bytecode.rs` by `minivm dis --opcodes`\n\
+         (`tests/engine.rs` checks that this file is current). Operand kinds: `local`, `konst`,\n\
+         `name`, `cell`, `label` (a jump target; `label_back` jumps backward), `count`, `binop`,\n\
+         `cmpop` and flags; a `16` suffix is a 16-bit operand of a register instruction.\n\
+         Stack effect: `fall(e)` always falls through, `branch(fall, jump)` may jump,\n\
+         `jump_only(e)` always jumps, `stops()` does neither (return, raise). *Hot* opcodes have\n\
+         their own arm in the VM's dispatch loop (`vm/src/interp/run.rs`), *cold* ones run in\n\
+         `cold_op` (`vm/src/interp/cold.rs`).\n\n\
+         | opcode | operands | stack effect | loop | meaning |\n\
+         |---|---|---|---|---|\n",
+    );
+    for op in crate::bytecode::OPCODES {
+        let operands: Vec<String> = op
+            .operands
+            .iter()
+            .map(|(name, kind)| format!("{name}: {kind}"))
+            .collect();
+        let doc: Vec<&str> = op.doc.iter().map(|l| l.trim()).collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{}` | {} | {} |",
+            op.name,
+            operands.join(", "),
+            op.effect.split_whitespace().collect::<Vec<_>>().join(" "),
+            if op.hot { "hot" } else { "cold" },
+            doc.join(" ").replace('|', "\\|"),
+        );
+    }
+    out
 }

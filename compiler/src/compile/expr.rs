@@ -473,7 +473,7 @@ impl<'a> Compiler<'a> {
         }
         self.emit(Op::ListToTuple);
         if keywords.is_empty() {
-            self.emit(Op::CallEx { has_kwargs: false });
+            self.emit(Op::CallEx(false));
             return Ok(());
         }
         self.emit(Op::BuildMap(0));
@@ -501,7 +501,7 @@ impl<'a> Compiler<'a> {
             self.emit(Op::DictMerge(1));
         }
         let old = self.set_line(span);
-        self.emit(Op::CallEx { has_kwargs: true });
+        self.emit(Op::CallEx(true));
         self.restore_line(old);
         Ok(())
     }

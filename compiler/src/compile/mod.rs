@@ -24,7 +24,6 @@ use crate::bytecode::*;
 use crate::symtable::{ScopeId, ScopeKind, SymScope, SymbolTable};
 use crate::{LineIndex, SyntaxError};
 
-pub(crate) use stack::jump_target;
 pub use stack::verify_stack;
 use unwind::FBlock;
 
@@ -512,7 +511,7 @@ impl<'a> Compiler<'a> {
             flags.closure = true;
         }
         let idx = self.add_const(Constant::Code(Arc::new(code)));
-        self.emit(Op::MakeFunction { code: idx, flags });
+        self.emit(Op::MakeFunction(idx, flags));
         Ok(())
     }
 

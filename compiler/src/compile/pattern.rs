@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::ast::{Const, Expr, ExprKind, Ident, MatchCase, Pattern, PatternKind, UnaryOp};
-use crate::bytecode::{CmpOp, Constant, Label, MatchOp, Op};
+use crate::bytecode::{CmpOp, Constant, Label, Op};
 use crate::{Span, SyntaxError};
 
 use super::{Compiler, Ctx};
@@ -90,14 +90,14 @@ impl<'a> Compiler<'a> {
 
     /// `[.., v] -> [.., v, len(v)]`, then leave the case unless `len(v) op n`.
     fn fail_unless_len(&mut self, fail: &mut Fail, op: CmpOp, n: usize) {
-        self.emit(Op::Match(MatchOp::Len));
+        self.emit(Op::GetLen);
         self.emit_const(Constant::Int(n as i64));
         self.emit(Op::Compare(op));
         fail.on_top += 1;
         self.fail_if_false(fail);
     }
 
-    /// `[.., v] -> [.., v]`, leaving the case if `v is None` (a failed `MatchOp::Keys`/`Class`).
+    /// `[.., v] -> [.., v]`, leaving the case if `v is None` (a failed `MatchKeys`/`MatchClass`).
     fn fail_if_none(&mut self, fail: &mut Fail) {
         self.emit(Op::Copy(1));
         self.emit_const(Constant::None);
@@ -210,7 +210,7 @@ impl<'a> Compiler<'a> {
                 span,
             ));
         }
-        self.emit(Op::Match(MatchOp::Sequence));
+        self.emit(Op::MatchSequence);
         fail.on_top += 1;
         self.fail_if_false(fail);
         match stars.first() {
@@ -254,7 +254,7 @@ impl<'a> Compiler<'a> {
         fail: &mut Fail,
     ) -> CResult {
         check_duplicate_keys(keys, span)?;
-        self.emit(Op::Match(MatchOp::Mapping));
+        self.emit(Op::MatchMapping);
         fail.on_top += 1;
         self.fail_if_false(fail);
         if keys.is_empty() && rest.is_none() {
@@ -271,7 +271,7 @@ impl<'a> Compiler<'a> {
         self.emit(Op::BuildTuple(keys.len() as u32));
         fail.on_top += 1;
         if !keys.is_empty() {
-            self.emit(Op::Match(MatchOp::Keys));
+            self.emit(Op::MatchKeys);
             fail.on_top += 1;
             self.fail_if_none(fail);
             self.emit(Op::UnpackSequence(keys.len() as u32));
@@ -283,7 +283,7 @@ impl<'a> Compiler<'a> {
         // [.., subject, keys]
         match rest {
             Some(name) => {
-                self.emit(Op::Match(MatchOp::CopyDictWithoutKeys));
+                self.emit(Op::CopyDictWithoutKeys);
                 self.store_capture(Some(name), fail)?;
             }
             None => {
@@ -318,7 +318,7 @@ impl<'a> Compiler<'a> {
                 cls.span,
             ));
         };
-        self.emit(Op::Match(MatchOp::Class(npos)));
+        self.emit(Op::MatchClass(npos));
         // The subject, class and names became one value: the attributes (or None).
         self.fail_if_none(fail);
         let all = patterns.iter().chain(kwd_patterns);

@@ -156,7 +156,7 @@ impl Interp {
                 };
                 frame.stack.push(Value::tuple(items));
             }
-            Op::UnpackEx { before, after } => {
+            Op::UnpackEx(before, after) => {
                 let v = pop!(frame);
                 self.unpack(frame, v, before.into(), Some(after as usize))?;
             }
@@ -170,7 +170,7 @@ impl Interp {
                 let s = self.format_value(&v, flags.conversion.map(char::from), spec.as_ref())?;
                 frame.stack.push(s);
             }
-            Op::MakeFunction { code: c, flags } => {
+            Op::MakeFunction(c, flags) => {
                 let f = self.make_function(frame, code, c, flags)?;
                 frame.stack.push(f);
             }
@@ -181,7 +181,7 @@ impl Interp {
                 let r = self.call_on_stack(frame, fpos, &kw)?;
                 frame.stack.push(r);
             }
-            Op::CallEx { has_kwargs } => {
+            Op::CallEx(has_kwargs) => {
                 let kwargs = if has_kwargs { Some(pop!(frame)) } else { None };
                 let args = pop!(frame);
                 let f = pop!(frame);
@@ -281,64 +281,19 @@ impl Interp {
                 let v = pop!(frame);
                 self.print_expr(&v)?;
             }
-            Op::Match(m) => self.match_op(frame, m)?,
+            Op::MatchSequence
+            | Op::MatchMapping
+            | Op::GetLen
+            | Op::MatchKeys
+            | Op::MatchClass(..)
+            | Op::CopyDictWithoutKeys => self.match_op(frame, op)?,
             Op::GetAwaitable
             | Op::GetAIter
             | Op::GetANext
             | Op::EndAsyncFor
             | Op::BeforeAsyncWith => self.async_op(frame, op)?,
             Op::CheckEgMatch | Op::PrepReraiseStar => self.except_star_op(frame, op)?,
-            hot @ (Op::Nop
-            | Op::Pop
-            | Op::Copy(..)
-            | Op::Swap(..)
-            | Op::LoadConst(..)
-            | Op::LoadLocal(..)
-            | Op::StoreLocal(..)
-            | Op::LoadGlobal(..)
-            | Op::StoreGlobal(..)
-            | Op::LoadDeref(..)
-            | Op::StoreDeref(..)
-            | Op::Binary(..)
-            | Op::InPlace(..)
-            | Op::Compare(..)
-            | Op::UnaryNot
-            | Op::UnaryNeg
-            | Op::Subscr
-            | Op::StoreSubscr
-            | Op::LoadAttr(..)
-            | Op::StoreAttr(..)
-            | Op::BuildTuple(..)
-            | Op::BuildList(..)
-            | Op::ListAppend(..)
-            | Op::UnpackSequence(..)
-            | Op::Jump(..)
-            | Op::JumpBackward(..)
-            | Op::PopJumpIfFalse(..)
-            | Op::PopJumpIfTrue(..)
-            | Op::JumpIfFalseOrPop(..)
-            | Op::JumpIfTrueOrPop(..)
-            | Op::GetIter
-            | Op::ForIter(..)
-            | Op::Call(..)
-            | Op::CallMethod(..)
-            | Op::ReturnValue
-            | Op::YieldValue
-            | Op::LoadLocalPair(..)
-            | Op::LoadAttrLocal(..)
-            | Op::StoreAttrLocal(..)
-            | Op::CompareConst(..)
-            | Op::CompareJumpIfFalse(..)
-            | Op::CompareConstJumpIfFalse(..)
-            | Op::ForIterStore(..)
-            | Op::ForNext(..)
-            | Op::ForNextStore(..)
-            | Op::BinaryLocals(..)
-            | Op::BinaryLocalConst(..)
-            | Op::InPlaceLocals(..)
-            | Op::InPlaceLocalConst(..)
-            | Op::CompareLocalsJump(..)
-            | Op::CompareLocalConstJump(..)) => {
+            hot @ minivm_compiler::hot_ops!() => {
                 return Err(err!(SystemError, "{hot:?} reached the cold path"));
             }
         }

@@ -1,8 +1,8 @@
-//! Stage 4 (patterns): the structural tests of the `match` statement (`Op::Match`), as CPython's
+//! Stage 4 (patterns): the structural tests of the `match` statement (`Op::MatchSequence` ..), as CPython's
 //! `MATCH_SEQUENCE`, `MATCH_MAPPING`, `GET_LEN`, `MATCH_KEYS`, `MATCH_CLASS` and
 //! `COPY_DICT_WITHOUT_KEYS` do them. `compiler/src/compile/pattern.rs` says how they are combined.
 
-use minivm_compiler::bytecode::MatchOp;
+use minivm_compiler::bytecode::Op;
 
 use crate::builtins::functions::{class_matches, length};
 use crate::heap::Ref;
@@ -10,40 +10,42 @@ use crate::interp::frame::Frame;
 use crate::interp::Interp;
 use crate::object::{class_of, types, Class, ExcKind, List, Tuple};
 use crate::value::Value;
-use crate::{raise, PyResult};
+use crate::{err, raise, PyResult};
 
 impl Interp {
-    /// Run one `Op::Match` test; the stack effects are listed on [`MatchOp`].
-    pub(crate) fn match_op(&mut self, frame: &mut Frame, op: MatchOp) -> PyResult<()> {
+    /// Run one pattern test (`cold_op` sends these six here); the stack effects are in the
+    /// opcode table.
+    pub(crate) fn match_op(&mut self, frame: &mut Frame, op: Op) -> PyResult<()> {
         let r = match op {
-            MatchOp::Sequence => {
+            Op::MatchSequence => {
                 let s = top!(frame).clone();
                 Value::Bool(self.is_match_sequence(&s)?)
             }
-            MatchOp::Mapping => {
+            Op::MatchMapping => {
                 let s = top!(frame).clone();
                 Value::Bool(self.is_match_mapping(&s)?)
             }
-            MatchOp::Len => {
+            Op::GetLen => {
                 let s = top!(frame).clone();
                 Value::Int(length(self, &s)?)
             }
-            MatchOp::Keys => {
+            Op::MatchKeys => {
                 let keys = self.peek(frame, 1)?;
                 let s = self.peek(frame, 2)?;
                 self.match_keys(&s, &keys)?
             }
-            MatchOp::Class(npos) => {
+            Op::MatchClass(npos) => {
                 let names = pop!(frame);
                 let cls = pop!(frame);
                 let s = pop!(frame);
                 self.match_class(&s, &cls, &names, npos as usize)?
             }
-            MatchOp::CopyDictWithoutKeys => {
+            Op::CopyDictWithoutKeys => {
                 let keys = pop!(frame);
                 let s = top!(frame).clone();
                 self.dict_without_keys(&s, &keys)?
             }
+            other => return Err(err!(SystemError, "{other:?} is not a pattern test")),
         };
         frame.stack.push(r);
         Ok(())

@@ -545,59 +545,8 @@ impl Interp {
                         sync!();
                         return Ok(Flow::Yield(v));
                     }
-                    cold @ (Op::DeleteLocal(..)
-                    | Op::DeleteGlobal(..)
-                    | Op::LoadName(..)
-                    | Op::StoreName(..)
-                    | Op::DeleteName(..)
-                    | Op::DeleteDeref(..)
-                    | Op::LoadClosure(..)
-                    | Op::LoadClassDeref(..)
-                    | Op::UnaryPos
-                    | Op::UnaryInvert
-                    | Op::DeleteSubscr
-                    | Op::BuildSlice(..)
-                    | Op::DeleteAttr(..)
-                    | Op::BuildSet(..)
-                    | Op::BuildMap(..)
-                    | Op::BuildString(..)
-                    | Op::SetAdd(..)
-                    | Op::MapAdd(..)
-                    | Op::ListExtend(..)
-                    | Op::SetUpdate(..)
-                    | Op::DictUpdate(..)
-                    | Op::DictMerge(..)
-                    | Op::ListToTuple
-                    | Op::UnpackEx { .. }
-                    | Op::FormatValue(..)
-                    | Op::MakeFunction { .. }
-                    | Op::CallKw(..)
-                    | Op::CallEx { .. }
-                    | Op::CallMethodKw(..)
-                    | Op::GetYieldFromIter
-                    | Op::YieldFrom
-                    | Op::LoadBuildClass
-                    | Op::ImportName(..)
-                    | Op::ImportFrom(..)
-                    | Op::SetupExcept(..)
-                    | Op::PopBlock
-                    | Op::PushExcInfo
-                    | Op::PopExcept
-                    | Op::CheckExcMatch
-                    | Op::Reraise
-                    | Op::Raise(..)
-                    | Op::LoadAssertionError
-                    | Op::BeforeWith
-                    | Op::WithExceptStart
-                    | Op::Match(..)
-                    | Op::PrintExpr
-                    | Op::GetAwaitable
-                    | Op::GetAIter
-                    | Op::GetANext
-                    | Op::EndAsyncFor
-                    | Op::BeforeAsyncWith
-                    | Op::CheckEgMatch
-                    | Op::PrepReraiseStar) => {
+                    // Every opcode the table marks cold (`bytecode.rs`).
+                    cold @ minivm_compiler::cold_ops!() => {
                         sync!();
                         if let Some(flow) = tri!(self.cold_op(f, &code, cold)) {
                             return Ok(flow);
