@@ -128,6 +128,8 @@ fn trace_shows_the_listed_instructions() {
         "STORE_ATTR_LOCAL",
         "COMPARE_CONST_JUMP",
         "FOR_NEXT_STORE",
+        "FOR_RANGE_PREP",
+        "FOR_RANGE",
         "BINARY_LOCAL_CONST",
         "INPLACE_LOCALS",
         "INPLACE_LOCAL_CONST",

@@ -241,6 +241,18 @@ opcodes! {
     /// back, or when exhausted `[..]` and fall through.
     ForNextStore(x: local16, l: label_back) = "FOR_NEXT_STORE", hot, raw(l.0), "{x}, to {l}",
         branch(-1, 0);
+    /// `for x in range(..)`'s setup in place of `GetIter`, `x` a local slot: if the iterable is a
+    /// `range`, `[.., r] -> [.., r]` with its start, stop and step in the hidden slots `s`, `s+1`,
+    /// `s+2` (the loop then counts in slots, with no iterator object); else
+    /// `[.., obj] -> [.., iter(obj)]` with slot `s` emptied (the loop then runs as `FOR_NEXT_STORE`).
+    ForRangePrep(s: local16) = "FOR_RANGE_PREP", hot, raw(s.0), "{s}", fall(0);
+    /// The bottom of a `for` over a range, as Lua's `FORLOOP`: while the counter in slot `s` has
+    /// not passed the stop (slot `s+1`, by the step in slot `s+2`), `locals[x] = ` the counter,
+    /// the counter advances and it jumps back to the body; when done `[.., r] -> [..]` and falls
+    /// through. With slot `s` empty (not a range) it is `FOR_NEXT_STORE x, l`. An eval-breaker
+    /// check point, as every backward jump.
+    ForRange(x: local16, s: local16, l: label16_back) = "FOR_RANGE", hot, raw(l.0),
+        "{x}, to {l}", branch(-1, 0);
 
     // ---- functions and calls ----
     /// `[.., defaults?, kwdefaults?, closure?] -> [.., function]` from the code constant.
@@ -362,12 +374,23 @@ opcodes! {
     /// `LoadLocal(a); LoadConst(c); Binary(op)`: `[..] -> [.., locals[a] op consts[c]]`.
     BinaryLocalConst(op: binop, a: local16, c: konst16) = "BINARY_LOCAL_CONST", hot, raw(),
         "{a} {op} {c}", fall(1);
+    /// `LoadLocal(a); LoadLocal(b); Binary(op); StoreLocal(d)`: `locals[d] = locals[a] op locals[b]`,
+    /// stack unchanged (the result goes straight to its slot, as Lua's `ADD`).
+    BinaryLocalsStore(op: binop, a: local16, b: local16, d: local16) = "BINARY_LOCALS_STORE", hot,
+        raw(), "{d} = {a} {op} {b}", fall(0);
+    /// `LoadLocal(a); LoadConst(c); Binary(op); StoreLocal(d)`: `locals[d] = locals[a] op consts[c]`.
+    BinaryLocalConstStore(op: binop, a: local16, c: konst16, d: local16) =
+        "BINARY_LOCAL_CONST_STORE", hot, raw(), "{d} = {a} {op} {c}", fall(0);
     /// `LoadLocal(a); LoadLocal(b); InPlace(op); StoreLocal(a)`: `locals[a] op= locals[b]`, stack unchanged.
     InPlaceLocals(op: binop, a: local16, b: local16) = "INPLACE_LOCALS", hot, raw(),
         "{a} {op}= {b}", fall(0);
     /// `LoadLocal(a); LoadConst(c); InPlace(op); StoreLocal(a)`: `locals[a] op= consts[c]` (`i += 1`).
     InPlaceLocalConst(op: binop, a: local16, c: konst16) = "INPLACE_LOCAL_CONST", hot, raw(),
         "{a} {op}= {c}", fall(0);
+    /// `LoadLocal(a); LoadLocal(o); LoadAttr(g); InPlace(op); StoreLocal(a)`: `locals[a] op=
+    /// locals[o].g` (`t += self.x`), stack unchanged.
+    InPlaceLocalAttr(op: binop, a: local16, o: local16, g: name16) = "INPLACE_LOCAL_ATTR", hot,
+        raw(), "{a} {op}= {o}.{g}", fall(0);
     /// `LoadLocal(a); LoadLocal(b); Compare(op); PopJumpIfFalse(l)`: jump unless `locals[a] op locals[b]`.
     CompareLocalsJump(op: cmpop, a: local16, b: local16, l: label16) = "COMPARE_LOCALS_JUMP", hot,
         raw(l.0), "{a} {op} {b}, to {l}", branch(0, 0);
@@ -534,6 +557,9 @@ pub struct CodeObject {
     pub flags: CodeFlags,
     /// Upper bound on the operand stack depth, so a frame can reserve it once.
     pub max_stack: u32,
+    /// Local slots after `varnames` that only instructions use (a `for` over a range keeps its
+    /// counter, stop and step there: `ForRangePrep`); invisible to `locals()`.
+    pub hidden_slots: u32,
 }
 
 impl CodeObject {

@@ -152,8 +152,11 @@ struct Names<'a> {
 
 impl OperandNames for Names<'_> {
     fn local(&self, i: u32) -> String {
-        let name = self.code.varnames.get(i as usize);
-        name.map_or("?", |s| s.as_str()).to_string()
+        match self.code.varnames.get(i as usize) {
+            Some(name) => name.clone(),
+            // A slot after the named ones: a range loop's counter (`CodeObject::hidden_slots`).
+            None => format!("<slot {i}>"),
+        }
     }
 
     fn konst(&self, i: u32) -> String {

@@ -15,8 +15,8 @@
 //!   on the other side (an unreachable pattern is an error under `-D warnings`).
 //!
 //! An operand's *kind* (`operand!`) gives its Rust type and how it is shown and resolved: a
-//! 16-bit `Reg` is a local slot (`local16`), a constant (`konst16`) or a jump target
-//! (`label16`) depending on its kind, and jump operands are found by kind, not by a list.
+//! 16-bit `Reg` is a local slot (`local16`), a constant (`konst16`), a name (`name16`) or a
+//! jump target (`label16`, `label16_back`) depending on its kind, and jump operands are found by kind, not by a list.
 
 /// What an operand kind means. `type K`: its Rust type; `show K, x, names`: `x` as `dis` shows
 /// it; `jump K, x`: the jump target it holds, if a jump kind; `set_jump K, x, to`: point it at
@@ -46,6 +46,9 @@ macro_rules! operand {
     (type name) => {
         $crate::bytecode::Name
     };
+    (type name16) => {
+        $crate::bytecode::Reg
+    };
     (type cell) => {
         $crate::bytecode::Cell
     };
@@ -56,6 +59,9 @@ macro_rules! operand {
         $crate::bytecode::Label
     };
     (type label16) => {
+        $crate::bytecode::Reg
+    };
+    (type label16_back) => {
         $crate::bytecode::Reg
     };
     (type binop) => {
@@ -98,6 +104,9 @@ macro_rules! operand {
     (show name, $x:expr, $names:expr) => {
         $names.name($x.0)
     };
+    (show name16, $x:expr, $names:expr) => {
+        $names.name($x.0.into())
+    };
     (show cell, $x:expr, $names:expr) => {
         $names.cell($x.0)
     };
@@ -108,6 +117,9 @@ macro_rules! operand {
         $x.0.to_string()
     };
     (show label16, $x:expr, $names:expr) => {
+        $x.0.to_string()
+    };
+    (show label16_back, $x:expr, $names:expr) => {
         $x.0.to_string()
     };
     (show binop, $x:expr, $names:expr) => {
@@ -140,6 +152,9 @@ macro_rules! operand {
     (jump label16, $x:expr) => {
         Some(u32::from($x.0))
     };
+    (jump label16_back, $x:expr) => {
+        Some(u32::from($x.0))
+    };
     (jump $kind:ident, $x:expr) => {
         None::<u32>
     };
@@ -152,7 +167,9 @@ macro_rules! operand {
         *$x = $crate::bytecode::Label($to);
         true
     }};
-    (set_jump label16, $x:expr, $to:expr) => {
+    (set_jump label16, $x:expr, $to:expr) => { operand!(set_jump16 $x, $to) };
+    (set_jump label16_back, $x:expr, $to:expr) => { operand!(set_jump16 $x, $to) };
+    (set_jump16 $x:expr, $to:expr) => {
         match $crate::bytecode::Reg::fit($to) {
             Some(r) => {
                 *$x = r;
@@ -166,6 +183,9 @@ macro_rules! operand {
     };
 
     (back label_back) => {
+        true
+    };
+    (back label16_back) => {
         true
     };
     (back $kind:ident) => {

@@ -49,6 +49,8 @@ fn operand_kinds_are_the_known_ones() {
         "label",
         "label_back",
         "label16",
+        "label16_back",
+        "name16",
         "binop",
         "cmpop",
         "fnflags",
@@ -85,7 +87,13 @@ class C:
     def __init__(self, x):
         self.x = x
     def g(self):
-        return self.x + 1
+        t = self.x - 1
+        u = t * self.x
+        for y in [1, 2]:
+            u += self.x
+        v = t - u
+        w = v * 2
+        return w
 try:
     print(f(10, 1, 2, k=3, z=4), C(1).g())
 except (ValueError, TypeError) as e:
@@ -126,7 +134,12 @@ with open('x') as fh:
         "MATCH_SEQUENCE",
         "MATCH_KEYS",
         "MATCH_CLASS",
+        "FOR_RANGE_PREP",
+        "FOR_RANGE",
         "FOR_NEXT_STORE",
+        "BINARY_LOCALS_STORE",
+        "BINARY_LOCAL_CONST_STORE",
+        "INPLACE_LOCAL_ATTR",
         "CALL_KW",
     ] {
         assert!(seen.contains(name), "{name} not emitted: {seen:?}");

@@ -3,8 +3,9 @@
 //! `Compare; PopJumpIfFalse` -> `CompareJumpIfFalse`, ...), as CPython 3.11 does with
 //! `LOAD_FAST__LOAD_FAST`, and into register instructions that read their operands from local
 //! slots and constants (`LoadLocal n; LoadLocal i; Binary %` -> `BinaryLocals(%, n, i)`,
-//! `LoadLocal i; LoadConst 1; InPlace +; StoreLocal i` -> `InPlaceLocalConst(+, i, 1)`), as Lua's
-//! `ADD`/`ADDK`/`LT` do. The fusion happens here, at compile time, so that the code `dis` lists is
+//! `LoadLocal i; LoadConst 1; InPlace +; StoreLocal i` -> `InPlaceLocalConst(+, i, 1)`,
+//! `LoadLocal a; LoadLocal b; Binary -; StoreLocal d` -> `BinaryLocalsStore(-, a, b, d)`), as
+//! Lua's `ADD`/`ADDK`/`LT` do. The fusion happens here, at compile time, so that the code `dis` lists is
 //! the code that runs: `--trace` shows and `--stats` counts every fused instruction as one
 //! instruction, with no hidden peeking at the next opcode.
 //!
@@ -15,6 +16,28 @@
 use std::collections::HashSet;
 
 use crate::bytecode::{Label, Op, Reg};
+
+/// Move the hidden slots of `for` loops over ranges (numbered from 0 by the code generator)
+/// after the `nvars` named locals, and return how many the code needs. If a slot number would
+/// not fit a 16-bit operand, those loops fall back to `GetIter` / `ForNextStore` and need none.
+pub(crate) fn place_hidden_slots(code: &mut [Op], nvars: usize, hidden: u32) -> u32 {
+    let fits = u16::try_from(nvars + hidden as usize).is_ok();
+    let place = |s: Reg| Reg(s.0 + nvars as u16);
+    for op in code.iter_mut() {
+        *op = match *op {
+            Op::ForRangePrep(s) if fits => Op::ForRangePrep(place(s)),
+            Op::ForRange(x, s, l) if fits => Op::ForRange(x, place(s), l),
+            Op::ForRangePrep(_) => Op::GetIter,
+            Op::ForRange(x, _, l) => Op::ForNextStore(x, Label(l.0.into())),
+            other => other,
+        };
+    }
+    if fits {
+        hidden
+    } else {
+        0
+    }
+}
 
 /// Rewrite `code` (labels still unresolved: jump operands are label ids) with superinstructions;
 /// `lines` shrinks with it and `labels` (label id -> instruction index) is moved to the new indices.
@@ -29,7 +52,7 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     let mut i = 0;
     while i < code.len() {
         // How many of the next instructions (after the first) may join it.
-        let joinable = (1..4)
+        let joinable = (1..5)
             .take_while(|k| {
                 i + k < code.len()
                     && !targets.contains(&((i + k) as u32))
@@ -38,6 +61,12 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
             .count();
         let (op, used) = register_instruction(&code[i..=i + joinable], short_jumps)
             .unwrap_or_else(|| superinstruction(&code[i..=i + joinable], short_jumps));
+        // A range loop's 16-bit jump needs short jumps too; else the iterator form.
+        let op = match op {
+            Op::ForRange(x, _, l) if !short_jumps => Op::ForNextStore(x, Label(l.0.into())),
+            Op::ForRangePrep(_) if !short_jumps => Op::GetIter,
+            op => op,
+        };
         for k in 0..used {
             new_index[i + k] = out.len() as u32;
         }
@@ -57,18 +86,32 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
 }
 
 /// The register instruction that replaces a prefix of `ops` (a local and a local or constant
-/// operated on, compared or updated in place), if one does and its operands fit in 16 bits.
+/// operated on, compared or updated in place, `t += self.x`), if one does and its operands fit
+/// in 16 bits.
 fn register_instruction(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
-    use Op::{Binary, Compare, InPlace, LoadConst, LoadLocal, PopJumpIfFalse, StoreLocal};
+    use Op::{
+        Binary, Compare, InPlace, LoadAttr, LoadConst, LoadLocal, PopJumpIfFalse, StoreLocal,
+    };
     let reg = Reg::fit;
     let jump = |l: Label| reg(l.0).filter(|_| short_jumps);
     Some(match *ops {
+        [LoadLocal(a), LoadLocal(o), LoadAttr(g), InPlace(op), StoreLocal(x), ..] if x == a => {
+            (Op::InPlaceLocalAttr(op, reg(a.0)?, reg(o.0)?, reg(g.0)?), 5)
+        }
         [LoadLocal(a), LoadLocal(b), InPlace(op), StoreLocal(x), ..] if x == a => {
             (Op::InPlaceLocals(op, reg(a.0)?, reg(b.0)?), 4)
         }
         [LoadLocal(a), LoadConst(c), InPlace(op), StoreLocal(x), ..] if x == a => {
             (Op::InPlaceLocalConst(op, reg(a.0)?, reg(c.0)?), 4)
         }
+        [LoadLocal(a), LoadLocal(b), Binary(op), StoreLocal(d), ..] => (
+            Op::BinaryLocalsStore(op, reg(a.0)?, reg(b.0)?, reg(d.0)?),
+            4,
+        ),
+        [LoadLocal(a), LoadConst(c), Binary(op), StoreLocal(d), ..] => (
+            Op::BinaryLocalConstStore(op, reg(a.0)?, reg(c.0)?, reg(d.0)?),
+            4,
+        ),
         [LoadLocal(a), LoadLocal(b), Compare(op), PopJumpIfFalse(l), ..] => {
             (Op::CompareLocalsJump(op, reg(a.0)?, reg(b.0)?, jump(l)?), 4)
         }

@@ -124,6 +124,11 @@ pub(crate) struct Unit<'a> {
     labels: Vec<Option<u32>>,
     fblocks: Vec<FBlock<'a>>,
     cur_line: u32,
+    /// `for` loops over a range being compiled, nested: each keeps counter, stop and step in
+    /// three hidden slots (`ForRangePrep`), numbered from 0 here and placed after `varnames`
+    /// when the unit is finished.
+    range_depth: u32,
+    hidden_slots: u32,
 }
 
 impl<'a> Unit<'a> {
@@ -181,6 +186,8 @@ impl<'a> Unit<'a> {
             labels: Vec::new(),
             fblocks: Vec::new(),
             cur_line: line,
+            range_depth: 0,
+            hidden_slots: 0,
         }
     }
 }
@@ -519,6 +526,8 @@ impl<'a> Compiler<'a> {
         let mut code = unit.code;
         let mut lines = unit.lines;
         let mut labels = unit.labels;
+        let hidden_slots =
+            fuse::place_hidden_slots(&mut code, unit.varnames.len(), unit.hidden_slots);
         fuse::fuse(&mut code, &mut lines, &mut labels);
         stack::resolve_labels(&mut code, &labels)?;
         let max_stack = stack::max_stack_depth(&code);
@@ -554,6 +563,7 @@ impl<'a> Compiler<'a> {
             kwonlyargcount: unit.kwonlyargcount,
             flags: unit.flags,
             max_stack,
+            hidden_slots,
         })
     }
 }

@@ -113,7 +113,7 @@ impl<'a> Compiler<'a> {
                 if *is_async {
                     self.async_for_loop(s, target, body, exit)?;
                 } else {
-                    self.for_loop(s, target, body, exit)?;
+                    self.for_loop(s, target, body, exit, calls_range(iter))?;
                 }
                 self.stmts(orelse)?;
                 self.bind(exit);
@@ -231,21 +231,27 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Store the value on top of the stack into an assignment target.
     /// The loop of `for target in iter: body` (the iterable is on the stack), with its test at
     /// the bottom as Lua's `FORLOOP`: one `FOR_NEXT` per iteration advances the iterator and
     /// jumps back to the body, instead of a `FOR_ITER` at the top and a `JUMP_BACKWARD` at the
     /// bottom. A target that is one local slot is stored by the test itself (`FOR_NEXT_STORE`).
     /// `continue` jumps forward to the test; the loop falls through it when the iterator is done.
+    ///
+    /// When the iterable is a call of `range` and the target one local slot, the loop counts in
+    /// hidden slots instead (`FOR_RANGE_PREP` / `FOR_RANGE`, as Lua's numeric `for`): no
+    /// iterator object, no item going through the stack. Whether the call really made a range
+    /// (`range` may be rebound) is seen at run time; anything else runs as an iterator.
     fn for_loop(
         &mut self,
         s: &'a Stmt,
         target: &'a Expr,
         body: &'a [Stmt],
         exit: Label,
+        over_range: bool,
     ) -> Result<(), SyntaxError> {
         let test = self.new_label();
         let top = self.new_label();
+        let prep = self.cur.code.len();
         self.emit(Op::GetIter);
         self.emit(Op::Jump(test));
         self.bind(top);
@@ -259,14 +265,29 @@ impl<'a> Compiler<'a> {
             self.cur.code.truncate(start);
             self.cur.lines.truncate(start);
         }
-        self.in_block(FBlock::ForLoop { head: test, exit }, s.span, |c| {
+        // Three hidden slots per nesting level of range loops, and a 16-bit jump back.
+        let counter = match (slot, over_range) {
+            (Some(_), true) => Reg::fit(self.cur.range_depth * 3).zip(Reg::fit(top.0)),
+            _ => None,
+        };
+        if let Some((s, _)) = counter {
+            self.cur.code[prep] = Op::ForRangePrep(s);
+            self.cur.range_depth += 1;
+            self.cur.hidden_slots = self.cur.hidden_slots.max(self.cur.range_depth * 3);
+        }
+        let compiled = self.in_block(FBlock::ForLoop { head: test, exit }, s.span, |c| {
             c.stmts(body)
-        })?;
+        });
+        if counter.is_some() {
+            self.cur.range_depth -= 1;
+        }
+        compiled?;
         let old = self.set_line(s.span);
         self.bind(test);
-        self.emit(match slot {
-            Some(x) => Op::ForNextStore(x, top),
-            None => Op::ForNext(top),
+        self.emit(match (slot, counter) {
+            (Some(x), Some((s, l))) => Op::ForRange(x, s, l),
+            (Some(x), None) => Op::ForNextStore(x, top),
+            (None, _) => Op::ForNext(top),
         });
         self.restore_line(old);
         Ok(())
@@ -683,4 +704,10 @@ fn has_annotations(body: &[Stmt]) -> bool {
         }
         _ => false,
     })
+}
+
+/// Whether a `for` loop's iterable is a call of the name `range` (`for i in range(n)`): such a
+/// loop is compiled to count in slots when the call returns a range at run time.
+fn calls_range(iter: &Expr) -> bool {
+    matches!(&iter.kind, ExprKind::Call { func, .. } if matches!(&func.kind, ExprKind::Name(n) if n == "range"))
 }

@@ -74,7 +74,8 @@ impl Code {
             names: names.into_boxed_slice(),
             name: Arc::from(obj.name.as_str()),
             qualname: Arc::from(obj.qualname.as_str()),
-            nlocals: obj.varnames.len(),
+            // Hidden slots (a range loop's counter) follow the named locals.
+            nlocals: obj.varnames.len() + obj.hidden_slots as usize,
             cache: obj.code.iter().map(|_| InlineCache::default()).collect(),
             obj,
         })

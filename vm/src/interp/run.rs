@@ -209,6 +209,23 @@ impl Interp {
                     tri!(f.stack.pop().ok_or_else(stack_underflow))
                 };
             }
+            // The register instructions' fast path: both operands ints (a local slot, then a
+            // slot or constant as `$second` says) and the result exact; the arm's general path
+            // runs otherwise.
+            macro_rules! int_operands {
+                ($a:expr, Local($b:expr)) => {
+                    match (f.locals.get($a.index()), f.locals.get($b.index())) {
+                        (Some(&Value::Int(x)), Some(&Value::Int(y))) => Some((x, y)),
+                        _ => None,
+                    }
+                };
+                ($a:expr, Const($c:expr)) => {
+                    match (f.locals.get($a.index()), consts.get($c.index())) {
+                        (Some(&Value::Int(x)), Some(&Value::Int(y))) => Some((x, y)),
+                        _ => None,
+                    }
+                };
+            }
             loop {
                 let Some(&op) = ops.get(ip) else {
                     sync!();
@@ -296,22 +313,90 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::BinaryLocals(op, a, b) => {
-                        sync!();
-                        let r =
-                            tri!(self.binary_regs(f, &code, ops.get(ip), op, a, Second::Local(b)));
+                        let r = match int_operands!(a, Local(b))
+                            .and_then(|(x, y)| int_arith(op, x, y))
+                        {
+                            Some(r) => Value::Int(r),
+                            None => {
+                                sync!();
+                                tri!(self.binary_regs(
+                                    f,
+                                    &code,
+                                    ops.get(ip),
+                                    op,
+                                    a,
+                                    Second::Local(b)
+                                ))
+                            }
+                        };
                         f.stack.push(r);
                     }
                     Op::BinaryLocalConst(op, a, c) => {
-                        sync!();
-                        let r =
-                            tri!(self.binary_regs(f, &code, ops.get(ip), op, a, Second::Const(c)));
+                        let r = match int_operands!(a, Const(c))
+                            .and_then(|(x, y)| int_arith(op, x, y))
+                        {
+                            Some(r) => Value::Int(r),
+                            None => {
+                                sync!();
+                                tri!(self.binary_regs(
+                                    f,
+                                    &code,
+                                    ops.get(ip),
+                                    op,
+                                    a,
+                                    Second::Const(c)
+                                ))
+                            }
+                        };
                         f.stack.push(r);
                     }
+                    Op::BinaryLocalsStore(op, a, b, d) => {
+                        if let Some(r) =
+                            int_operands!(a, Local(b)).and_then(|(x, y)| int_arith(op, x, y))
+                        {
+                            set_int(&mut f.locals[d.index()], r);
+                            continue;
+                        }
+                        sync!();
+                        let store = Op::StoreLocal(Local(d.into()));
+                        let r =
+                            tri!(self.binary_regs(f, &code, Some(&store), op, a, Second::Local(b)));
+                        std::mem::replace(&mut f.locals[d.index()], r).discard();
+                    }
+                    Op::BinaryLocalConstStore(op, a, c, d) => {
+                        if let Some(r) =
+                            int_operands!(a, Const(c)).and_then(|(x, y)| int_arith(op, x, y))
+                        {
+                            set_int(&mut f.locals[d.index()], r);
+                            continue;
+                        }
+                        sync!();
+                        let store = Op::StoreLocal(Local(d.into()));
+                        let r =
+                            tri!(self.binary_regs(f, &code, Some(&store), op, a, Second::Const(c)));
+                        std::mem::replace(&mut f.locals[d.index()], r).discard();
+                    }
+                    Op::InPlaceLocalAttr(op, a, o, g) => {
+                        sync!();
+                        tri!(self.inplace_local_attr(f, &code, op, a, o, g, ip - 1));
+                    }
                     Op::InPlaceLocals(op, a, b) => {
+                        if let Some(r) =
+                            int_operands!(a, Local(b)).and_then(|(x, y)| int_arith(op, x, y))
+                        {
+                            set_int(&mut f.locals[a.index()], r);
+                            continue;
+                        }
                         sync!();
                         tri!(self.inplace_regs(f, &code, op, a, Second::Local(b)));
                     }
                     Op::InPlaceLocalConst(op, a, c) => {
+                        if let Some(r) =
+                            int_operands!(a, Const(c)).and_then(|(x, y)| int_arith(op, x, y))
+                        {
+                            set_int(&mut f.locals[a.index()], r);
+                            continue;
+                        }
                         sync!();
                         tri!(self.inplace_regs(f, &code, op, a, Second::Const(c)));
                     }
@@ -343,6 +428,20 @@ impl Interp {
                         }
                     }
                     Op::CompareConstJumpIfFalse(op, c, l) => {
+                        // Two ints: compared where they are, the int popped without a copy.
+                        let ints = match (f.stack.last(), consts.get(c.index())) {
+                            (Some(&Value::Int(x)), Some(&Value::Int(y))) => int_cmp(op, x, y),
+                            _ => None,
+                        };
+                        if let Some(t) = ints {
+                            if let Some(v) = f.stack.pop() {
+                                v.discard();
+                            }
+                            if !t {
+                                ip = l.index();
+                            }
+                            continue;
+                        }
                         let a = pop!();
                         sync!();
                         let t = tri!(self.compare_truth(op, &a, &consts[c.index()]));
@@ -352,12 +451,28 @@ impl Interp {
                         }
                     }
                     Op::CompareLocalsJump(op, a, b, l) => {
+                        if let Some(t) =
+                            int_operands!(a, Local(b)).and_then(|(x, y)| int_cmp(op, x, y))
+                        {
+                            if !t {
+                                ip = l.index();
+                            }
+                            continue;
+                        }
                         sync!();
                         if !tri!(self.compare_regs(f, &code, op, a, Second::Local(b))) {
                             ip = l.index();
                         }
                     }
                     Op::CompareLocalConstJump(op, a, c, l) => {
+                        if let Some(t) =
+                            int_operands!(a, Const(c)).and_then(|(x, y)| int_cmp(op, x, y))
+                        {
+                            if !t {
+                                ip = l.index();
+                            }
+                            continue;
+                        }
                         sync!();
                         if !tri!(self.compare_regs(f, &code, op, a, Second::Const(c))) {
                             ip = l.index();
@@ -498,6 +613,73 @@ impl Interp {
                                 _ => f.stack.push(v),
                             }
                             ip = l.0 as usize;
+                        }
+                    }
+                    Op::ForRangePrep(s) => {
+                        let base = s.index();
+                        let counted = match f.stack.last() {
+                            Some(Value::Range(r)) => Some((r.start, r.stop, r.step)),
+                            _ => None,
+                        };
+                        let Some(slots) = f.locals.get_mut(base..base + 3) else {
+                            sync!();
+                            return Err(err!(SystemError, "FOR_RANGE_PREP: no slot {base}"));
+                        };
+                        match counted {
+                            // The range stays on the stack in place of an iterator.
+                            Some((start, stop, step)) => {
+                                for (slot, v) in slots.iter_mut().zip([start, stop, step]) {
+                                    std::mem::replace(slot, Value::Int(v)).discard();
+                                }
+                            }
+                            None => {
+                                std::mem::take(&mut slots[0]).discard();
+                                let v = pop!();
+                                sync!();
+                                let it = tri!(self.get_iter(&v));
+                                f.stack.push(it);
+                            }
+                        }
+                    }
+                    Op::ForRange(x, s, l) => {
+                        // A backward jump: the eval-breaker check point of a `for` loop.
+                        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+                            sync!();
+                            tri!(self.handle_eval_breaker());
+                        }
+                        let base = s.index();
+                        // The counter's value for this iteration, or None when it is done: an
+                        // `i64` (not a `Value`) so it stays in a register.
+                        let counted = match f.locals.get_mut(base..base + 3) {
+                            Some([Value::Int(next), Value::Int(stop), Value::Int(step)]) => {
+                                let cur = *next;
+                                if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
+                                    // Past `i64`, the next value is past the stop too.
+                                    *next = cur.checked_add(*step).unwrap_or(*stop);
+                                    Some(Some(cur))
+                                } else {
+                                    Some(None)
+                                }
+                            }
+                            _ => None,
+                        };
+                        match counted {
+                            Some(Some(cur)) => {
+                                match &mut f.locals[x.index()] {
+                                    Value::Int(held) => *held = cur,
+                                    other => std::mem::replace(other, Value::Int(cur)).discard(),
+                                }
+                                ip = l.index();
+                            }
+                            // Done: the range that stood for the iterator goes.
+                            Some(None) => pop!().discard(),
+                            // Not a range: the iterator on the stack, as `ForNextStore`.
+                            None => {
+                                if let Some(v) = tri!(self.for_iter_next(f)) {
+                                    std::mem::replace(&mut f.locals[x.index()], v).discard();
+                                    ip = l.index();
+                                }
+                            }
                         }
                     }
                     Op::Call(n) => {
@@ -641,6 +823,39 @@ impl Interp {
                 r?
             }
         };
+        std::mem::replace(&mut frame.locals[a.index()], r).discard();
+        Ok(())
+    }
+
+    /// `InPlaceLocalAttr`: `locals[a] op= locals[o].g`, in the order of the instructions it
+    /// replaces (`locals[a]` read first, then the attribute through instruction `at`'s cache).
+    #[allow(clippy::too_many_arguments)]
+    fn inplace_local_attr(
+        &mut self,
+        frame: &mut Frame,
+        code: &Code,
+        op: BinOp,
+        a: Reg,
+        o: Reg,
+        g: Reg,
+        at: usize,
+    ) -> PyResult<()> {
+        let x = self.local(frame, code, a.into())?.clone();
+        let obj = self.local(frame, code, o.into())?;
+        let name = code
+            .names
+            .get(g.index())
+            .ok_or_else(|| err!(SystemError, "bad name index {}", g.0))?;
+        let y = self.load_attr_cached(obj, name, &code.cache[at])?;
+        let r = match arith_fast(op, &x, &y) {
+            Some(r) => r,
+            None => {
+                // What `StoreLocal(a)` after `InPlace` did: lets a str grow in place.
+                let store = Op::StoreLocal(Local(a.into()));
+                self.binary_in_frame(frame, Some(&store), op, x, &y, true)?
+            }
+        };
+        y.discard();
         std::mem::replace(&mut frame.locals[a.index()], r).discard();
         Ok(())
     }
@@ -817,24 +1032,48 @@ impl Interp {
     }
 }
 
+/// `x op y` on two ints when it is exact in `i64` and needs no sign rules (`%` and `//` of a
+/// non-negative by a positive); `None`: take the general path. Returns the bare `i64` so the
+/// register instructions' fast paths keep it in a register.
+#[inline(always)]
+fn int_arith(op: BinOp, x: i64, y: i64) -> Option<i64> {
+    match op {
+        BinOp::Add => x.checked_add(y),
+        BinOp::Sub => x.checked_sub(y),
+        BinOp::Mul => x.checked_mul(y),
+        BinOp::Mod if x >= 0 && y > 0 => Some(x % y),
+        BinOp::FloorDiv if x >= 0 && y > 0 => Some(x / y),
+        _ => None,
+    }
+}
+
+/// `x op y` on two ints for the ordering and equality operators; `None` for `in`/`not in`
+/// (a `TypeError` the general path raises).
+#[inline(always)]
+fn int_cmp(op: CmpOp, x: i64, y: i64) -> Option<bool> {
+    match op {
+        CmpOp::In | CmpOp::NotIn => None,
+        op => Some(int_compare(op, x, y)),
+    }
+}
+
+/// Store an int into a local slot: in place when the slot already holds an int (nothing to
+/// drop), else replacing what it held.
+#[inline(always)]
+fn set_int(slot: &mut Value, v: i64) {
+    match slot {
+        Value::Int(held) => *held = v,
+        other => std::mem::replace(other, Value::Int(v)).discard(),
+    }
+}
+
 /// `a op b` computed inline when both are ints (no overflow, no negative `%`/`//` operand) or
 /// floats (`/` by a non-zero float): the common case of arithmetic, without a call. `None`:
 /// take `Interp::binary`.
 #[inline(always)]
 fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => {
-            let (x, y) = (*x, *y);
-            match op {
-                BinOp::Add => x.checked_add(y),
-                BinOp::Sub => x.checked_sub(y),
-                BinOp::Mul => x.checked_mul(y),
-                BinOp::Mod if x >= 0 && y > 0 => Some(x % y),
-                BinOp::FloorDiv if x >= 0 && y > 0 => Some(x / y),
-                _ => None,
-            }
-            .map(Value::Int)
-        }
+        (Value::Int(x), Value::Int(y)) => int_arith(op, *x, *y).map(Value::Int),
         (Value::Float(x), Value::Float(y)) => {
             let (x, y) = (*x, *y);
             match op {
