@@ -747,6 +747,20 @@ pub(crate) fn plain_instance<'v>(
     Some(inst)
 }
 
+/// Whether the attribute map `dict` has the key `name` (an interned name). An instance usually
+/// has a few attributes, stored under the interned names of the instructions that set them, so
+/// for a small map a scan comparing pointers, then lengths, answers without hashing `name`
+/// (`obj.method()` asks this on every call, to see that no instance attribute hides the method).
+#[inline]
+pub(crate) fn has_name(dict: &AttrMap, name: &Arc<str>) -> bool {
+    if dict.len() <= 8 {
+        return dict
+            .keys()
+            .any(|k| Arc::ptr_eq(k, name) || (k.len() == name.len() && **k == **name));
+    }
+    dict.contains_key(&NameRef(name))
+}
+
 /// `dict[name]` trying the index `hint` first (a key that is the same interned name is a hit);
 /// on a miss by hint, a hashed lookup that records the index found.
 pub(crate) fn dict_get_hinted(dict: &AttrMap, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {

@@ -32,4 +32,25 @@ impl Frame {
     pub fn line(&self) -> u32 {
         self.code.line_at(self.ip.saturating_sub(1))
     }
+
+    /// Empty a finished frame for reuse (`Interp::recycle`), keeping its vectors' capacity. Runs
+    /// on every return, so empty vectors and fields are left alone.
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        // In slot order, as CPython clears a frame (a freed generator is closed in that order).
+        self.locals.clear();
+        if !self.stack.is_empty() {
+            self.stack.clear();
+        }
+        if !self.cells.is_empty() {
+            self.cells.clear();
+        }
+        self.handlers.clear();
+        if self.namespace.is_some() {
+            self.namespace = None;
+        }
+        if let Some(v) = self.saved_exc.take() {
+            v.discard();
+        }
+    }
 }

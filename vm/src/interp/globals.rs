@@ -32,7 +32,11 @@ fn same_key(k: &HashKey, want: &HashKey) -> bool {
 
 impl Interp {
     /// `LoadGlobal` at instruction `ip`: module global, else builtin, else `NameError`.
-    #[inline]
+    ///
+    /// The common case, a module global found where the cache says, is inlined into the
+    /// dispatch loop; it reads the globals under a shared borrow (free-threaded: the dict's
+    /// read lock, which threads loading globals at once can hold together).
+    #[inline(always)]
     pub(crate) fn load_global_cached(
         &self,
         globals: &Dict,
@@ -40,17 +44,29 @@ impl Interp {
         n: u32,
         ip: usize,
     ) -> PyResult<Value> {
+        if let (Some(key), Some(c)) = (code.name_keys.get(n as usize), code.cache.get(ip)) {
+            let cached = c.word.load(Ordering::Relaxed);
+            if cached & IN_GLOBALS != 0 {
+                if let Ok(map) = globals.map.try_read() {
+                    if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
+                        if same_key(k, key) {
+                            return Ok(v.clone());
+                        }
+                    }
+                }
+            }
+        }
+        self.load_global_slow(globals, code, n, ip)
+    }
+
+    /// `LoadGlobal` when the cache did not answer: the builtins' cached entry, else the full
+    /// lookup, remembering where the name was found.
+    #[inline(never)]
+    fn load_global_slow(&self, globals: &Dict, code: &Code, n: u32, ip: usize) -> PyResult<Value> {
         let key = &code.name_keys[n as usize];
         let slot = code.cache.get(ip).map(|c| &c.word);
         let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
-        if cached & IN_GLOBALS != 0 {
-            let map = globals.map.lock();
-            if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
-                if same_key(k, key) {
-                    return Ok(v.clone());
-                }
-            }
-        } else if cached & IN_BUILTINS != 0 {
+        if cached & IN_BUILTINS != 0 {
             let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
             if (cached >> 32) & LAYOUT_MASK == layout {
                 let map = self.vm.builtins.map.lock();
@@ -79,7 +95,7 @@ impl Interp {
     }
 
     /// `StoreGlobal` at instruction `ip`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn store_global_cached(
         &self,
         globals: &Dict,
@@ -88,20 +104,29 @@ impl Interp {
         ip: usize,
         v: Value,
     ) {
-        let key = &code.name_keys[n as usize];
-        let slot = code.cache.get(ip).map(|c| &c.word);
-        let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
-        if cached & IN_GLOBALS != 0 {
-            let mut map = globals.map.lock();
-            if let Some((k, old)) = map.get_index_mut((cached & 0xFFFF_FFFF) as usize) {
-                if same_key(k, key) {
-                    let old = std::mem::replace(old, v);
-                    drop(map);
-                    old.discard();
-                    return;
+        if let (Some(key), Some(c)) = (code.name_keys.get(n as usize), code.cache.get(ip)) {
+            let cached = c.word.load(Ordering::Relaxed);
+            if cached & IN_GLOBALS != 0 {
+                if let Ok(mut map) = globals.map.try_lock() {
+                    if let Some((k, old)) = map.get_index_mut((cached & 0xFFFF_FFFF) as usize) {
+                        if same_key(k, key) {
+                            let old = std::mem::replace(old, v);
+                            drop(map);
+                            old.discard();
+                            return;
+                        }
+                    }
                 }
             }
         }
+        self.store_global_slow(globals, code, n, ip, v)
+    }
+
+    /// `StoreGlobal` when the cache did not answer.
+    #[inline(never)]
+    fn store_global_slow(&self, globals: &Dict, code: &Code, n: u32, ip: usize, v: Value) {
+        let key = &code.name_keys[n as usize];
+        let slot = code.cache.get(ip).map(|c| &c.word);
         globals.set(key.clone(), v);
         if let (Some(s), Some(i)) = (slot, globals.map.lock().get_index_of(key)) {
             s.store(IN_GLOBALS | i as u64, Ordering::Relaxed);

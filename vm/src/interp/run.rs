@@ -112,8 +112,8 @@ impl Interp {
             let Some(caller) = self.frames.pop() else {
                 return Err(err);
             };
-            let done = std::mem::replace(frame, caller);
-            self.cur_exc = done.saved_exc.clone();
+            let mut done = std::mem::replace(frame, caller);
+            self.cur_exc = done.saved_exc.take();
             self.recycle(done);
         }
     }
@@ -139,12 +139,7 @@ impl Interp {
     /// Keep a finished frame (emptied, with its vectors' capacity) for the next call.
     pub(crate) fn recycle(&mut self, mut frame: Box<Frame>) {
         if self.frame_pool.len() < 64 {
-            frame.locals.clear();
-            frame.stack.clear();
-            frame.cells.clear();
-            frame.handlers.clear();
-            frame.namespace = None;
-            frame.saved_exc = None;
+            frame.reset();
             self.frame_pool.push(frame);
         }
     }
@@ -713,8 +708,8 @@ impl Interp {
                         let Some(caller) = self.frames.pop() else {
                             return Ok(Flow::Return(v));
                         };
-                        let done = std::mem::replace(frame, caller);
-                        self.cur_exc = done.saved_exc.clone();
+                        let mut done = std::mem::replace(frame, caller);
+                        self.cur_exc = done.saved_exc.take();
                         self.recycle(done);
                         if crate::interp::coro::drops_pending() {
                             self.after_drops(Some(frame));
