@@ -46,30 +46,17 @@ impl Interp {
     ) -> PyResult<Value> {
         if let (Some(key), Some(c)) = (code.name_keys.get(n as usize), code.cache.get(ip)) {
             let cached = c.word.load(Ordering::Relaxed);
-            if cached & IN_GLOBALS != 0 {
-                if let Ok(map) = globals.map.try_read() {
-                    if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
-                        if same_key(k, key) {
-                            return Ok(v.clone());
-                        }
-                    }
-                }
-            }
-        }
-        self.load_global_slow(globals, code, n, ip)
-    }
-
-    /// `LoadGlobal` when the cache did not answer: the builtins' cached entry, else the full
-    /// lookup, remembering where the name was found.
-    #[inline(never)]
-    fn load_global_slow(&self, globals: &Dict, code: &Code, n: u32, ip: usize) -> PyResult<Value> {
-        let key = &code.name_keys[n as usize];
-        let slot = code.cache.get(ip).map(|c| &c.word);
-        let cached = slot.map_or(0, |s| s.load(Ordering::Relaxed));
-        if cached & IN_BUILTINS != 0 {
-            let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
-            if (cached >> 32) & LAYOUT_MASK == layout {
-                let map = self.vm.builtins.map.lock();
+            let table = if cached & IN_GLOBALS != 0 {
+                Some(globals)
+            } else if cached & IN_BUILTINS != 0
+                && (cached >> 32) & LAYOUT_MASK
+                    == globals.layout.load(Ordering::Acquire) & LAYOUT_MASK
+            {
+                Some(&**self.vm.builtins)
+            } else {
+                None
+            };
+            if let Some(Ok(map)) = table.map(|t| t.map.try_read()) {
                 if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
                     if same_key(k, key) {
                         return Ok(v.clone());
@@ -77,7 +64,15 @@ impl Interp {
                 }
             }
         }
-        // The full lookup, remembering where the name was found.
+        self.load_global_slow(globals, code, n, ip)
+    }
+
+    /// `LoadGlobal` when the cache did not answer: the full lookup, remembering where the name
+    /// was found.
+    #[inline(never)]
+    fn load_global_slow(&self, globals: &Dict, code: &Code, n: u32, ip: usize) -> PyResult<Value> {
+        let key = &code.name_keys[n as usize];
+        let slot = code.cache.get(ip).map(|c| &c.word);
         let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
         if let Some((i, _, v)) = globals.map.lock().get_full(key) {
             if let Some(s) = slot {

@@ -13,7 +13,7 @@ use crate::heap::Ref;
 use crate::interp::Interp;
 use crate::num::bigint::{self, BigInt};
 use crate::object::class::bases_of;
-use crate::object::{builtin_base, type_name, KeySet, SetObj};
+use crate::object::{builtin_base, type_name, KeySet, PyStr, SetObj};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
@@ -219,12 +219,7 @@ impl Interp {
             return bytes_methods::binary(self, op, a, b);
         }
         Ok(Some(match (op, a, b) {
-            (BinOp::Add, Str(x), Str(y)) => {
-                let mut s = String::with_capacity(x.as_str().len() + y.as_str().len());
-                s.push_str(x.as_str());
-                s.push_str(y.as_str());
-                Value::string(s)
-            }
+            (BinOp::Add, Str(x), Str(y)) => Value::Str(Ref::new(PyStr::concat(x, y))),
             (BinOp::Add, List(x), List(y)) => {
                 let mut items = x.snapshot();
                 items.extend(y.snapshot());
@@ -815,6 +810,54 @@ fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
     })
 }
 
+/// `concat_in_place` for a module-level `s += t` (`STORE_GLOBAL` next): the globals' reference
+/// is set aside (the entry holds `None` meanwhile) so that `s` can be extended in place when
+/// nothing else holds it; the `STORE_GLOBAL` that follows puts the result back. Nothing runs in
+/// between (no Python code, no check point), so no program can see the placeholder. GIL model
+/// only: with the GIL off another thread could read the global in that window.
+fn concat_global_in_place(
+    frame: &mut crate::interp::frame::Frame,
+    name: u32,
+    a: Value,
+    b: &Value,
+) -> Result<Value, Value> {
+    if crate::heap::model() != crate::heap::Model::Gil {
+        return Err(a);
+    }
+    let (Value::Str(s), Value::Str(t)) = (&a, b) else {
+        return Err(a);
+    };
+    let Some(key) = frame.code.name_keys.get(name as usize) else {
+        return Err(a);
+    };
+    let Ok(mut map) = frame.globals.map.try_lock() else {
+        return Err(a);
+    };
+    let Some(slot) = map.get_mut(key) else {
+        return Err(a);
+    };
+    if !matches!(&*slot, Value::Str(held) if Ref::ptr_eq(held, s)) {
+        return Err(a);
+    }
+    let held = std::mem::replace(slot, Value::None);
+    let t = t.clone();
+    drop(held);
+    let Value::Str(mut s) = a else {
+        return Err(a);
+    };
+    match Ref::get_mut(&mut s) {
+        Some(text) => {
+            text.push_str(&t);
+            Ok(Value::Str(s))
+        }
+        None => {
+            // Shared after all: put the entry back as it was.
+            *slot = Value::Str(s.clone());
+            Err(Value::Str(s))
+        }
+    }
+}
+
 /// `s + t` or `s += t` on two strs when the next instruction stores the result into the local
 /// slot that holds `s` (`s += t` in a loop): that slot's reference goes first, and when `s` then
 /// has no other reference it is extended in place, as CPython's `unicode_concatenate` does, so
@@ -826,6 +869,9 @@ pub(crate) fn concat_in_place(
     b: &Value,
 ) -> Result<Value, Value> {
     use minivm_compiler::bytecode::Op;
+    if let (Value::Str(_), Value::Str(_), Some(&Op::StoreGlobal(n))) = (&a, b, next) {
+        return concat_global_in_place(frame, n.0, a, b);
+    }
     let (Value::Str(s), Value::Str(t), Some(&Op::StoreLocal(l))) = (&a, b, next) else {
         return Err(a);
     };

@@ -53,6 +53,19 @@ impl PyStr {
         }
     }
 
+    /// `s + t`: the character count is the sum of the operands' (no pass over the text to
+    /// count it again), as CPython's `PyUnicode_Concat` takes the result's kind from its operands.
+    pub fn concat(s: &PyStr, t: &PyStr) -> PyStr {
+        let mut text = String::with_capacity(s.s.len() + t.s.len());
+        text.push_str(&s.s);
+        text.push_str(&t.s);
+        PyStr {
+            s: text,
+            char_len: s.char_len + t.char_len,
+            hash: AtomicU64::new(0),
+        }
+    }
+
     /// Append `t` (a string nobody else can see: `Ref::get_mut`), forgetting the cached hash.
     pub fn push_str(&mut self, t: &PyStr) {
         self.s.push_str(&t.s);
