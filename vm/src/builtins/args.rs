@@ -50,6 +50,10 @@ fn anon(n: usize) -> &'static [&'static str] {
 
 impl<'a> ArgsExt<'a> for Args<'a> {
     fn one(&self, name: &str) -> PyResult<&'a Value> {
+        // The common case first (`len(x)`, `l.append(x)`: this runs on every call).
+        if let ([v], []) = (self.pos, self.kw) {
+            return Ok(v);
+        }
         let [v] = Sig::pos(name, Style::One, anon(1), 1).bind::<1>(self)?;
         v.ok_or_else(|| err!(SystemError, "{name}(): argument lost"))
     }

@@ -310,17 +310,29 @@ impl<T> Clone for Ref<T> {
 }
 
 impl<T> Drop for Ref<T> {
+    /// Only the count changes inline; freeing is out of line ([`Ref::drop_slow`], as
+    /// `Arc::drop_slow`), so the drop of a `Value`, whatever its variant, is a few instructions
+    /// at the place it happens instead of a call to a large match over every object type.
     #[inline]
     fn drop(&mut self) {
-        let header = &self.heap_box().header;
-        if header.decref() {
-            if header.gc.load(Ordering::Relaxed) != gc::UNTRACKED {
-                gc::untrack(self.ptr.cast());
-            }
-            // SAFETY: the count just went from 1 to 0, so this was the last reference: nothing
-            // else can reach the box, and it was allocated by `Box::new` in `Ref::new`.
-            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        if self.heap_box().header.decref() {
+            self.drop_slow();
         }
+    }
+}
+
+impl<T> Ref<T> {
+    /// Free the object; only for `drop`, once the count went from 1 to 0.
+    #[inline(never)]
+    fn drop_slow(&mut self) {
+        let header = &self.heap_box().header;
+        if header.gc.load(Ordering::Relaxed) != gc::UNTRACKED {
+            gc::untrack(self.ptr.cast());
+        }
+        // SAFETY: called by `drop` only, right after the count went from 1 to 0: this was the
+        // last reference, so nothing else can reach the box (and `self` is not used again), and
+        // it was allocated by `Box::new` in `Ref::new`.
+        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
     }
 }
 
