@@ -284,6 +284,33 @@ fn node(drops: &Arc<AtomicUsize>) -> Ref<Node> {
     })
 }
 
+/// Freeing a chain of containers nested far deeper than the stack allows recursion: frees past
+/// the heap's nesting limit are deferred and run by the outermost one (as CPython's trashcan),
+/// so the whole chain is freed on a thread whose stack a recursive free would overflow.
+#[test]
+fn freeing_a_deep_chain_keeps_the_stack_bounded() {
+    with_model(Model::Gil, || {
+        let depth = if cfg!(miri) { 12_000 } else { 400_000 };
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counter = drops.clone();
+        let freer = std::thread::Builder::new()
+            .stack_size(16 << 20)
+            .spawn(move || {
+                let mut head = node(&counter);
+                for _ in 1..depth {
+                    let n = node(&counter);
+                    *n.next.lock() = Some(head);
+                    head = n;
+                }
+                drop(head);
+                counter.load(Ordering::SeqCst)
+            })
+            .expect("spawn");
+        assert_eq!(freer.join().expect("the free overflowed"), depth);
+        assert_eq!(drops.load(Ordering::SeqCst), depth);
+    });
+}
+
 #[test]
 fn the_collector_frees_cycles_and_keeps_what_is_reachable() {
     for model in [Model::Gil, Model::FreeThreaded] {

@@ -323,17 +323,77 @@ impl<T> Drop for Ref<T> {
 
 impl<T> Ref<T> {
     /// Free the object; only for `drop`, once the count went from 1 to 0.
+    ///
+    /// Freeing a container drops what it holds, which may free more containers: a list nested
+    /// a million deep is freed by a recursion a million deep. As CPython's "trashcan"
+    /// (`Py_TRASHCAN_BEGIN`), past [`FREE_DEPTH`] nested frees of containers the object is put
+    /// on this thread's list of deferred frees instead, and the outermost free empties that
+    /// list, so the Rust stack stays bounded however deep the nesting.
     #[inline(never)]
     fn drop_slow(&mut self) {
-        let header = &self.heap_box().header;
-        if header.gc.load(Ordering::Relaxed) != gc::UNTRACKED {
-            gc::untrack(self.ptr.cast());
+        let tracked = self.heap_box().header.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
+        if !tracked {
+            // SAFETY: called by `drop` only, right after the count went from 1 to 0: this was
+            // the last reference, so nothing else can reach the box (`self` is not used again).
+            unsafe { free_box::<T>(self.ptr.cast()) };
+            return;
         }
-        // SAFETY: called by `drop` only, right after the count went from 1 to 0: this was the
-        // last reference, so nothing else can reach the box (and `self` is not used again), and
-        // it was allocated by `Box::new` in `Ref::new`.
-        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        let depth = FREE_NESTING.with(|d| d.get());
+        if depth >= FREE_DEPTH {
+            let deferred = Deferred {
+                ptr: self.ptr.cast(),
+                free: free_box::<T>,
+            };
+            DEFERRED_FREES.with(|q| q.borrow_mut().push(deferred));
+            return;
+        }
+        FREE_NESTING.with(|d| d.set(depth + 1));
+        // SAFETY: as above: the count reached 0, this was the last reference.
+        unsafe { free_box::<T>(self.ptr.cast()) };
+        if depth == 0 {
+            // The outermost free: run the deferred ones, each starting a new nesting.
+            while let Some(d) = DEFERRED_FREES.with(|q| q.borrow_mut().pop()) {
+                // SAFETY: each was deferred above by the last reference's drop (count 0), so
+                // nothing else reaches it, and it is freed exactly once (popped from the list).
+                unsafe { (d.free)(d.ptr) };
+            }
+        }
+        FREE_NESTING.with(|d| d.set(depth));
     }
+}
+
+/// How many frees of containers may nest before further ones are deferred (see
+/// [`Ref::drop_slow`]); each level takes a few hundred bytes of stack.
+const FREE_DEPTH: usize = 10_000;
+
+std::thread_local! {
+    /// Frees of containers in progress on this thread (nesting depth).
+    static FREE_NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Containers whose count reached 0 while frees were nested too deep, to free later.
+    static DEFERRED_FREES: std::cell::RefCell<Vec<Deferred>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A container whose last reference is gone, waiting to be freed by [`free_box`].
+struct Deferred {
+    ptr: NonNull<Header>,
+    free: unsafe fn(NonNull<Header>),
+}
+
+/// Unlist an object from the cycle collector (if listed) and free it.
+///
+/// # Safety
+/// `ptr` is the header of a `HeapBox<T>` made by `Ref::new` whose count has reached 0 (no
+/// reference to it remains), and it is freed only once.
+unsafe fn free_box<T>(ptr: NonNull<Header>) {
+    // SAFETY: the caller guarantees the object is still allocated (not yet freed).
+    let listed = unsafe { ptr.as_ref() }.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
+    if listed {
+        gc::untrack(ptr);
+    }
+    // SAFETY: the header starts the `HeapBox<T>` (`repr(C)`), which `Ref::new` allocated with
+    // `Box::new`; nothing else reaches it and it is freed once (the caller's promise).
+    drop(unsafe { Box::from_raw(ptr.cast::<HeapBox<T>>().as_ptr()) });
 }
 
 impl<T> Deref for Ref<T> {
