@@ -115,6 +115,27 @@ impl Interp {
                 type_name(b)
             ));
         }
+        if op == BinOp::Mul {
+            // What neither operand's `*` took: a sequence repeated by a non-int.
+            let seq = |v: &Value| {
+                matches!(
+                    v,
+                    Value::Str(_)
+                        | Value::List(_)
+                        | Value::Tuple(_)
+                        | Value::Bytes(_)
+                        | Value::ByteArray(_)
+                )
+            };
+            let other = if seq(a) { Some(b) } else { seq(b).then_some(a) };
+            if let Some(other) = other {
+                return Err(err!(
+                    TypeError,
+                    "can't multiply sequence by non-int of type '{}'",
+                    type_name(other)
+                ));
+            }
+        }
         Err(self.unsupported_operands(op.symbol(), a, b))
     }
 

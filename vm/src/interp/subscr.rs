@@ -269,13 +269,19 @@ impl Interp {
                     None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
                 }
             }
-            Value::Instance(_) => match self.lookup_special(obj, "__getitem__") {
-                Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
-                None => match builtin_base(obj) {
-                    Some(base) => self.base_getitem(obj, base, key),
-                    None => Err(not_subscriptable(obj)),
-                },
-            },
+            Value::Instance(_) => {
+                // `array` items are read without a method call.
+                if let Some(r) = crate::stdlib::array::fast_getitem(obj, key) {
+                    return r;
+                }
+                match self.lookup_special(obj, "__getitem__") {
+                    Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
+                    None => match builtin_base(obj) {
+                        Some(base) => self.base_getitem(obj, base, key),
+                        None => Err(not_subscriptable(obj)),
+                    },
+                }
+            }
             Value::Class(c) => {
                 let c = c.clone();
                 self.class_getitem(&c, key)
@@ -341,13 +347,20 @@ impl Interp {
                 Ok(())
             }
             Value::ByteArray(b) => bytes_methods::setitem(self, b, &key, &v),
-            Value::Instance(_) => match self.lookup_special(obj, "__setitem__") {
-                Some(m) => self.call(&m, &[obj.clone(), key, v]).map(|_| ()),
-                None => match builtin_base(obj) {
-                    Some(base) => self.setitem(base, key, v),
-                    None => Err(no_item_assignment(obj)),
-                },
-            },
+            Value::Instance(_) => {
+                // `array` items are written without a method call.
+                let v = match crate::stdlib::array::fast_setitem(obj, &key, v) {
+                    Ok(done) => return done,
+                    Err(v) => v,
+                };
+                match self.lookup_special(obj, "__setitem__") {
+                    Some(m) => self.call(&m, &[obj.clone(), key, v]).map(|_| ()),
+                    None => match builtin_base(obj) {
+                        Some(base) => self.setitem(base, key, v),
+                        None => Err(no_item_assignment(obj)),
+                    },
+                }
+            }
             _ => Err(no_item_assignment(obj)),
         }
     }

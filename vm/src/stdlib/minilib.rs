@@ -23,7 +23,6 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("_timeinfo.mini", include_str!("../../lib/_timeinfo.mini")),
     ("abc.mini", include_str!("../../lib/abc.mini")),
-    ("array.mini", include_str!("../../lib/array.mini")),
     (
         "asyncio/__init__.mini",
         include_str!("../../lib/asyncio/__init__.mini"),

@@ -3,7 +3,7 @@
 //! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on
 //! the interpreter, never the other way round.
 
-pub mod array_codec;
+pub mod array;
 pub mod asyncio_support;
 pub mod atexit;
 pub mod coro_intro;
@@ -62,7 +62,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "tempfile" => Some(tempfile::module()),
         "importlib" => Some(importlib::module()),
         "traceback" => Some(traceback::module()),
-        "_array" => Some(array_codec::module()),
+        "array" => Some(array::module()),
         "_asyncio_support" => Some(asyncio_support::module()),
         "types" => Some(coro_intro::types_module()),
         "inspect" => Some(coro_intro::inspect_module()),
