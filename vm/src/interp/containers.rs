@@ -190,6 +190,29 @@ impl Interp {
         self.resolve_key(k, candidates)
     }
 
+    /// `f` applied to the members of two sets (`x` and `y` may be the same set). In the GIL
+    /// model, when no member of `y` compares by `__eq__`, no Python code can run: `f` reads both
+    /// sets in place, under two shared borrows that cannot conflict. Otherwise (free-threaded: one
+    /// object lock at a time, never two) each set is copied, and `y`'s members canonicalized.
+    pub(crate) fn with_two_sets<R>(
+        &mut self,
+        x: &SetObj,
+        y: &SetObj,
+        f: impl Fn(&KeySet, &KeySet) -> R,
+    ) -> PyResult<R> {
+        if matches!(crate::heap::model(), crate::heap::Model::Gil) {
+            let xs = x.items.read();
+            let ys = y.items.read();
+            if !ys.iter().any(lookup_runs_python) {
+                return Ok(f(&xs, &ys));
+            }
+        }
+        let xs = x.items.lock().clone();
+        let ys = y.items.lock().clone();
+        let ys = self.canonicalize_set(&xs, ys)?;
+        Ok(f(&xs, &ys))
+    }
+
     /// `other` with each member that compares by `__eq__` replaced by the member of `base` it
     /// equals, so the identity-based set algebra of `KeySet` gives Python's answers.
     pub(crate) fn canonicalize_set(&mut self, base: &KeySet, other: KeySet) -> PyResult<KeySet> {

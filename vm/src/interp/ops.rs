@@ -259,15 +259,12 @@ impl Interp {
             }
             (BinOp::Mod, Str(s), _) => Value::string(self.percent_format(s.as_str(), b)?),
             (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Set(x), Set(y)) => {
-                let xs = x.items.lock().clone();
-                let ys = y.items.lock().clone();
-                let ys = self.canonicalize_set(&xs, ys)?;
-                let r: KeySet = match op {
-                    BinOp::BitOr => xs.union_set(&ys),
-                    BinOp::BitAnd => xs.intersection_set(&ys),
-                    BinOp::Sub => xs.difference_set(&ys),
-                    _ => xs.symmetric_difference_set(&ys),
-                };
+                let r: KeySet = self.with_two_sets(x, y, |xs, ys| match op {
+                    BinOp::BitOr => xs.union_set(ys),
+                    BinOp::BitAnd => xs.intersection_set(ys),
+                    BinOp::Sub => xs.difference_set(ys),
+                    _ => xs.symmetric_difference_set(ys),
+                })?;
                 Value::Set(Ref::new(SetObj::new(r, x.frozen)))
             }
             (BinOp::BitOr, Dict(x), Dict(y)) => {
@@ -418,11 +415,7 @@ impl Interp {
                 r?
             }
             (Set(x), Set(y)) => {
-                // Two statements: one lock at a time (x and y may be the same set).
-                let xs = x.items.lock().clone();
-                let ys = y.items.lock().clone();
-                let ys = self.canonicalize_set(&xs, ys)?;
-                xs.len() == ys.len() && xs.is_subset(&ys)
+                self.with_two_sets(x, y, |xs, ys| xs.len() == ys.len() && xs.is_subset(ys))?
             }
             (Range(x), Range(y)) => {
                 let (lx, ly) = (x.len(), y.len());
@@ -510,15 +503,12 @@ impl Interp {
                 self.seq_order(op, &xs, &ys)
             }
             (Set(x), Set(y)) => {
-                // Two statements: one lock at a time (x and y may be the same set).
-                let xs = x.items.lock().clone();
-                let ys = y.items.lock().clone();
-                let ys = self.canonicalize_set(&xs, ys)?;
-                let sub = xs.is_subset(&ys);
-                let sup = ys.is_subset(&xs);
+                let (sub, sup, xlen, ylen) = self.with_two_sets(x, y, |xs, ys| {
+                    (xs.is_subset(ys), ys.is_subset(xs), xs.len(), ys.len())
+                })?;
                 // Subset order is partial: map it so each operator answers as Python's does.
                 Ok(match op {
-                    CmpOp::Lt => Some(if sub && xs.len() < ys.len() {
+                    CmpOp::Lt => Some(if sub && xlen < ylen {
                         Ordering::Less
                     } else {
                         Ordering::Greater
@@ -528,7 +518,7 @@ impl Interp {
                     } else {
                         Ordering::Greater
                     }),
-                    CmpOp::Gt => Some(if sup && xs.len() > ys.len() {
+                    CmpOp::Gt => Some(if sup && xlen > ylen {
                         Ordering::Greater
                     } else {
                         Ordering::Less
