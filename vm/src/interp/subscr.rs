@@ -22,6 +22,19 @@ impl SliceIdx {
         let s = *self;
         (0..s.len).map(move |i| (s.start + i as i64 * s.step) as usize)
     }
+
+    /// The selected items of `items` (which the bounds were computed for), in one exact
+    /// allocation: a contiguous copy for a step of 1.
+    pub fn select<T: Clone>(&self, items: &[T]) -> Vec<T> {
+        if self.step == 1 {
+            let start = (self.start.max(0) as usize).min(items.len());
+            let stop = start.saturating_add(self.len).min(items.len());
+            return items.get(start..stop).map_or_else(Vec::new, <[T]>::to_vec);
+        }
+        let mut out = Vec::with_capacity(self.len);
+        out.extend(self.indices().filter_map(|i| items.get(i).cloned()));
+        out
+    }
 }
 
 fn slice_part(v: &Value) -> PyResult<Option<i128>> {
@@ -94,7 +107,11 @@ pub fn slice_bounds(s: &Slice, len: i128) -> PyResult<(i128, i128, i128, i128)> 
     let (dstart, dstop) = if step < 0 { (len - 1, -1) } else { (0, len) };
     let start = clamp(slice_part(&s.start)?, dstart);
     let stop = clamp(slice_part(&s.stop)?, dstop);
-    let n = if step < 0 {
+    let n = if step == 1 {
+        (stop - start).max(0)
+    } else if step == -1 {
+        (start - stop).max(0)
+    } else if step < 0 {
         if stop < start {
             (start - stop - 1) / (-step) + 1
         } else {
@@ -174,13 +191,9 @@ impl Interp {
         match obj {
             Value::List(l) => match key {
                 Value::Slice(s) => {
-                    let items = l.items.lock();
+                    let items = l.items.read();
                     let idx = adjust_slice(s, items.len())?;
-                    Ok(Value::list(
-                        idx.indices()
-                            .filter_map(|i| items.get(i).cloned())
-                            .collect(),
-                    ))
+                    Ok(Value::list(idx.select(&items)))
                 }
                 _ => {
                     let i = index_of(key, "list")?;
@@ -193,11 +206,7 @@ impl Interp {
             Value::Tuple(t) => match key {
                 Value::Slice(s) => {
                     let idx = adjust_slice(s, t.items.len())?;
-                    Ok(Value::tuple(
-                        idx.indices()
-                            .filter_map(|i| t.items.get(i).cloned())
-                            .collect(),
-                    ))
+                    Ok(Value::tuple(idx.select(&t.items)))
                 }
                 _ => {
                     let i = index_of(key, "tuple")?;
@@ -299,7 +308,8 @@ impl Interp {
             Value::List(l) => match &key {
                 Value::Slice(s) => {
                     let new = match &v {
-                        Value::List(vl) if Ref::ptr_eq(vl, l) => vl.snapshot(),
+                        Value::List(vl) => vl.snapshot(),
+                        Value::Tuple(t) => t.items.to_vec(),
                         _ => self
                             .collect_iter(&v)
                             .map_err(|_| err!(TypeError, "can only assign an iterable"))?,
