@@ -308,6 +308,11 @@ impl Interp {
             Value::List(l) => match &key {
                 Value::Slice(s) => {
                     let new = match &v {
+                        // A list nobody else holds (`a[:k] = a[k::-1]`'s temporary) gives up
+                        // its items instead of copying them.
+                        Value::List(vl) if Ref::count(vl) == 1 && !Ref::ptr_eq(vl, l) => {
+                            std::mem::take(&mut *vl.items.lock())
+                        }
                         Value::List(vl) => vl.snapshot(),
                         Value::Tuple(t) => t.items.to_vec(),
                         _ => self
@@ -320,7 +325,16 @@ impl Interp {
                         let start = idx.start.max(0) as usize;
                         let stop = (idx.stop.max(idx.start).max(0) as usize).min(items.len());
                         let start = start.min(items.len());
-                        items.splice(start..stop, new);
+                        if stop - start == new.len() {
+                            // Same length: overwrite in place, nothing moves.
+                            for (slot, val) in
+                                items.get_mut(start..stop).into_iter().flatten().zip(new)
+                            {
+                                *slot = val;
+                            }
+                        } else {
+                            items.splice(start..stop, new);
+                        }
                     } else {
                         if new.len() != idx.len {
                             return Err(err!(
