@@ -159,7 +159,7 @@ pub fn slot_of(cls: &Ref<Class>, name: &str) -> Option<Value> {
 
 /// The special method `name` of built-in type `root` itself (not inherited from `object`).
 pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
-    if !has_slot(root.kind, name) {
+    if !has_slot(root.kind, name) || not_iterable_generator(root, name) {
         return None;
     }
     if let Some(v) = root.slot_cache.lock().get(name) {
@@ -208,6 +208,14 @@ fn unhashable(root: &Ref<Class>) -> bool {
     is_mutable(root.kind)
         || Ref::ptr_eq(root, &types.dict_keys)
         || Ref::ptr_eq(root, &types.dict_items)
+}
+
+/// Coroutines and async generators share the generator's type kind but, as in CPython, are not
+/// iterators: they have no `__iter__` or `__next__` (so `isinstance(c, Iterator)` is False).
+fn not_iterable_generator(root: &Ref<Class>, name: &str) -> bool {
+    let types = crate::object::types();
+    matches!(name, "__iter__" | "__next__")
+        && (Ref::ptr_eq(root, &types.coroutine) || Ref::ptr_eq(root, &types.async_generator))
 }
 
 /// Which special methods each built-in type has (the ones every data type has come first).
