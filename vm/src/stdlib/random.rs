@@ -246,8 +246,7 @@ fn random_random(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `getrandbits(k)`: an int with `k` random bits, built from 32-bit words, least significant
-/// first, the last word keeping only its top bits (as CPython). minivm's ints are 64-bit, so
-/// `k` above 63 is an OverflowError.
+/// first, the last word keeping only its top bits (as CPython); a big int beyond 64 bits.
 fn random_getrandbits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mt = generator(&args, "getrandbits")?;
     let k = match args.pos.get(1) {
@@ -270,9 +269,6 @@ fn random_getrandbits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if k < 0 {
         return Err(err!(ValueError, "number of bits must be non-negative"));
     }
-    if k > 63 {
-        return Err(err!(OverflowError, "{}", crate::num::INT_OVERFLOW));
-    }
     let mut g = mt.lock();
     if k <= 32 {
         // k == 0 gives 0 without drawing, as CPython.
@@ -282,9 +278,19 @@ fn random_getrandbits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             (g.next_u32() >> (32 - k)) as i64
         }));
     }
-    let low = g.next_u32() as u64;
-    let high = (g.next_u32() >> (64 - k)) as u64;
-    Ok(Value::Int(((high << 32) | low) as i64))
+    // Bounded by memory like any int: CPython's own limit is the C int range of `k`.
+    let k =
+        usize::try_from(k).map_err(|_| err!(OverflowError, "getrandbits() bit count too large"))?;
+    crate::builtins::args::check_items(k / 32 + 1)?;
+    let mut words = Vec::with_capacity(k / 32 + 1);
+    let mut left = k;
+    while left > 0 {
+        let r = g.next_u32();
+        words.push(if left < 32 { r >> (32 - left) } else { r });
+        left = left.saturating_sub(32);
+    }
+    let n = num_bigint::BigUint::new(words);
+    Ok(Value::from(crate::num::bigint::BigInt::from(n)))
 }
 
 /// `getstate()`: the 624 state words and the index, as a 625-tuple (the `random` module wraps
