@@ -205,6 +205,8 @@ pub fn array_class() -> Ref<Class> {
                     ("__gt__", array_gt),
                     ("__ge__", array_ge),
                     ("__repr__", array_repr),
+                    ("__reduce__", array_reduce),
+                    ("__reduce_ex__", array_reduce_ex),
                     ("__copy__", array_copy),
                     ("__deepcopy__", array_deepcopy),
                     ("append", array_append),
@@ -685,6 +687,43 @@ fn array_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let list = interp.repr(&Value::list(items))?;
     Ok(Value::string(format!("{name}('{code}', {list})")))
+}
+
+/// `pickle`'s recipe: `(type(a), (typecode, items as a list), a.__dict__ or None)`, the form
+/// CPython uses for protocols below 3 (its newer form names a private reconstructor).
+fn array_reduce(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, a) = this::<ArrayData>(&args, "array")?;
+    reduce(inst, a)
+}
+
+fn array_reduce_ex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, a) = this::<ArrayData>(&args, "array")?;
+    reduce(inst, a)
+}
+
+fn reduce(inst: &Ref<Instance>, a: &ArrayData) -> PyResult<Value> {
+    let code = Value::string((a.code as char).to_string());
+    let ctor_args = Value::tuple(vec![code, Value::list(a.snapshot())]);
+    let dict: Vec<(std::sync::Arc<str>, Value)> = inst
+        .dict
+        .read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let state = if dict.is_empty() {
+        Value::None
+    } else {
+        let d = crate::object::Dict::new();
+        for (k, v) in dict {
+            d.set_str(&k, v);
+        }
+        Value::Dict(Ref::new(d))
+    };
+    Ok(Value::tuple(vec![
+        Value::Class(inst.class.clone()),
+        ctor_args,
+        state,
+    ]))
 }
 
 fn array_copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
