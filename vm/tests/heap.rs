@@ -290,7 +290,8 @@ fn node(drops: &Arc<AtomicUsize>) -> Ref<Node> {
 #[test]
 fn freeing_a_deep_chain_keeps_the_stack_bounded() {
     with_model(Model::Gil, || {
-        let depth = if cfg!(miri) { 12_000 } else { 400_000 };
+        // Under Miri the heap defers past 50 nested frees instead of 10,000.
+        let depth = if cfg!(miri) { 300 } else { 400_000 };
         let drops = Arc::new(AtomicUsize::new(0));
         let counter = drops.clone();
         let freer = std::thread::Builder::new()
