@@ -47,6 +47,3 @@ pub fn dump_tokens(src: &str) -> Result<String, SyntaxError> {
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests;

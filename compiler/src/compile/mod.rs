@@ -567,6 +567,3 @@ impl<'a> Compiler<'a> {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

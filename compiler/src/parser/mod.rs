@@ -11,8 +11,6 @@ mod pattern;
 mod stmt;
 mod strings;
 mod targets;
-#[cfg(test)]
-mod tests;
 
 use minivm_lexer::{tokenize, SyntaxErrorKind, Tok, Token};
 

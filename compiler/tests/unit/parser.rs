@@ -1,10 +1,10 @@
 //! Stage 2 tests: parser output shapes (via the `astdump` tree), precedence, every statement kind,
 //! f-strings, error messages with positions, deep nesting on a 2 MiB stack, REPL continuation.
 
-use super::{input_is_incomplete, parse};
-use crate::ast::{ExprKind, FStringPart, StmtKind};
-use crate::astdump::dump_module;
-use crate::{LineIndex, SyntaxErrorKind};
+use minivm_compiler::ast::{ExprKind, FStringPart, StmtKind};
+use minivm_compiler::astdump::dump_module;
+use minivm_compiler::parser::{input_is_incomplete, parse};
+use minivm_compiler::{LineIndex, SyntaxErrorKind};
 
 /// The AST tree of `src` without the leading `Module` line and with indentation relative to it.
 fn tree(src: &str) -> String {

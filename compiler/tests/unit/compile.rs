@@ -1,8 +1,8 @@
 //! Stage 3b unit tests: compile hand-built (including malformed) ASTs; errors, never panics.
 
-use crate::ast::*;
-use crate::bytecode::Op;
-use crate::compile::{compile_module, Mode};
+use minivm_compiler::ast::*;
+use minivm_compiler::bytecode::Op;
+use minivm_compiler::compile::{compile_module, Mode};
 
 fn e(kind: ExprKind) -> Expr {
     Expr {

@@ -1,7 +1,7 @@
 //! Stage 1 tests: token kinds and values, layout tokens, every lexer error path with its position,
 //! `dump_tokens` and error rendering.
 
-use crate::{dump_tokens, tokenize, LineIndex, SyntaxError, SyntaxErrorKind, Token};
+use minivm_lexer::{dump_tokens, tokenize, LineIndex, SyntaxError, SyntaxErrorKind, Token};
 
 fn kinds(src: &str) -> Vec<Token> {
     match tokenize(src) {
