@@ -36,8 +36,8 @@ struct Timing {
 }
 
 fn main() -> ExitCode {
-    // Cargo.toml's `bench` profile is unoptimised (it serves `cargo test --release`'s harnesses),
-    // and a plain `cargo bench` would build minivm with it: timing that build would be a lie.
+    // Timing an unoptimised minivm would be a lie: refuse a build made with a profile at
+    // opt-level 0 (`cargo bench --profile dev`, or a `bench` profile someone turned down).
     if env!("MINIVM_OPT_LEVEL") == "0" {
         eprintln!("compare: this build is unoptimised; run benches/run.sh (cargo bench --profile release)");
         return ExitCode::from(2);

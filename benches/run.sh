@@ -5,9 +5,9 @@
 #   benches/run.sh --runs 10 calls # only programs whose path contains "calls", best of 10
 #
 # Same as `cargo bench --profile release --bench compare -- ARGS`: cargo builds minivm with the
-# release profile first, then benches/compare.rs times each whole process. A plain `cargo bench`
-# would use the `bench` profile, which Cargo.toml leaves unoptimised to keep `cargo test --release`
-# quick; the harness refuses to run from such a build.
+# release profile first (the build `cargo run --release` makes; the `bench` profile inherits it
+# unchanged), then benches/compare.rs times each whole process. The harness refuses to run from
+# an unoptimised build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo bench --profile release --bench compare -- "$@"
