@@ -15,6 +15,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("_attrdict.mini", include_str!("../../lib/_attrdict.mini")),
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
+    ("_queue.mini", include_str!("../../lib/_queue.mini")),
     ("_queueinfo.mini", include_str!("../../lib/_queueinfo.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
     (
@@ -169,6 +170,10 @@ pub static FILES: &[(&str, &str)] = &[
     (
         "multiprocessing/dummy/__init__.mini",
         include_str!("../../lib/multiprocessing/dummy/__init__.mini"),
+    ),
+    (
+        "multiprocessing/managers.mini",
+        include_str!("../../lib/multiprocessing/managers.mini"),
     ),
     (
         "multiprocessing/pool.mini",
