@@ -1,7 +1,7 @@
 //! `multiprocessing` children seen from outside: they appear in the parent's `--stats` and
 //! `--timeline` (`vm/src/timeline/children.rs`), and none outlives its parent: Ctrl-C in the
 //! parent's wait ends the parent promptly, and its children follow (each watches a pipe only
-//! the parent holds open). Unix only: it signals with `kill -INT` and looks for pids in /proc.
+//! the parent holds open), a manager's server process included. Unix only: it signals with `kill -INT` and looks for pids in /proc.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
@@ -43,6 +43,20 @@ if __name__ == '__main__':
         p.start()
     print(' '.join(str(p.pid) for p in ps), flush=True)
     ps[0].join()
+";
+
+/// A program with a manager (a server process holding a shared dict); it prints the server's
+/// pid, then sleeps.
+const MANAGER: &str = "\
+import multiprocessing as mp
+import time
+
+if __name__ == '__main__':
+    m = mp.Manager()
+    d = m.dict(a=1)
+    d['b'] = 2
+    print(m._process.pid, flush=True)
+    time.sleep(60)
 ";
 
 fn write_program(name: &str, text: &str) -> PathBuf {
@@ -123,8 +137,13 @@ fn alive(pid: &str) -> bool {
 
 /// Start `WAIT` in a process group of its own; its pid and its children's pids.
 fn start_waiting() -> (std::process::Child, Vec<String>) {
+    start_printing_pids("wait.mini", WAIT, 2)
+}
+
+/// Start a program that prints `n` pids on its first line, in a process group of its own.
+fn start_printing_pids(name: &str, text: &str, n: usize) -> (std::process::Child, Vec<String>) {
     use std::os::unix::process::CommandExt;
-    let prog = write_program("wait.mini", WAIT);
+    let prog = write_program(name, text);
     let mut child = Command::new(MINIVM)
         .arg(&prog)
         .process_group(0)
@@ -138,7 +157,7 @@ fn start_waiting() -> (std::process::Child, Vec<String>) {
         .read_line(&mut line)
         .expect("read the pids");
     let pids: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-    assert_eq!(pids.len(), 2, "{line:?}");
+    assert_eq!(pids.len(), n, "{line:?}");
     std::thread::sleep(Duration::from_millis(200));
     (child, pids)
 }
@@ -177,5 +196,29 @@ fn children_of_a_killed_parent_exit() {
         .status()
         .expect("kill -KILL");
     child.wait().expect("wait for minivm");
+    assert_all_end(&pids);
+}
+
+#[test]
+fn a_managers_server_ends_with_its_parent() {
+    // Killed: the server process notices its parent is gone.
+    let (mut child, pids) = start_printing_pids("manager.mini", MANAGER, 1);
+    assert!(alive(&pids[0]), "no manager process {pids:?}");
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .expect("kill -KILL");
+    child.wait().expect("wait for minivm");
+    assert_all_end(&pids);
+    // Ctrl-C: the parent ends promptly, shutting the manager down, which ends as well.
+    let (mut child, pids) = start_printing_pids("manager.mini", MANAGER, 1);
+    let sent = Instant::now();
+    Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .expect("kill -INT");
+    let status = child.wait().expect("wait for minivm");
+    assert!(sent.elapsed() < Duration::from_secs(5), "slow to react");
+    assert_eq!(status.code(), Some(130));
     assert_all_end(&pids);
 }
