@@ -16,6 +16,7 @@ mod children;
 mod cpython_names;
 mod math;
 mod minilib;
+mod no_unit_tests;
 mod num;
 mod random;
 mod sha512;
