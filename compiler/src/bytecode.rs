@@ -287,9 +287,12 @@ opcodes! {
     // ---- classes, modules ----
     /// `[..] -> [.., __build_class__]`; called as `__build_class__(body_fn, name, *bases)`.
     LoadBuildClass = "LOAD_BUILD_CLASS", cold, raw(), "", fall(1);
-    /// `[..] -> [.., module]` for `import g` (the full dotted name).
+    /// `[..] -> [.., module]` for `import g` (the full dotted name; a relative import's name
+    /// starts with its dots: `..m`, or `.` for `from . import x`).
     ImportName(g: name) = "IMPORT_NAME", cold, raw(g.0), "{g}", fall(1);
     /// `[.., module] -> [.., module, module.g]` for `from m import g`; `ImportError` if absent.
+    /// The name `*` (`from m import *`) binds the module's public names (its `__all__`, else the
+    /// names not starting with `_`) in the current namespace and pushes None.
     ImportFrom(g: name) = "IMPORT_FROM", cold, raw(g.0), "{g}", fall(1);
 
     // ---- exceptions ----

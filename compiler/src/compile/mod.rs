@@ -91,11 +91,6 @@ pub fn compile_module(
     c.finish(unit).map(Arc::new)
 }
 
-/// "X is not supported by minivm" at a span.
-pub(crate) fn unsupported(what: &str, span: Span) -> SyntaxError {
-    SyntaxError::syntax(format!("{what} is not supported by minivm"), span)
-}
-
 /// The code object under construction.
 pub(crate) struct Unit<'a> {
     scope: ScopeId,

@@ -6,7 +6,7 @@ use crate::symtable::ScopeKind;
 use crate::{Span, SyntaxError};
 
 use super::unwind::FBlock;
-use super::{unsupported, Compiler, Ctx};
+use super::{Compiler, Ctx};
 
 impl<'a> Compiler<'a> {
     pub(crate) fn stmts(&mut self, body: &'a [Stmt]) -> Result<(), SyntaxError> {
@@ -181,16 +181,33 @@ impl<'a> Compiler<'a> {
                 names,
                 level,
             } => {
-                if *level > 0 {
-                    return Err(unsupported("relative import", s.span));
-                }
-                let Some(module) = module else {
-                    return Err(unsupported("'from' import without a module", s.span));
+                // A relative import's module is named with its leading dots (`..m`, or `.`
+                // alone for `from . import x`); the VM resolves them against the importing
+                // module's package (`interp/modules.rs`).
+                let dots = ".".repeat(*level as usize);
+                let module_name = match module {
+                    Some(m) => format!("{dots}{}", m.name),
+                    None => dots,
                 };
                 if let Some(star) = names.iter().find(|a| a.name == "*") {
-                    return Err(unsupported("'from ... import *'", star.span));
+                    // CPython refuses it in functions and class bodies alike.
+                    if self.cur.kind != ScopeKind::Module {
+                        return Err(SyntaxError::syntax(
+                            "import * only allowed at module level",
+                            star.span,
+                        ));
+                    }
+                    // `from m import *`: `IMPORT_FROM *` binds the module's public names in the
+                    // current namespace itself and pushes None.
+                    let m = self.add_name(&module_name);
+                    self.emit(Op::ImportName(m));
+                    let star = self.add_name("*");
+                    self.emit(Op::ImportFrom(star));
+                    self.emit(Op::Pop);
+                    self.emit(Op::Pop);
+                    return Ok(());
                 }
-                let m = self.add_name(&module.name);
+                let m = self.add_name(&module_name);
                 self.emit(Op::ImportName(m));
                 for a in names {
                     let n = self.add_name(&a.name);

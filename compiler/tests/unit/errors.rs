@@ -136,16 +136,16 @@ fn arguments_and_targets() {
 }
 
 #[test]
-fn unsupported_constructs() {
+fn import_star_only_at_module_level() {
     check(
-        "x = 1\nfrom . import y\n",
-        "relative import is not supported by minivm",
+        "def f():\n    from os import *\n",
+        "import * only allowed at module level",
         2,
     );
     check(
-        "from os import *\n",
-        "'from ... import *' is not supported by minivm",
-        1,
+        "class C:\n    from os import *\n",
+        "import * only allowed at module level",
+        2,
     );
 }
 
@@ -159,6 +159,7 @@ fn valid_edge_cases_compile() {
         "def f():\n    while True:\n        try:\n            break\n        finally:\n            return 1\n",
         "class C:\n    def m(self):\n        return super().m(), __class__\n",
         "global g\ng = 1\n",
+        "from . import y\nfrom ..m import z as w\nfrom os import *\n",
         "def f():\n    for i in x:\n        with a as b:\n            try:\n                continue\n            except E as e:\n                break\n",
     ] {
         if let Err(e) = compile_source(src, "t.py", Mode::File) {

@@ -221,12 +221,19 @@ impl Interp {
             }
             Op::LoadBuildClass => frame.stack.push(self.build_class_fn()),
             Op::ImportName(n) => {
-                let m = self.import_module(&code.names[n.0 as usize])?;
+                let m = self.import_name(&code.names[n.0 as usize], &frame.globals)?;
                 frame.stack.push(m);
             }
             Op::ImportFrom(n) => {
                 let m = top!(frame).clone();
-                let v = self.import_from(&m, &code.names[n.0 as usize])?;
+                let name = &code.names[n.0 as usize];
+                let v = if &**name == "*" {
+                    let ns = frame.namespace.as_ref().unwrap_or(&frame.globals).clone();
+                    self.import_star(&m, &ns)?;
+                    Value::None
+                } else {
+                    self.import_from(&m, name)?
+                };
                 frame.stack.push(v);
             }
             Op::SetupExcept(l) => frame.handlers.push(Handler {

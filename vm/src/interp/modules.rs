@@ -1,12 +1,13 @@
-//! `import`: built-in Rust modules, `.mini` files beside the running script, and the embedded
-//! library of `.mini` modules (`vm/lib/`, see `stdlib/minilib.rs`); packages and submodules.
+//! Stage 4, `import`: built-in Rust modules, `.mini`/`.py` files in the directories of
+//! `sys.path` (the running script's first), and the embedded library of `.mini` modules
+//! (`vm/lib/`, see `stdlib/minilib.rs`); packages, submodules, relative imports, `import *`.
 //!
 //! The search order follows CPython's: modules built into the binary first (`sys`, `math`,
-//! `threading`... are Rust here), then the script's directory (so a `random.mini` beside the
-//! program shadows the library's, as a `random.py` would in CPython), then the library.
-//! A package is a directory with an `__init__.mini`; its module gets a `__path__` (a one-element
-//! list naming that directory, or `<minivm-lib>/name` inside the library) where its submodules are
-//! looked for, as CPython does.
+//! `threading`... are Rust here), then `sys.path` (so a `random.mini` beside the program
+//! shadows the library's, as a `random.py` would in CPython), then the library.
+//! A package is a directory with an `__init__.mini` (or `__init__.py`); its module gets a
+//! `__path__` (a one-element list naming that directory, or `<minivm-lib>/name` inside the
+//! library) where its submodules are looked for, as CPython does.
 
 use std::sync::Arc;
 
@@ -95,25 +96,38 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
             package_dir: Some(format!("{}/{}", minilib::PREFIX, join(leaf))),
         });
     }
-    let dir = std::path::Path::new(dir);
-    let file = dir.join(format!("{leaf}.mini"));
-    if let Ok(bytes) = std::fs::read(&file) {
-        let filename = file.display().to_string();
-        return Some(Found {
-            src: decode(&bytes, &filename),
-            filename,
-            package_dir: None,
-        });
-    }
+    // On disk, as CPython's path finder: a package directory first (`leaf/__init__.mini` or
+    // `leaf/__init__.py`), then a module file (`leaf.mini`, then `leaf.py`). An empty entry is
+    // the working directory.
+    let dir = std::path::Path::new(if dir.is_empty() { "." } else { dir });
+    let shown = |p: &std::path::Path| match p.strip_prefix(".") {
+        Ok(rel) if dir == std::path::Path::new(".") => rel.display().to_string(),
+        _ => p.display().to_string(),
+    };
     let pkg = dir.join(leaf);
-    let init = pkg.join("__init__.mini");
-    let bytes = std::fs::read(&init).ok()?;
-    let filename = init.display().to_string();
-    Some(Found {
-        src: decode(&bytes, &filename),
-        filename,
-        package_dir: Some(pkg.display().to_string()),
-    })
+    for init in ["__init__.mini", "__init__.py"] {
+        let init = pkg.join(init);
+        if let Ok(bytes) = std::fs::read(&init) {
+            let filename = shown(&init);
+            return Some(Found {
+                src: decode(&bytes, &filename),
+                filename,
+                package_dir: Some(shown(&pkg)),
+            });
+        }
+    }
+    for ext in ["mini", "py"] {
+        let file = dir.join(format!("{leaf}.{ext}"));
+        if let Ok(bytes) = std::fs::read(&file) {
+            let filename = shown(&file);
+            return Some(Found {
+                src: decode(&bytes, &filename),
+                filename,
+                package_dir: None,
+            });
+        }
+    }
+    None
 }
 
 /// A module file's bytes as text (`minivm_lexer::source`), or the `SyntaxError` they are.
@@ -211,6 +225,8 @@ impl Interp {
                     if name == "sys" {
                         m.dict.set_str("argv", crate::builtins::sys_argv(self));
                         m.dict
+                            .set_str("path", Value::list(vec![Value::str(&self.path0())]));
+                        m.dict
                             .set_str("modules", Value::Dict((*self.vm.sys_modules).clone()));
                     }
                     self.vm.register_module(name, &m);
@@ -223,14 +239,157 @@ impl Interp {
                     self.add_mini_parts(name, &m)?;
                     return Ok(Value::Module(m));
                 }
-                let script_dir = self.vm.config.script_dir.display().to_string();
-                find_in(&script_dir, name).or_else(|| find_in(minilib::PREFIX, name))
+                // `sys.path` in order, then the embedded library (CPython's stdlib directories
+                // are entries of `sys.path`; minivm's library is always searched last).
+                self.search_path()
+                    .iter()
+                    .find_map(|d| find_in(d, name))
+                    .or_else(|| find_in(minilib::PREFIX, name))
             }
         };
         let Some(found) = found else {
             return Err(module_not_found(name));
         };
         self.run_module_source(name, found)
+    }
+
+    /// CPython's `sys.path[0]`: the main script's directory made absolute (symbolic links
+    /// resolved), or `''` (the working directory) for `-c` and the interactive prompt.
+    fn path0(&self) -> String {
+        let argv0 = self.vm.config.argv.first().map_or("", String::as_str);
+        if argv0.is_empty() || argv0 == "-c" {
+            return String::new();
+        }
+        let dir = &self.vm.config.script_dir;
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir.as_path()
+        };
+        match dir.canonicalize() {
+            Ok(abs) => abs.display().to_string(),
+            Err(_) => dir.display().to_string(),
+        }
+    }
+
+    /// The directories a top-level `import` searches: the string entries of `sys.path` (a
+    /// program may change the list or replace it), or before `sys` is imported the one entry
+    /// it will start with.
+    fn search_path(&self) -> Vec<String> {
+        if let Some(Value::Module(sys)) = self.vm.sys_modules.get_str("sys") {
+            if let Some(Value::List(l)) = sys.dict.get_str("path") {
+                let items = l.items.lock().clone();
+                return items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Str(s) => Some(s.as_str().to_string()),
+                        _ => None,
+                    })
+                    .collect();
+            }
+        }
+        vec![self.path0()]
+    }
+
+    /// `IMPORT_NAME`: a relative name (`.m`, `..`) is first made absolute against the package of
+    /// the importing module (whose globals are `globals`), as CPython's `importlib` resolves it.
+    pub(crate) fn import_name(&mut self, name: &str, globals: &Ref<Dict>) -> PyResult<Value> {
+        if !name.starts_with('.') {
+            return self.import_module(name);
+        }
+        let level = name.len() - name.trim_start_matches('.').len();
+        let rest = &name[level..];
+        // The package: `__package__` if set, else the module's own name for a package (it has
+        // a `__path__`), else its parent's name.
+        let package = match globals.get_str("__package__") {
+            Some(Value::Str(p)) => p.as_str().to_string(),
+            Some(Value::None) | None => {
+                let own = match globals.get_str("__name__") {
+                    Some(Value::Str(n)) => n.as_str().to_string(),
+                    _ => String::new(),
+                };
+                if globals.get_str("__path__").is_some() {
+                    own
+                } else {
+                    own.rsplit_once('.').map_or("", |(p, _)| p).to_string()
+                }
+            }
+            Some(other) => {
+                return Err(err!(
+                    TypeError,
+                    "package must be a string, not {}",
+                    crate::object::type_name(&other)
+                ))
+            }
+        };
+        if package.is_empty() {
+            return Err(err!(
+                ImportError,
+                "attempted relative import with no known parent package"
+            ));
+        }
+        let parts: Vec<&str> = package.rsplitn(level, '.').collect();
+        if parts.len() < level {
+            return Err(err!(
+                ImportError,
+                "attempted relative import beyond top-level package"
+            ));
+        }
+        let base = parts.last().copied().unwrap_or_default();
+        let full = if rest.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}.{rest}")
+        };
+        self.import_module(&full)
+    }
+
+    /// `from module import *`: bind in `ns` the names of the module's `__all__` (each must be a
+    /// str and an attribute), or else every name of its namespace not starting with `_`.
+    pub(crate) fn import_star(&mut self, module: &Value, ns: &Ref<Dict>) -> PyResult<()> {
+        let all = match self.getattr(module, "__all__") {
+            Ok(v) => Some(v),
+            Err(e) if e.is(crate::object::ExcKind::AttributeError) => None,
+            Err(e) => return Err(e),
+        };
+        let mod_name = match module {
+            Value::Module(m) => m.name.to_string(),
+            _ => "module".to_string(),
+        };
+        let Some(all) = all else {
+            let dict = match module {
+                Value::Module(m) => m.dict.clone(),
+                _ => match self.getattr(module, "__dict__")? {
+                    Value::Dict(d) => d,
+                    _ => {
+                        return Err(err!(
+                            ImportError,
+                            "from-import-* object has no __dict__ and no __all__"
+                        ))
+                    }
+                },
+            };
+            for (k, v) in dict.items() {
+                if let Value::Str(s) = &k {
+                    if !s.as_str().starts_with('_') {
+                        ns.set_str(s.as_str(), v);
+                    }
+                }
+            }
+            return Ok(());
+        };
+        for item in self.collect_iter(&all)? {
+            let Value::Str(s) = &item else {
+                return Err(err!(
+                    TypeError,
+                    "Item in {mod_name}.__all__ must be str, not {}",
+                    crate::object::type_name(&item)
+                ));
+            };
+            let v = self.getattr(module, s.as_str())?;
+            ns.set_str(s.as_str(), v);
+        }
+        Ok(())
     }
 
     /// `import builtins`: the namespace every module falls back to, as a module.
@@ -257,6 +416,13 @@ impl Interp {
         let dict = Ref::new(Dict::new());
         dict.set_str("__name__", Value::str(name));
         dict.set_str("__file__", Value::str(&filename));
+        // `__package__` (what relative imports resolve against): the package itself, or the
+        // package the module is in ('' at the top level), as CPython sets it.
+        let package = match &package_dir {
+            Some(_) => name,
+            None => name.rsplit_once('.').map_or("", |(p, _)| p),
+        };
+        dict.set_str("__package__", Value::str(package));
         if let Some(dir) = package_dir {
             dict.set_str("__path__", Value::list(vec![Value::str(&dir)]));
         }

@@ -1,0 +1,4 @@
+__all__ = ['FACTOR', 'NAMES']
+FACTOR = 3
+NAMES = ('a', 'b')
+UNLISTED = 'not in __all__'

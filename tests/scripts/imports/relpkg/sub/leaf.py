@@ -1,0 +1,2 @@
+LEAF = 100
+print('leaf:', __name__, __package__)

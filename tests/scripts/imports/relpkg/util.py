@@ -1,0 +1,5 @@
+from .consts import FACTOR
+
+
+def scale(x):
+    return x * FACTOR
