@@ -32,8 +32,17 @@ struct Cli {
     #[arg(long, hide = true, value_name = "FD")]
     mp_child: Option<i32>,
 
+    /// Run the program given as text, as `python3 -c CMD` (sys.argv[0] is '-c'; the arguments
+    /// after it are sys.argv[1:]).
+    #[arg(short = 'c', value_name = "CMD", allow_hyphen_values = true)]
+    code: Option<String>,
+
     /// The program to run, then the arguments it sees in sys.argv.
-    #[arg(value_name = "FILE [ARGS]...", trailing_var_arg = true)]
+    #[arg(
+        value_name = "FILE [ARGS]...",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     program: Vec<OsString>,
 }
 
@@ -199,6 +208,19 @@ fn main() -> ExitCode {
         Some(Command::Ast { file }) => show(file, format, |src, _| {
             minivm_compiler::parser::parse(src).map(|m| minivm_compiler::astdump::dump_module(&m))
         }),
+        None if cli.code.is_some() => {
+            let code = cli.code.clone().unwrap_or_default();
+            match cli.mp_child {
+                None => run_command(code, &cli.program, &cli.run),
+                // A `multiprocessing` child of a `-c` program gets the parent's `sys.argv`
+                // (`-c ARGS...`): what clap took for CMD is the first argument.
+                Some(fd) => {
+                    let mut args = vec![OsString::from(code)];
+                    args.extend(cli.program.iter().cloned());
+                    run_file(Path::new("-c"), &args, &cli.run, Some(fd))
+                }
+            }
+        }
         None => match cli.program.split_first() {
             Some((file, args)) => run_file(Path::new(file), args, &cli.run, cli.mp_child),
             None => {
@@ -309,6 +331,34 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
     let mut argv = vec![file.display().to_string()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    run_program(src, name, argv, dir, opts, mp_child)
+}
+
+/// `minivm -c CMD [ARGS]...`: run CMD as the main module, named `<string>` in tracebacks, with
+/// `sys.argv == ['-c', ARGS...]` and the working directory first on `sys.path`, as CPython.
+fn run_command(src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
+    let mut argv = vec!["-c".to_string()];
+    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    run_program(
+        src,
+        "<string>".to_string(),
+        argv,
+        PathBuf::new(),
+        opts,
+        None,
+    )
+}
+
+/// Run `src` (named `name`) as `__main__` with these `sys.argv` and script directory, then
+/// write the reports `--stats` and `--timeline` asked for; the process's exit status.
+fn run_program(
+    src: String,
+    name: String,
+    argv: Vec<String>,
+    dir: PathBuf,
+    opts: &RunOptions,
+    mp_child: Option<i32>,
+) -> ExitCode {
     let mut config = config(opts, argv, dir);
     let reports = Reports::start(opts, mp_child.is_some(), &mut config);
     let vm = Vm::new(config);

@@ -77,7 +77,7 @@ impl Interp {
                 }
                 let cls = class_of(obj);
                 match cls.lookup(name) {
-                    Some(v) => Ok(self.bind_class_attr(obj, &cls, v)),
+                    Some(v) => Ok(self.bind_class_attr(obj, &cls, name, v)),
                     None => match slot_of(&cls, name) {
                         Some(slot) => Ok(self.bind_slot(obj, slot)),
                         None => Err(no_attr(obj, name)),
@@ -226,7 +226,7 @@ impl Interp {
                     }
                 }
             }
-            return Ok(self.bind_class_attr(obj, &inst.class, v));
+            return Ok(self.bind_class_attr(obj, &inst.class, name, v));
         }
         if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
             return r;
@@ -271,9 +271,10 @@ impl Interp {
     }
 
     /// What `instance.attr` gives for an attribute found on the class.
-    fn bind_class_attr(&self, obj: &Value, cls: &Ref<Class>, v: Value) -> Value {
+    fn bind_class_attr(&self, obj: &Value, cls: &Ref<Class>, name: &str, v: Value) -> Value {
         match &v {
-            Value::Function(_) | Value::Native(_) => self.bind(obj.clone(), v),
+            Value::Function(_) => self.bind(obj.clone(), v),
+            Value::Native(n) if native_binds(cls, name, n) => self.bind(obj.clone(), v),
             Value::Instance(d) => match (&d.payload, d.class.kind) {
                 (Payload::Wrapped(f), TypeKind::StaticMethod) => f.clone(),
                 (Payload::Wrapped(f), TypeKind::ClassMethod) => {
@@ -379,7 +380,7 @@ impl Interp {
             if let Some(v) = found {
                 return Ok(match (&v, target) {
                     (Value::Function(_) | Value::Native(_), Value::Class(_)) => v,
-                    _ => self.bind_class_attr(target, &owner, v),
+                    _ => self.bind_class_attr(target, &owner, name, v),
                 });
             }
         }
@@ -772,4 +773,18 @@ pub(crate) fn dict_get_hinted(dict: &AttrMap, name: &Arc<str>, hint: &AtomicU64)
     let (i, _, v) = dict.get_full(&NameRef(name))?;
     hint.store(i as u64, Ordering::Relaxed);
     Some(v.clone())
+}
+
+/// Does a built-in function found as an attribute of `cls` bind as a method of its instances?
+/// The methods of built-in and native classes (`list.append`, `Thread.start`) do, as CPython's
+/// method descriptors; a built-in *function* a class body stored (`t = time.time`, `f = len`)
+/// does not: CPython's `builtin_function_or_method` is not a descriptor.
+fn native_binds(cls: &Ref<Class>, name: &str, n: &crate::object::NativeFunction) -> bool {
+    if n.unwraps_receiver || cls.builtin {
+        return true;
+    }
+    Class::mro(cls)
+        .iter()
+        .find(|c| c.dict.read().contains_key(name))
+        .map_or(true, |c| c.builtin)
 }

@@ -26,7 +26,12 @@ impl Interp {
                 },
             ),
             Value::Str(s) => (
-                "str_iterator",
+                // CPython 3.11 has a faster iterator type for ASCII-only strings.
+                if s.as_str().is_ascii() {
+                    "str_ascii_iterator"
+                } else {
+                    "str_iterator"
+                },
                 IterState::Str {
                     s: s.clone(),
                     byte: 0,

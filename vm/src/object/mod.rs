@@ -42,7 +42,56 @@ pub fn class_of(v: &Value) -> Ref<Class> {
     match v {
         Value::Instance(i) => i.class.clone(),
         Value::Class(_) => t.type_.clone(),
+        Value::Iter(it) => iterator_class(it.kind),
+        Value::RangeIter(_) => iterator_class("range_iterator"),
         other => builtin_class(other).clone(),
+    }
+}
+
+/// The iterator types CPython names, each a class of its own for `type()` (`list_iterator`,
+/// `dict_keyiterator`, `enumerate`...). They share the `iterator` class's methods (it is their
+/// base), so only `type()` and `__name__` tell them apart.
+const ITERATOR_KINDS: &[&str] = &[
+    "list_iterator",
+    "list_reverseiterator",
+    "tuple_iterator",
+    "str_iterator",
+    "str_ascii_iterator",
+    "bytes_iterator",
+    "bytearray_iterator",
+    "dict_keyiterator",
+    "dict_valueiterator",
+    "dict_itemiterator",
+    "dict_reversekeyiterator",
+    "set_iterator",
+    "range_iterator",
+    "callable_iterator",
+    "reversed",
+    "enumerate",
+    "zip",
+    "map",
+    "filter",
+    "_deque_iterator",
+];
+
+/// The class of an iterator of kind `kind` (one of [`ITERATOR_KINDS`], else `iterator`).
+fn iterator_class(kind: &str) -> Ref<Class> {
+    static CLASSES: crate::heap::Global<Vec<Ref<Class>>> = crate::heap::Global::new();
+    let classes = CLASSES.get_or_init(|| {
+        ITERATOR_KINDS
+            .iter()
+            .map(|name| {
+                let base = types().iterator.clone();
+                let class = Ref::new(Class::new_builtin(name, Some(base), TypeKind::Iterator));
+                // Shared by every thread, as the other built-in types (free-threaded model).
+                Ref::immortalize(&class);
+                class
+            })
+            .collect()
+    });
+    match ITERATOR_KINDS.iter().position(|k| *k == kind) {
+        Some(i) => classes[i].clone(),
+        None => types().iterator.clone(),
     }
 }
 
