@@ -786,5 +786,5 @@ fn native_binds(cls: &Ref<Class>, name: &str, n: &crate::object::NativeFunction)
     Class::mro(cls)
         .iter()
         .find(|c| c.dict.read().contains_key(name))
-        .map_or(true, |c| c.builtin)
+        .is_none_or(|c| c.builtin)
 }
