@@ -127,7 +127,7 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
                 "Python int too large to convert to C ssize_t"
             )
         })?,
-        Value::Instance(_) => match interp.lookup_special(v, "__len__") {
+        Value::Instance(_) | Value::Class(_) => match interp.lookup_special(v, "__len__") {
             Some(m) => {
                 let r = interp.call(&m, std::slice::from_ref(v))?;
                 let n = match r {

@@ -190,7 +190,7 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 },
             ))
         }
-        Value::Instance(_) => {
+        Value::Instance(_) | Value::Class(_) => {
             if let Some(m) = interp.lookup_special(seq, "__reversed__") {
                 return interp.call(&m, std::slice::from_ref(seq));
             }

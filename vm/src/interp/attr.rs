@@ -326,6 +326,7 @@ impl Interp {
                 ));
             }
             "__dict__" => return crate::interp::views::class_dict_proxy(self, class_dict(cls)),
+            "__class__" => return Ok(Value::Class(class_of(&Value::Class(cls.clone())))),
             _ => {}
         }
         match cls.lookup(name) {
@@ -346,21 +347,67 @@ impl Interp {
             Some(v) => Ok(v),
             None => match object_method(name).or_else(|| slot_of(cls, name)) {
                 Some(f) => Ok(f),
-                None => Err(err!(
-                    AttributeError,
-                    "type object '{}' has no attribute '{name}'",
-                    cls.name
-                )),
+                None => match self.metaclass_attr(cls, name)? {
+                    Some(v) => Ok(v),
+                    None => Err(err!(
+                        AttributeError,
+                        "type object '{}' has no attribute '{name}'",
+                        cls.name
+                    )),
+                },
             },
         }
+    }
+
+    /// `C.name` not found along C's own MRO: on its metaclass (`type(C).__mro__`), as CPython
+    /// looks next. Functions bind to the class, properties and other descriptors get it as
+    /// their instance; the metaclass's `__getattr__` answers last.
+    fn metaclass_attr(&mut self, cls: &Ref<Class>, name: &str) -> PyResult<Option<Value>> {
+        let Some(meta) = &cls.metaclass else {
+            return Ok(None);
+        };
+        let this = Value::Class(cls.clone());
+        let Some(v) = meta.lookup(name) else {
+            return match meta.lookup("__getattr__") {
+                Some(ga) => self.call(&ga, &[this, Value::str(name)]).map(Some),
+                None => Ok(None),
+            };
+        };
+        let owner = Value::Class(meta.clone());
+        Ok(Some(match &v {
+            Value::Function(_) => self.bind(this, v),
+            Value::Instance(d) => match (&d.payload, d.class.kind) {
+                (Payload::Property { fget, .. }, _) => {
+                    if fget.is_none() {
+                        return Err(err!(
+                            AttributeError,
+                            "property '{name}' of '{}' object has no getter",
+                            meta.name
+                        ));
+                    }
+                    self.call(fget, &[this])?
+                }
+                (Payload::Wrapped(f), TypeKind::StaticMethod) => f.clone(),
+                (Payload::Wrapped(f), TypeKind::ClassMethod) => self.bind(owner, f.clone()),
+                _ if !d.class.builtin => match d.class.lookup("__get__") {
+                    Some(get) => self.call(&get, &[v.clone(), this, owner])?,
+                    None => v,
+                },
+                _ => v,
+            },
+            _ => v,
+        }))
     }
 
     fn super_getattr(&mut self, start: &Ref<Class>, target: &Value, name: &str) -> PyResult<Value> {
         // Search the MRO of the object's type (or of the class itself, for class methods) from
         // just after `start`: with multiple inheritance the next class need not be a base of
         // `start` (cooperative `super()` in diamonds).
+        // A class that is not a subclass of `start` is an instance of it: `super()` in a
+        // metaclass's method searches the metaclass's MRO and binds to the class.
+        let meta_target = matches!(target, Value::Class(tc) if !tc.is_subclass(start));
         let owner = match target {
-            Value::Class(tc) => tc.clone(),
+            Value::Class(tc) if !meta_target => tc.clone(),
             other => class_of(other),
         };
         let mro = Class::mro(&owner);
@@ -379,6 +426,9 @@ impl Interp {
             }
             if let Some(v) = found {
                 return Ok(match (&v, target) {
+                    (Value::Function(_) | Value::Native(_), Value::Class(_)) if meta_target => {
+                        self.bind(target.clone(), v)
+                    }
                     (Value::Function(_) | Value::Native(_), Value::Class(_)) => v,
                     _ => self.bind_class_attr(target, &owner, name, v),
                 });
@@ -651,6 +701,11 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(Value::Class(cls)) = args.pos.first() else {
         return Err(err!(TypeError, "object.__new__(X): X is not a type object"));
     };
+    if cls.kind == TypeKind::Type {
+        // `type.__new__(mcs, name, bases, ns)` (found here, as minivm's `type` has no own
+        // `__new__` entry) or `super().__new__(...)` in a metaclass.
+        return crate::interp::classdef::type_new_meta(interp, args);
+    }
     crate::interp::call::check_abstract(cls)?;
     if crate::object::is_data_kind(cls.kind) {
         // `tuple.__new__(cls, items)`, as namedtuple classes call it.

@@ -758,8 +758,34 @@ impl Interp {
         if let Ctor::Plain(init) = cls.ctor() {
             return self.instantiate_plain(cls, init, args, kw);
         }
+        // `C(...)` where C's metaclass defines `__call__`: that decides (`super().__call__`
+        // reaches `type.__call__`, [`Interp::instantiate_type`]).
+        if let Some(call) = cls.metaclass.as_ref().and_then(|m| m.lookup("__call__")) {
+            let mut full = Vec::with_capacity(args.len() + 1);
+            full.push(Value::Class(cls.clone()));
+            full.extend_from_slice(args);
+            return self.call_kw(&call, &full, kw);
+        }
+        self.instantiate_type(cls, args, kw)
+    }
+
+    /// What `type.__call__(cls, *args, **kw)` does: a new instance made by `__new__` and
+    /// `__init__`, whatever the metaclass's `__call__` says.
+    pub(crate) fn instantiate_type(
+        &mut self,
+        cls: &Ref<crate::object::Class>,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        if let Ctor::Plain(init) = cls.ctor() {
+            return self.instantiate_plain(cls, init, args, kw);
+        }
         if cls.builtin && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
+        }
+        if cls.kind == TypeKind::Type {
+            // A user metaclass: its instances are classes.
+            return crate::interp::classdef::call_metaclass(self, cls, args, kw);
         }
         let data_kind = crate::object::is_data_kind(cls.kind);
         if !data_kind

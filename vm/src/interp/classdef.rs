@@ -21,9 +21,17 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(TypeError, "__build_class__: bad arguments"));
     };
     let name = name.as_str();
-    let (given, kw) = metaclass_bases(name, &args.pos[2..], args.kw)?;
+    let (given, kw, explicit) = metaclass_bases(name, &args.pos[2..], args.kw)?;
     let resolved = resolve_bases(interp, &given)?;
-    let ns = Ref::new(Dict::new());
+    // The metaclass: the explicit one or the most derived of the bases' (CPython's rule).
+    let meta = calculate_meta(explicit.unwrap_or_else(|| types().type_.clone()), &resolved)?;
+    let real_meta = !Ref::ptr_eq(&meta, &types().type_);
+    let (ns, prepared) = if real_meta {
+        prepare(interp, &meta, name, &resolved, &kw)?
+    } else {
+        let ns = Ref::new(Dict::new());
+        (ns.clone(), Value::Dict(ns))
+    };
     let mut frame = interp.new_frame(body, &[], &[])?;
     frame.namespace = Some(ns.clone());
     let module = body
@@ -41,7 +49,17 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // PEP 560: the bases as written, before `__mro_entries__` replaced them.
         ns.set_str("__orig_bases__", Value::tuple(given.clone()));
     }
-    let class_value = make_class(name, &resolved, &ns)?;
+    if real_meta {
+        // `M(name, bases, namespace, **kw)`: the metaclass's `__new__` and `__init__` (or
+        // `type.__new__`, which runs `__init_subclass__`) make the class.
+        let margs = [Value::str(name), Value::tuple(resolved), prepared];
+        let class_value = interp.call_kw(&Value::Class(meta), &margs, &kw)?;
+        if let Some(c) = cell {
+            c.set(class_value.clone());
+        }
+        return Ok(class_value);
+    }
+    let class_value = make_class(name, &resolved, &ns, None)?;
     if let Some(c) = cell {
         c.set(class_value.clone());
     }
@@ -49,8 +67,139 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(class_value)
 }
 
+/// The metaclass a class with these bases gets: `meta` (the explicit one, or `type`) unless a
+/// base's metaclass is more derived; two unrelated ones are CPython's `TypeError`.
+fn calculate_meta(meta: Ref<Class>, bases: &[Value]) -> PyResult<Ref<Class>> {
+    let mut winner = meta;
+    for b in bases {
+        let Value::Class(b) = b else { continue };
+        let m = b.metaclass.clone().unwrap_or_else(|| types().type_.clone());
+        if winner.is_subclass(&m) {
+            continue;
+        }
+        if m.is_subclass(&winner) {
+            winner = m;
+            continue;
+        }
+        return Err(err!(
+            TypeError,
+            "metaclass conflict: the metaclass of a derived class must be a (non-strict) \
+             subclass of the metaclasses of all its bases"
+        ));
+    }
+    Ok(winner)
+}
+
+/// The namespace a class body runs in under metaclass `meta`: what `meta.__prepare__(name,
+/// bases, **kw)` returns, or a new dict. The body writes straight into the dict, so a mapping
+/// that is not a dict, or a dict subclass that would see the writes, is refused.
+fn prepare(
+    interp: &mut Interp,
+    meta: &Ref<Class>,
+    name: &str,
+    bases: &[Value],
+    kw: &[(Arc<str>, Value)],
+) -> PyResult<(Ref<Dict>, Value)> {
+    if meta.lookup("__prepare__").is_none() {
+        let ns = Ref::new(Dict::new());
+        return Ok((ns.clone(), Value::Dict(ns)));
+    }
+    let f = interp.getattr(&Value::Class(meta.clone()), "__prepare__")?;
+    let ns = interp.call_kw(&f, &[Value::str(name), Value::tuple(bases.to_vec())], kw)?;
+    if let Value::Dict(d) = &ns {
+        return Ok((d.clone(), ns.clone()));
+    }
+    if let (Value::Instance(i), Some(Value::Dict(d))) = (&ns, crate::object::builtin_base(&ns)) {
+        let hooks = ["__setitem__", "__getitem__", "__missing__", "__delitem__"];
+        if hooks.iter().all(|h| i.class.lookup(h).is_none()) {
+            return Ok((d.clone(), ns.clone()));
+        }
+    }
+    Err(err!(
+        TypeError,
+        "minivm supports a __prepare__ that returns a dict, not '{}' ({}.__prepare__)",
+        type_name(&ns),
+        meta.name
+    ))
+}
+
+/// `M(name, bases, namespace, **kw)` for a user metaclass `M` (a subclass of `type`): its
+/// `__new__` (else `type.__new__`), then its `__init__` if the result is an instance of `M`.
+pub fn call_metaclass(
+    interp: &mut Interp,
+    mcs: &Ref<Class>,
+    args: &[Value],
+    kw: &[(Arc<str>, Value)],
+) -> PyResult<Value> {
+    let this = Value::Class(mcs.clone());
+    let mut full = Vec::with_capacity(args.len() + 1);
+    full.push(this.clone());
+    full.extend_from_slice(args);
+    let result = match mcs.lookup("__new__") {
+        Some(_) => {
+            let new = interp.getattr(&this, "__new__")?;
+            interp.call_kw(&new, &full, kw)?
+        }
+        None => type_new_meta(interp, Args { pos: &full, kw })?,
+    };
+    if let Value::Class(_) = &result {
+        if crate::object::class_of(&result).is_subclass(mcs) {
+            if let Some(init) = mcs.lookup("__init__") {
+                full[0] = result.clone();
+                interp.call_kw(&init, &full, kw)?;
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// `type.__new__(mcs, name, bases, namespace, **kw)`: a class whose metaclass is `mcs` (the
+/// class keywords go to `__init_subclass__`).
+pub fn type_new_meta(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Class(mcs)) = args.pos.first() else {
+        return Err(err!(TypeError, "type.__new__(X): X is not a type object"));
+    };
+    if !mcs.is_subclass(&types().type_) {
+        return Err(err!(
+            TypeError,
+            "type.__new__({}): {} is not a subtype of type",
+            mcs.name,
+            mcs.name
+        ));
+    }
+    let [_, name, bases, dict] = args.pos else {
+        return Err(err!(
+            TypeError,
+            "type.__new__() takes exactly 3 arguments ({} given)",
+            args.pos.len() - 1
+        ));
+    };
+    let mcs = mcs.clone();
+    type_new_impl(interp, name, bases, dict, Some(mcs), args.kw)
+}
+
 /// `type(name, bases, dict)`: a class made from a namespace, as a class statement would make it.
 pub fn type_new(interp: &mut Interp, name: &Value, bases: &Value, dict: &Value) -> PyResult<Value> {
+    // As CPython: a base with a user metaclass hands the call to that metaclass.
+    if let Value::Tuple(b) = bases {
+        let meta = calculate_meta(types().type_.clone(), &b.items)?;
+        if !Ref::ptr_eq(&meta, &types().type_) {
+            let args = [name.clone(), bases.clone(), dict.clone()];
+            return call_metaclass(interp, &meta, &args, &[]);
+        }
+    }
+    type_new_impl(interp, name, bases, dict, None, &[])
+}
+
+/// What `type(name, bases, dict)` and `type.__new__(mcs, ...)` share.
+fn type_new_impl(
+    interp: &mut Interp,
+    name: &Value,
+    bases: &Value,
+    dict: &Value,
+    meta: Option<Ref<Class>>,
+    kw: &[(Arc<str>, Value)],
+) -> PyResult<Value> {
     let Some(name) = name.as_str() else {
         return Err(err!(
             TypeError,
@@ -80,8 +229,8 @@ pub fn type_new(interp: &mut Interp, name: &Value, bases: &Value, dict: &Value) 
         let key = interp.dict_key(&ns, k)?;
         ns.set(key, v);
     }
-    let class_value = make_class(name, &bases.items, &ns)?;
-    finish_class(interp, &class_value, &[])?;
+    let class_value = make_class(name, &bases.items, &ns, meta)?;
+    finish_class(interp, &class_value, kw)?;
     Ok(class_value)
 }
 
@@ -92,16 +241,21 @@ fn metaclass_bases(
     name: &str,
     bases: &[Value],
     kw: &[(Arc<str>, Value)],
-) -> PyResult<(Vec<Value>, Kwargs)> {
+) -> PyResult<(Vec<Value>, Kwargs, Option<Ref<Class>>)> {
     let mut bases = bases.to_vec();
     let mut rest = Vec::with_capacity(kw.len());
+    let mut explicit = None;
     for (k, v) in kw {
         if &**k != "metaclass" {
             rest.push((k.clone(), v.clone()));
             continue;
         }
         let stand_in = match v {
-            Value::Class(m) if Ref::ptr_eq(m, &types().type_) => None,
+            // `type` or a real metaclass (a subclass of `type`).
+            Value::Class(m) if m.kind == TypeKind::Type => {
+                explicit = Some(m.clone());
+                None
+            }
             Value::Class(m) => match m.lookup("_minivm_metaclass_base") {
                 Some(b @ Value::Class(_)) => Some(b),
                 _ => {
@@ -130,7 +284,7 @@ fn metaclass_bases(
             }
         }
     }
-    Ok((bases, rest))
+    Ok((bases, rest, explicit))
 }
 
 /// PEP 560: a base that is not a class but has `__mro_entries__` (`Generic[T]`) is replaced
@@ -165,7 +319,12 @@ fn resolve_bases(interp: &mut Interp, given: &[Value]) -> PyResult<Vec<Value>> {
 
 /// The class named `name` with these bases and namespace, before `__set_name__` and
 /// `__init_subclass__` run (see [`finish_class`]).
-fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
+fn make_class(
+    name: &str,
+    given: &[Value],
+    ns: &Ref<Dict>,
+    meta: Option<Ref<Class>>,
+) -> PyResult<Value> {
     let mut bases: Vec<Ref<Class>> = Vec::with_capacity(given.len());
     for b in given {
         match b {
@@ -188,6 +347,11 @@ fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
         bases.push(types().object.clone());
     }
     let base = layout_base(&bases)?;
+    let meta = calculate_meta(
+        meta.unwrap_or_else(|| types().type_.clone()),
+        &bases.iter().cloned().map(Value::Class).collect::<Vec<_>>(),
+    )?;
+    let metaclass = (!Ref::ptr_eq(&meta, &types().type_)).then_some(meta);
     let mro_tail = match crate::object::class::c3_mro_tail(&bases) {
         Ok(m) => m,
         Err(heads) => {
@@ -213,6 +377,9 @@ fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
                 "minivm does not support {what} ('{hook}' in class {name})"
             ));
         }
+    }
+    if base.kind == TypeKind::Type {
+        check_metaclass_hooks(&dict, name)?;
     }
     let slots = take_slots(&mut dict, name)?;
     // As in CPython, `__new__` is a static method and `__init_subclass__` and
@@ -254,6 +421,7 @@ fn make_class(name: &str, given: &[Value], ns: &Ref<Dict>) -> PyResult<Value> {
         slot_cache: Default::default(),
         ctor: Default::default(),
         attr_hint: Default::default(),
+        metaclass,
     });
     // Free-threaded model: a top-level class is shared by every thread that makes instances or
     // looks up methods; CPython 3.13t makes classes immortal for that reason (see
@@ -364,15 +532,14 @@ fn finish_class(
 fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
     use TypeKind as K;
     match b.kind {
-        K::Object | K::Exception | K::Native => Ok(()),
+        // `type` too: a metaclass.
+        K::Object | K::Exception | K::Native | K::Type => Ok(()),
         k if crate::object::is_data_kind(k) => Ok(()),
-        K::Type | K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => {
-            Err(err!(
-                TypeError,
-                "minivm cannot subclass the built-in type '{}'",
-                b.name
-            ))
-        }
+        K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => Err(err!(
+            TypeError,
+            "minivm cannot subclass the built-in type '{}'",
+            b.name
+        )),
         _ => Err(err!(
             TypeError,
             "type '{}' is not an acceptable base type",
@@ -441,3 +608,48 @@ const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
     ("__instancecheck__", "isinstance hooks"),
     ("__subclasscheck__", "issubclass hooks"),
 ];
+
+/// A metaclass's special methods that minivm honours on its classes: making them
+/// (`__new__ __init__ __call__ __prepare__`), attribute fallback (`__getattr__`), `repr`, and
+/// the container protocol (`bool len iter reversed in C[k]`, as `enum` needs). Any other
+/// (`__setattr__`, `__eq__`, `__or__`...) would be silently ignored by the operators on
+/// classes, so it is refused when the metaclass is made.
+const METACLASS_HOOKS: &[&str] = &[
+    "__new__",
+    "__init__",
+    "__call__",
+    "__prepare__",
+    "__getattr__",
+    "__repr__",
+    "__bool__",
+    "__len__",
+    "__iter__",
+    "__reversed__",
+    "__contains__",
+    "__getitem__",
+    "__module__",
+    "__qualname__",
+    "__doc__",
+    "__slots__",
+    "__annotations__",
+    "__init_subclass__",
+    "__class_getitem__",
+    "__orig_bases__",
+    "__classcell__",
+    "__set_name__",
+];
+
+/// Refuse the special methods of a metaclass that minivm would ignore (see [`METACLASS_HOOKS`]).
+fn check_metaclass_hooks(dict: &AttrMap, class: &str) -> PyResult<()> {
+    for (k, v) in dict {
+        // Methods only: a property such as `__members__` is an ordinary attribute.
+        let method = matches!(v, Value::Function(_));
+        if method && k.starts_with("__") && k.ends_with("__") && !METACLASS_HOOKS.contains(&&**k) {
+            return Err(err!(
+                TypeError,
+                "minivm does not support the special method '{k}' on a metaclass (class {class})"
+            ));
+        }
+    }
+    Ok(())
+}

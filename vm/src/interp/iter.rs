@@ -91,7 +91,7 @@ impl Interp {
             Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
                 return Ok(v.clone())
             }
-            Value::Instance(_) => {
+            Value::Instance(_) | Value::Class(_) => {
                 if let Some(m) = self.lookup_special(v, "__iter__") {
                     // `__iter__ = None` declares the class not iterable.
                     if m.is_none() {

@@ -311,6 +311,8 @@ impl Interp {
     pub fn lookup_special(&self, v: &Value, name: &str) -> Option<Value> {
         match v {
             Value::Instance(i) => i.class.lookup(name),
+            // A class's special methods are its metaclass's (`len(Color)` for an enum).
+            Value::Class(c) => c.metaclass.as_ref().and_then(|m| m.lookup(name)),
             _ => None,
         }
     }
@@ -607,7 +609,7 @@ impl Interp {
                 }
                 Option::None => false,
             }),
-            Instance(_) => {
+            Instance(_) | Class(_) => {
                 if let Some(m) = self.lookup_special(container, "__contains__") {
                     let r = self.call(&m, &[container.clone(), needle.clone()])?;
                     return self.truthy(&r);
@@ -670,7 +672,7 @@ impl Interp {
             {
                 true
             }
-            Instance(_) => {
+            Instance(_) | Class(_) => {
                 if let Some(m) = self.lookup_special(v, "__bool__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;
                     return match r {

@@ -188,6 +188,24 @@ impl Interp {
                 self.write_repr(&m.receiver.clone(), out)?;
                 out.push('>');
             }
+            Value::Class(c)
+                if c.metaclass
+                    .as_ref()
+                    .is_some_and(|m| m.lookup("__repr__").is_some()) =>
+            {
+                let r = c.metaclass.as_ref().and_then(|m| m.lookup("__repr__"));
+                let s = self.call(&r.unwrap_or_default(), std::slice::from_ref(v))?;
+                match s.as_str() {
+                    Some(s) => out.push_str(s),
+                    None => {
+                        return Err(err!(
+                            TypeError,
+                            "__repr__ returned non-string (type {})",
+                            crate::object::type_name(&s)
+                        ))
+                    }
+                }
+            }
             Value::Class(c) => {
                 if c.builtin && &*c.module == "builtins" {
                     out.push_str(&format!("<class '{}'>", c.name));

@@ -591,6 +591,11 @@ const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
     }),
     ("__call__", |interp, args| {
         let this = arg("__call__", &args, usize::MAX)?;
-        interp.call_kw(this, &args.pos[1..], args.kw)
+        match this {
+            // `type.__call__(cls, ...)` (`super().__call__(...)` in a metaclass): a new
+            // instance, without going through the metaclass's own `__call__` again.
+            Value::Class(c) => interp.instantiate_type(&c.clone(), &args.pos[1..], args.kw),
+            _ => interp.call_kw(this, &args.pos[1..], args.kw),
+        }
     }),
 ];

@@ -291,10 +291,14 @@ impl Interp {
                     },
                 }
             }
-            Value::Class(c) => {
-                let c = c.clone();
-                self.class_getitem(&c, key)
-            }
+            Value::Class(c) => match self.lookup_special(obj, "__getitem__") {
+                // The metaclass's `__getitem__` (`Color['RED']`) wins over `__class_getitem__`.
+                Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
+                None => {
+                    let c = c.clone();
+                    self.class_getitem(&c, key)
+                }
+            },
             _ => Err(not_subscriptable(obj)),
         }
     }

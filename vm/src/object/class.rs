@@ -95,6 +95,9 @@ pub struct Class {
     /// instance's table is made that big at once, not grown an attribute at a time (CPython's
     /// shared-key dicts are sized the same way). Only a size hint.
     pub attr_hint: std::sync::atomic::AtomicUsize,
+    /// `type(C)` when it is not `type`: a user metaclass (`class M(type)`), chosen when the
+    /// class was made (`interp/classdef.rs`). `None` means `type`.
+    pub metaclass: Option<Ref<Class>>,
 }
 
 /// How a call of a class makes its instance, worked out once per class epoch so that `C(...)`
@@ -245,6 +248,7 @@ impl Class {
             slot_cache: Default::default(),
             ctor: Default::default(),
             attr_hint: Default::default(),
+            metaclass: None,
         }
     }
 
@@ -265,6 +269,7 @@ impl Class {
             slot_cache: Default::default(),
             ctor: Default::default(),
             attr_hint: Default::default(),
+            metaclass: None,
         }
     }
 
@@ -284,6 +289,7 @@ impl Class {
             slot_cache: Default::default(),
             ctor: Default::default(),
             attr_hint: Default::default(),
+            metaclass: None,
         }
     }
 
@@ -350,7 +356,12 @@ impl Class {
         let plain = !self.builtin
             && self.kind == TypeKind::Object
             && self.lookup("__new__").is_none()
-            && self.lookup("__abstractmethods__").is_none();
+            && self.lookup("__abstractmethods__").is_none()
+            // A metaclass's `__call__` decides what calling the class does.
+            && self
+                .metaclass
+                .as_ref()
+                .is_none_or(|m| m.lookup("__call__").is_none());
         if plain {
             Ctor::Plain(self.lookup("__init__"))
         } else {

@@ -41,7 +41,7 @@ pub fn class_of(v: &Value) -> Ref<Class> {
     let t = types();
     match v {
         Value::Instance(i) => i.class.clone(),
-        Value::Class(_) => t.type_.clone(),
+        Value::Class(c) => c.metaclass.clone().unwrap_or_else(|| t.type_.clone()),
         Value::Iter(it) => iterator_class(it.kind),
         Value::RangeIter(_) => iterator_class("range_iterator"),
         other => builtin_class(other).clone(),

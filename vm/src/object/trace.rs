@@ -218,6 +218,9 @@ impl Trace for Class {
         for b in self.bases.iter().chain(self.mro_tail.iter()) {
             visit.visit(b);
         }
+        if let Some(m) = &self.metaclass {
+            visit.visit(m);
+        }
         if let Ok(dict) = self.dict.try_read() {
             trace_all(dict.values(), visit);
         }

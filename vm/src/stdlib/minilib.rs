@@ -147,6 +147,7 @@ pub static FILES: &[(&str, &str)] = &[
         "dataclasses.mini",
         include_str!("../../lib/dataclasses.mini"),
     ),
+    ("enum.mini", include_str!("../../lib/enum.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
