@@ -430,6 +430,9 @@ impl Interp {
                         self.bind(target.clone(), v)
                     }
                     (Value::Function(_) | Value::Native(_), Value::Class(_)) => v,
+                    // A method of the built-in class it was found on (`super().__init__()` in
+                    // a `dict` subclass) binds, whatever the subclass defines.
+                    (Value::Native(_), _) if c.builtin => self.bind(target.clone(), v),
                     _ => self.bind_class_attr(target, &owner, name, v),
                 });
             }
