@@ -423,6 +423,12 @@ impl Interp {
                 let (lx, ly) = (x.len(), y.len());
                 lx == ly && (lx == 0 || (x.start == y.start && (lx == 1 || x.step == y.step)))
             }
+            // Slices compare as the tuples (start, stop, step), as in CPython.
+            (Slice(x), Slice(y)) => {
+                let xs = [x.start.clone(), x.stop.clone(), x.step.clone()];
+                let ys = [y.start.clone(), y.stop.clone(), y.step.clone()];
+                self.seq_eq(&xs, &ys)?
+            }
             _ => a.is(b),
         })
     }
@@ -500,6 +506,11 @@ impl Interp {
             (Str(x), Str(y)) => Ok(Some(x.as_str().cmp(y.as_str()))),
             (Bytes(_) | ByteArray(_), Bytes(_) | ByteArray(_)) => Ok(bytes_methods::order(a, b)),
             (Tuple(x), Tuple(y)) => self.seq_order(op, &x.items, &y.items),
+            (Slice(x), Slice(y)) => {
+                let xs = [x.start.clone(), x.stop.clone(), x.step.clone()];
+                let ys = [y.start.clone(), y.stop.clone(), y.step.clone()];
+                self.seq_order(op, &xs, &ys)
+            }
             (List(x), List(y)) => {
                 let (xs, ys) = (x.snapshot(), y.snapshot());
                 self.seq_order(op, &xs, &ys)

@@ -507,7 +507,9 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
         Value::Bytes(b) => b.hash(),
         Value::None => 0xFC_FCFC,
         Value::Tuple(t) => return hash_nested_tuple(t),
-        Value::List(_) | Value::Dict(_) | Value::ByteArray(_) => return Err(unhashable(v)),
+        Value::List(_) | Value::Dict(_) | Value::ByteArray(_) | Value::Slice(_) => {
+            return Err(unhashable(v))
+        }
         Value::Set(s) if !s.frozen => return Err(crate::err!(TypeError, "unhashable type: 'set'")),
         Value::Set(s) => {
             let mut acc: u64 = 0;
