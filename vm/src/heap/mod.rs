@@ -378,6 +378,8 @@ std::thread_local! {
 /// A container whose last reference is gone, waiting to be freed by [`free_box`].
 struct Deferred {
     ptr: NonNull<Header>,
+    // SAFETY: a type only (no unsafe operation here): `free` is `free_box::<T>` for the `T`
+    // that `ptr` was made with, and calling it carries `free_box`'s contract.
     free: unsafe fn(NonNull<Header>),
 }
 
@@ -386,6 +388,8 @@ struct Deferred {
 /// # Safety
 /// `ptr` is the header of a `HeapBox<T>` made by `Ref::new` whose count has reached 0 (no
 /// reference to it remains), and it is freed only once.
+// SAFETY: an unsafe fn because freeing relies on the caller's promise above; each unsafe
+// operation inside argues its own case.
 unsafe fn free_box<T>(ptr: NonNull<Header>) {
     // SAFETY: the caller guarantees the object is still allocated (not yet freed).
     let listed = unsafe { ptr.as_ref() }.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
