@@ -332,6 +332,27 @@ impl Interp {
 
     /// `a == b` as a Rust bool, as containers compare (CPython's `PyObject_RichCompareBool`): an
     /// object is equal to itself even if its `__eq__` says otherwise, so `nan in [nan]` is True.
+    /// Position of the first of `items[start:stop]` (bounds clamped as slice indices) equal to
+    /// `x`: the search of `index`, `remove` and `in` of sequences kept outside the value (deque,
+    /// array), run over a snapshot so that `__eq__` may run.
+    pub fn index_of_equal(
+        &mut self,
+        items: &[Value],
+        x: &Value,
+        start: i64,
+        stop: i64,
+    ) -> PyResult<Option<usize>> {
+        let len = items.len() as i64;
+        let clamp = |i: i64| (if i < 0 { i + len } else { i }).clamp(0, len) as usize;
+        let (start, stop) = (clamp(start), clamp(stop));
+        for (i, v) in items.iter().enumerate().take(stop).skip(start) {
+            if self.eq(v, x)? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn eq(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
         if a.is(b) {
             return Ok(true);

@@ -263,16 +263,7 @@ fn find(
     start: i64,
     stop: i64,
 ) -> PyResult<Option<usize>> {
-    let items = d.snapshot();
-    let len = items.len() as i64;
-    let clamp = |i: i64| (if i < 0 { i + len } else { i }).clamp(0, len) as usize;
-    let (start, stop) = (clamp(start), clamp(stop));
-    for (i, v) in items.iter().enumerate().take(stop).skip(start) {
-        if interp.eq(v, x)? {
-            return Ok(Some(i));
-        }
-    }
-    Ok(None)
+    interp.index_of_equal(&d.snapshot(), x, start, stop)
 }
 
 fn not_in_deque(interp: &mut Interp, x: &Value) -> PyResult<crate::error::PyErr> {
