@@ -97,16 +97,80 @@ impl Interp {
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> PyResult<Value> {
-        if let Some(inst) = plain_instance(obj, 0, name, &cache.class_hint) {
+        let Value::Instance(inst) = obj else {
+            return self.getattr(obj, name);
+        };
+        if !matches!(inst.payload, Payload::None) || inst.class.builtin {
+            return self.getattr(obj, name);
+        }
+        if inst.class.attr_flags() & HAS_PROPERTY == 0 {
+            // No data descriptor in the class chain: the instance's own attribute wins.
             if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
                 return Ok(v);
             }
-            if let Some(f @ Value::Function(_)) = inst.class.lookup_hinted(name, &cache.class_hint)
-            {
-                return Ok(self.bind(obj.clone(), f));
-            }
+            let class_attr = inst.class.lookup_hinted(name, &cache.class_hint);
+            return match self.plain_class_attr(obj, name, class_attr) {
+                Some(v) => Ok(v),
+                None => self.getattr(obj, name),
+            };
         }
-        self.getattr(obj, name)
+        // Some class of the chain has a data descriptor: the class's answer comes first.
+        let class_attr = inst.class.lookup_hinted(name, &cache.class_hint);
+        if let Some(Value::Instance(d)) = &class_attr {
+            // A property with a getter (`@property`): call it, as `instance_getattr` would.
+            if let Payload::Property { fget, .. } = &d.payload {
+                if !fget.is_none() {
+                    let fget = fget.clone();
+                    drop(class_attr);
+                    let r = self.call(&fget, std::slice::from_ref(obj));
+                    if let Err(e) = &r {
+                        crate::interp::suggest::attach_attribute_context(e, obj, name);
+                    }
+                    return r;
+                }
+            }
+            // Any other object on the class may be a descriptor: the general path decides.
+            return self.getattr(obj, name);
+        }
+        if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
+            return Ok(v);
+        }
+        match self.plain_class_attr(obj, name, class_attr) {
+            Some(v) => Ok(v),
+            None => self.getattr(obj, name),
+        }
+    }
+
+    /// What `obj.name` gives, for a plain instance `obj` without the attribute in its own
+    /// table, when the class's answer is `class_attr` and that answer needs no general
+    /// treatment: a function (bound to `obj`) or a value that is never a descriptor (an int, a
+    /// str, a tuple...: as `bind_class_attr`, it is the attribute itself). `None` sends the
+    /// caller to `getattr`: nothing found, dunder names (`__class__`, `__dict__` are answered
+    /// by `instance_getattr` itself), built-in functions and objects that may be descriptors.
+    #[inline]
+    fn plain_class_attr(
+        &self,
+        obj: &Value,
+        name: &str,
+        class_attr: Option<Value>,
+    ) -> Option<Value> {
+        match class_attr? {
+            f @ Value::Function(_) => Some(self.bind(obj.clone(), f)),
+            v @ (Value::None
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::BigInt(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Bytes(_)
+            | Value::Tuple(_)
+            | Value::Class(_))
+                if !name.starts_with("__") =>
+            {
+                Some(v)
+            }
+            _ => None,
+        }
     }
 
     /// `StoreAttr` with its inline cache: on a plain instance of a class without `__setattr__`,
@@ -796,10 +860,9 @@ pub(crate) fn plain_instance<'v>(
         return None;
     }
     if flags & HAS_PROPERTY != 0
-        && matches!(
-            inst.class.lookup_hinted(name, hint),
-            Some(Value::Instance(_))
-        )
+        && inst
+            .class
+            .with_hinted(name, hint, |v| matches!(v, Some(Value::Instance(_))))
     {
         return None;
     }
@@ -813,9 +876,14 @@ pub(crate) fn plain_instance<'v>(
 #[inline]
 pub(crate) fn has_name(dict: &AttrMap, name: &Arc<str>) -> bool {
     if dict.len() <= 8 {
-        return dict
-            .keys()
-            .any(|k| Arc::ptr_eq(k, name) || (k.len() == name.len() && **k == **name));
+        return dict.keys().any(|k| {
+            // Different names of one length usually differ in their first byte: no call
+            // to compare the rest (`has_name(balance)` asked about `deposit`).
+            Arc::ptr_eq(k, name)
+                || (k.len() == name.len()
+                    && k.as_bytes().first() == name.as_bytes().first()
+                    && **k == **name)
+        });
     }
     dict.contains_key(&NameRef(name))
 }

@@ -95,7 +95,10 @@ impl Interp {
                     Exit::Yield(..) => Err(err!(SystemError, "a plain function yielded")),
                 }
             }
-            Value::Native(n) => match crate::interp::subclass::unwrapped_args(n, args) {
+            Value::Native(n) => match may_unwrap(n, args)
+                .then(|| crate::interp::subclass::unwrapped_args(n, args))
+                .flatten()
+            {
                 Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
                 None => (n.func)(self, Args { pos: args, kw }),
             },
@@ -188,7 +191,7 @@ impl Interp {
         let args = &frame.stack[fpos + 1..];
         // `globals()`, `locals()`, `vars()`, `dir()` read the frame calling them.
         let with_frame = match &f {
-            Value::Native(n) => crate::builtins::frame_function(n),
+            Value::Native(n) if n.reads_frame => crate::builtins::frame_function(n),
             _ => None,
         };
         let caller: &Frame = frame;
@@ -233,7 +236,7 @@ impl Interp {
                 };
                 // `sys._getframe()` reads the frame calling it, as `globals()` does.
                 match &m {
-                    Value::Native(n) => match crate::builtins::frame_function(n) {
+                    Value::Native(n) if n.reads_frame => match crate::builtins::frame_function(n) {
                         Some(call) => call(self, Some(frame), args),
                         None => self.call_kw(&m, args.pos, kw),
                     },
@@ -243,7 +246,10 @@ impl Interp {
             _ => match self.builtin_method(obj, name) {
                 Some(n) => {
                     let args = &frame.stack[opos..];
-                    match crate::interp::subclass::unwrapped_args(&n, args) {
+                    let unwrapped = may_unwrap(&n, args)
+                        .then(|| crate::interp::subclass::unwrapped_args(&n, args))
+                        .flatten();
+                    match unwrapped {
                         Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
                         None => (n.func)(self, Args { pos: args, kw }),
                     }
@@ -1018,4 +1024,12 @@ fn binds_simply(code: &minivm_compiler::bytecode::CodeObject, nargs: usize) -> b
         && code.kwonlyargcount == 0
         && !code.flags.varargs
         && !code.flags.varkeywords
+}
+
+/// Whether `subclass::unwrapped_args` could find something to unwrap for this call: a method of
+/// a built-in type with an instance among its arguments. Checked inline, so the usual call
+/// (`stack.append(i)`, `len(s)`) does not pay a function call to learn there is nothing to do.
+#[inline(always)]
+fn may_unwrap(n: &NativeFunction, args: &[Value]) -> bool {
+    n.unwraps_receiver && args.iter().any(|a| matches!(a, Value::Instance(_)))
 }

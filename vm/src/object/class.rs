@@ -314,7 +314,22 @@ impl Class {
     /// lookup cache last time. A hit checks the epoch and the key's pointer, and hashes nothing.
     /// The index is the same for every class that has the answer at that place, and checked
     /// before use, so one hint serves an instruction that sees several classes.
+    #[inline]
     pub fn lookup_hinted(&self, name: &Arc<str>, hint: &AtomicU32) -> Option<Value> {
+        self.with_hinted(name, hint, |v| v.cloned())
+    }
+
+    /// As [`Class::lookup_hinted`], but lends the answer to `f` instead of cloning it: for
+    /// callers that only look at it (is it a property? a function?), which then change no
+    /// reference count. `f` runs while the lookup cache is borrowed, so it must not look
+    /// anything up on a class (it cannot run Python code: it gets no interpreter).
+    #[inline]
+    pub fn with_hinted<R>(
+        &self,
+        name: &Arc<str>,
+        hint: &AtomicU32,
+        f: impl FnOnce(Option<&Value>) -> R,
+    ) -> R {
         use std::sync::atomic::Ordering::{Acquire, Relaxed};
         let epoch = CLASS_EPOCH.load(Acquire);
         {
@@ -323,18 +338,18 @@ impl Class {
                 let i = hint.load(Relaxed) as usize;
                 if let Some((k, v)) = cache.1.get_index(i) {
                     if Arc::ptr_eq(k, name) {
-                        return v.clone();
+                        return f(v.as_ref());
                     }
                 }
                 if let Some((i, _, v)) = cache.1.get_full(&NameRef(name)) {
                     hint.store(i as u32, Relaxed);
-                    return v.clone();
+                    return f(v.as_ref());
                 }
             }
         }
         let (i, found) = self.lookup_and_remember(name.clone(), epoch);
         hint.store(i as u32, Relaxed);
-        found
+        f(found.as_ref())
     }
 
     /// How calling this class makes an instance ([`Ctor`]), from the cache while the class

@@ -50,6 +50,11 @@ pub struct NativeFunction {
     /// A method of a built-in data type (`list.append`): called with an instance of a subclass
     /// (`class L(list)`) as its receiver, it works on the built-in value inside the instance.
     pub unwraps_receiver: bool,
+    /// Named as one of the built-ins that read the frame calling them (`globals`, `locals`,
+    /// `vars`, `dir`, `eval`, `exec`, `sys._getframe`; `builtins::frame_function` gives their
+    /// frame-reading versions). Worked out once here, so that every other native call skips
+    /// comparing its name with those.
+    pub reads_frame: bool,
 }
 
 impl NativeFunction {
@@ -58,6 +63,10 @@ impl NativeFunction {
             name,
             func,
             unwraps_receiver: false,
+            reads_frame: matches!(
+                name,
+                "_getframe" | "globals" | "locals" | "vars" | "dir" | "eval" | "exec"
+            ),
         }
     }
 
