@@ -208,6 +208,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
     ("pprint.mini", include_str!("../../lib/pprint.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
+    ("re.mini", include_str!("../../lib/re.mini")),
     ("string.mini", include_str!("../../lib/string.mini")),
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
     ("typing.mini", include_str!("../../lib/typing.mini")),

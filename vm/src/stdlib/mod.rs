@@ -21,6 +21,7 @@ pub mod os_stat;
 pub mod pipe;
 pub mod queue;
 pub mod random;
+pub mod re;
 pub mod select;
 pub mod sha512;
 pub mod socket;
@@ -63,6 +64,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "importlib" => Some(importlib::module()),
         "traceback" => Some(traceback::module()),
         "array" => Some(array::module()),
+        "_re" => Some(re::module()),
         "_asyncio_support" => Some(asyncio_support::module()),
         "types" => Some(coro_intro::types_module()),
         "inspect" => Some(coro_intro::inspect_module()),
