@@ -14,6 +14,7 @@ pub mod bytecode;
 pub mod compile;
 pub mod dis;
 pub mod parser;
+pub mod serialize;
 pub mod symtable;
 
 use std::sync::Arc;

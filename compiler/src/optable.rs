@@ -8,6 +8,8 @@
 //! * `enum Op` itself, each variant with its doc line;
 //! * `Op::name`, `Op::doc`, `Op::is_hot`, `Op::stack_effect`, `Op::jump`, `Op::set_jump`,
 //!   `Op::jumps_backward` and `Op::describe` (what `dis` and `--trace` print);
+//! * `Op::encode`, `Op::decode` and `Op::operands_within`: an instruction as bytes (the
+//!   opcode's position in the table, then its operands) for frozen code (`serialize.rs`);
 //! * `OPCODES`, the table as data (`minivm dis --opcodes`, `docs/OPCODES.md`, tests);
 //! * the pattern macros `hot_ops!()` and `cold_ops!()`, which the VM's dispatch loop and
 //!   `cold_op` use for "every other opcode": a hot opcode without an arm in the loop, or a cold
@@ -182,6 +184,33 @@ macro_rules! operand {
         false
     };
 
+    // `within K, x, counts`: the operand indexes inside its code object's table (checked when
+    // frozen code is loaded, `serialize.rs`).
+    (within konst, $x:expr, $n:expr) => {
+        ($x.0 as usize) < $n.consts
+    };
+    (within konst16, $x:expr, $n:expr) => {
+        $x.index() < $n.consts
+    };
+    (within local, $x:expr, $n:expr) => {
+        ($x.0 as usize) < $n.locals
+    };
+    (within local16, $x:expr, $n:expr) => {
+        $x.index() < $n.locals
+    };
+    (within name, $x:expr, $n:expr) => {
+        ($x.0 as usize) < $n.names
+    };
+    (within name16, $x:expr, $n:expr) => {
+        $x.index() < $n.names
+    };
+    (within cell, $x:expr, $n:expr) => {
+        ($x.0 as usize) < $n.cells
+    };
+    (within $kind:ident, $x:expr, $n:expr) => {
+        true
+    };
+
     (back label_back) => {
         true
     };
@@ -313,6 +342,48 @@ macro_rules! opcodes {
                         let raw: Option<u32> = None $( .or(Some(u32::from($raw))) )?;
                         $($( let $arg = operand!(show $kind, $arg, names); )+)?
                         Described { name: $opname, raw, text: format!($text) }
+                    })*
+                }
+            }
+        }
+
+        /// An opcode's position in the table, its first byte in `serialize.rs`'s encoding.
+        #[derive(Clone, Copy)]
+        #[allow(non_camel_case_types, clippy::enum_variant_names)]
+        enum OpTag {
+            $($variant,)*
+        }
+
+        const OP_TAGS: &[OpTag] = &[$(OpTag::$variant,)*];
+        const _: () = assert!(OP_TAGS.len() <= 256, "an opcode's tag is one byte");
+
+        impl Op {
+            /// Append the instruction to `w`: its tag, then each operand (`serialize::Operand`).
+            pub fn encode(&self, w: &mut $crate::serialize::Writer) {
+                match *self {
+                    $(Op::$variant $( ( $($arg),+ ) )? => {
+                        w.byte(OpTag::$variant as u8);
+                        $($( $crate::serialize::Operand::put(&$arg, w); )+)?
+                    })*
+                }
+            }
+
+            /// Read one instruction written by [`Op::encode`]; `None` if malformed.
+            pub fn decode(r: &mut $crate::serialize::Reader) -> Option<Op> {
+                let tag = *OP_TAGS.get(usize::from(r.byte()?))?;
+                Some(match tag {
+                    $(OpTag::$variant => Op::$variant $( ( $(
+                        <operand!(type $kind) as $crate::serialize::Operand>::get(r)?
+                    ),+ ) )?,)*
+                })
+            }
+
+            /// Whether every operand that indexes a table of its code object is inside it.
+            #[allow(unused_variables)]
+            pub fn operands_within(&self, n: &$crate::serialize::OperandCounts) -> bool {
+                match *self {
+                    $(Op::$variant $( ( $($arg),+ ) )? => {
+                        true $($( && operand!(within $kind, $arg, n) )+)?
                     })*
                 }
             }

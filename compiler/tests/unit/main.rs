@@ -13,4 +13,5 @@ mod errors;
 mod golden;
 mod opcodes;
 mod parser;
+mod serialize;
 mod tables;

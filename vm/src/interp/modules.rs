@@ -65,6 +65,9 @@ struct Found {
     src: PyResult<String>,
     /// `Some(dir)` for a package (`__init__.mini`): its `__path__` entry.
     package_dir: Option<String>,
+    /// For a module of the embedded library, its path under `vm/lib/`: its code may have been
+    /// compiled at build time (`minilib::frozen`).
+    lib_path: Option<String>,
 }
 
 /// Look for module `leaf` in one directory entry of a search path: `leaf.mini`, or a package
@@ -86,6 +89,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
                 filename: format!("{}/{module_file}", minilib::PREFIX),
                 src: Ok(src.to_string()),
                 package_dir: None,
+                lib_path: Some(module_file),
             });
         }
         let init = join(&format!("{leaf}/__init__.mini"));
@@ -94,6 +98,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
             filename: format!("{}/{init}", minilib::PREFIX),
             src: Ok(src.to_string()),
             package_dir: Some(format!("{}/{}", minilib::PREFIX, join(leaf))),
+            lib_path: Some(init),
         });
     }
     // On disk, as CPython's path finder: a package directory first (`leaf/__init__.mini` or
@@ -113,6 +118,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
                 src: decode(&bytes, &filename),
                 filename,
                 package_dir: Some(shown(&pkg)),
+                lib_path: None,
             });
         }
     }
@@ -124,6 +130,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
                 src: decode(&bytes, &filename),
                 filename,
                 package_dir: None,
+                lib_path: None,
             });
         }
     }
@@ -408,10 +415,19 @@ impl Interp {
             filename,
             src,
             package_dir,
+            lib_path,
         } = found;
         let src = src?;
-        let code = minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
-            .map_err(|e| syntax_error(&e, &filename, &src))?;
+        // A library module compiled at build time from this very source is loaded, not
+        // compiled again (CPython's frozen modules); anything else is compiled here.
+        let frozen = lib_path.and_then(|p| minilib::frozen(&p, &src));
+        let code = match frozen {
+            Some(code) => code,
+            None => {
+                minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
+                    .map_err(|e| syntax_error(&e, &filename, &src))?
+            }
+        };
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());
         dict.set_str("__name__", Value::str(name));

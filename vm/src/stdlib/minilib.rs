@@ -221,3 +221,27 @@ pub fn source(rel: &str) -> Option<&'static str> {
         .ok()
         .map(|i| FILES[i].1)
 }
+
+/// The library compiled at build time by `vm/build.rs` (`minivm_compiler::serialize`): a blob
+/// of (path, hash of the source, encoded code object) entries, as CPython's frozen modules.
+static FROZEN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/frozen_lib.bin"));
+
+/// The frozen entries by path (sorted, as the build script writes them), decoded once; empty if
+/// the blob is not this build's format.
+fn frozen_entries() -> &'static [(&'static str, u64, &'static [u8])] {
+    static ENTRIES: std::sync::OnceLock<Vec<(&str, u64, &[u8])>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| minivm_compiler::serialize::decode_blob(FROZEN).unwrap_or_default())
+}
+
+/// The code of library module `rel` compiled at build time, if it was compiled from exactly
+/// `src` (the source hash must match) and decodes cleanly; `None` means "compile `src`", so a
+/// stale or damaged entry can cost time but never change what runs.
+pub fn frozen(rel: &str, src: &str) -> Option<std::sync::Arc<minivm_compiler::bytecode::CodeObject>> {
+    let entries = frozen_entries();
+    let i = entries.binary_search_by(|(p, ..)| (*p).cmp(rel)).ok()?;
+    let (_, hash, bytes) = entries[i];
+    if hash != minivm_compiler::serialize::source_hash(src) {
+        return None;
+    }
+    minivm_compiler::serialize::decode_code(bytes)
+}

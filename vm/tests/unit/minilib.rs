@@ -28,3 +28,38 @@ fn table_lists_every_library_file_sorted() {
     let listed: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
     assert_eq!(listed, on_disk, "vm/src/stdlib/minilib.rs FILES vs vm/lib/");
 }
+
+/// `vm/build.rs` compiled every library file at build time, and the frozen code is exactly what
+/// compiling the source now gives (so importing it loads the same code, only faster).
+#[test]
+fn every_library_file_is_frozen_and_matches_its_source() {
+    let run = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            for (rel, src) in FILES {
+                let frozen = minivm_vm::stdlib::minilib::frozen(rel, src)
+                    .unwrap_or_else(|| panic!("{rel} is not frozen"));
+                let filename = format!("{}/{rel}", minivm_vm::stdlib::minilib::PREFIX);
+                let compiled = minivm_compiler::compile_source(
+                    src,
+                    &filename,
+                    minivm_compiler::Mode::File,
+                )
+                .unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+                assert_eq!(*frozen, *compiled, "{rel}");
+            }
+        })
+        .expect("spawn");
+    run.join().expect("a library file is not frozen as compiled");
+}
+
+/// A frozen entry is used only for the exact source it was compiled from: for any other text
+/// (a stale entry) the import system compiles the text instead.
+#[test]
+fn frozen_code_is_refused_for_other_source() {
+    let (rel, src) = FILES[0];
+    assert!(minivm_vm::stdlib::minilib::frozen(rel, src).is_some());
+    let changed = format!("{src}\nx = 1\n");
+    assert!(minivm_vm::stdlib::minilib::frozen(rel, &changed).is_none());
+    assert!(minivm_vm::stdlib::minilib::frozen("no_such_module.mini", src).is_none());
+}
