@@ -57,6 +57,9 @@ fn main() {
         entries.push((rel, source_hash(&src), bytes));
     }
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    std::fs::write(Path::new(&out).join("frozen_lib.bin"), encode_blob(&entries))
-        .expect("writing frozen_lib.bin");
+    std::fs::write(
+        Path::new(&out).join("frozen_lib.bin"),
+        encode_blob(&entries),
+    )
+    .expect("writing frozen_lib.bin");
 }

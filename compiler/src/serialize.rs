@@ -583,9 +583,9 @@ fn valid(c: &CodeObject) -> bool {
         names: c.names.len(),
         cells: c.ncells(),
     };
-    c.code.iter().all(|op| {
-        op.jump().is_none_or(|t| ok(t, c.code.len())) && op.operands_within(&names)
-    })
+    c.code
+        .iter()
+        .all(|op| op.jump().is_none_or(|t| ok(t, c.code.len())) && op.operands_within(&names))
 }
 
 /// How many entries each table of a code object has, for [`Op::operands_within`].

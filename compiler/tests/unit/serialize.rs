@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use minivm_compiler::bytecode::{CodeObject, Constant, Op};
 use minivm_compiler::serialize::{
-    decode_blob, decode_code, encode_blob, encode_code, source_hash, EncodeError, Reader,
-    Writer, MAX_DEPTH,
+    decode_blob, decode_code, encode_blob, encode_code, source_hash, EncodeError, Reader, Writer,
+    MAX_DEPTH,
 };
 use minivm_compiler::{compile_source, Mode};
 
@@ -115,7 +115,10 @@ fn damaged_bytes_are_refused_never_a_panic() {
     assert_eq!(decode_code(&bytes).as_deref(), Some(&*code));
     // Every truncation is refused; so are trailing bytes.
     for n in 0..bytes.len() {
-        assert!(decode_code(&bytes[..n]).is_none(), "prefix of {n} bytes accepted");
+        assert!(
+            decode_code(&bytes[..n]).is_none(),
+            "prefix of {n} bytes accepted"
+        );
     }
     let mut longer = bytes.clone();
     longer.push(0);
@@ -136,7 +139,10 @@ fn index_out_of_range_is_refused() {
     let n = code.consts.len() as u32;
     code.code[0] = Op::LoadConst(minivm_compiler::bytecode::ConstIdx(n));
     let bytes = encode_code(&code).expect("encodes");
-    assert!(decode_code(&bytes).is_none(), "a constant index past the table was accepted");
+    assert!(
+        decode_code(&bytes).is_none(),
+        "a constant index past the table was accepted"
+    );
 }
 
 #[test]
@@ -156,13 +162,19 @@ fn blob_header_and_entries() {
     let bytes = encode_code(&code).expect("encodes");
     let blob = encode_blob(&[("x.mini".into(), source_hash("x = 1\n"), bytes.clone())]);
     let entries = decode_blob(&blob).expect("decodes");
-    assert_eq!(entries, vec![("x.mini", source_hash("x = 1\n"), &bytes[..])]);
+    assert_eq!(
+        entries,
+        vec![("x.mini", source_hash("x = 1\n"), &bytes[..])]
+    );
     assert_ne!(source_hash("x = 1\n"), source_hash("x = 2\n"));
     // Another format (a changed version byte or opcode table fingerprint) is refused whole.
     for i in 4..13 {
         let mut b = blob.clone();
         b[i] ^= 1;
-        assert!(decode_blob(&b).is_none(), "header byte {i} changed and accepted");
+        assert!(
+            decode_blob(&b).is_none(),
+            "header byte {i} changed and accepted"
+        );
     }
     assert!(decode_blob(&blob[..blob.len() - 1]).is_none());
     assert!(decode_blob(b"").is_none());

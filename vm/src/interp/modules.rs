@@ -423,10 +423,8 @@ impl Interp {
         let frozen = lib_path.and_then(|p| minilib::frozen(&p, &src));
         let code = match frozen {
             Some(code) => code,
-            None => {
-                minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
-                    .map_err(|e| syntax_error(&e, &filename, &src))?
-            }
+            None => minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
+                .map_err(|e| syntax_error(&e, &filename, &src))?,
         };
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());

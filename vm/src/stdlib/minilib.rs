@@ -236,7 +236,10 @@ fn frozen_entries() -> &'static [(&'static str, u64, &'static [u8])] {
 /// The code of library module `rel` compiled at build time, if it was compiled from exactly
 /// `src` (the source hash must match) and decodes cleanly; `None` means "compile `src`", so a
 /// stale or damaged entry can cost time but never change what runs.
-pub fn frozen(rel: &str, src: &str) -> Option<std::sync::Arc<minivm_compiler::bytecode::CodeObject>> {
+pub fn frozen(
+    rel: &str,
+    src: &str,
+) -> Option<std::sync::Arc<minivm_compiler::bytecode::CodeObject>> {
     let entries = frozen_entries();
     let i = entries.binary_search_by(|(p, ..)| (*p).cmp(rel)).ok()?;
     let (_, hash, bytes) = entries[i];

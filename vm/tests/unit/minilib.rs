@@ -40,17 +40,15 @@ fn every_library_file_is_frozen_and_matches_its_source() {
                 let frozen = minivm_vm::stdlib::minilib::frozen(rel, src)
                     .unwrap_or_else(|| panic!("{rel} is not frozen"));
                 let filename = format!("{}/{rel}", minivm_vm::stdlib::minilib::PREFIX);
-                let compiled = minivm_compiler::compile_source(
-                    src,
-                    &filename,
-                    minivm_compiler::Mode::File,
-                )
-                .unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+                let compiled =
+                    minivm_compiler::compile_source(src, &filename, minivm_compiler::Mode::File)
+                        .unwrap_or_else(|e| panic!("{rel}: {e:?}"));
                 assert_eq!(*frozen, *compiled, "{rel}");
             }
         })
         .expect("spawn");
-    run.join().expect("a library file is not frozen as compiled");
+    run.join()
+        .expect("a library file is not frozen as compiled");
 }
 
 /// A frozen entry is used only for the exact source it was compiled from: for any other text
