@@ -133,7 +133,7 @@ impl<'a> Reader<'a> {
         u32::try_from(self.uint()?).ok()
     }
 
-    pub fn len(&mut self) -> Option<usize> {
+    pub fn count(&mut self) -> Option<usize> {
         let n = usize::try_from(self.uint()?).ok()?;
         // A length can never exceed the bytes left (each item takes at least one byte), so a
         // corrupt length cannot ask for a huge allocation.
@@ -141,7 +141,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.len()?;
+        let n = self.count()?;
         let b = self.data.get(self.pos..self.pos + n)?;
         self.pos += n;
         Some(b)
@@ -495,7 +495,7 @@ pub fn decode_code(data: &[u8]) -> Option<Arc<CodeObject>> {
 }
 
 fn get_strs(r: &mut Reader) -> Option<Vec<String>> {
-    let n = r.len()?;
+    let n = r.count()?;
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
         v.push(r.str()?.to_string());
@@ -510,17 +510,17 @@ fn get_code(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Arc<CodeObj
     let name = r.str()?.to_string();
     let qualname = r.str()?.to_string();
     let first_line = r.u32()?;
-    let n = r.len()?;
+    let n = r.count()?;
     let mut code = Vec::with_capacity(n);
     for _ in 0..n {
         code.push(Op::decode(r)?);
     }
-    let n = r.len()?;
+    let n = r.count()?;
     let mut lines = Vec::with_capacity(n);
     for _ in 0..n {
         lines.push(r.u32()?);
     }
-    let n = r.len()?;
+    let n = r.count()?;
     let mut consts = Vec::with_capacity(n);
     for _ in 0..n {
         consts.push(get_const(r, file, depth + 1)?);
@@ -529,7 +529,7 @@ fn get_code(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Arc<CodeObj
     let varnames = get_strs(r)?;
     let cellvars = get_strs(r)?;
     let freevars = get_strs(r)?;
-    let n = r.len()?;
+    let n = r.count()?;
     let mut cell2arg = Vec::with_capacity(n);
     for _ in 0..n {
         let a = r.u32()?;
@@ -615,7 +615,7 @@ fn get_const(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Constant> 
         CONST_BYTES => Constant::Bytes(Arc::from(r.bytes()?)),
         CONST_ELLIPSIS => Constant::Ellipsis,
         CONST_TUPLE => {
-            let n = r.len()?;
+            let n = r.count()?;
             let mut items = Vec::with_capacity(n);
             for _ in 0..n {
                 items.push(get_const(r, file, depth + 1)?);
@@ -654,7 +654,7 @@ pub fn decode_blob(data: &[u8]) -> Option<Vec<(&str, u64, &[u8])>> {
     if r.uint()? != u64::from(FORMAT_VERSION) || r.u64_fixed()? != opcode_fingerprint() {
         return None;
     }
-    let n = r.len()?;
+    let n = r.count()?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let path = r.str()?;
