@@ -149,7 +149,9 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
+    ("hashlib.mini", include_str!("../../lib/hashlib.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
+    ("hmac.mini", include_str!("../../lib/hmac.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     ("json.mini", include_str!("../../lib/json.mini")),
     (
@@ -210,8 +212,11 @@ pub static FILES: &[(&str, &str)] = &[
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
     ("string.mini", include_str!("../../lib/string.mini")),
+    ("struct.mini", include_str!("../../lib/struct.mini")),
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
+    ("textwrap.mini", include_str!("../../lib/textwrap.mini")),
     ("typing.mini", include_str!("../../lib/typing.mini")),
+    ("warnings.mini", include_str!("../../lib/warnings.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.

@@ -11,8 +11,10 @@ pub mod cpython_names;
 pub mod deque;
 pub mod file;
 pub mod gc;
+pub mod hashlib;
 pub mod importlib;
 pub mod io;
+pub mod linecache;
 pub mod math;
 pub mod minilib;
 pub mod mp;
@@ -25,6 +27,7 @@ pub mod re;
 pub mod select;
 pub mod sha512;
 pub mod socket;
+pub mod structmod;
 pub mod subprocess;
 pub mod sync;
 pub mod sys;
@@ -68,6 +71,9 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "_asyncio_support" => Some(asyncio_support::module()),
         "types" => Some(coro_intro::types_module()),
         "inspect" => Some(coro_intro::inspect_module()),
+        "_struct" => Some(structmod::module()),
+        "linecache" => Some(linecache::module()),
+        "_hashlib" => Some(hashlib::module()),
         _ => None,
     }
 }
