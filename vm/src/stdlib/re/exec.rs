@@ -113,7 +113,7 @@ impl<'a, T: Text + ?Sized> Matcher<'a, T> {
             slots: vec![NONE; 2 * prog.groups],
             lastindex: 0,
             regs: vec![(0, NONE); prog.regs],
-            stack: Vec::new(),
+            stack: Vec::with_capacity(32),
             steps: 0,
         }
     }

@@ -522,8 +522,9 @@ fn parse_seq(
     first: bool,
 ) -> R<Node> {
     let mut items: Vec<Node> = Vec::new();
-    // Whether the last item was a repeat (for "multiple repeat") or an anchor.
-    let mut last_repeat = false;
+    // What the last item was, for "multiple repeat" and "nothing to repeat" (an anchor written
+    // directly; one inside a group `(?:^)` may be repeated, as in CPython).
+    let mut last = Last::Other;
     while let Some(this) = src.next {
         if this.is('|') || this.is(')') {
             break;
@@ -549,8 +550,13 @@ fn parse_seq(
         let is_text = state.is_text;
         let c = match this {
             Tok::Esc(e) => {
-                items.push(escape(src, state, *scope, e)?);
-                last_repeat = false;
+                let node = escape(src, state, *scope, e)?;
+                last = if matches!(node, Node::At(_)) {
+                    Last::Anchor
+                } else {
+                    Last::Other
+                };
+                items.push(node);
                 continue;
             }
             Tok::Ch(c) => ch(c),
@@ -566,7 +572,7 @@ fn parse_seq(
                     _ => {
                         if src.next.is_some_and(|t| t.is('}')) {
                             items.push(Node::Lit('{' as u32, scope.case(is_text)));
-                            last_repeat = false;
+                            last = Last::Other;
                             continue;
                         }
                         let lo = digits(src)?;
@@ -577,7 +583,7 @@ fn parse_seq(
                         };
                         if !src.eat('}')? {
                             items.push(Node::Lit('{' as u32, scope.case(is_text)));
-                            last_repeat = false;
+                            last = Last::Other;
                             src.seek(here)?;
                             continue;
                         }
@@ -605,10 +611,10 @@ fn parse_seq(
                 let Some(item) = items.pop() else {
                     return Err(src.error("nothing to repeat", width));
                 };
-                if matches!(item, Node::At(_)) {
+                if last == Last::Anchor {
                     return Err(src.error("nothing to repeat", width));
                 }
-                if last_repeat {
+                if last == Last::Repeat {
                     return Err(src.error("multiple repeat", width));
                 }
                 let kind = if src.eat('?')? {
@@ -624,7 +630,7 @@ fn parse_seq(
                     kind,
                     body: Box::new(item),
                 });
-                last_repeat = true;
+                last = Last::Repeat;
                 continue;
             }
             '.' => items.push(Node::Any(scope.flags & FLAG_DOTALL != 0)),
@@ -651,9 +657,20 @@ fn parse_seq(
             }
             c => items.push(Node::Lit(c as u32, scope.case(is_text))),
         }
-        last_repeat = false;
+        last = if c == '^' || c == '$' {
+            Last::Anchor
+        } else {
+            Last::Other
+        };
     }
     Ok(concat(items))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Last {
+    Other,
+    Repeat,
+    Anchor,
 }
 
 fn digits(src: &mut Source) -> R<String> {

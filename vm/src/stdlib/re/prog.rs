@@ -127,7 +127,7 @@ enum FirstTest {
 }
 
 /// The test of the first character, when the pattern starts with a literal or a class that
-/// must match (not optional, not an anchor or lookaround in front).
+/// must match (not optional; anchors and lookarounds in front are passed over).
 fn first_test(node: &Node) -> Option<FirstTest> {
     let mut n = node;
     loop {
@@ -141,7 +141,12 @@ fn first_test(node: &Node) -> Option<FirstTest> {
                     s.case,
                 )))
             }
-            Node::Concat(items) => n = items.first()?,
+            // Anchors and lookarounds consume nothing: the first character is the next item's.
+            Node::Concat(items) => {
+                n = items
+                    .iter()
+                    .find(|i| !matches!(i, Node::At(_) | Node::Look { .. }))?
+            }
             Node::Group(_, b) | Node::Atomic(b) => n = b,
             Node::Repeat { min, body, .. } if *min >= 1 => n = body,
             _ => return None,
