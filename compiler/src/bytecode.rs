@@ -401,6 +401,17 @@ opcodes! {
     CompareLocalConstJump(op: cmpop, a: local16, c: konst16, l: label16) =
         "COMPARE_LOCAL_CONST_JUMP", hot, raw(l.0), "{a} {op} {c}, to {l}", branch(0, 0);
 
+    /// `LoadLocal(a); LoadLocal(b); Binary(op); LoadConst(c); Compare(cmp); PopJumpIfFalse(l)`:
+    /// jump unless `(locals[a] op locals[b]) cmp consts[c]` (`if n % i == 0:`), stack unchanged;
+    /// slots and the constant below 256 (else the shorter forms).
+    BinaryLocalsCompareJump(op: binop, a: local8, b: local8, cmp: cmpop, c: konst8, l: label16) =
+        "BINARY_LOCALS_CMP_JUMP", hot, raw(l.0), "{a} {op} {b} {cmp} {c}, to {l}", branch(0, 0);
+    /// `LoadLocal(a); LoadConst(k); Binary(op); LoadConst(c); Compare(cmp); PopJumpIfFalse(l)`:
+    /// jump unless `(locals[a] op consts[k]) cmp consts[c]` (`if i % 3 == 0:`), stack unchanged;
+    /// the slot and constants below 256 (else the shorter forms).
+    BinaryConstCompareJump(op: binop, a: local8, k: konst8, cmp: cmpop, c: konst8, l: label16) =
+        "BINARY_CONST_CMP_JUMP", hot, raw(l.0), "{a} {op} {k} {cmp} {c}, to {l}", branch(0, 0);
+
     // ---- pattern matching (the `match` statement, compiled by compile/pattern.rs; CPython's
     // instructions of the same names, run by vm/src/interp/pattern.rs) ----
     /// `[.., s] -> [.., s, is_sequence]`: list, tuple, range, deque, a `collections.abc.Sequence`

@@ -255,7 +255,7 @@ pub fn opcode_table() -> String {
          Generated from the opcode table in `compiler/src/bytecode.rs` by `minivm dis --opcodes`\n\
          (`tests/engine.rs` checks that this file is current). Operand kinds: `local`, `konst`,\n\
          `name`, `cell`, `label` (a jump target; `label_back` jumps backward), `count`, `binop`,\n\
-         `cmpop` and flags; a `16` suffix is a 16-bit operand of a register instruction.\n\
+         `cmpop` and flags; a `16` (`8`) suffix is a 16-bit (8-bit) operand of a register instruction.\n\
          Stack effect: `fall(e)` always falls through, `branch(fall, jump)` may jump,\n\
          `jump_only(e)` always jumps, `stops()` does neither (return, raise). *Hot* opcodes have\n\
          their own arm in the VM's dispatch loop (`vm/src/interp/run.rs`), *cold* ones run in\n\

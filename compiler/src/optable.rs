@@ -18,7 +18,9 @@
 //!
 //! An operand's *kind* (`operand!`) gives its Rust type and how it is shown and resolved: a
 //! 16-bit `Reg` is a local slot (`local16`), a constant (`konst16`), a name (`name16`) or a
-//! jump target (`label16`, `label16_back`) depending on its kind, and jump operands are found by kind, not by a list.
+//! jump target (`label16`, `label16_back`) depending on its kind, a `u8` a local slot (`local8`)
+//! or a constant (`konst8`) where an instruction needs more operands than 16 bits each allow, and
+//! jump operands are found by kind, not by a list.
 
 /// What an operand kind means. `type K`: its Rust type; `show K, x, names`: `x` as `dis` shows
 /// it; `jump K, x`: the jump target it holds, if a jump kind; `set_jump K, x, to`: point it at
@@ -35,6 +37,12 @@ macro_rules! operand {
     };
     (type konst) => {
         $crate::bytecode::ConstIdx
+    };
+    (type konst8) => {
+        u8
+    };
+    (type local8) => {
+        u8
     };
     (type konst16) => {
         $crate::bytecode::Reg
@@ -93,6 +101,12 @@ macro_rules! operand {
     };
     (show konst, $x:expr, $names:expr) => {
         $names.konst($x.0)
+    };
+    (show konst8, $x:expr, $names:expr) => {
+        $names.konst($x.into())
+    };
+    (show local8, $x:expr, $names:expr) => {
+        $names.local($x.into())
     };
     (show konst16, $x:expr, $names:expr) => {
         $names.konst($x.0.into())

@@ -52,15 +52,17 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     let mut i = 0;
     while i < code.len() {
         // How many of the next instructions (after the first) may join it.
-        let joinable = (1..5)
+        let joinable = (1..6)
             .take_while(|k| {
                 i + k < code.len()
                     && !targets.contains(&((i + k) as u32))
                     && lines.get(i + k) == lines.get(i)
             })
             .count();
-        let (op, used) = register_instruction(&code[i..=i + joinable], short_jumps)
-            .unwrap_or_else(|| superinstruction(&code[i..=i + joinable], short_jumps));
+        let window = &code[i..=i + joinable];
+        let (op, used) = binary_compare_jump(window, short_jumps)
+            .or_else(|| register_instruction(window, short_jumps))
+            .unwrap_or_else(|| superinstruction(window, short_jumps));
         // A range loop's 16-bit jump needs short jumps too; else the iterator form.
         let op = match op {
             Op::ForRange(x, _, l) if !short_jumps => Op::ForNextStore(x, Label(l.0.into())),
@@ -83,6 +85,30 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     }
     *code = out;
     *lines = out_lines;
+}
+
+/// `if a % b == 0:` and `if a % 3 == 0:` (an operator on a local and a local or constant,
+/// compared with a constant, then a conditional jump: six instructions) as one register
+/// instruction, if the slots and constants fit its 8-bit operands.
+fn binary_compare_jump(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
+    use Op::{Binary, Compare, LoadConst, LoadLocal, PopJumpIfFalse};
+    let byte = |i: u32| u8::try_from(i).ok();
+    let jump = |l: Label| Reg::fit(l.0).filter(|_| short_jumps);
+    Some(match *ops {
+        [LoadLocal(a), LoadLocal(b), Binary(op), LoadConst(c), Compare(cmp), PopJumpIfFalse(l), ..] => {
+            (
+                Op::BinaryLocalsCompareJump(op, byte(a.0)?, byte(b.0)?, cmp, byte(c.0)?, jump(l)?),
+                6,
+            )
+        }
+        [LoadLocal(a), LoadConst(k), Binary(op), LoadConst(c), Compare(cmp), PopJumpIfFalse(l), ..] => {
+            (
+                Op::BinaryConstCompareJump(op, byte(a.0)?, byte(k.0)?, cmp, byte(c.0)?, jump(l)?),
+                6,
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// The register instruction that replaces a prefix of `ops` (a local and a local or constant
