@@ -134,6 +134,8 @@ fn trace_shows_the_listed_instructions() {
         "INPLACE_LOCALS",
         "INPLACE_LOCAL_CONST",
         "COMPARE_LOCAL_CONST_JUMP",
+        "BINARY_LOCALS_CMP_JUMP",
+        "BINARY_CONST_CMP_JUMP",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),
