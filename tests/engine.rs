@@ -136,6 +136,7 @@ fn trace_shows_the_listed_instructions() {
         "COMPARE_LOCAL_CONST_JUMP",
         "BINARY_LOCALS_CMP_JUMP",
         "BINARY_CONST_CMP_JUMP",
+        "REVERSE",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

@@ -362,6 +362,9 @@ opcodes! {
     LoadAttrLocal(x: local16, g: name) = "LOAD_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(1);
     /// `LoadLocal(x); StoreAttr(g)`: `[.., v] -> [..]`, `locals[x].g = v` (`self.y = v`).
     StoreAttrLocal(x: local16, g: name) = "STORE_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(-1);
+    /// `BuildTuple(n); UnpackSequence(n)` (`a, b, c, d = b, c, d, a`): `[.., a1 .. an] ->
+    /// [.., an .. a1]`, the n items reversed in place, with no tuple built (`Swap` for n <= 3).
+    Reverse(n: count) = "REVERSE", hot, raw(n), "", fall(0);
     /// `ForIter(l); StoreLocal(x)`: `[.., it] -> [.., it]` with `locals[x] = next(it)`, or when
     /// exhausted `[..]` and jump.
     ForIterStore(x: local16, l: label) = "FOR_ITER_STORE", hot, raw(l.0), "{x}, to {l}",

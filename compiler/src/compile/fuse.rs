@@ -180,6 +180,15 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         }
         [Op::LoadLocal(a), Op::LoadLocal(b), ..] => (Op::LoadLocalPair(reg(a.0)?, reg(b.0)?), 2),
         [Op::ForIter(l), Op::StoreLocal(x), ..] => (Op::ForIterStore(reg(x.0)?, l), 2),
+        // `a, b = b, a`: the tuple is built only to be taken apart again.
+        [Op::BuildTuple(n), Op::UnpackSequence(m), ..] if n == m => (
+            match n {
+                0 | 1 => Op::Nop,
+                2 | 3 => Op::Swap(n),
+                n => Op::Reverse(n),
+            },
+            2,
+        ),
         _ => return None,
     })
 }

@@ -12,6 +12,7 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 use crate::heap::Ref;
 use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler};
+use crate::interp::subscr::seq_index;
 use crate::interp::Interp;
 use crate::object::{HashKey, TraceEntry};
 use crate::value::Value;
@@ -148,7 +149,7 @@ impl Interp {
     fn push_frame(&mut self, frame: &mut Box<Frame>, callee: Box<Frame>) -> PyResult<()> {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
-        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+        if breaker_up() {
             self.handle_eval_breaker()?;
         }
         self.enter_depth()?;
@@ -245,7 +246,14 @@ impl Interp {
                         }
                     }
                     Op::Copy(n) => {
-                        let v = tri!(self.peek(f, n));
+                        let len = f.stack.len();
+                        let v = match len.checked_sub(n as usize) {
+                            Some(i) if n > 0 => f.stack[i].clone(),
+                            _ => {
+                                sync!();
+                                return Err(stack_underflow());
+                            }
+                        };
                         f.stack.push(v);
                     }
                     Op::Swap(n) => {
@@ -255,6 +263,16 @@ impl Interp {
                             return Err(stack_underflow());
                         }
                         f.stack.swap(len - 1, len - n as usize);
+                    }
+                    Op::Reverse(n) => {
+                        let len = f.stack.len();
+                        match len.checked_sub(n as usize) {
+                            Some(i) => f.stack[i..].reverse(),
+                            None => {
+                                sync!();
+                                return Err(stack_underflow());
+                            }
+                        }
                     }
                     Op::LoadConst(c) => f.stack.push(consts[c.0 as usize].clone()),
                     Op::LoadLocal(l) => {
@@ -524,14 +542,50 @@ impl Interp {
                     Op::Subscr => {
                         let key = pop!();
                         let obj = pop!();
-                        sync!();
-                        let r = tri!(self.getitem(&obj, &key));
+                        // A list or tuple item by an int in range: read where it is (anything
+                        // else, an index error included, takes `getitem`).
+                        let r = match (&obj, &key) {
+                            (Value::List(l), &Value::Int(i)) => {
+                                let items = l.items.lock();
+                                seq_index(i, items.len()).map(|j| items[j].clone())
+                            }
+                            (Value::Tuple(t), &Value::Int(i)) => {
+                                seq_index(i, t.items.len()).map(|j| t.items[j].clone())
+                            }
+                            _ => None,
+                        };
+                        let r = match r {
+                            Some(r) => r,
+                            None => {
+                                sync!();
+                                tri!(self.getitem(&obj, &key))
+                            }
+                        };
+                        obj.discard();
                         f.stack.push(r);
                     }
                     Op::StoreSubscr => {
                         let key = pop!();
                         let obj = pop!();
                         let v = pop!();
+                        // A list item by an int in range: replaced in place, the old item
+                        // dropped after the list is unlocked.
+                        let v = match (&obj, &key) {
+                            (Value::List(l), &Value::Int(i)) => {
+                                let mut items = l.items.lock();
+                                match seq_index(i, items.len()) {
+                                    Some(j) => {
+                                        let old = std::mem::replace(&mut items[j], v);
+                                        drop(items);
+                                        old.discard();
+                                        obj.discard();
+                                        continue;
+                                    }
+                                    None => v,
+                                }
+                            }
+                            _ => v,
+                        };
                         sync!();
                         tri!(self.setitem(&obj, key, v));
                     }
@@ -579,14 +633,35 @@ impl Interp {
                     }
                     Op::UnpackSequence(n) => {
                         let v = pop!();
-                        sync!();
-                        tri!(self.unpack(f, v, n as usize, None));
+                        // A tuple or list of the right length: its items go straight onto the
+                        // stack, first on top (no intermediate vector).
+                        let done = match &v {
+                            Value::Tuple(t) if t.items.len() == n as usize => {
+                                f.stack.extend(t.items.iter().rev().cloned());
+                                true
+                            }
+                            Value::List(l) => {
+                                let items = l.items.lock();
+                                let fits = items.len() == n as usize;
+                                if fits {
+                                    f.stack.extend(items.iter().rev().cloned());
+                                }
+                                fits
+                            }
+                            _ => false,
+                        };
+                        if done {
+                            v.discard();
+                        } else {
+                            sync!();
+                            tri!(self.unpack(f, v, n as usize, None));
+                        }
                     }
                     Op::Jump(l) => ip = l.0 as usize,
                     Op::JumpBackward(l) => {
                         // Check before jumping, so an exception raised here (Ctrl-C) is reported
                         // at the loop's line, as CPython does.
-                        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+                        if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker());
                         }
@@ -596,6 +671,8 @@ impl Interp {
                         let v = pop!();
                         let t = match v {
                             Value::Bool(b) => b,
+                            Value::None => false,
+                            Value::Int(i) => i != 0,
                             ref other => {
                                 sync!();
                                 tri!(self.truthy(other))
@@ -632,7 +709,7 @@ impl Interp {
                     },
                     Op::ForNext(l) | Op::ForNextStore(_, l) => {
                         // A backward jump: the eval-breaker check point of a `for` loop.
-                        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+                        if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker());
                         }
@@ -674,7 +751,7 @@ impl Interp {
                     }
                     Op::ForRange(x, s, l) => {
                         // A backward jump: the eval-breaker check point of a `for` loop.
-                        if self.vm.eval_breaker.load(Ordering::Relaxed) {
+                        if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker());
                         }
@@ -1086,6 +1163,13 @@ impl Interp {
     }
 }
 
+/// Whether the eval breaker is up (a check point's test). `Vm::eval_breaker` always points at
+/// this one static, read here directly: one load, where going through `self.vm` took three.
+#[inline(always)]
+fn breaker_up() -> bool {
+    crate::heap::gc::EVAL_BREAKER.load(Ordering::Relaxed)
+}
+
 /// `x op y` on two ints when it is exact in `i64` and needs no sign rules (`%` and `//` of a
 /// non-negative by a positive, shifts by a count in range); `None`: take the general path. Returns the bare `i64` so the
 /// register instructions' fast paths keep it in a register.
@@ -1149,15 +1233,31 @@ fn set_int(slot: &mut Value, v: i64) {
     }
 }
 
-/// `a op b` computed inline when both are ints (no overflow, no negative `%`/`//` operand) or
-/// floats (`/` by a non-zero float): the common case of arithmetic, without a call. `None`:
+/// `a op b` computed inline when both are ints (no overflow, no negative `%`/`//` operand, `/`
+/// of ints exact as floats) or floats, or an int and a float (`+ - *`, `/` by a non-zero): the common case of arithmetic, without a call. `None`:
 /// take `Interp::binary`.
 #[inline(always)]
 fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => int_arith(op, *x, *y).map(Value::Int),
-        (Value::Float(x), Value::Float(y)) => {
-            let (x, y) = (*x, *y);
+        (Value::Int(x), Value::Int(y)) => match op {
+            // True division of two ints that are exact as floats: the quotient of the two
+            // floats is the correctly rounded result, as CPython's `long_true_divide` computes it.
+            BinOp::Div if *y != 0 && exact_float(*x) && exact_float(*y) => {
+                Some(Value::Float(*x as f64 / *y as f64))
+            }
+            _ => int_arith(op, *x, *y).map(Value::Int),
+        },
+        (Value::Float(_), Value::Float(_))
+        | (Value::Float(_), Value::Int(_))
+        | (Value::Int(_), Value::Float(_)) => {
+            // An int with a float converts to the nearest float, as in CPython (exact up to
+            // 2**53; `as` rounds to nearest, ties to even, beyond).
+            let num = |v: &Value| match *v {
+                Value::Float(f) => f,
+                Value::Int(i) => i as f64,
+                _ => f64::NAN,
+            };
+            let (x, y) = (num(a), num(b));
             match op {
                 BinOp::Add => Some(x + y),
                 BinOp::Sub => Some(x - y),
@@ -1169,6 +1269,12 @@ fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
         }
         _ => None,
     }
+}
+
+/// Whether an int converts to a float exactly (|i| <= 2**53).
+#[inline(always)]
+fn exact_float(i: i64) -> bool {
+    i.unsigned_abs() <= 1 << 53
 }
 
 /// `x op y` on two floats for the ordering and equality operators (IEEE: NaN is unequal to
