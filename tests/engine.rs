@@ -137,6 +137,8 @@ fn trace_shows_the_listed_instructions() {
         "BINARY_LOCALS_CMP_JUMP",
         "BINARY_CONST_CMP_JUMP",
         "REVERSE",
+        "UNPACK_STORE",
+        "STORE_LOCALS",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

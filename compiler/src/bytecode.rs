@@ -365,6 +365,15 @@ opcodes! {
     /// `BuildTuple(n); UnpackSequence(n)` (`a, b, c, d = b, c, d, a`): `[.., a1 .. an] ->
     /// [.., an .. a1]`, the n items reversed in place, with no tuple built (`Swap` for n <= 3).
     Reverse(n: count) = "REVERSE", hot, raw(n), "", fall(0);
+    /// `UnpackSequence(n)` then `StoreLocal` into the n consecutive slots `x`, `x+1`, ..:
+    /// `[.., seq] -> [..]` with `locals[x + i] = seq[i]` (`a, b, c = t`; `for k, v in ..`).
+    UnpackStore(n: count16, x: local16) = "UNPACK_STORE", hot, raw(n), "{n} slots from {x}",
+        fall(-1);
+    /// A reversal of the top n items (`Swap(2)`, `Swap(3)` or `BuildTuple(n);
+    /// UnpackSequence(n)`) then `StoreLocal` into the n consecutive slots `x`, `x+1`, ..:
+    /// `[.., a1 .. an] -> [..]` with `locals[x + i] = a(i+1)` (`a, b = b, a + b`).
+    StoreLocals(n: count16, x: local16) = "STORE_LOCALS", hot, raw(n), "{n} slots from {x}",
+        fall(-i64::from(n));
     /// `ForIter(l); StoreLocal(x)`: `[.., it] -> [.., it]` with `locals[x] = next(it)`, or when
     /// exhausted `[..]` and jump.
     ForIterStore(x: local16, l: label) = "FOR_ITER_STORE", hot, raw(l.0), "{x}, to {l}",

@@ -60,7 +60,14 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
             })
             .count();
         let window = &code[i..=i + joinable];
-        let (op, used) = binary_compare_jump(window, short_jumps)
+        // Whether instruction i + k may join instruction i (for runs longer than the window).
+        let joins = |k: usize| {
+            i + k < code.len()
+                && !targets.contains(&((i + k) as u32))
+                && lines.get(i + k) == lines.get(i)
+        };
+        let (op, used) = store_run(&code[i..], &joins)
+            .or_else(|| binary_compare_jump(window, short_jumps))
             .or_else(|| register_instruction(window, short_jumps))
             .unwrap_or_else(|| superinstruction(window, short_jumps));
         // A range loop's 16-bit jump needs short jumps too; else the iterator form.
@@ -85,6 +92,37 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     }
     *code = out;
     *lines = out_lines;
+}
+
+/// An unpacking or a reversal of n items followed by n `StoreLocal`s into consecutive slots in
+/// ascending order (how fresh names are numbered: `x1, y1, z1 = p`, `a, b = b, a + b`) as one
+/// `UnpackStore` or `StoreLocals`; `joins(k)`: whether instruction k may join the first.
+fn store_run(ops: &[Op], joins: &dyn Fn(usize) -> bool) -> Option<(Op, usize)> {
+    let (n, head, unpack) = match *ops {
+        [Op::UnpackSequence(n), ..] => (n, 1, true),
+        [Op::Swap(n @ (2 | 3)), ..] => (n, 1, false),
+        [Op::BuildTuple(n), Op::UnpackSequence(m), ..] if n == m && joins(1) => (n, 2, false),
+        _ => return None,
+    };
+    let Some(&Op::StoreLocal(first)) = ops.get(head) else {
+        return None;
+    };
+    let count = u16::try_from(n).ok().filter(|&n| n >= 1)?;
+    // Every slot of the run fits a 16-bit operand.
+    Reg::fit(first.0.checked_add(n)?)?;
+    for k in 0..n as usize {
+        match ops.get(head + k) {
+            Some(&Op::StoreLocal(x)) if joins(head + k) && x.0 == first.0 + k as u32 => {}
+            _ => return None,
+        }
+    }
+    let x = Reg::fit(first.0)?;
+    let op = if unpack {
+        Op::UnpackStore(count, x)
+    } else {
+        Op::StoreLocals(count, x)
+    };
+    Some((op, head + n as usize))
 }
 
 /// `if a % b == 0:` and `if a % 3 == 0:` (an operator on a local and a local or constant,

@@ -631,6 +631,52 @@ impl Interp {
                         sync!();
                         tri!(self.container_add(&target, v));
                     }
+                    Op::UnpackStore(n, x) => {
+                        let v = pop!();
+                        let n = usize::from(n);
+                        let first = x.index();
+                        // A tuple of the right length: its items straight into the slots.
+                        if let Value::Tuple(t) = &v {
+                            if let (true, Some(slots)) =
+                                (t.items.len() == n, f.locals.get_mut(first..first + n))
+                            {
+                                for (slot, item) in slots.iter_mut().zip(t.items.iter()) {
+                                    std::mem::replace(slot, item.clone()).discard();
+                                }
+                                v.discard();
+                                continue;
+                            }
+                        }
+                        // Anything else unpacks onto the stack (first item on top), as
+                        // `UnpackSequence`, then goes to the slots.
+                        let pushed = match &v {
+                            Value::List(l) => {
+                                let items = l.items.lock();
+                                let fits = items.len() == n;
+                                if fits {
+                                    f.stack.extend(items.iter().rev().cloned());
+                                }
+                                fits
+                            }
+                            _ => false,
+                        };
+                        if pushed {
+                            v.discard();
+                        } else {
+                            sync!();
+                            tri!(self.unpack(f, v, n, None));
+                        }
+                        let len = f.stack.len();
+                        match len.checked_sub(n) {
+                            Some(start) => f.stack[start..].reverse(),
+                            None => {
+                                sync!();
+                                return Err(stack_underflow());
+                            }
+                        }
+                        tri!(store_top(f, first, n));
+                    }
+                    Op::StoreLocals(n, x) => tri!(store_top(f, x.index(), usize::from(n))),
                     Op::UnpackSequence(n) => {
                         let v = pop!();
                         // A tuple or list of the right length: its items go straight onto the
@@ -1161,6 +1207,20 @@ impl Interp {
         }
         Ok(v)
     }
+}
+
+/// `locals[first + i] = ` the i-th of the top n stack items, deepest first, the slots' old
+/// values dropped in slot order (as n `StoreLocal`s of a reversed run would).
+#[inline(always)]
+fn store_top(f: &mut Frame, first: usize, n: usize) -> PyResult<()> {
+    let start = f.stack.len().checked_sub(n).ok_or_else(stack_underflow)?;
+    let Some(slots) = f.locals.get_mut(first..first + n) else {
+        return Err(err!(SystemError, "no local slot {}", first + n));
+    };
+    for (slot, v) in slots.iter_mut().zip(f.stack.drain(start..)) {
+        std::mem::replace(slot, v).discard();
+    }
+    Ok(())
 }
 
 /// Whether the eval breaker is up (a check point's test). `Vm::eval_breaker` always points at
