@@ -529,8 +529,13 @@ impl Interp {
                     }
                     Op::UnaryNot => {
                         let v = pop!();
-                        sync!();
-                        let t = tri!(self.truthy(&v));
+                        let t = match truth_fast(&v) {
+                            Some(t) => t,
+                            None => {
+                                sync!();
+                                tri!(self.truthy(&v))
+                            }
+                        };
                         f.stack.push(Value::Bool(!t));
                     }
                     Op::UnaryNeg => {
@@ -635,44 +640,17 @@ impl Interp {
                         let v = pop!();
                         let n = usize::from(n);
                         let first = x.index();
-                        // A tuple of the right length: its items straight into the slots.
-                        if let Value::Tuple(t) = &v {
-                            if let (true, Some(slots)) =
-                                (t.items.len() == n, f.locals.get_mut(first..first + n))
-                            {
-                                for (slot, item) in slots.iter_mut().zip(t.items.iter()) {
-                                    std::mem::replace(slot, item.clone()).discard();
-                                }
-                                v.discard();
-                                continue;
-                            }
+                        if unpack_into_slots(&v, f.locals.get_mut(first..first + n)) {
+                            v.discard();
+                            continue;
                         }
                         // Anything else unpacks onto the stack (first item on top), as
                         // `UnpackSequence`, then goes to the slots.
-                        let pushed = match &v {
-                            Value::List(l) => {
-                                let items = l.items.lock();
-                                let fits = items.len() == n;
-                                if fits {
-                                    f.stack.extend(items.iter().rev().cloned());
-                                }
-                                fits
-                            }
-                            _ => false,
-                        };
-                        if pushed {
-                            v.discard();
-                        } else {
-                            sync!();
-                            tri!(self.unpack(f, v, n, None));
-                        }
-                        let len = f.stack.len();
-                        match len.checked_sub(n) {
+                        sync!();
+                        tri!(self.unpack(f, v, n, None));
+                        match f.stack.len().checked_sub(n) {
                             Some(start) => f.stack[start..].reverse(),
-                            None => {
-                                sync!();
-                                return Err(stack_underflow());
-                            }
+                            None => return Err(stack_underflow()),
                         }
                         tri!(store_top(f, first, n));
                     }
@@ -715,13 +693,11 @@ impl Interp {
                     }
                     Op::PopJumpIfFalse(l) | Op::PopJumpIfTrue(l) => {
                         let v = pop!();
-                        let t = match v {
-                            Value::Bool(b) => b,
-                            Value::None => false,
-                            Value::Int(i) => i != 0,
-                            ref other => {
+                        let t = match truth_fast(&v) {
+                            Some(t) => t,
+                            None => {
                                 sync!();
-                                tri!(self.truthy(other))
+                                tri!(self.truthy(&v))
                             }
                         };
                         v.discard();
@@ -730,8 +706,14 @@ impl Interp {
                         }
                     }
                     Op::JumpIfFalseOrPop(l) | Op::JumpIfTrueOrPop(l) => {
-                        sync!();
-                        let t = tri!(self.truthy(tri!(f.stack.last().ok_or_else(stack_underflow))));
+                        let top = tri!(f.stack.last().ok_or_else(stack_underflow));
+                        let t = match truth_fast(top) {
+                            Some(t) => t,
+                            None => {
+                                sync!();
+                                tri!(self.truthy(top))
+                            }
+                        };
                         if t == matches!(op, Op::JumpIfTrueOrPop(_)) {
                             ip = l.0 as usize;
                         } else {
@@ -1217,10 +1199,53 @@ fn store_top(f: &mut Frame, first: usize, n: usize) -> PyResult<()> {
     let Some(slots) = f.locals.get_mut(first..first + n) else {
         return Err(err!(SystemError, "no local slot {}", first + n));
     };
-    for (slot, v) in slots.iter_mut().zip(f.stack.drain(start..)) {
-        std::mem::replace(slot, v).discard();
+    for (slot, v) in slots.iter_mut().zip(&mut f.stack[start..]) {
+        std::mem::replace(slot, std::mem::take(v)).discard();
     }
+    // Only emptied entries are left to drop.
+    f.stack.truncate(start);
     Ok(())
+}
+
+/// `UnpackStore`'s fast path: a tuple or list of exactly `slots.len()` items copied into the
+/// slots, in order; false (nothing done) for anything else. A list is read under its lock, so
+/// only when every slot holds a value that owns nothing (no drop runs while the lock is held).
+#[inline(always)]
+fn unpack_into_slots(v: &Value, slots: Option<&mut [Value]>) -> bool {
+    let Some(slots) = slots else {
+        return false;
+    };
+    match v {
+        Value::Tuple(t) if t.items.len() == slots.len() => {
+            for (slot, item) in slots.iter_mut().zip(t.items.iter()) {
+                std::mem::replace(slot, item.clone()).discard();
+            }
+            true
+        }
+        Value::List(l) if slots.iter().all(Value::is_inline) => {
+            let items = l.items.lock();
+            if items.len() != slots.len() {
+                return false;
+            }
+            for (slot, item) in slots.iter_mut().zip(items.iter()) {
+                std::mem::replace(slot, item.clone()).discard();
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The truth of a bool, None, int or float without a call; None: ask `Interp::truthy`.
+#[inline(always)]
+fn truth_fast(v: &Value) -> Option<bool> {
+    match *v {
+        Value::Bool(b) => Some(b),
+        Value::None => Some(false),
+        Value::Int(i) => Some(i != 0),
+        Value::Float(x) => Some(x != 0.0),
+        _ => None,
+    }
 }
 
 /// Whether the eval breaker is up (a check point's test). `Vm::eval_breaker` always points at
