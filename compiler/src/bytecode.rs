@@ -171,7 +171,7 @@ opcodes! {
     /// `[.., obj, key] -> [..]`, `del obj[key]`
     DeleteSubscr = "DELETE_SUBSCR", cold, raw(), "", fall(-2);
     /// `[.., lo, hi] -> [.., slice(lo, hi)]` for 2, `[.., lo, hi, step] -> [.., slice(lo, hi, step)]` for 3.
-    BuildSlice(n: count) = "BUILD_SLICE", cold, raw(n), "", fall(1 - i64::from(n));
+    BuildSlice(n: count) = "BUILD_SLICE", hot, raw(n), "", fall(1 - i64::from(n));
     /// `[.., obj] -> [.., obj.g]`
     LoadAttr(g: name) = "LOAD_ATTR", hot, raw(g.0), "{g}", fall(0);
     /// `[.., v, obj] -> [..]`, `obj.g = v`
@@ -183,17 +183,17 @@ opcodes! {
     /// `[.., a1 .. an] -> [.., [a1, .., an]]`
     BuildList(n: count) = "BUILD_LIST", hot, raw(n), "", fall(1 - i64::from(n));
     /// `[.., a1 .. an] -> [.., {a1, .., an}]`
-    BuildSet(n: count) = "BUILD_SET", cold, raw(n), "", fall(1 - i64::from(n));
+    BuildSet(n: count) = "BUILD_SET", hot, raw(n), "", fall(1 - i64::from(n));
     /// `[.., k1, v1 .. kn, vn] -> [.., {k1: v1, ..}]`
-    BuildMap(n: count) = "BUILD_MAP", cold, raw(n), "", fall(1 - 2 * i64::from(n));
+    BuildMap(n: count) = "BUILD_MAP", hot, raw(n), "", fall(1 - 2 * i64::from(n));
     /// `[.., s1 .. sn] -> [.., s1 + .. + sn]` (strings, for f-strings)
     BuildString(n: count) = "BUILD_STRING", cold, raw(n), "", fall(1 - i64::from(n));
     /// `[.., list, x1 .. x(n-1), v] -> [.., list, x1 .. x(n-1)]`, appends v to the list n below v.
     ListAppend(n: count) = "LIST_APPEND", hot, raw(n), "", fall(-1);
     /// As `ListAppend`, adding to a set.
-    SetAdd(n: count) = "SET_ADD", cold, raw(n), "", fall(-1);
+    SetAdd(n: count) = "SET_ADD", hot, raw(n), "", fall(-1);
     /// `[.., dict, x1 .., k, v] -> [.., dict, x1 ..]`, sets `dict[k] = v` (dict n below k).
-    MapAdd(n: count) = "MAP_ADD", cold, raw(n), "", fall(-2);
+    MapAdd(n: count) = "MAP_ADD", hot, raw(n), "", fall(-2);
     /// `[.., list, x1 .., it] -> [.., list, x1 ..]`, extends the list with an iterable (`[*a, *b]`).
     ListExtend(n: count) = "LIST_EXTEND", cold, raw(n), "", fall(-1);
     /// As `ListExtend`, for a set.

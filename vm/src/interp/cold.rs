@@ -88,31 +88,9 @@ impl Interp {
                 let obj = pop!(frame);
                 self.delitem(&obj, &key)?;
             }
-            Op::BuildSlice(n) => {
-                let step = if n == 3 { pop!(frame) } else { Value::None };
-                let stop = pop!(frame);
-                let start = pop!(frame);
-                frame
-                    .stack
-                    .push(Value::Slice(Ref::new(crate::object::Slice {
-                        start,
-                        stop,
-                        step,
-                    })));
-            }
             Op::DeleteAttr(n) => {
                 let obj = pop!(frame);
                 self.delattr(&obj, &code.names[n.0 as usize])?;
-            }
-            Op::BuildSet(n) => {
-                let items = self.pop_n(frame, n)?;
-                let set = self.new_set(items)?;
-                frame.stack.push(set);
-            }
-            Op::BuildMap(n) => {
-                let items = self.pop_n(frame, n.saturating_mul(2))?;
-                let d = self.new_dict_from_pairs(items)?;
-                frame.stack.push(d);
             }
             Op::BuildString(n) => {
                 let items = self.pop_n(frame, n)?;
@@ -121,20 +99,6 @@ impl Interp {
                     s.push_str(it.as_str().unwrap_or(""));
                 }
                 frame.stack.push(Value::string(s));
-            }
-            Op::SetAdd(n) => {
-                let v = pop!(frame);
-                let target = self.peek(frame, n)?;
-                self.container_add(&target, v)?;
-            }
-            Op::MapAdd(n) => {
-                let v = pop!(frame);
-                let k = pop!(frame);
-                let target = self.peek(frame, n)?;
-                if let Value::Dict(d) = target {
-                    let k = self.dict_key(&d, k)?;
-                    d.set(k, v);
-                }
             }
             Op::ListExtend(n) | Op::SetUpdate(n) => {
                 let it = pop!(frame);

@@ -636,6 +636,41 @@ impl Interp {
                         sync!();
                         tri!(self.container_add(&target, v));
                     }
+                    Op::SetAdd(n) => {
+                        let v = pop!();
+                        let target = tri!(self.peek(f, n));
+                        sync!();
+                        tri!(self.container_add(&target, v));
+                    }
+                    Op::MapAdd(n) => {
+                        let v = pop!();
+                        let k = pop!();
+                        let target = tri!(self.peek(f, n));
+                        if let Value::Dict(d) = target {
+                            sync!();
+                            let k = tri!(self.dict_key(&d, k));
+                            d.set(k, v);
+                        }
+                    }
+                    Op::BuildSet(n) => {
+                        let items = tri!(self.pop_n(f, n));
+                        sync!();
+                        let set = tri!(self.new_set(items));
+                        f.stack.push(set);
+                    }
+                    Op::BuildMap(n) => {
+                        let items = tri!(self.pop_n(f, n.saturating_mul(2)));
+                        sync!();
+                        let d = tri!(self.new_dict_from_pairs(items));
+                        f.stack.push(d);
+                    }
+                    Op::BuildSlice(n) => {
+                        let step = if n == 3 { pop!() } else { Value::None };
+                        let stop = pop!();
+                        let start = pop!();
+                        let slice = crate::object::Slice { start, stop, step };
+                        f.stack.push(Value::Slice(Ref::new(slice)));
+                    }
                     Op::UnpackStore(n, x) => {
                         let v = pop!();
                         let n = usize::from(n);
