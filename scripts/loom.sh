@@ -7,4 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/loom"
-exec cargo test -p minivm-vm --lib --release heap::loom_tests "$@"
+# One test at a time: each model picks the memory model with `set_model`, a process-wide
+# setting, so tests running in parallel would flip it under each other (loom then reports "Is
+# the model fully deterministic?"). Extra arguments go to the test binary.
+exec cargo test -p minivm-vm --lib --release heap::loom_tests -- --test-threads=1 "$@"

@@ -355,6 +355,7 @@ impl Interp {
     pub fn detach(&mut self) {
         self.frames.clear();
         self.frame_pool.clear();
+        self.parked.clear();
         self.method_cache = Default::default();
         self.cur_exc = None;
         self.outer_exc.clear();

@@ -60,24 +60,68 @@ pub struct Parked {
     globals: Ref<Dict>,
 }
 
+/// The callers waiting on calls by the general path, innermost last: `entries[..len]`.
+///
+/// Every call of a built-in (`len(s)`, `stack.append(x)`) records its caller here, as it may
+/// call back into Python code that asks for its frame (`sys._getframe`). To keep that cheap,
+/// an entry is not dropped when its call returns, only `len` goes down: the next call at the
+/// same depth usually comes from the same function, whose code and globals the entry already
+/// holds, so it changes no reference count. An entry above `len` keeps a code object and a
+/// globals dict alive until it is overwritten or the thread finishes (`Interp::detach`
+/// clears it): one of each per depth of nested calls.
+#[derive(Default)]
+pub struct ParkedStack {
+    entries: Vec<Parked>,
+    len: usize,
+}
+
+impl ParkedStack {
+    /// The callers waiting now, outermost first.
+    fn active(&self) -> &[Parked] {
+        self.entries.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Drop every entry (the thread is finishing: its values go while it holds the GIL).
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.len = 0;
+    }
+}
+
 impl Interp {
     /// Run `call` with `frame` recorded as a waiting caller.
+    #[inline]
     pub(crate) fn parked<T>(&mut self, frame: &Frame, call: impl FnOnce(&mut Self) -> T) -> T {
-        self.parked.push(Parked {
-            at: self.frames.len(),
-            code: frame.code.clone(),
-            ip: frame.ip,
-            globals: frame.globals.clone(),
-        });
+        let depth = self.parked.len;
+        let at = self.frames.len();
+        match self.parked.entries.get_mut(depth) {
+            Some(p) => {
+                p.at = at;
+                p.ip = frame.ip;
+                if !Ref::ptr_eq(&p.code, &frame.code) {
+                    p.code = frame.code.clone();
+                }
+                if !Ref::ptr_eq(&p.globals, &frame.globals) {
+                    p.globals = frame.globals.clone();
+                }
+            }
+            None => self.parked.entries.push(Parked {
+                at,
+                code: frame.code.clone(),
+                ip: frame.ip,
+                globals: frame.globals.clone(),
+            }),
+        }
+        self.parked.len = depth + 1;
         let r = call(self);
-        self.parked.pop();
+        self.parked.len = depth;
         r
     }
 
     /// Every frame on this thread's stack, outermost first, the calling frame `cur` last.
     fn stack_snapshots(&self, cur: &Frame) -> Vec<Snapshot> {
         let mut out = Vec::new();
-        let mut parked = self.parked.iter().peekable();
+        let mut parked = self.parked.active().iter().peekable();
         for (i, f) in self.frames.iter().enumerate() {
             while let Some(p) = parked.next_if(|p| p.at <= i) {
                 out.push(parked_snapshot(p));

@@ -34,7 +34,7 @@ use crate::value::Value;
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
-pub(crate) use frames::{frame_object, getframe_native, Parked};
+pub(crate) use frames::{frame_object, getframe_native, ParkedStack};
 pub use introspect::frame_function;
 
 /// A native function as a value.

@@ -180,24 +180,27 @@ impl Interp {
         fpos: usize,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
-        let f = frame.stack[fpos].clone();
         let zero_args = fpos + 1 == frame.stack.len() && kw.is_empty();
-        if let Value::Class(c) = &f {
+        if let Some(Value::Class(c)) = frame.stack.get(fpos) {
             if zero_args && Ref::ptr_eq(c, &crate::object::types().super_) {
                 frame.stack.truncate(fpos);
                 return self.zero_arg_super(frame);
             }
         }
-        let args = &frame.stack[fpos + 1..];
+        // The callee and its arguments are borrowed where they are on the caller's stack (no
+        // count to change); the caller's frame is only read until the call returns.
+        let caller: &Frame = frame;
+        let (Some(f), Some(args)) = (caller.stack.get(fpos), caller.stack.get(fpos + 1..)) else {
+            return Err(err!(SystemError, "bytecode popped an empty stack"));
+        };
         // `globals()`, `locals()`, `vars()`, `dir()` read the frame calling them.
-        let with_frame = match &f {
+        let with_frame = match f {
             Value::Native(n) if n.reads_frame => crate::builtins::frame_function(n),
             _ => None,
         };
-        let caller: &Frame = frame;
         let r = self.parked(caller, |s| match with_frame {
             Some(call) => call(s, Some(caller), Args { pos: args, kw }),
-            None => s.call_kw(&f, args, kw),
+            None => s.call_kw(f, args, kw),
         });
         frame.stack.truncate(fpos);
         r

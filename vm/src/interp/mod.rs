@@ -313,7 +313,7 @@ pub struct Interp {
     /// Objects whose `repr` is in progress (to print `[...]` for self-references).
     pub(crate) repr_stack: rustc_hash::FxHashSet<usize>,
     /// Frames waiting on a call made by the general (nested) path, for `sys._getframe`.
-    pub(crate) parked: Vec<crate::builtins::Parked>,
+    pub(crate) parked: crate::builtins::ParkedStack,
 }
 
 impl Interp {
@@ -339,7 +339,7 @@ impl Interp {
             reraising: false,
             yield_from_result: Value::None,
             repr_stack: Default::default(),
-            parked: Vec::new(),
+            parked: Default::default(),
             vm,
         }
     }

@@ -107,10 +107,12 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// `key_eq` of two tuples, without recursion (tuples may nest a million deep): a work list of
-/// the pairs of nested tuples still to compare.
+/// the pairs of nested tuples still to compare. The list allocates only when a pair of nested
+/// tuples turns up, so comparing flat keys (`(x, y)`, every dict lookup of one) allocates nothing.
 fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
-    let mut pending = vec![(x, y)];
-    while let Some((x, y)) = pending.pop() {
+    let mut pending: Vec<(&Tuple, &Tuple)> = Vec::new();
+    let (mut x, mut y) = (x, y);
+    loop {
         if x.items.len() != y.items.len() {
             return false;
         }
@@ -128,8 +130,11 @@ fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
                 }
             }
         }
+        match pending.pop() {
+            Some((a, b)) => (x, y) = (a, b),
+            None => return true,
+        }
     }
-    true
 }
 
 type BuildFx = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
