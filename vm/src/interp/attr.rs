@@ -10,7 +10,7 @@ use crate::interp::frame::Frame;
 use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    class_of, type_name, types, AttrMap, Class, Instance, NameRef, NativeFunction, Payload,
+    class_of, type_name, types, Class, InstDict, Instance, NameRef, NativeFunction, Payload,
     TypeKind, DICTLESS, HAS_PROPERTY, HAS_SETATTR,
 };
 use crate::value::Value;
@@ -191,12 +191,13 @@ impl Interp {
         let hint = cache.word.load(Ordering::Relaxed) as usize;
         let i = match dict.get_index_mut(hint) {
             Some((k, _)) if Arc::ptr_eq(k, name) => Some(hint),
-            _ => dict.get_index_of(&NameRef(name)),
+            _ => index_of_unhinted(&dict, name),
         };
         let old = match i.and_then(|i| dict.get_index_mut(i)) {
             Some((_, slot)) => Some(std::mem::replace(slot, v)),
             None => {
-                let (i, _) = dict.insert_full(name.clone(), v);
+                // Not there (just searched, under the same lock): append without searching again.
+                let i = dict.push_new(name.clone(), v);
                 cache.word.store(i as u64, Ordering::Relaxed);
                 None
             }
@@ -869,36 +870,40 @@ pub(crate) fn plain_instance<'v>(
     Some(inst)
 }
 
-/// Whether the attribute map `dict` has the key `name` (an interned name). An instance usually
-/// has a few attributes, stored under the interned names of the instructions that set them, so
-/// for a small map a scan comparing pointers, then lengths, answers without hashing `name`
-/// (`obj.method()` asks this on every call, to see that no instance attribute hides the method).
+/// Whether the instance's table `dict` has the key `name` (an interned name). An instance
+/// usually has a few attributes, stored under the interned names of the instructions that set
+/// them, so `InstDict` answers by a scan comparing pointers, then lengths and first bytes,
+/// without hashing `name` (`obj.method()` asks this on every call, to see that no instance
+/// attribute hides the method).
 #[inline]
-pub(crate) fn has_name(dict: &AttrMap, name: &Arc<str>) -> bool {
-    if dict.len() <= 8 {
-        return dict.keys().any(|k| {
-            // Different names of one length usually differ in their first byte: no call
-            // to compare the rest (`has_name(balance)` asked about `deposit`).
-            Arc::ptr_eq(k, name)
-                || (k.len() == name.len()
-                    && k.as_bytes().first() == name.as_bytes().first()
-                    && **k == **name)
-        });
-    }
+pub(crate) fn has_name(dict: &InstDict, name: &Arc<str>) -> bool {
     dict.contains_key(&NameRef(name))
 }
 
 /// `dict[name]` trying the index `hint` first (a key that is the same interned name is a hit);
-/// on a miss by hint, a hashed lookup that records the index found.
-pub(crate) fn dict_get_hinted(dict: &AttrMap, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {
+/// on a miss by hint, a full lookup that records the index found.
+#[inline]
+pub(crate) fn dict_get_hinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {
     if let Some((k, v)) = dict.get_index(hint.load(Ordering::Relaxed) as usize) {
         if Arc::ptr_eq(k, name) {
             return Some(v.clone());
         }
     }
+    dict_get_unhinted(dict, name, hint)
+}
+
+/// `dict_get_hinted` when the hint missed: kept out of line, so the hit path stays small.
+#[inline(never)]
+fn dict_get_unhinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {
     let (i, _, v) = dict.get_full(&NameRef(name))?;
     hint.store(i as u64, Ordering::Relaxed);
     Some(v.clone())
+}
+
+/// Where `name` is in `dict`, for `store_attr_cached` when its hint missed (out of line).
+#[inline(never)]
+fn index_of_unhinted(dict: &InstDict, name: &Arc<str>) -> Option<usize> {
+    dict.get_index_of(&NameRef(name))
 }
 
 /// Does a built-in function found as an attribute of `cls` bind as a method of its instances?

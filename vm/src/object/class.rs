@@ -553,7 +553,7 @@ pub enum Payload {
 
 pub struct Instance {
     pub class: Ref<Class>,
-    pub dict: ObjCell<AttrMap>,
+    pub dict: ObjCell<crate::object::InstDict>,
     pub payload: Payload,
 }
 
@@ -592,7 +592,7 @@ impl Instance {
         let n = class.attr_hint.load(std::sync::atomic::Ordering::Relaxed);
         Instance {
             class,
-            dict: ObjCell::new(AttrMap::with_capacity_and_hasher(n, Default::default())),
+            dict: ObjCell::new(crate::object::InstDict::with_capacity(n)),
             payload: Payload::None,
         }
     }
@@ -609,7 +609,7 @@ impl Instance {
     pub fn with_payload(class: Ref<Class>, payload: Payload) -> Instance {
         Instance {
             class,
-            dict: ObjCell::new(AttrMap::default()),
+            dict: ObjCell::new(crate::object::InstDict::default()),
             payload,
         }
     }

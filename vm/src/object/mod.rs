@@ -4,6 +4,7 @@ mod bytes;
 pub mod class;
 mod collections;
 mod func;
+mod instdict;
 mod iter;
 mod module;
 mod str;
@@ -20,6 +21,7 @@ pub use class::{
 };
 pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
+pub use instdict::{AttrKey, InstDict};
 pub use iter::{GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
 pub use module::Module;
 pub use str::{intern, intern_name, NameRef, PyStr};
