@@ -188,6 +188,11 @@ impl Interp {
             return self.setattr(obj, name, v);
         };
         let mut dict = inst.dict.lock();
+        if dict.has_view() {
+            // A `__dict__` object mirrors the table: the general path keeps it current.
+            drop(dict);
+            return self.setattr(obj, name, v);
+        }
         let hint = cache.word.load(Ordering::Relaxed) as usize;
         let i = match dict.get_index_mut(hint) {
             Some((k, _)) if Arc::ptr_eq(k, name) => Some(hint),
@@ -268,16 +273,31 @@ impl Interp {
             "__dict__" if flags & crate::object::DICTLESS != 0 => return Err(no_attr(obj, name)),
             "__dict__" => {
                 // The attributes without the values of slots (they live in the same table here),
-                // in a dict that writes its changes through (`interp/views.rs`).
-                let d = crate::object::Dict::new();
-                for (k, v) in inst.dict.lock().iter() {
-                    let is_slot = matches!(inst.class.lookup(k),
-                        Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }));
-                    if !is_slot {
-                        d.set_str(k, v.clone());
+                // in a dict the instance's table keeps current from now on (a live view, as
+                // CPython's `__dict__`), wrapped so that its changes are written through.
+                let existing = inst.dict.lock().view().cloned();
+                let attrs = match existing {
+                    Some(attrs) => attrs,
+                    None => {
+                        let slotted = Class::mro(&inst.class)
+                            .iter()
+                            .any(|c| c.dict.read().contains_key("__slots__"));
+                        let mut dict = inst.dict.lock();
+                        let d = crate::object::Dict::new();
+                        for (k, v) in dict.iter() {
+                            let is_slot = slotted
+                                && matches!(inst.class.lookup(k),
+                                Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }));
+                            if !is_slot {
+                                d.set_str(k, v.clone());
+                            }
+                        }
+                        let d = Ref::new(d);
+                        dict.set_view(d.clone());
+                        d
                     }
-                }
-                return crate::interp::views::instance_dict(self, obj, d);
+                };
+                return crate::interp::views::instance_dict(self, obj, attrs);
             }
             _ => {}
         }
@@ -583,7 +603,8 @@ impl Interp {
                         return self.call(fset, &[obj.clone(), v]).map(|_| ());
                     }
                     Payload::Member { name: slot, .. } => {
-                        let old = inst.dict.lock().insert(slot.clone(), v);
+                        // Slot values share the table but are not part of `__dict__`.
+                        let old = inst.dict.lock().insert_slot(slot.clone(), v);
                         drop(old);
                         return Ok(());
                     }
@@ -612,6 +633,13 @@ impl Interp {
         }
         // Overwrite in place when the attribute exists: no new key string per assignment.
         let mut dict = inst.dict.lock();
+        if dict.has_view() {
+            // Through `insert`, which mirrors the change in the `__dict__` object.
+            let old = dict.insert(Arc::from(name), v);
+            drop(dict);
+            drop(old);
+            return Ok(());
+        }
         match dict.get_mut(name) {
             Some(slot) => {
                 let old = std::mem::replace(slot, v);

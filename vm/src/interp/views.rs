@@ -11,12 +11,26 @@ use crate::object::{
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// `obj.__dict__` of an instance with the attributes `attrs`: minivm keeps those in the
-/// instance's own table, so this is a dict (`_attrdict.InstanceDict`, written in the mini
-/// language) that writes its changes through to the instance.
-pub fn instance_dict(interp: &mut Interp, obj: &Value, attrs: Dict) -> PyResult<Value> {
-    let cls = attrdict_class(interp, "InstanceDict")?;
-    interp.call(&cls, &[obj.clone(), Value::Dict(Ref::new(attrs))])
+/// `obj.__dict__` of an instance whose attributes `attrs` mirrors: minivm keeps them in the
+/// instance's own table (`object::InstDict`), which keeps `attrs` current as they change, so
+/// this is a dict (`_attrdict.InstanceDict`, written in the mini language) whose contents are
+/// `attrs` itself (shared, not copied: a live view) and whose changes are written through to
+/// the instance. Each call makes a new wrapper around the same `attrs`: the instance does not
+/// keep the wrapper, which refers back to it (that would make every such instance a cycle).
+pub fn instance_dict(interp: &mut Interp, obj: &Value, attrs: Ref<Dict>) -> PyResult<Value> {
+    let Value::Class(cls) = attrdict_class(interp, "InstanceDict")? else {
+        return Err(err!(SystemError, "_attrdict.InstanceDict is not a class"));
+    };
+    let view = Instance::with_payload(
+        cls,
+        Payload::Builtin {
+            value: Value::Dict(attrs),
+        },
+    );
+    view.dict
+        .lock()
+        .insert(crate::object::intern_name("_owner"), obj.clone());
+    Ok(Value::Instance(Ref::new(view)))
 }
 
 /// `cls.__dict__`: a read-only `mappingproxy` of the namespace `snapshot`, as in CPython.

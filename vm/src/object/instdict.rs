@@ -16,7 +16,8 @@
 
 use std::sync::Arc;
 
-use crate::object::NameRef;
+use crate::heap::Ref;
+use crate::object::{Dict, HashKey, NameRef};
 use crate::value::Value;
 
 /// How many attributes an instance may have before its table keeps a hash index.
@@ -25,11 +26,27 @@ const INDEXED_FROM: usize = 16;
 type Index = std::collections::HashMap<Arc<str>, usize, rustc_hash::FxBuildHasher>;
 
 /// An instance's attributes, in insertion order (see the module comment).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct InstDict {
     entries: Vec<(Arc<str>, Value)>,
     /// Name to position, kept only while there are at least [`INDEXED_FROM`] entries.
     index: Option<Box<Index>>,
+    /// Once a program has asked for the instance's `__dict__`: the dict inside the objects it
+    /// was given (`_attrdict.InstanceDict`, `interp/views.rs`). Every change made here is made
+    /// there too, so a `__dict__` taken before sees the attributes set after, as in CPython
+    /// (changes made to it come back through `_raw_set`/`_raw_del`).
+    view: Option<Ref<Dict>>,
+}
+
+impl Clone for InstDict {
+    /// A copy of the attributes; the `__dict__` object stays with the original instance.
+    fn clone(&self) -> InstDict {
+        InstDict {
+            entries: self.entries.clone(),
+            index: self.index.clone(),
+            view: None,
+        }
+    }
 }
 
 /// Something a table can be searched by: a `str`, a shared name, or a [`NameRef`].
@@ -94,6 +111,33 @@ impl InstDict {
         InstDict {
             entries: Vec::with_capacity(n),
             index: None,
+            view: None,
+        }
+    }
+
+    /// The dict inside the instance's `__dict__` objects, if one was made ([`InstDict::set_view`]).
+    pub fn view(&self) -> Option<&Ref<Dict>> {
+        self.view.as_ref()
+    }
+
+    /// Whether a `__dict__` object mirrors this table: then writes must go through
+    /// `insert`/`shift_remove` (which keep it current), not through `get_mut`/`get_index_mut`.
+    #[inline]
+    pub fn has_view(&self) -> bool {
+        self.view.is_some()
+    }
+
+    /// Make `dict` (holding exactly these attributes, slots aside) the contents of the
+    /// instance's `__dict__`, kept current from now on.
+    pub fn set_view(&mut self, dict: Ref<Dict>) {
+        self.view = Some(dict);
+    }
+
+    /// Mirror a set in the `__dict__` object, if there is one.
+    #[inline]
+    fn view_set(&self, key: &str, value: &Value) {
+        if let Some(d) = &self.view {
+            d.set_str(key, value.clone());
         }
     }
 
@@ -136,6 +180,8 @@ impl InstDict {
         self.entries.get(i).map(|(_, v)| v)
     }
 
+    /// The value of `key`, to change in place. A change made through it is not mirrored in
+    /// the `__dict__` object: callers check [`InstDict::has_view`] first.
     #[inline]
     pub fn get_mut<Q: AttrKey + ?Sized>(&mut self, key: &Q) -> Option<&mut Value> {
         let i = self.get_index_of(key)?;
@@ -155,7 +201,7 @@ impl InstDict {
         self.entries.get(i).map(|(k, v)| (k, v))
     }
 
-    /// The entry at position `i`, its value mutable.
+    /// The entry at position `i`, its value mutable (not mirrored: see [`InstDict::get_mut`]).
     #[inline]
     pub fn get_index_mut(&mut self, i: usize) -> Option<(&Arc<str>, &mut Value)> {
         self.entries.get_mut(i).map(|(k, v)| (&*k, v))
@@ -164,6 +210,7 @@ impl InstDict {
     /// Set `key` to `value`: a new key goes last. Gives the position and the old value.
     pub fn insert_full(&mut self, key: Arc<str>, value: Value) -> (usize, Option<Value>) {
         if let Some(i) = self.get_index_of(&key) {
+            self.view_set(&key, &value);
             if let Some((_, slot)) = self.entries.get_mut(i) {
                 return (i, Some(std::mem::replace(slot, value)));
             }
@@ -176,6 +223,7 @@ impl InstDict {
     #[inline]
     pub fn push_new(&mut self, key: Arc<str>, value: Value) -> usize {
         debug_assert!(!self.contains_key(&key));
+        self.view_set(&key, &value);
         let i = self.entries.len();
         if let Some(index) = &mut self.index {
             index.insert(key.clone(), i);
@@ -185,6 +233,15 @@ impl InstDict {
             self.index = Some(Box::new(self.build_index()));
         }
         i
+    }
+
+    /// Set the `__slots__` member `key` to `value`: kept in this table but not part of the
+    /// instance's `__dict__`, so not mirrored there. Gives the old value.
+    pub fn insert_slot(&mut self, key: Arc<str>, value: Value) -> Option<Value> {
+        let view = self.view.take();
+        let old = self.insert(key, value);
+        self.view = view;
+        old
     }
 
     /// Set `key` to `value`; gives the old value.
@@ -199,7 +256,10 @@ impl InstDict {
         if i >= self.entries.len() {
             return None;
         }
-        let (_, v) = self.entries.remove(i);
+        let (k, v) = self.entries.remove(i);
+        if let Some(view) = &self.view {
+            drop(view.remove(&HashKey::from_str(&k)));
+        }
         if self.entries.len() < INDEXED_FROM / 2 {
             self.index = None;
         } else if self.index.is_some() {
@@ -218,6 +278,11 @@ impl InstDict {
 
     /// Remove every attribute.
     pub fn clear(&mut self) {
+        if let Some(view) = &self.view {
+            for (k, _) in &self.entries {
+                drop(view.remove(&HashKey::from_str(k)));
+            }
+        }
         self.entries.clear();
         self.index = None;
     }
@@ -226,24 +291,12 @@ impl InstDict {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn iter_mut(
-        &mut self,
-    ) -> impl DoubleEndedIterator<Item = (&Arc<str>, &mut Value)> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
-    }
-
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Arc<str>> + ExactSizeIterator {
         self.entries.iter().map(|(k, _)| k)
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
         self.entries.iter().map(|(_, v)| v)
-    }
-
-    pub fn values_mut(
-        &mut self,
-    ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(_, v)| v)
     }
 }
 

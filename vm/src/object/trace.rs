@@ -265,6 +265,10 @@ impl Trace for Instance {
         visit.visit(&self.class);
         if let Ok(dict) = self.dict.try_read() {
             trace_all(dict.values(), visit);
+            // The dict of the instance's `__dict__` objects, which the table keeps current.
+            if let Some(view) = dict.view() {
+                visit.visit(view);
+            }
         }
         match &self.payload {
             Payload::Exception(data) => {
