@@ -5,7 +5,10 @@
 //! to a [`SymScope`] given what the enclosing function scopes bind. Scopes are found again by the
 //! code generator through the address of the AST node that opened them.
 
-use std::collections::{HashMap, HashSet};
+// FxHash (rustc's hasher) instead of std's SipHash: these maps are keyed by names the compiler
+// itself reads from the program, so hash flooding is no concern, and SipHash was a sixth of the
+// instructions of compiling a module.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::ast::*;
 use crate::SyntaxError;
@@ -120,7 +123,7 @@ impl Scope {
         Scope {
             kind,
             name: name.to_string(),
-            symbols: HashMap::new(),
+            symbols: HashMap::default(),
             params: Vec::new(),
             varnames: Vec::new(),
             cellvars: Vec::new(),
@@ -129,7 +132,7 @@ impl Scope {
             generator: false,
             coroutine: false,
             needs_class_cell: false,
-            raw: HashMap::new(),
+            raw: HashMap::default(),
             order: Vec::new(),
         }
     }
@@ -160,7 +163,7 @@ impl SymbolTable {
         let mut b = Builder {
             scopes: vec![Scope::new(ScopeKind::Module, "<module>")],
             stack: vec![0],
-            by_node: HashMap::new(),
+            by_node: HashMap::default(),
             depth: 0,
             private: None,
         };
@@ -169,7 +172,7 @@ impl SymbolTable {
             scopes: b.scopes,
             by_node: b.by_node,
         };
-        table.analyze(0, &HashSet::new())?;
+        table.analyze(0, &HashSet::default())?;
         Ok(table)
     }
 
@@ -189,12 +192,12 @@ impl SymbolTable {
         bound: &HashSet<String>,
     ) -> Result<HashSet<String>, SyntaxError> {
         let Some(scope) = self.scopes.get(id) else {
-            return Ok(HashSet::new());
+            return Ok(HashSet::default());
         };
         let kind = scope.kind;
-        let mut symbols: HashMap<String, SymScope> = HashMap::new();
+        let mut symbols: HashMap<String, SymScope> = HashMap::default();
         let mut locals: Vec<String> = Vec::new();
-        let mut explicit_globals: HashSet<String> = HashSet::new();
+        let mut explicit_globals: HashSet<String> = HashSet::default();
         for name in &scope.order {
             let Some(sym) = scope.raw.get(name) else {
                 continue;
@@ -229,7 +232,7 @@ impl SymbolTable {
         }
 
         let mut child_bound: HashSet<String> = match kind {
-            ScopeKind::Module => HashSet::new(),
+            ScopeKind::Module => HashSet::default(),
             ScopeKind::Class => {
                 let mut b = bound.clone();
                 b.insert("__class__".to_string());
@@ -246,7 +249,7 @@ impl SymbolTable {
         }
 
         let children = scope.children.clone();
-        let mut child_free: HashSet<String> = HashSet::new();
+        let mut child_free: HashSet<String> = HashSet::default();
         for child in children {
             child_free.extend(self.analyze(child, &child_bound)?);
         }
@@ -302,7 +305,7 @@ impl SymbolTable {
         }
 
         let Some(scope) = self.scopes.get_mut(id) else {
-            return Ok(HashSet::new());
+            return Ok(HashSet::default());
         };
         if kind.is_function_like() {
             let mut varnames = scope.params.clone();

@@ -16,7 +16,8 @@ mod stmt;
 mod unwind;
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+// FxHash, as in `symtable.rs`: the compiler's own tables need no flooding-resistant hash.
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::ast::{Module, Span};
@@ -163,9 +164,9 @@ impl<'a> Unit<'a> {
             code: Vec::new(),
             lines: Vec::new(),
             consts: Vec::new(),
-            const_index: HashMap::new(),
+            const_index: HashMap::default(),
             names: Vec::new(),
-            name_index: HashMap::new(),
+            name_index: HashMap::default(),
             var_index: varnames
                 .iter()
                 .enumerate()

@@ -54,6 +54,7 @@ pub fn module() -> Ref<Module> {
             ("put_token", func("put_token", put_token)),
             ("has_token", func("has_token", has_token)),
             ("run_main_as", func("run_main_as", run_main_as)),
+            ("main_command", func("main_command", main_command)),
             ("alias_module", func("alias_module", alias_module)),
             ("child_flags", func("child_flags", child_flags)),
             (
@@ -513,24 +514,38 @@ fn register(interp: &Interp, name: &str, module: &Ref<Module>) {
     interp.vm.register_module(name, module);
 }
 
-/// `run_main_as(path)`: in a spawned child, run the parent's main script as the module
-/// `__mp_main__`, also known as `__main__` (as CPython's `spawn.prepare` does), so that its
-/// `if __name__ == "__main__":` block is skipped and its functions and classes can be unpickled.
+/// `run_main_as(path, source=None)`: in a spawned child, run the parent's main script as the
+/// module `__mp_main__`, also known as `__main__` (as CPython's `spawn.prepare` does), so that
+/// its `if __name__ == "__main__":` block is skipped and its functions and classes can be
+/// unpickled. With `source` (a `minivm -c CMD` parent: `path` is None), run that text as
+/// `<string>`, without `__file__`, as the parent ran it.
 fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [path] = Sig::kw("run_main_as", &["path"], 1).bind::<1>(&args)?;
-    let Some(Value::Str(path)) = path else {
-        return Err(err!(TypeError, "run_main_as() needs a path"));
+    let [path, source] = Sig::kw("run_main_as", &["path", "source"], 1).bind::<2>(&args)?;
+    let (path, src) = match (path, source) {
+        (_, Some(Value::Str(src))) => (None, src.as_str().to_string()),
+        (Some(Value::Str(path)), _) => {
+            let path = path.as_str().to_string();
+            let bytes = std::fs::read(&path).map_err(|e| os_error(&e, Some(&path)))?;
+            let src =
+                minivm_compiler::decode_source(&bytes, &path, minivm_compiler::Origin::Import)
+                    .map_err(|_| {
+                        err!(SyntaxError, "minivm: can't decode the main script '{path}'")
+                    })?;
+            (Some(path), src)
+        }
+        _ => return Err(err!(TypeError, "run_main_as() needs a path or a source")),
     };
-    let path = path.as_str().to_string();
-    let bytes = std::fs::read(&path).map_err(|e| os_error(&e, Some(&path)))?;
-    let src = minivm_compiler::decode_source(&bytes, &path, minivm_compiler::Origin::Import)
-        .map_err(|_| err!(SyntaxError, "minivm: can't decode the main script '{path}'"))?;
-    let code = minivm_compiler::compile_source(&src, &path, minivm_compiler::Mode::File)
-        .map_err(|e| err!(SyntaxError, "{}", e.render(&path, &src).trim_end()))?;
-    interp.vm.add_source(&path, &src);
+    let filename = path.as_deref().unwrap_or("<string>");
+    let code = minivm_compiler::compile_source(&src, filename, minivm_compiler::Mode::File)
+        .map_err(|e| err!(SyntaxError, "{}", e.render(filename, &src).trim_end()))?;
     let globals = Ref::new(Dict::new());
     globals.set_str("__name__", Value::str("__mp_main__"));
-    globals.set_str("__file__", Value::str(&path));
+    // A `-c` command's text is not registered: the child's own bootstrap is `<string>` too,
+    // and its lines must not be shown for the command's.
+    if let Some(path) = &path {
+        interp.vm.add_source(path, &src);
+        globals.set_str("__file__", Value::str(path));
+    }
     let module = Ref::new(Module {
         name: Arc::from("__mp_main__"),
         dict: globals.clone(),
@@ -539,6 +554,17 @@ fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     register(interp, "__main__", &module);
     crate::run_code(interp, code, globals)?;
     Ok(Value::Module(module))
+}
+
+/// `main_command()`: the text of the main program (the first source this process ran), for a
+/// `minivm -c CMD` parent to hand its command to a spawned child.
+fn main_command(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("main_command", Style::NoArgs, &[], 0).check(&args)?;
+    let sources = interp.vm.sources.lock();
+    Ok(match sources.first() {
+        Some((_, src)) => Value::str(src),
+        None => Value::None,
+    })
 }
 
 /// `alias_module(name, module)`: make `import name` find `module` (the parent's `__mp_main__`

@@ -1,4 +1,4 @@
-//! The `os` module (`cpu_count`, `getpid`, `sep`, `environ`, `remove`, `os.path`), the `sys`
+//! The `os` module (`cpu_count`, `getpid`, `kill`, `sep`, `environ`, `remove`, `os.path`), the `sys`
 //! switch-interval functions, and the mapping from `std::io::Error` to Python's `OSError` family
 //! shared by `open()`, `socket` and `select`.
 
@@ -44,6 +44,8 @@ pub fn os_module() -> Ref<Module> {
         vec![
             ("cpu_count", func("cpu_count", cpu_count)),
             ("getpid", func("getpid", getpid)),
+            ("getppid", func("getppid", getppid)),
+            ("kill", func("kill", kill)),
             ("getcwd", func("getcwd", getcwd)),
             ("getenv", func("getenv", getenv)),
             ("remove", func("remove", remove)),
@@ -313,6 +315,42 @@ fn cpu_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn getpid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     no_args(&args, "getpid")?;
     Ok(Value::Int(std::process::id() as i64))
+}
+
+fn getppid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args(&args, "getppid")?;
+    Ok(Value::Int(i64::from(nix::unistd::getppid().as_raw())))
+}
+
+/// `os.kill(pid, sig)`: send signal `sig` to process `pid` (0 checks that it exists; a
+/// negative `pid` is a process group, as kill(2)). `ProcessLookupError` for no such process,
+/// `OSError` EINVAL for a signal number the system does not have, as CPython.
+fn kill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pid, sig] = Sig::pos("kill", Style::Positional, &["pid", "signal"], 2).bind::<2>(&args)?;
+    let pid = to_index(pid.unwrap_or(&Value::None))?;
+    let sig = to_index(sig.unwrap_or(&Value::None))?;
+    let pid = i32::try_from(pid).map_err(|_| {
+        err!(
+            OverflowError,
+            "signed integer is {} than {}imum",
+            if pid < 0 { "less" } else { "greater" },
+            if pid < 0 { "min" } else { "max" }
+        )
+    })?;
+    let einval = || os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None);
+    let signal = match sig {
+        0 => None,
+        n => Some(
+            i32::try_from(n)
+                .ok()
+                .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+                .ok_or_else(einval)?,
+        ),
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
+        Ok(()) => Ok(Value::None),
+        Err(e) => Err(os_error(&std::io::Error::from(e), None)),
+    }
 }
 
 fn getcwd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
