@@ -42,9 +42,22 @@ pub fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// The hash of a module's source text recorded beside its frozen code.
+/// The hash of a module's source text recorded beside its frozen code: FNV-1a's step over
+/// 8-byte words (with a shift to mix high bits down), eight times fewer steps than a byte at a
+/// time, since every import of a library module hashes its whole source. It detects a changed
+/// source; it is not meant to resist a chosen collision (the blob is built from the same
+/// files in the same build).
 pub fn source_hash(src: &str) -> u64 {
-    fnv1a(src.as_bytes(), FNV_OFFSET)
+    let bytes = src.as_bytes();
+    let mut h = FNV_OFFSET ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    fnv1a(words.remainder(), h)
 }
 
 /// A fingerprint of the opcode table (every opcode's variant name and operand kinds, in order):

@@ -179,3 +179,21 @@ fn blob_header_and_entries() {
     assert!(decode_blob(&blob[..blob.len() - 1]).is_none());
     assert!(decode_blob(b"").is_none());
 }
+
+#[test]
+fn source_hash_sees_every_byte() {
+    let src = "def f(x):\n    return x + 1  # a comment of some length\n";
+    let h = source_hash(src);
+    for i in 0..src.len() {
+        let mut b = src.as_bytes().to_vec();
+        b[i] ^= 1;
+        let changed = String::from_utf8_lossy(&b).into_owned();
+        assert_ne!(
+            source_hash(&changed),
+            h,
+            "a change at byte {i} was not seen"
+        );
+    }
+    assert_ne!(source_hash(&src[..src.len() - 1]), h);
+    assert_ne!(source_hash(&format!("{src} ")), h);
+}
