@@ -556,14 +556,14 @@ fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Module(module))
 }
 
-/// `main_command()`: the text of the main program (the first source this process ran), for a
-/// `minivm -c CMD` parent to hand its command to a spawned child.
+/// `main_command()`: the text of a `minivm -c CMD` program (the first source this process ran,
+/// named `<string>`), for the parent to hand its command to a spawned child; None otherwise.
 fn main_command(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("main_command", Style::NoArgs, &[], 0).check(&args)?;
     let sources = interp.vm.sources.lock();
     Ok(match sources.first() {
-        Some((_, src)) => Value::str(src),
-        None => Value::None,
+        Some((name, src)) if &**name == "<string>" => Value::str(src),
+        _ => Value::None,
     })
 }
 
