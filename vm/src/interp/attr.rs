@@ -631,6 +631,42 @@ impl Interp {
         if let (Some(_), "__traceback__") = (inst.exc(), name) {
             return crate::interp::exc::set_traceback(inst, &v);
         }
+        if let Some(data) = inst.exc() {
+            // BaseException's `__cause__`/`__context__`/`__suppress_context__` descriptors: the
+            // values live in the exception's data, where tracebacks read them, and assigning a
+            // cause also sets `__suppress_context__`, as in CPython (multiprocessing's remote
+            // tracebacks are attached this way).
+            let link = |what: &str| match &v {
+                Value::None => Ok(None),
+                Value::Instance(i) if i.exc().is_some() => Ok(Some(v.clone())),
+                _ => Err(err!(
+                    TypeError,
+                    "exception {what} must be None or derive from BaseException"
+                )),
+            };
+            match name {
+                "__cause__" => {
+                    let cause = link("cause")?;
+                    let mut d = data.lock();
+                    d.cause = cause;
+                    d.suppress_context = true;
+                    return Ok(());
+                }
+                "__context__" => {
+                    let context = link("context")?;
+                    data.lock().context = context;
+                    return Ok(());
+                }
+                "__suppress_context__" => {
+                    let Value::Bool(b) = v else {
+                        return Err(err!(TypeError, "attribute value type must be bool"));
+                    };
+                    data.lock().suppress_context = b;
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
         // Overwrite in place when the attribute exists: no new key string per assignment.
         let mut dict = inst.dict.lock();
         if dict.has_view() {
