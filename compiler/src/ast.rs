@@ -332,6 +332,8 @@ pub enum Const {
     /// An integer literal beyond `i64`, as its source text (see `Token::BigInt`).
     BigInt(String),
     Float(f64),
+    /// An imaginary literal `2j` (the imaginary part).
+    Imag(f64),
     Str(String),
     Bytes(Vec<u8>),
     Ellipsis,

@@ -31,6 +31,7 @@ fn constant(c: &Const) -> String {
         Const::Int(i) => i.to_string(),
         Const::BigInt(s) => s.clone(),
         Const::Float(f) => format!("{f:?}"),
+        Const::Imag(f) => format!("{f:?}j"),
         Const::Str(s) => format!("{s:?}"),
         Const::Bytes(b) => crate::dis::bytes_repr(b),
         Const::Ellipsis => "...".into(),

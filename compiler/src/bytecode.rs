@@ -525,6 +525,8 @@ pub enum Constant {
     /// An int literal beyond `i64`, as its source text (`123...`, `0xff...`): the VM parses it.
     BigInt(Arc<str>),
     Float(f64),
+    /// An imaginary literal `2j`: the VM makes the complex number `0+2j`.
+    Imag(f64),
     Str(Arc<str>),
     Bytes(Arc<[u8]>),
     Ellipsis,

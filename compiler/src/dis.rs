@@ -58,6 +58,7 @@ impl fmt::Display for ConstRepr<'_> {
             Constant::Int(i) => write!(f, "{i}"),
             Constant::BigInt(s) => write!(f, "{s}"),
             Constant::Float(x) => f.write_str(&(spelling.float)(*x)),
+            Constant::Imag(x) => write!(f, "{}j", (spelling.float)(*x)),
             Constant::Str(s) => f.write_str(&(spelling.str)(s)),
             Constant::Bytes(b) => f.write_str(&bytes_repr(b)),
             Constant::Ellipsis => f.write_str("Ellipsis"),

@@ -252,6 +252,14 @@ impl<'src> IndentLexer<'src> {
 
     /// Turns a logos error into a CPython-worded `SyntaxError`.
     fn lex_error(&self, err: LexError, start: usize, end: usize) -> SyntaxError {
+        // A number glued to letters: CPython points at the number's last character.
+        let start = match err {
+            LexError::InvalidDecimal | LexError::InvalidImaginary if end > start => self.src[..end]
+                .char_indices()
+                .last()
+                .map_or(start, |(i, _)| i),
+            _ => start,
+        };
         let span = self.span(start, end);
         let index = LineIndex::new(self.src);
         let msg = match err {
@@ -279,8 +287,8 @@ impl<'src> IndentLexer<'src> {
             }
             LexError::IntTooLarge => "integer literal too large".into(),
             LexError::LeadingZeros => "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers".into(),
-            LexError::Imaginary => "complex number literals are not supported by minivm".into(),
             LexError::InvalidDecimal => "invalid decimal literal".into(),
+            LexError::InvalidImaginary => "invalid imaginary literal".into(),
             LexError::UnterminatedString => format!(
                 "unterminated string literal (detected at line {})",
                 index.line(start as u32)

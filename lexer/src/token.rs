@@ -15,8 +15,8 @@ pub enum LexError {
     IntTooLarge,
     /// `0123`: CPython rejects leading zeros in decimal literals.
     LeadingZeros,
-    /// `1j`: complex numbers are not part of the subset.
-    Imaginary,
+    /// An imaginary number directly followed by letters, like `2jx`.
+    InvalidImaginary,
     /// A number directly followed by letters, like `1abc`.
     InvalidDecimal,
     /// A single-quoted string that reaches the end of its line.
@@ -127,9 +127,10 @@ pub enum Token {
     #[regex(r"\.[0-9](_?[0-9])*([eE][+-]?[0-9](_?[0-9])*)?", lex_float)]
     #[regex(r"[0-9](_?[0-9])*[eE][+-]?[0-9](_?[0-9])*", lex_float)]
     Float(f64),
-    /// A number followed by `j`: rejected with a clear message.
-    #[regex(r"([0-9](_?[0-9])*|[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?[jJ]", reject_imaginary)]
-    Imaginary,
+    /// An imaginary literal, a number followed by `j` (`2j`, `1.5e3J`): its value is the
+    /// imaginary part.
+    #[regex(r"([0-9](_?[0-9])*|[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?|\.[0-9](_?[0-9])*)([eE][+-]?[0-9](_?[0-9])*)?[jJ]", lex_imaginary)]
+    Imaginary(f64),
     /// A string literal (any quotes, prefixes `r`, `u`); the parser decodes it from the source text.
     #[regex(r#"([rRuU])?['"]"#, lex_string)]
     Str,
@@ -249,8 +250,18 @@ pub enum Token {
     EndOfFile,
 }
 
-fn reject_imaginary(_: &mut Lexer<Token>) -> Result<(), LexError> {
-    Err(LexError::Imaginary)
+/// `2j`: the digits before the `j`, read as a float (leading zeros are allowed, as for floats).
+fn lex_imaginary(lex: &mut Lexer<Token>) -> Result<f64, LexError> {
+    check_number_end(lex).map_err(|e| match e {
+        LexError::InvalidDecimal => LexError::InvalidImaginary,
+        other => other,
+    })?;
+    let slice = lex.slice();
+    let text: String = slice[..slice.len() - 1]
+        .chars()
+        .filter(|&c| c != '_')
+        .collect();
+    text.parse::<f64>().map_err(|_| LexError::InvalidDecimal)
 }
 
 /// Decimal integers: reject leading zeros like CPython, and values beyond i64.
@@ -352,7 +363,7 @@ impl Token {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Token::Name => "NAME",
-            Token::Int(_) | Token::Float(_) | Token::Imaginary => "NUMBER",
+            Token::Int(_) | Token::Float(_) | Token::Imaginary(_) => "NUMBER",
             Token::Str | Token::Bytes => "STRING",
             Token::FStr => "FSTRING",
             Token::Newline => "NEWLINE",

@@ -85,6 +85,14 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
         return big_arith(op, &i, &j);
     }
     let (f, g) = (to_f64(x)?, to_f64(y)?);
+    if op == BinOp::Pow && f < 0.0 && g.is_finite() && g != g.floor() {
+        // A negative base to a fractional power: a complex result, as CPython's `float_pow`.
+        use crate::builtins::complex::{complex_pow, new_complex, Complex};
+        return match complex_pow(Complex::new(f, 0.0), Complex::new(g, 0.0)) {
+            Ok(c) => Ok(new_complex(c)),
+            Err(_) => Err(NumError::Overflow("complex exponentiation")),
+        };
+    }
     Ok(Value::Float(match op {
         BinOp::Add => f + g,
         BinOp::Sub => f - g,

@@ -232,7 +232,7 @@ fn hash_const<H: std::hash::Hasher>(c: &Constant, state: &mut H) {
     match c {
         Constant::Bool(b) => b.hash(state),
         Constant::Int(i) => i.hash(state),
-        Constant::Float(f) => f.to_bits().hash(state),
+        Constant::Float(f) | Constant::Imag(f) => f.to_bits().hash(state),
         Constant::Str(s) => s.hash(state),
         Constant::Tuple(items) => items.iter().for_each(|k| hash_const(k, state)),
         // Variants without payload, and any added later, hash by their debug text: consistent
@@ -243,7 +243,9 @@ fn hash_const<H: std::hash::Hasher>(c: &Constant, state: &mut H) {
 
 fn same_const(a: &Constant, b: &Constant) -> bool {
     match (a, b) {
-        (Constant::Float(x), Constant::Float(y)) => x.to_bits() == y.to_bits(),
+        (Constant::Float(x), Constant::Float(y)) | (Constant::Imag(x), Constant::Imag(y)) => {
+            x.to_bits() == y.to_bits()
+        }
         (Constant::Tuple(x), Constant::Tuple(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_const(p, q))
         }

@@ -432,7 +432,8 @@ fn literal_key(e: &Expr) -> Option<(String, String)> {
         Const::Float(f) => (format!("f{sign}{f:?}"), format!("{sign}{f:?}")),
         Const::Str(s) => (format!("s{s}"), str_repr(s)),
         Const::Bytes(b) => (format!("y{b:?}"), crate::dis::bytes_repr(b)),
-        Const::Ellipsis => return None,
+        // An imaginary key is compared at run time, as a dotted name is.
+        Const::Ellipsis | Const::Imag(_) => return None,
     })
 }
 

@@ -45,6 +45,7 @@ impl Parser<'_> {
                 | Token::Int(_)
                 | Token::BigInt(_)
                 | Token::Float(_)
+                | Token::Imaginary(_)
                 | Token::Str
                 | Token::FStr
                 | Token::Bytes
@@ -722,6 +723,10 @@ impl Parser<'_> {
             Token::Float(v) => {
                 self.bump();
                 Ok(constant(Const::Float(v)))
+            }
+            Token::Imaginary(v) => {
+                self.bump();
+                Ok(constant(Const::Imag(v)))
             }
             Token::None => {
                 self.bump();

@@ -6,7 +6,9 @@ use minivm_lexer::Token;
 
 use super::expr::mk;
 use super::Parser;
-use crate::ast::{Const, Expr, ExprKind, Ident, MatchCase, Pattern, PatternKind, Stmt, StmtKind};
+use crate::ast::{
+    BinOp, Const, Expr, ExprKind, Ident, MatchCase, Pattern, PatternKind, Stmt, StmtKind,
+};
 use crate::{Span, SyntaxError};
 
 type PResult<T> = Result<T, SyntaxError>;
@@ -194,7 +196,11 @@ impl Parser<'_> {
             Token::None => self.singleton(Const::None),
             Token::True => self.singleton(Const::Bool(true)),
             Token::False => self.singleton(Const::Bool(false)),
-            Token::Minus | Token::Int(_) | Token::BigInt(_) | Token::Float(_) => {
+            Token::Minus
+            | Token::Int(_)
+            | Token::BigInt(_)
+            | Token::Float(_)
+            | Token::Imaginary(_) => {
                 let e = self.signed_number()?;
                 Ok(pat(PatternKind::Value(e), span))
             }
@@ -220,7 +226,8 @@ impl Parser<'_> {
         Ok(pat(PatternKind::Singleton(c), span))
     }
 
-    /// `1`, `-2.5`: a number with an optional minus (complex literals are refused by the lexer).
+    /// `1`, `-2.5`, `3j`, `-1+2j`: a number with an optional minus, or a complex literal
+    /// (a real number, `+` or `-`, an imaginary number), as CPython's `complex_number` rule.
     fn signed_number(&mut self) -> PResult<Expr> {
         let start = self.span();
         let neg = self.eat(&Token::Minus);
@@ -228,25 +235,48 @@ impl Parser<'_> {
             Token::Int(v) => Const::Int(v),
             Token::BigInt(s) => Const::BigInt(s),
             Token::Float(f) => Const::Float(f),
+            Token::Imaginary(f) => Const::Imag(f),
             _ => return Err(self.unexpected()),
         };
         let span = start.to(self.bump());
-        if matches!(self.peek(), Token::Plus | Token::Minus) {
+        let imaginary = matches!(value, Const::Imag(_));
+        let mut number = mk(ExprKind::Const(value), span);
+        if neg {
+            number = mk(
+                ExprKind::UnaryOp {
+                    op: crate::ast::UnaryOp::Neg,
+                    operand: Box::new(number),
+                },
+                span,
+            );
+        }
+        let op = match self.peek() {
+            Token::Plus => BinOp::Add,
+            Token::Minus => BinOp::Sub,
+            _ => return Ok(number),
+        };
+        if imaginary {
+            return Err(SyntaxError::syntax(
+                "real number required in complex literal",
+                span,
+            ));
+        }
+        let &Token::Imaginary(imag) = self.peek_at(1) else {
             return Err(SyntaxError::syntax(
                 "imaginary number required in complex literal",
                 self.toks_span_at(1),
             ));
-        }
-        let number = mk(ExprKind::Const(value), span);
-        if !neg {
-            return Ok(number);
-        }
+        };
+        self.bump();
+        let imag_span = self.bump();
+        let right = mk(ExprKind::Const(Const::Imag(imag)), imag_span);
         Ok(mk(
-            ExprKind::UnaryOp {
-                op: crate::ast::UnaryOp::Neg,
-                operand: Box::new(number),
+            ExprKind::BinOp {
+                op,
+                left: Box::new(number),
+                right: Box::new(right),
             },
-            span,
+            span.to(imag_span),
         ))
     }
 
@@ -427,9 +457,11 @@ impl Parser<'_> {
             Token::None => Ok(self.const_key(Const::None)),
             Token::True => Ok(self.const_key(Const::Bool(true))),
             Token::False => Ok(self.const_key(Const::Bool(false))),
-            Token::Minus | Token::Int(_) | Token::BigInt(_) | Token::Float(_) => {
-                self.signed_number()
-            }
+            Token::Minus
+            | Token::Int(_)
+            | Token::BigInt(_)
+            | Token::Float(_)
+            | Token::Imaginary(_) => self.signed_number(),
             Token::Str | Token::Bytes | Token::FStr => self.literal_string(),
             Token::Name if self.peek_at(1) == &Token::Dot => self.dotted_pattern_name(),
             Token::Name => Err(SyntaxError::syntax("invalid syntax", self.toks_span_at(1))),

@@ -99,10 +99,20 @@ fn number_errors() {
         .1
         .starts_with("leading zeros in decimal integer literals"));
     assert_eq!(error("1abc").1, "invalid decimal literal");
+    // Imaginary literals carry their imaginary part; one glued to letters is invalid.
     assert_eq!(
-        error("x = 2j").1,
-        "complex number literals are not supported by minivm"
+        kinds("2j 1.5e3J 0j 1_0j 007j"),
+        vec![
+            Token::Imaginary(2.0),
+            Token::Imaginary(1500.0),
+            Token::Imaginary(0.0),
+            Token::Imaginary(10.0),
+            Token::Imaginary(7.0),
+            Newline,
+            EndOfFile
+        ]
     );
+    assert_eq!(error("x = 2jx").1, "invalid imaginary literal");
 }
 
 #[test]

@@ -330,6 +330,17 @@ fn fresh_nan(nan: f64) -> f64 {
     f64::from_bits((nan.to_bits() & !PAYLOAD) | n)
 }
 
+/// `float(v)`: what the built-in gives for one argument.
+pub(crate) fn to_float(interp: &mut Interp, v: &Value) -> PyResult<Value> {
+    make_float(
+        interp,
+        Args {
+            pos: std::slice::from_ref(v),
+            kw: &[],
+        },
+    )
+}
+
 fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
     args.no_kw("float")?;
     args.range("float", 0, 1)?;

@@ -432,10 +432,19 @@ fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ) => bigint::pow_mod(&*to_bigint(base)?, &*to_bigint(exp)?, &*to_bigint(m)?)
                 .map(Value::from)
                 .map_err(num_err),
-            _ => raise!(
-                TypeError,
-                "pow() 3rd argument not allowed unless all arguments are integers"
-            ),
+            _ => {
+                // An object's own three-argument `__pow__` (complex's refuses the modulus).
+                if let Some(f) = interp.lookup_special(base, "__pow__") {
+                    let r = interp.call(&f, &[base.clone(), exp.clone(), m.clone()])?;
+                    if !matches!(r, Value::NotImplemented) {
+                        return Ok(r);
+                    }
+                }
+                raise!(
+                    TypeError,
+                    "pow() 3rd argument not allowed unless all arguments are integers"
+                )
+            }
         },
     }
 }

@@ -7,7 +7,8 @@ pub mod args;
 mod attrs;
 pub mod bytes_methods;
 pub mod codecs;
-mod construct;
+pub mod complex;
+pub(crate) mod construct;
 mod dict_methods;
 pub(crate) mod eval;
 mod frames;
@@ -105,6 +106,7 @@ pub fn make_builtins() -> Ref<Dict> {
         d.set_str(name, native(name, *f));
     }
     d.set_str("open", crate::stdlib::file::open_function());
+    d.set_str("complex", Value::Class(complex::complex_class()));
     let t = types();
     for cls in [
         &t.object,

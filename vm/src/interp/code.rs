@@ -100,6 +100,9 @@ fn constant_value(c: &Constant) -> Value {
             crate::num::bigint::parse_literal(s).map_or(Value::None, Value::from)
         }
         Constant::Float(f) => Value::Float(*f),
+        Constant::Imag(f) => {
+            crate::builtins::complex::new_complex(crate::builtins::complex::Complex::new(0.0, *f))
+        }
         Constant::Str(s) => Value::str(s),
         Constant::Bytes(b) => Value::bytes(b.to_vec()),
         Constant::Ellipsis => Value::Ellipsis,

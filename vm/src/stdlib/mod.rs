@@ -6,6 +6,7 @@
 pub mod array;
 pub mod asyncio_support;
 pub mod atexit;
+pub mod cmath;
 pub mod coro_intro;
 pub mod cpython_names;
 pub mod deque;
@@ -55,6 +56,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "queue" => Some(queue::queue_module()),
         "_collections" => Some(deque::collections_module()),
         "math" => Some(math::module()),
+        "cmath" => Some(cmath::module()),
         "gc" => Some(gc::module()),
         "time" => Some(time::module()),
         "sys" => Some(sys::module()),
