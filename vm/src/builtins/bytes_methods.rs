@@ -61,6 +61,11 @@ pub const COMMON_METHODS: Methods = &[
     ("ljust", ljust),
     ("rjust", rjust),
     ("zfill", zfill),
+    ("title", title),
+    ("istitle", istitle),
+    ("expandtabs", expandtabs),
+    ("translate", translate),
+    ("maketrans", maketrans),
 ];
 
 /// Methods only `bytearray` has (it is mutable).
@@ -1163,6 +1168,166 @@ transform!(swapcase, "swapcase", |d| d
     })
     .collect());
 
+transform!(title, "title", |d| {
+    // Upper-case a letter after a non-letter, lower-case one after a letter (ASCII only).
+    let mut prev_cased = false;
+    d.iter()
+        .map(|&c| {
+            let out = if prev_cased {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_ascii_uppercase()
+            };
+            prev_cased = c.is_ascii_alphabetic();
+            out
+        })
+        .collect()
+});
+
+/// `istitle()`: some letter, every upper-case letter after a non-letter and every lower-case
+/// one after a letter.
+fn is_title(d: &[u8]) -> bool {
+    let (mut cased, mut prev_cased) = (false, false);
+    for &c in d {
+        if c.is_ascii_uppercase() {
+            if prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            cased = true;
+        } else if c.is_ascii_lowercase() {
+            if !prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            cased = true;
+        } else {
+            prev_cased = false;
+        }
+    }
+    cased
+}
+
+/// `expandtabs(tabsize=8)`: each tab becomes spaces up to the next multiple of `tabsize`
+/// columns; newlines and carriage returns restart the column count.
+fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (recv, data) = recv_bytes(&args, "expandtabs")?;
+    let a = rest(&args);
+    let name = qualified(&args, "expandtabs");
+    if let Some((k, _)) = a.kw.iter().find(|(k, _)| &**k != "tabsize") {
+        raise!(
+            TypeError,
+            "{name}() got an unexpected keyword argument '{k}'"
+        );
+    }
+    let tabsize = match a.pos_or_kw(&name, 0, "tabsize")? {
+        None => 8,
+        Some(v) => to_index(v)?,
+    };
+    let mut out = Vec::with_capacity(data.len());
+    let mut col: i64 = 0;
+    for &c in data.iter() {
+        match c {
+            b'\t' => {
+                if tabsize > 0 {
+                    let n = tabsize - col.rem_euclid(tabsize);
+                    out.extend(std::iter::repeat_n(b' ', usize::try_from(n).unwrap_or(0)));
+                    col += n;
+                }
+            }
+            b'\n' | b'\r' => {
+                out.push(c);
+                col = 0;
+            }
+            _ => {
+                out.push(c);
+                col += 1;
+            }
+        }
+    }
+    Ok(same_kind(recv, out))
+}
+
+/// `translate(table, /, delete=b'')`: delete the bytes of `delete`, then map each byte through
+/// the 256-byte `table` (None: no mapping).
+fn translate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (recv, data) = recv_bytes(&args, "translate")?;
+    let a = rest(&args);
+    let name = qualified(&args, "translate");
+    if let Some((k, _)) = a.kw.iter().find(|(k, _)| &**k != "delete") {
+        raise!(
+            TypeError,
+            "{name}() got an unexpected keyword argument '{k}'"
+        );
+    }
+    let n = a.pos.len();
+    if n == 0 || n > 2 {
+        raise!(
+            TypeError,
+            "{name}() takes from 1 to 2 arguments ({n} given)"
+        );
+    }
+    let table = match a.get(0) {
+        None | Some(Value::None) => None,
+        Some(v) => match bytes_like(v) {
+            Some(t) if t.len() == 256 => Some(t),
+            Some(_) => raise!(ValueError, "translation table must be 256 characters long"),
+            None => raise!(
+                TypeError,
+                "a bytes-like object is required, not '{}'",
+                type_name(v)
+            ),
+        },
+    };
+    let delete = match a.get(1).or_else(|| a.kwarg("delete")) {
+        None => Cow::Borrowed(&[][..]),
+        Some(v) => bytes_like(v).ok_or_else(|| {
+            err!(
+                TypeError,
+                "a bytes-like object is required, not '{}'",
+                type_name(v)
+            )
+        })?,
+    };
+    let out = data
+        .iter()
+        .filter(|c| !delete.contains(c))
+        .map(|&c| table.as_ref().map_or(c, |t| t[usize::from(c)]))
+        .collect();
+    Ok(same_kind(recv, out))
+}
+
+/// `bytes.maketrans(frm, to)`: the 256-byte table mapping each byte of `frm` to the byte of
+/// `to` at the same place (a static method: called on the class or on an instance).
+fn maketrans(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (frm, to) = match args.pos {
+        [f, t] | [_, f, t] => (f, t),
+        _ => raise!(
+            TypeError,
+            "maketrans expected 2 arguments, got {}",
+            args.pos.len().min(2)
+        ),
+    };
+    fn as_bytes(v: &Value) -> PyResult<Cow<'_, [u8]>> {
+        bytes_like(v).ok_or_else(|| {
+            err!(
+                TypeError,
+                "a bytes-like object is required, not '{}'",
+                type_name(v)
+            )
+        })
+    }
+    let (frm, to) = (as_bytes(frm)?, as_bytes(to)?);
+    if frm.len() != to.len() {
+        raise!(ValueError, "maketrans arguments must have same length");
+    }
+    let mut table: Vec<u8> = (0..=255).collect();
+    for (&f, &t) in frm.iter().zip(to.iter()) {
+        table[usize::from(f)] = t;
+    }
+    Ok(Value::bytes(table))
+}
+
 macro_rules! predicate {
     ($fname:ident, $name:literal, $f:expr) => {
         fn $fname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -1183,6 +1348,7 @@ predicate!(isalnum, "isalnum", |d| !d.is_empty()
 predicate!(isspace, "isspace", |d| !d.is_empty()
     && d.iter().all(|c| is_space(*c)));
 predicate!(isascii, "isascii", |d| d.is_ascii());
+predicate!(istitle, "istitle", is_title);
 predicate!(isupper, "isupper", |d| d.iter().any(u8::is_ascii_uppercase)
     && !d.iter().any(u8::is_ascii_lowercase));
 predicate!(islower, "islower", |d| d.iter().any(u8::is_ascii_lowercase)

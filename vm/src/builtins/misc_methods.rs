@@ -15,12 +15,15 @@ pub const TUPLE_METHODS: Methods = &[("index", tuple_index), ("count", tuple_cou
 pub const INT_METHODS: Methods = &[
     ("bit_length", bit_length),
     ("bit_count", bit_count),
+    ("as_integer_ratio", int_as_integer_ratio),
+    ("conjugate", int_conjugate),
     ("to_bytes", super::num_convert::to_bytes),
     ("from_bytes", super::num_convert::from_bytes),
 ];
 pub const FLOAT_METHODS: Methods = &[
     ("is_integer", is_integer),
     ("as_integer_ratio", as_integer_ratio),
+    ("conjugate", float_conjugate),
     ("hex", super::num_convert::float_hex),
     ("fromhex", super::num_convert::float_fromhex),
 ];
@@ -80,6 +83,35 @@ fn recv_int(args: &Args<'_>, meth: &str) -> PyResult<i64> {
         Value::Bool(b) => Ok(*b as i64),
         other => Err(descriptor_error("int", meth, other)),
     }
+}
+
+/// The receiver of an int method as an exact int (a bool's value is 0 or 1).
+fn recv_exact_int(args: &Args<'_>, meth: &str) -> PyResult<Value> {
+    match recv(args, "int", meth)? {
+        Value::BigInt(b) => Ok(Value::BigInt(b.clone())),
+        _ => recv_int(args, meth).map(Value::Int),
+    }
+}
+
+/// `int.as_integer_ratio()`: the int itself over 1.
+fn int_as_integer_ratio(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let i = recv_exact_int(&args, "as_integer_ratio")?;
+    rest(&args).none("int.as_integer_ratio")?;
+    Ok(Value::tuple(vec![i, Value::Int(1)]))
+}
+
+/// `int.conjugate()`: an int is its own conjugate.
+fn int_conjugate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let i = recv_exact_int(&args, "conjugate")?;
+    rest(&args).none("int.conjugate")?;
+    Ok(i)
+}
+
+/// `float.conjugate()`: a float is its own conjugate.
+fn float_conjugate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let f = recv_float(&args, "conjugate")?;
+    rest(&args).none("float.conjugate")?;
+    Ok(Value::Float(f))
 }
 
 fn bit_length(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

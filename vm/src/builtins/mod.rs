@@ -6,6 +6,7 @@
 pub mod args;
 mod attrs;
 pub mod bytes_methods;
+mod casefold_table;
 pub mod codecs;
 pub mod complex;
 pub(crate) mod construct;
@@ -107,6 +108,10 @@ pub fn make_builtins() -> Ref<Dict> {
     }
     d.set_str("open", crate::stdlib::file::open_function());
     d.set_str("complex", Value::Class(complex::complex_class()));
+    d.set_str(
+        "__import__",
+        native("__import__", crate::stdlib::importlib::dunder_import),
+    );
     let t = types();
     for cls in [
         &t.object,

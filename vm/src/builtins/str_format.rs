@@ -10,13 +10,38 @@ use crate::object::ExcKind;
 use crate::value::Value;
 use crate::{err, raise};
 
-pub const METHODS: Methods = &[("format", format)];
+pub const METHODS: Methods = &[("format", format), ("format_map", format_map)];
 
 fn format(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "format")?;
     let mut st = State {
         pos: args.pos.get(1..).unwrap_or(&[]),
         kw: args.kw,
+        mapping: None,
+        auto: None,
+    };
+    let out = st.render(interp, s.as_str(), 2)?;
+    Ok(Value::string(out))
+}
+
+/// `s.format_map(mapping)`: named fields are looked up with `mapping[name]` (so a dict
+/// subclass's `__missing__` answers), positional ones are an error.
+fn format_map(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_str(&args, "format_map")?;
+    if !args.kw.is_empty() {
+        raise!(TypeError, "str.format_map() takes no keyword arguments");
+    }
+    let [_, mapping] = args.pos else {
+        raise!(
+            TypeError,
+            "str.format_map() takes exactly one argument ({} given)",
+            args.pos.len().saturating_sub(1)
+        );
+    };
+    let mut st = State {
+        pos: &[],
+        kw: &[],
+        mapping: Some(mapping),
         auto: None,
     };
     let out = st.render(interp, s.as_str(), 2)?;
@@ -26,6 +51,8 @@ fn format(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 struct State<'a> {
     pos: &'a [Value],
     kw: &'a [(Arc<str>, Value)],
+    /// `format_map`'s mapping: named fields are its items.
+    mapping: Option<&'a Value>,
     /// `Some(next)` once automatic numbering is used, `Some(usize::MAX)`-free: manual is `Some(None)`.
     auto: Option<Option<usize>>,
 }
@@ -143,6 +170,8 @@ impl<'a> State<'a> {
                 .parse()
                 .map_err(|_| err!(ValueError, "Too many decimal digits in format string"))?;
             self.positional(n)?
+        } else if let Some(mapping) = self.mapping {
+            interp.getitem(mapping, &Value::string(first.to_string()))?
         } else {
             match self.kw.iter().find(|(k, _)| **k == *first) {
                 Some((_, v)) => v.clone(),
@@ -197,6 +226,9 @@ impl<'a> State<'a> {
     }
 
     fn positional(&self, n: usize) -> PyResult<Value> {
+        if self.mapping.is_some() {
+            raise!(ValueError, "Format string contains positional fields");
+        }
         self.pos.get(n).cloned().ok_or_else(|| {
             err!(
                 IndexError,

@@ -28,6 +28,7 @@ pub const METHODS: Methods = &[
     ("count", count),
     ("upper", upper),
     ("lower", lower),
+    ("casefold", casefold),
     ("capitalize", capitalize),
     ("title", title),
     ("swapcase", swapcase),
@@ -373,6 +374,7 @@ macro_rules! transform {
 
 transform!(upper, "upper", |s| s.to_uppercase());
 transform!(lower, "lower", |s| s.to_lowercase());
+transform!(casefold, "casefold", text::casefold);
 transform!(capitalize, "capitalize", text::capitalize);
 transform!(title, "title", text::title);
 transform!(swapcase, "swapcase", text::swapcase);

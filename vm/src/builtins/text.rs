@@ -232,6 +232,20 @@ pub fn capitalize(s: &str) -> String {
     out
 }
 
+/// `str.casefold()`: full Unicode case folding, i.e. the lower-case form except for the
+/// characters of [`CASEFOLD`](super::casefold_table::CASEFOLD) (`ß` folds to `ss`, `ς` to `σ`).
+pub fn casefold(s: &str) -> String {
+    use super::casefold_table::CASEFOLD;
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match CASEFOLD.binary_search_by_key(&u32::from(c), |&(cp, _)| cp) {
+            Ok(i) => out.push_str(CASEFOLD[i].1),
+            Err(_) => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
 /// `str.swapcase()`.
 pub fn swapcase(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

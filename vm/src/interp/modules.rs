@@ -172,14 +172,25 @@ fn package_path(m: &Module) -> Vec<String> {
 /// minivm does not provide, so a learner does not suspect a broken install.
 fn module_not_found(name: &str) -> PyErr {
     let top = name.split('.').next().unwrap_or(name);
-    if crate::stdlib::cpython_names::is_cpython_stdlib(top) {
+    let e = if crate::stdlib::cpython_names::is_cpython_stdlib(top) {
         err!(
             ModuleNotFoundError,
             "No module named '{name}' (minivm does not provide this standard module)"
         )
     } else {
         err!(ModuleNotFoundError, "No module named '{name}'")
+    };
+    with_module_name(e, name)
+}
+
+/// An `ImportError` carrying CPython's `name` (the module) and `path` (None) attributes.
+fn with_module_name(e: PyErr, name: &str) -> PyErr {
+    {
+        let mut d = e.exc.dict.lock();
+        d.insert(std::sync::Arc::from("name"), Value::str(name));
+        d.insert(std::sync::Arc::from("path"), Value::None);
     }
+    e
 }
 
 impl Interp {
@@ -209,9 +220,12 @@ impl Interp {
                 }
                 let path = package_path(&pm);
                 if path.is_empty() {
-                    return Err(err!(
-                        ModuleNotFoundError,
-                        "No module named '{name}'; '{parent}' is not a package"
+                    return Err(with_module_name(
+                        err!(
+                            ModuleNotFoundError,
+                            "No module named '{name}'; '{parent}' is not a package"
+                        ),
+                        name,
                     ));
                 }
                 let found = path.iter().find_map(|d| find_in(d, leaf));
@@ -516,10 +530,9 @@ impl Interp {
                 Err(_) => {}
             }
         }
-        Err(err!(
-            ImportError,
-            "cannot import name '{name}' from '{}'",
-            m.name
+        Err(with_module_name(
+            err!(ImportError, "cannot import name '{name}' from '{}'", m.name),
+            &m.name,
         ))
     }
 }

@@ -108,7 +108,16 @@ impl Interp {
             Value::Bytes(b) => out.push_str(&bytes_repr(b.as_bytes())),
             Value::ByteArray(b) => {
                 out.push_str("bytearray(");
-                out.push_str(&bytes_repr(&b.snapshot()));
+                let r = bytes_repr(&b.snapshot());
+                match r.strip_prefix("b\"").and_then(|s| s.strip_suffix('"')) {
+                    // CPython's bytearray repr escapes `'` even inside double quotes.
+                    Some(body) => {
+                        out.push_str("b\"");
+                        out.push_str(&body.replace('\'', "\\'"));
+                        out.push('"');
+                    }
+                    None => out.push_str(&r),
+                }
                 out.push(')');
             }
             Value::Ellipsis => out.push_str("Ellipsis"),

@@ -114,9 +114,9 @@ impl Interp {
 
 /// The arguments a method of a built-in type gets when some are instances of subclasses of
 /// built-in types (`None` when none is, the common case): the receiver becomes the value inside
-/// it, and so do the arguments of a `str` or `bytes` method, which only read their text
-/// (`'ab'.startswith(Name('a'))`). Other arguments stay instances (`l.append(Stack())` appends
-/// the instance).
+/// it, and so do the text and number arguments of a `str` or `bytes` method, which only read
+/// their value (`'ab'.startswith(Name('a'))`). Other arguments stay instances (`l.append(Stack())`
+/// appends the instance, `s.format_map(Default())` looks keys up through the subclass).
 pub fn unwrapped_args(n: &NativeFunction, args: &[Value]) -> Option<Vec<Value>> {
     if !n.unwraps_receiver || !args.iter().any(|a| matches!(a, Value::Instance(_))) {
         return None;
@@ -128,8 +128,14 @@ pub fn unwrapped_args(n: &NativeFunction, args: &[Value]) -> Option<Vec<Value>> 
     }
     let mut pos = args.to_vec();
     for (i, a) in pos.iter_mut().enumerate() {
-        if i == 0 || text {
-            if let Some(base) = builtin_base(a) {
+        if let Some(base) = builtin_base(a) {
+            // A container stays an instance: `'{k}'.format_map(Default())` must reach the
+            // subclass's `__missing__`.
+            let scalar = !matches!(
+                base,
+                Value::Dict(_) | Value::List(_) | Value::Tuple(_) | Value::Set(_)
+            );
+            if i == 0 || (text && scalar) {
                 *a = base.clone();
             }
         }

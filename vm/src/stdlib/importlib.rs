@@ -41,3 +41,66 @@ fn import_module(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     interp.import_module(&name)
 }
+
+/// The built-in `__import__(name, globals=None, locals=None, fromlist=(), level=0)`: what the
+/// import statement does. Without a `fromlist` the top-level package comes back (`__import__(
+/// 'os.path')` is `os`); with one, the module itself, its listed submodules imported.
+pub fn dunder_import(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name, _globals, _locals, fromlist, level] = Sig::py(
+        "__import__",
+        &["name", "globals", "locals", "fromlist", "level"],
+        1,
+    )
+    .bind(&args)?;
+    let name = match name {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "module name must be str, not {}",
+                type_name(other)
+            ))
+        }
+        None => return Err(err!(SystemError, "__import__(): name lost")),
+    };
+    match level {
+        None | Some(Value::Int(0)) => {}
+        Some(Value::Int(n)) if *n < 0 => {
+            return Err(err!(ValueError, "level must be >= 0"));
+        }
+        Some(_) => {
+            return Err(err!(
+                NotImplementedError,
+                "minivm's __import__() does not support relative imports (level > 0)"
+            ))
+        }
+    }
+    if name.is_empty() {
+        return Err(err!(ValueError, "Empty module name"));
+    }
+    let module = interp.import_module(&name)?;
+    let wanted = match fromlist {
+        None | Some(Value::None) => Vec::new(),
+        Some(v) => interp.collect_iter(v)?,
+    };
+    if wanted.is_empty() {
+        let top = name.split('.').next().unwrap_or(&name);
+        return interp.import_module(top);
+    }
+    if let Value::Module(m) = &module {
+        for item in &wanted {
+            if let Value::Str(s) = item {
+                let s = s.as_str();
+                if s != "*" && m.dict.get_str(s).is_none() {
+                    // A submodule named in the list is imported; a missing name is not an error.
+                    match interp.import_module(&format!("{name}.{s}")) {
+                        Ok(_) => {}
+                        Err(e) if e.is(crate::object::ExcKind::ModuleNotFoundError) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+    Ok(module)
+}
