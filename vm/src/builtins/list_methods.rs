@@ -197,6 +197,8 @@ fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "clear")?;
     rest(&args).none("list.clear")?;
-    l.items.lock().clear();
+    // The items are freed after the list is unlocked, last first as CPython does.
+    let mut old = std::mem::take(&mut *l.items.lock());
+    crate::object::drop_reversed(&mut old);
     Ok(Value::None)
 }

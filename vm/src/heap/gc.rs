@@ -415,6 +415,11 @@ fn over_threshold(reg: &Registry, g: usize) -> bool {
     t != 0 && i64::try_from(reg.count[g]).unwrap_or(i64::MAX) > i64::from(t)
 }
 
+/// A finalizer the interpreter installs for objects it knows above the heap (instances of
+/// classes with `__del__`): given an unreachable object, it may keep a reference to finalize it
+/// later and answer true, as [`Trace::finalize`] does.
+pub static FINALIZE_HOOK: std::sync::OnceLock<fn(&Tracked) -> bool> = std::sync::OnceLock::new();
+
 /// Collect generations `0..=generation` and return how many unreachable objects were found.
 ///
 /// The caller must have the world stopped: hold the GIL, or (free-threaded) be the only thread
@@ -433,9 +438,13 @@ pub fn collect(generation: usize) -> usize {
     let found = garbage.len();
     // Finalizers first (PEP 442); if any object handed one over, its cycle stays intact for it.
     let mut finalized = false;
+    let hook = FINALIZE_HOOK.get();
     for obj in &garbage {
         // SAFETY: alive (the handle holds a count); `vt` is its type's vtable.
         finalized |= unsafe { (obj.vt.finalize)(obj.obj) };
+        if let Some(hook) = hook {
+            finalized |= hook(obj);
+        }
     }
     // Break the cycles: every garbage object is kept alive by `garbage` until all are cleared.
     for obj in garbage.iter().filter(|_| !finalized) {

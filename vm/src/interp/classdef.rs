@@ -440,6 +440,9 @@ fn make_class(
             .insert(slot, Value::Instance(Ref::new(member)));
     }
     crate::object::class_changed();
+    if cls.lookup("__del__").is_some() {
+        crate::interp::finalize::register_del_class(&cls);
+    }
     Ok(Value::Class(cls))
 }
 
@@ -603,7 +606,6 @@ fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
 /// Special names a class body may define that minivm does not honour, with what they are for.
 const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
     ("__getattribute__", "overriding attribute lookup"),
-    ("__del__", "finalizers"),
     ("__delattr__", "overriding attribute deletion"),
     ("__instancecheck__", "isinstance hooks"),
     ("__subclasscheck__", "issubclass hooks"),

@@ -20,16 +20,28 @@
 //!
 //! A frame with no active `try`/`with` block has nothing to run when closed: it is freed at once,
 //! so the common case costs nothing.
+//!
+//! Instances of classes with `__del__` take the same road. When the last reference to one goes,
+//! `Instance`'s `Drop` moves its class, attributes and payload into a new object (the old one's
+//! memory is already being freed) and queues that; the safe point calls `__del__` on it. An
+//! unreachable one in a cycle is queued whole by the collector's hook ([`gc_finalize_hook`]),
+//! before anything in its cycle is cleared. Either way the object is remembered as finalized, so
+//! `__del__` runs once per object, as PEP 442 says, even if `__del__` stores `self` somewhere.
+//! Differences from CPython: `__del__` runs at the next safe point rather than inside the
+//! statement that dropped the last reference, and `id(self)` inside it is a new one.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::Ordering;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::builtins::args::{ArgsExt, Sig};
 use crate::heap::{ObjCell, Ref};
 use crate::interp::frame::Frame;
 use crate::interp::{Args, Interp};
-use crate::object::{GenKind, GenStatus, Generator};
+use crate::object::{Class, GenKind, GenStatus, Generator, Instance, Payload};
 use crate::value::Value;
 use crate::PyResult;
 
@@ -49,6 +61,97 @@ thread_local! {
     static PENDING: Cell<bool> = const { Cell::new(false) };
     /// A finalizer is running on this thread: a nested safe point leaves the queue to it.
     static RUNNING: Cell<bool> = const { Cell::new(false) };
+    /// Instances whose `__del__` is due on this thread.
+    static DOOMED: RefCell<Vec<Ref<Instance>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Some class with `__del__` exists: only then does freeing an instance look further.
+pub static ANY_DEL: AtomicBool = AtomicBool::new(false);
+/// The addresses of the classes that have `__del__` (their own or inherited), recorded when each
+/// is made. A freed class's address may linger: an instance of a later class at that address
+/// then only costs a lookup that finds no `__del__`.
+static DEL_CLASSES: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+/// The addresses of live instances whose `__del__` has been called (or is queued): freed without
+/// calling it again.
+static FINALIZED: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+
+/// Called when a class with `__del__` is made.
+pub fn register_del_class(cls: &Ref<Class>) {
+    DEL_CLASSES
+        .lock()
+        .get_or_insert_with(HashSet::new)
+        .insert(Ref::as_ptr(cls) as usize);
+    let _ = crate::heap::gc::FINALIZE_HOOK.set(gc_finalize_hook);
+    ANY_DEL.store(true, Ordering::Relaxed);
+}
+
+fn has_del(cls: &Ref<Class>) -> bool {
+    DEL_CLASSES
+        .lock()
+        .as_ref()
+        .is_some_and(|s| s.contains(&(Ref::as_ptr(cls) as usize)))
+}
+
+/// Whether `__del__` was already called for the object at `addr` (`gc.is_finalized`).
+pub fn is_finalized(addr: usize) -> bool {
+    FINALIZED.lock().as_ref().is_some_and(|s| s.contains(&addr))
+}
+
+fn mark_finalized(addr: usize) {
+    FINALIZED
+        .lock()
+        .get_or_insert_with(HashSet::new)
+        .insert(addr);
+}
+
+/// Queue an instance for its `__del__` at this thread's next safe point.
+fn doom(inst: Ref<Instance>) {
+    let mut inst = Some(inst);
+    let _ = DOOMED.try_with(|q| {
+        if let Ok(mut q) = q.try_borrow_mut() {
+            q.extend(inst.take());
+        }
+    });
+    if inst.is_none() {
+        let _ = PENDING.try_with(|p| p.set(true));
+        crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `Instance`'s `Drop`: the last reference to an instance went. If its class has `__del__` and
+/// it was not finalized yet, its contents move to a new object queued for `__del__`.
+pub fn instance_dropped(inst: &mut Instance) {
+    let addr = inst as *const Instance as usize;
+    if let Some(set) = FINALIZED.lock().as_mut() {
+        if set.remove(&addr) {
+            return;
+        }
+    }
+    if !has_del(&inst.class) {
+        return;
+    }
+    let revived = Ref::new(Instance {
+        class: inst.class.clone(),
+        dict: ObjCell::new(std::mem::take(inst.dict.get_mut())),
+        payload: std::mem::replace(&mut inst.payload, Payload::None),
+    });
+    mark_finalized(Ref::as_ptr(&revived) as usize);
+    doom(revived);
+}
+
+/// The collector's hook: an unreachable instance with `__del__` not yet finalized is queued
+/// whole (its cycle stays intact for `__del__`); a later collection frees it.
+fn gc_finalize_hook(obj: &crate::heap::gc::Tracked) -> bool {
+    let Some(inst) = obj.downcast::<Instance>() else {
+        return false;
+    };
+    let addr = Ref::as_ptr(&inst) as usize;
+    if !has_del(&inst.class) || is_finalized(addr) {
+        return false;
+    }
+    mark_finalized(addr);
+    doom(inst);
+    true
 }
 
 /// Whether orphaned generators wait to be closed on this thread.
@@ -91,8 +194,10 @@ pub fn orphaned(frame: Box<Frame>, kind: GenKind, name: Arc<str>, qualname: Arc<
 /// Free the queued frames without running them (a thread that is finishing, with the GIL held).
 pub fn discard_pending() {
     let frames = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    let doomed = DOOMED.with(|q| std::mem::take(&mut *q.borrow_mut()));
     PENDING.with(|p| p.set(false));
     drop(frames);
+    drop(doomed);
 }
 
 impl Interp {
@@ -112,11 +217,15 @@ impl Interp {
         loop {
             PENDING.with(|p| p.set(false));
             let batch = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
-            if batch.is_empty() {
+            let doomed = DOOMED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+            if batch.is_empty() && doomed.is_empty() {
                 break;
             }
             for orphan in batch {
                 self.finalize(orphan);
+            }
+            for inst in doomed {
+                self.call_del(inst);
             }
         }
         RUNNING.with(|r| r.set(false));
@@ -151,24 +260,51 @@ impl Interp {
         }
     }
 
-    /// At exit, CPython clears the main module and so closes the generators it names. minivm
-    /// closes the suspended generators bound to its global names (in CPython's order: names
-    /// starting with one underscore first), then whatever else is queued.
+    /// Call `inst.__del__()`, reporting what escapes as CPython does ("Exception ignored in:
+    /// <function C.__del__ at 0x...>"), then let the object go.
+    fn call_del(&mut self, inst: Ref<Instance>) {
+        let Some(del) = inst.class.lookup("__del__") else {
+            return;
+        };
+        let this = Value::Instance(inst);
+        if let Err(e) = self.call(&del, std::slice::from_ref(&this)) {
+            let shown = self
+                .repr(&del)
+                .unwrap_or_else(|_| "<function __del__>".to_string());
+            let text = self.format_exception(&e);
+            let text = format!("Exception ignored in: {shown}\n{text}");
+            crate::stdlib::file::write_stderr(self, &text);
+        }
+    }
+
+    /// At exit, CPython's main module goes away and its namespace is emptied in the order the
+    /// names were bound (its functions keep the namespace in a cycle, which the last collection
+    /// clears entry by entry), finalizing what the names held. minivm does the same with the
+    /// suspended generators bound to global names and, once some class has `__del__`, with every
+    /// name (set to None one by one, each object finalized before the next name goes), then
+    /// collects the cycles that are left and finalizes those.
     pub fn finalize_main_module(&mut self, globals: &Ref<crate::object::Dict>) {
-        let gens: Vec<(bool, Value)> = globals
-            .items()
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let name = k.as_str()?.to_string();
-                let first = name.starts_with('_') && !name.starts_with("__");
-                matches!(v, Value::Generator(_)).then_some((first, v))
-            })
-            .collect();
-        for pass in [true, false] {
-            for (first, v) in &gens {
-                if let (true, Value::Generator(g)) = (*first == pass, v) {
-                    self.close_at_exit(g);
+        if ANY_DEL.load(Ordering::Relaxed) {
+            let names: Vec<String> = globals
+                .items()
+                .into_iter()
+                .filter_map(|(k, _)| k.as_str().map(str::to_string))
+                .filter(|name| name != "__builtins__")
+                .collect();
+            for name in &names {
+                if let Some(Value::Generator(g)) = globals.get_str(name) {
+                    self.close_at_exit(&g);
                 }
+                globals.set_str(name, Value::None);
+                self.run_finalizers();
+            }
+            self.collect_garbage(Some(2));
+            self.run_finalizers();
+            return;
+        }
+        for (_, v) in globals.items() {
+            if let Value::Generator(g) = v {
+                self.close_at_exit(&g);
             }
         }
         self.run_finalizers();

@@ -236,7 +236,10 @@ impl Interp {
                     Op::Nop => {}
                     Op::Pop => {
                         let v = pop!();
-                        let shared = !v.is_inline();
+                        // With a class with `__del__` about, a method that dropped an instance
+                        // (`items.clear()`) returns an inline None: check anyway.
+                        let shared = !v.is_inline()
+                            || crate::interp::finalize::ANY_DEL.load(Ordering::Relaxed);
                         v.discard();
                         // `f()` as a statement, `f` an async def: "never awaited" (coro.rs);
                         // `for x in gen(): break`: the generator is closed (finalize.rs).

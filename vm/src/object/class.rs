@@ -557,6 +557,16 @@ pub struct Instance {
     pub payload: Payload,
 }
 
+/// An instance of a class with `__del__` is not freed here but handed to the finalizer queue
+/// (`interp/finalize.rs`); every other instance costs one relaxed load.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if crate::interp::finalize::ANY_DEL.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::interp::finalize::instance_dropped(self);
+        }
+    }
+}
+
 impl Instance {
     pub fn new(class: Ref<Class>) -> Instance {
         let payload = match class.kind {

@@ -25,6 +25,28 @@ pub struct List {
     pub items: ObjCell<Vec<Value>>,
 }
 
+/// CPython frees a list's or tuple's items from the last to the first; that order shows when
+/// the items have `__del__`, so then minivm follows it (otherwise the order is unobservable).
+pub fn drop_reversed(items: &mut [Value]) {
+    if crate::interp::finalize::ANY_DEL.load(std::sync::atomic::Ordering::Relaxed) {
+        for v in items.iter_mut().rev() {
+            drop(std::mem::take(v));
+        }
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        drop_reversed(self.items.get_mut());
+    }
+}
+
+impl Drop for Tuple {
+    fn drop(&mut self) {
+        drop_reversed(&mut self.items);
+    }
+}
+
 impl List {
     pub fn new(items: Vec<Value>) -> List {
         List {

@@ -19,7 +19,7 @@ pub use class::{
     BuiltinTypes, Class, Ctor, ExcData, ExcKind, Hint, Instance, NativeData, Payload, TraceEntry,
     TypeKind, ViewKind, DICTLESS, HAS_BOOL_LEN, HAS_PROPERTY, HAS_SETATTR,
 };
-pub use collections::{key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
+pub use collections::{drop_reversed, key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
 pub use instdict::{AttrKey, InstDict};
 pub use iter::{GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};

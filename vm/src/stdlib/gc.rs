@@ -36,7 +36,7 @@ const GENERATIONS: i64 = 3;
 
 pub fn module() -> Ref<Module> {
     // `gc.garbage` holds objects the collector found but could not free; minivm frees every
-    // cycle (it has no `__del__`), so it stays empty, as in CPython without finalizers.
+    // cycle (objects with `__del__` are finalized first, as PEP 442 says), so it stays empty.
     module_from_fns("gc", FUNCS, vec![("garbage", Value::list(Vec::new()))])
 }
 
@@ -220,10 +220,16 @@ fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(tracked))
 }
 
-/// `gc.is_finalized(obj)`: minivm has no finalizers (`__del__`), so nothing ever is.
+/// `gc.is_finalized(obj)`: whether the object's `__del__` has been called (by the collector,
+/// for an object it found in a cycle that `__del__` then kept alive).
 fn is_finalized(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("gc.is_finalized", Style::One, &["obj"], 1).bind::<1>(&args)?;
-    Ok(Value::Bool(false))
+    let [obj] = Sig::pos("gc.is_finalized", Style::One, &["obj"], 1).bind::<1>(&args)?;
+    Ok(Value::Bool(match obj {
+        Some(Value::Instance(i)) => {
+            crate::interp::finalize::is_finalized(crate::heap::Ref::as_ptr(i) as usize)
+        }
+        _ => false,
+    }))
 }
 
 fn freeze(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
