@@ -692,6 +692,19 @@ impl Interp {
     /// `del obj.name`
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         if let Value::Instance(inst) = obj {
+            if !inst.class.builtin {
+                if let Some(da) = inst.class.lookup("__delattr__") {
+                    return self.call(&da, &[obj.clone(), Value::str(name)]).map(|_| ());
+                }
+            }
+        }
+        self.generic_delattr(obj, name)
+    }
+
+    /// `object.__delattr__`: a data descriptor on the class (property, slot, `__delete__`) takes
+    /// the deletion; otherwise the attribute leaves the instance (class, module).
+    pub(crate) fn generic_delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
+        if let Value::Instance(inst) = obj {
             if inst.class.attr_flags() & crate::object::HAS_PROPERTY != 0 {
                 if let Some(Value::Instance(d)) = inst.class.lookup(name) {
                     match &d.payload {
@@ -786,7 +799,7 @@ impl Interp {
 }
 
 /// `object.__setattr__` / `object.__delattr__`: plain instance-dict updates, for classes that
-/// override `__setattr__` and delegate to the default.
+/// override `__setattr__` or `__delattr__` and delegate to the default.
 fn object_method(name: &str) -> Option<Value> {
     let f: crate::object::NativeFn = match name {
         "__setattr__" => |interp, args| {
@@ -801,6 +814,20 @@ fn object_method(name: &str) -> Option<Value> {
             let (obj, inst) = (args.pos[0].clone(), inst.clone());
             interp
                 .generic_setattr(&obj, &inst, n.as_str(), v.clone())
+                .map(|_| Value::None)
+        },
+        "__delattr__" => |interp, args| {
+            let (Some(obj @ Value::Instance(_)), Some(Value::Str(n))) =
+                (args.pos.first(), args.pos.get(1))
+            else {
+                return Err(err!(
+                    TypeError,
+                    "object.__delattr__() expects an instance and a name"
+                ));
+            };
+            let obj = obj.clone();
+            interp
+                .generic_delattr(&obj, n.as_str())
                 .map(|_| Value::None)
         },
         "__new__" => object_new,
@@ -821,6 +848,7 @@ fn object_method(name: &str) -> Option<Value> {
     };
     let name = match name {
         "__setattr__" => "__setattr__",
+        "__delattr__" => "__delattr__",
         "__new__" => "__new__",
         _ => "__init_subclass__",
     };

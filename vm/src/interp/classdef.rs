@@ -606,7 +606,6 @@ fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
 /// Special names a class body may define that minivm does not honour, with what they are for.
 const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
     ("__getattribute__", "overriding attribute lookup"),
-    ("__delattr__", "overriding attribute deletion"),
     ("__instancecheck__", "isinstance hooks"),
     ("__subclasscheck__", "issubclass hooks"),
 ];
