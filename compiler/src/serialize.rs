@@ -362,6 +362,7 @@ const CONST_BYTES: u8 = 7;
 const CONST_ELLIPSIS: u8 = 8;
 const CONST_TUPLE: u8 = 9;
 const CONST_CODE: u8 = 10;
+const CONST_IMAG: u8 = 11;
 
 fn flags_bits(f: &CodeFlags) -> u8 {
     f.varargs as u8
@@ -472,6 +473,10 @@ fn put_const(w: &mut Writer, k: &Constant, file: &str, depth: usize) -> Result<(
         }
         Constant::Float(f) => {
             w.byte(CONST_FLOAT);
+            w.buf.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        Constant::Imag(f) => {
+            w.byte(CONST_IMAG);
             w.buf.extend_from_slice(&f.to_bits().to_le_bytes());
         }
         Constant::Str(s) => {
@@ -624,6 +629,7 @@ fn get_const(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Constant> 
         // The literal as written (`0x...`, `1_000...`), parsed when the code is loaded.
         CONST_BIGINT => Constant::BigInt(Arc::from(r.str()?)),
         CONST_FLOAT => Constant::Float(f64::from_bits(r.u64_fixed()?)),
+        CONST_IMAG => Constant::Imag(f64::from_bits(r.u64_fixed()?)),
         CONST_STR => Constant::Str(Arc::from(r.str()?)),
         CONST_BYTES => Constant::Bytes(Arc::from(r.bytes()?)),
         CONST_ELLIPSIS => Constant::Ellipsis,
