@@ -15,6 +15,7 @@ use crate::value::Value;
 const FUNCS: Methods = &[
     ("exit", exit),
     ("getrecursionlimit", getrecursionlimit),
+    ("getrefcount", getrefcount),
     ("setrecursionlimit", setrecursionlimit),
     (
         "setswitchinterval",
@@ -161,6 +162,52 @@ fn set_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     crate::num::bigint::set_max_str_digits(to_index(n)?).map_err(crate::builtins::num_err)?;
     Ok(Value::None)
+}
+
+/// `sys.getrefcount(obj)`: the object's reference count, the argument's own reference included
+/// (as CPython's is). minivm's ints, floats, bools and None are not counted objects, and a
+/// top-level class or function is made immortal (as in CPython 3.12+): those answer 2**32 - 1,
+/// the number CPython 3.12 gives its immortal objects. Counts differ from CPython's where the two
+/// interpreters hold different temporaries, which is itself worth looking at.
+fn getrefcount(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    use crate::heap::Ref;
+    const IMMORTAL: i64 = u32::MAX as i64;
+    macro_rules! count {
+        ($($variant:ident),*) => {
+            match args.one("getrefcount")? {
+                $(Value::$variant(r) => {
+                    if Ref::is_immortal(r) {
+                        IMMORTAL
+                    } else {
+                        i64::try_from(Ref::count(r)).unwrap_or(IMMORTAL)
+                    }
+                })*
+                _ => IMMORTAL,
+            }
+        };
+    }
+    Ok(Value::Int(count!(
+        BigInt,
+        Str,
+        Bytes,
+        ByteArray,
+        Tuple,
+        List,
+        Dict,
+        Set,
+        Range,
+        Slice,
+        Function,
+        Native,
+        BoundMethod,
+        Class,
+        Instance,
+        Module,
+        Iter,
+        RangeIter,
+        Generator,
+        Cell
+    )))
 }
 
 fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
