@@ -324,6 +324,8 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 Some(s) => Value::Int(s),
                 None => interp.binary(BinOp::Add, &acc, &v)?,
             },
+            // Floats add as C doubles, as CPython 3.11's `sum` does (no compensation).
+            (Value::Float(a), Value::Float(b)) => Value::Float(a + b),
             _ => interp.binary(BinOp::Add, &acc, &v)?,
         };
     }

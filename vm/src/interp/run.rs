@@ -461,10 +461,7 @@ impl Interp {
                             consts.get(usize::from(c)),
                         ) {
                             (Some(&Value::Int(x)), Some(&Value::Int(y)), Some(&Value::Int(k))) => {
-                                match int_arith(op, x, y) {
-                                    Some(r) => int_cmp(cmp, r, k),
-                                    None => None,
-                                }
+                                int_arith_cmp(op, x, y, cmp, k)
                             }
                             _ => None,
                         };
@@ -487,10 +484,7 @@ impl Interp {
                             consts.get(usize::from(c)),
                         ) {
                             (Some(&Value::Int(x)), Some(&Value::Int(y)), Some(&Value::Int(k))) => {
-                                match int_arith(op, x, y) {
-                                    Some(r) => int_cmp(cmp, r, k),
-                                    None => None,
-                                }
+                                int_arith_cmp(op, x, y, cmp, k)
                             }
                             _ => None,
                         };
@@ -1313,6 +1307,27 @@ fn int_arith(op: BinOp, x: i64, y: i64) -> Option<i64> {
         BinOp::RShift if y >= 0 => Some(x >> y.min(63)),
         BinOp::LShift if (0..64).contains(&y) && (x << y) >> y == x => Some(x << y),
         _ => None,
+    }
+}
+
+/// `(x op y) cmp k` on ints for the fused compare-and-jumps, `None` where `int_arith` or
+/// `int_cmp` has none. `%` and `==`, the commonest pair (`if n % i == 0:`), are tested first
+/// with plain branches, before the jump tables on the operators.
+#[inline(always)]
+fn int_arith_cmp(op: BinOp, x: i64, y: i64, cmp: CmpOp, k: i64) -> Option<bool> {
+    let r = if op == BinOp::Mod {
+        if x >= 0 && y > 0 {
+            x % y
+        } else {
+            return None;
+        }
+    } else {
+        int_arith(op, x, y)?
+    };
+    if cmp == CmpOp::Eq {
+        Some(r == k)
+    } else {
+        int_cmp(cmp, r, k)
     }
 }
 
