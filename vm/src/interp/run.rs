@@ -1113,6 +1113,10 @@ impl Interp {
         let it = top!(frame);
         let next = match it {
             Value::RangeIter(r) => r.next_value().map(Value::Int),
+            Value::Iter(obj) => match seq_iter_next(obj) {
+                Some(v) => Some(v),
+                None => self.iter_next(it)?,
+            },
             _ => self.iter_next(it)?,
         };
         if next.is_none() {
@@ -1276,6 +1280,27 @@ fn truth_fast(v: &Value) -> Option<bool> {
         Value::None => Some(false),
         Value::Int(i) => Some(i != 0),
         Value::Float(x) => Some(x != 0.0),
+        _ => None,
+    }
+}
+
+/// The next item of a list or tuple iterator that has one, read in place (a `for` over a
+/// list); `None` for anything else, the end included, which `Interp::iter_next` handles.
+#[inline(always)]
+fn seq_iter_next(obj: &crate::object::IterObj) -> Option<Value> {
+    use crate::object::IterState;
+    let mut st = obj.state.lock();
+    match &mut *st {
+        IterState::List { list, index } => {
+            let v = list.items.lock().get(*index).cloned()?;
+            *index += 1;
+            Some(v)
+        }
+        IterState::Tuple { tuple, index } => {
+            let v = tuple.items.get(*index).cloned()?;
+            *index += 1;
+            Some(v)
+        }
         _ => None,
     }
 }
