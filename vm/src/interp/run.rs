@@ -1097,6 +1097,12 @@ impl Interp {
                 return Ok(int_compare(op, *x, *y));
             }
         }
+        // `x is None`, `x is not None`: identity, no result object to make and test.
+        match op {
+            CmpOp::Is => return Ok(a.is(b)),
+            CmpOp::IsNot => return Ok(!a.is(b)),
+            _ => {}
+        }
         let r = self.compare_fast(op, a, b)?;
         let t = match &r {
             Value::Bool(t) => *t,
