@@ -675,7 +675,20 @@ impl Interp {
                 }
             }
         }
-        if next.next().is_some() && matches!(args, Value::Tuple(_)) {
+        // Arguments left over are an error, as in CPython, unless the single argument is a
+        // mapping-like object (anything subscriptable but a tuple or str: `"a" % [1]` and
+        // `"a" % {}` are "a", `"a" % 5` and `"a" % "b"` are errors).
+        let mapping_like = match crate::object::builtin_base(args).unwrap_or(args) {
+            Value::Tuple(_) | Value::Str(_) => false,
+            Value::Dict(_)
+            | Value::List(_)
+            | Value::Bytes(_)
+            | Value::ByteArray(_)
+            | Value::Range(_) => true,
+            Value::Instance(_) => self.lookup_special(args, "__getitem__").is_some(),
+            _ => false,
+        };
+        if next.next().is_some() && !mapping_like {
             return Err(err!(
                 TypeError,
                 "not all arguments converted during string formatting"
