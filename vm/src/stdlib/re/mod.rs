@@ -21,10 +21,13 @@ pub mod parse;
 pub mod prog;
 
 use std::borrow::Cow;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{builtin_base, type_name, Class, Dict, Instance, Module};
+use crate::object::{builtin_base, type_name, Class, Dict, Instance, Module, PyStr};
 use crate::stdlib::sync::property;
 use crate::stdlib::{arg, make_module, native_class};
 use crate::value::Value;
@@ -47,7 +50,13 @@ struct Compiled {
     names: Vec<(String, usize)>,
     /// The class of the matches (`re.Match`, the mini-language subclass of `_re.Match`).
     match_class: Ref<Class>,
+    /// The last non-ASCII `str` matched and its code points, so a loop of `p.match(text, pos)`
+    /// over one long text decodes it once (CPython indexes a `str` in O(1)).
+    wide: Mutex<Option<DecodedText>>,
 }
+
+/// A `str` and its code points.
+type DecodedText = (Ref<PyStr>, Arc<Vec<u32>>);
 
 /// A successful match: the native data of a `re.Match`.
 struct MatchData {
@@ -60,6 +69,8 @@ struct MatchData {
     lastindex: usize,
     /// Start and end of each group (`NONE` for a group that did not match).
     spans: Vec<usize>,
+    /// The code points of a non-ASCII `str` subject, to cut groups from without a scan.
+    wide: Option<Arc<Vec<u32>>>,
 }
 
 static PATTERN_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
@@ -221,6 +232,7 @@ fn re_compile(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 flags: i64::from(final_flags) | (flags & !0xffff_ffff),
                 names,
                 match_class: match_cls,
+                wide: Mutex::new(None),
             }));
             Ok(Value::Instance(Ref::new(inst)))
         }
@@ -238,7 +250,7 @@ fn re_compile(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// for other text.
 enum Subject<'a> {
     Narrow(Cow<'a, [u8]>),
-    Wide(Vec<u32>),
+    Wide(Arc<Vec<u32>>),
 }
 
 fn subject<'a>(c: &Compiled, v: &'a Value) -> PyResult<Subject<'a>> {
@@ -250,11 +262,18 @@ fn subject<'a>(c: &Compiled, v: &'a Value) -> PyResult<Subject<'a>> {
                     "cannot use a bytes pattern on a string-like object"
                 );
             }
-            Ok(if s.is_ascii() {
-                Subject::Narrow(Cow::Borrowed(s.as_str().as_bytes()))
-            } else {
-                Subject::Wide(s.as_str().chars().map(u32::from).collect())
-            })
+            if s.is_ascii() {
+                return Ok(Subject::Narrow(Cow::Borrowed(s.as_str().as_bytes())));
+            }
+            let mut cache = c.wide.lock();
+            if let Some((text, points)) = &*cache {
+                if Ref::ptr_eq(text, s) {
+                    return Ok(Subject::Wide(points.clone()));
+                }
+            }
+            let points = Arc::new(s.as_str().chars().map(u32::from).collect::<Vec<u32>>());
+            *cache = Some((s.clone(), points.clone()));
+            Ok(Subject::Wide(points))
         }
         other => match crate::object::bytes_like(other) {
             Some(b) => {
@@ -373,8 +392,18 @@ fn new_match(
     endpos: usize,
     m: &dyn Search,
 ) -> Value {
+    let wide = match base(string) {
+        Value::Str(s) if !s.is_ascii() => c
+            .wide
+            .lock()
+            .as_ref()
+            .filter(|(text, _)| Ref::ptr_eq(text, s))
+            .map(|(_, points)| points.clone()),
+        _ => None,
+    };
     let inst = Instance::new(c.match_class.clone());
     inst.set_native(Box::new(MatchData {
+        wide,
         pattern: pattern.clone(),
         string: string.clone(),
         pos,
@@ -586,9 +615,16 @@ fn group_index(m: &MatchData, g: &Value) -> PyResult<usize> {
 fn group_value(m: &MatchData, g: usize, default: &Value) -> Value {
     let (s, e) = (m.spans[2 * g], m.spans[2 * g + 1]);
     if s == NONE || e == NONE {
-        default.clone()
-    } else {
-        slice(&m.string, s, e)
+        return default.clone();
+    }
+    match &m.wide {
+        Some(points) if e <= points.len() && s <= e => Value::string(
+            points[s..e]
+                .iter()
+                .map(|&c| char::from_u32(c).unwrap_or('\u{fffd}'))
+                .collect(),
+        ),
+        _ => slice(&m.string, s, e),
     }
 }
 

@@ -5,7 +5,7 @@
 //! use a counter register ([`Inst::RepStart`]/[`Inst::RepCheck`]) with sre's rules (greedy, lazy,
 //! possessive; an iteration that matched nothing ends the loop).
 
-use super::chars::{fold, ClassSet};
+use super::chars::{fold, ClassItem, ClassSet};
 use super::parse::{width, At, Case, Node, ReError, RepeatKind, MAXREPEAT};
 
 /// A test of one character.
@@ -149,6 +149,21 @@ fn first_test(node: &Node) -> Option<FirstTest> {
             }
             Node::Group(_, b) | Node::Atomic(b) => n = b,
             Node::Repeat { min, body, .. } if *min >= 1 => n = body,
+            // Alternatives (`agggtaaa|tttaccct`): the union of their first characters, when
+            // each branch starts with a case-sensitive literal or class.
+            Node::Alt(branches) => {
+                let mut items = Vec::new();
+                for b in branches {
+                    match first_test(b)? {
+                        FirstTest::One(One::Char(c)) => items.push(ClassItem::Lit(c)),
+                        FirstTest::Set(s) if !s.negate && s.case == Case::Exact => {
+                            items.extend(s.items)
+                        }
+                        _ => return None,
+                    }
+                }
+                return Some(FirstTest::Set(ClassSet::new(false, items, Case::Exact)));
+            }
             _ => return None,
         }
     }
