@@ -218,6 +218,13 @@ fn re_compile(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "minivm's re does not support the LOCALE flag (re.L)"
         );
     }
+    if uflags & parse::FLAG_DEBUG != 0 {
+        // CPython prints sre's parse tree and code: refuse rather than print something else.
+        raise!(
+            ValueError,
+            "minivm's re does not support the DEBUG flag (re.DEBUG)"
+        );
+    }
     let result = parse::parse(&code, is_text, uflags).and_then(|parsed| {
         let prog = prog::compile(parsed.node, parsed.groups)?;
         Ok((prog, parsed.names, parsed.flags))
