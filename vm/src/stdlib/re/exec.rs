@@ -9,6 +9,8 @@
 //! matcher asks its caller whether to stop (Ctrl-C), so an exponential pattern stays
 //! interruptible, as CPython's sre checks signals while it matches.
 
+use std::cell::RefCell;
+
 use super::chars::{fold, is_word};
 use super::parse::{At, Case, RepeatKind};
 use super::prog::{Inst, One, Program};
@@ -104,16 +106,55 @@ pub struct Matcher<'a, T: Text + ?Sized> {
     steps: u32,
 }
 
+/// A matcher's vectors, kept per thread between matches so that a match in a loop does not
+/// allocate them each time.
+type Spare = (Vec<usize>, Vec<(u32, usize)>, Vec<Bt>);
+
+thread_local! {
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+}
+
+/// A backtrack stack larger than this is freed after its match rather than kept.
+const SPARE_STACK_LIMIT: usize = 1 << 12;
+
+impl<T: Text + ?Sized> Drop for Matcher<'_, T> {
+    fn drop(&mut self) {
+        if self.stack.capacity() > SPARE_STACK_LIMIT {
+            return;
+        }
+        let spare = (
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.regs),
+            std::mem::take(&mut self.stack),
+        );
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = Some(spare);
+            }
+        });
+    }
+}
+
 impl<'a, T: Text + ?Sized> Matcher<'a, T> {
     pub fn new(prog: &'a Program, text: &'a T, end: usize) -> Matcher<'a, T> {
+        let (mut slots, mut regs, mut stack) = SPARE
+            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| (Vec::new(), Vec::new(), Vec::with_capacity(32)));
+        slots.clear();
+        slots.resize(2 * prog.groups, NONE);
+        regs.clear();
+        regs.resize(prog.regs, (0, NONE));
+        stack.clear();
         Matcher {
             prog,
             text,
             end: end.min(text.len()),
-            slots: vec![NONE; 2 * prog.groups],
+            slots,
             lastindex: 0,
-            regs: vec![(0, NONE); prog.regs],
-            stack: Vec::with_capacity(32),
+            regs,
+            stack,
             steps: 0,
         }
     }
