@@ -35,6 +35,7 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
             "asctime",
             "ctime",
             "tzset",
+            "strptime",
             "timezone",
             "altzone",
             "daylight",

@@ -6,6 +6,7 @@
 pub mod array;
 pub mod asyncio_support;
 pub mod atexit;
+pub mod binascii;
 pub mod cmath;
 pub mod coro_intro;
 pub mod cpython_names;
@@ -22,6 +23,7 @@ pub mod mp;
 pub mod os;
 pub mod os_stat;
 pub mod pipe;
+pub mod posix_support;
 pub mod queue;
 pub mod random;
 pub mod re;
@@ -76,6 +78,8 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "_struct" => Some(structmod::module()),
         "linecache" => Some(linecache::module()),
         "_hashlib" => Some(hashlib::module()),
+        "binascii" => Some(binascii::module()),
+        "_posixsupport" => Some(posix_support::module()),
         _ => None,
     }
 }

@@ -1,0 +1,150 @@
+//! `_posixsupport` (stdlib stage): the system calls `shutil` and `platform` (`vm/lib/`) need
+//! that the `os` module does not offer: permission bits (`chmod`), file times (`utime`),
+//! `access`, symbolic links (`symlink`, `readlink`), file system usage (`statvfs`), the
+//! terminal's size and `uname`. All through safe std and rustix calls.
+
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::Methods;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::object::Module;
+use crate::stdlib::os::{os_error, os_error2, path_arg};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+const FUNCS: Methods = &[
+    ("chmod", chmod),
+    ("utime", utime),
+    ("access", access),
+    ("symlink", symlink),
+    ("readlink", readlink),
+    ("statvfs", statvfs),
+    ("terminal_size", terminal_size),
+    ("uname", uname),
+];
+
+pub fn module() -> Ref<Module> {
+    super::module_from_fns("_posixsupport", FUNCS, vec![])
+}
+
+/// `chmod(path, mode)`: set the permission bits.
+fn chmod(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("chmod", 2, 2)?;
+    let path = path_arg(args.get(0), "chmod")?;
+    let mode = to_index(&args.pos[1])?;
+    let mode = u32::try_from(mode).map_err(|_| err!(OverflowError, "mode out of range"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| os_error(&e, Some(path)))?;
+    Ok(Value::None)
+}
+
+/// A time in nanoseconds since the epoch as a `SystemTime`.
+fn system_time(ns: i64) -> std::time::SystemTime {
+    if ns >= 0 {
+        UNIX_EPOCH + Duration::from_nanos(ns as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_nanos(ns.unsigned_abs())
+    }
+}
+
+/// `utime(path, atime_ns, mtime_ns)`: set the access and modification times.
+fn utime(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("utime", 3, 3)?;
+    let path = path_arg(args.get(0), "utime")?;
+    let atime = to_index(&args.pos[1])?;
+    let mtime = to_index(&args.pos[2])?;
+    let file = std::fs::File::open(path).map_err(|e| os_error(&e, Some(path)))?;
+    let times = std::fs::FileTimes::new()
+        .set_accessed(system_time(atime))
+        .set_modified(system_time(mtime));
+    file.set_times(times)
+        .map_err(|e| os_error(&e, Some(path)))?;
+    Ok(Value::None)
+}
+
+/// `access(path, mode)`: may this process read (4), write (2), execute (1) or see (0) it?
+fn access(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("access", 2, 2)?;
+    let path = path_arg(args.get(0), "access")?;
+    let mode = to_index(&args.pos[1])?;
+    let mut access = rustix::fs::Access::EXISTS;
+    if mode & 4 != 0 {
+        access |= rustix::fs::Access::READ_OK;
+    }
+    if mode & 2 != 0 {
+        access |= rustix::fs::Access::WRITE_OK;
+    }
+    if mode & 1 != 0 {
+        access |= rustix::fs::Access::EXEC_OK;
+    }
+    Ok(Value::Bool(rustix::fs::access(path, access).is_ok()))
+}
+
+/// `symlink(src, dst)`: make `dst` a symbolic link to `src`.
+fn symlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("symlink", 2, 2)?;
+    let src = path_arg(args.get(0), "symlink")?;
+    let dst = path_arg(args.get(1), "symlink")?;
+    std::os::unix::fs::symlink(src, dst).map_err(|e| os_error2(&e, src, dst))?;
+    Ok(Value::None)
+}
+
+/// `readlink(path)`: where a symbolic link points.
+fn readlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let path = path_arg(Some(args.one("readlink")?), "readlink")?;
+    let target = std::fs::read_link(path).map_err(|e| os_error(&e, Some(path)))?;
+    Ok(Value::string(target.to_string_lossy().into_owned()))
+}
+
+/// `statvfs(path)`: `(f_frsize, f_blocks, f_bfree, f_bavail)` of the file system holding it.
+fn statvfs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let path = path_arg(Some(args.one("statvfs")?), "statvfs")?;
+    let st =
+        rustix::fs::statvfs(path).map_err(|e| os_error(&std::io::Error::from(e), Some(path)))?;
+    let int = |n: u64| Value::from(crate::num::bigint::BigInt::from(n));
+    Ok(Value::tuple(vec![
+        int(st.f_frsize),
+        int(st.f_blocks),
+        int(st.f_bfree),
+        int(st.f_bavail),
+    ]))
+}
+
+/// `terminal_size(fd)`: `(columns, lines)` of the terminal on descriptor 0, 1 or 2.
+fn terminal_size(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let fd = to_index(args.one("terminal_size")?)?;
+    let size = match fd {
+        0 => rustix::termios::tcgetwinsize(std::io::stdin().as_fd()),
+        1 => rustix::termios::tcgetwinsize(std::io::stdout().as_fd()),
+        2 => rustix::termios::tcgetwinsize(std::io::stderr().as_fd()),
+        _ => {
+            return Err(err!(
+                ValueError,
+                "terminal_size: only descriptors 0, 1 and 2"
+            ))
+        }
+    };
+    let size = size.map_err(|e| os_error(&std::io::Error::from(e), None))?;
+    Ok(Value::tuple(vec![
+        Value::Int(i64::from(size.ws_col)),
+        Value::Int(i64::from(size.ws_row)),
+    ]))
+}
+
+/// `uname()`: `(sysname, nodename, release, version, machine)` of uname(2).
+fn uname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("uname")?;
+    let u = rustix::system::uname();
+    let text = |c: &std::ffi::CStr| Value::string(c.to_string_lossy().into_owned());
+    Ok(Value::tuple(vec![
+        text(u.sysname()),
+        text(u.nodename()),
+        text(u.release()),
+        text(u.version()),
+        text(u.machine()),
+    ]))
+}
