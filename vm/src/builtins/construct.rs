@@ -121,8 +121,29 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             args.range("range", 1, 3)?;
             // A bound beyond i64 is an index CPython takes (its ranges are unbounded): say that
             // minivm's are not, rather than CPython's "too large to convert to C ssize_t".
-            let ints: Vec<i64> = args
-                .pos
+            // An object with `__index__` stands for the int it returns (CPython's
+            // `PyNumber_Index`), so `range(n)` works for any integer-like object.
+            let mut vals = Vec::with_capacity(args.pos.len());
+            for v in args.pos {
+                let special = match v {
+                    Value::Instance(_) if crate::object::builtin_base(v).is_none() => {
+                        interp.lookup_special(v, "__index__")
+                    }
+                    _ => None,
+                };
+                vals.push(match special {
+                    Some(f) => match interp.call(&f, std::slice::from_ref(v))? {
+                        r @ (Value::Int(_) | Value::BigInt(_) | Value::Bool(_)) => r,
+                        r => raise!(
+                            TypeError,
+                            "__index__ returned non-int (type {})",
+                            crate::object::type_name(&r)
+                        ),
+                    },
+                    None => v.clone(),
+                });
+            }
+            let ints: Vec<i64> = vals
                 .iter()
                 .map(|v| match v {
                     Value::BigInt(_) => Err(crate::arith::range_overflow()),
