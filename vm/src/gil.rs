@@ -62,7 +62,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::interp::Interp;
 use crate::value::Value;
-use crate::{err, PyResult};
+use crate::PyResult;
 
 /// The switching policy: the new GIL, the old pre-3.2 GIL, or none at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,10 +407,11 @@ impl Interp {
         Ok(())
     }
 
-    /// Raise `KeyboardInterrupt` in the main thread if Ctrl-C was pressed.
+    /// In the main thread, after Ctrl-C or a signal the `signal` module captures: run its
+    /// Python handler, or raise `KeyboardInterrupt` (`stdlib/signal.rs: on_interrupt`).
     pub(crate) fn check_signals(&mut self) -> PyResult<()> {
         if self.is_main && self.vm.interrupted.swap(false, Ordering::Relaxed) {
-            return Err(err!(KeyboardInterrupt, ""));
+            return crate::stdlib::signal::on_interrupt(self);
         }
         Ok(())
     }

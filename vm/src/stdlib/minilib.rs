@@ -223,6 +223,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("re.mini", include_str!("../../lib/re.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("shutil.mini", include_str!("../../lib/shutil.mini")),
+    ("signal.mini", include_str!("../../lib/signal.mini")),
     ("stat.mini", include_str!("../../lib/stat.mini")),
     ("statistics.mini", include_str!("../../lib/statistics.mini")),
     ("string.mini", include_str!("../../lib/string.mini")),

@@ -29,6 +29,7 @@ pub mod random;
 pub mod re;
 pub mod select;
 pub mod sha512;
+pub mod signal;
 pub mod socket;
 pub mod structmod;
 pub mod subprocess;
@@ -80,6 +81,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "_hashlib" => Some(hashlib::module()),
         "binascii" => Some(binascii::module()),
         "_posixsupport" => Some(posix_support::module()),
+        "_signal" => Some(signal::module()),
         _ => None,
     }
 }

@@ -1,0 +1,252 @@
+//! `_signal` (stdlib stage): the native half of `signal` (`vm/lib/signal.mini`): signal numbers,
+//! capturing signals so Python handlers run at the main thread's next safe point, as CPython
+//! runs them (a C handler only records the signal; `PyErr_CheckSignals` calls the handler later).
+//!
+//! How a signal reaches a handler: SIGINT is caught by the command line's Ctrl-C handler, which
+//! sets `Vm::interrupted`. Any other signal a program installs a handler for is captured by
+//! `signal-hook` on a helper thread, which records it in [`PENDING`] and sets `interrupted` too,
+//! so the main thread notices it wherever it would notice Ctrl-C (every check point, and the
+//! blocking waits that Ctrl-C interrupts). At that check point [`on_interrupt`] runs: recorded
+//! signals go to `signal._dispatch(signum)` (the handlers live in the Python module); with none
+//! recorded it was a Ctrl-C, which raises `KeyboardInterrupt` unless the program installed its
+//! own SIGINT handler. Signals with the default action that are not captured act as usual (a
+//! SIGTERM ends the process).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::Methods;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp, Vm};
+use crate::object::Module;
+use crate::value::Value;
+use crate::{err, PyResult};
+
+const FUNCS: Methods = &[
+    ("_capture", capture),
+    ("_set_sigint", set_sigint),
+    ("_take_pending", take_pending),
+    ("_default_action", default_action),
+    ("raise_signal", raise_signal),
+    ("strsignal", strsignal),
+];
+
+/// Linux's signal numbers and names (x86-64).
+const SIGNALS: &[(&str, i64)] = &[
+    ("SIGHUP", 1),
+    ("SIGINT", 2),
+    ("SIGQUIT", 3),
+    ("SIGILL", 4),
+    ("SIGTRAP", 5),
+    ("SIGABRT", 6),
+    ("SIGIOT", 6),
+    ("SIGBUS", 7),
+    ("SIGFPE", 8),
+    ("SIGKILL", 9),
+    ("SIGUSR1", 10),
+    ("SIGSEGV", 11),
+    ("SIGUSR2", 12),
+    ("SIGPIPE", 13),
+    ("SIGALRM", 14),
+    ("SIGTERM", 15),
+    ("SIGSTKFLT", 16),
+    ("SIGCHLD", 17),
+    ("SIGCONT", 18),
+    ("SIGSTOP", 19),
+    ("SIGTSTP", 20),
+    ("SIGTTIN", 21),
+    ("SIGTTOU", 22),
+    ("SIGURG", 23),
+    ("SIGXCPU", 24),
+    ("SIGXFSZ", 25),
+    ("SIGVTALRM", 26),
+    ("SIGPROF", 27),
+    ("SIGWINCH", 28),
+    ("SIGIO", 29),
+    ("SIGPOLL", 29),
+    ("SIGPWR", 30),
+    ("SIGSYS", 31),
+    ("SIGRTMIN", 34),
+    ("SIGRTMAX", 64),
+];
+
+/// What strsignal(3) says, for the common signals (glibc's texts).
+const DESCRIPTIONS: &[(i64, &str)] = &[
+    (1, "Hangup"),
+    (2, "Interrupt"),
+    (3, "Quit"),
+    (4, "Illegal instruction"),
+    (5, "Trace/breakpoint trap"),
+    (6, "Aborted"),
+    (7, "Bus error"),
+    (8, "Floating point exception"),
+    (9, "Killed"),
+    (10, "User defined signal 1"),
+    (11, "Segmentation fault"),
+    (12, "User defined signal 2"),
+    (13, "Broken pipe"),
+    (14, "Alarm clock"),
+    (15, "Terminated"),
+    (16, "Stack fault"),
+    (17, "Child exited"),
+    (18, "Continued"),
+    (19, "Stopped (signal)"),
+    (20, "Stopped"),
+    (21, "Stopped (tty input)"),
+    (22, "Stopped (tty output)"),
+    (23, "Urgent I/O condition"),
+    (24, "CPU time limit exceeded"),
+    (25, "File size limit exceeded"),
+    (26, "Virtual timer expired"),
+    (27, "Profiling timer expired"),
+    (28, "Window changed"),
+    (29, "I/O possible"),
+    (30, "Power failure"),
+    (31, "Bad system call"),
+];
+
+pub fn module() -> Ref<Module> {
+    let mut consts: Vec<(&str, Value)> =
+        SIGNALS.iter().map(|(n, v)| (*n, Value::Int(*v))).collect();
+    consts.push(("NSIG", Value::Int(65)));
+    super::module_from_fns("_signal", FUNCS, consts)
+}
+
+/// Signals captured and not yet handled, in arrival order.
+static PENDING: Mutex<Vec<i64>> = Mutex::new(Vec::new());
+
+/// What Ctrl-C does: 0 `default_int_handler` (KeyboardInterrupt), 1 ignore, 2 the default
+/// action (the process ends), 3 a Python handler.
+static SIGINT_MODE: AtomicI64 = AtomicI64::new(0);
+
+/// The capturing thread's handle, to add signals to it.
+static CAPTURE: Mutex<Option<signal_hook::iterator::Handle>> = Mutex::new(None);
+
+fn signum_arg(v: &Value) -> PyResult<i64> {
+    let n = to_index(v)?;
+    if !(1..65).contains(&n) {
+        return Err(err!(ValueError, "signal number out of range"));
+    }
+    Ok(n)
+}
+
+/// `_capture(signum)`: capture this signal from now on (its Python handler decides).
+fn capture(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let sig = signum_arg(args.one("_capture")?)?;
+    let mut capture = CAPTURE.lock();
+    let result = match capture.as_ref() {
+        Some(handle) => handle.add_signal(sig as i32),
+        None => match signal_hook::iterator::Signals::new([sig as i32]) {
+            Ok(mut signals) => {
+                *capture = Some(signals.handle());
+                let vm: Arc<Vm> = interp.vm.clone();
+                std::thread::Builder::new()
+                    .name("minivm-signals".into())
+                    .spawn(move || {
+                        for sig in signals.forever() {
+                            PENDING.lock().push(i64::from(sig));
+                            vm.request_interrupt();
+                        }
+                    })
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        },
+    };
+    result.map_err(|_| err!(OSError, "[Errno 22] Invalid argument"))?;
+    Ok(Value::None)
+}
+
+/// `_set_sigint(mode)`: see [`SIGINT_MODE`].
+fn set_sigint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let mode = to_index(args.one("_set_sigint")?)?;
+    SIGINT_MODE.store(mode, Ordering::SeqCst);
+    Ok(Value::None)
+}
+
+/// `_take_pending()`: the captured signals not handled yet (and forget them).
+fn take_pending(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("_take_pending")?;
+    let sigs = std::mem::take(&mut *PENDING.lock());
+    Ok(Value::list(sigs.into_iter().map(Value::Int).collect()))
+}
+
+/// `_default_action(signum)`: do what the system does for the signal by default (for SIGTERM
+/// or SIGINT: end the process, killed by that signal).
+fn default_action(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let sig = signum_arg(args.one("_default_action")?)?;
+    signal_hook::low_level::emulate_default_handler(sig as i32)
+        .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
+    Ok(Value::None)
+}
+
+/// `raise_signal(signum)`: send the signal to this process; a captured one (and Ctrl-C's
+/// SIGINT) is handled before this returns, as in CPython.
+fn raise_signal(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let sig = signum_arg(args.one("raise_signal")?)?;
+    let captured = CAPTURE.lock().is_some();
+    signal_hook::low_level::raise(sig as i32).map_err(|e| crate::stdlib::os::os_error(&e, None))?;
+    // The capturing thread records it a moment later: wait for it (briefly).
+    if captured && sig != 2 {
+        let start = std::time::Instant::now();
+        while !PENDING.lock().contains(&sig)
+            && start.elapsed() < std::time::Duration::from_millis(200)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    if sig == 2 {
+        let start = std::time::Instant::now();
+        while !interp.vm.interrupted.load(Ordering::SeqCst)
+            && start.elapsed() < std::time::Duration::from_millis(200)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    interp.check_interrupt()?;
+    Ok(Value::None)
+}
+
+/// `strsignal(signum)`: the system's description of a signal, or None.
+fn strsignal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let sig = signum_arg(args.one("strsignal")?)?;
+    Ok(DESCRIPTIONS
+        .iter()
+        .find(|(n, _)| *n == sig)
+        .map(|(_, d)| Value::str(d))
+        .unwrap_or_else(|| {
+            if (34..=64).contains(&sig) {
+                Value::string(format!("Real-time signal {}", sig - 34))
+            } else {
+                Value::None
+            }
+        }))
+}
+
+/// The main thread saw `Vm::interrupted` at a check point (`gil.rs: check_signals`): run the
+/// handlers of the captured signals, or treat it as Ctrl-C.
+pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
+    let pending = std::mem::take(&mut *PENDING.lock());
+    if pending.is_empty() {
+        match SIGINT_MODE.load(Ordering::SeqCst) {
+            0 => return Err(err!(KeyboardInterrupt, "")),
+            1 => return Ok(()),
+            _ => return dispatch(interp, 2),
+        }
+    }
+    for sig in pending {
+        dispatch(interp, sig)?;
+    }
+    Ok(())
+}
+
+/// `signal._dispatch(signum)`: the Python side calls the handler.
+fn dispatch(interp: &mut Interp, sig: i64) -> PyResult<()> {
+    let module = interp.import_module("signal")?;
+    let f = interp.getattr(&module, "_dispatch")?;
+    interp.call(&f, &[Value::Int(sig)])?;
+    Ok(())
+}
