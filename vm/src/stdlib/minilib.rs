@@ -162,6 +162,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("hmac.mini", include_str!("../../lib/hmac.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     ("json.mini", include_str!("../../lib/json.mini")),
+    ("locale.mini", include_str!("../../lib/locale.mini")),
     (
         "logging/__init__.mini",
         include_str!("../../lib/logging/__init__.mini"),
