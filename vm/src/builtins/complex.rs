@@ -582,16 +582,24 @@ fn construct(interp: &mut Interp, real: Option<&Value>, imag: Option<&Value>) ->
     Ok(Complex::new(re, im))
 }
 
-/// One argument of `complex()`: a complex number (its own or from `__complex__`), else a real
-/// number through `float()`; `what` completes the TypeError for anything else.
+/// One argument of `complex()`; `what` completes the TypeError for a value that is no number.
 fn part(interp: &mut Interp, v: &Value, what: &str) -> PyResult<(Complex, bool)> {
+    to_complex(interp, v)?
+        .ok_or_else(|| err!(TypeError, "complex() {what}, not '{}'", type_name(v)))
+}
+
+/// A value as a complex number, as CPython's `PyComplex_AsCComplex` reads one: a complex (its
+/// own, or what `__complex__` returns), else a real number through `float()` (ints, floats,
+/// objects with `__float__` or `__index__`, subclasses of int and float). The flag says whether
+/// it was complex; `None` when the value is no number (the caller words the TypeError).
+pub(crate) fn to_complex(interp: &mut Interp, v: &Value) -> PyResult<Option<(Complex, bool)>> {
     if let Some(c) = as_complex(v) {
-        return Ok((c, true));
+        return Ok(Some((c, true)));
     }
     if let Some(m) = interp.lookup_special(v, "__complex__") {
         let r = interp.call(&m, std::slice::from_ref(v))?;
         return match as_complex(&r) {
-            Some(c) => Ok((c, true)),
+            Some(c) => Ok(Some((c, true))),
             None => Err(err!(
                 TypeError,
                 "__complex__ returned non-complex (type {})",
@@ -611,15 +619,11 @@ fn part(interp: &mut Interp, v: &Value, what: &str) -> PyResult<(Complex, bool)>
         _ => false,
     };
     if !numeric {
-        raise!(TypeError, "complex() {what}, not '{}'", type_name(v));
+        return Ok(None);
     }
     match crate::builtins::construct::to_float(interp, v)? {
-        Value::Float(f) => Ok((Complex::new(f, 0.0), false)),
-        other => Err(err!(
-            TypeError,
-            "complex() {what}, not '{}'",
-            type_name(&other)
-        )),
+        Value::Float(f) => Ok(Some((Complex::new(f, 0.0), false))),
+        _ => Ok(None),
     }
 }
 

@@ -113,8 +113,7 @@ fn doom(inst: Ref<Instance>) {
         }
     });
     if inst.is_none() {
-        let _ = PENDING.try_with(|p| p.set(true));
-        crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
+        announce();
     }
 }
 
@@ -184,11 +183,15 @@ pub fn orphaned(frame: Box<Frame>, kind: GenKind, name: Arc<str>, qualname: Arc<
         }
     });
     if orphan.is_none() {
-        let _ = PENDING.try_with(|p| p.set(true));
-        // Loops and calls check the breaker: a generator dropped by a plain assignment is
-        // closed at the next one.
-        crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
+        announce();
     }
+}
+
+/// Tell this thread's next safe point that finalizers are queued. Loops and calls check the
+/// breaker: an object dropped by a plain assignment is finalized at the next one.
+fn announce() {
+    let _ = PENDING.try_with(|p| p.set(true));
+    crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
 }
 
 /// Free the queued frames without running them (a thread that is finishing, with the GIL held).

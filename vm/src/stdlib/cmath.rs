@@ -8,7 +8,7 @@
 //! inverse trigonometric and hyperbolic functions (`asin`, `acosh`...) are not provided.
 
 use super::module_from_fns as make_module;
-use crate::builtins::complex::{as_complex, modulus, new_complex, Complex};
+use crate::builtins::complex::{as_complex, modulus, new_complex, to_complex, Complex};
 use crate::builtins::Methods;
 use crate::error::PyResult;
 use crate::heap::Ref;
@@ -70,41 +70,12 @@ fn ldexp(x: f64, e: i32) -> f64 {
     x * 2f64.powi(e)
 }
 
-/// An argument as a complex number: a complex, an object with `__complex__`, or a real number
-/// (through `__float__`/`__index__` as `float()` reads it).
+/// An argument as a complex number (`complex::to_complex`: a complex, `__complex__`, or a real
+/// number as `float()` reads it).
 fn arg(interp: &mut Interp, v: &Value) -> PyResult<Complex> {
-    if let Some(c) = as_complex(v) {
-        return Ok(c);
-    }
-    if let Some(m) = interp.lookup_special(v, "__complex__") {
-        let r = interp.call(&m, std::slice::from_ref(v))?;
-        return as_complex(&r).ok_or_else(|| {
-            err!(
-                TypeError,
-                "__complex__ returned non-complex (type {})",
-                type_name(&r)
-            )
-        });
-    }
-    let real = match v {
-        Value::Int(_) | Value::BigInt(_) | Value::Bool(_) | Value::Float(_) => true,
-        Value::Instance(_) => {
-            interp.lookup_special(v, "__float__").is_some()
-                || interp.lookup_special(v, "__index__").is_some()
-                || crate::object::builtin_base(v).is_some()
-        }
-        _ => false,
-    };
-    if !real {
-        raise!(TypeError, "must be real number, not {}", type_name(v));
-    }
-    match crate::builtins::construct::to_float(interp, v)? {
-        Value::Float(f) => Ok(Complex::new(f, 0.0)),
-        other => Err(err!(
-            TypeError,
-            "must be real number, not {}",
-            type_name(&other)
-        )),
+    match to_complex(interp, v)? {
+        Some((c, _)) => Ok(c),
+        None => Err(err!(TypeError, "must be real number, not {}", type_name(v))),
     }
 }
 
