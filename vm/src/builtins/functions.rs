@@ -202,13 +202,48 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `isinstance`'s class test, with tuples of classes (nested) allowed. Each tuple level is one
 /// level of the recursion guard (CPython: "maximum recursion depth exceeded in __instancecheck__").
+///
+/// `subject` is what is being tested (the instance for `isinstance`, the class for
+/// `issubclass`): a metaclass's `__instancecheck__`/`__subclasscheck__`, or those of the class
+/// of an instance given as `spec`, decide for it, as `type(spec).__instancecheck__` does in
+/// CPython (after `isinstance`'s exact-type shortcut). `None` asks the classes only.
 pub(crate) fn class_matches(
     interp: &mut Interp,
+    subject: Option<&Value>,
     cls: &Ref<Class>,
     spec: &Value,
     fname: &str,
     what: &str,
 ) -> PyResult<bool> {
+    let hook_name = if fname == "isinstance" {
+        "__instancecheck__"
+    } else {
+        "__subclasscheck__"
+    };
+    if let Some(subject) = subject {
+        let hook = match spec {
+            Value::Class(c) if fname == "isinstance" && Ref::ptr_eq(c, cls) => None,
+            Value::Class(c) => c.metaclass.as_ref().and_then(|m| m.lookup(hook_name)),
+            Value::Instance(i) if !i.class.builtin => i.class.lookup(hook_name),
+            _ => None,
+        };
+        if let Some(hook) = hook {
+            let what = if fname == "isinstance" {
+                " in __instancecheck__"
+            } else {
+                " in __subclasscheck__"
+            };
+            interp.enter_recursion(what)?;
+            let r = match &hook {
+                Value::Function(_) => interp.call(&hook, &[spec.clone(), subject.clone()]),
+                _ => interp
+                    .getattr(spec, hook_name)
+                    .and_then(|m| interp.call(&m, std::slice::from_ref(subject))),
+            };
+            interp.leave_recursion();
+            return interp.truthy(&r?);
+        }
+    }
     match spec {
         Value::Class(c) if cls.is_subclass(c) => Ok(true),
         Value::Class(c) => {
@@ -239,7 +274,7 @@ pub(crate) fn class_matches(
             interp.enter_recursion(hook)?;
             let mut r = Ok(false);
             for item in t.items.iter() {
-                match class_matches(interp, cls, item, fname, what) {
+                match class_matches(interp, subject, cls, item, fname, what) {
                     Ok(false) => {}
                     other => {
                         r = other;
@@ -260,7 +295,15 @@ fn isinstance(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Ok(Value::None);
     };
     let cls = class_of(v);
-    class_matches(interp, &cls, spec, "isinstance", "a type, a tuple of types").map(Value::Bool)
+    class_matches(
+        interp,
+        Some(v),
+        &cls,
+        spec,
+        "isinstance",
+        "a type, a tuple of types",
+    )
+    .map(Value::Bool)
 }
 
 fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -273,6 +316,7 @@ fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     class_matches(
         interp,
+        Some(c),
         cls,
         spec,
         "issubclass",

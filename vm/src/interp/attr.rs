@@ -11,7 +11,7 @@ use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
     class_of, type_name, types, Class, InstDict, Instance, NameRef, NativeFunction, Payload,
-    TypeKind, DICTLESS, HAS_PROPERTY, HAS_SETATTR,
+    TypeKind, DICTLESS, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -100,10 +100,14 @@ impl Interp {
         let Value::Instance(inst) = obj else {
             return self.getattr(obj, name);
         };
-        if !matches!(inst.payload, Payload::None) || inst.class.builtin {
+        let flags = inst.class.attr_flags();
+        if !matches!(inst.payload, Payload::None)
+            || inst.class.builtin
+            || flags & HAS_GETATTRIBUTE != 0
+        {
             return self.getattr(obj, name);
         }
-        if inst.class.attr_flags() & HAS_PROPERTY == 0 {
+        if flags & HAS_PROPERTY == 0 {
             // No data descriptor in the class chain: the instance's own attribute wins.
             if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
                 return Ok(v);
@@ -226,6 +230,31 @@ impl Interp {
         if let Payload::Super { start, obj: target } = &inst.payload {
             return self.super_getattr(start, target, name);
         }
+        if inst.class.attr_flags() & HAS_GETATTRIBUTE != 0 {
+            // The class's `__getattribute__` answers every lookup; an AttributeError from it
+            // falls back to `__getattr__`, as CPython's slot does.
+            if let Some(hook) = inst.class.lookup("__getattribute__") {
+                let r = self.call(&hook, &[obj.clone(), Value::str(name)]);
+                return match (r, inst.class.lookup("__getattr__")) {
+                    (Err(e), Some(ga)) if e.is(crate::object::ExcKind::AttributeError) => {
+                        self.call(&ga, &[obj.clone(), Value::str(name)])
+                    }
+                    (r, _) => r,
+                };
+            }
+        }
+        self.generic_getattr(obj, inst, name, true)
+    }
+
+    /// `object.__getattribute__(obj, name)`: data descriptors of the class, the instance's own
+    /// attributes, then the class's (bound), and — if `fallback` — the class's `__getattr__`.
+    pub(crate) fn generic_getattr(
+        &mut self,
+        obj: &Value,
+        inst: &Ref<Instance>,
+        name: &str,
+        fallback: bool,
+    ) -> PyResult<Value> {
         if let Some(v) = self.wrapper_attr(inst, name)? {
             return Ok(v);
         }
@@ -319,8 +348,10 @@ impl Interp {
         if let Some(slot) = slot_of(&inst.class, name) {
             return Ok(self.bind_slot(obj, slot));
         }
-        if let Some(ga) = inst.class.lookup("__getattr__") {
-            return self.call(&ga, &[obj.clone(), Value::str(name)]);
+        if fallback {
+            if let Some(ga) = inst.class.lookup("__getattr__") {
+                return self.call(&ga, &[obj.clone(), Value::str(name)]);
+            }
         }
         Err(no_attr(obj, name))
     }
@@ -830,6 +861,24 @@ fn object_method(name: &str) -> Option<Value> {
                 .generic_delattr(&obj, n.as_str())
                 .map(|_| Value::None)
         },
+        "__getattribute__" => |interp, args| {
+            let (Some(obj), Some(Value::Str(n))) = (args.pos.first(), args.pos.get(1)) else {
+                return Err(err!(
+                    TypeError,
+                    "object.__getattribute__() expects an object and a name"
+                ));
+            };
+            match obj {
+                Value::Instance(inst) if !matches!(inst.payload, Payload::Super { .. }) => {
+                    let (obj, inst) = (obj.clone(), inst.clone());
+                    interp.generic_getattr(&obj, &inst, n.as_str(), false)
+                }
+                other => {
+                    let other = other.clone();
+                    interp.getattr(&other, n.as_str())
+                }
+            }
+        },
         "__new__" => object_new,
         "__init_subclass__" => |_, args| {
             if !args.kw.is_empty() {
@@ -847,6 +896,7 @@ fn object_method(name: &str) -> Option<Value> {
         _ => return None,
     };
     let name = match name {
+        "__getattribute__" => "__getattribute__",
         "__setattr__" => "__setattr__",
         "__delattr__" => "__delattr__",
         "__new__" => "__new__",

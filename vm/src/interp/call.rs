@@ -162,7 +162,9 @@ impl Interp {
         let Value::Instance(inst) = &frame.stack[opos] else {
             return Ok(None);
         };
-        if crate::interp::attr::has_name(&inst.dict.lock(), name) {
+        if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
+            || crate::interp::attr::has_name(&inst.dict.lock(), name)
+        {
             return Ok(None);
         }
         let func = match inst.class.lookup_hinted(name, &cache.class_hint) {

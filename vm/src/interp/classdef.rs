@@ -369,15 +369,6 @@ fn make_class(
             dict.insert(Arc::from(s), v);
         }
     }
-    // Hooks minivm does not implement would be silently ignored: refuse them by name.
-    for (hook, what) in UNSUPPORTED_HOOKS {
-        if dict.contains_key(*hook) {
-            return Err(err!(
-                TypeError,
-                "minivm does not support {what} ('{hook}' in class {name})"
-            ));
-        }
-    }
     if base.kind == TypeKind::Type {
         check_metaclass_hooks(&dict, name)?;
     }
@@ -603,16 +594,10 @@ fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
     Ok(names)
 }
 
-/// Special names a class body may define that minivm does not honour, with what they are for.
-const UNSUPPORTED_HOOKS: &[(&str, &str)] = &[
-    ("__getattribute__", "overriding attribute lookup"),
-    ("__instancecheck__", "isinstance hooks"),
-    ("__subclasscheck__", "issubclass hooks"),
-];
-
 /// A metaclass's special methods that minivm honours on its classes: making them
-/// (`__new__ __init__ __call__ __prepare__`), attribute fallback (`__getattr__`), `repr`, and
-/// the container protocol (`bool len iter reversed in C[k]`, as `enum` needs). Any other
+/// (`__new__ __init__ __call__ __prepare__`), attribute fallback (`__getattr__`), `repr`,
+/// `isinstance`/`issubclass` hooks (`__instancecheck__ __subclasscheck__`) and the container
+/// protocol (`bool len iter reversed in C[k]`, as `enum` needs). Any other
 /// (`__setattr__`, `__eq__`, `__or__`...) would be silently ignored by the operators on
 /// classes, so it is refused when the metaclass is made.
 const METACLASS_HOOKS: &[&str] = &[
@@ -622,6 +607,8 @@ const METACLASS_HOOKS: &[&str] = &[
     "__prepare__",
     "__getattr__",
     "__repr__",
+    "__instancecheck__",
+    "__subclasscheck__",
     "__bool__",
     "__len__",
     "__iter__",

@@ -88,7 +88,14 @@ impl Interp {
             return Ok(false);
         };
         let spec = self.getattr(&Value::Module(module), abc)?;
-        class_matches(self, cls, &spec, "isinstance", "a type, a tuple of types")
+        class_matches(
+            self,
+            None,
+            cls,
+            &spec,
+            "isinstance",
+            "a type, a tuple of types",
+        )
     }
 
     /// The values of `keys` in the subject (through its `get`, so a `defaultdict` adds nothing),
@@ -142,7 +149,7 @@ impl Interp {
         let Value::Class(c) = cls else {
             raise!(TypeError, "called match pattern must be a type");
         };
-        if !class_matches(self, &class_of(s), cls, "isinstance", "a type")? {
+        if !class_matches(self, Some(s), &class_of(s), cls, "isinstance", "a type")? {
             return Ok(Value::None);
         }
         let mut wanted: Vec<Option<Value>> = Vec::new();

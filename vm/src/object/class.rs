@@ -125,8 +125,10 @@ pub const HAS_SETATTR: u64 = 2;
 pub const DICTLESS: u64 = 4;
 /// A class (or a base) defines `__bool__` or `__len__`: the truth of an instance needs a call.
 pub const HAS_BOOL_LEN: u64 = 8;
+/// A user class (or a base) defines `__getattribute__`: every `obj.name` of an instance calls it.
+pub const HAS_GETATTRIBUTE: u64 = 16;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 4;
+const FLAG_BITS: u32 = 5;
 
 /// A class's answers of `lookup`, in the order they were first asked for (so that an index
 /// into it stays valid until the cache is emptied: the hints of `lookup_hinted`).
@@ -421,6 +423,7 @@ impl Class {
                 match &**k {
                     "__setattr__" => bits |= HAS_SETATTR,
                     "__bool__" | "__len__" => bits |= HAS_BOOL_LEN,
+                    "__getattribute__" if !c.builtin => bits |= HAS_GETATTRIBUTE,
                     _ => {}
                 }
                 if let Value::Instance(i) = v {

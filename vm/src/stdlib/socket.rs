@@ -339,9 +339,10 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         _ => return Err(errno(libc::EINVAL)),
     }
     let addr = resolve(interp, &host, port)?;
-    let listener = interp
-        .allow_threads(|| TcpListener::bind(addr))
-        .map_err(|e| os_error(&e, None))?;
+    // Binding (and listening: std's bind does both) never waits, so the GIL stays held: a
+    // server thread that just started keeps it until `accept`, and the thread that started
+    // it cannot connect before it listens (Effective Python's item 61 relies on that).
+    let listener = TcpListener::bind(addr).map_err(|e| os_error(&e, None))?;
     apply_listener_mode(&listener, *d.timeout.lock());
     let mut st = d.state.lock();
     match *st {

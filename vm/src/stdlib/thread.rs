@@ -275,20 +275,34 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // thread touches them only after `attach` has taken the GIL (`run_thread`). The thread has
     // the stack size the recursion guards know (`interp::guard`).
     let handoff = crate::heap::Shared::new((child, me));
+    // As CPython's `start()`, wait (GIL released) until the new thread is running: it then holds
+    // the GIL and goes on until it blocks or is asked to switch, so a server thread started
+    // before a client is listening by the time `start()` returns (Effective Python's item 61).
+    let started = Arc::new((Mutex::new(false), Condvar::new()));
+    let signal = started.clone();
     let spawned = crate::interp::guard::spawn(name.clone(), move || {
         let (child, me) = handoff.into_inner();
-        run_thread(child, me)
+        run_thread(child, me, &signal)
     });
     if let Err(e) = spawned {
         *d.end.state.lock() = RunState::Finished;
         return Err(err!(RuntimeError, "can't start new thread: {e}"));
     }
+    interp.allow_threads(|| {
+        let (flag, cond) = &*started;
+        let mut up = flag.lock();
+        while !*up {
+            cond.wait(&mut up);
+        }
+    });
     Ok(Value::None)
 }
 
-/// The body of a spawned OS thread.
-fn run_thread(mut interp: Interp, me: Value) {
+/// The body of a spawned OS thread; `started` is set once it holds the GIL.
+fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
     interp.attach();
+    *started.0.lock() = true;
+    started.1.notify_all();
     let result = interp
         .getattr(&me, "run")
         .and_then(|run| interp.call(&run, &[]));
