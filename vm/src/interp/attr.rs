@@ -588,6 +588,12 @@ impl Interp {
                 self.generic_setattr(obj, inst, name, v)
             }
             Value::Class(cls) if !cls.builtin => {
+                let hook = cls.metaclass.as_ref().and_then(|m| m.lookup("__setattr__"));
+                if let Some(sa) = hook {
+                    return self
+                        .call(&sa, &[obj.clone(), Value::str(name), v])
+                        .map(|_| ());
+                }
                 cls.dict.write().insert(Arc::from(name), v);
                 crate::object::class_changed();
                 Ok(())
@@ -722,12 +728,13 @@ impl Interp {
 
     /// `del obj.name`
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
-        if let Value::Instance(inst) = obj {
-            if !inst.class.builtin {
-                if let Some(da) = inst.class.lookup("__delattr__") {
-                    return self.call(&da, &[obj.clone(), Value::str(name)]).map(|_| ());
-                }
-            }
+        let hook = match obj {
+            Value::Instance(inst) if !inst.class.builtin => inst.class.lookup("__delattr__"),
+            Value::Class(cls) => cls.metaclass.as_ref().and_then(|m| m.lookup("__delattr__")),
+            _ => None,
+        };
+        if let Some(da) = hook {
+            return self.call(&da, &[obj.clone(), Value::str(name)]).map(|_| ());
         }
         self.generic_delattr(obj, name)
     }
@@ -834,6 +841,22 @@ impl Interp {
 fn object_method(name: &str) -> Option<Value> {
     let f: crate::object::NativeFn = match name {
         "__setattr__" => |interp, args| {
+            // `type.__setattr__(cls, name, value)` / `super().__setattr__(...)` in a metaclass.
+            if let (Some(Value::Class(cls)), Some(Value::Str(n)), Some(v)) =
+                (args.pos.first(), args.pos.get(1), args.pos.get(2))
+            {
+                if cls.builtin {
+                    return Err(err!(
+                        TypeError,
+                        "cannot set '{}' attribute of immutable type '{}'",
+                        n.as_str(),
+                        cls.name
+                    ));
+                }
+                cls.dict.write().insert(Arc::from(n.as_str()), v.clone());
+                crate::object::class_changed();
+                return Ok(Value::None);
+            }
             let (Some(Value::Instance(inst)), Some(Value::Str(n)), Some(v)) =
                 (args.pos.first(), args.pos.get(1), args.pos.get(2))
             else {
@@ -848,7 +871,7 @@ fn object_method(name: &str) -> Option<Value> {
                 .map(|_| Value::None)
         },
         "__delattr__" => |interp, args| {
-            let (Some(obj @ Value::Instance(_)), Some(Value::Str(n))) =
+            let (Some(obj @ (Value::Instance(_) | Value::Class(_))), Some(Value::Str(n))) =
                 (args.pos.first(), args.pos.get(1))
             else {
                 return Err(err!(

@@ -81,6 +81,11 @@ fn alias_init(_: &mut Interp, args: Args) -> PyResult<Value> {
 
 static ALIAS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
+/// Is this a `types.GenericAlias` (`list[int]`)?
+pub(crate) fn is_alias(inst: &Instance) -> bool {
+    Ref::ptr_eq(&inst.class, alias_class())
+}
+
 /// The class `types.GenericAlias`.
 fn alias_class() -> &'static Ref<Class> {
     ALIAS.get_or_init(|| {

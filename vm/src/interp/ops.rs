@@ -89,6 +89,14 @@ impl Interp {
         if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
             return num::arith(op, x, y).map_err(PyErr::from);
         }
+        if has_meta(a) || has_meta(b) {
+            // A class whose metaclass defines the operator (`C | D`) is asked before `type`'s
+            // own meaning (a union).
+            let (name, rname, _) = binop_dunder(op);
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+                return Ok(r);
+            }
+        }
         if let Some(r) = self.binary_builtin(op, a, b)? {
             return Ok(r);
         }
@@ -106,6 +114,12 @@ impl Interp {
                     }
                 });
             }
+        }
+        if op == BinOp::BitOr && unionable(a) && unionable(b) {
+            // `int | None`, `list[int] | str` (PEP 604): a `types.UnionType` (vm/lib/_union.mini).
+            let m = self.import_module("_union")?;
+            let make = self.getattr(&m, "make_union")?;
+            return self.call(&make, &[a.clone(), b.clone()]);
         }
         if let (BinOp::Add, Value::Str(_) | Value::List(_) | Value::Tuple(_)) = (op, a) {
             let t = type_name(a);
@@ -213,7 +227,7 @@ impl Interp {
             }
             _ => {}
         }
-        if let Value::Instance(_) = a {
+        if matches!(a, Value::Instance(_)) || has_meta(a) {
             let (_, _, iname) = binop_dunder(op);
             if let Some(m) = self.lookup_special(a, iname) {
                 let r = self.call(&m, &[a.clone(), b.clone()])?;
@@ -474,7 +488,9 @@ impl Interp {
     }
 
     fn rich_order(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
-        if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
+        if matches!(a, Value::Instance(_) | Value::Class(_))
+            || matches!(b, Value::Instance(_) | Value::Class(_))
+        {
             let (name, rname) = match op {
                 CmpOp::Lt => ("__lt__", "__gt__"),
                 CmpOp::LtE => ("__le__", "__ge__"),
@@ -776,6 +792,21 @@ impl Interp {
             type_name(v)
         ))
     }
+}
+
+/// Can `v` be a member of a `types.UnionType` (`X | Y`)? A class, `None` or a generic alias
+/// (`list[int]`); unions themselves answer through their own `__or__`.
+fn unionable(v: &Value) -> bool {
+    match v {
+        Value::Class(_) | Value::None => true,
+        Value::Instance(i) => crate::interp::generic::is_alias(i),
+        _ => false,
+    }
+}
+
+/// Is `v` a class made by a user metaclass (whose special methods are its operators)?
+fn has_meta(v: &Value) -> bool {
+    matches!(v, Value::Class(c) if c.metaclass.is_some())
 }
 
 /// Is `e` a `TypeError` whose message starts with `prefix`? (An error about the values inside

@@ -393,6 +393,23 @@ impl Interp {
     fn str_of_inner(&mut self, v: &Value) -> PyResult<String> {
         match v {
             Value::Str(s) => Ok(s.as_str().to_string()),
+            // A metaclass's `__str__` gives the str of its classes.
+            Value::Class(c)
+                if c.metaclass
+                    .as_ref()
+                    .is_some_and(|m| m.lookup("__str__").is_some()) =>
+            {
+                let m = c.metaclass.as_ref().and_then(|m| m.lookup("__str__"));
+                let r = self.call(&m.unwrap_or_default(), std::slice::from_ref(v))?;
+                match r {
+                    Value::Str(s) => Ok(s.as_str().to_string()),
+                    other => Err(err!(
+                        TypeError,
+                        "__str__ returned non-string (type {})",
+                        type_name(&other)
+                    )),
+                }
+            }
             Value::Instance(inst) => {
                 if let Some(m) = inst.class.lookup("__str__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;

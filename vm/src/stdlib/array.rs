@@ -221,6 +221,8 @@ pub fn array_class() -> Ref<Class> {
                     ("tolist", array_tolist),
                     ("tobytes", array_tobytes),
                     ("frombytes", array_frombytes),
+                    ("tofile", array_tofile),
+                    ("fromfile", array_fromfile),
                     ("byteswap", array_byteswap),
                 ],
             );
@@ -891,6 +893,54 @@ fn array_frombytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ),
     };
     a.items.lock().extend(more);
+    Ok(Value::None)
+}
+
+/// `tofile(f)`: the items' machine bytes, given to `f.write` (any object with one).
+fn array_tofile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (a, f) = one_arg(&args, "tofile")?;
+    let data = Value::bytes(pack(a.code, &a.snapshot())?);
+    let write = interp.getattr(f, "write")?;
+    interp.call(&write, &[data])?;
+    Ok(Value::None)
+}
+
+/// `fromfile(f, n)`: `n` items read with `f.read`; fewer bytes than that append the whole
+/// items read, then raise `EOFError`, as CPython.
+fn array_fromfile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [f, n] = Sig::pos("fromfile", Style::Unpack, &["f", "n"], 2)
+        .of("array")
+        .bind::<2>(&args)?;
+    let a = data(&args)?;
+    let (Some(f), Some(n)) = (f, n) else {
+        raise!(SystemError, "array.fromfile(): argument lost");
+    };
+    let n = match n {
+        Value::Int(n) => *n,
+        Value::Bool(b) => i64::from(*b),
+        other => raise!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(other)
+        ),
+    };
+    if n < 0 {
+        raise!(ValueError, "negative count");
+    }
+    let size = itemsize(a.code) as i64;
+    let wanted = n.checked_mul(size).ok_or_else(|| err!(MemoryError, ""))?;
+    let read = interp.getattr(f, "read")?;
+    let got = interp.call(&read, &[Value::Int(wanted)])?;
+    let raw = match &got {
+        Value::Bytes(b) => b.as_bytes().to_vec(),
+        _ => raise!(TypeError, "read() didn't return bytes"),
+    };
+    let whole = raw.len() - raw.len() % size as usize;
+    let more = unpack(a.code, &raw[..whole])?;
+    a.items.lock().extend(more);
+    if (raw.len() as i64) < wanted {
+        raise!(EOFError, "read() didn't return enough bytes");
+    }
     Ok(Value::None)
 }
 

@@ -34,7 +34,7 @@ pub fn types_module() -> Ref<Module> {
     let class = |c: &Ref<crate::object::Class>| Value::Class(c.clone());
     module_from_fns(
         "types",
-        &[("coroutine", coroutine)],
+        &[("coroutine", coroutine), ("__getattr__", types_getattr)],
         vec![
             ("FunctionType", class(&t.function)),
             ("LambdaType", class(&t.function)),
@@ -47,6 +47,23 @@ pub fn types_module() -> Ref<Module> {
             ("ModuleType", class(&t.module)),
         ],
     )
+}
+
+/// The module's `__getattr__`: `types.UnionType`, the class of `int | str`, written in the mini
+/// language (`vm/lib/_union.mini`) and imported when first asked for.
+fn types_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name] = Sig::py("__getattr__", &["name"], 1).bind(&args)?;
+    match name.and_then(|n| n.as_str()) {
+        Some("UnionType") => {
+            let m = interp.import_module("_union")?;
+            interp.getattr(&m, "UnionType")
+        }
+        Some(other) => Err(crate::err!(
+            AttributeError,
+            "module 'types' has no attribute '{other}'"
+        )),
+        None => Err(crate::err!(TypeError, "attribute name must be string")),
+    }
 }
 
 /// `types.coroutine(func)`: a generator function comes back as a copy whose code carries the

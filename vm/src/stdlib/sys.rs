@@ -71,7 +71,8 @@ pub fn module() -> Ref<Module> {
     m
 }
 
-/// `sys.version_info`, whose class is written in the mini language (`vm/lib/_sysinfo.mini`):
+/// `sys.version_info`, `float_info` and `int_info`, whose classes are written in the mini
+/// language (`vm/lib/_sysinfo.mini`):
 /// set once `sys` is registered, since running that file needs the import system.
 pub fn add_named_tuples(interp: &mut Interp, sys: &Ref<Module>) -> PyResult<()> {
     let info = interp.import_module("_sysinfo")?;
@@ -85,6 +86,24 @@ pub fn add_named_tuples(interp: &mut Interp, sys: &Ref<Module>) -> PyResult<()> 
     ];
     let v = interp.call(&cls, &args)?;
     sys.dict.set_str("version_info", v);
+    for (name, value) in [("float_info", "FLOAT_INFO"), ("int_info", "INT_INFO")] {
+        let v = interp.getattr(&info, value)?;
+        sys.dict.set_str(name, v);
+    }
+    // `sys.flags` from the environment the program started with.
+    let environ = crate::object::Dict::new();
+    for (k, val) in std::env::vars_os() {
+        if let (Some(k), Some(val)) = (k.to_str(), val.to_str()) {
+            environ.set_str(k, Value::str(val));
+        }
+    }
+    let make = interp.getattr(&info, "make_flags")?;
+    let flags = interp.call(&make, &[Value::Dict(Ref::new(environ))])?;
+    sys.dict.set_str("flags", flags);
+    let make = interp.getattr(&info, "make_implementation")?;
+    let version = sys.dict.get_str("version_info").unwrap_or(Value::None);
+    let implementation = interp.call(&make, &[version])?;
+    sys.dict.set_str("implementation", implementation);
     Ok(())
 }
 
