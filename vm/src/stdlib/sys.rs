@@ -33,6 +33,7 @@ const FUNCS: Methods = &[
     ("set_int_max_str_digits", set_int_max_str_digits),
     ("getdefaultencoding", getdefaultencoding),
     ("getfilesystemencoding", getfilesystemencoding),
+    ("__getattr__", sys_getattr),
     (
         "set_asyncgen_hooks",
         crate::interp::finalize::sys_set_asyncgen_hooks,
@@ -71,8 +72,7 @@ pub fn module() -> Ref<Module> {
     m
 }
 
-/// `sys.version_info`, `float_info` and `int_info`, whose classes are written in the mini
-/// language (`vm/lib/_sysinfo.mini`):
+/// `sys.version_info`, whose class is written in the mini language (`vm/lib/_sysinfo.mini`):
 /// set once `sys` is registered, since running that file needs the import system.
 pub fn add_named_tuples(interp: &mut Interp, sys: &Ref<Module>) -> PyResult<()> {
     let info = interp.import_module("_sysinfo")?;
@@ -86,25 +86,43 @@ pub fn add_named_tuples(interp: &mut Interp, sys: &Ref<Module>) -> PyResult<()> 
     ];
     let v = interp.call(&cls, &args)?;
     sys.dict.set_str("version_info", v);
-    for (name, value) in [("float_info", "FLOAT_INFO"), ("int_info", "INT_INFO")] {
-        let v = interp.getattr(&info, value)?;
-        sys.dict.set_str(name, v);
-    }
-    // `sys.flags` from the environment the program started with.
-    let environ = crate::object::Dict::new();
-    for (k, val) in std::env::vars_os() {
-        if let (Some(k), Some(val)) = (k.to_str(), val.to_str()) {
-            environ.set_str(k, Value::str(val));
-        }
-    }
-    let make = interp.getattr(&info, "make_flags")?;
-    let flags = interp.call(&make, &[Value::Dict(Ref::new(environ))])?;
-    sys.dict.set_str("flags", flags);
-    let make = interp.getattr(&info, "make_implementation")?;
-    let version = sys.dict.get_str("version_info").unwrap_or(Value::None);
-    let implementation = interp.call(&make, &[version])?;
-    sys.dict.set_str("implementation", implementation);
     Ok(())
+}
+
+/// The module's `__getattr__`: `sys.float_info`, `int_info`, `flags` and `implementation`,
+/// made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up runs none of it.
+fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let name = match args.pos.first() {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => raise!(TypeError, "attribute name must be string"),
+    };
+    let Some(sys) = interp.vm.find_module("sys") else {
+        raise!(RuntimeError, "lost sys");
+    };
+    let info = interp.import_module("_sysinfo")?;
+    let v = match name.as_str() {
+        "float_info" => interp.getattr(&info, "FLOAT_INFO")?,
+        "int_info" => interp.getattr(&info, "INT_INFO")?,
+        "flags" => {
+            // From the environment the program started with.
+            let environ = crate::object::Dict::new();
+            for (k, val) in std::env::vars_os() {
+                if let (Some(k), Some(val)) = (k.to_str(), val.to_str()) {
+                    environ.set_str(k, Value::str(val));
+                }
+            }
+            let make = interp.getattr(&info, "make_flags")?;
+            interp.call(&make, &[Value::Dict(Ref::new(environ))])?
+        }
+        "implementation" => {
+            let make = interp.getattr(&info, "make_implementation")?;
+            let version = sys.dict.get_str("version_info").unwrap_or(Value::None);
+            interp.call(&make, &[version])?
+        }
+        _ => raise!(AttributeError, "module 'sys' has no attribute '{name}'"),
+    };
+    sys.dict.set_str(&name, v.clone());
+    Ok(v)
 }
 
 /// The program's current `sys.stdout` (or `sys.stderr`): what `print` writes to. `sys` is
