@@ -10,8 +10,8 @@ use crate::interp::frame::Frame;
 use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    class_of, type_name, types, Class, InstDict, Instance, NameRef, NativeFunction, Payload,
-    TypeKind, DICTLESS, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR,
+    class_of, descriptor_name_bit, type_name, types, Class, InstDict, Instance, NameRef,
+    NativeFunction, Payload, TypeKind, DICTLESS, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -91,7 +91,23 @@ impl Interp {
     /// slot or `__set__` descriptor by that name in its class chain) an attribute of the instance
     /// is read at the index it had last time, and a method comes from the class's lookup cache at
     /// its hinted index: no hashing, no string comparison. Anything else takes `getattr`.
+    #[inline(never)]
     pub(crate) fn load_attr_cached(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> PyResult<Value> {
+        match instance_value_cached(obj, name, cache) {
+            Some(v) => Ok(v),
+            None => self.load_attr_slow(obj, name, cache),
+        }
+    }
+
+    /// `load_attr_cached` when the cache did not answer: the checks in full (out of line, so
+    /// that the hit path inlined in the dispatch loop stays a few instructions).
+    #[inline(never)]
+    fn load_attr_slow(
         &mut self,
         obj: &Value,
         name: &Arc<str>,
@@ -107,8 +123,9 @@ impl Interp {
         {
             return self.getattr(obj, name);
         }
-        if flags & HAS_PROPERTY == 0 {
-            // No data descriptor in the class chain: the instance's own attribute wins.
+        if instance_wins(flags, name) {
+            // No data descriptor by that name in the class chain: the instance's own attribute
+            // wins.
             if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
                 return Ok(v);
             }
@@ -180,7 +197,23 @@ impl Interp {
     /// `StoreAttr` with its inline cache: on a plain instance of a class without `__setattr__`,
     /// `__slots__` or a data descriptor by that name, overwrite the attribute at its index of
     /// last time, or add it keyed by the instruction's interned name (no key allocated).
+    #[inline(never)]
     pub(crate) fn store_attr_cached(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        v: Value,
+        cache: &InlineCache,
+    ) -> PyResult<()> {
+        match store_instance_value_cached(obj, name, v, cache) {
+            Ok(()) => Ok(()),
+            Err(v) => self.store_attr_slow(obj, name, v, cache),
+        }
+    }
+
+    /// `store_attr_cached` when the cache did not answer (out of line, as `load_attr_slow`).
+    #[inline(never)]
+    fn store_attr_slow(
         &mut self,
         obj: &Value,
         name: &Arc<str>,
@@ -197,22 +230,30 @@ impl Interp {
             drop(dict);
             return self.setattr(obj, name, v);
         }
-        let hint = cache.word.load(Ordering::Relaxed) as usize;
-        let i = match dict.get_index_mut(hint) {
-            Some((k, _)) if Arc::ptr_eq(k, name) => Some(hint),
-            _ => index_of_unhinted(&dict, name),
+        // The cache holds "layout n, position i" (see `dict_get_hinted`): with the same layout,
+        // position i is the name's, or, at the end of the table, says the name is absent.
+        let word = cache.word.load(Ordering::Relaxed);
+        let pos = if hint_layout(word) == dict.layout_id() {
+            Some(hint_pos(word)).filter(|&i| i < dict.len())
+        } else if key_at(&dict, hint_pos(word), name) {
+            // Another layout with the name at the same position (see `dict_get_hinted`).
+            Some(hint_pos(word))
+        } else {
+            index_of_unhinted(&dict, name)
         };
-        let old = match i.and_then(|i| dict.get_index_mut(i)) {
-            Some((_, slot)) => Some(std::mem::replace(slot, v)),
+        let layout = dict.layout_id();
+        let old = match pos.and_then(|i| dict.value_at_mut(i)) {
+            Some(slot) => Some(std::mem::replace(slot, v)),
             None => {
-                // Not there (just searched, under the same lock): append without searching again.
+                // Not there (just searched, under the same lock): append without searching
+                // again; the next instance of this layout appends the same way.
                 let i = dict.push_new(name.clone(), v);
-                cache.word.store(i as u64, Ordering::Relaxed);
+                remember(&cache.word, layout, i);
                 None
             }
         };
-        if let Some(i) = i {
-            cache.word.store(i as u64, Ordering::Relaxed);
+        if let Some(i) = pos {
+            remember(&cache.word, layout, i);
         }
         drop(dict);
         if let Some(old) = old {
@@ -1035,21 +1076,139 @@ pub(crate) fn plain_instance<'v>(
     Some(inst)
 }
 
-/// Whether the instance's table `dict` has the key `name` (an interned name). An instance
-/// usually has a few attributes, stored under the interned names of the instructions that set
-/// them, so `InstDict` answers by a scan comparing pointers, then lengths and first bytes,
-/// without hashing `name` (`obj.method()` asks this on every call, to see that no instance
-/// attribute hides the method).
+/// Whether the instance's table `dict` has the key `name` (an interned name), trying the
+/// instruction's cache `hint` first (as [`dict_get_hinted`]): `obj.method()` asks this on every
+/// call, to see that no instance attribute hides the method.
 #[inline]
-pub(crate) fn has_name(dict: &InstDict, name: &Arc<str>) -> bool {
-    dict.contains_key(&NameRef(name))
+pub(crate) fn has_name(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64) -> bool {
+    let word = hint.load(Ordering::Relaxed);
+    if hint_layout(word) == dict.layout_id() {
+        return hint_pos(word) < dict.len();
+    }
+    if key_at(dict, hint_pos(word), name) {
+        return true;
+    }
+    let i = dict.get_index_of(&NameRef(name));
+    remember(hint, dict.layout_id(), i.unwrap_or(ABSENT));
+    i.is_some()
 }
 
-/// `dict[name]` trying the index `hint` first (a key that is the same interned name is a hit);
-/// on a miss by hint, a full lookup that records the index found.
+/// An attribute inline cache's word: the layout number of the instance table it was taken on
+/// (high half) and the position of the name in that layout (low half), or [`ABSENT`]. One
+/// atomic word, so that threads writing it at once (`--gil off`) never leave a layout paired
+/// with another layout's position. Layouts are immutable and never freed (`object/instdict.rs`),
+/// so a word whose layout matches the table's is the truth about that table.
+#[inline]
+fn hint_layout(word: u64) -> u32 {
+    (word >> 32) as u32
+}
+
+#[inline]
+fn hint_pos(word: u64) -> usize {
+    (word & 0xFFFF_FFFF) as usize
+}
+
+/// The position recorded for a name the layout does not have.
+const ABSENT: usize = 0xFFFF_FFFF;
+
+/// Record where `name` is in tables of layout `layout` (nothing for a table in dict mode,
+/// whose number `u32::MAX` is never recorded, as its names are its own).
+#[inline]
+fn remember(hint: &AtomicU64, layout: u32, pos: usize) {
+    if layout != u32::MAX && pos <= ABSENT {
+        hint.store(((layout as u64) << 32) | pos as u64, Ordering::Relaxed);
+    }
+}
+
+/// Whether, by a class's `attr_flags`, no `__getattribute__` is defined and no data descriptor
+/// in the class chain can be called `name` (none at all, or none whose name has `name`'s bit):
+/// then the instance's own attribute is the answer to `obj.name`, and `obj.name = v` sets it.
+#[inline(always)]
+fn instance_wins(flags: u64, name: &str) -> bool {
+    flags & HAS_GETATTRIBUTE == 0
+        && (flags & HAS_PROPERTY == 0 || flags & descriptor_name_bit(name) == 0)
+}
+
+/// The hit path of `LOAD_ATTR` (CPython's `LOAD_ATTR_INSTANCE_VALUE`): `obj` is a plain instance
+/// whose class chain has no data descriptor (so its own attribute wins), and its table has the
+/// layout the cache recorded, with the name present: the value at the recorded position. `None`
+/// for anything else (the caller takes the full path).
+#[inline(always)]
+fn instance_value_cached(obj: &Value, name: &Arc<str>, cache: &InlineCache) -> Option<Value> {
+    let Value::Instance(inst) = obj else {
+        return None;
+    };
+    if !matches!(inst.payload, Payload::None)
+        || inst.class.builtin
+        || !instance_wins(inst.class.attr_flags(), name)
+    {
+        return None;
+    }
+    let dict = inst.dict.try_read().ok()?;
+    let word = cache.word.load(Ordering::Relaxed);
+    if hint_layout(word) == dict.layout_id() {
+        return dict.values_slice().get(hint_pos(word)).cloned();
+    }
+    // A site that sees instances of several layouts (subclasses adding different attributes
+    // after the base's `__init__`) records one of them; in the others the name is usually at
+    // the same position.
+    match dict.get_index(hint_pos(word)) {
+        Some((k, v)) if Arc::ptr_eq(k, name) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// The hit path of `STORE_ATTR`: `obj` is a plain instance of a class without `__setattr__`,
+/// `__slots__` or any data descriptor, without a `__dict__` object to keep current, whose table
+/// has the recorded layout with the name present: overwrite the value in place. Otherwise the
+/// value comes back for the full path.
+#[inline(always)]
+fn store_instance_value_cached(
+    obj: &Value,
+    name: &Arc<str>,
+    v: Value,
+    cache: &InlineCache,
+) -> Result<(), Value> {
+    let Value::Instance(inst) = obj else {
+        return Err(v);
+    };
+    if !matches!(inst.payload, Payload::None) || inst.class.builtin {
+        return Err(v);
+    }
+    let flags = inst.class.attr_flags();
+    if flags & (HAS_SETATTR | DICTLESS) != 0 || !instance_wins(flags, name) {
+        return Err(v);
+    }
+    let Ok(mut dict) = inst.dict.try_lock() else {
+        return Err(v);
+    };
+    let word = cache.word.load(Ordering::Relaxed);
+    if (hint_layout(word) != dict.layout_id() && !key_at(&dict, hint_pos(word), name))
+        || dict.has_view()
+    {
+        return Err(v);
+    }
+    let old = match dict.value_at_mut(hint_pos(word)) {
+        Some(slot) => std::mem::replace(slot, v),
+        None => return Err(v),
+    };
+    drop(dict);
+    // Dropped with the table released: freeing the old value may run Python code (`__del__`).
+    old.discard();
+    Ok(())
+}
+
+/// `dict[name]`, the position taken from the cache `hint` when it was recorded on the same
+/// layout; otherwise a full lookup that records the position found (or that it is absent).
 #[inline]
 pub(crate) fn dict_get_hinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {
-    if let Some((k, v)) = dict.get_index(hint.load(Ordering::Relaxed) as usize) {
+    let word = hint.load(Ordering::Relaxed);
+    if hint_layout(word) == dict.layout_id() {
+        return dict.values_slice().get(hint_pos(word)).cloned();
+    }
+    // A site that sees instances of several layouts (subclasses setting different attributes)
+    // records one of them; the others often have the name at the same position.
+    if let Some((k, v)) = dict.get_index(hint_pos(word)) {
         if Arc::ptr_eq(k, name) {
             return Some(v.clone());
         }
@@ -1057,12 +1216,18 @@ pub(crate) fn dict_get_hinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64
     dict_get_unhinted(dict, name, hint)
 }
 
+/// Whether the name at position `pos` of `dict` is `name` (the same interned string).
+#[inline]
+fn key_at(dict: &InstDict, pos: usize, name: &Arc<str>) -> bool {
+    matches!(dict.get_index(pos), Some((k, _)) if Arc::ptr_eq(k, name))
+}
+
 /// `dict_get_hinted` when the hint missed: kept out of line, so the hit path stays small.
 #[inline(never)]
 fn dict_get_unhinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64) -> Option<Value> {
-    let (i, _, v) = dict.get_full(&NameRef(name))?;
-    hint.store(i as u64, Ordering::Relaxed);
-    Some(v.clone())
+    let i = dict.get_index_of(&NameRef(name));
+    remember(hint, dict.layout_id(), i.unwrap_or(ABSENT));
+    dict.values_slice().get(i?).cloned()
 }
 
 /// Where `name` is in `dict`, for `store_attr_cached` when its hint missed (out of line).

@@ -163,7 +163,7 @@ impl Interp {
             return Ok(None);
         };
         if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-            || crate::interp::attr::has_name(&inst.dict.lock(), name)
+            || crate::interp::attr::has_name(&inst.dict.lock(), name, &cache.word)
         {
             return Ok(None);
         }

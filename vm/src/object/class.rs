@@ -127,8 +127,25 @@ pub const DICTLESS: u64 = 4;
 pub const HAS_BOOL_LEN: u64 = 8;
 /// A user class (or a base) defines `__getattribute__`: every `obj.name` of an instance calls it.
 pub const HAS_GETATTRIBUTE: u64 = 16;
+/// Bits 5 to 20 of `attr_flags`: a 16-bit Bloom filter of the names of the data descriptors
+/// counted in `HAS_PROPERTY` ([`descriptor_name_bit`]). A name whose bit is clear has no data
+/// descriptor in the class chain, so the instance's own attribute wins for it even in a class
+/// with properties: the attribute instructions' fast paths stay open for `self.x` in a class
+/// that also has a `@property y`.
+pub const DESCRIPTOR_NAMES: u64 = 0xFFFF << 5;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 5;
+const FLAG_BITS: u32 = 21;
+
+/// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
+/// so a few instructions and the same for every string with those characters.
+#[inline]
+pub fn descriptor_name_bit(name: &str) -> u64 {
+    let b = name.as_bytes();
+    let first = b.first().copied().unwrap_or(0) as usize;
+    let last = b.last().copied().unwrap_or(0) as usize;
+    let h = b.len().wrapping_mul(5) ^ first ^ last.wrapping_mul(3);
+    1 << (5 + (h & 15))
+}
 
 /// A class's answers of `lookup`, in the order they were first asked for (so that an index
 /// into it stays valid until the cache is emptied: the hints of `lookup_hinted`).
@@ -401,6 +418,7 @@ impl Class {
 
     /// `HAS_PROPERTY | HAS_SETATTR` bits for this class and its bases, from the lookup cache
     /// (so recomputed after any class changes). Lets `obj.x` on a plain class skip the class.
+    #[inline]
     pub fn attr_flags(&self) -> u64 {
         use std::sync::atomic::Ordering;
         let epoch = CLASS_EPOCH.load(Ordering::Acquire);
@@ -408,6 +426,15 @@ impl Class {
         if cached >> FLAG_BITS == epoch {
             return cached & ((1 << FLAG_BITS) - 1);
         }
+        self.recompute_attr_flags(epoch)
+    }
+
+    /// `attr_flags` after a class changed: out of line, so that the check above stays small
+    /// where it is inlined (the attribute instructions' fast paths).
+    #[cold]
+    #[inline(never)]
+    fn recompute_attr_flags(&self, epoch: u64) -> u64 {
+        use std::sync::atomic::Ordering;
         let bits = self.compute_attr_flags();
         self.flags
             .store((epoch << FLAG_BITS) | bits, Ordering::Relaxed);
@@ -428,7 +455,7 @@ impl Class {
                 }
                 if let Value::Instance(i) = v {
                     if is_data_descriptor(i) {
-                        bits |= HAS_PROPERTY;
+                        bits |= HAS_PROPERTY | descriptor_name_bit(k);
                     }
                 }
             }

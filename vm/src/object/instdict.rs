@@ -1,36 +1,155 @@
-//! Objects stage: the attribute table of an instance (`Instance::dict`).
+//! Objects stage: the attribute table of an instance (`Instance::dict`), with keys shared
+//! between instances through layouts (CPython's split dicts, V8's hidden classes).
 //!
-//! Most instances have a handful of attributes, set by `__init__` under the interned names of
-//! its instructions. For them a hash table is more than is needed: `InstDict` keeps the
-//! attributes in insertion order in one vector and finds a name by scanning it, comparing
-//! pointers first (an interned name) and bytes only for keys of the same length and first byte.
-//! A new instance costs one allocation (an `IndexMap` costs two: its entries and its hash
-//! index), and freeing it one. Past [`INDEXED_FROM`] attributes (an object used as a namespace,
-//! `setattr` in a loop) a name-to-position index is kept beside the vector, so lookups stay
-//! constant-time however many attributes there are.
+//! Most instances of a class get the same attributes, set by `__init__` in the same order. So
+//! the names are not kept in each instance: a [`Layout`] is an immutable, process-wide list of
+//! names, and an instance keeps a pointer to its layout and its values, in the layout's order.
+//! Layouts form a tree: adding a name to an instance of layout `L` moves it to `L`'s child for
+//! that name, made the first time any instance needs it and shared after that. Two instances
+//! that were given the same names in the same order therefore share one layout, and a layout's
+//! number identifies its names: the inline cache of a `LOAD_ATTR`/`STORE_ATTR` instruction
+//! (`interp/attr.rs`) remembers "layout n, position i", and a hit is one comparison of numbers
+//! and an index, with no hashing and no string comparison.
+//!
+//! Layouts are never freed (they are small and shared by every instance that uses them), so
+//! their number is capped: past [`MAX_LAYOUTS`] layouts, or [`MAX_LAYOUT_KEYS`] names in one,
+//! or once an attribute is deleted, an instance keeps its own names ("dict mode", the table as
+//! it was before layouts: insertion order, scanned, with a hash index past [`INDEXED_FROM`]
+//! names). Both forms answer the same methods.
 //!
 //! The methods are those of `indexmap::IndexMap` that the interpreter uses on attribute
 //! tables, with the same meaning (positions are insertion order; `shift_remove` keeps the
-//! order of the others), so code written for either reads the same. Positions are what the
-//! inline caches of `LOAD_ATTR`/`STORE_ATTR` remember (`interp/attr.rs`).
+//! order of the others), so code written for either reads the same.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::heap::Ref;
 use crate::object::{Dict, HashKey, NameRef};
 use crate::value::Value;
 
-/// How many attributes an instance may have before its table keeps a hash index.
+/// How many names a table may have before lookups use a hash index instead of a scan.
 const INDEXED_FROM: usize = 16;
+
+/// The most names a layout has; an instance given more keeps its own (dict mode).
+pub const MAX_LAYOUT_KEYS: usize = 48;
+
+/// The most layouts the process makes (they are never freed); after that, instances that need
+/// a new one keep their own names.
+pub const MAX_LAYOUTS: u32 = 20_000;
 
 type Index = std::collections::HashMap<Arc<str>, usize, rustc_hash::FxBuildHasher>;
 
-/// An instance's attributes, in insertion order (see the module comment).
-#[derive(Default)]
-pub struct InstDict {
-    entries: Vec<(Arc<str>, Value)>,
-    /// Name to position, kept only while there are at least [`INDEXED_FROM`] entries.
+/// An ordered list of attribute names shared by the instances that have exactly these names in
+/// this order (see the module comment). Immutable once made, except for its list of children.
+pub struct Layout {
+    /// Unique and never reused (layouts are never freed): `ROOT` is 1, `DICT_MODE` `u32::MAX`,
+    /// so an inline cache's initial 0 matches nothing.
+    id: u32,
+    keys: Vec<Arc<str>>,
+    /// Name to position, for layouts of at least [`INDEXED_FROM`] names.
+    index: Option<Index>,
+    /// The first child made (most layouts have one): read without a lock.
+    first: OnceLock<(Arc<str>, &'static Layout)>,
+    /// Any further children.
+    others: Mutex<Vec<(Arc<str>, &'static Layout)>>,
+}
+
+/// The layout of an instance without attributes.
+static ROOT: Layout = Layout::empty(1);
+/// Stands for "no shared layout" in a table in dict mode: no names, and a number no cache holds.
+static DICT_MODE: Layout = Layout::empty(u32::MAX);
+/// The number of the next layout made (and how many there are).
+static NEXT_ID: AtomicU32 = AtomicU32::new(2);
+
+impl Layout {
+    const fn empty(id: u32) -> Layout {
+        Layout {
+            id,
+            keys: Vec::new(),
+            index: None,
+            first: OnceLock::new(),
+            others: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The layout for these names followed by `key`, made if needed; `None` when the caps say
+    /// the instance should keep its own names.
+    fn child(&'static self, key: &Arc<str>) -> Option<&'static Layout> {
+        if let Some((k, next)) = self.first.get() {
+            if Arc::ptr_eq(k, key) || **k == **key {
+                return Some(next);
+            }
+        }
+        self.child_slow(key)
+    }
+
+    #[inline(never)]
+    fn child_slow(&'static self, key: &Arc<str>) -> Option<&'static Layout> {
+        if self.id == DICT_MODE.id || self.keys.len() >= MAX_LAYOUT_KEYS {
+            return None;
+        }
+        // A poisoned lock only means a thread panicked while holding it; the list is still valid.
+        let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, next)) = self.first.get() {
+            if **k == **key {
+                return Some(next);
+            }
+        }
+        if let Some((_, next)) = others.iter().find(|(k, _)| **k == **key) {
+            return Some(next);
+        }
+        // Layouts under other parents may be made at the same moment (`--gil off`).
+        let id = NEXT_ID
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < MAX_LAYOUTS).then_some(n + 1)
+            })
+            .ok()?;
+        // The name as code objects spell it, so lookups by an instruction's name hit by pointer.
+        let key = crate::object::intern_name(key);
+        let mut keys = Vec::with_capacity(self.keys.len() + 1);
+        keys.extend(self.keys.iter().cloned());
+        keys.push(key.clone());
+        let index = (keys.len() >= INDEXED_FROM).then(|| build_index(&keys));
+        let next: &'static Layout = Box::leak(Box::new(Layout {
+            id,
+            keys,
+            index,
+            first: OnceLock::new(),
+            others: Mutex::new(Vec::new()),
+        }));
+        // Made under the lock, so `first` is set at most once here and never raced.
+        if self.first.set((key.clone(), next)).is_err() {
+            others.push((key, next));
+        }
+        Some(next)
+    }
+}
+
+fn build_index(keys: &[Arc<str>]) -> Index {
+    let mut index = Index::with_capacity_and_hasher(keys.len(), Default::default());
+    for (i, k) in keys.iter().enumerate() {
+        index.insert(k.clone(), i);
+    }
+    index
+}
+
+/// The names of a table in dict mode.
+#[derive(Clone, Default)]
+struct OwnKeys {
+    keys: Vec<Arc<str>>,
+    /// Name to position, kept only while there are at least [`INDEXED_FROM`] names.
     index: Option<Box<Index>>,
+}
+
+/// An instance's attributes, in insertion order (see the module comment).
+pub struct InstDict {
+    /// The shared names, or `DICT_MODE` when `own` holds them.
+    layout: &'static Layout,
+    /// The values, in the order of the names.
+    values: Vec<Value>,
+    /// Dict mode: the instance's own names.
+    own: Option<Box<OwnKeys>>,
     /// Once a program has asked for the instance's `__dict__`: the dict inside the objects it
     /// was given (`_attrdict.InstanceDict`, `interp/views.rs`). Every change made here is made
     /// there too, so a `__dict__` taken before sees the attributes set after, as in CPython
@@ -38,12 +157,19 @@ pub struct InstDict {
     view: Option<Ref<Dict>>,
 }
 
+impl Default for InstDict {
+    fn default() -> InstDict {
+        InstDict::with_capacity(0)
+    }
+}
+
 impl Clone for InstDict {
     /// A copy of the attributes; the `__dict__` object stays with the original instance.
     fn clone(&self) -> InstDict {
         InstDict {
-            entries: self.entries.clone(),
-            index: self.index.clone(),
+            layout: self.layout,
+            values: self.values.clone(),
+            own: self.own.clone(),
             view: None,
         }
     }
@@ -109,9 +235,39 @@ impl InstDict {
     /// An empty table with room for `n` attributes.
     pub fn with_capacity(n: usize) -> InstDict {
         InstDict {
-            entries: Vec::with_capacity(n),
-            index: None,
+            layout: &ROOT,
+            values: Vec::with_capacity(n),
+            own: None,
             view: None,
+        }
+    }
+
+    /// The number of the table's layout: equal numbers mean the same names at the same
+    /// positions, for as long as the process runs. A table in dict mode gives `u32::MAX`, a
+    /// number the caches never record.
+    #[inline]
+    pub fn layout_id(&self) -> u32 {
+        self.layout.id
+    }
+
+    /// Whether the names are a shared layout's (not dict mode).
+    #[inline]
+    pub fn has_layout(&self) -> bool {
+        self.own.is_none()
+    }
+
+    /// The values, in the order of the names (`get_index`'s positions).
+    #[inline]
+    pub fn values_slice(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The names, in order.
+    #[inline]
+    fn key_slice(&self) -> &[Arc<str>] {
+        match &self.own {
+            Some(own) => &own.keys,
+            None => &self.layout.keys,
         }
     }
 
@@ -143,29 +299,34 @@ impl InstDict {
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.values.len()
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.values.is_empty()
     }
 
     /// The position of `key`, if present.
     #[inline]
     pub fn get_index_of<Q: AttrKey + ?Sized>(&self, key: &Q) -> Option<usize> {
-        if let Some(index) = &self.index {
+        let index = match &self.own {
+            Some(own) => own.index.as_deref(),
+            None => self.layout.index.as_ref(),
+        };
+        if let Some(index) = index {
             return indexed_position(index, key.key_str());
         }
+        let keys = self.key_slice();
         let s = key.key_str();
         match key.key_arc() {
-            Some(a) => self.entries.iter().position(|(k, _)| {
+            Some(a) => keys.iter().position(|k| {
                 Arc::ptr_eq(k, a)
                     || (k.len() == s.len()
                         && k.as_bytes().first() == s.as_bytes().first()
                         && **k == *s)
             }),
-            None => self.entries.iter().position(|(k, _)| **k == *s),
+            None => keys.iter().position(|k| **k == *s),
         }
     }
 
@@ -177,7 +338,7 @@ impl InstDict {
     #[inline]
     pub fn get<Q: AttrKey + ?Sized>(&self, key: &Q) -> Option<&Value> {
         let i = self.get_index_of(key)?;
-        self.entries.get(i).map(|(_, v)| v)
+        self.values.get(i)
     }
 
     /// The value of `key`, to change in place. A change made through it is not mirrored in
@@ -185,33 +346,43 @@ impl InstDict {
     #[inline]
     pub fn get_mut<Q: AttrKey + ?Sized>(&mut self, key: &Q) -> Option<&mut Value> {
         let i = self.get_index_of(key)?;
-        self.entries.get_mut(i).map(|(_, v)| v)
+        self.values.get_mut(i)
     }
 
     /// Position, key and value of `key`, if present.
     #[inline]
     pub fn get_full<Q: AttrKey + ?Sized>(&self, key: &Q) -> Option<(usize, &Arc<str>, &Value)> {
         let i = self.get_index_of(key)?;
-        self.entries.get(i).map(|(k, v)| (i, k, v))
+        self.get_index(i).map(|(k, v)| (i, k, v))
     }
 
     /// The entry at position `i`.
     #[inline]
     pub fn get_index(&self, i: usize) -> Option<(&Arc<str>, &Value)> {
-        self.entries.get(i).map(|(k, v)| (k, v))
+        Some((self.key_slice().get(i)?, self.values.get(i)?))
     }
 
     /// The entry at position `i`, its value mutable (not mirrored: see [`InstDict::get_mut`]).
     #[inline]
     pub fn get_index_mut(&mut self, i: usize) -> Option<(&Arc<str>, &mut Value)> {
-        self.entries.get_mut(i).map(|(k, v)| (&*k, v))
+        let keys = match &self.own {
+            Some(own) => &own.keys,
+            None => &self.layout.keys,
+        };
+        Some((keys.get(i)?, self.values.get_mut(i)?))
+    }
+
+    /// The value at position `i`, mutable (not mirrored: see [`InstDict::get_mut`]).
+    #[inline]
+    pub fn value_at_mut(&mut self, i: usize) -> Option<&mut Value> {
+        self.values.get_mut(i)
     }
 
     /// Set `key` to `value`: a new key goes last. Gives the position and the old value.
     pub fn insert_full(&mut self, key: Arc<str>, value: Value) -> (usize, Option<Value>) {
         if let Some(i) = self.get_index_of(&key) {
             self.view_set(&key, &value);
-            if let Some((_, slot)) = self.entries.get_mut(i) {
+            if let Some(slot) = self.values.get_mut(i) {
                 return (i, Some(std::mem::replace(slot, value)));
             }
         }
@@ -224,15 +395,35 @@ impl InstDict {
     pub fn push_new(&mut self, key: Arc<str>, value: Value) -> usize {
         debug_assert!(!self.contains_key(&key));
         self.view_set(&key, &value);
-        let i = self.entries.len();
-        if let Some(index) = &mut self.index {
-            index.insert(key.clone(), i);
+        let i = self.values.len();
+        if self.own.is_none() {
+            match self.layout.child(&key) {
+                Some(next) => self.layout = next,
+                None => self.enter_dict_mode(),
+            }
         }
-        self.entries.push((key, value));
-        if self.index.is_none() && self.entries.len() >= INDEXED_FROM {
-            self.index = Some(Box::new(self.build_index()));
+        if let Some(own) = &mut self.own {
+            if let Some(index) = &mut own.index {
+                index.insert(key.clone(), i);
+            }
+            own.keys.push(key);
+            if own.index.is_none() && own.keys.len() >= INDEXED_FROM {
+                own.index = Some(Box::new(build_index(&own.keys)));
+            }
         }
+        self.values.push(value);
         i
+    }
+
+    /// Leave the shared layout: the table keeps its own copy of its names from now on.
+    #[cold]
+    fn enter_dict_mode(&mut self) {
+        if self.own.is_none() {
+            let keys = self.layout.keys.clone();
+            let index = (keys.len() >= INDEXED_FROM).then(|| Box::new(build_index(&keys)));
+            self.own = Some(Box::new(OwnKeys { keys, index }));
+            self.layout = &DICT_MODE;
+        }
     }
 
     /// Set the `__slots__` member `key` to `value`: kept in this table but not part of the
@@ -250,53 +441,50 @@ impl InstDict {
         self.insert_full(key, value).1
     }
 
-    /// Remove `key`, keeping the order of the others; gives its value.
+    /// Remove `key`, keeping the order of the others; gives its value. The table leaves its
+    /// shared layout (as CPython's split dicts become combined on deletion).
     pub fn shift_remove<Q: AttrKey + ?Sized>(&mut self, key: &Q) -> Option<Value> {
         let i = self.get_index_of(key)?;
-        if i >= self.entries.len() {
+        if i >= self.values.len() {
             return None;
         }
-        let (k, v) = self.entries.remove(i);
+        self.enter_dict_mode();
+        let own = self.own.as_mut()?;
+        let k = own.keys.remove(i);
+        let v = self.values.remove(i);
+        if own.keys.len() < INDEXED_FROM / 2 {
+            own.index = None;
+        } else if own.index.is_some() {
+            own.index = Some(Box::new(build_index(&own.keys)));
+        }
         if let Some(view) = &self.view {
             drop(view.remove(&HashKey::from_str(&k)));
-        }
-        if self.entries.len() < INDEXED_FROM / 2 {
-            self.index = None;
-        } else if self.index.is_some() {
-            self.index = Some(Box::new(self.build_index()));
         }
         Some(v)
     }
 
-    fn build_index(&self) -> Index {
-        let mut index = Index::with_capacity_and_hasher(self.entries.len(), Default::default());
-        for (i, (k, _)) in self.entries.iter().enumerate() {
-            index.insert(k.clone(), i);
-        }
-        index
-    }
-
-    /// Remove every attribute.
+    /// Remove every attribute (the table is back at the empty layout).
     pub fn clear(&mut self) {
         if let Some(view) = &self.view {
-            for (k, _) in &self.entries {
+            for k in self.key_slice() {
                 drop(view.remove(&HashKey::from_str(k)));
             }
         }
-        self.entries.clear();
-        self.index = None;
+        self.values.clear();
+        self.own = None;
+        self.layout = &ROOT;
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Arc<str>, &Value)> + ExactSizeIterator {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.key_slice().iter().zip(self.values.iter())
     }
 
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Arc<str>> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k)
+        self.key_slice().iter()
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
-        self.entries.iter().map(|(_, v)| v)
+        self.values.iter()
     }
 }
 
@@ -308,20 +496,22 @@ fn indexed_position(index: &Index, key: &str) -> Option<usize> {
 
 impl IntoIterator for InstDict {
     type Item = (Arc<str>, Value);
-    type IntoIter = std::vec::IntoIter<(Arc<str>, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+    type IntoIter = std::iter::Zip<std::vec::IntoIter<Arc<str>>, std::vec::IntoIter<Value>>;
+    fn into_iter(mut self) -> Self::IntoIter {
+        let keys = match self.own.take() {
+            Some(own) => own.keys,
+            None => self.layout.keys.clone(),
+        };
+        let values = std::mem::take(&mut self.values);
+        keys.into_iter().zip(values)
     }
 }
 
 impl<'a> IntoIterator for &'a InstDict {
     type Item = (&'a Arc<str>, &'a Value);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (Arc<str>, Value)>,
-        fn(&'a (Arc<str>, Value)) -> (&'a Arc<str>, &'a Value),
-    >;
+    type IntoIter = std::iter::Zip<std::slice::Iter<'a, Arc<str>>, std::slice::Iter<'a, Value>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.key_slice().iter().zip(self.values.iter())
     }
 }
 

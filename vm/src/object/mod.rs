@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 pub use bytes::{bytes_like, ByteArray, PyBytes};
 pub use class::{
-    builtin_base, class_changed, class_epoch, is_data_descriptor, is_data_kind, types,
-    BuiltinTypes, Class, Ctor, ExcData, ExcKind, Hint, Instance, NativeData, Payload, TraceEntry,
-    TypeKind, ViewKind, DICTLESS, HAS_BOOL_LEN, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR,
+    builtin_base, class_changed, class_epoch, descriptor_name_bit, is_data_descriptor,
+    is_data_kind, types, BuiltinTypes, Class, Ctor, ExcData, ExcKind, Hint, Instance, NativeData,
+    Payload, TraceEntry, TypeKind, ViewKind, DICTLESS, HAS_BOOL_LEN, HAS_GETATTRIBUTE,
+    HAS_PROPERTY, HAS_SETATTR,
 };
 pub use collections::{drop_reversed, key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
