@@ -247,7 +247,7 @@ impl Interp {
             None => {
                 // Not there (just searched, under the same lock): append without searching
                 // again; the next instance of this layout appends the same way.
-                let i = dict.push_new(name.clone(), v);
+                let i = dict.push_name(name, v);
                 remember(&cache.word, layout, i);
                 None
             }
@@ -1159,9 +1159,9 @@ fn instance_value_cached(obj: &Value, name: &Arc<str>, cache: &InlineCache) -> O
 }
 
 /// The hit path of `STORE_ATTR`: `obj` is a plain instance of a class without `__setattr__`,
-/// `__slots__` or any data descriptor, without a `__dict__` object to keep current, whose table
-/// has the recorded layout with the name present: overwrite the value in place. Otherwise the
-/// value comes back for the full path.
+/// `__slots__` or any data descriptor by that name, without a `__dict__` object to keep
+/// current, whose table has the recorded layout: overwrite the value in place, or add the name
+/// if the layout lacks it. Otherwise the value comes back for the full path.
 #[inline(always)]
 fn store_instance_value_cached(
     obj: &Value,
@@ -1188,7 +1188,17 @@ fn store_instance_value_cached(
     {
         return Err(v);
     }
-    let old = match dict.value_at_mut(hint_pos(word)) {
+    let pos = hint_pos(word);
+    if pos >= dict.len() {
+        if hint_layout(word) != dict.layout_id() {
+            return Err(v);
+        }
+        // The recorded layout lacks the name (`__init__` adding it to one new instance after
+        // another): it goes last, moving the table to the layout's child for it.
+        dict.push_name(name, v);
+        return Ok(());
+    }
+    let old = match dict.value_at_mut(pos) {
         Some(slot) => std::mem::replace(slot, v),
         None => return Err(v),
     };

@@ -393,11 +393,18 @@ impl InstDict {
     /// gives its position. A key already there would be listed twice: callers search first.
     #[inline]
     pub fn push_new(&mut self, key: Arc<str>, value: Value) -> usize {
-        debug_assert!(!self.contains_key(&key));
-        self.view_set(&key, &value);
+        self.push_name(&key, value)
+    }
+
+    /// As [`InstDict::push_new`], borrowing the name: on a shared layout the name is the
+    /// layout's, so none is cloned (no count to change).
+    #[inline]
+    pub fn push_name(&mut self, key: &Arc<str>, value: Value) -> usize {
+        debug_assert!(!self.contains_key(key));
+        self.view_set(key, &value);
         let i = self.values.len();
         if self.own.is_none() {
-            match self.layout.child(&key) {
+            match self.layout.child(key) {
                 Some(next) => self.layout = next,
                 None => self.enter_dict_mode(),
             }
@@ -406,7 +413,7 @@ impl InstDict {
             if let Some(index) = &mut own.index {
                 index.insert(key.clone(), i);
             }
-            own.keys.push(key);
+            own.keys.push(key.clone());
             if own.index.is_none() && own.keys.len() >= INDEXED_FROM {
                 own.index = Some(Box::new(build_index(&own.keys)));
             }
