@@ -250,7 +250,11 @@ impl Interp {
 
     fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
         use Value::*;
-        if matches!(a, Bytes(_) | ByteArray(_)) || matches!(b, Bytes(_) | ByteArray(_)) {
+        // `str % bytes` is str formatting with one argument (`'%r' % b'x'`), not bytes work.
+        let str_format = op == BinOp::Mod && matches!(a, Str(_));
+        if !str_format
+            && (matches!(a, Bytes(_) | ByteArray(_)) || matches!(b, Bytes(_) | ByteArray(_)))
+        {
             return bytes_methods::binary(self, op, a, b);
         }
         Ok(Some(match (op, a, b) {

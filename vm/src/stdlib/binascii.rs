@@ -61,7 +61,7 @@ fn error(interp: &mut Interp, msg: String) -> PyErr {
 }
 
 /// The bytes of a binary argument (`bytes` or `bytearray`).
-fn binary_arg(v: &Value) -> PyResult<Vec<u8>> {
+pub(crate) fn binary_arg(v: &Value) -> PyResult<Vec<u8>> {
     match v {
         Value::Bytes(b) => Ok(b.as_bytes().to_vec()),
         Value::ByteArray(b) => Ok(b.snapshot()),
@@ -328,7 +328,7 @@ fn a2b_base64(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// An unsigned 32-bit starting value (ints of any sign or size are taken modulo 2**32).
-fn start_value(v: Option<&Value>) -> PyResult<u32> {
+pub(crate) fn start_value(v: Option<&Value>) -> PyResult<u32> {
     match v {
         None => Ok(0),
         Some(v) => {

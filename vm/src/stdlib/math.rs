@@ -23,6 +23,8 @@ const FUNCS: Methods = &[
     ("exp", exp),
     ("exp2", exp2),
     ("expm1", expm1),
+    ("erf", erf),
+    ("erfc", erfc),
     ("log", log),
     ("log2", log2),
     ("log10", log10),
@@ -145,6 +147,9 @@ unary! {
     exp => f64::exp, true;
     exp2 => f64::exp2, true;
     expm1 => f64::exp_m1, true;
+    // The error function and its complement, as the C library's `erf`/`erfc` that CPython calls.
+    erf => libm::erf, false;
+    erfc => libm::erfc, false;
     sin => f64::sin, false;
     cos => f64::cos, false;
     tan => f64::tan, false;
