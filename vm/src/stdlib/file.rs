@@ -888,6 +888,9 @@ enum Target {
 }
 
 fn target_arg(v: Option<&Value>) -> PyResult<Target> {
+    if let Some(p) = v.and_then(crate::stdlib::posix_support::fspath_str) {
+        return Ok(Target::Path(p.to_string()));
+    }
     match v {
         Some(Value::Str(s)) => Ok(Target::Path(s.as_str().to_string())),
         Some(Value::Bytes(b)) => Ok(Target::Path(

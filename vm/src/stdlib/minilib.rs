@@ -219,6 +219,7 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("numbers.mini", include_str!("../../lib/numbers.mini")),
     ("operator.mini", include_str!("../../lib/operator.mini")),
+    ("pathlib.mini", include_str!("../../lib/pathlib.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
     ("platform.mini", include_str!("../../lib/platform.mini")),
     ("pprint.mini", include_str!("../../lib/pprint.mini")),

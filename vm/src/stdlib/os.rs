@@ -64,6 +64,27 @@ pub fn os_module() -> Ref<Module> {
             ("fdopen", crate::stdlib::file::open_function()),
             ("pipe", func("pipe", pipe)),
             ("fspath", func("fspath", fspath)),
+            ("chmod", func("chmod", crate::stdlib::posix_support::chmod)),
+            (
+                "utime",
+                func("utime", crate::stdlib::posix_support::os_utime),
+            ),
+            (
+                "access",
+                func("access", crate::stdlib::posix_support::access),
+            ),
+            (
+                "symlink",
+                func("symlink", crate::stdlib::posix_support::symlink),
+            ),
+            (
+                "readlink",
+                func("readlink", crate::stdlib::posix_support::readlink),
+            ),
+            ("F_OK", Value::Int(0)),
+            ("R_OK", Value::Int(4)),
+            ("W_OK", Value::Int(2)),
+            ("X_OK", Value::Int(1)),
             ("devnull", Value::str("/dev/null")),
             ("curdir", Value::str(".")),
             ("pardir", Value::str("..")),
@@ -283,8 +304,12 @@ pub fn os_error_str(inst: &Instance, args: &[Value]) -> Option<String> {
 /// `repr()` of a str, as CPython writes it (for file names in messages).
 pub use crate::num::parse::str_repr as py_str_repr;
 
-/// A path argument: a str (minivm has no bytes or `os.PathLike`).
+/// A path argument: a str, or a `pathlib` path object (minivm takes no bytes, nor other
+/// `os.PathLike` objects, here).
 pub fn path_arg<'a>(v: Option<&'a Value>, func: &str) -> PyResult<&'a str> {
+    if let Some(p) = v.and_then(crate::stdlib::posix_support::fspath_str) {
+        return Ok(p);
+    }
     match v {
         Some(Value::Str(s)) => Ok(s.as_str()),
         Some(other) => Err(err!(
@@ -459,6 +484,9 @@ fn path_join(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     for (i, v) in args.pos.iter().enumerate() {
         let part = match v {
             Value::Str(s) => s.as_str(),
+            other if crate::stdlib::posix_support::fspath_str(other).is_some() => {
+                crate::stdlib::posix_support::fspath_str(other).unwrap_or_default()
+            }
             other if i == 0 => {
                 return Err(err!(
                     TypeError,
@@ -711,8 +739,25 @@ fn pipe(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ]))
 }
 
-fn fspath(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn fspath(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [p] = Sig::kw("fspath", &["path"], 1).bind::<1>(&args)?;
+    if let Some(s) = p.and_then(crate::stdlib::posix_support::fspath_str) {
+        return Ok(Value::str(s));
+    }
+    if let Some(v @ Value::Instance(_)) = p {
+        if let Some(m) = interp.lookup_special(v, "__fspath__") {
+            let r = interp.call(&m, std::slice::from_ref(v))?;
+            return match r {
+                Value::Str(_) | Value::Bytes(_) => Ok(r),
+                other => Err(err!(
+                    TypeError,
+                    "expected {}.__fspath__() to return str or bytes, not {}",
+                    type_name(v),
+                    type_name(&other)
+                )),
+            };
+        }
+    }
     match p {
         Some(v @ (Value::Str(_) | Value::Bytes(_))) => Ok(v.clone()),
         Some(other) => Err(err!(

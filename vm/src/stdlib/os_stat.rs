@@ -24,7 +24,18 @@ const MINI_NAMES: &[&str] = &[
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
-const PATH_NAMES: &[&str] = &["islink", "getmtime", "getatime", "getctime"];
+const PATH_NAMES: &[&str] = &[
+    "islink",
+    "getmtime",
+    "getatime",
+    "getctime",
+    "lexists",
+    "samefile",
+    "commonprefix",
+    "commonpath",
+    "relpath",
+    "realpath",
+];
 
 /// Called once `os` is imported: add the parts written in the mini language.
 pub fn add_mini_parts(interp: &mut Interp, os: &Ref<Module>) -> PyResult<()> {

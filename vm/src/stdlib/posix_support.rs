@@ -28,11 +28,51 @@ const FUNCS: Methods = &[
 ];
 
 pub fn module() -> Ref<Module> {
-    super::module_from_fns("_posixsupport", FUNCS, vec![])
+    super::module_from_fns(
+        "_posixsupport",
+        FUNCS,
+        vec![("FsPath", Value::Class(fspath_class()))],
+    )
+}
+
+/// The path string of a `pathlib` path object: `_posixsupport.FsPath`, the base class of
+/// `pathlib.PurePath` (`vm/lib/pathlib.mini`), keeps it in Rust, so that `open`, `os` and
+/// `os.path` take path objects wherever they take a str (CPython calls `__fspath__`).
+pub struct FsPathData(pub String);
+
+static FSPATH_CLASS: crate::heap::Global<Ref<crate::object::Class>> = crate::heap::Global::new();
+
+fn fspath_class() -> Ref<crate::object::Class> {
+    FSPATH_CLASS
+        .get_or_init(|| {
+            crate::stdlib::native_class("FsPath", "_posixsupport", &[("_set_fspath", set_fspath)])
+        })
+        .clone()
+}
+
+/// `FsPath._set_fspath(self, path)`: record the path string, once (path objects are immutable).
+fn set_fspath(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("_set_fspath", 2, 2)?;
+    let (Some(Value::Instance(me)), Some(Value::Str(s))) = (args.pos.first(), args.pos.get(1))
+    else {
+        return Err(err!(TypeError, "_set_fspath(path): path must be str"));
+    };
+    if !me.set_native(Box::new(FsPathData(s.as_str().to_string()))) {
+        return Err(err!(ValueError, "the path of a path object is set once"));
+    }
+    Ok(Value::None)
+}
+
+/// The path string of a path object made by `pathlib`, if `v` is one.
+pub fn fspath_str(v: &Value) -> Option<&str> {
+    match v {
+        Value::Instance(inst) => inst.native::<FsPathData>().map(|d| d.0.as_str()),
+        _ => None,
+    }
 }
 
 /// `chmod(path, mode)`: set the permission bits.
-fn chmod(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn chmod(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("chmod", 2, 2)?;
     let path = path_arg(args.get(0), "chmod")?;
     let mode = to_index(&args.pos[1])?;
@@ -52,7 +92,7 @@ fn system_time(ns: i64) -> std::time::SystemTime {
 }
 
 /// `utime(path, atime_ns, mtime_ns)`: set the access and modification times.
-fn utime(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn utime(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("utime", 3, 3)?;
     let path = path_arg(args.get(0), "utime")?;
     let atime = to_index(&args.pos[1])?;
@@ -66,8 +106,81 @@ fn utime(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// `os.utime(path, times=None, *, ns=None)`: set the access and modification times, from
+/// `times` (seconds, int or float), `ns` (nanoseconds) or, with neither, the current time.
+pub fn os_utime(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path, times, ns, _dir_fd, follow] =
+        crate::builtins::args::Sig::py("utime", &["path", "times"], 1)
+            .kwonly(&["ns", "dir_fd", "follow_symlinks"])
+            .bind::<5>(&args)?;
+    if follow.is_some_and(|f| matches!(f, Value::Bool(false))) {
+        return Err(err!(
+            NotImplementedError,
+            "minivm's os.utime() has no follow_symlinks=False"
+        ));
+    }
+    let path = path_arg(path, "utime")?.to_string();
+    let pair = |v: &Value, what: &str| -> PyResult<(Value, Value)> {
+        match v {
+            Value::Tuple(t) if t.items.len() == 2 => Ok((t.items[0].clone(), t.items[1].clone())),
+            _ => Err(err!(
+                TypeError,
+                "utime: '{what}' must be a tuple of two ints"
+            )),
+        }
+    };
+    let (atime, mtime) = match (times.filter(|t| !t.is_none()), ns) {
+        (Some(_), Some(_)) => {
+            return Err(err!(
+                ValueError,
+                "utime: you may specify either 'times' or 'ns' but not both"
+            ))
+        }
+        (Some(t), None) => {
+            let (a, m) = match t {
+                Value::Tuple(t) if t.items.len() == 2 => (t.items[0].clone(), t.items[1].clone()),
+                _ => {
+                    return Err(err!(
+                        TypeError,
+                        "utime: 'times' must be either a tuple of two ints or None"
+                    ))
+                }
+            };
+            let secs = |v: &Value| -> PyResult<i64> {
+                match v {
+                    Value::Float(f) => Ok((f * 1e9).round() as i64),
+                    other => Ok(to_index(other)?.saturating_mul(1_000_000_000)),
+                }
+            };
+            (secs(&a)?, secs(&m)?)
+        }
+        (None, Some(n)) => {
+            let (a, m) = pair(n, "ns")?;
+            (to_index(&a)?, to_index(&m)?)
+        }
+        (None, None) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            (now, now)
+        }
+    };
+    let r = interp.allow_threads(|| -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .open(&path)
+            .or_else(|_| std::fs::OpenOptions::new().write(true).open(&path))?;
+        let times = std::fs::FileTimes::new()
+            .set_accessed(system_time(atime))
+            .set_modified(system_time(mtime));
+        file.set_times(times)
+    });
+    r.map_err(|e| os_error(&e, Some(&path)))?;
+    Ok(Value::None)
+}
+
 /// `access(path, mode)`: may this process read (4), write (2), execute (1) or see (0) it?
-fn access(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn access(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("access", 2, 2)?;
     let path = path_arg(args.get(0), "access")?;
     let mode = to_index(&args.pos[1])?;
@@ -85,7 +198,7 @@ fn access(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `symlink(src, dst)`: make `dst` a symbolic link to `src`.
-fn symlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn symlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("symlink", 2, 2)?;
     let src = path_arg(args.get(0), "symlink")?;
     let dst = path_arg(args.get(1), "symlink")?;
@@ -94,7 +207,7 @@ fn symlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `readlink(path)`: where a symbolic link points.
-fn readlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn readlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let path = path_arg(Some(args.one("readlink")?), "readlink")?;
     let target = std::fs::read_link(path).map_err(|e| os_error(&e, Some(path)))?;
     Ok(Value::string(target.to_string_lossy().into_owned()))
