@@ -54,6 +54,7 @@
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
 pub mod gc;
+pub mod weak;
 // The heap's other tests are `vm/tests/heap.rs`, over the public API; only the loom models stay
 // here, as they need the crate built with loom's atomics (`scripts/loom.sh`).
 #[cfg(all(test, loom))]

@@ -87,10 +87,16 @@ impl Interp {
                 let key = pop!(frame);
                 let obj = pop!(frame);
                 self.delitem(&obj, &key)?;
+                // `del items[i]` may free the last reference: finalizers and weakref callbacks
+                // run now, as CPython's would inside the statement.
+                drop((obj, key));
+                self.finalize_if_pending();
             }
             Op::DeleteAttr(n) => {
                 let obj = pop!(frame);
                 self.delattr(&obj, &code.names[n.0 as usize])?;
+                drop(obj);
+                self.finalize_if_pending();
             }
             Op::BuildString(n) => {
                 let items = self.pop_n(frame, n)?;

@@ -63,6 +63,23 @@ thread_local! {
     static RUNNING: Cell<bool> = const { Cell::new(false) };
     /// Instances whose `__del__` is due on this thread.
     static DOOMED: RefCell<Vec<Ref<Instance>>> = const { RefCell::new(Vec::new()) };
+    /// Weak reference callbacks due on this thread: (callback, the weakref).
+    static CALLS: RefCell<Vec<(Value, Value)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Queue `callback(arg)` for this thread's next safe point: a weak reference's callback, after
+/// its object died (`stdlib/weakref.rs`; the death is noticed while freeing, where no Python
+/// code may run).
+pub fn queue_call(callback: Value, arg: Value) {
+    let mut call = Some((callback, arg));
+    let _ = CALLS.try_with(|q| {
+        if let Ok(mut q) = q.try_borrow_mut() {
+            q.extend(call.take());
+        }
+    });
+    if call.is_none() {
+        announce();
+    }
 }
 
 /// Some class with `__del__` exists: only then does freeing an instance look further.
@@ -133,6 +150,7 @@ pub fn instance_dropped(inst: &mut Instance) {
         class: inst.class.clone(),
         dict: ObjCell::new(std::mem::take(inst.dict.get_mut())),
         payload: std::mem::replace(&mut inst.payload, Payload::None),
+        weak: crate::heap::weak::WeakAnchor::new(),
     });
     mark_finalized(Ref::as_ptr(&revived) as usize);
     doom(revived);
@@ -198,9 +216,11 @@ fn announce() {
 pub fn discard_pending() {
     let frames = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let doomed = DOOMED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    let calls = CALLS.with(|q| std::mem::take(&mut *q.borrow_mut()));
     PENDING.with(|p| p.set(false));
     drop(frames);
     drop(doomed);
+    drop(calls);
 }
 
 impl Interp {
@@ -221,7 +241,8 @@ impl Interp {
             PENDING.with(|p| p.set(false));
             let batch = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
             let doomed = DOOMED.with(|q| std::mem::take(&mut *q.borrow_mut()));
-            if batch.is_empty() && doomed.is_empty() {
+            let calls = CALLS.with(|q| std::mem::take(&mut *q.borrow_mut()));
+            if batch.is_empty() && doomed.is_empty() && calls.is_empty() {
                 break;
             }
             for orphan in batch {
@@ -229,6 +250,9 @@ impl Interp {
             }
             for inst in doomed {
                 self.call_del(inst);
+            }
+            for (callback, arg) in calls {
+                self.call_reporting(&callback, arg);
             }
         }
         RUNNING.with(|r| r.set(false));
@@ -274,6 +298,17 @@ impl Interp {
             let shown = self
                 .repr(&del)
                 .unwrap_or_else(|_| "<function __del__>".to_string());
+            let text = self.format_exception(&e);
+            let text = format!("Exception ignored in: {shown}\n{text}");
+            crate::stdlib::file::write_stderr(self, &text);
+        }
+    }
+
+    /// Call `f(arg)` from a safe point, reporting what escapes as CPython reports an exception
+    /// in a weak reference callback ("Exception ignored in: <function f at 0x...>").
+    fn call_reporting(&mut self, f: &Value, arg: Value) {
+        if let Err(e) = self.call(f, std::slice::from_ref(&arg)) {
+            let shown = self.repr(f).unwrap_or_else(|_| "<callback>".to_string());
             let text = self.format_exception(&e);
             let text = format!("Exception ignored in: {shown}\n{text}");
             crate::stdlib::file::write_stderr(self, &text);

@@ -585,6 +585,15 @@ pub struct Instance {
     pub class: Ref<Class>,
     pub dict: ObjCell<crate::object::InstDict>,
     pub payload: Payload,
+    /// Where weak references to the instance learn of its death (`heap/weak.rs`): one null
+    /// pointer until the first `weakref.ref` to it.
+    pub weak: crate::heap::weak::WeakAnchor,
+}
+
+impl crate::heap::weak::WeakTarget for Instance {
+    fn weak_anchor(&self) -> &crate::heap::weak::WeakAnchor {
+        &self.weak
+    }
 }
 
 /// An instance of a class with `__del__` is not freed here but handed to the finalizer queue
@@ -634,6 +643,7 @@ impl Instance {
             class,
             dict: ObjCell::new(crate::object::InstDict::with_capacity(n)),
             payload: Payload::None,
+            weak: crate::heap::weak::WeakAnchor::new(),
         }
     }
 
@@ -651,6 +661,7 @@ impl Instance {
             class,
             dict: ObjCell::new(crate::object::InstDict::default()),
             payload,
+            weak: crate::heap::weak::WeakAnchor::new(),
         }
     }
 
@@ -771,6 +782,7 @@ exception_kinds! {
     TimeoutError: OSError,
     BaseExceptionGroup: BaseException,
     ExceptionGroup: BaseExceptionGroup,
+    ReferenceError: Exception,
     RuntimeError: Exception,
     NotImplementedError: RuntimeError,
     RecursionError: RuntimeError,

@@ -238,6 +238,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("typing.mini", include_str!("../../lib/typing.mini")),
     ("uuid.mini", include_str!("../../lib/uuid.mini")),
     ("warnings.mini", include_str!("../../lib/warnings.mini")),
+    ("weakref.mini", include_str!("../../lib/weakref.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.

@@ -40,6 +40,7 @@ pub mod thread;
 pub mod time;
 pub mod traceback;
 pub mod tzfile;
+pub mod weakref;
 pub mod zlib;
 
 use std::sync::Arc;
@@ -82,6 +83,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "_hashlib" => Some(hashlib::module()),
         "binascii" => Some(binascii::module()),
         "zlib" => Some(zlib::module()),
+        "_weakref" => Some(weakref::module()),
         "_posixsupport" => Some(posix_support::module()),
         "_signal" => Some(signal::module()),
         _ => None,
