@@ -139,6 +139,11 @@ fn trace_shows_the_listed_instructions() {
         "REVERSE",
         "UNPACK_STORE",
         "STORE_LOCALS",
+        "SUBSCR_LOCAL_CONST",
+        "SUBSCR_KEEP",
+        "INPLACE_STORE_SUBSCR",
+        "LOAD_ATTR_KEEP",
+        "INPLACE_STORE_ATTR",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

@@ -378,6 +378,21 @@ opcodes! {
     /// exhausted `[..]` and jump.
     ForIterStore(x: local16, l: label) = "FOR_ITER_STORE", hot, raw(l.0), "{x}, to {l}",
         branch(0, -1);
+    /// `LoadLocal(a); LoadConst(c); Subscr`: `[..] -> [.., locals[a][consts[c]]]` (`p[0]`).
+    SubscrLocalConst(a: local16, c: konst16) = "SUBSCR_LOCAL_CONST", hot, raw(), "{a}[{c}]",
+        fall(1);
+    /// `Copy(2); Copy(2); Subscr`, the read of `x[k] op= v`: `[.., obj, key] -> [.., obj, key,
+    /// obj[key]]`.
+    SubscrKeep = "SUBSCR_KEEP", hot, raw(), "", fall(1);
+    /// `InPlace(op); Swap(3); Swap(2); StoreSubscr`, the write of `x[k] op= v`: `[.., obj, key,
+    /// cur, v] -> [..]`, `obj[key] = (cur op= v)`.
+    InPlaceStoreSubscr(op: binop) = "INPLACE_STORE_SUBSCR", hot, raw(), "{op}=", fall(-4);
+    /// `Copy(1); LoadAttr(g)`, the read of `x.g op= v`: `[.., obj] -> [.., obj, obj.g]`.
+    LoadAttrKeep(g: name) = "LOAD_ATTR_KEEP", hot, raw(g.0), "{g}", fall(1);
+    /// `InPlace(op); Swap(2); StoreAttr(g)`, the write of `x.g op= v`: `[.., obj, cur, v] ->
+    /// [..]`, `obj.g = (cur op= v)`.
+    InPlaceStoreAttr(op: binop, g: name) = "INPLACE_STORE_ATTR", hot, raw(g.0), "{g} {op}=",
+        fall(-3);
 
     // ---- register instructions: operands read from local slots and constants (`compile/fuse.rs`) ----
     // They replace the stack instructions named in each doc line (same line, nothing jumping

@@ -218,6 +218,17 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         }
         [Op::LoadLocal(a), Op::LoadLocal(b), ..] => (Op::LoadLocalPair(reg(a.0)?, reg(b.0)?), 2),
         [Op::ForIter(l), Op::StoreLocal(x), ..] => (Op::ForIterStore(reg(x.0)?, l), 2),
+        [Op::LoadLocal(a), Op::LoadConst(c), Op::Subscr, ..] => {
+            (Op::SubscrLocalConst(reg(a.0)?, reg(c.0)?), 3)
+        }
+        // `x[k] op= v` and `x.g op= v` (compile/stmt.rs: `aug_assign`): the read keeping the
+        // container and key, then the operator with the write.
+        [Op::Copy(2), Op::Copy(2), Op::Subscr, ..] => (Op::SubscrKeep, 3),
+        [Op::InPlace(op), Op::Swap(3), Op::Swap(2), Op::StoreSubscr, ..] => {
+            (Op::InPlaceStoreSubscr(op), 4)
+        }
+        [Op::Copy(1), Op::LoadAttr(g), ..] => (Op::LoadAttrKeep(g), 2),
+        [Op::InPlace(op), Op::Swap(2), Op::StoreAttr(g), ..] => (Op::InPlaceStoreAttr(op, g), 3),
         // `a, b = b, a`: the tuple is built only to be taken apart again.
         [Op::BuildTuple(n), Op::UnpackSequence(m), ..] if n == m => (
             match n {

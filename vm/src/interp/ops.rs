@@ -260,13 +260,19 @@ impl Interp {
         Ok(Some(match (op, a, b) {
             (BinOp::Add, Str(x), Str(y)) => Value::Str(Ref::new(PyStr::concat(x, y))),
             (BinOp::Add, List(x), List(y)) => {
-                let mut items = x.snapshot();
-                items.extend(y.snapshot());
+                // One allocation of the final size (`x` may be `y`: each is locked in turn).
+                let m = y.len();
+                let first = x.items.lock();
+                let mut items = Vec::with_capacity(first.len() + m);
+                items.extend_from_slice(&first);
+                drop(first);
+                items.extend_from_slice(&y.items.lock());
                 Value::list(items)
             }
             (BinOp::Add, Tuple(x), Tuple(y)) => {
-                let mut items = x.items.to_vec();
-                items.extend(y.items.iter().cloned());
+                let mut items = Vec::with_capacity(x.items.len() + y.items.len());
+                items.extend_from_slice(&x.items);
+                items.extend_from_slice(&y.items);
                 Value::tuple(items)
             }
             (BinOp::Mul, Str(_) | List(_) | Tuple(_), Int(_) | Bool(_) | BigInt(_)) => {

@@ -566,6 +566,81 @@ impl Interp {
                         obj.discard();
                         f.stack.push(r);
                     }
+                    Op::SubscrLocalConst(a, c) => {
+                        sync!();
+                        let obj = tri!(self.local(f, &code, a.into()));
+                        let key = &consts[c.index()];
+                        let r = match item_fast(obj, key) {
+                            Some(r) => r,
+                            None => tri!(self.getitem(obj, key)),
+                        };
+                        f.stack.push(r);
+                    }
+                    Op::SubscrKeep => {
+                        let len = f.stack.len();
+                        let Some([obj, key]) = len.checked_sub(2).and_then(|i| f.stack.get(i..))
+                        else {
+                            sync!();
+                            return Err(stack_underflow());
+                        };
+                        let r = match item_fast(obj, key) {
+                            Some(r) => r,
+                            None => {
+                                sync!();
+                                tri!(self.getitem(obj, key))
+                            }
+                        };
+                        f.stack.push(r);
+                    }
+                    Op::InPlaceStoreSubscr(op) => {
+                        let b = pop!();
+                        let a = pop!();
+                        let r = match arith_fast(op, &a, &b) {
+                            Some(r) => r,
+                            None => {
+                                sync!();
+                                tri!(self.binary_in_frame(f, None, op, a, &b, true))
+                            }
+                        };
+                        b.discard();
+                        let key = pop!();
+                        let obj = pop!();
+                        let r = match store_item_fast(&obj, &key, r) {
+                            Ok(old) => {
+                                old.discard();
+                                obj.discard();
+                                continue;
+                            }
+                            Err(r) => r,
+                        };
+                        sync!();
+                        tri!(self.setitem(&obj, key, r));
+                    }
+                    Op::LoadAttrKeep(n) => {
+                        sync!();
+                        let Some(obj) = f.stack.last() else {
+                            return Err(stack_underflow());
+                        };
+                        let cache = &code.cache[ip - 1];
+                        let r = tri!(self.load_attr_cached(obj, &code.names[n.0 as usize], cache));
+                        f.stack.push(r);
+                    }
+                    Op::InPlaceStoreAttr(op, n) => {
+                        let b = pop!();
+                        let a = pop!();
+                        let r = match arith_fast(op, &a, &b) {
+                            Some(r) => r,
+                            None => {
+                                sync!();
+                                tri!(self.binary_in_frame(f, None, op, a, &b, true))
+                            }
+                        };
+                        b.discard();
+                        let obj = pop!();
+                        sync!();
+                        let cache = &code.cache[ip - 1];
+                        tri!(self.store_attr_cached(&obj, &code.names[n.0 as usize], r, cache));
+                    }
                     Op::StoreSubscr => {
                         let key = pop!();
                         let obj = pop!();
@@ -1278,6 +1353,39 @@ fn unpack_into_slots(v: &Value, slots: Option<&mut [Value]>) -> bool {
     }
 }
 
+/// `obj[key]` for a list or tuple and an int index in range, read in place; `None` for anything
+/// else (an index error included), which `Interp::getitem` handles.
+#[inline(always)]
+fn item_fast(obj: &Value, key: &Value) -> Option<Value> {
+    match (obj, key) {
+        (Value::List(l), &Value::Int(i)) => {
+            let items = l.items.lock();
+            seq_index(i, items.len()).map(|j| items[j].clone())
+        }
+        (Value::Tuple(t), &Value::Int(i)) => {
+            seq_index(i, t.items.len()).map(|j| t.items[j].clone())
+        }
+        _ => None,
+    }
+}
+
+/// `obj[key] = v` for a list and an int index in range: `v` moved into the item and the old
+/// item returned, for the caller to drop once the list is unlocked; `Err(v)` (nothing done) for
+/// anything else, which `Interp::setitem` handles.
+#[inline(always)]
+fn store_item_fast(obj: &Value, key: &Value, v: Value) -> Result<Value, Value> {
+    match (obj, key) {
+        (Value::List(l), &Value::Int(i)) => {
+            let mut items = l.items.lock();
+            match seq_index(i, items.len()) {
+                Some(j) => Ok(std::mem::replace(&mut items[j], v)),
+                None => Err(v),
+            }
+        }
+        _ => Err(v),
+    }
+}
+
 /// The truth of a bool, None, int or float without a call; None: ask `Interp::truthy`.
 #[inline(always)]
 fn truth_fast(v: &Value) -> Option<bool> {
@@ -1432,6 +1540,12 @@ fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
                 BinOp::Sub => Some(x - y),
                 BinOp::Mul => Some(x * y),
                 BinOp::Div if y != 0.0 => Some(x / y),
+                // A finite positive base to a finite power with a finite result: C's `pow`, as
+                // `num::arith::float_pow` computes it after its special cases (a zero, negative,
+                // infinite or NaN operand, or an overflow, takes the general path).
+                BinOp::Pow if x > 0.0 && x < f64::INFINITY && y.is_finite() => {
+                    Some(x.powf(y)).filter(|r| r.is_finite())
+                }
                 _ => None,
             }
             .map(Value::Float)
