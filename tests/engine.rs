@@ -144,6 +144,10 @@ fn trace_shows_the_listed_instructions() {
         "INPLACE_STORE_SUBSCR",
         "LOAD_ATTR_KEEP",
         "INPLACE_STORE_ATTR",
+        "SUBSCR_LOCALS",
+        "BINARY_TOP_LOCAL",
+        "BINARY_TOP_CONST",
+        "YIELD_POP",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

@@ -278,6 +278,9 @@ opcodes! {
     ReturnValue = "RETURN_VALUE", hot, raw(), "", stops();
     /// `[.., v] -> suspend the generator yielding v`; on resume `[.., sent]`.
     YieldValue = "YIELD_VALUE", hot, raw(), "", fall(0);
+    /// `YieldValue; Pop` (`yield v` as a statement): `[.., v] -> [..]`, suspends yielding `v`;
+    /// the value sent in when it resumes is dropped, not pushed (`Interp::gen_resume`).
+    YieldPop = "YIELD_POP", hot, raw(), "", fall(-1);
     /// `[.., x] -> [.., iter]` for `yield from x` (a generator stays itself).
     GetYieldFromIter = "GET_YIELD_FROM_ITER", cold, raw(), "", fall(0);
     /// `[.., iter, sent] -> ` send `sent` into iter: if it yields v, suspend yielding v and run this
@@ -381,6 +384,15 @@ opcodes! {
     /// `LoadLocal(a); LoadConst(c); Subscr`: `[..] -> [.., locals[a][consts[c]]]` (`p[0]`).
     SubscrLocalConst(a: local16, c: konst16) = "SUBSCR_LOCAL_CONST", hot, raw(), "{a}[{c}]",
         fall(1);
+    /// `LoadLocal(a); LoadLocal(b); Subscr`: `[..] -> [.., locals[a][locals[b]]]` (`v[i]`).
+    SubscrLocals(a: local16, b: local16) = "SUBSCR_LOCALS", hot, raw(), "{a}[{b}]", fall(1);
+    /// `LoadLocal(b); Binary(op)`: `[.., a] -> [.., a op locals[b]]` (the left operand computed,
+    /// the right one a local).
+    BinaryTopLocal(op: binop, b: local16) = "BINARY_TOP_LOCAL", hot, raw(), "{op} {b}",
+        fall(0);
+    /// `LoadConst(c); Binary(op)`: `[.., a] -> [.., a op consts[c]]`.
+    BinaryTopConst(op: binop, c: konst16) = "BINARY_TOP_CONST", hot, raw(), "{op} {c}",
+        fall(0);
     /// `Copy(2); Copy(2); Subscr`, the read of `x[k] op= v`: `[.., obj, key] -> [.., obj, key,
     /// obj[key]]`.
     SubscrKeep = "SUBSCR_KEEP", hot, raw(), "", fall(1);

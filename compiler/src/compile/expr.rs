@@ -611,13 +611,30 @@ impl<'a> Compiler<'a> {
         let head = self.new_label();
         let next = self.new_label();
         let done = self.new_label();
+        // A plain `for` level is tested at the bottom, as a `for` statement (stmt.rs:
+        // `for_loop`): `JUMP_FORWARD` to one `FOR_NEXT_STORE`/`FOR_NEXT` per item, at the line
+        // its `FOR_ITER` would have had.
+        let bottom = !gen.is_async;
+        let loop_line = self.cur.cur_line;
+        if bottom {
+            self.emit(Op::Jump(next));
+        }
         self.bind(head);
         if gen.is_async {
             self.async_for_next(done);
-        } else {
+        } else if !bottom {
             self.emit(Op::ForIter(done));
         }
+        let start = self.cur.code.len();
         self.store_target(&gen.target)?;
+        let slot = match self.cur.code[start..] {
+            [Op::StoreLocal(x)] if bottom => crate::bytecode::Reg::fit(x.0),
+            _ => None,
+        };
+        if slot.is_some() {
+            self.cur.code.truncate(start);
+            self.cur.lines.truncate(start);
+        }
         for cond in &gen.ifs {
             self.jump_if(cond, false, next)?;
         }
@@ -647,7 +664,17 @@ impl<'a> Compiler<'a> {
             self.comp_generator(rest, depth + 1, body)?;
         }
         self.bind(next);
-        self.emit(Op::JumpBackward(head));
+        if bottom {
+            let old = self.cur.cur_line;
+            self.cur.cur_line = loop_line;
+            self.emit(match slot {
+                Some(x) => Op::ForNextStore(x, head),
+                None => Op::ForNext(head),
+            });
+            self.cur.cur_line = old;
+        } else {
+            self.emit(Op::JumpBackward(head));
+        }
         self.bind(done);
         if gen.is_async {
             self.emit(Op::EndAsyncFor);

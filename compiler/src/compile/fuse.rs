@@ -70,6 +70,18 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
             .or_else(|| binary_compare_jump(window, short_jumps))
             .or_else(|| register_instruction(window, short_jumps))
             .unwrap_or_else(|| superinstruction(window, short_jumps));
+        // A forward jump to a `ReturnValue` is that return (`return a if c else b`): the stack
+        // is the same at a jump and its target, and nothing runs between them.
+        let op = match op {
+            Op::Jump(l) => {
+                let target = labels.get(l.0 as usize).copied().flatten();
+                match target.and_then(|t| code.get(t as usize)) {
+                    Some(Op::ReturnValue) => Op::ReturnValue,
+                    _ => op,
+                }
+            }
+            op => op,
+        };
         // A range loop's 16-bit jump needs short jumps too; else the iterator form.
         let op = match op {
             Op::ForRange(x, _, l) if !short_jumps => Op::ForNextStore(x, Label(l.0.into())),
@@ -216,13 +228,19 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         [Op::LoadLocal(_), Op::LoadLocal(_), Op::LoadAttr(_) | Op::StoreAttr(_), ..] => {
             return None
         }
+        [Op::LoadLocal(a), Op::LoadLocal(b), Op::Subscr, ..] => {
+            (Op::SubscrLocals(reg(a.0)?, reg(b.0)?), 3)
+        }
         [Op::LoadLocal(a), Op::LoadLocal(b), ..] => (Op::LoadLocalPair(reg(a.0)?, reg(b.0)?), 2),
+        [Op::LoadLocal(b), Op::Binary(op), ..] => (Op::BinaryTopLocal(op, reg(b.0)?), 2),
+        [Op::LoadConst(c), Op::Binary(op), ..] => (Op::BinaryTopConst(op, reg(c.0)?), 2),
         [Op::ForIter(l), Op::StoreLocal(x), ..] => (Op::ForIterStore(reg(x.0)?, l), 2),
         [Op::LoadLocal(a), Op::LoadConst(c), Op::Subscr, ..] => {
             (Op::SubscrLocalConst(reg(a.0)?, reg(c.0)?), 3)
         }
         // `x[k] op= v` and `x.g op= v` (compile/stmt.rs: `aug_assign`): the read keeping the
         // container and key, then the operator with the write.
+        [Op::YieldValue, Op::Pop, ..] => (Op::YieldPop, 2),
         [Op::Copy(2), Op::Copy(2), Op::Subscr, ..] => (Op::SubscrKeep, 3),
         [Op::InPlace(op), Op::Swap(3), Op::Swap(2), Op::StoreSubscr, ..] => {
             (Op::InPlaceStoreSubscr(op), 4)

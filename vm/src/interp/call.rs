@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags};
+use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags, Op};
 
 use crate::heap::Ref;
 use crate::interp::code::{Code, InlineCache};
@@ -380,7 +380,7 @@ impl Interp {
 
     /// A frame for `func` with no locals yet: a finished frame's box and vectors reused, so a
     /// call allocates nothing in the common case.
-    #[inline]
+    #[inline(always)]
     fn blank_frame(&mut self, func: &Ref<Function>) -> Box<Frame> {
         let code = &func.code;
         let mut frame = match self.frame_pool.pop() {
@@ -418,7 +418,7 @@ impl Interp {
 
     /// After the parameters are bound: empty slots for the other locals, and the cells (a
     /// captured parameter's cell starts with the argument).
-    #[inline]
+    #[inline(always)]
     fn finish_frame(&mut self, func: &Ref<Function>, frame: &mut Frame) {
         let obj = &func.code.obj;
         // A plain loop rather than `Vec::resize`, which is not inlined: usually a few slots.
@@ -656,7 +656,18 @@ impl Interp {
             return Ok(None);
         };
         if frame.ip > 0 {
-            frame.stack.push(sent);
+            if let Some(Op::YieldPop) = frame.code.ops.get(frame.ip - 1) {
+                // `yield v` as a statement: the sent value is dropped here, as the `POP_TOP`
+                // it stands for did (closing what it held last, as there).
+                let shared = !sent.is_inline()
+                    || crate::interp::finalize::ANY_DEL.load(std::sync::atomic::Ordering::Relaxed);
+                sent.discard();
+                if shared && crate::interp::coro::drops_pending() {
+                    self.after_drops(Some(&frame));
+                }
+            } else {
+                frame.stack.push(sent);
+            }
         }
         self.gen_run(g, frame, None)
     }

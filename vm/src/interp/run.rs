@@ -138,7 +138,13 @@ impl Interp {
     }
 
     /// Keep a finished frame (emptied, with its vectors' capacity) for the next call.
-    pub(crate) fn recycle(&mut self, mut frame: Box<Frame>) {
+    pub(crate) fn recycle(&mut self, frame: Box<Frame>) {
+        self.recycle_inline(frame)
+    }
+
+    /// `recycle`, inlined into the return path of the dispatch loop.
+    #[inline(always)]
+    fn recycle_inline(&mut self, mut frame: Box<Frame>) {
         if self.frame_pool.len() < 64 {
             frame.reset();
             self.frame_pool.push(frame);
@@ -146,6 +152,7 @@ impl Interp {
     }
 
     /// Park the running frame and make `callee` the running one.
+    #[inline(always)]
     fn push_frame(&mut self, frame: &mut Box<Frame>, callee: Box<Frame>) -> PyResult<()> {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
@@ -326,6 +333,50 @@ impl Interp {
                             }
                         };
                         b.discard();
+                        f.stack.push(r);
+                    }
+                    Op::BinaryTopLocal(op, b) => {
+                        let Some(a) = f.stack.last() else {
+                            sync!();
+                            return Err(stack_underflow());
+                        };
+                        let y = match &f.locals[b.index()] {
+                            Value::Undefined => {
+                                sync!();
+                                return Err(self.unbound_local(&code, b.into()));
+                            }
+                            y => y,
+                        };
+                        if let Some(r) = arith_fast(op, a, y) {
+                            // The left operand was an int or a float (the fast path's only
+                            // operands): replaced where it is.
+                            if let Some(top) = f.stack.last_mut() {
+                                std::mem::replace(top, r).discard();
+                            }
+                            continue;
+                        }
+                        let y = y.clone();
+                        let a = pop!();
+                        sync!();
+                        let r = tri!(self.binary_in_frame(f, ops.get(ip), op, a, &y, false));
+                        y.discard();
+                        f.stack.push(r);
+                    }
+                    Op::BinaryTopConst(op, c) => {
+                        let Some(a) = f.stack.last() else {
+                            sync!();
+                            return Err(stack_underflow());
+                        };
+                        let y = &consts[c.index()];
+                        if let Some(r) = arith_fast(op, a, y) {
+                            if let Some(top) = f.stack.last_mut() {
+                                std::mem::replace(top, r).discard();
+                            }
+                            continue;
+                        }
+                        let a = pop!();
+                        sync!();
+                        let r = tri!(self.binary_in_frame(f, ops.get(ip), op, a, y, false));
                         f.stack.push(r);
                     }
                     Op::BinaryLocals(op, a, b) => {
@@ -570,6 +621,16 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, a.into()));
                         let key = &consts[c.index()];
+                        let r = match item_fast(obj, key) {
+                            Some(r) => r,
+                            None => tri!(self.getitem(obj, key)),
+                        };
+                        f.stack.push(r);
+                    }
+                    Op::SubscrLocals(a, b) => {
+                        sync!();
+                        let obj = tri!(self.local(f, &code, a.into()));
+                        let key = tri!(self.local(f, &code, b.into()));
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
                             None => tri!(self.getitem(obj, key)),
@@ -958,14 +1019,14 @@ impl Interp {
                         };
                         let mut done = std::mem::replace(frame, caller);
                         self.cur_exc = done.saved_exc.take();
-                        self.recycle(done);
+                        self.recycle_inline(done);
                         if crate::interp::coro::drops_pending() {
                             self.after_drops(Some(frame));
                         }
                         frame.stack.push(v);
                         continue 'frames;
                     }
-                    Op::YieldValue => {
+                    Op::YieldValue | Op::YieldPop => {
                         let v = pop!();
                         sync!();
                         return Ok(Flow::Yield(v));
