@@ -229,6 +229,10 @@ pub struct Param {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// `span` widened to the parentheses around the expression, if any: where a node that
+    /// contains it starts or ends (`(a + b) * c` starts at the parenthesis, as in CPython's
+    /// positions), while the expression's own range stays `span`.
+    pub outer: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -472,6 +476,7 @@ fn placeholder() -> Expr {
     Expr {
         kind: ExprKind::Const(Const::None),
         span: Span::default(),
+        outer: Span::default(),
     }
 }
 

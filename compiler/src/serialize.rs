@@ -566,6 +566,8 @@ fn get_code(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Arc<CodeObj
         first_line,
         code,
         lines,
+        // Not stored: frozen library code shows no source lines to underline.
+        spans: Vec::new(),
         consts,
         names,
         varnames,

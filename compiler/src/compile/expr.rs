@@ -615,7 +615,7 @@ impl<'a> Compiler<'a> {
         // `for_loop`): `JUMP_FORWARD` to one `FOR_NEXT_STORE`/`FOR_NEXT` per item, at the line
         // its `FOR_ITER` would have had.
         let bottom = !gen.is_async;
-        let loop_line = self.cur.cur_line;
+        let loop_loc = self.cur.loc;
         if bottom {
             self.emit(Op::Jump(next));
         }
@@ -634,6 +634,7 @@ impl<'a> Compiler<'a> {
         if slot.is_some() {
             self.cur.code.truncate(start);
             self.cur.lines.truncate(start);
+            self.cur.spans.truncate(start);
         }
         for cond in &gen.ifs {
             self.jump_if(cond, false, next)?;
@@ -665,13 +666,13 @@ impl<'a> Compiler<'a> {
         }
         self.bind(next);
         if bottom {
-            let old = self.cur.cur_line;
-            self.cur.cur_line = loop_line;
+            let old = self.cur.loc;
+            self.cur.loc = loop_loc;
             self.emit(match slot {
                 Some(x) => Op::ForNextStore(x, head),
                 None => Op::ForNext(head),
             });
-            self.cur.cur_line = old;
+            self.cur.loc = old;
         } else {
             self.emit(Op::JumpBackward(head));
         }

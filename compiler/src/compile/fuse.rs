@@ -40,13 +40,20 @@ pub(crate) fn place_hidden_slots(code: &mut [Op], nvars: usize, hidden: u32) -> 
 }
 
 /// Rewrite `code` (labels still unresolved: jump operands are label ids) with superinstructions;
-/// `lines` shrinks with it and `labels` (label id -> instruction index) is moved to the new indices.
-pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Option<u32>]) {
+/// `lines` and `spans` shrink with it and `labels` (label id -> instruction index) is moved to the
+/// new indices.
+pub(crate) fn fuse(
+    code: &mut Vec<Op>,
+    lines: &mut Vec<u32>,
+    spans: &mut Vec<(u32, u32)>,
+    labels: &mut [Option<u32>],
+) {
     let targets: HashSet<u32> = labels.iter().flatten().copied().collect();
     // A register instruction's jump operand is 16 bits: first the label id, then its position.
     let short_jumps = code.len() <= u16::MAX as usize && labels.len() <= u16::MAX as usize;
     let mut out = Vec::with_capacity(code.len());
     let mut out_lines = Vec::with_capacity(code.len());
+    let mut out_spans = Vec::with_capacity(code.len());
     // Old instruction index -> new index (a fused-away instruction is never a target).
     let mut new_index = vec![0u32; code.len() + 1];
     let mut i = 0;
@@ -93,6 +100,10 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
         }
         out.push(op);
         out_lines.push(lines.get(i).copied().unwrap_or(0));
+        out_spans.push(fused_span(
+            code.get(i..i + used).unwrap_or(&[]),
+            spans.get(i..).unwrap_or(&[]),
+        ));
         i += used;
     }
     new_index[code.len()] = out.len() as u32;
@@ -104,6 +115,21 @@ pub(crate) fn fuse(code: &mut Vec<Op>, lines: &mut Vec<u32>, labels: &mut [Optio
     }
     *code = out;
     *lines = out_lines;
+    *spans = out_spans;
+}
+
+/// The source range a fused instruction reports when it raises: that of its first part that
+/// can fail for a reason other than an unbound local (the `%` of `if a % b == 0`, the `+` of
+/// `x = a + b`), else its first part's.
+fn fused_span(parts: &[Op], spans: &[(u32, u32)]) -> (u32, u32) {
+    let quiet = |op: &Op| {
+        matches!(
+            op,
+            Op::LoadLocal(_) | Op::LoadConst(_) | Op::StoreLocal(_) | Op::PopJumpIfFalse(_)
+        )
+    };
+    let k = parts.iter().position(|op| !quiet(op)).unwrap_or(0);
+    spans.get(k).copied().unwrap_or((0, 0))
 }
 
 /// An unpacking or a reversal of n items followed by n `StoreLocal`s into consecutive slots in

@@ -92,6 +92,14 @@ pub fn compile_module(
     c.finish(unit).map(Arc::new)
 }
 
+/// Where an instruction comes from: its line, and the source range of the AST node that
+/// produced it (CPython's instruction positions, which tracebacks underline).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Loc {
+    line: u32,
+    span: Span,
+}
+
 /// The code object under construction.
 pub(crate) struct Unit<'a> {
     scope: ScopeId,
@@ -101,6 +109,8 @@ pub(crate) struct Unit<'a> {
     first_line: u32,
     code: Vec<Op>,
     lines: Vec<u32>,
+    /// The source range of each instruction (see `CodeObject::spans`).
+    spans: Vec<(u32, u32)>,
     consts: Vec<Constant>,
     /// Index of each constant in `consts` (code objects are never shared, so not indexed): with
     /// `name_index` and `var_index`, keeps compile time linear in the number of distinct constants
@@ -119,7 +129,8 @@ pub(crate) struct Unit<'a> {
     /// Label id -> instruction index once bound.
     labels: Vec<Option<u32>>,
     fblocks: Vec<FBlock<'a>>,
-    cur_line: u32,
+    /// Where the instructions emitted now come from: set for each statement and expression.
+    loc: Loc,
     /// `for` loops over a range being compiled, nested: each keeps counter, stop and step in
     /// three hidden slots (`ForRangePrep`), numbered from 0 here and placed after `varnames`
     /// when the unit is finished.
@@ -163,6 +174,7 @@ impl<'a> Unit<'a> {
             first_line: line,
             code: Vec::new(),
             lines: Vec::new(),
+            spans: Vec::new(),
             consts: Vec::new(),
             const_index: HashMap::default(),
             names: Vec::new(),
@@ -181,7 +193,10 @@ impl<'a> Unit<'a> {
             flags,
             labels: Vec::new(),
             fblocks: Vec::new(),
-            cur_line: line,
+            loc: Loc {
+                line,
+                span: Span::default(),
+            },
             range_depth: 0,
             hidden_slots: 0,
         }
@@ -268,8 +283,11 @@ impl<'a> Compiler<'a> {
         if terminal && !targeted {
             return;
         }
-        if let Some(&line) = self.cur.lines.last() {
-            self.cur.cur_line = line;
+        if let (Some(&line), Some(&(start, end))) = (self.cur.lines.last(), self.cur.spans.last()) {
+            self.cur.loc = Loc {
+                line,
+                span: Span { start, end },
+            };
         }
         self.emit_const(value);
         self.emit(Op::ReturnValue);
@@ -277,22 +295,29 @@ impl<'a> Compiler<'a> {
 
     pub(crate) fn emit(&mut self, op: Op) {
         self.cur.code.push(op);
-        self.cur.lines.push(self.cur.cur_line);
+        self.cur.lines.push(self.cur.loc.line);
+        self.cur
+            .spans
+            .push((self.cur.loc.span.start, self.cur.loc.span.end));
     }
 
     pub(crate) fn line_of(&self, span: Span) -> u32 {
         self.lines.line(span.start)
     }
 
-    /// Set the line for the following instructions; returns the previous one.
-    pub(crate) fn set_line(&mut self, span: Span) -> u32 {
-        let old = self.cur.cur_line;
-        self.cur.cur_line = self.line_of(span);
+    /// Set the location (line and source range) of the following instructions: the node being
+    /// compiled; returns the previous location, for `restore_line` when the node is done.
+    pub(crate) fn set_line(&mut self, span: Span) -> Loc {
+        let old = self.cur.loc;
+        self.cur.loc = Loc {
+            line: self.line_of(span),
+            span,
+        };
         old
     }
 
-    pub(crate) fn restore_line(&mut self, line: u32) {
-        self.cur.cur_line = line;
+    pub(crate) fn restore_line(&mut self, loc: Loc) {
+        self.cur.loc = loc;
     }
 
     pub(crate) fn new_label(&mut self) -> Label {
@@ -523,10 +548,11 @@ impl<'a> Compiler<'a> {
     fn finish(&mut self, unit: Unit<'a>) -> Result<CodeObject, SyntaxError> {
         let mut code = unit.code;
         let mut lines = unit.lines;
+        let mut spans = unit.spans;
         let mut labels = unit.labels;
         let hidden_slots =
             fuse::place_hidden_slots(&mut code, unit.varnames.len(), unit.hidden_slots);
-        fuse::fuse(&mut code, &mut lines, &mut labels);
+        fuse::fuse(&mut code, &mut lines, &mut spans, &mut labels);
         stack::resolve_labels(&mut code, &labels)?;
         let max_stack = stack::max_stack_depth(&code);
         let cell2arg = unit
@@ -550,6 +576,7 @@ impl<'a> Compiler<'a> {
             first_line: unit.first_line,
             code,
             lines,
+            spans,
             consts: unit.consts,
             names: unit.names,
             varnames: unit.varnames,

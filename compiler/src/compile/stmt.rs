@@ -147,12 +147,15 @@ impl<'a> Compiler<'a> {
             StmtKind::Assert { test, msg } => {
                 let end = self.new_label();
                 self.jump_if(test, true, end)?;
+                // The raise points at the test, which tracebacks underline (as CPython).
+                let old = self.set_line(test.span);
                 self.emit(Op::LoadAssertionError);
                 if let Some(m) = msg {
                     self.expr(m)?;
                     self.emit(Op::Call(1));
                 }
                 self.emit(Op::Raise(1));
+                self.restore_line(old);
                 self.bind(end);
                 Ok(())
             }
@@ -281,6 +284,7 @@ impl<'a> Compiler<'a> {
         if slot.is_some() {
             self.cur.code.truncate(start);
             self.cur.lines.truncate(start);
+            self.cur.spans.truncate(start);
         }
         // Three hidden slots per nesting level of range loops, and a 16-bit jump back.
         let counter = match (slot, over_range) {
@@ -333,7 +337,16 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// Store the value on top of the stack into target `t`; the stores point at `t` (what a
+    /// traceback underlines when `o.x = v` or `a, b = v` fails).
     pub(crate) fn store_target(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
+        let old = self.set_line(t.span);
+        let r = self.store_target_inner(t);
+        self.restore_line(old);
+        r
+    }
+
+    fn store_target_inner(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
         match &t.kind {
             ExprKind::Name(n) => self.name_op(n, Ctx::Store, t.span),
             ExprKind::Attribute { value, attr } => {
@@ -433,25 +446,35 @@ impl<'a> Compiler<'a> {
             ExprKind::Attribute { value: obj, attr } => {
                 let n = self.attr_name(&attr.name);
                 self.expr(obj)?;
+                // Reading and writing the attribute point at the target, the operation at the
+                // whole statement, as in CPython's tracebacks.
+                let old = self.set_line(target.span);
                 self.emit(Op::Copy(1));
                 self.emit(Op::LoadAttr(n));
+                self.restore_line(old);
                 self.expr(value)?;
                 self.emit(Op::InPlace(op));
+                let old = self.set_line(target.span);
                 self.emit(Op::Swap(2));
                 self.emit(Op::StoreAttr(n));
+                self.restore_line(old);
                 Ok(())
             }
             ExprKind::Subscript { value: obj, index } => {
                 self.expr(obj)?;
                 self.expr(index)?;
+                let old = self.set_line(target.span);
                 self.emit(Op::Copy(2));
                 self.emit(Op::Copy(2));
                 self.emit(Op::Subscr);
+                self.restore_line(old);
                 self.expr(value)?;
                 self.emit(Op::InPlace(op));
+                let old = self.set_line(target.span);
                 self.emit(Op::Swap(3));
                 self.emit(Op::Swap(2));
                 self.emit(Op::StoreSubscr);
+                self.restore_line(old);
                 Ok(())
             }
             _ => Err(SyntaxError::syntax(

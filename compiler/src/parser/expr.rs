@@ -14,7 +14,11 @@ use crate::{Span, SyntaxError};
 type PResult<T> = Result<T, SyntaxError>;
 
 pub(crate) fn mk(kind: ExprKind, span: Span) -> Expr {
-    Expr { kind, span }
+    Expr {
+        kind,
+        span,
+        outer: span,
+    }
 }
 
 /// Binary operator of a token with its precedence (higher binds tighter).
@@ -72,7 +76,7 @@ impl Parser<'_> {
             let name_span = self.bump();
             self.bump();
             let value = self.nested(1, Self::test)?;
-            let span = name_span.to(value.span);
+            let span = name_span.to(value.outer);
             let target = crate::ast::Ident {
                 name: self.text(name_span).to_string(),
                 span: name_span,
@@ -108,7 +112,7 @@ impl Parser<'_> {
                 ));
             }
             let orelse = self.test()?;
-            let span = body.span.to(orelse.span);
+            let span = body.outer.to(orelse.outer);
             return Ok(mk(
                 ExprKind::IfExp {
                     test: Box::new(test),
@@ -127,7 +131,7 @@ impl Parser<'_> {
         self.expect_colon()?;
         // Two levels per lambda (with `test`'s), as in CPython's grammar.
         let body = self.nested(1, Self::test)?;
-        let span = start.to(body.span);
+        let span = start.to(body.outer);
         Ok(mk(
             ExprKind::Lambda {
                 params: Box::new(params),
@@ -253,9 +257,9 @@ impl Parser<'_> {
         }
         let span = values
             .first()
-            .map(|f| f.span)
+            .map(|f| f.outer)
             .unwrap_or_default()
-            .to(values.last().map(|l| l.span).unwrap_or_default());
+            .to(values.last().map(|l| l.outer).unwrap_or_default());
         Ok(mk(ExprKind::BoolOp { op, values }, span))
     }
 
@@ -263,7 +267,7 @@ impl Parser<'_> {
         if self.at(&Token::Not) {
             let start = self.bump();
             let operand = self.nested(1, Self::not_test)?;
-            let span = start.to(operand.span);
+            let span = start.to(operand.outer);
             return Ok(mk(
                 ExprKind::UnaryOp {
                     op: UnaryOp::Not,
@@ -306,8 +310,8 @@ impl Parser<'_> {
             return Ok(left);
         }
         let span = left
-            .span
-            .to(comparators.last().map_or(left.span, |c| c.span));
+            .outer
+            .to(comparators.last().map_or(left.outer, |c| c.outer));
         Ok(mk(
             ExprKind::Compare {
                 left: Box::new(left),
@@ -331,7 +335,7 @@ impl Parser<'_> {
             }
             self.bump();
             let right = self.binary(prec + 1)?;
-            let span = left.span.to(right.span);
+            let span = left.outer.to(right.outer);
             left = mk(
                 ExprKind::BinOp {
                     op,
@@ -353,7 +357,7 @@ impl Parser<'_> {
         };
         let start = self.bump();
         let operand = self.nested(1, Self::factor)?;
-        let span = start.to(operand.span);
+        let span = start.to(operand.outer);
         Ok(mk(
             ExprKind::UnaryOp {
                 op,
@@ -368,7 +372,7 @@ impl Parser<'_> {
             // `await` binds tighter than `**` but looser than calls and subscripts.
             let start = self.bump();
             let value = self.atom_expr()?;
-            let span = start.to(value.span);
+            let span = start.to(value.outer);
             mk(ExprKind::Await(Box::new(value)), span)
         } else {
             self.atom_expr()?
@@ -378,7 +382,7 @@ impl Parser<'_> {
         }
         // Two levels per `**` (power, then factor), as in CPython's grammar.
         let exp = self.nested(2, Self::factor)?;
-        let span = base.span.to(exp.span);
+        let span = base.outer.to(exp.outer);
         Ok(mk(
             ExprKind::BinOp {
                 op: BinOp::Pow,
@@ -398,7 +402,7 @@ impl Parser<'_> {
                     self.bump();
                     let (args, keywords) = self.call_args()?;
                     let end = self.expect(&Token::RPar)?;
-                    let span = e.span.to(end);
+                    let span = e.outer.to(end);
                     e = mk(
                         ExprKind::Call {
                             func: Box::new(e),
@@ -412,7 +416,7 @@ impl Parser<'_> {
                     self.bump();
                     let index = self.slices()?;
                     let end = self.expect(&Token::RSqb)?;
-                    let span = e.span.to(end);
+                    let span = e.outer.to(end);
                     e = mk(
                         ExprKind::Subscript {
                             value: Box::new(e),
@@ -440,7 +444,7 @@ impl Parser<'_> {
             name: self.text(s).to_string(),
             span: s,
         };
-        let span = value.span.to(s);
+        let span = value.outer.to(s);
         Ok(mk(
             ExprKind::Attribute {
                 value: Box::new(value),
@@ -458,7 +462,7 @@ impl Parser<'_> {
             if self.at(&Token::Star) {
                 let start = self.bump();
                 let value = self.test()?;
-                let span = start.to(value.span);
+                let span = start.to(value.outer);
                 if keywords.iter().any(|k| k.name.is_none()) {
                     return Err(SyntaxError::syntax(
                         "iterable argument unpacking follows keyword argument unpacking",
@@ -469,7 +473,7 @@ impl Parser<'_> {
             } else if self.at(&Token::DoubleStar) {
                 let start = self.bump();
                 let value = self.test()?;
-                let span = start.to(value.span);
+                let span = start.to(value.outer);
                 keywords.push(Keyword {
                     name: None,
                     value,
@@ -479,7 +483,7 @@ impl Parser<'_> {
                 let s = self.bump();
                 self.bump();
                 let value = self.test()?;
-                let span = s.to(value.span);
+                let span = s.to(value.outer);
                 keywords.push(Keyword {
                     name: Some(crate::ast::Ident {
                         name: self.text(s).to_string(),
@@ -493,7 +497,7 @@ impl Parser<'_> {
                 if self.at(&Token::For) {
                     // `f(x for x in y)`: only as the sole argument.
                     let generators = self.comprehension_clauses()?;
-                    let span = e.span.to(self.prev_span());
+                    let span = e.outer.to(self.prev_span());
                     let gen = mk(
                         ExprKind::GeneratorExp {
                             elt: Box::new(e),
@@ -513,7 +517,7 @@ impl Parser<'_> {
                 if self.at(&Token::Equal) {
                     return Err(SyntaxError::syntax(
                         "expression cannot contain assignment, perhaps you meant \"==\"?",
-                        e.span.to(self.span()),
+                        e.outer.to(self.span()),
                     ));
                 }
                 if let Some(k) = keywords.last() {
@@ -600,7 +604,7 @@ impl Parser<'_> {
         if self.at(&Token::Star) {
             let start = self.bump();
             let value = self.bitor()?;
-            let span = start.to(value.span);
+            let span = start.to(value.outer);
             return Ok(mk(ExprKind::Starred(Box::new(value)), span));
         }
         self.namedexpr()
@@ -611,7 +615,7 @@ impl Parser<'_> {
         if self.at(&Token::Star) {
             let start = self.bump();
             let value = self.bitor()?;
-            let span = start.to(value.span);
+            let span = start.to(value.outer);
             return Ok(mk(ExprKind::Starred(Box::new(value)), span));
         }
         self.test()
@@ -642,7 +646,7 @@ impl Parser<'_> {
             if p.at(&Token::Star) {
                 let start = p.bump();
                 let value = p.bitor()?;
-                let span = start.to(value.span);
+                let span = start.to(value.outer);
                 Ok(mk(ExprKind::Starred(Box::new(value)), span))
             } else {
                 p.bitor()
@@ -669,12 +673,12 @@ impl Parser<'_> {
         let start = self.bump();
         if self.eat(&Token::From) {
             let value = self.test()?;
-            let span = start.to(value.span);
+            let span = start.to(value.outer);
             return Ok(mk(ExprKind::YieldFrom(Box::new(value)), span));
         }
         if self.starts_expr() {
             let value = self.star_expressions()?;
-            let span = start.to(value.span);
+            let span = start.to(value.outer);
             return Ok(mk(ExprKind::Yield(Some(Box::new(value))), span));
         }
         Ok(mk(ExprKind::Yield(None), start))
@@ -760,8 +764,9 @@ impl Parser<'_> {
             return Ok(mk(ExprKind::Tuple(Vec::new()), start.to(end)));
         }
         if self.at(&Token::Yield) {
-            let e = self.yield_expr()?;
-            self.expect(&Token::RPar)?;
+            let mut e = self.yield_expr()?;
+            let end = self.expect(&Token::RPar)?;
+            e.outer = start.to(end);
             return Ok(e);
         }
         let first = self.star_or_named()?;
@@ -777,13 +782,15 @@ impl Parser<'_> {
             ));
         }
         if self.at(&Token::RPar) {
-            self.bump();
+            let end = self.bump();
             if matches!(first.kind, ExprKind::Starred(_)) {
                 return Err(SyntaxError::syntax(
                     "cannot use starred expression here",
                     first.span,
                 ));
             }
+            let mut first = first;
+            first.outer = start.to(end);
             return Ok(first);
         }
         let items = self.display_rest(first, &Token::RPar)?;

@@ -330,7 +330,7 @@ impl Parser<'_> {
             self.check_target(&first, Ctx::Aug)?;
             self.bump();
             let value = self.assign_value()?;
-            let span = start.to(value.span);
+            let span = start.to(value.outer);
             return Ok(st(
                 StmtKind::AugAssign {
                     target: first,
@@ -391,7 +391,7 @@ impl Parser<'_> {
         for t in &exprs {
             self.check_target(t, Ctx::Assign)?;
         }
-        let span = start.to(value.span);
+        let span = start.to(value.outer);
         Ok(st(
             StmtKind::Assign {
                 targets: exprs,

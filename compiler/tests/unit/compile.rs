@@ -8,6 +8,7 @@ fn e(kind: ExprKind) -> Expr {
     Expr {
         kind,
         span: Span::default(),
+        outer: Span::default(),
     }
 }
 

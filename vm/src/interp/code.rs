@@ -81,6 +81,11 @@ impl Code {
         })
     }
 
+    /// The source range of instruction `ip` (`(0, 0)` when not recorded).
+    pub fn span_at(&self, ip: usize) -> (u32, u32) {
+        self.obj.spans.get(ip).copied().unwrap_or((0, 0))
+    }
+
     pub fn line_at(&self, ip: usize) -> u32 {
         self.obj
             .lines

@@ -291,6 +291,10 @@ impl Interp {
             ));
             if let Some(src) = self.source_line(&e.filename, e.line) {
                 out.push_str(&format!("    {src}\n"));
+                if let Some(markers) = self.marker_line(e) {
+                    out.push_str(&markers);
+                    out.push('\n');
+                }
             }
         }
         flush(out, repeats);
@@ -327,6 +331,18 @@ impl Interp {
         }
     }
 
+    /// The `~~^^` line under a frame's source line (`carets.rs`).
+    fn marker_line(&self, e: &TraceEntry) -> Option<String> {
+        let sources = self.vm.sources.lock();
+        let src = sources.iter().find(|(f, _)| *f == e.filename)?;
+        let span = if e.lookup {
+            crate::interp::carets::callee_span(&src.1, e.span)
+        } else {
+            e.span
+        };
+        crate::interp::carets::marker_line(&src.1, e.line, span)
+    }
+
     pub(crate) fn source_line(&self, filename: &str, line: u32) -> Option<String> {
         let sources = self.vm.sources.lock();
         let src = sources.iter().find(|(f, _)| f.as_ref() == filename)?;
@@ -358,6 +374,15 @@ pub fn traceback_value(exc: &Instance) -> Value {
             d.insert(Arc::from("tb_frame"), frame);
             d.insert(Arc::from("tb_lineno"), Value::Int(i64::from(e.line)));
             d.insert(Arc::from("tb_next"), next);
+            // Kept so that a traceback handed back (`with_traceback`) keeps its markers.
+            d.insert(
+                Arc::from("_minivm_span"),
+                Value::tuple(vec![
+                    Value::Int(i64::from(e.span.0)),
+                    Value::Int(i64::from(e.span.1)),
+                    Value::Bool(e.lookup),
+                ]),
+            );
         }
         next = Value::Instance(Ref::new(tb));
     }
@@ -378,7 +403,11 @@ pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
             let d = t.dict.lock();
             let field = |k: &str| d.get(k).cloned().unwrap_or(Value::None);
             (
-                traceback_entry(&field("tb_frame"), &field("tb_lineno")),
+                traceback_entry(
+                    &field("tb_frame"),
+                    &field("tb_lineno"),
+                    &field("_minivm_span"),
+                ),
                 field("tb_next"),
             )
         };
@@ -397,7 +426,7 @@ pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
 }
 
 /// One frame of a traceback object, read back from its `tb_frame` and `tb_lineno`.
-fn traceback_entry(frame: &Value, line: &Value) -> TraceEntry {
+fn traceback_entry(frame: &Value, line: &Value, span: &Value) -> TraceEntry {
     let text = |v: Option<Value>| match v {
         Some(Value::Str(s)) => Arc::from(s.as_str()),
         _ => Arc::from("?"),
@@ -410,6 +439,17 @@ fn traceback_entry(frame: &Value, line: &Value) -> TraceEntry {
             Value::Int(n) => u32::try_from(*n).unwrap_or(0),
             _ => 0,
         },
+        span: match span {
+            Value::Tuple(t) => match &t.items[..] {
+                [Value::Int(a), Value::Int(b), _] => (
+                    u32::try_from(*a).unwrap_or(0),
+                    u32::try_from(*b).unwrap_or(0),
+                ),
+                _ => (0, 0),
+            },
+            _ => (0, 0),
+        },
+        lookup: matches!(span, Value::Tuple(t) if matches!(t.items.get(2), Some(Value::Bool(true)))),
     }
 }
 

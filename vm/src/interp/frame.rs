@@ -33,6 +33,11 @@ impl Frame {
         self.code.line_at(self.ip.saturating_sub(1))
     }
 
+    /// The source range of the instruction running (or last run).
+    pub fn span(&self) -> (u32, u32) {
+        self.code.span_at(self.ip.saturating_sub(1))
+    }
+
     /// Empty a finished frame for reuse (`Interp::recycle`), keeping its vectors' capacity. Runs
     /// on every return, so empty vectors and fields are left alone.
     #[inline]

@@ -25,6 +25,7 @@ macro_rules! top {
 pub mod agen;
 pub mod attr;
 pub mod call;
+pub mod carets;
 pub mod classdef;
 pub mod code;
 pub mod cold;

@@ -245,7 +245,14 @@ impl Interp {
                 }
             }
         }
-        self.binary(op, a, b)
+        // CPython names the augmented operator when neither side supports it: `+=`, `**=`.
+        self.binary(op, a, b).map_err(|e| {
+            if type_error_starts(&e, "unsupported operand") {
+                self.unsupported_operands(&format!("{}=", op.symbol()), a, b)
+            } else {
+                e
+            }
+        })
     }
 
     fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {

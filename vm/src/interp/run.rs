@@ -129,10 +129,13 @@ impl Interp {
                 // A new exception raised while another is handled remembers it as `__context__`.
                 self.chain_context(err, self.handled_exc());
             }
+            let lookup = fresh && crate::interp::carets::method_lookup_failed(frame, err);
             data.lock().traceback.push(TraceEntry {
                 filename: frame.code.obj.filename.clone(),
                 line: frame.line(),
                 func: frame.code.name.clone(),
+                span: frame.span(),
+                lookup,
             });
         }
     }

@@ -37,32 +37,6 @@ impl SliceIdx {
     }
 }
 
-/// The byte offset of character `n` of `text` (its length if `n` is past the end), found by
-/// counting the bytes that start a character, 64 at a time (a loop the compiler vectorises),
-/// rather than decoding each character.
-fn char_to_byte(text: &str, n: usize) -> usize {
-    let bytes = text.as_bytes();
-    let starts = |chunk: &[u8]| chunk.iter().filter(|&&b| (b as i8) >= -0x40).count();
-    let (mut at, mut seen) = (0, 0);
-    for chunk in bytes.chunks_exact(64) {
-        let k = starts(chunk);
-        if seen + k > n {
-            break;
-        }
-        seen += k;
-        at += 64;
-    }
-    for (i, &b) in bytes.iter().enumerate().skip(at) {
-        if (b as i8) >= -0x40 {
-            if seen == n {
-                return i;
-            }
-            seen += 1;
-        }
-    }
-    bytes.len()
-}
-
 fn slice_part(v: &Value) -> PyResult<Option<i128>> {
     match v {
         Value::None => Ok(None),
@@ -252,21 +226,24 @@ impl Interp {
                             .collect();
                         return Ok(Value::string(out));
                     }
-                    let text = s.as_str();
-                    if idx.step == 1 {
-                        // A run of characters: found by walking to its ends, not by decoding
-                        // the whole text (`text[pos:end]` in a scanning loop stays linear).
-                        if idx.len == 0 {
-                            return Ok(Value::str(""));
+                    // Only the characters between the slice's ends are decoded.
+                    let (lo, hi) = match idx.len {
+                        0 => (0, 0),
+                        n => {
+                            let last = idx.start + (n as i64 - 1) * idx.step;
+                            (
+                                idx.start.min(last) as usize,
+                                idx.start.max(last) as usize + 1,
+                            )
                         }
-                        let from = char_to_byte(text, idx.start.max(0) as usize);
-                        let rest = text.get(from..).unwrap_or("");
-                        let to = char_to_byte(rest, idx.len);
-                        return Ok(Value::str(rest.get(..to).unwrap_or("")));
+                    };
+                    let window = s.char_slice(lo, hi);
+                    if idx.step == 1 {
+                        return Ok(Value::str(window));
                     }
-                    let chars: Vec<char> = text.chars().collect();
+                    let chars: Vec<char> = window.chars().collect();
                     Ok(Value::string(
-                        idx.indices().filter_map(|i| chars.get(i)).collect(),
+                        idx.indices().filter_map(|i| chars.get(i - lo)).collect(),
                     ))
                 }
                 _ => {

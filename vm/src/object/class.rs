@@ -475,7 +475,8 @@ impl Class {
         for c in &self.mro_tail {
             check(c);
         }
-        if slotted && !self.builtin {
+        // `object()` itself has no `__dict__` either: `object().x = 1` is an AttributeError.
+        if slotted && (!self.builtin || self.kind == TypeKind::Object) {
             bits |= DICTLESS;
         }
         bits
@@ -546,6 +547,12 @@ pub struct TraceEntry {
     pub filename: Arc<str>,
     pub line: u32,
     pub func: Arc<str>,
+    /// The source range of the instruction that was running (`CodeObject::spans`), for the
+    /// traceback's marker line; `(0, 0)` when unknown.
+    pub span: (u32, u32),
+    /// The instruction was a method call (`o.m(...)`) that failed looking the method up: the
+    /// marker line underlines `o.m`, not the whole call.
+    pub lookup: bool,
 }
 
 pub enum Payload {

@@ -1,8 +1,14 @@
-//! Python `str`: immutable Unicode text with a cached hash and O(1) indexing for ASCII text.
+//! Python `str`: immutable Unicode text with a cached hash, O(1) indexing for ASCII text and
+//! near-O(1) indexing for other text (a sampled index of character positions).
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// Non-ASCII text keeps the byte offset of every `INDEX_STEP`-th character once it is indexed,
+/// so `s[i]` and slices walk at most that many characters (CPython stores fixed-width code
+/// points instead: O(1) indexing, more memory for mostly-ASCII text).
+const INDEX_STEP: usize = 64;
 
 use crate::heap::Ref;
 
@@ -13,6 +19,9 @@ pub struct PyStr {
     char_len: usize,
     /// 0 until first computed.
     hash: AtomicU64,
+    /// For non-ASCII text longer than `INDEX_STEP` characters, once it is first indexed: the
+    /// byte offset of characters 0, `INDEX_STEP`, 2 * `INDEX_STEP`, ...
+    index: OnceLock<Box<[usize]>>,
 }
 
 impl PyStr {
@@ -36,21 +45,48 @@ impl PyStr {
     pub fn char_at(&self, i: usize) -> Option<char> {
         if self.is_ascii() {
             self.s.as_bytes().get(i).map(|&b| b as char)
+        } else if i >= self.char_len {
+            None
         } else {
-            self.s.chars().nth(i)
+            self.s.get(self.byte_offset(i)..)?.chars().next()
         }
     }
 
     /// Byte offset of a character index (clamped to the end).
     pub fn byte_offset(&self, char_idx: usize) -> usize {
         if self.is_ascii() {
-            char_idx.min(self.s.len())
-        } else {
-            self.s
-                .char_indices()
-                .nth(char_idx)
-                .map_or(self.s.len(), |(b, _)| b)
+            return char_idx.min(self.s.len());
         }
+        if char_idx >= self.char_len {
+            return self.s.len();
+        }
+        let (from, skip) = if self.char_len > INDEX_STEP {
+            let index = self.index.get_or_init(|| {
+                self.s
+                    .char_indices()
+                    .step_by(INDEX_STEP)
+                    .map(|(b, _)| b)
+                    .collect()
+            });
+            let k = char_idx / INDEX_STEP;
+            (
+                index.get(k).copied().unwrap_or(0),
+                char_idx - k * INDEX_STEP,
+            )
+        } else {
+            (0, char_idx)
+        };
+        self.s
+            .get(from..)
+            .and_then(|t| t.char_indices().nth(skip))
+            .map_or(self.s.len(), |(b, _)| from + b)
+    }
+
+    /// The text of characters `start..stop` (clamped), found through the index.
+    pub fn char_slice(&self, start: usize, stop: usize) -> &str {
+        let b0 = self.byte_offset(start);
+        let b1 = self.byte_offset(stop.max(start));
+        self.s.get(b0..b1).unwrap_or("")
     }
 
     /// `s + t`: the character count is the sum of the operands' (no pass over the text to
@@ -63,6 +99,7 @@ impl PyStr {
             s: text,
             char_len: s.char_len + t.char_len,
             hash: AtomicU64::new(0),
+            index: OnceLock::new(),
         }
     }
 
@@ -71,6 +108,7 @@ impl PyStr {
         self.s.push_str(&t.s);
         self.char_len += t.char_len;
         *self.hash.get_mut() = 0;
+        self.index = OnceLock::new();
     }
 
     pub fn hash(&self) -> u64 {
@@ -99,6 +137,7 @@ impl From<String> for PyStr {
             },
             char_len,
             hash: AtomicU64::new(0),
+            index: OnceLock::new(),
         }
     }
 }

@@ -576,23 +576,7 @@ fn match_compiled(m: &MatchData) -> Option<&Compiled> {
 /// `string[s:e]` in characters (bytes for a bytes-like subject, as sre gives).
 fn slice(string: &Value, s: usize, e: usize) -> Value {
     match base(string) {
-        Value::Str(ps) => {
-            let text = ps.as_str();
-            if ps.is_ascii() {
-                return Value::str(&text[s.min(text.len())..e.min(text.len())]);
-            }
-            let mut it = text
-                .char_indices()
-                .map(|(b, _)| b)
-                .chain(std::iter::once(text.len()));
-            let bs = it.nth(s).unwrap_or(text.len());
-            let be = if e > s {
-                it.nth(e - s - 1).unwrap_or(text.len())
-            } else {
-                bs
-            };
-            Value::str(&text[bs..be.max(bs)])
-        }
+        Value::Str(ps) => Value::str(ps.char_slice(s, e)),
         other => {
             let b = crate::object::bytes_like(other).unwrap_or_default();
             let n = b.len();

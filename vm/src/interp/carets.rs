@@ -1,0 +1,188 @@
+//! Tracebacks: the marker line under a frame's source line (PEP 657), as CPython 3.11 draws it.
+//!
+//! Each instruction remembers the source range of the AST node it came from
+//! (`CodeObject::spans`). A traceback entry keeps the range of the instruction that was running;
+//! when the frame is printed, that range is underlined with `^`, unless it covers the whole
+//! (stripped) line. For a binary operation or a subscript, CPython re-parses the underlined text
+//! and draws the operands with `~` and the operator or the brackets with `^`:
+//!
+//! ```text
+//!     total = price * count + fee[key]
+//!                             ~~~^^^^^
+//! ```
+
+use minivm_compiler::ast::{ExprKind, StmtKind};
+use minivm_compiler::bytecode::Op;
+
+use crate::error::PyErr;
+use crate::interp::frame::Frame;
+use crate::object::ExcKind;
+
+/// The marker line (without a newline) for the frame at 1-based `line` of `src` whose running
+/// instruction came from the byte range `span`, or None when CPython would print none.
+pub(crate) fn marker_line(src: &str, line: u32, span: (u32, u32)) -> Option<String> {
+    let (start, end) = (span.0 as usize, span.1 as usize);
+    if span == (0, 0) || start >= end || end > src.len() {
+        return None;
+    }
+    let line_start = nth_line_start(src, line)?;
+    let line_end = src[line_start..]
+        .find('\n')
+        .map_or(src.len(), |i| line_start + i);
+    // The range starts on this line (a frame's line is its instruction's first line).
+    if start < line_start || start > line_end {
+        return None;
+    }
+    let text = src.get(line_start..line_end)?;
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let chars = |byte: usize| text.get(..byte.min(text.len())).map(|t| t.chars().count());
+    let start_col = chars(start - line_start)?;
+    let stripped = text.trim();
+    let lead = text.chars().count() - text.trim_start().chars().count();
+    let (end_col, anchors) = if end <= line_end {
+        let segment = src.get(start..end)?;
+        (chars(end - line_start)?, anchors(segment))
+    } else {
+        // Spanning several lines: underline up to the end of the first one's text.
+        (text.trim_end().chars().count(), None)
+    };
+    let width = end_col.checked_sub(start_col)?;
+    let partial = width < stripped.chars().count();
+    let split = anchors.is_some_and(|(l, r)| r > l);
+    if !partial && !split {
+        return None;
+    }
+    let mut out = " ".repeat(4 + start_col.checked_sub(lead)?);
+    match anchors {
+        Some((left, right)) => {
+            out.push_str(&"~".repeat(left));
+            out.push_str(&"^".repeat(right.saturating_sub(left)));
+            out.push_str(&"~".repeat(width.saturating_sub(right)));
+        }
+        None => out.push_str(&"^".repeat(width)),
+    }
+    Some(out)
+}
+
+/// Byte offset where 1-based line `line` of `src` begins.
+fn nth_line_start(src: &str, line: u32) -> Option<usize> {
+    let skip = line.checked_sub(1)? as usize;
+    if skip == 0 {
+        return Some(0);
+    }
+    src.match_indices('\n').nth(skip - 1).map(|(i, _)| i + 1)
+}
+
+/// Where the operator of a binary operation, or the bracketed part of a subscript, begins and
+/// ends in `segment` (character offsets), if `segment` parses as exactly one such expression.
+fn anchors(segment: &str) -> Option<(usize, usize)> {
+    let module = minivm_compiler::parser::parse(segment).ok()?;
+    let [stmt] = module.body.as_slice() else {
+        return None;
+    };
+    let StmtKind::Expr(expr) = &stmt.kind else {
+        return None;
+    };
+    let bytes = segment.as_bytes();
+    let at = |i: usize| bytes.get(i).copied();
+    let chars = |byte: usize| segment.get(..byte).map(|t| t.chars().count());
+    match &expr.kind {
+        ExprKind::BinOp { left, right, .. } => {
+            let (from, to) = (left.span.end as usize, right.span.start as usize);
+            let between = segment.get(from..to)?;
+            let offset = between.len() - between.trim_start().len();
+            let mut l = from + offset;
+            // A two-character operator (`//`, `**`, `<<`, `@`= is one) is underlined whole.
+            let mut r = l + 1;
+            if offset + 1 < between.len() && !between.as_bytes()[offset + 1].is_ascii_whitespace() {
+                r += 1;
+            }
+            // Skip a closing parenthesis of the left operand (and comments) as CPython does.
+            while let Some(c) = at(l) {
+                if !(c.is_ascii_whitespace() || c == b')' || c == b'#') {
+                    break;
+                }
+                l += 1;
+                r += 1;
+            }
+            Some((chars(l)?, chars(r.min(segment.len()))?))
+        }
+        ExprKind::Subscript { value, index } => {
+            let mut l = value.span.end as usize;
+            let mut r = index.span.end as usize + 1;
+            while at(l).is_some_and(|c| c != b'[') {
+                l += 1;
+            }
+            while at(r).is_some_and(|c| c != b']') {
+                r += 1;
+            }
+            if r < segment.len() {
+                r += 1;
+            }
+            Some((chars(l)?, chars(r.min(segment.len()))?))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `err`, raised by the instruction `frame` was running, is a method call's failure to
+/// find the method: an `AttributeError` naming the method the `CALL_METHOD` looks up (CPython
+/// underlines `o.m` then, and the whole call when the call itself fails).
+pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr) -> bool {
+    let Some(op) = frame.code.ops.get(frame.ip.wrapping_sub(1)) else {
+        return false;
+    };
+    let (Op::CallMethod(g, _) | Op::CallMethodKw(g, _)) = *op else {
+        return false;
+    };
+    let Some(name) = frame.code.names.get(g.0 as usize) else {
+        return false;
+    };
+    if !err.is(ExcKind::AttributeError) {
+        return false;
+    }
+    let Some(data) = err.exc.exc() else {
+        return false;
+    };
+    let data = data.lock();
+    matches!(data.args.first(), Some(crate::value::Value::Str(m))
+        if m.as_str().ends_with(&format!("attribute '{name}'")))
+}
+
+/// The callee part `o.m` of the call `o.m(args)` at `span`: up to the last opening parenthesis
+/// outside brackets and string literals, without the blanks before it.
+pub(crate) fn callee_span(src: &str, span: (u32, u32)) -> (u32, u32) {
+    let Some(text) = src.get(span.0 as usize..span.1 as usize) else {
+        return span;
+    };
+    let bytes = text.as_bytes();
+    let (mut depth, mut last_open, mut i) = (0i32, None, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'\'' | b'"') => {
+                // Skip the literal (one line; a backslash escapes the next byte).
+                i += 1;
+                while i < bytes.len() && bytes[i] != q && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => {
+                if depth == 0 {
+                    last_open = Some(i);
+                }
+                depth += 1;
+            }
+            b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    match last_open {
+        Some(p) => {
+            let end = text[..p].trim_end().len();
+            (span.0, span.0 + end as u32)
+        }
+        None => span,
+    }
+}
