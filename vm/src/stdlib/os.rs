@@ -45,6 +45,7 @@ pub fn os_module() -> Ref<Module> {
             ("cpu_count", func("cpu_count", cpu_count)),
             ("getpid", func("getpid", getpid)),
             ("getppid", func("getppid", getppid)),
+            ("_exit", func("_exit", os_exit)),
             ("kill", func("kill", kill)),
             ("getcwd", func("getcwd", getcwd)),
             ("getenv", func("getenv", getenv)),
@@ -335,6 +336,17 @@ fn cpu_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Ok(n) => Value::Int(n.get() as i64),
         Err(_) => Value::None,
     })
+}
+
+/// `os._exit(n)`: end the process at once with status `n`: no `finally` blocks, `atexit`
+/// functions or flushing of buffered output (what a `multiprocessing` child that must not
+/// clean up uses; a parent sees its exit code).
+fn os_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [status] = Sig::pos("_exit", Style::Positional, &["status"], 1).bind::<1>(&args)?;
+    let status = to_index(status.unwrap_or(&Value::None))?;
+    let status = i32::try_from(status)
+        .map_err(|_| err!(OverflowError, "Python int too large to convert to C int"))?;
+    std::process::exit(status)
 }
 
 fn getpid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
