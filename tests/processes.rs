@@ -87,8 +87,8 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     assert_eq!(out, "[0, 1, 4, 9, 16, 25, 36, 49]\n");
     for name in [
         "\"MainThread\"",
-        "\"PoolWorker-1: MainThread\"",
-        "\"PoolWorker-2: MainThread\"",
+        "\"SpawnPoolWorker-1: MainThread\"",
+        "\"SpawnPoolWorker-2: MainThread\"",
         "\"Process-3: MainThread\"",
     ] {
         assert!(err.contains(name), "{name} missing from --stats: {err}");
@@ -98,7 +98,10 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     run(&["--timeline", svg_arg, prog]);
     let trace = std::fs::read_to_string(&svg).expect("timeline written");
     let _ = std::fs::remove_file(&svg);
-    assert!(trace.contains("\"PoolWorker-2: MainThread\""), "{trace}");
+    assert!(
+        trace.contains("\"SpawnPoolWorker-2: MainThread\""),
+        "{trace}"
+    );
     assert!(trace.contains("\"Process-3: MainThread\""), "{trace}");
     // Each child is a trace process of its own, named after the child.
     let doc: serde_json::Value = serde_json::from_str(&trace).expect("valid JSON");
@@ -120,7 +123,11 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     sorted.sort();
     assert_eq!(
         sorted,
-        ["\"PoolWorker-1\"", "\"PoolWorker-2\"", "\"Process-3\""],
+        [
+            "\"Process-3\"",
+            "\"SpawnPoolWorker-1\"",
+            "\"SpawnPoolWorker-2\""
+        ],
         "{processes:?}"
     );
     let pids: std::collections::BTreeSet<u64> = processes.iter().map(|p| p.0).collect();

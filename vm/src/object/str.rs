@@ -147,12 +147,18 @@ impl From<String> for PyStr {
 pub fn intern(name: &str) -> Ref<PyStr> {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static TABLE: crate::heap::Global<Mutex<HashMap<Box<str>, Ref<PyStr>>>> =
-        crate::heap::Global::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
+    // FxHash: names are short and come from code, and every name of every loaded code object
+    // passes here (a worker process loads thousands at start).
+    type Table = HashMap<Box<str>, Ref<PyStr>, rustc_hash::FxBuildHasher>;
+    static TABLE: crate::heap::Global<Mutex<Table>> = crate::heap::Global::new();
+    let table = TABLE.get_or_init(|| Mutex::new(Table::default()));
     let Ok(mut t) = table.lock() else {
         return Ref::new(PyStr::new(name));
     };
+    // Found without allocating a key first (most names are already there).
+    if let Some(s) = t.get(name) {
+        return s.clone();
+    }
     t.entry(name.into())
         .or_insert_with(|| Ref::new(PyStr::new(name)))
         .clone()
@@ -164,8 +170,9 @@ pub fn intern(name: &str) -> Ref<PyStr> {
 pub fn intern_name(name: &str) -> Arc<str> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
-    static TABLE: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashSet::new()));
+    type Table = HashSet<Arc<str>, rustc_hash::FxBuildHasher>;
+    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Mutex::new(Table::default()));
     let Ok(mut t) = table.lock() else {
         return Arc::from(name);
     };

@@ -147,6 +147,7 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/contextvars.mini"),
     ),
     ("copy.mini", include_str!("../../lib/copy.mini")),
+    ("copyreg.mini", include_str!("../../lib/copyreg.mini")),
     ("csv.mini", include_str!("../../lib/csv.mini")),
     (
         "dataclasses.mini",
