@@ -86,7 +86,7 @@ fn dis_tokens_and_ast_show_each_stage() {
     assert!(dis.status.success());
     let d = text(&dis.stdout);
     assert!(d.contains("Disassembly of <code object factorize"), "{d}");
-    assert!(d.contains("FOR_NEXT") && d.contains("YIELD_VALUE") && d.contains("JUMP_FORWARD"));
+    assert!(d.contains("FOR_NEXT") && d.contains("YIELD_POP") && d.contains("JUMP_FORWARD"));
 
     let tokens = run(&["tokens", "examples/factorize.mini"], "");
     assert!(tokens.status.success());
