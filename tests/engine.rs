@@ -148,6 +148,9 @@ fn trace_shows_the_listed_instructions() {
         "BINARY_TOP_LOCAL",
         "BINARY_TOP_CONST",
         "YIELD_POP",
+        "LOAD_ATTR_LOCAL_STORE",
+        "ATTR_JUMP_IF_FALSE",
+        "ATTR_JUMP_IF_TRUE",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

@@ -363,6 +363,17 @@ opcodes! {
     /// `LoadLocal(x); LoadAttr(g)`: `[..] -> [.., locals[x].g]` (`self.y`, without copying
     /// `self` to the stack).
     LoadAttrLocal(x: local16, g: name) = "LOAD_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(1);
+    /// `LoadLocal(x); LoadAttr(g); StoreLocal(d)`: `locals[d] = locals[x].g` (`p = self.y`),
+    /// stack unchanged.
+    LoadAttrLocalStore(x: local16, g: name16, d: local16) = "LOAD_ATTR_LOCAL_STORE", hot, raw(),
+        "{d} = {x}.{g}", fall(0);
+    /// `LoadLocal(x); LoadAttr(g); PopJumpIfFalse(l)`: jump unless `locals[x].g` is true
+    /// (`if self.y:`), stack unchanged.
+    AttrJumpIfFalse(x: local16, g: name16, l: label16) = "ATTR_JUMP_IF_FALSE", hot, raw(l.0),
+        "{x}.{g}, to {l}", branch(0, 0);
+    /// `LoadLocal(x); LoadAttr(g); PopJumpIfTrue(l)`: jump if `locals[x].g` is true.
+    AttrJumpIfTrue(x: local16, g: name16, l: label16) = "ATTR_JUMP_IF_TRUE", hot, raw(l.0),
+        "{x}.{g}, to {l}", branch(0, 0);
     /// `LoadLocal(x); StoreAttr(g)`: `[.., v] -> [..]`, `locals[x].g = v` (`self.y = v`).
     StoreAttrLocal(x: local16, g: name) = "STORE_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(-1);
     /// `BuildTuple(n); UnpackSequence(n)` (`a, b, c, d = b, c, d, a`): `[.., a1 .. an] ->

@@ -248,6 +248,15 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         }
         [Op::Compare(cmp), Op::PopJumpIfFalse(l), ..] => (Op::CompareJumpIfFalse(cmp, l), 2),
         [Op::LoadConst(c), Op::Compare(cmp), ..] => (Op::CompareConst(cmp, c), 2),
+        [Op::LoadLocal(a), Op::LoadAttr(n), Op::StoreLocal(d), ..] => {
+            (Op::LoadAttrLocalStore(reg(a.0)?, reg(n.0)?, reg(d.0)?), 3)
+        }
+        [Op::LoadLocal(a), Op::LoadAttr(n), Op::PopJumpIfFalse(l), ..] => {
+            (Op::AttrJumpIfFalse(reg(a.0)?, reg(n.0)?, jump(l)?), 3)
+        }
+        [Op::LoadLocal(a), Op::LoadAttr(n), Op::PopJumpIfTrue(l), ..] => {
+            (Op::AttrJumpIfTrue(reg(a.0)?, reg(n.0)?, jump(l)?), 3)
+        }
         [Op::LoadLocal(a), Op::LoadAttr(n), ..] => (Op::LoadAttrLocal(reg(a.0)?, n), 2),
         [Op::LoadLocal(a), Op::StoreAttr(n), ..] => (Op::StoreAttrLocal(reg(a.0)?, n), 2),
         // `t + self.x`: the second local goes with the attribute, not into a pair.

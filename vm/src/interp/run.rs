@@ -744,6 +744,27 @@ impl Interp {
                         let r = tri!(self.load_attr_cached(obj, &code.names[n.0 as usize], cache));
                         f.stack.push(r);
                     }
+                    Op::LoadAttrLocalStore(x, g, d) => {
+                        sync!();
+                        let obj = tri!(self.local(f, &code, x.into()));
+                        let cache = &code.cache[ip - 1];
+                        let r = tri!(self.load_attr_cached(obj, &code.names[g.index()], cache));
+                        std::mem::replace(&mut f.locals[d.index()], r).discard();
+                    }
+                    Op::AttrJumpIfFalse(x, g, l) | Op::AttrJumpIfTrue(x, g, l) => {
+                        sync!();
+                        let obj = tri!(self.local(f, &code, x.into()));
+                        let cache = &code.cache[ip - 1];
+                        let v = tri!(self.load_attr_cached(obj, &code.names[g.index()], cache));
+                        let t = match truth_fast(&v) {
+                            Some(t) => t,
+                            None => tri!(self.truthy(&v)),
+                        };
+                        v.discard();
+                        if t == matches!(op, Op::AttrJumpIfTrue(..)) {
+                            ip = l.index();
+                        }
+                    }
                     Op::StoreAttrLocal(l, n) => {
                         let v = pop!();
                         sync!();
