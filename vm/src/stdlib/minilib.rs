@@ -113,6 +113,7 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("base64.mini", include_str!("../../lib/base64.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
+    ("codecs.mini", include_str!("../../lib/codecs.mini")),
     (
         "collections/__init__.mini",
         include_str!("../../lib/collections/__init__.mini"),
