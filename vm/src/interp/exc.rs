@@ -432,6 +432,20 @@ fn traceback_entry(frame: &Value, line: &Value, span: &Value) -> TraceEntry {
         _ => Arc::from("?"),
     };
     let code = instance_attr(frame, "f_code");
+    // `(start, end, lookup)` as `traceback_value` stored it; anything else: no markers.
+    let (span, lookup) = match span {
+        Value::Tuple(t) => match &t.items[..] {
+            [Value::Int(a), Value::Int(b), l] => (
+                (
+                    u32::try_from(*a).unwrap_or(0),
+                    u32::try_from(*b).unwrap_or(0),
+                ),
+                matches!(l, Value::Bool(true)),
+            ),
+            _ => ((0, 0), false),
+        },
+        _ => ((0, 0), false),
+    };
     TraceEntry {
         filename: text(code.as_ref().and_then(|c| instance_attr(c, "co_filename"))),
         func: text(code.as_ref().and_then(|c| instance_attr(c, "co_name"))),
@@ -439,17 +453,8 @@ fn traceback_entry(frame: &Value, line: &Value, span: &Value) -> TraceEntry {
             Value::Int(n) => u32::try_from(*n).unwrap_or(0),
             _ => 0,
         },
-        span: match span {
-            Value::Tuple(t) => match &t.items[..] {
-                [Value::Int(a), Value::Int(b), _] => (
-                    u32::try_from(*a).unwrap_or(0),
-                    u32::try_from(*b).unwrap_or(0),
-                ),
-                _ => (0, 0),
-            },
-            _ => (0, 0),
-        },
-        lookup: matches!(span, Value::Tuple(t) if matches!(t.items.get(2), Some(Value::Bool(true)))),
+        span,
+        lookup,
     }
 }
 
