@@ -153,11 +153,19 @@ impl<'src> IndentLexer<'src> {
             }
         }
         let here = self.span(tok_start, tok_start);
+        // CPython reports a TabError at column 1, inside the indentation, so no caret is drawn,
+        // and a mismatched unindent one past the end of the line.
+        let line_begin = self.span(line_start, line_start);
+        let line_end = self
+            .src
+            .get(tok_start..)
+            .and_then(|rest| rest.find('\n'))
+            .map_or(self.src.len(), |i| tok_start + i);
         let tab_error = || {
             SyntaxError::new(
                 SyntaxErrorKind::TabError,
                 "inconsistent use of tabs and spaces in indentation",
-                here,
+                line_begin,
             )
         };
         let (top, top_alt) = self.indents.last().copied().unwrap_or((0, 0));
@@ -195,7 +203,7 @@ impl<'src> IndentLexer<'src> {
                 return Err(SyntaxError::new(
                     SyntaxErrorKind::IndentationError,
                     "unindent does not match any outer indentation level",
-                    here,
+                    self.span(line_end, line_end),
                 ));
             }
             if alt != top_alt {
@@ -259,6 +267,17 @@ impl<'src> IndentLexer<'src> {
                 .last()
                 .map_or(start, |(i, _)| i),
             _ => start,
+        };
+        // `0777`: CPython underlines the leading zeros only.
+        let end = match err {
+            LexError::LeadingZeros => {
+                let zeros = self
+                    .src
+                    .get(start..end)
+                    .map_or(0, |t| t.len() - t.trim_start_matches(['0', '_']).len());
+                start + zeros.max(1)
+            }
+            _ => end,
         };
         let span = self.span(start, end);
         let index = LineIndex::new(self.src);

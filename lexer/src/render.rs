@@ -54,6 +54,9 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
         let indent_chars = text.chars().count() - stripped.chars().count();
         let shown = expand_tabs(stripped);
         // Caret offset: characters before the span, minus the stripped indentation; tabs expanded.
+        // A span inside the indentation (CPython's offset for "unexpected indent" and TabError)
+        // gets no caret, as CPython prints it.
+        let caret = caret && before.chars().count() >= indent_chars;
         let before_chars: String = before.chars().skip(indent_chars).collect();
         let offset = expand_tabs(&before_chars).chars().count();
         let width = inside.chars().count().max(1);

@@ -761,7 +761,7 @@ fn check_keywords(keywords: &[Keyword]) -> Result<(), SyntaxError> {
             if !seen.insert(n.name.as_str()) {
                 return Err(SyntaxError::syntax(
                     format!("keyword argument repeated: {}", n.name),
-                    n.span,
+                    k.span,
                 ));
             }
         }

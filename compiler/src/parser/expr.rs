@@ -464,9 +464,10 @@ impl Parser<'_> {
                 let value = self.test()?;
                 let span = start.to(value.outer);
                 if keywords.iter().any(|k| k.name.is_none()) {
+                    // CPython points at the `*` alone.
                     return Err(SyntaxError::syntax(
                         "iterable argument unpacking follows keyword argument unpacking",
-                        span,
+                        start,
                     ));
                 }
                 args.push(mk(ExprKind::Starred(Box::new(value)), span));

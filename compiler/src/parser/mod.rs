@@ -35,9 +35,42 @@ pub const MAX_COMPILE_DEPTH: usize = 3000;
 
 /// Parse a whole source file.
 pub fn parse(src: &str) -> Result<Module, SyntaxError> {
-    let toks = tokenize(src)?;
+    let mut toks = Vec::new();
+    for tok in minivm_lexer::IndentLexer::new(src) {
+        match tok {
+            Ok(t) => toks.push(t),
+            Err(e) if e.message.ends_with("was never closed") => {
+                return Err(unclosed_or_earlier(src, toks, e))
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let mut p = Parser::new(src, toks);
     p.module()
+}
+
+/// The lexer found a bracket never closed, which it can only know at the end of the file; CPython's
+/// parser reads tokens lazily and reports a plain `invalid syntax` met earlier, on the bracket's
+/// own line, first (`def f(:`). Anything else (a specific message, an error on a later line or at
+/// the end of the file) gives way to "'(' was never closed", as in CPython.
+fn unclosed_or_earlier(src: &str, mut toks: Vec<Tok>, unclosed: SyntaxError) -> SyntaxError {
+    let end = src.len();
+    toks.push(Tok {
+        kind: Token::EndOfFile,
+        span: Span::new(end, end),
+    });
+    let mut p = Parser::new(src, toks);
+    match p.module() {
+        Err(e)
+            if e.message == "invalid syntax"
+                && e.kind == SyntaxErrorKind::SyntaxError
+                && (e.span.start as usize) < src.trim_end().len()
+                && e.line(src) == unclosed.line(src) =>
+        {
+            e
+        }
+        _ => unclosed,
+    }
 }
 
 /// True when `src` is a prefix of valid input that needs more lines (REPL continuation), as CPython's
@@ -199,8 +232,11 @@ impl<'s> Parser<'s> {
             Token::Indent => SyntaxError::new(
                 SyntaxErrorKind::IndentationError,
                 "unexpected indent",
+                // The last character of the indentation, as CPython: its offset lies inside
+                // the indentation, so no caret is drawn under the line.
                 self.toks.get(self.pos + 1).map_or(self.span(), |t| {
-                    Span::new(t.span.start as usize, t.span.start as usize)
+                    let at = (t.span.start as usize).saturating_sub(1);
+                    Span::new(at, at)
                 }),
             ),
             Token::Exclamation => SyntaxError::syntax("invalid syntax", self.span()),

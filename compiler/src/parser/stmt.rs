@@ -5,8 +5,8 @@ use minivm_lexer::{SyntaxErrorKind, Token};
 use super::targets::Ctx;
 use super::Parser;
 use crate::ast::{
-    Alias, BinOp, ClassDef, ExceptHandler, Expr, ExprKind, FunctionDef, Ident, Module, Stmt,
-    StmtKind, Try, WithItem,
+    Alias, BinOp, ClassDef, Const, ExceptHandler, Expr, ExprKind, FunctionDef, Ident, Module, Stmt,
+    StmtKind, Try, UnaryOp, WithItem,
 };
 use crate::{Span, SyntaxError};
 
@@ -322,10 +322,36 @@ impl Parser<'_> {
         }
     }
 
+    /// `print "x"` / `exec code`: Python 2 statements. CPython names the mistake ("Missing
+    /// parentheses in call to 'print'. Did you mean print(...)?") instead of `invalid syntax`.
+    fn legacy_statement(&mut self, first: &Expr) -> PResult<()> {
+        let name = match &first.kind {
+            ExprKind::Name(n) if first.span == first.outer && (n == "print" || n == "exec") => {
+                n.clone()
+            }
+            _ => return Ok(()),
+        };
+        if !self.starts_expr() || self.at(&Token::LPar) {
+            return Ok(());
+        }
+        let save = self.save();
+        match self.star_expressions() {
+            Ok(arg) => Err(SyntaxError::syntax(
+                format!("Missing parentheses in call to '{name}'. Did you mean {name}(...)?"),
+                first.span.to(arg.outer),
+            )),
+            Err(_) => {
+                self.restore(save);
+                Ok(())
+            }
+        }
+    }
+
     /// Expression statement, assignment, augmented assignment or annotated assignment.
     fn expr_stmt(&mut self) -> PResult<Stmt> {
         let first = self.assign_value()?;
         let start = first.span;
+        self.legacy_statement(&first)?;
         if let Some(op) = aug_op(self.peek()) {
             self.check_target(&first, Ctx::Aug)?;
             self.bump();
@@ -388,8 +414,13 @@ impl Parser<'_> {
             exprs.push(self.assign_value()?);
         }
         let value = exprs.pop().ok_or_else(|| self.unexpected())?;
-        for t in &exprs {
-            self.check_target(t, Ctx::Assign)?;
+        match exprs.as_slice() {
+            [only] => self.check_sole_target(only)?,
+            _ => {
+                for t in &exprs {
+                    self.check_target(t, Ctx::Assign)?;
+                }
+            }
         }
         let span = start.to(value.outer);
         Ok(st(
@@ -435,9 +466,58 @@ impl Parser<'_> {
         )
     }
 
+    /// The test of `if`/`elif`/`while`. `if x = 1:` is almost always a mistyped `==`; CPython
+    /// says so instead of a bare `invalid syntax`, and so do we.
+    fn condition(&mut self) -> PResult<Expr> {
+        let test = self.namedexpr()?;
+        if !self.at(&Token::Equal) {
+            return Ok(test);
+        }
+        let eq = self.span();
+        let save = self.save();
+        self.bump();
+        let value = match self.bitor() {
+            Ok(v) if !matches!(self.peek(), Token::Equal | Token::ColonEqual) => v,
+            _ => {
+                self.restore(save);
+                return Err(SyntaxError::syntax("invalid syntax", eq));
+            }
+        };
+        let parenthesized = test.span != test.outer;
+        Err(match &test.kind {
+            ExprKind::Name(_) if !parenthesized => SyntaxError::syntax(
+                "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
+                test.span.to(value.outer),
+            ),
+            ExprKind::Compare { .. }
+            | ExprKind::BoolOp { .. }
+            | ExprKind::IfExp { .. }
+            | ExprKind::Lambda { .. }
+            | ExprKind::NamedExpr { .. }
+            | ExprKind::List(_)
+            | ExprKind::Tuple(_)
+            | ExprKind::GeneratorExp { .. }
+            | ExprKind::Const(Const::None | Const::Bool(_))
+                if !parenthesized =>
+            {
+                SyntaxError::syntax("invalid syntax", eq)
+            }
+            ExprKind::UnaryOp {
+                op: UnaryOp::Not, ..
+            } if !parenthesized => SyntaxError::syntax("invalid syntax", eq),
+            _ => SyntaxError::syntax(
+                format!(
+                    "cannot assign to {} here. Maybe you meant '==' instead of '='?",
+                    super::targets::describe(&test)
+                ),
+                test.span,
+            ),
+        })
+    }
+
     fn if_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump();
-        let test = self.namedexpr()?;
+        let test = self.condition()?;
         self.expect_colon()?;
         let body = self.block("'if' statement", start)?;
         let orelse = self.else_chain()?;
@@ -451,7 +531,7 @@ impl Parser<'_> {
     fn else_chain(&mut self) -> PResult<Vec<Stmt>> {
         if self.at(&Token::Elif) {
             let start = self.bump();
-            let test = self.namedexpr()?;
+            let test = self.condition()?;
             self.expect_colon()?;
             let body = self.block("'elif' statement", start)?;
             // Each `elif` nests one `If` deeper (and one Rust call deeper here).
@@ -475,7 +555,7 @@ impl Parser<'_> {
 
     fn while_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump();
-        let test = self.namedexpr()?;
+        let test = self.condition()?;
         self.expect_colon()?;
         let body = self.block("'while' statement", start)?;
         let orelse = self.else_block()?;

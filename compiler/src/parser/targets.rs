@@ -8,7 +8,7 @@ use crate::SyntaxError;
 /// Where a target appears.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Ctx {
-    /// `x = ...`, `with ... as x`
+    /// `x = y = ...`, `with ... as x` (a single `x = ...` goes through `check_sole_target`)
     Assign,
     /// `for x in`, comprehension targets
     For,
@@ -19,7 +19,7 @@ pub(crate) enum Ctx {
 }
 
 /// CPython's name for an expression kind in "cannot assign to ..." messages.
-fn describe(e: &Expr) -> &'static str {
+pub(crate) fn describe(e: &Expr) -> &'static str {
     match &e.kind {
         ExprKind::Const(Const::None) => "None",
         ExprKind::Const(Const::Bool(true)) => "True",
@@ -76,14 +76,52 @@ impl Parser<'_> {
                         format!("'{what}' is an illegal expression for augmented assignment")
                     }
                     Ctx::Del => format!("cannot delete {what}"),
-                    Ctx::Assign if !matches!(e.kind, ExprKind::Starred(_)) => format!(
-                        "cannot assign to {what} here. Maybe you meant '==' instead of '='?"
-                    ),
+                    // `x = yield = 1`: an unparenthesized yield in a chain of targets.
+                    Ctx::Assign
+                        if matches!(e.kind, ExprKind::Yield(_) | ExprKind::YieldFrom(_))
+                            && e.span == e.outer =>
+                    {
+                        "assignment to yield expression not possible".to_string()
+                    }
                     Ctx::Assign | Ctx::For => format!("cannot assign to {what}"),
                 };
                 Err(SyntaxError::syntax(msg, e.span))
             }
         }
+    }
+
+    /// The single target of `target = value`. CPython reads `1 = x` (and the last element of
+    /// an unparenthesized tuple, `a, 1 = x`) as a mistyped comparison and says so; everywhere
+    /// else (chains, `with ... as`, `for`, nested elements) the message is the plain one.
+    pub(crate) fn check_sole_target(&self, e: &Expr) -> Result<(), SyntaxError> {
+        let cand = match &e.kind {
+            ExprKind::Tuple(items) => match items.last() {
+                Some(last) if last.outer.end == e.span.end => last,
+                _ => e,
+            },
+            _ => e,
+        };
+        let plain = matches!(
+            cand.kind,
+            ExprKind::Name(_)
+                | ExprKind::Attribute { .. }
+                | ExprKind::Subscript { .. }
+                | ExprKind::Tuple(_)
+                | ExprKind::List(_)
+                | ExprKind::Starred(_)
+        );
+        let bare_yield = matches!(cand.kind, ExprKind::Yield(_) | ExprKind::YieldFrom(_))
+            && cand.span == cand.outer;
+        if !plain && !bare_yield {
+            return Err(SyntaxError::syntax(
+                format!(
+                    "cannot assign to {} here. Maybe you meant '==' instead of '='?",
+                    describe(cand)
+                ),
+                cand.span,
+            ));
+        }
+        self.check_target(e, Ctx::Assign)
     }
 
     /// An element inside a tuple/list target: starred elements are allowed (except in `del`).

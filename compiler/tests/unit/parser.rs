@@ -379,7 +379,7 @@ fn syntax_error_messages_and_positions() {
     );
     assert_eq!(
         error("x\n  y\n"),
-        e(IndentationError, "unexpected indent", 2, 3)
+        e(IndentationError, "unexpected indent", 2, 2)
     );
     assert_eq!(
         error("if x:\ny\n"),
