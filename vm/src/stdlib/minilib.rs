@@ -155,6 +155,7 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/dataclasses.mini"),
     ),
     ("datetime.mini", include_str!("../../lib/datetime.mini")),
+    ("decimal.mini", include_str!("../../lib/decimal.mini")),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("fnmatch.mini", include_str!("../../lib/fnmatch.mini")),
     ("fractions.mini", include_str!("../../lib/fractions.mini")),
