@@ -135,21 +135,30 @@ impl Interp {
                 None => self.getattr(obj, name),
             };
         }
-        // Some class of the chain has a data descriptor: the class's answer comes first.
-        let class_attr = inst.class.lookup_hinted(name, &cache.class_hint);
-        if let Some(Value::Instance(d)) = &class_attr {
+        // Some class of the chain has a data descriptor: the class's answer comes first. The
+        // two common ones are told apart on the class's cached answer without counting it.
+        let kind = |a: Option<&Value>| descriptor_kind(a, name, false);
+        match inst.class.with_hinted(name, &cache.class_hint, kind) {
             // A property with a getter (`@property`): call it, as `instance_getattr` would.
-            if let Payload::Property { fget, .. } = &d.payload {
-                if !fget.is_none() {
-                    let fget = fget.clone();
-                    drop(class_attr);
-                    let r = self.call(&fget, std::slice::from_ref(obj));
-                    if let Err(e) = &r {
-                        crate::interp::suggest::attach_attribute_context(e, obj, name);
-                    }
-                    return r;
+            DescriptorKind::Property(Some(fget)) => {
+                let r = self.call(&fget, std::slice::from_ref(obj));
+                if let Err(e) = &r {
+                    crate::interp::suggest::attach_attribute_context(e, obj, name);
                 }
+                return r;
             }
+            // A `__slots__` member: its value from the instance's table at the cached position,
+            // as `generic_getattr` reads it. An unset slot takes the general path (its error).
+            DescriptorKind::Slot => {
+                if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
+                    return Ok(v);
+                }
+                return self.getattr(obj, name);
+            }
+            _ => {}
+        }
+        let class_attr = inst.class.lookup_hinted(name, &cache.class_hint);
+        if let Some(Value::Instance(_)) = &class_attr {
             // Any other object on the class may be a descriptor: the general path decides.
             return self.getattr(obj, name);
         }
@@ -220,6 +229,10 @@ impl Interp {
         v: Value,
         cache: &InlineCache,
     ) -> PyResult<()> {
+        let v = match self.store_descriptor_cached(obj, name, v, cache) {
+            Ok(r) => return r,
+            Err(v) => v,
+        };
         let Some(inst) = plain_instance(obj, HAS_SETATTR | DICTLESS, name, &cache.class_hint)
         else {
             return self.setattr(obj, name, v);
@@ -260,6 +273,45 @@ impl Interp {
             old.discard();
         }
         Ok(())
+    }
+
+    /// `obj.name = v` on a plain instance (no `__setattr__`) whose class chain has, by that
+    /// name, a `__slots__` member or a property with a setter, found through the instruction's
+    /// class hint: the slot is overwritten at the cached position of the instance's table, or
+    /// the setter called, as `generic_setattr` does after its lookup by name. Anything else
+    /// gives the value back for the other paths.
+    #[inline]
+    fn store_descriptor_cached(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        v: Value,
+        cache: &InlineCache,
+    ) -> Result<PyResult<()>, Value> {
+        let Value::Instance(inst) = obj else {
+            return Err(v);
+        };
+        if !matches!(inst.payload, Payload::None) || inst.class.builtin {
+            return Err(v);
+        }
+        let flags = inst.class.attr_flags();
+        if flags & HAS_SETATTR != 0 || instance_wins(flags, name) {
+            return Err(v);
+        }
+        let kind = |a: Option<&Value>| descriptor_kind(a, name, true);
+        match inst.class.with_hinted(name, &cache.class_hint, kind) {
+            DescriptorKind::Slot => {
+                let old = store_slot_hinted(&mut inst.dict.lock(), name, v, &cache.word);
+                if let Some(old) = old {
+                    old.discard();
+                }
+                Ok(Ok(()))
+            }
+            DescriptorKind::Property(Some(fset)) => {
+                Ok(self.call(&fset, &[obj.clone(), v]).map(|_| ()))
+            }
+            _ => Err(v),
+        }
     }
 
     fn instance_getattr(
@@ -1224,6 +1276,60 @@ pub(crate) fn dict_get_hinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64
         }
     }
     dict_get_unhinted(dict, name, hint)
+}
+
+/// What a class's attribute is, for the attribute instructions' descriptor paths.
+enum DescriptorKind {
+    /// A `__slots__` member stored under the looked-up name itself. (An alias such as
+    /// `y = P.__dict__['x']` stores elsewhere, and the cache word records positions of the
+    /// instruction's name: it is `Other`.)
+    Slot,
+    /// A property: its getter (or setter, as asked), if set.
+    Property(Option<Value>),
+    /// Anything else, or nothing.
+    Other,
+}
+
+/// Classify the class's answer `attr` for `name` (lent by `Class::with_hinted`: only a
+/// property's getter, or its setter if `setter`, is counted).
+#[inline]
+fn descriptor_kind(attr: Option<&Value>, name: &Arc<str>, setter: bool) -> DescriptorKind {
+    let Some(Value::Instance(d)) = attr else {
+        return DescriptorKind::Other;
+    };
+    match &d.payload {
+        Payload::Member { name: slot, .. } if Arc::ptr_eq(slot, name) || **slot == **name => {
+            DescriptorKind::Slot
+        }
+        Payload::Property { fget, fset, .. } => {
+            let f = if setter { fset } else { fget };
+            DescriptorKind::Property((!f.is_none()).then(|| f.clone()))
+        }
+        _ => DescriptorKind::Other,
+    }
+}
+
+/// Set the `__slots__` member `name` of an instance's table to `v` (not mirrored in a
+/// `__dict__` object, as `InstDict::insert_slot`), at the position the cache `hint` recorded for
+/// the table's layout, else by a full insert that records where the name is now. Gives the old
+/// value, for the caller to drop once the table is released.
+#[inline]
+fn store_slot_hinted(
+    dict: &mut InstDict,
+    name: &Arc<str>,
+    v: Value,
+    hint: &AtomicU64,
+) -> Option<Value> {
+    let word = hint.load(Ordering::Relaxed);
+    if hint_layout(word) == dict.layout_id() {
+        if let Some(slot) = dict.value_at_mut(hint_pos(word)) {
+            return Some(std::mem::replace(slot, v));
+        }
+    }
+    let old = dict.insert_slot(name.clone(), v);
+    let i = dict.get_index_of(&NameRef(name));
+    remember(hint, dict.layout_id(), i.unwrap_or(ABSENT));
+    old
 }
 
 /// Whether the name at position `pos` of `dict` is `name` (the same interned string).

@@ -167,8 +167,8 @@ impl Interp {
         {
             return Ok(None);
         }
-        let func = match inst.class.lookup_hinted(name, &cache.class_hint) {
-            Some(Value::Function(f)) if !f.code.obj.flags.generator => f,
+        let func = match inst.class.function_hinted(name, &cache.class_hint) {
+            Some(f) if !f.code.obj.flags.generator => f,
             _ => return Ok(None),
         };
         let callee = self.new_frame_from_stack(&func, &mut frame.stack, opos)?;

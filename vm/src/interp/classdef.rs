@@ -588,7 +588,12 @@ fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
                 "'{n}' in __slots__ conflicts with class variable"
             ));
         }
-        names.push(Arc::from(n));
+        // A private slot name (`__x`) is mangled as the class body's `self.__x` is, as CPython
+        // does: the member is `_C__x` (the check above, as CPython's, is on the name as written).
+        let mangled = minivm_compiler::symtable::mangle(class, n);
+        // Interned, as the names of code objects are: the attribute instructions' fast paths
+        // recognise the member's own name by pointer (`interp/attr.rs`).
+        names.push(crate::object::intern_name(mangled.as_deref().unwrap_or(n)));
     }
     dict.insert(Arc::from("__slots__"), Value::tuple(items));
     Ok(names)

@@ -338,6 +338,21 @@ impl Class {
         self.with_hinted(name, hint, |v| v.cloned())
     }
 
+    /// As [`Class::lookup_hinted`] for a method call: the answer if it is a Python function,
+    /// counted as a `Ref<Function>` (an inline count change, where cloning the `Value` calls
+    /// out to a match over every variant); `None` for anything else or nothing.
+    #[inline]
+    pub fn function_hinted(
+        &self,
+        name: &Arc<str>,
+        hint: &AtomicU32,
+    ) -> Option<Ref<crate::object::Function>> {
+        self.with_hinted(name, hint, |v| match v {
+            Some(Value::Function(f)) => Some(f.clone()),
+            _ => None,
+        })
+    }
+
     /// As [`Class::lookup_hinted`], but lends the answer to `f` instead of cloning it: for
     /// callers that only look at it (is it a property? a function?), which then change no
     /// reference count. `f` runs while the lookup cache is borrowed, so it must not look
