@@ -459,7 +459,11 @@ impl<T> ObjCell<T> {
     }
 
     /// Exclusive access, for reading and changing the contents.
-    #[inline]
+    ///
+    /// This and the other three accessors are always inlined: in the GIL model each is a load,
+    /// a compare and a store, fewer instructions than the call they would otherwise cost at
+    /// every list, dict and attribute access (callgrind showed them left out of line).
+    #[inline(always)]
     pub fn lock(&self) -> CellMut<'_, T> {
         match self.try_lock() {
             Ok(g) => g,
@@ -475,7 +479,7 @@ impl<T> ObjCell<T> {
     }
 
     /// Shared access, for reading only.
-    #[inline]
+    #[inline(always)]
     pub fn read(&self) -> CellRef<'_, T> {
         match self.try_read() {
             Ok(g) => g,
@@ -485,7 +489,7 @@ impl<T> ObjCell<T> {
 
     /// Exclusive access, or `Busy` if the contents are in use (GIL model). Free-threaded, this
     /// waits for the lock.
-    #[inline]
+    #[inline(always)]
     pub fn try_lock(&self) -> Result<CellMut<'_, T>, Busy> {
         if free_threaded() {
             return Ok(CellMut {
@@ -504,7 +508,7 @@ impl<T> ObjCell<T> {
     }
 
     /// Shared access, or `Busy` if the contents are held exclusively (GIL model).
-    #[inline]
+    #[inline(always)]
     pub fn try_read(&self) -> Result<CellRef<'_, T>, Busy> {
         if free_threaded() {
             return Ok(CellRef {
