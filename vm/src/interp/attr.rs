@@ -1357,11 +1357,13 @@ fn index_of_unhinted(dict: &InstDict, name: &Arc<str>) -> Option<usize> {
 /// method descriptors; a built-in *function* a class body stored (`t = time.time`, `f = len`)
 /// does not: CPython's `builtin_function_or_method` is not a descriptor.
 fn native_binds(cls: &Ref<Class>, name: &str, n: &crate::object::NativeFunction) -> bool {
-    if n.unwraps_receiver || cls.builtin {
+    if n.binds || cls.builtin {
         return true;
     }
-    Class::mro(cls)
-        .iter()
+    // Walk the MRO in place: this runs for every method looked up on an instance of a native
+    // class (a `re.Match`'s `group`), so it must not allocate.
+    std::iter::once(cls)
+        .chain(cls.mro_tail.iter())
         .find(|c| c.dict.read().contains_key(name))
         .is_none_or(|c| c.builtin)
 }

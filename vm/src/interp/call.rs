@@ -232,6 +232,17 @@ impl Interp {
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let obj = &frame.stack[opos];
+        if let Some(n) = native_method_of(obj, name) {
+            // `m.group(1)` on a `re.Match`, `lock.acquire()`: a method written in Rust found on
+            // the class gets the receiver from the stack, with no bound method made.
+            return (n.func)(
+                self,
+                Args {
+                    pos: &frame.stack[opos..],
+                    kw,
+                },
+            );
+        }
         match obj {
             Value::Instance(_) | Value::Class(_) | Value::Module(_) => {
                 let m = self.getattr(obj, name)?;
@@ -1048,4 +1059,22 @@ fn binds_simply(code: &minivm_compiler::bytecode::CodeObject, nargs: usize) -> b
 #[inline(always)]
 fn may_unwrap(n: &NativeFunction, args: &[Value]) -> bool {
     n.unwraps_receiver && args.iter().any(|a| matches!(a, Value::Instance(_)))
+}
+
+/// The Rust method `name` that `obj.name` would bind, when `obj` is an instance whose class
+/// (or a base) defines it in Rust (`re.Match.group`, a lock's `acquire`) and nothing comes
+/// first: no `__getattribute__`, no instance attribute of that name.
+fn native_method_of(obj: &Value, name: &Arc<str>) -> Option<Ref<NativeFunction>> {
+    let Value::Instance(inst) = obj else {
+        return None;
+    };
+    if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
+        || inst.dict.lock().contains_key(&crate::object::NameRef(name))
+    {
+        return None;
+    }
+    match inst.class.lookup(name) {
+        Some(Value::Native(n)) if n.binds && !n.unwraps_receiver && !n.reads_frame => Some(n),
+        _ => None,
+    }
 }

@@ -219,6 +219,12 @@ impl Interp {
                 Value::Slice(sl) => {
                     let idx = adjust_slice(sl, s.char_len())?;
                     if s.is_ascii() {
+                        // ASCII: characters are bytes, and a step-1 slice is one copy.
+                        if idx.step == 1 {
+                            let lo = idx.start.max(0) as usize;
+                            let part = s.as_str().get(lo..lo + idx.len).unwrap_or("");
+                            return Ok(Value::str(part));
+                        }
                         let b = s.as_str().as_bytes();
                         let out: String = idx
                             .indices()

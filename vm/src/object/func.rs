@@ -55,6 +55,10 @@ pub struct NativeFunction {
     /// frame-reading versions). Worked out once here, so that every other native call skips
     /// comparing its name with those.
     pub reads_frame: bool,
+    /// Defined in the body of a class written in Rust (`re.Match.group`): like CPython's method
+    /// descriptors it binds its receiver wherever it is found, so an attribute lookup through a
+    /// subclass need not find which class of the MRO holds it.
+    pub binds: bool,
 }
 
 impl NativeFunction {
@@ -67,6 +71,15 @@ impl NativeFunction {
                 name,
                 "_getframe" | "globals" | "locals" | "vars" | "dir" | "eval" | "exec"
             ),
+            binds: false,
+        }
+    }
+
+    /// A method in the body of a class written in Rust (see `binds`).
+    pub fn native_method(name: &'static str, func: NativeFn) -> NativeFunction {
+        NativeFunction {
+            binds: true,
+            ..NativeFunction::new(name, func)
         }
     }
 
@@ -74,6 +87,7 @@ impl NativeFunction {
     pub fn method(name: &'static str, func: NativeFn) -> NativeFunction {
         NativeFunction {
             unwraps_receiver: true,
+            binds: true,
             ..NativeFunction::new(name, func)
         }
     }

@@ -124,7 +124,8 @@ pub fn native_class(name: &str, module: &str, methods: &[(&'static str, NativeFn
 fn methods_dict(methods: &[(&'static str, NativeFn)]) -> AttrMap {
     let mut dict = AttrMap::default();
     for &(m, f) in methods {
-        dict.insert(Arc::from(m), func(m, f));
+        let method = NativeFunction::native_method(m, f);
+        dict.insert(Arc::from(m), Value::Native(Ref::new(method)));
     }
     dict
 }
