@@ -139,8 +139,10 @@ fn dir(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<V
         };
         return sorted(interp, Value::list(d.keys()));
     };
-    // A module's own `__dir__()` (PEP 562) gives its names.
+    // A module's own `__dir__()` (PEP 562) gives its names. A built-in module lists its
+    // mini-language part too (loaded on first use, `interp/modules.rs`).
     if let Value::Module(m) = obj {
+        interp.load_mini_parts(m)?;
         if let Some(method) = m.dict.get_str("__dir__") {
             let names = interp.call(&method, &[])?;
             return sorted(interp, names);

@@ -20,8 +20,11 @@ use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
 /// Built-in (Rust) modules with parts written in the mini language: (module, library module
-/// under `vm/lib/`, the names copied from it). The library module may import the built-in one,
-/// which is registered by then.
+/// under `vm/lib/`, the names copied from it). The part is loaded the first time one of its
+/// names is missed (or the module's namespace is listed: `dir`, `__dict__`, `import *`), not
+/// at import: `import time` runs none of `_timeinfo` until `time.strftime` is used, so a
+/// program (or a `multiprocessing` worker) that only needs `time.time` starts faster. The
+/// library module may import the built-in one, which is registered by then.
 const MINI_PARTS: &[(&str, &str, &[&str])] = &[
     (
         "time",
@@ -258,7 +261,6 @@ impl Interp {
                     if name == "os" {
                         crate::stdlib::os_stat::add_mini_parts(self, &m)?;
                     }
-                    self.add_mini_parts(name, &m)?;
                     return Ok(Value::Module(m));
                 }
                 // `sys.path` in order, then the embedded library (CPython's stdlib directories
@@ -369,6 +371,9 @@ impl Interp {
     /// `from module import *`: bind in `ns` the names of the module's `__all__` (each must be a
     /// str and an attribute), or else every name of its namespace not starting with `_`.
     pub(crate) fn import_star(&mut self, module: &Value, ns: &Ref<Dict>) -> PyResult<()> {
+        if let Value::Module(m) = module {
+            self.load_mini_parts(m)?;
+        }
         let all = match self.getattr(module, "__all__") {
             Ok(v) => Some(v),
             Err(e) if e.is(crate::object::ExcKind::AttributeError) => None,
@@ -478,23 +483,40 @@ impl Interp {
             .unwrap_or(Value::Module(module)))
     }
 
-    /// Copy into the built-in module `name` (just registered) its parts written in the mini
-    /// language, if it has some (see [`MINI_PARTS`]).
-    fn add_mini_parts(&mut self, name: &str, m: &Ref<Module>) -> PyResult<()> {
-        let Some((_, lib, names)) = MINI_PARTS.iter().find(|(n, ..)| *n == name) else {
+    /// Copy into built-in module `m` the names of its part written in the mini language (see
+    /// [`MINI_PARTS`]) that it does not have yet: nothing for other modules, or once done. A
+    /// name the program assigned meanwhile (`time.strftime = f`) is kept.
+    pub(crate) fn load_mini_parts(&mut self, m: &Ref<Module>) -> PyResult<()> {
+        let Some((_, lib, names)) = MINI_PARTS.iter().find(|(n, ..)| **n == *m.name) else {
             return Ok(());
         };
+        if names.iter().all(|n| m.dict.get_str(n).is_some()) {
+            return Ok(());
+        }
+        // The module registered under the name must be this one (not a stand-in a program
+        // put in `sys.modules`).
+        let registered = self.vm.sys_modules.get_str(&m.name);
+        if !matches!(&registered, Some(Value::Module(r)) if Ref::ptr_eq(r, m)) {
+            return Ok(());
+        }
         let info = self.import_module(lib)?;
         for n in *names {
-            let v = self.getattr(&info, n)?;
-            m.dict.set_str(n, v);
+            if m.dict.get_str(n).is_none() {
+                let v = self.getattr(&info, n)?;
+                m.dict.set_str(n, v);
+            }
         }
         Ok(())
     }
 
-    /// `module.name` for a name not in the module's namespace: `__dict__`, or what the module's
-    /// own `__getattr__(name)` returns (PEP 562), or `AttributeError`.
+    /// `module.name` for a name not in the module's namespace: its mini-language part's (loaded
+    /// now), `__dict__`, or what the module's own `__getattr__(name)` returns (PEP 562), or
+    /// `AttributeError`.
     pub(crate) fn module_missing_attr(&mut self, m: &Ref<Module>, name: &str) -> PyResult<Value> {
+        self.load_mini_parts(m)?;
+        if let Some(v) = m.dict.get_str(name) {
+            return Ok(v);
+        }
         if name == "__dict__" {
             return Ok(Value::Dict(m.dict.clone()));
         }

@@ -13,6 +13,10 @@ pub const PREFIX: &str = "<minivm-lib>";
 pub static FILES: &[(&str, &str)] = &[
     ("__future__.mini", include_str!("../../lib/__future__.mini")),
     ("_attrdict.mini", include_str!("../../lib/_attrdict.mini")),
+    (
+        "_compat_pickle.mini",
+        include_str!("../../lib/_compat_pickle.mini"),
+    ),
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
     ("_queue.mini", include_str!("../../lib/_queue.mini")),
