@@ -313,6 +313,11 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
             crate::stdlib::file::write_stderr(&mut interp, &text);
         }
     }
+    // What died with the thread's frames (weak reference callbacks, `weakref.finalize`,
+    // `__del__`, unfinished generators) is finalized here, on this thread, before it counts as
+    // finished: CPython runs them the moment the last reference goes, so a `join()` sees their
+    // effects. (`detach` frees anything still queued without running it.)
+    interp.run_finalizers();
     interp.vm.threads.lock().retain(|t| !t.is(&me));
     let end = data(&me).map(|d| d.end.clone());
     // Every heap value this thread owns goes while it still holds the GIL (`detach` drops the
