@@ -107,7 +107,7 @@ impl Interp {
     /// `load_attr_cached` when the cache did not answer: the checks in full (out of line, so
     /// that the hit path inlined in the dispatch loop stays a few instructions).
     #[inline(never)]
-    fn load_attr_slow(
+    pub(crate) fn load_attr_slow(
         &mut self,
         obj: &Value,
         name: &Arc<str>,
@@ -1186,7 +1186,11 @@ fn instance_wins(flags: u64, name: &str) -> bool {
 /// layout the cache recorded, with the name present: the value at the recorded position. `None`
 /// for anything else (the caller takes the full path).
 #[inline(always)]
-fn instance_value_cached(obj: &Value, name: &Arc<str>, cache: &InlineCache) -> Option<Value> {
+pub(crate) fn instance_value_cached(
+    obj: &Value,
+    name: &Arc<str>,
+    cache: &InlineCache,
+) -> Option<Value> {
     let Value::Instance(inst) = obj else {
         return None;
     };

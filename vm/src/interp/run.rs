@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
 use crate::heap::Ref;
+use crate::interp::attr::instance_value_cached;
 use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler};
 use crate::interp::subscr::seq_index;
@@ -730,25 +731,39 @@ impl Interp {
                         sync!();
                         tri!(self.setitem(&obj, key, v));
                     }
+                    // The inline cache's hit path (an instance attribute at its cached position)
+                    // is inlined here; anything else goes out of line (`interp/attr.rs`).
                     Op::LoadAttr(n) => {
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
-                        let r = tri!(self.load_attr_cached(&obj, &code.names[n.0 as usize], cache));
+                        let name = &code.names[n.0 as usize];
+                        let r = match instance_value_cached(&obj, name, cache) {
+                            Some(v) => v,
+                            None => tri!(self.load_attr_slow(&obj, name, cache)),
+                        };
                         f.stack.push(r);
                     }
                     Op::LoadAttrLocal(l, n) => {
                         sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
-                        let r = tri!(self.load_attr_cached(obj, &code.names[n.0 as usize], cache));
+                        let name = &code.names[n.0 as usize];
+                        let r = match instance_value_cached(obj, name, cache) {
+                            Some(v) => v,
+                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                        };
                         f.stack.push(r);
                     }
                     Op::LoadAttrLocalStore(x, g, d) => {
                         sync!();
                         let obj = tri!(self.local(f, &code, x.into()));
                         let cache = &code.cache[ip - 1];
-                        let r = tri!(self.load_attr_cached(obj, &code.names[g.index()], cache));
+                        let name = &code.names[g.index()];
+                        let r = match instance_value_cached(obj, name, cache) {
+                            Some(v) => v,
+                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                        };
                         std::mem::replace(&mut f.locals[d.index()], r).discard();
                     }
                     Op::AttrJumpIfFalse(x, g, l) | Op::AttrJumpIfTrue(x, g, l) => {
