@@ -609,7 +609,7 @@ fn decode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::string(codecs::decode(&data, enc, &errors)?))
 }
 
-fn hex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn hex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, data) = recv_bytes(&args, "hex")?;
     let a = rest(&args);
     a.clinic("hex", 0, 2)?;

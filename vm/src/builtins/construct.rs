@@ -255,6 +255,26 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 ),
             }
         }
+        TypeKind::Method => {
+            // `types.MethodType(func, obj)`: `func` bound to `obj`.
+            args.no_kw("method")?;
+            match args.pos {
+                [func, obj] => {
+                    if !crate::builtins::functions::is_callable(interp, func) {
+                        raise!(TypeError, "first argument must be callable");
+                    }
+                    if obj.is_none() {
+                        raise!(TypeError, "instance must not be None");
+                    }
+                    Ok(interp.bind(obj.clone(), func.clone()))
+                }
+                _ => raise!(
+                    TypeError,
+                    "method expected 2 arguments, got {}",
+                    args.pos.len()
+                ),
+            }
+        }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
     }
 }

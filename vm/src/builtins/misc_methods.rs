@@ -28,6 +28,7 @@ pub const FLOAT_METHODS: Methods = &[
     ("fromhex", super::num_convert::float_fromhex),
 ];
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
+pub const SLICE_METHODS: Methods = &[("indices", slice_indices)];
 pub const EXC_METHODS: Methods = &[("__init__", exc_init), ("with_traceback", with_traceback)];
 pub const PROPERTY_METHODS: Methods = &[
     ("getter", prop_getter),
@@ -247,6 +248,38 @@ fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         k += 1;
     }
     index_value(n)
+}
+
+/// `slice.indices(length)`: the (start, stop, step) the slice selects in a sequence of
+/// `length` items, clamped as CPython's `PySlice_AdjustIndices` (a big step comes back as is).
+fn slice_indices(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = match recv(&args, "slice", "indices")? {
+        Value::Slice(s) => s,
+        other => return Err(descriptor_error("slice", "indices", other)),
+    };
+    let length = match rest(&args).one("slice.indices")? {
+        Value::BigInt(b) if b.sign() == crate::num::bigint::Sign::Minus => {
+            raise!(ValueError, "length should not be negative")
+        }
+        Value::BigInt(_) => raise!(
+            OverflowError,
+            "minivm's slice.indices() takes a length below 2**63"
+        ),
+        other => crate::builtins::args::to_index(other)?,
+    };
+    if length < 0 {
+        raise!(ValueError, "length should not be negative");
+    }
+    let (start, stop, step, _) = crate::interp::subscr::slice_bounds(s, i128::from(length))?;
+    let step = match &s.step {
+        Value::BigInt(_) => s.step.clone(),
+        _ => crate::arith::int_value(step),
+    };
+    Ok(Value::tuple(vec![
+        crate::arith::int_value(start),
+        crate::arith::int_value(stop),
+        step,
+    ]))
 }
 
 /// `BaseException.__init__(self, *args)`: sets `self.args` (what `super().__init__(msg)` in a

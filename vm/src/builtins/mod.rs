@@ -18,6 +18,7 @@ mod introspect;
 pub mod io;
 mod iter_functions;
 mod list_methods;
+pub mod memoryview;
 mod misc_methods;
 mod num_convert;
 mod set_methods;
@@ -74,6 +75,7 @@ pub fn install_methods(t: &BuiltinTypes) {
     install(&t.int, misc_methods::INT_METHODS);
     install(&t.float, misc_methods::FLOAT_METHODS);
     install(&t.range, misc_methods::RANGE_METHODS);
+    install(&t.slice, misc_methods::SLICE_METHODS);
     install(t.exc(ExcKind::BaseException), misc_methods::EXC_METHODS);
     install(&t.generator, misc_methods::GEN_METHODS);
     install(
@@ -108,6 +110,7 @@ pub fn make_builtins() -> Ref<Dict> {
     }
     d.set_str("open", crate::stdlib::file::open_function());
     d.set_str("complex", Value::Class(complex::complex_class()));
+    d.set_str("memoryview", memoryview::memoryview_class());
     d.set_str(
         "__import__",
         native("__import__", crate::stdlib::importlib::dunder_import),

@@ -481,6 +481,10 @@ impl Interp {
                 let ys = [y.start.clone(), y.stop.clone(), y.step.clone()];
                 self.seq_eq(&xs, &ys)?
             }
+            // Bound methods: the same object (by identity, as CPython 3.8+) and equal functions.
+            (BoundMethod(x), BoundMethod(y)) => {
+                x.receiver.is(&y.receiver) && self.eq(&x.func, &y.func)?
+            }
             _ => a.is(b),
         })
     }

@@ -103,6 +103,8 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
         (Int(x), Int(y)) => x == y,
         (Bytes(x), Bytes(y)) => x.as_bytes() == y.as_bytes(),
         (Tuple(x), Tuple(y)) => tuple_key_eq(x, y),
+        // Bound methods: the same receiver and the same function, as `==` says.
+        (BoundMethod(x), BoundMethod(y)) => x.receiver.is(&y.receiver) && key_eq(&x.func, &y.func),
         // Frozensets are equal when they have the same members (`frozenset([1]) == frozenset([1.0])`).
         // One lock at a time: a copy of `x`'s members, then `y` locked while it is searched.
         (Set(x), Set(y)) if x.frozen && y.frozen => {
@@ -546,6 +548,8 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
             acc
         }
         Value::Range(r) => hash_int(r.start) ^ hash_int(r.stop).rotate_left(7) ^ hash_int(r.step),
+        // As CPython: the receiver's identity and the function's hash (two `obj.f` are one key).
+        Value::BoundMethod(m) => (m.receiver.id() as u64).rotate_right(4) ^ hash_scalar(&m.func)?,
         Value::Instance(_) => match crate::object::builtin_base(v) {
             Some(Value::List(_) | Value::Dict(_) | Value::ByteArray(_)) => {
                 return Err(unhashable(v))

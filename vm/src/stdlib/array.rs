@@ -883,13 +883,12 @@ fn array_tobytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn array_frombytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (a, x) = one_arg(&args, "frombytes")?;
-    let more = match x {
-        Value::Bytes(b) => unpack(a.code, b.as_bytes())?,
-        Value::ByteArray(b) => unpack(a.code, &b.snapshot())?,
-        other => raise!(
+    let more = match crate::object::bytes_like(x) {
+        Some(b) => unpack(a.code, &b)?,
+        None => raise!(
             TypeError,
             "a bytes-like object is required, not '{}'",
-            type_name(other)
+            type_name(x)
         ),
     };
     a.items.lock().extend(more);

@@ -62,13 +62,12 @@ fn error(interp: &mut Interp, msg: String) -> PyErr {
 
 /// The bytes of a binary argument (`bytes` or `bytearray`).
 pub(crate) fn binary_arg(v: &Value) -> PyResult<Vec<u8>> {
-    match v {
-        Value::Bytes(b) => Ok(b.as_bytes().to_vec()),
-        Value::ByteArray(b) => Ok(b.snapshot()),
-        other => Err(err!(
+    match crate::object::bytes_like(v) {
+        Some(b) => Ok(b.into_owned()),
+        None => Err(err!(
             TypeError,
             "a bytes-like object is required, not '{}'",
-            type_name(other)
+            type_name(v)
         )),
     }
 }

@@ -135,7 +135,10 @@ fn data_arg(v: &Value) -> PyResult<Vec<u8>> {
         Value::Bytes(b) => Ok(b.as_bytes().to_vec()),
         Value::ByteArray(b) => Ok(b.snapshot()),
         Value::Str(_) => Err(err!(TypeError, "Strings must be encoded before hashing")),
-        _ => Err(err!(TypeError, "object supporting the buffer API required")),
+        _ => match crate::object::bytes_like(v) {
+            Some(b) => Ok(b.into_owned()),
+            None => Err(err!(TypeError, "object supporting the buffer API required")),
+        },
     }
 }
 

@@ -204,13 +204,12 @@ fn format_arg(v: &Value) -> PyResult<Vec<u8>> {
 
 /// The bytes of a buffer argument (`bytes` or `bytearray`).
 fn buffer_arg(v: &Value) -> PyResult<Vec<u8>> {
-    match v {
-        Value::Bytes(b) => Ok(b.as_bytes().to_vec()),
-        Value::ByteArray(b) => Ok(b.snapshot()),
-        other => Err(err!(
+    match crate::object::bytes_like(v) {
+        Some(b) => Ok(b.into_owned()),
+        None => Err(err!(
             TypeError,
             "a bytes-like object is required, not '{}'",
-            type_name(other)
+            type_name(v)
         )),
     }
 }

@@ -16,6 +16,7 @@ const FUNCS: Methods = &[
     ("exit", exit),
     ("getrecursionlimit", getrecursionlimit),
     ("getrefcount", getrefcount),
+    ("getsizeof", getsizeof),
     ("setrecursionlimit", setrecursionlimit),
     (
         "setswitchinterval",
@@ -199,6 +200,16 @@ fn set_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     crate::num::bigint::set_max_str_digits(to_index(n)?).map_err(crate::builtins::num_err)?;
     Ok(Value::None)
+}
+
+/// `sys.getsizeof(obj[, default])`: CPython's answer is the byte size of its own C structs
+/// (24 for a small int, 56 plus 8 per slot for a list...), which says nothing about minivm's
+/// values; printing made-up numbers would be a different answer, so it is a clear error.
+fn getsizeof(_: &mut Interp, _args: Args<'_>) -> PyResult<Value> {
+    raise!(
+        NotImplementedError,
+        "minivm does not provide sys.getsizeof: object sizes are CPython implementation details"
+    )
 }
 
 /// `sys.getrefcount(obj)`: the object's reference count, the argument's own reference included

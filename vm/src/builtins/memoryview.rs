@@ -1,0 +1,601 @@
+//! `memoryview` (builtins stage): a view of the bytes of a `bytes` or `bytearray` without
+//! copying them, as CPython's for one-dimensional views of single bytes (formats `B`, `b`, `c`).
+//!
+//! A view is the exporting object plus which of its bytes it shows (start, step, count):
+//! slicing a view makes another view of the same object, and writing through a view of a
+//! bytearray changes the bytearray. `tobytes`, `tolist`, `hex`, `cast` between the byte
+//! formats, `release` and the context manager, `==`, `hash` of a read-only view and the
+//! attributes (`obj nbytes readonly itemsize format ndim shape strides contiguous`) are
+//! CPython's. Every consumer of bytes-like objects (`bytes()`, `b''.join`, file and socket
+//! writes...) takes a view (`object::bytes_like` asks [`view_bytes`]).
+//!
+//! Differences: casts to other formats (`'i'`, `'d'`..., shapes) are a `NotImplementedError`;
+//! CPython refuses to resize a bytearray while a view of it exists, minivm does not, and a
+//! view whose bytes were cut off raises `IndexError` when used.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::builtins::args::to_index;
+use crate::heap::{Global, Ref};
+use crate::interp::subscr::slice_bounds;
+use crate::interp::{Args, Interp};
+use crate::object::{bytes_like, type_name, Class, Instance, NativeFn};
+use crate::stdlib::sync::property;
+use crate::stdlib::{native_class, this};
+use crate::value::Value;
+use crate::{err, raise, PyResult};
+
+static CLASS: Global<Ref<Class>> = Global::new();
+
+/// How a view reads each byte.
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    /// `B`: an unsigned int 0..=255.
+    Unsigned,
+    /// `b`: a signed int -128..=127.
+    Signed,
+    /// `c`: a bytes object of length 1.
+    Char,
+}
+
+impl Format {
+    fn code(self) -> &'static str {
+        match self {
+            Format::Unsigned => "B",
+            Format::Signed => "b",
+            Format::Char => "c",
+        }
+    }
+
+    fn value(self, byte: u8) -> Value {
+        match self {
+            Format::Unsigned => Value::Int(i64::from(byte)),
+            Format::Signed => Value::Int(i64::from(byte as i8)),
+            Format::Char => Value::bytes(vec![byte]),
+        }
+    }
+}
+
+/// The Rust data of a memoryview.
+struct View {
+    /// The exporting `bytes` or `bytearray`.
+    obj: Value,
+    start: i64,
+    step: i64,
+    len: usize,
+    format: Format,
+    released: AtomicBool,
+}
+
+impl View {
+    fn check(&self) -> PyResult<()> {
+        if self.released.load(Ordering::Relaxed) {
+            raise!(
+                ValueError,
+                "operation forbidden on released memoryview object"
+            );
+        }
+        Ok(())
+    }
+
+    fn readonly(&self) -> bool {
+        !matches!(self.obj, Value::ByteArray(_))
+    }
+
+    /// The position in the exporter's buffer of item `i` (< len).
+    fn offset(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    /// The bytes the view shows, copied.
+    fn bytes(&self) -> PyResult<Vec<u8>> {
+        self.check()?;
+        let Some(buf) = bytes_like(&self.obj) else {
+            raise!(TypeError, "memoryview: the exporter is not bytes-like");
+        };
+        let mut out = Vec::with_capacity(self.len);
+        for i in 0..self.len {
+            let at = usize::try_from(self.offset(i)).ok();
+            match at.and_then(|k| buf.get(k)) {
+                Some(b) => out.push(*b),
+                None => raise!(
+                    IndexError,
+                    "memoryview: the bytearray under the view was resized (CPython refuses that)"
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    fn sub(&self, start: i64, step: i64, len: usize, format: Format) -> View {
+        View {
+            obj: self.obj.clone(),
+            start,
+            step,
+            len,
+            format,
+            released: AtomicBool::new(false),
+        }
+    }
+}
+
+fn class() -> Ref<Class> {
+    CLASS
+        .get_or_init(|| {
+            let cls = native_class(
+                "memoryview",
+                "builtins",
+                &[
+                    ("__new__", mv_new),
+                    ("__len__", mv_len),
+                    ("__getitem__", mv_getitem),
+                    ("__setitem__", mv_setitem),
+                    ("__delitem__", mv_delitem),
+                    ("__iter__", mv_iter),
+                    ("__eq__", mv_eq),
+                    ("__hash__", mv_hash),
+                    ("__repr__", mv_repr),
+                    ("__enter__", mv_enter),
+                    ("__exit__", mv_exit),
+                    ("tobytes", mv_tobytes),
+                    ("tolist", mv_tolist),
+                    ("hex", mv_hex),
+                    ("cast", mv_cast),
+                    ("release", mv_release),
+                    ("toreadonly", mv_toreadonly),
+                ],
+            );
+            {
+                let mut dict = cls.dict.write();
+                for (name, f) in [
+                    ("obj", mv_obj as NativeFn),
+                    ("nbytes", mv_nbytes),
+                    ("readonly", mv_readonly),
+                    ("itemsize", mv_itemsize),
+                    ("format", mv_format),
+                    ("ndim", mv_ndim),
+                    ("shape", mv_shape),
+                    ("strides", mv_strides),
+                    ("suboffsets", mv_suboffsets),
+                    ("c_contiguous", mv_contiguous),
+                    ("f_contiguous", mv_contiguous),
+                    ("contiguous", mv_contiguous),
+                ] {
+                    dict.insert(Arc::from(name), property((name, f)));
+                }
+            }
+            cls
+        })
+        .clone()
+}
+
+/// The `memoryview` class for the builtins namespace.
+pub fn memoryview_class() -> Value {
+    Value::Class(class())
+}
+
+/// The bytes a memoryview shows (for `object::bytes_like`); `None` for any other instance or a
+/// released view.
+pub fn view_bytes(inst: &Instance) -> Option<Vec<u8>> {
+    inst.native::<View>().and_then(|v| v.bytes().ok())
+}
+
+fn make(cls: &Ref<Class>, view: View) -> Value {
+    let me = Ref::new(Instance::new(cls.clone()));
+    me.set_native(Box::new(view));
+    Value::Instance(me)
+}
+
+fn view<'a>(args: &Args<'a>) -> PyResult<(&'a Ref<Instance>, &'a View)> {
+    this::<View>(args, "memoryview")
+}
+
+fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Class(cls)) = args.pos.first() else {
+        raise!(TypeError, "memoryview.__new__(X): X is not a type object");
+    };
+    if !args.kw.is_empty() && args.kw.iter().any(|(k, _)| &**k != "object") {
+        raise!(
+            TypeError,
+            "memoryview() got an unexpected keyword argument '{}'",
+            args.kw[0].0
+        );
+    }
+    let obj = match (args.pos.get(1), args.kw.first()) {
+        (Some(v), None) if args.pos.len() == 2 => v,
+        (None, Some((_, v))) => v,
+        _ => raise!(
+            TypeError,
+            "memoryview() takes exactly one argument ({} given)",
+            args.pos.len() - 1 + args.kw.len()
+        ),
+    };
+    let view = match obj {
+        Value::Bytes(b) => View {
+            obj: obj.clone(),
+            start: 0,
+            step: 1,
+            len: b.as_bytes().len(),
+            format: Format::Unsigned,
+            released: AtomicBool::new(false),
+        },
+        Value::ByteArray(b) => View {
+            obj: obj.clone(),
+            start: 0,
+            step: 1,
+            len: b.data.lock().len(),
+            format: Format::Unsigned,
+            released: AtomicBool::new(false),
+        },
+        Value::Instance(i) if i.native::<View>().is_some() => {
+            let Some(v) = i.native::<View>() else {
+                raise!(TypeError, "memoryview: expected a memoryview");
+            };
+            v.check()?;
+            v.sub(v.start, v.step, v.len, v.format)
+        }
+        other => raise!(
+            TypeError,
+            "memoryview: a bytes-like object is required, not '{}'",
+            type_name(other)
+        ),
+    };
+    Ok(make(cls, view))
+}
+
+fn mv_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Int(v.len as i64))
+}
+
+/// The position of index `key` in the view, or CPython's error.
+fn item_index(v: &View, key: &Value) -> PyResult<usize> {
+    let i = match key {
+        Value::BigInt(_) => raise!(IndexError, "cannot fit 'int' into an index-sized integer"),
+        other => to_index(other).map_err(|_| err!(TypeError, "memoryview: invalid slice key"))?,
+    };
+    let j = if i < 0 { i + v.len as i64 } else { i };
+    if j < 0 || j >= v.len as i64 {
+        raise!(IndexError, "index out of bounds on dimension 1");
+    }
+    Ok(j as usize)
+}
+
+fn mv_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (me, v) = view(&args)?;
+    v.check()?;
+    let Some(key) = args.pos.get(1) else {
+        raise!(TypeError, "expected 1 argument, got 0");
+    };
+    match key {
+        Value::Slice(s) => {
+            let (start, _, step, n) = slice_bounds(s, v.len as i128)?;
+            let start = v.start + start as i64 * v.step;
+            let step = (step.clamp(-(1 << 62), 1 << 62) as i64).saturating_mul(v.step);
+            Ok(make(&me.class, v.sub(start, step, n as usize, v.format)))
+        }
+        Value::Ellipsis => Ok(Value::Instance(me.clone())),
+        _ => {
+            let i = item_index(v, key)?;
+            let bytes = v.bytes()?;
+            let b = bytes.get(i).copied().unwrap_or(0);
+            Ok(v.format.value(b))
+        }
+    }
+}
+
+/// The byte an item assignment stores, checked against the view's format.
+fn item_byte(v: &View, value: &Value) -> PyResult<u8> {
+    let code = v.format.code();
+    match v.format {
+        Format::Char => match bytes_like(value) {
+            Some(b) if b.len() == 1 => Ok(b[0]),
+            Some(_) => raise!(ValueError, "memoryview: invalid value for format '{code}'"),
+            None => raise!(TypeError, "memoryview: invalid type for format '{code}'"),
+        },
+        Format::Unsigned | Format::Signed => {
+            let n = match value {
+                Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => to_index(value).ok(),
+                _ => raise!(TypeError, "memoryview: invalid type for format '{code}'"),
+            };
+            let byte = match (v.format, n) {
+                (Format::Unsigned, Some(n)) => u8::try_from(n).ok(),
+                (_, Some(n)) => i8::try_from(n).ok().map(|b| b as u8),
+                _ => None,
+            };
+            byte.ok_or_else(|| err!(ValueError, "memoryview: invalid value for format '{code}'"))
+        }
+    }
+}
+
+fn mv_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    let (Some(key), Some(value)) = (args.pos.get(1), args.pos.get(2)) else {
+        raise!(TypeError, "expected 2 arguments");
+    };
+    let Value::ByteArray(target) = &v.obj else {
+        raise!(TypeError, "cannot modify read-only memory");
+    };
+    // The positions written and the bytes written there.
+    let writes: Vec<(i64, u8)> = match key {
+        Value::Slice(s) => {
+            let (start, _, step, n) = slice_bounds(s, v.len as i128)?;
+            let Some(src) = bytes_like(value) else {
+                raise!(
+                    TypeError,
+                    "a bytes-like object is required, not '{}'",
+                    type_name(value)
+                );
+            };
+            if src.len() as i128 != n {
+                raise!(
+                    ValueError,
+                    "memoryview assignment: lvalue and rvalue have different structures"
+                );
+            }
+            src.iter()
+                .enumerate()
+                .map(|(k, b)| {
+                    let i = start as i64 + k as i64 * step as i64;
+                    (v.start + i * v.step, *b)
+                })
+                .collect()
+        }
+        _ => {
+            let i = item_index(v, key)?;
+            vec![(v.offset(i), item_byte(v, value)?)]
+        }
+    };
+    let mut data = target.data.lock();
+    for (at, b) in writes {
+        match usize::try_from(at).ok().and_then(|k| data.get_mut(k)) {
+            Some(slot) => *slot = b,
+            None => raise!(
+                IndexError,
+                "memoryview: the bytearray under the view was resized (CPython refuses that)"
+            ),
+        }
+    }
+    Ok(Value::None)
+}
+
+fn mv_delitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    raise!(TypeError, "cannot delete memory")
+}
+
+fn mv_tolist(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    let bytes = v.bytes()?;
+    Ok(Value::list(
+        bytes.into_iter().map(|b| v.format.value(b)).collect(),
+    ))
+}
+
+fn mv_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let list = mv_tolist(interp, args)?;
+    interp.get_iter(&list)
+}
+
+fn mv_tobytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    match args.pos.get(1).or(args.kw.first().map(|(_, x)| x)) {
+        None | Some(Value::None) => {}
+        Some(Value::Str(s)) if matches!(s.as_str(), "C" | "F" | "A") => {}
+        Some(_) => raise!(ValueError, "order must be 'C', 'F' or 'A'"),
+    }
+    Ok(Value::bytes(v.bytes()?))
+}
+
+fn mv_hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    let mut pos = vec![Value::bytes(v.bytes()?)];
+    pos.extend(args.pos.iter().skip(1).cloned());
+    crate::builtins::bytes_methods::hex(
+        interp,
+        Args {
+            pos: &pos,
+            kw: args.kw,
+        },
+    )
+}
+
+fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (me, v) = view(&args)?;
+    v.check()?;
+    let format = match args.pos.get(1).or(args.kw.first().map(|(_, x)| x)) {
+        Some(Value::Str(s)) => match s.as_str() {
+            "B" => Format::Unsigned,
+            "b" => Format::Signed,
+            "c" => Format::Char,
+            other => raise!(
+                NotImplementedError,
+                "minivm's memoryview casts only to the byte formats 'B', 'b' and 'c', not '{other}'"
+            ),
+        },
+        Some(other) => raise!(
+            TypeError,
+            "cast() argument 'format' must be str, not {}",
+            type_name(other)
+        ),
+        None => raise!(
+            TypeError,
+            "cast() missing required argument 'format' (pos 1)"
+        ),
+    };
+    if args.pos.len() > 2 || args.kw.len() > 1 {
+        raise!(
+            NotImplementedError,
+            "minivm's memoryview cast() takes no shape"
+        );
+    }
+    if v.step != 1 && v.len > 1 {
+        raise!(
+            TypeError,
+            "memoryview: casts are restricted to C-contiguous views"
+        );
+    }
+    Ok(make(&me.class, v.sub(v.start, 1, v.len, format)))
+}
+
+fn mv_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.released.store(true, Ordering::Relaxed);
+    Ok(Value::None)
+}
+
+fn mv_toreadonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (me, v) = view(&args)?;
+    let bytes = v.bytes()?;
+    let len = bytes.len();
+    let copy = View {
+        obj: Value::bytes(bytes),
+        start: 0,
+        step: 1,
+        len,
+        format: v.format,
+        released: AtomicBool::new(false),
+    };
+    Ok(make(&me.class, copy))
+}
+
+fn mv_enter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (me, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Instance(me.clone()))
+}
+
+fn mv_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.released.store(true, Ordering::Relaxed);
+    Ok(Value::Bool(false))
+}
+
+/// One item as compared by `==`: views of different formats compare by value.
+#[derive(PartialEq)]
+enum Item {
+    Int(i64),
+    Char(u8),
+}
+
+fn items(format: Format, bytes: &[u8]) -> Vec<Item> {
+    bytes
+        .iter()
+        .map(|&b| match format {
+            Format::Unsigned => Item::Int(i64::from(b)),
+            Format::Signed => Item::Int(i64::from(b as i8)),
+            Format::Char => Item::Char(b),
+        })
+        .collect()
+}
+
+fn mv_eq(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (me, v) = view(&args)?;
+    let Some(other) = args.pos.get(1) else {
+        raise!(TypeError, "expected 1 argument, got 0");
+    };
+    if let Value::Instance(o) = other {
+        if Ref::ptr_eq(o, me) {
+            return Ok(Value::Bool(true));
+        }
+    }
+    if v.released.load(Ordering::Relaxed) {
+        return Ok(Value::Bool(false));
+    }
+    let theirs = match other {
+        Value::Instance(o) => match o.native::<View>() {
+            Some(w) if w.released.load(Ordering::Relaxed) => return Ok(Value::Bool(false)),
+            Some(w) => items(w.format, &w.bytes()?),
+            None => return Ok(Value::NotImplemented),
+        },
+        _ => match bytes_like(other) {
+            Some(b) => items(Format::Unsigned, &b),
+            None => return Ok(Value::NotImplemented),
+        },
+    };
+    Ok(Value::Bool(items(v.format, &v.bytes()?) == theirs))
+}
+
+fn mv_hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    if !v.readonly() {
+        raise!(ValueError, "cannot hash writable memoryview object");
+    }
+    let h = crate::builtins::functions::py_hash(interp, &Value::bytes(v.bytes()?))?;
+    Ok(Value::Int(h))
+}
+
+fn mv_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (me, v) = view(&args)?;
+    let at = Ref::as_ptr(me) as usize;
+    Ok(Value::string(if v.released.load(Ordering::Relaxed) {
+        format!("<released memory at {at:#x}>")
+    } else {
+        format!("<memory at {at:#x}>")
+    }))
+}
+
+fn mv_obj(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(v.obj.clone())
+}
+
+fn mv_nbytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Int(v.len as i64))
+}
+
+fn mv_readonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Bool(v.readonly()))
+}
+
+fn mv_itemsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Int(1))
+}
+
+fn mv_format(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::str(v.format.code()))
+}
+
+fn mv_ndim(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Int(1))
+}
+
+fn mv_shape(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::tuple(vec![Value::Int(v.len as i64)]))
+}
+
+fn mv_strides(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::tuple(vec![Value::Int(v.step)]))
+}
+
+fn mv_suboffsets(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::tuple(vec![]))
+}
+
+fn mv_contiguous(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    Ok(Value::Bool(v.step == 1 || v.len <= 1))
+}
