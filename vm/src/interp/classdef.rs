@@ -602,9 +602,9 @@ fn take_slots(dict: &mut AttrMap, class: &str) -> PyResult<Vec<Arc<str>>> {
 /// A metaclass's special methods that minivm honours on its classes: making them
 /// (`__new__ __init__ __call__ __prepare__`), attribute fallback (`__getattr__`), `repr`,
 /// `isinstance`/`issubclass` hooks (`__instancecheck__ __subclasscheck__`) and the container
-/// protocol (`bool len iter reversed in C[k]`, as `enum` needs). Any other
-/// (`__setattr__`, `__eq__`, `__or__`...) would be silently ignored by the operators on
-/// classes, so it is refused when the metaclass is made.
+/// protocol (`bool len iter reversed in C[k]`, as `enum` needs), `== != hash() format()`.
+/// Any other (`__getattribute__`, `__sizeof__`...) would be silently ignored by the operations
+/// on classes, so it is refused when the metaclass is made.
 const METACLASS_HOOKS: &[&str] = &[
     // The binary operators, their reflected and in-place forms.
     "__add__",
@@ -665,6 +665,10 @@ const METACLASS_HOOKS: &[&str] = &[
     "__abs__",
     "__instancecheck__",
     "__subclasscheck__",
+    "__eq__",
+    "__ne__",
+    "__hash__",
+    "__format__",
     "__bool__",
     "__len__",
     "__iter__",

@@ -15,6 +15,11 @@ use crate::{err, PyResult};
 pub(crate) fn needs_py_eq(v: &Value) -> bool {
     match v {
         Value::Instance(i) => i.class.lookup("__eq__").is_some(),
+        // A class whose metaclass defines `__eq__`.
+        Value::Class(c) => c
+            .metaclass
+            .as_ref()
+            .is_some_and(|m| m.lookup("__eq__").is_some()),
         _ => false,
     }
 }
@@ -90,8 +95,13 @@ impl Interp {
 
     /// Hash any hashable value (calling `__hash__` for instances), without resolving `__eq__`.
     pub(crate) fn hash_any(&mut self, v: Value) -> PyResult<HashKey> {
-        if let Value::Instance(inst) = &v {
-            let cls = inst.class.clone();
+        // An instance's class, or a class's user metaclass, may define `__hash__`/`__eq__`.
+        let owner = match &v {
+            Value::Instance(inst) => Some(inst.class.clone()),
+            Value::Class(c) => c.metaclass.clone(),
+            _ => None,
+        };
+        if let Some(cls) = owner {
             if let Some(h) = cls.lookup("__hash__") {
                 if h.is_none() {
                     return Err(err!(TypeError, "unhashable type: '{}'", cls.name));

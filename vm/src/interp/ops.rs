@@ -402,7 +402,12 @@ impl Interp {
     }
 
     fn rich_eq(&mut self, a: &Value, b: &Value, negate: bool) -> PyResult<Value> {
-        if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
+        // Instances, and classes of a user metaclass (its `__eq__`/`__ne__` compare them).
+        if matches!(a, Value::Instance(_))
+            || matches!(b, Value::Instance(_))
+            || has_meta(a)
+            || has_meta(b)
+        {
             let (name, rname) = if negate {
                 ("__ne__", "__ne__")
             } else {

@@ -461,11 +461,37 @@ impl Interp {
                 return Ok(v);
             }
             // A user `__format__` is asked even for an empty spec.
-            if !matches!(&v, Value::Instance(i) if i.class.lookup("__format__").is_some()) {
+            if !matches!(&v, Value::Instance(i) if i.class.lookup("__format__").is_some())
+                && meta_format(&v).is_none()
+            {
                 return Ok(Value::string(self.str_of(&v)?));
             }
         }
         self.format_with_spec(&v, &spec).map(Value::string)
+    }
+
+    /// The number an instance's first defined conversion hook of `names` gives (`__float__`,
+    /// `__int__`, `__index__`), for `%` formatting; `None` if it defines none.
+    fn number_hook(&mut self, v: &Value, names: &[&str]) -> PyResult<Option<Value>> {
+        for name in names {
+            if let Some(m) = self.lookup_special(v, name) {
+                let r = self.call(&m, std::slice::from_ref(v))?;
+                return match r {
+                    Value::Float(_) if *name == "__float__" => Ok(Some(r)),
+                    Value::Int(_) | Value::BigInt(_) | Value::Bool(_) if *name != "__float__" => {
+                        Ok(Some(r))
+                    }
+                    other => Err(err!(
+                        TypeError,
+                        "{}.{name} returned non-{} (type {})",
+                        type_name(v),
+                        if *name == "__float__" { "float" } else { "int" },
+                        type_name(&other)
+                    )),
+                };
+            }
+        }
+        Ok(None)
     }
 
     /// `format(v, spec)` for a non-empty spec.
@@ -492,6 +518,19 @@ impl Interp {
             Value::Instance(_) if crate::object::builtin_base(v).is_some() => {
                 let base = crate::object::builtin_base(v).unwrap_or(v);
                 self.format_with_spec(base, spec)?
+            }
+            Value::Class(_) if meta_format(v).is_some() => {
+                let m = meta_format(v).unwrap_or(Value::None);
+                match self.call(&m, &[v.clone(), Value::str(spec)])? {
+                    Value::Str(s) => s.as_str().to_string(),
+                    other => {
+                        return Err(err!(
+                            TypeError,
+                            "__format__ must return a str, not {}",
+                            type_name(&other)
+                        ))
+                    }
+                }
             }
             other => {
                 let s = self.str_of(other)?;
@@ -551,8 +590,23 @@ impl Interp {
                     None => return Err(err!(TypeError, "not enough arguments for format string")),
                 },
             };
-            // The number conversions see the int inside an instance of an int subclass.
+            // The number conversions see the int inside an instance of an int subclass, and
+            // the number another instance converts to (`'%.2f' % Decimal('1.5')`: its
+            // `__float__`; `%d`: its `__index__` or `__int__`).
             let number = crate::object::builtin_base(arg).unwrap_or(arg);
+            let converted = match (number, conv) {
+                (Value::Instance(_), 'd' | 'i' | 'u') => {
+                    self.number_hook(number, &["__index__", "__int__"])?
+                }
+                (Value::Instance(_), 'f' | 'F' | 'e' | 'E' | 'g' | 'G') => {
+                    self.number_hook(number, &["__float__", "__index__"])?
+                }
+                (Value::Instance(_), 'x' | 'X' | 'o') => {
+                    self.number_hook(number, &["__index__"])?
+                }
+                _ => None,
+            };
+            let number = converted.as_ref().unwrap_or(number);
             let (flags, rest): (String, String) = {
                 let split = spec
                     .find(|ch: char| !"-+ #0".contains(ch))
@@ -799,4 +853,12 @@ fn star_argument(spec: &mut String, arg: &Value) -> PyResult<()> {
     }
     spec.push_str(&width.unsigned_abs().to_string());
     Ok(())
+}
+
+/// The `__format__` of a class's user metaclass, if it defines one.
+fn meta_format(v: &Value) -> Option<Value> {
+    match v {
+        Value::Class(c) => c.metaclass.as_ref().and_then(|m| m.lookup("__format__")),
+        _ => None,
+    }
 }
