@@ -6,7 +6,7 @@ use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags, Op};
 
 use crate::heap::Ref;
 use crate::interp::code::{Code, InlineCache};
-use crate::interp::frame::Frame;
+use crate::interp::frame::{Frame, Resumed};
 use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
 use crate::object::{
@@ -145,7 +145,7 @@ impl Interp {
         } else {
             self.new_frame(func, args, &[])?
         };
-        frame.stack.truncate(fpos);
+        pop_to(&mut frame.stack, fpos);
         Ok(Some(callee))
     }
 
@@ -384,7 +384,7 @@ impl Interp {
         if let Some(args) = stack.get_mut(start..) {
             move_args(&mut frame.locals, args);
         }
-        stack.truncate(start);
+        pop_to(stack, start);
         self.finish_frame(func, &mut frame);
         Ok(frame)
     }
@@ -421,6 +421,7 @@ impl Interp {
                 handlers: Vec::new(),
                 namespace: None,
                 saved_exc: self.cur_exc.clone(),
+                resumed: Resumed::No,
             }),
         };
         frame.stack.reserve(code.obj.max_stack as usize + 2);
@@ -666,6 +667,14 @@ impl Interp {
             *g.status.lock() = GenStatus::Done;
             return Ok(None);
         };
+        self.accept_sent(&mut frame, sent);
+        self.gen_run(g, frame, None)
+    }
+
+    /// A suspended generator's frame receives the value sent in (`None` for `next()`): the
+    /// result of the `yield` it stopped at.
+    #[inline(always)]
+    fn accept_sent(&mut self, frame: &mut Frame, sent: Value) {
         if frame.ip > 0 {
             if let Some(Op::YieldPop) = frame.code.ops.get(frame.ip - 1) {
                 // `yield v` as a statement: the sent value is dropped here, as the `POP_TOP`
@@ -674,13 +683,52 @@ impl Interp {
                     || crate::interp::finalize::ANY_DEL.load(std::sync::atomic::Ordering::Relaxed);
                 sent.discard();
                 if shared && crate::interp::coro::drops_pending() {
-                    self.after_drops(Some(&frame));
+                    self.after_drops(Some(frame));
                 }
             } else {
                 frame.stack.push(sent);
             }
         }
-        self.gen_run(g, frame, None)
+    }
+
+    /// `for` over a generator, resumed in the running dispatch loop rather than a nested one
+    /// (CPython 3.11's `FOR_ITER` does the same): the generator's frame, marked running and
+    /// ready to continue with `None` sent, for the loop to push on top of the `for`'s frame.
+    /// `None` when the generator is not created or suspended: the general path (`gen_resume`)
+    /// then answers (exhausted, or "already executing").
+    #[inline]
+    pub(crate) fn gen_enter_inline(&mut self, g: &Generator) -> Option<Box<Frame>> {
+        {
+            let mut st = g.status.lock();
+            if !matches!(*st, GenStatus::Created | GenStatus::Suspended) {
+                return None;
+            }
+            *st = GenStatus::Running;
+        }
+        let Some(mut frame) = g.frame.lock().take() else {
+            *g.status.lock() = GenStatus::Done;
+            return None;
+        };
+        self.accept_sent(&mut frame, Value::None);
+        // The usual case, no exception handled on either side, needs no swap (`leave_inline`).
+        frame.resumed = if frame.saved_exc.is_none() && self.cur_exc.is_none() {
+            Resumed::ByFor
+        } else {
+            self.enter_generator_exc(&mut frame);
+            Resumed::ByForSwapped
+        };
+        Some(frame)
+    }
+
+    /// A generator frame resumed by `gen_enter_inline` stops: the exception it handles (its
+    /// own, to keep while suspended), the resumer's put back.
+    #[inline]
+    pub(crate) fn leave_inline(&mut self, frame: &mut Frame) -> Option<Value> {
+        match std::mem::replace(&mut frame.resumed, Resumed::No) {
+            Resumed::ByForSwapped => self.leave_generator_exc(),
+            // The resumer handled none.
+            _ => self.cur_exc.take(),
+        }
     }
 
     /// Run a generator's frame (raising `throw` in it first, if given) and record how it stopped.
@@ -1033,10 +1081,8 @@ fn simple_init(init: &Function, nargs: usize) -> bool {
     !init.code.obj.flags.generator && binds_simply(&init.code.obj, nargs + 1)
 }
 
-/// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no
-/// keyword-only parameters and no `*args`/`**kwargs` (so they are the first local slots as is)?
 /// Move call arguments into a new frame's (empty) local slots, in order, leaving `Undefined`
-/// behind: no reference count changes, and the caller's truncate of the emptied slots drops
+/// behind: no reference count changes, and the caller's `pop_to` of the emptied slots drops
 /// nothing. A plain loop: `Vec::extend(drain)` costs about a hundred instructions per call.
 #[inline(always)]
 fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
@@ -1046,6 +1092,20 @@ fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
     }
 }
 
+/// Shorten the stack to `len`, as `truncate`, but with the inline check of `Value::discard`:
+/// after `move_args` the slots hold `Undefined`, and `truncate` would call the drop glue for
+/// each of them.
+#[inline(always)]
+fn pop_to(stack: &mut Vec<Value>, len: usize) {
+    while stack.len() > len {
+        if let Some(v) = stack.pop() {
+            v.discard();
+        }
+    }
+}
+
+/// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no
+/// keyword-only parameters and no `*args`/`**kwargs` (so they are the first local slots as is)?
 fn binds_simply(code: &minivm_compiler::bytecode::CodeObject, nargs: usize) -> bool {
     nargs == code.argcount as usize
         && code.kwonlyargcount == 0

@@ -26,6 +26,23 @@ pub struct Frame {
     /// The exception being handled when this frame was entered (restored when it exits); for a
     /// suspended generator's frame, the exception the generator itself is handling.
     pub saved_exc: Option<Value>,
+    /// Set while this is a generator's frame resumed by a `for` instruction of the frame below
+    /// it on `Interp::frames`, in the same dispatch loop (no nested loop): its yield, return or
+    /// uncaught exception hands control straight back to that instruction (`run.rs`), whose
+    /// iterator, on top of that frame's stack, is the generator.
+    pub resumed: Resumed,
+}
+
+/// How a frame was resumed (`Frame::resumed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// Called, or resumed by a nested loop (`gen_resume`): it ends by returning.
+    No,
+    /// A generator's frame resumed by a `for` with neither side handling an exception: the
+    /// exception state needed no swap (`Interp::gen_enter_inline`).
+    ByFor,
+    /// As `ByFor`, with the exception states swapped (`enter_generator_exc`).
+    ByForSwapped,
 }
 
 impl Frame {
@@ -40,10 +57,13 @@ impl Frame {
 
     /// Empty a finished frame for reuse (`Interp::recycle`), keeping its vectors' capacity. Runs
     /// on every return, so empty vectors and fields are left alone.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn reset(&mut self) {
         // In slot order, as CPython clears a frame (a freed generator is closed in that order).
-        self.locals.clear();
+        // An inline value (an int, None) is forgotten without a call to the drop glue.
+        for v in self.locals.drain(..) {
+            v.discard();
+        }
         if !self.stack.is_empty() {
             self.stack.clear();
         }
@@ -57,5 +77,6 @@ impl Frame {
         if let Some(v) = self.saved_exc.take() {
             v.discard();
         }
+        self.resumed = Resumed::No;
     }
 }

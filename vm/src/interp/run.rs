@@ -12,10 +12,10 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 use crate::heap::Ref;
 use crate::interp::attr::instance_value_cached;
 use crate::interp::code::Code;
-use crate::interp::frame::{Frame, Handler};
+use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
 use crate::interp::Interp;
-use crate::object::{HashKey, TraceEntry};
+use crate::object::{GenKind, GenStatus, HashKey, TraceEntry};
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
 
@@ -36,6 +36,12 @@ pub(crate) enum Flow {
 enum Second {
     Local(Reg),
     Const(Reg),
+}
+
+#[cold]
+#[inline(never)]
+fn recursion_error() -> PyErr {
+    err!(RecursionError, "maximum recursion depth exceeded")
 }
 
 pub(crate) fn stack_underflow() -> PyErr {
@@ -87,18 +93,20 @@ impl Interp {
         }
     }
 
+    /// One more Python frame deep, or `RecursionError` past `sys.getrecursionlimit()`. Inlined:
+    /// every call between Python functions takes it.
+    #[inline(always)]
     pub(crate) fn enter_depth(&mut self) -> PyResult<()> {
-        self.depth += 1;
-        if self.depth > self.vm.recursion_limit.load(Ordering::Relaxed) {
-            self.depth -= 1;
-            return Err(err!(RecursionError, "maximum recursion depth exceeded"));
+        if self.depth >= self.vm.recursion_limit.load(Ordering::Relaxed) {
+            return Err(recursion_error());
         }
+        self.depth += 1;
         Ok(())
     }
 
     /// Find a handler for `err`: in this frame, else in its callers down to `base`. On success the
     /// frame is positioned at the handler with the exception on the stack.
-    fn unwind(&mut self, frame: &mut Box<Frame>, err: PyErr, base: usize) -> PyResult<()> {
+    fn unwind(&mut self, frame: &mut Box<Frame>, mut err: PyErr, base: usize) -> PyResult<()> {
         loop {
             self.add_traceback(frame, &err);
             if let Some(Handler { target, depth }) = frame.handlers.pop() {
@@ -115,9 +123,76 @@ impl Interp {
                 return Err(err);
             };
             let mut done = std::mem::replace(frame, caller);
-            self.cur_exc = done.saved_exc.take();
+            if done.resumed != Resumed::No {
+                // A generator a `for` resumed raised: it is done, and the error goes on in the
+                // `for`'s frame (a `StopIteration` as `RuntimeError`, PEP 479), as from `gen_run`.
+                if let Some(own) = self.leave_inline(&mut done) {
+                    own.discard();
+                }
+                if let Some(Value::Generator(g)) = frame.stack.last() {
+                    *g.status.lock() = GenStatus::Done;
+                }
+                err = self.stop_escaping(GenKind::Generator, err);
+            } else {
+                self.cur_exc = done.saved_exc.take();
+            }
             self.recycle(done);
         }
+    }
+
+    /// The generator frame running (resumed by a `for`, `Frame::resumed`) yielded `v`: it goes
+    /// back into its generator and the `for` below it receives `v`.
+    fn yield_to_for(&mut self, frame: &mut Box<Frame>, v: Value) -> PyResult<()> {
+        let Some(caller) = self.frames.pop() else {
+            return Err(err!(SystemError, "a resumed generator without its for"));
+        };
+        self.depth -= 1;
+        let mut gframe = std::mem::replace(frame, caller);
+        gframe.saved_exc = self.leave_inline(&mut gframe);
+        let Some(Value::Generator(g)) = frame.stack.last() else {
+            return Err(err!(SystemError, "a resumed generator not under its for"));
+        };
+        *g.frame.lock() = Some(gframe);
+        *g.status.lock() = GenStatus::Suspended;
+        self.finish_for(frame, Some(v))
+    }
+
+    /// Complete the `for` instruction before `frame.ip`, whose generator (run in this loop,
+    /// `gen_enter_inline`) produced `item`, or finished (`None`), as `for_iter_next`'s answer
+    /// would have.
+    #[inline(always)]
+    fn finish_for(&mut self, frame: &mut Frame, item: Option<Value>) -> PyResult<()> {
+        let op = frame
+            .ip
+            .checked_sub(1)
+            .and_then(|i| frame.code.ops.get(i))
+            .copied();
+        let store = |frame: &mut Frame, x: usize, v: Value| match frame.locals.get_mut(x) {
+            Some(slot) => {
+                std::mem::replace(slot, v).discard();
+                Ok(())
+            }
+            None => Err(err!(SystemError, "no local slot {x}")),
+        };
+        match (op, item) {
+            (Some(Op::ForIter(_)), Some(v)) => frame.stack.push(v),
+            (Some(Op::ForIterStore(x, _)), Some(v)) => store(frame, x.index(), v)?,
+            (Some(Op::ForNext(l)), Some(v)) => {
+                frame.stack.push(v);
+                frame.ip = l.0 as usize;
+            }
+            (Some(Op::ForNextStore(x, l)), Some(v)) => {
+                store(frame, x.index(), v)?;
+                frame.ip = l.0 as usize;
+            }
+            (Some(Op::ForIter(l) | Op::ForIterStore(_, l)), None) => {
+                pop!(frame).discard();
+                frame.ip = l.0 as usize;
+            }
+            (Some(Op::ForNext(_) | Op::ForNextStore(..)), None) => pop!(frame).discard(),
+            _ => return Err(err!(SystemError, "a generator resumed by no for")),
+        }
+        Ok(())
     }
 
     fn add_traceback(&mut self, frame: &Frame, err: &PyErr) {
@@ -230,6 +305,26 @@ impl Interp {
                     match (f.locals.get($a.index()), consts.get($c.index())) {
                         (Some(&Value::Int(x)), Some(&Value::Int(y))) => Some((x, y)),
                         _ => None,
+                    }
+                };
+            }
+            // A `for` whose iterator is a suspended generator runs the generator's frame in this
+            // loop (`gen_enter_inline`); its yield or return comes back to the instruction
+            // (`finish_for`). Past the recursion limit the general path raises the error.
+            macro_rules! resume_generator {
+                () => {
+                    if let Some(Value::Generator(g)) = f.stack.last() {
+                        if g.kind == crate::object::GenKind::Generator
+                            && self.depth < self.vm.recursion_limit.load(Ordering::Relaxed)
+                        {
+                            sync!();
+                            if let Some(gframe) = self.gen_enter_inline(g) {
+                                self.depth += 1;
+                                let caller = std::mem::replace(frame, gframe);
+                                self.frames.push(caller);
+                                continue 'frames;
+                            }
+                        }
                     }
                 };
             }
@@ -933,21 +1028,28 @@ impl Interp {
                         let it = tri!(self.get_iter(&v));
                         f.stack.push(it);
                     }
-                    Op::ForIter(l) => match tri!(self.for_iter_next(f)) {
-                        Some(v) => f.stack.push(v),
-                        None => ip = l.0 as usize,
-                    },
-                    Op::ForIterStore(x, l) => match tri!(self.for_iter_next(f)) {
-                        // The loop variable goes straight to its slot.
-                        Some(v) => std::mem::replace(&mut f.locals[x.index()], v).discard(),
-                        None => ip = l.0 as usize,
-                    },
+                    Op::ForIter(l) => {
+                        resume_generator!();
+                        match tri!(self.for_iter_next(f)) {
+                            Some(v) => f.stack.push(v),
+                            None => ip = l.0 as usize,
+                        }
+                    }
+                    Op::ForIterStore(x, l) => {
+                        resume_generator!();
+                        match tri!(self.for_iter_next(f)) {
+                            // The loop variable goes straight to its slot.
+                            Some(v) => std::mem::replace(&mut f.locals[x.index()], v).discard(),
+                            None => ip = l.0 as usize,
+                        }
+                    }
                     Op::ForNext(l) | Op::ForNextStore(_, l) => {
                         // A backward jump: the eval-breaker check point of a `for` loop.
                         if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker());
                         }
+                        resume_generator!();
                         if let Some(v) = tri!(self.for_iter_next(f)) {
                             match op {
                                 Op::ForNextStore(x, _) => {
@@ -1057,24 +1159,48 @@ impl Interp {
                             return Ok(Flow::Return(v));
                         };
                         let mut done = std::mem::replace(frame, caller);
-                        self.cur_exc = done.saved_exc.take();
-                        self.recycle_inline(done);
+                        if done.resumed != Resumed::No {
+                            // A generator run by the caller's `for`: finished, the loop ends.
+                            if let Some(own) = self.leave_inline(&mut done) {
+                                own.discard();
+                            }
+                            if let Some(Value::Generator(g)) = frame.stack.last() {
+                                *g.status.lock() = GenStatus::Done;
+                            }
+                            self.recycle_inline(done);
+                            v.discard();
+                            self.finish_for(frame, None)?;
+                        } else {
+                            self.cur_exc = done.saved_exc.take();
+                            self.recycle_inline(done);
+                            frame.stack.push(v);
+                        }
                         if crate::interp::coro::drops_pending() {
                             self.after_drops(Some(frame));
                         }
-                        frame.stack.push(v);
                         continue 'frames;
                     }
                     Op::YieldValue | Op::YieldPop => {
                         let v = pop!();
                         sync!();
+                        if f.resumed != Resumed::No {
+                            self.yield_to_for(frame, v)?;
+                            continue 'frames;
+                        }
                         return Ok(Flow::Yield(v));
                     }
                     // Every opcode the table marks cold (`bytecode.rs`).
                     cold @ minivm_compiler::cold_ops!() => {
                         sync!();
                         if let Some(flow) = tri!(self.cold_op(f, &code, cold)) {
-                            return Ok(flow);
+                            match flow {
+                                // `yield from` in a generator a `for` resumed (`YieldFrom`).
+                                Flow::Yield(v) if f.resumed != Resumed::No => {
+                                    self.yield_to_for(frame, v)?;
+                                    continue 'frames;
+                                }
+                                flow => return Ok(flow),
+                            }
                         }
                         ip = f.ip;
                     }
