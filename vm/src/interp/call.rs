@@ -137,7 +137,7 @@ impl Interp {
             Some(Value::Function(f)) if !f.code.obj.flags.generator => f,
             _ => return Ok(None),
         };
-        let callee = if binds_simply(&func.code.obj, args.len()) {
+        let callee = if binds_simply(&func.code, args.len()) {
             let mut callee = self.blank_frame(func);
             move_args(&mut callee.locals, args);
             self.finish_frame(func, &mut callee);
@@ -352,7 +352,7 @@ impl Interp {
     ) -> PyResult<Box<Frame>> {
         let mut frame = self.blank_frame(func);
         let obj = &func.code.obj;
-        if kw.is_empty() && binds_simply(obj, args.len()) {
+        if kw.is_empty() && binds_simply(&func.code, args.len()) {
             frame.locals.extend_from_slice(args);
         } else {
             frame
@@ -375,7 +375,7 @@ impl Interp {
         stack: &mut Vec<Value>,
         start: usize,
     ) -> PyResult<Box<Frame>> {
-        if !binds_simply(&func.code.obj, stack.len().saturating_sub(start)) {
+        if !binds_simply(&func.code, stack.len().saturating_sub(start)) {
             let frame = self.new_frame(func, stack.get(start..).unwrap_or(&[]), &[]);
             stack.truncate(start);
             return frame;
@@ -441,7 +441,7 @@ impl Interp {
                 frame.locals.push(Value::Undefined);
             }
         }
-        if obj.cellvars.is_empty() && func.closure.is_empty() {
+        if func.code.no_cellvars && func.closure.is_empty() {
             return;
         }
         for i in 0..obj.cellvars.len() {
@@ -691,17 +691,25 @@ impl Interp {
         }
     }
 
-    /// `for` over a generator, resumed in the running dispatch loop rather than a nested one
-    /// (CPython 3.11's `FOR_ITER` does the same): the generator's frame, marked running and
-    /// ready to continue with `None` sent, for the loop to push on top of the `for`'s frame.
-    /// `None` when the generator is not created or suspended: the general path (`gen_resume`)
-    /// then answers (exhausted, or "already executing").
-    #[inline]
-    pub(crate) fn gen_enter_inline(&mut self, g: &Generator) -> Option<Box<Frame>> {
+    /// `for` over a generator (`by_for`), or `yield from` a generator, resumed in the running
+    /// dispatch loop rather than a nested one (as CPython 3.11's `FOR_ITER` and `SEND`): the
+    /// generator's frame, marked running and given `sent` (taken), for the loop to push on top
+    /// of the resuming frame. `None`, `sent` left alone, when the generator is not created or
+    /// suspended, or just created and sent something: the general path (`gen_resume`) then
+    /// answers (exhausted, "already executing", "can't send non-None value").
+    #[inline(always)]
+    pub(crate) fn gen_enter_inline(
+        &mut self,
+        g: &Generator,
+        sent: &mut Value,
+        by_for: bool,
+    ) -> Option<Box<Frame>> {
         {
             let mut st = g.status.lock();
-            if !matches!(*st, GenStatus::Created | GenStatus::Suspended) {
-                return None;
+            match *st {
+                GenStatus::Suspended => {}
+                GenStatus::Created if sent.is_none() => {}
+                _ => return None,
             }
             *st = GenStatus::Running;
         }
@@ -709,13 +717,17 @@ impl Interp {
             *g.status.lock() = GenStatus::Done;
             return None;
         };
-        self.accept_sent(&mut frame, Value::None);
+        self.accept_sent(&mut frame, std::mem::take(sent));
         // The usual case, no exception handled on either side, needs no swap (`leave_inline`).
-        frame.resumed = if frame.saved_exc.is_none() && self.cur_exc.is_none() {
-            Resumed::ByFor
-        } else {
+        let swapped = frame.saved_exc.is_some() || self.cur_exc.is_some();
+        if swapped {
             self.enter_generator_exc(&mut frame);
-            Resumed::ByForSwapped
+        }
+        frame.resumed = match (by_for, swapped) {
+            (true, false) => Resumed::ByFor,
+            (true, true) => Resumed::ByForSwapped,
+            (false, false) => Resumed::ByYieldFrom,
+            (false, true) => Resumed::ByYieldFromSwapped,
         };
         Some(frame)
     }
@@ -724,10 +736,11 @@ impl Interp {
     /// own, to keep while suspended), the resumer's put back.
     #[inline]
     pub(crate) fn leave_inline(&mut self, frame: &mut Frame) -> Option<Value> {
-        match std::mem::replace(&mut frame.resumed, Resumed::No) {
-            Resumed::ByForSwapped => self.leave_generator_exc(),
+        if std::mem::replace(&mut frame.resumed, Resumed::No).swapped() {
+            self.leave_generator_exc()
+        } else {
             // The resumer handled none.
-            _ => self.cur_exc.take(),
+            self.cur_exc.take()
         }
     }
 
@@ -1078,7 +1091,7 @@ fn init_returned(r: Value) -> PyResult<()> {
 /// Can `init(self, *args)` with `nargs` arguments run by `run_simple_init` (a plain function,
 /// not a generator, whose positional parameters the receiver and arguments fill exactly)?
 fn simple_init(init: &Function, nargs: usize) -> bool {
-    !init.code.obj.flags.generator && binds_simply(&init.code.obj, nargs + 1)
+    !init.code.obj.flags.generator && binds_simply(&init.code, nargs + 1)
 }
 
 /// Move call arguments into a new frame's (empty) local slots, in order, leaving `Undefined`
@@ -1106,11 +1119,9 @@ fn pop_to(stack: &mut Vec<Value>, len: usize) {
 
 /// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no
 /// keyword-only parameters and no `*args`/`**kwargs` (so they are the first local slots as is)?
-fn binds_simply(code: &minivm_compiler::bytecode::CodeObject, nargs: usize) -> bool {
-    nargs == code.argcount as usize
-        && code.kwonlyargcount == 0
-        && !code.flags.varargs
-        && !code.flags.varkeywords
+#[inline(always)]
+fn binds_simply(code: &Code, nargs: usize) -> bool {
+    nargs == code.simple_args as usize
 }
 
 /// Whether `subclass::unwrapped_args` could find something to unwrap for this call: a method of

@@ -21,6 +21,12 @@ pub struct Code {
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub nlocals: usize,
+    /// How many positional arguments a call binds by moving them into the first local slots
+    /// (no keyword-only parameters, no `*args`/`**kwargs`): the parameter count, or `u32::MAX`
+    /// when the general binder is needed. One comparison on every call instead of four.
+    pub simple_args: u32,
+    /// No cell variables (so a frame needs no cells made unless the function has a closure).
+    pub no_cellvars: bool,
     /// One inline cache per instruction (most stay unused): where `LoadGlobal`/`StoreGlobal`,
     /// `LoadAttr`/`StoreAttr` and `CallMethod` found their name last time.
     pub cache: Box<[InlineCache]>,
@@ -77,6 +83,13 @@ impl Code {
             // Hidden slots (a range loop's counter) follow the named locals.
             nlocals: obj.varnames.len() + obj.hidden_slots as usize,
             cache: obj.code.iter().map(|_| InlineCache::default()).collect(),
+            simple_args: if obj.kwonlyargcount == 0 && !obj.flags.varargs && !obj.flags.varkeywords
+            {
+                obj.argcount
+            } else {
+                u32::MAX
+            },
+            no_cellvars: obj.cellvars.is_empty(),
             obj,
         })
     }

@@ -175,6 +175,10 @@ impl Interp {
                 frame.stack.push(it);
             }
             Op::YieldFrom => {
+                // A generator delegate runs in the dispatch loop, on top of this frame.
+                if let Some(gframe) = self.enter_generator(frame, false) {
+                    return Ok(Some(Flow::Push(gframe)));
+                }
                 let sent = pop!(frame);
                 let it = top!(frame).clone();
                 match self.send_into(&it, sent)? {

@@ -36,13 +36,31 @@ pub struct Frame {
 /// How a frame was resumed (`Frame::resumed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resumed {
-    /// Called, or resumed by a nested loop (`gen_resume`): it ends by returning.
+    /// Called, or resumed by a nested loop (`gen_resume`): it ends by returning or yielding
+    /// out of its loop.
     No,
-    /// A generator's frame resumed by a `for` with neither side handling an exception: the
-    /// exception state needed no swap (`Interp::gen_enter_inline`).
+    /// A generator's frame resumed by a `for` (`ForIter` and its forms) of the frame below.
+    /// Neither side handled an exception, so the exception state was not swapped.
     ByFor,
-    /// As `ByFor`, with the exception states swapped (`enter_generator_exc`).
+    /// As `ByFor`, the exception states swapped (`enter_generator_exc`).
     ByForSwapped,
+    /// A generator's frame resumed by the `YieldFrom` of the (generator) frame below, which
+    /// yields what this one yields; the exception state not swapped.
+    ByYieldFrom,
+    /// As `ByYieldFrom`, the exception states swapped.
+    ByYieldFromSwapped,
+}
+
+impl Resumed {
+    /// The resumer's and the generator's exceptions were swapped (`leave_inline` swaps back).
+    pub fn swapped(self) -> bool {
+        matches!(self, Resumed::ByForSwapped | Resumed::ByYieldFromSwapped)
+    }
+
+    /// Resumed by a `for` (else by `YieldFrom`, or not at all).
+    pub fn by_for(self) -> bool {
+        matches!(self, Resumed::ByFor | Resumed::ByForSwapped)
+    }
 }
 
 impl Frame {

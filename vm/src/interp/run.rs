@@ -29,6 +29,9 @@ pub enum Exit {
 pub(crate) enum Flow {
     Return(Value),
     Yield(Value),
+    /// From `cold_op`: run this frame (a generator's, `enter_generator`) on top of the
+    /// current one. Never leaves the dispatch loop.
+    Push(Box<Frame>),
 }
 
 /// A register instruction's second operand, as its opcode says: a local slot or a constant.
@@ -81,6 +84,11 @@ impl Interp {
                 Ok(Flow::Yield(v)) => {
                     self.depth -= 1;
                     return Ok(Exit::Yield(v, frame));
+                }
+                Ok(Flow::Push(_)) => {
+                    self.depth -= 1;
+                    self.recycle(frame);
+                    return Err(err!(SystemError, "a frame pushed out of the dispatch loop"));
                 }
                 Err(e) => {
                     if let Err(e) = self.unwind(&mut frame, e, base) {
@@ -140,21 +148,89 @@ impl Interp {
         }
     }
 
-    /// The generator frame running (resumed by a `for`, `Frame::resumed`) yielded `v`: it goes
-    /// back into its generator and the `for` below it receives `v`.
-    fn yield_to_for(&mut self, frame: &mut Box<Frame>, v: Value) -> PyResult<()> {
-        let Some(caller) = self.frames.pop() else {
-            return Err(err!(SystemError, "a resumed generator without its for"));
+    /// The generator frame running, resumed in this loop (`Frame::resumed`), yielded `v`: it
+    /// goes back into its generator, and the `for` below it receives `v` (`None` returned), or
+    /// the generator below, parked on its `YieldFrom` again, yields `v` in turn: in this loop
+    /// too if it was resumed in it, else out of the loop (`Some(v)` returned, for `Flow::Yield`).
+    #[inline(never)]
+    fn yield_inline(&mut self, frame: &mut Box<Frame>, v: Value) -> PyResult<Option<Value>> {
+        loop {
+            let by = frame.resumed;
+            if by == Resumed::No {
+                return Ok(Some(v));
+            }
+            let Some(caller) = self.frames.pop() else {
+                return Err(err!(SystemError, "a resumed generator without its resumer"));
+            };
+            self.depth -= 1;
+            let mut gframe = std::mem::replace(frame, caller);
+            gframe.saved_exc = self.leave_inline(&mut gframe);
+            let Some(Value::Generator(g)) = frame.stack.last() else {
+                return Err(err!(
+                    SystemError,
+                    "a resumed generator not under its resumer"
+                ));
+            };
+            *g.frame.lock() = Some(gframe);
+            *g.status.lock() = GenStatus::Suspended;
+            if by.by_for() {
+                self.finish_for(frame, Some(v))?;
+                return Ok(None);
+            }
+            // Parked on the `YieldFrom` again, which runs once more on resume.
+            frame.ip -= 1;
+        }
+    }
+
+    /// The frame of the generator `f` is about to resume, to run in this loop, if it can:
+    /// for a `for` (`by_for`), the iterator on top of the stack; for `YieldFrom`, the delegate
+    /// under the value sent (which goes in). `None` leaves the instruction to its general path.
+    #[inline(never)]
+    pub(crate) fn enter_generator(&mut self, f: &mut Frame, by_for: bool) -> Option<Box<Frame>> {
+        if self.depth >= self.vm.recursion_limit.load(Ordering::Relaxed) {
+            return None;
+        }
+        let gframe = match (by_for, &mut f.stack[..]) {
+            (true, [.., Value::Generator(g)]) if g.kind == GenKind::Generator => {
+                self.gen_enter_inline(g, &mut Value::None, true)?
+            }
+            (false, [.., Value::Generator(g), sent]) if g.kind == GenKind::Generator => {
+                self.gen_enter_inline(g, sent, false)?
+            }
+            _ => return None,
         };
-        self.depth -= 1;
-        let mut gframe = std::mem::replace(frame, caller);
-        gframe.saved_exc = self.leave_inline(&mut gframe);
-        let Some(Value::Generator(g)) = frame.stack.last() else {
-            return Err(err!(SystemError, "a resumed generator not under its for"));
-        };
-        *g.frame.lock() = Some(gframe);
-        *g.status.lock() = GenStatus::Suspended;
-        self.finish_for(frame, Some(v))
+        if !by_for {
+            // The sent value went in; its slot is empty.
+            if let Some(slot) = f.stack.pop() {
+                slot.discard();
+            }
+        }
+        Some(gframe)
+    }
+
+    /// `done`, a generator frame resumed in this loop (`Frame::resumed`), returned `v`: the
+    /// generator is finished, and the instruction that resumed it completes in `frame`: a `for`
+    /// ends, a `YieldFrom` has `v` for result.
+    #[inline(never)]
+    fn return_inline(&mut self, frame: &mut Frame, mut done: Box<Frame>, v: Value) -> PyResult<()> {
+        let by_for = done.resumed.by_for();
+        if let Some(own) = self.leave_inline(&mut done) {
+            own.discard();
+        }
+        if let Some(Value::Generator(g)) = frame.stack.last() {
+            *g.status.lock() = GenStatus::Done;
+        }
+        self.recycle(done);
+        if by_for {
+            v.discard();
+            return self.finish_for(frame, None);
+        }
+        // `frame.ip` is past the `YieldFrom`; its delegate goes.
+        if let Some(it) = frame.stack.pop() {
+            it.discard();
+        }
+        frame.stack.push(v);
+        Ok(())
     }
 
     /// Complete the `for` instruction before `frame.ip`, whose generator (run in this loop,
@@ -263,8 +339,14 @@ impl Interp {
         frame: &mut Box<Frame>,
         base: usize,
     ) -> PyResult<Flow> {
+        // The running frame's code, held apart from the frame so the loop can borrow it while
+        // it changes the frame. Kept across a frame switch when the new frame runs the same code
+        // (a recursive call, its return, a recursive generator), so no count changes then.
+        let mut code = frame.code.clone();
         'frames: loop {
-            let code = frame.code.clone();
+            if !Ref::ptr_eq(&code, &frame.code) {
+                code = frame.code.clone();
+            }
             let ops = &code.ops[..];
             let consts = &code.consts[..];
             let f: &mut Frame = frame;
@@ -308,22 +390,18 @@ impl Interp {
                     }
                 };
             }
-            // A `for` whose iterator is a suspended generator runs the generator's frame in this
-            // loop (`gen_enter_inline`); its yield or return comes back to the instruction
-            // (`finish_for`). Past the recursion limit the general path raises the error.
+            // A `for` whose iterator is a generator runs the generator's frame in this loop
+            // (`enter_generator`); its yield or return comes back to the instruction
+            // (`finish_for`). The check inline is one comparison; the work is out of line.
             macro_rules! resume_generator {
                 () => {
-                    if let Some(Value::Generator(g)) = f.stack.last() {
-                        if g.kind == crate::object::GenKind::Generator
-                            && self.depth < self.vm.recursion_limit.load(Ordering::Relaxed)
-                        {
-                            sync!();
-                            if let Some(gframe) = self.gen_enter_inline(g) {
-                                self.depth += 1;
-                                let caller = std::mem::replace(frame, gframe);
-                                self.frames.push(caller);
-                                continue 'frames;
-                            }
+                    if let Some(Value::Generator(_)) = f.stack.last() {
+                        sync!();
+                        if let Some(gframe) = self.enter_generator(f, true) {
+                            self.depth += 1;
+                            let caller = std::mem::replace(frame, gframe);
+                            self.frames.push(caller);
+                            continue 'frames;
                         }
                     }
                 };
@@ -1160,16 +1238,7 @@ impl Interp {
                         };
                         let mut done = std::mem::replace(frame, caller);
                         if done.resumed != Resumed::No {
-                            // A generator run by the caller's `for`: finished, the loop ends.
-                            if let Some(own) = self.leave_inline(&mut done) {
-                                own.discard();
-                            }
-                            if let Some(Value::Generator(g)) = frame.stack.last() {
-                                *g.status.lock() = GenStatus::Done;
-                            }
-                            self.recycle_inline(done);
-                            v.discard();
-                            self.finish_for(frame, None)?;
+                            self.return_inline(frame, done, v)?;
                         } else {
                             self.cur_exc = done.saved_exc.take();
                             self.recycle_inline(done);
@@ -1184,8 +1253,10 @@ impl Interp {
                         let v = pop!();
                         sync!();
                         if f.resumed != Resumed::No {
-                            self.yield_to_for(frame, v)?;
-                            continue 'frames;
+                            match self.yield_inline(frame, v)? {
+                                None => continue 'frames,
+                                Some(v) => return Ok(Flow::Yield(v)),
+                            }
                         }
                         return Ok(Flow::Yield(v));
                     }
@@ -1194,10 +1265,19 @@ impl Interp {
                         sync!();
                         if let Some(flow) = tri!(self.cold_op(f, &code, cold)) {
                             match flow {
-                                // `yield from` in a generator a `for` resumed (`YieldFrom`).
-                                Flow::Yield(v) if f.resumed != Resumed::No => {
-                                    self.yield_to_for(frame, v)?;
+                                // `yield from` a generator: its frame runs in this loop.
+                                Flow::Push(gframe) => {
+                                    self.depth += 1;
+                                    let caller = std::mem::replace(frame, gframe);
+                                    self.frames.push(caller);
                                     continue 'frames;
+                                }
+                                // `yield from` in a generator resumed in this loop.
+                                Flow::Yield(v) if f.resumed != Resumed::No => {
+                                    match self.yield_inline(frame, v)? {
+                                        None => continue 'frames,
+                                        Some(v) => return Ok(Flow::Yield(v)),
+                                    }
                                 }
                                 flow => return Ok(flow),
                             }
