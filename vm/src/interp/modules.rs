@@ -60,6 +60,12 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
     ("queue", "_queueinfo", &["PriorityQueue"]),
 ];
 
+/// The mini-language parts being loaded now, and by which thread (`load_mini_parts`).
+static MINI_LOADING: parking_lot::Mutex<Vec<(&str, std::thread::ThreadId)>> =
+    parking_lot::Mutex::new(Vec::new());
+/// Signalled when a part has been loaded (or failed to).
+static MINI_LOADED: parking_lot::Condvar = parking_lot::Condvar::new();
+
 /// Source text found for a module, where it came from, and (for a package) where its
 /// submodules live.
 struct Found {
@@ -499,8 +505,37 @@ impl Interp {
         if !matches!(&registered, Some(Value::Module(r)) if Ref::ptr_eq(r, m)) {
             return Ok(());
         }
+        // One thread loads a part; another that misses one of its names meanwhile waits (with
+        // the GIL released) instead of finding the library module half run, as CPython's import
+        // lock makes a second importer wait. The loading thread itself (the part's own code
+        // touching the module) goes on.
+        let me = std::thread::current().id();
+        {
+            let mut loading = MINI_LOADING.lock();
+            match loading.iter().find(|(l, _)| l == lib) {
+                Some((_, owner)) if *owner == me => return Ok(()),
+                Some(_) => {
+                    drop(loading);
+                    self.allow_threads(|| {
+                        let mut loading = MINI_LOADING.lock();
+                        while loading.iter().any(|(l, _)| l == lib) {
+                            MINI_LOADED.wait(&mut loading);
+                        }
+                    });
+                    return self.load_mini_parts(m);
+                }
+                None => loading.push((lib, me)),
+            }
+        }
+        let r = self.copy_mini_parts(m, lib, names);
+        MINI_LOADING.lock().retain(|(l, _)| l != lib);
+        MINI_LOADED.notify_all();
+        r
+    }
+
+    fn copy_mini_parts(&mut self, m: &Ref<Module>, lib: &str, names: &[&str]) -> PyResult<()> {
         let info = self.import_module(lib)?;
-        for n in *names {
+        for n in names {
             if m.dict.get_str(n).is_none() {
                 let v = self.getattr(&info, n)?;
                 m.dict.set_str(n, v);
