@@ -203,26 +203,11 @@ impl Interp {
         }
     }
 
-    /// `StoreAttr` with its inline cache: on a plain instance of a class without `__setattr__`,
-    /// `__slots__` or a data descriptor by that name, overwrite the attribute at its index of
-    /// last time, or add it keyed by the instruction's interned name (no key allocated).
+    /// `StoreAttr` when its inline cache did not answer (`store_instance_value_cached`, inlined
+    /// in the dispatch loop's store arms, overwrites the attribute at its index of last time or
+    /// adds it keyed by the instruction's interned name): the checks in full, out of line.
     #[inline(never)]
-    pub(crate) fn store_attr_cached(
-        &mut self,
-        obj: &Value,
-        name: &Arc<str>,
-        v: Value,
-        cache: &InlineCache,
-    ) -> PyResult<()> {
-        match store_instance_value_cached(obj, name, v, cache) {
-            Ok(()) => Ok(()),
-            Err(v) => self.store_attr_slow(obj, name, v, cache),
-        }
-    }
-
-    /// `store_attr_cached` when the cache did not answer (out of line, as `load_attr_slow`).
-    #[inline(never)]
-    fn store_attr_slow(
+    pub(crate) fn store_attr_slow(
         &mut self,
         obj: &Value,
         name: &Arc<str>,
@@ -1219,7 +1204,7 @@ pub(crate) fn instance_value_cached(
 /// current, whose table has the recorded layout: overwrite the value in place, or add the name
 /// if the layout lacks it. Otherwise the value comes back for the full path.
 #[inline(always)]
-fn store_instance_value_cached(
+pub(crate) fn store_instance_value_cached(
     obj: &Value,
     name: &Arc<str>,
     v: Value,
@@ -1350,7 +1335,7 @@ fn dict_get_unhinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64) -> Opti
     dict.values_slice().get(i?).cloned()
 }
 
-/// Where `name` is in `dict`, for `store_attr_cached` when its hint missed (out of line).
+/// Where `name` is in `dict`, for `store_attr_slow` when its hint missed (out of line).
 #[inline(never)]
 fn index_of_unhinted(dict: &InstDict, name: &Arc<str>) -> Option<usize> {
     dict.get_index_of(&NameRef(name))

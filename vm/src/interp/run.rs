@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
 use crate::heap::Ref;
-use crate::interp::attr::instance_value_cached;
+use crate::interp::attr::{instance_value_cached, store_instance_value_cached};
 use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
@@ -860,7 +860,11 @@ impl Interp {
                             return Err(stack_underflow());
                         };
                         let cache = &code.cache[ip - 1];
-                        let r = tri!(self.load_attr_cached(obj, &code.names[n.0 as usize], cache));
+                        let name = &code.names[n.0 as usize];
+                        let r = match instance_value_cached(obj, name, cache) {
+                            Some(v) => v,
+                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                        };
                         f.stack.push(r);
                     }
                     Op::InPlaceStoreAttr(op, n) => {
@@ -877,7 +881,10 @@ impl Interp {
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
-                        tri!(self.store_attr_cached(&obj, &code.names[n.0 as usize], r, cache));
+                        let name = &code.names[n.0 as usize];
+                        if let Err(r) = store_instance_value_cached(&obj, name, r, cache) {
+                            tri!(self.store_attr_slow(&obj, name, r, cache));
+                        }
                     }
                     Op::StoreSubscr => {
                         let key = pop!();
@@ -953,19 +960,26 @@ impl Interp {
                             ip = l.index();
                         }
                     }
+                    // As the loads: the cache's hit path inlined, the rest out of line.
                     Op::StoreAttrLocal(l, n) => {
                         let v = pop!();
                         sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
-                        tri!(self.store_attr_cached(obj, &code.names[n.0 as usize], v, cache));
+                        let name = &code.names[n.0 as usize];
+                        if let Err(v) = store_instance_value_cached(obj, name, v, cache) {
+                            tri!(self.store_attr_slow(obj, name, v, cache));
+                        }
                     }
                     Op::StoreAttr(n) => {
                         let obj = pop!();
                         let v = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
-                        tri!(self.store_attr_cached(&obj, &code.names[n.0 as usize], v, cache));
+                        let name = &code.names[n.0 as usize];
+                        if let Err(v) = store_instance_value_cached(&obj, name, v, cache) {
+                            tri!(self.store_attr_slow(&obj, name, v, cache));
+                        }
                     }
                     Op::BuildTuple(n) => {
                         let items = tri!(self.pop_n(f, n));
