@@ -16,6 +16,7 @@ pub mod gc;
 pub mod hashlib;
 pub mod importlib;
 pub mod io;
+pub mod json;
 pub mod linecache;
 pub mod math;
 pub mod minilib;
@@ -82,6 +83,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "linecache" => Some(linecache::module()),
         "_hashlib" => Some(hashlib::module()),
         "binascii" => Some(binascii::module()),
+        "_json" => Some(json::module()),
         "zlib" => Some(zlib::module()),
         "_weakref" => Some(weakref::module()),
         "_posixsupport" => Some(posix_support::module()),
