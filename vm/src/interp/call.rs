@@ -135,6 +135,7 @@ impl Interp {
         let (callee_slot, args) = frame.stack.split_at_mut(fpos + 1);
         let func = match callee_slot.last() {
             Some(Value::Function(f)) if !f.code.obj.flags.generator => f,
+            Some(Value::Class(_)) => return Ok(self.try_push_init(&mut frame.stack, fpos)),
             _ => return Ok(None),
         };
         let callee = if binds_simply(&func.code, args.len()) {
@@ -147,6 +148,136 @@ impl Interp {
         };
         pop_to(&mut frame.stack, fpos);
         Ok(Some(callee))
+    }
+
+    /// Calling a plain user class whose `__init__` is a Python function taking the arguments
+    /// as they are (`instantiate_plain`'s common case): the new instance, and `__init__`'s
+    /// frame with it as `self`, to run in the caller's loop (as CPython 3.12 does); its return
+    /// gives the caller the instance (`Resumed::Init`). `None` for any other class.
+    #[inline(never)]
+    fn try_push_init(&mut self, stack: &mut Vec<Value>, fpos: usize) -> Option<Box<Frame>> {
+        let nargs = stack.len().checked_sub(fpos + 1)?;
+        let (init, cls) = match stack.get(fpos) {
+            Some(Value::Class(cls)) => match cls.ctor() {
+                Ctor::Plain(Some(Value::Function(init))) if simple_init(&init, nargs) => {
+                    (init, cls.clone())
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let obj = Ref::new(crate::object::Instance::plain(cls));
+        let mut callee = self.blank_frame(&init);
+        callee.locals.push(Value::Instance(obj.clone()));
+        if let Some(args) = stack.get_mut(fpos + 1..) {
+            move_args(&mut callee.locals, args);
+        }
+        self.finish_frame(&init, &mut callee);
+        callee.resumed = Resumed::Init;
+        callee.made = Some(obj);
+        pop_to(stack, fpos);
+        Some(callee)
+    }
+
+    /// `f(a, b, k=v)` (`CallKw`, the keyword names tuple `names` popped) where `f` is a Python
+    /// function (not a generator) without `*args`/`**kwargs` and every keyword names one of its
+    /// parameters not given positionally: the new frame, arguments moved into their slots and
+    /// the remaining parameters filled from the defaults, for the dispatch loop to run. `None`,
+    /// the stack untouched, for anything else (the general binder then also reports errors).
+    /// No allocation: the keyword names are compared with the parameter names in place.
+    pub(crate) fn try_push_call_kw(
+        &mut self,
+        frame: &mut Frame,
+        fpos: usize,
+        names: &Value,
+    ) -> Option<Box<Frame>> {
+        /// More keywords than this take the general path.
+        const MAX_KW: usize = 8;
+        let Value::Tuple(names) = names else {
+            return None;
+        };
+        let Some(Value::Function(func)) = frame.stack.get(fpos) else {
+            return None;
+        };
+        let obj = &func.code.obj;
+        if obj.flags.generator || obj.flags.varargs || obj.flags.varkeywords {
+            return None;
+        }
+        let nkw = names.items.len();
+        let total = frame.stack.len().checked_sub(fpos + 1)?;
+        let npos = total.checked_sub(nkw)?;
+        let argcount = obj.argcount as usize;
+        let nparams = argcount + obj.kwonlyargcount as usize;
+        if npos > argcount || nkw > MAX_KW || nparams > 64 {
+            return None;
+        }
+        // Where each keyword goes; a parameter given twice or not found: general path.
+        let mut slots = [0usize; MAX_KW];
+        let mut filled: u64 = if npos == 64 {
+            u64::MAX
+        } else {
+            (1u64 << npos) - 1
+        };
+        for (k, name) in names.items.iter().enumerate() {
+            let name = name.as_str()?;
+            let i = obj
+                .varnames
+                .get(obj.posonlyargcount as usize..nparams)?
+                .iter()
+                .position(|p| p.as_str() == name)?
+                + obj.posonlyargcount as usize;
+            if filled & (1 << i) != 0 {
+                return None;
+            }
+            filled |= 1 << i;
+            slots[k] = i;
+        }
+        // Every parameter left must have a default.
+        let first_default = argcount.saturating_sub(func.defaults.len());
+        for i in 0..nparams {
+            if filled & (1 << i) != 0 {
+                continue;
+            }
+            let has_default = if i < argcount {
+                i >= first_default
+            } else {
+                func.kwdefaults
+                    .as_ref()
+                    .is_some_and(|d| obj.varnames.get(i).and_then(|n| d.get_str(n)).is_some())
+            };
+            if !has_default {
+                return None;
+            }
+        }
+        let func = func.clone();
+        let obj = &func.code.obj;
+        let mut callee = self.blank_frame(&func);
+        callee
+            .locals
+            .resize(func.code.nlocals.max(nparams), Value::Undefined);
+        let args = frame.stack.get_mut(fpos + 1..)?;
+        for (slot, v) in callee.locals.iter_mut().zip(args[..npos].iter_mut()) {
+            *slot = std::mem::take(v);
+        }
+        for (k, v) in args[npos..].iter_mut().enumerate() {
+            callee.locals[slots[k]] = std::mem::take(v);
+        }
+        for i in 0..nparams {
+            if filled & (1 << i) != 0 {
+                continue;
+            }
+            callee.locals[i] = if i < argcount {
+                func.defaults[i - first_default].clone()
+            } else {
+                func.kwdefaults
+                    .as_ref()
+                    .and_then(|d| obj.varnames.get(i).and_then(|n| d.get_str(n)))
+                    .unwrap_or_default()
+            };
+        }
+        pop_to(&mut frame.stack, fpos);
+        self.finish_frame(&func, &mut callee);
+        Some(callee)
     }
 
     /// `obj.name(args)` where `obj.name` is a Python function found on the class: a new frame with
@@ -422,6 +553,7 @@ impl Interp {
                 namespace: None,
                 saved_exc: self.cur_exc.clone(),
                 resumed: Resumed::No,
+                made: None,
             }),
         };
         frame.stack.reserve(code.obj.max_stack as usize + 2);
@@ -515,10 +647,25 @@ impl Interp {
                 None => match &kwdict {
                     Some(d) => d.set_str(name, v.clone()),
                     None => {
+                        // As CPython: positional-only parameters named by keywords are
+                        // reported first, all of them.
+                        let posonly_names: Vec<&str> = kw
+                            .iter()
+                            .map(|(k, _)| &**k)
+                            .filter(|k| obj.varnames[..posonly].iter().any(|p| p == k))
+                            .collect();
+                        if !posonly_names.is_empty() {
+                            return Err(err!(
+                                TypeError,
+                                "{fname}() got some positional-only arguments passed as keyword \
+                                 arguments: '{}'",
+                                posonly_names.join(", ")
+                            ));
+                        }
                         return Err(err!(
                             TypeError,
                             "{fname}() got an unexpected keyword argument '{name}'"
-                        ))
+                        ));
                     }
                 },
             }
@@ -1077,7 +1224,7 @@ fn missing_error(fname: &str, what: &str, missing: &[String]) -> PyErr {
 }
 
 /// What `__init__` returned: anything but `None` is a `TypeError`.
-fn init_returned(r: Value) -> PyResult<()> {
+pub(crate) fn init_returned(r: Value) -> PyResult<()> {
     if !r.is_none() {
         return Err(err!(
             TypeError,

@@ -147,6 +147,10 @@ impl Interp {
             Op::CallKw(n) => {
                 let names = pop!(frame);
                 let fpos = self.callee_pos(frame, n, 0)?;
+                // A Python function whose parameters take the keywords: run in the loop.
+                if let Some(callee) = self.try_push_call_kw(frame, fpos, &names) {
+                    return Ok(Some(Flow::Call(callee)));
+                }
                 let kw = self.split_keywords(frame, &names)?;
                 let r = self.call_on_stack(frame, fpos, &kw)?;
                 frame.stack.push(r);

@@ -2,7 +2,7 @@
 
 use crate::heap::Ref;
 use crate::interp::code::Code;
-use crate::object::{CellObj, Dict};
+use crate::object::{CellObj, Dict, Instance};
 use crate::value::Value;
 
 /// An active `try` (or `with`): where to jump and how deep the stack was when it was entered.
@@ -31,6 +31,8 @@ pub struct Frame {
     /// uncaught exception hands control straight back to that instruction (`run.rs`), whose
     /// iterator, on top of that frame's stack, is the generator.
     pub resumed: Resumed,
+    /// With `Resumed::Init`: the instance the class call made, its value when `__init__` returns.
+    pub made: Option<Ref<Instance>>,
 }
 
 /// How a frame was resumed (`Frame::resumed`).
@@ -49,12 +51,20 @@ pub enum Resumed {
     ByYieldFrom,
     /// As `ByYieldFrom`, the exception states swapped.
     ByYieldFromSwapped,
+    /// The `__init__` of a plain class called by the frame below (`try_push_call`): when it
+    /// returns (`None`), the call's value is the new instance (`Frame::made`).
+    Init,
 }
 
 impl Resumed {
     /// The resumer's and the generator's exceptions were swapped (`leave_inline` swaps back).
     pub fn swapped(self) -> bool {
         matches!(self, Resumed::ByForSwapped | Resumed::ByYieldFromSwapped)
+    }
+
+    /// A generator's frame resumed in the loop of the frame below it.
+    pub fn is_generator(self) -> bool {
+        !matches!(self, Resumed::No | Resumed::Init)
     }
 
     /// Resumed by a `for` (else by `YieldFrom`, or not at all).
@@ -96,5 +106,8 @@ impl Frame {
             v.discard();
         }
         self.resumed = Resumed::No;
+        if self.made.is_some() {
+            self.made = None;
+        }
     }
 }

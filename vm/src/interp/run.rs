@@ -32,6 +32,9 @@ pub(crate) enum Flow {
     /// From `cold_op`: run this frame (a generator's, `enter_generator`) on top of the
     /// current one. Never leaves the dispatch loop.
     Push(Box<Frame>),
+    /// From `cold_op`: call this frame (a function's, its arguments bound), as `Call` does.
+    /// Never leaves the dispatch loop.
+    Call(Box<Frame>),
 }
 
 /// A register instruction's second operand, as its opcode says: a local slot or a constant.
@@ -85,7 +88,7 @@ impl Interp {
                     self.depth -= 1;
                     return Ok(Exit::Yield(v, frame));
                 }
-                Ok(Flow::Push(_)) => {
+                Ok(Flow::Push(_) | Flow::Call(_)) => {
                     self.depth -= 1;
                     self.recycle(frame);
                     return Err(err!(SystemError, "a frame pushed out of the dispatch loop"));
@@ -131,7 +134,7 @@ impl Interp {
                 return Err(err);
             };
             let mut done = std::mem::replace(frame, caller);
-            if done.resumed != Resumed::No {
+            if done.resumed.is_generator() {
                 // A generator a `for` resumed raised: it is done, and the error goes on in the
                 // `for`'s frame (a `StopIteration` as `RuntimeError`, PEP 479), as from `gen_run`.
                 if let Some(own) = self.leave_inline(&mut done) {
@@ -156,7 +159,7 @@ impl Interp {
     fn yield_inline(&mut self, frame: &mut Box<Frame>, v: Value) -> PyResult<Option<Value>> {
         loop {
             let by = frame.resumed;
-            if by == Resumed::No {
+            if !by.is_generator() {
                 return Ok(Some(v));
             }
             let Some(caller) = self.frames.pop() else {
@@ -213,6 +216,19 @@ impl Interp {
     /// ends, a `YieldFrom` has `v` for result.
     #[inline(never)]
     fn return_inline(&mut self, frame: &mut Frame, mut done: Box<Frame>, v: Value) -> PyResult<()> {
+        if done.resumed == Resumed::Init {
+            // A class call's `__init__`: the call's value is the instance.
+            self.cur_exc = done.saved_exc.take();
+            let made = done.made.take();
+            self.recycle(done);
+            crate::interp::call::init_returned(v)?;
+            let Some(obj) = made else {
+                return Err(err!(SystemError, "__init__ frame without its instance"));
+            };
+            obj.note_attr_count();
+            frame.stack.push(Value::Instance(obj));
+            return Ok(());
+        }
         let by_for = done.resumed.by_for();
         if let Some(own) = self.leave_inline(&mut done) {
             own.discard();
@@ -1284,6 +1300,10 @@ impl Interp {
                                     self.depth += 1;
                                     let caller = std::mem::replace(frame, gframe);
                                     self.frames.push(caller);
+                                    continue 'frames;
+                                }
+                                Flow::Call(callee) => {
+                                    self.push_frame(frame, callee)?;
                                     continue 'frames;
                                 }
                                 // `yield from` in a generator resumed in this loop.
