@@ -85,13 +85,10 @@ impl Frame {
 
     /// Empty a finished frame for reuse (`Interp::recycle`), keeping its vectors' capacity. Runs
     /// on every return, so empty vectors and fields are left alone.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn reset(&mut self) {
         // In slot order, as CPython clears a frame (a freed generator is closed in that order).
-        // An inline value (an int, None) is forgotten without a call to the drop glue.
-        for v in self.locals.drain(..) {
-            v.discard();
-        }
+        self.locals.clear();
         if !self.stack.is_empty() {
             self.stack.clear();
         }
