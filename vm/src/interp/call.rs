@@ -146,7 +146,7 @@ impl Interp {
         } else {
             self.new_frame(func, args, &[])?
         };
-        pop_to(&mut frame.stack, fpos);
+        frame.stack.truncate(fpos);
         Ok(Some(callee))
     }
 
@@ -175,7 +175,7 @@ impl Interp {
         self.finish_frame(&init, &mut callee);
         callee.resumed = Resumed::Init;
         callee.made = Some(obj);
-        pop_to(stack, fpos);
+        stack.truncate(fpos);
         Some(callee)
     }
 
@@ -275,7 +275,7 @@ impl Interp {
                     .unwrap_or_default()
             };
         }
-        pop_to(&mut frame.stack, fpos);
+        frame.stack.truncate(fpos);
         self.finish_frame(&func, &mut callee);
         Some(callee)
     }
@@ -515,7 +515,7 @@ impl Interp {
         if let Some(args) = stack.get_mut(start..) {
             move_args(&mut frame.locals, args);
         }
-        pop_to(stack, start);
+        stack.truncate(start);
         self.finish_frame(func, &mut frame);
         Ok(frame)
     }
@@ -1242,25 +1242,13 @@ fn simple_init(init: &Function, nargs: usize) -> bool {
 }
 
 /// Move call arguments into a new frame's (empty) local slots, in order, leaving `Undefined`
-/// behind: no reference count changes, and the caller's `pop_to` of the emptied slots drops
+/// behind: no reference count changes, and the caller's truncate of the emptied slots drops
 /// nothing. A plain loop: `Vec::extend(drain)` costs about a hundred instructions per call.
 #[inline(always)]
 fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
     locals.reserve(args.len());
     for v in args {
         locals.push(std::mem::take(v));
-    }
-}
-
-/// Shorten the stack to `len`, as `truncate`, but with the inline check of `Value::discard`:
-/// after `move_args` the slots hold `Undefined`, and `truncate` would call the drop glue for
-/// each of them.
-#[inline(always)]
-fn pop_to(stack: &mut Vec<Value>, len: usize) {
-    while stack.len() > len {
-        if let Some(v) = stack.pop() {
-            v.discard();
-        }
     }
 }
 
