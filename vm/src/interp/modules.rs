@@ -60,6 +60,64 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
     ("queue", "_queueinfo", &["PriorityQueue"]),
 ];
 
+/// The modules being imported now, each by the thread importing it, and the module each waiting
+/// thread waits for (`Interp::import_module`): CPython's per-module import locks. Without them,
+/// with `--gil off`, a second thread importing a module another thread is still running found
+/// it half run in `sys.modules` (`cannot import name 'dumps' from 'json'`), or ran it again.
+#[derive(Default)]
+struct Imports {
+    running: Vec<(Arc<str>, std::thread::ThreadId)>,
+    waiting: Vec<(std::thread::ThreadId, Arc<str>)>,
+}
+
+static IMPORTS: parking_lot::Mutex<Imports> = parking_lot::Mutex::new(Imports {
+    running: Vec::new(),
+    waiting: Vec::new(),
+});
+/// Signalled whenever a module's import ends (well or not).
+static IMPORT_DONE: parking_lot::Condvar = parking_lot::Condvar::new();
+/// How many imports are running: the common case (none) takes no lock.
+static IMPORTS_RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Imports {
+    /// The thread importing `name` now, if any.
+    fn owner(&self, name: &str) -> Option<std::thread::ThreadId> {
+        self.running
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, t)| *t)
+    }
+
+    /// Whether `me` must wait before importing `name`: another thread is importing it, and
+    /// waiting for that thread closes no circle.
+    fn must_wait(&self, name: &str, me: std::thread::ThreadId) -> bool {
+        match self.owner(name) {
+            Some(owner) => owner != me && !self.would_deadlock(me, owner),
+            None => false,
+        }
+    }
+
+    /// Whether `me` waiting for `owner` would close a circle of threads waiting for each
+    /// other's modules (A imports X, which imports Y, while B imports Y, which imports X):
+    /// then `me` takes the partial module instead, as CPython does.
+    fn would_deadlock(&self, me: std::thread::ThreadId, owner: std::thread::ThreadId) -> bool {
+        let mut t = owner;
+        for _ in 0..=self.waiting.len() {
+            if t == me {
+                return true;
+            }
+            let Some((_, module)) = self.waiting.iter().find(|(w, _)| *w == t) else {
+                return false;
+            };
+            let Some(next) = self.owner(module) else {
+                return false;
+            };
+            t = next;
+        }
+        false
+    }
+}
+
 /// The mini-language parts being loaded now, and by which thread (`load_mini_parts`).
 static MINI_LOADING: parking_lot::Mutex<Vec<(&str, std::thread::ThreadId)>> =
     parking_lot::Mutex::new(Vec::new());
@@ -207,10 +265,70 @@ impl Interp {
     /// `import name` (possibly dotted): the module object for the full name, importing its
     /// parent packages first. `import a.b` binds `a`: the compiler imports `a.b`, then `a`.
     pub fn import_module(&mut self, name: &str) -> PyResult<Value> {
-        // `sys.modules` first: whatever a program put there is what `import` gives.
-        if let Some(m) = self.vm.sys_modules.get_str(name) {
-            return Ok(m);
+        use std::sync::atomic::Ordering;
+        // `sys.modules` first: whatever a program put there is what `import` gives (once the
+        // thread importing it, if another, is done).
+        if IMPORTS_RUNNING.load(Ordering::Acquire) == 0 {
+            if let Some(m) = self.vm.sys_modules.get_str(name) {
+                return Ok(m);
+            }
         }
+        let me = std::thread::current().id();
+        loop {
+            let waited = self.wait_for_import(name, me);
+            if let Some(m) = self.vm.sys_modules.get_str(name) {
+                return Ok(m);
+            }
+            if !waited {
+                let mut imports = IMPORTS.lock();
+                if imports.owner(name).is_none() {
+                    imports.running.push((Arc::from(name), me));
+                    IMPORTS_RUNNING.fetch_add(1, Ordering::AcqRel);
+                    break;
+                }
+                if !imports.must_wait(name, me) {
+                    // This thread is importing it already (a package's `__init__` importing the
+                    // submodule being imported), or waiting would deadlock: import it here.
+                    drop(imports);
+                    return self.import_module_now(name);
+                }
+            }
+        }
+        let r = self.import_module_now(name);
+        IMPORTS
+            .lock()
+            .running
+            .retain(|(n, t)| !(&**n == name && *t == me));
+        IMPORTS_RUNNING.fetch_sub(1, Ordering::AcqRel);
+        IMPORT_DONE.notify_all();
+        r
+    }
+
+    /// Wait (with the GIL released) while another thread imports `name`, unless this thread is
+    /// importing it itself (a circular import gets the partial module) or waiting would be a
+    /// deadlock. Whether it waited.
+    fn wait_for_import(&mut self, name: &str, me: std::thread::ThreadId) -> bool {
+        let mut imports = IMPORTS.lock();
+        if !imports.must_wait(name, me) {
+            return false;
+        }
+        let Some(owner) = imports.owner(name) else {
+            return false;
+        };
+        imports.waiting.push((me, Arc::from(name)));
+        drop(imports);
+        self.allow_threads(|| {
+            let mut imports = IMPORTS.lock();
+            while imports.owner(name).is_some_and(|o| o == owner) {
+                IMPORT_DONE.wait(&mut imports);
+            }
+            imports.waiting.retain(|(t, _)| *t != me);
+        });
+        true
+    }
+
+    /// `import_module` once this thread has claimed `name`.
+    fn import_module_now(&mut self, name: &str) -> PyResult<Value> {
         let found = match name.rsplit_once('.') {
             Some((parent, leaf)) => {
                 let Value::Module(pm) = self.import_module(parent)? else {
