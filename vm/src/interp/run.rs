@@ -389,6 +389,23 @@ impl Interp {
                     tri!(f.stack.pop().ok_or_else(stack_underflow))
                 };
             }
+            // The augmented-assignment superinstructions' operation: pop the right and left
+            // operands, apply `op` in place (the fast path for numbers first).
+            macro_rules! inplace_operands {
+                ($op:expr) => {{
+                    let b = pop!();
+                    let a = pop!();
+                    let r = match arith_fast($op, &a, &b) {
+                        Some(r) => r,
+                        None => {
+                            sync!();
+                            tri!(self.binary_in_frame(f, None, $op, a, &b, true))
+                        }
+                    };
+                    b.discard();
+                    r
+                }};
+            }
             // The register instructions' fast path: both operands ints (a local slot, then a
             // slot or constant as `$second` says) and the result exact; the arm's general path
             // runs otherwise.
@@ -847,16 +864,7 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::InPlaceStoreSubscr(op) => {
-                        let b = pop!();
-                        let a = pop!();
-                        let r = match arith_fast(op, &a, &b) {
-                            Some(r) => r,
-                            None => {
-                                sync!();
-                                tri!(self.binary_in_frame(f, None, op, a, &b, true))
-                            }
-                        };
-                        b.discard();
+                        let r = inplace_operands!(op);
                         let key = pop!();
                         let obj = pop!();
                         let r = match store_item_fast(&obj, &key, r) {
@@ -884,16 +892,7 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::InPlaceStoreAttr(op, n) => {
-                        let b = pop!();
-                        let a = pop!();
-                        let r = match arith_fast(op, &a, &b) {
-                            Some(r) => r,
-                            None => {
-                                sync!();
-                                tri!(self.binary_in_frame(f, None, op, a, &b, true))
-                            }
-                        };
-                        b.discard();
+                        let r = inplace_operands!(op);
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];

@@ -63,25 +63,19 @@ fn flag(args: &Args<'_>, i: usize) -> bool {
 }
 
 fn encode_basestring(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    match text_arg(&args, 0) {
-        Some(s) => {
-            let mut out = String::with_capacity(s.len() + 2);
-            push_string(&mut out, s, false);
-            Ok(Value::string(out))
-        }
-        None => Err(type_error(&args)),
-    }
+    string_literal(&args, false)
 }
 
 fn encode_basestring_ascii(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    match text_arg(&args, 0) {
-        Some(s) => {
-            let mut out = String::with_capacity(s.len() + 2);
-            push_string(&mut out, s, true);
-            Ok(Value::string(out))
-        }
-        None => Err(type_error(&args)),
-    }
+    string_literal(&args, true)
+}
+
+/// The first argument (a str) as a JSON string literal, ASCII-only if `ascii`.
+fn string_literal(args: &Args<'_>, ascii: bool) -> PyResult<Value> {
+    let s = text_arg(args, 0).ok_or_else(|| type_error(args))?;
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string(&mut out, s, ascii);
+    Ok(Value::string(out))
 }
 
 /// CPython's message for a non-str argument of the string encoders.
