@@ -223,7 +223,7 @@ pub(crate) fn class_matches(
     if let Some(subject) = subject {
         let hook = match spec {
             Value::Class(c) if fname == "isinstance" && Ref::ptr_eq(c, cls) => None,
-            Value::Class(c) => c.metaclass.as_ref().and_then(|m| m.lookup(hook_name)),
+            Value::Class(c) => c.metaclass_lookup(hook_name),
             Value::Instance(i) if !i.class.builtin => i.class.lookup(hook_name),
             _ => None,
         };

@@ -666,7 +666,7 @@ impl Interp {
                 self.generic_setattr(obj, inst, name, v)
             }
             Value::Class(cls) if !cls.builtin => {
-                let hook = cls.metaclass.as_ref().and_then(|m| m.lookup("__setattr__"));
+                let hook = cls.metaclass_lookup("__setattr__");
                 if let Some(sa) = hook {
                     return self
                         .call(&sa, &[obj.clone(), Value::str(name), v])
@@ -808,7 +808,7 @@ impl Interp {
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         let hook = match obj {
             Value::Instance(inst) if !inst.class.builtin => inst.class.lookup("__delattr__"),
-            Value::Class(cls) => cls.metaclass.as_ref().and_then(|m| m.lookup("__delattr__")),
+            Value::Class(cls) => cls.metaclass_lookup("__delattr__"),
             _ => None,
         };
         if let Some(da) = hook {

@@ -1001,7 +1001,7 @@ impl Interp {
         }
         // `C(...)` where C's metaclass defines `__call__`: that decides (`super().__call__`
         // reaches `type.__call__`, [`Interp::instantiate_type`]).
-        if let Some(call) = cls.metaclass.as_ref().and_then(|m| m.lookup("__call__")) {
+        if let Some(call) = cls.metaclass_lookup("__call__") {
             let mut full = Vec::with_capacity(args.len() + 1);
             full.push(Value::Class(cls.clone()));
             full.extend_from_slice(args);

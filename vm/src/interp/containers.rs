@@ -16,10 +16,7 @@ pub(crate) fn needs_py_eq(v: &Value) -> bool {
     match v {
         Value::Instance(i) => i.class.lookup("__eq__").is_some(),
         // A class whose metaclass defines `__eq__`.
-        Value::Class(c) => c
-            .metaclass
-            .as_ref()
-            .is_some_and(|m| m.lookup("__eq__").is_some()),
+        Value::Class(c) => c.metaclass_lookup("__eq__").is_some(),
         _ => false,
     }
 }

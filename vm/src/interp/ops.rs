@@ -343,7 +343,7 @@ impl Interp {
         match v {
             Value::Instance(i) => i.class.lookup(name),
             // A class's special methods are its metaclass's (`len(Color)` for an enum).
-            Value::Class(c) => c.metaclass.as_ref().and_then(|m| m.lookup(name)),
+            Value::Class(c) => c.metaclass_lookup(name),
             _ => None,
         }
     }

@@ -197,12 +197,8 @@ impl Interp {
                 self.write_repr(&m.receiver.clone(), out)?;
                 out.push('>');
             }
-            Value::Class(c)
-                if c.metaclass
-                    .as_ref()
-                    .is_some_and(|m| m.lookup("__repr__").is_some()) =>
-            {
-                let r = c.metaclass.as_ref().and_then(|m| m.lookup("__repr__"));
+            Value::Class(c) if c.metaclass_lookup("__repr__").is_some() => {
+                let r = c.metaclass_lookup("__repr__");
                 let s = self.call(&r.unwrap_or_default(), std::slice::from_ref(v))?;
                 match s.as_str() {
                     Some(s) => out.push_str(s),
@@ -394,12 +390,8 @@ impl Interp {
         match v {
             Value::Str(s) => Ok(s.as_str().to_string()),
             // A metaclass's `__str__` gives the str of its classes.
-            Value::Class(c)
-                if c.metaclass
-                    .as_ref()
-                    .is_some_and(|m| m.lookup("__str__").is_some()) =>
-            {
-                let m = c.metaclass.as_ref().and_then(|m| m.lookup("__str__"));
+            Value::Class(c) if c.metaclass_lookup("__str__").is_some() => {
+                let m = c.metaclass_lookup("__str__");
                 let r = self.call(&m.unwrap_or_default(), std::slice::from_ref(v))?;
                 match r {
                     Value::Str(s) => Ok(s.as_str().to_string()),
@@ -858,7 +850,7 @@ fn star_argument(spec: &mut String, arg: &Value) -> PyResult<()> {
 /// The `__format__` of a class's user metaclass, if it defines one.
 fn meta_format(v: &Value) -> Option<Value> {
     match v {
-        Value::Class(c) => c.metaclass.as_ref().and_then(|m| m.lookup("__format__")),
+        Value::Class(c) => c.metaclass_lookup("__format__"),
         _ => None,
     }
 }

@@ -807,17 +807,7 @@ impl Interp {
                         let obj = pop!();
                         // A list or tuple item by an int in range: read where it is (anything
                         // else, an index error included, takes `getitem`).
-                        let r = match (&obj, &key) {
-                            (Value::List(l), &Value::Int(i)) => {
-                                let items = l.items.lock();
-                                seq_index(i, items.len()).map(|j| items[j].clone())
-                            }
-                            (Value::Tuple(t), &Value::Int(i)) => {
-                                seq_index(i, t.items.len()).map(|j| t.items[j].clone())
-                            }
-                            _ => None,
-                        };
-                        let r = match r {
+                        let r = match item_fast(&obj, &key) {
                             Some(r) => r,
                             None => {
                                 sync!();

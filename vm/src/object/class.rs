@@ -315,6 +315,12 @@ impl Class {
     /// Look an attribute up along the method resolution order, through a
     /// per-class cache of earlier answers (hits and misses). Any change to any class's attributes
     /// calls [`class_changed`], which empties every cache lazily.
+    /// `name` looked up on this class's metaclass (a special method a metaclass gives its
+    /// classes: `__repr__`, `__eq__`, `__call__`...); `None` without a metaclass.
+    pub fn metaclass_lookup(&self, name: &str) -> Option<Value> {
+        self.metaclass.as_ref().and_then(|m| m.lookup(name))
+    }
+
     pub fn lookup(&self, name: &str) -> Option<Value> {
         let epoch = CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire);
         {
