@@ -52,7 +52,7 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             for (k, v) in pairs {
                 // Keys comparing by `__eq__` are matched against `d`'s (no lock held meanwhile).
                 let k = interp.resolve_in_map(&d.map, k)?;
-                d.map.lock().insert(k, v);
+                drop(d.insert(k, v));
             }
             return Ok(());
         }
@@ -62,7 +62,7 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             for k in interp.collect_iter(&keys)? {
                 let v = interp.getitem(src, &k)?;
                 let hk = interp.dict_key(d, k)?;
-                d.map.lock().insert(hk, v);
+                drop(d.insert(hk, v));
             }
             return Ok(());
         }
@@ -94,7 +94,7 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             )
         })?;
         let hk = interp.dict_key(d, k)?;
-        d.map.lock().insert(hk, v);
+        drop(d.insert(hk, v));
         n += 1;
     }
     Ok(())
@@ -122,7 +122,14 @@ fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     a.range("dict.setdefault", 1, 2)?;
     let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
     let default = a.get(1).cloned().unwrap_or(Value::None);
-    Ok(d.map.lock().entry(k).or_insert(default).clone())
+    let mut map = d.map.lock();
+    if let Some(v) = map.get(&k) {
+        return Ok(v.clone());
+    }
+    map.insert(k, default.clone());
+    drop(map);
+    d.keys_changed();
+    Ok(default)
 }
 
 fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

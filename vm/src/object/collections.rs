@@ -330,6 +330,25 @@ impl Dict {
         }
     }
 
+    /// Record that a key was added to or removed from the table (`layout`'s contract): every
+    /// change of keys outside `set` and `remove` (`update`, `setdefault`, `|=` on a dict that
+    /// may be a module's globals) calls this, so a cached "not a global" answer is retired.
+    #[inline]
+    pub fn keys_changed(&self) {
+        self.layout
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Insert under `key` (bumping `layout` if the key is new); the value replaced, if any, for
+    /// the caller to drop (after the table is unlocked: a drop may run `__del__`).
+    pub fn insert(&self, key: HashKey, value: Value) -> Option<Value> {
+        let (_, old) = self.map.lock().insert_full(key, value);
+        if old.is_none() {
+            self.keys_changed();
+        }
+        old
+    }
+
     /// Remove a key; its value if it was there.
     pub fn remove(&self, key: &HashKey) -> Option<Value> {
         let old = self.map.lock().shift_remove(key);
