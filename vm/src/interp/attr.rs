@@ -12,6 +12,7 @@ use crate::interp::{Args, Interp};
 use crate::object::{
     class_of, descriptor_name_bit, type_name, types, Class, InstDict, Instance, NameRef,
     NativeFunction, Payload, TypeKind, DICTLESS, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR,
+    PLAIN_SLOTS,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -222,6 +223,9 @@ impl Interp {
         else {
             return self.setattr(obj, name, v);
         };
+        if &**name == "__class__" {
+            return self.setattr(obj, name, v);
+        }
         let mut dict = inst.dict.lock();
         if dict.has_view() {
             // A `__dict__` object mirrors the table: the general path keeps it current.
@@ -280,7 +284,9 @@ impl Interp {
             return Err(v);
         }
         let flags = inst.class.attr_flags();
-        if flags & HAS_SETATTR != 0 || instance_wins(flags, name) {
+        // A class whose only descriptors are slots answers loads from the table
+        // (`instance_wins`), but adding a slot's value to a table is decided here.
+        if flags & HAS_SETATTR != 0 || (instance_wins(flags, name) && flags & PLAIN_SLOTS == 0) {
             return Err(v);
         }
         let kind = |a: Option<&Value>| descriptor_kind(a, name, true);
@@ -703,6 +709,15 @@ impl Interp {
         name: &str,
         v: Value,
     ) -> PyResult<()> {
+        if name == "__class__" {
+            // An instance's class is fixed when it is made (`Instance::class` is not a cell):
+            // saying so beats storing a `__class__` attribute that `type(obj)` ignores.
+            return Err(err!(
+                TypeError,
+                "__class__ assignment is not supported by minivm ('{}' object)",
+                inst.class.name
+            ));
+        }
         let flags = inst.class.attr_flags();
         if flags & crate::object::HAS_PROPERTY != 0 {
             if let Some(Value::Instance(d)) = inst.class.lookup(name) {
@@ -1158,12 +1173,14 @@ fn remember(hint: &AtomicU64, layout: u32, pos: usize) {
 }
 
 /// Whether, by a class's `attr_flags`, no `__getattribute__` is defined and no data descriptor
-/// in the class chain can be called `name` (none at all, or none whose name has `name`'s bit):
-/// then the instance's own attribute is the answer to `obj.name`, and `obj.name = v` sets it.
+/// in the class chain can be called `name` (none at all, none whose name has `name`'s bit, or
+/// only plain `__slots__` members, whose values are in the instance's table under their names):
+/// then the instance's own table is the answer to `obj.name`, and `obj.name = v` sets it.
 #[inline(always)]
 fn instance_wins(flags: u64, name: &str) -> bool {
     flags & HAS_GETATTRIBUTE == 0
-        && (flags & HAS_PROPERTY == 0 || flags & descriptor_name_bit(name) == 0)
+        && (flags & (HAS_PROPERTY | PLAIN_SLOTS) != HAS_PROPERTY
+            || flags & descriptor_name_bit(name) == 0)
 }
 
 /// The hit path of `LOAD_ATTR` (CPython's `LOAD_ATTR_INSTANCE_VALUE`): `obj` is a plain instance
@@ -1199,10 +1216,11 @@ pub(crate) fn instance_value_cached(
     }
 }
 
-/// The hit path of `STORE_ATTR`: `obj` is a plain instance of a class without `__setattr__`,
-/// `__slots__` or any data descriptor by that name, without a `__dict__` object to keep
-/// current, whose table has the recorded layout: overwrite the value in place, or add the name
-/// if the layout lacks it. Otherwise the value comes back for the full path.
+/// The hit path of `STORE_ATTR`: `obj` is a plain instance of a class without `__setattr__`
+/// or any data descriptor by that name other than a plain slot, without a `__dict__` object to
+/// keep current, whose table has the recorded layout: overwrite the value in place, or add the
+/// name if the layout lacks it (not in an instance without `__dict__`: only slots may be added
+/// there, which the full path checks). Otherwise the value comes back for the full path.
 #[inline(always)]
 pub(crate) fn store_instance_value_cached(
     obj: &Value,
@@ -1217,7 +1235,7 @@ pub(crate) fn store_instance_value_cached(
         return Err(v);
     }
     let flags = inst.class.attr_flags();
-    if flags & (HAS_SETATTR | DICTLESS) != 0 || !instance_wins(flags, name) {
+    if flags & HAS_SETATTR != 0 || !instance_wins(flags, name) {
         return Err(v);
     }
     let Ok(mut dict) = inst.dict.try_lock() else {
@@ -1231,7 +1249,9 @@ pub(crate) fn store_instance_value_cached(
     }
     let pos = hint_pos(word);
     if pos >= dict.len() {
-        if hint_layout(word) != dict.layout_id() {
+        // Adding a name: in an instance without `__dict__` only a slot may be added, which the
+        // full path checks. (Overwriting is fine: such a table holds slot values only.)
+        if hint_layout(word) != dict.layout_id() || flags & DICTLESS != 0 {
             return Err(v);
         }
         // The recorded layout lacks the name (`__init__` adding it to one new instance after

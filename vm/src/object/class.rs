@@ -133,8 +133,14 @@ pub const HAS_GETATTRIBUTE: u64 = 16;
 /// with properties: the attribute instructions' fast paths stay open for `self.x` in a class
 /// that also has a `@property y`.
 pub const DESCRIPTOR_NAMES: u64 = 0xFFFF << 5;
+/// Every data descriptor counted in `HAS_PROPERTY` is a plain `__slots__` member: one stored
+/// under its own name, and the class chain's first answer for that name. Slot values live in the
+/// instance's attribute table under the slot's name, so for such a class the table alone answers
+/// `obj.name` for every name (present: its value; absent: the general path, which raises), and
+/// the attribute instructions' hit paths serve slots as they serve instance attributes.
+pub const PLAIN_SLOTS: u64 = 1 << 21;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 21;
+const FLAG_BITS: u32 = 22;
 
 /// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
 /// so a few instructions and the same for every string with those characters.
@@ -465,6 +471,9 @@ impl Class {
     fn compute_attr_flags(&self) -> u64 {
         let mut bits = 0;
         let mut slotted = true;
+        // Each data descriptor found: its name, and whether it is a slot member stored under
+        // that name (checked against the chain's first answer once every dict is released).
+        let mut descriptors: Vec<(Arc<str>, Option<Value>)> = Vec::new();
         let mut check = |c: &Class| {
             let dict = c.dict.read();
             for (k, v) in dict.iter() {
@@ -477,6 +486,9 @@ impl Class {
                 if let Value::Instance(i) = v {
                     if is_data_descriptor(i) {
                         bits |= HAS_PROPERTY | descriptor_name_bit(k);
+                        let own_slot = matches!(&i.payload,
+                            Payload::Member { name, .. } if **name == **k);
+                        descriptors.push((k.clone(), own_slot.then(|| v.clone())));
                     }
                 }
             }
@@ -495,6 +507,15 @@ impl Class {
         check(self);
         for c in &self.mro_tail {
             check(c);
+        }
+        let plain =
+            |(name, member): &(Arc<str>, Option<Value>)| match (member, self.lookup_uncached(name))
+            {
+                (Some(m), Some(first)) => m.is(&first),
+                _ => false,
+            };
+        if bits & HAS_PROPERTY != 0 && descriptors.iter().all(plain) {
+            bits |= PLAIN_SLOTS;
         }
         // `object()` itself has no `__dict__` either: `object().x = 1` is an AttributeError.
         if slotted && (!self.builtin || self.kind == TypeKind::Object) {
