@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use minivm_compiler::serialize::{decode_code, encode_blob, encode_code, source_hash};
+use minivm_compiler::serialize::{
+    decode_all_bodies, decode_code, decode_code_lazy, encode_blob, encode_code, source_hash,
+};
 
 /// Every `.mini` file under `dir`, as paths relative to `root` with `/` separators.
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -54,6 +56,17 @@ fn main() {
         };
         if decode_code(&bytes).as_deref() != Some(&code) {
             println!("cargo:warning=vm/lib/{rel}: frozen code does not round-trip; not frozen");
+            continue;
+        }
+        // The VM reads functions' bodies lazily (`decode_code_lazy`): check that this reading,
+        // every body decoded, gives the same code too. (The copy lives until the script ends.)
+        let stored: &'static [u8] = Box::leak(bytes.clone().into_boxed_slice());
+        if decode_code_lazy(stored)
+            .and_then(|c| decode_all_bodies(&c))
+            .as_deref()
+            != Some(&code)
+        {
+            println!("cargo:warning=vm/lib/{rel}: lazily decoded code differs; not frozen");
             continue;
         }
         entries.push((rel, source_hash(&src), bytes));

@@ -630,6 +630,20 @@ pub struct CodeObject {
     /// Local slots after `varnames` that only instructions use (a `for` over a range keeps its
     /// counter, stop and step there: `ForRangePrep`); invisible to `locals()`.
     pub hidden_slots: u32,
+    /// Frozen library code only (`serialize::decode_code_lazy`): a function whose body (`code`,
+    /// `lines`, `consts` and `names`, left empty here) is still in the frozen bytes, decoded the
+    /// first time the VM needs it (`serialize::decode_body`). Most library functions are never
+    /// called in a given run, so a module's import decodes only what it runs. `None` for
+    /// everything else.
+    pub lazy_body: Option<LazyBody>,
+}
+
+/// Where the body of a lazily decoded function waits: its bytes in the frozen library, and how
+/// deeply it is nested in its module (so decoding it keeps `serialize::MAX_DEPTH`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyBody {
+    pub bytes: &'static [u8],
+    pub depth: usize,
 }
 
 impl CodeObject {

@@ -18,12 +18,12 @@
 use std::sync::Arc;
 
 use crate::bytecode::{
-    BinOp, Cell, CmpOp, CodeFlags, CodeObject, ConstIdx, Constant, FormatFlags, Label, Local,
-    MakeFunctionFlags, Name, Op, Reg, OPCODES,
+    BinOp, Cell, CmpOp, CodeFlags, CodeObject, ConstIdx, Constant, FormatFlags, Label, LazyBody,
+    Local, MakeFunctionFlags, Name, Op, Reg, OPCODES,
 };
 
 /// Bumped whenever the layout below changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How deeply code objects and constant tuples may nest; deeper input is refused both ways, so
 /// decoding recurses a bounded number of levels whatever the bytes say.
@@ -411,6 +411,9 @@ fn put_strs(w: &mut Writer, v: &[String]) {
     }
 }
 
+/// A code object: its header (what making a function out of it needs), then its body (`code`,
+/// `lines`, `consts`, `names`) as one length-prefixed run of bytes, so that a reader can leave a
+/// function's body undecoded until it runs ([`decode_code_lazy`]).
 fn put_code(w: &mut Writer, c: &CodeObject, file: &str, depth: usize) -> Result<(), EncodeError> {
     if depth > MAX_DEPTH {
         return Err(EncodeError::TooDeep);
@@ -421,19 +424,6 @@ fn put_code(w: &mut Writer, c: &CodeObject, file: &str, depth: usize) -> Result<
     w.str(&c.name);
     w.str(&c.qualname);
     w.uint(u64::from(c.first_line));
-    w.uint(c.code.len() as u64);
-    for op in &c.code {
-        op.encode(w);
-    }
-    w.uint(c.lines.len() as u64);
-    for &l in &c.lines {
-        w.uint(u64::from(l));
-    }
-    w.uint(c.consts.len() as u64);
-    for k in &c.consts {
-        put_const(w, k, file, depth + 1)?;
-    }
-    put_strs(w, &c.names);
     put_strs(w, &c.varnames);
     put_strs(w, &c.cellvars);
     put_strs(w, &c.freevars);
@@ -451,6 +441,21 @@ fn put_code(w: &mut Writer, c: &CodeObject, file: &str, depth: usize) -> Result<
         w.uint(u64::from(n));
     }
     w.byte(flags_bits(&c.flags));
+    let mut body = Writer::default();
+    body.uint(c.code.len() as u64);
+    for op in &c.code {
+        op.encode(&mut body);
+    }
+    body.uint(c.lines.len() as u64);
+    for &l in &c.lines {
+        body.uint(u64::from(l));
+    }
+    body.uint(c.consts.len() as u64);
+    for k in &c.consts {
+        put_const(&mut body, k, file, depth + 1)?;
+    }
+    put_strs(&mut body, &c.names);
+    w.bytes(&body.buf);
     Ok(())
 }
 
@@ -508,8 +513,49 @@ fn put_const(w: &mut Writer, k: &Constant, file: &str, depth: usize) -> Result<(
 pub fn decode_code(data: &[u8]) -> Option<Arc<CodeObject>> {
     let mut r = Reader::new(data);
     let file: Arc<str> = Arc::from(r.str()?);
-    let code = get_code(&mut r, &file, 0)?;
+    let code = get_code(&mut r, &file, 0, None)?;
     r.at_end().then_some(code)
+}
+
+/// Keeps a function body's bytes for later ([`decode_code_lazy`]); `None` decodes it at once.
+type Keep<'a> = Option<fn(&'a [u8]) -> &'static [u8]>;
+
+/// Like [`decode_code`], but the functions nested in the module keep their bodies undecoded
+/// (`lazy_body`) until [`decode_body`] is asked for them: importing a library module then
+/// decodes its module-level code and its functions' headers only. The bytes must live as long
+/// as the program (the frozen library is a `static`). The headers are checked as
+/// [`decode_code`] checks them; a body is checked when it is decoded.
+pub fn decode_code_lazy(data: &'static [u8]) -> Option<Arc<CodeObject>> {
+    let mut r = Reader::new(data);
+    let file: Arc<str> = Arc::from(r.str()?);
+    let code = get_code(&mut r, &file, 0, Some(|b| b))?;
+    r.at_end().then_some(code)
+}
+
+/// The whole code object of a function left undecoded by [`decode_code_lazy`] (its own nested
+/// functions still undecoded); `None` if `stub` has no such body or the body is malformed.
+pub fn decode_body(stub: &CodeObject) -> Option<Arc<CodeObject>> {
+    let lazy = stub.lazy_body.as_ref()?;
+    let mut c = stub.clone();
+    c.lazy_body = None;
+    let file = stub.filename.clone();
+    get_body(&mut c, lazy.bytes, &file, lazy.depth, Some(|b| b))?;
+    valid(&c).then(|| Arc::new(c))
+}
+
+/// `code` with every body left undecoded by [`decode_code_lazy`] decoded, at every depth (for
+/// `vm/build.rs` and the tests, which check that lazy decoding gives exactly the compiled code).
+pub fn decode_all_bodies(code: &Arc<CodeObject>) -> Option<Arc<CodeObject>> {
+    let mut c = match code.lazy_body {
+        Some(_) => (*decode_body(code)?).clone(),
+        None => (**code).clone(),
+    };
+    for k in &mut c.consts {
+        if let Constant::Code(inner) = k {
+            *inner = decode_all_bodies(inner)?;
+        }
+    }
+    Some(Arc::new(c))
 }
 
 fn get_strs(r: &mut Reader) -> Option<Vec<String>> {
@@ -521,29 +567,18 @@ fn get_strs(r: &mut Reader) -> Option<Vec<String>> {
     Some(v)
 }
 
-fn get_code(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Arc<CodeObject>> {
+fn get_code<'a>(
+    r: &mut Reader<'a>,
+    file: &Arc<str>,
+    depth: usize,
+    keep: Keep<'a>,
+) -> Option<Arc<CodeObject>> {
     if depth > MAX_DEPTH {
         return None;
     }
     let name = r.str()?.to_string();
     let qualname = r.str()?.to_string();
     let first_line = r.u32()?;
-    let n = r.count()?;
-    let mut code = Vec::with_capacity(n);
-    for _ in 0..n {
-        code.push(Op::decode(r)?);
-    }
-    let n = r.count()?;
-    let mut lines = Vec::with_capacity(n);
-    for _ in 0..n {
-        lines.push(r.u32()?);
-    }
-    let n = r.count()?;
-    let mut consts = Vec::with_capacity(n);
-    for _ in 0..n {
-        consts.push(get_const(r, file, depth + 1)?);
-    }
-    let names = get_strs(r)?;
     let varnames = get_strs(r)?;
     let cellvars = get_strs(r)?;
     let freevars = get_strs(r)?;
@@ -559,17 +594,18 @@ fn get_code(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Arc<CodeObj
     let max_stack = r.u32()?;
     let hidden_slots = r.u32()?;
     let flags = flags_from_bits(r.byte()?)?;
-    let c = CodeObject {
+    let body = r.bytes()?;
+    let mut c = CodeObject {
         name,
         qualname,
         filename: file.clone(),
         first_line,
-        code,
-        lines,
+        code: Vec::new(),
+        lines: Vec::new(),
         // Not stored: frozen library code shows no source lines to underline.
         spans: Vec::new(),
-        consts,
-        names,
+        consts: Vec::new(),
+        names: Vec::new(),
         varnames,
         cellvars,
         freevars,
@@ -580,8 +616,47 @@ fn get_code(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Arc<CodeObj
         flags,
         max_stack,
         hidden_slots,
+        lazy_body: None,
     };
+    match keep {
+        // A function (not the module's own code, which runs at once): its body waits.
+        Some(keep) if depth > 0 => {
+            c.lazy_body = Some(LazyBody {
+                bytes: keep(body),
+                depth,
+            })
+        }
+        _ => get_body(&mut c, body, file, depth, keep)?,
+    }
     valid(&c).then(|| Arc::new(c))
+}
+
+/// Decode the body bytes of `c` (written by [`put_code`]) into it.
+fn get_body<'a>(
+    c: &mut CodeObject,
+    body: &'a [u8],
+    file: &Arc<str>,
+    depth: usize,
+    keep: Keep<'a>,
+) -> Option<()> {
+    let r = &mut Reader::new(body);
+    let n = r.count()?;
+    c.code = Vec::with_capacity(n);
+    for _ in 0..n {
+        c.code.push(Op::decode(r)?);
+    }
+    let n = r.count()?;
+    c.lines = Vec::with_capacity(n);
+    for _ in 0..n {
+        c.lines.push(r.u32()?);
+    }
+    let n = r.count()?;
+    c.consts = Vec::with_capacity(n);
+    for _ in 0..n {
+        c.consts.push(get_const(r, file, depth + 1, keep)?);
+    }
+    c.names = get_strs(r)?;
+    r.at_end().then_some(())
 }
 
 /// The checks the VM relies on for code the compiler made: one line per instruction, every
@@ -616,7 +691,12 @@ pub struct OperandCounts {
     pub cells: usize,
 }
 
-fn get_const(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Constant> {
+fn get_const<'a>(
+    r: &mut Reader<'a>,
+    file: &Arc<str>,
+    depth: usize,
+    keep: Keep<'a>,
+) -> Option<Constant> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -639,11 +719,11 @@ fn get_const(r: &mut Reader, file: &Arc<str>, depth: usize) -> Option<Constant> 
             let n = r.count()?;
             let mut items = Vec::with_capacity(n);
             for _ in 0..n {
-                items.push(get_const(r, file, depth + 1)?);
+                items.push(get_const(r, file, depth + 1, keep)?);
             }
             Constant::Tuple(items)
         }
-        CONST_CODE => Constant::Code(get_code(r, file, depth + 1)?),
+        CONST_CODE => Constant::Code(get_code(r, file, depth + 1, keep)?),
         _ => return None,
     })
 }

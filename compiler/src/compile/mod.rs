@@ -589,6 +589,7 @@ impl<'a> Compiler<'a> {
             flags: unit.flags,
             max_stack,
             hidden_slots,
+            lazy_body: None,
         })
     }
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use minivm_compiler::bytecode::{CodeObject, Constant, Op};
 use minivm_compiler::serialize::{
-    decode_blob, decode_code, encode_blob, encode_code, source_hash, EncodeError, Reader, Writer,
-    MAX_DEPTH,
+    decode_all_bodies, decode_blob, decode_body, decode_code, decode_code_lazy, encode_blob,
+    encode_code, source_hash, EncodeError, Reader, Writer, MAX_DEPTH,
 };
 use minivm_compiler::{compile_source, Mode};
 
@@ -72,6 +72,13 @@ fn round_trip_corpus() {
         if *back != code {
             assert_eq!(format!("{back:?}"), format!("{code:?}"), "{name}");
         }
+        // Read lazily (functions' bodies left in the bytes), then every body decoded: the same.
+        let stored: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        let lazy = decode_code_lazy(stored).unwrap_or_else(|| panic!("{name}: lazy decode"));
+        let full = decode_all_bodies(&lazy).unwrap_or_else(|| panic!("{name}: bodies"));
+        if *full != code {
+            assert_eq!(format!("{full:?}"), format!("{code:?}"), "{name}");
+        }
         opnames(&code, &mut seen);
         checked += 1;
     }
@@ -131,6 +138,50 @@ fn damaged_bytes_are_refused_never_a_panic() {
             b[i] = v;
             let _ = decode_code(&b);
         }
+    }
+}
+
+#[test]
+fn lazy_bodies_wait_until_asked_and_damage_is_refused_then() {
+    let src = "class A:\n    def m(self, x=(1, 2.5)):\n        def inner(y):\n            \
+               return y * 2\n        return [inner(y) for y in x]\nprint(A().m())\n";
+    let code = compile_source(src, "t.mini", Mode::File).expect("compiles");
+    let bytes = encode_code(&code).expect("encodes");
+    let stored: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    let module = decode_code_lazy(stored).expect("decodes");
+    // The module's own code is decoded; the class body waits, with its header.
+    assert!(module.lazy_body.is_none() && !module.code.is_empty());
+    let Some(Constant::Code(class_body)) =
+        module.consts.iter().find(|c| matches!(c, Constant::Code(_)))
+    else {
+        panic!("no class body");
+    };
+    assert!(class_body.lazy_body.is_some() && class_body.code.is_empty());
+    assert_eq!(class_body.qualname, "A");
+    let body = decode_body(class_body).expect("the body decodes");
+    assert!(body.lazy_body.is_none() && !body.code.is_empty());
+    // Its own function (the method) waits in turn.
+    assert!(body.consts.iter().any(|c| matches!(c, Constant::Code(m) if m.lazy_body.is_some())));
+    assert_eq!(decode_body(&body), None, "a decoded body has nothing left to decode");
+    // A damaged body is refused when it is asked for: truncated, or one byte changed.
+    let lazy = class_body.lazy_body.clone().expect("lazy");
+    for n in 0..lazy.bytes.len() {
+        let mut stub = (**class_body).clone();
+        stub.lazy_body = Some(minivm_compiler::bytecode::LazyBody {
+            bytes: Box::leak(lazy.bytes[..n].to_vec().into_boxed_slice()),
+            depth: lazy.depth,
+        });
+        assert_eq!(decode_body(&stub), None, "prefix of {n} bytes accepted");
+    }
+    for i in 0..lazy.bytes.len() {
+        let mut b = lazy.bytes.to_vec();
+        b[i] ^= 0xff;
+        let mut stub = (**class_body).clone();
+        stub.lazy_body = Some(minivm_compiler::bytecode::LazyBody {
+            bytes: Box::leak(b.into_boxed_slice()),
+            depth: lazy.depth,
+        });
+        let _ = decode_body(&stub);
     }
 }
 

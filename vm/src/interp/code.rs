@@ -1,7 +1,7 @@
 //! Code loaded for execution: a compiler `CodeObject` with its constants turned into runtime values once.
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use minivm_compiler::bytecode::{CodeObject, Constant, Op};
 
@@ -10,14 +10,11 @@ use crate::object::{intern_name, HashKey};
 use crate::value::Value;
 
 pub struct Code {
-    pub obj: Arc<CodeObject>,
-    pub ops: Box<[Op]>,
-    pub consts: Box<[Value]>,
-    /// For constants that are code objects, their loaded form (for `MakeFunction`).
-    pub children: Box<[Option<Ref<Code>>]>,
-    /// `names` as ready-hashed dict keys (global lookups) and as shared strings (attributes).
-    pub name_keys: Box<[HashKey]>,
-    pub names: Box<[Arc<str>]>,
+    /// The code object's header: name, parameters, flags, cells, what making a function and
+    /// binding its arguments need. For a function of the frozen library not run yet, only that
+    /// (`lazy_body` says where the rest waits); everything else goes through the body
+    /// ([`CodeBody::obj`]), which `Deref` decodes on first use.
+    pub head: Arc<CodeObject>,
     pub name: Arc<str>,
     pub qualname: Arc<str>,
     pub nlocals: usize,
@@ -27,9 +24,38 @@ pub struct Code {
     pub simple_args: u32,
     /// No cell variables (so a frame needs no cells made unless the function has a closure).
     pub no_cellvars: bool,
+    /// The instructions and tables, made once: at load for code the compiler just made, at
+    /// first use for a frozen function's body. `code.ops`, `code.obj`... reach it through
+    /// `Deref`, so no use of a body can see it missing.
+    body: OnceLock<CodeBody>,
+}
+
+/// The part of a [`Code`] that running it needs.
+pub struct CodeBody {
+    /// The whole code object (with the header's fields too).
+    pub obj: Arc<CodeObject>,
+    pub ops: Box<[Op]>,
+    pub consts: Box<[Value]>,
+    /// For constants that are code objects, their loaded form (for `MakeFunction`).
+    pub children: Box<[Option<Ref<Code>>]>,
+    /// `names` as ready-hashed dict keys (global lookups) and as shared strings (attributes).
+    pub name_keys: Box<[HashKey]>,
+    pub names: Box<[Arc<str>]>,
     /// One inline cache per instruction (most stay unused): where `LoadGlobal`/`StoreGlobal`,
     /// `LoadAttr`/`StoreAttr` and `CallMethod` found their name last time.
     pub cache: Box<[InlineCache]>,
+}
+
+impl std::ops::Deref for Code {
+    type Target = CodeBody;
+
+    #[inline(always)]
+    fn deref(&self) -> &CodeBody {
+        match self.body.get() {
+            Some(body) => body,
+            None => self.decode_body(),
+        }
+    }
 }
 
 /// An instruction's inline cache (as CPython 3.11's, PEP 659): hints about where the
@@ -50,47 +76,39 @@ pub struct InlineCache {
 
 impl Code {
     pub fn load(obj: Arc<CodeObject>) -> Ref<Code> {
-        let mut consts = Vec::with_capacity(obj.consts.len());
-        let mut children = Vec::with_capacity(obj.consts.len());
-        for c in &obj.consts {
-            match c {
-                Constant::Code(child) => {
-                    consts.push(Value::None);
-                    children.push(Some(Code::load(child.clone())));
-                }
-                other => {
-                    consts.push(constant_value(other));
-                    children.push(None);
-                }
-            }
+        let body = OnceLock::new();
+        if obj.lazy_body.is_none() {
+            let _ = body.set(CodeBody::new(obj.clone()));
         }
-        let names: Vec<Arc<str>> = obj.names.iter().map(|n| intern_name(n)).collect();
+        let head = &obj;
         Ref::new(Code {
-            ops: obj.code.clone().into_boxed_slice(),
-            consts: consts.into_boxed_slice(),
-            children: children.into_boxed_slice(),
-            name_keys: obj
-                .names
-                .iter()
-                .map(|n| {
-                    let v = Value::Str(crate::object::intern(n));
-                    HashKey::from_value(v).unwrap_or_else(|_| HashKey::from_str(n))
-                })
-                .collect(),
-            names: names.into_boxed_slice(),
-            name: Arc::from(obj.name.as_str()),
-            qualname: Arc::from(obj.qualname.as_str()),
+            name: Arc::from(head.name.as_str()),
+            qualname: Arc::from(head.qualname.as_str()),
             // Hidden slots (a range loop's counter) follow the named locals.
-            nlocals: obj.varnames.len() + obj.hidden_slots as usize,
-            cache: obj.code.iter().map(|_| InlineCache::default()).collect(),
-            simple_args: if obj.kwonlyargcount == 0 && !obj.flags.varargs && !obj.flags.varkeywords
+            nlocals: head.varnames.len() + head.hidden_slots as usize,
+            simple_args: if head.kwonlyargcount == 0
+                && !head.flags.varargs
+                && !head.flags.varkeywords
             {
-                obj.argcount
+                head.argcount
             } else {
                 u32::MAX
             },
-            no_cellvars: obj.cellvars.is_empty(),
-            obj,
+            no_cellvars: head.cellvars.is_empty(),
+            head: obj,
+            body,
+        })
+    }
+
+    /// A frozen function's body, decoded the first time it is needed (by the first thread to
+    /// get here; others wait for it).
+    #[cold]
+    #[inline(never)]
+    fn decode_body(&self) -> &CodeBody {
+        self.body.get_or_init(|| {
+            let obj = minivm_compiler::serialize::decode_body(&self.head)
+                .unwrap_or_else(|| damaged(&self.head));
+            CodeBody::new(obj)
         })
     }
 
@@ -106,6 +124,63 @@ impl Code {
             .copied()
             .unwrap_or(self.obj.first_line)
     }
+}
+
+impl CodeBody {
+    fn new(obj: Arc<CodeObject>) -> CodeBody {
+        let mut consts = Vec::with_capacity(obj.consts.len());
+        let mut children = Vec::with_capacity(obj.consts.len());
+        for c in &obj.consts {
+            match c {
+                Constant::Code(child) => {
+                    consts.push(Value::None);
+                    children.push(Some(Code::load(child.clone())));
+                }
+                other => {
+                    consts.push(constant_value(other));
+                    children.push(None);
+                }
+            }
+        }
+        CodeBody {
+            ops: obj.code.clone().into_boxed_slice(),
+            consts: consts.into_boxed_slice(),
+            children: children.into_boxed_slice(),
+            name_keys: obj
+                .names
+                .iter()
+                .map(|n| {
+                    let v = Value::Str(crate::object::intern(n));
+                    HashKey::from_value(v).unwrap_or_else(|_| HashKey::from_str(n))
+                })
+                .collect(),
+            names: obj.names.iter().map(|n| intern_name(n)).collect(),
+            cache: obj.code.iter().map(|_| InlineCache::default()).collect(),
+            obj,
+        }
+    }
+}
+
+/// What runs in place of a frozen function body that does not decode: raising SystemError.
+/// `vm/build.rs` decodes every body at build time, so only a damaged binary gets here.
+fn damaged(head: &CodeObject) -> Arc<CodeObject> {
+    let src = format!(
+        "def f(*args, **kwargs):\n    raise SystemError('the frozen code of {} is damaged')\n",
+        head.qualname.replace(['\\', '\''], "")
+    );
+    let module = minivm_compiler::compile_source(&src, &head.filename, minivm_compiler::Mode::File);
+    let body = module.ok().and_then(|m| {
+        m.consts.iter().find_map(|c| match c {
+            Constant::Code(f) => Some(f.clone()),
+            _ => None,
+        })
+    });
+    // Compiling these two fixed lines cannot fail; were it to, an empty body ends the call.
+    body.unwrap_or_else(|| {
+        let mut c = head.clone();
+        c.lazy_body = None;
+        Arc::new(c)
+    })
 }
 
 fn constant_value(c: &Constant) -> Value {

@@ -280,5 +280,6 @@ pub fn frozen(
     if hash != minivm_compiler::serialize::source_hash(src) {
         return None;
     }
-    minivm_compiler::serialize::decode_code(bytes)
+    // Functions' bodies stay in `FROZEN` until they first run (`interp/code.rs`).
+    minivm_compiler::serialize::decode_code_lazy(bytes)
 }
