@@ -379,9 +379,6 @@ impl Interp {
                             .set_str("modules", Value::Dict((*self.vm.sys_modules).clone()));
                     }
                     self.vm.register_module(name, &m);
-                    if name == "sys" {
-                        crate::stdlib::sys::add_named_tuples(self, &m)?;
-                    }
                     if name == "os" {
                         crate::stdlib::os_stat::add_mini_parts(self, &m)?;
                     }

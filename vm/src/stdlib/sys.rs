@@ -73,25 +73,10 @@ pub fn module() -> Ref<Module> {
     m
 }
 
-/// `sys.version_info`, whose class is written in the mini language (`vm/lib/_sysinfo.mini`):
-/// set once `sys` is registered, since running that file needs the import system.
-pub fn add_named_tuples(interp: &mut Interp, sys: &Ref<Module>) -> PyResult<()> {
-    let info = interp.import_module("_sysinfo")?;
-    let cls = interp.getattr(&info, "version_info")?;
-    let args = [
-        Value::Int(3),
-        Value::Int(11),
-        Value::Int(0),
-        Value::str("final"),
-        Value::Int(0),
-    ];
-    let v = interp.call(&cls, &args)?;
-    sys.dict.set_str("version_info", v);
-    Ok(())
-}
-
-/// The module's `__getattr__`: `sys.float_info`, `int_info`, `flags` and `implementation`,
-/// made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up runs none of it.
+/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `flags` and
+/// `implementation`, made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up
+/// runs none of it (importing `sys`, which `print` does, would otherwise run all of
+/// `_sysinfo`: about 0.7 M instructions in every program).
 fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let name = match args.pos.first() {
         Some(Value::Str(s)) => s.as_str().to_string(),
@@ -102,6 +87,17 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let info = interp.import_module("_sysinfo")?;
     let v = match name.as_str() {
+        "version_info" => {
+            let cls = interp.getattr(&info, "version_info")?;
+            let args = [
+                Value::Int(3),
+                Value::Int(11),
+                Value::Int(0),
+                Value::str("final"),
+                Value::Int(0),
+            ];
+            interp.call(&cls, &args)?
+        }
         "float_info" => interp.getattr(&info, "FLOAT_INFO")?,
         "int_info" => interp.getattr(&info, "INT_INFO")?,
         "flags" => {
@@ -117,7 +113,7 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         "implementation" => {
             let make = interp.getattr(&info, "make_implementation")?;
-            let version = sys.dict.get_str("version_info").unwrap_or(Value::None);
+            let version = interp.getattr(&Value::Module(sys.clone()), "version_info")?;
             interp.call(&make, &[version])?
         }
         _ => raise!(AttributeError, "module 'sys' has no attribute '{name}'"),
