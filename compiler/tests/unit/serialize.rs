@@ -151,8 +151,10 @@ fn lazy_bodies_wait_until_asked_and_damage_is_refused_then() {
     let module = decode_code_lazy(stored).expect("decodes");
     // The module's own code is decoded; the class body waits, with its header.
     assert!(module.lazy_body.is_none() && !module.code.is_empty());
-    let Some(Constant::Code(class_body)) =
-        module.consts.iter().find(|c| matches!(c, Constant::Code(_)))
+    let Some(Constant::Code(class_body)) = module
+        .consts
+        .iter()
+        .find(|c| matches!(c, Constant::Code(_)))
     else {
         panic!("no class body");
     };
@@ -161,8 +163,15 @@ fn lazy_bodies_wait_until_asked_and_damage_is_refused_then() {
     let body = decode_body(class_body).expect("the body decodes");
     assert!(body.lazy_body.is_none() && !body.code.is_empty());
     // Its own function (the method) waits in turn.
-    assert!(body.consts.iter().any(|c| matches!(c, Constant::Code(m) if m.lazy_body.is_some())));
-    assert_eq!(decode_body(&body), None, "a decoded body has nothing left to decode");
+    assert!(body
+        .consts
+        .iter()
+        .any(|c| matches!(c, Constant::Code(m) if m.lazy_body.is_some())));
+    assert_eq!(
+        decode_body(&body),
+        None,
+        "a decoded body has nothing left to decode"
+    );
     // A damaged body is refused when it is asked for: truncated, or one byte changed.
     let lazy = class_body.lazy_body.clone().expect("lazy");
     for n in 0..lazy.bytes.len() {
