@@ -261,6 +261,12 @@ pub fn from_object(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
                     ),
                 };
             }
+            // An object with `__index__` is a count of zero bytes, as an int is.
+            if interp.lookup_special(src, "__index__").is_some() {
+                if let Some(n) = interp.number_index(src)? {
+                    return from_object(interp, &n);
+                }
+            }
             ints_to_bytes(interp, src)
         }
         _ => ints_to_bytes(interp, src),
@@ -282,7 +288,7 @@ fn ints_to_bytes(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
     })?;
     let mut out = Vec::new();
     while let Some(v) = interp.iter_next(&it)? {
-        let i = to_index(&v)?;
+        let i = interp.index_arg(&v)?;
         out.push(u8::try_from(i).map_err(|_| err!(ValueError, "bytes must be in range(0, 256)"))?);
     }
     Ok(out)
@@ -452,7 +458,7 @@ pub fn setitem(
             Ok(())
         }
         Value::Int(_) | Value::Bool(_) => {
-            let i = to_index(key)?;
+            let i = interp.index_arg(key)?;
             let b = byte_value(v)?;
             let mut data = ba.data.lock();
             let len = data.len();
@@ -555,7 +561,7 @@ fn percent_format(interp: &mut Interp, fmt: &[u8], args: &Value) -> PyResult<Vec
             }
             b'c' => {
                 let b = match arg {
-                    Value::Int(_) | Value::Bool(_) => to_index(arg)
+                    Value::Int(_) | Value::Bool(_) => interp.index_arg(arg)
                         .ok()
                         .and_then(|i| u8::try_from(i).ok())
                         .ok_or_else(|| err!(OverflowError, "%c arg not in range(256)"))?,
@@ -609,7 +615,7 @@ fn decode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::string(codecs::decode(&data, enc, &errors)?))
 }
 
-pub fn hex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, data) = recv_bytes(&args, "hex")?;
     let a = rest(&args);
     a.clinic("hex", 0, 2)?;
@@ -626,7 +632,7 @@ pub fn hex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let per = match a.pos_or_kw("hex", 1, "bytes_per_sep")? {
         None => 1,
-        Some(v) => to_index(v)?,
+        Some(v) => interp.index_arg(v)?,
     };
     let mut out = String::with_capacity(data.len() * 3);
     let n = data.len();
@@ -1045,7 +1051,7 @@ fn rstrip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     strip_impl(&args, "rstrip", false, true)
 }
 
-fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn replace(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "replace")?;
     let a = rest(&args);
     a.no_kw(&qualified(&args, "replace"))?;
@@ -1054,7 +1060,7 @@ fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let new = arg_bytes(a.get(1).unwrap_or(&Value::None))?;
     let limit = match a.get(2) {
         None => usize::MAX,
-        Some(v) => usize::try_from(to_index(v)?).unwrap_or(usize::MAX),
+        Some(v) => usize::try_from(interp.index_arg(v)?).unwrap_or(usize::MAX),
     };
     let mut out = Vec::with_capacity(data.len());
     let mut done = 0;
@@ -1210,7 +1216,7 @@ fn is_title(d: &[u8]) -> bool {
 
 /// `expandtabs(tabsize=8)`: each tab becomes spaces up to the next multiple of `tabsize`
 /// columns; newlines and carriage returns restart the column count.
-fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn expandtabs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "expandtabs")?;
     let a = rest(&args);
     let name = qualified(&args, "expandtabs");
@@ -1222,7 +1228,7 @@ fn expandtabs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let tabsize = match a.pos_or_kw(&name, 0, "tabsize")? {
         None => 8,
-        Some(v) => to_index(v)?,
+        Some(v) => interp.index_arg(v)?,
     };
     let mut out = Vec::with_capacity(data.len());
     let mut col: i64 = 0;
@@ -1402,9 +1408,9 @@ fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(padded(recv, &data, w.saturating_sub(data.len()), 0, fill))
 }
 
-fn zfill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn zfill(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "zfill")?;
-    let w = to_index(rest(&args).one(&qualified(&args, "zfill"))?)?;
+    let w = interp.index_arg(rest(&args).one(&qualified(&args, "zfill"))?)?;
     if w > (1 << 30) {
         raise!(MemoryError, "");
     }
@@ -1461,7 +1467,7 @@ fn ba_extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn ba_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn ba_pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "pop")?;
     let a = rest(&args);
     a.clinic("pop", 0, 1)?;
@@ -1472,7 +1478,7 @@ fn ba_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let i = match a.get(0) {
         None => -1,
-        Some(v) => to_index(v)?,
+        Some(v) => interp.index_arg(v)?,
     };
     match seq_index(i, data.len()) {
         Some(j) => Ok(Value::Int(data.remove(j) as i64)),
@@ -1487,7 +1493,7 @@ fn ba_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn ba_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn ba_insert(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "insert")?;
     let a = rest(&args);
     a.no_kw("bytearray.insert")?;
@@ -1498,7 +1504,7 @@ fn ba_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             a.pos.len()
         );
     }
-    let i = to_index(&a.pos[0])?;
+    let i = interp.index_arg(&a.pos[0])?;
     let b = byte_value(&a.pos[1])?;
     let mut data = ba.data.lock();
     let n = data.len() as i64;

@@ -1,6 +1,6 @@
 //! Calling a built-in type: `int(x)`, `str(x)`, `list(it)`, `dict(...)`, `range(...)`, `type(x)`, ...
 
-use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::args::ArgsExt;
 use crate::builtins::dict_methods::{dict_update, update_kwargs};
 use crate::builtins::num_err;
 use crate::builtins::set_methods::key_set;
@@ -125,29 +125,16 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             // `PyNumber_Index`), so `range(n)` works for any integer-like object.
             let mut vals = Vec::with_capacity(args.pos.len());
             for v in args.pos {
-                let special = match v {
-                    Value::Instance(_) if crate::object::builtin_base(v).is_none() => {
-                        interp.lookup_special(v, "__index__")
-                    }
-                    _ => None,
-                };
-                vals.push(match special {
-                    Some(f) => match interp.call(&f, std::slice::from_ref(v))? {
-                        r @ (Value::Int(_) | Value::BigInt(_) | Value::Bool(_)) => r,
-                        r => raise!(
-                            TypeError,
-                            "__index__ returned non-int (type {})",
-                            crate::object::type_name(&r)
-                        ),
-                    },
-                    None => v.clone(),
+                vals.push(match v {
+                    Value::Instance(_) => interp.number_index(v)?.unwrap_or_else(|| v.clone()),
+                    _ => v.clone(),
                 });
             }
             let ints: Vec<i64> = vals
                 .iter()
                 .map(|v| match v {
                     Value::BigInt(_) => Err(crate::arith::range_overflow()),
-                    v => to_index(v),
+                    v => interp.index_arg(v),
                 })
                 .collect::<PyResult<_>>()?;
             let (start, stop, step) = match ints.as_slice() {
@@ -296,7 +283,7 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
         return Ok(Value::Int(0));
     };
     if let Some(b) = base {
-        let b = to_index(b)?;
+        let b = interp.index_arg(b)?;
         return match x {
             Value::Str(s) => crate::num::parse_int(s.as_str(), b)
                 .map(Value::from)

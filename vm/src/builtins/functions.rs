@@ -3,7 +3,7 @@
 use minivm_compiler::bytecode::BinOp;
 
 use crate::arith::{to_big, to_f64};
-use crate::builtins::args::{as_class, to_bigint, to_index, ArgsExt};
+use crate::builtins::args::{as_class, to_bigint, ArgsExt};
 use crate::builtins::{num_err, Methods};
 use crate::error::PyResult;
 use crate::heap::Ref;
@@ -340,7 +340,12 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "round() missing required argument 'number' (pos 1)"
         );
     };
-    let nd = args.pos_or_kw("round", 1, "ndigits")?;
+    let nd = match args.pos_or_kw("round", 1, "ndigits")? {
+        // `ndigits` with `__index__` counts as the int it stands for.
+        Some(n @ Value::Instance(_)) => Some(interp.number_index(n)?.unwrap_or_else(|| n.clone())),
+        n => n.cloned(),
+    };
+    let nd = nd.as_ref();
     // An instance of a subclass of int or float rounds as its value (unless it says otherwise).
     let x = match crate::object::builtin_base(x) {
         Some(base) if interp.lookup_special(x, "__round__").is_none() => base,
@@ -466,9 +471,13 @@ fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 Value::Int(_) | Value::Bool(_),
                 Value::Int(_) | Value::Bool(_),
                 Value::Int(_) | Value::Bool(_),
-            ) => crate::num::int_pow_mod(to_index(base)?, to_index(exp)?, to_index(m)?)
-                .map(Value::Int)
-                .map_err(num_err),
+            ) => crate::num::int_pow_mod(
+                interp.index_arg(base)?,
+                interp.index_arg(exp)?,
+                interp.index_arg(m)?,
+            )
+            .map(Value::Int)
+            .map_err(num_err),
             (
                 Value::Int(_) | Value::Bool(_) | Value::BigInt(_),
                 Value::Int(_) | Value::Bool(_) | Value::BigInt(_),
@@ -514,8 +523,10 @@ fn ord(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn chr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let i = crate::builtins::args::to_c_int(args.one("chr")?)?;
+fn chr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let arg = args.one("chr")?;
+    let i =
+        crate::builtins::args::to_c_int(&interp.number_index(arg)?.unwrap_or_else(|| arg.clone()))?;
     if !(0..0x110000).contains(&i) {
         raise!(ValueError, "chr() arg not in range(0x110000)");
     }
@@ -528,8 +539,10 @@ fn chr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn radix(args: Args<'_>, name: &str, r: u32) -> PyResult<Value> {
-    let v = args.one(name)?;
+fn radix(interp: &mut Interp, args: Args<'_>, name: &str, r: u32) -> PyResult<Value> {
+    let arg = args.one(name)?;
+    // An object with `__index__` prints as the int it stands for (CPython's `PyNumber_Index`).
+    let v = &interp.number_index(arg)?.unwrap_or_else(|| arg.clone());
     if let Value::BigInt(b) = v {
         let prefix = match r {
             2 => "0b",
@@ -544,20 +557,20 @@ fn radix(args: Args<'_>, name: &str, r: u32) -> PyResult<Value> {
         let digits = bigint::magnitude_radix(b, r, false);
         return Ok(Value::string(format!("{sign}{prefix}{digits}")));
     }
-    let i = to_index(v)?;
+    let i = interp.index_arg(v)?;
     Ok(Value::string(int_to_str_radix(i, r, true)))
 }
 
-fn hex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    radix(args, "hex", 16)
+fn hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    radix(interp, args, "hex", 16)
 }
 
-fn bin(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    radix(args, "bin", 2)
+fn bin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    radix(interp, args, "bin", 2)
 }
 
-fn oct(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    radix(args, "oct", 8)
+fn oct(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    radix(interp, args, "oct", 8)
 }
 
 /// Python's `hash(v)`: CPython's values for numbers and tuples of them.

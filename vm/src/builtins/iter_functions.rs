@@ -3,7 +3,7 @@
 
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
-use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::args::ArgsExt;
 use crate::builtins::list_methods::reverse_flag;
 use crate::builtins::sort::sort_values;
 use crate::builtins::Methods;
@@ -107,7 +107,7 @@ fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let count = match args.pos_or_kw("enumerate", 1, "start")? {
         None => 0,
-        Some(v) => i128::from(to_index(v)?),
+        Some(v) => i128::from(interp.index_arg(v)?),
     };
     let inner = interp.get_iter(src)?;
     Ok(new_iter("enumerate", IterState::Enumerate { inner, count }))

@@ -51,11 +51,11 @@ fn extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn insert(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "insert")?;
     let a = rest(&args);
     a.range("list.insert", 2, 2)?;
-    let i = to_index(a.get(0).unwrap_or(&Value::None))?;
+    let i = interp.index_arg(a.get(0).unwrap_or(&Value::None))?;
     let v = a.get(1).cloned().unwrap_or(Value::None);
     let mut items = l.items.lock();
     let n = items.len() as i64;
@@ -64,13 +64,13 @@ fn insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "pop")?;
     let a = rest(&args);
     a.range("list.pop", 0, 1)?;
     let i = match a.get(0) {
         None => -1,
-        Some(v) => to_index(v)?,
+        Some(v) => interp.index_arg(v)?,
     };
     let mut items = l.items.lock();
     if items.is_empty() {

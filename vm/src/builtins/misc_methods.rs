@@ -252,7 +252,7 @@ fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `slice.indices(length)`: the (start, stop, step) the slice selects in a sequence of
 /// `length` items, clamped as CPython's `PySlice_AdjustIndices` (a big step comes back as is).
-fn slice_indices(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn slice_indices(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = match recv(&args, "slice", "indices")? {
         Value::Slice(s) => s,
         other => return Err(descriptor_error("slice", "indices", other)),
@@ -265,7 +265,7 @@ fn slice_indices(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             OverflowError,
             "minivm's slice.indices() takes a length below 2**63"
         ),
-        other => crate::builtins::args::to_index(other)?,
+        other => interp.index_arg(other)?,
     };
     if length < 0 {
         raise!(ValueError, "length should not be negative");

@@ -4,7 +4,7 @@
 
 use num_traits::{Signed, ToPrimitive, Zero};
 
-use crate::builtins::args::{to_bigint, to_index, ArgsExt, Sig};
+use crate::builtins::args::{to_bigint, ArgsExt, Sig};
 use crate::interp::{Args, Interp};
 use crate::num::bigint::{BigInt, Sign};
 use crate::object::{builtin_base, type_name};
@@ -50,7 +50,7 @@ pub fn to_bytes(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .bind::<3>(&args)?;
     let length = match length {
-        Some(v) => to_index(v)?,
+        Some(v) => interp.index_arg(v)?,
         None => 1,
     };
     if length < 0 {

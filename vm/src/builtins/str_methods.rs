@@ -198,7 +198,7 @@ fn rstrip(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     strip_impl(args, "rstrip", false, true)
 }
 
-fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn replace(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "replace")?;
     let a = rest(&args);
     a.range("str.replace", 2, 3)?;
@@ -220,7 +220,7 @@ fn replace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let count = match a.get(2) {
         None => -1,
-        Some(v) => to_index(v)?,
+        Some(v) => interp.index_arg(v)?,
     };
     // Size the result before building it (each replacement adds `new.len() - old.len()`).
     if new.len() > old.len() {
@@ -492,9 +492,9 @@ fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(pad(s, w.saturating_sub(s.char_len()), 0, fill))
 }
 
-fn zfill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn zfill(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "zfill")?;
-    let w = to_index(rest(&args).one("str.zfill")?)?;
+    let w = interp.index_arg(rest(&args).one("str.zfill")?)?;
     crate::builtins::args::check_str_bytes(w.max(0) as usize)?;
     let n = (w.max(0) as usize).saturating_sub(s.char_len());
     if n == 0 {

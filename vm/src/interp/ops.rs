@@ -143,6 +143,16 @@ impl Interp {
             };
             let other = if seq(a) { Some(b) } else { seq(b).then_some(a) };
             if let Some(other) = other {
+                // A count with `__index__` repeats as the int it stands for (`"ab" * n`).
+                if matches!(other, Value::Instance(_)) {
+                    if let Some(n) = self.number_index(other)? {
+                        return if seq(a) {
+                            self.binary(op, a, &n)
+                        } else {
+                            self.binary(op, &n, b)
+                        };
+                    }
+                }
                 return Err(err!(
                     TypeError,
                     "can't multiply sequence by non-int of type '{}'",

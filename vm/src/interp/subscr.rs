@@ -151,7 +151,70 @@ fn index_of(key: &Value, what: &str) -> PyResult<i64> {
 }
 
 impl Interp {
-    /// An instance with `__index__` used to index a sequence: the int it stands for.
+    /// CPython's `operator.index(v)` (`PyNumber_Index`): an int as itself, an int subclass as its
+    /// value, an object with `__index__` as what that returns (it must be an int); `None` for
+    /// anything else (floats included), so the caller words its own `TypeError`.
+    pub fn number_index(&mut self, v: &Value) -> PyResult<Option<Value>> {
+        match v {
+            Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => return Ok(Some(v.clone())),
+            Value::Instance(_) => {}
+            _ => return Ok(None),
+        }
+        if let Some(base) =
+            builtin_base(v).filter(|b| matches!(b, Value::Int(_) | Value::BigInt(_)))
+        {
+            return Ok(Some(base.clone()));
+        }
+        let Some(f) = self.lookup_special(v, "__index__") else {
+            return Ok(None);
+        };
+        match self.call(&f, std::slice::from_ref(v))? {
+            i @ (Value::Int(_) | Value::Bool(_) | Value::BigInt(_)) => Ok(Some(i)),
+            other => Err(err!(
+                TypeError,
+                "__index__ returned non-int (type {})",
+                type_name(&other)
+            )),
+        }
+    }
+
+    /// An integer argument of a native function as an `i64`: `to_index`, with an object's
+    /// `__index__` honoured first (`bin(x)`, `chr(x)`, `round(f, x)`, `s.center(x)`).
+    pub fn index_arg(&mut self, v: &Value) -> PyResult<i64> {
+        if let Value::Instance(_) = v {
+            if let Some(i) = self.number_index(v)? {
+                return crate::builtins::args::to_index(&i);
+            }
+        }
+        crate::builtins::args::to_index(v)
+    }
+
+    /// A slice whose bounds include objects with `__index__`, with those replaced by their ints
+    /// (`None` if no bound needs it), so the slice arithmetic below sees only ints.
+    fn slice_with_ints(&mut self, key: &Value) -> PyResult<Option<Value>> {
+        let Value::Slice(s) = key else {
+            return Ok(None);
+        };
+        let parts = [&s.start, &s.stop, &s.step];
+        if !parts.iter().any(|p| matches!(p, Value::Instance(_))) {
+            return Ok(None);
+        }
+        let mut ints = Vec::with_capacity(3);
+        for p in parts {
+            ints.push(match p {
+                Value::Instance(_) => self.number_index(p)?.unwrap_or_else(|| p.clone()),
+                other => other.clone(),
+            });
+        }
+        let [start, stop, step]: [Value; 3] = match ints.try_into() {
+            Ok(a) => a,
+            Err(_) => return Ok(None),
+        };
+        Ok(Some(Value::Slice(Ref::new(Slice { start, stop, step }))))
+    }
+
+    /// An instance with `__index__` used to index a sequence (or in a slice's bounds): the int
+    /// (or all-int slice) it stands for.
     fn instance_index(&mut self, obj: &Value, key: &Value) -> PyResult<Option<Value>> {
         if !matches!(
             obj,
@@ -164,22 +227,10 @@ impl Interp {
         ) {
             return Ok(None);
         }
-        if !matches!(key, Value::Instance(_)) {
-            return Ok(None);
-        }
-        let Some(f) = self.lookup_special(key, "__index__") else {
-            // An instance of a subclass of int indexes as its value.
-            return Ok(builtin_base(key)
-                .filter(|b| matches!(b, Value::Int(_) | Value::BigInt(_)))
-                .cloned());
-        };
-        match self.call(&f, std::slice::from_ref(key))? {
-            i @ (Value::Int(_) | Value::Bool(_) | Value::BigInt(_)) => Ok(Some(i)),
-            other => Err(err!(
-                TypeError,
-                "__index__ returned non-int (type {})",
-                type_name(&other)
-            )),
+        match key {
+            Value::Instance(_) => self.number_index(key),
+            Value::Slice(_) => self.slice_with_ints(key),
+            _ => Ok(None),
         }
     }
 

@@ -274,7 +274,7 @@ fn fmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn ldexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("math.ldexp", 2, 2)?;
     let x = real(interp, args.get(0).unwrap_or(&Value::None))?;
-    let e = to_index(args.get(1).unwrap_or(&Value::None))?;
+    let e = interp.index_arg(args.get(1).unwrap_or(&Value::None))?;
     if x == 0.0 || !x.is_finite() {
         return Ok(Value::Float(x));
     }
@@ -581,12 +581,12 @@ fn lcm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::from(acc))
 }
 
-fn isqrt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn isqrt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("math.isqrt")?;
     if let Value::BigInt(b) = v {
         return bigint::isqrt(b).map(Value::from).map_err(num_err);
     }
-    let n = to_index(v)?;
+    let n = interp.index_arg(v)?;
     crate::num::isqrt(n).map(Value::Int).map_err(num_err)
 }
 
@@ -595,7 +595,7 @@ fn too_big_for(what: &str) -> crate::PyErr {
     err!(OverflowError, "{what} must not exceed {}", i64::MAX)
 }
 
-fn factorial(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn factorial(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("math.factorial")?;
     let n = match v {
         Value::BigInt(b) if b.sign() == bigint::Sign::Minus => {
@@ -608,7 +608,7 @@ fn factorial(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 i64::MAX
             )
         }
-        _ => to_index(v)?,
+        _ => interp.index_arg(v)?,
     };
     if n <= 20 {
         return crate::num::factorial(n).map(Value::Int).map_err(num_err);

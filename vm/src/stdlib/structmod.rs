@@ -532,23 +532,8 @@ fn int_arg(interp: &mut Interp, v: &Value) -> PyResult<BigInt> {
         Value::BigInt(b) => return Ok((**b).clone()),
         _ => {}
     }
-    if let Some(base) = crate::object::builtin_base(v) {
-        if matches!(base, Value::Int(_) | Value::BigInt(_) | Value::Bool(_)) {
-            return int_arg(interp, base);
-        }
-    }
-    if !matches!(v, Value::Float(_)) {
-        if let Some(f) = interp.lookup_special(v, "__index__") {
-            let r = interp.call(&f, std::slice::from_ref(v))?;
-            return match r {
-                Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => int_arg(interp, &r),
-                other => Err(err!(
-                    TypeError,
-                    "__index__ returned non-int (type {})",
-                    type_name(&other)
-                )),
-            };
-        }
+    if let Some(i) = interp.number_index(v)? {
+        return int_arg(interp, &i);
     }
     Err(error(interp, "required argument is not an integer".into()))
 }
