@@ -3,7 +3,7 @@
 use crate::error::PyResult;
 use crate::heap::Ref;
 use crate::interp::Interp;
-use crate::object::{class_of, Class};
+use crate::object::{class_of, Class, Function};
 use crate::value::Value;
 
 fn class_value(c: &Ref<Class>) -> Value {
@@ -53,26 +53,11 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                 _ => return None,
             }
         }
-        (Value::Function(f), _) => {
-            if let Some(v) = f.attrs.lock().get(name) {
-                return Some(Ok(v.clone()));
-            }
-            match name {
-                "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&f.code.name))),
-                "__qualname__" => Value::Str(Ref::new(crate::object::PyStr::new(&f.code.qualname))),
-                "__module__" => f.globals.get_str("__name__").unwrap_or(Value::None),
-                "__doc__" => Value::None,
-                "__defaults__" => {
-                    if f.defaults.is_empty() {
-                        Value::None
-                    } else {
-                        Value::tuple(f.defaults.to_vec())
-                    }
-                }
-                "__globals__" => Value::Dict(f.globals.clone()),
-                _ => return None,
-            }
-        }
+        (Value::Function(f), _) => return function_attr(f, name).map(Ok),
+        (Value::Cell(c), "cell_contents") => match c.get() {
+            Value::Undefined => return Some(Err(crate::err!(ValueError, "Cell is empty"))),
+            v => v,
+        },
         (Value::Native(n), "__name__" | "__qualname__") => Value::str(n.name),
         (Value::Native(_), "__module__") => Value::str("builtins"),
         (Value::BoundMethod(m), "__self__") => m.receiver.clone(),
@@ -112,4 +97,35 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
         _ => return None,
     };
     Some(Ok(v))
+}
+
+/// A function's attribute: one assigned to it (`f.x = 1`, what `functools.wraps` copies) wins;
+/// otherwise what CPython derives from the function and its code. `None` if it has neither.
+pub fn function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
+    if let Some(v) = f.attrs.lock().get(name) {
+        return Some(v.clone());
+    }
+    Some(match name {
+        "__name__" => Value::str(&f.code.name),
+        "__qualname__" => Value::str(&f.code.qualname),
+        "__module__" => f.globals.get_str("__name__").unwrap_or(Value::None),
+        "__doc__" => Value::None,
+        "__defaults__" if f.defaults.is_empty() => Value::None,
+        "__defaults__" => Value::tuple(f.defaults.to_vec()),
+        "__kwdefaults__" => f.kwdefaults.clone().map_or(Value::None, Value::Dict),
+        "__globals__" => Value::Dict(f.globals.clone()),
+        "__closure__" if f.closure.is_empty() => Value::None,
+        "__closure__" => Value::tuple(f.closure.iter().cloned().map(Value::Cell).collect()),
+        // Made once and kept, so `f.__code__ is f.__code__` as in CPython.
+        "__code__" | "__annotations__" => {
+            let v = match name {
+                "__code__" => crate::builtins::eval::code_object(f.code.obj.clone()),
+                // A function without annotations gets an empty dict on first use.
+                _ => Value::Dict(Ref::new(crate::object::Dict::new())),
+            };
+            f.attrs.lock().insert(std::sync::Arc::from(name), v.clone());
+            v
+        }
+        _ => return None,
+    })
 }

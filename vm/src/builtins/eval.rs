@@ -243,16 +243,33 @@ pub fn compile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Source::Code(c) => c,
         Source::Text(t) => compile_text(&t, &filename, mode)?,
     };
+    Ok(code_object(code))
+}
+
+/// A `code` object for compiled code (what `compile()` returns, and a function's `__code__`):
+/// its CPython attributes that minivm's code has the same facts for.
+pub fn code_object(code: Arc<CodeObject>) -> Value {
+    let names = |v: &[String]| Value::tuple(v.iter().map(|s| Value::str(s)).collect());
     let inst = Instance::new(code_class());
     {
         let mut d = inst.dict.lock();
-        d.insert(Arc::from("co_name"), Value::str(&code.name));
-        d.insert(Arc::from("co_filename"), Value::str(&code.filename));
-        d.insert(
-            Arc::from("co_firstlineno"),
-            Value::Int(code.first_line as i64),
+        let mut set = |k: &str, v: Value| d.insert(Arc::from(k), v);
+        set("co_name", Value::str(&code.name));
+        set("co_qualname", Value::str(&code.qualname));
+        set("co_filename", Value::str(&code.filename));
+        set("co_firstlineno", Value::Int(code.first_line as i64));
+        set("co_argcount", Value::Int(code.argcount as i64));
+        set(
+            "co_posonlyargcount",
+            Value::Int(code.posonlyargcount as i64),
         );
+        set("co_kwonlyargcount", Value::Int(code.kwonlyargcount as i64));
+        set("co_nlocals", Value::Int(code.varnames.len() as i64));
+        set("co_varnames", names(&code.varnames));
+        set("co_cellvars", names(&code.cellvars));
+        set("co_freevars", names(&code.freevars));
+        set("co_names", names(&code.names));
     }
     inst.set_native(Box::new(Compiled { code }));
-    Ok(Value::Instance(Ref::new(inst)))
+    Value::Instance(Ref::new(inst))
 }

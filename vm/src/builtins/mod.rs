@@ -4,7 +4,7 @@
 //! [`import_builtin_module`] and [`builtin_attr`]; everything else is private to this module.
 
 pub mod args;
-mod attrs;
+pub(crate) mod attrs;
 pub mod bytes_methods;
 mod casefold_table;
 pub mod codecs;

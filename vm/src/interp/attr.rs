@@ -36,33 +36,9 @@ impl Interp {
                 Some(v) => Ok(v),
                 None => self.module_missing_attr(m, name),
             },
-            // An assigned attribute (`f.__name__ = ...`, as functools.wraps does) wins over
-            // the values derived from the code object.
-            Value::Function(f) if f.attrs.lock().get(name).is_some() => {
-                Ok(f.attrs.lock().get(name).cloned().unwrap_or(Value::None))
+            Value::Function(f) => {
+                crate::builtins::attrs::function_attr(f, name).ok_or_else(|| no_attr(obj, name))
             }
-            Value::Function(f) => match name {
-                "__name__" => Ok(Value::str(&f.code.name)),
-                "__qualname__" => Ok(Value::str(&f.code.qualname)),
-                "__module__" => Ok(f.globals.get_str("__name__").unwrap_or(Value::None)),
-                "__doc__" => Ok(f
-                    .attrs
-                    .lock()
-                    .get("__doc__")
-                    .cloned()
-                    .unwrap_or(Value::None)),
-                // A function without annotations gets an empty dict on first use, as in CPython.
-                "__annotations__" => Ok(f
-                    .attrs
-                    .lock()
-                    .entry(std::sync::Arc::from("__annotations__"))
-                    .or_insert_with(|| Value::Dict(Ref::new(crate::object::Dict::new())))
-                    .clone()),
-                _ => match f.attrs.lock().get(name) {
-                    Some(v) => Ok(v.clone()),
-                    None => Err(no_attr(obj, name)),
-                },
-            },
             Value::Native(n) if name == "__name__" || name == "__qualname__" => {
                 Ok(Value::str(n.name))
             }
@@ -549,6 +525,19 @@ impl Interp {
                 Some(f) => Ok(f),
                 None => match self.metaclass_attr(cls, name)? {
                     Some(v) => Ok(v),
+                    // `type.mro`: the method behind `__mro__`, bound to the class.
+                    None if name == "mro" => Ok(self.bind(
+                        Value::Class(cls.clone()),
+                        crate::builtins::native("mro", |_, args| match args.pos {
+                            [Value::Class(c)] => Ok(Value::list(
+                                crate::object::Class::mro(c)
+                                    .into_iter()
+                                    .map(Value::Class)
+                                    .collect(),
+                            )),
+                            _ => Err(err!(TypeError, "mro() takes no arguments")),
+                        }),
+                    )),
                     None => Err(err!(
                         AttributeError,
                         "type object '{}' has no attribute '{name}'",
@@ -687,6 +676,22 @@ impl Interp {
                 "cannot set '{name}' attribute of immutable type '{}'",
                 cls.name
             )),
+            // What a call reads from the function itself cannot be replaced: refuse rather
+            // than keep a value the next call would ignore.
+            Value::Function(_) if matches!(name, "__closure__" | "__globals__") => {
+                Err(err!(AttributeError, "readonly attribute"))
+            }
+            // (minivm's own library may set them for introspection on functions that bind their
+            // arguments themselves, as `namedtuple`'s `__new__(cls, *values, **kwargs)`.)
+            Value::Function(f)
+                if matches!(name, "__defaults__" | "__kwdefaults__" | "__code__")
+                    && !f.code.obj.filename.starts_with("<minivm-lib>") =>
+            {
+                Err(err!(
+                    NotImplementedError,
+                    "minivm cannot change a function's {name} after it is made"
+                ))
+            }
             Value::Function(f) => {
                 f.attrs.lock().insert(Arc::from(name), v);
                 Ok(())
