@@ -150,6 +150,71 @@ impl Interp {
         Ok(Some(callee))
     }
 
+    /// `f(args)` where `f`, at `fpos`, is a Python function the `n` arguments above it fill
+    /// exactly and that runs as a plain frame (`Code::plain_args`), and a finished frame is in
+    /// the pool: that frame, set up for the call, the arguments moved into its first slots (no
+    /// count changed) and gone from the caller's stack with the function. Inline in the `Call`
+    /// arm: the common call pays no function call, no `Result` and no binder. `None`, the
+    /// stack untouched, leaves the call to `try_push_call`.
+    #[inline(always)]
+    pub(crate) fn plain_call(
+        &mut self,
+        frame: &mut Frame,
+        fpos: usize,
+        n: u32,
+    ) -> Option<Box<Frame>> {
+        let Some((Value::Function(func), args)) = frame
+            .stack
+            .get_mut(fpos..)
+            .and_then(|s| s.split_first_mut())
+        else {
+            return None;
+        };
+        if func.code.plain_args != n {
+            return None;
+        }
+        let mut callee = self.frame_pool.pop()?;
+        self.enter_plain(&mut callee, func, args);
+        // The arguments' slots are empty now: only the function has a count to drop.
+        pop_moved(&mut frame.stack, fpos + 1);
+        if let Some(Value::Function(func)) = frame.stack.pop() {
+            drop(func);
+        }
+        Some(callee)
+    }
+
+    /// Set up `callee`, a frame from the pool (`Frame::reset` emptied it), to run `func` with
+    /// `args` (taken, leaving empty slots) as its first locals: `plain_call`'s and
+    /// `plain_method`'s work. Code and globals are kept when the frame last ran the same
+    /// function (recursion, a loop calling one function): no count changes then.
+    #[inline(always)]
+    fn enter_plain(&mut self, callee: &mut Frame, func: &Ref<Function>, args: &mut [Value]) {
+        let code = &func.code;
+        if !Ref::ptr_eq(&callee.code, code) {
+            callee.code = code.clone();
+        }
+        if !Ref::ptr_eq(&callee.globals, &func.globals) {
+            callee.globals = func.globals.clone();
+        }
+        callee.ip = 0;
+        if let Some(e) = &self.cur_exc {
+            callee.saved_exc = Some(e.clone());
+        }
+        callee.stack.reserve(code.stack_size);
+        if callee.locals.len() == code.nlocals {
+            // The frame last ran a function with as many slots (usually this one): its slots
+            // are there, empty (`Frame::reset`); the arguments go into the first ones.
+            for (slot, v) in callee.locals.iter_mut().zip(args) {
+                std::mem::replace(slot, std::mem::take(v)).discard();
+            }
+        } else {
+            fill_locals(&mut callee.locals, code.nlocals, args);
+        }
+        if !func.closure.is_empty() {
+            callee.cells.extend(func.closure.iter().cloned());
+        }
+    }
+
     /// Calling a plain user class whose `__init__` is a Python function taking the arguments
     /// as they are (`instantiate_plain`'s common case): the new instance, and `__init__`'s
     /// frame with it as `self`, to run in the caller's loop (as CPython 3.12 does); its return
@@ -167,15 +232,25 @@ impl Interp {
             _ => return None,
         };
         let obj = Ref::new(crate::object::Instance::plain(cls));
-        let mut callee = self.blank_frame(&init);
-        callee.locals.push(Value::Instance(obj.clone()));
-        if let Some(args) = stack.get_mut(fpos + 1..) {
-            move_args(&mut callee.locals, args);
-        }
-        self.finish_frame(&init, &mut callee);
+        let mut callee =
+            if init.code.plain_args as usize == nargs + 1 && !self.frame_pool.is_empty() {
+                // The instance takes the class's place, first of `__init__`'s arguments.
+                if let Some(slot) = stack.get_mut(fpos) {
+                    *slot = Value::Instance(obj.clone());
+                }
+                self.plain_frame(&init, stack, fpos)?
+            } else {
+                let mut callee = self.blank_frame(&init);
+                callee.locals.push(Value::Instance(obj.clone()));
+                if let Some(args) = stack.get_mut(fpos + 1..) {
+                    move_args(&mut callee.locals, args);
+                }
+                self.finish_frame(&init, &mut callee);
+                stack.truncate(fpos);
+                callee
+            };
         callee.resumed = Resumed::Init;
         callee.made = Some(obj);
-        stack.truncate(fpos);
         Some(callee)
     }
 
@@ -251,7 +326,7 @@ impl Interp {
         }
         let func = func.clone();
         let obj = &func.code.obj;
-        let mut callee = self.blank_frame(&func);
+        let mut callee = self.pooled_frame(&func);
         callee
             .locals
             .resize(func.code.nlocals.max(nparams), Value::Undefined);
@@ -302,8 +377,30 @@ impl Interp {
             Some(f) if !f.code.obj.flags.generator => f,
             _ => return Ok(None),
         };
+        if let Some(callee) = self.plain_frame(&func, &mut frame.stack, opos) {
+            return Ok(Some(callee));
+        }
         let callee = self.new_frame_from_stack(&func, &mut frame.stack, opos)?;
         Ok(Some(callee))
+    }
+
+    /// As `plain_call` for a function already found (a method, the receiver first among the
+    /// arguments `stack[start..]`): its frame, the arguments moved in and gone from the stack.
+    #[inline(always)]
+    fn plain_frame(
+        &mut self,
+        func: &Ref<Function>,
+        stack: &mut Vec<Value>,
+        start: usize,
+    ) -> Option<Box<Frame>> {
+        let args = stack.get_mut(start..)?;
+        if func.code.plain_args as usize != args.len() {
+            return None;
+        }
+        let mut callee = self.frame_pool.pop()?;
+        self.enter_plain(&mut callee, func, args);
+        pop_moved(stack, start);
+        Some(callee)
     }
 
     /// Call the callee at `fpos` with the arguments above it, by the general path.
@@ -524,6 +621,15 @@ impl Interp {
     /// call allocates nothing in the common case.
     #[inline(always)]
     fn blank_frame(&mut self, func: &Ref<Function>) -> Box<Frame> {
+        let mut frame = self.pooled_frame(func);
+        frame.locals.clear();
+        frame
+    }
+
+    /// As `blank_frame`, but the local slots a reused frame had are left there, all empty
+    /// (`Frame::reset`), for a caller that sizes them itself.
+    #[inline(always)]
+    fn pooled_frame(&mut self, func: &Ref<Function>) -> Box<Frame> {
         let code = &func.code;
         let mut frame = match self.frame_pool.pop() {
             Some(mut f) => {
@@ -1239,6 +1345,33 @@ pub(crate) fn init_returned(r: Value) -> PyResult<()> {
 /// not a generator, whose positional parameters the receiver and arguments fill exactly)?
 fn simple_init(init: &Function, nargs: usize) -> bool {
     !init.code.obj.flags.generator && binds_simply(&init.code, nargs + 1)
+}
+
+/// Pop the stack down to `len`, the slots above it emptied (their values moved into a frame):
+/// a pop and a tag test each, where `truncate` calls the drop glue of every slot.
+#[inline(always)]
+fn pop_moved(stack: &mut Vec<Value>, len: usize) {
+    while stack.len() > len {
+        if let Some(v) = stack.pop() {
+            v.discard();
+        }
+    }
+}
+
+/// `nlocals` slots, the first ones `args` (taken), the rest empty, in place of what `locals`
+/// held (empty slots of another function's frame): `enter_plain` when the slot count differs.
+#[inline(never)]
+fn fill_locals(locals: &mut Vec<Value>, nlocals: usize, args: &mut [Value]) {
+    // Every slot is empty (`Frame::reset`): cut or grow to `nlocals` (plain loops: `resize`
+    // and `truncate` call the drop glue of each slot), then move the arguments in.
+    pop_moved(locals, nlocals);
+    locals.reserve(nlocals - locals.len());
+    while locals.len() < nlocals {
+        locals.push(Value::Undefined);
+    }
+    for (slot, v) in locals.iter_mut().zip(args) {
+        std::mem::replace(slot, std::mem::take(v)).discard();
+    }
 }
 
 /// Move call arguments into a new frame's (empty) local slots, in order, leaving `Undefined`

@@ -22,6 +22,13 @@ pub struct Code {
     /// (no keyword-only parameters, no `*args`/`**kwargs`): the parameter count, or `u32::MAX`
     /// when the general binder is needed. One comparison on every call instead of four.
     pub simple_args: u32,
+    /// `simple_args` for a function whose call runs as a plain frame: not a generator or
+    /// coroutine and without cell variables, so a call only moves its arguments into the first
+    /// slots (`Interp::plain_call`, inline in the `Call` arms); `u32::MAX` otherwise.
+    pub plain_args: u32,
+    /// Operand stack slots a frame of this code reserves (the compiler's maximum depth, and
+    /// two to spare), read without reaching into `obj`.
+    pub stack_size: usize,
     /// No cell variables (so a frame needs no cells made unless the function has a closure).
     pub no_cellvars: bool,
     /// The instructions and tables, made once: at load for code the compiler just made, at
@@ -95,6 +102,17 @@ impl Code {
                 u32::MAX
             },
             no_cellvars: head.cellvars.is_empty(),
+            plain_args: if head.kwonlyargcount == 0
+                && !head.flags.varargs
+                && !head.flags.varkeywords
+                && !head.flags.generator
+                && head.cellvars.is_empty()
+            {
+                head.argcount
+            } else {
+                u32::MAX
+            },
+            stack_size: head.max_stack as usize + 2,
             head: obj,
             body,
         })

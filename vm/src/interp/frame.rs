@@ -16,6 +16,9 @@ pub struct Frame {
     pub code: Ref<Code>,
     pub globals: Ref<Dict>,
     pub ip: usize,
+    /// The local slots. In a frame kept for reuse (`Interp::frame_pool`) every slot is empty
+    /// (`Undefined`) and there are as many as the last function run in it had, so the next call
+    /// of a function with as many slots moves its arguments in without growing the vector.
     pub locals: Vec<Value>,
     pub stack: Vec<Value>,
     /// cellvars then freevars.
@@ -85,10 +88,13 @@ impl Frame {
 
     /// Empty a finished frame for reuse (`Interp::recycle`), keeping its vectors' capacity. Runs
     /// on every return, so empty vectors and fields are left alone.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn reset(&mut self) {
         // In slot order, as CPython clears a frame (a freed generator is closed in that order).
-        self.locals.clear();
+        // The slots stay, empty, for the next call (`Interp::enter_plain`).
+        for v in self.locals.iter_mut() {
+            std::mem::take(v).discard();
+        }
         if !self.stack.is_empty() {
             self.stack.clear();
         }

@@ -1227,6 +1227,10 @@ impl Interp {
                     Op::Call(n) => {
                         sync!();
                         let fpos = tri!(self.callee_pos(f, n, 0));
+                        if let Some(callee) = self.plain_call(f, fpos, n) {
+                            self.push_frame(frame, callee)?;
+                            continue 'frames;
+                        }
                         if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
