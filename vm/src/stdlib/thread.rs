@@ -79,6 +79,10 @@ pub fn threading_module() -> Ref<Module> {
             func("_register_atexit", register_atexit),
         ),
     ];
+    // One function under both names, so `threading.__excepthook__` restores the default.
+    let hook = func("excepthook", default_excepthook);
+    items.push(("__excepthook__", hook.clone()));
+    items.push(("excepthook", hook));
     items.extend(crate::stdlib::sync::threading_items());
     make_module("threading", items)
 }
@@ -307,11 +311,8 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
         .getattr(&me, "run")
         .and_then(|run| interp.call(&run, &[]));
     if let Err(e) = result {
-        if !e.is(ExcKind::SystemExit) {
-            let text = interp.format_exception(&e);
-            let text = format!("Exception in thread {}:\n{text}", interp.thread_name);
-            crate::stdlib::file::write_stderr(&mut interp, &text);
-        }
+        // (`SystemExit` too: the default hook ignores it, a program's may not.)
+        report_uncaught(&mut interp, &me, &e);
     }
     // What died with the thread's frames (weak reference callbacks, `weakref.finalize`,
     // `__del__`, unfinished generators) is finalized here, on this thread, before it counts as
@@ -329,6 +330,67 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
         *end.state.lock() = RunState::Finished;
         end.done.notify_all();
     }
+}
+
+/// The class of `threading.excepthook`'s argument (CPython's `_thread._ExceptHookArgs`).
+fn excepthook_args_class() -> Ref<Class> {
+    static CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+    CLASS
+        .get_or_init(|| native_class("_ExceptHookArgs", "_thread", &[]))
+        .clone()
+}
+
+/// An exception escaped a thread's `run()`: hand it to `threading.excepthook` (which a program
+/// may replace) with CPython's `ExceptHookArgs(exc_type, exc_value, exc_traceback, thread)`; an
+/// exception raised by the hook itself is printed after `Exception in threading.excepthook:`.
+fn report_uncaught(interp: &mut Interp, thread: &Value, e: &crate::PyErr) {
+    let exc = Value::Instance(e.exc.clone());
+    let hook_args = Instance::new(excepthook_args_class());
+    {
+        let mut d = hook_args.dict.lock();
+        let mut set = |k: &str, v: Value| d.insert(Arc::from(k), v);
+        set("exc_type", Value::Class(e.exc.class.clone()));
+        set("exc_traceback", crate::interp::exc::traceback_value(&e.exc));
+        set("exc_value", exc);
+        set("thread", thread.clone());
+    }
+    let hook_args = Value::Instance(Ref::new(hook_args));
+    let called = interp
+        .import_module("threading")
+        .and_then(|m| interp.getattr(&m, "excepthook"))
+        .and_then(|hook| interp.call(&hook, std::slice::from_ref(&hook_args)));
+    if let Err(hook_err) = called {
+        let text = interp.format_exception(&hook_err);
+        let text = format!("Exception in threading.excepthook:\n{text}");
+        crate::stdlib::file::write_stderr(interp, &text);
+    }
+}
+
+/// `threading.excepthook(args)` as CPython's default: print `Exception in thread NAME:` and the
+/// traceback to `sys.stderr`; a `SystemExit` is silently ignored.
+fn default_excepthook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let hook_args = Sig::pos("excepthook", Style::Keywords, &["args"], 1).bind::<1>(&args)?[0]
+        .ok_or_else(|| err!(SystemError, "excepthook(): argument lost"))?;
+    let exc = interp.getattr(hook_args, "exc_value")?;
+    let Value::Instance(exc) = exc else {
+        return Ok(Value::None);
+    };
+    let err = crate::PyErr { exc };
+    if err.exc.exc().is_none() || err.is(ExcKind::SystemExit) {
+        return Ok(Value::None);
+    }
+    let thread = interp.getattr(hook_args, "thread")?;
+    let name = match thread {
+        Value::None => interp.thread_name.to_string(),
+        t => {
+            let n = interp.getattr(&t, "name")?;
+            interp.str_of(&n)?
+        }
+    };
+    let text = interp.format_exception(&err);
+    let text = format!("Exception in thread {name}:\n{text}");
+    crate::stdlib::file::write_stderr(interp, &text);
+    Ok(Value::None)
 }
 
 /// The default `run()`: call the target with its arguments.
