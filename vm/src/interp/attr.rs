@@ -4,18 +4,27 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use minivm_compiler::bytecode::Op;
+
 use crate::heap::Ref;
 use crate::interp::code::InlineCache;
-use crate::interp::frame::Frame;
+use crate::interp::frame::{Frame, Resumed};
 use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
     class_of, descriptor_name_bit, type_name, types, Class, InstDict, Instance, NameRef,
-    NativeFunction, Payload, TypeKind, DICTLESS, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR,
-    PLAIN_SLOTS,
+    NativeFunction, Payload, TypeKind, DICTLESS, HAS_GETATTR, HAS_GETATTRIBUTE, HAS_PROPERTY,
+    HAS_SETATTR, PLAIN_SLOTS,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
+
+/// What `load_attr_or_getter` found: the attribute's value, or a property getter's frame to run
+/// (its return value is the attribute's).
+pub(crate) enum AttrRead {
+    Value(Value),
+    Getter(Box<Frame>),
+}
 
 impl Interp {
     /// `obj.name`
@@ -116,9 +125,13 @@ impl Interp {
         // two common ones are told apart on the class's cached answer without counting it.
         let kind = |a: Option<&Value>| descriptor_kind(a, name, false);
         match inst.class.with_hinted(name, &cache.class_hint, kind) {
-            // A property with a getter (`@property`): call it, as `instance_getattr` would.
+            // A property with a getter (`@property`): call it, as `instance_getattr` would
+            // (with `__getattr__` answering an `AttributeError` from it).
             DescriptorKind::Property(Some(fget)) => {
-                let r = self.call(&fget, std::slice::from_ref(obj));
+                let r = match self.call(&fget, std::slice::from_ref(obj)) {
+                    Err(e) if flags & HAS_GETATTR != 0 => self.getattr_fallback(obj, inst, name, e),
+                    r => r,
+                };
                 if let Err(e) = &r {
                     crate::interp::suggest::attach_attribute_context(e, obj, name);
                 }
@@ -145,6 +158,61 @@ impl Interp {
         match self.plain_class_attr(obj, name, class_attr) {
             Some(v) => Ok(v),
             None => self.getattr(obj, name),
+        }
+    }
+
+    /// `load_attr_slow` for the `LOAD_ATTR` arms whose result goes on the stack: a property
+    /// whose getter is a Python function that is not a generator (calling it runs its body)
+    /// comes back as the getter's frame, `obj` its argument, for the dispatch loop to run as a
+    /// call (CPython 3.12's `LOAD_ATTR_PROPERTY`): no nested loop, and the getter's return
+    /// value lands where the attribute's would. Not when a `__getattr__` may have to answer an
+    /// `AttributeError` from the getter (`load_attr_slow` calls it then).
+    #[inline(never)]
+    pub(crate) fn load_attr_or_getter(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> PyResult<AttrRead> {
+        if let Value::Instance(inst) = obj {
+            let flags = inst.class.attr_flags();
+            if matches!(inst.payload, Payload::None)
+                && !inst.class.builtin
+                && flags & (HAS_GETATTRIBUTE | HAS_GETATTR) == 0
+                && !instance_wins(flags, name)
+            {
+                if let Some(fget) = inst
+                    .class
+                    .with_hinted(name, &cache.class_hint, getter_function)
+                {
+                    let mut callee = self.new_frame(&fget, std::slice::from_ref(obj), &[])?;
+                    callee.resumed = Resumed::Property;
+                    callee.made = Some(inst.clone());
+                    return Ok(AttrRead::Getter(callee));
+                }
+            }
+        }
+        self.load_attr_slow(obj, name, cache).map(AttrRead::Value)
+    }
+
+    /// An exception leaves `done`, a property's getter run for the `LOAD_ATTR` of `caller`
+    /// (`Resumed::Property`): an `AttributeError` gets the instance and the attribute's name
+    /// for the traceback's hint, as when the getter is called (`attach_attribute_context`).
+    pub(crate) fn getter_raised(&self, caller: &Frame, done: &Frame, e: &PyErr) {
+        let op = caller
+            .ip
+            .checked_sub(1)
+            .and_then(|i| caller.code.ops.get(i));
+        let n = match op {
+            Some(Op::LoadAttr(n) | Op::LoadAttrLocal(_, n)) => n.0 as usize,
+            _ => return,
+        };
+        if let (Some(name), Some(obj)) = (caller.code.names.get(n), &done.made) {
+            crate::interp::suggest::attach_attribute_context(
+                e,
+                &Value::Instance(obj.clone()),
+                name,
+            );
         }
     }
 
@@ -307,13 +375,50 @@ impl Interp {
     }
 
     /// `object.__getattribute__(obj, name)`: data descriptors of the class, the instance's own
-    /// attributes, then the class's (bound), and — if `fallback` — the class's `__getattr__`.
+    /// attributes, then the class's (bound), and — if `fallback` — the class's `__getattr__`
+    /// when any of that raised `AttributeError` (a property's getter or an unset slot too, as
+    /// CPython's `slot_tp_getattr_hook`).
     pub(crate) fn generic_getattr(
         &mut self,
         obj: &Value,
         inst: &Ref<Instance>,
         name: &str,
         fallback: bool,
+    ) -> PyResult<Value> {
+        let r = self.object_getattribute(obj, inst, name);
+        if !fallback {
+            return r;
+        }
+        match r {
+            Err(e) => self.getattr_fallback(obj, inst, name, e),
+            ok => ok,
+        }
+    }
+
+    /// After `obj.name` raised `e`: the class's `__getattr__(obj, name)` if `e` is an
+    /// `AttributeError` and the class has one, else `e` again.
+    pub(crate) fn getattr_fallback(
+        &mut self,
+        obj: &Value,
+        inst: &Ref<Instance>,
+        name: &str,
+        e: PyErr,
+    ) -> PyResult<Value> {
+        if !e.is(crate::object::ExcKind::AttributeError) {
+            return Err(e);
+        }
+        match inst.class.lookup("__getattr__") {
+            Some(ga) => self.call(&ga, &[obj.clone(), Value::str(name)]),
+            None => Err(e),
+        }
+    }
+
+    /// `generic_getattr` without the `__getattr__` fallback.
+    fn object_getattribute(
+        &mut self,
+        obj: &Value,
+        inst: &Ref<Instance>,
+        name: &str,
     ) -> PyResult<Value> {
         if let Some(v) = self.wrapper_attr(inst, name)? {
             return Ok(v);
@@ -407,11 +512,6 @@ impl Interp {
         }
         if let Some(slot) = slot_of(&inst.class, name) {
             return Ok(self.bind_slot(obj, slot));
-        }
-        if fallback {
-            if let Some(ga) = inst.class.lookup("__getattr__") {
-                return self.call(&ga, &[obj.clone(), Value::str(name)]);
-            }
         }
         Err(no_attr(obj, name))
     }
@@ -614,6 +714,30 @@ impl Interp {
                 }
             }
             if let Some(v) = found {
+                // A descriptor found for an instance: `super().prop` runs the property's
+                // getter, `super().d` a descriptor's `__get__(target, type(target))`, as
+                // CPython's `super_getattro` does.
+                if let (Value::Instance(d), false) = (&v, matches!(target, Value::Class(_))) {
+                    match &d.payload {
+                        Payload::Property { fget, .. } if !fget.is_none() => {
+                            return self.call(fget, std::slice::from_ref(target));
+                        }
+                        Payload::Property { .. } => {
+                            return Err(err!(
+                                AttributeError,
+                                "property '{name}' of '{}' object has no getter",
+                                owner.name
+                            ));
+                        }
+                        _ if !d.class.builtin => {
+                            if let Some(get) = d.class.lookup("__get__") {
+                                let args = [v.clone(), target.clone(), Value::Class(owner.clone())];
+                                return self.call(&get, &args);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 return Ok(match (&v, target) {
                     (Value::Function(_) | Value::Native(_), Value::Class(_)) if meta_target => {
                         self.bind(target.clone(), v)
@@ -1302,6 +1426,22 @@ enum DescriptorKind {
     Property(Option<Value>),
     /// Anything else, or nothing.
     Other,
+}
+
+/// The getter of a property, if `attr` is one whose getter is a Python function that is not a
+/// generator (lent by `Class::with_hinted`: only the function is counted).
+#[inline]
+fn getter_function(attr: Option<&Value>) -> Option<Ref<crate::object::Function>> {
+    match attr {
+        Some(Value::Instance(d)) => match &d.payload {
+            Payload::Property {
+                fget: Value::Function(f),
+                ..
+            } if !f.code.obj.flags.generator => Some(f.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Classify the class's answer `attr` for `name` (lent by `Class::with_hinted`: only a

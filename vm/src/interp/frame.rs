@@ -35,6 +35,7 @@ pub struct Frame {
     /// iterator, on top of that frame's stack, is the generator.
     pub resumed: Resumed,
     /// With `Resumed::Init`: the instance the class call made, its value when `__init__` returns.
+    /// With `Resumed::Property`: the instance whose property the getter reads.
     pub made: Option<Ref<Instance>>,
 }
 
@@ -57,6 +58,10 @@ pub enum Resumed {
     /// The `__init__` of a plain class called by the frame below (`try_push_call`): when it
     /// returns (`None`), the call's value is the new instance (`Frame::made`).
     Init,
+    /// A property's getter run for the `LOAD_ATTR` of the frame below (`load_attr_or_getter`):
+    /// its value is the attribute's; an `AttributeError` leaving it is given the instance
+    /// (`Frame::made`) and the name, as CPython's attribute read does.
+    Property,
 }
 
 impl Resumed {
@@ -67,7 +72,7 @@ impl Resumed {
 
     /// A generator's frame resumed in the loop of the frame below it.
     pub fn is_generator(self) -> bool {
-        !matches!(self, Resumed::No | Resumed::Init)
+        !matches!(self, Resumed::No | Resumed::Init | Resumed::Property)
     }
 
     /// Resumed by a `for` (else by `YieldFrom`, or not at all).

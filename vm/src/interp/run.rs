@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
 use crate::heap::Ref;
-use crate::interp::attr::{instance_value_cached, store_instance_value_cached};
+use crate::interp::attr::{instance_value_cached, store_instance_value_cached, AttrRead};
 use crate::interp::code::Code;
 use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
@@ -145,6 +145,9 @@ impl Interp {
                 }
                 err = self.stop_escaping(GenKind::Generator, err);
             } else {
+                if done.resumed == Resumed::Property {
+                    self.getter_raised(frame, &done, &err);
+                }
                 self.cur_exc = done.saved_exc.take();
             }
             self.recycle(done);
@@ -216,6 +219,13 @@ impl Interp {
     /// ends, a `YieldFrom` has `v` for result.
     #[inline(never)]
     fn return_inline(&mut self, frame: &mut Frame, mut done: Box<Frame>, v: Value) -> PyResult<()> {
+        if done.resumed == Resumed::Property {
+            // A property's getter (`LOAD_ATTR`): its value is the attribute's.
+            self.cur_exc = done.saved_exc.take();
+            self.recycle(done);
+            frame.stack.push(v);
+            return Ok(());
+        }
         if done.resumed == Resumed::Init {
             // A class call's `__init__`: the call's value is the instance.
             self.cur_exc = done.saved_exc.take();
@@ -918,6 +928,7 @@ impl Interp {
                     }
                     // The inline cache's hit path (an instance attribute at its cached position)
                     // is inlined here; anything else goes out of line (`interp/attr.rs`).
+                    // A property's getter runs as a call from here (`AttrRead::Getter`).
                     Op::LoadAttr(n) => {
                         let obj = pop!();
                         sync!();
@@ -925,7 +936,14 @@ impl Interp {
                         let name = &code.names[n.0 as usize];
                         let r = match instance_value_cached(&obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(&obj, name, cache)),
+                            None => match tri!(self.load_attr_or_getter(&obj, name, cache)) {
+                                AttrRead::Value(v) => v,
+                                AttrRead::Getter(callee) => {
+                                    obj.discard();
+                                    self.push_frame(frame, callee)?;
+                                    continue 'frames;
+                                }
+                            },
                         };
                         f.stack.push(r);
                     }
@@ -936,7 +954,13 @@ impl Interp {
                         let name = &code.names[n.0 as usize];
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                            None => match tri!(self.load_attr_or_getter(obj, name, cache)) {
+                                AttrRead::Value(v) => v,
+                                AttrRead::Getter(callee) => {
+                                    self.push_frame(frame, callee)?;
+                                    continue 'frames;
+                                }
+                            },
                         };
                         f.stack.push(r);
                     }

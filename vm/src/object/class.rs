@@ -139,8 +139,11 @@ pub const DESCRIPTOR_NAMES: u64 = 0xFFFF << 5;
 /// `obj.name` for every name (present: its value; absent: the general path, which raises), and
 /// the attribute instructions' hit paths serve slots as they serve instance attributes.
 pub const PLAIN_SLOTS: u64 = 1 << 21;
+/// A class (or a base) defines `__getattr__`: an `AttributeError` from a getter is answered by it,
+/// so a property's getter cannot run as a plain frame of the dispatch loop.
+pub const HAS_GETATTR: u64 = 1 << 22;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 22;
+const FLAG_BITS: u32 = 23;
 
 /// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
 /// so a few instructions and the same for every string with those characters.
@@ -479,6 +482,7 @@ impl Class {
             for (k, v) in dict.iter() {
                 match &**k {
                     "__setattr__" => bits |= HAS_SETATTR,
+                    "__getattr__" => bits |= HAS_GETATTR,
                     "__bool__" | "__len__" => bits |= HAS_BOOL_LEN,
                     "__getattribute__" if !c.builtin => bits |= HAS_GETATTRIBUTE,
                     _ => {}
