@@ -229,3 +229,55 @@ fn a_managers_server_ends_with_its_parent() {
     assert_eq!(status.code(), Some(130));
     assert_all_end(&pids);
 }
+
+/// A pool started at module level, without the `__main__` guard: each worker, running the
+/// script as `__mp_main__`, reaches `Pool(...)` again and stops with CPython's "bootstrapping
+/// phase" RuntimeError. CPython's spawn pool would start new workers forever (its `map` never
+/// returns); minivm's sees that a worker failed before its first task and ends the map (and
+/// the program) with a RuntimeError saying why.
+const NO_GUARD: &str = "\
+from multiprocessing import Pool
+
+def square(x):
+    return x * x
+
+with Pool(2) as pool:
+    print(pool.map(square, range(3)))
+";
+
+#[test]
+fn a_pool_whose_workers_cannot_start_fails_instead_of_hanging() {
+    let path = write_program("no_guard.mini", NO_GUARD);
+    let start = Instant::now();
+    let mut child = Command::new(MINIVM)
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run minivm");
+    // Fails the test (rather than hanging it) if the pool keeps replacing its workers.
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the pool of a script without the __main__ guard hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "", "{stderr}");
+    // Each worker's own error, as CPython words it, then the parent's.
+    assert!(
+        stderr.contains("finished its bootstrapping phase"),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("RuntimeError: a worker of the pool (SpawnPoolWorker-")
+            && last.contains("failed to start, exit code 1")
+            && last.ends_with("code that starts processes belongs under `if __name__ == '__main__':`"),
+        "{last}"
+    );
+}
