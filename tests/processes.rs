@@ -277,7 +277,8 @@ fn a_pool_whose_workers_cannot_start_fails_instead_of_hanging() {
     assert!(
         last.starts_with("RuntimeError: a worker of the pool (SpawnPoolWorker-")
             && last.contains("failed to start, exit code 1")
-            && last.ends_with("code that starts processes belongs under `if __name__ == '__main__':`"),
+            && last
+                .ends_with("code that starts processes belongs under `if __name__ == '__main__':`"),
         "{last}"
     );
 }
