@@ -580,6 +580,9 @@ pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
         Value::BigInt(b) => bigint::hash(b),
         Value::Bool(b) => crate::num::hash_bool(*b),
         Value::Float(f) => crate::num::hash_float(*f),
+        // CPython randomises the hashes of str and bytes, except the empty ones': always 0.
+        Value::Str(s) if s.as_str().is_empty() => 0,
+        Value::Bytes(b) if b.as_bytes().is_empty() => 0,
         Value::Tuple(t) => {
             let mut hs = Vec::with_capacity(t.items.len());
             for item in t.items.iter() {

@@ -110,21 +110,18 @@ pub fn hash_tuple<I: IntoIterator<Item = i64>>(item_hashes: I) -> i64 {
     acc as i64
 }
 
-/// A good (FNV-1a based, then avalanche-mixed) hash for strings.  CPython randomises
-/// `str` hashes, so no particular value is required; never returns -1.
-pub fn hash_str(s: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    let r = h as i64;
-    if r == -1 {
-        -2
+/// CPython's `frozenset` hash from its members' hashes: order-independent (each hash's bits
+/// spread, then combined with xor), then the size mixed in and the result dispersed, so
+/// frozensets of numbers hash to CPython's values (sets of sets spread well too).
+pub fn hash_frozenset(member_hashes: impl Iterator<Item = u64>, len: usize) -> u64 {
+    let spread = |h: u64| ((h ^ 89_869_747) ^ (h << 16)).wrapping_mul(3_644_798_167);
+    let mut h = member_hashes.fold(0u64, |acc, m| acc ^ spread(m));
+    h ^= (len as u64 + 1).wrapping_mul(1_927_868_237);
+    h ^= (h >> 11) ^ (h >> 25);
+    h = h.wrapping_mul(69_069).wrapping_add(907_133_923);
+    if h == u64::MAX {
+        590_923_713
     } else {
-        r
+        h
     }
 }

@@ -94,6 +94,6 @@ pub use float_repr::{float_repr, write_float_repr};
 pub use format_spec::{
     format_bool, format_float, format_int, format_object, format_str, int_to_str_radix, FormatSpec,
 };
-pub use hash::{hash_bool, hash_float, hash_int, hash_str, hash_tuple};
+pub use hash::{hash_bool, hash_float, hash_int, hash_tuple};
 pub use parse::{parse_float, parse_int, str_repr};
 pub use settable::SetTable;

@@ -560,11 +560,8 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
         }
         Value::Set(s) if !s.frozen => return Err(crate::err!(TypeError, "unhashable type: 'set'")),
         Value::Set(s) => {
-            let mut acc: u64 = 0;
-            for k in s.items.lock().iter() {
-                acc ^= k.hash.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            }
-            acc
+            let items = s.items.lock();
+            crate::num::hash::hash_frozenset(items.iter().map(|k| k.hash), items.len())
         }
         Value::Range(r) => hash_int(r.start) ^ hash_int(r.stop).rotate_left(7) ^ hash_int(r.step),
         // As CPython: the receiver's identity and the function's hash (two `obj.f` are one key).
