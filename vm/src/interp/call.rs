@@ -189,30 +189,8 @@ impl Interp {
     /// function (recursion, a loop calling one function): no count changes then.
     #[inline(always)]
     fn enter_plain(&mut self, callee: &mut Frame, func: &Ref<Function>, args: &mut [Value]) {
-        let code = &func.code;
-        if !Ref::ptr_eq(&callee.code, code) {
-            callee.code = code.clone();
-        }
-        if !Ref::ptr_eq(&callee.globals, &func.globals) {
-            callee.globals = func.globals.clone();
-        }
-        callee.ip = 0;
-        if let Some(e) = &self.cur_exc {
-            callee.saved_exc = Some(e.clone());
-        }
-        callee.stack.reserve(code.stack_size);
-        if callee.locals.len() == code.nlocals {
-            // The frame last ran a function with as many slots (usually this one): its slots
-            // are there, empty (`Frame::reset`); the arguments go into the first ones.
-            for (slot, v) in callee.locals.iter_mut().zip(args) {
-                std::mem::replace(slot, std::mem::take(v)).discard();
-            }
-        } else {
-            fill_locals(&mut callee.locals, code.nlocals, args);
-        }
-        if !func.closure.is_empty() {
-            callee.cells.extend(func.closure.iter().cloned());
-        }
+        enter_code(callee, func, &self.cur_exc);
+        take_args(callee, func.code.nlocals, args);
     }
 
     /// Calling a plain user class whose `__init__` is a Python function taking the arguments
@@ -374,7 +352,7 @@ impl Interp {
             return Ok(None);
         }
         let func = match inst.class.function_hinted(name, &cache.class_hint) {
-            Some(f) if !f.code.obj.flags.generator => f,
+            Some(f) if !f.code.head.flags.generator => f,
             _ => return Ok(None),
         };
         if let Some(callee) = self.plain_frame(&func, &mut frame.stack, opos) {
@@ -1346,6 +1324,49 @@ pub(crate) fn init_returned(r: Value) -> PyResult<()> {
 fn simple_init(init: &Function, nargs: usize) -> bool {
     !init.code.obj.flags.generator && binds_simply(&init.code, nargs + 1)
 }
+
+/// The half of `enter_plain` that needs only the function: `callee` (from the pool) gets its
+/// code, globals and closure, and the exception being handled as the one to restore. Code and
+/// globals are kept when the frame last ran the same function: no count changes then.
+#[inline(always)]
+fn enter_code(callee: &mut Frame, func: &Function, cur_exc: &Option<Value>) {
+    let code = &func.code;
+    if !Ref::ptr_eq(&callee.code, code) {
+        callee.code = code.clone();
+    }
+    if !Ref::ptr_eq(&callee.globals, &func.globals) {
+        callee.globals = func.globals.clone();
+    }
+    callee.ip = 0;
+    if let Some(e) = cur_exc {
+        callee.saved_exc = Some(e.clone());
+    }
+    callee.stack.reserve(code.stack_size);
+    if !func.closure.is_empty() {
+        callee.cells.extend(func.closure.iter().cloned());
+    }
+}
+
+/// The other half: the arguments (taken, leaving empty slots) become the first of the
+/// frame's `nlocals` slots.
+#[inline(always)]
+fn take_args(callee: &mut Frame, nlocals: usize, args: &mut [Value]) {
+    let have = callee.locals.len();
+    if have >= nlocals && have <= nlocals + SPARE_SLOTS {
+        // The frame last ran a function with as many slots (usually this one) or a few more:
+        // they are there, empty (`Frame::reset`); the arguments go into the first ones, and
+        // the others past `nlocals` stay empty, unused.
+        for (slot, v) in callee.locals.iter_mut().zip(args) {
+            std::mem::replace(slot, std::mem::take(v)).discard();
+        }
+    } else {
+        fill_locals(&mut callee.locals, nlocals, args);
+    }
+}
+
+/// How many empty local slots past its own a plain call's frame may keep (`enter_plain`):
+/// reused as they are instead of cut, at the price of emptying them again on return.
+const SPARE_SLOTS: usize = 4;
 
 /// Pop the stack down to `len`, the slots above it emptied (their values moved into a frame):
 /// a pop and a tag test each, where `truncate` calls the drop glue of every slot.

@@ -39,6 +39,62 @@ pub struct Frame {
     pub made: Option<Ref<Instance>>,
 }
 
+/// Finished frames kept for reuse (`Interp::frame_pool`), emptied by `Frame::reset` but with
+/// their vectors' capacity, so that a call allocates nothing. Last in, first out: the frame
+/// finished last is often the one the next call wants (a loop calling one function, recursion),
+/// with the right code, globals and slots already. That one is kept apart (`last`), so the
+/// usual return-then-call takes and gives it back without a vector push, which the compiler
+/// leaves out of line in the dispatch loop.
+#[derive(Default)]
+pub struct FramePool {
+    last: Option<Box<Frame>>,
+    rest: Vec<Box<Frame>>,
+}
+
+impl FramePool {
+    /// At most this many frames are kept; the others are freed.
+    const MAX: usize = 64;
+
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<Box<Frame>> {
+        match self.last.take() {
+            Some(f) => Some(f),
+            None => self.rest.pop(),
+        }
+    }
+
+    /// Whether `push` would keep another frame.
+    #[inline(always)]
+    pub fn has_room(&self) -> bool {
+        self.last.is_none() || self.rest.len() < Self::MAX
+    }
+
+    /// Keep `frame` (reset), the next to be popped.
+    #[inline(always)]
+    pub fn push(&mut self, frame: Box<Frame>) {
+        if let Some(older) = self.last.replace(frame) {
+            self.push_rest(older);
+        }
+    }
+
+    #[inline(never)]
+    fn push_rest(&mut self, frame: Box<Frame>) {
+        if self.rest.len() < Self::MAX {
+            self.rest.push(frame);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.last.is_none() && self.rest.is_empty()
+    }
+
+    /// Free every frame kept (with the counts they hold on code and globals).
+    pub fn clear(&mut self) {
+        self.last = None;
+        self.rest.clear();
+    }
+}
+
 /// How a frame was resumed (`Frame::resumed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resumed {

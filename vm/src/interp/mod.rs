@@ -289,7 +289,7 @@ pub struct Interp {
     /// `sys.set_asyncgen_hooks`: (firstiter, finalizer), None when unset (`interp/finalize.rs`).
     pub(crate) asyncgen_hooks: [Value; 2],
     /// Finished frames, emptied and kept for reuse so a call does not allocate.
-    pub frame_pool: Vec<Box<frame::Frame>>,
+    pub frame_pool: frame::FramePool,
     /// Native methods of built-in types found by method calls (`interp/call.rs`).
     pub(crate) method_cache: call::MethodCache,
     pub thread_name: Arc<str>,
@@ -325,7 +325,7 @@ impl Interp {
             cur_exc: None,
             outer_exc: Vec::new(),
             asyncgen_hooks: [Value::None, Value::None],
-            frame_pool: Vec::new(),
+            frame_pool: frame::FramePool::default(),
             method_cache: Default::default(),
             tracing: vm.config.trace,
             thread_name: thread_name.into(),

@@ -326,7 +326,7 @@ impl Interp {
     /// `recycle`, inlined into the return path of the dispatch loop.
     #[inline(always)]
     fn recycle_inline(&mut self, mut frame: Box<Frame>) {
-        if self.frame_pool.len() < 64 {
+        if self.frame_pool.has_room() {
             frame.reset();
             self.frame_pool.push(frame);
         }
