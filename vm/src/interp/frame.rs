@@ -48,6 +48,9 @@ pub struct Frame {
 #[derive(Default)]
 pub struct FramePool {
     last: Option<Box<Frame>>,
+    /// Boxes, as everywhere frames go (`Interp::frames`, a generator): taking one out moves
+    /// a pointer, not the frame.
+    #[allow(clippy::vec_box)]
     rest: Vec<Box<Frame>>,
 }
 
