@@ -30,38 +30,12 @@ fn same_key(k: &HashKey, want: &HashKey) -> bool {
     }
 }
 
-/// The hit path of `LoadGlobal`: the value at the entry the instruction's cache word names, in
-/// the globals or (while the globals' keys are unchanged) the builtins, if that entry's key is
-/// still the instruction's name. Written as straight-line checks returning `None` on the first
-/// failure: each is a load and a compare, with no closure or `Result` for the compiler to keep
-/// out of line (callgrind counted ~77 instructions per load when it did).
-#[inline(always)]
-fn global_hit(interp: &Interp, globals: &Dict, code: &Code, n: u32, ip: usize) -> Option<Value> {
-    let cached = code.cache.get(ip)?.word.load(Ordering::Relaxed);
-    let table = if cached & IN_GLOBALS != 0 {
-        globals
-    } else if cached & IN_BUILTINS != 0
-        && (cached >> 32) & LAYOUT_MASK == globals.layout.load(Ordering::Acquire) & LAYOUT_MASK
-    {
-        &interp.vm.builtins
-    } else {
-        return None;
-    };
-    let key = code.name_keys.get(n as usize)?;
-    let map = table.map.try_read().ok()?;
-    let (k, v) = map.get_index((cached & 0xFFFF_FFFF) as usize)?;
-    if !same_key(k, key) {
-        return None;
-    }
-    Some(v.clone())
-}
-
 impl Interp {
     /// `LoadGlobal` at instruction `ip`: module global, else builtin, else `NameError`.
     ///
-    /// The common case, a name found where the cache says, is inlined into the dispatch loop
-    /// (`global_hit`); it reads the table under a shared borrow (free-threaded: the dict's read
-    /// lock, which threads loading globals at once can hold together).
+    /// The common case, a module global found where the cache says, is inlined into the
+    /// dispatch loop; it reads the globals under a shared borrow (free-threaded: the dict's
+    /// read lock, which threads loading globals at once can hold together).
     #[inline(always)]
     pub(crate) fn load_global_cached(
         &self,
@@ -70,10 +44,27 @@ impl Interp {
         n: u32,
         ip: usize,
     ) -> PyResult<Value> {
-        match global_hit(self, globals, code, n, ip) {
-            Some(v) => Ok(v),
-            None => self.load_global_slow(globals, code, n, ip),
+        if let (Some(key), Some(c)) = (code.name_keys.get(n as usize), code.cache.get(ip)) {
+            let cached = c.word.load(Ordering::Relaxed);
+            let table = if cached & IN_GLOBALS != 0 {
+                Some(globals)
+            } else if cached & IN_BUILTINS != 0
+                && (cached >> 32) & LAYOUT_MASK
+                    == globals.layout.load(Ordering::Acquire) & LAYOUT_MASK
+            {
+                Some(&**self.vm.builtins)
+            } else {
+                None
+            };
+            if let Some(Ok(map)) = table.map(|t| t.map.try_read()) {
+                if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
+                    if same_key(k, key) {
+                        return Ok(v.clone());
+                    }
+                }
+            }
         }
+        self.load_global_slow(globals, code, n, ip)
     }
 
     /// `LoadGlobal` when the cache did not answer: the full lookup, remembering where the name
