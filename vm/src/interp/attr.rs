@@ -99,8 +99,10 @@ impl Interp {
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> PyResult<Value> {
-        let Value::Instance(inst) = obj else {
-            return self.getattr(obj, name);
+        let inst = match obj {
+            Value::Instance(inst) => inst,
+            Value::Module(m) => return self.module_attr(obj, m, name, cache),
+            _ => return self.getattr(obj, name),
         };
         let flags = inst.class.attr_flags();
         if !matches!(inst.payload, Payload::None)
@@ -161,6 +163,36 @@ impl Interp {
         }
     }
 
+    /// `m.name` for a module `m` (CPython's `LOAD_ATTR_MODULE`): the value at the position of
+    /// the module's dict that the instruction's cache word recorded ([`MODULE_ENTRY`]), if the
+    /// key there is still the name; else the lookup by name, remembering the position. A name
+    /// the dict lacks takes the general path (a module's `__getattr__`, lazily loaded parts,
+    /// the error). Reading `math.pi` cost ~500 machine instructions (hashing the name each
+    /// time); a hit is a few comparisons.
+    #[inline]
+    fn module_attr(
+        &mut self,
+        obj: &Value,
+        m: &crate::object::Module,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> PyResult<Value> {
+        if let Some(v) = module_attr_hit(m, name, cache) {
+            return Ok(v);
+        }
+        match m.dict.get_str_full(name) {
+            Some((i, v)) => {
+                if let Ok(i) = u32::try_from(i) {
+                    cache
+                        .word
+                        .store(MODULE_ENTRY | u64::from(i), Ordering::Relaxed);
+                }
+                Ok(v)
+            }
+            None => self.getattr(obj, name),
+        }
+    }
+
     /// `load_attr_slow` for the `LOAD_ATTR` arms whose result goes on the stack: a property
     /// whose getter is a Python function that is not a generator (calling it runs its body)
     /// comes back as the getter's frame, `obj` its argument, for the dispatch loop to run as a
@@ -174,6 +206,11 @@ impl Interp {
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> PyResult<AttrRead> {
+        if let Value::Module(m) = obj {
+            if let Some(v) = module_attr_hit(m, name, cache) {
+                return Ok(AttrRead::Value(v));
+            }
+        }
         if let Value::Instance(inst) = obj {
             let flags = inst.class.attr_flags();
             if matches!(inst.payload, Payload::None)
@@ -1291,6 +1328,28 @@ fn hint_pos(word: u64) -> usize {
 
 /// The position recorded for a name the layout does not have.
 const ABSENT: usize = 0xFFFF_FFFF;
+
+/// The hit path of `module_attr`: the value at the recorded position of the module's dict, if
+/// the key there is still `name`.
+#[inline(always)]
+fn module_attr_hit(m: &crate::object::Module, name: &str, cache: &InlineCache) -> Option<Value> {
+    let word = cache.word.load(Ordering::Relaxed);
+    if word & MODULE_ENTRY == 0 {
+        return None;
+    }
+    let map = m.dict.map.try_read().ok()?;
+    let (k, v) = map.get_index((word & 0xFFFF_FFFF) as usize)?;
+    match &k.value {
+        Value::Str(s) if s.as_str() == name => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// A cache word recording a position in a module's dict (`module_attr`) rather than a layout
+/// and position: its layout half (`0x8000_0000` and up) is no layout's number (they stay far
+/// below, `u32::MAX` aside, which is never recorded), so instance paths never take it for one
+/// of theirs, and an instruction that sees modules and instances only misses.
+const MODULE_ENTRY: u64 = 1 << 63;
 
 /// Record where `name` is in tables of layout `layout` (nothing for a table in dict mode,
 /// whose number `u32::MAX` is never recorded, as its names are its own).

@@ -365,6 +365,14 @@ impl Dict {
         self.map.lock().get(&StrProbe::new(key)).cloned()
     }
 
+    /// As [`Dict::get_str`], with the entry's position (for the module-attribute cache).
+    pub fn get_str_full(&self, key: &str) -> Option<(usize, Value)> {
+        self.map
+            .lock()
+            .get_full(&StrProbe::new(key))
+            .map(|(i, _, v)| (i, v.clone()))
+    }
+
     pub fn get(&self, key: &HashKey) -> Option<Value> {
         self.map.lock().get(key).cloned()
     }
