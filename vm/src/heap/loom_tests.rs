@@ -4,7 +4,7 @@
 //!
 //! * Free-threaded model: counts changed by two threads at once with `fetch_add`/`fetch_sub`;
 //!   the object is freed exactly once, and the thread that frees it sees what the other wrote
-//!   into it before letting go (the release decrement and acquire fence of `Header::decref`).
+//!   into it before letting go (the release decrement and acquire load of `Header::decref`).
 //! * GIL model: plain load-and-store counts, with a mutex standing for the GIL; exact counts.
 //! * Free-threaded immortalization (`Ref::immortalize`) racing with counting: added once, never
 //!   freed.
@@ -30,7 +30,7 @@ impl Trace for Probe {}
 impl Drop for Probe {
     fn drop(&mut self) {
         // Reading `data` here races with a write made before another thread's last decrement,
-        // unless the decrement/fence protocol orders them: loom reports such a race.
+        // unless the decrement/acquire protocol orders them: loom reports such a race.
         self.data.with(|d| {
             // SAFETY: the object is being freed, so this is the only access left.
             let _ = unsafe { *d };

@@ -70,9 +70,9 @@ use std::ptr::NonNull;
 // Under `--cfg loom` (`scripts/loom.sh`) the counts use loom's atomics, so that the model checker
 // explores every interleaving of the counting protocol (`loom_tests.rs`).
 #[cfg(loom)]
-use loom::sync::atomic::{fence, AtomicUsize};
+use loom::sync::atomic::AtomicUsize;
 #[cfg(not(loom))]
-use std::sync::atomic::{fence, AtomicUsize};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use parking_lot::lock_api::RawRwLock as RawRwLockApi;
@@ -165,11 +165,16 @@ impl Header {
                 return false;
             }
             // As `Arc::drop`: release our writes to the object, and make the thread that frees
-            // it see every other thread's writes (the acquire fence).
+            // it see every other thread's writes: an acquire load of the count, which
+            // synchronizes with every release decrement before ours (they form one release
+            // sequence ending in our read-modify-write). `Arc` uses an acquire fence here, and
+            // a load when built for ThreadSanitizer, which does not model fences: TSan reported
+            // a free after another thread's decrement as a race (stress/sync_prims, --gil off).
+            // On x86 the load is a plain move, only on the path that frees.
             if self.count.fetch_sub(1, Ordering::Release) != 1 {
                 return false;
             }
-            fence(Ordering::Acquire);
+            self.count.load(Ordering::Acquire);
             true
         } else {
             let c = self.count.load(Ordering::Relaxed);
