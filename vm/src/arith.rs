@@ -49,15 +49,6 @@ pub fn int_value(n: i128) -> Value {
     }
 }
 
-/// `OverflowError` for a range whose bounds would leave `i64` (minivm's ranges keep `i64`
-/// bounds; CPython's can be big).
-pub fn range_overflow() -> PyErr {
-    PyErr::new(
-        ExcKind::OverflowError,
-        "range bounds beyond 64 bits are not supported by minivm",
-    )
-}
-
 /// A number as a float: `OverflowError` for an int too large for one.
 pub fn to_f64(n: Num) -> NumResult<f64> {
     Ok(match n {

@@ -15,6 +15,14 @@ fn class_value(c: &Ref<Class>) -> Value {
 pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyResult<Value>> {
     let v = match (obj, name) {
         (_, "__class__") => class_value(&class_of(obj)),
+        (Value::Range(r), "start" | "stop" | "step") if r.big().is_some() => {
+            let (start, stop, step, _) = r.bounds_big();
+            Value::from(match name {
+                "start" => start,
+                "stop" => stop,
+                _ => step,
+            })
+        }
         (Value::Range(r), "start") => Value::Int(r.start),
         (Value::Range(r), "stop") => Value::Int(r.stop),
         (Value::Range(r), "step") => Value::Int(r.step),
@@ -50,7 +58,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                     [one] => one.clone(),
                     many => Value::tuple(many.to_vec()),
                 },
-                _ => return None,
+                _ => {
+                    let v = exc_default_attr(i, &d, name)?;
+                    return Some(Ok(v));
+                }
             }
         }
         (Value::Function(f), _) => return function_attr(f, name).map(Ok),
@@ -127,5 +138,48 @@ pub fn function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
             v
         }
         _ => return None,
+    })
+}
+
+/// The keyword arguments the constructor of a built-in exception with extra fields takes
+/// (CPython's `AttributeError(msg, name=, obj=)`, `NameError(name=)`, `ImportError(name=,
+/// path=)`), and the name CPython's messages give that constructor.
+pub fn exc_keywords(cls: &Class) -> (&'static [&'static str], &'static str) {
+    use crate::object::{types, ExcKind};
+    let t = types();
+    if cls.is_subclass(t.exc(ExcKind::AttributeError)) {
+        (&["name", "obj"], "AttributeError")
+    } else if cls.is_subclass(t.exc(ExcKind::NameError)) {
+        (&["name"], "NameError")
+    } else if cls.is_subclass(t.exc(ExcKind::ImportError)) {
+        (&["name", "path"], "ImportError")
+    } else {
+        (&[], "")
+    }
+}
+
+/// An exception field not in the instance's own table: its default (`None`), or for an
+/// `AttributeError` raised by a failed attribute read, the object and name it recorded (see
+/// `interp::suggest::attach_attribute_context`); `ImportError.msg` is the only argument, as
+/// CPython's `__init__` sets it. `None` (Rust's) when `name` is no such field.
+fn exc_default_attr(
+    inst: &crate::object::Instance,
+    d: &crate::object::ExcData,
+    name: &str,
+) -> Option<Value> {
+    use crate::object::Hint;
+    let (fields, _) = exc_keywords(&inst.class);
+    let is_msg = name == "msg" && fields.contains(&"path");
+    if !fields.contains(&name) && !is_msg {
+        return None;
+    }
+    Some(match (&d.hint, name) {
+        (Some(Hint::Attribute { obj, .. }), "obj") => obj.clone(),
+        (Some(Hint::Attribute { name, .. }), "name") => Value::str(name),
+        (_, "msg") => match d.args.as_slice() {
+            [one] => one.clone(),
+            _ => Value::None,
+        },
+        _ => Value::None,
     })
 }

@@ -119,8 +119,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         TypeKind::Range => {
             args.no_kw("range")?;
             args.range("range", 1, 3)?;
-            // A bound beyond i64 is an index CPython takes (its ranges are unbounded): say that
-            // minivm's are not, rather than CPython's "too large to convert to C ssize_t".
+            // Bounds are any ints (a range beyond 64 bits keeps big ones, `Range::big`).
             // An object with `__index__` stands for the int it returns (CPython's
             // `PyNumber_Index`), so `range(n)` works for any integer-like object.
             let mut vals = Vec::with_capacity(args.pos.len());
@@ -130,23 +129,28 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                     _ => v.clone(),
                 });
             }
-            let ints: Vec<i64> = vals
+            let ints: Vec<crate::num::Int> = vals
                 .iter()
                 .map(|v| match v {
-                    Value::BigInt(_) => Err(crate::arith::range_overflow()),
-                    v => interp.index_arg(v),
+                    Value::BigInt(b) => Ok(crate::num::Int::Big((**b).clone())),
+                    v => interp.index_arg(v).map(crate::num::Int::Small),
                 })
                 .collect::<PyResult<_>>()?;
+            use crate::num::Int::Small;
             let (start, stop, step) = match ints.as_slice() {
-                [stop] => (0, *stop, 1),
-                [start, stop] => (*start, *stop, 1),
-                [start, stop, step] => (*start, *stop, *step),
-                _ => (0, 0, 1),
+                [stop] => (Small(0), stop.clone(), Small(1)),
+                [start, stop] => (start.clone(), stop.clone(), Small(1)),
+                [start, stop, step] => (start.clone(), stop.clone(), step.clone()),
+                _ => (Small(0), Small(0), Small(1)),
             };
-            if step == 0 {
+            if step == Small(0) {
                 raise!(ValueError, "range() arg 3 must not be zero");
             }
-            Ok(Value::Range(Ref::new(Range { start, stop, step })))
+            let range = match (start, stop, step) {
+                (Small(start), Small(stop), Small(step)) => Range::small(start, stop, step),
+                (start, stop, step) => Range::from_big(start.into(), stop.into(), step.into()),
+            };
+            Ok(Value::Range(Ref::new(range)))
         }
         TypeKind::Slice => {
             args.no_kw("slice")?;

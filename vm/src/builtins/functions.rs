@@ -121,7 +121,11 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
         Value::Tuple(t) => t.items.len() as i64,
         Value::Dict(d) => d.len() as i64,
         Value::Set(s) => s.items.lock().len() as i64,
-        Value::Range(r) => i64::try_from(r.len()).map_err(|_| {
+        Value::Range(r) => match r.big() {
+            Some(b) => i64::try_from(&b.len).ok(),
+            None => i64::try_from(r.len()).ok(),
+        }
+        .ok_or_else(|| {
             err!(
                 OverflowError,
                 "Python int too large to convert to C ssize_t"

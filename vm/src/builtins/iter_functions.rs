@@ -178,6 +178,7 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 .collect(),
         ),
         Value::Dict(d) => rev("dict_reversekeyiterator", d.keys()),
+        Value::Range(r) if r.big().is_some() => Ok(crate::interp::iter::long_range_iter(r, true)),
         Value::Range(r) => {
             let n = r.len();
             Ok(new_iter(

@@ -214,9 +214,48 @@ fn index_value(k: i128) -> PyResult<Value> {
     Ok(crate::arith::int_value(k))
 }
 
+/// The position of `x` in a range beyond 64 bits, if it is an int (or bool) member.
+fn big_range_pos(b: &crate::object::BigRange, x: &Value) -> Option<crate::num::BigInt> {
+    match x {
+        Value::Int(i) => b.position(&(*i).into()),
+        Value::Bool(v) => b.position(&(*v as i64).into()),
+        Value::BigInt(i) => b.position(i),
+        _ => None,
+    }
+}
+
+/// `index`/`count` of a range beyond 64 bits: by value for ints; another object is compared by
+/// == with each member, as CPython's fallback does.
+fn big_range_find(
+    interp: &mut Interp,
+    range: &Value,
+    b: &crate::object::BigRange,
+    x: &Value,
+) -> PyResult<Option<Value>> {
+    if is_int(x) {
+        return Ok(big_range_pos(b, x).map(Value::from));
+    }
+    let it = interp.get_iter(range)?;
+    let mut k: i128 = 0;
+    while let Some(v) = interp.iter_next(&it)? {
+        if interp.eq(&v, x)? {
+            return Ok(Some(crate::arith::int_value(k)));
+        }
+        k += 1;
+    }
+    Ok(None)
+}
+
 fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let r = recv_range(&args, "index")?;
     let x = rest(&args).one("range.index")?;
+    if let Some(b) = r.big() {
+        let range = Value::Range(r.clone());
+        if let Some(k) = big_range_find(interp, &range, b, x)? {
+            return Ok(k);
+        }
+        return Err(not_in_range(interp, x));
+    }
     if let Some(k) = range_pos(r, x) {
         return index_value(k);
     }
@@ -230,13 +269,39 @@ fn range_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             k += 1;
         }
     }
-    let s = interp.repr(x)?;
-    raise!(ValueError, "{s} is not in range")
+    Err(not_in_range(interp, x))
+}
+
+/// `range.index(x)` not finding `x`: CPython names an int, and gives the generic sequence
+/// search's message for anything else.
+fn not_in_range(interp: &mut Interp, x: &Value) -> crate::PyErr {
+    if !is_int(x) {
+        return crate::err!(ValueError, "sequence.index(x): x not in sequence");
+    }
+    match interp.repr(x) {
+        Ok(s) => crate::err!(ValueError, "{s} is not in range"),
+        Err(e) => e,
+    }
 }
 
 fn range_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let r = recv_range(&args, "count")?;
     let x = rest(&args).one("range.count")?;
+    if let Some(b) = r.big() {
+        if is_int(x) {
+            return Ok(Value::Int(big_range_pos(b, x).is_some() as i64));
+        }
+        // Counting a non-int compares it with every member, as CPython does.
+        let range = Value::Range(r.clone());
+        let it = interp.get_iter(&range)?;
+        let mut n: i128 = 0;
+        while let Some(v) = interp.iter_next(&it)? {
+            if interp.eq(&v, x)? {
+                n += 1;
+            }
+        }
+        return index_value(n);
+    }
     if is_int(x) {
         return Ok(Value::Int(range_pos(r, x).is_some() as i64));
     }
@@ -299,11 +364,34 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     if !args.kw.is_empty() {
-        raise!(
-            TypeError,
-            "{}() takes no keyword arguments",
-            inst.class.name
-        );
+        // Only the exceptions with extra fields take keywords, each naming one field.
+        let (fields, base) = crate::builtins::attrs::exc_keywords(&inst.class);
+        if fields.is_empty() {
+            raise!(
+                TypeError,
+                "{}() takes no keyword arguments",
+                inst.class.name
+            );
+        }
+        if args.kw.len() > fields.len() {
+            let n = fields.len();
+            raise!(
+                TypeError,
+                "{base}() takes at most {n} keyword argument{} ({} given)",
+                if n == 1 { "" } else { "s" },
+                args.kw.len()
+            );
+        }
+        if let Some((k, _)) = args.kw.iter().find(|(k, _)| !fields.contains(&&**k)) {
+            raise!(
+                TypeError,
+                "'{k}' is an invalid keyword argument for {base}()"
+            );
+        }
+        let mut d = inst.dict.lock();
+        for (k, v) in args.kw {
+            d.insert(k.clone(), v.clone());
+        }
     }
     data.lock().args = args.pos[1..].to_vec();
     // `OSError(errno, strerror, filename)`: its attributes, and `args` without the filename.

@@ -550,6 +550,12 @@ impl Interp {
         if let Some(slot) = slot_of(&inst.class, name) {
             return Ok(self.bind_slot(obj, slot));
         }
+        // `self.__setattr__(name, value)`: object's own, bound (as `super().__setattr__`).
+        if matches!(name, "__setattr__" | "__delattr__" | "__getattribute__") {
+            if let Some(f) = object_method(name) {
+                return Ok(self.bind(obj.clone(), f));
+            }
+        }
         Err(no_attr(obj, name))
     }
 

@@ -54,6 +54,7 @@ impl Interp {
                     },
                 )
             }
+            Value::Range(r) if r.big().is_some() => return Ok(long_range_iter(r, false)),
             Value::Range(r) => {
                 return Ok(Value::RangeIter(Ref::new(crate::object::RangeIter {
                     next: std::sync::atomic::AtomicI64::new(r.start),
@@ -166,6 +167,20 @@ impl Interp {
     fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
         let mut st = obj.state.lock();
         match &mut *st {
+            IterState::LongRange { next, step, left } => {
+                use num_traits::Zero;
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                *left -= 1u8;
+                let cur = if left.is_zero() {
+                    std::mem::take(next)
+                } else {
+                    let after = &*next + &*step;
+                    std::mem::replace(next, after)
+                };
+                Ok(Some(Value::from(cur)))
+            }
             IterState::RangeCountdown { next, step, left } => {
                 if *left == 0 {
                     return Ok(None);
@@ -401,6 +416,22 @@ impl Interp {
         match v {
             Value::List(l) => Ok(l.snapshot()),
             Value::Tuple(t) => Ok(t.items.to_vec()),
+            Value::Range(r) if r.big().is_some() => {
+                // CPython asks the length first: past `sys.maxsize` that is an OverflowError.
+                let n = usize::try_from(&r.len_big()).map_err(|_| {
+                    err!(
+                        OverflowError,
+                        "Python int too large to convert to C ssize_t"
+                    )
+                })?;
+                crate::builtins::args::check_items(n)?;
+                let it = long_range_iter(r, false);
+                let mut out = Vec::with_capacity(n);
+                while let Some(x) = self.iter_next(&it)? {
+                    out.push(x);
+                }
+                Ok(out)
+            }
             Value::Range(r) => {
                 let n = r.len();
                 crate::builtins::args::check_items(usize::try_from(n).unwrap_or(usize::MAX))?;
@@ -494,4 +525,29 @@ impl Interp {
 
 fn not_iterable(v: &Value) -> crate::PyErr {
     err!(TypeError, "'{}' object is not iterable", type_name(v))
+}
+
+/// `iter(r)` or `reversed(r)` of a range beyond 64 bits: a `longrange_iterator`, as CPython's.
+pub(crate) fn long_range_iter(r: &crate::object::Range, reversed: bool) -> Value {
+    let (start, _, step, len) = r.bounds_big();
+    let state = if reversed {
+        use num_traits::Zero;
+        let last = if len.is_zero() {
+            start
+        } else {
+            &start + (&len - 1u8) * &step
+        };
+        IterState::LongRange {
+            next: last,
+            step: -step,
+            left: len,
+        }
+    } else {
+        IterState::LongRange {
+            next: start,
+            step,
+            left: len,
+        }
+    };
+    Value::Iter(Ref::new(IterObj::new("longrange_iterator", state)))
 }

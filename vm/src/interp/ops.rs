@@ -486,10 +486,7 @@ impl Interp {
             (Set(x), Set(y)) => {
                 self.with_two_sets(x, y, |xs, ys| xs.len() == ys.len() && xs.is_subset(ys))?
             }
-            (Range(x), Range(y)) => {
-                let (lx, ly) = (x.len(), y.len());
-                lx == ly && (lx == 0 || (x.start == y.start && (lx == 1 || x.step == y.step)))
-            }
+            (Range(x), Range(y)) => x.same_members(y),
             // Slices compare as the tuples (start, stop, step), as in CPython.
             (Slice(x), Slice(y)) => {
                 let xs = [x.start.clone(), x.stop.clone(), x.step.clone()];
@@ -502,6 +499,22 @@ impl Interp {
             }
             _ => a.is(b),
         })
+    }
+
+    /// `x in r` for a range and a non-number: CPython compares `x` with each member by `==`.
+    /// Only an instance of a class can equal an int (its `__eq__`); the built-in values that
+    /// are not numbers never do, so they are answered at once, with the same result.
+    fn range_search(&mut self, range: &Value, needle: &Value) -> PyResult<bool> {
+        if !matches!(needle, Value::Instance(_)) {
+            return Ok(false);
+        }
+        let it = self.get_iter(range)?;
+        while let Some(v) = self.iter_next(&it)? {
+            if self.eq(&v, needle)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Element-wise equality of two lists or tuples: one level of the recursion guard, since
@@ -677,6 +690,24 @@ impl Interp {
                 let k = self.set_key(s, needle.clone())?;
                 Ok(s.items.lock().contains(&k))
             }
+            Range(r) if r.big().is_some() => {
+                let Some(b) = r.big() else { return Ok(false) };
+                // Exact for any number (CPython compares a float with each member: the same
+                // answer, found at once); other objects as `range_search`.
+                let x = match as_number(needle) {
+                    Some(Num::Int(i)) => bigint::BigInt::from(i),
+                    Some(Num::Big(x)) => x.clone(),
+                    Some(Num::Float(f)) if f.is_finite() && f.fract() == 0.0 => {
+                        match crate::num::bigint::from_f64(f) {
+                            Ok(x) => x,
+                            Err(_) => return Ok(false),
+                        }
+                    }
+                    Some(Num::Float(_)) => return Ok(false),
+                    Option::None => return self.range_search(container, needle),
+                };
+                Ok(b.position(&x).is_some())
+            }
             Range(r) => Ok(match as_number(needle) {
                 Some(Num::Int(i)) => r.position(i).is_some(),
                 // Range bounds are i64, so no big int is a member.
@@ -691,7 +722,7 @@ impl Interp {
                             self.contains(container, &Int(i))?
                         }
                 }
-                Option::None => false,
+                Option::None => self.range_search(container, needle)?,
             }),
             Instance(_) | Class(_) => {
                 if let Some(m) = self.lookup_special(container, "__contains__") {

@@ -167,6 +167,18 @@ impl Interp {
                 let name = if s.frozen { "frozenset" } else { "set" };
                 self.write_set(s, name, !s.frozen, out)?;
             }
+            Value::Range(r) if r.big().is_some() => {
+                let (start, stop, step, _) = r.bounds_big();
+                out.push_str("range(");
+                self.write_repr(&Value::from(start), out)?;
+                out.push_str(", ");
+                self.write_repr(&Value::from(stop), out)?;
+                if step != 1u8.into() {
+                    out.push_str(", ");
+                    self.write_repr(&Value::from(step), out)?;
+                }
+                out.push(')');
+            }
             Value::Range(r) => {
                 if r.step == 1 {
                     out.push_str(&format!("range({}, {})", r.start, r.stop));

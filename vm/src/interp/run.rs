@@ -1184,7 +1184,9 @@ impl Interp {
                     Op::ForRangePrep(s) => {
                         let base = s.index();
                         let counted = match f.stack.last() {
-                            Some(Value::Range(r)) => Some((r.start, r.stop, r.step)),
+                            Some(Value::Range(r)) if r.big.is_none() => {
+                                Some((r.start, r.stop, r.step))
+                            }
                             _ => None,
                         };
                         let Some(slots) = f.locals.get_mut(base..base + 3) else {

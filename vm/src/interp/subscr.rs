@@ -314,20 +314,27 @@ impl Interp {
             },
             Value::Bytes(b) => bytes_methods::getitem(obj, b.as_bytes(), key),
             Value::ByteArray(b) => bytes_methods::getitem(obj, &b.snapshot(), key),
+            Value::Range(r) if r.big().is_some() => range_getitem_big(r, key),
             Value::Range(r) => match key {
                 Value::Slice(sl) => {
                     // The slice of a range is a range: its bounds are the members at the clamped
                     // indices. They can fall outside i64 even when every member fits
-                    // (`range(0, 2**63-1, 2**62)[::1]` stops at 2**63): minivm raises then.
+                    // (`range(0, 2**63-1, 2**62)[::1]` stops at 2**63): a range beyond 64 bits.
                     let (start, stop, step, _) = slice_bounds(sl, r.len())?;
-                    let fit =
-                        |v: i128| i64::try_from(v).map_err(|_| crate::arith::range_overflow());
                     let step_of = i128::from(r.step);
-                    Ok(Value::Range(Ref::new(Range {
-                        start: fit(i128::from(r.start) + start * step_of)?,
-                        stop: fit(i128::from(r.start) + stop * step_of)?,
-                        step: fit(step_of * step)?,
-                    })))
+                    let bounds = [
+                        i128::from(r.start) + start * step_of,
+                        i128::from(r.start) + stop * step_of,
+                        step_of * step,
+                    ];
+                    let range = match bounds.map(i64::try_from) {
+                        [Ok(a), Ok(b), Ok(c)] => Range::small(a, b, c),
+                        _ => {
+                            let [a, b, c] = bounds.map(crate::num::BigInt::from);
+                            Range::from_big(a, b, c)
+                        }
+                    };
+                    Ok(Value::Range(Ref::new(range)))
                 }
                 _ => {
                     // Exact, as CPython's: a range may have more than 2**63 members.
@@ -538,4 +545,71 @@ fn no_item_assignment(obj: &Value) -> PyErr {
         "'{}' object does not support item assignment",
         type_name(obj)
     )
+}
+
+/// `r[key]` for a range beyond 64 bits (`Range::big`): a member, or for a slice the range of the
+/// members it selects, computed on big ints as CPython's `range_subscript`.
+fn range_getitem_big(r: &Range, key: &Value) -> PyResult<Value> {
+    use crate::num::BigInt;
+    use num_traits::{Signed, Zero};
+    let Some(b) = r.big() else {
+        return Err(err!(SystemError, "range_getitem_big: not a big range"));
+    };
+    let part = |v: &Value| -> PyResult<Option<BigInt>> {
+        Ok(match v {
+            Value::None => None,
+            Value::Int(i) => Some(BigInt::from(*i)),
+            Value::Bool(x) => Some(BigInt::from(*x as i64)),
+            Value::BigInt(x) => Some((**x).clone()),
+            _ => {
+                return Err(err!(
+                    TypeError,
+                    "slice indices must be integers or None or have an __index__ method"
+                ))
+            }
+        })
+    };
+    match key {
+        Value::Slice(sl) => {
+            // CPython's `_PySlice_GetLongIndices`: indices clamped to the length.
+            let step = part(&sl.step)?.unwrap_or_else(|| BigInt::from(1));
+            if step.is_zero() {
+                return Err(err!(ValueError, "slice step cannot be zero"));
+            }
+            let len = &b.len;
+            let (lower, upper) = if step.is_negative() {
+                (BigInt::from(-1), len - 1u8)
+            } else {
+                (BigInt::zero(), len.clone())
+            };
+            let clamp = |v: Option<BigInt>, default: &BigInt| match v {
+                None => default.clone(),
+                Some(i) if i.is_negative() => (i + len).max(lower.clone()),
+                Some(i) => i.min(upper.clone()),
+            };
+            let (dstart, dstop) = if step.is_negative() {
+                (&upper, &lower)
+            } else {
+                (&lower, &upper)
+            };
+            let start = clamp(part(&sl.start)?, dstart);
+            let stop = clamp(part(&sl.stop)?, dstop);
+            Ok(Value::Range(Ref::new(Range::from_big(
+                b.at(&start),
+                b.at(&stop),
+                &b.step * step,
+            ))))
+        }
+        _ => {
+            let i = match key {
+                Value::BigInt(x) => (**x).clone(),
+                _ => BigInt::from(index_of(key, "range")?),
+            };
+            let j = if i.is_negative() { i + &b.len } else { i };
+            if j.is_negative() || j >= b.len {
+                return Err(err!(IndexError, "range object index out of range"));
+            }
+            Ok(Value::from(b.at(&j)))
+        }
+    }
 }

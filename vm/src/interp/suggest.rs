@@ -161,6 +161,11 @@ impl Interp {
     pub(crate) fn name_error(&self, code: &Code, globals: &Dict, n: u32) -> PyErr {
         let name = code.names.get(n as usize).map_or("?", |s| &**s);
         let e = crate::err!(NameError, "name '{name}' is not defined");
+        // CPython's `NameError.name`.
+        e.exc
+            .dict
+            .lock()
+            .insert(Arc::from("name"), Value::str(name));
         let locals: Vec<Arc<str>> = code
             .obj
             .varnames
@@ -179,10 +184,33 @@ impl Interp {
         let Value::Instance(inst) = e else {
             return None;
         };
-        let hint = inst.exc()?.lock().hint.clone()?;
+        let hint = inst.exc()?.lock().hint.clone();
         match hint {
-            Hint::Suggestion(s) => Some(s),
-            Hint::Attribute { obj, name } => {
+            Some(Hint::Suggestion(s)) => Some(s),
+            _ if !Ref::ptr_eq(&inst.class, types().exc(ExcKind::AttributeError)) => None,
+            hint => {
+                // CPython reads the exception's `name` and `obj`: those a program passed or
+                // assigned win over the ones the failed attribute read recorded.
+                let (mut obj, mut name) = match hint {
+                    Some(Hint::Attribute { obj, name }) => (obj, Value::str(&name)),
+                    _ => (Value::None, Value::None),
+                };
+                {
+                    let d = inst.dict.lock();
+                    if let Some(v) = d.get("obj") {
+                        obj = v.clone();
+                    }
+                    if let Some(v) = d.get("name") {
+                        name = v.clone();
+                    }
+                }
+                let Value::Str(name) = name else {
+                    return None;
+                };
+                if obj.is_none() {
+                    return None;
+                }
+                let name = name.as_str().to_string();
                 let dir = self.dir_names(&obj);
                 let refs: Vec<&str> = dir.iter().map(|s| &**s).collect();
                 best_match(&name, &refs).map(Arc::from)
@@ -233,10 +261,22 @@ fn set_hint(e: &PyErr, hint: Hint) {
     }
 }
 
-/// CPython augments an `AttributeError` (exactly that class) coming out of an attribute read with
-/// the object and the name, which the traceback printer then uses for its hint.
+/// CPython augments an `AttributeError` (or a subclass) coming out of an attribute read with the
+/// object and the name (its `obj` and `name` attributes, read through
+/// `builtins::attrs::exc_default_attr`), unless the exception already names them; the traceback printer
+/// uses them for its hint (for exactly `AttributeError` only).
 pub(crate) fn attach_attribute_context(e: &PyErr, obj: &Value, name: &str) {
-    if Ref::ptr_eq(&e.exc.class, types().exc(ExcKind::AttributeError)) {
+    if e.exc
+        .class
+        .is_subclass(types().exc(ExcKind::AttributeError))
+    {
+        {
+            let d = e.exc.dict.lock();
+            let set = |k: &str| d.get(k).is_some_and(|v| !v.is_none());
+            if set("name") || set("obj") {
+                return;
+            }
+        }
         set_hint(
             e,
             Hint::Attribute {

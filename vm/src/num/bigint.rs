@@ -81,6 +81,15 @@ impl Int {
     }
 }
 
+impl From<Int> for BigInt {
+    fn from(i: Int) -> BigInt {
+        match i {
+            Int::Small(s) => BigInt::from(s),
+            Int::Big(b) => b,
+        }
+    }
+}
+
 impl From<i64> for Int {
     fn from(i: i64) -> Int {
         Int::Small(i)

@@ -103,6 +103,7 @@ pub fn key_eq(a: &Value, b: &Value) -> bool {
         (Int(x), Int(y)) => x == y,
         (Bytes(x), Bytes(y)) => x.as_bytes() == y.as_bytes(),
         (Tuple(x), Tuple(y)) => tuple_key_eq(x, y),
+        (Range(x), Range(y)) => x.same_members(y),
         // Bound methods: the same receiver and the same function, as `==` says.
         (BoundMethod(x), BoundMethod(y)) => x.receiver.is(&y.receiver) && key_eq(&x.func, &y.func),
         // Frozensets are equal when they have the same members (`frozenset([1]) == frozenset([1.0])`).
@@ -552,6 +553,9 @@ fn hash_nested_tuple(root: &Tuple) -> crate::PyResult<u64> {
     Ok(0)
 }
 
+/// `hash(None)` (CPython's is its address: any constant will do).
+const NONE_HASH: i64 = 0xFC_FCFC;
+
 /// `hash_value` of anything but a tuple.
 fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
     Ok(match v {
@@ -561,7 +565,7 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
         Value::Float(f) => crate::num::hash::hash_float(*f) as u64,
         Value::Str(s) => s.hash(),
         Value::Bytes(b) => b.hash(),
-        Value::None => 0xFC_FCFC,
+        Value::None => NONE_HASH as u64,
         Value::Tuple(t) => return hash_nested_tuple(t),
         Value::List(_) | Value::Dict(_) | Value::ByteArray(_) | Value::Slice(_) => {
             return Err(unhashable(v))
@@ -571,7 +575,23 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
             let items = s.items.lock();
             crate::num::hash::hash_frozenset(items.iter().map(|k| k.hash), items.len())
         }
-        Value::Range(r) => hash_int(r.start) ^ hash_int(r.stop).rotate_left(7) ^ hash_int(r.step),
+        Value::Range(r) => {
+            // CPython's: the tuple (len, start, step), with None for what equality ignores
+            // (the step of a range of one member, both of an empty one), so equal ranges hash
+            // alike (`range(0, 3, 2) == range(0, 4, 2)`).
+            use num_traits::{One, Zero};
+            let (start, _, step, len) = r.bounds_big();
+            let h = |b: &crate::num::BigInt| crate::num::bigint::hash(b);
+            let none = NONE_HASH;
+            let items = if len.is_zero() {
+                [0, none, none]
+            } else if len.is_one() {
+                [1, h(&start), none]
+            } else {
+                [h(&len), h(&start), h(&step)]
+            };
+            crate::num::hash_tuple(items) as u64
+        }
         // As CPython: the receiver's identity and the function's hash (two `obj.f` are one key).
         Value::BoundMethod(m) => (m.receiver.id() as u64).rotate_right(4) ^ hash_scalar(&m.func)?,
         Value::Instance(_) => match crate::object::builtin_base(v) {

@@ -3,20 +3,139 @@
 use std::sync::Arc;
 
 use crate::heap::{ObjCell, Ref};
+use crate::num::BigInt;
 
 use crate::interp::frame::Frame;
 use crate::object::{Dict, List, PyStr, SetObj, Tuple};
 use crate::value::Value;
 
-/// `range(start, stop, step)`; `step` is never 0.
+/// `range(start, stop, step)`; `step` is never 0. The bounds are `i64` fields, what every `for`
+/// loop reads; a range with a bound beyond 64 bits (CPython's take any int) keeps its bounds in
+/// `big` instead, and then the three fields hold `0, 0, 1` and must not be read: every
+/// operation on a range asks [`Range::big`] first.
 pub struct Range {
     pub start: i64,
     pub stop: i64,
     pub step: i64,
+    pub big: Option<Box<BigRange>>,
 }
 
+/// The bounds of a range beyond 64 bits, and its length (computed once, as CPython's).
+pub struct BigRange {
+    pub start: BigInt,
+    pub stop: BigInt,
+    pub step: BigInt,
+    pub len: BigInt,
+}
+
+impl BigRange {
+    /// The i-th member, for `0 <= i < len`.
+    pub fn at(&self, i: &BigInt) -> BigInt {
+        &self.start + i * &self.step
+    }
+
+    /// The index of `x` among the members, if it is one.
+    pub fn position(&self, x: &BigInt) -> Option<BigInt> {
+        use num_integer::Integer;
+        let (k, rem) = (x - &self.start).div_rem(&self.step);
+        (rem.is_zero() && !k.is_negative() && k < self.len).then_some(k)
+    }
+}
+
+use num_traits::{Signed, Zero};
+
 impl Range {
-    /// The number of members. It needs more than 64 bits: `range(-2**63, 2**63-1)` has 2**64 - 1.
+    /// A range of `i64` bounds.
+    pub fn small(start: i64, stop: i64, step: i64) -> Range {
+        Range {
+            start,
+            stop,
+            step,
+            big: None,
+        }
+    }
+
+    /// A range of any int bounds (`step` not zero): `i64` fields when all three fit.
+    pub fn from_big(start: BigInt, stop: BigInt, step: BigInt) -> Range {
+        if let (Ok(a), Ok(b), Ok(c)) = (
+            i64::try_from(&start),
+            i64::try_from(&stop),
+            i64::try_from(&step),
+        ) {
+            return Range::small(a, b, c);
+        }
+        let (lo, hi, by) = if step.is_positive() {
+            (&start, &stop, step.clone())
+        } else {
+            (&stop, &start, -&step)
+        };
+        let len = if lo >= hi {
+            BigInt::zero()
+        } else {
+            (hi - lo - 1u8) / by + 1u8
+        };
+        Range {
+            start: 0,
+            stop: 0,
+            step: 1,
+            big: Some(Box::new(BigRange {
+                start,
+                stop,
+                step,
+                len,
+            })),
+        }
+    }
+
+    /// The bounds beyond 64 bits, if this range has them.
+    #[inline]
+    pub fn big(&self) -> Option<&BigRange> {
+        self.big.as_deref()
+    }
+
+    /// `(start, stop, step, len)` as big ints, whichever kind of range this is.
+    pub fn bounds_big(&self) -> (BigInt, BigInt, BigInt, BigInt) {
+        match self.big() {
+            Some(b) => (
+                b.start.clone(),
+                b.stop.clone(),
+                b.step.clone(),
+                b.len.clone(),
+            ),
+            None => (
+                self.start.into(),
+                self.stop.into(),
+                self.step.into(),
+                self.len().into(),
+            ),
+        }
+    }
+
+    /// `==` of two ranges: the same members (CPython compares length, first member, and step
+    /// when there are two or more).
+    pub fn same_members(&self, other: &Range) -> bool {
+        if self.big.is_none() && other.big.is_none() {
+            let (lx, ly) = (self.len(), other.len());
+            return lx == ly
+                && (lx == 0
+                    || (self.start == other.start && (lx == 1 || self.step == other.step)));
+        }
+        use num_traits::One;
+        let (xs, _, xstep, lx) = self.bounds_big();
+        let (ys, _, ystep, ly) = other.bounds_big();
+        lx == ly && (lx.is_zero() || (xs == ys && (lx.is_one() || xstep == ystep)))
+    }
+
+    /// The number of members, as a big int for any range (`len_small` is the fast one).
+    pub fn len_big(&self) -> BigInt {
+        match self.big() {
+            Some(b) => b.len.clone(),
+            None => self.len().into(),
+        }
+    }
+
+    /// The number of members of a range of `i64` bounds (not one with [`Range::big`]). It needs
+    /// more than 64 bits: `range(-2**63, 2**63-1)` has 2**64 - 1.
     pub fn len(&self) -> i128 {
         let (lo, hi, step) = if self.step > 0 {
             (self.start as i128, self.stop as i128, self.step as i128)
@@ -31,7 +150,10 @@ impl Range {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match self.big() {
+            Some(b) => b.len.is_zero(),
+            None => self.len() == 0,
+        }
     }
 
     /// The i-th member, for `0 <= i < len` (a member always fits in i64).
@@ -124,6 +246,13 @@ pub enum IterState {
         next: i64,
         step: i64,
         left: u64,
+    },
+    /// Iterating a range beyond 64 bits (`longrange_iterator`), either way: `left` members
+    /// remain, the next one is `next`, then each is `step` further.
+    LongRange {
+        next: BigInt,
+        step: BigInt,
+        left: BigInt,
     },
     Zip {
         inners: Vec<Value>,

@@ -23,7 +23,9 @@ pub use class::{
 pub use collections::{drop_reversed, key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
 pub use instdict::{AttrKey, InstDict};
-pub use iter::{GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice};
+pub use iter::{
+    BigRange, GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,
+};
 pub use module::Module;
 pub use str::{intern, intern_name, NameRef, PyStr};
 
@@ -68,6 +70,7 @@ const ITERATOR_KINDS: &[&str] = &[
     "dict_reversekeyiterator",
     "set_iterator",
     "range_iterator",
+    "longrange_iterator",
     "callable_iterator",
     "reversed",
     "enumerate",

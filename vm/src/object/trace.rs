@@ -348,7 +348,10 @@ impl Trace for IterObj {
                 func.trace(visit);
                 inner.trace(visit);
             }
-            IterState::Str { .. } | IterState::RangeCountdown { .. } | IterState::Exhausted => {}
+            IterState::Str { .. }
+            | IterState::RangeCountdown { .. }
+            | IterState::LongRange { .. }
+            | IterState::Exhausted => {}
         }
     }
     fn clear(&self) {

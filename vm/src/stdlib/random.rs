@@ -196,13 +196,14 @@ fn generator<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a Mutex<Mt>> {
 }
 
 /// The key CPython's `random_seed` derives from a seed value: `None` -> OS randomness; an int
-/// -> its absolute value; a str -> version 2 seeding (the UTF-8 bytes followed by their SHA-512
+/// (of any size) -> its absolute value; a str -> version 2 seeding (the UTF-8 bytes followed by their SHA-512
 /// digest, read as one big-endian integer); a float -> its hash as an unsigned word.
 fn key_of(seed: Option<&Value>) -> PyResult<Vec<u32>> {
     Ok(match seed {
         None | Some(Value::None) => os_key(),
         Some(Value::Bool(b)) => key_of_u64(*b as u64),
         Some(Value::Int(i)) => key_of_u64(i.unsigned_abs()),
+        Some(Value::BigInt(b)) => key_of_be_bytes(&b.magnitude().to_bytes_be()),
         Some(Value::Str(s)) => {
             let mut bytes = s.as_str().as_bytes().to_vec();
             let digest = crate::stdlib::sha512::sha512(&bytes);
