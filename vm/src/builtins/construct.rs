@@ -266,6 +266,16 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 ),
             }
         }
+        // `zip(a, b)`, `enumerate(x)`...: the iterator types that are built-in names.
+        TypeKind::Iterator => {
+            match crate::builtins::iter_functions::ITERATOR_TYPES
+                .iter()
+                .find(|(n, _)| *n == name)
+            {
+                Some((_, make)) => make(interp, args),
+                None => raise!(TypeError, "cannot create '{name}' instances"),
+            }
+        }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
     }
 }

@@ -14,14 +14,19 @@ use crate::object::{type_name, ExcKind, IterObj, IterState};
 use crate::raise;
 use crate::value::Value;
 
-pub const FUNCTIONS: Methods = &[
-    ("iter", iter),
-    ("next", next),
+/// The iterator types that are built-in names, as CPython's (`isinstance(z, zip)`): classes
+/// (`object::iterator_class`) whose construction (`builtins::construct`) calls these.
+pub const ITERATOR_TYPES: Methods = &[
     ("enumerate", enumerate),
     ("zip", zip),
     ("map", map),
     ("filter", filter),
     ("reversed", reversed),
+];
+
+pub const FUNCTIONS: Methods = &[
+    ("iter", iter),
+    ("next", next),
     ("sorted", sorted),
     ("min", min),
     ("max", max),
@@ -102,7 +107,7 @@ fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(src) = args.pos_or_kw("enumerate", 0, "iterable")? else {
         raise!(
             TypeError,
-            "enumerate() missing required argument 'iterable' (pos 1)"
+            "enumerate() missing required argument 'iterable'"
         );
     };
     let count = match args.pos_or_kw("enumerate", 1, "start")? {

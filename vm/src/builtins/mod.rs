@@ -16,7 +16,7 @@ mod frames;
 pub mod functions;
 mod introspect;
 pub mod io;
-mod iter_functions;
+pub(crate) mod iter_functions;
 mod list_methods;
 pub mod memoryview;
 mod misc_methods;
@@ -107,6 +107,9 @@ pub fn make_builtins() -> Ref<Dict> {
         .chain(eval::FUNCTIONS)
     {
         d.set_str(name, native(name, *f));
+    }
+    for (name, _) in iter_functions::ITERATOR_TYPES {
+        d.set_str(name, Value::Class(crate::object::iterator_class(name)));
     }
     d.set_str("open", crate::stdlib::file::open_function());
     d.set_str("complex", Value::Class(complex::complex_class()));

@@ -529,6 +529,17 @@ fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
         // `type` too: a metaclass.
         K::Object | K::Exception | K::Native | K::Type => Ok(()),
         k if crate::object::is_data_kind(k) => Ok(()),
+        K::Iterator
+            if crate::builtins::iter_functions::ITERATOR_TYPES
+                .iter()
+                .any(|(n, _)| **n == *b.name) =>
+        {
+            Err(err!(
+                TypeError,
+                "minivm cannot subclass the built-in type '{}'",
+                b.name
+            ))
+        }
         K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => Err(err!(
             TypeError,
             "minivm cannot subclass the built-in type '{}'",

@@ -81,7 +81,7 @@ const ITERATOR_KINDS: &[&str] = &[
 ];
 
 /// The class of an iterator of kind `kind` (one of [`ITERATOR_KINDS`], else `iterator`).
-fn iterator_class(kind: &str) -> Ref<Class> {
+pub fn iterator_class(kind: &str) -> Ref<Class> {
     static CLASSES: crate::heap::Global<Vec<Ref<Class>>> = crate::heap::Global::new();
     let classes = CLASSES.get_or_init(|| {
         ITERATOR_KINDS

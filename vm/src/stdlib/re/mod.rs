@@ -6,9 +6,10 @@
 //!
 //! This file is the module's face: `_re.Pattern` and `_re.Match`, the native bases of
 //! `re.Pattern` and `re.Match`, carry what every match needs and what programs call most
-//! (`match search fullmatch`, `group groups groupdict start end span`, the attributes), so a
-//! match in a loop runs no code of the mini language; `re.mini` subclasses them with the rest
-//! (`sub`, `split`, `findall`, templates, reprs, pickling). `compile(pattern_class, match_class,
+//! (`match search fullmatch`, `group groups groupdict start end span`, the attributes; `sub
+//! subn findall split` in `subst.rs`), so a match or a substitution in a loop runs no code of
+//! the mini language; `re.mini` subclasses them with the rest (`finditer`, parsing templates,
+//! reprs, pickling). `compile(pattern_class, match_class,
 //! pattern, flags)` returns a pattern or, for a bad pattern, `(message, position)` for
 //! `re.mini` to raise `re.error` with. `Pattern._scan(string, pos, endpos, limit, as_matches)`
 //! finds the successive matches `findall`, `finditer`, `sub` and `split` use, as `Match`
@@ -19,6 +20,7 @@ pub mod chars;
 pub mod exec;
 pub mod parse;
 pub mod prog;
+mod subst;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -87,6 +89,10 @@ fn pattern_class() -> Ref<Class> {
                     ("search", pattern_search),
                     ("fullmatch", pattern_fullmatch),
                     ("_scan", pattern_scan),
+                    ("sub", subst::pattern_sub),
+                    ("subn", subst::pattern_subn),
+                    ("findall", subst::pattern_findall),
+                    ("split", subst::pattern_split),
                     ("_advance", pattern_advance),
                 ],
             );
