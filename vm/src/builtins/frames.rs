@@ -89,6 +89,12 @@ impl ParkedStack {
 }
 
 impl Interp {
+    /// The globals of the innermost Python frame waiting on a call: the code that called the
+    /// running built-in (CPython's `PyEval_GetGlobals`), if any.
+    pub(crate) fn caller_globals(&self) -> Option<Ref<Dict>> {
+        self.parked.active().last().map(|p| p.globals.clone())
+    }
+
     /// Run `call` with `frame` recorded as a waiting caller.
     #[inline]
     pub(crate) fn parked<T>(&mut self, frame: &Frame, call: impl FnOnce(&mut Self) -> T) -> T {

@@ -609,7 +609,12 @@ impl Interp {
         match name {
             "__name__" => return Ok(Value::str(&cls.name)),
             "__qualname__" => return Ok(Value::str(&cls.qualname)),
-            "__module__" => return Ok(Value::str(&cls.module)),
+            "__module__" => {
+                if let Some(v) = cls.dict.read().get("__module__") {
+                    return Ok(v.clone());
+                }
+                return Ok(Value::str(&cls.module));
+            }
             "__base__" => {
                 return Ok(cls.base.clone().map_or(Value::None, Value::Class));
             }

@@ -222,9 +222,13 @@ fn type_new_impl(
         ));
     };
     let ns = Ref::new(Dict::new());
-    // CPython takes `__module__` from the calling frame's globals; minivm's natives do not see
-    // the caller, so a class made by `type()` without one belongs to `__main__`.
-    ns.set_str("__module__", Value::str("__main__"));
+    // CPython takes `__module__` from the globals of the Python code calling `type()` (the
+    // innermost frame waiting on a call); the dict may name another.
+    let module = interp
+        .caller_globals()
+        .and_then(|g| g.get_str("__name__"))
+        .unwrap_or_else(|| Value::str("__main__"));
+    ns.set_str("__module__", module);
     for (k, v) in dict.items() {
         let key = interp.dict_key(&ns, k)?;
         ns.set(key, v);

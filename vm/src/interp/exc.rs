@@ -303,10 +303,11 @@ impl Interp {
     /// `ValueError: message`, with the module prefix CPython shows for classes of imported modules.
     fn exception_line(&mut self, exc: &Value, cls: &Ref<Class>) -> String {
         // CPython prefixes the module name except for `builtins` and `__main__`.
-        let name = if cls.builtin || matches!(cls.module.as_ref(), "builtins" | "__main__") {
+        let module = cls.module_name();
+        let name = if cls.builtin || matches!(module.as_ref(), "builtins" | "__main__") {
             cls.name.to_string()
         } else {
-            format!("{}.{}", cls.module, cls.qualname)
+            format!("{module}.{}", cls.qualname)
         };
         // A located `SyntaxError` shows its line and carets, then only its `msg`.
         let located = match exc {

@@ -227,7 +227,7 @@ impl Interp {
                 if c.builtin && &*c.module == "builtins" {
                     out.push_str(&format!("<class '{}'>", c.name));
                 } else {
-                    out.push_str(&format!("<class '{}.{}'>", c.module, c.qualname));
+                    out.push_str(&format!("<class '{}.{}'>", c.module_name(), c.qualname));
                 }
             }
             Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
@@ -351,7 +351,7 @@ impl Interp {
     /// built-in class: `<object object at 0x...>`).
     pub fn default_repr(&self, v: &Value) -> String {
         let c = crate::object::class_of(v);
-        let module = match &*c.module {
+        let module = match &*c.module_name() {
             "builtins" => String::new(),
             m => format!("{m}."),
         };

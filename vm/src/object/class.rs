@@ -538,6 +538,15 @@ impl Class {
     }
 
     /// `issubclass(self, other)`.
+    /// The class's module as `__module__` says now: a program may assign it (`namedtuple`
+    /// does), and reprs and tracebacks show the assigned one, as CPython's.
+    pub fn module_name(&self) -> std::sync::Arc<str> {
+        match self.dict.read().get("__module__") {
+            Some(crate::value::Value::Str(s)) => std::sync::Arc::from(s.as_str()),
+            _ => self.module.clone(),
+        }
+    }
+
     pub fn is_subclass(&self, other: &Ref<Class>) -> bool {
         if std::ptr::eq(self, Ref::as_ptr(other)) {
             return true;

@@ -242,6 +242,7 @@ const METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("__enter__", f_enter),
     ("__exit__", f_exit),
     ("__repr__", f_repr),
+    ("__new__", f_new),
     ("__init__", f_init),
 ];
 
@@ -695,9 +696,33 @@ fn f_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// `io.TextIOWrapper(buffer)`, `io.BufferedReader(raw)`...: minivm makes file objects only
-/// through `open()` (and `sys`, `subprocess`, `socket.makefile`, `tempfile`).
+/// `io.TextIOWrapper(buffer, ...)`: a text stream over a program's binary stream, written in
+/// the mini language (`vm/lib/_textwrapper.mini`, a subclass of this class, made and set up
+/// there). A subclass (that one included) gets a plain instance for its own `__init__`.
+fn f_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(Value::Class(cls)) = args.pos.first() else {
+        return Err(err!(
+            TypeError,
+            "_io.TextIOWrapper.__new__(X): X is not a type object"
+        ));
+    };
+    if Ref::ptr_eq(cls, &file_class(FileKind::Text)) {
+        let module = interp.import_module("_textwrapper")?;
+        let make = interp.getattr(&module, "TextIOWrapper")?;
+        return interp.call_kw(&make, &args.pos[1..], args.kw);
+    }
+    Ok(Value::Instance(Ref::new(Instance::new(cls.clone()))))
+}
+
+/// `io.BufferedReader(raw)`...: minivm makes binary file objects only through `open()` (and
+/// `sys`, `subprocess`, `socket.makefile`, `tempfile`). A `TextIOWrapper` made over a buffer
+/// (`f_new`) is set up already.
 fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if let Some(Value::Instance(inst)) = args.pos.first() {
+        if inst.class.lookup("_wraps_buffer").is_some() {
+            return Ok(Value::None);
+        }
+    }
     let name = match args.pos.first() {
         Some(Value::Instance(inst)) => inst.class.name.to_string(),
         _ => "TextIOWrapper".to_string(),

@@ -24,6 +24,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("_strptime.mini", include_str!("../../lib/_strptime.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
     (
+        "_textwrapper.mini",
+        include_str!("../../lib/_textwrapper.mini"),
+    ),
+    (
         "_threadinfo.mini",
         include_str!("../../lib/_threadinfo.mini"),
     ),
