@@ -10,6 +10,7 @@ use crate::object::{
 };
 use crate::value::Value;
 use crate::{err, PyResult};
+use minivm_compiler::ast::CmpOp;
 
 /// `obj.__dict__` of an instance whose attributes `attrs` mirrors: minivm keeps them in the
 /// instance's own table (`object::InstDict`), which keeps `attrs` current as they change, so
@@ -105,21 +106,120 @@ pub fn new_view(dict: Ref<Dict>, kind: ViewKind) -> Value {
 }
 
 pub(crate) fn install(t: &BuiltinTypes) {
-    let methods: [(&'static str, NativeFn); 4] = [
+    let methods: [(&'static str, NativeFn); 5] = [
         ("__len__", view_len),
         ("__iter__", view_iter),
+        ("__reversed__", view_reversed),
         ("__contains__", view_contains),
         ("__repr__", view_repr),
     ];
+    // Keys and items views are set-like (`collections.abc.Set`): set operators with any
+    // iterable, comparisons with sets, `isdisjoint`.
+    let set_like: [(&'static str, NativeFn); 15] = [
+        ("__and__", |i, a| {
+            view_set_op(i, a, "intersection_update", false)
+        }),
+        ("__rand__", |i, a| {
+            view_set_op(i, a, "intersection_update", true)
+        }),
+        ("__or__", |i, a| view_set_op(i, a, "update", false)),
+        ("__ror__", |i, a| view_set_op(i, a, "update", true)),
+        ("__xor__", |i, a| {
+            view_set_op(i, a, "symmetric_difference_update", false)
+        }),
+        ("__rxor__", |i, a| {
+            view_set_op(i, a, "symmetric_difference_update", true)
+        }),
+        ("__sub__", |i, a| {
+            view_set_op(i, a, "difference_update", false)
+        }),
+        ("__rsub__", |i, a| {
+            view_set_op(i, a, "difference_update", true)
+        }),
+        ("__eq__", |i, a| view_compare(i, a, CmpOp::Eq)),
+        ("__ne__", |i, a| view_compare(i, a, CmpOp::NotEq)),
+        ("__lt__", |i, a| view_compare(i, a, CmpOp::Lt)),
+        ("__le__", |i, a| view_compare(i, a, CmpOp::LtE)),
+        ("__gt__", |i, a| view_compare(i, a, CmpOp::Gt)),
+        ("__ge__", |i, a| view_compare(i, a, CmpOp::GtE)),
+        ("isdisjoint", view_isdisjoint),
+    ];
     for class in [&t.dict_keys, &t.dict_values, &t.dict_items] {
         let mut d = class.dict.write();
-        for (name, f) in methods {
+        let set_ops = if Ref::ptr_eq(class, &t.dict_values) {
+            &[][..]
+        } else {
+            &set_like[..]
+        };
+        for &(name, f) in methods.iter().chain(set_ops) {
             d.insert(
                 Arc::from(name),
                 Value::Native(Ref::new(NativeFunction::new(name, f))),
             );
         }
     }
+}
+
+/// The view and the other operand of a binary special method.
+fn view_and_other(args: &Args<'_>) -> PyResult<(Ref<Dict>, ViewKind, Value)> {
+    let (d, kind) = view_of(args)?;
+    let other = args.pos.get(1).cloned().unwrap_or(Value::None);
+    Ok((d, kind, other))
+}
+
+fn set_of(interp: &mut Interp, v: Value) -> PyResult<Value> {
+    let set_class = Value::Class(types().set.clone());
+    interp.call(&set_class, &[v])
+}
+
+/// `view & other` (and `|`, `^`, `-`), as CPython: a new set of the left operand's items,
+/// updated in place by the right one, which may be any iterable (`reflected`: the view is the
+/// right operand).
+fn view_set_op(
+    interp: &mut Interp,
+    args: Args<'_>,
+    update: &str,
+    reflected: bool,
+) -> PyResult<Value> {
+    let (d, kind, other) = view_and_other(&args)?;
+    let view = Value::list(view_items(&d, kind));
+    let (left, right) = if reflected {
+        (other, view)
+    } else {
+        (view, other)
+    };
+    let result = set_of(interp, left)?;
+    let method = interp.getattr(&result, update)?;
+    interp.call(&method, &[right])?;
+    Ok(result)
+}
+
+/// `view == other` and the order comparisons: as sets, with a set, frozenset or another
+/// keys/items view; `NotImplemented` otherwise (so `d.keys() == [...]` is False).
+fn view_compare(interp: &mut Interp, args: Args<'_>, op: CmpOp) -> PyResult<Value> {
+    let (d, kind, other) = view_and_other(&args)?;
+    let other_is_set_like = match &other {
+        Value::Set(_) => true,
+        Value::Instance(i) => matches!(i.payload, Payload::DictView(_, k) if k != ViewKind::Values),
+        _ => false,
+    };
+    if !other_is_set_like {
+        return Ok(Value::NotImplemented);
+    }
+    let mine = set_of(interp, Value::list(view_items(&d, kind)))?;
+    let theirs = match other {
+        Value::Set(_) => other,
+        _ => set_of(interp, other)?,
+    };
+    interp.compare(op, &mine, &theirs)
+}
+
+/// `view.isdisjoint(iterable)`.
+fn view_isdisjoint(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind, other) = view_and_other(&args)?;
+    let mine = set_of(interp, Value::list(view_items(&d, kind)))?;
+    let method = interp.getattr(&mine, "isdisjoint")?;
+    interp.call(&method, &[other])
 }
 
 fn view_of(args: &Args<'_>) -> PyResult<(Ref<Dict>, ViewKind)> {
@@ -164,6 +264,27 @@ fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             items,
             index: 0,
             dict: Some((d.clone(), n, d.key_fingerprint())),
+            set: None,
+        },
+    ))))
+}
+
+/// `reversed(view)`: the items last first (a snapshot, as the view's own iterator takes).
+fn view_reversed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind) = view_of(&args)?;
+    let mut items = view_items(&d, kind);
+    items.reverse();
+    let name = match kind {
+        ViewKind::Keys => "dict_reversekeyiterator",
+        ViewKind::Values => "dict_reversevalueiterator",
+        ViewKind::Items => "dict_reverseitemiterator",
+    };
+    Ok(Value::Iter(Ref::new(IterObj::new(
+        name,
+        IterState::Items {
+            items,
+            index: 0,
+            dict: None,
             set: None,
         },
     ))))
