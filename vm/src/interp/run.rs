@@ -11,7 +11,7 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
 use crate::heap::Ref;
 use crate::interp::attr::{instance_value_cached, store_instance_value_cached, AttrRead};
-use crate::interp::code::Code;
+use crate::interp::code::CodeBody;
 use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
 use crate::interp::Interp;
@@ -360,6 +360,9 @@ impl Interp {
     /// `ip`, the instruction slice and the constants. `ip` is written back to the frame (`sync!`)
     /// only where someone may read it there: before a call or anything that may run Python code
     /// or inspect frames, a yield, and an error (its traceback line and handler search use it).
+    // The arms pass `&code` to helpers taking the body: `code` is a `&CodeBody` now (it was the
+    // `Ref<Code>`), and the extra borrow costs nothing.
+    #[allow(clippy::needless_borrow)]
     fn dispatch_loop<const OBSERVED: bool>(
         &mut self,
         frame: &mut Box<Frame>,
@@ -368,11 +371,14 @@ impl Interp {
         // The running frame's code, held apart from the frame so the loop can borrow it while
         // it changes the frame. Kept across a frame switch when the new frame runs the same code
         // (a recursive call, its return, a recursive generator), so no count changes then.
-        let mut code = frame.code.clone();
+        let mut code_ref = frame.code.clone();
         'frames: loop {
-            if !Ref::ptr_eq(&code, &frame.code) {
-                code = frame.code.clone();
+            if !Ref::ptr_eq(&code_ref, &frame.code) {
+                code_ref = frame.code.clone();
             }
+            // The body, reached once per frame switch (each `Deref` of a `Code` checks that its
+            // body is decoded): the arms read instructions, constants, names and caches here.
+            let code: &CodeBody = &code_ref;
             let ops = &code.ops[..];
             let consts = &code.consts[..];
             let f: &mut Frame = frame;
@@ -521,13 +527,13 @@ impl Interp {
                     }
                     Op::LoadGlobal(n) => {
                         sync!();
-                        let v = tri!(self.load_global_cached(&f.globals, &code, n.0, ip - 1));
+                        let v = tri!(self.load_global_cached(&f.globals, &code_ref, n.0, ip - 1));
                         f.stack.push(v);
                     }
                     Op::StoreGlobal(n) => {
                         let v = pop!();
                         sync!();
-                        self.store_global_cached(&f.globals, &code, n.0, ip - 1, v);
+                        self.store_global_cached(&f.globals, &code_ref, n.0, ip - 1, v);
                         // `g = None` at module level frees a generator: closed now (finalize.rs).
                         if crate::interp::finalize::pending() {
                             self.run_finalizers();
@@ -1312,7 +1318,7 @@ impl Interp {
                     // Every opcode the table marks cold (`bytecode.rs`).
                     cold @ minivm_compiler::cold_ops!() => {
                         sync!();
-                        if let Some(flow) = tri!(self.cold_op(f, &code, cold)) {
+                        if let Some(flow) = tri!(self.cold_op(f, &code_ref, cold)) {
                             match flow {
                                 // `yield from` a generator: its frame runs in this loop.
                                 Flow::Push(gframe) => {
@@ -1372,7 +1378,7 @@ impl Interp {
 
     /// A register instruction's second operand: a local slot or a constant.
     #[inline(always)]
-    fn second<'f>(&self, frame: &'f Frame, code: &'f Code, b: Second) -> PyResult<&'f Value> {
+    fn second<'f>(&self, frame: &'f Frame, code: &'f CodeBody, b: Second) -> PyResult<&'f Value> {
         match b {
             Second::Local(r) => self.local(frame, code, r.into()),
             Second::Const(r) => Ok(&code.consts[r.index()]),
@@ -1385,7 +1391,7 @@ impl Interp {
     fn binary_regs(
         &mut self,
         frame: &mut Frame,
-        code: &Code,
+        code: &CodeBody,
         next: Option<&Op>,
         op: BinOp,
         a: Reg,
@@ -1407,7 +1413,7 @@ impl Interp {
     fn inplace_regs(
         &mut self,
         frame: &mut Frame,
-        code: &Code,
+        code: &CodeBody,
         op: BinOp,
         a: Reg,
         b: Second,
@@ -1435,7 +1441,7 @@ impl Interp {
     fn inplace_local_attr(
         &mut self,
         frame: &mut Frame,
-        code: &Code,
+        code: &CodeBody,
         op: BinOp,
         a: Reg,
         o: Reg,
@@ -1469,7 +1475,7 @@ impl Interp {
     fn binary_compare_regs(
         &mut self,
         frame: &mut Frame,
-        code: &Code,
+        code: &CodeBody,
         op: BinOp,
         a: u8,
         b: Second,
@@ -1490,7 +1496,7 @@ impl Interp {
     fn compare_regs(
         &mut self,
         frame: &Frame,
-        code: &Code,
+        code: &CodeBody,
         op: CmpOp,
         a: Reg,
         b: Second,
@@ -1502,7 +1508,7 @@ impl Interp {
 
     /// A local slot, borrowed; `UnboundLocalError` if it is empty.
     #[inline(always)]
-    fn local<'f>(&self, frame: &'f Frame, code: &Code, slot: u32) -> PyResult<&'f Value> {
+    fn local<'f>(&self, frame: &'f Frame, code: &CodeBody, slot: u32) -> PyResult<&'f Value> {
         match &frame.locals[slot as usize] {
             Value::Undefined => Err(self.unbound_local(code, slot)),
             v => Ok(v),
@@ -1590,7 +1596,7 @@ impl Interp {
             .ok_or_else(stack_underflow)
     }
 
-    pub(crate) fn unbound_local(&self, code: &Code, slot: u32) -> PyErr {
+    pub(crate) fn unbound_local(&self, code: &CodeBody, slot: u32) -> PyErr {
         let name = code
             .obj
             .varnames
@@ -1643,12 +1649,7 @@ impl Interp {
             .ok_or_else(|| err!(SystemError, "bad cell index {i}"))
     }
 
-    pub(crate) fn load_deref(
-        &self,
-        frame: &Frame,
-        code: &crate::interp::code::Code,
-        i: u32,
-    ) -> PyResult<Value> {
+    pub(crate) fn load_deref(&self, frame: &Frame, code: &CodeBody, i: u32) -> PyResult<Value> {
         let v = self.cell(frame, i)?.get();
         if let Value::Undefined = v {
             let name = code.obj.cell_name(minivm_compiler::bytecode::Cell(i));
