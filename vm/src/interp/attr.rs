@@ -222,7 +222,7 @@ impl Interp {
                     .class
                     .with_hinted(name, &cache.class_hint, getter_function)
                 {
-                    let mut callee = self.new_frame(&fget, std::slice::from_ref(obj), &[])?;
+                    let mut callee = self.frame_with_arg(&fget, obj)?;
                     callee.resumed = Resumed::Property;
                     callee.made = Some(inst.clone());
                     return Ok(AttrRead::Getter(callee));

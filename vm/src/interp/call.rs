@@ -381,6 +381,23 @@ impl Interp {
         Some(callee)
     }
 
+    /// A frame running `func` with `arg` as its one argument (a property's getter, see
+    /// `attr.rs: load_attr_or_getter`): set up as `plain_frame` does when `func` takes one
+    /// plain argument and the pool has a frame, else by `new_frame`.
+    pub(crate) fn frame_with_arg(
+        &mut self,
+        func: &Ref<Function>,
+        arg: &Value,
+    ) -> PyResult<Box<Frame>> {
+        if func.code.plain_args == 1 {
+            if let Some(mut callee) = self.frame_pool.pop() {
+                self.enter_plain(&mut callee, func, &mut [arg.clone()]);
+                return Ok(callee);
+            }
+        }
+        self.new_frame(func, std::slice::from_ref(arg), &[])
+    }
+
     /// Call the callee at `fpos` with the arguments above it, by the general path.
     pub(crate) fn call_on_stack(
         &mut self,
