@@ -1361,10 +1361,10 @@ predicate!(islower, "islower", |d| d.iter().any(u8::is_ascii_lowercase)
     && !d.iter().any(u8::is_ascii_uppercase));
 
 /// (width, fill byte) of `center`/`ljust`/`rjust`.
-fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, u8)> {
+fn pad_args(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<(usize, u8)> {
     let a = rest(args);
     a.range(&qualified(args, name), 1, 2)?;
-    let width = to_index(a.get(0).unwrap_or(&Value::None))?;
+    let width = interp.index_arg(a.get(0).unwrap_or(&Value::None))?;
     let fill = match a.get(1) {
         None => b' ',
         Some(v) => match bytes_like(v) {
@@ -1389,22 +1389,22 @@ fn padded(recv: &Value, data: &[u8], left: usize, right: usize, fill: u8) -> Val
     same_kind(recv, out)
 }
 
-fn center(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn center(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "center")?;
-    let (w, fill) = pad_args(&args, "center")?;
+    let (w, fill) = pad_args(interp, &args, "center")?;
     let (l, r) = text::center_pad(data.len(), w);
     Ok(padded(recv, &data, l, r, fill))
 }
 
-fn ljust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn ljust(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "ljust")?;
-    let (w, fill) = pad_args(&args, "ljust")?;
+    let (w, fill) = pad_args(interp, &args, "ljust")?;
     Ok(padded(recv, &data, 0, w.saturating_sub(data.len()), fill))
 }
 
-fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn rjust(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (recv, data) = recv_bytes(&args, "rjust")?;
-    let (w, fill) = pad_args(&args, "rjust")?;
+    let (w, fill) = pad_args(interp, &args, "rjust")?;
     Ok(padded(recv, &data, w.saturating_sub(data.len()), 0, fill))
 }
 

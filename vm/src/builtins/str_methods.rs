@@ -435,10 +435,10 @@ predicate!(istitle, "istitle", |s| {
 });
 
 /// (width, fill) of `center`/`ljust`/`rjust`.
-fn pad_args(args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
+fn pad_args(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {
     let a = rest(args);
     a.range(&format!("str.{name}"), 1, 2)?;
-    let width = to_index(a.get(0).unwrap_or(&Value::None))?;
+    let width = interp.index_arg(a.get(0).unwrap_or(&Value::None))?;
     let fill = match a.get(1) {
         None => ' ',
         Some(Value::Str(f)) => {
@@ -473,22 +473,22 @@ fn pad(s: &Ref<PyStr>, left: usize, right: usize, fill: char) -> Value {
     Value::string(out)
 }
 
-fn center(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn center(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "center")?;
-    let (w, fill) = pad_args(&args, "center")?;
+    let (w, fill) = pad_args(interp, &args, "center")?;
     let (l, r) = text::center_pad(s.char_len(), w);
     Ok(pad(s, l, r, fill))
 }
 
-fn ljust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn ljust(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "ljust")?;
-    let (w, fill) = pad_args(&args, "ljust")?;
+    let (w, fill) = pad_args(interp, &args, "ljust")?;
     Ok(pad(s, 0, w.saturating_sub(s.char_len()), fill))
 }
 
-fn rjust(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn rjust(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_str(&args, "rjust")?;
-    let (w, fill) = pad_args(&args, "rjust")?;
+    let (w, fill) = pad_args(interp, &args, "rjust")?;
     Ok(pad(s, w.saturating_sub(s.char_len()), 0, fill))
 }
 

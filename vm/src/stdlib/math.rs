@@ -619,16 +619,30 @@ fn factorial(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// The `n` and `k` of `comb` and `perm`, checked non-negative (`k` absent for `perm(n)`).
-fn nk<'a>(args: &Args<'a>, name: &str) -> PyResult<(Cow<'a, BigInt>, Option<Cow<'a, BigInt>>)> {
+fn nk<'a>(
+    interp: &mut Interp,
+    args: &Args<'a>,
+    name: &str,
+) -> PyResult<(Cow<'a, BigInt>, Option<Cow<'a, BigInt>>)> {
     args.range(
         &format!("math.{name}"),
         if name == "comb" { 2 } else { 1 },
         2,
     )?;
-    let n = to_bigint(args.get(0).unwrap_or(&Value::None))?;
+    // Objects with `__index__` count as the ints they stand for.
+    let mut int_arg = |v: &'a Value| -> PyResult<Cow<'a, BigInt>> {
+        match v {
+            Value::Instance(_) => match interp.number_index(v)? {
+                Some(i) => Ok(Cow::Owned(to_bigint(&i)?.into_owned())),
+                None => to_bigint(v),
+            },
+            _ => to_bigint(v),
+        }
+    };
+    let n = int_arg(args.get(0).unwrap_or(&Value::None))?;
     let k = match args.get(1) {
         None | Some(Value::None) => None,
-        Some(v) => Some(to_bigint(v)?),
+        Some(v) => Some(int_arg(v)?),
     };
     if n.sign() == bigint::Sign::Minus {
         raise!(ValueError, "n must be a non-negative integer");
@@ -639,8 +653,8 @@ fn nk<'a>(args: &Args<'a>, name: &str) -> PyResult<(Cow<'a, BigInt>, Option<Cow<
     Ok((n, k))
 }
 
-fn comb(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (n, k) = nk(&args, "comb")?;
+fn comb(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (n, k) = nk(interp, &args, "comb")?;
     let k = k.map(Cow::into_owned).unwrap_or_default();
     if k > *n {
         return Ok(Value::Int(0));
@@ -651,8 +665,8 @@ fn comb(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     bigint::comb(&n, k).map(Value::from).map_err(num_err)
 }
 
-fn perm(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (n, k) = nk(&args, "perm")?;
+fn perm(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (n, k) = nk(interp, &args, "perm")?;
     let k = k.unwrap_or_else(|| n.clone());
     if *k > *n {
         return Ok(Value::Int(0));
