@@ -500,41 +500,31 @@ impl Interp {
 
     /// `format(v, spec)` for a non-empty spec.
     pub fn format_with_spec(&mut self, v: &Value, spec: &str) -> PyResult<String> {
+        // A class's own `__format__` (or, for a class, its metaclass's) decides first.
+        let hook = match v {
+            Value::Instance(inst) => inst.class.lookup("__format__"),
+            Value::Class(_) => meta_format(v),
+            _ => None,
+        };
+        if let Some(m) = hook {
+            return match self.call(&m, &[v.clone(), Value::str(spec)])? {
+                Value::Str(s) => Ok(s.as_str().to_string()),
+                other => Err(err!(
+                    TypeError,
+                    "__format__ must return a str, not {}",
+                    type_name(&other)
+                )),
+            };
+        }
         Ok(match v {
             Value::Int(i) => format_spec::format_int(*i, spec)?,
             Value::BigInt(b) => format_spec::format_bigint(b, spec)?,
             Value::Bool(b) => format_spec::format_bool(*b, spec)?,
             Value::Float(f) => format_spec::format_float(*f, spec)?,
             Value::Str(s) => format_spec::format_str(s.as_str(), spec)?,
-            Value::Instance(inst) if inst.class.lookup("__format__").is_some() => {
-                let m = inst.class.lookup("__format__").unwrap_or(Value::None);
-                match self.call(&m, &[v.clone(), Value::str(spec)])? {
-                    Value::Str(s) => s.as_str().to_string(),
-                    other => {
-                        return Err(err!(
-                            TypeError,
-                            "__format__ must return a str, not {}",
-                            type_name(&other)
-                        ))
-                    }
-                }
-            }
             Value::Instance(_) if crate::object::builtin_base(v).is_some() => {
                 let base = crate::object::builtin_base(v).unwrap_or(v);
                 self.format_with_spec(base, spec)?
-            }
-            Value::Class(_) if meta_format(v).is_some() => {
-                let m = meta_format(v).unwrap_or(Value::None);
-                match self.call(&m, &[v.clone(), Value::str(spec)])? {
-                    Value::Str(s) => s.as_str().to_string(),
-                    other => {
-                        return Err(err!(
-                            TypeError,
-                            "__format__ must return a str, not {}",
-                            type_name(&other)
-                        ))
-                    }
-                }
             }
             other => {
                 let s = self.str_of(other)?;
