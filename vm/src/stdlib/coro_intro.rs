@@ -49,21 +49,27 @@ pub fn types_module() -> Ref<Module> {
     )
 }
 
-/// The module's `__getattr__`: `types.UnionType`, the class of `int | str`, written in the mini
-/// language (`vm/lib/_union.mini`) and imported when first asked for.
+/// The module's `__getattr__`: the names written in the mini language, imported when first
+/// asked for: `types.UnionType` (the class of `int | str`, `vm/lib/_union.mini`) and
+/// `SimpleNamespace`, `NoneType`, `EllipsisType`, `NotImplementedType`, `GenericAlias`
+/// (`vm/lib/_types.mini`).
 fn types_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [name] = Sig::py("__getattr__", &["name"], 1).bind(&args)?;
-    match name.and_then(|n| n.as_str()) {
-        Some("UnionType") => {
-            let m = interp.import_module("_union")?;
-            interp.getattr(&m, "UnionType")
+    let lib = match name.and_then(|n| n.as_str()) {
+        Some("UnionType") => "_union",
+        Some(
+            "SimpleNamespace" | "NoneType" | "EllipsisType" | "NotImplementedType" | "GenericAlias",
+        ) => "_types",
+        Some(other) => {
+            return Err(crate::err!(
+                AttributeError,
+                "module 'types' has no attribute '{other}'"
+            ))
         }
-        Some(other) => Err(crate::err!(
-            AttributeError,
-            "module 'types' has no attribute '{other}'"
-        )),
-        None => Err(crate::err!(TypeError, "attribute name must be string")),
-    }
+        None => return Err(crate::err!(TypeError, "attribute name must be string")),
+    };
+    let m = interp.import_module(lib)?;
+    interp.getattr(&m, name.and_then(|n| n.as_str()).unwrap_or_default())
 }
 
 /// `types.coroutine(func)`: a generator function comes back as a copy whose code carries the

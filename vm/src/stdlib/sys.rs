@@ -17,6 +17,7 @@ const FUNCS: Methods = &[
     ("getrecursionlimit", getrecursionlimit),
     ("getrefcount", getrefcount),
     ("getsizeof", getsizeof),
+    ("intern", intern),
     ("setrecursionlimit", setrecursionlimit),
     (
         "setswitchinterval",
@@ -252,6 +253,19 @@ fn getrefcount(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Generator,
         Cell
     )))
+}
+
+/// `sys.intern(s)`: the one shared object for this text, so that `intern(a) is intern(b)` when
+/// `a == b` (the same table that code objects' names go through when loaded).
+fn intern(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match args.one("intern")? {
+        Value::Str(s) => Ok(Value::Str(crate::object::intern(s.as_str()))),
+        other => Err(crate::err!(
+            TypeError,
+            "intern() argument must be str, not {}",
+            crate::object::type_name(other)
+        )),
+    }
 }
 
 fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
