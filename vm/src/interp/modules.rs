@@ -261,6 +261,22 @@ fn with_module_name(e: PyErr, name: &str) -> PyErr {
     e
 }
 
+/// What `sys.modules[name]` says about an import: the module (or whatever a program put there),
+/// or, for `None`, CPython's `ModuleNotFoundError: import of x halted; None in sys.modules` (the
+/// way programs block a module, e.g. `sys.modules['_pickle'] = None`).
+fn registered(vm: &crate::interp::Vm, name: &str) -> Option<PyResult<Value>> {
+    match vm.sys_modules.get_str(name)? {
+        Value::None => Some(Err(with_module_name(
+            err!(
+                ModuleNotFoundError,
+                "import of {name} halted; None in sys.modules"
+            ),
+            name,
+        ))),
+        m => Some(Ok(m)),
+    }
+}
+
 impl Interp {
     /// `import name` (possibly dotted): the module object for the full name, importing its
     /// parent packages first. `import a.b` binds `a`: the compiler imports `a.b`, then `a`.
@@ -269,15 +285,15 @@ impl Interp {
         // `sys.modules` first: whatever a program put there is what `import` gives (once the
         // thread importing it, if another, is done).
         if IMPORTS_RUNNING.load(Ordering::Acquire) == 0 {
-            if let Some(m) = self.vm.sys_modules.get_str(name) {
-                return Ok(m);
+            if let Some(m) = registered(&self.vm, name) {
+                return m;
             }
         }
         let me = std::thread::current().id();
         loop {
             let waited = self.wait_for_import(name, me);
-            if let Some(m) = self.vm.sys_modules.get_str(name) {
-                return Ok(m);
+            if let Some(m) = registered(&self.vm, name) {
+                return m;
             }
             if !waited {
                 let mut imports = IMPORTS.lock();
@@ -338,8 +354,8 @@ impl Interp {
                     ));
                 };
                 // Importing the parent may have imported the child (its `__init__` did).
-                if let Some(m) = self.vm.sys_modules.get_str(name) {
-                    return Ok(m);
+                if let Some(m) = registered(&self.vm, name) {
+                    return m;
                 }
                 // A Rust module may offer a submodule as an attribute (`os.path`).
                 if let Some(Value::Module(sub)) = pm.dict.get_str(leaf) {
