@@ -117,6 +117,15 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let version = interp.getattr(&Value::Module(sys.clone()), "version_info")?;
             interp.call(&make, &[version])?
         }
+        "stdlib_module_names" => {
+            // CPython 3.11's list, whether or not minivm provides each module.
+            let names = crate::stdlib::cpython_names::NAMES
+                .iter()
+                .map(|n| Value::str(n))
+                .collect();
+            let frozenset = Value::Class(crate::object::types().frozenset.clone());
+            interp.call(&frozenset, &[Value::list(names)])?
+        }
         _ => raise!(AttributeError, "module 'sys' has no attribute '{name}'"),
     };
     sys.dict.set_str(&name, v.clone());
