@@ -130,6 +130,13 @@ impl Interp {
         frame: &mut Frame,
         fpos: usize,
     ) -> PyResult<Option<Box<Frame>>> {
+        if unpack_bound(&mut frame.stack, fpos) {
+            // Now `func(receiver, args)`: the function's own call, in this loop.
+            let n = u32::try_from(frame.stack.len() - fpos - 1).unwrap_or(u32::MAX);
+            if let Some(callee) = self.plain_call(frame, fpos, n) {
+                return Ok(Some(callee));
+            }
+        }
         // The function is borrowed in place, beside the arguments it takes (no count to change);
         // it leaves the stack with them.
         let (callee_slot, args) = frame.stack.split_at_mut(fpos + 1);
@@ -429,6 +436,49 @@ impl Interp {
         });
         frame.stack.truncate(fpos);
         r
+    }
+
+    /// `obj.name(args)` where `obj` (at `opos`) is a module, a class, or an instance whose
+    /// `obj.name` is not a method written in Rust (those take `call_method_on_stack`): the
+    /// attribute is looked up (a module's through the instruction's inline cache) and put in
+    /// `obj`'s place, so the caller makes the call as `CALL` would with the callable there
+    /// (CPython's `LOAD_METHOD` leaving `NULL, callable`): a Python function, or a bound
+    /// method of one (`random.choice`, module functions bound to a hidden instance), then runs
+    /// as a frame of this loop instead of a nested one. False, the stack untouched, for any
+    /// other receiver.
+    pub(crate) fn load_method_in_place(
+        &mut self,
+        frame: &mut Frame,
+        opos: usize,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> PyResult<bool> {
+        let obj = &frame.stack[opos];
+        let is_module = match obj {
+            Value::Module(_) => true,
+            Value::Class(_) => false,
+            Value::Instance(_) if native_method_of(obj, name).is_none() => false,
+            _ => return Ok(false),
+        };
+        let caller: &Frame = frame;
+        let r = self.parked(caller, |s| {
+            let obj = &caller.stack[opos];
+            if is_module {
+                s.load_attr_slow(obj, name, cache)
+            } else {
+                s.getattr(obj, name)
+            }
+        });
+        match r {
+            Ok(m) => {
+                frame.stack[opos] = m;
+                Ok(true)
+            }
+            Err(e) => {
+                frame.stack.truncate(opos);
+                Err(e)
+            }
+        }
     }
 
     /// `obj.name(args)` by the general path: built-in methods get `obj` as their first argument
@@ -1428,6 +1478,27 @@ fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
 #[inline(always)]
 fn binds_simply(code: &Code, nargs: usize) -> bool {
     nargs == code.simple_args as usize
+}
+
+/// A bound method at `stack[fpos]` of a Python function, or of a Rust function that does not
+/// read its caller's frame, replaced by the function with the receiver inserted as its first
+/// argument (CPython's `PRECALL_BOUND_METHOD`): the call then takes the function's own path
+/// (a frame of the dispatch loop, or the arguments as a slice of the stack) instead of
+/// `call_kw`'s argument vector and nested loop. Any keyword values stay last. False, the stack
+/// untouched, for anything else.
+pub(crate) fn unpack_bound(stack: &mut Vec<Value>, fpos: usize) -> bool {
+    let Some(Value::BoundMethod(m)) = stack.get(fpos) else {
+        return false;
+    };
+    match &m.func {
+        Value::Function(_) => {}
+        Value::Native(n) if !n.reads_frame => {}
+        _ => return false,
+    }
+    let (receiver, func) = (m.receiver.clone(), m.func.clone());
+    stack[fpos] = func;
+    stack.insert(fpos + 1, receiver);
+    true
 }
 
 /// Whether `subclass::unwrapped_args` could find something to unwrap for this call: a method of

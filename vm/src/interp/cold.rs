@@ -14,6 +14,25 @@ use crate::value::Value;
 use crate::{err, PyResult};
 
 impl Interp {
+    /// `CALL_KW`'s call of the callable at `fpos` with the arguments above it, the last ones
+    /// named by the tuple `names`: a bound method's function called with its receiver first;
+    /// a Python function whose parameters take the keywords runs in the loop.
+    fn call_kw_at(
+        &mut self,
+        frame: &mut Frame,
+        fpos: usize,
+        names: &Value,
+    ) -> PyResult<Option<Flow>> {
+        crate::interp::call::unpack_bound(&mut frame.stack, fpos);
+        if let Some(callee) = self.try_push_call_kw(frame, fpos, names) {
+            return Ok(Some(Flow::Call(callee)));
+        }
+        let kw = self.split_keywords(frame, names)?;
+        let r = self.call_on_stack(frame, fpos, &kw)?;
+        frame.stack.push(r);
+        Ok(None)
+    }
+
     /// The instructions a hot loop rarely runs (class bodies, exception handling, imports, unusual
     /// calls), kept out of `dispatch` so the hot loop stays small enough to keep its state in registers.
     #[inline(never)]
@@ -147,13 +166,7 @@ impl Interp {
             Op::CallKw(n) => {
                 let names = pop!(frame);
                 let fpos = self.callee_pos(frame, n, 0)?;
-                // A Python function whose parameters take the keywords: run in the loop.
-                if let Some(callee) = self.try_push_call_kw(frame, fpos, &names) {
-                    return Ok(Some(Flow::Call(callee)));
-                }
-                let kw = self.split_keywords(frame, &names)?;
-                let r = self.call_on_stack(frame, fpos, &kw)?;
-                frame.stack.push(r);
+                return self.call_kw_at(frame, fpos, &names);
             }
             Op::CallEx(has_kwargs) => {
                 let kwargs = if has_kwargs { Some(pop!(frame)) } else { None };
@@ -165,8 +178,14 @@ impl Interp {
             Op::CallMethodKw(name, n) => {
                 let names = pop!(frame);
                 let opos = self.callee_pos(frame, n.into(), 0)?;
-                let kw = self.split_keywords(frame, &names)?;
                 let name = &code.names[name.0 as usize];
+                let cache = &code.cache[frame.ip - 1];
+                // A module's or class's function, an instance's method: found, then called as
+                // `CALL_KW` calls it.
+                if self.load_method_in_place(frame, opos, name, cache)? {
+                    return self.call_kw_at(frame, opos, &names);
+                }
+                let kw = self.split_keywords(frame, &names)?;
                 let r = self.call_method_on_stack(frame, opos, name, &kw)?;
                 frame.stack.push(r);
             }

@@ -1279,7 +1279,17 @@ impl Interp {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
-                        let r = tri!(self.call_method_on_stack(f, opos, name, &[]));
+                        // A module's function, a class's, an instance's other callables: found,
+                        // then called as `CALL` calls them.
+                        let r = if tri!(self.load_method_in_place(f, opos, name, cache)) {
+                            if let Some(callee) = tri!(self.try_push_call(f, opos)) {
+                                self.push_frame(frame, callee)?;
+                                continue 'frames;
+                            }
+                            tri!(self.call_on_stack(f, opos, &[]))
+                        } else {
+                            tri!(self.call_method_on_stack(f, opos, name, &[]))
+                        };
                         f.stack.push(r);
                     }
                     Op::ReturnValue => {
