@@ -208,6 +208,8 @@ impl Interp {
     fn try_push_init(&mut self, stack: &mut Vec<Value>, fpos: usize) -> Option<Box<Frame>> {
         let nargs = stack.len().checked_sub(fpos + 1)?;
         let (init, cls) = match stack.get(fpos) {
+            // A built-in type is never `Ctor::Plain`: no look-up needed to know.
+            Some(Value::Class(cls)) if cls.builtin => return None,
             Some(Value::Class(cls)) => match cls.ctor() {
                 Ctor::Plain(Some(Value::Function(init))) if simple_init(&init, nargs) => {
                     (init, cls.clone())
@@ -1147,6 +1149,12 @@ impl Interp {
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
+        // A built-in type (`int(x)`, `range(n)`, `list(it)`): its constructor, where the steps
+        // below would reach it after two `ctor` look-ups (a built-in type is never
+        // `Ctor::Plain` and has no user metaclass whose `__call__` could decide).
+        if is_constructed(cls) {
+            return crate::builtins::construct(self, cls, Args { pos: args, kw });
+        }
         if let Ctor::Plain(init) = cls.ctor() {
             return self.instantiate_plain(cls, init, args, kw);
         }
@@ -1324,6 +1332,15 @@ impl Interp {
     pub fn bind(&self, receiver: Value, func: Value) -> Value {
         Value::BoundMethod(Ref::new(BoundMethod { receiver, func }))
     }
+}
+
+/// A built-in type whose instances `builtins::construct` makes (every one but the exceptions
+/// and the native classes of modules), called as a class without a metaclass of its own.
+#[inline]
+fn is_constructed(cls: &crate::object::Class) -> bool {
+    cls.builtin
+        && cls.metaclass.is_none()
+        && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native)
 }
 
 /// An abstract class (one whose `__abstractmethods__`, computed by `abc.ABC`, is not empty)
