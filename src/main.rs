@@ -17,10 +17,11 @@ use minivm_vm::{Config, Vm};
 /// malloc and a free, and programs make and drop them by the million, as CPython's do (which
 /// has its own small-object allocator, `Objects/obmalloc.c`, for that reason). mimalloc's
 /// per-thread free lists make a malloc/free pair a few dozen instructions; glibc's took about
-/// 200 here (callgrind).
+/// 200 here (callgrind). Heap objects first go through the heap's own free lists
+/// (`vm/src/heap/pool.rs`).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: minivm_vm::heap::alloc::Allocator = minivm_vm::heap::alloc::Allocator;
 
 /// A teaching bytecode interpreter for a subset of Python, with a real GIL.
 ///

@@ -53,7 +53,10 @@
 //!
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
+#[cfg(feature = "mimalloc")]
+pub mod alloc;
 pub mod gc;
+mod pool;
 pub mod weak;
 // The heap's other tests are `vm/tests/heap.rs`, over the public API; only the loom models stay
 // here, as they need the crate built with loom's atomics (`scripts/loom.sh`).
@@ -206,14 +209,18 @@ impl<T: Trace> Ref<T> {
     #[inline]
     pub fn new(value: T) -> Ref<T> {
         let tracked = value.needs_tracking();
-        let boxed = Box::new(HeapBox {
-            header: Header {
-                count: AtomicUsize::new(1),
-                gc: AtomicUsize::new(gc::UNTRACKED),
-            },
-            value,
-        });
-        let ptr = NonNull::from(Box::leak(boxed));
+        let ptr = pool::alloc::<HeapBox<T>>();
+        // SAFETY: `ptr` is fresh memory for one `HeapBox<T>` (`pool::alloc`), not yet used by
+        // anything: writing the object initializes it.
+        unsafe {
+            ptr.as_ptr().write(HeapBox {
+                header: Header {
+                    count: AtomicUsize::new(1),
+                    gc: AtomicUsize::new(gc::UNTRACKED),
+                },
+                value,
+            })
+        };
         if tracked {
             gc::track(ptr);
         }
@@ -227,7 +234,7 @@ impl<T: Trace> Ref<T> {
 impl<T> Ref<T> {
     #[inline(always)]
     fn heap_box(&self) -> &HeapBox<T> {
-        // SAFETY: `ptr` came from `Box::leak` in `Ref::new` and the object is alive while this
+        // SAFETY: `ptr` came from `pool::alloc` in `Ref::new` (initialized there) and the object is alive while this
         // `Ref` exists (it holds one of the counted references, so the count is at least 1).
         unsafe { self.ptr.as_ref() }
     }
@@ -294,8 +301,11 @@ impl<T> Ref<T> {
         let ptr = this.ptr;
         std::mem::forget(this);
         // SAFETY: the caller holds the last reference (the test has joined every other thread
-        // and dropped their references), and the box came from `Box::new` in `Ref::new`.
-        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+        // and dropped their references), and the memory came from `pool::alloc` in `Ref::new`.
+        unsafe {
+            std::ptr::drop_in_place(ptr.as_ptr());
+            pool::free(ptr);
+        }
     }
 
     /// The current reference count (for tests and `sys.getrefcount`-style tools).
@@ -402,9 +412,14 @@ unsafe fn free_box<T>(ptr: NonNull<Header>) {
     if listed {
         gc::untrack(ptr);
     }
-    // SAFETY: the header starts the `HeapBox<T>` (`repr(C)`), which `Ref::new` allocated with
-    // `Box::new`; nothing else reaches it and it is freed once (the caller's promise).
-    drop(unsafe { Box::from_raw(ptr.cast::<HeapBox<T>>().as_ptr()) });
+    let ptr = ptr.cast::<HeapBox<T>>();
+    // SAFETY: the header starts the `HeapBox<T>` (`repr(C)`), which `Ref::new` wrote into
+    // memory from `pool::alloc`; nothing else reaches it and it is dropped and freed once (the
+    // caller's promise).
+    unsafe {
+        std::ptr::drop_in_place(ptr.as_ptr());
+        pool::free(ptr);
+    }
 }
 
 impl<T> Deref for Ref<T> {
