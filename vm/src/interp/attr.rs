@@ -104,6 +104,9 @@ impl Interp {
             Value::Module(m) => return self.module_attr(obj, m, name, cache),
             _ => return self.getattr(obj, name),
         };
+        if let Some(v) = class_value_cached(inst, name, cache) {
+            return Ok(v);
+        }
         let flags = inst.class.attr_flags();
         if !matches!(inst.payload, Payload::None)
             || inst.class.builtin
@@ -212,6 +215,9 @@ impl Interp {
             }
         }
         if let Value::Instance(inst) = obj {
+            if let Some(v) = class_value_cached(inst, name, cache) {
+                return Ok(AttrRead::Value(v));
+            }
             let flags = inst.class.attr_flags();
             if matches!(inst.payload, Payload::None)
                 && !inst.class.builtin
@@ -1413,6 +1419,48 @@ pub(crate) fn instance_value_cached(
         Some((k, v)) if Arc::ptr_eq(k, name) => Some(v.clone()),
         _ => None,
     }
+}
+
+/// The hit path of `LOAD_ATTR` for a class attribute read through an instance (`self.scale`,
+/// a class-level constant; CPython 3.12's `LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES`): the instance's
+/// own table would win (no data descriptor by that name, no `__getattribute__`), the cache word
+/// says tables of the instance's layout lack the name (recorded by `dict_get_unhinted`), and
+/// the class's answer, found through the instruction's class hint, is a value that is never a
+/// descriptor: that value. `None` for anything else, functions included (they bind).
+/// Each check is the one the full path (`load_attr_slow`) makes, in the same order of
+/// precedence, so a hit gives its answer: a stale word or hint only misses.
+#[inline]
+fn class_value_cached(
+    inst: &crate::object::Instance,
+    name: &Arc<str>,
+    cache: &InlineCache,
+) -> Option<Value> {
+    if !matches!(inst.payload, Payload::None)
+        || inst.class.builtin
+        || !instance_wins(inst.class.attr_flags(), name)
+    {
+        return None;
+    }
+    let word = cache.word.load(Ordering::Relaxed);
+    if hint_pos(word) != ABSENT || hint_layout(word) != inst.dict.try_read().ok()?.layout_id() {
+        return None;
+    }
+    inst.class
+        .with_hinted(name, &cache.class_hint, |v| match v? {
+            v @ (Value::None
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::BigInt(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Bytes(_)
+            | Value::Tuple(_))
+                if !name.starts_with("__") =>
+            {
+                Some(v.clone())
+            }
+            _ => None,
+        })
 }
 
 /// The hit path of `STORE_ATTR`: `obj` is a plain instance of a class without `__setattr__`

@@ -389,6 +389,11 @@ fn make_class(
             dict.insert(Arc::from(hook), Value::Instance(Ref::new(wrapped)));
         }
     }
+    // As in CPython's `type_new`, every class has its own `__doc__` (None without a
+    // docstring), so an instance of a subclass reads its class's, not a base's.
+    if !dict.contains_key("__doc__") {
+        dict.insert(Arc::from("__doc__"), Value::None);
+    }
     // As in CPython, a class that defines `__eq__` but not `__hash__` is unhashable.
     if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
         dict.insert(Arc::from("__hash__"), Value::None);
