@@ -11,7 +11,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::heap::Ref;
-use crate::interp::code::Code;
+use crate::interp::code::{Code, CodeBody};
 use crate::interp::Interp;
 use crate::object::{Dict, HashKey};
 use crate::value::Value;
@@ -31,46 +31,49 @@ fn same_key(k: &HashKey, want: &HashKey) -> bool {
 }
 
 impl Interp {
-    /// `LoadGlobal` at instruction `ip`: module global, else builtin, else `NameError`.
+    /// The hit path of `LoadGlobal` at instruction `ip`, inlined into the dispatch loop: the
+    /// value where the cache says, if the entry there is still the name (CPython's
+    /// `LOAD_GLOBAL_MODULE`/`LOAD_GLOBAL_BUILTIN`). `None` sends the loop to
+    /// [`Interp::load_global_slow`]. It reads the globals under a shared borrow (free-threaded:
+    /// the dict's read lock, which threads loading globals at once can hold together).
     ///
-    /// The common case, a module global found where the cache says, is inlined into the
-    /// dispatch loop; it reads the globals under a shared borrow (free-threaded: the dict's
-    /// read lock, which threads loading globals at once can hold together).
+    /// Takes the running code's body (which the loop holds) rather than its `Code`, whose
+    /// every field access checks that a lazily decoded body is there, and answers an `Option`,
+    /// not a `PyResult`: the loop's miss path is the only place that deals with errors.
     #[inline(always)]
-    pub(crate) fn load_global_cached(
+    pub(crate) fn global_hit(
+        &self,
+        globals: &Dict,
+        code: &CodeBody,
+        n: u32,
+        ip: usize,
+    ) -> Option<Value> {
+        let key = code.name_keys.get(n as usize)?;
+        let cached = code.cache.get(ip)?.word.load(Ordering::Relaxed);
+        let table = if cached & IN_GLOBALS != 0 {
+            globals
+        } else if cached & IN_BUILTINS != 0
+            && (cached >> 32) & LAYOUT_MASK == globals.layout.load(Ordering::Acquire) & LAYOUT_MASK
+        {
+            &self.vm.builtins
+        } else {
+            return None;
+        };
+        let map = table.map.try_read().ok()?;
+        let (k, v) = map.get_index((cached & 0xFFFF_FFFF) as usize)?;
+        same_key(k, key).then(|| v.clone())
+    }
+
+    /// `LoadGlobal` when the cache did not answer: the full lookup, remembering where the name
+    /// was found.
+    #[inline(never)]
+    pub(crate) fn load_global_slow(
         &self,
         globals: &Dict,
         code: &Code,
         n: u32,
         ip: usize,
     ) -> PyResult<Value> {
-        if let (Some(key), Some(c)) = (code.name_keys.get(n as usize), code.cache.get(ip)) {
-            let cached = c.word.load(Ordering::Relaxed);
-            let table = if cached & IN_GLOBALS != 0 {
-                Some(globals)
-            } else if cached & IN_BUILTINS != 0
-                && (cached >> 32) & LAYOUT_MASK
-                    == globals.layout.load(Ordering::Acquire) & LAYOUT_MASK
-            {
-                Some(&**self.vm.builtins)
-            } else {
-                None
-            };
-            if let Some(Ok(map)) = table.map(|t| t.map.try_read()) {
-                if let Some((k, v)) = map.get_index((cached & 0xFFFF_FFFF) as usize) {
-                    if same_key(k, key) {
-                        return Ok(v.clone());
-                    }
-                }
-            }
-        }
-        self.load_global_slow(globals, code, n, ip)
-    }
-
-    /// `LoadGlobal` when the cache did not answer: the full lookup, remembering where the name
-    /// was found.
-    #[inline(never)]
-    fn load_global_slow(&self, globals: &Dict, code: &Code, n: u32, ip: usize) -> PyResult<Value> {
         let key = &code.name_keys[n as usize];
         let slot = code.cache.get(ip).map(|c| &c.word);
         let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
@@ -94,7 +97,7 @@ impl Interp {
     pub(crate) fn store_global_cached(
         &self,
         globals: &Dict,
-        code: &Code,
+        code: &CodeBody,
         n: u32,
         ip: usize,
         v: Value,
@@ -119,7 +122,7 @@ impl Interp {
 
     /// `StoreGlobal` when the cache did not answer.
     #[inline(never)]
-    fn store_global_slow(&self, globals: &Dict, code: &Code, n: u32, ip: usize, v: Value) {
+    fn store_global_slow(&self, globals: &Dict, code: &CodeBody, n: u32, ip: usize, v: Value) {
         let key = &code.name_keys[n as usize];
         let slot = code.cache.get(ip).map(|c| &c.word);
         globals.set(key.clone(), v);

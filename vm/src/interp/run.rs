@@ -526,14 +526,19 @@ impl Interp {
                         std::mem::replace(&mut f.locals[l.0 as usize], v).discard();
                     }
                     Op::LoadGlobal(n) => {
-                        sync!();
-                        let v = tri!(self.load_global_cached(&f.globals, &code_ref, n.0, ip - 1));
+                        let v = match self.global_hit(&f.globals, code, n.0, ip - 1) {
+                            Some(v) => v,
+                            None => {
+                                sync!();
+                                tri!(self.load_global_slow(&f.globals, &code_ref, n.0, ip - 1))
+                            }
+                        };
                         f.stack.push(v);
                     }
                     Op::StoreGlobal(n) => {
                         let v = pop!();
                         sync!();
-                        self.store_global_cached(&f.globals, &code_ref, n.0, ip - 1, v);
+                        self.store_global_cached(&f.globals, code, n.0, ip - 1, v);
                         // `g = None` at module level frees a generator: closed now (finalize.rs).
                         if crate::interp::finalize::pending() {
                             self.run_finalizers();
