@@ -13,7 +13,14 @@ pub const HASH_INF: i64 = 314_159;
 /// `hash(n)` for an int.
 #[inline]
 pub fn hash_int(n: i64) -> i64 {
-    let m = (n.unsigned_abs() % HASH_MODULUS) as i64;
+    let a = n.unsigned_abs();
+    // Most ints are below the modulus, where the remainder is the number itself: skip the
+    // division (tens of cycles).
+    let m = if a < HASH_MODULUS {
+        a
+    } else {
+        a % HASH_MODULUS
+    } as i64;
     let h = if n < 0 { -m } else { m };
     if h == -1 {
         -2
@@ -94,20 +101,52 @@ const XXPRIME_5: u64 = 2_870_177_450_012_600_261;
 
 /// CPython 3.11 `tuplehash` (xxHash-based) given the element hashes, in order.
 pub fn hash_tuple<I: IntoIterator<Item = i64>>(item_hashes: I) -> i64 {
-    let mut acc = XXPRIME_5;
-    let mut len: u64 = 0;
+    let mut t = TupleHash::new();
     for h in item_hashes {
+        t.add(h);
+    }
+    t.finish()
+}
+
+/// [`hash_tuple`] one item hash at a time, for callers that compute the items' hashes as they
+/// go (no array of them).
+pub struct TupleHash {
+    acc: u64,
+    len: u64,
+}
+
+impl TupleHash {
+    #[inline(always)]
+    pub fn new() -> TupleHash {
+        TupleHash {
+            acc: XXPRIME_5,
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub fn add(&mut self, h: i64) {
         let lane = h as u64;
-        acc = acc.wrapping_add(lane.wrapping_mul(XXPRIME_2));
-        acc = acc.rotate_left(31);
-        acc = acc.wrapping_mul(XXPRIME_1);
-        len = len.wrapping_add(1);
+        self.acc = self.acc.wrapping_add(lane.wrapping_mul(XXPRIME_2));
+        self.acc = self.acc.rotate_left(31);
+        self.acc = self.acc.wrapping_mul(XXPRIME_1);
+        self.len = self.len.wrapping_add(1);
     }
-    acc = acc.wrapping_add(len ^ (XXPRIME_5 ^ 3_527_539));
-    if acc == u64::MAX {
-        return 1_546_275_796;
+
+    #[inline(always)]
+    pub fn finish(&self) -> i64 {
+        let acc = self.acc.wrapping_add(self.len ^ (XXPRIME_5 ^ 3_527_539));
+        if acc == u64::MAX {
+            return 1_546_275_796;
+        }
+        acc as i64
     }
-    acc as i64
+}
+
+impl Default for TupleHash {
+    fn default() -> TupleHash {
+        TupleHash::new()
+    }
 }
 
 /// CPython's `frozenset` hash from its members' hashes: order-independent (each hash's bits

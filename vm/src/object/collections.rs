@@ -94,8 +94,23 @@ impl PartialEq for HashKey {
 impl Eq for HashKey {}
 
 /// Equality of hashable values without running Python code.
+///
+/// The kinds most keys are (ints, interned names, tuples of them) are answered here, inline
+/// where a dict probes; the rest by `key_eq_general`. Identity is equality, as for CPython's
+/// dict, whose lookup compares `ep->me_key == key` before calling `__eq__`.
 #[inline]
 pub fn key_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) if Ref::ptr_eq(x, y) => true,
+        (Value::Tuple(x), Value::Tuple(y)) => Ref::ptr_eq(x, y) || tuple_key_eq(x, y),
+        _ => key_eq_general(a, b),
+    }
+}
+
+/// [`key_eq`] for every kind.
+#[inline(never)]
+fn key_eq_general(a: &Value, b: &Value) -> bool {
     use Value::*;
     match (a, b) {
         // Names compiled into one module share their string object: compare pointers first.
@@ -143,13 +158,18 @@ fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
         }
         for (p, q) in x.items.iter().zip(y.items.iter()) {
             match (p, q) {
+                (Value::Int(a), Value::Int(b)) => {
+                    if a != b {
+                        return false;
+                    }
+                }
                 (Value::Tuple(a), Value::Tuple(b)) => {
                     if !Ref::ptr_eq(a, b) {
                         pending.push((a, b));
                     }
                 }
                 _ => {
-                    if !key_eq(p, q) {
+                    if !key_eq_general(p, q) {
                         return false;
                     }
                 }
@@ -505,24 +525,23 @@ pub fn hash_value(v: &Value) -> crate::PyResult<u64> {
     }
 }
 
-/// The hash of a short tuple with no tuple inside (most tuple keys: `(x, y)`), its item hashes
-/// kept on the Rust stack rather than in `hash_nested_tuple`'s vectors. `None`: another shape.
+/// The hash of a tuple with no tuple inside (most tuple keys: `(x, y)`), each item's hash
+/// mixed in as it is computed, ints inline. `None`: a nested tuple, for `hash_nested_tuple`.
+#[inline]
 fn hash_flat_tuple(t: &Tuple) -> Option<crate::PyResult<u64>> {
-    const MAX: usize = 8;
-    let n = t.items.len();
-    if n > MAX || t.items.iter().any(|v| matches!(v, Value::Tuple(_))) {
-        return None;
+    let mut acc = crate::num::hash::TupleHash::new();
+    for v in t.items.iter() {
+        let h = match v {
+            Value::Int(i) => crate::num::hash::hash_int(*i),
+            Value::Tuple(_) => return None,
+            other => match hash_scalar(other) {
+                Ok(h) => h as i64,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        acc.add(h);
     }
-    let mut hashes = [0i64; MAX];
-    for (slot, v) in hashes.iter_mut().zip(t.items.iter()) {
-        match hash_scalar(v) {
-            Ok(h) => *slot = h as i64,
-            Err(e) => return Some(Err(e)),
-        }
-    }
-    Some(Ok(
-        crate::num::hash::hash_tuple(hashes[..n].iter().copied()) as u64,
-    ))
+    Some(Ok(acc.finish() as u64))
 }
 
 /// The hash of a tuple from its items' hashes, computed without recursion (tuples may nest a
