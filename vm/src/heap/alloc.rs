@@ -28,6 +28,26 @@ fn plain(align: usize, size: usize) -> bool {
     align <= MALLOC_ALIGN && align <= size
 }
 
+/// `plain(size)` when its alignment is enough for `layout`, else `aligned(size, align)`.
+///
+/// # Safety
+/// As calling the chosen mimalloc function (it accepts any size and power-of-two alignment).
+#[inline(always)]
+unsafe fn pick(
+    layout: Layout,
+    plain_fn: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned_fn: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    // SAFETY: the caller's promise; `layout` gives a valid size and alignment.
+    unsafe {
+        if plain(layout.align(), layout.size()) {
+            plain_fn(layout.size()).cast()
+        } else {
+            aligned_fn(layout.size(), layout.align()).cast()
+        }
+    }
+}
+
 // SAFETY: each method forwards to the mimalloc function with the same contract (`malloc`,
 // `calloc`, `realloc`, `free`, and their aligned forms), choosing the plain form only when its
 // alignment is enough for the layout (`plain`); every block is freed by `mi_free`, which takes
@@ -36,25 +56,13 @@ unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: mimalloc's allocation functions take any size and a power-of-two alignment.
-        unsafe {
-            if plain(layout.align(), layout.size()) {
-                mi_malloc(layout.size()).cast()
-            } else {
-                mi_malloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        unsafe { pick(layout, mi_malloc, mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as in `alloc`.
-        unsafe {
-            if plain(layout.align(), layout.size()) {
-                mi_zalloc(layout.size()).cast()
-            } else {
-                mi_zalloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        unsafe { pick(layout, mi_zalloc, mi_zalloc_aligned) }
     }
 
     #[inline]

@@ -274,19 +274,7 @@ impl Interp {
     ) -> Option<Value> {
         match class_attr? {
             f @ Value::Function(_) => Some(self.bind(obj.clone(), f)),
-            v @ (Value::None
-            | Value::Bool(_)
-            | Value::Int(_)
-            | Value::BigInt(_)
-            | Value::Float(_)
-            | Value::Str(_)
-            | Value::Bytes(_)
-            | Value::Tuple(_)
-            | Value::Class(_))
-                if !name.starts_with("__") =>
-            {
-                Some(v)
-            }
+            v if plain_value(&v, name) => Some(v),
             _ => None,
         }
     }
@@ -1426,7 +1414,8 @@ pub(crate) fn instance_value_cached(
 /// own table would win (no data descriptor by that name, no `__getattribute__`), the cache word
 /// says tables of the instance's layout lack the name (recorded by `dict_get_unhinted`), and
 /// the class's answer, found through the instruction's class hint, is a value that is never a
-/// descriptor: that value. `None` for anything else, functions included (they bind).
+/// descriptor (`plain_value`): that value. `None` for anything else, functions included (they
+/// bind).
 /// Each check is the one the full path (`load_attr_slow`) makes, in the same order of
 /// precedence, so a hit gives its answer: a stale word or hint only misses.
 #[inline]
@@ -1445,22 +1434,29 @@ fn class_value_cached(
     if hint_pos(word) != ABSENT || hint_layout(word) != inst.dict.try_read().ok()?.layout_id() {
         return None;
     }
-    inst.class
-        .with_hinted(name, &cache.class_hint, |v| match v? {
-            v @ (Value::None
+    inst.class.with_hinted(name, &cache.class_hint, |v| {
+        v.filter(|v| plain_value(v, name)).cloned()
+    })
+}
+
+/// Whether a class attribute `v` called `name` is, read through an instance, the attribute
+/// itself: a value that is never a descriptor (an int, a str, a tuple, a class...: as
+/// `bind_class_attr`), under a name that is not a dunder (`__class__`, `__dict__` are answered
+/// by `instance_getattr` itself).
+#[inline]
+fn plain_value(v: &Value, name: &str) -> bool {
+    matches!(
+        v,
+        Value::None
             | Value::Bool(_)
             | Value::Int(_)
             | Value::BigInt(_)
             | Value::Float(_)
             | Value::Str(_)
             | Value::Bytes(_)
-            | Value::Tuple(_))
-                if !name.starts_with("__") =>
-            {
-                Some(v.clone())
-            }
-            _ => None,
-        })
+            | Value::Tuple(_)
+            | Value::Class(_)
+    ) && !name.starts_with("__")
 }
 
 /// The hit path of `STORE_ATTR`: `obj` is a plain instance of a class without `__setattr__`
