@@ -394,6 +394,15 @@ pub fn getitem(obj: &Value, data: &[u8], key: &Value) -> PyResult<Value> {
     match key {
         Value::Slice(s) => {
             let idx = adjust_slice(s, data.len())?;
+            if idx.step == 1 {
+                // Contiguous: a whole `bytes` is itself (as CPython's `b[:]`), else one copy.
+                if idx.len == data.len() && matches!(obj, Value::Bytes(_)) {
+                    return Ok(obj.clone());
+                }
+                let start = usize::try_from(idx.start).unwrap_or(0);
+                let part = data.get(start..start + idx.len).unwrap_or_default();
+                return Ok(same_kind(obj, part.to_vec()));
+            }
             let out = idx.indices().filter_map(|i| data.get(i).copied()).collect();
             Ok(same_kind(obj, out))
         }
