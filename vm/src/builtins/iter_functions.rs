@@ -236,13 +236,13 @@ fn sorted(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     args.only_kw("sort", &["key", "reverse"])?;
     let src = args.get(0).unwrap_or(&Value::None);
-    let items = match src {
+    let mut items = match src {
         Value::List(l) => l.snapshot(),
         other => interp.collect_iter(other)?,
     };
     let rev = reverse_flag(args.kwarg("reverse"))?;
-    let out = sort_values(interp, items, args.kwarg("key"), rev)?;
-    Ok(Value::list(out))
+    sort_values(interp, &mut items, args.kwarg("key"), rev)?;
+    Ok(Value::list(items))
 }
 
 fn minmax(interp: &mut Interp, args: Args<'_>, name: &str, is_max: bool) -> PyResult<Value> {

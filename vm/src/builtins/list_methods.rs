@@ -161,24 +161,16 @@ fn sort(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     a.only_kw("sort", &["key", "reverse"])?;
     let rev = reverse_flag(a.kwarg("reverse"))?;
     // As CPython: the list looks empty while it is being sorted.
-    let items = std::mem::take(&mut *l.items.lock());
-    let backup = items.clone();
-    let r = sort_values(interp, items, a.kwarg("key"), rev);
+    let mut items = std::mem::take(&mut *l.items.lock());
+    let r = sort_values(interp, &mut items, a.kwarg("key"), rev);
     let mut live = l.items.lock();
     let modified = !live.is_empty();
-    match r {
-        Ok(sorted) => {
-            *live = sorted;
-            if modified {
-                raise!(ValueError, "list modified during sort");
-            }
-            Ok(Value::None)
-        }
-        Err(e) => {
-            *live = backup;
-            Err(e)
-        }
+    *live = items;
+    r?;
+    if modified {
+        raise!(ValueError, "list modified during sort");
     }
+    Ok(Value::None)
 }
 
 fn reverse(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
