@@ -573,7 +573,7 @@ impl<L: FnMut(usize, usize) -> Result<bool, E>, E> Merge<'_, L> {
 
 /// CPython's `list.sort` on a permutation `a` of item indices, comparing items by `less`; on
 /// error `a` is still a permutation.
-fn timsort<E>(
+pub fn timsort<E>(
     a: &mut [usize],
     less: &mut impl FnMut(usize, usize) -> Result<bool, E>,
 ) -> Result<(), E> {

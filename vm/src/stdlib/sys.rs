@@ -218,6 +218,26 @@ fn getsizeof(_: &mut Interp, _args: Args<'_>) -> PyResult<Value> {
     )
 }
 
+/// `sys.intern(s)`: the one shared str object for `s`'s text (the table that code objects'
+/// names use), so interned equal strings are the same object, as CPython's. The table keeps
+/// every string interned.
+fn intern(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match args.one("sys.intern")? {
+        Value::Str(s) => Ok(Value::Str(crate::object::intern(s.as_str()))),
+        Value::None => raise!(TypeError, "intern() argument must be str, not None"),
+        v @ Value::Instance(_)
+            if crate::object::builtin_base(v).is_some_and(|b| matches!(b, Value::Str(_))) =>
+        {
+            raise!(TypeError, "can't intern {}", crate::object::type_name(v))
+        }
+        v => raise!(
+            TypeError,
+            "intern() argument must be str, not {}",
+            crate::object::type_name(v)
+        ),
+    }
+}
+
 /// `sys.getrefcount(obj)`: the object's reference count, the argument's own reference included
 /// (as CPython's is). minivm's ints, floats, bools and None are not counted objects, and a
 /// top-level class or function is made immortal (as in CPython 3.12+): those answer 2**32 - 1,
@@ -262,19 +282,6 @@ fn getrefcount(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Generator,
         Cell
     )))
-}
-
-/// `sys.intern(s)`: the one shared object for this text, so that `intern(a) is intern(b)` when
-/// `a == b` (the same table that code objects' names go through when loaded).
-fn intern(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    match args.one("intern")? {
-        Value::Str(s) => Ok(Value::Str(crate::object::intern(s.as_str()))),
-        other => Err(crate::err!(
-            TypeError,
-            "intern() argument must be str, not {}",
-            crate::object::type_name(other)
-        )),
-    }
 }
 
 fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
