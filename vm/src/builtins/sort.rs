@@ -12,7 +12,9 @@
 //! reversed in place), a run shorter than `minrun` is extended by binary insertion
 //! (`binarysort`), runs wait on a stack merged by the powersort rule (`found_new_run`), and two
 //! runs are merged by `merge_lo`/`merge_hi`, which switch to galloping (exponential search) when
-//! one run keeps winning; `min_gallop` adapts how soon.
+//! one run keeps winning; `min_gallop` adapts how soon. `merge_lo`/`merge_hi` and
+//! `gallop_left`/`gallop_right` are mirror images kept apart, as in CPython: one routine with a
+//! direction flag would be harder to check against the original, line for line.
 
 use crate::error::PyResult;
 use crate::interp::Interp;
