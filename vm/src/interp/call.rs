@@ -1502,8 +1502,14 @@ fn binds_simply(code: &Code, nargs: usize) -> bool {
 /// argument (CPython's `PRECALL_BOUND_METHOD`): the call then takes the function's own path
 /// (a frame of the dispatch loop, or the arguments as a slice of the stack) instead of
 /// `call_kw`'s argument vector and nested loop. Any keyword values stay last. False, the stack
-/// untouched, for anything else.
+/// untouched, for anything else. The test is inline, so other calls pay a comparison only.
+#[inline(always)]
 pub(crate) fn unpack_bound(stack: &mut Vec<Value>, fpos: usize) -> bool {
+    matches!(stack.get(fpos), Some(Value::BoundMethod(_))) && unpack_bound_slow(stack, fpos)
+}
+
+#[inline(never)]
+fn unpack_bound_slow(stack: &mut Vec<Value>, fpos: usize) -> bool {
     let Some(Value::BoundMethod(m)) = stack.get(fpos) else {
         return false;
     };
