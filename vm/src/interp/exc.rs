@@ -130,6 +130,30 @@ impl Interp {
         out
     }
 
+    /// The report as `traceback.format_exception(exc, value, tb, limit, chain)` makes it: `tb`
+    /// (a traceback chain, or None) instead of the exception's own frames, each traceback cut
+    /// to its first `limit` frames (the last `-limit` when negative), causes and contexts left
+    /// out unless `chain`.
+    pub fn format_exception_with(
+        &mut self,
+        err: &PyErr,
+        tb: Option<&Value>,
+        limit: Option<i64>,
+        chain: bool,
+    ) -> PyResult<String> {
+        let mut ctx = PrintCtx {
+            limit,
+            no_chain: !chain,
+            ..PrintCtx::default()
+        };
+        if let Some(tb) = tb {
+            ctx.top_frames = Some(traceback_entries(tb)?);
+        }
+        let mut out = String::new();
+        self.format_chain(&err.value(), &mut out, &mut ctx);
+        Ok(out)
+    }
+
     /// The last line of the report, `ValueError: message` (`traceback.format_exception_only`).
     pub fn exception_only(&mut self, err: &PyErr) -> String {
         let exc = err.value();
@@ -155,20 +179,34 @@ impl Interp {
                 _ => None,
             };
             // Bounded, as a chain may loop (CPython stops at an exception already seen).
-            let link = link.filter(|_| chain.len() < 20);
+            let link = link.filter(|_| chain.len() < 20 && !ctx.no_chain);
             cur = link.as_ref().map(|(_, c)| c.clone());
             chain.push((link.map(|(m, _)| m), e));
         }
         // Printed innermost cause first, each link's message before the exception it leads to.
-        for (msg, e) in chain.iter().rev() {
+        let top = ctx.top_frames.take();
+        for (i, (msg, e)) in chain.iter().enumerate().rev() {
             let Value::Instance(inst) = e else { continue };
             if let Some(m) = msg {
                 ctx.emit(m, '|', out);
             }
-            let tb = inst
-                .exc()
-                .map(|d| d.lock().traceback.clone())
-                .unwrap_or_default();
+            let mut tb = match (&top, i) {
+                (Some(frames), 0) => frames.clone(),
+                _ => inst
+                    .exc()
+                    .map(|d| d.lock().traceback.clone())
+                    .unwrap_or_default(),
+            };
+            // Innermost first: a positive limit keeps the outermost frames, a negative one the
+            // innermost.
+            match ctx.limit {
+                Some(n) if n >= 0 => {
+                    let keep = usize::try_from(n).unwrap_or(usize::MAX).min(tb.len());
+                    tb.drain(..tb.len() - keep);
+                }
+                Some(n) => tb.truncate(usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX)),
+                None => {}
+            }
             if crate::interp::excgroup::is_group(e) {
                 self.format_group(e, &tb, out, ctx);
             } else {
@@ -394,6 +432,15 @@ pub fn traceback_value(exc: &Instance) -> Value {
 /// `traceback_value` made (or None) become the exception's; raising it again adds the frames
 /// it passes through, as CPython does.
 pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
+    let entries = traceback_entries(tb)?;
+    if let Some(data) = exc.exc() {
+        data.lock().traceback = entries;
+    }
+    Ok(())
+}
+
+/// The frames of a traceback chain (or None), innermost first as exceptions keep them.
+fn traceback_entries(tb: &Value) -> PyResult<Vec<TraceEntry>> {
     let mut entries = Vec::new();
     let mut cur = tb.clone();
     while let Value::Instance(t) = &cur {
@@ -420,10 +467,7 @@ pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
     }
     // The chain is outermost first; the exception keeps its frames innermost first.
     entries.reverse();
-    if let Some(data) = exc.exc() {
-        data.lock().traceback = entries;
-    }
-    Ok(())
+    Ok(entries)
 }
 
 /// One frame of a traceback object, read back from its `tb_frame` and `tb_lineno`.
@@ -477,6 +521,12 @@ const CONTEXT_MESSAGE: &str =
 pub(crate) struct PrintCtx {
     depth: usize,
     need_close: bool,
+    /// `traceback`'s `limit` argument (see `format_exception_with`).
+    limit: Option<i64>,
+    /// `chain=False`: the exception alone, without its cause or context.
+    no_chain: bool,
+    /// Frames given for the outermost exception (`tb`), innermost first.
+    top_frames: Option<Vec<TraceEntry>>,
 }
 
 impl PrintCtx {

@@ -27,6 +27,7 @@ pub static FILES: &[(&str, &str)] = &[
         "_textwrapper.mini",
         include_str!("../../lib/_textwrapper.mini"),
     ),
+    ("_thread.mini", include_str!("../../lib/_thread.mini")),
     (
         "_threadinfo.mini",
         include_str!("../../lib/_threadinfo.mini"),
@@ -166,6 +167,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("datetime.mini", include_str!("../../lib/datetime.mini")),
     ("decimal.mini", include_str!("../../lib/decimal.mini")),
     ("enum.mini", include_str!("../../lib/enum.mini")),
+    ("errno.mini", include_str!("../../lib/errno.mini")),
     ("fnmatch.mini", include_str!("../../lib/fnmatch.mini")),
     ("fractions.mini", include_str!("../../lib/fractions.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
@@ -238,6 +240,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
+    ("selectors.mini", include_str!("../../lib/selectors.mini")),
     ("shutil.mini", include_str!("../../lib/shutil.mini")),
     ("signal.mini", include_str!("../../lib/signal.mini")),
     ("stat.mini", include_str!("../../lib/stat.mini")),

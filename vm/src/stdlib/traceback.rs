@@ -4,7 +4,9 @@
 //! `sys.exception()`, the exception being handled.
 //!
 //! `format_exception`, `format_exception_only`, `format_exc`, `print_exc`, `print_exception`
-//! take CPython's arguments; `limit` is accepted but the whole traceback is shown.
+//! take CPython's arguments: a traceback `tb` given with the exception is the one shown, `limit`
+//! keeps that many frames of each traceback (the outermost; the innermost when negative), and
+//! `chain=False` leaves causes and contexts out.
 
 use crate::builtins::args::{ArgsExt, Sig};
 use crate::builtins::Methods;
@@ -41,11 +43,55 @@ fn chosen(exc: Option<&Value>, value: Option<&Value>) -> Value {
     }
 }
 
+/// How much of a report to show: `traceback`'s `tb`, `limit` and `chain` arguments.
+#[derive(Default)]
+struct Shown<'a> {
+    tb: Option<&'a Value>,
+    limit: Option<i64>,
+    no_chain: bool,
+    only_last: bool,
+}
+
+impl<'a> Shown<'a> {
+    fn new(
+        interp: &mut Interp,
+        tb: Option<&'a Value>,
+        limit: Option<&Value>,
+        chain: Option<&Value>,
+    ) -> PyResult<Self> {
+        let limit = match limit {
+            None | Some(Value::None) => None,
+            Some(Value::Int(n)) => Some(*n),
+            Some(Value::Bool(b)) => Some(i64::from(*b)),
+            Some(other) => {
+                return Err(crate::err!(
+                    TypeError,
+                    "'{}' object cannot be interpreted as an integer",
+                    crate::object::type_name(other)
+                ))
+            }
+        };
+        let no_chain = match chain {
+            None => false,
+            Some(v) => !interp.truthy(v)?,
+        };
+        Ok(Shown {
+            tb,
+            limit,
+            no_chain,
+            only_last: false,
+        })
+    }
+}
+
 /// The report of `exc` as lines ending in "\n" (`NoneType: None` for no exception).
-fn report_lines(interp: &mut Interp, exc: &Value, only_last: bool) -> Vec<Value> {
+fn report_lines(interp: &mut Interp, exc: &Value, shown: &Shown) -> PyResult<Vec<Value>> {
     let text = match PyErr::from_instance(exc) {
-        Some(err) if only_last => interp.exception_only(&err),
-        Some(err) => interp.format_exception(&err),
+        Some(err) if shown.only_last => interp.exception_only(&err),
+        Some(err) if shown.tb.is_none() && shown.limit.is_none() && !shown.no_chain => {
+            interp.format_exception(&err)
+        }
+        Some(err) => interp.format_exception_with(&err, shown.tb, shown.limit, !shown.no_chain)?,
         None => format!(
             "{}: {}\n",
             class_of(exc).name,
@@ -63,7 +109,7 @@ fn report_lines(interp: &mut Interp, exc: &Value, only_last: bool) -> Vec<Value>
             _ => out.push(line.to_string()),
         }
     }
-    out.into_iter().map(Value::string).collect()
+    Ok(out.into_iter().map(Value::string).collect())
 }
 
 static FORMAT_EXCEPTION: Sig = Sig::py(
@@ -73,9 +119,10 @@ static FORMAT_EXCEPTION: Sig = Sig::py(
 );
 
 fn format_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    let [exc, value, _tb, _limit, _chain] = FORMAT_EXCEPTION.bind(&args)?;
+    let [exc, value, tb, limit, chain] = FORMAT_EXCEPTION.bind(&args)?;
+    let shown = Shown::new(interp, tb, limit, chain)?;
     let exc = chosen(exc, value);
-    Ok(Value::list(report_lines(interp, &exc, false)))
+    Ok(Value::list(report_lines(interp, &exc, &shown)?))
 }
 
 static FORMAT_EXCEPTION_ONLY: Sig = Sig::py("format_exception_only", &["exc", "value"], 1);
@@ -83,31 +130,37 @@ static FORMAT_EXCEPTION_ONLY: Sig = Sig::py("format_exception_only", &["exc", "v
 fn format_exception_only(interp: &mut Interp, args: Args) -> PyResult<Value> {
     let [exc, value] = FORMAT_EXCEPTION_ONLY.bind(&args)?;
     let exc = chosen(exc, value);
-    Ok(Value::list(report_lines(interp, &exc, true)))
+    let shown = Shown {
+        only_last: true,
+        ..Shown::default()
+    };
+    Ok(Value::list(report_lines(interp, &exc, &shown)?))
 }
 
 static FORMAT_EXC: Sig = Sig::py("format_exc", &["limit", "chain"], 0);
 
 /// The report of the exception being handled, as one string.
 fn format_exc(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    let [_limit, _chain] = FORMAT_EXC.bind(&args)?;
+    let [limit, chain] = FORMAT_EXC.bind(&args)?;
+    let shown = Shown::new(interp, None, limit, chain)?;
     let exc = interp.handled_exc().unwrap_or(Value::None);
-    Ok(Value::string(joined(interp, &exc)))
+    Ok(Value::string(joined(interp, &exc, &shown)?))
 }
 
-fn joined(interp: &mut Interp, exc: &Value) -> String {
-    report_lines(interp, exc, false)
+fn joined(interp: &mut Interp, exc: &Value, shown: &Shown) -> PyResult<String> {
+    Ok(report_lines(interp, exc, shown)?
         .iter()
         .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
+        .collect())
 }
 
 static PRINT_EXC: Sig = Sig::py("print_exc", &["limit", "file", "chain"], 0);
 
 fn print_exc(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    let [_limit, file, _chain] = PRINT_EXC.bind(&args)?;
+    let [limit, file, chain] = PRINT_EXC.bind(&args)?;
+    let shown = Shown::new(interp, None, limit, chain)?;
     let exc = interp.handled_exc().unwrap_or(Value::None);
-    let text = joined(interp, &exc);
+    let text = joined(interp, &exc, &shown)?;
     write_to(interp, text, file)
 }
 
@@ -118,9 +171,10 @@ static PRINT_EXCEPTION: Sig = Sig::py(
 );
 
 fn print_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    let [exc, value, _tb, _limit, file, _chain] = PRINT_EXCEPTION.bind(&args)?;
+    let [exc, value, tb, limit, file, chain] = PRINT_EXCEPTION.bind(&args)?;
+    let shown = Shown::new(interp, tb, limit, chain)?;
     let exc = chosen(exc, value);
-    let text = joined(interp, &exc);
+    let text = joined(interp, &exc, &shown)?;
     write_to(interp, text, file)
 }
 
