@@ -23,6 +23,7 @@ pub mod minilib;
 pub mod mp;
 pub mod os;
 pub mod os_stat;
+pub mod pickle;
 pub mod pipe;
 pub mod posix_support;
 pub mod queue;
@@ -84,6 +85,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "_hashlib" => Some(hashlib::module()),
         "binascii" => Some(binascii::module()),
         "_json" => Some(json::module()),
+        "_pickle_accel" => Some(pickle::module()),
         "zlib" => Some(zlib::module()),
         "_weakref" => Some(weakref::module()),
         "_posixsupport" => Some(posix_support::module()),

@@ -1,0 +1,917 @@
+//! `_pickle_accel` (stdlib stage): the fast path of `pickle.dumps` and `pickle.loads` in Rust,
+//! as CPython's C module `_pickle` is for `pickle.py`. `vm/lib/pickle.mini` keeps the whole
+//! pickler and unpickler in the mini language (instances, `__reduce__`, exceptions, protocols 0
+//! and 1, Python 2's names, every error message); this module only speeds up the common case and
+//! answers "not mine" (`None`) for everything else, and the mini code then starts over, as
+//! `_json` does for `json`:
+//!
+//! - `dumps(obj, protocol)` (protocol 2 to 5): the pickle of a value made of `None`, bools,
+//!   ints of any size, floats, str, bytes (protocol 3 on), bytearray (5), tuples, lists, dicts,
+//!   sets and frozensets (4 on), and functions and classes that can be found again by module
+//!   and qualified name (3 on), with exactly the bytes of CPython's C pickler: its memo, its
+//!   batches of a thousand items (a dict or set of 1000*k items ends with an empty batch, as
+//!   CPython's `batch_dict_exact` writes it), its 64 KiB frames (a frame is committed at the
+//!   start of an object's pickling once it is that big, a payload that big goes outside the
+//!   frames, a frame under 4 bytes gets no FRAME opcode). `None` for anything else: an
+//!   instance, a module not yet imported, a local function, nesting deeper than `MAX_DEPTH`.
+//!   The only Python-visible action taken is reading attributes (`__qualname__`, `__module__`,
+//!   a module's attribute path), which the mini pickler repeats.
+//! - `loads(data)`: `(value,)` for a pickle made of the opcodes of the values above (any
+//!   protocol's binary forms; GLOBAL only from protocol 3 on, where no Python 2 names apply),
+//!   `None` for anything else (REDUCE, BUILD, NEWOBJ... which call Python code, text opcodes,
+//!   damaged data, a module not yet imported), before anything has been called.
+
+use std::collections::HashMap;
+
+use crate::builtins::Methods;
+use crate::heap::Ref;
+use crate::interp::{Args, Interp};
+use crate::num::BigInt;
+use crate::object::{Dict, HashKey, KeySet, Module, SetObj};
+use crate::value::Value;
+use crate::PyResult;
+
+const FUNCS: Methods = &[("dumps", dumps), ("loads", loads)];
+
+/// Nesting deeper than this is left to the mini code: the Rust stack stays bounded.
+const MAX_DEPTH: usize = 200;
+/// Items per APPENDS / SETITEMS / ADDITEMS, as CPython.
+const BATCH: usize = 1000;
+/// CPython's frame size target, and the smallest frame worth its header.
+const FRAME_TARGET: usize = 64 * 1024;
+const FRAME_MIN: usize = 4;
+const FRAME_HEADER: usize = 9;
+
+// The opcodes (CPython's names).
+const MARK: u8 = b'(';
+const STOP: u8 = b'.';
+const POP: u8 = b'0';
+const POP_MARK: u8 = b'1';
+const DUP: u8 = b'2';
+const BININT: u8 = b'J';
+const BININT1: u8 = b'K';
+const BININT2: u8 = b'M';
+const NONE: u8 = b'N';
+const BINUNICODE: u8 = b'X';
+const APPEND: u8 = b'a';
+const GLOBAL: u8 = b'c';
+const DICT: u8 = b'd';
+const EMPTY_DICT: u8 = b'}';
+const APPENDS: u8 = b'e';
+const BINGET: u8 = b'h';
+const LONG_BINGET: u8 = b'j';
+const LIST: u8 = b'l';
+const EMPTY_LIST: u8 = b']';
+const BINPUT: u8 = b'q';
+const LONG_BINPUT: u8 = b'r';
+const SETITEM: u8 = b's';
+const TUPLE: u8 = b't';
+const EMPTY_TUPLE: u8 = b')';
+const SETITEMS: u8 = b'u';
+const BINFLOAT: u8 = b'G';
+const BINBYTES: u8 = b'B';
+const SHORT_BINBYTES: u8 = b'C';
+const PROTO: u8 = 0x80;
+const TUPLE1: u8 = 0x85;
+const TUPLE2: u8 = 0x86;
+const TUPLE3: u8 = 0x87;
+const NEWTRUE: u8 = 0x88;
+const NEWFALSE: u8 = 0x89;
+const LONG1: u8 = 0x8a;
+const LONG4: u8 = 0x8b;
+const SHORT_BINUNICODE: u8 = 0x8c;
+const BINUNICODE8: u8 = 0x8d;
+const BINBYTES8: u8 = 0x8e;
+const EMPTY_SET: u8 = 0x8f;
+const ADDITEMS: u8 = 0x90;
+const FROZENSET: u8 = 0x91;
+const STACK_GLOBAL: u8 = 0x93;
+const MEMOIZE: u8 = 0x94;
+const FRAME: u8 = 0x95;
+const BYTEARRAY8: u8 = 0x96;
+
+pub fn module() -> Ref<Module> {
+    super::module_from_fns("_pickle_accel", FUNCS, vec![])
+}
+
+/// The value met something only the mini code handles.
+struct NotMine;
+
+/// What the memo knows an object by: its identity, or, for the objects CPython keeps one copy
+/// of (the empty str and the one-character strs below U+0100, the empty and one-byte bytes),
+/// its value, so that two equal ones are one memo entry as in CPython's pickles.
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+enum MemoKey {
+    Id(usize),
+    /// The empty str (`u32::MAX`) or a one-character str's code point.
+    Char(u32),
+    /// The empty bytes (256) or a one-byte bytes' value.
+    Byte(u16),
+}
+
+fn str_key(s: &str) -> Option<MemoKey> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => Some(MemoKey::Char(u32::MAX)),
+        (Some(c), None) if (c as u32) < 256 => Some(MemoKey::Char(c as u32)),
+        _ => None,
+    }
+}
+
+fn memo_key(v: &Value) -> MemoKey {
+    match v {
+        Value::Str(s) => str_key(s.as_str()).unwrap_or(MemoKey::Id(v.id())),
+        Value::Bytes(b) => match b.as_bytes() {
+            [] => MemoKey::Byte(256),
+            [c] => MemoKey::Byte(u16::from(*c)),
+            _ => MemoKey::Id(v.id()),
+        },
+        _ => MemoKey::Id(v.id()),
+    }
+}
+
+type Done = Result<(), NotMine>;
+
+// --- pickling ----------------------------------------------------------------------------------
+
+fn dumps(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (Some(obj), Some(Value::Int(proto))) = (args.pos.first(), args.pos.get(1)) else {
+        return Ok(Value::None);
+    };
+    let Ok(proto @ 2..=5) = u8::try_from(*proto) else {
+        return Ok(Value::None);
+    };
+    let mut p = Pickler {
+        interp,
+        proto,
+        out: Vec::new(),
+        framing: false,
+        frame_start: None,
+        memo: HashMap::new(),
+        names: HashMap::new(),
+        keep: Vec::new(),
+    };
+    p.write(&[PROTO, proto]);
+    p.framing = proto >= 4;
+    let done = p.save(obj, 0).map(|()| {
+        p.write(&[STOP]);
+        p.commit_frame();
+    });
+    Ok(match done {
+        Ok(()) => Value::bytes(std::mem::take(&mut p.out)),
+        Err(NotMine) => Value::None,
+    })
+}
+
+struct Pickler<'a> {
+    interp: &'a mut Interp,
+    proto: u8,
+    out: Vec<u8>,
+    /// Protocol 4 on: the output goes in frames.
+    framing: bool,
+    /// Where the open frame's header (9 placeholder bytes) starts.
+    frame_start: Option<usize>,
+    /// Memo index by object identity (`MemoKey`).
+    memo: HashMap<MemoKey, u32>,
+    /// Memo index of the module and qualified names written for globals, by text: CPython
+    /// interns such names, so two functions of one module name the same str object.
+    names: HashMap<String, u32>,
+    /// The memoized objects, alive until the end so that no identity is reused.
+    keep: Vec<Value>,
+}
+
+impl Pickler<'_> {
+    /// Append to the output, opening a frame first if framing and none is open.
+    fn write(&mut self, data: &[u8]) {
+        if self.framing && self.frame_start.is_none() {
+            self.frame_start = Some(self.out.len());
+            self.out.extend_from_slice(&[0; FRAME_HEADER]);
+        }
+        self.out.extend_from_slice(data);
+    }
+
+    /// Close the open frame: its FRAME header, or no header for a frame under 4 bytes.
+    fn commit_frame(&mut self) {
+        let Some(start) = self.frame_start.take() else {
+            return;
+        };
+        let len = self.out.len() - start - FRAME_HEADER;
+        if len >= FRAME_MIN {
+            self.out[start] = FRAME;
+            self.out[start + 1..start + FRAME_HEADER].copy_from_slice(&(len as u64).to_le_bytes());
+        } else {
+            self.out.drain(start..start + FRAME_HEADER);
+        }
+    }
+
+    /// An opcode's header and a payload: a payload of a frame's size or more goes outside the
+    /// frames (the open one is closed first), as CPython's `_Pickler_write_bytes`.
+    fn write_payload(&mut self, header: &[u8], payload: &[u8]) {
+        if self.framing && payload.len() >= FRAME_TARGET {
+            self.commit_frame();
+            self.framing = false;
+            self.write(header);
+            self.write(payload);
+            self.framing = true;
+        } else {
+            self.write(header);
+            self.write(payload);
+        }
+    }
+
+    fn memo_put(&mut self, v: &Value) {
+        let idx = self.memo.len() as u32;
+        self.memo.insert(memo_key(v), idx);
+        self.keep.push(v.clone());
+        self.put_opcode(idx);
+    }
+
+    fn put_opcode(&mut self, idx: u32) {
+        if self.proto >= 4 {
+            self.write(&[MEMOIZE]);
+        } else if idx < 256 {
+            self.write(&[BINPUT, idx as u8]);
+        } else {
+            let b = idx.to_le_bytes();
+            self.write(&[LONG_BINPUT, b[0], b[1], b[2], b[3]]);
+        }
+    }
+
+    fn memo_get(&mut self, idx: u32) {
+        if idx < 256 {
+            self.write(&[BINGET, idx as u8]);
+        } else {
+            let b = idx.to_le_bytes();
+            self.write(&[LONG_BINGET, b[0], b[1], b[2], b[3]]);
+        }
+    }
+
+    fn save(&mut self, v: &Value, depth: usize) -> Done {
+        // CPython's `save` starts at an opcode boundary: a big enough frame is closed here.
+        if let Some(start) = self.frame_start {
+            if self.out.len() - start - FRAME_HEADER >= FRAME_TARGET {
+                self.commit_frame();
+            }
+        }
+        if depth > MAX_DEPTH {
+            return Err(NotMine);
+        }
+        match v {
+            Value::None => self.write(&[NONE]),
+            Value::Bool(b) => self.write(&[if *b { NEWTRUE } else { NEWFALSE }]),
+            Value::Int(i) => self.save_int(*i),
+            Value::BigInt(b) => self.save_long(b),
+            Value::Float(f) => {
+                // A NaN's payload is CPython's quiet NaN (minivm's may carry other bits).
+                let bits = if f.is_nan() {
+                    (f.to_bits() & (1 << 63)) | 0x7ff8_0000_0000_0000
+                } else {
+                    f.to_bits()
+                };
+                let mut data = [BINFLOAT; 9];
+                data[1..].copy_from_slice(&bits.to_be_bytes());
+                self.write(&data);
+            }
+            _ => {
+                if let Some(&idx) = self.memo.get(&memo_key(v)) {
+                    self.memo_get(idx);
+                    return Ok(());
+                }
+                self.save_object(v, depth)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn save_object(&mut self, v: &Value, depth: usize) -> Done {
+        match v {
+            Value::Str(s) => {
+                self.save_text(s.as_str());
+                self.memo_put(v);
+            }
+            Value::Bytes(b) if self.proto >= 3 => {
+                self.sized_payload(Some(SHORT_BINBYTES), BINBYTES, BINBYTES8, b.as_bytes());
+                self.memo_put(v);
+            }
+            Value::ByteArray(b) if self.proto >= 5 => {
+                let data = b.snapshot();
+                let mut header = vec![BYTEARRAY8];
+                header.extend_from_slice(&(data.len() as u64).to_le_bytes());
+                self.write_payload(&header, &data);
+                self.memo_put(v);
+            }
+            Value::Tuple(t) => self.save_tuple(v, &t.items, depth)?,
+            Value::List(l) => {
+                self.write(&[EMPTY_LIST]);
+                self.memo_put(v);
+                let items = l.snapshot();
+                match items.len() {
+                    0 => {}
+                    1 => {
+                        self.save(&items[0], depth + 1)?;
+                        self.write(&[APPEND]);
+                    }
+                    _ => {
+                        for batch in items.chunks(BATCH) {
+                            self.write(&[MARK]);
+                            for item in batch {
+                                self.save(item, depth + 1)?;
+                            }
+                            self.write(&[APPENDS]);
+                        }
+                    }
+                }
+            }
+            Value::Dict(d) => {
+                self.write(&[EMPTY_DICT]);
+                self.memo_put(v);
+                let items = d.items();
+                if items.len() == 1 {
+                    self.save(&items[0].0, depth + 1)?;
+                    self.save(&items[0].1, depth + 1)?;
+                    self.write(&[SETITEM]);
+                } else if !items.is_empty() {
+                    self.batches(&items, SETITEMS, |p, (k, val)| {
+                        p.save(k, depth + 1)?;
+                        p.save(val, depth + 1)
+                    })?;
+                }
+            }
+            Value::Set(s) if self.proto >= 4 && !s.frozen => {
+                self.write(&[EMPTY_SET]);
+                self.memo_put(v);
+                let items = s.snapshot();
+                if !items.is_empty() {
+                    self.batches(&items, ADDITEMS, |p, item| p.save(item, depth + 1))?;
+                }
+            }
+            Value::Set(s) if self.proto >= 4 => self.marked(v, &s.snapshot(), FROZENSET, depth)?,
+            Value::Function(_) => self.save_global(v)?,
+            Value::Class(c) if c.metaclass.is_none() => self.save_global(v)?,
+            _ => return Err(NotMine),
+        }
+        Ok(())
+    }
+
+    /// A str's opcode and UTF-8 bytes (not memoized here).
+    fn save_text(&mut self, s: &str) {
+        let short = (self.proto >= 4).then_some(SHORT_BINUNICODE);
+        self.sized_payload(short, BINUNICODE, BINUNICODE8, s.as_bytes());
+    }
+
+    /// A payload behind the shortest header allowed: a one-byte length (`short`'s opcode),
+    /// else a four-byte one (`long`), else an eight-byte one (`huge`).
+    fn sized_payload(&mut self, short: Option<u8>, long: u8, huge: u8, data: &[u8]) {
+        let n = data.len();
+        let mut header = Vec::with_capacity(FRAME_HEADER);
+        match (short, u32::try_from(n)) {
+            (Some(op), _) if n <= 0xff => header.extend_from_slice(&[op, n as u8]),
+            (_, Ok(n)) => {
+                header.push(long);
+                header.extend_from_slice(&n.to_le_bytes());
+            }
+            _ => {
+                header.push(huge);
+                header.extend_from_slice(&(n as u64).to_le_bytes());
+            }
+        }
+        self.write_payload(&header, data);
+    }
+
+    /// MARK, up to a thousand items, `close`, again until the items are written; as CPython's
+    /// `batch_dict_exact` and `save_set`, a last full batch is followed by an empty one.
+    fn batches<T>(
+        &mut self,
+        items: &[T],
+        close: u8,
+        mut save: impl FnMut(&mut Self, &T) -> Done,
+    ) -> Done {
+        let mut rest = items;
+        loop {
+            let n = rest.len().min(BATCH);
+            self.write(&[MARK]);
+            for item in &rest[..n] {
+                save(self, item)?;
+            }
+            self.write(&[close]);
+            rest = &rest[n..];
+            if n < BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    fn save_int(&mut self, i: i64) {
+        match i32::try_from(i) {
+            Ok(small) => {
+                let b = small.to_le_bytes();
+                if b[2] == 0 && b[3] == 0 {
+                    if b[1] == 0 {
+                        self.write(&[BININT1, b[0]]);
+                    } else {
+                        self.write(&[BININT2, b[0], b[1]]);
+                    }
+                } else {
+                    self.write(&[BININT, b[0], b[1], b[2], b[3]]);
+                }
+            }
+            Err(_) => self.save_long(&BigInt::from(i)),
+        }
+    }
+
+    /// LONG1 / LONG4: the shortest two's complement little-endian bytes.
+    fn save_long(&mut self, b: &BigInt) {
+        let data = b.to_signed_bytes_le();
+        let n = data.len();
+        if n < 256 {
+            self.write(&[LONG1, n as u8]);
+        } else {
+            let mut header = vec![LONG4];
+            header.extend_from_slice(&(n as u32).to_le_bytes());
+            self.write(&header);
+        }
+        self.write(&data);
+    }
+
+    fn save_tuple(&mut self, v: &Value, items: &[Value], depth: usize) -> Done {
+        let n = items.len();
+        if n == 0 {
+            self.write(&[EMPTY_TUPLE]);
+            return Ok(());
+        }
+        if n <= 3 {
+            for item in items {
+                self.save(item, depth + 1)?;
+            }
+            // The tuple may have been pickled while its items were (a cycle through a list).
+            if let Some(&idx) = self.memo.get(&MemoKey::Id(v.id())) {
+                self.write(&vec![POP; n]);
+                self.memo_get(idx);
+            } else {
+                self.write(&[[TUPLE1, TUPLE2, TUPLE3][n - 1]]);
+                self.memo_put(v);
+            }
+            return Ok(());
+        }
+        self.marked(v, items, TUPLE, depth)
+    }
+
+    /// MARK, the items, then `close` making them the object `v` (a tuple, a frozenset); if
+    /// `v` was pickled while its items were (a cycle), the items are dropped for its memo entry.
+    fn marked(&mut self, v: &Value, items: &[Value], close: u8, depth: usize) -> Done {
+        self.write(&[MARK]);
+        for item in items {
+            self.save(item, depth + 1)?;
+        }
+        if let Some(&idx) = self.memo.get(&MemoKey::Id(v.id())) {
+            self.write(&[POP_MARK]);
+            self.memo_get(idx);
+        } else {
+            self.write(&[close]);
+            self.memo_put(v);
+        }
+        Ok(())
+    }
+
+    /// A function or class by module and qualified name, when that name leads back to it in a
+    /// module already imported (the mini pickler imports, and reports what cannot be found).
+    fn save_global(&mut self, v: &Value) -> Done {
+        if self.proto < 3 {
+            return Err(NotMine);
+        }
+        let text = |r: PyResult<Value>| match r {
+            Ok(Value::Str(s)) => Ok(s.as_str().to_string()),
+            _ => Err(NotMine),
+        };
+        let qualname = text(self.interp.getattr(v, "__qualname__"))?;
+        let module_name = text(self.interp.getattr(v, "__module__"))?;
+        // `pickle`'s own `_codecs_encode` has a name of its own in the mini pickler.
+        if module_name == "pickle" {
+            return Err(NotMine);
+        }
+        let Some(module @ Value::Module(_)) = self.interp.vm.sys_modules.get_str(&module_name)
+        else {
+            return Err(NotMine);
+        };
+        let mut found = module;
+        let parts: Vec<&str> = qualname.split('.').collect();
+        for part in &parts {
+            if *part == "<locals>" {
+                return Err(NotMine);
+            }
+            found = self.interp.getattr(&found, part).map_err(|_| NotMine)?;
+        }
+        if !found.is(v) {
+            return Err(NotMine);
+        }
+        if self.proto >= 4 {
+            self.save_name(&module_name);
+            self.save_name(&qualname);
+            self.write(&[STACK_GLOBAL]);
+        } else if parts.len() == 1 {
+            let mut data = vec![GLOBAL];
+            data.extend_from_slice(module_name.as_bytes());
+            data.push(b'\n');
+            data.extend_from_slice(qualname.as_bytes());
+            data.push(b'\n');
+            self.write(&data);
+        } else {
+            // Protocol 3 writes a nested name as `getattr(parent, name)`: the mini pickler's.
+            return Err(NotMine);
+        }
+        self.memo_put(v);
+        Ok(())
+    }
+
+    /// A module or qualified name: written once per pickle, then a memo reference.
+    fn save_name(&mut self, name: &str) {
+        if let Some(start) = self.frame_start {
+            if self.out.len() - start - FRAME_HEADER >= FRAME_TARGET {
+                self.commit_frame();
+            }
+        }
+        let known = match str_key(name) {
+            Some(key) => self.memo.get(&key),
+            None => self.names.get(name),
+        };
+        if let Some(&idx) = known {
+            self.memo_get(idx);
+            return;
+        }
+        self.save_text(name);
+        let idx = self.memo.len() as u32;
+        let s = Value::str(name);
+        self.memo.insert(memo_key(&s), idx);
+        self.keep.push(s);
+        self.names.insert(name.to_string(), idx);
+        self.put_opcode(idx);
+    }
+}
+
+// --- unpickling --------------------------------------------------------------------------------
+
+fn loads(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let owned;
+    let data: &[u8] = match args.pos.first() {
+        Some(Value::Bytes(b)) => b.as_bytes(),
+        Some(Value::ByteArray(b)) => {
+            owned = b.snapshot();
+            &owned
+        }
+        _ => return Ok(Value::None),
+    };
+    let mut u = Unpickler {
+        interp,
+        data,
+        pos: 0,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Vec::new(),
+        memo_len: 0,
+        proto: 0,
+    };
+    Ok(match u.load() {
+        Ok(v) => Value::tuple(vec![v]),
+        Err(NotMine) => Value::None,
+    })
+}
+
+struct Unpickler<'a, 'd> {
+    interp: &'a mut Interp,
+    data: &'d [u8],
+    pos: usize,
+    stack: Vec<Value>,
+    /// Where each open MARK's items start on the stack.
+    marks: Vec<usize>,
+    memo: Vec<Option<Value>>,
+    /// How many memo slots are filled: where MEMOIZE puts the next value (CPython's
+    /// `memo_len`).
+    memo_len: usize,
+    proto: u8,
+}
+
+impl<'d> Unpickler<'_, 'd> {
+    fn read(&mut self, n: usize) -> Result<&'d [u8], NotMine> {
+        let end = self.pos.checked_add(n).ok_or(NotMine)?;
+        let s = self.data.get(self.pos..end).ok_or(NotMine)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> Result<u8, NotMine> {
+        Ok(self.read(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, NotMine> {
+        let b = self.read(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<usize, NotMine> {
+        let b = self.read(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        usize::try_from(u64::from_le_bytes(a)).map_err(|_| NotMine)
+    }
+
+    fn line(&mut self) -> Result<&'d str, NotMine> {
+        let rest = self.data.get(self.pos..).ok_or(NotMine)?;
+        let n = rest.iter().position(|&c| c == b'\n').ok_or(NotMine)?;
+        self.pos += n + 1;
+        std::str::from_utf8(&rest[..n]).map_err(|_| NotMine)
+    }
+
+    fn pop(&mut self) -> Result<Value, NotMine> {
+        if self.stack.len() <= self.fence() {
+            return Err(NotMine);
+        }
+        self.stack.pop().ok_or(NotMine)
+    }
+
+    fn top(&self) -> Result<&Value, NotMine> {
+        if self.stack.len() <= self.fence() {
+            return Err(NotMine);
+        }
+        self.stack.last().ok_or(NotMine)
+    }
+
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Value>, NotMine> {
+        let start = self.marks.pop().ok_or(NotMine)?;
+        Ok(self.stack.split_off(start))
+    }
+
+    fn text(&mut self, n: usize) -> Result<Value, NotMine> {
+        let s = std::str::from_utf8(self.read(n)?).map_err(|_| NotMine)?;
+        Ok(Value::str(s))
+    }
+
+    fn key(v: Value) -> Result<HashKey, NotMine> {
+        // Keys whose hash or equality is Python code are the mini unpickler's.
+        match &v {
+            Value::Instance(_) => Err(NotMine),
+            Value::Class(c) if c.metaclass.is_some() => Err(NotMine),
+            _ => HashKey::from_value(v).map_err(|_| NotMine),
+        }
+    }
+
+    fn set_items(&mut self, items: Vec<Value>) -> Done {
+        let Value::Dict(d) = self.top()? else {
+            return Err(NotMine);
+        };
+        let d = d.clone();
+        if !items.len().is_multiple_of(2) {
+            return Err(NotMine);
+        }
+        let mut it = items.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            d.set(Self::key(k)?, v);
+        }
+        Ok(())
+    }
+
+    /// A memo index: one byte (`short`), else four.
+    fn memo_index(&mut self, short: bool) -> Result<usize, NotMine> {
+        Ok(if short {
+            usize::from(self.byte()?)
+        } else {
+            self.u32()? as usize
+        })
+    }
+
+    /// Store the top of the stack in memo slot `idx`.
+    fn memo_put(&mut self, idx: usize) -> Done {
+        let v = self.top()?.clone();
+        if idx >= self.memo.len() {
+            // A huge index (damaged data) is left to the mini unpickler's dict.
+            if idx > self.data.len() {
+                return Err(NotMine);
+            }
+            self.memo.resize(idx + 1, None);
+        }
+        if self.memo[idx].replace(v).is_none() {
+            self.memo_len += 1;
+        }
+        Ok(())
+    }
+
+    fn find_class(&mut self, module: &str, name: &str) -> Result<Value, NotMine> {
+        let Some(mut found @ Value::Module(_)) = self.interp.vm.sys_modules.get_str(module) else {
+            return Err(NotMine);
+        };
+        let parts: Vec<&str> = if self.proto >= 4 {
+            name.split('.').collect()
+        } else {
+            vec![name]
+        };
+        for part in parts {
+            if part == "<locals>" {
+                return Err(NotMine);
+            }
+            found = self.interp.getattr(&found, part).map_err(|_| NotMine)?;
+        }
+        Ok(found)
+    }
+
+    fn load(&mut self) -> Result<Value, NotMine> {
+        loop {
+            let op = self.byte()?;
+            let v = match op {
+                PROTO => {
+                    self.proto = self.byte()?;
+                    if self.proto > 5 {
+                        return Err(NotMine);
+                    }
+                    continue;
+                }
+                FRAME => {
+                    let n = self.u64()?;
+                    if n > self.data.len() - self.pos {
+                        return Err(NotMine);
+                    }
+                    continue;
+                }
+                STOP => {
+                    let v = self.pop()?;
+                    return if self.marks.is_empty() && self.stack.is_empty() {
+                        Ok(v)
+                    } else {
+                        // Items left over: CPython ignores them, the mini code decides.
+                        Err(NotMine)
+                    };
+                }
+                MARK => {
+                    self.marks.push(self.stack.len());
+                    continue;
+                }
+                POP => {
+                    if self.stack.len() > self.fence() {
+                        self.stack.pop();
+                    } else {
+                        self.pop_mark()?;
+                    }
+                    continue;
+                }
+                POP_MARK => {
+                    self.pop_mark()?;
+                    continue;
+                }
+                DUP => self.top()?.clone(),
+                NONE => Value::None,
+                NEWTRUE => Value::Bool(true),
+                NEWFALSE => Value::Bool(false),
+                BININT => Value::Int(i64::from(self.u32()? as i32)),
+                BININT1 => Value::Int(i64::from(self.byte()?)),
+                BININT2 => {
+                    let b = self.read(2)?;
+                    Value::Int(i64::from(u16::from_le_bytes([b[0], b[1]])))
+                }
+                LONG1 | LONG4 => {
+                    let n = if op == LONG1 {
+                        usize::from(self.byte()?)
+                    } else {
+                        let n = self.u32()?;
+                        if n > i32::MAX as u32 {
+                            return Err(NotMine);
+                        }
+                        n as usize
+                    };
+                    Value::from(BigInt::from_signed_bytes_le(self.read(n)?))
+                }
+                BINFLOAT => {
+                    let b = self.read(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    Value::Float(f64::from_be_bytes(a))
+                }
+                SHORT_BINUNICODE => {
+                    let n = usize::from(self.byte()?);
+                    self.text(n)?
+                }
+                BINUNICODE => {
+                    let n = self.u32()? as usize;
+                    self.text(n)?
+                }
+                BINUNICODE8 => {
+                    let n = self.u64()?;
+                    self.text(n)?
+                }
+                SHORT_BINBYTES => {
+                    let n = usize::from(self.byte()?);
+                    Value::bytes(self.read(n)?.to_vec())
+                }
+                BINBYTES => {
+                    let n = self.u32()? as usize;
+                    Value::bytes(self.read(n)?.to_vec())
+                }
+                BINBYTES8 => {
+                    let n = self.u64()?;
+                    Value::bytes(self.read(n)?.to_vec())
+                }
+                BYTEARRAY8 => {
+                    let n = self.u64()?;
+                    Value::bytearray(self.read(n)?.to_vec())
+                }
+                EMPTY_TUPLE => Value::tuple(Vec::new()),
+                TUPLE => Value::tuple(self.pop_mark()?),
+                TUPLE1 | TUPLE2 | TUPLE3 => {
+                    let n = usize::from(op - TUPLE1 + 1);
+                    if self.stack.len() < self.fence() + n {
+                        return Err(NotMine);
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    Value::tuple(items)
+                }
+                EMPTY_LIST => Value::list(Vec::new()),
+                LIST => Value::list(self.pop_mark()?),
+                APPEND | APPENDS => {
+                    let items = if op == APPEND {
+                        vec![self.pop()?]
+                    } else {
+                        self.pop_mark()?
+                    };
+                    let Value::List(l) = self.top()? else {
+                        return Err(NotMine);
+                    };
+                    l.items.lock().extend(items);
+                    continue;
+                }
+                EMPTY_DICT => Value::Dict(Ref::new(Dict::new())),
+                DICT => {
+                    let items = self.pop_mark()?;
+                    self.stack.push(Value::Dict(Ref::new(Dict::new())));
+                    self.set_items(items)?;
+                    continue;
+                }
+                SETITEM => {
+                    let v = self.pop()?;
+                    let k = self.pop()?;
+                    self.set_items(vec![k, v])?;
+                    continue;
+                }
+                SETITEMS => {
+                    let items = self.pop_mark()?;
+                    self.set_items(items)?;
+                    continue;
+                }
+                EMPTY_SET => Value::Set(Ref::new(SetObj::new(KeySet::default(), false))),
+                ADDITEMS => {
+                    let items = self.pop_mark()?;
+                    let Value::Set(s) = self.top()? else {
+                        return Err(NotMine);
+                    };
+                    if s.frozen {
+                        return Err(NotMine);
+                    }
+                    let s = s.clone();
+                    for item in items {
+                        let k = Self::key(item)?;
+                        s.items.lock().insert(k);
+                    }
+                    continue;
+                }
+                FROZENSET => {
+                    let mut set = KeySet::default();
+                    for item in self.pop_mark()? {
+                        set.insert(Self::key(item)?);
+                    }
+                    Value::Set(Ref::new(SetObj::new(set, true)))
+                }
+                MEMOIZE => {
+                    self.memo_put(self.memo_len)?;
+                    continue;
+                }
+                BINPUT | LONG_BINPUT => {
+                    let idx = self.memo_index(op == BINPUT)?;
+                    self.memo_put(idx)?;
+                    continue;
+                }
+                BINGET | LONG_BINGET => {
+                    let idx = self.memo_index(op == BINGET)?;
+                    match self.memo.get(idx) {
+                        Some(Some(v)) => v.clone(),
+                        _ => return Err(NotMine),
+                    }
+                }
+                STACK_GLOBAL => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                        return Err(NotMine);
+                    };
+                    self.find_class(module.as_str(), name.as_str())?
+                }
+                GLOBAL if self.proto >= 3 => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.find_class(module, name)?
+                }
+                _ => return Err(NotMine),
+            };
+            self.stack.push(v);
+        }
+    }
+}
