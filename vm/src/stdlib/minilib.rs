@@ -241,6 +241,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("re.mini", include_str!("../../lib/re.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("selectors.mini", include_str!("../../lib/selectors.mini")),
+    ("shlex.mini", include_str!("../../lib/shlex.mini")),
     ("shutil.mini", include_str!("../../lib/shutil.mini")),
     ("signal.mini", include_str!("../../lib/signal.mini")),
     ("stat.mini", include_str!("../../lib/stat.mini")),
