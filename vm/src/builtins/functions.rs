@@ -257,6 +257,15 @@ pub(crate) fn class_matches(
             if c.lookup("_abc_subclasscheck").is_none() {
                 return Ok(false);
             }
+            // Its answers are kept in the ABC's own `_abc_minivm_cache` dict (as CPython's
+            // ABCMeta caches them; `register` empties every cache): a hit makes no call.
+            let cache = c.dict.lock().get("_abc_minivm_cache").cloned();
+            if let Some(Value::Dict(cache)) = cache {
+                let key = crate::object::HashKey::from_value(Value::Class(cls.clone()))?;
+                if let Some(Value::Bool(b)) = cache.get(&key) {
+                    return Ok(b);
+                }
+            }
             let hook = interp.getattr(spec, "_abc_subclasscheck")?;
             interp.enter_recursion(" in __subclasscheck__")?;
             let r = interp.call(&hook, &[Value::Class(cls.clone())]);
