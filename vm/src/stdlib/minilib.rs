@@ -178,6 +178,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("hmac.mini", include_str!("../../lib/hmac.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     ("json.mini", include_str!("../../lib/json.mini")),
+    ("keyword.mini", include_str!("../../lib/keyword.mini")),
     ("locale.mini", include_str!("../../lib/locale.mini")),
     (
         "logging/__init__.mini",
@@ -239,6 +240,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("pprint.mini", include_str!("../../lib/pprint.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
+    ("reprlib.mini", include_str!("../../lib/reprlib.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("selectors.mini", include_str!("../../lib/selectors.mini")),
     ("shlex.mini", include_str!("../../lib/shlex.mini")),
