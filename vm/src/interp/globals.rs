@@ -61,7 +61,13 @@ impl Interp {
         };
         let map = table.map.try_read().ok()?;
         let (k, v) = map.get_index((cached & 0xFFFF_FFFF) as usize)?;
-        same_key(k, key).then(|| v.clone())
+        // Not `bool::then` with a closure: the compiler kept that closure (the clone's match on
+        // the value's kind) out of line, a call per load (callgrind).
+        if same_key(k, key) {
+            Some(v.clone())
+        } else {
+            None
+        }
     }
 
     /// `LoadGlobal` when the cache did not answer: the full lookup, remembering where the name

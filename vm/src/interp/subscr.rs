@@ -37,6 +37,17 @@ impl SliceIdx {
     }
 }
 
+/// A slice bound that is None or an int: `Some(None)` / `Some(Some(i))`; `None` for any other
+/// kind (the general path converts or rejects it).
+#[inline(always)]
+fn unit_bound(v: &Value) -> Option<Option<i64>> {
+    match v {
+        Value::None => Some(None),
+        Value::Int(i) => Some(Some(*i)),
+        _ => None,
+    }
+}
+
 fn slice_part(v: &Value) -> PyResult<Option<i128>> {
     match v {
         Value::None => Ok(None),
@@ -84,6 +95,23 @@ pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
 /// the step and the number of selected items. Computed in i128 so that no step or bound a program
 /// can write (`x[::-2**63]`, a range with 2**64 - 1 items) overflows.
 pub fn slice_bounds(s: &Slice, len: i128) -> PyResult<(i128, i128, i128, i128)> {
+    // The common shape, `x[a:b]` with ints or None and no step: CPython's clamping for a
+    // step of 1, without the general path's three conversions.
+    if let (Value::None, Some(a), Some(b)) = (&s.step, unit_bound(&s.start), unit_bound(&s.stop)) {
+        let clamp = |v: Option<i64>, default: i128| match v {
+            None => default,
+            Some(i) => {
+                let i = i128::from(i);
+                if i < 0 {
+                    (i + len).max(0)
+                } else {
+                    i.min(len)
+                }
+            }
+        };
+        let (start, stop) = (clamp(a, 0), clamp(b, len));
+        return Ok((start, stop, 1, (stop - start).max(0)));
+    }
     let step = slice_part(&s.step)?.unwrap_or(1);
     if step == 0 {
         return Err(err!(ValueError, "slice step cannot be zero"));
