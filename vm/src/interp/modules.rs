@@ -58,6 +58,8 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("queue", "_queueinfo", &["PriorityQueue"]),
+    ("os", "_osinfo", crate::stdlib::os_stat::MINI_NAMES),
+    ("posixpath", "_osinfo", crate::stdlib::os_stat::PATH_NAMES),
 ];
 
 /// The modules being imported now, each by the thread importing it, and the module each waiting
@@ -396,7 +398,7 @@ impl Interp {
                     }
                     self.vm.register_module(name, &m);
                     if name == "os" {
-                        crate::stdlib::os_stat::add_mini_parts(self, &m)?;
+                        crate::stdlib::os_stat::add_natives(self, &m);
                     }
                     return Ok(Value::Module(m));
                 }

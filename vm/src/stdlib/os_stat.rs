@@ -1,6 +1,7 @@
 //! `os.stat`, `os.lstat`, `os.scandir` and `os.walk` (stdlib stage). The system calls are here;
 //! the objects they return (`os.stat_result`, `os.DirEntry`) and `walk` are written in the mini
-//! language in `vm/lib/_osinfo.mini`, which `import os` loads (see [`add_mini_parts`]).
+//! language in `vm/lib/_osinfo.mini`, loaded at the first use of one of its names in `os` or
+//! `os.path` (`interp/modules.rs`, `MINI_PARTS`), not at `import os`.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -14,7 +15,7 @@ use crate::value::Value;
 use crate::PyResult;
 
 /// The names `os` takes from `_osinfo.mini`.
-const MINI_NAMES: &[&str] = &[
+pub const MINI_NAMES: &[&str] = &[
     "stat_result",
     "DirEntry",
     "scandir",
@@ -24,7 +25,7 @@ const MINI_NAMES: &[&str] = &[
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
-const PATH_NAMES: &[&str] = &[
+pub const PATH_NAMES: &[&str] = &[
     "islink",
     "getmtime",
     "getatime",
@@ -37,23 +38,17 @@ const PATH_NAMES: &[&str] = &[
     "realpath",
 ];
 
-/// Called once `os` is imported: add the parts written in the mini language.
-pub fn add_mini_parts(interp: &mut Interp, os: &Ref<Module>) -> PyResult<()> {
+/// Called once `os` is imported: the system calls `_osinfo.mini` makes, and `os.path` under
+/// its names in `sys.modules` (`posixpath`, `os.path`, as CPython), where its own part of
+/// `_osinfo` is found when one of its names is first missed.
+pub fn add_natives(interp: &mut Interp, os: &Ref<Module>) {
     os.dict.set_str("_stat", func("_stat", stat_fields));
     os.dict
         .set_str("_scandir", func("_scandir", scandir_entries));
-    let info = interp.import_module("_osinfo")?;
-    for name in MINI_NAMES {
-        let v = interp.getattr(&info, name)?;
-        os.dict.set_str(name, v);
-    }
     if let Some(Value::Module(path)) = os.dict.get_str("path") {
-        for name in PATH_NAMES {
-            let v = interp.getattr(&info, name)?;
-            path.dict.set_str(name, v);
-        }
+        interp.vm.register_module("posixpath", &path);
+        interp.vm.register_module("os.path", &path);
     }
-    Ok(())
 }
 
 /// `_stat(path, follow_symlinks)`: the fields of `os.stat_result` in CPython's order, times in
