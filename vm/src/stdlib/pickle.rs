@@ -17,9 +17,11 @@
 //!   The only Python-visible action taken is reading attributes (`__qualname__`, `__module__`,
 //!   a module's attribute path), which the mini pickler repeats.
 //! - `loads(data)`: `(value,)` for a pickle made of the opcodes of the values above (any
-//!   protocol's binary forms; GLOBAL only from protocol 3 on, where no Python 2 names apply),
-//!   `None` for anything else (REDUCE, BUILD, NEWOBJ... which call Python code, text opcodes,
-//!   damaged data, a module not yet imported), before anything has been called.
+//!   protocol's binary forms; GLOBAL only from protocol 3 on, where no Python 2 names apply)
+//!   and of instances (REDUCE, NEWOBJ, BUILD, importing the modules named), `None` for
+//!   anything else (text opcodes, NEWOBJ_EX, persistent ids, damaged data). The opcodes are
+//!   checked first (`scan`), so it gives up only before Python code has run; damaged data
+//!   found after that (a memo index never set) is an `UnpicklingError`.
 
 use std::collections::HashMap;
 
@@ -70,6 +72,9 @@ const EMPTY_TUPLE: u8 = b')';
 const SETITEMS: u8 = b'u';
 const BINFLOAT: u8 = b'G';
 const BINBYTES: u8 = b'B';
+const REDUCE: u8 = b'R';
+const BUILD: u8 = b'b';
+const NEWOBJ: u8 = 0x81;
 const SHORT_BINBYTES: u8 = b'C';
 const PROTO: u8 = 0x80;
 const TUPLE1: u8 = 0x85;
@@ -560,6 +565,9 @@ fn loads(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         _ => return Ok(Value::None),
     };
+    if !scan(data) {
+        return Ok(Value::None);
+    }
     let mut u = Unpickler {
         interp,
         data,
@@ -569,11 +577,102 @@ fn loads(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         memo: Vec::new(),
         memo_len: 0,
         proto: 0,
+        committed: false,
     };
-    Ok(match u.load() {
-        Ok(v) => Value::tuple(vec![v]),
-        Err(NotMine) => Value::None,
-    })
+    match u.load() {
+        Ok(v) => Ok(Value::tuple(vec![v])),
+        Err(Fail::NotMine) if !u.committed => Ok(Value::None),
+        // Damaged data met after Python code ran: too late to let the mini code start over.
+        Err(Fail::NotMine) => Err(unpickling_error(u.interp, u.pos)),
+        Err(Fail::Raise(e)) => Err(e),
+    }
+}
+
+/// `UnpicklingError` (pickle's own class, whichever `pickle` defines) for damaged data.
+fn unpickling_error(interp: &mut Interp, pos: usize) -> crate::PyErr {
+    let msg = format!("invalid or truncated pickle data near byte {pos}");
+    let made = interp
+        .import_module("pickle")
+        .and_then(|m| interp.getattr(&m, "UnpicklingError"))
+        .and_then(|cls| interp.call(&cls, &[Value::string(msg.clone())]));
+    match made.map(|v| crate::PyErr::from_instance(&v)) {
+        Ok(Some(e)) => e,
+        Ok(None) => crate::err!(ValueError, "{msg}"),
+        Err(e) => e,
+    }
+}
+
+/// Whether every opcode of `data` up to a STOP is one `Unpickler::load` handles, with its
+/// arguments in bounds: only then does it run, so that it never gives up after calling Python
+/// code (REDUCE, NEWOBJ, BUILD, an import) for an opcode it lacks.
+fn scan(data: &[u8]) -> bool {
+    let mut pos = 0;
+    let mut proto = 0;
+    let len = |at: usize, size: usize| -> Option<usize> {
+        let b = data.get(at..at.checked_add(size)?)?;
+        let mut a = [0u8; 8];
+        a[..size].copy_from_slice(b);
+        usize::try_from(u64::from_le_bytes(a)).ok()
+    };
+    while let Some(&op) = data.get(pos) {
+        pos += 1;
+        let arg = match op {
+            STOP => return true,
+            PROTO => {
+                proto = data.get(pos).copied().unwrap_or(0);
+                1
+            }
+            FRAME | BINFLOAT => 8,
+            MARK | POP | POP_MARK | DUP | NONE | NEWTRUE | NEWFALSE | EMPTY_TUPLE | TUPLE
+            | TUPLE1 | TUPLE2 | TUPLE3 | EMPTY_LIST | LIST | APPEND | APPENDS | EMPTY_DICT
+            | DICT | SETITEM | SETITEMS | EMPTY_SET | ADDITEMS | FROZENSET | MEMOIZE
+            | STACK_GLOBAL | REDUCE | NEWOBJ | BUILD => 0,
+            BININT1 | BINPUT | BINGET => 1,
+            BININT2 => 2,
+            BININT | LONG_BINPUT | LONG_BINGET => 4,
+            LONG1 | SHORT_BINUNICODE | SHORT_BINBYTES => match len(pos, 1) {
+                Some(n) => 1 + n,
+                None => return false,
+            },
+            LONG4 | BINUNICODE | BINBYTES => match len(pos, 4) {
+                Some(n) => 4 + n,
+                None => return false,
+            },
+            BINUNICODE8 | BINBYTES8 | BYTEARRAY8 => {
+                match len(pos, 8).and_then(|n| n.checked_add(8)) {
+                    Some(n) => n,
+                    None => return false,
+                }
+            }
+            GLOBAL if proto >= 3 => {
+                let rest = data.get(pos..).unwrap_or(&[]);
+                let mut lines = rest.iter().enumerate().filter(|(_, &c)| c == b'\n');
+                match (lines.next(), lines.next()) {
+                    (Some(_), Some((end, _))) => end + 1,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+        pos = match pos.checked_add(arg) {
+            Some(p) if p <= data.len() => p,
+            _ => return false,
+        };
+    }
+    false
+}
+
+/// Why `Unpickler::load` stopped: an opcode or value it leaves to the mini code, or an
+/// exception raised by the Python code it called.
+enum Fail {
+    NotMine,
+    Raise(crate::PyErr),
+}
+
+impl From<NotMine> for Fail {
+    fn from(_: NotMine) -> Fail {
+        Fail::NotMine
+    }
 }
 
 struct Unpickler<'a, 'd> {
@@ -588,6 +687,8 @@ struct Unpickler<'a, 'd> {
     /// `memo_len`).
     memo_len: usize,
     proto: u8,
+    /// Python code has run (a call, an import): from here on `NotMine` is an error.
+    committed: bool,
 }
 
 impl<'d> Unpickler<'_, 'd> {
@@ -649,26 +750,54 @@ impl<'d> Unpickler<'_, 'd> {
         Ok(Value::str(s))
     }
 
+    /// A key hashed without Python code: not an instance or a class with a metaclass (their
+    /// `__hash__`/`__eq__` are Python code: `py_key` says whether a key needs them).
     fn key(v: Value) -> Result<HashKey, NotMine> {
-        // Keys whose hash or equality is Python code are the mini unpickler's.
-        match &v {
-            Value::Instance(_) => Err(NotMine),
-            Value::Class(c) if c.metaclass.is_some() => Err(NotMine),
-            _ => HashKey::from_value(v).map_err(|_| NotMine),
+        if Self::py_key(&v) {
+            return Err(NotMine);
+        }
+        HashKey::from_value(v).map_err(|_| NotMine)
+    }
+
+    fn py_key(v: &Value) -> bool {
+        match v {
+            Value::Instance(_) => true,
+            Value::Class(c) => c.metaclass.is_some(),
+            _ => false,
         }
     }
 
-    fn set_items(&mut self, items: Vec<Value>) -> Done {
-        let Value::Dict(d) = self.top()? else {
-            return Err(NotMine);
-        };
-        let d = d.clone();
+    /// SETITEM(S): into a dict directly; a key that needs Python code, or a target that is not
+    /// a plain dict (a subclass made by NEWOBJ), through `target[key] = value`.
+    fn set_items(&mut self, items: Vec<Value>) -> Result<(), Fail> {
+        let target = self.top()?.clone();
         if !items.len().is_multiple_of(2) {
-            return Err(NotMine);
+            return Err(Fail::NotMine);
         }
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            d.set(Self::key(k)?, v);
+            match &target {
+                Value::Dict(d) if !Self::py_key(&k) => d.set(Self::key(k)?, v),
+                Value::Dict(_) | Value::Instance(_) => {
+                    self.committed = true;
+                    self.interp.setitem(&target, k, v).map_err(Fail::Raise)?;
+                }
+                _ => return Err(Fail::NotMine),
+            }
+        }
+        Ok(())
+    }
+
+    /// APPEND(S) and ADDITEMS on an object that is not a plain list or set (an instance made
+    /// by NEWOBJ): its `append` / `add` method called for each item, as the mini unpickler.
+    fn call_each(&mut self, target: &Value, method: &str, items: Vec<Value>) -> Result<(), Fail> {
+        if !matches!(target, Value::Instance(_)) {
+            return Err(Fail::NotMine);
+        }
+        self.committed = true;
+        let m = self.interp.getattr(target, method).map_err(Fail::Raise)?;
+        for item in items {
+            self.interp.call(&m, &[item]).map_err(Fail::Raise)?;
         }
         Ok(())
     }
@@ -698,9 +827,13 @@ impl<'d> Unpickler<'_, 'd> {
         Ok(())
     }
 
-    fn find_class(&mut self, module: &str, name: &str) -> Result<Value, NotMine> {
-        let Some(mut found @ Value::Module(_)) = self.interp.vm.sys_modules.get_str(module) else {
-            return Err(NotMine);
+    fn find_class(&mut self, module: &str, name: &str) -> Result<Value, Fail> {
+        let mut found = match self.interp.vm.sys_modules.get_str(module) {
+            Some(m @ Value::Module(_)) => m,
+            _ => {
+                self.committed = true;
+                self.interp.import_module(module).map_err(Fail::Raise)?
+            }
         };
         let parts: Vec<&str> = if self.proto >= 4 {
             name.split('.').collect()
@@ -709,39 +842,78 @@ impl<'d> Unpickler<'_, 'd> {
         };
         for part in parts {
             if part == "<locals>" {
-                return Err(NotMine);
+                return Err(Fail::NotMine);
             }
-            found = self.interp.getattr(&found, part).map_err(|_| NotMine)?;
+            found = match self.interp.getattr(&found, part) {
+                Ok(v) => v,
+                Err(e) if self.committed => return Err(Fail::Raise(e)),
+                Err(_) => return Err(Fail::NotMine),
+            };
         }
         Ok(found)
     }
 
-    fn load(&mut self) -> Result<Value, NotMine> {
+    /// Call `f(*args)`, Python code: the load is committed from here.
+    fn call(&mut self, f: &Value, args: &[Value]) -> Result<Value, Fail> {
+        self.committed = true;
+        self.interp.call(f, args).map_err(Fail::Raise)
+    }
+
+    /// BUILD: `inst.__setstate__(state)`, else the state's items (and a slot state's, from a
+    /// `(state, slotstate)` pair) set as attributes, as the mini unpickler does.
+    fn build(&mut self, inst: &Value, state: Value) -> Result<(), Fail> {
+        self.committed = true;
+        match self.interp.getattr(inst, "__setstate__") {
+            Ok(setstate) => {
+                self.interp.call(&setstate, &[state]).map_err(Fail::Raise)?;
+                return Ok(());
+            }
+            Err(e) if !e.is(crate::object::ExcKind::AttributeError) => return Err(Fail::Raise(e)),
+            Err(_) => {}
+        }
+        let (state, slots) = match state {
+            Value::Tuple(t) if t.items.len() == 2 => (t.items[0].clone(), t.items[1].clone()),
+            other => (other, Value::None),
+        };
+        for part in [state, slots] {
+            let items = match &part {
+                Value::None => continue,
+                Value::Dict(d) => d.items(),
+                _ => return Err(Fail::NotMine),
+            };
+            for (k, v) in items {
+                let Value::Str(k) = k else {
+                    return Err(Fail::NotMine);
+                };
+                self.interp
+                    .setattr(inst, k.as_str(), v)
+                    .map_err(Fail::Raise)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load(&mut self) -> Result<Value, Fail> {
         loop {
             let op = self.byte()?;
             let v = match op {
                 PROTO => {
                     self.proto = self.byte()?;
                     if self.proto > 5 {
-                        return Err(NotMine);
+                        return Err(Fail::NotMine);
                     }
                     continue;
                 }
                 FRAME => {
                     let n = self.u64()?;
                     if n > self.data.len() - self.pos {
-                        return Err(NotMine);
+                        return Err(Fail::NotMine);
                     }
                     continue;
                 }
                 STOP => {
-                    let v = self.pop()?;
-                    return if self.marks.is_empty() && self.stack.is_empty() {
-                        Ok(v)
-                    } else {
-                        // Items left over: CPython ignores them, the mini code decides.
-                        Err(NotMine)
-                    };
+                    // (Items left over are ignored, as CPython's `load_stop` does.)
+                    return Ok(self.pop()?);
                 }
                 MARK => {
                     self.marks.push(self.stack.len());
@@ -775,7 +947,7 @@ impl<'d> Unpickler<'_, 'd> {
                     } else {
                         let n = self.u32()?;
                         if n > i32::MAX as u32 {
-                            return Err(NotMine);
+                            return Err(Fail::NotMine);
                         }
                         n as usize
                     };
@@ -820,7 +992,7 @@ impl<'d> Unpickler<'_, 'd> {
                 TUPLE1 | TUPLE2 | TUPLE3 => {
                     let n = usize::from(op - TUPLE1 + 1);
                     if self.stack.len() < self.fence() + n {
-                        return Err(NotMine);
+                        return Err(Fail::NotMine);
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
                     Value::tuple(items)
@@ -833,10 +1005,10 @@ impl<'d> Unpickler<'_, 'd> {
                     } else {
                         self.pop_mark()?
                     };
-                    let Value::List(l) = self.top()? else {
-                        return Err(NotMine);
-                    };
-                    l.items.lock().extend(items);
+                    match self.top()?.clone() {
+                        Value::List(l) => l.items.lock().extend(items),
+                        other => self.call_each(&other, "append", items)?,
+                    }
                     continue;
                 }
                 EMPTY_DICT => Value::Dict(Ref::new(Dict::new())),
@@ -860,16 +1032,19 @@ impl<'d> Unpickler<'_, 'd> {
                 EMPTY_SET => Value::Set(Ref::new(SetObj::new(KeySet::default(), false))),
                 ADDITEMS => {
                     let items = self.pop_mark()?;
-                    let Value::Set(s) = self.top()? else {
-                        return Err(NotMine);
-                    };
-                    if s.frozen {
-                        return Err(NotMine);
-                    }
-                    let s = s.clone();
-                    for item in items {
-                        let k = Self::key(item)?;
-                        s.items.lock().insert(k);
+                    match self.top()?.clone() {
+                        Value::Set(s) if !s.frozen => {
+                            for item in items {
+                                let k = if Self::py_key(&item) {
+                                    self.committed = true;
+                                    self.interp.set_key(&s, item).map_err(Fail::Raise)?
+                                } else {
+                                    Self::key(item)?
+                                };
+                                s.items.lock().insert(k);
+                            }
+                        }
+                        other => self.call_each(&other, "add", items)?,
                     }
                     continue;
                 }
@@ -893,14 +1068,14 @@ impl<'d> Unpickler<'_, 'd> {
                     let idx = self.memo_index(op == BINGET)?;
                     match self.memo.get(idx) {
                         Some(Some(v)) => v.clone(),
-                        _ => return Err(NotMine),
+                        _ => return Err(Fail::NotMine),
                     }
                 }
                 STACK_GLOBAL => {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     let (Value::Str(module), Value::Str(name)) = (module, name) else {
-                        return Err(NotMine);
+                        return Err(Fail::NotMine);
                     };
                     self.find_class(module.as_str(), name.as_str())?
                 }
@@ -909,7 +1084,33 @@ impl<'d> Unpickler<'_, 'd> {
                     let name = self.line()?;
                     self.find_class(module, name)?
                 }
-                _ => return Err(NotMine),
+                REDUCE => {
+                    let args = self.pop()?;
+                    let func = self.pop()?;
+                    let Value::Tuple(args) = args else {
+                        return Err(Fail::NotMine);
+                    };
+                    self.call(&func, &args.items)?
+                }
+                NEWOBJ => {
+                    let args = self.pop()?;
+                    let cls = self.pop()?;
+                    let (Value::Tuple(args), Value::Class(_)) = (&args, &cls) else {
+                        return Err(Fail::NotMine);
+                    };
+                    self.committed = true;
+                    let new = self.interp.getattr(&cls, "__new__").map_err(Fail::Raise)?;
+                    let mut all = vec![cls.clone()];
+                    all.extend(args.items.iter().cloned());
+                    self.call(&new, &all)?
+                }
+                BUILD => {
+                    let state = self.pop()?;
+                    let inst = self.top()?.clone();
+                    self.build(&inst, state)?;
+                    continue;
+                }
+                _ => return Err(Fail::NotMine),
             };
             self.stack.push(v);
         }
