@@ -19,6 +19,7 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
+    ("_pypickle.mini", include_str!("../../lib/_pypickle.mini")),
     ("_queue.mini", include_str!("../../lib/_queue.mini")),
     ("_queueinfo.mini", include_str!("../../lib/_queueinfo.mini")),
     ("_strptime.mini", include_str!("../../lib/_strptime.mini")),

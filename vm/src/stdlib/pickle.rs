@@ -491,7 +491,7 @@ impl Pickler<'_> {
         let qualname = text(self.interp.getattr(v, "__qualname__"))?;
         let module_name = text(self.interp.getattr(v, "__module__"))?;
         // `pickle`'s own `_codecs_encode` has a name of its own in the mini pickler.
-        if module_name == "pickle" {
+        if module_name == "pickle" || module_name == "_pypickle" {
             return Err(NotMine);
         }
         let Some(module @ Value::Module(_)) = self.interp.vm.sys_modules.get_str(&module_name)
