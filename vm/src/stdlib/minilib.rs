@@ -34,6 +34,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/_threadinfo.mini"),
     ),
     ("_timeinfo.mini", include_str!("../../lib/_timeinfo.mini")),
+    (
+        "_tracebackinfo.mini",
+        include_str!("../../lib/_tracebackinfo.mini"),
+    ),
     ("_types.mini", include_str!("../../lib/_types.mini")),
     ("_union.mini", include_str!("../../lib/_union.mini")),
     ("abc.mini", include_str!("../../lib/abc.mini")),

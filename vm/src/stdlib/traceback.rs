@@ -7,6 +7,8 @@
 //! take CPython's arguments: a traceback `tb` given with the exception is the one shown, `limit`
 //! keeps that many frames of each traceback (the outermost; the innermost when negative), and
 //! `chain=False` leaves causes and contexts out.
+//! `walk_tb`, `extract_tb`, `FrameSummary` and `StackSummary` are written in the mini language
+//! (`vm/lib/_tracebackinfo.mini`), loaded when first used.
 
 use crate::builtins::args::{ArgsExt, Sig};
 use crate::builtins::Methods;
@@ -24,7 +26,32 @@ const FUNCS: Methods = &[
     ("format_exc", format_exc),
     ("print_exc", print_exc),
     ("print_exception", print_exception),
+    ("__getattr__", traceback_getattr),
 ];
+
+/// The names written in the mini language (`vm/lib/_tracebackinfo.mini`), loaded on first use
+/// and then kept in the module.
+const MINI_NAMES: &[&str] = &["walk_tb", "extract_tb", "FrameSummary", "StackSummary"];
+
+/// The module's `__getattr__`: a name of `_tracebackinfo`, loaded the first time it is asked for.
+fn traceback_getattr(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let name = match args.pos.first() {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => crate::raise!(TypeError, "attribute name must be string"),
+    };
+    if !MINI_NAMES.contains(&name.as_str()) {
+        crate::raise!(
+            AttributeError,
+            "module 'traceback' has no attribute '{name}'"
+        );
+    }
+    let info = interp.import_module("_tracebackinfo")?;
+    let v = interp.getattr(&info, &name)?;
+    if let Some(m) = interp.vm.find_module("traceback") {
+        m.dict.set_str(&name, v.clone());
+    }
+    Ok(v)
+}
 
 pub fn module() -> Ref<Module> {
     let items = FUNCS
