@@ -1,4 +1,5 @@
-//! Text encodings (stage: built-ins): `str.encode` and `bytes.decode` for UTF-8, ASCII and Latin-1,
+//! Text encodings (stage: built-ins): `str.encode` and `bytes.decode` for UTF-8, ASCII, Latin-1
+//! and Windows-1252 (`cp1252`, CPython's `charmap` codec over its table),
 //! with the error handlers `strict`, `ignore`, `replace`, `backslashreplace` and (encoding only)
 //! `xmlcharrefreplace`. Errors are CPython's `UnicodeEncodeError`/`UnicodeDecodeError`, whose
 //! `args` are `(encoding, object, start, end, reason)` and whose text is built from them.
@@ -19,7 +20,46 @@ pub enum Encoding {
     Utf8,
     Ascii,
     Latin1,
+    /// Windows-1252: Latin-1 but for 0x80-0x9F, which hold typographic characters (five of
+    /// those bytes are undefined).
+    Cp1252,
 }
+
+/// What the bytes 0x80-0x9F are in Windows-1252 (CPython's `encodings/cp1252.py` table).
+const CP1252_HIGH: [Option<char>; 32] = [
+    Some('\u{20AC}'),
+    None,
+    Some('\u{201A}'),
+    Some('\u{0192}'),
+    Some('\u{201E}'),
+    Some('\u{2026}'),
+    Some('\u{2020}'),
+    Some('\u{2021}'),
+    Some('\u{02C6}'),
+    Some('\u{2030}'),
+    Some('\u{0160}'),
+    Some('\u{2039}'),
+    Some('\u{0152}'),
+    None,
+    Some('\u{017D}'),
+    None,
+    None,
+    Some('\u{2018}'),
+    Some('\u{2019}'),
+    Some('\u{201C}'),
+    Some('\u{201D}'),
+    Some('\u{2022}'),
+    Some('\u{2013}'),
+    Some('\u{2014}'),
+    Some('\u{02DC}'),
+    Some('\u{2122}'),
+    Some('\u{0161}'),
+    Some('\u{203A}'),
+    Some('\u{0153}'),
+    None,
+    Some('\u{017E}'),
+    Some('\u{0178}'),
+];
 
 impl Encoding {
     /// Look an encoding name up as CPython's codec registry does (case, `-`, `_` and spaces do not
@@ -38,9 +78,10 @@ impl Encoding {
             "ascii" | "us_ascii" | "646" => Encoding::Ascii,
             "latin_1" | "latin1" | "latin" | "l1" | "iso_8859_1" | "iso8859_1" | "8859"
             | "cp819" | "iso_ir_100" => Encoding::Latin1,
+            "cp1252" | "windows_1252" | "1252" => Encoding::Cp1252,
             n if cpython_knows(n) => raise!(
                 NotImplementedError,
-                "minivm supports only the utf-8, ascii and latin-1 encodings, not '{name}'"
+                "minivm supports only the utf-8, ascii, latin-1 and cp1252 encodings, not '{name}'"
             ),
             _ => raise!(LookupError, "unknown encoding: {name}"),
         })
@@ -51,15 +92,50 @@ impl Encoding {
             Encoding::Utf8 => "utf-8",
             Encoding::Ascii => "ascii",
             Encoding::Latin1 => "latin-1",
+            Encoding::Cp1252 => "cp1252",
         }
     }
 
-    /// The largest code point the encoding can write (all of Unicode for UTF-8).
-    fn limit(self) -> u32 {
+    /// The codec name a Unicode error carries: CPython's table codecs all say `charmap`.
+    fn error_name(self) -> &'static str {
         match self {
-            Encoding::Utf8 => u32::MAX,
-            Encoding::Ascii => 0x80,
-            Encoding::Latin1 => 0x100,
+            Encoding::Cp1252 => "charmap",
+            other => other.name(),
+        }
+    }
+
+    /// Why a character or byte does not map, as the `reason` of a Unicode error.
+    fn reason(self) -> &'static str {
+        match self {
+            Encoding::Cp1252 => "character maps to <undefined>",
+            Encoding::Latin1 => "ordinal not in range(256)",
+            _ => "ordinal not in range(128)",
+        }
+    }
+
+    /// The byte a single-byte encoding writes for `c`, if it has one.
+    fn encode_char(self, c: char) -> Option<u8> {
+        let n = c as u32;
+        match self {
+            Encoding::Ascii => u8::try_from(n).ok().filter(|b| *b < 0x80),
+            Encoding::Latin1 => u8::try_from(n).ok(),
+            Encoding::Cp1252 => match n {
+                0..=0x7F | 0xA0..=0xFF => Some(n as u8),
+                _ => CP1252_HIGH
+                    .iter()
+                    .position(|&m| m == Some(c))
+                    .map(|i| 0x80 + i as u8),
+            },
+            Encoding::Utf8 => None,
+        }
+    }
+
+    /// The character a single-byte encoding reads for `b`, if it has one.
+    fn decode_byte(self, b: u8) -> Option<char> {
+        match self {
+            Encoding::Ascii if b >= 0x80 => None,
+            Encoding::Cp1252 if (0x80..0xA0).contains(&b) => CP1252_HIGH[usize::from(b - 0x80)],
+            _ => Some(b as char),
         }
     }
 }
@@ -149,19 +225,18 @@ pub fn encode(s: &str, enc: Encoding, errors: &str) -> PyResult<Vec<u8>> {
         // A Rust string is valid UTF-8 already (minivm strings hold no lone surrogates).
         return Ok(s.as_bytes().to_vec());
     }
-    let limit = enc.limit();
     let chars: Vec<char> = s.chars().collect();
     let mut out = Vec::with_capacity(chars.len());
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
-        if (c as u32) < limit {
-            out.push(c as u32 as u8);
+        if let Some(b) = enc.encode_char(c) {
+            out.push(b);
             i += 1;
             continue;
         }
         // A run of characters the encoding cannot write, handled as one error (as CPython does).
         let start = i;
-        while chars.get(i).is_some_and(|&c| c as u32 >= limit) {
+        while chars.get(i).is_some_and(|&c| enc.encode_char(c).is_none()) {
             i += 1;
         }
         check_handler(errors, false)?;
@@ -174,7 +249,7 @@ pub fn encode(s: &str, enc: Encoding, errors: &str) -> PyResult<Vec<u8>> {
                     Value::str(s),
                     start,
                     i,
-                    &format!("ordinal not in range({limit})"),
+                    enc.reason(),
                 ))
             }
             "ignore" => {}
@@ -211,10 +286,10 @@ pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
     let mut out = String::with_capacity(b.len());
     match enc {
         Encoding::Latin1 => out.extend(b.iter().map(|&c| c as char)),
-        Encoding::Ascii => {
+        Encoding::Ascii | Encoding::Cp1252 => {
             for (i, &c) in b.iter().enumerate() {
-                if c < 0x80 {
-                    out.push(c as char);
+                if let Some(ch) = enc.decode_byte(c) {
+                    out.push(ch);
                     continue;
                 }
                 check_handler(errors, true)?;
@@ -226,7 +301,7 @@ pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
                             Value::bytes(b.to_vec()),
                             i,
                             i + 1,
-                            "ordinal not in range(128)",
+                            enc.reason(),
                         ))
                     }
                     "ignore" => {}
@@ -299,7 +374,7 @@ pub fn unicode_error(
     reason: &str,
 ) -> PyErr {
     let args = vec![
-        Value::str(enc.name()),
+        Value::str(enc.error_name()),
         object,
         Value::Int(start as i64),
         Value::Int(end as i64),

@@ -248,7 +248,7 @@ fn char_len(enc: Encoding, lead: u8) -> usize {
             0xC0..=0xDF => 2,
             _ => 1,
         },
-        Encoding::Ascii | Encoding::Latin1 => 1,
+        Encoding::Ascii | Encoding::Latin1 | Encoding::Cp1252 => 1,
     }
 }
 
