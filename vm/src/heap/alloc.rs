@@ -28,16 +28,19 @@ fn plain(align: usize, size: usize) -> bool {
     align <= MALLOC_ALIGN && align <= size
 }
 
+// SAFETY: (types only) mimalloc's allocation entry points, `mi_malloc(size)`-shaped and
+// `mi_malloc_aligned(size, align)`-shaped; calling one is what `pick`'s contract covers.
+type PlainFn = unsafe extern "C" fn(usize) -> *mut c_void;
+// SAFETY: as above (types only).
+type AlignedFn = unsafe extern "C" fn(usize, usize) -> *mut c_void;
+
 /// `plain(size)` when its alignment is enough for `layout`, else `aligned(size, align)`.
 ///
 /// # Safety
 /// As calling the chosen mimalloc function (it accepts any size and power-of-two alignment).
+// SAFETY: (declaration) callers uphold the contract above; the body's block says why it holds.
 #[inline(always)]
-unsafe fn pick(
-    layout: Layout,
-    plain_fn: unsafe extern "C" fn(usize) -> *mut c_void,
-    aligned_fn: unsafe extern "C" fn(usize, usize) -> *mut c_void,
-) -> *mut u8 {
+unsafe fn pick(layout: Layout, plain_fn: PlainFn, aligned_fn: AlignedFn) -> *mut u8 {
     // SAFETY: the caller's promise; `layout` gives a valid size and alignment.
     unsafe {
         if plain(layout.align(), layout.size()) {

@@ -131,6 +131,7 @@ fn alloc_plain<T>(layout: Layout) -> NonNull<T> {
 /// # Safety
 /// `ptr` came from `alloc::<T>()` (on any thread), the `T` in it has been dropped or moved out,
 /// and nothing uses the memory any more.
+// SAFETY: (declaration) callers uphold the contract above; each block inside says why it holds.
 #[inline(always)]
 pub(super) unsafe fn free<T>(ptr: NonNull<T>) {
     let p = ptr.as_ptr().cast::<u8>();
