@@ -115,9 +115,6 @@ impl<'a> Shown<'a> {
 fn report_lines(interp: &mut Interp, exc: &Value, shown: &Shown) -> PyResult<Vec<Value>> {
     let text = match PyErr::from_instance(exc) {
         Some(err) if shown.only_last => interp.exception_only(&err),
-        Some(err) if shown.tb.is_none() && shown.limit.is_none() && !shown.no_chain => {
-            interp.format_exception(&err)
-        }
         Some(err) => interp.format_exception_with(&err, shown.tb, shown.limit, !shown.no_chain)?,
         None => format!(
             "{}: {}\n",
