@@ -385,3 +385,29 @@ fn gil_mode_comes_from_minivm_gil_and_empty_means_unset() {
     assert_eq!(code, Some(2));
     assert!(err.contains("sideways"), "{err}");
 }
+
+#[test]
+fn lib_dir_override_reads_library_files_from_disk() {
+    // MINIVM_LIB_DIR replaces a listed library file's embedded text with the file on disk.
+    let (dir, path) = temp_program(
+        "libdir",
+        "main.mini",
+        "import keyword\nprint(keyword.kwlist)\n",
+    );
+    std::fs::write(dir.join("keyword.mini"), "kwlist = 'from disk'\n").expect("write");
+    let run_with = |lib_dir: Option<&std::path::Path>| {
+        let mut cmd = Command::new(MINIVM);
+        cmd.arg(&path).env_remove("MINIVM_LIB_DIR");
+        if let Some(d) = lib_dir {
+            cmd.env("MINIVM_LIB_DIR", d);
+        }
+        text(&cmd.output().expect("run minivm").stdout)
+    };
+    // The program's own directory comes first on sys.path, so point the override elsewhere.
+    let lib = dir.join("lib");
+    std::fs::create_dir_all(&lib).expect("lib dir");
+    std::fs::rename(dir.join("keyword.mini"), lib.join("keyword.mini")).expect("move");
+    assert_eq!(run_with(Some(&lib)), "from disk\n");
+    assert!(run_with(None).starts_with("['False', 'None'"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

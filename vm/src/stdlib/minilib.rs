@@ -265,11 +265,32 @@ pub static FILES: &[(&str, &str)] = &[
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.
+///
+/// For whoever works on the library: with `MINIVM_LIB_DIR=vm/lib` set, a file the table lists is
+/// read from that directory instead, so an edited `.mini` file runs without rebuilding minivm.
+/// (The table still decides which files exist; a new file needs its line above and a build.)
 pub fn source(rel: &str) -> Option<&'static str> {
-    FILES
-        .binary_search_by(|(p, _)| (*p).cmp(rel))
-        .ok()
-        .map(|i| FILES[i].1)
+    let i = FILES.binary_search_by(|(p, _)| (*p).cmp(rel)).ok()?;
+    Some(from_lib_dir(rel).unwrap_or(FILES[i].1))
+}
+
+/// `rel` read from `$MINIVM_LIB_DIR`, once per process (the text is kept for the process's life,
+/// as the embedded sources are); `None` when the variable is unset or the file unreadable.
+fn from_lib_dir(rel: &str) -> Option<&'static str> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DIR: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+    static READ: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    let dir = DIR
+        .get_or_init(|| std::env::var_os("MINIVM_LIB_DIR").map(Into::into))
+        .as_ref()?;
+    let mut read = READ.get_or_init(Default::default).lock().ok()?;
+    if let Some(text) = read.get(rel) {
+        return Some(text);
+    }
+    let text: &'static str = String::leak(std::fs::read_to_string(dir.join(rel)).ok()?);
+    read.insert(rel.to_string(), text);
+    Some(text)
 }
 
 /// The library compiled at build time by `vm/build.rs` (`minivm_compiler::serialize`): a blob
