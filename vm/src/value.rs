@@ -82,7 +82,16 @@ impl Value {
     }
 }
 
+/// `repr(C, u64)`: the tag is a whole word and every variant's payload is the second word, so
+/// a value is two words with no padding and a move is two 8-byte loads and stores. With the
+/// default layout (a one-byte tag, `Bool`'s byte at offset 1, the rest at offset 8; and still
+/// with `repr(C, u8)`, whose 7 padding bytes LLVM copies too) the dispatch loop moved a
+/// popped value piecewise (a byte, two overlapping 4-byte pieces, 8 bytes) into a stack
+/// temporary and read it back later as 16 bytes, a load the CPU cannot forward from the
+/// smaller stores (a store-forwarding stall). Still 16 bytes, `Option<Value>` too
+/// (asserted below).
 #[derive(Default)]
+#[repr(C, u64)]
 pub enum Value {
     /// An empty local slot or cell (never visible to programs; reading one raises `UnboundLocalError`).
     #[default]
@@ -118,6 +127,9 @@ pub enum Value {
     Ellipsis,
     NotImplemented,
 }
+
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<Option<Value>>() == 16);
 
 // A value is neither `Send` nor `Sync` (its heap references are not): it stays on threads
 // attached to the interpreter, and crosses between them only through `heap::Shared`.
