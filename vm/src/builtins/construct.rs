@@ -191,15 +191,26 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                     .cloned()
                     .unwrap_or(Value::None))
             };
+            let fget = get(0, "fget")?;
+            // `__doc__`: the `doc` argument, else the getter's docstring (None without one).
+            let doc = match get(3, "doc")? {
+                Value::None if !fget.is_none() => {
+                    interp.getattr(&fget, "__doc__").unwrap_or(Value::None)
+                }
+                doc => doc,
+            };
             let payload = Payload::Property {
-                fget: get(0, "fget")?,
+                fget,
                 fset: get(1, "fset")?,
                 fdel: get(2, "fdel")?,
             };
-            Ok(Value::Instance(Ref::new(Instance::with_payload(
-                cls.clone(),
-                payload,
-            ))))
+            let inst = Instance::with_payload(cls.clone(), payload);
+            let old = inst
+                .dict
+                .lock()
+                .insert(std::sync::Arc::from("__doc__"), doc);
+            drop(old);
+            Ok(Value::Instance(Ref::new(inst)))
         }
         TypeKind::StaticMethod | TypeKind::ClassMethod => {
             args.no_kw(name)?;

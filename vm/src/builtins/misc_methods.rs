@@ -495,10 +495,17 @@ fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
-    Ok(Value::Instance(Ref::new(Instance::with_payload(
-        inst.class.clone(),
-        payload,
-    ))))
+    let copy = Instance::with_payload(inst.class.clone(), payload);
+    // The copy keeps the property's `__doc__`.
+    let doc = inst.dict.lock().get("__doc__").cloned();
+    if let Some(doc) = doc {
+        let old = copy
+            .dict
+            .lock()
+            .insert(std::sync::Arc::from("__doc__"), doc);
+        drop(old);
+    }
+    Ok(Value::Instance(Ref::new(copy)))
 }
 
 fn prop_getter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

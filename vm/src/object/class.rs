@@ -504,7 +504,19 @@ impl Class {
                     }
                     _ => false,
                 };
-            } else if c.kind != TypeKind::Object {
+            } else if !matches!(
+                c.kind,
+                TypeKind::Object
+                    | TypeKind::Tuple
+                    | TypeKind::Int
+                    | TypeKind::Float
+                    | TypeKind::Str
+                    | TypeKind::Bytes
+                    | TypeKind::FrozenSet
+            ) {
+                // (These built-in types' instances have no `__dict__` either, so a subclass
+                // with `__slots__` all the way down has none: a namedtuple takes no new
+                // attributes.)
                 slotted = false;
             }
         };
