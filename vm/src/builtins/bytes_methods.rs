@@ -493,13 +493,7 @@ pub fn delitem(ba: &crate::object::ByteArray, key: &Value) -> PyResult<()> {
     match key {
         Value::Slice(s) => {
             let idx = adjust_slice(s, data.len())?;
-            let mut doomed: Vec<usize> = idx.indices().collect();
-            doomed.sort_unstable();
-            for i in doomed.into_iter().rev() {
-                if i < data.len() {
-                    data.remove(i);
-                }
-            }
+            crate::interp::subscr::delete_slice(&mut *data, &idx);
             Ok(())
         }
         Value::Int(_) | Value::Bool(_) => {

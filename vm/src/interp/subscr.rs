@@ -91,6 +91,33 @@ pub fn adjust_slice(s: &Slice, len: usize) -> PyResult<SliceIdx> {
     })
 }
 
+/// `del v[slice]`: remove the items the slice selects, in one pass over `v` (a step of 1 is
+/// one `drain`). Removing them one by one would move the tail once per item: `del buf[:n]`
+/// on a large bytearray (asyncio's write buffers, a StreamReader) took minutes.
+pub fn delete_slice<T>(v: &mut Vec<T>, idx: &SliceIdx) {
+    if idx.len == 0 {
+        return;
+    }
+    if idx.step == 1 {
+        let start = (idx.start.max(0) as usize).min(v.len());
+        let end = start.saturating_add(idx.len).min(v.len());
+        v.drain(start..end);
+        return;
+    }
+    let mut doomed = vec![false; v.len()];
+    for i in idx.indices() {
+        if let Some(flag) = doomed.get_mut(i) {
+            *flag = true;
+        }
+    }
+    let mut at = 0;
+    v.retain(|_| {
+        let keep = !doomed.get(at).copied().unwrap_or(false);
+        at += 1;
+        keep
+    });
+}
+
 /// CPython's `PySlice_AdjustIndices` for a sequence of `len` items: the clamped start and stop,
 /// the step and the number of selected items. Computed in i128 so that no step or bound a program
 /// can write (`x[::-2**63]`, a range with 2**64 - 1 items) overflows.
@@ -510,13 +537,7 @@ impl Interp {
                 Value::Slice(s) => {
                     let mut items = l.items.lock();
                     let idx = adjust_slice(s, items.len())?;
-                    let mut doomed: Vec<usize> = idx.indices().collect();
-                    doomed.sort_unstable();
-                    for i in doomed.into_iter().rev() {
-                        if i < items.len() {
-                            items.remove(i);
-                        }
-                    }
+                    delete_slice(&mut *items, &idx);
                     Ok(())
                 }
                 _ => {
