@@ -11,7 +11,7 @@ use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::num::bigint::{self, BigInt};
 use crate::num::format_spec::int_to_str_radix;
-use crate::object::{class_of, type_name, Class, ExcKind};
+use crate::object::{class_of, type_name, Class, ExcKind, NativeFn, NativeFunction};
 use crate::value::Value;
 use crate::{err, raise};
 use num_traits::{Signed, ToPrimitive};
@@ -111,9 +111,13 @@ fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// `len(v)` as a Rust integer.
-pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
-    Ok(match v {
+/// The length of a built-in string, bytes or container value, which no Python code can
+/// change (`__len__` of the built-in types is not replaceable): `len(v)`'s answer for them,
+/// `None` for every other value. The dispatch loop's `CALL` answers `len(v)` with it without
+/// making the call (`is_len`).
+#[inline(always)]
+pub fn builtin_len(v: &Value) -> Option<i64> {
+    Some(match v {
         Value::Str(s) => s.char_len() as i64,
         Value::Bytes(b) => b.as_bytes().len() as i64,
         Value::ByteArray(b) => b.data.lock().len() as i64,
@@ -121,6 +125,23 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
         Value::Tuple(t) => t.items.len() as i64,
         Value::Dict(d) => d.len() as i64,
         Value::Set(s) => s.items.lock().len() as i64,
+        _ => return None,
+    })
+}
+
+/// Whether `f` is the built-in `len` itself (its Rust function, so a rebound `len` or
+/// another function named so is not).
+#[inline(always)]
+pub fn is_len(f: &NativeFunction) -> bool {
+    f.func as usize == (len as NativeFn) as usize
+}
+
+/// `len(v)` as a Rust integer.
+pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
+    if let Some(n) = builtin_len(v) {
+        return Ok(n);
+    }
+    Ok(match v {
         Value::Range(r) => match r.big() {
             Some(b) => i64::try_from(&b.len).ok(),
             None => i64::try_from(r.len()).ok(),

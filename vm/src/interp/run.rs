@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 
 use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
+use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
 use crate::interp::attr::{instance_value_cached, store_instance_value_cached, AttrRead};
 use crate::interp::code::CodeBody;
@@ -1268,6 +1269,19 @@ impl Interp {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
                         }
+                        // `len(v)` of a built-in str, bytes or container (CPython's
+                        // `CALL_NO_KW_LEN`): answered here, no call made, no frame parked.
+                        let len = match (f.stack.get(fpos), f.stack.get(fpos + 1)) {
+                            (Some(Value::Native(nf)), Some(v)) if n == 1 && is_len(nf) => {
+                                builtin_len(v)
+                            }
+                            _ => None,
+                        };
+                        if let Some(len) = len {
+                            f.stack.truncate(fpos);
+                            f.stack.push(Value::Int(len));
+                            continue;
+                        }
                         if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
@@ -1283,6 +1297,19 @@ impl Interp {
                         if let Some(callee) = tri!(self.try_push_method(f, opos, name, cache)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
+                        }
+                        // `l.append(v)` on a list (CPython's `CALL_NO_KW_LIST_APPEND`; the
+                        // built-in list's methods cannot be replaced): the item moved in.
+                        if u32::from(n) == 1
+                            && matches!(f.stack.get(opos), Some(Value::List(_)))
+                            && &**name == "append"
+                        {
+                            let v = pop!();
+                            if let Some(Value::List(l)) = f.stack.pop() {
+                                l.items.lock().push(v);
+                            }
+                            f.stack.push(Value::None);
+                            continue;
                         }
                         // A module's function, a class's, an instance's other callables: found,
                         // then called as `CALL` calls them.
