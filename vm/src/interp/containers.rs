@@ -67,8 +67,10 @@ pub(crate) fn map_candidates(map: &KeyMap, hash: u64) -> Vec<Value> {
 
 /// The members of `set` whose hash is `hash`.
 pub(crate) fn set_candidates(set: &KeySet, hash: u64) -> Vec<Value> {
-    set.iter()
-        .filter(|k| k.hash == hash)
+    // Only the probe path of `hash` can hold an equal member (a scan of the whole set made
+    // `x in s` linear for instances with their own `__eq__`).
+    set.with_hash(hash)
+        .into_iter()
         .map(|k| k.value.clone())
         .collect()
 }

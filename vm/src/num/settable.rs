@@ -67,8 +67,9 @@ impl<T> SetTable<T> {
         self.used == 0
     }
 
-    /// Find the slot index holding an element equal to the key, or `None`.
-    fn lookup(&self, hash: i64, eq: &mut impl FnMut(&T) -> bool) -> Option<usize> {
+    /// Walk the probe sequence of `hash` up to its first empty slot, calling `visit` with each
+    /// slot holding an element of this hash; the first slot `visit` accepts is the answer.
+    fn probe<'a>(&'a self, hash: i64, mut visit: impl FnMut(&'a T) -> bool) -> Option<usize> {
         let mask = self.mask();
         let mut perturb = hash as u64;
         let mut i = (hash as u64 as usize) & mask;
@@ -81,7 +82,7 @@ impl<T> SetTable<T> {
             for j in i..=i + probes {
                 match &self.table[j] {
                     Slot::Empty => return None,
-                    Slot::Active(h, v) if *h == hash && eq(v) => return Some(j),
+                    Slot::Active(h, v) if *h == hash && visit(v) => return Some(j),
                     _ => {}
                 }
             }
@@ -92,6 +93,26 @@ impl<T> SetTable<T> {
                 .wrapping_add(perturb as usize))
                 & mask;
         }
+    }
+
+    /// Find the slot index holding an element equal to the key, or `None`.
+    fn lookup(&self, hash: i64, eq: &mut impl FnMut(&T) -> bool) -> Option<usize> {
+        self.probe(hash, eq)
+    }
+
+    /// Every element stored with this hash, in the order a lookup meets them. Those are the
+    /// only elements a lookup of a key with this hash compares with, so a caller that must run
+    /// Python's `__eq__` on each looks at a few elements, not the whole set. (A slot can be
+    /// visited twice when the probe sequence comes back to it; it is listed once.)
+    pub fn with_hash(&self, hash: i64) -> Vec<&T> {
+        let mut found: Vec<&T> = Vec::new();
+        self.probe(hash, |v| {
+            if !found.iter().any(|seen| std::ptr::eq(*seen, v)) {
+                found.push(v);
+            }
+            false
+        });
+        found
     }
 
     /// The element equal to the key (`x in s`), if present.

@@ -202,6 +202,11 @@ impl KeySet {
         self.table.contains(k.hash as i64, |e| e == k)
     }
 
+    /// The members stored with this hash (see `SetTable::with_hash`).
+    pub fn with_hash(&self, hash: u64) -> Vec<&HashKey> {
+        self.table.with_hash(hash as i64)
+    }
+
     /// Remove a member; true if it was there.
     pub fn shift_remove(&mut self, k: &HashKey) -> bool {
         self.table.remove(k.hash as i64, |e| e == k).is_some()
