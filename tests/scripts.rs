@@ -57,6 +57,15 @@ enum Suite {
     Example,
 }
 
+/// Folders whose programs run longest (whole benchmark-like programs, deep recursion, child
+/// processes): scheduled before the others.
+const START_FIRST: &[&str] = &[
+    "scripts/programs/",
+    "scripts/limits/",
+    "scripts/multiprocessing/",
+    "scripts/subprocess/",
+];
+
 /// Examples that need a later issue's features (they cannot carry a directive: they are the
 /// seed's programs exactly as written). Reported as pending.
 const PENDING_EXAMPLES: &[&str] = &[];
@@ -140,6 +149,9 @@ fn main() -> ExitCode {
             problems.push(format!("no program matches the filter {filters:?}"));
         }
     }
+
+    // The long programs start first, so that none of them is left running alone at the end.
+    cases.sort_by_key(|c| !START_FIRST.iter().any(|dir| c.name.starts_with(dir)));
 
     if !Path::new(MINIVM).is_file() {
         problems.push(format!("minivm binary not found at {MINIVM}"));
