@@ -204,13 +204,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 fset: get(1, "fset")?,
                 fdel: get(2, "fdel")?,
             };
-            let inst = Instance::with_payload(cls.clone(), payload);
-            let old = inst
-                .dict
-                .lock()
-                .insert(std::sync::Arc::from("__doc__"), doc);
-            drop(old);
-            Ok(Value::Instance(Ref::new(inst)))
+            Ok(property_instance(cls, payload, Some(doc)))
         }
         TypeKind::StaticMethod | TypeKind::ClassMethod => {
             args.no_kw(name)?;
@@ -450,4 +444,19 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
             type_name(other)
         ),
     }
+}
+
+/// A property object of class `cls` with the accessors of `payload`, its `__doc__` (if given)
+/// kept in its own dict as CPython keeps it: made by `property(...)` and by
+/// `prop.setter/getter/deleter`, which copy the doc.
+pub(crate) fn property_instance(cls: &Ref<Class>, payload: Payload, doc: Option<Value>) -> Value {
+    let inst = Instance::with_payload(cls.clone(), payload);
+    if let Some(doc) = doc {
+        let old = inst
+            .dict
+            .lock()
+            .insert(std::sync::Arc::from("__doc__"), doc);
+        drop(old);
+    }
+    Value::Instance(Ref::new(inst))
 }

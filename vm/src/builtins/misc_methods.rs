@@ -7,7 +7,7 @@ use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{Instance, Payload, Range, Tuple};
+use crate::object::{Payload, Range, Tuple};
 use crate::raise;
 use crate::value::Value;
 
@@ -495,17 +495,13 @@ fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
-    let copy = Instance::with_payload(inst.class.clone(), payload);
     // The copy keeps the property's `__doc__`.
     let doc = inst.dict.lock().get("__doc__").cloned();
-    if let Some(doc) = doc {
-        let old = copy
-            .dict
-            .lock()
-            .insert(std::sync::Arc::from("__doc__"), doc);
-        drop(old);
-    }
-    Ok(Value::Instance(Ref::new(copy)))
+    Ok(crate::builtins::construct::property_instance(
+        &inst.class,
+        payload,
+        doc,
+    ))
 }
 
 fn prop_getter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
