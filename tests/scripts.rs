@@ -59,6 +59,9 @@ enum Suite {
 
 /// Folders whose programs run longest (whole benchmark-like programs, deep recursion, child
 /// processes): scheduled before the others.
+/// Threads for the programs marked `waits`, on top of the `jobs` threads.
+const WAIT_THREADS: usize = 2;
+
 const START_FIRST: &[&str] = &[
     "scripts/programs/",
     "scripts/limits/",
@@ -79,6 +82,8 @@ struct Directives {
     pending: bool,
     cpython_same_error: bool,
     timeout: Option<u64>,
+    /// The program spends its time waiting (sleeps, children, timeouts), not computing.
+    waits: bool,
 }
 
 struct Case {
@@ -86,6 +91,8 @@ struct Case {
     path: PathBuf,
     /// Path relative to `tests/`, for messages and filtering.
     name: String,
+    /// Has the `waits` directive: runs on the waiting threads, not in a CPU job slot.
+    waits: bool,
 }
 
 enum Outcome {
@@ -140,7 +147,15 @@ fn main() -> ExitCode {
                 .unwrap_or(&path)
                 .to_string_lossy()
                 .replace('\\', "/");
-            cases.push(Case { suite, path, name });
+            let waits = std::fs::read(&path).is_ok_and(|src| {
+                parse_directives(&String::from_utf8_lossy(&src)).is_ok_and(|d| d.waits)
+            });
+            cases.push(Case {
+                suite,
+                path,
+                name,
+                waits,
+            });
         }
     }
     if !filters.is_empty() {
@@ -181,28 +196,38 @@ fn main() -> ExitCode {
     println!("running {} programs on {jobs} threads", cases.len());
 
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
+    // Two queues: programs that mostly wait (`waits`: sleeps, child processes, timeouts) run on
+    // WAIT_THREADS threads of their own, beside the `jobs` threads that run the CPU-bound rest,
+    // so a program sleeping for seconds does not leave one of the cores idle.
+    let (waiting, computing): (Vec<usize>, Vec<usize>) =
+        (0..cases.len()).partition(|&i| cases[i].waits);
     let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
     thread::scope(|s| {
-        for _ in 0..jobs.min(cases.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(case) = cases.get(i) else { break };
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_case(case, &config)
-                }))
-                .unwrap_or_else(|_| Outcome::Fail("harness panicked on this program".into()));
-                let mark = match &outcome {
-                    Outcome::Pass => "ok",
-                    Outcome::Pending => "pending",
-                    Outcome::Fail(_) => "FAILED",
-                };
-                println!("test {} ... {mark}", case.name);
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((i, outcome));
-            });
+        for (queue, threads) in [(&computing, jobs), (&waiting, WAIT_THREADS)] {
+            let next = std::sync::Arc::new(AtomicUsize::new(0));
+            for _ in 0..threads.min(queue.len()) {
+                let next = next.clone();
+                let (cases, config, results) = (&cases, &config, &results);
+                s.spawn(move || loop {
+                    let slot = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&i) = queue.get(slot) else { break };
+                    let case = &cases[i];
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_case(case, config)
+                    }))
+                    .unwrap_or_else(|_| Outcome::Fail("harness panicked on this program".into()));
+                    let mark = match &outcome {
+                        Outcome::Pass => "ok",
+                        Outcome::Pending => "pending",
+                        Outcome::Fail(_) => "FAILED",
+                    };
+                    println!("test {} ... {mark}", case.name);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, outcome));
+                });
+            }
         }
     });
 
@@ -311,6 +336,7 @@ fn parse_directives(src: &str) -> Result<Directives, String> {
             ("no-python", None) => d.no_python = true,
             ("pending", None) => d.pending = true,
             ("cpython-same-error", None) => d.cpython_same_error = true,
+            ("waits", None) => d.waits = true,
             _ => return Err(bad("unknown directive")),
         }
     }
