@@ -859,8 +859,9 @@ impl<'d> Unpickler<'_, 'd> {
         self.interp.call(f, args).map_err(Fail::Raise)
     }
 
-    /// BUILD: `inst.__setstate__(state)`, else the state's items (and a slot state's, from a
-    /// `(state, slotstate)` pair) set as attributes, as the mini unpickler does.
+    /// BUILD: `inst.__setstate__(state)`, else the state's items stored in the instance's
+    /// `__dict__` and a slot state's (from a `(state, slotstate)` pair) set as attributes, as
+    /// the mini unpickler does.
     fn build(&mut self, inst: &Value, state: Value) -> Result<(), Fail> {
         self.committed = true;
         match self.interp.getattr(inst, "__setstate__") {
@@ -875,19 +876,35 @@ impl<'d> Unpickler<'_, 'd> {
             Value::Tuple(t) if t.items.len() == 2 => (t.items[0].clone(), t.items[1].clone()),
             other => (other, Value::None),
         };
-        for part in [state, slots] {
+        // The dict state goes straight into the instance's `__dict__` (as CPython's
+        // `load_build` does), so a class whose `__setattr__` refuses assignment (a frozen
+        // dataclass) still unpickles; the slot state is set attribute by attribute.
+        for (part, is_slots) in [(state, false), (slots, true)] {
             let items = match &part {
                 Value::None => continue,
                 Value::Dict(d) => d.items(),
                 _ => return Err(Fail::NotMine),
             };
+            let target = if is_slots || items.is_empty() {
+                None
+            } else {
+                Some(
+                    self.interp
+                        .getattr(inst, "__dict__")
+                        .map_err(Fail::Raise)?,
+                )
+            };
             for (k, v) in items {
-                let Value::Str(k) = k else {
+                let Value::Str(name) = &k else {
                     return Err(Fail::NotMine);
                 };
-                self.interp
-                    .setattr(inst, k.as_str(), v)
-                    .map_err(Fail::Raise)?;
+                match &target {
+                    Some(d) => self.interp.setitem(d, k.clone(), v).map_err(Fail::Raise)?,
+                    None => self
+                        .interp
+                        .setattr(inst, name.as_str(), v)
+                        .map_err(Fail::Raise)?,
+                }
             }
         }
         Ok(())
