@@ -888,11 +888,7 @@ impl<'d> Unpickler<'_, 'd> {
             let target = if is_slots || items.is_empty() {
                 None
             } else {
-                Some(
-                    self.interp
-                        .getattr(inst, "__dict__")
-                        .map_err(Fail::Raise)?,
-                )
+                Some(self.interp.getattr(inst, "__dict__").map_err(Fail::Raise)?)
             };
             for (k, v) in items {
                 let Value::Str(name) = &k else {
