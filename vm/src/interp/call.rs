@@ -364,11 +364,40 @@ impl Interp {
             Some(f) if !f.code.head.flags.generator => f,
             _ => return Ok(None),
         };
-        if let Some(callee) = self.plain_frame(&func, &mut frame.stack, opos) {
-            return Ok(Some(callee));
+        self.method_frame(&func, &mut frame.stack, opos).map(Some)
+    }
+
+    /// The frame of `func`, `obj`'s class's `__getitem__` (`getitem_method`), called with
+    /// `obj` and `key` (pushed on `stack` and moved in from there, as a method's arguments).
+    #[inline(never)]
+    pub(crate) fn getitem_frame(
+        &mut self,
+        stack: &mut Vec<Value>,
+        func: &Ref<Function>,
+        obj: Value,
+        key: Value,
+    ) -> PyResult<Box<Frame>> {
+        stack.push(obj);
+        stack.push(key);
+        let pos = stack.len() - 2;
+        self.method_frame(func, stack, pos)
+    }
+
+    /// The frame of `func`, a Python function found on the class of the receiver at
+    /// `stack[start]`, called with the receiver and the arguments above it (moved in, gone
+    /// from the stack): `plain_frame` when they fill its parameters exactly and the pool has a
+    /// frame, else the general binder (defaults, cells, and its errors, raised in the caller).
+    #[inline(always)]
+    pub(crate) fn method_frame(
+        &mut self,
+        func: &Ref<Function>,
+        stack: &mut Vec<Value>,
+        start: usize,
+    ) -> PyResult<Box<Frame>> {
+        if let Some(callee) = self.plain_frame(func, stack, start) {
+            return Ok(callee);
         }
-        let callee = self.new_frame_from_stack(&func, &mut frame.stack, opos)?;
-        Ok(Some(callee))
+        self.new_frame_from_stack(func, stack, start)
     }
 
     /// As `plain_call` for a function already found (a method, the receiver first among the
@@ -1488,6 +1517,27 @@ fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
     for v in args {
         locals.push(std::mem::take(v));
     }
+}
+
+/// `obj[key]`'s `__getitem__` when `obj` is an instance whose class defines it as a Python
+/// function (not a generator): the subscript instructions then call it as `obj.__getitem__(key)`
+/// in the dispatch loop, as a method call (CPython 3.11's `BINARY_SUBSCR_GETITEM`), where the
+/// general path (`getitem`) looked the name up by hashing it and ran it in a nested loop. Special
+/// methods are looked up on the class only, so the instance's own attributes do not matter; the
+/// instruction's inline cache remembers where the class's lookup cache keeps the name.
+pub(crate) fn getitem_method(obj: &Value, cache: &InlineCache) -> Option<Ref<Function>> {
+    static NAME: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    let Value::Instance(inst) = obj else {
+        return None;
+    };
+    let name = NAME.get_or_init(|| Arc::from("__getitem__"));
+    // `with_hinted` rather than `function_hinted`, which `try_push_method` inlines: a second
+    // caller made the compiler keep that one out of line, a call per method call.
+    inst.class
+        .with_hinted(name, &cache.class_hint, |v| match v {
+            Some(Value::Function(f)) if !f.code.head.flags.generator => Some(f.clone()),
+            _ => None,
+        })
 }
 
 /// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no

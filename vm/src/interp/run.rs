@@ -12,6 +12,7 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
 use crate::interp::attr::{instance_value_cached, store_instance_value_cached, AttrRead};
+use crate::interp::call::getitem_method;
 use crate::interp::code::CodeBody;
 use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
@@ -833,6 +834,13 @@ impl Interp {
                             Some(r) => r,
                             None => {
                                 sync!();
+                                // An instance's Python `__getitem__`: a frame of this loop.
+                                if let Some(func) = getitem_method(&obj, &code.cache[ip - 1]) {
+                                    let callee =
+                                        tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                                    self.push_frame(frame, callee)?;
+                                    continue 'frames;
+                                }
                                 tri!(self.getitem(&obj, &key))
                             }
                         };
@@ -845,7 +853,16 @@ impl Interp {
                         let key = &consts[c.index()];
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
-                            None => tri!(self.getitem(obj, key)),
+                            None => match getitem_method(obj, &code.cache[ip - 1]) {
+                                Some(func) => {
+                                    let (obj, key) = (obj.clone(), key.clone());
+                                    let callee =
+                                        tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                                    self.push_frame(frame, callee)?;
+                                    continue 'frames;
+                                }
+                                None => tri!(self.getitem(obj, key)),
+                            },
                         };
                         f.stack.push(r);
                     }
@@ -855,7 +872,16 @@ impl Interp {
                         let key = tri!(self.local(f, &code, b.into()));
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
-                            None => tri!(self.getitem(obj, key)),
+                            None => match getitem_method(obj, &code.cache[ip - 1]) {
+                                Some(func) => {
+                                    let (obj, key) = (obj.clone(), key.clone());
+                                    let callee =
+                                        tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                                    self.push_frame(frame, callee)?;
+                                    continue 'frames;
+                                }
+                                None => tri!(self.getitem(obj, key)),
+                            },
                         };
                         f.stack.push(r);
                     }
