@@ -47,6 +47,8 @@ pub fn module() -> Ref<Module> {
             ("watch_parent", func("watch_parent", watch_parent)),
             ("send_bytes", func("send_bytes", send_bytes)),
             ("recv_bytes", func("recv_bytes", recv_bytes)),
+            ("send_fds", func("send_fds", send_fds)),
+            ("recv_fds", func("recv_fds", recv_fds)),
             ("poll", func("poll", poll)),
             ("wait", func("wait", wait)),
             ("tokens", func("tokens", tokens)),
@@ -289,6 +291,120 @@ fn recv_bytes(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(body) => Ok(Value::bytes(body)),
         None if len == 0 => Ok(Value::bytes(Vec::new())),
         None => Err(err!(OSError, "got end of file during message")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Descriptors through a Unix socket (SCM_RIGHTS)
+
+/// Descriptors per sendmsg(2): the kernel takes at most 253 in one message (`SCM_MAX_FD`).
+const FDS_PER_MESSAGE: usize = 250;
+/// Room for the control message of `FDS_PER_MESSAGE` descriptors (`CMSG_SPACE` of 1000 bytes is
+/// 1016 on Linux; twice that leaves a margin).
+const CMSG_ROOM: usize = 2048;
+
+/// `send_fds(sock, fds)`: hand copies of the descriptors `fds` to the process at the other end
+/// of the Unix socket `sock`, which takes them with `recv_fds`. The first message carries their
+/// number (4 bytes, little-endian) and the first `FDS_PER_MESSAGE` of them, each further one a
+/// byte and the next batch. How a spawned child gets the pipes and locks of the Process object
+/// it is sent once it is already running (`multiprocessing.spawn`), as CPython's forkserver
+/// passes them.
+fn send_fds(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [sock, fds] = Sig::kw("send_fds", &["sock", "fds"], 2).bind::<2>(&args)?;
+    let sock = fd_arg(sock)?;
+    let mut list = Vec::new();
+    for v in interp.collect_iter(fds.unwrap_or(&Value::None))? {
+        list.push(fd_arg(Some(&v))?);
+    }
+    let count = u32::try_from(list.len()).map_err(|_| os_err(Errno::EINVAL))?;
+    let sent = interp.allow_threads(move || {
+        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+        let header = count.to_le_bytes();
+        let mut batches = list.chunks(FDS_PER_MESSAGE);
+        let mut first = true;
+        loop {
+            let batch = batches.next();
+            if batch.is_none() && !first {
+                return Ok(());
+            }
+            let data: &[u8] = if first { &header } else { b"F" };
+            let mut done = 0;
+            while done < data.len() {
+                let iov = [std::io::IoSlice::new(&data[done..])];
+                // The descriptors go with the message's first byte only.
+                let rights = match batch {
+                    Some(fds) if done == 0 => vec![ControlMessage::ScmRights(fds)],
+                    _ => Vec::new(),
+                };
+                match sendmsg::<()>(sock, &iov, &rights, MsgFlags::MSG_NOSIGNAL, None) {
+                    Ok(n) => done += n,
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            first = false;
+        }
+    });
+    sent.map_err(os_err)?;
+    Ok(Value::None)
+}
+
+/// `recv_fds(sock)`: the descriptors the other end sent with `send_fds`, as a list of new
+/// descriptor numbers of this process, closed on exec; `EOFError` if it closed its end first.
+fn recv_fds(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [sock] = Sig::kw("recv_fds", &["sock"], 1).bind::<1>(&args)?;
+    let sock = fd_arg(sock)?;
+    let got = interp.allow_threads(move || {
+        let mut fds = Vec::new();
+        let mut header = [0u8; 4];
+        let mut have = 0;
+        while have < header.len() {
+            have += match recv_some(sock, &mut header[have..], &mut fds)? {
+                0 => return Ok(None),
+                n => n,
+            };
+        }
+        let count = u32::from_le_bytes(header) as usize;
+        while fds.len() < count {
+            let mut byte = [0u8; 1];
+            if recv_some(sock, &mut byte, &mut fds)? == 0 {
+                return Err(Errno::EPIPE);
+            }
+        }
+        Ok(Some(fds))
+    });
+    match got.map_err(os_err)? {
+        Some(fds) => Ok(Value::list(
+            fds.into_iter()
+                .map(|fd| Value::Int(i64::from(fd)))
+                .collect(),
+        )),
+        None => Err(PyErr::with_args(
+            crate::object::ExcKind::EOFError,
+            Vec::new(),
+        )),
+    }
+}
+
+/// One recvmsg(2) into `buf`, adding the descriptors it carried to `fds`: the bytes read.
+fn recv_some(sock: RawFd, buf: &mut [u8], fds: &mut Vec<RawFd>) -> Result<usize, Errno> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut room = Vec::with_capacity(CMSG_ROOM);
+    loop {
+        let mut iov = [std::io::IoSliceMut::new(buf)];
+        let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut room), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(Errno::EINTR) => continue,
+            other => other?,
+        };
+        for c in msg.cmsgs() {
+            if let ControlMessageOwned::ScmRights(got) = c {
+                fds.extend(got);
+            }
+        }
+        if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+            return Err(Errno::EMSGSIZE);
+        }
+        return Ok(msg.bytes);
     }
 }
 
