@@ -2,7 +2,6 @@
 
 use crate::builtins::args::{descriptor_error, recv, rest, slice_index, to_index, ArgsExt};
 use crate::builtins::sort::sort_values;
-use crate::builtins::text::adjust_indices;
 use crate::builtins::Methods;
 use crate::error::PyResult;
 use crate::heap::Ref;
@@ -70,6 +69,7 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     a.range("list.pop", 0, 1)?;
     let i = match a.get(0) {
         None => -1,
+        Some(Value::Int(i)) => *i,
         Some(v) => interp.index_arg(v)?,
     };
     let mut items = l.items.lock();
@@ -84,32 +84,67 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(items.remove(at as usize))
 }
 
-/// Index of the first item equal to `x` in `items[lo..hi]`.
+/// Equality of two values that needs no Python code, when it is that simple: ints and strs
+/// (the usual items searched for), and identity, which CPython's list search checks first
+/// (`PyObject_RichCompareBool`). `None` when `==` may run an `__eq__` or needs the general rules.
+#[inline]
+fn plain_eq(item: &Value, x: &Value) -> Option<bool> {
+    match (item, x) {
+        (Value::Int(a), Value::Int(b)) => Some(a == b),
+        (Value::Str(a), Value::Str(b)) => Some(Ref::ptr_eq(a, b) || a.as_str() == b.as_str()),
+        (Value::Int(_), Value::Str(_)) | (Value::Str(_), Value::Int(_)) => Some(false),
+        _ if item.is(x) => Some(true),
+        _ => None,
+    }
+}
+
+/// Index of the first item of `l[lo..hi]` equal to `x`, searched as CPython searches a list:
+/// in place, with the length read again at every step, since an item's `__eq__` may change the
+/// list (the search then goes on over what the list holds now). Items `plain_eq` can answer
+/// are compared with the list held; any other item is copied out, the list released, and
+/// compared by `==`.
 fn position(
     interp: &mut Interp,
-    items: &[Value],
+    l: &List,
     x: &Value,
     lo: usize,
     hi: usize,
 ) -> PyResult<Option<usize>> {
-    for (i, item) in items.iter().enumerate().take(hi).skip(lo) {
-        if interp.eq(item, x)? {
+    let mut i = lo;
+    loop {
+        let item = {
+            let items = l.items.lock();
+            let end = hi.min(items.len());
+            loop {
+                let Some(item) = items.get(i).filter(|_| i < end) else {
+                    return Ok(None);
+                };
+                match plain_eq(item, x) {
+                    Some(true) => return Ok(Some(i)),
+                    Some(false) => i += 1,
+                    None => break item.clone(),
+                }
+            }
+        };
+        if interp.eq(&item, x)? {
             return Ok(Some(i));
         }
+        i += 1;
     }
-    Ok(None)
 }
 
 fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "remove")?;
     let x = rest(&args).one("list.remove")?;
-    let items = l.snapshot();
-    match position(interp, &items, x, 0, items.len())? {
+    match position(interp, l, x, 0, usize::MAX)? {
         Some(i) => {
-            let mut live = l.items.lock();
-            if i < live.len() {
-                live.remove(i);
-            }
+            // As CPython: the item at the position found is removed, even if an `__eq__`
+            // changed the list meanwhile; the removed item is dropped with the list released.
+            let removed = {
+                let mut live = l.items.lock();
+                (i < live.len()).then(|| live.remove(i))
+            };
+            drop(removed);
             Ok(Value::None)
         }
         None => raise!(ValueError, "list.remove(x): x not in list"),
@@ -121,9 +156,23 @@ fn index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = rest(&args);
     a.range("list.index", 1, 3)?;
     let x = a.get(0).cloned().unwrap_or(Value::None);
-    let items = l.snapshot();
-    let (lo, hi) = adjust_indices(slice_index(a.get(1))?, slice_index(a.get(2))?, items.len());
-    match position(interp, &items, &x, lo, hi)? {
+    // As CPython: negative bounds count from the end of the list as it is now; the stop is
+    // not clamped to that length (an `__eq__` that grows the list lets the search go on).
+    let len = l.len() as i64;
+    let bound = |v: Option<i64>, default: usize| match v {
+        None => default,
+        Some(v) if v < 0 => (v + len).max(0) as usize,
+        Some(v) => v as usize,
+    };
+    if a.pos.iter().skip(1).any(|v| matches!(v, Value::None)) {
+        raise!(
+            TypeError,
+            "slice indices must be integers or have an __index__ method"
+        );
+    }
+    let lo = bound(slice_index(a.get(1))?, 0);
+    let hi = bound(slice_index(a.get(2))?, usize::MAX);
+    match position(interp, l, &x, lo, hi)? {
         Some(i) => Ok(Value::Int(i as i64)),
         None => {
             let r = interp.repr(&x)?;
@@ -135,13 +184,30 @@ fn index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "count")?;
     let x = rest(&args).one("list.count")?;
+    // As `position`: no copy of the list; the length is read again at each step.
     let mut n = 0;
-    for item in l.snapshot() {
+    let mut i = 0;
+    loop {
+        let item = {
+            let items = l.items.lock();
+            loop {
+                let Some(item) = items.get(i) else {
+                    return Ok(Value::Int(n));
+                };
+                match plain_eq(item, x) {
+                    Some(eq) => {
+                        n += i64::from(eq);
+                        i += 1;
+                    }
+                    None => break item.clone(),
+                }
+            }
+        };
         if interp.eq(&item, x)? {
             n += 1;
         }
+        i += 1;
     }
-    Ok(Value::Int(n))
 }
 
 /// The `reverse=` flag of `sort`/`sorted`: an int-like value.

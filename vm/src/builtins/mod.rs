@@ -21,7 +21,7 @@ mod list_methods;
 pub mod memoryview;
 mod misc_methods;
 mod num_convert;
-mod set_methods;
+pub(crate) mod set_methods;
 mod site;
 pub mod sort;
 mod str_format;

@@ -223,11 +223,15 @@ impl Interp {
             (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Value::Set(s))
                 if !s.frozen && matches!(b, Value::Set(_)) =>
             {
-                let r = self.binary(op, a, b)?;
-                if let Value::Set(rs) = r {
-                    let new = rs.items.lock().clone();
-                    *s.items.lock() = new;
-                }
+                // The receiver's own table is changed as CPython changes it (its layout, and so
+                // its iteration order, is not that of a new set).
+                let c = match op {
+                    BinOp::BitOr => '|',
+                    BinOp::BitAnd => '&',
+                    BinOp::Sub => '-',
+                    _ => '^',
+                };
+                crate::builtins::set_methods::inplace_op(self, s, c, b)?;
                 return Ok(a.clone());
             }
             (BinOp::BitOr, Value::Dict(d)) if matches!(b, Value::Dict(_)) => {

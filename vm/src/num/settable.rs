@@ -310,13 +310,19 @@ impl<T: Clone> SetTable<T> {
     /// verbatim slot copy when `self` is empty and the sizes match).  This is also how
     /// `set(s)`, `s.copy()` and CPython's constant set literals (`{1, 2, 3}` compiles to
     /// `BUILD_SET` + `SET_UPDATE frozenset(...)`) are built.  `eq(a, b)` compares elements.
+    /// Make room for `n` more elements the way CPython's set does before it adds a known
+    /// number of them (a merge, or a dict's keys): resize when the table would be too full.
+    pub fn reserve_for(&mut self, n: usize) {
+        if (self.fill + n) * 5 >= self.mask() * 3 {
+            self.resize((self.used + n) * 2);
+        }
+    }
+
     pub fn merge_from(&mut self, other: &SetTable<T>, mut eq: impl FnMut(&T, &T) -> bool) {
         if other.used == 0 {
             return;
         }
-        if (self.fill + other.used) * 5 >= self.mask() * 3 {
-            self.resize((self.used + other.used) * 2);
-        }
+        self.reserve_for(other.used);
         if self.fill == 0 && self.mask() == other.mask() && other.fill == other.used {
             self.table = other.table.clone();
             self.fill = other.fill;

@@ -146,17 +146,42 @@ fn key_eq_general(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// `key_eq` of two tuples, without recursion (tuples may nest a million deep): a work list of
-/// the pairs of nested tuples still to compare. The list allocates only when a pair of nested
-/// tuples turns up, so comparing flat keys (`(x, y)`, every dict lookup of one) allocates nothing.
+/// `key_eq` of two tuples. Keys of ints (`(x, y)`, the common shape, compared at every dict
+/// lookup of one) are answered by one loop here; any other pair of items hands the rest to
+/// `nested_tuple_key_eq`.
+#[inline]
 fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
-    let mut pending: Vec<(&Tuple, &Tuple)> = Vec::new();
-    let (mut x, mut y) = (x, y);
+    if x.items.len() != y.items.len() {
+        return false;
+    }
+    for (i, (p, q)) in x.items.iter().zip(y.items.iter()).enumerate() {
+        match (p, q) {
+            (Value::Int(a), Value::Int(b)) => {
+                if a != b {
+                    return false;
+                }
+            }
+            _ => {
+                let (xs, ys) = (x.items.get(i..), y.items.get(i..));
+                return nested_tuple_key_eq(xs.unwrap_or(&[]), ys.unwrap_or(&[]));
+            }
+        }
+    }
+    true
+}
+
+/// `key_eq` of the items of two tuples of the same length, without recursion (tuples may nest
+/// a million deep): a work list of the pairs of nested tuples still to compare. The list
+/// allocates only when a pair of nested tuples turns up.
+#[inline(never)]
+fn nested_tuple_key_eq(xs: &[Value], ys: &[Value]) -> bool {
+    let mut pending: Vec<(&[Value], &[Value])> = Vec::new();
+    let (mut xs, mut ys) = (xs, ys);
     loop {
-        if x.items.len() != y.items.len() {
+        if xs.len() != ys.len() {
             return false;
         }
-        for (p, q) in x.items.iter().zip(y.items.iter()) {
+        for (p, q) in xs.iter().zip(ys.iter()) {
             match (p, q) {
                 (Value::Int(a), Value::Int(b)) => {
                     if a != b {
@@ -165,7 +190,7 @@ fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
                 }
                 (Value::Tuple(a), Value::Tuple(b)) => {
                     if !Ref::ptr_eq(a, b) {
-                        pending.push((a, b));
+                        pending.push((&a.items, &b.items));
                     }
                 }
                 _ => {
@@ -176,7 +201,7 @@ fn tuple_key_eq(x: &Tuple, y: &Tuple) -> bool {
             }
         }
         match pending.pop() {
-            Some((a, b)) => (x, y) = (a, b),
+            Some((a, b)) => (xs, ys) = (a, b),
             None => return true,
         }
     }
@@ -251,26 +276,6 @@ impl KeySet {
         out
     }
 
-    pub fn union<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
-        self.iter()
-            .chain(other.iter().filter(move |k| !self.contains(k)))
-    }
-
-    pub fn intersection<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
-        self.iter().filter(move |k| other.contains(k))
-    }
-
-    pub fn difference<'a>(&'a self, other: &'a KeySet) -> impl Iterator<Item = &'a HashKey> + 'a {
-        self.iter().filter(move |k| !other.contains(k))
-    }
-
-    pub fn symmetric_difference<'a>(
-        &'a self,
-        other: &'a KeySet,
-    ) -> impl Iterator<Item = &'a HashKey> + 'a {
-        self.difference(other).chain(other.difference(self))
-    }
-
     /// `a | b` as CPython builds it: a copy of `a`, then `b` merged in.
     pub fn union_set(&self, other: &KeySet) -> KeySet {
         let mut out = self.copy();
@@ -303,15 +308,26 @@ impl KeySet {
             .collect()
     }
 
-    /// `a ^ b`: a copy of `a`, then each member of `b` toggled.
+    /// `a ^ b` as CPython builds it: a copy of `b`, then each member of `a` toggled in it.
     pub fn symmetric_difference_set(&self, other: &KeySet) -> KeySet {
-        let mut out = self.copy();
+        let mut out = other.copy();
+        out.toggle_all(self);
+        out
+    }
+
+    /// `self ^= other` in place: each member of `other`, in its table order, removed from
+    /// `self` if there, else added.
+    pub fn toggle_all(&mut self, other: &KeySet) {
         for k in other.iter() {
-            if !out.shift_remove(k) {
-                out.insert(k.clone());
+            if !self.shift_remove(k) {
+                self.insert(k.clone());
             }
         }
-        out
+    }
+
+    /// Make room for `n` more members about to be added one by one (see `SetTable::reserve_for`).
+    pub fn reserve_for(&mut self, n: usize) {
+        self.table.reserve_for(n);
     }
 
     pub fn is_subset(&self, other: &KeySet) -> bool {
