@@ -12,4 +12,6 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-miri}"
 # Miri cannot call the OS functions some other tests use; the heap tests need none.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
-exec cargo +nightly miri test -p minivm-vm --test heap "$@"
+# With the `mimalloc` feature the tests install the heap's allocator (`heap/alloc.rs`) as their
+# global allocator; under Miri it calls Rust stand-ins for mimalloc's C functions.
+exec cargo +nightly miri test -p minivm-vm --features mimalloc --test heap "$@"

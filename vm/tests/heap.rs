@@ -12,7 +12,15 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use minivm_vm::heap::weak::{Weak, WeakAnchor, WeakTarget, DEATH_HOOK};
 use minivm_vm::heap::{gc, model, set_model, Model, ObjCell, Ref, Shared, Trace, Visitor};
+
+// Every allocation of these tests goes through the heap's allocator (`heap/alloc.rs`), as every
+// allocation of the `minivm` command does; under Miri, through its stand-ins for mimalloc's C
+// functions, so that Miri checks each block `Allocator` hands out.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: minivm_vm::heap::alloc::Allocator = minivm_vm::heap::alloc::Allocator;
 
 /// The model is process-wide: tests that set it run one at a time.
 static MODEL_LOCK: Mutex<()> = Mutex::new(());
@@ -352,8 +360,8 @@ fn freed_memory_is_reused_last_in_first_out() {
             drop(a);
             let b = counted(&drops);
             assert_eq!(Ref::as_ptr(&b), at, "the freed block is handed out again");
-            // More objects than a list keeps, freed at once, then made again.
-            let n = if cfg!(miri) { 40 } else { 1000 };
+            // More objects than a list keeps (128), freed at once, then made again.
+            let n = if cfg!(miri) { 140 } else { 1000 };
             let many: Vec<_> = (0..n).map(|_| counted(&drops)).collect();
             drop(many);
             let again: Vec<_> = (0..n).map(|_| counted(&drops)).collect();
@@ -374,3 +382,311 @@ fn freed_memory_is_reused_last_in_first_out() {
 /// An object too large for the heap's free lists.
 struct Big(#[allow(dead_code)] [u64; 64]);
 impl Trace for Big {}
+
+/// An object with an alignment no free list serves (they align to 16).
+#[repr(align(64))]
+struct OverAligned {
+    _probe: Probe,
+}
+impl Trace for OverAligned {}
+
+std::thread_local! {
+    /// Objects a thread still holds when it ends, freed as its thread-locals are destroyed
+    /// (before or after the heap's own thread-locals: the order is not specified).
+    static LEFT_AT_EXIT: std::cell::RefCell<Vec<Ref<Counted>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    /// The same for tracked objects (whose free goes through more of the heap's thread-locals).
+    static NODES_LEFT_AT_EXIT: std::cell::RefCell<Vec<Ref<Node>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The free lists' other paths (`heap/pool.rs`): an over-aligned type bypasses them; objects a
+/// thread frees while its thread-locals are being destroyed are freed exactly once whether the
+/// thread's lists are still there or already gone; a thread's lists are emptied when it ends.
+#[test]
+fn free_lists_at_thread_exit_and_for_unpooled_types() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let o = Ref::new(OverAligned {
+                _probe: Probe(drops.clone()),
+            });
+            assert_eq!(Ref::as_ptr(&o) as usize % 64, 0);
+            drop(o);
+            let counter = drops.clone();
+            std::thread::spawn(move || {
+                // Some blocks on this thread's lists when it ends, and objects freed by the
+                // destructor of another thread-local.
+                let kept: Vec<_> = (0..5).map(|_| counted(&counter)).collect();
+                drop(kept);
+                // Registered first, so destroyed after the heap's own thread-locals below.
+                NODES_LEFT_AT_EXIT.with(|l| l.borrow_mut().push(node(&counter)));
+                let left: Vec<_> = (0..5).map(|_| counted(&counter)).collect();
+                LEFT_AT_EXIT.with(|l| l.borrow_mut().extend(left));
+                drop(node(&counter));
+            })
+            .join()
+            .unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 13);
+        });
+    }
+}
+
+/// The process's allocator (`heap/alloc.rs`) called directly, on the paths the global
+/// allocator's users may not reach: each alignment form of `alloc`, `alloc_zeroed` and
+/// `realloc` (growing and shrinking, plain and aligned), contents kept and blocks aligned.
+#[cfg(feature = "mimalloc")]
+#[test]
+fn the_allocator_serves_every_layout() {
+    use std::alloc::{GlobalAlloc, Layout};
+    let a = minivm_vm::heap::alloc::Allocator;
+    // (size, align): plain `malloc` ones, an alignment above malloc's, a size below its alignment.
+    for (size, align) in [(24, 8), (16, 16), (100, 64), (4, 8), (1, 1), (4096, 4096)] {
+        let layout = Layout::from_size_align(size, align).unwrap();
+        // SAFETY: layouts of non-zero size; every block is written within its size and freed
+        // once with the layout it has at that point (GlobalAlloc's contract).
+        unsafe {
+            let p = a.alloc(layout);
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0);
+            for i in 0..size {
+                p.add(i).write(i as u8);
+            }
+            // Grow (to a size that keeps the plain form and to one that needs the aligned
+            // form's rules), then shrink below the alignment.
+            let grown = a.realloc(p, layout, size * 3);
+            assert_eq!(grown as usize % align, 0);
+            for i in 0..size {
+                assert_eq!(grown.add(i).read(), i as u8);
+            }
+            let grown_layout = Layout::from_size_align(size * 3, align).unwrap();
+            let small = a.realloc(grown, grown_layout, 1);
+            assert_eq!(small as usize % align, 0);
+            assert_eq!(small.read(), 0);
+            a.dealloc(small, Layout::from_size_align(1, align).unwrap());
+
+            let z = a.alloc_zeroed(layout);
+            assert_eq!(z as usize % align, 0);
+            assert!((0..size).all(|i| z.add(i).read() == 0));
+            a.dealloc(z, layout);
+        }
+    }
+}
+
+/// A weakly referenceable object.
+struct Target {
+    anchor: WeakAnchor,
+    _probe: Probe,
+}
+impl Trace for Target {}
+impl WeakTarget for Target {
+    fn weak_anchor(&self) -> &WeakAnchor {
+        &self.anchor
+    }
+}
+
+fn target(drops: &Arc<AtomicUsize>) -> Ref<Target> {
+    Ref::new(Target {
+        anchor: WeakAnchor::new(),
+        _probe: Probe(drops.clone()),
+    })
+}
+
+/// An anchor outside the object (a broken `WeakTarget`): `downgrade` must refuse it.
+struct Misplaced;
+static OUTSIDE: WeakAnchor = WeakAnchor::new();
+impl Trace for Misplaced {}
+impl WeakTarget for Misplaced {
+    fn weak_anchor(&self) -> &WeakAnchor {
+        &OUTSIDE
+    }
+}
+
+/// The slots whose death `DEATH_HOOK` reported.
+static DEATHS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn record_death(key: usize) {
+    DEATHS.lock().unwrap_or_else(|e| e.into_inner()).push(key);
+}
+
+/// Weak references (`heap/weak.rs`) in both models: the slot is made once and shared, `upgrade`
+/// gives a counted reference while the object lives and `None` after, a watched death is
+/// reported once with the slot's key, and an anchor outside its object is refused.
+#[test]
+fn weak_references_see_the_object_die() {
+    let _ = DEATH_HOOK.set(record_death);
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let t = target(&drops);
+            assert!(!Ref::has_weak_refs(&t));
+            let w: Weak<Target> = Ref::downgrade(&t).expect("the anchor is inside");
+            let w2 = Ref::downgrade(&t).expect("the anchor is inside");
+            assert!(Ref::has_weak_refs(&t));
+            assert_eq!(w.key(), w2.key());
+            assert_eq!(w.sharers(), 3, "two weak references and the anchor");
+            let strong = w.upgrade().expect("alive");
+            assert!(Ref::ptr_eq(&strong, &t));
+            assert_eq!(Ref::count(&t), 2);
+            drop(strong);
+            w.watch();
+            let key = w.key();
+            let reported = DEATHS.lock().unwrap_or_else(|e| e.into_inner()).len();
+            drop(t);
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert!(w.upgrade().is_none());
+            assert!(w2.clone().is_dead());
+            let deaths = DEATHS.lock().unwrap_or_else(|e| e.into_inner());
+            assert_eq!(deaths[reported..], [key]);
+            drop(deaths);
+            drop((w, w2));
+
+            assert!(Ref::downgrade(&Ref::new(Misplaced)).is_none());
+        });
+    }
+}
+
+/// Free-threaded: threads make the first weak reference to one object at once (one slot wins,
+/// the others' are freed) and upgrade while the owner drops the last strong reference: each
+/// upgrade either gets the live object or `None`, the object is freed once, never revived.
+#[test]
+fn weak_references_across_threads() {
+    with_model(Model::FreeThreaded, || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let t = target(&drops);
+        let rounds = if cfg!(miri) { 5 } else { 500 };
+        let weaks: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let mine = Shared::new(t.clone());
+                    s.spawn(move || {
+                        let mine = mine.into_inner();
+                        let w = Ref::downgrade(&mine).expect("the anchor is inside");
+                        let key = w.key();
+                        drop(mine);
+                        let w = Shared::new(w);
+                        (key, w)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let keys: Vec<usize> = results.iter().map(|(k, _)| *k).collect();
+            // Upgraders racing with the last drop.
+            let ws: Vec<_> = results.into_iter().map(|(_, w)| w).collect();
+            let last = Shared::new(t);
+            for w in ws {
+                s.spawn(move || {
+                    let w = w.into_inner();
+                    for _ in 0..rounds {
+                        if let Some(strong) = w.upgrade() {
+                            assert!(Ref::count(&strong) >= 1);
+                        }
+                    }
+                });
+            }
+            s.spawn(move || drop(last.into_inner()));
+            keys
+        });
+        assert!(weaks.windows(2).all(|k| k[0] == k[1]), "one slot for all");
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// A node whose finalizer asks the collector to keep its cycle for one collection (PEP 442, as
+/// a suspended generator's frame does).
+struct Finalized {
+    next: ObjCell<Option<Ref<Finalized>>>,
+    pending: AtomicUsize,
+    _probe: Probe,
+}
+
+impl Trace for Finalized {
+    fn needs_tracking(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        if let Ok(next) = self.next.try_read() {
+            if let Some(n) = &*next {
+                visit.visit(n);
+            }
+        }
+    }
+    fn clear(&self) {
+        let next = self.next.try_lock().map(|mut g| g.take());
+        drop(next);
+    }
+    fn finalize(&self) -> bool {
+        self.pending.swap(0, Ordering::SeqCst) > 0
+    }
+}
+
+/// The collector's other paths (`heap/gc.rs`): a finalizer that keeps its cycle for one
+/// collection; survivors moving up a generation; handles from `objects` (downcast, released on
+/// drop); objects freed from the middle of a generation (the moved entry's word updated);
+/// `freeze`/`unfreeze`; a collection requested once allocation passes the threshold.
+#[test]
+fn the_collector_finalizes_ages_and_lists() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let before = gc::tracked_count();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let make = || {
+                Ref::new(Finalized {
+                    next: ObjCell::new(None),
+                    pending: AtomicUsize::new(1),
+                    _probe: Probe(drops.clone()),
+                })
+            };
+            let (a, b) = (make(), make());
+            *a.next.lock() = Some(b.clone());
+            *b.next.lock() = Some(a.clone());
+            drop((a, b));
+            // First collection: both finalizers run and keep the cycle; the second frees it.
+            assert_eq!(gc::collect(0), 2);
+            assert_eq!(drops.load(Ordering::SeqCst), 0);
+            assert_eq!(gc::collect(2), 2);
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+
+            // Survivors age; handles find them by type.
+            let kept: Vec<_> = (0..4).map(|_| node(&drops)).collect();
+            assert_eq!(gc::collect(0), 0);
+            assert_eq!(gc::collect(1), 0);
+            let listed = gc::objects(Some(2));
+            let mine = listed
+                .iter()
+                .filter_map(|t| t.downcast::<Node>())
+                .filter(|n| kept.iter().any(|k| Ref::ptr_eq(k, n)))
+                .count();
+            assert_eq!(mine, 4);
+            assert!(listed.iter().all(|t| t.downcast::<Probe>().is_none()));
+            drop(listed);
+            assert!(kept.iter().all(|k| Ref::count(k) == 1));
+            assert!(gc::is_tracked(&kept[0]));
+            // Freed from the middle of their generation.
+            let mut kept = kept;
+            drop(kept.remove(1));
+            drop(kept.remove(0));
+            assert_eq!(gc::tracked_count(), before + 2);
+
+            gc::freeze();
+            assert!(gc::freeze_count() >= 2);
+            assert_eq!(gc::collect(2), 0);
+            gc::unfreeze();
+            assert_eq!(gc::freeze_count(), 0);
+            drop(kept);
+            assert_eq!(gc::tracked_count(), before);
+
+            // Passing the threshold raises the request; a collection takes it.
+            let old = gc::get_threshold();
+            gc::set_threshold(&[3]);
+            let burst: Vec<_> = (0..5).map(|_| node(&drops)).collect();
+            assert!(gc::requested());
+            assert!(gc::take_request());
+            assert_eq!(gc::due_generation(), Some(0));
+            assert_eq!(gc::collect(0), 0);
+            gc::set_threshold(&old);
+            drop(burst);
+            assert_eq!(drops.load(Ordering::SeqCst), 2 + 4 + 5);
+        });
+    }
+}

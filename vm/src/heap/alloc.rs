@@ -10,7 +10,13 @@
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 
+#[cfg(not(miri))]
 use libmimalloc_sys::{
+    mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc,
+    mi_zalloc_aligned,
+};
+#[cfg(miri)]
+use miri_stand_ins::{
     mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc,
     mi_zalloc_aligned,
 };
@@ -85,5 +91,175 @@ unsafe impl GlobalAlloc for Allocator {
                 mi_realloc_aligned(ptr.cast::<c_void>(), new_size, layout.align()).cast()
             }
         }
+    }
+}
+
+/// mimalloc's entry points as Miri can run them (it cannot run C code): the same signatures,
+/// over the system allocator. `mi_free` and `mi_realloc` are given only the block, so each live
+/// block's layout is kept in a table keyed by the block's address (not in a header in front of
+/// the block: Miri's borrow rules forbid reading outside the block through a pointer a `Box` or
+/// `Vec` has narrowed to its contents), and the block is freed through the caller's pointer. With these, the heap's tests (`vm/tests/heap.rs`, which
+/// install [`Allocator`] as their global allocator) run every path of `Allocator` under Miri,
+/// and Miri checks each block it hands out: bounds, alignment, use after free, double free, leaks.
+#[cfg(miri)]
+mod miri_stand_ins {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::ffi::c_void;
+    use std::sync::Mutex;
+
+    /// The alignment `mi_malloc` gives.
+    const MALLOC_ALIGN: usize = 16;
+    /// Live blocks the table can hold (open addressing; the tests keep a few thousand).
+    const SLOTS: usize = 1 << 16;
+
+    /// One live block: its address (0: a free slot, 1: a removed one) and layout.
+    #[derive(Clone, Copy)]
+    struct Entry {
+        addr: usize,
+        layout: Layout,
+    }
+
+    const FREE: Entry = Entry {
+        addr: 0,
+        layout: Layout::new::<u8>(),
+    };
+
+    struct Table([Entry; SLOTS]);
+
+    static TABLE: Mutex<Table> = Mutex::new(Table([FREE; SLOTS]));
+
+    fn start(addr: usize) -> usize {
+        (addr >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - 16)
+    }
+
+    fn remember(block: *mut u8, layout: Layout) {
+        let mut t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut i = start(block.addr());
+        for _ in 0..SLOTS {
+            if t.0[i].addr <= 1 {
+                t.0[i] = Entry {
+                    addr: block.addr(),
+                    layout,
+                };
+                return;
+            }
+            i = (i + 1) % SLOTS;
+        }
+        std::process::abort(); // more live blocks than the table holds
+    }
+
+    /// The slot of the live block at `addr`.
+    fn slot_of(t: &Table, addr: usize) -> Option<usize> {
+        let mut i = start(addr);
+        for _ in 0..SLOTS {
+            match t.0[i].addr {
+                0 => return None,
+                a if a == addr => return Some(i),
+                _ => i = (i + 1) % SLOTS,
+            }
+        }
+        None
+    }
+
+    /// The entry of the live block at `addr`.
+    fn find(addr: usize) -> Option<Entry> {
+        let t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
+        slot_of(&t, addr).map(|i| t.0[i])
+    }
+
+    /// Take the entry of the live block at `addr` out of the table.
+    fn forget(addr: usize) -> Option<Entry> {
+        let mut t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
+        let i = slot_of(&t, addr)?;
+        let e = t.0[i];
+        t.0[i].addr = 1;
+        Some(e)
+    }
+
+    /// A block of `size` bytes aligned to `align`, zeroed if asked; null if it cannot be made.
+    fn make(size: usize, align: usize, zeroed: bool) -> *mut c_void {
+        // mimalloc hands out a distinct block for size 0 too.
+        let Ok(layout) = Layout::from_size_align(size.max(1), align) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: `layout` has a non-zero size.
+        let block = unsafe {
+            if zeroed {
+                System.alloc_zeroed(layout)
+            } else {
+                System.alloc(layout)
+            }
+        };
+        if !block.is_null() {
+            remember(block, layout);
+        }
+        block.cast()
+    }
+
+    /// # Safety
+    /// `block` is null or came from one of these functions and has not been freed.
+    // SAFETY: (declaration) callers uphold the contract above.
+    pub unsafe extern "C" fn mi_free(block: *mut c_void) {
+        if block.is_null() {
+            return;
+        }
+        match forget(block.addr()) {
+            // SAFETY: `block` is a live block (the caller's promise) that `System.alloc` returned
+            // for the entry's layout; it is freed once (its entry is gone now).
+            Some(e) => unsafe { System.dealloc(block.cast(), e.layout) },
+            None => std::process::abort(), // not a live block: a double or foreign free
+        }
+    }
+
+    // SAFETY: (declaration) safe to call with any size; `unsafe` to match mimalloc's signature.
+    pub unsafe extern "C" fn mi_malloc(size: usize) -> *mut c_void {
+        make(size, MALLOC_ALIGN, false)
+    }
+
+    // SAFETY: (declaration) as `mi_malloc`.
+    pub unsafe extern "C" fn mi_zalloc(size: usize) -> *mut c_void {
+        make(size, MALLOC_ALIGN, true)
+    }
+
+    // SAFETY: (declaration) as `mi_malloc`; `align` is a power of two (GlobalAlloc's layouts).
+    pub unsafe extern "C" fn mi_malloc_aligned(size: usize, align: usize) -> *mut c_void {
+        make(size, align, false)
+    }
+
+    // SAFETY: (declaration) as `mi_malloc_aligned`.
+    pub unsafe extern "C" fn mi_zalloc_aligned(size: usize, align: usize) -> *mut c_void {
+        make(size, align, true)
+    }
+
+    /// # Safety
+    /// As [`mi_free`] for `block`.
+    // SAFETY: (declaration) callers uphold the contract above.
+    pub unsafe extern "C" fn mi_realloc_aligned(
+        block: *mut c_void,
+        size: usize,
+        align: usize,
+    ) -> *mut c_void {
+        let fresh = make(size, align, false);
+        if fresh.is_null() || block.is_null() {
+            return fresh;
+        }
+        let Some(old) = find(block.addr()).map(|e| e.layout.size()) else {
+            std::process::abort(); // not a live block
+        };
+        // SAFETY: `block` is live (the caller's promise) with `old` bytes, readable through the
+        // caller's pointer; `fresh` has at least `size`; distinct allocations do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(block.cast::<u8>(), fresh.cast::<u8>(), old.min(size));
+            mi_free(block);
+        }
+        fresh
+    }
+
+    /// # Safety
+    /// As [`mi_free`] for `block`.
+    // SAFETY: (declaration) callers uphold the contract above.
+    pub unsafe extern "C" fn mi_realloc(block: *mut c_void, size: usize) -> *mut c_void {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { mi_realloc_aligned(block, size, MALLOC_ALIGN) }
     }
 }

@@ -354,21 +354,32 @@ impl<T> Ref<T> {
             unsafe { free_box::<T>(self.ptr.cast()) };
             return;
         }
+        // `FREE_NESTING` has no destructor, so it is there even while the thread's locals are
+        // being destroyed; `DEFERRED_FREES` may already be gone then (an object held by another
+        // thread-local, freed at thread exit): such a free is not deferred.
         let depth = FREE_NESTING.with(|d| d.get());
         if depth >= FREE_DEPTH {
             let deferred = Deferred {
                 ptr: self.ptr.cast(),
                 free: free_box::<T>,
             };
-            DEFERRED_FREES.with(|q| q.borrow_mut().push(deferred));
-            return;
+            if DEFERRED_FREES
+                .try_with(|q| q.borrow_mut().push(deferred))
+                .is_ok()
+            {
+                return;
+            }
         }
         FREE_NESTING.with(|d| d.set(depth + 1));
         // SAFETY: as above: the count reached 0, this was the last reference.
         unsafe { free_box::<T>(self.ptr.cast()) };
         if depth == 0 {
             // The outermost free: run the deferred ones, each starting a new nesting.
-            while let Some(d) = DEFERRED_FREES.with(|q| q.borrow_mut().pop()) {
+            while let Some(d) = DEFERRED_FREES
+                .try_with(|q| q.borrow_mut().pop())
+                .ok()
+                .flatten()
+            {
                 // SAFETY: each was deferred above by the last reference's drop (count 0), so
                 // nothing else reaches it, and it is freed exactly once (popped from the list).
                 unsafe { (d.free)(d.ptr) };
@@ -392,6 +403,7 @@ std::thread_local! {
 }
 
 /// A container whose last reference is gone, waiting to be freed by [`free_box`].
+#[derive(Clone, Copy)]
 struct Deferred {
     ptr: NonNull<Header>,
     // SAFETY: a type only (no unsafe operation here): `free` is `free_box::<T>` for the `T`

@@ -26,10 +26,22 @@ use super::{free_threaded, HeapBox, Ref, IMMORTAL};
 /// ([`Weak::key`]). Set once by the `weakref` machinery.
 pub static DEATH_HOOK: OnceLock<fn(usize)> = OnceLock::new();
 
+/// The object's `HeapBox` while it is allocated; null once it has been freed. A pointer, not an
+/// address as an integer: it keeps the provenance of the `Ref` it was taken from, so a weak
+/// reference reaches the object as a `Ref` does (and Miri, under strict provenance, can check it).
+#[derive(Clone, Copy)]
+struct TargetPtr(*mut u8);
+
+// SAFETY: the pointer is only followed by `Weak::upgrade`, under the slot's lock, while the
+// object's anchor has not yet cleared it (the anchor clears it under the same lock before the
+// memory is freed); in the GIL model only the thread holding the GIL does that. Moving the
+// pointer between threads gives no other access.
+unsafe impl Send for TargetPtr {}
+
 /// The state shared by an object's anchor and its weak references.
 pub struct Slot {
-    /// The address of the object's `HeapBox` while it is allocated; 0 once it has been freed.
-    target: parking_lot::Mutex<usize>,
+    /// The object while it is allocated (see [`TargetPtr`]).
+    target: parking_lot::Mutex<TargetPtr>,
     /// A weak reference asked to hear of the death ([`Weak::watch`]).
     watched: AtomicBool,
 }
@@ -58,12 +70,12 @@ impl WeakAnchor {
         !self.slot.load(Ordering::Acquire).is_null()
     }
 
-    /// The slot, made on first use with the object's address `target`.
-    fn slot(&self, target: usize) -> Arc<Slot> {
+    /// The slot, made on first use with the object `target`.
+    fn slot(&self, target: *mut u8) -> Arc<Slot> {
         let mut p = self.slot.load(Ordering::Acquire);
         if p.is_null() {
             let fresh = Arc::into_raw(Arc::new(Slot {
-                target: parking_lot::Mutex::new(target),
+                target: parking_lot::Mutex::new(TargetPtr(target)),
                 watched: AtomicBool::new(false),
             })) as *mut Slot;
             match self.slot.compare_exchange(
@@ -100,7 +112,7 @@ impl Drop for WeakAnchor {
         // SAFETY: `p` came from `Arc::into_raw` (see `slot`), and this is the anchor's one
         // release of the count it owned.
         let slot = unsafe { Arc::from_raw(p) };
-        *slot.target.lock() = 0;
+        *slot.target.lock() = TargetPtr(std::ptr::null_mut());
         if slot.watched.load(Ordering::Relaxed) {
             if let Some(hook) = DEATH_HOOK.get() {
                 hook(Arc::as_ptr(&slot) as usize);
@@ -141,7 +153,7 @@ impl<T: WeakTarget> Ref<T> {
             return None;
         }
         Some(Weak {
-            slot: anchor.slot(start),
+            slot: anchor.slot(this.ptr.as_ptr().cast()),
             _t: PhantomData,
         })
     }
@@ -156,12 +168,9 @@ impl<T> Weak<T> {
     /// The object, if it is still alive.
     pub fn upgrade(&self) -> Option<Ref<T>> {
         let target = self.slot.target.lock();
-        if *target == 0 {
-            return None;
-        }
-        let ptr = NonNull::new(*target as *mut HeapBox<T>)?;
+        let ptr = NonNull::new(target.0.cast::<HeapBox<T>>())?;
         // SAFETY: the slot holds the address only while the object's memory is allocated: the
-        // anchor inside the object sets it to 0, under this lock (held here), before the memory
+        // anchor inside the object sets it to null, under this lock (held here), before the memory
         // is freed. The header is only read and changed atomically.
         let header = unsafe { &ptr.as_ref().header };
         if !header.try_incref() {
