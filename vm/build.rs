@@ -49,8 +49,7 @@ fn main() {
         else {
             continue;
         };
-        // Source ranges are not frozen: tracebacks show no library source to underline.
-        let code = code.without_spans();
+        // Source ranges are frozen too: tracebacks underline library lines as others.
         let Ok(bytes) = encode_code(&code) else {
             continue;
         };

@@ -611,8 +611,8 @@ pub struct CodeObject {
     /// The source line of each instruction (same length as `code`).
     pub lines: Vec<u32>,
     /// The byte range in the source of the expression or statement each instruction comes from
-    /// (CPython's `co_positions`; tracebacks underline it): same length as `code`, or empty when
-    /// not recorded (code of the frozen library). `(0, 0)`: unknown.
+    /// (CPython's `co_positions`; tracebacks underline it): same length as `code` (the frozen
+    /// library's code keeps them too), or empty when not recorded. `(0, 0)`: unknown.
     pub spans: Vec<(u32, u32)>,
     pub consts: Vec<Constant>,
     pub names: Vec<String>,
@@ -652,19 +652,6 @@ impl CodeObject {
         (self.argcount + self.kwonlyargcount) as usize
             + self.flags.varargs as usize
             + self.flags.varkeywords as usize
-    }
-
-    /// This code with its nested code objects, their source ranges left out (as frozen code is
-    /// stored: `serialize.rs`).
-    pub fn without_spans(&self) -> CodeObject {
-        let mut c = self.clone();
-        c.spans = Vec::new();
-        for k in &mut c.consts {
-            if let Constant::Code(inner) = k {
-                *inner = Arc::new(inner.without_spans());
-            }
-        }
-        c
     }
 
     /// Number of cells (cellvars then freevars).

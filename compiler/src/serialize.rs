@@ -23,7 +23,7 @@ use crate::bytecode::{
 };
 
 /// Bumped whenever the layout below changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// How deeply code objects and constant tuples may nest; deeper input is refused both ways, so
 /// decoding recurses a bounded number of levels whatever the bytes say.
@@ -412,7 +412,7 @@ fn put_strs(w: &mut Writer, v: &[String]) {
 }
 
 /// A code object: its header (what making a function out of it needs), then its body (`code`,
-/// `lines`, `consts`, `names`) as one length-prefixed run of bytes, so that a reader can leave a
+/// `lines`, `spans`, `consts`, `names`) as one length-prefixed run of bytes, so that a reader can leave a
 /// function's body undecoded until it runs ([`decode_code_lazy`]).
 fn put_code(w: &mut Writer, c: &CodeObject, file: &str, depth: usize) -> Result<(), EncodeError> {
     if depth > MAX_DEPTH {
@@ -449,6 +449,13 @@ fn put_code(w: &mut Writer, c: &CodeObject, file: &str, depth: usize) -> Result<
     body.uint(c.lines.len() as u64);
     for &l in &c.lines {
         body.uint(u64::from(l));
+    }
+    // Each instruction's source range, so that tracebacks through library code underline it
+    // as through code compiled from source: the start, then the length (both small numbers).
+    body.uint(c.spans.len() as u64);
+    for &(start, end) in &c.spans {
+        body.uint(u64::from(start));
+        body.uint(u64::from(end.saturating_sub(start)));
     }
     body.uint(c.consts.len() as u64);
     for k in &c.consts {
@@ -602,7 +609,6 @@ fn get_code<'a>(
         first_line,
         code: Vec::new(),
         lines: Vec::new(),
-        // Not stored: frozen library code shows no source lines to underline.
         spans: Vec::new(),
         consts: Vec::new(),
         names: Vec::new(),
@@ -651,6 +657,13 @@ fn get_body<'a>(
         c.lines.push(r.u32()?);
     }
     let n = r.count()?;
+    c.spans = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = r.u32()?;
+        let end = start.checked_add(r.u32()?)?;
+        c.spans.push((start, end));
+    }
+    let n = r.count()?;
     c.consts = Vec::with_capacity(n);
     for _ in 0..n {
         c.consts.push(get_const(r, file, depth + 1, keep)?);
@@ -663,7 +676,10 @@ fn get_body<'a>(
 /// operand index inside its table, every jump inside the code, and cell2arg naming real
 /// parameters. (Stack depths are the compiler's `max_stack`, recorded as computed.)
 fn valid(c: &CodeObject) -> bool {
-    if c.lines.len() != c.code.len() || c.cell2arg.len() != c.cellvars.len() {
+    if c.lines.len() != c.code.len()
+        || !(c.spans.is_empty() || c.spans.len() == c.code.len())
+        || c.cell2arg.len() != c.cellvars.len()
+    {
         return false;
     }
     let nlocals = c.varnames.len() + c.hidden_slots as usize;

@@ -97,6 +97,8 @@ pub fn flush_at_exit(vm: &Vm, status: i32) -> i32 {
 pub fn new_globals(name: &str) -> Ref<Dict> {
     let g = Ref::new(Dict::new());
     g.set_str("__name__", Value::str(name));
+    // Replaced by the module's docstring, if it has one, when its code runs.
+    g.set_str("__doc__", Value::None);
     g
 }
 

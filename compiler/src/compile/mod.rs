@@ -81,6 +81,12 @@ pub fn compile_module(
             second.span,
         ));
     } else {
+        if let (Mode::File | Mode::Exec, Some(doc)) = (mode, stmt::docstring(&module.body)) {
+            // A module's leading string literal is its `__doc__`, stored first as CPython does
+            // (not for a REPL entry).
+            c.emit_const(Constant::Str(doc.into()));
+            c.name_op("__doc__", Ctx::Store, Span::default())?;
+        }
         c.setup_annotations(&module.body, Span::default())?;
         c.stmts(&module.body)?;
         c.implicit_return(Constant::None);

@@ -679,7 +679,7 @@ impl<'a> Compiler<'a> {
 }
 
 /// The docstring of a function or class body: a string literal as its first statement.
-fn docstring(body: &[Stmt]) -> Option<&str> {
+pub(crate) fn docstring(body: &[Stmt]) -> Option<&str> {
     match body.first() {
         Some(Stmt {
             kind:

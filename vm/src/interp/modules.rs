@@ -588,6 +588,8 @@ impl Interp {
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());
         dict.set_str("__name__", Value::str(name));
+        // Replaced by the module's docstring, if it has one, when its code runs.
+        dict.set_str("__doc__", Value::None);
         dict.set_str("__file__", Value::str(&filename));
         // `__package__` (what relative imports resolve against): the package itself, or the
         // package the module is in ('' at the top level), as CPython sets it.

@@ -1,0 +1,5 @@
+"""A helper module with a docstring, for module_docstrings.mini."""
+
+def helper():
+    """helper's docstring"""
+    return 1
