@@ -1,7 +1,10 @@
 //! Builtins stage: `sys._getframe(depth)`, the frame objects `logging` (and programs) use to find
 //! their caller. minivm's frames are Rust structures that live only while they run, so a frame
 //! object is a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
-//! `co_firstlineno`), `f_lineno`, `f_globals` and `f_back`, the same snapshot of its caller.
+//! `co_firstlineno`), `f_lineno`, `f_globals`, `f_locals` (a copy of the variables then; not for
+//! a frame waiting on a call that runs in a nested dispatch loop, whose variables minivm does
+//! not record: there reading it is an AttributeError) and `f_back`, the same snapshot of its
+//! caller.
 
 use crate::builtins::args::{to_index, Sig, Style};
 use crate::heap::{Global, Ref};
@@ -16,7 +19,11 @@ static FRAME_CLASS: Global<Ref<Class>> = Global::new();
 fn frame_class() -> Ref<Class> {
     FRAME_CLASS
         .get_or_init(|| {
-            crate::stdlib::native_class("frame", "builtins", &[("__repr__", frame_repr)])
+            crate::stdlib::native_class(
+                "frame",
+                "builtins",
+                &[("__repr__", frame_repr), ("__getattr__", frame_getattr)],
+            )
         })
         .clone()
 }
@@ -32,6 +39,23 @@ fn text(v: &Value) -> String {
     match v {
         Value::Str(s) => s.as_str().to_string(),
         other => format!("{}", other.id()),
+    }
+}
+
+/// A missing attribute: `f_locals` of a frame whose variables minivm did not record is a clear
+/// error rather than an AttributeError that reads as if frames had no such attribute.
+fn frame_getattr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match args.pos.get(1).and_then(Value::as_str) {
+        Some("f_locals") => raise!(
+            NotImplementedError,
+            "minivm does not record the variables of this frame (a traceback's frames, and \
+             callers waiting on a call run in a nested dispatch loop, have no f_locals)"
+        ),
+        Some(name) => raise!(
+            AttributeError,
+            "'frame' object has no attribute '{name}'"
+        ),
+        None => raise!(TypeError, "attribute name must be string"),
     }
 }
 
@@ -151,6 +175,8 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
         first_line: p.code.obj.first_line,
         line: p.code.line_at(p.ip.saturating_sub(1)),
         globals: p.globals.clone(),
+        // A module-level frame's variables are its globals; a function's are not recorded.
+        locals: (p.code.obj.name == "<module>").then(|| Value::Dict(p.globals.clone())),
     }
 }
 
@@ -161,6 +187,7 @@ struct Snapshot {
     first_line: u32,
     line: u32,
     globals: Ref<Dict>,
+    locals: Option<Value>,
 }
 
 fn snapshot(f: &Frame) -> Snapshot {
@@ -170,6 +197,7 @@ fn snapshot(f: &Frame) -> Snapshot {
         first_line: f.code.obj.first_line,
         line: f.line(),
         globals: f.globals.clone(),
+        locals: Some(super::introspect::frame_locals(f)),
     }
 }
 
@@ -207,8 +235,9 @@ pub fn getframe_native(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     getframe(interp, None, args)
 }
 
-/// The frame object of a traceback entry (`tb_frame`): where it ran, without globals or caller.
-pub fn frame_object(filename: &str, name: &str, line: u32) -> Value {
+/// The frame object of a traceback entry (`tb_frame`): where it ran and the entry's frame
+/// object one level out (`back`), without globals or variables.
+pub fn frame_object(filename: &str, name: &str, line: u32, back: Value) -> Value {
     let code = new_object(
         crate::builtins::eval::code_class(),
         vec![
@@ -223,7 +252,7 @@ pub fn frame_object(filename: &str, name: &str, line: u32) -> Value {
             ("f_code", code),
             ("f_lineno", Value::Int(line.into())),
             ("f_globals", Value::None),
-            ("f_back", Value::None),
+            ("f_back", back),
         ],
     )
 }
@@ -240,15 +269,16 @@ fn frame_objects(frames: Vec<Snapshot>) -> Value {
                 ("co_firstlineno", Value::Int(s.first_line as i64)),
             ],
         );
-        back = new_object(
-            frame_class(),
-            vec![
-                ("f_code", code),
-                ("f_lineno", Value::Int(s.line as i64)),
-                ("f_globals", Value::Dict(s.globals)),
-                ("f_back", back),
-            ],
-        );
+        let mut attrs = vec![
+            ("f_code", code),
+            ("f_lineno", Value::Int(s.line as i64)),
+            ("f_globals", Value::Dict(s.globals)),
+            ("f_back", back),
+        ];
+        if let Some(locals) = s.locals {
+            attrs.push(("f_locals", locals));
+        }
+        back = new_object(frame_class(), attrs);
     }
     back
 }

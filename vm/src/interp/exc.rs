@@ -370,6 +370,53 @@ impl Interp {
         }
     }
 
+    /// The `~~^^` line under line `line` of `filename` for the source range `span` (`lookup`: a
+    /// failed method lookup, underlined as the interpreter does), as `traceback`'s summaries
+    /// draw it; None when nothing would be drawn.
+    pub(crate) fn markers_at(
+        &self,
+        filename: &str,
+        line: u32,
+        span: (u32, u32),
+        lookup: bool,
+    ) -> Option<String> {
+        self.marker_line(&TraceEntry {
+            filename: Arc::from(filename),
+            func: Arc::from(""),
+            line,
+            span,
+            lookup,
+        })
+    }
+
+    /// Where the source range `span` of `filename` ends and its columns: `(end line, start
+    /// column, end column)`, columns counted in UTF-8 bytes from the start of their line (as
+    /// CPython's `co_positions`); None for an unknown range or source.
+    pub(crate) fn span_columns(
+        &self,
+        filename: &str,
+        span: (u32, u32),
+        lookup: bool,
+    ) -> Option<(u32, u32, u32)> {
+        if span == (0, 0) {
+            return None;
+        }
+        let sources = self.vm.sources.lock();
+        let src = &sources.iter().find(|(f, _)| f.as_ref() == filename)?.1;
+        let span = if lookup {
+            crate::interp::carets::callee_span(src, span)
+        } else {
+            span
+        };
+        let (start, end) = (span.0 as usize, span.1 as usize);
+        let before = |at: usize| src.get(..at);
+        let line_start = |at: usize| before(at).map(|b| b.rfind('\n').map_or(0, |i| i + 1));
+        let end_line = before(end)?.matches('\n').count() + 1;
+        let col = start - line_start(start)?;
+        let end_col = end - line_start(end)?;
+        Some((end_line as u32, col as u32, end_col as u32))
+    }
+
     /// The `~~^^` line under a frame's source line (`carets.rs`).
     fn marker_line(&self, e: &TraceEntry) -> Option<String> {
         let sources = self.vm.sources.lock();
@@ -403,13 +450,20 @@ pub fn traceback_value(exc: &Instance) -> Value {
         return Value::None;
     };
     let entries = data.lock().traceback.clone();
-    // `entries` is innermost first: build the chain from the inside out.
+    // `entries` is innermost first. Each frame object's `f_back` is the one a level out (the
+    // outermost's is None: minivm does not know its caller here).
+    let mut frames = Vec::with_capacity(entries.len());
+    let mut back = Value::None;
+    for e in entries.iter().rev() {
+        back = crate::builtins::frame_object(&e.filename, &e.func, e.line, back);
+        frames.push(back.clone());
+    }
+    // The chain is built from the inside out.
     let mut next = Value::None;
-    for e in &entries {
+    for (e, frame) in entries.iter().zip(frames.into_iter().rev()) {
         let tb = Instance::new(types().traceback.clone());
         {
             let mut d = tb.dict.lock();
-            let frame = crate::builtins::frame_object(&e.filename, &e.func, e.line);
             d.insert(Arc::from("tb_frame"), frame);
             d.insert(Arc::from("tb_lineno"), Value::Int(i64::from(e.line)));
             d.insert(Arc::from("tb_next"), next);

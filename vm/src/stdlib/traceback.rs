@@ -7,8 +7,11 @@
 //! take CPython's arguments: a traceback `tb` given with the exception is the one shown, `limit`
 //! keeps that many frames of each traceback (the outermost; the innermost when negative), and
 //! `chain=False` leaves causes and contexts out.
-//! `walk_tb`, `extract_tb`, `FrameSummary` and `StackSummary` are written in the mini language
-//! (`vm/lib/_tracebackinfo.mini`), loaded when first used.
+//! The frame summaries and what is built on them (`walk_tb`, `walk_stack`, `extract_tb`,
+//! `extract_stack`, `format_tb`, `format_stack`, `format_list`, their `print_*` forms,
+//! `FrameSummary`, `StackSummary`, `TracebackException`) are written in the mini language
+//! (`vm/lib/_tracebackinfo.mini`), loaded when first used; `_markers` and `_columns` below give
+//! them the marker lines and columns of a traceback entry.
 
 use crate::builtins::args::{ArgsExt, Sig};
 use crate::builtins::Methods;
@@ -27,11 +30,27 @@ const FUNCS: Methods = &[
     ("print_exc", print_exc),
     ("print_exception", print_exception),
     ("__getattr__", traceback_getattr),
+    ("_markers", markers),
+    ("_columns", columns),
 ];
 
 /// The names written in the mini language (`vm/lib/_tracebackinfo.mini`), loaded on first use
 /// and then kept in the module.
-const MINI_NAMES: &[&str] = &["walk_tb", "extract_tb", "FrameSummary", "StackSummary"];
+const MINI_NAMES: &[&str] = &[
+    "walk_tb",
+    "walk_stack",
+    "extract_tb",
+    "extract_stack",
+    "format_tb",
+    "format_stack",
+    "format_list",
+    "print_tb",
+    "print_stack",
+    "print_list",
+    "FrameSummary",
+    "StackSummary",
+    "TracebackException",
+];
 
 /// The module's `__getattr__`: a name of `_tracebackinfo`, loaded the first time it is asked for.
 fn traceback_getattr(interp: &mut Interp, args: Args) -> PyResult<Value> {
@@ -218,6 +237,62 @@ fn write_to(interp: &mut Interp, text: String, file: Option<&Value>) -> PyResult
     ];
     interp.call_kw(&print, &[Value::string(text)], &kw)?;
     Ok(Value::None)
+}
+
+/// The `(start, end, lookup)` range a traceback object keeps of its instruction
+/// (`interp::exc::traceback_value`), if `v` is one.
+fn span_arg(v: Option<&Value>) -> Option<((u32, u32), bool)> {
+    let Some(Value::Tuple(t)) = v else {
+        return None;
+    };
+    match &t.items[..] {
+        [Value::Int(a), Value::Int(b), lookup] => Some((
+            (u32::try_from(*a).ok()?, u32::try_from(*b).ok()?),
+            matches!(lookup, Value::Bool(true)),
+        )),
+        _ => None,
+    }
+}
+
+fn str_arg<'a>(v: Option<&'a Value>, name: &str) -> PyResult<&'a str> {
+    match v {
+        Some(Value::Str(s)) => Ok(s.as_str()),
+        _ => Err(crate::err!(TypeError, "{name} must be a str")),
+    }
+}
+
+/// `_markers(filename, lineno, span)`: the `~~^^` line the interpreter draws under that line of
+/// a traceback for the range `span`, or None.
+fn markers(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.range("_markers", 3, 3)?;
+    let filename = str_arg(args.get(0), "filename")?;
+    let line = match args.get(1) {
+        Some(Value::Int(n)) => u32::try_from(*n).unwrap_or(0),
+        _ => return Ok(Value::None),
+    };
+    let Some((span, lookup)) = span_arg(args.get(2)) else {
+        return Ok(Value::None);
+    };
+    Ok(interp
+        .markers_at(filename, line, span, lookup)
+        .map_or(Value::None, Value::string))
+}
+
+/// `_columns(filename, span)`: `(end_lineno, colno, end_colno)` of the range `span`, or None.
+fn columns(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    args.range("_columns", 2, 2)?;
+    let filename = str_arg(args.get(0), "filename")?;
+    let Some((span, lookup)) = span_arg(args.get(1)) else {
+        return Ok(Value::None);
+    };
+    Ok(match interp.span_columns(filename, span, lookup) {
+        Some((end_line, col, end_col)) => Value::tuple(vec![
+            Value::Int(end_line.into()),
+            Value::Int(col.into()),
+            Value::Int(end_col.into()),
+        ]),
+        None => Value::None,
+    })
 }
 
 /// `sys.exc_info()`: (type, value, traceback) of the exception being handled, or three Nones.
