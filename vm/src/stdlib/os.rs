@@ -33,6 +33,12 @@ pub fn os_module() -> Ref<Module> {
             ("splitext", func("splitext", path_splitext)),
             ("expanduser", func("expanduser", path_expanduser)),
             ("sep", Value::str("/")),
+            ("pathsep", Value::str(":")),
+            ("defpath", Value::str("/bin:/usr/bin")),
+            ("devnull", Value::str("/dev/null")),
+            ("extsep", Value::str(".")),
+            ("curdir", Value::str(".")),
+            ("pardir", Value::str("..")),
         ],
     );
     let environ = crate::object::Dict::new();
@@ -90,7 +96,16 @@ pub fn os_module() -> Ref<Module> {
             ("curdir", Value::str(".")),
             ("pardir", Value::str("..")),
             ("sep", Value::str("/")),
+            ("pathsep", Value::str(":")),
+            ("defpath", Value::str("/bin:/usr/bin")),
+            ("extsep", Value::str(".")),
             ("linesep", Value::str("\n")),
+            ("fsencode", func("fsencode", fsencode)),
+            ("fsdecode", func("fsdecode", fsdecode)),
+            (
+                "link",
+                func("link", crate::stdlib::posix_support::link),
+            ),
             ("name", Value::str("posix")),
             ("environ", Value::Dict(Ref::new(environ))),
             ("path", Value::Module(path)),
@@ -884,8 +899,78 @@ fn path_splitext(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ]))
 }
 
+/// The value of the environment variable `key` as the program sees it: from `os.environ` (so
+/// that assignments to it count, as in CPython), or the process's if `os` was never imported.
+pub fn environ_var(interp: &mut Interp, key: &str) -> PyResult<Option<String>> {
+    let environ = interp
+        .vm
+        .find_module("os")
+        .and_then(|m| m.dict.get_str("environ"));
+    let Some(env) = environ else {
+        return Ok(std::env::var(key).ok());
+    };
+    let get = interp.getattr(&env, "get")?;
+    Ok(match interp.call(&get, &[Value::str(key)])? {
+        Value::Str(s) => Some(s.as_str().to_string()),
+        _ => None,
+    })
+}
+
+/// The home directory the password database gives this process's user (what CPython's
+/// `expanduser` falls back to without `$HOME`): its `/etc/passwd` entry. The user is the owner
+/// of `/proc/self`.
+fn passwd_home() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        // name:password:uid:gid:gecos:home:shell
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 7 && fields[2] == uid).then(|| fields[5].to_string())
+    })
+}
+
+/// `os.fsencode(filename)`: a str path as UTF-8 bytes (bytes are returned as they are). minivm
+/// has no surrogateescape: a str path is always valid UTF-8 already.
+fn fsencode(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name] = Sig::py("fsencode", &["filename"], 1).bind::<1>(&args)?;
+    let name = fspath_of(interp, name)?;
+    Ok(match name {
+        Value::Str(s) => Value::bytes(s.as_str().as_bytes().to_vec()),
+        other => other,
+    })
+}
+
+/// `os.fsdecode(filename)`: a bytes path decoded as UTF-8 (a str is returned as it is). Bytes
+/// that are not UTF-8 are refused (CPython would keep them as surrogates).
+fn fsdecode(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name] = Sig::py("fsdecode", &["filename"], 1).bind::<1>(&args)?;
+    match fspath_of(interp, name)? {
+        Value::Bytes(b) => match std::str::from_utf8(b.as_bytes()) {
+            Ok(s) => Ok(Value::str(s)),
+            Err(_) => Err(err!(
+                NotImplementedError,
+                "minivm's os.fsdecode takes UTF-8 bytes only (no surrogateescape)"
+            )),
+        },
+        other => Ok(other),
+    }
+}
+
+/// `os.fspath(name)` as `fsencode`/`fsdecode` take it: a str or bytes, or what `__fspath__` gives.
+fn fspath_of(interp: &mut Interp, name: Option<&Value>) -> PyResult<Value> {
+    let name = name.cloned().unwrap_or(Value::None);
+    fspath(
+        interp,
+        Args {
+            pos: std::slice::from_ref(&name),
+            kw: &[],
+        },
+    )
+}
+
 /// `os.path.expanduser(path)`: a leading `~` becomes `$HOME` (`~user` is left alone).
-fn path_expanduser(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn path_expanduser(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let p = path_param(&args, "expanduser", "path")?;
     let Some(rest) = p.strip_prefix('~') else {
         return Ok(Value::string(p));
@@ -893,8 +978,12 @@ fn path_expanduser(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if !(rest.is_empty() || rest.starts_with('/')) {
         return Ok(Value::string(p));
     }
-    match std::env::var("HOME") {
-        Ok(home) => {
+    let home = match environ_var(interp, "HOME")? {
+        Some(home) => Some(home),
+        None => passwd_home(),
+    };
+    match home {
+        Some(home) => {
             let home = home.trim_end_matches('/');
             let home = if home.is_empty() { "/" } else { home };
             Ok(Value::string(if rest.is_empty() {
@@ -905,7 +994,7 @@ fn path_expanduser(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 format!("{home}{rest}")
             }))
         }
-        Err(_) => Ok(Value::string(p)),
+        None => Ok(Value::string(p)),
     }
 }
 

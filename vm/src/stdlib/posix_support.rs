@@ -206,6 +206,15 @@ pub fn symlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// `link(src, dst)`: a hard link `dst` to the file `src`.
+pub fn link(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("link", 2, 2)?;
+    let src = path_arg(args.get(0), "link")?;
+    let dst = path_arg(args.get(1), "link")?;
+    std::fs::hard_link(src, dst).map_err(|e| os_error2(&e, src, dst))?;
+    Ok(Value::None)
+}
+
 /// `readlink(path)`: where a symbolic link points.
 pub fn readlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let path = path_arg(Some(args.one("readlink")?), "readlink")?;

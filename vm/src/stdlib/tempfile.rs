@@ -66,22 +66,32 @@ fn tempdir_class() -> Ref<Class> {
         .clone()
 }
 
-/// The directory temporary names go in: `$TMPDIR` (or `$TEMP`, `$TMP`) if it is a directory,
-/// else `/tmp`.
-fn temp_root() -> String {
+/// The directory temporary names go in: `tempfile.tempdir` if set (by the program, or by the
+/// first call, which chooses it once as CPython does): `$TMPDIR` (or `$TEMP`, `$TMP`; as
+/// `os.environ` has them) if it is a directory, else `/tmp`.
+fn temp_root(interp: &mut Interp) -> PyResult<String> {
+    let module = interp.vm.find_module("tempfile");
+    if let Some(Value::Str(s)) = module.as_ref().and_then(|m| m.dict.get_str("tempdir")) {
+        return Ok(s.as_str().to_string());
+    }
+    let mut chosen = "/tmp".to_string();
     for var in ["TMPDIR", "TEMP", "TMP"] {
-        if let Ok(d) = std::env::var(var) {
+        if let Some(d) = crate::stdlib::os::environ_var(interp, var)? {
             if !d.is_empty() && std::path::Path::new(&d).is_dir() {
-                return abspath(&d).unwrap_or(d);
+                chosen = abspath(&d).unwrap_or(d);
+                break;
             }
         }
     }
-    "/tmp".to_string()
+    if let Some(m) = module {
+        m.dict.set_str("tempdir", Value::str(&chosen));
+    }
+    Ok(chosen)
 }
 
-fn gettempdir(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn gettempdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::py("gettempdir", &[], 0).check(&args)?;
-    Ok(Value::string(temp_root()))
+    Ok(Value::string(temp_root(interp)?))
 }
 
 /// Eight random characters from CPython's alphabet for temporary names.
@@ -104,6 +114,7 @@ struct Names {
 
 impl Names {
     fn parse(
+        interp: &mut Interp,
         fname: &str,
         suffix: Option<&Value>,
         prefix: Option<&Value>,
@@ -119,7 +130,7 @@ impl Names {
             suffix: text(suffix, "")?,
             prefix: text(prefix, "tmp")?,
             dir: match dir {
-                None | Some(Value::None) => temp_root(),
+                None | Some(Value::None) => temp_root(interp)?,
                 v => abspath(path_arg(v, fname)?)?,
             },
         })
@@ -169,7 +180,7 @@ impl Names {
 fn mkdtemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [suffix, prefix, dir] =
         Sig::py("mkdtemp", &["suffix", "prefix", "dir"], 0).bind::<3>(&args)?;
-    let names = Names::parse("mkdtemp", suffix, prefix, dir)?;
+    let names = Names::parse(interp, "mkdtemp", suffix, prefix, dir)?;
     Ok(Value::string(names.make_dir(interp)?))
 }
 
@@ -178,7 +189,7 @@ fn mkdtemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn mkstemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [suffix, prefix, dir, _text] =
         Sig::py("mkstemp", &["suffix", "prefix", "dir", "text"], 0).bind::<4>(&args)?;
-    let names = Names::parse("mkstemp", suffix, prefix, dir)?;
+    let names = Names::parse(interp, "mkstemp", suffix, prefix, dir)?;
     let (path, file) = names.make_file(interp)?;
     Ok(Value::tuple(vec![
         Value::Int(hand_out_fd(OwnedFd::from(file))),
@@ -241,7 +252,7 @@ fn file_args<'a>(
             errors,
             newline,
         },
-        names: Names::parse(fname, suffix, prefix, dir)?,
+        names: Names::parse(interp, fname, suffix, prefix, dir)?,
         delete,
     })
 }
@@ -332,7 +343,7 @@ fn td_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )
     .method()
     .bind::<4>(&args)?;
-    let names = Names::parse("TemporaryDirectory", suffix, prefix, dir)?;
+    let names = Names::parse(interp, "TemporaryDirectory", suffix, prefix, dir)?;
     let ignore = match ignore {
         Some(v) => interp.truthy(v)?,
         None => false,
