@@ -357,3 +357,76 @@ fn all(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     Ok(Value::Bool(true))
 }
+
+/// The iterator kinds that answer `__length_hint__` (CPython's sequence, dict, set, range and
+/// reversed iterators; not `enumerate`, `zip`, `map`, `filter` or `iter(f, sentinel)`).
+pub const SIZED_ITERATORS: &[&str] = &[
+    "list_iterator",
+    "list_reverseiterator",
+    "tuple_iterator",
+    "str_iterator",
+    "str_ascii_iterator",
+    "bytes_iterator",
+    "bytearray_iterator",
+    "dict_keyiterator",
+    "dict_valueiterator",
+    "dict_itemiterator",
+    "dict_reversekeyiterator",
+    "set_iterator",
+    "range_iterator",
+    "longrange_iterator",
+    "reversed",
+    "_deque_iterator",
+];
+
+/// `it.__length_hint__()`: how many items a built-in iterator has left (what
+/// `operator.length_hint` and CPython's presizing read). A list iterator counts the list as
+/// it is now; a dict or set iterator whose container changed size says 0, as CPython's.
+pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let this = match &args.pos[..] {
+        [this] if args.kw.is_empty() => this,
+        _ => raise!(TypeError, "__length_hint__() takes no arguments"),
+    };
+    let left = match this {
+        Value::RangeIter(r) => {
+            let next = r.next.load(std::sync::atomic::Ordering::Relaxed) as i128;
+            let (stop, step) = (r.stop as i128, r.step as i128);
+            let n = if step > 0 {
+                (stop - next + step - 1) / step
+            } else {
+                (next - stop - step - 1) / -step
+            };
+            n.max(0) as usize
+        }
+        Value::Iter(it) => match &*it.state.lock() {
+            IterState::List { list, index } => list.len().saturating_sub(*index),
+            IterState::Tuple { tuple, index } => tuple.items.len().saturating_sub(*index),
+            IterState::Str { s, byte } => s.as_str().get(*byte..).map_or(0, |t| t.chars().count()),
+            IterState::Items {
+                items,
+                index,
+                dict,
+                set,
+            } => {
+                let changed = dict.as_ref().is_some_and(|(d, n, _)| d.len() != *n)
+                    || set.as_ref().is_some_and(|(s, n)| s.items.lock().len() != *n);
+                if changed {
+                    0
+                } else {
+                    items.len().saturating_sub(*index)
+                }
+            }
+            IterState::Guarded { items, index, .. } => items.len().saturating_sub(*index),
+            IterState::Reversed { items } => items.len(),
+            IterState::RangeCountdown { left, .. } => *left as usize,
+            IterState::LongRange { left, .. } => return Ok(Value::from(left.clone())),
+            _ => 0,
+        },
+        other => raise!(
+            TypeError,
+            "descriptor '__length_hint__' requires an iterator, not '{}'",
+            type_name(other)
+        ),
+    };
+    Ok(Value::Int(left as i64))
+}

@@ -31,13 +31,16 @@ mod translate;
 
 use crate::error::PyErr;
 use crate::heap::Ref;
-use crate::object::{types, BuiltinTypes, Class, Dict, ExcKind, NativeFn, NativeFunction};
+use crate::object::{
+    types, BuiltinTypes, Class, Dict, ExcKind, Instance, NativeFn, NativeFunction, Payload,
+};
 use crate::value::Value;
 
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
 pub(crate) use frames::{frame_object, getframe_native, ParkedStack};
+pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 pub use introspect::frame_function;
 
 /// A native function as a value.
@@ -94,6 +97,34 @@ pub fn install_methods(t: &BuiltinTypes) {
     }
     install(&t.anext_awaitable, crate::interp::agen::ANEXT_METHODS);
     install(&t.property, misc_methods::PROPERTY_METHODS);
+    // `list[int]` and the like (PEP 585): a class method of the container types.
+    for cls in [&t.list, &t.dict, &t.tuple, &t.set, &t.frozenset] {
+        let f = Value::Native(Ref::new(NativeFunction::new(
+            "__class_getitem__",
+            class_getitem,
+        )));
+        let wrapped = Instance::with_payload(t.classmethod.clone(), Payload::Wrapped(f));
+        cls.dict
+            .write()
+            .insert("__class_getitem__".into(), Value::Instance(Ref::new(wrapped)));
+    }
+}
+
+/// `cls.__class_getitem__(item)`: the generic alias `cls[item]` (`types.GenericAlias`).
+fn class_getitem(
+    _: &mut crate::interp::Interp,
+    args: crate::interp::Args<'_>,
+) -> crate::PyResult<Value> {
+    match args.pos {
+        [cls @ Value::Class(_), item] if args.kw.is_empty() => Ok(
+            crate::interp::generic::generic_alias(cls.clone(), item),
+        ),
+        _ => Err(crate::err!(
+            TypeError,
+            "__class_getitem__() takes exactly one argument ({} given)",
+            args.pos.len().saturating_sub(1)
+        )),
+    }
 }
 
 /// The `builtins` namespace every module's globals fall back to.

@@ -224,10 +224,14 @@ impl Interp {
                 }
             }
             Value::Class(c) => {
+                let module = c.module_name();
                 if c.builtin && &*c.module == "builtins" {
                     out.push_str(&format!("<class '{}'>", c.name));
+                } else if &*module == "builtins" {
+                    // As CPython: a class whose `__module__` is builtins is shown without it.
+                    out.push_str(&format!("<class '{}'>", c.qualname));
                 } else {
-                    out.push_str(&format!("<class '{}.{}'>", c.module_name(), c.qualname));
+                    out.push_str(&format!("<class '{module}.{}'>", c.qualname));
                 }
             }
             Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),

@@ -160,7 +160,14 @@ pub fn slot_of(cls: &Ref<Class>, name: &str) -> Option<Value> {
     if name == "__hash__" && unhashable(&root) {
         return Some(Value::None);
     }
-    own_slot(&root, name).or_else(|| own_slot(&crate::object::types().object, name))
+    let types = crate::object::types();
+    own_slot(&root, name)
+        // bool inherits every special method of int (`True.__index__`, `True.__add__`).
+        .or_else(|| match root.kind {
+            TypeKind::Bool => own_slot(&types.int, name),
+            _ => None,
+        })
+        .or_else(|| own_slot(&types.object, name))
 }
 
 /// The special method `name` of built-in type `root` itself (not inherited from `object`).
@@ -177,7 +184,12 @@ pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
         _ => OBJECT_SLOTS,
     };
     let (name, f) = table.iter().find(|(n, _)| *n == name)?;
-    let v = Value::Native(Ref::new(NativeFunction::new(name, *f)));
+    // A slot wrapper is a descriptor in CPython: stored in another class's body
+    // (`add = int.__add__`), it binds the instance it is looked up on.
+    let v = Value::Native(Ref::new(NativeFunction {
+        binds: true,
+        ..NativeFunction::new(name, *f)
+    }));
     root.slot_cache.lock().insert(Arc::from(*name), v.clone());
     Some(v)
 }
@@ -246,6 +258,12 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
                 "__iter__" | "__len__" | "__contains__" | "__reversed__"
             ),
             Function | BuiltinFunction | Method | Type => name == "__call__",
+            Range => matches!(
+                name,
+                "__bool__" | "__len__" | "__iter__" | "__contains__" | "__getitem__"
+                    | "__reversed__"
+            ),
+            NoneType => name == "__bool__",
             _ => false,
         };
     }
@@ -272,6 +290,11 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
         | "__float__" => number,
         "__index__" | "__lshift__" | "__rshift__" | "__rlshift__" | "__rrshift__"
         | "__invert__" => kind == Int,
+        "__divmod__" | "__rdivmod__" | "__round__" | "__trunc__" | "__floor__" | "__ceil__" => {
+            number
+        }
+        "__getnewargs__" => matches!(kind, Int | Float | Str | Bytes | Tuple),
+        "__bytes__" => kind == Bytes,
         _ => false,
     }
 }
@@ -315,10 +338,20 @@ fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> PyResult<&'a Value> {
 /// slot wrappers return, so `int.__add__(1, 'a')` lets Python try `'a'.__radd__`).
 fn binary_slot(interp: &mut Interp, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
     let b = builtin_base(b).unwrap_or(b);
+    if int_with_other(a, b) {
+        return Ok(Value::NotImplemented);
+    }
     match interp.binary(op, a, b) {
         Err(e) if e.is(crate::object::ExcKind::TypeError) => Ok(Value::NotImplemented),
         r => r,
     }
+}
+
+/// An int's arithmetic slots take ints only: `(1).__add__(0.5)` is NotImplemented, so that
+/// Python goes on to `float.__radd__`, as in CPython.
+fn int_with_other(a: &Value, b: &Value) -> bool {
+    let int = |v: &Value| matches!(v, Value::Int(_) | Value::BigInt(_) | Value::Bool(_));
+    int(a) && !int(b)
 }
 
 fn compare_slot(interp: &mut Interp, op: CmpOp, args: Args) -> PyResult<Value> {
@@ -355,6 +388,9 @@ macro_rules! binary_slots {
                 let a = receiver($rname, &args)?;
                 let b = arg($rname, &args, 0)?;
                 let b = builtin_base(b).unwrap_or(b).clone();
+                if int_with_other(a, &b) {
+                    return Ok(Value::NotImplemented);
+                }
                 binary_slot(interp, BinOp::$op, &b, a)
             }),
         )*]
@@ -500,13 +536,68 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     ("__float__", |interp, args| {
         builtin_of_base(interp, "float", args)
     }),
+    ("__round__", |interp, args| {
+        builtin_of_base(interp, "round", args)
+    }),
+    ("__divmod__", |interp, args| divmod_slot(interp, "__divmod__", args, false)),
+    ("__rdivmod__", |interp, args| divmod_slot(interp, "__rdivmod__", args, true)),
+    // An int is its own floor, ceiling and truncation; a float's is an int (math's functions,
+    // which CPython's float methods are).
+    ("__trunc__", |interp, args| {
+        builtin_of_base(interp, "int", args)
+    }),
+    ("__floor__", |interp, args| rounded_by(interp, "floor", args)),
+    ("__ceil__", |interp, args| rounded_by(interp, "ceil", args)),
+    ("__getnewargs__", |interp, args| {
+        // The plain built-in value, as `copy` and `pickle` rebuild a subclass instance from.
+        let base = receiver("__getnewargs__", &args)?.clone();
+        let f = Value::Class(crate::object::class_of(&base));
+        let plain = interp.call(&f, &[base])?;
+        Ok(Value::tuple(vec![plain]))
+    }),
+    ("__bytes__", |interp, args| {
+        builtin_of_base(interp, "bytes", args)
+    }),
 ];
 
-/// `f(base)` for the built-in function or type `f` (`abs`, `int`, `float`).
+/// `divmod(self, other)` (`divmod(other, self)` reflected), NotImplemented when the types do
+/// not mix, as the binary slots.
+fn divmod_slot(interp: &mut Interp, name: &str, args: Args, reflected: bool) -> PyResult<Value> {
+    let a = receiver(name, &args)?.clone();
+    let b = arg(name, &args, 0)?;
+    let b = builtin_base(b).unwrap_or(b).clone();
+    if int_with_other(&a, &b) {
+        return Ok(Value::NotImplemented);
+    }
+    let pair = if reflected { [b, a] } else { [a, b] };
+    match call_builtin(interp, "divmod", pair.to_vec()) {
+        Err(e) if e.is(crate::object::ExcKind::TypeError) => Ok(Value::NotImplemented),
+        r => r,
+    }
+}
+
+/// The built-in function `f` called with `args`.
+fn call_builtin(interp: &mut Interp, f: &str, args: Vec<Value>) -> PyResult<Value> {
+    let f = interp.vm.builtins.get_str(f).unwrap_or(Value::None);
+    interp.call(&f, &args)
+}
+
+/// `math.floor(base)` / `math.ceil(base)` of a number's receiver.
+fn rounded_by(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> {
+    let base = receiver(f, &args)?.clone();
+    let math = interp.import_module("math")?;
+    let f = interp.getattr(&math, f)?;
+    interp.call(&f, &[base])
+}
+
+/// `f(base, *rest)` for the built-in function or type `f` (`abs`, `int`, `round`), where
+/// `rest` are the slot wrapper's other arguments (`x.__round__(2)`).
 fn builtin_of_base(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> {
     let base = receiver(f, &args)?.clone();
     let f = interp.vm.builtins.get_str(f).unwrap_or(Value::None);
-    interp.call(&f, &[base])
+    let mut all = vec![base];
+    all.extend(args.pos.iter().skip(1).cloned());
+    interp.call_kw(&f, &all, args.kw)
 }
 
 /// The table of the slot wrapper named `name`.
@@ -594,6 +685,29 @@ const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
             Some(v) => Ok(v),
             None => Err(interp.gen_stop_iteration()),
         }
+    }),
+    // `range` and `None` (whose classes carry no slot table of their own).
+    ("__bool__", |interp, args| {
+        let this = arg("__bool__", &args, usize::MAX)?;
+        interp.truthy(this).map(Value::Bool)
+    }),
+    ("__len__", |interp, args| {
+        let this = arg("__len__", &args, usize::MAX)?.clone();
+        call_builtin(interp, "len", vec![this])
+    }),
+    ("__reversed__", |interp, args| {
+        let this = arg("__reversed__", &args, usize::MAX)?.clone();
+        call_builtin(interp, "reversed", vec![this])
+    }),
+    ("__contains__", |interp, args| {
+        let this = arg("__contains__", &args, usize::MAX)?;
+        let item = arg("__contains__", &args, 0)?;
+        interp.contains(this, item).map(Value::Bool)
+    }),
+    ("__getitem__", |interp, args| {
+        let this = arg("__getitem__", &args, usize::MAX)?;
+        let key = arg("__getitem__", &args, 0)?;
+        interp.getitem(this, key)
     }),
     ("__call__", |interp, args| {
         let this = arg("__call__", &args, usize::MAX)?;

@@ -224,7 +224,13 @@ impl Interp {
         let add_class = |names: &mut Vec<Arc<str>>, cls: &Ref<crate::object::Class>| {
             for c in crate::object::Class::mro(cls) {
                 names.extend(c.dict.read().keys().cloned());
-                if !c.builtin {
+                if c.builtin {
+                    // The special methods kept outside the class's dict (`int.__add__`), and
+                    // the data attributes its values answer (`(5).real`).
+                    let slots = crate::interp::subclass::slots_of(&c);
+                    names.extend(slots.into_iter().map(|(n, _)| n));
+                    names.extend(builtin_data_attrs(c.kind).iter().map(|s| Arc::from(*s)));
+                } else {
                     names.extend(USER_CLASS_DIR.iter().map(|s| Arc::from(*s)));
                 }
             }
@@ -245,9 +251,24 @@ impl Interp {
             }
             _ => add_class(&mut names, &class_of(obj)),
         }
+        // A library class's CPython type name (`object::type_name`) is not one of its attributes
+        // there.
+        names.retain(|n| &**n != "_tp_name");
         names.sort();
         names.dedup();
         names
+    }
+}
+
+/// The data attributes (CPython's getset descriptors) of a built-in type's values that `dir()`
+/// lists: those minivm answers for them.
+fn builtin_data_attrs(kind: crate::object::TypeKind) -> &'static [&'static str] {
+    use crate::object::TypeKind;
+    match kind {
+        TypeKind::Int => &["real", "imag", "numerator", "denominator"],
+        TypeKind::Float => &["real", "imag"],
+        TypeKind::Range => &["start", "stop", "step"],
+        _ => &[],
     }
 }
 

@@ -89,6 +89,16 @@ pub fn iterator_class(kind: &str) -> Ref<Class> {
             .map(|name| {
                 let base = types().iterator.clone();
                 let class = Ref::new(Class::new_builtin(name, Some(base), TypeKind::Iterator));
+                if crate::builtins::SIZED_ITERATORS.contains(name) {
+                    let hint = NativeFunction::method(
+                        "__length_hint__",
+                        crate::builtins::iter_length_hint,
+                    );
+                    class
+                        .dict
+                        .write()
+                        .insert(Arc::from("__length_hint__"), Value::Native(Ref::new(hint)));
+                }
                 // Shared by every thread, as the other built-in types (free-threaded model).
                 Ref::immortalize(&class);
                 class
@@ -137,10 +147,17 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
     }
 }
 
-/// `type(v).__name__`, for error messages.
+/// The name CPython's error messages give the type of `v` (its `tp_name`): `type(v).__name__`,
+/// except for the library classes CPython writes in C, whose `tp_name` carries their module
+/// (`'datetime.timedelta'`, `'collections.deque'`). Those say so with a `_tp_name` string in
+/// their own class body; a subclass a program writes is named plainly, as CPython names
+/// classes written in Python.
 pub fn type_name(v: &Value) -> String {
     match v {
-        Value::Instance(i) => i.class.name.to_string(),
+        Value::Instance(i) => match i.class.dict.read().get("_tp_name") {
+            Some(Value::Str(s)) => s.as_str().to_string(),
+            _ => i.class.name.to_string(),
+        },
         // A class made by a user metaclass is an instance of it.
         Value::Class(c) if c.metaclass.is_some() => c
             .metaclass

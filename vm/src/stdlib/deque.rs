@@ -101,6 +101,10 @@ pub fn deque_class() -> Ref<Class> {
             cls.dict
                 .write()
                 .insert(Arc::from("maxlen"), property(("maxlen", deque_maxlen)));
+            // CPython's name for the type in messages (`object::type_name`).
+            cls.dict
+                .write()
+                .insert(Arc::from("_tp_name"), Value::str("collections.deque"));
             cls
         })
         .clone()
