@@ -51,10 +51,7 @@ fn frame_getattr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "minivm does not record the variables of this frame (a traceback's frames, and \
              callers waiting on a call run in a nested dispatch loop, have no f_locals)"
         ),
-        Some(name) => raise!(
-            AttributeError,
-            "'frame' object has no attribute '{name}'"
-        ),
+        Some(name) => raise!(AttributeError, "'frame' object has no attribute '{name}'"),
         None => raise!(TypeError, "attribute name must be string"),
     }
 }

@@ -383,7 +383,7 @@ pub const SIZED_ITERATORS: &[&str] = &[
 /// `operator.length_hint` and CPython's presizing read). A list iterator counts the list as
 /// it is now; a dict or set iterator whose container changed size says 0, as CPython's.
 pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let this = match &args.pos[..] {
+    let this = match args.pos {
         [this] if args.kw.is_empty() => this,
         _ => raise!(TypeError, "__length_hint__() takes no arguments"),
     };
@@ -409,7 +409,9 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 set,
             } => {
                 let changed = dict.as_ref().is_some_and(|(d, n, _)| d.len() != *n)
-                    || set.as_ref().is_some_and(|(s, n)| s.items.lock().len() != *n);
+                    || set
+                        .as_ref()
+                        .is_some_and(|(s, n)| s.items.lock().len() != *n);
                 if changed {
                     0
                 } else {

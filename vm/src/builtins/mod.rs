@@ -40,8 +40,8 @@ pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
 pub(crate) use frames::{frame_object, getframe_native, ParkedStack};
-pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 pub use introspect::frame_function;
+pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 
 /// A native function as a value.
 pub fn native(name: &'static str, f: NativeFn) -> Value {
@@ -104,9 +104,10 @@ pub fn install_methods(t: &BuiltinTypes) {
             class_getitem,
         )));
         let wrapped = Instance::with_payload(t.classmethod.clone(), Payload::Wrapped(f));
-        cls.dict
-            .write()
-            .insert("__class_getitem__".into(), Value::Instance(Ref::new(wrapped)));
+        cls.dict.write().insert(
+            "__class_getitem__".into(),
+            Value::Instance(Ref::new(wrapped)),
+        );
     }
 }
 
@@ -116,9 +117,9 @@ fn class_getitem(
     args: crate::interp::Args<'_>,
 ) -> crate::PyResult<Value> {
     match args.pos {
-        [cls @ Value::Class(_), item] if args.kw.is_empty() => Ok(
-            crate::interp::generic::generic_alias(cls.clone(), item),
-        ),
+        [cls @ Value::Class(_), item] if args.kw.is_empty() => {
+            Ok(crate::interp::generic::generic_alias(cls.clone(), item))
+        }
         _ => Err(crate::err!(
             TypeError,
             "__class_getitem__() takes exactly one argument ({} given)",

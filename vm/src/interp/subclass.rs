@@ -260,7 +260,11 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
             Function | BuiltinFunction | Method | Type => name == "__call__",
             Range => matches!(
                 name,
-                "__bool__" | "__len__" | "__iter__" | "__contains__" | "__getitem__"
+                "__bool__"
+                    | "__len__"
+                    | "__iter__"
+                    | "__contains__"
+                    | "__getitem__"
                     | "__reversed__"
             ),
             NoneType => name == "__bool__",
@@ -539,14 +543,20 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     ("__round__", |interp, args| {
         builtin_of_base(interp, "round", args)
     }),
-    ("__divmod__", |interp, args| divmod_slot(interp, "__divmod__", args, false)),
-    ("__rdivmod__", |interp, args| divmod_slot(interp, "__rdivmod__", args, true)),
+    ("__divmod__", |interp, args| {
+        divmod_slot(interp, "__divmod__", args, false)
+    }),
+    ("__rdivmod__", |interp, args| {
+        divmod_slot(interp, "__rdivmod__", args, true)
+    }),
     // An int is its own floor, ceiling and truncation; a float's is an int (math's functions,
     // which CPython's float methods are).
     ("__trunc__", |interp, args| {
         builtin_of_base(interp, "int", args)
     }),
-    ("__floor__", |interp, args| rounded_by(interp, "floor", args)),
+    ("__floor__", |interp, args| {
+        rounded_by(interp, "floor", args)
+    }),
     ("__ceil__", |interp, args| rounded_by(interp, "ceil", args)),
     ("__getnewargs__", |interp, args| {
         // The plain built-in value, as `copy` and `pickle` rebuild a subclass instance from.

@@ -102,10 +102,7 @@ pub fn os_module() -> Ref<Module> {
             ("linesep", Value::str("\n")),
             ("fsencode", func("fsencode", fsencode)),
             ("fsdecode", func("fsdecode", fsdecode)),
-            (
-                "link",
-                func("link", crate::stdlib::posix_support::link),
-            ),
+            ("link", func("link", crate::stdlib::posix_support::link)),
             ("name", Value::str("posix")),
             ("environ", Value::Dict(Ref::new(environ))),
             ("path", Value::Module(path)),
