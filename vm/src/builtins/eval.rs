@@ -246,6 +246,39 @@ pub fn compile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(code_object(code))
 }
 
+/// CPython's `co_flags` bits for what minivm's code records: `CO_OPTIMIZED | CO_NEWLOCALS` for
+/// a function (0 for module and class bodies), `CO_VARARGS`, `CO_VARKEYWORDS`, `CO_NESTED` for
+/// a function defined inside another (its qualified name has `<locals>`), and one of
+/// `CO_GENERATOR`, `CO_COROUTINE`, `CO_ASYNC_GENERATOR` (`CO_ITERABLE_COROUTINE` too for a
+/// `types.coroutine` generator). `inspect.signature` reads the `*args`/`**kwargs` bits.
+fn co_flags(code: &CodeObject) -> i64 {
+    let f = &code.flags;
+    if f.class_body || code.name == "<module>" {
+        return 0;
+    }
+    let mut bits = 0x1 | 0x2;
+    if f.varargs {
+        bits |= 0x4;
+    }
+    if f.varkeywords {
+        bits |= 0x8;
+    }
+    if code.qualname.contains("<locals>") {
+        bits |= 0x10;
+    }
+    if f.coroutine {
+        bits |= 0x80;
+    } else if f.async_generator {
+        bits |= 0x200;
+    } else if f.generator {
+        bits |= 0x20;
+    }
+    if f.iterable_coroutine {
+        bits |= 0x100;
+    }
+    bits
+}
+
 /// A `code` object for compiled code (what `compile()` returns, and a function's `__code__`):
 /// its CPython attributes that minivm's code has the same facts for.
 pub fn code_object(code: Arc<CodeObject>) -> Value {
@@ -264,6 +297,7 @@ pub fn code_object(code: Arc<CodeObject>) -> Value {
             Value::Int(code.posonlyargcount as i64),
         );
         set("co_kwonlyargcount", Value::Int(code.kwonlyargcount as i64));
+        set("co_flags", Value::Int(co_flags(&code)));
         set("co_nlocals", Value::Int(code.varnames.len() as i64));
         set("co_varnames", names(&code.varnames));
         set("co_cellvars", names(&code.cellvars));

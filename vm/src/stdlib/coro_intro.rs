@@ -26,7 +26,65 @@ const INSPECT_FUNCS: Methods = &[
     ("isfunction", isfunction),
     ("isclass", isclass),
     ("ismethod", ismethod),
+    ("__getattr__", inspect_getattr),
 ];
+
+/// The names of `inspect` written in the mini language (`vm/lib/_inspectinfo.mini`), loaded on
+/// first use and then kept in the module.
+const INSPECT_MINI_NAMES: &[&str] = &[
+    "signature",
+    "Signature",
+    "Parameter",
+    "BoundArguments",
+    "getfullargspec",
+    "FullArgSpec",
+    "getmembers",
+    "getdoc",
+    "cleandoc",
+    "isabstract",
+    "getmodule",
+    "currentframe",
+    "formatannotation",
+    "ismodule",
+    "isbuiltin",
+    "isroutine",
+    "iscode",
+    "isframe",
+    "istraceback",
+    "unwrap",
+    "getfile",
+    "getsourcefile",
+    "CO_OPTIMIZED",
+    "CO_NEWLOCALS",
+    "CO_VARARGS",
+    "CO_VARKEYWORDS",
+    "CO_NESTED",
+    "CO_GENERATOR",
+    "CO_NOFREE",
+    "CO_COROUTINE",
+    "CO_ITERABLE_COROUTINE",
+    "CO_ASYNC_GENERATOR",
+];
+
+/// The module's `__getattr__`: a name of `_inspectinfo`, loaded the first time it is asked for.
+fn inspect_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let name = match args.pos.first() {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => return Err(crate::err!(TypeError, "attribute name must be string")),
+    };
+    if !INSPECT_MINI_NAMES.contains(&name.as_str()) {
+        return Err(crate::err!(
+            AttributeError,
+            "module 'inspect' has no attribute '{name}'"
+        ));
+    }
+    let info = interp.import_module("_inspectinfo")?;
+    let v = interp.getattr(&info, &name)?;
+    if let Some(m) = interp.vm.find_module("inspect") {
+        m.dict.set_str(&name, v.clone());
+    }
+    Ok(v)
+}
 
 /// `types`: the classes of built-in objects, by CPython's names.
 pub fn types_module() -> Ref<Module> {
@@ -188,7 +246,11 @@ fn isclass(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(matches!(v, Value::Class(_))))
 }
 
+/// A method of Python code bound to an object (CPython's `types.MethodType`); a built-in's
+/// bound method (`[].append`, `obj.__eq__` of `object`) is not one.
 fn ismethod(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = object(&args, "ismethod")?;
-    Ok(Value::Bool(matches!(v, Value::BoundMethod(_))))
+    Ok(Value::Bool(
+        matches!(v, Value::BoundMethod(m) if matches!(m.func, Value::Function(_))),
+    ))
 }

@@ -17,6 +17,10 @@ pub static FILES: &[(&str, &str)] = &[
         "_compat_pickle.mini",
         include_str!("../../lib/_compat_pickle.mini"),
     ),
+    (
+        "_inspectinfo.mini",
+        include_str!("../../lib/_inspectinfo.mini"),
+    ),
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
     ("_pypickle.mini", include_str!("../../lib/_pypickle.mini")),
@@ -191,6 +195,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/logging/__init__.mini"),
     ),
     (
+        "logging/handlers.mini",
+        include_str!("../../lib/logging/handlers.mini"),
+    ),
+    (
         "multiprocessing/__init__.mini",
         include_str!("../../lib/multiprocessing/__init__.mini"),
     ),
@@ -264,6 +272,18 @@ pub static FILES: &[(&str, &str)] = &[
     ("uuid.mini", include_str!("../../lib/uuid.mini")),
     ("warnings.mini", include_str!("../../lib/warnings.mini")),
     ("weakref.mini", include_str!("../../lib/weakref.mini")),
+    (
+        "xml/__init__.mini",
+        include_str!("../../lib/xml/__init__.mini"),
+    ),
+    (
+        "xml/etree/ElementTree.mini",
+        include_str!("../../lib/xml/etree/ElementTree.mini"),
+    ),
+    (
+        "xml/etree/__init__.mini",
+        include_str!("../../lib/xml/etree/__init__.mini"),
+    ),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.
