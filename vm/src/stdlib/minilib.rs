@@ -183,6 +183,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("fractions.mini", include_str!("../../lib/fractions.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("glob.mini", include_str!("../../lib/glob.mini")),
+    ("graphlib.mini", include_str!("../../lib/graphlib.mini")),
     ("gzip.mini", include_str!("../../lib/gzip.mini")),
     ("hashlib.mini", include_str!("../../lib/hashlib.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
