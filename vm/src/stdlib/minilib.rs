@@ -182,6 +182,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("fnmatch.mini", include_str!("../../lib/fnmatch.mini")),
     ("fractions.mini", include_str!("../../lib/fractions.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
+    ("getopt.mini", include_str!("../../lib/getopt.mini")),
     ("glob.mini", include_str!("../../lib/glob.mini")),
     ("graphlib.mini", include_str!("../../lib/graphlib.mini")),
     ("gzip.mini", include_str!("../../lib/gzip.mini")),
