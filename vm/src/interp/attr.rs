@@ -1006,6 +1006,29 @@ impl Interp {
     /// `object.__delattr__`: a data descriptor on the class (property, slot, `__delete__`) takes
     /// the deletion; otherwise the attribute leaves the instance (class, module).
     pub(crate) fn generic_delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
+        if name == "__class__" {
+            return Err(err!(TypeError, "can't delete __class__ attribute"));
+        }
+        if let (Value::Instance(inst), "__dict__") = (obj, name) {
+            if !inst.class.builtin && inst.class.lookup("__dict__").is_none() {
+                // The instance's attributes go (slots stay); a `__dict__` object taken before
+                // keeps what it held, as CPython's old dict does.
+                let mut dict = inst.dict.lock();
+                let names: Vec<Arc<str>> = dict
+                    .keys()
+                    .filter(|k| {
+                        !matches!(inst.class.lookup(k), Some(Value::Instance(d))
+                            if matches!(d.payload, Payload::Member { .. }))
+                    })
+                    .cloned()
+                    .collect();
+                dict.drop_view();
+                for k in names {
+                    drop(dict.shift_remove(&*k));
+                }
+                return Ok(());
+            }
+        }
         if let Value::Instance(inst) = obj {
             if inst.class.attr_flags() & crate::object::HAS_PROPERTY != 0 {
                 if let Some(Value::Instance(d)) = inst.class.lookup(name) {

@@ -289,6 +289,12 @@ impl InstDict {
         self.view = Some(dict);
     }
 
+    /// Forget the `__dict__` object (`del obj.__dict__`): it keeps what it holds, and the next
+    /// `obj.__dict__` makes a new one.
+    pub fn drop_view(&mut self) {
+        self.view = None;
+    }
+
     /// Mirror a set in the `__dict__` object, if there is one.
     #[inline]
     fn view_set(&self, key: &str, value: &Value) {
