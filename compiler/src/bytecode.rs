@@ -444,6 +444,14 @@ opcodes! {
     /// locals[o].g` (`t += self.x`), stack unchanged.
     InPlaceLocalAttr(op: binop, a: local16, o: local16, g: name16) = "INPLACE_LOCAL_ATTR", hot,
         raw(), "{a} {op}= {o}.{g}", fall(0);
+    /// `LoadLocal(o); LoadAttrKeep(g); LoadLocal(b); InPlaceStoreAttr(op, g)`: `locals[o].g op=
+    /// locals[b]` (`self.total += amount`), stack unchanged.
+    InPlaceAttrLocal(op: binop, o: local16, g: name16, b: local16) = "INPLACE_ATTR_LOCAL", hot,
+        raw(), "{o}.{g} {op}= {b}", fall(0);
+    /// `LoadLocal(o); LoadAttrKeep(g); LoadConst(c); InPlaceStoreAttr(op, g)`: `locals[o].g op=
+    /// consts[c]` (`self.count += 1`), stack unchanged.
+    InPlaceAttrConst(op: binop, o: local16, g: name16, c: konst16) = "INPLACE_ATTR_CONST", hot,
+        raw(), "{o}.{g} {op}= {c}", fall(0);
     /// `LoadLocal(a); LoadLocal(b); Compare(op); PopJumpIfFalse(l)`: jump unless `locals[a] op locals[b]`.
     CompareLocalsJump(op: cmpop, a: local16, b: local16, l: label16) = "COMPARE_LOCALS_JUMP", hot,
         raw(l.0), "{a} {op} {b}, to {l}", branch(0, 0);

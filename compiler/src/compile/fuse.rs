@@ -59,7 +59,7 @@ pub(crate) fn fuse(
     let mut i = 0;
     while i < code.len() {
         // How many of the next instructions (after the first) may join it.
-        let joinable = (1..6)
+        let joinable = (1..7)
             .take_while(|k| {
                 i + k < code.len()
                     && !targets.contains(&((i + k) as u32))
@@ -192,11 +192,23 @@ fn binary_compare_jump(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
 /// in 16 bits.
 fn register_instruction(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
     use Op::{
-        Binary, Compare, InPlace, LoadAttr, LoadConst, LoadLocal, PopJumpIfFalse, StoreLocal,
+        Binary, Compare, Copy, InPlace, LoadAttr, LoadConst, LoadLocal, PopJumpIfFalse, StoreAttr,
+        StoreLocal, Swap,
     };
     let reg = Reg::fit;
     let jump = |l: Label| reg(l.0).filter(|_| short_jumps);
     Some(match *ops {
+        // `o.g op= b` (compile/stmt.rs: `aug_assign`), seven stack instructions.
+        [LoadLocal(o), Copy(1), LoadAttr(g), LoadLocal(b), InPlace(op), Swap(2), StoreAttr(h), ..]
+            if g == h =>
+        {
+            (Op::InPlaceAttrLocal(op, reg(o.0)?, reg(g.0)?, reg(b.0)?), 7)
+        }
+        [LoadLocal(o), Copy(1), LoadAttr(g), LoadConst(c), InPlace(op), Swap(2), StoreAttr(h), ..]
+            if g == h =>
+        {
+            (Op::InPlaceAttrConst(op, reg(o.0)?, reg(g.0)?, reg(c.0)?), 7)
+        }
         [LoadLocal(a), LoadLocal(o), LoadAttr(g), InPlace(op), StoreLocal(x), ..] if x == a => {
             (Op::InPlaceLocalAttr(op, reg(a.0)?, reg(o.0)?, reg(g.0)?), 5)
         }

@@ -95,6 +95,8 @@ class C:
             u += self.x
         v = t - u
         w = v * 2
+        self.x += w
+        self.x -= 1
         return w
 try:
     print(f(10, 1, 2, k=3, z=4), C(1).g())
@@ -142,6 +144,8 @@ with open('x') as fh:
         "BINARY_LOCALS_STORE",
         "BINARY_LOCAL_CONST_STORE",
         "INPLACE_LOCAL_ATTR",
+        "INPLACE_ATTR_LOCAL",
+        "INPLACE_ATTR_CONST",
         "CALL_KW",
     ] {
         assert!(seen.contains(name), "{name} not emitted: {seen:?}");

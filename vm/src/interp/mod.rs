@@ -309,6 +309,10 @@ pub struct Interp {
     pub tracing: bool,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
     pub(crate) reraising: bool,
+    /// The next traceback entry gets no carets: an error of the operator of an augmented
+    /// attribute assignment fused into one instruction (`INPLACE_ATTR_LOCAL`), whose span is
+    /// the target's, where CPython's operator spans the whole statement.
+    pub(crate) whole_statement: bool,
     /// The return value of a generator that just finished (the value of `yield from`).
     pub(crate) yield_from_result: Value,
     /// Objects whose `repr` is in progress (to print `[...]` for self-references).
@@ -338,6 +342,7 @@ impl Interp {
             stats: crate::stats::ThreadStats::new(thread_name),
             ticks: 0,
             reraising: false,
+            whole_statement: false,
             yield_from_result: Value::None,
             repr_stack: Default::default(),
             parked: Default::default(),

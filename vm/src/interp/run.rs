@@ -300,6 +300,7 @@ impl Interp {
     }
 
     fn add_traceback(&mut self, frame: &Frame, err: &PyErr) {
+        let whole_statement = std::mem::take(&mut self.whole_statement);
         if std::mem::take(&mut self.reraising) {
             return;
         }
@@ -314,7 +315,11 @@ impl Interp {
                 filename: frame.code.obj.filename.clone(),
                 line: frame.line(),
                 func: frame.code.name.clone(),
-                span: frame.span(),
+                span: if whole_statement {
+                    (0, 0)
+                } else {
+                    frame.span()
+                },
                 lookup,
             });
         }
@@ -671,6 +676,14 @@ impl Interp {
                     Op::InPlaceLocalAttr(op, a, o, g) => {
                         sync!();
                         tri!(self.inplace_local_attr(f, &code, op, a, o, g, ip - 1));
+                    }
+                    Op::InPlaceAttrLocal(op, o, g, b) => {
+                        sync!();
+                        tri!(self.inplace_attr(f, &code, op, o, g, Second::Local(b), ip - 1));
+                    }
+                    Op::InPlaceAttrConst(op, o, g, c) => {
+                        sync!();
+                        tri!(self.inplace_attr(f, &code, op, o, g, Second::Const(c), ip - 1));
                     }
                     Op::InPlaceLocals(op, a, b) => {
                         if let Some(r) = int_arith_pair(op, int_operands!(a, Local(b))) {
@@ -1533,6 +1546,56 @@ impl Interp {
         };
         y.discard();
         std::mem::replace(&mut frame.locals[a.index()], r).discard();
+        Ok(())
+    }
+
+    /// `InPlaceAttrLocal`/`InPlaceAttrConst` (instruction `at`): `locals[o].g op= b`, in the
+    /// order of the seven stack instructions they replace: the attribute read, then `b`, the
+    /// operator (in place), the attribute written back. One inline cache serves the read and
+    /// the write: both look for the same name on the same object.
+    #[allow(clippy::too_many_arguments)]
+    fn inplace_attr(
+        &mut self,
+        frame: &mut Frame,
+        code: &CodeBody,
+        op: BinOp,
+        o: Reg,
+        g: Reg,
+        b: Second,
+        at: usize,
+    ) -> PyResult<()> {
+        // A clone: the operator's general path may run Python code with the frame borrowed.
+        let obj = self.local(frame, code, o.into())?.clone();
+        let name = code
+            .names
+            .get(g.index())
+            .ok_or_else(|| err!(SystemError, "bad name index {}", g.0))?;
+        let cache = &code.cache[at];
+        // The instruction's span is the target's (`o.g`): where CPython reports an error of
+        // the read or the write. An unbound `b` is reported there too, as the other register
+        // instructions do (`fuse.rs: fused_span`).
+        let cur = self.load_attr_cached(&obj, name, cache)?;
+        let y = self.second(frame, code, b)?;
+        let r = match arith_fast(op, &cur, y) {
+            Some(r) => {
+                cur.discard();
+                r
+            }
+            None => {
+                let y = y.clone();
+                let r = self.binary_in_frame(frame, None, op, cur, &y, true);
+                y.discard();
+                // The operator's error spans the whole statement, as CPython's `BINARY_OP`.
+                if r.is_err() {
+                    self.whole_statement = true;
+                }
+                r?
+            }
+        };
+        if let Err(r) = store_instance_value_cached(&obj, name, r, cache) {
+            self.store_attr_slow(&obj, name, r, cache)?;
+        }
+        obj.discard();
         Ok(())
     }
 
