@@ -202,11 +202,12 @@ fn main() -> ExitCode {
     let (waiting, computing): (Vec<usize>, Vec<usize>) =
         (0..cases.len()).partition(|&i| cases[i].waits);
     let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
+    // Each queue's next unclaimed position, shared by its threads.
+    let positions = [AtomicUsize::new(0), AtomicUsize::new(0)];
     thread::scope(|s| {
-        for (queue, threads) in [(&computing, jobs), (&waiting, WAIT_THREADS)] {
-            let next = std::sync::Arc::new(AtomicUsize::new(0));
+        let queues = [(&computing, jobs), (&waiting, WAIT_THREADS)];
+        for ((queue, threads), next) in queues.into_iter().zip(&positions) {
             for _ in 0..threads.min(queue.len()) {
-                let next = next.clone();
                 let (cases, config, results) = (&cases, &config, &results);
                 s.spawn(move || loop {
                     let slot = next.fetch_add(1, Ordering::SeqCst);
