@@ -28,12 +28,15 @@ while IFS= read -r -d '' prog; do
     args="$(sed -n 's/^# minivm-test: args=//p' <<<"$header" | head -n1)"
     stdin="$(sed -n 's/^# minivm-test: stdin=//p' <<<"$header" | head -n1)"
     want_exit="$(sed -n 's/^# minivm-test: exit=//p' <<<"$header" | head -n1)"
+    # As the harness runs it: `python3 -S` (no site import) unless the program asks for site.
+    site_flag=-S
+    grep -q '^# minivm-test: python-site$' <<<"$header" && site_flag=
     dir="$(dirname "$rel")"
     base="$(basename "$rel" .mini)"
     set +e
     # shellcheck disable=SC2086 # args are whitespace-separated on purpose
     (cd "$dir" && printf '%b' "$stdin" | PYTHONHASHSEED=0 PYTHONIOENCODING=utf-8 \
-        timeout 60 "$PYTHON" "$base.mini" $args >"$base.out.tmp")
+        timeout 60 "$PYTHON" $site_flag "$base.mini" $args >"$base.out.tmp")
     code=$?
     set -e
     if [[ "$code" != "${want_exit:-0}" ]]; then

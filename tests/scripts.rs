@@ -4,8 +4,9 @@
 //!
 //! * `tests/scripts/**/*.mini`: run `minivm x.mini`; stdout must equal `x.out` byte for byte, the exit
 //!   code must be 0 (or the `exit=` directive) and stderr must be empty (or equal `x.stderr` if that file
-//!   exists). When `python3` (>= 3.11) is installed it is run on the same program and its stdout must equal
-//!   `x.out` too: CPython is the oracle, and a drifted `.out` file is caught. `tests/regen.sh` regenerates
+//!   exists). When `python3` (>= 3.11) is installed it is run on the same program (as `python3 -S`, see
+//!   `python_flags`) and its stdout must equal `x.out` too: CPython is the oracle, and a drifted `.out`
+//!   file is caught. `tests/regen.sh` regenerates
 //!   every `.out` with python3.
 //! * `tests/errors/*.mini`: run `minivm x.mini`; stderr must equal `x.stderr` and the exit code `x.code`.
 //!   With the `cpython-same-error` directive, python3's exit code and the last line of its stderr
@@ -27,6 +28,8 @@
 //! | `pending`              | feature of a later issue: minivm is not run, reported as pending      |
 //! | `cpython-same-error`   | (errors) python3's exit code and last stderr line must match          |
 //! | `timeout=S`            | per-program timeout in seconds (default 30, or `MINIVM_TEST_TIMEOUT`) |
+//! | `waits`                | the program mostly waits (sleeps, children): run on the waiting threads |
+//! | `python-site`          | run python3 without `-S` (the program uses `exit`/`quit` from `site`)  |
 //!
 //! Environment: `UPDATE_GOLDEN=1` rewrites `tests/errors/*.stderr`/`*.code` (and the `.out` of
 //! `no-python` scripts) from minivm's actual output; `MINIVM_TEST_JOBS=N` sets the thread count;
@@ -84,6 +87,8 @@ struct Directives {
     timeout: Option<u64>,
     /// The program spends its time waiting (sleeps, children, timeouts), not computing.
     waits: bool,
+    /// python3 must import `site` for this program (it uses `exit`/`quit`, which site adds).
+    python_site: bool,
 }
 
 struct Case {
@@ -335,6 +340,7 @@ fn parse_directives(src: &str) -> Result<Directives, String> {
                 d.timeout = Some(v.trim().parse().map_err(|_| bad("bad timeout"))?);
             }
             ("no-python", None) => d.no_python = true,
+            ("python-site", None) => d.python_site = true,
             ("pending", None) => d.pending = true,
             ("cpython-same-error", None) => d.cpython_same_error = true,
             ("waits", None) => d.waits = true,
@@ -413,7 +419,7 @@ fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
 
     // The CPython oracle: checked even for pending programs, so their goldens stay honest.
     if let (Some(python), false) = (&config.python, d.no_python) {
-        match run_program(python, &case.path, d, timeout) {
+        match run_program(python, python_flags(d), &case.path, d, timeout) {
             Err(e) => failures.push(format!("python3: {e}")),
             Ok(r) => {
                 let want = d.exit.unwrap_or(0);
@@ -446,7 +452,7 @@ fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
         };
     }
 
-    let r = match run_program(MINIVM, &case.path, d, timeout) {
+    let r = match run_program(MINIVM, &[], &case.path, d, timeout) {
         Ok(r) => r,
         Err(e) => {
             failures.push(format!("minivm: {e}"));
@@ -525,7 +531,7 @@ fn run_example(case: &Case, src: &str, d: &Directives, config: &Config) -> Outco
         return Outcome::Pending;
     }
     let timeout = d.timeout.unwrap_or(config.default_timeout);
-    let r = match run_program(MINIVM, &case.path, d, timeout) {
+    let r = match run_program(MINIVM, &[], &case.path, d, timeout) {
         Ok(r) => r,
         Err(e) => return Outcome::Fail(format!("minivm: {e}")),
     };
@@ -541,7 +547,7 @@ fn run_example(case: &Case, src: &str, d: &Directives, config: &Config) -> Outco
         ));
     }
     if let Some(python) = &config.python {
-        match run_program(python, &case.path, d, timeout) {
+        match run_program(python, python_flags(d), &case.path, d, timeout) {
             Err(e) => failures.push(format!("python3: {e}")),
             Ok(p) if p.code != Some(0) => failures.push(format!(
                 "python3 exited with {}: {}",
@@ -593,7 +599,7 @@ fn run_error(case: &Case, d: &Directives, config: &Config) -> Outcome {
     let code_path = sibling(&case.path, "code");
     let mut failures = Vec::new();
 
-    let r = match run_program(MINIVM, &case.path, d, timeout) {
+    let r = match run_program(MINIVM, &[], &case.path, d, timeout) {
         Ok(r) => r,
         Err(e) => return Outcome::Fail(format!("minivm: {e}")),
     };
@@ -669,7 +675,7 @@ fn run_error(case: &Case, d: &Directives, config: &Config) -> Outcome {
     if d.cpython_same_error {
         match &config.python {
             None => {}
-            Some(python) => match run_program(python, &case.path, d, timeout) {
+            Some(python) => match run_program(python, python_flags(d), &case.path, d, timeout) {
                 Err(e) => failures.push(format!("python3: {e}")),
                 Ok(p) => {
                     let py_err = lossy(&p.stderr);
@@ -755,8 +761,23 @@ fn normalize_paths(s: &str, path: &Path) -> String {
 }
 
 /// Run `program FILE ARGS...` from the file's directory, with a timeout.
+/// python3's command-line flags for a program: `-S` (no `site` import) unless the program says
+/// `python-site`. `site` only adds site-packages to `sys.path`, runs their `.pth` files and puts
+/// `exit`/`quit`/`help` in builtins; none of it is part of the language minivm implements, and on
+/// this project's machine the `.pth` files of its site-packages cost 75 ms of CPU per start (a
+/// start without them, 17 ms): two thirds of the suite's CPU time went to them. Child
+/// processes CPython spawns (multiprocessing) inherit the flag.
+fn python_flags(d: &Directives) -> &'static [&'static str] {
+    if d.python_site {
+        &[]
+    } else {
+        &["-S"]
+    }
+}
+
 fn run_program(
     program: &str,
+    flags: &[&str],
     path: &Path,
     d: &Directives,
     timeout: u64,
@@ -764,7 +785,8 @@ fn run_program(
     let dir = path.parent().ok_or("program has no parent directory")?;
     let start = Instant::now();
     let mut cmd = Command::new(program);
-    cmd.arg(file_name(path))
+    cmd.args(flags)
+        .arg(file_name(path))
         .args(&d.args)
         .current_dir(dir)
         .env("PYTHONIOENCODING", "utf-8")
