@@ -1,3 +1,4 @@
+//! Benchmarks of the whole pipeline.
 //! `cargo bench --profile release --bench compare [-- FILTER... --runs N]` (benches/run.sh): whole-process wall-clock timings of
 //! minivm (release build) against CPython and, when installed, lua5.4 (for programs that have a
 //! `.lua` port next to them, e.g. `benches/factorize.lua`).

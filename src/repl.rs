@@ -1,3 +1,4 @@
+//! The CLI (after stage 4).
 //! The interactive prompt: read a statement (more lines while it is incomplete), run it, echo values.
 
 use std::process::ExitCode;

@@ -1,3 +1,4 @@
+//! Tests of the whole pipeline (the `minivm` binary).
 //! The command line: help, subcommands, the REPL fed from stdin, and error exits.
 
 use std::io::Write;

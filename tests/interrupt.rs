@@ -1,3 +1,4 @@
+//! Tests of the whole pipeline (the `minivm` binary).
 //! Ctrl-C during a blocking wait: for every kind of wait the main thread can block in, and in
 //! each GIL mode, start `minivm` on a program that prints `ready` and then blocks, send it SIGINT
 //! and check that it ends as CPython does: `KeyboardInterrupt` raised in the waiting call (the

@@ -1,3 +1,4 @@
+//! Tests of the whole pipeline (the `minivm` binary).
 //! `multiprocessing` children seen from outside: they appear in the parent's `--stats` and
 //! `--timeline` (`vm/src/timeline/children.rs`), and none outlives its parent: Ctrl-C in the
 //! parent's wait ends the parent promptly, and its children follow (each watches a pipe only

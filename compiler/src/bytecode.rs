@@ -1,3 +1,4 @@
+//! Stage 3 (compiler).
 //! The bytecode format: every opcode with its stack effect, and the code object that holds them.
 //!
 //! One table, the `opcodes!` invocation below, declares every opcode once (as Lua's `lopcodes.h`

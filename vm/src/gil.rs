@@ -1,3 +1,4 @@
+//! Stage 4 (VM), runtime.
 //! The global interpreter lock (the runtime, below the dispatch loop): everything about the GIL
 //! in one file, as CPython keeps it in `Python/ceval_gil.c`. Read this file to learn the GIL.
 //!

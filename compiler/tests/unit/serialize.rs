@@ -1,3 +1,4 @@
+//! Tests of stages 2-3 (parser, compiler).
 //! Frozen code (`serialize.rs`): every program of the repository round-trips exactly through
 //! the encoding, and damaged or foreign bytes are refused (`None`), never a panic.
 

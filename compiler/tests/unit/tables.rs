@@ -1,3 +1,4 @@
+//! Tests of stages 2-3 (parser, compiler).
 //! The constant and name tables of a code object: each distinct constant and name appears once,
 //! with Python's notion of "distinct" for constants (0.0 and -0.0, 1 and True and 1.0 differ).
 

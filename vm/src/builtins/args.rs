@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Argument checking for native functions, with CPython's exact `TypeError` messages.
 
 use std::borrow::Cow;

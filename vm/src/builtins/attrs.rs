@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Data attributes of built-in values (`range.start`, `exc.args`, `f.__name__`, ...).
 
 use crate::error::PyResult;

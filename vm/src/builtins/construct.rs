@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Calling a built-in type: `int(x)`, `str(x)`, `list(it)`, `dict(...)`, `range(...)`, `type(x)`, ...
 
 use crate::builtins::args::ArgsExt;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Methods of `dict`, and `dict_update` (shared with the `dict(...)` constructor).
 
 use std::sync::Arc;

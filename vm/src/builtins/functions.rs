@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Built-in functions that do not walk iterators: `print`, `len`, `repr`, `abs`, `isinstance`, ...
 
 use minivm_compiler::bytecode::BinOp;

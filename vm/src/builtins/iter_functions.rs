@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Built-in functions over iterables: `iter`, `next`, `enumerate`, `zip`, `map`, `filter`,
 //! `reversed`, `sorted`, `min`, `max`, `sum`, `any`, `all`.
 

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Methods of `list`.
 
 use crate::builtins::args::{descriptor_error, recv, rest, slice_index, to_index, ArgsExt};

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Methods of `tuple`, `int`, `float`, `range`, `BaseException` and generators.
 
 use crate::builtins::args::{descriptor_error, recv, rest, slice_index, ArgsExt};

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! The builtins: built-in functions and the methods of the built-in types (modules live in `stdlib/`).
 //!
 //! The core calls in through [`install_methods`], [`make_builtins`], [`construct`],

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Methods of `set` (all) and `frozenset` (the non-mutating ones).
 
 use crate::builtins::args::{recv, rest, ArgsExt};

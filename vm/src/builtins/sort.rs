@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! `sorted()` and `list.sort()`: CPython 3.11's timsort (`Objects/listobject.c`, described in
 //! its `listsort.txt`), step for step, so a program sees the same comparisons in the same order
 //! (a `__lt__` that counts or prints them prints what CPython's does) and gets timsort's speed on

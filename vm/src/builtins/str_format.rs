@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! `str.format`: replacement fields `{name.attr[key]!conv:spec}` with nested specs, as CPython.
 
 use std::sync::Arc;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Methods of `str` (except `format`, in `str_format.rs`). Indices are in characters, as in Python.
 
 use crate::builtins::args::{arg_str, recv_str, rest, slice_index, to_index, ArgsExt};

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! Pure text helpers with Python's `str` semantics (whitespace, splitting, index adjustment).
 
 /// `str.isspace()` for one character (Python counts \x1c-\x1f as whitespace too).

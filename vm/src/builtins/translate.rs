@@ -1,3 +1,4 @@
+//! Stage 4 (VM), built-ins.
 //! `str.maketrans` and `str.translate`: character mapping tables, with CPython's rules and messages.
 //!
 //! A table maps code points (ints) to a code point, a string or `None` (delete). `translate` asks

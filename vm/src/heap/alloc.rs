@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the heap.
 //! The process's allocator: mimalloc, called the way the system allocator is (`std`'s
 //! `System` on Unix): plain `mi_malloc` when the alignment asked for is one `malloc` already
 //! gives, the aligned entry points only for the rest. The `mimalloc` crate's own `MiMalloc`

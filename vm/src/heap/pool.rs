@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the heap.
 //! Per-thread free lists for heap objects (CPython's `Objects/obmalloc.c` in miniature): the
 //! memory of a freed object is kept on a short last-in, first-out list of its size class and
 //! handed to the next object of that size, before the general allocator is asked.

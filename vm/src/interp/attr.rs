@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Attributes: `obj.name` lookup (instance dict, then the class chain, binding methods), assignment,
 //! deletion, `super()`, and building classes from a class body.
 

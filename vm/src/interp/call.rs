@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Calls: binding arguments to a new frame's parameters, calling any callable, and generators.
 
 use std::sync::Arc;

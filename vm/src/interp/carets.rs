@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Tracebacks: the marker line under a frame's source line (PEP 657), as CPython 3.11 draws it.
 //!
 //! Each instruction remembers the source range of the AST node it came from

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Exceptions at run time: `raise`, matching `except` clauses, `with` exits, and tracebacks shaped
 //! like CPython's.
 

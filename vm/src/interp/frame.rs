@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! A frame: one running function's instruction pointer, local slots, operand stack and handlers.
 
 use crate::heap::Ref;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Type subscripts (PEP 560, PEP 585): `list[int]` makes a `types.GenericAlias`, which prints
 //! as written, calls its origin and stands for it as a base class; `C[x]` on a class defining
 //! `__class_getitem__` (an implicit class method, as `typing.Generic` uses) calls it.

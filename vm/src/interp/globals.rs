@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Global variables with a per-instruction cache: `LoadGlobal`/`StoreGlobal` remember where the
 //! name was found last time, so a loop at module level does not hash the name on every access.
 //!

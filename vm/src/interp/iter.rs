@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Iteration: `iter()`, `next()`, unpacking, and collecting an iterable into a vector.
 
 use crate::heap::Ref;

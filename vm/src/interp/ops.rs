@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Operators: arithmetic, comparison, truth and equality, with Python's rules for mixing types.
 //!
 //! Fast paths for two ints sit in the dispatch loop; everything else comes here. Operators on

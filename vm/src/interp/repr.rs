@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Turning values into text: `repr()`, `str()`, f-string fields and `%`-formatting, as CPython prints them.
 
 use crate::interp::Interp;

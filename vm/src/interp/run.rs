@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! The dispatch loop: fetch an instruction, run its arm, repeat. Each arm is a few lines; the work
 //! is in named helpers (`ops.rs`, `call.rs`, ...).
 //!

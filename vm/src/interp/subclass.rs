@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Subclasses of the built-in data types (`class L(list)`, `class D(dict)`, `class S(str)`):
 //! making their instances (`__new__`, `__init__`) and the special methods of the built-in types
 //! as values (`dict.__getitem__`, `super().__setitem__(k, v)`), which CPython calls slot wrappers.

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Subscripts: `obj[key]`, `obj[key] = v`, `del obj[key]`, including slices with steps.
 
 use crate::builtins::bytes_methods;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! "Did you mean: 'x'?": the hint CPython 3.11 adds to an uncaught `NameError` or `AttributeError`
 //! (interpreter stage, used when a traceback is printed).
 //!

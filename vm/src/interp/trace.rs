@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! `--trace` output: each instruction with its operand stack, as it runs.
 
 use minivm_compiler::bytecode::Op;

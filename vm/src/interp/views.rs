@@ -1,3 +1,4 @@
+//! Stage 4 (VM), the interpreter.
 //! Dict views (`d.keys()`, `d.values()`, `d.items()`): live windows onto a dict, as in Python 3.
 
 use std::sync::Arc;

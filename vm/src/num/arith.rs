@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! Int (`i64`) and float (`f64`) arithmetic with Python semantics: the fast paths.
 //!
 //! Ints never wrap: an int helper whose result leaves `i64` returns the internal

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! Exact decimal expansion of finite `f64` values and correct round-half-even on it.
 //!
 //! An `f64` is `m * 2^e`, so its decimal expansion is finite (at most 767 significant

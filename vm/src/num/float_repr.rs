@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! `repr(float)` exactly as CPython, plus the shared `PyOS_double_to_string` layout engine.
 //!
 //! Shortest round-trip digits come from Rust's `{:e}` formatting (which produces the

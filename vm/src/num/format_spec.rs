@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! The format-spec mini-language (`format(v, spec)`, f-string `{v:spec}`) as CPython 3.11.
 //!
 //! Grammar: `[[fill]align][sign][z][#][0][width][grouping][.precision][type]`.

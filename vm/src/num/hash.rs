@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! CPython-compatible `hash()` for int, float and bool, and CPython 3.11's tuple hash.
 //!
 //! Numeric hashes reduce modulo the Mersenne prime `2**61 - 1`, so equal numbers of

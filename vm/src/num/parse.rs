@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! `int(str)`, `int(str, base)` and `float(str)` parsing, plus Python's `repr(str)`.
 //!
 //! Like CPython, Unicode decimal digits (e.g. Arabic-Indic `١٢`) are accepted as

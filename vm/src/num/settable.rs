@@ -1,3 +1,4 @@
+//! Stage 4 (VM), numeric semantics.
 //! `SetTable<T>`: an open-addressing hash table reproducing CPython 3.11 `set` layout,
 //! so iteration order matches CPython for the same inserts/removes and hashes.
 //!

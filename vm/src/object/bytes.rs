@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Python `bytes` (immutable, hash cached) and `bytearray` (mutable, behind its own lock): the
 //! objects behind `Value::Bytes` and `Value::ByteArray`. Their operations live in
 //! `builtins/bytes_methods.rs`; encoding and decoding text in `builtins/codecs.rs`.

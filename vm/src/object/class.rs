@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Classes and instances, including the built-in types (`int`, `list`, ...) and exception classes.
 //!
 //! Every type is a `Class`. Built-in types have a `TypeKind` naming the Rust representation of their

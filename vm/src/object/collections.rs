@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Python's containers: `tuple`, `list`, `dict`, `set`, each mutable one keeping its contents in an object cell.
 
 use std::hash::{Hash, Hasher};

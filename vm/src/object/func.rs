@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Callables: Python functions (code + globals + defaults + closure), native functions, bound methods, cells.
 
 use crate::heap::{ObjCell, Ref};

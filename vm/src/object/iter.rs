@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Ranges, slices, iterators and generators: the objects a `for` loop walks.
 
 use std::sync::Arc;

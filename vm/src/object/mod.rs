@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! The heap objects behind `Value`'s pointer variants.
 
 mod bytes;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Modules: a name and a namespace dict (a `.mini` file's globals, or a built-in module's functions).
 
 use std::sync::Arc;

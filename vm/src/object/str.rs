@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! Python `str`: immutable Unicode text with a cached hash, O(1) indexing for ASCII text and
 //! near-O(1) indexing for other text (a sampled index of character positions).
 

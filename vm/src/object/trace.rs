@@ -1,3 +1,4 @@
+//! Stage 4 (VM), heap objects.
 //! What each object type references, for the cycle collector (`heap/gc.rs`): CPython's
 //! `tp_traverse` and `tp_clear`, gathered in one file per type.
 //!

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The names of CPython 3.11's standard modules (`sys.stdlib_module_names`), so that importing one
 //! minivm does not provide says so instead of reading like a broken install (import stage).
 //!

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `collections` module's `deque`: a double-ended queue, safe to share between threads.
 //!
 //! Items live in a `VecDeque` behind a parking_lot mutex, taken only for the length of one Rust

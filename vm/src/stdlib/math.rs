@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `math` module, with CPython's domain/range errors (`math domain error`, `math range error`).
 
 use std::borrow::Cow;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The standard library written in Rust: every module a program can `import` (`threading`, `queue`,
 //! `_collections`, `select`, `socket`, `os`, `math`, `time`, `sys`, `io`, `traceback`...), and the native-class
 //! helpers they share. The interpreter (`interp/`) asks `import_module` by name; modules depend on

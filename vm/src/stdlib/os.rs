@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `os` module (`cpu_count`, `getpid`, `kill`, `sep`, `environ`, `remove`, `os.path`), the `sys`
 //! switch-interval functions, and the mapping from `std::io::Error` to Python's `OSError` family
 //! shared by `open()`, `socket` and `select`.

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `queue` module: `Queue`, `LifoQueue`, `SimpleQueue` and the `Empty` / `Full` exceptions,
 //! plus Python 3.13's `Queue.shutdown(immediate=False)` and `ShutDown` (minivm runs what CPython
 //! 3.11 cannot).

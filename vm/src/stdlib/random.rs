@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! `_random`: the Mersenne Twister generator (MT19937) behind the `random` library module
 //! (`vm/lib/random.mini`), seeded exactly as CPython seeds it, so a program gets CPython's
 //! sequences for the same seed. As in CPython, the generator core is native code and the

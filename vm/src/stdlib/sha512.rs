@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! SHA-512 (FIPS 180-4), used by `random.seed(str)`: CPython 3.11 seeds from the string's bytes
 //! followed by their SHA-512 digest, so minivm needs the same digest to give the same sequence.
 //! A straightforward, unoptimised implementation: 80 rounds per 128-byte block.

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `socket` module: TCP/IPv4 sockets on `std::net`, every blocking call (connect, accept,
 //! recv, send) made with the GIL released.
 //!

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! `threading.Lock`, `RLock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`.
 //!
 //! Each primitive keeps its state in a parking_lot `Mutex` with a `Condvar`. The uncontended path

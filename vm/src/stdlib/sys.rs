@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `sys` module: `argv`, `exit`, the recursion limit, `maxsize`, `stdout`/`stderr`.
 
 use std::sync::atomic::Ordering;

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! `threading.Thread`: a real OS thread running bytecode, plus `current_thread()` and friends.
 //!
 //! Each thread gets its own `Interp` (frames, current exception) sharing the one `Vm`; it takes the

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), standard library.
 //! The `time` module: wall clock, monotonic clocks, `sleep` (which releases the GIL), and
 //! `gmtime`/`localtime`, which break a timestamp down into a `struct_time` (the class and the
 //! rest of the calendar functions are written in the mini language, `vm/lib/_timeinfo.mini`).

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), runtime.
 //! `--timeline FILE.json`: Chrome trace-event format, for Perfetto (ui.perfetto.dev) and
 //! chrome://tracing. Every recorded segment becomes a complete event (`"ph": "X"`, times in
 //! microseconds); drop requests, hand-offs and asyncio task steps are thread-scoped instant

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), runtime.
 //! The GIL timeline: who held the lock when (`--timeline`), and the live GIL trace (`--trace=gil`).
 //!
 //! The [`Recorder`] is only created when one of those flags is on. Threads report to it at their

@@ -1,3 +1,4 @@
+//! Stage 4 (VM), runtime.
 //! `--timeline FILE.svg`: a hand-written SVG picture of the run, one row per thread.
 //!
 //! Each row is drawn from one column per pixel (`Timeline::columns`), so a 2-second run with 16

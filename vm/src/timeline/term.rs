@@ -1,3 +1,4 @@
+//! Stage 4 (VM), runtime.
 //! `--timeline -`: a compact timeline for the terminal, one row of Unicode blocks per thread.
 //!
 //! `█` running (holding the GIL), `▒` waiting for it, `░` blocked (I/O, sleep or a wait on a lock,

@@ -1,3 +1,4 @@
+//! Tests of stage 4 (VM).
 //! The size of a `Value` (moved out of the crate: see main.rs): two machine words, so that the
 //! operand stack and containers stay compact. A variant that grows it shows here first.
 
