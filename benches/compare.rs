@@ -4,7 +4,8 @@
 //! `.lua` port next to them, e.g. `benches/factorize.lua`).
 //!
 //! Programs: `examples/factorize.mini` (the seed's program), the micro programs in
-//! `benches/programs/` and the kernels in `benches/kernels/` (n-body, richards, fannkuch, ...).
+//! `benches/programs/` and the kernels in `benches/kernels/` (n-body, richards, fannkuch, ...), and
+//! the pyperformance-style whole programs of the test suite (`tests/scripts/programs/pyperf_*`).
 //! Each program runs N times per interpreter (default 5, `--runs N` or `MINIVM_BENCH_RUNS`),
 //! interleaved (minivm, python3, lua, minivm, ...) so machine noise hits all of them alike;
 //! the table shows the best run and the peak memory (max RSS, one extra run). For
@@ -26,7 +27,16 @@ struct Runner {
     program: String,
     /// File extension of the source this runner takes.
     ext: &'static str,
+    /// Flags before the program's path (`PYTHON_FLAGS` for CPython).
+    flags: &'static [&'static str],
 }
+
+/// CPython runs as `python3 -S`: without the `site` module, whose work (site-packages on
+/// `sys.path`, their `.pth` files) no benchmark needs. On this project's machine a `.pth` file
+/// imports a certificate package at each start, 75 ms of CPU that a usual installation does not
+/// spend (`python3 -c pass` 91 ms of CPU, with `-S` 17 ms): with it, CPython's times would carry
+/// a cost that is this machine's, not CPython's. The script tests run the oracle the same way.
+const PYTHON_FLAGS: &[&str] = &["-S"];
 
 struct Timing {
     best: Option<Duration>,
@@ -62,6 +72,12 @@ fn main() -> ExitCode {
     let mut programs = vec![root.join("examples/factorize.mini")];
     programs.extend(mini_files(&root.join("benches/programs")));
     programs.extend(mini_files(&root.join("benches/kernels")));
+    // The pyperformance-style whole programs of the test suite, timed as they are tested.
+    let real_dir = root.join("tests/scripts/programs");
+    programs.extend(mini_files(&real_dir).into_iter().filter(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("pyperf_"))
+    }));
     if !filters.is_empty() {
         programs.retain(|p| {
             filters
@@ -74,6 +90,7 @@ fn main() -> ExitCode {
         name: "minivm",
         program: MINIVM.to_string(),
         ext: "mini",
+        flags: &[],
     }];
     let python = real_python();
     if let Some(py) = &python {
@@ -81,6 +98,7 @@ fn main() -> ExitCode {
             name: "python3",
             program: py.clone(),
             ext: "mini",
+            flags: PYTHON_FLAGS,
         });
     }
     if version("lua5.4", &["-v"]).is_some() {
@@ -88,6 +106,7 @@ fn main() -> ExitCode {
             name: "lua5.4",
             program: "lua5.4".into(),
             ext: "lua",
+            flags: &[],
         });
     }
 
@@ -113,6 +132,7 @@ fn main() -> ExitCode {
     let mut any_error = false;
     let kernels_dir = root.join("benches/kernels");
     let mut kernel_ratios: Vec<f64> = Vec::new();
+    let mut real_ratios: Vec<f64> = Vec::new();
     for prog in &programs {
         // The source each runner takes: the .mini itself, or a port with the runner's extension.
         let sources: Vec<Option<PathBuf>> = runners
@@ -146,7 +166,7 @@ fn main() -> ExitCode {
                 let (Some(src), None) = (&sources[i], &timings[i].error) else {
                     continue;
                 };
-                match time_once(&r.program, src) {
+                match time_once(&r.program, r.flags, src) {
                     Ok((d, out)) => {
                         let t = &mut timings[i];
                         t.best = Some(t.best.map_or(d, |b| b.min(d)));
@@ -158,7 +178,7 @@ fn main() -> ExitCode {
         }
         for (i, r) in runners.iter().enumerate() {
             if let (Some(src), None) = (&sources[i], &timings[i].error) {
-                timings[i].peak_kb = peak_memory_kb(&r.program, src).unwrap_or(0);
+                timings[i].peak_kb = peak_memory_kb(&r.program, r.flags, src).unwrap_or(0);
             }
         }
         let name = prog
@@ -201,6 +221,9 @@ fn main() -> ExitCode {
                     if runners[k].name == "python3" && prog.starts_with(&kernels_dir) {
                         kernel_ratios.push(r);
                     }
+                    if runners[k].name == "python3" && prog.starts_with(&real_dir) {
+                        real_ratios.push(r);
+                    }
                     format!("{r:.2}x")
                 }
                 _ => "-".to_string(),
@@ -219,13 +242,21 @@ fn main() -> ExitCode {
         }
     }
     println!("\nratio = minivm time / other time (lower is better for minivm)");
-    if !kernel_ratios.is_empty() {
-        let geo =
-            (kernel_ratios.iter().map(|r| r.ln()).sum::<f64>() / kernel_ratios.len() as f64).exp();
-        let worst = kernel_ratios.iter().cloned().fold(0.0, f64::max);
+    for (what, ratios) in [
+        ("kernels (benches/kernels", &kernel_ratios),
+        (
+            "real programs (tests/scripts/programs/pyperf_*",
+            &real_ratios,
+        ),
+    ] {
+        if ratios.is_empty() {
+            continue;
+        }
+        let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        let worst = ratios.iter().cloned().fold(0.0, f64::max);
         println!(
-            "kernels (benches/kernels, {} programs): geometric mean minivm/python3 = {geo:.2}x, worst {worst:.2}x",
-            kernel_ratios.len()
+            "{what}, {} programs): geometric mean minivm/python3 = {geo:.2}x, worst {worst:.2}x",
+            ratios.len()
         );
     }
     if filters.is_empty() || filters.iter().any(|f| f == "threads") {
@@ -255,7 +286,7 @@ fn thread_table(root: &Path, runs: usize) {
     let variants: [(&str, &str, &[&str]); 3] = [
         ("minivm --gil on", MINIVM, &["--gil", "on"]),
         ("minivm --gil off", MINIVM, &["--gil", "off"]),
-        ("python3", "", &[]),
+        ("python3", "", PYTHON_FLAGS),
     ];
     let python = real_python().unwrap_or_else(|| "python3".into());
     println!("\nthreads: best of {runs} wall-clock seconds; ratio = threaded / sequential");
@@ -369,9 +400,10 @@ fn short(name: &str) -> &str {
 }
 
 /// One run: wall time and stdout (the peak memory is measured apart, in `peak_memory_kb`).
-fn time_once(program: &str, src: &Path) -> Result<(Duration, Vec<u8>), String> {
+fn time_once(program: &str, flags: &[&str], src: &Path) -> Result<(Duration, Vec<u8>), String> {
     let start = Instant::now();
     let out = Command::new(program)
+        .args(flags)
         .arg(src)
         .stdin(Stdio::null())
         .output()
@@ -390,10 +422,11 @@ fn time_once(program: &str, src: &Path) -> Result<(Duration, Vec<u8>), String> {
 /// Peak resident memory (KiB) of one extra, untimed run, read by GNU time (`/usr/bin/time -f %M`,
 /// Debian's `time` package); None when it is not installed. Kept out of the timed runs so that
 /// the wrapper's own start-up does not count in the times.
-fn peak_memory_kb(program: &str, src: &Path) -> Option<u64> {
+fn peak_memory_kb(program: &str, flags: &[&str], src: &Path) -> Option<u64> {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M", "--"])
         .arg(program)
+        .args(flags)
         .arg(src)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -445,7 +478,7 @@ fn print_startup(runners: &[Runner], runs: usize) {
             continue;
         }
         let best = (0..runs.max(3))
-            .filter_map(|_| time_once(&r.program, &empty).ok().map(|(d, _)| d))
+            .filter_map(|_| time_once(&r.program, r.flags, &empty).ok().map(|(d, _)| d))
             .min();
         let _ = std::fs::remove_file(&empty);
         if let Some(d) = best {
