@@ -13,16 +13,11 @@ use crate::object::{
 };
 
 impl Clone for Value {
-    /// Inline values are copied without a call; only pointer variants go to `clone_shared`.
+    /// Inline: one more count on the object a pointer variant refers to, then a copy
+    /// (`heap/value_count.rs`), the same few instructions whatever the kind of object.
     #[inline(always)]
     fn clone(&self) -> Value {
-        match self {
-            Value::Int(i) => Value::Int(*i),
-            Value::Float(f) => Value::Float(*f),
-            Value::Bool(b) => Value::Bool(*b),
-            Value::None => Value::None,
-            _ => self.clone_shared(),
-        }
+        crate::heap::clone_value(self)
     }
 }
 
@@ -36,49 +31,13 @@ impl Value {
         )
     }
 
-    /// Drop a value, skipping the out-of-line drop glue for inline values (which own nothing).
-    /// The dispatch loop uses this for the operands it pops on its fast paths.
+    /// Drop a value without the out-of-line drop glue where it is not needed: nothing for an
+    /// inline value, and for a value with other references left only its count lowered, inline
+    /// (`heap/value_count.rs`); the last reference takes the ordinary drop, which frees. The
+    /// dispatch loop uses this for the operands it pops on its fast paths.
     #[inline(always)]
     pub fn discard(self) {
-        if self.is_inline() {
-            std::mem::forget(self);
-        } else {
-            drop(self);
-        }
-    }
-
-    #[inline(never)]
-    fn clone_shared(&self) -> Value {
-        use Value::*;
-        match self {
-            Undefined => Undefined,
-            None => None,
-            Bool(b) => Bool(*b),
-            Int(i) => Int(*i),
-            Float(f) => Float(*f),
-            BigInt(a) => BigInt(a.clone()),
-            Str(a) => Str(a.clone()),
-            Bytes(a) => Bytes(a.clone()),
-            ByteArray(a) => ByteArray(a.clone()),
-            Tuple(a) => Tuple(a.clone()),
-            List(a) => List(a.clone()),
-            Dict(a) => Dict(a.clone()),
-            Set(a) => Set(a.clone()),
-            Range(a) => Range(a.clone()),
-            Slice(a) => Slice(a.clone()),
-            Function(a) => Function(a.clone()),
-            Native(a) => Native(a.clone()),
-            BoundMethod(a) => BoundMethod(a.clone()),
-            Class(a) => Class(a.clone()),
-            Instance(a) => Instance(a.clone()),
-            Module(a) => Module(a.clone()),
-            Iter(a) => Iter(a.clone()),
-            RangeIter(a) => RangeIter(a.clone()),
-            Generator(a) => Generator(a.clone()),
-            Cell(a) => Cell(a.clone()),
-            Ellipsis => Ellipsis,
-            NotImplemented => NotImplemented,
-        }
+        crate::heap::discard_value(self)
     }
 }
 

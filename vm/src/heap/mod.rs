@@ -57,6 +57,7 @@
 pub mod alloc;
 pub mod gc;
 mod pool;
+mod value_count;
 pub mod weak;
 // The heap's other tests are `vm/tests/heap.rs`, over the public API; only the loom models stay
 // here, as they need the crate built with loom's atomics (`scripts/loom.sh`).
@@ -64,6 +65,7 @@ pub mod weak;
 mod loom_tests;
 
 pub use gc::{Trace, Visitor};
+pub(crate) use value_count::{clone_value, discard_value};
 
 use std::cell::UnsafeCell;
 use std::fmt;

@@ -172,6 +172,7 @@ fn gc_finalize_hook(obj: &crate::heap::gc::Tracked) -> bool {
 }
 
 /// Whether orphaned generators wait to be closed on this thread.
+#[inline(always)]
 pub fn pending() -> bool {
     PENDING.with(Cell::get)
 }
