@@ -6,8 +6,9 @@ use crate::builtins::dict_methods::key_error;
 use crate::builtins::Methods;
 use crate::error::PyResult;
 use crate::heap::Ref;
+use crate::interp::containers::lookup_runs_python;
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, KeySet, SetObj};
+use crate::object::{type_name, HashKey, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, raise};
 
@@ -83,7 +84,14 @@ fn update_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResult
         return Ok(());
     }
     if let Value::Dict(d) = other {
-        acc.reserve_for(d.len());
+        // Its keys with the hashes they were stored with, as CPython's update takes them.
+        let keys: Vec<HashKey> = d.map.lock().keys().cloned().collect();
+        acc.reserve_for(keys.len());
+        for k in keys {
+            let k = interp.resolve_in_set(acc, k)?;
+            acc.insert(k);
+        }
+        return Ok(());
     }
     for v in items_of(interp, other)? {
         let k = interp.keyset_key(acc, v)?;
@@ -109,31 +117,6 @@ fn discard_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResul
     Ok(())
 }
 
-/// `acc ^= other` in place: each member of `other` removed from `acc` if there, else added. A
-/// non-set iterable is first made a set, whose table order is the order of the toggles.
-fn toggle_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResult<()> {
-    let o = match other {
-        Value::Set(o) => members_against(interp, acc, o)?,
-        // A dict's keys are toggled in the dict's order.
-        Value::Dict(d) => {
-            let keys: Vec<Value> = d.map.lock().keys().map(|k| k.value.clone()).collect();
-            for v in keys {
-                let k = interp.keyset_key(acc, v)?;
-                if !acc.shift_remove(&k) {
-                    acc.insert(k);
-                }
-            }
-            return Ok(());
-        }
-        _ => {
-            let o = key_set(interp, other)?;
-            interp.canonicalize_set(acc, o)?
-        }
-    };
-    acc.toggle_all(&o);
-    Ok(())
-}
-
 /// `so & other` as a new set: for two sets, the smaller one walked and what the larger one
 /// holds kept; for any other iterable, its items (in order) that `so` holds.
 fn intersection_of(interp: &mut Interp, so: &KeySet, other: &Value) -> PyResult<KeySet> {
@@ -141,11 +124,16 @@ fn intersection_of(interp: &mut Interp, so: &KeySet, other: &Value) -> PyResult<
         let o = members_against(interp, so, o)?;
         return Ok(so.intersection_set(&o));
     }
+    // As CPython, the walk stops once every member of `so` was found (later items are not
+    // even hashed: `{1}.intersection([1, []])` is no error).
     let mut out = KeySet::default();
     for v in items_of(interp, other)? {
         let k = interp.keyset_key(so, v)?;
         if so.contains(&k) {
             out.insert(k);
+            if out.len() >= so.len() {
+                break;
+            }
         }
     }
     Ok(out)
@@ -182,30 +170,190 @@ fn symmetric_difference_of(interp: &mut Interp, so: &KeySet, other: &Value) -> P
     Ok(out)
 }
 
-/// An in-place operator on a set (`s |= t`, `s &= t`, `s -= t`, `s ^= t`, `t` a set): the
-/// receiver's own table changed as CPython changes it, so its iteration order is CPython's.
+/// An in-place operator on a set (`s |= t`, `s &= t`, `s -= t`, `s ^= t`; `t` a set, or any
+/// iterable for the `update` methods): the receiver's own table changed as CPython changes it,
+/// so its iteration order is CPython's.
+///
+/// The operand is prepared first, without the receiver's lock (hashing may call `__hash__`,
+/// resolving a key may call `__eq__`, and no lock is held while Python code runs); then the
+/// receiver is changed in place under its lock. So with the GIL off a member another thread
+/// adds or removes meanwhile is kept: changing a copy and writing it back would lose it.
 pub fn inplace_op(interp: &mut Interp, s: &SetObj, op: char, other: &Value) -> PyResult<()> {
-    let same = matches!(other, Value::Set(o) if std::ptr::eq(&**o, s));
-    let mut acc = s.items.lock().clone();
-    let r = match op {
-        // `s |= s` changes nothing; `s &= s` gives `s` a fresh copy of its table (CPython's
-        // intersection of a set with itself is a copy).
-        '|' if same => Ok(()),
-        '|' => update_from(interp, &mut acc, other),
-        '&' if same => {
-            acc = acc.copy();
+    if is_receiver(s, other) {
+        let mut acc = s.items.lock();
+        match op {
+            // `s |= s` changes nothing; `s &= s` gives `s` a fresh copy of its table (CPython's
+            // intersection of a set with itself is a copy).
+            '|' => {}
+            '&' => {
+                let copy = acc.copy();
+                *acc = copy;
+            }
+            _ => acc.clear(),
+        }
+        return Ok(());
+    }
+    match (op, other) {
+        (_, Value::Set(o)) => {
+            let theirs = set_operand(interp, s, o)?;
+            apply_set(&mut s.items.lock(), op, &theirs);
             Ok(())
         }
-        '&' => intersection_of(interp, &acc, other).map(|r| acc = r),
-        '-' | '^' if same => {
-            acc.clear();
+        // `^=` with another iterable: a set of its items first (an error changes nothing),
+        // toggled in that set's table order.
+        ('^', other) if !matches!(other, Value::Dict(_)) => {
+            let theirs = key_set(interp, other)?;
+            let theirs = resolved_against(interp, s, theirs)?;
+            s.items.lock().toggle_all(&theirs);
             Ok(())
         }
-        '-' => discard_from(interp, &mut acc, other),
-        _ => toggle_from(interp, &mut acc, other),
-    };
-    *s.items.lock() = acc;
-    r
+        // `intersection_update` with another iterable: its items that `s` holds, in their
+        // order, make the new table (an error changes nothing). They are found in a copy of
+        // `s`; a member another thread removes meanwhile stays removed, but one it adds
+        // meanwhile is not kept (as in CPython 3.13t, whose intersection is built aside too).
+        ('&', other) => {
+            let mine = s.items.lock().clone();
+            let found = intersection_of(interp, &mine, other)?;
+            let mut acc = s.items.lock();
+            let kept = if found.iter().all(|k| acc.contains(k)) {
+                found
+            } else {
+                found.iter().filter(|k| acc.contains(k)).cloned().collect()
+            };
+            *acc = kept;
+            Ok(())
+        }
+        // `|=`, `-=` (and `^=` with a dict's keys): each item applied in turn; on an error the
+        // items before it stay applied, as in CPython.
+        (op, other) => {
+            let (reserve, applied) = match other {
+                // A dict's keys keep the hashes they were stored with (CPython's update and
+                // symmetric difference do not hash them again) and, for `|`, are added after
+                // the table is made room for them (CPython's order).
+                Value::Dict(d) if op != '-' => {
+                    let keys: Vec<HashKey> = d.map.lock().keys().cloned().collect();
+                    let reserve = (op == '|').then_some(keys.len());
+                    (
+                        reserve,
+                        item_keys_in_turn(interp, s, op, keys, |_, k| Ok(k)),
+                    )
+                }
+                _ => {
+                    let items = items_of(interp, other)?;
+                    (
+                        None,
+                        item_keys_in_turn(interp, s, op, items, Interp::hash_any),
+                    )
+                }
+            };
+            let (keys, error) = match applied {
+                Ok(keys) => (keys, None),
+                Err((keys, e)) => (keys, Some(e)),
+            };
+            let mut acc = s.items.lock();
+            if let Some(n) = reserve {
+                acc.reserve_for(n);
+            }
+            for k in keys {
+                apply_one(&mut acc, op, k);
+            }
+            drop(acc);
+            error.map_or(Ok(()), Err)
+        }
+    }
+}
+
+/// The members of set `o` as an operand for `s`: copied (one object lock at a time), and those
+/// that compare by `__eq__` resolved against a copy of `s`'s members.
+fn set_operand(interp: &mut Interp, s: &SetObj, o: &SetObj) -> PyResult<KeySet> {
+    let theirs = o.items.lock().clone();
+    resolved_against(interp, s, theirs)
+}
+
+/// `theirs` with each member that compares by `__eq__` replaced by the member of `s` it equals
+/// (`s` copied only when there is such a member).
+fn resolved_against(interp: &mut Interp, s: &SetObj, theirs: KeySet) -> PyResult<KeySet> {
+    if !theirs.iter().any(lookup_runs_python) {
+        return Ok(theirs);
+    }
+    let mine = s.items.lock().clone();
+    interp.canonicalize_set(&mine, theirs)
+}
+
+/// Change `acc` by a whole set of members: `|` merges (CPython's merge order), `&` keeps what
+/// both hold (a new table), `-` discards each, `^` toggles each.
+fn apply_set(acc: &mut KeySet, op: char, theirs: &KeySet) {
+    match op {
+        '|' => acc.merge(theirs),
+        '&' => {
+            let kept = acc.intersection_set(theirs);
+            *acc = kept;
+        }
+        '-' => {
+            for k in theirs.iter() {
+                acc.shift_remove(k);
+            }
+        }
+        _ => acc.toggle_all(theirs),
+    }
+}
+
+/// Change `acc` by one member: `|` adds it, `-` discards it, `^` toggles it.
+fn apply_one(acc: &mut KeySet, op: char, k: HashKey) {
+    match op {
+        '|' => {
+            acc.insert(k);
+        }
+        '-' => {
+            acc.shift_remove(&k);
+        }
+        _ => {
+            if !acc.shift_remove(&k) {
+                acc.insert(k);
+            }
+        }
+    }
+}
+
+/// `items` made members (by `hash`) to apply to `s` one by one with `op`. A key that compares
+/// by `__eq__` is resolved against a private copy of `s` to which the keys before it were
+/// applied, so the result is that of applying them to `s` in turn. On an error, the keys before
+/// it.
+fn item_keys_in_turn<T>(
+    interp: &mut Interp,
+    s: &SetObj,
+    op: char,
+    items: Vec<T>,
+    mut hash: impl FnMut(&mut Interp, T) -> PyResult<HashKey>,
+) -> Result<Vec<HashKey>, (Vec<HashKey>, crate::PyErr)> {
+    let mut model: Option<KeySet> = None;
+    let mut keys: Vec<HashKey> = Vec::with_capacity(items.len());
+    for v in items {
+        let k = match hash(interp, v) {
+            Ok(k) => k,
+            Err(e) => return Err((keys, e)),
+        };
+        let k = if lookup_runs_python(&k) {
+            let base = model.get_or_insert_with(|| {
+                let mut m = s.items.lock().clone();
+                for k in &keys {
+                    apply_one(&mut m, op, k.clone());
+                }
+                m
+            });
+            match interp.resolve_in_set(base, k) {
+                Ok(k) => k,
+                Err(e) => return Err((keys, e)),
+            }
+        } else {
+            k
+        };
+        if let Some(m) = model.as_mut() {
+            apply_one(m, op, k.clone());
+        }
+        keys.push(k);
+    }
+    Ok(keys)
 }
 
 fn new_like(s: &SetObj, items: KeySet) -> Value {
@@ -355,9 +503,15 @@ fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// `s.intersection_update(*others)`: `s` takes the table of `s.intersection(*others)`.
+/// `s.intersection_update(*others)`: `s` takes the table of `s.intersection(*others)`. With one
+/// other, that is `s &= other`, done in place (no concurrent change lost). With several, as in
+/// CPython, the whole intersection is computed first (an error in any other changes nothing).
 fn intersection_update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (s, others) = set_and_others(&args, "intersection_update")?;
+    if let [other] = others {
+        inplace_op(interp, s, '&', other)?;
+        return Ok(Value::None);
+    }
     let r = intersection_members(interp, s, others)?;
     *s.items.lock() = r;
     Ok(Value::None)

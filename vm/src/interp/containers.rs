@@ -30,7 +30,7 @@ static PY_EQ_KEYS: AtomicBool = AtomicBool::new(false);
 /// Must a lookup of `k` ask Python `__eq__` methods? Yes if `k` compares by one, or if some key
 /// anywhere might (a stored `K()` whose `__eq__` says it equals `7` must be found by `d[7]`).
 #[inline]
-fn lookup_runs_python(k: &HashKey) -> bool {
+pub(crate) fn lookup_runs_python(k: &HashKey) -> bool {
     needs_py_eq(&k.value) || PY_EQ_KEYS.load(Ordering::Relaxed)
 }
 
@@ -218,6 +218,12 @@ impl Interp {
     /// The key to use for `v` in a set being built (not shared yet).
     pub(crate) fn keyset_key(&mut self, set: &KeySet, v: Value) -> PyResult<HashKey> {
         let k = self.hash_any(v)?;
+        self.resolve_in_set(set, k)
+    }
+
+    /// `k`, already hashed, resolved against the members of `set` (which no other thread
+    /// reaches: a set being built, or a private copy).
+    pub(crate) fn resolve_in_set(&mut self, set: &KeySet, k: HashKey) -> PyResult<HashKey> {
         if !lookup_runs_python(&k) {
             return Ok(k);
         }
