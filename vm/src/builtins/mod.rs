@@ -44,6 +44,42 @@ pub(crate) use frames::{frame_object, getframe_native, ParkedStack};
 pub use introspect::frame_function;
 pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 
+/// `d.get(k)`, `d.get(k, default)` and `s.add(k)` on an exact `dict` / `set` (the built-in
+/// types' methods cannot be replaced), answered here without the general method call: no method
+/// lookup, no argument parsing, no recording of the caller's frame for the callee (callgrind, on
+/// `benches/kernels/containers.mini`: see the commit). Only when no Python code can run: the key is
+/// not an instance or a class (whose `__hash__` is Python) and no key anywhere compares by a
+/// Python `__eq__`. `None`: not handled, and nothing done; the caller makes the general call,
+/// which also raises any error (an unhashable key, a wrong argument count).
+#[inline]
+pub fn container_method_fast(args: &[Value], name: &str) -> Option<Value> {
+    match args {
+        [Value::Dict(d), key, default @ ..] if default.len() <= 1 && name == "get" => {
+            let k = plain_key(key)?;
+            Some(
+                d.get(&k)
+                    .unwrap_or_else(|| default.first().cloned().unwrap_or(Value::None)),
+            )
+        }
+        [Value::Set(s), key] if !s.frozen && name == "add" => {
+            let k = plain_key(key)?;
+            s.items.lock().insert(k);
+            Some(Value::None)
+        }
+        _ => None,
+    }
+}
+
+/// `v` as a dict key or set member when hashing and comparing it runs no Python code.
+#[inline]
+fn plain_key(v: &Value) -> Option<crate::object::HashKey> {
+    if matches!(v, Value::Instance(_) | Value::Class(_)) {
+        return None;
+    }
+    let k = crate::object::HashKey::from_value(v.clone()).ok()?;
+    (!crate::interp::containers::lookup_runs_python(&k)).then_some(k)
+}
+
 /// A native function as a value.
 pub fn native(name: &'static str, f: NativeFn) -> Value {
     Value::Native(Ref::new(NativeFunction::new(name, f)))

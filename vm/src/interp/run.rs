@@ -1351,6 +1351,17 @@ impl Interp {
                             f.stack.push(Value::None);
                             continue;
                         }
+                        // `d.get(k)`, `s.add(k)` on a built-in dict or set with a key that runs
+                        // no Python code (`builtins::container_method_fast`).
+                        if let Some(r) = f
+                            .stack
+                            .get(opos..)
+                            .and_then(|a| crate::builtins::container_method_fast(a, name))
+                        {
+                            f.stack.truncate(opos);
+                            f.stack.push(r);
+                            continue;
+                        }
                         // A module's function, a class's, an instance's other callables: found,
                         // then called as `CALL` calls them.
                         let r = if tri!(self.load_method_in_place(f, opos, name, cache)) {
