@@ -50,8 +50,9 @@ pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 /// `benches/kernels/containers.mini`: see the commit). Only when no Python code can run: the key is
 /// not an instance or a class (whose `__hash__` is Python) and no key anywhere compares by a
 /// Python `__eq__`. `None`: not handled, and nothing done; the caller makes the general call,
-/// which also raises any error (an unhashable key, a wrong argument count).
-#[inline]
+/// which also raises any error (an unhashable key, a wrong argument count). Out of line: the
+/// interpreter loop calls it only for a dict or set receiver.
+#[inline(never)]
 pub fn container_method_fast(args: &[Value], name: &str) -> Option<Value> {
     match args {
         [Value::Dict(d), key, default @ ..] if default.len() <= 1 && name == "get" => {

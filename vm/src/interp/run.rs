@@ -1352,15 +1352,18 @@ impl Interp {
                             continue;
                         }
                         // `d.get(k)`, `s.add(k)` on a built-in dict or set with a key that runs
-                        // no Python code (`builtins::container_method_fast`).
-                        if let Some(r) = f
-                            .stack
-                            .get(opos..)
-                            .and_then(|a| crate::builtins::container_method_fast(a, name))
-                        {
-                            f.stack.truncate(opos);
-                            f.stack.push(r);
-                            continue;
+                        // no Python code (`builtins::container_method_fast`; other receivers
+                        // do not pay for the call).
+                        if matches!(f.stack.get(opos), Some(Value::Dict(_) | Value::Set(_))) {
+                            if let Some(r) = f
+                                .stack
+                                .get(opos..)
+                                .and_then(|a| crate::builtins::container_method_fast(a, name))
+                            {
+                                f.stack.truncate(opos);
+                                f.stack.push(r);
+                                continue;
+                            }
                         }
                         // A module's function, a class's, an instance's other callables: found,
                         // then called as `CALL` calls them.
