@@ -359,7 +359,9 @@ pub fn inplace_add(a: &Value, b: &Value) -> PyResult<Option<Value>> {
         raise!(TypeError, "can't concat {} to bytearray", type_name(b));
     };
     let y = y.into_owned();
-    ba.data.lock().extend_from_slice(&y);
+    let mut data = ba.data.lock();
+    ba.check_resize(data.len(), data.len() + y.len())?;
+    data.extend_from_slice(&y);
     Ok(Some(a.clone()))
 }
 
@@ -448,6 +450,7 @@ pub fn setitem(
                 let len = data.len();
                 let start = (idx.start.max(0) as usize).min(len);
                 let stop = (idx.stop.max(idx.start).max(0) as usize).min(len);
+                ba.check_resize(len, len - (stop - start) + new.len())?;
                 data.splice(start..stop, new);
             } else {
                 if new.len() != idx.len {
@@ -493,6 +496,7 @@ pub fn delitem(ba: &crate::object::ByteArray, key: &Value) -> PyResult<()> {
     match key {
         Value::Slice(s) => {
             let idx = adjust_slice(s, data.len())?;
+            ba.check_resize(data.len(), data.len() - idx.len)?;
             crate::interp::subscr::delete_slice(&mut *data, &idx);
             Ok(())
         }
@@ -500,6 +504,7 @@ pub fn delitem(ba: &crate::object::ByteArray, key: &Value) -> PyResult<()> {
             let i = to_index(key)?;
             match seq_index(i, data.len()) {
                 Some(j) => {
+                    ba.check_resize(data.len(), data.len() - 1)?;
                     data.remove(j);
                     Ok(())
                 }
@@ -1449,7 +1454,9 @@ fn recv_ba<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<crate::object::B
 fn ba_append(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "append")?;
     let b = byte_value(rest(&args).one("bytearray.append")?)?;
-    ba.data.lock().push(b);
+    let mut data = ba.data.lock();
+    ba.check_resize(data.len(), data.len() + 1)?;
+    data.push(b);
     Ok(Value::None)
 }
 
@@ -1466,7 +1473,9 @@ fn ba_extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             e
         }
     })?;
-    ba.data.lock().extend(data);
+    let mut bytes = ba.data.lock();
+    ba.check_resize(bytes.len(), bytes.len() + data.len())?;
+    bytes.extend(data);
     Ok(Value::None)
 }
 
@@ -1484,7 +1493,10 @@ fn ba_pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => interp.index_arg(v)?,
     };
     match seq_index(i, data.len()) {
-        Some(j) => Ok(Value::Int(data.remove(j) as i64)),
+        Some(j) => {
+            ba.check_resize(data.len(), data.len() - 1)?;
+            Ok(Value::Int(data.remove(j) as i64))
+        }
         None => raise!(IndexError, "pop index out of range"),
     }
 }
@@ -1492,7 +1504,9 @@ fn ba_pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn ba_clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let ba = recv_ba(&args, "clear")?;
     rest(&args).none("bytearray.clear")?;
-    ba.data.lock().clear();
+    let mut data = ba.data.lock();
+    ba.check_resize(data.len(), 0)?;
+    data.clear();
     Ok(Value::None)
 }
 
@@ -1512,6 +1526,7 @@ fn ba_insert(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut data = ba.data.lock();
     let n = data.len() as i64;
     let at = if i < 0 { (i + n).max(0) } else { i.min(n) };
+    ba.check_resize(data.len(), data.len() + 1)?;
     data.insert(at as usize, b);
     Ok(Value::None)
 }
@@ -1522,6 +1537,7 @@ fn ba_remove(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut data = ba.data.lock();
     match data.iter().position(|&c| c == b) {
         Some(i) => {
+            ba.check_resize(data.len(), data.len() - 1)?;
             data.remove(i);
             Ok(Value::None)
         }

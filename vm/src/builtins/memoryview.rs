@@ -9,9 +9,13 @@
 //! CPython's. Every consumer of bytes-like objects (`bytes()`, `b''.join`, file and socket
 //! writes...) takes a view (`object::bytes_like` asks [`view_bytes`]).
 //!
+//! While an unreleased view of a bytearray exists, changing the bytearray's length is a
+//! `BufferError`, as in CPython (each view, slices included, counts as one export until it is
+//! released or freed).
+//!
 //! Differences: casts to other formats (`'i'`, `'d'`..., shapes) are a `NotImplementedError`;
-//! CPython refuses to resize a bytearray while a view of it exists, minivm does not, and a
-//! view whose bytes were cut off raises `IndexError` when used.
+//! CPython refuses to release a view while a slice of it is alive ("memoryview has 1 exported
+//! buffer"), minivm releases it (the slice still holds the bytearray's length fixed).
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,15 +130,41 @@ impl View {
         Ok(out)
     }
 
-    fn sub(&self, start: i64, step: i64, len: usize, format: Format) -> View {
+    /// A new view of `obj` (bytes or bytearray), counted as an export of a bytearray.
+    fn new(obj: Value, start: i64, step: i64, len: usize, format: Format) -> View {
+        if let Value::ByteArray(b) = &obj {
+            b.export();
+        }
         View {
-            obj: self.obj.clone(),
+            obj,
             start,
             step,
             len,
             format,
             released: AtomicBool::new(false),
         }
+    }
+
+    fn sub(&self, start: i64, step: i64, len: usize, format: Format) -> View {
+        View::new(self.obj.clone(), start, step, len, format)
+    }
+
+    /// `release()`: from now on the view refuses every use and no longer holds the
+    /// bytearray's length fixed. Releasing twice is harmless.
+    fn release(&self) {
+        if !self.released.swap(true, Ordering::Relaxed) {
+            if let Value::ByteArray(b) = &self.obj {
+                b.unexport();
+            }
+        }
+    }
+}
+
+/// A view freed without `release()` (CPython frees a view as soon as nothing refers to it, and
+/// so does minivm's reference counting) stops holding its bytearray's length fixed.
+impl Drop for View {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -230,22 +260,11 @@ fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ),
     };
     let view = match obj {
-        Value::Bytes(b) => View {
-            obj: obj.clone(),
-            start: 0,
-            step: 1,
-            len: b.as_bytes().len(),
-            format: Format::Unsigned,
-            released: AtomicBool::new(false),
-        },
-        Value::ByteArray(b) => View {
-            obj: obj.clone(),
-            start: 0,
-            step: 1,
-            len: b.data.lock().len(),
-            format: Format::Unsigned,
-            released: AtomicBool::new(false),
-        },
+        Value::Bytes(b) => View::new(obj.clone(), 0, 1, b.as_bytes().len(), Format::Unsigned),
+        Value::ByteArray(b) => {
+            let len = b.data.lock().len();
+            View::new(obj.clone(), 0, 1, len, Format::Unsigned)
+        }
         Value::Instance(i) if i.native::<View>().is_some() => {
             let Some(v) = i.native::<View>() else {
                 raise!(TypeError, "memoryview: expected a memoryview");
@@ -472,7 +491,7 @@ fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn mv_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
-    v.released.store(true, Ordering::Relaxed);
+    v.release();
     Ok(Value::None)
 }
 
@@ -480,14 +499,7 @@ fn mv_toreadonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (me, v) = view(&args)?;
     let bytes = v.bytes()?;
     let len = bytes.len();
-    let copy = View {
-        obj: Value::bytes(bytes),
-        start: 0,
-        step: 1,
-        len,
-        format: v.format,
-        released: AtomicBool::new(false),
-    };
+    let copy = View::new(Value::bytes(bytes), 0, 1, len, v.format);
     Ok(make(&me.class, copy))
 }
 
@@ -499,7 +511,7 @@ fn mv_enter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn mv_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
-    v.released.store(true, Ordering::Relaxed);
+    v.release();
     Ok(Value::Bool(false))
 }
 

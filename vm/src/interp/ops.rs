@@ -189,6 +189,31 @@ impl Interp {
                     return Ok(r);
                 }
             }
+            (BinOp::Mul, Value::ByteArray(ba))
+                if crate::builtins::args::index_sized(b).is_some() =>
+            {
+                // In place, as CPython: another name for the bytearray sees the repetition.
+                let n = match crate::builtins::args::index_sized(b) {
+                    Some(n) => n?.max(0) as usize,
+                    None => 0,
+                };
+                let mut data = ba.data.lock();
+                let len = data.len();
+                let new_len = len
+                    .checked_mul(n)
+                    .filter(|&c| c <= isize::MAX as usize)
+                    .ok_or_else(|| err!(MemoryError, ""))?;
+                ba.check_resize(len, new_len)?;
+                if n == 0 {
+                    data.clear();
+                } else {
+                    data.reserve(len * (n - 1));
+                    for _ in 1..n {
+                        data.extend_from_within(..len);
+                    }
+                }
+                return Ok(a.clone());
+            }
             (BinOp::Add, Value::List(l)) => {
                 let items = match b {
                     Value::List(bl) if Ref::ptr_eq(l, bl) => l.snapshot(),

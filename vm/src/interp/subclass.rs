@@ -68,7 +68,9 @@ impl Interp {
             }
             (Value::ByteArray(b), Value::ByteArray(f)) => {
                 let data = f.snapshot();
-                *b.data.lock() = data;
+                let mut old = b.data.lock();
+                b.check_resize(old.len(), data.len())?;
+                *old = data;
             }
             (Value::Dict(_), Value::Dict(_)) => self.dict_update(target, &fresh, false)?,
             _ => {}

@@ -4,11 +4,12 @@
 //! `builtins/bytes_methods.rs`; encoding and decoding text in `builtins/codecs.rs`.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::heap::ObjCell;
 
 use crate::value::Value;
+use crate::{raise, PyResult};
 
 pub struct PyBytes {
     data: Box<[u8]>,
@@ -43,13 +44,39 @@ impl PyBytes {
 /// A bytearray's bytes sit behind its own lock, as a list's items do.
 pub struct ByteArray {
     pub data: ObjCell<Vec<u8>>,
+    /// How many unreleased memoryviews show these bytes. While there is one, the length may
+    /// not change (CPython's `BufferError`), so a view never finds its bytes cut off.
+    exports: AtomicUsize,
 }
 
 impl ByteArray {
     pub fn new(data: Vec<u8>) -> ByteArray {
         ByteArray {
             data: ObjCell::new(data),
+            exports: AtomicUsize::new(0),
         }
+    }
+
+    /// A memoryview starts showing these bytes.
+    pub fn export(&self) {
+        self.exports.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A memoryview of these bytes was released (or freed).
+    pub fn unexport(&self) {
+        self.exports.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// CPython's `BufferError` when an operation would change the length from `old` to `new`
+    /// while a memoryview shows the bytes; operations that keep the length are allowed.
+    pub fn check_resize(&self, old: usize, new: usize) -> PyResult<()> {
+        if old != new && self.exports.load(Ordering::Relaxed) > 0 {
+            raise!(
+                BufferError,
+                "Existing exports of data: object cannot be re-sized"
+            );
+        }
+        Ok(())
     }
 
     /// A copy of the bytes, so no lock is held while running Python code over them.

@@ -505,16 +505,18 @@ impl Class {
                     }
                     _ => false,
                 };
-            } else if !matches!(
-                c.kind,
-                TypeKind::Object
-                    | TypeKind::Tuple
-                    | TypeKind::Int
-                    | TypeKind::Float
-                    | TypeKind::Str
-                    | TypeKind::Bytes
-                    | TypeKind::FrozenSet
-            ) {
+            } else if !c.dictless_native()
+                && !matches!(
+                    c.kind,
+                    TypeKind::Object
+                        | TypeKind::Tuple
+                        | TypeKind::Int
+                        | TypeKind::Float
+                        | TypeKind::Str
+                        | TypeKind::Bytes
+                        | TypeKind::FrozenSet
+                )
+            {
                 // (These built-in types' instances have no `__dict__` either, so a subclass
                 // with `__slots__` all the way down has none: a namedtuple takes no new
                 // attributes.)
@@ -535,10 +537,16 @@ impl Class {
             bits |= PLAIN_SLOTS;
         }
         // `object()` itself has no `__dict__` either: `object().x = 1` is an AttributeError.
-        if slotted && (!self.builtin || self.kind == TypeKind::Object) {
+        if slotted && (!self.builtin || self.kind == TypeKind::Object || self.dictless_native()) {
             bits |= DICTLESS;
         }
         bits
+    }
+
+    /// A native class standing for a CPython built-in type (`complex`, `memoryview`, `code`,
+    /// `frame`: module `builtins`): like CPython's, its instances take no attributes of their own.
+    fn dictless_native(&self) -> bool {
+        self.kind == TypeKind::Native && &*self.module == "builtins"
     }
 
     fn lookup_uncached(&self, name: &str) -> Option<Value> {
@@ -830,6 +838,7 @@ exception_kinds! {
     ZeroDivisionError: ArithmeticError,
     AssertionError: Exception,
     AttributeError: Exception,
+    BufferError: Exception,
     EOFError: Exception,
     ImportError: Exception,
     ModuleNotFoundError: ImportError,
