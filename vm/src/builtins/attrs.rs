@@ -4,7 +4,9 @@
 use crate::error::PyResult;
 use crate::heap::Ref;
 use crate::interp::Interp;
-use crate::object::{class_of, Class, Function};
+use std::sync::Arc;
+
+use crate::object::{class_of, Class, Dict, Function};
 use crate::value::Value;
 
 fn class_value(c: &Ref<Class>) -> Value {
@@ -111,13 +113,142 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
     Some(Ok(v))
 }
 
+/// Whether CPython keeps attribute `name` of a function in the function object itself (these
+/// are never in its `__dict__`); every other attribute assigned to a function is a `__dict__`
+/// entry.
+fn function_own(name: &str) -> bool {
+    matches!(
+        name,
+        "__name__"
+            | "__qualname__"
+            | "__module__"
+            | "__doc__"
+            | "__defaults__"
+            | "__kwdefaults__"
+            | "__code__"
+            | "__annotations__"
+            | "__globals__"
+            | "__closure__"
+            | "__builtins__"
+            | "__dict__"
+    )
+}
+
+/// The function's `__dict__`, made on first use from the attributes assigned so far (which move
+/// into it: from then on it alone holds them, so changes made through it are the function's).
+fn function_dict(f: &Ref<Function>) -> Ref<Dict> {
+    let mut attrs = f.attrs.lock();
+    if let Some(Value::Dict(d)) = attrs.get("__dict__") {
+        return d.clone();
+    }
+    let d = Ref::new(Dict::new());
+    let moved: Vec<Arc<str>> = attrs.keys().filter(|k| !function_own(k)).cloned().collect();
+    for k in moved {
+        if let Some(v) = attrs.shift_remove(&k) {
+            d.set_str(&k, v);
+        }
+    }
+    attrs.insert(Arc::from("__dict__"), Value::Dict(d.clone()));
+    d
+}
+
+/// The names of the attributes assigned to a function (for `dir`), its `__dict__`'s included.
+pub fn function_attr_names(f: &Ref<Function>) -> Vec<Arc<str>> {
+    let (mut names, dict): (Vec<Arc<str>>, _) = {
+        let attrs = f.attrs.lock();
+        let dict = match attrs.get("__dict__") {
+            Some(Value::Dict(d)) => Some(d.clone()),
+            _ => None,
+        };
+        (attrs.keys().cloned().collect(), dict)
+    };
+    if let Some(d) = dict {
+        for k in d.keys() {
+            if let Value::Str(s) = k {
+                names.push(Arc::from(s.as_str()));
+            }
+        }
+    }
+    names
+}
+
+/// `f.name = v` on a function (the names a call reads are refused by the caller).
+pub fn set_function_attr(f: &Ref<Function>, name: &str, v: Value) -> PyResult<()> {
+    if name == "__dict__" {
+        let Value::Dict(new) = &v else {
+            return Err(crate::err!(
+                TypeError,
+                "__dict__ must be set to a dictionary, not a '{}'",
+                crate::object::type_name(&v)
+            ));
+        };
+        let mut attrs = f.attrs.lock();
+        let moved: Vec<Arc<str>> = attrs.keys().filter(|k| !function_own(k)).cloned().collect();
+        let mut old = Vec::with_capacity(moved.len() + 1);
+        for k in moved {
+            old.extend(attrs.shift_remove(&k));
+        }
+        old.extend(attrs.insert(Arc::from("__dict__"), Value::Dict(new.clone())));
+        drop(attrs);
+        drop(old);
+        return Ok(());
+    }
+    let dict = match f.attrs.lock().get("__dict__") {
+        Some(Value::Dict(d)) if !function_own(name) => Some(d.clone()),
+        _ => None,
+    };
+    match dict {
+        Some(d) => d.set_str(name, v),
+        None => {
+            let old = f.attrs.lock().insert(Arc::from(name), v);
+            drop(old);
+        }
+    }
+    Ok(())
+}
+
+/// `del f.name` on a function: whether there was such an assigned attribute.
+pub fn del_function_attr(f: &Ref<Function>, name: &str) -> bool {
+    let dict = match f.attrs.lock().get("__dict__") {
+        Some(Value::Dict(d)) if !function_own(name) => Some(d.clone()),
+        _ => None,
+    };
+    match dict {
+        Some(d) => d.remove(&crate::object::HashKey::from_str(name)).is_some(),
+        None => {
+            let old = f.attrs.lock().shift_remove(name);
+            old.is_some()
+        }
+    }
+}
+
 /// A function's attribute: one assigned to it (`f.x = 1`, what `functools.wraps` copies) wins;
 /// otherwise what CPython derives from the function and its code. `None` if it has neither.
 pub fn function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
-    if let Some(v) = f.attrs.lock().get(name) {
-        return Some(v.clone());
+    {
+        let attrs = f.attrs.lock();
+        if !function_own(name) {
+            if let Some(Value::Dict(d)) = attrs.get("__dict__") {
+                let d = d.clone();
+                drop(attrs);
+                if let Some(v) = d.get_str(name) {
+                    return Some(v);
+                }
+                return computed_function_attr(f, name);
+            }
+        }
+        if let Some(v) = attrs.get(name) {
+            return Some(v.clone());
+        }
     }
+    computed_function_attr(f, name)
+}
+
+/// The attributes CPython derives from a function and its code (none assigned).
+fn computed_function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
     Some(match name {
+        "__dict__" => Value::Dict(function_dict(f)),
+        "__class__" => class_value(&class_of(&Value::Function(f.clone()))),
         "__name__" => Value::str(&f.code.name),
         "__qualname__" => Value::str(&f.code.qualname),
         "__module__" => f.globals.get_str("__name__").unwrap_or(Value::None),

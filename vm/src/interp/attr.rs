@@ -52,6 +52,12 @@ impl Interp {
             Value::Native(n) if name == "__name__" || name == "__qualname__" => {
                 Ok(Value::str(n.name))
             }
+            // CPython's docstrings and signature texts are its own writing, not copied.
+            Value::Native(_) if name == "__doc__" || name == "__text_signature__" => Err(err!(
+                AttributeError,
+                "'builtin_function_or_method' object has no attribute '{name}' (minivm's \
+                 built-in functions carry no docstring or signature text)"
+            )),
             Value::BoundMethod(m) => match name {
                 "__self__" => Ok(m.receiver.clone()),
                 "__func__" => Ok(m.func.clone()),
@@ -501,6 +507,9 @@ impl Interp {
                 // The attributes without the values of slots (they live in the same table here),
                 // in a dict the instance's table keeps current from now on (a live view, as
                 // CPython's `__dict__`), wrapped so that its changes are written through.
+                if let Some(w) = inst.dict.lock().view_wrapper() {
+                    return Ok(Value::Instance(w));
+                }
                 let existing = inst.dict.lock().view().cloned();
                 let attrs = match existing {
                     Some(attrs) => attrs,
@@ -523,7 +532,11 @@ impl Interp {
                         d
                     }
                 };
-                return crate::interp::views::instance_dict(self, obj, attrs);
+                let wrapper = crate::interp::views::instance_dict(self, obj, attrs)?;
+                if let Value::Instance(w) = &wrapper {
+                    inst.dict.lock().set_view_wrapper(w);
+                }
+                return Ok(wrapper);
             }
             _ => {}
         }
@@ -647,6 +660,17 @@ impl Interp {
             "__dict__" => return crate::interp::views::class_dict_proxy(self, class_dict(cls)),
             "__class__" => return Ok(Value::Class(class_of(&Value::Class(cls.clone())))),
             _ => {}
+        }
+        // A data descriptor on the metaclass (a property, an object with `__set__`) answers
+        // before the class's own dict, as an instance's class data descriptor does.
+        if let Some(meta) = &cls.metaclass {
+            if let Some(Value::Instance(d)) = meta.lookup(name) {
+                if crate::object::is_data_descriptor(&d) {
+                    if let Some(v) = self.metaclass_attr(cls, name)? {
+                        return Ok(v);
+                    }
+                }
+            }
         }
         match cls.lookup(name) {
             Some(Value::Instance(d)) => match (&d.payload, d.class.kind) {
@@ -834,6 +858,30 @@ impl Interp {
                         .call(&sa, &[obj.clone(), Value::str(name), v])
                         .map(|_| ());
                 }
+                // A data descriptor on the metaclass takes the assignment (`type.__setattr__`).
+                if let Some(Value::Instance(d)) =
+                    cls.metaclass.as_ref().and_then(|m| m.lookup(name))
+                {
+                    match &d.payload {
+                        Payload::Property { fset, .. } => {
+                            if fset.is_none() {
+                                return Err(err!(
+                                    AttributeError,
+                                    "property '{name}' of '{}' object has no setter",
+                                    class_of(obj).name
+                                ));
+                            }
+                            return self.call(fset, &[obj.clone(), v]).map(|_| ());
+                        }
+                        _ if !d.class.builtin => {
+                            if let Some(set) = d.class.lookup("__set__") {
+                                let desc = Value::Instance(d.clone());
+                                return self.call(&set, &[desc, obj.clone(), v]).map(|_| ());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 cls.dict.write().insert(Arc::from(name), v);
                 crate::object::class_changed();
                 Ok(())
@@ -859,10 +907,7 @@ impl Interp {
                     "minivm cannot change a function's {name} after it is made"
                 ))
             }
-            Value::Function(f) => {
-                f.attrs.lock().insert(Arc::from(name), v);
-                Ok(())
-            }
+            Value::Function(f) => crate::builtins::attrs::set_function_attr(f, name, v),
             Value::Module(m) => {
                 m.dict.set_str(name, v);
                 Ok(())
@@ -1074,6 +1119,7 @@ impl Interp {
                 .dict
                 .remove(&crate::object::HashKey::from_str(name))
                 .is_some(),
+            Value::Function(f) => crate::builtins::attrs::del_function_attr(f, name),
             _ => false,
         };
         if removed {

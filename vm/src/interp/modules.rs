@@ -693,6 +693,15 @@ impl Interp {
         if let Some(hook) = m.dict.get_str("__getattr__") {
             return self.call(&hook, &[Value::str(name)]);
         }
+        if name == "__doc__" {
+            // (A module written in the mini language has one, None without a docstring.)
+            return Err(err!(
+                AttributeError,
+                "module '{}' has no attribute '__doc__' (minivm's modules written in Rust carry \
+                 no docstring)",
+                m.name
+            ));
+        }
         Err(err!(
             AttributeError,
             "module '{}' has no attribute '{name}'",

@@ -247,7 +247,7 @@ impl Interp {
                 add_class(&mut names, &inst.class);
             }
             Value::Function(f) => {
-                names.extend(f.attrs.lock().keys().cloned());
+                names.extend(crate::builtins::attrs::function_attr_names(f));
                 add_class(&mut names, &class_of(obj));
             }
             _ => add_class(&mut names, &class_of(obj)),

@@ -17,8 +17,9 @@ use minivm_compiler::ast::CmpOp;
 /// instance's own table (`object::InstDict`), which keeps `attrs` current as they change, so
 /// this is a dict (`_attrdict.InstanceDict`, written in the mini language) whose contents are
 /// `attrs` itself (shared, not copied: a live view) and whose changes are written through to
-/// the instance. Each call makes a new wrapper around the same `attrs`: the instance does not
-/// keep the wrapper, which refers back to it (that would make every such instance a cycle).
+/// the instance. The instance remembers the wrapper weakly (it refers back to the instance, so a
+/// strong reference would make every such instance a cycle): while the wrapper lives, the next
+/// `obj.__dict__` gives the same object, and after it is freed a new one around the same `attrs`.
 pub fn instance_dict(interp: &mut Interp, obj: &Value, attrs: Ref<Dict>) -> PyResult<Value> {
     let Value::Class(cls) = attrdict_class(interp, "InstanceDict")? else {
         return Err(err!(SystemError, "_attrdict.InstanceDict is not a class"));

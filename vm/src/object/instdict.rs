@@ -24,8 +24,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::heap::weak::Weak;
 use crate::heap::Ref;
-use crate::object::{Dict, HashKey, NameRef};
+use crate::object::{Dict, HashKey, Instance, NameRef};
 use crate::value::Value;
 
 /// How many names a table may have before lookups use a hash index instead of a scan.
@@ -154,7 +155,17 @@ pub struct InstDict {
     /// was given (`_attrdict.InstanceDict`, `interp/views.rs`). Every change made here is made
     /// there too, so a `__dict__` taken before sees the attributes set after, as in CPython
     /// (changes made to it come back through `_raw_set`/`_raw_del`).
-    view: Option<Ref<Dict>>,
+    view: Option<Box<DictView>>,
+}
+
+/// The `__dict__` of an instance once a program asked for it.
+struct DictView {
+    /// The attributes, kept current.
+    dict: Ref<Dict>,
+    /// The wrapper object last given out, while it lives: `obj.__dict__ is obj.__dict__`, as in
+    /// CPython. Weak, because the wrapper refers to the instance (a strong reference both ways
+    /// would make every such instance a cycle).
+    wrapper: Option<Weak<Instance>>,
 }
 
 impl Default for InstDict {
@@ -273,7 +284,7 @@ impl InstDict {
 
     /// The dict inside the instance's `__dict__` objects, if one was made ([`InstDict::set_view`]).
     pub fn view(&self) -> Option<&Ref<Dict>> {
-        self.view.as_ref()
+        self.view.as_ref().map(|v| &v.dict)
     }
 
     /// Whether a `__dict__` object mirrors this table: then writes must go through
@@ -286,7 +297,22 @@ impl InstDict {
     /// Make `dict` (holding exactly these attributes, slots aside) the contents of the
     /// instance's `__dict__`, kept current from now on.
     pub fn set_view(&mut self, dict: Ref<Dict>) {
-        self.view = Some(dict);
+        self.view = Some(Box::new(DictView {
+            dict,
+            wrapper: None,
+        }));
+    }
+
+    /// The `__dict__` wrapper object given out last, if it is still alive.
+    pub fn view_wrapper(&self) -> Option<Ref<Instance>> {
+        self.view.as_ref()?.wrapper.as_ref()?.upgrade()
+    }
+
+    /// Remember `wrapper` as the `__dict__` object (after [`InstDict::set_view`]).
+    pub fn set_view_wrapper(&mut self, wrapper: &Ref<Instance>) {
+        if let Some(v) = self.view.as_mut() {
+            v.wrapper = Ref::downgrade(wrapper);
+        }
     }
 
     /// Forget the `__dict__` object (`del obj.__dict__`): it keeps what it holds, and the next
@@ -298,7 +324,7 @@ impl InstDict {
     /// Mirror a set in the `__dict__` object, if there is one.
     #[inline]
     fn view_set(&self, key: &str, value: &Value) {
-        if let Some(d) = &self.view {
+        if let Some(DictView { dict: d, .. }) = self.view.as_deref() {
             d.set_str(key, value.clone());
         }
     }
@@ -470,7 +496,7 @@ impl InstDict {
         } else if own.index.is_some() {
             own.index = Some(Box::new(build_index(&own.keys)));
         }
-        if let Some(view) = &self.view {
+        if let Some(view) = self.view() {
             drop(view.remove(&HashKey::from_str(&k)));
         }
         Some(v)
@@ -478,7 +504,7 @@ impl InstDict {
 
     /// Remove every attribute (the table is back at the empty layout).
     pub fn clear(&mut self) {
-        if let Some(view) = &self.view {
+        if let Some(view) = self.view() {
             for k in self.key_slice() {
                 drop(view.remove(&HashKey::from_str(k)));
             }
