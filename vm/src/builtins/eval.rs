@@ -103,25 +103,58 @@ fn code_of(v: &Value, fname: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
     }
 }
 
-/// The globals and locals dicts of an `eval`/`exec` call: the given ones, or the caller's.
+/// The locals of `eval`/`exec` given as a mapping that is not a plain dict: the dict names go
+/// to (a dict subclass's own, else an unused one) and, when the names must go through its
+/// `__getitem__`/`__setitem__`/`__delitem__`, the mapping itself (see `Frame::mapping`).
+fn mapping_locals(interp: &mut Interp, v: &Value) -> Option<(Ref<Dict>, Option<Value>)> {
+    if let (Value::Instance(i), Some(Value::Dict(d))) = (v, crate::object::builtin_base(v)) {
+        let hooks = ["__setitem__", "__getitem__", "__missing__", "__delitem__"];
+        let plain = hooks.iter().all(|h| i.class.lookup(h).is_none());
+        return Some((d.clone(), (!plain).then(|| v.clone())));
+    }
+    // CPython's test (`PyMapping_Check`): the type can be subscripted.
+    if !matches!(
+        v,
+        Value::List(_)
+            | Value::Tuple(_)
+            | Value::Str(_)
+            | Value::Bytes(_)
+            | Value::ByteArray(_)
+            | Value::Range(_)
+    ) && interp.lookup_special(v, "__getitem__").is_none()
+    {
+        return None;
+    }
+    Some((Ref::new(Dict::new()), Some(v.clone())))
+}
+
+/// The globals and locals dicts of an `eval`/`exec` call: the given ones, or the caller's; and
+/// the locals mapping when it is not a plain dict.
 fn namespaces(
     interp: &mut Interp,
     frame: Option<&Frame>,
     fname: &str,
     globals: Option<&Value>,
     locals: Option<&Value>,
-) -> PyResult<(Ref<Dict>, Ref<Dict>)> {
+) -> PyResult<(Ref<Dict>, Ref<Dict>, Option<Value>)> {
     let globals = globals.filter(|g| !g.is_none());
     let locals = locals.filter(|l| !l.is_none());
+    let mut mapping = None;
     let locals = match locals {
         None => None,
         Some(Value::Dict(d)) => Some(d.clone()),
-        Some(other) if fname == "exec" => raise!(
-            TypeError,
-            "locals must be a mapping or None, not {}",
-            type_name(other)
-        ),
-        Some(_) => raise!(TypeError, "locals must be a mapping"),
+        Some(other) => match mapping_locals(interp, other) {
+            Some((d, m)) => {
+                mapping = m;
+                Some(d)
+            }
+            None if fname == "exec" => raise!(
+                TypeError,
+                "locals must be a mapping or None, not {}",
+                type_name(other)
+            ),
+            None => raise!(TypeError, "locals must be a mapping"),
+        },
     };
     let globals = match globals {
         Some(Value::Dict(d)) => d.clone(),
@@ -148,14 +181,14 @@ fn namespaces(
                     _ => raise!(SystemError, "{fname}(): locals are not a dict"),
                 },
             };
-            return Ok((f.globals.clone(), locals));
+            return Ok((f.globals.clone(), locals, mapping));
         }
     };
     if globals.get_str("__builtins__").is_none() {
         globals.set_str("__builtins__", Value::Dict((*interp.vm.builtins).clone()));
     }
     let locals = locals.unwrap_or_else(|| globals.clone());
-    Ok((globals, locals))
+    Ok((globals, locals, mapping))
 }
 
 /// Run module-level code with `globals`, its names going through `locals`; the value it returns.
@@ -164,10 +197,12 @@ fn run(
     code: Arc<CodeObject>,
     globals: Ref<Dict>,
     locals: Ref<Dict>,
+    mapping: Option<Value>,
 ) -> PyResult<Value> {
     let func = crate::module_function(code, globals);
     let mut frame = interp.new_frame(&func, &[], &[])?;
     frame.namespace = Some(locals);
+    frame.mapping = mapping;
     match interp.run_frame(frame)? {
         Exit::Return(v) => Ok(v),
         Exit::Yield(..) => Err(err!(SystemError, "code passed to eval/exec yielded")),
@@ -184,17 +219,46 @@ pub fn eval(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
     let [src, g, l] = Sig::pos("eval", Style::Unpack, EVAL_PARAMS, 1).bind::<3>(&args)?;
     let src = src.ok_or_else(|| err!(SystemError, "eval(): argument lost"))?;
     let code = code_of(src, "eval", Mode::Eval)?;
-    let (globals, locals) = namespaces(interp, frame, "eval", g, l)?;
-    run(interp, code, globals, locals)
+    let (globals, locals, mapping) = namespaces(interp, frame, "eval", g, l)?;
+    run(interp, code, globals, locals, mapping)
 }
 
 /// `exec(source, globals=None, locals=None)`: run statements; returns None.
 pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
+    // `closure=` (keyword-only): None is the default; cells for a code object's free variables
+    // are beyond minivm's code objects.
+    let closure = args
+        .kw
+        .iter()
+        .find(|(k, _)| &**k == "closure")
+        .map(|(_, v)| v);
+    let rest: Vec<(Arc<str>, Value)> = args
+        .kw
+        .iter()
+        .filter(|(k, _)| &**k != "closure")
+        .cloned()
+        .collect();
+    let args = Args {
+        pos: args.pos,
+        kw: &rest,
+    };
     let [src, g, l] = Sig::pos("exec", Style::Unpack, EVAL_PARAMS, 1).bind::<3>(&args)?;
     let src = src.ok_or_else(|| err!(SystemError, "exec(): argument lost"))?;
+    if closure.is_some_and(|c| !c.is_none()) {
+        if compiled(src).is_none() {
+            raise!(
+                TypeError,
+                "closure can only be used when source is a code object"
+            );
+        }
+        raise!(
+            NotImplementedError,
+            "minivm's exec() cannot run a code object with a closure"
+        );
+    }
     let code = code_of(src, "exec", Mode::Exec)?;
-    let (globals, locals) = namespaces(interp, frame, "exec", g, l)?;
-    run(interp, code, globals, locals)?;
+    let (globals, locals, mapping) = namespaces(interp, frame, "exec", g, l)?;
+    run(interp, code, globals, locals, mapping)?;
     Ok(Value::None)
 }
 

@@ -76,6 +76,9 @@ fn locals(_: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Val
 }
 
 pub(crate) fn frame_locals(f: &Frame) -> Value {
+    if let Some(m) = &f.mapping {
+        return m.clone();
+    }
     if let Some(ns) = &f.namespace {
         return Value::Dict(ns.clone());
     }

@@ -734,6 +734,7 @@ impl Interp {
                 cells: Vec::new(),
                 handlers: Vec::new(),
                 namespace: None,
+                mapping: None,
                 saved_exc: self.cur_exc.clone(),
                 resumed: Resumed::No,
                 made: None,

@@ -26,20 +26,28 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // The metaclass: the explicit one or the most derived of the bases' (CPython's rule).
     let meta = calculate_meta(explicit.unwrap_or_else(|| types().type_.clone()), &resolved)?;
     let real_meta = !Ref::ptr_eq(&meta, &types().type_);
-    let (ns, prepared) = if real_meta {
+    let (ns, prepared, mapping) = if real_meta {
         prepare(interp, &meta, name, &resolved, &kw)?
     } else {
         let ns = Ref::new(Dict::new());
-        (ns.clone(), Value::Dict(ns))
+        (ns.clone(), Value::Dict(ns), None)
     };
-    let mut frame = interp.new_frame(body, &[], &[])?;
-    frame.namespace = Some(ns.clone());
     let module = body
         .globals
         .get_str("__name__")
         .unwrap_or_else(|| Value::str("__main__"));
-    ns.set_str("__module__", module);
-    ns.set_str("__qualname__", Value::str(&body.code.qualname));
+    // (CPython's class body stores `__module__` first, through the namespace's `__setitem__`;
+    // the body itself then stores `__qualname__`.)
+    match &mapping {
+        Some(m) => interp.setitem(m, Value::str("__module__"), module)?,
+        None => {
+            ns.set_str("__module__", module);
+            ns.set_str("__qualname__", Value::str(&body.code.qualname));
+        }
+    }
+    let mut frame = interp.new_frame(body, &[], &[])?;
+    frame.namespace = Some(ns.clone());
+    frame.mapping = mapping.clone();
     let cell = match interp.run_frame(frame)? {
         Exit::Return(Value::Cell(c)) => Some(c),
         Exit::Return(_) => None,
@@ -47,7 +55,11 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     if resolved.len() != given.len() || resolved.iter().zip(&given).any(|(r, g)| !r.is(g)) {
         // PEP 560: the bases as written, before `__mro_entries__` replaced them.
-        ns.set_str("__orig_bases__", Value::tuple(given.clone()));
+        let orig = Value::tuple(given.clone());
+        match &mapping {
+            Some(m) => interp.setitem(m, Value::str("__orig_bases__"), orig)?,
+            None => ns.set_str("__orig_bases__", orig),
+        }
     }
     if real_meta {
         // `M(name, bases, namespace, **kw)`: the metaclass's `__new__` and `__init__` (or
@@ -91,36 +103,43 @@ fn calculate_meta(meta: Ref<Class>, bases: &[Value]) -> PyResult<Ref<Class>> {
 }
 
 /// The namespace a class body runs in under metaclass `meta`: what `meta.__prepare__(name,
-/// bases, **kw)` returns, or a new dict. The body writes straight into the dict, so a mapping
-/// that is not a dict, or a dict subclass that would see the writes, is refused.
+/// bases, **kw)` returns, or a new dict. Returns the dict the body's names go to, the namespace
+/// object, and that object again when it is not a plain dict whose writes the body may make
+/// directly: a dict subclass with `__setitem__`/`__getitem__`/`__missing__`/`__delitem__`
+/// (enum's namespace, which refuses a name defined twice) or any other mapping. The body then
+/// goes through its methods (`Frame::mapping`); the dict is its own storage for a dict
+/// subclass, or an unused one.
 fn prepare(
     interp: &mut Interp,
     meta: &Ref<Class>,
     name: &str,
     bases: &[Value],
     kw: &[(Arc<str>, Value)],
-) -> PyResult<(Ref<Dict>, Value)> {
+) -> PyResult<(Ref<Dict>, Value, Option<Value>)> {
     if meta.lookup("__prepare__").is_none() {
         let ns = Ref::new(Dict::new());
-        return Ok((ns.clone(), Value::Dict(ns)));
+        return Ok((ns.clone(), Value::Dict(ns), None));
     }
     let f = interp.getattr(&Value::Class(meta.clone()), "__prepare__")?;
     let ns = interp.call_kw(&f, &[Value::str(name), Value::tuple(bases.to_vec())], kw)?;
     if let Value::Dict(d) = &ns {
-        return Ok((d.clone(), ns.clone()));
+        return Ok((d.clone(), ns.clone(), None));
     }
     if let (Value::Instance(i), Some(Value::Dict(d))) = (&ns, crate::object::builtin_base(&ns)) {
         let hooks = ["__setitem__", "__getitem__", "__missing__", "__delitem__"];
-        if hooks.iter().all(|h| i.class.lookup(h).is_none()) {
-            return Ok((d.clone(), ns.clone()));
-        }
+        let plain = hooks.iter().all(|h| i.class.lookup(h).is_none());
+        let mapping = (!plain).then(|| ns.clone());
+        return Ok((d.clone(), ns.clone(), mapping));
     }
-    Err(err!(
-        TypeError,
-        "minivm supports a __prepare__ that returns a dict, not '{}' ({}.__prepare__)",
-        type_name(&ns),
-        meta.name
-    ))
+    if interp.lookup_special(&ns, "__getitem__").is_none() {
+        return Err(err!(
+            TypeError,
+            "{}.__prepare__() must return a mapping, not {}",
+            meta.name,
+            type_name(&ns)
+        ));
+    }
+    Ok((Ref::new(Dict::new()), ns.clone(), Some(ns)))
 }
 
 /// `M(name, bases, namespace, **kw)` for a user metaclass `M` (a subclass of `type`): its

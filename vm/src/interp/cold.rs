@@ -59,19 +59,38 @@ impl Interp {
                 self.finalize_if_pending();
             }
             Op::LoadName(n) => {
-                let v = self.load_name(frame, code, n.0)?;
+                let v = match frame.mapping.clone() {
+                    Some(m) => match self.mapping_get(&m, &code.names[n.0 as usize])? {
+                        Some(v) => v,
+                        None => self.load_global(&frame.globals, code, n.0)?,
+                    },
+                    None => self.load_name(frame, code, n.0)?,
+                };
                 frame.stack.push(v);
             }
             Op::StoreName(n) => {
                 let v = pop!(frame);
-                let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
-                ns.set(code.name_keys[n.0 as usize].clone(), v);
+                if let Some(m) = frame.mapping.clone() {
+                    self.setitem(&m, Value::str(&code.names[n.0 as usize]), v)?;
+                } else {
+                    let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
+                    ns.set(code.name_keys[n.0 as usize].clone(), v);
+                }
             }
             Op::DeleteName(n) => {
-                let key = &code.name_keys[n.0 as usize];
-                let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
-                if ns.remove(key).is_none() {
-                    return Err(self.name_error(code, &frame.globals, n.0));
+                if let Some(m) = frame.mapping.clone() {
+                    match self.delitem(&m, &Value::str(&code.names[n.0 as usize])) {
+                        Err(e) if e.is(crate::object::ExcKind::KeyError) => {
+                            return Err(self.name_error(code, &frame.globals, n.0));
+                        }
+                        r => r?,
+                    }
+                } else {
+                    let key = &code.name_keys[n.0 as usize];
+                    let ns = frame.namespace.as_ref().unwrap_or(&frame.globals);
+                    if ns.remove(key).is_none() {
+                        return Err(self.name_error(code, &frame.globals, n.0));
+                    }
                 }
                 self.finalize_if_pending();
             }
@@ -85,7 +104,10 @@ impl Interp {
             }
             Op::LoadClassDeref(c) => {
                 let name = code.obj.cell_name(c);
-                let found = frame.namespace.as_ref().and_then(|ns| ns.get_str(name));
+                let found = match frame.mapping.clone() {
+                    Some(m) => self.mapping_get(&m, name)?,
+                    None => frame.namespace.as_ref().and_then(|ns| ns.get_str(name)),
+                };
                 let v = match found {
                     Some(v) => v,
                     None => self.load_deref(frame, code, c.0)?,
@@ -225,6 +247,12 @@ impl Interp {
                 let m = top!(frame).clone();
                 let name = &code.names[n.0 as usize];
                 let v = if &**name == "*" {
+                    if frame.mapping.is_some() {
+                        return Err(err!(
+                            NotImplementedError,
+                            "minivm cannot run 'from ... import *' in a namespace that is not a dict"
+                        ));
+                    }
                     let ns = frame.namespace.as_ref().unwrap_or(&frame.globals).clone();
                     self.import_star(&m, &ns)?;
                     Value::None

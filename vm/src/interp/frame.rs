@@ -25,8 +25,13 @@ pub struct Frame {
     /// cellvars then freevars.
     pub cells: Vec<Ref<CellObj>>,
     pub handlers: Vec<Handler>,
-    /// The class namespace while a class body runs.
+    /// The class namespace while a class body runs (or the locals of `exec`/`eval`).
     pub namespace: Option<Ref<Dict>>,
+    /// Set (with `namespace`) when that namespace is a mapping other than a plain dict (a
+    /// `__prepare__` result with `__setitem__`, a `UserDict` given to `exec`): names are then
+    /// stored, read and deleted through its `__setitem__`/`__getitem__`/`__delitem__`, as
+    /// CPython's `STORE_NAME` does for a non-dict namespace.
+    pub mapping: Option<Value>,
     /// The exception being handled when this frame was entered (restored when it exits); for a
     /// suspended generator's frame, the exception the generator itself is handling.
     pub saved_exc: Option<Value>,
@@ -169,6 +174,7 @@ impl Frame {
         self.handlers.clear();
         if self.namespace.is_some() {
             self.namespace = None;
+            self.mapping = None;
         }
         if let Some(v) = self.saved_exc.take() {
             v.discard();

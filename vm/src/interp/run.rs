@@ -1754,7 +1754,7 @@ impl Interp {
         )
     }
 
-    fn load_global(
+    pub(crate) fn load_global(
         &self,
         globals: &crate::object::Dict,
         code: &crate::interp::code::Code,
@@ -1768,6 +1768,16 @@ impl Interp {
             return Ok(v);
         }
         Err(self.name_error(code, globals, n))
+    }
+
+    /// `mapping[name]` for a namespace that is not a plain dict (`Frame::mapping`): `None` when
+    /// it raises `KeyError` (the name is then looked up in the globals and builtins).
+    pub(crate) fn mapping_get(&mut self, m: &Value, name: &str) -> PyResult<Option<Value>> {
+        match self.getitem(m, &Value::str(name)) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is(crate::object::ExcKind::KeyError) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     pub(crate) fn load_name(

@@ -373,6 +373,7 @@ fn trace_frame(frame: &Frame, visit: &mut Visitor<'_>) {
     if let Some(ns) = &frame.namespace {
         visit.visit(ns);
     }
+    trace_opt(&frame.mapping, visit);
     trace_opt(&frame.saved_exc, visit);
 }
 
