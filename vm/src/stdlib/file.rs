@@ -723,13 +723,29 @@ fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             return Ok(Value::None);
         }
     }
-    let name = match args.pos.first() {
-        Some(Value::Instance(inst)) => inst.class.name.to_string(),
-        _ => "TextIOWrapper".to_string(),
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(
+            NotImplementedError,
+            "minivm cannot make io.TextIOWrapper objects from a program: use open()"
+        ));
     };
+    if !inst.class.builtin {
+        // A program's subclass: its instance would have no stream behind it.
+        let native = crate::object::Class::mro(&inst.class)
+            .into_iter()
+            .find(|c| c.builtin)
+            .map_or_else(|| "TextIOWrapper".to_string(), |c| c.name.to_string());
+        return Err(err!(
+            NotImplementedError,
+            "minivm does not support subclasses of io.{native} (class '{}'): make an \
+             io.{native} (or open() a file) and delegate to it",
+            inst.class.name
+        ));
+    }
     Err(err!(
         NotImplementedError,
-        "minivm cannot make io.{name} objects from a program: use open()"
+        "minivm cannot make io.{} objects from a program: use open()",
+        inst.class.name
     ))
 }
 

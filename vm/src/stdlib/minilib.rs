@@ -189,6 +189,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("hashlib.mini", include_str!("../../lib/hashlib.mini")),
     ("heapq.mini", include_str!("../../lib/heapq.mini")),
     ("hmac.mini", include_str!("../../lib/hmac.mini")),
+    (
+        "html/__init__.mini",
+        include_str!("../../lib/html/__init__.mini"),
+    ),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     ("json.mini", include_str!("../../lib/json.mini")),
     ("keyword.mini", include_str!("../../lib/keyword.mini")),
@@ -272,6 +276,14 @@ pub static FILES: &[(&str, &str)] = &[
     ("timeit.mini", include_str!("../../lib/timeit.mini")),
     ("typing.mini", include_str!("../../lib/typing.mini")),
     ("unittest.mini", include_str!("../../lib/unittest.mini")),
+    (
+        "urllib/__init__.mini",
+        include_str!("../../lib/urllib/__init__.mini"),
+    ),
+    (
+        "urllib/parse.mini",
+        include_str!("../../lib/urllib/parse.mini"),
+    ),
     ("uuid.mini", include_str!("../../lib/uuid.mini")),
     ("warnings.mini", include_str!("../../lib/warnings.mini")),
     ("weakref.mini", include_str!("../../lib/weakref.mini")),

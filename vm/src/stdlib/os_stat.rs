@@ -22,6 +22,8 @@ pub const MINI_NAMES: &[&str] = &[
     "walk",
     "stat",
     "lstat",
+    "system",
+    "popen",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.

@@ -11,7 +11,8 @@
 //! * a socket that is neither bound nor connected has no file descriptor yet: `fileno()` is -1 and
 //!   `select` reports it readable and writable at once (what Linux does for an unconnected TCP
 //!   socket, whose `poll` says `POLLOUT | POLLHUP`);
-//! * only `AF_INET` + `SOCK_STREAM`.
+//! * only `AF_INET` + `SOCK_STREAM`; so `socketpair()` gives two TCP sockets connected over
+//!   127.0.0.1 (what CPython itself does where there is no `AF_UNIX`), not a Unix-domain pair.
 //!
 //! Non-blocking mode (`setblocking(False)`, `settimeout(0)`) sets `O_NONBLOCK` on the descriptor,
 //! as CPython does: a call that would wait raises `BlockingIOError`, and `connect()` starts the
@@ -29,7 +30,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::builtins::args::{Sig, Style};
+use crate::builtins::args::{ArgsExt, Sig, Style};
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
@@ -120,6 +121,8 @@ pub fn socket_module() -> Ref<Module> {
                 "create_connection",
                 func("create_connection", create_connection),
             ),
+            ("socketpair", func("socketpair", socketpair)),
+            ("gethostname", func("gethostname", gethostname)),
             ("AF_INET", int(AF_INET)),
             ("SOCK_STREAM", int(SOCK_STREAM)),
             ("SOL_SOCKET", int(SOL_SOCKET)),
@@ -978,4 +981,54 @@ fn create_connection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let pos: Vec<Value> = std::iter::once(me.clone()).chain(addr).collect();
     do_connect(interp, &Args::new(&pos), d)??;
     Ok(me)
+}
+
+/// `socket.socketpair()`: two sockets connected to each other. minivm has only TCP sockets, so
+/// the pair is made as CPython makes it on systems without `AF_UNIX`: listen on an ephemeral
+/// port of 127.0.0.1, connect to it, accept, and check that the accepted peer is the socket
+/// just connected (not another local process that raced to connect first).
+fn socketpair(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [family, kind, proto] =
+        Sig::py("socketpair", &["family", "type", "proto"], 0).bind::<3>(&args)?;
+    for (v, name, allowed) in [
+        (family, "family", [AF_INET, 1]),
+        (kind, "type", [SOCK_STREAM, SOCK_STREAM]),
+        (proto, "proto", [0, IPPROTO_TCP]),
+    ] {
+        match v {
+            None | Some(Value::None) => {}
+            Some(Value::Int(n)) if allowed.contains(n) => {}
+            Some(other) => {
+                return Err(err!(
+                    NotImplementedError,
+                    "minivm's socketpair() makes a pair of TCP stream sockets only ({name}={})",
+                    match other {
+                        Value::Int(n) => n.to_string(),
+                        _ => type_name(other).to_string(),
+                    }
+                ))
+            }
+        }
+    }
+    let pair = interp.allow_threads(|| -> std::io::Result<(TcpStream, TcpStream)> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let there = listener.local_addr()?;
+        let a = TcpStream::connect(there)?;
+        let here = a.local_addr()?;
+        loop {
+            let (b, peer) = listener.accept()?;
+            if peer == here {
+                return Ok((a, b));
+            }
+        }
+    });
+    let (a, b) = pair.map_err(|e| os_error(&e, None))?;
+    Ok(Value::tuple(vec![stream_socket(a), stream_socket(b)]))
+}
+
+/// `socket.gethostname()`: the machine's network name (uname(2)'s `nodename`).
+fn gethostname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("gethostname")?;
+    let u = rustix::system::uname();
+    Ok(Value::string(u.nodename().to_string_lossy().into_owned()))
 }
