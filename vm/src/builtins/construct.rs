@@ -308,6 +308,7 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
             Value::Str(s) => crate::num::parse_int(s.as_str(), b)
                 .map(Value::from)
                 .map_err(num_err),
+            Value::Bytes(_) | Value::ByteArray(_) => int_from_bytes(interp, x, b),
             _ => raise!(
                 TypeError,
                 "int() can't convert non-string with explicit base"
@@ -315,6 +316,7 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
         };
     }
     match x {
+        Value::Bytes(_) | Value::ByteArray(_) => int_from_bytes(interp, x, 10),
         Value::Int(i) => Ok(Value::Int(*i)),
         Value::BigInt(_) => Ok(x.clone()),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
@@ -324,6 +326,9 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
         Value::Str(s) => crate::num::parse_int(s.as_str(), 10)
             .map(Value::from)
             .map_err(num_err),
+        Value::Instance(i) if crate::builtins::memoryview::view_bytes(i).is_some() => {
+            int_from_bytes(interp, x, 10)
+        }
         Value::Instance(_) => {
             for name in ["__int__", "__index__", "__trunc__"] {
                 if let Some(m) = interp.lookup_special(x, name) {
@@ -359,6 +364,56 @@ fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {
             "int() argument must be a string, a bytes-like object or a real number, not '{}'",
             type_name(other)
         ),
+    }
+}
+
+/// The text of a bytes-like argument of `int()`/`float()`, which CPython parses byte by byte as
+/// ASCII: `None` if a byte could not be part of a number in any base (non-ASCII, or the
+/// separators \x1c-\x1f that str's whitespace includes but bytes' does not).
+fn ascii_number_text(x: &Value) -> Option<String> {
+    let bytes = crate::object::bytes_like(x)?;
+    if bytes
+        .iter()
+        .any(|&c| !c.is_ascii() || (0x1c..=0x1f).contains(&c))
+    {
+        return None;
+    }
+    Some(bytes.iter().map(|&c| char::from(c)).collect())
+}
+
+/// `int(b'42')`, `int(bytearray(b'ff'), 16)`, `int(memoryview(...))`: parsed as the same
+/// ASCII text would be, but an invalid literal is reported with the bytes object's repr, as
+/// CPython does (`invalid literal for int() with base 10: b'x'`).
+fn int_from_bytes(interp: &mut Interp, x: &Value, base: i64) -> PyResult<Value> {
+    let text = ascii_number_text(x);
+    let parsed = crate::num::parse_int(text.as_deref().unwrap_or("?"), base);
+    match parsed {
+        Ok(n) => Ok(Value::from(n)),
+        Err(crate::num::NumError::Value(m)) if m.starts_with("invalid literal") => {
+            // CPython's `%.200R` of a bytes copy (a bytearray or a view shows as `b'...'`
+            // too), cut to 200 characters.
+            let copy =
+                Value::bytes(crate::object::bytes_like(x).map_or(Vec::new(), |b| b.to_vec()));
+            let r: String = interp.repr(&copy)?.chars().take(200).collect();
+            raise!(
+                ValueError,
+                "invalid literal for int() with base {base}: {r}"
+            )
+        }
+        Err(e) => Err(num_err(e)),
+    }
+}
+
+/// `float(b'1.5')`, `float(bytearray(...))`, `float(memoryview(...))`, as `int_from_bytes`.
+fn float_from_bytes(interp: &mut Interp, x: &Value) -> PyResult<Value> {
+    let parsed = ascii_number_text(x).map(|t| crate::num::parse_float(&t));
+    match parsed {
+        Some(Ok(f)) => Ok(Value::Float(if f.is_nan() { fresh_nan(f) } else { f })),
+        Some(Err(crate::num::NumError::Value(_))) | None => {
+            let r = interp.repr(x)?;
+            raise!(ValueError, "could not convert string to float: {r}")
+        }
+        Some(Err(e)) => Err(num_err(e)),
     }
 }
 
@@ -405,6 +460,10 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
         Value::Str(s) => crate::num::parse_float(s.as_str())
             .map(|f| Value::Float(if f.is_nan() { fresh_nan(f) } else { f }))
             .map_err(num_err),
+        Value::Bytes(_) | Value::ByteArray(_) => float_from_bytes(interp, x),
+        Value::Instance(i) if crate::builtins::memoryview::view_bytes(i).is_some() => {
+            float_from_bytes(interp, x)
+        }
         Value::Instance(_) => {
             for name in ["__float__", "__index__"] {
                 if let Some(m) = interp.lookup_special(x, name) {
