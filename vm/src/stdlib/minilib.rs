@@ -267,6 +267,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("shlex.mini", include_str!("../../lib/shlex.mini")),
     ("shutil.mini", include_str!("../../lib/shutil.mini")),
     ("signal.mini", include_str!("../../lib/signal.mini")),
+    (
+        "socketserver.mini",
+        include_str!("../../lib/socketserver.mini"),
+    ),
     ("stat.mini", include_str!("../../lib/stat.mini")),
     ("statistics.mini", include_str!("../../lib/statistics.mini")),
     ("string.mini", include_str!("../../lib/string.mini")),

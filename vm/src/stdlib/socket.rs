@@ -140,6 +140,17 @@ pub fn socket_module() -> Ref<Module> {
                 Value::Class(types().exc(ExcKind::TimeoutError).clone()),
             ),
             ("gaierror", Value::Class(extra_exc_class("gaierror"))),
+            ("gethostbyname", func("gethostbyname", gethostbyname)),
+            ("htons", func("htons", htons)),
+            ("ntohs", func("ntohs", ntohs)),
+            ("htonl", func("htonl", htonl)),
+            ("ntohl", func("ntohl", ntohl)),
+            ("SO_REUSEPORT", int(15)),
+            // Named so that a program asking for them gets socket()'s NotImplementedError
+            // naming the family or type, not an AttributeError on the module.
+            ("AF_UNIX", int(1)),
+            ("AF_INET6", int(10)),
+            ("SOCK_DGRAM", int(2)),
         ],
     )
 }
@@ -964,6 +975,109 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     s.push('>');
     Ok(Value::string(s))
+}
+
+/// `socket.gethostbyname(host)`: the IPv4 address of `host` as a dotted string, looked up
+/// with the GIL released (`socket.gaierror` when there is none).
+fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [host] = Sig::pos("gethostbyname", Style::One, &["host"], 1).bind::<1>(&args)?;
+    let host = match host {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(Value::Bytes(b)) => String::from_utf8_lossy(b.as_bytes()).into_owned(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "gethostbyname() argument 1 must be str, bytes or bytearray, not {}",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "gethostbyname() takes exactly one argument (0 given)"
+            ))
+        }
+    };
+    let addr = resolve(interp, &host, 0)?;
+    Ok(Value::string(addr.ip().to_string()))
+}
+
+/// The argument of `htons`/`ntohs`: an int (or `__index__`) that fits 16 unsigned bits, with
+/// CPython's messages.
+fn short_arg(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<u16> {
+    let [v] = Sig::pos(name, Style::One, &["x"], 1).bind::<1>(args)?;
+    let v = v.cloned().unwrap_or(Value::None);
+    let Some(i) = interp.number_index(&v)? else {
+        return Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(&v)
+        ));
+    };
+    match i {
+        Value::Bool(b) => Ok(u16::from(b)),
+        Value::Int(n) if n < 0 => Err(err!(
+            OverflowError,
+            "{name}: can't convert negative Python int to C 16-bit unsigned integer"
+        )),
+        Value::Int(n) if n > i64::from(i32::MAX) => Err(err!(
+            OverflowError,
+            "signed integer is greater than maximum"
+        )),
+        Value::Int(n) => u16::try_from(n).map_err(|_| {
+            err!(
+                OverflowError,
+                "{name}: Python int too large to convert to C 16-bit unsigned integer"
+            )
+        }),
+        _ => Err(err!(
+            OverflowError,
+            "Python int too large to convert to C long"
+        )),
+    }
+}
+
+/// The argument of `htonl`/`ntohl`: an int that fits 32 unsigned bits, with CPython's messages.
+fn long_arg(args: &Args<'_>, name: &str) -> PyResult<u32> {
+    let [v] = Sig::pos(name, Style::One, &["x"], 1).bind::<1>(args)?;
+    match v {
+        Some(Value::Bool(b)) => Ok(u32::from(*b)),
+        Some(Value::Int(n)) if *n < 0 => Err(err!(
+            OverflowError,
+            "can't convert negative value to unsigned int"
+        )),
+        Some(Value::Int(n)) => {
+            u32::try_from(*n).map_err(|_| err!(OverflowError, "int larger than 32 bits"))
+        }
+        Some(Value::BigInt(_)) => Err(err!(OverflowError, "int larger than 32 bits")),
+        Some(other) => Err(err!(TypeError, "expected int, {} found", type_name(other))),
+        None => Err(err!(
+            TypeError,
+            "{name}() takes exactly one argument (0 given)"
+        )),
+    }
+}
+
+fn htons(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Int(i64::from(
+        short_arg(interp, &args, "htons")?.to_be(),
+    )))
+}
+
+fn ntohs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Int(i64::from(u16::from_be(short_arg(
+        interp, &args, "ntohs",
+    )?))))
+}
+
+fn htonl(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Int(i64::from(long_arg(&args, "htonl")?.to_be())))
+}
+
+fn ntohl(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Int(i64::from(u32::from_be(long_arg(
+        &args, "ntohl",
+    )?))))
 }
 
 /// `socket.create_connection(address, timeout=None)`: a connected socket.
