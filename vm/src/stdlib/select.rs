@@ -96,6 +96,36 @@ pub fn poll_fds(
     }
 }
 
+/// `poll_fds` with the GIL released, for `select` and `poll`: in the main thread a signal's
+/// handler runs (a Ctrl-C or a handler that raises ends the wait with its exception), then the
+/// wait goes on for what is left of `timeout`, as CPython retries after EINTR (PEP 475).
+fn wait_with_signals(
+    interp: &mut Interp,
+    fds: &mut [libc::pollfd],
+    timeout: Option<Duration>,
+) -> PyResult<std::io::Result<usize>> {
+    let vm = interp.vm.clone();
+    let interrupt = interp.is_main.then_some(&vm.interrupted);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut left = timeout;
+    loop {
+        let result = interp.allow_threads(|| poll_fds(fds, left, interrupt));
+        interp.check_signals()?;
+        if !matches!(result, Ok(0)) || left == Some(Duration::ZERO) {
+            return Ok(result);
+        }
+        // Without a deadline (no timeout, or one too long to represent) the wait simply
+        // goes on until something is ready.
+        if let Some(dl) = deadline {
+            let now = Instant::now();
+            if now >= dl {
+                return Ok(result);
+            }
+            left = Some(dl - now);
+        }
+    }
+}
+
 /// Which of `rlist`, `wlist`, `xlist` an object was in.
 const READ: usize = 0;
 const WRITE: usize = 1;
@@ -229,10 +259,7 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     } else {
         timeout
     };
-    let vm = interp.vm.clone();
-    let interrupt = interp.is_main.then_some(&vm.interrupted);
-    let result = interp.allow_threads(|| poll_fds(&mut fds, wait, interrupt));
-    interp.check_signals()?;
+    let result = wait_with_signals(interp, &mut fds, wait)?;
     if let Err(e) = result {
         return Err(crate::stdlib::os::os_error(&e, None));
     }
@@ -469,11 +496,9 @@ fn poll_poll(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     } else {
         timeout
     };
-    let vm = interp.vm.clone();
-    let interrupt = interp.is_main.then_some(&vm.interrupted);
-    let result = interp.allow_threads(|| poll_fds(&mut fds, wait, interrupt));
+    let result = wait_with_signals(interp, &mut fds, wait);
     d.polling.store(false, Ordering::SeqCst);
-    interp.check_signals()?;
+    let result = result?;
     if let Err(e) = result {
         return Err(crate::stdlib::os::os_error(&e, None));
     }

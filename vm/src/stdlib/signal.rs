@@ -32,6 +32,7 @@ const FUNCS: Methods = &[
     ("_default_action", default_action),
     ("raise_signal", raise_signal),
     ("strsignal", strsignal),
+    ("alarm", alarm),
 ];
 
 /// Linux's signal numbers and names (x86-64).
@@ -208,6 +209,37 @@ fn raise_signal(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     interp.check_interrupt()?;
     Ok(Value::None)
+}
+
+/// `alarm(seconds)`: have the system send SIGALRM to the process after `seconds` (0 cancels
+/// the alarm); returns the seconds left of the alarm set before, or 0. The signal then reaches
+/// the program's handler as any captured signal does (or, with none, ends the process).
+fn alarm(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let v = args.one("alarm")?;
+    let Some(n) = interp.number_index(v)? else {
+        return Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            crate::object::type_name(v)
+        ));
+    };
+    let secs = match n {
+        Value::Bool(b) => i32::from(b),
+        Value::Int(i) => i32::try_from(i)
+            .map_err(|_| err!(OverflowError, "Python int too large to convert to C int"))?,
+        _ => {
+            return Err(err!(
+                OverflowError,
+                "Python int too large to convert to C int"
+            ))
+        }
+    };
+    // As C's alarm() takes an unsigned int, a negative count is a very long alarm.
+    let left = match secs as u32 {
+        0 => nix::unistd::alarm::cancel(),
+        s => nix::unistd::alarm::set(s),
+    };
+    Ok(Value::Int(i64::from(left.unwrap_or(0))))
 }
 
 /// `strsignal(signum)`: the system's description of a signal, or None.

@@ -153,23 +153,28 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Ok(d) = Duration::try_from_secs_f64(secs) else {
         raise!(OverflowError, "sleep length is too large");
     };
-    // The main thread sleeps in short slices so Ctrl-C interrupts it, as in CPython.
+    // The main thread sleeps in short slices so Ctrl-C interrupts it, as in CPython. A signal
+    // whose handler returns normally does not end the sleep: it goes on for the time left
+    // (PEP 475), so only a handler that raises cuts it short.
     let vm = interp.vm.clone();
     let interruptible = interp.is_main;
-    interp.allow_threads(|| {
-        let end = std::time::Instant::now() + d;
-        loop {
+    let end = std::time::Instant::now().checked_add(d);
+    loop {
+        interp.allow_threads(|| loop {
             let now = std::time::Instant::now();
-            if now >= end
+            if end.is_some_and(|end| now >= end)
                 || (interruptible && vm.interrupted.load(std::sync::atomic::Ordering::Relaxed))
             {
                 break;
             }
-            std::thread::sleep((end - now).min(Duration::from_millis(50)));
+            let left = end.map_or(Duration::from_millis(50), |end| end - now);
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        });
+        interp.check_interrupt()?;
+        if end.is_some_and(|end| std::time::Instant::now() >= end) {
+            return Ok(Value::None);
         }
-    });
-    interp.check_interrupt()?;
-    Ok(Value::None)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
