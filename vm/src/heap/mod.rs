@@ -57,6 +57,7 @@
 pub mod alloc;
 pub mod gc;
 mod pool;
+mod push;
 mod value_count;
 pub mod weak;
 // The heap's other tests are `vm/tests/heap.rs`, over the public API; only the loom models stay
@@ -65,6 +66,7 @@ pub mod weak;
 mod loom_tests;
 
 pub use gc::{Trace, Visitor};
+pub(crate) use push::push_inline;
 pub(crate) use value_count::{clone_value, discard_value};
 
 use std::cell::UnsafeCell;

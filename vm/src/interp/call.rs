@@ -489,7 +489,7 @@ impl Interp {
         let is_module = match obj {
             Value::Module(_) => true,
             Value::Class(_) => false,
-            Value::Instance(_) if native_method_of(obj, name).is_none() => false,
+            Value::Instance(_) if native_method_of(obj, name, cache).is_none() => false,
             _ => return Ok(false),
         };
         let caller: &Frame = frame;
@@ -520,10 +520,11 @@ impl Interp {
         frame: &mut Frame,
         opos: usize,
         name: &Arc<str>,
+        cache: &InlineCache,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let caller: &Frame = frame;
-        let r = self.parked(caller, |s| s.call_method_in(caller, opos, name, kw));
+        let r = self.parked(caller, |s| s.call_method_in(caller, opos, name, cache, kw));
         frame.stack.truncate(opos);
         r
     }
@@ -534,10 +535,11 @@ impl Interp {
         frame: &Frame,
         opos: usize,
         name: &Arc<str>,
+        cache: &InlineCache,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
         let obj = &frame.stack[opos];
-        if let Some(n) = native_method_of(obj, name) {
+        if let Some(n) = native_method_of(obj, name, cache) {
             // `m.group(1)` on a `re.Match`, `lock.acquire()`: a method written in Rust found on
             // the class gets the receiver from the stack, with no bound method made.
             return (n.func)(
@@ -1587,17 +1589,29 @@ fn may_unwrap(n: &NativeFunction, args: &[Value]) -> bool {
 /// The Rust method `name` that `obj.name` would bind, when `obj` is an instance whose class
 /// (or a base) defines it in Rust (`re.Match.group`, a lock's `acquire`) and nothing comes
 /// first: no `__getattribute__`, no instance attribute of that name.
-fn native_method_of(obj: &Value, name: &Arc<str>) -> Option<Ref<NativeFunction>> {
+///
+/// Both look-ups go through the instruction's inline cache, as `try_push_method`'s do (the
+/// same words, for the same name): `self.getrandbits(k)` in `random.mini` asked this twice per
+/// call, each time hashing the name into the instance's table and the class's cache
+/// (chaos: about 250 machine instructions a time).
+fn native_method_of(
+    obj: &Value,
+    name: &Arc<str>,
+    cache: &InlineCache,
+) -> Option<Ref<NativeFunction>> {
     let Value::Instance(inst) = obj else {
         return None;
     };
     if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-        || inst.dict.lock().contains_key(&crate::object::NameRef(name))
+        || crate::interp::attr::has_name(&inst.dict.lock(), name, &cache.word)
     {
         return None;
     }
-    match inst.class.lookup(name) {
-        Some(Value::Native(n)) if n.binds && !n.unwraps_receiver && !n.reads_frame => Some(n),
-        _ => None,
-    }
+    inst.class
+        .with_hinted(name, &cache.class_hint, |v| match v {
+            Some(Value::Native(n)) if n.binds && !n.unwraps_receiver && !n.reads_frame => {
+                Some(n.clone())
+            }
+            _ => None,
+        })
 }

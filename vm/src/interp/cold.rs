@@ -208,7 +208,7 @@ impl Interp {
                     return self.call_kw_at(frame, opos, &names);
                 }
                 let kw = self.split_keywords(frame, &names)?;
-                let r = self.call_method_on_stack(frame, opos, name, &kw)?;
+                let r = self.call_method_on_stack(frame, opos, name, cache, &kw)?;
                 frame.stack.push(r);
             }
             Op::GetYieldFromIter => {

@@ -350,7 +350,7 @@ impl Interp {
         }
         self.enter_depth()?;
         let caller = std::mem::replace(frame, callee);
-        self.frames.push(caller);
+        crate::heap::push_inline(&mut self.frames, caller);
         Ok(())
     }
 
@@ -1322,6 +1322,23 @@ impl Interp {
                             f.stack.push(Value::Int(len));
                             continue;
                         }
+                        // `int(x)` of the built-in type with a float or an int that fits
+                        // (chaos' `int(p.x * size)`): converted here, as CPython 3.12's
+                        // `CALL_BUILTIN_CLASS` calls the type's vectorcall without a frame.
+                        // Anything else (a subclass, a string, a huge float) makes the call.
+                        let int = match (f.stack.get(fpos), f.stack.get(fpos + 1)) {
+                            (Some(Value::Class(c)), Some(v))
+                                if n == 1 && Ref::ptr_eq(c, &crate::object::types().int) =>
+                            {
+                                int_of_number(v)
+                            }
+                            _ => None,
+                        };
+                        if let Some(i) = int {
+                            pop_n_discard(&mut f.stack, fpos);
+                            f.stack.push(Value::Int(i));
+                            continue;
+                        }
                         if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
@@ -1374,7 +1391,7 @@ impl Interp {
                             }
                             tri!(self.call_on_stack(f, opos, &[]))
                         } else {
-                            tri!(self.call_method_on_stack(f, opos, name, &[]))
+                            tri!(self.call_method_on_stack(f, opos, name, cache, &[]))
                         };
                         f.stack.push(r);
                     }
@@ -1393,7 +1410,7 @@ impl Interp {
                         } else {
                             self.cur_exc = done.saved_exc.take();
                             self.recycle_inline(done);
-                            frame.stack.push(v);
+                            crate::heap::push_inline(&mut frame.stack, v);
                         }
                         if crate::interp::coro::drops_pending() {
                             self.after_drops(Some(frame));
@@ -1866,6 +1883,33 @@ fn unpack_into_slots(v: &Value, slots: Option<&mut [Value]>) -> bool {
             true
         }
         _ => false,
+    }
+}
+
+/// `int(v)` when `v` is a bool, an int or a finite float whose integral part fits in an
+/// `i64` (truncated toward zero, as `int()` does); `None` for anything else.
+#[inline]
+fn int_of_number(v: &Value) -> Option<i64> {
+    /// 2**63 as a float: the floats in `[-2**63, 2**63)` convert to `i64` exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Bool(b) => Some(i64::from(*b)),
+        Value::Float(x) => {
+            let t = x.trunc();
+            (-LIMIT..LIMIT).contains(&t).then_some(t as i64)
+        }
+        _ => None,
+    }
+}
+
+/// Drop the values above `len` on `stack` (the callee and argument of a call answered inline).
+#[inline]
+fn pop_n_discard(stack: &mut Vec<Value>, len: usize) {
+    while stack.len() > len {
+        if let Some(v) = stack.pop() {
+            v.discard();
+        }
     }
 }
 
