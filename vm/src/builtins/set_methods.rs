@@ -195,6 +195,16 @@ pub fn inplace_op(interp: &mut Interp, s: &SetObj, op: char, other: &Value) -> P
     }
     match (op, other) {
         (_, Value::Set(o)) => {
+            // GIL model: when no member of `o` compares by `__eq__`, no Python code can run, so
+            // `o` is read in place (another object than `s`, so the two borrows cannot
+            // conflict) instead of copied. Free-threaded, one object lock at a time: a copy.
+            if matches!(crate::heap::model(), crate::heap::Model::Gil) {
+                let theirs = o.items.read();
+                if !theirs.iter().any(lookup_runs_python) {
+                    apply_set(&mut s.items.lock(), op, &theirs);
+                    return Ok(());
+                }
+            }
             let theirs = set_operand(interp, s, o)?;
             apply_set(&mut s.items.lock(), op, &theirs);
             Ok(())

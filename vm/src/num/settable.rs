@@ -132,6 +132,12 @@ impl<T> SetTable<T> {
     /// `s.add(value)`: returns true if inserted, false if an equal element existed
     /// (the existing element is kept, as in CPython).
     pub fn insert(&mut self, hash: i64, value: T, mut eq: impl FnMut(&T) -> bool) -> bool {
+        self.insert_with(hash, value, |stored, _| eq(stored))
+    }
+
+    /// [`SetTable::insert`] where `eq(stored, new)` compares a stored element with the one
+    /// being inserted (so the caller needs no copy of it to compare with).
+    pub fn insert_with(&mut self, hash: i64, value: T, mut eq: impl FnMut(&T, &T) -> bool) -> bool {
         let mask = self.mask();
         let mut perturb = hash as u64;
         let mut i = (hash as u64 as usize) & mask;
@@ -150,7 +156,7 @@ impl<T> SetTable<T> {
                         break 'outer;
                     }
                     Slot::Active(h, v) => {
-                        if *h == hash && eq(v) {
+                        if *h == hash && eq(v, &value) {
                             return false;
                         }
                     }

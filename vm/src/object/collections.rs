@@ -220,8 +220,8 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn insert(&mut self, k: HashKey) -> bool {
-        let probe = k.clone();
-        self.table.insert(k.hash as i64, k, |e| *e == probe)
+        self.table
+            .insert_with(k.hash as i64, k, |stored, new| stored == new)
     }
 
     pub fn contains(&self, k: &HashKey) -> bool {
