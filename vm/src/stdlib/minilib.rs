@@ -279,7 +279,14 @@ pub static FILES: &[(&str, &str)] = &[
     ("textwrap.mini", include_str!("../../lib/textwrap.mini")),
     ("timeit.mini", include_str!("../../lib/timeit.mini")),
     ("typing.mini", include_str!("../../lib/typing.mini")),
-    ("unittest.mini", include_str!("../../lib/unittest.mini")),
+    (
+        "unittest/__init__.mini",
+        include_str!("../../lib/unittest/__init__.mini"),
+    ),
+    (
+        "unittest/mock.mini",
+        include_str!("../../lib/unittest/mock.mini"),
+    ),
     (
         "urllib/__init__.mini",
         include_str!("../../lib/urllib/__init__.mini"),
