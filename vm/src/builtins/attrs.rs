@@ -227,6 +227,11 @@ pub fn del_function_attr(f: &Ref<Function>, name: &str) -> bool {
 pub fn function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
     {
         let attrs = f.attrs.lock();
+        // The function's own names, and assigned ones until a `__dict__` was made (then they
+        // live in it).
+        if let Some(v) = attrs.get(name) {
+            return Some(v.clone());
+        }
         if !function_own(name) {
             if let Some(Value::Dict(d)) = attrs.get("__dict__") {
                 let d = d.clone();
@@ -234,11 +239,7 @@ pub fn function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
                 if let Some(v) = d.get_str(name) {
                     return Some(v);
                 }
-                return computed_function_attr(f, name);
             }
-        }
-        if let Some(v) = attrs.get(name) {
-            return Some(v.clone());
         }
     }
     computed_function_attr(f, name)

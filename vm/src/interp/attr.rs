@@ -663,7 +663,12 @@ impl Interp {
         }
         // A data descriptor on the metaclass (a property, an object with `__set__`) answers
         // before the class's own dict, as an instance's class data descriptor does.
-        if let Some(meta) = &cls.metaclass {
+        // (The metaclass's flags say which names may have one: most lookups stop there.)
+        if let Some(meta) = cls
+            .metaclass
+            .as_ref()
+            .filter(|m| m.attr_flags() & crate::object::descriptor_name_bit(name) != 0)
+        {
             if let Some(Value::Instance(d)) = meta.lookup(name) {
                 if crate::object::is_data_descriptor(&d) {
                     if let Some(v) = self.metaclass_attr(cls, name)? {
