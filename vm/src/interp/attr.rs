@@ -1060,6 +1060,31 @@ impl Interp {
         if name == "__class__" {
             return Err(err!(TypeError, "can't delete __class__ attribute"));
         }
+        // `del C.name` with a data descriptor by that name on the metaclass: its deleter.
+        if let Value::Class(cls) = obj {
+            if let Some(Value::Instance(d)) = cls.metaclass.as_ref().and_then(|m| m.lookup(name)) {
+                match &d.payload {
+                    Payload::Property { fdel, .. } => {
+                        if fdel.is_none() {
+                            return Err(err!(
+                                AttributeError,
+                                "property '{name}' of '{}' object has no deleter",
+                                class_of(obj).name
+                            ));
+                        }
+                        return self.call(fdel, std::slice::from_ref(obj)).map(|_| ());
+                    }
+                    _ if crate::object::is_data_descriptor(&d) => {
+                        let Some(del) = d.class.lookup("__delete__") else {
+                            return Err(err!(AttributeError, "__delete__"));
+                        };
+                        let desc = Value::Instance(d.clone());
+                        return self.call(&del, &[desc, obj.clone()]).map(|_| ());
+                    }
+                    _ => {}
+                }
+            }
+        }
         if let (Value::Instance(inst), "__dict__") = (obj, name) {
             if !inst.class.builtin && inst.class.lookup("__dict__").is_none() {
                 // The instance's attributes go (slots stay); a `__dict__` object taken before
