@@ -12,10 +12,16 @@
 //!   batches of a thousand items (a dict or set of 1000*k items ends with an empty batch, as
 //!   CPython's `batch_dict_exact` writes it), its 64 KiB frames (a frame is committed at the
 //!   start of an object's pickling once it is that big, a payload that big goes outside the
-//!   frames, a frame under 4 bytes gets no FRAME opcode). `None` for anything else: an
-//!   instance, a module not yet imported, a local function, nesting deeper than `MAX_DEPTH`.
-//!   The only Python-visible action taken is reading attributes (`__qualname__`, `__module__`,
-//!   a module's attribute path), which the mini pickler repeats.
+//!   frames, a frame under 4 bytes gets no FRAME opcode). Instances of the program's classes
+//!   too, as the mini pickler writes them (`Pickler::save_instance`: through the class's
+//!   `__reduce__`, or NEWOBJ and BUILD with `__getstate__()` or the attributes). `None` for
+//!   anything else: an instance with other hooks, an exception, a module not yet imported, a
+//!   local function, nesting deeper than `MAX_DEPTH`. Python-visible actions: reading
+//!   attributes (`__qualname__`, `__module__`, a module's attribute path) and calling the
+//!   instances' `__reduce__`/`__getstate__` (protocol 3 on); when a pickle is handed to the
+//!   mini pickler after such calls (an object met later is not this module's), `dumps`
+//!   returns the list of `(object, result)` of those calls instead of `None`, and the mini
+//!   pickler uses the results rather than call the hooks again.
 //! - `loads(data)`: `(value,)` for a pickle made of the opcodes of the values above (any
 //!   protocol's binary forms; GLOBAL only from protocol 3 on, where no Python 2 names apply)
 //!   and of instances (REDUCE, NEWOBJ, BUILD, importing the modules named), `None` for
@@ -29,9 +35,11 @@ use crate::builtins::Methods;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::num::BigInt;
+use crate::object::class::{types, Class, Instance, Payload};
 use crate::object::{Dict, HashKey, KeySet, Module, SetObj};
 use crate::value::Value;
 use crate::PyResult;
+use std::sync::Arc;
 
 const FUNCS: Methods = &[("dumps", dumps), ("loads", loads)];
 
@@ -155,6 +163,8 @@ fn dumps(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         memo: HashMap::new(),
         names: HashMap::new(),
         keep: Vec::new(),
+        error: None,
+        hooked: Vec::new(),
     };
     p.write(&[PROTO, proto]);
     p.framing = proto >= 4;
@@ -162,8 +172,14 @@ fn dumps(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         p.write(&[STOP]);
         p.commit_frame();
     });
+    if let Some(e) = p.error.take() {
+        return Err(e);
+    }
     Ok(match done {
         Ok(()) => Value::bytes(std::mem::take(&mut p.out)),
+        // What the hooks run so far returned: the mini pickler uses it rather than run them
+        // again.
+        Err(NotMine) if !p.hooked.is_empty() => Value::list(std::mem::take(&mut p.hooked)),
         Err(NotMine) => Value::None,
     })
 }
@@ -183,6 +199,10 @@ struct Pickler<'a> {
     names: HashMap<String, u32>,
     /// The memoized objects, alive until the end so that no identity is reused.
     keep: Vec<Value>,
+    /// What a `__reduce__` or `__getstate__` of the program raised (the pickling's error).
+    error: Option<crate::PyErr>,
+    /// `(object, what its hook returned)` for each hook run.
+    hooked: Vec<Value>,
 }
 
 impl Pickler<'_> {
@@ -353,9 +373,192 @@ impl Pickler<'_> {
             Value::Set(s) if self.proto >= 4 => self.marked(v, &s.snapshot(), FROZENSET, depth)?,
             Value::Function(_) => self.save_global(v)?,
             Value::Class(c) if c.metaclass.is_none() => self.save_global(v)?,
+            Value::Instance(inst) if self.proto >= 3 => self.save_instance(v, inst, depth)?,
             _ => return Err(NotMine),
         }
         Ok(())
+    }
+
+    /// Run a `__reduce__` or `__getstate__` of the program's (the mini pickler would run it
+    /// too); an exception it raises ends the pickling.
+    fn hook(&mut self, f: &Value, obj: &Value) -> Result<Value, NotMine> {
+        match self.interp.call(f, std::slice::from_ref(obj)) {
+            Ok(v) => {
+                self.hooked.push(Value::tuple(vec![obj.clone(), v.clone()]));
+                Ok(v)
+            }
+            Err(e) => {
+                self.error = Some(e);
+                Err(NotMine)
+            }
+        }
+    }
+
+    /// An instance of a class written in the mini language, protocol 2 on, as the mini
+    /// pickler's `save_object` writes it: through its class's `__reduce__` (a function or
+    /// class found by name, a tuple of arguments, and a state), or else as NEWOBJ of its class
+    /// and BUILD with `__getstate__()` or its attributes (names written once per pickle, as
+    /// CPython's interned names are). The mini pickler keeps everything else: `__reduce_ex__`,
+    /// `__slots__`, `__getnewargs__`, `__getattr__`, a metaclass, a reduction registered in
+    /// `copyreg`, exceptions and subclasses of built-in types (unless they have `__reduce__`),
+    /// classes of the native modules, and results of `__reduce__` with more than a state.
+    fn save_instance(&mut self, v: &Value, inst: &Ref<Instance>, depth: usize) -> Done {
+        const HOOKS: [&str; 8] = [
+            "__reduce_ex__",
+            "__reduce__",
+            "__getstate__",
+            "__getattr__",
+            "__getattribute__",
+            "__slots__",
+            "__getnewargs__",
+            "__getnewargs_ex__",
+        ];
+        const NATIVE_MODULES: [&str; 9] = [
+            "builtins",
+            "_thread",
+            "threading",
+            "_queue",
+            "queue",
+            "_io",
+            "socket",
+            "select",
+            "_subprocess",
+        ];
+        let cls = &inst.class;
+        let mro = Class::mro(cls);
+        // What the program's classes define (the built-in ones define none of these hooks).
+        let own = |name: &str| {
+            mro.iter()
+                .filter(|c| !c.builtin)
+                .find_map(|c| c.dict.read().get(name).cloned())
+        };
+        if cls.metaclass.is_some()
+            || &*cls.name == "method"
+            || HOOKS[3..].iter().any(|n| own(n).is_some())
+            || own("__reduce_ex__").is_some()
+            || inst.dict.read().keys().any(|k| HOOKS.contains(&&**k))
+            || self.copyreg_reduces(cls)
+        {
+            return Err(NotMine);
+        }
+        if let Some(reduce) = own("__reduce__") {
+            if !matches!(reduce, Value::Function(_)) {
+                return Err(NotMine);
+            }
+            let rv = self.hook(&reduce, v)?;
+            return self.save_reduced(v, &rv, depth);
+        }
+        let object = &types().object;
+        if !matches!(inst.payload, Payload::None)
+            || mro
+                .iter()
+                .filter(|c| !Ref::ptr_eq(c, object))
+                .any(|c| c.builtin || NATIVE_MODULES.contains(&&*c.module))
+        {
+            return Err(NotMine);
+        }
+        let state = match own("__getstate__") {
+            Some(f @ Value::Function(_)) => Some(self.hook(&f, v)?),
+            Some(_) => return Err(NotMine),
+            None => None,
+        };
+        self.save(&Value::Class(cls.clone()), depth + 1)?;
+        self.write(&[EMPTY_TUPLE, NEWOBJ]);
+        self.memo_put(v);
+        match state {
+            Some(Value::None) => {}
+            Some(state) => {
+                self.save(&state, depth + 1)?;
+                self.write(&[BUILD]);
+            }
+            None => {
+                let items: Vec<(Arc<str>, Value)> = inst
+                    .dict
+                    .read()
+                    .iter()
+                    .map(|(k, x)| (k.clone(), x.clone()))
+                    .collect();
+                if items.is_empty() {
+                    return Ok(());
+                }
+                // The mini pickler's state is a new dict: EMPTY_DICT and its memo entry.
+                self.write(&[EMPTY_DICT]);
+                self.memo_put(&Value::Dict(Ref::new(Dict::new())));
+                let save_item = |p: &mut Self, (k, x): &(Arc<str>, Value)| {
+                    p.save_name(k);
+                    p.save(x, depth + 2)
+                };
+                if items.len() == 1 {
+                    save_item(self, &items[0])?;
+                    self.write(&[SETITEM]);
+                } else {
+                    self.batches(&items, SETITEMS, save_item)?;
+                }
+                self.write(&[BUILD]);
+            }
+        }
+        Ok(())
+    }
+
+    /// What a `__reduce__` returned: `(func, args)` or `(func, args, state)` (with nothing
+    /// after but Nones), `func` a function or class other than `__newobj__`, `args` a tuple;
+    /// else the mini pickler's (it runs `__reduce__` again).
+    fn save_reduced(&mut self, v: &Value, rv: &Value, depth: usize) -> Done {
+        let Value::Tuple(t) = rv else {
+            return Err(NotMine);
+        };
+        let items = &t.items;
+        if !(2..=6).contains(&items.len())
+            || items.iter().skip(3).any(|x| !matches!(x, Value::None))
+        {
+            return Err(NotMine);
+        }
+        let (func, args) = (&items[0], &items[1]);
+        let named_newobj = match func {
+            Value::Function(_) => matches!(
+                self.interp.getattr(func, "__name__"),
+                Ok(Value::Str(n)) if n.as_str() == "__newobj__"
+            ),
+            Value::Class(_) => false,
+            _ => return Err(NotMine),
+        };
+        if named_newobj || !matches!(args, Value::Tuple(_)) {
+            return Err(NotMine);
+        }
+        self.save(func, depth + 1)?;
+        self.save(args, depth + 1)?;
+        self.write(&[REDUCE]);
+        if let Some(&idx) = self.memo.get(&MemoKey::Id(v.id())) {
+            self.write(&[POP]);
+            self.memo_get(idx);
+        } else {
+            self.memo_put(v);
+        }
+        match items.get(2) {
+            None | Some(Value::None) => {}
+            Some(state) => {
+                self.save(state, depth + 1)?;
+                self.write(&[BUILD]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `copyreg.dispatch_table` has a reduction for `cls` (read, not run).
+    fn copyreg_reduces(&mut self, cls: &Ref<Class>) -> bool {
+        let Some(copyreg @ Value::Module(_)) = self.interp.vm.sys_modules.get_str("copyreg") else {
+            return false;
+        };
+        match self.interp.getattr(&copyreg, "dispatch_table") {
+            Ok(Value::Dict(table)) if !table.is_empty() => {
+                match HashKey::from_value(Value::Class(cls.clone())) {
+                    Ok(key) => table.get(&key).is_some(),
+                    Err(_) => true,
+                }
+            }
+            Ok(Value::Dict(_)) => false,
+            _ => true,
+        }
     }
 
     /// A str's opcode and UTF-8 bytes (not memoized here).
