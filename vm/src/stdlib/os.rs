@@ -52,6 +52,10 @@ pub fn os_module() -> Ref<Module> {
             ("cpu_count", func("cpu_count", cpu_count)),
             ("getpid", func("getpid", getpid)),
             ("getppid", func("getppid", getppid)),
+            (
+                "sched_getaffinity",
+                func("sched_getaffinity", sched_getaffinity),
+            ),
             ("_exit", func("_exit", os_exit)),
             ("kill", func("kill", kill)),
             ("getcwd", func("getcwd", getcwd)),
@@ -349,6 +353,22 @@ fn cpu_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Ok(n) => Value::Int(n.get() as i64),
         Err(_) => Value::None,
     })
+}
+
+/// `os.sched_getaffinity(pid)`: the set of CPU numbers process `pid` (0: this one) may run on,
+/// which programs take the size of to choose a number of workers.
+fn sched_getaffinity(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pid] = Sig::pos("posix.sched_getaffinity", Style::One, &["pid"], 1).bind::<1>(&args)?;
+    let pid = to_index(pid.unwrap_or(&Value::None))?;
+    let pid = i32::try_from(pid)
+        .map_err(|_| err!(OverflowError, "Python int too large to convert to C int"))?;
+    let cpus = rustix::thread::sched_getaffinity(rustix::thread::Pid::from_raw(pid))
+        .map_err(|e| os_error(&std::io::Error::from(e), None))?;
+    let mut set = crate::object::KeySet::default();
+    for cpu in (0..rustix::thread::CpuSet::MAX_CPU).filter(|&c| cpus.is_set(c)) {
+        set.insert(crate::object::HashKey::from_value(Value::Int(cpu as i64))?);
+    }
+    Ok(Value::Set(Ref::new(crate::object::SetObj::new(set, false))))
 }
 
 /// `os._exit(n)`: end the process at once with status `n`: no `finally` blocks, `atexit`

@@ -33,6 +33,7 @@ const FUNCS: Methods = &[
     ("raise_signal", raise_signal),
     ("strsignal", strsignal),
     ("alarm", alarm),
+    ("pause", pause),
 ];
 
 /// Linux's signal numbers and names (x86-64).
@@ -240,6 +241,21 @@ fn alarm(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         s => nix::unistd::alarm::set(s),
     };
     Ok(Value::Int(i64::from(left.unwrap_or(0))))
+}
+
+/// `pause()`: wait (with the GIL released) until a signal arrives; its handler has run when
+/// this returns, or its exception comes out of here. In a thread other than the main one it
+/// returns once the main thread has been signalled.
+fn pause(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("pause")?;
+    let vm = interp.vm.clone();
+    interp.allow_threads(|| {
+        while !vm.interrupted.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    });
+    interp.check_interrupt()?;
+    Ok(Value::None)
 }
 
 /// `strsignal(signum)`: the system's description of a signal, or None.

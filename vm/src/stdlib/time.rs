@@ -29,6 +29,9 @@ const FUNCS: Methods = &[
     ("monotonic", monotonic),
     ("monotonic_ns", monotonic_ns),
     ("process_time", process_time),
+    ("process_time_ns", process_time_ns),
+    ("thread_time", thread_time),
+    ("thread_time_ns", thread_time_ns),
     ("sleep", sleep),
     ("_zone", zone),
     ("_tzset", tzset),
@@ -124,9 +127,52 @@ fn monotonic_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     nanoseconds(&args, "time.monotonic_ns")
 }
 
-/// (The process's CPU time is not measured: the monotonic clock stands in for it.)
+/// A CPU-time clock (clock_gettime(2)) as (seconds, nanoseconds), for `name`, which takes no
+/// arguments.
+fn cpu_clock(args: &Args<'_>, name: &str, clock: rustix::time::ClockId) -> PyResult<(f64, i64)> {
+    args.none(name)?;
+    let t = rustix::time::clock_gettime(clock);
+    let ns = (t.tv_sec as i64).saturating_mul(1_000_000_000) + t.tv_nsec as i64;
+    Ok((ns as f64 / 1e9, ns))
+}
+
+/// `time.process_time()`: the CPU time (user + system) of the whole process, in seconds; time
+/// spent sleeping or waiting does not count.
 fn process_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.process_time")
+    let (s, _) = cpu_clock(
+        &args,
+        "time.process_time",
+        rustix::time::ClockId::ProcessCPUTime,
+    )?;
+    Ok(Value::Float(s))
+}
+
+fn process_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, ns) = cpu_clock(
+        &args,
+        "time.process_time_ns",
+        rustix::time::ClockId::ProcessCPUTime,
+    )?;
+    Ok(Value::Int(ns))
+}
+
+/// `time.thread_time()`: the CPU time of the calling thread alone, in seconds.
+fn thread_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (s, _) = cpu_clock(
+        &args,
+        "time.thread_time",
+        rustix::time::ClockId::ThreadCPUTime,
+    )?;
+    Ok(Value::Float(s))
+}
+
+fn thread_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, ns) = cpu_clock(
+        &args,
+        "time.thread_time_ns",
+        rustix::time::ClockId::ThreadCPUTime,
+    )?;
+    Ok(Value::Int(ns))
 }
 
 fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
