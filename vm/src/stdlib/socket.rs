@@ -146,6 +146,16 @@ pub fn socket_module() -> Ref<Module> {
             ("htonl", func("htonl", htonl)),
             ("ntohl", func("ntohl", ntohl)),
             ("SO_REUSEPORT", int(15)),
+            ("SOMAXCONN", int(4096)),
+            ("create_server", func("create_server", create_server)),
+            (
+                "getdefaulttimeout",
+                func("getdefaulttimeout", getdefaulttimeout),
+            ),
+            (
+                "setdefaulttimeout",
+                func("setdefaulttimeout", setdefaulttimeout),
+            ),
             // Named so that a program asking for them gets socket()'s NotImplementedError
             // naming the family or type, not an AttributeError on the module.
             ("AF_UNIX", int(1)),
@@ -218,7 +228,7 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let timeout = if kind & 0o4000 != 0 {
         Some(Duration::ZERO)
     } else {
-        None
+        *DEFAULT_TIMEOUT.lock()
     };
     if !inst.set_native(Box::new(new_data(Sock::Unbound, timeout))) {
         return Err(err!(RuntimeError, "socket.__init__() called twice"));
@@ -242,10 +252,18 @@ fn set_ints(inst: &Instance, family: i64, kind: i64, proto: i64) {
     d.insert(Arc::from("proto"), Value::Int(proto));
 }
 
-/// A new `socket.socket` around a connected stream (from `accept` or `create_connection`).
+/// The timeout new sockets start with (`socket.setdefaulttimeout`); None: blocking.
+static DEFAULT_TIMEOUT: Mutex<Option<Duration>> = Mutex::new(None);
+
+/// A new `socket.socket` around a connected stream (from `accept` or `create_connection`),
+/// with the default timeout, as CPython gives an accepted socket.
 fn stream_socket(stream: TcpStream) -> Value {
     let inst = Instance::new(socket_class());
-    inst.set_native(Box::new(new_data(Sock::Stream(Arc::new(stream)), None)));
+    let timeout = *DEFAULT_TIMEOUT.lock();
+    if timeout.is_some() {
+        apply_timeout(&stream, timeout);
+    }
+    inst.set_native(Box::new(new_data(Sock::Stream(Arc::new(stream)), timeout)));
     set_ints(&inst, AF_INET, SOCK_STREAM, 0);
     Value::Instance(Ref::new(inst))
 }
@@ -975,6 +993,51 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     s.push('>');
     Ok(Value::string(s))
+}
+
+/// `socket.getdefaulttimeout()`: the timeout of new sockets (None: they block).
+fn getdefaulttimeout(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("getdefaulttimeout", Style::NoArgs, &[], 0).bind::<0>(&args)?;
+    let t = *DEFAULT_TIMEOUT.lock();
+    Ok(t.map_or(Value::None, |t| Value::Float(t.as_secs_f64())))
+}
+
+/// `socket.setdefaulttimeout(timeout)`: the timeout sockets made from now on start with
+/// (those from `socket()`, `create_connection()` and `accept()`), checked as `settimeout`.
+fn setdefaulttimeout(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [t] = Sig::pos("setdefaulttimeout", Style::One, &["timeout"], 1).bind::<1>(&args)?;
+    *DEFAULT_TIMEOUT.lock() = timeout_value(t)?;
+    Ok(Value::None)
+}
+
+/// `socket.create_server(address, *, family=AF_INET, backlog=None, reuse_port=False,
+/// dualstack_ipv6=False)`: a TCP socket bound to `address` and listening. (The address is
+/// reusable at once, as CPython sets SO_REUSEADDR: std's bind does the same on Unix.)
+fn create_server(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [address, family, backlog, _reuse_port, dualstack] =
+        Sig::py("create_server", &["address"], 1)
+            .kwonly(&["family", "backlog", "reuse_port", "dualstack_ipv6"])
+            .bind::<5>(&args)?;
+    let family = family.cloned().unwrap_or(Value::Int(AF_INET));
+    let dualstack = match dualstack {
+        Some(v) => interp.truthy(v)?,
+        None => false,
+    };
+    if dualstack && !matches!(family, Value::Int(10)) {
+        return Err(err!(ValueError, "dualstack_ipv6 requires AF_INET6 family"));
+    }
+    let inst = Ref::new(Instance::new(socket_class()));
+    let me = Value::Instance(inst.clone());
+    sock_init(interp, Args::new(&[me.clone(), family]))?;
+    let Some(address) = address else {
+        return Err(err!(SystemError, "create_server() needs an address"));
+    };
+    sock_bind(interp, Args::new(&[me.clone(), address.clone()]))?;
+    match backlog {
+        None | Some(Value::None) => sock_listen(interp, Args::new(std::slice::from_ref(&me)))?,
+        Some(b) => sock_listen(interp, Args::new(&[me.clone(), b.clone()]))?,
+    };
+    Ok(me)
 }
 
 /// `socket.gethostbyname(host)`: the IPv4 address of `host` as a dotted string, looked up
