@@ -140,8 +140,42 @@ pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
             }
         };
     }
-    let text = interp.format_exception(e);
-    crate::stdlib::file::write_stderr(interp, &text);
+    // The report goes through `sys.excepthook`, which a program may have replaced; if the hook
+    // itself fails, both tracebacks are printed, as CPython prints them.
+    let hook = match interp.vm.find_module("sys") {
+        // A program that never imported `sys` has the default hook.
+        None => Some(None),
+        Some(sys) => sys.dict.get_str("excepthook").map(Some),
+    };
+    let exc = Value::Instance(e.exc.clone());
+    let called = match hook {
+        Some(None) => {
+            let text = interp.format_exception(e);
+            crate::stdlib::file::write_stderr(interp, &text);
+            Ok(())
+        }
+        Some(Some(hook)) => {
+            let triple = [
+                Value::Class(e.exc.class.clone()),
+                exc,
+                crate::interp::exc::traceback_value(&e.exc),
+            ];
+            interp.call(&hook, &triple).map(|_| ())
+        }
+        None => {
+            crate::stdlib::file::write_stderr(interp, "sys.excepthook is missing\n");
+            let text = interp.format_exception(e);
+            crate::stdlib::file::write_stderr(interp, &text);
+            Ok(())
+        }
+    };
+    if let Err(hook_err) = called {
+        let hook_text = interp.format_exception(&hook_err);
+        let text = interp.format_exception(e);
+        let report =
+            format!("Error in sys.excepthook:\n{hook_text}\nOriginal exception was:\n{text}");
+        crate::stdlib::file::write_stderr(interp, &report);
+    }
     if e.is(ExcKind::KeyboardInterrupt) {
         130
     } else {

@@ -37,6 +37,7 @@ const FUNCS: Methods = &[
     ("getdefaultencoding", getdefaultencoding),
     ("getfilesystemencoding", getfilesystemencoding),
     ("__getattr__", sys_getattr),
+    ("excepthook", excepthook),
     (
         "set_asyncgen_hooks",
         crate::interp::finalize::sys_set_asyncgen_hooks,
@@ -64,6 +65,10 @@ pub fn module() -> Ref<Module> {
         ),
     ];
     let m = make_module("sys", FUNCS, consts);
+    // One function under both names, so `sys.excepthook = sys.__excepthook__` restores it.
+    if let Some(hook) = m.dict.get_str("excepthook") {
+        m.dict.set_str("__excepthook__", hook);
+    }
     for (name, stderr) in [("stdout", false), ("stderr", true)] {
         let stream = crate::stdlib::file::std_stream(stderr);
         m.dict.set_str(&format!("__{name}__"), stream.clone());
@@ -73,6 +78,30 @@ pub fn module() -> Ref<Module> {
     m.dict.set_str("__stdin__", stdin.clone());
     m.dict.set_str("stdin", stdin);
     m
+}
+
+/// `sys.excepthook(type, value, traceback)` as CPython's default: print the traceback of
+/// `value` to stderr, as an uncaught exception is reported. The interpreter calls whatever
+/// `sys.excepthook` holds when an exception ends the program (`lib.rs: report_uncaught`).
+fn excepthook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.no_kw("excepthook")?;
+    let [_, value, _] = args.pos else {
+        raise!(
+            TypeError,
+            "excepthook expected 3 arguments, got {}",
+            args.pos.len()
+        );
+    };
+    let text = match PyErr::from_instance(value) {
+        Some(e) => interp.format_exception(&e),
+        None => {
+            // CPython prints what it was given for a value that is no exception.
+            let t = crate::object::type_name(value);
+            format!("TypeError: print_exception(): Exception expected for value, {t} found\n")
+        }
+    };
+    crate::stdlib::file::write_stderr(interp, &text);
+    Ok(Value::None)
 }
 
 /// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `flags` and
