@@ -1054,6 +1054,36 @@ impl Interp {
         self.generic_delattr(obj, name)
     }
 
+    /// `del obj.name` through the data descriptor `d` found on a type (`owner` names the type
+    /// the error message shows): a property's deleter (CPython's "has no deleter" error when it
+    /// has none) or the descriptor's `__delete__`. `None` when `d` is not a data descriptor.
+    fn delete_via_descriptor(
+        &mut self,
+        d: &Ref<Instance>,
+        obj: &Value,
+        owner: &str,
+        name: &str,
+    ) -> Option<PyResult<()>> {
+        match &d.payload {
+            Payload::Property { fdel, .. } => Some(if fdel.is_none() {
+                Err(err!(
+                    AttributeError,
+                    "property '{name}' of '{owner}' object has no deleter"
+                ))
+            } else {
+                self.call(fdel, std::slice::from_ref(obj)).map(|_| ())
+            }),
+            _ if crate::object::is_data_descriptor(d) => {
+                let Some(del) = d.class.lookup("__delete__") else {
+                    return Some(Err(err!(AttributeError, "__delete__")));
+                };
+                let desc = Value::Instance(d.clone());
+                Some(self.call(&del, &[desc, obj.clone()]).map(|_| ()))
+            }
+            _ => None,
+        }
+    }
+
     /// `object.__delattr__`: a data descriptor on the class (property, slot, `__delete__`) takes
     /// the deletion; otherwise the attribute leaves the instance (class, module).
     pub(crate) fn generic_delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
@@ -1063,25 +1093,9 @@ impl Interp {
         // `del C.name` with a data descriptor by that name on the metaclass: its deleter.
         if let Value::Class(cls) = obj {
             if let Some(Value::Instance(d)) = cls.metaclass.as_ref().and_then(|m| m.lookup(name)) {
-                match &d.payload {
-                    Payload::Property { fdel, .. } => {
-                        if fdel.is_none() {
-                            return Err(err!(
-                                AttributeError,
-                                "property '{name}' of '{}' object has no deleter",
-                                class_of(obj).name
-                            ));
-                        }
-                        return self.call(fdel, std::slice::from_ref(obj)).map(|_| ());
-                    }
-                    _ if crate::object::is_data_descriptor(&d) => {
-                        let Some(del) = d.class.lookup("__delete__") else {
-                            return Err(err!(AttributeError, "__delete__"));
-                        };
-                        let desc = Value::Instance(d.clone());
-                        return self.call(&del, &[desc, obj.clone()]).map(|_| ());
-                    }
-                    _ => {}
+                let owner = class_of(obj);
+                if let Some(done) = self.delete_via_descriptor(&d, obj, &owner.name, name) {
+                    return done;
                 }
             }
         }
@@ -1108,32 +1122,16 @@ impl Interp {
         if let Value::Instance(inst) = obj {
             if inst.class.attr_flags() & crate::object::HAS_PROPERTY != 0 {
                 if let Some(Value::Instance(d)) = inst.class.lookup(name) {
-                    match &d.payload {
-                        Payload::Property { fdel, .. } => {
-                            if fdel.is_none() {
-                                return Err(err!(
-                                    AttributeError,
-                                    "property '{name}' of '{}' object has no deleter",
-                                    inst.class.name
-                                ));
-                            }
-                            return self.call(fdel, std::slice::from_ref(obj)).map(|_| ());
-                        }
-                        Payload::Member { name: slot, .. } => {
-                            let removed = inst.dict.lock().shift_remove(&**slot);
-                            return match removed {
-                                Some(_) => Ok(()),
-                                None => Err(err!(AttributeError, "{name}")),
-                            };
-                        }
-                        _ if crate::object::is_data_descriptor(&d) => {
-                            let Some(del) = d.class.lookup("__delete__") else {
-                                return Err(err!(AttributeError, "__delete__"));
-                            };
-                            let desc = Value::Instance(d.clone());
-                            return self.call(&del, &[desc, obj.clone()]).map(|_| ());
-                        }
-                        _ => {}
+                    if let Payload::Member { name: slot, .. } = &d.payload {
+                        let removed = inst.dict.lock().shift_remove(&**slot);
+                        return match removed {
+                            Some(_) => Ok(()),
+                            None => Err(err!(AttributeError, "{name}")),
+                        };
+                    }
+                    if let Some(done) = self.delete_via_descriptor(&d, obj, &inst.class.name, name)
+                    {
+                        return done;
                     }
                 }
             }
