@@ -867,24 +867,8 @@ impl Interp {
                 if let Some(Value::Instance(d)) =
                     cls.metaclass.as_ref().and_then(|m| m.lookup(name))
                 {
-                    match &d.payload {
-                        Payload::Property { fset, .. } => {
-                            if fset.is_none() {
-                                return Err(err!(
-                                    AttributeError,
-                                    "property '{name}' of '{}' object has no setter",
-                                    class_of(obj).name
-                                ));
-                            }
-                            return self.call(fset, &[obj.clone(), v]).map(|_| ());
-                        }
-                        _ if !d.class.builtin => {
-                            if let Some(set) = d.class.lookup("__set__") {
-                                let desc = Value::Instance(d.clone());
-                                return self.call(&set, &[desc, obj.clone(), v]).map(|_| ());
-                            }
-                        }
-                        _ => {}
+                    if crate::object::is_data_descriptor(&d) {
+                        return self.set_via_descriptor(&d, obj, &class_of(obj).name, name, v);
                     }
                 }
                 cls.dict.write().insert(Arc::from(name), v);
@@ -943,31 +927,14 @@ impl Interp {
         let flags = inst.class.attr_flags();
         if flags & crate::object::HAS_PROPERTY != 0 {
             if let Some(Value::Instance(d)) = inst.class.lookup(name) {
-                match &d.payload {
-                    Payload::Property { fset, .. } => {
-                        if fset.is_none() {
-                            return Err(err!(
-                                AttributeError,
-                                "property '{name}' of '{}' object has no setter",
-                                inst.class.name
-                            ));
-                        }
-                        return self.call(fset, &[obj.clone(), v]).map(|_| ());
-                    }
-                    Payload::Member { name: slot, .. } => {
-                        // Slot values share the table but are not part of `__dict__`.
-                        let old = inst.dict.lock().insert_slot(slot.clone(), v);
-                        drop(old);
-                        return Ok(());
-                    }
-                    _ if crate::object::is_data_descriptor(&d) => {
-                        let Some(set) = d.class.lookup("__set__") else {
-                            return Err(err!(AttributeError, "__set__"));
-                        };
-                        let desc = Value::Instance(d.clone());
-                        return self.call(&set, &[desc, obj.clone(), v]).map(|_| ());
-                    }
-                    _ => {}
+                if let Payload::Member { name: slot, .. } = &d.payload {
+                    // Slot values share the table but are not part of `__dict__`.
+                    let old = inst.dict.lock().insert_slot(slot.clone(), v);
+                    drop(old);
+                    return Ok(());
+                }
+                if crate::object::is_data_descriptor(&d) {
+                    return self.set_via_descriptor(&d, obj, &inst.class.name, name, v);
                 }
             }
         }
@@ -1052,6 +1019,34 @@ impl Interp {
             return self.call(&da, &[obj.clone(), Value::str(name)]).map(|_| ());
         }
         self.generic_delattr(obj, name)
+    }
+
+    /// `obj.name = v` through the data descriptor `d` found on a type (`owner` names the type
+    /// the error message shows): a property's setter (CPython's "has no setter" error when it
+    /// has none) or the descriptor's `__set__` (AttributeError `__set__` when it only has
+    /// `__delete__`, as CPython: the value is not stored aside).
+    fn set_via_descriptor(
+        &mut self,
+        d: &Ref<Instance>,
+        obj: &Value,
+        owner: &str,
+        name: &str,
+        v: Value,
+    ) -> PyResult<()> {
+        if let Payload::Property { fset, .. } = &d.payload {
+            if fset.is_none() {
+                return Err(err!(
+                    AttributeError,
+                    "property '{name}' of '{owner}' object has no setter"
+                ));
+            }
+            return self.call(fset, &[obj.clone(), v]).map(|_| ());
+        }
+        let Some(set) = d.class.lookup("__set__") else {
+            return Err(err!(AttributeError, "__set__"));
+        };
+        let desc = Value::Instance(d.clone());
+        self.call(&set, &[desc, obj.clone(), v]).map(|_| ())
     }
 
     /// `del obj.name` through the data descriptor `d` found on a type (`owner` names the type
