@@ -16,12 +16,13 @@ const TOO_DEEP: &str = "RecursionError: maximum recursion depth exceeded during 
 type Outcome = (Option<i32>, String);
 
 /// Write `src` to a fresh file and run `program` on it.
-fn run(program: &str, name: &str, src: &str) -> Outcome {
+fn run(program: &str, flags: &[&str], name: &str, src: &str) -> Outcome {
     let dir = std::env::temp_dir().join(format!("minivm-limits-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path: PathBuf = dir.join(format!("{name}.py"));
     std::fs::write(&path, src).expect("write program");
     let out = Command::new(program)
+        .args(flags)
         .arg(&path)
         .stdin(Stdio::null())
         .output()
@@ -40,9 +41,9 @@ fn run(program: &str, name: &str, src: &str) -> Outcome {
 fn check(cases: &[(&str, String, Outcome)]) {
     let python = common::python();
     for (name, src, expected) in cases {
-        let got = run(MINIVM, name, src);
+        let got = run(MINIVM, &[], name, src);
         let want = match &python {
-            Some(py) => run(py, name, src),
+            Some(py) => run(py, common::PYTHON_FLAGS, name, src),
             None => expected.clone(),
         };
         assert_eq!(got, want, "{name}: minivm vs CPython");

@@ -771,7 +771,7 @@ fn python_flags(d: &Directives) -> &'static [&'static str] {
     if d.python_site {
         &[]
     } else {
-        &["-S"]
+        common::PYTHON_FLAGS
     }
 }
 

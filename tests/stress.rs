@@ -25,7 +25,8 @@ struct Run {
 
 /// Run `program file` in `file`'s directory with `gil` as `MINIVM_GIL` (`None`: unset), killing
 /// it after [`TIMEOUT`].
-fn run(program: &str, file: &Path, gil: Option<&str>) -> Result<Run, String> {
+/// `flags` go before the file name (`-S` for CPython: see `common::PYTHON_FLAGS`).
+fn run(program: &str, flags: &[&str], file: &Path, gil: Option<&str>) -> Result<Run, String> {
     let dir = file.parent().ok_or("no directory")?;
     let name = file.file_name().ok_or("no file name")?;
     let scratch = std::env::temp_dir().join(format!(
@@ -38,7 +39,8 @@ fn run(program: &str, file: &Path, gil: Option<&str>) -> Result<Run, String> {
     let err_path = scratch.with_extension("stderr");
     let open = |p: &PathBuf| std::fs::File::create(p).map_err(|e| e.to_string());
     let mut cmd = Command::new(program);
-    cmd.arg(name)
+    cmd.args(flags)
+        .arg(name)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(open(&out_path)?)
@@ -118,11 +120,15 @@ fn stress_programs_give_exact_counts_in_every_gil_mode() {
         };
         for gil in [None, Some("0"), Some("old")] {
             let what = format!("{name} (MINIVM_GIL={})", gil.unwrap_or("unset"));
-            failures.extend(problems(&what, run(MINIVM, file, gil), &want));
+            failures.extend(problems(&what, run(MINIVM, &[], file, gil), &want));
         }
         if let Some(py) = &python {
             let what = format!("python3 {name}");
-            failures.extend(problems(&what, run(py, file, None), &want));
+            failures.extend(problems(
+                &what,
+                run(py, common::PYTHON_FLAGS, file, None),
+                &want,
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));

@@ -2,6 +2,12 @@
 
 use std::process::{Command, Stdio};
 
+/// Flags for every oracle run of CPython: `-S` skips the `site` module. On a machine whose
+/// site-packages hold a `.pth` file that imports a package (this project's machine has one that
+/// costs 75 ms of CPU per start), `site` dominates the suite's time and changes nothing a test
+/// compares. tests/scripts.rs has a `python-site` directive for the programs that need it.
+pub const PYTHON_FLAGS: &[&str] = &["-S"];
+
 /// The CPython to compare with: `MINIVM_TEST_PYTHON` (default `python3`) if it is 3.11 or newer;
 /// `None` when it is missing, older, or `MINIVM_TEST_PYTHON` is empty or `none`. The answer is the
 /// interpreter's own `sys.executable`, so a version manager's shim (pyenv's re-executes the real
