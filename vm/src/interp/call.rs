@@ -444,6 +444,11 @@ impl Interp {
         fpos: usize,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
+        if kw.is_empty() {
+            if let Some(g) = self.generator_from_stack(frame, fpos) {
+                return Ok(g);
+            }
+        }
         let zero_args = fpos + 1 == frame.stack.len() && kw.is_empty();
         if let Some(Value::Class(c)) = frame.stack.get(fpos) {
             if zero_args && Ref::ptr_eq(c, &crate::object::types().super_) {
@@ -468,6 +473,32 @@ impl Interp {
         });
         frame.stack.truncate(fpos);
         r
+    }
+
+    /// Calling a generator function (or a coroutine or async generator function) whose
+    /// parameters the arguments above it fill exactly, as a generator expression is called:
+    /// the new generator, its frame given the arguments moved off the stack (no count
+    /// changed), without `call_kw`'s parked caller and copied arguments. `None`, the stack
+    /// untouched, for any other callee.
+    #[inline]
+    fn generator_from_stack(&mut self, frame: &mut Frame, fpos: usize) -> Option<Value> {
+        let (callee, args) = frame.stack.get_mut(fpos..)?.split_first_mut()?;
+        let Value::Function(func) = callee else {
+            return None;
+        };
+        let flags = func.code.obj.flags;
+        if !flags.generator || !binds_simply(&func.code, args.len()) {
+            return None;
+        }
+        let mut gframe = self.blank_frame(func);
+        move_args(&mut gframe.locals, args);
+        self.finish_frame(func, &mut gframe);
+        let g = self.new_generator(func, gframe);
+        pop_moved(&mut frame.stack, fpos + 1);
+        if let Some(f) = frame.stack.pop() {
+            f.discard();
+        }
+        Some(g)
     }
 
     /// `obj.name(args)` where `obj` (at `opos`) is a module, a class, or an instance whose
@@ -1085,9 +1116,20 @@ impl Interp {
         mut frame: Box<Frame>,
         throw: Option<PyErr>,
     ) -> PyResult<Option<Value>> {
-        self.enter_generator_exc(&mut frame);
+        // The usual case, no exception handled by the resumer or by the generator when it
+        // last stopped, needs no swap (as `gen_enter_inline`): the generator's own, if it is
+        // handling one when it stops again, is then simply the current one, and the resumer's
+        // is none. `handled_exc` answers the same either way (it skips empty entries).
+        let swapped = frame.saved_exc.is_some() || self.cur_exc.is_some();
+        if swapped {
+            self.enter_generator_exc(&mut frame);
+        }
         let ran = self.run_frame_throwing(frame, throw);
-        let own_exc = self.leave_generator_exc();
+        let own_exc = if swapped {
+            self.leave_generator_exc()
+        } else {
+            self.cur_exc.take()
+        };
         match ran {
             Ok(Exit::Yield(v, mut frame)) => {
                 frame.saved_exc = own_exc;

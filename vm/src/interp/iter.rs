@@ -140,8 +140,7 @@ impl Interp {
             Value::RangeIter(r) => Ok(r.next_value().map(Value::Int)),
             Value::Iter(obj) => self.native_next(obj),
             Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
-                let g = g.clone();
-                self.gen_resume(&g, Value::None)
+                self.gen_resume(g, Value::None)
             }
             Value::Instance(_) => {
                 let Some(m) = self.lookup_special(it, "__next__") else {

@@ -553,7 +553,16 @@ impl Interp {
                         }
                     }
                     Op::LoadDeref(c) => {
-                        let v = tri!(self.load_deref(f, &code, c.0));
+                        // A filled cell's value, inline; an empty cell (or a bad index) is
+                        // reported by `load_deref`.
+                        let v = match f.cells.get(c.0 as usize) {
+                            Some(cell) => cell.get(),
+                            None => Value::Undefined,
+                        };
+                        let v = match v {
+                            Value::Undefined => tri!(self.load_deref(f, &code, c.0)),
+                            v => v,
+                        };
                         f.stack.push(v);
                     }
                     Op::StoreDeref(c) => {
@@ -1070,17 +1079,23 @@ impl Interp {
                         let items = tri!(self.pop_n(f, n));
                         f.stack.push(Value::list(items));
                     }
+                    // The list or set being built is read in place (no count changed): the
+                    // frame's stack is not reached by code a set's hashing may run.
                     Op::ListAppend(n) => {
                         let v = pop!();
-                        let target = tri!(self.peek(f, n));
-                        sync!();
-                        tri!(self.container_add(&target, v));
+                        match tri!(peek_ref(&f.stack, n)) {
+                            Value::List(l) => l.items.lock().push(v),
+                            target => {
+                                sync!();
+                                tri!(self.container_add(target, v));
+                            }
+                        }
                     }
                     Op::SetAdd(n) => {
                         let v = pop!();
-                        let target = tri!(self.peek(f, n));
+                        let target = tri!(peek_ref(&f.stack, n));
                         sync!();
-                        tri!(self.container_add(&target, v));
+                        tri!(self.container_add(target, v));
                     }
                     Op::MapAdd(n) => {
                         let v = pop!();
@@ -1838,6 +1853,15 @@ impl Interp {
             ));
         }
         Ok(v)
+    }
+}
+
+/// The `n`-th value from the top of `stack` (1 is the top), borrowed in place.
+#[inline(always)]
+fn peek_ref(stack: &[Value], n: u32) -> PyResult<&Value> {
+    match stack.len().checked_sub(n as usize) {
+        Some(i) if n > 0 => Ok(&stack[i]),
+        _ => Err(stack_underflow()),
     }
 }
 
