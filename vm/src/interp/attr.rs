@@ -222,15 +222,16 @@ impl Interp {
             }
         }
         if let Value::Instance(inst) = obj {
-            if let Some(v) = class_value_cached(inst, name, cache) {
-                return Ok(AttrRead::Value(v));
-            }
+            // The class flags are read once for both hit paths: a name whose instance
+            // attribute would win may be a plain class value (`class_value_hit`); one that
+            // would not may be a property with a Python getter.
+            let plain = matches!(inst.payload, Payload::None) && !inst.class.builtin;
             let flags = inst.class.attr_flags();
-            if matches!(inst.payload, Payload::None)
-                && !inst.class.builtin
-                && flags & (HAS_GETATTRIBUTE | HAS_GETATTR) == 0
-                && !instance_wins(flags, name)
-            {
+            if plain && instance_wins(flags, name) {
+                if let Some(v) = class_value_hit(inst, name, cache) {
+                    return Ok(AttrRead::Value(v));
+                }
+            } else if plain && flags & (HAS_GETATTRIBUTE | HAS_GETATTR) == 0 {
                 if let Some(fget) = inst
                     .class
                     .with_hinted(name, &cache.class_hint, getter_function)
@@ -1531,6 +1532,17 @@ fn class_value_cached(
     {
         return None;
     }
+    class_value_hit(inst, name, cache)
+}
+
+/// `class_value_cached` past the checks of the instance and its class flags (for a caller that
+/// has made them): the cache word's "absent from this layout", then the class's answer.
+#[inline]
+fn class_value_hit(
+    inst: &crate::object::Instance,
+    name: &Arc<str>,
+    cache: &InlineCache,
+) -> Option<Value> {
     let word = cache.word.load(Ordering::Relaxed);
     if hint_pos(word) != ABSENT || hint_layout(word) != inst.dict.try_read().ok()?.layout_id() {
         return None;
@@ -1611,6 +1623,53 @@ pub(crate) fn store_instance_value_cached(
     // Dropped with the table released: freeing the old value may run Python code (`__del__`).
     old.discard();
     Ok(())
+}
+
+/// The hit path of `o.name op= b` (`InPlaceAttrLocal`/`InPlaceAttrConst`): the instance's own
+/// attribute at the cached position is replaced by `f(value)` in one hold of its table, where
+/// the general path reads it (`load_attr_cached`), computes, then writes it back
+/// (`store_instance_value_cached`), checking the instance twice and cloning the value. The
+/// checks are those two paths' together: a plain instance of a class without `__setattr__` or
+/// a data descriptor by that name (other than a plain slot), whose table has the name at the
+/// recorded position and no `__dict__` object to keep current. `f` must not run Python code
+/// (the table is held): the caller passes the number fast path, which gives `None` for
+/// anything it does not do. `false` (nothing changed) sends the caller to the general path.
+#[inline(always)]
+pub(crate) fn update_instance_value_cached(
+    obj: &Value,
+    name: &Arc<str>,
+    cache: &InlineCache,
+    f: impl FnOnce(&Value) -> Option<Value>,
+) -> bool {
+    let Value::Instance(inst) = obj else {
+        return false;
+    };
+    if !matches!(inst.payload, Payload::None) || inst.class.builtin {
+        return false;
+    }
+    let flags = inst.class.attr_flags();
+    if flags & HAS_SETATTR != 0 || !instance_wins(flags, name) {
+        return false;
+    }
+    let Ok(mut dict) = inst.dict.try_lock() else {
+        return false;
+    };
+    let word = cache.word.load(Ordering::Relaxed);
+    let pos = hint_pos(word);
+    if (hint_layout(word) != dict.layout_id() && !key_at(&dict, pos, name)) || dict.has_view() {
+        return false;
+    }
+    let Some(slot) = dict.value_at_mut(pos) else {
+        return false;
+    };
+    let Some(new) = f(slot) else {
+        return false;
+    };
+    let old = std::mem::replace(slot, new);
+    drop(dict);
+    // Dropped with the table released, as in `store_instance_value_cached`.
+    old.discard();
+    true
 }
 
 /// `dict[name]`, the position taken from the cache `hint` when it was recorded on the same

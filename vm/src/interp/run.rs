@@ -12,7 +12,9 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 
 use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
-use crate::interp::attr::{instance_value_cached, store_instance_value_cached, AttrRead};
+use crate::interp::attr::{
+    instance_value_cached, store_instance_value_cached, update_instance_value_cached, AttrRead,
+};
 use crate::interp::call::getitem_method;
 use crate::interp::code::CodeBody;
 use crate::interp::frame::{Frame, Handler, Resumed};
@@ -1611,13 +1613,24 @@ impl Interp {
         b: Second,
         at: usize,
     ) -> PyResult<()> {
-        // A clone: the operator's general path may run Python code with the frame borrowed.
-        let obj = self.local(frame, code, o.into())?.clone();
+        let obj = self.local(frame, code, o.into())?;
         let name = code
             .names
             .get(g.index())
             .ok_or_else(|| err!(SystemError, "bad name index {}", g.0))?;
         let cache = &code.cache[at];
+        // Two numbers: the attribute is updated in place (`update_instance_value_cached`). `b`
+        // is read without its unbound check, which the general path below makes in its order
+        // (after the attribute's read): an unbound local is no number.
+        let y = match b {
+            Second::Local(r) => &frame.locals[r.index()],
+            Second::Const(r) => &code.consts[r.index()],
+        };
+        if update_instance_value_cached(obj, name, cache, |cur| arith_fast(op, cur, y)) {
+            return Ok(());
+        }
+        // A clone: the operator's general path may run Python code with the frame borrowed.
+        let obj = obj.clone();
         // The instruction's span is the target's (`o.g`): where CPython reports an error of
         // the read or the write. An unbound `b` is reported there too, as the other register
         // instructions do (`fuse.rs: fused_span`).
