@@ -56,11 +56,9 @@ pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 pub fn container_method_fast(args: &[Value], name: &str) -> Option<Value> {
     match args {
         [Value::Dict(d), key, default @ ..] if default.len() <= 1 && name == "get" => {
-            let k = plain_key(key)?;
-            Some(
-                d.get(&k)
-                    .unwrap_or_else(|| default.first().cloned().unwrap_or(Value::None)),
-            )
+            let hash = crate::interp::containers::plain_hash(key)?;
+            let found = d.get_ref(crate::object::KeyRef { hash, value: key });
+            Some(found.unwrap_or_else(|| default.first().cloned().unwrap_or(Value::None)))
         }
         [Value::Set(s), key] if !s.frozen && name == "add" => {
             let k = plain_key(key)?;

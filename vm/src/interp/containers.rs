@@ -34,6 +34,18 @@ pub(crate) fn lookup_runs_python(k: &HashKey) -> bool {
     needs_py_eq(&k.value) || PY_EQ_KEYS.load(Ordering::Relaxed)
 }
 
+/// The hash of `v` for a lookup that can run no Python code: not an instance or a class (whose
+/// `__hash__`/`__eq__` may be Python), and no stored key anywhere compares by a Python `__eq__`
+/// (`lookup_runs_python`). `None` also for an unhashable value: the general path raises.
+/// With it, a lookup borrows the key (`KeyRef`) instead of cloning it into a `HashKey`.
+#[inline]
+pub(crate) fn plain_hash(v: &Value) -> Option<u64> {
+    if matches!(v, Value::Instance(_) | Value::Class(_)) || PY_EQ_KEYS.load(Ordering::Relaxed) {
+        return None;
+    }
+    crate::object::hash_value(v).ok()
+}
+
 /// A lookup probe that records every stored key with its hash and never matches, so one hash-table
 /// probe sequence lists the candidates a Python `__eq__` must then be asked about.
 struct Probe {

@@ -713,6 +713,14 @@ impl Interp {
                 self.seq_contains(&t.items, needle)
             }
             Dict(d) => {
+                // A key whose lookup runs no Python code is borrowed, not cloned.
+                if let Some(hash) = crate::interp::containers::plain_hash(needle) {
+                    let probe = crate::object::KeyRef {
+                        hash,
+                        value: needle,
+                    };
+                    return Ok(d.map.lock().contains_key(&probe));
+                }
                 let k = self.dict_key(d, needle.clone())?;
                 Ok(d.map.lock().contains_key(&k))
             }

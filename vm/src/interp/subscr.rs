@@ -407,6 +407,13 @@ impl Interp {
                 }
             },
             Value::Dict(d) => {
+                // A key whose lookup runs no Python code is borrowed, not cloned.
+                if let Some(hash) = crate::interp::containers::plain_hash(key) {
+                    return match d.get_ref(crate::object::KeyRef { hash, value: key }) {
+                        Some(v) => Ok(v),
+                        None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
+                    };
+                }
                 let k = self.dict_key(d, key.clone())?;
                 match d.get(&k) {
                     Some(v) => Ok(v),

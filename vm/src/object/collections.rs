@@ -94,6 +94,28 @@ impl PartialEq for HashKey {
 
 impl Eq for HashKey {}
 
+/// A key to look up, borrowed from the caller: its hash and the value, compared with the
+/// stored keys as [`HashKey`]s compare. Finding a key needs no owned copy of it, so `d[k]`,
+/// `k in d` and `d.get(k)` change no reference count of a tuple or str key and drop nothing.
+pub struct KeyRef<'a> {
+    pub hash: u64,
+    pub value: &'a Value,
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly as `HashKey` does.
+        state.write_u64(self.hash);
+    }
+}
+
+impl indexmap::Equivalent<HashKey> for KeyRef<'_> {
+    #[inline]
+    fn equivalent(&self, key: &HashKey) -> bool {
+        self.hash == key.hash && key_eq(self.value, &key.value)
+    }
+}
+
 /// Equality of hashable values without running Python code.
 ///
 /// The kinds most keys are (ints, interned names, tuples of them) are answered here, inline
@@ -418,6 +440,12 @@ impl Dict {
 
     pub fn get(&self, key: &HashKey) -> Option<Value> {
         self.map.lock().get(key).cloned()
+    }
+
+    /// [`Dict::get`] with a borrowed key.
+    #[inline]
+    pub fn get_ref(&self, key: KeyRef<'_>) -> Option<Value> {
+        self.map.lock().get(&key).cloned()
     }
 
     pub fn set(&self, key: HashKey, value: Value) {

@@ -21,7 +21,9 @@ pub use class::{
     Payload, TraceEntry, TypeKind, ViewKind, DICTLESS, HAS_BOOL_LEN, HAS_GETATTR, HAS_GETATTRIBUTE,
     HAS_PROPERTY, HAS_SETATTR, PLAIN_SLOTS,
 };
-pub use collections::{drop_reversed, key_eq, Dict, HashKey, KeyMap, KeySet, List, SetObj, Tuple};
+pub use collections::{
+    drop_reversed, hash_value, key_eq, Dict, HashKey, KeyMap, KeyRef, KeySet, List, SetObj, Tuple,
+};
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
 pub use instdict::{AttrKey, InstDict};
 pub use iter::{
