@@ -11,6 +11,7 @@ pub mod binascii;
 pub mod cmath;
 pub mod coro_intro;
 pub mod cpython_names;
+pub mod decimal_fast;
 pub mod deque;
 pub mod file;
 pub mod gc;
@@ -87,6 +88,7 @@ pub fn import_module(name: &str) -> Option<Ref<Module>> {
         "binascii" => Some(binascii::module()),
         "_json" => Some(json::module()),
         "_pickle_accel" => Some(pickle::module()),
+        "_decimal_fast" => Some(decimal_fast::module()),
         "zlib" => Some(zlib::module()),
         "_weakref" => Some(weakref::module()),
         "_posixsupport" => Some(posix_support::module()),

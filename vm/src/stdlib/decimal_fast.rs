@@ -1,0 +1,664 @@
+//! `_decimal_fast` (stdlib stage): the common cases of Decimal's `*`, `+`, `-` and `quantize`
+//! in Rust, for `vm/lib/decimal.mini`.
+//!
+//! Decimal is written in the mini language (a finite Decimal is an instance with the slots
+//! `_sign`, `_int` (the coefficient, an int), `_exp` and `_special` (`''`)). Running an operator
+//! there costs 80 to 140 bytecodes: the context lookup, the operand checks, `_fix`'s bounds. After
+//! the class is made, decimal.mini gives the mini-language `__mul__`, `__add__`, `__sub__` and
+//! `quantize` to [`setup`] and puts this module's methods in their place. Each one answers the
+//! case money-style programs spend their time in, and hands every other call, with the same
+//! arguments, to the method it replaced:
+//!
+//! - both operands finite Decimals (exactly `Decimal`, or an int on the right) with
+//!   coefficients that fit in 64 bits, and the current context found in contextvars' table;
+//! - `*`, `+`, `-`: the exact result fits the context as it is (fewer digits than the
+//!   precision, exponent inside the bounds where `_fix` neither rounds nor clamps), so no
+//!   signal is raised; `+`/`-` also leave zero operands to the mini code (their exponent rules);
+//! - `quantize`: the target exponent is in range and the rounded coefficient fits the
+//!   precision; the flags it raises (Inexact and Rounded, or Rounded) are set here when neither
+//!   is trapped (a trapped one goes to the mini code, which raises it).
+//!
+//! A result made here has the sign, coefficient and exponent the mini code gives, and the
+//! same flags are set; anything this module is unsure of is not answered here.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::heap::{Global, Ref};
+use crate::interp::{Args, Interp};
+use crate::object::{Class, Dict, HashKey, InstDict, Instance, Module, NativeFunction};
+use crate::value::Value;
+use crate::PyResult;
+
+/// What `setup` was given: decimal.mini's objects that the fast paths read or make.
+struct State {
+    /// The `Decimal` class: operands must be exactly it, results are made as it.
+    decimal: Ref<Class>,
+    /// contextvars' table: thread ident -> that thread's current contextvars `Context`.
+    contexts: Ref<Dict>,
+    /// decimal's `ContextVar`, as a key of a contextvars Context's `_vars` dict.
+    var: HashKey,
+    /// The signal classes as keys of a SignalDict's `_d` dict.
+    inexact: HashKey,
+    rounded: HashKey,
+    /// The mini-language methods, for every call not answered here.
+    slow_mul: Value,
+    slow_rmul: Value,
+    slow_add: Value,
+    slow_radd: Value,
+    slow_sub: Value,
+    slow_rsub: Value,
+    slow_quantize: Value,
+    /// Slot names and `''`, made once.
+    sign: Arc<str>,
+    int: Arc<str>,
+    exp: Arc<str>,
+    special: Arc<str>,
+    empty: Value,
+    /// The layout number of Decimals' attribute tables (0: not seen yet).
+    layout: AtomicU32,
+    /// Where a Context's table keeps [`CTX_FIELDS`] (see [`ctx_positions`]; 0: not seen yet).
+    ctx_layout: AtomicU64,
+}
+
+static STATE: Global<State> = Global::new();
+
+pub fn module() -> Ref<Module> {
+    let d = Dict::new();
+    d.set_str("__name__", Value::str("_decimal_fast"));
+    d.set_str("setup", super::func("setup", setup));
+    for (name, f) in [
+        ("__mul__", mul as crate::object::NativeFn),
+        ("__rmul__", rmul),
+        ("__add__", add),
+        ("__radd__", radd),
+        ("__sub__", sub),
+        ("__rsub__", rsub),
+        ("quantize", quantize),
+    ] {
+        // Methods: found on a Decimal they bind it, as the functions they replace.
+        let m = Value::Native(Ref::new(NativeFunction::native_method(name, f)));
+        d.set_str(name.trim_matches('_'), m);
+    }
+    Ref::new(Module {
+        name: "_decimal_fast".into(),
+        dict: Ref::new(d),
+    })
+}
+
+/// `setup(Decimal, contexts, var, Inexact, Rounded, mul, rmul, add, radd, sub, rsub, quantize)`: remember
+/// decimal.mini's objects; True the first time, False after (a second decimal module, made by
+/// a reload, keeps its mini-language methods).
+fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Value::Class(decimal), Value::Dict(contexts), var, inexact, rounded, mul, rmul, add, radd, sub, rsub, quantize] =
+        args.pos
+    else {
+        return Err(crate::err!(
+            TypeError,
+            "_decimal_fast.setup: unexpected arguments"
+        ));
+    };
+    let state = State {
+        decimal: decimal.clone(),
+        contexts: contexts.clone(),
+        var: HashKey::from_value(var.clone())?,
+        inexact: HashKey::from_value(inexact.clone())?,
+        rounded: HashKey::from_value(rounded.clone())?,
+        slow_mul: mul.clone(),
+        slow_rmul: rmul.clone(),
+        slow_add: add.clone(),
+        slow_radd: radd.clone(),
+        slow_sub: sub.clone(),
+        slow_rsub: rsub.clone(),
+        slow_quantize: quantize.clone(),
+        sign: Arc::from("_sign"),
+        int: Arc::from("_int"),
+        exp: Arc::from("_exp"),
+        special: Arc::from("_special"),
+        empty: Value::str(""),
+        layout: AtomicU32::new(0),
+        ctx_layout: AtomicU64::new(0),
+    };
+    Ok(Value::Bool(STATE.set(state).is_ok()))
+}
+
+/// A finite operand: (-1)**sign * coeff * 10**exp.
+#[derive(Clone, Copy)]
+struct Finite {
+    sign: bool,
+    coeff: i64,
+    exp: i64,
+}
+
+/// `v` as a finite operand: a `Decimal` (exactly) whose slots hold small ints, or (when
+/// `ints` is set) an int. `None` for anything else.
+fn finite(st: &State, v: &Value, ints: bool) -> Option<Finite> {
+    match v {
+        Value::Instance(inst) if Ref::ptr_eq(&inst.class, &st.decimal) => {
+            let d = inst.dict.read();
+            let (sign, coeff, exp, special) = if d.layout_id() == st.layout.load(Relaxed) {
+                // The attribute layout of Decimals made by `_new` (and here): slots by position.
+                match d.values_slice() {
+                    [s, c, e, sp] => (s, c, e, sp),
+                    _ => return None,
+                }
+            } else {
+                learn_layout(st, &d);
+                (
+                    d.get("_sign")?,
+                    d.get("_int")?,
+                    d.get("_exp")?,
+                    d.get("_special")?,
+                )
+            };
+            match special {
+                Value::Str(s) if s.as_str().is_empty() => {}
+                _ => return None,
+            }
+            let (Value::Int(sign), Value::Int(coeff), Value::Int(exp)) = (sign, coeff, exp) else {
+                return None;
+            };
+            if *coeff < 0 || !(*sign == 0 || *sign == 1) {
+                return None;
+            }
+            Some(Finite {
+                sign: *sign == 1,
+                coeff: *coeff,
+                exp: *exp,
+            })
+        }
+        Value::Int(n) if ints && *n != i64::MIN => Some(Finite {
+            sign: *n < 0,
+            coeff: n.abs(),
+            exp: 0,
+        }),
+        _ => None,
+    }
+}
+
+/// Remember `d`'s layout if it holds exactly `_sign`, `_int`, `_exp`, `_special` in that order
+/// (the order `_new` sets them), so later reads go by position.
+fn learn_layout(st: &State, d: &InstDict) {
+    let names = [&st.sign, &st.int, &st.exp, &st.special];
+    if d.has_layout() && d.len() == names.len() && d.keys().zip(names).all(|(k, n)| **k == **n) {
+        st.layout.store(d.layout_id(), Relaxed);
+    }
+}
+
+/// The eight rounding modes.
+#[derive(Clone, Copy, PartialEq)]
+enum Rounding {
+    Ceiling,
+    Floor,
+    Up,
+    Down,
+    HalfUp,
+    HalfDown,
+    HalfEven,
+    ZeroFiveUp,
+}
+
+fn rounding_of(v: &Value) -> Option<Rounding> {
+    let Value::Str(s) = v else { return None };
+    Some(match s.as_str() {
+        "ROUND_CEILING" => Rounding::Ceiling,
+        "ROUND_FLOOR" => Rounding::Floor,
+        "ROUND_UP" => Rounding::Up,
+        "ROUND_DOWN" => Rounding::Down,
+        "ROUND_HALF_UP" => Rounding::HalfUp,
+        "ROUND_HALF_DOWN" => Rounding::HalfDown,
+        "ROUND_HALF_EVEN" => Rounding::HalfEven,
+        "ROUND_05UP" => Rounding::ZeroFiveUp,
+        _ => return None,
+    })
+}
+
+/// The fields of a decimal `Context` the fast paths read.
+struct Ctx {
+    prec: i64,
+    emin: i64,
+    emax: i64,
+    rounding: Rounding,
+    /// `_fix` returns a coefficient below 10**prec with an exponent in [fast_lo, fast_hi] as it is.
+    fast_lo: i64,
+    fast_hi: i64,
+    /// The SignalDicts.
+    flags: Value,
+    traps: Value,
+}
+
+impl Ctx {
+    /// Whether `_fix` would take (sign, coeff, exp) as it is, with no rounding or signal.
+    fn fits(&self, coeff: i128, exp: i64) -> bool {
+        coeff <= i128::from(i64::MAX)
+            && (self.prec > 38 || coeff < 10i128.pow(self.prec as u32))
+            && self.fast_lo <= exp
+            && exp <= self.fast_hi
+    }
+}
+
+/// The Context slots read here, in the order of their positions packed in `State::ctx_layout`.
+const CTX_FIELDS: [&str; 8] = [
+    "_prec",
+    "_Emin",
+    "_Emax",
+    "_fast_lo",
+    "_fast_hi",
+    "_rounding",
+    "_flags",
+    "_traps",
+];
+
+/// The positions of [`CTX_FIELDS`] in a Context's table: from the cache when its layout is the
+/// one cached (the layout number in the low 32 bits, then four bits a position, one atomic so
+/// that threads never see a number with another layout's positions), else found by name and
+/// cached when every position fits in four bits.
+fn ctx_positions(st: &State, d: &InstDict) -> Option<[usize; 8]> {
+    let packed = st.ctx_layout.load(Relaxed);
+    let unpack = |packed: u64| std::array::from_fn(|i| ((packed >> (32 + 4 * i)) & 15) as usize);
+    if packed != 0 && packed as u32 == d.layout_id() {
+        return Some(unpack(packed));
+    }
+    let mut packed = u64::from(d.layout_id());
+    for (i, name) in CTX_FIELDS.iter().enumerate() {
+        let p = d.get_index_of(*name)?;
+        if p > 15 {
+            return None;
+        }
+        packed |= (p as u64) << (32 + 4 * i);
+    }
+    if d.has_layout() {
+        st.ctx_layout.store(packed, Relaxed);
+    }
+    Some(unpack(packed))
+}
+
+/// The context argument `v` (None: the current one, read from contextvars' table as decimal's
+/// `getcontext` does; a thread that has none yet is left to the mini code, which makes it).
+fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
+    let inst = match v {
+        None | Some(Value::None) => {
+            let tid = HashKey::from_value(Value::Int(interp.thread_id as i64)).ok()?;
+            let Value::Instance(cv_ctx) = st.contexts.get(&tid)? else {
+                return None;
+            };
+            let vars = cv_ctx.dict.read().get("_vars").cloned()?;
+            let Value::Dict(vars) = vars else { return None };
+            match vars.get(&st.var)? {
+                Value::Instance(i) => i,
+                _ => return None,
+            }
+        }
+        Some(Value::Instance(i)) => i.clone(),
+        Some(_) => return None,
+    };
+    let d = inst.dict.read();
+    let pos = ctx_positions(st, &d)?;
+    let values = d.values_slice();
+    let int = |i: usize| match values.get(pos[i])? {
+        Value::Int(n) => Some(*n),
+        _ => None,
+    };
+    let prec = int(0)?;
+    let (emin, emax, fast_lo, fast_hi) = (int(1)?, int(2)?, int(3)?, int(4)?);
+    let rounding = rounding_of(values.get(pos[5])?)?;
+    let flags = values.get(pos[6])?.clone();
+    let traps = values.get(pos[7])?.clone();
+    if prec < 1 {
+        return None;
+    }
+    drop(d);
+    Some(Ctx {
+        prec,
+        emin,
+        emax,
+        rounding,
+        fast_lo,
+        fast_hi,
+        flags,
+        traps,
+    })
+}
+
+/// The `_d` dict of a SignalDict (a context's flags or traps).
+fn signal_dict(sd: &Value) -> Option<Ref<Dict>> {
+    let Value::Instance(sd) = sd else {
+        return None;
+    };
+    let d = sd.dict.read().get("_d").cloned()?;
+    match d {
+        Value::Dict(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// A new finite Decimal. Its slots are set in the order decimal.mini's `_new` sets them, so it
+/// shares their attribute layout; `like` (an operand) is a Decimal whose table is copied when
+/// it has that layout, which skips finding the layout name by name.
+fn new_decimal(st: &State, like: &Value, sign: bool, coeff: i64, exp: i64) -> Value {
+    let values = [
+        Value::Int(i64::from(sign)),
+        Value::Int(coeff),
+        Value::Int(exp),
+        st.empty.clone(),
+    ];
+    let mut inst = Instance::new(st.decimal.clone());
+    if let Value::Instance(like) = like {
+        let d = like.dict.read();
+        if d.layout_id() == st.layout.load(Relaxed) && !d.has_view() {
+            let mut copy = d.clone();
+            drop(d);
+            for (i, v) in values.into_iter().enumerate() {
+                if let Some(slot) = copy.value_at_mut(i) {
+                    *slot = v;
+                }
+            }
+            *inst.dict.get_mut() = copy;
+            return Value::Instance(Ref::new(inst));
+        }
+    }
+    let d = inst.dict.get_mut();
+    for (name, v) in [&st.sign, &st.int, &st.exp, &st.special]
+        .into_iter()
+        .zip(values)
+    {
+        d.insert_slot(name.clone(), v);
+    }
+    Value::Instance(Ref::new(inst))
+}
+
+/// Positional `args.pos[i]`, or keyword `name` (the caller has checked that no keyword repeats
+/// a positional argument).
+fn arg<'a>(args: &'a Args<'_>, i: usize, name: &str) -> Option<&'a Value> {
+    args.pos
+        .get(i)
+        .or_else(|| args.kw.iter().find(|(k, _)| &**k == name).map(|(_, v)| v))
+}
+
+/// The fast path `fast`, else the mini-language method `slow` with the same arguments.
+fn fast_or(
+    interp: &mut Interp,
+    args: Args<'_>,
+    fast: impl FnOnce(&Interp, &'static State, &Args<'_>) -> Option<Value>,
+    slow: fn(&'static State) -> &'static Value,
+) -> PyResult<Value> {
+    let Some(st) = STATE.get() else {
+        return Err(crate::err!(SystemError, "_decimal_fast is not set up"));
+    };
+    if let Some(r) = fast(&*interp, st, &args) {
+        return Ok(r);
+    }
+    interp.call_kw(slow(st), args.pos, args.kw)
+}
+
+fn mul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_mul(i, st, a, false),
+        |st| &st.slow_mul,
+    )
+}
+
+fn rmul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_mul(i, st, a, true),
+        |st| &st.slow_rmul,
+    )
+}
+
+fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_add(i, st, a, false, false),
+        |st| &st.slow_add,
+    )
+}
+
+fn radd(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_add(i, st, a, true, false),
+        |st| &st.slow_radd,
+    )
+}
+
+fn sub(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_add(i, st, a, false, true),
+        |st| &st.slow_sub,
+    )
+}
+
+fn rsub(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_add(i, st, a, true, true),
+        |st| &st.slow_rsub,
+    )
+}
+
+fn quantize(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(interp, args, try_quantize, |st| &st.slow_quantize)
+}
+
+/// The operands of a binary method, left to right: `self` (a Decimal) and the other (a Decimal
+/// or an int), swapped for a reflected method (`__radd__(self, other)` is `other + self`), and
+/// the context argument (the reflected methods take none).
+fn operands<'a>(
+    st: &State,
+    args: &'a Args<'_>,
+    reflected: bool,
+) -> Option<(Finite, Finite, Option<&'a Value>)> {
+    let most = if reflected { 2 } else { 3 };
+    if !args.kw.is_empty() || !(2..=most).contains(&args.pos.len()) {
+        return None;
+    }
+    let this = finite(st, &args.pos[0], false)?;
+    let other = finite(st, &args.pos[1], true)?;
+    Some(if reflected {
+        (other, this, None)
+    } else {
+        (this, other, args.pos.get(2))
+    })
+}
+
+fn try_mul(interp: &Interp, st: &State, args: &Args<'_>, reflected: bool) -> Option<Value> {
+    let (a, b, ctx) = operands(st, args, reflected)?;
+    let ctx = context(interp, st, ctx)?;
+    let coeff = i128::from(a.coeff) * i128::from(b.coeff);
+    let exp = a.exp.checked_add(b.exp)?;
+    if !ctx.fits(coeff, exp) {
+        return None;
+    }
+    Some(new_decimal(
+        st,
+        &args.pos[0],
+        a.sign ^ b.sign,
+        coeff as i64,
+        exp,
+    ))
+}
+
+/// `a + b` (`a - b` when `negate`): exact at the smaller exponent, as decimal.mini's `_add`
+/// computes it when the sum fits the precision (its shortcut for far-apart exponents applies
+/// only to sums that need rounding, which are left to it).
+fn try_add(
+    interp: &Interp,
+    st: &State,
+    args: &Args<'_>,
+    reflected: bool,
+    negate: bool,
+) -> Option<Value> {
+    let (a, b, ctx) = operands(st, args, reflected)?;
+    let ctx = context(interp, st, ctx)?;
+    let bsign = b.sign ^ negate;
+    if a.coeff == 0 || b.coeff == 0 {
+        return add_zero(st, &ctx, &args.pos[0], a, b, bsign);
+    }
+    let (mut ca, mut cb) = (i128::from(a.coeff), i128::from(b.coeff));
+    let exp = a.exp.min(b.exp);
+    // Align: the operand with the larger exponent gets zeros appended (i64 * 10**18 < 2**127).
+    let shift = a.exp.abs_diff(b.exp);
+    if shift > 18 {
+        return None;
+    }
+    let scale = 10i128.pow(shift as u32);
+    if a.exp > b.exp {
+        ca *= scale;
+    } else {
+        cb *= scale;
+    }
+    if a.sign {
+        ca = -ca;
+    }
+    if bsign {
+        cb = -cb;
+    }
+    let s = ca + cb;
+    let (sign, coeff) = match s.cmp(&0) {
+        std::cmp::Ordering::Less => (true, -s),
+        // An exact zero is negative only when rounding toward -infinity.
+        std::cmp::Ordering::Equal => (ctx.rounding == Rounding::Floor, 0),
+        std::cmp::Ordering::Greater => (false, s),
+    };
+    if !ctx.fits(coeff, exp) {
+        return None;
+    }
+    Some(new_decimal(st, &args.pos[0], sign, coeff as i64, exp))
+}
+
+/// `a + b` (b's sign taken as `bsign`) when either is zero, by decimal.mini's rules: 0 + 0 has
+/// the smaller exponent (and a negative sign when both are, or when rounding toward -infinity
+/// with the signs apart); x + 0 is x, padded with zeros down to the zero's exponent when that is
+/// smaller, as far as the precision allows (padding cut short raises Rounded: left to the mini
+/// code).
+fn add_zero(
+    st: &State,
+    ctx: &Ctx,
+    like: &Value,
+    a: Finite,
+    b: Finite,
+    bsign: bool,
+) -> Option<Value> {
+    if a.coeff == 0 && b.coeff == 0 {
+        let sign = if a.sign == bsign {
+            bsign
+        } else {
+            ctx.rounding == Rounding::Floor
+        };
+        let exp = a.exp.min(b.exp);
+        return ctx
+            .fits(0, exp)
+            .then(|| new_decimal(st, like, sign, 0, exp));
+    }
+    let (sign, c, mut e, ez) = if a.coeff == 0 {
+        (bsign, b.coeff, b.exp, a.exp)
+    } else {
+        (a.sign, a.coeff, a.exp, b.exp)
+    };
+    let mut c = i128::from(c);
+    if ez < e {
+        let digits = i64::from(c.ilog10()) + 1;
+        let shift = e.abs_diff(ez);
+        if shift > 18 || shift as i64 > ctx.prec - digits {
+            return None;
+        }
+        c *= 10i128.pow(shift as u32);
+        e = ez;
+    }
+    ctx.fits(c, e)
+        .then(|| new_decimal(st, like, sign, c as i64, e))
+}
+
+/// `q` (the quotient of a coefficient by 10**drop, remainder `r` > 0) rounded by `mode`.
+fn round_quotient(q: i128, r: i128, p: i128, mode: Rounding, negative: bool) -> i128 {
+    let up = match mode {
+        Rounding::HalfEven => 2 * r > p || (2 * r == p && q & 1 == 1),
+        Rounding::HalfUp => 2 * r >= p,
+        Rounding::HalfDown => 2 * r > p,
+        Rounding::Down => false,
+        Rounding::Up => true,
+        Rounding::Ceiling => !negative,
+        Rounding::Floor => negative,
+        // Away from zero only when the kept last digit is 0 or 5.
+        Rounding::ZeroFiveUp => q % 5 == 0,
+    };
+    if up {
+        q + 1
+    } else {
+        q
+    }
+}
+
+fn try_quantize(interp: &Interp, st: &State, args: &Args<'_>) -> Option<Value> {
+    // Unknown keywords, or a keyword repeating a positional argument: the mini code's TypeError.
+    let n = args.pos.len();
+    if n > 4
+        || args.kw.iter().any(|(k, _)| match &**k {
+            "exp" => n > 1,
+            "rounding" => n > 2,
+            "context" => n > 3,
+            _ => true,
+        })
+    {
+        return None;
+    }
+    let a = finite(st, args.pos.first()?, false)?;
+    let target = finite(st, arg(args, 1, "exp")?, true)?.exp;
+    let ctx = context(interp, st, arg(args, 3, "context"))?;
+    let rounding = match arg(args, 2, "rounding") {
+        None | Some(Value::None) => ctx.rounding,
+        Some(v) => rounding_of(v)?,
+    };
+    if target > ctx.emax || target < ctx.emin.checked_sub(ctx.prec - 1)? {
+        return None;
+    }
+    // (coefficient, whether non-zero digits were dropped, whether any digit was dropped)
+    let (coeff, inexact, rounded) = if target <= a.exp {
+        let shift = u32::try_from(a.exp - target).ok()?;
+        let c = i128::from(a.coeff).checked_mul(10i128.checked_pow(shift)?)?;
+        (c, false, false)
+    } else {
+        let drop = a.exp.abs_diff(target);
+        if drop > 18 {
+            return None;
+        }
+        let p = 10i128.pow(drop as u32);
+        let c = i128::from(a.coeff);
+        let (q, r) = (c / p, c % p);
+        let q = if r == 0 {
+            q
+        } else {
+            round_quotient(q, r, p, rounding, a.sign)
+        };
+        // As the mini code: a zero coefficient raises nothing.
+        (q, a.coeff != 0 && r != 0, a.coeff != 0)
+    };
+    if coeff > i128::from(i64::MAX)
+        || (ctx.prec <= 38 && coeff >= 10i128.pow(ctx.prec as u32))
+        || (target > ctx.fast_hi && coeff != 0)
+    {
+        return None;
+    }
+    if rounded {
+        let traps = signal_dict(&ctx.traps)?;
+        let trapped = |k: &HashKey| !matches!(traps.get(k), Some(Value::Bool(false)));
+        if trapped(&st.rounded) || (inexact && trapped(&st.inexact)) {
+            return None;
+        }
+        let flags = signal_dict(&ctx.flags)?;
+        if inexact {
+            flags.set(st.inexact.clone(), Value::Bool(true));
+        }
+        flags.set(st.rounded.clone(), Value::Bool(true));
+    }
+    Some(new_decimal(st, &args.pos[0], a.sign, coeff as i64, target))
+}
