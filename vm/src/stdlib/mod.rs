@@ -24,6 +24,7 @@ pub mod math;
 pub mod minilib;
 pub mod mp;
 pub mod os;
+pub mod os_fd;
 pub mod os_stat;
 pub mod pickle;
 pub mod pipe;
@@ -55,46 +56,55 @@ use crate::object::{AttrMap, Class, Dict, Instance, Module, NativeFn, NativeFunc
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// The built-in modules this part of the VM provides, by name.
+/// A function that makes a built-in module.
+pub type MakeModule = fn() -> Ref<Module>;
+
+/// The built-in modules this part of the VM provides: each name with the function that makes
+/// the module, sorted by name (`sys.builtin_module_names` lists them, with `builtins`).
+pub const MODULES: &[(&str, MakeModule)] = &[
+    ("_asyncio_support", asyncio_support::module),
+    ("_collections", deque::collections_module),
+    ("_decimal_fast", decimal_fast::module),
+    ("_hashlib", hashlib::module),
+    ("_json", json::module),
+    ("_multiprocessing", mp::module),
+    ("_pickle_accel", pickle::module),
+    ("_posixsupport", posix_support::module),
+    ("_random", random::module),
+    ("_re", re::module),
+    ("_signal", signal::module),
+    ("_struct", structmod::module),
+    ("_subprocess", subprocess::module),
+    ("_weakref", weakref::module),
+    ("array", array::module),
+    ("atexit", atexit::module),
+    ("binascii", binascii::module),
+    ("cmath", cmath::module),
+    ("gc", gc::module),
+    ("importlib", importlib::module),
+    ("inspect", coro_intro::inspect_module),
+    ("io", io::module),
+    ("linecache", linecache::module),
+    ("math", math::module),
+    ("os", os::os_module),
+    ("queue", queue::queue_module),
+    ("select", select::select_module),
+    ("socket", socket::socket_module),
+    ("sys", sys::module),
+    ("tempfile", tempfile::module),
+    ("threading", thread::threading_module),
+    ("time", time::module),
+    ("traceback", traceback::module),
+    ("types", coro_intro::types_module),
+    ("zlib", zlib::module),
+];
+
+/// The built-in module `name`, made afresh, if this part of the VM provides one.
 pub fn import_module(name: &str) -> Option<Ref<Module>> {
-    match name {
-        "threading" => Some(thread::threading_module()),
-        "select" => Some(select::select_module()),
-        "socket" => Some(socket::socket_module()),
-        "os" => Some(os::os_module()),
-        "queue" => Some(queue::queue_module()),
-        "_collections" => Some(deque::collections_module()),
-        "math" => Some(math::module()),
-        "cmath" => Some(cmath::module()),
-        "gc" => Some(gc::module()),
-        "time" => Some(time::module()),
-        "sys" => Some(sys::module()),
-        "_random" => Some(random::module()),
-        "_subprocess" => Some(subprocess::module()),
-        "_multiprocessing" => Some(mp::module()),
-        "atexit" => Some(atexit::module()),
-        "io" => Some(io::module()),
-        "tempfile" => Some(tempfile::module()),
-        "importlib" => Some(importlib::module()),
-        "traceback" => Some(traceback::module()),
-        "array" => Some(array::module()),
-        "_re" => Some(re::module()),
-        "_asyncio_support" => Some(asyncio_support::module()),
-        "types" => Some(coro_intro::types_module()),
-        "inspect" => Some(coro_intro::inspect_module()),
-        "_struct" => Some(structmod::module()),
-        "linecache" => Some(linecache::module()),
-        "_hashlib" => Some(hashlib::module()),
-        "binascii" => Some(binascii::module()),
-        "_json" => Some(json::module()),
-        "_pickle_accel" => Some(pickle::module()),
-        "_decimal_fast" => Some(decimal_fast::module()),
-        "zlib" => Some(zlib::module()),
-        "_weakref" => Some(weakref::module()),
-        "_posixsupport" => Some(posix_support::module()),
-        "_signal" => Some(signal::module()),
-        _ => None,
-    }
+    MODULES
+        .binary_search_by(|(n, _)| n.cmp(&name))
+        .ok()
+        .map(|i| (MODULES[i].1)())
 }
 
 /// A module from a name, its functions and its constants.

@@ -46,73 +46,73 @@ pub fn os_module() -> Ref<Module> {
     for (k, v) in std::env::vars() {
         environ.set_str(&k, Value::string(v));
     }
-    make_module(
-        "os",
-        vec![
-            ("cpu_count", func("cpu_count", cpu_count)),
-            ("getpid", func("getpid", getpid)),
-            ("getppid", func("getppid", getppid)),
-            (
-                "sched_getaffinity",
-                func("sched_getaffinity", sched_getaffinity),
-            ),
-            ("_exit", func("_exit", os_exit)),
-            ("kill", func("kill", kill)),
-            ("getcwd", func("getcwd", getcwd)),
-            ("getenv", func("getenv", getenv)),
-            ("remove", func("remove", remove)),
-            ("unlink", func("unlink", remove)),
-            ("listdir", func("listdir", listdir)),
-            ("chdir", func("chdir", chdir)),
-            ("mkdir", func("mkdir", mkdir)),
-            ("makedirs", func("makedirs", makedirs)),
-            ("rmdir", func("rmdir", rmdir)),
-            ("rename", func("rename", rename)),
-            ("replace", func("replace", rename)),
-            ("urandom", func("urandom", urandom)),
-            ("close", func("close", close)),
-            ("read", func("read", read)),
-            ("write", func("write", write)),
-            ("fdopen", crate::stdlib::file::open_function()),
-            ("pipe", func("pipe", pipe)),
-            ("fspath", func("fspath", fspath)),
-            ("chmod", func("chmod", crate::stdlib::posix_support::chmod)),
-            (
-                "utime",
-                func("utime", crate::stdlib::posix_support::os_utime),
-            ),
-            (
-                "access",
-                func("access", crate::stdlib::posix_support::access),
-            ),
-            (
-                "symlink",
-                func("symlink", crate::stdlib::posix_support::symlink),
-            ),
-            (
-                "readlink",
-                func("readlink", crate::stdlib::posix_support::readlink),
-            ),
-            ("F_OK", Value::Int(0)),
-            ("R_OK", Value::Int(4)),
-            ("W_OK", Value::Int(2)),
-            ("X_OK", Value::Int(1)),
-            ("devnull", Value::str("/dev/null")),
-            ("curdir", Value::str(".")),
-            ("pardir", Value::str("..")),
-            ("sep", Value::str("/")),
-            ("pathsep", Value::str(":")),
-            ("defpath", Value::str("/bin:/usr/bin")),
-            ("extsep", Value::str(".")),
-            ("linesep", Value::str("\n")),
-            ("fsencode", func("fsencode", fsencode)),
-            ("fsdecode", func("fsdecode", fsdecode)),
-            ("link", func("link", crate::stdlib::posix_support::link)),
-            ("name", Value::str("posix")),
-            ("environ", Value::Dict(Ref::new(environ))),
-            ("path", Value::Module(path)),
-        ],
-    )
+    let mut entries = vec![
+        ("cpu_count", func("cpu_count", cpu_count)),
+        ("getpid", func("getpid", getpid)),
+        ("getppid", func("getppid", getppid)),
+        (
+            "sched_getaffinity",
+            func("sched_getaffinity", sched_getaffinity),
+        ),
+        ("_exit", func("_exit", os_exit)),
+        ("kill", func("kill", kill)),
+        ("getcwd", func("getcwd", getcwd)),
+        ("getenv", func("getenv", getenv)),
+        ("remove", func("remove", remove)),
+        ("unlink", func("unlink", remove)),
+        ("listdir", func("listdir", listdir)),
+        ("chdir", func("chdir", chdir)),
+        ("mkdir", func("mkdir", mkdir)),
+        ("makedirs", func("makedirs", makedirs)),
+        ("rmdir", func("rmdir", rmdir)),
+        ("rename", func("rename", rename)),
+        ("replace", func("replace", rename)),
+        ("urandom", func("urandom", urandom)),
+        ("close", func("close", close)),
+        ("read", func("read", read)),
+        ("write", func("write", write)),
+        ("fdopen", crate::stdlib::file::open_function()),
+        ("pipe", func("pipe", pipe)),
+        ("fspath", func("fspath", fspath)),
+        ("chmod", func("chmod", crate::stdlib::posix_support::chmod)),
+        (
+            "utime",
+            func("utime", crate::stdlib::posix_support::os_utime),
+        ),
+        (
+            "access",
+            func("access", crate::stdlib::posix_support::access),
+        ),
+        (
+            "symlink",
+            func("symlink", crate::stdlib::posix_support::symlink),
+        ),
+        (
+            "readlink",
+            func("readlink", crate::stdlib::posix_support::readlink),
+        ),
+        ("F_OK", Value::Int(0)),
+        ("R_OK", Value::Int(4)),
+        ("W_OK", Value::Int(2)),
+        ("X_OK", Value::Int(1)),
+        ("devnull", Value::str("/dev/null")),
+        ("curdir", Value::str(".")),
+        ("pardir", Value::str("..")),
+        ("sep", Value::str("/")),
+        ("pathsep", Value::str(":")),
+        ("defpath", Value::str("/bin:/usr/bin")),
+        ("extsep", Value::str(".")),
+        ("linesep", Value::str("\n")),
+        ("fsencode", func("fsencode", fsencode)),
+        ("fsdecode", func("fsdecode", fsdecode)),
+        ("link", func("link", crate::stdlib::posix_support::link)),
+        ("name", Value::str("posix")),
+        ("environ", Value::Dict(Ref::new(environ))),
+        ("path", Value::Module(path)),
+        ("error", Value::Class(types().exc(ExcKind::OSError).clone())),
+    ];
+    entries.extend(crate::stdlib::os_fd::entries());
+    make_module("os", entries)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ pub fn exc_with_args(cls: Ref<Class>, args: Vec<Value>) -> PyErr {
 }
 
 /// The text of an OS error without std's ` (os error N)` suffix: `Connection refused`.
-fn strerror(e: &std::io::Error) -> String {
+pub fn strerror(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.rfind(" (os error ") {
         Some(i) => text[..i].to_string(),
@@ -710,9 +710,19 @@ pub fn take_fd(n: i64) -> PyResult<OwnedFd> {
     }
 }
 
+/// Run `f` on descriptor `n` itself (not a duplicate: `os.dup2` replaces it), if minivm handed
+/// it out; `None` if not.
+pub fn with_owned_fd<T>(n: i64, f: impl FnOnce(&mut OwnedFd) -> T) -> Option<T> {
+    let mut owned = OWNED_FDS.lock();
+    owned
+        .iter_mut()
+        .find(|fd| fd.as_raw_fd() as i64 == n)
+        .map(f)
+}
+
 /// A duplicate of descriptor `n` to read or write through: one minivm handed out, or the
 /// standard streams 0, 1, 2 (stdout's buffer is flushed first, to keep the output in order).
-fn borrow_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
+pub fn borrow_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
     use std::os::fd::AsFd;
     let dup = match n {
         0 => std::io::stdin().as_fd().try_clone_to_owned(),

@@ -24,6 +24,17 @@ pub const MINI_NAMES: &[&str] = &[
     "lstat",
     "system",
     "popen",
+    "fstat",
+    "terminal_size",
+    "get_terminal_size",
+    "PathLike",
+    "WIFEXITED",
+    "WEXITSTATUS",
+    "WIFSIGNALED",
+    "WTERMSIG",
+    "WIFSTOPPED",
+    "WSTOPSIG",
+    "waitstatus_to_exitcode",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
@@ -47,6 +58,8 @@ pub fn add_natives(interp: &mut Interp, os: &Ref<Module>) {
     os.dict.set_str("_stat", func("_stat", stat_fields));
     os.dict
         .set_str("_scandir", func("_scandir", scandir_entries));
+    os.dict
+        .set_str("_fstat", func("_fstat", crate::stdlib::os_fd::fstat_fields));
     if let Some(Value::Module(path)) = os.dict.get_str("path") {
         interp.vm.register_module("posixpath", &path);
         interp.vm.register_module("os.path", &path);
@@ -71,11 +84,16 @@ fn stat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     });
     let m = meta.map_err(|e| os_error(&e, Some(&path)))?;
+    Ok(metadata_fields(&m))
+}
+
+/// The fields `_stat` returns, from what the system said about a file (also `os.fstat`'s).
+pub fn metadata_fields(m: &std::fs::Metadata) -> Value {
     let ns = |secs: i64, nsec: i64| {
         Value::from(crate::num::bigint::BigInt::from(secs) * 1_000_000_000 + nsec)
     };
     let int = |v: u64| Value::from(crate::num::bigint::BigInt::from(v));
-    Ok(Value::tuple(vec![
+    Value::tuple(vec![
         int(m.mode() as u64),
         int(m.ino()),
         int(m.dev()),
@@ -89,7 +107,7 @@ fn stat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         int(m.blksize()),
         int(m.blocks()),
         int(m.rdev()),
-    ]))
+    ])
 }
 
 /// `_scandir(path)`: `(name, kind)` for each entry, in the directory's order, where kind is

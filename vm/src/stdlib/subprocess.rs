@@ -288,6 +288,40 @@ fn env_pairs(interp: &mut Interp, v: Option<&Value>) -> PyResult<Option<Vec<(Str
     Ok(Some(out))
 }
 
+/// The children not yet reported by `os.waitpid`, with their exit records. Their reapers own
+/// the real wait(2), so `os.waitpid` asks here instead of racing them for the status.
+/// Weak: the `Child` object owns the record.
+static CHILDREN: Mutex<Vec<(u32, std::sync::Weak<Exit>)>> = Mutex::new(Vec::new());
+
+/// `os.waitpid(pid, options)` for a child started by `subprocess`: wait (unless `nohang`) for it
+/// to end, then forget it and give its wait status (the exit code in the second byte, or the
+/// signal that killed it in the low bits). `Ok(None)`: it still runs (`nohang`). An unknown
+/// pid, or one already reported, is `ChildProcessError` (ECHILD), as for the system call.
+pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Option<i64>> {
+    let found = CHILDREN
+        .lock()
+        .iter()
+        .find(|(p, _)| *p == pid)
+        .and_then(|(_, e)| e.upgrade());
+    let Some(exit) = found else {
+        return Err(os_error(
+            &std::io::Error::from_raw_os_error(libc::ECHILD),
+            None,
+        ));
+    };
+    let w = if nohang {
+        Wait::NonBlocking
+    } else {
+        Wait::Forever
+    };
+    if !block_on(interp, &exit.code, &exit.done, w, |code| code.is_some())? {
+        return Ok(None);
+    }
+    CHILDREN.lock().retain(|(p, _)| *p != pid);
+    let code = exit.code.lock().unwrap_or(0);
+    Ok(Some(if code < 0 { -code } else { (code & 0xff) << 8 }))
+}
+
 /// The reaper: wait for the child and record its status.
 fn start_reaper(mut child: std::process::Child, exit: Arc<Exit>) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -377,6 +411,12 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         done: Condvar::new(),
     });
     start_reaper(child, exit.clone()).map_err(|e| os_error(&e, None))?;
+    {
+        let mut children = CHILDREN.lock();
+        // A child whose Popen is gone can no longer be waited for by pid here: drop its entry.
+        children.retain(|(_, e)| e.strong_count() > 0);
+        children.push((pid, Arc::downgrade(&exit)));
+    }
 
     let inst = Instance::new(child_class());
     inst.set_native(Box::new(ChildData {
@@ -409,7 +449,16 @@ fn code_value(code: Option<i64>) -> Value {
 fn child_poll(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let c = child(&args)?;
     let code = *c.exit.code.lock();
+    reported(c.pid, code);
     Ok(code_value(code))
+}
+
+/// Once `poll` or `wait` has given the exit code, the child is reaped as far as the program can
+/// tell: `os.waitpid` on it is then ChildProcessError, as in CPython.
+fn reported(pid: u32, code: Option<i64>) {
+    if code.is_some() {
+        CHILDREN.lock().retain(|(p, _)| *p != pid);
+    }
 }
 
 /// `child.wait(timeout)`: the return code, or `None` if `timeout` seconds passed first.
@@ -424,6 +473,7 @@ fn child_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     block_on(interp, &c.exit.code, &c.exit.done, w, |code| code.is_some())?;
     let code = *c.exit.code.lock();
+    reported(c.pid, code);
     Ok(code_value(code))
 }
 

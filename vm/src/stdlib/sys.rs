@@ -52,6 +52,30 @@ pub fn module() -> Ref<Module> {
     let consts = vec![
         ("maxsize", Value::Int(i64::MAX)),
         ("version", Value::str("3.11.0 (minivm)")),
+        // 3.11.0 final, packed as CPython packs it: major, minor, micro, level (0xF0 final).
+        ("hexversion", Value::Int(0x030B_00F0)),
+        // The largest code point a str holds.
+        ("maxunicode", Value::Int(0x10_FFFF)),
+        (
+            "builtin_module_names",
+            Value::tuple(
+                std::iter::once("builtins")
+                    .chain(crate::stdlib::MODULES.iter().map(|(n, _)| *n))
+                    .collect::<std::collections::BTreeSet<&str>>()
+                    .into_iter()
+                    .map(Value::str)
+                    .collect(),
+            ),
+        ),
+        // The command line as the process received it (minivm's own options included).
+        (
+            "orig_argv",
+            Value::list(
+                std::env::args_os()
+                    .map(|a| Value::string(a.to_string_lossy().into_owned()))
+                    .collect(),
+            ),
+        ),
         ("platform", Value::str(std::env::consts::OS)),
         // The minivm binary, so `multiprocessing` can start a fresh interpreter as a child.
         ("executable", Value::string(crate::stdlib::mp::executable())),

@@ -6,8 +6,7 @@
 //! `datetime.now()`: in the mini language, building the struct_time attribute by attribute
 //! cost some 45 µs a call, against about 1 µs in CPython.
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::module_from_fns as make_module;
 use crate::builtins::args::ArgsExt;
@@ -48,7 +47,6 @@ fn broken_down_functions() -> Vec<(&'static str, Value)> {
 }
 
 pub fn module() -> Ref<Module> {
-    let _ = epoch();
     make_module("time", FUNCS, broken_down_functions())
 }
 
@@ -77,10 +75,15 @@ fn tzset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// The process's reference instant for the monotonic clocks.
-fn epoch() -> Instant {
-    static START: OnceLock<Instant> = OnceLock::new();
-    *START.get_or_init(Instant::now)
+/// Nanoseconds on the system's monotonic clock (clock_gettime(2), CLOCK_MONOTONIC), as CPython's
+/// `monotonic` and `perf_counter` read it: the time since boot, so that values taken in
+/// different processes compare (a process started by `multiprocessing` checks a deadline its
+/// parent set).
+fn monotonic_nanos() -> i64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec as i64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as i64)
 }
 
 fn since_unix() -> Duration {
@@ -102,13 +105,14 @@ fn time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// Seconds on the monotonic clock, for `name` (which takes no arguments).
 fn seconds(args: &Args<'_>, name: &str) -> PyResult<Value> {
     args.none(name)?;
-    Ok(Value::Float(epoch().elapsed().as_secs_f64()))
+    // As CPython: whole nanoseconds to float seconds in one division.
+    Ok(Value::Float(monotonic_nanos() as f64 / 1e9))
 }
 
 /// Nanoseconds on the monotonic clock, for `name` (which takes no arguments).
 fn nanoseconds(args: &Args<'_>, name: &str) -> PyResult<Value> {
     args.none(name)?;
-    Ok(Value::Int(epoch().elapsed().as_nanos() as i64))
+    Ok(Value::Int(monotonic_nanos()))
 }
 
 fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

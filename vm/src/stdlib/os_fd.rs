@@ -1,0 +1,346 @@
+//! `os` calls on file descriptors and on the process (stdlib stage): `os.open` with the `O_*`
+//! flags, `dup`/`dup2`, `lseek`, `fsync`, `fstat`, `isatty`, `set_blocking`/`get_blocking`,
+//! `umask`, the user and group ids, `waitpid` and `strerror`. All through safe rustix calls.
+//!
+//! minivm names only the descriptors it can hold safely: 0, 1 and 2, and those it handed out
+//! (`os.open`, `os.pipe`, `os.dup`, kept in `os.rs`'s table until `os.close`). The calls that
+//! only look at a file (`fsync`, `fstat`, `isatty`) also take the number of any other open
+//! descriptor (a file object's `fileno()`): they open the same file again through
+//! `/proc/self/fd`, which reaches the same inode. A call that would change another descriptor
+//! (`dup2` onto it) is a clear error, not a silent different answer.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::builtins::args::{to_index, Sig, Style};
+use crate::interp::{Args, Interp};
+use crate::object::type_name;
+use crate::stdlib::func;
+use crate::stdlib::os::{borrow_fd, hand_out_fd, os_error, path_arg, with_owned_fd};
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// The functions and constants this file adds to `os`.
+pub fn entries() -> Vec<(&'static str, Value)> {
+    let mut out = vec![
+        ("open", func("open", open)),
+        ("dup", func("dup", dup)),
+        ("dup2", func("dup2", dup2)),
+        ("lseek", func("lseek", lseek)),
+        ("fsync", func("fsync", fsync)),
+        ("isatty", func("isatty", isatty)),
+        ("set_blocking", func("set_blocking", set_blocking)),
+        ("get_blocking", func("get_blocking", get_blocking)),
+        ("umask", func("umask", umask)),
+        ("getuid", func("getuid", getuid)),
+        ("geteuid", func("geteuid", geteuid)),
+        ("getgid", func("getgid", getgid)),
+        ("getegid", func("getegid", getegid)),
+        ("waitpid", func("waitpid", waitpid)),
+        ("strerror", func("strerror", strerror)),
+        ("SEEK_SET", Value::Int(0)),
+        ("SEEK_CUR", Value::Int(1)),
+        ("SEEK_END", Value::Int(2)),
+        ("WNOHANG", Value::Int(i64::from(libc::WNOHANG))),
+        ("WUNTRACED", Value::Int(i64::from(libc::WUNTRACED))),
+        ("WCONTINUED", Value::Int(i64::from(libc::WCONTINUED))),
+    ];
+    // The flags of `os.open`, with the values of this system's C library.
+    let flags: [(&'static str, libc::c_int); 17] = [
+        ("O_RDONLY", libc::O_RDONLY),
+        ("O_WRONLY", libc::O_WRONLY),
+        ("O_RDWR", libc::O_RDWR),
+        ("O_ACCMODE", libc::O_ACCMODE),
+        ("O_APPEND", libc::O_APPEND),
+        ("O_CREAT", libc::O_CREAT),
+        ("O_EXCL", libc::O_EXCL),
+        ("O_TRUNC", libc::O_TRUNC),
+        ("O_NONBLOCK", libc::O_NONBLOCK),
+        ("O_NDELAY", libc::O_NDELAY),
+        ("O_CLOEXEC", libc::O_CLOEXEC),
+        ("O_NOCTTY", libc::O_NOCTTY),
+        ("O_SYNC", libc::O_SYNC),
+        ("O_DSYNC", libc::O_DSYNC),
+        ("O_DIRECTORY", libc::O_DIRECTORY),
+        ("O_NOFOLLOW", libc::O_NOFOLLOW),
+        ("O_NOATIME", libc::O_NOATIME),
+    ];
+    out.extend(
+        flags
+            .into_iter()
+            .map(|(n, v)| (n, Value::Int(i64::from(v)))),
+    );
+    out
+}
+
+fn io_err(e: rustix::io::Errno) -> std::io::Error {
+    std::io::Error::from(e)
+}
+
+/// A descriptor argument: an int, or (where CPython takes one) an object with `fileno()`.
+fn fd_arg(interp: &mut Interp, v: Option<&Value>, fileno: bool) -> PyResult<i64> {
+    match v {
+        Some(v @ Value::Instance(_)) if fileno => {
+            let m = interp.getattr(v, "fileno").map_err(|_| {
+                err!(
+                    TypeError,
+                    "argument must be an int, or have a fileno() method."
+                )
+            })?;
+            match interp.call(&m, &[])? {
+                r @ (Value::Int(_) | Value::Bool(_)) => to_index(&r),
+                _ => Err(err!(TypeError, "fileno() returned a non-integer")),
+            }
+        }
+        Some(v) => to_index(v),
+        None => Err(err!(TypeError, "missing file descriptor")),
+    }
+}
+
+/// The file behind descriptor `n`, to look at: a duplicate of one minivm holds, else the same
+/// file opened again through `/proc/self/fd/n` (EBADF when `n` is not open).
+fn look_at_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
+    if let Ok(f) = borrow_fd(interp, n) {
+        return Ok(f);
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let bad = || os_error(&std::io::Error::from_raw_os_error(libc::EBADF), None);
+    if n < 0 {
+        return Err(bad());
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{n}"))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => bad(),
+            _ => os_error(&e, None),
+        })
+}
+
+/// `os.open(path, flags, mode=0o777)`: a new descriptor (not inherited by child processes, as
+/// CPython's), to use with `os.read`/`os.write`/`os.close` or `open(fd)`.
+fn open(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path, flags, mode, dir_fd] = Sig::kw("open", &["path", "flags", "mode"], 2)
+        .kwonly(&["dir_fd"])
+        .bind::<4>(&args)?;
+    if dir_fd.is_some_and(|v| !matches!(v, Value::None)) {
+        return Err(err!(
+            NotImplementedError,
+            "os.open: dir_fd is not supported by minivm"
+        ));
+    }
+    let path = path_arg(path, "open")?.to_string();
+    let flags = to_index(flags.unwrap_or(&Value::None))?;
+    let flags = u32::try_from(flags).map_err(|_| err!(OverflowError, "flags out of range"))?;
+    let mode = match mode {
+        Some(m) => {
+            u32::try_from(to_index(m)?).map_err(|_| err!(OverflowError, "mode out of range"))?
+        }
+        None => 0o777,
+    };
+    let flags = OFlags::from_bits_retain(flags) | OFlags::CLOEXEC;
+    let fd = interp
+        .allow_threads(|| rustix::fs::open(path.as_str(), flags, Mode::from_bits_retain(mode)))
+        .map_err(|e| os_error(&io_err(e), Some(&path)))?;
+    Ok(Value::Int(hand_out_fd(fd)))
+}
+
+/// `os.dup(fd)`: a new descriptor for the same open file.
+fn dup(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("dup", &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let f = borrow_fd(interp, n)?;
+    Ok(Value::Int(hand_out_fd(OwnedFd::from(f))))
+}
+
+/// `os.dup2(fd, fd2)`: make `fd2` name the file `fd` names; `fd2` is 0, 1, 2 (the usual
+/// redirection of a standard stream) or a descriptor minivm handed out.
+fn dup2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, fd2, _inheritable] =
+        Sig::kw("dup2", &["fd", "fd2", "inheritable"], 2).bind::<3>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let n2 = fd_arg(interp, fd2, false)?;
+    let src = borrow_fd(interp, n)?;
+    // Output still buffered for the old stdout belongs there.
+    interp.flush_stdout()?;
+    let done = match n2 {
+        0 => rustix::stdio::dup2_stdin(&src),
+        1 => rustix::stdio::dup2_stdout(&src),
+        2 => rustix::stdio::dup2_stderr(&src),
+        _ => match with_owned_fd(n2, |target| rustix::io::dup2(&src, target)) {
+            Some(r) => r,
+            None => {
+                return Err(err!(
+                    OSError,
+                    "os.dup2: minivm can only replace descriptors 0, 1, 2 or ones os.open, \
+                     os.pipe or os.dup returned, not {n2}"
+                ))
+            }
+        },
+    };
+    done.map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::Int(n2))
+}
+
+/// `os.lseek(fd, pos, how)`: move the file position; the new position from the start.
+fn lseek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, pos, how] =
+        Sig::pos("lseek", Style::Positional, &["fd", "position", "whence"], 3).bind::<3>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let pos = to_index(pos.unwrap_or(&Value::None))?;
+    let how = to_index(how.unwrap_or(&Value::None))?;
+    let einval = || os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None);
+    let target = match how {
+        0 => rustix::fs::SeekFrom::Start(u64::try_from(pos).map_err(|_| einval())?),
+        1 => rustix::fs::SeekFrom::Current(pos),
+        2 => rustix::fs::SeekFrom::End(pos),
+        _ => return Err(einval()),
+    };
+    let f = borrow_fd(interp, n)?;
+    let at = rustix::fs::seek(&f, target).map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::Int(at as i64))
+}
+
+/// `os.fsync(fd)`: wait until the file's data is on the disk (GIL released). Takes a file
+/// object too, as CPython.
+fn fsync(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("fsync", &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, true)?;
+    let f = look_at_fd(interp, n)?;
+    interp
+        .allow_threads(|| rustix::fs::fsync(&f))
+        .map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::None)
+}
+
+/// `_fstat(fd)`: the fields of `os.stat_result` for an open descriptor (`os.fstat`, in
+/// `_osinfo.mini`).
+pub fn fstat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("fstat", &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let f = look_at_fd(interp, n)?;
+    let m = f.metadata().map_err(|e| os_error(&e, None))?;
+    Ok(crate::stdlib::os_stat::metadata_fields(&m))
+}
+
+/// `os.isatty(fd)`: whether `fd` is a terminal (False for a descriptor that is not open).
+fn isatty(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::pos("isatty", Style::Positional, &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    Ok(Value::Bool(match look_at_fd(interp, n) {
+        Ok(f) => rustix::termios::isatty(f.as_fd()),
+        Err(_) => false,
+    }))
+}
+
+/// `os.get_blocking(fd)`: False when the descriptor's file is in non-blocking mode.
+fn get_blocking(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::pos("get_blocking", Style::Positional, &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let f = borrow_fd(interp, n)?;
+    let flags = rustix::fs::fcntl_getfl(&f).map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::Bool(!flags.contains(OFlags::NONBLOCK)))
+}
+
+/// `os.set_blocking(fd, blocking)`: switch non-blocking mode off or on (a duplicate shares the
+/// open file, so the change reaches `fd`).
+fn set_blocking(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, blocking] =
+        Sig::pos("set_blocking", Style::Positional, &["fd", "blocking"], 2).bind::<2>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let blocking = match blocking {
+        Some(v) => interp.truthy(v)?,
+        None => true,
+    };
+    let f = borrow_fd(interp, n)?;
+    let flags = rustix::fs::fcntl_getfl(&f).map_err(|e| os_error(&io_err(e), None))?;
+    let flags = if blocking {
+        flags - OFlags::NONBLOCK
+    } else {
+        flags | OFlags::NONBLOCK
+    };
+    rustix::fs::fcntl_setfl(&f, flags).map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::None)
+}
+
+/// `os.umask(mask)`: set the process's file mode creation mask; the previous one.
+fn umask(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [mask] = Sig::pos("umask", Style::Positional, &["mask"], 1).bind::<1>(&args)?;
+    let mask = to_index(mask.unwrap_or(&Value::None))?;
+    let mask = u32::try_from(mask).map_err(|_| err!(OverflowError, "mask out of range"))?;
+    let old = rustix::process::umask(Mode::from_bits_retain(mask));
+    Ok(Value::Int(i64::from(old.bits())))
+}
+
+fn getuid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("getuid", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(i64::from(rustix::process::getuid().as_raw())))
+}
+
+fn geteuid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("geteuid", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(i64::from(rustix::process::geteuid().as_raw())))
+}
+
+fn getgid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("getgid", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(i64::from(rustix::process::getgid().as_raw())))
+}
+
+fn getegid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("getegid", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(i64::from(rustix::process::getegid().as_raw())))
+}
+
+/// `os.waitpid(pid, options)`: wait (GIL released) for the child `pid` started by `subprocess`
+/// to end; `(pid, status)`, or `(0, 0)` under `WNOHANG` while it runs. minivm starts children
+/// only through `subprocess` (no `fork`), and their reapers hold the real wait, so the status
+/// comes from there (`subprocess.rs`, `wait_child`).
+fn waitpid(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pid, options] =
+        Sig::pos("waitpid", Style::Positional, &["pid", "options"], 2).bind::<2>(&args)?;
+    let pid = to_index(pid.unwrap_or(&Value::None))?;
+    let options = to_index(options.unwrap_or(&Value::None))?;
+    let nohang = options & i64::from(libc::WNOHANG) != 0;
+    if options & !i64::from(libc::WNOHANG) != 0 {
+        return Err(err!(
+            NotImplementedError,
+            "os.waitpid: of the options minivm supports only WNOHANG"
+        ));
+    }
+    let Ok(pid) = u32::try_from(pid) else {
+        return Err(err!(
+            NotImplementedError,
+            "os.waitpid({pid}, ...): minivm waits for one child, named by its pid"
+        ));
+    };
+    Ok(
+        match crate::stdlib::subprocess::wait_child(interp, pid, nohang)? {
+            Some(status) => Value::tuple(vec![Value::Int(i64::from(pid)), Value::Int(status)]),
+            None => Value::tuple(vec![Value::Int(0), Value::Int(0)]),
+        },
+    )
+}
+
+/// `os.strerror(code)`: the system's text for an error number.
+fn strerror(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [code] = Sig::pos("strerror", Style::Positional, &["code"], 1).bind::<1>(&args)?;
+    let code = match code {
+        Some(v @ (Value::Int(_) | Value::Bool(_))) => to_index(v)?,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+        None => 0,
+    };
+    let code = i32::try_from(code)
+        .map_err(|_| err!(OverflowError, "signed integer is greater than maximum"))?;
+    Ok(Value::string(crate::stdlib::os::strerror(
+        &std::io::Error::from_raw_os_error(code),
+    )))
+}
