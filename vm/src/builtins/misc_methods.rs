@@ -8,7 +8,7 @@ use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{Payload, Range, Tuple};
+use crate::object::{ExcKind, Payload, Range, Tuple};
 use crate::raise;
 use crate::value::Value;
 
@@ -30,7 +30,11 @@ pub const FLOAT_METHODS: Methods = &[
 ];
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
 pub const SLICE_METHODS: Methods = &[("indices", slice_indices)];
-pub const EXC_METHODS: Methods = &[("__init__", exc_init), ("with_traceback", with_traceback)];
+pub const EXC_METHODS: Methods = &[
+    ("__init__", exc_init),
+    ("with_traceback", with_traceback),
+    ("add_note", add_note),
+];
 pub const PROPERTY_METHODS: Methods = &[
     ("getter", prop_getter),
     ("setter", prop_setter),
@@ -407,6 +411,34 @@ fn with_traceback(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         crate::interp::exc::set_traceback(inst, tb)?;
     }
     Ok(e.clone())
+}
+
+/// `exc.add_note(note)` (PEP 678): `note` joins the list `exc.__notes__` (made on the first
+/// note), which tracebacks print after the exception's line.
+fn add_note(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let e = recv(&args, "BaseException", "add_note")?.clone();
+    let note = rest(&args).one("BaseException.add_note")?;
+    if !matches!(note, Value::Str(_)) {
+        raise!(
+            TypeError,
+            "note must be a str, not '{}'",
+            crate::object::type_name(note)
+        );
+    }
+    let notes = match interp.getattr(&e, "__notes__") {
+        Ok(v) => v,
+        Err(err) if err.is(ExcKind::AttributeError) => {
+            let fresh = Value::list(Vec::new());
+            interp.setattr(&e, "__notes__", fresh.clone())?;
+            fresh
+        }
+        Err(err) => return Err(err),
+    };
+    match &notes {
+        Value::List(l) => l.items.lock().push(note.clone()),
+        _ => raise!(TypeError, "Cannot add note: __notes__ is not a list"),
+    }
+    Ok(Value::None)
 }
 
 fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -353,8 +353,9 @@ impl Interp {
             Value::Instance(i) => crate::interp::syntaxerr::located_block(i),
             _ => None,
         };
+        let notes = self.notes_lines(exc);
         if let Some((block, msg)) = located {
-            return format!("{block}{name}: {msg}");
+            return format!("{block}{name}: {msg}{notes}");
         }
         let msg = match self.str_of(exc) {
             Ok(s) => s,
@@ -365,10 +366,47 @@ impl Interp {
             None => String::new(),
         };
         if msg.is_empty() {
-            format!("{name}{hint}")
+            format!("{name}{hint}{notes}")
         } else {
-            format!("{name}: {msg}{hint}")
+            format!("{name}: {msg}{hint}{notes}")
         }
+    }
+
+    /// The notes an exception carries (`add_note`, PEP 678), each on lines of its own after
+    /// the exception's line, as CPython prints them: every member of a list or tuple
+    /// `__notes__` by its `str()`, any other `__notes__` but None by its `repr()`.
+    fn notes_lines(&mut self, exc: &Value) -> String {
+        let Value::Instance(_) = exc else {
+            return String::new();
+        };
+        let Ok(notes) = self.getattr(exc, "__notes__") else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let members = match &notes {
+            Value::None => return out,
+            Value::List(l) => l.snapshot(),
+            Value::Tuple(t) => t.items.to_vec(),
+            other => {
+                let text = self
+                    .repr(other)
+                    .unwrap_or_else(|_| "<__notes__ repr() failed>".to_string());
+                out.push('\n');
+                out.push_str(&text);
+                return out;
+            }
+        };
+        for note in &members {
+            let text = match note {
+                Value::Str(s) => s.as_str().to_string(),
+                other => self
+                    .str_of(other)
+                    .unwrap_or_else(|_| "<note str() failed>".to_string()),
+            };
+            out.push('\n');
+            out.push_str(&text);
+        }
+        out
     }
 
     /// The `~~^^` line under line `line` of `filename` for the source range `span` (`lookup`: a
