@@ -371,14 +371,17 @@ impl<T> Ref<T> {
                 .try_with(|q| q.borrow_mut().push(deferred))
                 .is_ok()
             {
+                DEFERRED_WAITING.with(|w| w.set(true));
                 return;
             }
         }
         FREE_NESTING.with(|d| d.set(depth + 1));
         // SAFETY: as above: the count reached 0, this was the last reference.
         unsafe { free_box::<T>(self.ptr.cast()) };
-        if depth == 0 {
-            // The outermost free: run the deferred ones, each starting a new nesting.
+        // The outermost free runs the deferred ones, each starting a new nesting. Only if
+        // there are any: the flag is a plain thread-local, where looking at the list costs a
+        // lazily set-up thread-local and a `RefCell` borrow on every free of a container.
+        if depth == 0 && DEFERRED_WAITING.with(|w| w.replace(false)) {
             while let Some(d) = DEFERRED_FREES
                 .try_with(|q| q.borrow_mut().pop())
                 .ok()
@@ -401,6 +404,8 @@ const FREE_DEPTH: usize = if cfg!(miri) { 50 } else { 10_000 };
 std::thread_local! {
     /// Frees of containers in progress on this thread (nesting depth).
     static FREE_NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Some free was deferred to `DEFERRED_FREES` since the outermost free last emptied it.
+    static DEFERRED_WAITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Containers whose count reached 0 while frees were nested too deep, to free later.
     static DEFERRED_FREES: std::cell::RefCell<Vec<Deferred>> =
         const { std::cell::RefCell::new(Vec::new()) };

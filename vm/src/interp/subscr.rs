@@ -49,6 +49,25 @@ fn unit_bound(v: &Value) -> Option<Option<i64>> {
     }
 }
 
+/// The positions `a..b` that a slice with int or None bounds and no step selects from a
+/// sequence of `len` items (CPython's clamping for a step of 1); `None` for any other slice.
+#[inline]
+fn unit_slice_range(s: &Slice, len: usize) -> Option<std::ops::Range<usize>> {
+    if !matches!(s.step, Value::None) {
+        return None;
+    }
+    let (a, b) = (unit_bound(&s.start)?, unit_bound(&s.stop)?);
+    let len = i64::try_from(len).ok()?;
+    let clamp = |v: Option<i64>, default: i64| match v {
+        None => default,
+        Some(i) if i < 0 => i.saturating_add(len).max(0),
+        Some(i) => i.min(len),
+    };
+    let start = clamp(a, 0);
+    let stop = clamp(b, len).max(start);
+    Some(usize::try_from(start).ok()?..usize::try_from(stop).ok()?)
+}
+
 fn slice_part(v: &Value) -> PyResult<Option<i128>> {
     match v {
         Value::None => Ok(None),
@@ -292,6 +311,15 @@ impl Interp {
 
     /// `obj[key]`
     pub fn getitem(&mut self, obj: &Value, key: &Value) -> PyResult<Value> {
+        // `l[a:b]` on a list, bounds ints or None and no step (`rows[50:]`, `row[1:]`): the
+        // items copied in one go (CPython's `list_slice`), without the general path's
+        // conversions and arithmetic (callgrind: ~100 instructions of ~430 a slice).
+        if let (Value::List(l), Value::Slice(s)) = (obj, key) {
+            let items = l.items.read();
+            if let Some(part) = unit_slice_range(s, items.len()).and_then(|r| items.get(r)) {
+                return Ok(Value::list(part.to_vec()));
+            }
+        }
         if let Some(k) = self.instance_index(obj, key)? {
             return self.getitem(obj, &k);
         }
