@@ -540,6 +540,12 @@ impl Interp {
                 }
             },
             Value::Dict(d) => {
+                // A key whose lookup runs no Python code is stored with its hash, without the
+                // resolution against keys that compare by a Python `__eq__` (`dict_key`).
+                if let Some(hash) = crate::interp::containers::plain_hash(&key) {
+                    d.set(crate::object::HashKey { hash, value: key }, v);
+                    return Ok(());
+                }
                 let k = self.dict_key(d, key)?;
                 d.set(k, v);
                 Ok(())
