@@ -284,7 +284,19 @@ fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
             };
             let vars = cv_ctx.dict.read().get("_vars").cloned()?;
             let Value::Dict(vars) = vars else { return None };
-            match vars.get(&st.var)? {
+            // A context holds a few variables: compare by identity rather than hash and compare
+            // instances as dict keys do.
+            let found = {
+                let map = vars.map.lock();
+                if map.len() <= 8 {
+                    map.iter()
+                        .find(|(k, _)| k.value.is(&st.var.value))
+                        .map(|(_, v)| v.clone())
+                } else {
+                    map.get(&st.var).cloned()
+                }
+            };
+            match found? {
                 Value::Instance(i) => i,
                 _ => return None,
             }
@@ -330,6 +342,28 @@ fn signal_dict(sd: &Value) -> Option<Ref<Dict>> {
         Value::Dict(d) => Some(d),
         _ => None,
     }
+}
+
+/// Where a SignalDict's `_d` keeps Inexact and Rounded: it is made in the order of decimal.mini's
+/// `_SIGNALS` and never loses a key, so these are right unless a program swapped the dict; the
+/// key found there is checked by identity at each use.
+const INEXACT_AT: usize = 6;
+const ROUNDED_AT: usize = 7;
+
+/// `f` applied to the value of signal `key` in the `_d` dict `d`, found at position `at` or by
+/// hashing; `None` if the key is absent.
+fn with_signal<R>(
+    d: &Dict,
+    key: &HashKey,
+    at: usize,
+    f: impl FnOnce(&mut Value) -> R,
+) -> Option<R> {
+    let mut map = d.map.lock();
+    let i = match map.get_index(at) {
+        Some((k, _)) if k.value.is(&key.value) => at,
+        _ => map.get_index_of(key)?,
+    };
+    map.get_index_mut(i).map(|(_, v)| f(v))
 }
 
 /// A new finite Decimal. Its slots are set in the order decimal.mini's `_new` sets them, so it
@@ -650,15 +684,22 @@ fn try_quantize(interp: &Interp, st: &State, args: &Args<'_>) -> Option<Value> {
     }
     if rounded {
         let traps = signal_dict(&ctx.traps)?;
-        let trapped = |k: &HashKey| !matches!(traps.get(k), Some(Value::Bool(false)));
-        if trapped(&st.rounded) || (inexact && trapped(&st.inexact)) {
+        let trapped = |k: &HashKey, at: usize| {
+            with_signal(&traps, k, at, |v| !matches!(v, Value::Bool(false))).unwrap_or(true)
+        };
+        if trapped(&st.rounded, ROUNDED_AT) || (inexact && trapped(&st.inexact, INEXACT_AT)) {
             return None;
         }
         let flags = signal_dict(&ctx.flags)?;
+        let raise = |k: &HashKey, at: usize| {
+            if with_signal(&flags, k, at, |v| *v = Value::Bool(true)).is_none() {
+                flags.set(k.clone(), Value::Bool(true));
+            }
+        };
         if inexact {
-            flags.set(st.inexact.clone(), Value::Bool(true));
+            raise(&st.inexact, INEXACT_AT);
         }
-        flags.set(st.rounded.clone(), Value::Bool(true));
+        raise(&st.rounded, ROUNDED_AT);
     }
     Some(new_decimal(st, &args.pos[0], a.sign, coeff as i64, target))
 }
