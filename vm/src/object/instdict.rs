@@ -253,6 +253,22 @@ impl InstDict {
         }
     }
 
+    /// A table with `like`'s names and `values` in their order, for native code making an
+    /// instance shaped as others of its class (`_decimal_fast`'s results) without going through
+    /// the layout tree name by name. The values come back when `like` has no shared layout,
+    /// mirrors a `__dict__`, or holds another number of names.
+    pub fn with_names_of(like: &InstDict, values: Vec<Value>) -> Result<InstDict, Vec<Value>> {
+        if like.own.is_some() || like.view.is_some() || like.values.len() != values.len() {
+            return Err(values);
+        }
+        Ok(InstDict {
+            layout: like.layout,
+            values,
+            own: None,
+            view: None,
+        })
+    }
+
     /// The number of the table's layout: equal numbers mean the same names at the same
     /// positions, for as long as the process runs. A table in dict mode gives `u32::MAX`, a
     /// number the caches never record.

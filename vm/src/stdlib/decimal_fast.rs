@@ -367,10 +367,10 @@ fn with_signal<R>(
 }
 
 /// A new finite Decimal. Its slots are set in the order decimal.mini's `_new` sets them, so it
-/// shares their attribute layout; `like` (an operand) is a Decimal whose table is copied when
-/// it has that layout, which skips finding the layout name by name.
+/// shares their attribute layout; when `like` (an operand) has that layout its names are taken
+/// as they are, which skips finding the layout name by name.
 fn new_decimal(st: &State, like: &Value, sign: bool, coeff: i64, exp: i64) -> Value {
-    let values = [
+    let mut values = vec![
         Value::Int(i64::from(sign)),
         Value::Int(coeff),
         Value::Int(exp),
@@ -379,16 +379,15 @@ fn new_decimal(st: &State, like: &Value, sign: bool, coeff: i64, exp: i64) -> Va
     let mut inst = Instance::new(st.decimal.clone());
     if let Value::Instance(like) = like {
         let d = like.dict.read();
-        if d.layout_id() == st.layout.load(Relaxed) && !d.has_view() {
-            let mut copy = d.clone();
-            drop(d);
-            for (i, v) in values.into_iter().enumerate() {
-                if let Some(slot) = copy.value_at_mut(i) {
-                    *slot = v;
+        if d.layout_id() == st.layout.load(Relaxed) {
+            match InstDict::with_names_of(&d, values) {
+                Ok(table) => {
+                    drop(d);
+                    *inst.dict.get_mut() = table;
+                    return Value::Instance(Ref::new(inst));
                 }
+                Err(back) => values = back,
             }
-            *inst.dict.get_mut() = copy;
-            return Value::Instance(Ref::new(inst));
         }
     }
     let d = inst.dict.get_mut();
