@@ -49,6 +49,12 @@ struct State {
     slow_sub: Value,
     slow_rsub: Value,
     slow_quantize: Value,
+    slow_eq: Value,
+    slow_ne: Value,
+    slow_lt: Value,
+    slow_le: Value,
+    slow_gt: Value,
+    slow_ge: Value,
     /// Slot names and `''`, made once.
     sign: Arc<str>,
     int: Arc<str>,
@@ -67,30 +73,41 @@ pub fn module() -> Ref<Module> {
     let d = Dict::new();
     d.set_str("__name__", Value::str("_decimal_fast"));
     d.set_str("setup", super::func("setup", setup));
-    for (name, f) in [
-        ("__mul__", mul as crate::object::NativeFn),
+    let methods: [(&'static str, crate::object::NativeFn); 13] = [
+        ("__mul__", mul),
         ("__rmul__", rmul),
         ("__add__", add),
         ("__radd__", radd),
         ("__sub__", sub),
         ("__rsub__", rsub),
         ("quantize", quantize),
-    ] {
-        // Methods: found on a Decimal they bind it, as the functions they replace.
-        let m = Value::Native(Ref::new(NativeFunction::native_method(name, f)));
-        d.set_str(name.trim_matches('_'), m);
-    }
+        ("__eq__", eq),
+        ("__ne__", ne),
+        ("__lt__", lt),
+        ("__le__", le),
+        ("__gt__", gt),
+        ("__ge__", ge),
+    ];
+    // (name, method) pairs: found on a Decimal, a method binds it, as the function it replaces.
+    let pairs = methods
+        .into_iter()
+        .map(|(name, f)| {
+            let m = Value::Native(Ref::new(NativeFunction::native_method(name, f)));
+            Value::tuple(vec![Value::str(name), m])
+        })
+        .collect();
+    d.set_str("METHODS", Value::tuple(pairs));
     Ref::new(Module {
         name: "_decimal_fast".into(),
         dict: Ref::new(d),
     })
 }
 
-/// `setup(Decimal, contexts, var, Inexact, Rounded, mul, rmul, add, radd, sub, rsub, quantize)`: remember
-/// decimal.mini's objects; True the first time, False after (a second decimal module, made by
-/// a reload, keeps its mini-language methods).
+/// `setup(Decimal, contexts, var, Inexact, Rounded, methods)`: remember decimal.mini's objects
+/// (`methods`: the mini-language method of each name in `METHODS`); True the first time, False
+/// after (a second decimal module, made by a reload, keeps its mini-language methods).
 fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [Value::Class(decimal), Value::Dict(contexts), var, inexact, rounded, mul, rmul, add, radd, sub, rsub, quantize] =
+    let [Value::Class(decimal), Value::Dict(contexts), var, inexact, rounded, Value::Dict(methods)] =
         args.pos
     else {
         return Err(crate::err!(
@@ -98,19 +115,30 @@ fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "_decimal_fast.setup: unexpected arguments"
         ));
     };
+    let slow = |name: &str| {
+        methods
+            .get_str(name)
+            .ok_or_else(|| crate::err!(TypeError, "_decimal_fast.setup: no method {}", name))
+    };
     let state = State {
         decimal: decimal.clone(),
         contexts: contexts.clone(),
         var: HashKey::from_value(var.clone())?,
         inexact: HashKey::from_value(inexact.clone())?,
         rounded: HashKey::from_value(rounded.clone())?,
-        slow_mul: mul.clone(),
-        slow_rmul: rmul.clone(),
-        slow_add: add.clone(),
-        slow_radd: radd.clone(),
-        slow_sub: sub.clone(),
-        slow_rsub: rsub.clone(),
-        slow_quantize: quantize.clone(),
+        slow_mul: slow("__mul__")?,
+        slow_rmul: slow("__rmul__")?,
+        slow_add: slow("__add__")?,
+        slow_radd: slow("__radd__")?,
+        slow_sub: slow("__sub__")?,
+        slow_rsub: slow("__rsub__")?,
+        slow_quantize: slow("quantize")?,
+        slow_eq: slow("__eq__")?,
+        slow_ne: slow("__ne__")?,
+        slow_lt: slow("__lt__")?,
+        slow_le: slow("__le__")?,
+        slow_gt: slow("__gt__")?,
+        slow_ge: slow("__ge__")?,
         sign: Arc::from("_sign"),
         int: Arc::from("_int"),
         exp: Arc::from("_exp"),
@@ -609,6 +637,108 @@ fn add_zero(
     }
     ctx.fits(c, e)
         .then(|| new_decimal(st, like, sign, c as i64, e))
+}
+
+/// -1, 0 or 1 comparing two finite values, as decimal.mini's `Decimal._cmp`.
+fn compare_finite(a: Finite, b: Finite) -> i32 {
+    if a.coeff == 0 && b.coeff == 0 {
+        return 0;
+    }
+    if a.coeff == 0 {
+        return if b.sign { 1 } else { -1 };
+    }
+    if b.coeff == 0 || a.sign != b.sign {
+        return if a.sign { -1 } else { 1 };
+    }
+    // Same sign, both non-zero: the larger adjusted exponent has the larger magnitude; equal
+    // ones leave both coefficients under 19 digits apart, aligned exactly in 128 bits.
+    let adjusted = |f: Finite| i128::from(f.exp) + i128::from(f.coeff.ilog10());
+    let (xa, xb) = (adjusted(a), adjusted(b));
+    let magnitude = if xa != xb {
+        if xa > xb {
+            1
+        } else {
+            -1
+        }
+    } else {
+        let shift = a.exp.abs_diff(b.exp) as u32;
+        let (mut ca, mut cb) = (i128::from(a.coeff), i128::from(b.coeff));
+        if a.exp > b.exp {
+            ca *= 10i128.pow(shift);
+        } else {
+            cb *= 10i128.pow(shift);
+        }
+        ca.cmp(&cb) as i32
+    };
+    if a.sign {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// A comparison of `self` with a finite Decimal or an int; `None` (the mini code) for anything
+/// else: floats and Fractions, NaNs and infinities, or arguments it rejects.
+fn try_compare(st: &State, args: &Args<'_>, test: fn(i32) -> bool) -> Option<Value> {
+    let (a, b, ctx) = operands(st, args, false)?;
+    if ctx.is_some() {
+        return None;
+    }
+    Some(Value::Bool(test(compare_finite(a, b))))
+}
+
+fn eq(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |_, st, a| try_compare(st, a, |r| r == 0),
+        |st| &st.slow_eq,
+    )
+}
+
+fn ne(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |_, st, a| try_compare(st, a, |r| r != 0),
+        |st| &st.slow_ne,
+    )
+}
+
+fn lt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |_, st, a| try_compare(st, a, |r| r < 0),
+        |st| &st.slow_lt,
+    )
+}
+
+fn le(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |_, st, a| try_compare(st, a, |r| r <= 0),
+        |st| &st.slow_le,
+    )
+}
+
+fn gt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |_, st, a| try_compare(st, a, |r| r > 0),
+        |st| &st.slow_gt,
+    )
+}
+
+fn ge(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |_, st, a| try_compare(st, a, |r| r >= 0),
+        |st| &st.slow_ge,
+    )
 }
 
 /// `q` (the quotient of a coefficient by 10**drop, remainder `r` > 0) rounded by `mode`.
