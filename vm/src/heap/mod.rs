@@ -191,6 +191,12 @@ impl Header {
     }
 }
 
+/// Whether objects of type `T` come from the per-thread pools (`pool.rs`), whose LIFO reuse
+/// gives a freed object's address to the next one of its size, as CPython's allocator does.
+pub const fn pooled<T>() -> bool {
+    pool::class_of::<HeapBox<T>>().is_some()
+}
+
 /// A heap object: its header, then its value.
 #[repr(C)]
 struct HeapBox<T> {

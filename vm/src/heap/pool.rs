@@ -32,7 +32,7 @@ const MAX_KEPT: u32 = 128;
 
 /// The size class of a `T`, if `T` is pooled: a constant for each `T`.
 #[inline(always)]
-const fn class_of<T>() -> Option<usize> {
+pub(super) const fn class_of<T>() -> Option<usize> {
     let (size, align) = (std::mem::size_of::<T>(), std::mem::align_of::<T>());
     if size == 0 || size > MAX_SIZE || align > GRAIN {
         None

@@ -488,18 +488,28 @@ pub fn traceback_value(exc: &Instance) -> Value {
     let Some(data) = exc.exc() else {
         return Value::None;
     };
-    let entries = data.lock().traceback.clone();
-    // `entries` is innermost first. Each frame object's `f_back` is the one a level out (the
+    let (entries, cached) = {
+        let d = data.lock();
+        (d.traceback.clone(), d.tb_object.clone())
+    };
+    // The objects made last time stay the inner part of the chain: only the frames the
+    // exception has passed through since then (the outer ones, at the end) are new.
+    let (mut next, known) = match cached.map(|b| *b) {
+        Some((n, tb)) if n == entries.len() => return tb,
+        Some((n, tb)) if n < entries.len() => (tb, n),
+        _ => (Value::None, 0),
+    };
+    let new = &entries[known..];
+    // `new` is innermost first. Each frame object's `f_back` is the one a level out (the
     // outermost's is None: minivm does not know its caller here).
-    let mut frames = Vec::with_capacity(entries.len());
+    let mut frames = Vec::with_capacity(new.len());
     let mut back = Value::None;
-    for e in entries.iter().rev() {
+    for e in new.iter().rev() {
         back = crate::builtins::frame_object(&e.filename, &e.func, e.line, back);
         frames.push(back.clone());
     }
     // The chain is built from the inside out.
-    let mut next = Value::None;
-    for (e, frame) in entries.iter().zip(frames.into_iter().rev()) {
+    for (e, frame) in new.iter().zip(frames.into_iter().rev()) {
         let tb = Instance::new(types().traceback.clone());
         {
             let mut d = tb.dict.lock();
@@ -518,6 +528,7 @@ pub fn traceback_value(exc: &Instance) -> Value {
         }
         next = Value::Instance(Ref::new(tb));
     }
+    data.lock().tb_object = Some(Box::new((entries.len(), next.clone())));
     next
 }
 
@@ -527,7 +538,10 @@ pub fn traceback_value(exc: &Instance) -> Value {
 pub fn set_traceback(exc: &Instance, tb: &Value) -> PyResult<()> {
     let entries = traceback_entries(tb)?;
     if let Some(data) = exc.exc() {
-        data.lock().traceback = entries;
+        let mut d = data.lock();
+        // The chain given is the one `__traceback__` gives back.
+        d.tb_object = Some(Box::new((entries.len(), tb.clone())));
+        d.traceback = entries;
     }
     Ok(())
 }

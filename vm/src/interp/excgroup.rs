@@ -280,6 +280,7 @@ fn copy_metadata(from: &Value, to: &Value) {
     };
     let mut d = td.lock();
     d.traceback = tb;
+    d.tb_object = None;
     d.cause = cause;
     d.context = context;
     d.suppress_context = true;

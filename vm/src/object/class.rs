@@ -607,7 +607,16 @@ pub struct ExcData {
     pub suppress_context: bool,
     /// What the traceback printer needs for CPython's "Did you mean" hint (`interp/suggest.rs`).
     pub hint: Option<Hint>,
+    /// The chain of traceback objects `__traceback__` last gave and how many entries of
+    /// `traceback` it covers, so that reading it again gives the same objects
+    /// (`tb is exc.__traceback__`, as in CPython) and a longer traceback only adds the outer ones.
+    /// Boxed: an unboxed pair made every instance too large for the heap's pools (`heap/pool.rs`
+    /// serves objects up to 256 bytes), which changed how addresses are reused.
+    pub tb_object: Option<Box<(usize, Value)>>,
 }
+
+// Instances (exceptions' data included) must stay small enough for the heap's pools.
+const _: () = assert!(crate::heap::pooled::<Instance>());
 
 /// The makings of a "Did you mean: 'x'?" hint, recorded when the VM raises the exception.
 #[derive(Clone)]

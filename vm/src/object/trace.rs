@@ -253,6 +253,9 @@ fn trace_exc(data: &ExcData, visit: &mut Visitor<'_>) {
     trace_all(data.args.iter(), visit);
     trace_opt(&data.cause, visit);
     trace_opt(&data.context, visit);
+    if let Some(cached) = &data.tb_object {
+        cached.1.trace(visit);
+    }
     if let Some(Hint::Attribute { obj, .. }) = &data.hint {
         obj.trace(visit);
     }
