@@ -12,6 +12,7 @@ pub mod codecs;
 pub mod complex;
 pub(crate) mod construct;
 mod dict_methods;
+pub mod docs;
 pub(crate) mod eval;
 mod frames;
 pub mod functions;

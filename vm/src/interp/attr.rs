@@ -52,11 +52,16 @@ impl Interp {
             Value::Native(n) if name == "__name__" || name == "__qualname__" => {
                 Ok(Value::str(n.name))
             }
-            // CPython's docstrings and signature texts are its own writing, not copied.
+            // The functions of `builtins` carry CPython's docstrings (`builtins/docs.rs`).
+            Value::Native(n) if name == "__doc__" && self.is_builtins_function(n) => {
+                Ok(crate::builtins::docs::doc(n.name).map_or(Value::None, Value::str))
+            }
+            // Other natives carry no docstring, and none carries a signature text.
             Value::Native(_) if name == "__doc__" || name == "__text_signature__" => Err(err!(
                 AttributeError,
                 "'builtin_function_or_method' object has no attribute '{name}' (minivm's \
-                 built-in functions carry no docstring or signature text)"
+                 built-in functions carry no signature text, and no docstring except those of \
+                 builtins)"
             )),
             Value::BoundMethod(m) => match name {
                 "__self__" => Ok(m.receiver.clone()),
@@ -78,6 +83,11 @@ impl Interp {
                 }
             }
         }
+    }
+
+    /// Whether `n` is the function `builtins` holds under its name (`print`, `len`).
+    fn is_builtins_function(&self, n: &Ref<NativeFunction>) -> bool {
+        matches!(self.vm.builtins.get_str(n.name), Some(Value::Native(b)) if Ref::ptr_eq(&b, n))
     }
 
     /// `LoadAttr` with its inline cache (`interp/code.rs`). On a plain instance (no property,
