@@ -93,7 +93,10 @@ pub type Methods = &'static [(&'static str, NativeFn)];
 fn install(cls: &Ref<Class>, methods: Methods) {
     let mut d = cls.dict.write();
     for (name, f) in methods {
-        let method = NativeFunction::method(name, *f);
+        let method = NativeFunction {
+            kind: crate::object::NativeKind::of_method(&cls.name, name),
+            ..NativeFunction::method(name, *f)
+        };
         d.insert((*name).into(), Value::Native(Ref::new(method)));
     }
 }

@@ -66,6 +66,20 @@ impl Interp {
             Value::BoundMethod(m) => match name {
                 "__self__" => Ok(m.receiver.clone()),
                 "__func__" => Ok(m.func.clone()),
+                // A method of a built-in type bound to its object is CPython's
+                // `builtin_function_or_method`, whatever the unbound one is.
+                _ if matches!(m.func, Value::Native(_)) => {
+                    self.getattr(&m.func.clone(), name).map_err(|e| {
+                        if e.is(crate::object::ExcKind::AttributeError) {
+                            err!(
+                                AttributeError,
+                                "'builtin_function_or_method' object has no attribute '{name}'"
+                            )
+                        } else {
+                            e
+                        }
+                    })
+                }
                 _ => self.getattr(&m.func.clone(), name),
             },
             Value::Generator(g) if name == "__name__" => Ok(Value::str(&g.name)),
@@ -704,7 +718,11 @@ impl Interp {
                 _ => Ok(Value::Instance(d)),
             },
             Some(v) => Ok(v),
-            None => match object_method(name).or_else(|| slot_of(cls, name)) {
+            None => match object_method(name)
+                .or_else(|| slot_of(cls, name))
+                .or_else(|| object_extra(name))
+                .or_else(|| class_data_attr(cls, name))
+            {
                 Some(f) => Ok(f),
                 None => match self.metaclass_attr(cls, name)? {
                     Some(v) => Ok(v),
@@ -833,7 +851,7 @@ impl Interp {
                 });
             }
         }
-        if let Some(f) = object_method(name) {
+        if let Some(f) = object_method(name).or_else(|| object_extra(name)) {
             // `super().__new__(cls)` is a static method: not bound.
             if name == "__new__" {
                 return Ok(f);
@@ -1293,7 +1311,143 @@ fn object_method(name: &str) -> Option<Value> {
         "__new__" => "__new__",
         _ => "__init_subclass__",
     };
-    Some(Value::Native(Ref::new(NativeFunction::new(name, f))))
+    Some(Value::Native(Ref::new(NativeFunction {
+        kind: crate::object::NativeKind::of_method("object", name),
+        ..NativeFunction::new(name, f)
+    })))
+}
+
+/// The rest of the methods `dir()` lists for every object (`OBJECT_DIR`), so that what `dir(C)`
+/// names `getattr(C, name)` finds, as class decorators that walk `dir()` expect: read from a
+/// class, or through `super()`. Each is made once, so `getattr(C, '__lt__') is
+/// getattr(object, '__lt__')` holds as in CPython (`functools.total_ordering` relies on it).
+/// The comparisons answer `NotImplemented` and `__subclasshook__` too, as object's do;
+/// `__dir__` lists the names `dir()` would; the pickling and size hooks are CPython's
+/// implementation, which minivm does its own way: calling one is a `NotImplementedError`.
+fn object_extra(name: &str) -> Option<Value> {
+    use crate::object::NativeKind;
+    static EXTRAS: crate::heap::Global<Vec<(&'static str, Value)>> = crate::heap::Global::new();
+    let extras = EXTRAS.get_or_init(|| {
+        let not_implemented: crate::object::NativeFn = |_, _| Ok(Value::NotImplemented);
+        let dir: crate::object::NativeFn = |interp, args| {
+            let Some(obj) = args.pos.first() else {
+                return Err(err!(TypeError, "object.__dir__() needs an argument"));
+            };
+            let names = interp.dir_names(obj);
+            Ok(Value::list(names.iter().map(|n| Value::str(n)).collect()))
+        };
+        let unprovided: crate::object::NativeFn = |_, _| {
+            Err(err!(
+                NotImplementedError,
+                "minivm does not provide object's __reduce__, __reduce_ex__, __getstate__ and \
+                 __sizeof__ methods (pickle and copy work without them)"
+            ))
+        };
+        let table: [(&'static str, crate::object::NativeFn, NativeKind); 10] = [
+            ("__lt__", not_implemented, NativeKind::SlotWrapper),
+            ("__le__", not_implemented, NativeKind::SlotWrapper),
+            ("__gt__", not_implemented, NativeKind::SlotWrapper),
+            ("__ge__", not_implemented, NativeKind::SlotWrapper),
+            ("__subclasshook__", not_implemented, NativeKind::Function),
+            ("__dir__", dir, NativeKind::MethodDescriptor),
+            ("__reduce__", unprovided, NativeKind::MethodDescriptor),
+            ("__reduce_ex__", unprovided, NativeKind::MethodDescriptor),
+            ("__getstate__", unprovided, NativeKind::MethodDescriptor),
+            ("__sizeof__", unprovided, NativeKind::MethodDescriptor),
+        ];
+        table
+            .into_iter()
+            .map(|(n, f, kind)| {
+                let func = Ref::new(NativeFunction {
+                    kind,
+                    binds: true,
+                    ..NativeFunction::new(n, f)
+                });
+                // Shared by every thread, as the built-in classes are.
+                Ref::immortalize(&func);
+                (n, Value::Native(func))
+            })
+            .collect()
+    });
+    extras
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// The data attributes `dir(C)` lists that live outside class dicts, read from the class:
+/// `__weakref__` of a class written in Python, `real`/`imag` (`numerator`/`denominator`) of
+/// `int` and `float` and their subclasses, `start`/`stop`/`step` of `range`. CPython's are
+/// getset descriptors; these are properties (each made once) whose getter reads the attribute
+/// of the instance given. `__weakref__` is never read through its descriptor (an instance's
+/// `__weakref__` is an `AttributeError` in minivm): its getter says so.
+fn class_data_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
+    use crate::object::NativeFn;
+    static PROPS: crate::heap::Global<Vec<(&'static str, Value)>> = crate::heap::Global::new();
+    let mro = Class::mro(cls);
+    let has_kind = |kinds: &[TypeKind]| mro.iter().any(|c| c.builtin && kinds.contains(&c.kind));
+    let wanted = match name {
+        "__weakref__" => mro.iter().any(|c| !c.builtin),
+        "real" | "imag" => has_kind(&[TypeKind::Int, TypeKind::Float, TypeKind::Bool]),
+        "numerator" | "denominator" => has_kind(&[TypeKind::Int, TypeKind::Bool]),
+        "start" | "stop" | "step" => has_kind(&[TypeKind::Range]),
+        _ => false,
+    };
+    if !wanted {
+        return None;
+    }
+    let props = PROPS.get_or_init(|| {
+        let table: [(&'static str, NativeFn); 8] = [
+            ("__weakref__", |_, _| {
+                Err(err!(
+                    NotImplementedError,
+                    "minivm does not provide __weakref__ (use weakref.ref(obj))"
+                ))
+            }),
+            ("real", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "real")
+            }),
+            ("imag", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "imag")
+            }),
+            ("numerator", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "numerator")
+            }),
+            ("denominator", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "denominator")
+            }),
+            ("start", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "start")
+            }),
+            ("stop", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "stop")
+            }),
+            ("step", |i, a| {
+                i.getattr(a.pos.first().unwrap_or(&Value::None), "step")
+            }),
+        ];
+        table
+            .into_iter()
+            .map(|(n, f)| {
+                let fget = Ref::new(NativeFunction::new(n, f));
+                Ref::immortalize(&fget);
+                let prop = Ref::new(Instance::with_payload(
+                    types().property.clone(),
+                    Payload::Property {
+                        fget: Value::Native(fget),
+                        fset: Value::None,
+                        fdel: Value::None,
+                    },
+                ));
+                Ref::immortalize(&prop);
+                (n, Value::Instance(prop))
+            })
+            .collect()
+    });
+    props
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// `object.__new__(cls, *args)`: a new, uninitialised instance of a user class. Extra arguments

@@ -922,6 +922,12 @@ pub struct BuiltinTypes {
     pub slice: Ref<Class>,
     pub function: Ref<Class>,
     pub builtin_function: Ref<Class>,
+    pub method_descriptor: Ref<Class>,
+    pub wrapper_descriptor: Ref<Class>,
+    /// CPython's type of `dict.__dict__['fromkeys']`; minivm makes no values of it (its
+    /// class-level methods of built-in types are `builtin_function_or_method`s), so only
+    /// `types.ClassMethodDescriptorType` names it.
+    pub classmethod_descriptor: Ref<Class>,
     pub method: Ref<Class>,
     pub module: Ref<Class>,
     pub iterator: Ref<Class>,
@@ -1005,6 +1011,9 @@ pub fn types() -> &'static BuiltinTypes {
             slice: sub("slice", TypeKind::Slice),
             function: sub("function", TypeKind::Function),
             builtin_function: sub("builtin_function_or_method", TypeKind::BuiltinFunction),
+            method_descriptor: sub("method_descriptor", TypeKind::BuiltinFunction),
+            wrapper_descriptor: sub("wrapper_descriptor", TypeKind::BuiltinFunction),
+            classmethod_descriptor: sub("classmethod_descriptor", TypeKind::BuiltinFunction),
             method: sub("method", TypeKind::Method),
             module: sub("module", TypeKind::Module),
             iterator: sub("iterator", TypeKind::Iterator),

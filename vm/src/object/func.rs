@@ -60,6 +60,140 @@ pub struct NativeFunction {
     /// descriptors it binds its receiver wherever it is found, so an attribute lookup through a
     /// subclass need not find which class of the MRO holds it.
     pub binds: bool,
+    /// What `type()` says it is when found on a built-in class (CPython's `types.*Type`).
+    pub kind: NativeKind,
+}
+
+/// The kinds of function CPython's built-in types hold, which `type()` and `isinstance` tell
+/// apart (class decorators that wrap "every method" test `types.MethodDescriptorType` and
+/// leave slot wrappers alone).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NativeKind {
+    /// `builtin_function_or_method`: module functions, and the class-level methods of
+    /// built-in types (`dict.fromkeys`, `int.from_bytes`, `__new__`).
+    Function,
+    /// `method_descriptor`: a named method of a built-in type (`dict.get`, `list.append`).
+    MethodDescriptor,
+    /// `wrapper_descriptor`: a special method that fills a type slot (`dict.__setitem__`,
+    /// `int.__add__`, `object.__init__`).
+    SlotWrapper,
+}
+
+/// The special methods CPython's types implement through slots (their `wrapper_descriptor`s).
+const SLOT_NAMES: &[&str] = &[
+    "__abs__",
+    "__add__",
+    "__aiter__",
+    "__and__",
+    "__anext__",
+    "__await__",
+    "__bool__",
+    "__call__",
+    "__contains__",
+    "__del__",
+    "__delattr__",
+    "__delete__",
+    "__delitem__",
+    "__divmod__",
+    "__eq__",
+    "__float__",
+    "__floordiv__",
+    "__ge__",
+    "__get__",
+    "__getattribute__",
+    "__getitem__",
+    "__gt__",
+    "__hash__",
+    "__iadd__",
+    "__iand__",
+    "__ifloordiv__",
+    "__ilshift__",
+    "__imatmul__",
+    "__imod__",
+    "__imul__",
+    "__index__",
+    "__init__",
+    "__int__",
+    "__invert__",
+    "__ior__",
+    "__ipow__",
+    "__irshift__",
+    "__isub__",
+    "__iter__",
+    "__itruediv__",
+    "__ixor__",
+    "__le__",
+    "__len__",
+    "__lshift__",
+    "__lt__",
+    "__matmul__",
+    "__mod__",
+    "__mul__",
+    "__ne__",
+    "__neg__",
+    "__next__",
+    "__or__",
+    "__pos__",
+    "__pow__",
+    "__radd__",
+    "__rand__",
+    "__rdivmod__",
+    "__repr__",
+    "__rfloordiv__",
+    "__rlshift__",
+    "__rmatmul__",
+    "__rmod__",
+    "__rmul__",
+    "__ror__",
+    "__rpow__",
+    "__rrshift__",
+    "__rshift__",
+    "__rsub__",
+    "__rtruediv__",
+    "__rxor__",
+    "__set__",
+    "__setattr__",
+    "__setitem__",
+    "__str__",
+    "__sub__",
+    "__truediv__",
+    "__xor__",
+];
+
+/// Methods of built-in types that CPython defines at class level (class and static methods):
+/// read from the class they are `builtin_function_or_method`s.
+const CLASS_LEVEL: &[&str] = &[
+    "__new__",
+    "__class_getitem__",
+    "__init_subclass__",
+    "__subclasshook__",
+    "__getformat__",
+    "fromkeys",
+    "fromhex",
+    "from_bytes",
+    "maketrans",
+    "fromtimestamp",
+];
+
+impl NativeKind {
+    /// The kind of the method `name` of the built-in class `owner`. A few types define a
+    /// slot method as an ordinary method too (CPython's METH_COEXIST, for speed), which makes
+    /// it a method descriptor: `dict.__getitem__`, `list.__getitem__`, `dict.__contains__`,
+    /// `set.__contains__`, `frozenset.__contains__`.
+    pub fn of_method(owner: &str, name: &str) -> NativeKind {
+        if CLASS_LEVEL.contains(&name) {
+            return NativeKind::Function;
+        }
+        let coexists = matches!(
+            (owner, name),
+            ("dict" | "list", "__getitem__") | ("dict" | "set" | "frozenset", "__contains__")
+        );
+        if SLOT_NAMES.contains(&name) && !coexists {
+            NativeKind::SlotWrapper
+        } else {
+            NativeKind::MethodDescriptor
+        }
+    }
 }
 
 impl NativeFunction {
@@ -73,6 +207,7 @@ impl NativeFunction {
                 "_getframe" | "globals" | "locals" | "vars" | "dir" | "eval" | "exec"
             ),
             binds: false,
+            kind: NativeKind::Function,
         }
     }
 
@@ -80,6 +215,7 @@ impl NativeFunction {
     pub fn native_method(name: &'static str, func: NativeFn) -> NativeFunction {
         NativeFunction {
             binds: true,
+            kind: NativeKind::of_method("", name),
             ..NativeFunction::new(name, func)
         }
     }
@@ -89,6 +225,7 @@ impl NativeFunction {
         NativeFunction {
             unwraps_receiver: true,
             binds: true,
+            kind: NativeKind::of_method("", name),
             ..NativeFunction::new(name, func)
         }
     }

@@ -24,7 +24,7 @@ pub use class::{
 pub use collections::{
     drop_reversed, hash_value, key_eq, Dict, HashKey, KeyMap, KeyRef, KeySet, List, SetObj, Tuple,
 };
-pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction};
+pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction, NativeKind};
 pub use instdict::{AttrKey, InstDict};
 pub use iter::{
     BigRange, GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,
@@ -133,7 +133,14 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
         Value::Range(_) => &t.range,
         Value::Slice(_) => &t.slice,
         Value::Function(_) => &t.function,
-        Value::Native(_) => &t.builtin_function,
+        Value::Native(f) => match f.kind {
+            NativeKind::Function => &t.builtin_function,
+            NativeKind::MethodDescriptor => &t.method_descriptor,
+            NativeKind::SlotWrapper => &t.wrapper_descriptor,
+        },
+        // A built-in type's method bound to its object (`[].append`) is CPython's
+        // `builtin_function_or_method`, as module functions are.
+        Value::BoundMethod(m) if matches!(m.func, Value::Native(_)) => &t.builtin_function,
         Value::BoundMethod(_) => &t.method,
         Value::Class(_) => &t.type_,
         Value::Module(_) => &t.module,

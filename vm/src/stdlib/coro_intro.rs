@@ -102,6 +102,12 @@ pub fn types_module() -> Ref<Module> {
             ("MethodType", class(&t.method)),
             ("BuiltinFunctionType", class(&t.builtin_function)),
             ("BuiltinMethodType", class(&t.builtin_function)),
+            ("MethodDescriptorType", class(&t.method_descriptor)),
+            ("WrapperDescriptorType", class(&t.wrapper_descriptor)),
+            (
+                "ClassMethodDescriptorType",
+                class(&t.classmethod_descriptor),
+            ),
             ("ModuleType", class(&t.module)),
         ],
     )
