@@ -217,6 +217,12 @@ fn index_of(key: &Value, what: &str) -> PyResult<i64> {
             IndexError,
             "cannot fit 'int' into an index-sized integer"
         )),
+        // CPython 3.11's str words it without slices, and quotes the type.
+        _ if what == "string" => Err(err!(
+            TypeError,
+            "string indices must be integers, not '{}'",
+            type_name(key)
+        )),
         _ => Err(err!(
             TypeError,
             "{what} indices must be integers or slices, not {}",
