@@ -598,6 +598,9 @@ impl Interp {
     fn wrapper_attr(&mut self, inst: &Instance, name: &str) -> PyResult<Option<Value>> {
         let funcs: Vec<Value> = match (&inst.payload, name) {
             (Payload::Wrapped(f), "__func__" | "__wrapped__") => return Ok(Some(f.clone())),
+            (Payload::Property { fget, .. }, "fget") => return Ok(Some(fget.clone())),
+            (Payload::Property { fset, .. }, "fset") => return Ok(Some(fset.clone())),
+            (Payload::Property { fdel, .. }, "fdel") => return Ok(Some(fdel.clone())),
             (Payload::Wrapped(f), "__isabstractmethod__") => vec![f.clone()],
             (Payload::Property { fget, fset, fdel }, "__isabstractmethod__") => {
                 vec![fget.clone(), fset.clone(), fdel.clone()]
@@ -1378,12 +1381,10 @@ fn object_extra(name: &str) -> Option<Value> {
 /// The data attributes `dir(C)` lists that live outside class dicts, read from the class:
 /// `__weakref__` of a class written in Python, `real`/`imag` (`numerator`/`denominator`) of
 /// `int` and `float` and their subclasses, `start`/`stop`/`step` of `range`. CPython's are
-/// getset descriptors; these are properties (each made once) whose getter reads the attribute
-/// of the instance given. `__weakref__` is never read through its descriptor (an instance's
-/// `__weakref__` is an `AttributeError` in minivm): its getter says so.
+/// `getset_descriptor`s; so are these (`types.GetSetDescriptorType`), though only as names:
+/// minivm reads those attributes without them, so they have no `__get__`.
 fn class_data_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
-    use crate::object::NativeFn;
-    static PROPS: crate::heap::Global<Vec<(&'static str, Value)>> = crate::heap::Global::new();
+    static DESCRIPTOR: crate::heap::Global<Value> = crate::heap::Global::new();
     let mro = Class::mro(cls);
     let has_kind = |kinds: &[TypeKind]| mro.iter().any(|c| c.builtin && kinds.contains(&c.kind));
     let wanted = match name {
@@ -1393,61 +1394,16 @@ fn class_data_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
         "start" | "stop" | "step" => has_kind(&[TypeKind::Range]),
         _ => false,
     };
-    if !wanted {
-        return None;
-    }
-    let props = PROPS.get_or_init(|| {
-        let table: [(&'static str, NativeFn); 8] = [
-            ("__weakref__", |_, _| {
-                Err(err!(
-                    NotImplementedError,
-                    "minivm does not provide __weakref__ (use weakref.ref(obj))"
-                ))
-            }),
-            ("real", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "real")
-            }),
-            ("imag", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "imag")
-            }),
-            ("numerator", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "numerator")
-            }),
-            ("denominator", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "denominator")
-            }),
-            ("start", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "start")
-            }),
-            ("stop", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "stop")
-            }),
-            ("step", |i, a| {
-                i.getattr(a.pos.first().unwrap_or(&Value::None), "step")
-            }),
-        ];
-        table
-            .into_iter()
-            .map(|(n, f)| {
-                let fget = Ref::new(NativeFunction::new(n, f));
-                Ref::immortalize(&fget);
-                let prop = Ref::new(Instance::with_payload(
-                    types().property.clone(),
-                    Payload::Property {
-                        fget: Value::Native(fget),
-                        fset: Value::None,
-                        fdel: Value::None,
-                    },
-                ));
-                Ref::immortalize(&prop);
-                (n, Value::Instance(prop))
+    wanted.then(|| {
+        DESCRIPTOR
+            .get_or_init(|| {
+                let d = Ref::new(Instance::new(types().getset_descriptor.clone()));
+                // Shared by every thread, as the built-in classes are.
+                Ref::immortalize(&d);
+                Value::Instance(d)
             })
-            .collect()
-    });
-    props
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.clone())
+            .clone()
+    })
 }
 
 /// `object.__new__(cls, *args)`: a new, uninitialised instance of a user class. Extra arguments

@@ -417,8 +417,10 @@ fn make_class(
     if dict.contains_key("__eq__") && !dict.contains_key("__hash__") {
         dict.insert(Arc::from("__hash__"), Value::None);
     }
+    // As CPython's `type_new`, the class keeps its qualified name outside its dict (so
+    // `vars(C)` does not list `__qualname__`).
     let qualname = dict
-        .get("__qualname__")
+        .shift_remove("__qualname__")
         .and_then(|v| v.as_str().map(Arc::from))
         .unwrap_or_else(|| Arc::from(name));
     let module = dict

@@ -928,6 +928,8 @@ pub struct BuiltinTypes {
     /// class-level methods of built-in types are `builtin_function_or_method`s), so only
     /// `types.ClassMethodDescriptorType` names it.
     pub classmethod_descriptor: Ref<Class>,
+    /// The type of `C.__weakref__` and `int.real` read from the class.
+    pub getset_descriptor: Ref<Class>,
     pub method: Ref<Class>,
     pub module: Ref<Class>,
     pub iterator: Ref<Class>,
@@ -1014,6 +1016,7 @@ pub fn types() -> &'static BuiltinTypes {
             method_descriptor: sub("method_descriptor", TypeKind::BuiltinFunction),
             wrapper_descriptor: sub("wrapper_descriptor", TypeKind::BuiltinFunction),
             classmethod_descriptor: sub("classmethod_descriptor", TypeKind::BuiltinFunction),
+            getset_descriptor: sub("getset_descriptor", TypeKind::Object),
             method: sub("method", TypeKind::Method),
             module: sub("module", TypeKind::Module),
             iterator: sub("iterator", TypeKind::Iterator),

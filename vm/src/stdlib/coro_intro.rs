@@ -108,6 +108,7 @@ pub fn types_module() -> Ref<Module> {
                 "ClassMethodDescriptorType",
                 class(&t.classmethod_descriptor),
             ),
+            ("GetSetDescriptorType", class(&t.getset_descriptor)),
             ("ModuleType", class(&t.module)),
         ],
     )
