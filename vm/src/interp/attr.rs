@@ -67,7 +67,9 @@ impl Interp {
                 "__self__" => Ok(m.receiver.clone()),
                 "__func__" => Ok(m.func.clone()),
                 // A method of a built-in type bound to its object is CPython's
-                // `builtin_function_or_method`, whatever the unbound one is.
+                // `builtin_function_or_method`, whatever the unbound one is. (`__doc__` and
+                // `__text_signature__` keep the native's own error, which says why.)
+                "__doc__" | "__text_signature__" => self.getattr(&m.func.clone(), name),
                 _ if matches!(m.func, Value::Native(_)) => {
                     self.getattr(&m.func.clone(), name).map_err(|e| {
                         if e.is(crate::object::ExcKind::AttributeError) {
