@@ -196,13 +196,15 @@ impl Interp {
                 self.write_repr(&s.step, out)?;
                 out.push(')');
             }
-            Value::Function(f) => {
-                out.push_str(&format!("<function {} at {:#x}>", f.code.qualname, v.id()))
-            }
+            Value::Function(f) => out.push_str(&format!(
+                "<function {} at {:#x}>",
+                function_qualname(f),
+                v.id()
+            )),
             Value::Native(n) => out.push_str(&format!("<built-in function {}>", n.name)),
             Value::BoundMethod(m) => {
                 let fname = match &m.func {
-                    Value::Function(f) => f.code.qualname.to_string(),
+                    Value::Function(f) => function_qualname(f),
                     Value::Native(n) => n.name.to_string(),
                     _ => "?".to_string(),
                 };
@@ -859,5 +861,15 @@ fn meta_format(v: &Value) -> Option<Value> {
     match v {
         Value::Class(c) => c.metaclass_lookup("__format__"),
         _ => None,
+    }
+}
+
+/// A function's qualified name as its repr shows it: an assigned `__qualname__` (what
+/// `functools.wraps` copies, or a library setting the name of a function it made) wins over
+/// the one compiled into its code, as in CPython.
+fn function_qualname(f: &crate::heap::Ref<crate::object::Function>) -> String {
+    match crate::builtins::attrs::function_attr(f, "__qualname__") {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => f.code.qualname.to_string(),
     }
 }
