@@ -8,6 +8,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rustix::time::ClockId;
+
 use super::module_from_fns as make_module;
 use crate::builtins::args::ArgsExt;
 use crate::builtins::args::{Sig, Style};
@@ -75,12 +77,12 @@ fn tzset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// Nanoseconds on the system's monotonic clock (clock_gettime(2), CLOCK_MONOTONIC), as CPython's
-/// `monotonic` and `perf_counter` read it: the time since boot, so that values taken in
+/// Nanoseconds on one of the system's clocks (clock_gettime(2)). `Monotonic` is the clock
+/// CPython's `monotonic` and `perf_counter` read: the time since boot, so that values taken in
 /// different processes compare (a process started by `multiprocessing` checks a deadline its
-/// parent set).
-fn monotonic_nanos() -> i64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+/// parent set). `ProcessCPUTime`/`ThreadCPUTime` count only CPU time, not sleeping or waiting.
+fn clock_nanos(clock: ClockId) -> i64 {
+    let t = rustix::time::clock_gettime(clock);
     (t.tv_sec as i64)
         .saturating_mul(1_000_000_000)
         .saturating_add(t.tv_nsec as i64)
@@ -102,81 +104,51 @@ fn time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Int(since_unix().as_nanos() as i64))
 }
 
-/// Seconds on the monotonic clock, for `name` (which takes no arguments).
-fn seconds(args: &Args<'_>, name: &str) -> PyResult<Value> {
+/// Seconds on `clock`, for `name` (which takes no arguments).
+fn seconds(args: &Args<'_>, name: &str, clock: ClockId) -> PyResult<Value> {
     args.none(name)?;
     // As CPython: whole nanoseconds to float seconds in one division.
-    Ok(Value::Float(monotonic_nanos() as f64 / 1e9))
+    Ok(Value::Float(clock_nanos(clock) as f64 / 1e9))
 }
 
-/// Nanoseconds on the monotonic clock, for `name` (which takes no arguments).
-fn nanoseconds(args: &Args<'_>, name: &str) -> PyResult<Value> {
+/// Nanoseconds on `clock`, for `name` (which takes no arguments).
+fn nanoseconds(args: &Args<'_>, name: &str, clock: ClockId) -> PyResult<Value> {
     args.none(name)?;
-    Ok(Value::Int(monotonic_nanos()))
+    Ok(Value::Int(clock_nanos(clock)))
 }
 
 fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.perf_counter")
+    seconds(&args, "time.perf_counter", ClockId::Monotonic)
 }
 
 fn perf_counter_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    nanoseconds(&args, "time.perf_counter_ns")
+    nanoseconds(&args, "time.perf_counter_ns", ClockId::Monotonic)
 }
 
 fn monotonic(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.monotonic")
+    seconds(&args, "time.monotonic", ClockId::Monotonic)
 }
 
 fn monotonic_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    nanoseconds(&args, "time.monotonic_ns")
+    nanoseconds(&args, "time.monotonic_ns", ClockId::Monotonic)
 }
 
-/// A CPU-time clock (clock_gettime(2)) as (seconds, nanoseconds), for `name`, which takes no
-/// arguments.
-fn cpu_clock(args: &Args<'_>, name: &str, clock: rustix::time::ClockId) -> PyResult<(f64, i64)> {
-    args.none(name)?;
-    let t = rustix::time::clock_gettime(clock);
-    let ns = (t.tv_sec as i64).saturating_mul(1_000_000_000) + t.tv_nsec as i64;
-    Ok((ns as f64 / 1e9, ns))
-}
-
-/// `time.process_time()`: the CPU time (user + system) of the whole process, in seconds; time
-/// spent sleeping or waiting does not count.
+/// `time.process_time()`: the CPU time (user + system) of the whole process, in seconds.
 fn process_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, _) = cpu_clock(
-        &args,
-        "time.process_time",
-        rustix::time::ClockId::ProcessCPUTime,
-    )?;
-    Ok(Value::Float(s))
+    seconds(&args, "time.process_time", ClockId::ProcessCPUTime)
 }
 
 fn process_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, ns) = cpu_clock(
-        &args,
-        "time.process_time_ns",
-        rustix::time::ClockId::ProcessCPUTime,
-    )?;
-    Ok(Value::Int(ns))
+    nanoseconds(&args, "time.process_time_ns", ClockId::ProcessCPUTime)
 }
 
 /// `time.thread_time()`: the CPU time of the calling thread alone, in seconds.
 fn thread_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, _) = cpu_clock(
-        &args,
-        "time.thread_time",
-        rustix::time::ClockId::ThreadCPUTime,
-    )?;
-    Ok(Value::Float(s))
+    seconds(&args, "time.thread_time", ClockId::ThreadCPUTime)
 }
 
 fn thread_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, ns) = cpu_clock(
-        &args,
-        "time.thread_time_ns",
-        rustix::time::ClockId::ThreadCPUTime,
-    )?;
-    Ok(Value::Int(ns))
+    nanoseconds(&args, "time.thread_time_ns", ClockId::ThreadCPUTime)
 }
 
 fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
