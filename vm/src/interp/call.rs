@@ -823,20 +823,6 @@ impl Interp {
         if obj.flags.varargs {
             locals[slot] = Value::tuple(args[npos..].to_vec());
             slot += 1;
-        } else if args.len() > argcount {
-            let given = args.len();
-            let ndef = func.defaults.len();
-            let takes = if ndef > 0 {
-                format!("from {} to {}", argcount - ndef, argcount)
-            } else {
-                argcount.to_string()
-            };
-            let s = if argcount == 1 && ndef == 0 { "" } else { "s" };
-            let was = if given == 1 { "was" } else { "were" };
-            return Err(err!(
-                TypeError,
-                "{fname}() takes {takes} positional argument{s} but {given} {was} given"
-            ));
         }
         let kwdict = if obj.flags.varkeywords {
             let d = Ref::new(Dict::new());
@@ -886,6 +872,23 @@ impl Interp {
                     }
                 },
             }
+        }
+        // As CPython, surplus positional arguments are reported after the keywords are bound
+        // (an unexpected or repeated keyword is reported first).
+        if !obj.flags.varargs && args.len() > argcount {
+            let given = args.len();
+            let ndef = func.defaults.len();
+            let takes = if ndef > 0 {
+                format!("from {} to {}", argcount - ndef, argcount)
+            } else {
+                argcount.to_string()
+            };
+            let s = if argcount == 1 && ndef == 0 { "" } else { "s" };
+            let was = if given == 1 { "was" } else { "were" };
+            return Err(err!(
+                TypeError,
+                "{fname}() takes {takes} positional argument{s} but {given} {was} given"
+            ));
         }
         // Defaults for the positional parameters that are still empty.
         let ndef = func.defaults.len();

@@ -57,7 +57,11 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
             "activeCount",
         ],
     ),
-    ("queue", "_queueinfo", &["PriorityQueue"]),
+    (
+        "queue",
+        "_queueinfo",
+        &["Queue", "LifoQueue", "PriorityQueue"],
+    ),
     ("os", "_osinfo", crate::stdlib::os_stat::MINI_NAMES),
     ("posixpath", "_osinfo", crate::stdlib::os_stat::PATH_NAMES),
 ];
