@@ -454,13 +454,27 @@ impl Parser<'_> {
         let toks = tokenize_fragment(self.src, start, end)?;
         let mut sub = Parser::new(self.src, toks);
         sub.depth = self.depth;
-        let e = if sub.at(&Token::Yield) {
-            sub.yield_expr()?
+        let parsed = if sub.at(&Token::Yield) {
+            sub.yield_expr()
         } else {
-            sub.star_expressions()?
+            sub.star_expressions()
         };
+        // CPython 3.11 parses the field as a parenthesized expression and prefixes every
+        // message with `f-string: ` (`f-string: invalid syntax. Perhaps you forgot a comma?`).
+        let prefixed = |mut e: SyntaxError| {
+            if !e.message.starts_with("f-string") {
+                e.message = format!("f-string: {}", e.message);
+            }
+            e
+        };
+        let e = parsed.map_err(prefixed)?;
         if !sub.at(&Token::EndOfFile) {
-            return Err(SyntaxError::syntax("f-string: invalid syntax", sub.span()));
+            let err = if sub.starts_expr() {
+                sub.forgot_comma(Some(e.span))
+            } else {
+                SyntaxError::syntax("invalid syntax", sub.span())
+            };
+            return Err(prefixed(err));
         }
         Ok(e)
     }
