@@ -66,7 +66,7 @@ pub mod weak;
 mod loom_tests;
 
 pub use gc::{Trace, Visitor};
-pub(crate) use push::push_inline;
+pub(crate) use push::{forget_tail, push_inline};
 pub(crate) use value_count::{clone_value, discard_value};
 
 use std::cell::UnsafeCell;
