@@ -16,7 +16,7 @@ use crate::interp::attr::{
     instance_value_cached, store_instance_value_cached, update_instance_value_cached, AttrRead,
 };
 use crate::interp::call::getitem_method;
-use crate::interp::code::CodeBody;
+use crate::interp::code::{Code, CodeBody};
 use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
 use crate::interp::Interp;
@@ -382,9 +382,21 @@ impl Interp {
         // it changes the frame. Kept across a frame switch when the new frame runs the same code
         // (a recursive call, its return, a recursive generator), so no count changes then.
         let mut code_ref = frame.code.clone();
+        // The code the loop ran before `code_ref`, kept: a call and its return switch between
+        // two codes, and switching back to the kept one swaps the two, with no count changed
+        // (a clone and a drop per switch otherwise: callgrind counts 33 fewer machine
+        // instructions per method call and return, 32 per function call). It keeps that code
+        // alive until the loop moves to a third one or ends; code objects run nothing when
+        // freed.
+        let mut other_code: Option<Ref<Code>> = None;
         'frames: loop {
             if !Ref::ptr_eq(&code_ref, &frame.code) {
-                code_ref = frame.code.clone();
+                match &mut other_code {
+                    Some(other) if Ref::ptr_eq(other, &frame.code) => {
+                        std::mem::swap(&mut code_ref, other);
+                    }
+                    _ => other_code = Some(std::mem::replace(&mut code_ref, frame.code.clone())),
+                }
             }
             // The body, reached once per frame switch (each `Deref` of a `Code` checks that its
             // body is decoded): the arms read instructions, constants, names and caches here.
