@@ -106,6 +106,7 @@ pub fn set_model(model: Model) {
 }
 
 /// The memory model in force.
+#[inline]
 pub fn model() -> Model {
     if free_threaded() {
         Model::FreeThreaded

@@ -1128,9 +1128,8 @@ impl Interp {
                         f.stack.push(set);
                     }
                     Op::BuildMap(n) => {
-                        let items = tri!(self.pop_n(f, n.saturating_mul(2)));
                         sync!();
-                        let d = tri!(self.new_dict_from_pairs(items));
+                        let d = tri!(self.new_dict_from_stack(&mut f.stack, n));
                         f.stack.push(d);
                     }
                     Op::BuildSlice(n) => {
