@@ -249,6 +249,10 @@ struct Registry {
     /// `gc.set_threshold`'s values, C ints as in CPython: 0 turns a generation's automatic
     /// collection off, and a negative one collects at every chance (`count > threshold`).
     threshold: [i32; GENERATIONS],
+    /// `track` requests a collection once `count[0]` is above this: `threshold[0]` folded
+    /// together with `enabled` and `collecting` (`usize::MAX`: never), so that the test made at
+    /// every container allocation is one comparison. Kept by [`Registry::refresh_trigger`].
+    trigger: usize,
     enabled: bool,
     /// A collection is running (no other may start; allocation does not request one).
     collecting: bool,
@@ -271,6 +275,17 @@ impl Registry {
             .store(word(generation, list.len()), Ordering::Relaxed);
         list.push(e);
     }
+
+    /// Recompute `trigger` after `threshold`, `enabled` or `collecting` changed: the same
+    /// answer as `enabled && !collecting && over_threshold(reg, 0)` for any count of at least
+    /// one (a negative threshold collects at every chance, 0 never).
+    fn refresh_trigger(&mut self) {
+        self.trigger = match self.threshold[0] {
+            _ if !self.enabled || self.collecting => usize::MAX,
+            0 => usize::MAX,
+            t => usize::try_from(t).unwrap_or(0),
+        };
+    }
 }
 
 struct GcState {
@@ -290,6 +305,7 @@ static GC: GcState = GcState {
         gens: [Vec::new(), Vec::new(), Vec::new(), Vec::new()],
         count: [0; GENERATIONS],
         threshold: [700, 10, 10],
+        trigger: 700,
         enabled: true,
         collecting: false,
         long_lived_pending: 0,
@@ -345,7 +361,7 @@ pub(super) fn track<T: Trace>(obj: NonNull<HeapBox<T>>) {
             },
         );
         reg.count[0] += 1;
-        reg.enabled && !reg.collecting && over_threshold(reg, 0)
+        reg.count[0] > reg.trigger
     });
     if request {
         COLLECT_REQUESTED.store(true, Ordering::Relaxed);
@@ -432,6 +448,7 @@ pub fn collect(generation: usize) -> usize {
             return None;
         }
         reg.collecting = true;
+        reg.refresh_trigger();
         Some(find_garbage(reg, generation))
     });
     let Some(garbage) = garbage else { return 0 };
@@ -454,6 +471,7 @@ pub fn collect(generation: usize) -> usize {
     drop(garbage);
     with_registry(|reg| {
         reg.collecting = false;
+        reg.refresh_trigger();
         let s = &mut reg.stats;
         s.generations[generation].collections += 1;
         s.generations[generation].collected += found as u64;
@@ -547,7 +565,10 @@ fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
 // The `gc` module's settings and views.
 
 pub fn enable(on: bool) {
-    with_registry(|reg| reg.enabled = on);
+    with_registry(|reg| {
+        reg.enabled = on;
+        reg.refresh_trigger();
+    });
 }
 
 pub fn is_enabled() -> bool {
@@ -568,6 +589,7 @@ pub fn set_threshold(values: &[i32]) {
         for (t, v) in reg.threshold.iter_mut().zip(values) {
             *t = *v;
         }
+        reg.refresh_trigger();
     });
 }
 
