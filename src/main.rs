@@ -232,6 +232,9 @@ fn main() -> ExitCode {
             }
         }
         None => match cli.program.split_first() {
+            Some((file, args)) if file == "-" && cli.mp_child.is_none() => {
+                run_stdin(args, &cli.run)
+            }
             Some((file, args)) => run_file(Path::new(file), args, &cli.run, cli.mp_child),
             None => {
                 let config = config(&cli.run, vec![String::new()], PathBuf::from("."));
@@ -342,6 +345,33 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     run_program(src, name, argv, dir, opts, mp_child)
+}
+
+/// `minivm - [ARGS]...`: the program is read from standard input to its end, then run as the
+/// main module named `<stdin>`, with `sys.argv == ['-', ARGS...]` and the working directory first
+/// on `sys.path`, as `python3 -` does.
+fn run_stdin(args: &[OsString], opts: &RunOptions) -> ExitCode {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
+        eprintln!("minivm: can't read the program from standard input: {e}");
+        return ExitCode::from(2);
+    }
+    let name = "<stdin>".to_string();
+    let src = match minivm_lexer::decode_source(&bytes, &name, minivm_lexer::Origin::Script) {
+        Ok(text) => text,
+        Err(minivm_lexer::SourceError::Plain(msg)) => {
+            eprintln!("SyntaxError: {msg}");
+            return ExitCode::from(1);
+        }
+        Err(minivm_lexer::SourceError::Located { error, text }) => {
+            eprint!("{}", opts.error_format.render(&error, &name, &text));
+            return ExitCode::from(1);
+        }
+    };
+    let mut argv = vec!["-".to_string()];
+    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    run_program(src, name, argv, PathBuf::new(), opts, None)
 }
 
 /// `minivm -c CMD [ARGS]...`: run CMD as the main module, named `<string>` in tracebacks, with

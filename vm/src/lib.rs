@@ -33,11 +33,14 @@ use crate::object::{Dict, ExcKind, Function};
 /// Run a compiled module as `__main__` on the calling thread; returns the process exit code
 /// (0, the `sys.exit` code, 1 after an uncaught exception, 130 after Ctrl-C).
 pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
-    vm.add_source(&code.filename, src);
+    // (A program read from stdin is not kept: CPython's tracebacks show no lines of it.)
+    if code.filename.as_ref() != "<stdin>" {
+        vm.add_source(&code.filename, src);
+    }
     let globals = new_globals("__main__");
-    // A script's path, as CPython (3.9+) gives it: absolute. Source from stdin or `-c`-like
-    // strings (`<string>`, `<stdin>`) has no `__file__`.
-    if !code.filename.starts_with('<') {
+    // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`) has no
+    // `__file__`; a program read from stdin (`minivm -`) has `'<stdin>'`, as `python3 -`.
+    if !code.filename.starts_with('<') || code.filename.as_ref() == "<stdin>" {
         globals.set_str("__file__", Value::str(&code.filename));
     }
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.

@@ -206,6 +206,23 @@ fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `dict.fromkeys(iterable, value=None)` (called on the class: no receiver).
+/// `D.fromkeys(iterable, value=None)` for a subclass `D` of dict (bound to `D` by attribute
+/// lookup): as CPython, an instance made by calling `D()`, filled through `d[key] = value` so an
+/// overriding `__setitem__` sees every key.
+pub fn subclass_fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let cls = args.get(0).cloned().unwrap_or(Value::None);
+    let rest = crate::builtins::args::rest(&args);
+    rest.no_kw("fromkeys")?;
+    rest.range("fromkeys", 1, 2)?;
+    let src = rest.get(0).cloned().unwrap_or(Value::None);
+    let value = rest.get(1).cloned().unwrap_or(Value::None);
+    let d = interp.call(&cls, &[])?;
+    for k in interp.collect_iter(&src)? {
+        interp.setitem(&d, k, value.clone())?;
+    }
+    Ok(d)
+}
+
 fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("dict.fromkeys", 1, 2)?;
     let src = args.get(0).cloned().unwrap_or(Value::None);

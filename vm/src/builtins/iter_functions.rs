@@ -199,6 +199,10 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         Value::Instance(_) | Value::Class(_) => {
             if let Some(m) = interp.lookup_special(seq, "__reversed__") {
+                // `__reversed__ = None` (as collections.abc.Mapping has) says "not reversible".
+                if m.is_none() {
+                    raise!(TypeError, "'{}' object is not reversible", type_name(seq));
+                }
                 return interp.call(&m, std::slice::from_ref(seq));
             }
             if let Some(base) = crate::object::builtin_base(seq) {

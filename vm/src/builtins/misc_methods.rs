@@ -39,6 +39,9 @@ pub const PROPERTY_METHODS: Methods = &[
     ("getter", prop_getter),
     ("setter", prop_setter),
     ("deleter", prop_deleter),
+    ("__get__", prop_get),
+    ("__set__", prop_set),
+    ("__delete__", prop_delete),
 ];
 pub const GEN_METHODS: Methods = &[
     ("send", gen_send),
@@ -547,4 +550,91 @@ fn prop_setter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn prop_deleter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     prop_replace(args, "deleter", 2)
+}
+
+/// The property receiving a `__get__`/`__set__`/`__delete__` call, with its accessors.
+fn prop_parts<'a>(args: &Args<'a>, meth: &str) -> PyResult<(&'a Value, [Value; 3])> {
+    let p = recv(args, "property", meth)?;
+    if let Value::Instance(inst) = p {
+        if let Payload::Property { fget, fset, fdel } = &inst.payload {
+            return Ok((p, [fget.clone(), fset.clone(), fdel.clone()]));
+        }
+    }
+    // (CPython's wording for a slot wrapper given the wrong object)
+    raise!(
+        TypeError,
+        "descriptor '{meth}' requires a 'property' object but received a '{}'",
+        crate::object::type_name(p)
+    )
+}
+
+/// "property 'x' of 'C' object has no getter": the name is the one the property is stored
+/// under in the object's class (CPython learns it from `__set_name__`); a property found in no
+/// class of the object is "property of 'C' object".
+fn prop_missing(prop: &Value, obj: &Value, what: &str) -> PyErr {
+    let cls = crate::object::class_of(obj);
+    let name = crate::object::Class::mro(&cls).iter().find_map(|c| {
+        let d = c.dict.read();
+        d.iter()
+            .find(|(_, v)| v.is(prop))
+            .map(|(k, _)| format!(" '{k}'"))
+    });
+    crate::err!(
+        AttributeError,
+        "property{} of '{}' object has no {what}",
+        name.unwrap_or_default(),
+        crate::object::type_name(obj)
+    )
+}
+
+/// `prop.__get__(obj, type=None)`: the getter's result; the property itself when `obj` is None
+/// (looked up on the class).
+fn prop_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (p, [fget, _, _]) = prop_parts(&args, "__get__")?;
+    let a = rest(&args);
+    a.no_kw("__get__")?;
+    match a.pos {
+        [] => raise!(TypeError, " expected at least 1 argument, got 0"),
+        [_, _, _, ..] => raise!(
+            TypeError,
+            " expected at most 2 arguments, got {}",
+            a.pos.len()
+        ),
+        [Value::None] | [Value::None, Value::None] => {
+            raise!(TypeError, "__get__(None, None) is invalid")
+        }
+        [Value::None, _] => Ok(p.clone()),
+        [obj, ..] if fget.is_none() => Err(prop_missing(p, obj, "getter")),
+        [obj, ..] => interp.call(&fget, std::slice::from_ref(obj)),
+    }
+}
+
+/// `prop.__set__(obj, value)`: the setter, as `obj.x = value` would call it.
+fn prop_set(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (p, [_, fset, _]) = prop_parts(&args, "__set__")?;
+    let a = rest(&args);
+    a.no_kw("__set__")?;
+    let [obj, value] = a.pos else {
+        raise!(TypeError, " expected 2 arguments, got {}", a.pos.len());
+    };
+    if fset.is_none() {
+        return Err(prop_missing(p, obj, "setter"));
+    }
+    interp.call(&fset, &[obj.clone(), value.clone()])?;
+    Ok(Value::None)
+}
+
+/// `prop.__delete__(obj)`: the deleter, as `del obj.x` would call it.
+fn prop_delete(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (p, [_, _, fdel]) = prop_parts(&args, "__delete__")?;
+    let a = rest(&args);
+    a.no_kw("__delete__")?;
+    let [obj] = a.pos else {
+        raise!(TypeError, "expected 1 argument, got {}", a.pos.len());
+    };
+    if fdel.is_none() {
+        return Err(prop_missing(p, obj, "deleter"));
+    }
+    interp.call(&fdel, std::slice::from_ref(obj))?;
+    Ok(Value::None)
 }

@@ -11,7 +11,7 @@ mod casefold_table;
 pub mod codecs;
 pub mod complex;
 pub(crate) mod construct;
-mod dict_methods;
+pub(crate) mod dict_methods;
 pub mod docs;
 pub(crate) mod eval;
 mod frames;

@@ -13,7 +13,7 @@ use crate::interp::frame::{Frame, Resumed};
 use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    class_of, descriptor_name_bit, type_name, types, Class, InstDict, Instance, NameRef,
+    class_of, descriptor_name_bit, type_name, types, Class, Dict, InstDict, Instance, NameRef,
     NativeFunction, Payload, TypeKind, DICTLESS, HAS_GETATTR, HAS_GETATTRIBUTE, HAS_PROPERTY,
     HAS_SETATTR, PLAIN_SLOTS,
 };
@@ -52,6 +52,14 @@ impl Interp {
             Value::Native(n) if name == "__name__" || name == "__qualname__" => {
                 Ok(Value::str(n.name))
             }
+            // A module-level function's `__self__` is its module (`len.__self__` is builtins).
+            Value::Native(n) if name == "__self__" => self.native_module(n).ok_or_else(|| {
+                err!(
+                    AttributeError,
+                    "'builtin_function_or_method' object has no attribute '__self__' (minivm \
+                     finds the module of a built-in function only among the imported modules)"
+                )
+            }),
             // The functions of `builtins` carry CPython's docstrings (`builtins/docs.rs`).
             Value::Native(n) if name == "__doc__" && self.is_builtins_function(n) => {
                 Ok(crate::builtins::docs::doc(n.name).map_or(Value::None, Value::str))
@@ -99,6 +107,26 @@ impl Interp {
                 }
             }
         }
+    }
+
+    /// The module that holds native function `n` under its own name: builtins for `len`, the
+    /// imported module for `math.sqrt`. Natives carry no module of their own, so the imported
+    /// modules are searched (a rare question: `__self__` of a built-in function).
+    fn native_module(&self, n: &Ref<NativeFunction>) -> Option<Value> {
+        let holds =
+            |d: &Dict| matches!(d.get_str(n.name), Some(Value::Native(b)) if Ref::ptr_eq(&b, n));
+        let modules = self.vm.sys_modules.items();
+        if self.is_builtins_function(n) {
+            let registered = modules.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                (Some("builtins"), Value::Module(_)) => Some(v.clone()),
+                _ => None,
+            });
+            return Some(registered.unwrap_or_else(|| Value::Module(self.builtins_module())));
+        }
+        modules.into_iter().find_map(|(_, v)| match &v {
+            Value::Module(m) if holds(&m.dict) => Some(v),
+            _ => None,
+        })
     }
 
     /// Whether `n` is the function `builtins` holds under its name (`print`, `len`).
@@ -631,6 +659,15 @@ impl Interp {
     fn bind_class_attr(&self, obj: &Value, cls: &Ref<Class>, name: &str, v: Value) -> Value {
         match &v {
             Value::Function(_) => self.bind(obj.clone(), v),
+            // A classmethod in CPython: read from a dict it stays dict's own (unbound), read
+            // from an instance of a subclass it builds that subclass.
+            Value::Native(n) if is_dict_fromkeys(n) => {
+                if Ref::ptr_eq(cls, &types().dict) {
+                    v
+                } else {
+                    self.subclass_fromkeys(cls)
+                }
+            }
             Value::Native(n) if native_binds(cls, name, n) => self.bind(obj.clone(), v),
             Value::Instance(d) => match (&d.payload, d.class.kind) {
                 (Payload::Wrapped(f), TypeKind::StaticMethod) => f.clone(),
@@ -641,6 +678,14 @@ impl Interp {
             },
             _ => v,
         }
+    }
+
+    /// `D.fromkeys` for a subclass `D` of dict: a classmethod in CPython, so it builds a `D`.
+    /// (dict's own `fromkeys` stays the unbound native: the common case keeps its fast path.)
+    fn subclass_fromkeys(&self, cls: &Ref<Class>) -> Value {
+        let f =
+            crate::builtins::native("fromkeys", crate::builtins::dict_methods::subclass_fromkeys);
+        self.bind(Value::Class(cls.clone()), f)
     }
 
     fn class_getattr(&mut self, cls: &Ref<Class>, name: &str) -> PyResult<Value> {
@@ -722,6 +767,9 @@ impl Interp {
                 },
                 _ => Ok(Value::Instance(d)),
             },
+            Some(Value::Native(n)) if is_dict_fromkeys(&n) && !Ref::ptr_eq(cls, &types().dict) => {
+                Ok(self.subclass_fromkeys(cls))
+            }
             Some(v) => Ok(v),
             None => match object_method(name)
                 .or_else(|| slot_of(cls, name))
@@ -1952,4 +2000,10 @@ fn native_binds(cls: &Ref<Class>, name: &str, n: &crate::object::NativeFunction)
         .chain(cls.mro_tail.iter())
         .find(|c| c.dict.read().contains_key(name))
         .is_none_or(|c| c.builtin)
+}
+
+/// Whether `n` is dict's `fromkeys`.
+fn is_dict_fromkeys(n: &Ref<NativeFunction>) -> bool {
+    n.name == "fromkeys"
+        && matches!(types().dict.dict.read().get("fromkeys"), Some(Value::Native(d)) if Ref::ptr_eq(d, n))
 }

@@ -598,6 +598,15 @@ impl Interp {
                 }
             }
             _ => match self.builtin_method(obj, name) {
+                // `{}.fromkeys(keys)`: a classmethod, so the dict it is called on is not an
+                // argument.
+                Some(n) if n.name == "fromkeys" && matches!(obj, Value::Dict(_)) => (n.func)(
+                    self,
+                    Args {
+                        pos: &frame.stack[opos + 1..],
+                        kw,
+                    },
+                ),
                 Some(n) => {
                     let args = &frame.stack[opos..];
                     let unwrapped = may_unwrap(&n, args)

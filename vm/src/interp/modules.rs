@@ -424,7 +424,7 @@ impl Interp {
     /// resolved), or `''` (the working directory) for `-c` and the interactive prompt.
     fn path0(&self) -> String {
         let argv0 = self.vm.config.argv.first().map_or("", String::as_str);
-        if argv0.is_empty() || argv0 == "-c" {
+        if argv0.is_empty() || argv0 == "-c" || argv0 == "-" {
             return String::new();
         }
         let dir = &self.vm.config.script_dir;
@@ -563,7 +563,7 @@ impl Interp {
     }
 
     /// `import builtins`: the namespace every module falls back to, as a module.
-    fn builtins_module(&self) -> Ref<Module> {
+    pub(super) fn builtins_module(&self) -> Ref<Module> {
         Ref::new(Module {
             name: Arc::from("builtins"),
             dict: (*self.vm.builtins).clone(),

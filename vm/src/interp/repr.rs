@@ -202,6 +202,19 @@ impl Interp {
                 v.id()
             )),
             Value::Native(n) => out.push_str(&format!("<built-in function {}>", n.name)),
+            // A method of a built-in type bound to its object, as CPython shows it: the type and
+            // the address of the object, not its repr.
+            Value::BoundMethod(m) if matches!(m.func, Value::Native(_)) => {
+                let fname = match &m.func {
+                    Value::Native(n) => n.name,
+                    _ => "?",
+                };
+                out.push_str(&format!(
+                    "<built-in method {fname} of {} object at {:#x}>",
+                    crate::object::type_name(&m.receiver),
+                    m.receiver.id()
+                ));
+            }
             Value::BoundMethod(m) => {
                 let fname = match &m.func {
                     Value::Function(f) => function_qualname(f),

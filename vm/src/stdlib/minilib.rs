@@ -162,6 +162,9 @@ pub static FILES: &[(&str, &str)] = &[
         "concurrent/futures/thread.mini",
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
+    (
+        include_str!("../../lib/configparser.mini"),
+    ),
     ("contextlib.mini", include_str!("../../lib/contextlib.mini")),
     (
         "contextvars.mini",
@@ -262,6 +265,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
     ("reprlib.mini", include_str!("../../lib/reprlib.mini")),
+    ("sched.mini", include_str!("../../lib/sched.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("selectors.mini", include_str!("../../lib/selectors.mini")),
     ("shlex.mini", include_str!("../../lib/shlex.mini")),

@@ -34,6 +34,8 @@ const FUNCS: Methods = &[
     ("strsignal", strsignal),
     ("alarm", alarm),
     ("pause", pause),
+    ("_setitimer_real", setitimer_real),
+    ("_getitimer_real", getitimer_real),
 ];
 
 /// Linux's signal numbers and names (x86-64).
@@ -297,4 +299,101 @@ fn dispatch(interp: &mut Interp, sig: i64) -> PyResult<()> {
     let f = interp.getattr(&module, "_dispatch")?;
     interp.call(&f, &[Value::Int(sig)])?;
     Ok(())
+}
+
+/// The real-time interval timer (`setitimer(ITIMER_REAL, ...)`), kept here rather than by the
+/// kernel (the system call needs `unsafe`): a thread of its own waits for the deadline and
+/// sends SIGALRM to the process, which then reaches the program as any signal does. Each
+/// setting gets a new generation, so the thread of a replaced setting stops.
+struct RealTimer {
+    generation: u64,
+    /// When SIGALRM is due next; None: disarmed.
+    deadline: Option<std::time::Instant>,
+    /// The period after the first expiry (zero: once).
+    interval: std::time::Duration,
+}
+
+static REAL_TIMER: Mutex<RealTimer> = Mutex::new(RealTimer {
+    generation: 0,
+    deadline: None,
+    interval: std::time::Duration::ZERO,
+});
+static REAL_TIMER_CHANGED: parking_lot::Condvar = parking_lot::Condvar::new();
+
+/// (seconds left, interval) of the timer, as floats.
+fn real_timer_state(t: &RealTimer) -> Value {
+    let left = t.deadline.map_or(0.0, |d| {
+        d.saturating_duration_since(std::time::Instant::now())
+            .as_secs_f64()
+    });
+    Value::tuple(vec![
+        Value::Float(left),
+        Value::Float(t.interval.as_secs_f64()),
+    ])
+}
+
+/// A non-negative number of seconds as a duration, rounded up to the microsecond as the
+/// system's `timeval` is (1e-7 still arms the timer).
+fn timer_duration(secs: f64) -> std::time::Duration {
+    let micros = (secs * 1e6).ceil().min(1e15);
+    std::time::Duration::from_micros(micros as u64)
+}
+
+/// `_setitimer_real(seconds, interval)`, arguments checked by signal.mini: arm (or with 0
+/// seconds disarm) the timer; returns the previous (seconds left, interval).
+fn setitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("_setitimer_real", 2, 2)?;
+    let number = |i: usize| match args.get(i) {
+        Some(Value::Float(f)) => Ok(*f),
+        Some(Value::Int(n)) => Ok(*n as f64),
+        _ => Err(err!(TypeError, "_setitimer_real takes two numbers")),
+    };
+    let (secs, interval) = (number(0)?, number(1)?);
+    let mut t = REAL_TIMER.lock();
+    let old = real_timer_state(&t);
+    t.generation += 1;
+    t.interval = timer_duration(interval);
+    t.deadline = None;
+    if secs > 0.0 {
+        t.deadline = Some(std::time::Instant::now() + timer_duration(secs));
+        let generation = t.generation;
+        std::thread::Builder::new()
+            .name("minivm-itimer".into())
+            .spawn(move || run_real_timer(generation))
+            .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
+    }
+    drop(t);
+    REAL_TIMER_CHANGED.notify_all();
+    Ok(old)
+}
+
+/// The timer thread of one setting: wait for each deadline (or a newer setting, which ends
+/// it), send SIGALRM, and go on for as long as there is an interval.
+fn run_real_timer(generation: u64) {
+    let mut t = REAL_TIMER.lock();
+    loop {
+        if t.generation != generation {
+            return;
+        }
+        let Some(deadline) = t.deadline else {
+            return;
+        };
+        if std::time::Instant::now() < deadline {
+            REAL_TIMER_CHANGED.wait_until(&mut t, deadline);
+            continue;
+        }
+        t.deadline = if t.interval.is_zero() {
+            None
+        } else {
+            Some(deadline + t.interval)
+        };
+        // (raise(3) from this thread: SIGALRM's handling does not depend on the thread.)
+        let _ = signal_hook::low_level::raise(14);
+    }
+}
+
+/// `_getitimer_real()`: (seconds left, interval) of the timer.
+fn getitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("_getitimer_real")?;
+    Ok(real_timer_state(&REAL_TIMER.lock()))
 }
