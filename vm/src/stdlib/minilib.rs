@@ -163,6 +163,7 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/concurrent/futures/thread.mini"),
     ),
     (
+        "configparser.mini",
         include_str!("../../lib/configparser.mini"),
     ),
     ("contextlib.mini", include_str!("../../lib/contextlib.mini")),
