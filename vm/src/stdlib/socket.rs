@@ -11,7 +11,8 @@
 //! * a socket that is neither bound nor connected has no file descriptor yet: `fileno()` is -1 and
 //!   `select` reports it readable and writable at once (what Linux does for an unconnected TCP
 //!   socket, whose `poll` says `POLLOUT | POLLHUP`);
-//! * only `AF_INET` + `SOCK_STREAM`; so `socketpair()` gives two TCP sockets connected over
+//! * only `AF_INET`, with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and
+//!   `send`/`recv` after `connect`); so `socketpair()` gives two TCP sockets connected over
 //!   127.0.0.1 (what CPython itself does where there is no `AF_UNIX`), not a Unix-domain pair.
 //!
 //! Non-blocking mode (`setblocking(False)`, `settimeout(0)`) sets `O_NONBLOCK` on the descriptor,
@@ -22,7 +23,7 @@
 
 use std::io::{Read, Write};
 use std::net::{
-    Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs,
+    Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
 };
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ use crate::{err, PyResult};
 
 const AF_INET: i64 = 2;
 const SOCK_STREAM: i64 = 1;
+const SOCK_DGRAM: i64 = 2;
+const IPPROTO_UDP: i64 = 17;
+const SO_BROADCAST: i64 = 6;
 /// `SOCK_NONBLOCK | SOCK_CLOEXEC`, flags Linux lets programs OR into the type.
 const SOCK_TYPE_FLAGS: i64 = 0o4000 | 0o2000000;
 const IPPROTO_TCP: i64 = 6;
@@ -59,6 +63,8 @@ enum Sock {
         listening: bool,
     },
     Stream(Arc<TcpStream>),
+    /// A UDP socket, bound (by `bind`, or on its first `sendto`/`recvfrom`/`connect`).
+    Datagram(Arc<UdpSocket>),
     Closed,
 }
 
@@ -69,6 +75,8 @@ pub struct SocketData {
     /// `None`: blocking; `Some(0)`: non-blocking; otherwise the timeout of every blocking call.
     timeout: Mutex<Option<Duration>>,
     nodelay: Mutex<bool>,
+    /// Made with `SOCK_DGRAM`: binding makes a UDP socket, not a listener.
+    dgram: bool,
 }
 
 static SOCKET_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
@@ -87,6 +95,8 @@ pub fn socket_class() -> Ref<Class> {
                     ("connect", sock_connect),
                     ("connect_ex", sock_connect_ex),
                     ("recv", sock_recv),
+                    ("recvfrom", sock_recvfrom),
+                    ("sendto", sock_sendto),
                     ("send", sock_send),
                     ("sendall", sock_sendall),
                     ("shutdown", sock_shutdown),
@@ -125,6 +135,11 @@ pub fn socket_module() -> Ref<Module> {
             ("gethostname", func("gethostname", gethostname)),
             ("AF_INET", int(AF_INET)),
             ("SOCK_STREAM", int(SOCK_STREAM)),
+            ("SOCK_DGRAM", int(SOCK_DGRAM)),
+            ("SOCK_NONBLOCK", int(0o4000)),
+            ("SOCK_CLOEXEC", int(0o2000000)),
+            ("IPPROTO_UDP", int(IPPROTO_UDP)),
+            ("SO_BROADCAST", int(SO_BROADCAST)),
             ("SOL_SOCKET", int(SOL_SOCKET)),
             ("SO_ERROR", int(SO_ERROR)),
             ("SO_REUSEADDR", int(2)),
@@ -160,7 +175,6 @@ pub fn socket_module() -> Ref<Module> {
             // naming the family or type, not an AttributeError on the module.
             ("AF_UNIX", int(1)),
             ("AF_INET6", int(10)),
-            ("SOCK_DGRAM", int(2)),
         ],
     )
 }
@@ -216,13 +230,15 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "minivm sockets support only AF_INET (IPv4), not family {family}"
         ));
     }
-    if kind & !SOCK_TYPE_FLAGS != SOCK_STREAM {
+    let base = kind & !SOCK_TYPE_FLAGS;
+    if base != SOCK_STREAM && base != SOCK_DGRAM {
         return Err(err!(
             NotImplementedError,
-            "minivm sockets support only SOCK_STREAM (TCP), not type {kind}"
+            "minivm sockets support only SOCK_STREAM (TCP) and SOCK_DGRAM (UDP), not type {kind}"
         ));
     }
-    if proto != 0 && proto != IPPROTO_TCP {
+    let dgram = base == SOCK_DGRAM;
+    if proto != 0 && proto != if dgram { IPPROTO_UDP } else { IPPROTO_TCP } {
         return Err(errno(libc::EPROTONOSUPPORT));
     }
     let timeout = if kind & 0o4000 != 0 {
@@ -230,10 +246,12 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     } else {
         *DEFAULT_TIMEOUT.lock()
     };
-    if !inst.set_native(Box::new(new_data(Sock::Unbound, timeout))) {
+    let mut data = new_data(Sock::Unbound, timeout);
+    data.dgram = dgram;
+    if !inst.set_native(Box::new(data)) {
         return Err(err!(RuntimeError, "socket.__init__() called twice"));
     }
-    set_ints(inst, family, SOCK_STREAM, proto);
+    set_ints(inst, family, base, proto);
     Ok(Value::None)
 }
 
@@ -242,6 +260,7 @@ fn new_data(state: Sock, timeout: Option<Duration>) -> SocketData {
         state: Mutex::new(state),
         timeout: Mutex::new(timeout),
         nodelay: Mutex::new(false),
+        dgram: false,
     }
 }
 
@@ -372,6 +391,10 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         _ => return Err(errno(libc::EINVAL)),
     }
     let addr = resolve(interp, &host, port)?;
+    if d.dgram {
+        let udp = UdpSocket::bind(addr).map_err(|e| os_error(&e, None))?;
+        return install_udp(d, udp).map(|_| Value::None);
+    }
     // Binding (and listening: std's bind does both) never waits, so the GIL stays held: a
     // server thread that just started keeps it until `accept`, and the thread that started
     // it cannot connect before it listens (Effective Python's item 61 relies on that).
@@ -393,6 +416,9 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
+    if d.dgram {
+        return Err(errno(libc::EOPNOTSUPP));
+    }
     // CPython's default: min(SOMAXCONN, 128); a negative backlog counts as 0.
     let backlog = match arg(&args, 1, "backlog") {
         None => 128,
@@ -496,6 +522,9 @@ fn apply_listener_mode(listener: &TcpListener, timeout: Option<Duration>) {
 
 fn sock_accept(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
+    if d.dgram {
+        return Err(errno(libc::EOPNOTSUPP));
+    }
     let listener = match &*d.state.lock() {
         Sock::Listener {
             listener,
@@ -523,10 +552,16 @@ fn addr_value(a: SocketAddr) -> Value {
 /// Connect `d` to the address in `args[1]`; the OS error, if any, for `connect_ex`.
 fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<Result<(), PyErr>> {
     let (host, port) = addr_arg(arg(args, 1, "address"), "connect")?;
+    if d.dgram {
+        // UDP: no handshake, only the peer that send/recv use from now on.
+        let addr = resolve(interp, &host, port)?;
+        let udp = udp_of(d)?;
+        return Ok(udp.connect(addr).map_err(|e| os_error(&e, None)));
+    }
     match &*d.state.lock() {
         Sock::Unbound => {}
         Sock::Closed => return Err(errno(libc::EBADF)),
-        Sock::Stream(_) => return Ok(Err(errno(libc::EISCONN))),
+        Sock::Stream(_) | Sock::Datagram(_) => return Ok(Err(errno(libc::EISCONN))),
         Sock::Listener { .. } => {
             return Err(err!(
                 NotImplementedError,
@@ -630,6 +665,10 @@ fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if n < 0 {
         return Err(err!(ValueError, "negative buffersize in recv"));
     }
+    if d.dgram {
+        let (data, _) = udp_receive(interp, d, n)?;
+        return Ok(data);
+    }
     let stream = stream_of(d)?;
     let timeout = *d.timeout.lock();
     wait_ready(interp, stream.as_raw_fd(), libc::POLLIN, timeout)?;
@@ -661,6 +700,9 @@ fn data_arg<'a>(args: &Args<'a>) -> PyResult<std::borrow::Cow<'a, [u8]>> {
 fn sock_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let data = data_arg(&args)?;
+    if d.dgram {
+        return udp_send(interp, d, &data, None);
+    }
     let stream = stream_of(d)?;
     let timeout = *d.timeout.lock();
     wait_ready(interp, stream.as_raw_fd(), libc::POLLOUT, timeout)?;
@@ -673,6 +715,10 @@ fn sock_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn sock_sendall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let all = data_arg(&args)?;
+    if d.dgram {
+        // One datagram carries it all (or the send fails).
+        return udp_send(interp, d, &all, None).map(|_| Value::None);
+    }
     let mut data: &[u8] = &all;
     let stream = stream_of(d)?;
     let timeout = *d.timeout.lock();
@@ -760,6 +806,7 @@ fn set_timeout(d: &SocketData, t: Option<Duration>) {
     match &*d.state.lock() {
         Sock::Stream(s) => apply_timeout(s, t),
         Sock::Listener { listener, .. } => apply_listener_mode(listener, t),
+        Sock::Datagram(u) => apply_udp_timeout(u, t),
         Sock::Unbound | Sock::Closed => {}
     }
 }
@@ -825,6 +872,11 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if matches!(*d.state.lock(), Sock::Closed) {
         return Err(errno(libc::EBADF));
     }
+    if ints[0] == SOL_SOCKET && ints[1] == SO_BROADCAST && d.dgram {
+        udp_of(d)?
+            .set_broadcast(ints[2] != 0)
+            .map_err(|e| os_error(&e, None))?;
+    }
     if ints[0] == IPPROTO_TCP && ints[1] == TCP_NODELAY {
         *d.nodelay.lock() = ints[2] != 0;
         if let Sock::Stream(s) = &*d.state.lock() {
@@ -869,10 +921,18 @@ fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 Ok(None) => Ok(Value::Int(0)),
                 Ok(Some(e)) | Err(e) => Ok(Value::Int(e.raw_os_error().unwrap_or(0) as i64)),
             },
+            Sock::Datagram(u) => match u.take_error() {
+                Ok(None) => Ok(Value::Int(0)),
+                Ok(Some(e)) | Err(e) => Ok(Value::Int(e.raw_os_error().unwrap_or(0) as i64)),
+            },
             Sock::Closed => Err(errno(libc::EBADF)),
             _ => Ok(Value::Int(0)),
         },
         (IPPROTO_TCP, TCP_NODELAY) => Ok(Value::Int(*d.nodelay.lock() as i64)),
+        (SOL_SOCKET, SO_BROADCAST) if d.dgram => match &*d.state.lock() {
+            Sock::Datagram(u) => Ok(Value::Int(u.broadcast().unwrap_or(false) as i64)),
+            _ => Ok(Value::Int(0)),
+        },
         _ => Err(errno(libc::ENOPROTOOPT)),
     }
 }
@@ -881,6 +941,7 @@ fn raw_fd(d: &SocketData) -> i64 {
     match &*d.state.lock() {
         Sock::Listener { listener, .. } => listener.as_raw_fd() as i64,
         Sock::Stream(s) => s.as_raw_fd() as i64,
+        Sock::Datagram(u) => u.as_raw_fd() as i64,
         Sock::Unbound | Sock::Closed => -1,
     }
 }
@@ -942,6 +1003,7 @@ fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {
         Sock::Unbound => Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))),
         Sock::Listener { listener, .. } => listener.local_addr(),
         Sock::Stream(s) => s.local_addr(),
+        Sock::Datagram(u) => u.local_addr(),
         Sock::Closed => return Err(errno(libc::EBADF)),
     };
     r.map_err(|e| os_error(&e, None))
@@ -954,6 +1016,10 @@ fn sock_getsockname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sock_getpeername(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
+    if let Sock::Datagram(u) = &*d.state.lock() {
+        let peer = u.peer_addr().map_err(|e| os_error(&e, None))?;
+        return Ok(addr_value(peer));
+    }
     let stream = stream_of(d)?;
     let peer = stream.peer_addr().map_err(|e| os_error(&e, None))?;
     Ok(addr_value(peer))
@@ -976,19 +1042,23 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let fd = raw_fd(d);
     let closed = matches!(*d.state.lock(), Sock::Closed);
     let mut s = format!(
-        "<{}.{} {}fd={fd}, family={AF_INET}, type={SOCK_STREAM}, proto=0",
+        "<{}.{} {}fd={fd}, family={AF_INET}, type={}, proto=0",
         inst.class.module,
         inst.class.qualname,
-        if closed { "[closed] " } else { "" }
+        if closed { "[closed] " } else { "" },
+        if d.dgram { SOCK_DGRAM } else { SOCK_STREAM }
     );
     if !closed {
         if let Ok(a) = local_addr(d) {
             s.push_str(&format!(", laddr=('{}', {})", a.ip(), a.port()));
         }
-        if let Sock::Stream(st) = &*d.state.lock() {
-            if let Ok(a) = st.peer_addr() {
-                s.push_str(&format!(", raddr=('{}', {})", a.ip(), a.port()));
-            }
+        let peer = match &*d.state.lock() {
+            Sock::Stream(st) => st.peer_addr().ok(),
+            Sock::Datagram(u) => u.peer_addr().ok(),
+            _ => None,
+        };
+        if let Some(a) = peer {
+            s.push_str(&format!(", raddr=('{}', {})", a.ip(), a.port()));
         }
     }
     s.push('>');
@@ -1208,4 +1278,130 @@ fn gethostname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.none("gethostname")?;
     let u = rustix::system::uname();
     Ok(Value::string(u.nodename().to_string_lossy().into_owned()))
+}
+
+// ---- UDP ----
+
+/// Make `udp` the socket's state (it must still be unbound), with the socket's timeout.
+fn install_udp(d: &SocketData, udp: UdpSocket) -> PyResult<Arc<UdpSocket>> {
+    apply_udp_timeout(&udp, *d.timeout.lock());
+    let mut st = d.state.lock();
+    match *st {
+        Sock::Unbound => {
+            let udp = Arc::new(udp);
+            *st = Sock::Datagram(udp.clone());
+            Ok(udp)
+        }
+        Sock::Closed => Err(errno(libc::EBADF)),
+        _ => Err(errno(libc::EINVAL)),
+    }
+}
+
+/// The UDP socket, bound first to an ephemeral port of every address if it is not yet (what
+/// the kernel does on a first `sendto`).
+fn udp_of(d: &SocketData) -> PyResult<Arc<UdpSocket>> {
+    match &*d.state.lock() {
+        Sock::Datagram(u) => return Ok(u.clone()),
+        Sock::Closed => return Err(errno(libc::EBADF)),
+        _ => {}
+    }
+    let udp = UdpSocket::bind("0.0.0.0:0").map_err(|e| os_error(&e, None))?;
+    install_udp(d, udp)
+}
+
+/// As `apply_timeout`, for a UDP socket.
+fn apply_udp_timeout(udp: &UdpSocket, timeout: Option<Duration>) {
+    let t = timeout.filter(|t| !t.is_zero());
+    let _ = udp.set_nonblocking(timeout == Some(Duration::ZERO));
+    let _ = udp.set_read_timeout(t);
+    let _ = udp.set_write_timeout(t);
+}
+
+/// Send one datagram (to `to`, else to the connected peer); the number of bytes sent.
+fn udp_send(
+    interp: &mut Interp,
+    d: &SocketData,
+    data: &[u8],
+    to: Option<SocketAddr>,
+) -> PyResult<Value> {
+    let udp = udp_of(d)?;
+    let timeout = *d.timeout.lock();
+    wait_ready(interp, udp.as_raw_fd(), libc::POLLOUT, timeout)?;
+    let sent = interp.allow_threads(|| match to {
+        Some(addr) => udp.send_to(data, addr),
+        None => udp.send(data),
+    });
+    let sent = sent.map_err(|e| io_err(&e, timeout))?;
+    Ok(Value::Int(sent as i64))
+}
+
+/// Receive one datagram of at most `n` bytes (the rest of a longer one is lost, as in C):
+/// (bytes, the sender's address).
+fn udp_receive(interp: &mut Interp, d: &SocketData, n: i64) -> PyResult<(Value, Value)> {
+    let udp = udp_of(d)?;
+    let timeout = *d.timeout.lock();
+    wait_ready(interp, udp.as_raw_fd(), libc::POLLIN, timeout)?;
+    let mut buf = vec![0u8; usize::try_from(n).unwrap_or(0).min(1 << 20)];
+    let got = interp.allow_threads(|| udp.recv_from(&mut buf));
+    let (len, from) = got.map_err(|e| io_err(&e, timeout))?;
+    buf.truncate(len);
+    Ok((Value::bytes(buf), addr_value(from)))
+}
+
+/// `sendto(data[, flags], address)`: one datagram to `address`; the bytes sent.
+fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let rest = args.pos.get(1..).unwrap_or(&[]);
+    let address = match rest {
+        [_, address] | [_, _, address] => address,
+        _ => {
+            return Err(err!(
+                TypeError,
+                "sendto() takes 2 or 3 arguments ({} given)",
+                rest.len()
+            ))
+        }
+    };
+    if !d.dgram {
+        return Err(err!(
+            NotImplementedError,
+            "minivm's TCP sockets have no sendto(): use send()"
+        ));
+    }
+    let data = data_arg(&args)?;
+    let (host, port) = addr_arg(Some(address), "sendto")?;
+    let addr = resolve(interp, &host, port)?;
+    udp_send(interp, d, &data, Some(addr))
+}
+
+/// `recvfrom(bufsize[, flags])`: (bytes, (host, port)) of the next datagram.
+fn sock_recvfrom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let n = match arg(&args, 1, "bufsize") {
+        Some(Value::Int(n)) => *n,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "recvfrom() takes at least 1 argument (0 given)"
+            ))
+        }
+    };
+    if n < 0 {
+        return Err(err!(ValueError, "negative buffersize in recvfrom"));
+    }
+    if !d.dgram {
+        return Err(err!(
+            NotImplementedError,
+            "minivm's TCP sockets have no recvfrom(): use recv()"
+        ));
+    }
+    let (data, from) = udp_receive(interp, d, n)?;
+    Ok(Value::tuple(vec![data, from]))
 }
