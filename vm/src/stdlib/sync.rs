@@ -938,7 +938,7 @@ static BOUNDED_SEMAPHORE_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::G
 pub fn semaphore_class() -> Ref<Class> {
     SEMAPHORE_CLASS
         .get_or_init(|| {
-            native_class(
+            let cls = native_class(
                 "Semaphore",
                 "threading",
                 &[
@@ -949,7 +949,13 @@ pub fn semaphore_class() -> Ref<Class> {
                     ("__exit__", sem_exit),
                     ("__repr__", sem_repr),
                 ],
-            )
+            );
+            // CPython's semaphores are Python objects whose counter `_value` programs (and
+            // tutorials) read to show the count; here it is read-only.
+            cls.dict
+                .write()
+                .insert(Arc::from("_value"), property(("_value", sem_value)));
+            cls
         })
         .clone()
 }
@@ -1083,6 +1089,13 @@ fn sem_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .bind::<3>(&args)?;
     sem_add(d, 1)?;
     Ok(Value::None)
+}
+
+/// `sem._value`: the current count.
+fn sem_value(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SemData>(&args, "Semaphore")?;
+    let v = *d.value.lock();
+    Ok(Value::Int(i64::try_from(v).unwrap_or(i64::MAX)))
 }
 
 fn sem_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
