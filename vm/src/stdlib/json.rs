@@ -301,6 +301,10 @@ impl Encoder<'_> {
             self.out.push_str(self.key_sep);
             self.value(v, level + 1)?;
         }
+        if first {
+            // Every key was skipped: CPython still writes the (empty) indented line.
+            self.newline(level + 1);
+        }
         self.newline(level);
         self.out.push('}');
         self.open.pop();
