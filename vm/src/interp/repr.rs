@@ -597,6 +597,9 @@ impl Interp {
                         return Err(err!(TypeError, "format requires a mapping"));
                     }
                     looked_up = self.getitem(args, &Value::string(k))?;
+                    // As in CPython, a `%(name)` spec uses up the argument: a plain `%s` after
+                    // it finds none left ("not enough arguments").
+                    next = items[..0].iter();
                     &looked_up
                 }
                 None => match next.next() {
@@ -728,12 +731,13 @@ impl Interp {
                     _ => return Err(err!(TypeError, "%c requires int or char")),
                 },
                 other => {
+                    // The index (in characters) of the conversion character in the format.
+                    let index = fmt.chars().count() - chars.clone().count() - 1;
                     return Err(err!(
                         ValueError,
-                        "unsupported format character '{other}' (0x{:x}) at index {}",
-                        other as u32,
-                        out.len()
-                    ))
+                        "unsupported format character '{other}' (0x{:x}) at index {index}",
+                        other as u32
+                    ));
                 }
             };
             // `%.3d` pads the digits (after any sign or 0x prefix) with zeros to 3.
