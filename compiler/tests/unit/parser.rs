@@ -321,7 +321,12 @@ fn fstring_errors() {
         message("f'{a\\n}'"),
         "f-string expression part cannot include a backslash"
     );
-    assert_eq!(message("f'{a b}'"), "f-string: invalid syntax");
+    // CPython 3.11 says so for two adjacent expressions in a field, as outside f-strings.
+    assert_eq!(
+        message("f'{a b}'"),
+        "f-string: invalid syntax. Perhaps you forgot a comma?"
+    );
+    assert_eq!(message("f'{1+}'"), "f-string: invalid syntax");
 }
 
 #[test]
