@@ -8,7 +8,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rustix::time::ClockId;
+use nix::time::ClockId;
 
 use super::module_from_fns as make_module;
 use crate::builtins::args::ArgsExt;
@@ -77,15 +77,19 @@ fn tzset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// Nanoseconds on one of the system's clocks (clock_gettime(2)). `Monotonic` is the clock
+/// Nanoseconds on one of the system's clocks (clock_gettime(2)). `CLOCK_MONOTONIC` is the clock
 /// CPython's `monotonic` and `perf_counter` read: the time since boot, so that values taken in
 /// different processes compare (a process started by `multiprocessing` checks a deadline its
-/// parent set). `ProcessCPUTime`/`ThreadCPUTime` count only CPU time, not sleeping or waiting.
+/// parent set). The CPU-time clocks count only CPU time, not sleeping or waiting.
+/// Read through libc (nix), not rustix: see vm/Cargo.toml. The call cannot fail for these
+/// three clocks on Linux; if it ever did, the answer would be 0.
 fn clock_nanos(clock: ClockId) -> i64 {
-    let t = rustix::time::clock_gettime(clock);
-    (t.tv_sec as i64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(t.tv_nsec as i64)
+    match nix::time::clock_gettime(clock) {
+        Ok(t) => (t.tv_sec() as i64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(t.tv_nsec() as i64),
+        Err(_) => 0,
+    }
 }
 
 fn since_unix() -> Duration {
@@ -118,37 +122,49 @@ fn nanoseconds(args: &Args<'_>, name: &str, clock: ClockId) -> PyResult<Value> {
 }
 
 fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.perf_counter", ClockId::Monotonic)
+    seconds(&args, "time.perf_counter", ClockId::CLOCK_MONOTONIC)
 }
 
 fn perf_counter_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    nanoseconds(&args, "time.perf_counter_ns", ClockId::Monotonic)
+    nanoseconds(&args, "time.perf_counter_ns", ClockId::CLOCK_MONOTONIC)
 }
 
 fn monotonic(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.monotonic", ClockId::Monotonic)
+    seconds(&args, "time.monotonic", ClockId::CLOCK_MONOTONIC)
 }
 
 fn monotonic_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    nanoseconds(&args, "time.monotonic_ns", ClockId::Monotonic)
+    nanoseconds(&args, "time.monotonic_ns", ClockId::CLOCK_MONOTONIC)
 }
 
 /// `time.process_time()`: the CPU time (user + system) of the whole process, in seconds.
 fn process_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.process_time", ClockId::ProcessCPUTime)
+    seconds(
+        &args,
+        "time.process_time",
+        ClockId::CLOCK_PROCESS_CPUTIME_ID,
+    )
 }
 
 fn process_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    nanoseconds(&args, "time.process_time_ns", ClockId::ProcessCPUTime)
+    nanoseconds(
+        &args,
+        "time.process_time_ns",
+        ClockId::CLOCK_PROCESS_CPUTIME_ID,
+    )
 }
 
 /// `time.thread_time()`: the CPU time of the calling thread alone, in seconds.
 fn thread_time(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    seconds(&args, "time.thread_time", ClockId::ThreadCPUTime)
+    seconds(&args, "time.thread_time", ClockId::CLOCK_THREAD_CPUTIME_ID)
 }
 
 fn thread_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    nanoseconds(&args, "time.thread_time_ns", ClockId::ThreadCPUTime)
+    nanoseconds(
+        &args,
+        "time.thread_time_ns",
+        ClockId::CLOCK_THREAD_CPUTIME_ID,
+    )
 }
 
 fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
