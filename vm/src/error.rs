@@ -57,7 +57,7 @@ impl PyErr {
 
 impl std::fmt::Debug for PyErr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{:?}", self.exc.class.name, self.args())
+        write!(f, "{}{:?}", self.exc.class.name(), self.args())
     }
 }
 

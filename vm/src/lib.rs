@@ -89,7 +89,7 @@ pub fn flush_at_exit(vm: &Vm, status: i32) -> i32 {
             eprintln!(
                 "{}\n{}: {msg}",
                 crate::builtins::io::EXIT_FLUSH_CONTEXT,
-                err.exc.class.name
+                err.exc.class.name()
             );
             120
         }

@@ -53,10 +53,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                     drop(d);
                     crate::interp::exc::traceback_value(i)
                 }
-                "value" if i.class.name.as_ref() == "StopIteration" => {
+                "value" if i.class.name().as_ref() == "StopIteration" => {
                     d.args.first().cloned().unwrap_or(Value::None)
                 }
-                "code" if i.class.name.as_ref() == "SystemExit" => match d.args.as_slice() {
+                "code" if i.class.name().as_ref() == "SystemExit" => match d.args.as_slice() {
                     [] => Value::None,
                     [one] => one.clone(),
                     many => Value::tuple(many.to_vec()),
@@ -93,8 +93,8 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             .get_str("__name__")
             .unwrap_or_else(|| Value::Str(Ref::new(crate::object::PyStr::new(&m.name)))),
         (Value::Class(c), _) => match name {
-            "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.name))),
-            "__qualname__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.qualname))),
+            "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.name()))),
+            "__qualname__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.qualname()))),
             "__module__" => match c.dict.read().get("__module__") {
                 Some(v) => v.clone(),
                 None => Value::Str(Ref::new(crate::object::PyStr::new(&c.module))),

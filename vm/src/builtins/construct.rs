@@ -16,7 +16,7 @@ use crate::value::Value;
 
 /// `cls(*args, **kw)` for a built-in class other than the exceptions.
 pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<Value> {
-    let name = &*cls.name;
+    let name = &*cls.name();
     match cls.kind {
         TypeKind::Object => {
             if !args.pos.is_empty() || !args.kw.is_empty() {

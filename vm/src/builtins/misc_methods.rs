@@ -368,7 +368,7 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         raise!(
             TypeError,
             "descriptor '__init__' requires a 'BaseException' object but received a '{}'",
-            inst.class.name
+            inst.class.name()
         );
     };
     if !args.kw.is_empty() {
@@ -378,7 +378,7 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             raise!(
                 TypeError,
                 "{}() takes no keyword arguments",
-                inst.class.name
+                inst.class.name()
             );
         }
         if args.kw.len() > fields.len() {

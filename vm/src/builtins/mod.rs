@@ -115,7 +115,7 @@ fn install(cls: &Ref<Class>, methods: Methods) {
     let mut d = cls.dict.write();
     for (name, f) in methods {
         let method = NativeFunction {
-            kind: crate::object::NativeKind::of_method(&cls.name, name),
+            kind: crate::object::NativeKind::of_method(&cls.name(), name),
             ..NativeFunction::method(name, *f)
         };
         d.insert((*name).into(), Value::Native(Ref::new(method)));
@@ -233,10 +233,10 @@ pub fn make_builtins() -> Ref<Dict> {
         &t.classmethod,
         &t.super_,
     ] {
-        d.set_str(&cls.name, Value::Class(cls.clone()));
+        d.set_str(&cls.name(), Value::Class(cls.clone()));
     }
     for cls in &t.exceptions {
-        d.set_str(&cls.name, Value::Class(cls.clone()));
+        d.set_str(&cls.name(), Value::Class(cls.clone()));
     }
     d.set_str("exit", site::quitter("exit"));
     d.set_str("quit", site::quitter("quit"));

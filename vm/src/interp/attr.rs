@@ -531,7 +531,7 @@ impl Interp {
                         return Err(err!(
                             AttributeError,
                             "property '{name}' of '{}' object has no getter",
-                            inst.class.name
+                            inst.class.name()
                         ));
                     }
                     return self.call(fget, std::slice::from_ref(obj));
@@ -690,8 +690,8 @@ impl Interp {
 
     fn class_getattr(&mut self, cls: &Ref<Class>, name: &str) -> PyResult<Value> {
         match name {
-            "__name__" => return Ok(Value::str(&cls.name)),
-            "__qualname__" => return Ok(Value::str(&cls.qualname)),
+            "__name__" => return Ok(Value::str(&cls.name())),
+            "__qualname__" => return Ok(Value::str(&cls.qualname())),
             "__module__" => {
                 if let Some(v) = cls.dict.read().get("__module__") {
                     return Ok(v.clone());
@@ -795,7 +795,7 @@ impl Interp {
                     None => Err(err!(
                         AttributeError,
                         "type object '{}' has no attribute '{name}'",
-                        cls.name
+                        cls.name()
                     )),
                 },
             },
@@ -825,7 +825,7 @@ impl Interp {
                         return Err(err!(
                             AttributeError,
                             "property '{name}' of '{}' object has no getter",
-                            meta.name
+                            meta.name()
                         ));
                     }
                     self.call(fget, &[this])?
@@ -880,7 +880,7 @@ impl Interp {
                             return Err(err!(
                                 AttributeError,
                                 "property '{name}' of '{}' object has no getter",
-                                owner.name
+                                owner.name()
                             ));
                         }
                         _ if !d.class.builtin => {
@@ -950,8 +950,11 @@ impl Interp {
                     cls.metaclass.as_ref().and_then(|m| m.lookup(name))
                 {
                     if crate::object::is_data_descriptor(&d) {
-                        return self.set_via_descriptor(&d, obj, &class_of(obj).name, name, v);
+                        return self.set_via_descriptor(&d, obj, &class_of(obj).name(), name, v);
                     }
+                }
+                if matches!(name, "__name__" | "__qualname__") {
+                    return set_class_name(cls, name, &v);
                 }
                 cls.dict.write().insert(Arc::from(name), v);
                 crate::object::class_changed();
@@ -960,7 +963,7 @@ impl Interp {
             Value::Class(cls) => Err(err!(
                 TypeError,
                 "cannot set '{name}' attribute of immutable type '{}'",
-                cls.name
+                cls.name()
             )),
             // What a call reads from the function itself cannot be replaced: refuse rather
             // than keep a value the next call would ignore.
@@ -1003,7 +1006,7 @@ impl Interp {
             return Err(err!(
                 TypeError,
                 "__class__ assignment is not supported by minivm ('{}' object)",
-                inst.class.name
+                inst.class.name()
             ));
         }
         let flags = inst.class.attr_flags();
@@ -1016,7 +1019,7 @@ impl Interp {
                     return Ok(());
                 }
                 if crate::object::is_data_descriptor(&d) {
-                    return self.set_via_descriptor(&d, obj, &inst.class.name, name, v);
+                    return self.set_via_descriptor(&d, obj, &inst.class.name(), name, v);
                 }
             }
         }
@@ -1171,7 +1174,7 @@ impl Interp {
         if let Value::Class(cls) = obj {
             if let Some(Value::Instance(d)) = cls.metaclass.as_ref().and_then(|m| m.lookup(name)) {
                 let owner = class_of(obj);
-                if let Some(done) = self.delete_via_descriptor(&d, obj, &owner.name, name) {
+                if let Some(done) = self.delete_via_descriptor(&d, obj, &owner.name(), name) {
                     return done;
                 }
             }
@@ -1206,7 +1209,8 @@ impl Interp {
                             None => Err(err!(AttributeError, "{name}")),
                         };
                     }
-                    if let Some(done) = self.delete_via_descriptor(&d, obj, &inst.class.name, name)
+                    if let Some(done) =
+                        self.delete_via_descriptor(&d, obj, &inst.class.name(), name)
                     {
                         return done;
                     }
@@ -1289,8 +1293,11 @@ fn object_method(name: &str) -> Option<Value> {
                         TypeError,
                         "cannot set '{}' attribute of immutable type '{}'",
                         n.as_str(),
-                        cls.name
+                        cls.name()
                     ));
+                }
+                if matches!(n.as_str(), "__name__" | "__qualname__") {
+                    return set_class_name(cls, n.as_str(), v).map(|_| Value::None);
                 }
                 cls.dict.write().insert(Arc::from(n.as_str()), v.clone());
                 crate::object::class_changed();
@@ -1345,7 +1352,7 @@ fn object_method(name: &str) -> Option<Value> {
         "__init_subclass__" => |_, args| {
             if !args.kw.is_empty() {
                 let name = match args.pos.first() {
-                    Some(Value::Class(c)) => c.name.to_string(),
+                    Some(Value::Class(c)) => c.name().to_string(),
                     _ => "object".to_string(),
                 };
                 return Err(err!(
@@ -1482,7 +1489,7 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(
             TypeError,
             "minivm cannot create instances of '{}' with object.__new__",
-            cls.name
+            cls.name()
         ));
     }
     if args.pos.len() > 1 || !args.kw.is_empty() {
@@ -1497,7 +1504,7 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ));
         }
         if cls.lookup("__init__").is_none() {
-            return Err(err!(TypeError, "{}() takes no arguments", cls.name));
+            return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
         }
     }
     let inst = Instance::new(cls.clone());
@@ -2006,4 +2013,30 @@ fn native_binds(cls: &Ref<Class>, name: &str, n: &crate::object::NativeFunction)
 fn is_dict_fromkeys(n: &Ref<NativeFunction>) -> bool {
     n.name == "fromkeys"
         && matches!(types().dict.dict.read().get("fromkeys"), Some(Value::Native(d)) if Ref::ptr_eq(d, n))
+}
+
+/// `C.__name__ = v` / `C.__qualname__ = v`: the class's own name changes (reprs and messages
+/// show it from then on, as CPython's `tp_name`); it does not go into the class's `__dict__`.
+fn set_class_name(cls: &Ref<Class>, which: &str, v: &Value) -> PyResult<()> {
+    let Value::Str(s) = v else {
+        return Err(err!(
+            TypeError,
+            "can only assign string to {}.{which}, not '{}'",
+            cls.name(),
+            crate::object::type_name(v)
+        ));
+    };
+    if which == "__name__" && s.as_str().contains('\0') {
+        return Err(err!(
+            ValueError,
+            "type name must not contain null characters"
+        ));
+    }
+    let cell = if which == "__name__" {
+        &cls.name_cell
+    } else {
+        &cls.qualname_cell
+    };
+    *cell.write() = Arc::from(s.as_str());
+    Ok(())
 }

@@ -1284,7 +1284,7 @@ impl Interp {
             return Err(err!(
                 TypeError,
                 "minivm cannot create instances of '{}'",
-                cls.name
+                cls.name()
             ));
         }
         check_abstract(cls)?;
@@ -1315,7 +1315,7 @@ impl Interp {
             full.extend_from_slice(args);
             self.call_init(&init, &full, kw)?;
         } else if (!args.is_empty() || !kw.is_empty()) && cls.kind == TypeKind::Object {
-            return Err(err!(TypeError, "{}() takes no arguments", cls.name));
+            return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
         }
         Ok(inst)
     }
@@ -1341,7 +1341,7 @@ impl Interp {
                 self.call_init(&init, &full, kw)?;
             }
             None if !args.is_empty() || !kw.is_empty() => {
-                return Err(err!(TypeError, "{}() takes no arguments", cls.name));
+                return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
             }
             None => {}
         }
@@ -1449,7 +1449,7 @@ pub(crate) fn check_abstract(cls: &crate::object::Class) -> PyResult<()> {
     Err(err!(
         TypeError,
         "Can't instantiate abstract class {} with abstract method{s} {}",
-        cls.name,
+        cls.name(),
         names.join(", ")
     ))
 }

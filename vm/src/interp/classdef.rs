@@ -135,7 +135,7 @@ fn prepare(
         return Err(err!(
             TypeError,
             "{}.__prepare__() must return a mapping, not {}",
-            meta.name,
+            meta.name(),
             type_name(&ns)
         ));
     }
@@ -182,8 +182,8 @@ pub fn type_new_meta(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(
             TypeError,
             "type.__new__({}): {} is not a subtype of type",
-            mcs.name,
-            mcs.name
+            mcs.name(),
+            mcs.name()
         ));
     }
     let [_, name, bases, dict] = args.pos else {
@@ -353,7 +353,7 @@ fn make_class(
         match b {
             Value::Class(c) => {
                 if bases.iter().any(|x| Ref::ptr_eq(x, c)) {
-                    return Err(err!(TypeError, "duplicate base class {}", c.name));
+                    return Err(err!(TypeError, "duplicate base class {}", c.name()));
                 }
                 bases.push(c.clone());
             }
@@ -378,7 +378,7 @@ fn make_class(
     let mro_tail = match crate::object::class::c3_mro_tail(&bases) {
         Ok(m) => m,
         Err(heads) => {
-            let names: Vec<&str> = heads.iter().map(|b| &*b.name).collect();
+            let names: Vec<Arc<str>> = heads.iter().map(|b| b.name()).collect();
             return Err(err!(
                 TypeError,
                 "Cannot create a consistent method resolution\norder (MRO) for bases {}",
@@ -428,8 +428,8 @@ fn make_class(
         .and_then(|v| v.as_str().map(Arc::from))
         .unwrap_or_else(|| Arc::from("__main__"));
     let cls = Ref::new(Class {
-        name: Arc::from(name),
-        qualname,
+        name_cell: crate::heap::ObjCell::new(Arc::from(name)),
+        qualname_cell: crate::heap::ObjCell::new(qualname),
         module,
         kind: base.kind,
         base: Some(base),
@@ -447,13 +447,13 @@ fn make_class(
     // Free-threaded model: a top-level class is shared by every thread that makes instances or
     // looks up methods; CPython 3.13t makes classes immortal for that reason (see
     // `Function::share_if_top_level`). Classes made inside functions stay counted.
-    if !cls.qualname.contains('<') {
+    if !cls.qualname().contains('<') {
         Ref::immortalize(&cls);
     }
     for slot in slots {
         let member = Payload::Member {
             name: slot.clone(),
-            owner: cls.name.clone(),
+            owner: cls.name().clone(),
         };
         let member = Instance::with_payload(types().member_descriptor.clone(), member);
         cls.dict
@@ -542,7 +542,7 @@ fn finish_class(
             return Err(err!(
                 TypeError,
                 "{}.__init_subclass__() takes no keyword arguments",
-                cls.name
+                cls.name()
             ));
         }
         None => {}
@@ -562,23 +562,23 @@ fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
         K::Iterator
             if crate::builtins::iter_functions::ITERATOR_TYPES
                 .iter()
-                .any(|(n, _)| **n == *b.name) =>
+                .any(|(n, _)| **n == *b.name()) =>
         {
             Err(err!(
                 TypeError,
                 "minivm cannot subclass the built-in type '{}'",
-                b.name
+                b.name()
             ))
         }
         K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => Err(err!(
             TypeError,
             "minivm cannot subclass the built-in type '{}'",
-            b.name
+            b.name()
         )),
         _ => Err(err!(
             TypeError,
             "type '{}' is not an acceptable base type",
-            b.name
+            b.name()
         )),
     }
 }

@@ -134,7 +134,7 @@ impl Interp {
         if let Some(cls) = owner {
             if let Some(h) = cls.lookup("__hash__") {
                 if h.is_none() {
-                    return Err(err!(TypeError, "unhashable type: '{}'", cls.name));
+                    return Err(err!(TypeError, "unhashable type: '{}'", cls.name()));
                 }
                 let r = self.call(&h, std::slice::from_ref(&v))?;
                 // As CPython's slot_tp_hash: an int that fits is the hash as it is; a bigger
@@ -156,7 +156,7 @@ impl Interp {
                 });
             }
             if cls.lookup("__eq__").is_some() {
-                return Err(err!(TypeError, "unhashable type: '{}'", cls.name));
+                return Err(err!(TypeError, "unhashable type: '{}'", cls.name()));
             }
         }
         HashKey::from_value(v)

@@ -344,9 +344,9 @@ impl Interp {
         // CPython prefixes the module name except for `builtins` and `__main__`.
         let module = cls.module_name();
         let name = if cls.builtin || matches!(module.as_ref(), "builtins" | "__main__") {
-            cls.name.to_string()
+            cls.name().to_string()
         } else {
-            format!("{module}.{}", cls.qualname)
+            format!("{module}.{}", cls.qualname())
         };
         // A located `SyntaxError` shows its line and carets, then only its `msg`.
         let located = match exc {

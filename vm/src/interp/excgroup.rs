@@ -350,7 +350,11 @@ fn group_self<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Value> {
 fn group_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let cls = group_class(&args, "__new__")?;
     if !args.kw.is_empty() {
-        return Err(err!(TypeError, "{}() takes no keyword arguments", cls.name));
+        return Err(err!(
+            TypeError,
+            "{}() takes no keyword arguments",
+            cls.name()
+        ));
     }
     let given = args.pos.len() - 1;
     if given != 2 {
@@ -415,7 +419,7 @@ fn group_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(
             TypeError,
             "Cannot nest BaseExceptions in '{}'",
-            cls.name
+            cls.name()
         ));
     } else {
         cls.clone()

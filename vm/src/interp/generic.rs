@@ -27,7 +27,11 @@ impl Interp {
         if is_generic_type(cls) {
             return Ok(generic_alias(Value::Class(cls.clone()), key));
         }
-        Err(err!(TypeError, "type '{}' is not subscriptable", cls.name))
+        Err(err!(
+            TypeError,
+            "type '{}' is not subscriptable",
+            cls.name()
+        ))
     }
 }
 
@@ -179,8 +183,8 @@ fn alias_repr(interp: &mut Interp, args: Args) -> PyResult<Value> {
 /// parameters (`Callable[[int], str]`) bracketed, anything else by its repr.
 pub fn type_repr(interp: &mut Interp, v: &Value) -> PyResult<String> {
     Ok(match v {
-        Value::Class(c) if c.module.as_ref() == "builtins" => c.qualname.to_string(),
-        Value::Class(c) => format!("{}.{}", c.module, c.qualname),
+        Value::Class(c) if c.module.as_ref() == "builtins" => c.qualname().to_string(),
+        Value::Class(c) => format!("{}.{}", c.module, c.qualname()),
         Value::Ellipsis => "...".to_string(),
         Value::List(l) => {
             let mut parts = Vec::new();

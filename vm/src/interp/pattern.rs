@@ -160,7 +160,7 @@ impl Interp {
                         raise!(
                             TypeError,
                             "{}() accepts 1 positional sub-pattern ({npos} given)",
-                            c.name
+                            c.name()
                         );
                     }
                     // bool, int, str, list, ...: `int(x)` matches the subject itself.
@@ -172,7 +172,7 @@ impl Interp {
                         raise!(
                             TypeError,
                             "{}() accepts {} positional sub-pattern{s} ({npos} given)",
-                            c.name,
+                            c.name(),
                             args.len()
                         );
                     }
@@ -202,7 +202,7 @@ impl Interp {
                 raise!(
                     TypeError,
                     "{}() got multiple sub-patterns for attribute {r}",
-                    c.name
+                    c.name()
                 );
             }
             seen.push(n.as_str().to_string());
@@ -246,7 +246,7 @@ impl Interp {
                 raise!(
                     TypeError,
                     "{}.__match_args__ must be a tuple (got {t})",
-                    c.name
+                    c.name()
                 )
             }
         }

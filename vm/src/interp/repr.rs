@@ -242,12 +242,12 @@ impl Interp {
             Value::Class(c) => {
                 let module = c.module_name();
                 if c.builtin && &*c.module == "builtins" {
-                    out.push_str(&format!("<class '{}'>", c.name));
+                    out.push_str(&format!("<class '{}'>", c.name()));
                 } else if &*module == "builtins" {
                     // As CPython: a class whose `__module__` is builtins is shown without it.
-                    out.push_str(&format!("<class '{}'>", c.qualname));
+                    out.push_str(&format!("<class '{}'>", c.qualname()));
                 } else {
-                    out.push_str(&format!("<class '{module}.{}'>", c.qualname));
+                    out.push_str(&format!("<class '{module}.{}'>", c.qualname()));
                 }
             }
             Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
@@ -276,7 +276,7 @@ impl Interp {
                         }
                     }
                 } else if let Some(Value::Set(s)) = crate::object::builtin_base(v) {
-                    self.write_set(s, &inst.class.name, false, out)?;
+                    self.write_set(s, &inst.class.name(), false, out)?;
                 } else if let Some(base) = crate::object::builtin_base(v) {
                     self.write_repr(base, out)?;
                 } else if inst.exc().is_some() {
@@ -285,10 +285,13 @@ impl Interp {
                     // CPython: `<super: <class 'A'>, <B object>>` (B: obj's class, or obj itself
                     // when it is a class).
                     let of = match obj {
-                        Value::Class(c) => c.name.to_string(),
+                        Value::Class(c) => c.name().to_string(),
                         other => type_name(other).to_string(),
                     };
-                    out.push_str(&format!("<super: <class '{}'>, <{of} object>>", start.name));
+                    out.push_str(&format!(
+                        "<super: <class '{}'>, <{of} object>>",
+                        start.name()
+                    ));
                 } else if let Payload::Member { name, owner } = &inst.payload {
                     out.push_str(&format!("<member '{name}' of '{owner}' objects>"));
                 } else {
@@ -329,7 +332,7 @@ impl Interp {
             .exc()
             .map(|d| d.lock().args.clone())
             .unwrap_or_default();
-        out.push_str(&inst.class.name);
+        out.push_str(&inst.class.name());
         if args.len() == 1 {
             out.push('(');
             self.write_repr(&args[0], out)?;
@@ -375,7 +378,7 @@ impl Interp {
             "builtins" => String::new(),
             m => format!("{m}."),
         };
-        format!("<{module}{} object at {:#x}>", c.qualname, v.id())
+        format!("<{module}{} object at {:#x}>", c.qualname(), v.id())
     }
 
     fn write_seq(

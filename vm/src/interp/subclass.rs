@@ -191,7 +191,7 @@ pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
     // (`add = int.__add__`), it binds the instance it is looked up on.
     let v = Value::Native(Ref::new(NativeFunction {
         binds: true,
-        kind: crate::object::NativeKind::of_method(&root.name, name),
+        kind: crate::object::NativeKind::of_method(&root.name(), name),
         ..NativeFunction::new(name, *f)
     }));
     root.slot_cache.lock().insert(Arc::from(*name), v.clone());

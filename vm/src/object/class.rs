@@ -68,8 +68,10 @@ pub enum ViewKind {
 }
 
 pub struct Class {
-    pub name: Arc<str>,
-    pub qualname: Arc<str>,
+    /// `__name__` and `__qualname__`: a program may assign them (`C.__name__ = "D"`), and
+    /// reprs and messages then show the new name, as in CPython. Read with `name()`/`qualname()`.
+    pub name_cell: ObjCell<Arc<str>>,
+    pub qualname_cell: ObjCell<Arc<str>>,
     pub module: Arc<str>,
     /// The base whose instance layout (`kind`) this class inherits: the first base that is not a
     /// plain `object` subclass, else the first base (`__base__`).
@@ -260,11 +262,23 @@ impl Class {
     /// An exception class defined by a module (`socket.gaierror`, `queue.Empty`...): a direct
     /// subclass of the built-in exception `base`. `builtin` makes it immutable and named
     /// without its module in tracebacks, as CPython's own classes.
+    /// `__name__`: the name the class was made with, or the one last assigned.
+    #[inline]
+    pub fn name(&self) -> Arc<str> {
+        self.name_cell.read().clone()
+    }
+
+    /// `__qualname__`: `Outer.Inner` for a class made in a class body, or the one last assigned.
+    #[inline]
+    pub fn qualname(&self) -> Arc<str> {
+        self.qualname_cell.read().clone()
+    }
+
     pub fn new_exception(name: &str, module: &str, base: ExcKind, builtin: bool) -> Class {
         let base = types().exc(base).clone();
         Class {
-            name: name.into(),
-            qualname: name.into(),
+            name_cell: ObjCell::new(name.into()),
+            qualname_cell: ObjCell::new(name.into()),
             module: module.into(),
             bases: vec![base.clone()],
             mro_tail: Class::mro(&base),
@@ -284,8 +298,8 @@ impl Class {
     /// A class implemented in Rust, in module `module`, subclassable by programs.
     pub fn new_native(name: &str, module: &str, methods: AttrMap) -> Class {
         Class {
-            name: name.into(),
-            qualname: name.into(),
+            name_cell: ObjCell::new(name.into()),
+            qualname_cell: ObjCell::new(name.into()),
             module: module.into(),
             base: Some(types().object.clone()),
             bases: vec![types().object.clone()],
@@ -304,8 +318,8 @@ impl Class {
 
     pub fn new_builtin(name: &str, base: Option<Ref<Class>>, kind: TypeKind) -> Class {
         Class {
-            name: name.into(),
-            qualname: name.into(),
+            name_cell: ObjCell::new(name.into()),
+            qualname_cell: ObjCell::new(name.into()),
             module: "builtins".into(),
             bases: base.iter().cloned().collect(),
             mro_tail: single_mro_tail(&base),

@@ -167,16 +167,16 @@ pub fn type_name(v: &Value) -> String {
     match v {
         Value::Instance(i) => match i.class.dict.read().get("_tp_name") {
             Some(Value::Str(s)) => s.as_str().to_string(),
-            _ => i.class.name.to_string(),
+            _ => i.class.name().to_string(),
         },
         // A class made by a user metaclass is an instance of it.
         Value::Class(c) if c.metaclass.is_some() => c
             .metaclass
             .as_ref()
-            .map(|m| m.name.to_string())
+            .map(|m| m.name().to_string())
             .unwrap_or_default(),
         Value::Iter(it) => it.kind.to_string(),
         Value::RangeIter(_) => "range_iterator".to_string(),
-        other => builtin_class(other).name.to_string(),
+        other => builtin_class(other).name().to_string(),
     }
 }

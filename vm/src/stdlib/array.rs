@@ -681,7 +681,7 @@ fn array_ge(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn array_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, a) = this::<ArrayData>(&args, "array")?;
-    let name = &inst.class.name;
+    let name = &inst.class.name();
     let code = a.code as char;
     let items = a.snapshot();
     if items.is_empty() {

@@ -302,7 +302,7 @@ fn plain_instance_with(cls: &Value, fields: &[(usize, Value)]) -> PyResult<Value
         return Err(err!(TypeError, "a class was expected"));
     };
     if !matches!(cls.ctor(), Ctor::Plain(_)) || cls.attr_flags() & crate::object::DICTLESS != 0 {
-        return Err(err!(TypeError, "'{}' is not a plain class", cls.name));
+        return Err(err!(TypeError, "'{}' is not a plain class", cls.name()));
     }
     let names = field_names();
     let obj = Instance::plain(Ref::<Class>::clone(cls));

@@ -365,7 +365,7 @@ fn deque_reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn deque_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<DequeData>(&args, "deque")?;
     let items = interp.repr(&Value::list(d.snapshot()))?;
-    let name = &inst.class.name;
+    let name = &inst.class.name();
     Ok(Value::string(match d.maxlen {
         Some(m) => format!("{name}({items}, maxlen={m})"),
         None => format!("{name}({items})"),

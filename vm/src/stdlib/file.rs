@@ -734,18 +734,18 @@ fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let native = crate::object::Class::mro(&inst.class)
             .into_iter()
             .find(|c| c.builtin)
-            .map_or_else(|| "TextIOWrapper".to_string(), |c| c.name.to_string());
+            .map_or_else(|| "TextIOWrapper".to_string(), |c| c.name().to_string());
         return Err(err!(
             NotImplementedError,
             "minivm does not support subclasses of io.{native} (class '{}'): make an \
              io.{native} (or open() a file) and delegate to it",
-            inst.class.name
+            inst.class.name()
         ));
     }
     Err(err!(
         NotImplementedError,
         "minivm cannot make io.{} objects from a program: use open()",
-        inst.class.name
+        inst.class.name()
     ))
 }
 
@@ -753,7 +753,7 @@ fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn f_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = data(&args)?;
     let field = |k: &str| inst.dict.lock().get(k).cloned();
-    let mut out = format!("<{}.{}", inst.class.module, inst.class.qualname);
+    let mut out = format!("<{}.{}", inst.class.module, inst.class.qualname());
     if let Some(name) = field("name") {
         out.push_str(&format!(" name={}", interp.repr(&name)?));
     }

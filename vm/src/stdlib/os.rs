@@ -126,7 +126,7 @@ pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
         crate::heap::Global::new();
     let all = CLASSES.get_or_init(Default::default);
     let mut all = all.lock();
-    if let Some(c) = all.iter().find(|c| &*c.name == name) {
+    if let Some(c) = all.iter().find(|c| &*c.name() == name) {
         return c.clone();
     }
     let (base, module) = match name {

@@ -433,7 +433,7 @@ impl Pickler<'_> {
                 .find_map(|c| c.dict.read().get(name).cloned())
         };
         if cls.metaclass.is_some()
-            || &*cls.name == "method"
+            || &*cls.name() == "method"
             || HOOKS[3..].iter().any(|n| own(n).is_some())
             || own("__reduce_ex__").is_some()
             || inst.dict.read().keys().any(|k| HOOKS.contains(&&**k))

@@ -527,7 +527,7 @@ fn p_encoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => Err(err!(
             AttributeError,
             "'_io.{}' object has no attribute 'encoding'",
-            inst.class.qualname
+            inst.class.qualname()
         )),
     }
 }
@@ -582,7 +582,8 @@ fn p_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .map_or(String::new(), |t| format!(" encoding='{}'", t.name));
     Ok(Value::string(format!(
         "<_io.{} name={}{enc}>",
-        inst.class.qualname, d.fd
+        inst.class.qualname(),
+        d.fd
     )))
 }
 

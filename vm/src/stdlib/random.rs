@@ -191,7 +191,7 @@ fn generator<'a>(args: &Args<'a>, method: &str) -> PyResult<&'a Mutex<Mt>> {
         None => Err(err!(
             TypeError,
             "descriptor '{method}' requires a '_random.Random' object but received '{}'",
-            inst.class.name
+            inst.class.name()
         )),
     }
 }

@@ -1044,7 +1044,7 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut s = format!(
         "<{}.{} {}fd={fd}, family={AF_INET}, type={}, proto=0",
         inst.class.module,
-        inst.class.qualname,
+        inst.class.qualname(),
         if closed { "[closed] " } else { "" },
         if d.dgram { SOCK_DGRAM } else { SOCK_STREAM }
     );

@@ -200,7 +200,7 @@ pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Ref<Class> {
 pub fn raise_new(interp: &mut Interp, cls: &Ref<Class>) -> PyErr {
     match interp.instantiate(cls, &[], &[]) {
         Ok(v) => PyErr::from_instance(&v)
-            .unwrap_or_else(|| err!(SystemError, "{} is not an exception class", cls.name)),
+            .unwrap_or_else(|| err!(SystemError, "{} is not an exception class", cls.name())),
         Err(e) => e,
     }
 }
@@ -909,7 +909,8 @@ fn event_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let addr = Ref::as_ptr(inst) as usize;
     Ok(Value::string(format!(
         "<{}.{} at {addr:#x}: {state}>",
-        inst.class.module, inst.class.name
+        inst.class.module,
+        inst.class.name()
     )))
 }
 
@@ -1108,7 +1109,8 @@ fn sem_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     Ok(Value::string(format!(
         "<{}.{} at {addr:#x}: {extra}>",
-        inst.class.module, inst.class.name
+        inst.class.module,
+        inst.class.name()
     )))
 }
 

@@ -462,7 +462,7 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     Ok(Value::string(format!(
         "<{}({name}, {status}{daemon})>",
-        inst.class.name
+        inst.class.name()
     )))
 }
 

@@ -137,7 +137,7 @@ fn report_lines(interp: &mut Interp, exc: &Value, shown: &Shown) -> PyResult<Vec
         Some(err) => interp.format_exception_with(&err, shown.tb, shown.limit, !shown.no_chain)?,
         None => format!(
             "{}: {}\n",
-            class_of(exc).name,
+            class_of(exc).name(),
             interp.repr(exc).unwrap_or_default()
         ),
     };

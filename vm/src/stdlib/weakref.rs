@@ -325,7 +325,7 @@ fn ref_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::string(match d.target.upgrade() {
         Some(obj) => format!(
             "<weakref at {at:#x}; to '{}' at {:#x}>",
-            obj.class.name,
+            obj.class.name(),
             Ref::as_ptr(&obj) as usize
         ),
         None => format!("<weakref at {at:#x}; dead>"),
