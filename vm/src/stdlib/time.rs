@@ -85,9 +85,10 @@ fn tzset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// three clocks on Linux; if it ever did, the answer would be 0.
 fn clock_nanos(clock: ClockId) -> i64 {
     match nix::time::clock_gettime(clock) {
-        Ok(t) => (t.tv_sec() as i64)
+        Ok(t) => t
+            .tv_sec()
             .saturating_mul(1_000_000_000)
-            .saturating_add(t.tv_nsec() as i64),
+            .saturating_add(t.tv_nsec()),
         Err(_) => 0,
     }
 }
