@@ -176,8 +176,13 @@ impl Frame {
             self.namespace = None;
             self.mapping = None;
         }
-        if let Some(v) = self.saved_exc.take() {
-            v.discard();
+        // Tested before it is taken: a return has usually taken it already (`run.rs`), and a
+        // plain test is 2 machine instructions where `take` stores an empty value and then
+        // tests what it took out (about 9, callgrind).
+        if self.saved_exc.is_some() {
+            if let Some(v) = self.saved_exc.take() {
+                v.discard();
+            }
         }
         self.resumed = Resumed::No;
         if self.made.is_some() {
