@@ -175,7 +175,7 @@ impl Interp {
         {
             return self.getattr(obj, name);
         }
-        if instance_wins(flags, name) {
+        if instance_wins(flags, name, cache) {
             // No data descriptor by that name in the class chain: the instance's own attribute
             // wins.
             if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
@@ -281,7 +281,7 @@ impl Interp {
             // would not may be a property with a Python getter.
             let plain = matches!(inst.payload, Payload::None) && !inst.class.builtin;
             let flags = inst.class.attr_flags();
-            if plain && instance_wins(flags, name) {
+            if plain && instance_wins(flags, name, cache) {
                 if let Some(v) = class_value_hit(inst, name, cache) {
                     return Ok(AttrRead::Value(v));
                 }
@@ -423,7 +423,9 @@ impl Interp {
         let flags = inst.class.attr_flags();
         // A class whose only descriptors are slots answers loads from the table
         // (`instance_wins`), but adding a slot's value to a table is decided here.
-        if flags & HAS_SETATTR != 0 || (instance_wins(flags, name) && flags & PLAIN_SLOTS == 0) {
+        if flags & HAS_SETATTR != 0
+            || (instance_wins(flags, name, cache) && flags & PLAIN_SLOTS == 0)
+        {
             return Err(v);
         }
         let kind = |a: Option<&Value>| descriptor_kind(a, name, true);
@@ -1649,10 +1651,34 @@ fn remember(hint: &AtomicU64, layout: u32, pos: usize) {
 /// only plain `__slots__` members, whose values are in the instance's table under their names):
 /// then the instance's own table is the answer to `obj.name`, and `obj.name = v` sets it.
 #[inline(always)]
-fn instance_wins(flags: u64, name: &str) -> bool {
+fn instance_wins(flags: u64, name: &str, cache: &InlineCache) -> bool {
     flags & HAS_GETATTRIBUTE == 0
         && (flags & (HAS_PROPERTY | PLAIN_SLOTS) != HAS_PROPERTY
-            || flags & descriptor_name_bit(name) == 0)
+            || flags & name_bit(name, cache) == 0)
+}
+
+/// `descriptor_name_bit(name)` for the instruction whose cache is `cache` (its name never
+/// changes): worked out once, then read from the cache. Every attribute access on an instance
+/// of a class with a property asks for it; computing it from the name's length and bytes
+/// each time cost about 10 machine instructions.
+#[inline(always)]
+fn name_bit(name: &str, cache: &InlineCache) -> u64 {
+    let bit = cache.name_bit.load(Ordering::Relaxed);
+    if bit != 0 {
+        return u64::from(bit);
+    }
+    first_name_bit(name, cache)
+}
+
+#[cold]
+#[inline(never)]
+fn first_name_bit(name: &str, cache: &InlineCache) -> u64 {
+    let bit = descriptor_name_bit(name);
+    // The bit is one of bits 5 to 20, so it fits (a value that did not would not be kept).
+    if let Ok(b) = u32::try_from(bit) {
+        cache.name_bit.store(b, Ordering::Relaxed);
+    }
+    bit
 }
 
 /// The hit path of `LOAD_ATTR` (CPython's `LOAD_ATTR_INSTANCE_VALUE`): `obj` is a plain instance
@@ -1670,7 +1696,7 @@ pub(crate) fn instance_value_cached(
     };
     if !matches!(inst.payload, Payload::None)
         || inst.class.builtin
-        || !instance_wins(inst.class.attr_flags(), name)
+        || !instance_wins(inst.class.attr_flags(), name, cache)
     {
         return None;
     }
@@ -1711,7 +1737,7 @@ fn class_value_cached(
 ) -> Option<Value> {
     if !matches!(inst.payload, Payload::None)
         || inst.class.builtin
-        || !instance_wins(inst.class.attr_flags(), name)
+        || !instance_wins(inst.class.attr_flags(), name, cache)
     {
         return None;
     }
@@ -1774,7 +1800,7 @@ pub(crate) fn store_instance_value_cached(
         return Err(v);
     }
     let flags = inst.class.attr_flags();
-    if flags & HAS_SETATTR != 0 || !instance_wins(flags, name) {
+    if flags & HAS_SETATTR != 0 || !instance_wins(flags, name, cache) {
         return Err(v);
     }
     let Ok(mut dict) = inst.dict.try_lock() else {
@@ -1837,7 +1863,7 @@ pub(crate) fn update_instance_value_cached(
         return false;
     }
     let flags = inst.class.attr_flags();
-    if flags & HAS_SETATTR != 0 || !instance_wins(flags, name) {
+    if flags & HAS_SETATTR != 0 || !instance_wins(flags, name, cache) {
         return false;
     }
     let Ok(mut dict) = inst.dict.try_lock() else {

@@ -79,6 +79,10 @@ pub struct InlineCache {
     /// Attributes and methods: the index of the answer in the class's lookup cache
     /// (`Class::lookup_hinted`).
     pub class_hint: AtomicU32,
+    /// Attributes: the instruction's name's bit in a class's filter of data-descriptor names
+    /// (`object::descriptor_name_bit`), once worked out (0 until then). It sits in what was
+    /// the struct's padding.
+    pub name_bit: AtomicU32,
 }
 
 impl Code {
