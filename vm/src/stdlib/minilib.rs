@@ -183,6 +183,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("difflib.mini", include_str!("../../lib/difflib.mini")),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("errno.mini", include_str!("../../lib/errno.mini")),
+    ("fileinput.mini", include_str!("../../lib/fileinput.mini")),
     ("fnmatch.mini", include_str!("../../lib/fnmatch.mini")),
     ("fractions.mini", include_str!("../../lib/fractions.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
