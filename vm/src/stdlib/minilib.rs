@@ -188,6 +188,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("fractions.mini", include_str!("../../lib/fractions.mini")),
     ("functools.mini", include_str!("../../lib/functools.mini")),
     ("getopt.mini", include_str!("../../lib/getopt.mini")),
+    ("getpass.mini", include_str!("../../lib/getpass.mini")),
     ("glob.mini", include_str!("../../lib/glob.mini")),
     ("graphlib.mini", include_str!("../../lib/graphlib.mini")),
     ("gzip.mini", include_str!("../../lib/gzip.mini")),
