@@ -133,6 +133,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("base64.mini", include_str!("../../lib/base64.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     ("calendar.mini", include_str!("../../lib/calendar.mini")),
+    ("cmd.mini", include_str!("../../lib/cmd.mini")),
     ("codecs.mini", include_str!("../../lib/codecs.mini")),
     (
         "collections/__init__.mini",
