@@ -33,9 +33,13 @@ use crate::object::{Dict, ExcKind, Function};
 /// Run a compiled module as `__main__` on the calling thread; returns the process exit code
 /// (0, the `sys.exit` code, 1 after an uncaught exception, 130 after Ctrl-C).
 pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
-    // (A program read from stdin is not kept: CPython's tracebacks show no lines of it.)
-    if code.filename.as_ref() != "<stdin>" {
-        vm.add_source(&code.filename, src);
+    // The source is kept for tracebacks, except for a program read from stdin or given with
+    // `-c`, whose lines CPython's tracebacks do not show: a `-c` text is kept under a name no
+    // code carries, only for multiprocessing to hand to its children (`mp::main_command`).
+    match code.filename.as_ref() {
+        "<stdin>" => {}
+        "<string>" => vm.add_source(crate::stdlib::mp::MAIN_COMMAND_SOURCE, src),
+        name => vm.add_source(name, src),
     }
     let globals = new_globals("__main__");
     // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`) has no

@@ -672,13 +672,17 @@ fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Module(module))
 }
 
-/// `main_command()`: the text of a `minivm -c CMD` program (the first source this process ran,
-/// named `<string>`), for the parent to hand its command to a spawned child; None otherwise.
+/// The name the text of a `minivm -c CMD` program is kept under among the VM's sources (not
+/// `<string>`, so that tracebacks show no lines of it, as CPython's do not).
+pub const MAIN_COMMAND_SOURCE: &str = "<minivm -c command>";
+
+/// `main_command()`: the text of a `minivm -c CMD` program (the first source this process ran),
+/// for the parent to hand its command to a spawned child; None otherwise.
 fn main_command(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("main_command", Style::NoArgs, &[], 0).check(&args)?;
     let sources = interp.vm.sources.lock();
     Ok(match sources.first() {
-        Some((name, src)) if &**name == "<string>" => Value::str(src),
+        Some((name, src)) if &**name == MAIN_COMMAND_SOURCE => Value::str(src),
         _ => Value::None,
     })
 }
