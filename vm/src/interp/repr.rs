@@ -571,38 +571,53 @@ impl Interp {
                 continue;
             }
             let key = mapping_key(&mut chars)?;
+            // `%(name)s`: the value under `name` in the mapping on the right, looked up at once
+            // (a missing key is a KeyError before any fault later in the spec). As in CPython it
+            // then stands in for the arguments: the spec's `*` or its conversion takes it, and a
+            // plain `%s` after it finds nothing left ("not enough arguments").
+            let keyed_spec = key.is_some();
+            let mut keyed = None;
+            if let Some(k) = key {
+                if matches!(
+                    crate::object::builtin_base(args).unwrap_or(args),
+                    Value::Tuple(_) | Value::Str(_)
+                ) {
+                    return Err(err!(TypeError, "format requires a mapping"));
+                }
+                keyed = Some(self.getitem(args, &Value::string(k))?);
+                next = items[..0].iter();
+            }
             let mut spec = String::new();
             let conv = loop {
                 match chars.next() {
                     Some(ch) if "-+ #0123456789.".contains(ch) => spec.push(ch),
                     Some('*') => {
-                        let Some(arg) = next.next() else {
-                            return Err(err!(TypeError, "not enough arguments for format string"));
+                        let star = match keyed.take() {
+                            Some(value) => value,
+                            None => match next.next() {
+                                Some(arg) => arg.clone(),
+                                None => {
+                                    return Err(err!(
+                                        TypeError,
+                                        "not enough arguments for format string"
+                                    ))
+                                }
+                            },
                         };
-                        star_argument(&mut spec, arg)?;
+                        star_argument(&mut spec, &star)?;
                     }
                     Some(ch) => break ch,
                     None => return Err(err!(ValueError, "incomplete format")),
                 }
             };
-            if conv == '%' && key.is_none() {
+            if conv == '%' && !keyed_spec {
                 out.push('%');
                 continue;
             }
             let looked_up;
-            let arg = match key {
-                // `%(name)s`: the value under `name` in the mapping on the right.
-                Some(k) => {
-                    if matches!(
-                        crate::object::builtin_base(args).unwrap_or(args),
-                        Value::Tuple(_) | Value::Str(_)
-                    ) {
-                        return Err(err!(TypeError, "format requires a mapping"));
-                    }
-                    looked_up = self.getitem(args, &Value::string(k))?;
-                    // As in CPython, a `%(name)` spec uses up the argument: a plain `%s` after
-                    // it finds none left ("not enough arguments").
-                    next = items[..0].iter();
+            let arg = match keyed.take() {
+                Some(value) => {
+                    looked_up = value;
                     &looked_up
                 }
                 None => match next.next() {
