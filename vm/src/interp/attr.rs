@@ -46,9 +46,10 @@ impl Interp {
                 Some(v) => Ok(v),
                 None => self.module_missing_attr(m, name),
             },
-            Value::Function(f) => {
-                crate::builtins::attrs::function_attr(f, name).ok_or_else(|| no_attr(obj, name))
-            }
+            Value::Function(f) => match crate::builtins::attrs::function_attr(f, name) {
+                Some(v) => Ok(v),
+                None => self.function_object_method(obj, name),
+            },
             Value::Native(n) if name == "__name__" || name == "__qualname__" => {
                 Ok(Value::str(n.name))
             }
@@ -927,6 +928,35 @@ impl Interp {
         ))
     }
 
+    /// What a function has from `object` (`f.__eq__`, `f.__hash__`, `f.__lt__`,
+    /// `f.__setattr__`...), bound to it; `__repr__` is the function type's own (`<function f at
+    /// 0x...>`), not object's.
+    fn function_object_method(&mut self, obj: &Value, name: &str) -> PyResult<Value> {
+        if name == "__repr__" {
+            let f: crate::object::NativeFn = |interp, args| match args.pos.first() {
+                Some(this) => interp.repr(this).map(Value::string),
+                None => Err(err!(TypeError, "__repr__() needs an argument")),
+            };
+            let native = Value::Native(Ref::new(NativeFunction::new("__repr__", f)));
+            return Ok(self.bind(obj.clone(), native));
+        }
+        // Left out: the pickling and size hooks, which minivm does not provide (pickle reads a
+        // function by reference without them).
+        if matches!(
+            name,
+            "__reduce__" | "__reduce_ex__" | "__getstate__" | "__sizeof__"
+        ) {
+            return Err(no_attr(obj, name));
+        }
+        match slot_of(&class_of(obj), name) {
+            Some(slot) => Ok(self.bind_slot(obj, slot)),
+            None => match object_extra(name).or_else(|| object_method(name)) {
+                Some(m) => Ok(self.bind(obj.clone(), m)),
+                None => Err(no_attr(obj, name)),
+            },
+        }
+    }
+
     /// `obj.name = v`
     pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
         match obj {
@@ -1308,6 +1338,15 @@ fn object_method(name: &str) -> Option<Value> {
             let (Some(Value::Instance(inst)), Some(Value::Str(n)), Some(v)) =
                 (args.pos.first(), args.pos.get(1), args.pos.get(2))
             else {
+                // Any other object (a function's attributes): its own attribute store.
+                if let (Some(obj), Some(Value::Str(n)), Some(v)) =
+                    (args.pos.first(), args.pos.get(1), args.pos.get(2))
+                {
+                    let obj = obj.clone();
+                    return interp
+                        .setattr(&obj, n.as_str(), v.clone())
+                        .map(|_| Value::None);
+                }
                 return Err(err!(
                     TypeError,
                     "object.__setattr__() expects an instance, a name and a value"

@@ -666,10 +666,16 @@ const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
             Value::NotImplemented
         })
     }),
+    // `object.__ne__`: the inverse of the receiver's own `__eq__`, one-sided: when that says
+    // `NotImplemented`, so does this (the `!=` operator then tries the other operand).
     ("__ne__", |interp, args| {
         let this = arg("__ne__", &args, usize::MAX)?;
         let other = arg("__ne__", &args, 0)?;
-        interp.compare(CmpOp::NotEq, this, other)
+        let eq = interp.getattr(this, "__eq__")?;
+        match interp.call(&eq, std::slice::from_ref(other))? {
+            Value::NotImplemented => Ok(Value::NotImplemented),
+            r => Ok(Value::Bool(!interp.truthy(&r)?)),
+        }
     }),
     ("__hash__", |_, args| {
         // By identity (a class's own `__hash__` may be what calls this).
