@@ -643,10 +643,10 @@ fn sock_connect_ex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-/// `recv(bufsize)`: at most `bufsize` bytes; `b''` at end of stream.
-fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<SocketData>(&args, "socket")?;
-    let n = match arg(&args, 1, "bufsize") {
+/// The `bufsize` argument of `recv`/`recvfrom` (`name`): a non-negative int, with CPython's
+/// errors.
+fn bufsize_arg(args: &Args<'_>, name: &str) -> PyResult<i64> {
+    let n = match arg(args, 1, "bufsize") {
         Some(Value::Int(n)) => *n,
         Some(other) => {
             return Err(err!(
@@ -658,13 +658,20 @@ fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => {
             return Err(err!(
                 TypeError,
-                "recv() takes at least 1 argument (0 given)"
+                "{name}() takes at least 1 argument (0 given)"
             ))
         }
     };
     if n < 0 {
-        return Err(err!(ValueError, "negative buffersize in recv"));
+        return Err(err!(ValueError, "negative buffersize in {name}"));
     }
+    Ok(n)
+}
+
+/// `recv(bufsize)`: at most `bufsize` bytes; `b''` at end of stream.
+fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let n = bufsize_arg(&args, "recv")?;
     if d.dgram {
         let (data, _) = udp_receive(interp, d, n)?;
         return Ok(data);
@@ -1377,25 +1384,7 @@ fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `recvfrom(bufsize[, flags])`: (bytes, (host, port)) of the next datagram.
 fn sock_recvfrom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
-    let n = match arg(&args, 1, "bufsize") {
-        Some(Value::Int(n)) => *n,
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "'{}' object cannot be interpreted as an integer",
-                type_name(other)
-            ))
-        }
-        None => {
-            return Err(err!(
-                TypeError,
-                "recvfrom() takes at least 1 argument (0 given)"
-            ))
-        }
-    };
-    if n < 0 {
-        return Err(err!(ValueError, "negative buffersize in recvfrom"));
-    }
+    let n = bufsize_arg(&args, "recvfrom")?;
     if !d.dgram {
         return Err(err!(
             NotImplementedError,
