@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use compile::Mode;
 pub use minivm_lexer::{
-    decode_source, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,
+    decode_source, ErrorEnd, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,
 };
 
 /// Parse and compile source text in one step.

@@ -36,11 +36,30 @@ impl SyntaxErrorKind {
     }
 }
 
+/// Where the error's `end_offset` comes from. The parser reports a range (the span's end);
+/// CPython's tokenizer reports a point (`end_offset` equal to `offset`, and `text` without the
+/// line's newline), or no end at all for a few errors (`end_offset` 0 or -1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorEnd {
+    Span,
+    Point,
+    /// A tokenizer error over a range (`0777`'s leading zeros): the span's end, `text` without
+    /// the newline.
+    TokenizerSpan,
+    Zero,
+    MinusOne,
+    /// An error found at the end of the file (a missing block): `end_offset` -1, and no caret
+    /// when a program file is shown, since CPython's file reader has passed the last line and
+    /// reports no column (compile() of a string does draw one).
+    EndOfFile,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub kind: SyntaxErrorKind,
     pub message: String,
     pub span: Span,
+    pub end: ErrorEnd,
 }
 
 impl SyntaxError {
@@ -49,7 +68,14 @@ impl SyntaxError {
             kind,
             message: message.into(),
             span,
+            end: ErrorEnd::Span,
         }
+    }
+
+    /// The same error with `end_offset` as CPython's tokenizer reports it (see [`ErrorEnd`]).
+    pub fn with_end(mut self, end: ErrorEnd) -> SyntaxError {
+        self.end = end;
+        self
     }
 
     pub fn syntax(message: impl Into<String>, span: Span) -> SyntaxError {

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use logos::Logos;
 
-use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::error::{ErrorEnd, SyntaxError, SyntaxErrorKind};
 use crate::span::{LineIndex, Span};
 use crate::token::{LexError, Token};
 
@@ -105,7 +105,8 @@ impl<'src> IndentLexer<'src> {
         }
         if let Some(&(c, span)) = self.brackets.last() {
             if !self.fragment {
-                return Err(SyntaxError::syntax(format!("'{c}' was never closed"), span));
+                let err = SyntaxError::syntax(format!("'{c}' was never closed"), span);
+                return Err(err.with_end(ErrorEnd::Zero));
             }
         }
         if !self.fragment {
@@ -167,6 +168,7 @@ impl<'src> IndentLexer<'src> {
                 "inconsistent use of tabs and spaces in indentation",
                 line_begin,
             )
+            .with_end(ErrorEnd::Zero)
         };
         let (top, top_alt) = self.indents.last().copied().unwrap_or((0, 0));
         if col == top {
@@ -204,7 +206,8 @@ impl<'src> IndentLexer<'src> {
                     SyntaxErrorKind::IndentationError,
                     "unindent does not match any outer indentation level",
                     self.span(line_end, line_end),
-                ));
+                )
+                .with_end(ErrorEnd::MinusOne));
             }
             if alt != top_alt {
                 return Err(tab_error());
@@ -226,13 +229,17 @@ impl<'src> IndentLexer<'src> {
         };
         if let Some(c) = open {
             if self.brackets.len() >= MAX_BRACKET_DEPTH {
-                return Err(SyntaxError::syntax("too many nested parentheses", span));
+                let err = SyntaxError::syntax("too many nested parentheses", span);
+                return Err(err.with_end(ErrorEnd::Point));
             }
             self.brackets.push((c, span));
         }
         if let Some(c) = close {
             match self.brackets.pop() {
-                None => return Err(SyntaxError::syntax(format!("unmatched '{c}'"), span)),
+                None => {
+                    let err = SyntaxError::syntax(format!("unmatched '{c}'"), span);
+                    return Err(err.with_end(ErrorEnd::Point));
+                }
                 Some((o, ospan)) => {
                     let expected = match o {
                         '(' => ')',
@@ -250,7 +257,7 @@ impl<'src> IndentLexer<'src> {
                         } else {
                             format!("closing parenthesis '{c}' does not match opening parenthesis '{o}' on line {ol}")
                         };
-                        return Err(SyntaxError::syntax(msg, span));
+                        return Err(SyntaxError::syntax(msg, span).with_end(ErrorEnd::Point));
                     }
                 }
             }
@@ -258,66 +265,78 @@ impl<'src> IndentLexer<'src> {
         Ok(())
     }
 
-    /// Turns a logos error into a CPython-worded `SyntaxError`.
+    /// Turns a logos error into a CPython-worded `SyntaxError`. Errors of CPython's tokenizer
+    /// report a point (`end_offset` equal to `offset`), a few no end at all.
     fn lex_error(&self, err: LexError, start: usize, end: usize) -> SyntaxError {
-        // A number glued to letters: CPython points at the number's last character.
-        let start = match err {
-            LexError::InvalidDecimal | LexError::InvalidImaginary if end > start => self.src[..end]
-                .char_indices()
-                .last()
-                .map_or(start, |(i, _)| i),
-            _ => start,
+        let index = LineIndex::new(self.src);
+        let point = |msg: String, at: usize| {
+            SyntaxError::syntax(msg, self.span(at, at + 1)).with_end(ErrorEnd::Point)
         };
-        // `0777`: CPython underlines the leading zeros only.
-        let end = match err {
+        match err {
+            LexError::Invalid => {
+                let c = self.src.get(start..).and_then(|s| s.chars().next());
+                match c {
+                    Some('\\') => {
+                        // CPython points just past the backslash, with no end.
+                        let past = self.span(start + 1, start + 1);
+                        if self.src.get(start + 1..).is_some_and(|r| r.is_empty()) {
+                            SyntaxError::syntax("unexpected EOF while parsing", past)
+                                .with_end(ErrorEnd::MinusOne)
+                        } else {
+                            SyntaxError::syntax(
+                                "unexpected character after line continuation character",
+                                past,
+                            )
+                            .with_end(ErrorEnd::Zero)
+                        }
+                    }
+                    // `$`, `?`: the parser's error in CPython, over the character.
+                    Some(c) if c.is_ascii_graphic() || c == '\0' => {
+                        SyntaxError::syntax("invalid syntax", self.span(start, end))
+                    }
+                    Some(c) if c.is_control() || c.is_whitespace() => point(
+                        format!("invalid non-printable character U+{:04X}", c as u32),
+                        start,
+                    ),
+                    Some(c) => point(
+                        format!("invalid character '{c}' (U+{:04X})", c as u32),
+                        start,
+                    ),
+                    None => SyntaxError::syntax("invalid syntax", self.span(start, end)),
+                }
+            }
+            // `0777`: CPython underlines the leading zeros only.
             LexError::LeadingZeros => {
                 let zeros = self
                     .src
                     .get(start..end)
                     .map_or(0, |t| t.len() - t.trim_start_matches(['0', '_']).len());
-                start + zeros.max(1)
+                SyntaxError::syntax(
+                    "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers",
+                    self.span(start, start + zeros.max(1)),
+                )
+                .with_end(ErrorEnd::TokenizerSpan)
             }
-            _ => end,
-        };
-        let span = self.span(start, end);
-        let index = LineIndex::new(self.src);
-        let msg = match err {
-            LexError::Invalid => {
-                let c = self.src.get(start..).and_then(|s| s.chars().next());
-                match c {
-                    Some('\\') => {
-                        if self.src.get(start + 1..).is_some_and(|r| r.is_empty()) {
-                            "unexpected EOF while parsing".to_string()
-                        } else {
-                            let span = self.span(start + 1, start + 1);
-                            return SyntaxError::syntax(
-                                "unexpected character after line continuation character",
-                                span,
-                            );
-                        }
-                    }
-                    Some(c) if c.is_ascii() => "invalid syntax".to_string(),
-                    Some(c) if c.is_control() || c.is_whitespace() => {
-                        format!("invalid non-printable character U+{:04X}", c as u32)
-                    }
-                    Some(c) => format!("invalid character '{c}' (U+{:04X})", c as u32),
-                    None => "invalid syntax".to_string(),
-                }
+            LexError::IntTooLarge => {
+                SyntaxError::syntax("integer literal too large", self.span(start, end))
             }
-            LexError::IntTooLarge => "integer literal too large".into(),
-            LexError::LeadingZeros => "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers".into(),
-            LexError::InvalidDecimal => "invalid decimal literal".into(),
-            LexError::InvalidImaginary => "invalid imaginary literal".into(),
-            LexError::UnterminatedString => format!(
-                "unterminated string literal (detected at line {})",
-                index.line(start as u32)
+            // The column is that of the character before CPython's read position.
+            LexError::Number(e) => point(e.message, (start + e.at).saturating_sub(1)),
+            LexError::UnterminatedString => point(
+                format!(
+                    "unterminated string literal (detected at line {})",
+                    index.line(start as u32)
+                ),
+                start,
             ),
-            LexError::UnterminatedTriple => format!(
-                "unterminated triple-quoted string literal (detected at line {})",
-                index.line(self.src.trim_end_matches('\n').len() as u32)
+            LexError::UnterminatedTriple => point(
+                format!(
+                    "unterminated triple-quoted string literal (detected at line {})",
+                    index.line(self.src.trim_end_matches('\n').len() as u32)
+                ),
+                start,
             ),
-        };
-        SyntaxError::syntax(msg, span)
+        }
     }
 
     /// An integer literal too large for `i64`: a `BigInt` token, unless it is a decimal literal

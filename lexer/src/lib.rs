@@ -1,16 +1,18 @@
 //! Stage 1 of the minivm pipeline: source text to tokens.
 //!
-//! `token` is the logos-generated scanner for single tokens; `indent` wraps it with the indent stack and
+//! `token` is the logos-generated scanner for single tokens (`number` words a malformed number as
+//! CPython does); `indent` wraps it with the indent stack and
 //! bracket depth that turn line starts into `Newline`/`Indent`/`Dedent`, as Python's tokenizer does.
 
 pub mod error;
 pub mod indent;
+pub mod number;
 pub mod render;
 pub mod source;
 pub mod span;
 pub mod token;
 
-pub use error::{SyntaxError, SyntaxErrorKind};
+pub use error::{ErrorEnd, SyntaxError, SyntaxErrorKind};
 pub use indent::{IndentLexer, Tok};
 pub use render::{render_syntax_error, render_syntax_error_gnu};
 pub use source::{decode_source, Origin, SourceError};

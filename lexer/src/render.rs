@@ -16,7 +16,7 @@
 //! span on its first line (at least one `^`). Errors about the program's size (a compile-time
 //! `RecursionError` or `MemoryError`) are printed as CPython prints them: the last line only.
 
-use crate::error::SyntaxError;
+use crate::error::{ErrorEnd, SyntaxError};
 use crate::span::LineIndex;
 
 /// `prog.mini:3:9: SyntaxError: msg` then the CPython block.
@@ -38,8 +38,12 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
     let mut out = format!("  File \"{filename}\", line {line}\n");
     // CPython shows the line as a C string: up to a NUL byte, with no caret for the NUL itself.
     let text = index.line_text(src, line).split('\0').next().unwrap_or("");
-    let caret = src.as_bytes().get(err.span.start as usize) != Some(&0);
-    if !text.trim().is_empty() {
+    let caret =
+        src.as_bytes().get(err.span.start as usize) != Some(&0) && err.end != ErrorEnd::EndOfFile;
+    if text.trim().is_empty() {
+        // A blank line is still shown (as CPython shows it: the indentation, then nothing).
+        out.push_str("    \n");
+    } else {
         // Characters before the span on this line, and the span's characters on this line.
         let line_start = src
             .get(..err.span.start as usize)

@@ -5,6 +5,8 @@
 
 use logos::{Lexer, Logos};
 
+use crate::number::{self, NumberError};
+
 /// What can go wrong inside one lexeme. Turned into a `SyntaxError` with a span by `indent`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum LexError {
@@ -15,10 +17,8 @@ pub enum LexError {
     IntTooLarge,
     /// `0123`: CPython rejects leading zeros in decimal literals.
     LeadingZeros,
-    /// An imaginary number directly followed by letters, like `2jx`.
-    InvalidImaginary,
-    /// A number directly followed by letters, like `1abc`.
-    InvalidDecimal,
+    /// A malformed number (`1abc`, `0x`, `0b12`, `1e+`): CPython's message and column.
+    Number(NumberError),
     /// A single-quoted string that reaches the end of its line.
     UnterminatedString,
     /// A triple-quoted string that reaches the end of the file.
@@ -252,21 +252,14 @@ pub enum Token {
 
 /// `2j`: the digits before the `j`, read as a float (leading zeros are allowed, as for floats).
 fn lex_imaginary(lex: &mut Lexer<Token>) -> Result<f64, LexError> {
-    check_number_end(lex).map_err(|e| match e {
-        LexError::InvalidDecimal => LexError::InvalidImaginary,
-        other => other,
-    })?;
+    check_literal(lex)?;
     let slice = lex.slice();
-    let text: String = slice[..slice.len() - 1]
-        .chars()
-        .filter(|&c| c != '_')
-        .collect();
-    text.parse::<f64>().map_err(|_| LexError::InvalidDecimal)
+    parse_float(&slice[..slice.len() - 1])
 }
 
 /// Decimal integers: reject leading zeros like CPython, and values beyond i64.
 fn lex_decimal(lex: &mut Lexer<Token>) -> Result<i64, LexError> {
-    check_number_end(lex)?;
+    check_literal(lex)?;
     let digits: String = lex.slice().chars().filter(|&c| c != '_').collect();
     if digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0') {
         return Err(LexError::LeadingZeros);
@@ -276,7 +269,7 @@ fn lex_decimal(lex: &mut Lexer<Token>) -> Result<i64, LexError> {
 
 /// `0x..`, `0o..`, `0b..` integers.
 fn lex_radix(lex: &mut Lexer<Token>, radix: u32) -> Result<i64, LexError> {
-    check_number_end(lex)?;
+    check_literal(lex)?;
     let digits: String = lex
         .slice()
         .get(2..)
@@ -288,30 +281,26 @@ fn lex_radix(lex: &mut Lexer<Token>, radix: u32) -> Result<i64, LexError> {
 }
 
 fn lex_float(lex: &mut Lexer<Token>) -> Result<f64, LexError> {
-    check_number_end(lex)?;
-    let text: String = lex.slice().chars().filter(|&c| c != '_').collect();
-    text.parse::<f64>().map_err(|_| LexError::InvalidDecimal)
+    check_literal(lex)?;
+    parse_float(lex.slice())
 }
 
-/// A number glued to a following identifier (`1abc`, `1_`) is an "invalid decimal literal".
-/// The keywords CPython still accepts after a number (`1if x else 2`) are allowed.
-fn check_number_end(lex: &mut Lexer<Token>) -> Result<(), LexError> {
-    let rest = lex.remainder();
-    match rest.chars().next() {
-        Some(c) if c == '_' || c.is_alphanumeric() => {
-            let word: String = rest
-                .chars()
-                .take_while(|c| *c == '_' || c.is_alphanumeric())
-                .collect();
-            let allowed = ["if", "else", "and", "or", "in", "is", "not", "for"];
-            if allowed.contains(&word.as_str()) {
-                Ok(())
-            } else {
-                Err(LexError::InvalidDecimal)
-            }
-        }
-        _ => Ok(()),
-    }
+/// A float's digits (the regular expression has checked their form).
+fn parse_float(text: &str) -> Result<f64, LexError> {
+    let digits: String = text.chars().filter(|&c| c != '_').collect();
+    digits.parse::<f64>().map_err(|_| {
+        LexError::Number(NumberError {
+            message: "invalid decimal literal".into(),
+            at: text.len(),
+        })
+    })
+}
+
+/// What follows the matched number may make it malformed (`1_`, `0x`, `1abc`; `1if x else 2` is
+/// fine): `number::check` reads the literal again as CPython does, for its message and column.
+fn check_literal(lex: &mut Lexer<Token>) -> Result<(), LexError> {
+    let text = lex.source().get(lex.span().start..).unwrap_or("");
+    number::check(text).map_err(LexError::Number)
 }
 
 /// Scans the body of a string literal after its prefix and opening quote (already matched).

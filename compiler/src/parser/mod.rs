@@ -12,7 +12,7 @@ mod stmt;
 mod strings;
 mod targets;
 
-use minivm_lexer::{tokenize, SyntaxErrorKind, Tok, Token};
+use minivm_lexer::{tokenize, ErrorEnd, SyntaxErrorKind, Tok, Token};
 
 use crate::ast::{Module, StmtKind};
 use crate::{Span, SyntaxError};
@@ -238,7 +238,8 @@ impl<'s> Parser<'s> {
                     let at = (t.span.start as usize).saturating_sub(1);
                     Span::new(at, at)
                 }),
-            ),
+            )
+            .with_end(ErrorEnd::MinusOne),
             Token::Exclamation => SyntaxError::syntax("invalid syntax", self.span()),
             _ => SyntaxError::syntax("invalid syntax", self.span()),
         }

@@ -1,6 +1,6 @@
 //! Stage 2 (statements): simple statements, compound statements and indented blocks.
 
-use minivm_lexer::{SyntaxErrorKind, Token};
+use minivm_lexer::{ErrorEnd, SyntaxErrorKind, Token};
 
 use super::targets::Ctx;
 use super::Parser;
@@ -458,12 +458,16 @@ impl Parser<'_> {
 
     pub(crate) fn expected_block(&self, what: &str, header: Span) -> SyntaxError {
         let line = crate::LineIndex::new(self.src).line(header.start);
-        let here = self.span();
-        SyntaxError::new(
-            SyntaxErrorKind::IndentationError,
-            format!("expected an indented block after {what} on line {line}"),
-            Span::new(here.start as usize, here.start as usize),
-        )
+        let msg = format!("expected an indented block after {what} on line {line}");
+        let at = self.span().start as usize;
+        if let Some(c) = self.src.get(at..).and_then(|rest| rest.chars().next()) {
+            let span = Span::new(at, at + c.len_utf8());
+            return SyntaxError::new(SyntaxErrorKind::IndentationError, msg, span);
+        }
+        // At the end of the file CPython points at the last line's newline, with no end.
+        let at = at - usize::from(self.src.ends_with('\n'));
+        SyntaxError::new(SyntaxErrorKind::IndentationError, msg, Span::new(at, at))
+            .with_end(ErrorEnd::EndOfFile)
     }
 
     /// The test of `if`/`elif`/`while`. `if x = 1:` is almost always a mistyped `==`; CPython

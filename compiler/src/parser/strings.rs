@@ -122,13 +122,20 @@ pub(crate) fn decode_escapes(body: &str, raw: bool, at: Span) -> PResult<String>
     Ok(out)
 }
 
-/// Decodes the body of a bytes literal: ASCII source text only; `\\xNN` and octal escapes give any
-/// byte, and `\\u`, `\\U`, `\\N` are not escapes in bytes (they stay as written, as in CPython).
-pub(crate) fn decode_bytes_escapes(body: &str, raw: bool, at: Span) -> PResult<Vec<u8>> {
+/// Decodes the body of a bytes literal: ASCII source text only (a non-ASCII character is an
+/// error over the whole literal, `token`); `\\xNN` and octal escapes give any byte, and `\\u`,
+/// `\\U`, `\\N` are not escapes in bytes (they stay as written, as in CPython). A bad escape is
+/// reported at `at`.
+pub(crate) fn decode_bytes_escapes(
+    body: &str,
+    raw: bool,
+    token: Span,
+    at: Span,
+) -> PResult<Vec<u8>> {
     if !body.is_ascii() {
         return Err(SyntaxError::syntax(
             "bytes can only contain ASCII literal characters",
-            at,
+            token,
         ));
     }
     let body = body.replace("\r\n", "\n");
@@ -208,13 +215,20 @@ impl Parser<'_> {
         // `Some(true)` once a bytes literal was seen, `Some(false)` once a str literal was.
         let mut bytes_mode: Option<bool> = None;
         let mut bytes = Vec::new();
+        let mut literals = Vec::new();
         while matches!(self.peek(), Token::Str | Token::FStr | Token::Bytes) {
             let is_bytes = matches!(self.peek(), Token::Bytes);
-            let span = self.bump();
+            literals.push((is_bytes, self.bump()));
+        }
+        // CPython 3.11 reports an error inside the literals (a bad escape, an f-string's
+        // missing `}`) at the end of the last one, with no width.
+        let end = literals.last().map_or(start.end, |(_, span)| span.end) as usize;
+        let at_end = Span::new(end, end);
+        for (is_bytes, span) in literals {
             if bytes_mode.is_some_and(|b| b != is_bytes) {
                 return Err(SyntaxError::syntax(
                     "cannot mix bytes and nonbytes literals",
-                    start.to(span),
+                    at_end,
                 ));
             }
             bytes_mode = Some(is_bytes);
@@ -233,10 +247,11 @@ impl Parser<'_> {
             let body_end = (span.end as usize).saturating_sub(q).max(body_start);
             if is_bytes {
                 let body = self.src.get(body_start..body_end).unwrap_or("");
-                bytes.extend(decode_bytes_escapes(body, raw, span)?);
+                bytes.extend(decode_bytes_escapes(body, raw, span, at_end)?);
             } else if is_f {
                 any_f = true;
-                let (fparts, _) = self.fstring_parts(body_start, body_end, raw, false, 0, span)?;
+                let (fparts, _) =
+                    self.fstring_parts(body_start, body_end, raw, false, 0, at_end)?;
                 for p in fparts {
                     match p {
                         FStringPart::Literal(s) => push_literal(&mut parts, s),
@@ -245,7 +260,7 @@ impl Parser<'_> {
                 }
             } else {
                 let body = self.src.get(body_start..body_end).unwrap_or("");
-                let s = decode_escapes(body, raw, span)?;
+                let s = decode_escapes(body, raw, at_end)?;
                 push_literal(&mut parts, s);
             }
         }
@@ -416,6 +431,8 @@ impl Parser<'_> {
         if bytes.get(j) == Some(&b'!') {
             match bytes.get(j + 1) {
                 Some(&c @ (b'r' | b's' | b'a')) => conversion = Some(c as char),
+                // `f"{x!"`: the text ends where the conversion should be.
+                _ if j + 1 >= end => return Err(expecting()),
                 _ => {
                     return Err(SyntaxError::syntax(
                         "f-string: invalid conversion character: expected 's', 'r', or 'a'",

@@ -18,6 +18,7 @@ fn error(src: &str) -> (SyntaxErrorKind, String, u32, u32) {
             kind,
             message,
             span,
+            ..
         }) => {
             let (line, col) = LineIndex::new(src).line_col(src, span.start);
             (kind, message, line, col)

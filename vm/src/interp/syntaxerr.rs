@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use minivm_compiler::{LineIndex, Span, SyntaxError, SyntaxErrorKind as K};
+use minivm_compiler::{ErrorEnd, LineIndex, Span, SyntaxError, SyntaxErrorKind as K};
 
 use crate::object::{types, ExcKind, Instance};
 use crate::value::Value;
@@ -33,14 +33,34 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     let (end_lineno, end_col) = index.line_col(src, e.span.end.max(e.span.start));
     let text = index.line_text(src, lineno);
     let int = |n: u32| Value::Int(n as i64);
+    // CPython's tokenizer errors show the line without its newline and end where they start.
+    // A span with no width, or over a line's end only (the parser's NEWLINE), ends where it
+    // starts, as CPython's.
+    let spanned = src
+        .get(e.span.start as usize..e.span.end as usize)
+        .unwrap_or("");
+    let zero_width = spanned.trim_start_matches('\r') == "\n" || spanned.is_empty();
+    let (text, end_offset) = match e.end {
+        ErrorEnd::Span if zero_width => (format!("{text}\n"), i64::from(col)),
+        ErrorEnd::Span => (format!("{text}\n"), i64::from(end_col.max(col + 1))),
+        ErrorEnd::Point => (text.to_string(), i64::from(col)),
+        ErrorEnd::TokenizerSpan => (text.to_string(), i64::from(end_col.max(col + 1))),
+        ErrorEnd::Zero => (format!("{text}\n"), 0),
+        ErrorEnd::MinusOne | ErrorEnd::EndOfFile => (format!("{text}\n"), -1),
+    };
+    let end_lineno = if e.end == ErrorEnd::Point || zero_width {
+        lineno
+    } else {
+        end_lineno
+    };
     let attrs = [
         ("msg", Value::str(&e.message)),
         ("filename", Value::str(filename)),
         ("lineno", int(lineno)),
         ("offset", int(col)),
-        ("text", Value::string(format!("{text}\n"))),
+        ("text", Value::string(text)),
         ("end_lineno", int(end_lineno)),
-        ("end_offset", int(end_col.max(col + 1))),
+        ("end_offset", Value::Int(end_offset)),
     ];
     let details = Value::tuple(attrs[1..].iter().map(|(_, v)| v.clone()).collect());
     let err = PyErr::with_args(kind, vec![attrs[0].1.clone(), details]);
