@@ -146,21 +146,17 @@ pub struct Header {
 impl Header {
     #[inline(always)]
     fn incref(&self) {
-        let old = if free_threaded() {
+        if free_threaded() {
             // An immortal object's count is left alone: a plain load, no write to its line.
             if self.count.load(Ordering::Relaxed) & IMMORTAL != 0 {
                 return;
             }
             // As `Arc::clone`: a new reference is made from an existing one, so no ordering is
             // needed beyond atomicity.
-            self.count.fetch_add(1, Ordering::Relaxed)
-        } else {
-            // GIL model: this thread holds the GIL, so no other thread reads or writes the count.
-            let c = self.count.load(Ordering::Relaxed);
-            self.count.store(c + 1, Ordering::Relaxed);
-            c
-        };
-        if old > MAX_COUNT {
+            if self.count.fetch_add(1, Ordering::Relaxed) > MAX_COUNT {
+                std::process::abort();
+            }
+        } else if gil_count_add(&self.count, 1) > MAX_COUNT {
             std::process::abort();
         }
     }
@@ -185,11 +181,68 @@ impl Header {
             self.count.load(Ordering::Acquire);
             true
         } else {
-            let c = self.count.load(Ordering::Relaxed);
-            self.count.store(c - 1, Ordering::Relaxed);
-            c == 1
+            gil_count_add(&self.count, usize::MAX) == 0
         }
     }
+}
+
+/// GIL model: add `delta` (wrapping: `usize::MAX` takes one away) to a reference count and
+/// return the new count, as a plain, non-atomic read-modify-write of the count's memory. The
+/// GIL orders every access to counts (see the module comment), and the free-threaded model,
+/// the only one that changes counts atomically, is never in force in the same process, so
+/// nothing races with it. Relaxed atomic loads and stores compile to the same moves, but
+/// LLVM does not combine them: each count change was a load, an add, a store and a test of the
+/// old value (with the test of the model, nine machine instructions per `Value` clone); a
+/// plain one becomes an add to memory whose flags give the test.
+#[cfg(not(loom))]
+#[inline(always)]
+fn gil_count_add(count: &AtomicUsize, delta: usize) -> usize {
+    let p = count.as_ptr();
+    // SAFETY: `p` points at the live count (`count` is borrowed). GIL model only: this thread
+    // holds the GIL, so no other thread reads or writes the count meanwhile (non-atomic accesses
+    // by different threads are ordered by the GIL's mutex), and no atomic access to it happens
+    // in this model.
+    unsafe {
+        let new = (*p).wrapping_add(delta);
+        *p = new;
+        new
+    }
+}
+
+/// GIL model: take one away from a reference count that is above 1 and answer true, or leave
+/// a count of 1 (the last reference: the caller frees the object by the ordinary drop) and
+/// answer false. Plain accesses, as [`gil_count_add`] argues.
+#[cfg(not(loom))]
+#[inline(always)]
+fn gil_drop_shared(count: &AtomicUsize) -> bool {
+    let p = count.as_ptr();
+    // SAFETY: as in `gil_count_add`: the count is alive, and only the GIL holder touches it.
+    unsafe {
+        if *p > 1 {
+            *p -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Loom's atomics have no `as_ptr`: relaxed loads and stores there.
+#[cfg(loom)]
+fn gil_drop_shared(count: &AtomicUsize) -> bool {
+    let c = count.load(Ordering::Relaxed);
+    if c > 1 {
+        count.store(c - 1, Ordering::Relaxed);
+    }
+    c > 1
+}
+
+/// Loom's atomics have no `as_ptr`: relaxed loads and stores there.
+#[cfg(loom)]
+fn gil_count_add(count: &AtomicUsize, delta: usize) -> usize {
+    let new = count.load(Ordering::Relaxed).wrapping_add(delta);
+    count.store(new, Ordering::Relaxed);
+    new
 }
 
 /// Whether objects of type `T` come from the per-thread pools (`pool.rs`), whose LIFO reuse
@@ -564,11 +617,17 @@ impl<T> ObjCell<T> {
                 locked: Some(self.lock.lock_shared()),
             });
         }
-        let b = self.borrow.load(Ordering::Relaxed);
-        if b < 0 || b == isize::MAX {
+        let p = self.borrow.as_ptr();
+        // SAFETY: `p` points at this cell's live flag. GIL model: only the GIL holder touches
+        // it, with plain accesses (as `gil_count_add` argues for counts; no atomic access to the
+        // flag happens in this model).
+        let b = unsafe { *p }.wrapping_add(1);
+        // Held exclusively (-1 + 1), or as many readers as the flag counts (wrapped): busy.
+        if b <= 0 {
             return Err(Busy);
         }
-        self.borrow.store(b + 1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { *p = b };
         Ok(CellRef {
             cell: self,
             locked: None,
@@ -647,8 +706,9 @@ impl<T> Drop for CellRef<'_, T> {
             // SAFETY: this guard took a shared lock in `try_read` and releases it once.
             unsafe { self.cell.lock.unlock_shared(guard) };
         } else {
-            let b = self.cell.borrow.load(Ordering::Relaxed);
-            self.cell.borrow.store(b - 1, Ordering::Relaxed);
+            // SAFETY: the flag is alive (the cell is borrowed); GIL model, plain accesses, as in
+            // `try_read`. This guard's reader is counted in it, so it is at least 1.
+            unsafe { *self.cell.borrow.as_ptr() -= 1 };
         }
     }
 }

@@ -11,9 +11,7 @@
 //! This is the only place that copies a `Value` bit for bit, hence its place in the heap
 //! module: the copy is sound because the count of the one object it refers to went up first.
 
-use std::sync::atomic::Ordering;
-
-use super::{free_threaded, Header, Ref};
+use super::{free_threaded, gil_drop_shared, Header, Ref};
 use crate::value::Value;
 
 impl<T> Ref<T> {
@@ -80,10 +78,8 @@ pub(crate) fn discard_value(v: Value) {
     match header(&v) {
         None => std::mem::forget(v),
         Some(h) if !free_threaded() => {
-            // GIL model: this thread holds the GIL, plain load and store (as `Header::decref`).
-            let c = h.count.load(Ordering::Relaxed);
-            if c > 1 {
-                h.count.store(c - 1, Ordering::Relaxed);
+            // GIL model: this thread holds the GIL, a plain decrement (as `Header::decref`).
+            if gil_drop_shared(&h.count) {
                 // The reference `v` held is the one just counted away.
                 std::mem::forget(v);
             } else {
