@@ -16,8 +16,9 @@
 //!
 //! * **GIL model** (`--gil on`, `--gil old`): only the thread holding the GIL touches objects, and
 //!   taking or dropping the GIL (a mutex) orders every memory access between threads. So a
-//!   reference count changes with a plain load and store (no `lock`-prefixed read-modify-write),
-//!   and an object cell is a borrow flag, like `RefCell`'s, changed the same way. This is why
+//!   reference count changes with a plain, non-atomic add to memory (no `lock`-prefixed
+//!   read-modify-write; `gil_count_add`), and an object cell is a borrow flag, like
+//!   `RefCell`'s, changed the same way. This is why
 //!   CPython has a GIL: its `ob_refcnt` is a plain integer.
 //! * **Free-threaded model** (`--gil off`, as CPython 3.13t / PEP 703): threads run bytecode in
 //!   parallel, so counts change with atomic read-modify-writes (with `Arc`'s orderings) and each
@@ -134,9 +135,9 @@ const IMMORTAL: usize = 1 << 62;
 
 /// The start of every heap object.
 pub struct Header {
-    /// Number of `Ref`s to the object. An `AtomicUsize` in both models: the GIL model uses only
-    /// relaxed loads and stores on it (compiled to plain moves), the free-threaded model atomic
-    /// read-modify-writes.
+    /// Number of `Ref`s to the object. An `AtomicUsize` for the free-threaded model's atomic
+    /// read-modify-writes; the GIL model changes it with plain, non-atomic ones through its
+    /// pointer (`gil_count_add`), and reads it with relaxed loads.
     count: AtomicUsize,
     /// The cycle collector's word: where the object is listed (generation and index), or
     /// `gc::UNTRACKED`. Changed only with the GIL held or the registry locked (`gc.rs`).
@@ -211,7 +212,7 @@ fn gil_count_add(count: &AtomicUsize, delta: usize) -> usize {
 
 /// GIL model: take one away from a reference count that is above 1 and answer true, or leave
 /// a count of 1 (the last reference: the caller frees the object by the ordinary drop) and
-/// answer false. Plain accesses, as [`gil_count_add`] argues.
+/// answer false. Plain accesses, as `gil_count_add` argues.
 #[cfg(not(loom))]
 #[inline(always)]
 fn gil_drop_shared(count: &AtomicUsize) -> bool {
