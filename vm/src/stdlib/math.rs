@@ -23,6 +23,7 @@ const FUNCS: Methods = &[
     ("sqrt", sqrt),
     ("exp", exp),
     ("exp2", exp2),
+    ("cbrt", cbrt),
     ("expm1", expm1),
     ("erf", erf),
     ("erfc", erfc),
@@ -149,6 +150,7 @@ macro_rules! unary {
 unary! {
     exp => f64::exp, true;
     exp2 => f64::exp2, true;
+    cbrt => glibc_cbrt, false;
     expm1 => f64::exp_m1, true;
     // The error function and its complement, as the C library's `erf`/`erfc` that CPython calls.
     erf => libm::erf, false;
@@ -168,6 +170,37 @@ unary! {
     fabs => f64::abs, false;
     degrees => f64::to_degrees, true;
     radians => f64::to_radians, false;
+}
+
+/// The cube root as the GNU C library computes it, which CPython 3.11's `math.cbrt` calls: not
+/// correctly rounded (`cbrt(27.0)` is 3.0000000000000004), so Rust's `f64::cbrt` (3.0) would
+/// print something else. Write |x| = m * 2^e with m in [0.5, 1); a degree-6 polynomial guesses
+/// the cube root of m, one step of Halley's iteration (u * (u^3 + 2m) / (2u^3 + m)) refines it,
+/// and the cube root of 2^e is 2^(e div 3) times a tabled 2^((e mod 3)/3).
+fn glibc_cbrt(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x + x;
+    }
+    const CBRT2: f64 = 1.259_921_049_894_873_2;
+    const SQR_CBRT2: f64 = 1.587_401_051_968_199_5;
+    // 2^(r/3) for r = -2..=2, the remainder of e divided by 3 (truncating, so negative for a
+    // negative e).
+    const FACTOR: [f64; 5] = [1.0 / SQR_CBRT2, 1.0 / CBRT2, 1.0, CBRT2, SQR_CBRT2];
+    let (m, e) = libm::frexp(x.abs());
+    #[allow(clippy::excessive_precision)]
+    let u = 0.354_895_765_043_919_860
+        + ((1.508_191_937_815_848_96
+            + ((-2.114_994_941_673_712_87
+                + ((2.446_931_225_635_344_30
+                    + ((-1.834_692_774_836_130_86
+                        + (0.784_932_344_976_639_262 - 0.145_263_899_385_486_377 * m) * m)
+                        * m))
+                    * m))
+                * m))
+            * m);
+    let u3 = u * u * u;
+    let root = u * (u3 + 2.0 * m) / (2.0 * u3 + m) * FACTOR[(2 + e % 3) as usize];
+    libm::ldexp(if x > 0.0 { root } else { -root }, e / 3)
 }
 
 // ---- The gamma function and its logarithm ----
