@@ -522,6 +522,8 @@ pub fn delitem(ba: &crate::object::ByteArray, key: &Value) -> PyResult<()> {
 /// `b'...' % args`: the format is read as Latin-1 text, each `%s`/`%b` argument must be
 /// bytes-like (its bytes are spliced in), `%r`/`%a` give `ascii(arg)`, `%c` one byte; the
 /// numeric conversions are those of `str %`. The result is encoded back as Latin-1.
+/// `%(name)s` looks `b'name'` up in the mapping on the right; the converted values go to
+/// `str %` in a new dict under the Latin-1 text of their names.
 fn percent_format(interp: &mut Interp, fmt: &[u8], args: &Value) -> PyResult<Vec<u8>> {
     let items: Vec<Value> = match args {
         Value::Tuple(t) => t.items.to_vec(),
@@ -530,12 +532,26 @@ fn percent_format(interp: &mut Interp, fmt: &[u8], args: &Value) -> PyResult<Vec
     let mut text_fmt = String::with_capacity(fmt.len());
     let mut converted = Vec::with_capacity(items.len());
     let mut next = items.iter();
+    // The values found by `%(name)`, converted, under their names' text.
+    let mut keyed: Option<crate::object::Dict> = None;
     let mut i = 0;
     while let Some(&c) = fmt.get(i) {
         i += 1;
         text_fmt.push(c as char);
         if c != b'%' {
             continue;
+        }
+        let mut key = None;
+        if fmt.get(i) == Some(&b'(') {
+            let (name, end) = bytes_mapping_key(fmt, i)?;
+            if !is_format_mapping(interp, args) {
+                raise!(TypeError, "format requires a mapping");
+            }
+            text_fmt.push('(');
+            text_fmt.extend(name.iter().map(|&b| b as char));
+            text_fmt.push(')');
+            i = end;
+            key = Some(name);
         }
         while let Some(&f) = fmt.get(i) {
             if b"-+ #0123456789.".contains(&f) {
@@ -551,8 +567,20 @@ fn percent_format(interp: &mut Interp, fmt: &[u8], args: &Value) -> PyResult<Vec
             text_fmt.push('%');
             continue;
         }
-        let Some(arg) = next.next() else {
-            raise!(TypeError, "not enough arguments for format string");
+        let looked_up;
+        let arg = match &key {
+            Some(name) => {
+                looked_up = interp.getitem(args, &Value::bytes(name.clone()))?;
+                &looked_up
+            }
+            // As `str %`: once a name was looked up, no argument is left for a spec without one.
+            None if keyed.is_some() => {
+                raise!(TypeError, "not enough arguments for format string")
+            }
+            None => match next.next() {
+                Some(arg) => arg,
+                None => raise!(TypeError, "not enough arguments for format string"),
+            },
         };
         let (conv, arg) = match conv {
             b's' | b'b' => match bytes_like(arg) {
@@ -586,7 +614,19 @@ fn percent_format(interp: &mut Interp, fmt: &[u8], args: &Value) -> PyResult<Vec
             other => (other as char, arg.clone()),
         };
         text_fmt.push(conv);
-        converted.push(arg);
+        match key {
+            Some(name) => {
+                let text: String = name.iter().map(|&b| b as char).collect();
+                keyed
+                    .get_or_insert_with(crate::object::Dict::new)
+                    .set_str(&text, arg);
+            }
+            None => converted.push(arg),
+        }
+    }
+    if let Some(d) = keyed {
+        let out = interp.percent_format(&text_fmt, &Value::Dict(Ref::new(d)))?;
+        return Ok(out.chars().map(|c| c as u32 as u8).collect());
     }
     let unused = match args {
         Value::Tuple(_) => next.next().is_some(),
@@ -606,6 +646,35 @@ fn percent_format(interp: &mut Interp, fmt: &[u8], args: &Value) -> PyResult<Vec
     };
     let out = interp.percent_format(&text_fmt, &args)?;
     Ok(out.chars().map(|c| c as u32 as u8).collect())
+}
+
+/// The name of a `%(name)` spec whose `(` is at `fmt[start]` (nested parentheses count, as in
+/// CPython), and the index just after its closing `)`.
+fn bytes_mapping_key(fmt: &[u8], start: usize) -> PyResult<(Vec<u8>, usize)> {
+    let mut depth = 0;
+    for (j, &b) in fmt.iter().enumerate().skip(start) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok((fmt[start + 1..j].to_vec(), j + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    raise!(ValueError, "incomplete format key")
+}
+
+/// Whether `b'%(name)s' % args` may look names up in `args`: anything with `__getitem__` but a
+/// tuple, bytes or bytearray (CPython's test).
+fn is_format_mapping(interp: &mut Interp, args: &Value) -> bool {
+    match crate::object::builtin_base(args).unwrap_or(args) {
+        Value::Tuple(_) | Value::Bytes(_) | Value::ByteArray(_) | Value::Str(_) => false,
+        Value::Dict(_) => true,
+        _ => interp.lookup_special(args, "__getitem__").is_some(),
+    }
 }
 
 // ---------------------------------------------------------------- methods
