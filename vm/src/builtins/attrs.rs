@@ -270,8 +270,48 @@ fn computed_function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
             f.attrs.lock().insert(std::sync::Arc::from(name), v.clone());
             v
         }
+        // The descriptor call that makes `obj.f` a bound method, bound to this function.
+        "__get__" => Value::BoundMethod(Ref::new(crate::object::BoundMethod {
+            receiver: Value::Function(f.clone()),
+            func: Value::Native(Ref::new(crate::object::NativeFunction::new(
+                "__get__",
+                function_get,
+            ))),
+        })),
         _ => return None,
     })
+}
+
+/// `f.__get__(obj, type=None)`: `f` bound to `obj`, or `f` itself when `obj` is None and a type
+/// is given (a read through the class), as CPython's function descriptor.
+fn function_get(_: &mut Interp, args: crate::interp::Args<'_>) -> PyResult<Value> {
+    if !args.kw.is_empty() {
+        return Err(crate::err!(
+            TypeError,
+            "wrapper __get__() takes no keyword arguments"
+        ));
+    }
+    match args.pos {
+        [f, Value::None] | [f, Value::None, Value::None] => {
+            let _ = f;
+            Err(crate::err!(TypeError, "__get__(None, None) is invalid"))
+        }
+        [f, Value::None, _] => Ok(f.clone()),
+        [f, obj] | [f, obj, _] => Ok(Value::BoundMethod(Ref::new(crate::object::BoundMethod {
+            receiver: obj.clone(),
+            func: f.clone(),
+        }))),
+        // (CPython's messages start with a space: the wrapper's name is left empty.)
+        [_] | [] => Err(crate::err!(
+            TypeError,
+            " expected at least 1 argument, got 0"
+        )),
+        _ => Err(crate::err!(
+            TypeError,
+            " expected at most 2 arguments, got {}",
+            args.pos.len().saturating_sub(1)
+        )),
+    }
 }
 
 /// The keyword arguments the constructor of a built-in exception with extra fields takes
