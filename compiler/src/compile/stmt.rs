@@ -600,6 +600,11 @@ impl<'a> Compiler<'a> {
             .scope_of(def)
             .ok_or_else(|| SyntaxError::syntax("internal error: function without a scope", span))?;
         self.enter_scope(scope, &def.name.name, span);
+        // As CPython, a decorated function's code starts at its first decorator
+        // (`co_firstlineno`, which `inspect.getsource` reads from).
+        if let Some(first) = def.decorators.first() {
+            self.cur.first_line = self.line_of(first.span);
+        }
         self.set_params(&def.params);
         let r = self.stmts(&def.body);
         if r.is_ok() {
@@ -645,6 +650,9 @@ impl<'a> Compiler<'a> {
             .scope_of(def)
             .ok_or_else(|| SyntaxError::syntax("internal error: class without a scope", span))?;
         self.enter_scope(scope, &def.name.name, span);
+        if let Some(first) = def.decorators.first() {
+            self.cur.first_line = self.line_of(first.span);
+        }
         let qualname = self.cur.qualname.clone();
         self.emit_const(Constant::Str(qualname.as_str().into()));
         let n = self.add_name("__qualname__");
