@@ -26,6 +26,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("_pypickle.mini", include_str!("../../lib/_pypickle.mini")),
     ("_queue.mini", include_str!("../../lib/_queue.mini")),
     ("_queueinfo.mini", include_str!("../../lib/_queueinfo.mini")),
+    (
+        "_socketinfo.mini",
+        include_str!("../../lib/_socketinfo.mini"),
+    ),
     ("_strptime.mini", include_str!("../../lib/_strptime.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
     (

@@ -52,6 +52,12 @@ const SOCK_TYPE_FLAGS: i64 = 0o4000 | 0o2000000;
 const IPPROTO_TCP: i64 = 6;
 const TCP_NODELAY: i64 = 1;
 const SOL_SOCKET: i64 = 1;
+const SOCK_RAW: i64 = 3;
+const AF_INET6: i64 = 10;
+const AI_PASSIVE: i64 = 1;
+const AI_CANONNAME: i64 = 2;
+const AI_NUMERICHOST: i64 = 4;
+const AI_NUMERICSERV: i64 = 0x400;
 const SO_ERROR: i64 = 4;
 
 enum Sock {
@@ -156,6 +162,18 @@ pub fn socket_module() -> Ref<Module> {
             ),
             ("gaierror", Value::Class(extra_exc_class("gaierror"))),
             ("gethostbyname", func("gethostbyname", gethostbyname)),
+            ("getaddrinfo", func("getaddrinfo", getaddrinfo)),
+            ("AF_UNSPEC", int(0)),
+            ("SOCK_RAW", int(SOCK_RAW)),
+            ("IPPROTO_IP", int(0)),
+            ("IPPROTO_IPV6", int(41)),
+            ("AI_PASSIVE", int(AI_PASSIVE)),
+            ("AI_CANONNAME", int(AI_CANONNAME)),
+            ("AI_NUMERICHOST", int(AI_NUMERICHOST)),
+            ("AI_V4MAPPED", int(8)),
+            ("AI_ALL", int(0x10)),
+            ("AI_ADDRCONFIG", int(0x20)),
+            ("AI_NUMERICSERV", int(AI_NUMERICSERV)),
             ("htons", func("htons", htons)),
             ("ntohs", func("ntohs", ntohs)),
             ("htonl", func("htonl", htonl)),
@@ -202,7 +220,9 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(TypeError, "socket.__init__ needs a socket instance"));
     };
     let int_arg = |i: usize, name: &str, default: i64| -> PyResult<i64> {
-        match arg(&args, i, name) {
+        // (An `AddressFamily`/`SocketKind` member from `getaddrinfo` is an int subclass: its
+        // int is read.)
+        match arg(&args, i, name).map(|v| crate::object::builtin_base(v).unwrap_or(v)) {
             None | Some(Value::None) => Ok(default),
             Some(Value::Int(n)) if *n == -1 => Ok(default),
             Some(Value::Int(n)) => Ok(*n),
@@ -355,21 +375,24 @@ fn resolve(interp: &mut Interp, host: &str, port: u16) -> PyResult<SocketAddr> {
     match found {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(gai_error(-5, "No address associated with hostname")),
-        Err(e) => {
-            let text = e.to_string();
-            let text = text
-                .strip_prefix("failed to lookup address information: ")
-                .unwrap_or(&text)
-                .to_string();
-            let code = match text.as_str() {
-                "Name or service not known" => -2,
-                "Temporary failure in name resolution" => -3,
-                "No address associated with hostname" => -5,
-                _ => 0,
-            };
-            Err(gai_error(code, &text))
-        }
+        Err(e) => Err(lookup_error(&e)),
     }
+}
+
+/// The `socket.gaierror` for a failed name lookup, with the C library's code and text.
+fn lookup_error(e: &std::io::Error) -> PyErr {
+    let text = e.to_string();
+    let text = text
+        .strip_prefix("failed to lookup address information: ")
+        .unwrap_or(&text)
+        .to_string();
+    let code = match text.as_str() {
+        "Name or service not known" => -2,
+        "Temporary failure in name resolution" => -3,
+        "No address associated with hostname" => -5,
+        _ => 0,
+    };
+    gai_error(code, &text)
 }
 
 /// `socket.gaierror: [Errno -2] Name or service not known`
@@ -1140,6 +1163,204 @@ fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let addr = resolve(interp, &host, 0)?;
     Ok(Value::string(addr.ip().to_string()))
+}
+
+/// `socket.getaddrinfo(host, port, family=0, type=0, proto=0, flags=0)`: a list of `(family,
+/// type, proto, canonname, sockaddr)`, family and type as `socket.AddressFamily` and
+/// `socket.SocketKind` members (made in `vm/lib/_socketinfo.mini`). The addresses come from the
+/// system resolver (through std, with the GIL released) in its order; each is listed once per
+/// socket type (stream, datagram, raw when `type` is 0), as the C library's `getaddrinfo` does.
+/// No host means the wildcard address with `AI_PASSIVE`, else the loopback one, in the order
+/// glibc gives them. A port may be an int, a decimal string or a service name of
+/// `/etc/services`.
+fn getaddrinfo(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [host, port, family, kind, proto, flags] = Sig::kw(
+        "getaddrinfo",
+        &["host", "port", "family", "type", "proto", "flags"],
+        2,
+    )
+    .bind::<6>(&args)?;
+    let mut int = |v: Option<&Value>| -> PyResult<i64> {
+        match v {
+            None => Ok(0),
+            Some(v) => interp.index_arg(crate::object::builtin_base(v).unwrap_or(v)),
+        }
+    };
+    let (family, kind, proto, flags) = (int(family)?, int(kind)?, int(proto)?, int(flags)?);
+    let host = match host {
+        None | Some(Value::None) => None,
+        Some(Value::Str(s)) => Some(s.as_str().to_string()),
+        Some(v) => match crate::object::bytes_like(v) {
+            Some(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            None => {
+                return Err(err!(
+                    TypeError,
+                    "getaddrinfo() argument 1 must be string or None"
+                ))
+            }
+        },
+    };
+    // The C library reads a number as an unsigned long cut to 16 bits (70000 is port 4464);
+    // "-1" is no number, so a service name that is not found.
+    let no_service = || gai_error(-8, "Servname not supported for ai_socktype");
+    let port = match port {
+        None | Some(Value::None) => 0,
+        Some(Value::Bool(b)) => u16::from(*b),
+        Some(Value::Int(n)) if *n < 0 => return Err(no_service()),
+        Some(Value::Int(n)) => (*n & 0xFFFF) as u16,
+        Some(Value::BigInt(_)) => {
+            return Err(err!(
+                OverflowError,
+                "Python int too large to convert to C long"
+            ))
+        }
+        Some(v @ (Value::Str(_) | Value::Bytes(_))) => {
+            let text = match v {
+                Value::Str(s) => s.as_str().to_string(),
+                _ => crate::object::bytes_like(v)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default(),
+            };
+            let numeric = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+            if numeric {
+                (text.parse::<u64>().unwrap_or(u64::MAX) & 0xFFFF) as u16
+            } else if flags & AI_NUMERICSERV != 0 {
+                return Err(gai_error(-2, "Name or service not known"));
+            } else {
+                service_port(&text).ok_or_else(no_service)?
+            }
+        }
+        Some(_) => return Err(os_error_text("Int or String expected")),
+    };
+    if !matches!(family, 0 | AF_INET | AF_INET6) {
+        return Err(gai_error(-6, "ai_family not supported"));
+    }
+    let types: Vec<(i64, i64)> = match kind {
+        // Every type, or with a protocol the type that goes with it (raw for any other).
+        0 if proto == IPPROTO_TCP => vec![(SOCK_STREAM, proto)],
+        0 if proto == IPPROTO_UDP => vec![(SOCK_DGRAM, proto)],
+        0 if proto != 0 && port != 0 => return Err(no_service()),
+        0 if proto != 0 => vec![(SOCK_RAW, proto)],
+        0 => vec![
+            (SOCK_STREAM, IPPROTO_TCP),
+            (SOCK_DGRAM, IPPROTO_UDP),
+            (SOCK_RAW, 0),
+        ],
+        SOCK_STREAM => vec![(SOCK_STREAM, if proto == 0 { IPPROTO_TCP } else { proto })],
+        SOCK_DGRAM => vec![(SOCK_DGRAM, if proto == 0 { IPPROTO_UDP } else { proto })],
+        _ if port != 0 => return Err(no_service()),
+        other => vec![(other, proto)],
+    };
+    let addrs: Vec<std::net::IpAddr> = match &host {
+        None => {
+            let (v4, v6) = if flags & AI_PASSIVE != 0 {
+                (Ipv4Addr::UNSPECIFIED, std::net::Ipv6Addr::UNSPECIFIED)
+            } else {
+                (Ipv4Addr::LOCALHOST, std::net::Ipv6Addr::LOCALHOST)
+            };
+            if flags & AI_PASSIVE != 0 {
+                vec![v4.into(), v6.into()]
+            } else {
+                vec![v6.into(), v4.into()]
+            }
+        }
+        Some(h) => match h.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) if flags & AI_NUMERICHOST != 0 => {
+                return Err(gai_error(-2, "Name or service not known"))
+            }
+            Err(_) => lookup_all(interp, h)?,
+        },
+    };
+    let wanted: Vec<std::net::IpAddr> = addrs
+        .into_iter()
+        .filter(|a| match family {
+            AF_INET => a.is_ipv4(),
+            AF_INET6 => a.is_ipv6(),
+            _ => true,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Err(gai_error(-9, "Address family for hostname not supported"));
+    }
+    let info = interp.import_module("_socketinfo")?;
+    let address_family = interp.getattr(&info, "AddressFamily")?;
+    let socket_kind = interp.getattr(&info, "SocketKind")?;
+    let mut out = Vec::new();
+    for (i, ip) in wanted.iter().enumerate() {
+        let (fam, sockaddr) = match ip {
+            std::net::IpAddr::V4(a) => (
+                AF_INET,
+                Value::tuple(vec![Value::string(a.to_string()), Value::Int(port.into())]),
+            ),
+            std::net::IpAddr::V6(a) => (
+                AF_INET6,
+                Value::tuple(vec![
+                    Value::string(a.to_string()),
+                    Value::Int(port.into()),
+                    Value::Int(0),
+                    Value::Int(0),
+                ]),
+            ),
+        };
+        let fam = interp.call(&address_family, &[Value::Int(fam)])?;
+        for (j, &(t, p)) in types.iter().enumerate() {
+            // The canonical name goes with the first entry only, as the C library gives it.
+            let canon = match &host {
+                Some(h) if flags & AI_CANONNAME != 0 && i == 0 && j == 0 => {
+                    Value::string(h.clone())
+                }
+                _ => Value::str(""),
+            };
+            let t = interp.call(&socket_kind, &[Value::Int(t)])?;
+            out.push(Value::tuple(vec![
+                fam.clone(),
+                t,
+                Value::Int(p),
+                canon,
+                sockaddr.clone(),
+            ]));
+        }
+    }
+    Ok(Value::list(out))
+}
+
+/// `OSError(text)` without an errno, as CPython raises for a bad port type.
+fn os_error_text(text: &str) -> PyErr {
+    exc_of_class(types().exc(ExcKind::OSError).clone(), text.to_string())
+}
+
+/// Every address of host name `host` (IPv4 and IPv6), each once, in the resolver's order; the
+/// lookup runs with the GIL released.
+fn lookup_all(interp: &mut Interp, host: &str) -> PyResult<Vec<std::net::IpAddr>> {
+    let found = interp.allow_threads(|| {
+        (host, 0u16).to_socket_addrs().map(|it| {
+            let mut seen: Vec<std::net::IpAddr> = Vec::new();
+            for a in it {
+                if !seen.contains(&a.ip()) {
+                    seen.push(a.ip());
+                }
+            }
+            seen
+        })
+    });
+    match found {
+        Ok(v) if v.is_empty() => Err(gai_error(-5, "No address associated with hostname")),
+        Ok(v) => Ok(v),
+        Err(e) => Err(lookup_error(&e)),
+    }
+}
+
+/// The port of service `name` (or one of its aliases) in `/etc/services`.
+fn service_port(name: &str) -> Option<u16> {
+    let text = std::fs::read_to_string("/etc/services").ok()?;
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let service = words.next()?;
+        let port = words.next()?.split('/').next()?.parse::<u16>().ok()?;
+        (service == name || words.any(|alias| alias == name)).then_some(port)
+    })
 }
 
 /// The argument of `htons`/`ntohs`: an int (or `__index__`) that fits 16 unsigned bits, with
