@@ -322,6 +322,7 @@ pub static FILES: &[(&str, &str)] = &[
         "xml/etree/__init__.mini",
         include_str!("../../lib/xml/etree/__init__.mini"),
     ),
+    ("zipfile.mini", include_str!("../../lib/zipfile.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.
