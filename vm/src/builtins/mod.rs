@@ -242,6 +242,8 @@ pub fn make_builtins() -> Ref<Dict> {
     d.set_str("quit", site::quitter("quit"));
     d.set_str("Ellipsis", Value::Ellipsis);
     d.set_str("NotImplemented", Value::NotImplemented);
+    // True, as in CPython without -O (minivm has no optimize flag: `assert` always runs).
+    d.set_str("__debug__", Value::Bool(true));
     d.set_str("__name__", Value::str("builtins"));
     Ref::new(d)
 }
