@@ -36,6 +36,7 @@ const FUNCS: Methods = &[
     ("sleep", sleep),
     ("_zone", zone),
     ("_tzset", tzset),
+    ("_zoneinfo", zoneinfo),
 ];
 
 /// The breaking-down functions, under the names `_timeinfo` takes them by (`time.gmtime` and
@@ -63,6 +64,24 @@ fn zone(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::tuple(vec![
         Value::Int(ty.utoff),
         Value::Bool(ty.isdst),
+        Value::str(&ty.abbrev),
+    ]))
+}
+
+/// `_zoneinfo(key, t)`: for `zoneinfo`, the zone `key` of the tz database at the instant `t`:
+/// `(utc offset, daylight saving part of it, abbreviation)` in seconds, or None when the
+/// database has no such zone.
+fn zoneinfo(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (Some(Value::Str(key)), Some(Value::Int(t))) = (args.pos.first(), args.pos.get(1)) else {
+        raise!(TypeError, "_zoneinfo() needs a str key and an int time");
+    };
+    let Some(zone) = super::tzfile::named(key.as_str()) else {
+        return Ok(Value::None);
+    };
+    let ty = zone.at(*t);
+    Ok(Value::tuple(vec![
+        Value::Int(ty.utoff),
+        Value::Int(zone.dst_at(*t)),
         Value::str(&ty.abbrev),
     ]))
 }

@@ -4,7 +4,9 @@
 //! The zone is `$TZ` (`:Europe/Paris`, `Europe/Paris`, a path, or `UTC`/`GMT`) or else
 //! `/etc/localtime`, read once, and again on `time.tzset()` with `TZ` as `os.environ` has it
 //! then (minivm's `os.environ` is a plain dict, not the process's environment). A time past the file's
-//! last transition keeps the last offset (the file's POSIX rule for later years is not read).
+//! last transition follows the POSIX rule at the file's end (`EST5EDT,M3.2.0,M11.1.0`), as the C
+//! library does: the tables stop in 2037, or for "slim" files at the last change of rule.
+//! `zoneinfo` reads its zones here too ([`named`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,11 +20,32 @@ pub struct LocalType {
     pub abbrev: String,
 }
 
-/// A zone: its transition instants and the type that starts at each.
+/// A zone: its transition instants and the type that starts at each, and the rule for times
+/// after the last one.
 #[derive(Debug)]
 pub struct Zone {
     transitions: Vec<(i64, usize)>,
     types: Vec<LocalType>,
+    rule: Option<Rule>,
+}
+
+/// A POSIX TZ rule (`std offset [dst [offset] [,start[/time],end[/time]]]`): standard time, and
+/// daylight saving time with the days and local times it starts and ends each year.
+#[derive(Debug)]
+struct Rule {
+    std: LocalType,
+    dst: Option<(LocalType, RuleDay, i64, RuleDay, i64)>,
+}
+
+/// The day of the year a rule's change falls on.
+#[derive(Debug, Clone, Copy)]
+enum RuleDay {
+    /// `Jn`: day n of 1..=365, February 29 never counted.
+    Julian(i64),
+    /// `n`: day n of 0..=365, February 29 counted.
+    Zero(i64),
+    /// `Mm.w.d`: weekday d (0 Sunday) of week w (5: the last) of month m.
+    Month(i64, i64, i64),
 }
 
 impl Zone {
@@ -34,11 +57,16 @@ impl Zone {
                 isdst: false,
                 abbrev: "UTC".into(),
             }],
+            rule: None,
         }
     }
 
     /// The local time type in force at `t` (seconds since the epoch).
     pub fn at(&self, t: i64) -> &LocalType {
+        let past_table = self.transitions.last().is_none_or(|&(when, _)| t >= when);
+        if let (true, Some(rule)) = (past_table, &self.rule) {
+            return rule.at(t);
+        }
         let later = self.transitions.partition_point(|&(when, _)| when <= t);
         let index = match later.checked_sub(1) {
             Some(i) => self.transitions[i].1,
@@ -46,6 +74,255 @@ impl Zone {
             None => self.types.iter().position(|ty| !ty.isdst).unwrap_or(0),
         };
         &self.types[index.min(self.types.len() - 1)]
+    }
+}
+
+impl Rule {
+    fn at(&self, t: i64) -> &LocalType {
+        let Some((dst, start, start_time, end, end_time)) = &self.dst else {
+            return &self.std;
+        };
+        // The changes of the year `t` falls in (by standard time): the start is a local time in
+        // standard time, the end one in daylight saving time.
+        let (year, ..) = civil_from_days((t + self.std.utoff).div_euclid(86_400));
+        let begins = day_of(year, *start) * 86_400 + start_time - self.std.utoff;
+        let ends = day_of(year, *end) * 86_400 + end_time - dst.utoff;
+        let in_dst = if begins < ends {
+            begins <= t && t < ends
+        } else {
+            // Southern hemisphere: daylight saving time spans the new year.
+            !(ends <= t && t < begins)
+        };
+        if in_dst {
+            dst
+        } else {
+            &self.std
+        }
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Days since 1970-01-01 of a date of the proleptic Gregorian calendar.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month, day) of a day counted from 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// The day (counted from 1970-01-01) a rule's change falls on in `year`.
+fn day_of(year: i64, day: RuleDay) -> i64 {
+    let jan1 = days_from_civil(year, 1, 1);
+    match day {
+        RuleDay::Julian(n) => jan1 + n - 1 + i64::from(is_leap(year) && n >= 60),
+        RuleDay::Zero(n) => jan1 + n,
+        RuleDay::Month(m, w, d) => {
+            let first = days_from_civil(year, m, 1);
+            let weekday_of_first = (first + 4).rem_euclid(7); // 1970-01-01 was a Thursday
+            let mut day = first + (d - weekday_of_first).rem_euclid(7) + (w - 1) * 7;
+            let next_month = if m == 12 {
+                days_from_civil(year + 1, 1, 1)
+            } else {
+                days_from_civil(year, m + 1, 1)
+            };
+            while day >= next_month {
+                day -= 7;
+            }
+            day
+        }
+    }
+}
+
+/// Read a POSIX TZ string (the footer of a version 2+ TZif file).
+fn parse_rule(text: &str) -> Option<Rule> {
+    let mut p = RuleText(text.as_bytes());
+    let std_name = p.name()?;
+    let std_off = -p.offset()?;
+    let std = LocalType {
+        utoff: std_off,
+        isdst: false,
+        abbrev: std_name,
+    };
+    if p.0.is_empty() {
+        return Some(Rule { std, dst: None });
+    }
+    let dst_name = p.name()?;
+    let dst_off = match p.0.first() {
+        Some(b',') | None => std_off + 3600,
+        Some(_) => -p.offset()?,
+    };
+    let dst = LocalType {
+        utoff: dst_off,
+        isdst: true,
+        abbrev: dst_name,
+    };
+    // A rule without its dates (POSIX then means the US ones) is not followed: TZif footers
+    // always give them.
+    p.expect(b',')?;
+    let (start, start_time) = p.change()?;
+    p.expect(b',')?;
+    let (end, end_time) = p.change()?;
+    p.0.is_empty().then_some(Rule {
+        std,
+        dst: Some((dst, start, start_time, end, end_time)),
+    })
+}
+
+/// The unread part of a POSIX TZ string.
+struct RuleText<'a>(&'a [u8]);
+
+impl RuleText<'_> {
+    fn expect(&mut self, c: u8) -> Option<()> {
+        let (&first, rest) = self.0.split_first()?;
+        (first == c).then(|| self.0 = rest)
+    }
+
+    /// A zone name: three or more letters, or anything between `<` and `>` (`<+03>`).
+    fn name(&mut self) -> Option<String> {
+        let (name, rest) = if self.0.first() == Some(&b'<') {
+            let close = self.0.iter().position(|&b| b == b'>')?;
+            (&self.0[1..close], &self.0[close + 1..])
+        } else {
+            let len = self
+                .0
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+            (&self.0[..len], &self.0[len..])
+        };
+        if name.len() < 3 {
+            return None;
+        }
+        self.0 = rest;
+        Some(String::from_utf8_lossy(name).into_owned())
+    }
+
+    fn number(&mut self) -> Option<i64> {
+        let len = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        if len == 0 {
+            return None;
+        }
+        let n = std::str::from_utf8(&self.0[..len]).ok()?.parse().ok()?;
+        self.0 = &self.0[len..];
+        Some(n)
+    }
+
+    /// `[+-]hh[:mm[:ss]]` in seconds (west of UTC positive, as POSIX writes offsets).
+    fn offset(&mut self) -> Option<i64> {
+        let sign = match self.0.first() {
+            Some(b'-') => -1,
+            Some(b'+') => 1,
+            _ => 0,
+        };
+        if sign != 0 {
+            self.0 = &self.0[1..];
+        }
+        let mut seconds = self.number()? * 3600;
+        if self.expect(b':').is_some() {
+            seconds += self.number()? * 60;
+            if self.expect(b':').is_some() {
+                seconds += self.number()?;
+            }
+        }
+        Some(if sign < 0 { -seconds } else { seconds })
+    }
+
+    /// `Jn`, `n` or `Mm.w.d`, then `/time` (02:00 when left out).
+    fn change(&mut self) -> Option<(RuleDay, i64)> {
+        let day = match self.0.first()? {
+            b'J' => {
+                self.0 = &self.0[1..];
+                RuleDay::Julian(self.number()?)
+            }
+            b'M' => {
+                self.0 = &self.0[1..];
+                let m = self.number()?;
+                self.expect(b'.')?;
+                let w = self.number()?;
+                self.expect(b'.')?;
+                RuleDay::Month(m, w, self.number()?)
+            }
+            _ => RuleDay::Zero(self.number()?),
+        };
+        let time = if self.expect(b'/').is_some() {
+            self.offset()?
+        } else {
+            7200
+        };
+        Some((day, time))
+    }
+}
+
+/// Zones read for `zoneinfo`, with their keys.
+type NamedZones = Mutex<Vec<(String, Arc<Zone>)>>;
+
+fn named_zones() -> &'static NamedZones {
+    static ZONES: OnceLock<NamedZones> = OnceLock::new();
+    ZONES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// The zone of the tz database named `key` (`America/New_York`), read once; `None` when there
+/// is no such file or it is no TZif file.
+pub fn named(key: &str) -> Option<Arc<Zone>> {
+    let unsafe_key = key.is_empty()
+        || key.starts_with('/')
+        || key
+            .split('/')
+            .any(|part| part == ".." || part == "." || part.is_empty());
+    if unsafe_key {
+        return None;
+    }
+    if let Some((_, z)) = named_zones().lock().iter().find(|(k, _)| k == key) {
+        return Some(z.clone());
+    }
+    let data = std::fs::read(format!("/usr/share/zoneinfo/{key}")).ok()?;
+    let zone = Arc::new(parse(&data)?);
+    named_zones().lock().push((key.to_string(), zone.clone()));
+    Some(zone)
+}
+
+impl Zone {
+    /// The daylight saving part of the offset at `t` (what `tzinfo.dst()` gives): the offset
+    /// less that of the standard time nearest before it (or after it, at the start of the
+    /// table); 0 in standard time.
+    pub fn dst_at(&self, t: i64) -> i64 {
+        let ty = self.at(t);
+        if !ty.isdst {
+            return 0;
+        }
+        if let Some(rule) = self.rule.as_ref().filter(|r| r.dst.is_some()) {
+            let past_table = self.transitions.last().is_none_or(|&(when, _)| t >= when);
+            if past_table {
+                return ty.utoff - rule.std.utoff;
+            }
+        }
+        let here = self.transitions.partition_point(|&(when, _)| when <= t);
+        let std_type = |&(_, i): &(i64, usize)| self.types.get(i).filter(|ty| !ty.isdst);
+        let before = self.transitions[..here].iter().rev().find_map(std_type);
+        let after = self.transitions[here..].iter().find_map(std_type);
+        match before.or(after) {
+            Some(std) => ty.utoff - std.utoff,
+            None => 3600,
+        }
     }
 }
 
@@ -160,7 +437,16 @@ fn parse(data: &[u8]) -> Option<Zone> {
         // Skip the 32-bit block: times, indices, types, abbreviations, leap records, flags.
         r.take(c.time * 5 + c.types * 6 + c.chars + c.leap * 8 + c.isstd + c.isut)?;
         let (_, c) = header(&mut r)?;
-        return body(&mut r, &c, 8);
+        let mut zone = body(&mut r, &c, 8)?;
+        // Then the leap records and flags of the 64-bit block, and the footer: the POSIX rule
+        // between two newlines (empty when there is none).
+        r.take(c.leap * 12 + c.isstd + c.isut)?;
+        if r.u8() == Some(b'\n') {
+            let end = r.0.iter().position(|&b| b == b'\n').unwrap_or(r.0.len());
+            let text = String::from_utf8_lossy(&r.0[..end]);
+            zone.rule = parse_rule(&text);
+        }
+        return Some(zone);
     }
     body(&mut r, &c, 4)
 }
@@ -190,7 +476,11 @@ fn body(r: &mut Reader<'_>, c: &Counts, width: usize) -> Option<Zone> {
         .into_iter()
         .zip(indices.into_iter().map(usize::from))
         .collect();
-    Some(Zone { transitions, types })
+    Some(Zone {
+        transitions,
+        types,
+        rule: None,
+    })
 }
 
 /// The NUL-terminated abbreviation starting at `at`.
