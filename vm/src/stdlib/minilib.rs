@@ -323,6 +323,7 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/xml/etree/__init__.mini"),
     ),
     ("zipfile.mini", include_str!("../../lib/zipfile.mini")),
+    ("zoneinfo.mini", include_str!("../../lib/zoneinfo.mini")),
 ];
 
 /// The source of `vm/lib/<rel>`, if the library has that file.
