@@ -188,6 +188,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("difflib.mini", include_str!("../../lib/difflib.mini")),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("errno.mini", include_str!("../../lib/errno.mini")),
+    ("filecmp.mini", include_str!("../../lib/filecmp.mini")),
     ("fileinput.mini", include_str!("../../lib/fileinput.mini")),
     ("fnmatch.mini", include_str!("../../lib/fnmatch.mini")),
     ("fractions.mini", include_str!("../../lib/fractions.mini")),

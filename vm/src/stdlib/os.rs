@@ -40,6 +40,8 @@ pub fn os_module() -> Ref<Module> {
             ("extsep", Value::str(".")),
             ("curdir", Value::str(".")),
             ("pardir", Value::str("..")),
+            ("altsep", Value::None),
+            ("supports_unicode_filenames", Value::Bool(false)),
         ],
     );
     let environ = crate::object::Dict::new();

@@ -49,6 +49,12 @@ pub const PATH_NAMES: &[&str] = &[
     "commonpath",
     "relpath",
     "realpath",
+    "samestat",
+    "sameopenfile",
+    "normcase",
+    "splitdrive",
+    "ismount",
+    "expandvars",
 ];
 
 /// Called once `os` is imported: the system calls `_osinfo.mini` makes, and `os.path` under
