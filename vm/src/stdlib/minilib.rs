@@ -50,6 +50,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("_union.mini", include_str!("../../lib/_union.mini")),
     ("abc.mini", include_str!("../../lib/abc.mini")),
     ("argparse.mini", include_str!("../../lib/argparse.mini")),
+    ("ast.mini", include_str!("../../lib/ast.mini")),
     (
         "asyncio/__init__.mini",
         include_str!("../../lib/asyncio/__init__.mini"),
