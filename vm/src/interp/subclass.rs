@@ -34,6 +34,10 @@ impl Interp {
     ) -> PyResult<Value> {
         let root = Class::layout_root(cls);
         if cls.builtin {
+            // `list.__new__(list, [1])` is an empty list, as CPython's: a mutable value's
+            // contents come from `__init__`. An immutable one is made from the arguments.
+            let args = if is_mutable(cls.kind) { &[][..] } else { args };
+            let kw = if is_mutable(cls.kind) { &[][..] } else { kw };
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
         }
         let inst = if is_mutable(cls.kind) {
