@@ -189,9 +189,11 @@ impl Header {
 
 /// GIL model: add `delta` (wrapping: `usize::MAX` takes one away) to a reference count and
 /// return the new count, as a plain, non-atomic read-modify-write of the count's memory. The
-/// GIL orders every access to counts (see the module comment), and the free-threaded model,
-/// the only one that changes counts atomically, is never in force in the same process, so
-/// nothing races with it. Relaxed atomic loads and stores compile to the same moves, but
+/// GIL orders every access to counts (see the module comment): in this model the few atomic
+/// accesses to a count (relaxed loads: `Ref::count`, weak references, the collector) are made
+/// by the GIL holder too, and the free-threaded model's atomic read-modify-writes never run in
+/// the same process, so nothing races with it (Miri's data-race checker runs the heap's
+/// threaded GIL-model test). Relaxed atomic loads and stores compile to the same moves, but
 /// LLVM does not combine them: each count change was a load, an add, a store and a test of the
 /// old value (with the test of the model, nine machine instructions per `Value` clone); a
 /// plain one becomes an add to memory whose flags give the test.
@@ -200,9 +202,8 @@ impl Header {
 fn gil_count_add(count: &AtomicUsize, delta: usize) -> usize {
     let p = count.as_ptr();
     // SAFETY: `p` points at the live count (`count` is borrowed). GIL model only: this thread
-    // holds the GIL, so no other thread reads or writes the count meanwhile (non-atomic accesses
-    // by different threads are ordered by the GIL's mutex), and no atomic access to it happens
-    // in this model.
+    // holds the GIL, so no other thread reads or writes the count meanwhile (accesses by
+    // different threads, atomic or not, are ordered by the GIL's mutex).
     unsafe {
         let new = (*p).wrapping_add(delta);
         *p = new;
@@ -620,8 +621,8 @@ impl<T> ObjCell<T> {
         }
         let p = self.borrow.as_ptr();
         // SAFETY: `p` points at this cell's live flag. GIL model: only the GIL holder touches
-        // it, with plain accesses (as `gil_count_add` argues for counts; no atomic access to the
-        // flag happens in this model).
+        // it (as `gil_count_add` argues for counts), so these plain accesses and `try_lock`'s
+        // relaxed ones are ordered by the GIL and never race.
         let b = unsafe { *p }.wrapping_add(1);
         // Held exclusively (-1 + 1), or as many readers as the flag counts (wrapped): busy.
         if b <= 0 {
