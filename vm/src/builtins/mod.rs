@@ -238,6 +238,10 @@ pub fn make_builtins() -> Ref<Dict> {
     for cls in &t.exceptions {
         d.set_str(&cls.name(), Value::Class(cls.clone()));
     }
+    // The old names of OSError, the same class (`except IOError:` catches every OSError).
+    let os_error = Value::Class(t.exc(ExcKind::OSError).clone());
+    d.set_str("IOError", os_error.clone());
+    d.set_str("EnvironmentError", os_error);
     d.set_str("exit", site::quitter("exit"));
     d.set_str("quit", site::quitter("quit"));
     d.set_str("Ellipsis", Value::Ellipsis);
