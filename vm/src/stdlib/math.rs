@@ -71,6 +71,9 @@ const FUNCS: Methods = &[
     ("comb", comb),
     ("perm", perm),
     ("fsum", fsum),
+    ("nextafter", nextafter),
+    ("ulp", ulp),
+    ("remainder", remainder),
     ("prod", prod),
 ];
 
@@ -170,6 +173,40 @@ unary! {
     fabs => f64::abs, false;
     degrees => f64::to_degrees, true;
     radians => f64::to_radians, false;
+}
+
+/// `math.nextafter(x, y)`: the float next to `x` in the direction of `y`.
+fn nextafter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (x, y) = two_floats(interp, args, "math.nextafter")?;
+    Ok(Value::Float(libm::nextafter(x, y)))
+}
+
+/// `math.ulp(x)`: the gap between |x| and the next larger float (for the largest finite float,
+/// the gap below it); NaN and infinities are returned as they are (infinity as positive).
+fn ulp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let x = one_float(interp, args, "math.ulp")?.abs();
+    if !x.is_finite() {
+        return Ok(Value::Float(x));
+    }
+    let up = libm::nextafter(x, f64::INFINITY);
+    Ok(Value::Float(if up.is_infinite() {
+        x - libm::nextafter(x, f64::NEG_INFINITY)
+    } else {
+        up - x
+    }))
+}
+
+/// `math.remainder(x, y)`: IEEE 754's remainder, x - n*y with n the integer nearest x/y (ties
+/// to even); a domain error for an infinite x or a zero y, NaN for NaN.
+fn remainder(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (x, y) = two_floats(interp, args, "math.remainder")?;
+    if x.is_nan() || y.is_nan() {
+        return Ok(Value::Float(f64::NAN));
+    }
+    if x.is_infinite() || y == 0.0 {
+        return Err(domain());
+    }
+    Ok(Value::Float(libm::remainder(x, y)))
 }
 
 /// The cube root as the GNU C library computes it, which CPython 3.11's `math.cbrt` calls: not
