@@ -851,6 +851,18 @@ pub fn module() -> Ref<Module> {
             Value::Class(extra_exc_class("UnsupportedOperation")),
         ),
         ("open", crate::stdlib::file::open_function()),
+        (
+            "BlockingIOError",
+            Value::Class(
+                crate::object::types()
+                    .exc(crate::object::ExcKind::BlockingIOError)
+                    .clone(),
+            ),
+        ),
+        (
+            "text_encoding",
+            crate::stdlib::func("text_encoding", text_encoding),
+        ),
         ("DEFAULT_BUFFER_SIZE", Value::Int(8192)),
         ("SEEK_SET", Value::Int(0)),
         ("SEEK_CUR", Value::Int(1)),
@@ -860,4 +872,16 @@ pub fn module() -> Ref<Module> {
         items.push((name, Value::Class(crate::stdlib::file::file_class(kind))));
     }
     make_module("io", items)
+}
+
+/// `io.text_encoding(encoding, stacklevel=2)`: the encoding an `open()` wrapper should pass on:
+/// `encoding` itself, or `"locale"` for None (minivm has no UTF-8 mode or EncodingWarning).
+fn text_encoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [encoding, _stacklevel] =
+        crate::builtins::args::Sig::py("text_encoding", &["encoding", "stacklevel"], 1)
+            .bind::<2>(&args)?;
+    Ok(match encoding {
+        None | Some(Value::None) => Value::str("locale"),
+        Some(v) => v.clone(),
+    })
 }
