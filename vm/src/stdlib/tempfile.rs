@@ -42,6 +42,12 @@ pub fn module() -> Ref<Module> {
             ("TemporaryDirectory", Value::Class(tempdir_class())),
             ("tempdir", Value::None),
             ("template", Value::str("tmp")),
+            ("gettempprefix", func("gettempprefix", gettempprefix)),
+            ("gettempprefixb", func("gettempprefixb", gettempprefixb)),
+            ("gettempdirb", func("gettempdirb", gettempdirb)),
+            ("mktemp", func("mktemp", mktemp)),
+            // os.TMP_MAX on Linux, which CPython's tempfile takes.
+            ("TMP_MAX", Value::Int(238_328)),
         ],
     )
 }
@@ -92,6 +98,44 @@ fn temp_root(interp: &mut Interp) -> PyResult<String> {
 fn gettempdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::py("gettempdir", &[], 0).check(&args)?;
     Ok(Value::string(temp_root(interp)?))
+}
+
+/// `tempfile.gettempprefix()`: the prefix of temporary names.
+fn gettempprefix(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("gettempprefix", &[], 0).check(&args)?;
+    Ok(Value::str("tmp"))
+}
+
+fn gettempprefixb(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("gettempprefixb", &[], 0).check(&args)?;
+    Ok(Value::bytes(b"tmp".to_vec()))
+}
+
+/// `tempfile.gettempdirb()`: `gettempdir()` as bytes.
+fn gettempdirb(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::py("gettempdirb", &[], 0).check(&args)?;
+    Ok(Value::bytes(temp_root(interp)?.into_bytes()))
+}
+
+/// `tempfile.mktemp(suffix='', prefix='tmp', dir=None)`: a path no file has yet (nothing is
+/// created, so another process may take it first, which is why CPython deprecates it).
+fn mktemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [suffix, prefix, dir] =
+        Sig::py("mktemp", &["suffix", "prefix", "dir"], 0).bind::<3>(&args)?;
+    let names = Names::parse(interp, "mktemp", suffix, prefix, dir)?;
+    for _ in 0..100 {
+        let path = format!(
+            "{}/{}{}{}",
+            names.dir,
+            names.prefix,
+            random_name()?,
+            names.suffix
+        );
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(Value::string(path));
+        }
+    }
+    Err(err!(FileExistsError, "No usable temporary filename found"))
 }
 
 /// Eight random characters from CPython's alphabet for temporary names.
