@@ -117,14 +117,27 @@ pub fn types_module() -> Ref<Module> {
 /// The module's `__getattr__`: the names written in the mini language, imported when first
 /// asked for: `types.UnionType` (the class of `int | str`, `vm/lib/_union.mini`) and
 /// `SimpleNamespace`, `NoneType`, `EllipsisType`, `NotImplementedType`, `GenericAlias`,
-/// `MappingProxyType` (`vm/lib/_types.mini`).
+/// `MappingProxyType`, `CodeType`, `CellType`, `FrameType`, `TracebackType`,
+/// `MemberDescriptorType`, `new_class`, `prepare_class`, `resolve_bases` (`vm/lib/_types.mini`).
 fn types_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [name] = Sig::py("__getattr__", &["name"], 1).bind(&args)?;
     let lib = match name.and_then(|n| n.as_str()) {
         Some("UnionType") => "_union",
         Some(
-            "SimpleNamespace" | "NoneType" | "EllipsisType" | "NotImplementedType" | "GenericAlias"
-            | "MappingProxyType",
+            "SimpleNamespace"
+            | "NoneType"
+            | "EllipsisType"
+            | "NotImplementedType"
+            | "GenericAlias"
+            | "MappingProxyType"
+            | "CodeType"
+            | "CellType"
+            | "FrameType"
+            | "TracebackType"
+            | "MemberDescriptorType"
+            | "new_class"
+            | "prepare_class"
+            | "resolve_bases",
         ) => "_types",
         Some(other) => {
             return Err(crate::err!(
