@@ -1,5 +1,5 @@
 //! `_json` (stdlib stage): the fast paths of `json` in Rust, as CPython's C module `_json` is
-//! for its `json` package. `vm/lib/json.mini` keeps the whole encoder and decoder in the mini
+//! for its `json` package. `vm/lib/json/__init__.mini` keeps the whole encoder and decoder in the mini
 //! language (hooks, `default=`, subclasses, every error message); this module only speeds up
 //! the common case and says "not mine" (`None`) for everything else, so the answer is always
 //! the mini code's:

@@ -208,7 +208,18 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/html/__init__.mini"),
     ),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
-    ("json.mini", include_str!("../../lib/json.mini")),
+    (
+        "json/__init__.mini",
+        include_str!("../../lib/json/__init__.mini"),
+    ),
+    (
+        "json/decoder.mini",
+        include_str!("../../lib/json/decoder.mini"),
+    ),
+    (
+        "json/encoder.mini",
+        include_str!("../../lib/json/encoder.mini"),
+    ),
     ("keyword.mini", include_str!("../../lib/keyword.mini")),
     ("locale.mini", include_str!("../../lib/locale.mini")),
     (
