@@ -163,6 +163,13 @@ pub fn socket_module() -> Ref<Module> {
             ("gaierror", Value::Class(extra_exc_class("gaierror"))),
             ("gethostbyname", func("gethostbyname", gethostbyname)),
             ("getaddrinfo", func("getaddrinfo", getaddrinfo)),
+            ("inet_aton", func("inet_aton", inet_aton)),
+            ("inet_ntoa", func("inet_ntoa", inet_ntoa)),
+            ("inet_pton", func("inet_pton", inet_pton)),
+            ("inet_ntop", func("inet_ntop", inet_ntop)),
+            ("getservbyname", func("getservbyname", getservbyname)),
+            ("getservbyport", func("getservbyport", getservbyport)),
+            ("has_ipv6", Value::Bool(true)),
             ("AF_UNSPEC", int(0)),
             ("SOCK_RAW", int(SOCK_RAW)),
             ("IPPROTO_IP", int(0)),
@@ -1353,14 +1360,240 @@ fn lookup_all(interp: &mut Interp, host: &str) -> PyResult<Vec<std::net::IpAddr>
 
 /// The port of service `name` (or one of its aliases) in `/etc/services`.
 fn service_port(name: &str) -> Option<u16> {
-    let text = std::fs::read_to_string("/etc/services").ok()?;
-    text.lines().find_map(|line| {
-        let line = line.split('#').next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        let service = words.next()?;
-        let port = words.next()?.split('/').next()?.parse::<u16>().ok()?;
-        (service == name || words.any(|alias| alias == name)).then_some(port)
-    })
+    services()
+        .into_iter()
+        .find(|s| s.names.iter().any(|n| n == name))
+        .map(|s| s.port)
+}
+
+/// One line of `/etc/services`: the service's name and aliases, its port and protocol.
+struct Service {
+    names: Vec<String>,
+    port: u16,
+    proto: String,
+}
+
+/// The entries of `/etc/services`, in file order (none if it cannot be read).
+fn services() -> Vec<Service> {
+    let text = std::fs::read_to_string("/etc/services").unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            let (port, proto) = words.next()?.split_once('/')?;
+            let mut names = vec![name.to_string()];
+            names.extend(words.map(str::to_string));
+            Some(Service {
+                names,
+                port: port.parse().ok()?,
+                proto: proto.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The optional protocol argument of `getservbyname`/`getservbyport` (`'tcp'`, `'udp'`).
+fn proto_arg(v: Option<&Value>, fname: &str) -> PyResult<Option<String>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.as_str().to_string())),
+        Some(other) => Err(err!(
+            TypeError,
+            "{fname}() argument 2 must be str, not {}",
+            type_name(other)
+        )),
+    }
+}
+
+/// `socket.getservbyname(name, proto=None)`: the port of a service of `/etc/services`.
+fn getservbyname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name, proto] = Sig::pos(
+        "getservbyname",
+        Style::Positional,
+        &["servicename", "protocolname"],
+        1,
+    )
+    .bind::<2>(&args)?;
+    let name = match name {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        other => {
+            return Err(err!(
+                TypeError,
+                "getservbyname() argument 1 must be str, not {}",
+                other.map_or("NoneType".into(), type_name)
+            ))
+        }
+    };
+    let proto = proto_arg(proto, "getservbyname")?;
+    services()
+        .into_iter()
+        .find(|s| s.names.contains(&name) && proto.as_ref().is_none_or(|p| *p == s.proto))
+        .map(|s| Value::Int(s.port.into()))
+        .ok_or_else(|| os_error_text("service/proto not found"))
+}
+
+/// `socket.getservbyport(port, proto=None)`: the name of the service of `/etc/services` on a port.
+fn getservbyport(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [port, proto] = Sig::pos(
+        "getservbyport",
+        Style::Positional,
+        &["port", "protocolname"],
+        1,
+    )
+    .bind::<2>(&args)?;
+    let port = interp.index_arg(port.unwrap_or(&Value::None))?;
+    let Ok(port) = u16::try_from(port) else {
+        return Err(err!(OverflowError, "getservbyport: port must be 0-65535."));
+    };
+    let proto = proto_arg(proto, "getservbyport")?;
+    services()
+        .into_iter()
+        .find(|s| s.port == port && proto.as_ref().is_none_or(|p| *p == s.proto))
+        .map(|s| Value::string(s.names[0].clone()))
+        .ok_or_else(|| os_error_text("port/proto not found"))
+}
+
+/// The bytes of a packed address argument (`inet_ntoa`, `inet_ntop`).
+fn packed_arg(v: Option<&Value>) -> PyResult<Vec<u8>> {
+    let v = v.unwrap_or(&Value::None);
+    match crate::object::bytes_like(v) {
+        Some(b) => Ok(b.to_vec()),
+        None => Err(err!(
+            TypeError,
+            "a bytes-like object is required, not '{}'",
+            type_name(v)
+        )),
+    }
+}
+
+/// An IPv4 address as the C library's `inet_aton` reads it: one to four parts separated by
+/// dots, each decimal, octal (leading 0) or hexadecimal (0x), the last part filling the bytes
+/// the others leave (`127.1` is 127.0.0.1).
+fn parse_inet_aton(text: &str) -> Option<[u8; 4]> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(4);
+    for part in &parts {
+        let (digits, radix) = if let Some(hex) = part.strip_prefix("0x").or(part.strip_prefix("0X"))
+        {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (*part, 10)
+        };
+        if digits.is_empty() && radix != 16 {
+            return None;
+        }
+        values.push(if digits.is_empty() {
+            0
+        } else {
+            u32::from_str_radix(digits, radix).ok()?
+        });
+    }
+    let (last, leading) = values.split_last()?;
+    if leading.iter().any(|&v| v > 255) {
+        return None;
+    }
+    let room = 8 * (4 - leading.len() as u32);
+    if room < 32 && *last >= 1 << room {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for (i, v) in leading.iter().enumerate() {
+        n |= v << (24 - 8 * i as u32);
+    }
+    Some((n | last).to_be_bytes())
+}
+
+/// `socket.inet_aton(ip)`: the four bytes of an IPv4 address (`inet_aton`'s forms).
+fn inet_aton(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [ip] = Sig::pos("inet_aton", Style::One, &["ip"], 1).bind::<1>(&args)?;
+    let text = match ip {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        other => {
+            return Err(err!(
+                TypeError,
+                "inet_aton() argument 1 must be str, not {}",
+                other.map_or("NoneType".into(), type_name)
+            ))
+        }
+    };
+    parse_inet_aton(&text)
+        .map(|b| Value::bytes(b.to_vec()))
+        .ok_or_else(|| os_error_text("illegal IP address string passed to inet_aton"))
+}
+
+/// `socket.inet_ntoa(packed)`: the dotted form of four bytes.
+fn inet_ntoa(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [packed] = Sig::pos("inet_ntoa", Style::One, &["packed_ip"], 1).bind::<1>(&args)?;
+    let b = packed_arg(packed)?;
+    let [a, b2, c, d] = b[..] else {
+        return Err(os_error_text("packed IP wrong length for inet_ntoa"));
+    };
+    Ok(Value::string(Ipv4Addr::new(a, b2, c, d).to_string()))
+}
+
+/// The family argument of `inet_pton`/`inet_ntop`: AF_INET or AF_INET6, else EAFNOSUPPORT.
+fn family_arg(interp: &mut Interp, v: Option<&Value>) -> PyResult<i64> {
+    let family = interp.index_arg(v.unwrap_or(&Value::None))?;
+    match family {
+        AF_INET | AF_INET6 => Ok(family),
+        _ => Err(errno(libc::EAFNOSUPPORT)),
+    }
+}
+
+/// `socket.inet_pton(family, ip)`: the packed bytes of an address in its strict form.
+fn inet_pton(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [family, ip] =
+        Sig::pos("inet_pton", Style::Positional, &["af", "ip"], 2).bind::<2>(&args)?;
+    let family = family_arg(interp, family)?;
+    let text = match ip {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        other => {
+            return Err(err!(
+                TypeError,
+                "inet_pton() argument 2 must be str, not {}",
+                other.map_or("NoneType".into(), type_name)
+            ))
+        }
+    };
+    let packed = if family == AF_INET {
+        text.parse::<Ipv4Addr>().ok().map(|a| a.octets().to_vec())
+    } else {
+        text.parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|a| a.octets().to_vec())
+    };
+    packed
+        .map(Value::bytes)
+        .ok_or_else(|| os_error_text("illegal IP address string passed to inet_pton"))
+}
+
+/// `socket.inet_ntop(family, packed)`: the text form of a packed address.
+fn inet_ntop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [family, packed] =
+        Sig::pos("inet_ntop", Style::Positional, &["af", "packed_ip"], 2).bind::<2>(&args)?;
+    let family = family_arg(interp, family)?;
+    let b = packed_arg(packed)?;
+    let text = match (family, b.len()) {
+        (AF_INET, 4) => Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+        (AF_INET6, 16) => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(&b);
+            std::net::Ipv6Addr::from(octets).to_string()
+        }
+        _ => {
+            return Err(err!(
+                ValueError,
+                "invalid length of packed IP address string"
+            ))
+        }
+    };
+    Ok(Value::string(text))
 }
 
 /// The argument of `htons`/`ntohs`: an int (or `__index__`) that fits 16 unsigned bits, with
