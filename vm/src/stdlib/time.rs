@@ -277,7 +277,7 @@ fn whole_seconds(v: Option<&Value>, name: &str) -> PyResult<i64> {
 
 /// Days since 1970-01-01 of a date of the proleptic Gregorian calendar (Howard Hinnant's
 /// algorithm, as `_timeinfo._days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -287,7 +287,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -473,7 +473,8 @@ const MONTH_NAMES: [&str; 12] = [
     "December",
 ];
 
-fn is_leap(y: i64) -> bool {
+/// Whether `y` is a leap year of the proleptic Gregorian calendar.
+pub(crate) fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
