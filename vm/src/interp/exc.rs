@@ -179,8 +179,10 @@ impl Interp {
                 (None, Some(c)) if !suppress => Some((CONTEXT_MESSAGE, c)),
                 _ => None,
             };
-            // Bounded, as a chain may loop (CPython stops at an exception already seen).
-            let link = link.filter(|_| chain.len() < 20 && !ctx.no_chain);
+            // A chain may loop (`e1.__context__ = e2; e2.__context__ = e1`): as CPython, it stops
+            // before an exception already in it.
+            let seen = |c: &Value| c.is(&e) || chain.iter().any(|(_, x)| x.is(c));
+            let link = link.filter(|(_, c)| !ctx.no_chain && !seen(c));
             cur = link.as_ref().map(|(_, c)| c.clone());
             chain.push((link.map(|(m, _)| m), e));
         }

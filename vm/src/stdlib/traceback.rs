@@ -142,9 +142,21 @@ fn report_lines(interp: &mut Interp, exc: &Value, shown: &Shown) -> PyResult<Vec
         ),
     };
     // As CPython's: one string per line, except that a frame's source line goes with its
-    // `  File ...` line.
+    // `  File ...` line, and a chain's message with the blank lines around it is one string.
     let mut out: Vec<String> = Vec::new();
-    for line in text.split_inclusive('\n') {
+    let mut lines = text.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        let chain_message = |l: &&str| {
+            l.starts_with("During handling of the above exception")
+                || l.starts_with("The above exception was the direct cause")
+        };
+        if line == "\n" && lines.peek().is_some_and(chain_message) {
+            let mut joined = line.to_string();
+            joined.extend(lines.next());
+            joined.extend(lines.next_if_eq(&"\n"));
+            out.push(joined);
+            continue;
+        }
         match out.last_mut() {
             Some(prev) if line.starts_with("    ") && prev.starts_with("  File ") => {
                 prev.push_str(line)
