@@ -404,6 +404,7 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     data.lock().args = args.pos[1..].to_vec();
     // `OSError(errno, strerror, filename)`: its attributes, and `args` without the filename.
     crate::stdlib::os::init_os_error(inst, &args.pos[1..]);
+    crate::interp::syntaxerr::init_syntax_error(inst, &args.pos[1..])?;
     Ok(Value::None)
 }
 

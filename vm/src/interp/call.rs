@@ -1339,6 +1339,7 @@ impl Interp {
             if let Some(d) = i.exc() {
                 d.lock().args = args.to_vec();
                 crate::stdlib::os::init_os_error(i, args);
+                crate::interp::syntaxerr::init_syntax_error(i, args)?;
             }
         }
         let init = cls.lookup("__init__").or_else(|| {

@@ -10,7 +10,7 @@ use minivm_compiler::{ErrorEnd, LineIndex, Span, SyntaxError, SyntaxErrorKind as
 
 use crate::object::{types, ExcKind, Instance};
 use crate::value::Value;
-use crate::PyErr;
+use crate::{PyErr, PyResult};
 
 fn exc_kind(kind: K) -> ExcKind {
     match kind {
@@ -74,6 +74,64 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     err
 }
 
+/// `SyntaxError(msg, (filename, lineno, offset, text[, end_lineno, end_offset]))` made by a
+/// program: its attributes, as CPython's `SyntaxError.__init__` sets them (each None when not
+/// given; the details only with exactly two arguments).
+pub fn init_syntax_error(inst: &Instance, args: &[Value]) -> PyResult<()> {
+    if !is_syntax_error(inst) {
+        return Ok(());
+    }
+    let mut values = vec![Value::None; 7];
+    if let Some(msg) = args.first() {
+        values[0] = msg.clone();
+    }
+    if let [_, info] = args {
+        let details: Vec<Value> = match info {
+            Value::Tuple(t) => t.items.to_vec(),
+            Value::List(l) => l.snapshot(),
+            Value::Str(s) => s
+                .as_str()
+                .chars()
+                .map(|c| Value::string(c.to_string()))
+                .collect(),
+            other => {
+                let name = crate::object::class_of(other).name();
+                return Err(crate::err!(TypeError, "'{name}' object is not iterable"));
+            }
+        };
+        if !(4..=6).contains(&details.len()) {
+            let bound = if details.len() < 4 {
+                "at least 4"
+            } else {
+                "at most 6"
+            };
+            return Err(crate::err!(
+                TypeError,
+                "function takes {bound} arguments ({} given)",
+                details.len()
+            ));
+        }
+        for (slot, v) in values[1..].iter_mut().zip(details) {
+            *slot = v;
+        }
+    }
+    let names = [
+        "msg",
+        "filename",
+        "lineno",
+        "offset",
+        "text",
+        "end_lineno",
+        "end_offset",
+    ];
+    let mut dict = inst.dict.lock();
+    for (name, v) in names.into_iter().zip(values) {
+        dict.insert(Arc::from(name), v);
+    }
+    dict.insert(Arc::from("print_file_and_line"), Value::None);
+    Ok(())
+}
+
 fn is_syntax_error(inst: &Instance) -> bool {
     inst.class.is_subclass(types().exc(ExcKind::SyntaxError))
 }
@@ -87,8 +145,11 @@ pub fn syntax_error_str(inst: &Instance) -> Option<String> {
     if !is_syntax_error(inst) {
         return None;
     }
-    let Some(Value::Str(msg)) = attr(inst, "msg") else {
-        return None;
+    // `SyntaxError()` has msg None, shown as CPython shows it: `None`.
+    let msg = match attr(inst, "msg") {
+        Some(Value::Str(msg)) => msg.as_str().to_string(),
+        Some(Value::None) => "None".to_string(),
+        _ => return None,
     };
     let file = match attr(inst, "filename") {
         Some(Value::Str(f)) => Some(f.as_str().rsplit('/').next().unwrap_or("").to_string()),
@@ -99,10 +160,10 @@ pub fn syntax_error_str(inst: &Instance) -> Option<String> {
         _ => None,
     };
     Some(match (file, line) {
-        (Some(f), Some(n)) => format!("{} ({f}, line {n})", msg.as_str()),
-        (Some(f), None) => format!("{} ({f})", msg.as_str()),
-        (None, Some(n)) => format!("{} (line {n})", msg.as_str()),
-        (None, None) => msg.as_str().to_string(),
+        (Some(f), Some(n)) => format!("{msg} ({f}, line {n})"),
+        (Some(f), None) => format!("{msg} ({f})"),
+        (None, Some(n)) => format!("{msg} (line {n})"),
+        (None, None) => msg,
     })
 }
 
@@ -148,7 +209,7 @@ pub fn located_block(inst: &Instance) -> Option<(String, String)> {
                     block.push('\n');
                 }
             }
-        } else if !text.trim().is_empty() {
+        } else {
             block.push_str(&format!("    {}\n", text.trim()));
         }
     }
