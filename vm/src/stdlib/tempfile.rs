@@ -124,13 +124,7 @@ fn mktemp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Sig::py("mktemp", &["suffix", "prefix", "dir"], 0).bind::<3>(&args)?;
     let names = Names::parse(interp, "mktemp", suffix, prefix, dir)?;
     for _ in 0..100 {
-        let path = format!(
-            "{}/{}{}{}",
-            names.dir,
-            names.prefix,
-            random_name()?,
-            names.suffix
-        );
+        let path = names.candidate()?;
         if std::fs::symlink_metadata(&path).is_err() {
             return Ok(Value::string(path));
         }
@@ -157,6 +151,17 @@ struct Names {
 }
 
 impl Names {
+    /// A fresh path to try: `dir/prefix` + eight random characters + `suffix`.
+    fn candidate(&self) -> PyResult<String> {
+        Ok(format!(
+            "{}/{}{}{}",
+            self.dir,
+            self.prefix,
+            random_name()?,
+            self.suffix
+        ))
+    }
+
     fn parse(
         interp: &mut Interp,
         fname: &str,
@@ -187,13 +192,7 @@ impl Names {
         make: impl Fn(&str) -> std::io::Result<T> + Send + Sync + Copy,
     ) -> PyResult<(String, T)> {
         for _ in 0..100 {
-            let path = format!(
-                "{}/{}{}{}",
-                self.dir,
-                self.prefix,
-                random_name()?,
-                self.suffix
-            );
+            let path = self.candidate()?;
             match interp.allow_threads(|| make(&path)) {
                 Ok(v) => return Ok((path, v)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
