@@ -560,10 +560,25 @@ fn ord(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 ),
             }
         }
+        // A bytes or bytearray of one byte gives that byte's value.
+        Value::Bytes(b) => one_byte(b.as_bytes()),
+        Value::ByteArray(b) => one_byte(&b.data.lock()),
         other => raise!(
             TypeError,
             "ord() expected string of length 1, but {} found",
             type_name(other)
+        ),
+    }
+}
+
+/// `ord()` of a bytes-like value: its only byte, or CPython's TypeError naming the length.
+fn one_byte(bytes: &[u8]) -> PyResult<Value> {
+    match bytes {
+        [b] => Ok(Value::Int(i64::from(*b))),
+        _ => raise!(
+            TypeError,
+            "ord() expected a character, but string of length {} found",
+            bytes.len()
         ),
     }
 }
