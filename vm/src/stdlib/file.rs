@@ -51,6 +51,8 @@ struct FileState {
     pending: String,
     /// The OS reported end of file.
     eof: bool,
+    /// `detach()` handed the stream's `buffer` to the program: every operation is an error.
+    detached: bool,
 }
 
 /// How a text file turns bytes into str.
@@ -228,6 +230,7 @@ const METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("readline", f_readline),
     ("write", f_write),
     ("close", f_close),
+    ("detach", f_detach),
     ("flush", f_flush),
     ("seek", f_seek),
     ("tell", f_tell),
@@ -293,6 +296,9 @@ fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
 /// The open state, or `ValueError: I/O operation on closed file.`
 fn open_state<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'a, FileState>> {
     let st = lock(interp, d);
+    if st.detached {
+        return Err(err!(ValueError, "underlying buffer has been detached"));
+    }
     if st.backend.is_none() {
         return Err(closed_error());
     }
@@ -499,6 +505,38 @@ fn f_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .check(&args)?;
     close_file(interp, inst, d)?;
     Ok(Value::None)
+}
+
+/// `detach()` of a standard stream (`sys.stdin = sys.stdin.detach()`): its `buffer` is returned
+/// and the text stream is unusable from then on. Text read ahead and not yet returned is dropped,
+/// as CPython's `TextIOWrapper` drops the chunk it took from its buffer. Files made by `open()`
+/// have no separate buffer object here: a clear error.
+fn f_detach(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = data(&args)?;
+    Sig::pos("detach", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    let buffer = inst.dict.lock().get("buffer").cloned();
+    let Some(buffer) = buffer.filter(|_| d.text.is_some()) else {
+        return Err(pyio::unsupported(
+            "detach() is supported by minivm only on sys.stdin, sys.stdout and sys.stderr",
+        ));
+    };
+    let backend = {
+        let mut st = open_state(interp, d)?;
+        st.drop_ahead();
+        st.detached = true;
+        st.backend.take()
+    };
+    inst.dict
+        .lock()
+        .insert(Arc::from("closed"), Value::Bool(true));
+    match backend {
+        Some(Backend::Os(f)) => drop(f),
+        Some(Backend::Stdout) => interp.flush_stdout()?,
+        _ => {}
+    }
+    Ok(buffer)
 }
 
 fn f_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -789,6 +827,7 @@ fn new_file(
             raw: Vec::new(),
             pending: String::new(),
             eof: false,
+            detached: false,
         }),
         delete_path: Mutex::new(None),
     }));
