@@ -24,8 +24,9 @@
 //!   parallel, so counts change with atomic read-modify-writes (with `Arc`'s orderings) and each
 //!   object cell is a real reader-writer lock.
 //!
-//! Both paths are always compiled; each operation reads the model with one relaxed load of a
-//! global that never changes after start-up, a branch the processor predicts perfectly.
+//! Both paths are always compiled; each operation reads the model with one load of a global
+//! that never changes after start-up (`free_threaded`), a branch the processor predicts
+//! perfectly.
 //!
 //! # What keeps the GIL model sound
 //!
@@ -116,6 +117,39 @@ pub fn model() -> Model {
     }
 }
 
+/// Is the free-threaded model in force? Read at every count change and cell access.
+///
+/// On x86-64 the flag is read by one instruction naming it directly (`movzx reg, [rip + flag]`).
+/// Through the relaxed load below, the compiler reads it by way of the global offset table: the
+/// VM is a library compiled as position-independent code, so a reference to a static of the
+/// crate (from the other codegen unit, or inlined elsewhere) is one load for the static's
+/// address and a second for the flag (2,368 such pairs in the binary). The linked `minivm` is an
+/// executable, where the flag's address is a fixed distance from the code, so the direct form
+/// is valid; `-C relocation-model=static` would give it too, but it cannot build the
+/// proc-macro crates (clap's, logos's) that the same flags reach. The asm is `pure` and
+/// `readonly`: the compiler may share one read between uses with no store in between, which is
+/// sound because the flag is written once, at start-up, before any object is touched.
+#[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+#[inline(always)]
+fn free_threaded() -> bool {
+    let flag: u32;
+    // SAFETY: the asm reads one byte, the `AtomicBool`'s (a `u8` of 0 or 1, always initialized:
+    // a static), and writes only the output register; it touches no stack and keeps the flags.
+    // An aligned one-byte load is atomic on x86-64, the same machine access as the relaxed load
+    // it replaces, so it cannot tear or race with `set_model`'s store.
+    unsafe {
+        std::arch::asm!(
+            "movzx {flag:e}, byte ptr [rip + {model}]",
+            model = sym FREE_THREADED,
+            flag = out(reg) flag,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    flag != 0
+}
+
+/// Elsewhere (and under Miri and loom, which cannot run asm): a relaxed load.
+#[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
 #[inline(always)]
 fn free_threaded() -> bool {
     FREE_THREADED.load(Ordering::Relaxed)
