@@ -155,6 +155,42 @@ fn free_threaded() -> bool {
     FREE_THREADED.load(Ordering::Relaxed)
 }
 
+/// The class epoch (`object::class::CLASS_EPOCH`, bumped whenever any class's attributes
+/// change), read by one instruction naming it, as [`free_threaded`] reads the model flag: every
+/// attribute instruction's fast path compares it with a class's cached answers, several times
+/// per `obj.name`.
+///
+/// The asm is `pure` and `readonly`: two reads with no store between them may be one, which
+/// is the same as both happening at that moment. It stands for the acquire load of the portable
+/// version below: on x86-64 every load has acquire ordering in the hardware, and the compiler
+/// may only move it later than loads that follow it (not past a store or a lock operation),
+/// which reads the same or a newer epoch before the class contents it guards, as a later
+/// acquire load would.
+#[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+#[inline(always)]
+pub(crate) fn class_epoch() -> u64 {
+    let epoch: u64;
+    // SAFETY: the asm reads the aligned `AtomicU64` static (always initialized) with one 8-byte
+    // load, atomic on x86-64 as the load it replaces, and writes only the output register; it
+    // touches no stack and keeps the flags.
+    unsafe {
+        std::arch::asm!(
+            "mov {epoch}, qword ptr [rip + {counter}]",
+            counter = sym crate::object::class::CLASS_EPOCH,
+            epoch = out(reg) epoch,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    epoch
+}
+
+/// Elsewhere (and under Miri and loom): an acquire load.
+#[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+#[inline(always)]
+pub(crate) fn class_epoch() -> u64 {
+    crate::object::class::CLASS_EPOCH.load(Ordering::Acquire)
+}
+
 /// Counts above this mean references were leaked by the billion (`mem::forget` in a loop):
 /// stop rather than let the count wrap to zero and free a live object, as `Arc` does.
 const MAX_COUNT: usize = isize::MAX as usize;

@@ -167,13 +167,15 @@ type LookupCache = indexmap::IndexMap<
     std::hash::BuildHasherDefault<rustc_hash::FxHasher>,
 >;
 
-/// Bumped whenever any class's attributes change, invalidating every lookup cache.
-static CLASS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// Bumped whenever any class's attributes change, invalidating every lookup cache. Read by
+/// [`class_epoch`].
+pub(crate) static CLASS_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The current class epoch (see [`class_changed`]): an answer remembered with an older one
-/// may be stale.
+/// may be stale. One instruction on x86-64 (`heap::class_epoch` says how).
+#[inline(always)]
 pub fn class_epoch() -> u64 {
-    CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+    crate::heap::class_epoch()
 }
 
 /// Call after changing a class's `dict` (setattr/delattr on a class, building a class).
@@ -346,7 +348,7 @@ impl Class {
     }
 
     pub fn lookup(&self, name: &str) -> Option<Value> {
-        let epoch = CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire);
+        let epoch = class_epoch();
         {
             let cache = self.cache.read();
             if cache.0 == epoch {
@@ -394,8 +396,8 @@ impl Class {
         hint: &AtomicU32,
         f: impl FnOnce(Option<&Value>) -> R,
     ) -> R {
-        use std::sync::atomic::Ordering::{Acquire, Relaxed};
-        let epoch = CLASS_EPOCH.load(Acquire);
+        use std::sync::atomic::Ordering::Relaxed;
+        let epoch = class_epoch();
         {
             let cache = self.cache.read();
             if cache.0 == epoch {
@@ -422,7 +424,7 @@ impl Class {
     /// a dozen registers at every `C(...)` (about 40 of its 98 machine instructions, callgrind).
     #[inline]
     pub fn ctor(&self) -> Ctor {
-        let epoch = CLASS_EPOCH.load(std::sync::atomic::Ordering::Acquire);
+        let epoch = class_epoch();
         {
             let cached = self.ctor.read();
             if cached.0 == epoch {
@@ -476,7 +478,7 @@ impl Class {
     #[inline]
     pub fn attr_flags(&self) -> u64 {
         use std::sync::atomic::Ordering;
-        let epoch = CLASS_EPOCH.load(Ordering::Acquire);
+        let epoch = class_epoch();
         let cached = self.flags.load(Ordering::Relaxed);
         if cached >> FLAG_BITS == epoch {
             return cached & ((1 << FLAG_BITS) - 1);
