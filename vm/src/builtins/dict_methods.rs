@@ -130,6 +130,9 @@ fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     map.insert(k, default.clone());
     drop(map);
     d.keys_changed();
+    if d.is_owned() {
+        crate::interp::views::written_through(d);
+    }
     Ok(default)
 }
 
@@ -140,6 +143,9 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let key = a.get(0).cloned().unwrap_or(Value::None);
     let k = interp.dict_key(d, key.clone())?;
     let removed = d.map.lock().shift_remove(&k);
+    if removed.is_some() && d.is_owned() {
+        crate::interp::views::owner_del(d, &key);
+    }
     match (removed, a.get(1)) {
         (Some(v), _) => Ok(v),
         (None, Some(default)) => Ok(default.clone()),
@@ -150,8 +156,14 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn popitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "popitem")?;
     rest(&args).none("dict.popitem")?;
-    match d.map.lock().pop() {
-        Some((k, v)) => Ok(Value::tuple(vec![k.value, v])),
+    let popped = d.map.lock().pop();
+    match popped {
+        Some((k, v)) => {
+            if d.is_owned() {
+                crate::interp::views::owner_del(d, &k.value);
+            }
+            Ok(Value::tuple(vec![k.value, v]))
+        }
         None => raise!(KeyError, "popitem(): dictionary is empty"),
     }
 }
@@ -166,11 +178,18 @@ fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             a.pos.len()
         );
     }
-    if let Some(src) = a.get(0) {
-        dict_update(interp, d, src)?;
+    let done = match a.get(0) {
+        Some(src) => dict_update(interp, d, src),
+        None => Ok(()),
+    };
+    if done.is_ok() {
+        update_kwargs(d, a.kw);
     }
-    update_kwargs(d, a.kw);
-    Ok(Value::None)
+    if d.is_owned() {
+        // Also after an error part way: the keys already added are attributes.
+        crate::interp::views::written_through(d);
+    }
+    done.map(|()| Value::None)
 }
 
 fn keys(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -201,7 +220,11 @@ fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "clear")?;
     rest(&args).none("dict.clear")?;
-    d.map.lock().clear();
+    let old = std::mem::take(&mut *d.map.lock());
+    if d.is_owned() {
+        crate::interp::views::written_through(d);
+    }
+    drop(old);
     Ok(Value::None)
 }
 

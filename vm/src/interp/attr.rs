@@ -361,7 +361,7 @@ impl Interp {
         else {
             return self.setattr(obj, name, v);
         };
-        if &**name == "__class__" {
+        if matches!(&**name, "__class__" | "__dict__") {
             return self.setattr(obj, name, v);
         }
         let mut dict = inst.dict.lock();
@@ -561,41 +561,7 @@ impl Interp {
         match name {
             "__class__" => return Ok(Value::Class(inst.class.clone())),
             "__dict__" if flags & crate::object::DICTLESS != 0 => return Err(no_attr(obj, name)),
-            "__dict__" => {
-                // The attributes without the values of slots (they live in the same table here),
-                // in a dict the instance's table keeps current from now on (a live view, as
-                // CPython's `__dict__`), wrapped so that its changes are written through.
-                if let Some(w) = inst.dict.lock().view_wrapper() {
-                    return Ok(Value::Instance(w));
-                }
-                let existing = inst.dict.lock().view().cloned();
-                let attrs = match existing {
-                    Some(attrs) => attrs,
-                    None => {
-                        let slotted = Class::mro(&inst.class)
-                            .iter()
-                            .any(|c| c.dict.read().contains_key("__slots__"));
-                        let mut dict = inst.dict.lock();
-                        let d = crate::object::Dict::new();
-                        for (k, v) in dict.iter() {
-                            let is_slot = slotted
-                                && matches!(inst.class.lookup(k),
-                                Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }));
-                            if !is_slot {
-                                d.set_str(k, v.clone());
-                            }
-                        }
-                        let d = Ref::new(d);
-                        dict.set_view(d.clone());
-                        d
-                    }
-                };
-                let wrapper = crate::interp::views::instance_dict(self, obj, attrs)?;
-                if let Value::Instance(w) = &wrapper {
-                    inst.dict.lock().set_view_wrapper(w);
-                }
-                return Ok(wrapper);
-            }
+            "__dict__" => return Ok(crate::interp::views::instance_dict(inst)),
             _ => {}
         }
         if let Some(v) = class_attr {
@@ -1057,6 +1023,9 @@ impl Interp {
         }
         if flags & crate::object::DICTLESS != 0 {
             return Err(no_attr(obj, name));
+        }
+        if name == "__dict__" && inst.class.lookup("__dict__").is_none() {
+            return crate::interp::views::set_instance_dict(inst, &v);
         }
         if let (Some(data), "args") = (inst.exc(), name) {
             // `BaseException.args` is a data descriptor: assigned args are what str() shows.

@@ -370,6 +370,16 @@ impl Interp {
         let Value::Dict(d) = target else {
             return Err(err!(SystemError, "dict update target is not a dict"));
         };
+        if d.is_owned() {
+            // An instance's `__dict__` (`d |= m`): its new keys are attributes.
+            let done = self.dict_update_pairs(d, m, merge);
+            crate::interp::views::written_through(d);
+            return done;
+        }
+        self.dict_update_pairs(d, m, merge)
+    }
+
+    fn dict_update_pairs(&mut self, d: &Ref<Dict>, m: &Value, merge: bool) -> PyResult<()> {
         let pairs = match &self.plain_dict_of(m) {
             Value::Dict(src) => src.items(),
             other => {

@@ -548,6 +548,9 @@ impl Interp {
             Value::Dict(d) => {
                 // A key whose lookup runs no Python code is stored with its hash, without the
                 // resolution against keys that compare by a Python `__eq__` (`dict_key`).
+                if d.is_owned() {
+                    crate::interp::views::owner_set(d, &key, &v);
+                }
                 if let Some(hash) = crate::interp::containers::plain_hash(&key) {
                     d.set(crate::object::HashKey { hash, value: key }, v);
                     return Ok(());
@@ -603,8 +606,15 @@ impl Interp {
             Value::ByteArray(b) => bytes_methods::delitem(b, key),
             Value::Dict(d) => {
                 let k = self.dict_key(d, key.clone())?;
-                match d.map.lock().shift_remove(&k) {
-                    Some(_) => Ok(()),
+                let removed = d.map.lock().shift_remove(&k);
+                match removed {
+                    Some(old) => {
+                        if d.is_owned() {
+                            crate::interp::views::owner_del(d, key);
+                        }
+                        drop(old);
+                        Ok(())
+                    }
                     None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
                 }
             }

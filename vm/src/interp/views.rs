@@ -13,27 +13,137 @@ use crate::value::Value;
 use crate::{err, PyResult};
 use minivm_compiler::ast::CmpOp;
 
-/// `obj.__dict__` of an instance whose attributes `attrs` mirrors: minivm keeps them in the
-/// instance's own table (`object::InstDict`), which keeps `attrs` current as they change, so
-/// this is a dict (`_attrdict.InstanceDict`, written in the mini language) whose contents are
-/// `attrs` itself (shared, not copied: a live view) and whose changes are written through to
-/// the instance. The instance remembers the wrapper weakly (it refers back to the instance, so a
-/// strong reference would make every such instance a cycle): while the wrapper lives, the next
-/// `obj.__dict__` gives the same object, and after it is freed a new one around the same `attrs`.
-pub fn instance_dict(interp: &mut Interp, obj: &Value, attrs: Ref<Dict>) -> PyResult<Value> {
-    let Value::Class(cls) = attrdict_class(interp, "InstanceDict")? else {
-        return Err(err!(SystemError, "_attrdict.InstanceDict is not a class"));
+/// `obj.__dict__` of an instance: a real dict, as CPython's. minivm keeps the attributes in
+/// the instance's own table (`object::InstDict`); the first time a program asks for the
+/// `__dict__`, a dict of them (slots aside) is made and the table keeps it current from then on
+/// (`InstDict::set_view`), so the same dict comes back each time and shows later changes. The
+/// dict records its instance (`Dict::owner`), and the code that changes a dict on a program's
+/// behalf (`d[k] = v`, `del d[k]`, the mutating methods, `|=`) writes an owned dict's changes
+/// through to the table ([`owner_set`], [`owner_del`], [`written_through`]).
+pub fn instance_dict(inst: &Ref<Instance>) -> Value {
+    let mut table = inst.dict.lock();
+    if let Some(d) = table.view() {
+        return Value::Dict(d.clone());
+    }
+    let slotted = slotted(&inst.class);
+    let d = Dict::new();
+    for (k, v) in table.iter() {
+        if !(slotted && is_slot(&inst.class, k)) {
+            d.set_str(k, v.clone());
+        }
+    }
+    if let Some(w) = Ref::downgrade(inst) {
+        // A new dict: nothing else can have set its owner.
+        let _ = d.owner.set(w);
+    }
+    let d = Ref::new(d);
+    table.set_view(d.clone());
+    Value::Dict(d)
+}
+
+/// `obj.__dict__ = d`: the instance's attributes become `d`'s (slots stay) and `d` its
+/// `__dict__`, as in CPython. A dict that is already another instance's `__dict__` is copied
+/// (CPython would share it between the two).
+pub fn set_instance_dict(inst: &Ref<Instance>, d: &Value) -> PyResult<()> {
+    let Value::Dict(d) = d else {
+        return Err(err!(
+            TypeError,
+            "__dict__ must be set to a dictionary, not a '{}'",
+            crate::object::type_name(d)
+        ));
     };
-    let view = Instance::with_payload(
-        cls,
-        Payload::Builtin {
-            value: Value::Dict(attrs),
-        },
-    );
-    view.dict
+    let adopted = match d.owner.get() {
+        Some(w) => w.upgrade().is_some_and(|o| Ref::ptr_eq(&o, inst)),
+        None => Ref::downgrade(inst).is_some_and(|w| d.owner.set(w).is_ok()),
+    };
+    let d = if adopted {
+        d.clone()
+    } else {
+        let copy = Dict::from_map(d.map.lock().clone());
+        if let Some(w) = Ref::downgrade(inst) {
+            let _ = copy.owner.set(w);
+        }
+        Ref::new(copy)
+    };
+    inst.dict.lock().set_view(d.clone());
+    written_through(&d);
+    Ok(())
+}
+
+/// Whether instances of `cls` may have slots (some class of its MRO defines `__slots__`).
+fn slotted(cls: &Ref<crate::object::Class>) -> bool {
+    crate::object::Class::mro(cls)
+        .iter()
+        .any(|c| c.dict.read().contains_key("__slots__"))
+}
+
+/// Whether `name` is a `__slots__` member of `cls` (its value shares the instance's table but
+/// is not part of `__dict__`).
+fn is_slot(cls: &Ref<crate::object::Class>, name: &str) -> bool {
+    matches!(cls.lookup(name),
+        Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }))
+}
+
+/// The instance whose `__dict__` `d` still is, if any (`del obj.__dict__` and
+/// `obj.__dict__ = other` end it).
+fn owner_of(d: &Ref<Dict>) -> Option<Ref<Instance>> {
+    let inst = d.owner.get()?.upgrade()?;
+    let current = inst.dict.lock().view().is_some_and(|v| Ref::ptr_eq(v, d));
+    current.then_some(inst)
+}
+
+/// After a program's `d[key] = value` on an instance's `__dict__`: the attribute in the
+/// instance's table. A key other than a `str` stays in the dict only (no attribute can be
+/// named by it), as in CPython.
+pub fn owner_set(d: &Ref<Dict>, key: &Value, value: &Value) {
+    let Value::Str(name) = key else { return };
+    let Some(inst) = owner_of(d) else { return };
+    let old = inst
+        .dict
         .lock()
-        .insert(crate::object::intern_name("_owner"), obj.clone());
-    Ok(Value::Instance(Ref::new(view)))
+        .insert_slot(Arc::from(name.as_str()), value.clone());
+    drop(old);
+}
+
+/// After a program removed `key` from an instance's `__dict__` (`del d[key]`, `d.pop(key)`,
+/// `d.popitem()`): the attribute out of the instance's table.
+pub fn owner_del(d: &Ref<Dict>, key: &Value) {
+    let Value::Str(name) = key else { return };
+    let Some(inst) = owner_of(d) else { return };
+    let old = inst.dict.lock().remove_unmirrored(name.as_str());
+    drop(old);
+}
+
+/// After a change of any extent to an instance's `__dict__` (`update`, `clear`, `|=`...): the
+/// instance's table made to hold what the dict holds (slots aside).
+pub fn written_through(d: &Ref<Dict>) {
+    let Some(inst) = owner_of(d) else { return };
+    let items: Vec<(Arc<str>, Value)> = d
+        .map
+        .lock()
+        .iter()
+        .filter_map(|(k, v)| match &k.value {
+            Value::Str(s) => Some((Arc::from(s.as_str()), v.clone())),
+            _ => None,
+        })
+        .collect();
+    let names: std::collections::HashSet<&str> = items.iter().map(|(k, _)| &**k).collect();
+    let slotted = slotted(&inst.class);
+    let mut old = Vec::new();
+    let mut table = inst.dict.lock();
+    let gone: Vec<Arc<str>> = table
+        .keys()
+        .filter(|k| !(names.contains(&***k) || slotted && is_slot(&inst.class, k)))
+        .cloned()
+        .collect();
+    for k in gone {
+        old.extend(table.remove_unmirrored(&*k));
+    }
+    for (k, v) in items {
+        old.extend(table.insert_slot(k, v));
+    }
+    drop(table);
+    drop(old);
 }
 
 /// `cls.__dict__`: a read-only `mappingproxy` of the namespace `snapshot`, as in CPython.
@@ -42,55 +152,10 @@ pub fn class_dict_proxy(interp: &mut Interp, snapshot: Value) -> PyResult<Value>
     interp.call(&cls, &[snapshot])
 }
 
-/// A class of `vm/lib/_attrdict.mini`, whose natives `_raw_set`/`_raw_del` are added on import.
+/// A class of `vm/lib/_attrdict.mini`.
 fn attrdict_class(interp: &mut Interp, name: &str) -> PyResult<Value> {
     let module = interp.import_module("_attrdict")?;
-    if let Value::Module(m) = &module {
-        if m.dict.get_str("_raw_set").is_none() {
-            m.dict
-                .set_str("_raw_set", crate::stdlib::func("_raw_set", raw_set));
-            m.dict
-                .set_str("_raw_del", crate::stdlib::func("_raw_del", raw_del));
-        }
-    }
     interp.getattr(&module, name)
-}
-
-/// The instance and attribute name of `_raw_set`/`_raw_del`.
-fn raw_target<'a>(args: &Args<'a>, n: usize) -> PyResult<(&'a Ref<Instance>, Arc<str>)> {
-    let (Some(Value::Instance(inst)), Some(key), true) =
-        (args.pos.first(), args.pos.get(1), args.pos.len() == n)
-    else {
-        return Err(err!(
-            TypeError,
-            "_attrdict natives need an instance and a name"
-        ));
-    };
-    match key {
-        Value::Str(s) => Ok((inst, Arc::from(s.as_str()))),
-        other => Err(err!(
-            TypeError,
-            "minivm's instance attributes are strings: cannot store a {} key in __dict__",
-            crate::object::type_name(other)
-        )),
-    }
-}
-
-/// `_raw_set(obj, name, value)`: the attribute in the instance's table (no `__setattr__`).
-fn raw_set(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, name) = raw_target(&args, 3)?;
-    let value = args.pos.get(2).cloned().unwrap_or(Value::None);
-    let old = inst.dict.lock().insert(name, value);
-    drop(old);
-    Ok(Value::None)
-}
-
-/// `_raw_del(obj, name)`: the attribute out of the instance's table.
-fn raw_del(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, name) = raw_target(&args, 2)?;
-    let old = inst.dict.lock().shift_remove(&*name);
-    drop(old);
-    Ok(Value::None)
 }
 
 /// A new view of `dict`.

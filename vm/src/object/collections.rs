@@ -381,6 +381,10 @@ pub struct Dict {
     /// `remove`: lets the global-variable cache trust that a name is still absent (see
     /// `interp/globals.rs`). Changing an existing key's value does not bump it.
     pub layout: std::sync::atomic::AtomicU64,
+    /// Set when the dict is an instance's `__dict__` (`interp/views.rs`): the instance whose
+    /// attribute table mirrors it, so that a program's changes to the dict are written through
+    /// to the table (`views::written_through`). Set once: a dict is one instance's `__dict__`.
+    pub owner: std::sync::OnceLock<crate::heap::weak::Weak<crate::object::Instance>>,
 }
 
 impl Dict {
@@ -392,7 +396,15 @@ impl Dict {
         Dict {
             map: ObjCell::new(map),
             layout: std::sync::atomic::AtomicU64::new(0),
+            owner: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether the dict is an instance's `__dict__`, whose changes are written through to the
+    /// instance's table by the caller (see `owner`).
+    #[inline]
+    pub fn is_owned(&self) -> bool {
+        self.owner.get().is_some()
     }
 
     /// Record that a key was added to or removed from the table (`layout`'s contract): every

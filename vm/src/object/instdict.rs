@@ -24,9 +24,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::heap::weak::Weak;
 use crate::heap::Ref;
-use crate::object::{Dict, HashKey, Instance, NameRef};
+use crate::object::{Dict, HashKey, NameRef};
 use crate::value::Value;
 
 /// How many names a table may have before lookups use a hash index instead of a scan.
@@ -151,21 +150,11 @@ pub struct InstDict {
     values: Vec<Value>,
     /// Dict mode: the instance's own names.
     own: Option<Box<OwnKeys>>,
-    /// Once a program has asked for the instance's `__dict__`: the dict inside the objects it
-    /// was given (`_attrdict.InstanceDict`, `interp/views.rs`). Every change made here is made
-    /// there too, so a `__dict__` taken before sees the attributes set after, as in CPython
-    /// (changes made to it come back through `_raw_set`/`_raw_del`).
-    view: Option<Box<DictView>>,
-}
-
-/// The `__dict__` of an instance once a program asked for it.
-struct DictView {
-    /// The attributes, kept current.
-    dict: Ref<Dict>,
-    /// The wrapper object last given out, while it lives: `obj.__dict__ is obj.__dict__`, as in
-    /// CPython. Weak, because the wrapper refers to the instance (a strong reference both ways
-    /// would make every such instance a cycle).
-    wrapper: Option<Weak<Instance>>,
+    /// Once a program has asked for the instance's `__dict__`: that dict (`interp/views.rs`).
+    /// Every change made here is made there too, so a `__dict__` taken before sees the
+    /// attributes set after, as in CPython (a program's changes to the dict come back through
+    /// `views::written_through`).
+    view: Option<Ref<Dict>>,
 }
 
 impl Default for InstDict {
@@ -298,9 +287,9 @@ impl InstDict {
         }
     }
 
-    /// The dict inside the instance's `__dict__` objects, if one was made ([`InstDict::set_view`]).
+    /// The instance's `__dict__`, if one was made ([`InstDict::set_view`]).
     pub fn view(&self) -> Option<&Ref<Dict>> {
-        self.view.as_ref().map(|v| &v.dict)
+        self.view.as_ref()
     }
 
     /// Whether a `__dict__` object mirrors this table: then writes must go through
@@ -310,25 +299,10 @@ impl InstDict {
         self.view.is_some()
     }
 
-    /// Make `dict` (holding exactly these attributes, slots aside) the contents of the
-    /// instance's `__dict__`, kept current from now on.
+    /// Make `dict` (holding exactly these attributes, slots aside) the instance's `__dict__`,
+    /// kept current from now on.
     pub fn set_view(&mut self, dict: Ref<Dict>) {
-        self.view = Some(Box::new(DictView {
-            dict,
-            wrapper: None,
-        }));
-    }
-
-    /// The `__dict__` wrapper object given out last, if it is still alive.
-    pub fn view_wrapper(&self) -> Option<Ref<Instance>> {
-        self.view.as_ref()?.wrapper.as_ref()?.upgrade()
-    }
-
-    /// Remember `wrapper` as the `__dict__` object (after [`InstDict::set_view`]).
-    pub fn set_view_wrapper(&mut self, wrapper: &Ref<Instance>) {
-        if let Some(v) = self.view.as_mut() {
-            v.wrapper = Ref::downgrade(wrapper);
-        }
+        self.view = Some(dict);
     }
 
     /// Forget the `__dict__` object (`del obj.__dict__`): it keeps what it holds, and the next
@@ -340,7 +314,7 @@ impl InstDict {
     /// Mirror a set in the `__dict__` object, if there is one.
     #[inline]
     fn view_set(&self, key: &str, value: &Value) {
-        if let Some(DictView { dict: d, .. }) = self.view.as_deref() {
+        if let Some(d) = self.view.as_deref() {
             d.set_str(key, value.clone());
         }
     }
@@ -486,6 +460,15 @@ impl InstDict {
     pub fn insert_slot(&mut self, key: Arc<str>, value: Value) -> Option<Value> {
         let view = self.view.take();
         let old = self.insert(key, value);
+        self.view = view;
+        old
+    }
+
+    /// Remove `key` without mirroring the removal in the `__dict__` object (a slot's value, or
+    /// a key the program has already removed from the dict); gives its value.
+    pub fn remove_unmirrored<Q: AttrKey + ?Sized>(&mut self, key: &Q) -> Option<Value> {
+        let view = self.view.take();
+        let old = self.shift_remove(key);
         self.view = view;
         old
     }
