@@ -722,24 +722,7 @@ impl Interp {
             }
         }
         match cls.lookup(name) {
-            Some(Value::Instance(d)) => match (&d.payload, d.class.kind) {
-                (Payload::Wrapped(f), TypeKind::StaticMethod) => Ok(f.clone()),
-                (Payload::Wrapped(f), TypeKind::ClassMethod) => {
-                    Ok(self.bind(Value::Class(cls.clone()), f.clone()))
-                }
-                _ if !d.class.builtin => match d.class.lookup("__get__") {
-                    Some(get) => {
-                        let owner = Value::Class(cls.clone());
-                        self.call(&get, &[Value::Instance(d), Value::None, owner])
-                    }
-                    None => Ok(Value::Instance(d)),
-                },
-                _ => Ok(Value::Instance(d)),
-            },
-            Some(Value::Native(n)) if is_dict_fromkeys(&n) && !Ref::ptr_eq(cls, &types().dict) => {
-                Ok(self.subclass_fromkeys(cls))
-            }
-            Some(v) => Ok(v),
+            Some(v) => self.class_value_get(cls, v),
             None => match object_method(name)
                 .or_else(|| slot_of(cls, name))
                 .or_else(|| object_extra(name))
@@ -761,6 +744,11 @@ impl Interp {
                             _ => Err(err!(TypeError, "mro() takes no arguments")),
                         }),
                     )),
+                    // `type.__prepare__`: the namespace of a class statement, a new dict
+                    // whatever the arguments.
+                    None if name == "__prepare__" => {
+                        Ok(self.bind(Value::Class(cls.clone()), type_prepare()))
+                    }
                     None => Err(err!(
                         AttributeError,
                         "type object '{}' has no attribute '{name}'",
@@ -768,6 +756,33 @@ impl Interp {
                     )),
                 },
             },
+        }
+    }
+
+    /// `C.name` for the value `v` found by that name along C's MRO: bound as a class's
+    /// attribute is (`v.__get__(None, C)`): a static method's function, a class method bound
+    /// to `C`, another descriptor's `__get__` result; anything else (a plain function too) as
+    /// it is.
+    pub(crate) fn class_value_get(&mut self, cls: &Ref<Class>, v: Value) -> PyResult<Value> {
+        match v {
+            Value::Instance(d) => match (&d.payload, d.class.kind) {
+                (Payload::Wrapped(f), TypeKind::StaticMethod) => Ok(f.clone()),
+                (Payload::Wrapped(f), TypeKind::ClassMethod) => {
+                    Ok(self.bind(Value::Class(cls.clone()), f.clone()))
+                }
+                _ if !d.class.builtin => match d.class.lookup("__get__") {
+                    Some(get) => {
+                        let owner = Value::Class(cls.clone());
+                        self.call(&get, &[Value::Instance(d), Value::None, owner])
+                    }
+                    None => Ok(Value::Instance(d)),
+                },
+                _ => Ok(Value::Instance(d)),
+            },
+            Value::Native(n) if is_dict_fromkeys(&n) && !Ref::ptr_eq(cls, &types().dict) => {
+                Ok(self.subclass_fromkeys(cls))
+            }
+            v => Ok(v),
         }
     }
 
@@ -880,6 +895,10 @@ impl Interp {
             }
             // `super().__setattr__(name, value)` in a class defining its own `__setattr__`.
             return Ok(self.bind(target.clone(), f));
+        }
+        if name == "__prepare__" && after.iter().any(|c| Ref::ptr_eq(c, &types().type_)) {
+            // `super().__prepare__(name, bases, **kw)` in a metaclass's own `__prepare__`.
+            return Ok(self.bind(target.clone(), type_prepare()));
         }
         if name == "__init__" {
             // object.__init__ (and the built-in bases' constructors) take no extra work here.
@@ -1385,6 +1404,14 @@ fn object_method(name: &str) -> Option<Value> {
         kind: crate::object::NativeKind::of_method("object", name),
         ..NativeFunction::new(name, f)
     })))
+}
+
+/// `type.__prepare__` (a class method): the namespace of a class statement, a new dict
+/// whatever the arguments.
+fn type_prepare() -> Value {
+    crate::builtins::native("__prepare__", |_, _| {
+        Ok(Value::Dict(Ref::new(crate::object::Dict::new())))
+    })
 }
 
 /// The rest of the methods `dir()` lists for every object (`OBJECT_DIR`), so that what `dir(C)`

@@ -529,14 +529,17 @@ fn finish_class(
         .mro_tail
         .iter()
         .find_map(|c| c.dict.read().get("__init_subclass__").cloned());
+    // CPython calls `super(C, C).__init_subclass__(**kw)`: the value found after C in its MRO,
+    // bound as C's attribute (a class method to C; a plain function set on a base after it was
+    // made is not bound, so it gets the keywords only).
     match hook {
-        Some(Value::Instance(w)) => {
-            if let (Payload::Wrapped(f), TypeKind::ClassMethod) = (&w.payload, w.class.kind) {
-                interp.call_kw(f, std::slice::from_ref(class_value), kw)?;
-            }
+        // `object.__init_subclass__`, a class method in CPython (its error names the class).
+        Some(native @ Value::Native(_)) => {
+            interp.call_kw(&native, std::slice::from_ref(class_value), kw)?;
         }
-        Some(other) => {
-            interp.call_kw(&other, std::slice::from_ref(class_value), kw)?;
+        Some(v) => {
+            let f = interp.class_value_get(cls, v)?;
+            interp.call_kw(&f, &[], kw)?;
         }
         None if !kw.is_empty() => {
             return Err(err!(
