@@ -20,7 +20,7 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
-use crate::ast::{Module, Span};
+use crate::ast::{Module, Span, Stmt};
 use crate::bytecode::*;
 use crate::symtable::{ScopeId, ScopeKind, SymScope, SymbolTable};
 use crate::{LineIndex, SyntaxError};
@@ -75,7 +75,7 @@ pub fn compile_module(
     };
     if mode == Mode::Eval {
         c.eval_expression(&module.body)?;
-    } else if let (Mode::Single, Some(second)) = (mode, module.body.get(1)) {
+    } else if let Some(second) = second_statement(mode, &module.body, src) {
         return Err(SyntaxError::syntax(
             "multiple statements found while compiling a single statement",
             second.span,
@@ -96,6 +96,23 @@ pub fn compile_module(
         Unit::new(&st, 0, String::new(), String::new(), 1),
     );
     c.finish(unit).map(Arc::new)
+}
+
+/// In `'single'` mode, the first statement that starts a second one: CPython's interactive
+/// input is one statement, where simple statements joined by `;` on one line (`a = 1; a`)
+/// count as one. Statements separated by nothing but `;` and blanks are that line's.
+fn second_statement<'m>(mode: Mode, body: &'m [Stmt], src: &str) -> Option<&'m Stmt> {
+    if mode != Mode::Single {
+        return None;
+    }
+    body.windows(2).find_map(|pair| {
+        let gap = src.get(pair[0].span.end as usize..pair[1].span.start as usize);
+        let joined = gap.is_some_and(|g| {
+            let g = g.trim_matches([' ', '\t', '\x0c']);
+            g == ";"
+        });
+        (!joined).then_some(&pair[1])
+    })
 }
 
 /// Where an instruction comes from: its line, and the source range of the AST node that

@@ -240,10 +240,14 @@ impl Vm {
         }
     }
 
+    /// Remember the source of `filename`; a second source under the same name replaces the
+    /// first (a name compiled again from other text shows the new lines).
     pub fn add_source(&self, filename: &str, src: &str) {
-        self.sources
-            .lock()
-            .push((Arc::from(filename), Arc::from(src)));
+        let mut sources = self.sources.lock();
+        match sources.iter_mut().find(|(f, _)| f.as_ref() == filename) {
+            Some(entry) => entry.1 = Arc::from(src),
+            None => sources.push((Arc::from(filename), Arc::from(src))),
+        }
     }
 }
 

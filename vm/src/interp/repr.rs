@@ -804,15 +804,38 @@ impl Interp {
         Ok(out)
     }
 
-    /// The REPL's echo of an expression statement.
+    /// The echo of an expression statement compiled in `'single'` mode (the REPL's,
+    /// `compile(..., 'single')`): the value goes to whatever `sys.displayhook` holds now, as
+    /// CPython's `PRINT_EXPR` does (doctest swaps in `sys.__displayhook__`, programs their own).
     pub(crate) fn print_expr(&mut self, v: &Value) -> PyResult<()> {
+        let hook = crate::stdlib::sys::current_stream(self, "displayhook")?;
+        self.call(&hook, std::slice::from_ref(v))?;
+        Ok(())
+    }
+
+    /// `sys.displayhook(value)`'s default: nothing for None; otherwise the repr and a newline
+    /// to the current `sys.stdout`, and `builtins._` set to the value (cleared to None while
+    /// the repr runs, as CPython does).
+    pub(crate) fn display_value(&mut self, v: &Value) -> PyResult<()> {
         if v.is_none() {
             return Ok(());
         }
-        let mut s = self.repr(v)?;
-        s.push('\n');
+        self.vm.builtins.set_str("_", Value::None);
+        let text = self.repr(v)?;
+        let out = crate::stdlib::sys::current_stream(self, "stdout")?;
+        if out.is_none() {
+            return Err(crate::err!(RuntimeError, "lost sys.stdout"));
+        }
+        if crate::stdlib::file::is_buffered_stdout(&out) {
+            self.write_stdout(&text)?;
+            self.write_stdout("\n")?;
+        } else {
+            let write = self.getattr(&out, "write")?;
+            self.call(&write, &[Value::string(text)])?;
+            self.call(&write, &[Value::str("\n")])?;
+        }
         self.vm.builtins.set_str("_", v.clone());
-        self.write_stdout(&s)
+        Ok(())
     }
 
     /// Write to the buffered stdout; a failed write (full disk, closed pipe) raises CPython's

@@ -17,6 +17,7 @@ const FUNCS: Methods = &[
     ("getlines", getlines),
     ("clearcache", nothing),
     ("checkcache", nothing),
+    ("_add_source", add_source),
 ];
 
 pub fn module() -> Ref<Module> {
@@ -99,5 +100,16 @@ fn getlines(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn nothing(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(Value::None)
+}
+
+/// `_add_source(filename, text)` (minivm's own): remember `text` as the source of `filename`,
+/// so that tracebacks and `getline` show its lines, as CPython's doctest arranges for its
+/// `<doctest name[n]>` examples by patching `linecache.getlines`.
+fn add_source(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [f, t] =
+        Sig::pos("_add_source", Style::Positional, &["filename", "text"], 2).bind::<2>(&args)?;
+    let text = filename_arg(t);
+    interp.vm.add_source(&filename_arg(f), &text);
     Ok(Value::None)
 }

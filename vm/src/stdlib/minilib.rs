@@ -187,6 +187,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("datetime.mini", include_str!("../../lib/datetime.mini")),
     ("decimal.mini", include_str!("../../lib/decimal.mini")),
     ("difflib.mini", include_str!("../../lib/difflib.mini")),
+    ("doctest.mini", include_str!("../../lib/doctest.mini")),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("errno.mini", include_str!("../../lib/errno.mini")),
     ("filecmp.mini", include_str!("../../lib/filecmp.mini")),

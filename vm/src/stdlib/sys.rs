@@ -38,6 +38,7 @@ const FUNCS: Methods = &[
     ("getfilesystemencoding", getfilesystemencoding),
     ("__getattr__", sys_getattr),
     ("excepthook", excepthook),
+    ("displayhook", displayhook),
     (
         "set_asyncgen_hooks",
         crate::interp::finalize::sys_set_asyncgen_hooks,
@@ -90,8 +91,10 @@ pub fn module() -> Ref<Module> {
     ];
     let m = make_module("sys", FUNCS, consts);
     // One function under both names, so `sys.excepthook = sys.__excepthook__` restores it.
-    if let Some(hook) = m.dict.get_str("excepthook") {
-        m.dict.set_str("__excepthook__", hook);
+    for name in ["excepthook", "displayhook"] {
+        if let Some(hook) = m.dict.get_str(name) {
+            m.dict.set_str(&format!("__{name}__"), hook);
+        }
     }
     for (name, stderr) in [("stdout", false), ("stderr", true)] {
         let stream = crate::stdlib::file::std_stream(stderr);
@@ -125,6 +128,21 @@ fn excepthook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     };
     crate::stdlib::file::write_stderr(interp, &text);
+    Ok(Value::None)
+}
+
+/// `sys.displayhook(value)` as CPython's default: what an expression statement compiled in
+/// `'single'` mode shows (the repr to `sys.stdout`, kept in `builtins._`).
+fn displayhook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.no_kw("displayhook")?;
+    let [value] = args.pos else {
+        raise!(
+            TypeError,
+            "sys.displayhook() takes exactly one argument ({} given)",
+            args.pos.len()
+        );
+    };
+    interp.display_value(value)?;
     Ok(Value::None)
 }
 
