@@ -250,7 +250,7 @@ impl Interp {
                     out.push_str(&format!("<class '{module}.{}'>", c.qualname()));
                 }
             }
-            Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
+            Value::Module(m) => out.push_str(&module_repr(m)),
             Value::Iter(it) => out.push_str(&format!("<{} object at {:#x}>", it.kind, v.id())),
             Value::RangeIter(_) => {
                 out.push_str(&format!("<range_iterator object at {:#x}>", v.id()))
@@ -850,6 +850,20 @@ impl Interp {
         let r = self.vm.stdout.lock().flush();
         r.map_err(|e| crate::stdlib::os::os_error(&e, None))
     }
+}
+
+/// A module's repr as CPython's: `<module 'm' from 'path'>` when it has a `__file__` (the
+/// script, a program's modules, the library's `<minivm-lib>/...`), `(built-in)` for the
+/// modules written in Rust, else the bare name (a `types.ModuleType` made by the program).
+fn module_repr(m: &crate::object::Module) -> String {
+    if let Some(Value::Str(file)) = m.dict.get_str("__file__") {
+        return format!("<module '{}' from '{}'>", m.name, file.as_str());
+    }
+    let name: &str = &m.name;
+    if name == "builtins" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name) {
+        return format!("<module '{name}' (built-in)>");
+    }
+    format!("<module '{name}'>")
 }
 
 /// Escape the non-ASCII characters of a repr, as `ascii()` and `!a` do.
