@@ -417,6 +417,14 @@ opcodes! {
     /// [..]`, `obj.g = (cur op= v)`.
     InPlaceStoreAttr(op: binop, g: name) = "INPLACE_STORE_ATTR", hot, raw(g.0), "{g} {op}=",
         fall(-3);
+    /// `LoadConst(c); ReturnValue`: return `consts[c]` (`return None`, `return True`, a body's
+    /// implicit return; CPython 3.12's `RETURN_CONST`).
+    ReturnConst(c: konst) = "RETURN_CONST", hot, raw(c.0), "{c}", stops();
+    /// `LoadLocal(x); ReturnValue`: return `locals[x]`, moved out of the finished frame's slot.
+    ReturnLocal(x: local) = "RETURN_LOCAL", hot, raw(x.0), "{x}", stops();
+    /// `LoadLocal(x); LoadAttr(g); ReturnValue`: return `locals[x].g` (`return self.y`).
+    ReturnAttrLocal(x: local16, g: name) = "RETURN_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}",
+        stops();
 
     // ---- register instructions: operands read from local slots and constants (`compile/fuse.rs`) ----
     // They replace the stack instructions named in each doc line (same line, nothing jumping

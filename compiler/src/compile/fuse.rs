@@ -48,7 +48,30 @@ pub(crate) fn fuse(
     spans: &mut Vec<(u32, u32)>,
     labels: &mut [Option<u32>],
 ) {
-    let targets: HashSet<u32> = labels.iter().flatten().copied().collect();
+    // A forward jump to a `ReturnValue` is that return (`return a if c else b`): the stack is
+    // the same at a jump and its target, and nothing runs between them. Done first, so that a
+    // return no longer jumped to can join what computes its value (`ReturnAttrLocal`).
+    for k in 0..code.len() {
+        if let Op::Jump(l) = code[k] {
+            let target = labels.get(l.0 as usize).copied().flatten();
+            if let Some(Op::ReturnValue) = target.and_then(|t| code.get(t as usize)) {
+                code[k] = Op::ReturnValue;
+            }
+        }
+    }
+    // Where instructions jump to (labels are ids here). A label left on a return that nothing
+    // jumps to any more is not a target.
+    let jumped: HashSet<u32> = code.iter().filter_map(Op::jump).collect();
+    let targets: HashSet<u32> = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(id, pos)| {
+            let pos = (*pos)?;
+            let unused_return = matches!(code.get(pos as usize), Some(Op::ReturnValue))
+                && !jumped.contains(&(id as u32));
+            (!unused_return).then_some(pos)
+        })
+        .collect();
     // A register instruction's jump operand is 16 bits: first the label id, then its position.
     let short_jumps = code.len() <= u16::MAX as usize && labels.len() <= u16::MAX as usize;
     let mut out = Vec::with_capacity(code.len());
@@ -77,18 +100,6 @@ pub(crate) fn fuse(
             .or_else(|| binary_compare_jump(window, short_jumps))
             .or_else(|| register_instruction(window, short_jumps))
             .unwrap_or_else(|| superinstruction(window, short_jumps));
-        // A forward jump to a `ReturnValue` is that return (`return a if c else b`): the stack
-        // is the same at a jump and its target, and nothing runs between them.
-        let op = match op {
-            Op::Jump(l) => {
-                let target = labels.get(l.0 as usize).copied().flatten();
-                match target.and_then(|t| code.get(t as usize)) {
-                    Some(Op::ReturnValue) => Op::ReturnValue,
-                    _ => op,
-                }
-            }
-            op => op,
-        };
         // A range loop's 16-bit jump needs short jumps too; else the iterator form.
         let op = match op {
             Op::ForRange(x, _, l) if !short_jumps => Op::ForNextStore(x, Label(l.0.into())),
@@ -125,7 +136,11 @@ fn fused_span(parts: &[Op], spans: &[(u32, u32)]) -> (u32, u32) {
     let quiet = |op: &Op| {
         matches!(
             op,
-            Op::LoadLocal(_) | Op::LoadConst(_) | Op::StoreLocal(_) | Op::PopJumpIfFalse(_)
+            Op::LoadLocal(_)
+                | Op::LoadConst(_)
+                | Op::StoreLocal(_)
+                | Op::PopJumpIfFalse(_)
+                | Op::ReturnValue
         )
     };
     let k = parts.iter().position(|op| !quiet(op)).unwrap_or(0);
@@ -255,6 +270,12 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
     let reg = Reg::fit;
     let jump = |l: Label| reg(l.0).filter(|_| short_jumps);
     Some(match *ops {
+        // A return of a constant, a local or `self.y` (CPython 3.12's `RETURN_CONST`).
+        [Op::LoadConst(c), Op::ReturnValue, ..] => (Op::ReturnConst(c), 2),
+        [Op::LoadLocal(a), Op::ReturnValue, ..] => (Op::ReturnLocal(a), 2),
+        [Op::LoadLocal(a), Op::LoadAttr(n), Op::ReturnValue, ..] => {
+            (Op::ReturnAttrLocal(reg(a.0)?, n), 3)
+        }
         [Op::LoadConst(c), Op::Compare(cmp), Op::PopJumpIfFalse(l), ..] => {
             (Op::CompareConstJumpIfFalse(cmp, reg(c.0)?, jump(l)?), 3)
         }

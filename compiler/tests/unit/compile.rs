@@ -83,11 +83,6 @@ fn simple_module_ends_with_return() {
     .unwrap();
     assert!(matches!(
         code.as_slice(),
-        [
-            Op::LoadConst(_),
-            Op::StoreGlobal(_),
-            Op::LoadConst(_),
-            Op::ReturnValue
-        ]
+        [Op::LoadConst(_), Op::StoreGlobal(_), Op::ReturnConst(_)]
     ));
 }

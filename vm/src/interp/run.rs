@@ -477,6 +477,36 @@ impl Interp {
                     }
                 };
             }
+            // Return `$v` to the caller: the frame below on `Interp::frames`, or out of this
+            // loop when the frame it started with is done.
+            macro_rules! return_value {
+                ($v:expr) => {{
+                    let v = $v;
+                    if self.frames.len() == base {
+                        return Ok(Flow::Return(v));
+                    }
+                    self.depth -= 1;
+                    let Some(caller) = self.frames.pop() else {
+                        return Ok(Flow::Return(v));
+                    };
+                    let mut done = std::mem::replace(frame, caller);
+                    if done.resumed != Resumed::No {
+                        self.return_inline(frame, done, v)?;
+                    } else {
+                        // Usually neither the caller nor the callee handles an exception:
+                        // then there is nothing to move (tested, not moved and dropped).
+                        if done.saved_exc.is_some() || self.cur_exc.is_some() {
+                            self.cur_exc = done.saved_exc.take();
+                        }
+                        self.recycle_inline(done);
+                        crate::heap::push_inline(&mut frame.stack, v);
+                    }
+                    if crate::interp::coro::drops_pending() {
+                        self.after_drops(Some(frame));
+                    }
+                    continue 'frames;
+                }};
+            }
             loop {
                 let Some(&op) = ops.get(ip) else {
                     sync!();
@@ -1434,29 +1464,35 @@ impl Interp {
                     }
                     Op::ReturnValue => {
                         let v = pop!();
-                        if self.frames.len() == base {
-                            return Ok(Flow::Return(v));
-                        }
-                        self.depth -= 1;
-                        let Some(caller) = self.frames.pop() else {
-                            return Ok(Flow::Return(v));
-                        };
-                        let mut done = std::mem::replace(frame, caller);
-                        if done.resumed != Resumed::No {
-                            self.return_inline(frame, done, v)?;
-                        } else {
-                            // Usually neither the caller nor the callee handles an exception:
-                            // then there is nothing to move (tested, not moved and dropped).
-                            if done.saved_exc.is_some() || self.cur_exc.is_some() {
-                                self.cur_exc = done.saved_exc.take();
+                        return_value!(v);
+                    }
+                    Op::ReturnConst(c) => {
+                        let v = consts[c.0 as usize].clone();
+                        return_value!(v);
+                    }
+                    // The slot is moved out: the frame is finished, its slots emptied next.
+                    Op::ReturnLocal(l) => {
+                        let v = match std::mem::take(&mut f.locals[l.0 as usize]) {
+                            Value::Undefined => {
+                                sync!();
+                                return Err(self.unbound_local(&code, l.0));
                             }
-                            self.recycle_inline(done);
-                            crate::heap::push_inline(&mut frame.stack, v);
-                        }
-                        if crate::interp::coro::drops_pending() {
-                            self.after_drops(Some(frame));
-                        }
-                        continue 'frames;
+                            v => v,
+                        };
+                        return_value!(v);
+                    }
+                    // As `LoadAttrLocal`, but a property's getter is called from here (a frame
+                    // of its own would return to the instruction after this one).
+                    Op::ReturnAttrLocal(l, n) => {
+                        sync!();
+                        let obj = tri!(self.local(f, &code, l.into()));
+                        let cache = &code.cache[ip - 1];
+                        let name = &code.names[n.0 as usize];
+                        let v = match instance_value_cached(obj, name, cache) {
+                            Some(v) => v,
+                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                        };
+                        return_value!(v);
                     }
                     Op::YieldValue | Op::YieldPop => {
                         let v = pop!();
