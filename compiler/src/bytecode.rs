@@ -417,6 +417,14 @@ opcodes! {
     /// [..]`, `obj.g = (cur op= v)`.
     InPlaceStoreAttr(op: binop, g: name) = "INPLACE_STORE_ATTR", hot, raw(g.0), "{g} {op}=",
         fall(-3);
+    /// `UnaryNot; JumpIfFalseOrPop(l)` (`not a and b`): `[.., v] -> [.., False]` and jump if v is
+    /// true, else `[..]`.
+    NotJumpIfFalseOrPop(l: label) = "NOT_JUMP_IF_FALSE_OR_POP", hot, raw(l.0), "to {l}",
+        branch(-1, 0);
+    /// `UnaryNot; JumpIfTrueOrPop(l)` (`not a or b`): `[.., v] -> [.., True]` and jump if v is
+    /// false, else `[..]`.
+    NotJumpIfTrueOrPop(l: label) = "NOT_JUMP_IF_TRUE_OR_POP", hot, raw(l.0), "to {l}",
+        branch(-1, 0);
     /// `LoadConst(c); ReturnValue`: return `consts[c]` (`return None`, `return True`, a body's
     /// implicit return; CPython 3.12's `RETURN_CONST`).
     ReturnConst(c: konst) = "RETURN_CONST", hot, raw(c.0), "{c}", stops();

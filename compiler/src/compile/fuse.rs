@@ -271,6 +271,8 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
     let jump = |l: Label| reg(l.0).filter(|_| short_jumps);
     Some(match *ops {
         // A return of a constant, a local or `self.y` (CPython 3.12's `RETURN_CONST`).
+        [Op::UnaryNot, Op::JumpIfFalseOrPop(l), ..] => (Op::NotJumpIfFalseOrPop(l), 2),
+        [Op::UnaryNot, Op::JumpIfTrueOrPop(l), ..] => (Op::NotJumpIfTrueOrPop(l), 2),
         [Op::LoadConst(c), Op::ReturnValue, ..] => (Op::ReturnConst(c), 2),
         [Op::LoadLocal(a), Op::ReturnValue, ..] => (Op::ReturnLocal(a), 2),
         [Op::LoadLocal(a), Op::LoadAttr(n), Op::ReturnValue, ..] => {

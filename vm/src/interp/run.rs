@@ -886,6 +886,22 @@ impl Interp {
                         };
                         f.stack.push(Value::Bool(!t));
                     }
+                    // `not v`, then kept and jumped on when it is what the jump looks for.
+                    Op::NotJumpIfFalseOrPop(l) | Op::NotJumpIfTrueOrPop(l) => {
+                        let v = pop!();
+                        let t = match truth_fast(&v) {
+                            Some(t) => t,
+                            None => {
+                                sync!();
+                                tri!(self.truthy(&v))
+                            }
+                        };
+                        v.discard();
+                        if !t == matches!(op, Op::NotJumpIfTrueOrPop(_)) {
+                            f.stack.push(Value::Bool(!t));
+                            ip = l.0 as usize;
+                        }
+                    }
                     Op::UnaryNeg => {
                         let v = pop!();
                         sync!();
