@@ -641,8 +641,11 @@ pub struct ExcData {
     pub tb_object: Option<Box<(usize, Value)>>,
 }
 
-// Instances (exceptions' data included) must stay small enough for the heap's pools.
+// Instances must stay small enough for the heap's pools, and small: every object of a Python
+// class is one, and a plain one is made (a copy of the whole struct) and freed at each `C()`.
+// Payloads larger than a few words are boxed (`Payload::Exception`).
 const _: () = assert!(crate::heap::pooled::<Instance>());
+const _: () = assert!(std::mem::size_of::<Instance>() <= 136);
 
 /// The makings of a "Did you mean: 'x'?" hint, recorded when the VM raises the exception.
 #[derive(Clone)]
@@ -668,7 +671,10 @@ pub struct TraceEntry {
 
 pub enum Payload {
     None,
-    Exception(ObjCell<ExcData>),
+    /// Boxed: the data of an exception is large (arguments, traceback, cause, context, hint),
+    /// and unboxed it made every instance, of any class, that large: 240 bytes, where a plain
+    /// instance needs 136 (see the size check below).
+    Exception(Box<ObjCell<ExcData>>),
     /// `super()`: look attributes up from the class after `start` in `obj`'s MRO, bound to `obj`.
     Super {
         start: Ref<Class>,
@@ -727,7 +733,7 @@ impl Drop for Instance {
 impl Instance {
     pub fn new(class: Ref<Class>) -> Instance {
         let payload = match class.kind {
-            TypeKind::Exception => Payload::Exception(ObjCell::new(ExcData::default())),
+            TypeKind::Exception => Payload::Exception(Box::new(ObjCell::new(ExcData::default()))),
             TypeKind::Native => Payload::Native(std::sync::OnceLock::new()),
             kind => match empty_base(kind) {
                 Some(value) => Payload::Builtin { value },
