@@ -89,7 +89,8 @@ fn nested_objects_are_freed() {
     with_model(Model::Gil, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let inner = Ref::new(Probe(drops.clone()));
-        let outer = Ref::new(Holder(ObjCell::new(vec![inner.clone(), inner])));
+        // Made in place (`Ref::new_with`), as the interpreter makes instances.
+        let outer = Ref::new_with(|| Holder(ObjCell::new(vec![inner.clone(), inner])));
         outer.0.lock().push(Ref::new(Probe(drops.clone())));
         assert_eq!(outer.0.read().len(), 3);
         drop(outer);
@@ -330,7 +331,11 @@ fn the_collector_frees_cycles_and_keeps_what_is_reachable() {
             let (a, b) = (node(&drops), node(&drops));
             *a.next.lock() = Some(b.clone());
             *b.next.lock() = Some(a.clone());
-            let kept = node(&drops);
+            // Made in place (`Ref::new_with`): listed with the collector all the same.
+            let kept = Ref::new_with(|| Node {
+                next: ObjCell::new(None),
+                _probe: Probe(drops.clone()),
+            });
             *kept.next.lock() = Some(kept.clone());
             drop((a, b));
             assert_eq!(gc::tracked_count(), before + 3);

@@ -365,6 +365,35 @@ impl<T: Trace> Ref<T> {
             _owns: PhantomData,
         }
     }
+
+    /// As `Ref::new(make())`, with the value made where it will live: the block is taken first
+    /// and `make`'s result written into it, so for a large `T` (an instance: `Instance::
+    /// new_plain`) the compiler stores the fields there instead of building the value on the
+    /// stack and copying it over with a call to `memcpy`. Should `make` panic, the block is
+    /// leaked (never used uninitialized).
+    #[inline(always)]
+    pub fn new_with(make: impl FnOnce() -> T) -> Ref<T> {
+        let ptr = pool::alloc::<HeapBox<T>>();
+        let b = ptr.as_ptr();
+        // SAFETY: `ptr` is fresh memory for one `HeapBox<T>` (`pool::alloc`), not yet used by
+        // anything: the two writes initialize its two fields (`addr_of_mut!` makes no reference
+        // to the uninitialized memory), after which the box is whole.
+        let value = unsafe {
+            std::ptr::addr_of_mut!((*b).header).write(Header {
+                count: AtomicUsize::new(1),
+                gc: AtomicUsize::new(gc::UNTRACKED),
+            });
+            std::ptr::addr_of_mut!((*b).value).write(make());
+            &(*b).value
+        };
+        if value.needs_tracking() {
+            gc::track(ptr);
+        }
+        Ref {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
 }
 
 impl<T> Ref<T> {

@@ -219,7 +219,7 @@ impl Interp {
             },
             _ => return None,
         };
-        let obj = Ref::new(crate::object::Instance::plain(cls));
+        let obj = crate::object::Instance::new_plain(cls);
         let mut callee =
             if init.code.plain_args as usize == nargs + 1 && !self.frame_pool.is_empty() {
                 // The instance takes the class's place, first of `__init__`'s arguments.
@@ -1366,7 +1366,7 @@ impl Interp {
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
-        let obj = Ref::new(crate::object::Instance::plain(cls.clone()));
+        let obj = crate::object::Instance::new_plain(cls.clone());
         let inst = Value::Instance(obj.clone());
         match init {
             Some(Value::Function(f)) if kw.is_empty() && simple_init(&f, args.len()) => {

@@ -761,6 +761,7 @@ impl Instance {
 
     /// An instance of a plain user class (no payload), its attribute table sized by the
     /// class's `attr_hint`.
+    #[inline]
     pub fn plain(class: Ref<Class>) -> Instance {
         let n = class.attr_hint.load(std::sync::atomic::Ordering::Relaxed);
         Instance {
@@ -769,6 +770,13 @@ impl Instance {
             payload: Payload::None,
             weak: crate::heap::weak::WeakAnchor::new(),
         }
+    }
+
+    /// A new plain instance on the heap, made in its block (`Ref::new_with`: no copy of the
+    /// struct), as `C()` makes one before `__init__` runs.
+    #[inline]
+    pub fn new_plain(class: Ref<Class>) -> Ref<Instance> {
+        Ref::new_with(|| Instance::plain(class))
     }
 
     /// Record, after `__init__`, how many attributes this instance has (`Class::attr_hint`).
