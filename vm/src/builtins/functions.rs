@@ -126,6 +126,8 @@ pub fn builtin_len(v: &Value) -> Option<i64> {
         Value::Tuple(t) => t.items.len() as i64,
         Value::Dict(d) => d.len() as i64,
         Value::Set(s) => s.items.lock().len() as i64,
+        // A `collections.deque` (not a subclass): its Rust length, no `__len__` call.
+        Value::Instance(i) => crate::stdlib::deque::plain_len(i)? as i64,
         _ => return None,
     })
 }

@@ -826,6 +826,10 @@ impl Interp {
                 true
             }
             Instance(_) | Class(_) => {
+                // `while q:` on a `collections.deque`: its length, with no look-up or call.
+                if let Some(n) = crate::builtins::functions::builtin_len(v) {
+                    return Ok(n != 0);
+                }
                 if let Some(m) = self.lookup_special(v, "__bool__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;
                     return match r {

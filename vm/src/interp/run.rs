@@ -1433,6 +1433,12 @@ impl Interp {
                                 self.push_frame(frame, callee)?;
                                 continue 'frames;
                             }
+                            // A method written in Rust (`q.append(x)` on a deque).
+                            if let Some(r) = self.call_native_method(f, opos, name, cache) {
+                                let r = tri!(r);
+                                f.stack.push(r);
+                                continue;
+                            }
                         }
                         // `l.append(v)` on a list (CPython's `CALL_NO_KW_LIST_APPEND`; the
                         // built-in list's methods cannot be replaced): the item moved in.
