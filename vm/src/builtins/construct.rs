@@ -118,6 +118,11 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             Ok(Value::Set(Ref::new(SetObj::new(items, frozen))))
         }
         TypeKind::Range => {
+            if args.kw.is_empty() {
+                if let Some(r) = range_of_ints(args.pos) {
+                    return Ok(r);
+                }
+            }
             args.no_kw("range")?;
             args.range("range", 1, 3)?;
             // Bounds are any ints (a range beyond 64 bits keeps big ones, `Range::big`).
@@ -284,6 +289,22 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
     }
+}
+
+/// `range(stop)`, `range(start, stop)` or `range(start, stop, step)` when every argument is a
+/// plain int and the step is not zero: the range, made without the general path's checks and
+/// conversions (two vectors of bounds). `None` for anything else, which that path handles
+/// (errors included). The dispatch loop's call of the built-in `range` comes here first
+/// (`call.rs: call_on_stack`), as `for i in range(n)` in a loop calls it again and again.
+#[inline]
+pub fn range_of_ints(pos: &[Value]) -> Option<Value> {
+    let (start, stop, step) = match *pos {
+        [Value::Int(stop)] => (0, stop, 1),
+        [Value::Int(start), Value::Int(stop)] => (start, stop, 1),
+        [Value::Int(start), Value::Int(stop), Value::Int(step)] if step != 0 => (start, stop, step),
+        _ => return None,
+    };
+    Some(Value::Range(Ref::new(Range::small(start, stop, step))))
 }
 
 fn make_int(interp: &mut Interp, args: Args) -> PyResult<Value> {

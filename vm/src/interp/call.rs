@@ -492,6 +492,21 @@ impl Interp {
                 frame.stack.truncate(fpos);
                 return self.zero_arg_super(frame);
             }
+            // `range(n)` with int bounds (`for i in range(r)` inside a loop): made here, not by
+            // the general class call (callgrind: about 880 machine instructions a call before).
+            if c.kind == crate::object::TypeKind::Range
+                && kw.is_empty()
+                && Ref::ptr_eq(c, &crate::object::types().range)
+            {
+                if let Some(r) = frame
+                    .stack
+                    .get(fpos + 1..)
+                    .and_then(crate::builtins::construct::range_of_ints)
+                {
+                    frame.stack.truncate(fpos);
+                    return Ok(r);
+                }
+            }
         }
         // The callee and its arguments are borrowed where they are on the caller's stack (no
         // count to change); the caller's frame is only read until the call returns.
