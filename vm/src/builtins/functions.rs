@@ -272,29 +272,45 @@ pub(crate) fn class_matches(
             return interp.truthy(&r?);
         }
     }
+    // isinstance reads `obj.__class__` when the type does not answer (CPython's
+    // `object_isinstance`; ABCMeta's `__instancecheck__` reads it first): a class it claims
+    // other than its type counts too.
+    let instance_of = match subject {
+        Some(v) if fname == "isinstance" => Some(v),
+        _ => None,
+    };
     match spec {
-        Value::Class(c) if cls.is_subclass(c) => Ok(true),
+        Value::Class(c) if fname == "isinstance" && Ref::ptr_eq(c, cls) => Ok(true),
+        Value::Class(c) if c.lookup("_abc_subclasscheck").is_none() => {
+            if cls.is_subclass(c) {
+                return Ok(true);
+            }
+            match instance_of
+                .map(|v| claimed_class(interp, v, cls))
+                .transpose()?
+            {
+                Some(Some(Value::Class(k))) => Ok(k.is_subclass(c)),
+                Some(Some(k)) => abstract_issubclass(interp, &k, spec),
+                _ => Ok(false),
+            }
+        }
         Value::Class(c) => {
             // An abstract base class (`collections.abc.Mapping`) may count classes that do not
             // derive from it: its `_abc_subclasscheck` plays ABCMeta.__subclasscheck__
-            // (vm/lib/abc.mini).
-            if c.lookup("_abc_subclasscheck").is_none() {
-                return Ok(false);
-            }
-            // Its answers are kept in the ABC's own `_abc_minivm_cache` dict (as CPython's
-            // ABCMeta caches them; `register` empties every cache): a hit makes no call.
-            let cache = c.dict.lock().get("_abc_minivm_cache").cloned();
-            if let Some(Value::Dict(cache)) = cache {
-                let key = crate::object::HashKey::from_value(Value::Class(cls.clone()))?;
-                if let Some(Value::Bool(b)) = cache.get(&key) {
-                    return Ok(b);
+            // (vm/lib/abc.mini), for the claimed class and then the type.
+            let claimed = match instance_of
+                .map(|v| claimed_class(interp, v, cls))
+                .transpose()?
+            {
+                Some(Some(Value::Class(k))) => Some(k),
+                _ => None,
+            };
+            for k in claimed.iter().chain(std::iter::once(cls)) {
+                if k.is_subclass(c) || abc_subclasscheck(interp, k, c, spec)? {
+                    return Ok(true);
                 }
             }
-            let hook = interp.getattr(spec, "_abc_subclasscheck")?;
-            interp.enter_recursion(" in __subclasscheck__")?;
-            let r = interp.call(&hook, &[Value::Class(cls.clone())]);
-            interp.leave_recursion();
-            interp.truthy(&r?)
+            Ok(false)
         }
         // typing's aliases (`List`, `Optional[int]`, `Any`) answer for themselves (vm/lib/typing.mini).
         Value::Instance(i) if i.class.lookup("_typing_subclasscheck").is_some() => {
@@ -322,7 +338,115 @@ pub(crate) fn class_matches(
             interp.leave_recursion();
             r
         }
+        // CPython accepts as a class anything with a `__bases__` tuple, searched by identity.
+        _ if has_bases(interp, spec)? => match instance_of {
+            Some(v) => match claimed_class(interp, v, cls)? {
+                Some(k) => abstract_issubclass(interp, &k, spec),
+                None => abstract_issubclass(interp, &Value::Class(cls.clone()), spec),
+            },
+            None => abstract_issubclass(interp, &Value::Class(cls.clone()), spec),
+        },
         _ => raise!(TypeError, "{fname}() arg 2 must be {what}, or a union"),
+    }
+}
+
+/// `ABC.__subclasscheck__(k)` for an abstract base class `c` (`spec`), answered from its
+/// `_abc_minivm_cache` dict when it can (as CPython's ABCMeta caches them; `register` empties
+/// every cache): a hit makes no call.
+fn abc_subclasscheck(
+    interp: &mut Interp,
+    k: &Ref<Class>,
+    c: &Ref<Class>,
+    spec: &Value,
+) -> PyResult<bool> {
+    let cache = c.dict.lock().get("_abc_minivm_cache").cloned();
+    if let Some(Value::Dict(cache)) = cache {
+        let key = crate::object::HashKey::from_value(Value::Class(k.clone()))?;
+        if let Some(Value::Bool(b)) = cache.get(&key) {
+            return Ok(b);
+        }
+    }
+    let hook = interp.getattr(spec, "_abc_subclasscheck")?;
+    interp.enter_recursion(" in __subclasscheck__")?;
+    let r = interp.call(&hook, &[Value::Class(k.clone())]);
+    interp.leave_recursion();
+    interp.truthy(&r?)
+}
+
+/// What `obj.__class__` claims, when it may differ from the type `cls` (a class that overrides
+/// `__getattribute__` or has a `__class__` descriptor, as `unittest.mock`'s `spec=` objects):
+/// `None` for the type itself or an AttributeError (other errors propagate, as CPython's).
+fn claimed_class(interp: &mut Interp, v: &Value, cls: &Ref<Class>) -> PyResult<Option<Value>> {
+    let Value::Instance(i) = v else {
+        return Ok(None);
+    };
+    let flags = i.class.attr_flags();
+    let may_differ = flags & crate::object::HAS_GETATTRIBUTE != 0
+        || (flags & crate::object::descriptor_name_bit("__class__") != 0
+            && i.class.lookup("__class__").is_some());
+    if !may_differ {
+        return Ok(None);
+    }
+    match interp.getattr(v, "__class__") {
+        Ok(Value::Class(k)) if Ref::ptr_eq(&k, cls) => Ok(None),
+        Ok(Value::Class(k)) => Ok(Some(Value::Class(k))),
+        // Not a class: counted only if it has `__bases__` (CPython's abstract classes).
+        Ok(k) if has_bases(interp, &k)? => Ok(Some(k)),
+        Ok(_) => Ok(None),
+        Err(e) if e.is(ExcKind::AttributeError) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `x.__bases__` when it is a tuple (CPython's test of an "abstract class", for `isinstance`
+/// and `issubclass` given objects that are not classes); an AttributeError is `None`.
+fn bases_of(interp: &mut Interp, x: &Value) -> PyResult<Option<Vec<Value>>> {
+    if let Value::Class(c) = x {
+        return Ok(Some(c.bases.iter().cloned().map(Value::Class).collect()));
+    }
+    if !matches!(x, Value::Instance(_)) {
+        return Ok(None);
+    }
+    match interp.getattr(x, "__bases__") {
+        Ok(Value::Tuple(t)) => Ok(Some(t.items.to_vec())),
+        Ok(_) => Ok(None),
+        Err(e) if e.is(ExcKind::AttributeError) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn has_bases(interp: &mut Interp, x: &Value) -> PyResult<bool> {
+    Ok(bases_of(interp, x)?.is_some())
+}
+
+/// CPython's `abstract_issubclass`: whether `spec` is `derived` or found (by identity) along
+/// the `__bases__` of `derived`, depth first (single bases followed without recursion).
+fn abstract_issubclass(interp: &mut Interp, derived: &Value, spec: &Value) -> PyResult<bool> {
+    let mut derived = derived.clone();
+    loop {
+        if derived.is(spec) {
+            return Ok(true);
+        }
+        let bases = bases_of(interp, &derived)?.unwrap_or_default();
+        match bases.as_slice() {
+            [] => return Ok(false),
+            [one] => derived = one.clone(),
+            many => {
+                interp.enter_recursion(" in __subclasscheck__")?;
+                let mut r = Ok(false);
+                for b in many {
+                    match abstract_issubclass(interp, b, spec) {
+                        Ok(false) => {}
+                        other => {
+                            r = other;
+                            break;
+                        }
+                    }
+                }
+                interp.leave_recursion();
+                return r;
+            }
+        }
     }
 }
 
@@ -333,24 +457,7 @@ fn isinstance(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let cls = class_of(v);
     let what = "a type, a tuple of types";
-    if class_matches(interp, Some(v), &cls, spec, "isinstance", what)? {
-        return Ok(Value::Bool(true));
-    }
-    // As CPython, an object whose `__class__` claims another class than its type (a property,
-    // as unittest.mock's `spec=` defines) is also an instance of that class. The flags test
-    // keeps this off every other failing isinstance.
-    if let Value::Instance(i) = v {
-        let bit = crate::object::descriptor_name_bit("__class__");
-        if i.class.attr_flags() & bit != 0 && i.class.lookup("__class__").is_some() {
-            if let Ok(Value::Class(claimed)) = interp.getattr(v, "__class__") {
-                if !Ref::ptr_eq(&claimed, &cls) {
-                    return class_matches(interp, Some(v), &claimed, spec, "isinstance", what)
-                        .map(Value::Bool);
-                }
-            }
-        }
-    }
-    Ok(Value::Bool(false))
+    class_matches(interp, Some(v), &cls, spec, "isinstance", what).map(Value::Bool)
 }
 
 fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -359,7 +466,7 @@ fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Ok(Value::None);
     };
     let Some(cls) = as_class(c) else {
-        raise!(TypeError, "issubclass() arg 1 must be a class");
+        return abstract_subclass_test(interp, c, spec).map(Value::Bool);
     };
     class_matches(
         interp,
@@ -370,6 +477,50 @@ fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "a class, a tuple of classes",
     )
     .map(Value::Bool)
+}
+
+/// `issubclass(derived, spec)` for a `derived` that is not a class: `spec`'s
+/// `__subclasscheck__` when its type has one, else CPython's abstract classes (both must have
+/// a `__bases__` tuple).
+fn abstract_subclass_test(interp: &mut Interp, derived: &Value, spec: &Value) -> PyResult<bool> {
+    if let Value::Tuple(t) = spec {
+        interp.enter_recursion(" in __subclasscheck__")?;
+        let mut r = Ok(false);
+        for item in t.items.iter() {
+            match abstract_subclass_test(interp, derived, item) {
+                Ok(false) => {}
+                other => {
+                    r = other;
+                    break;
+                }
+            }
+        }
+        interp.leave_recursion();
+        return r;
+    }
+    let hook = match spec {
+        Value::Class(c) => c.metaclass_lookup("__subclasscheck__"),
+        Value::Instance(i) if !i.class.builtin => i.class.lookup("__subclasscheck__"),
+        _ => None,
+    };
+    if hook.is_some() {
+        interp.enter_recursion(" in __subclasscheck__")?;
+        let r = interp
+            .getattr(spec, "__subclasscheck__")
+            .and_then(|m| interp.call(&m, std::slice::from_ref(derived)));
+        interp.leave_recursion();
+        return interp.truthy(&r?);
+    }
+    if !has_bases(interp, derived)? {
+        raise!(TypeError, "issubclass() arg 1 must be a class");
+    }
+    if !has_bases(interp, spec)? {
+        raise!(
+            TypeError,
+            "issubclass() arg 2 must be a class, a tuple of classes, or a union"
+        );
+    }
+    abstract_issubclass(interp, derived, spec)
 }
 
 fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
