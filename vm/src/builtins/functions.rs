@@ -324,19 +324,9 @@ pub(crate) fn class_matches(
             } else {
                 " in __subclasscheck__"
             };
-            interp.enter_recursion(hook)?;
-            let mut r = Ok(false);
-            for item in t.items.iter() {
-                match class_matches(interp, subject, cls, item, fname, what) {
-                    Ok(false) => {}
-                    other => {
-                        r = other;
-                        break;
-                    }
-                }
-            }
-            interp.leave_recursion();
-            r
+            any_guarded(interp, hook, &t.items, |interp, item| {
+                class_matches(interp, subject, cls, item, fname, what)
+            })
         }
         // CPython accepts as a class anything with a `__bases__` tuple, searched by identity.
         _ if has_bases(interp, spec)? => match instance_of {
@@ -348,6 +338,30 @@ pub(crate) fn class_matches(
         },
         _ => raise!(TypeError, "{fname}() arg 2 must be {what}, or a union"),
     }
+}
+
+/// Whether `test` holds for any of `items` (stopping at the first true or error), one level
+/// of the recursion guard deeper (`what` ends its message), as CPython's checks of nested tuples
+/// and bases.
+fn any_guarded(
+    interp: &mut Interp,
+    what: &str,
+    items: &[Value],
+    mut test: impl FnMut(&mut Interp, &Value) -> PyResult<bool>,
+) -> PyResult<bool> {
+    interp.enter_recursion(what)?;
+    let mut r = Ok(false);
+    for item in items {
+        match test(interp, item) {
+            Ok(false) => {}
+            other => {
+                r = other;
+                break;
+            }
+        }
+    }
+    interp.leave_recursion();
+    r
 }
 
 /// `ABC.__subclasscheck__(k)` for an abstract base class `c` (`spec`), answered from its
@@ -432,19 +446,9 @@ fn abstract_issubclass(interp: &mut Interp, derived: &Value, spec: &Value) -> Py
             [] => return Ok(false),
             [one] => derived = one.clone(),
             many => {
-                interp.enter_recursion(" in __subclasscheck__")?;
-                let mut r = Ok(false);
-                for b in many {
-                    match abstract_issubclass(interp, b, spec) {
-                        Ok(false) => {}
-                        other => {
-                            r = other;
-                            break;
-                        }
-                    }
-                }
-                interp.leave_recursion();
-                return r;
+                return any_guarded(interp, " in __subclasscheck__", many, |interp, b| {
+                    abstract_issubclass(interp, b, spec)
+                })
             }
         }
     }
@@ -484,19 +488,9 @@ fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// a `__bases__` tuple).
 fn abstract_subclass_test(interp: &mut Interp, derived: &Value, spec: &Value) -> PyResult<bool> {
     if let Value::Tuple(t) = spec {
-        interp.enter_recursion(" in __subclasscheck__")?;
-        let mut r = Ok(false);
-        for item in t.items.iter() {
-            match abstract_subclass_test(interp, derived, item) {
-                Ok(false) => {}
-                other => {
-                    r = other;
-                    break;
-                }
-            }
-        }
-        interp.leave_recursion();
-        return r;
+        return any_guarded(interp, " in __subclasscheck__", &t.items, |interp, item| {
+            abstract_subclass_test(interp, derived, item)
+        });
     }
     let hook = match spec {
         Value::Class(c) => c.metaclass_lookup("__subclasscheck__"),
