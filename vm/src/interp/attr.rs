@@ -955,6 +955,9 @@ impl Interp {
                 }
                 self.generic_setattr(obj, inst, name, v)
             }
+            Value::Class(cls) if cls.immutable.load(Ordering::Relaxed) => {
+                Err(immutable_type_error(cls, name))
+            }
             Value::Class(cls) if !cls.builtin => {
                 let hook = cls.metaclass_lookup("__setattr__");
                 if let Some(sa) = hook {
@@ -1192,6 +1195,9 @@ impl Interp {
         }
         // `del C.name` with a data descriptor by that name on the metaclass: its deleter.
         if let Value::Class(cls) = obj {
+            if cls.immutable.load(Ordering::Relaxed) {
+                return Err(immutable_type_error(cls, name));
+            }
             if let Some(Value::Instance(d)) = cls.metaclass.as_ref().and_then(|m| m.lookup(name)) {
                 let owner = class_of(obj);
                 if let Some(done) = self.delete_via_descriptor(&d, obj, &owner.name(), name) {
@@ -1404,6 +1410,19 @@ fn object_method(name: &str) -> Option<Value> {
         kind: crate::object::NativeKind::of_method("object", name),
         ..NativeFunction::new(name, f)
     })))
+}
+
+/// CPython's error for setting or deleting attribute `name` of an immutable type: named as its
+/// `tp_name` is, with the module unless it is `builtins`.
+fn immutable_type_error(cls: &Class, name: &str) -> crate::error::PyErr {
+    let tp_name = match &*cls.module {
+        "builtins" => cls.name().to_string(),
+        module => format!("{module}.{}", cls.qualname()),
+    };
+    err!(
+        TypeError,
+        "cannot set '{name}' attribute of immutable type '{tp_name}'"
+    )
 }
 
 /// `type.__prepare__` (a class method): the namespace of a class statement, a new dict

@@ -442,6 +442,7 @@ fn make_class(
         slot_cache: Default::default(),
         ctor: Default::default(),
         attr_hint: Default::default(),
+        immutable: Default::default(),
         metaclass,
     });
     // Free-threaded model: a top-level class is shared by every thread that makes instances or

@@ -85,6 +85,10 @@ pub struct Class {
     pub kind: TypeKind,
     /// True for the built-in types, whose attributes cannot be set.
     pub builtin: bool,
+    /// A class of minivm's library whose CPython counterpart is a C type with
+    /// `Py_TPFLAGS_IMMUTABLETYPE` (`datetime.datetime`): its attributes cannot be set or
+    /// deleted once its module has set it up (`_typeflags.immutable`). Not inherited.
+    pub immutable: std::sync::atomic::AtomicBool,
     /// Answers of `lookup`, valid while the class epoch they were taken in is current.
     pub cache: ObjCell<(u64, LookupCache)>,
     /// `attr_flags` with the class epoch it was computed in: `epoch << 2 | bits`.
@@ -293,6 +297,7 @@ impl Class {
             slot_cache: Default::default(),
             ctor: Default::default(),
             attr_hint: Default::default(),
+            immutable: Default::default(),
             metaclass: None,
         }
     }
@@ -314,6 +319,7 @@ impl Class {
             slot_cache: Default::default(),
             ctor: Default::default(),
             attr_hint: Default::default(),
+            immutable: Default::default(),
             metaclass: None,
         }
     }
@@ -334,6 +340,7 @@ impl Class {
             slot_cache: Default::default(),
             ctor: Default::default(),
             attr_hint: Default::default(),
+            immutable: Default::default(),
             metaclass: None,
         }
     }

@@ -75,6 +75,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_signal", signal::module),
     ("_struct", structmod::module),
     ("_subprocess", subprocess::module),
+    ("_typeflags", typeflags_module),
     ("_weakref", weakref::module),
     ("array", array::module),
     ("atexit", atexit::module),
@@ -98,6 +99,24 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("types", coro_intro::types_module),
     ("zlib", zlib::module),
 ];
+
+/// `_typeflags`: `immutable(*classes)` makes classes of minivm's library immutable types, as
+/// their CPython counterparts are C types with `Py_TPFLAGS_IMMUTABLETYPE` (`C.attr = v` and
+/// `del C.attr` are then CPython's TypeError). A module calls it once it has set its classes up.
+fn typeflags_module() -> Ref<Module> {
+    fn immutable(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+        for c in args.pos {
+            match c {
+                Value::Class(c) => c
+                    .immutable
+                    .store(true, std::sync::atomic::Ordering::Relaxed),
+                _ => return Err(err!(TypeError, "immutable() takes classes")),
+            }
+        }
+        Ok(Value::None)
+    }
+    module_from_fns("_typeflags", &[("immutable", immutable)], Vec::new())
+}
 
 /// The built-in module `name`, made afresh, if this part of the VM provides one.
 pub fn import_module(name: &str) -> Option<Ref<Module>> {
