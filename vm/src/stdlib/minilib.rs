@@ -228,6 +228,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/logging/__init__.mini"),
     ),
     (
+        "logging/config.mini",
+        include_str!("../../lib/logging/config.mini"),
+    ),
+    (
         "logging/handlers.mini",
         include_str!("../../lib/logging/handlers.mini"),
     ),
