@@ -147,8 +147,10 @@ impl<'a> Compiler<'a> {
             StmtKind::Assert { test, msg } => {
                 let end = self.new_label();
                 self.jump_if(test, true, end)?;
-                // The raise points at the test, which tracebacks underline (as CPython).
-                let old = self.set_line(test.span);
+                // The raise points where CPython 3.11's points, which tracebacks underline:
+                // at the last comparison the test's `and`/`or`/`not`/`if-else` reach, else at
+                // the whole statement (shown without carets).
+                let old = self.set_line(last_compare(test).unwrap_or(s.span));
                 self.emit(Op::LoadAssertionError);
                 if let Some(m) = msg {
                     self.expr(m)?;
@@ -758,4 +760,22 @@ fn has_annotations(body: &[Stmt]) -> bool {
 /// loop is compiled to count in slots when the call returns a range at run time.
 fn calls_range(iter: &Expr) -> bool {
     matches!(&iter.kind, ExprKind::Call { func, .. } if matches!(&func.kind, ExprKind::Name(n) if n == "range"))
+}
+
+/// The span of the last comparison CPython's conditional jump visits in an `assert` test
+/// (through `not`, `and`/`or` and conditional expressions, in evaluation order): where its
+/// compiler leaves the position of the raise. None when there is none.
+fn last_compare(e: &Expr) -> Option<Span> {
+    match &e.kind {
+        ExprKind::Compare { .. } => Some(e.span),
+        ExprKind::UnaryOp {
+            op: UnaryOp::Not,
+            operand,
+        } => last_compare(operand),
+        ExprKind::BoolOp { values, .. } => values.iter().rev().find_map(last_compare),
+        ExprKind::IfExp { test, body, orelse } => [orelse, body, test]
+            .into_iter()
+            .find_map(|x| last_compare(x)),
+        _ => None,
+    }
 }
