@@ -150,6 +150,26 @@ pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr) -> bool {
         if m.as_str().ends_with(&format!("attribute '{name}'")))
 }
 
+/// The local `name` read by the instruction at `span` that found it unbound: its first
+/// occurrence there as a name of its own (not an attribute, not part of a longer name). A
+/// register instruction (`x + y`, `x.m`, `t += x`) has the span of the whole operation, where
+/// CPython's `LOAD_FAST` underlines the name alone. `span` unchanged when it is not there.
+pub(crate) fn local_span(src: &str, span: (u32, u32), name: &str) -> (u32, u32) {
+    let Some(text) = src.get(span.0 as usize..span.1 as usize) else {
+        return span;
+    };
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (i, _) in text.match_indices(name) {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        if !before.is_some_and(|c| ident(c) || c == '.') && !after.is_some_and(ident) {
+            let start = span.0 + i as u32;
+            return (start, start + name.len() as u32);
+        }
+    }
+    span
+}
+
 /// The callee part `o.m` of the call `o.m(args)` at `span`: up to the last opening parenthesis
 /// outside brackets and string literals, without the blanks before it.
 pub(crate) fn callee_span(src: &str, span: (u32, u32)) -> (u32, u32) {

@@ -314,17 +314,43 @@ impl Interp {
                 self.chain_context(err, self.handled_exc());
             }
             let lookup = fresh && crate::interp::carets::method_lookup_failed(frame, err);
+            let span = if whole_statement {
+                (0, 0)
+            } else if fresh && err.is(crate::object::ExcKind::UnboundLocalError) {
+                self.unbound_local_span(frame, err)
+            } else {
+                frame.span()
+            };
             data.lock().traceback.push(TraceEntry {
                 filename: frame.code.obj.filename.clone(),
                 line: frame.line(),
                 func: frame.code.name.clone(),
-                span: if whole_statement {
-                    (0, 0)
-                } else {
-                    frame.span()
-                },
+                span,
                 lookup,
             });
+        }
+    }
+
+    /// Where an `UnboundLocalError` raised by the running instruction of `frame` points: the
+    /// local's name (from the message) within the instruction's span (`carets::local_span`),
+    /// as CPython's `LOAD_FAST` and `DELETE_FAST` underline the name alone.
+    #[cold]
+    fn unbound_local_span(&self, frame: &Frame, err: &PyErr) -> (u32, u32) {
+        let span = frame.span();
+        let Some(data) = err.exc.exc() else {
+            return span;
+        };
+        let name = match data.lock().args.first() {
+            Some(Value::Str(m)) => m.as_str().split('\'').nth(1).map(str::to_owned),
+            _ => None,
+        };
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return span;
+        };
+        let sources = self.vm.sources.lock();
+        match sources.iter().find(|(f, _)| *f == frame.code.obj.filename) {
+            Some((_, src)) => crate::interp::carets::local_span(src, span, &name),
+            None => span,
         }
     }
 
