@@ -217,11 +217,17 @@ impl<T> SetTable<T> {
     }
 
     /// CPython's `set_table_resize`: smallest power of two > `minused` (at least 8).
-    fn resize(&mut self, minused: usize) {
+    /// The table length a resize for `minused` elements makes (CPython's doubling from 8).
+    fn size_for(minused: usize) -> usize {
         let mut newsize = MIN_SIZE;
         while newsize <= minused {
             newsize <<= 1;
         }
+        newsize
+    }
+
+    fn resize(&mut self, minused: usize) {
+        let newsize = Self::size_for(minused);
         let old = std::mem::replace(&mut self.table, Self::empty_table(newsize));
         self.fill = self.used;
         for slot in old {
@@ -320,22 +326,35 @@ impl<T: Clone> SetTable<T> {
     /// Make room for `n` more elements the way CPython's set does before it adds a known
     /// number of them (a merge, or a dict's keys): resize when the table would be too full.
     pub fn reserve_for(&mut self, n: usize) {
-        if (self.fill + n) * 5 >= self.mask() * 3 {
+        if self.grows_for(n) {
             self.resize((self.used + n) * 2);
         }
+    }
+
+    /// Whether `reserve_for(n)` resizes the table.
+    fn grows_for(&self, n: usize) -> bool {
+        (self.fill + n) * 5 >= self.mask() * 3
     }
 
     pub fn merge_from(&mut self, other: &SetTable<T>, mut eq: impl FnMut(&T, &T) -> bool) {
         if other.used == 0 {
             return;
         }
-        self.reserve_for(other.used);
-        if self.fill == 0 && self.mask() == other.mask() && other.fill == other.used {
+        // Into an empty table that `reserve_for` would make as large as `other`'s, a table
+        // without dummies is copied whole (CPython's set_merge), with no resize before (its
+        // table was allocated, zeroed and dropped for nothing: `set(s)` of a small set).
+        let len = if self.grows_for(other.used) {
+            Self::size_for((self.used + other.used) * 2)
+        } else {
+            self.table.len()
+        };
+        if self.fill == 0 && len == other.table.len() && other.fill == other.used {
             self.table = other.table.clone();
             self.fill = other.fill;
             self.used = other.used;
             return;
         }
+        self.reserve_for(other.used);
         if self.fill == 0 {
             self.fill = other.used;
             self.used = other.used;
