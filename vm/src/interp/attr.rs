@@ -723,7 +723,7 @@ impl Interp {
         }
         match cls.lookup(name) {
             Some(v) => self.class_value_get(cls, v),
-            None => match object_method(name)
+            None => match object_own_method(cls, name)
                 .or_else(|| slot_of(cls, name))
                 .or_else(|| object_extra(name))
                 .or_else(|| class_data_attr(cls, name))
@@ -1307,6 +1307,43 @@ impl Interp {
 
 /// `object.__setattr__` / `object.__delattr__`: plain instance-dict updates, for classes that
 /// override `__setattr__` or `__delattr__` and delegate to the default.
+/// `object_method(name)` as an attribute of class `cls`; `object.__new__` itself is
+/// [`object_new_checked`] (reached through `tuple.__new__` or `super().__new__`, the same
+/// native makes instances of the built-in bases).
+fn object_own_method(cls: &Ref<Class>, name: &str) -> Option<Value> {
+    if name == "__new__" && Ref::ptr_eq(cls, &types().object) {
+        return Some(Value::Native(Ref::new(NativeFunction {
+            kind: crate::object::NativeKind::of_method("object", "__new__"),
+            ..NativeFunction::new("__new__", object_new_checked)
+        })));
+    }
+    object_method(name)
+}
+
+/// `object.__new__(C)`: CPython's TypeError when C is a subclass of a built-in type whose own
+/// `__new__` makes its instances (a list, int or exception subclass), naming the nearest class
+/// up C's `__base__` chain without a `__new__` of its own to use instead.
+fn object_new_checked(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if let Some(Value::Class(sub)) = args.pos.first() {
+        if crate::object::is_data_kind(sub.kind) || sub.kind == TypeKind::Exception {
+            let mut base = sub.clone();
+            while !base.builtin && base.dict.read().contains_key("__new__") {
+                match base.base.clone() {
+                    Some(b) => base = b,
+                    None => break,
+                }
+            }
+            return Err(err!(
+                TypeError,
+                "object.__new__({}) is not safe, use {}.__new__()",
+                sub.name(),
+                base.name()
+            ));
+        }
+    }
+    object_new(interp, args)
+}
+
 fn object_method(name: &str) -> Option<Value> {
     let f: crate::object::NativeFn = match name {
         "__setattr__" => |interp, args| {
