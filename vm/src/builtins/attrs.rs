@@ -284,7 +284,7 @@ fn computed_function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
 
 /// `f.__get__(obj, type=None)`: `f` bound to `obj`, or `f` itself when `obj` is None and a type
 /// is given (a read through the class), as CPython's function descriptor.
-fn function_get(_: &mut Interp, args: crate::interp::Args<'_>) -> PyResult<Value> {
+pub(crate) fn function_get(_: &mut Interp, args: crate::interp::Args<'_>) -> PyResult<Value> {
     if !args.kw.is_empty() {
         return Err(crate::err!(
             TypeError,

@@ -724,6 +724,7 @@ impl Interp {
         match cls.lookup(name) {
             Some(v) => self.class_value_get(cls, v),
             None => match object_own_method(cls, name)
+                .or_else(|| function_type_attr(cls, name))
                 .or_else(|| slot_of(cls, name))
                 .or_else(|| object_extra(name))
                 .or_else(|| class_data_attr(cls, name))
@@ -1318,6 +1319,17 @@ fn object_own_method(cls: &Ref<Class>, name: &str) -> Option<Value> {
         })));
     }
     object_method(name)
+}
+
+/// `types.FunctionType.__get__`: the descriptor call of functions, unbound (`f.__get__` is
+/// answered by the function itself, `builtins/attrs.rs`).
+fn function_type_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
+    (name == "__get__" && Ref::ptr_eq(cls, &types().function)).then(|| {
+        Value::Native(Ref::new(NativeFunction {
+            kind: crate::object::NativeKind::of_method("function", "__get__"),
+            ..NativeFunction::new("__get__", crate::builtins::attrs::function_get)
+        }))
+    })
 }
 
 /// `object.__new__(C)`: CPython's TypeError when C is a subclass of a built-in type whose own
