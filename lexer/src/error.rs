@@ -52,6 +52,9 @@ pub enum ErrorEnd {
     /// when a program file is shown, since CPython's file reader has passed the last line and
     /// reports no column (compile() of a string does draw one).
     EndOfFile,
+    /// "invalid syntax" at the end of the file itself (a decorator with nothing after it):
+    /// CPython reports the last line with `offset` and `end_offset` 0, so no caret is drawn.
+    AtEnd,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -64,6 +64,7 @@ fn unclosed_or_earlier(src: &str, mut toks: Vec<Tok>, unclosed: SyntaxError) -> 
         Err(e)
             if e.message == "invalid syntax"
                 && e.kind == SyntaxErrorKind::SyntaxError
+                && e.end != ErrorEnd::AtEnd
                 && (e.span.start as usize) < src.trim_end().len()
                 && e.line(src) == unclosed.line(src) =>
         {
@@ -241,6 +242,12 @@ impl<'s> Parser<'s> {
             )
             .with_end(ErrorEnd::MinusOne),
             Token::Exclamation => SyntaxError::syntax("invalid syntax", self.span()),
+            // The end of the file where a statement must go on (`@dec` as the last line):
+            // CPython names the last line, without a column.
+            Token::EndOfFile => {
+                let at = (self.span().start as usize).saturating_sub(1);
+                SyntaxError::syntax("invalid syntax", Span::new(at, at)).with_end(ErrorEnd::AtEnd)
+            }
             _ => SyntaxError::syntax("invalid syntax", self.span()),
         }
     }

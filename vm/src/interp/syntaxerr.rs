@@ -47,8 +47,10 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
         ErrorEnd::TokenizerSpan => (text.to_string(), i64::from(end_col.max(col + 1))),
         ErrorEnd::Zero => (format!("{text}\n"), 0),
         ErrorEnd::MinusOne | ErrorEnd::EndOfFile => (format!("{text}\n"), -1),
+        ErrorEnd::AtEnd => (format!("{text}\n"), 0),
     };
-    let end_lineno = if e.end == ErrorEnd::Point || zero_width {
+    let col = if e.end == ErrorEnd::AtEnd { 0 } else { col };
+    let end_lineno = if matches!(e.end, ErrorEnd::Point | ErrorEnd::AtEnd) || zero_width {
         lineno
     } else {
         end_lineno
