@@ -47,6 +47,7 @@ const MINI_NAMES: &[&str] = &[
     "print_tb",
     "print_stack",
     "print_list",
+    "print_last",
     "FrameSummary",
     "StackSummary",
     "TracebackException",
