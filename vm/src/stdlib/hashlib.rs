@@ -1,6 +1,7 @@
 //! `_hashlib` (stdlib stage): the message digests behind `hashlib` (`vm/lib/hashlib.mini`):
 //! MD5, SHA-1 and the SHA-2 family (SHA-224, SHA-256, SHA-384, SHA-512), computed by the
-//! RustCrypto crates `md-5`, `sha1` and `sha2`. A hash object keeps the running state, so
+//! RustCrypto crates `md-5`, `sha1` and `sha2`, and the SHA-3 family with the SHAKE
+//! extendable-output functions, computed by the Keccak sponge below (FIPS 202). A hash object keeps the running state, so
 //! `update` costs only the new bytes and `digest` finishes a copy of the state (the object can
 //! go on being updated), as CPython's.
 
@@ -29,6 +30,7 @@ enum State {
     Sha256(Sha256),
     Sha384(Sha384),
     Sha512(Sha512),
+    Sha3(Keccak),
 }
 
 impl State {
@@ -41,6 +43,12 @@ impl State {
             "sha256" => State::Sha256(Sha256::new()),
             "sha384" => State::Sha384(Sha384::new()),
             "sha512" => State::Sha512(Sha512::new()),
+            "sha3_224" => State::Sha3(Keccak::new("sha3_224", 144, 28)),
+            "sha3_256" => State::Sha3(Keccak::new("sha3_256", 136, 32)),
+            "sha3_384" => State::Sha3(Keccak::new("sha3_384", 104, 48)),
+            "sha3_512" => State::Sha3(Keccak::new("sha3_512", 72, 64)),
+            "shake_128" => State::Sha3(Keccak::new("shake_128", 168, 0)),
+            "shake_256" => State::Sha3(Keccak::new("shake_256", 136, 0)),
             _ => return None,
         })
     }
@@ -53,6 +61,7 @@ impl State {
             State::Sha256(h) => h.update(data),
             State::Sha384(h) => h.update(data),
             State::Sha512(h) => h.update(data),
+            State::Sha3(h) => h.absorb(data),
         }
     }
 
@@ -65,6 +74,7 @@ impl State {
             State::Sha256(h) => h.finalize().to_vec(),
             State::Sha384(h) => h.finalize().to_vec(),
             State::Sha512(h) => h.finalize().to_vec(),
+            State::Sha3(h) => h.squeeze(h.out),
         }
     }
 
@@ -77,6 +87,7 @@ impl State {
             State::Sha256(_) => ("sha256", 32, 64),
             State::Sha384(_) => ("sha384", 48, 128),
             State::Sha512(_) => ("sha512", 64, 128),
+            State::Sha3(h) => (h.name, h.out as i64, h.rate as i64),
         }
     }
 }
@@ -185,17 +196,47 @@ fn hash_update(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// The digest of a hash object: its fixed size, or for SHAKE the `length` bytes asked for
+/// (`digest(length)`, required as in CPython).
+fn digest_of(h: &HashData, args: &Args<'_>, method: &str) -> PyResult<Vec<u8>> {
+    let state = h.state.lock();
+    let State::Sha3(k) = &*state else {
+        return Ok(state.digest());
+    };
+    if !k.is_xof() {
+        return Ok(k.squeeze(k.out));
+    }
+    let length = match super::arg(args, 1, "length") {
+        Some(Value::Int(n)) if *n >= 0 => *n as usize,
+        Some(Value::Int(_)) => return Err(err!(ValueError, "length must be non-negative")),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "{method}() missing required argument 'length' (pos 1)"
+            ))
+        }
+    };
+    if length >= 1 << 29 {
+        return Err(err!(ValueError, "length is too large"));
+    }
+    Ok(k.squeeze(length))
+}
+
 fn hash_digest(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, h) = this::<HashData>(&args, "HASH")?;
-    Ok(Value::bytes(h.state.lock().digest()))
+    Ok(Value::bytes(digest_of(h, &args, "digest")?))
 }
 
 fn hash_hexdigest(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, h) = this::<HashData>(&args, "HASH")?;
-    let hex: String = h
-        .state
-        .lock()
-        .digest()
+    let hex: String = digest_of(h, &args, "hexdigest")?
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -210,9 +251,16 @@ fn hash_copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn hash_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, h) = this::<HashData>(&args, "HASH")?;
-    let name = h.state.lock().info().0;
+    let (name, xof) = {
+        let state = h.state.lock();
+        (
+            state.info().0,
+            matches!(&*state, State::Sha3(k) if k.is_xof()),
+        )
+    };
+    let kind = if xof { "HASHXOF" } else { "HASH" };
     Ok(Value::string(format!(
-        "<{name} _hashlib.HASH object @ {:#x}>",
+        "<{name} _hashlib.{kind} object @ {:#x}>",
         Ref::as_ptr(inst) as usize
     )))
 }
@@ -233,4 +281,162 @@ fn hash_block_size(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, h) = this::<HashData>(&args, "HASH")?;
     let size = h.state.lock().info().2;
     Ok(Value::Int(size))
+}
+
+/// The Keccak-f[1600] sponge of FIPS 202: SHA3-224/256/384/512 (`out` bytes of digest) and
+/// SHAKE128/256 (`out` 0: the caller says how many bytes to squeeze). `rate` is the block
+/// size in bytes; bytes not yet making a whole block wait in `pending`.
+#[derive(Clone)]
+struct Keccak {
+    name: &'static str,
+    lanes: [u64; 25],
+    pending: Vec<u8>,
+    rate: usize,
+    out: usize,
+}
+
+/// The round constants of the ι step, from the spec's linear feedback shift register rc(t):
+/// bit 2^j - 1 of round i's constant is rc(j + 7i).
+fn round_constants() -> [u64; 24] {
+    let rc = |t: usize| -> u64 {
+        let mut r: u16 = 1;
+        for _ in 0..t % 255 {
+            r <<= 1;
+            if r & 0x100 != 0 {
+                r ^= 0x171; // x^8 + x^6 + x^5 + x^4 + 1, the top bit dropped
+            }
+        }
+        u64::from(r & 1)
+    };
+    let mut out = [0u64; 24];
+    for (i, c) in out.iter_mut().enumerate() {
+        for j in 0..7 {
+            *c |= rc(j + 7 * i) << ((1usize << j) - 1);
+        }
+    }
+    out
+}
+
+/// The ρ rotation of each lane (x + 5y) and where π moves it, walked as the spec defines.
+fn rho_pi() -> [(u32, usize); 25] {
+    let mut table = [(0u32, 0usize); 25];
+    let (mut x, mut y) = (1usize, 0usize);
+    for t in 0..24 {
+        let rotation = (((t + 1) * (t + 2) / 2) % 64) as u32;
+        table[x + 5 * y].0 = rotation;
+        (x, y) = (y, (2 * x + 3 * y) % 5);
+    }
+    for x in 0..5 {
+        for y in 0..5 {
+            // π: the lane at (x, y) goes to (y, 2x + 3y).
+            table[x + 5 * y].1 = y + 5 * ((2 * x + 3 * y) % 5);
+        }
+    }
+    table
+}
+
+/// The round constants and each lane's (rotation, destination), computed once.
+type KeccakTables = ([u64; 24], [(u32, usize); 25]);
+
+fn keccak_f(a: &mut [u64; 25]) {
+    static TABLES: std::sync::OnceLock<KeccakTables> = std::sync::OnceLock::new();
+    let (rc, moves) = TABLES.get_or_init(|| (round_constants(), rho_pi()));
+    for round_constant in rc {
+        // θ: each lane takes the parity of the two columns beside it.
+        let mut c = [0u64; 5];
+        for (x, col) in c.iter_mut().enumerate() {
+            *col = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
+        }
+        for x in 0..5 {
+            let d = c[(x + 4) % 5] ^ c[(x + 1) % 5].rotate_left(1);
+            for y in 0..5 {
+                a[x + 5 * y] ^= d;
+            }
+        }
+        // ρ and π: rotate each lane and move it.
+        let mut b = [0u64; 25];
+        for (i, &(rotation, to)) in moves.iter().enumerate() {
+            b[to] = a[i].rotate_left(rotation);
+        }
+        // χ: each bit mixes with the two lanes after it in its row.
+        for y in 0..5 {
+            for x in 0..5 {
+                a[x + 5 * y] = b[x + 5 * y] ^ (!b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
+            }
+        }
+        // ι
+        a[0] ^= round_constant;
+    }
+}
+
+impl Keccak {
+    fn new(name: &'static str, rate: usize, out: usize) -> Keccak {
+        Keccak {
+            name,
+            lanes: [0; 25],
+            pending: Vec::with_capacity(rate),
+            rate,
+            out,
+        }
+    }
+
+    fn is_xof(&self) -> bool {
+        self.out == 0
+    }
+
+    fn absorb_block(lanes: &mut [u64; 25], block: &[u8]) {
+        for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(word);
+            *lane ^= u64::from_le_bytes(bytes);
+        }
+        keccak_f(lanes);
+    }
+
+    fn absorb(&mut self, mut data: &[u8]) {
+        if !self.pending.is_empty() {
+            let take = (self.rate - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() < self.rate {
+                return;
+            }
+            let block = std::mem::take(&mut self.pending);
+            Self::absorb_block(&mut self.lanes, &block);
+            self.pending = block;
+            self.pending.clear();
+        }
+        let mut blocks = data.chunks_exact(self.rate);
+        for block in &mut blocks {
+            Self::absorb_block(&mut self.lanes, block);
+        }
+        self.pending.extend_from_slice(blocks.remainder());
+    }
+
+    /// `length` bytes of output, from a copy of the state (the object stays usable).
+    fn squeeze(&self, length: usize) -> Vec<u8> {
+        let mut lanes = self.lanes;
+        let mut last = self.pending.clone();
+        // The domain bits (01 for SHA-3, 1111 for SHAKE) and the first bit of pad10*1...
+        last.push(if self.is_xof() { 0x1f } else { 0x06 });
+        last.resize(self.rate, 0);
+        // ...and its last bit.
+        last[self.rate - 1] |= 0x80;
+        Self::absorb_block(&mut lanes, &last);
+        let mut out = Vec::with_capacity(length);
+        loop {
+            for lane in &lanes[..self.rate / 8] {
+                for byte in lane.to_le_bytes() {
+                    if out.len() == length {
+                        return out;
+                    }
+                    out.push(byte);
+                }
+            }
+            if out.len() == length {
+                return out;
+            }
+            keccak_f(&mut lanes);
+        }
+    }
 }
