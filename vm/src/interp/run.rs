@@ -448,6 +448,18 @@ impl Interp {
                     }
                 };
             }
+            // `bool(v)`: the common kinds inline, the rest (`__bool__`, `__len__`) out of line.
+            macro_rules! truth {
+                ($v:expr) => {
+                    match truth_fast($v) {
+                        Some(t) => t,
+                        None => {
+                            sync!();
+                            tri!(self.truthy($v))
+                        }
+                    }
+                };
+            }
             macro_rules! pop {
                 () => {
                     tri!(f.stack.pop().ok_or_else(stack_underflow))
@@ -903,25 +915,13 @@ impl Interp {
                     }
                     Op::UnaryNot => {
                         let v = pop!();
-                        let t = match truth_fast(&v) {
-                            Some(t) => t,
-                            None => {
-                                sync!();
-                                tri!(self.truthy(&v))
-                            }
-                        };
+                        let t = truth!(&v);
                         f.stack.push(Value::Bool(!t));
                     }
                     // `not v`, then kept and jumped on when it is what the jump looks for.
                     Op::NotJumpIfFalseOrPop(l) | Op::NotJumpIfTrueOrPop(l) => {
                         let v = pop!();
-                        let t = match truth_fast(&v) {
-                            Some(t) => t,
-                            None => {
-                                sync!();
-                                tri!(self.truthy(&v))
-                            }
-                        };
+                        let t = truth!(&v);
                         v.discard();
                         if !t == matches!(op, Op::NotJumpIfTrueOrPop(_)) {
                             f.stack.push(Value::Bool(!t));
@@ -1127,10 +1127,7 @@ impl Interp {
                         let obj = tri!(self.local(f, &code, x.into()));
                         let cache = &code.cache[ip - 1];
                         let v = tri!(self.load_attr_cached(obj, &code.names[g.index()], cache));
-                        let t = match truth_fast(&v) {
-                            Some(t) => t,
-                            None => tri!(self.truthy(&v)),
-                        };
+                        let t = truth!(&v);
                         v.discard();
                         if t == matches!(op, Op::AttrJumpIfTrue(..)) {
                             ip = l.index();
@@ -1268,13 +1265,7 @@ impl Interp {
                     }
                     Op::PopJumpIfFalse(l) | Op::PopJumpIfTrue(l) => {
                         let v = pop!();
-                        let t = match truth_fast(&v) {
-                            Some(t) => t,
-                            None => {
-                                sync!();
-                                tri!(self.truthy(&v))
-                            }
-                        };
+                        let t = truth!(&v);
                         v.discard();
                         if t == matches!(op, Op::PopJumpIfTrue(_)) {
                             ip = l.0 as usize;
@@ -1282,13 +1273,7 @@ impl Interp {
                     }
                     Op::JumpIfFalseOrPop(l) | Op::JumpIfTrueOrPop(l) => {
                         let top = tri!(f.stack.last().ok_or_else(stack_underflow));
-                        let t = match truth_fast(top) {
-                            Some(t) => t,
-                            None => {
-                                sync!();
-                                tri!(self.truthy(top))
-                            }
-                        };
+                        let t = truth!(top);
                         if t == matches!(op, Op::JumpIfTrueOrPop(_)) {
                             ip = l.0 as usize;
                         } else {
