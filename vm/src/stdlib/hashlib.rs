@@ -207,21 +207,16 @@ fn digest_of(h: &HashData, args: &Args<'_>, method: &str) -> PyResult<Vec<u8>> {
         return Ok(k.squeeze(k.out));
     }
     let length = match super::arg(args, 1, "length") {
-        Some(Value::Int(n)) if *n >= 0 => *n as usize,
-        Some(Value::Int(_)) => return Err(err!(ValueError, "length must be non-negative")),
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "'{}' object cannot be interpreted as an integer",
-                type_name(other)
-            ))
-        }
+        Some(v) => crate::builtins::args::to_index(v)?,
         None => {
             return Err(err!(
                 TypeError,
                 "{method}() missing required argument 'length' (pos 1)"
             ))
         }
+    };
+    let Ok(length) = usize::try_from(length) else {
+        return Err(err!(ValueError, "length must be non-negative"));
     };
     if length >= 1 << 29 {
         return Err(err!(ValueError, "length is too large"));
