@@ -5,7 +5,8 @@
 //!
 //! Programs: `examples/factorize.mini` (the seed's program), the micro programs in
 //! `benches/programs/` and the kernels in `benches/kernels/` (n-body, richards, fannkuch, ...), and
-//! the pyperformance-style whole programs of the test suite (`tests/scripts/programs/pyperf_*`).
+//! the pyperformance-style whole programs of the test suite (`tests/scripts/programs/pyperf_*`);
+//! then two tables of ratios: threads (`threads`) and processes (`processes`), each also alone.
 //! Each program runs N times per interpreter (default 5, `--runs N` or `MINIVM_BENCH_RUNS`),
 //! interleaved (minivm, python3, lua, minivm, ...) so machine noise hits all of them alike;
 //! the table shows the best run and the peak memory (max RSS, one extra run). For
@@ -262,10 +263,57 @@ fn main() -> ExitCode {
     if filters.is_empty() || filters.iter().any(|f| f == "threads") {
         thread_table(&root, runs);
     }
+    if filters.is_empty() || filters.iter().any(|f| f == "processes") {
+        process_table(&root, runs);
+    }
     if any_error {
         println!("some runs failed (shown as `error`)");
     }
     ExitCode::SUCCESS
+}
+
+/// Processes as the way around the GIL: `examples/factorize_processes.mini` factors eight numbers
+/// in a row and with `multiprocessing.Pool(2)`; ratio = pool / sequential, whole processes
+/// (interpreter and worker start-up included), interleaved, best of `runs`. CPython uses its
+/// Linux default start method (fork), minivm the one it has.
+fn process_table(root: &Path, runs: usize) {
+    let src = root.join("examples/factorize_processes.mini");
+    let python = real_python().unwrap_or_else(|| "python3".into());
+    let variants: [(&str, &str, &[&str]); 2] = [
+        ("minivm", MINIVM, &[]),
+        ("python3", python.as_str(), PYTHON_FLAGS),
+    ];
+    println!("\nprocesses: best of {runs} wall-clock seconds; ratio = Pool(2) / sequential");
+    println!(
+        "{:<18} {:>11} {:>11} {:>8}",
+        "interpreter", "sequential", "Pool(2)", "ratio"
+    );
+    let mut best = [[None::<Duration>; 2]; 2];
+    for _ in 0..runs {
+        for (vi, (_, program, flags)) in variants.iter().enumerate() {
+            for (k, way) in ["sequential", "processes"].iter().enumerate() {
+                if let Ok(d) = time_args(program, flags, &src, &[way]) {
+                    best[vi][k] = Some(best[vi][k].map_or(d, |b: Duration| b.min(d)));
+                }
+            }
+        }
+    }
+    for (vi, (name, _, _)) in variants.iter().enumerate() {
+        let cell = |d: Option<Duration>| {
+            d.map_or("error".to_string(), |d| format!("{:.3}", d.as_secs_f64()))
+        };
+        let ratio = match best[vi] {
+            [Some(a), Some(b)] => format!("{:.2}", b.as_secs_f64() / a.as_secs_f64()),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{:<18} {:>11} {:>11} {:>8}",
+            name,
+            cell(best[vi][0]),
+            cell(best[vi][1]),
+            ratio
+        );
+    }
 }
 
 /// The GIL's lesson as numbers: threaded / sequential for CPU-bound and blocking work, under
@@ -377,10 +425,16 @@ fn recorder_table(root: &Path, runs: usize) {
 }
 
 fn time_with(program: &str, flags: &[&str], src: &Path) -> Result<Duration, String> {
+    time_args(program, flags, src, &[])
+}
+
+/// [`time_with`] with arguments after the program's path (`sys.argv[1:]`).
+fn time_args(program: &str, flags: &[&str], src: &Path, args: &[&str]) -> Result<Duration, String> {
     let start = Instant::now();
     let out = Command::new(program)
         .args(flags)
         .arg(src)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .output()

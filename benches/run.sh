@@ -3,6 +3,8 @@
 #
 #   benches/run.sh                 # all programs, best of 5
 #   benches/run.sh --runs 10 calls # only programs whose path contains "calls", best of 10
+#   benches/run.sh threads         # only the threads table (factorize and blocking I/O in threads)
+#   benches/run.sh processes       # only the processes table (factorize in a Pool(2))
 #
 # Same as `cargo bench --profile release --bench compare -- ARGS`: cargo builds minivm with the
 # release profile first (the build `cargo run --release` makes; the `bench` profile inherits it
