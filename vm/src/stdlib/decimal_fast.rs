@@ -1,19 +1,25 @@
-//! `_decimal_fast` (stdlib stage): the common cases of Decimal's `*`, `+`, `-` and `quantize`
+//! `_decimal_fast` (stdlib stage): the common cases of Decimal's `*`, `+`, `-`, `/` and `quantize`
 //! in Rust, for `vm/lib/decimal.mini`.
 //!
 //! Decimal is written in the mini language (a finite Decimal is an instance with the slots
 //! `_sign`, `_int` (the coefficient, an int), `_exp` and `_special` (`''`)). Running an operator
 //! there costs 80 to 140 bytecodes: the context lookup, the operand checks, `_fix`'s bounds. After
-//! the class is made, decimal.mini gives the mini-language `__mul__`, `__add__`, `__sub__` and
-//! `quantize` to [`setup`] and puts this module's methods in their place. Each one answers the
+//! the class is made, decimal.mini gives the mini-language methods named in `METHODS` (the
+//! operators, their reflected forms, `quantize` and the comparisons) to [`setup`] and puts this
+//! module's methods in their place. Each one answers the
 //! case money-style programs spend their time in, and hands every other call, with the same
 //! arguments, to the method it replaced:
 //!
 //! - both operands finite Decimals (exactly `Decimal`, or an int on the right) with
-//!   coefficients that fit in 64 bits, and the current context found in contextvars' table;
-//! - `*`, `+`, `-`: the exact result fits the context as it is (fewer digits than the
-//!   precision, exponent inside the bounds where `_fix` neither rounds nor clamps), so no
-//!   signal is raised; `+`/`-` also leave zero operands to the mini code (their exponent rules);
+//!   coefficients below 10**36 (small or big ints), and the current context found in
+//!   contextvars' table;
+//! - `*`, `+`, `-`: the result rounded to the context's precision (`_fix`), with far-apart
+//!   addends first reduced to a sticky digit as the mini code does; Rounded and Inexact are set
+//!   here unless trapped; results that overflow, are subnormal or need clamping are left to the
+//!   mini code, and so are sums with a zero operand that would pad past the precision;
+//! - `/`: non-zero operands whose quotient, worked out to `prec + 1` digits as the mini code
+//!   does, fits 128 bits; the rounded result needs no clamping; Inexact and Rounded, when the
+//!   division is inexact, set here unless trapped;
 //! - `quantize`: the target exponent is in range and the rounded coefficient fits the
 //!   precision; the flags it raises (Inexact and Rounded, or Rounded) are set here when neither
 //!   is trapped (a trapped one goes to the mini code, which raises it).
@@ -48,6 +54,8 @@ struct State {
     slow_radd: Value,
     slow_sub: Value,
     slow_rsub: Value,
+    slow_truediv: Value,
+    slow_rtruediv: Value,
     slow_quantize: Value,
     slow_eq: Value,
     slow_ne: Value,
@@ -73,13 +81,15 @@ pub fn module() -> Ref<Module> {
     let d = Dict::new();
     d.set_str("__name__", Value::str("_decimal_fast"));
     d.set_str("setup", super::func("setup", setup));
-    let methods: [(&'static str, crate::object::NativeFn); 13] = [
+    let methods: [(&'static str, crate::object::NativeFn); 15] = [
         ("__mul__", mul),
         ("__rmul__", rmul),
         ("__add__", add),
         ("__radd__", radd),
         ("__sub__", sub),
         ("__rsub__", rsub),
+        ("__truediv__", truediv),
+        ("__rtruediv__", rtruediv),
         ("quantize", quantize),
         ("__eq__", eq),
         ("__ne__", ne),
@@ -132,6 +142,8 @@ fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         slow_radd: slow("__radd__")?,
         slow_sub: slow("__sub__")?,
         slow_rsub: slow("__rsub__")?,
+        slow_truediv: slow("__truediv__")?,
+        slow_rtruediv: slow("__rtruediv__")?,
         slow_quantize: slow("quantize")?,
         slow_eq: slow("__eq__")?,
         slow_ne: slow("__ne__")?,
@@ -154,8 +166,44 @@ fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 #[derive(Clone, Copy)]
 struct Finite {
     sign: bool,
-    coeff: i64,
+    coeff: u128,
     exp: i64,
+}
+
+/// The largest coefficient an operand may have here (36 digits): operands align, add and
+/// multiply in 128 bits with checked arithmetic, and a context's precision up to 36 digits
+/// (`decimal`'s default is 28) is covered.
+const COEFF_LIMIT: u128 = 10u128.pow(36);
+
+/// Powers of ten that fit 128 bits: `POW10[k]` is 10**k.
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut k = 1;
+    while k < 39 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
+    }
+    t
+};
+
+/// 10**k when it fits 128 bits.
+fn pow10(k: u32) -> Option<u128> {
+    POW10.get(k as usize).copied()
+}
+
+/// A coefficient slot's value (an int, small or big) below [`COEFF_LIMIT`].
+fn coefficient(v: &Value) -> Option<u128> {
+    use num_traits::ToPrimitive;
+    match v {
+        Value::Int(n) => u128::try_from(*n).ok(),
+        Value::BigInt(b) => b.to_u128().filter(|c| *c < COEFF_LIMIT),
+        _ => None,
+    }
+}
+
+/// Decimal digits of `n` (1 for 0).
+fn digits(n: u128) -> u32 {
+    n.checked_ilog10().map_or(1, |d| d + 1)
 }
 
 /// `v` as a finite operand: a `Decimal` (exactly) whose slots hold small ints, or (when
@@ -183,21 +231,21 @@ fn finite(st: &State, v: &Value, ints: bool) -> Option<Finite> {
                 Value::Str(s) if s.as_str().is_empty() => {}
                 _ => return None,
             }
-            let (Value::Int(sign), Value::Int(coeff), Value::Int(exp)) = (sign, coeff, exp) else {
+            let (Value::Int(sign), Value::Int(exp)) = (sign, exp) else {
                 return None;
             };
-            if *coeff < 0 || !(*sign == 0 || *sign == 1) {
+            if !(*sign == 0 || *sign == 1) {
                 return None;
             }
             Some(Finite {
                 sign: *sign == 1,
-                coeff: *coeff,
+                coeff: coefficient(coeff)?,
                 exp: *exp,
             })
         }
-        Value::Int(n) if ints && *n != i64::MIN => Some(Finite {
+        Value::Int(n) if ints => Some(Finite {
             sign: *n < 0,
-            coeff: n.abs(),
+            coeff: u128::from(n.unsigned_abs()),
             exp: 0,
         }),
         _ => None,
@@ -257,9 +305,8 @@ struct Ctx {
 
 impl Ctx {
     /// Whether `_fix` would take (sign, coeff, exp) as it is, with no rounding or signal.
-    fn fits(&self, coeff: i128, exp: i64) -> bool {
-        coeff <= i128::from(i64::MAX)
-            && (self.prec > 38 || coeff < 10i128.pow(self.prec as u32))
+    fn fits(&self, coeff: u128, exp: i64) -> bool {
+        (self.prec > 38 || coeff < POW10[self.prec as usize])
             && self.fast_lo <= exp
             && exp <= self.fast_hi
     }
@@ -397,10 +444,14 @@ fn with_signal<R>(
 /// A new finite Decimal. Its slots are set in the order decimal.mini's `_new` sets them, so it
 /// shares their attribute layout; when `like` (an operand) has that layout its names are taken
 /// as they are, which skips finding the layout name by name.
-fn new_decimal(st: &State, like: &Value, sign: bool, coeff: i64, exp: i64) -> Value {
+fn new_decimal(st: &State, like: &Value, sign: bool, coeff: u128, exp: i64) -> Value {
+    let coeff = match i64::try_from(coeff) {
+        Ok(c) => Value::Int(c),
+        Err(_) => Value::from(crate::num::BigInt::from(coeff)),
+    };
     let mut values = vec![
         Value::Int(i64::from(sign)),
-        Value::Int(coeff),
+        coeff,
         Value::Int(exp),
         st.empty.clone(),
     ];
@@ -506,6 +557,24 @@ fn rsub(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )
 }
 
+fn truediv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_div(i, st, a, false),
+        |st| &st.slow_truediv,
+    )
+}
+
+fn rtruediv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_div(i, st, a, true),
+        |st| &st.slow_rtruediv,
+    )
+}
+
 fn quantize(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     fast_or(interp, args, try_quantize, |st| &st.slow_quantize)
 }
@@ -534,18 +603,45 @@ fn operands<'a>(
 fn try_mul(interp: &Interp, st: &State, args: &Args<'_>, reflected: bool) -> Option<Value> {
     let (a, b, ctx) = operands(st, args, reflected)?;
     let ctx = context(interp, st, ctx)?;
-    let coeff = i128::from(a.coeff) * i128::from(b.coeff);
+    let coeff = a.coeff.checked_mul(b.coeff)?;
     let exp = a.exp.checked_add(b.exp)?;
-    if !ctx.fits(coeff, exp) {
+    let sign = a.sign ^ b.sign;
+    let (coeff, exp) = fix(st, &ctx, sign, coeff, exp)?;
+    Some(new_decimal(st, &args.pos[0], sign, coeff, exp))
+}
+
+/// `_fix` of a finite result: (coeff, exp) rounded to the precision by the context's rounding
+/// mode, with Rounded (and Inexact when non-zero digits were dropped) raised in its flags.
+/// `None`, with no flag touched, when the mini code must decide: a signal is trapped, or the
+/// result is a zero to clamp, overflows, is subnormal or needs clamping.
+fn fix(st: &State, ctx: &Ctx, sign: bool, coeff: u128, exp: i64) -> Option<(u128, i64)> {
+    if ctx.fits(coeff, exp) {
+        return Some((coeff, exp));
+    }
+    let prec = u32::try_from(ctx.prec).ok()?;
+    let nd = digits(coeff);
+    if coeff == 0 || nd <= prec {
         return None;
     }
-    Some(new_decimal(
-        st,
-        &args.pos[0],
-        a.sign ^ b.sign,
-        coeff as i64,
-        exp,
-    ))
+    let drop = nd - prec;
+    let p = pow10(drop)?;
+    let (q, r) = (coeff / p, coeff % p);
+    let mut q = if r == 0 {
+        q
+    } else {
+        round_quotient(q, r, p, ctx.rounding, sign)
+    };
+    let mut exp = exp.checked_add(i64::from(drop))?;
+    if Some(q) == pow10(prec) {
+        // 999.. rounded up to 1000..: one digit too many.
+        q /= 10;
+        exp = exp.checked_add(1)?;
+    }
+    if !ctx.fits(q, exp) {
+        return None;
+    }
+    raise_rounded(st, ctx, r != 0)?;
+    Some((q, exp))
 }
 
 /// `a + b` (`a - b` when `negate`): exact at the smaller exponent, as decimal.mini's `_add`
@@ -564,36 +660,58 @@ fn try_add(
     if a.coeff == 0 || b.coeff == 0 {
         return add_zero(st, &ctx, &args.pos[0], a, b, bsign);
     }
-    let (mut ca, mut cb) = (i128::from(a.coeff), i128::from(b.coeff));
-    let exp = a.exp.min(b.exp);
-    // Align: the operand with the larger exponent gets zeros appended (i64 * 10**18 < 2**127).
-    let shift = a.exp.abs_diff(b.exp);
-    if shift > 18 {
-        return None;
-    }
-    let scale = 10i128.pow(shift as u32);
-    if a.exp > b.exp {
-        ca *= scale;
-    } else {
-        cb *= scale;
-    }
+    let (mut ca, mut cb) = (a.coeff, b.coeff);
+    // Align at the smaller exponent; an operand far below the other's last digit is first
+    // replaced by a sticky digit, as the mini code does (it only decides the rounding).
+    let exp = match a.exp.cmp(&b.exp) {
+        std::cmp::Ordering::Greater => align(&mut ca, a.exp, &mut cb, b.exp, ctx.prec)?,
+        std::cmp::Ordering::Less => align(&mut cb, b.exp, &mut ca, a.exp, ctx.prec)?,
+        std::cmp::Ordering::Equal => a.exp,
+    };
+    let (mut ca, mut cb) = (i128::try_from(ca).ok()?, i128::try_from(cb).ok()?);
     if a.sign {
         ca = -ca;
     }
     if bsign {
         cb = -cb;
     }
-    let s = ca + cb;
+    let s = ca.checked_add(cb)?;
     let (sign, coeff) = match s.cmp(&0) {
-        std::cmp::Ordering::Less => (true, -s),
+        std::cmp::Ordering::Less => (true, s.unsigned_abs()),
         // An exact zero is negative only when rounding toward -infinity.
         std::cmp::Ordering::Equal => (ctx.rounding == Rounding::Floor, 0),
-        std::cmp::Ordering::Greater => (false, s),
+        std::cmp::Ordering::Greater => (false, s.unsigned_abs()),
     };
-    if !ctx.fits(coeff, exp) {
-        return None;
+    let (coeff, exp) = fix(st, &ctx, sign, coeff, exp)?;
+    Some(new_decimal(st, &args.pos[0], sign, coeff, exp))
+}
+
+/// Align the operand with the larger exponent (`big`, at `big_exp`) to the other (`small`, at
+/// `small_exp`) by appending zeros; first, a `small` that lies entirely below the digits the
+/// rounded sum can keep becomes a sticky 1 just below them (decimal.mini's `_add`). Returns the
+/// common exponent; `None` when the aligned coefficient would not fit 128 bits. (When the
+/// exact alignment fits, it is used as it is: the sticky digit rounds the same way.)
+fn align(big: &mut u128, big_exp: i64, small: &mut u128, small_exp: i64, prec: i64) -> Option<i64> {
+    if let Some(c) = u32::try_from(big_exp.abs_diff(small_exp))
+        .ok()
+        .and_then(pow10)
+        .and_then(|p| big.checked_mul(p))
+        .filter(|c| *c <= i128::MAX as u128)
+    {
+        *big = c;
+        return Some(small_exp);
     }
-    Some(new_decimal(st, &args.pos[0], sign, coeff as i64, exp))
+    let big_adj = big_exp.checked_add(i64::from(digits(*big)) - 1)?;
+    let low = big_adj.checked_sub(prec)?.checked_sub(2)?;
+    let floor = big_exp.min(low).checked_sub(1)?;
+    let mut exp = small_exp;
+    if small_exp.checked_add(i64::from(digits(*small)) - 1)? < floor {
+        *small = 1;
+        exp = floor;
+    }
+    let shift = u32::try_from(big_exp.checked_sub(exp)?).ok()?;
+    *big = big.checked_mul(pow10(shift)?)?;
+    Some(exp)
 }
 
 /// `a + b` (b's sign taken as `bsign`) when either is zero, by decimal.mini's rules: 0 + 0 has
@@ -625,18 +743,95 @@ fn add_zero(
     } else {
         (a.sign, a.coeff, a.exp, b.exp)
     };
-    let mut c = i128::from(c);
+    let mut c = c;
     if ez < e {
-        let digits = i64::from(c.ilog10()) + 1;
         let shift = e.abs_diff(ez);
-        if shift > 18 || shift as i64 > ctx.prec - digits {
+        if shift > 36 || shift as i64 > ctx.prec - i64::from(digits(c)) {
             return None;
         }
-        c *= 10i128.pow(shift as u32);
+        c = c.checked_mul(pow10(shift as u32)?)?;
         e = ez;
     }
-    ctx.fits(c, e)
-        .then(|| new_decimal(st, like, sign, c as i64, e))
+    let (c, e) = fix(st, ctx, sign, c, e)?;
+    Some(new_decimal(st, like, sign, c, e))
+}
+
+/// `a / b`, as decimal.mini's `_div` computes it: the quotient to `prec + 1` digits or more,
+/// with a sticky last digit when the division is inexact, then rounded to the precision (`_fix`);
+/// an exact quotient loses its trailing zeros down to the ideal exponent. Answered here when both
+/// operands are non-zero, the work fits 128 bits, the result needs no clamping, and a rounding
+/// signal it raises (Inexact, Rounded) is not trapped; all else is the mini code's.
+fn try_div(interp: &Interp, st: &State, args: &Args<'_>, reflected: bool) -> Option<Value> {
+    let (a, b, ctx) = operands(st, args, reflected)?;
+    let ctx = context(interp, st, ctx)?;
+    if a.coeff == 0 || b.coeff == 0 || ctx.prec > 36 {
+        return None;
+    }
+    let (ca, cb) = (a.coeff, b.coeff);
+    let prec = ctx.prec as u32;
+    let ideal = a.exp.checked_sub(b.exp)?;
+    let shift = i64::from(digits(cb)) - i64::from(digits(ca)) + i64::from(prec) + 1;
+    let (q, r) = if shift >= 0 {
+        let n = ca.checked_mul(pow10(shift as u32)?)?;
+        (n / cb, n % cb)
+    } else {
+        let d = cb.checked_mul(pow10(u32::try_from(shift.unsigned_abs()).ok()?)?)?;
+        (ca / d, ca % d)
+    };
+    let sign = a.sign ^ b.sign;
+    let mut exp = ideal.checked_sub(shift)?;
+    let (coeff, inexact) = if r != 0 {
+        // The sticky digit: q*10 + 1 at exp - 1 has more than `prec` digits, so it is rounded.
+        let c = q.checked_mul(10)? + 1;
+        exp -= 1;
+        let drop = digits(c).checked_sub(prec).filter(|&d| d > 0)?;
+        let p = pow10(drop)?;
+        let mut q = round_quotient(c / p, c % p, p, ctx.rounding, sign);
+        exp += i64::from(drop);
+        if Some(q) == pow10(prec) {
+            q /= 10;
+            exp += 1;
+        }
+        (q, true)
+    } else {
+        let mut q = q;
+        while exp < ideal && q.is_multiple_of(10) {
+            q /= 10;
+            exp += 1;
+        }
+        (q, false)
+    };
+    if !ctx.fits(coeff, exp) {
+        return None;
+    }
+    if inexact {
+        raise_rounded(st, &ctx, true)?;
+    }
+    Some(new_decimal(st, &args.pos[0], sign, coeff, exp))
+}
+
+/// Raise Rounded (and Inexact when `inexact`) in the context's flags, as `ctx._inexact()` /
+/// `ctx._raise(Rounded)` do when neither is trapped; `None` (nothing set) when one is trapped,
+/// so the caller leaves the operation to the mini code, which raises it.
+fn raise_rounded(st: &State, ctx: &Ctx, inexact: bool) -> Option<()> {
+    let traps = signal_dict(&ctx.traps)?;
+    let trapped = |k: &HashKey, at: usize| {
+        with_signal(&traps, k, at, |v| !matches!(v, Value::Bool(false))).unwrap_or(true)
+    };
+    if trapped(&st.rounded, ROUNDED_AT) || (inexact && trapped(&st.inexact, INEXACT_AT)) {
+        return None;
+    }
+    let flags = signal_dict(&ctx.flags)?;
+    let raise = |k: &HashKey, at: usize| {
+        if with_signal(&flags, k, at, |v| *v = Value::Bool(true)).is_none() {
+            flags.set(k.clone(), Value::Bool(true));
+        }
+    };
+    if inexact {
+        raise(&st.inexact, INEXACT_AT);
+    }
+    raise(&st.rounded, ROUNDED_AT);
+    Some(())
 }
 
 /// -1, 0 or 1 comparing two finite values, as decimal.mini's `Decimal._cmp`.
@@ -651,8 +846,9 @@ fn compare_finite(a: Finite, b: Finite) -> i32 {
         return if a.sign { -1 } else { 1 };
     }
     // Same sign, both non-zero: the larger adjusted exponent has the larger magnitude; equal
-    // ones leave both coefficients under 19 digits apart, aligned exactly in 128 bits.
-    let adjusted = |f: Finite| i128::from(f.exp) + i128::from(f.coeff.ilog10());
+    // ones leave both coefficients (below 10**36) fewer than 36 digits apart, so the one
+    // aligned to the other has as many digits as it: exact in 128 bits.
+    let adjusted = |f: Finite| i128::from(f.exp) + i128::from(digits(f.coeff));
     let (xa, xb) = (adjusted(a), adjusted(b));
     let magnitude = if xa != xb {
         if xa > xb {
@@ -661,12 +857,12 @@ fn compare_finite(a: Finite, b: Finite) -> i32 {
             -1
         }
     } else {
-        let shift = a.exp.abs_diff(b.exp) as u32;
-        let (mut ca, mut cb) = (i128::from(a.coeff), i128::from(b.coeff));
+        let shift = a.exp.abs_diff(b.exp).min(36) as u32;
+        let (mut ca, mut cb) = (a.coeff, b.coeff);
         if a.exp > b.exp {
-            ca *= 10i128.pow(shift);
+            ca = ca.saturating_mul(POW10[shift as usize]);
         } else {
-            cb *= 10i128.pow(shift);
+            cb = cb.saturating_mul(POW10[shift as usize]);
         }
         ca.cmp(&cb) as i32
     };
@@ -741,18 +937,20 @@ fn ge(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )
 }
 
-/// `q` (the quotient of a coefficient by 10**drop, remainder `r` > 0) rounded by `mode`.
-fn round_quotient(q: i128, r: i128, p: i128, mode: Rounding, negative: bool) -> i128 {
+/// `q` (the quotient of a coefficient by `p` = 10**drop, remainder `r` > 0) rounded by `mode`
+/// (`r` is compared with `p - r`, which is `2r` against `p` without overflow).
+fn round_quotient(q: u128, r: u128, p: u128, mode: Rounding, negative: bool) -> u128 {
+    let half = p - r;
     let up = match mode {
-        Rounding::HalfEven => 2 * r > p || (2 * r == p && q & 1 == 1),
-        Rounding::HalfUp => 2 * r >= p,
-        Rounding::HalfDown => 2 * r > p,
+        Rounding::HalfEven => r > half || (r == half && q & 1 == 1),
+        Rounding::HalfUp => r >= half,
+        Rounding::HalfDown => r > half,
         Rounding::Down => false,
         Rounding::Up => true,
         Rounding::Ceiling => !negative,
         Rounding::Floor => negative,
         // Away from zero only when the kept last digit is 0 or 5.
-        Rounding::ZeroFiveUp => q % 5 == 0,
+        Rounding::ZeroFiveUp => q.is_multiple_of(5),
     };
     if up {
         q + 1
@@ -787,15 +985,12 @@ fn try_quantize(interp: &Interp, st: &State, args: &Args<'_>) -> Option<Value> {
     // (coefficient, whether non-zero digits were dropped, whether any digit was dropped)
     let (coeff, inexact, rounded) = if target <= a.exp {
         let shift = u32::try_from(a.exp - target).ok()?;
-        let c = i128::from(a.coeff).checked_mul(10i128.checked_pow(shift)?)?;
+        let c = a.coeff.checked_mul(pow10(shift)?)?;
         (c, false, false)
     } else {
-        let drop = a.exp.abs_diff(target);
-        if drop > 18 {
-            return None;
-        }
-        let p = 10i128.pow(drop as u32);
-        let c = i128::from(a.coeff);
+        let drop = u32::try_from(a.exp.abs_diff(target)).ok()?;
+        let p = pow10(drop)?;
+        let c = a.coeff;
         let (q, r) = (c / p, c % p);
         let q = if r == 0 {
             q
@@ -805,30 +1000,12 @@ fn try_quantize(interp: &Interp, st: &State, args: &Args<'_>) -> Option<Value> {
         // As the mini code: a zero coefficient raises nothing.
         (q, a.coeff != 0 && r != 0, a.coeff != 0)
     };
-    if coeff > i128::from(i64::MAX)
-        || (ctx.prec <= 38 && coeff >= 10i128.pow(ctx.prec as u32))
-        || (target > ctx.fast_hi && coeff != 0)
+    if (ctx.prec <= 38 && coeff >= POW10[ctx.prec as usize]) || (target > ctx.fast_hi && coeff != 0)
     {
         return None;
     }
     if rounded {
-        let traps = signal_dict(&ctx.traps)?;
-        let trapped = |k: &HashKey, at: usize| {
-            with_signal(&traps, k, at, |v| !matches!(v, Value::Bool(false))).unwrap_or(true)
-        };
-        if trapped(&st.rounded, ROUNDED_AT) || (inexact && trapped(&st.inexact, INEXACT_AT)) {
-            return None;
-        }
-        let flags = signal_dict(&ctx.flags)?;
-        let raise = |k: &HashKey, at: usize| {
-            if with_signal(&flags, k, at, |v| *v = Value::Bool(true)).is_none() {
-                flags.set(k.clone(), Value::Bool(true));
-            }
-        };
-        if inexact {
-            raise(&st.inexact, INEXACT_AT);
-        }
-        raise(&st.rounded, ROUNDED_AT);
+        raise_rounded(st, &ctx, inexact)?;
     }
-    Some(new_decimal(st, &args.pos[0], a.sign, coeff as i64, target))
+    Some(new_decimal(st, &args.pos[0], a.sign, coeff, target))
 }
