@@ -243,6 +243,19 @@ pub(crate) fn class_matches(
     fname: &str,
     what: &str,
 ) -> PyResult<bool> {
+    // The common case first: a built-in class as `spec` (`int`, `dict`, `Exception`). Its type
+    // is `type` and it cannot gain attributes, so no hook answers: its MRO does, and for
+    // `isinstance` a `__class__` the object claims (below) when the MRO says no.
+    if let Value::Class(c) = spec {
+        if c.builtin && c.metaclass.is_none() {
+            if cls.is_subclass(c) {
+                return Ok(true);
+            }
+            if fname != "isinstance" {
+                return Ok(false);
+            }
+        }
+    }
     let hook_name = if fname == "isinstance" {
         "__instancecheck__"
     } else {
