@@ -140,19 +140,23 @@ fn sub_arg(v: Option<&Value>) -> PyResult<Cow<'_, [u8]>> {
     }
 }
 
-/// The first index of `needle` in `hay` (0 for an empty needle).
+/// The first occurrence of `needle` in `hay` (0 for an empty needle), by the memchr crate's
+/// vectorised search: a byte-by-byte window compare was 12% of pyperformance's pyflate.
 pub fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
+    match needle {
+        [] => Some(0),
+        [b] => memchr::memchr(*b, hay),
+        _ => memchr::memmem::find(hay, needle),
     }
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The last occurrence of `needle` in `hay` (`hay.len()` for an empty needle).
 fn rfind_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(hay.len());
+    match needle {
+        [] => Some(hay.len()),
+        [b] => memchr::memrchr(*b, hay),
+        _ => memchr::memmem::rfind(hay, needle),
     }
-    hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// Non-overlapping occurrences of `needle` (len + 1 for an empty needle, as in Python).
