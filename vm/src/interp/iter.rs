@@ -269,6 +269,7 @@ impl Interp {
                 Ok(v)
             }
             IterState::Reversed { items } => Ok(items.pop()),
+            IterState::Combinatoric(c) => Ok(c.next_tuple()),
             IterState::Exhausted => Ok(None),
             IterState::Enumerate { inner, count } => {
                 let (inner, n) = (inner.clone(), *count);

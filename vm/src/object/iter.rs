@@ -281,6 +281,9 @@ pub enum IterState {
         obj: Value,
         index: i64,
     },
+    /// `itertools.permutations`, `combinations`, `combinations_with_replacement` and `product`,
+    /// stepped in Rust (`stdlib/itertools.rs`).
+    Combinatoric(Box<crate::stdlib::itertools::Combinatoric>),
     Exhausted,
 }
 

@@ -340,6 +340,7 @@ impl Trace for IterObj {
                 inner.trace(visit)
             }
             IterState::Zip { inners, .. } => trace_all(inners.iter(), visit),
+            IterState::Combinatoric(c) => trace_all(c.values(), visit),
             IterState::Map { func, inners } => {
                 func.trace(visit);
                 trace_all(inners.iter(), visit);

@@ -18,6 +18,7 @@ pub mod gc;
 pub mod hashlib;
 pub mod importlib;
 pub mod io;
+pub mod itertools;
 pub mod json;
 pub mod linecache;
 pub mod math;
@@ -66,6 +67,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_collections", deque::collections_module),
     ("_decimal_fast", decimal_fast::module),
     ("_hashlib", hashlib::module),
+    ("_itertools", itertools::module),
     ("_json", json::module),
     ("_multiprocessing", mp::module),
     ("_pickle_accel", pickle::module),
