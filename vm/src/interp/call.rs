@@ -993,10 +993,29 @@ impl Interp {
                 argcount.to_string()
             };
             let s = if argcount == 1 && ndef == 0 { "" } else { "s" };
-            let was = if given == 1 { "was" } else { "were" };
+            // Keyword-only parameters the keywords filled are counted too, as CPython's
+            // `too_many_positional` does.
+            let kwonly = obj.kwonlyargcount as usize;
+            let kwonly_given = locals.get(argcount..argcount + kwonly).map_or(0, |k| {
+                k.iter().filter(|v| !matches!(v, Value::Undefined)).count()
+            });
+            let kwonly_sig = if kwonly_given > 0 {
+                format!(
+                    " positional argument{} (and {kwonly_given} keyword-only argument{})",
+                    if given == 1 { "" } else { "s" },
+                    if kwonly_given == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            };
+            let was = if given == 1 && kwonly_given == 0 {
+                "was"
+            } else {
+                "were"
+            };
             return Err(err!(
                 TypeError,
-                "{fname}() takes {takes} positional argument{s} but {given} {was} given"
+                "{fname}() takes {takes} positional argument{s} but {given}{kwonly_sig} {was} given"
             ));
         }
         // Defaults for the positional parameters that are still empty.
@@ -1695,6 +1714,31 @@ fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
     for v in args {
         locals.push(std::mem::take(v));
     }
+}
+
+/// `obj.name(..., k=v)` (`CALL_METHOD_KW`) on an instance whose `name` is a Python function
+/// found on its class, as `try_push_method` finds it (no `__getattribute__`, not shadowed in the
+/// instance's dict; the class's lookup through the instruction's inline cache): the function,
+/// for the caller to call with `obj` as its first argument. This is what `getattr` would bind,
+/// without making (and freeing) the bound method. `None` for anything else.
+pub(crate) fn instance_method_function(
+    obj: &Value,
+    name: &Arc<str>,
+    cache: &InlineCache,
+) -> Option<Ref<Function>> {
+    let Value::Instance(inst) = obj else {
+        return None;
+    };
+    if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
+        || crate::interp::attr::has_name(&inst.dict.lock(), name, &cache.word)
+    {
+        return None;
+    }
+    inst.class
+        .with_hinted(name, &cache.class_hint, |v| match v {
+            Some(Value::Function(f)) => Some(f.clone()),
+            _ => None,
+        })
 }
 
 /// `obj[key]`'s `__getitem__` when `obj` is an instance whose class defines it as a Python

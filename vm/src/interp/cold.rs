@@ -202,8 +202,18 @@ impl Interp {
                 let opos = self.callee_pos(frame, n.into(), 0)?;
                 let name = &code.names[name.0 as usize];
                 let cache = &code.cache[frame.ip - 1];
-                // A module's or class's function, an instance's method: found, then called as
-                // `CALL_KW` calls it.
+                // An instance's method that is a Python function on its class: the function
+                // goes below the receiver, which becomes its first argument, and the call runs
+                // as `CALL_KW`'s (no bound method made: callgrind, a `t += o.m2(i, b=i)` loop
+                // 2,203 -> 1,391 machine instructions per iteration, CPython 1,072).
+                if let Some(func) =
+                    crate::interp::call::instance_method_function(&frame.stack[opos], name, cache)
+                {
+                    frame.stack.insert(opos, Value::Function(func));
+                    return self.call_kw_at(frame, opos, &names);
+                }
+                // A module's or class's function, an instance's other callables: found, then
+                // called as `CALL_KW` calls it.
                 if self.load_method_in_place(frame, opos, name, cache)? {
                     return self.call_kw_at(frame, opos, &names);
                 }
