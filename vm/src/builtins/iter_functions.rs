@@ -328,7 +328,7 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "sum() can't sum strings [use ''.join(seq) instead]"
         );
     }
-    let it = interp.get_iter(args.get(0).unwrap_or(&Value::None))?;
+    let it = interp.get_iter_whole(args.get(0).unwrap_or(&Value::None))?;
     while let Some(v) = interp.iter_next(&it)? {
         acc = match (&acc, &v) {
             (Value::Int(a), Value::Int(b)) => match a.checked_add(*b) {
@@ -344,7 +344,7 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn any(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let it = interp.get_iter(args.one("any")?)?;
+    let it = interp.get_iter_whole(args.one("any")?)?;
     while let Some(v) = interp.iter_next(&it)? {
         if interp.truthy(&v)? {
             return Ok(Value::Bool(true));
@@ -354,7 +354,7 @@ fn any(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn all(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let it = interp.get_iter(args.one("all")?)?;
+    let it = interp.get_iter_whole(args.one("all")?)?;
     while let Some(v) = interp.iter_next(&it)? {
         if !interp.truthy(&v)? {
             return Ok(Value::Bool(false));

@@ -412,6 +412,26 @@ impl Interp {
         Ok(Some(Value::tuple(items)))
     }
 
+    /// `iter(v)` for a built-in that walks `v` to its end at once (`sum`, `min`, `any`...).
+    /// Free-threaded, a snapshot iterator of a dict or set made here forgets its container: the
+    /// snapshot was taken under the container's lock, and a change by another thread between
+    /// two `next`s must not fail the walk, since under the GIL (which the built-in holds
+    /// throughout, unless it calls Python code) no other thread could make one. With the GIL
+    /// the check stays (Python code the walk calls may change the container).
+    pub fn get_iter_whole(&mut self, v: &Value) -> PyResult<Value> {
+        let it = self.get_iter(v)?;
+        if crate::heap::model() == crate::heap::Model::FreeThreaded && !matches!(v, Value::Iter(_))
+        {
+            if let Value::Iter(obj) = &it {
+                if let IterState::Items { dict, set, .. } = &mut *obj.state.lock() {
+                    *dict = None;
+                    *set = None;
+                }
+            }
+        }
+        Ok(it)
+    }
+
     /// All items of an iterable.
     pub fn collect_iter(&mut self, v: &Value) -> PyResult<Vec<Value>> {
         match v {
@@ -440,6 +460,16 @@ impl Interp {
             }
             _ => {
                 let it = self.get_iter(v)?;
+                // A snapshot iterator made just now (a dict, its views, a set, a deque) is
+                // taken whole: no Python code runs while collecting it, so with the GIL no
+                // other thread can change the container in between either, and free-threaded
+                // (where another thread could, between two `next`s) the copy must be as
+                // atomic as under the GIL: `list(d)` beside a writer thread never fails.
+                if !matches!(v, Value::Iter(_)) {
+                    if let Some(items) = take_fresh_snapshot(&it) {
+                        return Ok(items);
+                    }
+                }
                 let mut out = Vec::new();
                 while let Some(x) = self.iter_next(&it)? {
                     // An endless iterator fails once, like CPython running out of memory.
@@ -564,4 +594,24 @@ pub(crate) fn long_range_iter(r: &crate::object::Range, reversed: bool) -> Value
         }
     };
     Value::Iter(Ref::new(IterObj::new("longrange_iterator", state)))
+}
+
+/// The items of `it`, a snapshot iterator (`IterState::Items` or `Guarded`) not yet advanced,
+/// all at once; `None` for any other iterator. `it` is left exhausted.
+fn take_fresh_snapshot(it: &Value) -> Option<Vec<Value>> {
+    let Value::Iter(obj) = it else {
+        return None;
+    };
+    let mut st = obj.state.lock();
+    let items = match &mut *st {
+        IterState::Items {
+            items, index: 0, ..
+        }
+        | IterState::Guarded {
+            items, index: 0, ..
+        } => std::mem::take(items),
+        _ => return None,
+    };
+    *st = IterState::Exhausted;
+    Some(items)
 }

@@ -175,7 +175,7 @@ impl Range {
 }
 
 /// The iterator of a range. `next` is atomic so threads sharing one (with the GIL off) stay memory
-/// safe; like CPython's free-threaded build, it does not promise each value goes to one thread only.
+/// safe, and each value goes to one thread only, as under CPython's GIL (`next_value`).
 pub struct RangeIter {
     pub next: std::sync::atomic::AtomicI64,
     pub stop: i64,
@@ -183,16 +183,30 @@ pub struct RangeIter {
 }
 
 impl RangeIter {
+    /// The next value, and the iterator moved past it. With the GIL a load and a store (only
+    /// the GIL holder runs this); free-threaded, threads sharing one iterator (`it =
+    /// iter(range(n))`, `next(it)` in each) race, so the step is a compare-and-swap: each
+    /// value goes to exactly one thread, as under CPython's GIL.
     #[inline]
     pub fn next_value(&self) -> Option<i64> {
         use std::sync::atomic::Ordering::Relaxed;
-        let cur = self.next.load(Relaxed);
-        if (self.step > 0 && cur < self.stop) || (self.step < 0 && cur > self.stop) {
-            self.next
-                .store(cur.checked_add(self.step).unwrap_or(self.stop), Relaxed);
-            Some(cur)
-        } else {
-            None
+        let mut cur = self.next.load(Relaxed);
+        loop {
+            if !((self.step > 0 && cur < self.stop) || (self.step < 0 && cur > self.stop)) {
+                return None;
+            }
+            let after = cur.checked_add(self.step).unwrap_or(self.stop);
+            if crate::heap::model() == crate::heap::Model::Gil {
+                self.next.store(after, Relaxed);
+                return Some(cur);
+            }
+            match self
+                .next
+                .compare_exchange_weak(cur, after, Relaxed, Relaxed)
+            {
+                Ok(_) => return Some(cur),
+                Err(now) => cur = now,
+            }
         }
     }
 }
