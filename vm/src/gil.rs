@@ -391,8 +391,12 @@ impl Interp {
         self.holds_gil = false;
     }
 
-    /// The eval-breaker check point: called at backward jumps and function entries when the flag is up.
-    pub(crate) fn handle_eval_breaker(&mut self) -> PyResult<()> {
+    /// The eval-breaker check point: called at backward jumps and function entries when the flag
+    /// is up, in a frame running `running`.
+    pub(crate) fn handle_eval_breaker(
+        &mut self,
+        running: &crate::interp::code::Code,
+    ) -> PyResult<()> {
         if !self.vm.interrupted.load(Ordering::Relaxed)
             && !self.vm.gil.drop_requested()
             && !crate::heap::gc::requested()
@@ -400,7 +404,11 @@ impl Interp {
             self.vm.eval_breaker.store(false, Ordering::Relaxed);
         }
         self.check_signals()?;
-        self.gil_yield_point();
+        // Code of a library module CPython writes in C keeps the GIL: the drop request stays
+        // and is served at the first check point outside it (see `stands_in_for_c`).
+        if self.vm.gil.mode() == GilMode::Off || !stands_in_for_c(running) {
+            self.gil_yield_point();
+        }
         if crate::heap::gc::take_request() {
             self.collect_garbage(None);
         }
@@ -505,4 +513,30 @@ impl Interp {
         }
         r
     }
+}
+
+/// The library modules of `vm/lib/` that stand in for modules CPython writes in C (`_heapq`,
+/// `_bisect`, `itertools`, `_collections`' `OrderedDict`, `_functools`, `_operator`). A C
+/// function runs start to end holding the GIL (unless it calls Python code or blocks), so
+/// programs rely on `heapq.heappush(shared, x)`, `bisect.insort(shared, x)` or
+/// `od.move_to_end(k)` from several threads without a lock, and on one `islice` being shared
+/// as an iterator. Their Python stand-ins here would be switched out halfway (a heap out of
+/// order, a key missing, "generator already executing"), so a check point in their frames does
+/// not drop the GIL: the request waits for the next check point in other code, such as a
+/// function of the program the library calls (where CPython would switch too). Only the GIL
+/// modes: free-threaded there is no GIL to keep. Read only when a drop is requested.
+fn stands_in_for_c(code: &crate::interp::code::Code) -> bool {
+    const MODULES: &[&str] = &[
+        "heapq.mini",
+        "bisect.mini",
+        "itertools.mini",
+        "collections/__init__.mini",
+        "functools.mini",
+        "operator.mini",
+    ];
+    code.head
+        .filename
+        .strip_prefix(crate::stdlib::minilib::PREFIX)
+        .and_then(|f| f.strip_prefix('/'))
+        .is_some_and(|f| MODULES.contains(&f))
 }

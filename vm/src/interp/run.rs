@@ -374,7 +374,7 @@ impl Interp {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
         if breaker_up() {
-            self.handle_eval_breaker()?;
+            self.handle_eval_breaker(&frame.code)?;
         }
         self.enter_depth()?;
         let caller = std::mem::replace(frame, callee);
@@ -1259,7 +1259,7 @@ impl Interp {
                         // at the loop's line, as CPython does.
                         if breaker_up() {
                             sync!();
-                            tri!(self.handle_eval_breaker());
+                            tri!(self.handle_eval_breaker(&f.code));
                         }
                         ip = l.0 as usize;
                     }
@@ -1305,7 +1305,7 @@ impl Interp {
                         // A backward jump: the eval-breaker check point of a `for` loop.
                         if breaker_up() {
                             sync!();
-                            tri!(self.handle_eval_breaker());
+                            tri!(self.handle_eval_breaker(&f.code));
                         }
                         resume_generator!();
                         if let Some(v) = tri!(self.for_iter_next(f)) {
@@ -1350,7 +1350,7 @@ impl Interp {
                         // A backward jump: the eval-breaker check point of a `for` loop.
                         if breaker_up() {
                             sync!();
-                            tri!(self.handle_eval_breaker());
+                            tri!(self.handle_eval_breaker(&f.code));
                         }
                         let base = s.index();
                         // The counter's value for this iteration, or None when it is done: an
