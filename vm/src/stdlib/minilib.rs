@@ -18,6 +18,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/_compat_pickle.mini"),
     ),
     (
+        "_freethreaded.mini",
+        include_str!("../../lib/_freethreaded.mini"),
+    ),
+    (
         "_inspectinfo.mini",
         include_str!("../../lib/_inspectinfo.mini"),
     ),
