@@ -311,6 +311,8 @@ pub struct Interp {
     pub(crate) ticks: u32,
     /// Print each instruction before running it (`--trace`).
     pub tracing: bool,
+    /// `cProfile` is profiling this thread (`stdlib/lsprof.rs`): the observed loop runs.
+    pub(crate) profiling: bool,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
     pub(crate) reraising: bool,
     /// The next traceback entry gets no carets: an error of the operator of an augmented
@@ -336,6 +338,7 @@ impl Interp {
             frame_pool: frame::FramePool::default(),
             method_cache: Default::default(),
             tracing: vm.config.trace,
+            profiling: false,
             thread_name: thread_name.into(),
             is_main: true,
             thread_id: vm

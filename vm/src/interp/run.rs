@@ -74,6 +74,9 @@ impl Interp {
     ) -> PyResult<Exit> {
         // A nested loop recurses in Rust: bounded by the recursion limit and the stack guard.
         self.enter_recursion("")?;
+        if self.profiling {
+            crate::stdlib::lsprof::fresh_frame(self.depth);
+        }
         let base = self.frames.len();
         if let Some(e) = throw {
             if let Err(e) = self.unwind(&mut frame, e, base) {
@@ -385,7 +388,7 @@ impl Interp {
     /// Run frames until the one at `base` returns or yields. Tracing and `--stats` run a second
     /// instance of the loop (`OBSERVED`), so the ordinary one pays nothing for them.
     fn dispatch(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
-        if self.tracing || self.vm.config.count_instructions {
+        if self.tracing || self.profiling || self.vm.config.count_instructions {
             self.dispatch_loop::<true>(frame, base)
         } else {
             self.dispatch_loop::<false>(frame, base)

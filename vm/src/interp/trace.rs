@@ -1,5 +1,6 @@
 //! Stage 4 (VM), the interpreter.
-//! `--trace` output: each instruction with its operand stack, as it runs.
+//! `--trace` output: each instruction with its operand stack, as it runs; the profiler's events
+//! (`cProfile`, `stdlib/lsprof.rs`) come from the same observed loop.
 
 use minivm_compiler::bytecode::Op;
 
@@ -22,6 +23,9 @@ impl Interp {
         self.stats.instructions += 1;
         if self.tracing {
             self.trace_instruction(frame, op);
+        }
+        if self.profiling {
+            crate::stdlib::lsprof::on_instruction(self, frame, op);
         }
     }
 

@@ -8,6 +8,7 @@ pub mod array;
 pub mod asyncio_support;
 pub mod atexit;
 pub mod binascii;
+pub mod blake2;
 pub mod cmath;
 pub mod coro_intro;
 pub mod cpython_names;
@@ -21,6 +22,7 @@ pub mod io;
 pub mod itertools;
 pub mod json;
 pub mod linecache;
+pub mod lsprof;
 pub mod math;
 pub mod minilib;
 pub mod mp;
@@ -69,6 +71,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_hashlib", hashlib::module),
     ("_itertools", itertools::module),
     ("_json", json::module),
+    ("_lsprof", lsprof::module),
     ("_multiprocessing", mp::module),
     ("_pickle_accel", pickle::module),
     ("_posixsupport", posix_support::module),

@@ -1,0 +1,476 @@
+//! `_lsprof` (stdlib stage): the deterministic profiler behind `cProfile` (`vm/lib/cProfile.mini`)
+//! and `pstats`. It counts, for each function, how often it was called and how long it ran, in
+//! itself and with what it called, and for each caller and callee pair the same: what CPython's
+//! `_lsprof.Profiler.getstats()` returns.
+//!
+//! The events come from the observed instance of the dispatch loop (the one `--trace` and
+//! `--stats` use, `interp/trace.rs`), so the ordinary loop pays nothing: before each instruction
+//! `on_instruction` compares the depth of the running frame with a stack of open calls. A frame
+//! deeper than the top of the stack is a call (a function entered, or a generator resumed); an
+//! instruction at a shallower depth closes the calls above it (returns, yields, exceptions). A
+//! call instruction whose callee is a built-in function or a method of a built-in type opens a
+//! call of its own, closed by the next instruction of the same frame, as CPython's `c_call`
+//! and `c_return` events. A nested run of the loop (native code calling Python: `sorted(key=)`)
+//! marks its first frame fresh, so two calls one after the other at the same depth count twice.
+//!
+//! Only what `Profile.runcall` (and `run`/`runctx`, through it) runs is profiled: the loop
+//! chooses its observed instance when it starts, and `runcall` starts one for the function it
+//! calls. `Profile.enable()` on the running loop is refused with a clear error (vm/lib/cProfile).
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use minivm_compiler::bytecode::Op;
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+
+use crate::heap::{Global, Ref};
+use crate::interp::frame::Frame;
+use crate::interp::{Args, Interp};
+use crate::object::{class_of, type_name, Module, NativeFunction, NativeKind};
+use crate::stdlib::module_from_fns;
+use crate::value::Value;
+use crate::{err, PyResult};
+
+/// What a row of the statistics is about: a Python function's code (file, first line, name),
+/// or a built-in, by the name CPython's profiler gives it (`<built-in method builtins.len>`,
+/// which pstats shows as `{built-in method builtins.len}`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Label {
+    Code(Arc<str>, u32, Arc<str>),
+    Native(Arc<str>),
+}
+
+/// Counts and times (seconds) of a function, or of the calls of one function by another.
+#[derive(Default, Clone)]
+struct Counts {
+    calls: u64,
+    /// Calls made while the function was already running (recursive ones).
+    rec_calls: u64,
+    /// Time from entry to exit, counted for the outermost call only.
+    total: f64,
+    /// Time in the function itself, without what it called.
+    inline: f64,
+    /// Calls open now.
+    level: u32,
+}
+
+impl Counts {
+    fn enter(&mut self) {
+        self.level += 1;
+    }
+
+    fn leave(&mut self, total: f64, inline: f64) {
+        self.level = self.level.saturating_sub(1);
+        if self.level == 0 {
+            self.total += total;
+        } else {
+            self.rec_calls += 1;
+        }
+        self.inline += inline;
+        self.calls += 1;
+    }
+}
+
+struct Entry {
+    label: Label,
+    counts: Counts,
+    /// The calls this function made, by callee (an index into `Collector::entries`).
+    callees: FxHashMap<usize, Counts>,
+}
+
+/// What one `Profile` object collected, across its runs.
+#[derive(Default)]
+struct Collector {
+    entries: Vec<Entry>,
+    index: FxHashMap<Label, usize>,
+}
+
+impl Collector {
+    fn intern(&mut self, label: Label) -> usize {
+        if let Some(&i) = self.index.get(&label) {
+            return i;
+        }
+        let i = self.entries.len();
+        self.entries.push(Entry {
+            label: label.clone(),
+            counts: Counts::default(),
+            callees: FxHashMap::default(),
+        });
+        self.index.insert(label, i);
+        i
+    }
+}
+
+/// A call open now.
+struct Open {
+    entry: usize,
+    caller: Option<usize>,
+    start: Instant,
+    /// Time spent in the calls it made.
+    sub: f64,
+    /// The interpreter depth of the frame that runs it (for a built-in: of its caller's frame).
+    depth: usize,
+    native: bool,
+}
+
+/// The profiling going on in this thread.
+struct Active {
+    handle: u64,
+    data: Collector,
+    open: Vec<Open>,
+    /// The depth of the first frame of a nested run of the loop, until its first instruction.
+    fresh: Option<usize>,
+    /// The labels of built-ins met, by the native function's address, so a name is found once.
+    names: FxHashMap<usize, Option<Arc<str>>>,
+}
+
+impl Active {
+    fn enter(&mut self, label: Label, depth: usize, native: bool) {
+        let entry = self.data.intern(label);
+        let caller = self.open.last().map(|o| o.entry);
+        self.data.entries[entry].counts.enter();
+        if let Some(c) = caller {
+            self.data.entries[c]
+                .callees
+                .entry(entry)
+                .or_default()
+                .enter();
+        }
+        self.open.push(Open {
+            entry,
+            caller,
+            start: Instant::now(),
+            sub: 0.0,
+            depth,
+            native,
+        });
+    }
+
+    fn leave(&mut self) {
+        let Some(o) = self.open.pop() else { return };
+        let total = o.start.elapsed().as_secs_f64();
+        let inline = (total - o.sub).max(0.0);
+        if let Some(prev) = self.open.last_mut() {
+            prev.sub += total;
+        }
+        self.data.entries[o.entry].counts.leave(total, inline);
+        if let Some(c) = o.caller {
+            if let Some(s) = self.data.entries[c].callees.get_mut(&o.entry) {
+                s.leave(total, inline);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+}
+
+/// The collections of every `Profile` object not running now, by handle.
+static STORE: Global<Mutex<FxHashMap<u64, Collector>>> = Global::new();
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn store() -> &'static Mutex<FxHashMap<u64, Collector>> {
+    STORE.get_or_init(Default::default)
+}
+
+/// A nested run of the dispatch loop starts (`run_frame`) at `depth`: its first frame is a new
+/// call even if the last frame seen ran at the same depth.
+pub(crate) fn fresh_frame(depth: usize) {
+    ACTIVE.with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            if let Some(st) = a.as_mut() {
+                st.fresh = Some(depth);
+            }
+        }
+    });
+}
+
+/// The observed loop, before each instruction while this thread profiles (see the module
+/// comment): close the calls that ended, open the frame's if it is new, and open a built-in's
+/// call if the instruction calls one.
+pub(crate) fn on_instruction(interp: &Interp, frame: &Frame, op: Op) {
+    ACTIVE.with(|a| {
+        let Ok(mut a) = a.try_borrow_mut() else {
+            return;
+        };
+        let Some(st) = a.as_mut() else { return };
+        let d = interp.depth;
+        let fresh = st.fresh.take() == Some(d);
+        while let Some(top) = st.open.last() {
+            if top.depth > d || (top.depth == d && (top.native || fresh)) {
+                st.leave();
+            } else {
+                break;
+            }
+        }
+        if st.open.last().is_none_or(|t| t.depth < d) {
+            let code = &frame.code;
+            let label = Label::Code(
+                code.head.filename.clone(),
+                code.head.first_line,
+                code.name.clone(),
+            );
+            st.enter(label, d, false);
+        }
+        if let Some(label) = native_callee(interp, st, frame, op) {
+            st.enter(Label::Native(label), d, true);
+        }
+    });
+}
+
+/// The built-in a call instruction is about to call, by CPython's profiler's name for it; None
+/// when it calls Python code (whose frame will say so) or a class.
+fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Option<Arc<str>> {
+    let stack = &frame.stack;
+    let at = |back: usize| stack.len().checked_sub(back + 1).and_then(|i| stack.get(i));
+    match op {
+        Op::Call(n) => {
+            let first = (n > 0).then(|| at(n as usize - 1)).flatten();
+            callable_label(interp, st, at(n as usize)?, first)
+        }
+        Op::CallKw(n) => callable_label(interp, st, at(n as usize + 1)?, None),
+        Op::CallEx(kw) => callable_label(interp, st, at(1 + usize::from(kw))?, None),
+        Op::CallMethod(g, n) | Op::CallMethodKw(g, n) => {
+            let extra = usize::from(matches!(op, Op::CallMethodKw(..)));
+            let obj = at(n as usize + extra)?;
+            let name = frame.code.names.get(g.0 as usize)?;
+            method_label(interp, st, obj, name)
+        }
+        _ => None,
+    }
+}
+
+/// `obj.name(...)`: a method of a built-in type, or a module's built-in function.
+fn method_label(interp: &Interp, st: &mut Active, obj: &Value, name: &str) -> Option<Arc<str>> {
+    match obj {
+        Value::Module(m) => match m.dict.get_str(name)? {
+            Value::Native(f) => native_label(interp, st, &f, None),
+            _ => None,
+        },
+        Value::Instance(i) => match i.class.lookup(name)? {
+            Value::Native(f) if f.kind == NativeKind::MethodDescriptor => {
+                Some(format!("<method '{}' of '{}' objects>", f.name, type_name(obj)).into())
+            }
+            _ => None,
+        },
+        Value::Class(c) => match c.lookup(name)? {
+            Value::Native(f) => native_label(interp, st, &f, None),
+            _ => None,
+        },
+        _ => match class_of(obj).lookup(name)? {
+            Value::Native(f) if f.kind != NativeKind::SlotWrapper => {
+                Some(format!("<method '{}' of '{}' objects>", f.name, type_name(obj)).into())
+            }
+            _ => None,
+        },
+    }
+}
+
+/// `f(...)` with `f` any value: a built-in function, or a method of a built-in bound to its
+/// receiver.
+fn callable_label(
+    interp: &Interp,
+    st: &mut Active,
+    f: &Value,
+    first: Option<&Value>,
+) -> Option<Arc<str>> {
+    match f {
+        Value::Native(n) => native_label(interp, st, n, first),
+        Value::BoundMethod(b) => match &b.func {
+            Value::Native(n) if n.kind != NativeKind::SlotWrapper => Some(
+                format!(
+                    "<method '{}' of '{}' objects>",
+                    n.name,
+                    type_name(&b.receiver)
+                )
+                .into(),
+            ),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A native function called as it is: `<built-in method MODULE.NAME>` for a module's function,
+/// `<method 'NAME' of 'TYPE' objects>` for a built-in type's method given its receiver.
+fn native_label(
+    interp: &Interp,
+    st: &mut Active,
+    n: &Ref<NativeFunction>,
+    first: Option<&Value>,
+) -> Option<Arc<str>> {
+    match n.kind {
+        NativeKind::SlotWrapper => None,
+        NativeKind::MethodDescriptor => {
+            let recv = first?;
+            Some(format!("<method '{}' of '{}' objects>", n.name, type_name(recv)).into())
+        }
+        NativeKind::Function => {
+            let key = Ref::as_ptr(n) as usize;
+            if let Some(l) = st.names.get(&key) {
+                return l.clone();
+            }
+            let module = native_module(interp, n);
+            let label: Arc<str> = match module {
+                Some(m) => format!("<built-in method {m}.{}>", n.name).into(),
+                None => format!("<built-in method {}>", n.name).into(),
+            };
+            st.names.insert(key, Some(label.clone()));
+            Some(label)
+        }
+    }
+}
+
+/// The name of the module holding native `n` under its name: `builtins` for `len`, the
+/// imported module for `math.sqrt`.
+fn native_module(interp: &Interp, n: &Ref<NativeFunction>) -> Option<Arc<str>> {
+    let holds =
+        |m: &Module| matches!(m.dict.get_str(n.name), Some(Value::Native(b)) if Ref::ptr_eq(&b, n));
+    if matches!(interp.vm.builtins.get_str(n.name), Some(Value::Native(b)) if Ref::ptr_eq(&b, n)) {
+        return Some("builtins".into());
+    }
+    interp
+        .vm
+        .sys_modules
+        .items()
+        .into_iter()
+        .find_map(|(_, v)| match &v {
+            Value::Module(m) if holds(m) => Some(m.name.clone()),
+            _ => None,
+        })
+}
+
+const FUNCS: crate::builtins::Methods = &[
+    ("new", new),
+    ("runcall", runcall),
+    ("getstats", getstats),
+    ("clear", clear),
+    ("active", active),
+];
+
+pub fn module() -> Ref<Module> {
+    module_from_fns("_lsprof", FUNCS, Vec::new())
+}
+
+fn handle_arg(args: &Args<'_>, what: &str) -> PyResult<u64> {
+    match args.pos.first() {
+        Some(Value::Int(h)) if *h > 0 => Ok(*h as u64),
+        _ => Err(err!(
+            TypeError,
+            "_lsprof.{}() takes a profiler handle",
+            what
+        )),
+    }
+}
+
+/// `_lsprof.new()`: a handle for a new, empty collection.
+fn new(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    let h = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    store().lock().insert(h, Collector::default());
+    Ok(Value::Int(h as i64))
+}
+
+/// `_lsprof.active()`: whether this thread is profiling now.
+fn active(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(ACTIVE.with(|a| {
+        a.try_borrow().map(|a| a.is_some()).unwrap_or(true)
+    })))
+}
+
+/// `_lsprof.runcall(handle, func, *args, **kwargs)`: call `func` with the profiler on, then
+/// count the `disable` call CPython's `runcall` ends with (its profile shows it), and return
+/// what `func` returned (or raise what it raised).
+fn runcall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let h = handle_arg(&args, "runcall")?;
+    let Some(func) = args.pos.get(1) else {
+        return Err(err!(TypeError, "runcall() missing the function to call"));
+    };
+    if ACTIVE.with(|a| a.try_borrow().map(|a| a.is_some()).unwrap_or(true)) {
+        return Err(err!(ValueError, "Another profiling tool is already active"));
+    }
+    let data = store().lock().remove(&h).unwrap_or_default();
+    let depth = interp.depth;
+    ACTIVE.with(|a| {
+        *a.borrow_mut() = Some(Active {
+            handle: h,
+            data,
+            open: Vec::new(),
+            fresh: None,
+            names: FxHashMap::default(),
+        })
+    });
+    // A built-in called directly is a call of its own, as CPython's `c_call` event.
+    ACTIVE.with(|a| {
+        if let Some(st) = a.borrow_mut().as_mut() {
+            if let Some(label) = callable_label(interp, st, func, args.pos.get(2)) {
+                st.enter(Label::Native(label), depth, true);
+            }
+        }
+    });
+    let was = interp.profiling;
+    interp.profiling = true;
+    let result = interp.call_kw(func, &args.pos[2..], args.kw);
+    interp.profiling = was;
+    let st = ACTIVE.with(|a| a.borrow_mut().take());
+    if let Some(mut st) = st {
+        while !st.open.is_empty() {
+            st.leave();
+        }
+        let label = Label::Native("<method 'disable' of '_lsprof.Profiler' objects>".into());
+        st.enter(label, depth, true);
+        st.leave();
+        store().lock().insert(st.handle, st.data);
+    }
+    result
+}
+
+/// `_lsprof.getstats(handle)`: a list of `(label, callcount, reccallcount, totaltime,
+/// inlinetime, calls)`, `label` a `(filename, firstlineno, name)` tuple or a built-in's name,
+/// `calls` a list of the same five fields for each callee.
+fn getstats(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let h = handle_arg(&args, "getstats")?;
+    let store = store().lock();
+    let Some(c) = store.get(&h) else {
+        return Ok(Value::list(Vec::new()));
+    };
+    let label = |l: &Label| match l {
+        Label::Code(file, line, name) => Value::tuple(vec![
+            Value::Str(Ref::new(crate::object::PyStr::new(file))),
+            Value::Int(i64::from(*line)),
+            Value::Str(Ref::new(crate::object::PyStr::new(name))),
+        ]),
+        Label::Native(s) => Value::str(s),
+    };
+    let row = |l: &Label, k: &Counts, calls: Option<Value>| {
+        let mut v = vec![
+            label(l),
+            Value::Int(k.calls as i64),
+            Value::Int(k.rec_calls as i64),
+            Value::Float(k.total),
+            Value::Float(k.inline),
+        ];
+        v.extend(calls);
+        Value::tuple(v)
+    };
+    let mut out = Vec::new();
+    for e in &c.entries {
+        let mut callees: Vec<(&usize, &Counts)> = e.callees.iter().collect();
+        callees.sort_by_key(|(i, _)| **i);
+        let calls = callees
+            .into_iter()
+            .filter_map(|(i, k)| c.entries.get(*i).map(|ce| row(&ce.label, k, None)))
+            .collect();
+        out.push(row(&e.label, &e.counts, Some(Value::list(calls))));
+    }
+    Ok(Value::list(out))
+}
+
+/// `_lsprof.clear(handle)`: forget what was collected.
+fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let h = handle_arg(&args, "clear")?;
+    store().lock().insert(h, Collector::default());
+    Ok(Value::None)
+}
