@@ -64,6 +64,8 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
     ),
     ("os", "_osinfo", crate::stdlib::os_stat::MINI_NAMES),
     ("posixpath", "_osinfo", crate::stdlib::os_stat::PATH_NAMES),
+    ("socket", "_socketinfo", crate::stdlib::socket::MINI_NAMES),
+    ("tempfile", "_tempfileinfo", &["SpooledTemporaryFile"]),
 ];
 
 /// The modules being imported now, each by the thread importing it, and the module each waiting

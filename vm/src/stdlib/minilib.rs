@@ -37,6 +37,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("_strptime.mini", include_str!("../../lib/_strptime.mini")),
     ("_sysinfo.mini", include_str!("../../lib/_sysinfo.mini")),
     (
+        "_tempfileinfo.mini",
+        include_str!("../../lib/_tempfileinfo.mini"),
+    ),
+    (
         "_textwrapper.mini",
         include_str!("../../lib/_textwrapper.mini"),
     ),

@@ -90,7 +90,7 @@ static SOCKET_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new(
 pub fn socket_class() -> Ref<Class> {
     SOCKET_CLASS
         .get_or_init(|| {
-            native_class(
+            let cls = native_class(
                 "socket",
                 "socket",
                 &[
@@ -121,10 +121,54 @@ pub fn socket_class() -> Ref<Class> {
                     ("__exit__", sock_exit),
                     ("__repr__", sock_repr),
                 ],
-            )
+            );
+            {
+                // `family` and `type` read as `AddressFamily`/`SocketKind` members, as
+                // CPython's (the ints stay in the instance, which the properties shadow).
+                let mut dict = cls.dict.write();
+                dict.insert(
+                    Arc::from("family"),
+                    crate::stdlib::sync::property(("family", sock_family)),
+                );
+                dict.insert(
+                    Arc::from("type"),
+                    crate::stdlib::sync::property(("type", sock_type)),
+                );
+            }
+            cls
         })
         .clone()
 }
+
+/// The names `socket` takes from `vm/lib/_socketinfo.mini` (`interp/modules.rs`, loaded at
+/// the first use of one): the families and types as `AddressFamily`/`SocketKind` members, and
+/// the reverse lookups.
+pub const MINI_NAMES: &[&str] = &[
+    "AddressFamily",
+    "SocketKind",
+    "AF_UNSPEC",
+    "AF_UNIX",
+    "AF_INET",
+    "AF_INET6",
+    "SOCK_STREAM",
+    "SOCK_DGRAM",
+    "SOCK_RAW",
+    "SOCK_RDM",
+    "SOCK_SEQPACKET",
+    "SOCK_NONBLOCK",
+    "SOCK_CLOEXEC",
+    "herror",
+    "gethostbyaddr",
+    "getnameinfo",
+    "getfqdn",
+    "NI_NUMERICHOST",
+    "NI_NUMERICSERV",
+    "NI_NOFQDN",
+    "NI_NAMEREQD",
+    "NI_DGRAM",
+    "NI_MAXHOST",
+    "NI_MAXSERV",
+];
 
 pub fn socket_module() -> Ref<Module> {
     let oserror = Value::Class(types().exc(ExcKind::OSError).clone());
@@ -139,11 +183,6 @@ pub fn socket_module() -> Ref<Module> {
             ),
             ("socketpair", func("socketpair", socketpair)),
             ("gethostname", func("gethostname", gethostname)),
-            ("AF_INET", int(AF_INET)),
-            ("SOCK_STREAM", int(SOCK_STREAM)),
-            ("SOCK_DGRAM", int(SOCK_DGRAM)),
-            ("SOCK_NONBLOCK", int(0o4000)),
-            ("SOCK_CLOEXEC", int(0o2000000)),
             ("IPPROTO_UDP", int(IPPROTO_UDP)),
             ("SO_BROADCAST", int(SO_BROADCAST)),
             ("SOL_SOCKET", int(SOL_SOCKET)),
@@ -170,8 +209,6 @@ pub fn socket_module() -> Ref<Module> {
             ("getservbyname", func("getservbyname", getservbyname)),
             ("getservbyport", func("getservbyport", getservbyport)),
             ("has_ipv6", Value::Bool(true)),
-            ("AF_UNSPEC", int(0)),
-            ("SOCK_RAW", int(SOCK_RAW)),
             ("IPPROTO_IP", int(0)),
             ("IPPROTO_IPV6", int(41)),
             ("AI_PASSIVE", int(AI_PASSIVE)),
@@ -196,10 +233,6 @@ pub fn socket_module() -> Ref<Module> {
                 "setdefaulttimeout",
                 func("setdefaulttimeout", setdefaulttimeout),
             ),
-            // Named so that a program asking for them gets socket()'s NotImplementedError
-            // naming the family or type, not an AttributeError on the module.
-            ("AF_UNIX", int(1)),
-            ("AF_INET6", int(10)),
         ],
     )
 }
@@ -1073,6 +1106,26 @@ fn sock_exit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// `socket.family` / `socket.type`: the int the socket was made with, as a member of
+/// `_socketinfo`'s enumeration (`_family_of`/`_kind_of` keep an unknown number an int).
+fn sock_enum_attr(interp: &mut Interp, args: &Args<'_>, attr: &str, conv: &str) -> PyResult<Value> {
+    let Some(Value::Instance(inst)) = args.pos.first() else {
+        return Err(err!(TypeError, "socket.{attr} needs a socket"));
+    };
+    let n = inst.dict.lock().get(attr).cloned().unwrap_or(Value::Int(0));
+    let info = interp.import_module("_socketinfo")?;
+    let f = interp.getattr(&info, conv)?;
+    interp.call(&f, &[n])
+}
+
+fn sock_family(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    sock_enum_attr(interp, &args, "family", "_family_of")
+}
+
+fn sock_type(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    sock_enum_attr(interp, &args, "type", "_kind_of")
+}
+
 /// `<socket.socket fd=3, family=2, type=1, proto=0, laddr=('127.0.0.1', 5000)>`
 fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<SocketData>(&args, "socket")?;
@@ -1130,7 +1183,12 @@ fn create_server(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => interp.truthy(v)?,
         None => false,
     };
-    if dualstack && !matches!(family, Value::Int(10)) {
+    if dualstack
+        && !matches!(
+            crate::object::builtin_base(&family).unwrap_or(&family),
+            Value::Int(10)
+        )
+    {
         return Err(err!(ValueError, "dualstack_ipv6 requires AF_INET6 family"));
     }
     let inst = Ref::new(Instance::new(socket_class()));
