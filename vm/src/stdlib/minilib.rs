@@ -318,6 +318,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("string.mini", include_str!("../../lib/string.mini")),
     ("struct.mini", include_str!("../../lib/struct.mini")),
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
+    ("tarfile.mini", include_str!("../../lib/tarfile.mini")),
     ("textwrap.mini", include_str!("../../lib/textwrap.mini")),
     ("timeit.mini", include_str!("../../lib/timeit.mini")),
     ("typing.mini", include_str!("../../lib/typing.mini")),
