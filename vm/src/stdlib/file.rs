@@ -228,6 +228,8 @@ const METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("read", f_read),
     ("read1", f_read1),
     ("readline", f_readline),
+    ("readinto", f_readinto),
+    ("readinto1", f_readinto1),
     ("write", f_write),
     ("close", f_close),
     ("detach", f_detach),
@@ -404,6 +406,76 @@ fn f_read1(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let n = max.map_or(st.raw.len(), |m| m.min(st.raw.len()));
     Ok(Value::bytes(st.raw.drain(..n).collect()))
+}
+
+/// `readinto(b)` of a binary file: read up to `len(b)` bytes into the writable buffer `b`
+/// (a bytearray, a memoryview, an array...) and return how many were read; 0 at the end.
+fn f_readinto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    read_into(interp, args, "readinto")
+}
+
+/// `readinto1(b)`: as `readinto`, with at most one read of the OS (as `read1`).
+fn f_readinto1(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    read_into(interp, args, "readinto1")
+}
+
+fn read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    if d.text.is_some() {
+        return Err(err!(
+            AttributeError,
+            "'_io.TextIOWrapper' object has no attribute '{name}'"
+        ));
+    }
+    let [buffer] = Sig::pos(name, Style::Positional, &["buffer"], 1)
+        .method()
+        .bind::<1>(&args)?;
+    let Some(buffer) = buffer.cloned() else {
+        return Err(err!(
+            TypeError,
+            "{name}() takes exactly one argument (0 given)"
+        ));
+    };
+    read_into_buffer(interp, name, &buffer, &mut |interp, wanted| {
+        if name == "readinto1" {
+            let one = [args.pos[0].clone(), Value::Int(wanted as i64)];
+            f_read1(interp, Args::new(&one))
+        } else {
+            read_value(interp, d, Some(wanted), false)
+        }
+    })
+}
+
+/// The work of every `readinto`: `read(len(buffer))` through `read`, the bytes stored at the
+/// start of `buffer` (`buffer[:n] = data`, so any writable buffer works), `n` returned.
+pub(crate) fn read_into_buffer(
+    interp: &mut Interp,
+    name: &str,
+    buffer: &Value,
+    read: &mut dyn FnMut(&mut Interp, usize) -> PyResult<Value>,
+) -> PyResult<Value> {
+    let wanted = match crate::builtins::functions::builtin_len(buffer) {
+        Some(n) => n,
+        None => {
+            let len = interp.vm.builtins.get_str("len").unwrap_or(Value::None);
+            match interp.call(&len, std::slice::from_ref(buffer))? {
+                Value::Int(n) => n,
+                _ => return Err(err!(TypeError, "{name}() argument must be a buffer")),
+            }
+        }
+    };
+    let got = read(interp, usize::try_from(wanted).unwrap_or(0))?;
+    let n = match &got {
+        Value::Bytes(b) => b.as_bytes().len(),
+        _ => return Err(err!(TypeError, "{name}(): the stream read no bytes object")),
+    };
+    let slice = Value::Slice(Ref::new(crate::object::Slice {
+        start: Value::Int(0),
+        stop: Value::Int(n as i64),
+        step: Value::None,
+    }));
+    interp.setitem(buffer, slice, got)?;
+    Ok(Value::Int(n as i64))
 }
 
 fn f_readline(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -526,6 +526,8 @@ fn bytesio_class() -> Ref<Class> {
             ("getvalue", mem_getvalue::<u8>),
             ("read", mem_read::<u8>),
             ("read1", mem_read::<u8>),
+            ("readinto", bio_readinto),
+            ("readinto1", bio_readinto),
             ("readline", bio_readline),
             ("write", bio_write),
             ("seek", bio_seek),
@@ -708,6 +710,23 @@ fn mem_getvalue<T: Item>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .check(&args)?;
     d.with(|b| T::value(&b.data))
+}
+
+/// BytesIO's `readinto(b)` (and `readinto1`): the next `len(b)` bytes stored into `b`.
+fn bio_readinto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = mem::<u8>(&args)?;
+    let [buffer] = Sig::pos("readinto", Style::Positional, &["buffer"], 1)
+        .method()
+        .bind::<1>(&args)?;
+    let Some(buffer) = buffer.cloned() else {
+        return Err(err!(
+            TypeError,
+            "readinto() takes exactly one argument (0 given)"
+        ));
+    };
+    crate::stdlib::file::read_into_buffer(interp, "readinto", &buffer, &mut |_, n| {
+        d.with(|b| <u8 as Item>::value(b.read(Some(n))))
+    })
 }
 
 /// `read(size=-1)` (and BytesIO's `read1`).
