@@ -61,6 +61,16 @@ impl Stdout {
         }
     }
 
+    /// `sys.stdout.reconfigure(line_buffering=...)`: out at every newline, or back to the
+    /// buffering the process started with.
+    pub fn set_line_buffering(&mut self, on: bool) {
+        self.mode = if on {
+            Buffering::Line
+        } else {
+            Stdout::new().mode
+        };
+    }
+
     /// Queue text; it passes on to the byte buffer (at a newline on a terminal, at once when
     /// unbuffered, else once more than a chunk is held), which is sent when full. If sending
     /// fails, the queued output is dropped and the error returned.

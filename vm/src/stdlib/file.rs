@@ -228,8 +228,6 @@ const METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("read", f_read),
     ("read1", f_read1),
     ("readline", f_readline),
-    ("readinto", f_readinto),
-    ("readinto1", f_readinto1),
     ("write", f_write),
     ("close", f_close),
     ("detach", f_detach),
@@ -251,6 +249,13 @@ const METHODS: &[(&str, crate::object::NativeFn)] = &[
     ("__init__", f_init),
 ];
 
+/// Methods only text files have (`hasattr(f, 'reconfigure')` is False for a binary one).
+const TEXT_METHODS: &[(&str, crate::object::NativeFn)] = &[("reconfigure", f_reconfigure)];
+
+/// Methods only binary files have.
+const BINARY_METHODS: &[(&str, crate::object::NativeFn)] =
+    &[("readinto", f_readinto), ("readinto1", f_readinto1)];
+
 /// The class `_io.<kind>` (made once, with the io base class CPython registers it under).
 pub fn file_class(kind: FileKind) -> Ref<Class> {
     let all = CLASSES.get_or_init(|| {
@@ -262,11 +267,12 @@ pub fn file_class(kind: FileKind) -> Ref<Class> {
         ]
         .iter()
         .map(|k| {
-            let base = match k {
-                FileKind::Text => pyio::TEXT_IO_BASE,
-                _ => pyio::BUFFERED_IO_BASE,
+            let (base, own) = match k {
+                FileKind::Text => (pyio::TEXT_IO_BASE, TEXT_METHODS),
+                _ => (pyio::BUFFERED_IO_BASE, BINARY_METHODS),
             };
-            crate::stdlib::native_subclass(k.class_name(), "_io", &pyio::base_class(base), METHODS)
+            let methods: Vec<_> = METHODS.iter().chain(own).copied().collect();
+            crate::stdlib::native_subclass(k.class_name(), "_io", &pyio::base_class(base), &methods)
         })
         .collect()
     });
@@ -620,6 +626,70 @@ fn f_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if matches!(st.backend, Some(Backend::Stdout)) {
         drop(st);
         interp.flush_stdout()?;
+    }
+    Ok(Value::None)
+}
+
+/// `reconfigure(*, encoding, errors, newline, line_buffering, write_through)` of a text file:
+/// flushes, then sets `line_buffering` (for `sys.stdout`, its buffering: out at every newline)
+/// and `write_through`. The encoding, errors and newline handling a file was opened with stay:
+/// asking for the ones it has is accepted (`sys.stdout.reconfigure(encoding='utf-8')`), others
+/// are a NotImplementedError.
+fn f_reconfigure(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = data(&args)?;
+    let Some(text) = &d.text else {
+        return Err(err!(
+            AttributeError,
+            "'{}' object has no attribute 'reconfigure'",
+            type_name(&args.pos[0])
+        ));
+    };
+    let [encoding, errors, newline, line_buffering, write_through] = Sig::py("reconfigure", &[], 0)
+        .method()
+        .kwonly(&[
+            "encoding",
+            "errors",
+            "newline",
+            "line_buffering",
+            "write_through",
+        ])
+        .bind::<5>(&args)?;
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+    let current = match inst.dict.lock().get("encoding") {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => String::new(),
+    };
+    let same_encoding =
+        opt_str_for("reconfigure", encoding, "encoding")?.is_none_or(|s| norm(s) == norm(&current));
+    let same_errors =
+        opt_str_for("reconfigure", errors, "errors")?.is_none_or(|s| s == text.errors);
+    if !same_encoding || !same_errors || newline.is_some() {
+        return Err(err!(
+            NotImplementedError,
+            "minivm cannot change the encoding, errors or newline of an open text file \
+             (reconfigure)"
+        ));
+    }
+    let mut flag = |v: Option<&Value>| -> PyResult<Option<bool>> {
+        match v {
+            None | Some(Value::None) => Ok(None),
+            Some(v) => Ok(Some(interp.truthy(v)?)),
+        }
+    };
+    let (line, through) = (flag(line_buffering)?, flag(write_through)?);
+    f_flush(interp, Args::new(std::slice::from_ref(&args.pos[0])))?;
+    if let Some(line) = line {
+        if is_buffered_stdout(&args.pos[0]) {
+            interp.vm.stdout.lock().set_line_buffering(line);
+        }
+        inst.dict
+            .lock()
+            .insert(Arc::from("line_buffering"), Value::Bool(line));
+    }
+    if let Some(through) = through {
+        inst.dict
+            .lock()
+            .insert(Arc::from("write_through"), Value::Bool(through));
     }
     Ok(Value::None)
 }
@@ -988,12 +1058,17 @@ fn parse_mode(mode: &str) -> PyResult<Mode> {
 
 /// An optional str argument of `open` (`encoding`, `errors`, `newline`).
 fn opt_str<'a>(v: Option<&'a Value>, name: &str) -> PyResult<Option<&'a str>> {
+    opt_str_for("open", v, name)
+}
+
+/// A str-or-None argument `name` of `func` (CPython's TypeError for anything else).
+fn opt_str_for<'a>(func: &str, v: Option<&'a Value>, name: &str) -> PyResult<Option<&'a str>> {
     match v {
         None | Some(Value::None) => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s.as_str())),
         Some(other) => Err(err!(
             TypeError,
-            "open() argument '{name}' must be str or None, not {}",
+            "{func}() argument '{name}' must be str or None, not {}",
             type_name(other)
         )),
     }
@@ -1213,6 +1288,8 @@ fn wrap(
     let text = text.map(|(opts, shown)| {
         attrs.push(("encoding", Value::string(shown)));
         attrs.push(("errors", Value::str(&opts.errors)));
+        attrs.push(("line_buffering", Value::Bool(false)));
+        attrs.push(("write_through", Value::Bool(false)));
         opts
     });
     new_file(kind, backend, text, access, attrs)
@@ -1243,6 +1320,16 @@ pub fn std_stream(stderr: bool) -> Value {
         "wb".to_string(),
     );
     set_buffer(&text, buffer);
+    // As CPython sets them up: with PYTHONUNBUFFERED, text goes straight to the buffer
+    // (write_through); otherwise stderr, and stdout on a terminal, are line-buffered.
+    if let Value::Instance(inst) = &text {
+        use std::io::IsTerminal;
+        let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
+        let tty = stderr || std::io::stdout().is_terminal();
+        let mut d = inst.dict.lock();
+        d.insert(Arc::from("write_through"), Value::Bool(unbuffered));
+        d.insert(Arc::from("line_buffering"), Value::Bool(tty && !unbuffered));
+    }
     text
 }
 
