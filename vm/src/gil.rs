@@ -335,6 +335,78 @@ impl Gil {
     }
 }
 
+/// Proof, for [`crate::heap::fork::fork`], that the calling thread has the process to itself:
+/// made only by [`Gil::around_fork`], while the GIL is held (or the world stopped) and the GIL's
+/// and the recorder's locks are held by the caller.
+pub struct ForkToken<'a> {
+    _gil: std::marker::PhantomData<&'a Gil>,
+}
+
+impl Gil {
+    /// Run `fork` (which calls `fork(2)`) with every other thread kept away from the heap and
+    /// from the locks the child will use, then make the child's copy of the GIL consistent:
+    /// held by `me`, the only thread there is (CPython's `_PyEval_ReInitThreads`).
+    ///
+    /// GIL on or old: `me` holds the GIL, so no other thread runs bytecode; the state mutex is
+    /// held across the fork, so no waiter is halfway through its bookkeeping, and in the child
+    /// no drop request is pending (its requester is gone). GIL off: the world is stopped as for
+    /// the cycle collector, but with the world mutex held across the fork, so that no thread
+    /// coming back from a blocking call is inside it either. The recorder's event lists
+    /// (`--timeline`) are held too, and emptied in the child, which reports only its own
+    /// threads.
+    pub fn around_fork(
+        &self,
+        me: u64,
+        breaker: &AtomicBool,
+        fork: impl FnOnce(&ForkToken<'_>) -> std::io::Result<crate::heap::fork::Forked>,
+    ) -> std::io::Result<crate::heap::fork::Forked> {
+        use crate::heap::fork::Forked;
+        let token = ForkToken {
+            _gil: std::marker::PhantomData,
+        };
+        let mut w = self.world.lock();
+        if self.mode == GilMode::Off {
+            w.attached = w.attached.saturating_sub(1);
+            self.world_cond.notify_all();
+            while w.stopping {
+                self.world_cond.wait(&mut w);
+            }
+            w.stopping = true;
+            self.stopping.store(true, Ordering::SeqCst);
+            breaker.store(true, Ordering::SeqCst);
+            while w.attached > 0 {
+                self.world_cond.wait(&mut w);
+            }
+        }
+        let mut st = self.state.lock();
+        let mut held = self.recorder.as_ref().map(|r| r.hold_for_fork());
+        let r = fork(&token);
+        let child = matches!(r, Ok(Forked::Child));
+        if child {
+            if let Some(held) = held.as_mut() {
+                held.forget_parent();
+            }
+            self.drop_request.store(false, Ordering::Relaxed);
+            self.counters.holders_now.store(1, Ordering::SeqCst);
+            if self.mode != GilMode::Off {
+                st.locked = true;
+                st.holder = me;
+                st.last_holder = me;
+            }
+        }
+        drop(held);
+        drop(st);
+        if self.mode == GilMode::Off {
+            w.stopping = false;
+            self.stopping.store(false, Ordering::SeqCst);
+            w.attached = if child { 1 } else { w.attached + 1 };
+        }
+        drop(w);
+        self.world_cond.notify_all();
+        r
+    }
+}
+
 // -------------------------------------------------------------------------------------------
 // The interpreter's side: taking, dropping and yielding the GIL, and the eval breaker's work.
 

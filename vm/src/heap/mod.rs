@@ -57,6 +57,7 @@
 
 #[cfg(feature = "mimalloc")]
 pub mod alloc;
+pub mod fork;
 pub mod gc;
 mod pool;
 mod push;

@@ -95,6 +95,21 @@ pub struct Recorder {
     dropped: std::sync::atomic::AtomicU64,
 }
 
+/// The recorder's lists, held across a fork ([`Recorder::hold_for_fork`]).
+pub struct ForkHold<'a> {
+    events: parking_lot::MutexGuard<'a, Vec<Event>>,
+    names: parking_lot::MutexGuard<'a, Vec<(u64, String)>>,
+}
+
+impl ForkHold<'_> {
+    /// In a forked child: forget the parent's threads and events; the child's timeline (its
+    /// report to the parent, `timeline::children`) shows only its own.
+    pub fn forget_parent(&mut self) {
+        self.events.clear();
+        self.names.clear();
+    }
+}
+
 impl Recorder {
     /// A recorder if `--timeline` or `--trace=gil` asks for one (`None` costs nothing).
     pub fn new(
@@ -114,6 +129,15 @@ impl Recorder {
                 dropped: std::sync::atomic::AtomicU64::new(0),
             })
         })
+    }
+
+    /// Held across `fork(2)` (`Gil::around_fork`): no other thread is then halfway through
+    /// recording, so the child's copy of the lists is consistent.
+    pub fn hold_for_fork(&self) -> ForkHold<'_> {
+        ForkHold {
+            events: self.events.lock(),
+            names: self.names.lock(),
+        }
     }
 
     /// A new thread appears (before its first transition).
