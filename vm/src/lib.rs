@@ -78,7 +78,12 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     }
     crate::stdlib::tempfile::remove_leftovers();
     interp.detach();
-    flush_at_exit(vm, status)
+    let status = flush_at_exit(vm, status);
+    if crate::stdlib::os_fork::in_forked_child() {
+        // A forked child's program ended (the process's first thread is not there to end it).
+        crate::stdlib::os_fork::exit_forked(vm, None, status)
+    }
+    status
 }
 
 /// The last flush of stdout, as CPython's finalization does it: a failure (full disk, closed

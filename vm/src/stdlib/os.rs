@@ -56,7 +56,7 @@ pub fn os_module() -> Ref<Module> {
             "sched_getaffinity",
             func("sched_getaffinity", sched_getaffinity),
         ),
-        ("_exit", func("_exit", os_exit)),
+        ("_exit", func("_exit", crate::stdlib::os_fork::os_exit)),
         ("kill", func("kill", kill)),
         ("getcwd", func("getcwd", getcwd)),
         ("getenv", func("getenv", getenv)),
@@ -114,6 +114,7 @@ pub fn os_module() -> Ref<Module> {
         ("error", Value::Class(types().exc(ExcKind::OSError).clone())),
     ];
     entries.extend(crate::stdlib::os_fd::entries());
+    entries.extend(crate::stdlib::os_fork::entries());
     make_module("os", entries)
 }
 
@@ -371,17 +372,6 @@ fn sched_getaffinity(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         set.insert(crate::object::HashKey::from_value(Value::Int(cpu as i64))?);
     }
     Ok(Value::Set(Ref::new(crate::object::SetObj::new(set, false))))
-}
-
-/// `os._exit(n)`: end the process at once with status `n`: no `finally` blocks, `atexit`
-/// functions or flushing of buffered output (what a `multiprocessing` child that must not
-/// clean up uses; a parent sees its exit code).
-fn os_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [status] = Sig::pos("_exit", Style::Positional, &["status"], 1).bind::<1>(&args)?;
-    let status = to_index(status.unwrap_or(&Value::None))?;
-    let status = i32::try_from(status)
-        .map_err(|_| err!(OverflowError, "Python int too large to convert to C int"))?;
-    std::process::exit(status)
 }
 
 fn getpid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -295,9 +295,9 @@ fn getegid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `os.waitpid(pid, options)`: wait (GIL released) for the child `pid` started by `subprocess`
-/// to end; `(pid, status)`, or `(0, 0)` under `WNOHANG` while it runs. minivm starts children
-/// only through `subprocess` (no `fork`), and their reapers hold the real wait, so the status
-/// comes from there (`subprocess.rs`, `wait_child`).
+/// or forked by `os.fork` to end; `(pid, status)`, or `(0, 0)` under `WNOHANG` while it runs.
+/// A forked child is waited for here (`os_fork.rs`); a `subprocess` child's reaper holds the
+/// real wait, so its status comes from there (`subprocess.rs`, `wait_child`).
 fn waitpid(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [pid, options] =
         Sig::pos("waitpid", Style::Positional, &["pid", "options"], 2).bind::<2>(&args)?;
@@ -309,6 +309,13 @@ fn waitpid(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             NotImplementedError,
             "os.waitpid: of the options minivm supports only WNOHANG"
         ));
+    }
+    if crate::stdlib::os_fork::is_forked(pid) {
+        let (pid, status) = crate::stdlib::os_fork::wait_forked(interp, pid, nohang)?;
+        return Ok(Value::tuple(vec![
+            Value::Int(i64::from(pid)),
+            Value::Int(i64::from(status)),
+        ]));
     }
     let Ok(pid) = u32::try_from(pid) else {
         return Err(err!(

@@ -326,11 +326,22 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
     // interpreter's own); then detach (which files this thread's statistics) before announcing
     // the end, so whoever joins this thread sees it completely finished.
     drop(me);
+    let forker = interp.is_main && crate::stdlib::os_fork::in_forked_child();
     interp.detach();
     if let Some(end) = end {
         *end.state.lock() = RunState::Finished;
         end.done.notify_all();
     }
+    if forker {
+        end_forked_child(&interp);
+    }
+}
+
+/// In a forked child, the thread that forked (its only thread at the fork) has finished:
+/// the program is over, as when a CPython child's last thread ends: flush and exit with 0.
+fn end_forked_child(interp: &Interp) {
+    let status = crate::flush_at_exit(&interp.vm, 0);
+    crate::stdlib::os_fork::exit_forked(&interp.vm, None, status)
 }
 
 /// The class of `threading.excepthook`'s argument (CPython's `_thread._ExceptHookArgs`).
@@ -466,6 +477,35 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )))
 }
 
+/// In a forked child (`os_fork.rs`), with the GIL held: only the forking thread exists, as
+/// POSIX says, so every other `Thread` object reports not alive and is dropped from the
+/// registry (`enumerate()`, `active_count()`), and joining one returns at once (CPython's
+/// `threading._after_fork`). A fork from a thread other than the main one makes that thread the
+/// child's main thread for signals; the main thread's object then reports not alive.
+pub fn after_fork_child(interp: &mut Interp) {
+    let me = interp.thread_obj.clone();
+    let mut gone: Vec<Value> = Vec::new();
+    interp.vm.threads.lock().retain(|t| {
+        let keep = me.as_ref().is_some_and(|m| m.is(t));
+        if !keep {
+            gone.push(t.clone());
+        }
+        keep
+    });
+    if me.is_some() {
+        if let Some(main) = interp.vm.main_thread.get() {
+            gone.push(main.clone());
+        }
+        interp.is_main = true;
+    }
+    for t in &gone {
+        if let Some(d) = data(t) {
+            *d.end.state.lock() = RunState::Finished;
+            d.end.done.notify_all();
+        }
+    }
+}
+
 /// The `Thread` object standing for the main thread.
 fn main_thread_obj(interp: &Interp) -> Value {
     interp
@@ -523,12 +563,18 @@ fn active_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .iter()
         .filter(|t| is_alive(t))
         .count();
-    Ok(Value::Int(live as i64 + 1))
+    let main = usize::from(is_alive(&main_thread_obj(interp)));
+    Ok(Value::Int((live + main) as i64))
 }
 
 fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::py("enumerate", &[], 0).check(&args)?;
-    let mut out = vec![main_thread_obj(interp)];
+    let main = main_thread_obj(interp);
+    let mut out = if is_alive(&main) {
+        vec![main]
+    } else {
+        Vec::new()
+    };
     out.extend(
         interp
             .vm
