@@ -269,6 +269,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/multiprocessing/pool.mini"),
     ),
     (
+        "multiprocessing/popen_fork.mini",
+        include_str!("../../lib/multiprocessing/popen_fork.mini"),
+    ),
+    (
         "multiprocessing/process.mini",
         include_str!("../../lib/multiprocessing/process.mini"),
     ),
