@@ -59,6 +59,12 @@ fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&
 /// `print(*objects, sep=' ', end='\n', file=None, flush=False)`: `file` (by default the
 /// current `sys.stdout`) may be any object with a `write` method, which gets each piece in turn
 /// as CPython writes them; the interpreter's own stdout takes the whole line at once.
+///
+/// Recursion depth as CPython 3.11 counts it (measured: the frame at which a recursive function
+/// that prints gets `RecursionError`): the call of `print` itself is not a level (its call is
+/// specialized, unchecked), a Python `write` is a frame, and a write to the interpreter's stdout
+/// is two levels ("... while calling a Python object"), as `sys.stdout.write` called directly
+/// (Effective Python's item 61 prints its last line one frame before the frame limit).
 fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.only_kw("print", &["sep", "end", "file", "flush"])?;
     let sep = sep_arg(args.kwarg("sep"), "sep", " ")?;
@@ -87,6 +93,7 @@ fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             }
         }
         out.push_str(end);
+        crate::stdlib::file::stdout_write_depth(interp)?;
         interp.write_stdout(&out)?;
         if flush {
             interp.flush_stdout()?;

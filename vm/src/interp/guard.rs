@@ -77,6 +77,10 @@ pub fn stack_exhausted() -> bool {
     })
 }
 
+/// The end of CPython's `RecursionError` message when the limit is reached calling a built-in
+/// (`Py_EnterRecursiveCall(" while calling a Python object")` in its C function call paths).
+pub(crate) const CALLING: &str = " while calling a Python object";
+
 impl crate::interp::Interp {
     /// Enter one level of Rust recursion that follows user data (a nested dispatch loop, one level
     /// of a container comparison or repr). `what` ends CPython's message: `" in comparison"`,
@@ -93,6 +97,16 @@ impl crate::interp::Interp {
             ));
         }
         self.depth += 1;
+        Ok(())
+    }
+
+    /// The check of [`Self::enter_recursion`] for a level that cannot nest further (the repr of
+    /// an int, the call of a built-in that calls no Python code): CPython 3.11 enters and leaves
+    /// `Py_EnterRecursiveCall` around it, so at the limit it raises there.
+    #[inline]
+    pub(crate) fn check_recursion(&mut self, what: &str) -> crate::PyResult<()> {
+        self.enter_recursion(what)?;
+        self.leave_recursion();
         Ok(())
     }
 

@@ -93,6 +93,8 @@ impl Interp {
             self.leave_recursion();
             return r;
         }
+        // CPython's `PyObject_Repr` enters the guard for every value, an int's too.
+        self.check_recursion(" while getting the repr of an object")?;
         self.write_repr_inner(v, out)
     }
 
@@ -418,6 +420,11 @@ impl Interp {
             self.leave_recursion();
             return r;
         }
+        if !matches!(v, Value::Str(_)) {
+            // CPython's `PyObject_Str` returns an exact str as it is, and enters the guard for
+            // every other value.
+            self.check_recursion(" while getting the str of an object")?;
+        }
         self.str_of_inner(v)
     }
 
@@ -483,6 +490,23 @@ impl Interp {
             Some(other) => self.str_of(other)?,
             None => String::new(),
         };
+        // CPython's `PyObject_Format` answers an exact str or int with an empty spec itself, and
+        // calls the value's built-in `__format__` method otherwise: one recursion level while
+        // it runs (a float's then takes the str of itself, one more). An instance's
+        // `__format__` may be Python code, a frame: not counted here.
+        let answered =
+            spec.is_empty() && matches!(v, Value::Str(_) | Value::Int(_) | Value::BigInt(_));
+        if answered || matches!(v, Value::Instance(_)) {
+            return self.format_at_depth(v, &spec);
+        }
+        self.enter_recursion(crate::interp::guard::CALLING)?;
+        let r = self.format_at_depth(v, &spec);
+        self.leave_recursion();
+        r
+    }
+
+    /// `format(v, spec)` once the recursion guard has been passed.
+    fn format_at_depth(&mut self, v: Value, spec: &str) -> PyResult<Value> {
         if spec.is_empty() {
             if let Value::Str(_) = v {
                 return Ok(v);
@@ -494,7 +518,7 @@ impl Interp {
                 return Ok(Value::string(self.str_of(&v)?));
             }
         }
-        self.format_with_spec(&v, &spec).map(Value::string)
+        self.format_with_spec(&v, spec).map(Value::string)
     }
 
     /// The number an instance's first defined conversion hook of `names` gives (`__float__`,

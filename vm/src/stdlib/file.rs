@@ -543,8 +543,33 @@ fn write_value(interp: &mut Interp, d: &FileData, v: &Value) -> PyResult<i64> {
     }
 }
 
+/// The recursion levels CPython 3.11 enters for a call of a file object's `write`, measured (the
+/// frame at which a recursive function that writes gets `RecursionError`): one for a file
+/// `open` made, two for `sys.stdout` and `sys.stderr`.
+fn write_depth(interp: &mut Interp, std_stream: bool) -> PyResult<()> {
+    use crate::interp::guard::CALLING;
+    interp.enter_recursion(CALLING)?;
+    let r = if std_stream {
+        interp.check_recursion(CALLING)
+    } else {
+        Ok(())
+    };
+    interp.leave_recursion();
+    r
+}
+
+/// `print`'s write to the interpreter's own stdout: the levels of `sys.stdout.write`.
+pub fn stdout_write_depth(interp: &mut Interp) -> PyResult<()> {
+    write_depth(interp, true)
+}
+
 fn f_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = data(&args)?;
+    let std_stream = d
+        .state
+        .try_lock()
+        .is_some_and(|st| matches!(st.backend, Some(Backend::Stdout) | Some(Backend::Stderr)));
+    write_depth(interp, std_stream)?;
     let [v] = Sig::pos("write", Style::One, &["b"], 1)
         .method()
         .bind::<1>(&args)?;
