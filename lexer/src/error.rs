@@ -55,6 +55,9 @@ pub enum ErrorEnd {
     /// "invalid syntax" at the end of the file itself (a decorator with nothing after it):
     /// CPython reports the last line with `offset` and `end_offset` 0, so no caret is drawn.
     AtEnd,
+    /// "unexpected unindent" before a statement: CPython reports the statement's line with
+    /// `offset` 0 and `end_offset` -1, so no caret is drawn.
+    LineStart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,7 +39,10 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
     // CPython shows the line as a C string: up to a NUL byte, with no caret for the NUL itself.
     let text = index.line_text(src, line).split('\0').next().unwrap_or("");
     let caret = src.as_bytes().get(err.span.start as usize) != Some(&0)
-        && !matches!(err.end, ErrorEnd::EndOfFile | ErrorEnd::AtEnd);
+        && !matches!(
+            err.end,
+            ErrorEnd::EndOfFile | ErrorEnd::AtEnd | ErrorEnd::LineStart
+        );
     if text.trim().is_empty() {
         // A blank line is still shown (as CPython shows it: the indentation, then nothing).
         out.push_str("    \n");

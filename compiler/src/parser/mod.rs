@@ -241,6 +241,34 @@ impl<'s> Parser<'s> {
                 }),
             )
             .with_end(ErrorEnd::MinusOne),
+            // A block ended where a statement must go on (a decorator as a block's last line):
+            // CPython's generic error at a DEDENT token. Before a statement it names that
+            // statement's line, without a caret; at the end of the file the last line, past
+            // its end (the last newline).
+            Token::Dedent => {
+                let at = self.span().start as usize;
+                let rest = self.toks.get(self.pos..).unwrap_or_default();
+                if rest
+                    .iter()
+                    .all(|t| matches!(t.kind, Token::Dedent | Token::EndOfFile))
+                {
+                    let end = self.src.len();
+                    let at = end - usize::from(self.src.ends_with('\n'));
+                    SyntaxError::new(
+                        SyntaxErrorKind::IndentationError,
+                        "unexpected unindent",
+                        Span::new(at, at),
+                    )
+                    .with_end(ErrorEnd::EndOfFile)
+                } else {
+                    SyntaxError::new(
+                        SyntaxErrorKind::IndentationError,
+                        "unexpected unindent",
+                        Span::new(at, at),
+                    )
+                    .with_end(ErrorEnd::LineStart)
+                }
+            }
             Token::Exclamation => SyntaxError::syntax("invalid syntax", self.span()),
             // The end of the file where a statement must go on (`@dec` as the last line):
             // CPython names the last line, without a column.

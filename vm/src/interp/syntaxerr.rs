@@ -46,10 +46,13 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
         ErrorEnd::Point => (text.to_string(), i64::from(col)),
         ErrorEnd::TokenizerSpan => (text.to_string(), i64::from(end_col.max(col + 1))),
         ErrorEnd::Zero => (format!("{text}\n"), 0),
-        ErrorEnd::MinusOne | ErrorEnd::EndOfFile => (format!("{text}\n"), -1),
+        ErrorEnd::MinusOne | ErrorEnd::EndOfFile | ErrorEnd::LineStart => (format!("{text}\n"), -1),
         ErrorEnd::AtEnd => (format!("{text}\n"), 0),
     };
-    let col = if e.end == ErrorEnd::AtEnd { 0 } else { col };
+    let col = match e.end {
+        ErrorEnd::AtEnd | ErrorEnd::LineStart => 0,
+        _ => col,
+    };
     let end_lineno = if matches!(e.end, ErrorEnd::Point | ErrorEnd::AtEnd) || zero_width {
         lineno
     } else {
