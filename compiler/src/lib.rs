@@ -30,6 +30,10 @@ pub fn compile_source(
     filename: &str,
     mode: Mode,
 ) -> Result<Arc<bytecode::CodeObject>, SyntaxError> {
-    let module = parser::parse(src)?;
+    let module = if mode == Mode::Single {
+        parser::parse_single(src)?
+    } else {
+        parser::parse(src)?
+    };
     compile::compile_module(&module, filename, src, mode)
 }

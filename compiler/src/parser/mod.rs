@@ -49,6 +49,23 @@ pub fn parse(src: &str) -> Result<Module, SyntaxError> {
     p.module()
 }
 
+/// Parse the first statement of `src` for `compile(..., 'single')` (see `Parser::single`): the
+/// tokens are read up to the first lexer error, which only counts if the statement reaches it.
+pub fn parse_single(src: &str) -> Result<Module, SyntaxError> {
+    let mut toks = Vec::new();
+    let mut lex_err = None;
+    for tok in minivm_lexer::IndentLexer::new(src) {
+        match tok {
+            Ok(t) => toks.push(t),
+            Err(e) => {
+                lex_err = Some(e);
+                break;
+            }
+        }
+    }
+    Parser::new(src, toks).single(lex_err)
+}
+
 /// The lexer found a bracket never closed, which it can only know at the end of the file; CPython's
 /// parser reads tokens lazily and reports a plain `invalid syntax` met earlier, on the bracket's
 /// own line, first (`def f(:`). Anything else (a specific message, an error on a later line or at

@@ -48,6 +48,58 @@ impl Parser<'_> {
         Ok(Module { body })
     }
 
+    /// `compile(src, name, 'single')`: CPython's interactive rule reads one statement and no
+    /// further; text after it (blank lines and comments aside) is "multiple statements found
+    /// while compiling a single statement" at the NEWLINE ending a simple statement, or
+    /// "invalid syntax" at the token after a compound one, and is never parsed. `lex_err` is the
+    /// lexer's error where the tokens were cut short: it counts only if reached.
+    pub(crate) fn single(&mut self, lex_err: Option<SyntaxError>) -> PResult<Module> {
+        let mut body = Vec::new();
+        while self.eat(&Token::Newline) {}
+        if self.at(&Token::EndOfFile) {
+            return match lex_err {
+                Some(e) => Err(e),
+                None => Ok(Module { body }),
+            };
+        }
+        let first = self.pos;
+        let parsed = self.statement(&mut body);
+        // The parser asked for a token past those read: the lexer's error is what it met.
+        let reached = self.pos >= self.toks.len();
+        match (parsed, lex_err) {
+            (Err(_), Some(l)) if reached => Err(l),
+            (Err(e), _) => Err(e),
+            (Ok(()), lex_err) => {
+                // A statement with a block reads one token past it (does the block go on?).
+                let block = self.toks.get(first..self.pos).unwrap_or_default();
+                let block = block.iter().any(|t| t.kind == Token::Indent);
+                if let (Some(l), true, true) = (&lex_err, block, reached) {
+                    return Err(l.clone());
+                }
+                self.after_single(block, lex_err.is_some(), body)
+            }
+        }
+    }
+
+    /// What follows the statement `compile(..., 'single')` read (see `single`).
+    fn after_single(&mut self, block: bool, cut: bool, body: Vec<Stmt>) -> PResult<Module> {
+        let ending = self.pos.checked_sub(1).and_then(|i| self.toks.get(i));
+        let ending = ending
+            .filter(|t| t.kind == Token::Newline && !block)
+            .map(|t| t.span);
+        while self.eat(&Token::Newline) || self.eat(&Token::Dedent) {}
+        if self.at(&Token::EndOfFile) && !cut {
+            return Ok(Module { body });
+        }
+        Err(match ending {
+            Some(span) => SyntaxError::syntax(
+                "multiple statements found while compiling a single statement",
+                span,
+            ),
+            None => self.unexpected(),
+        })
+    }
+
     fn ident(&mut self) -> PResult<Ident> {
         if !self.at(&Token::Name) {
             return Err(self.unexpected());
