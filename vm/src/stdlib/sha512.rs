@@ -88,7 +88,7 @@ const K: [u64; 80] = [
 ];
 
 /// The initial hash value: fractional parts of the square roots of the first 8 primes.
-const H0: [u64; 8] = [
+pub(crate) const H0: [u64; 8] = [
     0x6a09e667f3bcc908,
     0xbb67ae8584caa73b,
     0x3c6ef372fe94f82b,
