@@ -146,20 +146,31 @@ impl Interp {
     }
 
     /// Every frame on this thread's stack, outermost first, the calling frame `cur` last.
+    /// Frames of library functions standing in for C code are left out, as CPython has none
+    /// for them (`interp/traceback_hidden.rs`).
     fn stack_snapshots(&self, cur: &Frame) -> Vec<Snapshot> {
+        use crate::interp::traceback_hidden::hidden;
         let mut out = Vec::new();
         let mut parked = self.parked.active().iter().peekable();
         for (i, f) in self.frames.iter().enumerate() {
             while let Some(p) = parked.next_if(|p| p.at <= i) {
-                out.push(parked_snapshot(p));
+                if !hidden(&p.code) {
+                    out.push(parked_snapshot(p));
+                }
             }
-            out.push(snapshot(f));
+            if !hidden(&f.code) {
+                out.push(snapshot(f));
+            }
         }
         // A built-in that reads its caller's frame (this one) may have parked that frame too.
         let is_cur = |p: &&Parked| {
             p.at == self.frames.len() && p.ip == cur.ip && Ref::ptr_eq(&p.code, &cur.code)
         };
-        out.extend(parked.filter(|p| !is_cur(p)).map(parked_snapshot));
+        out.extend(
+            parked
+                .filter(|p| !is_cur(p) && !hidden(&p.code))
+                .map(parked_snapshot),
+        );
         out.push(snapshot(cur));
         out
     }

@@ -49,6 +49,7 @@ pub mod subscr;
 pub mod suggest;
 pub mod syntaxerr;
 pub mod trace;
+pub mod traceback_hidden;
 pub mod views;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize};

@@ -316,6 +316,11 @@ impl Interp {
                 // A new exception raised while another is handled remembers it as `__context__`.
                 self.chain_context(err, self.handled_exc());
             }
+            // A library function standing in for C code has no frame in CPython's traceback:
+            // the entry goes to its caller, as if the error were raised there.
+            if crate::interp::traceback_hidden::hidden(&frame.code) {
+                return;
+            }
             let lookup = fresh && crate::interp::carets::method_lookup_failed(frame, err);
             let span = if whole_statement {
                 (0, 0)

@@ -1,0 +1,96 @@
+//! Which frames a traceback leaves out: those of library functions that stand in for functions
+//! CPython writes in C (`heapq.heappush`, `bisect.insort`, `functools.reduce`, `itertools`,
+//! `operator`, `OrderedDict`, `defaultdict`...).
+//!
+//! A C function has no Python frame, so CPython's traceback of an error it raises ends at the
+//! line of the program that called it (`heappush(queue, book)`), and a function of the program
+//! it calls back (`reduce(f, xs)` calling `f`) appears right below that line. minivm writes
+//! these functions in Python (`vm/lib/`), so their frames are left out of every traceback (the
+//! printed one, `__traceback__`, `sys.exc_info()[2]`, `traceback.extract_tb`...) and of the
+//! frame stack `sys._getframe` walks; the program's own frames, and the markers under their
+//! lines, stay. Module-level code is never left out: an error while importing one of these
+//! modules is minivm's own, to be seen.
+//!
+//! Functions of the same modules that CPython writes in Python (`heapq.merge`,
+//! `functools.total_ordering`, `collections.Counter`...) keep their frames, as CPython shows
+//! its `.py` file's frames for them.
+
+use crate::interp::code::Code;
+
+/// Which functions of a library module stand in for C.
+enum Rule {
+    /// Every function but these (qualified names, exactly): CPython writes them in Python.
+    AllBut(&'static [&'static str]),
+    /// The functions and classes with these top-level names, and everything nested in them
+    /// (methods, closures); the rest of the module is Python in CPython too.
+    Only(&'static [&'static str]),
+}
+
+/// Per library file (under `<minivm-lib>/`), what CPython writes in C.
+const STAND_INS: &[(&str, Rule)] = &[
+    // `_heapq`: the heap operations; merge, nsmallest and nlargest are Python (heapq.py).
+    (
+        "heapq.mini",
+        Rule::AllBut(&["merge", "nsmallest", "nlargest"]),
+    ),
+    ("bisect.mini", Rule::AllBut(&[])),
+    ("itertools.mini", Rule::AllBut(&[])),
+    ("operator.mini", Rule::AllBut(&[])),
+    // `_functools`: reduce, partial (its read-only attributes), cmp_to_key and the
+    // lru_cache wrapper (`_cached` makes it, `_call_key` makes its keys).
+    (
+        "functools.mini",
+        Rule::Only(&[
+            "reduce",
+            "_Frozen",
+            "partial",
+            "cmp_to_key",
+            "_cached",
+            "_call_key",
+        ]),
+    ),
+    // `_collections`: defaultdict, OrderedDict and its views; a namedtuple's `__new__`
+    // (CPython's binds its arguments without a frame of its own). Counter, ChainMap, the
+    // User* classes and namedtuple itself are Python.
+    (
+        "collections/__init__.mini",
+        Rule::Only(&[
+            "defaultdict",
+            "OrderedDict",
+            "odict_keys",
+            "odict_values",
+            "odict_items",
+            "_guarded_repr",
+            "_thread_ident",
+            "_constructor",
+        ]),
+    ),
+];
+
+/// Whether frames running `code` are left out of tracebacks and frame stacks (see the module
+/// comment). Read once per frame an exception passes through, and per frame `sys._getframe`
+/// lists: a prefix test settles every frame outside the library.
+pub(crate) fn hidden(code: &Code) -> bool {
+    let Some(file) = code
+        .head
+        .filename
+        .strip_prefix(crate::stdlib::minilib::PREFIX)
+        .and_then(|f| f.strip_prefix('/'))
+    else {
+        return false;
+    };
+    let Some((_, rule)) = STAND_INS.iter().find(|(f, _)| *f == file) else {
+        return false;
+    };
+    let qualname: &str = &code.qualname;
+    if qualname == "<module>" {
+        return false;
+    }
+    match rule {
+        Rule::AllBut(shown) => !shown.contains(&qualname),
+        Rule::Only(names) => {
+            let top = qualname.split('.').next().unwrap_or(qualname);
+            names.contains(&top)
+        }
+    }
+}
