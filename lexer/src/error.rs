@@ -66,6 +66,10 @@ pub struct SyntaxError {
     pub message: String,
     pub span: Span,
     pub end: ErrorEnd,
+    /// An error inside an f-string's replacement field: the span of the field's expression.
+    /// CPython 3.11 parses that expression apart, as the text `(expr)`, so it shows the line
+    /// of that text where the error is, with the column counted there (see [`Self::shown`]).
+    pub fstring_expr: Option<Span>,
 }
 
 impl SyntaxError {
@@ -75,7 +79,36 @@ impl SyntaxError {
             message: message.into(),
             span,
             end: ErrorEnd::Span,
+            fstring_expr: None,
         }
+    }
+
+    /// The text the error's line and columns are shown from, and the error's span in it: the
+    /// source itself, or for an error inside an f-string's field, `(expr)` as CPython 3.11
+    /// parses it (`f"{b c}"` shows `(b c)` with the caret under `b c`). The line number
+    /// reported stays the source's.
+    pub fn shown<'a>(&self, src: &'a str) -> (std::borrow::Cow<'a, str>, Span) {
+        let Some(field) = self.fstring_expr else {
+            return (std::borrow::Cow::Borrowed(src), self.span);
+        };
+        let Some(expr) = src.get(field.start as usize..field.end as usize) else {
+            return (std::borrow::Cow::Borrowed(src), self.span);
+        };
+        let shift = |o: u32| o.clamp(field.start, field.end) - field.start + 1;
+        let span = if self.span.start >= field.end {
+            // The end of the expression's input: its closing parenthesis.
+            let close = field.end - field.start + 1;
+            Span {
+                start: close,
+                end: close + 1,
+            }
+        } else {
+            Span {
+                start: shift(self.span.start),
+                end: shift(self.span.end.max(self.span.start)),
+            }
+        };
+        (std::borrow::Cow::Owned(format!("({expr})")), span)
     }
 
     /// The same error with `end_offset` as CPython's tokenizer reports it (see [`ErrorEnd`]).

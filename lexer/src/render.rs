@@ -33,12 +33,17 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
     if !err.kind.has_location() {
         return format!("{err}\n");
     }
-    let index = LineIndex::new(src);
-    let (line, _) = index.line_col(src, err.span.start);
+    let (line, _) = LineIndex::new(src).line_col(src, err.span.start);
     let mut out = format!("  File \"{filename}\", line {line}\n");
+    // The line shown and the caret come from the text the error was found in (an f-string's
+    // field is shown as `(expr)`, see `SyntaxError::shown`).
+    let (src, span) = err.shown(src);
+    let src: &str = &src;
+    let index = LineIndex::new(src);
+    let (line, _) = index.line_col(src, span.start);
     // CPython shows the line as a C string: up to a NUL byte, with no caret for the NUL itself.
     let text = index.line_text(src, line).split('\0').next().unwrap_or("");
-    let caret = src.as_bytes().get(err.span.start as usize) != Some(&0)
+    let caret = src.as_bytes().get(span.start as usize) != Some(&0)
         && !matches!(
             err.end,
             ErrorEnd::EndOfFile | ErrorEnd::AtEnd | ErrorEnd::LineStart
@@ -49,11 +54,11 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
     } else {
         // Characters before the span on this line, and the span's characters on this line.
         let line_start = src
-            .get(..err.span.start as usize)
+            .get(..span.start as usize)
             .and_then(|s| s.rfind('\n'))
             .map_or(0, |i| i + 1);
-        let start = (err.span.start as usize).min(src.len());
-        let end = (err.span.end as usize).clamp(start, src.len());
+        let start = (span.start as usize).min(src.len());
+        let end = (span.end as usize).clamp(start, src.len());
         let before = src.get(line_start..start).unwrap_or("");
         let inside = src.get(start..end).unwrap_or("");
         let inside = inside.split('\n').next().unwrap_or("");

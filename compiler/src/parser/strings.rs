@@ -10,7 +10,7 @@ use minivm_lexer::{tokenize_fragment, Token};
 use super::expr::mk;
 use super::Parser;
 use crate::ast::{Const, Expr, ExprKind, FStringPart};
-use crate::{Span, SyntaxError};
+use crate::{ErrorEnd, Span, SyntaxError};
 
 type PResult<T> = Result<T, SyntaxError>;
 
@@ -468,13 +468,25 @@ impl Parser<'_> {
 
     /// Lexes and parses the expression of a replacement field in place (as if parenthesized).
     fn fstring_expr(&mut self, start: usize, end: usize) -> PResult<Expr> {
-        let toks = tokenize_fragment(self.src, start, end)?;
-        let mut sub = Parser::new(self.src, toks);
-        sub.depth = self.depth;
-        let parsed = if sub.at(&Token::Yield) {
-            sub.yield_expr()
-        } else {
-            sub.star_expressions()
+        // Where the error is shown (see `SyntaxError::shown`): the innermost field's text.
+        let field = Span {
+            start: start as u32,
+            end: end as u32,
+        };
+        let located = |mut e: SyntaxError| {
+            if e.fstring_expr.is_none() {
+                e.fstring_expr = Some(field);
+                // The end of the field's input (`AtEnd`: the parser's end of a file) is its
+                // closing parenthesis, a token there.
+                if e.span.start >= field.end || e.end == ErrorEnd::AtEnd {
+                    e.span = Span {
+                        start: field.end,
+                        end: field.end,
+                    };
+                    e.end = ErrorEnd::Span;
+                }
+            }
+            e
         };
         // CPython 3.11 parses the field as a parenthesized expression and prefixes every
         // message with `f-string: ` (`f-string: invalid syntax. Perhaps you forgot a comma?`).
@@ -482,7 +494,15 @@ impl Parser<'_> {
             if !e.message.starts_with("f-string") {
                 e.message = format!("f-string: {}", e.message);
             }
-            e
+            located(e)
+        };
+        let toks = tokenize_fragment(self.src, start, end).map_err(prefixed)?;
+        let mut sub = Parser::new(self.src, toks);
+        sub.depth = self.depth;
+        let parsed = if sub.at(&Token::Yield) {
+            sub.yield_expr()
+        } else {
+            sub.star_expressions()
         };
         let e = parsed.map_err(prefixed)?;
         if !sub.at(&Token::EndOfFile) {

@@ -29,15 +29,22 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
         return PyErr::new(kind, e.message.clone());
     }
     let index = LineIndex::new(src);
-    let (lineno, col) = index.line_col(src, e.span.start);
-    let (end_lineno, end_col) = index.line_col(src, e.span.end.max(e.span.start));
-    let text = index.line_text(src, lineno);
+    let (lineno, _) = index.line_col(src, e.span.start);
+    let (end_lineno, _) = index.line_col(src, e.span.end.max(e.span.start));
+    // Text and columns from the text the error was found in: the source, or `(expr)` for an
+    // error inside an f-string's field (`SyntaxError::shown`); the line numbers are the source's.
+    let (shown, span) = e.shown(src);
+    let src: &str = &shown;
+    let index = LineIndex::new(src);
+    let (text_line, col) = index.line_col(src, span.start);
+    let (_, end_col) = index.line_col(src, span.end.max(span.start));
+    let text = index.line_text(src, text_line);
     let int = |n: u32| Value::Int(n as i64);
     // CPython's tokenizer errors show the line without its newline and end where they start.
     // A span with no width, or over a line's end only (the parser's NEWLINE), ends where it
     // starts, as CPython's.
     let spanned = src
-        .get(e.span.start as usize..e.span.end as usize)
+        .get(span.start as usize..span.end as usize)
         .unwrap_or("");
     let zero_width = spanned.trim_start_matches('\r') == "\n" || spanned.is_empty();
     let (text, end_offset) = match e.end {
