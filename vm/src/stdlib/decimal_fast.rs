@@ -1,5 +1,5 @@
-//! `_decimal_fast` (stdlib stage): the common cases of Decimal's `*`, `+`, `-`, `/` and `quantize`
-//! in Rust, for `vm/lib/decimal.mini`.
+//! `_decimal_fast` (stdlib stage): the common cases of Decimal's `*`, `+`, `-`, `/`, `//` and
+//! `quantize` in Rust, for `vm/lib/decimal.mini`.
 //!
 //! Decimal is written in the mini language (a finite Decimal is an instance with the slots
 //! `_sign`, `_int` (the coefficient, an int), `_exp` and `_special` (`''`)). Running an operator
@@ -20,6 +20,8 @@
 //! - `/`: non-zero operands whose quotient, worked out to `prec + 1` digits as the mini code
 //!   does, fits 128 bits; the rounded result needs no clamping; Inexact and Rounded, when the
 //!   division is inexact, set here unless trapped;
+//! - `//`: a non-zero divisor, operands that align within 128 bits and a quotient that fits the
+//!   precision (no flag is ever set: the quotient is exact, exponent 0);
 //! - `quantize`: the target exponent is in range and the rounded coefficient fits the
 //!   precision; the flags it raises (Inexact and Rounded, or Rounded) are set here when neither
 //!   is trapped (a trapped one goes to the mini code, which raises it).
@@ -56,6 +58,8 @@ struct State {
     slow_rsub: Value,
     slow_truediv: Value,
     slow_rtruediv: Value,
+    slow_floordiv: Value,
+    slow_rfloordiv: Value,
     slow_quantize: Value,
     slow_eq: Value,
     slow_ne: Value,
@@ -81,7 +85,7 @@ pub fn module() -> Ref<Module> {
     let d = Dict::new();
     d.set_str("__name__", Value::str("_decimal_fast"));
     d.set_str("setup", super::func("setup", setup));
-    let methods: [(&'static str, crate::object::NativeFn); 15] = [
+    let methods: [(&'static str, crate::object::NativeFn); 17] = [
         ("__mul__", mul),
         ("__rmul__", rmul),
         ("__add__", add),
@@ -90,6 +94,8 @@ pub fn module() -> Ref<Module> {
         ("__rsub__", rsub),
         ("__truediv__", truediv),
         ("__rtruediv__", rtruediv),
+        ("__floordiv__", floordiv),
+        ("__rfloordiv__", rfloordiv),
         ("quantize", quantize),
         ("__eq__", eq),
         ("__ne__", ne),
@@ -144,6 +150,8 @@ fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         slow_rsub: slow("__rsub__")?,
         slow_truediv: slow("__truediv__")?,
         slow_rtruediv: slow("__rtruediv__")?,
+        slow_floordiv: slow("__floordiv__")?,
+        slow_rfloordiv: slow("__rfloordiv__")?,
         slow_quantize: slow("quantize")?,
         slow_eq: slow("__eq__")?,
         slow_ne: slow("__ne__")?,
@@ -598,6 +606,54 @@ fn operands<'a>(
     } else {
         (this, other, args.pos.get(2))
     })
+}
+
+fn floordiv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_floordiv(i, st, a, false),
+        |st| &st.slow_floordiv,
+    )
+}
+
+fn rfloordiv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fast_or(
+        interp,
+        args,
+        |i, st, a| try_floordiv(i, st, a, true),
+        |st| &st.slow_rfloordiv,
+    )
+}
+
+/// `a // b`: the quotient truncated toward zero, with exponent 0 and the sign of the product,
+/// as decimal.mini's `_divmod` gives it (no rounding, no flag). A zero divisor and a quotient
+/// longer than the precision (DivisionImpossible) are left to the mini code, as are operands
+/// that do not align within 128 bits.
+fn try_floordiv(interp: &Interp, st: &State, args: &Args<'_>, reflected: bool) -> Option<Value> {
+    let (a, b, ctx) = operands(st, args, reflected)?;
+    if b.coeff == 0 {
+        return None;
+    }
+    let ctx = context(interp, st, ctx)?;
+    let sign = a.sign ^ b.sign;
+    let adjusted = |f: &Finite| f.exp + i64::from(digits(f.coeff)) - 1;
+    let q = if a.coeff == 0 || adjusted(&a) - adjusted(&b) <= -2 {
+        // |a| < |b|: the quotient is 0.
+        0
+    } else {
+        let e = a.exp.min(b.exp);
+        let scale = |f: &Finite| {
+            let k = u32::try_from(f.exp - e).ok()?;
+            f.coeff.checked_mul(pow10(k)?)
+        };
+        let q = scale(&a)? / scale(&b)?;
+        if i64::from(digits(q)) > ctx.prec {
+            return None;
+        }
+        q
+    };
+    Some(new_decimal(st, &args.pos[0], sign, q, 0))
 }
 
 fn try_mul(interp: &Interp, st: &State, args: &Args<'_>, reflected: bool) -> Option<Value> {
