@@ -185,14 +185,19 @@ pub struct Tracked {
 }
 
 impl Tracked {
+    /// A handle to a listed object, or `None` if its count is already 0: it is being freed and
+    /// waits to be unlisted (free-threaded, by a thread blocked on the registry lock; in either
+    /// model, a free deferred while frees nest). Raising such a count would free it twice.
+    ///
     /// # Safety
-    /// `obj` is a live object whose type's vtable is `vt`; the caller holds the GIL (or the world
-    /// is stopped) so the object cannot be freed before the count is raised.
+    /// `obj` is a listed object whose type's vtable is `vt`, and the registry is locked (or the
+    /// GIL held), so it is still allocated: a freed object leaves the registry first.
     // SAFETY: contract above; the handle owns the reference it adds and releases it on drop.
-    unsafe fn new(obj: NonNull<Header>, vt: &'static VTable) -> Tracked {
-        // SAFETY: per the contract, `obj` is a live object's header.
-        unsafe { obj.as_ref() }.incref();
-        Tracked { obj, vt }
+    unsafe fn new(obj: NonNull<Header>, vt: &'static VTable) -> Option<Tracked> {
+        // SAFETY: per the contract, `obj` is an allocated object's header.
+        unsafe { obj.as_ref() }
+            .try_incref()
+            .then_some(Tracked { obj, vt })
     }
 
     /// The object as a `Ref<T>`, if it is a `T`.
@@ -538,8 +543,9 @@ fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
         if alive {
             survivors += 1;
         } else {
-            // SAFETY: alive (still listed) and `vt` is its type's vtable; the world is stopped.
-            garbage.push(unsafe { Tracked::new(e.obj, e.vt) });
+            // SAFETY: still listed and `vt` is its type's vtable; the world is stopped. An
+            // object already being freed (count 0) is left to its free.
+            garbage.extend(unsafe { Tracked::new(e.obj, e.vt) });
         }
         reg.list(target, e);
     }
@@ -606,8 +612,9 @@ pub fn objects(generation: Option<usize>) -> Vec<Tracked> {
         };
         gens.iter()
             .flatten()
-            // SAFETY: listed objects are alive; the caller holds the GIL.
-            .map(|e| unsafe { Tracked::new(e.obj, e.vt) })
+            // SAFETY: listed objects are allocated (the registry is locked); one whose count
+            // is 0 is being freed by another thread and is left out.
+            .filter_map(|e| unsafe { Tracked::new(e.obj, e.vt) })
             .collect()
     })
 }

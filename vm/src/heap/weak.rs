@@ -206,7 +206,9 @@ impl<T> Weak<T> {
 
 impl super::Header {
     /// Add a reference unless the count already reached zero (the object is being freed).
-    fn try_incref(&self) -> bool {
+    /// Also used by the collector (`gc.rs: Tracked::new`) for objects it reaches through its
+    /// registry, where a dying object waits to be unlisted. CPython 3.13t's `_Py_TryIncref`.
+    pub(super) fn try_incref(&self) -> bool {
         if free_threaded() {
             let mut c = self.count.load(Ordering::Relaxed);
             loop {
