@@ -4,6 +4,10 @@
 #
 #   scripts/tsan.sh                 # needs: rustup toolchain install nightly --profile minimal
 #                                   #        rustup +nightly component add rust-src
+#   scripts/tsan.sh stress queue    # only the programs whose path contains one of the words
+#   TSAN_NO_BUILD=1 scripts/tsan.sh # run the binary built last time (a change to vm/lib/ would
+#                                   # rebuild the vm crate: the library is embedded)
+#   TSAN_MODES="off" scripts/tsan.sh  # only these GIL modes (default: on off old)
 #
 # The build (std rebuilt with -Zbuild-std, dev profile) takes a few minutes on 2 cores and goes
 # to its own target directory.
@@ -13,15 +17,21 @@ target=x86_64-unknown-linux-gnu
 export CARGO_TARGET_DIR="${TSAN_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-tsan}"
 # Without the `mimalloc` feature: TSan intercepts the system allocator only, and would take
 # memory that mimalloc hands out again for a race between its old and new owners.
-RUSTFLAGS="-Zsanitizer=thread" cargo +nightly build -Zbuild-std --target "$target" --bin minivm \
-    --no-default-features
+if [ -z "${TSAN_NO_BUILD:-}" ]; then
+    RUSTFLAGS="-Zsanitizer=thread" cargo +nightly build -Zbuild-std --target "$target" --bin minivm \
+        --no-default-features
+fi
 # Absolute, since each program runs from its own directory (the target dir may be relative).
 bin="$(realpath "$CARGO_TARGET_DIR/$target/debug/minivm")"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66}"
 programs=$(ls tests/scripts/threads/*.mini tests/scripts/gc/*.mini tests/stress/*.mini 2>/dev/null; grep -l 'import threading\|from threading' examples/*.mini)
+if [ $# -gt 0 ]; then
+    programs=$(for p in $programs; do for w in "$@"; do
+        case "$p" in *"$w"*) echo "$p"; break;; esac; done; done)
+fi
 fail=0
 for p in $programs; do
-    for mode in on off old; do
+    for mode in ${TSAN_MODES:-on off old}; do
         out=$(mktemp)
         # Programs read sibling files relative to themselves; the echo server waits on a port.
         if ! (cd "$(dirname "$p")" && timeout 300 "$bin" --gil "$mode" "$(basename "$p")" \
