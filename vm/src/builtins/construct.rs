@@ -19,6 +19,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
     let name = &*cls.name();
     match cls.kind {
         TypeKind::Object => {
+            interp.check_recursion(crate::interp::guard::CALLING)?;
             if !args.pos.is_empty() || !args.kw.is_empty() {
                 raise!(TypeError, "object() takes no arguments");
             }
@@ -26,7 +27,13 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 types().object.clone(),
             ))))
         }
-        TypeKind::Int => make_int(interp, args),
+        // `object` and `int` have no vectorcall in CPython 3.11: their call goes through
+        // `tp_call`, one recursion level ("while calling a Python object"); the types that
+        // have one (`list`, `float`, `str`, `range`...) take none.
+        TypeKind::Int => {
+            interp.check_recursion(crate::interp::guard::CALLING)?;
+            make_int(interp, args)
+        }
         TypeKind::Float => make_float(interp, args),
         TypeKind::Bool => {
             args.range("bool", 0, 1)?;

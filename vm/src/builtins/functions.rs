@@ -44,6 +44,16 @@ pub const FUNCTIONS: Methods = &[
     ("format", format),
 ];
 
+/// The recursion level CPython 3.11 enters calling these built-ins (measured: the frame at
+/// which a recursive function calling one gets `RecursionError ... while calling a Python
+/// object`): its `PRECALL_BUILTIN_O` instruction (`abs chr ord hex bin oct hash id callable`)
+/// and the call of `__round__` inside `round` check the limit once. Built-ins its other
+/// specialized calls reach unchecked (`len isinstance getattr divmod pow print format`...) take
+/// no level.
+fn calling_level(interp: &mut Interp) -> PyResult<()> {
+    interp.check_recursion(crate::interp::guard::CALLING)
+}
+
 fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&'a str> {
     match v {
         None | Some(Value::None) => Ok(default),
@@ -211,6 +221,7 @@ fn ascii(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     let v = args.one("abs")?;
     match as_number(v) {
         Some(Num::Int(i)) => Ok(match i.checked_abs() {
@@ -538,6 +549,7 @@ fn abstract_subclass_test(interp: &mut Interp, derived: &Value, spec: &Value) ->
 }
 
 fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     args.only_kw("round", &["number", "ndigits"])?;
     if args.pos.len() > 2 {
         raise!(
@@ -714,7 +726,8 @@ fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn ord(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn ord(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     match args.one("ord")? {
         Value::Str(s) => {
             let mut cs = s.as_str().chars();
@@ -751,6 +764,7 @@ fn one_byte(bytes: &[u8]) -> PyResult<Value> {
 }
 
 fn chr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     let arg = args.one("chr")?;
     let i =
         crate::builtins::args::to_c_int(&interp.number_index(arg)?.unwrap_or_else(|| arg.clone()))?;
@@ -789,14 +803,17 @@ fn radix(interp: &mut Interp, args: Args<'_>, name: &str, r: u32) -> PyResult<Va
 }
 
 fn hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     radix(interp, args, "hex", 16)
 }
 
 fn bin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     radix(interp, args, "bin", 2)
 }
 
 fn oct(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     radix(interp, args, "oct", 8)
 }
 
@@ -829,15 +846,18 @@ pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
 }
 
 fn hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     let v = args.one("hash")?;
     py_hash(interp, v).map(Value::Int)
 }
 
-fn id(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn id(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     Ok(Value::Int(args.one("id")?.id() as i64))
 }
 
 fn callable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    calling_level(interp)?;
     Ok(Value::Bool(is_callable(interp, args.one("callable")?)))
 }
 

@@ -1463,7 +1463,9 @@ impl Interp {
             None if !args.is_empty() || !kw.is_empty() => {
                 return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
             }
-            None => {}
+            // CPython 3.11 calls a class through `tp_call`, one recursion level ("while
+            // calling a Python object"); without `__init__` nothing else marks it.
+            None => self.check_recursion(crate::interp::guard::CALLING)?,
         }
         obj.note_attr_count();
         Ok(inst)
