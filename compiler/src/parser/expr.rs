@@ -128,7 +128,10 @@ impl Parser<'_> {
     fn lambda(&mut self) -> PResult<Expr> {
         let start = self.bump();
         let params = self.params(&Token::Colon, false)?;
-        self.expect_colon()?;
+        // CPython 3.11 has no "expected ':'" for a lambda: a missing colon is invalid syntax.
+        if !self.eat(&Token::Colon) {
+            return Err(self.unexpected());
+        }
         // Two levels per lambda (with `test`'s), as in CPython's grammar.
         let body = self.nested(1, Self::test)?;
         let span = start.to(body.outer);
@@ -470,7 +473,13 @@ impl Parser<'_> {
                         start,
                     ));
                 }
-                args.push(mk(ExprKind::Starred(Box::new(value)), span));
+                let starred = mk(ExprKind::Starred(Box::new(value)), span);
+                if args.is_empty() && keywords.is_empty() {
+                    // `f(*a for a in b)`: the comprehension rule's error (after other
+                    // arguments it is "Generator expression must be parenthesized").
+                    self.no_starred_comprehension(&starred)?;
+                }
+                args.push(starred);
             } else if self.at(&Token::DoubleStar) {
                 let start = self.bump();
                 let value = self.test()?;
@@ -772,6 +781,7 @@ impl Parser<'_> {
         }
         let first = self.star_or_named()?;
         if self.at(&Token::For) || self.at(&Token::Async) {
+            self.no_starred_comprehension(&first)?;
             let generators = self.comprehension_clauses()?;
             let end = self.expect(&Token::RPar)?;
             return Ok(mk(
@@ -817,6 +827,20 @@ impl Parser<'_> {
         Ok(items)
     }
 
+    /// `[*a for a in b]`, `(*a for ...)`, `{*a for ...}`, `f(*a for ...)`: the element of a
+    /// comprehension cannot be starred; CPython 3.11's `invalid_comprehension` rule names it.
+    fn no_starred_comprehension(&self, elt: &Expr) -> PResult<()> {
+        if matches!(elt.kind, ExprKind::Starred(_))
+            && (self.at(&Token::For) || self.at(&Token::Async))
+        {
+            return Err(SyntaxError::syntax(
+                "iterable unpacking cannot be used in comprehension",
+                elt.outer,
+            ));
+        }
+        Ok(())
+    }
+
     fn list_display(&mut self) -> PResult<Expr> {
         let start = self.bump();
         if self.at(&Token::RSqb) {
@@ -825,6 +849,7 @@ impl Parser<'_> {
         }
         let first = self.star_or_named()?;
         if self.at(&Token::For) || self.at(&Token::Async) {
+            self.no_starred_comprehension(&first)?;
             let generators = self.comprehension_clauses()?;
             let end = self.expect(&Token::RSqb)?;
             return Ok(mk(
@@ -848,6 +873,7 @@ impl Parser<'_> {
             return Ok(mk(ExprKind::Dict(Vec::new()), start.to(end)));
         }
         // First entry decides between dict and set.
+        let first_stars = self.span();
         let first_key = if self.eat(&Token::DoubleStar) {
             None
         } else {
@@ -857,6 +883,7 @@ impl Parser<'_> {
         if !is_dict {
             let first = first_key.ok_or_else(|| self.unexpected())?;
             if self.at(&Token::For) || self.at(&Token::Async) {
+                self.no_starred_comprehension(&first)?;
                 let generators = self.comprehension_clauses()?;
                 let end = self.expect(&Token::RBrace)?;
                 return Ok(mk(
@@ -894,6 +921,13 @@ impl Parser<'_> {
                 }
                 None => {
                     let v = self.bitor()?;
+                    if entries.is_empty() && (self.at(&Token::For) || self.at(&Token::Async)) {
+                        // `{**a for a in b}`: CPython 3.11 names the `**`.
+                        return Err(SyntaxError::syntax(
+                            "dict unpacking cannot be used in dict comprehension",
+                            first_stars,
+                        ));
+                    }
                     entries.push((None, v));
                 }
             }
