@@ -53,6 +53,8 @@ struct FileState {
     eof: bool,
     /// `detach()` handed the stream's `buffer` to the program: every operation is an error.
     detached: bool,
+    /// `sys.stdin` and its buffer: a duplicate of descriptor 0 that `fileno()` reports as 0.
+    stdin: bool,
 }
 
 /// How a text file turns bytes into str.
@@ -827,6 +829,7 @@ fn f_fileno(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // CPython's message comes from the raw file here, without the final period.
     let st = open_state(interp, d).map_err(|_| err!(ValueError, "I/O operation on closed file"))?;
     Ok(Value::Int(match &st.backend {
+        Some(Backend::Os(_)) if st.stdin => 0,
         Some(Backend::Os(f)) => f.as_raw_fd() as i64,
         Some(Backend::Stdout) => 1,
         _ => 2,
@@ -995,6 +998,7 @@ fn new_file(
             pending: String::new(),
             eof: false,
             detached: false,
+            stdin: false,
         }),
         delete_path: Mutex::new(None),
     }));
@@ -1358,10 +1362,19 @@ pub fn std_stream(stderr: bool) -> Value {
     text
 }
 
-/// `sys.stdin`: a text file over (a duplicate of) descriptor 0; `None` if there is none.
+/// The lowest descriptor `sys.stdin`'s duplicates of descriptor 0 take: high, so the program's
+/// own files, pipes and sockets get the numbers CPython gives them (3, 4...), as CPython's
+/// `sys.stdin`, which holds descriptor 0 itself, leaves them free.
+const STDIN_DUP_MIN: i32 = 256;
+
+/// `sys.stdin`: a text file over (a duplicate of) descriptor 0, whose `fileno()` is 0; `None`
+/// if there is none.
 pub fn stdin_stream() -> Value {
     use std::os::fd::AsFd;
-    let dup = || std::io::stdin().as_fd().try_clone_to_owned();
+    let dup = || {
+        rustix::io::fcntl_dupfd_cloexec(rustix::stdio::stdin(), STDIN_DUP_MIN)
+            .or_else(|_| std::io::stdin().as_fd().try_clone_to_owned())
+    };
     let (Ok(text_fd), Ok(bytes_fd)) = (dup(), dup()) else {
         return Value::None;
     };
@@ -1380,8 +1393,19 @@ pub fn stdin_stream() -> Value {
         Value::str("<stdin>"),
         "rb".to_string(),
     );
+    mark_stdin(&buffer);
+    mark_stdin(&text);
     set_buffer(&text, buffer);
     text
+}
+
+/// Make file object `v` report descriptor 0 as its `fileno()` (`sys.stdin`).
+fn mark_stdin(v: &Value) {
+    if let Value::Instance(inst) = v {
+        if let Some(d) = inst.native::<FileData>() {
+            d.state.lock().stdin = true;
+        }
+    }
 }
 
 /// Give a standard stream its `buffer` attribute.
