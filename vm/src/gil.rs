@@ -304,6 +304,23 @@ impl Gil {
             .fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Free-threaded: step the calling thread out, wait for any other thread stopping the world
+    /// to finish, then ask every attached thread to detach at its next check point and wait
+    /// until none is attached. The world mutex stays held by the caller throughout.
+    fn stop_others(&self, w: &mut parking_lot::MutexGuard<'_, World>, breaker: &AtomicBool) {
+        w.attached = w.attached.saturating_sub(1);
+        self.world_cond.notify_all();
+        while w.stopping {
+            self.world_cond.wait(w);
+        }
+        w.stopping = true;
+        self.stopping.store(true, Ordering::SeqCst);
+        breaker.store(true, Ordering::SeqCst);
+        while w.attached > 0 {
+            self.world_cond.wait(w);
+        }
+    }
+
     /// Run `f` with every other thread stopped, for the cycle collector. The caller is attached
     /// (holds the GIL). With the GIL on or old, holding the GIL already stops everyone else.
     /// With the GIL off: ask running threads to detach at their next check point (`stopping`
@@ -313,18 +330,7 @@ impl Gil {
             return f();
         }
         let mut w = self.world.lock();
-        // Step out ourselves, and wait for any other thread stopping the world to finish.
-        w.attached = w.attached.saturating_sub(1);
-        self.world_cond.notify_all();
-        while w.stopping {
-            self.world_cond.wait(&mut w);
-        }
-        w.stopping = true;
-        self.stopping.store(true, Ordering::SeqCst);
-        breaker.store(true, Ordering::SeqCst);
-        while w.attached > 0 {
-            self.world_cond.wait(&mut w);
-        }
+        self.stop_others(&mut w, breaker);
         let r = parking_lot::MutexGuard::unlocked(&mut w, f);
         w.stopping = false;
         self.stopping.store(false, Ordering::SeqCst);
@@ -366,17 +372,7 @@ impl Gil {
         };
         let mut w = self.world.lock();
         if self.mode == GilMode::Off {
-            w.attached = w.attached.saturating_sub(1);
-            self.world_cond.notify_all();
-            while w.stopping {
-                self.world_cond.wait(&mut w);
-            }
-            w.stopping = true;
-            self.stopping.store(true, Ordering::SeqCst);
-            breaker.store(true, Ordering::SeqCst);
-            while w.attached > 0 {
-                self.world_cond.wait(&mut w);
-            }
+            self.stop_others(&mut w, breaker);
         }
         let mut st = self.state.lock();
         let mut held = self.recorder.as_ref().map(|r| r.hold_for_fork());

@@ -1784,6 +1784,28 @@ fn move_args(locals: &mut Vec<Value>, args: &mut [Value]) {
     }
 }
 
+/// What `f` makes of `name` on the class of `obj`, when `obj` is an instance that nothing
+/// shadows it in: no `__getattribute__`, no instance attribute of that name. Both look-ups go
+/// through the instruction's inline cache (`cache.word` for the instance's table, `class_hint`
+/// for the class's). `None` for anything else. Shared by the method-call fast paths below.
+#[inline(always)]
+fn unshadowed_class_attr<R>(
+    obj: &Value,
+    name: &Arc<str>,
+    cache: &InlineCache,
+    f: impl FnOnce(Option<&Value>) -> Option<R>,
+) -> Option<R> {
+    let Value::Instance(inst) = obj else {
+        return None;
+    };
+    if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
+        || crate::interp::attr::has_name(&inst.dict.lock(), name, &cache.word)
+    {
+        return None;
+    }
+    inst.class.with_hinted(name, &cache.class_hint, f)
+}
+
 /// `obj.name(..., k=v)` (`CALL_METHOD_KW`) on an instance whose `name` is a Python function
 /// found on its class, as `try_push_method` finds it (no `__getattribute__`, not shadowed in the
 /// instance's dict; the class's lookup through the instruction's inline cache): the function,
@@ -1794,19 +1816,10 @@ pub(crate) fn instance_method_function(
     name: &Arc<str>,
     cache: &InlineCache,
 ) -> Option<Ref<Function>> {
-    let Value::Instance(inst) = obj else {
-        return None;
-    };
-    if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-        || crate::interp::attr::has_name(&inst.dict.lock(), name, &cache.word)
-    {
-        return None;
-    }
-    inst.class
-        .with_hinted(name, &cache.class_hint, |v| match v {
-            Some(Value::Function(f)) => Some(f.clone()),
-            _ => None,
-        })
+    unshadowed_class_attr(obj, name, cache, |v| match v {
+        Some(Value::Function(f)) => Some(f.clone()),
+        _ => None,
+    })
 }
 
 /// `obj[key]`'s `__getitem__` when `obj` is an instance whose class defines it as a Python
@@ -1884,19 +1897,10 @@ fn native_method_of(
     name: &Arc<str>,
     cache: &InlineCache,
 ) -> Option<Ref<NativeFunction>> {
-    let Value::Instance(inst) = obj else {
-        return None;
-    };
-    if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-        || crate::interp::attr::has_name(&inst.dict.lock(), name, &cache.word)
-    {
-        return None;
-    }
-    inst.class
-        .with_hinted(name, &cache.class_hint, |v| match v {
-            Some(Value::Native(n)) if n.binds && !n.unwraps_receiver && !n.reads_frame => {
-                Some(n.clone())
-            }
-            _ => None,
-        })
+    unshadowed_class_attr(obj, name, cache, |v| match v {
+        Some(Value::Native(n)) if n.binds && !n.unwraps_receiver && !n.reads_frame => {
+            Some(n.clone())
+        }
+        _ => None,
+    })
 }

@@ -55,6 +55,7 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
             "TIMEOUT_MAX",
             "currentThread",
             "activeCount",
+            "stack_size",
         ],
     ),
     (

@@ -1125,7 +1125,29 @@ struct BState {
     generation: u64,
     /// The last thread of a round is running the action: new arrivals wait.
     releasing: bool,
+    /// Waiters must leave with `BrokenBarrierError` (broken, or being reset).
     broken: bool,
+    /// `reset()` found waiters: they leave broken, new arrivals wait, and the last one out
+    /// makes the barrier fresh again (CPython's state -1).
+    resetting: bool,
+}
+
+impl BState {
+    /// New arrivals wait while a round's action runs or a reset drains the waiters.
+    fn closed(&self) -> bool {
+        self.releasing || self.resetting
+    }
+
+    /// A waiter leaves a broken (or resetting) barrier; the last one out of a reset makes the
+    /// barrier fresh again.
+    fn leave_broken(&mut self) {
+        self.broken = true;
+        self.count = self.count.saturating_sub(1);
+        if self.resetting && self.count == 0 {
+            self.resetting = false;
+            self.broken = false;
+        }
+    }
 }
 
 pub struct BarrierData {
@@ -1157,6 +1179,7 @@ pub fn barrier_class() -> Ref<Class> {
                     ("__init__", barrier_init),
                     ("wait", barrier_wait),
                     ("abort", barrier_abort),
+                    ("reset", barrier_reset),
                     ("__repr__", barrier_repr),
                 ],
             );
@@ -1233,8 +1256,7 @@ fn barrier_release(b: &BarrierData, broken: bool) {
         let mut s = b.state.lock();
         s.releasing = false;
         if broken {
-            s.broken = true;
-            s.count = s.count.saturating_sub(1);
+            s.leave_broken();
         } else {
             s.count = 0;
             s.generation = s.generation.wrapping_add(1);
@@ -1259,7 +1281,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // Enter (waiting while the previous round's action runs).
     let arrival = {
         let mut s = b.state.lock();
-        if s.releasing {
+        if s.closed() {
             None
         } else {
             Some(barrier_enter(b, &mut s))
@@ -1270,7 +1292,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => {
             let mut out = Arrival::TimedOut;
             block_on(interp, &b.state, &b.cv, w, |s| {
-                if s.releasing {
+                if s.closed() {
                     return false;
                 }
                 out = barrier_enter(b, s);
@@ -1310,10 +1332,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 });
                 if let Err(e) = outcome {
                     // Interrupted: like a timeout, this breaks the barrier for the others.
-                    let mut s = b.state.lock();
-                    s.broken = true;
-                    s.count = s.count.saturating_sub(1);
-                    drop(s);
+                    b.state.lock().leave_broken();
                     b.cv.notify_all();
                     return Err(e);
                 }
@@ -1322,11 +1341,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             if passed {
                 return Ok(Value::Int(index as i64));
             }
-            {
-                let mut s = b.state.lock();
-                s.broken = true;
-                s.count = s.count.saturating_sub(1);
-            }
+            b.state.lock().leave_broken();
             b.cv.notify_all();
             Err(raise_new(interp, &broken_barrier_error()))
         }
@@ -1336,7 +1351,28 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn barrier_abort(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, b) = this::<BarrierData>(&args, "Barrier")?;
     py_no_args("Barrier.abort").check(&args)?;
-    b.state.lock().broken = true;
+    let mut s = b.state.lock();
+    s.broken = true;
+    s.resetting = false;
+    drop(s);
+    b.cv.notify_all();
+    Ok(Value::None)
+}
+
+/// `Barrier.reset()`: back to the empty, unbroken state. Threads waiting now leave with
+/// `BrokenBarrierError`; until the last of them is out, new arrivals wait (as CPython's).
+fn barrier_reset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
+    py_no_args("Barrier.reset").check(&args)?;
+    let mut s = b.state.lock();
+    if s.count > 0 && !s.releasing {
+        s.broken = true;
+        s.resetting = true;
+    } else if s.count == 0 {
+        s.broken = false;
+        s.resetting = false;
+    }
+    drop(s);
     b.cv.notify_all();
     Ok(Value::None)
 }
@@ -1358,14 +1394,15 @@ fn barrier_n_waiting(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn barrier_broken(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, b) = this::<BarrierData>(&args, "Barrier")?;
-    Ok(Value::Bool(b.state.lock().broken))
+    let s = b.state.lock();
+    Ok(Value::Bool(s.broken && !s.resetting))
 }
 
 fn barrier_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, b) = this::<BarrierData>(&args, "Barrier")?;
     let addr = Ref::as_ptr(inst) as usize;
     let s = b.state.lock();
-    if s.broken {
+    if s.broken && !s.resetting {
         return Ok(Value::string(format!(
             "<threading.Barrier at {addr:#x}: broken>"
         )));
