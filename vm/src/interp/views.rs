@@ -42,8 +42,10 @@ pub fn instance_dict(inst: &Ref<Instance>) -> Value {
 }
 
 /// `obj.__dict__ = d`: the instance's attributes become `d`'s (slots stay) and `d` its
-/// `__dict__`, as in CPython. A dict that is already another instance's `__dict__` is copied
-/// (CPython would share it between the two).
+/// `__dict__`, as in CPython. A dict that is already another instance's `__dict__` (the Borg
+/// idiom, `b.__dict__ = a.__dict__`) would be shared by the two in CPython; an instance's
+/// attributes here are its own table mirrored by one dict, so that is a clear error rather than
+/// a copy that would silently stop following the other instance.
 pub fn set_instance_dict(inst: &Ref<Instance>, d: &Value) -> PyResult<()> {
     let Value::Dict(d) = d else {
         return Err(err!(
@@ -56,17 +58,15 @@ pub fn set_instance_dict(inst: &Ref<Instance>, d: &Value) -> PyResult<()> {
         Some(w) => w.upgrade().is_some_and(|o| Ref::ptr_eq(&o, inst)),
         None => Ref::downgrade(inst).is_some_and(|w| d.owner.set(w).is_ok()),
     };
-    let d = if adopted {
-        d.clone()
-    } else {
-        let copy = Dict::from_map(d.map.lock().clone());
-        if let Some(w) = Ref::downgrade(inst) {
-            let _ = copy.owner.set(w);
-        }
-        Ref::new(copy)
-    };
+    if !adopted {
+        return Err(err!(
+            NotImplementedError,
+            "minivm cannot share one __dict__ between two objects: this dict is (or was) \
+             another object's __dict__ (CPython would share it)"
+        ));
+    }
     inst.dict.lock().set_view(d.clone());
-    written_through(&d);
+    written_through(d);
     Ok(())
 }
 
