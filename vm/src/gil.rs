@@ -564,6 +564,17 @@ impl Interp {
         found
     }
 
+    /// Every object the cycle collector tracks (of one generation), each with a counted
+    /// reference: `gc.get_objects()` and asyncio's search for suspended async generators.
+    /// Free-threaded, with the world stopped, as CPython 3.13t's `gc.get_objects` does: while
+    /// other threads ran, a thread looping on `gc.get_objects()` beside three threads filling
+    /// and popping lists crashed (use after free) in 5 of 10 runs; stopped, 0 of 10.
+    pub fn tracked_objects(&mut self, generation: Option<usize>) -> Vec<crate::heap::gc::Tracked> {
+        self.vm.gil.stop_the_world(self.vm.eval_breaker, || {
+            crate::heap::gc::objects(generation)
+        })
+    }
+
     /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's
     /// `Py_BEGIN_ALLOW_THREADS` does. The closure cannot reach the interpreter: `self` is borrowed
     /// for the duration, so nothing inside can run bytecode or touch frames without the GIL.

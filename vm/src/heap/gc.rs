@@ -603,7 +603,8 @@ pub fn stats() -> Stats {
     with_registry(|reg| reg.stats)
 }
 
-/// Handles to the tracked objects, of one generation or all (`gc.get_objects`).
+/// Handles to the tracked objects, of one generation or all (`gc.get_objects`). Free-threaded,
+/// call it with the world stopped (`Interp::tracked_objects`), as the collector runs.
 pub fn objects(generation: Option<usize>) -> Vec<Tracked> {
     with_registry(|reg| {
         let gens: &[Vec<Entry>] = match generation {

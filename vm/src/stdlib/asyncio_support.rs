@@ -380,9 +380,10 @@ fn new_future(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// set of them; minivm has no weak references, and a strong set would keep a dropped
 /// generator from being finalized at once). Called once per loop, and only if the loop saw an
 /// async generator start.
-fn suspended_asyncgens(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn suspended_asyncgens(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("suspended_asyncgens", Style::NoArgs, &[], 0).check(&args)?;
-    let gens = crate::heap::gc::objects(None)
+    let gens = interp
+        .tracked_objects(None)
         .iter()
         .filter_map(|t| t.downcast::<Generator>())
         .filter(|g| {

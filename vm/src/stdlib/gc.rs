@@ -150,7 +150,7 @@ fn as_value(t: &Tracked) -> Option<Value> {
 }
 
 /// `gc.get_objects(generation=None)`: every tracked object (of one generation).
-fn get_objects(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn get_objects(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [generation] = Sig::kw("get_objects", &["generation"], 0).bind(&args)?;
     let generation = match generation {
         None | Some(Value::None) => None,
@@ -183,7 +183,7 @@ fn get_objects(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             }
         }
     };
-    let objects = heap_gc::objects(generation);
+    let objects = interp.tracked_objects(generation);
     Ok(Value::list(objects.iter().filter_map(as_value).collect()))
 }
 
