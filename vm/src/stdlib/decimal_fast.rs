@@ -542,80 +542,35 @@ fn fast_or(
     interp.call_kw(slow(st), args.pos, args.kw)
 }
 
-fn mul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_mul(i, st, a, false),
-        |st| &st.slow_mul,
-    )
+/// The Decimal methods answered here: each tries its fast path (`try_*`, `None` when the
+/// operands or the context are outside what the Rust code handles) and otherwise calls the
+/// mini code's method saved at set-up (`State::slow_*`).
+macro_rules! fast_methods {
+    ($($name:ident => $slow:ident, $fast:expr;)*) => {
+        $(fn $name(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+            fast_or(interp, args, $fast, |st| &st.$slow)
+        })*
+    };
 }
 
-fn rmul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_mul(i, st, a, true),
-        |st| &st.slow_rmul,
-    )
-}
-
-fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_add(i, st, a, false, false),
-        |st| &st.slow_add,
-    )
-}
-
-fn radd(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_add(i, st, a, true, false),
-        |st| &st.slow_radd,
-    )
-}
-
-fn sub(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_add(i, st, a, false, true),
-        |st| &st.slow_sub,
-    )
-}
-
-fn rsub(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_add(i, st, a, true, true),
-        |st| &st.slow_rsub,
-    )
-}
-
-fn truediv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_div(i, st, a, false),
-        |st| &st.slow_truediv,
-    )
-}
-
-fn rtruediv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_div(i, st, a, true),
-        |st| &st.slow_rtruediv,
-    )
-}
-
-fn quantize(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(interp, args, try_quantize, |st| &st.slow_quantize)
+fast_methods! {
+    mul => slow_mul, |i, st, a| try_mul(i, st, a, false);
+    rmul => slow_rmul, |i, st, a| try_mul(i, st, a, true);
+    add => slow_add, |i, st, a| try_add(i, st, a, false, false);
+    radd => slow_radd, |i, st, a| try_add(i, st, a, true, false);
+    sub => slow_sub, |i, st, a| try_add(i, st, a, false, true);
+    rsub => slow_rsub, |i, st, a| try_add(i, st, a, true, true);
+    truediv => slow_truediv, |i, st, a| try_div(i, st, a, false);
+    rtruediv => slow_rtruediv, |i, st, a| try_div(i, st, a, true);
+    floordiv => slow_floordiv, |i, st, a| try_floordiv(i, st, a, false);
+    rfloordiv => slow_rfloordiv, |i, st, a| try_floordiv(i, st, a, true);
+    eq => slow_eq, |_, st, a| try_compare(st, a, |r| r == 0);
+    ne => slow_ne, |_, st, a| try_compare(st, a, |r| r != 0);
+    lt => slow_lt, |_, st, a| try_compare(st, a, |r| r < 0);
+    le => slow_le, |_, st, a| try_compare(st, a, |r| r <= 0);
+    gt => slow_gt, |_, st, a| try_compare(st, a, |r| r > 0);
+    ge => slow_ge, |_, st, a| try_compare(st, a, |r| r >= 0);
+    quantize => slow_quantize, try_quantize;
 }
 
 /// The operands of a binary method, left to right: `self` (a Decimal) and the other (a Decimal
@@ -637,24 +592,6 @@ fn operands<'a>(
     } else {
         (this, other, args.pos.get(2))
     })
-}
-
-fn floordiv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_floordiv(i, st, a, false),
-        |st| &st.slow_floordiv,
-    )
-}
-
-fn rfloordiv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |i, st, a| try_floordiv(i, st, a, true),
-        |st| &st.slow_rfloordiv,
-    )
 }
 
 /// `a // b`: the quotient truncated toward zero, with exponent 0 and the sign of the product,
@@ -968,60 +905,6 @@ fn try_compare(st: &State, args: &Args<'_>, test: fn(i32) -> bool) -> Option<Val
         return None;
     }
     Some(Value::Bool(test(compare_finite(a, b))))
-}
-
-fn eq(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |_, st, a| try_compare(st, a, |r| r == 0),
-        |st| &st.slow_eq,
-    )
-}
-
-fn ne(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |_, st, a| try_compare(st, a, |r| r != 0),
-        |st| &st.slow_ne,
-    )
-}
-
-fn lt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |_, st, a| try_compare(st, a, |r| r < 0),
-        |st| &st.slow_lt,
-    )
-}
-
-fn le(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |_, st, a| try_compare(st, a, |r| r <= 0),
-        |st| &st.slow_le,
-    )
-}
-
-fn gt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |_, st, a| try_compare(st, a, |r| r > 0),
-        |st| &st.slow_gt,
-    )
-}
-
-fn ge(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    fast_or(
-        interp,
-        args,
-        |_, st, a| try_compare(st, a, |r| r >= 0),
-        |st| &st.slow_ge,
-    )
 }
 
 /// `q` (the quotient of a coefficient by `p` = 10**drop, remainder `r` > 0) rounded by `mode`
