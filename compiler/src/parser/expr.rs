@@ -475,9 +475,17 @@ impl Parser<'_> {
                 }
                 let starred = mk(ExprKind::Starred(Box::new(value)), span);
                 if args.is_empty() && keywords.is_empty() {
-                    // `f(*a for a in b)`: the comprehension rule's error (after other
-                    // arguments it is "Generator expression must be parenthesized").
+                    // `f(*a for a in b)`: the comprehension rule's error.
                     self.no_starred_comprehension(&starred)?;
+                } else if keywords.is_empty() && self.at(&Token::For) {
+                    // `f(x, *a for a in b)`: a generator among other arguments, from the `*`
+                    // to the end of its clauses, as CPython 3.11 (after a keyword argument it
+                    // is plain invalid syntax at the `for`, as there).
+                    self.comprehension_clauses()?;
+                    return Err(SyntaxError::syntax(
+                        "Generator expression must be parenthesized",
+                        span.to(self.prev_span()),
+                    ));
                 }
                 args.push(starred);
             } else if self.at(&Token::DoubleStar) {
