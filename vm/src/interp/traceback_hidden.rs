@@ -34,6 +34,9 @@ const STAND_INS: &[(&str, Rule)] = &[
         Rule::AllBut(&["merge", "nsmallest", "nlargest"]),
     ),
     ("bisect.mini", Rule::AllBut(&[])),
+    // The free-threaded wrappers that make the stand-ins above one step each (`--gil off`):
+    // plumbing of their C counterparts, which have no frame either.
+    ("_freethreaded.mini", Rule::AllBut(&[])),
     ("itertools.mini", Rule::AllBut(&[])),
     ("operator.mini", Rule::AllBut(&[])),
     // `_functools`: reduce, partial (its read-only attributes), cmp_to_key and the
