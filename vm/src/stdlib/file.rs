@@ -435,16 +435,7 @@ fn read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value>
             "'_io.TextIOWrapper' object has no attribute '{name}'"
         ));
     }
-    let [buffer] = Sig::pos(name, Style::Positional, &["buffer"], 1)
-        .method()
-        .bind::<1>(&args)?;
-    let Some(buffer) = buffer.cloned() else {
-        return Err(err!(
-            TypeError,
-            "{name}() takes exactly one argument (0 given)"
-        ));
-    };
-    read_into_buffer(interp, name, &buffer, &mut |interp, wanted| {
+    read_into_buffer(interp, name, &args, &mut |interp, wanted| {
         if name == "readinto1" {
             let one = [args.pos[0].clone(), Value::Int(wanted as i64)];
             f_read1(interp, Args::new(&one))
@@ -454,14 +445,24 @@ fn read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value>
     })
 }
 
-/// The work of every `readinto`: `read(len(buffer))` through `read`, the bytes stored at the
-/// start of `buffer` (`buffer[:n] = data`, so any writable buffer works), `n` returned.
+/// The work of every `readinto`: its one argument `buffer` taken from the method's `args`,
+/// `read(len(buffer))` through `read`, the bytes stored at the start of `buffer`
+/// (`buffer[:n] = data`, so any writable buffer works), `n` returned.
 pub(crate) fn read_into_buffer(
     interp: &mut Interp,
     name: &str,
-    buffer: &Value,
+    args: &Args<'_>,
     read: &mut dyn FnMut(&mut Interp, usize) -> PyResult<Value>,
 ) -> PyResult<Value> {
+    let [buffer] = Sig::pos(name, Style::Positional, &["buffer"], 1)
+        .method()
+        .bind::<1>(args)?;
+    let Some(buffer) = buffer else {
+        return Err(err!(
+            TypeError,
+            "{name}() takes exactly one argument (0 given)"
+        ));
+    };
     let wanted = match crate::builtins::functions::builtin_len(buffer) {
         Some(n) => n,
         None => {

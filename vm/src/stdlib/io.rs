@@ -715,16 +715,7 @@ fn mem_getvalue<T: Item>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// BytesIO's `readinto(b)` (and `readinto1`): the next `len(b)` bytes stored into `b`.
 fn bio_readinto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = mem::<u8>(&args)?;
-    let [buffer] = Sig::pos("readinto", Style::Positional, &["buffer"], 1)
-        .method()
-        .bind::<1>(&args)?;
-    let Some(buffer) = buffer.cloned() else {
-        return Err(err!(
-            TypeError,
-            "readinto() takes exactly one argument (0 given)"
-        ));
-    };
-    crate::stdlib::file::read_into_buffer(interp, "readinto", &buffer, &mut |_, n| {
+    crate::stdlib::file::read_into_buffer(interp, "readinto", &args, &mut |_, n| {
         d.with(|b| <u8 as Item>::value(b.read(Some(n))))
     })
 }
