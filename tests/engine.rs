@@ -144,6 +144,8 @@ fn trace_shows_the_listed_instructions() {
         "INPLACE_STORE_SUBSCR",
         "LOAD_ATTR_KEEP",
         "INPLACE_STORE_ATTR",
+        "INPLACE_STORE_LOCAL",
+        "BINARY_STORE_LOCAL",
         "INPLACE_ATTR_LOCAL",
         "INPLACE_ATTR_CONST",
         "SUBSCR_LOCALS",

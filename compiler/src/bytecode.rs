@@ -417,6 +417,13 @@ opcodes! {
     /// [..]`, `obj.g = (cur op= v)`.
     InPlaceStoreAttr(op: binop, g: name) = "INPLACE_STORE_ATTR", hot, raw(g.0), "{g} {op}=",
         fall(-3);
+    /// `InPlace(op); StoreLocal(x)`: `[.., a, b] -> [..]`, `locals[x] = (a op= b)` (`t += f(i)`,
+    /// the right operand computed on the stack: the result goes straight to its slot).
+    InPlaceStoreLocal(op: binop, x: local16) = "INPLACE_STORE_LOCAL", hot, raw(), "{x} {op}=",
+        fall(-2);
+    /// `Binary(op); StoreLocal(x)`: `[.., a, b] -> [..]`, `locals[x] = a op b` (`d = p.x - q.x`).
+    BinaryStoreLocal(op: binop, x: local16) = "BINARY_STORE_LOCAL", hot, raw(), "{x} = {op}",
+        fall(-2);
     /// `UnaryNot; JumpIfFalseOrPop(l)` (`not a and b`): `[.., v] -> [.., False]` and jump if v is
     /// true, else `[..]`.
     NotJumpIfFalseOrPop(l: label) = "NOT_JUMP_IF_FALSE_OR_POP", hot, raw(l.0), "to {l}",

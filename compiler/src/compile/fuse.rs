@@ -317,6 +317,10 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         }
         [Op::Copy(1), Op::LoadAttr(g), ..] => (Op::LoadAttrKeep(g), 2),
         [Op::InPlace(op), Op::Swap(2), Op::StoreAttr(g), ..] => (Op::InPlaceStoreAttr(op, g), 3),
+        // An operator whose result is stored in a local (`t += f(i)`, `d = p.x - q.x`): one
+        // dispatch and one push and pop fewer.
+        [Op::InPlace(op), Op::StoreLocal(x), ..] => (Op::InPlaceStoreLocal(op, reg(x.0)?), 2),
+        [Op::Binary(op), Op::StoreLocal(x), ..] => (Op::BinaryStoreLocal(op, reg(x.0)?), 2),
         // `a, b = b, a`: the tuple is built only to be taken apart again.
         [Op::BuildTuple(n), Op::UnpackSequence(m), ..] if n == m => (
             match n {

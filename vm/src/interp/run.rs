@@ -684,6 +684,27 @@ impl Interp {
                         b.discard();
                         f.stack.push(r);
                     }
+                    // As the arm above then `StoreLocal(x)`: the result goes to its slot.
+                    instr @ (Op::BinaryStoreLocal(op, x) | Op::InPlaceStoreLocal(op, x)) => {
+                        let b = pop!();
+                        let a = pop!();
+                        let r = match arith_fast(op, &a, &b) {
+                            Some(r) => {
+                                a.discard();
+                                r
+                            }
+                            None => {
+                                sync!();
+                                let inplace = matches!(instr, Op::InPlaceStoreLocal(..));
+                                // What the `StoreLocal(x)` it replaces did: `s += t` grows a
+                                // str held only by the slot in place.
+                                let store = Op::StoreLocal(Local(x.into()));
+                                tri!(self.binary_in_frame(f, Some(&store), op, a, &b, inplace))
+                            }
+                        };
+                        b.discard();
+                        std::mem::replace(&mut f.locals[x.index()], r).discard();
+                    }
                     Op::BinaryTopLocal(op, b) => {
                         let Some(a) = f.stack.last() else {
                             sync!();
