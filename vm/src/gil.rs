@@ -619,3 +619,62 @@ fn stands_in_for_c(code: &crate::interp::code::Code) -> bool {
         .and_then(|f| f.strip_prefix('/'))
         .is_some_and(|f| MODULES.contains(&f))
 }
+
+// -------------------------------------------------------------------------------------------
+// One step of a composite iterator, free-threaded.
+
+/// Free-threaded: makes one step of a built-in iterator that advances other iterators (`zip`,
+/// `map`, `enumerate`, `filter`, `iter(f, sentinel)`, old-style `__getitem__` iteration) one
+/// step for every thread, as CPython's GIL makes a C iterator's `__next__` one step: two threads
+/// sharing `zip(it, it)` each get whole pairs, and a shared `enumerate` never hands out one
+/// index twice. A re-entrant lock (the step may run Python code that advances the same
+/// iterator) whose waiting happens detached ([`Interp::allow_threads`]), so a thread waiting
+/// for it never keeps the world from stopping for the collector. The GIL models leave it alone.
+#[derive(Default)]
+pub struct StepLock {
+    /// The thread stepping (0: none) and how many times it entered.
+    state: Mutex<(u64, u32)>,
+    /// Signalled when the lock is let go.
+    freed: Condvar,
+}
+
+/// Holds a [`StepLock`] until dropped.
+pub struct StepGuard<'a>(&'a StepLock);
+
+impl StepLock {
+    pub fn new() -> StepLock {
+        StepLock::default()
+    }
+
+    /// Take the lock for the calling interpreter's thread (again, if it holds it already).
+    pub fn enter<'a>(&'a self, interp: &mut Interp) -> StepGuard<'a> {
+        let me = interp.thread_id;
+        {
+            let mut s = self.state.lock();
+            if s.0 == 0 || s.0 == me {
+                *s = (me, s.1 + 1);
+                return StepGuard(self);
+            }
+        }
+        interp.allow_threads(|| {
+            let mut s = self.state.lock();
+            while s.0 != 0 {
+                self.freed.wait(&mut s);
+            }
+            *s = (me, 1);
+        });
+        StepGuard(self)
+    }
+}
+
+impl Drop for StepGuard<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock();
+        s.1 = s.1.saturating_sub(1);
+        if s.1 == 0 {
+            s.0 = 0;
+            drop(s);
+            self.0.freed.notify_one();
+        }
+    }
+}

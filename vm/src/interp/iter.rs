@@ -165,6 +165,18 @@ impl Interp {
     }
 
     fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
+        // Free-threaded, a step that advances other iterators is one step for every thread
+        // (`gil.rs: StepLock`), as CPython's GIL makes it.
+        if crate::heap::model() == crate::heap::Model::FreeThreaded
+            && obj.state.read().advances_others()
+        {
+            let _step = obj.step.enter(self);
+            return self.native_step(obj);
+        }
+        self.native_step(obj)
+    }
+
+    fn native_step(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
         let mut st = obj.state.lock();
         match &mut *st {
             IterState::LongRange { next, step, left } => {

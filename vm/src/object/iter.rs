@@ -303,14 +303,35 @@ pub enum IterState {
 
 pub struct IterObj {
     pub state: ObjCell<IterState>,
+    /// Free-threaded: makes a step of a composite iterator (zip, map, enumerate...) one step
+    /// for every thread (`gil.rs`).
+    pub step: crate::gil::StepLock,
     /// `list_iterator`, `range_iterator`, `enumerate`, ... for `type()` and reprs.
     pub kind: &'static str,
+}
+
+impl IterState {
+    /// Whether a step advances other iterators or calls Python code (`zip`, `map`,
+    /// `enumerate`, `filter`, `iter(f, sentinel)`, `__getitem__` iteration): the steps that
+    /// free-threaded mode makes one with [`IterObj::step`].
+    pub fn advances_others(&self) -> bool {
+        matches!(
+            self,
+            IterState::Enumerate { .. }
+                | IterState::Zip { .. }
+                | IterState::Map { .. }
+                | IterState::Filter { .. }
+                | IterState::Callable { .. }
+                | IterState::SeqIter { .. }
+        )
+    }
 }
 
 impl IterObj {
     pub fn new(kind: &'static str, state: IterState) -> IterObj {
         IterObj {
             state: ObjCell::new(state),
+            step: crate::gil::StepLock::new(),
             kind,
         }
     }

@@ -16,7 +16,7 @@ use crate::interp::subscr::seq_index;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Module};
 use crate::stdlib::sync::{int_value, property};
-use crate::stdlib::{make_module, native_class, this};
+use crate::stdlib::{native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -111,9 +111,72 @@ pub fn deque_class() -> Ref<Class> {
         .clone()
 }
 
-/// The `_collections` module: `deque`, which `collections` (vm/lib/collections/) re-exports.
+/// The `_collections` module: `deque`, which `collections` (vm/lib/collections/) re-exports,
+/// and the two steps of `OrderedDict` that reorder its dict (CPython keeps `OrderedDict` in
+/// `_collections` too).
 pub fn collections_module() -> Ref<Module> {
-    make_module("_collections", vec![("deque", Value::Class(deque_class()))])
+    crate::stdlib::module_from_fns(
+        "_collections",
+        &[
+            ("_odict_move_to_end", odict_move_to_end),
+            ("_odict_popfirst", odict_popfirst),
+        ],
+        vec![("deque", Value::Class(deque_class()))],
+    )
+}
+
+/// The dict of an `OrderedDict` (an instance of a `dict` subclass).
+fn odict_of(v: &Value) -> PyResult<Ref<crate::object::Dict>> {
+    match crate::object::builtin_base(v).unwrap_or(v) {
+        Value::Dict(d) => Ok(d.clone()),
+        other => Err(err!(
+            TypeError,
+            "expected an OrderedDict, not '{}'",
+            type_name(other)
+        )),
+    }
+}
+
+/// `_odict_move_to_end(od, key, last)`: `OrderedDict.move_to_end` as one change of the dict
+/// under its lock (CPython's is one C call): another thread never sees the key missing, and a
+/// move to the front shifts the dict's entries in Rust instead of rebuilding the dict from
+/// Python (which made `move_to_end(k, last=False)` cost a pass over the whole dict in bytecode).
+fn odict_move_to_end(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Some(od), Some(key), Some(last)] =
+        Sig::py("_odict_move_to_end", &["od", "key", "last"], 3).bind(&args)?
+    else {
+        return Err(err!(TypeError, "_odict_move_to_end() takes 3 arguments"));
+    };
+    let d = odict_of(od)?;
+    let last = interp.truthy(last)?;
+    let k = interp.dict_key(&d, key.clone())?;
+    let mut map = d.map.lock();
+    let Some(i) = map.get_index_of(&k) else {
+        drop(map);
+        return Err(crate::builtins::dict_methods::key_error(key));
+    };
+    let to = if last { map.len() - 1 } else { 0 };
+    map.move_index(i, to);
+    Ok(Value::None)
+}
+
+/// `_odict_popfirst(od)`: remove and return the first (key, value) pair in one step
+/// (`OrderedDict.popitem(last=False)`); `None` when the dict is empty.
+fn odict_popfirst(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Some(od)] = Sig::py("_odict_popfirst", &["od"], 1).bind(&args)? else {
+        return Err(err!(TypeError, "_odict_popfirst() takes 1 argument"));
+    };
+    let d = odict_of(od)?;
+    let popped = d.map.lock().shift_remove_index(0);
+    match popped {
+        Some((k, v)) => {
+            if d.is_owned() {
+                crate::interp::views::owner_del(&d, &k.value);
+            }
+            Ok(Value::tuple(vec![k.value, v]))
+        }
+        None => Ok(Value::None),
+    }
 }
 
 fn data<'a>(args: &Args<'a>) -> PyResult<&'a DequeData> {
