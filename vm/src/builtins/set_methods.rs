@@ -387,7 +387,7 @@ fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn discard(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "discard")?;
-    let k = interp.set_key(s, rest(&args).one("set.discard")?.clone())?;
+    let k = interp.set_lookup_key(s, rest(&args).one("set.discard")?.clone())?;
     s.items.lock().shift_remove(&k);
     Ok(Value::None)
 }
@@ -395,7 +395,7 @@ fn discard(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "remove")?;
     let v = rest(&args).one("set.remove")?;
-    let k = interp.set_key(s, v.clone())?;
+    let k = interp.set_lookup_key(s, v.clone())?;
     if !s.items.lock().shift_remove(&k) {
         return Err(key_error(v));
     }

@@ -250,6 +250,13 @@ impl KeySet {
         self.table.contains(k.hash as i64, |e| e == k)
     }
 
+    /// `contains` for a key borrowed from the caller with its hash (as `KeyRef` for dicts):
+    /// `x in s` needs no owned `HashKey`, so no reference count changes and nothing drops.
+    pub fn contains_ref(&self, k: &KeyRef<'_>) -> bool {
+        self.table
+            .contains(k.hash as i64, |e| key_eq(&e.value, k.value))
+    }
+
     /// The members stored with this hash (see `SetTable::with_hash`).
     pub fn with_hash(&self, hash: u64) -> Vec<&HashKey> {
         self.table.with_hash(hash as i64)
@@ -528,7 +535,11 @@ impl SetObj {
     }
 
     pub fn snapshot(&self) -> Vec<Value> {
-        self.items.lock().iter().map(|k| k.value.clone()).collect()
+        // One allocation of the exact size (the table's filtered walk gives no size hint).
+        let items = self.items.lock();
+        let mut out = Vec::with_capacity(items.len());
+        out.extend(items.iter().map(|k| k.value.clone()));
+        out
     }
 }
 
