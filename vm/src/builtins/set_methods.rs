@@ -52,6 +52,10 @@ fn recv_set<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<SetObj>> {
 /// out (its iteration order shows the layout): a set's members merged in, anything else added
 /// one by one.
 pub fn key_set(interp: &mut Interp, v: &Value) -> PyResult<KeySet> {
+    if let Value::Set(o) = v {
+        // `set(s)`, `frozenset(s)`: `update_from`'s merge into an empty set, as one copy.
+        return Ok(o.items.lock().copy());
+    }
     let mut out = KeySet::default();
     update_from(interp, &mut out, v)?;
     Ok(out)

@@ -336,6 +336,39 @@ impl<T: Clone> SetTable<T> {
         (self.fill + n) * 5 >= self.mask() * 3
     }
 
+    /// What `merge_from` makes of a new empty table and `other` (`set(s)`, `s.copy()`): the
+    /// same slots, built without first allocating the empty table's 8 slots and dropping them.
+    pub fn merged_copy(other: &SetTable<T>) -> SetTable<T> {
+        let n = other.used;
+        // The size `merge_from` gives a fresh 8-slot table: `reserve_for(n)` grows it when
+        // `n * 5 >= 7 * 3`, to `size_for(n * 2)`.
+        let len = if n > 0 && n * 5 >= (MIN_SIZE - 1) * 3 {
+            Self::size_for(n * 2)
+        } else {
+            MIN_SIZE
+        };
+        if n > 0 && len == other.table.len() && other.fill == other.used {
+            return SetTable {
+                table: other.table.clone(),
+                fill: other.fill,
+                used: other.used,
+                finger: 0,
+            };
+        }
+        let mut table = Self::empty_table(len);
+        for slot in &other.table {
+            if let Slot::Active(h, v) = slot {
+                Self::insert_clean(&mut table, *h, v.clone());
+            }
+        }
+        SetTable {
+            table,
+            fill: n,
+            used: n,
+            finger: 0,
+        }
+    }
+
     pub fn merge_from(&mut self, other: &SetTable<T>, mut eq: impl FnMut(&T, &T) -> bool) {
         if other.used == 0 {
             return;

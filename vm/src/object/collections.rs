@@ -301,9 +301,9 @@ impl KeySet {
 
     /// A copy as `set(s)` or `s.copy()` makes it.
     pub fn copy(&self) -> KeySet {
-        let mut out = KeySet::default();
-        out.merge(self);
-        out
+        KeySet {
+            table: crate::num::settable::SetTable::merged_copy(&self.table),
+        }
     }
 
     /// `a | b` as CPython builds it: a copy of `a`, then `b` merged in.
