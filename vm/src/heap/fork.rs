@@ -10,6 +10,38 @@
 //! other thread is attached), and the GIL's own locks, the recorder's and the VM's few global
 //! ones are held by the caller across the call, so none is copied locked by a thread that will
 //! not exist in the child.
+//!
+//! # Ghost waiters
+//!
+//! Holding those locks is not enough with parking_lot, whose waiting threads are not kept by the
+//! kernel but in a user-space table of queues (`parking_lot_core`, one queue per hash bucket of
+//! the address waited on: the *park key*), whose entries are the waiting threads' own
+//! thread-local records. The child gets a copy of that table with the entries of threads that do
+//! not exist there: *ghost waiters*. An unlock or notify in the child would wake a ghost instead
+//! of a real thread (a lock handed to a ghost is never released), and once the child starts a
+//! thread of its own, the C library gives it the stack and thread-local block of a thread gone
+//! in the fork, so its record overwrites a ghost's still linked into a queue (the SIGSEGV in the
+//! condition variable of commit e43a198). So the child removes every ghost from the queues at
+//! once, before anything else runs ([`clear_ghosts`]): `parking_lot_core::unpark_all` on each key
+//! a ghost may be parked on. Two kinds of keys:
+//! * the VM's own locks, which the caller knows and passes to [`fork`] (the GIL's mutexes and
+//!   condition variables, the standard output buffer, the thread list...);
+//! * the per-object ones (a `threading.Lock`, an `Event`, a `SimpleQueue`...), which only the
+//!   waiting thread knows: every blocking wait of `stdlib/sync.rs` (and the other waits made
+//!   through it) records its mutex and condition variable in the thread's [`Slot`] for as long
+//!   as it runs ([`note_wait`]). A slot's mutex may even be *held* by its ghost at the fork (it
+//!   is held around the state checks before and after each sleep): the child unlocks it, since
+//!   its holder will never run again.
+//!
+//! A removed ghost is "woken": its record is written and a futex wake sent to it. Its memory is
+//! still mapped in the child and nothing else uses it yet (no thread has been started), so
+//! that is harmless. What stays out of reach: a ghost caught *inside* a parking_lot_core
+//! operation, holding a bucket's own lock (a window of a few instructions in a park or unpark),
+//! and waits on locks this list does not know (two threads contending for one file object's
+//! lock while the fork happens). docs/ARCHITECTURE.md ("fork") weighs these.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::gil::ForkToken;
 
@@ -25,7 +57,14 @@ pub enum Forked {
 /// Ctrl-C handler writes to a pipe read by the parent's own handler thread (which the child does
 /// not have), so a Ctrl-C meant for the child would interrupt the parent. The child installs its
 /// own handler next (`os_fork.rs`).
-pub fn fork(_proof: &ForkToken<'_>) -> std::io::Result<Forked> {
+///
+/// `held` are the park keys ([`mutex_key`], [`condvar_key`]) of the VM's own locks that other
+/// threads may be waiting on; the child removes those threads' entries ([`clear_ghosts`]).
+pub fn fork(_proof: &ForkToken<'_>, held: &[usize]) -> std::io::Result<Forked> {
+    // This thread's slot, made before the list is locked (making it takes the lock).
+    let mine = MY_SLOT.try_with(|s| Arc::as_ptr(&s.0)).ok();
+    // No thread is halfway through adding or removing a slot in the copy.
+    let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: `fork` itself has no memory-safety preconditions; what it needs is that the child,
     // which has only the calling thread, finds the memory it uses consistent. `ForkToken` says
     // every other interpreter thread is outside the heap (GIL held, or world stopped) and the
@@ -41,6 +80,7 @@ pub fn fork(_proof: &ForkToken<'_>) -> std::io::Result<Forked> {
             unsafe {
                 libc::signal(libc::SIGINT, libc::SIG_DFL);
             }
+            clear_ghosts(&mut slots, mine, held);
             Ok(Forked::Child)
         }
         pid => Ok(Forked::Parent(pid)),
@@ -53,4 +93,148 @@ pub fn exit_now(status: i32) -> ! {
     // SAFETY: `_exit` has no preconditions: it ends the process and never returns, touching
     // no memory of it.
     unsafe { libc::_exit(status) }
+}
+
+// -------------------------------------------------------------------------------------------
+// Ghost waiters (see the module's documentation).
+
+/// What one thread is waiting on in a blocking wait of `stdlib/sync.rs`: the park keys of the
+/// mutex and of the condition variable (0: none). Written by the thread itself, read only in a
+/// forked child, where the thread no longer exists.
+struct Slot {
+    mutex: AtomicUsize,
+    condvar: AtomicUsize,
+}
+
+/// Every thread's slot that has made a noted wait (a thread's slot leaves when it ends).
+/// A `std` mutex (a futex word, no user-space queue): [`fork`] holds it across the copy.
+static SLOTS: std::sync::Mutex<Vec<Arc<Slot>>> = std::sync::Mutex::new(Vec::new());
+
+/// A thread's own slot, listed in [`SLOTS`] from its first noted wait to its end.
+struct MySlot(Arc<Slot>);
+
+impl MySlot {
+    fn new() -> MySlot {
+        let slot = Arc::new(Slot {
+            mutex: AtomicUsize::new(0),
+            condvar: AtomicUsize::new(0),
+        });
+        SLOTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(slot.clone());
+        MySlot(slot)
+    }
+}
+
+impl Drop for MySlot {
+    fn drop(&mut self) {
+        SLOTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|s| !Arc::ptr_eq(s, &self.0));
+    }
+}
+
+thread_local! {
+    static MY_SLOT: MySlot = MySlot::new();
+}
+
+/// The park key of a parking_lot mutex: the address its waiters queue under.
+pub fn mutex_key<T: ?Sized>(m: &parking_lot::Mutex<T>) -> usize {
+    // SAFETY: `raw` is unsafe because the raw mutex could be unlocked behind a guard's back;
+    // here only its address is taken.
+    let raw: &parking_lot::RawMutex = unsafe { m.raw() };
+    std::ptr::from_ref(raw) as usize
+}
+
+/// The park key of a parking_lot condition variable.
+pub fn condvar_key(cv: &parking_lot::Condvar) -> usize {
+    std::ptr::from_ref(cv.raw()) as usize
+}
+
+/// Recorded while a thread runs a blocking wait on `m` and `cv`; cleared when dropped.
+pub struct WaitNote {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Record, in the calling thread's slot, that it waits on `m` and `cv` until the returned note
+/// is dropped: a forked child removes the thread's queue entries under those keys and unlocks
+/// `m` if the thread held it at the fork. Keep the note alive longer than any guard of `m`, and
+/// `m` and `cv` alive longer than the note (a forked child reads them through the slot).
+pub fn note_wait<T: ?Sized>(m: &parking_lot::Mutex<T>, cv: &parking_lot::Condvar) -> WaitNote {
+    let (mk, ck) = (mutex_key(m), condvar_key(cv));
+    // (Only fails while the thread's own thread-locals are being torn down: nothing recorded.)
+    let _ = MY_SLOT.try_with(|s| {
+        s.0.condvar.store(ck, Ordering::SeqCst);
+        s.0.mutex.store(mk, Ordering::SeqCst);
+    });
+    WaitNote {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for WaitNote {
+    fn drop(&mut self) {
+        let _ = MY_SLOT.try_with(|s| {
+            s.0.mutex.store(0, Ordering::SeqCst);
+            s.0.condvar.store(0, Ordering::SeqCst);
+        });
+    }
+}
+
+/// In a forked child, first thing: remove the ghost waiters (threads gone in the fork) from
+/// parking_lot's queues under the keys `held` and those of the other threads' slots, drop
+/// those slots, and unlock the slot mutexes a ghost still held. `mine` is this thread's slot.
+fn clear_ghosts(slots: &mut Vec<Arc<Slot>>, mine: Option<*const Slot>, held: &[usize]) {
+    let mut keys: Vec<usize> = held.to_vec();
+    let mut mutexes = Vec::new();
+    for slot in slots.iter() {
+        if Some(Arc::as_ptr(slot)) == mine {
+            continue;
+        }
+        let (m, c) = (
+            slot.mutex.load(Ordering::SeqCst),
+            slot.condvar.load(Ordering::SeqCst),
+        );
+        if c != 0 {
+            keys.push(c);
+        }
+        if m != 0 {
+            keys.push(m);
+            mutexes.push(m);
+        }
+    }
+    slots.retain(|s| Some(Arc::as_ptr(s)) == mine);
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        // SAFETY: `unpark_all` is unsafe because it must not be called from a signal handler
+        // (parking_lot_core is not reentrant); this is ordinary code of the only thread. The
+        // threads it wakes are ghosts: their records are still mapped (their stacks and
+        // thread-local blocks are copied) and not reused before any thread is started.
+        unsafe {
+            parking_lot_core::unpark_all(key, parking_lot_core::DEFAULT_UNPARK_TOKEN);
+        }
+    }
+    mutexes.sort_unstable();
+    mutexes.dedup();
+    for m in mutexes {
+        // SAFETY: `m` is the address of the raw mutex of a `parking_lot::Mutex` that a ghost
+        // recorded with `note_wait`, which keeps the mutex alive while the note exists: the
+        // ghost's note is never dropped in the child (the ghost never runs again), and neither
+        // are the references by which it reached the mutex, so it stays allocated. In the child
+        // only this thread runs, and it holds no mutex of a noted wait while forking (they are
+        // held only inside waits and short sections that do not fork): if the mutex is locked,
+        // a ghost holds it and its guard will never unlock it, so unlocking it here is the
+        // unlock that guard would have made. The queues under its key were emptied above, so
+        // the unlock hands it to nobody.
+        unsafe {
+            use parking_lot::lock_api::RawMutex as _;
+            let raw = &*(m as *const parking_lot::RawMutex);
+            if raw.is_locked() {
+                raw.unlock(parking_lot::lock_api::GuardNoSend::new());
+            }
+        }
+    }
 }

@@ -134,7 +134,16 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let _threads = vm.threads.lock();
         let _std_out = std::io::stdout().lock();
         let _std_err = std::io::stderr().lock();
-        crate::heap::fork::fork(token)
+        // Threads may be queued on any of these: the child removes them.
+        use crate::heap::fork::mutex_key;
+        let held = [
+            mutex_key(&vm.stdout),
+            mutex_key(&vm.finished_stats),
+            mutex_key(&vm.threads),
+            mutex_key(&FORKED),
+            mutex_key(hooks()),
+        ];
+        crate::heap::fork::fork(token, &held)
     });
     match forked {
         Err(e) => Err(os_error(&e, None)),
