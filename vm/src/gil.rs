@@ -341,6 +341,22 @@ impl Gil {
     }
 }
 
+impl Gil {
+    /// The park keys of the GIL's mutexes and condition variables: threads waiting for the GIL
+    /// (or to attach, or for a hand-off) are queued under these, and a forked child removes
+    /// those that did not survive the fork (`heap/fork.rs`, "Ghost waiters").
+    pub fn park_keys(&self) -> [usize; 5] {
+        use crate::heap::fork::{condvar_key, mutex_key};
+        [
+            mutex_key(&self.state),
+            condvar_key(&self.cond),
+            condvar_key(&self.switch_cond),
+            mutex_key(&self.world),
+            condvar_key(&self.world_cond),
+        ]
+    }
+}
+
 /// Proof, for [`crate::heap::fork::fork`], that the calling thread has the process to itself:
 /// made only by [`Gil::around_fork`], while the GIL is held (or the world stopped) and the GIL's
 /// and the recorder's locks are held by the caller.

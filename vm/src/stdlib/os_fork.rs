@@ -134,15 +134,16 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let _threads = vm.threads.lock();
         let _std_out = std::io::stdout().lock();
         let _std_err = std::io::stderr().lock();
-        // Threads may be queued on any of these: the child removes them.
+        // Threads may be queued on any of these (and on the GIL's): the child removes them.
         use crate::heap::fork::mutex_key;
-        let held = [
+        let mut held = vm.gil.park_keys().to_vec();
+        held.extend([
             mutex_key(&vm.stdout),
             mutex_key(&vm.finished_stats),
             mutex_key(&vm.threads),
             mutex_key(&FORKED),
             mutex_key(hooks()),
-        ];
+        ]);
         crate::heap::fork::fork(token, &held)
     });
     match forked {

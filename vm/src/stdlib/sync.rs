@@ -86,6 +86,9 @@ pub fn wait_until<T>(
     mut ready: impl FnMut(&mut T) -> bool,
 ) -> Waited {
     let deadline = w.deadline();
+    // Declared before the guard, so dropped after it: a forked child unlocks `m` for a thread
+    // that held it at the fork, and removes it from the queues of `m` and `cv`.
+    let _note = crate::heap::fork::note_wait(m, cv);
     let mut g = m.lock();
     loop {
         if ready(&mut g) {

@@ -295,6 +295,8 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     interp.allow_threads(|| {
         let (flag, cond) = &*started;
+        // (Dropped after the guard: see `heap::fork::note_wait`.)
+        let _note = crate::heap::fork::note_wait(flag, cond);
         let mut up = flag.lock();
         while !*up {
             cond.wait(&mut up);
