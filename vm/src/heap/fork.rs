@@ -35,10 +35,16 @@
 //!
 //! A removed ghost is "woken": its record is written and a futex wake sent to it. Its memory is
 //! still mapped in the child and nothing else uses it yet (no thread has been started), so
-//! that is harmless. What stays out of reach: a ghost caught *inside* a parking_lot_core
-//! operation, holding a bucket's own lock (a window of a few instructions in a park or unpark),
-//! and waits on locks this list does not know (two threads contending for one file object's
-//! lock while the fork happens). docs/ARCHITECTURE.md ("fork") weighs these.
+//! that is harmless.
+//!
+//! A ghost may also have been caught *inside* a parking_lot_core operation, holding a bucket's
+//! own lock (a window of a few instructions in a park or unpark, hit about once in a hundred
+//! runs of tests/stress/fork_threads.mini): the child then blocks in [`clear_ghosts`] for good.
+//! So the child tells the parent, through a socket pair, once its ghosts are gone, and waits
+//! for a "go" before running anything of the program; a parent that hears nothing within
+//! [`READY_TIMEOUT`] kills that child and forks again. What stays out of reach: waits on locks
+//! the lists do not know (two threads contending for one file object's lock while the fork
+//! happens). docs/ARCHITECTURE.md ("fork") weighs these.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -65,26 +71,79 @@ pub fn fork(_proof: &ForkToken<'_>, held: &[usize]) -> std::io::Result<Forked> {
     let mine = MY_SLOT.try_with(|s| Arc::as_ptr(&s.0)).ok();
     // No thread is halfway through adding or removing a slot in the copy.
     let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: `fork` itself has no memory-safety preconditions; what it needs is that the child,
-    // which has only the calling thread, finds the memory it uses consistent. `ForkToken` says
-    // every other interpreter thread is outside the heap (GIL held, or world stopped) and the
-    // locks the child will take are held by this thread (see the module's documentation); the
-    // other threads' stacks are copied too, so nothing the child reaches points at unmapped
-    // memory.
-    let pid = unsafe { libc::fork() };
-    match pid {
-        -1 => Err(std::io::Error::last_os_error()),
-        0 => {
-            // SAFETY: setting a signal's disposition to `SIG_DFL` installs no handler code;
-            // `signal` with a valid signal number and `SIG_DFL` cannot fault.
-            unsafe {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        // The child says through this when its ghosts are gone; the parent answers "go".
+        let (mut parent_end, mut child_end) = std::os::unix::net::UnixStream::pair()?;
+        // SAFETY: `fork` itself has no memory-safety preconditions; what it needs is that the
+        // child, which has only the calling thread, finds the memory it uses consistent.
+        // `ForkToken` says every other interpreter thread is outside the heap (GIL held, or
+        // world stopped) and the locks the child will take are held by this thread (see the
+        // module's documentation); the other threads' stacks are copied too, so nothing the
+        // child reaches points at unmapped memory.
+        let pid = unsafe { libc::fork() };
+        match pid {
+            -1 => return Err(std::io::Error::last_os_error()),
+            0 => {
+                // SAFETY: setting a signal's disposition to `SIG_DFL` installs no handler code;
+                // `signal` with a valid signal number and `SIG_DFL` cannot fault.
+                unsafe {
+                    libc::signal(libc::SIGINT, libc::SIG_DFL);
+                }
+                drop(parent_end);
+                clear_ghosts(&mut slots, mine, held);
+                child_ready(&mut child_end);
+                return Ok(Forked::Child);
             }
-            clear_ghosts(&mut slots, mine, held);
-            Ok(Forked::Child)
+            pid => {
+                drop(child_end);
+                if parent_go(&mut parent_end) {
+                    return Ok(Forked::Parent(pid));
+                }
+                // The child is stuck on a lock of parking_lot's table that a thread held at
+                // the fork (see the module's documentation): it has run nothing of the
+                // program yet, so end it and fork again.
+                if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                    let _ =
+                        rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+                }
+                if attempts >= RETRIES {
+                    return Err(std::io::Error::other(
+                        "fork: the child process could not start",
+                    ));
+                }
+            }
         }
-        pid => Ok(Forked::Parent(pid)),
     }
+}
+
+/// How many times [`fork`] tries before giving up on a child that does not start.
+const RETRIES: u32 = 8;
+
+/// How long the parent waits for its child to be rid of its ghosts (microseconds when the
+/// machine is idle; long enough for a loaded one, where waiting too little costs only a retry).
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The child's side of the start-up handshake: say "ready", then wait for the parent's "go"
+/// (the parent may instead kill it if "ready" came too late). Ends the process when the parent
+/// is gone.
+fn child_ready(end: &mut std::os::unix::net::UnixStream) {
+    use std::io::{Read, Write};
+    let mut go = [0u8; 1];
+    if end.write_all(&[1]).is_err() || end.read_exact(&mut go).is_err() {
+        exit_now(1)
+    }
+}
+
+/// The parent's side: whether "ready" came in time (then "go" is sent).
+fn parent_go(end: &mut std::os::unix::net::UnixStream) -> bool {
+    use std::io::{Read, Write};
+    let mut ready = [0u8; 1];
+    end.set_read_timeout(Some(READY_TIMEOUT)).is_ok()
+        && end.read_exact(&mut ready).is_ok()
+        && end.write_all(&[1]).is_ok()
 }
 
 /// `_exit(2)`: end the process now, without running `atexit` handlers or flushing anything
