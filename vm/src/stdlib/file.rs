@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
+use rustix::net::sockopt;
 
 use crate::builtins::args::{to_index, Sig, Style};
 use crate::builtins::codecs::{self, Encoding};
@@ -319,11 +320,26 @@ fn open_state<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'
 fn fill(interp: &mut Interp, d: &FileData, st: &mut FileState) -> PyResult<()> {
     interp
         .allow_threads(|| st.fill_raw())
-        .map_err(|e| os_error(&e, None))?;
+        .map_err(|e| read_error(st, &e))?;
     match &d.text {
         Some(opts) => st.decode(opts),
         None => Ok(()),
     }
+}
+
+/// A failed read from the OS as an exception. A socket's file (`socket.makefile`) whose socket
+/// has a timeout gets `EAGAIN` when the kernel's receive timeout passes: CPython's socket file
+/// raises `TimeoutError: timed out` there, as `recv` does.
+fn read_error(st: &mut FileState, e: &std::io::Error) -> PyErr {
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        let timeout = st
+            .os_file()
+            .and_then(|f| sockopt::socket_timeout(&*f, sockopt::Timeout::Recv).ok());
+        if timeout.flatten().is_some() {
+            return err!(TimeoutError, "timed out");
+        }
+    }
+    os_error(e, None)
 }
 
 /// `io.UnsupportedOperation` for a method the file's mode does not allow: text files say
@@ -499,8 +515,13 @@ fn f_readline(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// interpreter's stdout buffer for `sys.stdout` (and its `buffer`).
 fn write_bytes(interp: &mut Interp, st: &mut FileState, bytes: &[u8]) -> PyResult<()> {
     // Read-ahead is dropped, not rewound: like CPython, a write after reads in `r+` mode lands
-    // at the end of the chunk read last.
-    st.drop_ahead();
+    // at the end of the chunk read last. A stream that cannot seek (a socket's `makefile('rwb')`,
+    // a pipe) keeps it: reading and writing go separate ways there (CPython's BufferedRWPair),
+    // and the lines already received are still to be read.
+    let nothing_ahead = st.raw.is_empty() && st.pending.is_empty();
+    if nothing_ahead || st.os_file().is_none_or(|f| f.stream_position().is_ok()) {
+        st.drop_ahead();
+    }
     let r = match st.backend {
         Some(Backend::Stdout) => interp.vm.stdout.lock().write_bytes(bytes),
         Some(Backend::Stderr) => {
