@@ -12,6 +12,9 @@ use super::Parser;
 use crate::ast::{Const, Expr, ExprKind, FStringPart};
 use crate::{ErrorEnd, Span, SyntaxError};
 
+/// How many brackets a replacement field may leave open at once (CPython 3.11's `MAXLEVEL`).
+const FSTRING_MAX_BRACKETS: usize = 200;
+
 type PResult<T> = Result<T, SyntaxError>;
 
 /// Appends literal text, merging with a preceding literal part.
@@ -358,30 +361,41 @@ impl Parser<'_> {
         }
         let bytes = self.src.as_bytes();
         let expecting = || SyntaxError::syntax("f-string: expecting '}'", lit);
-        // Find where the expression ends: a top-level `}`, `!`, `:` or a debug `=`.
+        // Find where the expression ends: a top-level `}`, `!`, `:` or a debug `=`. As CPython
+        // 3.11's `fstring_find_expr`, brackets are matched here, each closer against the last
+        // opener, so `f"{a[}"` is a mismatch (not a field ended early), and what is still open
+        // or quoted when the text runs out is named.
         let mut j = open + 1;
-        let mut depth = 0usize;
-        loop {
-            if j >= end {
-                return Err(expecting());
-            }
+        let mut open_brackets: Vec<u8> = Vec::new();
+        let mut unterminated = false;
+        while j < end {
             let c = bytes.get(j).copied().unwrap_or(b'}');
             let next = bytes.get(j + 1).copied();
             match c {
+                b'\\' => {
+                    return Err(SyntaxError::syntax(
+                        "f-string expression part cannot include a backslash",
+                        lit,
+                    ))
+                }
                 b'\'' | b'"' => {
                     j += 1;
                     while j < end && bytes.get(j) != Some(&c) {
                         j += 1;
                     }
                     if j >= end {
-                        return Err(expecting());
+                        unterminated = true;
+                        break;
                     }
                 }
-                b'\\' => {
-                    return Err(SyntaxError::syntax(
-                        "f-string expression part cannot include a backslash",
-                        lit,
-                    ))
+                b'(' | b'[' | b'{' => {
+                    if open_brackets.len() >= FSTRING_MAX_BRACKETS {
+                        return Err(SyntaxError::syntax(
+                            "f-string: too many nested parenthesis",
+                            lit,
+                        ));
+                    }
+                    open_brackets.push(c);
                 }
                 b'#' => {
                     return Err(SyntaxError::syntax(
@@ -389,21 +403,42 @@ impl Parser<'_> {
                         lit,
                     ))
                 }
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' if depth > 0 => depth -= 1,
-                b'}' => break,
-                b')' | b']' => {
-                    return Err(SyntaxError::syntax(
-                        format!("f-string: unmatched '{}'", c as char),
-                        lit,
-                    ))
-                }
                 b'=' | b'!' | b'<' | b'>' if next == Some(b'=') => j += 1,
-                b'!' | b':' if depth == 0 => break,
-                b'=' if depth == 0 => break,
+                b'!' | b':' | b'=' | b'}' if open_brackets.is_empty() => break,
+                b')' | b']' | b'}' => match open_brackets.pop() {
+                    None => {
+                        return Err(SyntaxError::syntax(
+                            format!("f-string: unmatched '{}'", c as char),
+                            lit,
+                        ))
+                    }
+                    Some(o) if matches!((o, c), (b'(', b')') | (b'[', b']') | (b'{', b'}')) => {}
+                    Some(o) => {
+                        return Err(SyntaxError::syntax(
+                            format!(
+                                "f-string: closing parenthesis '{}' does not match opening \
+                                 parenthesis '{}'",
+                                c as char, o as char
+                            ),
+                            lit,
+                        ))
+                    }
+                },
                 _ => {}
             }
             j += 1;
+        }
+        if unterminated {
+            return Err(SyntaxError::syntax("f-string: unterminated string", lit));
+        }
+        if let Some(&o) = open_brackets.last() {
+            return Err(SyntaxError::syntax(
+                format!("f-string: unmatched '{}'", o as char),
+                lit,
+            ));
+        }
+        if j >= end {
+            return Err(expecting());
         }
         let expr_start = open + 1;
         let expr_end = j;
@@ -412,10 +447,14 @@ impl Parser<'_> {
             .get(expr_start..expr_end)
             .is_none_or(|t| t.trim().is_empty())
         {
-            return Err(SyntaxError::syntax(
-                "f-string: empty expression not allowed",
-                lit,
-            ));
+            // `f"{!r}"`: CPython names the character that came too early.
+            let message = match bytes.get(expr_end) {
+                Some(&c @ (b'!' | b':' | b'=')) => {
+                    format!("f-string: expression required before '{}'", c as char)
+                }
+                _ => "f-string: empty expression not allowed".to_string(),
+            };
+            return Err(SyntaxError::syntax(message, lit));
         }
         let expr = self.fstring_expr(expr_start, expr_end)?;
         // `{x=}`: the text up to and including `=` and any following spaces is printed as written.
@@ -505,6 +544,11 @@ impl Parser<'_> {
             sub.star_expressions()
         };
         let e = parsed.map_err(prefixed)?;
+        // A field is parsed as a parenthesized expression: `(*a)` is CPython's `invalid_group`.
+        if matches!(e.kind, ExprKind::Starred(_)) {
+            let err = SyntaxError::syntax("cannot use starred expression here", e.span);
+            return Err(prefixed(err));
+        }
         if !sub.at(&Token::EndOfFile) {
             let err = if sub.starts_expr() {
                 sub.forgot_comma(Some(e.span))
