@@ -229,6 +229,13 @@ pub fn view_bytes(inst: &Instance) -> Option<Vec<u8>> {
     inst.native::<View>().and_then(|v| v.bytes().ok())
 }
 
+/// How many bytes a writable memoryview (one of a bytearray, not released) shows; `None` for a
+/// read-only or released view or any other instance (`readinto`'s check of its buffer).
+pub fn writable_len(inst: &Instance) -> Option<usize> {
+    let v = inst.native::<View>()?;
+    (v.check().is_ok() && !v.readonly()).then_some(v.len)
+}
+
 fn make(cls: &Ref<Class>, view: View) -> Value {
     let me = Ref::new(Instance::new(cls.clone()));
     me.set_native(Box::new(view));

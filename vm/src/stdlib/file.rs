@@ -451,7 +451,8 @@ fn read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value>
             "'_io.TextIOWrapper' object has no attribute '{name}'"
         ));
     }
-    read_into_buffer(interp, name, &args, &mut |interp, wanted| {
+    let owner = args.pos.first().map_or_else(String::new, type_name);
+    read_into_buffer(interp, &owner, name, &args, &mut |interp, wanted| {
         if name == "readinto1" {
             let one = [args.pos[0].clone(), Value::Int(wanted as i64)];
             f_read1(interp, Args::new(&one))
@@ -462,38 +463,75 @@ fn read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value>
 }
 
 /// The work of every `readinto`: its one argument `buffer` taken from the method's `args`,
-/// `read(len(buffer))` through `read`, the bytes stored at the start of `buffer`
-/// (`buffer[:n] = data`, so any writable buffer works), `n` returned.
+/// `read(n)` through `read` for the `n` bytes the buffer holds, the bytes stored at the start of
+/// `buffer`, how many returned. `owner` names the class in the argument-count message
+/// (`BytesIO.readinto() takes exactly one argument (0 given)`, as CPython's C methods say it).
+/// The buffer must be writable bytes: a bytearray, a memoryview of one, or an `array.array`
+/// (checked before reading, so a wrong argument loses no data).
 pub(crate) fn read_into_buffer(
     interp: &mut Interp,
+    owner: &str,
     name: &str,
     args: &Args<'_>,
     read: &mut dyn FnMut(&mut Interp, usize) -> PyResult<Value>,
 ) -> PyResult<Value> {
-    let [buffer] = Sig::pos(name, Style::Positional, &["buffer"], 1)
-        .method()
-        .bind::<1>(args)?;
-    let Some(buffer) = buffer else {
+    if !args.kw.is_empty() {
         return Err(err!(
             TypeError,
-            "{name}() takes exactly one argument (0 given)"
+            "{owner}.{name}() takes no keyword arguments"
+        ));
+    }
+    let given = args.pos.len().saturating_sub(1);
+    let (1, Some(buffer)) = (given, args.pos.get(1)) else {
+        return Err(err!(
+            TypeError,
+            "{owner}.{name}() takes exactly one argument ({given} given)"
         ));
     };
-    let wanted = match crate::builtins::functions::builtin_len(buffer) {
-        Some(n) => n,
-        None => {
-            let len = interp.vm.builtins.get_str("len").unwrap_or(Value::None);
-            match interp.call(&len, std::slice::from_ref(buffer))? {
-                Value::Int(n) => n,
-                _ => return Err(err!(TypeError, "{name}() argument must be a buffer")),
-            }
-        }
+    let not_writable = || {
+        err!(
+            TypeError,
+            "{name}() argument must be read-write bytes-like object, not {}",
+            type_name(buffer)
+        )
     };
-    let got = read(interp, usize::try_from(wanted).unwrap_or(0))?;
+    let array = crate::stdlib::array::array_class();
+    let is_array = matches!(buffer, Value::Instance(i) if i.class.is_subclass(&array));
+    let wanted = match buffer {
+        Value::ByteArray(b) => b.data.read().len(),
+        Value::Instance(i) if is_array => {
+            let bytes = call_method(interp, &Value::Instance(i.clone()), "tobytes", &[])?;
+            crate::object::bytes_like(&bytes).map_or(0, |b| b.len())
+        }
+        Value::Instance(i) => match crate::builtins::memoryview::writable_len(i) {
+            Some(n) => n,
+            None => return Err(not_writable()),
+        },
+        _ => return Err(not_writable()),
+    };
+    let got = read(interp, wanted)?;
     let n = match &got {
         Value::Bytes(b) => b.as_bytes().len(),
         _ => return Err(err!(TypeError, "{name}(): the stream read no bytes object")),
     };
+    if is_array {
+        // An array takes whole items: its bytes with the start replaced, made into items again.
+        let old = call_method(interp, buffer, "tobytes", &[])?;
+        let mut all = crate::object::bytes_like(&old).map_or_else(Vec::new, |b| b.into_owned());
+        if let (Some(dst), Some(src)) = (all.get_mut(..n), crate::object::bytes_like(&got)) {
+            dst.copy_from_slice(&src);
+        }
+        let typecode = interp.getattr(buffer, "typecode")?;
+        let items = interp.call(&Value::Class(array), &[typecode])?;
+        call_method(interp, &items, "frombytes", &[Value::bytes(all)])?;
+        let whole = Value::Slice(Ref::new(crate::object::Slice {
+            start: Value::None,
+            stop: Value::None,
+            step: Value::None,
+        }));
+        interp.setitem(buffer, whole, items)?;
+        return Ok(Value::Int(n as i64));
+    }
     let slice = Value::Slice(Ref::new(crate::object::Slice {
         start: Value::Int(0),
         stop: Value::Int(n as i64),
@@ -501,6 +539,12 @@ pub(crate) fn read_into_buffer(
     }));
     interp.setitem(buffer, slice, got)?;
     Ok(Value::Int(n as i64))
+}
+
+/// `obj.name(*args)`.
+fn call_method(interp: &mut Interp, obj: &Value, name: &str, args: &[Value]) -> PyResult<Value> {
+    let method = interp.getattr(obj, name)?;
+    interp.call(&method, args)
 }
 
 fn f_readline(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -527,7 +527,7 @@ fn bytesio_class() -> Ref<Class> {
             ("read", mem_read::<u8>),
             ("read1", mem_read::<u8>),
             ("readinto", bio_readinto),
-            ("readinto1", bio_readinto),
+            ("readinto1", bio_readinto1),
             ("readline", bio_readline),
             ("write", bio_write),
             ("seek", bio_seek),
@@ -712,10 +712,19 @@ fn mem_getvalue<T: Item>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     d.with(|b| T::value(&b.data))
 }
 
-/// BytesIO's `readinto(b)` (and `readinto1`): the next `len(b)` bytes stored into `b`.
+/// BytesIO's `readinto(b)`: the next `len(b)` bytes stored into `b`.
 fn bio_readinto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    bio_read_into(interp, args, "readinto")
+}
+
+/// BytesIO's `readinto1(b)`: as `readinto` (all the bytes are in memory).
+fn bio_readinto1(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    bio_read_into(interp, args, "readinto1")
+}
+
+fn bio_read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value> {
     let (_, d) = mem::<u8>(&args)?;
-    crate::stdlib::file::read_into_buffer(interp, "readinto", &args, &mut |_, n| {
+    crate::stdlib::file::read_into_buffer(interp, "BytesIO", name, &args, &mut |_, n| {
         d.with(|b| <u8 as Item>::value(b.read(Some(n))))
     })
 }
