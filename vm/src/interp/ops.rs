@@ -752,8 +752,22 @@ impl Interp {
                 }
             }
             Tuple(t) => {
+                // As for lists: scalars compared in place (`c in ("+", "-")`), the general
+                // comparison from the first other item on.
+                let mut from = 0;
+                if is_scalar(needle) {
+                    for it in t.items.iter() {
+                        if !is_scalar(it) {
+                            break;
+                        }
+                        if crate::object::key_eq(it, needle) {
+                            return Ok(true);
+                        }
+                        from += 1;
+                    }
+                }
                 let t = t.clone();
-                self.seq_contains(&t.items, needle)
+                self.seq_contains(t.items.get(from..).unwrap_or_default(), needle)
             }
             Dict(d) => {
                 // A key whose lookup runs no Python code is borrowed, not cloned.
