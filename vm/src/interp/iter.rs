@@ -167,9 +167,7 @@ impl Interp {
     fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
         // Free-threaded, a step that advances other iterators is one step for every thread
         // (`gil.rs: StepLock`), as CPython's GIL makes it.
-        if crate::heap::model() == crate::heap::Model::FreeThreaded
-            && obj.state.read().advances_others()
-        {
+        if obj.composite && crate::heap::model() == crate::heap::Model::FreeThreaded {
             let _step = obj.step.enter(self);
             return self.native_step(obj);
         }

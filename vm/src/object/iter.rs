@@ -306,6 +306,9 @@ pub struct IterObj {
     /// Free-threaded: makes a step of a composite iterator (zip, map, enumerate...) one step
     /// for every thread (`gil.rs`).
     pub step: crate::gil::StepLock,
+    /// The state advances other iterators ([`IterState::advances_others`]), decided when made
+    /// (a state never becomes one later), so that `next` need not lock the state to ask.
+    pub composite: bool,
     /// `list_iterator`, `range_iterator`, `enumerate`, ... for `type()` and reprs.
     pub kind: &'static str,
 }
@@ -330,6 +333,7 @@ impl IterState {
 impl IterObj {
     pub fn new(kind: &'static str, state: IterState) -> IterObj {
         IterObj {
+            composite: state.advances_others(),
             state: ObjCell::new(state),
             step: crate::gil::StepLock::new(),
             kind,
