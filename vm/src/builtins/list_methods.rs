@@ -227,6 +227,24 @@ fn sort(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     a.only_kw("sort", &["key", "reverse"])?;
     let rev = reverse_flag(a.kwarg("reverse"))?;
+    // Items all ints, all strs or all floats (no NaN), no key: no program can see the
+    // comparisons, so the list is sorted in place under its lock, one step for other threads
+    // as under CPython's GIL. Free-threaded, an `append` by another thread meanwhile was lost
+    // (overwritten by the sorted items) and the sorting thread got "list modified during sort".
+    if a.kwarg("key").is_none_or(Value::is_none) {
+        let mut live = l.items.lock();
+        if let Some(order) = crate::builtins::sort::total_order(&live) {
+            live.sort_by(|x, y| {
+                let o = order(x, y);
+                if rev {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+            return Ok(Value::None);
+        }
+    }
     // As CPython: the list looks empty while it is being sorted.
     let mut items = std::mem::take(&mut *l.items.lock());
     let r = sort_values(interp, &mut items, a.kwarg("key"), rev);

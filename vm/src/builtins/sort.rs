@@ -688,7 +688,7 @@ pub fn sort_values(
 
 /// For keys all ints, all strs, or all floats none of which is a NaN, the order CPython's `<`
 /// gives them (a total order), compared without the general protocol; `None` for other keys.
-fn total_order(keys: &[Value]) -> Option<fn(&Value, &Value) -> std::cmp::Ordering> {
+pub(crate) fn total_order(keys: &[Value]) -> Option<fn(&Value, &Value) -> std::cmp::Ordering> {
     fn ints(a: &Value, b: &Value) -> std::cmp::Ordering {
         match (a, b) {
             (Value::Int(x), Value::Int(y)) => x.cmp(y),
