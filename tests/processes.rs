@@ -88,8 +88,8 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     assert_eq!(out, "[0, 1, 4, 9, 16, 25, 36, 49]\n");
     for name in [
         "\"MainThread\"",
-        "\"SpawnPoolWorker-1: MainThread\"",
-        "\"SpawnPoolWorker-2: MainThread\"",
+        "\"ForkPoolWorker-1: MainThread\"",
+        "\"ForkPoolWorker-2: MainThread\"",
         "\"Process-3: MainThread\"",
     ] {
         assert!(err.contains(name), "{name} missing from --stats: {err}");
@@ -100,7 +100,7 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     let trace = std::fs::read_to_string(&svg).expect("timeline written");
     let _ = std::fs::remove_file(&svg);
     assert!(
-        trace.contains("\"SpawnPoolWorker-2: MainThread\""),
+        trace.contains("\"ForkPoolWorker-2: MainThread\""),
         "{trace}"
     );
     assert!(trace.contains("\"Process-3: MainThread\""), "{trace}");
@@ -125,9 +125,9 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     assert_eq!(
         sorted,
         [
-            "\"Process-3\"",
-            "\"SpawnPoolWorker-1\"",
-            "\"SpawnPoolWorker-2\""
+            "\"ForkPoolWorker-1\"",
+            "\"ForkPoolWorker-2\"",
+            "\"Process-3\""
         ],
         "{processes:?}"
     );
@@ -231,13 +231,16 @@ fn a_managers_server_ends_with_its_parent() {
     assert_all_end(&pids);
 }
 
-/// A pool started at module level, without the `__main__` guard: each worker, running the
+/// With the spawn start method, a pool started at module level, without the `__main__` guard
+/// (with fork, the default, the script runs once and this works): each worker, running the
 /// script as `__mp_main__`, reaches `Pool(...)` again and stops with CPython's "bootstrapping
 /// phase" RuntimeError. CPython's spawn pool would start new workers forever (its `map` never
 /// returns); minivm's sees that a worker failed before its first task and ends the map (and
 /// the program) with a RuntimeError saying why.
 const NO_GUARD: &str = "\
+import multiprocessing
 from multiprocessing import Pool
+multiprocessing.set_start_method('spawn', force=True)
 
 def square(x):
     return x * x
