@@ -364,6 +364,19 @@ fn read_value(
 ) -> PyResult<Value> {
     let mut st = open_state(interp, d)?;
     check_access(d, d.readable, "read")?;
+    if let (Some(opts), None, false) = (&d.text, max, line) {
+        // `read()` of a text file: the rest of the file decoded in one piece, as CPython's
+        // TextIOWrapper.read() does, so a decoding error's position counts from where this read
+        // began (`caf\xe9` read whole: `position 3: unexpected end of data`), not from the
+        // chunk the OS gave last.
+        let fs: &mut FileState = &mut st;
+        while !fs.eof {
+            interp
+                .allow_threads(|| fs.fill_raw())
+                .map_err(|e| read_error(fs, &e))?;
+        }
+        fs.decode(opts)?;
+    }
     loop {
         let got = match &d.text {
             Some(opts) => st.extract(max, line, opts.newline).map(Value::string),
