@@ -1007,7 +1007,31 @@ impl Interp {
                 m.dict.set_str(name, v);
                 Ok(())
             }
-            _ => Err(no_attr(obj, name)),
+            _ => Err(self.builtin_store_error(obj, name)),
+        }
+    }
+
+    /// `obj.name = v` on a value of a built-in type, which has no table of its own attributes:
+    /// CPython's message says what the type has by that name: a method is "read-only", a
+    /// computed attribute (`int.real`, `float.imag`, `slice.start`) "not writable", and
+    /// anything else "has no attribute". CPython keeps `complex`'s parts and the bounds of
+    /// `slice` and `range` as read-only members, whose message is shorter.
+    #[cold]
+    fn builtin_store_error(&mut self, obj: &Value, name: &str) -> PyErr {
+        let tname = type_name(obj);
+        match self.getattr(obj, name) {
+            Ok(Value::Native(_) | Value::BoundMethod(_)) => err!(
+                AttributeError,
+                "'{tname}' object attribute '{name}' is read-only"
+            ),
+            Ok(_) if matches!(tname.as_str(), "complex" | "slice" | "range") => {
+                err!(AttributeError, "readonly attribute")
+            }
+            Ok(_) => err!(
+                AttributeError,
+                "attribute '{name}' of '{tname}' objects is not writable"
+            ),
+            Err(_) => no_attr(obj, name),
         }
     }
 
