@@ -473,22 +473,25 @@ impl Interp {
                     tri!(f.stack.pop().ok_or_else(stack_underflow))
                 };
             }
-            // The augmented-assignment superinstructions' operation: pop the right and left
-            // operands, apply `op` in place (the fast path for numbers first).
-            macro_rules! inplace_operands {
-                ($op:expr) => {{
+            // A binary operator's work: pop the right and left operands, apply `op` (the fast
+            // path for numbers first), giving the result. Otherwise `binary_in_frame`, in place
+            // if `$inplace`, with `$next` the instruction that will take the result (`s += t`
+            // grows a str held only by the slot `StoreLocal` writes).
+            macro_rules! binary_operands {
+                ($op:expr, $inplace:expr, $next:expr) => {{
                     let b = pop!();
                     let a = pop!();
                     let r = match arith_fast($op, &a, &b) {
                         // Discarded here: left to the end of the block, `a` (moved on the
-                        // other path) is dropped through an out-of-line drop-glue call.
+                        // other path) is dropped through an out-of-line drop-glue call, about
+                        // 10 machine instructions per `x + y` (callgrind).
                         Some(r) => {
                             a.discard();
                             r
                         }
                         None => {
                             sync!();
-                            tri!(self.binary_in_frame(f, None, $op, a, &b, true))
+                            tri!(self.binary_in_frame(f, $next, $op, a, &b, $inplace))
                         }
                     };
                     b.discard();
@@ -665,44 +668,16 @@ impl Interp {
                         tri!(self.cell(f, c.0)).set(v);
                     }
                     instr @ (Op::Binary(op) | Op::InPlace(op)) => {
-                        let b = pop!();
-                        let a = pop!();
-                        let r = match arith_fast(op, &a, &b) {
-                            // Discarded here, not at the arm's end: that drop (`a` is moved
-                            // on the other path) was an out-of-line drop-glue call, about 10
-                            // machine instructions per `x + y` (callgrind).
-                            Some(r) => {
-                                a.discard();
-                                r
-                            }
-                            None => {
-                                sync!();
-                                let inplace = matches!(instr, Op::InPlace(_));
-                                tri!(self.binary_in_frame(f, ops.get(ip), op, a, &b, inplace))
-                            }
-                        };
-                        b.discard();
+                        let r = binary_operands!(op, matches!(instr, Op::InPlace(_)), ops.get(ip));
                         f.stack.push(r);
                     }
                     // As the arm above then `StoreLocal(x)`: the result goes to its slot.
                     instr @ (Op::BinaryStoreLocal(op, x) | Op::InPlaceStoreLocal(op, x)) => {
-                        let b = pop!();
-                        let a = pop!();
-                        let r = match arith_fast(op, &a, &b) {
-                            Some(r) => {
-                                a.discard();
-                                r
-                            }
-                            None => {
-                                sync!();
-                                let inplace = matches!(instr, Op::InPlaceStoreLocal(..));
-                                // What the `StoreLocal(x)` it replaces did: `s += t` grows a
-                                // str held only by the slot in place.
-                                let store = Op::StoreLocal(Local(x.into()));
-                                tri!(self.binary_in_frame(f, Some(&store), op, a, &b, inplace))
-                            }
-                        };
-                        b.discard();
+                        let r = binary_operands!(
+                            op,
+                            matches!(instr, Op::InPlaceStoreLocal(..)),
+                            Some(&Op::StoreLocal(Local(x.into())))
+                        );
                         std::mem::replace(&mut f.locals[x.index()], r).discard();
                     }
                     Op::BinaryTopLocal(op, b) => {
@@ -1051,7 +1026,7 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::InPlaceStoreSubscr(op) => {
-                        let r = inplace_operands!(op);
+                        let r = binary_operands!(op, true, None);
                         let key = pop!();
                         let obj = pop!();
                         let r = match store_item_fast(&obj, &key, r) {
@@ -1079,7 +1054,7 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::InPlaceStoreAttr(op, n) => {
-                        let r = inplace_operands!(op);
+                        let r = binary_operands!(op, true, None);
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
