@@ -344,16 +344,21 @@ impl Gil {
 impl Gil {
     /// The park keys of the GIL's mutexes and condition variables: threads waiting for the GIL
     /// (or to attach, or for a hand-off) are queued under these, and a forked child removes
-    /// those that did not survive the fork (`heap/fork.rs`, "Ghost waiters").
-    pub fn park_keys(&self) -> [usize; 5] {
+    /// those that did not survive the fork (`heap/fork.rs`, "Ghost waiters"). With the
+    /// recorder's (`--timeline`), also held across the fork.
+    pub fn park_keys(&self) -> Vec<usize> {
         use crate::heap::fork::{condvar_key, mutex_key};
-        [
+        let mut keys = vec![
             mutex_key(&self.state),
             condvar_key(&self.cond),
             condvar_key(&self.switch_cond),
             mutex_key(&self.world),
             condvar_key(&self.world_cond),
-        ]
+        ];
+        if let Some(r) = &self.recorder {
+            keys.extend(r.park_keys());
+        }
+        keys
     }
 }
 

@@ -25,13 +25,16 @@
 //! once, before anything else runs ([`clear_ghosts`]): `parking_lot_core::unpark_all` on each key
 //! a ghost may be parked on. Two kinds of keys:
 //! * the VM's own locks, which the caller knows and passes to [`fork`] (the GIL's mutexes and
-//!   condition variables, the standard output buffer, the thread list...);
+//!   condition variables, the standard output buffer, the thread list, the import lists, the
+//!   interval timer, the `--timeline` recorder...);
 //! * the per-object ones (a `threading.Lock`, an `Event`, a `SimpleQueue`...), which only the
 //!   waiting thread knows: every blocking wait of `stdlib/sync.rs` (and the other waits made
 //!   through it) records its mutex and condition variable in the thread's [`Slot`] for as long
 //!   as it runs ([`note_wait`]). A slot's mutex may even be *held* by its ghost at the fork (it
 //!   is held around the state checks before and after each sleep): the child unlocks it, since
-//!   its holder will never run again.
+//!   its holder will never run again. A thread waiting to lock a file object's state records
+//!   that mutex alone ([`note_queue`]): emptied of ghosts, never unlocked (its holder may have
+//!   been halfway through a read).
 //!
 //! A removed ghost is "woken": its record is written and a futex wake sent to it. Its memory is
 //! still mapped in the child and nothing else uses it yet (no thread has been started), so
@@ -43,8 +46,8 @@
 //! So the child tells the parent, through a socket pair, once its ghosts are gone, and waits
 //! for a "go" before running anything of the program; a parent that hears nothing within
 //! [`READY_TIMEOUT`] kills that child and forks again. What stays out of reach: waits on locks
-//! the lists do not know (two threads contending for one file object's lock while the fork
-//! happens). docs/ARCHITECTURE.md ("fork") weighs these.
+//! the lists do not know (a new parking_lot lock that threads block on without the GIL must be
+//! added to them). docs/ARCHITECTURE.md ("fork") weighs these.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -163,6 +166,10 @@ pub fn exit_now(status: i32) -> ! {
 struct Slot {
     mutex: AtomicUsize,
     condvar: AtomicUsize,
+    /// A mutex the thread is queued on but that may be held by another (ghost) thread whose
+    /// data it guards is halfway changed: its queue is emptied, the mutex left as it is
+    /// ([`note_queue`]).
+    queued: AtomicUsize,
 }
 
 /// Every thread's slot that has made a noted wait (a thread's slot leaves when it ends).
@@ -177,6 +184,7 @@ impl MySlot {
         let slot = Arc::new(Slot {
             mutex: AtomicUsize::new(0),
             condvar: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
         });
         SLOTS
             .lock()
@@ -242,6 +250,30 @@ impl Drop for WaitNote {
     }
 }
 
+/// Recorded while a thread waits to lock a mutex ([`note_queue`]); cleared when dropped.
+pub struct QueueNote {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Record, in the calling thread's slot, that it waits to lock `m` until the returned note is
+/// dropped: a forked child removes the thread's queue entry under `m`'s key, but (unlike
+/// [`note_wait`]) never unlocks `m`, whose holder may have been halfway through changing what
+/// it guards (a file object's buffer during a read): a lock another thread held at the fork
+/// stays held in the child, as in CPython. Keep `m` alive longer than the note.
+pub fn note_queue<T: ?Sized>(m: &parking_lot::Mutex<T>) -> QueueNote {
+    let key = mutex_key(m);
+    let _ = MY_SLOT.try_with(|s| s.0.queued.store(key, Ordering::SeqCst));
+    QueueNote {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for QueueNote {
+    fn drop(&mut self) {
+        let _ = MY_SLOT.try_with(|s| s.0.queued.store(0, Ordering::SeqCst));
+    }
+}
+
 /// In a forked child, first thing: remove the ghost waiters (threads gone in the fork) from
 /// parking_lot's queues under the keys `held` and those of the other threads' slots, drop
 /// those slots, and unlock the slot mutexes a ghost still held. `mine` is this thread's slot.
@@ -258,6 +290,10 @@ fn clear_ghosts(slots: &mut Vec<Arc<Slot>>, mine: Option<*const Slot>, held: &[u
         );
         if c != 0 {
             keys.push(c);
+        }
+        let q = slot.queued.load(Ordering::SeqCst);
+        if q != 0 {
+            keys.push(q);
         }
         if m != 0 {
             keys.push(m);

@@ -74,7 +74,7 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
 /// with `--gil off`, a second thread importing a module another thread is still running found
 /// it half run in `sys.modules` (`cannot import name 'dumps' from 'json'`), or ran it again.
 #[derive(Default)]
-struct Imports {
+pub struct Imports {
     running: Vec<(Arc<str>, std::thread::ThreadId)>,
     waiting: Vec<(std::thread::ThreadId, Arc<str>)>,
 }
@@ -132,6 +132,39 @@ static MINI_LOADING: parking_lot::Mutex<Vec<(&str, std::thread::ThreadId)>> =
     parking_lot::Mutex::new(Vec::new());
 /// Signalled when a part has been loaded (or failed to).
 static MINI_LOADED: parking_lot::Condvar = parking_lot::Condvar::new();
+
+/// The import bookkeeping's locks, held by `os.fork` across the copy (no thread is then
+/// halfway through changing it), with the park keys of those locks and of their condition
+/// variables, where threads waiting for another thread's import are queued: a forked child
+/// removes them (`heap/fork.rs`, "Ghost waiters"). The child keeps the lists as they were: a
+/// module a thread gone in the fork was importing stays claimed by it, so importing it in the
+/// child waits for good, as in CPython (whose module lock that thread held stays held).
+pub struct ForkHold {
+    _imports: parking_lot::MutexGuard<'static, Imports>,
+    _loading: parking_lot::MutexGuard<'static, Vec<(&'static str, std::thread::ThreadId)>>,
+}
+
+impl ForkHold {
+    /// Take the locks (the caller holds the GIL or has stopped the world: none of them is held
+    /// for long by a thread that needs either).
+    pub fn take() -> ForkHold {
+        ForkHold {
+            _imports: IMPORTS.lock(),
+            _loading: MINI_LOADING.lock(),
+        }
+    }
+
+    /// The park keys of the import locks and condition variables.
+    pub fn park_keys(&self) -> [usize; 4] {
+        use crate::heap::fork::{condvar_key, mutex_key};
+        [
+            mutex_key(&IMPORTS),
+            condvar_key(&IMPORT_DONE),
+            mutex_key(&MINI_LOADING),
+            condvar_key(&MINI_LOADED),
+        ]
+    }
+}
 
 /// Source text found for a module, where it came from, and (for a package) where its
 /// submodules live.

@@ -300,7 +300,11 @@ fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
             return g;
         }
         // A guard cannot cross threads: wait until the holder is done, then try again.
-        interp.allow_threads(|| drop(d.state.lock()));
+        // (Noted: a forked child removes this thread from the lock's queue.)
+        interp.allow_threads(|| {
+            let _note = crate::heap::fork::note_queue(&d.state);
+            drop(d.state.lock());
+        });
     }
 }
 

@@ -134,9 +134,12 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let _threads = vm.threads.lock();
         let _std_out = std::io::stdout().lock();
         let _std_err = std::io::stderr().lock();
+        // The import lists and the interval timer: threads wait on them without the GIL.
+        let imports = crate::interp::modules::ForkHold::take();
+        let mut timer = crate::stdlib::signal::TimerForkHold::take();
         // Threads may be queued on any of these (and on the GIL's): the child removes them.
         use crate::heap::fork::mutex_key;
-        let mut held = vm.gil.park_keys().to_vec();
+        let mut held = vm.gil.park_keys();
         held.extend([
             mutex_key(&vm.stdout),
             mutex_key(&vm.finished_stats),
@@ -144,7 +147,13 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             mutex_key(&FORKED),
             mutex_key(hooks()),
         ]);
-        crate::heap::fork::fork(token, &held)
+        held.extend(imports.park_keys());
+        held.extend(timer.park_keys());
+        let r = crate::heap::fork::fork(token, &held);
+        if matches!(r, Ok(Forked::Child)) {
+            timer.disarm();
+        }
+        r
     });
     match forked {
         Err(e) => Err(os_error(&e, None)),

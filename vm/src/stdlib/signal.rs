@@ -305,7 +305,7 @@ fn dispatch(interp: &mut Interp, sig: i64) -> PyResult<()> {
 /// kernel (the system call needs `unsafe`): a thread of its own waits for the deadline and
 /// sends SIGALRM to the process, which then reaches the program as any signal does. Each
 /// setting gets a new generation, so the thread of a replaced setting stops.
-struct RealTimer {
+pub struct RealTimer {
     generation: u64,
     /// When SIGALRM is due next; None: disarmed.
     deadline: Option<std::time::Instant>,
@@ -319,6 +319,30 @@ static REAL_TIMER: Mutex<RealTimer> = Mutex::new(RealTimer {
     interval: std::time::Duration::ZERO,
 });
 static REAL_TIMER_CHANGED: parking_lot::Condvar = parking_lot::Condvar::new();
+
+/// The interval timer's lock, held by `os.fork` across the copy, with the park keys of it and
+/// of the condition variable its thread waits on (a forked child removes that thread's queue
+/// entries: `heap/fork.rs`, "Ghost waiters").
+pub struct TimerForkHold(parking_lot::MutexGuard<'static, RealTimer>);
+
+impl TimerForkHold {
+    pub fn take() -> TimerForkHold {
+        TimerForkHold(REAL_TIMER.lock())
+    }
+
+    pub fn park_keys(&self) -> [usize; 2] {
+        use crate::heap::fork::{condvar_key, mutex_key};
+        [mutex_key(&REAL_TIMER), condvar_key(&REAL_TIMER_CHANGED)]
+    }
+
+    /// In the child: disarmed, as `fork(2)` leaves a child no interval timer (its thread is
+    /// gone too; a new generation keeps any copy of it from counting).
+    pub fn disarm(&mut self) {
+        self.0.generation += 1;
+        self.0.deadline = None;
+        self.0.interval = std::time::Duration::ZERO;
+    }
+}
 
 /// (seconds left, interval) of the timer, as floats.
 fn real_timer_state(t: &RealTimer) -> Value {

@@ -140,6 +140,13 @@ impl Recorder {
         }
     }
 
+    /// The park keys of the recorder's locks (threads recording a transition queue on them):
+    /// a forked child removes the waiters gone in the fork (`Gil::park_keys`).
+    pub fn park_keys(&self) -> [usize; 2] {
+        use crate::heap::fork::mutex_key;
+        [mutex_key(&self.events), mutex_key(&self.names)]
+    }
+
     /// A new thread appears (before its first transition).
     pub fn register(&self, tid: u64, name: &str) {
         self.names.lock().push((tid, name.to_string()));
