@@ -315,8 +315,8 @@ fn clear_ghosts(slots: &mut Vec<Arc<Slot>>, mine: Option<*const Slot>, held: &[u
     mutexes.sort_unstable();
     mutexes.dedup();
     for m in mutexes {
-        // SAFETY: `m` is the address of the raw mutex of a `parking_lot::Mutex` that a ghost
-        // recorded with `note_wait`, which keeps the mutex alive while the note exists: the
+        // Why the unlock below is sound: `m` is the address of the raw mutex of a
+        // `parking_lot::Mutex` that a ghost recorded with `note_wait`, which keeps the mutex alive while the note exists: the
         // ghost's note is never dropped in the child (the ghost never runs again), and neither
         // are the references by which it reached the mutex, so it stays allocated. In the child
         // only this thread runs, and it holds no mutex of a noted wait while forking (they are
@@ -324,6 +324,8 @@ fn clear_ghosts(slots: &mut Vec<Arc<Slot>>, mine: Option<*const Slot>, held: &[u
         // a ghost holds it and its guard will never unlock it, so unlocking it here is the
         // unlock that guard would have made. The queues under its key were emptied above, so
         // the unlock hands it to nobody.
+        // SAFETY: as argued above: `m` is a live raw mutex only a ghost can hold, its queues
+        // are empty, and this unlock is the one that ghost's guard would have made.
         unsafe {
             use parking_lot::lock_api::RawMutex as _;
             let raw = &*(m as *const parking_lot::RawMutex);
