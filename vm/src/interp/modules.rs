@@ -326,16 +326,29 @@ impl Interp {
         use std::sync::atomic::Ordering;
         // `sys.modules` first: whatever a program put there is what `import` gives (once the
         // thread importing it, if another, is done).
+        // A module is in `sys.modules` from the start of its import, so what the look-up
+        // finds is whole only if no other thread began importing it before the look-up: the
+        // count is read again after it (a thread claims a module, then registers it; it
+        // leaves the count when the module has run).
         if IMPORTS_RUNNING.load(Ordering::Acquire) == 0 {
             if let Some(m) = registered(&self.vm, name) {
-                return m;
+                if IMPORTS_RUNNING.load(Ordering::Acquire) == 0 {
+                    return m;
+                }
             }
         }
         let me = std::thread::current().id();
         loop {
             let waited = self.wait_for_import(name, me);
             if let Some(m) = registered(&self.vm, name) {
-                return m;
+                // Another thread may have claimed it since `wait_for_import` looked: wait for
+                // that thread rather than take its half-run module (`--gil off`: 'module
+                // 'fractions' has no attribute 'Fraction'' in about 1 run in 6 of four threads
+                // importing textwrap then fractions).
+                if !IMPORTS.lock().must_wait(name, me) {
+                    return m;
+                }
+                continue;
             }
             if !waited {
                 let mut imports = IMPORTS.lock();
