@@ -174,6 +174,18 @@ pub fn function_attr_names(f: &Ref<Function>) -> Vec<Arc<str>> {
 
 /// `f.name = v` on a function (the names a call reads are refused by the caller).
 pub fn set_function_attr(f: &Ref<Function>, name: &str, v: Value) -> PyResult<()> {
+    // The types CPython's function setters require.
+    let wrong_type = match name {
+        "__name__" | "__qualname__" => (!matches!(v, Value::Str(_))).then_some("a string"),
+        "__annotations__" => (!matches!(v, Value::Dict(_) | Value::None)).then_some("a dict"),
+        _ => None,
+    };
+    if let Some(what) = wrong_type {
+        return Err(crate::err!(
+            TypeError,
+            "{name} must be set to {what} object"
+        ));
+    }
     if name == "__dict__" {
         let Value::Dict(new) = &v else {
             return Err(crate::err!(
