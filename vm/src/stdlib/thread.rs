@@ -454,27 +454,25 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let name = inst.dict.lock().get("name").cloned().unwrap_or(Value::None);
     let name = interp.str_of(&name)?;
+    // As threading.py's Thread.__repr__: the state, " daemon", then the ident once started
+    // (a stopped thread keeps showing it).
     let status = match inst.native::<ThreadData>().map(|d| *d.end.state.lock()) {
-        Some(RunState::New) => "initial".to_string(),
-        Some(RunState::Running) => {
-            let ident = inst
-                .dict
-                .lock()
-                .get("ident")
-                .cloned()
-                .unwrap_or(Value::None);
-            format!("started {}", interp.repr(&ident)?)
-        }
-        Some(RunState::Finished) => "stopped".to_string(),
-        None => "initial".to_string(),
+        Some(RunState::Running) => "started",
+        Some(RunState::Finished) => "stopped",
+        Some(RunState::New) | None => "initial",
     };
     let daemon = if is_daemon(&Value::Instance(inst.clone())) {
         " daemon"
     } else {
         ""
     };
+    let ident = inst.dict.lock().get("ident").cloned();
+    let ident = match ident {
+        Some(Value::None) | None => String::new(),
+        Some(v) => format!(" {}", interp.repr(&v)?),
+    };
     Ok(Value::string(format!(
-        "<{}({name}, {status}{daemon})>",
+        "<{}({name}, {status}{daemon}{ident})>",
         inst.class.name()
     )))
 }
