@@ -71,6 +71,8 @@ pub fn threading_module() -> Ref<Module> {
         ("Thread", Value::Class(thread_class())),
         ("current_thread", func("current_thread", current_thread)),
         ("main_thread", func("main_thread", main_thread)),
+        ("_DummyThread", Value::Class(dummy_thread_class())),
+        ("_start_bare", func("_start_bare", start_bare)),
         ("get_ident", func("get_ident", get_ident)),
         ("get_native_id", func("get_native_id", get_native_id)),
         ("active_count", func("active_count", active_count)),
@@ -216,13 +218,6 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     }
-    let daemon = match daemon {
-        None | Some(Value::None) => {
-            // Inherit from the creating thread, as CPython does.
-            interp.thread_obj.as_ref().is_some_and(is_daemon)
-        }
-        Some(v) => interp.truthy(v)?,
-    };
     let name = match name {
         Value::None => {
             let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
@@ -235,6 +230,12 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             }
         }
         other => interp.str_of(&other)?,
+    };
+    // Inherited from the creating thread, as CPython does, asked after the name was chosen (in a
+    // `_thread` thread that makes its `_DummyThread`, which takes the next number).
+    let daemon = match daemon {
+        None | Some(Value::None) => is_daemon(&current_thread_obj(interp)),
+        Some(v) => interp.truthy(v)?,
     };
     let fresh = inst.set_native(Box::new(ThreadData {
         target,
@@ -430,11 +431,7 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ));
     }
     let me = Value::Instance(inst.clone());
-    // The main thread has no `thread_obj`: its `Thread` is the one `main_thread()` returns.
-    let current = match &interp.thread_obj {
-        Some(t) => t.clone(),
-        None => main_thread_obj(interp),
-    };
+    let current = current_thread_obj(interp);
     if current.is(&me) {
         return Err(err!(RuntimeError, "cannot join current thread"));
     }
@@ -533,10 +530,91 @@ fn main_thread_obj(interp: &Interp) -> Value {
 
 fn current_thread(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::py("current_thread", &[], 0).check(&args)?;
-    Ok(match &interp.thread_obj {
-        Some(t) => t.clone(),
-        None => main_thread_obj(interp),
-    })
+    Ok(current_thread_obj(interp))
+}
+
+/// The calling thread's `Thread` object. The main thread has no `thread_obj`: its object is the
+/// one `main_thread()` returns. A thread started by `_thread.start_new_thread` has none either
+/// until it asks: then, as CPython 3.11, it gets a `_DummyThread` named `Dummy-N` (N from the
+/// counter `Thread-N` names use), daemonic, alive and listed by `enumerate()` for good.
+fn current_thread_obj(interp: &mut Interp) -> Value {
+    if let Some(t) = &interp.thread_obj {
+        return t.clone();
+    }
+    if interp.is_main {
+        return main_thread_obj(interp);
+    }
+    let inst = Instance::new(dummy_thread_class());
+    inst.set_native(Box::new(ThreadData {
+        target: Value::None,
+        args: Vec::new(),
+        kwargs: Vec::new(),
+        end: Arc::new(ThreadEnd {
+            state: Mutex::new(RunState::Running),
+            done: Condvar::new(),
+        }),
+    }));
+    let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
+    set_attr(&inst, "name", Value::string(format!("Dummy-{n}")));
+    set_attr(&inst, "daemon", Value::Bool(true));
+    set_attr(&inst, "ident", Value::Int(interp.thread_id as i64));
+    set_attr(&inst, "native_id", Value::Int(interp.thread_id as i64));
+    let me = Value::Instance(Ref::new(inst));
+    interp.vm.threads.lock().push(me.clone());
+    interp.thread_obj = Some(me.clone());
+    me
+}
+
+/// `threading._DummyThread`: the `Thread` of a thread `threading` did not start.
+fn dummy_thread_class() -> Ref<Class> {
+    static CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+    CLASS
+        .get_or_init(|| {
+            crate::stdlib::native_subclass(
+                "_DummyThread",
+                "threading",
+                &thread_class(),
+                &[("join", dummy_join)],
+            )
+        })
+        .clone()
+}
+
+/// `_DummyThread.join()`: CPython 3.11's `assert False, "cannot join a dummy thread"`.
+fn dummy_join(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Err(err!(AssertionError, "cannot join a dummy thread"))
+}
+
+/// `threading._start_bare(function, args)`: what `_thread.start_new_thread` stands on. Runs
+/// `function(*args)` in a new OS thread that has no `Thread` object (none is listed or named
+/// until the thread calls `current_thread()`), without waiting for it to begin, as CPython's
+/// `_thread`; its identifier. The program does not wait for it at exit.
+fn start_bare(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [function, fargs] =
+        Sig::pos("_start_bare", Style::Positional, &["function", "args"], 2).bind::<2>(&args)?;
+    let (Some(function), Some(fargs)) = (function, fargs) else {
+        return Err(err!(SystemError, "_start_bare(): argument lost"));
+    };
+    let fargs = interp.collect_iter(fargs)?;
+    let mut child = Interp::new(interp.vm.clone(), "_thread");
+    child.is_main = false;
+    let ident = Value::Int(child.thread_id as i64);
+    // Handed over whole, as in `thread_start`: touched by the new thread only once it holds
+    // the GIL.
+    let handoff = crate::heap::Shared::new((child, function.clone(), fargs));
+    let spawned = crate::interp::guard::spawn("_thread".to_string(), move || {
+        let (mut child, function, fargs) = handoff.into_inner();
+        child.attach();
+        // (The function given is `_thread._bootstrap`, which reports what escapes it.)
+        let _ = child.call(&function, &fargs);
+        drop((function, fargs));
+        child.run_finalizers();
+        child.detach();
+    });
+    match spawned {
+        Ok(_) => Ok(ident),
+        Err(e) => Err(err!(RuntimeError, "can't start new thread: {e}")),
+    }
 }
 
 fn main_thread(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
