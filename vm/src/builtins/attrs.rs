@@ -80,13 +80,13 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             return builtin_attr(_interp, &m.func.clone(), name);
         }
         (Value::Generator(g), "__name__") => {
-            Value::Str(Ref::new(crate::object::PyStr::new(&g.name)))
+            Value::Str(Ref::new(crate::object::PyStr::new(g.name())))
         }
         (Value::Generator(g), "__qualname__") => {
-            Value::Str(Ref::new(crate::object::PyStr::new(&g.qualname)))
+            Value::Str(Ref::new(crate::object::PyStr::new(g.qualname())))
         }
         (Value::Generator(g), _) if crate::interp::coro::is_state_attr(g, name) => {
-            crate::interp::coro::state_attr(g, name)
+            crate::interp::coro::state_attr(_interp, g, name)
         }
         (Value::Module(m), "__name__") => m
             .dict

@@ -51,6 +51,11 @@ fn frame_getattr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "minivm does not record the variables of this frame (a traceback's frames, and \
              callers waiting on a call run in a nested dispatch loop, have no f_locals)"
         ),
+        Some(name @ ("f_lineno" | "f_globals")) => raise!(
+            NotImplementedError,
+            "minivm cannot see this frame while it runs (a generator's own gi_frame, read \
+             from inside it), so it has no {name}"
+        ),
         Some(name) => raise!(AttributeError, "'frame' object has no attribute '{name}'"),
         None => raise!(TypeError, "attribute name must be string"),
     }
@@ -182,7 +187,7 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
         name: p.code.obj.name.clone(),
         first_line: p.code.obj.first_line,
         line: p.code.line_at(p.ip.saturating_sub(1)),
-        globals: p.globals.clone(),
+        globals: Value::Dict(p.globals.clone()),
         // A module-level frame's variables are its globals; a function's are not recorded.
         locals: (p.code.obj.name == "<module>").then(|| Value::Dict(p.globals.clone())),
     }
@@ -194,7 +199,7 @@ struct Snapshot {
     name: String,
     first_line: u32,
     line: u32,
-    globals: Ref<Dict>,
+    globals: Value,
     locals: Option<Value>,
 }
 
@@ -204,7 +209,7 @@ fn snapshot(f: &Frame) -> Snapshot {
         name: f.code.obj.name.clone(),
         first_line: f.code.obj.first_line,
         line: f.line(),
-        globals: f.globals.clone(),
+        globals: Value::Dict(f.globals.clone()),
         locals: Some(super::introspect::frame_locals(f)),
     }
 }
@@ -265,6 +270,39 @@ pub fn frame_object(filename: &str, name: &str, line: u32, back: Value) -> Value
     )
 }
 
+/// `gi_frame` (`cr_frame`, `ag_frame`) of a generator that has not finished: where it is
+/// suspended (a new one: its `def` line, as CPython 3.11) and its variables then, with no
+/// `f_back`. A generator asking for its own frame while it runs gets its innermost running
+/// frame on this thread, else (the frame is out of reach) a frame object with only `f_code`
+/// (reading the rest is a NotImplementedError).
+pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
+    let suspended = g.frame.lock().as_deref().map(|f| {
+        let mut s = snapshot(f);
+        if f.ip == 0 {
+            s.line = f.code.obj.first_line;
+        }
+        s
+    });
+    let running = || {
+        let f = interp
+            .frames
+            .iter()
+            .rev()
+            .find(|f| Ref::ptr_eq(&f.code, &g.code));
+        f.map(|f| snapshot(f))
+    };
+    // (Line 0 and no globals: `frame_objects` leaves those attributes out.)
+    let s = suspended.or_else(running).unwrap_or_else(|| Snapshot {
+        filename: g.code.obj.filename.to_string(),
+        name: g.code.obj.name.clone(),
+        first_line: g.code.obj.first_line,
+        line: 0,
+        globals: Value::None,
+        locals: None,
+    });
+    frame_objects(vec![s])
+}
+
 /// The frame objects for `frames` (outermost first): the innermost's, linked by `f_back`.
 fn frame_objects(frames: Vec<Snapshot>) -> Value {
     let mut back = Value::None;
@@ -277,12 +315,13 @@ fn frame_objects(frames: Vec<Snapshot>) -> Value {
                 ("co_firstlineno", Value::Int(s.first_line as i64)),
             ],
         );
-        let mut attrs = vec![
-            ("f_code", code),
-            ("f_lineno", Value::Int(s.line as i64)),
-            ("f_globals", Value::Dict(s.globals)),
-            ("f_back", back),
-        ];
+        let mut attrs = vec![("f_code", code), ("f_back", back)];
+        if s.line != 0 {
+            attrs.push(("f_lineno", Value::Int(s.line as i64)));
+        }
+        if !s.globals.is_none() {
+            attrs.push(("f_globals", s.globals));
+        }
         if let Some(locals) = s.locals {
             attrs.push(("f_locals", locals));
         }

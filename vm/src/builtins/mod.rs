@@ -41,7 +41,7 @@ use crate::value::Value;
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
-pub(crate) use frames::{frame_object, getframe_native, ParkedStack};
+pub(crate) use frames::{frame_object, generator_frame, getframe_native, ParkedStack};
 pub use introspect::frame_function;
 pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 

@@ -93,7 +93,7 @@ impl Interp {
                 }
                 _ => self.getattr(&m.func.clone(), name),
             },
-            Value::Generator(g) if name == "__name__" => Ok(Value::str(&g.name)),
+            Value::Generator(g) if name == "__name__" => Ok(Value::str(g.name())),
             _ => {
                 if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
                     return r;

@@ -1178,8 +1178,7 @@ impl Interp {
         Value::Generator(Ref::new(Generator {
             frame: crate::heap::ObjCell::new(Some(frame)),
             status: crate::heap::ObjCell::new(GenStatus::Created),
-            name: func.code.name.clone(),
-            qualname: func.code.qualname.clone(),
+            code: func.code.clone(),
             kind: match func.code.obj.flags {
                 f if f.coroutine => crate::object::GenKind::Coroutine,
                 f if f.async_generator => crate::object::GenKind::AsyncGenerator,

@@ -445,11 +445,14 @@ fn state_prefix(kind: GenKind) -> &'static str {
 
 /// Whether `name` is one of the state attributes minivm gives a generator of this kind:
 /// `gi_running`/`gi_suspended`/`gi_yieldfrom`, `cr_running`/`cr_suspended`/`cr_await`,
-/// `ag_running`/`ag_await` (not the frame and code ones).
+/// `ag_running`/`ag_await`, and each kind's `_code` and `_frame`.
 pub(crate) fn is_state_attr(g: &Generator, name: &str) -> bool {
     let Some(field) = name.strip_prefix(state_prefix(g.kind)) else {
         return false;
     };
+    if matches!(field, "code" | "frame") {
+        return true;
+    }
     match g.kind {
         GenKind::Generator => matches!(field, "running" | "suspended" | "yieldfrom"),
         GenKind::Coroutine => matches!(field, "running" | "suspended" | "await"),
@@ -458,10 +461,15 @@ pub(crate) fn is_state_attr(g: &Generator, name: &str) -> bool {
 }
 
 /// The value of a state attribute (see [`is_state_attr`]): whether the frame runs or is
-/// suspended, and the object it awaits (`yield from`s) while suspended, else None.
-pub(crate) fn state_attr(g: &Generator, name: &str) -> Value {
+/// suspended, the object it awaits (`yield from`s) while suspended, else None; its code object
+/// and, until it finishes, a frame object (`builtins/frames.rs`; None once it is done, which is
+/// how `inspect.getgeneratorstate` tells a closed generator from a new one).
+pub(crate) fn state_attr(interp: &Interp, g: &Generator, name: &str) -> Value {
     let field = name.strip_prefix(state_prefix(g.kind)).unwrap_or(name);
     match field {
+        "code" => crate::builtins::eval::code_object(g.code.obj.clone()),
+        "frame" if matches!(*g.status.lock(), GenStatus::Done) => Value::None,
+        "frame" => crate::builtins::generator_frame(interp, g),
         "running" => Value::Bool(matches!(*g.status.lock(), GenStatus::Running)),
         "suspended" => Value::Bool(matches!(*g.status.lock(), GenStatus::Suspended)),
         _ => suspended_delegate(g).unwrap_or(Value::None),

@@ -33,7 +33,6 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -49,8 +48,6 @@ use crate::PyResult;
 struct Orphan {
     frame: Box<Frame>,
     kind: GenKind,
-    name: Arc<str>,
-    qualname: Arc<str>,
 }
 
 thread_local! {
@@ -185,16 +182,11 @@ pub fn needs_closing(frame: &Frame) -> bool {
 
 /// Called from `Generator`'s `Drop` (and the cycle collector's `clear`) with the frame of a
 /// generator that was suspended: queue it to be closed at the next safe point.
-pub fn orphaned(frame: Box<Frame>, kind: GenKind, name: Arc<str>, qualname: Arc<str>) {
+pub fn orphaned(frame: Box<Frame>, kind: GenKind) {
     if !needs_closing(&frame) {
         return;
     }
-    let mut orphan = Some(Orphan {
-        frame,
-        kind,
-        name,
-        qualname,
-    });
+    let mut orphan = Some(Orphan { frame, kind });
     // During thread teardown the queue may be gone: the frame is then simply freed.
     let _ = QUEUE.try_with(|q| {
         if let Ok(mut q) = q.try_borrow_mut() {
@@ -262,10 +254,9 @@ impl Interp {
     /// Close one orphaned frame, reporting what escapes as an ignored exception.
     fn finalize(&mut self, o: Orphan) {
         let g = Ref::new(Generator {
+            code: o.frame.code.clone(),
             frame: ObjCell::new(Some(o.frame)),
             status: ObjCell::new(GenStatus::Suspended),
-            name: o.name,
-            qualname: o.qualname,
             kind: o.kind,
         });
         let hook = match o.kind {
@@ -356,7 +347,7 @@ impl Interp {
         }
         *g.status.lock() = GenStatus::Done;
         if let Some(frame) = g.frame.lock().take() {
-            orphaned(frame, g.kind, g.name.clone(), g.qualname.clone());
+            orphaned(frame, g.kind);
         }
     }
 }

@@ -260,7 +260,7 @@ impl Interp {
             Value::Generator(g) => out.push_str(&format!(
                 "<{} object {} at {:#x}>",
                 g.kind.type_name(),
-                g.qualname,
+                g.qualname(),
                 v.id()
             )),
             Value::Cell(_) => out.push_str(&format!("<cell at {:#x}>", v.id())),

@@ -385,20 +385,31 @@ impl GenKind {
 pub struct Generator {
     pub frame: ObjCell<Option<Box<Frame>>>,
     pub status: ObjCell<GenStatus>,
-    pub name: Arc<str>,
-    pub qualname: Arc<str>,
+    /// The code it runs (kept when the frame is gone: `gi_code`, `__name__`, `__qualname__`).
+    pub code: crate::heap::Ref<crate::interp::code::Code>,
     pub kind: GenKind,
+}
+
+impl Generator {
+    /// The name of the function that made it (`__name__`).
+    pub fn name(&self) -> &Arc<str> {
+        &self.code.name
+    }
+
+    /// Its qualified name (`__qualname__`, and in its repr).
+    pub fn qualname(&self) -> &Arc<str> {
+        &self.code.qualname
+    }
 }
 
 impl Drop for Generator {
     fn drop(&mut self) {
         if self.kind == GenKind::Coroutine && matches!(self.status.get_mut(), GenStatus::Created) {
-            crate::interp::coro::never_awaited(self.qualname.clone());
+            crate::interp::coro::never_awaited(self.qualname().clone());
         }
         if matches!(self.status.get_mut(), GenStatus::Suspended) {
             if let Some(frame) = self.frame.get_mut().take() {
-                let (name, qualname) = (self.name.clone(), self.qualname.clone());
-                crate::interp::finalize::orphaned(frame, self.kind, name, qualname);
+                crate::interp::finalize::orphaned(frame, self.kind);
             }
         }
     }

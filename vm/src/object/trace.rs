@@ -423,8 +423,7 @@ impl Trace for Generator {
         if let Ok(mut status) = self.status.try_lock() {
             *status = GenStatus::Done;
         }
-        let (name, qualname) = (self.name.clone(), self.qualname.clone());
-        crate::interp::finalize::orphaned(frame, self.kind, name, qualname);
+        crate::interp::finalize::orphaned(frame, self.kind);
         true
     }
 }
