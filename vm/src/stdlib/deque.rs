@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use minivm_compiler::bytecode::BinOp;
+
 use crate::builtins::args::{slice_index, Sig, Style};
 use crate::heap::Ref;
 use crate::interp::subscr::seq_index;
@@ -112,14 +114,15 @@ pub fn deque_class() -> Ref<Class> {
 }
 
 /// The `_collections` module: `deque`, which `collections` (vm/lib/collections/) re-exports,
-/// and the two steps of `OrderedDict` that reorder its dict (CPython keeps `OrderedDict` in
-/// `_collections` too).
+/// the two steps of `OrderedDict` that reorder its dict (CPython keeps `OrderedDict` in
+/// `_collections` too) and `Counter`'s counting loop (`_count_elements`, as CPython's).
 pub fn collections_module() -> Ref<Module> {
     crate::stdlib::module_from_fns(
         "_collections",
         &[
             ("_odict_move_to_end", odict_move_to_end),
             ("_odict_popfirst", odict_popfirst),
+            ("_count_elements", count_elements),
         ],
         vec![("deque", Value::Class(deque_class()))],
     )
@@ -176,6 +179,103 @@ fn odict_popfirst(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             Ok(Value::tuple(vec![k.value, v]))
         }
         None => Ok(Value::None),
+    }
+}
+
+/// Whether `a op b` on these is arithmetic that runs no Python code and cannot fail for `+`
+/// and `-` (ints of any size, bools, floats): safe to compute with a dict's lock held.
+fn plain_number(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Int(_) | Value::BigInt(_) | Value::Bool(_) | Value::Float(_)
+    )
+}
+
+/// `_count_elements(counter, iterable, mode)`: the loop of `Counter.update` and `subtract`
+/// for a counter whose `get` and `__setitem__` are dict's (the caller checks; CPython's
+/// `_collections._count_elements` takes the same fast path). `mode` bit 0: the iterable gives
+/// `(element, count)` pairs (a mapping's items) instead of elements counted 1 each; bit 1:
+/// subtract instead of add. Each element's read, add and store is one step under the dict's
+/// lock when the counts are numbers, so threads sharing a counter lose no counts with
+/// `--gil off` too. (CPython 3.13t's C loop reads and stores under two separate locks and can
+/// lose them; with the GIL it cannot, and programs are checked against the GIL build's
+/// output.) Other counts go through `+`/`-` with the lock released (they may run Python code),
+/// as in CPython's loop. Returns False, having consumed nothing, when the counter is not a
+/// plain dict underneath (an instance's `__dict__`, whose changes must be written through),
+/// for the caller's own loop.
+fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Some(mapping), Some(iterable), Some(mode)] =
+        Sig::py("_count_elements", &["mapping", "iterable", "mode"], 3).bind(&args)?
+    else {
+        return Err(err!(TypeError, "_count_elements() takes 3 arguments"));
+    };
+    let d = match crate::object::builtin_base(mapping).unwrap_or(mapping) {
+        Value::Dict(d) if !d.is_owned() => d.clone(),
+        _ => return Ok(Value::Bool(false)),
+    };
+    let mode = int_value(mode)?;
+    let (pairs, subtract) = (mode & 1 != 0, mode & 2 != 0);
+    let it = interp.get_iter(iterable)?;
+    while let Some(item) = interp.iter_next(&it)? {
+        let (elem, count) = if pairs {
+            count_pair(interp, item)?
+        } else {
+            (item, Value::Int(1))
+        };
+        let key = interp.dict_key(&d, elem)?;
+        // CPython's order of operands: `count + old` for a mapping's counts (Python code in
+        // `Counter.update`), `old + 1` for elements, `old - count` to subtract.
+        let combine = |interp: &mut Interp, old: &Value| match (old, &count) {
+            (Value::Int(o), Value::Int(c)) if !subtract => match o.checked_add(*c) {
+                Some(n) => Ok(Value::Int(n)),
+                None => interp.binary(BinOp::Add, old, &count),
+            },
+            _ if subtract => interp.binary(BinOp::Sub, old, &count),
+            _ if pairs => interp.binary(BinOp::Add, &count, old),
+            _ => interp.binary(BinOp::Add, old, &count),
+        };
+        let slow = {
+            let mut map = d.map.lock();
+            match map.get_mut(&key) {
+                Some(slot) if plain_number(slot) && plain_number(&count) => {
+                    *slot = combine(interp, slot)?;
+                    None
+                }
+                Some(slot) => Some(slot.clone()),
+                None if plain_number(&count) => {
+                    let new = combine(interp, &Value::Int(0))?;
+                    map.insert(key.clone(), new);
+                    drop(map);
+                    d.keys_changed();
+                    None
+                }
+                None => Some(Value::Int(0)),
+            }
+        };
+        if let Some(old) = slow {
+            let new = combine(interp, &old)?;
+            d.set(key, new);
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+/// An `(element, count)` pair of `_count_elements`, unpacked as `for elem, count in ...` does.
+fn count_pair(interp: &mut Interp, item: Value) -> PyResult<(Value, Value)> {
+    let items = match &item {
+        Value::Tuple(t) => t.items.to_vec(),
+        _ => interp.collect_iter(&item)?,
+    };
+    match <[Value; 2]>::try_from(items) {
+        Ok([elem, count]) => Ok((elem, count)),
+        Err(items) if items.len() > 2 => {
+            Err(err!(ValueError, "too many values to unpack (expected 2)"))
+        }
+        Err(items) => Err(err!(
+            ValueError,
+            "not enough values to unpack (expected 2, got {})",
+            items.len()
+        )),
     }
 }
 
