@@ -1351,33 +1351,39 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-fn barrier_abort(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
-    py_no_args("Barrier.abort").check(&args)?;
-    let mut s = b.state.lock();
-    s.broken = true;
-    s.resetting = false;
-    drop(s);
+/// `Barrier.abort()` and `reset()`: change the state under its lock, then wake every waiter
+/// to look at it again.
+fn barrier_change(
+    args: &Args<'_>,
+    method: &'static str,
+    change: impl FnOnce(&mut BState),
+) -> PyResult<Value> {
+    let (_, b) = this::<BarrierData>(args, "Barrier")?;
+    py_no_args(method).check(args)?;
+    change(&mut b.state.lock());
     b.cv.notify_all();
     Ok(Value::None)
+}
+
+fn barrier_abort(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    barrier_change(&args, "Barrier.abort", |s| {
+        s.broken = true;
+        s.resetting = false;
+    })
 }
 
 /// `Barrier.reset()`: back to the empty, unbroken state. Threads waiting now leave with
 /// `BrokenBarrierError`; until the last of them is out, new arrivals wait (as CPython's).
 fn barrier_reset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, b) = this::<BarrierData>(&args, "Barrier")?;
-    py_no_args("Barrier.reset").check(&args)?;
-    let mut s = b.state.lock();
-    if s.count > 0 && !s.releasing {
-        s.broken = true;
-        s.resetting = true;
-    } else if s.count == 0 {
-        s.broken = false;
-        s.resetting = false;
-    }
-    drop(s);
-    b.cv.notify_all();
-    Ok(Value::None)
+    barrier_change(&args, "Barrier.reset", |s| {
+        if s.count > 0 && !s.releasing {
+            s.broken = true;
+            s.resetting = true;
+        } else if s.count == 0 {
+            s.broken = false;
+            s.resetting = false;
+        }
+    })
 }
 
 fn barrier_parties(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
