@@ -34,7 +34,7 @@
 //!   is held around the state checks before and after each sleep): the child unlocks it, since
 //!   its holder will never run again. A thread waiting to lock a file object's state records
 //!   that mutex alone ([`note_queue`]): emptied of ghosts, never unlocked (its holder may have
-//!   been halfway through a read).
+//!   been halfway through a read); so does a thread waiting for a subprocess pipe's state.
 //!
 //! A removed ghost is "woken": its record is written and a futex wake sent to it. Its memory is
 //! still mapped in the child and nothing else uses it yet (no thread has been started), so
@@ -45,9 +45,29 @@
 //! runs of tests/stress/fork_threads.mini): the child then blocks in [`clear_ghosts`] for good.
 //! So the child tells the parent, through a socket pair, once its ghosts are gone, and waits
 //! for a "go" before running anything of the program; a parent that hears nothing within
-//! [`READY_TIMEOUT`] kills that child and forks again. What stays out of reach: waits on locks
-//! the lists do not know (a new parking_lot lock that threads block on without the GIL must be
-//! added to them). docs/ARCHITECTURE.md ("fork") weighs these.
+//! [`READY_TIMEOUT`] kills that child and forks again.
+//!
+//! Could a ghost hold the lock of a bucket that [`clear_ghosts`] never reaches, so that the
+//! child passes the handshake and blocks later, at its first park or unpark under a key of that
+//! bucket? Not as long as every key is listed, for this reason. A parking_lot lock or condition
+//! variable touches the table only on its slow paths: a lock that finds another holder, an
+//! unlock or notify that finds waiters (an uncontended lock and unlock, and a notify with no
+//! waiter, are one atomic operation on the lock's own word). So a thread inside a bucket at the
+//! fork is parking on, or waking the waiters of, a lock that is contended *at that instant*.
+//! The forking thread holds the GIL (or has stopped the world), so every other thread running
+//! then is outside the interpreter: in a blocking section, or one of the VM's helper threads.
+//! Blocking sections park only through [`note_wait`]/[`note_queue`] or on the VM's own locks,
+//! and a waker finds waiters only under a key some waiter recorded before parking. Of the
+//! helper threads, the timer thread's locks are listed (`signal::TimerForkHold`); the
+//! subprocess reaper's mutex and condition variable are contended only by a thread waiting for
+//! that child, which recorded them (`block_on` notes its waits); the signal thread's `PENDING`
+//! list is taken otherwise only by attached threads, none of which is in the middle of anything
+//! at the fork. A bucket a ghost holds is therefore always the bucket of a key the child clears
+//! first thing: the child blocks there, before the handshake, and the parent forks again. Each
+//! new parking_lot lock that a thread may wait on outside the interpreter must keep this true
+//! (be recorded, or be listed). The same holds for parking_lot_core's table growth, which locks
+//! every bucket while a new thread first parks: every key cleared then blocks. docs/
+//! ARCHITECTURE.md ("fork") weighs these.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -151,7 +151,11 @@ pub fn lock<'a>(interp: &mut Interp, d: &'a PipeData) -> MutexGuard<'a, PipeStat
         if let Some(g) = d.state.try_lock() {
             return g;
         }
-        interp.allow_threads(|| drop(d.state.lock()));
+        // (Noted: a forked child removes this thread from the lock's queue, as file.rs does.)
+        interp.allow_threads(|| {
+            let _note = crate::heap::fork::note_queue(&d.state);
+            drop(d.state.lock());
+        });
     }
 }
 
