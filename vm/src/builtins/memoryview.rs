@@ -223,6 +223,16 @@ pub fn memoryview_class() -> Value {
     Value::Class(class())
 }
 
+/// A new writable view of all of `obj` (a bytearray; any bytes-like value), for a library
+/// object sharing its bytes, as `io.BytesIO.getbuffer()`.
+pub fn view_of(obj: Value) -> Value {
+    let len = match &obj {
+        Value::ByteArray(b) => b.data.lock().len(),
+        other => bytes_like(other).map_or(0, |b| b.len()),
+    };
+    make(&class(), View::new(obj, 0, 1, len, Format::Unsigned))
+}
+
 /// The bytes a memoryview shows (for `object::bytes_like`); `None` for any other instance or a
 /// released view.
 pub fn view_bytes(inst: &Instance) -> Option<Vec<u8>> {

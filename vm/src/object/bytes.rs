@@ -67,6 +67,11 @@ impl ByteArray {
         self.exports.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// Whether an unreleased memoryview shows these bytes.
+    pub fn is_exported(&self) -> bool {
+        self.exports.load(Ordering::Relaxed) > 0
+    }
+
     /// CPython's `BufferError` when an operation would change the length from `old` to `new`
     /// while a memoryview shows the bytes; operations that keep the length are allowed.
     pub fn check_resize(&self, old: usize, new: usize) -> PyResult<()> {

@@ -17,11 +17,11 @@ use crate::builtins::args::{to_index, Sig, Style};
 use crate::error::PyErr;
 use crate::heap::{Global, Ref};
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, Class, ExcKind, Instance, Module, NativeFn};
+use crate::object::{type_name, ByteArray, Class, ExcKind, Instance, Module, NativeFn};
 use crate::stdlib::os::{exc_of_class, extra_exc_class};
 use crate::stdlib::{make_module, native_class, native_subclass, this};
 use crate::value::Value;
-use crate::{err, PyResult};
+use crate::{err, raise, PyResult};
 
 // ---------------------------------------------------------------------------------------------
 // Newlines (shared with text files)
@@ -389,6 +389,9 @@ struct MemFile<T> {
     newline: Newline,
     /// StringIO's `newline` as given (for writing).
     write_newline: Option<Newline>,
+    /// BytesIO's `getbuffer()`: the bytearray the memoryview shows while it is not released.
+    /// The bytes live there (copied back at each call) and the length may not change.
+    export: Mutex<Option<Value>>,
 }
 
 /// The closed-file error: CPython's StringIO says it without the final period.
@@ -410,15 +413,49 @@ impl<T: Copy + Default + 'static> MemFile<T> {
             state: Mutex::new(Some(Buffer { data, pos: 0 })),
             newline,
             write_newline,
+            export: Mutex::new(None),
         }
     }
 
     /// Run `f` on the open buffer, or raise the closed-file ValueError.
     fn with<R>(&self, f: impl FnOnce(&mut Buffer<T>) -> R) -> PyResult<R> {
-        match self.state.lock().as_mut() {
-            Some(b) => Ok(f(b)),
-            None => Err(mem_closed::<T>()),
+        let mut state = self.state.lock();
+        let b = state.as_mut().ok_or_else(mem_closed::<T>)?;
+        self.sync_export(b);
+        Ok(f(b))
+    }
+
+    /// As [`MemFile::with`] for an operation that may change the length (write, truncate,
+    /// close): CPython's `BufferError` while a `getbuffer()` view is not released.
+    fn with_resize<R>(&self, f: impl FnOnce(&mut Buffer<T>) -> R) -> PyResult<R> {
+        let mut state = self.state.lock();
+        let b = state.as_mut().ok_or_else(mem_closed::<T>)?;
+        if self.sync_export(b) {
+            raise!(
+                BufferError,
+                "Existing exports of data: object cannot be re-sized"
+            );
         }
+        Ok(f(b))
+    }
+
+    /// Take back the bytes a `getbuffer()` view may have changed; forget the export once the
+    /// view is released. Whether a view still shows the bytes.
+    fn sync_export(&self, b: &mut Buffer<T>) -> bool {
+        let mut export = self.export.lock();
+        let Some(Value::ByteArray(ba)) = export.as_ref() else {
+            return false;
+        };
+        let live = ba.is_exported();
+        if let Some(data) = (&mut b.data as &mut dyn std::any::Any).downcast_mut::<Vec<u8>>() {
+            let shown = ba.data.lock();
+            data.clear();
+            data.extend_from_slice(&shown);
+        }
+        if !live {
+            *export = None;
+        }
+        live
     }
 }
 
@@ -526,6 +563,7 @@ fn bytesio_class() -> Ref<Class> {
             ("getvalue", mem_getvalue::<u8>),
             ("read", mem_read::<u8>),
             ("read1", mem_read::<u8>),
+            ("getbuffer", bio_getbuffer),
             ("readinto", bio_readinto),
             ("readinto1", bio_readinto1),
             ("readline", bio_readline),
@@ -593,7 +631,7 @@ fn sio_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// Set an in-memory file's data on a fresh instance (`__init__` again replaces nothing: CPython
 /// resets the buffer, minivm keeps the first).
-fn init_native<T: Send + Sync + 'static>(_: &mut Interp, args: &Args<'_>, d: T) -> PyResult<Value> {
+fn init_native<T: 'static>(_: &mut Interp, args: &Args<'_>, d: T) -> PyResult<Value> {
     match args.pos.first() {
         Some(Value::Instance(inst)) => {
             inst.set_native(Box::new(d));
@@ -762,7 +800,7 @@ fn mem_truncate<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> 
             Some(n as usize)
         }
     };
-    d.with(|b| Value::Int(b.truncate(size) as i64))
+    d.with_resize(|b| Value::Int(b.truncate(size) as i64))
 }
 
 fn mem_close<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -770,6 +808,9 @@ fn mem_close<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyR
     Sig::pos("close", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
+    if d.state.lock().is_some() {
+        d.with_resize(|_| ())?;
+    }
     *d.state.lock() = None;
     inst.dict
         .lock()
@@ -833,8 +874,24 @@ fn bio_write(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .bind::<1>(&args)?;
     let bytes = bytes_arg(v.unwrap_or(&Value::None))?;
-    d.with(|b| b.write(&bytes))?;
+    d.with_resize(|b| b.write(&bytes))?;
     Ok(Value::Int(bytes.len() as i64))
+}
+
+/// `getbuffer()`: a writable memoryview of the contents, without copying them; while it is
+/// not released the length may not change (writes, truncate and close are a `BufferError`).
+fn bio_getbuffer(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = mem::<u8>(&args)?;
+    Sig::pos("getbuffer", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    let ba = d.with(|b| {
+        let mut export = d.export.lock();
+        export
+            .get_or_insert_with(|| Value::ByteArray(Ref::new(ByteArray::new(b.data.clone()))))
+            .clone()
+    })?;
+    Ok(crate::builtins::memoryview::view_of(ba))
 }
 
 fn bio_seek(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -12,8 +12,7 @@
 //!   `select` reports it readable and writable at once (what Linux does for an unconnected TCP
 //!   socket, whose `poll` says `POLLOUT | POLLHUP`);
 //! * only `AF_INET`, with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and
-//!   `send`/`recv` after `connect`); so `socketpair()` gives two TCP sockets connected over
-//!   127.0.0.1 (what CPython itself does where there is no `AF_UNIX`), not a Unix-domain pair.
+//!   `send`/`recv` after `connect`); `AF_UNIX` only as the stream pair `socketpair()` makes.
 //!
 //! Non-blocking mode (`setblocking(False)`, `settimeout(0)`) sets `O_NONBLOCK` on the descriptor,
 //! as CPython does: a call that would wait raises `BlockingIOError`, and `connect()` starts the
@@ -43,6 +42,7 @@ use crate::value::Value;
 use crate::{err, PyResult};
 
 const AF_INET: i64 = 2;
+const AF_UNIX: i64 = 1;
 const SOCK_STREAM: i64 = 1;
 const SOCK_DGRAM: i64 = 2;
 const IPPROTO_UDP: i64 = 17;
@@ -1080,12 +1080,20 @@ fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {
 }
 
 fn sock_getsockname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let (inst, d) = this::<SocketData>(&args, "socket")?;
+    if is_unix(inst) {
+        stream_of(d)?;
+        return Ok(Value::str(""));
+    }
     Ok(addr_value(local_addr(d)?))
 }
 
 fn sock_getpeername(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let (inst, d) = this::<SocketData>(&args, "socket")?;
+    if is_unix(inst) {
+        stream_of(d)?;
+        return Ok(Value::str(""));
+    }
     if let Sock::Datagram(u) = &*d.state.lock() {
         let peer = u.peer_addr().map_err(|e| os_error(&e, None))?;
         return Ok(addr_value(peer));
@@ -1132,10 +1140,11 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let fd = raw_fd(d);
     let closed = matches!(*d.state.lock(), Sock::Closed);
     let mut s = format!(
-        "<{}.{} {}fd={fd}, family={AF_INET}, type={}, proto=0",
+        "<{}.{} {}fd={fd}, family={}, type={}, proto=0",
         inst.class.module,
         inst.class.qualname(),
         if closed { "[closed] " } else { "" },
+        if is_unix(inst) { AF_UNIX } else { AF_INET },
         if d.dgram { SOCK_DGRAM } else { SOCK_STREAM }
     );
     if !closed {
@@ -1749,47 +1758,55 @@ fn create_connection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(me)
 }
 
-/// `socket.socketpair()`: two sockets connected to each other. minivm has only TCP sockets, so
-/// the pair is made as CPython makes it on systems without `AF_UNIX`: listen on an ephemeral
-/// port of 127.0.0.1, connect to it, accept, and check that the accepted peer is the socket
-/// just connected (not another local process that raced to connect first).
-fn socketpair(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+/// `socket.socketpair(family=AF_UNIX, type=SOCK_STREAM, proto=0)`: two Unix-domain stream
+/// sockets connected to each other, as CPython's on Linux (`AF_INET` is Linux's EOPNOTSUPP
+/// there too). The pair's descriptors are used through std's `TcpStream`, whose calls (read,
+/// write, shutdown, timeouts, non-blocking mode) are plain socket calls that work on any
+/// stream socket; the address calls are answered here (`''`, an unnamed Unix socket).
+fn socketpair(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [family, kind, proto] =
         Sig::py("socketpair", &["family", "type", "proto"], 0).bind::<3>(&args)?;
-    for (v, name, allowed) in [
-        (family, "family", [AF_INET, 1]),
-        (kind, "type", [SOCK_STREAM, SOCK_STREAM]),
-        (proto, "proto", [0, IPPROTO_TCP]),
-    ] {
-        match v {
-            None | Some(Value::None) => {}
-            Some(Value::Int(n)) if allowed.contains(n) => {}
-            Some(other) => {
-                return Err(err!(
-                    NotImplementedError,
-                    "minivm's socketpair() makes a pair of TCP stream sockets only ({name}={})",
-                    match other {
-                        Value::Int(n) => n.to_string(),
-                        _ => type_name(other).to_string(),
-                    }
-                ))
-            }
-        }
+    let int = |v: Option<&Value>, default: i64| match v
+        .map(|v| crate::object::builtin_base(v).unwrap_or(v))
+    {
+        None | Some(Value::None) => Ok(default),
+        Some(Value::Int(n)) => Ok(*n),
+        Some(other) => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(other)
+        )),
+    };
+    let (family, kind, proto) = (
+        int(family, AF_UNIX)?,
+        int(kind, SOCK_STREAM)?,
+        int(proto, 0)?,
+    );
+    if family != AF_UNIX {
+        return Err(errno(libc::EOPNOTSUPP));
     }
-    let pair = interp.allow_threads(|| -> std::io::Result<(TcpStream, TcpStream)> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let there = listener.local_addr()?;
-        let a = TcpStream::connect(there)?;
-        let here = a.local_addr()?;
-        loop {
-            let (b, peer) = listener.accept()?;
-            if peer == here {
-                return Ok((a, b));
-            }
+    if kind != SOCK_STREAM || proto != 0 {
+        return Err(err!(
+            NotImplementedError,
+            "minivm's socketpair() makes a pair of stream sockets only (type={kind}, proto={proto})"
+        ));
+    }
+    let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| os_error(&e, None))?;
+    let wrap = |s: std::os::unix::net::UnixStream| {
+        let v = stream_socket(TcpStream::from(std::os::fd::OwnedFd::from(s)));
+        if let Value::Instance(inst) = &v {
+            inst.dict
+                .lock()
+                .insert(Arc::from("family"), Value::Int(AF_UNIX));
         }
-    });
-    let (a, b) = pair.map_err(|e| os_error(&e, None))?;
-    Ok(Value::tuple(vec![stream_socket(a), stream_socket(b)]))
+        v
+    };
+    Ok(Value::tuple(vec![wrap(a), wrap(b)]))
+}
+
+/// Whether `inst` is a Unix-domain socket (from `socketpair()`).
+fn is_unix(inst: &Instance) -> bool {
+    matches!(inst.dict.lock().get("family"), Some(Value::Int(AF_UNIX)))
 }
 
 /// `socket.gethostname()`: the machine's network name (uname(2)'s `nodename`).
