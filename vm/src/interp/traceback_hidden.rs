@@ -68,6 +68,11 @@ const STAND_INS: &[(&str, Rule)] = &[
             "_constructor",
         ]),
     ),
+    // `_asyncio`: Future (its `__await__` is C's future iterator) and Task (its step and
+    // wake-up callback, `Task.__step`/`__wakeup` in C): an awaited future's exception, or a
+    // cancellation, passes through them with no frame in CPython's traceback.
+    ("asyncio/futures.mini", Rule::Only(&["Future"])),
+    ("asyncio/tasks.mini", Rule::Only(&["Task"])),
 ];
 
 /// Whether frames running `code` are left out of tracebacks and frame stacks (see the module
