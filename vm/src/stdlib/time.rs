@@ -34,6 +34,7 @@ const FUNCS: Methods = &[
     ("thread_time", thread_time),
     ("thread_time_ns", thread_time_ns),
     ("sleep", sleep),
+    ("get_clock_info", get_clock_info),
     ("_zone", zone),
     ("_tzset", tzset),
     ("_zoneinfo", zoneinfo),
@@ -139,6 +140,38 @@ fn seconds(args: &Args<'_>, name: &str, clock: ClockId) -> PyResult<Value> {
 fn nanoseconds(args: &Args<'_>, name: &str, clock: ClockId) -> PyResult<Value> {
     args.none(name)?;
     Ok(Value::Int(clock_nanos(clock)))
+}
+
+/// `get_clock_info(name)`: a `types.SimpleNamespace` describing a clock, as CPython's on Linux
+/// (every clock is a `clock_gettime` of nanosecond resolution; minivm's read the same ones).
+fn get_clock_info(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let name = match args.one("get_clock_info")? {
+        Value::Str(s) => s.as_str().to_string(),
+        other => raise!(
+            TypeError,
+            "get_clock_info() argument 1 must be str, not {}",
+            type_name(other)
+        ),
+    };
+    let (clock, monotonic) = match name.as_str() {
+        "monotonic" | "perf_counter" => ("CLOCK_MONOTONIC", true),
+        "process_time" => ("CLOCK_PROCESS_CPUTIME_ID", true),
+        "thread_time" => ("CLOCK_THREAD_CPUTIME_ID", true),
+        "time" => ("CLOCK_REALTIME", false),
+        _ => raise!(ValueError, "unknown clock"),
+    };
+    let types = interp.import_module("types")?;
+    let namespace = interp.getattr(&types, "SimpleNamespace")?;
+    let kw: Vec<(std::sync::Arc<str>, Value)> = vec![
+        (
+            "implementation".into(),
+            Value::string(format!("clock_gettime({clock})")),
+        ),
+        ("monotonic".into(), Value::Bool(monotonic)),
+        ("adjustable".into(), Value::Bool(!monotonic)),
+        ("resolution".into(), Value::Float(1e-9)),
+    ];
+    interp.call_kw(&namespace, &[], &kw)
 }
 
 fn perf_counter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
