@@ -32,10 +32,85 @@ impl SliceIdx {
             let stop = start.saturating_add(self.len).min(items.len());
             return items.get(start..stop).map_or_else(Vec::new, <[T]>::to_vec);
         }
+        if self.step == -1 && self.len > 0 {
+            // `a[k::-1]`, `a[::-1]`: the run `start - len + 1 ..= start`, copied backwards
+            // (one pass over a slice, no index arithmetic or bounds test per item).
+            let hi = self.start as usize;
+            if let Some(part) = (hi + 1)
+                .checked_sub(self.len)
+                .and_then(|lo| items.get(lo..=hi))
+            {
+                let mut out = Vec::with_capacity(self.len);
+                out.extend(part.iter().rev().cloned());
+                return out;
+            }
+        }
         let mut out = Vec::with_capacity(self.len);
         out.extend(self.indices().filter_map(|i| items.get(i).cloned()));
         out
     }
+}
+
+/// The bounds of a slice whose start, stop and step are each None or an int (not a bool, a big
+/// int or an object with `__index__`), for a sequence of `len` items: `slice_bounds`'s answer
+/// without its conversions to `PyResult`s, which cost more than the arithmetic on the common
+/// slices (`a[k::-1]`, `a[:k]`). `None` for any other slice, and for a zero step (whose error
+/// the general path raises).
+#[inline]
+fn int_slice(s: &Slice, len: usize) -> Option<SliceIdx> {
+    // As `adjust_slice`: a step of i64::MIN selects what -i64::MAX does (at most one item).
+    let step = match unit_bound(&s.step)? {
+        None => 1,
+        Some(0) => return None,
+        Some(i) => i.max(-i64::MAX),
+    };
+    let (a, b) = (unit_bound(&s.start)?, unit_bound(&s.stop)?);
+    let len = i64::try_from(len).ok()?;
+    // Every bound ends in -1..=len, and `i + len` cannot overflow for i < 0 (`len` fits).
+    let clamp = |v: Option<i64>, default: i64| match v {
+        None => default,
+        Some(i) if i < 0 => {
+            let j = i + len;
+            if j < 0 {
+                if step < 0 {
+                    -1
+                } else {
+                    0
+                }
+            } else {
+                j
+            }
+        }
+        Some(i) if i >= len => {
+            if step < 0 {
+                len - 1
+            } else {
+                len
+            }
+        }
+        Some(i) => i,
+    };
+    let (dstart, dstop) = if step < 0 { (len - 1, -1) } else { (0, len) };
+    let (start, stop) = (clamp(a, dstart), clamp(b, dstop));
+    // The count, as `slice_bounds` works it out (`start - stop` and `stop - start` lie within
+    // -len-1..=len+1).
+    let n = if step < 0 {
+        if stop < start {
+            (start - stop - 1) / -step + 1
+        } else {
+            0
+        }
+    } else if start < stop {
+        (stop - start - 1) / step + 1
+    } else {
+        0
+    };
+    Some(SliceIdx {
+        start,
+        stop,
+        step,
+        len: n as usize,
+    })
 }
 
 /// A slice bound that is None or an int: `Some(None)` / `Some(Some(i))`; `None` for any other
@@ -325,6 +400,10 @@ impl Interp {
             if let Some(part) = unit_slice_range(s, items.len()).and_then(|r| items.get(r)) {
                 return Ok(Value::list(part.to_vec()));
             }
+            // Any other step with int bounds (`perm[k::-1]`, `a[::2]`).
+            if let Some(idx) = int_slice(s, items.len()) {
+                return Ok(Value::list(idx.select(&items)));
+            }
         }
         if let Some(k) = self.instance_index(obj, key)? {
             return self.getitem(obj, &k);
@@ -487,7 +566,7 @@ impl Interp {
         match obj {
             Value::List(l) => match &key {
                 Value::Slice(s) => {
-                    let new = match &v {
+                    let mut new = match &v {
                         // A list nobody else holds (`a[:k] = a[k::-1]`'s temporary) gives up
                         // its items instead of copying them.
                         Value::List(vl) if Ref::count(vl) == 1 && !Ref::ptr_eq(vl, l) => {
@@ -500,18 +579,24 @@ impl Interp {
                             .map_err(|_| err!(TypeError, "can only assign an iterable"))?,
                     };
                     let mut items = l.items.lock();
-                    let idx = adjust_slice(s, items.len())?;
+                    let idx = match int_slice(s, items.len()) {
+                        Some(idx) => idx,
+                        None => adjust_slice(s, items.len())?,
+                    };
                     if idx.step == 1 {
                         let start = idx.start.max(0) as usize;
                         let stop = (idx.stop.max(idx.start).max(0) as usize).min(items.len());
                         let start = start.min(items.len());
-                        if stop - start == new.len() {
-                            // Same length: overwrite in place, nothing moves.
-                            for (slot, val) in
-                                items.get_mut(start..stop).into_iter().flatten().zip(new)
-                            {
-                                *slot = val;
-                            }
+                        if let Some(dst) = items
+                            .get_mut(start..stop)
+                            .filter(|dst| dst.len() == new.len())
+                        {
+                            // Same length (`perm[:k + 1] = perm[k::-1]`): the new items swapped
+                            // in, nothing moves; the old ones, now in `new`, are dropped once the
+                            // list is released (dropping one may run a `__del__`).
+                            dst.swap_with_slice(&mut new);
+                            drop(items);
+                            drop(new);
                         } else {
                             items.splice(start..stop, new);
                         }
