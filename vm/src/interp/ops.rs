@@ -88,6 +88,12 @@ fn is_scalar(v: &Value) -> bool {
 impl Interp {
     /// `a op b` for any operands.
     pub fn binary(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
+        // `list + list` (`items[:i] + items[i + 1:]`, `[x] + rest`): straight to the copy, past
+        // the number, metaclass and bytes tests below and `binary_builtin`'s dispatch (about
+        // 100 of the 450 machine instructions of a short concatenation, callgrind on nqueens).
+        if let (BinOp::Add, Value::List(x), Value::List(y)) = (op, a, b) {
+            return Ok(concat_lists(x, y));
+        }
         // `&`, `|` and `^` of two bools give a bool (`True & False` is False, not 0).
         if let (Value::Bool(x), Value::Bool(y)) = (a, b) {
             match op {
@@ -316,16 +322,7 @@ impl Interp {
         }
         Ok(Some(match (op, a, b) {
             (BinOp::Add, Str(x), Str(y)) => Value::Str(Ref::new(PyStr::concat(x, y))),
-            (BinOp::Add, List(x), List(y)) => {
-                // One allocation of the final size (`x` may be `y`: each is locked in turn).
-                let m = y.len();
-                let first = x.items.lock();
-                let mut items = Vec::with_capacity(first.len() + m);
-                items.extend_from_slice(&first);
-                drop(first);
-                items.extend_from_slice(&y.items.lock());
-                Value::list(items)
-            }
+            (BinOp::Add, List(x), List(y)) => concat_lists(x, y),
             (BinOp::Add, Tuple(x), Tuple(y)) => {
                 let mut items = Vec::with_capacity(x.items.len() + y.items.len());
                 items.extend_from_slice(&x.items);
@@ -1152,4 +1149,17 @@ pub(crate) fn concat_in_place(
             Err(Value::Str(s))
         }
     }
+}
+
+/// `x + y` for two lists: one allocation of the final size (`x` may be `y`: each is locked in
+/// turn).
+#[inline]
+fn concat_lists(x: &Ref<crate::object::List>, y: &Ref<crate::object::List>) -> Value {
+    let m = y.len();
+    let first = x.items.lock();
+    let mut items = Vec::with_capacity(first.len() + m);
+    items.extend_from_slice(&first);
+    drop(first);
+    items.extend_from_slice(&y.items.lock());
+    Value::list(items)
 }
