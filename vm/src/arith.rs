@@ -84,7 +84,8 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
             Err(_) => Err(NumError::Overflow("complex exponentiation")),
         };
     }
-    Ok(Value::Float(match op {
+    // A NaN result is a new object (`num::new_float`), as every float result is in CPython.
+    Ok(Value::Float(crate::num::new_float(match op {
         BinOp::Add => f + g,
         BinOp::Sub => f - g,
         BinOp::Mul => f * g,
@@ -104,7 +105,7 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
                 tn(y)
             )));
         }
-    }))
+    })))
 }
 
 /// Two inline ints: the `i64` helpers, promoting to big ints when a result does not fit.

@@ -431,11 +431,15 @@ fn cx_complex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn cx_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Ok(Value::Float(receiver(&args, "real")?.re))
+    Ok(Value::Float(crate::num::new_float(
+        receiver(&args, "real")?.re,
+    )))
 }
 
 fn cx_imag(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Ok(Value::Float(receiver(&args, "imag")?.im))
+    Ok(Value::Float(crate::num::new_float(
+        receiver(&args, "imag")?.im,
+    )))
 }
 
 fn cx_getnewargs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -436,29 +436,13 @@ fn int_from_bytes(interp: &mut Interp, x: &Value, base: i64) -> PyResult<Value> 
 fn float_from_bytes(interp: &mut Interp, x: &Value) -> PyResult<Value> {
     let parsed = ascii_number_text(x).map(|t| crate::num::parse_float(&t));
     match parsed {
-        Some(Ok(f)) => Ok(Value::Float(if f.is_nan() { fresh_nan(f) } else { f })),
+        Some(Ok(f)) => Ok(Value::Float(crate::num::new_float(f))),
         Some(Err(crate::num::NumError::Value(_))) | None => {
             let r = interp.repr(x)?;
             raise!(ValueError, "could not convert string to float: {r}")
         }
         Some(Err(e)) => Err(num_err(e)),
     }
-}
-
-/// A NaN no other `float('nan')` call has returned.
-///
-/// Floats are stored inline, so `is` compares their bits. In CPython each `float('nan')` is a new
-/// object: `x in [x]` is True (containers check identity before `==`) while
-/// `[float('nan')] == [float('nan')]` is False. A counter in the NaN's unused payload bits gives
-/// each call its own identity, so both answers come out as CPython's. (The sign is kept; printing
-/// and arithmetic ignore the payload.)
-fn fresh_nan(nan: f64) -> f64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    // Bits 0..51 are the payload (bit 51 is the "quiet" bit, already set in f64::NAN).
-    const PAYLOAD: u64 = (1 << 51) - 1;
-    let n = NEXT.fetch_add(1, Ordering::Relaxed) & PAYLOAD;
-    f64::from_bits((nan.to_bits() & !PAYLOAD) | n)
 }
 
 /// `float(v)`: what the built-in gives for one argument.
@@ -486,7 +470,7 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
             .map_err(num_err),
         Value::Bool(b) => Ok(Value::Float(*b as i64 as f64)),
         Value::Str(s) => crate::num::parse_float(s.as_str())
-            .map(|f| Value::Float(if f.is_nan() { fresh_nan(f) } else { f }))
+            .map(|f| Value::Float(crate::num::new_float(f)))
             .map_err(num_err),
         Value::Bytes(_) | Value::ByteArray(_) => float_from_bytes(interp, x),
         Value::Instance(i) if crate::builtins::memoryview::view_bytes(i).is_some() => {

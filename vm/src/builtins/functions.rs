@@ -229,7 +229,7 @@ fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             None => Value::from(BigInt::from(i).abs()),
         }),
         Some(Num::Big(b)) => Ok(Value::from(b.abs())),
-        Some(Num::Float(f)) => Ok(Value::Float(f.abs())),
+        Some(Num::Float(f)) => Ok(Value::Float(crate::num::new_float(f.abs()))),
         None => match interp.lookup_special(v, "__abs__") {
             Some(m) => interp.call(&m, std::slice::from_ref(v)),
             None => match crate::object::builtin_base(v) {
@@ -607,7 +607,7 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                     None => i64::MAX,
                 };
                 crate::num::float_round(*f, n)
-                    .map(Value::Float)
+                    .map(|r| Value::Float(crate::num::new_float(r)))
                     .map_err(num_err)
             }
         },
@@ -644,7 +644,8 @@ fn divmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             }
             let (f, g) = (to_f64(x).map_err(num_err)?, to_f64(y).map_err(num_err)?);
             let (q, r) = crate::num::float_divmod(f, g).map_err(num_err)?;
-            Ok(pair(Value::Float(q), Value::Float(r)))
+            use crate::num::new_float;
+            Ok(pair(Value::Float(new_float(q)), Value::Float(new_float(r))))
         }
         _ => {
             if let Some(m) = interp.lookup_special(a, "__divmod__") {

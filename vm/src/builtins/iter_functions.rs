@@ -174,7 +174,13 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let seq = args.one("reversed")?;
     let rev = |kind, items| Ok(new_iter(kind, IterState::Reversed { items }));
     match seq {
-        Value::List(l) => rev("list_reverseiterator", l.snapshot()),
+        Value::List(l) => Ok(new_iter(
+            "list_reverseiterator",
+            IterState::RevSeq {
+                obj: seq.clone(),
+                index: l.len() as i64 - 1,
+            },
+        )),
         Value::Tuple(t) => rev("reversed", t.items.to_vec()),
         Value::Str(s) => rev(
             "reversed",
@@ -183,7 +189,21 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 .map(|c| Value::string(c.to_string()))
                 .collect(),
         ),
-        Value::Dict(d) => rev("dict_reversekeyiterator", d.keys()),
+        Value::Dict(d) => {
+            let mut items = d.keys();
+            items.reverse();
+            let n = items.len();
+            let size_only = crate::interp::iter::NO_KEY_CHECK;
+            Ok(new_iter(
+                "dict_reversekeyiterator",
+                IterState::Items {
+                    items,
+                    index: 0,
+                    dict: Some((d.clone(), n, size_only)),
+                    set: None,
+                },
+            ))
+        }
         Value::Range(r) if r.big().is_some() => Ok(crate::interp::iter::long_range_iter(r, true)),
         Value::Range(r) => {
             let n = r.len();
@@ -219,11 +239,13 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 && interp.lookup_special(seq, "__len__").is_some()
             {
                 let n = crate::builtins::functions::length(interp, seq)?;
-                let mut items = Vec::new();
-                for i in 0..n {
-                    items.push(interp.getitem(seq, &Value::Int(i))?);
-                }
-                return rev("reversed", items);
+                return Ok(new_iter(
+                    "reversed",
+                    IterState::RevSeq {
+                        obj: seq.clone(),
+                        index: n - 1,
+                    },
+                ));
             }
             raise!(TypeError, "'{}' object is not reversible", type_name(seq))
         }
@@ -336,7 +358,7 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 None => interp.binary(BinOp::Add, &acc, &v)?,
             },
             // Floats add as C doubles, as CPython 3.11's `sum` does (no compensation).
-            (Value::Float(a), Value::Float(b)) => Value::Float(a + b),
+            (Value::Float(a), Value::Float(b)) => Value::Float(crate::num::new_float(a + b)),
             _ => interp.binary(BinOp::Add, &acc, &v)?,
         };
     }
@@ -423,8 +445,21 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                     items.len().saturating_sub(*index)
                 }
             }
+            IterState::SetWalk {
+                set, used, left, ..
+            } if set.items.lock().len() == *used => *left,
             IterState::Guarded { items, index, .. } => items.len().saturating_sub(*index),
             IterState::Reversed { items } => items.len(),
+            // CPython's list reverse iterator: `index + 1` while the index is in the list.
+            IterState::RevSeq {
+                obj: Value::List(l),
+                index,
+            } if *index >= 0 && (*index as usize) < l.len() => *index as usize + 1,
+            IterState::RevSeq {
+                obj: Value::List(_),
+                ..
+            } => 0,
+            IterState::RevSeq { index, .. } => (*index + 1).max(0) as usize,
             IterState::RangeCountdown { left, .. } => *left as usize,
             IterState::LongRange { left, .. } => return Ok(Value::from(left.clone())),
             _ => 0,

@@ -8,6 +8,11 @@ use crate::object::{type_name, ExcKind, IterObj, IterState};
 use crate::value::Value;
 use crate::{err, PyResult};
 
+/// The fingerprint an `IterState::Items` walk of a dict keeps when only its size is checked:
+/// CPython's reverse dict iterators raise "dictionary changed size during iteration" but never
+/// "dictionary keys changed during iteration".
+pub const NO_KEY_CHECK: u64 = u64::MAX;
+
 impl Interp {
     /// `iter(v)`
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
@@ -77,15 +82,14 @@ impl Interp {
                 )
             }
             Value::Set(s) => {
-                let items = s.snapshot();
-                let n = items.len();
+                let n = s.items.lock().len();
                 (
                     "set_iterator",
-                    IterState::Items {
-                        items,
-                        index: 0,
-                        dict: None,
-                        set: Some((s.clone(), n)),
+                    IterState::SetWalk {
+                        set: s.clone(),
+                        pos: 0,
+                        used: n,
+                        left: n,
                     },
                 )
             }
@@ -236,7 +240,8 @@ impl Interp {
             } => {
                 if let Some((d, n, keys)) = dict {
                     if d.len() != *n {
-                        *st = IterState::Exhausted;
+                        // Sticky, as CPython's: every later `next` raises it again.
+                        *n = usize::MAX;
                         return Err(err!(
                             RuntimeError,
                             "dictionary changed size during iteration"
@@ -244,7 +249,10 @@ impl Interp {
                     }
                     // Same size but other keys (one deleted, one added). CPython notices when it
                     // meets an entry it did not expect; this snapshot notices at its end.
-                    if *index == items.len() && d.key_fingerprint() != *keys {
+                    if *index == items.len()
+                        && *keys != NO_KEY_CHECK
+                        && d.key_fingerprint() != *keys
+                    {
                         *st = IterState::Exhausted;
                         return Err(err!(
                             RuntimeError,
@@ -254,13 +262,37 @@ impl Interp {
                 }
                 if let Some((s, n)) = set {
                     if s.items.lock().len() != *n {
-                        *st = IterState::Exhausted;
+                        *n = usize::MAX;
                         return Err(err!(RuntimeError, "Set changed size during iteration"));
                     }
                 }
                 let v = items.get(*index).cloned();
                 *index += 1;
                 Ok(v)
+            }
+            IterState::SetWalk {
+                set,
+                pos,
+                used,
+                left,
+            } => {
+                let members = set.items.lock();
+                if members.len() != *used {
+                    drop(members);
+                    // Sticky, as CPython's: every later `next` raises it again.
+                    *used = usize::MAX;
+                    return Err(err!(RuntimeError, "Set changed size during iteration"));
+                }
+                let Some((slot, k)) = members.next_from(*pos) else {
+                    drop(members);
+                    *st = IterState::Exhausted;
+                    return Ok(None);
+                };
+                let v = k.value.clone();
+                drop(members);
+                *pos = slot + 1;
+                *left = left.saturating_sub(1);
+                Ok(Some(v))
             }
             IterState::Guarded {
                 items,
@@ -330,6 +362,39 @@ impl Interp {
                 let (func, sentinel) = (func.clone(), sentinel.clone());
                 drop(st);
                 self.callable_iter_next(obj, &func, &sentinel)
+            }
+            IterState::RevSeq { obj: target, index } => {
+                let (target, i) = (target.clone(), *index);
+                if i < 0 {
+                    *st = IterState::Exhausted;
+                    return Ok(None);
+                }
+                if let Value::List(l) = &target {
+                    // The list as it is now: an index past its end ends the walk.
+                    let v = l.items.read().get(i as usize).cloned();
+                    *st = match v {
+                        Some(_) => IterState::RevSeq {
+                            obj: target.clone(),
+                            index: i - 1,
+                        },
+                        None => IterState::Exhausted,
+                    };
+                    return Ok(v);
+                }
+                drop(st);
+                match self.getitem(&target, &Value::Int(i)) {
+                    Ok(v) => {
+                        if let IterState::RevSeq { index, .. } = &mut *obj.state.lock() {
+                            *index -= 1;
+                        }
+                        Ok(Some(v))
+                    }
+                    Err(e) if e.is(ExcKind::IndexError) || e.is(ExcKind::StopIteration) => {
+                        *obj.state.lock() = IterState::Exhausted;
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             IterState::SeqIter { obj: target, index } => {
                 let (target, i) = (target.clone(), *index);
@@ -433,9 +498,23 @@ impl Interp {
         if crate::heap::model() == crate::heap::Model::FreeThreaded && !matches!(v, Value::Iter(_))
         {
             if let Value::Iter(obj) = &it {
-                if let IterState::Items { dict, set, .. } = &mut *obj.state.lock() {
-                    *dict = None;
-                    *set = None;
+                let mut st = obj.state.lock();
+                match &mut *st {
+                    IterState::Items { dict, set, .. } => {
+                        *dict = None;
+                        *set = None;
+                    }
+                    // A set's walk of its live table becomes a snapshot without the check.
+                    IterState::SetWalk { set, pos: 0, .. } => {
+                        let items = set.snapshot();
+                        *st = IterState::Items {
+                            items,
+                            index: 0,
+                            dict: None,
+                            set: None,
+                        };
+                    }
+                    _ => {}
                 }
             }
         }
@@ -620,6 +699,7 @@ fn take_fresh_snapshot(it: &Value) -> Option<Vec<Value>> {
         | IterState::Guarded {
             items, index: 0, ..
         } => std::mem::take(items),
+        IterState::SetWalk { set, pos: 0, .. } => set.snapshot(),
         _ => return None,
     };
     *st = IterState::Exhausted;

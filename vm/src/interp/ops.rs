@@ -928,7 +928,7 @@ impl Interp {
                 None => Value::from(-BigInt::from(i)),
             }),
             Some(Num::Big(b)) => Ok(Value::from(-b)),
-            Some(Num::Float(f)) => Ok(Value::Float(-f)),
+            Some(Num::Float(f)) => Ok(Value::Float(crate::num::new_float(-f))),
             None => self.unary_dunder(v, "__neg__", "-"),
         }
     }

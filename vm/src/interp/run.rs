@@ -2259,6 +2259,9 @@ fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
                 }
                 _ => None,
             }
+            // A NaN result takes the general path, which gives it its own identity
+            // (`num::fresh_nan`): `x + 1 in [x]` is False for a NaN `x`, as in CPython.
+            .filter(|r| !r.is_nan())
             .map(Value::Float)
         }
         _ => None,

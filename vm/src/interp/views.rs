@@ -341,6 +341,7 @@ fn view_reversed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (d, kind) = view_of(&args)?;
     let mut items = view_items(&d, kind);
     items.reverse();
+    let n = items.len();
     let name = match kind {
         ViewKind::Keys => "dict_reversekeyiterator",
         ViewKind::Values => "dict_reversevalueiterator",
@@ -351,7 +352,7 @@ fn view_reversed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         IterState::Items {
             items,
             index: 0,
-            dict: None,
+            dict: Some((d.clone(), n, crate::interp::iter::NO_KEY_CHECK)),
             set: None,
         },
     ))))

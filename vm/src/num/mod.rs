@@ -25,6 +25,46 @@ mod unicode_tables;
 
 use std::fmt;
 
+/// A NaN with the same sign as `nan` that no other call has returned: the result of an
+/// operation that makes a new float object in CPython.
+///
+/// Floats are stored inline, so `is` compares their bits. In CPython each float result is a new
+/// object: `x in [x]` is True for a NaN (containers check identity before `==`) while
+/// `float('nan') in [float('nan')]`, `x + 1 in [x]` or `[x * 0] == [x * 0]` are False. IEEE
+/// arithmetic gives every new NaN the same bits or its operand's, so NaN results take a counter
+/// in the unused payload bits instead, one identity each (printing and arithmetic ignore the
+/// payload; [`plain_nan`] gives the bits CPython's NaN would have, for `struct` and `array`).
+pub fn fresh_nan(nan: f64) -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    // Bits 0..51 are the payload (bit 51 is the "quiet" bit, kept set so the NaN stays quiet).
+    const PAYLOAD: u64 = (1 << 51) - 1;
+    const QUIET: u64 = 1 << 51;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) & PAYLOAD;
+    f64::from_bits((nan.to_bits() & !PAYLOAD) | QUIET | n)
+}
+
+/// `f` itself, or a [`fresh_nan`] when it is a NaN: a float result with its own identity.
+#[inline]
+pub fn new_float(f: f64) -> f64 {
+    if f.is_nan() {
+        fresh_nan(f)
+    } else {
+        f
+    }
+}
+
+/// `f` with a NaN's payload cleared (sign and quiet bit kept): the bits CPython stores for the
+/// NaN a [`fresh_nan`] stands for, as `struct.pack` and `array` write them.
+#[inline]
+pub fn plain_nan(f: f64) -> f64 {
+    if f.is_nan() {
+        f64::from_bits(f.to_bits() & !((1u64 << 51) - 1) | (1 << 51))
+    } else {
+        f
+    }
+}
+
 /// Message for an `i64` overflow inside a helper that only ever sees inline ints; callers catch
 /// it and redo the operation on big ints, so programs never see it.
 pub const INT_OVERFLOW: &str = "integer overflow: result does not fit in 64 bits";

@@ -280,6 +280,17 @@ impl<T> SetTable<T> {
         })
     }
 
+    /// The first element at slot `pos` or after, with its slot: what CPython's set iterator
+    /// reads at each step (it walks the live table, so members added or removed during the
+    /// walk are seen or skipped as there).
+    pub fn next_from(&self, pos: usize) -> Option<(usize, &T)> {
+        let rest = self.table.get(pos..)?;
+        rest.iter().enumerate().find_map(|(i, s)| match s {
+            Slot::Active(_, v) => Some((pos + i, v)),
+            _ => None,
+        })
+    }
+
     /// Iterate elements in table order (CPython's iteration order).
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.iter_with_hash().map(|(_, v)| v)

@@ -276,6 +276,11 @@ impl KeySet {
         self.table.iter()
     }
 
+    /// The first member at table slot `pos` or after, with its slot (a set iterator's step).
+    pub fn next_from(&self, pos: usize) -> Option<(usize, &HashKey)> {
+        self.table.next_from(pos)
+    }
+
     pub fn len(&self) -> usize {
         self.table.len()
     }

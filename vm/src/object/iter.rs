@@ -241,6 +241,15 @@ pub enum IterState {
         dict: Option<(Ref<Dict>, usize, u64)>,
         set: Option<(Ref<SetObj>, usize)>,
     },
+    /// A set's iterator, walking its live table as CPython's does: `pos` is the next slot to
+    /// read, `used` the set's size when the walk began (a different size now is the
+    /// "Set changed size during iteration" error), `left` the members still to come.
+    SetWalk {
+        set: Ref<SetObj>,
+        pos: usize,
+        used: usize,
+        left: usize,
+    },
     /// A snapshot of a container with a mutation counter (a deque): `next` raises
     /// `RuntimeError(error)` once the counter has moved from `start`.
     Guarded {
@@ -295,6 +304,14 @@ pub enum IterState {
         obj: Value,
         index: i64,
     },
+    /// `reversed(x)` of a list or of an object with `__len__` and `__getitem__`: `x[index]` read
+    /// when it is asked for, index counting down to -1, as CPython's list reverse iterator and
+    /// `reversed` object do (a list changed meanwhile is seen as it is then; stops when out
+    /// of range).
+    RevSeq {
+        obj: Value,
+        index: i64,
+    },
     /// `itertools.permutations`, `combinations`, `combinations_with_replacement` and `product`,
     /// stepped in Rust (`stdlib/itertools.rs`).
     Combinatoric(Box<crate::stdlib::itertools::Combinatoric>),
@@ -326,6 +343,7 @@ impl IterState {
                 | IterState::Filter { .. }
                 | IterState::Callable { .. }
                 | IterState::SeqIter { .. }
+                | IterState::RevSeq { .. }
         )
     }
 }

@@ -333,12 +333,13 @@ impl Trace for IterObj {
                     visit.visit(s);
                 }
             }
+            IterState::SetWalk { set, .. } => visit.visit(set),
             IterState::Guarded { items, .. } | IterState::Reversed { items } => {
                 trace_all(items.iter(), visit)
             }
-            IterState::Enumerate { inner, .. } | IterState::SeqIter { obj: inner, .. } => {
-                inner.trace(visit)
-            }
+            IterState::Enumerate { inner, .. }
+            | IterState::SeqIter { obj: inner, .. }
+            | IterState::RevSeq { obj: inner, .. } => inner.trace(visit),
             IterState::Zip { inners, .. } => trace_all(inners.iter(), visit),
             IterState::Combinatoric(c) => trace_all(c.values(), visit),
             IterState::Map { func, inners } => {

@@ -962,8 +962,11 @@ fn pack(code: u8, items: &[Value]) -> PyResult<Vec<u8>> {
     let mut out = Vec::with_capacity(items.len() * size);
     for v in items {
         match v {
-            Value::Float(f) if code == b'f' => out.extend((*f as f32).to_le_bytes()),
-            Value::Float(f) => out.extend(f.to_le_bytes()),
+            // A NaN with CPython's bits, not minivm's identity counter (`num::fresh_nan`).
+            Value::Float(f) if code == b'f' => {
+                out.extend((crate::num::plain_nan(*f) as f32).to_le_bytes())
+            }
+            Value::Float(f) => out.extend(crate::num::plain_nan(*f).to_le_bytes()),
             _ => {
                 let n = to_bigint(v)?
                     .to_i128()

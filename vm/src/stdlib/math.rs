@@ -106,6 +106,13 @@ fn real(interp: &mut Interp, v: &Value) -> PyResult<f64> {
     }
 }
 
+/// A float result: a NaN gets its own identity, as each result is a new object in CPython
+/// (`math.fabs(x) is x` is False; see `num::fresh_nan`).
+#[inline]
+fn float_value(f: f64) -> Value {
+    Value::Float(crate::num::new_float(f))
+}
+
 fn domain() -> crate::PyErr {
     err!(ValueError, "math domain error")
 }
@@ -123,7 +130,7 @@ fn check1(x: f64, r: f64, can_overflow: bool) -> PyResult<Value> {
     if r.is_infinite() && x.is_finite() {
         return Err(if can_overflow { range_err() } else { domain() });
     }
-    Ok(Value::Float(r))
+    Ok(float_value(r))
 }
 
 /// `qualname` is the name errors show (`math.sqrt`), passed whole: these run on every call, and a
@@ -178,7 +185,7 @@ unary! {
 /// `math.nextafter(x, y)`: the float next to `x` in the direction of `y`.
 fn nextafter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (x, y) = two_floats(interp, args, "math.nextafter")?;
-    Ok(Value::Float(libm::nextafter(x, y)))
+    Ok(float_value(libm::nextafter(x, y)))
 }
 
 /// `math.ulp(x)`: the gap between |x| and the next larger float (for the largest finite float,
@@ -186,10 +193,10 @@ fn nextafter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn ulp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let x = one_float(interp, args, "math.ulp")?.abs();
     if !x.is_finite() {
-        return Ok(Value::Float(x));
+        return Ok(float_value(x));
     }
     let up = libm::nextafter(x, f64::INFINITY);
-    Ok(Value::Float(if up.is_infinite() {
+    Ok(float_value(if up.is_infinite() {
         x - libm::nextafter(x, f64::NEG_INFINITY)
     } else {
         up - x
@@ -201,12 +208,12 @@ fn ulp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn remainder(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (x, y) = two_floats(interp, args, "math.remainder")?;
     if x.is_nan() || y.is_nan() {
-        return Ok(Value::Float(f64::NAN));
+        return Ok(float_value(f64::NAN));
     }
     if x.is_infinite() || y == 0.0 {
         return Err(domain());
     }
-    Ok(Value::Float(libm::remainder(x, y)))
+    Ok(float_value(libm::remainder(x, y)))
 }
 
 /// The cube root as the GNU C library computes it, which CPython 3.11's `math.cbrt` calls: not
@@ -424,7 +431,7 @@ fn sqrt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if x < 0.0 {
         return Err(domain());
     }
-    Ok(Value::Float(x.sqrt()))
+    Ok(float_value(x.sqrt()))
 }
 
 /// CPython's `loghelper`: `f` of a real argument, where an int too large for a float is taken
@@ -454,13 +461,13 @@ fn log(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("log", 1, 2)?;
     let num = log_of(interp, args.get(0).unwrap_or(&Value::None), f64::ln)?;
     match args.get(1) {
-        None => Ok(Value::Float(num)),
+        None => Ok(float_value(num)),
         Some(b) => {
             let den = log_of(interp, b, f64::ln)?;
             if den == 0.0 {
                 raise!(ZeroDivisionError, "float division by zero");
             }
-            Ok(Value::Float(num / den))
+            Ok(float_value(num / den))
         }
     }
 }
@@ -488,7 +495,7 @@ fn log1p(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if x <= -1.0 {
         return Err(domain());
     }
-    Ok(Value::Float(x.ln_1p()))
+    Ok(float_value(x.ln_1p()))
 }
 
 fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -502,17 +509,17 @@ fn pow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             return Err(if x == 0.0 { domain() } else { range_err() });
         }
     }
-    Ok(Value::Float(r))
+    Ok(float_value(r))
 }
 
 fn atan2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (y, x) = two_floats(interp, args, "math.atan2")?;
-    Ok(Value::Float(y.atan2(x)))
+    Ok(float_value(y.atan2(x)))
 }
 
 fn copysign(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (x, y) = two_floats(interp, args, "math.copysign")?;
-    Ok(Value::Float(x.copysign(y)))
+    Ok(float_value(x.copysign(y)))
 }
 
 fn fmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -520,7 +527,7 @@ fn fmod(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if y == 0.0 && !x.is_nan() || x.is_infinite() && !y.is_nan() {
         return Err(domain());
     }
-    Ok(Value::Float(x % y))
+    Ok(float_value(x % y))
 }
 
 fn ldexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -528,7 +535,7 @@ fn ldexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let x = real(interp, args.get(0).unwrap_or(&Value::None))?;
     let e = interp.index_arg(args.get(1).unwrap_or(&Value::None))?;
     if x == 0.0 || !x.is_finite() {
-        return Ok(Value::Float(x));
+        return Ok(float_value(x));
     }
     let e = e.clamp(-2200, 2200) as i32;
     // Scale in steps so intermediate powers of two stay representable.
@@ -542,7 +549,7 @@ fn ldexp(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if r.is_infinite() {
         return Err(range_err());
     }
-    Ok(Value::Float(r))
+    Ok(float_value(r))
 }
 
 fn floats_of(interp: &mut Interp, v: &Value) -> PyResult<Vec<f64>> {
@@ -648,7 +655,7 @@ fn hypot(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     for v in args.pos {
         xs.push(real(interp, v)?);
     }
-    Ok(Value::Float(norm(&xs)))
+    Ok(float_value(norm(&xs)))
 }
 
 fn dist(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -662,7 +669,7 @@ fn dist(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     }
     let d: Vec<f64> = p.iter().zip(&q).map(|(a, b)| a - b).collect();
-    Ok(Value::Float(norm(&d)))
+    Ok(float_value(norm(&d)))
 }
 
 fn rounding(

@@ -431,7 +431,8 @@ fn pack_one(
         },
         b'?' => le[0] = u8::from(interp.truthy(v)?),
         b'e' | b'f' | b'd' => {
-            let x = float_arg(interp, v)?;
+            // A NaN's payload is minivm's identity counter (`num::fresh_nan`): CPython's bits.
+            let x = crate::num::plain_nan(float_arg(interp, v)?);
             match code {
                 b'e' => le[..2].copy_from_slice(&f16_bits(x)?.to_le_bytes()),
                 b'f' => {
