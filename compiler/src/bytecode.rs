@@ -259,6 +259,13 @@ opcodes! {
     /// `[.., defaults?, kwdefaults?, closure?] -> [.., function]` from the code constant.
     MakeFunction(code: konst, flags: fnflags) = "MAKE_FUNCTION", cold, raw(flags.raw()),
         "{code}{flags}", fall(1 - i64::from(flags.count()));
+    /// `[.., c1 .. cn, it] -> [.., comprehension(it)]`: a comprehension's code (a list, set or
+    /// dict comprehension, or a generator expression) called with the iterator `it` as its one
+    /// argument and the cells `c1 .. cn` as its closure, without a function object made and
+    /// freed (`MAKE_FUNCTION` then `CALL 1`, as CPython 3.11 runs it); a generator
+    /// expression's value is the new generator.
+    CallComprehension(code: konst, n: count16) = "CALL_COMPREHENSION", cold, raw(n),
+        "{code}", fall(-i64::from(n));
     /// `[.., f, a1 .. an] -> [.., f(a1, .., an)]`; the callee's entry is an eval-breaker check point.
     Call(n: count) = "CALL", hot, raw(n), "{n} positional", fall(-i64::from(n));
     /// `[.., f, a1 .. an, names] -> [.., f(..)]`: `names` is a tuple constant naming the last

@@ -1,6 +1,7 @@
 //! Stage 3b: expressions — operators, displays, calls, comprehensions, f-strings, lambdas, yields.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::ast::*;
 use crate::bytecode::{Constant, FormatFlags, Op};
@@ -553,14 +554,27 @@ impl<'a> Compiler<'a> {
         let code = self.leave_scope();
         r?;
         let awaits = self.st.scope(scope).is_some_and(|s| s.coroutine);
-        self.make_function(code?, Default::default(), e.span)?;
+        let code = code?;
+        // The cells of its closure, then its iterator, then the call of its code, with no
+        // function object made (`CALL_COMPREHENSION`); past 65,535 free variables, a function
+        // called as any other.
+        let call = match u16::try_from(code.freevars.len()) {
+            Ok(n) => {
+                self.push_closure_cells(&code, e.span)?;
+                Op::CallComprehension(self.add_const(Constant::Code(Arc::new(code))), n)
+            }
+            Err(_) => {
+                self.make_function(code, Default::default(), e.span)?;
+                Op::Call(1)
+            }
+        };
         self.expr(&first.iter)?;
         self.emit(if first.is_async {
             Op::GetAIter
         } else {
             Op::GetIter
         });
-        self.emit(Op::Call(1));
+        self.emit(call);
         if awaits && !matches!(body, CompBody::Gen(_)) {
             // An async comprehension is a coroutine function, called and awaited at once (an
             // async generator expression is an async generator function, only called).

@@ -554,17 +554,27 @@ impl<'a> Compiler<'a> {
         span: Span,
     ) -> Result<(), SyntaxError> {
         if !code.freevars.is_empty() {
-            for name in &code.freevars {
-                let cell = self.cell_index(name).ok_or_else(|| {
-                    SyntaxError::syntax(format!("internal error: no cell for '{name}'"), span)
-                })?;
-                self.emit(Op::LoadClosure(cell));
-            }
+            self.push_closure_cells(&code, span)?;
             self.emit(Op::BuildTuple(code.freevars.len() as u32));
             flags.closure = true;
         }
         let idx = self.add_const(Constant::Code(Arc::new(code)));
         self.emit(Op::MakeFunction(idx, flags));
+        Ok(())
+    }
+
+    /// Push the cells of `code`'s free variables, in `freevars` order (`LOAD_CLOSURE` each).
+    pub(crate) fn push_closure_cells(
+        &mut self,
+        code: &CodeObject,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        for name in &code.freevars {
+            let cell = self.cell_index(name).ok_or_else(|| {
+                SyntaxError::syntax(format!("internal error: no cell for '{name}'"), span)
+            })?;
+            self.emit(Op::LoadClosure(cell));
+        }
         Ok(())
     }
 

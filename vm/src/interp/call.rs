@@ -89,7 +89,7 @@ impl Interp {
             Value::Function(func) => {
                 let frame = self.new_frame(func, args, kw)?;
                 if func.code.obj.flags.generator {
-                    return Ok(self.new_generator(func, frame));
+                    return Ok(self.new_generator(&func.code, frame));
                 }
                 match self.run_frame(frame)? {
                     Exit::Return(v) => Ok(v),
@@ -587,7 +587,7 @@ impl Interp {
         let mut gframe = self.blank_frame(func);
         move_args(&mut gframe.locals, args);
         self.finish_frame(func, &mut gframe);
-        let g = self.new_generator(func, gframe);
+        let g = self.new_generator(&func.code, gframe);
         pop_moved(&mut frame.stack, fpos + 1);
         if let Some(f) = frame.stack.pop() {
             f.discard();
@@ -907,7 +907,12 @@ impl Interp {
     /// (`Frame::reset`), for a caller that sizes them itself.
     #[inline(always)]
     fn pooled_frame(&mut self, func: &Ref<Function>) -> Box<Frame> {
-        let code = &func.code;
+        self.code_frame(&func.code, &func.globals)
+    }
+
+    /// `pooled_frame` for a code and globals (a comprehension's, called without a function).
+    #[inline(always)]
+    fn code_frame(&mut self, code: &Ref<Code>, globals: &Ref<Dict>) -> Box<Frame> {
         let mut frame = match self.frame_pool.pop() {
             Some(mut f) => {
                 // The pool hands back the frame finished last, often of this very function:
@@ -915,8 +920,8 @@ impl Interp {
                 if !Ref::ptr_eq(&f.code, code) {
                     f.code = code.clone();
                 }
-                if !Ref::ptr_eq(&f.globals, &func.globals) {
-                    f.globals = func.globals.clone();
+                if !Ref::ptr_eq(&f.globals, globals) {
+                    f.globals = globals.clone();
                 }
                 // `recycle` emptied the rest (`Frame::reset`).
                 f.ip = 0;
@@ -927,7 +932,7 @@ impl Interp {
             }
             None => Box::new(Frame {
                 code: code.clone(),
-                globals: func.globals.clone(),
+                globals: globals.clone(),
                 ip: 0,
                 locals: Vec::new(),
                 stack: Vec::new(),
@@ -948,7 +953,6 @@ impl Interp {
     /// captured parameter's cell starts with the argument).
     #[inline(always)]
     fn finish_frame(&mut self, func: &Ref<Function>, frame: &mut Frame) {
-        let obj = &func.code.obj;
         // A plain loop rather than `Vec::resize`, which is not inlined: usually a few slots.
         let nlocals = func.code.nlocals;
         if frame.locals.len() < nlocals {
@@ -960,14 +964,53 @@ impl Interp {
         if func.code.no_cellvars && func.closure.is_empty() {
             return;
         }
-        for i in 0..obj.cellvars.len() {
-            let init = match obj.cell2arg.get(i).copied().flatten() {
-                Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
-                None => Value::Undefined,
-            };
-            frame.cells.push(Ref::new(CellObj::new(init)));
-        }
+        own_cells(&func.code, frame);
         frame.cells.extend(func.closure.iter().cloned());
+    }
+
+    /// `CALL_COMPREHENSION`: the comprehension whose code is the constant `c` of `code`,
+    /// called with the iterator on top of `frame`'s stack, the `ncells` cells below it its
+    /// closure (in `freevars` order), all taken off the stack. Its frame, to run as a call's
+    /// (`Flow::Call`), or, for a generator expression (or an async comprehension, a
+    /// coroutine), `None` with the new generator pushed. No function object is made: CPython
+    /// 3.11 makes one (`MAKE_FUNCTION`) that no program can reach, and making and freeing it
+    /// was about a quarter of a small comprehension's cost.
+    pub(crate) fn call_comprehension(
+        &mut self,
+        frame: &mut Frame,
+        code: &Code,
+        c: ConstIdx,
+        ncells: usize,
+    ) -> PyResult<Option<Box<Frame>>> {
+        let Some(Some(child)) = code.children.get(c.0 as usize) else {
+            return Err(err!(SystemError, "CallComprehension needs a code constant"));
+        };
+        let start = frame.stack.len().checked_sub(ncells + 1);
+        let (Some(start), Some(it)) = (start, frame.stack.pop()) else {
+            return Err(err!(SystemError, "bytecode popped an empty stack"));
+        };
+        let mut callee = self.code_frame(child, &frame.globals);
+        callee.locals.clear();
+        callee.locals.push(it);
+        let nlocals = child.nlocals;
+        while callee.locals.len() < nlocals {
+            callee.locals.push(Value::Undefined);
+        }
+        if !child.no_cellvars {
+            own_cells(child, &mut callee);
+        }
+        for v in frame.stack.drain(start..) {
+            match v {
+                Value::Cell(cell) => callee.cells.push(cell),
+                other => other.discard(),
+            }
+        }
+        if child.obj.flags.generator {
+            let g = self.new_generator(child, callee);
+            frame.stack.push(g);
+            return Ok(None);
+        }
+        Ok(Some(callee))
     }
 
     /// The general argument binder: positional, keyword, defaults, `*args`, `**kwargs`, with
@@ -1172,14 +1215,14 @@ impl Interp {
         Ok(Value::Function(f))
     }
 
-    fn new_generator(&mut self, func: &Ref<Function>, mut frame: Box<Frame>) -> Value {
+    fn new_generator(&mut self, code: &Ref<Code>, mut frame: Box<Frame>) -> Value {
         // A generator's frame keeps the exception the generator itself handles (none yet).
         frame.saved_exc = None;
         Value::Generator(Ref::new(Generator {
             frame: crate::heap::ObjCell::new(Some(frame)),
             status: crate::heap::ObjCell::new(GenStatus::Created),
-            code: func.code.clone(),
-            kind: match func.code.obj.flags {
+            code: code.clone(),
+            kind: match code.obj.flags {
                 f if f.coroutine => crate::object::GenKind::Coroutine,
                 f if f.async_generator => crate::object::GenKind::AsyncGenerator,
                 _ => crate::object::GenKind::Generator,
@@ -1713,6 +1756,19 @@ fn enter_code(callee: &mut Frame, func: &Function, cur_exc: &Option<Value>) {
     callee.stack.reserve(code.stack_size);
     if !func.closure.is_empty() {
         callee.cells.extend(func.closure.iter().cloned());
+    }
+}
+
+/// A new frame's own cells (`cellvars`), each starting with its parameter's argument when it
+/// captures a parameter (`cell2arg`), else empty.
+fn own_cells(code: &Code, frame: &mut Frame) {
+    let obj = &code.obj;
+    for i in 0..obj.cellvars.len() {
+        let init = match obj.cell2arg.get(i).copied().flatten() {
+            Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
+            None => Value::Undefined,
+        };
+        frame.cells.push(Ref::new(CellObj::new(init)));
     }
 }
 

@@ -185,6 +185,11 @@ impl Interp {
                 let f = self.make_function(frame, code, c, flags)?;
                 frame.stack.push(f);
             }
+            Op::CallComprehension(c, n) => {
+                if let Some(callee) = self.call_comprehension(frame, code, c, n.into())? {
+                    return Ok(Some(Flow::Call(callee)));
+                }
+            }
             Op::CallKw(n) => {
                 let names = pop!(frame);
                 let fpos = self.callee_pos(frame, n, 0)?;
