@@ -990,19 +990,18 @@ impl Interp {
             return Err(err!(SystemError, "bytecode popped an empty stack"));
         };
         let mut callee = self.code_frame(child, &frame.globals);
-        callee.locals.clear();
-        callee.locals.push(it);
-        let nlocals = child.nlocals;
-        while callee.locals.len() < nlocals {
-            callee.locals.push(Value::Undefined);
-        }
+        // The iterator into the first slot: by assignment when the pooled frame has its slots
+        // already (it last ran this comprehension, usually), as a plain call's arguments.
+        take_args(&mut callee, child.nlocals, &mut [it]);
         if !child.no_cellvars {
             own_cells(child, &mut callee);
         }
-        for v in frame.stack.drain(start..) {
-            match v {
-                Value::Cell(cell) => callee.cells.push(cell),
-                other => other.discard(),
+        if ncells > 0 {
+            for v in frame.stack.drain(start..) {
+                match v {
+                    Value::Cell(cell) => callee.cells.push(cell),
+                    other => other.discard(),
+                }
             }
         }
         if child.obj.flags.generator {
@@ -1288,7 +1287,8 @@ impl Interp {
 
     /// `for` over a generator (`by_for`), or `yield from` a generator, resumed in the running
     /// dispatch loop rather than a nested one (as CPython 3.11's `FOR_ITER` and `SEND`): the
-    /// generator's frame, marked running and given `sent` (taken), for the loop to push on top
+    /// generator's frame, marked running and given `sent` (taken; a `for` sends none, which
+    /// is `None` sent, with no temporary to drop), for the loop to push on top
     /// of the resuming frame. `None`, `sent` left alone, when the generator is not created or
     /// suspended, or just created and sent something: the general path (`gen_resume`) then
     /// answers (exhausted, "already executing", "can't send non-None value").
@@ -1296,14 +1296,14 @@ impl Interp {
     pub(crate) fn gen_enter_inline(
         &mut self,
         g: &Generator,
-        sent: &mut Value,
+        sent: Option<&mut Value>,
         by_for: bool,
     ) -> Option<Box<Frame>> {
         {
             let mut st = g.status.lock();
             match *st {
                 GenStatus::Suspended => {}
-                GenStatus::Created if sent.is_none() => {}
+                GenStatus::Created if sent.as_deref().is_none_or(Value::is_none) => {}
                 _ => return None,
             }
             *st = GenStatus::Running;
@@ -1312,7 +1312,11 @@ impl Interp {
             *g.status.lock() = GenStatus::Done;
             return None;
         };
-        self.accept_sent(&mut frame, std::mem::take(sent));
+        let sent = match sent {
+            Some(v) => std::mem::take(v),
+            None => Value::None,
+        };
+        self.accept_sent(&mut frame, sent);
         // The usual case, no exception handled on either side, needs no swap (`leave_inline`).
         let swapped = frame.saved_exc.is_some() || self.cur_exc.is_some();
         if swapped {

@@ -66,7 +66,10 @@ impl Interp {
     }
 
     /// As `run_frame`, but first raise `throw` at the frame's current instruction (how
-    /// `generator.throw()` and `close()` resume a suspended generator).
+    /// `generator.throw()` and `close()` resume a suspended generator). Inlined into its two
+    /// callers: a generator resumed by native code (`next(g)`, `sum(g)`: `gen_run`) then
+    /// enters the dispatch loop one Rust call shallower.
+    #[inline(always)]
     pub(crate) fn run_frame_throwing(
         &mut self,
         mut frame: Box<Frame>,
@@ -206,10 +209,10 @@ impl Interp {
         }
         let gframe = match (by_for, &mut f.stack[..]) {
             (true, [.., Value::Generator(g)]) if g.kind == GenKind::Generator => {
-                self.gen_enter_inline(g, &mut Value::None, true)?
+                self.gen_enter_inline(g, None, true)?
             }
             (false, [.., Value::Generator(g), sent]) if g.kind == GenKind::Generator => {
-                self.gen_enter_inline(g, sent, false)?
+                self.gen_enter_inline(g, Some(sent), false)?
             }
             _ => return None,
         };
@@ -525,7 +528,9 @@ impl Interp {
                         if let Some(gframe) = self.enter_generator(f, true) {
                             self.depth += 1;
                             let caller = std::mem::replace(frame, gframe);
-                            self.frames.push(caller);
+                            // As a call parks its caller (`push_frame`): `Vec::push` is
+                            // left out of line in this function.
+                            crate::heap::push_inline(&mut self.frames, caller);
                             continue 'frames;
                         }
                     }
