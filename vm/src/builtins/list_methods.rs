@@ -89,7 +89,7 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// (the usual items searched for), and identity, which CPython's list search checks first
 /// (`PyObject_RichCompareBool`). `None` when `==` may run an `__eq__` or needs the general rules.
 #[inline]
-fn plain_eq(item: &Value, x: &Value) -> Option<bool> {
+pub(crate) fn plain_eq(item: &Value, x: &Value) -> Option<bool> {
     match (item, x) {
         (Value::Int(a), Value::Int(b)) => Some(a == b),
         (Value::Str(a), Value::Str(b)) => Some(Ref::ptr_eq(a, b) || a.as_str() == b.as_str()),
@@ -134,21 +134,72 @@ fn position(
     }
 }
 
+/// What `list.remove` found in one hold of the list.
+enum Removal {
+    /// Removed (an item `plain_eq` could compare): dropped once the list is released.
+    Done(Value),
+    /// Not in the list.
+    Missing,
+    /// The item at this position needs a Python `==`, made with the list released.
+    Ask(usize, Value),
+}
+
 fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let l = recv_list(&args, "remove")?;
     let x = rest(&args).one("list.remove")?;
-    match position(interp, l, x, 0, usize::MAX)? {
-        Some(i) => {
-            // As CPython: the item at the position found is removed, even if an `__eq__`
-            // changed the list meanwhile; the removed item is dropped with the list released.
-            let removed = {
-                let mut live = l.items.lock();
-                (i < live.len()).then(|| live.remove(i))
-            };
-            drop(removed);
-            Ok(Value::None)
+    // Items `plain_eq` can answer are compared and the match removed in one hold of the list:
+    // with `--gil off`, another thread's `del l[0]` between finding a position and removing at
+    // it would remove the wrong item or none (four threads each doing `del l[0]`,
+    // `l.append(-1)`, `l.remove(-1)` kept one or two extra -1s in every run).
+    let mut start = 0;
+    loop {
+        let found = {
+            let mut items = l.items.lock();
+            let mut i = start;
+            loop {
+                let Some(item) = items.get(i) else {
+                    break Removal::Missing;
+                };
+                match plain_eq(item, x) {
+                    Some(true) => break Removal::Done(items.remove(i)),
+                    Some(false) => i += 1,
+                    None => break Removal::Ask(i, item.clone()),
+                }
+            }
+        };
+        match found {
+            Removal::Done(removed) => {
+                drop(removed);
+                return Ok(Value::None);
+            }
+            Removal::Missing => raise!(ValueError, "list.remove(x): x not in list"),
+            Removal::Ask(i, item) => {
+                if !interp.eq(&item, x)? {
+                    start = i + 1;
+                    continue;
+                }
+                // As CPython: the item at the position found is removed, even if an `__eq__`
+                // changed the list meanwhile. Free-threaded, another thread may have moved it:
+                // then it is looked for again (its `__eq__` asked again).
+                let removed = {
+                    let mut live = l.items.lock();
+                    let moved = crate::heap::model() == crate::heap::Model::FreeThreaded
+                        && !live.get(i).is_some_and(|now| now.is(&item));
+                    if moved {
+                        None
+                    } else {
+                        Some((i < live.len()).then(|| live.remove(i)))
+                    }
+                };
+                match removed {
+                    Some(removed) => {
+                        drop(removed);
+                        return Ok(Value::None);
+                    }
+                    None => start = 0,
+                }
+            }
         }
-        None => raise!(ValueError, "list.remove(x): x not in list"),
     }
 }
 

@@ -19,7 +19,7 @@ pub mod functions;
 mod introspect;
 pub mod io;
 pub(crate) mod iter_functions;
-mod list_methods;
+pub(crate) mod list_methods;
 pub mod memoryview;
 mod misc_methods;
 mod num_convert;

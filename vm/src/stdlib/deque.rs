@@ -477,14 +477,63 @@ fn deque_index(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn deque_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (d, x) = one_arg(&args, "remove")?;
-    let Some(i) = find(interp, d, x, 0, i64::MAX)? else {
-        return Err(not_in_deque(interp, x)?);
+    // While the items compare without Python code, the match is found and removed in one hold
+    // of the deque: with `--gil off`, another thread's `popleft()` between finding a position
+    // and removing at it made the removal fail ("deque mutated during remove()", dozens of
+    // times in four threads each doing popleft, append(-1), remove(-1) 1,000 times) or take
+    // the wrong item.
+    let plain = {
+        let mut items = d.items.lock();
+        let mut outcome = Some(None);
+        for (i, item) in items.iter().enumerate() {
+            match crate::builtins::list_methods::plain_eq(item, x) {
+                Some(true) => {
+                    outcome = Some(Some(i));
+                    break;
+                }
+                Some(false) => {}
+                None => {
+                    outcome = None;
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Some(Some(i)) => {
+                d.state.fetch_add(1, Ordering::Relaxed);
+                Some(items.remove(i))
+            }
+            Some(None) => Some(None),
+            None => None,
+        }
     };
-    let removed = d.lock_mut().remove(i);
-    if removed.is_none() {
-        return Err(err!(IndexError, "deque mutated during remove()."));
+    match plain {
+        Some(Some(removed)) => {
+            drop(removed);
+            return Ok(Value::None);
+        }
+        Some(None) => return Err(not_in_deque(interp, x)?),
+        None => {}
     }
-    Ok(Value::None)
+    // Some item needs Python `==`: compare over a snapshot, and, as CPython, fail if the deque
+    // changed meanwhile (an `__eq__` that changes it, or another thread).
+    let start_state = d.state.load(Ordering::Relaxed);
+    let items = d.snapshot();
+    for (i, item) in items.iter().enumerate() {
+        let equal = interp.eq(item, x)?;
+        let mut live = d.items.lock();
+        if d.state.load(Ordering::Relaxed) != start_state {
+            return Err(err!(IndexError, "deque mutated during iteration"));
+        }
+        if equal {
+            d.state.fetch_add(1, Ordering::Relaxed);
+            let removed = live.remove(i);
+            drop(live);
+            drop(removed);
+            return Ok(Value::None);
+        }
+    }
+    Err(not_in_deque(interp, x)?)
 }
 
 fn deque_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
