@@ -56,6 +56,10 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
             "currentThread",
             "activeCount",
             "stack_size",
+            "settrace",
+            "setprofile",
+            "gettrace",
+            "getprofile",
         ],
     ),
     (

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::module_from_fns as make_module;
-use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::args::{to_index, ArgsExt, Sig, Style};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
@@ -19,6 +19,10 @@ const FUNCS: Methods = &[
     ("getrefcount", getrefcount),
     ("getsizeof", getsizeof),
     ("intern", intern),
+    ("settrace", settrace),
+    ("setprofile", setprofile),
+    ("gettrace", gettrace),
+    ("getprofile", getprofile),
     ("setrecursionlimit", setrecursionlimit),
     (
         "setswitchinterval",
@@ -293,6 +297,44 @@ fn getsizeof(_: &mut Interp, _args: Args<'_>) -> PyResult<Value> {
 /// `sys.intern(s)`: the one shared str object for `s`'s text (the table that code objects'
 /// names use), so interned equal strings are the same object, as CPython's. The table keeps
 /// every string interned.
+/// `sys.settrace(func)`: minivm has no per-line or per-call hook for Python functions, so only
+/// `None` (no tracer, what there already is) is accepted; a function is a NotImplementedError
+/// rather than a trace that never comes.
+fn settrace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_hook(args.one("sys.settrace")?, "settrace", "a trace function")
+}
+
+/// `sys.setprofile(func)`: as `settrace` (`cProfile.Profile().runcall(f)` profiles).
+fn setprofile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_hook(
+        args.one("sys.setprofile")?,
+        "setprofile",
+        "a profile function",
+    )
+}
+
+fn no_hook(func: &Value, name: &str, what: &str) -> PyResult<Value> {
+    if func.is_none() {
+        return Ok(Value::None);
+    }
+    raise!(
+        NotImplementedError,
+        "minivm cannot call {what} (sys.{name}): its interpreter loop has no such hook; \
+         cProfile.Profile().runcall(f) profiles a call"
+    )
+}
+
+/// `sys.gettrace()` / `sys.getprofile()`: None, as no hook can be set.
+fn gettrace(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("sys.gettrace", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::None)
+}
+
+fn getprofile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("sys.getprofile", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::None)
+}
+
 fn intern(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     match args.one("sys.intern")? {
         Value::Str(s) => Ok(Value::Str(crate::object::intern(s.as_str()))),
