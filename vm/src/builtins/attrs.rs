@@ -368,3 +368,99 @@ fn exc_default_attr(
         _ => Value::None,
     })
 }
+
+/// The `AttributeError` CPython raises for `obj.name = v` when `name` is a read-only attribute
+/// that minivm keeps in the object's payload or attribute table (so that, unchecked, the
+/// assignment would be kept or ignored): a `property`'s `fget`/`fset`/`fdel`, a
+/// `staticmethod`/`classmethod`'s `__func__`, a file object's `closed`/`name`/`buffer`..., a
+/// thread's `ident`. CPython's wording says what the attribute is there: a member ("readonly
+/// attribute"), a computed attribute of a C type ("attribute 'closed' of '_io.TextIOWrapper'
+/// objects is not writable", naming the type that defines it) or a Python property
+/// (`threading.Thread.ident`: "property 'ident' of 'T' object has no setter"). `None`: the
+/// assignment goes ahead. Only instances with a payload come here (a cold path).
+#[cold]
+pub(crate) fn payload_store_error(
+    inst: &crate::object::Instance,
+    name: &str,
+) -> Option<crate::PyErr> {
+    use crate::err;
+    use crate::object::Payload;
+    let member = || Some(err!(AttributeError, "readonly attribute"));
+    match &inst.payload {
+        Payload::Wrapped(_) if name == "__func__" => member(),
+        Payload::Property { .. } => match name {
+            "fget" | "fset" | "fdel" => member(),
+            "__isabstractmethod__" => Some(err!(
+                AttributeError,
+                "attribute '__isabstractmethod__' of 'property' objects is not writable"
+            )),
+            // A writable member of CPython's property.
+            "__doc__" => None,
+            // `property` itself has no `__dict__` (a subclass has one).
+            _ if inst.class.builtin => Some(err!(
+                AttributeError,
+                "'property' object has no attribute '{name}'"
+            )),
+            _ => None,
+        },
+        Payload::Native(_) => {
+            // The native class the object is made from (a subclass's instance too).
+            let cls = std::iter::once(&inst.class)
+                .chain(inst.class.mro_tail.iter())
+                .find(|c| c.builtin)?;
+            let cname = cls.name();
+            let computed = || {
+                Some(err!(
+                    AttributeError,
+                    "attribute '{name}' of '{}.{cname}' objects is not writable",
+                    cls.module
+                ))
+            };
+            match (&*cls.module, &*cname, name) {
+                ("_io", "TextIOWrapper", "closed" | "name" | "errors" | "newlines") => computed(),
+                ("_io", "TextIOWrapper", "encoding" | "buffer" | "line_buffering") => member(),
+                ("_io", "BufferedReader" | "BufferedWriter" | "BufferedRandom", n) => match n {
+                    "closed" | "name" | "mode" => computed(),
+                    "raw" => member(),
+                    _ => None,
+                },
+                ("_io", "StringIO", "closed" | "newlines" | "line_buffering")
+                | ("_io", "BytesIO", "closed") => computed(),
+                ("threading", "Thread", "ident" | "native_id") => Some(err!(
+                    AttributeError,
+                    "property '{name}' of '{}' object has no setter",
+                    inst.class.name()
+                )),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// CPython's message for assigning an attribute that a built-in type (not a Python class)
+/// computes and minivm implements as a property without a setter: a member's
+/// "readonly attribute" (`complex.real`, the fields of `sys.flags` and the other struct
+/// sequences) or a C getter's "attribute 'x' of 'T' objects is not writable" (`memoryview`).
+/// `None`: keep the property's own message (a class written in Python in CPython too).
+#[cold]
+pub(crate) fn builtin_property_store_error(obj: &Value, name: &str) -> Option<crate::PyErr> {
+    use crate::err;
+    // The class whose dict holds the property.
+    let cls = class_of(obj);
+    let owner = std::iter::once(&cls)
+        .chain(cls.mro_tail.iter())
+        .find(|c| c.dict.read().contains_key(name))?;
+    if !owner.builtin {
+        return None;
+    }
+    let cname = owner.name();
+    match (&*owner.module, &*cname) {
+        ("builtins", "complex") => Some(err!(AttributeError, "readonly attribute")),
+        ("builtins", "memoryview") => Some(err!(
+            AttributeError,
+            "attribute '{name}' of 'memoryview' objects is not writable"
+        )),
+        _ => None,
+    }
+}

@@ -977,6 +977,12 @@ impl Interp {
                 if matches!(name, "__name__" | "__qualname__") {
                     return set_class_name(cls, name, &v);
                 }
+                // `C.__mro__ = ...`, `C.__dict__ = ...`: CPython's errors (interp/classdef.rs).
+                if name.starts_with("__") {
+                    if let Some(e) = crate::interp::classdef::class_store_error(cls, name, &v) {
+                        return Err(e);
+                    }
+                }
                 cls.dict.write().insert(Arc::from(name), v);
                 crate::object::class_changed();
                 Ok(())
@@ -1024,6 +1030,13 @@ impl Interp {
                 AttributeError,
                 "'{tname}' object attribute '{name}' is read-only"
             ),
+            // A bound method's members.
+            Ok(_)
+                if matches!(obj, Value::BoundMethod(_))
+                    && matches!(name, "__self__" | "__func__") =>
+            {
+                err!(AttributeError, "readonly attribute")
+            }
             Ok(_) if matches!(tname.as_str(), "complex" | "slice" | "range") => {
                 err!(AttributeError, "readonly attribute")
             }
@@ -1119,6 +1132,13 @@ impl Interp {
                 _ => {}
             }
         }
+        // Read-only attributes kept in the payload or the table (`property().fget`, a file's
+        // `closed`, a thread's `ident`): CPython's AttributeError (builtins/attrs.rs).
+        if !matches!(inst.payload, Payload::None) {
+            if let Some(e) = crate::builtins::attrs::payload_store_error(inst, name) {
+                return Err(e);
+            }
+        }
         // Overwrite in place when the attribute exists: no new key string per assignment.
         let mut dict = inst.dict.lock();
         if dict.has_view() {
@@ -1168,6 +1188,10 @@ impl Interp {
     ) -> PyResult<()> {
         if let Payload::Property { fset, .. } = &d.payload {
             if fset.is_none() {
+                // A built-in type's member or computed attribute has CPython's own wording.
+                if let Some(e) = crate::builtins::attrs::builtin_property_store_error(obj, name) {
+                    return Err(e);
+                }
                 return Err(err!(
                     AttributeError,
                     "property '{name}' of '{owner}' object has no setter"

@@ -746,3 +746,40 @@ fn check_metaclass_hooks(dict: &AttrMap, class: &str) -> PyResult<()> {
     }
     Ok(())
 }
+
+/// CPython's error for assigning one of `type`'s own attributes that minivm cannot change on a
+/// class: the read-only members (`__mro__`, `__base__`...), the computed `__dict__`, and
+/// `__bases__` (CPython recomputes the MRO; minivm refuses, after CPython's type checks).
+/// `None`: an ordinary class attribute, stored as usual.
+#[cold]
+pub(crate) fn class_store_error(cls: &Class, name: &str, v: &Value) -> Option<crate::PyErr> {
+    match name {
+        "__mro__" | "__base__" | "__basicsize__" | "__itemsize__" | "__flags__"
+        | "__weakrefoffset__" | "__dictoffset__" => {
+            Some(err!(AttributeError, "readonly attribute"))
+        }
+        "__dict__" | "__text_signature__" => Some(err!(
+            AttributeError,
+            "attribute '{name}' of 'type' objects is not writable"
+        )),
+        "__bases__" => Some(match v {
+            Value::Tuple(t) if t.items.is_empty() => err!(
+                TypeError,
+                "can only assign non-empty tuple to {}.__bases__, not ()",
+                cls.name()
+            ),
+            Value::Tuple(_) => err!(
+                NotImplementedError,
+                "minivm cannot change the bases of a class ({}.__bases__)",
+                cls.name()
+            ),
+            other => err!(
+                TypeError,
+                "can only assign tuple to {}.__bases__, not {}",
+                cls.name(),
+                type_name(other)
+            ),
+        }),
+        _ => None,
+    }
+}

@@ -38,6 +38,11 @@ const STAND_INS: &[(&str, Rule)] = &[
     // plumbing of their C counterparts, which have no frame either.
     ("_freethreaded.mini", Rule::AllBut(&[])),
     ("itertools.mini", Rule::AllBut(&[])),
+    // Struct sequences (C types in CPython): `os.stat_result`, `time.struct_time` and the
+    // setter that makes the fields of `sys.version_info`, `sys.flags`... read-only.
+    ("_osinfo.mini", Rule::Only(&["stat_result"])),
+    ("_timeinfo.mini", Rule::Only(&["struct_time"])),
+    ("_sysinfo.mini", Rule::Only(&["_readonly"])),
     ("operator.mini", Rule::AllBut(&[])),
     // `_functools`: reduce, partial (its read-only attributes), cmp_to_key and the
     // lru_cache wrapper (`_cached` makes it, `_call_key` makes its keys).
