@@ -30,9 +30,12 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         // `object` and `int` have no vectorcall in CPython 3.11: their call goes through
         // `tp_call`, one recursion level ("while calling a Python object"); the types that
         // have one (`list`, `float`, `str`, `range`...) take none.
+        // The level is held while `int()` runs (`__int__`, `__index__`, `__trunc__` may recurse).
         TypeKind::Int => {
-            interp.check_recursion(crate::interp::guard::CALLING)?;
-            make_int(interp, args)
+            interp.enter_recursion(crate::interp::guard::CALLING)?;
+            let r = make_int(interp, args);
+            interp.leave_recursion();
+            r
         }
         TypeKind::Float => make_float(interp, args),
         TypeKind::Bool => {

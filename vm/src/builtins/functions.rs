@@ -54,6 +54,20 @@ fn calling_level(interp: &mut Interp) -> PyResult<()> {
     interp.check_recursion(crate::interp::guard::CALLING)
 }
 
+/// [`calling_level`] held while the built-in runs, for those that may call Python code
+/// (`__abs__`, `__round__`, `__index__`, `__hash__`): CPython 3.11 leaves the level only when
+/// the C function returns, so a method recursing through `abs(self)` is two levels a step
+/// (measured: `RecursionError` after 500 frames of `__abs__` at the default limit, not 999).
+fn calling_level_held(
+    interp: &mut Interp,
+    body: impl FnOnce(&mut Interp) -> PyResult<Value>,
+) -> PyResult<Value> {
+    interp.enter_recursion(crate::interp::guard::CALLING)?;
+    let r = body(interp);
+    interp.leave_recursion();
+    r
+}
+
 fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&'a str> {
     match v {
         None | Some(Value::None) => Ok(default),
@@ -221,7 +235,10 @@ fn ascii(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level(interp)?;
+    calling_level_held(interp, |interp| abs_body(interp, args))
+}
+
+fn abs_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("abs")?;
     match as_number(v) {
         Some(Num::Int(i)) => Ok(match i.checked_abs() {
@@ -549,6 +566,8 @@ fn abstract_subclass_test(interp: &mut Interp, derived: &Value, spec: &Value) ->
 }
 
 fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    // Checked, not held: CPython 3.11's `round` is not a one-argument built-in, and
+    // `__round__` recursing through `round(self)` takes one level a step (measured).
     calling_level(interp)?;
     args.only_kw("round", &["number", "ndigits"])?;
     if args.pos.len() > 2 {
@@ -765,7 +784,10 @@ fn one_byte(bytes: &[u8]) -> PyResult<Value> {
 }
 
 fn chr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level(interp)?;
+    calling_level_held(interp, |interp| chr_body(interp, args))
+}
+
+fn chr_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let arg = args.one("chr")?;
     let i =
         crate::builtins::args::to_c_int(&interp.number_index(arg)?.unwrap_or_else(|| arg.clone()))?;
@@ -804,17 +826,26 @@ fn radix(interp: &mut Interp, args: Args<'_>, name: &str, r: u32) -> PyResult<Va
 }
 
 fn hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level(interp)?;
+    calling_level_held(interp, |interp| hex_body(interp, args))
+}
+
+fn hex_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     radix(interp, args, "hex", 16)
 }
 
 fn bin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level(interp)?;
+    calling_level_held(interp, |interp| bin_body(interp, args))
+}
+
+fn bin_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     radix(interp, args, "bin", 2)
 }
 
 fn oct(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level(interp)?;
+    calling_level_held(interp, |interp| oct_body(interp, args))
+}
+
+fn oct_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     radix(interp, args, "oct", 8)
 }
 
@@ -847,7 +878,10 @@ pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
 }
 
 fn hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level(interp)?;
+    calling_level_held(interp, |interp| hash_body(interp, args))
+}
+
+fn hash_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("hash")?;
     py_hash(interp, v).map(Value::Int)
 }
