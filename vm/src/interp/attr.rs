@@ -1003,6 +1003,15 @@ impl Interp {
                 if matches!(name, "__defaults__" | "__kwdefaults__" | "__code__")
                     && !f.code.obj.filename.starts_with("<minivm-lib>") =>
             {
+                // CPython's type checks first: a value of the wrong type is its TypeError.
+                let (ok, what) = match name {
+                    "__defaults__" => (matches!(v, Value::None | Value::Tuple(_)), "a tuple"),
+                    "__kwdefaults__" => (matches!(v, Value::None | Value::Dict(_)), "a dict"),
+                    _ => (type_name(&v) == "code", "a code"),
+                };
+                if !ok {
+                    return Err(err!(TypeError, "{name} must be set to {what} object"));
+                }
                 Err(err!(
                     NotImplementedError,
                     "minivm cannot change a function's {name} after it is made"
