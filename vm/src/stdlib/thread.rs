@@ -503,6 +503,20 @@ pub fn after_fork_child(interp: &mut Interp) {
     }
 }
 
+/// The data of a `Thread` object for a thread `threading` did not start (the main thread, a
+/// `_DummyThread`): no target, already running.
+fn running_data() -> Box<ThreadData> {
+    Box::new(ThreadData {
+        target: Value::None,
+        args: Vec::new(),
+        kwargs: Vec::new(),
+        end: Arc::new(ThreadEnd {
+            state: Mutex::new(RunState::Running),
+            done: Condvar::new(),
+        }),
+    })
+}
+
 /// The `Thread` object standing for the main thread.
 fn main_thread_obj(interp: &Interp) -> Value {
     interp
@@ -510,15 +524,7 @@ fn main_thread_obj(interp: &Interp) -> Value {
         .main_thread
         .get_or_init(|| {
             let inst = Instance::new(thread_class());
-            inst.set_native(Box::new(ThreadData {
-                target: Value::None,
-                args: Vec::new(),
-                kwargs: Vec::new(),
-                end: Arc::new(ThreadEnd {
-                    state: Mutex::new(RunState::Running),
-                    done: Condvar::new(),
-                }),
-            }));
+            inst.set_native(running_data());
             set_attr(&inst, "name", Value::str("MainThread"));
             set_attr(&inst, "daemon", Value::Bool(false));
             set_attr(&inst, "ident", Value::Int(1));
@@ -545,15 +551,7 @@ fn current_thread_obj(interp: &mut Interp) -> Value {
         return main_thread_obj(interp);
     }
     let inst = Instance::new(dummy_thread_class());
-    inst.set_native(Box::new(ThreadData {
-        target: Value::None,
-        args: Vec::new(),
-        kwargs: Vec::new(),
-        end: Arc::new(ThreadEnd {
-            state: Mutex::new(RunState::Running),
-            done: Condvar::new(),
-        }),
-    }));
+    inst.set_native(running_data());
     let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
     set_attr(&inst, "name", Value::string(format!("Dummy-{n}")));
     set_attr(&inst, "daemon", Value::Bool(true));
