@@ -382,37 +382,40 @@ impl Interp {
                     return Ok(v);
                 }
                 drop(st);
-                match self.getitem(&target, &Value::Int(i)) {
-                    Ok(v) => {
-                        if let IterState::RevSeq { index, .. } = &mut *obj.state.lock() {
-                            *index -= 1;
-                        }
-                        Ok(Some(v))
-                    }
-                    Err(e) if e.is(ExcKind::IndexError) || e.is(ExcKind::StopIteration) => {
-                        *obj.state.lock() = IterState::Exhausted;
-                        Ok(None)
-                    }
-                    Err(e) => Err(e),
-                }
+                self.getitem_step(obj, &target, i)
             }
             IterState::SeqIter { obj: target, index } => {
                 let (target, i) = (target.clone(), *index);
                 drop(st);
-                match self.getitem(&target, &Value::Int(i)) {
-                    Ok(v) => {
-                        if let IterState::SeqIter { index, .. } = &mut *obj.state.lock() {
-                            *index += 1;
-                        }
-                        Ok(Some(v))
-                    }
-                    Err(e) if e.is(ExcKind::IndexError) || e.is(ExcKind::StopIteration) => {
-                        *obj.state.lock() = IterState::Exhausted;
-                        Ok(None)
-                    }
-                    Err(e) => Err(e),
-                }
+                self.getitem_step(obj, &target, i)
             }
+        }
+    }
+
+    /// One `__getitem__` step of a sequence iterator, forward (`iter` of an object with
+    /// `__getitem__`) or reversed (`reversed`): the item at `i`, after which the position moves
+    /// on by one in the iterator's direction; an IndexError or StopIteration ends the walk.
+    /// (The state lock is not held across the call: `__getitem__` may be Python code.)
+    fn getitem_step(
+        &mut self,
+        obj: &Ref<IterObj>,
+        target: &Value,
+        i: i64,
+    ) -> PyResult<Option<Value>> {
+        match self.getitem(target, &Value::Int(i)) {
+            Ok(v) => {
+                match &mut *obj.state.lock() {
+                    IterState::SeqIter { index, .. } => *index += 1,
+                    IterState::RevSeq { index, .. } => *index -= 1,
+                    _ => {}
+                }
+                Ok(Some(v))
+            }
+            Err(e) if e.is(ExcKind::IndexError) || e.is(ExcKind::StopIteration) => {
+                *obj.state.lock() = IterState::Exhausted;
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 
