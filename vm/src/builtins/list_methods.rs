@@ -179,25 +179,16 @@ fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                     continue;
                 }
                 // As CPython: the item at the position found is removed, even if an `__eq__`
-                // changed the list meanwhile. Free-threaded, another thread may have moved it:
-                // then it is looked for again (its `__eq__` asked again).
+                // changed the list meanwhile (also free-threaded: looking again when the item
+                // had moved never ended when the `__eq__` itself moved it each time,
+                // tests/scripts/lists/search_while_mutating under MINIVM_GIL=0). The removed
+                // item is dropped with the list released.
                 let removed = {
                     let mut live = l.items.lock();
-                    let moved = crate::heap::model() == crate::heap::Model::FreeThreaded
-                        && !live.get(i).is_some_and(|now| now.is(&item));
-                    if moved {
-                        None
-                    } else {
-                        Some((i < live.len()).then(|| live.remove(i)))
-                    }
+                    (i < live.len()).then(|| live.remove(i))
                 };
-                match removed {
-                    Some(removed) => {
-                        drop(removed);
-                        return Ok(Value::None);
-                    }
-                    None => start = 0,
-                }
+                drop(removed);
+                return Ok(Value::None);
             }
         }
     }
