@@ -195,7 +195,9 @@ fn plain_number(v: &Value) -> bool {
 /// for a counter whose `get` and `__setitem__` are dict's (the caller checks; CPython's
 /// `_collections._count_elements` takes the same fast path). `mode` bit 0: the iterable gives
 /// `(element, count)` pairs (a mapping's items) instead of elements counted 1 each; bit 1:
-/// subtract instead of add. Each element's read, add and store is one step under the dict's
+/// subtract instead of add; bit 2: a missing element takes the count as it is, not `count + 0`
+/// (what `dict.update` does for a counter that was empty when `Counter.update` looked, done
+/// here so that another thread's counts stored since are added to, not overwritten). Each element's read, add and store is one step under the dict's
 /// lock when the counts are numbers, so threads sharing a counter lose no counts with
 /// `--gil off` too. (CPython 3.13t's C loop reads and stores under two separate locks and can
 /// lose them; with the GIL it cannot, and programs are checked against the GIL build's
@@ -214,7 +216,7 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         _ => return Ok(Value::Bool(false)),
     };
     let mode = int_value(mode)?;
-    let (pairs, subtract) = (mode & 1 != 0, mode & 2 != 0);
+    let (pairs, subtract, copy) = (mode & 1 != 0, mode & 2 != 0, mode & 4 != 0);
     let it = interp.get_iter(iterable)?;
     while let Some(item) = interp.iter_next(&it)? {
         let (elem, count) = if pairs {
@@ -242,6 +244,12 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                     None
                 }
                 Some(slot) => Some(slot.clone()),
+                None if copy => {
+                    map.insert(key.clone(), count.clone());
+                    drop(map);
+                    d.keys_changed();
+                    None
+                }
                 None if plain_number(&count) => {
                     let new = combine(interp, &Value::Int(0))?;
                     map.insert(key.clone(), new);
