@@ -86,8 +86,9 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// Equality of two values that needs no Python code, when it is that simple: ints and strs
-/// (the usual items searched for), and identity, which CPython's list search checks first
-/// (`PyObject_RichCompareBool`). `None` when `==` may run an `__eq__` or needs the general rules.
+/// (the usual items searched for), identity, which CPython's list search checks first
+/// (`PyObject_RichCompareBool`), and plain objects whose `==` is identity
+/// (`identity_decides_eq`). `None` when `==` may run an `__eq__` or needs the general rules.
 #[inline]
 pub(crate) fn plain_eq(item: &Value, x: &Value) -> Option<bool> {
     match (item, x) {
@@ -95,6 +96,8 @@ pub(crate) fn plain_eq(item: &Value, x: &Value) -> Option<bool> {
         (Value::Str(a), Value::Str(b)) => Some(Ref::ptr_eq(a, b) || a.as_str() == b.as_str()),
         (Value::Int(_), Value::Str(_)) | (Value::Str(_), Value::Int(_)) => Some(false),
         _ if item.is(x) => Some(true),
+        // Plain objects without `__eq__` (deltablue's constraints in a variable's list).
+        _ if crate::interp::ops::identity_decides_eq(item, x) => Some(false),
         _ => None,
     }
 }

@@ -149,8 +149,13 @@ pub const PLAIN_SLOTS: u64 = 1 << 21;
 /// A class (or a base) defines `__getattr__`: an `AttributeError` from a getter is answered by it,
 /// so a property's getter cannot run as a plain frame of the dispatch loop.
 pub const HAS_GETATTR: u64 = 1 << 22;
+/// A class of the chain other than `object` defines `__eq__` or `__ne__`: without it, `==` and
+/// `!=` between an instance (no built-in payload) and another such instance or a built-in
+/// value answer by identity, as `object.__eq__` does, with no method looked up or called
+/// (`list.remove`, `in`, `==` on plain objects).
+pub const HAS_EQ: u64 = 1 << 23;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 23;
+const FLAG_BITS: u32 = 24;
 
 /// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
 /// so a few instructions and the same for every string with those characters.
@@ -518,6 +523,9 @@ impl Class {
                     "__setattr__" => bits |= HAS_SETATTR,
                     "__getattr__" => bits |= HAS_GETATTR,
                     "__bool__" | "__len__" => bits |= HAS_BOOL_LEN,
+                    "__eq__" | "__ne__" if !(c.builtin && c.kind == TypeKind::Object) => {
+                        bits |= HAS_EQ
+                    }
                     "__getattribute__" if !c.builtin => bits |= HAS_GETATTRIBUTE,
                     _ => {}
                 }
