@@ -507,9 +507,40 @@ fn isinstance(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (Some(v), Some(spec)) = (args.get(0), args.get(1)) else {
         return Ok(Value::None);
     };
+    if let Value::Class(c) = spec {
+        if let Some(t) = isinstance_by_mro(v, c) {
+            return Ok(Value::Bool(t));
+        }
+    }
     let cls = class_of(v);
     let what = "a type, a tuple of types";
     class_matches(interp, Some(v), &cls, spec, "isinstance", what).map(Value::Bool)
+}
+
+/// `isinstance(v, c)` when the answer is `v`'s class being `c` or having it in its MRO, which
+/// `class_matches` would find with no hook asked: `c`'s metaclass is `type` (no
+/// `__instancecheck__`), and `v` is an instance whose class cannot claim another `__class__` (no
+/// `__getattribute__`, no `__class__` descriptor). A class found in the MRO answers yes before
+/// any ABC hook there too. `None` (ask `class_matches`) otherwise, a "no" included: an ABC's
+/// registry or a claimed `__class__` may still say yes. Saves the class copy, a lookup of
+/// `_abc_subclasscheck` by name and the name tests (callgrind: about 215 of the 296 machine
+/// instructions of `isinstance(o, Base)` for an instance of a subclass).
+#[inline]
+fn isinstance_by_mro(v: &Value, c: &Ref<Class>) -> Option<bool> {
+    let Value::Instance(i) = v else {
+        return None;
+    };
+    // The exact type first, as CPython's `PyObject_IsInstance`: no hook is asked.
+    if Ref::ptr_eq(&i.class, c) {
+        return Some(true);
+    }
+    if c.metaclass.is_some() || !i.class.is_subclass(c) {
+        return None;
+    }
+    let flags = i.class.attr_flags();
+    let may_claim = flags & crate::object::HAS_GETATTRIBUTE != 0
+        || flags & crate::object::descriptor_name_bit("__class__") != 0;
+    (!may_claim).then_some(true)
 }
 
 fn issubclass(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
