@@ -189,21 +189,11 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 .map(|c| Value::string(c.to_string()))
                 .collect(),
         ),
-        Value::Dict(d) => {
-            let mut items = d.keys();
-            items.reverse();
-            let n = items.len();
-            let size_only = crate::interp::iter::NO_KEY_CHECK;
-            Ok(new_iter(
-                "dict_reversekeyiterator",
-                IterState::Items {
-                    items,
-                    index: 0,
-                    dict: Some((d.clone(), n, size_only)),
-                    set: None,
-                },
-            ))
-        }
+        Value::Dict(d) => Ok(crate::interp::dictwalk::dict_iter(
+            d,
+            crate::interp::dictwalk::WalkKind::Keys,
+            true,
+        )),
         Value::Range(r) if r.big().is_some() => Ok(crate::interp::iter::long_range_iter(r, true)),
         Value::Range(r) => {
             let n = r.len();
@@ -399,6 +389,8 @@ pub const SIZED_ITERATORS: &[&str] = &[
     "dict_valueiterator",
     "dict_itemiterator",
     "dict_reversekeyiterator",
+    "dict_reversevalueiterator",
+    "dict_reverseitemiterator",
     "set_iterator",
     "range_iterator",
     "longrange_iterator",
@@ -429,16 +421,10 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             IterState::List { list, index } => list.len().saturating_sub(*index),
             IterState::Tuple { tuple, index } => tuple.items.len().saturating_sub(*index),
             IterState::Str { s, byte } => s.as_str().get(*byte..).map_or(0, |t| t.chars().count()),
-            IterState::Items {
-                items,
-                index,
-                dict,
-                set,
-            } => {
-                let changed = dict.as_ref().is_some_and(|(d, n, _)| d.len() != *n)
-                    || set
-                        .as_ref()
-                        .is_some_and(|(s, n)| s.items.lock().len() != *n);
+            IterState::Items { items, index, set } => {
+                let changed = set
+                    .as_ref()
+                    .is_some_and(|(s, n)| s.items.lock().len() != *n);
                 if changed {
                     0
                 } else {
@@ -448,6 +434,7 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             IterState::SetWalk {
                 set, used, left, ..
             } if set.items.lock().len() == *used => *left,
+            IterState::DictWalk(w) => w.length_hint(),
             IterState::Guarded { items, index, .. } => items.len().saturating_sub(*index),
             IterState::Reversed { items } => items.len(),
             // CPython's list reverse iterator: `index + 1` while the index is in the list.

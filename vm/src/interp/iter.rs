@@ -8,11 +8,6 @@ use crate::object::{type_name, ExcKind, IterObj, IterState};
 use crate::value::Value;
 use crate::{err, PyResult};
 
-/// The fingerprint an `IterState::Items` walk of a dict keeps when only its size is checked:
-/// CPython's reverse dict iterators raise "dictionary changed size during iteration" but never
-/// "dictionary keys changed during iteration".
-pub const NO_KEY_CHECK: u64 = u64::MAX;
-
 impl Interp {
     /// `iter(v)`
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
@@ -55,7 +50,6 @@ impl Interp {
                     IterState::Items {
                         items: data.iter().map(|&c| Value::Int(c as i64)).collect(),
                         index: 0,
-                        dict: None,
                         set: None,
                     },
                 )
@@ -69,17 +63,11 @@ impl Interp {
                 })))
             }
             Value::Dict(d) => {
-                let keys = d.keys();
-                let n = keys.len();
-                (
-                    "dict_keyiterator",
-                    IterState::Items {
-                        items: keys,
-                        index: 0,
-                        dict: Some((d.clone(), n, d.key_fingerprint())),
-                        set: None,
-                    },
-                )
+                return Ok(crate::interp::dictwalk::dict_iter(
+                    d,
+                    crate::interp::dictwalk::WalkKind::Keys,
+                    false,
+                ))
             }
             Value::Set(s) => {
                 let n = s.items.lock().len();
@@ -232,34 +220,7 @@ impl Interp {
                     None => Ok(None),
                 }
             }
-            IterState::Items {
-                items,
-                index,
-                dict,
-                set,
-            } => {
-                if let Some((d, n, keys)) = dict {
-                    if d.len() != *n {
-                        // Sticky, as CPython's: every later `next` raises it again.
-                        *n = usize::MAX;
-                        return Err(err!(
-                            RuntimeError,
-                            "dictionary changed size during iteration"
-                        ));
-                    }
-                    // Same size but other keys (one deleted, one added). CPython notices when it
-                    // meets an entry it did not expect; this snapshot notices at its end.
-                    if *index == items.len()
-                        && *keys != NO_KEY_CHECK
-                        && d.key_fingerprint() != *keys
-                    {
-                        *st = IterState::Exhausted;
-                        return Err(err!(
-                            RuntimeError,
-                            "dictionary keys changed during iteration"
-                        ));
-                    }
-                }
+            IterState::Items { items, index, set } => {
                 if let Some((s, n)) = set {
                     if s.items.lock().len() != *n {
                         *n = usize::MAX;
@@ -270,6 +231,7 @@ impl Interp {
                 *index += 1;
                 Ok(v)
             }
+            IterState::DictWalk(_) => crate::interp::dictwalk::dict_step(&mut st),
             IterState::SetWalk {
                 set,
                 pos,
@@ -503,17 +465,24 @@ impl Interp {
             if let Value::Iter(obj) = &it {
                 let mut st = obj.state.lock();
                 match &mut *st {
-                    IterState::Items { dict, set, .. } => {
-                        *dict = None;
+                    IterState::Items { set, .. } => {
                         *set = None;
                     }
                     // A set's walk of its live table becomes a snapshot without the check.
+                    IterState::DictWalk(w) => {
+                        if let Some(items) = w.fresh_items() {
+                            *st = IterState::Items {
+                                items,
+                                index: 0,
+                                set: None,
+                            };
+                        }
+                    }
                     IterState::SetWalk { set, pos: 0, .. } => {
                         let items = set.snapshot();
                         *st = IterState::Items {
                             items,
                             index: 0,
-                            dict: None,
                             set: None,
                         };
                     }
@@ -703,6 +672,7 @@ fn take_fresh_snapshot(it: &Value) -> Option<Vec<Value>> {
             items, index: 0, ..
         } => std::mem::take(items),
         IterState::SetWalk { set, pos: 0, .. } => set.snapshot(),
+        IterState::DictWalk(w) => w.fresh_items()?,
         _ => return None,
     };
     *st = IterState::Exhausted;

@@ -31,6 +31,7 @@ pub mod code;
 pub mod cold;
 pub mod containers;
 pub mod coro;
+pub mod dictwalk;
 pub mod exc;
 pub mod excgroup;
 pub mod finalize;

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    types, BuiltinTypes, Dict, Instance, IterObj, IterState, NativeFn, NativeFunction, Payload,
-    ViewKind,
+    types, BuiltinTypes, Dict, Instance, NativeFn, NativeFunction, Payload, ViewKind,
 };
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -318,44 +317,30 @@ fn view_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (d, kind) = view_of(&args)?;
-    let items = view_items(&d, kind);
-    let n = d.len();
-    let name = match kind {
-        ViewKind::Keys => "dict_keyiterator",
-        ViewKind::Values => "dict_valueiterator",
-        ViewKind::Items => "dict_itemiterator",
-    };
-    Ok(Value::Iter(Ref::new(IterObj::new(
-        name,
-        IterState::Items {
-            items,
-            index: 0,
-            dict: Some((d.clone(), n, d.key_fingerprint())),
-            set: None,
-        },
-    ))))
+    Ok(crate::interp::dictwalk::dict_iter(
+        &d,
+        walk_kind(kind),
+        false,
+    ))
 }
 
-/// `reversed(view)`: the items last first (a snapshot, as the view's own iterator takes).
+/// `reversed(view)`: the dict walked from its last entry back (`interp/dictwalk.rs`).
 fn view_reversed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (d, kind) = view_of(&args)?;
-    let mut items = view_items(&d, kind);
-    items.reverse();
-    let n = items.len();
-    let name = match kind {
-        ViewKind::Keys => "dict_reversekeyiterator",
-        ViewKind::Values => "dict_reversevalueiterator",
-        ViewKind::Items => "dict_reverseitemiterator",
-    };
-    Ok(Value::Iter(Ref::new(IterObj::new(
-        name,
-        IterState::Items {
-            items,
-            index: 0,
-            dict: Some((d.clone(), n, crate::interp::iter::NO_KEY_CHECK)),
-            set: None,
-        },
-    ))))
+    Ok(crate::interp::dictwalk::dict_iter(
+        &d,
+        walk_kind(kind),
+        true,
+    ))
+}
+
+fn walk_kind(kind: ViewKind) -> crate::interp::dictwalk::WalkKind {
+    use crate::interp::dictwalk::WalkKind;
+    match kind {
+        ViewKind::Keys => WalkKind::Keys,
+        ViewKind::Values => WalkKind::Values,
+        ViewKind::Items => WalkKind::Items,
+    }
 }
 
 fn view_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

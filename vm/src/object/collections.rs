@@ -506,14 +506,6 @@ impl Dict {
             .collect()
     }
 
-    /// A summary of which keys the dict holds (not their order): an iterator compares it when it
-    /// ends to notice keys replaced by others while the size stayed the same.
-    pub fn key_fingerprint(&self) -> u64 {
-        self.map.lock().keys().fold(0u64, |acc, k| {
-            acc.wrapping_add(k.hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
-        })
-    }
-
     pub fn keys(&self) -> Vec<Value> {
         self.map.lock().keys().map(|k| k.value.clone()).collect()
     }

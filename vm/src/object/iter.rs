@@ -7,7 +7,7 @@ use crate::heap::{ObjCell, Ref};
 use crate::num::BigInt;
 
 use crate::interp::frame::Frame;
-use crate::object::{Dict, List, PyStr, SetObj, Tuple};
+use crate::object::{List, PyStr, SetObj, Tuple};
 use crate::value::Value;
 
 /// `range(start, stop, step)`; `step` is never 0. The bounds are `i64` fields, what every `for`
@@ -233,12 +233,10 @@ pub enum IterState {
         s: Ref<PyStr>,
         byte: usize,
     },
-    /// A snapshot of items (dict keys/values/items, sets); `dict` lets us detect size changes.
+    /// A snapshot of items (bytes, a set's walk made whole); `set` lets us detect size changes.
     Items {
         items: Vec<Value>,
         index: usize,
-        /// The dict, its size and [`Dict::key_fingerprint`] when the iteration began.
-        dict: Option<(Ref<Dict>, usize, u64)>,
         set: Option<(Ref<SetObj>, usize)>,
     },
     /// A set's iterator, walking its live table as CPython's does: `pos` is the next slot to
@@ -250,6 +248,8 @@ pub enum IterState {
         used: usize,
         left: usize,
     },
+    /// A dict's iterator walking the live dict (`interp/dictwalk.rs`).
+    DictWalk(Box<crate::interp::dictwalk::DictWalk>),
     /// A snapshot of a container with a mutation counter (a deque): `next` raises
     /// `RuntimeError(error)` once the counter has moved from `start`.
     Guarded {

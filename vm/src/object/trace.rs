@@ -322,18 +322,14 @@ impl Trace for IterObj {
         match &*state {
             IterState::List { list, .. } => visit.visit(list),
             IterState::Tuple { tuple, .. } => visit.visit(tuple),
-            IterState::Items {
-                items, dict, set, ..
-            } => {
+            IterState::Items { items, set, .. } => {
                 trace_all(items.iter(), visit);
-                if let Some((d, ..)) = dict {
-                    visit.visit(d);
-                }
                 if let Some((s, _)) = set {
                     visit.visit(s);
                 }
             }
             IterState::SetWalk { set, .. } => visit.visit(set),
+            IterState::DictWalk(w) => visit.visit(&w.dict),
             IterState::Guarded { items, .. } | IterState::Reversed { items } => {
                 trace_all(items.iter(), visit)
             }

@@ -122,6 +122,7 @@ pub fn collections_module() -> Ref<Module> {
         &[
             ("_odict_move_to_end", odict_move_to_end),
             ("_odict_popfirst", odict_popfirst),
+            ("_odict_iter", odict_iter),
             ("_count_elements", count_elements),
         ],
         vec![("deque", Value::Class(deque_class()))],
@@ -160,7 +161,22 @@ fn odict_move_to_end(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let to = if last { map.len() - 1 } else { 0 };
     map.move_index(i, to);
+    drop(map);
+    // An OrderedDict iterator reports the move ("OrderedDict mutated during iteration").
+    d.keys_changed();
     Ok(Value::None)
+}
+
+/// `_odict_iter(od, reversed)`: `iter(od)` and `reversed(od)` of an OrderedDict, walking its
+/// dict as CPython's `odict_iterator` walks its list of keys (`interp/dictwalk.rs`).
+fn odict_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Some(od), Some(reversed)] = Sig::py("_odict_iter", &["od", "reversed"], 2).bind(&args)?
+    else {
+        return Err(err!(TypeError, "_odict_iter() takes 2 arguments"));
+    };
+    let d = odict_of(od)?;
+    let reversed = interp.truthy(reversed)?;
+    Ok(crate::interp::dictwalk::odict_iter(&d, reversed))
 }
 
 /// `_odict_popfirst(od)`: remove and return the first (key, value) pair in one step
