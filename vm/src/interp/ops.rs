@@ -85,6 +85,17 @@ fn is_scalar(v: &Value) -> bool {
     )
 }
 
+/// Whether `b`'s class is a proper subclass of `a`'s (two instances of user classes): then `b`'s
+/// reflected operator is asked first.
+fn subclass_on_right(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Instance(x), Value::Instance(y)) => {
+            !Ref::ptr_eq(&x.class, &y.class) && y.class.is_subclass(&x.class)
+        }
+        _ => false,
+    }
+}
+
 impl Interp {
     /// `a op b` for any operands.
     pub fn binary(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
@@ -370,19 +381,85 @@ impl Interp {
         name: &str,
         rname: &str,
     ) -> PyResult<Option<Value>> {
-        if let Some(m) = self.lookup_special(a, name) {
+        // The right operand goes first when its class is a proper subclass of the left's and
+        // gives the reflected method a meaning of its own (CPython's `binary_op1` and
+        // `slot_nb_*`: `A() + B()` with `class B(A)` defining `__radd__` calls B's).
+        if subclass_on_right(a, b) {
+            if let Some(rm) = self.lookup_operand(b, rname) {
+                if !self.lookup_operand(a, rname).is_some_and(|m| m.is(&rm)) {
+                    return self.try_reflected_first(a, b, name, &rm);
+                }
+            }
+        }
+        if let Some(m) = self.lookup_operand(a, name) {
             let r = self.call(&m, &[a.clone(), b.clone()])?;
             if !matches!(r, Value::NotImplemented) {
                 return Ok(Some(r));
             }
         }
-        if let Some(m) = self.lookup_special(b, rname) {
+        if let Some(m) = self.lookup_operand(b, rname) {
             let r = self.call(&m, &[b.clone(), a.clone()])?;
             if !matches!(r, Value::NotImplemented) {
                 return Ok(Some(r));
             }
         }
         Ok(None)
+    }
+
+    /// A rich comparison: as [`Self::try_dunder_binary`], but the right operand's reflected
+    /// method goes first whenever its class is a proper subclass of the left's, inherited or
+    /// not (CPython's `do_richcompare`: `A() < C()` with `class C(A)` calls `C.__gt__`).
+    fn try_dunder_compare(
+        &mut self,
+        a: &Value,
+        b: &Value,
+        name: &str,
+        rname: &str,
+    ) -> PyResult<Option<Value>> {
+        if subclass_on_right(a, b) {
+            if let Some(rm) = self.lookup_operand(b, rname) {
+                return self.try_reflected_first(a, b, name, &rm);
+            }
+        }
+        self.try_dunder_binary(a, b, name, rname)
+    }
+
+    /// `b.rname(a)` first, then `a.name(b)`; `None` if both give NotImplemented (or are missing).
+    fn try_reflected_first(
+        &mut self,
+        a: &Value,
+        b: &Value,
+        name: &str,
+        reflected: &Value,
+    ) -> PyResult<Option<Value>> {
+        let r = self.call(reflected, &[b.clone(), a.clone()])?;
+        if !matches!(r, Value::NotImplemented) {
+            return Ok(Some(r));
+        }
+        if let Some(m) = self.lookup_operand(a, name) {
+            let r = self.call(&m, &[a.clone(), b.clone()])?;
+            if !matches!(r, Value::NotImplemented) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The special method an operator asks of an operand: its class's own (as
+    /// [`Self::lookup_special`]), or for an instance of a subclass of a built-in data type that
+    /// does not define it, the built-in type's (`int.__add__` for `class I(int)`), which is asked
+    /// in its turn as in CPython (`I(1) + I(2)` is 3 even when `I` defines `__radd__`).
+    fn lookup_operand(&self, v: &Value, name: &str) -> Option<Value> {
+        if let Some(m) = self.lookup_special(v, name) {
+            return Some(m);
+        }
+        match v {
+            Value::Instance(i) if builtin_base(v).is_some() => crate::interp::subclass::own_slot(
+                &crate::object::Class::layout_root(&i.class),
+                name,
+            ),
+            _ => None,
+        }
     }
 
     /// A special method found on the value's class (never on the instance), for user classes only.
@@ -463,11 +540,11 @@ impl Interp {
             } else {
                 ("__eq__", "__eq__")
             };
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+            if let Some(r) = self.try_dunder_compare(a, b, name, rname)? {
                 return Ok(r);
             }
             if negate {
-                if let Some(r) = self.try_dunder_binary(a, b, "__eq__", "__eq__")? {
+                if let Some(r) = self.try_dunder_compare(a, b, "__eq__", "__eq__")? {
                     let t = self.truthy(&r)?;
                     return Ok(Value::Bool(!t));
                 }
@@ -586,7 +663,7 @@ impl Interp {
                 CmpOp::Gt => ("__gt__", "__lt__"),
                 _ => ("__ge__", "__le__"),
             };
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+            if let Some(r) = self.try_dunder_compare(a, b, name, rname)? {
                 return Ok(r);
             }
             if let Some((x, y)) = bases_of(a, b) {
