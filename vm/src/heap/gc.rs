@@ -195,9 +195,14 @@ impl Tracked {
     // SAFETY: contract above; the handle owns the reference it adds and releases it on drop.
     unsafe fn new(obj: NonNull<Header>, vt: &'static VTable) -> Option<Tracked> {
         // SAFETY: per the contract, `obj` is an allocated object's header.
-        unsafe { obj.as_ref() }
-            .try_incref()
-            .then_some(Tracked { obj, vt })
+        let counted = unsafe { obj.as_ref() }.try_incref();
+        // Not `counted.then_some(Tracked { .. })`: its argument is made either way, and a
+        // handle made for a count it did not raise would, dropped, take one from a count of 0.
+        if counted {
+            Some(Tracked { obj, vt })
+        } else {
+            None
+        }
     }
 
     /// The object as a `Ref<T>`, if it is a `T`.
