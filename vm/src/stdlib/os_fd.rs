@@ -295,7 +295,8 @@ fn getegid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `os.waitpid(pid, options)`: wait (GIL released) for the child `pid` started by `subprocess`
-/// or forked by `os.fork` to end; `(pid, status)`, or `(0, 0)` under `WNOHANG` while it runs.
+/// or forked by `os.fork` (any child for `pid <= 0`) to end; `(pid, status)`, or `(0, 0)` under
+/// `WNOHANG` while it runs (`ChildProcessError` when there is no child to wait for).
 /// A forked child is waited for here (`os_fork.rs`); a `subprocess` child's reaper holds the
 /// real wait, so its status comes from there (`subprocess.rs`, `wait_child`).
 fn waitpid(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -310,7 +311,9 @@ fn waitpid(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "os.waitpid: of the options minivm supports only WNOHANG"
         ));
     }
-    if crate::stdlib::os_fork::is_forked(pid) {
+    // Any child (-1, or 0 and below for a process group, which minivm does not tell apart):
+    // as os.wait(), it may also reap a `subprocess` child, as in CPython.
+    if pid <= 0 || crate::stdlib::os_fork::is_forked(pid) {
         let (pid, status) = crate::stdlib::os_fork::wait_forked(interp, pid, nohang)?;
         return Ok(Value::tuple(vec![
             Value::Int(i64::from(pid)),
