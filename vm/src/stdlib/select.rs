@@ -126,23 +126,18 @@ fn wait_with_signals(
     }
 }
 
-/// Which of `rlist`, `wlist`, `xlist` an object was in.
+/// Which of `rlist`, `wlist`, `xlist` (2) an object was in.
 const READ: usize = 0;
 const WRITE: usize = 1;
-const EXCEPT: usize = 2;
 
-/// An object to wait on: its file descriptor, or `None` for a socket that has none yet
-/// (see `socket::is_unbound`): ready at once for reading and writing.
+/// An object to wait on and its file descriptor.
 struct Entry {
     obj: Value,
-    fd: Option<libc::c_int>,
+    fd: libc::c_int,
 }
 
 /// The file descriptor of an object given to `select`: an int, or what its `fileno()` returns.
-fn fd_of(interp: &mut Interp, obj: &Value) -> PyResult<Option<libc::c_int>> {
-    if crate::stdlib::socket::is_unbound(obj) {
-        return Ok(None);
-    }
+fn fd_of(interp: &mut Interp, obj: &Value) -> PyResult<libc::c_int> {
     let n = match obj {
         Value::Int(i) => *i,
         Value::Bool(b) => *b as i64,
@@ -171,7 +166,7 @@ fn fd_of(interp: &mut Interp, obj: &Value) -> PyResult<Option<libc::c_int>> {
         ));
     }
     match libc::c_int::try_from(n) {
-        Ok(fd) => Ok(Some(fd)),
+        Ok(fd) => Ok(fd),
         Err(_) => Err(err!(OverflowError, "fd is greater than maximum")),
     }
 }
@@ -233,7 +228,6 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     // One pollfd per distinct descriptor, with the events of every list it is in.
     let mut fds: Vec<libc::pollfd> = Vec::new();
-    let mut always_ready = false;
     for (which, list) in lists.iter().enumerate() {
         let events = match which {
             READ => libc::POLLIN,
@@ -241,25 +235,17 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ => libc::POLLPRI,
         };
         for e in list {
-            match e.fd {
-                None => always_ready |= which != EXCEPT,
-                Some(fd) => match fds.iter_mut().find(|p| p.fd == fd) {
-                    Some(p) => p.events |= events,
-                    None => fds.push(libc::pollfd {
-                        fd,
-                        events,
-                        revents: 0,
-                    }),
-                },
+            match fds.iter_mut().find(|p| p.fd == e.fd) {
+                Some(p) => p.events |= events,
+                None => fds.push(libc::pollfd {
+                    fd: e.fd,
+                    events,
+                    revents: 0,
+                }),
             }
         }
     }
-    let wait = if always_ready {
-        Some(Duration::ZERO)
-    } else {
-        timeout
-    };
-    let result = wait_with_signals(interp, &mut fds, wait)?;
+    let result = wait_with_signals(interp, &mut fds, timeout)?;
     if let Err(e) = result {
         return Err(crate::stdlib::os::os_error(&e, None));
     }
@@ -267,10 +253,7 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let ebadf = std::io::Error::from_raw_os_error(libc::EBADF);
         return Err(crate::stdlib::os::os_error(&ebadf, None));
     }
-    let ready = |which: usize, fd: Option<libc::c_int>| -> bool {
-        let Some(fd) = fd else {
-            return which != EXCEPT;
-        };
+    let ready = |which: usize, fd: libc::c_int| -> bool {
         let revents = fds.iter().find(|p| p.fd == fd).map_or(0, |p| p.revents);
         let mask = match which {
             READ => libc::POLLIN | libc::POLLHUP | libc::POLLERR,
@@ -299,7 +282,7 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 #[derive(Clone, Copy)]
 struct Registered {
     key: i64,
-    fd: Option<libc::c_int>,
+    fd: libc::c_int,
     events: libc::c_short,
 }
 
@@ -372,9 +355,9 @@ fn event_mask(v: &Value) -> PyResult<libc::c_short> {
 }
 
 /// The registration key (the descriptor number) and descriptor of an int or `fileno()` object.
-fn poll_target(interp: &mut Interp, obj: &Value) -> PyResult<(i64, Option<libc::c_int>)> {
+fn poll_target(interp: &mut Interp, obj: &Value) -> PyResult<(i64, libc::c_int)> {
     let fd = fd_of(interp, obj)?;
-    Ok((fd.map_or(-1, i64::from), fd))
+    Ok((i64::from(fd), fd))
 }
 
 /// `poll.register(fd, eventmask=POLLIN|POLLPRI|POLLOUT)`: registering again replaces the mask.
@@ -482,33 +465,21 @@ fn poll_poll(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let regs = d.fds.lock().clone();
     let mut fds: Vec<libc::pollfd> = regs
         .iter()
-        .filter_map(|r| {
-            r.fd.map(|fd| libc::pollfd {
-                fd,
-                events: r.events,
-                revents: 0,
-            })
+        .map(|r| libc::pollfd {
+            fd: r.fd,
+            events: r.events,
+            revents: 0,
         })
         .collect();
-    // A socket without a descriptor is ready at once, so nothing waits.
-    let wait = if regs.iter().any(|r| r.fd.is_none()) {
-        Some(Duration::ZERO)
-    } else {
-        timeout
-    };
-    let result = wait_with_signals(interp, &mut fds, wait);
+    let result = wait_with_signals(interp, &mut fds, timeout);
     d.polling.store(false, Ordering::SeqCst);
     let result = result?;
     if let Err(e) = result {
         return Err(crate::stdlib::os::os_error(&e, None));
     }
-    let mut polled = fds.iter();
     let mut out = Vec::new();
-    for r in &regs {
-        let revents = match r.fd {
-            Some(_) => polled.next().map_or(0, |p| p.revents),
-            None => (r.events | libc::POLLERR | libc::POLLHUP) & (libc::POLLOUT | libc::POLLHUP),
-        };
+    for (r, p) in regs.iter().zip(&fds) {
+        let revents = p.revents;
         if revents != 0 {
             let bits = i64::from(revents as u16);
             out.push(Value::tuple(vec![Value::Int(r.key), Value::Int(bits)]));

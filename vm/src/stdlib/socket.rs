@@ -8,9 +8,10 @@
 //! Deviations from CPython, for want of raw socket calls in std:
 //! * `bind()` binds *and listens* (std's `TcpListener::bind`), so a client may connect before
 //!   `listen()` is called; `listen()` only marks the socket (and binds an unbound one, as Linux does);
-//! * a socket that is neither bound nor connected has no file descriptor yet: `fileno()` is -1 and
-//!   `select` reports it readable and writable at once (what Linux does for an unconnected TCP
-//!   socket, whose `poll` says `POLLOUT | POLLHUP`);
+//! * std makes a new descriptor when it binds or connects; the one the socket got at creation
+//!   (a real socket of the same kind, so `fileno()`, `select` and `poll` see what CPython's do) is
+//!   then made to refer to the new socket (`dup3`), so `fileno()` stays the same from creation
+//!   to `close()`, as in CPython;
 //! * only `AF_INET`, with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and
 //!   `send`/`recv` after `connect`); `AF_UNIX` only as the stream pair `socketpair()` makes.
 //!
@@ -24,7 +25,7 @@ use std::io::{Read, Write};
 use std::net::{
     Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
 };
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,10 +60,17 @@ const AI_CANONNAME: i64 = 2;
 const AI_NUMERICHOST: i64 = 4;
 const AI_NUMERICSERV: i64 = 0x400;
 const SO_ERROR: i64 = 4;
+const SO_TYPE: i64 = 3;
+const SO_REUSEADDR: i64 = 2;
+const SO_KEEPALIVE: i64 = 9;
+const SO_REUSEPORT: i64 = 15;
+/// The on/off `SOL_SOCKET` options `setsockopt` records for `getsockopt` (see `SocketData`).
+const KEPT_FLAGS: [i64; 3] = [SO_REUSEADDR, SO_KEEPALIVE, SO_REUSEPORT];
 
 enum Sock {
-    /// Created, neither bound nor connected: no OS socket yet.
-    Unbound,
+    /// Created, neither bound nor connected: the descriptor `fileno()` reports, an OS socket of
+    /// the kind asked for, which the socket std makes on bind/connect replaces (`onto_first_fd`).
+    Unbound(Option<OwnedFd>),
     /// Bound (and, in std, already listening).
     Listener {
         listener: Arc<TcpListener>,
@@ -81,6 +89,9 @@ pub struct SocketData {
     /// `None`: blocking; `Some(0)`: non-blocking; otherwise the timeout of every blocking call.
     timeout: Mutex<Option<Duration>>,
     nodelay: Mutex<bool>,
+    /// The `SOL_SOCKET` flags set with `setsockopt` that minivm's sockets do not act on (std
+    /// sets `SO_REUSEADDR` on every listener), as `(option, value)`: `getsockopt` reads them back.
+    flags: Mutex<Vec<(i64, i64)>>,
     /// Made with `SOCK_DGRAM`: binding makes a UDP socket, not a listener.
     dgram: bool,
 }
@@ -102,6 +113,8 @@ pub fn socket_class() -> Ref<Class> {
                     ("connect_ex", sock_connect_ex),
                     ("recv", sock_recv),
                     ("recvfrom", sock_recvfrom),
+                    ("recv_into", sock_recv_into),
+                    ("recvfrom_into", sock_recvfrom_into),
                     ("sendto", sock_sendto),
                     ("send", sock_send),
                     ("sendall", sock_sendall),
@@ -114,6 +127,7 @@ pub fn socket_class() -> Ref<Class> {
                     ("setsockopt", sock_setsockopt),
                     ("getsockopt", sock_getsockopt),
                     ("fileno", sock_fileno),
+                    ("dup", sock_dup),
                     ("makefile", sock_makefile),
                     ("getsockname", sock_getsockname),
                     ("getpeername", sock_getpeername),
@@ -187,8 +201,9 @@ pub fn socket_module() -> Ref<Module> {
             ("SO_BROADCAST", int(SO_BROADCAST)),
             ("SOL_SOCKET", int(SOL_SOCKET)),
             ("SO_ERROR", int(SO_ERROR)),
-            ("SO_REUSEADDR", int(2)),
-            ("SO_KEEPALIVE", int(9)),
+            ("SO_REUSEADDR", int(SO_REUSEADDR)),
+            ("SO_KEEPALIVE", int(SO_KEEPALIVE)),
+            ("SO_TYPE", int(SO_TYPE)),
             ("IPPROTO_TCP", int(IPPROTO_TCP)),
             ("TCP_NODELAY", int(TCP_NODELAY)),
             ("SHUT_RD", int(0)),
@@ -222,7 +237,7 @@ pub fn socket_module() -> Ref<Module> {
             ("ntohs", func("ntohs", ntohs)),
             ("htonl", func("htonl", htonl)),
             ("ntohl", func("ntohl", ntohl)),
-            ("SO_REUSEPORT", int(15)),
+            ("SO_REUSEPORT", int(SO_REUSEPORT)),
             ("SOMAXCONN", int(4096)),
             ("create_server", func("create_server", create_server)),
             (
@@ -237,14 +252,34 @@ pub fn socket_module() -> Ref<Module> {
     )
 }
 
-/// True for a `socket.socket` that is neither bound nor connected (see the module notes).
-pub fn is_unbound(v: &Value) -> bool {
-    match v {
-        Value::Instance(i) => i
-            .native::<SocketData>()
-            .is_some_and(|d| matches!(*d.state.lock(), Sock::Unbound)),
-        _ => false,
+/// Put the socket std just made (`fresh`) on the descriptor number the socket got at creation
+/// (`first`, which `fileno()` has reported since), as CPython's socket keeps one descriptor from
+/// `socket()` to `close()`: `dup3` closes the first socket and makes its number refer to the
+/// new one (sharing its open file, so non-blocking mode carries over), then the fresh number is
+/// closed. Without a first descriptor, or if `dup3` fails, the fresh socket is kept as it is.
+fn onto_first_fd<T: From<OwnedFd> + Into<OwnedFd>>(first: Option<OwnedFd>, fresh: T) -> T {
+    let Some(mut first) = first else {
+        return fresh;
+    };
+    let fresh: OwnedFd = fresh.into();
+    match rustix::io::dup3(&fresh, &mut first, rustix::io::DupFlags::CLOEXEC) {
+        Ok(()) => T::from(first),
+        Err(_) => T::from(fresh),
     }
+}
+
+/// The descriptor a new socket gets at creation (`Sock::Unbound`): a close-on-exec IPv4 socket
+/// of the kind asked for, so that it can be polled and its options read before it is bound or
+/// connected. Running out of descriptors is CPython's `OSError: [Errno 24] Too many open files`.
+fn first_fd(dgram: bool) -> PyResult<OwnedFd> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let kind = if dgram {
+        SocketType::DGRAM
+    } else {
+        SocketType::STREAM
+    };
+    rustix::net::socket_with(AddressFamily::INET, kind, SocketFlags::CLOEXEC, None)
+        .map_err(|e| os_error(&e.into(), None))
 }
 
 fn errno(code: i32) -> PyErr {
@@ -306,7 +341,7 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     } else {
         *DEFAULT_TIMEOUT.lock()
     };
-    let mut data = new_data(Sock::Unbound, timeout);
+    let mut data = new_data(Sock::Unbound(Some(first_fd(dgram)?)), timeout);
     data.dgram = dgram;
     if !inst.set_native(Box::new(data)) {
         return Err(err!(RuntimeError, "socket.__init__() called twice"));
@@ -320,6 +355,7 @@ fn new_data(state: Sock, timeout: Option<Duration>) -> SocketData {
         state: Mutex::new(state),
         timeout: Mutex::new(timeout),
         nodelay: Mutex::new(false),
+        flags: Mutex::new(Vec::new()),
         dgram: false,
     }
 }
@@ -449,7 +485,7 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let (host, port) = addr_arg(arg(&args, 1, "address"), "bind")?;
     match &*d.state.lock() {
-        Sock::Unbound => {}
+        Sock::Unbound(_) => {}
         Sock::Closed => return Err(errno(libc::EBADF)),
         _ => return Err(errno(libc::EINVAL)),
     }
@@ -464,10 +500,10 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let listener = TcpListener::bind(addr).map_err(|e| os_error(&e, None))?;
     apply_listener_mode(&listener, *d.timeout.lock());
     let mut st = d.state.lock();
-    match *st {
-        Sock::Unbound => {
+    match &mut *st {
+        Sock::Unbound(first) => {
             *st = Sock::Listener {
-                listener: Arc::new(listener),
+                listener: Arc::new(onto_first_fd(first.take(), listener)),
                 listening: false,
             };
             Ok(Value::None)
@@ -495,16 +531,16 @@ fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     };
-    if matches!(*d.state.lock(), Sock::Unbound) {
+    if matches!(*d.state.lock(), Sock::Unbound(_)) {
         // Linux binds an unbound socket to an ephemeral port on listen().
         let listener = interp
             .allow_threads(|| TcpListener::bind("0.0.0.0:0"))
             .map_err(|e| os_error(&e, None))?;
         apply_listener_mode(&listener, *d.timeout.lock());
         let mut st = d.state.lock();
-        if matches!(*st, Sock::Unbound) {
+        if let Sock::Unbound(first) = &mut *st {
             *st = Sock::Listener {
-                listener: Arc::new(listener),
+                listener: Arc::new(onto_first_fd(first.take(), listener)),
                 listening: true,
             };
         }
@@ -622,7 +658,7 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
         return Ok(udp.connect(addr).map_err(|e| os_error(&e, None)));
     }
     match &*d.state.lock() {
-        Sock::Unbound => {}
+        Sock::Unbound(_) => {}
         Sock::Closed => return Err(errno(libc::EBADF)),
         Sock::Stream(_) | Sock::Datagram(_) => return Ok(Err(errno(libc::EISCONN))),
         Sock::Listener { .. } => {
@@ -652,9 +688,9 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
         let _ = stream.set_nodelay(true);
     }
     let mut st = d.state.lock();
-    match *st {
-        Sock::Unbound => {
-            *st = Sock::Stream(Arc::new(stream));
+    match &mut *st {
+        Sock::Unbound(first) => {
+            *st = Sock::Stream(Arc::new(onto_first_fd(first.take(), stream)));
             Ok(Ok(()))
         }
         _ => Ok(Err(errno(libc::EISCONN))),
@@ -676,10 +712,10 @@ fn start_connect(d: &SocketData, addr: SocketAddr) -> Result<(), PyErr> {
     }
     {
         let mut st = d.state.lock();
-        if !matches!(*st, Sock::Unbound) {
+        let Sock::Unbound(first) = &mut *st else {
             return Err(errno(libc::EISCONN));
-        }
-        *st = Sock::Stream(Arc::new(stream));
+        };
+        *st = Sock::Stream(Arc::new(onto_first_fd(first.take(), stream)));
     }
     started.map_err(|e| os_error(&e.into(), None))
 }
@@ -740,6 +776,10 @@ fn sock_recv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Ok(data);
     }
     let stream = stream_of(d)?;
+    if n == 0 {
+        // Linux's recv(2) of 0 bytes from a stream returns at once, data or not.
+        return Ok(Value::bytes(Vec::new()));
+    }
     let timeout = *d.timeout.lock();
     wait_ready(interp, stream.as_raw_fd(), libc::POLLIN, timeout)?;
     let mut buf = vec![0u8; (n as usize).min(1 << 20)];
@@ -877,7 +917,7 @@ fn set_timeout(d: &SocketData, t: Option<Duration>) {
         Sock::Stream(s) => apply_timeout(s, t),
         Sock::Listener { listener, .. } => apply_listener_mode(listener, t),
         Sock::Datagram(u) => apply_udp_timeout(u, t),
-        Sock::Unbound | Sock::Closed => {}
+        Sock::Unbound(_) | Sock::Closed => {}
     }
 }
 
@@ -942,6 +982,11 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if matches!(*d.state.lock(), Sock::Closed) {
         return Err(errno(libc::EBADF));
     }
+    if ints[0] == SOL_SOCKET && KEPT_FLAGS.contains(&ints[1]) {
+        let mut flags = d.flags.lock();
+        flags.retain(|(o, _)| *o != ints[1]);
+        flags.push((ints[1], ints[2]));
+    }
     if ints[0] == SOL_SOCKET && ints[1] == SO_BROADCAST && d.dgram {
         udp_of(d)?
             .set_broadcast(ints[2] != 0)
@@ -958,7 +1003,8 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `getsockopt(level, option[, buflen])`: `SO_ERROR` (the pending error, cleared as it is read:
-/// how a non-blocking `connect` ended) and `TCP_NODELAY`; other options are `ENOPROTOOPT`.
+/// how a non-blocking `connect` ended), `SO_TYPE`, `TCP_NODELAY`, `SO_BROADCAST` and the flags
+/// `setsockopt` recorded; other options are `ENOPROTOOPT`.
 fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let [level, option, buflen] = Sig::pos(
@@ -999,6 +1045,16 @@ fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ => Ok(Value::Int(0)),
         },
         (IPPROTO_TCP, TCP_NODELAY) => Ok(Value::Int(*d.nodelay.lock() as i64)),
+        (SOL_SOCKET, SO_TYPE) => Ok(Value::Int(if d.dgram { SOCK_DGRAM } else { SOCK_STREAM })),
+        (SOL_SOCKET, flag) if KEPT_FLAGS.contains(&flag) => {
+            let flags = d.flags.lock();
+            let set = flags
+                .iter()
+                .find(|(o, _)| *o == flag)
+                .map_or(0, |(_, v)| *v);
+            // The kernel stores a flag as 0 or 1 (CPython reads back 1 after setting 5).
+            Ok(Value::Int(i64::from(set != 0)))
+        }
         (SOL_SOCKET, SO_BROADCAST) if d.dgram => match &*d.state.lock() {
             Sock::Datagram(u) => Ok(Value::Int(u.broadcast().unwrap_or(false) as i64)),
             _ => Ok(Value::Int(0)),
@@ -1012,7 +1068,8 @@ fn raw_fd(d: &SocketData) -> i64 {
         Sock::Listener { listener, .. } => listener.as_raw_fd() as i64,
         Sock::Stream(s) => s.as_raw_fd() as i64,
         Sock::Datagram(u) => u.as_raw_fd() as i64,
-        Sock::Unbound | Sock::Closed => -1,
+        Sock::Unbound(Some(fd)) => fd.as_raw_fd() as i64,
+        Sock::Unbound(None) | Sock::Closed => -1,
     }
 }
 
@@ -1070,7 +1127,7 @@ fn sock_makefile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {
     let r = match &*d.state.lock() {
-        Sock::Unbound => Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))),
+        Sock::Unbound(_) => Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))),
         Sock::Listener { listener, .. } => listener.local_addr(),
         Sock::Stream(s) => s.local_addr(),
         Sock::Datagram(u) => u.local_addr(),
@@ -1132,6 +1189,39 @@ fn sock_family(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sock_type(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     sock_enum_attr(interp, &args, "type", "_kind_of")
+}
+
+/// `dup()`: a new socket object of the same class on a duplicate of the descriptor (its own
+/// `fileno()`, closed on its own, close-on-exec), with the same kind, options and timeout.
+fn sock_dup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<SocketData>(&args, "socket")?;
+    let failed = |e: std::io::Error| os_error(&e, None);
+    let state = match &*d.state.lock() {
+        Sock::Unbound(Some(fd)) => Sock::Unbound(Some(fd.try_clone().map_err(failed)?)),
+        Sock::Unbound(None) => Sock::Unbound(None),
+        Sock::Listener {
+            listener,
+            listening,
+        } => Sock::Listener {
+            listener: Arc::new(listener.try_clone().map_err(failed)?),
+            listening: *listening,
+        },
+        Sock::Stream(st) => Sock::Stream(Arc::new(st.try_clone().map_err(failed)?)),
+        Sock::Datagram(u) => Sock::Datagram(Arc::new(u.try_clone().map_err(failed)?)),
+        Sock::Closed => return Err(errno(libc::EBADF)),
+    };
+    let mut data = new_data(state, *d.timeout.lock());
+    data.dgram = d.dgram;
+    *data.nodelay.lock() = *d.nodelay.lock();
+    *data.flags.lock() = d.flags.lock().clone();
+    let copy = Instance::new(inst.class.clone());
+    copy.set_native(Box::new(data));
+    let int_of = |name: &str| match inst.dict.lock().get(name) {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    };
+    set_ints(&copy, int_of("family"), int_of("type"), int_of("proto"));
+    Ok(Value::Instance(Ref::new(copy)))
 }
 
 /// `<socket.socket fd=3, family=2, type=1, proto=0, laddr=('127.0.0.1', 5000)>`
@@ -1822,9 +1912,9 @@ fn gethostname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn install_udp(d: &SocketData, udp: UdpSocket) -> PyResult<Arc<UdpSocket>> {
     apply_udp_timeout(&udp, *d.timeout.lock());
     let mut st = d.state.lock();
-    match *st {
-        Sock::Unbound => {
-            let udp = Arc::new(udp);
+    match &mut *st {
+        Sock::Unbound(first) => {
+            let udp = Arc::new(onto_first_fd(first.take(), udp));
             *st = Sock::Datagram(udp.clone());
             Ok(udp)
         }
@@ -1910,16 +2000,83 @@ fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     udp_send(interp, d, &data, Some(addr))
 }
 
-/// `recvfrom(bufsize[, flags])`: (bytes, (host, port)) of the next datagram.
+/// `recvfrom(bufsize[, flags])`: (bytes, (host, port)) of the next datagram; on a TCP
+/// connection `(bytes, None)`, as Linux reports no address for a stream.
 fn sock_recvfrom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     let n = bufsize_arg(&args, "recvfrom")?;
     if !d.dgram {
-        return Err(err!(
-            NotImplementedError,
-            "minivm's TCP sockets have no recvfrom(): use recv()"
-        ));
+        let data = sock_recv(interp, args)?;
+        return Ok(Value::tuple(vec![data, Value::None]));
     }
     let (data, from) = udp_receive(interp, d, n)?;
     Ok(Value::tuple(vec![data, from]))
+}
+
+/// `recv_into(buffer[, nbytes[, flags]])`: receive at most `nbytes` (0: `len(buffer)`) bytes
+/// into the start of the writable buffer (a bytearray, a memoryview of one, an array) and
+/// return how many came.
+fn sock_recv_into(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    recv_into(interp, &args, "recv_into").map(|(n, _)| n)
+}
+
+/// `recvfrom_into(buffer[, nbytes[, flags]])`: as `recv_into`, with the sender's address:
+/// `(count, address)` (`None` for a TCP connection).
+fn sock_recvfrom_into(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (n, from) = recv_into(interp, &args, "recvfrom_into")?;
+    Ok(Value::tuple(vec![n, from]))
+}
+
+/// The work of `recv_into`/`recvfrom_into`: the bytes received with `recvfrom` stored through
+/// `file::read_into_buffer`, which checks the buffer and takes whole items for an array.
+fn recv_into(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<(Value, Value)> {
+    let (me, d) = this::<SocketData>(args, "socket")?;
+    let me = Value::Instance(me.clone());
+    let [buffer, nbytes, _flags] =
+        Sig::pos(name, Style::Positional, &["buffer", "nbytes", "flags"], 1)
+            .method()
+            .bind::<3>(args)?;
+    let Some(buffer) = buffer else {
+        return Err(err!(
+            TypeError,
+            "{name}() missing required argument 'buffer' (pos 1)"
+        ));
+    };
+    if !matches!(buffer, Value::ByteArray(_) | Value::Instance(_)) {
+        return Err(err!(
+            TypeError,
+            "{name}() argument 1 must be read-write bytes-like object, not {}",
+            type_name(buffer)
+        ));
+    }
+    let limit = match nbytes {
+        None => 0,
+        Some(v) => crate::builtins::args::to_index(v)?,
+    };
+    if limit < 0 {
+        return Err(err!(ValueError, "negative buffersize in {name}"));
+    }
+    let mut from = Value::None;
+    let pair = [me.clone(), buffer.clone()];
+    let n = crate::stdlib::file::read_into_buffer(
+        interp,
+        "socket",
+        name,
+        &Args::new(&pair),
+        &mut |interp, len| {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            if limit > len {
+                return Err(err!(ValueError, "buffer too small for requested bytes"));
+            }
+            let want = if limit == 0 { len } else { limit };
+            if d.dgram {
+                let (data, sender) = udp_receive(interp, d, want as i64)?;
+                from = sender;
+                return Ok(data);
+            }
+            let call = [me.clone(), Value::Int(want as i64)];
+            sock_recv(interp, Args::new(&call))
+        },
+    )?;
+    Ok((n, from))
 }
