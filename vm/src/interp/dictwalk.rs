@@ -129,7 +129,11 @@ impl DictWalk {
             return None;
         }
         let map = self.dict.map.lock();
-        if map.len() != self.used {
+        // Under a GIL a size changed since the iterator was made is the error at its first
+        // step. Free-threaded, `list(d.items())` makes the iterator and copies through it in
+        // two steps another thread may come between, where CPython's GIL makes them one: the
+        // copy is then of the dict as it is now.
+        if map.len() != self.used && crate::heap::model() != crate::heap::Model::FreeThreaded {
             return None;
         }
         Some(map.iter().map(|(k, v)| self.item(k, v)).collect())
