@@ -80,10 +80,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             return builtin_attr(_interp, &m.func.clone(), name);
         }
         (Value::Generator(g), "__name__") => {
-            Value::Str(Ref::new(crate::object::PyStr::new(g.name())))
+            Value::Str(Ref::new(crate::object::PyStr::new(&g.name())))
         }
         (Value::Generator(g), "__qualname__") => {
-            Value::Str(Ref::new(crate::object::PyStr::new(g.qualname())))
+            Value::Str(Ref::new(crate::object::PyStr::new(&g.qualname())))
         }
         (Value::Generator(g), _) if crate::interp::coro::is_state_attr(g, name) => {
             crate::interp::coro::state_attr(_interp, g, name)
@@ -173,6 +173,23 @@ pub fn function_attr_names(f: &Ref<Function>) -> Vec<Arc<str>> {
 }
 
 /// `f.name = v` on a function (the names a call reads are refused by the caller).
+/// `gen.__name__ = v` or `gen.__qualname__ = v` (a generator, coroutine or async generator):
+/// any str, as CPython's.
+pub fn set_generator_name(
+    g: &Ref<crate::object::Generator>,
+    name: &str,
+    v: &Value,
+) -> PyResult<()> {
+    let Some(text) = v.as_str() else {
+        return Err(crate::err!(
+            TypeError,
+            "{name} must be set to a string object"
+        ));
+    };
+    g.rename(name == "__qualname__", std::sync::Arc::from(text));
+    Ok(())
+}
+
 pub fn set_function_attr(f: &Ref<Function>, name: &str, v: Value) -> PyResult<()> {
     // The types CPython's function setters require.
     let wrong_type = match name {
@@ -275,7 +292,7 @@ fn computed_function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
         // Made once and kept, so `f.__code__ is f.__code__` as in CPython.
         "__code__" | "__annotations__" => {
             let v = match name {
-                "__code__" => crate::builtins::eval::code_object(f.code.obj.clone()),
+                "__code__" => crate::builtins::eval::code_value(&f.code),
                 // A function without annotations gets an empty dict on first use.
                 _ => Value::Dict(Ref::new(crate::object::Dict::new())),
             };

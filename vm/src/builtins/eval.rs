@@ -343,6 +343,13 @@ fn co_flags(code: &CodeObject) -> i64 {
     bits
 }
 
+/// The `code` object of loaded code, one per code (`f.__code__`, `gen.gi_code`, `f_code`).
+pub fn code_value(code: &crate::interp::code::Code) -> Value {
+    code.value
+        .get_or_init(|| code_object(code.obj.clone()))
+        .clone()
+}
+
 /// A `code` object for compiled code (what `compile()` returns, and a function's `__code__`):
 /// its CPython attributes that minivm's code has the same facts for.
 pub fn code_object(code: Arc<CodeObject>) -> Value {

@@ -183,6 +183,7 @@ impl Interp {
 
 fn parked_snapshot(p: &Parked) -> Snapshot {
     Snapshot {
+        code: Some(crate::builtins::eval::code_value(&p.code)),
         filename: p.code.obj.filename.to_string(),
         name: p.code.obj.name.clone(),
         first_line: p.code.obj.first_line,
@@ -195,6 +196,8 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
 
 /// What a frame object shows of one running frame.
 struct Snapshot {
+    /// The frame's code object (shared with its function's `__code__`).
+    code: Option<Value>,
     filename: String,
     name: String,
     first_line: u32,
@@ -205,6 +208,7 @@ struct Snapshot {
 
 fn snapshot(f: &Frame) -> Snapshot {
     Snapshot {
+        code: Some(crate::builtins::eval::code_value(&f.code)),
         filename: f.code.obj.filename.to_string(),
         name: f.code.obj.name.clone(),
         first_line: f.code.obj.first_line,
@@ -293,6 +297,7 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
     };
     // (Line 0 and no globals: `frame_objects` leaves those attributes out.)
     let s = suspended.or_else(running).unwrap_or_else(|| Snapshot {
+        code: Some(crate::builtins::eval::code_value(&g.code)),
         filename: g.code.obj.filename.to_string(),
         name: g.code.obj.name.clone(),
         first_line: g.code.obj.first_line,
@@ -307,14 +312,17 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
 fn frame_objects(frames: Vec<Snapshot>) -> Value {
     let mut back = Value::None;
     for s in frames {
-        let code = new_object(
-            crate::builtins::eval::code_class(),
-            vec![
-                ("co_filename", Value::string(s.filename)),
-                ("co_name", Value::string(s.name)),
-                ("co_firstlineno", Value::Int(s.first_line as i64)),
-            ],
-        );
+        let code = match s.code {
+            Some(code) => code,
+            None => new_object(
+                crate::builtins::eval::code_class(),
+                vec![
+                    ("co_filename", Value::string(s.filename)),
+                    ("co_name", Value::string(s.name)),
+                    ("co_firstlineno", Value::Int(s.first_line as i64)),
+                ],
+            ),
+        };
         let mut attrs = vec![("f_code", code), ("f_back", back)];
         if s.line != 0 {
             attrs.push(("f_lineno", Value::Int(s.line as i64)));

@@ -93,7 +93,7 @@ impl Interp {
                 }
                 _ => self.getattr(&m.func.clone(), name),
             },
-            Value::Generator(g) if name == "__name__" => Ok(Value::str(g.name())),
+            Value::Generator(g) if name == "__name__" => Ok(Value::str(&g.name())),
             _ => {
                 if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
                     return r;
@@ -1018,6 +1018,9 @@ impl Interp {
                 ))
             }
             Value::Function(f) => crate::builtins::attrs::set_function_attr(f, name, v),
+            Value::Generator(g) if matches!(name, "__name__" | "__qualname__") => {
+                crate::builtins::attrs::set_generator_name(g, name, &v)
+            }
             Value::Module(m) => {
                 m.dict.set_str(name, v);
                 Ok(())

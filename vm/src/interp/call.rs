@@ -1226,6 +1226,7 @@ impl Interp {
                 f if f.async_generator => crate::object::GenKind::AsyncGenerator,
                 _ => crate::object::GenKind::Generator,
             },
+            renamed: crate::heap::ObjCell::new(None),
         }))
     }
 

@@ -35,6 +35,9 @@ pub struct Code {
     /// first use for a frozen function's body. `code.ops`, `code.obj`... reach it through
     /// `Deref`, so no use of a body can see it missing.
     body: OnceLock<CodeBody>,
+    /// The `code` object programs see (`f.__code__`, `gen.gi_code`, `frame.f_code`), made on
+    /// first use and shared, so that `g.gi_code is f.__code__` (`builtins::eval::code_value`).
+    pub value: OnceLock<Value>,
 }
 
 /// The part of a [`Code`] that running it needs.
@@ -119,6 +122,7 @@ impl Code {
             stack_size: head.max_stack as usize + 2,
             head: obj,
             body,
+            value: OnceLock::new(),
         })
     }
 

@@ -467,7 +467,7 @@ pub(crate) fn is_state_attr(g: &Generator, name: &str) -> bool {
 pub(crate) fn state_attr(interp: &Interp, g: &Generator, name: &str) -> Value {
     let field = name.strip_prefix(state_prefix(g.kind)).unwrap_or(name);
     match field {
-        "code" => crate::builtins::eval::code_object(g.code.obj.clone()),
+        "code" => crate::builtins::eval::code_value(&g.code),
         "frame" if matches!(*g.status.lock(), GenStatus::Done) => Value::None,
         "frame" => crate::builtins::generator_frame(interp, g),
         "running" => Value::Bool(matches!(*g.status.lock(), GenStatus::Running)),

@@ -258,6 +258,7 @@ impl Interp {
             frame: ObjCell::new(Some(o.frame)),
             status: ObjCell::new(GenStatus::Suspended),
             kind: o.kind,
+            renamed: ObjCell::new(None),
         });
         let hook = match o.kind {
             GenKind::AsyncGenerator => self.asyncgen_hooks[1].clone(),

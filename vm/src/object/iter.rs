@@ -406,24 +406,51 @@ pub struct Generator {
     /// The code it runs (kept when the frame is gone: `gi_code`, `__name__`, `__qualname__`).
     pub code: crate::heap::Ref<crate::interp::code::Code>,
     pub kind: GenKind,
+    /// `__name__` and `__qualname__` once a program assigned them (`gen.__name__ = 'x'`);
+    /// until then the code's.
+    pub renamed: ObjCell<Option<Box<GenNames>>>,
 }
 
+/// A generator's assigned `__name__` and `__qualname__`.
+pub type GenNames = (Arc<str>, Arc<str>);
+
 impl Generator {
-    /// The name of the function that made it (`__name__`).
-    pub fn name(&self) -> &Arc<str> {
-        &self.code.name
+    /// The name of the function that made it (`__name__`), unless one was assigned.
+    pub fn name(&self) -> Arc<str> {
+        match &*self.renamed.lock() {
+            Some(names) => names.0.clone(),
+            None => self.code.name.clone(),
+        }
     }
 
-    /// Its qualified name (`__qualname__`, and in its repr).
-    pub fn qualname(&self) -> &Arc<str> {
-        &self.code.qualname
+    /// Its qualified name (`__qualname__`, and in its repr), unless one was assigned.
+    pub fn qualname(&self) -> Arc<str> {
+        match &*self.renamed.lock() {
+            Some(names) => names.1.clone(),
+            None => self.code.qualname.clone(),
+        }
+    }
+
+    /// `gen.__name__ = name` (`qualified`: `__qualname__`).
+    pub fn rename(&self, qualified: bool, name: Arc<str>) {
+        let mut names = self.renamed.lock();
+        let (mut n, mut q) = match names.take() {
+            Some(b) => *b,
+            None => (self.code.name.clone(), self.code.qualname.clone()),
+        };
+        if qualified {
+            q = name;
+        } else {
+            n = name;
+        }
+        *names = Some(Box::new((n, q)));
     }
 }
 
 impl Drop for Generator {
     fn drop(&mut self) {
         if self.kind == GenKind::Coroutine && matches!(self.status.get_mut(), GenStatus::Created) {
-            crate::interp::coro::never_awaited(self.qualname().clone());
+            crate::interp::coro::never_awaited(self.qualname());
         }
         if matches!(self.status.get_mut(), GenStatus::Suspended) {
             if let Some(frame) = self.frame.get_mut().take() {
