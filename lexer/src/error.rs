@@ -58,6 +58,10 @@ pub enum ErrorEnd {
     /// "unexpected unindent" before a statement: CPython reports the statement's line with
     /// `offset` 0 and `end_offset` -1, so no caret is drawn.
     LineStart,
+    /// An error in string literals that end the text of `compile(..., 'eval')` (no newline
+    /// after them): CPython's lookahead token there has no column, so `offset` is the line's
+    /// length, `end_offset` -1, and `text` has no newline.
+    EvalEnd,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -224,9 +224,17 @@ impl Parser<'_> {
             literals.push((is_bytes, self.bump()));
         }
         // CPython 3.11 reports an error inside the literals (a bad escape, an f-string's
-        // missing `}`) at the end of the last one, with no width.
-        let end = literals.last().map_or(start.end, |(_, span)| span.end) as usize;
-        let at_end = Span::new(end, end);
+        // missing `}`) at the token after the last one (its parser's lookahead): `+` in
+        // `f"{}" + 1`, the line's end (no width) when the literals end the line.
+        let mut at_end = self.span();
+        // Before a comment, CPython's NEWLINE token starts at the `#`.
+        if matches!(self.peek(), Token::Newline) {
+            let last = literals.last().map_or(start.end, |(_, span)| span.end) as usize;
+            let gap = self.src.get(last..at_end.start as usize).unwrap_or("");
+            if let Some(hash) = gap.find('#') {
+                at_end = Span::new(last + hash, at_end.start as usize);
+            }
+        }
         for (is_bytes, span) in literals {
             if bytes_mode.is_some_and(|b| b != is_bytes) {
                 return Err(SyntaxError::syntax(

@@ -88,8 +88,27 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
     if text.contains('\0') {
         raise!(SyntaxError, "source code string cannot contain null bytes");
     }
-    minivm_compiler::compile_source(text, filename, mode)
-        .map_err(|e| crate::interp::modules::syntax_error(&e, filename, text))
+    minivm_compiler::compile_source(text, filename, mode).map_err(|mut e| {
+        // An error in string literals that end an eval's text with no newline after them.
+        let literal_error = ["f-string", "(unicode error)", "cannot mix bytes"]
+            .iter()
+            .any(|p| e.message.starts_with(p));
+        // CPython's tokenizer adds no newline to an eval's text: `text` has none, and at the
+        // end of the text its lookahead token has no column (`ErrorEnd::EvalEnd`).
+        if mode == Mode::Eval
+            && literal_error
+            && e.fstring_expr.is_none()
+            && e.end == minivm_compiler::ErrorEnd::Span
+            && !text.ends_with('\n')
+        {
+            e.end = if e.span.start as usize >= text.trim_end_matches([' ', '\t']).len() {
+                minivm_compiler::ErrorEnd::EvalEnd
+            } else {
+                minivm_compiler::ErrorEnd::TokenizerSpan
+            };
+        }
+        crate::interp::modules::syntax_error(&e, filename, text)
+    })
 }
 
 /// The code to run: compiled from text (`eval` strips leading blanks, as CPython does) or given.

@@ -55,9 +55,11 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
         ErrorEnd::Zero => (format!("{text}\n"), 0),
         ErrorEnd::MinusOne | ErrorEnd::EndOfFile | ErrorEnd::LineStart => (format!("{text}\n"), -1),
         ErrorEnd::AtEnd => (format!("{text}\n"), 0),
+        ErrorEnd::EvalEnd => (text.to_string(), -1),
     };
     let col = match e.end {
         ErrorEnd::AtEnd | ErrorEnd::LineStart => 0,
+        ErrorEnd::EvalEnd => col.saturating_sub(1),
         _ => col,
     };
     let end_lineno = if matches!(e.end, ErrorEnd::Point | ErrorEnd::AtEnd) || zero_width {
