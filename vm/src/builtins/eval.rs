@@ -107,7 +107,28 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
                 minivm_compiler::ErrorEnd::TokenizerSpan
             };
         }
-        crate::interp::modules::syntax_error(&e, filename, text)
+        let err = crate::interp::modules::syntax_error(&e, filename, text);
+        // An error of the compiler proper (after parsing: `'break' outside loop`, symbol
+        // table errors) takes its `text` from the file named, as CPython's: None when there is
+        // no such file (`<string>`).
+        let parser_kind = [
+            "cannot assign",
+            "cannot delete",
+            "invalid syntax",
+            "f-string",
+        ]
+        .iter()
+        .any(|p| e.message.starts_with(p));
+        if !parser_kind && !std::path::Path::new(filename).is_file() {
+            let parsed = match mode {
+                Mode::Single => minivm_compiler::parser::parse_single(text).is_ok(),
+                _ => minivm_compiler::parser::parse(text).is_ok(),
+            };
+            if parsed {
+                crate::interp::syntaxerr::set_text(&err, Value::None);
+            }
+        }
+        err
     })
 }
 

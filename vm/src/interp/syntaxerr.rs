@@ -88,6 +88,21 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     err
 }
 
+/// Replace the `text` of a SyntaxError made by [`from_compile`] (attribute and `args[1][3]`).
+pub fn set_text(err: &PyErr, text: Value) {
+    err.exc.dict.lock().insert(Arc::from("text"), text.clone());
+    if let Some(d) = err.exc.exc() {
+        let mut d = d.lock();
+        if let Some(Value::Tuple(t)) = d.args.get(1) {
+            let mut items = t.items.to_vec();
+            if let Some(slot) = items.get_mut(3) {
+                *slot = text;
+            }
+            d.args[1] = Value::tuple(items);
+        }
+    }
+}
+
 /// `SyntaxError(msg, (filename, lineno, offset, text[, end_lineno, end_offset]))` made by a
 /// program: its attributes, as CPython's `SyntaxError.__init__` sets them (each None when not
 /// given; the details only with exactly two arguments).
