@@ -121,7 +121,7 @@ impl Interp {
             // A class whose metaclass defines the operator (`C | D`) is asked before `type`'s
             // own meaning (a union).
             let (name, rname, _) = binop_dunder(op);
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname, false)? {
                 return Ok(r);
             }
         }
@@ -130,7 +130,7 @@ impl Interp {
         }
         if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
             let (name, rname, _) = binop_dunder(op);
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname)? {
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname, false)? {
                 return Ok(r);
             }
             if let Some((x, y)) = bases_of(a, b) {
@@ -374,54 +374,41 @@ impl Interp {
         }))
     }
 
+    /// `a.name(b)`, then `b.rname(a)`: the first answer that is not NotImplemented. The right
+    /// operand goes first when its class is a proper subclass of the left's and, for arithmetic,
+    /// gives the reflected method a meaning of its own (CPython's `binary_op1` and `slot_nb_*`:
+    /// `A() + B()` with `class B(A)` defining `__radd__` calls B's); for a rich comparison
+    /// (`compare`), inherited or not (`do_richcompare`: `A() < C()` with `class C(A)` calls
+    /// `C.__gt__`).
     fn try_dunder_binary(
         &mut self,
         a: &Value,
         b: &Value,
         name: &str,
         rname: &str,
+        compare: bool,
     ) -> PyResult<Option<Value>> {
-        // The right operand goes first when its class is a proper subclass of the left's and
-        // gives the reflected method a meaning of its own (CPython's `binary_op1` and
-        // `slot_nb_*`: `A() + B()` with `class B(A)` defining `__radd__` calls B's).
         if subclass_on_right(a, b) {
             if let Some(rm) = self.lookup_operand(b, rname) {
-                if !self.lookup_operand(a, rname).is_some_and(|m| m.is(&rm)) {
+                if compare || !self.lookup_operand(a, rname).is_some_and(|m| m.is(&rm)) {
                     return self.try_reflected_first(a, b, name, &rm);
                 }
             }
         }
-        if let Some(m) = self.lookup_operand(a, name) {
-            let r = self.call(&m, &[a.clone(), b.clone()])?;
-            if !matches!(r, Value::NotImplemented) {
-                return Ok(Some(r));
-            }
+        if let Some(r) = self.ask_operand(a, b, name)? {
+            return Ok(Some(r));
         }
-        if let Some(m) = self.lookup_operand(b, rname) {
-            let r = self.call(&m, &[b.clone(), a.clone()])?;
-            if !matches!(r, Value::NotImplemented) {
-                return Ok(Some(r));
-            }
-        }
-        Ok(None)
+        self.ask_operand(b, a, rname)
     }
 
-    /// A rich comparison: as [`Self::try_dunder_binary`], but the right operand's reflected
-    /// method goes first whenever its class is a proper subclass of the left's, inherited or
-    /// not (CPython's `do_richcompare`: `A() < C()` with `class C(A)` calls `C.__gt__`).
-    fn try_dunder_compare(
-        &mut self,
-        a: &Value,
-        b: &Value,
-        name: &str,
-        rname: &str,
-    ) -> PyResult<Option<Value>> {
-        if subclass_on_right(a, b) {
-            if let Some(rm) = self.lookup_operand(b, rname) {
-                return self.try_reflected_first(a, b, name, &rm);
-            }
-        }
-        self.try_dunder_binary(a, b, name, rname)
+    /// `x.name(y)` when `x`'s class has `name` (see [`Self::lookup_operand`]); `None` if it is
+    /// missing or answers NotImplemented.
+    fn ask_operand(&mut self, x: &Value, y: &Value, name: &str) -> PyResult<Option<Value>> {
+        let Some(m) = self.lookup_operand(x, name) else {
+            return Ok(None);
+        };
+        let r = self.call(&m, &[x.clone(), y.clone()])?;
+        Ok((!matches!(r, Value::NotImplemented)).then_some(r))
     }
 
     /// `b.rname(a)` first, then `a.name(b)`; `None` if both give NotImplemented (or are missing).
@@ -436,13 +423,7 @@ impl Interp {
         if !matches!(r, Value::NotImplemented) {
             return Ok(Some(r));
         }
-        if let Some(m) = self.lookup_operand(a, name) {
-            let r = self.call(&m, &[a.clone(), b.clone()])?;
-            if !matches!(r, Value::NotImplemented) {
-                return Ok(Some(r));
-            }
-        }
-        Ok(None)
+        self.ask_operand(a, b, name)
     }
 
     /// The special method an operator asks of an operand: its class's own (as
@@ -540,11 +521,11 @@ impl Interp {
             } else {
                 ("__eq__", "__eq__")
             };
-            if let Some(r) = self.try_dunder_compare(a, b, name, rname)? {
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname, true)? {
                 return Ok(r);
             }
             if negate {
-                if let Some(r) = self.try_dunder_compare(a, b, "__eq__", "__eq__")? {
+                if let Some(r) = self.try_dunder_binary(a, b, "__eq__", "__eq__", true)? {
                     let t = self.truthy(&r)?;
                     return Ok(Value::Bool(!t));
                 }
@@ -663,7 +644,7 @@ impl Interp {
                 CmpOp::Gt => ("__gt__", "__lt__"),
                 _ => ("__ge__", "__le__"),
             };
-            if let Some(r) = self.try_dunder_compare(a, b, name, rname)? {
+            if let Some(r) = self.try_dunder_binary(a, b, name, rname, true)? {
                 return Ok(r);
             }
             if let Some((x, y)) = bases_of(a, b) {
