@@ -72,6 +72,7 @@ pub fn threading_module() -> Ref<Module> {
         ("current_thread", func("current_thread", current_thread)),
         ("main_thread", func("main_thread", main_thread)),
         ("_DummyThread", Value::Class(dummy_thread_class())),
+        ("_MainThread", Value::Class(main_thread_class())),
         ("_start_bare", func("_start_bare", start_bare)),
         ("get_ident", func("get_ident", get_ident)),
         ("get_native_id", func("get_native_id", get_native_id)),
@@ -523,7 +524,7 @@ fn main_thread_obj(interp: &Interp) -> Value {
         .vm
         .main_thread
         .get_or_init(|| {
-            let inst = Instance::new(thread_class());
+            let inst = Instance::new(main_thread_class());
             inst.set_native(running_data());
             set_attr(&inst, "name", Value::str("MainThread"));
             set_attr(&inst, "daemon", Value::Bool(false));
@@ -574,6 +575,17 @@ fn dummy_thread_class() -> Ref<Class> {
                 &thread_class(),
                 &[("join", dummy_join)],
             )
+        })
+        .clone()
+}
+
+/// `threading._MainThread`: the class of the main thread's `Thread` (its repr names it, as
+/// CPython's `<_MainThread(MainThread, started ...)>`).
+fn main_thread_class() -> Ref<Class> {
+    static CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+    CLASS
+        .get_or_init(|| {
+            crate::stdlib::native_subclass("_MainThread", "threading", &thread_class(), &[])
         })
         .clone()
 }
