@@ -869,27 +869,15 @@ fn radix(interp: &mut Interp, args: Args<'_>, name: &str, r: u32) -> PyResult<Va
 }
 
 fn hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level_held(interp, |interp| hex_body(interp, args))
-}
-
-fn hex_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    radix(interp, args, "hex", 16)
+    calling_level_held(interp, |interp| radix(interp, args, "hex", 16))
 }
 
 fn bin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level_held(interp, |interp| bin_body(interp, args))
-}
-
-fn bin_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    radix(interp, args, "bin", 2)
+    calling_level_held(interp, |interp| radix(interp, args, "bin", 2))
 }
 
 fn oct(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level_held(interp, |interp| oct_body(interp, args))
-}
-
-fn oct_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    radix(interp, args, "oct", 8)
+    calling_level_held(interp, |interp| radix(interp, args, "oct", 8))
 }
 
 /// Python's `hash(v)`: CPython's values for numbers and tuples of them.
@@ -921,12 +909,10 @@ pub fn py_hash(interp: &mut Interp, v: &Value) -> PyResult<i64> {
 }
 
 fn hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    calling_level_held(interp, |interp| hash_body(interp, args))
-}
-
-fn hash_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let v = args.one("hash")?;
-    py_hash(interp, v).map(Value::Int)
+    calling_level_held(interp, |interp| {
+        let v = args.one("hash")?;
+        py_hash(interp, v).map(Value::Int)
+    })
 }
 
 fn id(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
