@@ -1,6 +1,6 @@
 //! `os` calls on file descriptors and on the process (stdlib stage): `os.open` with the `O_*`
 //! flags, `dup`/`dup2`, `lseek`, `fsync`, `fstat`, `isatty`, `set_blocking`/`get_blocking`,
-//! `umask`, the user and group ids, `waitpid` and `strerror`. All through safe rustix calls.
+//! `get_inheritable`/`set_inheritable`, `umask`, the user and group ids, `waitpid` and `strerror`. All through safe rustix calls.
 //!
 //! minivm names only the descriptors it can hold safely: 0, 1 and 2, and those it handed out
 //! (`os.open`, `os.pipe`, `os.dup`, kept in `os.rs`'s table until `os.close`). The calls that
@@ -9,9 +9,10 @@
 //! `/proc/self/fd`, which reaches the same inode. A call that would change another descriptor
 //! (`dup2` onto it) is a clear error, not a silent different answer.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
+use rustix::io::FdFlags;
 
 use crate::builtins::args::{to_index, Sig, Style};
 use crate::interp::{Args, Interp};
@@ -32,6 +33,8 @@ pub fn entries() -> Vec<(&'static str, Value)> {
         ("isatty", func("isatty", isatty)),
         ("set_blocking", func("set_blocking", set_blocking)),
         ("get_blocking", func("get_blocking", get_blocking)),
+        ("get_inheritable", func("get_inheritable", get_inheritable)),
+        ("set_inheritable", func("set_inheritable", set_inheritable)),
         ("umask", func("umask", umask)),
         ("getuid", func("getuid", getuid)),
         ("geteuid", func("geteuid", geteuid)),
@@ -262,6 +265,52 @@ fn set_blocking(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         flags | OFlags::NONBLOCK
     };
     rustix::fs::fcntl_setfl(&f, flags).map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::None)
+}
+
+/// Run `f` on descriptor `n` itself (the close-on-exec flag belongs to the descriptor, not to
+/// the open file a duplicate shares): the standard streams, or one minivm handed out.
+fn on_fd_itself<T>(n: i64, f: impl FnOnce(BorrowedFd<'_>) -> T) -> PyResult<T> {
+    match n {
+        0 => Ok(f(std::io::stdin().as_fd())),
+        1 => Ok(f(std::io::stdout().as_fd())),
+        2 => Ok(f(std::io::stderr().as_fd())),
+        _ => with_owned_fd(n, |fd| f(fd.as_fd()))
+            .ok_or_else(|| os_error(&std::io::Error::from_raw_os_error(libc::EBADF), None)),
+    }
+}
+
+/// `os.get_inheritable(fd)`: whether a program `exec`ed from here keeps the descriptor (it has
+/// no close-on-exec flag). `os.pipe`, `os.open` and `os.dup` give non-inheritable ones.
+fn get_inheritable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::pos("get_inheritable", Style::Positional, &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let flags = on_fd_itself(n, |fd| rustix::io::fcntl_getfd(fd))?
+        .map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::Bool(!flags.contains(FdFlags::CLOEXEC)))
+}
+
+/// `os.set_inheritable(fd, inheritable)`: clear or set the descriptor's close-on-exec flag.
+fn set_inheritable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, inheritable] = Sig::pos(
+        "set_inheritable",
+        Style::Positional,
+        &["fd", "inheritable"],
+        2,
+    )
+    .bind::<2>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let inheritable = interp.truthy(inheritable.unwrap_or(&Value::None))?;
+    on_fd_itself(n, |fd| {
+        let flags = rustix::io::fcntl_getfd(fd)?;
+        let flags = if inheritable {
+            flags - FdFlags::CLOEXEC
+        } else {
+            flags | FdFlags::CLOEXEC
+        };
+        rustix::io::fcntl_setfd(fd, flags)
+    })?
+    .map_err(|e| os_error(&io_err(e), None))?;
     Ok(Value::None)
 }
 

@@ -132,6 +132,7 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let _stdout = vm.stdout.lock();
         let _finished = vm.finished_stats.lock();
         let _threads = vm.threads.lock();
+        let _children = crate::stdlib::subprocess::CHILDREN.lock();
         let _std_out = std::io::stdout().lock();
         let _std_err = std::io::stderr().lock();
         // The import lists and the interval timer: threads wait on them without the GIL.
@@ -145,6 +146,7 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             mutex_key(&vm.finished_stats),
             mutex_key(&vm.threads),
             mutex_key(&FORKED),
+            mutex_key(&crate::stdlib::subprocess::CHILDREN),
             mutex_key(hooks()),
         ]);
         held.extend(imports.park_keys());
@@ -215,6 +217,8 @@ pub fn exit_forked(
 fn after_fork_child(interp: &mut Interp) {
     IN_CHILD.store(true, Ordering::Relaxed);
     FORKED.lock().clear();
+    // (The parent's `subprocess` children are not this process's; their reapers stayed behind.)
+    crate::stdlib::subprocess::CHILDREN.lock().clear();
     crate::stdlib::thread::after_fork_child(interp);
     interp.vm.finished_stats.lock().clear();
     interp
@@ -257,7 +261,10 @@ fn wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// Wait for the forked child `pid` (any child when `pid <= 0`) with the GIL released, polling
 /// so that Ctrl-C in the main thread ends the wait with `KeyboardInterrupt`; `(0, 0)` under
-/// `nohang` while it runs.
+/// `nohang` while it runs. Any child means a forked one or one `subprocess` started: those are
+/// reaped by their reaper threads (`subprocess.rs`), so this asks each forked child by its pid
+/// rather than calling waitpid(-1), which would take a `subprocess` child's status from its
+/// reaper; `ChildProcessError` when there is neither.
 pub fn wait_forked(interp: &mut Interp, pid: i64, nohang: bool) -> PyResult<(i32, i32)> {
     let target = match i32::try_from(pid) {
         Ok(p) if p > 0 => rustix::process::Pid::from_raw(p),
@@ -271,13 +278,48 @@ pub fn wait_forked(interp: &mut Interp, pid: i64, nohang: bool) -> PyResult<(i32
     };
     let mut pause = Duration::from_micros(50);
     loop {
-        let r = interp.allow_threads(move || {
-            let r = rustix::process::waitpid(target, rustix::process::WaitOptions::NOHANG);
-            if matches!(r, Ok(None)) && !nohang {
+        let pids: Vec<rustix::process::Pid> = match target {
+            Some(p) => vec![p],
+            None => {
+                if let Some((p, status)) = crate::stdlib::subprocess::take_ended() {
+                    let p = i32::try_from(p).unwrap_or(i32::MAX);
+                    let status = i32::try_from(status).unwrap_or(0);
+                    return Ok((p, status));
+                }
+                let forked = FORKED.lock().clone();
+                if forked.is_empty() && !crate::stdlib::subprocess::has_children() {
+                    let e = std::io::Error::from_raw_os_error(libc::ECHILD);
+                    return Err(os_error(&e, None));
+                }
+                forked
+                    .into_iter()
+                    .filter_map(rustix::process::Pid::from_raw)
+                    .collect()
+            }
+        };
+        let (r, gone) = interp.allow_threads(move || {
+            let mut gone = Vec::new();
+            for p in pids {
+                match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::NOHANG) {
+                    Ok(None) => {}
+                    Ok(Some((p, st))) => {
+                        return (Ok(Some((p.as_raw_nonzero().get(), st.as_raw()))), gone)
+                    }
+                    // (A forked child reaped elsewhere: forgotten, when any child will do.)
+                    Err(rustix::io::Errno::CHILD) if target.is_none() => {
+                        gone.push(p.as_raw_nonzero().get());
+                    }
+                    Err(e) => return (Err(e), gone),
+                }
+            }
+            if !nohang {
                 std::thread::sleep(pause);
             }
-            r.map(|o| o.map(|(p, st)| (p.as_raw_nonzero().get(), st.as_raw())))
+            (Ok(None), gone)
         });
+        if !gone.is_empty() {
+            FORKED.lock().retain(|x| !gone.contains(x));
+        }
         match r {
             Ok(Some((p, status))) => {
                 FORKED.lock().retain(|x| *x != p);

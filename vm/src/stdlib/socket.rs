@@ -813,12 +813,27 @@ fn sock_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if d.dgram {
         return udp_send(interp, d, &data, None);
     }
-    let stream = stream_of(d)?;
+    stream_send(interp, d, &data)
+}
+
+/// One send on a TCP stream (waiting, GIL released, until it can take data); the bytes sent.
+fn stream_send(interp: &mut Interp, d: &SocketData, data: &[u8]) -> PyResult<Value> {
+    let stream = sending_stream_of(d)?;
     let timeout = *d.timeout.lock();
     wait_ready(interp, stream.as_raw_fd(), libc::POLLOUT, timeout)?;
-    let sent = interp.allow_threads(|| (&*stream).write(&data));
+    let sent = interp.allow_threads(|| (&*stream).write(data));
     let sent = sent.map_err(|e| io_err(&e, timeout))?;
     Ok(Value::Int(sent as i64))
+}
+
+/// The connection to send on: sending on a TCP socket that is not connected (new, or
+/// listening) fails with EPIPE on Linux (receiving, with ENOTCONN: [`stream_of`]).
+fn sending_stream_of(d: &SocketData) -> PyResult<Arc<TcpStream>> {
+    match &*d.state.lock() {
+        Sock::Stream(s) => Ok(s.clone()),
+        Sock::Closed => Err(errno(libc::EBADF)),
+        _ => Err(errno(libc::EPIPE)),
+    }
 }
 
 /// `sendall(data)`: send everything, waiting (GIL released) as often as needed.
@@ -830,7 +845,7 @@ fn sock_sendall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return udp_send(interp, d, &all, None).map(|_| Value::None);
     }
     let mut data: &[u8] = &all;
-    let stream = stream_of(d)?;
+    let stream = sending_stream_of(d)?;
     let timeout = *d.timeout.lock();
     while !data.is_empty() {
         wait_ready(interp, stream.as_raw_fd(), libc::POLLOUT, timeout)?;
@@ -1974,9 +1989,10 @@ fn udp_receive(interp: &mut Interp, d: &SocketData, n: i64) -> PyResult<(Value, 
     Ok((Value::bytes(buf), addr_value(from)))
 }
 
-/// `sendto(data[, flags], address)`: one datagram to `address`; the bytes sent.
+/// `sendto(data[, flags], address)`: one datagram to `address`; the bytes sent. On a TCP
+/// socket, as Linux: `send(data)` once connected (the address is checked, then ignored).
 fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<SocketData>(&args, "socket")?;
+    let (inst, d) = this::<SocketData>(&args, "socket")?;
     let rest = args.pos.get(1..).unwrap_or(&[]);
     let address = match rest {
         [_, address] | [_, _, address] => address,
@@ -1988,15 +2004,24 @@ fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     };
-    if !d.dgram {
-        return Err(err!(
-            NotImplementedError,
-            "minivm's TCP sockets have no sendto(): use send()"
-        ));
-    }
     let data = data_arg(&args)?;
+    if !d.dgram && is_unix(inst) {
+        // A socketpair's end is connected: a path is refused as the system call refuses it.
+        return match address {
+            Value::Str(_) | Value::Bytes(_) => Err(errno(libc::EISCONN)),
+            other => Err(err!(
+                TypeError,
+                "a bytes-like object is required, not '{}'",
+                type_name(other)
+            )),
+        };
+    }
     let (host, port) = addr_arg(Some(address), "sendto")?;
     let addr = resolve(interp, &host, port)?;
+    if !d.dgram {
+        // Linux ignores the address of a send on a connected TCP socket.
+        return stream_send(interp, d, &data);
+    }
     udp_send(interp, d, &data, Some(addr))
 }
 

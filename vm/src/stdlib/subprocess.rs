@@ -51,7 +51,7 @@ pub fn module() -> Ref<Module> {
 }
 
 /// The exit status, set once by the reaper thread.
-struct Exit {
+pub(crate) struct Exit {
     /// `Popen.returncode`: the exit code, or minus the signal that killed the child.
     code: Mutex<Option<i64>>,
     done: Condvar,
@@ -291,7 +291,39 @@ fn env_pairs(interp: &mut Interp, v: Option<&Value>) -> PyResult<Option<Vec<(Str
 /// The children not yet reported by `os.waitpid`, with their exit records. Their reapers own
 /// the real wait(2), so `os.waitpid` asks here instead of racing them for the status.
 /// Weak: the `Child` object owns the record.
-static CHILDREN: Mutex<Vec<(u32, std::sync::Weak<Exit>)>> = Mutex::new(Vec::new());
+pub(crate) static CHILDREN: Mutex<Vec<(u32, std::sync::Weak<Exit>)>> = Mutex::new(Vec::new());
+
+/// The wait status `os.waitpid` gives for a return code: the exit code in the second byte, or
+/// the signal that killed the child in the low bits.
+fn wait_status(code: i64) -> i64 {
+    if code < 0 {
+        -code
+    } else {
+        (code & 0xff) << 8
+    }
+}
+
+/// Whether a child `subprocess` started is still there for `os.waitpid(-1, ...)` to report.
+pub fn has_children() -> bool {
+    CHILDREN.lock().iter().any(|(_, e)| e.strong_count() > 0)
+}
+
+/// For `os.waitpid(-1, ...)` (any child): a `subprocess` child that has ended and was not
+/// reported yet, with its wait status, now reported. As for the system call, the status is
+/// gone afterwards: the child's `Popen` finds return code 0, as CPython's does when someone
+/// else reaped its child.
+pub fn take_ended() -> Option<(u32, i64)> {
+    let mut children = CHILDREN.lock();
+    let i = children
+        .iter()
+        .position(|(_, e)| e.upgrade().is_some_and(|e| e.code.lock().is_some()))?;
+    let (pid, exit) = children.remove(i);
+    let exit = exit.upgrade()?;
+    let mut code = exit.code.lock();
+    let status = wait_status(code.unwrap_or(0));
+    *code = Some(0);
+    Some((pid, status))
+}
 
 /// `os.waitpid(pid, options)` for a child started by `subprocess`: wait (unless `nohang`) for it
 /// to end, then forget it and give its wait status (the exit code in the second byte, or the
@@ -318,8 +350,9 @@ pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Optio
         return Ok(None);
     }
     CHILDREN.lock().retain(|(p, _)| *p != pid);
-    let code = exit.code.lock().unwrap_or(0);
-    Ok(Some(if code < 0 { -code } else { (code & 0xff) << 8 }))
+    // Reported: the child's `Popen` finds return code 0 from now on (see `take_ended`).
+    let code = exit.code.lock().replace(0).unwrap_or(0);
+    Ok(Some(wait_status(code)))
 }
 
 /// The reaper: wait for the child and record its status.
@@ -333,8 +366,9 @@ fn start_reaper(mut child: std::process::Child, exit: Arc<Exit>) -> std::io::Res
                     .code()
                     .map(i64::from)
                     .or_else(|| st.signal().map(|s| -i64::from(s)))
-                    .unwrap_or(-1),
-                Err(_) => -1,
+                    .unwrap_or(0),
+                // (Reaped by someone else: CPython's Popen then says 0.)
+                Err(_) => 0,
             };
             *exit.code.lock() = Some(code);
             exit.done.notify_all();

@@ -21,9 +21,6 @@ use crate::{err, PyResult};
 
 /// Rust data of a `Thread` instance.
 pub struct ThreadData {
-    target: Value,
-    args: Vec<Value>,
-    kwargs: Vec<(Arc<str>, Value)>,
     /// Whether the thread runs, shared with threads that wait for its end without the GIL.
     end: Arc<ThreadEnd>,
 }
@@ -60,6 +57,10 @@ pub fn thread_class() -> Ref<Class> {
                     ("join", thread_join),
                     ("is_alive", thread_is_alive),
                     ("__repr__", thread_repr),
+                    ("isDaemon", thread_is_daemon_old),
+                    ("setDaemon", thread_set_daemon_old),
+                    ("getName", thread_get_name_old),
+                    ("setName", thread_set_name_old),
                 ],
             )
         })
@@ -196,29 +197,13 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let target = target.cloned().unwrap_or(Value::None);
     let name = name.cloned().unwrap_or(Value::None);
-    let targs = match targs {
-        None | Some(Value::None) => Vec::new(),
-        Some(v) => interp.collect_iter(v)?,
+    // Kept as CPython keeps them, as given (`_args` is not made a tuple), in the attributes
+    // `_target`, `_args` and `_kwargs` that `run()` reads (and a subclass's `run` may too).
+    let targs = targs.cloned().unwrap_or_else(|| Value::tuple(Vec::new()));
+    let kwargs = match kwargs_arg {
+        None | Some(Value::None) => Value::Dict(Ref::new(crate::object::Dict::new())),
+        Some(v) => v.clone(),
     };
-    let mut kwargs = Vec::new();
-    match kwargs_arg {
-        None | Some(Value::None) => {}
-        Some(Value::Dict(d)) => {
-            for (k, v) in d.items() {
-                let Some(k) = k.as_str() else {
-                    return Err(err!(TypeError, "keywords must be strings"));
-                };
-                kwargs.push((Arc::from(k), v));
-            }
-        }
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "argument after ** must be a mapping, not {}",
-                crate::object::type_name(other)
-            ))
-        }
-    }
     let name = match name {
         Value::None => {
             let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
@@ -239,14 +224,14 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => interp.truthy(v)?,
     };
     let fresh = inst.set_native(Box::new(ThreadData {
-        target,
-        args: targs,
-        kwargs,
         end: Arc::new(ThreadEnd::default()),
     }));
     if !fresh {
         return Err(err!(RuntimeError, "Thread.__init__() called twice"));
     }
+    set_attr(inst, "_target", target);
+    set_attr(inst, "_args", targs);
+    set_attr(inst, "_kwargs", kwargs);
     set_attr(inst, "name", Value::string(name));
     set_attr(inst, "daemon", Value::Bool(daemon));
     set_attr(inst, "ident", Value::None);
@@ -312,9 +297,12 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
     interp.attach();
     *started.0.lock() = true;
     started.1.notify_all();
+    // `self.run()` from threading.py's `_bootstrap_inner` (`_threadinfo`), whose frame a
+    // traceback shows first, as CPython's.
     let result = interp
-        .getattr(&me, "run")
-        .and_then(|run| interp.call(&run, &[]));
+        .import_module("_threadinfo")
+        .and_then(|m| interp.getattr(&m, "_bootstrap_inner"))
+        .and_then(|boot| interp.call(&boot, std::slice::from_ref(&me)));
     if let Err(e) = result {
         // (`SystemExit` too: the default hook ignores it, a program's may not.)
         report_uncaught(&mut interp, &me, &e);
@@ -409,15 +397,15 @@ fn default_excepthook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// The default `run()`: call the target with its arguments.
+/// The default `run()`: threading.py's, in `_threadinfo.run` (call `self._target` with
+/// `self._args` and `self._kwargs`, then delete the three), so a traceback through it shows
+/// CPython's frame `in run` and its line.
 fn thread_run(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<ThreadData>(&args, "Thread")?;
+    let (inst, _) = this::<ThreadData>(&args, "Thread")?;
     Sig::py("Thread.run", &[], 0).method().check(&args)?;
-    if d.target.is_none() {
-        return Ok(Value::None);
-    }
-    interp.call_kw(&d.target, &d.args, &d.kwargs)?;
-    Ok(Value::None)
+    let m = interp.import_module("_threadinfo")?;
+    let run = interp.getattr(&m, "run")?;
+    interp.call(&run, &[Value::Instance(inst.clone())])
 }
 
 fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -475,6 +463,64 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )))
 }
 
+/// CPython 3.10's `DeprecationWarning` for the camelCase accessors of `Thread`, pointing at the
+/// caller's line (`_threadinfo._deprecated_alias`: this native method has no frame).
+fn warn_old_name(interp: &mut Interp, old: &str, how: &str) -> PyResult<()> {
+    let m = interp.import_module("_threadinfo")?;
+    let f = interp.getattr(&m, "_deprecated_alias")?;
+    let msg = format!("{old}() is deprecated, {how} instead");
+    interp.call(&f, &[Value::string(msg)])?;
+    Ok(())
+}
+
+/// `isDaemon()`: the `daemon` attribute, with a DeprecationWarning.
+fn thread_is_daemon_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, _) = this::<ThreadData>(&args, "Thread")?;
+    Sig::py("Thread.isDaemon", &[], 0).method().check(&args)?;
+    warn_old_name(interp, "isDaemon", "get the daemon attribute")?;
+    interp.getattr(&Value::Instance(inst.clone()), "daemon")
+}
+
+/// `setDaemon(daemonic)`: set the `daemon` attribute (before `start()` only), with a
+/// DeprecationWarning.
+fn thread_set_daemon_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = this::<ThreadData>(&args, "Thread")?;
+    let [daemonic] = Sig::py("Thread.setDaemon", &["daemonic"], 1)
+        .method()
+        .bind(&args)?;
+    warn_old_name(interp, "setDaemon", "set the daemon attribute")?;
+    if *d.end.state.lock() != RunState::New {
+        return Err(err!(
+            RuntimeError,
+            "cannot set daemon status of active thread"
+        ));
+    }
+    let daemonic = interp.truthy(daemonic.unwrap_or(&Value::None))?;
+    set_attr(inst, "daemon", Value::Bool(daemonic));
+    Ok(Value::None)
+}
+
+/// `getName()`: the `name` attribute, with a DeprecationWarning.
+fn thread_get_name_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, _) = this::<ThreadData>(&args, "Thread")?;
+    Sig::py("Thread.getName", &[], 0).method().check(&args)?;
+    warn_old_name(interp, "getName", "get the name attribute")?;
+    interp.getattr(&Value::Instance(inst.clone()), "name")
+}
+
+/// `setName(name)`: set the `name` attribute (made a string, as CPython's setter), with a
+/// DeprecationWarning.
+fn thread_set_name_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, _) = this::<ThreadData>(&args, "Thread")?;
+    let [name] = Sig::py("Thread.setName", &["name"], 1)
+        .method()
+        .bind(&args)?;
+    warn_old_name(interp, "setName", "set the name attribute")?;
+    let name = interp.str_of(name.unwrap_or(&Value::None))?;
+    set_attr(inst, "name", Value::string(name));
+    Ok(Value::None)
+}
+
 /// In a forked child (`os_fork.rs`), with the GIL held: only the forking thread exists, as
 /// POSIX says, so every other `Thread` object reports not alive and is dropped from the
 /// registry (`enumerate()`, `active_count()`), and joining one returns at once (CPython's
@@ -508,9 +554,6 @@ pub fn after_fork_child(interp: &mut Interp) {
 /// `_DummyThread`): no target, already running.
 fn running_data() -> Box<ThreadData> {
     Box::new(ThreadData {
-        target: Value::None,
-        args: Vec::new(),
-        kwargs: Vec::new(),
         end: Arc::new(ThreadEnd {
             state: Mutex::new(RunState::Running),
             done: Condvar::new(),
