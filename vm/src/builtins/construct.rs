@@ -193,33 +193,8 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             Ok(Value::None)
         }
         TypeKind::Property => {
-            args.only_kw("property", &["fget", "fset", "fdel", "doc"])?;
-            if args.pos.len() > 4 {
-                raise!(
-                    TypeError,
-                    "property() takes at most 4 arguments ({} given)",
-                    args.pos.len()
-                );
-            }
-            let get = |i: usize, k: &str| -> PyResult<Value> {
-                Ok(args
-                    .pos_or_kw("property", i, k)?
-                    .cloned()
-                    .unwrap_or(Value::None))
-            };
-            let fget = get(0, "fget")?;
-            // `__doc__`: the `doc` argument, else the getter's docstring (None without one).
-            let doc = match get(3, "doc")? {
-                Value::None if !fget.is_none() => {
-                    interp.getattr(&fget, "__doc__").unwrap_or(Value::None)
-                }
-                doc => doc,
-            };
-            let payload = Payload::Property {
-                fget,
-                fset: get(1, "fset")?,
-                fdel: get(2, "fdel")?,
-            };
+            let [fget, fset, fdel, doc] = property_args(interp, &args)?;
+            let payload = Payload::Property { fget, fset, fdel };
             Ok(property_instance(cls, payload, Some(doc)))
         }
         TypeKind::StaticMethod | TypeKind::ClassMethod => {
@@ -524,6 +499,32 @@ fn make_float(interp: &mut Interp, args: Args) -> PyResult<Value> {
 /// A property object of class `cls` with the accessors of `payload`, its `__doc__` (if given)
 /// kept in its own dict as CPython keeps it: made by `property(...)` and by
 /// `prop.setter/getter/deleter`, which copy the doc.
+/// The arguments of `property(fget=None, fset=None, fdel=None, doc=None)` (and of
+/// `property.__init__`): the three accessors, and the `__doc__`: `doc`, else the getter's
+/// docstring (None without one).
+pub(crate) fn property_args(interp: &mut Interp, args: &Args<'_>) -> PyResult<[Value; 4]> {
+    args.only_kw("property", &["fget", "fset", "fdel", "doc"])?;
+    if args.pos.len() > 4 {
+        raise!(
+            TypeError,
+            "property() takes at most 4 arguments ({} given)",
+            args.pos.len()
+        );
+    }
+    let get = |i: usize, k: &str| -> PyResult<Value> {
+        Ok(args
+            .pos_or_kw("property", i, k)?
+            .cloned()
+            .unwrap_or(Value::None))
+    };
+    let fget = get(0, "fget")?;
+    let doc = match get(3, "doc")? {
+        Value::None if !fget.is_none() => interp.getattr(&fget, "__doc__").unwrap_or(Value::None),
+        doc => doc,
+    };
+    Ok([fget, get(1, "fset")?, get(2, "fdel")?, doc])
+}
+
 pub(crate) fn property_instance(cls: &Ref<Class>, payload: Payload, doc: Option<Value>) -> Value {
     let inst = Instance::with_payload(cls.clone(), payload);
     if let Some(doc) = doc {

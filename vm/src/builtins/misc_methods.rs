@@ -36,6 +36,7 @@ pub const EXC_METHODS: Methods = &[
     ("add_note", add_note),
 ];
 pub const PROPERTY_METHODS: Methods = &[
+    ("__init__", prop_init),
     ("getter", prop_getter),
     ("setter", prop_setter),
     ("deleter", prop_deleter),
@@ -516,19 +517,79 @@ pub(crate) fn throw_exception(interp: &mut Interp, args: &Args<'_>, name: &str) 
     }
 }
 
-/// `prop.setter(f)` and friends: a copy of the property with one accessor replaced.
-fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
+/// The accessors of an instance of a subclass of property (made as other instances are,
+/// `interp/call.rs`), which `property.__init__` keeps as its attributes `fget`, `fset` and
+/// `fdel`; `None` for any other object.
+fn subclass_prop_parts(p: &Value) -> Option<[Value; 3]> {
+    let Value::Instance(inst) = p else {
+        return None;
+    };
+    if inst.class.builtin || inst.class.kind != crate::object::TypeKind::Property {
+        return None;
+    }
+    let table = inst.dict.lock();
+    let get = |k: &str| table.get(k).cloned().unwrap_or(Value::None);
+    Some([get("fget"), get("fset"), get("fdel")])
+}
+
+/// `property.__init__(self, fget=None, fset=None, fdel=None, doc=None)`: what an instance of a
+/// subclass of property gets from `super().__init__(...)` (its accessors and `__doc__`, as
+/// attributes of its own). A property made by `property(...)` has them from its constructor
+/// already: nothing changes there.
+fn prop_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let p = recv(&args, "property", "__init__")?;
+    let parts = crate::builtins::construct::property_args(interp, &rest(&args))?;
+    let Value::Instance(inst) = p else {
+        return Err(descriptor_error("property", "__init__", p));
+    };
+    if subclass_prop_parts(p).is_some() {
+        let mut table = inst.dict.lock();
+        let mut old = Vec::new();
+        for (k, v) in ["fget", "fset", "fdel", "__doc__"].into_iter().zip(parts) {
+            old.extend(table.insert(std::sync::Arc::from(k), v));
+        }
+        drop(table);
+        drop(old);
+    }
+    Ok(Value::None)
+}
+
+/// `prop.setter(f)` and friends: a copy of the property with one accessor replaced. For a
+/// subclass of property, as CPython's `property_copy`: `type(prop)(fget, fset, fdel, doc)`.
+fn prop_replace(interp: &mut Interp, args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
     let p = recv(&args, "property", name)?;
     let f = rest(&args).one(&format!("property.{name}"))?.clone();
     let Value::Instance(inst) = p else {
         return Err(descriptor_error("property", name, p));
     };
-    let Payload::Property { fget, fset, fdel } = &inst.payload else {
-        return Err(descriptor_error("property", name, p));
+    let mut parts = match (&inst.payload, subclass_prop_parts(p)) {
+        (Payload::Property { fget, fset, fdel }, _) => [fget.clone(), fset.clone(), fdel.clone()],
+        (_, Some(parts)) => parts,
+        _ => return Err(descriptor_error("property", name, p)),
     };
-    let mut parts = [fget.clone(), fset.clone(), fdel.clone()];
+    let old_fget = parts[0].clone();
     if let Some(slot) = parts.get_mut(which) {
         *slot = f;
+    }
+    if !matches!(inst.payload, Payload::Property { .. }) {
+        // The docstring goes along unless it was the old getter's (then the new getter's).
+        let doc = inst
+            .dict
+            .lock()
+            .get("__doc__")
+            .cloned()
+            .unwrap_or(Value::None);
+        let from_getter = !old_fget.is_none()
+            && interp
+                .getattr(&old_fget, "__doc__")
+                .is_ok_and(|g| g.is(&doc));
+        let doc = if from_getter && !parts[0].is_none() {
+            Value::None
+        } else {
+            doc
+        };
+        let [fget, fset, fdel] = parts;
+        return interp.call(&Value::Class(inst.class.clone()), &[fget, fset, fdel, doc]);
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
@@ -541,16 +602,16 @@ fn prop_replace(args: Args<'_>, name: &str, which: usize) -> PyResult<Value> {
     ))
 }
 
-fn prop_getter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    prop_replace(args, "getter", 0)
+fn prop_getter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    prop_replace(interp, args, "getter", 0)
 }
 
-fn prop_setter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    prop_replace(args, "setter", 1)
+fn prop_setter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    prop_replace(interp, args, "setter", 1)
 }
 
-fn prop_deleter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    prop_replace(args, "deleter", 2)
+fn prop_deleter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    prop_replace(interp, args, "deleter", 2)
 }
 
 /// The property receiving a `__get__`/`__set__`/`__delete__` call, with its accessors.
@@ -560,6 +621,9 @@ fn prop_parts<'a>(args: &Args<'a>, meth: &str) -> PyResult<(&'a Value, [Value; 3
         if let Payload::Property { fget, fset, fdel } = &inst.payload {
             return Ok((p, [fget.clone(), fset.clone(), fdel.clone()]));
         }
+    }
+    if let Some(parts) = subclass_prop_parts(p) {
+        return Ok((p, parts));
     }
     // (CPython's wording for a slot wrapper given the wrong object)
     raise!(

@@ -529,7 +529,9 @@ impl Interp {
         let class_attr = inst.class.lookup(name);
         if let Some(Value::Instance(d)) = &class_attr {
             match &d.payload {
-                Payload::Property { fget, .. } => {
+                // (An instance of a subclass of property is a descriptor like any other: its
+                // class may override `__get__`.)
+                Payload::Property { fget, .. } if d.class.builtin => {
                     if fget.is_none() {
                         return Err(err!(
                             AttributeError,
@@ -805,7 +807,7 @@ impl Interp {
         Ok(Some(match &v {
             Value::Function(_) => self.bind(this, v),
             Value::Instance(d) => match (&d.payload, d.class.kind) {
-                (Payload::Property { fget, .. }, _) => {
+                (Payload::Property { fget, .. }, _) if d.class.builtin => {
                     if fget.is_none() {
                         return Err(err!(
                             AttributeError,
@@ -858,10 +860,10 @@ impl Interp {
                 // CPython's `super_getattro` does.
                 if let (Value::Instance(d), false) = (&v, matches!(target, Value::Class(_))) {
                     match &d.payload {
-                        Payload::Property { fget, .. } if !fget.is_none() => {
+                        Payload::Property { fget, .. } if d.class.builtin && !fget.is_none() => {
                             return self.call(fget, std::slice::from_ref(target));
                         }
-                        Payload::Property { .. } => {
+                        Payload::Property { .. } if d.class.builtin => {
                             return Err(err!(
                                 AttributeError,
                                 "property '{name}' of '{}' object has no getter",
@@ -1154,10 +1156,12 @@ impl Interp {
         // Overwrite in place when the attribute exists: no new key string per assignment.
         let mut dict = inst.dict.lock();
         if dict.has_view() {
-            // Through `insert`, which mirrors the change in the `__dict__` object.
+            // Through `insert`, which mirrors the change in the `__dict__` object (and from
+            // there in the other instances sharing it).
             let old = dict.insert(Arc::from(name), v);
             drop(dict);
             drop(old);
+            crate::interp::views::shared_attr_changed(inst, name);
             return Ok(());
         }
         match dict.get_mut(name) {
@@ -1198,7 +1202,7 @@ impl Interp {
         name: &str,
         v: Value,
     ) -> PyResult<()> {
-        if let Payload::Property { fset, .. } = &d.payload {
+        if let (Payload::Property { fset, .. }, true) = (&d.payload, d.class.builtin) {
             if fset.is_none() {
                 // A built-in type's member or computed attribute has CPython's own wording.
                 if let Some(e) = crate::builtins::attrs::builtin_property_store_error(obj, name) {
@@ -1229,7 +1233,7 @@ impl Interp {
         name: &str,
     ) -> Option<PyResult<()>> {
         match &d.payload {
-            Payload::Property { fdel, .. } => Some(if fdel.is_none() {
+            Payload::Property { fdel, .. } if d.class.builtin => Some(if fdel.is_none() {
                 Err(err!(
                     AttributeError,
                     "property '{name}' of '{owner}' object has no deleter"
@@ -1305,7 +1309,15 @@ impl Interp {
             }
         }
         let removed = match obj {
-            Value::Instance(inst) => inst.dict.lock().shift_remove(name).is_some(),
+            Value::Instance(inst) => {
+                let removed = inst.dict.lock().shift_remove(name);
+                let found = removed.is_some();
+                drop(removed);
+                if found {
+                    crate::interp::views::shared_attr_changed(inst, name);
+                }
+                found
+            }
             Value::Class(cls) if !cls.builtin => {
                 let removed = cls.dict.write().shift_remove(name).is_some();
                 crate::object::class_changed();
@@ -2097,7 +2109,7 @@ fn getter_function(attr: Option<&Value>) -> Option<Ref<crate::object::Function>>
             Payload::Property {
                 fget: Value::Function(f),
                 ..
-            } if !f.code.obj.flags.generator => Some(f.clone()),
+            } if d.class.builtin && !f.code.obj.flags.generator => Some(f.clone()),
             _ => None,
         },
         _ => None,
@@ -2115,7 +2127,7 @@ fn descriptor_kind(attr: Option<&Value>, name: &Arc<str>, setter: bool) -> Descr
         Payload::Member { name: slot, .. } if Arc::ptr_eq(slot, name) || **slot == **name => {
             DescriptorKind::Slot
         }
-        Payload::Property { fget, fset, .. } => {
+        Payload::Property { fget, fset, .. } if d.class.builtin => {
             let f = if setter { fset } else { fget };
             DescriptorKind::Property((!f.is_none()).then(|| f.clone()))
         }

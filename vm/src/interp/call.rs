@@ -1499,10 +1499,12 @@ impl Interp {
             return crate::interp::classdef::call_metaclass(self, cls, args, kw);
         }
         let data_kind = crate::object::is_data_kind(cls.kind);
+        // (A subclass of property: a plain instance, which `property.__init__` gives its
+        // accessors, builtins/misc_methods.rs.)
         if !data_kind
             && !matches!(
                 cls.kind,
-                TypeKind::Object | TypeKind::Exception | TypeKind::Native
+                TypeKind::Object | TypeKind::Exception | TypeKind::Native | TypeKind::Property
             )
         {
             return Err(err!(

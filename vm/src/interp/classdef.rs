@@ -561,7 +561,7 @@ fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
     use TypeKind as K;
     match b.kind {
         // `type` too: a metaclass.
-        K::Object | K::Exception | K::Native | K::Type => Ok(()),
+        K::Object | K::Exception | K::Native | K::Type | K::Property => Ok(()),
         k if crate::object::is_data_kind(k) => Ok(()),
         K::Iterator
             if crate::builtins::iter_functions::ITERATOR_TYPES
@@ -574,7 +574,7 @@ fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
                 b.name()
             ))
         }
-        K::Super | K::Property | K::StaticMethod | K::ClassMethod | K::Module => Err(err!(
+        K::Super | K::StaticMethod | K::ClassMethod | K::Module => Err(err!(
             TypeError,
             "minivm cannot subclass the built-in type '{}'",
             b.name()

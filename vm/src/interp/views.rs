@@ -1,9 +1,10 @@
 //! Stage 4 (VM), the interpreter.
 //! Dict views (`d.keys()`, `d.values()`, `d.items()`): live windows onto a dict, as in Python 3.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::heap::Ref;
+use crate::heap::{Ref, Shared};
 use crate::interp::{Args, Interp};
 use crate::object::{
     types, BuiltinTypes, Dict, Instance, NativeFn, NativeFunction, Payload, ViewKind,
@@ -42,9 +43,10 @@ pub fn instance_dict(inst: &Ref<Instance>) -> Value {
 
 /// `obj.__dict__ = d`: the instance's attributes become `d`'s (slots stay) and `d` its
 /// `__dict__`, as in CPython. A dict that is already another instance's `__dict__` (the Borg
-/// idiom, `b.__dict__ = a.__dict__`) would be shared by the two in CPython; an instance's
-/// attributes here are its own table mirrored by one dict, so that is a clear error rather than
-/// a copy that would silently stop following the other instance.
+/// idiom, `b.__dict__ = a.__dict__`, or `self.__dict__ = Cls._shared_state` in every
+/// `__init__`) is then shared, as in CPython: each instance keeps its own table mirroring the
+/// dict, and a change made through one of them is copied to the others' tables
+/// ([`SHARERS`], [`shared_attr_changed`]).
 pub fn set_instance_dict(inst: &Ref<Instance>, d: &Value) -> PyResult<()> {
     let Value::Dict(d) = d else {
         return Err(err!(
@@ -58,15 +60,73 @@ pub fn set_instance_dict(inst: &Ref<Instance>, d: &Value) -> PyResult<()> {
         None => Ref::downgrade(inst).is_some_and(|w| d.owner.set(w).is_ok()),
     };
     if !adopted {
-        return Err(err!(
-            NotImplementedError,
-            "minivm cannot share one __dict__ between two objects: this dict is (or was) \
-             another object's __dict__ (CPython would share it)"
-        ));
+        let Some(w) = Ref::downgrade(inst) else {
+            return Err(err!(
+                NotImplementedError,
+                "minivm cannot share this object's __dict__ with another object"
+            ));
+        };
+        let mut sharers = SHARERS.lock();
+        let list = sharers
+            .get_or_insert_with(Sharers::default)
+            .entry(Ref::as_ptr(d) as usize)
+            .or_default();
+        // Forget instances gone or given another `__dict__` since (the list would otherwise
+        // grow by one per instance ever made, in the Borg idiom).
+        list.retain(|w| w.upgrade().is_some_and(|o| has_view(&o, d)));
+        list.push(Shared::new(w));
+        ANY_SHARED.store(true, Ordering::Relaxed);
     }
     inst.dict.lock().set_view(d.clone());
     written_through(d);
     Ok(())
+}
+
+/// The instances besides its first owner (`Dict::owner`) whose `__dict__` a dict also is (the
+/// Borg idiom), by the dict's address. An entry counts only while the instance's `__dict__` is
+/// still that dict, checked by pointer ([`owners_of`]), so entries of dicts since freed (whose
+/// address a new dict may get) or of instances given another `__dict__` since answer nothing.
+static SHARERS: parking_lot::Mutex<Option<Sharers>> = parking_lot::Mutex::new(None);
+
+type Sharers = rustc_hash::FxHashMap<usize, Vec<Shared<crate::heap::weak::Weak<Instance>>>>;
+
+/// Whether a program has ever shared a `__dict__`: until then an attribute write asks
+/// [`SHARERS`] nothing.
+static ANY_SHARED: AtomicBool = AtomicBool::new(false);
+
+/// Whether `d` is `inst`'s `__dict__` now.
+fn has_view(inst: &Ref<Instance>, d: &Ref<Dict>) -> bool {
+    inst.dict.lock().view().is_some_and(|v| Ref::ptr_eq(v, d))
+}
+
+/// After `inst.name` was set or deleted through `inst`'s own table (which mirrored the change
+/// in its `__dict__`): the same change in the tables of the other instances sharing that
+/// `__dict__`. Called with no table locked, so two threads writing two of the instances never
+/// wait for each other's table while holding their own.
+pub fn shared_attr_changed(inst: &Ref<Instance>, name: &str) {
+    if !ANY_SHARED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(d) = inst.dict.lock().view().cloned() else {
+        return;
+    };
+    for other in owners_of(&d) {
+        if !Ref::ptr_eq(&other, inst) {
+            sync_key(&other, &d, name);
+        }
+    }
+}
+
+/// `inst`'s table made to hold what `d` holds under `name` (its value, or nothing).
+fn sync_key(inst: &Ref<Instance>, d: &Ref<Dict>, name: &str) {
+    let value = d.get_str(name);
+    let mut table = inst.dict.lock();
+    let old = match value {
+        Some(v) => table.insert_slot(Arc::from(name), v),
+        None => table.remove_unmirrored(name),
+    };
+    drop(table);
+    drop(old);
 }
 
 /// Whether instances of `cls` may have slots (some class of its MRO defines `__slots__`).
@@ -83,12 +143,24 @@ fn is_slot(cls: &Ref<crate::object::Class>, name: &str) -> bool {
         Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }))
 }
 
-/// The instance whose `__dict__` `d` still is, if any (`del obj.__dict__` and
-/// `obj.__dict__ = other` end it).
-fn owner_of(d: &Ref<Dict>) -> Option<Ref<Instance>> {
-    let inst = d.owner.get()?.upgrade()?;
-    let current = inst.dict.lock().view().is_some_and(|v| Ref::ptr_eq(v, d));
-    current.then_some(inst)
+/// The instances whose `__dict__` `d` still is (`del obj.__dict__` and `obj.__dict__ = other`
+/// end it): its owner, and those sharing it ([`SHARERS`]).
+fn owners_of(d: &Ref<Dict>) -> Vec<Ref<Instance>> {
+    let Some(first) = d.owner.get() else {
+        return Vec::new();
+    };
+    let mut all: Vec<Ref<Instance>> = first.upgrade().into_iter().collect();
+    if ANY_SHARED.load(Ordering::Relaxed) {
+        let sharers = SHARERS.lock();
+        if let Some(list) = sharers
+            .as_ref()
+            .and_then(|m| m.get(&(Ref::as_ptr(d) as usize)))
+        {
+            all.extend(list.iter().filter_map(|w| w.upgrade()));
+        }
+    }
+    all.retain(|inst| has_view(inst, d));
+    all
 }
 
 /// After a program's `d[key] = value` on an instance's `__dict__`: the attribute in the
@@ -96,27 +168,35 @@ fn owner_of(d: &Ref<Dict>) -> Option<Ref<Instance>> {
 /// named by it), as in CPython.
 pub fn owner_set(d: &Ref<Dict>, key: &Value, value: &Value) {
     let Value::Str(name) = key else { return };
-    let Some(inst) = owner_of(d) else { return };
-    let old = inst
-        .dict
-        .lock()
-        .insert_slot(Arc::from(name.as_str()), value.clone());
-    drop(old);
+    for inst in owners_of(d) {
+        let old = inst
+            .dict
+            .lock()
+            .insert_slot(Arc::from(name.as_str()), value.clone());
+        drop(old);
+    }
 }
 
 /// After a program removed `key` from an instance's `__dict__` (`del d[key]`, `d.pop(key)`,
 /// `d.popitem()`): the attribute out of the instance's table.
 pub fn owner_del(d: &Ref<Dict>, key: &Value) {
     let Value::Str(name) = key else { return };
-    let Some(inst) = owner_of(d) else { return };
-    let old = inst.dict.lock().remove_unmirrored(name.as_str());
-    drop(old);
+    for inst in owners_of(d) {
+        let old = inst.dict.lock().remove_unmirrored(name.as_str());
+        drop(old);
+    }
 }
 
 /// After a change of any extent to an instance's `__dict__` (`update`, `clear`, `|=`...): the
 /// instance's table made to hold what the dict holds (slots aside).
 pub fn written_through(d: &Ref<Dict>) {
-    let Some(inst) = owner_of(d) else { return };
+    for inst in owners_of(d) {
+        table_from_dict(&inst, d);
+    }
+}
+
+/// `inst`'s table made to hold what its `__dict__` `d` holds (slots aside).
+fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
     let items: Vec<(Arc<str>, Value)> = d
         .map
         .lock()
