@@ -58,7 +58,7 @@ fn calling_level(interp: &mut Interp) -> PyResult<()> {
 /// (`__abs__`, `__round__`, `__index__`, `__hash__`): CPython 3.11 leaves the level only when
 /// the C function returns, so a method recursing through `abs(self)` is two levels a step
 /// (measured: `RecursionError` after 500 frames of `__abs__` at the default limit, not 999).
-fn calling_level_held(
+pub(crate) fn calling_level_held(
     interp: &mut Interp,
     body: impl FnOnce(&mut Interp) -> PyResult<Value>,
 ) -> PyResult<Value> {
@@ -353,8 +353,11 @@ pub(crate) fn class_matches(
                 Some(Some(Value::Class(k))) => Some(k),
                 _ => None,
             };
+            // A class in the MRO answers yes at once unless the ABC has a hook of its own,
+            // which CPython asks first (and which may say no).
+            let hooked = c.attr_flags() & crate::object::ABC_HOOK != 0;
             for k in claimed.iter().chain(std::iter::once(cls)) {
-                if k.is_subclass(c) || abc_subclasscheck(interp, k, c, spec)? {
+                if (!hooked && k.is_subclass(c)) || abc_subclasscheck(interp, k, c, spec)? {
                     return Ok(true);
                 }
             }
@@ -546,7 +549,10 @@ fn isinstance_by_mro(v: &Value, c: &Ref<Class>) -> Option<bool> {
     if Ref::ptr_eq(&i.class, c) {
         return Some(true);
     }
-    if c.metaclass.is_some() || !i.class.is_subclass(c) {
+    if c.metaclass.is_some()
+        || !i.class.is_subclass(c)
+        || c.attr_flags() & crate::object::ABC_HOOK != 0
+    {
         return None;
     }
     let flags = i.class.attr_flags();

@@ -5,6 +5,7 @@
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
 use crate::builtins::args::ArgsExt;
+use crate::builtins::functions::calling_level_held;
 use crate::builtins::list_methods::reverse_flag;
 use crate::builtins::sort::sort_values;
 use crate::builtins::Methods;
@@ -244,6 +245,11 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn sorted(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    // A recursion level held, as CPython 3.11's `sorted` holds one calling `list.sort`.
+    calling_level_held(interp, |interp| sorted_body(interp, args))
+}
+
+fn sorted_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if args.pos.len() != 1 {
         raise!(
             TypeError,
@@ -307,12 +313,15 @@ fn minmax(interp: &mut Interp, args: Args<'_>, name: &str, is_max: bool) -> PyRe
     }
 }
 
+// `min` and `max` hold a recursion level while they run, as CPython 3.11's (METH_VARARGS
+// functions, called through `_PyObject_MakeTpCall`): a key function or `__lt__` recursing
+// through them takes two levels a step.
 fn min(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    minmax(interp, args, "min", false)
+    calling_level_held(interp, |interp| minmax(interp, args, "min", false))
 }
 
 fn max(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    minmax(interp, args, "max", true)
+    calling_level_held(interp, |interp| minmax(interp, args, "max", true))
 }
 
 fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -61,25 +61,35 @@ fn strs(parts: Vec<&str>) -> Value {
     Value::list(parts.into_iter().map(Value::str).collect())
 }
 
+/// The items of an iterable given to `str.join`.
+fn join_items(interp: &mut Interp, it: &Value) -> PyResult<Vec<Value>> {
+    let iter = interp.get_iter(it).map_err(|e| {
+        if e.is(ExcKind::TypeError) {
+            err!(TypeError, "can only join an iterable")
+        } else {
+            e
+        }
+    })?;
+    let mut v = Vec::new();
+    while let Some(x) = interp.iter_next(&iter)? {
+        v.push(x);
+    }
+    Ok(v)
+}
+
 fn join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sep = recv_str(&args, "join")?;
     let it = rest(&args).one("str.join")?;
     let items = match it {
         Value::List(l) => l.snapshot(),
         Value::Tuple(t) => t.items.to_vec(),
+        // Iterating may run Python code (a generator): a recursion level is held meanwhile,
+        // as CPython 3.11's `str.join` (a one-argument method) holds one while it runs.
         other => {
-            let iter = interp.get_iter(other).map_err(|e| {
-                if e.is(ExcKind::TypeError) {
-                    err!(TypeError, "can only join an iterable")
-                } else {
-                    e
-                }
-            })?;
-            let mut v = Vec::new();
-            while let Some(x) = interp.iter_next(&iter)? {
-                v.push(x);
-            }
-            v
+            interp.enter_recursion(crate::interp::guard::CALLING)?;
+            let items = join_items(interp, other);
+            interp.leave_recursion();
+            items?
         }
     };
     // The result's size is known before it is built: check it first.

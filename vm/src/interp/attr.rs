@@ -747,6 +747,15 @@ impl Interp {
                             _ => Err(err!(TypeError, "mro() takes no arguments")),
                         }),
                     )),
+                    None if name == "__subclasses__" => Ok(self.bind(
+                        Value::Class(cls.clone()),
+                        crate::builtins::native("__subclasses__", |_, args| match args.pos {
+                            [Value::Class(c)] => Ok(Value::list(
+                                c.subclasses().into_iter().map(Value::Class).collect(),
+                            )),
+                            _ => Err(err!(TypeError, "__subclasses__() takes no arguments")),
+                        }),
+                    )),
                     // `type.__prepare__`: the namespace of a class statement, a new dict
                     // whatever the arguments.
                     None if name == "__prepare__" => {

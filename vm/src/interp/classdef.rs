@@ -444,7 +444,10 @@ fn make_class(
         attr_hint: Default::default(),
         immutable: Default::default(),
         metaclass,
+        subclasses: Default::default(),
+        weak: Default::default(),
     });
+    Class::register_subclass(&cls);
     // Free-threaded model: a top-level class is shared by every thread that makes instances or
     // looks up methods; CPython 3.13t makes classes immortal for that reason (see
     // `Function::share_if_top_level`). Classes made inside functions stay counted.

@@ -401,6 +401,22 @@ impl Interp {
         self.ask_operand(b, a, rname)
     }
 
+    /// [`Self::try_dunder_binary`] for a rich comparison, one recursion level deeper while the
+    /// special methods run, as CPython 3.11's `PyObject_RichCompare` holds one (`__lt__`
+    /// recursing through `max` or `sorted` takes a level more a step than a plain call).
+    fn compare_dunders(
+        &mut self,
+        a: &Value,
+        b: &Value,
+        name: &str,
+        rname: &str,
+    ) -> PyResult<Option<Value>> {
+        self.enter_recursion(" in comparison")?;
+        let r = self.try_dunder_binary(a, b, name, rname, true);
+        self.leave_recursion();
+        r
+    }
+
     /// `x.name(y)` when `x`'s class has `name` (see [`Self::lookup_operand`]); `None` if it is
     /// missing or answers NotImplemented.
     fn ask_operand(&mut self, x: &Value, y: &Value, name: &str) -> PyResult<Option<Value>> {
@@ -521,11 +537,16 @@ impl Interp {
             } else {
                 ("__eq__", "__eq__")
             };
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname, true)? {
+            if let Some(r) = self.compare_dunders(a, b, name, rname)? {
                 return Ok(r);
             }
             if negate {
-                if let Some(r) = self.try_dunder_binary(a, b, "__eq__", "__eq__", true)? {
+                // (`object.__ne__` asking `__eq__`: in CPython a call of its slot wrapper, one
+                // level more.)
+                self.enter_recursion(crate::interp::guard::CALLING)?;
+                let r = self.compare_dunders(a, b, "__eq__", "__eq__");
+                self.leave_recursion();
+                if let Some(r) = r? {
                     let t = self.truthy(&r)?;
                     return Ok(Value::Bool(!t));
                 }
@@ -644,7 +665,7 @@ impl Interp {
                 CmpOp::Gt => ("__gt__", "__lt__"),
                 _ => ("__ge__", "__le__"),
             };
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname, true)? {
+            if let Some(r) = self.compare_dunders(a, b, name, rname)? {
                 return Ok(r);
             }
             if let Some((x, y)) = bases_of(a, b) {

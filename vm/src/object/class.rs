@@ -105,6 +105,17 @@ pub struct Class {
     /// `type(C)` when it is not `type`: a user metaclass (`class M(type)`), chosen when the
     /// class was made (`interp/classdef.rs`). `None` means `type`.
     pub metaclass: Option<Ref<Class>>,
+    /// The classes made since with this one among their bases, oldest first, held weakly
+    /// (CPython's `tp_subclasses`): `C.__subclasses__()`, [`Class::subclasses`].
+    pub subclasses: ObjCell<Vec<crate::heap::weak::Weak<Class>>>,
+    /// Where weak references to the class (those of its bases' `subclasses`) find it.
+    pub weak: crate::heap::weak::WeakAnchor,
+}
+
+impl crate::heap::weak::WeakTarget for Class {
+    fn weak_anchor(&self) -> &crate::heap::weak::WeakAnchor {
+        &self.weak
+    }
 }
 
 /// How a call of a class makes its instance, worked out once per class epoch so that `C(...)`
@@ -154,8 +165,12 @@ pub const HAS_GETATTR: u64 = 1 << 22;
 /// value answer by identity, as `object.__eq__` does, with no method looked up or called
 /// (`list.remove`, `in`, `==` on plain objects).
 pub const HAS_EQ: u64 = 1 << 23;
+/// An abstract base class whose `__subclasshook__` is its own or a base's, not `abc.ABC`'s
+/// (which always says NotImplemented): CPython asks that hook before the MRO, so a class in the
+/// MRO is no answer by itself (`builtins/functions.rs`, `class_matches`).
+pub const ABC_HOOK: u64 = 1 << 24;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 24;
+const FLAG_BITS: u32 = 25;
 
 /// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
 /// so a few instructions and the same for every string with those characters.
@@ -304,6 +319,8 @@ impl Class {
             attr_hint: Default::default(),
             immutable: Default::default(),
             metaclass: None,
+            subclasses: Default::default(),
+            weak: Default::default(),
         }
     }
 
@@ -326,6 +343,8 @@ impl Class {
             attr_hint: Default::default(),
             immutable: Default::default(),
             metaclass: None,
+            subclasses: Default::default(),
+            weak: Default::default(),
         }
     }
 
@@ -347,6 +366,33 @@ impl Class {
             attr_hint: Default::default(),
             immutable: Default::default(),
             metaclass: None,
+            subclasses: Default::default(),
+            weak: Default::default(),
+        }
+    }
+
+    /// `cls.__subclasses__()`: the classes still alive that name this one as a base, in the
+    /// order they were made.
+    pub fn subclasses(&self) -> Vec<Ref<Class>> {
+        self.subclasses
+            .read()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect()
+    }
+
+    /// Record `cls` among the subclasses of each of its bases (forgetting those since freed).
+    pub fn register_subclass(cls: &Ref<Class>) {
+        for base in &cls.bases {
+            let Some(w) = Ref::downgrade(cls) else {
+                return;
+            };
+            let mut list = base.subclasses.lock();
+            // Pruned when the list doubles, not at each class made: `object` gets every class.
+            if list.len() >= 16 && list.len().is_power_of_two() {
+                list.retain(|w| w.upgrade().is_some());
+            }
+            list.push(w);
         }
     }
 
@@ -516,8 +562,14 @@ impl Class {
         // Each data descriptor found: its name, and whether it is a slot member stored under
         // that name (checked against the chain's first answer once every dict is released).
         let mut descriptors: Vec<(Arc<str>, Option<Value>)> = Vec::new();
+        // The first class of the chain defining `__subclasshook__`: a hook of its own (not
+        // `abc.ABC`, the class that defines `_abc_subclasscheck`, nor a built-in's).
+        let mut hook: Option<bool> = None;
         let mut check = |c: &Class| {
             let dict = c.dict.read();
+            if hook.is_none() && dict.contains_key("__subclasshook__") {
+                hook = Some(!c.builtin && !dict.contains_key("_abc_subclasscheck"));
+            }
             for (k, v) in dict.iter() {
                 match &**k {
                     "__setattr__" => bits |= HAS_SETATTR,
@@ -567,6 +619,9 @@ impl Class {
         check(self);
         for c in &self.mro_tail {
             check(c);
+        }
+        if hook == Some(true) && self.lookup("_abc_subclasscheck").is_some() {
+            bits |= ABC_HOOK;
         }
         let plain =
             |(name, member): &(Arc<str>, Option<Value>)| match (member, self.lookup_uncached(name))
