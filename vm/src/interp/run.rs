@@ -1606,7 +1606,11 @@ impl Interp {
         let a = match op {
             BinOp::Add => match crate::interp::ops::concat_in_place(frame, next, a, b) {
                 Ok(r) => return Ok(r),
-                Err(a) => a,
+                Err(a) if inplace => a,
+                Err(a) => match crate::interp::ops::extend_unshared_list(a, b) {
+                    Ok(r) => return Ok(r),
+                    Err(a) => a,
+                },
             },
             _ => a,
         };
