@@ -374,6 +374,27 @@ impl Interp {
         Ok(Value::Dict(Ref::new(d)))
     }
 
+    /// `SetAdd` (a set comprehension's step) of an int or a str while no stored key anywhere
+    /// compares by Python code: hashed and inserted here, in the dispatch loop's arm, where
+    /// `container_add` took three calls (`set_key`, `plain_hash`) to reach the same insert
+    /// (`{vec[i] + i for i in cols}`). `Err(v)` for anything else: the general path.
+    #[inline(always)]
+    pub(crate) fn set_add_plain(target: &Value, v: Value) -> Result<(), Value> {
+        let Value::Set(s) = target else {
+            return Err(v);
+        };
+        let hash = match &v {
+            Value::Int(i) => crate::object::hash_int(*i),
+            Value::Str(x) => x.hash(),
+            _ => return Err(v),
+        };
+        if PY_EQ_KEYS.load(Ordering::Relaxed) {
+            return Err(v);
+        }
+        s.items.lock().insert(HashKey { hash, value: v });
+        Ok(())
+    }
+
     /// `ListAppend`/`SetAdd`/`ListExtend`/`SetUpdate`: add one value to a list or set under construction.
     pub(crate) fn container_add(&mut self, target: &Value, v: Value) -> PyResult<()> {
         match target {

@@ -1197,8 +1197,10 @@ impl Interp {
                     Op::SetAdd(n) => {
                         let v = pop!();
                         let target = tri!(peek_ref(&f.stack, n));
-                        sync!();
-                        tri!(self.container_add(target, v));
+                        if let Err(v) = Interp::set_add_plain(target, v) {
+                            sync!();
+                            tri!(self.container_add(target, v));
+                        }
                     }
                     Op::MapAdd(n) => {
                         let v = pop!();

@@ -241,6 +241,7 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    #[inline]
     pub fn insert(&mut self, k: HashKey) -> bool {
         self.table
             .insert_with(k.hash as i64, k, |stored, new| stored == new)
