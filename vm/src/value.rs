@@ -122,8 +122,20 @@ impl Value {
         matches!(self, Value::None)
     }
 
-    /// Identity, as Python's `is`: same inline value or same object.
+    /// Identity, as Python's `is`: same inline value or same object. `x is None` and
+    /// `x is not None`, the commonest by far, are answered inline at the call site (the
+    /// compare-and-jump instructions: binary_trees' `if left is None`); the rest by
+    /// [`Value::is_general`].
+    #[inline(always)]
     pub fn is(&self, other: &Value) -> bool {
+        match other {
+            Value::None => matches!(self, Value::None),
+            _ => self.is_general(other),
+        }
+    }
+
+    /// [`Value::is`] for every pair of kinds.
+    fn is_general(&self, other: &Value) -> bool {
         use Value::*;
         match (self, other) {
             (None, None) | (Ellipsis, Ellipsis) | (NotImplemented, NotImplemented) => true,
