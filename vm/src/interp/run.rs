@@ -1446,6 +1446,11 @@ impl Interp {
                             f.stack.push(Value::Int(i));
                             continue;
                         }
+                        if let Some(r) = self.call_native_on_stack(f, fpos) {
+                            let r = tri!(r);
+                            f.stack.push(r);
+                            continue;
+                        }
                         if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
                             self.push_frame(frame, callee)?;
                             continue 'frames;
@@ -1507,6 +1512,11 @@ impl Interp {
                         // A module's function, a class's, an instance's other callables: found,
                         // then called as `CALL` calls them.
                         let r = if tri!(self.load_method_in_place(f, opos, name, cache)) {
+                            if let Some(r) = self.call_native_on_stack(f, opos) {
+                                let r = tri!(r);
+                                f.stack.push(r);
+                                continue;
+                            }
                             if let Some(callee) = tri!(self.try_push_call(f, opos)) {
                                 self.push_frame(frame, callee)?;
                                 continue 'frames;
