@@ -115,6 +115,20 @@ struct RunOptions {
         global = true
     )]
     error_format: ErrorFormat,
+
+    /// Unbuffered standard output, as `python3 -u` (what PYTHONUNBUFFERED does): programs
+    /// start their Python children with `[sys.executable, "-u", ...]` to read them line by line.
+    #[arg(short = 'u')]
+    unbuffered: bool,
+
+    /// Accepted and ignored, as they change nothing in minivm: `-B` (write no .pyc files),
+    /// `-s` and `-S` (no user site directory, no `site` module: minivm has neither).
+    #[arg(short = 'B', hide = true)]
+    no_bytecode: bool,
+    #[arg(short = 's', hide = true)]
+    no_user_site: bool,
+    #[arg(short = 'S', hide = true)]
+    no_site: bool,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +212,9 @@ fn main() -> ExitCode {
         std::env::remove_var("MINIVM_GIL");
     }
     let cli = Cli::parse();
+    if cli.run.unbuffered {
+        minivm_vm::builtins::io::set_unbuffered();
+    }
     let format = cli.run.error_format;
     match &cli.command {
         Some(Command::Dis { opcodes: true, .. }) => {

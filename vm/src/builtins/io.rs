@@ -1,5 +1,6 @@
 //! The process's buffered standard output (builtins stage): line-buffered on a terminal,
-//! block-buffered otherwise, unbuffered when `PYTHONUNBUFFERED` is set (as CPython's `-u`).
+//! block-buffered otherwise, unbuffered when `PYTHONUNBUFFERED` is set or with `minivm -u` (as
+//! CPython's `-u`).
 //!
 //! Write errors (a full disk: `prog > /dev/full`; a closed pipe: `prog | head -1`) are never
 //! dropped silently; they follow CPython's `TextIOWrapper` over a `BufferedWriter`:
@@ -44,9 +45,23 @@ impl Default for Stdout {
     }
 }
 
+/// Set by the command line's `-u`: standard output unbuffered, as with `PYTHONUNBUFFERED`.
+static UNBUFFERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `minivm -u`, before the VM starts: the standard streams are made unbuffered.
+pub fn set_unbuffered() {
+    UNBUFFERED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the standard streams are unbuffered: `-u` or a non-empty `PYTHONUNBUFFERED`.
+pub fn unbuffered() -> bool {
+    UNBUFFERED.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty())
+}
+
 impl Stdout {
     pub fn new() -> Stdout {
-        let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
+        let unbuffered = unbuffered();
         let mode = if unbuffered {
             Buffering::None
         } else if std::io::stdout().is_terminal() {

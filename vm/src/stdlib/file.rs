@@ -1432,11 +1432,11 @@ pub fn std_stream(stderr: bool) -> Value {
         "wb".to_string(),
     );
     set_buffer(&text, buffer);
-    // As CPython sets them up: with PYTHONUNBUFFERED, text goes straight to the buffer
+    // As CPython sets them up: with PYTHONUNBUFFERED (or -u), text goes straight to the buffer
     // (write_through); otherwise stderr, and stdout on a terminal, are line-buffered.
     if let Value::Instance(inst) = &text {
         use std::io::IsTerminal;
-        let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
+        let unbuffered = crate::builtins::io::unbuffered();
         let tty = stderr || std::io::stdout().is_terminal();
         let mut d = inst.dict.lock();
         d.insert(Arc::from("write_through"), Value::Bool(unbuffered));
