@@ -283,7 +283,7 @@ impl<'a> Compiler<'a> {
         }
         self.expr(left)?;
         if let ([op], [right]) = (ops, comparators) {
-            self.expr(right)?;
+            self.comparand(*op, right)?;
             self.emit(Op::Compare(*op));
             return Ok(());
         }
@@ -291,7 +291,7 @@ impl<'a> Compiler<'a> {
         let end = self.new_label();
         let n = ops.len();
         for (i, (op, right)) in ops.iter().zip(comparators).enumerate() {
-            self.expr(right)?;
+            self.comparand(*op, right)?;
             if i + 1 < n {
                 self.emit(Op::Swap(2));
                 self.emit(Op::Copy(2));
@@ -309,12 +309,74 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// The right operand of a comparison: a set display after `in`/`not in` is only searched,
+    /// so it is built plainly, whatever its items (no [`Self::constant_set`]).
+    fn comparand(&mut self, op: CmpOp, right: &'a Expr) -> Result<(), SyntaxError> {
+        match (&right.kind, op) {
+            (ExprKind::Set(items), CmpOp::In | CmpOp::NotIn) if !items.iter().any(is_starred) => {
+                for i in items {
+                    self.expr(i)?;
+                }
+                self.emit(Op::BuildSet(items.len() as u32));
+                Ok(())
+            }
+            _ => self.expr(right),
+        }
+    }
+
+    /// A set display of more than two constants (`{"red", "green", "blue"}`), built as
+    /// CPython 3.11 builds it, so that it iterates in CPython's order when items collide in
+    /// the table: its compiler folds the items into a frozenset constant, which it then makes
+    /// again from the first one's order (`merge_consts_recursive`), and the code updates an
+    /// empty set from that (`BUILD_SET 0; LOAD_CONST frozenset; SET_UPDATE 1`).
+    fn constant_set(&mut self, items: &'a [Expr]) -> Result<(), SyntaxError> {
+        self.emit(Op::BuildSet(0));
+        self.folded_set(items)?;
+        self.emit(Op::SetUpdate(1));
+        Ok(())
+    }
+
+    /// CPython's frozenset constant of `items` (constants): made from them in order, then made
+    /// again in the first one's order. Here: the items into a set, its order into a list, the
+    /// list into a second set.
+    fn folded_set(&mut self, items: &'a [Expr]) -> Result<(), SyntaxError> {
+        self.emit(Op::BuildSet(0));
+        self.emit(Op::BuildList(0));
+        for i in items {
+            self.expr(i)?;
+        }
+        self.emit(Op::BuildSet(items.len() as u32));
+        self.emit(Op::ListExtend(1));
+        self.emit(Op::SetUpdate(1));
+        Ok(())
+    }
+
+    /// The iterable of a `for` or a comprehension: a set display of constants is CPython's
+    /// frozenset constant itself (its AST optimizer's `fold_iter`), iterated in that order.
+    pub(crate) fn iterable(&mut self, e: &'a Expr) -> Result<(), SyntaxError> {
+        match &e.kind {
+            ExprKind::Set(items)
+                if !items.is_empty()
+                    && items.iter().all(|i| matches!(i.kind, ExprKind::Const(_))) =>
+            {
+                self.folded_set(items)
+            }
+            _ => self.expr(e),
+        }
+    }
+
     fn sequence(&mut self, items: &'a [Expr], kind: Seq) -> Result<(), SyntaxError> {
         let build = |n: u32| match kind {
             Seq::Tuple => Op::BuildTuple(n),
             Seq::List => Op::BuildList(n),
             Seq::Set => Op::BuildSet(n),
         };
+        if kind == Seq::Set
+            && items.len() > 2
+            && items.iter().all(|i| matches!(i.kind, ExprKind::Const(_)))
+        {
+            return self.constant_set(items);
+        }
         if !items.iter().any(is_starred) {
             for i in items {
                 self.expr(i)?;
@@ -568,7 +630,7 @@ impl<'a> Compiler<'a> {
                 Op::Call(1)
             }
         };
-        self.expr(&first.iter)?;
+        self.iterable(&first.iter)?;
         self.emit(if first.is_async {
             Op::GetAIter
         } else {
@@ -615,7 +677,7 @@ impl<'a> Compiler<'a> {
         if depth == 0 {
             self.emit(Op::LoadLocal(crate::bytecode::Local(0)));
         } else {
-            self.expr(&gen.iter)?;
+            self.iterable(&gen.iter)?;
             self.emit(if gen.is_async {
                 Op::GetAIter
             } else {

@@ -109,7 +109,7 @@ impl<'a> Compiler<'a> {
                 is_async,
             } => {
                 let exit = self.new_label();
-                self.expr(iter)?;
+                self.iterable(iter)?;
                 if *is_async {
                     self.async_for_loop(s, target, body, exit)?;
                 } else {

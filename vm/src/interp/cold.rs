@@ -147,7 +147,17 @@ impl Interp {
                 }
                 frame.stack.push(Value::string(s));
             }
-            Op::ListExtend(n) | Op::SetUpdate(n) => {
+            Op::SetUpdate(n) => {
+                // `set.update`'s own path (CPython's `_PySet_Update`): from a set, the table
+                // merged as CPython merges it, so the result iterates in CPython's order.
+                let it = pop!(frame);
+                let target = self.peek(frame, n)?;
+                match &target {
+                    Value::Set(s) => crate::builtins::set_methods::inplace_op(self, s, '|', &it)?,
+                    _ => return Err(err!(SystemError, "set update target is not a set")),
+                }
+            }
+            Op::ListExtend(n) => {
                 let it = pop!(frame);
                 let target = self.peek(frame, n)?;
                 for v in self.collect_iter(&it)? {

@@ -34,8 +34,8 @@ impl PyBytes {
         if h != 0 {
             return h;
         }
-        // Not CPython's hash (which is randomised per process anyway), but stable and never 0.
-        let h = crate::object::hash_bytes(&self.data).rotate_left(1) | 1;
+        // CPython's (as `str`'s, over the bytes); 0, "not computed yet", only for no bytes.
+        let h = crate::object::cpython_hash_bytes(&self.data);
         self.hash.store(h, Ordering::Relaxed);
         h
     }

@@ -551,7 +551,7 @@ struct StrProbe<'a> {
 impl<'a> StrProbe<'a> {
     fn new(s: &'a str) -> StrProbe<'a> {
         StrProbe {
-            hash: crate::object::hash_bytes(s.as_bytes()) | 1,
+            hash: crate::object::str_hash(s),
             s,
         }
     }

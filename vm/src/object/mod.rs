@@ -11,7 +11,7 @@ mod module;
 mod str;
 mod trace;
 
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 pub use bytes::{bytes_like, ByteArray, PyBytes};
@@ -39,10 +39,107 @@ use crate::value::Value;
 /// Attribute dictionaries of classes, instances and functions: keyed by name.
 pub type AttrMap = indexmap::IndexMap<Arc<str>, Value, BuildHasherDefault<rustc_hash::FxHasher>>;
 
-pub fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    h.write(b);
-    h.finish()
+/// CPython's `hash()` of a `str` (as the bits of its `Py_hash_t`): SipHash-1-3 of the string's
+/// code points stored as CPython stores them, one, two or four little-endian bytes each as
+/// its widest character needs (`_Py_HashBytes(PyUnicode_DATA(s), len * kind)`), under the key
+/// `PYTHONHASHSEED` gives ([`hash_key`]). So a set of strings iterates in CPython's order when
+/// both run with the same `PYTHONHASHSEED`. 0 for the empty string.
+pub fn str_hash(s: &str) -> u64 {
+    if s.is_ascii() {
+        return cpython_hash_bytes(s.as_bytes());
+    }
+    let widest = s.chars().map(u32::from).max().unwrap_or(0);
+    let data: Vec<u8> = if widest < 0x100 {
+        s.chars().map(|c| u32::from(c) as u8).collect()
+    } else if widest < 0x10000 {
+        s.chars()
+            .flat_map(|c| (u32::from(c) as u16).to_le_bytes())
+            .collect()
+    } else {
+        s.chars().flat_map(|c| u32::from(c).to_le_bytes()).collect()
+    };
+    cpython_hash_bytes(&data)
+}
+
+/// CPython's `_Py_HashBytes`: the hash of `bytes` (and of a str's stored form), 0 for no
+/// bytes, and never -1.
+pub fn cpython_hash_bytes(data: &[u8]) -> u64 {
+    if data.is_empty() {
+        return 0;
+    }
+    let (k0, k1) = hash_key();
+    let h = siphash13(k0, k1, data);
+    if h == u64::MAX {
+        -2i64 as u64
+    } else {
+        h
+    }
+}
+
+/// The SipHash key CPython derives from `PYTHONHASHSEED` (`_Py_HashRandomization_Init`): for a
+/// seed n > 0, 24 bytes of the C runtime's linear congruential generator started at n (the
+/// first 16 are the key); for 0, zeros. When the variable is not set (or is `random`) CPython
+/// picks a random key; minivm then uses the key of seed 0, so its runs repeat.
+fn hash_key() -> (u64, u64) {
+    static KEY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    *KEY.get_or_init(|| {
+        let seed = std::env::var("PYTHONHASHSEED")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        if seed == 0 {
+            return (0, 0);
+        }
+        let mut x = seed;
+        let mut bytes = [0u8; 16];
+        for b in bytes.iter_mut() {
+            x = x.wrapping_mul(214_013).wrapping_add(2_531_011);
+            *b = (x >> 16) as u8;
+        }
+        let (lo, hi) = bytes.split_at(8);
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        (word(lo), word(hi))
+    })
+}
+
+/// SipHash-1-3 as CPython's `Python/pyhash.c` computes it (one compression round per 8-byte
+/// word, three finalization rounds).
+fn siphash13(k0: u64, k1: u64, data: &[u8]) -> u64 {
+    let mut v0 = k0 ^ 0x736f_6d65_7073_6575;
+    let mut v1 = k1 ^ 0x646f_7261_6e64_6f6d;
+    let mut v2 = k0 ^ 0x6c79_6765_6e65_7261;
+    let mut v3 = k1 ^ 0x7465_6462_7974_6573;
+    let round = |v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64| {
+        *v0 = v0.wrapping_add(*v1);
+        *v2 = v2.wrapping_add(*v3);
+        *v1 = v1.rotate_left(13) ^ *v0;
+        *v3 = v3.rotate_left(16) ^ *v2;
+        *v0 = v0.rotate_left(32);
+        *v2 = v2.wrapping_add(*v1);
+        *v0 = v0.wrapping_add(*v3);
+        *v1 = v1.rotate_left(17) ^ *v2;
+        *v3 = v3.rotate_left(21) ^ *v0;
+        *v2 = v2.rotate_left(32);
+    };
+    let mut words = data.chunks_exact(8);
+    for w in words.by_ref() {
+        let m = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        v3 ^= m;
+        round(&mut v0, &mut v1, &mut v2, &mut v3);
+        v0 ^= m;
+    }
+    let mut last = [0u8; 8];
+    let rest = words.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    let b = ((data.len() as u64) << 56) | u64::from_le_bytes(last);
+    v3 ^= b;
+    round(&mut v0, &mut v1, &mut v2, &mut v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    for _ in 0..3 {
+        round(&mut v0, &mut v1, &mut v2, &mut v3);
+    }
+    (v0 ^ v1) ^ (v2 ^ v3)
 }
 
 /// The class of any value, as `type(v)`.

@@ -117,7 +117,8 @@ impl PyStr {
         if h != 0 {
             return h;
         }
-        let h = crate::object::hash_bytes(self.s.as_bytes()) | 1;
+        // (0, "not computed yet", is only the empty string's: computed again each time.)
+        let h = crate::object::str_hash(&self.s);
         self.hash.store(h, Ordering::Relaxed);
         h
     }
