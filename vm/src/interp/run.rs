@@ -2090,13 +2090,19 @@ fn pop_n_discard(stack: &mut Vec<Value>, len: usize) {
 #[inline(always)]
 fn item_fast(obj: &Value, key: &Value) -> Option<Value> {
     match (obj, key) {
+        // A `match`, not `Option::map` with a closure: the closure was compiled out of line,
+        // a call per item read (callgrind: 1,500,022 calls in nbody, 800,000 in nqueens).
         (Value::List(l), &Value::Int(i)) => {
             let items = l.items.lock();
-            seq_index(i, items.len()).map(|j| items[j].clone())
+            match seq_index(i, items.len()) {
+                Some(j) => items.get(j).cloned(),
+                None => None,
+            }
         }
-        (Value::Tuple(t), &Value::Int(i)) => {
-            seq_index(i, t.items.len()).map(|j| t.items[j].clone())
-        }
+        (Value::Tuple(t), &Value::Int(i)) => match seq_index(i, t.items.len()) {
+            Some(j) => t.items.get(j).cloned(),
+            None => None,
+        },
         _ => None,
     }
 }

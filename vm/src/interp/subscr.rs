@@ -276,6 +276,7 @@ pub fn slice_bounds(s: &Slice, len: i128) -> PyResult<(i128, i128, i128, i128)> 
 }
 
 /// A normalised index into a sequence of `len` items, or `None` if out of range.
+#[inline]
 pub fn seq_index(i: i64, len: usize) -> Option<usize> {
     let j = if i < 0 { i.checked_add(len as i64)? } else { i };
     if j >= 0 && (j as usize) < len {
