@@ -552,6 +552,20 @@ impl Interp {
         before: usize,
         after: Option<usize>,
     ) -> PyResult<()> {
+        if let Some(after) = after {
+            // `first, *middle, last = row` of a tuple or list long enough: read in place, the
+            // middle copied once into its new list (the general path below copied every item,
+            // then split the copy twice: three vectors allocated per unpacking).
+            let done = match &v {
+                Value::Tuple(t) => unpack_ex_from(&mut frame.stack, &t.items, before, after),
+                Value::List(l) => unpack_ex_from(&mut frame.stack, &l.items.read(), before, after),
+                _ => false,
+            };
+            if done {
+                v.discard();
+                return Ok(());
+            }
+        }
         let items = match &v {
             Value::Tuple(t) => t.items.to_vec(),
             Value::List(l) => l.snapshot(),
@@ -626,6 +640,22 @@ impl Interp {
         }
         Ok(())
     }
+}
+
+/// `UNPACK_EX` of `items` (a tuple's, or a list's while it is read): the `after` last items
+/// pushed last first, then the list of the middle ones, then the `before` first ones, last
+/// first, so the first is on top. False (nothing pushed) when there are too few items: the
+/// caller's general path reports it.
+fn unpack_ex_from(stack: &mut Vec<Value>, items: &[Value], before: usize, after: usize) -> bool {
+    let Some(rest) = items.len().checked_sub(before + after) else {
+        return false;
+    };
+    let (head, others) = items.split_at(before);
+    let (middle, tail) = others.split_at(rest);
+    stack.extend(tail.iter().rev().cloned());
+    stack.push(Value::list(middle.to_vec()));
+    stack.extend(head.iter().rev().cloned());
+    true
 }
 
 fn not_iterable(v: &Value) -> crate::PyErr {
