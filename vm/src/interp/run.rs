@@ -280,13 +280,18 @@ impl Interp {
             .checked_sub(1)
             .and_then(|i| frame.code.ops.get(i))
             .copied();
-        let store = |frame: &mut Frame, x: usize, v: Value| match frame.locals.get_mut(x) {
-            Some(slot) => {
-                std::mem::replace(slot, v).discard();
-                Ok(())
+        // A function, not a closure: the closure (its error message included) was compiled
+        // out of line, a call per item a generator gave a `for` (callgrind, generators kernel).
+        #[inline(always)]
+        fn store(frame: &mut Frame, x: usize, v: Value) -> PyResult<()> {
+            match frame.locals.get_mut(x) {
+                Some(slot) => {
+                    std::mem::replace(slot, v).discard();
+                    Ok(())
+                }
+                None => Err(no_local_slot(x)),
             }
-            None => Err(err!(SystemError, "no local slot {x}")),
-        };
+        }
         match (op, item) {
             (Some(Op::ForIter(_)), Some(v)) => frame.stack.push(v),
             (Some(Op::ForIterStore(x, _)), Some(v)) => store(frame, x.index(), v)?,
@@ -2083,6 +2088,13 @@ fn pop_n_discard(stack: &mut Vec<Value>, len: usize) {
             v.discard();
         }
     }
+}
+
+/// The error of a `for` whose store names no local slot of its frame (a compiler bug).
+#[cold]
+#[inline(never)]
+fn no_local_slot(x: usize) -> PyErr {
+    err!(SystemError, "no local slot {x}")
 }
 
 /// `obj[key]` for a list or tuple and an int index in range, read in place; `None` for anything
