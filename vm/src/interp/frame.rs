@@ -78,19 +78,26 @@ impl FramePool {
         self.last.is_none() || self.rest.len() < Self::MAX
     }
 
-    /// Keep `frame` (reset), the next to be popped.
+    /// Keep `frame` (reset), the next to be popped. The frame it displaces as `last` goes on
+    /// `rest` by an inline push (`heap::push_inline`): as a call of its own (`Vec::push` out of
+    /// line) it cost about 22 machine instructions at each return that found `last` taken
+    /// (deltablue: a third of its returns, callgrind).
     #[inline(always)]
     pub fn push(&mut self, frame: Box<Frame>) {
         if let Some(older) = self.last.replace(frame) {
-            self.push_rest(older);
+            if self.rest.len() < Self::MAX {
+                crate::heap::push_inline(&mut self.rest, older);
+            } else {
+                Self::free(older);
+            }
         }
     }
 
+    /// A frame the pool has no room for (the caller checks `has_room` first: rare).
+    #[cold]
     #[inline(never)]
-    fn push_rest(&mut self, frame: Box<Frame>) {
-        if self.rest.len() < Self::MAX {
-            self.rest.push(frame);
-        }
+    fn free(frame: Box<Frame>) {
+        drop(frame);
     }
 
     pub fn is_empty(&self) -> bool {
