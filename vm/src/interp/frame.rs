@@ -49,8 +49,8 @@ pub struct Frame {
 /// their vectors' capacity, so that a call allocates nothing. Last in, first out: the frame
 /// finished last is often the one the next call wants (a loop calling one function, recursion),
 /// with the right code, globals and slots already. That one is kept apart (`last`), so the
-/// usual return-then-call takes and gives it back without a vector push, which the compiler
-/// leaves out of line in the dispatch loop.
+/// usual return-then-call takes and gives it back without touching the vector. (One vector
+/// alone, with inline pushes, measured worse: callgrind, deltablue +0.5%, richards +0.4%.)
 #[derive(Default)]
 pub struct FramePool {
     last: Option<Box<Frame>>,
