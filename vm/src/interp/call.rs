@@ -551,9 +551,22 @@ impl Interp {
         if n.reads_frame || may_unwrap(n, args) {
             return None;
         }
+        self.finalize_before_native();
         let r = self.parked(caller, |s| (n.func)(s, Args { pos: args, kw: &[] }));
         frame.stack.truncate(fpos);
         Some(r)
+    }
+
+    /// A call that runs no new frame of its own is a safe point for finalizers (module comment
+    /// of `finalize.rs`): the objects whose last reference went since the last one get their
+    /// `__del__` (or generator close) before the call, so `print(id(C()))` or `print(C().x)`
+    /// shows `C.__del__`'s output first, as CPython, which runs `__del__` when the count drops
+    /// to zero. A Python function's entry is already such a point (the eval breaker).
+    #[inline(always)]
+    fn finalize_before_native(&mut self) {
+        if crate::interp::finalize::pending() {
+            self.run_finalizers();
+        }
     }
 
     /// Call the callee at `fpos` with the arguments above it, by the general path.
@@ -563,6 +576,7 @@ impl Interp {
         fpos: usize,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
+        self.finalize_before_native();
         if kw.is_empty() {
             if let Some(g) = self.generator_from_stack(frame, fpos) {
                 return Ok(g);

@@ -7,7 +7,9 @@
 //! and queues it here ([`orphaned`]); the interpreter runs the queue at its next safe point
 //! ([`Interp::run_finalizers`]): when the dispatch loop pops a value or returns from a frame
 //! (where most generators die), at an eval-breaker check point (loop back-edges and calls, which
-//! `orphaned` raises), when a `del` statement runs, and at exit. The cycle collector queues the
+//! `orphaned` raises), before a call of a built-in (`call.rs: finalize_before_native`, so that
+//! `print(C().x)` prints `C.__del__`'s output first, as CPython), when a `del` statement runs,
+//! and at exit. The cycle collector queues the
 //! frames of the generators it frees the same way (`object/trace.rs`), so a generator caught in a
 //! reference cycle is closed too (PEP 442), though after the collector has emptied the other
 //! objects of its cycle.
