@@ -184,11 +184,20 @@ pub fn int_value(v: &Value) -> PyResult<i64> {
 
 /// A read-only property computed by a native function of `self`.
 pub fn property(f: (&'static str, NativeFn)) -> Value {
+    make_property(func(f.0, f.1), Value::None)
+}
+
+/// A property with a getter and a setter, native functions of `self` (and the value set).
+pub fn rw_property(get: (&'static str, NativeFn), set: (&'static str, NativeFn)) -> Value {
+    make_property(func(get.0, get.1), func(set.0, set.1))
+}
+
+fn make_property(fget: Value, fset: Value) -> Value {
     Value::Instance(Ref::new(Instance::with_payload(
         types().property.clone(),
         Payload::Property {
-            fget: func(f.0, f.1),
-            fset: Value::None,
+            fget,
+            fset,
             fdel: Value::None,
         },
     )))

@@ -21,6 +21,8 @@ use crate::{err, PyResult};
 
 /// Rust data of a `Thread` instance.
 pub struct ThreadData {
+    /// Whether the thread is a daemon (the truth of `daemon`, kept as given in `_daemonic`).
+    daemon: std::sync::atomic::AtomicBool,
     /// Whether the thread runs, shared with threads that wait for its end without the GIL.
     end: Arc<ThreadEnd>,
 }
@@ -47,7 +49,7 @@ static THREAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 pub fn thread_class() -> Ref<Class> {
     THREAD_CLASS
         .get_or_init(|| {
-            native_class(
+            let cls = native_class(
                 "Thread",
                 "threading",
                 &[
@@ -62,7 +64,28 @@ pub fn thread_class() -> Ref<Class> {
                     ("getName", thread_get_name_old),
                     ("setName", thread_set_name_old),
                 ],
-            )
+            );
+            {
+                // `name` and `daemon` are properties, as threading.py's: the name is made a
+                // string, the daemon flag cannot change once the thread has started. Their
+                // values live in the instance as `_name` and `_daemonic`.
+                let mut dict = cls.dict.write();
+                dict.insert(
+                    Arc::from("name"),
+                    crate::stdlib::sync::rw_property(
+                        ("name", thread_name_get),
+                        ("name", thread_name_set),
+                    ),
+                );
+                dict.insert(
+                    Arc::from("daemon"),
+                    crate::stdlib::sync::rw_property(
+                        ("daemon", thread_daemon_get),
+                        ("daemon", thread_daemon_set),
+                    ),
+                );
+            }
+            cls
         })
         .clone()
 }
@@ -148,7 +171,9 @@ pub fn is_alive(t: &Value) -> bool {
 
 pub fn is_daemon(t: &Value) -> bool {
     match t {
-        Value::Instance(i) => matches!(i.dict.lock().get("daemon"), Some(Value::Bool(true))),
+        Value::Instance(i) => i
+            .native::<ThreadData>()
+            .is_some_and(|d| d.daemon.load(Ordering::Relaxed)),
         _ => false,
     }
 }
@@ -219,11 +244,13 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     // Inherited from the creating thread, as CPython does, asked after the name was chosen (in a
     // `_thread` thread that makes its `_DummyThread`, which takes the next number).
+    // (Kept as given, as threading.py keeps it: `Thread(daemon=1).daemon` is 1.)
     let daemon = match daemon {
-        None | Some(Value::None) => is_daemon(&current_thread_obj(interp)),
-        Some(v) => interp.truthy(v)?,
+        None | Some(Value::None) => Value::Bool(is_daemon(&current_thread_obj(interp))),
+        Some(v) => v.clone(),
     };
     let fresh = inst.set_native(Box::new(ThreadData {
+        daemon: std::sync::atomic::AtomicBool::new(interp.truthy(&daemon)?),
         end: Arc::new(ThreadEnd::default()),
     }));
     if !fresh {
@@ -232,8 +259,8 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     set_attr(inst, "_target", target);
     set_attr(inst, "_args", targs);
     set_attr(inst, "_kwargs", kwargs);
-    set_attr(inst, "name", Value::string(name));
-    set_attr(inst, "daemon", Value::Bool(daemon));
+    set_attr(inst, "_name", Value::string(name));
+    set_attr(inst, "_daemonic", daemon);
     set_attr(inst, "ident", Value::None);
     set_attr(inst, "native_id", Value::None);
     Ok(Value::None)
@@ -241,7 +268,8 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `start()`: spawn the OS thread, which takes the GIL and calls `self.run()`.
 fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<ThreadData>(&args, "Thread")?;
+    // (threading.py's own words: "thread.__init__() not called".)
+    let (inst, d) = this::<ThreadData>(&args, "thread")?;
     Sig::py("Thread.start", &[], 0).method().check(&args)?;
     {
         let mut st = d.end.state.lock();
@@ -251,7 +279,7 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         *st = RunState::Running;
     }
     let me = Value::Instance(inst.clone());
-    let name = match inst.dict.lock().get("name") {
+    let name = match inst.dict.lock().get("_name") {
         Some(Value::Str(s)) => s.as_str().to_string(),
         _ => "Thread".to_string(),
     };
@@ -429,16 +457,22 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn thread_is_alive(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, d) = this::<ThreadData>(&args, "Thread")?;
+    let d = initialized(&args, "Thread.__init__() not called")?;
     Sig::py("Thread.is_alive", &[], 0).method().check(&args)?;
     Ok(Value::Bool(*d.end.state.lock() == RunState::Running))
 }
 
 fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    initialized(&args, "Thread.__init__() was not called")?;
     let Some(Value::Instance(inst)) = args.pos.first() else {
         return Ok(Value::str("<Thread>"));
     };
-    let name = inst.dict.lock().get("name").cloned().unwrap_or(Value::None);
+    let name = inst
+        .dict
+        .lock()
+        .get("_name")
+        .cloned()
+        .unwrap_or(Value::None);
     let name = interp.str_of(&name)?;
     // As threading.py's Thread.__repr__: the state, " daemon", then the ident once started
     // (a stopped thread keeps showing it).
@@ -461,6 +495,67 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "<{}({name}, {status}{daemon}{ident})>",
         inst.class.name()
     )))
+}
+
+/// The thread data of `self`, or threading.py's `assert self._initialized, message`.
+fn initialized<'a>(args: &Args<'a>, message: &str) -> PyResult<&'a ThreadData> {
+    match args.pos.first() {
+        Some(Value::Instance(inst)) => inst
+            .native::<ThreadData>()
+            .ok_or_else(|| err!(AssertionError, "{message}")),
+        _ => Err(err!(TypeError, "descriptor requires a 'Thread' object")),
+    }
+}
+
+/// The value of `self`'s attribute `key` (`_name`, `_daemonic`), for the properties.
+fn stored(args: &Args<'_>, key: &str) -> PyResult<Value> {
+    initialized(args, "Thread.__init__() not called")?;
+    match args.pos.first() {
+        Some(Value::Instance(inst)) => {
+            Ok(inst.dict.lock().get(key).cloned().unwrap_or(Value::None))
+        }
+        _ => Ok(Value::None),
+    }
+}
+
+/// `Thread.name`.
+fn thread_name_get(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    stored(&args, "_name")
+}
+
+/// `Thread.name = value`: kept as `str(value)`.
+fn thread_name_set(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    initialized(&args, "Thread.__init__() not called")?;
+    let (Some(Value::Instance(inst)), Some(v)) = (args.pos.first(), args.pos.get(1)) else {
+        return Err(err!(TypeError, "name setter needs a value"));
+    };
+    let name = interp.str_of(v)?;
+    set_attr(inst, "_name", Value::string(name));
+    Ok(Value::None)
+}
+
+/// `Thread.daemon`.
+fn thread_daemon_get(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    stored(&args, "_daemonic")
+}
+
+/// `Thread.daemon = value`: refused once the thread has started.
+fn thread_daemon_set(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (Some(Value::Instance(inst)), Some(v)) = (args.pos.first(), args.pos.get(1)) else {
+        return Err(err!(TypeError, "daemon setter needs a value"));
+    };
+    let Some(d) = inst.native::<ThreadData>() else {
+        return Err(err!(RuntimeError, "Thread.__init__() not called"));
+    };
+    if *d.end.state.lock() != RunState::New {
+        return Err(err!(
+            RuntimeError,
+            "cannot set daemon status of active thread"
+        ));
+    }
+    d.daemon.store(interp.truthy(v)?, Ordering::Relaxed);
+    set_attr(inst, "_daemonic", v.clone());
+    Ok(Value::None)
 }
 
 /// CPython 3.10's `DeprecationWarning` for the camelCase accessors of `Thread`, pointing at the
@@ -495,8 +590,9 @@ fn thread_set_daemon_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value>
             "cannot set daemon status of active thread"
         ));
     }
-    let daemonic = interp.truthy(daemonic.unwrap_or(&Value::None))?;
-    set_attr(inst, "daemon", Value::Bool(daemonic));
+    let daemonic = daemonic.cloned().unwrap_or(Value::None);
+    d.daemon.store(interp.truthy(&daemonic)?, Ordering::Relaxed);
+    set_attr(inst, "_daemonic", daemonic);
     Ok(Value::None)
 }
 
@@ -517,7 +613,7 @@ fn thread_set_name_old(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .bind(&args)?;
     warn_old_name(interp, "setName", "set the name attribute")?;
     let name = interp.str_of(name.unwrap_or(&Value::None))?;
-    set_attr(inst, "name", Value::string(name));
+    set_attr(inst, "_name", Value::string(name));
     Ok(Value::None)
 }
 
@@ -552,8 +648,9 @@ pub fn after_fork_child(interp: &mut Interp) {
 
 /// The data of a `Thread` object for a thread `threading` did not start (the main thread, a
 /// `_DummyThread`): no target, already running.
-fn running_data() -> Box<ThreadData> {
+fn running_data(daemon: bool) -> Box<ThreadData> {
     Box::new(ThreadData {
+        daemon: std::sync::atomic::AtomicBool::new(daemon),
         end: Arc::new(ThreadEnd {
             state: Mutex::new(RunState::Running),
             done: Condvar::new(),
@@ -568,9 +665,9 @@ fn main_thread_obj(interp: &Interp) -> Value {
         .main_thread
         .get_or_init(|| {
             let inst = Instance::new(main_thread_class());
-            inst.set_native(running_data());
-            set_attr(&inst, "name", Value::str("MainThread"));
-            set_attr(&inst, "daemon", Value::Bool(false));
+            inst.set_native(running_data(false));
+            set_attr(&inst, "_name", Value::str("MainThread"));
+            set_attr(&inst, "_daemonic", Value::Bool(false));
             set_attr(&inst, "ident", Value::Int(1));
             set_attr(&inst, "native_id", Value::Int(1));
             Value::Instance(Ref::new(inst))
@@ -595,10 +692,10 @@ fn current_thread_obj(interp: &mut Interp) -> Value {
         return main_thread_obj(interp);
     }
     let inst = Instance::new(dummy_thread_class());
-    inst.set_native(running_data());
+    inst.set_native(running_data(true));
     let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
-    set_attr(&inst, "name", Value::string(format!("Dummy-{n}")));
-    set_attr(&inst, "daemon", Value::Bool(true));
+    set_attr(&inst, "_name", Value::string(format!("Dummy-{n}")));
+    set_attr(&inst, "_daemonic", Value::Bool(true));
     set_attr(&inst, "ident", Value::Int(interp.thread_id as i64));
     set_attr(&inst, "native_id", Value::Int(interp.thread_id as i64));
     let me = Value::Instance(Ref::new(inst));
