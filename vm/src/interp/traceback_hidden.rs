@@ -1,6 +1,6 @@
 //! Which frames a traceback leaves out: those of library functions that stand in for functions
 //! CPython writes in C (`heapq.heappush`, `bisect.insort`, `functools.reduce`, `itertools`,
-//! `operator`, `OrderedDict`, `defaultdict`...).
+//! `operator`, `OrderedDict`, `defaultdict`, `pickle.dumps`...).
 //!
 //! A C function has no Python frame, so CPython's traceback of an error it raises ends at the
 //! line of the program that called it (`heappush(queue, book)`), and a function of the program
@@ -78,6 +78,15 @@ const STAND_INS: &[(&str, Rule)] = &[
     // cancellation, passes through them with no frame in CPython's traceback.
     ("asyncio/futures.mini", Rule::Only(&["Future"])),
     ("asyncio/tasks.mini", Rule::Only(&["Task"])),
+    // `_pickle`: dump, dumps, load, loads, and the Pickler and Unpickler classes (minivm's
+    // are `_pypickle`'s, Python code standing in for C): a `__reduce__` of the program that
+    // raises appears right below the program's `pickle.dumps(...)` line, and "cannot pickle
+    // '_thread.lock' object" is raised at that line, as in CPython.
+    (
+        "pickle.mini",
+        Rule::Only(&["dump", "dumps", "load", "loads", "_pypickle"]),
+    ),
+    ("_pypickle.mini", Rule::AllBut(&[])),
 ];
 
 /// Whether frames running `code` are left out of tracebacks and frame stacks (see the module
