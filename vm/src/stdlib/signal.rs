@@ -32,6 +32,7 @@ const FUNCS: Methods = &[
     ("_default_action", default_action),
     ("raise_signal", raise_signal),
     ("strsignal", strsignal),
+    ("default_int_handler", default_int_handler),
     ("alarm", alarm),
     ("pause", pause),
     ("_setitimer_real", setitimer_real),
@@ -261,6 +262,22 @@ fn pause(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `strsignal(signum)`: the system's description of a signal, or None.
+/// `default_int_handler(signalnum, frame)`: SIGINT's default handler, raising
+/// KeyboardInterrupt (a built-in function, as CPython's).
+fn default_int_handler(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    if args.pos.len() != 2 || !args.kw.is_empty() {
+        return Err(err!(
+            TypeError,
+            "default_int_handler expected 2 arguments, got {}",
+            args.pos.len() + args.kw.len()
+        ));
+    }
+    Err(crate::error::PyErr::with_args(
+        crate::object::ExcKind::KeyboardInterrupt,
+        Vec::new(),
+    ))
+}
+
 fn strsignal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sig = signum_arg(args.one("strsignal")?)?;
     Ok(DESCRIPTIONS
@@ -282,7 +299,12 @@ pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
     let pending = std::mem::take(&mut *PENDING.lock());
     if pending.is_empty() {
         match SIGINT_MODE.load(Ordering::SeqCst) {
-            0 => return Err(err!(KeyboardInterrupt, "")),
+            0 => {
+                return Err(crate::error::PyErr::with_args(
+                    crate::object::ExcKind::KeyboardInterrupt,
+                    Vec::new(),
+                ))
+            }
             1 => return Ok(()),
             _ => return dispatch(interp, 2),
         }

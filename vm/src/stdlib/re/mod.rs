@@ -327,7 +327,9 @@ fn compiled<'a>(args: &Args<'a>) -> PyResult<(&'a Value, &'a Compiled)> {
 fn interrupted(interp: &mut Interp) -> crate::error::PyErr {
     match interp.check_interrupt() {
         Err(e) => e,
-        Ok(()) => err!(KeyboardInterrupt, ""),
+        Ok(()) => {
+            crate::error::PyErr::with_args(crate::object::ExcKind::KeyboardInterrupt, Vec::new())
+        }
     }
 }
 
