@@ -244,6 +244,7 @@ pub fn make_builtins() -> Ref<Dict> {
     d.set_str("EnvironmentError", os_error);
     d.set_str("exit", site::quitter("exit"));
     d.set_str("quit", site::quitter("quit"));
+    d.set_str("help", site::helper());
     d.set_str("Ellipsis", Value::Ellipsis);
     d.set_str("NotImplemented", Value::NotImplemented);
     // True, as in CPython without -O (minivm has no optimize flag: `assert` always runs).

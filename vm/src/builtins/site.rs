@@ -1,8 +1,9 @@
-//! `exit` and `quit`: the two objects CPython's `site` module adds to the builtins (builtins stage).
+//! `exit`, `quit` and `help`: objects CPython's `site` module adds to the builtins (builtins stage).
 //!
-//! Each is an instance of `_sitebuiltins.Quitter`: its repr tells the user how to leave (that is
-//! what a bare `exit` echoes at the prompt), and calling it raises `SystemExit(code)`, which ends a
-//! script or the REPL like `sys.exit(code)`.
+//! `exit` and `quit` are instances of `_sitebuiltins.Quitter`: its repr tells the user how to
+//! leave (that is what a bare `exit` echoes at the prompt), and calling it raises
+//! `SystemExit(code)`, which ends a script or the REPL like `sys.exit(code)`. `help` is a
+//! `_sitebuiltins._Helper`, whose call prints pydoc's page for a function (`vm/lib/_sitehelp.mini`).
 
 use crate::error::PyErr;
 use crate::heap::Ref;
@@ -71,4 +72,42 @@ fn quitter_call(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         (None, None) => Value::None,
     };
     Err(PyErr::with_args(ExcKind::SystemExit, vec![code]))
+}
+
+fn helper_class() -> Ref<Class> {
+    static CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
+    CLASS
+        .get_or_init(|| {
+            native_class(
+                "_Helper",
+                "_sitebuiltins",
+                &[("__repr__", helper_repr), ("__call__", helper_call)],
+            )
+        })
+        .clone()
+}
+
+/// The `help` object.
+pub fn helper() -> Value {
+    Value::Instance(Ref::new(Instance::new(helper_class())))
+}
+
+fn helper_repr(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(Value::str(
+        "Type help() for interactive help, or help(object) for help about object.",
+    ))
+}
+
+/// `help(object)`: `_sitehelp.help(object)`, loaded at the first call.
+fn helper_call(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [_, obj] = args.pos else {
+        raise!(
+            NotImplementedError,
+            "minivm has no interactive help: call help(object)"
+        );
+    };
+    let module = interp.import_module("_sitehelp")?;
+    let f = interp.getattr(&module, "help")?;
+    interp.call(&f, std::slice::from_ref(obj))?;
+    Ok(Value::None)
 }

@@ -30,6 +30,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("_pypickle.mini", include_str!("../../lib/_pypickle.mini")),
     ("_queue.mini", include_str!("../../lib/_queue.mini")),
     ("_queueinfo.mini", include_str!("../../lib/_queueinfo.mini")),
+    ("_sitehelp.mini", include_str!("../../lib/_sitehelp.mini")),
     (
         "_socketinfo.mini",
         include_str!("../../lib/_socketinfo.mini"),
