@@ -880,10 +880,36 @@ impl Interp {
 /// script, a program's modules, the library's `<minivm-lib>/...`), `(built-in)` for the
 /// modules written in Rust, else the bare name (a `types.ModuleType` made by the program).
 fn module_repr(m: &crate::object::Module) -> String {
-    if let Some(Value::Str(file)) = m.dict.get_str("__file__") {
+    let name: &str = &m.name;
+    let file = m.dict.get_str("__file__");
+    // The standard modules CPython 3.11 freezes into its binary (`Python/frozen.c`): loaded
+    // from there, they say `(frozen)`, whatever minivm made them from (the library or Rust).
+    const FROZEN: &[&str] = &[
+        "_collections_abc",
+        "_sitebuiltins",
+        "abc",
+        "codecs",
+        "genericpath",
+        "io",
+        "ntpath",
+        "os",
+        "posixpath",
+        "runpy",
+        "site",
+        "stat",
+        "zipimport",
+    ];
+    let ours = match &file {
+        Some(Value::Str(f)) => f.as_str().starts_with(crate::stdlib::minilib::PREFIX),
+        // (`posixpath` is `os.path`, which the Rust `os` module makes.)
+        _ => name == "posixpath" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name),
+    };
+    if ours && FROZEN.contains(&name) {
+        return format!("<module '{name}' (frozen)>");
+    }
+    if let Some(Value::Str(file)) = file {
         return format!("<module '{}' from '{}'>", m.name, file.as_str());
     }
-    let name: &str = &m.name;
     if name == "builtins" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name) {
         return format!("<module '{name}' (built-in)>");
     }
