@@ -413,6 +413,9 @@ impl Interp {
         rname: &str,
         compare: bool,
     ) -> PyResult<Option<Value>> {
+        if let Some(r) = self.number_left_of_subclass(a, b, name, rname)? {
+            return Ok(r);
+        }
         if subclass_on_right(a, b) {
             if let Some(rm) = self.lookup_operand(b, rname) {
                 if compare || !self.lookup_operand(a, rname).is_some_and(|m| m.is(&rm)) {
@@ -424,6 +427,41 @@ impl Interp {
             return Ok(Some(r));
         }
         self.ask_operand(b, a, rname)
+    }
+
+    /// A built-in number on the left and an instance of a subclass of a built-in type on the
+    /// right whose class is not a subclass of the left's type (`True + I(1)` with `class
+    /// I(int)`, `True == J(1)`): CPython's `binary_op1` asks the left type's method first
+    /// (`bool.__add__(True, I(1))` is 2), then the right's reflected one. `None` when the rule
+    /// does not apply (then `I`'s reflected method goes first when `I` subclasses the left's
+    /// type: `1 + I(1)`), `Some(answer)` otherwise, `Some(None)` if neither answered.
+    fn number_left_of_subclass(
+        &mut self,
+        a: &Value,
+        b: &Value,
+        name: &str,
+        rname: &str,
+    ) -> PyResult<Option<Option<Value>>> {
+        if !matches!(
+            a,
+            Value::Bool(_) | Value::Int(_) | Value::BigInt(_) | Value::Float(_)
+        ) {
+            return Ok(None);
+        }
+        let Value::Instance(right) = b else {
+            return Ok(None);
+        };
+        let left = crate::object::class_of(a);
+        if builtin_base(b).is_none() || right.class.is_subclass(&left) {
+            return Ok(None);
+        }
+        if let Ok(m) = self.getattr(&Value::Class(left), name) {
+            let r = self.call(&m, &[a.clone(), b.clone()])?;
+            if !matches!(r, Value::NotImplemented) {
+                return Ok(Some(Some(r)));
+            }
+        }
+        self.ask_operand(b, a, rname).map(Some)
     }
 
     /// [`Self::try_dunder_binary`] for a rich comparison, one recursion level deeper while the
