@@ -47,6 +47,12 @@ struct Cli {
     #[arg(short = 'c', value_name = "CMD", allow_hyphen_values = true)]
     code: Option<String>,
 
+    /// Run the module MOD of the current directory (MOD.py or MOD.mini) as the main program,
+    /// as `python3 -m MOD` (sys.argv[0] is the file's full path; the arguments after MOD are
+    /// sys.argv[1:]). Packages and the library's modules are a clear error.
+    #[arg(short = 'm', value_name = "MOD", conflicts_with = "code")]
+    module: Option<String>,
+
     /// The program to run, then the arguments it sees in sys.argv.
     #[arg(
         value_name = "FILE [ARGS]...",
@@ -235,6 +241,11 @@ fn main() -> ExitCode {
         Some(Command::Ast { file }) => show(file, format, |src, _| {
             minivm_compiler::parser::parse(src).map(|m| minivm_compiler::astdump::dump_module(&m))
         }),
+        None if cli.module.is_some() && cli.mp_child.is_none() => run_module(
+            cli.module.as_deref().unwrap_or_default(),
+            &cli.program,
+            &cli.run,
+        ),
         None if cli.code.is_some() => {
             let code = cli.code.clone().unwrap_or_default();
             match cli.mp_child {
@@ -362,6 +373,27 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     run_program(src, name, argv, dir, opts, mp_child)
+}
+
+/// `minivm -m MOD [ARGS]...`: the file of module MOD in the current directory, run as the main
+/// program with its full path as `sys.argv[0]`, as `python3 -m MOD` does for such a module.
+fn run_module(name: &str, args: &[OsString], opts: &RunOptions) -> ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let simple = !name.is_empty() && !name.contains(['.', '/']);
+    let found = ["py", "mini"]
+        .iter()
+        .map(|ext| cwd.join(format!("{name}.{ext}")))
+        .find(|p| simple && p.is_file());
+    match found {
+        Some(path) => run_file(&path, args, opts, None),
+        None => {
+            eprintln!(
+                "minivm: No module named {name} (minivm -m runs a module file of the current \
+                 directory, NAME.py or NAME.mini; not a package or a library module)"
+            );
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `minivm - [ARGS]...`: the program is read from standard input to its end, then run as the
