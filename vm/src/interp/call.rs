@@ -1861,8 +1861,10 @@ fn same_name(param: &str, name: &str) -> bool {
 }
 
 /// How many empty local slots past its own a plain call's frame may keep (`enter_plain`):
-/// reused as they are instead of cut, at the price of emptying them again on return.
-const SPARE_SLOTS: usize = 4;
+/// reused as they are instead of cut (`fill_locals`). They cost nothing on return
+/// (`Frame::reset` empties the code's own slots only); 16 rather than 4 spared richards
+/// 0.23% of its machine instructions in `fill_locals` (callgrind), the other kernels none.
+const SPARE_SLOTS: usize = 16;
 
 /// Cut the stack down to `len`, the slots above it emptied (their values moved into a frame):
 /// one length store (`heap::forget_tail`), where a pop and a tag test each (as this did before,
