@@ -50,9 +50,12 @@ impl Interp {
                 Some(v) => Ok(v),
                 None => self.function_object_method(obj, name),
             },
-            Value::Native(n) if name == "__name__" || name == "__qualname__" => {
-                Ok(Value::str(n.name))
-            }
+            Value::Native(n) if name == "__name__" => Ok(Value::str(n.name)),
+            // A built-in type's method: `str.upper` (CPython's descriptors' qualified name).
+            Value::Native(n) if name == "__qualname__" => Ok(match self.native_owner(n) {
+                Some(owner) => Value::str(&format!("{owner}.{}", n.name)),
+                None => Value::str(n.name),
+            }),
             // A module-level function's `__self__` is its module (`len.__self__` is builtins).
             Value::Native(n) if name == "__self__" => self.native_module(n).ok_or_else(|| {
                 err!(

@@ -203,7 +203,7 @@ impl Interp {
                 function_qualname(f),
                 v.id()
             )),
-            Value::Native(n) => out.push_str(&format!("<built-in function {}>", n.name)),
+            Value::Native(n) => out.push_str(&self.native_repr(n)),
             // A method of a built-in type bound to its object, as CPython shows it: the type and
             // the address of the object, not its repr.
             Value::BoundMethod(m) if matches!(m.func, Value::Native(_)) => {
@@ -873,6 +873,46 @@ impl Interp {
     pub fn flush_stdout(&mut self) -> PyResult<()> {
         let r = self.vm.stdout.lock().flush();
         r.map_err(|e| crate::stdlib::os::os_error(&e, None))
+    }
+}
+
+impl Interp {
+    /// A built-in function's repr; for a method of a built-in type (found in the dict of a class
+    /// of `builtins`), CPython's descriptor forms: `<method 'upper' of 'str' objects>`,
+    /// `<slot wrapper '__add__' of 'int' objects>`.
+    fn native_repr(&self, n: &crate::heap::Ref<crate::object::NativeFunction>) -> String {
+        use crate::object::NativeKind;
+        let what = match n.kind {
+            NativeKind::Function => None,
+            NativeKind::MethodDescriptor => Some("method"),
+            NativeKind::SlotWrapper => Some("slot wrapper"),
+        };
+        if let Some(what) = what {
+            if let Some(owner) = self.native_owner(n) {
+                return format!("<{what} '{}' of '{owner}' objects>", n.name);
+            }
+        }
+        format!("<built-in function {}>", n.name)
+    }
+
+    /// The class of `builtins` whose dict (or special methods made on demand) holds the method
+    /// `n`: `str` for `str.upper` (its `__qualname__` is `str.upper`). `None` for a function
+    /// of a module.
+    pub(crate) fn native_owner(
+        &self,
+        n: &crate::heap::Ref<crate::object::NativeFunction>,
+    ) -> Option<std::sync::Arc<str>> {
+        let holds = |m: &crate::object::AttrMap| matches!(m.get(n.name), Some(Value::Native(b)) if crate::heap::Ref::ptr_eq(b, n));
+        self.vm
+            .builtins
+            .items()
+            .into_iter()
+            .find_map(|(_, v)| match v {
+                Value::Class(c) if holds(&c.dict.read()) || holds(&c.slot_cache.read()) => {
+                    Some(c.name())
+                }
+                _ => None,
+            })
     }
 }
 
