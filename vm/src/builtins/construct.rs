@@ -272,6 +272,41 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 None => raise!(TypeError, "cannot create '{name}' instances"),
             }
         }
+        // `types.ModuleType(name, doc=None)`: a new, empty module (CPython's five attributes).
+        TypeKind::Module => {
+            args.only_kw("module", &["name", "doc"])?;
+            if args.pos.len() > 2 {
+                raise!(
+                    TypeError,
+                    "module() takes at most 2 arguments ({} given)",
+                    args.pos.len()
+                );
+            }
+            let Some(module_name) = args.pos_or_kw("module", 0, "name")? else {
+                raise!(
+                    TypeError,
+                    "module() missing required argument 'name' (pos 1)"
+                );
+            };
+            let Value::Str(module_name) = module_name else {
+                raise!(
+                    TypeError,
+                    "module() argument 'name' must be str, not {}",
+                    crate::object::type_name(module_name)
+                );
+            };
+            let doc = args.pos_or_kw("module", 1, "doc")?.cloned();
+            let m = crate::stdlib::make_module(
+                module_name.as_str(),
+                vec![
+                    ("__doc__", doc.unwrap_or(Value::None)),
+                    ("__package__", Value::None),
+                    ("__loader__", Value::None),
+                    ("__spec__", Value::None),
+                ],
+            );
+            Ok(Value::Module(m))
+        }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
     }
 }
