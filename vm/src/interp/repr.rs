@@ -941,8 +941,12 @@ fn module_repr(m: &crate::object::Module) -> String {
     ];
     let ours = match &file {
         Some(Value::Str(f)) => f.as_str().starts_with(crate::stdlib::minilib::PREFIX),
-        // (`posixpath` is `os.path`, which the Rust `os` module makes.)
-        _ => name == "posixpath" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name),
+        // (`posixpath` is `os.path`, which the Rust `os` module makes. A module a program made,
+        // `types.ModuleType("os")`, has a `__loader__`, which minivm's Rust modules lack.)
+        _ => {
+            m.dict.get_str("__loader__").is_none()
+                && (name == "posixpath" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name))
+        }
     };
     if ours && FROZEN.contains(&name) {
         return format!("<module '{name}' (frozen)>");
@@ -950,7 +954,10 @@ fn module_repr(m: &crate::object::Module) -> String {
     if let Some(Value::Str(file)) = file {
         return format!("<module '{}' from '{}'>", m.name, file.as_str());
     }
-    if name == "builtins" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name) {
+    let made_by_program = m.dict.get_str("__loader__").is_some();
+    if !made_by_program
+        && (name == "builtins" || crate::stdlib::MODULES.iter().any(|(n, _)| *n == name))
+    {
         return format!("<module '{name}' (built-in)>");
     }
     format!("<module '{name}'>")
