@@ -480,32 +480,6 @@ impl<T> Ref<T> {
     }
 }
 
-impl<T> Ref<T> {
-    /// `this.clone()`, always inlined: for the call path (`interp/call.rs: enter_code`), where
-    /// the compiler left `clone` out of line, a call per method call whose pooled frame last
-    /// ran other code.
-    #[inline(always)]
-    pub fn clone_inline(this: &Ref<T>) -> Ref<T> {
-        this.heap_box().header.incref();
-        Ref {
-            ptr: this.ptr,
-            _owns: PhantomData,
-        }
-    }
-
-    /// `drop(this)` with the count's change inline at the call site, as `Drop` has it, but
-    /// without the out-of-line drop glue the compiler called for a replaced field (the same
-    /// path as `clone_inline`). Freeing stays out of line (`drop_slow`).
-    #[inline(always)]
-    pub fn release(mut this: Ref<T>) {
-        if this.heap_box().header.decref() {
-            this.drop_slow();
-        }
-        // Counted down (and freed if it was the last) above: `Drop` must not do it again.
-        std::mem::forget(this);
-    }
-}
-
 impl<T> Clone for Ref<T> {
     #[inline]
     fn clone(&self) -> Ref<T> {
@@ -530,7 +504,7 @@ impl<T> Drop for Ref<T> {
 }
 
 impl<T> Ref<T> {
-    /// Free the object; only for `drop` and `release`, once the count went from 1 to 0.
+    /// Free the object; only for `drop`, once the count went from 1 to 0.
     ///
     /// Freeing a container drops what it holds, which may free more containers: a list nested
     /// a million deep is freed by a recursion a million deep. As CPython's "trashcan"
@@ -541,9 +515,8 @@ impl<T> Ref<T> {
     fn drop_slow(&mut self) {
         let tracked = self.heap_box().header.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
         if !tracked {
-            // SAFETY: called by `drop` and `release` only, right after the count went from 1
-            // to 0: this was the last reference, so nothing else can reach the box (`self` is
-            // not used again: `release` forgets it).
+            // SAFETY: called by `drop` only, right after the count went from 1 to 0: this was
+            // the last reference, so nothing else can reach the box (`self` is not used again).
             unsafe { free_box::<T>(self.ptr.cast()) };
             return;
         }

@@ -1804,16 +1804,11 @@ fn simple_init(init: &Function, nargs: usize) -> bool {
 #[inline(always)]
 fn enter_code(callee: &mut Frame, func: &Function, cur_exc: &Option<Value>) {
     let code = &func.code;
-    // Counts changed inline (`clone_inline`, `release`): `clone` and the replaced field's drop
-    // glue were two calls, at about 70% of deltablue's and richards' method calls.
     if !Ref::ptr_eq(&callee.code, code) {
-        Ref::release(std::mem::replace(&mut callee.code, Ref::clone_inline(code)));
+        callee.code = code.clone();
     }
     if !Ref::ptr_eq(&callee.globals, &func.globals) {
-        Ref::release(std::mem::replace(
-            &mut callee.globals,
-            Ref::clone_inline(&func.globals),
-        ));
+        callee.globals = func.globals.clone();
     }
     callee.ip = 0;
     if let Some(e) = cur_exc {
