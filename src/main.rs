@@ -557,10 +557,11 @@ fn timeline_of(vm: &Vm) -> Option<minivm_vm::timeline::Timeline> {
     Some(rec.snapshot(info))
 }
 
-/// Ctrl-C sets a flag the main thread checks at its next eval-breaker point.
+/// Ctrl-C sets a flag the main thread checks at its next eval-breaker point (unless the parent
+/// process left SIGINT ignored: then, as in CPython, it stays ignored until the program sets a
+/// handler).
 pub(crate) fn install_ctrl_c(vm: &Arc<Vm>) {
-    let vm = vm.clone();
-    let _ = ctrlc::set_handler(move || vm.request_interrupt());
+    minivm_vm::stdlib::signal::start(vm);
 }
 
 /// Run `f` on a thread whose stack the VM's recursion guards know (`minivm_vm::interp::guard`):

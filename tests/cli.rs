@@ -1,6 +1,9 @@
 //! Tests of the whole pipeline (the `minivm` binary).
 //! The command line: help, subcommands, the REPL fed from stdin, and error exits.
 
+#[path = "common/sigint.rs"]
+mod sigint;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -155,7 +158,7 @@ fn ctrl_c_raises_keyboard_interrupt_in_the_main_thread() {
         "import time\nprint('sleeping', flush=True)\ntry:\n    time.sleep(30)\nfinally:\n    print('finally ran')\n",
     )
     .expect("write");
-    let mut child = Command::new(MINIVM)
+    let mut child = sigint::with_default_sigint(MINIVM)
         .arg(&file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -183,6 +186,34 @@ fn ctrl_c_raises_keyboard_interrupt_in_the_main_thread() {
     let err = text(&out.stderr);
     assert!(err.contains("KeyboardInterrupt"), "{err}");
     assert!(err.contains("time.sleep(30)"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// As CPython: a SIGINT the parent process left ignored (`trap '' INT`, a background job) stays
+/// ignored, and `getsignal` says so, until the program sets a handler; the program then gets
+/// its KeyboardInterrupt. (Output checked against python3 3.11 by hand: same four lines.)
+#[test]
+fn sigint_ignored_by_the_parent_stays_ignored_until_a_handler_is_set() {
+    const SRC: &str = "import os, signal, time
+print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGHUP))
+os.kill(os.getpid(), signal.SIGINT)
+time.sleep(0.2)
+print('survived')
+signal.signal(signal.SIGINT, signal.default_int_handler)
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+except KeyboardInterrupt:
+    print('KeyboardInterrupt')
+";
+    let (dir, file) = temp_program("sigign", "ignored.mini", SRC);
+    let out = Command::new("sh")
+        .args(["-c", "trap '' INT HUP; exec \"$0\" \"$1\"", MINIVM, &file])
+        .output()
+        .expect("run sh");
+    assert_eq!(text(&out.stdout), "1 1\nsurvived\nKeyboardInterrupt\n");
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -8,6 +8,9 @@
 //! second. Unix only: it signals the child with `kill -INT`.
 #![cfg(unix)]
 
+#[path = "common/sigint.rs"]
+mod sigint;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -134,7 +137,7 @@ fn run_case(name: &str, mode: &str, path: PathBuf) -> Outcome {
         reaction: None,
         problem: None,
     };
-    let child = Command::new(MINIVM)
+    let child = sigint::with_default_sigint(MINIVM)
         .args(["--gil", mode])
         .arg(&path)
         .stdin(Stdio::null())

@@ -5,6 +5,9 @@
 //! the parent holds open), a manager's server process included. Unix only: it signals with `kill -INT` and looks for pids in /proc.
 #![cfg(unix)]
 
+#[path = "common/sigint.rs"]
+mod sigint;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -152,7 +155,7 @@ fn start_waiting() -> (std::process::Child, Vec<String>) {
 fn start_printing_pids(name: &str, text: &str, n: usize) -> (std::process::Child, Vec<String>) {
     use std::os::unix::process::CommandExt;
     let prog = write_program(name, text);
-    let mut child = Command::new(MINIVM)
+    let mut child = sigint::with_default_sigint(MINIVM)
         .arg(&prog)
         .process_group(0)
         .stdout(Stdio::piped())

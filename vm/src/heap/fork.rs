@@ -82,10 +82,8 @@ pub enum Forked {
     Parent(i32),
 }
 
-/// Fork the process. In the child, SIGINT goes back to its default action at once: the parent's
-/// Ctrl-C handler writes to a pipe read by the parent's own handler thread (which the child does
-/// not have), so a Ctrl-C meant for the child would interrupt the parent. The child installs its
-/// own handler next (`os_fork.rs`).
+/// Fork the process. (The child's Ctrl-C is mended after this returns: `os_fork.rs` and
+/// `signal::after_fork_child`.)
 ///
 /// `held` are the park keys ([`mutex_key`], [`condvar_key`]) of the VM's own locks that other
 /// threads may be waiting on; the child removes those threads' entries ([`clear_ghosts`]).
@@ -109,11 +107,6 @@ pub fn fork(_proof: &ForkToken<'_>, held: &[usize]) -> std::io::Result<Forked> {
         match pid {
             -1 => return Err(std::io::Error::last_os_error()),
             0 => {
-                // SAFETY: setting a signal's disposition to `SIG_DFL` installs no handler code;
-                // `signal` with a valid signal number and `SIG_DFL` cannot fault.
-                unsafe {
-                    libc::signal(libc::SIGINT, libc::SIG_DFL);
-                }
                 drop(parent_end);
                 clear_ghosts(&mut slots, mine, held);
                 child_ready(&mut child_end);

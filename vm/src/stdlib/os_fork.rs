@@ -234,19 +234,8 @@ fn after_fork_child(interp: &mut Interp) {
     }
     stats.switch_to(crate::stats::Activity::Holding);
     interp.stats = stats;
-    // Ctrl-C: the parent's handler thread is not here (`heap::fork::fork` set SIGINT back to
-    // its default action); the child's own thread turns SIGINT into `KeyboardInterrupt`.
-    let vm = interp.vm.clone();
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGINT]) {
-        let _ = std::thread::Builder::new()
-            .name("minivm-ctrl-c".into())
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                for _ in signals.forever() {
-                    vm.request_interrupt();
-                }
-            });
-    }
+    // Ctrl-C: the parent's SIGINT thread is not here; the child needs its own.
+    crate::stdlib::signal::after_fork_child(&interp.vm);
 }
 
 /// `os.wait()`: wait for any forked child; `(pid, status)`.

@@ -2,8 +2,11 @@
 //! capturing signals so Python handlers run at the main thread's next safe point, as CPython
 //! runs them (a C handler only records the signal; `PyErr_CheckSignals` calls the handler later).
 //!
-//! How a signal reaches a handler: SIGINT is caught by the command line's Ctrl-C handler, which
-//! sets `Vm::interrupted`. Any other signal a program installs a handler for is captured by
+//! How a signal reaches a handler: SIGINT is caught by a helper thread ([`catch_sigint`]), which
+//! sets `Vm::interrupted`. As in CPython, a SIGINT the parent process left ignored (`nohup`, a
+//! shell's background job) stays ignored until the program sets a handler, and every signal
+//! ignored at start-up (SIGPIPE always: Rust's runtime ignores it, as CPython does) is reported
+//! by `signal.getsignal` as `SIG_IGN` ([`ignored_at_start`]). Any other signal a program installs a handler for is captured by
 //! `signal-hook` on a helper thread, which records it in [`PENDING`] and sets `interrupted` too,
 //! so the main thread notices it wherever it would notice Ctrl-C (every check point, and the
 //! blocking waits that Ctrl-C interrupts). At that check point [`on_interrupt`] runs: recorded
@@ -12,8 +15,8 @@
 //! own SIGINT handler. Signals with the default action that are not captured act as usual (a
 //! SIGTERM ends the process).
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
@@ -28,6 +31,7 @@ use crate::{err, PyResult};
 const FUNCS: Methods = &[
     ("_capture", capture),
     ("_set_sigint", set_sigint),
+    ("_ignored_at_start", ignored_at_start_fn),
     ("_take_pending", take_pending),
     ("_default_action", default_action),
     ("raise_signal", raise_signal),
@@ -127,6 +131,96 @@ static PENDING: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 /// action (the process ends), 3 a Python handler.
 static SIGINT_MODE: AtomicI64 = AtomicI64::new(0);
 
+/// The signals whose disposition was "ignore" when the process started, as a bit mask (bit
+/// `n - 1` for signal `n`), read once from Linux's `/proc/self/status` (`SigIgn:`); none where
+/// that file cannot be read.
+pub fn ignored_at_start() -> u64 {
+    static MASK: OnceLock<u64> = OnceLock::new();
+    *MASK.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0)
+    })
+}
+
+/// At start-up (the command line, the REPL): catch Ctrl-C's SIGINT unless the parent process
+/// left it ignored, as CPython does (it then stays ignored until a handler is set).
+pub fn start(vm: &Arc<Vm>) {
+    // CPython ignores SIGXFSZ (a write past the file-size limit fails with EFBIG instead of
+    // ending the process); a handler that does nothing acts the same for this process and,
+    // unlike SIG_IGN, does not pass on to the programs it starts.
+    let _ = signal_hook::flag::register(libc::SIGXFSZ, Arc::new(AtomicBool::new(false)));
+    if ignored_at_start() & (1 << (libc::SIGINT - 1)) != 0 {
+        SIGINT_MODE.store(1, Ordering::SeqCst);
+    } else {
+        catch_sigint(vm);
+    }
+}
+
+/// How SIGINT is caught, once caught: `signal-hook` writes a byte to a socket whose other end a
+/// helper thread reads, calling `Vm::request_interrupt` (the main thread notices it at its next
+/// check point). The registration's id is kept so a forked child can take it back.
+static SIGINT_HOOK: Mutex<Option<signal_hook::SigId>> = Mutex::new(None);
+
+/// Catch SIGINT from now on (once).
+pub fn catch_sigint(vm: &Arc<Vm>) {
+    let mut hook = SIGINT_HOOK.lock();
+    if hook.is_none() {
+        *hook = sigint_thread(vm);
+    }
+}
+
+/// A forked child: the parent's registration came along (it writes to the parent's socket, so
+/// a Ctrl-C sent to the child alone would interrupt the parent) but its reading thread did not.
+/// Take the registration back and make the child's own.
+pub fn after_fork_child(vm: &Arc<Vm>) {
+    let mut hook = SIGINT_HOOK.lock();
+    if let Some(id) = hook.take() {
+        signal_hook::low_level::unregister(id);
+        *hook = sigint_thread(vm);
+    }
+}
+
+fn sigint_thread(vm: &Arc<Vm>) -> Option<signal_hook::SigId> {
+    use std::io::Read;
+    // High descriptors, so the program's first files and pipes get 3, 4... as in CPython
+    // (which needs none for Ctrl-C).
+    let high = |s: std::os::unix::net::UnixStream| {
+        rustix::io::fcntl_dupfd_cloexec(&s, 250).map(std::os::unix::net::UnixStream::from)
+    };
+    let (reader, writer) = std::os::unix::net::UnixStream::pair().ok()?;
+    let (mut reader, writer) = (high(reader).ok()?, high(writer).ok()?);
+    let vm = vm.clone();
+    std::thread::Builder::new()
+        .name("minivm-ctrl-c".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let mut buf = [0u8; 16];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => vm.request_interrupt(),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        })
+        .ok()?;
+    signal_hook::low_level::pipe::register(libc::SIGINT, writer).ok()
+}
+
+/// `_ignored_at_start()`: the numbers of the signals ignored when the process started, and
+/// SIGXFSZ (see [`start`]).
+fn ignored_at_start_fn(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("_ignored_at_start")?;
+    let mask = ignored_at_start() | 1 << (libc::SIGXFSZ - 1);
+    let sigs = (1..=64).filter(|n| mask & (1 << (n - 1)) != 0);
+    Ok(Value::list(sigs.map(Value::Int).collect()))
+}
+
 /// The capturing thread's handle, to add signals to it.
 static CAPTURE: Mutex<Option<signal_hook::iterator::Handle>> = Mutex::new(None);
 
@@ -166,9 +260,12 @@ fn capture(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `_set_sigint(mode)`: see [`SIGINT_MODE`].
-fn set_sigint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn set_sigint(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mode = to_index(args.one("_set_sigint")?)?;
     SIGINT_MODE.store(mode, Ordering::SeqCst);
+    if mode != 1 {
+        catch_sigint(&interp.vm);
+    }
     Ok(Value::None)
 }
 
