@@ -296,8 +296,13 @@ fn computed_function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
                 // A function without annotations gets an empty dict on first use.
                 _ => Value::Dict(Ref::new(crate::object::Dict::new())),
             };
-            f.attrs.lock().insert(std::sync::Arc::from(name), v.clone());
-            v
+            // The first one kept wins (`--gil off`: another thread may have made one since
+            // `function_attr` looked).
+            f.attrs
+                .lock()
+                .entry(std::sync::Arc::from(name))
+                .or_insert(v)
+                .clone()
         }
         // The descriptor call that makes `obj.f` a bound method, bound to this function.
         "__get__" => Value::BoundMethod(Ref::new(crate::object::BoundMethod {

@@ -198,8 +198,16 @@ pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
         kind: crate::object::NativeKind::of_method(&root.name(), name),
         ..NativeFunction::new(name, *f)
     }));
-    root.slot_cache.lock().insert(Arc::from(*name), v.clone());
-    Some(v)
+    // The first one kept wins: with `--gil off` two threads may both have missed above, and
+    // each must answer the object that stays, or `Counter.__setitem__ is dict.__setitem__`
+    // is False for one of them (Counter.update then took its slow, lossy path).
+    let kept = root
+        .slot_cache
+        .lock()
+        .entry(Arc::from(*name))
+        .or_insert(v)
+        .clone();
+    Some(kept)
 }
 
 /// The special methods a built-in type has, as its `__dict__` lists them: the slot wrappers,
