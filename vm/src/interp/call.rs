@@ -207,7 +207,7 @@ impl Interp {
     /// function (recursion, a loop calling one function): no count changes then.
     #[inline(always)]
     fn enter_plain(&mut self, callee: &mut Frame, func: &Ref<Function>, args: &mut [Value]) {
-        enter_code(callee, func, &self.cur_exc);
+        enter_code::<false>(callee, func, &self.cur_exc);
         take_args(callee, func.code.nlocals, args);
     }
 
@@ -423,7 +423,7 @@ impl Interp {
                 Some(Value::Function(f)) if !f.code.head.flags.generator => {
                     if f.code.plain_args as usize == nargs {
                         if let Some(mut callee) = pool.pop() {
-                            enter_code(&mut callee, f, cur_exc);
+                            enter_code::<true>(&mut callee, f, cur_exc);
                             return Lent::Ready(callee, f.code.nlocals);
                         }
                     }
@@ -1801,14 +1801,31 @@ fn simple_init(init: &Function, nargs: usize) -> bool {
 /// The half of `enter_plain` that needs only the function: `callee` (from the pool) gets its
 /// code, globals and closure, and the exception being handled as the one to restore. Code and
 /// globals are kept when the frame last ran the same function: no count changes then.
+///
+/// `INLINE_COUNTS`: a changed code or globals has its counts changed inline
+/// (`Ref::assign_inline`) rather than by the out-of-line `clone` and drop glue. Only
+/// `try_push_method` asks for it: it is a function of its own, while `enter_plain` is inlined
+/// into the dispatch loop, whose layout the extra code disturbed (the revert of 8197087).
 #[inline(always)]
-fn enter_code(callee: &mut Frame, func: &Function, cur_exc: &Option<Value>) {
+fn enter_code<const INLINE_COUNTS: bool>(
+    callee: &mut Frame,
+    func: &Function,
+    cur_exc: &Option<Value>,
+) {
     let code = &func.code;
     if !Ref::ptr_eq(&callee.code, code) {
-        callee.code = code.clone();
+        if INLINE_COUNTS {
+            Ref::assign_inline(&mut callee.code, code);
+        } else {
+            callee.code = code.clone();
+        }
     }
     if !Ref::ptr_eq(&callee.globals, &func.globals) {
-        callee.globals = func.globals.clone();
+        if INLINE_COUNTS {
+            Ref::assign_inline(&mut callee.globals, &func.globals);
+        } else {
+            callee.globals = func.globals.clone();
+        }
     }
     callee.ip = 0;
     if let Some(e) = cur_exc {
