@@ -221,17 +221,21 @@ fn len(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     length(interp, v).map(Value::Int)
 }
 
+/// `repr` and `ascii` are `PRECALL_BUILTIN_O` built-ins in CPython 3.11: their call holds a
+/// recursion level (`calling_level_held`), under the one the repr itself takes.
 fn repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("repr")?;
-    interp.repr(v).map(Value::string)
+    calling_level_held(interp, |interp| interp.repr(v).map(Value::string))
 }
 
 pub use crate::interp::repr::ascii_escape;
 
 fn ascii(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("ascii")?;
-    let r = interp.repr(v)?;
-    Ok(Value::string(ascii_escape(&r)))
+    calling_level_held(interp, |interp| {
+        let r = interp.repr(v)?;
+        Ok(Value::string(ascii_escape(&r)))
+    })
 }
 
 fn abs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -615,9 +619,6 @@ fn abstract_subclass_test(interp: &mut Interp, derived: &Value, spec: &Value) ->
 }
 
 fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    // Checked, not held: CPython 3.11's `round` is not a one-argument built-in, and
-    // `__round__` recursing through `round(self)` takes one level a step (measured).
-    calling_level(interp)?;
     args.only_kw("round", &["number", "ndigits"])?;
     if args.pos.len() > 2 {
         raise!(
@@ -643,6 +644,13 @@ fn round(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(base) if interp.lookup_special(x, "__round__").is_none() => base,
         _ => x,
     };
+    // CPython 3.11's `round` (specialized, unchecked) calls the `__round__` it finds: a
+    // built-in number's is a method descriptor whose call checks one recursion level; a
+    // Python `__round__` is a plain frame (measured: `round(self)` in `__round__` recurses one
+    // level a step, the message the frame's).
+    if !matches!(x, Value::Instance(_)) {
+        calling_level(interp)?;
+    }
     match x {
         Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => match nd {
             None | Some(Value::None) => Ok(match x {

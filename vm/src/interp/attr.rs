@@ -1654,7 +1654,10 @@ fn class_data_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
 
 /// `object.__new__(cls, *args)`: a new, uninitialised instance of a user class. Extra arguments
 /// are an error unless the class overrides `__init__` (which will take them) and not `__new__`.
+/// A call of it is one recursion level checked, as CPython 3.11's call of the built-in
+/// (`_PyObject_MakeTpCall`, "while calling a Python object").
 fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    interp.check_recursion(crate::interp::guard::CALLING)?;
     let Some(Value::Class(cls)) = args.pos.first() else {
         return Err(err!(TypeError, "object.__new__(X): X is not a type object"));
     };

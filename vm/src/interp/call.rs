@@ -116,7 +116,12 @@ impl Interp {
                     let mut full = Vec::with_capacity(args.len() + 1);
                     full.push(f.clone());
                     full.extend_from_slice(args);
-                    self.call_kw(&m, &full, kw)
+                    // CPython 3.11 calls an instance through `tp_call`, one recursion level
+                    // held while `__call__` runs ("while calling a Python object").
+                    self.enter_recursion(crate::interp::guard::CALLING)?;
+                    let r = self.call_kw(&m, &full, kw);
+                    self.leave_recursion();
+                    r
                 }
                 None => Err(not_callable(f)),
             },
@@ -215,8 +220,20 @@ impl Interp {
     /// as they are (`instantiate_plain`'s common case): the new instance, and `__init__`'s
     /// frame with it as `self`, to run in the caller's loop (as CPython 3.12 does); its return
     /// gives the caller the instance (`Resumed::Init`). `None` for any other class.
+    ///
+    /// The class call holds one recursion level while `__init__` runs, as CPython 3.11's
+    /// `tp_call` does ("while calling a Python object"): taken here, given back when the frame
+    /// returns (`return_inline`) or unwinds. Without room for it and the frame, `None`: the
+    /// general path raises the error where CPython does.
     #[inline(never)]
     fn try_push_init(&mut self, stack: &mut Vec<Value>, fpos: usize) -> Option<Box<Frame>> {
+        let limit = self
+            .vm
+            .recursion_limit
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if self.depth + 1 >= limit {
+            return None;
+        }
         let nargs = stack.len().checked_sub(fpos + 1)?;
         let (init, cls) = match stack.get(fpos) {
             // A built-in type is never `Ctor::Plain`: no look-up needed to know.
@@ -261,6 +278,7 @@ impl Interp {
             };
         callee.resumed = Resumed::Init;
         callee.made = Some(obj);
+        self.depth += 1;
         Some(callee)
     }
 
@@ -1110,30 +1128,37 @@ impl Interp {
                     }
                     locals[i] = v.clone();
                 }
-                None => match &kwdict {
-                    Some(d) => d.set_str(name, v.clone()),
-                    None => {
-                        // As CPython: positional-only parameters named by keywords are
-                        // reported first, all of them.
-                        let posonly_names: Vec<&str> = kw
-                            .iter()
-                            .map(|(k, _)| &**k)
-                            .filter(|k| obj.varnames[..posonly].iter().any(|p| p == k))
-                            .collect();
-                        if !posonly_names.is_empty() {
-                            return Err(err!(
+                None => {
+                    // CPython 3.11 looked for it among the parameters by identity, then again
+                    // by `==`: comparisons, one recursion level checked.
+                    if argcount + kwonly > posonly {
+                        self.check_recursion(" in comparison")?;
+                    }
+                    match &kwdict {
+                        Some(d) => d.set_str(name, v.clone()),
+                        None => {
+                            // As CPython: positional-only parameters named by keywords are
+                            // reported first, all of them.
+                            let posonly_names: Vec<&str> = kw
+                                .iter()
+                                .map(|(k, _)| &**k)
+                                .filter(|k| obj.varnames[..posonly].iter().any(|p| p == k))
+                                .collect();
+                            if !posonly_names.is_empty() {
+                                return Err(err!(
                                 TypeError,
                                 "{fname}() got some positional-only arguments passed as keyword \
                                  arguments: '{}'",
                                 posonly_names.join(", ")
                             ));
+                            }
+                            return Err(err!(
+                                TypeError,
+                                "{fname}() got an unexpected keyword argument '{name}'"
+                            ));
                         }
-                        return Err(err!(
-                            TypeError,
-                            "{fname}() got an unexpected keyword argument '{name}'"
-                        ));
                     }
-                },
+                }
             }
         }
         // As CPython, surplus positional arguments are reported after the keywords are bound
@@ -1569,7 +1594,11 @@ impl Interp {
         }
         check_abstract(cls)?;
         if let Some(new) = cls.lookup("__new__") {
-            return self.instantiate_with_new(cls, new, args, kw);
+            // One recursion level held for `__new__` and `__init__`, as `call_init_held`.
+            self.enter_recursion(crate::interp::guard::CALLING)?;
+            let r = self.instantiate_with_new(cls, new, args, kw);
+            self.leave_recursion();
+            return r;
         }
         let inst = if data_kind {
             self.new_builtin_subclass(cls, args, kw)?
@@ -1594,7 +1623,7 @@ impl Interp {
             let mut full = Vec::with_capacity(args.len() + 1);
             full.push(inst.clone());
             full.extend_from_slice(args);
-            self.call_init(&init, &full, kw)?;
+            self.call_init_held(&init, &full, kw)?;
         } else if (!args.is_empty() || !kw.is_empty()) && cls.kind == TypeKind::Object {
             return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
         }
@@ -1613,13 +1642,16 @@ impl Interp {
         let inst = Value::Instance(obj.clone());
         match init {
             Some(Value::Function(f)) if kw.is_empty() && simple_init(&f, args.len()) => {
-                self.run_simple_init(&f, &inst, args)?
+                self.enter_recursion(crate::interp::guard::CALLING)?;
+                let r = self.run_simple_init(&f, &inst, args);
+                self.leave_recursion();
+                r?
             }
             Some(init) => {
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(inst.clone());
                 full.extend_from_slice(args);
-                self.call_init(&init, &full, kw)?;
+                self.call_init_held(&init, &full, kw)?;
             }
             None if !args.is_empty() || !kw.is_empty() => {
                 return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
@@ -1649,6 +1681,21 @@ impl Interp {
             Exit::Yield(..) => return Err(err!(SystemError, "a plain function yielded")),
         };
         init_returned(r)
+    }
+
+    /// [`Self::call_init`] inside the recursion level CPython 3.11's `tp_call` holds while a
+    /// class call runs `__init__` (each step of an `__init__` that makes its own class's
+    /// instance is two levels: `RecursionError` after about 500 of them at the default limit).
+    fn call_init_held(
+        &mut self,
+        init: &Value,
+        full: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<()> {
+        self.enter_recursion(crate::interp::guard::CALLING)?;
+        let r = self.call_init(init, full, kw);
+        self.leave_recursion();
+        r
     }
 
     /// Call `__init__` with `full` (the new object first); it must return `None`.

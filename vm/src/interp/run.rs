@@ -158,6 +158,9 @@ impl Interp {
             } else {
                 if done.resumed == Resumed::Property {
                     self.getter_raised(frame, &done, &err);
+                } else if done.resumed == Resumed::Init {
+                    // The class call's level `try_push_init` took.
+                    self.leave_recursion();
                 }
                 self.cur_exc = done.saved_exc.take();
             }
@@ -238,7 +241,9 @@ impl Interp {
             return Ok(());
         }
         if done.resumed == Resumed::Init {
-            // A class call's `__init__`: the call's value is the instance.
+            // A class call's `__init__`: the call's value is the instance; the class call's
+            // recursion level (`try_push_init`) is given back.
+            self.leave_recursion();
             self.cur_exc = done.saved_exc.take();
             let made = done.made.take();
             self.recycle(done);
@@ -390,7 +395,13 @@ impl Interp {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
         if breaker_up() {
-            self.handle_eval_breaker(&frame.code)?;
+            if let Err(e) = self.handle_eval_breaker(&frame.code) {
+                if callee.resumed == Resumed::Init {
+                    // The class call's level `try_push_init` took.
+                    self.leave_recursion();
+                }
+                return Err(e);
+            }
         }
         self.enter_depth()?;
         let caller = std::mem::replace(frame, callee);
