@@ -47,9 +47,9 @@ struct Cli {
     #[arg(short = 'c', value_name = "CMD", allow_hyphen_values = true)]
     code: Option<String>,
 
-    /// Run the module MOD of the current directory (MOD.py or MOD.mini) as the main program,
-    /// as `python3 -m MOD` (sys.argv[0] is the file's full path; the arguments after MOD are
-    /// sys.argv[1:]). Packages and the library's modules are a clear error.
+    /// Run module MOD as the main program, as `python3 -m MOD`: a module or package of the
+    /// current directory (a package runs its `__main__`), or of the library (`-m unittest`);
+    /// sys.argv[0] is the module's file, the arguments after MOD are sys.argv[1:].
     #[arg(short = 'm', value_name = "MOD", conflicts_with = "code")]
     module: Option<String>,
 
@@ -135,6 +135,17 @@ struct RunOptions {
     no_user_site: bool,
     #[arg(short = 'S', hide = true)]
     no_site: bool,
+    /// Also accepted and ignored: `-E` (ignore PYTHON* variables: minivm runs the same without
+    /// them), `-q` (no banner), `-R` (hash randomization, always on), `-d` (parser
+    /// debugging, a no-op in CPython's release builds).
+    #[arg(short = 'E', hide = true)]
+    ignore_environment: bool,
+    #[arg(short = 'q', hide = true)]
+    quiet: bool,
+    #[arg(short = 'R', hide = true)]
+    hash_random: bool,
+    #[arg(short = 'd', hide = true)]
+    parser_debug: bool,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +228,15 @@ fn main() -> ExitCode {
     if std::env::var_os("MINIVM_GIL").is_some_and(|v| v.is_empty()) {
         std::env::remove_var("MINIVM_GIL");
     }
-    let cli = Cli::parse();
+    let (head, rest) = match split_args(std::env::args_os().collect()) {
+        Ok(split) => split,
+        Err(msg) => {
+            eprintln!("minivm: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cli = Cli::parse_from(head);
+    cli.program.extend(rest);
     if cli.run.unbuffered {
         minivm_vm::builtins::io::set_unbuffered();
     }
@@ -270,6 +289,81 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Long options whose value may be the next argument.
+const VALUED_LONG: &[&str] = &[
+    "--mp-child",
+    "--timeline",
+    "--check-interval",
+    "--switch-interval",
+    "--gil",
+    "--error-format",
+];
+
+/// CPython's options minivm does not have, with what they would do.
+const UNSUPPORTED: &[(char, &str)] = &[
+    (
+        'O',
+        "-O/-OO (remove assert statements and docstrings, __debug__ False)",
+    ),
+    (
+        'W',
+        "-W (warning filters; the program can call warnings.filterwarnings)",
+    ),
+    ('X', "-X (implementation-specific options)"),
+    ('I', "-I (isolated mode)"),
+    ('b', "-b (warnings about bytes compared with str)"),
+    ('v', "-v (trace imports)"),
+    ('i', "-i (inspect interactively after the program)"),
+    ('x', "-x (skip the first line of the source)"),
+    ('P', "-P (no script directory on sys.path)"),
+];
+
+/// Split the command line as CPython's: the options up to `-c CMD` or `-m MOD` (inclusive),
+/// then the program's arguments, which are the program's even when they look like options
+/// (`minivm -m json.tool --help`, `minivm -c CODE -u`). With a FILE, clap already gives the
+/// program everything after it. An option of CPython's that minivm does not have is an error
+/// naming it (it was taken for a file name).
+fn split_args(args: Vec<OsString>) -> Result<(Vec<OsString>, Vec<OsString>), String> {
+    let mut i = 1;
+    while let Some(arg) = args.get(i) {
+        let arg = arg.to_string_lossy();
+        if arg == "-" || arg == "--" || !arg.starts_with('-') {
+            break;
+        }
+        if arg.starts_with("--") {
+            i += if VALUED_LONG.contains(&&*arg) { 2 } else { 1 };
+            continue;
+        }
+        // A cluster of short options (`-u`, `-uB`, `-c CMD`, `-cCMD`, `-mMOD`).
+        for (k, ch) in arg.char_indices().skip(1) {
+            if ch == 'c' || ch == 'm' {
+                let mut head = args[..i].to_vec();
+                if k > 1 {
+                    // The options before it in the cluster (`-u` of `-um`).
+                    head.push(OsString::from(&arg[..k]));
+                }
+                head.push(OsString::from(format!("-{ch}")));
+                // Its value: the rest of the cluster (`-mjson.tool`), else the next argument.
+                let mut next = i + 1;
+                if k + 1 < arg.len() {
+                    head.push(OsString::from(&arg[k + 1..]));
+                } else if let Some(value) = args.get(next) {
+                    head.push(value.clone());
+                    next += 1;
+                }
+                return Ok((head, args[next.min(args.len())..].to_vec()));
+            }
+            if let Some((_, what)) = UNSUPPORTED.iter().find(|(c, _)| *c == ch) {
+                return Err(format!(
+                    "the option {what} is not supported; see minivm --help"
+                ));
+            }
+        }
+        i += 1;
+    }
+    Ok((args, Vec::new()))
 }
 
 fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
@@ -372,28 +466,18 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
     let mut argv = vec![file.display().to_string()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    run_program(src, name, argv, dir, opts, mp_child)
+    run_program(Program::Source { src, name }, argv, dir, opts, mp_child)
 }
 
-/// `minivm -m MOD [ARGS]...`: the file of module MOD in the current directory, run as the main
-/// program with its full path as `sys.argv[0]`, as `python3 -m MOD` does for such a module.
+/// `minivm -m MOD [ARGS]...`: module MOD run as the main program, as `python3 -m MOD`: found
+/// as `import` finds it (the working directory first, then the library; a package runs its
+/// `__main__`), `sys.argv[0]` its file (`-m` while it is looked for), the working directory
+/// first on `sys.path` (`minivm_vm::run_module_main`).
 fn run_module(name: &str, args: &[OsString], opts: &RunOptions) -> ExitCode {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let simple = !name.is_empty() && !name.contains(['.', '/']);
-    let found = ["py", "mini"]
-        .iter()
-        .map(|ext| cwd.join(format!("{name}.{ext}")))
-        .find(|p| simple && p.is_file());
-    match found {
-        Some(path) => run_file(&path, args, opts, None),
-        None => {
-            eprintln!(
-                "minivm: No module named {name} (minivm -m runs a module file of the current \
-                 directory, NAME.py or NAME.mini; not a package or a library module)"
-            );
-            ExitCode::from(1)
-        }
-    }
+    let mut argv = vec!["-m".to_string()];
+    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    run_program(Program::Module(name.to_string()), argv, cwd, opts, None)
 }
 
 /// `minivm - [ARGS]...`: the program is read from standard input to its end, then run as the
@@ -420,17 +504,8 @@ fn run_stdin(args: &[OsString], opts: &RunOptions) -> ExitCode {
     };
     let mut argv = vec!["-".to_string()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
-    run_program(src, name, argv, PathBuf::new(), opts, None)
-}
-
-/// `minivm -c CMD [ARGS]...`: run CMD as the main module, named `<string>` in tracebacks, with
-/// `sys.argv == ['-c', ARGS...]` and the working directory first on `sys.path`, as CPython.
-fn run_command(src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
-    let mut argv = vec!["-c".to_string()];
-    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
     run_program(
-        src,
-        "<string>".to_string(),
+        Program::Source { src, name },
         argv,
         PathBuf::new(),
         opts,
@@ -438,11 +513,33 @@ fn run_command(src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
     )
 }
 
-/// Run `src` (named `name`) as `__main__` with these `sys.argv` and script directory, then
-/// write the reports `--stats` and `--timeline` asked for; the process's exit status.
+/// `minivm -c CMD [ARGS]...`: run CMD as the main module, named `<string>` in tracebacks, with
+/// `sys.argv == ['-c', ARGS...]` and the working directory first on `sys.path`, as CPython.
+fn run_command(src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
+    let mut argv = vec!["-c".to_string()];
+    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let name = "<string>".to_string();
+    run_program(
+        Program::Source { src, name },
+        argv,
+        PathBuf::new(),
+        opts,
+        None,
+    )
+}
+
+/// What runs as the main program.
+enum Program {
+    /// Source text (a file's, `-c`'s, standard input's), named `name` in tracebacks.
+    Source { src: String, name: String },
+    /// The module `-m` names.
+    Module(String),
+}
+
+/// Run `program` as `__main__` with these `sys.argv` and script directory, then write the
+/// reports `--stats` and `--timeline` asked for; the process's exit status.
 fn run_program(
-    src: String,
-    name: String,
+    program: Program,
     argv: Vec<String>,
     dir: PathBuf,
     opts: &RunOptions,
@@ -455,16 +552,18 @@ fn run_program(
     let runner = vm.clone();
     let format = opts.error_format;
     // Compile and run on one thread with the big stack (see `on_big_stack`).
-    let status =
-        on_big_stack(
-            move || match minivm_compiler::compile_source(&src, &name, Mode::File) {
+    let status = on_big_stack(move || match program {
+        Program::Module(name) => Some(minivm_vm::run_module_main(&runner, &name)),
+        Program::Source { src, name } => {
+            match minivm_compiler::compile_source(&src, &name, Mode::File) {
                 Ok(code) => Some(minivm_vm::run_main(&runner, code, &src)),
                 Err(e) => {
                     eprint!("{}", format.render(&e, &name, &src));
                     None
                 }
-            },
-        );
+            }
+        }
+    });
     let status = match status {
         Some(Some(status)) => status,
         // A syntax error: the program never ran (no statistics, no timeline).

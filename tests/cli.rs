@@ -443,3 +443,21 @@ fn lib_dir_override_reads_library_files_from_disk() {
     assert!(run_with(None).starts_with("['False', 'None'"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cpythons_options_minivm_lacks_are_named_not_taken_for_files() {
+    for (opt, named) in [("-O", "-O/-OO"), ("-W", "-W"), ("-X", "-X"), ("-I", "-I")] {
+        let out = run(&[opt, "x", "prog.py"], "");
+        assert_eq!(out.status.code(), Some(2), "{opt}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with(&format!("minivm: the option {named} "))
+                && err.contains("not supported"),
+            "{opt}: {err}"
+        );
+    }
+    // Accepted and ignored, as they change nothing minivm does.
+    let out = run(&["-E", "-q", "-R", "-d", "-c", "print(7)"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "7\n");
+}

@@ -41,12 +41,74 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         "<string>" => vm.add_source(crate::stdlib::mp::MAIN_COMMAND_SOURCE, src),
         name => vm.add_source(name, src),
     }
-    let globals = new_globals("__main__");
-    // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`) has no
-    // `__file__`; a program read from stdin (`minivm -`) has `'<stdin>'`, as `python3 -`.
-    if !code.filename.starts_with('<') || code.filename.as_ref() == "<stdin>" {
-        globals.set_str("__file__", Value::str(&code.filename));
+    run_as_main(vm, move |interp, globals| {
+        // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`)
+        // has no `__file__`; a program read from stdin (`minivm -`) has `'<stdin>'`, as
+        // `python3 -`.
+        if !code.filename.starts_with('<') || code.filename.as_ref() == "<stdin>" {
+            globals.set_str("__file__", Value::str(&code.filename));
+        }
+        run_code(interp, code, globals.clone())
+    })
+}
+
+/// Run module `name` as `__main__`, as `python3 -m NAME` does (`runpy._run_module_as_main`):
+/// found as `import` finds it (a package runs its `__main__`; its parent packages are
+/// imported first), with `sys.argv[0]` its file and `__package__` its package. The process
+/// exit code; a module not found is CPython's `python3: No module named NAME` (status 1).
+/// `sys.argv[0]` is `-m` while the module is looked for, as in CPython.
+pub fn run_module_main(vm: &Arc<Vm>, name: &str) -> i32 {
+    let name = name.to_string();
+    run_as_main(vm, move |interp, globals| {
+        let sys = interp.import_module("sys")?;
+        let found = match interp.find_main_module(&name)? {
+            Ok(found) => found,
+            Err(msg) => {
+                let exe = crate::stdlib::mp::executable();
+                crate::stdlib::file::write_stderr(interp, &format!("{exe}: {msg}\n"));
+                return Err(PyErr::with_args(ExcKind::SystemExit, vec![Value::Int(1)]));
+            }
+        };
+        if let Value::Module(sys) = &sys {
+            if let Some(Value::List(argv)) = sys.dict.get_str("argv") {
+                if let Some(first) = argv.items.lock().first_mut() {
+                    *first = Value::str(&found.filename);
+                }
+            }
+        }
+        globals.set_str("__file__", Value::str(&found.filename));
+        globals.set_str("__package__", Value::str(&found.package));
+        let code = found.compile()?;
+        interp.vm.add_source(&found.filename, &found.src);
+        run_code(interp, code, globals.clone()).map_err(with_runpy_frames)
+    })
+}
+
+/// An error leaving a module run by `-m` passed through two frames of CPython's `runpy`
+/// (frozen: no source lines), which its traceback shows above the module's.
+fn with_runpy_frames(e: PyErr) -> PyErr {
+    if let Some(data) = e.exc.exc() {
+        let mut data = data.lock();
+        for (line, func) in [(88, "_run_code"), (198, "_run_module_as_main")] {
+            data.traceback.push(crate::object::TraceEntry {
+                filename: Arc::from("<frozen runpy>"),
+                line,
+                func: Arc::from(func),
+                span: (0, 0),
+                lookup: false,
+            });
+        }
     }
+    e
+}
+
+/// Run `body` as the main program: in a fresh `__main__` module (registered in `sys.modules`)
+/// on a new interpreter for this thread; then wait for the non-daemon threads, run the
+/// `atexit` callbacks and finalize, as CPython's end of a program. The process exit code.
+fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()>) -> i32 {
+    let globals = new_globals("__main__");
+    // A script's, `-c`'s or standard input's `__main__` is in no package (`-m` sets it).
+    globals.set_str("__package__", Value::None);
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.
     vm.register_module(
         "__main__",
@@ -57,7 +119,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     );
     let mut interp = Interp::new(vm.clone(), "MainThread");
     interp.attach();
-    let result = run_code(&mut interp, code, globals.clone());
+    let result = body(&mut interp, &globals);
     let status = match result {
         Ok(()) => 0,
         Err(e) => report_uncaught(&mut interp, &e),

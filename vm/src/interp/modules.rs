@@ -323,7 +323,114 @@ fn registered(vm: &crate::interp::Vm, name: &str) -> Option<PyResult<Value>> {
     }
 }
 
+/// The module `python3 -m NAME` runs, found by [`Interp::find_main_module`].
+pub struct MainSource {
+    /// Its file (`sys.argv[0]`, `__file__`, the traceback's name): a full path, or
+    /// `<minivm-lib>/a/b.mini` for a library module.
+    pub filename: String,
+    pub src: String,
+    /// Its `__package__`: the package it is in, `''` at the top level.
+    pub package: String,
+    /// Its path under `vm/lib/`, for a library module (compiled at build time).
+    lib_path: Option<String>,
+}
+
+impl MainSource {
+    /// Its code: the library's build-time compilation of this source, or compiled now.
+    pub fn compile(&self) -> PyResult<Arc<minivm_compiler::bytecode::CodeObject>> {
+        if let Some(code) = self
+            .lib_path
+            .as_deref()
+            .and_then(|p| minilib::frozen(p, &self.src))
+        {
+            return Ok(code);
+        }
+        minivm_compiler::compile_source(&self.src, &self.filename, minivm_compiler::Mode::File)
+            .map_err(|e| syntax_error(&e, &self.filename, &self.src))
+    }
+}
+
 impl Interp {
+    /// What `python3 -m NAME` runs, as CPython's `runpy._get_module_details` finds it: the
+    /// source of module `name` (its parent packages imported first, their `__init__` run), or
+    /// for a package that of `name.__main__`, found where `import` would find it but not run.
+    /// `Ok(Err(message))` when there is none: CPython prints `python3: message` and exits
+    /// with status 1.
+    pub fn find_main_module(&mut self, name: &str) -> PyResult<Result<MainSource, String>> {
+        if name.starts_with('.') {
+            return Ok(Err("Relative module names not supported".to_string()));
+        }
+        let found = match name.rsplit_once('.') {
+            Some((parent, leaf)) => match self.import_module(parent) {
+                Ok(Value::Module(pm)) => {
+                    let path = package_path(&pm);
+                    if path.is_empty() {
+                        return Ok(Err(format!(
+                            "Error while finding module specification for '{name}' \
+                             (ModuleNotFoundError: __path__ attribute not found on '{parent}' \
+                             while trying to find '{name}')"
+                        )));
+                    }
+                    path.iter().find_map(|d| find_in(d, leaf))
+                }
+                Ok(_) => None,
+                // A missing package (the parent or one above it) is reported, as CPython's
+                // `find_spec` error; any other error importing it goes on.
+                Err(e) if e.is(crate::object::ExcKind::ModuleNotFoundError) => {
+                    let text = self.str_of(&Value::Instance(e.exc.clone()))?;
+                    return Ok(Err(format!(
+                        "Error while finding module specification for '{name}' \
+                         (ModuleNotFoundError: {text})"
+                    )));
+                }
+                Err(e) => return Err(e),
+            },
+            None if crate::stdlib::is_builtin_module(name) || name == "builtins" => {
+                // A module built into the binary has no code to run.
+                return Ok(Err(format!("No code object available for {name}")));
+            }
+            None => self
+                .search_path()
+                .iter()
+                .find_map(|d| find_in(d, name))
+                .or_else(|| find_in(minilib::PREFIX, name)),
+        };
+        let Some(found) = found else {
+            return Ok(Err(format!("No module named {name}")));
+        };
+        if found.package_dir.is_some() {
+            if name == "__main__" || name.ends_with(".__main__") {
+                return Ok(Err("Cannot use package as __main__ module".to_string()));
+            }
+            // The package is imported (its `__init__` runs) as its `__main__` is looked for.
+            return Ok(match self.find_main_module(&format!("{name}.__main__"))? {
+                Ok(m) => Ok(m),
+                Err(msg) if registered(&self.vm, name).is_some() => Err(format!(
+                    "{msg}; '{name}' is a package and cannot be directly executed"
+                )),
+                Err(msg) => Err(msg),
+            });
+        }
+        if found.lib_path.is_some()
+            && found
+                .src
+                .as_ref()
+                .is_ok_and(|src| !src.lines().any(|l| l.starts_with("if __name__ ==")))
+        {
+            // CPython's runs its command-line interface (`python3 -m timeit`); minivm's has
+            // none, and running its definitions alone would print nothing.
+            return Ok(Err(format!(
+                "minivm's library module {name} has no command-line interface to run"
+            )));
+        }
+        Ok(Ok(MainSource {
+            filename: found.filename,
+            src: found.src?,
+            package: name.rsplit_once('.').map_or("", |(p, _)| p).to_string(),
+            lib_path: found.lib_path,
+        }))
+    }
+
     /// `import name` (possibly dotted): the module object for the full name, importing its
     /// parent packages first. `import a.b` binds `a`: the compiler imports `a.b`, then `a`.
     pub fn import_module(&mut self, name: &str) -> PyResult<Value> {

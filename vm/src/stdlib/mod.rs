@@ -125,6 +125,11 @@ fn typeflags_module() -> Ref<Module> {
 }
 
 /// The built-in module `name`, made afresh, if this part of the VM provides one.
+/// Whether `name` is a module built into the binary (written in Rust).
+pub fn is_builtin_module(name: &str) -> bool {
+    MODULES.binary_search_by(|(n, _)| n.cmp(&name)).is_ok()
+}
+
 pub fn import_module(name: &str) -> Option<Ref<Module>> {
     MODULES
         .binary_search_by(|(n, _)| n.cmp(&name))
