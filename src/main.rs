@@ -502,23 +502,26 @@ fn run_stdin(args: &[OsString], opts: &RunOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut argv = vec!["-".to_string()];
-    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
-    run_program(
-        Program::Source { src, name },
-        argv,
-        PathBuf::new(),
-        opts,
-        None,
-    )
+    run_text("-", src, name, args, opts)
 }
 
 /// `minivm -c CMD [ARGS]...`: run CMD as the main module, named `<string>` in tracebacks, with
 /// `sys.argv == ['-c', ARGS...]` and the working directory first on `sys.path`, as CPython.
 fn run_command(src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
-    let mut argv = vec!["-c".to_string()];
+    run_text("-c", src, "<string>".to_string(), args, opts)
+}
+
+/// Run program text that has no file (`-c`, standard input) with `sys.argv == [argv0,
+/// ARGS...]` and the working directory first on `sys.path`.
+fn run_text(
+    argv0: &str,
+    src: String,
+    name: String,
+    args: &[OsString],
+    opts: &RunOptions,
+) -> ExitCode {
+    let mut argv = vec![argv0.to_string()];
     argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
-    let name = "<string>".to_string();
     run_program(
         Program::Source { src, name },
         argv,
