@@ -489,6 +489,7 @@ impl Interp {
         if !self.vm.interrupted.load(Ordering::Relaxed)
             && !self.vm.gil.drop_requested()
             && !crate::heap::gc::requested()
+            && !crate::stdlib::lsprof::enabled_anywhere()
         {
             self.vm.eval_breaker.store(false, Ordering::Relaxed);
         }

@@ -327,6 +327,11 @@ impl Interp {
                 let (exit, entered) = self.before_with(&mgr)?;
                 frame.stack.push(exit);
                 frame.stack.push(entered);
+                // `with cProfile.Profile():` began profiling in a nested loop: the loop running
+                // this frame goes on in the observed instance from the next instruction.
+                if self.profiling && crate::stdlib::lsprof::enabled_anywhere() {
+                    return Err(self.switch_loops(self.depth));
+                }
             }
             Op::WithExceptStart => {
                 let exc = top!(frame).clone();

@@ -315,6 +315,9 @@ pub struct Interp {
     pub tracing: bool,
     /// `cProfile` is profiling this thread (`stdlib/lsprof.rs`): the observed loop runs.
     pub(crate) profiling: bool,
+    /// Set with the error a check point of the dispatch loop returns to change instance
+    /// (`run.rs: switch_loops`): the depth of the frame that ran before profiling started.
+    pub(crate) loop_switch: Option<usize>,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
     pub(crate) reraising: bool,
     /// The next traceback entry gets no carets: an error of the operator of an augmented
@@ -341,6 +344,7 @@ impl Interp {
             method_cache: Default::default(),
             tracing: vm.config.trace,
             profiling: false,
+            loop_switch: None,
             thread_name: thread_name.into(),
             is_main: true,
             thread_id: vm

@@ -391,7 +391,11 @@ impl Interp {
 
     /// Park the running frame and make `callee` the running one.
     #[inline(always)]
-    fn push_frame(&mut self, frame: &mut Box<Frame>, callee: Box<Frame>) -> PyResult<()> {
+    fn push_frame<const OBSERVED: bool>(
+        &mut self,
+        frame: &mut Box<Frame>,
+        callee: Box<Frame>,
+    ) -> PyResult<()> {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
         if breaker_up() {
@@ -402,6 +406,12 @@ impl Interp {
                 }
                 return Err(e);
             }
+            if !OBSERVED && self.profiling {
+                return self.push_frame_switching(frame, callee);
+            }
+        }
+        if OBSERVED && !self.wants_observed() {
+            return self.push_frame_switching(frame, callee);
         }
         self.enter_depth()?;
         let caller = std::mem::replace(frame, callee);
@@ -409,13 +419,54 @@ impl Interp {
         Ok(())
     }
 
+    /// `push_frame` at a check point that changes the loop's instance (`switch_loops`): the
+    /// callee runs from its first instruction in the other one.
+    #[cold]
+    #[inline(never)]
+    fn push_frame_switching(&mut self, frame: &mut Box<Frame>, callee: Box<Frame>) -> PyResult<()> {
+        self.enter_depth()?;
+        let caller = std::mem::replace(frame, callee);
+        self.frames.push(caller);
+        Err(self.switch_loops(self.depth - 1))
+    }
+
+    /// Whether this thread needs the observed instance of the dispatch loop.
+    #[inline(always)]
+    pub(crate) fn wants_observed(&self) -> bool {
+        self.tracing || self.profiling || self.vm.config.count_instructions
+    }
+
+    /// A check point of the dispatch loop found it running the wrong instance: `cProfile`'s
+    /// `Profile.enable()` turned profiling on while the ordinary loop ran (it keeps the eval
+    /// breaker raised, `stdlib/lsprof.rs`), or `disable()` turned it off while the observed one
+    /// ran. The loop returns the error made here, with its frame ready to go on; `dispatch`
+    /// runs it again in the instance wanted. `depth`: the running frame that began before the
+    /// switch, whose calls the profiler does not see begin.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn switch_loops(&mut self, depth: usize) -> PyErr {
+        self.loop_switch = Some(depth);
+        err!(SystemError, "the dispatch loop changes instance")
+    }
+
     /// Run frames until the one at `base` returns or yields. Tracing and `--stats` run a second
     /// instance of the loop (`OBSERVED`), so the ordinary one pays nothing for them.
+    /// A check point may change the instance (`switch_loops`).
     fn dispatch(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
-        if self.tracing || self.profiling || self.vm.config.count_instructions {
-            self.dispatch_loop::<true>(frame, base)
-        } else {
-            self.dispatch_loop::<false>(frame, base)
+        loop {
+            let r = if self.wants_observed() {
+                self.dispatch_loop::<true>(frame, base)
+            } else {
+                self.dispatch_loop::<false>(frame, base)
+            };
+            match (r, self.loop_switch.take()) {
+                (Err(_), Some(depth)) => {
+                    if self.profiling {
+                        crate::stdlib::lsprof::running_before(depth);
+                    }
+                }
+                (r, _) => return r,
+            }
         }
     }
 
@@ -531,6 +582,16 @@ impl Interp {
                     match (f.locals.get($a.index()), consts.get($c.index())) {
                         (Some(&Value::Int(x)), Some(&Value::Int(y))) => Some((x, y)),
                         _ => None,
+                    }
+                };
+            }
+            // A check point where the loop may change instance (`switch_loops`) if `$cond`:
+            // the instruction runs again in the other one.
+            macro_rules! switch_point {
+                ($cond:expr) => {
+                    if $cond {
+                        f.ip = ip - 1;
+                        return Err(self.switch_loops(self.depth));
                     }
                 };
             }
@@ -983,7 +1044,7 @@ impl Interp {
                                 if let Some(func) = getitem_method(&obj, &code.cache[ip - 1]) {
                                     let callee =
                                         tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
-                                    self.push_frame(frame, callee)?;
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
                                     continue 'frames;
                                 }
                                 tri!(self.getitem(&obj, &key))
@@ -1003,7 +1064,7 @@ impl Interp {
                                     let (obj, key) = (obj.clone(), key.clone());
                                     let callee =
                                         tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
-                                    self.push_frame(frame, callee)?;
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
                                     continue 'frames;
                                 }
                                 None => tri!(self.getitem(obj, key)),
@@ -1022,7 +1083,7 @@ impl Interp {
                                     let (obj, key) = (obj.clone(), key.clone());
                                     let callee =
                                         tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
-                                    self.push_frame(frame, callee)?;
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
                                     continue 'frames;
                                 }
                                 None => tri!(self.getitem(obj, key)),
@@ -1123,7 +1184,7 @@ impl Interp {
                                 AttrRead::Value(v) => v,
                                 AttrRead::Getter(callee) => {
                                     obj.discard();
-                                    self.push_frame(frame, callee)?;
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
                                     continue 'frames;
                                 }
                             },
@@ -1140,7 +1201,7 @@ impl Interp {
                             None => match tri!(self.load_attr_or_getter(obj, name, cache)) {
                                 AttrRead::Value(v) => v,
                                 AttrRead::Getter(callee) => {
-                                    self.push_frame(frame, callee)?;
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
                                     continue 'frames;
                                 }
                             },
@@ -1298,7 +1359,9 @@ impl Interp {
                         if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker(&f.code));
+                            switch_point!(!OBSERVED && self.profiling);
                         }
+                        switch_point!(OBSERVED && !self.wants_observed());
                         ip = l.0 as usize;
                     }
                     Op::PopJumpIfFalse(l) | Op::PopJumpIfTrue(l) => {
@@ -1344,7 +1407,9 @@ impl Interp {
                         if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker(&f.code));
+                            switch_point!(!OBSERVED && self.profiling);
                         }
+                        switch_point!(OBSERVED && !self.wants_observed());
                         resume_generator!();
                         if let Some(v) = tri!(self.for_iter_next(f)) {
                             match op {
@@ -1389,7 +1454,9 @@ impl Interp {
                         if breaker_up() {
                             sync!();
                             tri!(self.handle_eval_breaker(&f.code));
+                            switch_point!(!OBSERVED && self.profiling);
                         }
+                        switch_point!(OBSERVED && !self.wants_observed());
                         let base = s.index();
                         // The counter's value for this iteration, or None when it is done: an
                         // `i64` (not a `Value`) so it stays in a register.
@@ -1429,7 +1496,7 @@ impl Interp {
                         sync!();
                         let fpos = tri!(self.callee_pos(f, n, 0));
                         if let Some(callee) = self.plain_call(f, fpos, n) {
-                            self.push_frame(frame, callee)?;
+                            self.push_frame::<OBSERVED>(frame, callee)?;
                             continue 'frames;
                         }
                         // `len(v)` of a built-in str, bytes or container (CPython's
@@ -1468,7 +1535,7 @@ impl Interp {
                             continue;
                         }
                         if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
-                            self.push_frame(frame, callee)?;
+                            self.push_frame::<OBSERVED>(frame, callee)?;
                             continue 'frames;
                         }
                         let r = tri!(self.call_on_stack(f, fpos, &[]));
@@ -1484,7 +1551,7 @@ impl Interp {
                         // `l.append(x)`, callgrind).
                         if matches!(f.stack.get(opos), Some(Value::Instance(_))) {
                             if let Some(callee) = tri!(self.try_push_method(f, opos, name, cache)) {
-                                self.push_frame(frame, callee)?;
+                                self.push_frame::<OBSERVED>(frame, callee)?;
                                 continue 'frames;
                             }
                             // A method written in Rust (`q.append(x)` on a deque).
@@ -1534,7 +1601,7 @@ impl Interp {
                                 continue;
                             }
                             if let Some(callee) = tri!(self.try_push_call(f, opos)) {
-                                self.push_frame(frame, callee)?;
+                                self.push_frame::<OBSERVED>(frame, callee)?;
                                 continue 'frames;
                             }
                             tri!(self.call_on_stack(f, opos, &[]))
@@ -1599,7 +1666,7 @@ impl Interp {
                                     continue 'frames;
                                 }
                                 Flow::Call(callee) => {
-                                    self.push_frame(frame, callee)?;
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
                                     continue 'frames;
                                 }
                                 // `yield from` in a generator resumed in this loop.

@@ -13,11 +13,17 @@
 //! and `c_return` events. A nested run of the loop (native code calling Python: `sorted(key=)`)
 //! marks its first frame fresh, so two calls one after the other at the same depth count twice.
 //!
-//! Only what `Profile.runcall` (and `run`/`runctx`, through it) runs is profiled: the loop
-//! chooses its observed instance when it starts, and `runcall` starts one for the function it
-//! calls. `Profile.enable()` on the running loop is refused with a clear error (vm/lib/cProfile).
+//! `Profile.runcall` (and `run`/`runctx`, through it) starts a nested loop for the function it
+//! calls, which picks the observed instance. `Profile.enable()` switches the loops already
+//! running: it raises the eval breaker and keeps it raised while any thread profiles, and a
+//! loop running the ordinary instance returns at its next check point (a call of a Python
+//! function, a backward jump) to go on in the observed one (`run.rs: switch_loops`); after
+//! `disable()` the observed instance switches back at its check points. The frames that were
+//! running when profiling began, at depths up to `Active::floor`, are not calls the profiler saw
+//! begin: as CPython's, it counts what they call, not them.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -124,6 +130,11 @@ struct Active {
     fresh: Option<usize>,
     /// The labels of built-ins met, by the native function's address, so a name is found once.
     names: FxHashMap<usize, Option<Arc<str>>>,
+    /// The deepest frame that was running when profiling began (lowered as those return): a
+    /// frame this deep or shallower is not a call.
+    floor: usize,
+    /// Started by `Profile.enable()` (counted in `ENABLED`), not `runcall`.
+    enabled: bool,
 }
 
 impl Active {
@@ -146,6 +157,19 @@ impl Active {
             depth,
             native,
         });
+    }
+
+    /// Forget the open call on top, as if it never began: the Python wrapper minivm's
+    /// `Profile.disable` is (CPython's is the built-in method), and its call of `_lsprof`.
+    fn discard(&mut self) {
+        let Some(o) = self.open.pop() else { return };
+        let counts = &mut self.data.entries[o.entry].counts;
+        counts.level = counts.level.saturating_sub(1);
+        if let Some(c) = o.caller {
+            if let Some(s) = self.data.entries[c].callees.get_mut(&o.entry) {
+                s.level = s.level.saturating_sub(1);
+            }
+        }
     }
 
     fn leave(&mut self) {
@@ -171,6 +195,30 @@ thread_local! {
 /// The collections of every `Profile` object not running now, by handle.
 static STORE: Global<Mutex<FxHashMap<u64, Collector>>> = Global::new();
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// Threads profiling after `Profile.enable()`: while any does, the eval breaker stays raised
+/// (`gil.rs: handle_eval_breaker`), so every loop reaches a check point that switches it.
+static ENABLED: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether some thread profiles after `Profile.enable()`.
+pub(crate) fn enabled_anywhere() -> bool {
+    ENABLED.load(Ordering::Relaxed) > 0
+}
+
+/// A running loop switched to the observed instance at a check point of a frame at `depth`,
+/// which began before profiling did.
+pub(crate) fn running_before(depth: usize) {
+    with_active(|st| st.floor = st.floor.min(depth));
+}
+
+fn with_active(f: impl FnOnce(&mut Active)) {
+    ACTIVE.with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            if let Some(st) = a.as_mut() {
+                f(st);
+            }
+        }
+    });
+}
 
 fn store() -> &'static Mutex<FxHashMap<u64, Collector>> {
     STORE.get_or_init(Default::default)
@@ -179,12 +227,9 @@ fn store() -> &'static Mutex<FxHashMap<u64, Collector>> {
 /// A nested run of the dispatch loop starts (`run_frame`) at `depth`: its first frame is a new
 /// call even if the last frame seen ran at the same depth.
 pub(crate) fn fresh_frame(depth: usize) {
-    ACTIVE.with(|a| {
-        if let Ok(mut a) = a.try_borrow_mut() {
-            if let Some(st) = a.as_mut() {
-                st.fresh = Some(depth);
-            }
-        }
+    with_active(|st| {
+        st.fresh = Some(depth);
+        st.floor = st.floor.min(depth.saturating_sub(1));
     });
 }
 
@@ -198,6 +243,7 @@ pub(crate) fn on_instruction(interp: &Interp, frame: &Frame, op: Op) {
         };
         let Some(st) = a.as_mut() else { return };
         let d = interp.depth;
+        st.floor = st.floor.min(d);
         let fresh = st.fresh.take() == Some(d);
         while let Some(top) = st.open.last() {
             if top.depth > d || (top.depth == d && (top.native || fresh)) {
@@ -206,7 +252,7 @@ pub(crate) fn on_instruction(interp: &Interp, frame: &Frame, op: Op) {
                 break;
             }
         }
-        if st.open.last().is_none_or(|t| t.depth < d) {
+        if d > st.floor && st.open.last().is_none_or(|t| t.depth < d) {
             let code = &frame.code;
             let label = Label::Code(
                 code.head.filename.clone(),
@@ -349,6 +395,8 @@ const FUNCS: crate::builtins::Methods = &[
     ("getstats", getstats),
     ("clear", clear),
     ("active", active),
+    ("enable", enable),
+    ("disable", disable),
 ];
 
 pub fn module() -> Ref<Module> {
@@ -391,17 +439,8 @@ fn runcall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if ACTIVE.with(|a| a.try_borrow().map(|a| a.is_some()).unwrap_or(true)) {
         return Err(err!(ValueError, "Another profiling tool is already active"));
     }
-    let data = store().lock().remove(&h).unwrap_or_default();
     let depth = interp.depth;
-    ACTIVE.with(|a| {
-        *a.borrow_mut() = Some(Active {
-            handle: h,
-            data,
-            open: Vec::new(),
-            fresh: None,
-            names: FxHashMap::default(),
-        })
-    });
+    start(h, depth, false);
     // A built-in called directly is a call of its own, as CPython's `c_call` event.
     ACTIVE.with(|a| {
         if let Some(st) = a.borrow_mut().as_mut() {
@@ -416,16 +455,96 @@ fn runcall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     interp.profiling = was;
     let st = ACTIVE.with(|a| a.borrow_mut().take());
     if let Some(mut st) = st {
+        // What `func` called has returned (or raised) before the `disable` call.
         while !st.open.is_empty() {
             st.leave();
         }
-        let label = Label::Native("<method 'disable' of '_lsprof.Profiler' objects>".into());
-        st.enter(label, depth, true);
-        st.leave();
-        store().lock().insert(st.handle, st.data);
+        finish(st, depth);
     }
     result
 }
+
+/// Profiling with collection `h` begins in this thread, the running frame at `floor`.
+fn start(h: u64, floor: usize, enabled: bool) {
+    let data = store().lock().remove(&h).unwrap_or_default();
+    ACTIVE.with(|a| {
+        *a.borrow_mut() = Some(Active {
+            handle: h,
+            data,
+            open: Vec::new(),
+            fresh: None,
+            names: FxHashMap::default(),
+            floor,
+            enabled,
+        })
+    });
+}
+
+/// Profiling ends: the calls still open are closed now, the `disable` call that ends it is
+/// counted (made at `depth`), and the collection is kept for `getstats`.
+fn finish(mut st: Active, depth: usize) {
+    st.enter(Label::Native(DISABLE.into()), depth, true);
+    st.leave();
+    while !st.open.is_empty() {
+        st.leave();
+    }
+    store().lock().insert(st.handle, st.data);
+}
+
+/// `_lsprof.enable(handle)`: profile this thread from now on (`Profile.enable`, a method
+/// written in Python that calls this: its frame and its caller's began before). Enabling the
+/// profiler already on does nothing.
+fn enable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let h = handle_arg(&args, "enable")?;
+    let running = ACTIVE.with(|a| a.try_borrow().map(|a| a.as_ref().map(|st| st.handle)));
+    match running {
+        Ok(None) => {}
+        Ok(Some(r)) if r == h => return Ok(Value::None),
+        _ => return Err(err!(ValueError, "Another profiling tool is already active")),
+    }
+    start(h, interp.depth, true);
+    interp.profiling = true;
+    ENABLED.fetch_add(1, Ordering::Relaxed);
+    interp.vm.eval_breaker.store(true, Ordering::Relaxed);
+    Ok(Value::None)
+}
+
+/// `_lsprof.disable(handle)`: stop profiling this thread, closing the calls still open as
+/// CPython's does, and count the `disable` call itself as CPython's profile shows it. Does
+/// nothing if `handle` is not enabled here.
+fn disable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let h = handle_arg(&args, "disable")?;
+    let st = ACTIVE.with(|a| {
+        let Ok(mut a) = a.try_borrow_mut() else {
+            return None;
+        };
+        match a.as_ref() {
+            Some(st) if st.handle == h && st.enabled => a.take(),
+            _ => None,
+        }
+    });
+    let Some(mut st) = st else {
+        return Ok(Value::None);
+    };
+    interp.profiling = false;
+    ENABLED.fetch_sub(1, Ordering::Relaxed);
+    // The call of this function, then the frame of minivm's `Profile.disable` that made it.
+    if st.open.last().is_some_and(|o| o.native) {
+        st.discard();
+    }
+    if st.open.last().is_some_and(|o| {
+        matches!(&st.data.entries[o.entry].label,
+            Label::Code(file, _, name) if &**name == "disable" && file.ends_with("cProfile.mini"))
+    }) {
+        st.discard();
+    }
+    let depth = st.open.last().map_or(interp.depth, |o| o.depth);
+    finish(st, depth);
+    Ok(Value::None)
+}
+
+/// How CPython's profile names the call that ends a profile.
+const DISABLE: &str = "<method 'disable' of '_lsprof.Profiler' objects>";
 
 /// `_lsprof.getstats(handle)`: a list of `(label, callcount, reccallcount, totaltime,
 /// inlinetime, calls)`, `label` a `(filename, firstlineno, name)` tuple or a built-in's name,
@@ -456,8 +575,10 @@ fn getstats(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Value::tuple(v)
     };
     let mut out = Vec::new();
-    for e in &c.entries {
-        let mut callees: Vec<(&usize, &Counts)> = e.callees.iter().collect();
+    // A function whose only call was forgotten (`Active::discard`) has no row.
+    for e in c.entries.iter().filter(|e| e.counts.calls > 0) {
+        let mut callees: Vec<(&usize, &Counts)> =
+            e.callees.iter().filter(|(_, k)| k.calls > 0).collect();
         callees.sort_by_key(|(i, _)| **i);
         let calls = callees
             .into_iter()
