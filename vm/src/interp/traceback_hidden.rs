@@ -45,7 +45,8 @@ const STAND_INS: &[(&str, Rule)] = &[
     ("_sysinfo.mini", Rule::Only(&["_readonly"])),
     ("operator.mini", Rule::AllBut(&[])),
     // `_functools`: reduce, partial (its read-only attributes), cmp_to_key and the
-    // lru_cache wrapper (`_cached` makes it, `_call_key` makes its keys).
+    // lru_cache wrapper (`_cached` makes it, `_cached_free_threaded` with the GIL off,
+    // `_finish_cached` its attributes, `_call_key` its keys).
     (
         "functools.mini",
         Rule::Only(&[
@@ -54,6 +55,8 @@ const STAND_INS: &[(&str, Rule)] = &[
             "partial",
             "cmp_to_key",
             "_cached",
+            "_cached_free_threaded",
+            "_finish_cached",
             "_call_key",
         ]),
     ),
