@@ -304,6 +304,28 @@ impl Interp {
         self.load_attr_slow(obj, name, cache).map(AttrRead::Value)
     }
 
+    /// `load_attr_or_getter` for `RETURN_ATTR_LOCAL` (`return obj.name`): a getter's frame is
+    /// marked `Resumed::PropertyReturn`, so that its return makes the reading frame return
+    /// too (`run.rs: return_inline`). Not for the frame a dispatch loop started with (`first`),
+    /// whose return leaves the loop: the getter is called from Rust then.
+    #[inline(never)]
+    pub(crate) fn return_attr_or_getter(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+        first: bool,
+    ) -> PyResult<AttrRead> {
+        if first {
+            return self.load_attr_slow(obj, name, cache).map(AttrRead::Value);
+        }
+        let mut read = self.load_attr_or_getter(obj, name, cache)?;
+        if let AttrRead::Getter(callee) = &mut read {
+            callee.resumed = Resumed::PropertyReturn;
+        }
+        Ok(read)
+    }
+
     /// An exception leaves `done`, a property's getter run for the `LOAD_ATTR` of `caller`
     /// (`Resumed::Property`): an `AttributeError` gets the instance and the attribute's name
     /// for the traceback's hint, as when the getter is called (`attach_attribute_context`).
@@ -313,7 +335,9 @@ impl Interp {
             .checked_sub(1)
             .and_then(|i| caller.code.ops.get(i));
         let n = match op {
-            Some(Op::LoadAttr(n) | Op::LoadAttrLocal(_, n)) => n.0 as usize,
+            Some(Op::LoadAttr(n) | Op::LoadAttrLocal(_, n) | Op::ReturnAttrLocal(_, n)) => {
+                n.0 as usize
+            }
             _ => return,
         };
         if let (Some(name), Some(obj)) = (caller.code.names.get(n), &done.made) {

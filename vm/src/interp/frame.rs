@@ -41,7 +41,8 @@ pub struct Frame {
     /// iterator, on top of that frame's stack, is the generator.
     pub resumed: Resumed,
     /// With `Resumed::Init`: the instance the class call made, its value when `__init__` returns.
-    /// With `Resumed::Property`: the instance whose property the getter reads.
+    /// With `Resumed::Property` (or `PropertyReturn`): the instance whose property the getter
+    /// reads.
     pub made: Option<Ref<Instance>>,
 }
 
@@ -134,6 +135,10 @@ pub enum Resumed {
     /// its value is the attribute's; an `AttributeError` leaving it is given the instance
     /// (`Frame::made`) and the name, as CPython's attribute read does.
     Property,
+    /// As `Property`, for the `RETURN_ATTR_LOCAL` (`return self.name`) of the frame below,
+    /// which then returns the value in turn (`run.rs: return_inline`). Never given to a getter
+    /// read by the frame a dispatch loop started with (that frame's return leaves the loop).
+    PropertyReturn,
 }
 
 impl Resumed {
@@ -144,7 +149,10 @@ impl Resumed {
 
     /// A generator's frame resumed in the loop of the frame below it.
     pub fn is_generator(self) -> bool {
-        !matches!(self, Resumed::No | Resumed::Init | Resumed::Property)
+        !matches!(
+            self,
+            Resumed::No | Resumed::Init | Resumed::Property | Resumed::PropertyReturn
+        )
     }
 
     /// Resumed by a `for` (else by `YieldFrom`, or not at all).

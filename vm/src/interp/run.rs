@@ -156,7 +156,7 @@ impl Interp {
                 }
                 err = self.stop_escaping(GenKind::Generator, err);
             } else {
-                if done.resumed == Resumed::Property {
+                if matches!(done.resumed, Resumed::Property | Resumed::PropertyReturn) {
                     self.getter_raised(frame, &done, &err);
                 } else if done.resumed == Resumed::Init {
                     // The class call's level `try_push_init` took.
@@ -233,6 +233,33 @@ impl Interp {
     /// ends, a `YieldFrom` has `v` for result.
     #[inline(never)]
     fn return_inline(&mut self, frame: &mut Frame, mut done: Box<Frame>, v: Value) -> PyResult<()> {
+        // A getter run for a `RETURN_ATTR_LOCAL` (`return self.prop`): the frame that read the
+        // property returns its value in turn, and so on while that frame is itself such a
+        // getter (a loop: a chain of them may be long). Such a frame is never the loop's first
+        // (`return_attr_or_getter`), so its caller is on `Interp::frames`. The frames swap
+        // contents, as the caller's box is not at hand here (`frame` is the loop's).
+        while done.resumed == Resumed::PropertyReturn {
+            self.cur_exc = done.saved_exc.take();
+            self.recycle(done);
+            self.depth -= 1;
+            let Some(mut caller) = self.frames.pop() else {
+                v.discard();
+                return Err(err!(
+                    SystemError,
+                    "a property getter's reader without a caller"
+                ));
+            };
+            std::mem::swap(frame, &mut *caller);
+            done = caller;
+            if done.resumed == Resumed::No {
+                if done.saved_exc.is_some() || self.cur_exc.is_some() {
+                    self.cur_exc = done.saved_exc.take();
+                }
+                self.recycle(done);
+                frame.stack.push(v);
+                return Ok(());
+            }
+        }
         if done.resumed == Resumed::Property {
             // A property's getter (`LOAD_ATTR`): its value is the attribute's.
             self.cur_exc = done.saved_exc.take();
@@ -1629,8 +1656,8 @@ impl Interp {
                         };
                         return_value!(v);
                     }
-                    // As `LoadAttrLocal`, but a property's getter is called from here (a frame
-                    // of its own would return to the instruction after this one).
+                    // As `LoadAttrLocal`; a property's getter runs as a frame of this loop, and
+                    // its return makes this frame return (`Resumed::PropertyReturn`).
                     Op::ReturnAttrLocal(l, n) => {
                         sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
@@ -1638,7 +1665,16 @@ impl Interp {
                         let name = &code.names[n.0 as usize];
                         let v = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                            None => {
+                                let nested = self.frames.len() == base;
+                                match tri!(self.return_attr_or_getter(obj, name, cache, nested)) {
+                                    AttrRead::Value(v) => v,
+                                    AttrRead::Getter(callee) => {
+                                        self.push_frame(frame, callee)?;
+                                        continue 'frames;
+                                    }
+                                }
+                            }
                         };
                         return_value!(v);
                     }
