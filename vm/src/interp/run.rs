@@ -232,25 +232,28 @@ impl Interp {
     /// generator is finished, and the instruction that resumed it completes in `frame`: a `for`
     /// ends, a `YieldFrom` has `v` for result.
     #[inline(never)]
-    fn return_inline(&mut self, frame: &mut Frame, mut done: Box<Frame>, v: Value) -> PyResult<()> {
+    fn return_inline(
+        &mut self,
+        frame: &mut Box<Frame>,
+        mut done: Box<Frame>,
+        v: Value,
+    ) -> PyResult<()> {
         // A getter run for a `RETURN_ATTR_LOCAL` (`return self.prop`): the frame that read the
         // property returns its value in turn, and so on while that frame is itself such a
         // getter (a loop: a chain of them may be long). Such a frame is never the loop's first
-        // (`return_attr_or_getter`), so its caller is on `Interp::frames`. The frames swap
-        // contents, as the caller's box is not at hand here (`frame` is the loop's).
+        // (`return_attr_or_getter`), so its caller is on `Interp::frames`.
         while done.resumed == Resumed::PropertyReturn {
             self.cur_exc = done.saved_exc.take();
             self.recycle(done);
             self.depth -= 1;
-            let Some(mut caller) = self.frames.pop() else {
+            let Some(caller) = self.frames.pop() else {
                 v.discard();
                 return Err(err!(
                     SystemError,
                     "a property getter's reader without a caller"
                 ));
             };
-            std::mem::swap(frame, &mut *caller);
-            done = caller;
+            done = std::mem::replace(frame, caller);
             if done.resumed == Resumed::No {
                 if done.saved_exc.is_some() || self.cur_exc.is_some() {
                     self.cur_exc = done.saved_exc.take();
