@@ -47,6 +47,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         // `python3 -`.
         if !code.filename.starts_with('<') || code.filename.as_ref() == "<stdin>" {
             globals.set_str("__file__", Value::str(&code.filename));
+            globals.set_str("__cached__", Value::None);
         }
         run_code(interp, code, globals.clone())
     })
@@ -107,8 +108,10 @@ fn with_runpy_frames(e: PyErr) -> PyErr {
 /// `atexit` callbacks and finalize, as CPython's end of a program. The process exit code.
 fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()>) -> i32 {
     let globals = new_globals("__main__");
-    // A script's, `-c`'s or standard input's `__main__` is in no package (`-m` sets it).
+    // A script's, `-c`'s or standard input's `__main__` is in no package (`-m` sets it), and
+    // has no module spec (minivm has no `ModuleSpec`: `-m`'s is None too).
     globals.set_str("__package__", Value::None);
+    globals.set_str("__spec__", Value::None);
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.
     vm.register_module(
         "__main__",
@@ -119,6 +122,10 @@ fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyRes
     );
     let mut interp = Interp::new(vm.clone(), "MainThread");
     interp.attach();
+    // `__builtins__`: the `builtins` module, in `__main__` as in CPython.
+    if let Ok(builtins) = interp.import_module("builtins") {
+        globals.set_str("__builtins__", builtins);
+    }
     let result = body(&mut interp, &globals);
     let status = match result {
         Ok(()) => 0,
