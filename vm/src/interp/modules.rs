@@ -363,6 +363,14 @@ impl Interp {
         let found = match name.rsplit_once('.') {
             Some((parent, leaf)) => match self.import_module(parent) {
                 Ok(Value::Module(pm)) => {
+                    // The package imported the module itself: it will run twice (CPython warns).
+                    if let Some(Ok(existing)) = registered(&self.vm, name) {
+                        let package = matches!(&existing, Value::Module(m)
+                            if m.dict.get_str("__path__").is_some());
+                        if !package {
+                            self.runpy_found_warning(name, parent)?;
+                        }
+                    }
                     let path = package_path(&pm);
                     if path.is_empty() {
                         return Ok(Err(format!(
@@ -429,6 +437,29 @@ impl Interp {
             package: name.rsplit_once('.').map_or("", |(p, _)| p).to_string(),
             lib_path: found.lib_path,
         }))
+    }
+
+    /// CPython's `runpy` warning when `-m pkg.mod` finds `pkg.mod` imported by its package
+    /// before it runs as `__main__` (from `<frozen runpy>`, line 128).
+    fn runpy_found_warning(&mut self, name: &str, parent: &str) -> PyResult<()> {
+        let msg = format!(
+            "'{name}' found in sys.modules after import of package '{parent}', but prior to \
+             execution of '{name}'; this may result in unpredictable behaviour"
+        );
+        let warnings = self.import_module("warnings")?;
+        let warn = self.getattr(&warnings, "warn_explicit")?;
+        let category = self
+            .vm
+            .builtins
+            .get_str("RuntimeWarning")
+            .unwrap_or(Value::None);
+        let args = [
+            Value::str(&msg),
+            category,
+            Value::str("<frozen runpy>"),
+            Value::Int(128),
+        ];
+        self.call(&warn, &args).map(|_| ())
     }
 
     /// `import name` (possibly dotted): the module object for the full name, importing its
