@@ -91,6 +91,9 @@ const METHODS: &[(&str, NativeFn)] = &[
     ("__repr__", p_repr),
 ];
 
+/// `BufferedReader`'s own: what reads with at most one read of the pipe.
+const READER_METHODS: [(&str, NativeFn); 2] = [("read1", p_read1), ("peek", p_peek)];
+
 fn class_of(kind: Kind) -> Ref<Class> {
     let all = CLASSES.get_or_init(|| {
         ["BufferedReader", "BufferedWriter", "TextIOWrapper"].map(|name| {
@@ -107,6 +110,14 @@ fn class_of(kind: Kind) -> Ref<Class> {
             ];
             for (p, f) in props {
                 cls.dict.write().insert(Arc::from(p), property((p, f)));
+            }
+            if name == "BufferedReader" {
+                for (m, f) in READER_METHODS {
+                    let method = crate::object::NativeFunction::native_method(m, f);
+                    cls.dict
+                        .write()
+                        .insert(Arc::from(m), Value::Native(Ref::new(method)));
+                }
             }
             cls
         })
@@ -412,6 +423,41 @@ fn read_method(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Valu
 
 fn p_read(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     read_method(interp, args, "read")
+}
+
+/// `read1(size=-1)`: what the buffer holds, up to `size` bytes; if it is empty, one read of
+/// the pipe first (waiting for some data, b"" at the end), as CPython's `BufferedReader.read1`.
+fn p_read1(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    let [size] = Sig::pos("read1", Style::Unpack, &["size"], 0)
+        .method()
+        .bind(&args)?;
+    let n = size_arg(size)?;
+    // CPython names `read` in the closed-file error.
+    let mut st = readable_state(interp, d, "read")?;
+    if n == Some(0) {
+        return Ok(Value::bytes(Vec::new()));
+    }
+    if st.buf.is_empty() && !st.eof {
+        fill(interp, &mut st)?;
+    }
+    let end = n.unwrap_or(usize::MAX).min(st.buf.len());
+    let taken: Vec<u8> = st.buf.drain(..end).collect();
+    Ok(Value::bytes(taken))
+}
+
+/// `peek(size=0)`: the bytes buffered, without taking them; one read of the pipe first if none
+/// are (b"" at the end).
+fn p_peek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    Sig::pos("peek", Style::Unpack, &["size"], 0)
+        .method()
+        .bind::<1>(&args)?;
+    let mut st = readable_state(interp, d, "peek")?;
+    if st.buf.is_empty() && !st.eof {
+        fill(interp, &mut st)?;
+    }
+    Ok(Value::bytes(st.buf.clone()))
 }
 
 fn p_readline(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
