@@ -36,20 +36,34 @@ impl Interp {
 }
 
 /// The built-in classes that take type parameters (`list[int]`, `dict[str, int]`, `type[C]`,
-/// `collections.deque[int]`), and their subclasses.
+/// `collections.deque[int]`, `queue.SimpleQueue[int]`), and their subclasses.
 fn is_generic_type(cls: &Ref<Class>) -> bool {
-    let cls = Class::layout_root(cls);
-    cls.builtin
+    let root = Class::layout_root(cls);
+    (root.builtin
         && (matches!(
-            cls.kind,
+            root.kind,
             TypeKind::List
                 | TypeKind::Dict
                 | TypeKind::Tuple
                 | TypeKind::Set
                 | TypeKind::FrozenSet
                 | TypeKind::Type
-        ) || cls.module.as_ref() == "collections")
+        ) || root.module.as_ref() == "collections"))
+        || Class::mro(cls)
+            .iter()
+            .any(|c| c.builtin && NATIVE_GENERIC.contains(&(c.module.as_ref(), c.name().as_ref())))
 }
+
+/// Other classes minivm writes in Rust whose CPython classes define `__class_getitem__`
+/// (PEP 585), by module and name. (Those written in Python define it themselves.)
+const NATIVE_GENERIC: &[(&str, &str)] = &[
+    ("builtins", "enumerate"),
+    ("builtins", "BaseExceptionGroup"),
+    ("_queue", "SimpleQueue"),
+    ("os", "DirEntry"),
+    ("weakref", "ReferenceType"),
+    ("tempfile", "TemporaryDirectory"),
+];
 
 /// `types.GenericAlias(origin, args)`: `__origin__` and `__args__` (always a tuple).
 pub fn generic_alias(origin: Value, args: &Value) -> Value {
