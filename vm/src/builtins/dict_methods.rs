@@ -121,14 +121,18 @@ fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "setdefault")?;
     let a = rest(&args);
     a.range("dict.setdefault", 1, 2)?;
-    let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
+    let key = a.get(0).cloned().unwrap_or(Value::None);
     let default = a.get(1).cloned().unwrap_or(Value::None);
-    let mut map = d.map.lock();
-    if let Some(v) = map.get(&k) {
-        return Ok(v.clone());
+    let found = interp.with_resolved(d, &key, |map, k| match map.get(&k) {
+        Some(v) => Some(v.clone()),
+        None => {
+            map.insert(k, default.clone());
+            None
+        }
+    })?;
+    if let Some(v) = found {
+        return Ok(v);
     }
-    map.insert(k, default.clone());
-    drop(map);
     d.keys_changed();
     if d.is_owned() {
         crate::interp::views::written_through(d);

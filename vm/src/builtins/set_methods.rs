@@ -384,8 +384,7 @@ fn new_like(s: &SetObj, items: KeySet) -> Value {
 
 fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "add")?;
-    let k = interp.set_key(s, rest(&args).one("set.add")?.clone())?;
-    s.items.lock().insert(k);
+    interp.set_add(s, rest(&args).one("set.add")?.clone())?;
     Ok(Value::None)
 }
 

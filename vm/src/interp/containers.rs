@@ -96,7 +96,64 @@ pub(crate) fn set_candidates(set: &KeySet, hash: u64) -> Vec<Value> {
         .collect()
 }
 
+/// Whether two lists of a table's keys of one hash (`map_candidates`, `set_candidates`) hold
+/// the same objects.
+fn same_candidates(a: &[Value], b: &[Value]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.is(y))
+}
+
 impl Interp {
+    /// Resolve `key` for a store into dict `d` and run `f` on the locked table with it (`f`
+    /// gives back what it replaced, to drop after the unlock). A key compared with the stored
+    /// ones by a Python `__eq__` (`dict_key`) is compared with the table unlocked, so another
+    /// thread (free-threaded; or with the GIL, a switch inside `__eq__`) may store an equal key
+    /// meanwhile: `f` then runs only if the table's keys of that hash are still the ones
+    /// compared against, else the key is resolved again, as CPython's lookup starts over when
+    /// the dict changed during `__eq__`. Otherwise two threads storing equal keys at once
+    /// (`d[Point(1, 2)] = v`) kept both.
+    pub(crate) fn with_resolved<R>(
+        &mut self,
+        d: &Dict,
+        key: &Value,
+        f: impl FnOnce(&mut KeyMap, HashKey) -> R,
+    ) -> PyResult<R> {
+        let k = self.hash_any(key.clone())?;
+        if !lookup_runs_python(&k) {
+            return Ok(f(&mut d.map.lock(), k));
+        }
+        loop {
+            let seen = map_candidates(&d.map.lock(), k.hash);
+            let resolved = self.resolve_key(k.clone(), seen.clone())?;
+            let mut map = d.map.lock();
+            if same_candidates(&map_candidates(&map, k.hash), &seen) {
+                return Ok(f(&mut map, resolved));
+            }
+        }
+    }
+
+    /// `s.add(v)` on a shared set: as [`Interp::with_resolved`], the member resolved against
+    /// the set's members of its hash, again if they changed while Python `__eq__`s ran.
+    pub(crate) fn set_add(&mut self, s: &SetObj, v: Value) -> PyResult<()> {
+        if let Some(hash) = plain_hash(&v) {
+            s.items.lock().insert(HashKey { hash, value: v });
+            return Ok(());
+        }
+        let k = self.hash_any(v)?;
+        if !lookup_runs_python(&k) {
+            s.items.lock().insert(k);
+            return Ok(());
+        }
+        loop {
+            let seen = set_candidates(&s.items.lock(), k.hash);
+            let resolved = self.resolve_key(k.clone(), seen.clone())?;
+            let mut items = s.items.lock();
+            if same_candidates(&set_candidates(&items, k.hash), &seen) {
+                items.insert(resolved);
+                return Ok(());
+            }
+        }
+    }
+
     /// A dict/set key where no container is at hand: built-in values hash without running code;
     /// instances use `__hash__` if defined. Instances of a class with its own `__eq__` are refused
     /// here with a clear error: their lookups must go through [`Interp::dict_key`] /
@@ -443,15 +500,24 @@ impl Interp {
             }
         };
         for (k, v) in pairs {
-            let key = self.dict_key(d, k.clone())?;
-            if merge && d.map.lock().contains_key(&key) {
-                let name = self.repr(&k)?;
-                return Err(err!(
-                    TypeError,
-                    "got multiple values for keyword argument {name}"
-                ));
+            let stored = self.with_resolved(d, &k, |map, key| {
+                if merge && map.contains_key(&key) {
+                    None
+                } else {
+                    Some(map.insert_full(key, v).1)
+                }
+            })?;
+            match stored {
+                None => {
+                    let name = self.repr(&k)?;
+                    return Err(err!(
+                        TypeError,
+                        "got multiple values for keyword argument {name}"
+                    ));
+                }
+                Some(Some(old)) => old.discard(),
+                Some(None) => d.keys_changed(),
             }
-            d.set(key, v);
         }
         Ok(())
     }

@@ -641,8 +641,11 @@ impl Interp {
                     d.set(crate::object::HashKey { hash, value: key }, v);
                     return Ok(());
                 }
-                let k = self.dict_key(d, key)?;
-                d.set(k, v);
+                let old = self.with_resolved(d, &key, |map, k| map.insert_full(k, v).1)?;
+                match old {
+                    Some(old) => old.discard(),
+                    None => d.keys_changed(),
+                }
                 Ok(())
             }
             Value::ByteArray(b) => bytes_methods::setitem(self, b, &key, &v),
