@@ -93,6 +93,8 @@ struct State {
     last_holder: u64,
     /// Bumped at every acquisition: lets a waiter tell whether a switch happened while it slept.
     switch_number: u64,
+    /// Threads inside `acquire` waiting for the GIL (`Interp::yield_gil` hands it to them).
+    waiting: u32,
 }
 
 /// Counters the GIL keeps about itself (read by `--stats` and the tests).
@@ -173,6 +175,11 @@ impl Gil {
         self.check_interval.load(Ordering::Relaxed)
     }
 
+    /// Whether another thread is waiting to take the GIL (with the GIL on or old).
+    pub fn has_waiters(&self) -> bool {
+        self.state.lock().waiting > 0
+    }
+
     /// How many times the GIL has been taken so far (with the GIL on or old).
     pub fn switch_number(&self) -> u64 {
         self.state.lock().switch_number
@@ -221,6 +228,7 @@ impl Gil {
             return;
         }
         let mut st = self.state.lock();
+        st.waiting += 1;
         if self.mode == GilMode::Old {
             // No timeout, no drop request: wait until the holder releases at its next tick, and
             // hope to get there before it takes the GIL again.
@@ -246,6 +254,7 @@ impl Gil {
                 }
             }
         }
+        st.waiting -= 1;
         st.locked = true;
         st.holder = me;
         st.last_holder = me;
@@ -405,6 +414,8 @@ impl Gil {
             }
             self.drop_request.store(false, Ordering::Relaxed);
             self.counters.holders_now.store(1, Ordering::SeqCst);
+            // The threads that were waiting for the GIL are not in the child.
+            st.waiting = 0;
             if self.mode != GilMode::Off {
                 st.locked = true;
                 st.holder = me;
@@ -595,6 +606,24 @@ impl Interp {
         self.vm.gil.stop_the_world(self.vm.eval_breaker, || {
             crate::heap::gc::objects(generation)
         })
+    }
+
+    /// `time.sleep(0)`: let other threads run, as CPython's does: it releases the GIL around a
+    /// zero-length system sleep (which the kernel rounds up to its timer slack, some tens of
+    /// microseconds), and a thread waiting for the GIL takes it. Here, with the new GIL and a
+    /// thread waiting, the GIL is handed over and this thread queues again once the other has
+    /// taken it (as at a drop request); otherwise the thread sleeps the shortest time the
+    /// system gives, without the GIL. Before, `sleep(0)` returned at once, holding the GIL, so
+    /// threads polling with it (`while q.empty(): time.sleep(0)`) kept the GIL for whole switch
+    /// intervals and the processor from the threads they waited for.
+    pub fn yield_gil(&mut self) {
+        if self.holds_gil && self.vm.gil.mode() == GilMode::On && self.vm.gil.has_waiters() {
+            self.drop_gil(crate::stats::Activity::Waiting);
+            self.vm.gil.wait_for_switch(self.thread_id);
+            self.take_gil();
+        } else {
+            self.allow_threads(|| std::thread::sleep(Duration::from_nanos(1)));
+        }
     }
 
     /// Run a blocking call (sleep, I/O, waiting) with the GIL released, as CPython's

@@ -244,6 +244,12 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Ok(d) = Duration::try_from_secs_f64(secs) else {
         raise!(OverflowError, "sleep length is too large");
     };
+    if d.is_zero() {
+        // A yield: other threads run first (`Interp::yield_gil`).
+        interp.yield_gil();
+        interp.check_interrupt()?;
+        return Ok(Value::None);
+    }
     // The main thread sleeps in short slices so Ctrl-C interrupts it, as in CPython. A signal
     // whose handler returns normally does not end the sleep: it goes on for the time left
     // (PEP 475), so only a handler that raises cuts it short.
