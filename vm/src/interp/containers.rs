@@ -96,6 +96,10 @@ pub(crate) fn set_candidates(set: &KeySet, hash: u64) -> Vec<Value> {
         .collect()
 }
 
+/// How many times a store resolves its key again when the keys of its hash changed while the
+/// comparisons ran ([`Interp::with_resolved`]) before it stores with the last answer.
+const RESOLVE_TRIES: u32 = 16;
+
 /// Whether two lists of a table's keys of one hash (`map_candidates`, `set_candidates`) hold
 /// the same objects.
 fn same_candidates(a: &[Value], b: &[Value]) -> bool {
@@ -121,11 +125,15 @@ impl Interp {
         if !lookup_runs_python(&k) {
             return Ok(f(&mut d.map.lock(), k));
         }
+        let mut tries = 0;
         loop {
             let seen = map_candidates(&d.map.lock(), k.hash);
             let resolved = self.resolve_key(k.clone(), seen.clone())?;
             let mut map = d.map.lock();
-            if same_candidates(&map_candidates(&map, k.hash), &seen) {
+            tries += 1;
+            // Bounded: an `__eq__` that itself stores a key of this hash at every call would
+            // otherwise start it over for ever (CPython's lookup goes on past such keys).
+            if tries == RESOLVE_TRIES || same_candidates(&map_candidates(&map, k.hash), &seen) {
                 return Ok(f(&mut map, resolved));
             }
         }
@@ -143,11 +151,13 @@ impl Interp {
             s.items.lock().insert(k);
             return Ok(());
         }
+        let mut tries = 0;
         loop {
             let seen = set_candidates(&s.items.lock(), k.hash);
             let resolved = self.resolve_key(k.clone(), seen.clone())?;
             let mut items = s.items.lock();
-            if same_candidates(&set_candidates(&items, k.hash), &seen) {
+            tries += 1;
+            if tries == RESOLVE_TRIES || same_candidates(&set_candidates(&items, k.hash), &seen) {
                 items.insert(resolved);
                 return Ok(());
             }
