@@ -1673,7 +1673,7 @@ impl Interp {
                                 match tri!(self.return_attr_or_getter(obj, name, cache, nested)) {
                                     AttrRead::Value(v) => v,
                                     AttrRead::Getter(callee) => {
-                                        self.push_frame(frame, callee)?;
+                                        self.push_frame::<OBSERVED>(frame, callee)?;
                                         continue 'frames;
                                     }
                                 }
