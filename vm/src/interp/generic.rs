@@ -60,7 +60,6 @@ const NATIVE_GENERIC: &[(&str, &str)] = &[
     ("builtins", "enumerate"),
     ("builtins", "BaseExceptionGroup"),
     ("_queue", "SimpleQueue"),
-    ("os", "DirEntry"),
     ("weakref", "ReferenceType"),
     ("tempfile", "TemporaryDirectory"),
 ];
