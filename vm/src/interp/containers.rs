@@ -122,21 +122,8 @@ impl Interp {
         f: impl FnOnce(&mut KeyMap, HashKey) -> R,
     ) -> PyResult<R> {
         let k = self.hash_any(key.clone())?;
-        if !lookup_runs_python(&k) {
-            return Ok(f(&mut d.map.lock(), k));
-        }
-        let mut tries = 0;
-        loop {
-            let seen = map_candidates(&d.map.lock(), k.hash);
-            let resolved = self.resolve_key(k.clone(), seen.clone())?;
-            let mut map = d.map.lock();
-            tries += 1;
-            // Bounded: an `__eq__` that itself stores a key of this hash at every call would
-            // otherwise start it over for ever (CPython's lookup goes on past such keys).
-            if tries == RESOLVE_TRIES || same_candidates(&map_candidates(&map, k.hash), &seen) {
-                return Ok(f(&mut map, resolved));
-            }
-        }
+        let (mut map, k) = self.resolve_locked(&d.map, k, map_candidates)?;
+        Ok(f(&mut map, k))
     }
 
     /// `s.add(v)` on a shared set: as [`Interp::with_resolved`], the member resolved against
@@ -147,19 +134,33 @@ impl Interp {
             return Ok(());
         }
         let k = self.hash_any(v)?;
+        let (mut items, k) = self.resolve_locked(&s.items, k, set_candidates)?;
+        items.insert(k);
+        Ok(())
+    }
+
+    /// `k` resolved against the keys of its hash in `table` (`candidates` lists them), with the
+    /// table locked and those keys still the ones compared against (see
+    /// [`Interp::with_resolved`]).
+    fn resolve_locked<'t, T>(
+        &mut self,
+        table: &'t crate::heap::ObjCell<T>,
+        k: HashKey,
+        candidates: fn(&T, u64) -> Vec<Value>,
+    ) -> PyResult<(crate::heap::CellMut<'t, T>, HashKey)> {
         if !lookup_runs_python(&k) {
-            s.items.lock().insert(k);
-            return Ok(());
+            return Ok((table.lock(), k));
         }
         let mut tries = 0;
         loop {
-            let seen = set_candidates(&s.items.lock(), k.hash);
+            let seen = candidates(&table.lock(), k.hash);
             let resolved = self.resolve_key(k.clone(), seen.clone())?;
-            let mut items = s.items.lock();
+            let locked = table.lock();
             tries += 1;
-            if tries == RESOLVE_TRIES || same_candidates(&set_candidates(&items, k.hash), &seen) {
-                items.insert(resolved);
-                return Ok(());
+            // Bounded: an `__eq__` that itself stores a key of this hash at every call would
+            // otherwise start it over for ever (CPython's lookup goes on past such keys).
+            if tries == RESOLVE_TRIES || same_candidates(&candidates(&locked, k.hash), &seen) {
+                return Ok((locked, resolved));
             }
         }
     }
