@@ -276,9 +276,21 @@ fn sort(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // comparisons, so the list is sorted in place under its lock, one step for other threads
     // as under CPython's GIL. Free-threaded, an `append` by another thread meanwhile was lost
     // (overwritten by the sorted items) and the sorting thread got "list modified during sort".
-    if a.kwarg("key").is_none_or(Value::is_none) {
+    let no_key = a.kwarg("key").is_none_or(Value::is_none);
+    {
         let mut live = l.items.lock();
-        if let Some(order) = crate::builtins::sort::total_order(&live) {
+        // Nothing to compare and no key to call (an empty list; one item without a key): no
+        // Python code runs, so nothing is done. Taken the slow way below, another thread's
+        // append meanwhile made it "list modified during sort" (free-threaded).
+        if live.is_empty() || (no_key && live.len() == 1) {
+            return Ok(Value::None);
+        }
+        let order = if no_key {
+            crate::builtins::sort::total_order(&live)
+        } else {
+            None
+        };
+        if let Some(order) = order {
             live.sort_by(|x, y| {
                 let o = order(x, y);
                 if rev {
