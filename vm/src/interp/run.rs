@@ -482,22 +482,40 @@ impl Interp {
     /// Run frames until the one at `base` returns or yields. Tracing and `--stats` run a second
     /// instance of the loop (`OBSERVED`), so the ordinary one pays nothing for them.
     /// A check point may change the instance (`switch_loops`).
+    #[inline(always)]
     fn dispatch(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
-        loop {
-            let r = if self.wants_observed() {
-                self.dispatch_loop::<true>(frame, base)
-            } else {
-                self.dispatch_loop::<false>(frame, base)
-            };
-            match (r, self.loop_switch.take()) {
-                (Err(_), Some(depth)) => {
-                    if self.profiling {
-                        crate::stdlib::lsprof::running_before(depth);
-                    }
-                }
-                (r, _) => return r,
+        let r = self.dispatch_once(frame, base);
+        // Only an error can be a switch: the usual return pays one test of `is_err`.
+        if r.is_err() && self.loop_switch.is_some() {
+            return self.dispatch_switched(frame, base);
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn dispatch_once(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
+        if self.wants_observed() {
+            self.dispatch_loop::<true>(frame, base)
+        } else {
+            self.dispatch_loop::<false>(frame, base)
+        }
+    }
+
+    /// `dispatch` after a check point changed the loop's instance: run on in the other one
+    /// (and again, as often as the program switches profiling on and off).
+    #[cold]
+    #[inline(never)]
+    fn dispatch_switched(&mut self, frame: &mut Box<Frame>, base: usize) -> PyResult<Flow> {
+        while let Some(depth) = self.loop_switch.take() {
+            if self.profiling {
+                crate::stdlib::lsprof::running_before(depth);
+            }
+            let r = self.dispatch_once(frame, base);
+            if !(r.is_err() && self.loop_switch.is_some()) {
+                return r;
             }
         }
+        Err(err!(SystemError, "the dispatch loop lost its switch"))
     }
 
     /// The loop proper. Its state lives in locals, as Lua's `luaV_execute` keeps `pc` and `base`:
