@@ -173,43 +173,124 @@ pub fn catch_sigint(vm: &Arc<Vm>) {
     }
 }
 
-/// A forked child: the parent's registration came along (it writes to the parent's socket, so
-/// a Ctrl-C sent to the child alone would interrupt the parent) but its reading thread did not.
-/// Take the registration back and make the child's own.
+/// A forked child: the parent's registrations came along (they write to the parent's sockets,
+/// so a signal sent to the child alone would reach the parent's handlers) but its reading
+/// threads did not. Take the registrations back and make the child's own.
 pub fn after_fork_child(vm: &Arc<Vm>) {
     let mut hook = SIGINT_HOOK.lock();
     if let Some(id) = hook.take() {
         signal_hook::low_level::unregister(id);
         *hook = sigint_thread(vm);
     }
+    drop(hook);
+    let mut c = CAPTURED.lock();
+    for id in c.ids.drain(..) {
+        signal_hook::low_level::unregister(id);
+    }
+    c.writer = None;
+    let sigs = std::mem::take(&mut c.sigs);
+    for sig in sigs {
+        // (A signal the parent could capture, the child can.)
+        let _ = c.add(vm, sig);
+    }
 }
 
 fn sigint_thread(vm: &Arc<Vm>) -> Option<signal_hook::SigId> {
+    let writer = wake_thread(vm, "minivm-ctrl-c", Vm::request_interrupt).ok()?;
+    signal_hook::low_level::pipe::register(libc::SIGINT, writer).ok()
+}
+
+/// A helper thread that calls `on_wake` each time a byte arrives on the socket returned: the
+/// signal handlers' (signal-hook's) way to reach the interpreter. The socket's descriptors are
+/// high, so the program's first files and pipes get 3, 4... as in CPython (which needs none).
+fn wake_thread(
+    vm: &Arc<Vm>,
+    name: &str,
+    on_wake: fn(&Vm),
+) -> std::io::Result<std::os::unix::net::UnixStream> {
     use std::io::Read;
-    // High descriptors, so the program's first files and pipes get 3, 4... as in CPython
-    // (which needs none for Ctrl-C).
-    let high = |s: std::os::unix::net::UnixStream| {
-        rustix::io::fcntl_dupfd_cloexec(&s, 250).map(std::os::unix::net::UnixStream::from)
+    use std::os::unix::net::UnixStream;
+    let high = |s: UnixStream| -> std::io::Result<UnixStream> {
+        Ok(UnixStream::from(rustix::io::fcntl_dupfd_cloexec(&s, 250)?))
     };
-    let (reader, writer) = std::os::unix::net::UnixStream::pair().ok()?;
-    let (mut reader, writer) = (high(reader).ok()?, high(writer).ok()?);
+    let (reader, writer) = UnixStream::pair()?;
+    let (mut reader, writer) = (high(reader)?, high(writer)?);
     let vm = vm.clone();
     std::thread::Builder::new()
-        .name("minivm-ctrl-c".into())
+        .name(name.into())
         .stack_size(64 * 1024)
         .spawn(move || {
             let mut buf = [0u8; 16];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(_) => vm.request_interrupt(),
+                    Ok(_) => on_wake(&vm),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => break,
                 }
             }
-        })
-        .ok()?;
-    signal_hook::low_level::pipe::register(libc::SIGINT, writer).ok()
+        })?;
+    Ok(writer)
+}
+
+/// The signals captured for Python handlers (`_capture`): signal-hook sets the signal's flag in
+/// [`FLAGS`], then writes to the wake-up socket, whose thread moves the flagged signals to
+/// [`PENDING`] ([`drain_flags`]). The registrations' ids are kept for a forked child.
+struct Captured {
+    sigs: Vec<i32>,
+    ids: Vec<signal_hook::SigId>,
+    writer: Option<std::os::unix::net::UnixStream>,
+}
+
+static CAPTURED: Mutex<Captured> = Mutex::new(Captured {
+    sigs: Vec::new(),
+    ids: Vec::new(),
+    writer: None,
+});
+
+/// One flag per signal number (index 0 unused).
+static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
+    std::sync::LazyLock::new(|| (0..65).map(|_| Arc::new(AtomicBool::new(false))).collect());
+
+impl Captured {
+    /// Capture `sig` from now on (once).
+    fn add(&mut self, vm: &Arc<Vm>, sig: i32) -> std::io::Result<()> {
+        if self.sigs.contains(&sig) {
+            return Ok(());
+        }
+        let writer = match &self.writer {
+            Some(w) => w.try_clone()?,
+            None => {
+                let w = wake_thread(vm, "minivm-signals", drain_flags)?;
+                let clone = w.try_clone()?;
+                self.writer = Some(w);
+                clone
+            }
+        };
+        let flag = FLAGS
+            .get(sig as usize)
+            .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+        let flag_id = signal_hook::flag::register(sig, flag.clone())?;
+        match signal_hook::low_level::pipe::register(sig, writer) {
+            Ok(wake_id) => self.ids.extend([flag_id, wake_id]),
+            Err(e) => {
+                signal_hook::low_level::unregister(flag_id);
+                return Err(e);
+            }
+        }
+        self.sigs.push(sig);
+        Ok(())
+    }
+}
+
+/// The wake-up thread of captured signals: record each flagged signal and tell the main thread.
+fn drain_flags(vm: &Vm) {
+    for (n, flag) in FLAGS.iter().enumerate() {
+        if flag.swap(false, Ordering::SeqCst) {
+            PENDING.lock().push(n as i64);
+        }
+    }
+    vm.request_interrupt();
 }
 
 /// `_ignored_at_start()`: the numbers of the signals ignored when the process started, and
@@ -220,9 +301,6 @@ fn ignored_at_start_fn(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sigs = (1..=64).filter(|n| mask & (1 << (n - 1)) != 0);
     Ok(Value::list(sigs.map(Value::Int).collect()))
 }
-
-/// The capturing thread's handle, to add signals to it.
-static CAPTURE: Mutex<Option<signal_hook::iterator::Handle>> = Mutex::new(None);
 
 fn signum_arg(v: &Value) -> PyResult<i64> {
     let n = to_index(v)?;
@@ -235,27 +313,10 @@ fn signum_arg(v: &Value) -> PyResult<i64> {
 /// `_capture(signum)`: capture this signal from now on (its Python handler decides).
 fn capture(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sig = signum_arg(args.one("_capture")?)?;
-    let mut capture = CAPTURE.lock();
-    let result = match capture.as_ref() {
-        Some(handle) => handle.add_signal(sig as i32),
-        None => match signal_hook::iterator::Signals::new([sig as i32]) {
-            Ok(mut signals) => {
-                *capture = Some(signals.handle());
-                let vm: Arc<Vm> = interp.vm.clone();
-                std::thread::Builder::new()
-                    .name("minivm-signals".into())
-                    .spawn(move || {
-                        for sig in signals.forever() {
-                            PENDING.lock().push(i64::from(sig));
-                            vm.request_interrupt();
-                        }
-                    })
-                    .map(|_| ())
-            }
-            Err(e) => Err(e),
-        },
-    };
-    result.map_err(|_| err!(OSError, "[Errno 22] Invalid argument"))?;
+    CAPTURED
+        .lock()
+        .add(&interp.vm, sig as i32)
+        .map_err(|_| err!(OSError, "[Errno 22] Invalid argument"))?;
     Ok(Value::None)
 }
 
@@ -289,7 +350,7 @@ fn default_action(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// SIGINT) is handled before this returns, as in CPython.
 fn raise_signal(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sig = signum_arg(args.one("raise_signal")?)?;
-    let captured = CAPTURE.lock().is_some();
+    let captured = !CAPTURED.lock().sigs.is_empty();
     signal_hook::low_level::raise(sig as i32).map_err(|e| crate::stdlib::os::os_error(&e, None))?;
     // The capturing thread records it a moment later: wait for it (briefly).
     if captured && sig != 2 {
