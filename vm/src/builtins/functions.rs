@@ -62,10 +62,7 @@ pub(crate) fn calling_level_held(
     interp: &mut Interp,
     body: impl FnOnce(&mut Interp) -> PyResult<Value>,
 ) -> PyResult<Value> {
-    interp.enter_recursion(crate::interp::guard::CALLING)?;
-    let r = body(interp);
-    interp.leave_recursion();
-    r
+    interp.with_recursion(crate::interp::guard::CALLING, body)
 }
 
 fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&'a str> {

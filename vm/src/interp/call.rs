@@ -118,10 +118,7 @@ impl Interp {
                     full.extend_from_slice(args);
                     // CPython 3.11 calls an instance through `tp_call`, one recursion level
                     // held while `__call__` runs ("while calling a Python object").
-                    self.enter_recursion(crate::interp::guard::CALLING)?;
-                    let r = self.call_kw(&m, &full, kw);
-                    self.leave_recursion();
-                    r
+                    self.with_recursion(crate::interp::guard::CALLING, |s| s.call_kw(&m, &full, kw))
                 }
                 None => Err(not_callable(f)),
             },
@@ -1595,10 +1592,9 @@ impl Interp {
         check_abstract(cls)?;
         if let Some(new) = cls.lookup("__new__") {
             // One recursion level held for `__new__` and `__init__`, as `call_init_held`.
-            self.enter_recursion(crate::interp::guard::CALLING)?;
-            let r = self.instantiate_with_new(cls, new, args, kw);
-            self.leave_recursion();
-            return r;
+            return self.with_recursion(crate::interp::guard::CALLING, |s| {
+                s.instantiate_with_new(cls, new, args, kw)
+            });
         }
         let inst = if data_kind {
             self.new_builtin_subclass(cls, args, kw)?
@@ -1641,12 +1637,10 @@ impl Interp {
         let obj = crate::object::Instance::new_plain(cls.clone());
         let inst = Value::Instance(obj.clone());
         match init {
-            Some(Value::Function(f)) if kw.is_empty() && simple_init(&f, args.len()) => {
-                self.enter_recursion(crate::interp::guard::CALLING)?;
-                let r = self.run_simple_init(&f, &inst, args);
-                self.leave_recursion();
-                r?
-            }
+            Some(Value::Function(f)) if kw.is_empty() && simple_init(&f, args.len()) => self
+                .with_recursion(crate::interp::guard::CALLING, |s| {
+                    s.run_simple_init(&f, &inst, args)
+                })?,
             Some(init) => {
                 let mut full = Vec::with_capacity(args.len() + 1);
                 full.push(inst.clone());
@@ -1692,10 +1686,9 @@ impl Interp {
         full: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<()> {
-        self.enter_recursion(crate::interp::guard::CALLING)?;
-        let r = self.call_init(init, full, kw);
-        self.leave_recursion();
-        r
+        self.with_recursion(crate::interp::guard::CALLING, |s| {
+            s.call_init(init, full, kw)
+        })
     }
 
     /// Call `__init__` with `full` (the new object first); it must return `None`.

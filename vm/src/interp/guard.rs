@@ -110,6 +110,18 @@ impl crate::interp::Interp {
         Ok(())
     }
 
+    /// `body` inside one level of [`Self::enter_recursion`], left whatever `body` returns.
+    pub(crate) fn with_recursion<T>(
+        &mut self,
+        what: &str,
+        body: impl FnOnce(&mut Self) -> crate::PyResult<T>,
+    ) -> crate::PyResult<T> {
+        self.enter_recursion(what)?;
+        let r = body(self);
+        self.leave_recursion();
+        r
+    }
+
     pub(crate) fn leave_recursion(&mut self) {
         self.depth = self.depth.saturating_sub(1);
     }
