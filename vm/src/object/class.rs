@@ -169,8 +169,12 @@ pub const HAS_EQ: u64 = 1 << 23;
 /// (which always says NotImplemented): CPython asks that hook before the MRO, so a class in the
 /// MRO is no answer by itself (`builtins/functions.rs`, `class_matches`).
 pub const ABC_HOOK: u64 = 1 << 24;
+/// The class is a built-in type (`Class::builtin`): its instances' attributes take the general
+/// path. A flag too, so that the attribute instructions' hit paths test it together with
+/// `HAS_GETATTRIBUTE` and `HAS_PROPERTY`, one test of the flags word for a plain class.
+pub const BUILTIN_TYPE: u64 = 1 << 25;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 25;
+const FLAG_BITS: u32 = 26;
 
 /// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
 /// so a few instructions and the same for every string with those characters.
@@ -635,6 +639,9 @@ impl Class {
         // `object()` itself has no `__dict__` either: `object().x = 1` is an AttributeError.
         if slotted && (!self.builtin || self.kind == TypeKind::Object || self.dictless_native()) {
             bits |= DICTLESS;
+        }
+        if self.builtin {
+            bits |= BUILTIN_TYPE;
         }
         bits
     }
