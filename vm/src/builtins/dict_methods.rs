@@ -112,9 +112,9 @@ fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "get")?;
     let a = rest(&args);
     a.range("dict.get", 1, 2)?;
-    let k = interp.dict_key(d, a.get(0).cloned().unwrap_or(Value::None))?;
-    Ok(d.get(&k)
-        .unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
+    let key = a.get(0).cloned().unwrap_or(Value::None);
+    let found = interp.with_resolved(d, &key, |map, k| map.get(&k).cloned())?;
+    Ok(found.unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
 }
 
 fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -145,8 +145,9 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = rest(&args);
     a.range("dict.pop", 1, 2)?;
     let key = a.get(0).cloned().unwrap_or(Value::None);
-    let k = interp.dict_key(d, key.clone())?;
-    let removed = d.map.lock().shift_remove(&k);
+    // Resolved and removed as one step, again if the keys of its hash changed while Python
+    // `__eq__`s ran (another thread replacing the key by an equal one).
+    let removed = interp.with_resolved(d, &key, |map, k| map.shift_remove(&k))?;
     if removed.is_some() && d.is_owned() {
         crate::interp::views::owner_del(d, &key);
     }

@@ -920,8 +920,7 @@ impl Interp {
                     };
                     return Ok(d.map.lock().contains_key(&probe));
                 }
-                let k = self.dict_key(d, needle.clone())?;
-                Ok(d.map.lock().contains_key(&k))
+                self.with_resolved(d, needle, |map, k| map.contains_key(&k))
             }
             Set(s) => {
                 // A key whose lookup runs no Python code is borrowed, as for a dict (callgrind:

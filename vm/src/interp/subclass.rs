@@ -105,12 +105,19 @@ impl Interp {
         let Value::Dict(d) = base else {
             return self.getitem(base, key);
         };
-        let k = self.dict_key(d, key.clone())?;
-        if let Some(v) = d.get(&k) {
+        if let Some(v) = self.with_resolved(d, key, |map, k| map.get(&k).cloned())? {
             return Ok(v);
         }
         match self.lookup_special(obj, "__missing__") {
-            Some(m) => self.call(&m, &[obj.clone(), key.clone()]),
+            Some(m) => {
+                // Free-threaded, a `__missing__` may name what the miss runs instead, to fill
+                // the key in one step with other threads' stores (`collections.defaultdict`).
+                let fill = match crate::heap::model() {
+                    crate::heap::Model::FreeThreaded => self.getattr(&m, "_on_subscript").ok(),
+                    crate::heap::Model::Gil => None,
+                };
+                self.call(fill.as_ref().unwrap_or(&m), &[obj.clone(), key.clone()])
+            }
             None => Err(crate::PyErr::with_args(
                 crate::object::ExcKind::KeyError,
                 vec![key.clone()],

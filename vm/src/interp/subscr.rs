@@ -528,8 +528,7 @@ impl Interp {
                         None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
                     };
                 }
-                let k = self.dict_key(d, key.clone())?;
-                match d.get(&k) {
+                match self.with_resolved(d, key, |map, k| map.get(&k).cloned())? {
                     Some(v) => Ok(v),
                     None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
                 }
@@ -694,8 +693,7 @@ impl Interp {
             },
             Value::ByteArray(b) => bytes_methods::delitem(b, key),
             Value::Dict(d) => {
-                let k = self.dict_key(d, key.clone())?;
-                let removed = d.map.lock().shift_remove(&k);
+                let removed = self.with_resolved(d, key, |map, k| map.shift_remove(&k))?;
                 match removed {
                     Some(old) => {
                         if d.is_owned() {
