@@ -60,13 +60,15 @@ const STAND_INS: &[(&str, Rule)] = &[
             "_call_key",
         ]),
     ),
-    // `_collections`: defaultdict, OrderedDict and its views; a namedtuple's `__new__`
+    // `_collections`: defaultdict (and `_defaultdict_fill`, its free-threaded miss), OrderedDict
+    // and its views; a namedtuple's `__new__`
     // (CPython's binds its arguments without a frame of its own). Counter, ChainMap, the
     // User* classes and namedtuple itself are Python.
     (
         "collections/__init__.mini",
         Rule::Only(&[
             "defaultdict",
+            "_defaultdict_fill",
             "OrderedDict",
             "odict_keys",
             "odict_values",
