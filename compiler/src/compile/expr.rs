@@ -259,6 +259,28 @@ impl<'a> Compiler<'a> {
                     Ok(())
                 }
             }
+            ExprKind::Compare {
+                left,
+                ops,
+                comparators,
+            } if ops.len() == comparators.len() && self.middles_are_locals(comparators) => {
+                // `if lo <= x < hi:`: each comparison jumps by itself (`x` loaded again, see
+                // `middles_are_locals`); all but the last leave the chain when false.
+                let old = self.set_line(e.span);
+                let skip = cond.then(|| self.new_label());
+                self.expr(left)?;
+                self.local_chain(ops, comparators, Op::PopJumpIfFalse(skip.unwrap_or(label)))?;
+                self.restore_line(old);
+                self.emit(if cond {
+                    Op::PopJumpIfTrue(label)
+                } else {
+                    Op::PopJumpIfFalse(label)
+                });
+                if let Some(skip) = skip {
+                    self.bind(skip);
+                }
+                Ok(())
+            }
             _ => {
                 self.expr(e)?;
                 self.emit(if cond {
@@ -287,6 +309,13 @@ impl<'a> Compiler<'a> {
             self.emit(Op::Compare(*op));
             return Ok(());
         }
+        if self.middles_are_locals(comparators) {
+            // `lo <= x < hi`: `lo <= x`, then (if true) `x < hi` with `x` loaded again.
+            let end = self.new_label();
+            self.local_chain(ops, comparators, Op::JumpIfFalseOrPop(end))?;
+            self.bind(end);
+            return Ok(());
+        }
         let cleanup = self.new_label();
         let end = self.new_label();
         let n = ops.len();
@@ -307,6 +336,56 @@ impl<'a> Compiler<'a> {
         self.emit(Op::Pop);
         self.bind(end);
         Ok(())
+    }
+
+    /// Whether a chained comparison's operands between the first and the last are all plain
+    /// locals (`lo <= x < hi`, `a < b < c` in a function). Loading such an operand again for the
+    /// next comparison has no effect (the first load raised if it was unbound) and gives the same
+    /// object, so the chain compiles as comparisons joined by jumps, which fuse
+    /// (`CompareLocalConstJump`...), instead of keeping the operand on the stack with
+    /// `Swap; Copy` and popping it at the end: 4 instructions instead of 9 for
+    /// `if 65 <= c <= 90:` when true.
+    fn middles_are_locals(&self, comparators: &[Expr]) -> bool {
+        comparators.len() >= 2
+            && comparators[..comparators.len() - 1]
+                .iter()
+                .all(|c| matches!(&c.kind, ExprKind::Name(n) if self.is_plain_local(n)))
+    }
+
+    /// The comparisons of a chain whose middle operands are plain locals, its first operand
+    /// already on the stack: each but the last is followed by `leave` (the jump out of the chain
+    /// when false), and each middle operand is loaded again for the comparison after it.
+    fn local_chain(
+        &mut self,
+        ops: &[CmpOp],
+        comparators: &'a [Expr],
+        leave: Op,
+    ) -> Result<(), SyntaxError> {
+        let n = ops.len();
+        for (i, (op, right)) in ops.iter().zip(comparators).enumerate() {
+            if i > 0 {
+                self.reload_local(&comparators[i - 1])?;
+            }
+            self.comparand(*op, right)?;
+            self.emit(Op::Compare(*op));
+            if i + 1 < n {
+                self.emit(leave);
+            }
+        }
+        Ok(())
+    }
+
+    /// Load a chain's middle operand (a plain local, [`Self::middles_are_locals`]) for its
+    /// second comparison, at the comparison's location, where `Swap; Copy` were: line events
+    /// and error lines are as before.
+    fn reload_local(&mut self, e: &'a Expr) -> Result<(), SyntaxError> {
+        match &e.kind {
+            ExprKind::Name(n) => self.name_op(n, Ctx::Load, e.span),
+            _ => Err(SyntaxError::syntax(
+                "internal error: chained operand",
+                e.span,
+            )),
+        }
     }
 
     /// The right operand of a comparison: a set display after `in`/`not in` is only searched,

@@ -430,6 +430,14 @@ impl<'a> Compiler<'a> {
             .map_or(SymScope::GlobalImplicit, |s| s.lookup(name))
     }
 
+    /// Whether `name` is loaded with `LoadLocal` here: a function's own (non-cell) local.
+    pub(crate) fn is_plain_local(&self, name: &str) -> bool {
+        let mangled = self.mangle(name);
+        let name = mangled.as_deref().unwrap_or(name);
+        !matches!(self.cur.kind, ScopeKind::Module | ScopeKind::Class)
+            && self.scope_of_name(name) == SymScope::Local
+    }
+
     /// Load, store or delete a variable, choosing the opcode from its scope.
     pub(crate) fn name_op(&mut self, name: &str, ctx: Ctx, span: Span) -> Result<(), SyntaxError> {
         let mangled = self.mangle(name);
