@@ -117,7 +117,14 @@ fn enumerate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => i128::from(interp.index_arg(v)?),
     };
     let inner = interp.get_iter(src)?;
-    Ok(new_iter("enumerate", IterState::Enumerate { inner, count }))
+    Ok(new_iter(
+        "enumerate",
+        IterState::Enumerate {
+            inner,
+            count,
+            spare: None,
+        },
+    ))
 }
 
 fn zip(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

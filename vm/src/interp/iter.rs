@@ -4,7 +4,7 @@
 use crate::heap::Ref;
 use crate::interp::frame::Frame;
 use crate::interp::Interp;
-use crate::object::{type_name, ExcKind, IterObj, IterState};
+use crate::object::{type_name, ExcKind, IterObj, IterState, Tuple};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -275,17 +275,41 @@ impl Interp {
             IterState::Reversed { items } => Ok(items.pop()),
             IterState::Combinatoric(c) => Ok(c.next_tuple()),
             IterState::Exhausted => Ok(None),
-            IterState::Enumerate { inner, count } => {
-                let (inner, n) = (inner.clone(), *count);
+            IterState::Enumerate {
+                inner,
+                count,
+                spare,
+            } => {
+                let (inner, n, spare) = (inner.clone(), *count, spare.take());
                 drop(st);
                 let Some(v) = self.iter_next(&inner)? else {
                     return Ok(None);
                 };
-                if let IterState::Enumerate { count, .. } = &mut *obj.state.lock() {
-                    *count += 1;
-                }
                 // Past i64::MAX the count goes on as a big int, as CPython's.
-                Ok(Some(Value::tuple(vec![crate::arith::int_value(n), v])))
+                let index = crate::arith::int_value(n);
+                // The items it replaces are dropped here, with no lock held (a finalizer may run).
+                let t = match spare {
+                    Some(mut t) => match Ref::get_mut(&mut t) {
+                        Some(Tuple { items }) if items.len() == 2 => {
+                            items[0] = index;
+                            items[1] = v;
+                            t
+                        }
+                        _ => Ref::new(Tuple::new(vec![index, v])),
+                    },
+                    None => Ref::new(Tuple::new(vec![index, v])),
+                };
+                let mut st = obj.state.lock();
+                let old = match &mut *st {
+                    IterState::Enumerate { count, spare, .. } => {
+                        *count += 1;
+                        spare.replace(t.clone())
+                    }
+                    _ => None,
+                };
+                drop(st);
+                drop(old);
+                Ok(Some(Value::Tuple(t)))
             }
             IterState::Zip { inners, strict } => {
                 let (inners, strict) = (inners.clone(), *strict);

@@ -263,6 +263,12 @@ pub enum IterState {
         inner: Value,
         /// The next index; i128 so that passing `i64::MAX` is seen (minivm raises then).
         count: i128,
+        /// The last `(index, item)` tuple made, kept to be refilled in place by the next step
+        /// when nothing else holds it any more (count 1), as CPython's `enum_next` reuses its
+        /// result tuple: `for i, x in enumerate(xs)` unpacks and drops each tuple, so the loop
+        /// makes one tuple, not one a step (an allocation of the header and one of the items,
+        /// and their frees).
+        spare: Option<Ref<crate::object::Tuple>>,
     },
     /// `reversed(range(...))`: counted down, since `start - step` (the natural stop) may not fit
     /// in i64.

@@ -333,9 +333,15 @@ impl Trace for IterObj {
             IterState::Guarded { items, .. } | IterState::Reversed { items } => {
                 trace_all(items.iter(), visit)
             }
-            IterState::Enumerate { inner, .. }
-            | IterState::SeqIter { obj: inner, .. }
-            | IterState::RevSeq { obj: inner, .. } => inner.trace(visit),
+            IterState::Enumerate { inner, spare, .. } => {
+                inner.trace(visit);
+                if let Some(t) = spare {
+                    visit.visit(t);
+                }
+            }
+            IterState::SeqIter { obj: inner, .. } | IterState::RevSeq { obj: inner, .. } => {
+                inner.trace(visit)
+            }
             IterState::Zip { inners, .. } => trace_all(inners.iter(), visit),
             IterState::Combinatoric(c) => trace_all(c.values(), visit),
             IterState::Map { func, inners } => {
