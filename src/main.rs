@@ -127,6 +127,17 @@ struct RunOptions {
     #[arg(short = 'u')]
     unbuffered: bool,
 
+    /// Remove assert statements and make `__debug__` False (`-OO`: also drop docstrings), as
+    /// CPython's `-O` (or `PYTHONOPTIMIZE`).
+    #[arg(short = 'O', action = clap::ArgAction::Count)]
+    optimize: u8,
+
+    /// A warning filter, `action:message:category:module:lineno` (`-W ignore`, `-W error`,
+    /// `-W ignore::DeprecationWarning`), as CPython's `-W`; after `PYTHONWARNINGS`'s, in
+    /// `sys.warnoptions`.
+    #[arg(short = 'W', value_name = "ARG")]
+    warnings: Vec<String>,
+
     /// Accepted and ignored, as they change nothing in minivm: `-B` (write no .pyc files),
     /// `-s` and `-S` (no user site directory, no `site` module: minivm has neither).
     #[arg(short = 'B', hide = true)]
@@ -240,6 +251,7 @@ fn main() -> ExitCode {
     if cli.run.unbuffered {
         minivm_vm::builtins::io::set_unbuffered();
     }
+    set_optimize_and_warnings(&cli.run);
     let format = cli.run.error_format;
     match &cli.command {
         Some(Command::Dis { opcodes: true, .. }) => {
@@ -291,6 +303,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// `-O` and `-W` with what `PYTHONOPTIMIZE` and `PYTHONWARNINGS` add (unless `-E`): CPython's
+/// level is the larger of the option count and the variable's number (any other non-empty value
+/// is 1); the variable's comma-separated filters come before the options'.
+fn set_optimize_and_warnings(opts: &RunOptions) {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !opts.ignore_environment && !v.is_empty())
+    };
+    let from_env = env("PYTHONOPTIMIZE").map_or(0, |v| v.parse::<u8>().unwrap_or(1));
+    minivm_compiler::set_optimize(opts.optimize.max(from_env));
+    let mut options: Vec<String> = env("PYTHONWARNINGS")
+        .map(|v| {
+            v.split(',')
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    options.extend(opts.warnings.iter().cloned());
+    minivm_vm::stdlib::sys::set_warnoptions(options);
+}
+
 /// Long options whose value may be the next argument.
 const VALUED_LONG: &[&str] = &[
     "--mp-child",
@@ -303,14 +338,6 @@ const VALUED_LONG: &[&str] = &[
 
 /// CPython's options minivm does not have, with what they would do.
 const UNSUPPORTED: &[(char, &str)] = &[
-    (
-        'O',
-        "-O/-OO (remove assert statements and docstrings, __debug__ False)",
-    ),
-    (
-        'W',
-        "-W (warning filters; the program can call warnings.filterwarnings)",
-    ),
     ('X', "-X (implementation-specific options)"),
     ('I', "-I (isolated mode)"),
     ('b', "-b (warnings about bytes compared with str)"),
@@ -325,10 +352,10 @@ const UNSUPPORTED: &[(char, &str)] = &[
 /// (`minivm -m json.tool --help`, `minivm -c CODE -u`). With a FILE, clap already gives the
 /// program everything after it. An option of CPython's that minivm does not have is an error
 /// naming it (it was taken for a file name).
-fn split_args(args: Vec<OsString>) -> Result<(Vec<OsString>, Vec<OsString>), String> {
+fn split_args(mut args: Vec<OsString>) -> Result<(Vec<OsString>, Vec<OsString>), String> {
     let mut i = 1;
     while let Some(arg) = args.get(i) {
-        let arg = arg.to_string_lossy();
+        let arg = arg.to_string_lossy().into_owned();
         if arg == "-" || arg == "--" || !arg.starts_with('-') {
             break;
         }
@@ -354,6 +381,17 @@ fn split_args(args: Vec<OsString>) -> Result<(Vec<OsString>, Vec<OsString>), Str
                     next += 1;
                 }
                 return Ok((head, args[next.min(args.len())..].to_vec()));
+            }
+            if ch == 'W' {
+                // Its value: the rest of the cluster (`-Werror`, given to clap as `-W error`:
+                // it would take `-Werror` for the program's name), else the next argument.
+                if k + 1 < arg.len() {
+                    let value = OsString::from(&arg[k + 1..]);
+                    args[i] = OsString::from(&arg[..=k]);
+                    args.insert(i + 1, value);
+                }
+                i += 1;
+                break;
             }
             if let Some((_, what)) = UNSUPPORTED.iter().find(|(c, _)| *c == ch) {
                 return Err(format!(

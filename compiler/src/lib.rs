@@ -17,7 +17,23 @@ pub mod parser;
 pub mod serialize;
 pub mod symtable;
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+
+/// CPython's optimization level (`-O`: 1, `-OO`: 2, or `PYTHONOPTIMIZE`), one per process, set
+/// before anything is compiled: from 1 on, `assert` statements compile to nothing and
+/// `__debug__` is False; from 2 on, docstrings are dropped too.
+static OPTIMIZE: AtomicU8 = AtomicU8::new(0);
+
+/// Set the optimization level (`minivm -O`) before the program is compiled.
+pub fn set_optimize(level: u8) {
+    OPTIMIZE.store(level, Ordering::Relaxed);
+}
+
+/// The optimization level [`set_optimize`] chose (0 unless `-O` or `PYTHONOPTIMIZE`).
+pub fn optimize() -> u8 {
+    OPTIMIZE.load(Ordering::Relaxed)
+}
 
 pub use compile::Mode;
 pub use minivm_lexer::{

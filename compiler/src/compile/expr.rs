@@ -76,6 +76,11 @@ impl<'a> Compiler<'a> {
             return Ok(());
         }
         match &e.kind {
+            // `__debug__` is a constant, as CPython's compiler makes it: False under -O.
+            ExprKind::Name(n) if n == "__debug__" => {
+                self.emit_const(Constant::Bool(crate::optimize() == 0));
+                Ok(())
+            }
             ExprKind::Name(n) => self.name_op(n, Ctx::Load, e.span),
             ExprKind::Const(_) => Ok(()), // folded above
             ExprKind::FString(parts) => self.fstring(parts),

@@ -440,6 +440,18 @@ impl<'a> Compiler<'a> {
 
     /// Load, store or delete a variable, choosing the opcode from its scope.
     pub(crate) fn name_op(&mut self, name: &str, ctx: Ctx, span: Span) -> Result<(), SyntaxError> {
+        // `__debug__` is a constant (see `expr_inner`): binding it is CPython's compile error.
+        if name == "__debug__" && ctx != Ctx::Load {
+            let verb = if ctx == Ctx::Del {
+                "delete"
+            } else {
+                "assign to"
+            };
+            return Err(SyntaxError::syntax(
+                format!("cannot {verb} __debug__"),
+                span,
+            ));
+        }
         let mangled = self.mangle(name);
         let name = mangled.as_deref().unwrap_or(name);
         let scope = self.scope_of_name(name);

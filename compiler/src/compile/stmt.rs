@@ -144,6 +144,8 @@ impl<'a> Compiler<'a> {
             StmtKind::FunctionDef(def) => self.function_def(def, s.span),
             StmtKind::ClassDef(def) => self.class_def(def, s.span),
             StmtKind::Global(_) | StmtKind::Nonlocal(_) => Ok(()),
+            // Under -O an assert is compiled to nothing (its names are still the scope's).
+            StmtKind::Assert { .. } if crate::optimize() > 0 => Ok(()),
             StmtKind::Assert { test, msg } => {
                 let end = self.new_label();
                 self.jump_if(test, true, end)?;
@@ -688,8 +690,12 @@ impl<'a> Compiler<'a> {
     }
 }
 
-/// The docstring of a function or class body: a string literal as its first statement.
+/// The docstring of a function or class body: a string literal as its first statement (none
+/// under -OO, which leaves `__doc__` None).
 pub(crate) fn docstring(body: &[Stmt]) -> Option<&str> {
+    if crate::optimize() >= 2 {
+        return None;
+    }
     match body.first() {
         Some(Stmt {
             kind:

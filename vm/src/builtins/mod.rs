@@ -247,8 +247,8 @@ pub fn make_builtins() -> Ref<Dict> {
     d.set_str("help", site::helper());
     d.set_str("Ellipsis", Value::Ellipsis);
     d.set_str("NotImplemented", Value::NotImplemented);
-    // True, as in CPython without -O (minivm has no optimize flag: `assert` always runs).
-    d.set_str("__debug__", Value::Bool(true));
+    // True, as in CPython, unless -O compiled the asserts away.
+    d.set_str("__debug__", Value::Bool(minivm_compiler::optimize() == 0));
     d.set_str("__name__", Value::str("builtins"));
     Ref::new(d)
 }

@@ -419,7 +419,9 @@ impl Interp {
                 Err(msg) => Err(msg),
             });
         }
+        // A package's `__main__` (`-m unittest`) is there to be run.
         if found.lib_path.is_some()
+            && !name.ends_with(".__main__")
             && found
                 .src
                 .as_ref()

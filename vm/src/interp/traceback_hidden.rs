@@ -44,6 +44,9 @@ const STAND_INS: &[(&str, Rule)] = &[
     ("_timeinfo.mini", Rule::Only(&["struct_time"])),
     ("_sysinfo.mini", Rule::Only(&["_readonly"])),
     ("operator.mini", Rule::AllBut(&[])),
+    // `_warnings`: warn and warn_explicit (a warning turned into an error by `-W error` or a
+    // filter is raised from the line that warned); showwarning and the rest are Python.
+    ("warnings.mini", Rule::Only(&["warn", "warn_explicit"])),
     // `_functools`: reduce, partial (its read-only attributes), cmp_to_key and the
     // lru_cache wrapper (`_cached` makes it, `_cached_free_threaded` with the GIL off,
     // `_finish_cached` its attributes, `_call_key` its keys).

@@ -231,6 +231,7 @@ pub static FILES: &[(&str, &str)] = &[
         "json/encoder.mini",
         include_str!("../../lib/json/encoder.mini"),
     ),
+    ("json/tool.mini", include_str!("../../lib/json/tool.mini")),
     ("keyword.mini", include_str!("../../lib/keyword.mini")),
     ("locale.mini", include_str!("../../lib/locale.mini")),
     (
@@ -330,6 +331,10 @@ pub static FILES: &[(&str, &str)] = &[
     (
         "unittest/__init__.mini",
         include_str!("../../lib/unittest/__init__.mini"),
+    ),
+    (
+        "unittest/__main__.mini",
+        include_str!("../../lib/unittest/__main__.mini"),
     ),
     (
         "unittest/mock.mini",

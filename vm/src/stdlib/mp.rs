@@ -701,7 +701,7 @@ fn alias_module(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// `child_flags()`: the command-line options that give a child this interpreter's settings
-/// (GIL mode, switch and check intervals).
+/// (GIL mode, switch and check intervals, optimization level, warning options).
 fn child_flags(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("child_flags", Style::NoArgs, &[], 0).check(&args)?;
     let gil = &interp.vm.gil;
@@ -710,11 +710,18 @@ fn child_flags(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         crate::gil::GilMode::Off => "off",
         crate::gil::GilMode::Old => "old",
     };
-    let flags = [
+    let mut flags = vec![
         format!("--gil={mode}"),
         format!("--switch-interval={}", gil.interval().as_secs_f64()),
         format!("--check-interval={}", gil.check_interval()),
     ];
+    // `-O` and `-W`, as CPython's `_args_from_interpreter_flags` passes them on.
+    for _ in 0..minivm_compiler::optimize() {
+        flags.push("-O".to_string());
+    }
+    for option in crate::stdlib::sys::warnoptions() {
+        flags.push(format!("-W{option}"));
+    }
     Ok(Value::list(flags.iter().map(|f| Value::str(f)).collect()))
 }
 

@@ -150,8 +150,22 @@ fn displayhook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `flags` and
-/// `implementation`, made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up
+/// `sys.warnoptions`: `PYTHONWARNINGS`'s entries then the `-W` options, as the command line
+/// sets them before the VM starts (`warnings` turns them into filters when imported).
+static WARNOPTIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Set `sys.warnoptions` (once, before the program runs).
+pub fn set_warnoptions(options: Vec<String>) {
+    let _ = WARNOPTIONS.set(options);
+}
+
+/// The `-W` options and `PYTHONWARNINGS` entries the command line set.
+pub fn warnoptions() -> &'static [String] {
+    WARNOPTIONS.get().map_or(&[][..], Vec::as_slice)
+}
+
+/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `flags`,
+/// `warnoptions` and `implementation`, made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up
 /// runs none of it (importing `sys`, which `print` does, would otherwise run all of
 /// `_sysinfo`: about 0.7 M instructions in every program).
 fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -186,8 +200,10 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 }
             }
             let make = interp.getattr(&info, "make_flags")?;
-            interp.call(&make, &[Value::Dict(Ref::new(environ))])?
+            let optimize = Value::Int(i64::from(minivm_compiler::optimize()));
+            interp.call(&make, &[Value::Dict(Ref::new(environ)), optimize])?
         }
+        "warnoptions" => Value::list(warnoptions().iter().map(|o| Value::str(o)).collect()),
         "implementation" => {
             let make = interp.getattr(&info, "make_implementation")?;
             let version = interp.getattr(&Value::Module(sys.clone()), "version_info")?;
