@@ -161,6 +161,7 @@ fn interned_keys(d: Ref<Dict>) -> Ref<Dict> {
 impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
         let started = std::time::Instant::now();
+        crate::stdlib::thread::note_main_thread();
         // The memory model follows the GIL setting, and is fixed before any object is shared.
         crate::heap::set_model(if config.gil == crate::gil::GilMode::Off {
             crate::heap::Model::FreeThreaded

@@ -100,6 +100,7 @@ pub fn threading_module() -> Ref<Module> {
         ("_start_bare", func("_start_bare", start_bare)),
         ("get_ident", func("get_ident", get_ident)),
         ("get_native_id", func("get_native_id", get_native_id)),
+        ("_thread_key", func("_thread_key", thread_key)),
         ("active_count", func("active_count", active_count)),
         ("enumerate", func("enumerate", enumerate)),
         (
@@ -198,6 +199,38 @@ pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) -> P
     Ok(Value::None)
 }
 
+/// The calling thread's identifiers as CPython gives them: `get_ident()` is pthread_self(3) (a
+/// large number), `get_native_id()` the kernel's thread id. minivm's own small
+/// `Interp::thread_id` (lock owners, the GIL) is not shown. The main thread's bytecode runs on
+/// a thread of its own (the `minivm` command's `on_big_stack`), so it shows the process's
+/// first thread: the pthread id noted when the VM was made, and the pid as its native id, as
+/// CPython's main thread has (after a fork too: the child's pid).
+fn shown_ids(interp: &Interp) -> (i64, i64) {
+    if interp.is_main {
+        let ident = MAIN_IDENT.get().copied().unwrap_or(0);
+        return (ident, i64::from(std::process::id()));
+    }
+    let ident = nix::sys::pthread::pthread_self() as i64;
+    let native = rustix::thread::gettid().as_raw_nonzero().get();
+    (ident, i64::from(native))
+}
+
+/// pthread_self(3) of the thread that made the VM (the process's first thread).
+static MAIN_IDENT: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+pub fn note_main_thread() {
+    MAIN_IDENT.get_or_init(|| nix::sys::pthread::pthread_self() as i64);
+}
+
+/// Sets `ident` and `native_id` of a `Thread` object to those of the calling thread.
+fn set_shown_ids(interp: &Interp, thread: &Value) {
+    if let Value::Instance(inst) = thread {
+        let (ident, native) = shown_ids(interp);
+        set_attr(inst, "ident", Value::Int(ident));
+        set_attr(inst, "native_id", Value::Int(native));
+    }
+}
+
 fn set_attr(inst: &Instance, name: &str, v: Value) {
     inst.dict.lock().insert(Arc::from(name), v);
 }
@@ -287,9 +320,6 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut child = Interp::new(vm.clone(), &name);
     child.is_main = false;
     child.thread_obj = Some(me.clone());
-    let ident = Value::Int(child.thread_id as i64);
-    set_attr(inst, "ident", ident.clone());
-    set_attr(inst, "native_id", ident);
     vm.threads.lock().push(me.clone());
     // The new thread's interpreter and its `Thread` object are handed over whole; the new
     // thread touches them only after `attach` has taken the GIL (`run_thread`). The thread has
@@ -323,6 +353,8 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// The body of a spawned OS thread; `started` is set once it holds the GIL.
 fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
     interp.attach();
+    // Known only here, in the thread; `start()` returns once they are set.
+    set_shown_ids(&interp, &me);
     *started.0.lock() = true;
     started.1.notify_all();
     // `self.run()` from threading.py's `_bootstrap_inner` (`_threadinfo`), whose frame a
@@ -638,6 +670,8 @@ pub fn after_fork_child(interp: &mut Interp) {
         }
         interp.is_main = true;
     }
+    // (The `Thread` object keeps its `native_id`, as CPython 3.11's: `get_native_id()` is
+    // the child's pid.)
     for t in &gone {
         if let Some(d) = data(t) {
             *d.end.state.lock() = RunState::Finished;
@@ -668,8 +702,13 @@ fn main_thread_obj(interp: &Interp) -> Value {
             inst.set_native(running_data(false));
             set_attr(&inst, "_name", Value::str("MainThread"));
             set_attr(&inst, "_daemonic", Value::Bool(false));
-            set_attr(&inst, "ident", Value::Int(1));
-            set_attr(&inst, "native_id", Value::Int(1));
+            let ident = MAIN_IDENT.get().copied().unwrap_or(0);
+            set_attr(&inst, "ident", Value::Int(ident));
+            set_attr(
+                &inst,
+                "native_id",
+                Value::Int(i64::from(std::process::id())),
+            );
             Value::Instance(Ref::new(inst))
         })
         .clone()
@@ -696,9 +735,8 @@ fn current_thread_obj(interp: &mut Interp) -> Value {
     let n = THREAD_COUNTER.fetch_add(1, Ordering::Relaxed) + 1;
     set_attr(&inst, "_name", Value::string(format!("Dummy-{n}")));
     set_attr(&inst, "_daemonic", Value::Bool(true));
-    set_attr(&inst, "ident", Value::Int(interp.thread_id as i64));
-    set_attr(&inst, "native_id", Value::Int(interp.thread_id as i64));
     let me = Value::Instance(Ref::new(inst));
+    set_shown_ids(interp, &me);
     interp.vm.threads.lock().push(me.clone());
     interp.thread_obj = Some(me.clone());
     me
@@ -748,7 +786,6 @@ fn start_bare(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let fargs = interp.collect_iter(fargs)?;
     let mut child = Interp::new(interp.vm.clone(), "_thread");
     child.is_main = false;
-    let ident = Value::Int(child.thread_id as i64);
     // Handed over whole, as in `thread_start`: touched by the new thread only once it holds
     // the GIL.
     let handoff = crate::heap::Shared::new((child, function.clone(), fargs));
@@ -762,7 +799,10 @@ fn start_bare(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         child.detach();
     });
     match spawned {
-        Ok(_) => Ok(ident),
+        Ok(handle) => {
+            use std::os::unix::thread::JoinHandleExt;
+            Ok(Value::Int(handle.as_pthread_t() as i64))
+        }
         Err(e) => Err(err!(RuntimeError, "can't start new thread: {e}")),
     }
 }
@@ -774,12 +814,21 @@ fn main_thread(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn get_ident(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("_thread.get_ident", Style::NoArgs, &[], 0).check(&args)?;
+    Ok(Value::Int(shown_ids(interp).0))
+}
+
+/// `threading._thread_key()`: a number no other thread of this process has had or will have
+/// (minivm's `Interp::thread_id`), the key of per-thread state (`threading.local`,
+/// `contextvars`, asyncio's loops): pthread ids, which `get_ident()` shows, are reused once a
+/// thread ends, and CPython drops such state when its thread ends, which these dicts do not.
+fn thread_key(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("_thread_key", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(interp.thread_id as i64))
 }
 
 fn get_native_id(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("_thread.get_native_id", Style::NoArgs, &[], 0).check(&args)?;
-    Ok(Value::Int(interp.thread_id as i64))
+    Ok(Value::Int(shown_ids(interp).1))
 }
 
 fn active_count(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
