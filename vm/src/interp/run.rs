@@ -14,6 +14,7 @@ use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
 use crate::interp::attr::{
     instance_value_cached, store_instance_value_cached, update_instance_value_cached, AttrRead,
+    NameOperand,
 };
 use crate::interp::call::getitem_method;
 use crate::interp::code::{Code, CodeBody};
@@ -1182,10 +1183,10 @@ impl Interp {
                             return Err(stack_underflow());
                         };
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                            None => tri!(self.load_attr_slow(obj, name.name(), cache)),
                         };
                         f.stack.push(r);
                     }
@@ -1194,9 +1195,9 @@ impl Interp {
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         if let Err(r) = store_instance_value_cached(&obj, name, r, cache) {
-                            tri!(self.store_attr_slow(&obj, name, r, cache));
+                            tri!(self.store_attr_slow(&obj, name.name(), r, cache));
                         }
                     }
                     Op::StoreSubscr => {
@@ -1231,17 +1232,19 @@ impl Interp {
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(&obj, name, cache) {
                             Some(v) => v,
-                            None => match tri!(self.load_attr_or_getter(&obj, name, cache)) {
-                                AttrRead::Value(v) => v,
-                                AttrRead::Getter(callee) => {
-                                    obj.discard();
-                                    self.push_frame::<OBSERVED>(frame, callee)?;
-                                    continue 'frames;
+                            None => {
+                                match tri!(self.load_attr_or_getter(&obj, name.name(), cache)) {
+                                    AttrRead::Value(v) => v,
+                                    AttrRead::Getter(callee) => {
+                                        obj.discard();
+                                        self.push_frame::<OBSERVED>(frame, callee)?;
+                                        continue 'frames;
+                                    }
                                 }
-                            },
+                            }
                         };
                         f.stack.push(r);
                     }
@@ -1249,10 +1252,10 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => match tri!(self.load_attr_or_getter(obj, name, cache)) {
+                            None => match tri!(self.load_attr_or_getter(obj, name.name(), cache)) {
                                 AttrRead::Value(v) => v,
                                 AttrRead::Getter(callee) => {
                                     self.push_frame::<OBSERVED>(frame, callee)?;
@@ -1266,10 +1269,10 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, x.into()));
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[g.index()];
+                        let name = NameOperand(&code.names, g.index());
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(obj, name, cache)),
+                            None => tri!(self.load_attr_slow(obj, name.name(), cache)),
                         };
                         std::mem::replace(&mut f.locals[d.index()], r).discard();
                     }
@@ -1288,9 +1291,9 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         if let Err(v) = store_instance_value_cached(obj, name, v, cache) {
-                            tri!(self.store_attr_slow(obj, name, v, cache));
+                            tri!(self.store_attr_slow(obj, name.name(), v, cache));
                         }
                     }
                     Op::StoreAttr(n) => {
@@ -1298,9 +1301,9 @@ impl Interp {
                         let v = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         if let Err(v) = store_instance_value_cached(&obj, name, v, cache) {
-                            tri!(self.store_attr_slow(&obj, name, v, cache));
+                            tri!(self.store_attr_slow(&obj, name.name(), v, cache));
                         }
                     }
                     Op::BuildTuple(n) => {
@@ -1685,12 +1688,17 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
+                        let name = NameOperand(&code.names, n.0 as usize);
                         let v = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
                             None => {
                                 let nested = self.frames.len() == base;
-                                match tri!(self.return_attr_or_getter(obj, name, cache, nested)) {
+                                match tri!(self.return_attr_or_getter(
+                                    obj,
+                                    name.name(),
+                                    cache,
+                                    nested
+                                )) {
                                     AttrRead::Value(v) => v,
                                     AttrRead::Getter(callee) => {
                                         self.push_frame::<OBSERVED>(frame, callee)?;
@@ -1926,7 +1934,7 @@ impl Interp {
                 r?
             }
         };
-        if let Err(r) = store_instance_value_cached(&obj, name, r, cache) {
+        if let Err(r) = store_instance_value_cached(&obj, NameOperand::of(name), r, cache) {
             self.store_attr_slow(&obj, name, r, cache)?;
         }
         obj.discard();
