@@ -137,7 +137,14 @@ fn zip(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     for a in args.pos {
         inners.push(interp.get_iter(a)?);
     }
-    Ok(new_iter("zip", IterState::Zip { inners, strict }))
+    Ok(new_iter(
+        "zip",
+        IterState::Zip {
+            inners: inners.into(),
+            strict,
+            spare: None,
+        },
+    ))
 }
 
 fn map(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -156,7 +163,7 @@ fn map(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "map",
         IterState::Map {
             func: func.clone(),
-            inners,
+            inners: inners.into(),
         },
     ))
 }

@@ -311,16 +311,28 @@ impl Interp {
                 drop(old);
                 Ok(Some(Value::Tuple(t)))
             }
-            IterState::Zip { inners, strict } => {
-                let (inners, strict) = (inners.clone(), *strict);
+            IterState::Zip {
+                inners,
+                strict,
+                spare,
+            } => {
+                let (inners, strict, spare) = (inners.clone(), *strict, spare.take());
                 drop(st);
-                self.zip_next(obj, &inners, strict)
+                let Some(t) = self.zip_next(obj, &inners, strict, spare)? else {
+                    return Ok(None);
+                };
+                let old = match &mut *obj.state.lock() {
+                    IterState::Zip { spare, .. } => spare.replace(t.clone()),
+                    _ => None,
+                };
+                drop(old);
+                Ok(Some(Value::Tuple(t)))
             }
             IterState::Map { func, inners } => {
                 let (func, inners) = (func.clone(), inners.clone());
                 drop(st);
                 let mut args = Vec::with_capacity(inners.len());
-                for it in &inners {
+                for it in inners.iter() {
                     match self.iter_next(it)? {
                         Some(v) => args.push(v),
                         None => return Ok(None),
@@ -434,14 +446,24 @@ impl Interp {
         obj: &Ref<IterObj>,
         inners: &[Value],
         strict: bool,
-    ) -> PyResult<Option<Value>> {
+        spare: Option<Ref<Tuple>>,
+    ) -> PyResult<Option<Ref<Tuple>>> {
         if inners.is_empty() {
             return Ok(None);
         }
-        let mut items = Vec::with_capacity(inners.len());
+        // The previous tuple when nothing else holds it: each item is replaced as it comes (an
+        // old item's finalizer may run in between, as in CPython; no lock is held).
+        let mut reuse = spare.filter(|t| t.items.len() == inners.len());
+        if reuse.as_mut().is_some_and(|t| Ref::get_mut(t).is_none()) {
+            reuse = None;
+        }
+        let mut items = Vec::with_capacity(if reuse.is_some() { 0 } else { inners.len() });
         for (i, it) in inners.iter().enumerate() {
             match self.iter_next(it)? {
-                Some(v) => items.push(v),
+                Some(v) => match reuse.as_mut().and_then(Ref::get_mut) {
+                    Some(t) => t.items[i] = v,
+                    None => items.push(v),
+                },
                 None => {
                     *obj.state.lock() = IterState::Exhausted;
                     if strict && i > 0 {
@@ -473,7 +495,10 @@ impl Interp {
                 }
             }
         }
-        Ok(Some(Value::tuple(items)))
+        Ok(Some(match reuse {
+            Some(t) => t,
+            None => Ref::new(Tuple::new(items)),
+        }))
     }
 
     /// `iter(v)` for a built-in that walks `v` to its end at once (`sum`, `min`, `any`...).

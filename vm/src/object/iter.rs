@@ -284,13 +284,18 @@ pub enum IterState {
         step: BigInt,
         left: BigInt,
     },
+    /// The inner iterators are shared (`Arc`): a step clones the handle, not the list, to step
+    /// them with the state's lock released.
     Zip {
-        inners: Vec<Value>,
+        inners: Arc<[Value]>,
         strict: bool,
+        /// The last tuple made, refilled in place when nothing else holds it, as CPython's
+        /// `zip_next` does (see `Enumerate`'s `spare`).
+        spare: Option<Ref<crate::object::Tuple>>,
     },
     Map {
         func: Value,
-        inners: Vec<Value>,
+        inners: Arc<[Value]>,
     },
     Filter {
         func: Value,

@@ -342,7 +342,12 @@ impl Trace for IterObj {
             IterState::SeqIter { obj: inner, .. } | IterState::RevSeq { obj: inner, .. } => {
                 inner.trace(visit)
             }
-            IterState::Zip { inners, .. } => trace_all(inners.iter(), visit),
+            IterState::Zip { inners, spare, .. } => {
+                trace_all(inners.iter(), visit);
+                if let Some(t) = spare {
+                    visit.visit(t);
+                }
+            }
             IterState::Combinatoric(c) => trace_all(c.values(), visit),
             IterState::Map { func, inners } => {
                 func.trace(visit);
