@@ -1314,7 +1314,15 @@ pub(crate) fn extend_unshared_list(a: Value, b: &Value) -> Result<Value, Value> 
             // Count 1 with `b` borrowed from its own reference: `y` is another list.
             let items = list.items.get_mut();
             let more = y.items.read();
-            items.reserve_exact(more.len());
+            let len = items.len() + more.len();
+            if items.capacity() < len {
+                // A new buffer of the final size, `x`'s items moved in: cheaper than growing
+                // `x`'s in place (`realloc`: about 170 machine instructions a time for
+                // nqueens' `[items[i]] + p`).
+                let mut all = Vec::with_capacity(len);
+                all.append(items);
+                *items = all;
+            }
             items.extend_from_slice(&more);
             drop(more);
             Ok(Value::List(x))
