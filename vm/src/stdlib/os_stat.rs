@@ -35,6 +35,8 @@ pub const MINI_NAMES: &[&str] = &[
     "WIFSTOPPED",
     "WSTOPSIG",
     "waitstatus_to_exitcode",
+    "removedirs",
+    "renames",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
