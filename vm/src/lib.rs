@@ -109,9 +109,10 @@ fn with_runpy_frames(e: PyErr) -> PyErr {
 fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()>) -> i32 {
     let globals = new_globals("__main__");
     // A script's, `-c`'s or standard input's `__main__` is in no package (`-m` sets it), and
-    // has no module spec (minivm has no `ModuleSpec`: `-m`'s is None too).
+    // has no module spec nor loader (minivm has no `ModuleSpec`: `-m`'s are None too).
     globals.set_str("__package__", Value::None);
     globals.set_str("__spec__", Value::None);
+    globals.set_str("__loader__", Value::None);
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.
     vm.register_module(
         "__main__",

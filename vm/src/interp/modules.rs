@@ -795,6 +795,13 @@ impl Interp {
             None => name.rsplit_once('.').map_or("", |(p, _)| p),
         };
         dict.set_str("__package__", Value::str(package));
+        // The rest of what CPython's import puts in a module, so `dir(module)` lists the same
+        // names: the builtins' namespace, and no bytecode cache, loader object or module spec
+        // (minivm has no `importlib` machinery: None, as CPython's for a module made by hand).
+        dict.set_str("__builtins__", Value::Dict((*self.vm.builtins).clone()));
+        dict.set_str("__cached__", Value::None);
+        dict.set_str("__loader__", Value::None);
+        dict.set_str("__spec__", Value::None);
         if let Some(dir) = package_dir {
             dict.set_str("__path__", Value::list(vec![Value::str(&dir)]));
         }
