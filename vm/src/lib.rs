@@ -147,6 +147,11 @@ fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyRes
         interp.report_never_awaited(None);
     }
     crate::stdlib::tempfile::remove_leftovers();
+    // `__main__`'s globals go while this thread still holds the GIL: daemon threads may still
+    // run (and reach the same dict), and in the GIL model a count changes only under the GIL
+    // (ThreadSanitizer, stress/alive_and_daemons --gil on: this drop, after `detach`, raced
+    // with a daemon thread's collection reading the dict's count).
+    drop(globals);
     interp.detach();
     let status = flush_at_exit(vm, status);
     if crate::stdlib::os_fork::in_forked_child() {
