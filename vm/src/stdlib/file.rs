@@ -1447,8 +1447,12 @@ pub fn std_stream(stderr: bool) -> Value {
 
 /// The lowest descriptor `sys.stdin`'s duplicates of descriptor 0 take: high, so the program's
 /// own files, pipes and sockets get the numbers CPython gives them (3, 4...), as CPython's
-/// `sys.stdin`, which holds descriptor 0 itself, leaves them free.
-const STDIN_DUP_MIN: i32 = 256;
+/// `sys.stdin`, which holds descriptor 0 itself, leaves them free. Below 256: the signal
+/// module's sockets (250 and up, made at start-up) already grew the process's descriptor table
+/// to 256 entries, and growing it again once threads run makes Linux wait for an RCU grace
+/// period: with 256 here the first `print` of every program (which makes `sys`'s streams)
+/// waited 8-17 ms in that `fcntl`.
+const STDIN_DUP_MIN: i32 = 200;
 
 /// `sys.stdin`: a text file over (a duplicate of) descriptor 0, whose `fileno()` is 0; `None`
 /// if there is none.
