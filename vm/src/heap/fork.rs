@@ -88,6 +88,9 @@ pub enum Forked {
 /// `held` are the park keys ([`mutex_key`], [`condvar_key`]) of the VM's own locks that other
 /// threads may be waiting on; the child removes those threads' entries ([`clear_ghosts`]).
 pub fn fork(_proof: &ForkToken<'_>, held: &[usize]) -> std::io::Result<Forked> {
+    // No thread is starting or ending (see "Threads starting and ending"); none can begin to
+    // until the copy is made. (Before `SLOTS` is locked: an ending thread's slot leaves it.)
+    let mut quiet = quiesce();
     // This thread's slot, made before the list is locked (making it takes the lock).
     let mine = MY_SLOT.try_with(|s| Arc::as_ptr(&s.0)).ok();
     // No thread is halfway through adding or removing a slot in the copy.
@@ -109,6 +112,9 @@ pub fn fork(_proof: &ForkToken<'_>, held: &[usize]) -> std::io::Result<Forked> {
             0 => {
                 drop(parent_end);
                 clear_ghosts(&mut slots, mine, held);
+                // (Threads the wait gave up on are not in the child either.)
+                quiet.starting = 0;
+                quiet.ending.clear();
                 child_ready(&mut child_end);
                 return Ok(Forked::Child);
             }
@@ -168,6 +174,110 @@ pub fn exit_now(status: i32) -> ! {
     // SAFETY: `_exit` has no preconditions: it ends the process and never returns, touching
     // no memory of it.
     unsafe { libc::_exit(status) }
+}
+
+// -------------------------------------------------------------------------------------------
+// Threads starting and ending.
+//
+// A new thread runs code of the runtime before its closure: Rust's standard library records
+// the thread's stack guard in a table under a mutex, and mimalloc, at the thread's first
+// allocation, links a heap for it into a list under another; a thread past its closure
+// unlinks both again. Neither library has fork handlers (glibc's malloc has), so a fork while
+// another thread holds one of those mutexes copies it locked, and the child's first new thread
+// blocks on it for good. That was Ctrl-C never reaching a forked grandchild (1-3% of the runs
+// of tests/scripts/signal/fork_ctrl_c.mini under load): the middle child forked while the
+// signal thread it had just started was still starting, and the grandchild's own signal thread
+// then never ran (gdb: blocked in `set_current_info`, and in mimalloc's `_mi_theap_init`).
+// So every thread the VM starts goes through [`spawn`], which counts it as *starting* until
+// its closure begins and lists it as *ending* from the end of its closure until the kernel has
+// let it go; [`fork`] waits until there are none ([`quiesce`]) and keeps new ones from
+// beginning until the copy is made.
+
+/// The threads in their start or end (see above). A `std` mutex (a futex word: no user-space
+/// queue whose entries a fork would copy): [`fork`] holds it across the copy.
+struct Transitions {
+    /// Threads created whose closure has not begun.
+    starting: usize,
+    /// Kernel thread ids of threads whose closure has ended (some may have exited since).
+    ending: Vec<i32>,
+}
+
+static TRANSITIONS: std::sync::Mutex<Transitions> = std::sync::Mutex::new(Transitions {
+    starting: 0,
+    ending: Vec::new(),
+});
+static TRANSITIONS_CHANGED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// How long [`fork`] waits for starting and ending threads (microseconds when nothing is
+/// wrong; past it, the fork goes ahead as it did before this wait existed).
+const QUIET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn transitions() -> std::sync::MutexGuard<'static, Transitions> {
+    TRANSITIONS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether the thread `tid` of this process still exists (until the kernel has released it,
+/// its directory stays under /proc).
+fn thread_exists(tid: i32) -> bool {
+    std::fs::metadata(format!("/proc/self/task/{tid}")).is_ok()
+}
+
+/// Start a thread with `builder` running `f`, counted as starting and ending (see above). Every
+/// thread of the VM is started through this.
+pub fn spawn<F, T>(
+    builder: std::thread::Builder,
+    f: F,
+) -> std::io::Result<std::thread::JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// Dropped when the closure ends (returning or unwinding): the thread is ending.
+    struct Ending;
+    impl Drop for Ending {
+        fn drop(&mut self) {
+            let tid = rustix::thread::gettid().as_raw_nonzero().get();
+            let mut t = transitions();
+            if t.ending.len() >= 16 {
+                t.ending.retain(|&tid| thread_exists(tid));
+            }
+            t.ending.push(tid);
+        }
+    }
+    fn started() {
+        let mut t = transitions();
+        t.starting = t.starting.saturating_sub(1);
+        drop(t);
+        TRANSITIONS_CHANGED.notify_all();
+    }
+    transitions().starting += 1;
+    let spawned = builder.spawn(move || {
+        started();
+        let _ending = Ending;
+        f()
+    });
+    if spawned.is_err() {
+        started();
+    }
+    spawned
+}
+
+/// Wait (up to [`QUIET_TIMEOUT`]) until no thread is starting or ending; the guard keeps new
+/// ones from beginning while it is held.
+fn quiesce() -> std::sync::MutexGuard<'static, Transitions> {
+    let deadline = std::time::Instant::now() + QUIET_TIMEOUT;
+    let mut t = transitions();
+    loop {
+        t.ending.retain(|&tid| thread_exists(tid));
+        if (t.starting == 0 && t.ending.is_empty()) || std::time::Instant::now() >= deadline {
+            return t;
+        }
+        // (Starting threads notify; an ending one's exit is seen only by looking again.)
+        t = TRANSITIONS_CHANGED
+            .wait_timeout(t, std::time::Duration::from_micros(100))
+            .map(|(t, _)| t)
+            .unwrap_or_else(|e| e.into_inner().0);
+    }
 }
 
 // -------------------------------------------------------------------------------------------
@@ -346,5 +456,61 @@ fn clear_ghosts(slots: &mut Vec<Arc<Slot>>, mine: Option<*const Slot>, held: &[u
                 raw.unlock(parking_lot::lock_api::GuardNoSend::new());
             }
         }
+    }
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::*;
+
+    fn my_tid() -> i32 {
+        rustix::thread::gettid().as_raw_nonzero().get()
+    }
+
+    #[test]
+    fn quiesce_waits_for_a_new_thread_to_begin() {
+        static TID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+        let h = spawn(std::thread::Builder::new(), || {
+            TID.store(my_tid(), Ordering::SeqCst)
+        })
+        .unwrap();
+        let quiet = quiesce();
+        // Its closure has begun (the runtime's start-up is behind it).
+        assert_ne!(TID.load(Ordering::SeqCst), 0);
+        assert_eq!(quiet.starting, 0);
+        drop(quiet);
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn quiesce_waits_for_an_ended_thread_to_exit() {
+        /// A thread-local whose destructor (run after the closure) takes a while, as a
+        /// runtime's tear-down may.
+        struct SlowEnd;
+        impl Drop for SlowEnd {
+            fn drop(&mut self) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        thread_local! { static SLOW: SlowEnd = const { SlowEnd }; }
+        let (tx, rx) = std::sync::mpsc::channel();
+        // (Not joined: only the wait can tell that it is gone.)
+        let _h = spawn(std::thread::Builder::new(), move || {
+            SLOW.with(|_| ());
+            tx.send(my_tid()).unwrap();
+        })
+        .unwrap();
+        let tid = rx.recv().unwrap();
+        // Until its closure has ended (it is listed as ending) or it has exited.
+        let start = std::time::Instant::now();
+        while !transitions().ending.contains(&tid)
+            && thread_exists(tid)
+            && start.elapsed() < QUIET_TIMEOUT
+        {
+            std::thread::yield_now();
+        }
+        let quiet = quiesce();
+        assert!(!thread_exists(tid), "thread {tid} still tearing down");
+        assert!(quiet.ending.is_empty());
     }
 }

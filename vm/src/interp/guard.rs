@@ -53,14 +53,14 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    std::thread::Builder::new()
+    let builder = std::thread::Builder::new()
         .name(name)
-        .stack_size(THREAD_STACK_SIZE)
-        .spawn(move || {
-            let here = stack_position();
-            STACK_LIMIT.with(|l| l.set(here.saturating_sub(THREAD_STACK_SIZE - RESERVE)));
-            f()
-        })
+        .stack_size(THREAD_STACK_SIZE);
+    crate::heap::fork::spawn(builder, move || {
+        let here = stack_position();
+        STACK_LIMIT.with(|l| l.set(here.saturating_sub(THREAD_STACK_SIZE - RESERVE)));
+        f()
+    })
 }
 
 /// True when this thread's stack is too deep to enter one more level of recursion.

@@ -154,11 +154,10 @@ fn watch_parent(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             std::process::exit(1);
         }
     };
-    std::thread::Builder::new()
+    let builder = std::thread::Builder::new()
         .name("mp-parent-watch".into())
-        .stack_size(64 * 1024)
-        .spawn(watcher)
-        .map_err(os_err)?;
+        .stack_size(64 * 1024);
+    crate::heap::fork::spawn(builder, watcher).map_err(os_err)?;
     Ok(Value::None)
 }
 

@@ -216,20 +216,20 @@ fn wake_thread(
     let (reader, writer) = UnixStream::pair()?;
     let (mut reader, writer) = (high(reader)?, high(writer)?);
     let vm = vm.clone();
-    std::thread::Builder::new()
+    let builder = std::thread::Builder::new()
         .name(name.into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let mut buf = [0u8; 16];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => on_wake(&vm),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
+        .stack_size(64 * 1024);
+    crate::heap::fork::spawn(builder, move || {
+        let mut buf = [0u8; 16];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => on_wake(&vm),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
-        })?;
+        }
+    })?;
     Ok(writer)
 }
 
@@ -561,9 +561,8 @@ fn setitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if secs > 0.0 {
         t.deadline = Some(std::time::Instant::now() + timer_duration(secs));
         let generation = t.generation;
-        std::thread::Builder::new()
-            .name("minivm-itimer".into())
-            .spawn(move || run_real_timer(generation))
+        let builder = std::thread::Builder::new().name("minivm-itimer".into());
+        crate::heap::fork::spawn(builder, move || run_real_timer(generation))
             .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
     }
     drop(t);

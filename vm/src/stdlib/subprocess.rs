@@ -357,23 +357,23 @@ pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Optio
 
 /// The reaper: wait for the child and record its status.
 fn start_reaper(mut child: std::process::Child, exit: Arc<Exit>) -> std::io::Result<()> {
-    std::thread::Builder::new()
+    let builder = std::thread::Builder::new()
         .name("subprocess-reaper".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let code = match child.wait() {
-                Ok(st) => st
-                    .code()
-                    .map(i64::from)
-                    .or_else(|| st.signal().map(|s| -i64::from(s)))
-                    .unwrap_or(0),
-                // (Reaped by someone else: CPython's Popen then says 0.)
-                Err(_) => 0,
-            };
-            *exit.code.lock() = Some(code);
-            exit.done.notify_all();
-        })
-        .map(|_| ())
+        .stack_size(64 * 1024);
+    crate::heap::fork::spawn(builder, move || {
+        let code = match child.wait() {
+            Ok(st) => st
+                .code()
+                .map(i64::from)
+                .or_else(|| st.signal().map(|s| -i64::from(s)))
+                .unwrap_or(0),
+            // (Reaped by someone else: CPython's Popen then says 0.)
+            Err(_) => 0,
+        };
+        *exit.code.lock() = Some(code);
+        exit.done.notify_all();
+    })
+    .map(|_| ())
 }
 
 /// `_subprocess.spawn(args, executable, cwd, env, stdin, stdout, stderr, encoding, errors,
