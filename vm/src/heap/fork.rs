@@ -200,11 +200,15 @@ struct Transitions {
     starting: usize,
     /// Kernel thread ids of threads whose closure has ended (some may have exited since).
     ending: Vec<i32>,
+    /// The length of `ending` at which the threads gone are next taken off it (twice what
+    /// was left the last time: each ending thread costs a bounded number of looks).
+    prune_at: usize,
 }
 
 static TRANSITIONS: std::sync::Mutex<Transitions> = std::sync::Mutex::new(Transitions {
     starting: 0,
     ending: Vec::new(),
+    prune_at: 16,
 });
 static TRANSITIONS_CHANGED: std::sync::Condvar = std::sync::Condvar::new();
 
@@ -238,8 +242,9 @@ where
         fn drop(&mut self) {
             let tid = rustix::thread::gettid().as_raw_nonzero().get();
             let mut t = transitions();
-            if t.ending.len() >= 16 {
+            if t.ending.len() >= t.prune_at {
                 t.ending.retain(|&tid| thread_exists(tid));
+                t.prune_at = (2 * t.ending.len()).max(16);
             }
             t.ending.push(tid);
         }
