@@ -113,8 +113,8 @@ pub fn fork(_proof: &ForkToken<'_>, held: &[usize]) -> std::io::Result<Forked> {
                 drop(parent_end);
                 clear_ghosts(&mut slots, mine, held);
                 // (Threads the wait gave up on are not in the child either.)
-                quiet.starting = 0;
-                quiet.ending.clear();
+                quiet.0.starting = 0;
+                quiet.0.ending.clear();
                 child_ready(&mut child_end);
                 return Ok(Forked::Child);
             }
@@ -222,7 +222,7 @@ fn transitions() -> std::sync::MutexGuard<'static, Transitions> {
 
 /// Whether the thread `tid` of this process still exists (until the kernel has released it,
 /// its directory stays under /proc).
-fn thread_exists(tid: i32) -> bool {
+pub fn thread_exists(tid: i32) -> bool {
     std::fs::metadata(format!("/proc/self/task/{tid}")).is_ok()
 }
 
@@ -267,15 +267,35 @@ where
     spawned
 }
 
+/// The end of [`quiesce`]'s wait: while it is held, no thread can begin starting or ending.
+pub struct Quiet(std::sync::MutexGuard<'static, Transitions>);
+
+impl Quiet {
+    /// Threads created whose closure has not begun (0 unless the wait gave up).
+    pub fn starting(&self) -> usize {
+        self.0.starting
+    }
+
+    /// Threads past their closure that have not exited (none unless the wait gave up).
+    pub fn ending(&self) -> &[i32] {
+        &self.0.ending
+    }
+}
+
+/// The kernel ids of the threads listed as ending (for tests).
+pub fn ending_threads() -> Vec<i32> {
+    transitions().ending.clone()
+}
+
 /// Wait (up to [`QUIET_TIMEOUT`]) until no thread is starting or ending; the guard keeps new
 /// ones from beginning while it is held.
-fn quiesce() -> std::sync::MutexGuard<'static, Transitions> {
+pub fn quiesce() -> Quiet {
     let deadline = std::time::Instant::now() + QUIET_TIMEOUT;
     let mut t = transitions();
     loop {
         t.ending.retain(|&tid| thread_exists(tid));
         if (t.starting == 0 && t.ending.is_empty()) || std::time::Instant::now() >= deadline {
-            return t;
+            return Quiet(t);
         }
         // (Starting threads notify; an ending one's exit is seen only by looking again.)
         t = TRANSITIONS_CHANGED
@@ -461,61 +481,5 @@ fn clear_ghosts(slots: &mut Vec<Arc<Slot>>, mine: Option<*const Slot>, held: &[u
                 raw.unlock(parking_lot::lock_api::GuardNoSend::new());
             }
         }
-    }
-}
-
-#[cfg(all(test, not(miri)))]
-mod tests {
-    use super::*;
-
-    fn my_tid() -> i32 {
-        rustix::thread::gettid().as_raw_nonzero().get()
-    }
-
-    #[test]
-    fn quiesce_waits_for_a_new_thread_to_begin() {
-        static TID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-        let h = spawn(std::thread::Builder::new(), || {
-            TID.store(my_tid(), Ordering::SeqCst)
-        })
-        .unwrap();
-        let quiet = quiesce();
-        // Its closure has begun (the runtime's start-up is behind it).
-        assert_ne!(TID.load(Ordering::SeqCst), 0);
-        assert_eq!(quiet.starting, 0);
-        drop(quiet);
-        h.join().unwrap();
-    }
-
-    #[test]
-    fn quiesce_waits_for_an_ended_thread_to_exit() {
-        /// A thread-local whose destructor (run after the closure) takes a while, as a
-        /// runtime's tear-down may.
-        struct SlowEnd;
-        impl Drop for SlowEnd {
-            fn drop(&mut self) {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
-        thread_local! { static SLOW: SlowEnd = const { SlowEnd }; }
-        let (tx, rx) = std::sync::mpsc::channel();
-        // (Not joined: only the wait can tell that it is gone.)
-        let _h = spawn(std::thread::Builder::new(), move || {
-            SLOW.with(|_| ());
-            tx.send(my_tid()).unwrap();
-        })
-        .unwrap();
-        let tid = rx.recv().unwrap();
-        // Until its closure has ended (it is listed as ending) or it has exited.
-        let start = std::time::Instant::now();
-        while !transitions().ending.contains(&tid)
-            && thread_exists(tid)
-            && start.elapsed() < QUIET_TIMEOUT
-        {
-            std::thread::yield_now();
-        }
-        let quiet = quiesce();
-        assert!(!thread_exists(tid), "thread {tid} still tearing down");
-        assert!(quiet.ending.is_empty());
     }
 }

@@ -14,6 +14,7 @@
 
 mod children;
 mod cpython_names;
+mod fork_threads;
 mod math;
 mod minilib;
 mod no_unit_tests;
