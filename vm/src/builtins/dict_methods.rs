@@ -51,9 +51,9 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             for (k, v) in pairs {
-                // Keys comparing by `__eq__` are matched against `d`'s (no lock held meanwhile).
-                let k = interp.resolve_in_map(&d.map, k)?;
-                drop(d.insert(k, v));
+                // Keys comparing by `__eq__` are matched against `d`'s (no lock held meanwhile),
+                // and stored only if `d`'s keys of that hash are still those (`dict_insert`).
+                drop(interp.dict_insert(d, k, v)?);
             }
             return Ok(());
         }
@@ -62,8 +62,8 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             let keys = interp.call(&keys_fn, &[])?;
             for k in interp.collect_iter(&keys)? {
                 let v = interp.getitem(src, &k)?;
-                let hk = interp.dict_key(d, k)?;
-                drop(d.insert(hk, v));
+                let hk = interp.hash_any(k)?;
+                drop(interp.dict_insert(d, hk, v)?);
             }
             return Ok(());
         }
@@ -94,8 +94,8 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
                 p.len()
             )
         })?;
-        let hk = interp.dict_key(d, k)?;
-        drop(d.insert(hk, v));
+        let hk = interp.hash_any(k)?;
+        drop(interp.dict_insert(d, hk, v)?);
         n += 1;
     }
     Ok(())

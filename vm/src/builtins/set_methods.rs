@@ -390,16 +390,18 @@ fn add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn discard(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "discard")?;
-    let k = interp.set_lookup_key(s, rest(&args).one("set.discard")?.clone())?;
-    s.items.lock().shift_remove(&k);
+    let (mut items, k) = interp.set_lookup_locked(s, rest(&args).one("set.discard")?.clone())?;
+    items.shift_remove(&k);
     Ok(Value::None)
 }
 
 fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let s = recv_set(&args, "remove")?;
     let v = rest(&args).one("set.remove")?;
-    let k = interp.set_lookup_key(s, v.clone())?;
-    if !s.items.lock().shift_remove(&k) {
+    let (mut items, k) = interp.set_lookup_locked(s, v.clone())?;
+    let removed = items.shift_remove(&k);
+    drop(items);
+    if !removed {
         return Err(key_error(v));
     }
     Ok(Value::None)

@@ -126,6 +126,36 @@ impl Interp {
         Ok(f(&mut map, k))
     }
 
+    /// Dict `d`, locked, and the hashed key `k` resolved against its keys as in
+    /// [`Interp::with_resolved`], for a caller that runs Python code (an `__add__`) while it
+    /// holds the table (`Counter`'s `_count_elements`).
+    pub(crate) fn lock_resolved<'d>(
+        &mut self,
+        d: &'d Dict,
+        k: HashKey,
+    ) -> PyResult<(crate::heap::CellMut<'d, KeyMap>, HashKey)> {
+        self.resolve_locked(&d.map, k, map_candidates)
+    }
+
+    /// `d[k] = v` for an already hashed key, resolved and stored as one step
+    /// ([`Interp::with_resolved`]); the value it replaced, to drop by the caller.
+    /// (`dict.update`: two threads updating with equal keys whose `__eq__` is Python code must
+    /// leave one key, as their `d[k] = v` does.)
+    pub(crate) fn dict_insert(
+        &mut self,
+        d: &Dict,
+        k: HashKey,
+        v: Value,
+    ) -> PyResult<Option<Value>> {
+        let (mut map, k) = self.lock_resolved(d, k)?;
+        let old = map.insert_full(k, v).1;
+        drop(map);
+        if old.is_none() {
+            d.keys_changed();
+        }
+        Ok(old)
+    }
+
     /// `s.add(v)` on a shared set: as [`Interp::with_resolved`], the member resolved against
     /// the set's members of its hash, again if they changed while Python `__eq__`s ran.
     pub(crate) fn set_add(&mut self, s: &SetObj, v: Value) -> PyResult<()> {
@@ -307,10 +337,17 @@ impl Interp {
         self.resolve_key(k, candidates)
     }
 
-    /// The key to look `v` up with in a set (`v in s`, `s.discard(v)`, `s.remove(v)`): a set
-    /// stands for the frozenset of its members, as in CPython's `set_contains`
-    /// (`{1} in {frozenset({1})}` is True; only adding a set is a TypeError).
-    pub fn set_lookup_key(&mut self, s: &SetObj, v: Value) -> PyResult<HashKey> {
+    /// Set `s`, locked, and the key to look `v` up with in it (`v in s`, `s.discard(v)`,
+    /// `s.remove(v)`), resolved against its members of that hash as [`Interp::with_resolved`]
+    /// resolves a dict key: again if another thread changed them while Python `__eq__`s ran,
+    /// so a member replaced by an equal one meanwhile is still found. A set stands for the
+    /// frozenset of its members, as in CPython's `set_contains` (`{1} in {frozenset({1})}` is
+    /// True; only adding a set is a TypeError).
+    pub fn set_lookup_locked<'s>(
+        &mut self,
+        s: &'s SetObj,
+        v: Value,
+    ) -> PyResult<(crate::heap::CellMut<'s, KeySet>, HashKey)> {
         let v = match &v {
             Value::Set(x) if !x.frozen => {
                 let members = x.items.lock().clone();
@@ -318,7 +355,11 @@ impl Interp {
             }
             _ => v,
         };
-        self.set_key(s, v)
+        if let Some(hash) = plain_hash(&v) {
+            return Ok((s.items.lock(), HashKey { hash, value: v }));
+        }
+        let k = self.hash_any(v)?;
+        self.resolve_locked(&s.items, k, set_candidates)
     }
 
     /// The key to use for `v` in a set being built (not shared yet).

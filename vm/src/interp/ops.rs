@@ -936,8 +936,8 @@ impl Interp {
                         return Ok(s.items.lock().contains_ref(&probe));
                     }
                 }
-                let k = self.set_lookup_key(s, needle.clone())?;
-                Ok(s.items.lock().contains(&k))
+                let (items, k) = self.set_lookup_locked(s, needle.clone())?;
+                Ok(items.contains(&k))
             }
             Range(r) if r.big().is_some() => {
                 let Some(b) = r.big() else { return Ok(false) };

@@ -428,8 +428,8 @@ fn view_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let needle = args.pos.get(1).cloned().unwrap_or(Value::None);
     let found = match kind {
         ViewKind::Keys => {
-            let k = interp.dict_key(&d, needle)?;
-            d.map.lock().contains_key(&k)
+            // Resolved and looked up as one step, as `k in d` is (`Interp::with_resolved`).
+            interp.with_resolved(&d, &needle, |map, k| map.contains_key(&k))?
         }
         _ => {
             let mut found = false;

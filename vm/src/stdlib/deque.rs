@@ -153,8 +153,8 @@ fn odict_move_to_end(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let d = odict_of(od)?;
     let last = interp.truthy(last)?;
-    let k = interp.dict_key(&d, key.clone())?;
-    let mut map = d.map.lock();
+    let k = interp.hash_any(key.clone())?;
+    let (mut map, k) = interp.lock_resolved(&d, k)?;
     let Some(i) = map.get_index_of(&k) else {
         drop(map);
         return Err(crate::builtins::dict_methods::key_error(key));
@@ -240,7 +240,7 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         } else {
             (item, Value::Int(1))
         };
-        let key = interp.dict_key(&d, elem)?;
+        let key = interp.hash_any(elem)?;
         // CPython's order of operands: `count + old` for a mapping's counts (Python code in
         // `Counter.update`), `old + 1` for elements, `old - count` to subtract.
         let combine = |interp: &mut Interp, old: &Value| match (old, &count) {
@@ -252,30 +252,31 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ if pairs => interp.binary(BinOp::Add, &count, old),
             _ => interp.binary(BinOp::Add, old, &count),
         };
-        let slow = {
-            let mut map = d.map.lock();
-            match map.get_mut(&key) {
-                Some(slot) if plain_number(slot) && plain_number(&count) => {
-                    *slot = combine(interp, slot)?;
-                    None
-                }
-                Some(slot) => Some(slot.clone()),
-                None if copy => {
-                    map.insert(key.clone(), count.clone());
-                    drop(map);
-                    d.keys_changed();
-                    None
-                }
-                None if plain_number(&count) => {
-                    let new = combine(interp, &Value::Int(0))?;
-                    map.insert(key.clone(), new);
-                    drop(map);
-                    d.keys_changed();
-                    None
-                }
-                None => Some(Value::Int(0)),
+        // Resolved with the table locked (again if an equal key replaced the one compared
+        // against while Python `__eq__`s ran), so two threads counting equal elements of a
+        // class with its own `__eq__` add to one key.
+        let (mut map, key) = interp.lock_resolved(&d, key)?;
+        let (slow, added) = match map.get_mut(&key) {
+            Some(slot) if plain_number(slot) && plain_number(&count) => {
+                *slot = combine(interp, slot)?;
+                (None, false)
             }
+            Some(slot) => (Some(slot.clone()), false),
+            None if copy => {
+                map.insert(key.clone(), count.clone());
+                (None, true)
+            }
+            None if plain_number(&count) => {
+                let new = combine(interp, &Value::Int(0))?;
+                map.insert(key.clone(), new);
+                (None, true)
+            }
+            None => (Some(Value::Int(0)), false),
         };
+        drop(map);
+        if added {
+            d.keys_changed();
+        }
         if let Some(old) = slow {
             let new = combine(interp, &old)?;
             d.set(key, new);
