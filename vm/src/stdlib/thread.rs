@@ -330,10 +330,17 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // before a client is listening by the time `start()` returns (Effective Python's item 61).
     let started = Arc::new((Mutex::new(false), Condvar::new()));
     let signal = started.clone();
+    let pinned = pin_for_spawn();
     let spawned = crate::interp::guard::spawn(name.clone(), move || {
+        if let Some(mask) = pinned {
+            let _ = rustix::thread::sched_setaffinity(None, &mask);
+        }
         let (child, me) = handoff.into_inner();
         run_thread(child, me, &signal)
     });
+    if let Some(mask) = pinned {
+        let _ = rustix::thread::sched_setaffinity(None, &mask);
+    }
     if let Err(e) = spawned {
         *d.end.state.lock() = RunState::Finished;
         return Err(err!(RuntimeError, "can't start new thread: {e}"));
@@ -348,6 +355,26 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     });
     Ok(Value::None)
+}
+
+/// Free-threaded: keep the calling thread, for the moment of a spawn, to the processor it runs
+/// on, so that the new thread (which inherits the affinity) is queued there and runs as soon as
+/// the caller sleeps in `start()`'s wait; the affinity it had is given back to both at once
+/// (returned here: the caller's, to the new thread). Otherwise, with every processor busy
+/// (threads already computing), Linux queued the new thread behind one of them and it waited
+/// for the scheduler's next tick (4 ms here) to run, and the caller with it: four factorize
+/// threads started 0, 4, 8 and 12 ms apart (`perf sched timehist`), and the last, started late,
+/// ran alone at the end. `None` (nothing changed) with the GIL, where the new thread first
+/// waits for the GIL anyway, or when the affinity cannot be read or set.
+fn pin_for_spawn() -> Option<rustix::thread::CpuSet> {
+    if crate::heap::model() != crate::heap::Model::FreeThreaded {
+        return None;
+    }
+    let mask = rustix::thread::sched_getaffinity(None).ok()?;
+    let mut here = rustix::thread::CpuSet::new();
+    here.set(rustix::thread::sched_getcpu());
+    rustix::thread::sched_setaffinity(None, &here).ok()?;
+    Some(mask)
 }
 
 /// The body of a spawned OS thread; `started` is set once it holds the GIL.
