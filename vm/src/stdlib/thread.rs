@@ -357,19 +357,16 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// Free-threaded: keep the calling thread, for the moment of a spawn, to the processor it runs
-/// on, so that the new thread (which inherits the affinity) is queued there and runs as soon as
-/// the caller sleeps in `start()`'s wait; the affinity it had is given back to both at once
-/// (returned here: the caller's, to the new thread). Otherwise, with every processor busy
-/// (threads already computing), Linux queued the new thread behind one of them and it waited
-/// for the scheduler's next tick (4 ms here) to run, and the caller with it: four factorize
-/// threads started 0, 4, 8 and 12 ms apart (`perf sched timehist`), and the last, started late,
-/// ran alone at the end. `None` (nothing changed) with the GIL, where the new thread first
-/// waits for the GIL anyway, or when the affinity cannot be read or set.
+/// Keep the calling thread, for the moment of a spawn, to the processor it runs on, so that the
+/// new thread (which inherits the affinity) is queued there and runs as soon as the caller
+/// sleeps in `start()`'s wait; the affinity it had is given back to both at once (returned
+/// here: the caller's, to the new thread). Otherwise, with every processor busy, Linux could
+/// queue the new thread behind another one, where it waited for the scheduler's next tick (4 ms
+/// here) to run, and `start()` with it: 1,000 short-lived threads took 0.03 to 5 s on the loaded
+/// machine, in every GIL mode (0.05-0.07 s now), and four factorize threads started 0, 4, 8 and
+/// 12 ms apart (`perf sched timehist`). `None` (nothing changed) when the affinity cannot be
+/// read or set. Three system calls (microseconds) at each thread start, none elsewhere.
 fn pin_for_spawn() -> Option<rustix::thread::CpuSet> {
-    if crate::heap::model() != crate::heap::Model::FreeThreaded {
-        return None;
-    }
     let mask = rustix::thread::sched_getaffinity(None).ok()?;
     let mut here = rustix::thread::CpuSet::new();
     here.set(rustix::thread::sched_getcpu());
