@@ -462,7 +462,16 @@ impl Interp {
             match self.iter_next(it)? {
                 Some(v) => match reuse.as_mut().and_then(Ref::get_mut) {
                     Some(t) => t.items[i] = v,
-                    None => items.push(v),
+                    None => {
+                        // The tuple being refilled was handed out while an iterator ran Python
+                        // code (`gc.get_objects()` lists it: a tuple of containers is tracked):
+                        // it must not change any more, so this result is a new tuple, starting
+                        // with the items already taken (they were lost, and the old ones shown).
+                        if let Some(t) = reuse.take() {
+                            items.extend(t.items[..i].iter().cloned());
+                        }
+                        items.push(v)
+                    }
                 },
                 None => {
                     *obj.state.lock() = IterState::Exhausted;
