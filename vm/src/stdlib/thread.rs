@@ -391,6 +391,7 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
         // (`SystemExit` too: the default hook ignores it, a program's may not.)
         report_uncaught(&mut interp, &me, &e);
     }
+    end_thread_locals(&mut interp);
     // What died with the thread's frames (weak reference callbacks, `weakref.finalize`,
     // `__del__`, unfinished generators) is finalized here, on this thread, before it counts as
     // finished: CPython runs them the moment the last reference goes, so a `join()` sees their
@@ -411,6 +412,18 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
     if forker {
         end_forked_child(&interp);
     }
+}
+
+/// The ending thread's dicts in `threading.local` objects go now, before a `join()` returns, as
+/// CPython drops them with the thread's state: what only they held is freed (its `__del__` and
+/// weakref callbacks run) on this thread (`_threadinfo._local_thread_ended`). They stayed until
+/// the `local` itself went, so 300 threads' objects kept in a module-level `local` were never
+/// freed. (A failure here has nothing to report to: the thread's work is over.)
+fn end_thread_locals(interp: &mut Interp) {
+    let _ = interp
+        .import_module("_threadinfo")
+        .and_then(|m| interp.getattr(&m, "_local_thread_ended"))
+        .and_then(|f| interp.call(&f, &[]));
 }
 
 /// In a forked child, the thread that forked (its only thread at the fork) has finished:
@@ -819,6 +832,7 @@ fn start_bare(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // (The function given is `_thread._bootstrap`, which reports what escapes it.)
         let _ = child.call(&function, &fargs);
         drop((function, fargs));
+        end_thread_locals(&mut child);
         child.run_finalizers();
         child.detach();
     });
