@@ -1113,6 +1113,22 @@ pub fn types() -> &'static BuiltinTypes {
             }
             exceptions.push(Ref::new(class));
         }
+        // `__subclasses__()` lists them in CPython's order of creation: level by level of the
+        // hierarchy, each level by name, and `ExceptionGroup` (made apart from the others) last.
+        let depth = |mut k: ExcKind| {
+            let mut d = 0;
+            while let Some(p) = k.parent() {
+                d += 1;
+                k = p;
+            }
+            d
+        };
+        let mut order: Vec<ExcKind> = ExcKind::ALL.to_vec();
+        order.sort_by_key(|&k| (k == ExcKind::ExceptionGroup, depth(k), k.name()));
+        for k in order {
+            Class::register_subclass(&exceptions[k as usize]);
+        }
+        Class::register_subclass(&bool_);
         let t = BuiltinTypes {
             type_: sub("type", TypeKind::Type),
             none: sub("NoneType", TypeKind::NoneType),

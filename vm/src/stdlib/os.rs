@@ -144,6 +144,7 @@ pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
         base,
         module == "builtins",
     ));
+    Class::register_subclass(&cls);
     all.push(cls.clone());
     cls
 }

@@ -205,7 +205,9 @@ fn make_property(fget: Value, fset: Value) -> Value {
 
 /// A user-visible exception class defined by a module (tracebacks print `module.Name`).
 pub fn exception_class(name: &str, module: &str, base: ExcKind) -> Ref<Class> {
-    Ref::new(Class::new_exception(name, module, base, false))
+    let cls = Ref::new(Class::new_exception(name, module, base, false));
+    Class::register_subclass(&cls);
+    cls
 }
 
 /// Raise an instance of `cls` with no arguments.
