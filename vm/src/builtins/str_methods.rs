@@ -410,9 +410,9 @@ predicate!(isdecimal, "isdecimal", |s| all_chars(s, text::is_decimal));
 predicate!(isprintable, "isprintable", |s| s
     .chars()
     .all(crate::num::parse::is_py_printable));
-predicate!(isnumeric, "isnumeric", |s| all_chars(s, char::is_numeric));
-predicate!(isalpha, "isalpha", |s| all_chars(s, char::is_alphabetic));
-predicate!(isalnum, "isalnum", |s| all_chars(s, char::is_alphanumeric));
+predicate!(isnumeric, "isnumeric", |s| all_chars(s, text::is_numeric));
+predicate!(isalpha, "isalpha", |s| all_chars(s, text::is_alpha));
+predicate!(isalnum, "isalnum", |s| all_chars(s, text::is_alnum));
 predicate!(isspace, "isspace", |s| all_chars(s, text::is_space));
 predicate!(isascii, "isascii", |s| s.is_ascii());
 predicate!(isidentifier, "isidentifier", text::is_identifier);

@@ -11,13 +11,47 @@ pub fn is_decimal(c: char) -> bool {
     crate::num::parse::unicode_decimal_value(c).is_some()
 }
 
-/// `str.isdigit()` for one character: decimals plus super/subscript and circled digits.
+/// `str.isdigit()` for one character: those with a digit value in the Unicode database
+/// (decimals, super/subscript and circled digits...).
 pub fn is_digit(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    if let Some(class) = crate::stdlib::unicodedata::char_class(c) {
+        return class.digit;
+    }
     is_decimal(c)
         || matches!(c, '\u{b2}' | '\u{b3}' | '\u{b9}' | '\u{2070}' | '\u{2074}'..='\u{2079}'
             | '\u{2080}'..='\u{2089}' | '\u{2460}'..='\u{2468}' | '\u{2474}'..='\u{247c}'
             | '\u{2488}'..='\u{2490}' | '\u{24f5}'..='\u{24fd}' | '\u{2776}'..='\u{277e}'
             | '\u{2780}'..='\u{2788}' | '\u{278a}'..='\u{2792}')
+}
+
+/// `str.isalpha()` for one character: Unicode categories Lu, Ll, Lt, Lm and Lo, as CPython
+/// (Rust's `char::is_alphabetic` is the wider Alphabetic property, of a newer Unicode).
+pub fn is_alpha(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    crate::stdlib::unicodedata::char_class(c).map_or_else(|| c.is_alphabetic(), |k| k.alpha)
+}
+
+/// `str.isnumeric()` for one character: those with a numeric value in the Unicode database.
+pub fn is_numeric(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    crate::stdlib::unicodedata::char_class(c).map_or_else(|| c.is_numeric(), |k| k.numeric)
+}
+
+/// `str.isalnum()` for one character: `isalpha` or `isnumeric` (which covers `isdigit` and
+/// `isdecimal`).
+pub fn is_alnum(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    crate::stdlib::unicodedata::char_class(c)
+        .map_or_else(|| c.is_alphanumeric(), |k| k.alpha || k.numeric)
 }
 
 /// A line boundary for `str.splitlines()` (`\r\n` is handled by the caller).

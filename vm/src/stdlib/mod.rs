@@ -49,6 +49,7 @@ pub mod thread;
 pub mod time;
 pub mod traceback;
 pub mod tzfile;
+pub mod unicodedata;
 pub mod weakref;
 pub mod zlib;
 
@@ -103,6 +104,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("time", time::module),
     ("traceback", traceback::module),
     ("types", coro_intro::types_module),
+    ("unicodedata", unicodedata::module),
     ("zlib", zlib::module),
 ];
 

@@ -121,9 +121,7 @@ pub fn is_word(c: u32, unicode: bool) -> bool {
         let b = c as u8;
         return b.is_ascii_alphanumeric() || b == b'_';
     }
-    unicode
-        && char::from_u32(c)
-            .is_some_and(|ch| ch.is_alphanumeric() || crate::builtins::text::is_digit(ch))
+    unicode && char::from_u32(c).is_some_and(crate::builtins::text::is_alnum)
 }
 
 /// Simple lowercase mapping (one character), as `Py_UNICODE_TOLOWER`.
