@@ -44,6 +44,61 @@ pub const PROPERTY_METHODS: Methods = &[
     ("__set__", prop_set),
     ("__delete__", prop_delete),
 ];
+/// `staticmethod.__get__` and `classmethod.__get__`: what looking the wrapped function up
+/// through a class or instance gives (the descriptor protocol called by hand).
+pub const STATICMETHOD_METHODS: Methods = &[("__get__", staticmethod_get)];
+pub const CLASSMETHOD_METHODS: Methods = &[("__get__", classmethod_get)];
+
+/// The function a `staticmethod`/`classmethod` wraps, and `__get__`'s `(obj, type)` arguments
+/// checked as CPython checks them.
+fn wrapped_get<'a>(args: &Args<'a>, ty: &str) -> PyResult<(Value, &'a Value, Option<&'a Value>)> {
+    let w = recv(args, ty, "__get__")?;
+    let f = match w {
+        Value::Instance(inst) => match &inst.payload {
+            Payload::Wrapped(f) => f.clone(),
+            _ => return Err(descriptor_error(ty, "__get__", w)),
+        },
+        _ => return Err(descriptor_error(ty, "__get__", w)),
+    };
+    let (obj, typ) = get_args(args)?;
+    Ok((f, obj, typ))
+}
+
+/// The `(obj, type=None)` arguments of a built-in descriptor's `__get__` (after the receiver),
+/// checked as CPython checks them; a None `type` is not given.
+fn get_args<'a>(args: &Args<'a>) -> PyResult<(&'a Value, Option<&'a Value>)> {
+    let a = rest(args);
+    a.no_kw("__get__")?;
+    match a.pos {
+        [] => raise!(TypeError, " expected at least 1 argument, got 0"),
+        [_, _, _, ..] => raise!(
+            TypeError,
+            " expected at most 2 arguments, got {}",
+            a.pos.len()
+        ),
+        [Value::None] | [Value::None, Value::None] => {
+            raise!(TypeError, "__get__(None, None) is invalid")
+        }
+        [obj] => Ok((obj, None)),
+        [obj, typ, ..] => Ok((obj, (!typ.is_none()).then_some(typ))),
+    }
+}
+
+/// `sm.__get__(obj, type=None)`: the function itself.
+fn staticmethod_get(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(wrapped_get(&args, "staticmethod")?.0)
+}
+
+/// `cm.__get__(obj, type=None)`: the function bound to `type` (`type(obj)` when not given).
+fn classmethod_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (f, obj, typ) = wrapped_get(&args, "classmethod")?;
+    let owner = match typ {
+        Some(t) => t.clone(),
+        None => Value::Class(crate::object::class_of(obj)),
+    };
+    Ok(interp.bind(owner, f))
+}
+
 pub const GEN_METHODS: Methods = &[
     ("send", gen_send),
     ("close", gen_close),
@@ -656,21 +711,10 @@ fn prop_missing(prop: &Value, obj: &Value, what: &str) -> PyErr {
 /// (looked up on the class).
 fn prop_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (p, [fget, _, _]) = prop_parts(&args, "__get__")?;
-    let a = rest(&args);
-    a.no_kw("__get__")?;
-    match a.pos {
-        [] => raise!(TypeError, " expected at least 1 argument, got 0"),
-        [_, _, _, ..] => raise!(
-            TypeError,
-            " expected at most 2 arguments, got {}",
-            a.pos.len()
-        ),
-        [Value::None] | [Value::None, Value::None] => {
-            raise!(TypeError, "__get__(None, None) is invalid")
-        }
-        [Value::None, _] => Ok(p.clone()),
-        [obj, ..] if fget.is_none() => Err(prop_missing(p, obj, "getter")),
-        [obj, ..] => interp.call(&fget, std::slice::from_ref(obj)),
+    match get_args(&args)?.0 {
+        Value::None => Ok(p.clone()),
+        obj if fget.is_none() => Err(prop_missing(p, obj, "getter")),
+        obj => interp.call(&fget, std::slice::from_ref(obj)),
     }
 }
 

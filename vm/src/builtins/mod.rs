@@ -158,6 +158,8 @@ pub fn install_methods(t: &BuiltinTypes) {
     }
     install(&t.anext_awaitable, crate::interp::agen::ANEXT_METHODS);
     install(&t.property, misc_methods::PROPERTY_METHODS);
+    install(&t.staticmethod, misc_methods::STATICMETHOD_METHODS);
+    install(&t.classmethod, misc_methods::CLASSMETHOD_METHODS);
     // `list[int]` and the like (PEP 585): a class method of the container types.
     for cls in [&t.list, &t.dict, &t.tuple, &t.set, &t.frozenset] {
         let f = Value::Native(Ref::new(NativeFunction::new(

@@ -145,6 +145,7 @@ impl Interp {
         let mut ctx = PrintCtx {
             limit,
             no_chain: !chain,
+            no_suggestion: true,
             ..PrintCtx::default()
         };
         if let Some(tb) = tb {
@@ -158,7 +159,7 @@ impl Interp {
     /// The last line of the report, `ValueError: message` (`traceback.format_exception_only`).
     pub fn exception_only(&mut self, err: &PyErr) -> String {
         let exc = err.value();
-        let mut line = self.exception_line(&exc, &err.exc.class);
+        let mut line = self.exception_line(&exc, &err.exc.class, false);
         line.push('\n');
         line
     }
@@ -219,7 +220,7 @@ impl Interp {
                     self.format_entries(&tb, &mut entries);
                     ctx.emit(&entries, '|', out);
                 }
-                let line = self.exception_line(e, &inst.class);
+                let line = self.exception_line(e, &inst.class, !ctx.no_suggestion);
                 ctx.emit(&format!("{line}\n"), '|', out);
             }
         }
@@ -257,7 +258,7 @@ impl Interp {
             ctx.emit(&entries, '|', out);
         }
         if let Value::Instance(inst) = eg {
-            let line = self.exception_line(eg, &inst.class);
+            let line = self.exception_line(eg, &inst.class, !ctx.no_suggestion);
             ctx.emit(&format!("{line}\n"), '|', out);
         }
         let excs = crate::interp::excgroup::group_exceptions(eg);
@@ -341,8 +342,10 @@ impl Interp {
         flush(out, repeats);
     }
 
-    /// `ValueError: message`, with the module prefix CPython shows for classes of imported modules.
-    fn exception_line(&mut self, exc: &Value, cls: &Ref<Class>) -> String {
+    /// `ValueError: message`, with the module prefix CPython shows for classes of imported modules
+    /// and, if `suggest`, the `Did you mean` of a NameError or AttributeError (CPython 3.11 adds
+    /// it in its own report of an exception, not in the `traceback` module's).
+    fn exception_line(&mut self, exc: &Value, cls: &Ref<Class>, suggest: bool) -> String {
         // CPython prefixes the module name except for `builtins` and `__main__`.
         let module = cls.module_name();
         let name = if cls.builtin || matches!(module.as_ref(), "builtins" | "__main__") {
@@ -363,7 +366,7 @@ impl Interp {
             Ok(s) => s,
             Err(_) => "<exception str() failed>".to_string(),
         };
-        let hint = match self.suggestion(exc) {
+        let hint = match suggest.then(|| self.suggestion(exc)).flatten() {
             Some(s) => format!(". Did you mean: '{s}'?"),
             None => String::new(),
         };
@@ -636,6 +639,8 @@ pub(crate) struct PrintCtx {
     no_chain: bool,
     /// Frames given for the outermost exception (`tb`), innermost first.
     top_frames: Option<Vec<TraceEntry>>,
+    /// The `traceback` module's report: no `Did you mean` hints (see `exception_line`).
+    no_suggestion: bool,
 }
 
 impl PrintCtx {
