@@ -388,7 +388,7 @@ fn getppid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `os.kill(pid, sig)`: send signal `sig` to process `pid` (0 checks that it exists; a
 /// negative `pid` is a process group, as kill(2)). `ProcessLookupError` for no such process,
 /// `OSError` EINVAL for a signal number the system does not have, as CPython.
-fn kill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn kill(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [pid, sig] = Sig::pos("kill", Style::Positional, &["pid", "signal"], 2).bind::<2>(&args)?;
     let pid = to_index(pid.unwrap_or(&Value::None))?;
     let sig = to_index(sig.unwrap_or(&Value::None))?;
@@ -410,8 +410,17 @@ fn kill(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 .ok_or_else(einval)?,
         ),
     };
+    let before = crate::stdlib::signal::recorded();
     match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
-        Ok(()) => Ok(Value::None),
+        Ok(()) => {
+            // Sent to this process (or its process group): its handler runs as CPython's does.
+            let me = nix::unistd::getpid().as_raw();
+            let own_group = -nix::unistd::getpgrp().as_raw();
+            if let Some(s) = signal.filter(|_| pid == me || pid == 0 || pid == own_group) {
+                crate::stdlib::signal::after_own_signal(interp, s as i64, before)?;
+            }
+            Ok(Value::None)
+        }
         Err(e) => Err(os_error(&std::io::Error::from(e), None)),
     }
 }

@@ -63,6 +63,7 @@ const SIGNALS: &[(&str, i64)] = &[
     ("SIGTERM", 15),
     ("SIGSTKFLT", 16),
     ("SIGCHLD", 17),
+    ("SIGCLD", 17),
     ("SIGCONT", 18),
     ("SIGSTOP", 19),
     ("SIGTSTP", 20),
@@ -196,7 +197,11 @@ pub fn after_fork_child(vm: &Arc<Vm>) {
 }
 
 fn sigint_thread(vm: &Arc<Vm>) -> Option<signal_hook::SigId> {
-    let writer = wake_thread(vm, "minivm-ctrl-c", Vm::request_interrupt).ok()?;
+    let writer = wake_thread(vm, "minivm-ctrl-c", |vm| {
+        vm.request_interrupt();
+        RECORDED.fetch_add(1, Ordering::SeqCst);
+    })
+    .ok()?;
     signal_hook::low_level::pipe::register(libc::SIGINT, writer).ok()
 }
 
@@ -291,6 +296,7 @@ fn drain_flags(vm: &Vm) {
         }
     }
     vm.request_interrupt();
+    RECORDED.fetch_add(1, Ordering::SeqCst);
 }
 
 /// `_ignored_at_start()`: the numbers of the signals ignored when the process started, and
@@ -350,27 +356,42 @@ fn default_action(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// SIGINT) is handled before this returns, as in CPython.
 fn raise_signal(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sig = signum_arg(args.one("raise_signal")?)?;
-    let captured = !CAPTURED.lock().sigs.is_empty();
+    let before = RECORDED.load(Ordering::SeqCst);
     signal_hook::low_level::raise(sig as i32).map_err(|e| crate::stdlib::os::os_error(&e, None))?;
-    // The capturing thread records it a moment later: wait for it (briefly).
-    if captured && sig != 2 {
-        let start = std::time::Instant::now();
-        while !PENDING.lock().contains(&sig)
-            && start.elapsed() < std::time::Duration::from_millis(200)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-    }
-    if sig == 2 {
-        let start = std::time::Instant::now();
-        while !interp.vm.interrupted.load(Ordering::SeqCst)
-            && start.elapsed() < std::time::Duration::from_millis(200)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-    }
-    interp.check_interrupt()?;
+    after_own_signal(interp, sig, before)?;
     Ok(Value::None)
+}
+
+/// How many signals the wake-up threads have recorded so far (captured ones and Ctrl-C's):
+/// a thread that signalled its own process waits for this to move.
+static RECORDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The count [`after_own_signal`] compares with; read it before sending the signal.
+pub fn recorded() -> u64 {
+    RECORDED.load(Ordering::SeqCst)
+}
+
+/// After this process sent itself `sig` (`raise_signal`, `os.kill(os.getpid(), sig)`, a kill of
+/// its own process group): in CPython the kernel hands the signal to the main thread at once,
+/// so a Python handler has run before the main thread's next statement (in the main thread:
+/// before the call returns; in another thread: before a `join()` the main thread is blocked in
+/// returns). Here a helper thread records it a moment later, so wait (briefly) for that when
+/// the signal is one that reaches a handler, then run the handler if this is the main thread.
+pub fn after_own_signal(interp: &mut Interp, sig: i64, before: u64) -> PyResult<()> {
+    let hooked = if sig == i64::from(libc::SIGINT) {
+        SIGINT_HOOK.lock().is_some()
+    } else {
+        CAPTURED.lock().sigs.contains(&(sig as i32))
+    };
+    if hooked {
+        let start = std::time::Instant::now();
+        while RECORDED.load(Ordering::SeqCst) == before
+            && start.elapsed() < std::time::Duration::from_millis(200)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    interp.check_interrupt()
 }
 
 /// `alarm(seconds)`: have the system send SIGALRM to the process after `seconds` (0 cancels
@@ -406,12 +427,14 @@ fn alarm(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `pause()`: wait (with the GIL released) until a signal arrives; its handler has run when
 /// this returns, or its exception comes out of here. In a thread other than the main one it
-/// returns once the main thread has been signalled.
+/// never returns, as in CPython, where the kernel hands a process's signals to its main thread
+/// (the handlers run there) and the thread's pause(2) goes on waiting.
 fn pause(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.none("pause")?;
     let vm = interp.vm.clone();
+    let main = interp.is_main;
     interp.allow_threads(|| {
-        while !vm.interrupted.load(Ordering::SeqCst) {
+        while !main || !vm.interrupted.load(Ordering::SeqCst) {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     });

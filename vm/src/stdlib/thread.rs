@@ -196,6 +196,10 @@ pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) -> P
     block_on(interp, &end.state, &end.done, w, |st| {
         *st != RunState::Running
     })?;
+    // A signal the thread sent this process just before it ended has its handler run before
+    // join() returns, as when CPython's main thread is woken by it (nothing was taken by the
+    // wait, so an exception from the handler loses nothing).
+    interp.check_interrupt()?;
     Ok(Value::None)
 }
 
