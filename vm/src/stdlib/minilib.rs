@@ -309,6 +309,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
     ("reprlib.mini", include_str!("../../lib/reprlib.mini")),
+    ("resource.mini", include_str!("../../lib/resource.mini")),
     ("sched.mini", include_str!("../../lib/sched.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("selectors.mini", include_str!("../../lib/selectors.mini")),

@@ -36,6 +36,7 @@ pub mod posix_support;
 pub mod queue;
 pub mod random;
 pub mod re;
+pub mod resource;
 pub mod select;
 pub mod sha512;
 pub mod signal;
@@ -79,6 +80,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_posixsupport", posix_support::module),
     ("_random", random::module),
     ("_re", re::module),
+    ("_resource", resource::module),
     ("_signal", signal::module),
     ("_struct", structmod::module),
     ("_subprocess", subprocess::module),
