@@ -85,6 +85,15 @@ impl Interp {
             Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
                 return Ok(v.clone())
             }
+            // A dict view (`for k, v in d.items()`): its walk made here, without looking up
+            // and calling the view's `__iter__` (the view types cannot be subclassed, nor an
+            // instance's class changed, so the payload says the class).
+            Value::Instance(i) if matches!(i.payload, crate::object::Payload::DictView(..)) => {
+                if let crate::object::Payload::DictView(d, kind) = &i.payload {
+                    return Ok(crate::interp::views::view_walk(d, *kind, false));
+                }
+                return Err(not_iterable(v));
+            }
             Value::Instance(_) | Value::Class(_) => {
                 if let Some(m) = self.lookup_special(v, "__iter__") {
                     // `__iter__ = None` declares the class not iterable.

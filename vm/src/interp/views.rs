@@ -397,21 +397,18 @@ fn view_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (d, kind) = view_of(&args)?;
-    Ok(crate::interp::dictwalk::dict_iter(
-        &d,
-        walk_kind(kind),
-        false,
-    ))
+    Ok(view_walk(&d, kind, false))
 }
 
 /// `reversed(view)`: the dict walked from its last entry back (`interp/dictwalk.rs`).
 fn view_reversed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (d, kind) = view_of(&args)?;
-    Ok(crate::interp::dictwalk::dict_iter(
-        &d,
-        walk_kind(kind),
-        true,
-    ))
+    Ok(view_walk(&d, kind, true))
+}
+
+/// An iterator over a view of `d` (`iter(view)`, `reversed(view)`; `get_iter`'s direct path).
+pub(crate) fn view_walk(d: &Ref<Dict>, kind: ViewKind, reversed: bool) -> Value {
+    crate::interp::dictwalk::dict_iter(d, walk_kind(kind), reversed)
 }
 
 fn walk_kind(kind: ViewKind) -> crate::interp::dictwalk::WalkKind {

@@ -329,7 +329,12 @@ impl Trace for IterObj {
                 }
             }
             IterState::SetWalk { set, .. } => visit.visit(set),
-            IterState::DictWalk(w) => visit.visit(&w.dict),
+            IterState::DictWalk(w) => {
+                visit.visit(&w.dict);
+                if let Some(t) = &w.spare {
+                    visit.visit(t);
+                }
+            }
             IterState::Guarded { items, .. } | IterState::Reversed { items } => {
                 trace_all(items.iter(), visit)
             }
