@@ -198,6 +198,7 @@ pub fn module_function(code: Arc<CodeObject>, globals: Ref<Dict>) -> Ref<Functio
         kwdefaults: None,
         closure: Box::new([]),
         attrs: crate::heap::ObjCell::new(Default::default()),
+        weak: crate::heap::weak::WeakAnchor::new(),
     })
 }
 

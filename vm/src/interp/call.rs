@@ -1285,6 +1285,7 @@ impl Interp {
             kwdefaults,
             closure: closure.into_boxed_slice(),
             attrs: crate::heap::ObjCell::new(AttrMap::default()),
+            weak: crate::heap::weak::WeakAnchor::new(),
         });
         Function::share_if_top_level(&f);
         Ok(Value::Function(f))

@@ -21,6 +21,14 @@ pub struct Function {
     pub closure: Box<[Ref<CellObj>]>,
     /// `__name__`, `__doc__` and other attributes set on the function.
     pub attrs: ObjCell<crate::object::AttrMap>,
+    /// Where weak references to the function find it (`weakref.ref(f)`).
+    pub weak: crate::heap::weak::WeakAnchor,
+}
+
+impl crate::heap::weak::WeakTarget for Function {
+    fn weak_anchor(&self) -> &crate::heap::weak::WeakAnchor {
+        &self.weak
+    }
 }
 
 impl Function {

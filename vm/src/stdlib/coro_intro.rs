@@ -183,6 +183,7 @@ fn coroutine(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 kwdefaults: f.kwdefaults.clone(),
                 closure: f.closure.clone(),
                 attrs: ObjCell::new(attrs),
+                weak: crate::heap::weak::WeakAnchor::new(),
             })))
         }
         v if crate::builtins::functions::is_callable(interp, v) => Ok(v.clone()),

@@ -7,9 +7,10 @@
 //! CPython prints one ("Exception ignored in: ...").
 //!
 //! Objects minivm can refer to weakly: instances of classes (user classes, exceptions,
-//! subclasses of built-in types) — the kinds programs weakly refer to. A function, class,
-//! method, set or generator is a `NotImplementedError` (CPython accepts them); an int, str,
-//! tuple, list, dict... is CPython's `TypeError`.
+//! subclasses of built-in types), classes and functions written in Python — the kinds programs
+//! weakly refer to (caches keyed by class, `WeakSet`s of classes, `WeakMethod`). A bound method
+//! object, set, generator, module or built-in function is a `NotImplementedError` (CPython
+//! accepts them); an int, str, tuple, list, dict... is CPython's `TypeError`.
 
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ use crate::builtins::args::Sig;
 use crate::heap::weak::{Weak, DEATH_HOOK};
 use crate::heap::{Global, Ref, Shared};
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, Class, Instance, Module};
+use crate::object::{type_name, Class, Function, Instance, Module};
 use crate::stdlib::sync::property;
 use crate::stdlib::{native_class, this};
 use crate::value::Value;
@@ -37,9 +38,54 @@ static WATCHERS: Mutex<Option<Watchers>> = Mutex::new(None);
 /// `ref(x) is ref(x)`).
 static BASIC: Mutex<Option<HashMap<usize, Shared<Weak<Instance>>>>> = Mutex::new(None);
 
+/// What a weakref refers to: the kinds of object that can be weakly referred to.
+enum Target {
+    Instance(Weak<Instance>),
+    Class(Weak<Class>),
+    Function(Weak<Function>),
+}
+
+impl Target {
+    /// The object, while it lives.
+    fn upgrade(&self) -> Option<Value> {
+        match self {
+            Target::Instance(w) => w.upgrade().map(Value::Instance),
+            Target::Class(w) => w.upgrade().map(Value::Class),
+            Target::Function(w) => w.upgrade().map(Value::Function),
+        }
+    }
+
+    /// The key of the object's slot (the same for every weak reference to it).
+    fn key(&self) -> usize {
+        match self {
+            Target::Instance(w) => w.key(),
+            Target::Class(w) => w.key(),
+            Target::Function(w) => w.key(),
+        }
+    }
+
+    /// Ask to hear of the object's death (`DEATH_HOOK`).
+    fn watch(&self) {
+        match self {
+            Target::Instance(w) => w.watch(),
+            Target::Class(w) => w.watch(),
+            Target::Function(w) => w.watch(),
+        }
+    }
+
+    /// How many share the object's slot (its anchor, this, and one per weak reference).
+    fn sharers(&self) -> usize {
+        match self {
+            Target::Instance(w) => w.sharers(),
+            Target::Class(w) => w.sharers(),
+            Target::Function(w) => w.sharers(),
+        }
+    }
+}
+
 /// Rust data of a `weakref.ReferenceType` instance.
 struct RefData {
-    target: Weak<Instance>,
+    target: Target,
     callback: Value,
     /// The referent's hash, kept once computed (CPython's `wr_hash`): a dead weakref still
     /// hashes as its object did.
@@ -131,19 +177,23 @@ fn on_death(key: usize) {
 }
 
 /// The weak reference to `obj`, or CPython's error for an object that cannot have one.
-fn downgrade(obj: &Value) -> PyResult<Weak<Instance>> {
+fn downgrade(obj: &Value) -> PyResult<Target> {
+    let out_of_place = || err!(SystemError, "weak reference anchor out of place");
     match obj {
-        Value::Instance(inst) if weakrefable(&inst.class) => Ref::downgrade(inst)
-            .ok_or_else(|| err!(SystemError, "weak reference anchor out of place")),
-        Value::Function(_)
-        | Value::Class(_)
-        | Value::BoundMethod(_)
+        Value::Instance(inst) if weakrefable(&inst.class) => {
+            Ref::downgrade(inst).map(Target::Instance).ok_or_else(out_of_place)
+        }
+        Value::Class(c) => Ref::downgrade(c).map(Target::Class).ok_or_else(out_of_place),
+        Value::Function(f) => Ref::downgrade(f)
+            .map(Target::Function)
+            .ok_or_else(out_of_place),
+        Value::BoundMethod(_)
         | Value::Set(_)
         | Value::Generator(_)
         | Value::Module(_)
         | Value::Native(_) => Err(err!(
             NotImplementedError,
-            "minivm cannot make weak references to '{}' objects (only to instances of classes)",
+            "minivm cannot make weak references to '{}' objects (only to instances, classes and functions)",
             type_name(obj)
         )),
         _ => Err(err!(
@@ -260,7 +310,7 @@ fn ref_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn referent(args: &Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<RefData>(args, "weakref.ReferenceType")?;
-    Ok(d.target.upgrade().map_or(Value::None, Value::Instance))
+    Ok(d.target.upgrade().unwrap_or(Value::None))
 }
 
 /// `r()`: the object, or None once it has died.
@@ -290,7 +340,7 @@ fn ref_eq(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     match (da.target.upgrade(), db.target.upgrade()) {
         (Some(x), Some(y)) => {
-            let eq = interp.eq(&Value::Instance(x), &Value::Instance(y))?;
+            let eq = interp.eq(&x, &y)?;
             Ok(Value::Bool(eq))
         }
         _ => Ok(Value::Bool(Ref::ptr_eq(ia, ib))),
@@ -313,22 +363,36 @@ fn ref_hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(obj) = d.target.upgrade() else {
         return Err(err!(TypeError, "weak object has gone away"));
     };
-    let h = crate::builtins::functions::py_hash(interp, &Value::Instance(obj))?;
+    let h = crate::builtins::functions::py_hash(interp, &obj)?;
     *d.hash.lock() = Some(h);
     Ok(Value::Int(h))
 }
 
-/// CPython 3.11's `<weakref at 0x...; to 'Class' at 0x...>` (or `; dead>`).
-fn ref_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+/// CPython 3.11's `<weakref at 0x...; to 'Class' at 0x...>` (or `; dead>`), with the
+/// object's name after it when it has one (a class, a function: `(name)`).
+fn ref_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (me, d) = this::<RefData>(&args, "weakref.ReferenceType")?;
     let at = Ref::as_ptr(me) as usize;
-    Ok(Value::string(match d.target.upgrade() {
-        Some(obj) => format!(
-            "<weakref at {at:#x}; to '{}' at {:#x}>",
-            obj.class.name(),
-            Ref::as_ptr(&obj) as usize
-        ),
-        None => format!("<weakref at {at:#x}; dead>"),
+    let Some(obj) = d.target.upgrade() else {
+        return Ok(Value::string(format!("<weakref at {at:#x}; dead>")));
+    };
+    let addr = match &obj {
+        Value::Instance(i) => Ref::as_ptr(i) as usize,
+        Value::Class(c) => Ref::as_ptr(c) as usize,
+        Value::Function(f) => Ref::as_ptr(f) as usize,
+        _ => 0,
+    };
+    // (CPython's lookup: an object without `__name__` is shown without one.)
+    let name = match interp.getattr(&obj, "__name__") {
+        Ok(Value::Str(s)) => Some(s.as_str().to_string()),
+        Ok(_) => None,
+        Err(e) if e.is(crate::object::ExcKind::AttributeError) => None,
+        Err(e) => return Err(e),
+    };
+    let what = type_name(&obj);
+    Ok(Value::string(match name {
+        Some(n) => format!("<weakref at {at:#x}; to '{what}' at {addr:#x} ({n})>"),
+        None => format!("<weakref at {at:#x}; to '{what}' at {addr:#x}>"),
     }))
 }
 
@@ -341,12 +405,22 @@ fn getweakrefcount(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         1,
     )
     .bind::<1>(&args)?;
+    let used = match obj {
+        Some(Value::Instance(inst)) => Ref::has_weak_refs(inst),
+        Some(Value::Class(c)) => Ref::has_weak_refs(c),
+        Some(Value::Function(f)) => Ref::has_weak_refs(f),
+        _ => false,
+    };
     match obj {
-        Some(Value::Instance(inst)) if Ref::has_weak_refs(inst) => {
-            let w = Ref::downgrade(inst)
-                .ok_or_else(|| err!(SystemError, "weak reference anchor out of place"))?;
-            // Sharers of the slot: the anchor, `w` itself, and one per weak reference.
-            Ok(Value::Int(w.sharers().saturating_sub(2) as i64))
+        Some(obj) if used => {
+            let w = downgrade(obj)?;
+            // Sharers of the slot: the anchor, `w` itself, and one per weak reference; a
+            // class also has one in each base's list of subclasses (`__subclasses__`).
+            let internal = match obj {
+                Value::Class(c) => c.bases.len(),
+                _ => 0,
+            };
+            Ok(Value::Int(w.sharers().saturating_sub(2 + internal) as i64))
         }
         _ => Ok(Value::Int(0)),
     }
