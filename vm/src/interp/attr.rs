@@ -687,6 +687,8 @@ impl Interp {
     }
 
     fn class_getattr(&mut self, cls: &Ref<Class>, name: &str) -> PyResult<Value> {
+        // These names are `type_answers`' list (a method call on a class skips this function
+        // for the others).
         match name {
             "__name__" => return Ok(Value::str(&cls.name())),
             "__qualname__" => return Ok(Value::str(&cls.qualname())),
@@ -1955,6 +1957,25 @@ fn first_name_bit(name: &str, cache: &InlineCache) -> u64 {
         cache.name_bit.store(b, Ordering::Relaxed);
     }
     bit
+}
+
+/// The names whose value on a class `type` gives itself, whatever the class's dict holds (the
+/// first arms of `Interp::class_getattr`, which this list must follow): `C.__name__` is the
+/// class's name even if its body defines a function `__name__`.
+pub(crate) fn type_answers(name: &str) -> bool {
+    matches!(
+        name,
+        "__name__"
+            | "__qualname__"
+            | "__module__"
+            | "__base__"
+            | "__annotations__"
+            | "__doc__"
+            | "__mro__"
+            | "__bases__"
+            | "__dict__"
+            | "__class__"
+    )
 }
 
 /// The hit path of `LOAD_ATTR` (CPython's `LOAD_ATTR_INSTANCE_VALUE`): `obj` is a plain instance
