@@ -418,15 +418,16 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
     }
 }
 
-/// The ending thread's dicts in `threading.local` objects go now, before a `join()` returns, as
-/// CPython drops them with the thread's state: what only they held is freed (its `__del__` and
-/// weakref callbacks run) on this thread (`_threadinfo._local_thread_ended`). They stayed until
-/// the `local` itself went, so 300 threads' objects kept in a module-level `local` were never
-/// freed. (A failure here has nothing to report to: the thread's work is over.)
+/// The ending thread's dicts in `threading.local` objects and its current `contextvars`
+/// context go now, before a `join()` returns, as CPython drops them with the thread's state:
+/// what only they held is freed (its `__del__` and weakref callbacks run) on this thread
+/// (`_threadinfo._thread_ended`). They stayed until the `local` itself went (the contexts:
+/// for ever), so 300 threads' objects kept in a module-level `local` were never freed. (A
+/// failure here has nothing to report to: the thread's work is over.)
 fn end_thread_locals(interp: &mut Interp) {
     let _ = interp
         .import_module("_threadinfo")
-        .and_then(|m| interp.getattr(&m, "_local_thread_ended"))
+        .and_then(|m| interp.getattr(&m, "_thread_ended"))
         .and_then(|f| interp.call(&f, &[]));
 }
 
