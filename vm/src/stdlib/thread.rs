@@ -423,11 +423,14 @@ fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
 /// what only they held is freed (its `__del__` and weakref callbacks run) on this thread
 /// (`_threadinfo._thread_ended`). They stayed until the `local` itself went (the contexts:
 /// for ever), so 300 threads' objects kept in a module-level `local` were never freed. (A
-/// failure here has nothing to report to: the thread's work is over.)
+/// failure here has nothing to report to: the thread's work is over.) Nothing to do, and
+/// nothing imported, when `_threadinfo` was never loaded (`threading` and `contextvars` load it).
 fn end_thread_locals(interp: &mut Interp) {
+    let Some(m @ Value::Module(_)) = interp.vm.sys_modules.get_str("_threadinfo") else {
+        return;
+    };
     let _ = interp
-        .import_module("_threadinfo")
-        .and_then(|m| interp.getattr(&m, "_thread_ended"))
+        .getattr(&m, "_thread_ended")
         .and_then(|f| interp.call(&f, &[]));
 }
 
