@@ -126,10 +126,12 @@ fn anchors(segment: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// Whether `err`, raised by the instruction `frame` was running, is a method call's failure to
-/// find the method: an `AttributeError` naming the method the `CALL_METHOD` looks up (CPython
-/// underlines `o.m` then, and the whole call when the call itself fails).
-pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr) -> bool {
+/// Whether `err`, raised by the instruction `frame` was running (`fresh`: by the instruction
+/// itself, not in a frame it called), is a method call's failure to find the method (CPython
+/// underlines `o.m` then, and the whole call when the call itself fails): an `AttributeError`
+/// naming the method the `CALL_METHOD` looks up, or any error from the class's `__getattr__` or
+/// `__getattribute__` that the lookup ran (a delegating wrapper's, say).
+pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr, fresh: bool) -> bool {
     let Some(op) = frame.code.ops.get(frame.ip.wrapping_sub(1)) else {
         return false;
     };
@@ -139,13 +141,19 @@ pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr) -> bool {
     let Some(name) = frame.code.names.get(g.0 as usize) else {
         return false;
     };
-    if !err.is(ExcKind::AttributeError) {
-        return false;
-    }
     let Some(data) = err.exc.exc() else {
         return false;
     };
     let data = data.lock();
+    if !fresh {
+        // The last entry is the frame this instruction called (entries are added unwinding).
+        return data.traceback.last().is_some_and(|e| {
+            matches!(&*e.func, "__getattr__" | "__getattribute__") && **name != *e.func
+        });
+    }
+    if !err.is(ExcKind::AttributeError) {
+        return false;
+    }
     matches!(data.args.first(), Some(crate::value::Value::Str(m))
         if m.as_str().ends_with(&format!("attribute '{name}'")))
 }

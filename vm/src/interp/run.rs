@@ -365,7 +365,7 @@ impl Interp {
             if crate::interp::traceback_hidden::hidden(&frame.code) {
                 return;
             }
-            let lookup = fresh && crate::interp::carets::method_lookup_failed(frame, err);
+            let lookup = crate::interp::carets::method_lookup_failed(frame, err, fresh);
             let span = if whole_statement {
                 (0, 0)
             } else if fresh && err.is(crate::object::ExcKind::UnboundLocalError) {
