@@ -14,6 +14,7 @@ pub mod coro_intro;
 pub mod cpython_names;
 pub mod decimal_fast;
 pub mod deque;
+pub mod epoll;
 pub mod file;
 pub mod gc;
 pub mod hashlib;

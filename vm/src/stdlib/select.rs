@@ -1,6 +1,7 @@
 //! The `select` module (stage 4, the VM's standard library): `select.select(rlist, wlist, xlist,
 //! timeout=None)` and `select.poll()` objects, both on `poll(2)`, waiting with the GIL released,
-//! plus the one `poll` wrapper the socket and subprocess modules share.
+//! plus the one `poll` wrapper the socket and subprocess modules share; `select.epoll` is in
+//! `epoll.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,6 +43,10 @@ pub fn select_module() -> Ref<Module> {
     ];
     for &(name, bit) in POLL_BITS {
         items.push((name, Value::Int(i64::from(bit))));
+    }
+    items.push(("epoll", Value::Class(crate::stdlib::epoll::epoll_class())));
+    for &(name, bit) in crate::stdlib::epoll::EPOLL_BITS {
+        items.push((name, Value::Int(bit)));
     }
     make_module("select", items)
 }
@@ -137,7 +142,7 @@ struct Entry {
 }
 
 /// The file descriptor of an object given to `select`: an int, or what its `fileno()` returns.
-fn fd_of(interp: &mut Interp, obj: &Value) -> PyResult<libc::c_int> {
+pub(crate) fn fd_of(interp: &mut Interp, obj: &Value) -> PyResult<libc::c_int> {
     let n = match obj {
         Value::Int(i) => *i,
         Value::Bool(b) => *b as i64,
