@@ -20,7 +20,7 @@
 //! with CPython's "dictionary keys changed during iteration".
 
 use crate::heap::Ref;
-use crate::object::{Dict, HashKey, IterObj, IterState, KeyMap, Tuple};
+use crate::object::{Dict, HashKey, IterObj, IterState, KeyMap};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -52,10 +52,6 @@ pub struct DictWalk {
     /// An OrderedDict's iterator: the dict's `layout` counter when the walk began. Any key
     /// added, removed or moved since is "OrderedDict mutated during iteration".
     odict: Option<u64>,
-    /// An items walk's last `(key, value)` tuple, refilled in place by the next step when
-    /// nothing else holds it any more, as CPython's `dictiter_iternextitem` reuses its result
-    /// tuple: `for k, v in d.items()` unpacks and drops each tuple, so the walk makes one.
-    pub spare: Option<Ref<Tuple>>,
 }
 
 /// A key the walk remembers by its hash and identity (`Value::id`), holding no reference
@@ -115,7 +111,6 @@ impl DictWalk {
             kind,
             reversed,
             odict: odict.then(|| d.layout.load(std::sync::atomic::Ordering::Acquire)),
-            spare: None,
         }
     }
 
@@ -255,10 +250,7 @@ impl DictWalk {
             drop(map);
             return Err(keys_changed());
         }
-        let out = match self.kind {
-            WalkKind::Items => Err((k.value.clone(), v.clone())),
-            _ => Ok(self.item(k, v)),
-        };
+        let out = self.item(k, v);
         self.last = Some(KeyMark::of(k));
         let next = if self.reversed {
             index.checked_sub(1)
@@ -271,26 +263,7 @@ impl DictWalk {
         drop(map);
         self.pos = if self.reversed { index } else { index + 1 };
         self.left = self.left.saturating_sub(1);
-        Ok(Step::Item(match out {
-            Ok(item) => item,
-            Err((k, v)) => self.pair(k, v),
-        }))
-    }
-
-    /// The `(k, v)` tuple of an items step: the spare one refilled when only the walk holds it
-    /// (the items it held are dropped after the dict's lock is released), else a new one.
-    fn pair(&mut self, k: Value, v: Value) -> Value {
-        if let Some(t) = self.spare.as_mut().and_then(Ref::get_mut) {
-            if let [a, b] = &mut t.items[..] {
-                let old = (std::mem::replace(a, k), std::mem::replace(b, v));
-                let out = self.spare.clone().map(Value::Tuple);
-                drop(old);
-                return out.unwrap_or_default();
-            }
-        }
-        let t = Ref::new(Tuple::new(vec![k, v]));
-        self.spare = Some(t.clone());
-        Value::Tuple(t)
+        Ok(Step::Item(out))
     }
 }
 

@@ -329,12 +329,7 @@ impl Trace for IterObj {
                 }
             }
             IterState::SetWalk { set, .. } => visit.visit(set),
-            IterState::DictWalk(w) => {
-                visit.visit(&w.dict);
-                if let Some(t) = &w.spare {
-                    visit.visit(t);
-                }
-            }
+            IterState::DictWalk(w) => visit.visit(&w.dict),
             IterState::Guarded { items, .. } | IterState::Reversed { items } => {
                 trace_all(items.iter(), visit)
             }
