@@ -8,7 +8,7 @@ use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, Payload, Range, Tuple};
+use crate::object::{type_name, ExcKind, Payload, Range, Tuple};
 use crate::raise;
 use crate::value::Value;
 
@@ -27,7 +27,39 @@ pub const FLOAT_METHODS: Methods = &[
     ("conjugate", float_conjugate),
     ("hex", super::num_convert::float_hex),
     ("fromhex", super::num_convert::float_fromhex),
+    ("__getformat__", float_getformat),
 ];
+
+/// `float.__getformat__(typestr)`: how the machine stores a C `double` or `float` (IEEE,
+/// little-endian here, as on every machine minivm runs on).
+fn float_getformat(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let arg = match args.pos {
+        [v] | [_, v] => v,
+        _ => raise!(
+            TypeError,
+            "__getformat__() takes exactly one argument ({} given)",
+            args.pos.len()
+        ),
+    };
+    let Value::Str(s) = arg else {
+        // (CPython's argument errors say "None" for None.)
+        let what = match arg {
+            Value::None => "None".to_string(),
+            other => type_name(other),
+        };
+        raise!(
+            TypeError,
+            "__getformat__() argument must be str, not {what}"
+        )
+    };
+    match s.as_str() {
+        "double" | "float" => Ok(Value::str("IEEE, little-endian")),
+        _ => raise!(
+            ValueError,
+            "__getformat__() argument 1 must be 'double' or 'float'"
+        ),
+    }
+}
 pub const RANGE_METHODS: Methods = &[("index", range_index), ("count", range_count)];
 pub const SLICE_METHODS: Methods = &[("indices", slice_indices)];
 pub const EXC_METHODS: Methods = &[
