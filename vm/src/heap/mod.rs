@@ -644,6 +644,64 @@ impl<T: fmt::Debug> fmt::Debug for Ref<T> {
     }
 }
 
+/// Proof that the GIL model is in force ([`gil_model`]), for code that tests the model once
+/// and then takes several cells (`ObjCell::try_lock_gil`, [`CellAccess`]): each access then
+/// skips its own test of the model, and its guard's release is one store (the guard is known
+/// to hold no lock). The model is chosen at start-up, before any object exists, and never
+/// changes, so a proof once made stays true.
+#[derive(Clone, Copy)]
+pub struct GilModel(());
+
+/// A [`GilModel`] when the GIL model is in force, `None` when free-threaded.
+#[inline(always)]
+pub fn gil_model() -> Option<GilModel> {
+    if free_threaded() {
+        None
+    } else {
+        Some(GilModel(()))
+    }
+}
+
+/// How a function generic over the model takes cells: [`GilModel`] (the GIL model, proven
+/// once), or [`AnyModel`] (tests the model at each access, as `ObjCell::lock`/`read`). A hot
+/// path written once over `A: CellAccess` is then compiled for each.
+pub trait CellAccess: Copy {
+    fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T>;
+    fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T>;
+}
+
+/// Either model, tested at each access ([`CellAccess`]).
+#[derive(Clone, Copy)]
+pub struct AnyModel;
+
+impl CellAccess for GilModel {
+    #[inline(always)]
+    fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T> {
+        match cell.try_lock_gil(self) {
+            Ok(g) => g,
+            Err(Busy) => busy(),
+        }
+    }
+    #[inline(always)]
+    fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T> {
+        match cell.try_read_gil(self) {
+            Ok(g) => g,
+            Err(Busy) => busy(),
+        }
+    }
+}
+
+impl CellAccess for AnyModel {
+    #[inline(always)]
+    fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T> {
+        cell.lock()
+    }
+    #[inline(always)]
+    fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T> {
+        cell.read()
+    }
+}
+
 /// The mutable contents of a heap object.
 ///
 /// `lock()`/`write()` are exclusive and `read()` shared; none may be held while Python code runs
@@ -719,12 +777,20 @@ impl<T> ObjCell<T> {
     /// waits for the lock.
     #[inline(always)]
     pub fn try_lock(&self) -> Result<CellMut<'_, T>, Busy> {
-        if free_threaded() {
-            return Ok(CellMut {
+        match gil_model() {
+            Some(gil) => self.try_lock_gil(gil),
+            None => Ok(CellMut {
                 cell: self,
                 locked: Some(self.lock.lock_exclusive()),
-            });
+            }),
         }
+    }
+
+    /// `try_lock` in the GIL model, which `gil` proves: the borrow flag only, the model not
+    /// tested again, and the guard's release a store.
+    #[inline(always)]
+    pub fn try_lock_gil(&self, gil: GilModel) -> Result<CellMut<'_, T>, Busy> {
+        let GilModel(()) = gil;
         if self.borrow.load(Ordering::Relaxed) != 0 {
             return Err(Busy);
         }
@@ -738,12 +804,19 @@ impl<T> ObjCell<T> {
     /// Shared access, or `Busy` if the contents are held exclusively (GIL model).
     #[inline(always)]
     pub fn try_read(&self) -> Result<CellRef<'_, T>, Busy> {
-        if free_threaded() {
-            return Ok(CellRef {
+        match gil_model() {
+            Some(gil) => self.try_read_gil(gil),
+            None => Ok(CellRef {
                 cell: self,
                 locked: Some(self.lock.lock_shared()),
-            });
+            }),
         }
+    }
+
+    /// `try_read` in the GIL model, which `gil` proves (as `try_lock_gil`).
+    #[inline(always)]
+    pub fn try_read_gil(&self, gil: GilModel) -> Result<CellRef<'_, T>, Busy> {
+        let GilModel(()) = gil;
         let p = self.borrow.as_ptr();
         // SAFETY: `p` points at this cell's live flag. GIL model: only the GIL holder touches
         // it (as `gil_count_add` argues for counts), so these plain accesses and `try_lock`'s

@@ -492,10 +492,22 @@ impl Class {
         hint: &AtomicU32,
         f: impl FnOnce(Option<&Value>) -> R,
     ) -> R {
+        self.with_hinted_in(crate::heap::AnyModel, name, hint, f)
+    }
+
+    /// [`Class::with_hinted`], the cache taken as `access` takes cells (`heap::CellAccess`).
+    #[inline]
+    pub fn with_hinted_in<R, A: crate::heap::CellAccess>(
+        &self,
+        access: A,
+        name: &Arc<str>,
+        hint: &AtomicU32,
+        f: impl FnOnce(Option<&Value>) -> R,
+    ) -> R {
         use std::sync::atomic::Ordering::Relaxed;
         let epoch = class_epoch();
         {
-            let cache = self.cache.read();
+            let cache = access.read(&self.cache);
             if cache.0 == epoch {
                 let i = hint.load(Relaxed) as usize;
                 if let Some((k, v)) = cache.1.get_index(i) {
