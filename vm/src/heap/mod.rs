@@ -486,10 +486,19 @@ impl<T> Ref<T> {
     /// try_push_method`), where the compiler left `clone` and the replaced field's drop glue as
     /// two calls, at about 70% of deltablue's method calls (a pooled frame that last ran other
     /// code). Not for code inlined into the dispatch loop: there the extra inline code shifted
-    /// LLVM's layout of the loop (the revert of 8197087).
+    /// LLVM's layout of the loop (the revert of 8197087). The counts change as `access` says:
+    /// without testing the model again when it is a [`GilModel`].
     #[inline(always)]
-    pub fn assign_inline(dst: &mut Ref<T>, src: &Ref<T>) {
-        src.heap_box().header.incref();
+    pub fn assign_inline_in<A: CellAccess>(access: A, dst: &mut Ref<T>, src: &Ref<T>) {
+        let header = &src.heap_box().header;
+        match access.gil() {
+            Some(_) => {
+                if gil_count_add(&header.count, 1) > MAX_COUNT {
+                    std::process::abort();
+                }
+            }
+            None => header.incref(),
+        }
         let old = std::mem::replace(
             dst,
             Ref {
@@ -498,7 +507,11 @@ impl<T> Ref<T> {
             },
         );
         let mut old = std::mem::ManuallyDrop::new(old);
-        if old.heap_box().header.decref() {
+        let last = match access.gil() {
+            Some(_) => gil_count_add(&old.heap_box().header.count, usize::MAX) == 0,
+            None => old.heap_box().header.decref(),
+        };
+        if last {
             old.drop_slow();
         }
     }
@@ -528,7 +541,7 @@ impl<T> Drop for Ref<T> {
 }
 
 impl<T> Ref<T> {
-    /// Free the object; only for `drop` and `assign_inline`, once the count went from 1 to 0.
+    /// Free the object; only for `drop` and `assign_inline_in`, once the count went from 1 to 0.
     ///
     /// Freeing a container drops what it holds, which may free more containers: a list nested
     /// a million deep is freed by a recursion a million deep. As CPython's "trashcan"
@@ -539,9 +552,9 @@ impl<T> Ref<T> {
     fn drop_slow(&mut self) {
         let tracked = self.heap_box().header.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
         if !tracked {
-            // SAFETY: called by `drop` and `assign_inline` only, right after the count went from
+            // SAFETY: called by `drop` and `assign_inline_in` only, right after the count went from
             // 1 to 0: this was the last reference, so nothing else can reach the box (`self` is
-            // not used again: `assign_inline`'s is in a `ManuallyDrop`).
+            // not used again: `assign_inline_in`'s is in a `ManuallyDrop`).
             unsafe { free_box::<T>(self.ptr.cast()) };
             return;
         }
@@ -668,6 +681,8 @@ pub fn gil_model() -> Option<GilModel> {
 pub trait CellAccess: Copy {
     fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T>;
     fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T>;
+    /// The proof, when this access has it (a constant for each implementation).
+    fn gil(self) -> Option<GilModel>;
 }
 
 /// Either model, tested at each access ([`CellAccess`]).
@@ -689,6 +704,10 @@ impl CellAccess for GilModel {
             Err(Busy) => busy(),
         }
     }
+    #[inline(always)]
+    fn gil(self) -> Option<GilModel> {
+        Some(self)
+    }
 }
 
 impl CellAccess for AnyModel {
@@ -699,6 +718,10 @@ impl CellAccess for AnyModel {
     #[inline(always)]
     fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T> {
         cell.read()
+    }
+    #[inline(always)]
+    fn gil(self) -> Option<GilModel> {
+        None
     }
 }
 

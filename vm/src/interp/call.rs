@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::{ConstIdx, MakeFunctionFlags, Op};
 
-use crate::heap::Ref;
+use crate::heap::{AnyModel, CellAccess, Ref};
 use crate::interp::code::{Code, InlineCache};
 use crate::interp::frame::{Frame, Resumed};
 use crate::interp::run::Exit;
@@ -209,7 +209,7 @@ impl Interp {
     /// function (recursion, a loop calling one function): no count changes then.
     #[inline(always)]
     fn enter_plain(&mut self, callee: &mut Frame, func: &Ref<Function>, args: &mut [Value]) {
-        enter_code::<false>(callee, func, &self.cur_exc);
+        enter_code::<false, AnyModel>(AnyModel, callee, func, &self.cur_exc);
         take_args(callee, func.code.nlocals, args);
     }
 
@@ -416,13 +416,13 @@ impl Interp {
         // stores (callgrind, deltablue: about 7 machine instructions fewer per method call).
         match crate::heap::gil_model() {
             Some(gil) => self.push_method_in(gil, frame, opos, name, cache),
-            None => self.push_method_in(crate::heap::AnyModel, frame, opos, name, cache),
+            None => self.push_method_in(AnyModel, frame, opos, name, cache),
         }
     }
 
     /// `try_push_method`'s work, the cells taken as `access` takes them.
     #[inline(always)]
-    fn push_method_in<A: crate::heap::CellAccess>(
+    fn push_method_in<A: CellAccess>(
         &mut self,
         access: A,
         frame: &mut Frame,
@@ -462,7 +462,7 @@ impl Interp {
                     // call, callgrind).
                     if f.code.plain_args as usize == nargs {
                         if let Some(mut callee) = pool.pop() {
-                            enter_code::<true>(&mut callee, f, cur_exc);
+                            enter_code::<true, A>(access, &mut callee, f, cur_exc);
                             return Lent::Ready(callee, f.code.nlocals);
                         }
                     }
@@ -571,7 +571,7 @@ impl Interp {
             return None;
         }
         let mut callee = self.frame_pool.pop()?;
-        enter_code::<INLINE_COUNTS>(&mut callee, func, &self.cur_exc);
+        enter_code::<INLINE_COUNTS, AnyModel>(AnyModel, &mut callee, func, &self.cur_exc);
         clone_args(&mut callee, func.code.nlocals, args);
         Some(callee)
     }
@@ -1912,12 +1912,13 @@ fn simple_init(init: &Function, nargs: usize) -> bool {
 /// globals are kept when the frame last ran the same function: no count changes then.
 ///
 /// `INLINE_COUNTS`: a changed code or globals has its counts changed inline
-/// (`Ref::assign_inline`) rather than by the out-of-line `clone` and drop glue. Only
+/// (`Ref::assign_inline_in`) rather than by the out-of-line `clone` and drop glue. Only
 /// `try_push_method` and `new_frame` ask for it: they are functions of their own, while
 /// `enter_plain` is inlined into the dispatch loop, whose layout the extra code disturbed (the
 /// revert of 8197087).
 #[inline(always)]
-fn enter_code<const INLINE_COUNTS: bool>(
+fn enter_code<const INLINE_COUNTS: bool, A: CellAccess>(
+    access: A,
     callee: &mut Frame,
     func: &Function,
     cur_exc: &Option<Value>,
@@ -1925,7 +1926,7 @@ fn enter_code<const INLINE_COUNTS: bool>(
     let code = &func.code;
     if !Ref::ptr_eq(&callee.code, code) {
         if INLINE_COUNTS {
-            Ref::assign_inline(&mut callee.code, code);
+            Ref::assign_inline_in(access, &mut callee.code, code);
             // A frame that last ran this code has the room already (its stack's capacity
             // only grows), so only another code's frame reserves it. Room is only a hint:
             // pushes grow a full stack.
@@ -1936,7 +1937,7 @@ fn enter_code<const INLINE_COUNTS: bool>(
     }
     if !Ref::ptr_eq(&callee.globals, &func.globals) {
         if INLINE_COUNTS {
-            Ref::assign_inline(&mut callee.globals, &func.globals);
+            Ref::assign_inline_in(access, &mut callee.globals, &func.globals);
         } else {
             callee.globals = func.globals.clone();
         }
