@@ -1079,6 +1079,7 @@ impl Interp {
                 mapping: None,
                 saved_exc: self.cur_exc.clone(),
                 resumed: Resumed::No,
+                parked: false,
                 made: None,
             }),
         };
@@ -1426,7 +1427,9 @@ impl Interp {
                     self.after_drops(Some(frame));
                 }
             } else {
-                frame.stack.push(sent);
+                // Inline: `Vec::push` was left out of line here, a call per level of a
+                // `yield from` chain resumed (callgrind).
+                crate::heap::push_inline(&mut frame.stack, sent);
             }
         }
     }

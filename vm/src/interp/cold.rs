@@ -246,7 +246,11 @@ impl Interp {
             }
             Op::YieldFrom => {
                 // A generator delegate runs in the dispatch loop, on top of this frame.
-                if let Some(gframe) = self.enter_generator(frame, false) {
+                if let Some(mut gframe) = self.enter_generator(frame, false) {
+                    // A level of a `yield from` chain, parked on its own `YieldFrom`.
+                    if std::mem::take(&mut gframe.parked) {
+                        return Ok(Some(Flow::PushChain(gframe)));
+                    }
                     return Ok(Some(Flow::Push(gframe)));
                 }
                 let sent = pop!(frame);

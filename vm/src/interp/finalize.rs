@@ -176,10 +176,15 @@ pub fn pending() -> bool {
     PENDING.with(Cell::get)
 }
 
-/// Whether closing this suspended frame would run anything: only if a `try`, `with` or
-/// `finally` block is active.
+/// Whether closing this suspended frame would run anything: if a `try`, `with` or `finally`
+/// block is active, or if it is parked on a `yield from`, whose delegate `close()` closes
+/// first (as CPython's `gen_close`), even when something else still holds the delegate.
 pub fn needs_closing(frame: &Frame) -> bool {
     !frame.handlers.is_empty()
+        || matches!(
+            frame.code.ops.get(frame.ip),
+            Some(minivm_compiler::bytecode::Op::YieldFrom)
+        )
 }
 
 /// Called from `Generator`'s `Drop` (and the cycle collector's `clear`) with the frame of a

@@ -40,6 +40,11 @@ pub struct Frame {
     /// uncaught exception hands control straight back to that instruction (`run.rs`), whose
     /// iterator, on top of that frame's stack, is the generator.
     pub resumed: Resumed,
+    /// Set when `yield_inline` parks this generator frame on its `YieldFrom` again (a level of
+    /// a `yield from` chain that yielded): the next `YieldFrom` that resumes it takes the flag
+    /// and runs this frame's `YieldFrom` too (`descend_yield_from`, which checks the
+    /// instruction; a flag left over costs that check, nothing else).
+    pub parked: bool,
     /// With `Resumed::Init`: the instance the class call made, its value when `__init__` returns.
     /// With `Resumed::Property` (or `PropertyReturn`): the instance whose property the getter
     /// reads.

@@ -38,6 +38,9 @@ pub(crate) enum Flow {
     /// From `cold_op`: run this frame (a generator's, `enter_generator`) on top of the
     /// current one. Never leaves the dispatch loop.
     Push(Box<Frame>),
+    /// As `Push`, for a frame itself parked on a `YieldFrom` (`Frame::parked`):
+    /// `push_yield_from_chain`.
+    PushChain(Box<Frame>),
     /// From `cold_op`: call this frame (a function's, its arguments bound), as `Call` does.
     /// Never leaves the dispatch loop.
     Call(Box<Frame>),
@@ -100,7 +103,7 @@ impl Interp {
                     self.depth -= 1;
                     return Ok(Exit::Yield(v, frame));
                 }
-                Ok(Flow::Push(_) | Flow::Call(_)) => {
+                Ok(Flow::Push(_) | Flow::PushChain(_) | Flow::Call(_)) => {
                     self.depth -= 1;
                     self.recycle(frame);
                     return Err(err!(SystemError, "a frame pushed out of the dispatch loop"));
@@ -200,6 +203,7 @@ impl Interp {
             }
             // Parked on the `YieldFrom` again, which runs once more on resume.
             frame.ip -= 1;
+            frame.parked = true;
         }
     }
 
@@ -227,6 +231,44 @@ impl Interp {
             }
         }
         Some(gframe)
+    }
+
+    /// `Flow::PushChain`: `gframe`, a generator frame just resumed by a `YieldFrom`, runs on
+    /// top of `frame`, as for `Flow::Push`. It was parked on a `YieldFrom` in turn
+    /// (`Frame::parked`): when that instruction is next and its delegate is a generator, it
+    /// runs here, as the loop would run it next, and so on down the chain. Every level of a
+    /// recursive `yield from` (the generators kernel's `tree`) runs its `YieldFrom` again at
+    /// each item; here that costs no pass through the loop's head, dispatch and `cold_op`.
+    /// Not when the loop observes each instruction (`descend` false: tracing, profiling,
+    /// counting), which must see those `YieldFrom`s.
+    #[inline(never)]
+    fn push_yield_from_chain(&mut self, frame: &mut Box<Frame>, gframe: Box<Frame>, descend: bool) {
+        self.depth += 1;
+        let caller = std::mem::replace(frame, gframe);
+        crate::heap::push_inline(&mut self.frames, caller);
+        if !descend {
+            return;
+        }
+        loop {
+            let f: &mut Frame = frame;
+            if !matches!(f.code.ops.get(f.ip), Some(Op::YieldFrom)) {
+                return;
+            }
+            // As the loop: `ip` past the instruction while it runs.
+            f.ip += 1;
+            let Some(mut gframe) = self.enter_generator(f, false) else {
+                // The general path (`cold_op`) runs it.
+                f.ip -= 1;
+                return;
+            };
+            let parked = std::mem::take(&mut gframe.parked);
+            self.depth += 1;
+            let caller = std::mem::replace(frame, gframe);
+            crate::heap::push_inline(&mut self.frames, caller);
+            if !parked {
+                return;
+            }
+        }
     }
 
     /// `done`, a generator frame resumed in this loop (`Frame::resumed`), returned `v`: the
@@ -1730,6 +1772,10 @@ impl Interp {
                                     self.depth += 1;
                                     let caller = std::mem::replace(frame, gframe);
                                     self.frames.push(caller);
+                                    continue 'frames;
+                                }
+                                Flow::PushChain(gframe) => {
+                                    self.push_yield_from_chain(frame, gframe, !OBSERVED);
                                     continue 'frames;
                                 }
                                 Flow::Call(callee) => {
