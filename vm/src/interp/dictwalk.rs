@@ -288,9 +288,10 @@ pub fn dict_iter(d: &Ref<Dict>, kind: WalkKind, reversed: bool) -> Value {
     )))
 }
 
-/// `iter(od)` or `reversed(od)` of an OrderedDict (`odict_iterator`).
-pub fn odict_iter(d: &Ref<Dict>, reversed: bool) -> Value {
-    let walk = DictWalk::start(d, WalkKind::Keys, reversed, true);
+/// `iter(od)` or `reversed(od)` of an OrderedDict or of one of its views (`odict_iterator`,
+/// CPython's name for all six).
+pub fn odict_iter(d: &Ref<Dict>, kind: WalkKind, reversed: bool) -> Value {
+    let walk = DictWalk::start(d, kind, reversed, true);
     Value::Iter(Ref::new(IterObj::new(
         "odict_iterator",
         IterState::DictWalk(Box::new(walk)),

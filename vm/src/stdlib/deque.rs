@@ -167,16 +167,27 @@ fn odict_move_to_end(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// `_odict_iter(od, reversed)`: `iter(od)` and `reversed(od)` of an OrderedDict, walking its
-/// dict as CPython's `odict_iterator` walks its list of keys (`interp/dictwalk.rs`).
+/// `_odict_iter(od, reversed, kind=0)`: `iter(od)` and `reversed(od)` of an OrderedDict, and
+/// of its `keys()`, `values()` (kind 1) and `items()` (kind 2) views, walking its dict as
+/// CPython's `odict_iterator` walks its list of keys (`interp/dictwalk.rs`): each step reads the
+/// key and its value together, so a key another thread deletes meanwhile is never yielded
+/// without its value (a view walked in Python, `yield key, od[key]`, raised KeyError there).
 fn odict_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [Some(od), Some(reversed)] = Sig::py("_odict_iter", &["od", "reversed"], 2).bind(&args)?
+    use crate::interp::dictwalk::WalkKind;
+    let [Some(od), Some(reversed), kind] =
+        Sig::py("_odict_iter", &["od", "reversed", "kind"], 2).bind(&args)?
     else {
-        return Err(err!(TypeError, "_odict_iter() takes 2 arguments"));
+        return Err(err!(TypeError, "_odict_iter() takes 2 or 3 arguments"));
     };
     let d = odict_of(od)?;
     let reversed = interp.truthy(reversed)?;
-    Ok(crate::interp::dictwalk::odict_iter(&d, reversed))
+    let kind = match kind {
+        None | Some(Value::Int(0)) => WalkKind::Keys,
+        Some(Value::Int(1)) => WalkKind::Values,
+        Some(Value::Int(2)) => WalkKind::Items,
+        Some(_) => return Err(err!(ValueError, "_odict_iter(): kind must be 0, 1 or 2")),
+    };
+    Ok(crate::interp::dictwalk::odict_iter(&d, kind, reversed))
 }
 
 /// `_odict_popfirst(od)`: remove and return the first (key, value) pair in one step
