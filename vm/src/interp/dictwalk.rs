@@ -123,20 +123,31 @@ impl DictWalk {
         }
     }
 
-    /// The items a walk not yet advanced would yield, all at once (`list(d.items())`).
+    /// The items a walk not yet advanced would yield, all at once (`list(d.items())`,
+    /// `list(reversed(d))`, `list(od.items())`).
     pub fn fresh_items(&self) -> Option<Vec<Value>> {
-        if self.last.is_some() || self.reversed || self.odict.is_some() {
+        if self.last.is_some() {
             return None;
         }
         let map = self.dict.map.lock();
-        // Under a GIL a size changed since the iterator was made is the error at its first
-        // step. Free-threaded, `list(d.items())` makes the iterator and copies through it in
-        // two steps another thread may come between, where CPython's GIL makes them one: the
-        // copy is then of the dict as it is now.
-        if map.len() != self.used && crate::heap::model() != crate::heap::Model::FreeThreaded {
-            return None;
+        // Under a GIL a size changed (or an OrderedDict's key moved) since the iterator was
+        // made is the error at its first step. Free-threaded, `list(d.items())` makes the
+        // iterator and copies through it in two steps another thread may come between, where
+        // CPython's GIL makes them one: the copy is then of the dict as it is now.
+        if crate::heap::model() != crate::heap::Model::FreeThreaded {
+            let moved = self.odict.is_some_and(|layout| {
+                self.dict.layout.load(std::sync::atomic::Ordering::Acquire) != layout
+            });
+            if map.len() != self.used || moved {
+                return None;
+            }
         }
-        Some(map.iter().map(|(k, v)| self.item(k, v)).collect())
+        let items = map.iter().map(|(k, v)| self.item(k, v));
+        Some(if self.reversed {
+            items.rev().collect()
+        } else {
+            items.collect()
+        })
     }
 
     fn item(&self, k: &HashKey, v: &Value) -> Value {

@@ -84,14 +84,47 @@ impl Interp {
 
     /// The dict to copy items from when `src` is the source of `dict(src)`, `d.update(src)` or
     /// `{**src}`: the dict inside an instance of a dict subclass that does not override
-    /// `__iter__` (CPython copies it directly, without calling `keys()` or `__getitem__`).
+    /// `__iter__` (CPython copies it directly, without calling `keys()` or `__getitem__`), or
+    /// of an `OrderedDict` (whose dict keeps its order): CPython calls its `keys()` and
+    /// `__getitem__` there, C functions that read the dict in that order in one step under the
+    /// GIL, so unless a subclass replaced them this is the same copy, made in one step
+    /// free-threaded too (walking it in Python, another thread's deletion between a key and its
+    /// lookup raised KeyError).
     pub(crate) fn plain_dict_of(&self, src: &Value) -> Value {
-        match builtin_base(src) {
-            Some(base @ Value::Dict(_)) if self.lookup_special(src, "__iter__").is_none() => {
+        let Some(base @ Value::Dict(_)) = builtin_base(src) else {
+            return src.clone();
+        };
+        match self.lookup_special(src, "__iter__") {
+            None => base.clone(),
+            Some(f)
+                if walks_dict_in_order(&f)
+                    && self
+                        .lookup_special(src, "keys")
+                        .is_some_and(|k| walks_dict_in_order(&k))
+                    && self.lookup_special(src, "__getitem__").is_none() =>
+            {
                 base.clone()
             }
             _ => src.clone(),
         }
+    }
+
+    /// The dict whose pairs `OrderedDict.update(src)` may copy in one step (`_dict_pairs`):
+    /// `src` itself, or the dict inside an instance of a dict subclass whose `keys()` and
+    /// `__getitem__` are dict's own or `OrderedDict`'s (CPython's update, C, calls `keys()` and
+    /// `__getitem__` of anything but an exact dict; those of dict and OrderedDict are C too,
+    /// one step under the GIL). `None` for any other mapping: its methods are called.
+    pub(crate) fn dict_to_copy(&self, src: &Value) -> Option<Ref<crate::object::Dict>> {
+        let Some(Value::Dict(d)) = builtin_base(src).or(Some(src)) else {
+            return None;
+        };
+        if matches!(src, Value::Dict(_)) {
+            return Some(d.clone());
+        }
+        let keys_own = self
+            .lookup_special(src, "keys")
+            .is_none_or(|k| walks_dict_in_order(&k));
+        (keys_own && self.lookup_special(src, "__getitem__").is_none()).then(|| d.clone())
     }
 
     /// `obj[key]` on the built-in value inside an instance; for a dict, a missing key goes to the
@@ -758,3 +791,9 @@ const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
         }
     }),
 ];
+
+/// Is `f` one of `OrderedDict`'s walks of its dict in the dict's own order (`__iter__`, `keys`:
+/// marked `_walks_dict` in `vm/lib/collections/`)?
+fn walks_dict_in_order(f: &Value) -> bool {
+    matches!(f, Value::Function(f) if f.attrs.read().contains_key("_walks_dict"))
+}

@@ -123,6 +123,7 @@ pub fn collections_module() -> Ref<Module> {
             ("_odict_move_to_end", odict_move_to_end),
             ("_odict_popfirst", odict_popfirst),
             ("_odict_iter", odict_iter),
+            ("_dict_pairs", dict_pairs),
             ("_count_elements", count_elements),
         ],
         vec![("deque", Value::Class(deque_class()))],
@@ -188,6 +189,28 @@ fn odict_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(_) => return Err(err!(ValueError, "_odict_iter(): kind must be 0, 1 or 2")),
     };
     Ok(crate::interp::dictwalk::odict_iter(&d, kind, reversed))
+}
+
+/// `_dict_pairs(m)`: the `(key, value)` pairs of a dict, or of a dict subclass's instance that
+/// reads as its dict (`Interp::dict_to_copy`: an `OrderedDict`, or a subclass replacing none
+/// of `keys`, `__getitem__`, `__iter__`), taken in one step under the dict's lock; `None` for
+/// any other mapping. `OrderedDict.update(m)` (so `OrderedDict(m)` and `od.copy()`) copies
+/// through it: CPython's update is C, one step under the GIL for these, where reading `m[key]`
+/// key by key in Python raised KeyError free-threaded when another thread deleted the key in
+/// between.
+fn dict_pairs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Some(m)] = Sig::py("_dict_pairs", &["m"], 1).bind(&args)? else {
+        return Err(err!(TypeError, "_dict_pairs() takes 1 argument"));
+    };
+    Ok(match interp.dict_to_copy(m) {
+        Some(d) => Value::list(
+            d.items()
+                .into_iter()
+                .map(|(k, v)| Value::tuple(vec![k, v]))
+                .collect(),
+        ),
+        None => Value::None,
+    })
 }
 
 /// `_odict_popfirst(od)`: remove and return the first (key, value) pair in one step
