@@ -519,8 +519,9 @@ impl Interp {
         }))
     }
 
-    /// `iter(v)` for a built-in that walks `v` to its end at once (`sum`, `min`, `any`...).
-    /// Free-threaded, a snapshot iterator of a dict or set made here forgets its container: the
+    /// `iter(v)` for a built-in that walks `v` to its end at once (`sum`, `min`, `any`,
+    /// `Counter` counting...). Free-threaded, a snapshot iterator of a dict, set or deque made
+    /// here forgets its container: the
     /// snapshot was taken under the container's lock, and a change by another thread between
     /// two `next`s must not fail the walk, since under the GIL (which the built-in holds
     /// throughout, unless it calls Python code) no other thread could make one. With the GIL
@@ -534,6 +535,16 @@ impl Interp {
                 match &mut *st {
                     IterState::Items { set, .. } => {
                         *set = None;
+                    }
+                    // A deque's snapshot, without the check of its mutation counter.
+                    IterState::Guarded {
+                        items, index: 0, ..
+                    } => {
+                        *st = IterState::Items {
+                            items: std::mem::take(items),
+                            index: 0,
+                            set: None,
+                        };
                     }
                     // A set's walk of its live table becomes a snapshot without the check.
                     IterState::DictWalk(w) => {

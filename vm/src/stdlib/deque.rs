@@ -267,7 +267,10 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let mode = int_value(mode)?;
     let (pairs, subtract, copy) = (mode & 1 != 0, mode & 2 != 0, mode & 4 != 0);
-    let it = interp.get_iter(iterable)?;
+    // As CPython's C loop (and dict.update for an empty Counter) under the GIL: free-threaded,
+    // a dict's, set's or deque's items are taken in one step, so that another thread changing
+    // the source meanwhile cannot fail `Counter(c)`, `c.copy()` or `c.update(d)`.
+    let it = interp.get_iter_whole(iterable)?;
     while let Some(item) = interp.iter_next(&it)? {
         let (elem, count) = if pairs {
             count_pair(interp, item)?
