@@ -210,35 +210,25 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             args.no_kw("super")?;
             // (`super()` inside a method is answered before this, by `Interp::zero_arg_super`.)
             match args.pos {
-                [Value::Class(start), obj] => {
-                    let ok = match obj {
-                        Value::Class(c) => c.is_subclass(start),
-                        other => class_of(other).is_subclass(start),
-                    };
-                    if !ok {
-                        raise!(
-                            TypeError,
-                            "super(type, obj): obj must be an instance or subtype of type"
-                        );
-                    }
-                    let payload = Payload::Super {
+                [Value::Class(start), obj] => make_super(cls, start, obj),
+                // `super(C)`: unbound until its `__get__(obj)` binds it.
+                [Value::Class(start)] => Ok(Value::Instance(Ref::new(Instance::with_payload(
+                    cls.clone(),
+                    Payload::Super {
                         start: start.clone(),
-                        obj: obj.clone(),
-                    };
-                    Ok(Value::Instance(Ref::new(Instance::with_payload(
-                        cls.clone(),
-                        payload,
-                    ))))
-                }
+                        obj: Value::Undefined,
+                    },
+                )))),
                 [] => raise!(RuntimeError, "super(): no arguments"),
-                [other, _] => raise!(
+                [other] | [other, _] => raise!(
                     TypeError,
                     "super() argument 1 must be a type, not {}",
                     type_name(other)
                 ),
                 _ => raise!(
-                    NotImplementedError,
-                    "minivm supports only super() and super(type, obj)"
+                    TypeError,
+                    "super() expected at most 2 arguments, got {}",
+                    args.pos.len()
                 ),
             }
         }
@@ -309,6 +299,79 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         }
         _ => raise!(TypeError, "cannot create '{name}' instances"),
     }
+}
+
+/// `super(start, obj)` of class `cls`, once `obj` is checked to be an instance or subclass of
+/// `start`.
+fn make_super(cls: &Ref<Class>, start: &Ref<Class>, obj: &Value) -> PyResult<Value> {
+    let ok = match obj {
+        Value::Class(c) => c.is_subclass(start),
+        other => class_of(other).is_subclass(start),
+    };
+    if !ok {
+        raise!(
+            TypeError,
+            "super(type, obj): obj must be an instance or subtype of type"
+        );
+    }
+    let payload = Payload::Super {
+        start: start.clone(),
+        obj: obj.clone(),
+    };
+    Ok(Value::Instance(Ref::new(Instance::with_payload(
+        cls.clone(),
+        payload,
+    ))))
+}
+
+/// The attributes of a super object itself, which CPython finds when the classes after
+/// `start` have none of that name: `__thisclass__` (`start`), `__self__` (the object or class
+/// it is bound to), `__self_class__` (that object's class, or that class), `__get__` (binding an
+/// unbound `super(C)` to an object) and `__class__`. `None` for any other name.
+pub(crate) fn super_member(
+    this: &Value,
+    start: &Ref<Class>,
+    obj: &Value,
+    name: &str,
+) -> Option<Value> {
+    let bound = !matches!(obj, Value::Undefined);
+    Some(match name {
+        "__thisclass__" => Value::Class(start.clone()),
+        "__self__" if bound => obj.clone(),
+        "__self_class__" if bound => match obj {
+            Value::Class(c) if c.is_subclass(start) => obj.clone(),
+            other => Value::Class(class_of(other)),
+        },
+        "__self__" | "__self_class__" => Value::None,
+        "__class__" => Value::Class(class_of(this)),
+        "__get__" => {
+            let get: crate::object::NativeFn = |_, args| {
+                let (this, obj) = match args.pos {
+                    [_, obj] | [_, obj, Value::None] if obj.is_none() => {
+                        raise!(TypeError, "__get__(None, None) is invalid")
+                    }
+                    [this, obj] | [this, obj, _] => (this, obj),
+                    _ => raise!(TypeError, "expected 1 or 2 arguments"),
+                };
+                match this {
+                    Value::Instance(inst) => match &inst.payload {
+                        Payload::Super {
+                            start,
+                            obj: Value::Undefined,
+                        } if !obj.is_none() => make_super(&inst.class, start, obj),
+                        _ => Ok(this.clone()),
+                    },
+                    _ => Ok(this.clone()),
+                }
+            };
+            let f = Value::Native(Ref::new(crate::object::NativeFunction::new("__get__", get)));
+            return Some(Value::BoundMethod(Ref::new(crate::object::BoundMethod {
+                receiver: this.clone(),
+                func: f,
+            })));
+        }
+        _ => return None,
+    })
 }
 
 /// `range(stop)`, `range(start, stop)` or `range(start, stop, step)` when every argument is a

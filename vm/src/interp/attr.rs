@@ -479,7 +479,16 @@ impl Interp {
         name: &str,
     ) -> PyResult<Value> {
         if let Payload::Super { start, obj: target } = &inst.payload {
-            return self.super_getattr(start, target, name);
+            let found = match (target, name) {
+                (Value::Undefined, _) | (_, "__class__") => Err(no_attr(obj, name)),
+                _ => self.super_getattr(start, target, name),
+            };
+            return match found {
+                Err(e) if e.is(crate::object::ExcKind::AttributeError) => {
+                    crate::builtins::construct::super_member(obj, start, target, name).ok_or(e)
+                }
+                r => r,
+            };
         }
         if inst.class.attr_flags() & HAS_GETATTRIBUTE != 0 {
             // The class's `__getattribute__` answers every lookup; an AttributeError from it

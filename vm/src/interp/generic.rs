@@ -76,10 +76,40 @@ fn fill_alias(inst: &Instance, origin: Value, args: &Value) {
         Value::Tuple(_) => args.clone(),
         other => Value::tuple(vec![other.clone()]),
     };
+    let params = Value::tuple(alias_parameters(&args));
     let mut d = inst.dict.lock();
     d.insert(Arc::from("__origin__"), origin);
     d.insert(Arc::from("__args__"), args);
-    d.insert(Arc::from("__parameters__"), Value::tuple(Vec::new()));
+    d.insert(Arc::from("__parameters__"), params);
+}
+
+/// The type variables among an alias's arguments and inside them (`dict[str, list[T]]` takes
+/// `T`), first seen first, as CPython's `_Py_make_parameters`: an object whose class has
+/// `__typing_subst__` (typing's `TypeVar`, `ParamSpec`, `TypeVarTuple`) is one, a class is none,
+/// any other object brings the tuple in its `__parameters__`.
+fn alias_parameters(args: &Value) -> Vec<Value> {
+    let mut found: Vec<Value> = Vec::new();
+    let Value::Tuple(args) = args else {
+        return found;
+    };
+    for arg in args.items.iter() {
+        let Value::Instance(i) = arg else { continue };
+        if i.class.lookup("__typing_subst__").is_some() {
+            if !found.iter().any(|p| p.is(arg)) {
+                found.push(arg.clone());
+            }
+            continue;
+        }
+        let sub = i.dict.lock().get("__parameters__").cloned();
+        if let Some(Value::Tuple(sub)) = sub.or_else(|| i.class.lookup("__parameters__")) {
+            for p in sub.items.iter() {
+                if !found.iter().any(|q| q.is(p)) {
+                    found.push(p.clone());
+                }
+            }
+        }
+    }
+    found
 }
 
 /// `GenericAlias(origin, args)`, as library code makes them (`__class_getitem__ =

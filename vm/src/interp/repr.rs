@@ -135,15 +135,23 @@ impl Interp {
                 self.repr_leave(v);
                 r?;
             }
+            Value::Tuple(t) if t.items.is_empty() => out.push_str("()"),
             Value::Tuple(t) => {
-                let items = t.items.to_vec();
-                if items.len() == 1 {
-                    out.push('(');
-                    self.write_repr(&items[0], out)?;
-                    out.push_str(",)");
-                } else {
-                    self.write_seq(&items, "(", ")", out)?;
+                // A tuple inside itself (through a list or dict) shows as `(...)`, as CPython's
+                // `tuplerepr` does with `Py_ReprEnter`.
+                if !self.repr_enter(v) {
+                    out.push_str("(...)");
+                    return Ok(());
                 }
+                let items = t.items.to_vec();
+                let r = if items.len() == 1 {
+                    out.push('(');
+                    self.write_repr(&items[0], out).map(|()| out.push_str(",)"))
+                } else {
+                    self.write_seq(&items, "(", ")", out)
+                };
+                self.repr_leave(v);
+                r?;
             }
             Value::Dict(d) => {
                 if !self.repr_enter(v) {
@@ -287,13 +295,11 @@ impl Interp {
                     // CPython: `<super: <class 'A'>, <B object>>` (B: obj's class, or obj itself
                     // when it is a class).
                     let of = match obj {
-                        Value::Class(c) => c.name().to_string(),
-                        other => type_name(other).to_string(),
+                        Value::Undefined => "NULL".to_string(),
+                        Value::Class(c) => format!("<{} object>", c.name()),
+                        other => format!("<{} object>", type_name(other)),
                     };
-                    out.push_str(&format!(
-                        "<super: <class '{}'>, <{of} object>>",
-                        start.name()
-                    ));
+                    out.push_str(&format!("<super: <class '{}'>, {of}>", start.name()));
                 } else if let Payload::Member { name, owner } = &inst.payload {
                     out.push_str(&format!("<member '{name}' of '{owner}' objects>"));
                 } else {

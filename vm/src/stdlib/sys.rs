@@ -164,7 +164,7 @@ pub fn warnoptions() -> &'static [String] {
     WARNOPTIONS.get().map_or(&[][..], Vec::as_slice)
 }
 
-/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `flags`,
+/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `hash_info`, `flags`,
 /// `warnoptions` and `implementation`, made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up
 /// runs none of it (importing `sys`, which `print` does, would otherwise run all of
 /// `_sysinfo`: about 0.7 M instructions in every program).
@@ -191,6 +191,7 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         "float_info" => interp.getattr(&info, "FLOAT_INFO")?,
         "int_info" => interp.getattr(&info, "INT_INFO")?,
+        "hash_info" => interp.getattr(&info, "HASH_INFO")?,
         "flags" => {
             // From the environment the program started with.
             let environ = crate::object::Dict::new();
