@@ -5,13 +5,15 @@
 //! Sockets carry bytes, as in CPython: `send`/`sendall` take any bytes-like object, `recv(n)`
 //! returns `bytes` (`b''` at end of stream).
 //!
-//! Deviations from CPython, for want of raw socket calls in std:
-//! * `bind()` binds *and listens* (std's `TcpListener::bind`), so a client may connect before
-//!   `listen()` is called; `listen()` only marks the socket (and binds an unbound one, as Linux does);
-//! * std makes a new descriptor when it binds or connects; the one the socket got at creation
-//!   (a real socket of the same kind, so `fileno()`, `select` and `poll` see what CPython's do) is
-//!   then made to refer to the new socket (`dup3`), so `fileno()` stays the same from creation
-//!   to `close()`, as in CPython;
+//! The descriptor a socket gets at creation is bound and connected itself (rustix's calls), then
+//! handed to std's `TcpListener`/`TcpStream`/`UdpSocket`, so the socket is one open socket from
+//! `socket()` to `close()`, as in CPython: `fileno()` stays the same, and an `epoll` (or
+//! `selectors.DefaultSelector`) registration made before `connect()` or `bind()` still holds.
+//!
+//! Deviations from CPython:
+//! * `bind()` of a TCP socket binds *and listens* (as std's `TcpListener::bind` does), so a
+//!   client may connect before `listen()` is called; `listen()` only sets the backlog (and binds
+//!   an unbound socket, as Linux does);
 //! * only `AF_INET`, with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and
 //!   `send`/`recv` after `connect`); `AF_UNIX` only as the stream pair `socketpair()` makes.
 //!
@@ -69,7 +71,7 @@ const KEPT_FLAGS: [i64; 3] = [SO_REUSEADDR, SO_KEEPALIVE, SO_REUSEPORT];
 
 enum Sock {
     /// Created, neither bound nor connected: the descriptor `fileno()` reports, an OS socket of
-    /// the kind asked for, which the socket std makes on bind/connect replaces (`onto_first_fd`).
+    /// the kind asked for, which `bind`/`connect` bind or connect (`bind_first`, `do_connect`).
     Unbound(Option<OwnedFd>),
     /// Bound (and, in std, already listening).
     Listener {
@@ -252,20 +254,46 @@ pub fn socket_module() -> Ref<Module> {
     )
 }
 
-/// Put the socket std just made (`fresh`) on the descriptor number the socket got at creation
-/// (`first`, which `fileno()` has reported since), as CPython's socket keeps one descriptor from
-/// `socket()` to `close()`: `dup3` closes the first socket and makes its number refer to the
-/// new one (sharing its open file, so non-blocking mode carries over), then the fresh number is
-/// closed. Without a first descriptor, or if `dup3` fails, the fresh socket is kept as it is.
-fn onto_first_fd<T: From<OwnedFd> + Into<OwnedFd>>(first: Option<OwnedFd>, fresh: T) -> T {
-    let Some(mut first) = first else {
-        return fresh;
+/// Bind the socket's own descriptor (it must be `Unbound`) to `addr`: a TCP socket then listens
+/// (std's `TcpListener::bind` did both, and minivm keeps that: see the module doc; with
+/// `SO_REUSEADDR`, as std set it) and becomes a `Listener` (`listening` as given), a UDP socket a
+/// `Datagram`. Binding never waits, so the state's lock is held throughout (another thread
+/// binding or connecting at once gets `EINVAL`).
+fn bind_first(d: &SocketData, addr: SocketAddr, listening: bool) -> PyResult<()> {
+    let timeout = *d.timeout.lock();
+    let sys = |e: rustix::io::Errno| os_error(&e.into(), None);
+    let mut st = d.state.lock();
+    let first = match &mut *st {
+        Sock::Unbound(first) => first,
+        Sock::Closed => return Err(errno(libc::EBADF)),
+        _ => return Err(errno(libc::EINVAL)),
     };
-    let fresh: OwnedFd = fresh.into();
-    match rustix::io::dup3(&fresh, &mut first, rustix::io::DupFlags::CLOEXEC) {
-        Ok(()) => T::from(first),
-        Err(_) => T::from(fresh),
+    let Some(fd) = first.as_ref() else {
+        return Err(errno(libc::EBADF));
+    };
+    if !d.dgram {
+        let _ = rustix::net::sockopt::set_socket_reuseaddr(fd, true);
     }
+    rustix::net::bind(fd, &addr).map_err(sys)?;
+    if !d.dgram {
+        rustix::net::listen(fd, 128).map_err(sys)?;
+    }
+    let Some(fd) = first.take() else {
+        return Err(errno(libc::EBADF));
+    };
+    *st = if d.dgram {
+        let udp = UdpSocket::from(fd);
+        apply_udp_timeout(&udp, timeout);
+        Sock::Datagram(Arc::new(udp))
+    } else {
+        let listener = TcpListener::from(fd);
+        apply_listener_mode(&listener, timeout);
+        Sock::Listener {
+            listener: Arc::new(listener),
+            listening,
+        }
+    };
+    Ok(())
 }
 
 /// The descriptor a new socket gets at creation (`Sock::Unbound`): a close-on-exec IPv4 socket
@@ -490,30 +518,14 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         _ => return Err(errno(libc::EINVAL)),
     }
     let addr = resolve(interp, &host, port)?;
-    if d.dgram {
-        let udp = UdpSocket::bind(addr).map_err(|e| os_error(&e, None))?;
-        return install_udp(d, udp).map(|_| Value::None);
-    }
-    // Binding (and listening: std's bind does both) never waits, so the GIL stays held: a
-    // server thread that just started keeps it until `accept`, and the thread that started
-    // it cannot connect before it listens (Effective Python's item 61 relies on that).
-    let listener = TcpListener::bind(addr).map_err(|e| os_error(&e, None))?;
-    apply_listener_mode(&listener, *d.timeout.lock());
-    let mut st = d.state.lock();
-    match &mut *st {
-        Sock::Unbound(first) => {
-            *st = Sock::Listener {
-                listener: Arc::new(onto_first_fd(first.take(), listener)),
-                listening: false,
-            };
-            Ok(Value::None)
-        }
-        // Another thread got there first.
-        _ => Err(errno(libc::EINVAL)),
-    }
+    // Binding (and listening) never waits, so the GIL stays held: a server thread that just
+    // started keeps it until `accept`, and the thread that started it cannot connect before it
+    // listens (Effective Python's item 61 relies on that).
+    bind_first(d, addr, false)?;
+    Ok(Value::None)
 }
 
-fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn sock_listen(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
     if d.dgram {
         return Err(errno(libc::EOPNOTSUPP));
@@ -533,17 +545,7 @@ fn sock_listen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     if matches!(*d.state.lock(), Sock::Unbound(_)) {
         // Linux binds an unbound socket to an ephemeral port on listen().
-        let listener = interp
-            .allow_threads(|| TcpListener::bind("0.0.0.0:0"))
-            .map_err(|e| os_error(&e, None))?;
-        apply_listener_mode(&listener, *d.timeout.lock());
-        let mut st = d.state.lock();
-        if let Sock::Unbound(first) = &mut *st {
-            *st = Sock::Listener {
-                listener: Arc::new(onto_first_fd(first.take(), listener)),
-                listening: true,
-            };
-        }
+        bind_first(d, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), true)?;
     }
     match &mut *d.state.lock() {
         Sock::Listener {
@@ -657,9 +659,11 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
         let udp = udp_of(d)?;
         return Ok(udp.connect(addr).map_err(|e| os_error(&e, None)));
     }
-    match &*d.state.lock() {
-        Sock::Unbound(_) => {}
-        Sock::Closed => return Err(errno(libc::EBADF)),
+    // A duplicate of the socket's own descriptor, to connect with the GIL released and the
+    // state's lock free: both refer to the one socket, so connecting one connects the other.
+    let fd = match &*d.state.lock() {
+        Sock::Unbound(Some(first)) => first.try_clone().map_err(|e| os_error(&e, None))?,
+        Sock::Unbound(None) | Sock::Closed => return Err(errno(libc::EBADF)),
         Sock::Stream(_) | Sock::Datagram(_) => return Ok(Err(errno(libc::EISCONN))),
         Sock::Listener { .. } => {
             return Err(err!(
@@ -667,57 +671,54 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
                 "minivm sockets cannot connect() after bind()"
             ))
         }
-    }
+    };
     let addr = resolve(interp, &host, port)?;
     let timeout = *d.timeout.lock();
-    let result = match timeout {
-        Some(t) if t.is_zero() => return Ok(start_connect(d, addr)),
-        Some(t) => interp.allow_threads(|| TcpStream::connect_timeout(&addr, t)),
-        None => interp.allow_threads(|| TcpStream::connect(addr)),
-    };
-    interp.check_signals()?;
-    let stream = match result {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::TimedOut && timeout.is_some() => {
-            return Ok(Err(timed_out()))
+    let non_blocking = timeout == Some(Duration::ZERO);
+    let sys = |e: rustix::io::Errno| os_error(&e.into(), None);
+    // Connect as CPython does with a timeout: start the connection non-blocking, then wait
+    // (GIL released, Ctrl-C heard in the main thread) until the socket is writable and read
+    // how it ended from SO_ERROR. A non-blocking socket does not wait: its `connect()` raises
+    // `BlockingIOError: [Errno 115] Operation now in progress` (unless the kernel connected at
+    // once, as it may over loopback) and `getsockopt(SOL_SOCKET, SO_ERROR)` tells later.
+    let _ = rustix::io::ioctl_fionbio(&fd, true);
+    let outcome = match rustix::net::connect(&fd, &addr) {
+        Err(rustix::io::Errno::INPROGRESS) if !non_blocking => {
+            match wait_ready(interp, fd.as_raw_fd(), libc::POLLOUT, timeout) {
+                Ok(()) => match rustix::net::sockopt::socket_error(&fd) {
+                    Ok(r) => r.map_err(sys),
+                    Err(e) => Err(sys(e)),
+                },
+                Err(e) if e.is(ExcKind::TimeoutError) => Err(e),
+                Err(e) => {
+                    // Interrupted (KeyboardInterrupt): the socket stays unconnected.
+                    let _ = rustix::io::ioctl_fionbio(&fd, false);
+                    return Err(e);
+                }
+            }
         }
-        Err(e) => return Ok(Err(os_error(&e, None))),
+        other => other.map_err(sys),
     };
+    if outcome.is_err() && !non_blocking {
+        // A failed connect leaves the socket as it was (a later connect() may try again).
+        let _ = rustix::io::ioctl_fionbio(&fd, false);
+        return Ok(outcome);
+    }
+    drop(fd);
+    let mut st = d.state.lock();
+    let Sock::Unbound(first) = &mut *st else {
+        return Ok(Err(errno(libc::EISCONN)));
+    };
+    let Some(first) = first.take() else {
+        return Err(errno(libc::EBADF));
+    };
+    let stream = TcpStream::from(first);
     apply_timeout(&stream, timeout);
     if *d.nodelay.lock() {
         let _ = stream.set_nodelay(true);
     }
-    let mut st = d.state.lock();
-    match &mut *st {
-        Sock::Unbound(first) => {
-            *st = Sock::Stream(Arc::new(onto_first_fd(first.take(), stream)));
-            Ok(Ok(()))
-        }
-        _ => Ok(Err(errno(libc::EISCONN))),
-    }
-}
-
-/// A non-blocking `connect()`: the socket becomes a stream at once; unless the kernel connected it
-/// on the spot (it may, over loopback), the result is `EINPROGRESS`, and the connection's outcome
-/// is read later with `getsockopt(SOL_SOCKET, SO_ERROR)` once the socket polls writable.
-fn start_connect(d: &SocketData, addr: SocketAddr) -> Result<(), PyErr> {
-    use rustix::net::{AddressFamily, SocketFlags, SocketType};
-    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-    let fd = rustix::net::socket_with(AddressFamily::INET, SocketType::STREAM, flags, None)
-        .map_err(|e| os_error(&e.into(), None))?;
-    let started = rustix::net::connect(&fd, &addr);
-    let stream = TcpStream::from(fd);
-    if *d.nodelay.lock() {
-        let _ = stream.set_nodelay(true);
-    }
-    {
-        let mut st = d.state.lock();
-        let Sock::Unbound(first) = &mut *st else {
-            return Err(errno(libc::EISCONN));
-        };
-        *st = Sock::Stream(Arc::new(onto_first_fd(first.take(), stream)));
-    }
-    started.map_err(|e| os_error(&e.into(), None))
+    *st = Sock::Stream(Arc::new(stream));
+    Ok(outcome)
 }
 
 fn sock_connect(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -1924,20 +1925,6 @@ fn gethostname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 // ---- UDP ----
 
 /// Make `udp` the socket's state (it must still be unbound), with the socket's timeout.
-fn install_udp(d: &SocketData, udp: UdpSocket) -> PyResult<Arc<UdpSocket>> {
-    apply_udp_timeout(&udp, *d.timeout.lock());
-    let mut st = d.state.lock();
-    match &mut *st {
-        Sock::Unbound(first) => {
-            let udp = Arc::new(onto_first_fd(first.take(), udp));
-            *st = Sock::Datagram(udp.clone());
-            Ok(udp)
-        }
-        Sock::Closed => Err(errno(libc::EBADF)),
-        _ => Err(errno(libc::EINVAL)),
-    }
-}
-
 /// The UDP socket, bound first to an ephemeral port of every address if it is not yet (what
 /// the kernel does on a first `sendto`).
 fn udp_of(d: &SocketData) -> PyResult<Arc<UdpSocket>> {
@@ -1946,8 +1933,12 @@ fn udp_of(d: &SocketData) -> PyResult<Arc<UdpSocket>> {
         Sock::Closed => return Err(errno(libc::EBADF)),
         _ => {}
     }
-    let udp = UdpSocket::bind("0.0.0.0:0").map_err(|e| os_error(&e, None))?;
-    install_udp(d, udp)
+    let bound = bind_first(d, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), false);
+    match &*d.state.lock() {
+        // (Bound here, or by another thread at the same moment.)
+        Sock::Datagram(u) => Ok(u.clone()),
+        _ => Err(bound.err().unwrap_or_else(|| errno(libc::EBADF))),
+    }
 }
 
 /// As `apply_timeout`, for a UDP socket.
