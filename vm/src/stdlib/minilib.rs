@@ -198,6 +198,14 @@ pub static FILES: &[(&str, &str)] = &[
     ("decimal.mini", include_str!("../../lib/decimal.mini")),
     ("difflib.mini", include_str!("../../lib/difflib.mini")),
     ("doctest.mini", include_str!("../../lib/doctest.mini")),
+    (
+        "email/__init__.mini",
+        include_str!("../../lib/email/__init__.mini"),
+    ),
+    (
+        "email/utils.mini",
+        include_str!("../../lib/email/utils.mini"),
+    ),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("errno.mini", include_str!("../../lib/errno.mini")),
     ("filecmp.mini", include_str!("../../lib/filecmp.mini")),
@@ -217,6 +225,18 @@ pub static FILES: &[(&str, &str)] = &[
     (
         "html/__init__.mini",
         include_str!("../../lib/html/__init__.mini"),
+    ),
+    (
+        "http/__init__.mini",
+        include_str!("../../lib/http/__init__.mini"),
+    ),
+    (
+        "http/client.mini",
+        include_str!("../../lib/http/client.mini"),
+    ),
+    (
+        "http/server.mini",
+        include_str!("../../lib/http/server.mini"),
     ),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     (
@@ -246,6 +266,7 @@ pub static FILES: &[(&str, &str)] = &[
         "logging/handlers.mini",
         include_str!("../../lib/logging/handlers.mini"),
     ),
+    ("mimetypes.mini", include_str!("../../lib/mimetypes.mini")),
     (
         "multiprocessing/__init__.mini",
         include_str!("../../lib/multiprocessing/__init__.mini"),
@@ -346,8 +367,20 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/urllib/__init__.mini"),
     ),
     (
+        "urllib/error.mini",
+        include_str!("../../lib/urllib/error.mini"),
+    ),
+    (
         "urllib/parse.mini",
         include_str!("../../lib/urllib/parse.mini"),
+    ),
+    (
+        "urllib/request.mini",
+        include_str!("../../lib/urllib/request.mini"),
+    ),
+    (
+        "urllib/response.mini",
+        include_str!("../../lib/urllib/response.mini"),
     ),
     ("uuid.mini", include_str!("../../lib/uuid.mini")),
     ("warnings.mini", include_str!("../../lib/warnings.mini")),
