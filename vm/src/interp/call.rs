@@ -89,7 +89,7 @@ impl Interp {
             Value::Function(func) => {
                 let frame = self.new_frame(func, args, kw)?;
                 if func.code.obj.flags.generator {
-                    return Ok(self.new_generator(&func.code, frame));
+                    return Ok(self.new_generator(&func.code, frame, names_of(func)));
                 }
                 match self.run_frame(frame)? {
                     Exit::Return(v) => Ok(v),
@@ -701,7 +701,7 @@ impl Interp {
         let mut gframe = self.blank_frame(func);
         move_args(&mut gframe.locals, args);
         self.finish_frame(func, &mut gframe);
-        let g = self.new_generator(&func.code, gframe);
+        let g = self.new_generator(&func.code, gframe, names_of(func));
         pop_moved(&mut frame.stack, fpos + 1);
         if let Some(f) = frame.stack.pop() {
             f.discard();
@@ -1143,7 +1143,7 @@ impl Interp {
             }
         }
         if child.obj.flags.generator {
-            let g = self.new_generator(child, callee);
+            let g = self.new_generator(child, callee, None);
             frame.stack.push(g);
             return Ok(None);
         }
@@ -1360,7 +1360,12 @@ impl Interp {
         Ok(Value::Function(f))
     }
 
-    fn new_generator(&mut self, code: &Ref<Code>, mut frame: Box<Frame>) -> Value {
+    fn new_generator(
+        &mut self,
+        code: &Ref<Code>,
+        mut frame: Box<Frame>,
+        names: Option<Box<crate::object::GenNames>>,
+    ) -> Value {
         // A generator's frame keeps the exception the generator itself handles (none yet).
         frame.saved_exc = None;
         Value::Generator(Ref::new(Generator {
@@ -1372,7 +1377,7 @@ impl Interp {
                 f if f.async_generator => crate::object::GenKind::AsyncGenerator,
                 _ => crate::object::GenKind::Generator,
             },
-            renamed: crate::heap::ObjCell::new(None),
+            renamed: crate::heap::ObjCell::new(names),
         }))
     }
 
@@ -2183,4 +2188,35 @@ fn native_method_of(
         }
         _ => None,
     })
+}
+
+/// The names a generator made by calling `func` takes when the function was renamed (what
+/// `functools.wraps` does to a wrapper): CPython names a generator or coroutine after the
+/// function object, not its code, so a decorated coroutine's repr (and its task's) shows the
+/// wrapped function's name. `None` (the code's names) for a function never renamed.
+#[inline(always)]
+fn names_of(func: &Ref<crate::object::Function>) -> Option<Box<crate::object::GenNames>> {
+    // (Most functions have no assigned attribute: one read of the map's length, inline.)
+    if func.attrs.read().is_empty() {
+        return None;
+    }
+    assigned_names(func)
+}
+
+#[cold]
+#[inline(never)]
+fn assigned_names(func: &Ref<crate::object::Function>) -> Option<Box<crate::object::GenNames>> {
+    let attrs = func.attrs.read();
+    let assigned = |key: &str| match attrs.get(key) {
+        Some(Value::Str(s)) => Some(Arc::from(s.as_str())),
+        _ => None,
+    };
+    let (name, qualname) = (assigned("__name__"), assigned("__qualname__"));
+    if name.is_none() && qualname.is_none() {
+        return None;
+    }
+    Some(Box::new((
+        name.unwrap_or_else(|| func.code.name.clone()),
+        qualname.unwrap_or_else(|| func.code.qualname.clone()),
+    )))
 }

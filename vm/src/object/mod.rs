@@ -28,7 +28,7 @@ pub use collections::{
 pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction, NativeKind};
 pub use instdict::{AttrKey, InstDict};
 pub use iter::{
-    BigRange, GenKind, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,
+    BigRange, GenKind, GenNames, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,
 };
 pub use module::Module;
 pub use str::{intern, intern_name, NameRef, PyStr};
