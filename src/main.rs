@@ -679,7 +679,8 @@ impl Reports {
 /// What the `--timeline` recorder saw, as a timeline (`None` without a recorder).
 fn timeline_of(vm: &Vm) -> Option<minivm_vm::timeline::Timeline> {
     let rec = vm.gil.recorder()?;
-    let command = std::env::args()
+    let command = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
         .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
         .collect::<Vec<_>>()
         .join(" ");

@@ -461,3 +461,26 @@ fn cpythons_options_minivm_lacks_are_named_not_taken_for_files() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "7\n");
 }
+
+/// An environment variable whose value is not UTF-8 does not stop `import os` (it once panicked
+/// in the start-up copy of the environment): it is left out of `os.environ`, the others are there.
+#[test]
+fn undecodable_environment_variable_is_left_out_of_os_environ() {
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(MINIVM)
+        .current_dir(root())
+        .env(
+            std::ffi::OsStr::from_bytes(b"MINIVM_T_BAD"),
+            std::ffi::OsStr::from_bytes(b"\xff"),
+        )
+        .env("MINIVM_T_GOOD", "yes")
+        .args([
+            "-c",
+            "import os; print('MINIVM_T_BAD' in os.environ, os.environ['MINIVM_T_GOOD'])",
+        ])
+        .output()
+        .expect("run minivm");
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(text(&out.stdout), "False yes\n");
+    assert!(out.status.success());
+}

@@ -44,10 +44,6 @@ pub fn os_module() -> Ref<Module> {
             ("supports_unicode_filenames", Value::Bool(false)),
         ],
     );
-    let environ = crate::object::Dict::new();
-    for (k, v) in std::env::vars() {
-        environ.set_str(&k, Value::string(v));
-    }
     let mut entries = vec![
         ("cpu_count", func("cpu_count", cpu_count)),
         ("getpid", func("getpid", getpid)),
@@ -109,7 +105,8 @@ pub fn os_module() -> Ref<Module> {
         ("fsdecode", func("fsdecode", fsdecode)),
         ("link", func("link", crate::stdlib::posix_support::link)),
         ("name", Value::str("posix")),
-        ("environ", Value::Dict(Ref::new(environ))),
+        ("_environ_items", func("_environ_items", environ_items)),
+        ("supports_bytes_environ", Value::Bool(true)),
         ("path", Value::Module(path)),
         ("error", Value::Class(types().exc(ExcKind::OSError).clone())),
     ];
@@ -442,17 +439,25 @@ fn getenv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => Value::None,
     };
     let default = default.cloned().unwrap_or(Value::None);
-    let environ = interp
-        .vm
-        .find_module("os")
-        .and_then(|m| m.dict.get_str("environ"));
-    match environ {
-        Some(env) => {
+    match interp.vm.find_module("os") {
+        Some(os) => {
+            let env = interp.getattr(&Value::Module(os), "environ")?;
             let get = interp.getattr(&env, "get")?;
             interp.call(&get, &[key, default])
         }
         None => Ok(default),
     }
+}
+
+/// `os._environ_items()`: the process's environment variables as `(name, value)` pairs, which
+/// `os.environ` starts from (`_osinfo.mini`). A variable whose name or value is not UTF-8 is
+/// left out: minivm's str has no surrogateescape to carry it (docs/LANGUAGE.md).
+fn environ_items(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    let pairs = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .map(|(k, v)| Value::tuple(vec![Value::string(k), Value::string(v)]))
+        .collect();
+    Ok(Value::list(pairs))
 }
 
 /// `os.remove(path)` / `os.unlink(path)`, with the GIL released.
@@ -932,13 +937,10 @@ fn path_splitext(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// The value of the environment variable `key` as the program sees it: from `os.environ` (so
 /// that assignments to it count, as in CPython), or the process's if `os` was never imported.
 pub fn environ_var(interp: &mut Interp, key: &str) -> PyResult<Option<String>> {
-    let environ = interp
-        .vm
-        .find_module("os")
-        .and_then(|m| m.dict.get_str("environ"));
-    let Some(env) = environ else {
+    let Some(os) = interp.vm.find_module("os") else {
         return Ok(std::env::var(key).ok());
     };
+    let env = interp.getattr(&Value::Module(os), "environ")?;
     let get = interp.getattr(&env, "get")?;
     Ok(match interp.call(&get, &[Value::str(key)])? {
         Value::Str(s) => Some(s.as_str().to_string()),

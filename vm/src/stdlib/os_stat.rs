@@ -37,6 +37,10 @@ pub const MINI_NAMES: &[&str] = &[
     "waitstatus_to_exitcode",
     "removedirs",
     "renames",
+    "environ",
+    "environb",
+    "putenv",
+    "unsetenv",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
