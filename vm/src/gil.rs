@@ -492,11 +492,12 @@ impl Interp {
     }
 
     /// The eval-breaker check point: called at backward jumps and function entries when the flag
-    /// is up, in a frame running `running`.
+    /// is up, in `frame` (the caller, at a function entry).
     pub(crate) fn handle_eval_breaker(
         &mut self,
-        running: &crate::interp::code::Code,
+        frame: &crate::interp::frame::Frame,
     ) -> PyResult<()> {
+        let running: &crate::interp::code::Code = &frame.code;
         if !self.vm.interrupted.load(Ordering::Relaxed)
             && !self.vm.gil.drop_requested()
             && !crate::heap::gc::requested()
@@ -513,7 +514,8 @@ impl Interp {
         if crate::heap::gc::take_request() {
             self.collect_garbage(None);
         }
-        self.finalize_if_pending();
+        // Generators to close, `__del__`s to run, never-awaited coroutines to report.
+        self.after_drops(Some(frame));
         Ok(())
     }
 

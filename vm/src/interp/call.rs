@@ -611,7 +611,7 @@ impl Interp {
         if n.reads_frame || may_unwrap(n, args) {
             return None;
         }
-        self.finalize_before_native();
+        self.finalize_before_native(caller);
         let r = self.parked(caller, |s| (n.func)(s, Args { pos: args, kw: &[] }));
         frame.stack.truncate(fpos);
         Some(r)
@@ -623,9 +623,9 @@ impl Interp {
     /// shows `C.__del__`'s output first, as CPython, which runs `__del__` when the count drops
     /// to zero. A Python function's entry is already such a point (the eval breaker).
     #[inline(always)]
-    fn finalize_before_native(&mut self) {
+    fn finalize_before_native(&mut self, frame: &Frame) {
         if crate::interp::finalize::pending() {
-            self.run_finalizers();
+            self.after_drops(Some(frame));
         }
     }
 
@@ -636,7 +636,7 @@ impl Interp {
         fpos: usize,
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
-        self.finalize_before_native();
+        self.finalize_before_native(frame);
         if kw.is_empty() {
             if let Some(g) = self.generator_from_stack(frame, fpos) {
                 return Ok(g);

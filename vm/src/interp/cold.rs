@@ -49,14 +49,14 @@ impl Interp {
                     return Err(self.unbound_local(code, l.0));
                 }
                 // `del g` frees a generator: it is closed now (finalize.rs), as in CPython.
-                self.finalize_if_pending();
+                self.after_drops(Some(frame));
             }
             Op::DeleteGlobal(n) => {
                 let key = &code.name_keys[n.0 as usize];
                 if frame.globals.remove(key).is_none() {
                     return Err(self.name_error(code, &frame.globals, n.0));
                 }
-                self.finalize_if_pending();
+                self.after_drops(Some(frame));
             }
             Op::LoadName(n) => {
                 let v = match frame.mapping.clone() {
@@ -92,7 +92,7 @@ impl Interp {
                         return Err(self.name_error(code, &frame.globals, n.0));
                     }
                 }
-                self.finalize_if_pending();
+                self.after_drops(Some(frame));
             }
             Op::DeleteDeref(c) => {
                 self.load_deref(frame, code, c.0)?;
@@ -131,13 +131,13 @@ impl Interp {
                 // `del items[i]` may free the last reference: finalizers and weakref callbacks
                 // run now, as CPython's would inside the statement.
                 drop((obj, key));
-                self.finalize_if_pending();
+                self.after_drops(Some(frame));
             }
             Op::DeleteAttr(n) => {
                 let obj = pop!(frame);
                 self.delattr(&obj, &code.names[n.0 as usize])?;
                 drop(obj);
-                self.finalize_if_pending();
+                self.after_drops(Some(frame));
             }
             Op::BuildString(n) => {
                 let items = self.pop_n(frame, n)?;

@@ -45,6 +45,9 @@ thread_local! {
 pub fn never_awaited(qualname: Arc<str>) {
     NEVER_AWAITED.with(|v| v.borrow_mut().push(qualname));
     PENDING.with(|p| p.set(true));
+    // The safe points that close generators report it too: a `del`, a global store, a call of
+    // a built-in, the next loop back-edge or call (after a local store).
+    crate::interp::finalize::announce();
 }
 
 /// Whether `g` is a generator of a `types.coroutine` function, which `await` accepts as is.
@@ -95,7 +98,10 @@ impl Interp {
         std::mem::replace(&mut self.cur_exc, resumer)
     }
 
-    /// The work `drops_pending` announced, at `frame`'s current line.
+    /// The work `drops_pending` announced, at `frame`'s current line. (Out of line: the
+    /// dispatch loop calls it on rare paths.)
+    #[cold]
+    #[inline(never)]
     pub(crate) fn after_drops(&mut self, frame: Option<&Frame>) {
         if warnings_pending() {
             self.report_never_awaited(frame);
@@ -108,6 +114,14 @@ impl Interp {
     pub(crate) fn report_never_awaited(&mut self, frame: Option<&Frame>) {
         PENDING.with(|p| p.set(false));
         let names = NEVER_AWAITED.with(|v| std::mem::take(&mut *v.borrow_mut()));
+        if let Some(warnings) = self.vm.find_module("warnings") {
+            // The program imported `warnings`: its filters, registry and `showwarning` decide,
+            // as CPython's `warnings._warn_unawaited_coroutine` lets them.
+            for name in names {
+                self.warn_never_awaited(&warnings, &name, frame);
+            }
+            return;
+        }
         let place = frame.map(|f| (f.code.obj.filename.clone(), f.line()));
         let mut text = String::new();
         for name in names {
@@ -130,6 +144,76 @@ impl Interp {
             }
         }
         if !text.is_empty() {
+            crate::stdlib::file::write_stderr(self, &text);
+        }
+    }
+
+    /// `warnings.warn_explicit` for one never-awaited coroutine, at `frame`'s current line in its
+    /// module's registry (`sys:1` without a frame). An exception it raises (an "error" filter) is
+    /// printed as CPython prints it, "Exception ignored in: <coroutine object ...>".
+    fn warn_never_awaited(
+        &mut self,
+        warnings: &Ref<crate::object::Module>,
+        name: &str,
+        frame: Option<&Frame>,
+    ) {
+        let message = Value::string(format!("coroutine '{name}' was never awaited"));
+        let category = self
+            .vm
+            .builtins
+            .get_str("RuntimeWarning")
+            .unwrap_or(Value::None);
+        let (file, line, module, registry) = match frame {
+            Some(f) => {
+                let registry = match f.globals.get_str("__warningregistry__") {
+                    Some(r @ Value::Dict(_)) => r,
+                    _ => {
+                        let r = Value::Dict(Ref::new(crate::object::Dict::new()));
+                        f.globals.set_str("__warningregistry__", r.clone());
+                        r
+                    }
+                };
+                let module = f
+                    .globals
+                    .get_str("__name__")
+                    .unwrap_or_else(|| Value::str("<string>"));
+                (
+                    Value::str(&f.code.obj.filename),
+                    Value::Int(f.line() as i64),
+                    module,
+                    registry,
+                )
+            }
+            None => (
+                Value::str("sys"),
+                Value::Int(1),
+                Value::str("sys"),
+                Value::None,
+            ),
+        };
+        // The coroutine itself is gone; its name stands in as the warning's `source` (which
+        // makes the "Enable tracemalloc" line appear, as CPython's coroutine does).
+        let source = Value::str(name);
+        let r = self
+            .getattr(&Value::Module(warnings.clone()), "warn_explicit")
+            .and_then(|warn| {
+                self.call(
+                    &warn,
+                    &[
+                        message,
+                        category,
+                        file,
+                        line,
+                        module,
+                        registry,
+                        Value::None,
+                        source,
+                    ],
+                )
+            });
+        if let Err(e) = r {
+            let text = self.format_exception(&e);
+            let text = format!("Exception ignored in: <coroutine object {name}>\n{text}");
             crate::stdlib::file::write_stderr(self, &text);
         }
     }

@@ -205,9 +205,10 @@ pub fn orphaned(frame: Box<Frame>, kind: GenKind) {
     }
 }
 
-/// Tell this thread's next safe point that finalizers are queued. Loops and calls check the
-/// breaker: an object dropped by a plain assignment is finalized at the next one.
-fn announce() {
+/// Tell this thread's next safe point that finalizers are queued (or, from `coro.rs`, that a
+/// never-awaited coroutine waits to be reported). Loops and calls check the breaker: an object
+/// dropped by a plain assignment is finalized at the next one.
+pub(crate) fn announce() {
     let _ = PENDING.try_with(|p| p.set(true));
     crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
 }

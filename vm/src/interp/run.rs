@@ -472,7 +472,7 @@ impl Interp {
         // Function entry is an eval-breaker check point (as in CPython), taken before the switch so
         // an exception here is raised in the caller, where the call is.
         if breaker_up() {
-            if let Err(e) = self.handle_eval_breaker(&frame.code) {
+            if let Err(e) = self.handle_eval_breaker(frame) {
                 if callee.resumed == Resumed::Init {
                     // The class call's level `try_push_init` took.
                     self.leave_recursion();
@@ -836,9 +836,10 @@ impl Interp {
                         let v = pop!();
                         sync!();
                         self.store_global_cached(&f.globals, code, n.0, ip - 1, v);
-                        // `g = None` at module level frees a generator: closed now (finalize.rs).
+                        // `g = None` at module level frees a generator: closed now (finalize.rs);
+                        // a coroutine: reported as never awaited (coro.rs).
                         if crate::interp::finalize::pending() {
-                            self.run_finalizers();
+                            self.after_drops(Some(f));
                         }
                     }
                     Op::LoadDeref(c) => {
@@ -1455,7 +1456,7 @@ impl Interp {
                         // at the loop's line, as CPython does.
                         if breaker_up() {
                             sync!();
-                            tri!(self.handle_eval_breaker(&f.code));
+                            tri!(self.handle_eval_breaker(f));
                             switch_point!(!OBSERVED && self.profiling);
                         }
                         switch_point!(OBSERVED && !self.wants_observed());
@@ -1501,7 +1502,7 @@ impl Interp {
                         // A backward jump: the eval-breaker check point of a `for` loop.
                         if breaker_up() {
                             sync!();
-                            tri!(self.handle_eval_breaker(&f.code));
+                            tri!(self.handle_eval_breaker(f));
                             switch_point!(!OBSERVED && self.profiling);
                         }
                         switch_point!(OBSERVED && !self.wants_observed());
@@ -1548,7 +1549,7 @@ impl Interp {
                         // A backward jump: the eval-breaker check point of a `for` loop.
                         if breaker_up() {
                             sync!();
-                            tri!(self.handle_eval_breaker(&f.code));
+                            tri!(self.handle_eval_breaker(f));
                             switch_point!(!OBSERVED && self.profiling);
                         }
                         switch_point!(OBSERVED && !self.wants_observed());
