@@ -98,9 +98,12 @@ fn sleeping_threads_overlap_and_block_without_the_gil() {
         .collect();
     assert_eq!(sleepers.len(), 5);
     for t in sleepers {
-        // Each sleeper spent its 0.2 s blocked with the GIL released, not holding it.
+        // Each sleeper spent its 0.2 s blocked with the GIL released, not holding it. (Its
+        // few instructions hold the GIL for microseconds, but a loaded machine may deschedule
+        // the thread while it holds it: a landing under load 11 measured 0.12 s. Holding less
+        // than the sleep itself still shows the sleep was not counted as holding.)
         assert!(secs(t, "blocked_io") >= 0.19, "{t}");
-        assert!(secs(t, "holding") < 0.1, "{t}");
+        assert!(secs(t, "holding") < 0.19, "{t}");
     }
 }
 
