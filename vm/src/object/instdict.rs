@@ -47,6 +47,10 @@ pub struct Layout {
     /// so an inline cache's initial 0 matches nothing.
     id: u32,
     keys: Vec<Arc<str>>,
+    /// A summary of `keys`: the [`name_bit`] of each. A name whose bit is not in it is not in
+    /// the layout, found without a scan (`InstDict::surely_lacks`). All ones for `DICT_MODE`,
+    /// whose tables keep their names apart.
+    names: u64,
     /// Name to position, for layouts of at least [`INDEXED_FROM`] names.
     index: Option<Index>,
     /// The first child made (most layouts have one): read without a lock.
@@ -68,17 +72,19 @@ const MORE_CHILDREN: usize = 7;
 const NO_CHILD: OnceLock<(Arc<str>, &'static Layout)> = OnceLock::new();
 
 /// The layout of an instance without attributes.
-static ROOT: Layout = Layout::empty(1);
+static ROOT: Layout = Layout::empty(1, 0);
 /// Stands for "no shared layout" in a table in dict mode: no names, and a number no cache holds.
-static DICT_MODE: Layout = Layout::empty(u32::MAX);
+/// Its summary has every bit, so it never says a table in dict mode lacks a name.
+static DICT_MODE: Layout = Layout::empty(u32::MAX, u64::MAX);
 /// The number of the next layout made (and how many there are).
 static NEXT_ID: AtomicU32 = AtomicU32::new(2);
 
 impl Layout {
-    const fn empty(id: u32) -> Layout {
+    const fn empty(id: u32, names: u64) -> Layout {
         Layout {
             id,
             keys: Vec::new(),
+            names,
             index: None,
             first: OnceLock::new(),
             more: [NO_CHILD; MORE_CHILDREN],
@@ -149,6 +155,7 @@ impl Layout {
         let index = (keys.len() >= INDEXED_FROM).then(|| build_index(&keys));
         let next: &'static Layout = Box::leak(Box::new(Layout {
             id,
+            names: self.names | name_bit(&key),
             keys,
             index,
             first: OnceLock::new(),
@@ -167,6 +174,17 @@ impl Layout {
         others.push(child);
         Some(next)
     }
+}
+
+/// The bit of `name` in a layout's summary of its names (`Layout::names`): from its length and
+/// its first and last bytes, a few machine instructions.
+#[inline]
+fn name_bit(name: &str) -> u64 {
+    let b = name.as_bytes();
+    let first = u64::from(b.first().copied().unwrap_or(0));
+    let last = u64::from(b.last().copied().unwrap_or(0));
+    let h = (b.len() as u64).wrapping_mul(11) ^ first ^ last.wrapping_mul(5);
+    1 << (h & 63)
 }
 
 fn build_index(keys: &[Arc<str>]) -> Index {
@@ -393,6 +411,15 @@ impl InstDict {
             }),
             None => keys.iter().position(|k| **k == *s),
         }
+    }
+
+    /// Whether `name` is surely not among the names, told by the layout's summary without a
+    /// scan (`Layout::names`). False when unsure: the name may be there (its bit is another
+    /// name's too, or the table is in dict mode). For look-ups that usually miss: whether an
+    /// instance attribute hides a method (`interp/attr.rs: has_name_unhinted`).
+    #[inline]
+    pub fn surely_lacks(&self, name: &str) -> bool {
+        self.layout.names & name_bit(name) == 0
     }
 
     #[inline]
