@@ -1414,7 +1414,9 @@ impl Interp {
             return Ok(None);
         };
         self.accept_sent(&mut frame, sent);
-        self.gen_run(g, frame, None)
+        // Inlined here (no `throw`): `next(g)`, `sum(g)`, `list(g)` resume a generator through
+        // this function at every item, and a call less is ~25 machine instructions (callgrind).
+        self.gen_run_inline(g, frame, None)
     }
 
     /// A suspended generator's frame receives the value sent in (`None` for `next()`): the
@@ -1500,6 +1502,17 @@ impl Interp {
     /// Run a generator's frame (raising `throw` in it first, if given) and record how it stopped.
     /// A `StopIteration` escaping the generator becomes a `RuntimeError` (PEP 479).
     pub(crate) fn gen_run(
+        &mut self,
+        g: &Ref<Generator>,
+        frame: Box<Frame>,
+        throw: Option<PyErr>,
+    ) -> PyResult<Option<Value>> {
+        self.gen_run_inline(g, frame, throw)
+    }
+
+    /// `gen_run`, inlined into `gen_resume`.
+    #[inline(always)]
+    fn gen_run_inline(
         &mut self,
         g: &Ref<Generator>,
         mut frame: Box<Frame>,
