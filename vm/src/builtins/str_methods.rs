@@ -63,7 +63,9 @@ fn strs(parts: Vec<&str>) -> Value {
 
 /// The items of an iterable given to `str.join`.
 fn join_items(interp: &mut Interp, it: &Value) -> PyResult<Vec<Value>> {
-    let iter = interp.get_iter(it).map_err(|e| {
+    // A whole walk: free-threaded, a dict's, set's or deque's items are read in one step, as
+    // under CPython's GIL (`Interp::get_iter_whole`).
+    let iter = interp.get_iter_whole(it).map_err(|e| {
         if e.is(ExcKind::TypeError) {
             err!(TypeError, "can only join an iterable")
         } else {

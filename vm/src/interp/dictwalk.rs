@@ -124,17 +124,28 @@ impl DictWalk {
     }
 
     /// The items a walk not yet advanced would yield, all at once (`list(d.items())`,
-    /// `list(reversed(d))`, `list(od.items())`).
+    /// `list(reversed(d))`, `list(od.items())`, for a walk made by the consumer itself).
+    /// Under a GIL a size changed (or an OrderedDict's key moved) since the iterator was made
+    /// is the error at its first step. Free-threaded, `list(d.items())` makes the iterator and
+    /// copies through it in two steps another thread may come between, where CPython's GIL
+    /// makes them one: the copy is then of the dict as it is now.
     pub fn fresh_items(&self) -> Option<Vec<Value>> {
+        self.items_at_once(crate::heap::model() == crate::heap::Model::FreeThreaded)
+    }
+
+    /// As [`DictWalk::fresh_items`], but `None` after any change since the walk was made, in
+    /// either model: for a walk made earlier by the program (`list(it)`), where that change is
+    /// the error at its first step, as CPython's.
+    pub fn unchanged_items(&self) -> Option<Vec<Value>> {
+        self.items_at_once(false)
+    }
+
+    fn items_at_once(&self, changed_ok: bool) -> Option<Vec<Value>> {
         if self.last.is_some() {
             return None;
         }
         let map = self.dict.map.lock();
-        // Under a GIL a size changed (or an OrderedDict's key moved) since the iterator was
-        // made is the error at its first step. Free-threaded, `list(d.items())` makes the
-        // iterator and copies through it in two steps another thread may come between, where
-        // CPython's GIL makes them one: the copy is then of the dict as it is now.
-        if crate::heap::model() != crate::heap::Model::FreeThreaded {
+        if !changed_ok {
             let moved = self.odict.is_some_and(|layout| {
                 self.dict.layout.load(std::sync::atomic::Ordering::Acquire) != layout
             });

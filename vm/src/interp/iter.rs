@@ -528,8 +528,9 @@ impl Interp {
     /// the check stays (Python code the walk calls may change the container).
     pub fn get_iter_whole(&mut self, v: &Value) -> PyResult<Value> {
         let it = self.get_iter(v)?;
-        if crate::heap::model() == crate::heap::Model::FreeThreaded && !matches!(v, Value::Iter(_))
-        {
+        if crate::heap::model() == crate::heap::Model::FreeThreaded && matches!(v, Value::Iter(_)) {
+            freeze_fresh_walks(&it, 0);
+        } else if crate::heap::model() == crate::heap::Model::FreeThreaded {
             if let Value::Iter(obj) = &it {
                 let mut st = obj.state.lock();
                 match &mut *st {
@@ -608,6 +609,8 @@ impl Interp {
                     if let Some(items) = take_fresh_snapshot(&it) {
                         return Ok(items);
                     }
+                } else if crate::heap::model() == crate::heap::Model::FreeThreaded {
+                    freeze_fresh_walks(&it, 0);
                 }
                 let mut out = Vec::new();
                 while let Some(x) = self.iter_next(&it)? {
@@ -763,6 +766,88 @@ pub(crate) fn long_range_iter(r: &crate::object::Range, reversed: bool) -> Value
         }
     };
     Value::Iter(Ref::new(IterObj::new("longrange_iterator", state)))
+}
+
+/// Free-threaded: a whole walk (`list(it)`, `sum(it)`, `''.join(it)`...) of an iterator the
+/// program made before, such as `list(enumerate(d))`, `list(zip(d, d.values()))`,
+/// `','.join(map(str, d))` or `list(reversed(d))`. Under the GIL the walk is one step (no
+/// Python code runs while it runs), so each dict, set or deque walk inside `it` (itself, or
+/// under `enumerate`, `zip`, and `map` or `filter` of a built-in function) that has not moved
+/// yet and whose container is still as when the walk was made is read whole now, under the
+/// container's lock: another thread's change can no longer fail it halfway. A change made
+/// since the walk began stays the error at its first step, as CPython's; a walk under Python
+/// code (`map` of a Python function) is left alone: that code may change the container.
+fn freeze_fresh_walks(it: &Value, depth: u32) {
+    let Value::Iter(obj) = it else {
+        return;
+    };
+    // Nested iterators are stepped by their own walks; the chain here is short in practice.
+    if depth > 8 {
+        return;
+    }
+    let native = |f: &Value| match f {
+        Value::None | Value::Native(_) => true,
+        Value::Class(c) => c.builtin,
+        _ => false,
+    };
+    let mut st = obj.state.lock();
+    let inners: Vec<Value> = match &mut *st {
+        IterState::DictWalk(w) => {
+            if let Some(items) = w.unchanged_items() {
+                *st = IterState::Items {
+                    items,
+                    index: 0,
+                    set: None,
+                };
+            }
+            return;
+        }
+        IterState::SetWalk {
+            set, pos: 0, used, ..
+        } => {
+            let members = set.items.read();
+            let same = members.len() == *used;
+            let items: Vec<Value> = if same {
+                members.iter().map(|k| k.value.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            drop(members);
+            if same {
+                *st = IterState::Items {
+                    items,
+                    index: 0,
+                    set: None,
+                };
+            }
+            return;
+        }
+        IterState::Guarded {
+            items,
+            index: 0,
+            state,
+            start,
+            ..
+        } => {
+            if state.load(std::sync::atomic::Ordering::Acquire) == *start {
+                *st = IterState::Items {
+                    items: std::mem::take(items),
+                    index: 0,
+                    set: None,
+                };
+            }
+            return;
+        }
+        IterState::Enumerate { inner, .. } => vec![inner.clone()],
+        IterState::Zip { inners, .. } => inners.to_vec(),
+        IterState::Map { func, inners } if native(func) => inners.to_vec(),
+        IterState::Filter { func, inner } if native(func) => vec![inner.clone()],
+        _ => return,
+    };
+    drop(st);
+    for inner in &inners {
+        freeze_fresh_walks(inner, depth + 1);
+    }
 }
 
 /// The items of `it`, a snapshot iterator (`IterState::Items` or `Guarded`) not yet advanced,
