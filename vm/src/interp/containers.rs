@@ -232,7 +232,7 @@ impl Interp {
         if let Some(cls) = owner {
             if let Some(h) = cls.lookup("__hash__") {
                 if h.is_none() {
-                    return Err(err!(TypeError, "unhashable type: '{}'", cls.name()));
+                    return Err(err!(TypeError, "unhashable type: '{}'", type_name(&v)));
                 }
                 let r = self.call(&h, std::slice::from_ref(&v))?;
                 // As CPython's slot_tp_hash: an int that fits is the hash as it is; a bigger
@@ -254,7 +254,7 @@ impl Interp {
                 });
             }
             if cls.lookup("__eq__").is_some() {
-                return Err(err!(TypeError, "unhashable type: '{}'", cls.name()));
+                return Err(err!(TypeError, "unhashable type: '{}'", type_name(&v)));
             }
         }
         HashKey::from_value(v)

@@ -258,15 +258,27 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
     }
 }
 
+/// The modules of minivm's Rust classes whose CPython counterparts are C types named with
+/// their module (the Rust classes of `threading`, `socket` or `tempfile` are Python classes in
+/// CPython: named plainly).
+const C_TYPE_MODULES: &[&str] = &[
+    "_io", "_thread", "re", "array", "select", "_queue", "_random", "_hashlib", "zlib", "weakref",
+];
+
 /// The name CPython's error messages give the type of `v` (its `tp_name`): `type(v).__name__`,
 /// except for the library classes CPython writes in C, whose `tp_name` carries their module
 /// (`'datetime.timedelta'`, `'collections.deque'`). Those say so with a `_tp_name` string in
 /// their own class body; a subclass a program writes is named plainly, as CPython names
-/// classes written in Python.
+/// classes written in Python. The classes minivm writes in Rust for a module whose CPython
+/// classes are all C types (`_io.BytesIO`, `_thread.lock`, `re.Pattern`, `array.array`) carry
+/// their module the same way.
 pub fn type_name(v: &Value) -> String {
     match v {
         Value::Instance(i) => match i.class.dict.read().get("_tp_name") {
             Some(Value::Str(s)) => s.as_str().to_string(),
+            _ if i.class.builtin && C_TYPE_MODULES.contains(&&*i.class.module) => {
+                format!("{}.{}", i.class.module, i.class.name())
+            }
             _ => i.class.name().to_string(),
         },
         // A class made by a user metaclass is an instance of it.

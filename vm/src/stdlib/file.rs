@@ -468,7 +468,14 @@ fn read_into(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value>
             "'_io.TextIOWrapper' object has no attribute '{name}'"
         ));
     }
-    let owner = args.pos.first().map_or_else(String::new, type_name);
+    // The C class the method belongs to, plainly named: `BufferedReader.readinto()`.
+    let owner = args.pos.first().map_or_else(String::new, |f| {
+        let cls = crate::object::class_of(f);
+        let mro = crate::object::Class::mro(&cls);
+        mro.iter()
+            .find(|c| c.builtin)
+            .map_or_else(|| cls.name().to_string(), |c| c.name().to_string())
+    });
     read_into_buffer(interp, &owner, name, &args, &mut |interp, wanted| {
         if name == "readinto1" {
             let one = [args.pos[0].clone(), Value::Int(wanted as i64)];
