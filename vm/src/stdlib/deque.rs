@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use minivm_compiler::bytecode::BinOp;
+use minivm_compiler::bytecode::{BinOp, CmpOp};
 
 use crate::builtins::args::{slice_index, Sig, Style};
 use crate::heap::Ref;
@@ -99,6 +99,15 @@ pub fn deque_class() -> Ref<Class> {
                     ("__setitem__", deque_setitem),
                     ("__delitem__", deque_delitem),
                     ("__eq__", deque_eq),
+                    ("__lt__", deque_lt),
+                    ("__le__", deque_le),
+                    ("__gt__", deque_gt),
+                    ("__ge__", deque_ge),
+                    ("__add__", deque_add),
+                    ("__mul__", deque_mul),
+                    ("__rmul__", deque_rmul),
+                    ("__iadd__", deque_iadd),
+                    ("__imul__", deque_imul),
                 ],
             );
             cls.dict
@@ -748,4 +757,160 @@ fn deque_eq(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn deque_maxlen(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
     Ok(d.maxlen.map_or(Value::None, |m| Value::Int(m as i64)))
+}
+
+/// `a < b` and the other orderings of two deques: their items compared as two lists are
+/// (the first unequal pair decides, else the lengths), as CPython's `deque_richcompare`; any
+/// other operand is `NotImplemented`.
+fn deque_order(interp: &mut Interp, args: &Args<'_>, op: CmpOp) -> PyResult<Value> {
+    let d = data(args)?;
+    let other = match args.pos.get(1) {
+        Some(Value::Instance(o)) => match o.native::<DequeData>() {
+            Some(o) => o,
+            None => return Ok(Value::NotImplemented),
+        },
+        _ => return Ok(Value::NotImplemented),
+    };
+    let (a, b) = (Value::list(d.snapshot()), Value::list(other.snapshot()));
+    interp.compare(op, &a, &b)
+}
+
+fn deque_lt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    deque_order(interp, &args, CmpOp::Lt)
+}
+
+fn deque_le(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    deque_order(interp, &args, CmpOp::LtE)
+}
+
+fn deque_gt(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    deque_order(interp, &args, CmpOp::Gt)
+}
+
+fn deque_ge(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    deque_order(interp, &args, CmpOp::GtE)
+}
+
+/// A new deque of the receiver's class and `maxlen` holding `items` (what `d + e` and `d * n`
+/// return, as CPython's `deque_copy` makes them: a subclass's result is of the subclass).
+fn deque_like(interp: &mut Interp, args: &Args<'_>, items: Vec<Value>) -> PyResult<Value> {
+    let (inst, d) = this::<DequeData>(args, "deque")?;
+    let maxlen = d.maxlen.map_or(Value::None, |m| Value::Int(m as i64));
+    interp.instantiate(&inst.class, &[Value::list(items), maxlen], &[])
+}
+
+/// `d + e`: a new deque of `d`'s items then `e`'s (`e` must be a deque).
+fn deque_add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let other = match args.pos.get(1) {
+        Some(Value::Instance(o)) if o.native::<DequeData>().is_some() => o.native::<DequeData>(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "can only concatenate deque (not \"{}\") to deque",
+                type_name(other)
+            ))
+        }
+        None => None,
+    };
+    let mut items = d.snapshot();
+    items.extend(other.map(DequeData::snapshot).unwrap_or_default());
+    deque_like(interp, &args, items)
+}
+
+/// The count of `d * n`: an int, or what its `__index__` gives; `None` (NotImplemented) for
+/// another object, whose class may define the reflected operation, and for any non-int in
+/// `n * d` (`"ab" * d`: the left operand's own repeat names the deque); anything else is
+/// CPython's TypeError for a sequence repeated by a non-int.
+fn repeat_count(interp: &mut Interp, args: &Args<'_>, reflected: bool) -> PyResult<Option<i64>> {
+    let n = match args.pos.get(1) {
+        Some(n @ (Value::Int(_) | Value::Bool(_) | Value::BigInt(_))) => n.clone(),
+        Some(n @ Value::Instance(_)) => match interp.number_index(n)? {
+            Some(i) => i,
+            None => return Ok(None),
+        },
+        _ if reflected => return Ok(None),
+        other => {
+            return Err(err!(
+                TypeError,
+                "can't multiply sequence by non-int of type '{}'",
+                other.map_or_else(|| "NoneType".to_string(), type_name)
+            ))
+        }
+    };
+    match n {
+        Value::BigInt(_) => Err(err!(
+            OverflowError,
+            "cannot fit 'int' into an index-sized integer"
+        )),
+        n => Ok(Some(int_value(&n)?)),
+    }
+}
+
+/// The items of `items` repeated `n` times, of which a deque bounded by `maxlen` keeps the
+/// last `maxlen`.
+fn repeated(items: &[Value], n: i64, maxlen: Option<usize>) -> PyResult<Vec<Value>> {
+    if n <= 0 || items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let total = items.len().checked_mul(n as usize);
+    let keep = match (total, maxlen) {
+        (Some(t), Some(m)) => t.min(m),
+        (Some(t), None) => t,
+        (None, Some(m)) => m,
+        (None, None) => return Err(err!(MemoryError, "")),
+    };
+    let total = total.unwrap_or(usize::MAX);
+    // The last `keep` items of the repetition: start where they start within one copy.
+    let first = (total - keep) % items.len();
+    Ok(items
+        .iter()
+        .cycle()
+        .skip(first)
+        .take(keep)
+        .cloned()
+        .collect())
+}
+
+/// `d * n`: a new deque of `d`'s items `n` times over.
+fn deque_mul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    deque_repeat(interp, &args, false)
+}
+
+/// `n * d`
+fn deque_rmul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    deque_repeat(interp, &args, true)
+}
+
+fn deque_repeat(interp: &mut Interp, args: &Args<'_>, reflected: bool) -> PyResult<Value> {
+    let d = data(args)?;
+    let Some(n) = repeat_count(interp, args, reflected)? else {
+        return Ok(Value::NotImplemented);
+    };
+    let items = repeated(&d.snapshot(), n, d.maxlen)?;
+    deque_like(interp, args, items)
+}
+
+/// `d += iterable`: `d.extend(iterable)`, then `d` itself.
+fn deque_iadd(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, x) = one_arg(&args, "__iadd__")?;
+    // `d += d` extends by the items it had.
+    for v in interp.collect_iter(x)? {
+        d.push_back(v);
+    }
+    Ok(args.pos.first().cloned().unwrap_or_default())
+}
+
+/// `d *= n`: `d`'s items `n` times over, in place.
+fn deque_imul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = data(&args)?;
+    let Some(n) = repeat_count(interp, &args, false)? else {
+        return Ok(Value::NotImplemented);
+    };
+    let items = repeated(&d.snapshot(), n, d.maxlen)?;
+    let mut guard = d.lock_mut();
+    guard.clear();
+    guard.extend(items);
+    drop(guard);
+    Ok(args.pos.first().cloned().unwrap_or_default())
 }
