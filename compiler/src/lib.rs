@@ -35,17 +35,19 @@ pub fn optimize() -> u8 {
     OPTIMIZE.load(Ordering::Relaxed)
 }
 
-pub use compile::Mode;
+pub use compile::{take_warnings, CompileWarning, Mode};
 pub use minivm_lexer::{
     decode_source, ErrorEnd, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,
 };
 
 /// Parse and compile source text in one step.
+/// Its warnings (`x is 1`) are kept for [`take_warnings`].
 pub fn compile_source(
     src: &str,
     filename: &str,
     mode: Mode,
 ) -> Result<Arc<bytecode::CodeObject>, SyntaxError> {
+    compile::warn_clear();
     let module = if mode == Mode::Single {
         parser::parse_single(src)?
     } else {

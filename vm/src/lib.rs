@@ -41,6 +41,8 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
         "<string>" => vm.add_source(crate::stdlib::mp::MAIN_COMMAND_SOURCE, src),
         name => vm.add_source(name, src),
     }
+    // The compiler's warnings for the program (compiled just before, on this thread).
+    let warnings = minivm_compiler::take_warnings();
     run_as_main(vm, move |interp, globals| {
         // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`)
         // has no `__file__`; a program read from stdin (`minivm -`) has `'<stdin>'`, as
@@ -49,6 +51,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
             globals.set_str("__file__", Value::str(&code.filename));
             globals.set_str("__cached__", Value::None);
         }
+        interp.issue_compile_warnings(warnings, &code.filename)?;
         run_code(interp, code, globals.clone())
     })
 }

@@ -14,6 +14,7 @@ mod pattern;
 mod stack;
 mod stmt;
 mod unwind;
+mod warn;
 
 use std::collections::hash_map::Entry;
 // FxHash, as in `symtable.rs`: the compiler's own tables need no flooding-resistant hash.
@@ -27,6 +28,8 @@ use crate::{LineIndex, SyntaxError};
 
 pub use stack::verify_stack;
 use unwind::FBlock;
+pub(crate) use warn::clear as warn_clear;
+pub use warn::{take_warnings, CompileWarning};
 
 /// How a module is compiled: a file, or one REPL entry (expression statements echo their value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -132,15 +132,18 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
     })
 }
 
-/// The code to run: compiled from text (`eval` strips leading blanks, as CPython does) or given.
-fn code_of(v: &Value, fname: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
-    match source(v, fname)? {
-        Source::Code(c) => Ok(c),
+/// The code to run: compiled from text (`eval` strips leading blanks, as CPython does), its
+/// compiler warnings issued, or given.
+fn code_of(interp: &mut Interp, v: &Value, fname: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
+    let code = match source(v, fname)? {
+        Source::Code(c) => return Ok(c),
         Source::Text(t) if mode == Mode::Eval => {
-            compile_text(t.trim_start_matches([' ', '\t']), "<string>", mode)
+            compile_text(t.trim_start_matches([' ', '\t']), "<string>", mode)?
         }
-        Source::Text(t) => compile_text(&t, "<string>", mode),
-    }
+        Source::Text(t) => compile_text(&t, "<string>", mode)?,
+    };
+    interp.issue_compile_warnings(minivm_compiler::take_warnings(), "<string>")?;
+    Ok(code)
 }
 
 /// The locals of `eval`/`exec` given as a mapping that is not a plain dict: the dict names go
@@ -258,7 +261,7 @@ const EVAL_PARAMS: &[&str] = &["source", "globals", "locals"];
 pub fn eval(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
     let [src, g, l] = Sig::pos("eval", Style::Unpack, EVAL_PARAMS, 1).bind::<3>(&args)?;
     let src = src.ok_or_else(|| err!(SystemError, "eval(): argument lost"))?;
-    let code = code_of(src, "eval", Mode::Eval)?;
+    let code = code_of(interp, src, "eval", Mode::Eval)?;
     let (globals, locals, mapping) = namespaces(interp, frame, "eval", g, l)?;
     run(interp, code, globals, locals, mapping)
 }
@@ -296,7 +299,7 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
             "minivm's exec() cannot run a code object with a closure"
         );
     }
-    let code = code_of(src, "exec", Mode::Exec)?;
+    let code = code_of(interp, src, "exec", Mode::Exec)?;
     let (globals, locals, mapping) = namespaces(interp, frame, "exec", g, l)?;
     run(interp, code, globals, locals, mapping)?;
     Ok(Value::None)
@@ -304,7 +307,7 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
 
 /// `compile(source, filename, mode)`: a code object for `exec` (`'exec'`, `'single'`) or
 /// `eval` (`'eval'`). `flags`, `dont_inherit` and `optimize` are accepted and have no effect.
-pub fn compile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [src, filename, mode, _flags, _inherit, _optimize] = Sig::kw(
         "compile",
         &[
@@ -345,7 +348,11 @@ pub fn compile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let code = match source(src, "compile")? {
         Source::Code(c) => c,
-        Source::Text(t) => compile_text(&t, &filename, mode)?,
+        Source::Text(t) => {
+            let code = compile_text(&t, &filename, mode)?;
+            interp.issue_compile_warnings(minivm_compiler::take_warnings(), &filename)?;
+            code
+        }
     };
     Ok(code_object(code))
 }

@@ -441,6 +441,20 @@ impl Interp {
         }))
     }
 
+    /// Issue the compiler's warnings for `filename` (`SyntaxWarning: "is" with a literal`)
+    /// through `warnings.warn_explicit`, as CPython's compiler does: shown with the source
+    /// line, filtered and turned into errors as `-W` and the filters say.
+    pub(crate) fn issue_compile_warnings(
+        &mut self,
+        warnings: Vec<minivm_compiler::CompileWarning>,
+        filename: &str,
+    ) -> PyResult<()> {
+        for w in warnings {
+            self.warn_explicit("SyntaxWarning", w.message, filename, w.line)?;
+        }
+        Ok(())
+    }
+
     /// CPython's `runpy` warning when `-m pkg.mod` finds `pkg.mod` imported by its package
     /// before it runs as `__main__` (from `<frozen runpy>`, line 128).
     fn runpy_found_warning(&mut self, name: &str, parent: &str) -> PyResult<()> {
@@ -448,18 +462,26 @@ impl Interp {
             "'{name}' found in sys.modules after import of package '{parent}', but prior to \
              execution of '{name}'; this may result in unpredictable behaviour"
         );
+        self.warn_explicit("RuntimeWarning", &msg, "<frozen runpy>", 128)
+    }
+
+    /// `warnings.warn_explicit(message, category, filename, lineno)`, `category` a built-in
+    /// warning class named.
+    fn warn_explicit(
+        &mut self,
+        category: &str,
+        message: &str,
+        filename: &str,
+        line: u32,
+    ) -> PyResult<()> {
         let warnings = self.import_module("warnings")?;
         let warn = self.getattr(&warnings, "warn_explicit")?;
-        let category = self
-            .vm
-            .builtins
-            .get_str("RuntimeWarning")
-            .unwrap_or(Value::None);
+        let category = self.vm.builtins.get_str(category).unwrap_or(Value::None);
         let args = [
-            Value::str(&msg),
+            Value::str(message),
             category,
-            Value::str("<frozen runpy>"),
-            Value::Int(128),
+            Value::str(filename),
+            Value::Int(i64::from(line)),
         ];
         self.call(&warn, &args).map(|_| ())
     }
@@ -779,8 +801,14 @@ impl Interp {
         let frozen = lib_path.and_then(|p| minilib::frozen(&p, &src));
         let code = match frozen {
             Some(code) => code,
-            None => minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
-                .map_err(|e| syntax_error(&e, &filename, &src))?,
+            None => {
+                let code =
+                    minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
+                        .map_err(|e| syntax_error(&e, &filename, &src))?;
+                let warnings = minivm_compiler::take_warnings();
+                self.issue_compile_warnings(warnings, &filename)?;
+                code
+            }
         };
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());
