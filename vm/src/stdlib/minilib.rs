@@ -148,6 +148,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     ("cProfile.mini", include_str!("../../lib/cProfile.mini")),
     ("calendar.mini", include_str!("../../lib/calendar.mini")),
+    ("cgi.mini", include_str!("../../lib/cgi.mini")),
     ("cmd.mini", include_str!("../../lib/cmd.mini")),
     ("codecs.mini", include_str!("../../lib/codecs.mini")),
     (
