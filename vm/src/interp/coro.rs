@@ -184,16 +184,27 @@ impl Interp {
                     registry,
                 )
             }
-            None => (
-                Value::str("sys"),
-                Value::Int(1),
-                Value::str("sys"),
-                Value::None,
-            ),
+            None => {
+                // The registry `warnings.warn` uses for `sys:1` too (once per message).
+                let registry = warnings
+                    .dict
+                    .get_str("_sys_registry")
+                    .unwrap_or(Value::None);
+                (
+                    Value::str("sys"),
+                    Value::Int(1),
+                    Value::str("sys"),
+                    registry,
+                )
+            }
         };
         // The coroutine itself is gone; its name stands in as the warning's `source` (which
-        // makes the "Enable tracemalloc" line appear, as CPython's coroutine does).
-        let source = Value::str(name);
+        // makes the "Enable tracemalloc" line appear, as CPython's coroutine does). At exit
+        // (no frame) CPython can no longer import tracemalloc and prints no such line.
+        let source = match frame {
+            Some(_) => Value::str(name),
+            None => Value::None,
+        };
         let r = self
             .getattr(&Value::Module(warnings.clone()), "warn_explicit")
             .and_then(|warn| {

@@ -344,6 +344,7 @@ impl Interp {
         for (_, v) in globals.items() {
             if let Value::Generator(g) = v {
                 self.close_at_exit(&g);
+                never_awaited_at_exit(&g);
             }
         }
         self.run_finalizers();
@@ -358,6 +359,21 @@ impl Interp {
         if let Some(frame) = g.frame.lock().take() {
             orphaned(frame, g.kind);
         }
+    }
+}
+
+/// A coroutine a global still holds at exit that never ran: reported as never awaited now (at
+/// `sys:1`, as CPython reports it when it clears the module), and marked done so that freeing
+/// it later reports nothing more.
+fn never_awaited_at_exit(g: &Ref<Generator>) {
+    if g.kind != GenKind::Coroutine {
+        return;
+    }
+    let mut status = g.status.lock();
+    if matches!(*status, GenStatus::Created) {
+        *status = GenStatus::Done;
+        drop(status);
+        crate::interp::coro::never_awaited(g.qualname());
     }
 }
 
