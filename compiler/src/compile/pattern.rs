@@ -3,9 +3,11 @@
 //! The subject stays on the stack while the cases are tried in order. Each case works on a copy:
 //! its pattern consumes the copy and, at each test that can fail, jumps out with a known number
 //! of values left above the subject (`Fail::on_top`). A chain of `Pop`s at the end of the case
-//! (`Fail::pops`, one label per depth) removes them and lands on the next case. Names are bound as
-//! soon as their sub-pattern matches: after a failed case, some of its names may be bound, which
-//! the language reference allows ("do not rely on bindings being made for a failed match").
+//! (`Fail::pops`, one label per depth) removes them and lands on the next case. As in CPython, a
+//! captured value is not stored at once: it is moved down the stack, below the values the
+//! pattern is still working on, and the names are stored together once the whole pattern has
+//! matched (before the guard). A failed case binds nothing; its pops drop the captured values
+//! with the rest.
 //! The structural tests (is it a sequence? a mapping? an instance with these attributes?) are the
 //! `Op::Match` instructions, run by `vm/src/interp/pattern.rs`.
 
@@ -23,22 +25,26 @@ type CResult = Result<(), SyntaxError>;
 struct Fail {
     /// `pops[k]` pops k values, then falls through to `pops[k - 1]`; `pops[0]` is the case's end.
     pops: Vec<Label>,
-    /// How many values the pattern code has above the subject right now.
+    /// How many values the pattern code is working on right now (above the captured ones).
     on_top: usize,
+    /// How many captured values wait, below those, to be stored (this case's or alternative's).
+    caps: usize,
     /// May the pattern at hand match anything? False for an unguarded case that is not the last,
     /// and for an alternative of `|` that is not the last (CPython's unreachable-pattern errors).
     allow_irrefutable: bool,
-    /// Names bound so far by this case's pattern (a name may be bound once).
-    stores: Vec<String>,
+    /// Names bound so far by this case's pattern (a name may be bound once), in the order of
+    /// their values on the stack (the last on top), with where each is named.
+    stores: Vec<(String, Span)>,
     /// The last (sub-)pattern compiled: CPython's position for "bind different names".
     last: Span,
 }
 
 impl Fail {
-    fn new(on_top: usize, allow_irrefutable: bool, stores: Vec<String>) -> Fail {
+    fn new(on_top: usize, allow_irrefutable: bool, stores: Vec<(String, Span)>) -> Fail {
         Fail {
             pops: Vec::new(),
             on_top,
+            caps: 0,
             allow_irrefutable,
             stores,
             last: Span::default(),
@@ -57,6 +63,10 @@ impl<'a> Compiler<'a> {
             let mut fail = Fail::new(1, last || case.guard.is_some(), Vec::new());
             self.emit(Op::Copy(1));
             self.pattern(&case.pattern, &mut fail)?;
+            // Matched: bind the captured names (the last captured is on top).
+            for (name, span) in fail.stores.iter().rev() {
+                self.name_op(name, Ctx::Store, *span)?;
+            }
             if let Some(guard) = &case.guard {
                 let no = self.fail_label(&mut fail, 0);
                 self.jump_if(guard, false, no)?;
@@ -84,8 +94,25 @@ impl<'a> Compiler<'a> {
     /// `[.., flag] -> [..]`, leaving the case if the flag is false.
     fn fail_if_false(&mut self, fail: &mut Fail) {
         fail.on_top -= 1;
-        let l = self.fail_label(fail, fail.on_top);
+        let l = self.fail_label(fail, fail.on_top + fail.caps);
         self.emit(Op::PopJumpIfFalse(l));
+    }
+
+    /// Move the top `k` values below the `n` values under them: `[.., w1..wn, c1..ck] ->
+    /// [.., c1..ck, w1..wn]` (three reversals).
+    fn sink(&mut self, k: usize, n: usize) {
+        if k == 0 || n == 0 {
+            return;
+        }
+        self.reverse(k);
+        self.reverse(k + n);
+        self.reverse(n);
+    }
+
+    fn reverse(&mut self, n: usize) {
+        if n >= 2 {
+            self.emit(Op::Reverse(n as u32));
+        }
     }
 
     /// `[.., v] -> [.., v, len(v)]`, then leave the case unless `len(v) op n`.
@@ -174,21 +201,24 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// `[.., v] -> [..]`, binding `v` to the name (`_` and `*_` just drop it).
+    /// `[.., v] -> [..]`: `v` captured for the name, moved below the values the pattern is still
+    /// working on, to be stored once the pattern matched (`_` and `*_` just drop it).
     fn store_capture(&mut self, name: Option<&'a Ident>, fail: &mut Fail) -> CResult {
         fail.on_top -= 1;
         let Some(name) = name else {
             self.emit(Op::Pop);
             return Ok(());
         };
-        if fail.stores.contains(&name.name) {
+        if fail.stores.iter().any(|(n, _)| *n == name.name) {
             return Err(SyntaxError::syntax(
                 format!("multiple assignments to name '{}' in pattern", name.name),
                 name.span,
             ));
         }
-        fail.stores.push(name.name.clone());
-        self.name_op(&name.name, Ctx::Store, name.span)
+        fail.stores.push((name.name.clone(), name.span));
+        self.sink(1, fail.on_top);
+        fail.caps += 1;
+        Ok(())
     }
 
     /// A sub-pattern of a sequence, mapping or class pattern, which may match anything.
@@ -337,40 +367,77 @@ impl<'a> Compiler<'a> {
     }
 
     /// `p | q | r`: each alternative in turn on a copy of the value; all must bind the same names.
+    /// An alternative that matched leaves its captured values on top, put in the first
+    /// alternative's order; they then join the case's captured values below the working ones.
     fn or_pattern(&mut self, alts: &'a [Pattern], fail: &mut Fail) -> CResult {
         let matched = self.new_label();
-        let mut bound: Option<HashSet<String>> = None;
-        let mut all_stores = fail.stores.clone();
+        let outer = fail.stores.len();
+        let mut first: Option<Vec<(String, Span)>> = None;
         for (i, alt) in alts.iter().enumerate() {
             let last = i + 1 == alts.len();
             let mut sub = Fail::new(1, last && fail.allow_irrefutable, fail.stores.clone());
             self.emit(Op::Copy(1));
             self.pattern(alt, &mut sub)?;
-            let names: HashSet<String> = sub.stores[fail.stores.len()..].iter().cloned().collect();
-            match &bound {
-                Some(first) if *first != names => {
-                    return Err(SyntaxError::syntax(
-                        "alternative patterns bind different names",
-                        sub.last,
-                    ))
+            let mut names: Vec<String> =
+                sub.stores[outer..].iter().map(|(n, _)| n.clone()).collect();
+            match &first {
+                Some(order) => {
+                    let wanted: Vec<String> = order.iter().map(|(n, _)| n.clone()).collect();
+                    let same: HashSet<&String> = names.iter().collect();
+                    if same != wanted.iter().collect() {
+                        return Err(SyntaxError::syntax(
+                            "alternative patterns bind different names",
+                            sub.last,
+                        ));
+                    }
+                    self.reorder(&mut names, &wanted);
                 }
-                Some(_) => {}
-                None => {
-                    all_stores = sub.stores.clone();
-                    bound = Some(names);
-                }
+                None => first = Some(sub.stores[outer..].to_vec()),
             }
+            // [.., v, c1..ck] -> [.., c1..ck, v], then drop the value this pattern consumed.
+            self.sink(names.len(), 1);
             self.emit(Op::Pop);
             self.emit(Op::Jump(matched));
             self.emit_fail_pops(&sub);
         }
         // No alternative matched: the value is still there, counted in `on_top`.
-        let l = self.fail_label(fail, fail.on_top);
+        let l = self.fail_label(fail, fail.on_top + fail.caps);
         self.emit(Op::Jump(l));
         self.bind(matched);
         fail.on_top -= 1;
-        fail.stores = all_stores;
+        // The alternative's captured values go below the values still worked on.
+        let bound = first.unwrap_or_default();
+        self.sink(bound.len(), fail.on_top);
+        fail.caps += bound.len();
+        fail.stores.extend(bound);
         Ok(())
+    }
+
+    /// Put the top `names.len()` values (the values of `names`, the last on top) in the order of
+    /// `wanted` (the same names), by swaps.
+    fn reorder(&mut self, names: &mut [String], wanted: &[String]) {
+        let k = names.len();
+        // Depth from the top (1 = top) of position i (0 = the lowest of the k).
+        let depth = |i: usize| (k - i) as u32;
+        for (pos, want) in wanted.iter().enumerate().take(k) {
+            let Some(j) = names.iter().position(|n| n == want) else {
+                continue;
+            };
+            if j == pos {
+                continue;
+            }
+            let (a, b) = (depth(pos), depth(j));
+            if a == 1 {
+                self.emit(Op::Swap(b));
+            } else if b == 1 {
+                self.emit(Op::Swap(a));
+            } else {
+                self.emit(Op::Swap(a));
+                self.emit(Op::Swap(b));
+                self.emit(Op::Swap(a));
+            }
+            names.swap(pos, j);
+        }
     }
 }
 
