@@ -43,6 +43,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     }
     // The compiler's warnings for the program (compiled just before, on this thread).
     let warnings = minivm_compiler::take_warnings();
+    let text = src.to_string();
     run_as_main(vm, move |interp, globals| {
         // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`)
         // has no `__file__`; a program read from stdin (`minivm -`) has `'<stdin>'`, as
@@ -51,7 +52,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
             globals.set_str("__file__", Value::str(&code.filename));
             globals.set_str("__cached__", Value::None);
         }
-        interp.issue_compile_warnings(warnings, &code.filename)?;
+        interp.issue_compile_warnings(warnings, &code.filename, &text)?;
         run_code(interp, code, globals.clone())
     })
 }

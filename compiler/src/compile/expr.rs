@@ -271,7 +271,7 @@ impl<'a> Compiler<'a> {
             } if ops.len() == comparators.len() && self.middles_are_locals(comparators) => {
                 // `if lo <= x < hi:`: each comparison jumps by itself (`x` loaded again, see
                 // `middles_are_locals`); all but the last leave the chain when false.
-                super::warn::check_compare(self.line_of(e.span), left, ops, comparators);
+                super::warn::check_compare(self.line_of(e.span), e.span, left, ops, comparators);
                 let old = self.set_line(e.span);
                 let skip = cond.then(|| self.new_label());
                 self.expr(left)?;
@@ -309,7 +309,7 @@ impl<'a> Compiler<'a> {
         if ops.len() != comparators.len() || ops.is_empty() {
             return Err(SyntaxError::syntax("malformed comparison", e.span));
         }
-        super::warn::check_compare(self.line_of(e.span), left, ops, comparators);
+        super::warn::check_compare(self.line_of(e.span), e.span, left, ops, comparators);
         self.expr(left)?;
         if let ([op], [right]) = (ops, comparators) {
             self.comparand(*op, right)?;

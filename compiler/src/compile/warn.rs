@@ -6,11 +6,14 @@
 use std::cell::RefCell;
 
 use crate::ast::{CmpOp, Const, Expr, ExprKind, UnaryOp};
+use crate::Span;
 
-/// One compile-time warning: its line and message (its category is `SyntaxWarning`).
+/// One compile-time warning: its line, the code it is about (where the `SyntaxError` points
+/// when a filter turns it into an error) and message (its category is `SyntaxWarning`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileWarning {
     pub line: u32,
+    pub span: Span,
     pub message: &'static str,
 }
 
@@ -30,14 +33,26 @@ pub fn take_warnings() -> Vec<CompileWarning> {
 
 /// Record a warning (each time the node compiles: a `finally` body compiled twice warns twice,
 /// as in CPython).
-fn warn(line: u32, message: &'static str) {
-    WARNINGS.with(|w| w.borrow_mut().push(CompileWarning { line, message }));
+fn warn(line: u32, span: Span, message: &'static str) {
+    WARNINGS.with(|w| {
+        w.borrow_mut().push(CompileWarning {
+            line,
+            span,
+            message,
+        })
+    });
 }
 
 /// CPython's `check_compare`: the first `is`/`is not` in a comparison chain with a literal
 /// (a constant other than None, True, False and Ellipsis, after constant folding: `4 is 2 ** 2`,
 /// `x is ()`) on either side warns.
-pub(crate) fn check_compare(line: u32, left: &Expr, ops: &[CmpOp], comparators: &[Expr]) {
+pub(crate) fn check_compare(
+    line: u32,
+    span: Span,
+    left: &Expr,
+    ops: &[CmpOp],
+    comparators: &[Expr],
+) {
     let mut left = left;
     for (op, right) in ops.iter().zip(comparators) {
         let message = match op {
@@ -49,7 +64,7 @@ pub(crate) fn check_compare(line: u32, left: &Expr, ops: &[CmpOp], comparators: 
             }
         };
         if is_literal(left) || is_literal(right) {
-            warn(line, message);
+            warn(line, span, message);
             return;
         }
         left = right;

@@ -135,14 +135,13 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
 /// The code to run: compiled from text (`eval` strips leading blanks, as CPython does), its
 /// compiler warnings issued, or given.
 fn code_of(interp: &mut Interp, v: &Value, fname: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
-    let code = match source(v, fname)? {
+    let text = match source(v, fname)? {
         Source::Code(c) => return Ok(c),
-        Source::Text(t) if mode == Mode::Eval => {
-            compile_text(t.trim_start_matches([' ', '\t']), "<string>", mode)?
-        }
-        Source::Text(t) => compile_text(&t, "<string>", mode)?,
+        Source::Text(t) if mode == Mode::Eval => t.trim_start_matches([' ', '\t']).to_string(),
+        Source::Text(t) => t.to_string(),
     };
-    interp.issue_compile_warnings(minivm_compiler::take_warnings(), "<string>")?;
+    let code = compile_text(&text, "<string>", mode)?;
+    interp.issue_compile_warnings(minivm_compiler::take_warnings(), "<string>", &text)?;
     Ok(code)
 }
 
@@ -350,7 +349,7 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Source::Code(c) => c,
         Source::Text(t) => {
             let code = compile_text(&t, &filename, mode)?;
-            interp.issue_compile_warnings(minivm_compiler::take_warnings(), &filename)?;
+            interp.issue_compile_warnings(minivm_compiler::take_warnings(), &filename, &t)?;
             code
         }
     };

@@ -443,14 +443,28 @@ impl Interp {
 
     /// Issue the compiler's warnings for `filename` (`SyntaxWarning: "is" with a literal`)
     /// through `warnings.warn_explicit`, as CPython's compiler does: shown with the source
-    /// line, filtered and turned into errors as `-W` and the filters say.
+    /// line, filtered and turned into errors as `-W` and the filters say. A warning turned
+    /// into an error becomes a `SyntaxError` pointing at the code (`src`), as in CPython.
     pub(crate) fn issue_compile_warnings(
         &mut self,
         warnings: Vec<minivm_compiler::CompileWarning>,
         filename: &str,
+        src: &str,
     ) -> PyResult<()> {
         for w in warnings {
-            self.warn_explicit("SyntaxWarning", w.message, filename, w.line)?;
+            match self.warn_explicit("SyntaxWarning", w.message, filename, w.line) {
+                Err(e) if e.is(crate::object::ExcKind::SyntaxWarning) => {
+                    let error = minivm_compiler::SyntaxError::syntax(w.message, w.span);
+                    let err = syntax_error(&error, filename, src);
+                    // CPython's compiler reads the line from the file on disk: none for a
+                    // string given to exec/eval/compile under a name that is not a file.
+                    if std::fs::metadata(filename).map_or(true, |m| !m.is_file()) {
+                        crate::interp::syntaxerr::set_text(&err, Value::None);
+                    }
+                    return Err(err);
+                }
+                r => r?,
+            }
         }
         Ok(())
     }
@@ -806,7 +820,7 @@ impl Interp {
                     minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
                         .map_err(|e| syntax_error(&e, &filename, &src))?;
                 let warnings = minivm_compiler::take_warnings();
-                self.issue_compile_warnings(warnings, &filename)?;
+                self.issue_compile_warnings(warnings, &filename, &src)?;
                 code
             }
         };
