@@ -269,7 +269,12 @@ impl Interp {
             }
             Op::LoadBuildClass => frame.stack.push(self.build_class_fn()),
             Op::ImportName(n) => {
-                let m = self.import_name(&code.names[n.0 as usize], &frame.globals)?;
+                // The importing frame is parked while the module runs: its code sees it as its
+                // caller (`sys._getframe(1).f_back`), so `warnings.warn(..., stacklevel=2)` at a
+                // module's top level names the `import` line, as CPython's does.
+                let globals = frame.globals.clone();
+                let name = &code.names[n.0 as usize];
+                let m = self.parked(frame, |s| s.import_name(name, &globals))?;
                 frame.stack.push(m);
             }
             Op::ImportFrom(n) => {
