@@ -33,6 +33,10 @@ pub struct ThreadData {
 struct ThreadEnd {
     state: Mutex<RunState>,
     done: Condvar,
+    /// Whether the thread has set its `_native_id` (which only it can read: `gettid`); until
+    /// then, started, it is on its way (`start()` under `--gil off` does not wait for it).
+    shown: Mutex<bool>,
+    shown_now: Condvar,
 }
 
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +70,10 @@ pub fn thread_class() -> Ref<Class> {
                 ],
             );
             {
-                // `name` and `daemon` are properties, as threading.py's: the name is made a
-                // string, the daemon flag cannot change once the thread has started. Their
-                // values live in the instance as `_name` and `_daemonic`.
+                // `name`, `daemon`, `ident` and `native_id` are properties, as threading.py's:
+                // the name is made a string, the daemon flag cannot change once the thread has
+                // started, the ids cannot be set. Their values live in the instance as
+                // `_name`, `_daemonic`, `_ident` and `_native_id`.
                 let mut dict = cls.dict.write();
                 dict.insert(
                     Arc::from("name"),
@@ -76,6 +81,14 @@ pub fn thread_class() -> Ref<Class> {
                         ("name", thread_name_get),
                         ("name", thread_name_set),
                     ),
+                );
+                dict.insert(
+                    Arc::from("ident"),
+                    crate::stdlib::sync::property(("ident", thread_ident_get)),
+                );
+                dict.insert(
+                    Arc::from("native_id"),
+                    crate::stdlib::sync::property(("native_id", thread_native_id_get)),
                 );
                 dict.insert(
                     Arc::from("daemon"),
@@ -227,11 +240,17 @@ pub fn note_main_thread() {
 }
 
 /// Sets `ident` and `native_id` of a `Thread` object to those of the calling thread.
+/// (Kept, as threading.py keeps them, in `_ident` and `_native_id`, which the read-only
+/// properties `ident` and `native_id` show.)
 fn set_shown_ids(interp: &Interp, thread: &Value) {
     if let Value::Instance(inst) = thread {
         let (ident, native) = shown_ids(interp);
-        set_attr(inst, "ident", Value::Int(ident));
-        set_attr(inst, "native_id", Value::Int(native));
+        set_attr(inst, "_ident", Value::Int(ident));
+        set_attr(inst, "_native_id", Value::Int(native));
+    }
+    if let Some(d) = data(thread) {
+        *d.end.shown.lock() = true;
+        d.end.shown_now.notify_all();
     }
 }
 
@@ -298,8 +317,8 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     set_attr(inst, "_kwargs", kwargs);
     set_attr(inst, "_name", Value::string(name));
     set_attr(inst, "_daemonic", daemon);
-    set_attr(inst, "ident", Value::None);
-    set_attr(inst, "native_id", Value::None);
+    set_attr(inst, "_ident", Value::None);
+    set_attr(inst, "_native_id", Value::None);
     Ok(Value::None)
 }
 
@@ -329,36 +348,54 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // thread touches them only after `attach` has taken the GIL (`run_thread`). The thread has
     // the stack size the recursion guards know (`interp::guard`).
     let handoff = crate::heap::Shared::new((child, me));
-    // As CPython's `start()`, wait (GIL released) until the new thread is running: it then holds
-    // the GIL and goes on until it blocks or is asked to switch, so a server thread started
-    // before a client is listening by the time `start()` returns (Effective Python's item 61).
-    let started = Arc::new((Mutex::new(false), Condvar::new()));
-    let signal = started.clone();
-    let pinned = pin_for_spawn();
+    // With a GIL, as CPython's `start()`, wait (GIL released) until the new thread is running:
+    // it then holds the GIL and goes on until it blocks or is asked to switch, so a server
+    // thread started before a client is listening by the time `start()` returns (Effective
+    // Python's item 61). Free-threaded, nothing waits: with every processor busy, the new
+    // thread (and then `start()`'s caller) waited for a scheduler tick (4 ms), so four
+    // factorize threads started about 0, 4, 8 and 12 ms apart in a 30 ms run (docs/BENCHMARKS.md).
+    // What `start()` promises still holds when it returns: the thread is alive and listed, its
+    // `ident` is the pthread id the spawn gives, and `native_id` (which only the thread can
+    // read) waits for the thread to set it.
+    let free = interp.vm.gil.mode() == crate::gil::GilMode::Off;
+    let pinned = if free { None } else { pin_for_spawn() };
     let spawned = crate::interp::guard::spawn(name.clone(), move || {
         if let Some(mask) = pinned {
             let _ = rustix::thread::sched_setaffinity(None, &mask);
         }
         let (child, me) = handoff.into_inner();
-        run_thread(child, me, &signal)
+        run_thread(child, me)
     });
     if let Some(mask) = pinned {
         let _ = rustix::thread::sched_setaffinity(None, &mask);
     }
-    if let Err(e) = spawned {
-        *d.end.state.lock() = RunState::Finished;
-        return Err(err!(RuntimeError, "can't start new thread: {e}"));
+    let handle = match spawned {
+        Ok(handle) => handle,
+        Err(e) => {
+            *d.end.state.lock() = RunState::Finished;
+            return Err(err!(RuntimeError, "can't start new thread: {e}"));
+        }
+    };
+    {
+        use std::os::unix::thread::JoinHandleExt;
+        set_attr(inst, "_ident", Value::Int(handle.as_pthread_t() as i64));
     }
+    if !free {
+        wait_shown(interp, &d.end);
+    }
+    Ok(Value::None)
+}
+
+/// Wait (GIL released) until a started thread has set its ids.
+fn wait_shown(interp: &mut Interp, end: &ThreadEnd) {
     interp.allow_threads(|| {
-        let (flag, cond) = &*started;
         // (Dropped after the guard: see `heap::fork::note_wait`.)
-        let _note = crate::heap::fork::note_wait(flag, cond);
-        let mut up = flag.lock();
+        let _note = crate::heap::fork::note_wait(&end.shown, &end.shown_now);
+        let mut up = end.shown.lock();
         while !*up {
-            cond.wait(&mut up);
+            end.shown_now.wait(&mut up);
         }
     });
-    Ok(Value::None)
 }
 
 /// Keep the calling thread, for the moment of a spawn, to the processor it runs on, so that the
@@ -378,13 +415,11 @@ fn pin_for_spawn() -> Option<rustix::thread::CpuSet> {
     Some(mask)
 }
 
-/// The body of a spawned OS thread; `started` is set once it holds the GIL.
-fn run_thread(mut interp: Interp, me: Value, started: &(Mutex<bool>, Condvar)) {
+/// The body of a spawned OS thread; its ids are set (and shown) once it holds the GIL.
+fn run_thread(mut interp: Interp, me: Value) {
     interp.attach();
-    // Known only here, in the thread; `start()` returns once they are set.
+    // Known only here, in the thread; with a GIL, `start()` returns once they are set.
     set_shown_ids(&interp, &me);
-    *started.0.lock() = true;
-    started.1.notify_all();
     // `self.run()` from threading.py's `_bootstrap_inner` (`_threadinfo`), whose frame a
     // traceback shows first, as CPython's.
     let result = interp
@@ -563,7 +598,7 @@ fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     } else {
         ""
     };
-    let ident = inst.dict.lock().get("ident").cloned();
+    let ident = inst.dict.lock().get("_ident").cloned();
     let ident = match ident {
         Some(Value::None) | None => String::new(),
         Some(v) => format!(" {}", interp.repr(&v)?),
@@ -593,6 +628,23 @@ fn stored(args: &Args<'_>, key: &str) -> PyResult<Value> {
         }
         _ => Ok(Value::None),
     }
+}
+
+/// `Thread.ident`: the pthread id, once started.
+fn thread_ident_get(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    stored(&args, "_ident")
+}
+
+/// `Thread.native_id`: the kernel's id of the thread, once started. Free-threaded, `start()`
+/// returns before the new thread runs: the id is then waited for (it comes in microseconds,
+/// or a scheduler tick on a busy machine), so it is known after `start()` as in CPython.
+fn thread_native_id_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let d = initialized(&args, "Thread.__init__() not called")?;
+    if *d.end.state.lock() == RunState::Running {
+        let end = d.end.clone();
+        wait_shown(interp, &end);
+    }
+    stored(&args, "_native_id")
 }
 
 /// `Thread.name`.
@@ -733,6 +785,8 @@ fn running_data(daemon: bool) -> Box<ThreadData> {
         end: Arc::new(ThreadEnd {
             state: Mutex::new(RunState::Running),
             done: Condvar::new(),
+            shown: Mutex::new(true),
+            shown_now: Condvar::new(),
         }),
     })
 }
@@ -748,10 +802,10 @@ fn main_thread_obj(interp: &Interp) -> Value {
             set_attr(&inst, "_name", Value::str("MainThread"));
             set_attr(&inst, "_daemonic", Value::Bool(false));
             let ident = MAIN_IDENT.get().copied().unwrap_or(0);
-            set_attr(&inst, "ident", Value::Int(ident));
+            set_attr(&inst, "_ident", Value::Int(ident));
             set_attr(
                 &inst,
-                "native_id",
+                "_native_id",
                 Value::Int(i64::from(std::process::id())),
             );
             Value::Instance(Ref::new(inst))
