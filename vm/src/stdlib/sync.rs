@@ -392,6 +392,8 @@ fn lock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 struct RState {
     /// Thread id of the owner (0: none; interpreter thread ids start at 1).
     owner: u64,
+    /// The owner's `threading.get_ident()`, which the repr shows as CPython does (0: none).
+    ident: i64,
     count: usize,
 }
 
@@ -402,12 +404,13 @@ pub struct RLockData {
     cv: Condvar,
 }
 
-fn rtake(s: &mut RState, me: u64) -> bool {
+fn rtake(s: &mut RState, me: u64, ident: i64) -> bool {
     if s.owner == me {
         s.count += 1;
         true
     } else if s.count == 0 {
         s.owner = me;
+        s.ident = ident;
         s.count = 1;
         true
     } else {
@@ -418,12 +421,13 @@ fn rtake(s: &mut RState, me: u64) -> bool {
 impl RLockData {
     fn acquire(&self, interp: &mut Interp, w: Wait) -> PyResult<bool> {
         let me = interp.thread_id;
-        if rtake(&mut self.state.lock(), me) {
+        let ident = crate::stdlib::thread::shown_ident(interp);
+        if rtake(&mut self.state.lock(), me, ident) {
             return Ok(true);
         }
         match w {
             Wait::NonBlocking => Ok(false),
-            w => block_on(interp, &self.state, &self.cv, w, |s| rtake(s, me)),
+            w => block_on(interp, &self.state, &self.cv, w, |s| rtake(s, me, ident)),
         }
     }
 
@@ -435,6 +439,7 @@ impl RLockData {
         s.count -= 1;
         if s.count == 0 {
             s.owner = 0;
+            s.ident = 0;
             drop(s);
             self.cv.notify_one();
         }
@@ -454,16 +459,18 @@ impl RLockData {
         }
         let n = std::mem::take(&mut s.count);
         s.owner = 0;
+        s.ident = 0;
         drop(s);
         self.cv.notify_one();
         Some(n)
     }
 
     /// Take the lock again with a saved count. Without the GIL.
-    fn acquire_restore(&self, me: u64, count: usize) {
+    fn acquire_restore(&self, me: u64, ident: i64, count: usize) {
         wait_for(&self.state, &self.cv, Wait::Forever, |s| {
             if s.count == 0 {
                 s.owner = me;
+                s.ident = ident;
                 s.count = count;
                 true
             } else {
@@ -539,7 +546,7 @@ fn rlock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<RLockData>(&args, "RLock")?;
     let (owner, count) = {
         let s = d.state.lock();
-        (s.owner, s.count)
+        (s.ident, s.count)
     };
     let state = if count > 0 { "locked" } else { "unlocked" };
     let addr = Ref::as_ptr(inst) as usize;
@@ -609,6 +616,7 @@ impl CondData {
             }
             LockRef::Re(l) => l.release_save(me).unwrap_or(0),
         };
+        let ident = crate::stdlib::thread::shown_ident(interp);
         let vm = interp.vm.clone();
         let interrupt = interp.is_main.then_some(&vm.interrupted);
         let waited = interp.allow_threads(|| {
@@ -618,7 +626,7 @@ impl CondData {
                 LockRef::Plain(l) => {
                     l.acquire_blocking(Wait::Forever);
                 }
-                LockRef::Re(l) => l.acquire_restore(me, saved),
+                LockRef::Re(l) => l.acquire_restore(me, ident, saved),
             }
             waited
         });

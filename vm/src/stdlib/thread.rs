@@ -223,13 +223,21 @@ pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) -> P
 /// first thread: the pthread id noted when the VM was made, and the pid as its native id, as
 /// CPython's main thread has (after a fork too: the child's pid).
 fn shown_ids(interp: &Interp) -> (i64, i64) {
+    let ident = shown_ident(interp);
     if interp.is_main {
-        let ident = MAIN_IDENT.get().copied().unwrap_or(0);
         return (ident, i64::from(std::process::id()));
     }
-    let ident = nix::sys::pthread::pthread_self() as i64;
     let native = rustix::thread::gettid().as_raw_nonzero().get();
     (ident, i64::from(native))
+}
+
+/// `threading.get_ident()` of the thread `interp` runs on (an RLock's repr shows its owner's):
+/// no system call.
+pub fn shown_ident(interp: &Interp) -> i64 {
+    if interp.is_main {
+        return MAIN_IDENT.get().copied().unwrap_or(0);
+    }
+    nix::sys::pthread::pthread_self() as i64
 }
 
 /// pthread_self(3) of the thread that made the VM (the process's first thread).
