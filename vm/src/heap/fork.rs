@@ -176,6 +176,25 @@ pub fn exit_now(status: i32) -> ! {
     unsafe { libc::_exit(status) }
 }
 
+/// Makes `cmd`'s child call `setsid(2)` between its fork and its exec: `subprocess.Popen(...,
+/// start_new_session=True)`, whose child leads a new session and process group of its own
+/// (so `os.killpg(child.pid, ...)` reaches it and what it starts, and no terminal signal from
+/// the parent's session does).
+pub fn new_session_on_exec(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child, where only async-signal-safe calls are
+    // allowed: `setsid` is one, and it allocates and locks nothing (nor does making an
+    // `io::Error` from errno).
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 // -------------------------------------------------------------------------------------------
 // Threads starting and ending.
 //

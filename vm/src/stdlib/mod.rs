@@ -30,6 +30,7 @@ pub mod mp;
 pub mod os;
 pub mod os_fd;
 pub mod os_fork;
+pub mod os_proc;
 pub mod os_stat;
 pub mod pickle;
 pub mod pipe;

@@ -112,6 +112,7 @@ pub fn os_module() -> Ref<Module> {
     ];
     entries.extend(crate::stdlib::os_fd::entries());
     entries.extend(crate::stdlib::os_fork::entries());
+    entries.extend(crate::stdlib::os_proc::entries());
     make_module("os", entries)
 }
 
@@ -387,16 +388,28 @@ fn getppid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `OSError` EINVAL for a signal number the system does not have, as CPython.
 fn kill(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [pid, sig] = Sig::pos("kill", Style::Positional, &["pid", "signal"], 2).bind::<2>(&args)?;
-    let pid = to_index(pid.unwrap_or(&Value::None))?;
-    let sig = to_index(sig.unwrap_or(&Value::None))?;
-    let pid = i32::try_from(pid).map_err(|_| {
+    let pid = pid_arg(pid.unwrap_or(&Value::None))?;
+    send_signal(interp, pid, sig.unwrap_or(&Value::None))
+}
+
+/// A process (or group) id argument: a C `pid_t`, with CPython's OverflowError past its range.
+pub(crate) fn pid_arg(v: &Value) -> PyResult<i32> {
+    let pid = to_index(v)?;
+    i32::try_from(pid).map_err(|_| {
         err!(
             OverflowError,
             "signed integer is {} than {}imum",
             if pid < 0 { "less" } else { "greater" },
             if pid < 0 { "min" } else { "max" }
         )
-    })?;
+    })
+}
+
+/// kill(2) of `pid` (as `os.kill` takes it: negative for a process group) with the signal
+/// number `sig` (0: only check). A signal that reaches this process runs its handler before
+/// returning, as in CPython.
+pub(crate) fn send_signal(interp: &mut Interp, pid: i32, sig: &Value) -> PyResult<Value> {
+    let sig = to_index(sig)?;
     let einval = || os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None);
     let signal = match sig {
         0 => None,

@@ -377,7 +377,7 @@ fn start_reaper(mut child: std::process::Child, exit: Arc<Exit>) -> std::io::Res
 }
 
 /// `_subprocess.spawn(args, executable, cwd, env, stdin, stdout, stderr, encoding, errors,
-/// process_group)`: start the child; returns `(child, stdin, stdout, stderr)`, the last three
+/// process_group, start_new_session)`: start the child; returns `(child, stdin, stdout, stderr)`, the last three
 /// the parent's pipe file objects or `None`.
 fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     const PARAMS: &[&str] = &[
@@ -391,9 +391,10 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "encoding",
         "errors",
         "process_group",
+        "start_new_session",
     ];
-    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group] =
-        Sig::py("_subprocess.spawn", PARAMS, PARAMS.len()).bind(&args)?;
+    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group, new_session] =
+        Sig::py("_subprocess.spawn", PARAMS, PARAMS.len() - 1).bind(&args)?;
     let none = Value::None;
     let argv = str_list(interp, argv.unwrap_or(&none))?;
     let Some(arg0) = argv.first() else {
@@ -427,6 +428,9 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     if let Some(g) = group {
         cmd.process_group(g);
+    }
+    if matches!(new_session, Some(Value::Bool(true))) {
+        crate::heap::fork::new_session_on_exec(&mut cmd);
     }
     let [a, b, c] =
         std::mem::take(&mut streams.child).map(|e| e.map_or(Stdio::inherit(), ChildEnd::stdio));

@@ -1,0 +1,107 @@
+//! `os` process groups and sessions (stdlib stage): `getpgrp`, `setpgrp`, `getpgid`, `setpgid`,
+//! `getsid`, `setsid` and `killpg`, as CPython's posixmodule gives them: the calls programs
+//! make around `subprocess.Popen(..., start_new_session=True)` or `process_group=0`, to signal
+//! a child and everything it started at once (`os.killpg(os.getpgid(p.pid), SIGTERM)`).
+
+use nix::unistd::Pid;
+
+use crate::builtins::args::{Sig, Style};
+use crate::interp::{Args, Interp};
+use crate::stdlib::func;
+use crate::stdlib::os::{os_error, pid_arg, send_signal};
+use crate::value::Value;
+use crate::PyResult;
+
+/// The functions this file adds to `os`.
+pub fn entries() -> Vec<(&'static str, Value)> {
+    vec![
+        ("getpgrp", func("getpgrp", getpgrp)),
+        ("setpgrp", func("setpgrp", setpgrp)),
+        ("getpgid", func("getpgid", getpgid)),
+        ("setpgid", func("setpgid", setpgid)),
+        ("getsid", func("getsid", getsid)),
+        ("setsid", func("setsid", setsid)),
+        ("killpg", func("killpg", killpg)),
+    ]
+}
+
+fn pid_value(r: nix::Result<Pid>) -> PyResult<Value> {
+    match r {
+        Ok(p) => Ok(Value::Int(i64::from(p.as_raw()))),
+        Err(e) => Err(os_error(&std::io::Error::from(e), None)),
+    }
+}
+
+fn done(r: nix::Result<()>) -> PyResult<Value> {
+    r.map(|()| Value::None)
+        .map_err(|e| os_error(&std::io::Error::from(e), None))
+}
+
+/// The `N` pid arguments of `name`, parsed in `style` (CPython's posixmodule mixes them; its
+/// messages name some functions `posix.name`).
+fn pids<const N: usize>(
+    args: &Args<'_>,
+    name: &str,
+    style: Style,
+    params: &[&str],
+) -> PyResult<[Pid; N]> {
+    let bound = Sig::pos(name, style, params, N).bind::<N>(args)?;
+    let mut out = [Pid::from_raw(0); N];
+    for (o, v) in out.iter_mut().zip(bound) {
+        *o = Pid::from_raw(pid_arg(v.unwrap_or(&Value::None))?);
+    }
+    Ok(out)
+}
+
+fn getpgrp(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("posix.getpgrp", Style::NoArgs, &[], 0).check(&args)?;
+    pid_value(Ok(nix::unistd::getpgrp()))
+}
+
+/// `os.setpgrp()`: this process leads a new process group (setpgid(0, 0)).
+fn setpgrp(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("posix.setpgrp", Style::NoArgs, &[], 0).check(&args)?;
+    done(nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)))
+}
+
+/// `os.getpgid(pid)`: the process group of `pid` (0: this process).
+fn getpgid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pid] = pids::<1>(&args, "getpgid", Style::Keywords, &["pid"])?;
+    pid_value(nix::unistd::getpgid(Some(pid)))
+}
+
+/// `os.setpgid(pid, pgrp)`: move `pid` (0: this process) into group `pgrp` (0: its own).
+fn setpgid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pid, pgrp] = pids::<2>(&args, "setpgid", Style::Positional, &["pid", "pgrp"])?;
+    done(nix::unistd::setpgid(pid, pgrp))
+}
+
+/// `os.getsid(pid)`: the session of `pid` (0: this process).
+fn getsid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pid] = pids::<1>(&args, "posix.getsid", Style::One, &["pid"])?;
+    pid_value(nix::unistd::getsid(Some(pid)))
+}
+
+/// `os.setsid()`: this process leads a new session (PermissionError when it already leads a
+/// process group, as setsid(2)).
+fn setsid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("posix.setsid", Style::NoArgs, &[], 0).check(&args)?;
+    nix::unistd::setsid()
+        .map(|_| Value::None)
+        .map_err(|e| os_error(&std::io::Error::from(e), None))
+}
+
+/// `os.killpg(pgid, signal)`: send `signal` to every process of group `pgid` (0: this
+/// process's group), as killpg(3): kill(2) of `-pgid`; a negative `pgid` is EINVAL.
+fn killpg(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [pgid, sig] =
+        Sig::pos("killpg", Style::Positional, &["pgid", "signal"], 2).bind::<2>(&args)?;
+    let pgid = pid_arg(pgid.unwrap_or(&Value::None))?;
+    if pgid < 0 {
+        return Err(os_error(
+            &std::io::Error::from_raw_os_error(libc::EINVAL),
+            None,
+        ));
+    }
+    send_signal(interp, -pgid, sig.unwrap_or(&Value::None))
+}
