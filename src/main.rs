@@ -501,10 +501,33 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
             Err(code) => return code,
         },
     };
-    let mut argv = vec![file.display().to_string()];
-    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let argv = match program_argv(file.as_os_str(), args) {
+        Ok(argv) => argv,
+        Err(code) => return code,
+    };
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     run_program(Program::Source { src, name }, argv, dir, opts, mp_child)
+}
+
+/// The program's `sys.argv`: `argv0` then its arguments, each of which must be UTF-8. CPython
+/// decodes other bytes with surrogate escapes (`b'\xff'` is `'\udcff'`), which a minivm str
+/// cannot hold; rather than hand the program a different string (a replacement character
+/// names another file), minivm refuses to start, naming the argument (exit status 2).
+fn program_argv(argv0: &std::ffi::OsStr, args: &[OsString]) -> Result<Vec<String>, ExitCode> {
+    std::iter::once(argv0)
+        .chain(args.iter().map(OsString::as_os_str))
+        .map(|arg| {
+            arg.to_str().map(str::to_string).ok_or_else(|| {
+                use std::os::unix::ffi::OsStrExt;
+                eprintln!(
+                    "minivm: the argument {} is not UTF-8: CPython decodes it with surrogate \
+                     escapes, which a minivm str cannot hold",
+                    minivm_compiler::dis::bytes_repr(arg.as_bytes())
+                );
+                ExitCode::from(2)
+            })
+        })
+        .collect()
 }
 
 /// `minivm -m MOD [ARGS]...`: module MOD run as the main program, as `python3 -m MOD`: found
@@ -512,8 +535,10 @@ fn run_file(file: &Path, args: &[OsString], opts: &RunOptions, mp_child: Option<
 /// `__main__`), `sys.argv[0]` its file (`-m` while it is looked for), the working directory
 /// first on `sys.path` (`minivm_vm::run_module_main`).
 fn run_module(name: &str, args: &[OsString], opts: &RunOptions) -> ExitCode {
-    let mut argv = vec!["-m".to_string()];
-    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let argv = match program_argv("-m".as_ref(), args) {
+        Ok(argv) => argv,
+        Err(code) => return code,
+    };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     run_program(Program::Module(name.to_string()), argv, cwd, opts, None)
 }
@@ -558,8 +583,10 @@ fn run_text(
     args: &[OsString],
     opts: &RunOptions,
 ) -> ExitCode {
-    let mut argv = vec![argv0.to_string()];
-    argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+    let argv = match program_argv(argv0.as_ref(), args) {
+        Ok(argv) => argv,
+        Err(code) => return code,
+    };
     run_program(
         Program::Source { src, name },
         argv,

@@ -148,6 +148,50 @@ fn argv_reaches_the_program() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Bytes that are not UTF-8 where CPython would make a str with surrogate escapes (an argument,
+/// a file name, a link target): minivm's str cannot hold them, so each is a clear error naming
+/// the bytes, never a str with a replacement character (which would name another file).
+#[test]
+fn non_utf8_arguments_and_file_names_are_clear_errors() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::env::temp_dir().join(format!("minivm-nonutf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let odd = std::ffi::OsStr::from_bytes(b"x\xff");
+    std::fs::write(dir.join(odd), "").expect("odd file");
+    std::os::unix::fs::symlink(odd, dir.join("link")).expect("symlink");
+    let run_in = |args: &[&std::ffi::OsStr]| {
+        Command::new(MINIVM)
+            .current_dir(&dir)
+            .args(args)
+            .output()
+            .expect("run minivm")
+    };
+    let out = run_in(&["-c".as_ref(), "print(1)".as_ref(), odd]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.stdout, b"");
+    assert_eq!(
+        text(&out.stderr),
+        "minivm: the argument b'x\\xff' is not UTF-8: CPython decodes it with surrogate \
+         escapes, which a minivm str cannot hold\n"
+    );
+    for (code, what) in [
+        ("import os; os.listdir('.')", "the file name"),
+        ("import os; list(os.scandir('.'))", "the file name"),
+        ("import os; os.readlink('link')", "the link target"),
+        ("open(b'x\\xff')", "the path"),
+    ] {
+        let out = run_in(&["-c".as_ref(), code.as_ref()]);
+        assert_eq!(out.status.code(), Some(1), "{code}");
+        let err = text(&out.stderr);
+        let want = format!(
+            "NotImplementedError: {what} b'x\\xff' is not UTF-8: CPython decodes it with \
+             surrogate escapes, which a minivm str cannot hold\n"
+        );
+        assert!(err.ends_with(&want), "{code}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn ctrl_c_raises_keyboard_interrupt_in_the_main_thread() {
     let dir = std::env::temp_dir().join(format!("minivm-sigint-{}", std::process::id()));

@@ -1239,9 +1239,10 @@ fn target_arg(v: Option<&Value>) -> PyResult<Target> {
     }
     match v {
         Some(Value::Str(s)) => Ok(Target::Path(s.as_str().to_string())),
-        Some(Value::Bytes(b)) => Ok(Target::Path(
-            String::from_utf8_lossy(b.as_bytes()).into_owned(),
-        )),
+        Some(Value::Bytes(b)) => Ok(Target::Path(crate::stdlib::posix_support::os_name(
+            b.as_bytes(),
+            "the path",
+        )?)),
         Some(Value::Int(fd)) => Ok(Target::Fd(*fd)),
         Some(other) => Err(err!(
             TypeError,

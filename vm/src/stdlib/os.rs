@@ -488,17 +488,21 @@ fn listdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None | Some(Value::None) => ".".to_string(),
         v => path_arg(v, "listdir")?.to_string(),
     };
-    let names = interp.allow_threads(|| -> std::io::Result<Vec<String>> {
+    let names = interp.allow_threads(|| -> std::io::Result<Vec<std::ffi::OsString>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&path)? {
-            out.push(entry?.file_name().to_string_lossy().into_owned());
+            out.push(entry?.file_name());
         }
         Ok(out)
     });
-    match names {
-        Ok(n) => Ok(Value::list(n.into_iter().map(Value::string).collect())),
-        Err(e) => Err(os_error(&e, Some(&path))),
+    let names = names.map_err(|e| os_error(&e, Some(&path)))?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        use std::os::unix::ffi::OsStrExt;
+        let name = crate::stdlib::posix_support::os_name(name.as_bytes(), "the file name")?;
+        out.push(Value::string(name));
     }
+    Ok(Value::list(out))
 }
 
 fn no_args(args: &Args<'_>, name: &str) -> PyResult<()> {

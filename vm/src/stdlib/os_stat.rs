@@ -3,6 +3,8 @@
 //! language in `vm/lib/_osinfo.mini`, loaded at the first use of one of its names in `os` or
 //! `os.path` (`interp/modules.rs`, `MINI_PARTS`), not at `import os`.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 use crate::builtins::args::Sig;
@@ -11,6 +13,7 @@ use crate::interp::{Args, Interp};
 use crate::object::Module;
 use crate::stdlib::func;
 use crate::stdlib::os::{os_error, path_arg};
+use crate::stdlib::posix_support::os_name;
 use crate::value::Value;
 use crate::PyResult;
 
@@ -127,7 +130,7 @@ pub fn metadata_fields(m: &std::fs::Metadata) -> Value {
 fn scandir_entries(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [path] = Sig::py("_scandir", &["path"], 1).bind::<1>(&args)?;
     let path = path_arg(path, "scandir")?.to_string();
-    let entries = interp.allow_threads(|| -> std::io::Result<Vec<(String, &'static str)>> {
+    let entries = interp.allow_threads(|| -> std::io::Result<Vec<(OsString, &'static str)>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&path)? {
             let entry = entry?;
@@ -141,15 +144,15 @@ fn scandir_entries(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             } else {
                 "other"
             };
-            out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+            out.push((entry.file_name(), kind));
         }
         Ok(out)
     });
     let entries = entries.map_err(|e| os_error(&e, Some(&path)))?;
-    Ok(Value::list(
-        entries
-            .into_iter()
-            .map(|(n, k)| Value::tuple(vec![Value::string(n), Value::str(k)]))
-            .collect(),
-    ))
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, kind) in entries {
+        let name = os_name(name.as_bytes(), "the file name")?;
+        out.push(Value::tuple(vec![Value::string(name), Value::str(kind)]));
+    }
+    Ok(Value::list(out))
 }

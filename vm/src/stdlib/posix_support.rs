@@ -4,6 +4,7 @@
 //! terminal's size and `uname`. All through safe std and rustix calls.
 
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -68,6 +69,22 @@ pub fn fspath_str(v: &Value) -> Option<&str> {
     match v {
         Value::Instance(inst) => inst.native::<FsPathData>().map(|d| d.0.as_str()),
         _ => None,
+    }
+}
+
+/// A name the operating system gave (a file name, a link target, a path given as bytes) as a
+/// str, or a clear `NotImplementedError` when its bytes are not UTF-8. CPython decodes such
+/// bytes with the surrogateescape handler (`b'x\xff'` becomes `'x\udcff'`), which a minivm str
+/// cannot hold; a replacement character instead would be another name, and a program that
+/// opened or removed it would touch another file or fail where CPython does not.
+pub fn os_name(name: &[u8], what: &str) -> PyResult<String> {
+    match std::str::from_utf8(name) {
+        Ok(text) => Ok(text.to_string()),
+        Err(_) => Err(err!(
+            NotImplementedError,
+            "{what} {} is not UTF-8: CPython decodes it with surrogate escapes, which a minivm str cannot hold",
+            crate::interp::repr::bytes_repr(name)
+        )),
     }
 }
 
@@ -219,7 +236,8 @@ pub fn link(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 pub fn readlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let path = path_arg(Some(args.one("readlink")?), "readlink")?;
     let target = std::fs::read_link(path).map_err(|e| os_error(&e, Some(path)))?;
-    Ok(Value::string(target.to_string_lossy().into_owned()))
+    let target = os_name(target.as_os_str().as_bytes(), "the link target")?;
+    Ok(Value::string(target))
 }
 
 /// `statvfs(path)`: `(f_frsize, f_blocks, f_bfree, f_bavail)` of the file system holding it.

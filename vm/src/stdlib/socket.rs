@@ -1326,7 +1326,7 @@ fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [host] = Sig::pos("gethostbyname", Style::One, &["host"], 1).bind::<1>(&args)?;
     let host = match host {
         Some(Value::Str(s)) => s.as_str().to_string(),
-        Some(Value::Bytes(b)) => String::from_utf8_lossy(b.as_bytes()).into_owned(),
+        Some(Value::Bytes(b)) => crate::stdlib::posix_support::os_name(b.as_bytes(), "the host")?,
         Some(other) => {
             return Err(err!(
                 TypeError,
@@ -1371,7 +1371,7 @@ fn getaddrinfo(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None | Some(Value::None) => None,
         Some(Value::Str(s)) => Some(s.as_str().to_string()),
         Some(v) => match crate::object::bytes_like(v) {
-            Some(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            Some(b) => Some(crate::stdlib::posix_support::os_name(&b, "the host")?),
             None => {
                 return Err(err!(
                     TypeError,
