@@ -333,7 +333,9 @@ struct HeapBox<T> {
 
 /// A counted reference to a heap object of type `T`.
 ///
-/// Not `Send` or `Sync` (the raw pointer sees to that): see the module comment.
+/// Not `Send` or `Sync` (the raw pointer sees to that): see the module comment. One pointer wide
+/// (`repr(transparent)`): [`SwapRef`] stores into one as an atomic pointer.
+#[repr(transparent)]
 pub struct Ref<T> {
     ptr: NonNull<HeapBox<T>>,
     /// A `Ref` owns (a share of) a `HeapBox<T>`: drop checking must know it may drop one.
@@ -648,6 +650,51 @@ impl<T> Deref for Ref<T> {
     #[inline(always)]
     fn deref(&self) -> &T {
         &self.heap_box().value
+    }
+}
+
+/// A `Ref<T>` field that may be pointed at another object after its holder is made: an
+/// instance's class, which `obj.__class__ = Other` changes. Reading it is the plain load of a
+/// `Ref` field (`Deref` to `&Ref<T>`), so the hot paths that read an instance's class are
+/// unchanged. The replaced object keeps the count this field held (it is never freed): code may
+/// hold a `&T` borrowed from it across Python code that makes the assignment (a lookup running
+/// a descriptor), and classes live about as long as the program anyway.
+#[repr(transparent)]
+pub struct SwapRef<T> {
+    cell: UnsafeCell<Ref<T>>,
+}
+
+impl<T> SwapRef<T> {
+    pub fn new(r: Ref<T>) -> SwapRef<T> {
+        SwapRef {
+            cell: UnsafeCell::new(r),
+        }
+    }
+
+    /// Point the field at `new`; the old object's reference is leaked (see the type's comment).
+    pub fn replace(&self, new: Ref<T>) {
+        let new = std::mem::ManuallyDrop::new(new);
+        // SAFETY: `Ref<T>` is one `NonNull<HeapBox<T>>` (`repr(transparent)`, the `PhantomData`
+        // is zero-sized), which has the layout of `*mut HeapBox<T>` and so of `AtomicPtr`; the
+        // cell is aligned for it. The store is atomic, so a reader on another thread (the
+        // free-threaded model) sees the old or the new pointer, both alive; the old one's count
+        // is never given back. `new`'s count moves into the field (`ManuallyDrop`).
+        unsafe {
+            let slot = std::sync::atomic::AtomicPtr::<HeapBox<T>>::from_ptr(
+                self.cell.get() as *mut *mut HeapBox<T>
+            );
+            slot.store(new.ptr.as_ptr(), Ordering::Release);
+        }
+    }
+}
+
+impl<T> Deref for SwapRef<T> {
+    type Target = Ref<T>;
+    #[inline(always)]
+    fn deref(&self) -> &Ref<T> {
+        // SAFETY: the cell always holds a live `Ref` (`replace` writes a whole pointer and leaks
+        // the old object, so a `&Ref` or `&T` taken earlier stays valid).
+        unsafe { &*self.cell.get() }
     }
 }
 

@@ -1041,6 +1041,7 @@ impl Interp {
                 "cannot set '{name}' attribute of immutable type '{}'",
                 cls.name()
             )),
+            _ if name == "__class__" => Err(crate::interp::classdef::class_store_refused(obj, &v)),
             // What a call reads from the function itself cannot be replaced: refuse rather
             // than keep a value the next call would ignore.
             Value::Function(_) if matches!(name, "__closure__" | "__globals__") => {
@@ -1120,13 +1121,7 @@ impl Interp {
         v: Value,
     ) -> PyResult<()> {
         if name == "__class__" {
-            // An instance's class is fixed when it is made (`Instance::class` is not a cell):
-            // saying so beats storing a `__class__` attribute that `type(obj)` ignores.
-            return Err(err!(
-                TypeError,
-                "__class__ assignment is not supported by minivm ('{}' object)",
-                inst.class.name()
-            ));
+            return crate::interp::classdef::set_instance_class(inst, &v);
         }
         let flags = inst.class.attr_flags();
         if flags & crate::object::HAS_PROPERTY != 0 {

@@ -500,6 +500,101 @@ fn layout_base(bases: &[Ref<Class>]) -> PyResult<Ref<Class>> {
     Ok(base)
 }
 
+/// `obj.__class__ = new` (CPython's `object_set_class`): both classes must be user classes
+/// whose instances have the same layout (the same built-in base, the same `__slots__`, both
+/// with or both without a `__dict__`); the instance then is one of `new`, keeping its
+/// attributes.
+pub(crate) fn set_instance_class(inst: &Ref<Instance>, new: &Value) -> PyResult<()> {
+    let Value::Class(new) = new else {
+        return Err(err!(
+            TypeError,
+            "__class__ must be set to a class, not '{}' object",
+            type_name(new)
+        ));
+    };
+    let old: &Ref<Class> = &inst.class;
+    let immutable = |c: &Class| c.builtin || c.immutable.load(std::sync::atomic::Ordering::Relaxed);
+    if immutable(new) || immutable(old) {
+        return Err(err!(
+            TypeError,
+            "__class__ assignment only supported for mutable types or ModuleType subclasses"
+        ));
+    }
+    let same_native = old.kind != TypeKind::Native
+        || Ref::ptr_eq(&Class::layout_root(old), &Class::layout_root(new));
+    // The nearest built-in class up the layout bases must be the same one: an exception class
+    // takes only a class of the same built-in exception (CPython: `ValueError` and `TypeError`
+    // instances differ in layout).
+    let builtin_base = |c: &Ref<Class>| {
+        let mut c = c.clone();
+        while let (false, Some(b)) = (c.builtin, c.base.clone()) {
+            c = b;
+        }
+        c
+    };
+    let dictless = |c: &Class| c.attr_flags() & crate::object::DICTLESS != 0;
+    if old.kind != new.kind
+        || !same_native
+        || !Ref::ptr_eq(&builtin_base(old), &builtin_base(new))
+        || dictless(old) != dictless(new)
+        || slot_names(old) != slot_names(new)
+    {
+        return Err(err!(
+            TypeError,
+            "__class__ assignment: '{}' object layout differs from '{}'",
+            new.name(),
+            old.name()
+        ));
+    }
+    inst.class.replace(new.clone());
+    if new.lookup("__del__").is_some() {
+        crate::interp::finalize::register_del_class(new);
+    }
+    Ok(())
+}
+
+/// `obj.__class__ = new` for an object that is not an instance of a user class: CPython's
+/// errors (a module may take a `ModuleType` subclass there, which minivm's modules cannot).
+pub(crate) fn class_store_refused(obj: &Value, new: &Value) -> crate::error::PyErr {
+    let Value::Class(new) = new else {
+        return err!(
+            TypeError,
+            "__class__ must be set to a class, not '{}' object",
+            type_name(new)
+        );
+    };
+    let module_type = |c: &Ref<Class>| c.builtin && &*c.name() == "module";
+    if matches!(obj, Value::Module(_)) && Class::mro(new).iter().any(module_type) {
+        return err!(
+            NotImplementedError,
+            "minivm cannot change a module's __class__"
+        );
+    }
+    err!(
+        TypeError,
+        "__class__ assignment only supported for mutable types or ModuleType subclasses"
+    )
+}
+
+/// The `__slots__` members of a class and its bases, base first, each class's sorted: the part of an instance's
+/// layout that `__class__` assignment must keep.
+fn slot_names(cls: &Ref<Class>) -> Vec<Arc<str>> {
+    let mut names = Vec::new();
+    for c in cls.mro_tail.iter().rev().chain(std::iter::once(cls)) {
+        // Each class's own, sorted (CPython keeps `ht_slots` sorted).
+        let start = names.len();
+        for v in c.dict.read().values() {
+            if let Value::Instance(i) = v {
+                if let Payload::Member { name, .. } = &i.payload {
+                    names.push(name.clone());
+                }
+            }
+        }
+        names[start..].sort();
+    }
+    names
+}
+
 /// What `type.__new__` does once the class exists: `__set_name__(owner, name)` on every
 /// attribute that defines it, then the base's `__init_subclass__(**class keywords)`.
 fn finish_class(

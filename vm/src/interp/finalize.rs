@@ -146,7 +146,7 @@ pub fn instance_dropped(inst: &mut Instance) {
         return;
     }
     let revived = Ref::new(Instance {
-        class: inst.class.clone(),
+        class: crate::heap::SwapRef::new(inst.class.clone()),
         dict: ObjCell::new(std::mem::take(inst.dict.get_mut())),
         payload: std::mem::replace(&mut inst.payload, Payload::None),
         weak: crate::heap::weak::WeakAnchor::new(),

@@ -829,7 +829,8 @@ pub enum Payload {
 }
 
 pub struct Instance {
-    pub class: Ref<Class>,
+    /// `obj.__class__ = Other` may change it (`interp/attr.rs: set_instance_class`).
+    pub class: crate::heap::SwapRef<Class>,
     pub dict: ObjCell<crate::object::InstDict>,
     pub payload: Payload,
     /// Where weak references to the instance learn of its death (`heap/weak.rs`): one null
@@ -888,7 +889,7 @@ impl Instance {
     pub fn plain(class: Ref<Class>) -> Instance {
         let n = class.attr_hint.load(std::sync::atomic::Ordering::Relaxed);
         Instance {
-            class,
+            class: crate::heap::SwapRef::new(class),
             dict: ObjCell::new(crate::object::InstDict::with_capacity(n)),
             payload: Payload::None,
             weak: crate::heap::weak::WeakAnchor::new(),
@@ -914,7 +915,7 @@ impl Instance {
 
     pub fn with_payload(class: Ref<Class>, payload: Payload) -> Instance {
         Instance {
-            class,
+            class: crate::heap::SwapRef::new(class),
             dict: ObjCell::new(crate::object::InstDict::default()),
             payload,
             weak: crate::heap::weak::WeakAnchor::new(),
