@@ -1274,25 +1274,11 @@ transform!(title, "title", |d| {
 /// `istitle()`: some letter, every upper-case letter after a non-letter and every lower-case
 /// one after a letter.
 fn is_title(d: &[u8]) -> bool {
-    let (mut cased, mut prev_cased) = (false, false);
-    for &c in d {
-        if c.is_ascii_uppercase() {
-            if prev_cased {
-                return false;
-            }
-            prev_cased = true;
-            cased = true;
-        } else if c.is_ascii_lowercase() {
-            if !prev_cased {
-                return false;
-            }
-            prev_cased = true;
-            cased = true;
-        } else {
-            prev_cased = false;
-        }
-    }
-    cased
+    super::text::title_shaped(
+        d.iter().map(|&b| char::from(b)),
+        |c| c.is_ascii_uppercase(),
+        |c| c.is_ascii_lowercase(),
+    )
 }
 
 /// `expandtabs(tabsize=8)`: each tab becomes spaces up to the next multiple of `tabsize`

@@ -262,7 +262,35 @@ pub fn eval(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
     let src = src.ok_or_else(|| err!(SystemError, "eval(): argument lost"))?;
     let code = code_of(interp, src, "eval", Mode::Eval)?;
     let (globals, locals, mapping) = namespaces(interp, frame, "eval", g, l)?;
-    run(interp, code, globals, locals, mapping)
+    let caller_locals = caller_locals(frame, g, l, &locals);
+    let r = run(interp, code, globals, locals, mapping);
+    keep_caller_locals(caller_locals);
+    r
+}
+
+/// The calling function frame and its `locals()` dict when `eval`/`exec` was given no
+/// namespaces and so runs in that dict.
+fn caller_locals<'f>(
+    frame: Option<&'f Frame>,
+    globals: Option<&Value>,
+    given_locals: Option<&Value>,
+    locals: &Ref<Dict>,
+) -> Option<(&'f Frame, Value)> {
+    let given = |v: Option<&Value>| v.is_some_and(|v| !v.is_none());
+    match frame {
+        Some(f) if !given(globals) && !given(given_locals) => {
+            Some((f, Value::Dict(locals.clone())))
+        }
+        _ => None,
+    }
+}
+
+/// Once the code has run (it may have called `locals()` in frames of its own): the calling
+/// function keeps the dict, so that what the code stored stays visible to its `locals()`.
+fn keep_caller_locals(caller: Option<(&Frame, Value)>) {
+    if let Some((f, d)) = caller {
+        super::introspect::keep_locals(f, &d);
+    }
 }
 
 /// `exec(source, globals=None, locals=None)`: run statements; returns None.
@@ -300,8 +328,10 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
     }
     let code = code_of(interp, src, "exec", Mode::Exec)?;
     let (globals, locals, mapping) = namespaces(interp, frame, "exec", g, l)?;
-    run(interp, code, globals, locals, mapping)?;
-    Ok(Value::None)
+    let caller_locals = caller_locals(frame, g, l, &locals);
+    let r = run(interp, code, globals, locals, mapping);
+    keep_caller_locals(caller_locals);
+    r.map(|_| Value::None)
 }
 
 /// `compile(source, filename, mode)`: a code object for `exec` (`'exec'`, `'single'`) or

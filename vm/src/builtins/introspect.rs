@@ -68,25 +68,75 @@ fn globals(_: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Va
     Ok(Value::Dict(caller(frame, "globals")?.globals.clone()))
 }
 
-/// `locals()`: the namespace at module level and in a class body; in a function, a new dict of
-/// the bound local variables, then the captured ones (a snapshot, as CPython 3.11's).
+/// `locals()`: the namespace at module level and in a class body; in a function, the frame's
+/// dict of its bound local variables, then the captured ones: one dict per call of the function,
+/// brought up to date at each `locals()` (CPython 3.11's `f_locals`), so that what `exec` stored
+/// in it stays there.
 fn locals(_: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
     args.none("locals")?;
-    Ok(frame_locals(caller(frame, "locals")?))
+    let f = caller(frame, "locals")?;
+    let d = frame_locals(f);
+    keep_locals(f, &d);
+    Ok(d)
+}
+
+/// A function's code (not a module's or a class body's): its variables are slots, and
+/// `frame.namespace`, if any, is only its `locals()` dict.
+fn is_function(f: &Frame) -> bool {
+    let code = &f.code.obj;
+    !code.flags.class_body && code.name != "<module>"
+}
+
+thread_local! {
+    /// A function frame's new `locals()` dict, with the frame's address, until the call that
+    /// made it returns to the dispatch loop, which stores it in the frame ([`adopt_locals`]):
+    /// these built-ins only read their caller's frame.
+    static KEPT: std::cell::Cell<Option<(usize, Ref<Dict>)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Have the calling function frame `f` keep `d`, the `locals()` dict made for it, so that the
+/// next `locals()`, `exec` or `eval` in it sees the same dict.
+pub(crate) fn keep_locals(f: &Frame, d: &Value) {
+    if let (None, Value::Dict(d)) = (&f.namespace, d) {
+        if is_function(f) {
+            let addr = f as *const Frame as usize;
+            KEPT.with(|k| k.set(Some((addr, d.clone()))));
+        }
+    }
+}
+
+/// After a call of one of these built-ins from `frame`: store the `locals()` dict it made.
+pub fn adopt_locals(frame: &mut Frame) {
+    if let Some((addr, d)) = KEPT.with(|k| k.take()) {
+        if addr == frame as *const Frame as usize {
+            frame.namespace = Some(d);
+        }
+    }
+}
+
+/// After a call of one of these built-ins where the frame cannot be changed: drop the dict.
+pub fn forget_locals() {
+    KEPT.with(|k| k.take());
 }
 
 pub(crate) fn frame_locals(f: &Frame) -> Value {
     if let Some(m) = &f.mapping {
         return m.clone();
     }
+    let function = is_function(f);
     if let Some(ns) = &f.namespace {
-        return Value::Dict(ns.clone());
+        if !function {
+            return Value::Dict(ns.clone());
+        }
     }
     let code = &f.code.obj;
-    if code.name == "<module>" {
+    if !function {
         return Value::Dict(f.globals.clone());
     }
-    let d = Dict::new();
+    let d = match &f.namespace {
+        Some(d) => d.clone(),
+        None => Ref::new(Dict::new()),
+    };
     let cell = |i: usize| f.cells.get(i).map(|c| c.get());
     // CPython's order: the local slots (a captured parameter in its slot), the other cell
     // variables, then the free variables.
@@ -106,13 +156,18 @@ pub(crate) fn frame_locals(f: &Frame) -> Value {
     for (j, name) in code.freevars.iter().enumerate() {
         put_bound(&d, name, cell(code.cellvars.len() + j));
     }
-    Value::Dict(Ref::new(d))
+    Value::Dict(d)
 }
 
-/// Add `name` unless the variable is unbound (as CPython leaves it out).
+/// Set `name` to the variable's value, or remove it when the variable is unbound (as CPython's
+/// `PyFrame_FastToLocals` does).
 fn put_bound(d: &Dict, name: &str, value: Option<Value>) {
     match value {
-        None | Some(Value::Undefined) => {}
+        None | Some(Value::Undefined) => {
+            if d.get_str(name).is_some() {
+                d.remove(&crate::object::HashKey::from_str(name));
+            }
+        }
         Some(v) => d.set_str(name, v),
     }
 }
@@ -122,7 +177,10 @@ fn put_bound(d: &Dict, name: &str, value: Option<Value>) {
 fn vars(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
     args.range("vars", 0, 1)?;
     let Some(obj) = args.get(0) else {
-        return Ok(frame_locals(caller(frame, "vars")?));
+        let f = caller(frame, "vars")?;
+        let d = frame_locals(f);
+        keep_locals(f, &d);
+        return Ok(d);
     };
     match interp.getattr(obj, "__dict__") {
         Err(e) if e.is(ExcKind::AttributeError) => {

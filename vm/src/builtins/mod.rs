@@ -7,6 +7,7 @@
 pub mod args;
 pub(crate) mod attrs;
 pub mod bytes_methods;
+mod case_table;
 mod casefold_table;
 pub mod codecs;
 pub mod complex;
@@ -42,7 +43,7 @@ pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
 pub(crate) use frames::{frame_object, generator_frame, getframe_native, ParkedStack};
-pub use introspect::frame_function;
+pub use introspect::{adopt_locals, forget_locals, frame_function};
 pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 
 /// `d.get(k)`, `d.get(k, default)`, `s.add(k)` and `l.pop([i])` on an exact `dict` / `set` /

@@ -385,8 +385,8 @@ macro_rules! transform {
     };
 }
 
-transform!(upper, "upper", |s| s.to_uppercase());
-transform!(lower, "lower", |s| s.to_lowercase());
+transform!(upper, "upper", text::upper);
+transform!(lower, "lower", text::lower);
 transform!(casefold, "casefold", text::casefold);
 transform!(capitalize, "capitalize", text::capitalize);
 transform!(title, "title", text::title);
@@ -418,34 +418,9 @@ predicate!(isalnum, "isalnum", |s| all_chars(s, text::is_alnum));
 predicate!(isspace, "isspace", |s| all_chars(s, text::is_space));
 predicate!(isascii, "isascii", |s| s.is_ascii());
 predicate!(isidentifier, "isidentifier", text::is_identifier);
-predicate!(isupper, "isupper", |s| {
-    s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase)
-});
-predicate!(islower, "islower", |s| {
-    s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase)
-});
-predicate!(istitle, "istitle", |s| {
-    let mut prev_cased = false;
-    let mut any = false;
-    for c in s.chars() {
-        if c.is_uppercase() {
-            if prev_cased {
-                return false;
-            }
-            prev_cased = true;
-            any = true;
-        } else if c.is_lowercase() {
-            if !prev_cased {
-                return false;
-            }
-            prev_cased = true;
-            any = true;
-        } else {
-            prev_cased = false;
-        }
-    }
-    any
-});
+predicate!(isupper, "isupper", text::is_upper_str);
+predicate!(islower, "islower", text::is_lower_str);
+predicate!(istitle, "istitle", text::is_title_str);
 
 /// (width, fill) of `center`/`ljust`/`rjust`.
 fn pad_args(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<(usize, char)> {

@@ -234,35 +234,144 @@ pub fn center_pad(len: usize, width: usize) -> (usize, usize) {
     (left, pad - left)
 }
 
-/// A character is "cased" (it has an upper- or lower-case form).
-pub fn is_cased(c: char) -> bool {
-    c.is_uppercase() || c.is_lowercase()
+/// The property bits of `c` ([`case_table::FLAGS`](super::case_table::FLAGS)).
+fn case_flags(c: char) -> u8 {
+    use super::case_table::FLAGS;
+    let cp = u32::from(c);
+    let i = FLAGS.partition_point(|&run| run >> 8 <= cp);
+    // The first run starts at U+0000, so `i` is at least 1.
+    FLAGS.get(i.wrapping_sub(1)).map_or(0, |&run| run as u8)
 }
 
-/// `str.title()`.
+/// A character is "cased" (CPython's `_PyUnicode_IsCased`: upper, lower or title case).
+pub fn is_cased(c: char) -> bool {
+    use super::case_table::{LOWER, TITLE, UPPER};
+    case_flags(c) & (LOWER | UPPER | TITLE) != 0
+}
+
+/// `c.isupper()` for one character (the Uppercase property of CPython's Unicode data).
+pub fn is_upper(c: char) -> bool {
+    case_flags(c) & super::case_table::UPPER != 0
+}
+
+/// `c.islower()` for one character (the Lowercase property).
+pub fn is_lower(c: char) -> bool {
+    case_flags(c) & super::case_table::LOWER != 0
+}
+
+/// A title-case letter (`ǅ`, category Lt).
+pub fn is_titlecase(c: char) -> bool {
+    case_flags(c) & super::case_table::TITLE != 0
+}
+
+/// Which of a character's case mappings [`case_map`] gives.
+#[derive(Clone, Copy)]
+enum Case {
+    Upper,
+    Lower,
+    Title,
+}
+
+/// Append `c`'s full upper-, lower- or title-case mapping to `out`, from CPython's Unicode data.
+fn case_map(c: char, case: Case, out: &mut String) {
+    use super::case_table::{MAPS, SPECIAL};
+    let cp = u32::from(c);
+    if let Ok(i) = SPECIAL.binary_search_by_key(&cp, |r| r.0) {
+        let (_, upper, lower, title) = SPECIAL[i];
+        out.push_str(match case {
+            Case::Upper => upper,
+            Case::Lower => lower,
+            Case::Title => title,
+        });
+        return;
+    }
+    let i = MAPS.partition_point(|r| r.0 <= cp);
+    let mapped = match i.checked_sub(1).map(|i| MAPS[i]) {
+        Some((first, last, stride, up, low, title)) if cp <= last => {
+            let (up, low, title) = match stride {
+                0 if (cp - first) % 2 == 1 => (-1, 0, -1),
+                0 => (up, low, title),
+                _ if (cp - first) % stride != 0 => (0, 0, 0),
+                _ => (up, low, title),
+            };
+            let delta = match case {
+                Case::Upper => up,
+                Case::Lower => low,
+                Case::Title => title,
+            };
+            char::from_u32(cp.wrapping_add_signed(delta)).unwrap_or(c)
+        }
+        _ => c,
+    };
+    out.push(mapped);
+}
+
+/// The lower case of the character at `i` of `chars`, as CPython's `lower_ucs4`: a capital
+/// sigma is final (`ς`) when a cased character precedes it and none follows, skipping
+/// case-ignorable ones (`'ΟΔΟΣ'.lower()` is `'οδος'`).
+fn lower_at(chars: &[char], i: usize, out: &mut String) {
+    let c = chars[i];
+    if c != '\u{3a3}' {
+        return case_map(c, Case::Lower, out);
+    }
+    let ignorable = |c: char| case_flags(c) & super::case_table::IGNORABLE != 0;
+    let before = chars[..i].iter().rev().find(|&&c| !ignorable(c));
+    let after = chars[i + 1..].iter().find(|&&c| !ignorable(c));
+    let is_final = before.is_some_and(|&c| is_cased(c)) && !after.is_some_and(|&c| is_cased(c));
+    out.push(if is_final { '\u{3c2}' } else { '\u{3c3}' });
+}
+
+/// `str.upper()`.
+pub fn upper(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_uppercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        case_map(c, Case::Upper, &mut out);
+    }
+    out
+}
+
+/// `str.lower()`.
+pub fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for i in 0..chars.len() {
+        lower_at(&chars, i, &mut out);
+    }
+    out
+}
+
+/// `str.title()`: title case after an uncased character, lower case after a cased one.
 pub fn title(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut prev_cased = false;
-    for c in s.chars() {
+    for (i, &c) in chars.iter().enumerate() {
         if prev_cased {
-            out.extend(c.to_lowercase());
+            lower_at(&chars, i, &mut out);
         } else {
-            out.extend(c.to_uppercase());
+            case_map(c, Case::Title, &mut out);
         }
         prev_cased = is_cased(c);
     }
     out
 }
 
-/// `str.capitalize()`.
+/// `str.capitalize()`: the first character in title case (as CPython 3.8+), the rest lower.
 pub fn capitalize(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    if let Some(c) = chars.next() {
-        out.extend(c.to_uppercase());
-    }
-    for c in chars {
-        out.extend(c.to_lowercase());
+    for (i, &c) in chars.iter().enumerate() {
+        if i == 0 {
+            case_map(c, Case::Title, &mut out);
+        } else {
+            lower_at(&chars, i, &mut out);
+        }
     }
     out
 }
@@ -275,7 +384,7 @@ pub fn casefold(s: &str) -> String {
     for c in s.chars() {
         match CASEFOLD.binary_search_by_key(&u32::from(c), |&(cp, _)| cp) {
             Ok(i) => out.push_str(CASEFOLD[i].1),
-            Err(_) => out.extend(c.to_lowercase()),
+            Err(_) => case_map(c, Case::Lower, &mut out),
         }
     }
     out
@@ -283,12 +392,13 @@ pub fn casefold(s: &str) -> String {
 
 /// `str.swapcase()`.
 pub fn swapcase(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_uppercase() {
-            out.extend(c.to_lowercase());
-        } else if c.is_lowercase() {
-            out.extend(c.to_uppercase());
+    for (i, &c) in chars.iter().enumerate() {
+        if is_upper(c) {
+            lower_at(&chars, i, &mut out);
+        } else if is_lower(c) {
+            case_map(c, Case::Upper, &mut out);
         } else {
             out.push(c);
         }
@@ -296,14 +406,71 @@ pub fn swapcase(s: &str) -> String {
     out
 }
 
-/// `str.isidentifier()` (approximating XID_Start/XID_Continue by alphabetic/alphanumeric).
+/// `str.isupper()`: some upper-case character and no lower- or title-case one.
+pub fn is_upper_str(s: &str) -> bool {
+    one_case(s, is_upper, is_lower)
+}
+
+/// `str.islower()`: some lower-case character and no upper- or title-case one.
+pub fn is_lower_str(s: &str) -> bool {
+    one_case(s, is_lower, is_upper)
+}
+
+/// Some character is `this` case, none is `other` case or title case.
+fn one_case(s: &str, this: fn(char) -> bool, other: fn(char) -> bool) -> bool {
+    let mut cased = false;
+    for c in s.chars() {
+        if other(c) || is_titlecase(c) {
+            return false;
+        }
+        cased |= this(c);
+    }
+    cased
+}
+
+/// `str.istitle()`: upper- and title-case characters only after uncased ones, lower-case ones
+/// only after cased ones, and at least one cased character.
+pub fn is_title_str(s: &str) -> bool {
+    title_shaped(s.chars(), |c| is_upper(c) || is_titlecase(c), is_lower)
+}
+
+/// The test of `istitle()` (of `str` and of `bytes`, with their notions of case): every
+/// `upper` character follows an uncased one, every `lower` one a cased one, and there is one.
+pub fn title_shaped(
+    chars: impl Iterator<Item = char>,
+    upper: impl Fn(char) -> bool,
+    lower: impl Fn(char) -> bool,
+) -> bool {
+    let (mut cased, mut prev_cased) = (false, false);
+    for c in chars {
+        if upper(c) {
+            if prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            cased = true;
+        } else if lower(c) {
+            if !prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            cased = true;
+        } else {
+            prev_cased = false;
+        }
+    }
+    cased
+}
+
+/// `str.isidentifier()`: XID_Start or `_`, then XID_Continue characters (CPython's Unicode data).
 pub fn is_identifier(s: &str) -> bool {
+    use super::case_table::{XID_CONTINUE, XID_START};
     let mut chars = s.chars();
     match chars.next() {
-        Some(c) if c == '_' || c.is_alphabetic() => {}
+        Some(c) if case_flags(c) & XID_START != 0 => {}
         _ => return false,
     }
-    chars.all(|c| c == '_' || c.is_alphanumeric())
+    chars.all(|c| case_flags(c) & XID_CONTINUE != 0)
 }
 
 /// `str.replace(old, new, count)` (count < 0: all), including the empty-`old` case.

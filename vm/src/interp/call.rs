@@ -679,6 +679,9 @@ impl Interp {
             Some(call) => call(s, Some(caller), Args { pos: args, kw }),
             None => s.call_kw(f, args, kw),
         });
+        if with_frame.is_some() {
+            crate::builtins::adopt_locals(frame);
+        }
         frame.stack.truncate(fpos);
         r
     }
@@ -842,7 +845,13 @@ impl Interp {
                 // `sys._getframe()` reads the frame calling it, as `globals()` does.
                 match &m {
                     Value::Native(n) if n.reads_frame => match crate::builtins::frame_function(n) {
-                        Some(call) => call(self, Some(frame), args),
+                        Some(call) => {
+                            let r = call(self, Some(frame), args);
+                            // (The frame is only read here: a `locals()` dict made by
+                            // `builtins.locals()` is not kept.)
+                            crate::builtins::forget_locals();
+                            r
+                        }
                         None => self.call_kw(&m, args.pos, kw),
                     },
                     _ => self.call_kw(&m, args.pos, kw),
