@@ -251,6 +251,20 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
     None
 }
 
+/// The text of a module at `origin` as `find_in` names it: a file on disk or a module of the
+/// embedded library (`<minivm-lib>/json/__init__.mini`), decoded as `import` decodes it.
+pub(crate) fn module_source(origin: &str) -> PyResult<String> {
+    if let Some(rel) = origin.strip_prefix(minilib::PREFIX) {
+        if let Some(src) = minilib::source(rel.trim_start_matches('/')) {
+            return Ok(src.to_string());
+        }
+    }
+    match std::fs::read(origin) {
+        Ok(bytes) => decode(&bytes, origin),
+        Err(e) => Err(crate::stdlib::os::os_error(&e, Some(origin))),
+    }
+}
+
 /// A module file's bytes as text (`minivm_lexer::source`), or the `SyntaxError` they are.
 fn decode(bytes: &[u8], filename: &str) -> PyResult<String> {
     use minivm_compiler::SourceError;
@@ -647,6 +661,28 @@ impl Interp {
             return Err(module_not_found(name));
         };
         self.run_module_source(name, found)
+    }
+
+    /// Where `import` would find module `leaf`: in `dirs` (a package's `__path__`), or as a
+    /// top-level module (built into the binary: origin `built-in`; then `sys.path`, then the
+    /// library). The origin and, for a package, its directory. Nothing is run.
+    pub(crate) fn locate_module(
+        &self,
+        leaf: &str,
+        dirs: Option<Vec<String>>,
+    ) -> Option<(String, Option<String>)> {
+        let found = match dirs {
+            Some(dirs) => dirs.iter().find_map(|d| find_in(d, leaf)),
+            None if leaf == "builtins" || crate::stdlib::is_builtin_module(leaf) => {
+                return Some(("built-in".to_string(), None));
+            }
+            None => self
+                .search_path()
+                .iter()
+                .find_map(|d| find_in(d, leaf))
+                .or_else(|| find_in(minilib::PREFIX, leaf)),
+        };
+        found.map(|f| (f.filename, f.package_dir))
     }
 
     /// CPython's `sys.path[0]`: the main script's directory made absolute (symbolic links

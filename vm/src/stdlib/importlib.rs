@@ -1,6 +1,8 @@
-//! The `importlib` module (stage 4, the VM's standard library): `import_module(name)`, the
-//! import statement as a function, for library code that learns module names at run time
-//! (`pickle` finding a class by its module and qualified name).
+//! The `_importlib` module (stage 4, the VM's standard library) under the `importlib` package
+//! (`vm/lib/importlib/`): `import_module(name)`, the import statement as a function, for library
+//! code that learns module names at run time (`pickle` finding a class by its module and
+//! qualified name); `_find` and `_source`, the import system's search and reading of a module
+//! without running it, for `importlib.util.find_spec` and `importlib.reload`.
 
 use crate::builtins::args::Sig;
 use crate::heap::Ref;
@@ -12,9 +14,53 @@ use crate::{err, PyResult};
 
 pub fn module() -> Ref<Module> {
     make_module(
-        "importlib",
-        vec![("import_module", func("import_module", import_module))],
+        "_importlib",
+        vec![
+            ("import_module", func("import_module", import_module)),
+            ("_find", func("_find", find)),
+            ("_source", func("_source", source)),
+        ],
     )
+}
+
+/// `_find(leaf, dirs)`: where the import system would find module `leaf` in the directories
+/// `dirs` (a package's `__path__`), or with `dirs` None as a top-level module (built in, then
+/// `sys.path`, then the library): `(origin, package directory or None)`, `('built-in', None)`,
+/// or None when there is no such module.
+fn find(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [leaf, dirs] = Sig::py("_find", &["leaf", "dirs"], 2).bind(&args)?;
+    let Some(Value::Str(leaf)) = leaf else {
+        return Err(err!(TypeError, "_find() takes a module name"));
+    };
+    let dirs = match dirs {
+        None | Some(Value::None) => None,
+        Some(v) => {
+            let items = interp.collect_iter(v)?;
+            Some(
+                items
+                    .iter()
+                    .filter_map(|d| d.as_str().map(str::to_string))
+                    .collect(),
+            )
+        }
+    };
+    Ok(match interp.locate_module(leaf.as_str(), dirs) {
+        None => Value::None,
+        Some((origin, dir)) => Value::tuple(vec![
+            Value::str(&origin),
+            dir.map_or(Value::None, |d| Value::str(&d)),
+        ]),
+    })
+}
+
+/// `_source(origin)`: the text of the module found at `origin` (a file, or a module of the
+/// embedded library), decoded as `import` decodes it.
+fn source(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [origin] = Sig::py("_source", &["origin"], 1).bind(&args)?;
+    let Some(Value::Str(origin)) = origin else {
+        return Err(err!(TypeError, "_source() takes a path"));
+    };
+    crate::interp::modules::module_source(origin.as_str()).map(|s| Value::str(&s))
 }
 
 /// `importlib.import_module(name, package=None)`: the module `name` (dotted names import

@@ -239,6 +239,18 @@ pub static FILES: &[(&str, &str)] = &[
         "http/server.mini",
         include_str!("../../lib/http/server.mini"),
     ),
+    (
+        "importlib/__init__.mini",
+        include_str!("../../lib/importlib/__init__.mini"),
+    ),
+    (
+        "importlib/machinery.mini",
+        include_str!("../../lib/importlib/machinery.mini"),
+    ),
+    (
+        "importlib/util.mini",
+        include_str!("../../lib/importlib/util.mini"),
+    ),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     (
         "json/__init__.mini",
