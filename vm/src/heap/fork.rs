@@ -176,23 +176,71 @@ pub fn exit_now(status: i32) -> ! {
     unsafe { libc::_exit(status) }
 }
 
-/// Makes `cmd`'s child call `setsid(2)` between its fork and its exec: `subprocess.Popen(...,
-/// start_new_session=True)`, whose child leads a new session and process group of its own
-/// (so `os.killpg(child.pid, ...)` reaches it and what it starts, and no terminal signal from
-/// the parent's session does).
-pub fn new_session_on_exec(cmd: &mut std::process::Command) {
+/// In a forked child about to exec: SIGPIPE back to its default action (the Rust runtime
+/// ignores it, and an ignored signal stays ignored across exec; `std::process::Command` resets
+/// it too, and CPython's `restore_signals`) and no signal blocked.
+pub fn default_signals_for_exec() -> nix::Result<()> {
+    use nix::sys::signal::{pthread_sigmask, signal, SigHandler, SigSet, SigmaskHow, Signal};
+    // SAFETY: SIG_DFL installs no handler: no code of ours runs on the signal.
+    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }?;
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+}
+
+/// Makes `cmd`'s child, between its fork and its exec, call `setsid(2)` when `new_session`
+/// (`subprocess.Popen(..., start_new_session=True)`: the child leads a new session and process
+/// group of its own, so `os.killpg(child.pid, ...)` reaches it and what it starts, and no
+/// terminal signal from the parent's session does) and set the signal dispositions of
+/// [`set_dispositions`]. Nothing is added when there is nothing to do (a `pre_exec` keeps the
+/// standard library from using posix_spawn).
+pub fn child_setup_on_exec(
+    cmd: &mut std::process::Command,
+    new_session: bool,
+    ignore: u64,
+    default: u64,
+) {
     use std::os::unix::process::CommandExt;
+    if !new_session && ignore == 0 && default == 0 {
+        return;
+    }
     // SAFETY: the closure runs in the forked child, where only async-signal-safe calls are
-    // allowed: `setsid` is one, and it allocates and locks nothing (nor does making an
-    // `io::Error` from errno).
+    // allowed: `setsid` and `sigaction` (what `set_dispositions` makes) are, and nothing here
+    // allocates or locks (nor does making an `io::Error` from an errno).
     unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
+        cmd.pre_exec(move || {
+            if new_session && libc::setsid() == -1 {
                 return Err(std::io::Error::last_os_error());
             }
-            Ok(())
+            set_dispositions(ignore, default).map_err(std::io::Error::from)
         });
     }
+}
+
+/// In a child about to exec: the signals of mask `ignore` (bit `n - 1` for signal `n`) are
+/// ignored, those of `default` get their default action (what the program sees in
+/// `signal.getsignal`, which minivm keeps in the Python module, becomes the kernel's: see
+/// `stdlib::signal::exec_dispositions`).
+pub fn set_dispositions(ignore: u64, default: u64) -> nix::Result<()> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    for n in 1..=64 {
+        let bit = 1u64 << (n - 1);
+        let handler = if ignore & bit != 0 {
+            SigHandler::SigIgn
+        } else if default & bit != 0 {
+            SigHandler::SigDfl
+        } else {
+            continue;
+        };
+        // (Real-time signals, SIGKILL and SIGSTOP are not `Signal`s: left as they are.)
+        let Ok(sig) = Signal::try_from(n) else {
+            continue;
+        };
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: SIG_IGN and SIG_DFL install no handler: no code of ours runs on the signal.
+        unsafe { signal(sig, handler) }?;
+    }
+    Ok(())
 }
 
 // -------------------------------------------------------------------------------------------

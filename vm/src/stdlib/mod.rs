@@ -45,6 +45,7 @@ pub mod signal;
 pub mod socket;
 pub mod structmod;
 pub mod subprocess;
+pub mod subprocess_fork;
 pub mod sync;
 pub mod sys;
 pub mod tempfile;

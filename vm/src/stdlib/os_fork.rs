@@ -120,6 +120,14 @@ fn run_hooks(interp: &mut Interp, list: Vec<Value>) {
 /// `os.fork()`: 0 in the child, the child's pid in the parent.
 fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("fork", Style::NoArgs, &[], 0).check(&args)?;
+    let pid = fork_with_hooks(interp, true)?;
+    Ok(Value::Int(i64::from(pid.unwrap_or(0))))
+}
+
+/// The fork of `os.fork()`, with its hooks and the child's repairs: `Some(pid)` in the parent,
+/// `None` in the child. `track`: the parent's `os.waitpid`/`os.wait` wait for this child
+/// themselves; `subprocess`'s children (`preexec_fn=`) have a reaper thread instead.
+pub fn fork_with_hooks(interp: &mut Interp, track: bool) -> PyResult<Option<i32>> {
     let before: Vec<Value> = hooks().lock().before.iter().rev().cloned().collect();
     run_hooks(interp, before);
     let vm = interp.vm.clone();
@@ -160,16 +168,18 @@ fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     match forked {
         Err(e) => Err(os_error(&e, None)),
         Ok(Forked::Parent(pid)) => {
-            FORKED.lock().push(pid);
+            if track {
+                FORKED.lock().push(pid);
+            }
             let after: Vec<Value> = hooks().lock().parent.clone();
             run_hooks(interp, after);
-            Ok(Value::Int(i64::from(pid)))
+            Ok(Some(pid))
         }
         Ok(Forked::Child) => {
             after_fork_child(interp);
             let after: Vec<Value> = hooks().lock().child.clone();
             run_hooks(interp, after);
-            Ok(Value::Int(0))
+            Ok(None)
         }
     }
 }

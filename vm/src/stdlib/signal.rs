@@ -15,7 +15,7 @@
 //! own SIGINT handler. Signals with the default action that are not captured act as usual (a
 //! SIGTERM ends the process).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -32,6 +32,7 @@ const FUNCS: Methods = &[
     ("_capture", capture),
     ("_set_sigint", set_sigint),
     ("_ignored_at_start", ignored_at_start_fn),
+    ("_set_ignored", set_ignored),
     ("_take_pending", take_pending),
     ("_default_action", default_action),
     ("raise_signal", raise_signal),
@@ -145,6 +146,44 @@ pub fn ignored_at_start() -> u64 {
             .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
             .unwrap_or(0)
     })
+}
+
+/// The signals the program's `signal.signal` set to `SIG_IGN` since start-up (bit `n - 1`),
+/// and those it set to something else: minivm ignores a signal in the Python module, not in the
+/// kernel, so the programs it starts get the kernel's "ignore" from [`exec_dispositions`].
+static SET_IGNORED: AtomicU64 = AtomicU64::new(0);
+static SET_OTHER: AtomicU64 = AtomicU64::new(0);
+
+/// `_signal._set_ignored(signum, ignored)`: `signal.signal` gave `signum` a handler, `SIG_IGN`
+/// when `ignored`.
+fn set_ignored(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.range("_set_ignored", 2, 2)?;
+    let n = to_index(&args.pos[0])?;
+    if let Some(bit) = (1..=64).contains(&n).then(|| 1u64 << (n - 1)) {
+        let (set, clear) = if matches!(args.pos[1], Value::Bool(true)) {
+            (&SET_IGNORED, &SET_OTHER)
+        } else {
+            (&SET_OTHER, &SET_IGNORED)
+        };
+        set.fetch_or(bit, Ordering::SeqCst);
+        clear.fetch_and(!bit, Ordering::SeqCst);
+    }
+    Ok(Value::None)
+}
+
+/// The dispositions a child gets before its exec, as a child of CPython would (whose handlers
+/// are the kernel's): `(ignore, default)` masks (bit `n - 1` for signal `n`). Ignored: what
+/// `signal.getsignal` says is `SIG_IGN` (set by the program, or ignored at start and not changed
+/// since); back to the default: a signal ignored at start that the program gave another
+/// handler. SIGPIPE and SIGXFSZ are left out: `restore_signals` gives them their defaults.
+pub fn exec_dispositions() -> (u64, u64) {
+    let set_ignored = SET_IGNORED.load(Ordering::SeqCst);
+    let set_other = SET_OTHER.load(Ordering::SeqCst);
+    let at_start = ignored_at_start();
+    let restored = (1u64 << (libc::SIGPIPE - 1)) | (1u64 << (libc::SIGXFSZ - 1));
+    let ignore = (set_ignored | (at_start & !set_other)) & !restored;
+    let default = at_start & set_other & !restored;
+    (ignore, default)
 }
 
 /// At start-up (the command line, the REPL): catch Ctrl-C's SIGINT unless the parent process

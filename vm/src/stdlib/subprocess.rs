@@ -28,6 +28,7 @@ use crate::object::{type_name, Class, Instance, Module};
 use crate::stdlib::os::os_error;
 use crate::stdlib::pipe::{self, new_pipe, pipe_data, PipeData, TextMode};
 use crate::stdlib::select::poll_fds;
+use crate::stdlib::subprocess_fork::{self, ExecPlan};
 use crate::stdlib::sync::{block_on, seconds, Wait};
 use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
@@ -110,7 +111,7 @@ enum Target {
 }
 
 /// The child's end of a stream once the pipes exist.
-enum ChildEnd {
+pub(crate) enum ChildEnd {
     Inherit,
     Null,
     Fd(OwnedFd),
@@ -268,7 +269,10 @@ fn text_mode(encoding: Option<&Value>, errors: Option<&Value>) -> PyResult<Optio
 }
 
 /// The environment argument: `None` (inherit) or a list of `(name, value)` string pairs.
-fn env_pairs(interp: &mut Interp, v: Option<&Value>) -> PyResult<Option<Vec<(String, String)>>> {
+pub(crate) fn env_pairs(
+    interp: &mut Interp,
+    v: Option<&Value>,
+) -> PyResult<Option<Vec<(String, String)>>> {
     let Some(v) = v.filter(|v| !matches!(v, Value::None)) else {
         return Ok(None);
     };
@@ -355,30 +359,39 @@ pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Optio
     Ok(Some(wait_status(code)))
 }
 
-/// The reaper: wait for the child and record its status.
-fn start_reaper(mut child: std::process::Child, exit: Arc<Exit>) -> std::io::Result<()> {
+/// The reaper: `wait` for the child (giving its return code) and record its status.
+fn start_reaper(
+    wait: impl FnOnce() -> i64 + Send + 'static,
+    exit: Arc<Exit>,
+) -> std::io::Result<()> {
     let builder = std::thread::Builder::new()
         .name("subprocess-reaper".into())
         .stack_size(64 * 1024);
     crate::heap::fork::spawn(builder, move || {
-        let code = match child.wait() {
-            Ok(st) => st
-                .code()
-                .map(i64::from)
-                .or_else(|| st.signal().map(|s| -i64::from(s)))
-                .unwrap_or(0),
-            // (Reaped by someone else: CPython's Popen then says 0.)
-            Err(_) => 0,
-        };
+        let code = wait();
         *exit.code.lock() = Some(code);
         exit.done.notify_all();
     })
     .map(|_| ())
 }
 
+/// The return code of a child `Command` started: its exit code, or minus its signal.
+fn command_wait(mut child: std::process::Child) -> i64 {
+    match child.wait() {
+        Ok(st) => st
+            .code()
+            .map(i64::from)
+            .or_else(|| st.signal().map(|s| -i64::from(s)))
+            .unwrap_or(0),
+        // (Reaped by someone else: CPython's Popen then says 0.)
+        Err(_) => 0,
+    }
+}
+
 /// `_subprocess.spawn(args, executable, cwd, env, stdin, stdout, stderr, encoding, errors,
-/// process_group, start_new_session)`: start the child; returns `(child, stdin, stdout, stderr)`, the last three
-/// the parent's pipe file objects or `None`.
+/// process_group, start_new_session, preexec_fn)`: start the child; returns `(child, stdin,
+/// stdout, stderr)`, the last three the parent's pipe file objects or `None`; `None` when
+/// `preexec_fn` raised in the child (`subprocess_fork.rs`).
 fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     const PARAMS: &[&str] = &[
         "args",
@@ -392,9 +405,10 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "errors",
         "process_group",
         "start_new_session",
+        "preexec_fn",
     ];
-    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group, new_session] =
-        Sig::py("_subprocess.spawn", PARAMS, PARAMS.len() - 1).bind(&args)?;
+    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group, new_session, preexec] =
+        Sig::py("_subprocess.spawn", PARAMS, PARAMS.len() - 2).bind(&args)?;
     let none = Value::None;
     let argv = str_list(interp, argv.unwrap_or(&none))?;
     let Some(arg0) = argv.first() else {
@@ -418,37 +432,61 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ];
     let mut streams = make_streams(targets).map_err(|e| os_error(&e, None))?;
 
-    let mut cmd = Command::new(&program);
-    cmd.arg0(arg0).args(&argv[1..]);
-    if let Some(dir) = &cwd {
-        cmd.current_dir(dir);
-    }
-    if let Some(env) = env {
-        cmd.env_clear().envs(env);
-    }
-    if let Some(g) = group {
-        cmd.process_group(g);
-    }
-    if matches!(new_session, Some(Value::Bool(true))) {
-        crate::heap::fork::new_session_on_exec(&mut cmd);
-    }
-    let [a, b, c] =
-        std::mem::take(&mut streams.child).map(|e| e.map_or(Stdio::inherit(), ChildEnd::stdio));
-    cmd.stdin(a).stdout(b).stderr(c);
-    let spawned = interp.allow_threads(|| cmd.spawn());
-    // The child's ends of the pipes close here in the parent, so reads see the end of file.
-    drop(cmd);
-    let child = spawned.map_err(|e| {
-        // CPython names the directory when changing to it failed, else the program.
-        let bad_cwd = cwd.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
-        os_error(&e, Some(bad_cwd.unwrap_or(&program)))
-    })?;
-    let pid = child.id();
+    let new_session = matches!(new_session, Some(Value::Bool(true)));
     let exit = Arc::new(Exit {
         code: Mutex::new(None),
         done: Condvar::new(),
     });
-    start_reaper(child, exit.clone()).map_err(|e| os_error(&e, None))?;
+    let pid = match preexec.filter(|f| !matches!(f, Value::None)) {
+        Some(f) => {
+            let plan = ExecPlan {
+                program,
+                argv,
+                env,
+                cwd,
+                process_group: group,
+                new_session,
+            };
+            let ends = std::mem::take(&mut streams.child);
+            // None: preexec_fn raised in the child (subprocess.mini raises SubprocessError).
+            let Some(pid) = crate::stdlib::subprocess_fork::spawn(interp, &plan, ends, f)? else {
+                return Ok(Value::None);
+            };
+            start_reaper(move || subprocess_fork::reap(pid), exit.clone())
+                .map_err(|e| os_error(&e, None))?;
+            pid
+        }
+        None => {
+            let mut cmd = Command::new(&program);
+            cmd.arg0(arg0).args(&argv[1..]);
+            if let Some(dir) = &cwd {
+                cmd.current_dir(dir);
+            }
+            if let Some(env) = env {
+                cmd.env_clear().envs(env);
+            }
+            if let Some(g) = group {
+                cmd.process_group(g);
+            }
+            let (ignore, default) = crate::stdlib::signal::exec_dispositions();
+            crate::heap::fork::child_setup_on_exec(&mut cmd, new_session, ignore, default);
+            let [a, b, c] = std::mem::take(&mut streams.child)
+                .map(|e| e.map_or(Stdio::inherit(), ChildEnd::stdio));
+            cmd.stdin(a).stdout(b).stderr(c);
+            let spawned = interp.allow_threads(|| cmd.spawn());
+            // The child's ends of the pipes close here in the parent, so reads see the end of file.
+            drop(cmd);
+            let child = spawned.map_err(|e| {
+                // CPython names the directory when changing to it failed, else the program.
+                let bad_cwd = cwd.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
+                os_error(&e, Some(bad_cwd.unwrap_or(&program)))
+            })?;
+            let pid = child.id();
+            start_reaper(move || command_wait(child), exit.clone())
+                .map_err(|e| os_error(&e, None))?;
+            pid
+        }
+    };
     {
         let mut children = CHILDREN.lock();
         // A child whose Popen is gone can no longer be waited for by pid here: drop its entry.
