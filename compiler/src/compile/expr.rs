@@ -41,6 +41,53 @@ fn const_value(e: &Expr) -> Option<Constant> {
     }
 }
 
+/// What CPython 3.11's AST optimizer folds an item of a set display into, if it folds it into
+/// a constant (a set display of constants is built from a frozenset constant, which decides the
+/// order it iterates in). The cases covered: literals, tuples of constants, a unary operator on
+/// a number (`-1`, `~2`, `+0.5`) or `not` on a constant, and `+ - *` of two small numbers or
+/// `+` of two strings or bytes. Anything else is not taken for a constant, which at worst builds
+/// the set item by item, as CPython does for what it cannot fold.
+#[derive(Clone, Copy, PartialEq)]
+enum Folded {
+    /// An int that fits i64 (or a bool).
+    Int,
+    /// A number that is not a small int (a float, a complex, an int made by folding).
+    Number,
+    Text,
+    Other,
+}
+
+fn folded(e: &Expr) -> Option<Folded> {
+    use Folded::*;
+    match &e.kind {
+        ExprKind::Const(c) => Some(match c {
+            Const::Int(_) | Const::Bool(_) => Int,
+            Const::Float(_) | Const::Imag(_) => Number,
+            Const::BigInt(_) => Other,
+            Const::Str(_) | Const::Bytes(_) => Text,
+            Const::None | Const::Ellipsis => Other,
+        }),
+        ExprKind::Tuple(items) => items.iter().all(|i| folded(i).is_some()).then_some(Other),
+        ExprKind::UnaryOp { op, operand } => match (op, folded(operand)?) {
+            (UnaryOp::Not, _) => Some(Int),
+            (UnaryOp::Neg | UnaryOp::Pos | UnaryOp::Invert, Int) => Some(Number),
+            (UnaryOp::Neg | UnaryOp::Pos, Number) => Some(Number),
+            _ => None,
+        },
+        ExprKind::BinOp { op, left, right } => match (op, folded(left)?, folded(right)?) {
+            (BinOp::Add | BinOp::Sub | BinOp::Mul, Int | Number, Int | Number) => Some(Number),
+            (BinOp::Add, Text, Text) => Some(Text),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether every item of a set display folds into a constant ([`folded`]).
+fn all_folded(items: &[Expr]) -> bool {
+    items.iter().all(|i| folded(i).is_some())
+}
+
 /// Truthiness of a literal, for folding `while True:` and `if 0:` tests.
 fn const_truth(e: &Expr) -> Option<bool> {
     match &e.kind {
@@ -441,10 +488,7 @@ impl<'a> Compiler<'a> {
     /// frozenset constant itself (its AST optimizer's `fold_iter`), iterated in that order.
     pub(crate) fn iterable(&mut self, e: &'a Expr) -> Result<(), SyntaxError> {
         match &e.kind {
-            ExprKind::Set(items)
-                if !items.is_empty()
-                    && items.iter().all(|i| matches!(i.kind, ExprKind::Const(_))) =>
-            {
+            ExprKind::Set(items) if !items.is_empty() && all_folded(items) => {
                 self.folded_set(items)
             }
             _ => self.expr(e),
@@ -457,10 +501,7 @@ impl<'a> Compiler<'a> {
             Seq::List => Op::BuildList(n),
             Seq::Set => Op::BuildSet(n),
         };
-        if kind == Seq::Set
-            && items.len() > 2
-            && items.iter().all(|i| matches!(i.kind, ExprKind::Const(_)))
-        {
+        if kind == Seq::Set && items.len() > 2 && all_folded(items) {
             return self.constant_set(items);
         }
         if !items.iter().any(is_starred) {
