@@ -47,6 +47,13 @@ enum RunState {
     Finished,
 }
 
+/// The ends of the threads `start()` has started (those seen finished are dropped at the next
+/// `start()`): a forked child marks each one but its own finished (`after_fork_child`). The
+/// registry `vm.threads` does not do for that: an ending thread leaves it (holding the GIL) before
+/// it counts as finished (detached), and a fork in between left its `Thread` object alive for
+/// good in the child. No heap values: reached without the GIL.
+static STARTED: Mutex<Vec<Arc<ThreadEnd>>> = Mutex::new(Vec::new());
+
 static THREAD_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 static THREAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -341,6 +348,11 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             return Err(err!(RuntimeError, "threads can only be started once"));
         }
         *st = RunState::Running;
+    }
+    {
+        let mut started = STARTED.lock();
+        started.retain(|e| *e.state.lock() != RunState::Finished);
+        started.push(d.end.clone());
     }
     let me = Value::Instance(inst.clone());
     let name = match inst.dict.lock().get("_name") {
@@ -777,11 +789,16 @@ pub fn after_fork_child(interp: &mut Interp) {
     }
     // (The `Thread` object keeps its `native_id`, as CPython 3.11's: `get_native_id()` is
     // the child's pid.)
-    for t in &gone {
-        if let Some(d) = data(t) {
-            *d.end.state.lock() = RunState::Finished;
-            d.end.done.notify_all();
-        }
+    let mine = me.as_ref().and_then(data).map(|d| d.end.clone());
+    let mut ends: Vec<Arc<ThreadEnd>> = std::mem::take(&mut *STARTED.lock());
+    ends.retain(|e| !mine.as_ref().is_some_and(|m| Arc::ptr_eq(m, e)));
+    ends.extend(gone.iter().filter_map(data).map(|d| d.end.clone()));
+    for end in ends {
+        *end.state.lock() = RunState::Finished;
+        end.done.notify_all();
+    }
+    if let Some(m) = mine {
+        STARTED.lock().push(m);
     }
 }
 
