@@ -672,13 +672,17 @@ impl<T> SwapRef<T> {
     }
 
     /// Point the field at `new`; the old object's reference is leaked (see the type's comment).
+    /// Free-threaded, the caller has stopped every other thread (`Gil::stop_the_world`), so no
+    /// plain read of the field runs beside this store, and the world's lock orders the store
+    /// before the reads of threads that go on.
     pub fn replace(&self, new: Ref<T>) {
         let new = std::mem::ManuallyDrop::new(new);
         // SAFETY: `Ref<T>` is one `NonNull<HeapBox<T>>` (`repr(transparent)`, the `PhantomData`
         // is zero-sized), which has the layout of `*mut HeapBox<T>` and so of `AtomicPtr`; the
-        // cell is aligned for it. The store is atomic, so a reader on another thread (the
-        // free-threaded model) sees the old or the new pointer, both alive; the old one's count
-        // is never given back. `new`'s count moves into the field (`ManuallyDrop`).
+        // cell is aligned for it. No other thread reads the field meanwhile: they are stopped
+        // (free-threaded, see above) or wait for the GIL this thread holds; the store is atomic
+        // all the same, so even a reader that slipped past would see the old or the new
+        // pointer, both alive (the old one's count is never given back). `new`'s count moves into the field (`ManuallyDrop`).
         unsafe {
             let slot = std::sync::atomic::AtomicPtr::<HeapBox<T>>::from_ptr(
                 self.cell.get() as *mut *mut HeapBox<T>

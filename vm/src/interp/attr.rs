@@ -1121,7 +1121,7 @@ impl Interp {
         v: Value,
     ) -> PyResult<()> {
         if name == "__class__" {
-            return crate::interp::classdef::set_instance_class(inst, &v);
+            return crate::interp::classdef::set_instance_class(self, inst, &v);
         }
         let flags = inst.class.attr_flags();
         if flags & crate::object::HAS_PROPERTY != 0 {

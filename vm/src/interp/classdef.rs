@@ -503,8 +503,14 @@ fn layout_base(bases: &[Ref<Class>]) -> PyResult<Ref<Class>> {
 /// `obj.__class__ = new` (CPython's `object_set_class`): both classes must be user classes
 /// whose instances have the same layout (the same built-in base, the same `__slots__`, both
 /// with or both without a `__dict__`); the instance then is one of `new`, keeping its
-/// attributes.
-pub(crate) fn set_instance_class(inst: &Ref<Instance>, new: &Value) -> PyResult<()> {
+/// attributes. Free-threaded, the class pointer is replaced with every other thread stopped, as
+/// CPython 3.13t's `object_set_class` does: no thread is reading it meanwhile, and each sees the
+/// new class once it goes on (the world's lock orders the store before its reads).
+pub(crate) fn set_instance_class(
+    interp: &mut Interp,
+    inst: &Ref<Instance>,
+    new: &Value,
+) -> PyResult<()> {
     let Value::Class(new) = new else {
         return Err(err!(
             TypeError,
@@ -546,7 +552,11 @@ pub(crate) fn set_instance_class(inst: &Ref<Instance>, new: &Value) -> PyResult<
             old.name()
         ));
     }
-    inst.class.replace(new.clone());
+    let replacement = new.clone();
+    interp
+        .vm
+        .gil
+        .stop_the_world(interp.vm.eval_breaker, || inst.class.replace(replacement));
     if new.lookup("__del__").is_some() {
         crate::interp::finalize::register_del_class(new);
     }
