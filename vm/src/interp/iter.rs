@@ -499,12 +499,18 @@ impl Interp {
                             which
                         ));
                     }
-                    if strict && inners.len() > 1 {
-                        if let Some(extra) = inners.get(1) {
+                    if strict {
+                        // The first is done: each other one must be done too (CPython tries
+                        // them in order, so `[1], [2], [3, 4]` blames argument 3).
+                        for (j, extra) in inners.iter().enumerate().skip(1) {
                             if self.iter_next(extra)?.is_some() {
+                                let s = if j == 1 { " " } else { "s 1-" };
                                 return Err(err!(
                                     ValueError,
-                                    "zip() argument 2 is longer than argument 1"
+                                    "zip() argument {} is longer than argument{}{}",
+                                    j + 1,
+                                    s,
+                                    j
                                 ));
                             }
                         }
