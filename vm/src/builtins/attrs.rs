@@ -448,11 +448,6 @@ pub(crate) fn payload_store_error(
                 },
                 ("_io", "StringIO", "closed" | "newlines" | "line_buffering")
                 | ("_io", "BytesIO", "closed") => computed(),
-                ("threading", "Thread", "ident" | "native_id") => Some(err!(
-                    AttributeError,
-                    "property '{name}' of '{}' object has no setter",
-                    inst.class.name()
-                )),
                 _ => None,
             }
         }
