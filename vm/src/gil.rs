@@ -438,6 +438,9 @@ impl Gil {
 // -------------------------------------------------------------------------------------------
 // The interpreter's side: taking, dropping and yielding the GIL, and the eval breaker's work.
 
+/// Set while `gc.callbacks` run around a collection (`Interp::collect_garbage`).
+static IN_GC_CALLBACKS: AtomicBool = AtomicBool::new(false);
+
 impl Interp {
     /// Take the GIL: from here on this thread may run bytecode.
     pub fn attach(&mut self) {
@@ -579,10 +582,31 @@ impl Interp {
     /// when `None` (an automatic collection requested by allocation). Returns the number of
     /// unreachable objects found. Called at check points and by `gc.collect()`, where this
     /// thread borrows no object's contents; every other thread is stopped meanwhile.
+    ///
+    /// The functions in `gc.callbacks` are called before ("start") and after ("stop") it, as
+    /// CPython's `gc_collect_with_callback` calls them; a collection asked for while they run
+    /// (`gc.collect()` in a callback, an allocation-triggered one) does nothing and returns 0,
+    /// as CPython's `collecting` flag makes it.
     pub fn collect_garbage(&mut self, generation: Option<usize>) -> usize {
         let Some(generation) = generation.or_else(crate::heap::gc::due_generation) else {
             return 0;
         };
+        if !crate::stdlib::gc::has_callbacks() {
+            return self.collect_without_callbacks(generation);
+        }
+        if IN_GC_CALLBACKS.swap(true, Ordering::AcqRel) {
+            return 0;
+        }
+        crate::stdlib::gc::run_callbacks(self, "start", generation, 0);
+        let found = self.collect_without_callbacks(generation);
+        crate::stdlib::gc::run_callbacks(self, "stop", generation, found);
+        IN_GC_CALLBACKS.store(false, Ordering::Release);
+        found
+    }
+
+    /// One collection of `generation` and the finalizers it calls for, without `gc.callbacks`
+    /// (also the last collection at exit, as CPython's `_PyGC_CollectNoFail`).
+    pub fn collect_without_callbacks(&mut self, generation: usize) -> usize {
         let gil = &self.vm.gil;
         let found = gil.stop_the_world(self.vm.eval_breaker, || {
             crate::heap::gc::collect(generation)

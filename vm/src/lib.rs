@@ -146,6 +146,11 @@ fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyRes
     }
     // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
     crate::stdlib::atexit::run_callbacks(&mut interp);
+    // CPython's finalization then collects once (`PyGC_Collect`: gc.callbacks see it) if the
+    // collector is enabled, before the main module's names go.
+    if crate::heap::gc::is_enabled() {
+        interp.collect_garbage(Some(2));
+    }
     interp.finalize_main_module(&globals);
     if crate::interp::coro::warnings_pending() {
         interp.report_never_awaited(None);

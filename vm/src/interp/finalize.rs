@@ -253,7 +253,7 @@ impl Interp {
                 self.call_del(inst);
             }
             for (callback, arg) in calls {
-                self.call_reporting(&callback, arg);
+                self.call_reporting(&callback, std::slice::from_ref(&arg));
             }
         }
         RUNNING.with(|r| r.set(false));
@@ -305,10 +305,10 @@ impl Interp {
         }
     }
 
-    /// Call `f(arg)` from a safe point, reporting what escapes as CPython reports an exception
-    /// in a weak reference callback ("Exception ignored in: <function f at 0x...>").
-    fn call_reporting(&mut self, f: &Value, arg: Value) {
-        if let Err(e) = self.call(f, std::slice::from_ref(&arg)) {
+    /// Call `f(*args)` from a safe point, reporting what escapes as CPython reports an exception
+    /// in a weak reference or `gc.callbacks` callback ("Exception ignored in: <function f at 0x...>").
+    pub(crate) fn call_reporting(&mut self, f: &Value, args: &[Value]) {
+        if let Err(e) = self.call(f, args) {
             let shown = self.repr(f).unwrap_or_else(|_| "<callback>".to_string());
             let text = self.format_exception(&e);
             let text = format!("Exception ignored in: {shown}\n{text}");
@@ -337,7 +337,7 @@ impl Interp {
                 globals.set_str(name, Value::None);
                 self.run_finalizers();
             }
-            self.collect_garbage(Some(2));
+            self.collect_without_callbacks(2);
             self.run_finalizers();
             return;
         }

@@ -1,11 +1,11 @@
 //! The `gc` module (stage: standard library): the program's window on the cycle collector in
 //! `heap/gc.rs` — collect now, switch automatic collection off and on, read and set the
-//! thresholds, list the tracked objects.
+//! thresholds, list the tracked objects, and `gc.callbacks`, called around every collection.
 
 use crate::builtins::args::{Sig, Style};
 use crate::builtins::Methods;
 use crate::heap::gc::{self as heap_gc, Tracked};
-use crate::heap::Ref;
+use crate::heap::{Global, Ref};
 use crate::interp::{Args, Interp};
 use crate::object::{
     BoundMethod, CellObj, Class, Dict, Function, Generator, Instance, IterObj, List, Module,
@@ -34,10 +34,46 @@ const FUNCS: Methods = &[
 
 const GENERATIONS: i64 = 3;
 
+/// `gc.callbacks`: the list the module attribute holds. Kept here too, as CPython keeps its own
+/// reference: rebinding `gc.callbacks` does not change the list the collector calls from.
+static CALLBACKS: Global<Ref<List>> = Global::new();
+
 pub fn module() -> Ref<Module> {
+    let callbacks = CALLBACKS.get_or_init(|| Ref::new(List::new(Vec::new())));
     // `gc.garbage` holds objects the collector found but could not free; minivm frees every
     // cycle (objects with `__del__` are finalized first, as PEP 442 says), so it stays empty.
-    module_from_fns("gc", FUNCS, vec![("garbage", Value::list(Vec::new()))])
+    module_from_fns(
+        "gc",
+        FUNCS,
+        vec![
+            ("garbage", Value::list(Vec::new())),
+            ("callbacks", Value::List(callbacks.clone())),
+        ],
+    )
+}
+
+/// Whether the program put functions in `gc.callbacks`.
+pub fn has_callbacks() -> bool {
+    CALLBACKS.get().is_some_and(|list| !list.is_empty())
+}
+
+/// Call each function in `gc.callbacks` with `phase` ("start" or "stop") and CPython's info
+/// dict: `{"generation": g, "collected": n, "uncollectable": 0}` (minivm frees every cycle).
+/// An exception a callback raises is reported ("Exception ignored in: <function ...>") and
+/// the next callback still runs, as CPython's `PyErr_WriteUnraisable` there.
+pub fn run_callbacks(interp: &mut Interp, phase: &str, generation: usize, collected: usize) {
+    let Some(list) = CALLBACKS.get() else {
+        return;
+    };
+    let callbacks = list.snapshot();
+    let info = Dict::new();
+    info.set_str("generation", int(generation));
+    info.set_str("collected", int(collected));
+    info.set_str("uncollectable", int(0));
+    let args = [Value::str(phase), Value::Dict(Ref::new(info))];
+    for callback in &callbacks {
+        interp.call_reporting(callback, &args);
+    }
 }
 
 fn int(n: usize) -> Value {
