@@ -2,15 +2,20 @@
 //! `getsid`, `setsid` and `killpg`, as CPython's posixmodule gives them: the calls programs
 //! make around `subprocess.Popen(..., start_new_session=True)` or `process_group=0`, to signal
 //! a child and everything it started at once (`os.killpg(os.getpgid(p.pid), SIGTERM)`).
+//! Also `os._execve`, the system call under the exec family of `_osinfo.mini` (`execv`,
+//! `execvp`, `execl`...), which checks the arguments as CPython's `os.py` and posixmodule.
+
+use std::ffi::CString;
 
 use nix::unistd::Pid;
 
 use crate::builtins::args::{Sig, Style};
 use crate::interp::{Args, Interp};
+use crate::object::type_name;
 use crate::stdlib::func;
 use crate::stdlib::os::{os_error, pid_arg, send_signal};
 use crate::value::Value;
-use crate::PyResult;
+use crate::{err, PyResult};
 
 /// The functions this file adds to `os`.
 pub fn entries() -> Vec<(&'static str, Value)> {
@@ -22,6 +27,7 @@ pub fn entries() -> Vec<(&'static str, Value)> {
         ("getsid", func("getsid", getsid)),
         ("setsid", func("setsid", setsid)),
         ("killpg", func("killpg", killpg)),
+        ("_execve", func("_execve", execve)),
     ]
 }
 
@@ -104,4 +110,34 @@ fn killpg(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ));
     }
     send_signal(interp, -pgid, sig.unwrap_or(&Value::None))
+}
+
+/// `os._execve(path, argv, env)`: execve(2) with `argv` and the `NAME=value` strings `env`,
+/// all str (the exec functions of `_osinfo.mini` have checked and converted them). Returns
+/// only by raising the OSError of the failed call (without a file name, as CPython's).
+fn execve(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path, argv, env] =
+        Sig::pos("_execve", Style::Positional, &["path", "argv", "env"], 3).bind::<3>(&args)?;
+    let path = c_string(path.unwrap_or(&Value::None))?;
+    let argv = c_strings(interp, argv.unwrap_or(&Value::None))?;
+    let env = c_strings(interp, env.unwrap_or(&Value::None))?;
+    let Err(e) = nix::unistd::execve(&path, &argv, &env);
+    Err(os_error(&std::io::Error::from(e), None))
+}
+
+fn c_string(v: &Value) -> PyResult<CString> {
+    match v {
+        Value::Str(s) => {
+            CString::new(s.as_str()).map_err(|_| err!(ValueError, "embedded null byte"))
+        }
+        other => Err(err!(
+            TypeError,
+            "expected str, bytes or os.PathLike object, not {}",
+            type_name(other)
+        )),
+    }
+}
+
+fn c_strings(interp: &mut Interp, v: &Value) -> PyResult<Vec<CString>> {
+    interp.collect_iter(v)?.iter().map(c_string).collect()
 }

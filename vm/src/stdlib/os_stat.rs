@@ -44,6 +44,15 @@ pub const MINI_NAMES: &[&str] = &[
     "environb",
     "putenv",
     "unsetenv",
+    "execv",
+    "execve",
+    "execl",
+    "execle",
+    "execlp",
+    "execlpe",
+    "execvp",
+    "execvpe",
+    "get_exec_path",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
