@@ -35,6 +35,9 @@ const FUNCS: Methods = &[
     ("thread_time_ns", thread_time_ns),
     ("sleep", sleep),
     ("get_clock_info", get_clock_info),
+    ("clock_gettime", clock_gettime),
+    ("clock_gettime_ns", clock_gettime_ns),
+    ("clock_getres", clock_getres),
     ("_zone", zone),
     ("_tzset", tzset),
     ("_zoneinfo", zoneinfo),
@@ -51,7 +54,74 @@ fn broken_down_functions() -> Vec<(&'static str, Value)> {
 }
 
 pub fn module() -> Ref<Module> {
-    make_module("time", FUNCS, broken_down_functions())
+    let mut extras = broken_down_functions();
+    extras.extend(
+        CLOCKS
+            .iter()
+            .map(|&(name, id)| (name, Value::Int(i64::from(id)))),
+    );
+    make_module("time", FUNCS, extras)
+}
+
+/// The clock ids of `clock_gettime`, Linux's numbers, as CPython's `time` names them.
+const CLOCKS: &[(&str, i32)] = &[
+    ("CLOCK_REALTIME", libc::CLOCK_REALTIME),
+    ("CLOCK_MONOTONIC", libc::CLOCK_MONOTONIC),
+    ("CLOCK_PROCESS_CPUTIME_ID", libc::CLOCK_PROCESS_CPUTIME_ID),
+    ("CLOCK_THREAD_CPUTIME_ID", libc::CLOCK_THREAD_CPUTIME_ID),
+    ("CLOCK_MONOTONIC_RAW", libc::CLOCK_MONOTONIC_RAW),
+    ("CLOCK_BOOTTIME", libc::CLOCK_BOOTTIME),
+    ("CLOCK_TAI", libc::CLOCK_TAI),
+];
+
+/// The clock id argument of `clock_gettime(clk_id, /)` and friends: a C int, as CPython parses it.
+fn clock_arg(args: &Args<'_>, name: &str) -> PyResult<ClockId> {
+    let [id] = Sig::pos(name, Style::Positional, &["clk_id"], 1).bind::<1>(args)?;
+    let id = match id {
+        Some(Value::BigInt(_)) => i64::MAX,
+        Some(v) => crate::builtins::args::to_index(v)?,
+        None => 0,
+    };
+    let id = i32::try_from(id).map_err(|_| {
+        crate::err!(
+            OverflowError,
+            "signed integer is {} than {}",
+            if id < 0 { "less" } else { "greater" },
+            if id < 0 { "minimum" } else { "maximum" }
+        )
+    })?;
+    Ok(ClockId::from_raw(id))
+}
+
+/// Nanoseconds on `clock`, or the OSError of clock_gettime(2) (an unknown clock: EINVAL).
+fn checked_nanos(clock: ClockId) -> PyResult<i64> {
+    nix::time::clock_gettime(clock)
+        .map(|t| {
+            t.tv_sec()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(t.tv_nsec())
+        })
+        .map_err(|e| crate::stdlib::os::os_error(&std::io::Error::from(e), None))
+}
+
+/// `time.clock_gettime(clk_id)`: seconds on the clock `clk_id` (a `CLOCK_*` constant).
+fn clock_gettime(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let clock = clock_arg(&args, "clock_gettime")?;
+    Ok(Value::Float(checked_nanos(clock)? as f64 / 1e9))
+}
+
+/// `time.clock_gettime_ns(clk_id)`: nanoseconds on the clock `clk_id`.
+fn clock_gettime_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let clock = clock_arg(&args, "clock_gettime_ns")?;
+    Ok(Value::Int(checked_nanos(clock)?))
+}
+
+/// `time.clock_getres(clk_id)`: the clock's resolution in seconds (clock_getres(2)).
+fn clock_getres(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let clock = clock_arg(&args, "clock_getres")?;
+    let t = nix::time::clock_getres(clock)
+        .map_err(|e| crate::stdlib::os::os_error(&std::io::Error::from(e), None))?;
+    Ok(Value::Float(t.tv_sec() as f64 + t.tv_nsec() as f64 * 1e-9))
 }
 
 /// `_zone(t)`: the local zone's `(utc offset in seconds, is dst, abbreviation)` at the instant `t`.
@@ -104,13 +174,7 @@ fn tzset(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// Read through libc (nix), not rustix: see vm/Cargo.toml. The call cannot fail for these
 /// three clocks on Linux; if it ever did, the answer would be 0.
 fn clock_nanos(clock: ClockId) -> i64 {
-    match nix::time::clock_gettime(clock) {
-        Ok(t) => t
-            .tv_sec()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(t.tv_nsec()),
-        Err(_) => 0,
-    }
+    checked_nanos(clock).unwrap_or(0)
 }
 
 fn since_unix() -> Duration {
