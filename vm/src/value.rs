@@ -114,6 +114,17 @@ impl Value {
         Value::Tuple(Ref::new(Tuple::new(items)))
     }
 
+    /// A tuple of the last `n` values of `stack`, moved out of it (`None` if it holds fewer):
+    /// `BUILD_TUPLE`, with no vector in between.
+    #[inline(always)]
+    pub fn tuple_from_tail(stack: &mut Vec<Value>, n: usize) -> Option<Value> {
+        if n > stack.len() {
+            return None;
+        }
+        let items = crate::heap::ValueArray::from_tail(stack, n);
+        Some(Value::Tuple(Ref::new(Tuple { items })))
+    }
+
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(Ref::new(List::new(items)))
     }

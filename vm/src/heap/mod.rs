@@ -62,6 +62,7 @@ pub mod gc;
 mod pool;
 mod push;
 mod value_count;
+mod values;
 pub mod weak;
 // The heap's other tests are `vm/tests/heap.rs`, over the public API; only the loom models stay
 // here, as they need the crate built with loom's atomics (`scripts/loom.sh`).
@@ -71,6 +72,7 @@ mod loom_tests;
 pub use gc::{Trace, Visitor};
 pub(crate) use push::{forget_tail, push_inline};
 pub(crate) use value_count::{clone_value, discard_value};
+pub use values::ValueArray;
 
 use std::cell::UnsafeCell;
 use std::fmt;

@@ -37,11 +37,10 @@ const MAX_KEPT: u32 = 1024;
 /// The size class of a `T`, if `T` is pooled: a constant for each `T`.
 #[inline(always)]
 pub(super) const fn class_of<T>() -> Option<usize> {
-    let (size, align) = (std::mem::size_of::<T>(), std::mem::align_of::<T>());
-    if size == 0 || size > MAX_SIZE || align > GRAIN {
+    if std::mem::align_of::<T>() > GRAIN {
         None
     } else {
-        Some((size - 1) / GRAIN)
+        class_of_size(std::mem::size_of::<T>())
     }
 }
 
@@ -97,9 +96,26 @@ std::thread_local! {
 /// The memory is uninitialized; give it back with [`free`] for the same `T`.
 #[inline(always)]
 pub(super) fn alloc<T>() -> NonNull<T> {
-    let Some(c) = class_of::<T>() else {
-        return alloc_plain(Layout::new::<T>());
-    };
+    match class_of::<T>() {
+        Some(c) => alloc_class(c).cast(),
+        None => alloc_plain(Layout::new::<T>()),
+    }
+}
+
+/// The size class of a block of `size` bytes (non-zero), if such blocks are pooled.
+#[inline(always)]
+pub(super) const fn class_of_size(size: usize) -> Option<usize> {
+    if size == 0 || size > MAX_SIZE {
+        None
+    } else {
+        Some((size - 1) / GRAIN)
+    }
+}
+
+/// A block of class `c` (`c < CLASSES`): from this thread's list, or a new allocation. The
+/// memory is uninitialized and [`GRAIN`]-aligned; give it back with [`free_class`].
+#[inline(always)]
+pub(super) fn alloc_class(c: usize) -> NonNull<u8> {
     let reused = POOLS
         .try_with(|p| {
             let head = p.heads[c].get();
@@ -114,14 +130,14 @@ pub(super) fn alloc<T>() -> NonNull<T> {
         })
         .unwrap_or(std::ptr::null_mut());
     match NonNull::new(reused) {
-        Some(b) => b.cast(),
+        Some(b) => b,
         None => alloc_plain(class_layout(c)),
     }
 }
 
 /// A new allocation of `layout` (non-zero size), aborting as `Box` does when memory runs out.
 #[inline(never)]
-fn alloc_plain<T>(layout: Layout) -> NonNull<T> {
+pub(super) fn alloc_plain<T>(layout: Layout) -> NonNull<T> {
     // SAFETY: every `T` made here has a non-zero size (`Ref` never holds zero-sized objects:
     // the header alone is 16 bytes), so `layout` is not zero-sized.
     let p = unsafe { std::alloc::alloc(layout) };
@@ -139,12 +155,23 @@ fn alloc_plain<T>(layout: Layout) -> NonNull<T> {
 // SAFETY: (declaration) callers uphold the contract above; each block inside says why it holds.
 #[inline(always)]
 pub(super) unsafe fn free<T>(ptr: NonNull<T>) {
-    let p = ptr.as_ptr().cast::<u8>();
-    let Some(c) = class_of::<T>() else {
+    let p = ptr.cast::<u8>();
+    match class_of::<T>() {
+        // SAFETY: a pooled `T`'s block came from `alloc_class(c)` (the caller's promise).
+        Some(c) => unsafe { free_class(p, c) },
         // SAFETY: unpooled `T`s were allocated with `Layout::new::<T>()` by `alloc_plain`.
-        unsafe { std::alloc::dealloc(p, Layout::new::<T>()) };
-        return;
-    };
+        None => unsafe { std::alloc::dealloc(p.as_ptr(), Layout::new::<T>()) },
+    }
+}
+
+/// Give back a block of class `c` that [`alloc_class`] returned.
+///
+/// # Safety
+/// `ptr` came from `alloc_class(c)` (on any thread) and nothing uses the memory any more.
+// SAFETY: (declaration) callers uphold the contract above; each block inside says why it holds.
+#[inline(always)]
+pub(super) unsafe fn free_class(ptr: NonNull<u8>, c: usize) {
+    let p = ptr.as_ptr();
     let kept = POOLS
         .try_with(|pools| {
             let n = pools.counts[c].get();
@@ -160,7 +187,7 @@ pub(super) unsafe fn free<T>(ptr: NonNull<T>) {
         })
         .unwrap_or(false);
     if !kept {
-        // SAFETY: pooled `T`s are allocated with `class_layout(c)`, from a list or fresh.
+        // SAFETY: blocks of class `c` are allocated with `class_layout(c)`, from a list or fresh.
         unsafe { std::alloc::dealloc(p, class_layout(c)) };
     }
 }

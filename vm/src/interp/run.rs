@@ -1350,8 +1350,9 @@ impl Interp {
                         }
                     }
                     Op::BuildTuple(n) => {
-                        let items = tri!(self.pop_n(f, n));
-                        f.stack.push(Value::tuple(items));
+                        let t = Value::tuple_from_tail(&mut f.stack, n as usize);
+                        let t = tri!(t.ok_or_else(stack_underflow));
+                        f.stack.push(t);
                     }
                     Op::BuildList(n) => {
                         let items = tri!(self.pop_n(f, n));

@@ -3,19 +3,21 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::heap::{ObjCell, Ref};
+use crate::heap::{ObjCell, Ref, ValueArray};
 use indexmap::IndexMap;
 
 use crate::value::Value;
 
+/// A tuple's items are one block from the object pool ([`ValueArray`]), not a `Box<[Value]>`
+/// from the general allocator.
 pub struct Tuple {
-    pub items: Box<[Value]>,
+    pub items: ValueArray,
 }
 
 impl Tuple {
     pub fn new(items: Vec<Value>) -> Tuple {
         Tuple {
-            items: items.into_boxed_slice(),
+            items: ValueArray::from_vec(items),
         }
     }
 }
