@@ -1,7 +1,7 @@
 //! Tests of the heap (stage 4, `vm/src/heap/`): counting and cells in both memory models,
 //! immortal objects, the cycle collector. Small enough to run under Miri (`scripts/miri.sh`),
-//! which checks the `unsafe` blocks of `heap/mod.rs` for undefined behaviour and the threaded
-//! tests for data races.
+//! which checks the `unsafe` blocks of `heap/` (`mod.rs`, `pool.rs`, `values.rs`) for undefined
+//! behaviour and the threaded tests for data races.
 //!
 //! An integration test over the crate's public API rather than a `#[cfg(test)]` module, so that
 //! `cargo test` does not compile the whole VM crate a second time in test mode (see
@@ -692,6 +692,201 @@ fn the_collector_finalizes_ages_and_lists() {
             gc::set_threshold(&old);
             drop(burst);
             assert_eq!(drops.load(Ordering::SeqCst), 2 + 4 + 5);
+        });
+    }
+}
+
+// ---- Pooled value arrays (`heap/values.rs`: a tuple's items) ----
+
+use minivm_vm::heap::ValueArray;
+use minivm_vm::Value;
+
+/// How many references to the string `s` there are besides `s`.
+fn refs_to(s: &Value) -> usize {
+    let Value::Str(r) = s else { unreachable!() };
+    Ref::count(r) - 1
+}
+
+/// `len` values: ints 0.., every third a reference to `s`, the first a tuple holding `s` (a
+/// heap object whose drop frees a `ValueArray` of its own).
+fn items(len: usize, s: &Value) -> Vec<Value> {
+    (0..len)
+        .map(|i| match i {
+            0 => Value::tuple(vec![s.clone(), Value::Int(-1)]),
+            i if i % 3 == 0 => s.clone(),
+            i => Value::Int(i as i64),
+        })
+        .collect()
+}
+
+/// How many references to `s` `items(len)` holds (the nested tuple's included).
+fn refs_in(len: usize) -> usize {
+    (0..len).filter(|&i| i == 0 || i % 3 == 0).count()
+}
+
+/// The values are `items(len, s)`: same ints in the same places, the same string.
+fn check_items(a: &[Value], len: usize, s: &Value) {
+    assert_eq!(a.len(), len);
+    for (i, v) in a.iter().enumerate() {
+        match (i, v) {
+            (0, Value::Tuple(t)) => assert_eq!(t.items.len(), 2),
+            (i, Value::Str(r)) if i % 3 == 0 => {
+                let Value::Str(sr) = s else { unreachable!() };
+                assert!(Ref::ptr_eq(r, sr));
+            }
+            (i, Value::Int(n)) => assert_eq!(*n, i as i64),
+            (i, v) => panic!("item {i} is {v:?}"),
+        }
+    }
+}
+
+/// Every way to make, copy, change and take apart a `ValueArray`, for every length from empty
+/// through each pooled size class (1 to 16 values: 16 to 256 bytes) to two lengths past the pool
+/// (general allocator): each value is owned once (the shared string's count comes back to 1, the
+/// nested tuples are freed), in both memory models.
+#[test]
+fn value_arrays_of_every_size_own_their_items_once() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let s = Value::str("item");
+            for len in 0..=18 {
+                let refs = refs_in(len);
+                let a = ValueArray::from_vec(items(len, &s));
+                check_items(&a, len, &s);
+                assert_eq!(refs_to(&s), refs);
+
+                // A copy: new references to the same values.
+                let b = a.clone();
+                check_items(&b, len, &s);
+                assert_eq!(refs_to(&s), 2 * refs - usize::from(len > 0));
+                drop(b);
+                assert_eq!(refs_to(&s), refs);
+
+                // Back into a vector (the block freed, the values moved), and again.
+                let v = a.into_vec();
+                check_items(&v, len, &s);
+                assert_eq!(refs_to(&s), refs);
+                let mut a: ValueArray = v.into_iter().collect();
+                check_items(&a, len, &s);
+
+                // Overwriting an item drops the old one.
+                if len > 0 {
+                    a[len - 1] = Value::None;
+                    let expect = refs - usize::from((len - 1) % 3 == 0);
+                    assert_eq!(refs_to(&s), expect);
+                }
+                drop(a);
+                assert_eq!(refs_to(&s), 0);
+
+                // The top `len` values of an operand stack, moved out in order; the rest stay.
+                let mut stack = vec![s.clone(), Value::Int(7)];
+                stack.extend(items(len, &s));
+                let a = ValueArray::from_tail(&mut stack, len);
+                check_items(&a, len, &s);
+                assert_eq!(stack.len(), 2);
+                assert_eq!(refs_to(&s), 1 + refs);
+                // More than the stack holds: nothing is taken.
+                let none = ValueArray::from_tail(&mut stack, 3);
+                assert_eq!((none.len(), stack.len()), (0, 2));
+                assert!(Value::tuple_from_tail(&mut stack, 3).is_none());
+                // As BUILD_TUPLE makes a tuple.
+                let t = Value::tuple_from_tail(&mut stack, 2).unwrap();
+                assert!(stack.is_empty());
+                let Value::Tuple(tr) = &t else { unreachable!() };
+                assert!(matches!(tr.items[1], Value::Int(7)));
+                drop((a, t));
+                assert_eq!(refs_to(&s), 0);
+            }
+            assert!(ValueArray::default().is_empty());
+            assert_eq!(
+                format!("{:?}", ValueArray::from_vec(vec![Value::Int(3)])),
+                "[3]"
+            );
+        });
+    }
+}
+
+/// Arrays take their blocks from the heap's free lists (`heap/pool.rs`) by size class: the block
+/// of the array freed last is the next one's of its class, for every pooled length. More arrays
+/// than a list keeps (1,024), freed at once, go partly back to the allocator; arrays freed on
+/// another thread go to that thread's lists. Every item is dropped once throughout.
+#[test]
+fn value_arrays_reuse_pool_blocks() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let s = Value::str("item");
+            for len in 1..=16 {
+                // Ints and the string only: `items`' nested tuple would take the block first
+                // (its own items are a 2-value block).
+                let flat = || vec![s.clone(); len];
+                let a = ValueArray::from_vec(flat());
+                let at = a.as_ptr();
+                drop(a);
+                let b = ValueArray::from_vec(flat());
+                assert_eq!(b.as_ptr(), at, "a {len}-value block is handed out again");
+                drop(b);
+            }
+            // Past a list's cap (one class: pairs).
+            let n = 1030;
+            let many: Vec<_> = (0..n)
+                .map(|_| ValueArray::from_vec(vec![s.clone(), Value::Int(1)]))
+                .collect();
+            assert_eq!(refs_to(&s), n);
+            drop(many);
+            assert_eq!(refs_to(&s), 0);
+            let again: Vec<_> = (0..n)
+                .map(|i| ValueArray::from_vec(vec![s.clone(); 1 + i % 17]))
+                .collect();
+            let moved = Shared::new(again);
+            std::thread::spawn(move || drop(moved.into_inner()))
+                .join()
+                .unwrap();
+            assert_eq!(refs_to(&s), 0);
+        });
+    }
+}
+
+/// Drops a `ValueArray` it makes when the thread's thread-locals are destroyed.
+struct MakesArrayAtExit(Value);
+impl Drop for MakesArrayAtExit {
+    fn drop(&mut self) {
+        let a = ValueArray::from_vec(vec![self.0.clone(), self.0.clone(), Value::Int(2)]);
+        assert_eq!(a.len(), 3);
+    }
+}
+
+std::thread_local! {
+    /// Arrays a thread still holds when it ends, dropped as its thread-locals are destroyed:
+    /// registered before the heap's free lists, so destroyed after them (the arrays' blocks go
+    /// straight to the allocator, and new ones come from it).
+    static ARRAYS_LEFT_AT_EXIT: std::cell::RefCell<(Vec<ValueArray>, Option<MakesArrayAtExit>)> =
+        const { std::cell::RefCell::new((Vec::new(), None)) };
+}
+
+/// Arrays freed, and made, while a thread ends: after its free lists are gone (blocks to and
+/// from the allocator) and before (kept blocks emptied into the allocator with the lists).
+#[test]
+fn value_arrays_at_thread_exit() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let s = Value::str("item");
+            let mine = Shared::new(s.clone());
+            std::thread::spawn(move || {
+                let s = mine.into_inner();
+                // First use of the thread-local: registered before the free lists.
+                ARRAYS_LEFT_AT_EXIT.with(|l| l.borrow_mut().1 = Some(MakesArrayAtExit(s.clone())));
+                let kept: Vec<_> = (1..=17)
+                    .map(|n| ValueArray::from_vec(items(n, &s)))
+                    .collect();
+                drop(kept);
+                let left: Vec<_> = (1..=17)
+                    .map(|n| ValueArray::from_vec(items(n, &s)))
+                    .collect();
+                ARRAYS_LEFT_AT_EXIT.with(|l| l.borrow_mut().0.extend(left));
+            })
+            .join()
+            .unwrap();
+            assert_eq!(refs_to(&s), 0);
         });
     }
 }
