@@ -434,7 +434,7 @@ impl Interp {
             return Ok(None);
         };
         if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-            || crate::interp::attr::has_name(&access.lock(&inst.dict), name, &cache.word)
+            || crate::interp::attr::method_shadowed(&access.lock(&inst.dict), name, &cache.word)
         {
             return Ok(None);
         }
