@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the heap's tests (vm/tests/heap.rs, an integration test over the VM crate's public API)
-# under Miri, which checks the `unsafe` code of vm/src/heap/ for undefined behaviour and the
+# Run the heap's tests (vm/tests/heap.rs and vm/tests/heap_swap.rs, integration tests over the VM
+# crate's public API) under Miri, which checks the `unsafe` code of vm/src/heap/ for undefined behaviour and the
 # threaded tests for data races.
 #
 #   scripts/miri.sh                 # needs: rustup toolchain install nightly --profile minimal
@@ -14,4 +14,4 @@ export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-${CARGO_TARGET_DIR:-target}-miri}"
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 # With the `mimalloc` feature the tests install the heap's allocator (`heap/alloc.rs`) as their
 # global allocator; under Miri it calls Rust stand-ins for mimalloc's C functions.
-exec cargo +nightly miri test -p minivm-vm --features mimalloc --test heap "$@"
+exec cargo +nightly miri test -p minivm-vm --features mimalloc --test heap --test heap_swap "$@"

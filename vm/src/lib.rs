@@ -253,7 +253,7 @@ pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
         }
         Some(Some(hook)) => {
             let triple = [
-                Value::Class(e.exc.class.clone()),
+                Value::Class(e.exc.class.get().clone()),
                 exc,
                 crate::interp::exc::traceback_value(&e.exc),
             ];

@@ -13,24 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use minivm_vm::heap::weak::{Weak, WeakAnchor, WeakTarget, DEATH_HOOK};
-use minivm_vm::heap::{gc, model, set_model, Model, ObjCell, Ref, Shared, Trace, Visitor};
+use minivm_vm::heap::{gc, model, Model, ObjCell, Ref, Shared, Trace, Visitor};
 
-// Every allocation of these tests goes through the heap's allocator (`heap/alloc.rs`), as every
-// allocation of the `minivm` command does; under Miri, through its stand-ins for mimalloc's C
-// functions, so that Miri checks each block `Allocator` hands out.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: minivm_vm::heap::alloc::Allocator = minivm_vm::heap::alloc::Allocator;
-
-/// The model is process-wide: tests that set it run one at a time.
-static MODEL_LOCK: Mutex<()> = Mutex::new(());
-
-fn with_model(model: Model, f: impl FnOnce()) {
-    let _serial = MODEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    set_model(model);
-    f();
-    set_model(Model::Gil);
-}
+mod support;
+use support::with_model;
 
 /// Counts how many times it is dropped.
 struct Probe(Arc<AtomicUsize>);

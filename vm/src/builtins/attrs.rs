@@ -427,7 +427,8 @@ pub(crate) fn payload_store_error(
         },
         Payload::Native(_) => {
             // The native class the object is made from (a subclass's instance too).
-            let cls = std::iter::once(&*inst.class)
+            let own = inst.class.get();
+            let cls = std::iter::once(&*own)
                 .chain(inst.class.mro_tail.iter())
                 .find(|c| c.builtin)?;
             let cname = cls.name();

@@ -451,7 +451,7 @@ fn cx_getnewargs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn cx_reduce(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let c = receiver(&args, "__reduce__")?;
     let cls = match args.pos.first() {
-        Some(Value::Instance(i)) => i.class.clone(),
+        Some(Value::Instance(i)) => i.class.get().clone(),
         _ => complex_class(),
     };
     Ok(Value::tuple(vec![

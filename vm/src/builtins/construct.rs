@@ -358,7 +358,7 @@ pub(crate) fn super_member(
                         Payload::Super {
                             start,
                             obj: Value::Undefined,
-                        } if !obj.is_none() => make_super(&inst.class, start, obj),
+                        } if !obj.is_none() => make_super(&inst.class.get(), start, obj),
                         _ => Ok(this.clone()),
                     },
                     _ => Ok(this.clone()),

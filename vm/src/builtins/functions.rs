@@ -547,7 +547,7 @@ fn isinstance_by_mro(v: &Value, c: &Ref<Class>) -> Option<bool> {
         }
     };
     // The exact type first, as CPython's `PyObject_IsInstance`: no hook is asked.
-    if Ref::ptr_eq(&i.class, c) {
+    if Ref::ptr_eq(&i.class.get(), c) {
         return Some(true);
     }
     if c.metaclass.is_some()

@@ -328,7 +328,10 @@ fn mv_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let (start, _, step, n) = slice_bounds(s, v.len as i128)?;
             let start = v.start + start as i64 * v.step;
             let step = (step.clamp(-(1 << 62), 1 << 62) as i64).saturating_mul(v.step);
-            Ok(make(&me.class, v.sub(start, step, n as usize, v.format)))
+            Ok(make(
+                &me.class.get(),
+                v.sub(start, step, n as usize, v.format),
+            ))
         }
         Value::Ellipsis => Ok(Value::Instance(me.clone())),
         _ => {
@@ -503,7 +506,7 @@ fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "memoryview: casts are restricted to C-contiguous views"
         );
     }
-    Ok(make(&me.class, v.sub(v.start, 1, v.len, format)))
+    Ok(make(&me.class.get(), v.sub(v.start, 1, v.len, format)))
 }
 
 fn mv_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -517,7 +520,7 @@ fn mv_toreadonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let bytes = v.bytes()?;
     let len = bytes.len();
     let copy = View::new(Value::bytes(bytes), 0, 1, len, v.format);
-    Ok(make(&me.class, copy))
+    Ok(make(&me.class.get(), copy))
 }
 
 fn mv_enter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

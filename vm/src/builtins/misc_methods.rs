@@ -676,14 +676,17 @@ fn prop_replace(interp: &mut Interp, args: Args<'_>, name: &str, which: usize) -
             doc
         };
         let [fget, fset, fdel] = parts;
-        return interp.call(&Value::Class(inst.class.clone()), &[fget, fset, fdel, doc]);
+        return interp.call(
+            &Value::Class(inst.class.get().clone()),
+            &[fget, fset, fdel, doc],
+        );
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
     // The copy keeps the property's `__doc__`.
     let doc = inst.dict.lock().get("__doc__").cloned();
     Ok(crate::builtins::construct::property_instance(
-        &inst.class,
+        &inst.class.get(),
         payload,
         doc,
     ))

@@ -656,11 +656,15 @@ impl<T> Deref for Ref<T> {
 }
 
 /// A `Ref<T>` field that may be pointed at another object after its holder is made: an
-/// instance's class, which `obj.__class__ = Other` changes. Reading it is the plain load of a
-/// `Ref` field (`Deref` to `&Ref<T>`), so the hot paths that read an instance's class are
-/// unchanged. The replaced object keeps the count this field held (it is never freed): code may
-/// hold a `&T` borrowed from it across Python code that makes the assignment (a lookup running
-/// a descriptor), and classes live about as long as the program anyway.
+/// instance's class, which `obj.__class__ = Other` changes. Reading it is the plain load of the
+/// field's pointer, as for a `Ref` field: `Deref` gives the object (`&T`), [`SwapRef::get`] a
+/// `Ref` to clone or pass on (an uncounted copy of the pointer). Neither is a reference to the
+/// field's own memory: a `&Ref<T>` into the field, held across Python code that assigns
+/// `__class__` (a call, a lookup running a descriptor), would be a shared reference to memory
+/// written while it lives, which Rust's aliasing rules forbid (Miri reports it; the tests
+/// `vm/tests/heap_swap.rs`). The replaced object keeps the count this field held (it is never
+/// freed), so what was read before a replacement stays valid; classes live about as long as the
+/// program anyway.
 #[repr(transparent)]
 pub struct SwapRef<T> {
     cell: UnsafeCell<Ref<T>>,
@@ -694,13 +698,53 @@ impl<T> SwapRef<T> {
     }
 }
 
+impl<T> SwapRef<T> {
+    /// The object in the field now, as a `Ref` to pass on or clone: a copy of the field's
+    /// pointer, not counted (dropping it leaves the count alone).
+    #[inline(always)]
+    pub fn get(&self) -> BorrowedRef<'_, T> {
+        // SAFETY: a plain read of the pointer the cell holds, through the cell's raw pointer (no
+        // reference to the cell's `Ref` is made, which a later `replace` would invalidate).
+        let ptr = unsafe { (*self.cell.get()).ptr };
+        BorrowedRef {
+            r: std::mem::ManuallyDrop::new(Ref {
+                ptr,
+                _owns: PhantomData,
+            }),
+            _field: PhantomData,
+        }
+    }
+}
+
 impl<T> Deref for SwapRef<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: the cell always holds a live `Ref`; the object it points at stays alive at
+        // least as long as `self` is borrowed: while it is the field's, by the field's count,
+        // and once replaced, for ever (`replace` leaks the count). The `&Ref<T>` made here to
+        // the cell's memory lives only for the `Ref::deref` call; the `&T` it gives is derived
+        // from the pointer, not from it, so a later `replace` invalidates nothing held.
+        unsafe { Ref::deref(&*self.cell.get()) }
+    }
+}
+
+/// An uncounted copy of a [`SwapRef`]'s `Ref`, valid while the field is borrowed (see
+/// [`SwapRef::get`]): a `&Ref<T>` for code that wants one (to clone it, compare identities or
+/// pass it on) that points at this copy, not at the field. A `&Ref<T>` into the field itself
+/// would be a shared reference to memory `replace` writes, which Rust's aliasing rules forbid
+/// while it lives (Miri's test `vm/tests/heap_swap.rs`), and code may hold one across Python code
+/// that assigns `__class__`.
+pub struct BorrowedRef<'a, T> {
+    r: std::mem::ManuallyDrop<Ref<T>>,
+    _field: PhantomData<&'a SwapRef<T>>,
+}
+
+impl<T> Deref for BorrowedRef<'_, T> {
     type Target = Ref<T>;
     #[inline(always)]
     fn deref(&self) -> &Ref<T> {
-        // SAFETY: the cell always holds a live `Ref` (`replace` writes a whole pointer and leaks
-        // the old object, so a `&Ref` or `&T` taken earlier stays valid).
-        unsafe { &*self.cell.get() }
+        &self.r
     }
 }
 

@@ -583,7 +583,7 @@ impl Interp {
                 }
                 _ if crate::object::is_data_descriptor(d) => {
                     if let Some(get) = d.class.lookup("__get__") {
-                        let owner = Value::Class(inst.class.clone());
+                        let owner = Value::Class(inst.class.get().clone());
                         return self.call(
                             &get,
                             &[class_attr.clone().unwrap_or_default(), obj.clone(), owner],
@@ -597,7 +597,7 @@ impl Interp {
             return Ok(v.clone());
         }
         match name {
-            "__class__" => return Ok(Value::Class(inst.class.clone())),
+            "__class__" => return Ok(Value::Class(inst.class.get().clone())),
             "__dict__" if flags & crate::object::DICTLESS != 0 => return Err(no_attr(obj, name)),
             "__dict__" => return Ok(crate::interp::views::instance_dict(inst)),
             _ => {}
@@ -607,17 +607,17 @@ impl Interp {
             if let Value::Instance(d) = &v {
                 if !d.class.builtin {
                     if let Some(get) = d.class.lookup("__get__") {
-                        let owner = Value::Class(inst.class.clone());
+                        let owner = Value::Class(inst.class.get().clone());
                         return self.call(&get, &[v.clone(), obj.clone(), owner]);
                     }
                 }
             }
-            return Ok(self.bind_class_attr(obj, &inst.class, name, v));
+            return Ok(self.bind_class_attr(obj, &inst.class.get(), name, v));
         }
         if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
             return r;
         }
-        if let Some(slot) = slot_of(&inst.class, name) {
+        if let Some(slot) = slot_of(&inst.class.get(), name) {
             return Ok(self.bind_slot(obj, slot));
         }
         // `self.__setattr__(name, value)`: object's own, bound (as `super().__setattr__`).

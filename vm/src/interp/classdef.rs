@@ -518,7 +518,7 @@ pub(crate) fn set_instance_class(
             type_name(new)
         ));
     };
-    let old: &Ref<Class> = &inst.class;
+    let old: &Ref<Class> = &inst.class.get();
     let immutable = |c: &Class| c.builtin || c.immutable.load(std::sync::atomic::Ordering::Relaxed);
     if immutable(new) || immutable(old) {
         return Err(err!(

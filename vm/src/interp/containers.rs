@@ -225,7 +225,7 @@ impl Interp {
     #[inline(never)]
     fn hash_by_class(&mut self, v: Value) -> PyResult<HashKey> {
         let owner = match &v {
-            Value::Instance(inst) => Some(inst.class.clone()),
+            Value::Instance(inst) => Some(inst.class.get().clone()),
             Value::Class(c) => c.metaclass.clone(),
             _ => None,
         };

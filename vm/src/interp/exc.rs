@@ -114,7 +114,7 @@ impl Interp {
     /// `WithExceptStart`: call `exit(type, exc, traceback)`.
     pub(crate) fn with_exit_exc(&mut self, exit: &Value, exc: &Value) -> PyResult<Value> {
         let typ = match exc {
-            Value::Instance(i) => Value::Class(i.class.clone()),
+            Value::Instance(i) => Value::Class(i.class.get().clone()),
             _ => Value::None,
         };
         let tb = match exc {
@@ -159,7 +159,7 @@ impl Interp {
     /// The last line of the report, `ValueError: message` (`traceback.format_exception_only`).
     pub fn exception_only(&mut self, err: &PyErr) -> String {
         let exc = err.value();
-        let mut line = self.exception_line(&exc, &err.exc.class, false);
+        let mut line = self.exception_line(&exc, &err.exc.class.get(), false);
         line.push('\n');
         line
     }
@@ -220,7 +220,7 @@ impl Interp {
                     self.format_entries(&tb, &mut entries);
                     ctx.emit(&entries, '|', out);
                 }
-                let line = self.exception_line(e, &inst.class, !ctx.no_suggestion);
+                let line = self.exception_line(e, &inst.class.get(), !ctx.no_suggestion);
                 ctx.emit(&format!("{line}\n"), '|', out);
             }
         }
@@ -258,7 +258,7 @@ impl Interp {
             ctx.emit(&entries, '|', out);
         }
         if let Value::Instance(inst) = eg {
-            let line = self.exception_line(eg, &inst.class, !ctx.no_suggestion);
+            let line = self.exception_line(eg, &inst.class.get(), !ctx.no_suggestion);
             ctx.emit(&format!("{line}\n"), '|', out);
         }
         let excs = crate::interp::excgroup::group_exceptions(eg);
@@ -556,7 +556,7 @@ fn traceback_entries(tb: &Value) -> PyResult<Vec<TraceEntry>> {
     let mut entries = Vec::new();
     let mut cur = tb.clone();
     while let Value::Instance(t) = &cur {
-        if !Ref::ptr_eq(&t.class, &types().traceback) {
+        if !Ref::ptr_eq(&t.class.get(), &types().traceback) {
             break;
         }
         let (entry, next) = {

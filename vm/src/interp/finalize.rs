@@ -142,11 +142,11 @@ pub fn instance_dropped(inst: &mut Instance) {
             return;
         }
     }
-    if !has_del(&inst.class) {
+    if !has_del(&inst.class.get()) {
         return;
     }
     let revived = Ref::new(Instance {
-        class: crate::heap::SwapRef::new(inst.class.clone()),
+        class: crate::heap::SwapRef::new(inst.class.get().clone()),
         dict: ObjCell::new(std::mem::take(inst.dict.get_mut())),
         payload: std::mem::replace(&mut inst.payload, Payload::None),
         weak: crate::heap::weak::WeakAnchor::new(),
@@ -162,7 +162,7 @@ fn gc_finalize_hook(obj: &crate::heap::gc::Tracked) -> bool {
         return false;
     };
     let addr = Ref::as_ptr(&inst) as usize;
-    if !has_del(&inst.class) || is_finalized(addr) {
+    if !has_del(&inst.class.get()) || is_finalized(addr) {
         return false;
     }
     mark_finalized(addr);

@@ -131,7 +131,7 @@ static ALIAS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
 /// Is this a `types.GenericAlias` (`list[int]`)?
 pub(crate) fn is_alias(inst: &Instance) -> bool {
-    Ref::ptr_eq(&inst.class, alias_class())
+    Ref::ptr_eq(&inst.class.get(), alias_class())
 }
 
 /// The class `types.GenericAlias`.
@@ -183,7 +183,7 @@ fn alias_eq(interp: &mut Interp, args: Args) -> PyResult<Value> {
     let Some(other @ Value::Instance(o)) = args.pos.get(1) else {
         return Ok(Value::NotImplemented);
     };
-    if !Ref::ptr_eq(&o.class, alias_class()) {
+    if !Ref::ptr_eq(&o.class.get(), alias_class()) {
         return Ok(Value::NotImplemented);
     }
     let (o_origin, o_items) = parts(&Args {

@@ -100,7 +100,7 @@ fn int_of(v: &Value) -> i64 {
 fn subclass_on_right(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Instance(x), Value::Instance(y)) => {
-            !Ref::ptr_eq(&x.class, &y.class) && y.class.is_subclass(&x.class)
+            !Ref::ptr_eq(&x.class.get(), &y.class.get()) && y.class.is_subclass(&x.class.get())
         }
         _ => false,
     }
@@ -515,7 +515,7 @@ impl Interp {
         }
         match v {
             Value::Instance(i) if builtin_base(v).is_some() => crate::interp::subclass::own_slot(
-                &crate::object::Class::layout_root(&i.class),
+                &crate::object::Class::layout_root(&i.class.get()),
                 name,
             ),
             _ => None,

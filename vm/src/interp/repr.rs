@@ -358,7 +358,7 @@ impl Interp {
             .exc()
             .map(|d| d.lock().args.clone())
             .unwrap_or_default();
-        if let Some(s) = crate::builtins::codecs::unicode_error_str(&inst.class, &args) {
+        if let Some(s) = crate::builtins::codecs::unicode_error_str(&inst.class.get(), &args) {
             return Ok(s);
         }
         if let Some(s) = crate::stdlib::os::os_error_str(inst, &args) {

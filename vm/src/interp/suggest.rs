@@ -188,7 +188,7 @@ impl Interp {
         let hint = inst.exc()?.lock().hint.clone();
         match hint {
             Some(Hint::Suggestion(s)) => Some(s),
-            _ if !Ref::ptr_eq(&inst.class, types().exc(ExcKind::AttributeError)) => None,
+            _ if !Ref::ptr_eq(&inst.class.get(), types().exc(ExcKind::AttributeError)) => None,
             hint => {
                 // CPython reads the exception's `name` and `obj`: those a program passed or
                 // assigned win over the ones the failed attribute read recorded.
@@ -244,7 +244,7 @@ impl Interp {
                 if !matches!(inst.payload, Payload::Super { .. }) {
                     names.extend(inst.dict.lock().keys().cloned());
                 }
-                add_class(&mut names, &inst.class);
+                add_class(&mut names, &inst.class.get());
             }
             Value::Function(f) => {
                 names.extend(crate::builtins::attrs::function_attr_names(f));

@@ -25,10 +25,10 @@ pub fn instance_dict(inst: &Ref<Instance>) -> Value {
     if let Some(d) = table.view() {
         return Value::Dict(d.clone());
     }
-    let slotted = slotted(&inst.class);
+    let slotted = slotted(&inst.class.get());
     let d = Dict::new();
     for (k, v) in table.iter() {
-        if !(slotted && is_slot(&inst.class, k)) {
+        if !(slotted && is_slot(&inst.class.get(), k)) {
             d.set_str(k, v.clone());
         }
     }
@@ -207,12 +207,12 @@ fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
         })
         .collect();
     let names: std::collections::HashSet<&str> = items.iter().map(|(k, _)| &**k).collect();
-    let slotted = slotted(&inst.class);
+    let slotted = slotted(&inst.class.get());
     let mut old = Vec::new();
     let mut table = inst.dict.lock();
     let gone: Vec<Arc<str>> = table
         .keys()
-        .filter(|k| !(names.contains(&***k) || slotted && is_slot(&inst.class, k)))
+        .filter(|k| !(names.contains(&***k) || slotted && is_slot(&inst.class.get(), k)))
         .cloned()
         .collect();
     for k in gone {

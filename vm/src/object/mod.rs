@@ -146,7 +146,7 @@ fn siphash13(k0: u64, k1: u64, data: &[u8]) -> u64 {
 pub fn class_of(v: &Value) -> Ref<Class> {
     let t = types();
     match v {
-        Value::Instance(i) => i.class.clone(),
+        Value::Instance(i) => i.class.get().clone(),
         Value::Class(c) => c.metaclass.clone().unwrap_or_else(|| t.type_.clone()),
         Value::Iter(it) => iterator_class(it.kind),
         Value::RangeIter(_) => iterator_class("range_iterator"),

@@ -266,7 +266,7 @@ impl Trace for Instance {
         true
     }
     fn trace(&self, visit: &mut Visitor<'_>) {
-        visit.visit(&self.class);
+        visit.visit(&self.class.get());
         if let Ok(dict) = self.dict.try_read() {
             trace_all(dict.values(), visit);
             // The dict of the instance's `__dict__` objects, which the table keeps current.

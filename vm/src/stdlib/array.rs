@@ -411,7 +411,7 @@ pub fn fast_getitem(obj: &Value, key: &Value) -> Option<PyResult<Value>> {
     let Value::Int(i) = key else { return None };
     if !ARRAY_CLASS
         .get()
-        .is_some_and(|c| Ref::ptr_eq(c, &inst.class))
+        .is_some_and(|c| Ref::ptr_eq(c, &inst.class.get()))
     {
         return None;
     }
@@ -433,7 +433,7 @@ pub fn fast_setitem(obj: &Value, key: &Value, v: Value) -> Result<PyResult<()>, 
     let Value::Int(i) = key else { return Err(v) };
     if !ARRAY_CLASS
         .get()
-        .is_some_and(|c| Ref::ptr_eq(c, &inst.class))
+        .is_some_and(|c| Ref::ptr_eq(c, &inst.class.get()))
     {
         return Err(v);
     }
@@ -722,7 +722,7 @@ fn reduce(inst: &Ref<Instance>, a: &ArrayData) -> PyResult<Value> {
         Value::Dict(Ref::new(d))
     };
     Ok(Value::tuple(vec![
-        Value::Class(inst.class.clone()),
+        Value::Class(inst.class.get().clone()),
         ctor_args,
         state,
     ]))

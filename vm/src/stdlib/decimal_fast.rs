@@ -249,7 +249,7 @@ fn digits(n: u128) -> u32 {
 /// `ints` is set) an int. `None` for anything else.
 fn finite(st: &State, v: &Value, ints: bool) -> Option<Finite> {
     match v {
-        Value::Instance(inst) if Ref::ptr_eq(&inst.class, &st.decimal) => {
+        Value::Instance(inst) if Ref::ptr_eq(&inst.class.get(), &st.decimal) => {
             let d = inst.dict.read();
             let (sign, coeff, exp, special) = if d.layout_id() == st.layout.load(Relaxed) {
                 // The attribute layout of Decimals made by `_new` (and here): slots by position.

@@ -362,7 +362,7 @@ fn data<'a>(args: &Args<'a>) -> PyResult<&'a DequeData> {
 pub(crate) fn plain_len(inst: &crate::object::Instance) -> Option<usize> {
     let d = inst.native::<DequeData>()?;
     let cls = DEQUE_CLASS.get()?;
-    Ref::ptr_eq(&inst.class, cls).then(|| d.items.lock().len())
+    Ref::ptr_eq(&inst.class.get(), cls).then(|| d.items.lock().len())
 }
 
 /// The deque of a method taking no arguments (CPython's `METH_NOARGS` messages).
@@ -636,7 +636,7 @@ fn deque_copy(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<DequeData>(&args, "deque")?;
     let maxlen = d.maxlen.map_or(Value::None, |m| Value::Int(m as i64));
     let items = Value::list(d.snapshot());
-    interp.instantiate(&inst.class, &[items, maxlen], &[])
+    interp.instantiate(&inst.class.get(), &[items, maxlen], &[])
 }
 
 fn deque_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -796,7 +796,7 @@ fn deque_ge(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn deque_like(interp: &mut Interp, args: &Args<'_>, items: Vec<Value>) -> PyResult<Value> {
     let (inst, d) = this::<DequeData>(args, "deque")?;
     let maxlen = d.maxlen.map_or(Value::None, |m| Value::Int(m as i64));
-    interp.instantiate(&inst.class, &[Value::list(items), maxlen], &[])
+    interp.instantiate(&inst.class.get(), &[Value::list(items), maxlen], &[])
 }
 
 /// `d + e`: a new deque of `d`'s items then `e`'s (`e` must be a deque).

@@ -1029,7 +1029,7 @@ fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     if !inst.class.builtin {
         // A program's subclass: its instance would have no stream behind it.
-        let native = crate::object::Class::mro(&inst.class)
+        let native = crate::object::Class::mro(&inst.class.get())
             .into_iter()
             .find(|c| c.builtin)
             .map_or_else(|| "TextIOWrapper".to_string(), |c| c.name().to_string());

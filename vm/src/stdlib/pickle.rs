@@ -424,7 +424,7 @@ impl Pickler<'_> {
             "select",
             "_subprocess",
         ];
-        let cls: &Ref<crate::object::Class> = &inst.class;
+        let cls: &Ref<crate::object::Class> = &inst.class.get();
         let mro = Class::mro(cls);
         // What the program's classes define (the built-in ones define none of these hooks).
         let own = |name: &str| {

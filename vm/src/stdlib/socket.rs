@@ -1230,7 +1230,7 @@ fn sock_dup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     data.dgram = d.dgram;
     *data.nodelay.lock() = *d.nodelay.lock();
     *data.flags.lock() = d.flags.lock().clone();
-    let copy = Instance::new(inst.class.clone());
+    let copy = Instance::new(inst.class.get().clone());
     copy.set_native(Box::new(data));
     let int_of = |name: &str| match inst.dict.lock().get(name) {
         Some(Value::Int(n)) => *n,

@@ -513,7 +513,7 @@ fn report_uncaught(interp: &mut Interp, thread: &Value, e: &crate::PyErr) {
     {
         let mut d = hook_args.dict.lock();
         let mut set = |k: &str, v: Value| d.insert(Arc::from(k), v);
-        set("exc_type", Value::Class(e.exc.class.clone()));
+        set("exc_type", Value::Class(e.exc.class.get().clone()));
         set("exc_traceback", crate::interp::exc::traceback_value(&e.exc));
         set("exc_value", exc);
         set("thread", thread.clone());

@@ -180,7 +180,7 @@ fn on_death(key: usize) {
 fn downgrade(obj: &Value) -> PyResult<Target> {
     let out_of_place = || err!(SystemError, "weak reference anchor out of place");
     match obj {
-        Value::Instance(inst) if weakrefable(&inst.class) => {
+        Value::Instance(inst) if weakrefable(&inst.class.get()) => {
             Ref::downgrade(inst).map(Target::Instance).ok_or_else(out_of_place)
         }
         Value::Class(c) => Ref::downgrade(c).map(Target::Class).ok_or_else(out_of_place),
