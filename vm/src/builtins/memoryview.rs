@@ -1,5 +1,7 @@
-//! `memoryview` (builtins stage): a view of the bytes of a `bytes` or `bytearray` without
-//! copying them, as CPython's for one-dimensional views of single bytes (formats `B`, `b`, `c`).
+//! `memoryview` (builtins stage): a view of the bytes of a `bytes`, `bytearray` or `mmap.mmap`
+//! without copying them, as CPython's for one-dimensional views of single bytes (formats `B`,
+//! `b`, `c`). A view of a map reads and writes the map's memory (`stdlib/mmap.rs`), and while
+//! it is alive the map cannot be closed or resized, as in CPython.
 //!
 //! A view is the exporting object plus which of its bytes it shows (start, step, count):
 //! slicing a view makes another view of the same object, and writing through a view of a
@@ -18,7 +20,7 @@
 //! buffer"), minivm releases it (the slice still holds the bytearray's length fixed).
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::builtins::args::to_index;
@@ -26,6 +28,7 @@ use crate::heap::{Global, Ref};
 use crate::interp::subscr::slice_bounds;
 use crate::interp::{Args, Interp};
 use crate::object::{bytes_like, type_name, Class, Instance, NativeFn};
+use crate::stdlib::mmap;
 use crate::stdlib::sync::property;
 use crate::stdlib::{native_class, this};
 use crate::value::Value;
@@ -64,8 +67,10 @@ impl Format {
 
 /// The Rust data of a memoryview.
 struct View {
-    /// The exporting `bytes` or `bytearray`.
+    /// The exporting `bytes`, `bytearray` or `mmap.mmap`.
     obj: Value,
+    /// Whether the exporter refuses writes (bytes, a read-only map).
+    readonly: bool,
     start: i64,
     step: i64,
     len: usize,
@@ -85,7 +90,7 @@ impl View {
     }
 
     fn readonly(&self) -> bool {
-        !matches!(self.obj, Value::ByteArray(_))
+        self.readonly
     }
 
     /// The position in the exporter's buffer of item `i` (< len).
@@ -98,16 +103,27 @@ impl View {
         self.check()?;
         // Read the exporter in place (a bytearray under its lock) rather than through
         // `bytes_like`, which would copy a whole bytearray to take a slice of it.
+        let byte = |b: &u8| *b;
         match &self.obj {
-            Value::Bytes(b) => self.gather(b.as_bytes()),
-            Value::ByteArray(b) => self.gather(&b.data.read()),
+            Value::Bytes(b) => self.gather(b.as_bytes(), <[u8]>::to_vec, byte),
+            Value::ByteArray(b) => self.gather(&b.data.read(), <[u8]>::to_vec, byte),
+            Value::Instance(map) => mmap::with_cells(map, |cells| {
+                let load = |c: &AtomicU8| c.load(Ordering::Relaxed);
+                self.gather(cells, |run| run.iter().map(load).collect(), load)
+            })?,
             _ => raise!(TypeError, "memoryview: the exporter is not bytes-like"),
         }
     }
 
-    /// The viewed items of `buf`: one slice copy when the view is contiguous (step 1, the
-    /// common case: a 100 MB view sliced and joined as bytes is a memcpy), else item by item.
-    fn gather(&self, buf: &[u8]) -> PyResult<Vec<u8>> {
+    /// The viewed items of `buf`: one slice copy (`run`) when the view is contiguous (step 1,
+    /// the common case: a 100 MB view sliced and joined as bytes is a memcpy), else item by
+    /// item (`byte`).
+    fn gather<T>(
+        &self,
+        buf: &[T],
+        run: impl Fn(&[T]) -> Vec<u8>,
+        byte: impl Fn(&T) -> u8,
+    ) -> PyResult<Vec<u8>> {
         let resized = || {
             err!(
                 IndexError,
@@ -119,24 +135,70 @@ impl View {
             return start
                 .checked_add(self.len)
                 .and_then(|end| buf.get(start..end))
-                .map(<[u8]>::to_vec)
+                .map(run)
                 .ok_or_else(resized);
         }
         let mut out = Vec::with_capacity(self.len);
         for i in 0..self.len {
             let at = usize::try_from(self.offset(i)).ok();
-            out.push(*at.and_then(|k| buf.get(k)).ok_or_else(resized)?);
+            out.push(byte(at.and_then(|k| buf.get(k)).ok_or_else(resized)?));
         }
         Ok(out)
     }
 
-    /// A new view of `obj` (bytes or bytearray), counted as an export of a bytearray.
+    /// Store `src` at positions `first`, `first + stride`... of the exporter's buffer (one
+    /// copy when `stride` is 1). A read-only exporter is refused by the callers.
+    fn store(&self, first: i64, stride: i64, src: &[u8]) -> PyResult<()> {
+        let resized = || {
+            err!(
+                IndexError,
+                "memoryview: the bytearray under the view was resized (CPython refuses that)"
+            )
+        };
+        // Each arm puts `run` at position `at` of its buffer, false if it does not fit.
+        let fits = match &self.obj {
+            Value::ByteArray(target) => {
+                let mut data = target.data.lock();
+                scatter(first, stride, src, |at, run| {
+                    usize::try_from(at)
+                        .ok()
+                        .and_then(|k| data.get_mut(k..k.checked_add(run.len())?))
+                        .map(|slot| slot.copy_from_slice(run))
+                        .is_some()
+                })
+            }
+            Value::Instance(map) if mmap::is_mmap(map) => mmap::with_cells(map, |cells| {
+                scatter(first, stride, src, |at, run| {
+                    usize::try_from(at)
+                        .ok()
+                        .and_then(|k| cells.get(k..k.checked_add(run.len())?))
+                        .map(|slot| {
+                            for (c, b) in slot.iter().zip(run) {
+                                c.store(*b, Ordering::Relaxed);
+                            }
+                        })
+                        .is_some()
+                })
+            })?,
+            _ => raise!(TypeError, "cannot modify read-only memory"),
+        };
+        fits.then_some(()).ok_or_else(resized)
+    }
+
+    /// A new view of `obj` (bytes, bytearray or an open mmap), counted as an export of a
+    /// bytearray or map.
     fn new(obj: Value, start: i64, step: i64, len: usize, format: Format) -> View {
-        if let Value::ByteArray(b) = &obj {
-            b.export();
-        }
+        let readonly = match &obj {
+            Value::ByteArray(b) => {
+                b.export();
+                false
+            }
+            Value::Instance(map) => mmap::export(map).unwrap_or(true),
+            _ => true,
+        };
         View {
             obj,
+            readonly,
             start,
             step,
             len,
@@ -153,11 +215,24 @@ impl View {
     /// bytearray's length fixed. Releasing twice is harmless.
     fn release(&self) {
         if !self.released.swap(true, Ordering::Relaxed) {
-            if let Value::ByteArray(b) = &self.obj {
-                b.unexport();
+            match &self.obj {
+                Value::ByteArray(b) => b.unexport(),
+                Value::Instance(map) => mmap::unexport(map),
+                _ => {}
             }
         }
     }
+}
+
+/// Store `src` at `first`, `first + stride`... through `put(position, run)`: one call for a
+/// contiguous store, one per byte otherwise. False if a position does not fit.
+fn scatter(first: i64, stride: i64, src: &[u8], mut put: impl FnMut(i64, &[u8]) -> bool) -> bool {
+    if stride == 1 {
+        return put(first, src);
+    }
+    src.iter()
+        .enumerate()
+        .all(|(k, b)| put(first + k as i64 * stride, std::slice::from_ref(b)))
 }
 
 /// A view freed without `release()` (CPython frees a view as soon as nothing refers to it, and
@@ -246,6 +321,46 @@ pub fn writable_len(inst: &Instance) -> Option<usize> {
     (v.check().is_ok() && !v.readonly()).then_some(v.len)
 }
 
+/// The length of a writable buffer a function writes into (`struct.pack_into`): a bytearray,
+/// a writable contiguous memoryview or a writable mmap; `None` for anything else (CPython
+/// refuses a view with a step, as not contiguous).
+pub fn writable_buffer_len(target: &Value) -> Option<usize> {
+    match target {
+        Value::ByteArray(b) => Some(b.data.read().len()),
+        Value::Instance(i) if mmap::is_mmap(i) => mmap::with_cells(i, |c| c.len())
+            .ok()
+            .filter(|_| !mmap::readonly(i)),
+        Value::Instance(i) => {
+            let contiguous = i.native::<View>()?.step == 1;
+            writable_len(i).filter(|&n| contiguous || n <= 1)
+        }
+        _ => None,
+    }
+}
+
+/// Write `data` at byte `offset` of a buffer [`writable_buffer_len`] accepted.
+pub fn write_buffer(target: &Value, offset: usize, data: &[u8]) -> PyResult<()> {
+    let whole;
+    let view = match target {
+        Value::Instance(i) => match i.native::<View>() {
+            Some(v) => v,
+            None => {
+                whole = View::new(target.clone(), 0, 1, offset + data.len(), Format::Unsigned);
+                &whole
+            }
+        },
+        _ => {
+            whole = View::new(target.clone(), 0, 1, offset + data.len(), Format::Unsigned);
+            &whole
+        }
+    };
+    view.check()?;
+    if view.readonly() {
+        raise!(TypeError, "cannot modify read-only memory");
+    }
+    view.store(view.offset(offset), view.step, data)
+}
+
 fn make(cls: &Ref<Class>, view: View) -> Value {
     let me = Ref::new(Instance::new(cls.clone()));
     me.set_native(Box::new(view));
@@ -280,6 +395,10 @@ fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Value::Bytes(b) => View::new(obj.clone(), 0, 1, b.as_bytes().len(), Format::Unsigned),
         Value::ByteArray(b) => {
             let len = b.data.lock().len();
+            View::new(obj.clone(), 0, 1, len, Format::Unsigned)
+        }
+        Value::Instance(i) if mmap::is_mmap(i) => {
+            let len = mmap::open_len(i)?;
             View::new(obj.clone(), 0, 1, len, Format::Unsigned)
         }
         Value::Instance(i) if i.native::<View>().is_some() => {
@@ -373,9 +492,9 @@ fn mv_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (Some(key), Some(value)) = (args.pos.get(1), args.pos.get(2)) else {
         raise!(TypeError, "expected 2 arguments");
     };
-    let Value::ByteArray(target) = &v.obj else {
+    if v.readonly() {
         raise!(TypeError, "cannot modify read-only memory");
-    };
+    }
     // Where the first byte goes, the distance between the bytes written, and the bytes.
     let (first, stride, src): (i64, i64, Cow<[u8]>) = match key {
         Value::Slice(s) => {
@@ -403,29 +522,8 @@ fn mv_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             (v.offset(i), 1, Cow::Owned(vec![item_byte(v, value)?]))
         }
     };
-    let resized = || {
-        err!(
-            IndexError,
-            "memoryview: the bytearray under the view was resized (CPython refuses that)"
-        )
-    };
-    let mut data = target.data.lock();
-    if stride == 1 {
-        // Contiguous: one copy (`view[a:b] = chunk` of a megabyte is a memcpy).
-        let slot = usize::try_from(first)
-            .ok()
-            .and_then(|k| data.get_mut(k..k.checked_add(src.len())?))
-            .ok_or_else(resized)?;
-        slot.copy_from_slice(&src);
-        return Ok(Value::None);
-    }
-    for (k, b) in src.iter().enumerate() {
-        let at = first + k as i64 * stride;
-        *usize::try_from(at)
-            .ok()
-            .and_then(|k| data.get_mut(k))
-            .ok_or_else(resized)? = *b;
-    }
+    // Contiguous: one copy (`view[a:b] = chunk` of a megabyte is a memcpy).
+    v.store(first, stride, &src)?;
     Ok(Value::None)
 }
 

@@ -59,6 +59,7 @@
 pub mod alloc;
 pub mod fork;
 pub mod gc;
+pub mod mapping;
 mod pool;
 mod push;
 mod value_count;

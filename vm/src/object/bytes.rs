@@ -96,8 +96,10 @@ pub fn bytes_like(v: &Value) -> Option<Cow<'_, [u8]>> {
     match v {
         Value::Bytes(b) => Some(Cow::Borrowed(b.as_bytes())),
         Value::ByteArray(b) => Some(Cow::Owned(b.snapshot())),
-        // A memoryview shows (a copy of) the bytes it views.
-        Value::Instance(i) => crate::builtins::memoryview::view_bytes(i).map(Cow::Owned),
+        // A memoryview shows (a copy of) the bytes it views, an mmap all its bytes.
+        Value::Instance(i) => crate::builtins::memoryview::view_bytes(i)
+            .or_else(|| crate::stdlib::mmap::contents(i))
+            .map(Cow::Owned),
         _ => None,
     }
 }

@@ -263,6 +263,7 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
 /// CPython: named plainly).
 const C_TYPE_MODULES: &[&str] = &[
     "_io", "_thread", "re", "array", "select", "_queue", "_random", "_hashlib", "zlib", "weakref",
+    "mmap",
 ];
 
 /// The name CPython's error messages give the type of `v` (its `tp_name`): `type(v).__name__`,

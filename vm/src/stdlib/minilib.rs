@@ -27,6 +27,10 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("_osinfo.mini", include_str!("../../lib/_osinfo.mini")),
     ("_pickle.mini", include_str!("../../lib/_pickle.mini")),
+    (
+        "_posixshmem.mini",
+        include_str!("../../lib/_posixshmem.mini"),
+    ),
     ("_pypickle.mini", include_str!("../../lib/_pypickle.mini")),
     ("_queue.mini", include_str!("../../lib/_queue.mini")),
     ("_queueinfo.mini", include_str!("../../lib/_queueinfo.mini")),
@@ -315,6 +319,14 @@ pub static FILES: &[(&str, &str)] = &[
     (
         "multiprocessing/queues.mini",
         include_str!("../../lib/multiprocessing/queues.mini"),
+    ),
+    (
+        "multiprocessing/resource_tracker.mini",
+        include_str!("../../lib/multiprocessing/resource_tracker.mini"),
+    ),
+    (
+        "multiprocessing/shared_memory.mini",
+        include_str!("../../lib/multiprocessing/shared_memory.mini"),
     ),
     (
         "multiprocessing/sharedctypes.mini",

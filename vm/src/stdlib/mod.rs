@@ -26,6 +26,7 @@ pub mod linecache;
 pub mod lsprof;
 pub mod math;
 pub mod minilib;
+pub mod mmap;
 pub mod mp;
 pub mod os;
 pub mod os_fd;
@@ -99,6 +100,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("io", io::module),
     ("linecache", linecache::module),
     ("math", math::module),
+    ("mmap", mmap::module),
     ("os", os::os_module),
     ("queue", queue::queue_module),
     ("select", select::select_module),

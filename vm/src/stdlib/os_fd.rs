@@ -1,6 +1,6 @@
 //! `os` calls on file descriptors and on the process (stdlib stage): `os.open` with the `O_*`
 //! flags, `dup`/`dup2`, `lseek`, `fsync`, `fstat`, `isatty`, `set_blocking`/`get_blocking`,
-//! `get_inheritable`/`set_inheritable`, `umask`, the user and group ids, `waitpid` and `strerror`. All through safe rustix calls.
+//! `get_inheritable`/`set_inheritable`, `ftruncate`, `umask`, the user and group ids, `waitpid` and `strerror`. All through safe rustix calls.
 //!
 //! minivm names only the descriptors it can hold safely: 0, 1 and 2, and those it handed out
 //! (`os.open`, `os.pipe`, `os.dup`, kept in `os.rs`'s table until `os.close`). The calls that
@@ -30,6 +30,7 @@ pub fn entries() -> Vec<(&'static str, Value)> {
         ("dup2", func("dup2", dup2)),
         ("lseek", func("lseek", lseek)),
         ("fsync", func("fsync", fsync)),
+        ("ftruncate", func("ftruncate", ftruncate)),
         ("isatty", func("isatty", isatty)),
         ("set_blocking", func("set_blocking", set_blocking)),
         ("get_blocking", func("get_blocking", get_blocking)),
@@ -104,16 +105,30 @@ fn fd_arg(interp: &mut Interp, v: Option<&Value>, fileno: bool) -> PyResult<i64>
 /// The file behind descriptor `n`, to look at: a duplicate of one minivm holds, else the same
 /// file opened again through `/proc/self/fd/n` (EBADF when `n` is not open).
 fn look_at_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
+    reopen_fd(interp, n, false)
+}
+
+/// The file behind descriptor `n`: a duplicate of one minivm holds, else the same file opened
+/// again through `/proc/self/fd/n`, for reading or, if `same_mode`, in the descriptor's own
+/// access mode (to change the file: `ftruncate`, a writable `mmap`). EBADF when `n` is not open.
+pub fn reopen_fd(interp: &mut Interp, n: i64, same_mode: bool) -> PyResult<std::fs::File> {
     if let Ok(f) = borrow_fd(interp, n) {
         return Ok(f);
     }
     use std::os::unix::fs::OpenOptionsExt;
     let bad = || os_error(&std::io::Error::from_raw_os_error(libc::EBADF), None);
-    if n < 0 {
+    let raw = libc::c_int::try_from(n).map_err(|_| bad())?;
+    if raw < 0 {
         return Err(bad());
     }
+    let mode = if same_mode {
+        nix::fcntl::fcntl(raw, nix::fcntl::FcntlArg::F_GETFL).map_err(|_| bad())? & libc::O_ACCMODE
+    } else {
+        libc::O_RDONLY
+    };
     std::fs::OpenOptions::new()
-        .read(true)
+        .read(mode != libc::O_WRONLY)
+        .write(mode != libc::O_RDONLY)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(format!("/proc/self/fd/{n}"))
         .map_err(|e| match e.raw_os_error() {
@@ -214,6 +229,21 @@ fn fsync(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let f = look_at_fd(interp, n)?;
     interp
         .allow_threads(|| rustix::fs::fsync(&f))
+        .map_err(|e| os_error(&io_err(e), None))?;
+    Ok(Value::None)
+}
+
+/// `os.ftruncate(fd, length)`: cut or extend the file to `length` bytes.
+fn ftruncate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, length] =
+        Sig::pos("ftruncate", Style::Positional, &["fd", "length"], 2).bind::<2>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let length = to_index(length.unwrap_or(&Value::None))?;
+    let f = reopen_fd(interp, n, true)?;
+    let length = u64::try_from(length)
+        .map_err(|_| os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None))?;
+    interp
+        .allow_threads(|| rustix::fs::ftruncate(&f, length))
         .map_err(|e| os_error(&io_err(e), None))?;
     Ok(Value::None)
 }

@@ -258,14 +258,14 @@ fn pack_into(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
         return Err(error(interp, msg));
     }
-    let Value::ByteArray(buf) = &args.pos[1] else {
+    let buf = &args.pos[1];
+    let Some(len) = crate::builtins::memoryview::writable_buffer_len(buf) else {
         return Err(err!(
             TypeError,
             "argument must be read-write bytes-like object, not {}",
-            type_name(&args.pos[1])
+            type_name(buf)
         ));
     };
-    let len = buf.data.read().len();
     let mut offset = crate::builtins::args::to_index(&args.pos[2])?;
     if offset < 0 {
         if offset + (l.size as i64) > 0 {
@@ -289,10 +289,9 @@ fn pack_into(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let mut out = vec![0u8; l.size];
     pack_values(interp, &l, vals, &mut out)?;
-    let mut data = buf.data.lock();
     // The buffer may have changed size while the values were converted (`__index__` ran).
-    if data.len() >= offset + l.size {
-        data[offset..offset + l.size].copy_from_slice(&out);
+    if crate::builtins::memoryview::writable_buffer_len(buf).is_some_and(|n| n >= offset + l.size) {
+        crate::builtins::memoryview::write_buffer(buf, offset, &out)?;
     }
     Ok(Value::None)
 }
