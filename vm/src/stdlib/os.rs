@@ -61,6 +61,8 @@ pub fn os_module() -> Ref<Module> {
         ("listdir", func("listdir", listdir)),
         ("chdir", func("chdir", chdir)),
         ("mkdir", func("mkdir", mkdir)),
+        ("mkfifo", func("mkfifo", mkfifo)),
+        ("pipe2", func("pipe2", pipe2)),
         ("makedirs", func("makedirs", makedirs)),
         ("rmdir", func("rmdir", rmdir)),
         ("rename", func("rename", rename)),
@@ -394,13 +396,34 @@ fn kill(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// A process (or group) id argument: a C `pid_t`, with CPython's OverflowError past its range.
 pub(crate) fn pid_arg(v: &Value) -> PyResult<i32> {
-    let pid = to_index(v)?;
-    i32::try_from(pid).map_err(|_| {
+    c_int_arg(v)
+}
+
+/// An Argument Clinic `int` argument (CPython's `_PyLong_AsInt`): out of range either way is
+/// "too large" (`os.nice`, `os.pipe2`, `os.getpriority`).
+pub(crate) fn clinic_int_arg(v: &Value) -> PyResult<i32> {
+    let too_large = || err!(OverflowError, "Python int too large to convert to C int");
+    if let Value::BigInt(_) = v {
+        return Err(too_large());
+    }
+    i32::try_from(to_index(v)?).map_err(|_| too_large())
+}
+
+/// A C `int` argument, as CPython's "i" format parses it (a pid, a clock id).
+pub(crate) fn c_int_arg(v: &Value) -> PyResult<i32> {
+    if let Value::BigInt(_) = v {
+        return Err(err!(
+            OverflowError,
+            "Python int too large to convert to C long"
+        ));
+    }
+    let n = to_index(v)?;
+    i32::try_from(n).map_err(|_| {
         err!(
             OverflowError,
             "signed integer is {} than {}imum",
-            if pid < 0 { "less" } else { "greater" },
-            if pid < 0 { "min" } else { "max" }
+            if n < 0 { "less" } else { "greater" },
+            if n < 0 { "min" } else { "max" }
         )
     })
 }
@@ -816,6 +839,41 @@ fn pipe(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Value::Int(hand_out_fd(OwnedFd::from(r))),
         Value::Int(hand_out_fd(OwnedFd::from(w))),
     ]))
+}
+
+/// `os.pipe2(flags)`: a pipe made with `O_NONBLOCK` and/or `O_CLOEXEC` (without O_CLOEXEC its
+/// descriptors are inherited by programs started, unlike `pipe()`'s).
+fn pipe2(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [flags] = Sig::pos("posix.pipe2", Style::One, &["flags"], 1).bind::<1>(&args)?;
+    let flags = clinic_int_arg(flags.unwrap_or(&Value::None))?;
+    let known = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if flags & !known != 0 {
+        return Err(os_error(
+            &std::io::Error::from_raw_os_error(libc::EINVAL),
+            None,
+        ));
+    }
+    let flags = rustix::pipe::PipeFlags::from_bits_truncate(flags as u32);
+    let (r, w) =
+        rustix::pipe::pipe_with(flags).map_err(|e| os_error(&std::io::Error::from(e), None))?;
+    Ok(Value::tuple(vec![
+        Value::Int(hand_out_fd(r)),
+        Value::Int(hand_out_fd(w)),
+    ]))
+}
+
+/// `os.mkfifo(path, mode=0o666)`: make a named pipe (FIFO) at `path`, `mode` less the umask.
+fn mkfifo(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [p, mode] = Sig::kw("mkfifo", &["path", "mode"], 1).bind::<2>(&args)?;
+    let path = path_arg(p, "mkfifo")?.to_string();
+    let mode = match mode {
+        Some(m) => clinic_int_arg(m)?,
+        None => 0o666,
+    };
+    let mode = rustix::fs::Mode::from_bits_truncate(mode as u32);
+    rustix::fs::mkfifoat(rustix::fs::CWD, path.as_str(), mode)
+        .map(|()| Value::None)
+        .map_err(|e| os_error(&std::io::Error::from(e), None))
 }
 
 fn fspath(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -2,6 +2,7 @@
 //! `getsid`, `setsid` and `killpg`, as CPython's posixmodule gives them: the calls programs
 //! make around `subprocess.Popen(..., start_new_session=True)` or `process_group=0`, to signal
 //! a child and everything it started at once (`os.killpg(os.getpgid(p.pid), SIGTERM)`).
+//! Scheduling: `nice`, `getpriority`, `setpriority` and `sched_yield`.
 //! Also `os._execve`, the system call under the exec family of `_osinfo.mini` (`execv`,
 //! `execvp`, `execl`...), which checks the arguments as CPython's `os.py` and posixmodule.
 
@@ -13,7 +14,7 @@ use crate::builtins::args::{Sig, Style};
 use crate::interp::{Args, Interp};
 use crate::object::type_name;
 use crate::stdlib::func;
-use crate::stdlib::os::{os_error, pid_arg, send_signal};
+use crate::stdlib::os::{clinic_int_arg, os_error, pid_arg, send_signal};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -28,6 +29,13 @@ pub fn entries() -> Vec<(&'static str, Value)> {
         ("setsid", func("setsid", setsid)),
         ("killpg", func("killpg", killpg)),
         ("_execve", func("_execve", execve)),
+        ("nice", func("nice", nice)),
+        ("getpriority", func("getpriority", getpriority)),
+        ("setpriority", func("setpriority", setpriority)),
+        ("sched_yield", func("sched_yield", sched_yield)),
+        ("PRIO_PROCESS", Value::Int(0)),
+        ("PRIO_PGRP", Value::Int(1)),
+        ("PRIO_USER", Value::Int(2)),
     ]
 }
 
@@ -140,4 +148,69 @@ fn c_string(v: &Value) -> PyResult<CString> {
 
 fn c_strings(interp: &mut Interp, v: &Value) -> PyResult<Vec<CString>> {
     interp.collect_iter(v)?.iter().map(c_string).collect()
+}
+
+fn io_error(e: rustix::io::Errno) -> crate::error::PyErr {
+    os_error(&std::io::Error::from(e), None)
+}
+
+/// `os.nice(increment)`: add `increment` to this process's niceness; the new niceness.
+fn nice(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [inc] = Sig::pos("posix.nice", Style::One, &["increment"], 1).bind::<1>(&args)?;
+    let inc = clinic_int_arg(inc.unwrap_or(&Value::None))?;
+    rustix::process::nice(inc)
+        .map(|n| Value::Int(i64::from(n)))
+        .map_err(io_error)
+}
+
+/// The `which, who` pair of getpriority/setpriority: what `who` (0: this one) names.
+enum PriorityOf {
+    Process(Option<rustix::process::Pid>),
+    Group(Option<rustix::process::Pid>),
+    User(rustix::process::Uid),
+}
+
+fn priority_of(which: Option<&Value>, who: Option<&Value>) -> PyResult<PriorityOf> {
+    let which = clinic_int_arg(which.unwrap_or(&Value::None))?;
+    let who = clinic_int_arg(who.unwrap_or(&Value::None))?;
+    let pid = rustix::process::Pid::from_raw(who);
+    match which {
+        0 => Ok(PriorityOf::Process(pid)),
+        1 => Ok(PriorityOf::Group(pid)),
+        2 => Ok(PriorityOf::User(rustix::process::Uid::from_raw(who as u32))),
+        _ => Err(io_error(rustix::io::Errno::INVAL)),
+    }
+}
+
+/// `os.getpriority(which, who)`: the niceness of a process, process group or user
+/// (`PRIO_PROCESS`, `PRIO_PGRP`, `PRIO_USER`; `who` 0 is this process, group or user).
+fn getpriority(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [which, who] = Sig::kw("getpriority", &["which", "who"], 2).bind::<2>(&args)?;
+    let n = match priority_of(which, who)? {
+        PriorityOf::Process(pid) => rustix::process::getpriority_process(pid),
+        PriorityOf::Group(pid) => rustix::process::getpriority_pgrp(pid),
+        PriorityOf::User(uid) => rustix::process::getpriority_user(uid),
+    };
+    n.map(|n| Value::Int(i64::from(n))).map_err(io_error)
+}
+
+/// `os.setpriority(which, who, priority)`: set the niceness `getpriority` reads.
+fn setpriority(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [which, who, prio] =
+        Sig::kw("setpriority", &["which", "who", "priority"], 3).bind::<3>(&args)?;
+    let prio = clinic_int_arg(prio.unwrap_or(&Value::None))?;
+    let done = match priority_of(which, who)? {
+        PriorityOf::Process(pid) => rustix::process::setpriority_process(pid, prio),
+        PriorityOf::Group(pid) => rustix::process::setpriority_pgrp(pid, prio),
+        PriorityOf::User(uid) => rustix::process::setpriority_user(uid, prio),
+    };
+    done.map(|()| Value::None).map_err(io_error)
+}
+
+/// `os.sched_yield()`: give the processor to another runnable thread, without the GIL (as
+/// CPython's, which releases it around the call).
+fn sched_yield(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("posix.sched_yield", Style::NoArgs, &[], 0).check(&args)?;
+    interp.allow_threads(rustix::thread::sched_yield);
+    Ok(Value::None)
 }

@@ -53,6 +53,9 @@ pub const MINI_NAMES: &[&str] = &[
     "execvp",
     "execvpe",
     "get_exec_path",
+    "times",
+    "times_result",
+    "getloadavg",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.

@@ -77,19 +77,7 @@ const CLOCKS: &[(&str, i32)] = &[
 /// The clock id argument of `clock_gettime(clk_id, /)` and friends: a C int, as CPython parses it.
 fn clock_arg(args: &Args<'_>, name: &str) -> PyResult<ClockId> {
     let [id] = Sig::pos(name, Style::Positional, &["clk_id"], 1).bind::<1>(args)?;
-    let id = match id {
-        Some(Value::BigInt(_)) => i64::MAX,
-        Some(v) => crate::builtins::args::to_index(v)?,
-        None => 0,
-    };
-    let id = i32::try_from(id).map_err(|_| {
-        crate::err!(
-            OverflowError,
-            "signed integer is {} than {}",
-            if id < 0 { "less" } else { "greater" },
-            if id < 0 { "minimum" } else { "maximum" }
-        )
-    })?;
+    let id = crate::stdlib::os::c_int_arg(id.unwrap_or(&Value::None))?;
     Ok(ClockId::from_raw(id))
 }
 
