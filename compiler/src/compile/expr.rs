@@ -191,7 +191,10 @@ impl<'a> Compiler<'a> {
                 func,
                 args,
                 keywords,
-            } => self.call(e, func, args, keywords),
+            } => {
+                super::warn::check_caller(self.line_of(e.span), e.span, func);
+                self.call(e, func, args, keywords)
+            }
             ExprKind::Attribute { value, attr } => {
                 self.expr(value)?;
                 let n = self.attr_name(&attr.name);
@@ -199,6 +202,7 @@ impl<'a> Compiler<'a> {
                 Ok(())
             }
             ExprKind::Subscript { value, index } => {
+                super::warn::check_subscript(self.line_of(e.span), e.span, value, index);
                 self.expr(value)?;
                 self.expr(index)?;
                 self.emit(Op::Subscr);

@@ -1,5 +1,6 @@
 //! Stage 3 (compiler): the `SyntaxWarning`s CPython's compiler issues for code that compiles but
-//! is almost surely a mistake: `x is 1` ("is" with a literal). They are collected per thread
+//! is almost surely a mistake: `x is 1` ("is" with a literal), `(1, 2) (3, 4)` (a literal
+//! called: a missing comma), `None[0]`, `"abc"["x"]`. They are collected per thread
 //! while a source compiles; whoever compiled it takes them ([`take_warnings`]) and issues them
 //! through the `warnings` module at the file and line they name, as CPython does.
 
@@ -14,7 +15,7 @@ use crate::Span;
 pub struct CompileWarning {
     pub line: u32,
     pub span: Span,
-    pub message: &'static str,
+    pub message: String,
 }
 
 thread_local! {
@@ -33,7 +34,7 @@ pub fn take_warnings() -> Vec<CompileWarning> {
 
 /// Record a warning (each time the node compiles: a `finally` body compiled twice warns twice,
 /// as in CPython).
-fn warn(line: u32, span: Span, message: &'static str) {
+fn warn(line: u32, span: Span, message: String) {
     WARNINGS.with(|w| {
         w.borrow_mut().push(CompileWarning {
             line,
@@ -64,7 +65,7 @@ pub(crate) fn check_compare(
             }
         };
         if is_literal(left) || is_literal(right) {
-            warn(line, span, message);
+            warn(line, span, message.to_string());
             return;
         }
         left = right;
@@ -91,5 +92,108 @@ fn folds(e: &Expr) -> bool {
         ExprKind::BinOp { left, right, .. } => folds(left) && folds(right),
         ExprKind::Tuple(items) => items.iter().all(folds),
         _ => false,
+    }
+}
+
+/// CPython's `infer_type`: the type of the object a literal or display makes (after constant
+/// folding of unary operators on numbers), if the expression is one.
+fn infer_type(e: &Expr) -> Option<&'static str> {
+    Some(match &e.kind {
+        ExprKind::Tuple(_) => "tuple",
+        ExprKind::List(_) | ExprKind::ListComp { .. } => "list",
+        ExprKind::Dict(_) | ExprKind::DictComp { .. } => "dict",
+        ExprKind::Set(_) | ExprKind::SetComp { .. } => "set",
+        ExprKind::GeneratorExp { .. } => "generator",
+        ExprKind::Lambda { .. } => "function",
+        ExprKind::FString(_) => "str",
+        _ => return const_type(e),
+    })
+}
+
+/// The type of the constant `e` folds to: a literal, or a unary operator applied to one.
+fn const_type(e: &Expr) -> Option<&'static str> {
+    match &e.kind {
+        ExprKind::Const(c) => Some(match c {
+            Const::None => "NoneType",
+            Const::Bool(_) => "bool",
+            Const::Int(_) | Const::BigInt(_) => "int",
+            Const::Float(_) => "float",
+            Const::Imag(_) => "complex",
+            Const::Str(_) => "str",
+            Const::Bytes(_) => "bytes",
+            Const::Ellipsis => "ellipsis",
+        }),
+        ExprKind::UnaryOp { op, operand } => {
+            let t = const_type(operand)?;
+            match (op, t) {
+                (UnaryOp::Not, _) => Some("bool"),
+                // `-True` and `~True` are ints; `-"x"` does not fold.
+                (_, "bool") => Some("int"),
+                (UnaryOp::Invert, "int") => Some("int"),
+                (UnaryOp::Invert, _) => None,
+                (_, "int" | "float" | "complex") => Some(t),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// CPython's `check_caller`: calling a literal or a display (`[(1, 2) (3, 4)]`).
+pub(crate) fn check_caller(line: u32, span: Span, func: &Expr) {
+    // (A lambda is callable: its type is the only one inferred here that is.)
+    if let Some(t) = infer_type(func).filter(|t| *t != "function") {
+        warn(
+            line,
+            span,
+            format!("'{t}' object is not callable; perhaps you missed a comma?"),
+        );
+    }
+}
+
+/// CPython's `check_subscripter` and `check_index`, for `value[index]` read: subscripting a
+/// literal that cannot be (`None[0]`, `{1}[0]`), or indexing a str, bytes, tuple or list
+/// display with an index of the wrong type (`"abc"["x"]`, `[1, 2][1.5]`).
+pub(crate) fn check_subscript(line: u32, span: Span, value: &Expr, index: &Expr) {
+    let value_type = infer_type(value);
+    let unsubscriptable = match &value.kind {
+        ExprKind::Set(_)
+        | ExprKind::SetComp { .. }
+        | ExprKind::GeneratorExp { .. }
+        | ExprKind::Lambda { .. } => true,
+        _ => matches!(
+            const_type(value),
+            Some("NoneType" | "ellipsis" | "int" | "bool" | "float" | "complex")
+        ),
+    };
+    if let (true, Some(t)) = (unsubscriptable, value_type) {
+        warn(
+            line,
+            span,
+            format!("'{t}' object is not subscriptable; perhaps you missed a comma?"),
+        );
+        return;
+    }
+    let Some(index_type) = infer_type(index) else {
+        return;
+    };
+    if matches!(index_type, "int" | "bool") {
+        return;
+    }
+    let indexable = match &value.kind {
+        ExprKind::Tuple(_)
+        | ExprKind::List(_)
+        | ExprKind::ListComp { .. }
+        | ExprKind::FString(_) => true,
+        _ => matches!(const_type(value), Some("str" | "bytes")),
+    };
+    if let (true, Some(t)) = (indexable, value_type) {
+        warn(
+            line,
+            span,
+            format!(
+                "{t} indices must be integers or slices, not {index_type}; perhaps you missed a comma?"
+            ),
+        );
     }
 }

@@ -222,6 +222,11 @@ fn constant_value(c: &Constant) -> Value {
         Constant::Imag(f) => {
             crate::builtins::complex::new_complex(crate::builtins::complex::Complex::new(0.0, *f))
         }
+        // CPython's compiler interns the string constants made of name characters
+        // (`all_name_chars`): equal ones of different code objects are one object.
+        Constant::Str(s) if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+            Value::Str(crate::object::intern(s))
+        }
         Constant::Str(s) => Value::str(s),
         Constant::Bytes(b) => Value::bytes(b.to_vec()),
         Constant::Ellipsis => Value::Ellipsis,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::heap::Ref;
 use crate::interp::run::Exit;
 use crate::interp::Interp;
-use crate::object::{Dict, Module};
+use crate::object::{Dict, ExcKind, Module};
 use crate::stdlib::minilib;
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -296,6 +296,11 @@ fn package_path(m: &Module) -> Vec<String> {
         .collect()
 }
 
+thread_local! {
+    /// Set while `importlib._bootstrap` (which runs the `sys.meta_path` finders) is imported.
+    static NO_HOOKS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// CPython's `No module named 'x'`, plus a note when `x` is a standard module of CPython's that
 /// minivm does not provide, so a learner does not suspect a broken install.
 fn module_not_found(name: &str) -> PyErr {
@@ -466,9 +471,9 @@ impl Interp {
         src: &str,
     ) -> PyResult<()> {
         for w in warnings {
-            match self.warn_explicit("SyntaxWarning", w.message, filename, w.line) {
+            match self.warn_explicit("SyntaxWarning", &w.message, filename, w.line) {
                 Err(e) if e.is(crate::object::ExcKind::SyntaxWarning) => {
-                    let error = minivm_compiler::SyntaxError::syntax(w.message, w.span);
+                    let error = minivm_compiler::SyntaxError::syntax(w.message.clone(), w.span);
                     let err = syntax_error(&error, filename, src);
                     // CPython's compiler reads the line from the file on disk: none for a
                     // string given to exec/eval/compile under a name that is not a file.
@@ -592,8 +597,109 @@ impl Interp {
         true
     }
 
-    /// `import_module` once this thread has claimed `name`.
+    /// `import_module` once this thread has claimed `name`: the finders a program put in
+    /// `sys.meta_path` before minivm's own (the default entries) are asked first, those after
+    /// it when minivm's import finds no such module.
     fn import_module_now(&mut self, name: &str) -> PyResult<Value> {
+        let (before, after) = self.meta_path_finders();
+        if before.is_empty() && after.is_empty() {
+            return self.import_module_native(name);
+        }
+        // A finder is told the parent package's `__path__` (None at the top level).
+        let (parent, path) = match name.rsplit_once('.') {
+            Some((parent, _)) => {
+                let pm = self.import_module(parent)?;
+                if let Some(m) = registered(&self.vm, name) {
+                    return m;
+                }
+                let path = match &pm {
+                    Value::Module(m) => m.dict.get_str("__path__").unwrap_or(Value::None),
+                    _ => Value::None,
+                };
+                (Some(pm), path)
+            }
+            None => (None, Value::None),
+        };
+        let found = match self.meta_path_find(name, &path, before)? {
+            Some(m) => m,
+            None => match self.import_module_native(name) {
+                Err(e) if e.is(ExcKind::ModuleNotFoundError) && !after.is_empty() => {
+                    match self.meta_path_find(name, &path, after)? {
+                        Some(m) => m,
+                        None => return Err(e),
+                    }
+                }
+                r => return r,
+            },
+        };
+        // `import a.b` makes `b` an attribute of `a`, as CPython does.
+        if let (Some(Value::Module(pm)), Some((_, leaf))) = (parent, name.rsplit_once('.')) {
+            pm.dict.set_str(leaf, found.clone());
+        }
+        Ok(found)
+    }
+
+    /// The entries of `sys.meta_path` before minivm's own import (the default finders) and
+    /// after it; a list without any default entry is all "before".
+    fn meta_path_finders(&self) -> (Vec<Value>, Vec<Value>) {
+        if NO_HOOKS.with(std::cell::Cell::get) {
+            return (Vec::new(), Vec::new());
+        }
+        let Some(Value::Module(sys)) = self.vm.sys_modules.get_str("sys") else {
+            return (Vec::new(), Vec::new());
+        };
+        let Some(Value::List(l)) = sys.dict.get_str("meta_path") else {
+            return (Vec::new(), Vec::new());
+        };
+        let items = l.items.lock().clone();
+        let is_default = crate::stdlib::sys::is_default_finder;
+        if items.iter().all(is_default) {
+            return (Vec::new(), Vec::new());
+        }
+        match items.iter().position(is_default) {
+            Some(i) => (
+                items[..i].to_vec(),
+                items[i..]
+                    .iter()
+                    .filter(|v| !is_default(v))
+                    .cloned()
+                    .collect(),
+            ),
+            None => (items, Vec::new()),
+        }
+    }
+
+    /// Ask `finders` (through `importlib._bootstrap`) for module `name`: the loaded module, or
+    /// None when no finder has a spec for it.
+    fn meta_path_find(
+        &mut self,
+        name: &str,
+        path: &Value,
+        finders: Vec<Value>,
+    ) -> PyResult<Option<Value>> {
+        if finders.is_empty() {
+            return Ok(None);
+        }
+        // The helper's own import (and `importlib`'s) does not consult the hooks.
+        let boot = match registered(&self.vm, "importlib._bootstrap") {
+            Some(m) => m?,
+            None => {
+                NO_HOOKS.with(|c| c.set(true));
+                let r = self.import_module("importlib._bootstrap");
+                NO_HOOKS.with(|c| c.set(false));
+                r?
+            }
+        };
+        let find = self.getattr(&boot, "_find_and_load_with")?;
+        let args = [Value::str(name), path.clone(), Value::list(finders)];
+        match self.call(&find, &args)? {
+            Value::None => Ok(None),
+            m => Ok(Some(m)),
+        }
+    }
+
+    /// minivm's own import of `name` (built-in modules, `sys.path`, the library).
+    fn import_module_native(&mut self, name: &str) -> PyResult<Value> {
         let found = match name.rsplit_once('.') {
             Some((parent, leaf)) => {
                 let Value::Module(pm) = self.import_module(parent)? else {

@@ -144,16 +144,17 @@ impl From<String> for PyStr {
     }
 }
 
-/// One shared string object per distinct name (globals, attributes), so that lookups of a name
-/// compiled into different code objects compare by pointer first. Used only when code is loaded.
+// FxHash: names are short and come from code, and every name of every loaded code object
+// passes here (a worker process loads thousands at start).
+type InternTable = std::collections::HashMap<Box<str>, Ref<PyStr>, rustc_hash::FxBuildHasher>;
+static INTERNED: crate::heap::Global<std::sync::Mutex<InternTable>> = crate::heap::Global::new();
+
+/// One shared string object per distinct name (globals, attributes) and per string constant
+/// made of name characters (as CPython's compiler interns them), so that lookups of a name
+/// compiled into different code objects compare by pointer first. Used when code is loaded,
+/// and by `sys.intern`.
 pub fn intern(name: &str) -> Ref<PyStr> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    // FxHash: names are short and come from code, and every name of every loaded code object
-    // passes here (a worker process loads thousands at start).
-    type Table = HashMap<Box<str>, Ref<PyStr>, rustc_hash::FxBuildHasher>;
-    static TABLE: crate::heap::Global<Mutex<Table>> = crate::heap::Global::new();
-    let table = TABLE.get_or_init(|| Mutex::new(Table::default()));
+    let table = INTERNED.get_or_init(|| std::sync::Mutex::new(InternTable::default()));
     let Ok(mut t) = table.lock() else {
         return Ref::new(PyStr::new(name));
     };
@@ -164,6 +165,17 @@ pub fn intern(name: &str) -> Ref<PyStr> {
     t.entry(name.into())
         .or_insert_with(|| Ref::new(PyStr::new(name)))
         .clone()
+}
+
+/// Is `s` the interned string of its text (CPython's `PyUnicode_CHECK_INTERNED`)?
+pub fn is_interned(s: &Ref<PyStr>) -> bool {
+    let Some(table) = INTERNED.get() else {
+        return false;
+    };
+    let Ok(t) = table.lock() else {
+        return false;
+    };
+    t.get(s.as_str()).is_some_and(|i| Ref::ptr_eq(i, s))
 }
 
 /// One shared `Arc<str>` per distinct attribute name. Code objects intern their names when loaded

@@ -163,6 +163,7 @@ pub static FILES: &[(&str, &str)] = &[
         "collections/abc.mini",
         include_str!("../../lib/collections/abc.mini"),
     ),
+    ("colorsys.mini", include_str!("../../lib/colorsys.mini")),
     (
         "concurrent/__init__.mini",
         include_str!("../../lib/concurrent/__init__.mini"),
@@ -202,6 +203,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("datetime.mini", include_str!("../../lib/datetime.mini")),
     ("decimal.mini", include_str!("../../lib/decimal.mini")),
     ("difflib.mini", include_str!("../../lib/difflib.mini")),
+    ("dis.mini", include_str!("../../lib/dis.mini")),
     ("doctest.mini", include_str!("../../lib/doctest.mini")),
     (
         "email/__init__.mini",
@@ -248,8 +250,28 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/importlib/__init__.mini"),
     ),
     (
+        "importlib/_bootstrap.mini",
+        include_str!("../../lib/importlib/_bootstrap.mini"),
+    ),
+    (
+        "importlib/abc.mini",
+        include_str!("../../lib/importlib/abc.mini"),
+    ),
+    (
         "importlib/machinery.mini",
         include_str!("../../lib/importlib/machinery.mini"),
+    ),
+    (
+        "importlib/metadata.mini",
+        include_str!("../../lib/importlib/metadata.mini"),
+    ),
+    (
+        "importlib/resources/__init__.mini",
+        include_str!("../../lib/importlib/resources/__init__.mini"),
+    ),
+    (
+        "importlib/resources/abc.mini",
+        include_str!("../../lib/importlib/resources/abc.mini"),
     ),
     (
         "importlib/util.mini",
@@ -346,9 +368,11 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("numbers.mini", include_str!("../../lib/numbers.mini")),
     ("operator.mini", include_str!("../../lib/operator.mini")),
+    ("optparse.mini", include_str!("../../lib/optparse.mini")),
     ("pathlib.mini", include_str!("../../lib/pathlib.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
     ("platform.mini", include_str!("../../lib/platform.mini")),
+    ("posixpath.mini", include_str!("../../lib/posixpath.mini")),
     ("pprint.mini", include_str!("../../lib/pprint.mini")),
     ("pstats.mini", include_str!("../../lib/pstats.mini")),
     ("pwd.mini", include_str!("../../lib/pwd.mini")),
@@ -373,6 +397,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("subprocess.mini", include_str!("../../lib/subprocess.mini")),
     ("tarfile.mini", include_str!("../../lib/tarfile.mini")),
     ("textwrap.mini", include_str!("../../lib/textwrap.mini")),
+    ("this.mini", include_str!("../../lib/this.mini")),
     ("timeit.mini", include_str!("../../lib/timeit.mini")),
     ("typing.mini", include_str!("../../lib/typing.mini")),
     (
@@ -409,6 +434,7 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("uuid.mini", include_str!("../../lib/uuid.mini")),
     ("warnings.mini", include_str!("../../lib/warnings.mini")),
+    ("wave.mini", include_str!("../../lib/wave.mini")),
     ("weakref.mini", include_str!("../../lib/weakref.mini")),
     (
         "xml/__init__.mini",

@@ -24,6 +24,7 @@ pub mod itertools;
 pub mod json;
 pub mod linecache;
 pub mod lsprof;
+pub mod marshal;
 pub mod math;
 pub mod minilib;
 pub mod mmap;
@@ -99,6 +100,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("inspect", coro_intro::inspect_module),
     ("io", io::module),
     ("linecache", linecache::module),
+    ("marshal", marshal::module),
     ("math", math::module),
     ("mmap", mmap::module),
     ("os", os::os_module),

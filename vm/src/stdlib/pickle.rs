@@ -122,13 +122,19 @@ enum MemoKey {
     Byte(u16),
 }
 
-fn str_key(s: &str) -> Option<MemoKey> {
+/// Which of the strs CPython keeps one object of `s` is: `u32::MAX` for the empty str, the code
+/// point of a one-character str below U+0100 (`marshal` keys them the same way).
+pub(crate) fn cached_str(s: &str) -> Option<u32> {
     let mut chars = s.chars();
     match (chars.next(), chars.next()) {
-        (None, _) => Some(MemoKey::Char(u32::MAX)),
-        (Some(c), None) if (c as u32) < 256 => Some(MemoKey::Char(c as u32)),
+        (None, _) => Some(u32::MAX),
+        (Some(c), None) if (c as u32) < 256 => Some(c as u32),
         _ => None,
     }
+}
+
+fn str_key(s: &str) -> Option<MemoKey> {
+    cached_str(s).map(MemoKey::Char)
 }
 
 fn memo_key(v: &Value) -> MemoKey {

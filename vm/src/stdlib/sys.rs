@@ -9,7 +9,7 @@ use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{ExcKind, Module};
+use crate::object::{Dict, ExcKind, Module};
 use crate::raise;
 use crate::value::Value;
 
@@ -108,7 +108,34 @@ pub fn module() -> Ref<Module> {
     let stdin = crate::stdlib::file::stdin_stream();
     m.dict.set_str("__stdin__", stdin.clone());
     m.dict.set_str("stdin", stdin);
+    // The import hooks: minivm's own import stands where CPython's three default finders are;
+    // a finder a program puts in the list is consulted (`interp/modules.rs: meta_path_find`).
+    let finders = DEFAULT_FINDERS
+        .iter()
+        .map(|(name, module)| Value::Class(super::native_class(name, module, &[])))
+        .collect();
+    m.dict.set_str("meta_path", Value::list(finders));
+    m.dict.set_str("path_hooks", Value::list(Vec::new()));
+    m.dict
+        .set_str("path_importer_cache", Value::Dict(Ref::new(Dict::new())));
     m
+}
+
+/// CPython's default `sys.meta_path` entries (name, module), which stand for minivm's import.
+pub const DEFAULT_FINDERS: [(&str, &str); 3] = [
+    ("BuiltinImporter", "_frozen_importlib"),
+    ("FrozenImporter", "_frozen_importlib"),
+    ("PathFinder", "_frozen_importlib_external"),
+];
+
+/// Is `v` one of the default `sys.meta_path` entries (minivm's own import)?
+pub fn is_default_finder(v: &Value) -> bool {
+    match v {
+        Value::Class(c) => DEFAULT_FINDERS
+            .iter()
+            .any(|(name, module)| &*c.module == *module && &*c.name() == *name),
+        _ => false,
+    }
 }
 
 /// `sys.excepthook(type, value, traceback)` as CPython's default: print the traceback of
