@@ -201,6 +201,11 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/dataclasses.mini"),
     ),
     ("datetime.mini", include_str!("../../lib/datetime.mini")),
+    (
+        "dbm/__init__.mini",
+        include_str!("../../lib/dbm/__init__.mini"),
+    ),
+    ("dbm/dumb.mini", include_str!("../../lib/dbm/dumb.mini")),
     ("decimal.mini", include_str!("../../lib/decimal.mini")),
     ("difflib.mini", include_str!("../../lib/difflib.mini")),
     ("dis.mini", include_str!("../../lib/dis.mini")),
@@ -383,6 +388,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("sched.mini", include_str!("../../lib/sched.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("selectors.mini", include_str!("../../lib/selectors.mini")),
+    ("shelve.mini", include_str!("../../lib/shelve.mini")),
     ("shlex.mini", include_str!("../../lib/shlex.mini")),
     ("shutil.mini", include_str!("../../lib/shutil.mini")),
     ("signal.mini", include_str!("../../lib/signal.mini")),
@@ -436,6 +442,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("warnings.mini", include_str!("../../lib/warnings.mini")),
     ("wave.mini", include_str!("../../lib/wave.mini")),
     ("weakref.mini", include_str!("../../lib/weakref.mini")),
+    ("webbrowser.mini", include_str!("../../lib/webbrowser.mini")),
     (
         "xml/__init__.mini",
         include_str!("../../lib/xml/__init__.mini"),

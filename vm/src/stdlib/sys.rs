@@ -14,6 +14,8 @@ use crate::raise;
 use crate::value::Value;
 
 const FUNCS: Methods = &[
+    ("addaudithook", addaudithook),
+    ("audit", audit),
     ("exit", exit),
     ("getrecursionlimit", getrecursionlimit),
     ("getrefcount", getrefcount),
@@ -354,6 +356,31 @@ fn setprofile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         args.one("sys.setprofile")?,
         "setprofile",
         "a profile function",
+    )
+}
+
+/// `sys.audit(event, *args)`: nothing, as in CPython when no audit hook is installed (and none
+/// can be: see `addaudithook`). Library code calls it before sensitive operations.
+fn audit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    // CPython checks nothing more when no hook is installed (`sys.audit(1)` is None).
+    args.no_kw("sys.audit")?;
+    if args.pos.is_empty() {
+        raise!(
+            TypeError,
+            "audit() missing 1 required positional argument: 'event'"
+        );
+    }
+    Ok(Value::None)
+}
+
+/// `sys.addaudithook(hook)`: a clear error. CPython raises audit events from its own
+/// operations (`open`, `import`, `exec`...); minivm raises none, so a hook would silently see
+/// almost nothing.
+fn addaudithook(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.one("addaudithook")?;
+    raise!(
+        NotImplementedError,
+        "minivm raises no audit events of its own operations, so sys.addaudithook is not supported"
     )
 }
 
