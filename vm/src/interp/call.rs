@@ -450,7 +450,7 @@ impl Interp {
         // The closure inlined: as a call of its own, returning the frame through memory, it
         // cost more than the count saves (callgrind: 824 -> 842 machine instructions per
         // `t += o.m()` iteration, against 818 inlined).
-        let found = inst.class.with_hinted_in(
+        let found = inst.class.with_hinted_in::<true, _, _>(
             access,
             name,
             &cache.class_hint,
