@@ -132,7 +132,9 @@ impl Interp {
             }
             _ => return Err(not_iterable(v)),
         };
-        Ok(Value::Iter(Ref::new(IterObj::new(kind, state))))
+        // Made in place: `Ref::new` would build the iterator on the stack and copy it over
+        // with a call to `memcpy` (a `for` over a list makes one each time it starts).
+        Ok(Value::Iter(Ref::new_with(|| IterObj::new(kind, state))))
     }
 
     /// `next(it)`: `None` when the iterator is exhausted.

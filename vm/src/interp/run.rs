@@ -2081,7 +2081,7 @@ impl Interp {
         let next = match it {
             Value::RangeIter(r) => r.next_value().map(Value::Int),
             Value::Iter(obj) => match seq_iter_next(obj) {
-                Some(v) => Some(v),
+                Some(step) => step,
                 None => self.iter_next(it)?,
             },
             _ => self.iter_next(it)?,
@@ -2341,20 +2341,30 @@ fn truth_fast(v: &Value) -> Option<bool> {
     }
 }
 
-/// The next item of a list or tuple iterator that has one, read in place (a `for` over a
-/// list); `None` for anything else, the end included, which `Interp::iter_next` handles.
+/// A step of a list or tuple iterator, read in place (a `for` over a list): `Some(Some(item))`,
+/// or `Some(None)` at the end (a list iterator then lets go of its list, as `native_step` does,
+/// so that items appended later are not seen); `None` for other iterators, which
+/// `Interp::iter_next` steps.
 #[inline(always)]
-fn seq_iter_next(obj: &crate::object::IterObj) -> Option<Value> {
+fn seq_iter_next(obj: &crate::object::IterObj) -> Option<Option<Value>> {
     use crate::object::IterState;
     let mut st = obj.state.lock();
     match &mut *st {
         IterState::List { list, index } => {
-            let v = list.items.lock().get(*index).cloned()?;
-            *index += 1;
-            Some(v)
+            let v = list.items.lock().get(*index).cloned();
+            match v {
+                Some(v) => {
+                    *index += 1;
+                    Some(Some(v))
+                }
+                None => {
+                    *st = IterState::Exhausted;
+                    Some(None)
+                }
+            }
         }
         IterState::Tuple { tuple, index } => {
-            let v = tuple.items.get(*index).cloned()?;
+            let v = tuple.items.get(*index).cloned();
             *index += 1;
             Some(v)
         }
