@@ -186,31 +186,166 @@ pub fn default_signals_for_exec() -> nix::Result<()> {
     pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
 }
 
-/// Makes `cmd`'s child, between its fork and its exec, call `setsid(2)` when `new_session`
-/// (`subprocess.Popen(..., start_new_session=True)`: the child leads a new session and process
-/// group of its own, so `os.killpg(child.pid, ...)` reaches it and what it starts, and no
-/// terminal signal from the parent's session does) and set the signal dispositions of
-/// [`set_dispositions`]. Nothing is added when there is nothing to do (a `pre_exec` keeps the
-/// standard library from using posix_spawn).
-pub fn child_setup_on_exec(
-    cmd: &mut std::process::Command,
-    new_session: bool,
-    ignore: u64,
-    default: u64,
-) {
+/// Descriptor `n` (above 2) as an owned descriptor, if this process inherited it from the
+/// program that started it (`subprocess.Popen(..., pass_fds=...)`, `os.set_inheritable`, a
+/// shell's `3>file`): open and without close-on-exec. Every descriptor minivm itself opens is
+/// close-on-exec (the standard library's and rustix's calls set it), and the ones the program
+/// made inheritable are owned already (`stdlib/os.rs`'s table), as are those
+/// `multiprocessing` hands to its children (made close-on-exec at once by the child), so such
+/// a descriptor belongs to no Rust object: taking ownership of it is sound. The caller keeps
+/// it (it is closed once, when dropped).
+pub fn adopt_inherited_fd(n: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if n <= 2 {
+        return None;
+    }
+    let flags = nix::fcntl::fcntl(n, nix::fcntl::FcntlArg::F_GETFD).ok()?;
+    if flags & libc::FD_CLOEXEC != 0 {
+        return None;
+    }
+    // SAFETY: `n` is open and not close-on-exec, so (above) nothing else in the process owns
+    // it; the returned `OwnedFd` becomes its only owner.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(n) })
+}
+
+/// What a `subprocess` child sets up between its fork and its exec besides its streams,
+/// working directory and process group: `Popen`'s `start_new_session`, `umask`,
+/// `extra_groups`, `group`, `user`, `close_fds` and `pass_fds`, and the signal dispositions of
+/// [`set_dispositions`].
+#[derive(Clone, Debug, Default)]
+pub struct ChildSetup {
+    pub new_session: bool,
+    pub ignore: u64,
+    pub default: u64,
+    pub umask: Option<u32>,
+    /// setgroups(2): the supplementary groups.
+    pub groups: Option<Vec<u32>>,
+    /// setregid(2) of both ids.
+    pub gid: Option<u32>,
+    /// setreuid(2) of both ids.
+    pub uid: Option<u32>,
+    /// Close every descriptor above 2 at exec (CPython's `close_fds=True`), but `pass_fds`.
+    pub close_fds: bool,
+    /// Descriptors the program gets, at their numbers (their close-on-exec flag cleared).
+    pub pass_fds: Vec<i32>,
+}
+
+/// Added to the errno of a failure of [`child_setup_on_exec`]'s steps, so that the parent
+/// tells it from a failed exec (`std::process::Command` reports both as an `io::Error`): CPython
+/// names the program only when the exec itself failed.
+pub const SETUP_FAILED: i32 = 1 << 20;
+
+impl ChildSetup {
+    /// In a child about to exec (only there): the umask, then the groups and the ids, in
+    /// CPython's order (`_posixsubprocess.c: child_exec`). Async-signal-safe: system calls
+    /// only, no allocation.
+    pub fn set_ids(&self) -> std::io::Result<()> {
+        let check = |r: libc::c_int| {
+            if r == -1 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        };
+        // SAFETY: plain system calls on this (single-threaded, about to exec) process; the
+        // groups pointer and length come from a live slice.
+        unsafe {
+            if let Some(mask) = self.umask {
+                libc::umask(mask as libc::mode_t);
+            }
+            if let Some(groups) = &self.groups {
+                check(libc::setgroups(groups.len(), groups.as_ptr()))?;
+            }
+            if let Some(gid) = self.gid {
+                check(libc::setregid(gid, gid))?;
+            }
+            if let Some(uid) = self.uid {
+                check(libc::setreuid(uid, uid))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// In a child about to exec (only there), after everything else: with `close_fds`, every
+    /// descriptor above 2 closes at exec (close_range(2) with CLOSE_RANGE_CLOEXEC, or each
+    /// one's flag set where the kernel lacks it); then the `pass_fds` lose that flag, so the
+    /// program has them (EBADF for one not open). Async-signal-safe.
+    pub fn set_descriptors(&self) -> std::io::Result<()> {
+        // SAFETY: fcntl(2) and close_range(2) only change descriptor flags of this process,
+        // which is about to exec; no memory is touched.
+        unsafe {
+            if self.close_fds
+                && libc::syscall(
+                    libc::SYS_close_range,
+                    3u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                ) == -1
+            {
+                let mut limit = std::mem::zeroed::<libc::rlimit>();
+                let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+                    limit.rlim_cur.min(1 << 20) as libc::c_int
+                } else {
+                    1024
+                };
+                for fd in 3..max {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            for &fd in &self.pass_fds {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags == -1 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a `Command` child needs any step of its own: without one, no `pre_exec` is added
+    /// (which keeps the standard library using posix_spawn).
+    fn is_empty(&self) -> bool {
+        !self.new_session
+            && self.ignore == 0
+            && self.default == 0
+            && self.umask.is_none()
+            && self.groups.is_none()
+            && self.gid.is_none()
+            && self.uid.is_none()
+            && !self.close_fds
+            && self.pass_fds.is_empty()
+    }
+}
+
+/// Makes `cmd`'s child, between its fork and its exec, do what `setup` says: `setsid(2)` when
+/// `new_session` (`subprocess.Popen(..., start_new_session=True)`: the child leads a new
+/// session and process group of its own, so `os.killpg(child.pid, ...)` reaches it and what it
+/// starts, and no terminal signal from the parent's session does), the signal dispositions,
+/// then [`ChildSetup::set_ids`] and [`ChildSetup::set_descriptors`]. A failure is reported
+/// with its errno plus [`SETUP_FAILED`]. Nothing is added when there is nothing to do (a
+/// `pre_exec` keeps the standard library from using posix_spawn).
+pub fn child_setup_on_exec(cmd: &mut std::process::Command, setup: ChildSetup) {
     use std::os::unix::process::CommandExt;
-    if !new_session && ignore == 0 && default == 0 {
+    if setup.is_empty() {
         return;
     }
     // SAFETY: the closure runs in the forked child, where only async-signal-safe calls are
-    // allowed: `setsid` and `sigaction` (what `set_dispositions` makes) are, and nothing here
-    // allocates or locks (nor does making an `io::Error` from an errno).
+    // allowed: `setsid`, `sigaction` (what `set_dispositions` makes), `umask`, `setgroups`,
+    // `setregid`, `setreuid`, `fcntl` and `close_range` are, and nothing here allocates or
+    // locks (nor does making an `io::Error` from an errno).
     unsafe {
         cmd.pre_exec(move || {
-            if new_session && libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            set_dispositions(ignore, default).map_err(std::io::Error::from)
+            let steps = || -> std::io::Result<()> {
+                if setup.new_session && libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                set_dispositions(setup.ignore, setup.default).map_err(std::io::Error::from)?;
+                setup.set_ids()?;
+                setup.set_descriptors()
+            };
+            steps().map_err(|e| {
+                std::io::Error::from_raw_os_error(SETUP_FAILED + e.raw_os_error().unwrap_or(0))
+            })
         });
     }
 }

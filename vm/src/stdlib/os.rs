@@ -734,7 +734,8 @@ fn urandom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// Descriptors handed to the program as ints (`os.pipe`, `tempfile.mkstemp`), kept open here
 /// until `os.close(fd)` drops them or `open(fd)` takes one over. minivm can only name the
-/// descriptors it made: any other number is `OSError: [Errno 9] Bad file descriptor`.
+/// descriptors it made and those it inherited: any other number is `OSError: [Errno 9] Bad
+/// file descriptor`.
 static OWNED_FDS: parking_lot::Mutex<Vec<OwnedFd>> = parking_lot::Mutex::new(Vec::new());
 
 /// Keep `fd` open and give the program its number.
@@ -751,20 +752,33 @@ fn bad_fd() -> PyErr {
 /// Take back descriptor `n` handed out by [`hand_out_fd`] (for `open(fd)`).
 pub fn take_fd(n: i64) -> PyResult<OwnedFd> {
     let mut owned = OWNED_FDS.lock();
-    match owned.iter().position(|f| f.as_raw_fd() as i64 == n) {
+    match position(&mut owned, n) {
         Some(i) => Ok(owned.remove(i)),
         None => Err(bad_fd()),
     }
+}
+
+/// Where descriptor `n` is in the table: one handed out, or one this process inherited from
+/// the program that started it (`pass_fds`, a shell's `3>file`), which becomes the program's
+/// from its first use (`heap::fork::adopt_inherited_fd`).
+fn position(owned: &mut Vec<OwnedFd>, n: i64) -> Option<usize> {
+    if let Some(i) = owned.iter().position(|f| f.as_raw_fd() as i64 == n) {
+        return Some(i);
+    }
+    let fd = i32::try_from(n)
+        .ok()
+        .and_then(crate::heap::fork::adopt_inherited_fd)?;
+    crate::stdlib::os_fd::note_inheritable();
+    owned.push(fd);
+    Some(owned.len() - 1)
 }
 
 /// Run `f` on descriptor `n` itself (not a duplicate: `os.dup2` replaces it), if minivm handed
 /// it out; `None` if not.
 pub fn with_owned_fd<T>(n: i64, f: impl FnOnce(&mut OwnedFd) -> T) -> Option<T> {
     let mut owned = OWNED_FDS.lock();
-    owned
-        .iter_mut()
-        .find(|fd| fd.as_raw_fd() as i64 == n)
-        .map(f)
+    let i = position(&mut owned, n)?;
+    owned.get_mut(i).map(f)
 }
 
 /// A duplicate of descriptor `n` to read or write through: one minivm handed out, or the
@@ -781,8 +795,8 @@ pub fn borrow_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
                 std::io::stderr().as_fd().try_clone_to_owned()
             }
         }
-        _ => match OWNED_FDS.lock().iter().find(|f| f.as_raw_fd() as i64 == n) {
-            Some(f) => f.try_clone(),
+        _ => match with_owned_fd(n, |f| f.try_clone()) {
+            Some(dup) => dup,
             None => return Err(bad_fd()),
         },
     };

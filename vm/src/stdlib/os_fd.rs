@@ -10,6 +10,7 @@
 //! (`dup2` onto it) is a clear error, not a silent different answer.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::FdFlags;
@@ -199,7 +200,25 @@ fn dup2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         },
     };
     done.map_err(|e| os_error(&io_err(e), None))?;
+    if n2 > 2 {
+        // dup2(2) gives a descriptor without close-on-exec.
+        MADE_INHERITABLE.store(true, Ordering::Relaxed);
+    }
     Ok(Value::Int(n2))
+}
+
+/// Whether the program made a descriptor above 2 inheritable (`os.set_inheritable`,
+/// `os.dup2`); every other descriptor minivm opens is close-on-exec, so until then a child of
+/// `subprocess` with `close_fds=True` has nothing to close.
+static MADE_INHERITABLE: AtomicBool = AtomicBool::new(false);
+
+pub fn made_inheritable() -> bool {
+    MADE_INHERITABLE.load(Ordering::Relaxed)
+}
+
+/// An inheritable descriptor became the program's (one this process inherited).
+pub fn note_inheritable() {
+    MADE_INHERITABLE.store(true, Ordering::Relaxed);
 }
 
 /// `os.lseek(fd, pos, how)`: move the file position; the new position from the start.
@@ -331,6 +350,9 @@ fn set_inheritable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     .bind::<2>(&args)?;
     let n = fd_arg(interp, fd, false)?;
     let inheritable = interp.truthy(inheritable.unwrap_or(&Value::None))?;
+    if inheritable && n > 2 {
+        MADE_INHERITABLE.store(true, Ordering::Relaxed);
+    }
     on_fd_itself(n, |fd| {
         let flags = rustix::io::fcntl_getfd(fd)?;
         let flags = if inheritable {

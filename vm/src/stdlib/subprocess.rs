@@ -22,6 +22,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::builtins::args::{to_index, Sig};
 use crate::builtins::codecs::Encoding;
+use crate::heap::fork::{ChildSetup, SETUP_FAILED};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Class, Instance, Module};
@@ -388,10 +389,30 @@ fn command_wait(mut child: std::process::Child) -> i64 {
     }
 }
 
+/// The ints of a sequence argument (`pass_fds`, `groups`).
+fn id_list(interp: &mut Interp, v: &Value) -> PyResult<Vec<i64>> {
+    let items = interp.collect_iter(v)?;
+    items.iter().map(to_index).collect()
+}
+
+/// A user or group id (checked not negative by subprocess.mini).
+fn id_arg(n: i64) -> PyResult<u32> {
+    u32::try_from(n).map_err(|_| err!(OverflowError, "uid/gid out of range"))
+}
+
+fn opt_id(v: Option<&Value>) -> PyResult<Option<u32>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(v) => id_arg(to_index(v)?).map(Some),
+    }
+}
+
 /// `_subprocess.spawn(args, executable, cwd, env, stdin, stdout, stderr, encoding, errors,
-/// process_group, start_new_session, preexec_fn)`: start the child; returns `(child, stdin,
+/// process_group, start_new_session=False, preexec_fn=None, close_fds=False, pass_fds=(),
+/// umask=-1, uid=None, gid=None, groups=None)`: start the child; returns `(child, stdin,
 /// stdout, stderr)`, the last three the parent's pipe file objects or `None`; `None` when
-/// `preexec_fn` raised in the child (`subprocess_fork.rs`).
+/// `preexec_fn` raised in the child (`subprocess_fork.rs`). `subprocess.mini` checks and
+/// converts `Popen`'s `user`, `group`, `extra_groups` and `pass_fds` (ints here).
 fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     const PARAMS: &[&str] = &[
         "args",
@@ -406,9 +427,15 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "process_group",
         "start_new_session",
         "preexec_fn",
+        "close_fds",
+        "pass_fds",
+        "umask",
+        "uid",
+        "gid",
+        "groups",
     ];
-    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group, new_session, preexec] =
-        Sig::py("_subprocess.spawn", PARAMS, PARAMS.len() - 2).bind(&args)?;
+    let [argv, executable, cwd, env, sin, sout, serr, encoding, errors, group, new_session, preexec, close_fds, pass_fds, umask, uid, gid, groups] =
+        Sig::py("_subprocess.spawn", PARAMS, 10).bind(&args)?;
     let none = Value::None;
     let argv = str_list(interp, argv.unwrap_or(&none))?;
     let Some(arg0) = argv.first() else {
@@ -432,7 +459,38 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ];
     let mut streams = make_streams(targets).map_err(|e| os_error(&e, None))?;
 
-    let new_session = matches!(new_session, Some(Value::Bool(true)));
+    let (ignore, default) = crate::stdlib::signal::exec_dispositions();
+    let setup = ChildSetup {
+        new_session: matches!(new_session, Some(Value::Bool(true))),
+        ignore,
+        default,
+        umask: match umask.map(to_index).transpose()? {
+            Some(n) if n >= 0 => Some(n as u32),
+            _ => None,
+        },
+        groups: match groups {
+            None | Some(Value::None) => None,
+            Some(v) => Some(
+                id_list(interp, v)?
+                    .into_iter()
+                    .map(id_arg)
+                    .collect::<PyResult<_>>()?,
+            ),
+        },
+        gid: opt_id(gid)?,
+        uid: opt_id(uid)?,
+        // With close_fds, only descriptors made inheritable need closing (every other one
+        // is close-on-exec already): a child skips the step while the program made none.
+        close_fds: matches!(close_fds, Some(Value::Bool(true)))
+            && crate::stdlib::os_fd::made_inheritable(),
+        pass_fds: match pass_fds {
+            None | Some(Value::None) => Vec::new(),
+            Some(v) => id_list(interp, v)?
+                .into_iter()
+                .map(|n| i32::try_from(n).map_err(|_| ebadf()))
+                .collect::<PyResult<_>>()?,
+        },
+    };
     let exit = Arc::new(Exit {
         code: Mutex::new(None),
         done: Condvar::new(),
@@ -445,7 +503,7 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 env,
                 cwd,
                 process_group: group,
-                new_session,
+                setup,
             };
             let ends = std::mem::take(&mut streams.child);
             // None: preexec_fn raised in the child (subprocess.mini raises SubprocessError).
@@ -468,8 +526,7 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             if let Some(g) = group {
                 cmd.process_group(g);
             }
-            let (ignore, default) = crate::stdlib::signal::exec_dispositions();
-            crate::heap::fork::child_setup_on_exec(&mut cmd, new_session, ignore, default);
+            crate::heap::fork::child_setup_on_exec(&mut cmd, setup);
             let [a, b, c] = std::mem::take(&mut streams.child)
                 .map(|e| e.map_or(Stdio::inherit(), ChildEnd::stdio));
             cmd.stdin(a).stdout(b).stderr(c);
@@ -477,6 +534,11 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             // The child's ends of the pipes close here in the parent, so reads see the end of file.
             drop(cmd);
             let child = spawned.map_err(|e| {
+                // A step before the exec failed: CPython names no file.
+                if let Some(code) = e.raw_os_error().filter(|&c| c >= SETUP_FAILED) {
+                    let e = std::io::Error::from_raw_os_error(code - SETUP_FAILED);
+                    return os_error(&e, None);
+                }
                 // CPython names the directory when changing to it failed, else the program.
                 let bad_cwd = cwd.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
                 os_error(&e, Some(bad_cwd.unwrap_or(&program)))

@@ -7,8 +7,9 @@
 //! fork with `preexec_fn`), and the child, a one-thread interpreter like any forked child, does
 //! what CPython's `child_exec` does, in its order: the standard streams onto 0, 1, 2, `cwd`,
 //! SIGPIPE back to its default and an empty signal mask (`restore_signals`), `setsid` /
-//! `setpgid`, then `preexec_fn()`, then the program's `SIG_IGN`s made the kernel's (as for every
-//! child, `signal::exec_dispositions`), then execve(2) over the `PATH` of the child's
+//! `setpgid`, the umask, groups and ids (`heap::fork::ChildSetup::set_ids`), then
+//! `preexec_fn()`, then the program's `SIG_IGN`s made the kernel's (as for every child,
+//! `signal::exec_dispositions`), `close_fds`/`pass_fds`, then execve(2) over the `PATH` of the child's
 //! environment (computed after `preexec_fn` when the child inherits `os.environ`, which
 //! `preexec_fn` may change, as CPython's child inherits the `putenv`s it made).
 //!
@@ -37,7 +38,9 @@ pub struct ExecPlan {
     pub env: Option<Vec<(String, String)>>,
     pub cwd: Option<String>,
     pub process_group: Option<i32>,
-    pub new_session: bool,
+    /// `start_new_session`, the ids, umask and descriptors (`setup.ignore`/`default` unused:
+    /// the dispositions are taken after `preexec_fn`).
+    pub setup: crate::heap::fork::ChildSetup,
 }
 
 /// What went wrong in the child (the tag of its report).
@@ -227,7 +230,7 @@ fn child_exec(
     if let Err(e) = crate::heap::fork::default_signals_for_exec() {
         return errno(e);
     }
-    if plan.new_session {
+    if plan.setup.new_session {
         if let Err(e) = nix::unistd::setsid() {
             return errno(e);
         }
@@ -237,6 +240,9 @@ fn child_exec(
         if let Err(e) = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), g) {
             return errno(e);
         }
+    }
+    if let Err(e) = plan.setup.set_ids() {
+        return (FAILED_SETUP, e.raw_os_error().unwrap_or(0));
     }
     let env = match interp.call(preexec, &[]) {
         Err(_) => return (FAILED_PREEXEC, 0),
@@ -258,6 +264,10 @@ fn child_exec(
     let (ignore, default) = crate::stdlib::signal::exec_dispositions();
     if let Err(e) = crate::heap::fork::set_dispositions(ignore, default) {
         return errno(e);
+    }
+    // close_fds and pass_fds, last (as CPython's child: after preexec_fn).
+    if let Err(e) = plan.setup.set_descriptors() {
+        return (FAILED_SETUP, e.raw_os_error().unwrap_or(0));
     }
     // As CPython: the first error other than "not there" is the one reported, else the last.
     let mut saved = None;
