@@ -148,6 +148,10 @@ pub static FILES: &[(&str, &str)] = &[
         "asyncio/transports.mini",
         include_str!("../../lib/asyncio/transports.mini"),
     ),
+    (
+        "asyncio/trsock.mini",
+        include_str!("../../lib/asyncio/trsock.mini"),
+    ),
     ("base64.mini", include_str!("../../lib/base64.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     ("cProfile.mini", include_str!("../../lib/cProfile.mini")),

@@ -1240,13 +1240,17 @@ fn sock_dup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Instance(Ref::new(copy)))
 }
 
-/// `<socket.socket fd=3, family=2, type=1, proto=0, laddr=('127.0.0.1', 5000)>`
+/// `<socket.socket fd=3, family=2, type=1, proto=6, laddr=('127.0.0.1', 5000)>`
 fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = this::<SocketData>(&args, "socket")?;
     let fd = raw_fd(d);
     let closed = matches!(*d.state.lock(), Sock::Closed);
+    let proto = match inst.dict.lock().get("proto") {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    };
     let mut s = format!(
-        "<{}.{} {}fd={fd}, family={}, type={}, proto=0",
+        "<{}.{} {}fd={fd}, family={}, type={}, proto={proto}",
         inst.class.module,
         inst.class.qualname(),
         if closed { "[closed] " } else { "" },
