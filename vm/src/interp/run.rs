@@ -2346,9 +2346,9 @@ fn truth_fast(v: &Value) -> Option<bool> {
 /// so that items appended later are not seen); `None` for other iterators, which
 /// `Interp::iter_next` steps.
 #[inline(always)]
-fn seq_iter_next(obj: &crate::object::IterObj) -> Option<Option<Value>> {
+fn seq_iter_next(obj_ref: &Ref<crate::object::IterObj>) -> Option<Option<Value>> {
     use crate::object::IterState;
-    let mut st = obj.state.lock();
+    let mut st = obj_ref.state.lock();
     match &mut *st {
         IterState::List { list, index } => {
             let v = list.items.lock().get(*index).cloned();
@@ -2358,7 +2358,10 @@ fn seq_iter_next(obj: &crate::object::IterObj) -> Option<Option<Value>> {
                     Some(Some(v))
                 }
                 None => {
-                    *st = IterState::Exhausted;
+                    // Held only by the loop, which drops it next: nothing can step it again.
+                    if Ref::count(obj_ref) > 1 {
+                        *st = IterState::Exhausted;
+                    }
                     Some(None)
                 }
             }
