@@ -633,6 +633,19 @@ impl Interp {
         }
     }
 
+    /// At most `limit` items from `v`'s iterator.
+    fn take_items(&mut self, v: &Value, limit: usize) -> PyResult<Vec<Value>> {
+        let it = self.get_iter(v)?;
+        let mut out = Vec::with_capacity(limit);
+        while out.len() < limit {
+            match self.iter_next(&it)? {
+                Some(x) => out.push(x),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// `UnpackSequence`/`UnpackEx`: push the items so that the first ends up on top.
     pub(crate) fn unpack(
         &mut self,
@@ -690,7 +703,22 @@ impl Interp {
                         type_name(&v)
                     ));
                 }
-                self.collect_iter(&v)?
+                let finite = matches!(
+                    v,
+                    Value::Str(_)
+                        | Value::Bytes(_)
+                        | Value::ByteArray(_)
+                        | Value::Dict(_)
+                        | Value::Set(_)
+                        | Value::Range(_)
+                );
+                match after {
+                    // Plain unpacking reads one item past its targets and no further, as
+                    // CPython's unpack_iterable: an endless iterator gives "too many values"
+                    // (it hung here), and a generator is not run to its end.
+                    None if !finite => self.take_items(&v, before + 1)?,
+                    _ => self.collect_iter(&v)?,
+                }
             }
         };
         match after {
