@@ -674,35 +674,7 @@ impl Interp {
             _ => {
                 // CPython names the failure "cannot unpack" when the value has no way to be
                 // iterated; an iterator (`first, second = iter(...)`) unpacks like any iterable.
-                let iterable = match &v {
-                    Value::Str(_)
-                    | Value::Bytes(_)
-                    | Value::ByteArray(_)
-                    | Value::Dict(_)
-                    | Value::Set(_)
-                    | Value::Range(_)
-                    | Value::Iter(_)
-                    | Value::RangeIter(_) => true,
-                    Value::Generator(g) => g.kind == crate::object::GenKind::Generator,
-                    Value::Instance(_) | Value::Class(_) => {
-                        match self.lookup_special(&v, "__iter__") {
-                            // `__iter__ = None` fills the slot: `iter()` itself says "not iterable".
-                            Some(_) => true,
-                            None => {
-                                crate::object::builtin_base(&v).is_some()
-                                    || self.lookup_special(&v, "__getitem__").is_some()
-                            }
-                        }
-                    }
-                    _ => false,
-                };
-                if !iterable {
-                    return Err(err!(
-                        TypeError,
-                        "cannot unpack non-iterable {} object",
-                        type_name(&v)
-                    ));
-                }
+                // The built-in containers, whose items are finite and read whole below.
                 let finite = matches!(
                     v,
                     Value::Str(_)
@@ -712,6 +684,29 @@ impl Interp {
                         | Value::Set(_)
                         | Value::Range(_)
                 );
+                let iterable = finite
+                    || match &v {
+                        Value::Iter(_) | Value::RangeIter(_) => true,
+                        Value::Generator(g) => g.kind == crate::object::GenKind::Generator,
+                        Value::Instance(_) | Value::Class(_) => {
+                            match self.lookup_special(&v, "__iter__") {
+                                // `__iter__ = None` fills the slot: `iter()` itself says "not iterable".
+                                Some(_) => true,
+                                None => {
+                                    crate::object::builtin_base(&v).is_some()
+                                        || self.lookup_special(&v, "__getitem__").is_some()
+                                }
+                            }
+                        }
+                        _ => false,
+                    };
+                if !iterable {
+                    return Err(err!(
+                        TypeError,
+                        "cannot unpack non-iterable {} object",
+                        type_name(&v)
+                    ));
+                }
                 match after {
                     // Plain unpacking reads one item past its targets and no further, as
                     // CPython's unpack_iterable: an endless iterator gives "too many values"
