@@ -252,12 +252,15 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
                 ),
             }
         }
-        // `zip(a, b)`, `enumerate(x)`...: the iterator types that are built-in names.
+        // `zip(a, b)`, `enumerate(x)`...: the iterator types that are built-in names, and
+        // `itertools.permutations(x)`... (module `itertools`).
         TypeKind::Iterator => {
-            match crate::builtins::iter_functions::ITERATOR_TYPES
-                .iter()
-                .find(|(n, _)| *n == name)
-            {
+            let table = if &*cls.module == "itertools" {
+                crate::stdlib::itertools::ITERATOR_TYPES
+            } else {
+                crate::builtins::iter_functions::ITERATOR_TYPES
+            };
+            match table.iter().find(|(n, _)| *n == name) {
                 Some((_, make)) => make(interp, args),
                 None => raise!(TypeError, "cannot create '{name}' instances"),
             }

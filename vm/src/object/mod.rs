@@ -182,6 +182,12 @@ const ITERATOR_KINDS: &[&str] = &[
     "map",
     "filter",
     "_deque_iterator",
+    // `itertools`' native iterators (vm/src/stdlib/itertools.rs): CPython's `tp_name` carries
+    // the module, so the class is named `permutations` in module `itertools`.
+    "itertools.permutations",
+    "itertools.combinations",
+    "itertools.combinations_with_replacement",
+    "itertools.product",
 ];
 
 /// The class of an iterator of kind `kind` (one of [`ITERATOR_KINDS`], else `iterator`).
@@ -192,7 +198,10 @@ pub fn iterator_class(kind: &str) -> Ref<Class> {
             .iter()
             .map(|name| {
                 let base = types().iterator.clone();
-                let class = Ref::new(Class::new_builtin(name, Some(base), TypeKind::Iterator));
+                let (module, short) = name.rsplit_once('.').unwrap_or(("builtins", name));
+                let mut class = Class::new_builtin(short, Some(base), TypeKind::Iterator);
+                class.module = module.into();
+                let class = Ref::new(class);
                 if crate::builtins::SIZED_ITERATORS.contains(name) {
                     let hint = NativeFunction::method(
                         "__length_hint__",

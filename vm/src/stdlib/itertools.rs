@@ -145,23 +145,31 @@ impl Combinatoric {
     }
 }
 
-/// The `_itertools` module.
+/// The four iterator types, by class name: calling the class (`crate::object::iterator_class`,
+/// module `itertools`) runs its maker.
+pub const ITERATOR_TYPES: crate::builtins::Methods = &[
+    ("permutations", permutations),
+    ("combinations", combinations),
+    (
+        "combinations_with_replacement",
+        combinations_with_replacement,
+    ),
+    ("product", product),
+];
+
+/// The `_itertools` module: the four classes (`type(p)`, `isinstance(p, permutations)`).
 pub fn module() -> Ref<Module> {
-    super::module_from_fns(
-        "_itertools",
-        &[
-            ("permutations", permutations),
-            ("combinations", combinations),
-            (
-                "combinations_with_replacement",
-                combinations_with_replacement,
-            ),
-            ("product", product),
-        ],
-        Vec::new(),
-    )
+    let classes = ITERATOR_TYPES
+        .iter()
+        .map(|(name, _)| {
+            let class = crate::object::iterator_class(&format!("itertools.{name}"));
+            (*name, Value::Class(class))
+        })
+        .collect();
+    super::module_from_fns("_itertools", &[], classes)
 }
 
+/// A made iterator; `kind` is CPython's `tp_name` (`itertools.permutations`).
 fn new_iter(kind: &'static str, state: Combinatoric) -> Value {
     Value::Iter(Ref::new(IterObj::new(
         kind,
@@ -215,7 +223,7 @@ fn permutations(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     check_alloc(r)?;
     if r > n {
-        return Ok(new_iter("permutations", empty()));
+        return Ok(new_iter("itertools.permutations", empty()));
     }
     let state = Combinatoric {
         kind: Kind::Permutations,
@@ -226,7 +234,7 @@ fn permutations(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         r,
         first: true,
     };
-    Ok(new_iter("permutations", state))
+    Ok(new_iter("itertools.permutations", state))
 }
 
 /// The shared part of `combinations(iterable, r)` and `combinations_with_replacement`.
@@ -248,9 +256,9 @@ fn combinations_of(interp: &mut Interp, args: Args<'_>, name: &str, kind: Kind) 
     check_alloc(r)?;
     let n = pool.len();
     let kind_name = if kind == Kind::Combinations {
-        "combinations"
+        "itertools.combinations"
     } else {
-        "combinations_with_replacement"
+        "itertools.combinations_with_replacement"
     };
     let none = match kind {
         Kind::Combinations => r > n,
@@ -323,7 +331,7 @@ fn product(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ranges.extend_from_slice(&inputs);
     }
     if ranges.iter().any(|&(_, len)| len == 0) {
-        return Ok(new_iter("product", empty()));
+        return Ok(new_iter("itertools.product", empty()));
     }
     let state = Combinatoric {
         kind: Kind::Product,
@@ -334,5 +342,5 @@ fn product(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         cycles: Vec::new(),
         first: true,
     };
-    Ok(new_iter("product", state))
+    Ok(new_iter("itertools.product", state))
 }
