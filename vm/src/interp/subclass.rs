@@ -368,6 +368,7 @@ fn receiver<'a>(name: &str, args: &Args<'a>) -> PyResult<&'a Value> {
             "descriptor '{name}' of built-in type needs an argument"
         ));
     };
+    check_arity(name, this, args)?;
     match this {
         Value::Instance(i) if i.class.builtin => Ok(this),
         Value::Instance(_) => builtin_base(this).ok_or_else(|| {
@@ -381,8 +382,75 @@ fn receiver<'a>(name: &str, args: &Args<'a>) -> PyResult<&'a Value> {
     }
 }
 
+/// How many arguments (after the receiver) a special method takes, as CPython checks them
+/// before running it: a slot wrapper (`int.__add__`) says "expected 1 argument, got 2", a method
+/// (`int.__floor__`) "int.__floor__() takes no arguments (1 given)". `None`: checked by the
+/// method itself (`__new__`, `__init__`, `__pow__`, `__round__`, `__call__`).
+fn arity(name: &str) -> Option<(usize, bool)> {
+    const WRAPPER: bool = false;
+    const METHOD: bool = true;
+    Some(match name {
+        "__new__" | "__init__" | "__pow__" | "__rpow__" | "__round__" | "__call__" => return None,
+        "__hash__" | "__bool__" | "__neg__" | "__pos__" | "__invert__" | "__abs__" | "__int__"
+        | "__index__" | "__float__" | "__len__" | "__iter__" | "__repr__" | "__str__"
+        | "__next__" => (0, WRAPPER),
+        "__setitem__" => (2, WRAPPER),
+        "__floor__" | "__ceil__" | "__trunc__" | "__getnewargs__" | "__bytes__"
+        | "__reversed__" => (0, METHOD),
+        "__format__" | "__getitem__" => (1, METHOD),
+        // Binary, reflected, in-place and comparison operators, __contains__, __delitem__,
+        // __divmod__.
+        _ => (1, WRAPPER),
+    })
+}
+
+/// CPython's argument check of special method `name` called on `this` (see [`arity`]): an
+/// assignment such as `__add__ = int.__hash__` in a subclass must fail as CPython's does, not
+/// ignore the extra argument.
+fn check_arity(name: &str, this: &Value, args: &Args) -> PyResult<()> {
+    let Some((wanted, method)) = arity(name) else {
+        return Ok(());
+    };
+    let given = args.pos.len().saturating_sub(1);
+    let owner = || {
+        let base = builtin_base(this).unwrap_or(this);
+        crate::object::builtin_class(base).name()
+    };
+    if !args.kw.is_empty() {
+        return Err(match method {
+            true => err!(TypeError, "{}.{name}() takes no keyword arguments", owner()),
+            false => err!(TypeError, "wrapper {name}() takes no keyword arguments"),
+        });
+    }
+    if given == wanted {
+        return Ok(());
+    }
+    Err(match (method, wanted) {
+        (true, 0) => err!(
+            TypeError,
+            "{}.{name}() takes no arguments ({given} given)",
+            owner()
+        ),
+        (true, _) => err!(
+            TypeError,
+            "{}.{name}() takes exactly one argument ({given} given)",
+            owner()
+        ),
+        (false, 0) => err!(TypeError, "expected 0 arguments, got {given}"),
+        (false, 1) => err!(TypeError, "expected 1 argument, got {given}"),
+        // `__setitem__`: CPython unpacks its arguments under an empty function name, hence
+        // the message's leading space.
+        (false, _) => err!(TypeError, " expected {wanted} arguments, got {given}"),
+    })
+}
+
 /// The `i`th argument after the receiver of slot wrapper `name` (`usize::MAX`: the receiver).
 fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> PyResult<&'a Value> {
+    if i == usize::MAX {
+        if let Some(this) = args.pos.first() {
+            check_arity(name, this, args)?;
+        }
+    }
     args.pos.get(i.wrapping_add(1)).ok_or_else(|| {
         err!(
             TypeError,
@@ -582,22 +650,22 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
         interp.unary_invert(base)
     }),
     ("__abs__", |interp, args| {
-        builtin_of_base(interp, "abs", args)
+        builtin_of_base(interp, "__abs__", "abs", args)
     }),
     ("__reversed__", |interp, args| {
-        builtin_of_base(interp, "reversed", args)
+        builtin_of_base(interp, "__reversed__", "reversed", args)
     }),
     ("__int__", |interp, args| {
-        builtin_of_base(interp, "int", args)
+        builtin_of_base(interp, "__int__", "int", args)
     }),
     ("__index__", |interp, args| {
-        builtin_of_base(interp, "int", args)
+        builtin_of_base(interp, "__index__", "int", args)
     }),
     ("__float__", |interp, args| {
-        builtin_of_base(interp, "float", args)
+        builtin_of_base(interp, "__float__", "float", args)
     }),
     ("__round__", |interp, args| {
-        builtin_of_base(interp, "round", args)
+        builtin_of_base(interp, "__round__", "round", args)
     }),
     ("__divmod__", |interp, args| {
         divmod_slot(interp, "__divmod__", args, false)
@@ -608,12 +676,14 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     // An int is its own floor, ceiling and truncation; a float's is an int (math's functions,
     // which CPython's float methods are).
     ("__trunc__", |interp, args| {
-        builtin_of_base(interp, "int", args)
+        builtin_of_base(interp, "__trunc__", "int", args)
     }),
     ("__floor__", |interp, args| {
-        rounded_by(interp, "floor", args)
+        rounded_by(interp, "__floor__", "floor", args)
     }),
-    ("__ceil__", |interp, args| rounded_by(interp, "ceil", args)),
+    ("__ceil__", |interp, args| {
+        rounded_by(interp, "__ceil__", "ceil", args)
+    }),
     ("__getnewargs__", |interp, args| {
         // The plain built-in value, as `copy` and `pickle` rebuild a subclass instance from.
         let base = receiver("__getnewargs__", &args)?.clone();
@@ -622,7 +692,7 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
         Ok(Value::tuple(vec![plain]))
     }),
     ("__bytes__", |interp, args| {
-        builtin_of_base(interp, "bytes", args)
+        builtin_of_base(interp, "__bytes__", "bytes", args)
     }),
 ];
 
@@ -649,8 +719,8 @@ fn call_builtin(interp: &mut Interp, f: &str, args: Vec<Value>) -> PyResult<Valu
 }
 
 /// `math.floor(base)` / `math.ceil(base)` of a number's receiver.
-fn rounded_by(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> {
-    let base = receiver(f, &args)?.clone();
+fn rounded_by(interp: &mut Interp, slot: &str, f: &str, args: Args) -> PyResult<Value> {
+    let base = receiver(slot, &args)?.clone();
     let math = interp.import_module("math")?;
     let f = interp.getattr(&math, f)?;
     interp.call(&f, &[base])
@@ -658,8 +728,8 @@ fn rounded_by(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> {
 
 /// `f(base, *rest)` for the built-in function or type `f` (`abs`, `int`, `round`), where
 /// `rest` are the slot wrapper's other arguments (`x.__round__(2)`).
-fn builtin_of_base(interp: &mut Interp, f: &str, args: Args) -> PyResult<Value> {
-    let base = receiver(f, &args)?.clone();
+fn builtin_of_base(interp: &mut Interp, slot: &str, f: &str, args: Args) -> PyResult<Value> {
+    let base = receiver(slot, &args)?.clone();
     let f = interp.vm.builtins.get_str(f).unwrap_or(Value::None);
     let mut all = vec![base];
     all.extend(args.pos.iter().skip(1).cloned());
