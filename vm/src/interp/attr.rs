@@ -1738,7 +1738,7 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `C.__dict__`: a copy of the class's own attributes (CPython's is a read-only view), with the
 /// special methods of a built-in type listed as its slot wrappers.
-fn class_dict(cls: &Ref<Class>) -> Value {
+pub(crate) fn class_dict(cls: &Ref<Class>) -> Value {
     let d = crate::object::Dict::new();
     for (k, v) in cls.dict.read().iter() {
         d.set_str(k, v.clone());

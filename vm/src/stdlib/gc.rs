@@ -1,6 +1,7 @@
 //! The `gc` module (stage: standard library): the program's window on the cycle collector in
 //! `heap/gc.rs` — collect now, switch automatic collection off and on, read and set the
-//! thresholds, list the tracked objects, and `gc.callbacks`, called around every collection.
+//! thresholds, list the tracked objects, and `gc.callbacks`, called around every collection
+//! (`get_referents`/`get_referrers` are in `gc_refs.rs`).
 
 use crate::builtins::args::{Sig, Style};
 use crate::builtins::Methods;
@@ -24,6 +25,8 @@ const FUNCS: Methods = &[
     ("get_threshold", get_threshold),
     ("set_threshold", set_threshold),
     ("get_objects", get_objects),
+    ("get_referents", super::gc_refs::get_referents),
+    ("get_referrers", super::gc_refs::get_referrers),
     ("get_stats", get_stats),
     ("is_tracked", is_tracked),
     ("is_finalized", is_finalized),
@@ -173,7 +176,7 @@ fn set_threshold(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// A tracked object as the value a program sees.
-fn as_value(t: &Tracked) -> Option<Value> {
+pub(super) fn as_value(t: &Tracked) -> Option<Value> {
     macro_rules! try_types {
         ($($ty:ident => $variant:ident),*) => {
             $(if let Some(r) = t.downcast::<$ty>() { return Some(Value::$variant(r)); })*
@@ -247,7 +250,7 @@ fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             .map
             .read()
             .iter()
-            .any(|(k, v)| k.value.may_be_tracked() || v.may_be_tracked()),
+            .any(|(k, v)| super::gc_refs::gc_type(&k.value) || super::gc_refs::gc_type(v)),
         Value::Tuple(t) => heap_gc::is_tracked(t),
         // CPython tracks every set and frozenset (minivm skips frozensets of plain values).
         Value::Set(_) => true,

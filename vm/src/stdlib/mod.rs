@@ -17,6 +17,7 @@ pub mod deque;
 pub mod epoll;
 pub mod file;
 pub mod gc;
+mod gc_refs;
 pub mod hashlib;
 pub mod importlib;
 pub mod io;
