@@ -14,8 +14,9 @@
 //! * `bind()` of a TCP socket binds *and listens* (as std's `TcpListener::bind` does), so a
 //!   client may connect before `listen()` is called; `listen()` only sets the backlog (and binds
 //!   an unbound socket, as Linux does);
-//! * only `AF_INET`, with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and
-//!   `send`/`recv` after `connect`); `AF_UNIX` only as the stream pair `socketpair()` makes.
+//! * only `AF_INET` and `AF_INET6` (addresses `(host, port[, flowinfo[, scope_id]])`), with
+//!   `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and `send`/`recv` after
+//!   `connect`); `AF_UNIX` only as the stream pair `socketpair()` makes.
 //!
 //! Non-blocking mode (`setblocking(False)`, `settimeout(0)`) sets `O_NONBLOCK` on the descriptor,
 //! as CPython does: a call that would wait raises `BlockingIOError`, and `connect()` starts the
@@ -25,7 +26,8 @@
 
 use std::io::{Read, Write};
 use std::net::{
-    Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, ToSocketAddrs, UdpSocket,
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener,
+    TcpStream, ToSocketAddrs, UdpSocket,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -66,6 +68,8 @@ const SO_TYPE: i64 = 3;
 const SO_REUSEADDR: i64 = 2;
 const SO_KEEPALIVE: i64 = 9;
 const SO_REUSEPORT: i64 = 15;
+const IPPROTO_IPV6: i64 = 41;
+const IPV6_V6ONLY: i64 = 26;
 /// The on/off `SOL_SOCKET` options `setsockopt` records for `getsockopt` (see `SocketData`).
 const KEPT_FLAGS: [i64; 3] = [SO_REUSEADDR, SO_KEEPALIVE, SO_REUSEPORT];
 
@@ -96,6 +100,8 @@ pub struct SocketData {
     flags: Mutex<Vec<(i64, i64)>>,
     /// Made with `SOCK_DGRAM`: binding makes a UDP socket, not a listener.
     dgram: bool,
+    /// Made with `AF_INET6`: addresses are IPv6 ones, `(host, port, flowinfo, scope_id)`.
+    v6: bool,
 }
 
 static SOCKET_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
@@ -184,6 +190,7 @@ pub const MINI_NAMES: &[&str] = &[
     "NI_DGRAM",
     "NI_MAXHOST",
     "NI_MAXSERV",
+    "has_dualstack_ipv6",
 ];
 
 pub fn socket_module() -> Ref<Module> {
@@ -227,7 +234,8 @@ pub fn socket_module() -> Ref<Module> {
             ("getservbyport", func("getservbyport", getservbyport)),
             ("has_ipv6", Value::Bool(true)),
             ("IPPROTO_IP", int(0)),
-            ("IPPROTO_IPV6", int(41)),
+            ("IPPROTO_IPV6", int(IPPROTO_IPV6)),
+            ("IPV6_V6ONLY", int(IPV6_V6ONLY)),
             ("AI_PASSIVE", int(AI_PASSIVE)),
             ("AI_CANONNAME", int(AI_CANONNAME)),
             ("AI_NUMERICHOST", int(AI_NUMERICHOST)),
@@ -296,17 +304,23 @@ fn bind_first(d: &SocketData, addr: SocketAddr, listening: bool) -> PyResult<()>
     Ok(())
 }
 
-/// The descriptor a new socket gets at creation (`Sock::Unbound`): a close-on-exec IPv4 socket
-/// of the kind asked for, so that it can be polled and its options read before it is bound or
-/// connected. Running out of descriptors is CPython's `OSError: [Errno 24] Too many open files`.
-fn first_fd(dgram: bool) -> PyResult<OwnedFd> {
+/// The descriptor a new socket gets at creation (`Sock::Unbound`): a close-on-exec IPv4 (IPv6
+/// with `v6`) socket of the kind asked for, so that it can be polled and its options read before
+/// it is bound or connected. Running out of descriptors is CPython's `OSError: [Errno 24] Too
+/// many open files`.
+fn first_fd(dgram: bool, v6: bool) -> PyResult<OwnedFd> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let kind = if dgram {
         SocketType::DGRAM
     } else {
         SocketType::STREAM
     };
-    rustix::net::socket_with(AddressFamily::INET, kind, SocketFlags::CLOEXEC, None)
+    let family = if v6 {
+        AddressFamily::INET6
+    } else {
+        AddressFamily::INET
+    };
+    rustix::net::socket_with(family, kind, SocketFlags::CLOEXEC, None)
         .map_err(|e| os_error(&e.into(), None))
 }
 
@@ -347,10 +361,10 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ));
         }
     }
-    if family != AF_INET {
+    if family != AF_INET && family != AF_INET6 {
         return Err(err!(
             NotImplementedError,
-            "minivm sockets support only AF_INET (IPv4), not family {family}"
+            "minivm sockets support only AF_INET and AF_INET6, not family {family}"
         ));
     }
     let base = kind & !SOCK_TYPE_FLAGS;
@@ -369,8 +383,10 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     } else {
         *DEFAULT_TIMEOUT.lock()
     };
-    let mut data = new_data(Sock::Unbound(Some(first_fd(dgram)?)), timeout);
+    let v6 = family == AF_INET6;
+    let mut data = new_data(Sock::Unbound(Some(first_fd(dgram, v6)?)), timeout);
     data.dgram = dgram;
+    data.v6 = v6;
     if !inst.set_native(Box::new(data)) {
         return Err(err!(RuntimeError, "socket.__init__() called twice"));
     }
@@ -385,6 +401,7 @@ fn new_data(state: Sock, timeout: Option<Duration>) -> SocketData {
         nodelay: Mutex::new(false),
         flags: Mutex::new(Vec::new()),
         dgram: false,
+        v6: false,
     }
 }
 
@@ -398,27 +415,40 @@ fn set_ints(inst: &Instance, family: i64, kind: i64, proto: i64) {
 /// The timeout new sockets start with (`socket.setdefaulttimeout`); None: blocking.
 static DEFAULT_TIMEOUT: Mutex<Option<Duration>> = Mutex::new(None);
 
-/// A new `socket.socket` around a connected stream (from `accept` or `create_connection`),
-/// with the default timeout, as CPython gives an accepted socket.
-fn stream_socket(stream: TcpStream) -> Value {
+/// A new `socket.socket` of `family` around a connected stream (from `accept` or
+/// `socketpair`), with the default timeout, as CPython gives an accepted socket.
+fn stream_socket(stream: TcpStream, family: i64) -> Value {
     let inst = Instance::new(socket_class());
     let timeout = *DEFAULT_TIMEOUT.lock();
     if timeout.is_some() {
         apply_timeout(&stream, timeout);
     }
-    inst.set_native(Box::new(new_data(Sock::Stream(Arc::new(stream)), timeout)));
-    set_ints(&inst, AF_INET, SOCK_STREAM, 0);
+    let mut data = new_data(Sock::Stream(Arc::new(stream)), timeout);
+    data.v6 = family == AF_INET6;
+    inst.set_native(Box::new(data));
+    set_ints(&inst, family, SOCK_STREAM, 0);
     Value::Instance(Ref::new(inst))
 }
 
-/// An `(host, port)` argument, checked as CPython does; `what` is `bind`/`connect`.
-fn addr_arg(v: Option<&Value>, what: &str) -> PyResult<(String, u16)> {
+/// A socket address argument before its host is resolved: `(host, port)`, and for IPv6 the
+/// optional flow label and scope id.
+struct AddrArg {
+    host: String,
+    port: u16,
+    flowinfo: u32,
+    scope_id: u32,
+}
+
+/// An `(host, port)` argument (IPv6: `(host, port[, flowinfo[, scope_id]])`), checked as
+/// CPython does; `what` is `bind`/`connect`.
+fn addr_arg(v: Option<&Value>, what: &str, v6: bool) -> PyResult<AddrArg> {
+    let family = if v6 { "AF_INET6" } else { "AF_INET" };
     let t = match v {
         Some(Value::Tuple(t)) => t,
         Some(other) => {
             return Err(err!(
                 TypeError,
-                "{what}(): AF_INET address must be tuple, not {}",
+                "{what}(): {family} address must be tuple, not {}",
                 type_name(other)
             ))
         }
@@ -429,11 +459,21 @@ fn addr_arg(v: Option<&Value>, what: &str) -> PyResult<(String, u16)> {
             ))
         }
     };
-    let [host, port] = &t.items[..] else {
-        return Err(err!(
-            TypeError,
-            "AF_INET address must be a pair (host, port)"
-        ));
+    let (host, port, extra) = match &t.items[..] {
+        [host, port] => (host, port, &[][..]),
+        [host, port, extra @ ..] if v6 && extra.len() <= 2 => (host, port, extra),
+        _ if v6 => {
+            return Err(err!(
+                TypeError,
+                "AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])"
+            ))
+        }
+        _ => {
+            return Err(err!(
+                TypeError,
+                "AF_INET address must be a pair (host, port)"
+            ))
+        }
     };
     let host = match host {
         Value::Str(s) => s.as_str().to_string(),
@@ -458,28 +498,61 @@ fn addr_arg(v: Option<&Value>, what: &str) -> PyResult<(String, u16)> {
     };
     let port =
         u16::try_from(port).map_err(|_| err!(OverflowError, "{what}(): port must be 0-65535."))?;
-    Ok((host, port))
+    let mut ints = [0u32; 2];
+    for (slot, v) in ints.iter_mut().zip(extra) {
+        let n = crate::builtins::args::to_index(v)?;
+        *slot = u32::try_from(n).map_err(|_| {
+            err!(
+                OverflowError,
+                "Python int too large to convert to C unsigned long"
+            )
+        })?;
+    }
+    if ints[0] > 0xFFFFF {
+        return Err(err!(OverflowError, "{what}(): flowinfo must be 0-1048575."));
+    }
+    Ok(AddrArg {
+        host,
+        port,
+        flowinfo: ints[0],
+        scope_id: ints[1],
+    })
 }
 
-/// Resolve `(host, port)` to an IPv4 address, with the GIL released (name lookups block).
-fn resolve(interp: &mut Interp, host: &str, port: u16) -> PyResult<SocketAddr> {
-    let host = match host {
+/// Resolve an address argument to an IPv4 address (IPv6 with `v6`), with the GIL released
+/// (name lookups block). An address of the other family is glibc's EAI_ADDRFAMILY, as in
+/// CPython.
+fn resolve(interp: &mut Interp, a: &AddrArg, v6: bool) -> PyResult<SocketAddr> {
+    let host = match a.host.as_str() {
+        "" if v6 => "::",
         "" => "0.0.0.0",
         "<broadcast>" => "255.255.255.255",
         h => h,
     };
-    if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        return Ok(SocketAddr::V4(SocketAddrV4::new(ip, port)));
+    let with_port = |ip: IpAddr| match ip {
+        IpAddr::V4(ip) => SocketAddr::V4(SocketAddrV4::new(ip, a.port)),
+        IpAddr::V6(ip) => SocketAddr::V6(SocketAddrV6::new(ip, a.port, a.flowinfo, a.scope_id)),
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        if ip.is_ipv6() != v6 {
+            return Err(gai_error(-9, "Address family for hostname not supported"));
+        }
+        return Ok(with_port(ip));
     }
-    let found = interp.allow_threads(|| {
-        (host, port)
-            .to_socket_addrs()
-            .map(|mut it| it.find(SocketAddr::is_ipv4))
-    });
-    match found {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(gai_error(-5, "No address associated with hostname")),
-        Err(e) => Err(lookup_error(&e)),
+    let found = lookup_all(interp, host)?;
+    match found.into_iter().find(|ip| ip.is_ipv6() == v6) {
+        Some(ip) => Ok(with_port(ip)),
+        None => Err(gai_error(-5, "No address associated with hostname")),
+    }
+}
+
+/// The wildcard address of the socket's family, port 0 (what the kernel binds an unbound
+/// socket to on `listen()` or a first `sendto()`).
+fn any_addr(d: &SocketData) -> SocketAddr {
+    if d.v6 {
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))
+    } else {
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
     }
 }
 
@@ -511,13 +584,13 @@ fn gai_error(code: i32, text: &str) -> PyErr {
 
 fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
-    let (host, port) = addr_arg(arg(&args, 1, "address"), "bind")?;
+    let address = addr_arg(arg(&args, 1, "address"), "bind", d.v6)?;
     match &*d.state.lock() {
         Sock::Unbound(_) => {}
         Sock::Closed => return Err(errno(libc::EBADF)),
         _ => return Err(errno(libc::EINVAL)),
     }
-    let addr = resolve(interp, &host, port)?;
+    let addr = resolve(interp, &address, d.v6)?;
     // Binding (and listening) never waits, so the GIL stays held: a server thread that just
     // started keeps it until `accept`, and the thread that started it cannot connect before it
     // listens (Effective Python's item 61 relies on that).
@@ -545,7 +618,7 @@ fn sock_listen(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     if matches!(*d.state.lock(), Sock::Unbound(_)) {
         // Linux binds an unbound socket to an ephemeral port on listen().
-        bind_first(d, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), true)?;
+        bind_first(d, any_addr(d), true)?;
     }
     match &mut *d.state.lock() {
         Sock::Listener {
@@ -640,22 +713,47 @@ fn sock_accept(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .allow_threads(|| listener.accept())
         .map_err(|e| os_error(&e, None))?;
     drop(listener);
-    Ok(Value::tuple(vec![stream_socket(stream), addr_value(peer)]))
+    let family = if d.v6 { AF_INET6 } else { AF_INET };
+    Ok(Value::tuple(vec![
+        stream_socket(stream, family),
+        addr_value(peer),
+    ]))
 }
 
+/// A socket address as Python sees it: `(host, port)`, or for IPv6 `(host, port, flowinfo,
+/// scope_id)`.
 fn addr_value(a: SocketAddr) -> Value {
-    Value::tuple(vec![
+    let mut items = vec![
         Value::string(a.ip().to_string()),
         Value::Int(a.port() as i64),
-    ])
+    ];
+    if let SocketAddr::V6(a) = a {
+        items.push(Value::Int(a.flowinfo().into()));
+        items.push(Value::Int(a.scope_id().into()));
+    }
+    Value::tuple(items)
+}
+
+/// The repr of [`addr_value`]'s tuple, as a socket's repr shows it (`('::1', 80, 0, 0)`).
+fn addr_repr(a: SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(a) => format!("('{}', {})", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!(
+            "('{}', {}, {}, {})",
+            a.ip(),
+            a.port(),
+            a.flowinfo(),
+            a.scope_id()
+        ),
+    }
 }
 
 /// Connect `d` to the address in `args[1]`; the OS error, if any, for `connect_ex`.
 fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<Result<(), PyErr>> {
-    let (host, port) = addr_arg(arg(args, 1, "address"), "connect")?;
+    let address = addr_arg(arg(args, 1, "address"), "connect", d.v6)?;
     if d.dgram {
         // UDP: no handshake, only the peer that send/recv use from now on.
-        let addr = resolve(interp, &host, port)?;
+        let addr = resolve(interp, &address, d.v6)?;
         let udp = udp_of(d)?;
         return Ok(udp.connect(addr).map_err(|e| os_error(&e, None)));
     }
@@ -672,7 +770,18 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
             ))
         }
     };
-    let addr = resolve(interp, &host, port)?;
+    let addr = resolve(interp, &address, d.v6)?;
+    connect_to(interp, d, fd, addr)
+}
+
+/// Connect the TCP socket `d` (its descriptor duplicated as `fd`) to `addr`: the OS error, if
+/// any, for `connect_ex`.
+fn connect_to(
+    interp: &mut Interp,
+    d: &SocketData,
+    fd: OwnedFd,
+    addr: SocketAddr,
+) -> PyResult<Result<(), PyErr>> {
     let timeout = *d.timeout.lock();
     let non_blocking = timeout == Some(Duration::ZERO);
     let sys = |e: rustix::io::Errno| os_error(&e.into(), None);
@@ -1008,6 +1117,14 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             .set_broadcast(ints[2] != 0)
             .map_err(|e| os_error(&e, None))?;
     }
+    if ints[0] == IPPROTO_IPV6 && ints[1] == IPV6_V6ONLY {
+        // Set on the descriptor itself (before bind, where it matters): an IPv6 socket bound to
+        // '::' then takes IPv6 connections only. Linux refuses it on an IPv4 socket.
+        with_fd(d, |fd| {
+            rustix::net::sockopt::set_ipv6_v6only(fd, ints[2] != 0)
+        })?
+        .map_err(|e| os_error(&e.into(), None))?;
+    }
     if ints[0] == IPPROTO_TCP && ints[1] == TCP_NODELAY {
         *d.nodelay.lock() = ints[2] != 0;
         if let Sock::Stream(s) = &*d.state.lock() {
@@ -1061,6 +1178,9 @@ fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ => Ok(Value::Int(0)),
         },
         (IPPROTO_TCP, TCP_NODELAY) => Ok(Value::Int(*d.nodelay.lock() as i64)),
+        (IPPROTO_IPV6, IPV6_V6ONLY) => with_fd(d, |fd| rustix::net::sockopt::ipv6_v6only(fd))?
+            .map(|on| Value::Int(on.into()))
+            .map_err(|e| os_error(&e.into(), None)),
         (SOL_SOCKET, SO_TYPE) => Ok(Value::Int(if d.dgram { SOCK_DGRAM } else { SOCK_STREAM })),
         (SOL_SOCKET, flag) if KEPT_FLAGS.contains(&flag) => {
             let flags = d.flags.lock();
@@ -1076,6 +1196,18 @@ fn sock_getsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ => Ok(Value::Int(0)),
         },
         _ => Err(errno(libc::ENOPROTOOPT)),
+    }
+}
+
+/// Run `f` on the socket's descriptor (`EBADF` once closed).
+fn with_fd<R>(d: &SocketData, f: impl FnOnce(std::os::fd::BorrowedFd<'_>) -> R) -> PyResult<R> {
+    use std::os::fd::AsFd;
+    match &*d.state.lock() {
+        Sock::Listener { listener, .. } => Ok(f(listener.as_fd())),
+        Sock::Stream(s) => Ok(f(s.as_fd())),
+        Sock::Datagram(u) => Ok(f(u.as_fd())),
+        Sock::Unbound(Some(fd)) => Ok(f(fd.as_fd())),
+        Sock::Unbound(None) | Sock::Closed => Err(errno(libc::EBADF)),
     }
 }
 
@@ -1143,7 +1275,7 @@ fn sock_makefile(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {
     let r = match &*d.state.lock() {
-        Sock::Unbound(_) => Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))),
+        Sock::Unbound(_) => Ok(any_addr(d)),
         Sock::Listener { listener, .. } => listener.local_addr(),
         Sock::Stream(s) => s.local_addr(),
         Sock::Datagram(u) => u.local_addr(),
@@ -1228,6 +1360,7 @@ fn sock_dup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let mut data = new_data(state, *d.timeout.lock());
     data.dgram = d.dgram;
+    data.v6 = d.v6;
     *data.nodelay.lock() = *d.nodelay.lock();
     *data.flags.lock() = d.flags.lock().clone();
     let copy = Instance::new(inst.class.get().clone());
@@ -1254,12 +1387,12 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         inst.class.module,
         inst.class.qualname(),
         if closed { "[closed] " } else { "" },
-        if is_unix(inst) { AF_UNIX } else { AF_INET },
+        family_of(inst, d),
         if d.dgram { SOCK_DGRAM } else { SOCK_STREAM }
     );
     if !closed {
         if let Ok(a) = local_addr(d) {
-            s.push_str(&format!(", laddr=('{}', {})", a.ip(), a.port()));
+            s.push_str(&format!(", laddr={}", addr_repr(a)));
         }
         let peer = match &*d.state.lock() {
             Sock::Stream(st) => st.peer_addr().ok(),
@@ -1267,7 +1400,7 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ => None,
         };
         if let Some(a) = peer {
-            s.push_str(&format!(", raddr=('{}', {})", a.ip(), a.port()));
+            s.push_str(&format!(", raddr={}", addr_repr(a)));
         }
     }
     s.push('>');
@@ -1313,6 +1446,16 @@ fn create_server(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let inst = Ref::new(Instance::new(socket_class()));
     let me = Value::Instance(inst.clone());
     sock_init(interp, Args::new(&[me.clone(), family]))?;
+    let Some(d) = inst.native::<SocketData>() else {
+        return Err(err!(SystemError, "socket data missing"));
+    };
+    if d.v6 {
+        // As CPython: an IPv6 server takes IPv4 connections too only when asked (dualstack).
+        with_fd(d, |fd| {
+            rustix::net::sockopt::set_ipv6_v6only(fd, !dualstack)
+        })?
+        .map_err(|e| os_error(&e.into(), None))?;
+    }
     let Some(address) = address else {
         return Err(err!(SystemError, "create_server() needs an address"));
     };
@@ -1345,7 +1488,13 @@ fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     };
-    let addr = resolve(interp, &host, 0)?;
+    let address = AddrArg {
+        host,
+        port: 0,
+        flowinfo: 0,
+        scope_id: 0,
+    };
+    let addr = resolve(interp, &address, false)?;
     Ok(Value::string(addr.ip().to_string()))
 }
 
@@ -1851,21 +2000,53 @@ fn ntohl(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )?))))
 }
 
-/// `socket.create_connection(address, timeout=None)`: a connected socket.
+/// `socket.create_connection(address, timeout=None)`: a socket connected to the first of the
+/// host's addresses (IPv4 or IPv6, in the resolver's order) that accepts, as CPython tries them
+/// in turn; when none does, the first address's error.
 fn create_connection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let inst = Ref::new(Instance::new(socket_class()));
-    let me = Value::Instance(inst.clone());
-    sock_init(interp, Args::new(std::slice::from_ref(&me)))?;
-    let Some(d) = inst.native::<SocketData>() else {
-        return Err(err!(SystemError, "socket data missing"));
+    let address = addr_arg(arg(&args, 0, "address"), "create_connection", true)?;
+    let timeout = match arg(&args, 1, "timeout") {
+        Some(t) => Some(timeout_value(Some(t))?),
+        None => None,
     };
-    if let Some(t) = arg(&args, 1, "timeout") {
-        set_timeout(d, timeout_value(Some(t))?);
+    let ips = match address.host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => lookup_all(interp, &address.host)?,
+    };
+    let mut first_error = None;
+    for ip in ips {
+        let inst = Ref::new(Instance::new(socket_class()));
+        let me = Value::Instance(inst.clone());
+        let family = Value::Int(if ip.is_ipv6() { AF_INET6 } else { AF_INET });
+        sock_init(interp, Args::new(&[me.clone(), family]))?;
+        let Some(d) = inst.native::<SocketData>() else {
+            return Err(err!(SystemError, "socket data missing"));
+        };
+        if let Some(t) = timeout {
+            set_timeout(d, t);
+        }
+        let fd = match &*d.state.lock() {
+            Sock::Unbound(Some(first)) => first.try_clone().map_err(|e| os_error(&e, None))?,
+            _ => return Err(errno(libc::EBADF)),
+        };
+        let target = match ip {
+            IpAddr::V4(ip) => SocketAddr::V4(SocketAddrV4::new(ip, address.port)),
+            IpAddr::V6(ip) => SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                address.port,
+                address.flowinfo,
+                address.scope_id,
+            )),
+        };
+        match connect_to(interp, d, fd, target)? {
+            Ok(()) => return Ok(me),
+            Err(e) => {
+                *d.state.lock() = Sock::Closed;
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    let addr = arg(&args, 0, "address").cloned();
-    let pos: Vec<Value> = std::iter::once(me.clone()).chain(addr).collect();
-    do_connect(interp, &Args::new(&pos), d)??;
-    Ok(me)
+    Err(first_error.unwrap_or_else(|| err!(OSError, "getaddrinfo returns an empty list")))
 }
 
 /// `socket.socketpair(family=AF_UNIX, type=SOCK_STREAM, proto=0)`: two Unix-domain stream
@@ -1903,15 +2084,20 @@ fn socketpair(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| os_error(&e, None))?;
     let wrap = |s: std::os::unix::net::UnixStream| {
-        let v = stream_socket(TcpStream::from(std::os::fd::OwnedFd::from(s)));
-        if let Value::Instance(inst) = &v {
-            inst.dict
-                .lock()
-                .insert(Arc::from("family"), Value::Int(AF_UNIX));
-        }
-        v
+        stream_socket(TcpStream::from(OwnedFd::from(s)), AF_UNIX)
     };
     Ok(Value::tuple(vec![wrap(a), wrap(b)]))
+}
+
+/// The address family of a socket: `AF_UNIX`, `AF_INET6` or `AF_INET`.
+fn family_of(inst: &Instance, d: &SocketData) -> i64 {
+    if is_unix(inst) {
+        AF_UNIX
+    } else if d.v6 {
+        AF_INET6
+    } else {
+        AF_INET
+    }
 }
 
 /// Whether `inst` is a Unix-domain socket (from `socketpair()`).
@@ -1937,7 +2123,7 @@ fn udp_of(d: &SocketData) -> PyResult<Arc<UdpSocket>> {
         Sock::Closed => return Err(errno(libc::EBADF)),
         _ => {}
     }
-    let bound = bind_first(d, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), false);
+    let bound = bind_first(d, any_addr(d), false);
     match &*d.state.lock() {
         // (Bound here, or by another thread at the same moment.)
         Sock::Datagram(u) => Ok(u.clone()),
@@ -2011,8 +2197,8 @@ fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             )),
         };
     }
-    let (host, port) = addr_arg(Some(address), "sendto")?;
-    let addr = resolve(interp, &host, port)?;
+    let address = addr_arg(Some(address), "sendto", d.v6)?;
+    let addr = resolve(interp, &address, d.v6)?;
     if !d.dgram {
         // Linux ignores the address of a send on a connected TCP socket.
         return stream_send(interp, d, &data);
