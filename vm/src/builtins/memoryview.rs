@@ -1,22 +1,23 @@
 //! `memoryview` (builtins stage): a view of the bytes of a `bytes`, `bytearray` or `mmap.mmap`
-//! without copying them, as CPython's for one-dimensional views of single bytes (formats `B`,
-//! `b`, `c`). A view of a map reads and writes the map's memory (`stdlib/mmap.rs`), and while
-//! it is alive the map cannot be closed or resized, as in CPython.
+//! without copying them, as CPython's. A view of a map reads and writes the map's memory
+//! (`stdlib/mmap.rs`), and while it is alive the map cannot be closed or resized, as in CPython.
 //!
-//! A view is the exporting object plus which of its bytes it shows (start, step, count):
-//! slicing a view makes another view of the same object, and writing through a view of a
-//! bytearray changes the bytearray. `tobytes`, `tolist`, `hex`, `cast` between the byte
-//! formats, `release` and the context manager, `==`, `hash` of a read-only view and the
-//! attributes (`obj nbytes readonly itemsize format ndim shape strides contiguous`) are
-//! CPython's. Every consumer of bytes-like objects (`bytes()`, `b''.join`, file and socket
+//! A view is the exporting object plus which of its bytes it shows (start, step, count of
+//! items along the first dimension) and how it reads them: a native `struct` format of one
+//! item (`B` at first; `cast('i')`, `cast('d')`... read and write ints, floats, bools, chars
+//! through `stdlib/structmod.rs`) and, after `cast(fmt, shape)`, more dimensions, each row
+//! C-contiguous. Slicing a view makes another view of the same object, and writing through a
+//! view of a bytearray changes the bytearray. `tobytes`, `tolist` (nested for several
+//! dimensions), `hex`, `cast` (1-D to N-D and back, byte formats to others and back),
+//! `release` and the context manager, `==`, `hash` of a read-only view and the attributes
+//! (`obj nbytes readonly itemsize format ndim shape strides contiguous`) are CPython's. Every consumer of bytes-like objects (`bytes()`, `b''.join`, file and socket
 //! writes...) takes a view (`object::bytes_like` asks [`view_bytes`]).
 //!
 //! While an unreleased view of a bytearray exists, changing the bytearray's length is a
 //! `BufferError`, as in CPython (each view, slices included, counts as one export until it is
 //! released or freed).
 //!
-//! Differences: casts to other formats (`'i'`, `'d'`..., shapes) are a `NotImplementedError`;
-//! CPython refuses to release a view while a slice of it is alive ("memoryview has 1 exported
+//! Differences: zero-dimensional casts (`shape=[]`) are a `NotImplementedError`; CPython refuses to release a view while a slice of it is alive ("memoryview has 1 exported
 //! buffer"), minivm releases it (the slice still holds the bytearray's length fixed).
 
 use std::borrow::Cow;
@@ -28,39 +29,63 @@ use crate::heap::{Global, Ref};
 use crate::interp::subscr::slice_bounds;
 use crate::interp::{Args, Interp};
 use crate::object::{bytes_like, type_name, Class, Instance, NativeFn};
-use crate::stdlib::mmap;
 use crate::stdlib::sync::property;
+use crate::stdlib::{mmap, structmod};
 use crate::stdlib::{native_class, this};
 use crate::value::Value;
 use crate::{err, raise, PyResult};
 
 static CLASS: Global<Ref<Class>> = Global::new();
 
-/// How a view reads each byte.
+/// How a view reads each item: a native `struct` code (`B b c ? h H i I l L q Q n N f d e
+/// P`), and whether the format was written with CPython's optional `@` (`format` shows it).
 #[derive(Clone, Copy, PartialEq)]
-enum Format {
-    /// `B`: an unsigned int 0..=255.
-    Unsigned,
-    /// `b`: a signed int -128..=127.
-    Signed,
-    /// `c`: a bytes object of length 1.
-    Char,
+struct Format {
+    code: u8,
+    at: bool,
 }
 
 impl Format {
-    fn code(self) -> &'static str {
-        match self {
-            Format::Unsigned => "B",
-            Format::Signed => "b",
-            Format::Char => "c",
+    const UNSIGNED: Format = Format {
+        code: b'B',
+        at: false,
+    };
+
+    /// The format `cast` was given: `@` and one native code, else `None`.
+    fn parse(text: &str) -> Option<Format> {
+        let (at, rest) = match text.strip_prefix('@') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        match rest.as_bytes() {
+            [code] if structmod::native_size(*code).is_some() => Some(Format { code: *code, at }),
+            _ => None,
         }
     }
 
-    fn value(self, byte: u8) -> Value {
-        match self {
-            Format::Unsigned => Value::Int(i64::from(byte)),
-            Format::Signed => Value::Int(i64::from(byte as i8)),
-            Format::Char => Value::bytes(vec![byte]),
+    fn code(self) -> String {
+        let code = char::from(self.code);
+        if self.at {
+            format!("@{code}")
+        } else {
+            code.to_string()
+        }
+    }
+
+    /// A single-byte format (`B`, `b`, `c`): the ones casts between other formats go through.
+    fn is_byte(self) -> bool {
+        matches!(self.code, b'B' | b'b' | b'c')
+    }
+
+    fn size(self) -> usize {
+        structmod::native_size(self.code).unwrap_or(1)
+    }
+
+    /// The value of the item whose bytes are `bytes` (`size()` of them).
+    fn value(self, bytes: &[u8]) -> Value {
+        match self.code {
+            b'B' => Value::Int(i64::from(bytes[0])),
+            _ => structmod::unpack_native(self.code, bytes),
         }
     }
 }
@@ -71,10 +96,16 @@ struct View {
     obj: Value,
     /// Whether the exporter refuses writes (bytes, a read-only map).
     readonly: bool,
+    /// The byte offset of the first item in the exporter.
     start: i64,
+    /// The bytes from one item (row, with more dimensions) of the first dimension to the next.
     step: i64,
+    /// How many items (rows) the first dimension has.
     len: usize,
     format: Format,
+    /// The extents of the dimensions after the first (none for a 1-D view): each row holds
+    /// their product of items, C-contiguous.
+    inner: Vec<usize>,
     released: AtomicBool,
 }
 
@@ -93,9 +124,36 @@ impl View {
         self.readonly
     }
 
-    /// The position in the exporter's buffer of item `i` (< len).
+    /// The position in the exporter's buffer of item (row) `i` (< len).
     fn offset(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
+    }
+
+    /// The bytes of one item of the first dimension (a row of a multi-dimensional view).
+    fn row(&self) -> usize {
+        self.inner.iter().product::<usize>() * self.format.size()
+    }
+
+    /// The bytes the view shows (CPython's `nbytes`).
+    fn nbytes(&self) -> usize {
+        self.len * self.row()
+    }
+
+    fn ndim(&self) -> usize {
+        1 + self.inner.len()
+    }
+
+    /// Whether the rows follow each other in memory (CPython's C-contiguous).
+    fn contiguous(&self) -> bool {
+        self.step == self.row() as i64 || self.len <= 1
+    }
+
+    /// The items of the view's bytes `bytes`, in C order.
+    fn values(&self, bytes: &[u8]) -> Vec<Value> {
+        bytes
+            .chunks_exact(self.format.size())
+            .map(|b| self.format.value(b))
+            .collect()
     }
 
     /// The bytes the view shows, copied.
@@ -130,25 +188,30 @@ impl View {
                 "memoryview: the bytearray under the view was resized (CPython refuses that)"
             )
         };
-        if self.step == 1 {
+        let row = self.row();
+        if self.contiguous() {
             let start = usize::try_from(self.start).map_err(|_| resized())?;
             return start
-                .checked_add(self.len)
+                .checked_add(self.nbytes())
                 .and_then(|end| buf.get(start..end))
                 .map(run)
                 .ok_or_else(resized);
         }
-        let mut out = Vec::with_capacity(self.len);
+        let mut out = Vec::with_capacity(self.nbytes());
         for i in 0..self.len {
             let at = usize::try_from(self.offset(i)).ok();
-            out.push(byte(at.and_then(|k| buf.get(k)).ok_or_else(resized)?));
+            let cells = at
+                .and_then(|k| buf.get(k..k.checked_add(row)?))
+                .ok_or_else(resized)?;
+            out.extend(cells.iter().map(&byte));
         }
         Ok(out)
     }
 
-    /// Store `src` at positions `first`, `first + stride`... of the exporter's buffer (one
-    /// copy when `stride` is 1). A read-only exporter is refused by the callers.
-    fn store(&self, first: i64, stride: i64, src: &[u8]) -> PyResult<()> {
+    /// Store `src`, in runs of `chunk` bytes, at positions `first`, `first + stride`... of the
+    /// exporter's buffer (one copy when `stride` is `chunk`). A read-only exporter is refused by
+    /// the callers.
+    fn store(&self, first: i64, stride: i64, chunk: usize, src: &[u8]) -> PyResult<()> {
         let resized = || {
             err!(
                 IndexError,
@@ -159,7 +222,7 @@ impl View {
         let fits = match &self.obj {
             Value::ByteArray(target) => {
                 let mut data = target.data.lock();
-                scatter(first, stride, src, |at, run| {
+                scatter(first, stride, chunk, src, |at, run| {
                     usize::try_from(at)
                         .ok()
                         .and_then(|k| data.get_mut(k..k.checked_add(run.len())?))
@@ -168,7 +231,7 @@ impl View {
                 })
             }
             Value::Instance(map) if mmap::is_mmap(map) => mmap::with_cells(map, |cells| {
-                scatter(first, stride, src, |at, run| {
+                scatter(first, stride, chunk, src, |at, run| {
                     usize::try_from(at)
                         .ok()
                         .and_then(|k| cells.get(k..k.checked_add(run.len())?))
@@ -185,7 +248,7 @@ impl View {
         fits.then_some(()).ok_or_else(resized)
     }
 
-    /// A new view of `obj` (bytes, bytearray or an open mmap), counted as an export of a
+    /// A new 1-D view of `obj` (bytes, bytearray or an open mmap), counted as an export of a
     /// bytearray or map.
     fn new(obj: Value, start: i64, step: i64, len: usize, format: Format) -> View {
         let readonly = match &obj {
@@ -203,12 +266,16 @@ impl View {
             step,
             len,
             format,
+            inner: Vec::new(),
             released: AtomicBool::new(false),
         }
     }
 
+    /// Another view of the same exporter, with this one's dimensions after the first.
     fn sub(&self, start: i64, step: i64, len: usize, format: Format) -> View {
-        View::new(self.obj.clone(), start, step, len, format)
+        let mut v = View::new(self.obj.clone(), start, step, len, format);
+        v.inner = self.inner.clone();
+        v
     }
 
     /// `release()`: from now on the view refuses every use and no longer holds the
@@ -224,15 +291,22 @@ impl View {
     }
 }
 
-/// Store `src` at `first`, `first + stride`... through `put(position, run)`: one call for a
-/// contiguous store, one per byte otherwise. False if a position does not fit.
-fn scatter(first: i64, stride: i64, src: &[u8], mut put: impl FnMut(i64, &[u8]) -> bool) -> bool {
-    if stride == 1 {
+/// Store `src` in runs of `chunk` bytes at `first`, `first + stride`... through
+/// `put(position, run)`: one call for a contiguous store, one per run otherwise. False if a
+/// position does not fit.
+fn scatter(
+    first: i64,
+    stride: i64,
+    chunk: usize,
+    src: &[u8],
+    mut put: impl FnMut(i64, &[u8]) -> bool,
+) -> bool {
+    if stride == chunk as i64 || src.len() <= chunk {
         return put(first, src);
     }
-    src.iter()
+    src.chunks(chunk.max(1))
         .enumerate()
-        .all(|(k, b)| put(first + k as i64 * stride, std::slice::from_ref(b)))
+        .all(|(k, run)| put(first + k as i64 * stride, run))
 }
 
 /// A view freed without `release()` (CPython frees a view as soon as nothing refers to it, and
@@ -305,7 +379,7 @@ pub fn view_of(obj: Value) -> Value {
         Value::ByteArray(b) => b.data.lock().len(),
         other => bytes_like(other).map_or(0, |b| b.len()),
     };
-    make(&class(), View::new(obj, 0, 1, len, Format::Unsigned))
+    make(&class(), View::new(obj, 0, 1, len, Format::UNSIGNED))
 }
 
 /// The bytes a memoryview shows (for `object::bytes_like`); `None` for any other instance or a
@@ -318,7 +392,7 @@ pub fn view_bytes(inst: &Instance) -> Option<Vec<u8>> {
 /// read-only or released view or any other instance (`readinto`'s check of its buffer).
 pub fn writable_len(inst: &Instance) -> Option<usize> {
     let v = inst.native::<View>()?;
-    (v.check().is_ok() && !v.readonly()).then_some(v.len)
+    (v.check().is_ok() && !v.readonly()).then(|| v.nbytes())
 }
 
 /// The length of a writable buffer a function writes into (`struct.pack_into`): a bytearray,
@@ -331,26 +405,27 @@ pub fn writable_buffer_len(target: &Value) -> Option<usize> {
             .ok()
             .filter(|_| !mmap::readonly(i)),
         Value::Instance(i) => {
-            let contiguous = i.native::<View>()?.step == 1;
-            writable_len(i).filter(|&n| contiguous || n <= 1)
+            let contiguous = i.native::<View>()?.contiguous();
+            writable_len(i).filter(|_| contiguous)
         }
         _ => None,
     }
 }
 
-/// Write `data` at byte `offset` of a buffer [`writable_buffer_len`] accepted.
+/// Write `data` at byte `offset` of a writable buffer (a bytearray, mmap or memoryview whose
+/// bytes `writable_len` counts): `readinto` into a view, `struct.pack_into`.
 pub fn write_buffer(target: &Value, offset: usize, data: &[u8]) -> PyResult<()> {
     let whole;
     let view = match target {
         Value::Instance(i) => match i.native::<View>() {
             Some(v) => v,
             None => {
-                whole = View::new(target.clone(), 0, 1, offset + data.len(), Format::Unsigned);
+                whole = View::new(target.clone(), 0, 1, offset + data.len(), Format::UNSIGNED);
                 &whole
             }
         },
         _ => {
-            whole = View::new(target.clone(), 0, 1, offset + data.len(), Format::Unsigned);
+            whole = View::new(target.clone(), 0, 1, offset + data.len(), Format::UNSIGNED);
             &whole
         }
     };
@@ -358,7 +433,17 @@ pub fn write_buffer(target: &Value, offset: usize, data: &[u8]) -> PyResult<()> 
     if view.readonly() {
         raise!(TypeError, "cannot modify read-only memory");
     }
-    view.store(view.offset(offset), view.step, data)
+    if view.row() == 1 {
+        // A view of single bytes, with a step or not.
+        return view.store(view.offset(offset), view.step, 1, data);
+    }
+    if !view.contiguous() {
+        raise!(
+            BufferError,
+            "memoryview: underlying buffer is not C-contiguous"
+        );
+    }
+    view.store(view.start + offset as i64, 1, data.len(), data)
 }
 
 fn make(cls: &Ref<Class>, view: View) -> Value {
@@ -392,14 +477,14 @@ fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ),
     };
     let view = match obj {
-        Value::Bytes(b) => View::new(obj.clone(), 0, 1, b.as_bytes().len(), Format::Unsigned),
+        Value::Bytes(b) => View::new(obj.clone(), 0, 1, b.as_bytes().len(), Format::UNSIGNED),
         Value::ByteArray(b) => {
             let len = b.data.lock().len();
-            View::new(obj.clone(), 0, 1, len, Format::Unsigned)
+            View::new(obj.clone(), 0, 1, len, Format::UNSIGNED)
         }
         Value::Instance(i) if mmap::is_mmap(i) => {
             let len = mmap::open_len(i)?;
-            View::new(obj.clone(), 0, 1, len, Format::Unsigned)
+            View::new(obj.clone(), 0, 1, len, Format::UNSIGNED)
         }
         Value::Instance(i) if i.native::<View>().is_some() => {
             let Some(v) = i.native::<View>() else {
@@ -423,17 +508,50 @@ fn mv_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Int(v.len as i64))
 }
 
-/// The position of index `key` in the view, or CPython's error.
-fn item_index(v: &View, key: &Value) -> PyResult<usize> {
+/// The position of index `key` along a dimension of `extent` items, or CPython's error.
+fn dim_index(extent: usize, key: &Value, dim: usize) -> PyResult<usize> {
     let i = match key {
         Value::BigInt(_) => raise!(IndexError, "cannot fit 'int' into an index-sized integer"),
         other => to_index(other).map_err(|_| err!(TypeError, "memoryview: invalid slice key"))?,
     };
-    let j = if i < 0 { i + v.len as i64 } else { i };
-    if j < 0 || j >= v.len as i64 {
-        raise!(IndexError, "index out of bounds on dimension 1");
+    let j = if i < 0 { i + extent as i64 } else { i };
+    if j < 0 || j >= extent as i64 {
+        raise!(IndexError, "index out of bounds on dimension {dim}");
     }
     Ok(j as usize)
+}
+
+/// Where the item a key names starts in the exporter: an index of a 1-D view, or a tuple of
+/// one index per dimension.
+fn item_offset(v: &View, key: &Value) -> PyResult<i64> {
+    let keys: &[Value] = match key {
+        Value::Tuple(t) => &t.items,
+        _ if v.ndim() > 1 => raise!(
+            NotImplementedError,
+            "multi-dimensional sub-views are not implemented"
+        ),
+        _ => std::slice::from_ref(key),
+    };
+    if keys.len() != v.ndim() {
+        if keys.len() > v.ndim() {
+            raise!(
+                TypeError,
+                "cannot index {}-dimension view with {}-element tuple",
+                v.ndim(),
+                keys.len()
+            );
+        }
+        raise!(NotImplementedError, "sub-views are not implemented");
+    }
+    let mut at = v.offset(dim_index(v.len, &keys[0], 1)?);
+    // The inner dimensions are C-contiguous: dimension k steps over the product of the
+    // extents after it.
+    let mut stride = v.row();
+    for (k, (key, &extent)) in keys[1..].iter().zip(&v.inner).enumerate() {
+        stride /= extent.max(1);
+        at += (dim_index(extent, key, k + 2)? * stride) as i64;
+    }
+    Ok(at)
 }
 
 fn mv_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -454,39 +572,35 @@ fn mv_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         Value::Ellipsis => Ok(Value::Instance(me.clone())),
         _ => {
-            let i = item_index(v, key)?;
-            let bytes = v.bytes()?;
-            let b = bytes.get(i).copied().unwrap_or(0);
-            Ok(v.format.value(b))
+            let at = item_offset(v, key)?;
+            let item = View::new(v.obj.clone(), at, 1, 1, v.format);
+            let bytes = item.bytes()?;
+            Ok(v.format.value(&bytes))
         }
     }
 }
 
-/// The byte an item assignment stores, checked against the view's format.
-fn item_byte(v: &View, value: &Value) -> PyResult<u8> {
+/// The bytes an item assignment stores, checked against the view's format as CPython does
+/// (a value of the wrong type, or one the format cannot hold).
+fn item_bytes(interp: &mut Interp, v: &View, value: &Value) -> PyResult<Vec<u8>> {
     let code = v.format.code();
-    match v.format {
-        Format::Char => match bytes_like(value) {
-            Some(b) if b.len() == 1 => Ok(b[0]),
-            Some(_) => raise!(ValueError, "memoryview: invalid value for format '{code}'"),
-            None => raise!(TypeError, "memoryview: invalid type for format '{code}'"),
-        },
-        Format::Unsigned | Format::Signed => {
-            let n = match value {
-                Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => to_index(value).ok(),
-                _ => raise!(TypeError, "memoryview: invalid type for format '{code}'"),
-            };
-            let byte = match (v.format, n) {
-                (Format::Unsigned, Some(n)) => u8::try_from(n).ok(),
-                (_, Some(n)) => i8::try_from(n).ok().map(|b| b as u8),
-                _ => None,
-            };
-            byte.ok_or_else(|| err!(ValueError, "memoryview: invalid value for format '{code}'"))
-        }
+    let fits_type = match v.format.code {
+        b'c' => bytes_like(value).is_some(),
+        b'?' => true,
+        b'f' | b'd' | b'e' => matches!(
+            value,
+            Value::Float(_) | Value::Int(_) | Value::Bool(_) | Value::BigInt(_)
+        ),
+        _ => matches!(value, Value::Int(_) | Value::Bool(_) | Value::BigInt(_)),
+    };
+    if !fits_type {
+        raise!(TypeError, "memoryview: invalid type for format '{code}'");
     }
+    structmod::pack_native(interp, v.format.code, value)
+        .map_err(|_| err!(ValueError, "memoryview: invalid value for format '{code}'"))
 }
 
-fn mv_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn mv_setitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
     let (Some(key), Some(value)) = (args.pos.get(1), args.pos.get(2)) else {
@@ -495,35 +609,57 @@ fn mv_setitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if v.readonly() {
         raise!(TypeError, "cannot modify read-only memory");
     }
-    // Where the first byte goes, the distance between the bytes written, and the bytes.
-    let (first, stride, src): (i64, i64, Cow<[u8]>) = match key {
-        Value::Slice(s) => {
-            let (start, _, step, n) = slice_bounds(s, v.len as i128)?;
-            let Some(src) = bytes_like(value) else {
-                raise!(
-                    TypeError,
-                    "a bytes-like object is required, not '{}'",
-                    type_name(value)
-                );
+    let Value::Slice(s) = key else {
+        let at = item_offset(v, key)?;
+        let bytes = item_bytes(interp, v, value)?;
+        v.store(at, 1, bytes.len(), &bytes)?;
+        return Ok(Value::None);
+    };
+    if v.ndim() > 1 {
+        raise!(
+            NotImplementedError,
+            "memoryview slice assignments are currently restricted to ndim = 1"
+        );
+    }
+    let (start, _, step, n) = slice_bounds(s, v.len as i128)?;
+    // The source must hold as many items of the same format (a bytes-like object is items of
+    // format 'B').
+    let src: Cow<[u8]> = match value {
+        Value::Instance(i) if i.native::<View>().is_some() => {
+            let Some(w) = i.native::<View>() else {
+                raise!(TypeError, "memoryview: expected a memoryview");
             };
-            if src.len() as i128 != n {
+            if w.format.code != v.format.code || w.ndim() != 1 || w.len as i128 != n {
                 raise!(
                     ValueError,
                     "memoryview assignment: lvalue and rvalue have different structures"
                 );
             }
-            if n == 0 {
-                return Ok(Value::None);
-            }
-            (v.offset(start as usize), v.step * step as i64, src)
+            Cow::Owned(w.bytes()?)
         }
-        _ => {
-            let i = item_index(v, key)?;
-            (v.offset(i), 1, Cow::Owned(vec![item_byte(v, value)?]))
+        other => {
+            let Some(src) = bytes_like(other) else {
+                raise!(
+                    TypeError,
+                    "a bytes-like object is required, not '{}'",
+                    type_name(other)
+                );
+            };
+            if v.format.code != b'B' || src.len() as i128 != n {
+                raise!(
+                    ValueError,
+                    "memoryview assignment: lvalue and rvalue have different structures"
+                );
+            }
+            src
         }
     };
+    if n == 0 {
+        return Ok(Value::None);
+    }
     // Contiguous: one copy (`view[a:b] = chunk` of a megabyte is a memcpy).
-    v.store(first, stride, &src)?;
+    let first = v.offset(start as usize);
+    v.store(first, v.step * step as i64, v.row(), &src)?;
     Ok(Value::None)
 }
 
@@ -533,15 +669,41 @@ fn mv_delitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     raise!(TypeError, "cannot delete memory")
 }
 
+/// `tolist()`: the items, as nested lists for more than one dimension.
 fn mv_tolist(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
-    let bytes = v.bytes()?;
-    Ok(Value::list(
-        bytes.into_iter().map(|b| v.format.value(b)).collect(),
-    ))
+    let items = v.values(&v.bytes()?);
+    let mut dims = vec![v.len];
+    dims.extend(&v.inner);
+    Ok(nest(&items, &dims))
+}
+
+/// `items` (C order) as lists nested along `dims`.
+fn nest(items: &[Value], dims: &[usize]) -> Value {
+    match dims {
+        [] | [_] => Value::list(items.to_vec()),
+        [first, rest @ ..] => {
+            let per = items.len() / (*first).max(1);
+            Value::list(
+                items
+                    .chunks(per.max(1))
+                    .take(*first)
+                    .map(|c| nest(c, rest))
+                    .collect(),
+            )
+        }
+    }
 }
 
 fn mv_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, v) = view(&args)?;
+    v.check()?;
+    if v.ndim() > 1 {
+        raise!(
+            NotImplementedError,
+            "multi-dimensional sub-views are not implemented"
+        );
+    }
     let list = mv_tolist(interp, args)?;
     interp.get_iter(&list)
 }
@@ -569,19 +731,47 @@ fn mv_hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     )
 }
 
+/// The `shape` argument of `cast`: positive extents.
+fn shape_arg(shape: &Value) -> PyResult<Vec<usize>> {
+    let items = match shape {
+        Value::List(l) => l.items.read().clone(),
+        Value::Tuple(t) => t.items.to_vec(),
+        _ => raise!(TypeError, "shape must be a list or a tuple"),
+    };
+    if items.len() > 64 {
+        raise!(
+            ValueError,
+            "memoryview: number of dimensions must not exceed 64"
+        );
+    }
+    items
+        .iter()
+        .map(|x| match x {
+            Value::Int(n) if *n > 0 => Ok(*n as usize),
+            _ => Err(err!(
+                ValueError,
+                "memoryview.cast(): elements of shape must be integers > 0"
+            )),
+        })
+        .collect()
+}
+
+/// `cast(format[, shape])`: the same bytes read as items of another native format, 1-D or
+/// with `shape`, with CPython's rules (C-contiguous views only; one side a byte format; 1-D to
+/// N-D or N-D to 1-D; the sizes must agree).
 fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (me, v) = view(&args)?;
     v.check()?;
-    let format = match args.pos.get(1).or(args.kw.first().map(|(_, x)| x)) {
-        Some(Value::Str(s)) => match s.as_str() {
-            "B" => Format::Unsigned,
-            "b" => Format::Signed,
-            "c" => Format::Char,
-            other => raise!(
-                NotImplementedError,
-                "minivm's memoryview casts only to the byte formats 'B', 'b' and 'c', not '{other}'"
-            ),
-        },
+    let [format, shape] = crate::builtins::args::Sig::py("cast", &["format", "shape"], 1)
+        .method()
+        .bind::<2>(&args)?;
+    let format = match format {
+        Some(Value::Str(s)) => Format::parse(s.as_str()).ok_or_else(|| {
+            err!(
+                ValueError,
+                "memoryview: destination format must be a native single character format prefixed with an optional '@'"
+            )
+        })?,
         Some(other) => raise!(
             TypeError,
             "cast() argument 'format' must be str, not {}",
@@ -592,19 +782,59 @@ fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "cast() missing required argument 'format' (pos 1)"
         ),
     };
-    if args.pos.len() > 2 || args.kw.len() > 1 {
-        raise!(
-            NotImplementedError,
-            "minivm's memoryview cast() takes no shape"
-        );
-    }
-    if v.step != 1 && v.len > 1 {
+    if !v.contiguous() {
         raise!(
             TypeError,
             "memoryview: casts are restricted to C-contiguous views"
         );
     }
-    Ok(make(&me.class.get(), v.sub(v.start, 1, v.len, format)))
+    let shape = match shape {
+        Some(s) => Some(shape_arg(s)?),
+        None => None,
+    };
+    if shape.as_ref().is_some_and(|s| s.len() != 1) && v.ndim() != 1 {
+        raise!(TypeError, "memoryview: cast must be 1D -> ND or ND -> 1D");
+    }
+    if !v.format.is_byte() && !format.is_byte() {
+        raise!(
+            TypeError,
+            "memoryview: cannot cast between two non-byte formats"
+        );
+    }
+    let nbytes = v.nbytes();
+    let size = format.size();
+    let dims = match shape {
+        None => {
+            if nbytes % size != 0 {
+                raise!(
+                    TypeError,
+                    "memoryview: length is not a multiple of itemsize"
+                );
+            }
+            vec![nbytes / size]
+        }
+        Some(s) if s.is_empty() => raise!(
+            NotImplementedError,
+            "minivm's memoryview has no zero-dimensional views (cast with shape=[])"
+        ),
+        Some(s) => {
+            let total = s
+                .iter()
+                .try_fold(size, |acc, &n| acc.checked_mul(n))
+                .unwrap_or(usize::MAX);
+            if total != nbytes {
+                raise!(
+                    TypeError,
+                    "memoryview: product(shape) * itemsize != buffer size"
+                );
+            }
+            s
+        }
+    };
+    let mut cast = View::new(v.obj.clone(), v.start, 0, dims[0], format);
+    cast.inner = dims[1..].to_vec();
+    cast.step = cast.row() as i64;
+    Ok(make(&me.class.get(), cast))
 }
 
 fn mv_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -616,8 +846,8 @@ fn mv_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn mv_toreadonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (me, v) = view(&args)?;
     let bytes = v.bytes()?;
-    let len = bytes.len();
-    let copy = View::new(Value::bytes(bytes), 0, 1, len, v.format);
+    let mut copy = View::new(Value::bytes(bytes), 0, v.row() as i64, v.len, v.format);
+    copy.inner = v.inner.clone();
     Ok(make(&me.class.get(), copy))
 }
 
@@ -636,19 +866,39 @@ fn mv_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// One item as compared by `==`: views of different formats compare by value.
 #[derive(PartialEq)]
 enum Item {
-    Int(i64),
-    Char(u8),
+    Int(i128),
+    Float(f64),
+    Char(Vec<u8>),
 }
 
-fn items(format: Format, bytes: &[u8]) -> Vec<Item> {
-    bytes
-        .iter()
-        .map(|&b| match format {
-            Format::Unsigned => Item::Int(i64::from(b)),
-            Format::Signed => Item::Int(i64::from(b as i8)),
-            Format::Char => Item::Char(b),
-        })
-        .collect()
+impl Item {
+    fn of(v: &Value) -> Item {
+        match v {
+            Value::Int(n) => Item::Int(i128::from(*n)),
+            Value::Bool(b) => Item::Int(i128::from(*b)),
+            Value::Float(f) => Item::Float(*f),
+            Value::BigInt(b) => b
+                .to_string()
+                .parse::<i128>()
+                .map_or(Item::Float(f64::NAN), Item::Int),
+            other => Item::Char(bytes_like(other).map(|b| b.to_vec()).unwrap_or_default()),
+        }
+    }
+
+    fn same(&self, other: &Item) -> bool {
+        match (self, other) {
+            (Item::Float(a), Item::Int(b)) | (Item::Int(b), Item::Float(a)) => *a == *b as f64,
+            _ => self == other,
+        }
+    }
+}
+
+/// The shape and items of a view for `==` (`None` once released).
+fn shape_items(w: &View) -> PyResult<(Vec<usize>, Vec<Item>)> {
+    let mut shape = vec![w.len];
+    shape.extend(&w.inner);
+    let items = w.values(&w.bytes()?).iter().map(Item::of).collect();
+    Ok((shape, items))
 }
 
 fn mv_eq(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -667,15 +917,22 @@ fn mv_eq(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let theirs = match other {
         Value::Instance(o) => match o.native::<View>() {
             Some(w) if w.released.load(Ordering::Relaxed) => return Ok(Value::Bool(false)),
-            Some(w) => items(w.format, &w.bytes()?),
+            Some(w) => shape_items(w)?,
             None => return Ok(Value::NotImplemented),
         },
         _ => match bytes_like(other) {
-            Some(b) => items(Format::Unsigned, &b),
+            Some(b) => (
+                vec![b.len()],
+                b.iter().map(|&x| Item::Int(i128::from(x))).collect(),
+            ),
             None => return Ok(Value::NotImplemented),
         },
     };
-    Ok(Value::Bool(items(v.format, &v.bytes()?) == theirs))
+    let mine = shape_items(v)?;
+    let same = mine.0 == theirs.0
+        && mine.1.len() == theirs.1.len()
+        && mine.1.iter().zip(&theirs.1).all(|(a, b)| a.same(b));
+    Ok(Value::Bool(same))
 }
 
 fn mv_hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -683,6 +940,12 @@ fn mv_hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     v.check()?;
     if !v.readonly() {
         raise!(ValueError, "cannot hash writable memoryview object");
+    }
+    if !v.format.is_byte() || v.format.at {
+        raise!(
+            ValueError,
+            "memoryview: hashing is restricted to formats 'B', 'b' or 'c'"
+        );
     }
     let h = crate::builtins::functions::py_hash(interp, &Value::bytes(v.bytes()?))?;
     Ok(Value::Int(h))
@@ -707,7 +970,7 @@ fn mv_obj(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn mv_nbytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::Int(v.len as i64))
+    Ok(Value::Int(v.nbytes() as i64))
 }
 
 fn mv_readonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -719,31 +982,40 @@ fn mv_readonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn mv_itemsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::Int(1))
+    Ok(Value::Int(v.format.size() as i64))
 }
 
 fn mv_format(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::str(v.format.code()))
+    Ok(Value::string(v.format.code()))
 }
 
 fn mv_ndim(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::Int(1))
+    Ok(Value::Int(v.ndim() as i64))
 }
 
 fn mv_shape(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::tuple(vec![Value::Int(v.len as i64)]))
+    let mut dims = vec![Value::Int(v.len as i64)];
+    dims.extend(v.inner.iter().map(|&n| Value::Int(n as i64)));
+    Ok(Value::tuple(dims))
 }
 
+/// `strides`: the bytes between items of each dimension (the inner ones C-contiguous).
 fn mv_strides(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::tuple(vec![Value::Int(v.step)]))
+    let mut strides = vec![Value::Int(v.step)];
+    let mut stride = v.row();
+    for &extent in &v.inner {
+        stride /= extent.max(1);
+        strides.push(Value::Int(stride as i64));
+    }
+    Ok(Value::tuple(strides))
 }
 
 fn mv_suboffsets(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -755,5 +1027,5 @@ fn mv_suboffsets(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn mv_contiguous(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, v) = view(&args)?;
     v.check()?;
-    Ok(Value::Bool(v.step == 1 || v.len <= 1))
+    Ok(Value::Bool(v.contiguous()))
 }

@@ -521,6 +521,7 @@ pub(crate) fn read_into_buffer(
     };
     let array = crate::stdlib::array::array_class();
     let is_array = matches!(buffer, Value::Instance(i) if i.class.is_subclass(&array));
+    let mut is_view = false;
     let wanted = match buffer {
         Value::ByteArray(b) => b.data.read().len(),
         Value::Instance(i) if is_array => {
@@ -528,7 +529,10 @@ pub(crate) fn read_into_buffer(
             crate::object::bytes_like(&bytes).map_or(0, |b| b.len())
         }
         Value::Instance(i) => match crate::builtins::memoryview::writable_len(i) {
-            Some(n) => n,
+            Some(n) => {
+                is_view = true;
+                n
+            }
             None => return Err(not_writable()),
         },
         _ => return Err(not_writable()),
@@ -554,6 +558,12 @@ pub(crate) fn read_into_buffer(
             step: Value::None,
         }));
         interp.setitem(buffer, whole, items)?;
+        return Ok(Value::Int(n as i64));
+    }
+    if is_view {
+        // The bytes go in as bytes, whatever the view's item format (`cast('i')`...).
+        let data = crate::object::bytes_like(&got).unwrap_or_default();
+        crate::builtins::memoryview::write_buffer(buffer, 0, &data)?;
         return Ok(Value::Int(n as i64));
     }
     let slice = Value::Slice(Ref::new(crate::object::Slice {

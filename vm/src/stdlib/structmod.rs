@@ -104,6 +104,30 @@ fn item_size(code: u8, order: Order) -> Option<usize> {
     })
 }
 
+/// The size of one native item of `code` (`None` for a code that is not one); for
+/// `memoryview.cast`, whose formats are the native single-item ones.
+pub fn native_size(code: u8) -> Option<usize> {
+    if matches!(code, b'x' | b's' | b'p') {
+        return None;
+    }
+    item_size(code, Order::Native)
+}
+
+/// The value of one native item of `code` from its bytes (`bytes.len()` is its size).
+pub fn unpack_native(code: u8, bytes: &[u8]) -> Value {
+    let mut le = [0u8; 8];
+    let size = bytes.len().min(8);
+    le[..size].copy_from_slice(&bytes[..size]);
+    unpack_one(code, size, le)
+}
+
+/// The bytes of one native item of `code` holding `v`, with `struct`'s checks (its errors).
+pub fn pack_native(interp: &mut Interp, code: u8, v: &Value) -> PyResult<Vec<u8>> {
+    let size = native_size(code).unwrap_or(1);
+    let le = pack_one(interp, code, size, Order::Native, v)?;
+    Ok(le[..size].to_vec())
+}
+
 /// Parse `fmt` as CPython's `prepare_s` does.
 fn layout(interp: &mut Interp, fmt: &[u8]) -> PyResult<Layout> {
     let (order, body) = match fmt.first() {
