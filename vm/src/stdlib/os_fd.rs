@@ -277,6 +277,16 @@ pub fn fstat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(crate::stdlib::os_stat::metadata_fields(&m))
 }
 
+/// `_fstatvfs(fd)`: `os.fstatvfs`'s fields (as `_statvfs`'s) for the file system of the file
+/// open on `fd`.
+pub fn fstatvfs_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd] = Sig::kw("fstatvfs", &["fd"], 1).bind::<1>(&args)?;
+    let n = fd_arg(interp, fd, false)?;
+    let f = look_at_fd(interp, n)?;
+    let st = rustix::fs::fstatvfs(&f).map_err(|e| os_error(&io_err(e), None))?;
+    Ok(crate::stdlib::os_stat::statvfs_value(&st))
+}
+
 /// `os.isatty(fd)`: whether `fd` is a terminal (False for a descriptor that is not open).
 fn isatty(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [fd] = Sig::pos("isatty", Style::Positional, &["fd"], 1).bind::<1>(&args)?;

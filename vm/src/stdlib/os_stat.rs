@@ -56,6 +56,11 @@ pub const MINI_NAMES: &[&str] = &[
     "times",
     "times_result",
     "getloadavg",
+    "statvfs_result",
+    "statvfs",
+    "fstatvfs",
+    "wait3",
+    "wait4",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
@@ -87,6 +92,12 @@ pub fn add_natives(interp: &mut Interp, os: &Ref<Module>) {
         .set_str("_scandir", func("_scandir", scandir_entries));
     os.dict
         .set_str("_fstat", func("_fstat", crate::stdlib::os_fd::fstat_fields));
+    os.dict
+        .set_str("_statvfs", func("_statvfs", statvfs_fields));
+    os.dict.set_str(
+        "_fstatvfs",
+        func("_fstatvfs", crate::stdlib::os_fd::fstatvfs_fields),
+    );
     if let Some(Value::Module(path)) = os.dict.get_str("path") {
         interp.vm.register_module("posixpath", &path);
         interp.vm.register_module("os.path", &path);
@@ -112,6 +123,35 @@ fn stat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     });
     let m = meta.map_err(|e| os_error(&e, Some(&path)))?;
     Ok(metadata_fields(&m))
+}
+
+/// `_statvfs(path)`: the fields of `os.statvfs_result` in CPython's order, then `f_fsid`.
+fn statvfs_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [path] = Sig::py("statvfs", &["path"], 1).bind::<1>(&args)?;
+    let path = path_arg(path, "statvfs")?.to_string();
+    let st = interp.allow_threads(|| rustix::fs::statvfs(path.as_str()));
+    let st = st.map_err(|e| os_error(&std::io::Error::from(e), Some(&path)))?;
+    Ok(statvfs_value(&st))
+}
+
+/// The fields `_statvfs`/`_fstatvfs` return: `(f_bsize, f_frsize, f_blocks, f_bfree,
+/// f_bavail, f_files, f_ffree, f_favail, f_flag, f_namemax, f_fsid)`.
+pub fn statvfs_value(st: &rustix::fs::StatVfs) -> Value {
+    let int = |v: u64| Value::from(crate::num::bigint::BigInt::from(v));
+    Value::tuple(vec![
+        int(st.f_bsize),
+        int(st.f_frsize),
+        int(st.f_blocks),
+        int(st.f_bfree),
+        int(st.f_bavail),
+        int(st.f_files),
+        int(st.f_ffree),
+        int(st.f_favail),
+        // (Without the kernel's ST_VALID bit, 0x20, which glibc's statvfs leaves out too.)
+        int(st.f_flag.bits() & !0x20),
+        int(st.f_namemax),
+        int(st.f_fsid),
+    ])
 }
 
 /// The fields `_stat` returns, from what the system said about a file (also `os.fstat`'s).
