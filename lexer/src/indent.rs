@@ -294,7 +294,7 @@ impl<'src> IndentLexer<'src> {
                     Some(c) if c.is_ascii_graphic() || c == '\0' => {
                         SyntaxError::syntax("invalid syntax", self.span(start, end))
                     }
-                    Some(c) if c.is_control() || c.is_whitespace() => point(
+                    Some(c) if !is_printable(c) => point(
                         format!("invalid non-printable character U+{:04X}", c as u32),
                         start,
                     ),
@@ -407,4 +407,48 @@ impl Iterator for IndentLexer<'_> {
             }
         }
     }
+}
+
+/// Format characters (category Cf, such as U+200B ZERO WIDTH SPACE and U+FEFF, the byte-order
+/// mark, pasted into source) and private-use characters (Co), as ranges of Python 3.11's
+/// Unicode database (generated with `unicodedata.category`).
+const FORMAT_OR_PRIVATE: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xE000, 0xF8FF),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+    (0xF0000, 0xFFFFD),
+    (0x100000, 0x10FFFD),
+];
+
+/// Would CPython print this character in its "invalid character" message (its
+/// `Py_UNICODE_ISPRINTABLE`)? Not for controls, separators other than the space, format and
+/// private-use characters: those are "invalid non-printable character U+200B". (Unassigned
+/// code points, also non-printable in CPython, are not told apart here.)
+fn is_printable(c: char) -> bool {
+    let cp = c as u32;
+    c == ' '
+        || !(c.is_control()
+            || c.is_whitespace()
+            || FORMAT_OR_PRIVATE
+                .iter()
+                .any(|&(lo, hi)| (lo..=hi).contains(&cp)))
 }
