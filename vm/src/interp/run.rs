@@ -611,6 +611,7 @@ impl Interp {
                     match $e {
                         Ok(v) => v,
                         Err(e) => {
+                            std::hint::cold_path();
                             sync!();
                             return Err(e);
                         }
@@ -752,17 +753,26 @@ impl Interp {
                     continue 'frames;
                 }};
             }
+            // The instruction is matched through a reference (`match *op`), not copied out
+            // first: copied, LLVM decoded all of its fields at the top of the loop (four loads
+            // and a shift per instruction) into callee-saved registers that stayed live through
+            // every arm. Read through the reference, each arm loads only the fields it uses:
+            // kernels 0.0-2.5% fewer instructions (callgrind, 341b743). The error exits of
+            // `tri!` are marked cold, so LLVM weighs the arms' fast paths above them when it
+            // hands out registers. (`ip` itself stays in a stack slot: a register in some
+            // builds, which made factorize 957.6M instructions instead of 984.5M, now 977.8M.)
             loop {
-                let Some(&op) = ops.get(ip) else {
+                let Some(op) = ops.get(ip) else {
+                    std::hint::cold_path();
                     sync!();
                     return Err(err!(SystemError, "instruction pointer ran off the code"));
                 };
                 if OBSERVED {
                     sync!();
-                    self.observe(f, op);
+                    self.observe(f, *op);
                 }
                 ip += 1;
-                match op {
+                match *op {
                     Op::Nop => {}
                     Op::Pop => {
                         let v = pop!();
