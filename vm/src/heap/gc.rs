@@ -339,6 +339,38 @@ static COLLECT_REQUESTED: AtomicBool = AtomicBool::new(false);
 /// (a GIL drop request, Ctrl-C, a collection). Process-wide, like the heap it serves.
 pub static EVAL_BREAKER: AtomicBool = AtomicBool::new(false);
 
+/// Is [`EVAL_BREAKER`] up? The test of every check point (a backward jump, a `for` step, a
+/// function entry). On x86-64 one instruction naming the flag (`movzx reg, [rip + flag]`), as
+/// `heap::free_threaded` reads the model flag: the relaxed load goes through the global offset
+/// table (the flag's address, then the flag), one machine instruction more per check point.
+/// Not `pure`: the flag is raised by other threads, so every check point must read it again
+/// (a pure asm could be shared between loop iterations that store nothing).
+#[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+#[inline(always)]
+pub(crate) fn eval_breaker_up() -> bool {
+    let flag: u32;
+    // SAFETY: the asm reads one byte, the `AtomicBool`'s (a `u8` of 0 or 1, always initialized:
+    // a static), and writes only the output register; it touches no stack and keeps the flags.
+    // An aligned one-byte load is atomic on x86-64, the same machine access as the relaxed load
+    // it replaces, so it cannot tear or race with the stores that raise or lower it.
+    unsafe {
+        std::arch::asm!(
+            "movzx {flag:e}, byte ptr [rip + {breaker}]",
+            breaker = sym EVAL_BREAKER,
+            flag = out(reg) flag,
+            options(readonly, nostack, preserves_flags),
+        );
+    }
+    flag != 0
+}
+
+/// Elsewhere (and under Miri and loom, which cannot run asm): a relaxed load.
+#[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+#[inline(always)]
+pub(crate) fn eval_breaker_up() -> bool {
+    EVAL_BREAKER.load(Ordering::Relaxed)
+}
+
 /// Run `f` with exclusive access to the registry. `f` must not drop or make heap references
 /// (that would come back here).
 fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {

@@ -2389,7 +2389,7 @@ fn seq_iter_next(obj_ref: &Ref<crate::object::IterObj>) -> Option<Option<Value>>
 /// this one static, read here directly: one load, where going through `self.vm` took three.
 #[inline(always)]
 fn breaker_up() -> bool {
-    crate::heap::gc::EVAL_BREAKER.load(Ordering::Relaxed)
+    crate::heap::gc::eval_breaker_up()
 }
 
 /// `x op y` on two ints when it is exact in `i64` and needs no sign rules (`%` and `//` of a
