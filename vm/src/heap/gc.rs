@@ -348,20 +348,7 @@ pub static EVAL_BREAKER: AtomicBool = AtomicBool::new(false);
 #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
 #[inline(always)]
 pub(crate) fn eval_breaker_up() -> bool {
-    let flag: u32;
-    // SAFETY: the asm reads one byte, the `AtomicBool`'s (a `u8` of 0 or 1, always initialized:
-    // a static), and writes only the output register; it touches no stack and keeps the flags.
-    // An aligned one-byte load is atomic on x86-64, the same machine access as the relaxed load
-    // it replaces, so it cannot tear or race with the stores that raise or lower it.
-    unsafe {
-        std::arch::asm!(
-            "movzx {flag:e}, byte ptr [rip + {breaker}]",
-            breaker = sym EVAL_BREAKER,
-            flag = out(reg) flag,
-            options(readonly, nostack, preserves_flags),
-        );
-    }
-    flag != 0
+    static_flag_byte!(EVAL_BREAKER, readonly, nostack, preserves_flags)
 }
 
 /// Elsewhere (and under Miri and loom, which cannot run asm): a relaxed load.

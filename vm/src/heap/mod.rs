@@ -55,6 +55,32 @@
 //!
 //! Everything that needs `unsafe` to manage objects lives in this module, and nowhere else.
 
+/// `static_flag_byte!(FLAG, options...)`: the value of the static `AtomicBool` `FLAG`, read by
+/// one instruction naming it (`movzx reg, [rip + FLAG]`) with the asm options given, for the
+/// flags every count change or check point tests ([`free_threaded`], `gc::eval_breaker_up`).
+/// Through a relaxed load the compiler reads such a static by way of the global offset table
+/// (see `free_threaded`): two instructions.
+#[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+macro_rules! static_flag_byte {
+    ($flag:path, $($option:ident),+) => {{
+        let flag: u32;
+        // SAFETY: the asm reads one byte, the `AtomicBool`'s (a `u8` of 0 or 1, always
+        // initialized: a static), and writes only the output register; it touches no stack and
+        // keeps the flags. An aligned one-byte load is atomic on x86-64, the same machine
+        // access as the relaxed load it replaces, so it cannot tear or race with the flag's
+        // stores.
+        unsafe {
+            std::arch::asm!(
+                "movzx {flag:e}, byte ptr [rip + {static_flag}]",
+                static_flag = sym $flag,
+                flag = out(reg) flag,
+                options($($option),+),
+            );
+        }
+        flag != 0
+    }};
+}
+
 #[cfg(feature = "mimalloc")]
 pub mod alloc;
 pub mod fork;
@@ -136,20 +162,8 @@ pub fn model() -> Model {
 #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
 #[inline(always)]
 fn free_threaded() -> bool {
-    let flag: u32;
-    // SAFETY: the asm reads one byte, the `AtomicBool`'s (a `u8` of 0 or 1, always initialized:
-    // a static), and writes only the output register; it touches no stack and keeps the flags.
-    // An aligned one-byte load is atomic on x86-64, the same machine access as the relaxed load
-    // it replaces, so it cannot tear or race with `set_model`'s store.
-    unsafe {
-        std::arch::asm!(
-            "movzx {flag:e}, byte ptr [rip + {model}]",
-            model = sym FREE_THREADED,
-            flag = out(reg) flag,
-            options(pure, readonly, nostack, preserves_flags),
-        );
-    }
-    flag != 0
+    // `pure`: the flag is written once, at start-up (see above), so reads may be shared.
+    static_flag_byte!(FREE_THREADED, pure, readonly, nostack, preserves_flags)
 }
 
 /// Elsewhere (and under Miri and loom, which cannot run asm): a relaxed load.
