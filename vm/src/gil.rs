@@ -459,6 +459,7 @@ impl Interp {
     pub fn detach(&mut self) {
         self.frames.clear();
         self.frame_pool.clear();
+        self.spare_list_iter = None;
         self.parked.clear();
         self.method_cache = Default::default();
         self.cur_exc = None;

@@ -9,8 +9,35 @@ use crate::value::Value;
 use crate::{err, PyResult};
 
 impl Interp {
-    /// `iter(v)`
+    /// `iter(v)`. A list's iterator is the thread's spare one when there is one (see
+    /// `list_iter_done`), refilled here: a small function, apart from the general one, so that
+    /// this path does not pay for the large one's set-up.
+    #[inline(never)]
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
+        if let Value::List(l) = v {
+            if let Some(it) = self.spare_list_iter.take_if(|it| Ref::count(it) == 1) {
+                let old = std::mem::replace(
+                    &mut *it.state.lock(),
+                    IterState::List {
+                        list: l.clone(),
+                        index: 0,
+                    },
+                );
+                // A spare's state holds nothing: forgotten, not passed to the drop glue (a
+                // call of 25 instructions).
+                if matches!(old, IterState::Spare) {
+                    std::mem::forget(old);
+                } else {
+                    drop(old);
+                }
+                return Ok(Value::Iter(it));
+            }
+        }
+        self.get_iter_general(v)
+    }
+
+    #[inline(never)]
+    fn get_iter_general(&mut self, v: &Value) -> PyResult<Value> {
         let (kind, state) = match v {
             Value::List(l) => (
                 "list_iterator",
@@ -285,7 +312,7 @@ impl Interp {
             }
             IterState::Reversed { items } => Ok(items.pop()),
             IterState::Combinatoric(c) => Ok(c.next_tuple()),
-            IterState::Exhausted => Ok(None),
+            IterState::Exhausted | IterState::Spare => Ok(None),
             IterState::Enumerate {
                 inner,
                 count,
@@ -768,6 +795,42 @@ fn unpack_ex_from(stack: &mut Vec<Value>, items: &[Value], before: usize, after:
     stack.push(Value::list(middle.to_vec()));
     stack.extend(head.iter().rev().cloned());
     true
+}
+
+/// The end of a list iterator stepped by a `for` loop of `frame` (`run.rs: seq_iter_next`),
+/// with `st` its locked state. Held only by the loop, which drops it next, it becomes the
+/// thread's spare (`Interp::spare_list_iter`) when there is none: its list let go, its state
+/// `Spare`, kept listed with the collector, to be refilled by the next `iter(list)` instead of
+/// freeing this one and making another (an allocation, listing with the collector, unlisting, a
+/// free: about 200 instructions of a `for` over a list). Held by the loop and by the `.0` slot of
+/// the comprehension it runs (whose code reads that slot once, before the loop, and only
+/// returns after it), it is kept too: the frame lets go of it when it returns, before anything
+/// can ask for an iterator again (`get_iter` takes the spare only at count 1). Held by
+/// something else, it is marked exhausted so that a later `next` does not see items appended
+/// meanwhile.
+#[inline(never)]
+pub(crate) fn list_iter_done(
+    mut st: crate::heap::CellMut<'_, IterState>,
+    it: &Ref<IterObj>,
+    spare: &mut Option<Ref<IterObj>>,
+    frame: &Frame,
+) {
+    let comprehension_only = || {
+        matches!(frame.locals.first(), Some(Value::Iter(slot)) if Ref::ptr_eq(slot, it))
+            && frame.code.obj.varnames.first().is_some_and(|n| n == ".0")
+    };
+    if Ref::count(it) > 2 || (Ref::count(it) == 2 && !comprehension_only()) {
+        *st = IterState::Exhausted;
+    } else if spare.is_none() {
+        // The list let go after the lock (its free may free much more), and alone: not the
+        // whole state through the drop glue.
+        let old = std::mem::replace(&mut *st, IterState::Spare);
+        drop(st);
+        if let IterState::List { list, .. } = old {
+            drop(list);
+        }
+        *spare = Some(it.clone());
+    }
 }
 
 fn not_iterable(v: &Value) -> crate::PyErr {

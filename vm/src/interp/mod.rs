@@ -297,6 +297,9 @@ pub struct Interp {
     pub(crate) asyncgen_hooks: [Value; 2],
     /// Finished frames, emptied and kept for reuse so a call does not allocate.
     pub frame_pool: frame::FramePool,
+    /// A finished list iterator that the next `iter(list)` of this thread refills instead of
+    /// making one (`iter.rs: list_iter_done`); its state is `IterState::Spare`, its count 1.
+    pub(crate) spare_list_iter: Option<Ref<crate::object::IterObj>>,
     /// Native methods of built-in types found by method calls (`interp/call.rs`).
     pub(crate) method_cache: call::MethodCache,
     pub thread_name: Arc<str>,
@@ -342,6 +345,7 @@ impl Interp {
             outer_exc: Vec::new(),
             asyncgen_hooks: [Value::None, Value::None],
             frame_pool: frame::FramePool::default(),
+            spare_list_iter: None,
             method_cache: Default::default(),
             tracing: vm.config.trace,
             profiling: false,

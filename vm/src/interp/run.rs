@@ -2090,7 +2090,7 @@ impl Interp {
         let it = top!(frame);
         let next = match it {
             Value::RangeIter(r) => r.next_value().map(Value::Int),
-            Value::Iter(obj) => match seq_iter_next(obj) {
+            Value::Iter(obj) => match seq_iter_next(obj, &mut self.spare_list_iter, frame) {
                 Some(step) => step,
                 None => self.iter_next(it)?,
             },
@@ -2353,10 +2353,15 @@ fn truth_fast(v: &Value) -> Option<bool> {
 
 /// A step of a list or tuple iterator, read in place (a `for` over a list): `Some(Some(item))`,
 /// or `Some(None)` at the end (a list iterator then lets go of its list, as `native_step` does,
-/// so that items appended later are not seen); `None` for other iterators, which
+/// so that items appended later are not seen, or becomes the spare: `iter.rs: list_iter_done`);
+/// `None` for other iterators, which
 /// `Interp::iter_next` steps.
 #[inline(always)]
-fn seq_iter_next(obj_ref: &Ref<crate::object::IterObj>) -> Option<Option<Value>> {
+fn seq_iter_next(
+    obj_ref: &Ref<crate::object::IterObj>,
+    spare: &mut Option<Ref<crate::object::IterObj>>,
+    frame: &Frame,
+) -> Option<Option<Value>> {
     use crate::object::IterState;
     let mut st = obj_ref.state.lock();
     match &mut *st {
@@ -2368,9 +2373,11 @@ fn seq_iter_next(obj_ref: &Ref<crate::object::IterObj>) -> Option<Option<Value>>
                     Some(Some(v))
                 }
                 None => {
-                    // Held only by the loop, which drops it next: nothing can step it again.
-                    if Ref::count(obj_ref) > 1 {
+                    // Held by more than the loop and a comprehension's `.0`: nothing to keep.
+                    if Ref::count(obj_ref) > 2 {
                         *st = IterState::Exhausted;
+                    } else {
+                        crate::interp::iter::list_iter_done(st, obj_ref, spare, frame);
                     }
                     Some(None)
                 }

@@ -327,6 +327,11 @@ pub enum IterState {
     /// stepped in Rust (`stdlib/itertools.rs`).
     Combinatoric(Box<crate::stdlib::itertools::Combinatoric>),
     Exhausted,
+    /// A finished list iterator kept by its thread's interpreter (`Interp::spare_list_iter`)
+    /// to be the next `iter(list)`, so that a `for` over a list does not allocate, list with
+    /// the collector, unlist and free an iterator each time. Nothing in the program holds it
+    /// (`gc.get_objects()` leaves it out); it acts as `Exhausted`.
+    Spare,
 }
 
 pub struct IterObj {

@@ -364,7 +364,8 @@ impl Trace for IterObj {
             IterState::Str { .. }
             | IterState::RangeCountdown { .. }
             | IterState::LongRange { .. }
-            | IterState::Exhausted => {}
+            | IterState::Exhausted
+            | IterState::Spare => {}
         }
     }
     fn clear(&self) {

@@ -182,9 +182,20 @@ pub(super) fn as_value(t: &Tracked) -> Option<Value> {
             $(if let Some(r) = t.downcast::<$ty>() { return Some(Value::$variant(r)); })*
         };
     }
+    // A thread's spare list iterator (`Interp::spare_list_iter`) is no object of the program.
+    if let Some(r) = t.downcast::<IterObj>() {
+        let spare = r
+            .state
+            .try_read()
+            .is_ok_and(|st| matches!(*st, crate::object::IterState::Spare));
+        if spare {
+            return None;
+        }
+        return Some(Value::Iter(r));
+    }
     try_types!(Instance => Instance, List => List, Dict => Dict, Tuple => Tuple,
         Function => Function, Class => Class, SetObj => Set, BoundMethod => BoundMethod,
-        Module => Module, IterObj => Iter, Generator => Generator, CellObj => Cell);
+        Module => Module, Generator => Generator, CellObj => Cell);
     None
 }
 
