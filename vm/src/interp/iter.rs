@@ -15,7 +15,9 @@ impl Interp {
     #[inline(never)]
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
         if let Value::List(l) = v {
-            if let Some(it) = self.spare_list_iter.take_if(|it| Ref::count(it) == 1) {
+            // Still held elsewhere (by the `.0` of a finished generator expression that is
+            // not freed yet), it is let go instead, so that a later loop can keep another.
+            if let Some(it) = self.spare_list_iter.take().filter(|it| Ref::count(it) == 1) {
                 let old = std::mem::replace(
                     &mut *it.state.lock(),
                     IterState::List {
