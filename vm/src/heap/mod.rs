@@ -83,6 +83,7 @@ macro_rules! static_flag_byte {
 
 #[cfg(feature = "mimalloc")]
 pub mod alloc;
+pub mod confstr;
 pub mod fork;
 pub mod gc;
 pub mod mapping;

@@ -193,7 +193,8 @@ pub fn warnoptions() -> &'static [String] {
     WARNOPTIONS.get().map_or(&[][..], Vec::as_slice)
 }
 
-/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `hash_info`, `flags`,
+/// The module's `__getattr__`: `sys.version_info`, `float_info`, `int_info`, `hash_info`,
+/// `thread_info`, `flags`,
 /// `warnoptions` and `implementation`, made (by `vm/lib/_sysinfo.mini`) on first use and kept, so that start-up
 /// runs none of it (importing `sys`, which `print` does, would otherwise run all of
 /// `_sysinfo`: about 0.7 M instructions in every program).
@@ -221,6 +222,18 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         "float_info" => interp.getattr(&info, "FLOAT_INFO")?,
         "int_info" => interp.getattr(&info, "INT_INFO")?,
         "hash_info" => interp.getattr(&info, "HASH_INFO")?,
+        "thread_info" => {
+            // What CPython 3.11 built for Linux says: POSIX threads, locks made of semaphores
+            // (its `lock` names CPython's own build; programs print and compare it), and the C
+            // library's threads version (glibc: "NPTL 2.36"), None where it cannot be read.
+            let cls = interp.getattr(&info, "thread_info")?;
+            let version =
+                crate::heap::confstr::pthread_version().map_or(Value::None, |v| Value::str(&v));
+            interp.call(
+                &cls,
+                &[Value::str("pthread"), Value::str("semaphore"), version],
+            )?
+        }
         "flags" => {
             // From the environment the program started with.
             let environ = crate::object::Dict::new();
