@@ -110,9 +110,11 @@ fn referents(interp: &mut Interp, v: &Value) -> Vec<Value> {
         Value::Dict(d) => dict_referents(d),
         Value::Set(s) => s.snapshot(),
         Value::Module(m) => vec![Value::Dict(m.dict.clone())],
-        Value::Cell(c) => match &*c.value.read() {
-            Value::Undefined => Vec::new(),
-            v => vec![v.clone()],
+        // (`try_read`, as the collector's trace: contents in use by this thread right now are
+        // left out rather than waited for.)
+        Value::Cell(c) => match c.value.try_read().as_deref() {
+            Ok(Value::Undefined) | Err(_) => Vec::new(),
+            Ok(v) => vec![v.clone()],
         },
         // A method of a built-in type is CPython's `builtin_function_or_method`: its receiver.
         Value::BoundMethod(m) if matches!(m.func, Value::Native(_)) => vec![m.receiver.clone()],
@@ -140,18 +142,18 @@ fn referents(interp: &mut Interp, v: &Value) -> Vec<Value> {
             }
             out
         }
-        Value::Iter(it) => match &*it.state.read() {
-            IterState::List { list, .. } => vec![Value::List(list.clone())],
-            IterState::Tuple { tuple, .. } => vec![Value::Tuple(tuple.clone())],
-            IterState::DictWalk(w) => vec![Value::Dict(w.dict.clone())],
-            IterState::SetWalk { set, .. } => vec![Value::Set(set.clone())],
-            IterState::Enumerate { inner, .. } => vec![inner.clone()],
-            IterState::Map { func, inners } => {
+        Value::Iter(it) => match it.state.try_read().as_deref() {
+            Ok(IterState::List { list, .. }) => vec![Value::List(list.clone())],
+            Ok(IterState::Tuple { tuple, .. }) => vec![Value::Tuple(tuple.clone())],
+            Ok(IterState::DictWalk(w)) => vec![Value::Dict(w.dict.clone())],
+            Ok(IterState::SetWalk { set, .. }) => vec![Value::Set(set.clone())],
+            Ok(IterState::Enumerate { inner, .. }) => vec![inner.clone()],
+            Ok(IterState::Map { func, inners }) => {
                 let mut out = vec![Value::tuple(inners.to_vec())];
                 out.push(func.clone());
                 out
             }
-            IterState::Zip { inners, .. } => vec![Value::tuple(inners.to_vec())],
+            Ok(IterState::Zip { inners, .. }) => vec![Value::tuple(inners.to_vec())],
             _ => Vec::new(),
         },
         _ => Vec::new(),
@@ -206,9 +208,11 @@ fn instance_referents(interp: &mut Interp, inst: &Ref<Instance>) -> Vec<Value> {
             out.extend(attr_dict(inst));
             out.extend(user_class);
             match payload {
-                Payload::Wrapped(v) | Payload::Builtin { value: v } => {
-                    out.extend(referents(interp, v))
-                }
+                // (A built-in value, never another instance: the recursion is one level.)
+                Payload::Wrapped(v) | Payload::Builtin { value: v } => match v {
+                    Value::Instance(_) => out.push(v.clone()),
+                    v => out.extend(referents(interp, v)),
+                },
                 Payload::Property { fget, fset, fdel } => out.extend(
                     [fget, fset, fdel]
                         .into_iter()
