@@ -245,9 +245,7 @@ pub fn subclass_fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value>
     let src = rest.get(0).cloned().unwrap_or(Value::None);
     let value = rest.get(1).cloned().unwrap_or(Value::None);
     let d = interp.call(&cls, &[])?;
-    for k in interp.collect_iter(&src)? {
-        interp.setitem(&d, k, value.clone())?;
-    }
+    interp.for_each_item(&src, |interp, k| interp.setitem(&d, k, value.clone()))?;
     Ok(d)
 }
 
@@ -256,9 +254,10 @@ fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let src = args.get(0).cloned().unwrap_or(Value::None);
     let value = args.get(1).cloned().unwrap_or(Value::None);
     let d = Ref::new(Dict::new());
-    for k in interp.collect_iter(&src)? {
+    interp.for_each_item(&src, |interp, k| {
         let hk = interp.dict_key(&d, k)?;
         d.map.lock().insert(hk, value.clone());
-    }
+        Ok(())
+    })?;
     Ok(Value::Dict(d))
 }

@@ -105,11 +105,11 @@ fn update_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResult
         }
         return Ok(());
     }
-    for v in items_of(interp, other)? {
+    interp.for_each_item(other, |interp, v| {
         let k = interp.keyset_key(acc, v)?;
         acc.insert(k);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `acc -= other` in place: each member of `other` (a set in its table order, else in iteration

@@ -87,7 +87,8 @@ impl Interp {
                         if e.is(crate::object::ExcKind::AttributeError) {
                             err!(
                                 AttributeError,
-                                "'builtin_function_or_method' object has no attribute '{name}'"
+                                "'{}' object has no attribute '{name}'",
+                                crate::object::type_name(obj)
                             )
                         } else {
                             e

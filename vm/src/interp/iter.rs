@@ -609,6 +609,32 @@ impl Interp {
         Ok(it)
     }
 
+    /// `f` on each item of an iterable in turn: an iterator, a generator or an object of a
+    /// class is read one item at a time, so what `f` does (hashing the item, which may fail)
+    /// happens before the next item is asked for, as in CPython's `set(it)` and
+    /// `dict.fromkeys(it)`. Containers are copied first, as `collect_iter` copies them.
+    pub fn for_each_item(
+        &mut self,
+        v: &Value,
+        mut f: impl FnMut(&mut Interp, Value) -> PyResult<()>,
+    ) -> PyResult<()> {
+        if !matches!(v, Value::Generator(_) | Value::Instance(_) | Value::Iter(_)) {
+            for x in self.collect_iter(v)? {
+                f(self, x)?;
+            }
+            return Ok(());
+        }
+        let it = self.get_iter(v)?;
+        // As `collect_iter` does for an iterator.
+        if matches!(v, Value::Iter(_)) && crate::heap::model() == crate::heap::Model::FreeThreaded {
+            freeze_fresh_walks(&it, 0);
+        }
+        while let Some(x) = self.iter_next(&it)? {
+            f(self, x)?;
+        }
+        Ok(())
+    }
+
     /// All items of an iterable.
     pub fn collect_iter(&mut self, v: &Value) -> PyResult<Vec<Value>> {
         match v {

@@ -215,12 +215,15 @@ impl Interp {
             // A method of a built-in type bound to its object, as CPython shows it: the type and
             // the address of the object, not its repr.
             Value::BoundMethod(m) if matches!(m.func, Value::Native(_)) => {
-                let fname = match &m.func {
-                    Value::Native(n) => n.name,
-                    _ => "?",
+                let (what, fname) = match &m.func {
+                    Value::Native(n) if n.kind == crate::object::NativeKind::SlotWrapper => {
+                        ("method-wrapper", format!("'{}'", n.name))
+                    }
+                    Value::Native(n) => ("built-in method", n.name.to_string()),
+                    _ => ("built-in method", "?".to_string()),
                 };
                 out.push_str(&format!(
-                    "<built-in method {fname} of {} object at {:#x}>",
+                    "<{what} {fname} of {} object at {:#x}>",
                     crate::object::type_name(&m.receiver),
                     m.receiver.id()
                 ));

@@ -1109,6 +1109,8 @@ pub struct BuiltinTypes {
     pub builtin_function: Ref<Class>,
     pub method_descriptor: Ref<Class>,
     pub wrapper_descriptor: Ref<Class>,
+    /// A slot wrapper bound to its object (`(1).__add__`): CPython's `method-wrapper`.
+    pub method_wrapper: Ref<Class>,
     /// CPython's type of `dict.__dict__['fromkeys']`; minivm makes no values of it (its
     /// class-level methods of built-in types are `builtin_function_or_method`s), so only
     /// `types.ClassMethodDescriptorType` names it.
@@ -1216,6 +1218,7 @@ pub fn types() -> &'static BuiltinTypes {
             builtin_function: sub("builtin_function_or_method", TypeKind::BuiltinFunction),
             method_descriptor: sub("method_descriptor", TypeKind::BuiltinFunction),
             wrapper_descriptor: sub("wrapper_descriptor", TypeKind::BuiltinFunction),
+            method_wrapper: sub("method-wrapper", TypeKind::BuiltinFunction),
             classmethod_descriptor: sub("classmethod_descriptor", TypeKind::BuiltinFunction),
             getset_descriptor: sub("getset_descriptor", TypeKind::Object),
             method: sub("method", TypeKind::Method),

@@ -249,9 +249,13 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
             NativeKind::SlotWrapper => &t.wrapper_descriptor,
         },
         // A built-in type's method bound to its object (`[].append`) is CPython's
-        // `builtin_function_or_method`, as module functions are.
-        Value::BoundMethod(m) if matches!(m.func, Value::Native(_)) => &t.builtin_function,
-        Value::BoundMethod(_) => &t.method,
+        // `builtin_function_or_method`, as module functions are; a bound slot wrapper
+        // (`(1).__add__`) is a `method-wrapper`.
+        Value::BoundMethod(m) => match &m.func {
+            Value::Native(n) if n.kind == NativeKind::SlotWrapper => &t.method_wrapper,
+            Value::Native(_) => &t.builtin_function,
+            _ => &t.method,
+        },
         Value::Class(_) => &t.type_,
         Value::Module(_) => &t.module,
         Value::Iter(_) | Value::RangeIter(_) => &t.iterator,

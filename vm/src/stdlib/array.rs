@@ -5,8 +5,8 @@
 //! `a[i] = x` cost about what they cost on a list: [`fast_getitem`] and [`fast_setitem`] are
 //! called by the subscript paths before any method lookup. The machine representation (little
 //! endian, CPython's sizes on 64-bit Linux) only appears in `tobytes`/`frombytes`/`byteswap`.
-//! Not provided: the `'u'` type code, `buffer_info`, `tofile`/`fromfile`,
-//! `fromunicode`/`tounicode`, and the buffer protocol (`memoryview`).
+//! The `'u'` type code keeps one-character strs (4 bytes each, Linux's `wchar_t`).
+//! Not provided: `buffer_info` and the buffer protocol (`memoryview`).
 
 use std::sync::Arc;
 
@@ -23,12 +23,12 @@ use crate::stdlib::{make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, raise, PyResult};
 
-/// The type codes CPython lists in `array.typecodes` ('u' included, though minivm lacks it).
+/// The type codes CPython lists in `array.typecodes`.
 const TYPECODES: &str = "bBuhHiIlLqQfd";
 
 /// Rust data of an `array` instance.
 pub struct ArrayData {
-    /// The type code, one of `bBhHiIlLqQfd`.
+    /// The type code, one of `bBuhHiIlLqQfd`.
     code: u8,
     items: ObjCell<Vec<Value>>,
 }
@@ -52,7 +52,7 @@ fn itemsize(code: u8) -> usize {
     match code {
         b'b' | b'B' => 1,
         b'h' | b'H' => 2,
-        b'i' | b'I' | b'f' => 4,
+        b'i' | b'I' | b'f' | b'u' => 4,
         _ => 8,
     }
 }
@@ -125,6 +125,15 @@ fn int_range(code: u8) -> (i128, i128, &'static str, &'static str) {
 
 /// `v` as an array of type `code` stores it, or CPython's `TypeError`/`OverflowError`.
 fn check(code: u8, v: &Value) -> PyResult<Value> {
+    if code == b'u' {
+        return match v {
+            Value::Str(s) if s.char_len() == 1 => Ok(Value::Str(s.clone())),
+            _ => match builtin_base(v) {
+                Some(Value::Str(s)) if s.char_len() == 1 => Ok(Value::Str(s.clone())),
+                _ => raise!(TypeError, "array item must be unicode character"),
+            },
+        };
+    }
     // An instance of a subclass of int or float counts as its value.
     let base = match v {
         Value::Instance(_) => builtin_base(v).unwrap_or(v),
@@ -224,6 +233,8 @@ pub fn array_class() -> Ref<Class> {
                     ("tofile", array_tofile),
                     ("fromfile", array_fromfile),
                     ("byteswap", array_byteswap),
+                    ("tounicode", array_tounicode),
+                    ("fromunicode", array_fromunicode),
                 ],
             );
             {
@@ -320,11 +331,7 @@ fn array_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => None,
     };
     let code = match code {
-        Some(b'u') => raise!(
-            ValueError,
-            "minivm does not support the 'u' array type code"
-        ),
-        Some(c) if b"bBhHiIlLqQfd".contains(&c) => c,
+        Some(c) if b"bBuhHiIlLqQfd".contains(&c) => c,
         _ => raise!(
             ValueError,
             "bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f or d)"
@@ -334,12 +341,18 @@ fn array_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None | Some(Value::None) => Vec::new(),
         Some(Value::Bytes(b)) => unpack(code, b.as_bytes())?,
         Some(Value::ByteArray(b)) => unpack(code, &b.snapshot())?,
+        Some(Value::Str(s)) if code == b'u' => chars(s.as_str()),
         Some(Value::Str(_)) => raise!(
             TypeError,
             "cannot use a str to initialize an array with typecode '{}'",
             code as char
         ),
         Some(v) => match as_array(v) {
+            Some(other) if other.code == b'u' && code != b'u' => raise!(
+                TypeError,
+                "cannot use a unicode array to initialize an array with typecode '{}'",
+                code as char
+            ),
             Some(other) => {
                 if matches!(code, b'f' | b'd') != other.is_float() {
                     return Err(bad_type());
@@ -687,7 +700,12 @@ fn array_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if items.is_empty() {
         return Ok(Value::string(format!("{name}('{code}')")));
     }
-    let list = interp.repr(&Value::list(items))?;
+    // A unicode array shows its text as one str.
+    let list = if a.code == b'u' {
+        interp.repr(&Value::string(text(&items)))?
+    } else {
+        interp.repr(&Value::list(items))?
+    };
     Ok(Value::string(format!("{name}('{code}', {list})")))
 }
 
@@ -956,6 +974,53 @@ fn array_byteswap(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// The one-character strs of a unicode array holding `s`.
+fn chars(s: &str) -> Vec<Value> {
+    s.chars().map(|c| Value::string(c.to_string())).collect()
+}
+
+/// The text the one-character strs of a unicode array spell.
+fn text(items: &[Value]) -> String {
+    items
+        .iter()
+        .filter_map(|v| match v {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn array_tounicode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let a = no_args(&args, "tounicode")?;
+    if a.code != b'u' {
+        raise!(
+            ValueError,
+            "tounicode() may only be called on unicode type arrays"
+        );
+    }
+    Ok(Value::string(text(&a.snapshot())))
+}
+
+fn array_fromunicode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (a, x) = one_arg(&args, "fromunicode")?;
+    let Value::Str(s) = x else {
+        raise!(
+            TypeError,
+            "fromunicode() argument must be str, not {}",
+            type_name(x)
+        );
+    };
+    if a.code != b'u' {
+        raise!(
+            ValueError,
+            "fromunicode() may only be called on unicode type arrays"
+        );
+    }
+    let more = chars(s.as_str());
+    a.items.lock().extend(more);
+    Ok(Value::None)
+}
+
 /// The items as the machine stores them: little-endian, `itemsize` bytes each.
 fn pack(code: u8, items: &[Value]) -> PyResult<Vec<u8>> {
     let size = itemsize(code);
@@ -967,6 +1032,10 @@ fn pack(code: u8, items: &[Value]) -> PyResult<Vec<u8>> {
                 out.extend((crate::num::plain_nan(*f) as f32).to_le_bytes())
             }
             Value::Float(f) => out.extend(crate::num::plain_nan(*f).to_le_bytes()),
+            Value::Str(s) => {
+                let c = s.as_str().chars().next().map_or(0, u32::from);
+                out.extend(c.to_le_bytes());
+            }
             _ => {
                 let n = to_bigint(v)?
                     .to_i128()
@@ -985,6 +1054,21 @@ fn unpack(code: u8, data: &[u8]) -> PyResult<Vec<Value>> {
         raise!(ValueError, "bytes length not a multiple of item size");
     }
     let unsigned = code.is_ascii_uppercase();
+    if code == b'u' {
+        return data
+            .chunks(size)
+            .map(|c| {
+                let n = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                match char::from_u32(n) {
+                    Some(ch) => Ok(Value::string(ch.to_string())),
+                    None => raise!(
+                        ValueError,
+                        "character U+{n:x} is not in range [U+0000; U+10ffff]"
+                    ),
+                }
+            })
+            .collect();
+    }
     Ok(data
         .chunks(size)
         .map(|c| {

@@ -115,6 +115,7 @@ pub fn types_module() -> Ref<Module> {
             ("BuiltinMethodType", class(&t.builtin_function)),
             ("MethodDescriptorType", class(&t.method_descriptor)),
             ("WrapperDescriptorType", class(&t.wrapper_descriptor)),
+            ("MethodWrapperType", class(&t.method_wrapper)),
             (
                 "ClassMethodDescriptorType",
                 class(&t.classmethod_descriptor),

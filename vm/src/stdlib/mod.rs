@@ -5,6 +5,7 @@
 //! the interpreter, never the other way round.
 
 pub mod array;
+pub mod astparse;
 pub mod asyncio_support;
 pub mod atexit;
 pub mod binascii;
@@ -74,6 +75,7 @@ pub type MakeModule = fn() -> Ref<Module>;
 /// The built-in modules this part of the VM provides: each name with the function that makes
 /// the module, sorted by name (`sys.builtin_module_names` lists them, with `builtins`).
 pub const MODULES: &[(&str, MakeModule)] = &[
+    ("_astparse", astparse::module),
     ("_asyncio_support", asyncio_support::module),
     ("_collections", deque::collections_module),
     ("_decimal_fast", decimal_fast::module),

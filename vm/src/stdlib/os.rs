@@ -14,7 +14,7 @@ use crate::interp::{Args, Interp};
 use crate::object::{type_name, types, Class, ExcKind, Instance, Module};
 use crate::stdlib::{arg, func, make_module};
 use crate::value::Value;
-use crate::{err, PyResult};
+use crate::{err, raise, PyResult};
 
 pub fn os_module() -> Ref<Module> {
     let path = make_module(
@@ -23,16 +23,16 @@ pub fn os_module() -> Ref<Module> {
             ("exists", func("exists", path_exists)),
             ("isfile", func("isfile", path_isfile)),
             ("isdir", func("isdir", path_isdir)),
-            ("join", func("join", path_join)),
-            ("basename", func("basename", path_basename)),
-            ("dirname", func("dirname", path_dirname)),
+            ("join", func("join", bytes_join)),
+            ("basename", func("basename", bytes_basename)),
+            ("dirname", func("dirname", bytes_dirname)),
             ("getsize", func("getsize", path_getsize)),
-            ("abspath", func("abspath", path_abspath)),
-            ("normpath", func("normpath", path_normpath)),
+            ("abspath", func("abspath", bytes_abspath)),
+            ("normpath", func("normpath", bytes_normpath)),
             ("isabs", func("isabs", path_isabs)),
-            ("split", func("split", path_split)),
-            ("splitext", func("splitext", path_splitext)),
-            ("expanduser", func("expanduser", path_expanduser)),
+            ("split", func("split", bytes_split)),
+            ("splitext", func("splitext", bytes_splitext)),
+            ("expanduser", func("expanduser", bytes_expanduser)),
             ("sep", Value::str("/")),
             ("pathsep", Value::str(":")),
             ("defpath", Value::str("/bin:/usr/bin")),
@@ -326,14 +326,22 @@ pub fn os_error_str(inst: &Instance, args: &[Value]) -> Option<String> {
 /// `repr()` of a str, as CPython writes it (for file names in messages).
 pub use crate::num::parse::str_repr as py_str_repr;
 
-/// A path argument: a str, or a `pathlib` path object (minivm takes no bytes, nor other
-/// `os.PathLike` objects, here).
+/// A path argument: a str, bytes (UTF-8 only: see `posix_support::os_name`), or a `pathlib`
+/// path object (minivm takes no other `os.PathLike` objects here).
 pub fn path_arg<'a>(v: Option<&'a Value>, func: &str) -> PyResult<&'a str> {
     if let Some(p) = v.and_then(crate::stdlib::posix_support::fspath_str) {
         return Ok(p);
     }
     match v {
         Some(Value::Str(s)) => Ok(s.as_str()),
+        Some(Value::Bytes(b)) => std::str::from_utf8(b.as_bytes()).map_err(|_| {
+            err!(
+                NotImplementedError,
+                "path {} is not UTF-8: CPython decodes it with surrogate escapes, which a \
+                 minivm str cannot hold",
+                crate::interp::repr::bytes_repr(b.as_bytes())
+            )
+        }),
         Some(other) => Err(err!(
             TypeError,
             "{func}: path should be string, bytes or os.PathLike, not {}",
@@ -519,9 +527,15 @@ fn listdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Ok(out)
     });
     let names = names.map_err(|e| os_error(&e, Some(&path)))?;
+    // A bytes directory lists bytes names, as CPython's.
+    let as_bytes = matches!(arg(&args, 0, "path"), Some(Value::Bytes(_)));
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         use std::os::unix::ffi::OsStrExt;
+        if as_bytes {
+            out.push(Value::bytes(name.as_bytes().to_vec()));
+            continue;
+        }
         let name = crate::stdlib::posix_support::os_name(name.as_bytes(), "the file name")?;
         out.push(Value::string(name));
     }
@@ -563,6 +577,73 @@ fn path_isdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         std::fs::metadata(&p).is_ok_and(|m| m.is_dir())
     })))
 }
+
+/// `f` called with its bytes arguments as str, and its str results (alone or in a tuple) as
+/// bytes again: the functions of `os.path` that make a path from paths, given bytes, answer in
+/// bytes, as CPython's. Mixing str and bytes is CPython's TypeError.
+fn with_bytes_paths(
+    interp: &mut Interp,
+    args: Args<'_>,
+    f: fn(&mut Interp, Args<'_>) -> PyResult<Value>,
+) -> PyResult<Value> {
+    if !args.pos.iter().any(|v| matches!(v, Value::Bytes(_))) {
+        return f(interp, args);
+    }
+    let mut decoded = Vec::with_capacity(args.pos.len());
+    for (i, v) in args.pos.iter().enumerate() {
+        match v {
+            Value::Bytes(_) => decoded.push(Value::str(path_arg(Some(v), "path")?)),
+            Value::Str(_) => {
+                raise!(TypeError, "Can't mix strings and bytes in path components")
+            }
+            other => decoded.push(match crate::stdlib::posix_support::fspath_str(other) {
+                Some(_) => raise!(TypeError, "Can't mix strings and bytes in path components"),
+                None if i == 0 => other.clone(),
+                None => raise!(
+                    TypeError,
+                    "join() argument must be str, bytes, or os.PathLike object, not '{}'",
+                    type_name(other)
+                ),
+            }),
+        }
+    }
+    let encode = |v: Value| match v {
+        Value::Str(s) => Value::bytes(s.as_str().as_bytes().to_vec()),
+        other => other,
+    };
+    Ok(
+        match f(
+            interp,
+            Args {
+                pos: &decoded,
+                kw: args.kw,
+            },
+        )? {
+            Value::Tuple(t) => Value::tuple(t.items.iter().cloned().map(encode).collect()),
+            other => encode(other),
+        },
+    )
+}
+
+/// The `os.path` functions of `with_bytes_paths`, by the name of the str-only one.
+macro_rules! bytes_paths {
+    ($($name:ident => $inner:ident),* $(,)?) => {
+        $(fn $name(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+            with_bytes_paths(interp, args, $inner)
+        })*
+    };
+}
+
+bytes_paths!(
+    bytes_join => path_join,
+    bytes_basename => path_basename,
+    bytes_dirname => path_dirname,
+    bytes_abspath => path_abspath,
+    bytes_normpath => path_normpath,
+    bytes_split => path_split,
+    bytes_splitext => path_splitext,
+    bytes_expanduser => path_expanduser,
+);
 
 /// `os.path.join(a, *p)` with posixpath's rules: an absolute part restarts the path.
 fn path_join(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -84,6 +84,14 @@ pub fn module() -> Ref<Module> {
             ),
         ),
         ("platform", Value::str(std::env::consts::OS)),
+        // Where an installation keeps its files: minivm is no installation (its library is in
+        // the binary), so CPython's compiled-in default, the same for all four, as outside a
+        // virtual environment (`sys.prefix != sys.base_prefix` is how programs detect one).
+        ("prefix", Value::str("/usr/local")),
+        ("base_prefix", Value::str("/usr/local")),
+        ("exec_prefix", Value::str("/usr/local")),
+        ("base_exec_prefix", Value::str("/usr/local")),
+        ("platlibdir", Value::str("lib")),
         // The minivm binary, so `multiprocessing` can start a fresh interpreter as a child.
         ("executable", Value::string(crate::stdlib::mp::executable())),
         (
