@@ -299,6 +299,8 @@ fn package_path(m: &Module) -> Vec<String> {
 thread_local! {
     /// Set while `importlib._bootstrap` (which runs the `sys.meta_path` finders) is imported.
     static NO_HOOKS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set while `importlib._bootstrap` makes a module's spec (`Interp::source_spec`).
+    static MAKING_SPEC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// CPython's `No module named 'x'`, plus a note when `x` is a standard module of CPython's that
@@ -933,6 +935,29 @@ impl Interp {
         Ok(())
     }
 
+    /// The `ModuleSpec` of the source module `name` about to run (`importlib._bootstrap`
+    /// makes it), or None while that module and what it imports are themselves being loaded
+    /// (the first spec made gives them theirs).
+    fn source_spec(
+        &mut self,
+        name: &str,
+        filename: &str,
+        package_dir: Option<&str>,
+    ) -> PyResult<Value> {
+        if MAKING_SPEC.with(std::cell::Cell::get) || name == "__main__" {
+            return Ok(Value::None);
+        }
+        MAKING_SPEC.with(|c| c.set(true));
+        let r = (|| {
+            let boot = self.import_module("importlib._bootstrap")?;
+            let make = self.getattr(&boot, "_spec_for")?;
+            let dir = package_dir.map_or(Value::None, Value::str);
+            self.call(&make, &[Value::str(name), Value::str(filename), dir])
+        })();
+        MAKING_SPEC.with(|c| c.set(false));
+        r
+    }
+
     /// `import builtins`: the namespace every module falls back to, as a module.
     pub(super) fn builtins_module(&self) -> Ref<Module> {
         Ref::new(Module {
@@ -980,20 +1005,38 @@ impl Interp {
         };
         dict.set_str("__package__", Value::str(package));
         // The rest of what CPython's import puts in a module, so `dir(module)` lists the same
-        // names: the builtins' namespace, and no bytecode cache, loader object or module spec
-        // (minivm has no `importlib` machinery: None, as CPython's for a module made by hand).
+        // names: the builtins' namespace, no bytecode cache, and the module's spec and loader
+        // (`importlib.machinery.ModuleSpec`, `SourceFileLoader`).
         dict.set_str("__builtins__", Value::Dict((*self.vm.builtins).clone()));
         dict.set_str("__cached__", Value::None);
         dict.set_str("__loader__", Value::None);
         dict.set_str("__spec__", Value::None);
-        if let Some(dir) = package_dir {
-            dict.set_str("__path__", Value::list(vec![Value::str(&dir)]));
+        if let Some(dir) = &package_dir {
+            dict.set_str("__path__", Value::list(vec![Value::str(dir)]));
         }
         let module = Ref::new(Module {
             name: Arc::from(name),
             dict: dict.clone(),
         });
         self.vm.register_module(name, &module);
+        // Made once the module is registered: making the first spec imports `importlib`,
+        // which may be this very module.
+        let spec = self
+            .source_spec(name, &filename, package_dir.as_deref())
+            .and_then(|spec| match &spec {
+                Value::None => Ok((spec, Value::None)),
+                s => Ok((spec.clone(), self.getattr(s, "loader")?)),
+            });
+        match spec {
+            Ok((spec, loader)) => {
+                dict.set_str("__loader__", loader);
+                dict.set_str("__spec__", spec);
+            }
+            Err(e) => {
+                self.vm.unregister_module(name);
+                return Err(e);
+            }
+        }
         let func = crate::module_function(code, dict);
         let frame = self.new_frame(&func, &[], &[])?;
         let r = self.run_frame(frame);
@@ -1074,6 +1117,20 @@ impl Interp {
         self.load_mini_parts(m)?;
         if let Some(v) = m.dict.get_str(name) {
             return Ok(v);
+        }
+        // A module written in Rust has its spec made when first asked for (`BuiltinImporter`'s,
+        // as CPython's built-in modules): importing `importlib` at start-up would cost every
+        // program. Its `__loader__` is not stored (module reprs tell Rust modules by its absence).
+        if matches!(name, "__spec__" | "__loader__") && m.dict.get_str("__file__").is_none() {
+            let boot = self.import_module("importlib._bootstrap")?;
+            let make = self.getattr(&boot, "_builtin_spec")?;
+            let spec = self.call(&make, &[Value::str(&m.name)])?;
+            m.dict.set_str("__spec__", spec.clone());
+            return if name == "__spec__" {
+                Ok(spec)
+            } else {
+                self.getattr(&spec, "loader")
+            };
         }
         if name == "__dict__" {
             return Ok(Value::Dict(m.dict.clone()));
