@@ -77,6 +77,19 @@ impl Interp {
             )),
             Value::BoundMethod(m) => match name {
                 "__self__" => Ok(m.receiver.clone()),
+                // A built-in method is named after the class of its receiver (or the class
+                // itself for a class method), as CPython's: `D.fromkeys`, `L().append`.
+                "__qualname__" if matches!(m.func, Value::Native(_)) => {
+                    let owner = match &m.receiver {
+                        Value::Class(c) => c.qualname(),
+                        other => crate::object::class_of(other).qualname(),
+                    };
+                    let fname = match &m.func {
+                        Value::Native(n) => n.name,
+                        _ => "",
+                    };
+                    Ok(Value::str(&format!("{owner}.{fname}")))
+                }
                 "__func__" => Ok(m.func.clone()),
                 // A method of a built-in type bound to its object is CPython's
                 // `builtin_function_or_method`, whatever the unbound one is. (`__doc__` and
