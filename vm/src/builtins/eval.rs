@@ -335,8 +335,41 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
 }
 
 /// `compile(source, filename, mode)`: a code object for `exec` (`'exec'`, `'single'`) or
-/// `eval` (`'eval'`). `flags`, `dont_inherit` and `optimize` are accepted and have no effect.
+/// `eval` (`'eval'`). With `ast.PyCF_ONLY_AST` in `flags`, the tree `ast.parse` gives; a tree
+/// as `source` is a NotImplementedError (minivm compiles only text). The other flags,
+/// `dont_inherit` and `optimize` are accepted and have no effect.
 pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    const PYCF_ONLY_AST: i64 = 0x400;
+    if let Some(Value::Int(flags)) = args.pos.get(3).or_else(|| {
+        args.kw
+            .iter()
+            .find(|(k, _)| &**k == "flags")
+            .map(|(_, v)| v)
+    }) {
+        if flags & PYCF_ONLY_AST != 0 {
+            let ast = interp.import_module("ast")?;
+            let parse = interp.getattr(&ast, "parse")?;
+            let pos: Vec<Value> = args.pos.iter().take(3).cloned().collect();
+            let kw: Vec<_> = args
+                .kw
+                .iter()
+                .filter(|(k, _)| matches!(&**k, "source" | "filename" | "mode"))
+                .cloned()
+                .collect();
+            return interp.call_kw(&parse, &pos, &kw);
+        }
+    }
+    if let Some(Value::Instance(inst)) = args.pos.first() {
+        let cls = inst.class.get();
+        let is_ast =
+            |c: &crate::heap::Ref<crate::object::Class>| &*c.name() == "AST" && &*c.module == "ast";
+        if is_ast(&cls) || cls.mro_tail.iter().any(is_ast) {
+            raise!(
+                NotImplementedError,
+                "minivm cannot compile an ast tree: it compiles source text only"
+            );
+        }
+    }
     let [src, filename, mode, _flags, _inherit, _optimize] = Sig::kw(
         "compile",
         &[
