@@ -61,6 +61,11 @@ pub const MINI_NAMES: &[&str] = &[
     "fstatvfs",
     "wait3",
     "wait4",
+    "posix_spawn",
+    "posix_spawnp",
+    "POSIX_SPAWN_OPEN",
+    "POSIX_SPAWN_CLOSE",
+    "POSIX_SPAWN_DUP2",
 ];
 
 /// The names `os.path` takes from `_osinfo.mini`.
