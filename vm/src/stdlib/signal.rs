@@ -14,6 +14,12 @@
 //! recorded it was a Ctrl-C, which raises `KeyboardInterrupt` unless the program installed its
 //! own SIGINT handler. Signals with the default action that are not captured act as usual (a
 //! SIGTERM ends the process).
+//!
+//! `pthread_sigmask` is emulated rather than set in the kernel (signal-hook's helper threads
+//! must still receive the signals): the main thread's mask is [`BLOCKED`]; a captured signal
+//! (or Ctrl-C) that arrives while blocked is held in [`HELD`] instead of being dispatched
+//! (`sigpending` lists them, `sigwait` takes them), and unblocking gives the held ones back to
+//! their handlers, as the kernel delivers pending signals on unblocking.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -42,6 +48,9 @@ const FUNCS: Methods = &[
     ("pause", pause),
     ("_setitimer_real", setitimer_real),
     ("_getitimer_real", getitimer_real),
+    ("_set_blocked", set_blocked),
+    ("_take_held", take_held),
+    ("_held", held),
 ];
 
 /// Linux's signal numbers and names (x86-64).
@@ -375,6 +384,78 @@ fn set_sigint(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// The signals the main thread blocks (`signal.pthread_sigmask`), bit `n - 1` for signal `n`.
+static BLOCKED: AtomicU64 = AtomicU64::new(0);
+/// The blocked signals that arrived and wait to be unblocked or taken by `sigwait` (a standard
+/// signal is held once however often it came, as the kernel holds it).
+static HELD: AtomicU64 = AtomicU64::new(0);
+
+fn bit(sig: i64) -> u64 {
+    if (1..=64).contains(&sig) {
+        1 << (sig - 1)
+    } else {
+        0
+    }
+}
+
+fn sig_list(mask: u64) -> Value {
+    let sigs = (1..=64).filter(|n| mask & bit(*n) != 0);
+    Value::list(sigs.map(Value::Int).collect())
+}
+
+/// How many recorded signals [`hold_blocked`] moved before the main thread's check point saw
+/// them: that check point must not take its wake-up for a Ctrl-C.
+static STOLEN: AtomicU64 = AtomicU64::new(0);
+
+/// Move the recorded signals that are blocked from [`PENDING`] to [`HELD`] (from `sigwait`,
+/// `sigpending`, `pthread_sigmask`, in any thread).
+fn hold_blocked() {
+    let blocked = BLOCKED.load(Ordering::SeqCst);
+    let mut moved = 0;
+    PENDING.lock().retain(|&sig| {
+        if blocked & bit(sig) != 0 {
+            HELD.fetch_or(bit(sig), Ordering::SeqCst);
+            moved += 1;
+            false
+        } else {
+            true
+        }
+    });
+    if moved > 0 {
+        STOLEN.fetch_add(moved, Ordering::SeqCst);
+    }
+}
+
+/// `_set_blocked(mask)`: the main thread's new mask; returns the held signals it unblocks, in
+/// number order (no longer held: the caller dispatches them).
+fn set_blocked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let mask = to_index(args.one("_set_blocked")?)? as u64;
+    hold_blocked();
+    BLOCKED.store(mask, Ordering::SeqCst);
+    let freed = HELD.fetch_and(mask, Ordering::SeqCst) & !mask;
+    Ok(sig_list(freed))
+}
+
+/// `_take_held(mask)`: take the lowest held signal of `mask` (0 when none is held).
+fn take_held(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let mask = to_index(args.one("_take_held")?)? as u64;
+    hold_blocked();
+    let found = HELD.load(Ordering::SeqCst) & mask;
+    if found == 0 {
+        return Ok(Value::Int(0));
+    }
+    let sig = i64::from(found.trailing_zeros()) + 1;
+    HELD.fetch_and(!bit(sig), Ordering::SeqCst);
+    Ok(Value::Int(sig))
+}
+
+/// `_held()`: the held signals (`sigpending`).
+fn held(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("_held")?;
+    hold_blocked();
+    Ok(sig_list(HELD.load(Ordering::SeqCst)))
+}
+
 /// `_take_pending()`: the captured signals not handled yet (and forget them).
 fn take_pending(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.none("_take_pending")?;
@@ -516,23 +597,40 @@ fn strsignal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// The main thread saw `Vm::interrupted` at a check point (`gil.rs: check_signals`): run the
 /// handlers of the captured signals, or treat it as Ctrl-C.
 pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
-    let pending = std::mem::take(&mut *PENDING.lock());
-    if pending.is_empty() {
-        match SIGINT_MODE.load(Ordering::SeqCst) {
-            0 => {
-                return Err(crate::error::PyErr::with_args(
-                    crate::object::ExcKind::KeyboardInterrupt,
-                    Vec::new(),
-                ))
+    let mut pending = std::mem::take(&mut *PENDING.lock());
+    if !pending.is_empty() {
+        // Blocked signals are held; the others go to their handlers.
+        let blocked = BLOCKED.load(Ordering::SeqCst);
+        pending.retain(|&sig| {
+            let hold = blocked & bit(sig) != 0;
+            if hold {
+                HELD.fetch_or(bit(sig), Ordering::SeqCst);
             }
-            1 => return Ok(()),
-            _ => return dispatch(interp, 2),
+            !hold
+        });
+        for sig in pending {
+            dispatch(interp, sig)?;
         }
+        return Ok(());
     }
-    for sig in pending {
-        dispatch(interp, sig)?;
+    if STOLEN.swap(0, Ordering::SeqCst) > 0 {
+        // The signal that woke us was blocked, and another thread has held it already.
+        return Ok(());
     }
-    Ok(())
+    let mode = SIGINT_MODE.load(Ordering::SeqCst);
+    if mode != 1 && BLOCKED.load(Ordering::SeqCst) & bit(2) != 0 {
+        // Ctrl-C while SIGINT is blocked: held for later.
+        HELD.fetch_or(bit(2), Ordering::SeqCst);
+        return Ok(());
+    }
+    match mode {
+        0 => Err(crate::error::PyErr::with_args(
+            crate::object::ExcKind::KeyboardInterrupt,
+            Vec::new(),
+        )),
+        1 => Ok(()),
+        _ => dispatch(interp, 2),
+    }
 }
 
 /// `signal._dispatch(signum)`: the Python side calls the handler.
