@@ -542,7 +542,9 @@ fn resolve(interp: &mut Interp, a: &AddrArg, v6: bool) -> PyResult<SocketAddr> {
     let found = lookup_all(interp, host)?;
     match found.into_iter().find(|ip| ip.is_ipv6() == v6) {
         Some(ip) => Ok(with_port(ip)),
-        None => Err(gai_error(-5, "No address associated with hostname")),
+        // A name known only with the other family ('localhost' of /etc/hosts for an IPv6
+        // socket): glibc's lookup restricted to the socket's family does not find it.
+        None => Err(gai_error(-2, "Name or service not known")),
     }
 }
 
