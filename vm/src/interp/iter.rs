@@ -612,13 +612,22 @@ impl Interp {
     /// `f` on each item of an iterable in turn: an iterator, a generator or an object of a
     /// class is read one item at a time, so what `f` does (hashing the item, which may fail)
     /// happens before the next item is asked for, as in CPython's `set(it)` and
-    /// `dict.fromkeys(it)`. Containers are copied first, as `collect_iter` copies them.
+    /// `dict.fromkeys(it)`. Containers (dict views and deques included) are copied first, as
+    /// `collect_iter` copies them.
     pub fn for_each_item(
         &mut self,
         v: &Value,
         mut f: impl FnMut(&mut Interp, Value) -> PyResult<()>,
     ) -> PyResult<()> {
-        if !matches!(v, Value::Generator(_) | Value::Instance(_) | Value::Iter(_)) {
+        // Built-in objects written in Rust (dict views, deques) are containers too: their
+        // copy is one step, taken whole (free-threaded, a snapshot another thread's change
+        // cannot interrupt), as under CPython's GIL.
+        let one_by_one = match v {
+            Value::Generator(_) | Value::Iter(_) => true,
+            Value::Instance(i) => !i.class.builtin,
+            _ => false,
+        };
+        if !one_by_one {
             for x in self.collect_iter(v)? {
                 f(self, x)?;
             }
