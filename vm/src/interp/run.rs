@@ -760,7 +760,8 @@ impl Interp {
             // kernels 0.0-2.5% fewer instructions (callgrind, 341b743). The error exits of
             // `tri!` are marked cold, so LLVM weighs the arms' fast paths above them when it
             // hands out registers. (`ip` itself stays in a stack slot: a register in some
-            // builds, which made factorize 957.6M instructions instead of 984.5M, now 977.8M.)
+            // builds, which made factorize 957.6M instructions instead of 984.5M; 971.1M with
+            // this and the one-instruction eval-breaker read, 143 per loop iteration.)
             loop {
                 let Some(op) = ops.get(ip) else {
                     std::hint::cold_path();
