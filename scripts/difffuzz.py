@@ -185,6 +185,21 @@ def last_error(stderr):
     return None
 
 
+# What may differ between the two interpreters' outputs without being a wrong answer: object
+# addresses in reprs (`<Foo object at 0x7f3a...>`) and where a library module's source lives
+# (`<module 'json' from '/usr/lib/python3.11/json/__init__.py'>`, minivm: `'<minivm-lib>/...'`).
+NOISE = [
+    (re.compile(r" at 0x[0-9a-f]+"), " at 0x?"),
+    (re.compile(r"(<module '[\w.]+') from '[^']*'>"), r"\1>"),
+]
+
+
+def normalized(out):
+    for pattern, replacement in NOISE:
+        out = pattern.sub(replacement, out)
+    return out
+
+
 def classify(py, vm, py_seconds=0.0):
     """The finding for a pair of (status, stdout, stderr), or None."""
     pcode, pout, perr = py
@@ -197,7 +212,7 @@ def classify(py, vm, py_seconds=0.0):
     if vcode < 0 or vcode in (101, 70, 134) or "panicked at" in verr or "internal error" in verr:
         return "CRASH"
     if vcode == 0 and pcode == 0:
-        return "WRONG" if vout != pout else None
+        return "WRONG" if normalized(vout) != normalized(pout) else None
     if vcode == 0 and pcode != 0:
         return "WRONG"
     if vcode != 0 and not verr.strip() and perr.strip():
