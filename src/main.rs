@@ -413,6 +413,7 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         count_instructions: opts.stats.is_some(),
         argv,
         script_dir,
+        python_path: python_path(opts),
         gil: match opts.gil {
             GilFlag::On => GilMode::On,
             GilFlag::Off => GilMode::Off,
@@ -420,6 +421,36 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         },
         switch_interval: std::time::Duration::from_secs_f64(opts.switch_interval),
     }
+}
+
+/// `PYTHONPATH` (unless `-E`) as CPython's `sys.path` holds it: split at `:`, each entry made
+/// absolute against the working directory and normalised (an empty entry is the working
+/// directory itself).
+fn python_path(opts: &RunOptions) -> Vec<String> {
+    let Some(value) = std::env::var_os("PYTHONPATH").filter(|_| !opts.ignore_environment) else {
+        return Vec::new();
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    std::env::split_paths(&value)
+        .filter(|_| !value.is_empty())
+        .map(|entry| normalise(&cwd.join(entry)).display().to_string())
+        .collect()
+}
+
+/// `os.path.normpath` of an absolute path: `.` components and trailing slashes dropped, `..`
+/// removing the component before it (never above the root).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Read and decode a source file (`minivm_lexer::source`: encoding, newlines, NUL bytes), or

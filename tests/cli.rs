@@ -1,6 +1,7 @@
 //! Tests of the whole pipeline (the `minivm` binary).
 //! The command line: help, subcommands, the REPL fed from stdin, and error exits.
 
+mod common;
 #[path = "common/sigint.rs"]
 mod sigint;
 
@@ -527,4 +528,45 @@ fn undecodable_environment_variable_is_left_out_of_os_environ() {
     assert_eq!(text(&out.stderr), "");
     assert_eq!(text(&out.stdout), "False yes\n");
     assert!(out.status.success());
+}
+
+/// `PYTHONPATH` puts its directories into `sys.path` after the first entry, as CPython does:
+/// each made absolute against the working directory and normalised (an empty entry is the working
+/// directory), so `import` finds modules there; `-E` ignores it. python3 gives the same entries.
+#[test]
+fn pythonpath_directories_follow_the_first_sys_path_entry() {
+    let dir = std::env::temp_dir().join(format!("minivm-pythonpath-{}", std::process::id()));
+    let lib = dir.join("rel");
+    std::fs::create_dir_all(&lib).expect("temp dir");
+    std::fs::write(lib.join("pp_found.py"), "WHERE = 'rel'\n").expect("module");
+    let dir = dir.canonicalize().expect("canonical temp dir");
+    let program = "import sys; print(sys.path[1:5]); import pp_found; print(pp_found.WHERE)";
+    let value = "rel:/x/y/::/z/../w";
+    let shown = format!("['{0}/rel', '/x/y', '{0}', '/w']\nrel\n", dir.display());
+    let out = Command::new(MINIVM)
+        .current_dir(&dir)
+        .env("PYTHONPATH", value)
+        .args(["-c", program])
+        .output()
+        .expect("run minivm");
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(text(&out.stdout), shown);
+    if let Some(python) = common::python() {
+        let out = Command::new(python)
+            .current_dir(&dir)
+            .env("PYTHONPATH", value)
+            .args(common::PYTHON_FLAGS)
+            .args(["-c", program])
+            .output()
+            .expect("run python3");
+        assert_eq!(text(&out.stdout), shown, "python3 disagrees");
+    }
+    let out = Command::new(MINIVM)
+        .current_dir(&dir)
+        .env("PYTHONPATH", value)
+        .args(["-E", "-c", "import sys; print(sys.path)"])
+        .output()
+        .expect("run minivm");
+    assert_eq!(text(&out.stdout), "['']\n");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -83,6 +83,9 @@ pub struct Config {
     pub argv: Vec<String>,
     /// Where `import name` looks for `name.mini`: the main script's directory.
     pub script_dir: std::path::PathBuf,
+    /// `PYTHONPATH`'s directories, made absolute, in order: `sys.path` after its first entry
+    /// (empty with `-E`).
+    pub python_path: Vec<String>,
 }
 
 /// Imported modules by name, in import order.
@@ -131,6 +134,7 @@ impl Default for Config {
             check_interval: 100,
             argv: Vec::new(),
             script_dir: std::path::PathBuf::from("."),
+            python_path: Vec::new(),
         }
     }
 }

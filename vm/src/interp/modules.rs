@@ -746,8 +746,8 @@ impl Interp {
                 if let Some(m) = native {
                     if name == "sys" {
                         m.dict.set_str("argv", crate::builtins::sys_argv(self));
-                        m.dict
-                            .set_str("path", Value::list(vec![Value::str(&self.path0())]));
+                        let path = self.initial_path().iter().map(|p| Value::str(p)).collect();
+                        m.dict.set_str("path", Value::list(path));
                         m.dict
                             .set_str("modules", Value::Dict((*self.vm.sys_modules).clone()));
                     }
@@ -828,7 +828,14 @@ impl Interp {
                     .collect();
             }
         }
-        vec![self.path0()]
+        self.initial_path()
+    }
+
+    /// `sys.path` as a program starts: [`Self::path0`], then `PYTHONPATH`'s directories.
+    fn initial_path(&self) -> Vec<String> {
+        let mut path = vec![self.path0()];
+        path.extend(self.vm.config.python_path.iter().cloned());
+        path
     }
 
     /// `IMPORT_NAME`: a relative name (`.m`, `..`) is first made absolute against the package of
