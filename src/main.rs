@@ -146,8 +146,13 @@ struct RunOptions {
     no_user_site: bool,
     #[arg(short = 'S', hide = true)]
     no_site: bool,
-    /// Also accepted and ignored: `-E` (ignore PYTHON* variables: minivm runs the same without
-    /// them), `-q` (no banner), `-R` (hash randomization, always on), `-d` (parser
+    /// Don't put the script's directory (or, for `-c`, `-m` and `-`, the working directory)
+    /// first on `sys.path`, as `python3 -P` (what `PYTHONSAFEPATH` does).
+    #[arg(short = 'P', hide = true)]
+    safe_path: bool,
+
+    /// Also accepted: `-E` (ignore the PYTHON* variables minivm reads: PYTHONPATH,
+    /// PYTHONSAFEPATH, PYTHONOPTIMIZE, PYTHONWARNINGS), `-q` (no banner), `-R` (hash randomization, always on), `-d` (parser
     /// debugging, a no-op in CPython's release builds).
     #[arg(short = 'E', hide = true)]
     ignore_environment: bool,
@@ -344,7 +349,6 @@ const UNSUPPORTED: &[(char, &str)] = &[
     ('v', "-v (trace imports)"),
     ('i', "-i (inspect interactively after the program)"),
     ('x', "-x (skip the first line of the source)"),
-    ('P', "-P (no script directory on sys.path)"),
 ];
 
 /// Split the command line as CPython's: the options up to `-c CMD` or `-m MOD` (inclusive),
@@ -414,6 +418,9 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         argv,
         script_dir,
         python_path: python_path(opts),
+        safe_path: opts.safe_path
+            || std::env::var_os("PYTHONSAFEPATH")
+                .is_some_and(|v| !v.is_empty() && !opts.ignore_environment),
         gil: match opts.gil {
             GilFlag::On => GilMode::On,
             GilFlag::Off => GilMode::Off,

@@ -570,3 +570,36 @@ fn pythonpath_directories_follow_the_first_sys_path_entry() {
     assert_eq!(text(&out.stdout), "['']\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `-P` and `PYTHONSAFEPATH` leave the script's directory out of `sys.path` (so a module beside
+/// the script is not found), as in CPython 3.11; `-E` ignores `PYTHONSAFEPATH`.
+#[test]
+fn safe_path_leaves_the_script_directory_out() {
+    let dir = std::env::temp_dir().join(format!("minivm-safepath-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("beside.py"), "print('imported')\n").expect("module");
+    let script = dir.join("main.py");
+    std::fs::write(
+        &script,
+        "import sys\nprint(len(sys.path))\ntry:\n    import beside\nexcept ImportError as e:\n    print(type(e).__name__, e)\n",
+    )
+    .expect("script");
+    let run = |args: &[&str], safe: Option<&str>| {
+        let mut cmd = Command::new(MINIVM);
+        cmd.current_dir(root())
+            .env_remove("PYTHONPATH")
+            .args(args)
+            .arg(&script);
+        match safe {
+            Some(v) => cmd.env("PYTHONSAFEPATH", v),
+            None => cmd.env_remove("PYTHONSAFEPATH"),
+        };
+        text(&cmd.output().expect("run minivm").stdout)
+    };
+    let missing = "0\nModuleNotFoundError No module named 'beside'\n";
+    assert_eq!(run(&["-P"], None), missing);
+    assert_eq!(run(&[], Some("1")), missing);
+    assert_eq!(run(&[], Some("")), "1\nimported\n");
+    assert_eq!(run(&["-E"], Some("1")), "1\nimported\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

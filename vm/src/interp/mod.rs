@@ -86,6 +86,8 @@ pub struct Config {
     /// `PYTHONPATH`'s directories, made absolute, in order: `sys.path` after its first entry
     /// (empty with `-E`).
     pub python_path: Vec<String>,
+    /// `-P` or `PYTHONSAFEPATH`: `sys.path` starts without the script's directory.
+    pub safe_path: bool,
 }
 
 /// Imported modules by name, in import order.
@@ -135,6 +137,7 @@ impl Default for Config {
             argv: Vec::new(),
             script_dir: std::path::PathBuf::from("."),
             python_path: Vec::new(),
+            safe_path: false,
         }
     }
 }

@@ -831,9 +831,13 @@ impl Interp {
         self.initial_path()
     }
 
-    /// `sys.path` as a program starts: [`Self::path0`], then `PYTHONPATH`'s directories.
+    /// `sys.path` as a program starts: [`Self::path0`] (unless `-P`), then `PYTHONPATH`'s
+    /// directories.
     fn initial_path(&self) -> Vec<String> {
-        let mut path = vec![self.path0()];
+        let mut path = Vec::new();
+        if !self.vm.config.safe_path {
+            path.push(self.path0());
+        }
         path.extend(self.vm.config.python_path.iter().cloned());
         path
     }
