@@ -3,6 +3,7 @@
 mod repl;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -146,6 +147,12 @@ struct RunOptions {
     no_user_site: bool,
     #[arg(short = 'S', hide = true)]
     no_site: bool,
+    /// Inspect interactively after the program (`python3 -i`; or `PYTHONINSPECT` set, when
+    /// standard input is a terminal): the
+    /// prompt runs in the program's `__main__`, even after an uncaught exception.
+    #[arg(short = 'i', hide = true)]
+    inspect: bool,
+
     /// Don't put the script's directory (or, for `-c`, `-m` and `-`, the working directory)
     /// first on `sys.path`, as `python3 -P` (what `PYTHONSAFEPATH` does).
     #[arg(short = 'P', hide = true)]
@@ -347,7 +354,6 @@ const UNSUPPORTED: &[(char, &str)] = &[
     ('I', "-I (isolated mode)"),
     ('b', "-b (warnings about bytes compared with str)"),
     ('v', "-v (trace imports)"),
-    ('i', "-i (inspect interactively after the program)"),
     ('x', "-x (skip the first line of the source)"),
 ];
 
@@ -418,9 +424,7 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         argv,
         script_dir,
         python_path: python_path(opts),
-        safe_path: opts.safe_path
-            || std::env::var_os("PYTHONSAFEPATH")
-                .is_some_and(|v| !v.is_empty() && !opts.ignore_environment),
+        safe_path: opts.safe_path || env_flag(opts, "PYTHONSAFEPATH"),
         gil: match opts.gil {
             GilFlag::On => GilMode::On,
             GilFlag::Off => GilMode::Off,
@@ -428,6 +432,12 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         },
         switch_interval: std::time::Duration::from_secs_f64(opts.switch_interval),
     }
+}
+
+/// Whether the environment variable `name` is set and not empty (and `-E` was not given): how
+/// CPython reads its flag variables (`PYTHONSAFEPATH`, `PYTHONINSPECT`).
+fn env_flag(opts: &RunOptions, name: &str) -> bool {
+    !opts.ignore_environment && std::env::var_os(name).is_some_and(|v| !v.is_empty())
 }
 
 /// `PYTHONPATH` (unless `-E`) as CPython's `sys.path` holds it: split at `:`, each entry made
@@ -657,15 +667,20 @@ fn run_program(
     install_ctrl_c(&vm);
     let runner = vm.clone();
     let format = opts.error_format;
+    // `PYTHONINSPECT` asks for the prompt only when standard input is a terminal, as in CPython
+    // (`-i` makes it interactive either way).
+    let from_env = env_flag(opts, "PYTHONINSPECT") && std::io::stdin().is_terminal();
+    let inspect = (opts.inspect || from_env).then(repl::inspect).flatten();
     // Compile and run on one thread with the big stack (see `on_big_stack`).
     let status = on_big_stack(move || match program {
-        Program::Module(name) => Some(minivm_vm::run_module_main(&runner, &name)),
+        Program::Module(name) => Some(minivm_vm::run_module_main(&runner, &name, inspect)),
         Program::Source { src, name } => {
             match minivm_compiler::compile_source(&src, &name, Mode::File) {
-                Ok(code) => Some(minivm_vm::run_main(&runner, code, &src)),
+                Ok(code) => Some(minivm_vm::run_main(&runner, code, &src, inspect)),
                 Err(e) => {
                     eprint!("{}", format.render(&e, &name, &src));
-                    None
+                    // `-i` still gives the prompt, in an empty `__main__`.
+                    inspect.map(|inspect| minivm_vm::run_interactive(&runner, inspect))
                 }
             }
         }

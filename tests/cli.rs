@@ -603,3 +603,133 @@ fn safe_path_leaves_the_script_directory_out() {
     assert_eq!(run(&["-E"], Some("1")), "1\nimported\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The prompt holds the GIL while an entry runs and lets other threads run while it waits for a
+/// line: a thread appending to a shared list while the prompt's own loop appends to it ends
+/// with every item there, in each GIL mode (the prompt once ran entries without taking the GIL,
+/// and the list's contents were reached by two threads at once: an internal error).
+#[test]
+fn repl_entries_hold_the_gil_beside_other_threads() {
+    let program = "import threading\nL = []\ndef w():\n    for i in range(200000): L.append(i)\n\n\
+                   t = threading.Thread(target=w); t.start()\n\
+                   for i in range(200000): L.append(i)\n\nt.join(); print(len(L))\n";
+    for mode in ["on", "old", "off"] {
+        let out = run(&["--gil", mode], program);
+        assert_eq!(text(&out.stderr), "", "--gil {mode}");
+        assert!(
+            text(&out.stdout).ends_with("\n400000\n"),
+            "--gil {mode}: {}",
+            text(&out.stdout)
+        );
+        assert!(out.status.success(), "--gil {mode}");
+    }
+}
+
+/// `-i` (or `PYTHONINSPECT`) runs the prompt after the program in its `__main__`: after an
+/// uncaught exception (its traceback first), after `sys.exit()` (shown as an uncaught
+/// `SystemExit`), after `-c`, after a syntax error (in an empty `__main__`); the prompt's end
+/// decides the exit status. (`PYTHONINSPECT` does so only when stdin is a terminal.) python3 prints the same lines and status (its prompts go to stderr).
+#[test]
+fn inspect_runs_the_prompt_after_the_program() {
+    let dir = std::env::temp_dir().join(format!("minivm-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let failing = dir.join("failing.py");
+    std::fs::write(&failing, "x = 5\nraise ValueError('boom')\n").expect("script");
+    let exiting = dir.join("exiting.py");
+    std::fs::write(&exiting, "import sys\ny = 3\nsys.exit(4)\n").expect("script");
+    let (failing, exiting) = (failing.display().to_string(), exiting.display().to_string());
+    // (arguments, PYTHONINSPECT, stdin, stdout, exit status, end of stderr)
+    type Case<'a> = (
+        &'a [&'a str],
+        Option<&'a str>,
+        &'a str,
+        &'a str,
+        i32,
+        &'a str,
+    );
+    let cases: &[Case] = &[
+        (
+            &["-i", &failing],
+            None,
+            "print(x + 1)\n",
+            "6\n",
+            0,
+            "ValueError: boom\n",
+        ),
+        (
+            &["-i", &exiting],
+            None,
+            "print(y)\n",
+            "3\n",
+            0,
+            "SystemExit: 4\n",
+        ),
+        (
+            &["-i", "-c", "y = 2"],
+            None,
+            "print(y)\nraise SystemExit(7)\n",
+            "2\n",
+            7,
+            "",
+        ),
+        (
+            &["-i", "-c", "x ="],
+            None,
+            "print(5)\n",
+            "5\n",
+            0,
+            "SyntaxError: invalid syntax\n",
+        ),
+        // PYTHONINSPECT asks for the prompt only when stdin is a terminal; here it is a pipe.
+        (
+            &[&failing],
+            Some("1"),
+            "print(x * 2)\n",
+            "",
+            1,
+            "ValueError: boom\n",
+        ),
+        (
+            &["-E", &failing],
+            Some("1"),
+            "print(x * 2)\n",
+            "",
+            1,
+            "ValueError: boom\n",
+        ),
+    ];
+    let python = common::python();
+    for (args, inspect_env, stdin, stdout, code, stderr_end) in cases {
+        let mut runners = vec![MINIVM.to_string()];
+        runners.extend(python.clone());
+        for exe in runners {
+            let mut cmd = Command::new(&exe);
+            if exe != MINIVM {
+                cmd.args(common::PYTHON_FLAGS);
+            }
+            match inspect_env {
+                Some(v) => cmd.env("PYTHONINSPECT", v),
+                None => cmd.env_remove("PYTHONINSPECT"),
+            };
+            let mut child = cmd
+                .args(*args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start");
+            if let Some(mut input) = child.stdin.take() {
+                input.write_all(stdin.as_bytes()).expect("write stdin");
+            }
+            let out = child.wait_with_output().expect("wait");
+            let err = text(&out.stderr).replace(">>> ", "").replace("... ", "");
+            assert_eq!(text(&out.stdout), *stdout, "{exe} {args:?}");
+            assert_eq!(out.status.code(), Some(*code), "{exe} {args:?}: {err}");
+            assert!(
+                err.trim_end().ends_with(stderr_end.trim_end()),
+                "{exe} {args:?}: {err}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

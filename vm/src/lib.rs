@@ -32,7 +32,11 @@ use crate::object::{Dict, ExcKind, Function};
 
 /// Run a compiled module as `__main__` on the calling thread; returns the process exit code
 /// (0, the `sys.exit` code, 1 after an uncaught exception, 130 after Ctrl-C).
-pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
+/// What runs in `__main__` after the program, before its threads are joined: `-i`'s interactive
+/// prompt (the CLI's REPL). Its result, not the program's, is the exit status.
+pub type Inspect = Box<dyn FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()> + Send>;
+
+pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str, inspect: Option<Inspect>) -> i32 {
     // The source is kept for tracebacks, except for a program read from stdin or given with
     // `-c`, whose lines CPython's tracebacks do not show: a `-c` text is kept under a name no
     // code carries, only for multiprocessing to hand to its children (`mp::main_command`).
@@ -44,7 +48,7 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
     // The compiler's warnings for the program (compiled just before, on this thread).
     let warnings = minivm_compiler::take_warnings();
     let text = src.to_string();
-    run_as_main(vm, move |interp, globals| {
+    run_as_main(vm, inspect, move |interp, globals| {
         // A script's path, as CPython (3.9+) gives it: absolute. A `-c` string (`<string>`)
         // has no `__file__`; a program read from stdin (`minivm -`) has `'<stdin>'`, as
         // `python3 -`.
@@ -62,9 +66,9 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str) -> i32 {
 /// imported first), with `sys.argv[0]` its file and `__package__` its package. The process
 /// exit code; a module not found is CPython's `python3: No module named NAME` (status 1).
 /// `sys.argv[0]` is `-m` while the module is looked for, as in CPython.
-pub fn run_module_main(vm: &Arc<Vm>, name: &str) -> i32 {
+pub fn run_module_main(vm: &Arc<Vm>, name: &str, inspect: Option<Inspect>) -> i32 {
     let name = name.to_string();
-    run_as_main(vm, move |interp, globals| {
+    run_as_main(vm, inspect, move |interp, globals| {
         let sys = interp.import_module("sys")?;
         let found = match interp.find_main_module(&name)? {
             Ok(found) => found,
@@ -110,7 +114,18 @@ fn with_runpy_frames(e: PyErr) -> PyErr {
 /// Run `body` as the main program: in a fresh `__main__` module (registered in `sys.modules`)
 /// on a new interpreter for this thread; then wait for the non-daemon threads, run the
 /// `atexit` callbacks and finalize, as CPython's end of a program. The process exit code.
-fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()>) -> i32 {
+/// The interactive prompt as the main program: `repl` reads and runs entries in `__main__` (a
+/// `SystemExit` it returns gives the exit status); then the program ends as a script does
+/// (threads joined, `atexit` callbacks run).
+pub fn run_interactive(vm: &Arc<Vm>, repl: Inspect) -> i32 {
+    run_as_main(vm, None, repl)
+}
+
+fn run_as_main(
+    vm: &Arc<Vm>,
+    inspect: Option<Inspect>,
+    body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()>,
+) -> i32 {
     let globals = new_globals("__main__");
     // A script's, `-c`'s or standard input's `__main__` is in no package (`-m` sets it), and
     // has no module spec nor loader (minivm has no `ModuleSpec`: `-m`'s are None too).
@@ -132,10 +147,23 @@ fn run_as_main(vm: &Arc<Vm>, body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyRes
         globals.set_str("__builtins__", builtins);
     }
     let result = body(&mut interp, &globals);
-    let status = match result {
-        Ok(()) => 0,
-        Err(e) => report_uncaught(&mut interp, &e),
+    let mut status = match (result, &inspect) {
+        (Ok(()), _) => 0,
+        (Err(e), None) => report_uncaught(&mut interp, &e),
+        (Err(e), Some(_)) => {
+            let _ = interp.vm.stdout.lock().flush();
+            show_uncaught(&mut interp, &e)
+        }
     };
+    // `-i`: whatever the program did (even `sys.exit()`, whose `SystemExit` is shown as any
+    // uncaught exception, as CPython shows it), the prompt runs next, and its end decides the
+    // status.
+    if let Some(inspect) = inspect {
+        status = match inspect(&mut interp, &globals) {
+            Ok(()) => 0,
+            Err(e) => report_uncaught(&mut interp, &e),
+        };
+    }
     // Like CPython, the program ends once its non-daemon threads have finished. Ctrl-C during
     // that wait is reported as CPython does (an "ignored" exception) and the process ends with
     // the program's status, leaving the threads behind.
@@ -237,6 +265,12 @@ pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
             }
         };
     }
+    show_uncaught(interp, e)
+}
+
+/// Print an uncaught exception's traceback through `sys.excepthook` (even a `SystemExit`: `-i`
+/// shows the one that ended the program); the exit status it stands for.
+fn show_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
     // The report goes through `sys.excepthook`, which a program may have replaced; if the hook
     // itself fails, both tracebacks are printed, as CPython prints them.
     let hook = match interp.vm.find_module("sys") {
