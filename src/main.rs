@@ -139,8 +139,8 @@ struct RunOptions {
     #[arg(short = 'W', value_name = "ARG")]
     warnings: Vec<String>,
 
-    /// Accepted and ignored, as they change nothing in minivm: `-B` (write no .pyc files),
-    /// `-s` and `-S` (no user site directory, no `site` module: minivm has neither).
+    /// Accepted, changing nothing in minivm but `sys.flags`: `-B` (write no .pyc files), `-s`
+    /// and `-S` (no user site directory, no `site` module: minivm has neither).
     #[arg(short = 'B', hide = true)]
     no_bytecode: bool,
     #[arg(short = 's', hide = true)]
@@ -148,8 +148,8 @@ struct RunOptions {
     #[arg(short = 'S', hide = true)]
     no_site: bool,
     /// Inspect interactively after the program (`python3 -i`; or `PYTHONINSPECT` set, when
-    /// standard input is a terminal): the
-    /// prompt runs in the program's `__main__`, even after an uncaught exception.
+    /// standard input is a terminal): the prompt runs in the program's `__main__`, even after
+    /// an uncaught exception.
     #[arg(short = 'i', hide = true)]
     inspect: bool,
 
@@ -159,8 +159,9 @@ struct RunOptions {
     safe_path: bool,
 
     /// Also accepted: `-E` (ignore the PYTHON* variables minivm reads: PYTHONPATH,
-    /// PYTHONSAFEPATH, PYTHONOPTIMIZE, PYTHONWARNINGS), `-q` (no banner), `-R` (hash randomization, always on), `-d` (parser
-    /// debugging, a no-op in CPython's release builds).
+    /// PYTHONSAFEPATH, PYTHONINSPECT, PYTHONOPTIMIZE, PYTHONWARNINGS...), `-q` (no banner at
+    /// the prompt), `-R` (hash randomization, always on), `-d` (parser debugging, a no-op in
+    /// CPython's release builds); each shows in `sys.flags`.
     #[arg(short = 'E', hide = true)]
     ignore_environment: bool,
     #[arg(short = 'q', hide = true)]
@@ -309,7 +310,8 @@ fn main() -> ExitCode {
             Some((file, args)) => run_file(Path::new(file), args, &cli.run, cli.mp_child),
             None => {
                 let config = config(&cli.run, vec![String::new()], PathBuf::from("."));
-                on_big_stack(move || repl::run(config)).unwrap_or(ExitCode::from(70))
+                let banner = !cli.run.quiet;
+                on_big_stack(move || repl::run(config, banner)).unwrap_or(ExitCode::from(70))
             }
         },
     }
@@ -425,6 +427,7 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         script_dir,
         python_path: python_path(opts),
         safe_path: opts.safe_path || env_flag(opts, "PYTHONSAFEPATH"),
+        flags: sys_flags(opts),
         gil: match opts.gil {
             GilFlag::On => GilMode::On,
             GilFlag::Off => GilMode::Off,
@@ -432,6 +435,28 @@ fn config(opts: &RunOptions, argv: Vec<String>, script_dir: PathBuf) -> Config {
         },
         switch_interval: std::time::Duration::from_secs_f64(opts.switch_interval),
     }
+}
+
+/// The fields of `sys.flags` the command line sets (the environment's part is read by `sys`).
+fn sys_flags(opts: &RunOptions) -> Vec<(&'static str, i64)> {
+    [
+        ("debug", opts.parser_debug),
+        ("inspect", opts.inspect || env_flag(opts, "PYTHONINSPECT")),
+        ("interactive", opts.inspect),
+        ("dont_write_bytecode", opts.no_bytecode),
+        ("no_user_site", opts.no_user_site),
+        ("no_site", opts.no_site),
+        ("ignore_environment", opts.ignore_environment),
+        ("quiet", opts.quiet),
+        (
+            "safe_path",
+            opts.safe_path || env_flag(opts, "PYTHONSAFEPATH"),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(name, _)| (name, 1))
+    .collect()
 }
 
 /// Whether the environment variable `name` is set and not empty (and `-E` was not given): how

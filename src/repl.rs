@@ -14,18 +14,21 @@ use minivm_vm::object::Dict;
 use minivm_vm::{Config, Interp, PyResult, Vm};
 use rustyline::error::ReadlineError;
 
-/// `minivm` with no program: the banner, then the prompt until end of input or `exit()`.
-pub fn run(config: Config) -> ExitCode {
+/// `minivm` with no program: the banner (unless `-q`), then the prompt until end of input or
+/// `exit()`.
+pub fn run(config: Config, banner: bool) -> ExitCode {
     let vm = Vm::new(config);
     crate::install_ctrl_c(&vm);
     let Ok(editor) = rustyline::DefaultEditor::new() else {
         eprintln!("minivm: cannot open the terminal for the REPL");
         return ExitCode::from(1);
     };
-    println!(
-        "minivm {} (a Python subset; Ctrl-D to exit)",
-        env!("CARGO_PKG_VERSION")
-    );
+    if banner {
+        println!(
+            "minivm {} (a Python subset; Ctrl-D to exit)",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
     let status = minivm_vm::run_interactive(
         &vm,
         Box::new(move |interp, globals| interact(editor, interp, globals)),

@@ -733,3 +733,53 @@ fn inspect_runs_the_prompt_after_the_program() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `sys.flags` shows the options CPython's shows (`-B -s -S -E -q -d -P -i`) and, unless `-E`,
+/// the variables that set flags (`PYTHONSAFEPATH`, `PYTHONINSPECT`, `PYTHONDONTWRITEBYTECODE`):
+/// python3 prints the same tuple.
+#[test]
+fn sys_flags_show_options_and_environment() {
+    let program = "import sys; print(sys.flags)";
+    // (options, environment variables)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
+        (
+            &["-S", "-B", "-s", "-E", "-q", "-d", "-P"],
+            &[("PYTHONINSPECT", "1")],
+        ),
+        (
+            &["-S"],
+            &[
+                ("PYTHONSAFEPATH", "1"),
+                ("PYTHONINSPECT", "1"),
+                ("PYTHONDONTWRITEBYTECODE", "x"),
+            ],
+        ),
+        (&["-S", "-i"], &[]),
+    ];
+    let Some(python) = common::python() else {
+        return;
+    };
+    for (args, env) in cases {
+        let outputs: Vec<String> = [MINIVM, &python]
+            .iter()
+            .map(|exe| {
+                let mut cmd = Command::new(exe);
+                for var in ["PYTHONSAFEPATH", "PYTHONINSPECT", "PYTHONDONTWRITEBYTECODE"] {
+                    cmd.env_remove(var);
+                }
+                cmd.envs(env.iter().copied())
+                    .args(args)
+                    .args(["-c", program])
+                    .stdin(Stdio::null());
+                text(&cmd.output().expect("run").stdout)
+            })
+            .collect();
+        assert!(
+            outputs[0].starts_with("sys.flags(debug="),
+            "{args:?}: {}",
+            outputs[0]
+        );
+        assert_eq!(outputs[0], outputs[1], "{args:?} {env:?}");
+    }
+}

@@ -88,6 +88,8 @@ pub struct Config {
     pub python_path: Vec<String>,
     /// `-P` or `PYTHONSAFEPATH`: `sys.path` starts without the script's directory.
     pub safe_path: bool,
+    /// The fields of `sys.flags` options set (`("inspect", 1)` for `-i`...).
+    pub flags: Vec<(&'static str, i64)>,
 }
 
 /// Imported modules by name, in import order.
@@ -138,6 +140,7 @@ impl Default for Config {
             script_dir: std::path::PathBuf::from("."),
             python_path: Vec::new(),
             safe_path: false,
+            flags: Vec::new(),
         }
     }
 }

@@ -243,16 +243,28 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             )?
         }
         "flags" => {
-            // From the environment the program started with.
+            // From the command line's options and (unless `-E`) the environment the program
+            // started with.
+            let options = crate::object::Dict::new();
+            for (name, value) in &interp.vm.config.flags {
+                options.set_str(name, Value::Int(*value));
+            }
             let environ = crate::object::Dict::new();
-            for (k, val) in std::env::vars_os() {
-                if let (Some(k), Some(val)) = (k.to_str(), val.to_str()) {
-                    environ.set_str(k, Value::str(val));
+            if options.get_str("ignore_environment").is_none() {
+                for (k, val) in std::env::vars_os() {
+                    if let (Some(k), Some(val)) = (k.to_str(), val.to_str()) {
+                        environ.set_str(k, Value::str(val));
+                    }
                 }
             }
             let make = interp.getattr(&info, "make_flags")?;
             let optimize = Value::Int(i64::from(minivm_compiler::optimize()));
-            interp.call(&make, &[Value::Dict(Ref::new(environ)), optimize])?
+            let args = [
+                Value::Dict(Ref::new(environ)),
+                optimize,
+                Value::Dict(Ref::new(options)),
+            ];
+            interp.call(&make, &args)?
         }
         "warnoptions" => Value::list(warnoptions().iter().map(|o| Value::str(o)).collect()),
         "implementation" => {
