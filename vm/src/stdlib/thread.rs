@@ -342,6 +342,13 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // (threading.py's own words: "thread.__init__() not called".)
     let (inst, d) = this::<ThreadData>(&args, "thread")?;
     Sig::py("Thread.start", &[], 0).method().check(&args)?;
+    // The module the new thread runs `_bootstrap_inner` from is imported here, by the starting
+    // thread, never by the new one: an import a thread is halfway through when another thread
+    // calls `os.fork()` stays claimed in the child for good (as a module lock in CPython), and
+    // a thread of the child importing it waits for ever. CPython's threads import nothing to
+    // start; importing `_threadinfo` on the first thread's way in made a fork right after the
+    // first `start()` hang its child now and then (stress/fork_beside_starts).
+    interp.import_module("_threadinfo")?;
     {
         let mut st = d.end.state.lock();
         if *st != RunState::New {
