@@ -16,7 +16,12 @@
 //!   an unbound socket, as Linux does);
 //! * only `AF_INET` and `AF_INET6` (addresses `(host, port[, flowinfo[, scope_id]])`), with
 //!   `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP: `sendto`, `recvfrom`, and `send`/`recv` after
-//!   `connect`); `AF_UNIX` only as the stream pair `socketpair()` makes.
+//!   `connect`), and `AF_UNIX` (paths, abstract names; stream and datagram).
+//!
+//! A Unix-domain socket's descriptor goes through the same std types (their reads, writes,
+//! timeouts and shutdown are plain socket calls); what reads or takes an address (bind,
+//! connect, accept, sendto, recvfrom, getsockname) calls rustix with a Unix address instead,
+//! and a Unix stream socket's `bind` does not listen.
 //!
 //! Non-blocking mode (`setblocking(False)`, `settimeout(0)`) sets `O_NONBLOCK` on the descriptor,
 //! as CPython does: a call that would wait raises `BlockingIOError`, and `connect()` starts the
@@ -102,6 +107,8 @@ pub struct SocketData {
     dgram: bool,
     /// Made with `AF_INET6`: addresses are IPv6 ones, `(host, port, flowinfo, scope_id)`.
     v6: bool,
+    /// Made with `AF_UNIX`: addresses are paths (see [`unix_addr_arg`]).
+    unix: bool,
 }
 
 static SOCKET_CLASS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
@@ -267,7 +274,11 @@ pub fn socket_module() -> Ref<Module> {
 /// `SO_REUSEADDR`, as std set it) and becomes a `Listener` (`listening` as given), a UDP socket a
 /// `Datagram`. Binding never waits, so the state's lock is held throughout (another thread
 /// binding or connecting at once gets `EINVAL`).
-fn bind_first(d: &SocketData, addr: SocketAddr, listening: bool) -> PyResult<()> {
+fn bind_first(
+    d: &SocketData,
+    addr: &impl rustix::net::addr::SocketAddrArg,
+    listening: bool,
+) -> PyResult<()> {
     let timeout = *d.timeout.lock();
     let sys = |e: rustix::io::Errno| os_error(&e.into(), None);
     let mut st = d.state.lock();
@@ -279,11 +290,11 @@ fn bind_first(d: &SocketData, addr: SocketAddr, listening: bool) -> PyResult<()>
     let Some(fd) = first.as_ref() else {
         return Err(errno(libc::EBADF));
     };
-    if !d.dgram {
+    if !d.dgram && !d.unix {
         let _ = rustix::net::sockopt::set_socket_reuseaddr(fd, true);
     }
-    rustix::net::bind(fd, &addr).map_err(sys)?;
-    if !d.dgram {
+    rustix::net::bind(fd, addr).map_err(sys)?;
+    if !d.dgram && !d.unix {
         rustix::net::listen(fd, 128).map_err(sys)?;
     }
     let Some(fd) = first.take() else {
@@ -308,17 +319,17 @@ fn bind_first(d: &SocketData, addr: SocketAddr, listening: bool) -> PyResult<()>
 /// with `v6`) socket of the kind asked for, so that it can be polled and its options read before
 /// it is bound or connected. Running out of descriptors is CPython's `OSError: [Errno 24] Too
 /// many open files`.
-fn first_fd(dgram: bool, v6: bool) -> PyResult<OwnedFd> {
+fn first_fd(dgram: bool, family: i64) -> PyResult<OwnedFd> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let kind = if dgram {
         SocketType::DGRAM
     } else {
         SocketType::STREAM
     };
-    let family = if v6 {
-        AddressFamily::INET6
-    } else {
-        AddressFamily::INET
+    let family = match family {
+        AF_INET6 => AddressFamily::INET6,
+        AF_UNIX => AddressFamily::UNIX,
+        _ => AddressFamily::INET,
     };
     rustix::net::socket_with(family, kind, SocketFlags::CLOEXEC, None)
         .map_err(|e| os_error(&e.into(), None))
@@ -361,10 +372,10 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ));
         }
     }
-    if family != AF_INET && family != AF_INET6 {
+    if family != AF_INET && family != AF_INET6 && family != AF_UNIX {
         return Err(err!(
             NotImplementedError,
-            "minivm sockets support only AF_INET and AF_INET6, not family {family}"
+            "minivm sockets support only AF_INET, AF_INET6 and AF_UNIX, not family {family}"
         ));
     }
     let base = kind & !SOCK_TYPE_FLAGS;
@@ -375,7 +386,8 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ));
     }
     let dgram = base == SOCK_DGRAM;
-    if proto != 0 && proto != if dgram { IPPROTO_UDP } else { IPPROTO_TCP } {
+    let unix = family == AF_UNIX;
+    if proto != 0 && (unix || proto != if dgram { IPPROTO_UDP } else { IPPROTO_TCP }) {
         return Err(errno(libc::EPROTONOSUPPORT));
     }
     let timeout = if kind & 0o4000 != 0 {
@@ -384,9 +396,10 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         *DEFAULT_TIMEOUT.lock()
     };
     let v6 = family == AF_INET6;
-    let mut data = new_data(Sock::Unbound(Some(first_fd(dgram, v6)?)), timeout);
+    let mut data = new_data(Sock::Unbound(Some(first_fd(dgram, family)?)), timeout);
     data.dgram = dgram;
     data.v6 = v6;
+    data.unix = unix;
     if !inst.set_native(Box::new(data)) {
         return Err(err!(RuntimeError, "socket.__init__() called twice"));
     }
@@ -402,6 +415,7 @@ fn new_data(state: Sock, timeout: Option<Duration>) -> SocketData {
         flags: Mutex::new(Vec::new()),
         dgram: false,
         v6: false,
+        unix: false,
     }
 }
 
@@ -425,6 +439,7 @@ fn stream_socket(stream: TcpStream, family: i64) -> Value {
     }
     let mut data = new_data(Sock::Stream(Arc::new(stream)), timeout);
     data.v6 = family == AF_INET6;
+    data.unix = family == AF_UNIX;
     inst.set_native(Box::new(data));
     set_ints(&inst, family, SOCK_STREAM, 0);
     Value::Instance(Ref::new(inst))
@@ -586,6 +601,17 @@ fn gai_error(code: i32, text: &str) -> PyErr {
 
 fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = this::<SocketData>(&args, "socket")?;
+    if d.unix {
+        let addr = unix_addr_arg(arg(&args, 1, "address"), "bind")?;
+        if let Sock::Datagram(u) = &*d.state.lock() {
+            // (Sent from, or connected, before it was bound: the kernel decides.)
+            return rustix::net::bind(&**u, &addr)
+                .map(|()| Value::None)
+                .map_err(|e| os_error(&e.into(), None));
+        }
+        bind_first(d, &addr, false)?;
+        return Ok(Value::None);
+    }
     let address = addr_arg(arg(&args, 1, "address"), "bind", d.v6)?;
     match &*d.state.lock() {
         Sock::Unbound(_) => {}
@@ -596,7 +622,7 @@ fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // Binding (and listening) never waits, so the GIL stays held: a server thread that just
     // started keeps it until `accept`, and the thread that started it cannot connect before it
     // listens (Effective Python's item 61 relies on that).
-    bind_first(d, addr, false)?;
+    bind_first(d, &addr, false)?;
     Ok(Value::None)
 }
 
@@ -619,8 +645,12 @@ fn sock_listen(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     };
     if matches!(*d.state.lock(), Sock::Unbound(_)) {
+        if d.unix {
+            // Linux does not listen on an unbound Unix socket.
+            return Err(errno(libc::EINVAL));
+        }
         // Linux binds an unbound socket to an ephemeral port on listen().
-        bind_first(d, any_addr(d), true)?;
+        bind_first(d, &any_addr(d), true)?;
     }
     match &mut *d.state.lock() {
         Sock::Listener {
@@ -711,6 +741,17 @@ fn sock_accept(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let timeout = *d.timeout.lock();
     wait_ready(interp, listener.as_raw_fd(), libc::POLLIN, timeout)?;
+    if d.unix {
+        // std's accept reads only IP addresses: the system call itself, for a path's peer.
+        let got = interp.allow_threads(|| {
+            rustix::net::acceptfrom_with(&*listener, rustix::net::SocketFlags::CLOEXEC)
+        });
+        let (fd, peer) = got.map_err(|e| os_error(&e.into(), None))?;
+        return Ok(Value::tuple(vec![
+            stream_socket(TcpStream::from(fd), AF_UNIX),
+            unix_addr_value(peer)?,
+        ]));
+    }
     let (stream, peer) = interp
         .allow_threads(|| listener.accept())
         .map_err(|e| os_error(&e, None))?;
@@ -752,6 +793,9 @@ fn addr_repr(a: SocketAddr) -> String {
 
 /// Connect `d` to the address in `args[1]`; the OS error, if any, for `connect_ex`.
 fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<Result<(), PyErr>> {
+    if d.unix {
+        return unix_connect(interp, args, d);
+    }
     let address = addr_arg(arg(args, 1, "address"), "connect", d.v6)?;
     if d.dgram {
         // UDP: no handshake, only the peer that send/recv use from now on.
@@ -759,21 +803,27 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
         let udp = udp_of(d)?;
         return Ok(udp.connect(addr).map_err(|e| os_error(&e, None)));
     }
-    // A duplicate of the socket's own descriptor, to connect with the GIL released and the
-    // state's lock free: both refer to the one socket, so connecting one connects the other.
-    let fd = match &*d.state.lock() {
-        Sock::Unbound(Some(first)) => first.try_clone().map_err(|e| os_error(&e, None))?,
-        Sock::Unbound(None) | Sock::Closed => return Err(errno(libc::EBADF)),
-        Sock::Stream(_) | Sock::Datagram(_) => return Ok(Err(errno(libc::EISCONN))),
-        Sock::Listener { .. } => {
-            return Err(err!(
-                NotImplementedError,
-                "minivm sockets cannot connect() after bind()"
-            ))
-        }
+    let fd = match connecting_fd(d)? {
+        Ok(fd) => fd,
+        Err(e) => return Ok(Err(e)),
     };
     let addr = resolve(interp, &address, d.v6)?;
-    connect_to(interp, d, fd, addr)
+    connect_to(interp, d, fd, &addr)
+}
+
+/// A duplicate of the stream socket's own descriptor, to connect with the GIL released and the
+/// state's lock free: both refer to the one socket, so connecting one connects the other.
+/// `Ok(Err(EISCONN))` when it is connected already.
+fn connecting_fd(d: &SocketData) -> PyResult<Result<OwnedFd, PyErr>> {
+    match &*d.state.lock() {
+        Sock::Unbound(Some(first)) => Ok(Ok(first.try_clone().map_err(|e| os_error(&e, None))?)),
+        Sock::Unbound(None) | Sock::Closed => Err(errno(libc::EBADF)),
+        Sock::Stream(_) | Sock::Datagram(_) => Ok(Err(errno(libc::EISCONN))),
+        Sock::Listener { .. } => Err(err!(
+            NotImplementedError,
+            "minivm sockets cannot connect() after bind()"
+        )),
+    }
 }
 
 /// Connect the TCP socket `d` (its descriptor duplicated as `fd`) to `addr`: the OS error, if
@@ -782,7 +832,7 @@ fn connect_to(
     interp: &mut Interp,
     d: &SocketData,
     fd: OwnedFd,
-    addr: SocketAddr,
+    addr: &impl rustix::net::addr::SocketAddrArg,
 ) -> PyResult<Result<(), PyErr>> {
     let timeout = *d.timeout.lock();
     let non_blocking = timeout == Some(Duration::ZERO);
@@ -793,7 +843,22 @@ fn connect_to(
     // `BlockingIOError: [Errno 115] Operation now in progress` (unless the kernel connected at
     // once, as it may over loopback) and `getsockopt(SOL_SOCKET, SO_ERROR)` tells later.
     let _ = rustix::io::ioctl_fionbio(&fd, true);
-    let outcome = match rustix::net::connect(&fd, &addr) {
+    let mut attempt = rustix::net::connect(&fd, addr);
+    if d.unix && attempt == Err(rustix::io::Errno::AGAIN) && !non_blocking {
+        // A Unix server's accept queue is full: the connection waits for room (poll does not
+        // tell when), tried again every few milliseconds until the timeout, GIL released.
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        while attempt == Err(rustix::io::Errno::AGAIN) {
+            if deadline.is_some_and(|end| std::time::Instant::now() >= end) {
+                let _ = rustix::io::ioctl_fionbio(&fd, false);
+                return Ok(Err(timed_out()));
+            }
+            interp.allow_threads(|| std::thread::sleep(Duration::from_millis(2)));
+            interp.check_signals()?;
+            attempt = rustix::net::connect(&fd, addr);
+        }
+    }
+    let outcome = match attempt {
         Err(rustix::io::Errno::INPROGRESS) if !non_blocking => {
             match wait_ready(interp, fd.as_raw_fd(), libc::POLLOUT, timeout) {
                 Ok(()) => match rustix::net::sockopt::socket_error(&fd) {
@@ -1127,6 +1192,9 @@ fn sock_setsockopt(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         })?
         .map_err(|e| os_error(&e.into(), None))?;
     }
+    if ints[0] == IPPROTO_TCP && d.unix {
+        return Err(errno(libc::EOPNOTSUPP));
+    }
     if ints[0] == IPPROTO_TCP && ints[1] == TCP_NODELAY {
         *d.nodelay.lock() = ints[2] != 0;
         if let Sock::Stream(s) = &*d.state.lock() {
@@ -1287,19 +1355,17 @@ fn local_addr(d: &SocketData) -> PyResult<SocketAddr> {
 }
 
 fn sock_getsockname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<SocketData>(&args, "socket")?;
-    if is_unix(inst) {
-        stream_of(d)?;
-        return Ok(Value::str(""));
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    if d.unix {
+        return unix_name(d, false);
     }
     Ok(addr_value(local_addr(d)?))
 }
 
 fn sock_getpeername(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<SocketData>(&args, "socket")?;
-    if is_unix(inst) {
-        stream_of(d)?;
-        return Ok(Value::str(""));
+    let (_, d) = this::<SocketData>(&args, "socket")?;
+    if d.unix {
+        return unix_name(d, true);
     }
     if let Sock::Datagram(u) = &*d.state.lock() {
         let peer = u.peer_addr().map_err(|e| os_error(&e, None))?;
@@ -1363,6 +1429,7 @@ fn sock_dup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut data = new_data(state, *d.timeout.lock());
     data.dgram = d.dgram;
     data.v6 = d.v6;
+    data.unix = d.unix;
     *data.nodelay.lock() = *d.nodelay.lock();
     *data.flags.lock() = d.flags.lock().clone();
     let copy = Instance::new(inst.class.get().clone());
@@ -1389,10 +1456,24 @@ fn sock_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         inst.class.module,
         inst.class.qualname(),
         if closed { "[closed] " } else { "" },
-        family_of(inst, d),
+        family_of(d),
         if d.dgram { SOCK_DGRAM } else { SOCK_STREAM }
     );
-    if !closed {
+    if !closed && d.unix {
+        // A path shows as itself, an unnamed end not at all (CPython shows `str()` of each).
+        for (key, peer) in [("laddr", false), ("raddr", true)] {
+            match unix_name(d, peer) {
+                Ok(Value::Str(p)) if !p.as_str().is_empty() => {
+                    s.push_str(&format!(", {key}={}", p.as_str()))
+                }
+                Ok(Value::Bytes(b)) => s.push_str(&format!(
+                    ", {key}={}",
+                    crate::interp::repr::bytes_repr(b.as_bytes())
+                )),
+                _ => {}
+            }
+        }
+    } else if !closed {
         if let Ok(a) = local_addr(d) {
             s.push_str(&format!(", laddr={}", addr_repr(a)));
         }
@@ -2040,7 +2121,7 @@ fn create_connection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 address.scope_id,
             )),
         };
-        match connect_to(interp, d, fd, target)? {
+        match connect_to(interp, d, fd, &target)? {
             Ok(()) => return Ok(me),
             Err(e) => {
                 *d.state.lock() = Sock::Closed;
@@ -2078,11 +2159,27 @@ fn socketpair(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if family != AF_UNIX {
         return Err(errno(libc::EOPNOTSUPP));
     }
-    if kind != SOCK_STREAM || proto != 0 {
+    if (kind != SOCK_STREAM && kind != SOCK_DGRAM) || proto != 0 {
         return Err(err!(
             NotImplementedError,
-            "minivm's socketpair() makes a pair of stream sockets only (type={kind}, proto={proto})"
+            "minivm's socketpair() makes pairs of stream or datagram sockets only (type={kind}, proto={proto})"
         ));
+    }
+    if kind == SOCK_DGRAM {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair().map_err(|e| os_error(&e, None))?;
+        let wrap = |s: std::os::unix::net::UnixDatagram| {
+            let inst = Instance::new(socket_class());
+            let timeout = *DEFAULT_TIMEOUT.lock();
+            let udp = UdpSocket::from(OwnedFd::from(s));
+            apply_udp_timeout(&udp, timeout);
+            let mut data = new_data(Sock::Datagram(Arc::new(udp)), timeout);
+            data.dgram = true;
+            data.unix = true;
+            inst.set_native(Box::new(data));
+            set_ints(&inst, AF_UNIX, SOCK_DGRAM, 0);
+            Value::Instance(Ref::new(inst))
+        };
+        return Ok(Value::tuple(vec![wrap(a), wrap(b)]));
     }
     let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| os_error(&e, None))?;
     let wrap = |s: std::os::unix::net::UnixStream| {
@@ -2092,19 +2189,14 @@ fn socketpair(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// The address family of a socket: `AF_UNIX`, `AF_INET6` or `AF_INET`.
-fn family_of(inst: &Instance, d: &SocketData) -> i64 {
-    if is_unix(inst) {
+fn family_of(d: &SocketData) -> i64 {
+    if d.unix {
         AF_UNIX
     } else if d.v6 {
         AF_INET6
     } else {
         AF_INET
     }
-}
-
-/// Whether `inst` is a Unix-domain socket (from `socketpair()`).
-fn is_unix(inst: &Instance) -> bool {
-    matches!(inst.dict.lock().get("family"), Some(Value::Int(AF_UNIX)))
 }
 
 /// `socket.gethostname()`: the machine's network name (uname(2)'s `nodename`).
@@ -2125,7 +2217,23 @@ fn udp_of(d: &SocketData) -> PyResult<Arc<UdpSocket>> {
         Sock::Closed => return Err(errno(libc::EBADF)),
         _ => {}
     }
-    let bound = bind_first(d, any_addr(d), false);
+    if d.unix {
+        // A Unix datagram socket sends unbound (its datagrams come from no address).
+        let timeout = *d.timeout.lock();
+        let mut st = d.state.lock();
+        if let Sock::Unbound(first) = &mut *st {
+            if let Some(fd) = first.take() {
+                let udp = UdpSocket::from(fd);
+                apply_udp_timeout(&udp, timeout);
+                *st = Sock::Datagram(Arc::new(udp));
+            }
+        }
+        return match &*st {
+            Sock::Datagram(u) => Ok(u.clone()),
+            _ => Err(errno(libc::EBADF)),
+        };
+    }
+    let bound = bind_first(d, &any_addr(d), false);
     match &*d.state.lock() {
         // (Bound here, or by another thread at the same moment.)
         Sock::Datagram(u) => Ok(u.clone()),
@@ -2166,6 +2274,15 @@ fn udp_receive(interp: &mut Interp, d: &SocketData, n: i64) -> PyResult<(Value, 
     let timeout = *d.timeout.lock();
     wait_ready(interp, udp.as_raw_fd(), libc::POLLIN, timeout)?;
     let mut buf = vec![0u8; usize::try_from(n).unwrap_or(0).min(1 << 20)];
+    if d.unix {
+        // std's recv_from reads only IP addresses.
+        let got = interp.allow_threads(|| {
+            rustix::net::recvfrom(&*udp, &mut buf[..], rustix::net::RecvFlags::empty())
+        });
+        let (len, _, from) = got.map_err(|e| io_err(&e.into(), timeout))?;
+        buf.truncate(len);
+        return Ok((Value::bytes(buf), unix_addr_value(from)?));
+    }
     let got = interp.allow_threads(|| udp.recv_from(&mut buf));
     let (len, from) = got.map_err(|e| io_err(&e, timeout))?;
     buf.truncate(len);
@@ -2175,7 +2292,7 @@ fn udp_receive(interp: &mut Interp, d: &SocketData, n: i64) -> PyResult<(Value, 
 /// `sendto(data[, flags], address)`: one datagram to `address`; the bytes sent. On a TCP
 /// socket, as Linux: `send(data)` once connected (the address is checked, then ignored).
 fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = this::<SocketData>(&args, "socket")?;
+    let (_, d) = this::<SocketData>(&args, "socket")?;
     let rest = args.pos.get(1..).unwrap_or(&[]);
     let address = match rest {
         [_, address] | [_, _, address] => address,
@@ -2188,7 +2305,11 @@ fn sock_sendto(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     };
     let data = data_arg(&args)?;
-    if !d.dgram && is_unix(inst) {
+    if d.dgram && d.unix {
+        let to = unix_addr_arg(Some(address), "sendto")?;
+        return unix_send(interp, d, &data, &to);
+    }
+    if !d.dgram && d.unix {
         // A socketpair's end is connected: a path is refused as the system call refuses it.
         return match address {
             Value::Str(_) | Value::Bytes(_) => Err(errno(libc::EISCONN)),
@@ -2287,4 +2408,133 @@ fn recv_into(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<(Valu
         },
     )?;
     Ok((n, from))
+}
+
+// ---- Unix-domain sockets on paths ----
+
+/// The longest path a Unix socket address holds (`sizeof(sun_path)`).
+const UNIX_PATH_MAX: usize = 108;
+
+/// A Unix-domain address argument, as CPython takes it: a str path (UTF-8) or a bytes-like
+/// one; a name starting with a NUL byte is Linux's abstract namespace (no file), and `''` binds
+/// to a name the kernel picks (autobind). `what` names the call for the missing-argument error.
+fn unix_addr_arg(v: Option<&Value>, what: &str) -> PyResult<rustix::net::SocketAddrUnix> {
+    use rustix::net::SocketAddrUnix;
+    let bytes: Vec<u8> = match v {
+        Some(Value::Str(s)) => s.as_str().as_bytes().to_vec(),
+        Some(other) => match crate::object::bytes_like(other) {
+            Some(b) => b.into_owned(),
+            None => {
+                return Err(err!(
+                    TypeError,
+                    "a bytes-like object is required, not '{}'",
+                    type_name(other)
+                ))
+            }
+        },
+        None => {
+            return Err(err!(
+                TypeError,
+                "{what}() takes exactly one argument (0 given)"
+            ))
+        }
+    };
+    if bytes.len() > UNIX_PATH_MAX {
+        return Err(err!(OSError, "AF_UNIX path too long"));
+    }
+    let made = match bytes.split_first() {
+        None => Ok(SocketAddrUnix::new_unnamed()),
+        Some((0, name)) => SocketAddrUnix::new_abstract_name(name),
+        Some(_) => SocketAddrUnix::new(&bytes[..]),
+    };
+    made.map_err(|e| os_error(&e.into(), None))
+}
+
+/// A Unix-domain address as Python sees it, decoded as CPython does: a path as str (up to its
+/// NUL), an abstract name as bytes (with its leading NUL), an unnamed socket as `''`; no
+/// address at all (a datagram from an unbound socket) as None.
+fn unix_addr_value(a: Option<rustix::net::SocketAddrAny>) -> PyResult<Value> {
+    let Some(a) = a else {
+        return Ok(Value::None);
+    };
+    let raw = sockaddr_bytes(&a);
+    let path = raw.get(2..).unwrap_or(&[]);
+    match path.first() {
+        None => Ok(Value::str("")),
+        Some(0) => Ok(Value::bytes(path.to_vec())),
+        Some(_) => {
+            let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+            let text = crate::stdlib::posix_support::os_name(&path[..end], "the socket path")?;
+            Ok(Value::string(text))
+        }
+    }
+}
+
+/// The raw bytes of a socket address (family first), as the kernel gave them. rustix's own
+/// decoding of a Unix address assumes a NUL-terminated path no longer than `sun_path` (and
+/// asserts it), which a 108-byte path breaks; its `Hash` writes exactly these bytes, which
+/// this hasher records.
+fn sockaddr_bytes(a: &rustix::net::SocketAddrAny) -> Vec<u8> {
+    use std::hash::{Hash, Hasher};
+    struct Recorder(Vec<u8>);
+    impl Hasher for Recorder {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+        // (The slice's length prefix.)
+        fn write_usize(&mut self, _: usize) {}
+    }
+    let mut r = Recorder(Vec::new());
+    a.hash(&mut r);
+    r.0
+}
+
+/// `getsockname()` (`getpeername()` with `peer`) of a Unix-domain socket.
+fn unix_name(d: &SocketData, peer: bool) -> PyResult<Value> {
+    let got = with_fd(d, |fd| {
+        if peer {
+            rustix::net::getpeername(fd)
+        } else {
+            rustix::net::getsockname(fd).map(Some)
+        }
+    })?;
+    unix_addr_value(got.map_err(|e| os_error(&e.into(), None))?)
+}
+
+/// `connect(path)` of a Unix-domain socket: a stream one connects as a TCP socket does (the
+/// wait, GIL released, in [`connect_to`]); a datagram one records its peer.
+fn unix_connect(
+    interp: &mut Interp,
+    args: &Args<'_>,
+    d: &SocketData,
+) -> PyResult<Result<(), PyErr>> {
+    let addr = unix_addr_arg(arg(args, 1, "address"), "connect")?;
+    if d.dgram {
+        let udp = udp_of(d)?;
+        return Ok(rustix::net::connect(&*udp, &addr).map_err(|e| os_error(&e.into(), None)));
+    }
+    let fd = match connecting_fd(d)? {
+        Ok(fd) => fd,
+        Err(e) => return Ok(Err(e)),
+    };
+    connect_to(interp, d, fd, &addr)
+}
+
+/// Send one datagram to the Unix-domain address `to`; the number of bytes sent.
+fn unix_send(
+    interp: &mut Interp,
+    d: &SocketData,
+    data: &[u8],
+    to: &rustix::net::SocketAddrUnix,
+) -> PyResult<Value> {
+    let udp = udp_of(d)?;
+    let timeout = *d.timeout.lock();
+    wait_ready(interp, udp.as_raw_fd(), libc::POLLOUT, timeout)?;
+    let sent = interp
+        .allow_threads(|| rustix::net::sendto(&*udp, data, rustix::net::SendFlags::empty(), to));
+    let sent = sent.map_err(|e| io_err(&e.into(), timeout))?;
+    Ok(Value::Int(sent as i64))
 }
