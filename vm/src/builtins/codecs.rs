@@ -1,5 +1,6 @@
-//! Text encodings (stage: built-ins): `str.encode` and `bytes.decode` for UTF-8, ASCII, Latin-1
-//! and Windows-1252 (`cp1252`, CPython's `charmap` codec over its table),
+//! Text encodings (stage: built-ins): `str.encode` and `bytes.decode` for UTF-8, ASCII, Latin-1,
+//! Windows-1252 (`cp1252`, CPython's `charmap` codec over its table), UTF-16 and UTF-32 (with a
+//! byte order mark, little-endian as CPython on x86, or `-le`/`-be` without one),
 //! with the error handlers `strict`, `ignore`, `replace`, `backslashreplace` and (encoding only)
 //! `xmlcharrefreplace`. Errors are CPython's `UnicodeEncodeError`/`UnicodeDecodeError`, whose
 //! `args` are `(encoding, object, start, end, reason)` and whose text is built from them.
@@ -23,6 +24,14 @@ pub enum Encoding {
     /// Windows-1252: Latin-1 but for 0x80-0x9F, which hold typographic characters (five of
     /// those bytes are undefined).
     Cp1252,
+    /// UTF-16: a BOM, then little-endian; decoding follows the BOM (little-endian without one).
+    Utf16,
+    Utf16Le,
+    Utf16Be,
+    /// UTF-32, as UTF-16.
+    Utf32,
+    Utf32Le,
+    Utf32Be,
 }
 
 /// What the bytes 0x80-0x9F are in Windows-1252 (CPython's `encodings/cp1252.py` table).
@@ -79,9 +88,15 @@ impl Encoding {
             "latin_1" | "latin1" | "latin" | "l1" | "iso_8859_1" | "iso8859_1" | "8859"
             | "cp819" | "iso_ir_100" => Encoding::Latin1,
             "cp1252" | "windows_1252" | "1252" => Encoding::Cp1252,
+            "utf_16" | "utf16" | "u16" => Encoding::Utf16,
+            "utf_16_le" | "utf_16le" | "unicodelittleunmarked" => Encoding::Utf16Le,
+            "utf_16_be" | "utf_16be" | "unicodebigunmarked" => Encoding::Utf16Be,
+            "utf_32" | "utf32" | "u32" => Encoding::Utf32,
+            "utf_32_le" | "utf_32le" => Encoding::Utf32Le,
+            "utf_32_be" | "utf_32be" => Encoding::Utf32Be,
             n if cpython_knows(n) => raise!(
                 NotImplementedError,
-                "minivm supports only the utf-8, ascii, latin-1 and cp1252 encodings, not '{name}'"
+                "minivm supports only the utf-8, ascii, latin-1, cp1252, utf-16 and utf-32 encodings, not '{name}'"
             ),
             _ => raise!(LookupError, "unknown encoding: {name}"),
         })
@@ -93,6 +108,45 @@ impl Encoding {
             Encoding::Ascii => "ascii",
             Encoding::Latin1 => "latin-1",
             Encoding::Cp1252 => "cp1252",
+            Encoding::Utf16 => "utf-16",
+            Encoding::Utf16Le => "utf-16-le",
+            Encoding::Utf16Be => "utf-16-be",
+            Encoding::Utf32 => "utf-32",
+            Encoding::Utf32Le => "utf-32-le",
+            Encoding::Utf32Be => "utf-32-be",
+        }
+    }
+
+    /// Whether a character takes several bytes that are not UTF-8 (UTF-16, UTF-32): text files
+    /// and pipes, which find line ends in the bytes, do not take these.
+    pub fn is_wide(self) -> bool {
+        self.unit_width().is_some()
+    }
+
+    /// [`Encoding::lookup`] for a text stream (file, pipe): a UTF-16/UTF-32 one is a clear
+    /// NotImplementedError (such streams find line ends in the bytes).
+    pub fn lookup_stream(name: &str) -> PyResult<Encoding> {
+        let enc = Encoding::lookup(name)?;
+        if enc.is_wide() {
+            raise!(
+                NotImplementedError,
+                "minivm's text files and pipes do not support the '{}' encoding (str.encode and bytes.decode do)",
+                enc.name()
+            );
+        }
+        Ok(enc)
+    }
+
+    /// The code unit of UTF-16/UTF-32: (bytes, big-endian, starts with a BOM).
+    fn unit_width(self) -> Option<(usize, bool, bool)> {
+        match self {
+            Encoding::Utf16 => Some((2, false, true)),
+            Encoding::Utf16Le => Some((2, false, false)),
+            Encoding::Utf16Be => Some((2, true, false)),
+            Encoding::Utf32 => Some((4, false, true)),
+            Encoding::Utf32Le => Some((4, false, false)),
+            Encoding::Utf32Be => Some((4, true, false)),
+            _ => None,
         }
     }
 
@@ -126,7 +180,7 @@ impl Encoding {
                     .position(|&m| m == Some(c))
                     .map(|i| 0x80 + i as u8),
             },
-            Encoding::Utf8 => None,
+            _ => None,
         }
     }
 
@@ -225,6 +279,33 @@ pub fn encode(s: &str, enc: Encoding, errors: &str) -> PyResult<Vec<u8>> {
         // A Rust string is valid UTF-8 already (minivm strings hold no lone surrogates).
         return Ok(s.as_bytes().to_vec());
     }
+    if let Some((width, big, bom)) = enc.unit_width() {
+        // Every character has a UTF-16/UTF-32 form (a minivm str holds no lone surrogates).
+        let mut out = Vec::with_capacity(s.len() * width + 4);
+        let mut put = |unit: u32| {
+            let bytes = unit.to_le_bytes();
+            let unit = &bytes[..width];
+            if big {
+                out.extend(unit.iter().rev());
+            } else {
+                out.extend_from_slice(unit);
+            }
+        };
+        if bom {
+            put(0xFEFF);
+        }
+        for c in s.chars() {
+            if width == 4 {
+                put(c as u32);
+            } else {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    put(u32::from(*u));
+                }
+            }
+        }
+        return Ok(out);
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = Vec::with_capacity(chars.len());
     let mut i = 0;
@@ -285,6 +366,12 @@ fn escape_char(c: char) -> String {
 pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
     let mut out = String::with_capacity(b.len());
     match enc {
+        Encoding::Utf16
+        | Encoding::Utf16Le
+        | Encoding::Utf16Be
+        | Encoding::Utf32
+        | Encoding::Utf32Le
+        | Encoding::Utf32Be => return decode_wide(b, enc, errors),
         Encoding::Latin1 => out.extend(b.iter().map(|&c| c as char)),
         Encoding::Ascii | Encoding::Cp1252 => {
             for (i, &c) in b.iter().enumerate() {
@@ -359,6 +446,105 @@ pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
                 }
             }
         }
+    }
+    Ok(out)
+}
+
+/// Decode UTF-16 or UTF-32 as CPython does: a BOM (for `utf-16`/`utf-32`) picks the byte order
+/// and is dropped, errors are reported under the `-le`/`-be` name, with positions in the whole
+/// input (BOM included); after an error handled, decoding goes on after the bad unit.
+fn decode_wide(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
+    let Some((width, mut big, bom)) = enc.unit_width() else {
+        return Ok(String::new());
+    };
+    let mut pos = 0;
+    if bom {
+        let (le, be): (&[u8], &[u8]) = if width == 2 {
+            (b"\xff\xfe", b"\xfe\xff")
+        } else {
+            (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+        };
+        if b.starts_with(le) {
+            pos = width;
+        } else if b.starts_with(be) {
+            pos = width;
+            big = true;
+        }
+    }
+    let name = match (width, big) {
+        (2, false) => Encoding::Utf16Le,
+        (2, true) => Encoding::Utf16Be,
+        (_, false) => Encoding::Utf32Le,
+        (_, true) => Encoding::Utf32Be,
+    };
+    let unit_at = |at: usize| -> Option<u32> {
+        let bytes = b.get(at..at + width)?;
+        let mut n = 0u32;
+        for i in 0..width {
+            let byte = if big { bytes[i] } else { bytes[width - 1 - i] };
+            n = (n << 8) | u32::from(byte);
+        }
+        Some(n)
+    };
+    let mut out = String::with_capacity(b.len() / width);
+    while pos < b.len() {
+        // (start, end, reason) of a bad stretch, or the character and the bytes it took.
+        let bad = match unit_at(pos) {
+            None => (pos, b.len(), "truncated data"),
+            Some(n) if width == 4 => match char::from_u32(n) {
+                Some(c) => {
+                    out.push(c);
+                    pos += 4;
+                    continue;
+                }
+                None if n < 0x110000 => (
+                    pos,
+                    pos + 4,
+                    "code point in surrogate code point range(0xd800, 0xe000)",
+                ),
+                None => (pos, pos + 4, "code point not in range(0x110000)"),
+            },
+            Some(n) => match n {
+                0xD800..=0xDBFF => match unit_at(pos + 2) {
+                    Some(low @ 0xDC00..=0xDFFF) => {
+                        let c = 0x10000 + ((n - 0xD800) << 10) + (low - 0xDC00);
+                        out.push(char::from_u32(c).unwrap_or('\u{FFFD}'));
+                        pos += 4;
+                        continue;
+                    }
+                    Some(_) => (pos, pos + 2, "illegal UTF-16 surrogate"),
+                    None => (pos, b.len(), "unexpected end of data"),
+                },
+                0xDC00..=0xDFFF => (pos, pos + 2, "illegal encoding"),
+                n => {
+                    out.push(char::from_u32(n).unwrap_or('\u{FFFD}'));
+                    pos += 2;
+                    continue;
+                }
+            },
+        };
+        let (start, end, reason) = bad;
+        check_handler(errors, true)?;
+        match errors {
+            "strict" => {
+                return Err(unicode_error(
+                    ExcKind::UnicodeDecodeError,
+                    name,
+                    Value::bytes(b.to_vec()),
+                    start,
+                    end,
+                    reason,
+                ))
+            }
+            "ignore" => {}
+            "replace" => out.push('\u{FFFD}'),
+            _ => {
+                for c in &b[start..end] {
+                    let _ = write!(out, "\\x{c:02x}");
+                }
+            }
+        }
+        pos = end;
     }
     Ok(out)
 }

@@ -1227,7 +1227,7 @@ fn text_opts(binary: bool, args: &TextArgs<'_>) -> PyResult<Option<(TextOpts, St
     }
     let (enc, shown) = match encoding {
         None | Some("locale") => (Encoding::Utf8, "UTF-8".to_string()),
-        Some(name) => (Encoding::lookup(name)?, name.to_string()),
+        Some(name) => (Encoding::lookup_stream(name)?, name.to_string()),
     };
     let opts = TextOpts {
         encoding: enc,

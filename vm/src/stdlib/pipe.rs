@@ -264,6 +264,8 @@ fn char_len(enc: Encoding, lead: u8) -> usize {
             _ => 1,
         },
         Encoding::Ascii | Encoding::Latin1 | Encoding::Cp1252 => 1,
+        // (Refused for pipes: `Encoding::lookup_stream`.)
+        _ => 1,
     }
 }
 

@@ -263,7 +263,7 @@ fn text_mode(encoding: Option<&Value>, errors: Option<&Value>) -> PyResult<Optio
     };
     let errors = opt_str(errors)?.unwrap_or_else(|| "strict".into());
     Ok(Some(TextMode {
-        encoding: Encoding::lookup(&enc)?,
+        encoding: Encoding::lookup_stream(&enc)?,
         name: Arc::from(enc.as_str()),
         errors: errors_name(&errors)?,
     }))
