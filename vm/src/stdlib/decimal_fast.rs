@@ -1,5 +1,5 @@
 //! `_decimal_fast` (stdlib stage): the common cases of Decimal's `*`, `+`, `-`, `/`, `//` and
-//! `quantize` in Rust, for `vm/lib/decimal.mini`.
+//! `quantize` (and `str()`) in Rust, for `vm/lib/decimal.mini`.
 //!
 //! Decimal is written in the mini language (a finite Decimal is an instance with the slots
 //! `_sign`, `_int` (the coefficient, an int), `_exp` and `_special` (`''`)). Running an operator
@@ -24,7 +24,8 @@
 //!   precision (no flag is ever set: the quotient is exact, exponent 0);
 //! - `quantize`: the target exponent is in range and the rounded coefficient fits the
 //!   precision; the flags it raises (Inexact and Rounded, or Rounded) are set here when neither
-//!   is trapped (a trapped one goes to the mini code, which raises it).
+//!   is trapped (a trapped one goes to the mini code, which raises it);
+//! - `str()`: a finite Decimal written without an exponent (the digits with the point placed).
 //!
 //! A result made here has the sign, coefficient and exponent the mini code gives, and the
 //! same flags are set; anything this module is unsure of is not answered here.
@@ -67,6 +68,7 @@ struct State {
     slow_le: Value,
     slow_gt: Value,
     slow_ge: Value,
+    slow_str: Value,
     /// Slot names and `''`, made once.
     sign: Arc<str>,
     int: Arc<str>,
@@ -86,7 +88,7 @@ pub fn module() -> Ref<Module> {
     d.set_str("__name__", Value::str("_decimal_fast"));
     d.set_str("setup", super::func("setup", setup));
     d.set_str("new", super::func("new", new));
-    let methods: [(&'static str, crate::object::NativeFn); 17] = [
+    let methods: [(&'static str, crate::object::NativeFn); 18] = [
         ("__mul__", mul),
         ("__rmul__", rmul),
         ("__add__", add),
@@ -104,6 +106,7 @@ pub fn module() -> Ref<Module> {
         ("__le__", le),
         ("__gt__", gt),
         ("__ge__", ge),
+        ("__str__", to_str),
     ];
     // (name, method) pairs: found on a Decimal, a method binds it, as the function it replaces.
     let pairs = methods
@@ -160,6 +163,7 @@ fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         slow_le: slow("__le__")?,
         slow_gt: slow("__gt__")?,
         slow_ge: slow("__ge__")?,
+        slow_str: slow("__str__")?,
         sign: Arc::from("_sign"),
         int: Arc::from("_int"),
         exp: Arc::from("_exp"),
@@ -571,6 +575,45 @@ fast_methods! {
     gt => slow_gt, |_, st, a| try_compare(st, a, |r| r > 0);
     ge => slow_ge, |_, st, a| try_compare(st, a, |r| r >= 0);
     quantize => slow_quantize, try_quantize;
+    to_str => slow_str, |_, st, a| try_str(st, a);
+}
+
+/// `str(d)` of a finite Decimal whose string needs no exponent (an exponent <= 0 and fewer
+/// than six zeros after the point before the first digit), as decimal.mini's `__str__` writes
+/// it: the digits with the point placed, `0.` and zeros in front when it falls before them.
+/// Anything else (`eng`, a context argument, an exponent to write, which reads the context's
+/// `capitals`) is the mini code's.
+fn try_str(st: &State, args: &Args<'_>) -> Option<Value> {
+    let [this] = args.pos else { return None };
+    if !args.kw.is_empty() {
+        return None;
+    }
+    let f = finite(st, this, false)?;
+    let digits = f.coeff.to_string();
+    let n = i64::try_from(digits.len()).ok()?;
+    let left = f.exp.checked_add(n)?;
+    if f.exp > 0 || left <= -6 {
+        return None;
+    }
+    let mut out = String::with_capacity(digits.len() + 10);
+    if f.sign {
+        out.push('-');
+    }
+    if left <= 0 {
+        out.push_str("0.");
+        for _ in 0..-left {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else if left >= n {
+        out.push_str(&digits);
+    } else {
+        let (int, frac) = digits.split_at(usize::try_from(left).ok()?);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
+    Some(Value::string(out))
 }
 
 /// The operands of a binary method, left to right: `self` (a Decimal) and the other (a Decimal
