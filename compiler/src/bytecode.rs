@@ -371,6 +371,10 @@ opcodes! {
     /// `LoadLocal(x); LoadAttr(g)`: `[..] -> [.., locals[x].g]` (`self.y`, without copying
     /// `self` to the stack).
     LoadAttrLocal(x: local16, g: name) = "LOAD_ATTR_LOCAL", hot, raw(g.0), "{x}.{g}", fall(1);
+    /// `LoadLocal(x); CallMethod(g, 0)`: `[..] -> [.., locals[x].g()]` (`self.output()`, 87%
+    /// of deltablue's method calls): one dispatch fewer per call.
+    CallMethodLocal(x: local16, g: name) = "CALL_METHOD_LOCAL", hot, raw(g.0), "{x}.{g}()",
+        fall(1);
     /// `LoadLocal(x); LoadAttr(g); StoreLocal(d)`: `locals[d] = locals[x].g` (`p = self.y`),
     /// stack unchanged.
     LoadAttrLocalStore(x: local16, g: name16, d: local16) = "LOAD_ATTR_LOCAL_STORE", hot, raw(),

@@ -135,7 +135,7 @@ pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr, fresh: bool) -> b
     let Some(op) = frame.code.ops.get(frame.ip.wrapping_sub(1)) else {
         return false;
     };
-    let (Op::CallMethod(g, _) | Op::CallMethodKw(g, _)) = *op else {
+    let (Op::CallMethod(g, _) | Op::CallMethodKw(g, _) | Op::CallMethodLocal(_, g)) = *op else {
         return false;
     };
     let Some(name) = frame.code.names.get(g.0 as usize) else {

@@ -1649,8 +1649,18 @@ impl Interp {
                         let r = tri!(self.call_on_stack(f, fpos, &[]));
                         f.stack.push(r);
                     }
-                    Op::CallMethod(name, n) => {
+                    Op::CallMethod(..) | Op::CallMethodLocal(..) => {
                         sync!();
+                        // `CALL_METHOD_LOCAL` pushes its receiver, then runs as `CALL_METHOD`.
+                        let (name, n) = match *op {
+                            Op::CallMethodLocal(x, name) => {
+                                let v = tri!(self.local(f, code, x.into())).clone();
+                                f.stack.push(v);
+                                (name, 0)
+                            }
+                            Op::CallMethod(name, n) => (name, n),
+                            _ => continue,
+                        };
                         let opos = tri!(self.callee_pos(f, n.into(), 0));
                         let name = &code.names[name.0 as usize];
                         let cache = &code.cache[ip - 1];

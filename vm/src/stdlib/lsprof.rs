@@ -285,6 +285,12 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
             let name = frame.code.names.get(g.0 as usize)?;
             method_label(interp, st, obj, name)
         }
+        // The receiver is still in its slot: the instruction pushes it as it runs.
+        Op::CallMethodLocal(x, g) => {
+            let obj = frame.locals.get(x.index())?;
+            let name = frame.code.names.get(g.0 as usize)?;
+            method_label(interp, st, obj, name)
+        }
         _ => None,
     }
 }
