@@ -1600,8 +1600,18 @@ impl Interp {
                             }
                         }
                     }
-                    Op::Call(n) => {
+                    Op::Call(..) | Op::CallLocal(..) => {
                         sync!();
+                        // `CALL_LOCAL` pushes its argument, then runs as `CALL 1`.
+                        let n = match *op {
+                            Op::CallLocal(x) => {
+                                let v = tri!(self.local(f, code, x.into())).clone();
+                                f.stack.push(v);
+                                1
+                            }
+                            Op::Call(n) => n,
+                            _ => continue,
+                        };
                         let fpos = tri!(self.callee_pos(f, n, 0));
                         if let Some(callee) = self.plain_call(f, fpos, n) {
                             self.push_frame::<OBSERVED>(frame, callee)?;

@@ -277,6 +277,8 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
             let first = (n > 0).then(|| at(n as usize - 1)).flatten();
             callable_label(interp, st, at(n as usize)?, first)
         }
+        // The argument is still in its slot: the instruction pushes it as it runs.
+        Op::CallLocal(x) => callable_label(interp, st, at(0)?, frame.locals.get(x.index())),
         Op::CallKw(n) => callable_label(interp, st, at(n as usize + 1)?, None),
         Op::CallEx(kw) => callable_label(interp, st, at(1 + usize::from(kw))?, None),
         Op::CallMethod(g, n) | Op::CallMethodKw(g, n) => {
