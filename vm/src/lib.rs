@@ -105,6 +105,7 @@ fn with_runpy_frames(e: PyErr) -> PyErr {
                 func: Arc::from(func),
                 span: (0, 0),
                 lookup: false,
+                locals: None,
             });
         }
     }

@@ -3,8 +3,9 @@
 //! object is a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
 //! `co_firstlineno`), `f_lineno`, `f_globals`, `f_locals` (a copy of the variables then; not for
 //! a frame waiting on a call that runs in a nested dispatch loop, whose variables minivm does
-//! not record: there reading it is an AttributeError) and `f_back`, the same snapshot of its
-//! caller.
+//! not record: there reading it is a NotImplementedError) and `f_back`, the same snapshot of its
+//! caller. A traceback's frame objects (`frame_object`) read `f_locals` from the cell their
+//! entry shares with the frame (`TraceEntry::locals`), filled as the frame finishes.
 
 use crate::builtins::args::{to_index, Sig, Style};
 use crate::heap::{Global, Ref};
@@ -43,9 +44,16 @@ fn text(v: &Value) -> String {
 }
 
 /// A missing attribute: `f_locals` of a frame whose variables minivm did not record is a clear
-/// error rather than an AttributeError that reads as if frames had no such attribute.
-fn frame_getattr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    match args.pos.get(1).and_then(Value::as_str) {
+/// error rather than an AttributeError that reads as if frames had no such attribute. A
+/// traceback's frame reads its variables from the cell its entry keeps (`TraceEntry::locals`).
+fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let name = args.pos.get(1).and_then(Value::as_str);
+    if name == Some("f_locals") {
+        if let Some(Value::Cell(cell)) = args.pos.first().map(|f| attr(f, TRACED)) {
+            return traced_frame_locals(interp, &cell);
+        }
+    }
+    match name {
         Some("f_locals") => raise!(
             NotImplementedError,
             "minivm does not record the variables of this frame (a traceback's frames, and \
@@ -58,6 +66,32 @@ fn frame_getattr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ),
         Some(name) => raise!(AttributeError, "'frame' object has no attribute '{name}'"),
         None => raise!(TypeError, "attribute name must be string"),
+    }
+}
+
+/// The attribute of a traceback's frame object holding its entry's cell of variables.
+const TRACED: &str = "_minivm_locals";
+
+/// `tb_frame.f_locals`: the variables the frame had when it finished, or, still running and
+/// waiting on a call of this dispatch loop, its variables now (as CPython reads a running
+/// frame's). A running frame minivm cannot reach (the one reading, or one waiting in a nested
+/// loop) is a clear error.
+fn traced_frame_locals(interp: &Interp, cell: &Ref<crate::object::CellObj>) -> PyResult<Value> {
+    let v = cell.get();
+    if !matches!(v, Value::Undefined) {
+        return Ok(v);
+    }
+    let running = interp
+        .frames
+        .iter()
+        .find(|f| f.traced.as_ref().is_some_and(|c| Ref::ptr_eq(c, cell)));
+    match running {
+        Some(f) => Ok(super::introspect::frame_locals(f)),
+        None => raise!(
+            NotImplementedError,
+            "minivm cannot read the variables of a traceback's frame while it still runs \
+             (from within it, or from a call it made through a built-in)"
+        ),
     }
 }
 
@@ -252,9 +286,16 @@ pub fn getframe_native(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     getframe(interp, None, args)
 }
 
-/// The frame object of a traceback entry (`tb_frame`): where it ran and the entry's frame
-/// object one level out (`back`), without globals or variables.
-pub fn frame_object(filename: &str, name: &str, line: u32, back: Value) -> Value {
+/// The frame object of a traceback entry (`tb_frame`): where it ran, the entry's frame object
+/// one level out (`back`) and the cell of its variables (`locals`, for `f_locals`), without
+/// globals.
+pub fn frame_object(
+    filename: &str,
+    name: &str,
+    line: u32,
+    back: Value,
+    locals: Option<&Ref<crate::object::CellObj>>,
+) -> Value {
     let code = new_object(
         crate::builtins::eval::code_class(),
         vec![
@@ -263,15 +304,24 @@ pub fn frame_object(filename: &str, name: &str, line: u32, back: Value) -> Value
             ("co_firstlineno", Value::Int(0)),
         ],
     );
-    new_object(
-        frame_class(),
-        vec![
-            ("f_code", code),
-            ("f_lineno", Value::Int(line.into())),
-            ("f_globals", Value::None),
-            ("f_back", back),
-        ],
-    )
+    let mut attrs = vec![
+        ("f_code", code),
+        ("f_lineno", Value::Int(line.into())),
+        ("f_globals", Value::None),
+        ("f_back", back),
+    ];
+    if let Some(cell) = locals {
+        attrs.push((TRACED, Value::Cell(cell.clone())));
+    }
+    new_object(frame_class(), attrs)
+}
+
+/// The cell of variables of a traceback's frame object (`frame_object`), if it has one.
+pub(crate) fn frame_locals_cell(frame: &Value) -> Option<Ref<crate::object::CellObj>> {
+    match attr(frame, TRACED) {
+        Value::Cell(c) => Some(c),
+        _ => None,
+    }
 }
 
 /// `gi_frame` (`cr_frame`, `ag_frame`) of a generator that has not finished: where it is

@@ -82,7 +82,7 @@ fn locals(_: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Val
 
 /// A function's code (not a module's or a class body's): its variables are slots, and
 /// `frame.namespace`, if any, is only its `locals()` dict.
-fn is_function(f: &Frame) -> bool {
+pub(crate) fn is_function(f: &Frame) -> bool {
     let code = &f.code.obj;
     !code.flags.class_body && code.name != "<module>"
 }

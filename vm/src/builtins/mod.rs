@@ -42,8 +42,11 @@ use crate::value::Value;
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub use construct::construct;
-pub(crate) use frames::{frame_object, generator_frame, getframe_native, ParkedStack};
+pub(crate) use frames::{
+    frame_locals_cell, frame_object, generator_frame, getframe_native, ParkedStack,
+};
 pub use introspect::{adopt_locals, forget_locals, frame_function};
+pub(crate) use introspect::{frame_locals, is_function};
 pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
 
 /// `d.get(k)`, `d.get(k, default)`, `s.add(k)` and `l.pop([i])` on an exact `dict` / `set` /

@@ -1090,6 +1090,7 @@ impl Interp {
                 resumed: Resumed::No,
                 parked: false,
                 made: None,
+                traced: None,
             }),
         };
         frame.stack.reserve(code.obj.max_stack as usize + 2);

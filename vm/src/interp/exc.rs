@@ -430,6 +430,7 @@ impl Interp {
             line,
             span,
             lookup,
+            locals: None,
         })
     }
 
@@ -510,7 +511,7 @@ pub fn traceback_value(exc: &Instance) -> Value {
     let mut frames = Vec::with_capacity(new.len());
     let mut back = Value::None;
     for e in new.iter().rev() {
-        back = crate::builtins::frame_object(&e.filename, &e.func, e.line, back);
+        back = crate::builtins::frame_object(&e.filename, &e.func, e.line, back, e.locals.as_ref());
         frames.push(back.clone());
     }
     // The chain is built from the inside out.
@@ -535,6 +536,26 @@ pub fn traceback_value(exc: &Instance) -> Value {
     }
     data.lock().tb_object = Some(Box::new((entries.len(), next.clone())));
     next
+}
+
+/// The cell a traceback entry of `frame` keeps for `tb_frame.f_locals`. A function frame's
+/// variables are only known when it finishes: the frame keeps the cell (`Frame::traced`, one
+/// for all the entries it gets), which its `reset` fills if a traceback still holds it. An
+/// exception pays a cell once per function frame it passes through. A module frame's
+/// variables are its globals, a class body's its namespace: known now.
+pub(crate) fn traced_locals(
+    frame: &mut crate::interp::frame::Frame,
+) -> Ref<crate::object::CellObj> {
+    use crate::object::CellObj;
+    if !crate::builtins::is_function(frame) {
+        return Ref::new(CellObj::new(crate::builtins::frame_locals(frame)));
+    }
+    if let Some(cell) = &frame.traced {
+        return cell.clone();
+    }
+    let cell = Ref::new(CellObj::new(Value::Undefined));
+    frame.traced = Some(cell.clone());
+    cell
 }
 
 /// `exc.__traceback__ = tb` (and `exc.with_traceback(tb)`): the frames of a traceback chain
@@ -612,6 +633,7 @@ fn traceback_entry(frame: &Value, line: &Value, span: &Value) -> TraceEntry {
         },
         span,
         lookup,
+        locals: crate::builtins::frame_locals_cell(frame),
     }
 }
 

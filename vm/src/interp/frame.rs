@@ -49,6 +49,10 @@ pub struct Frame {
     /// With `Resumed::Property` (or `PropertyReturn`): the instance whose property the getter
     /// reads.
     pub made: Option<Ref<Instance>>,
+    /// Set when an exception's traceback took an entry for this function frame: the cell that
+    /// entry shares (`TraceEntry::locals`), which receives the frame's variables (its
+    /// `f_locals` dict) when the frame finishes (`reset`).
+    pub traced: Option<Ref<CellObj>>,
 }
 
 /// Finished frames kept for reuse (`Interp::frame_pool`), emptied by `Frame::reset` but with
@@ -186,6 +190,10 @@ impl Frame {
         // from a function with more (`call.rs: take_args`, up to `SPARE_SLOTS`), which the
         // loop walked at every return (callgrind, deltablue: about 4 empty slots per return of
         // its one-line methods, 9 machine instructions each).
+        // Before the slots are emptied: a traceback's cell takes the variables.
+        if self.traced.is_some() {
+            self.leave_traced();
+        }
         let n = self.code.nlocals.min(self.locals.len());
         debug_assert!(self.locals[n..]
             .iter()
@@ -215,6 +223,19 @@ impl Frame {
         self.resumed = Resumed::No;
         if self.made.is_some() {
             self.made = None;
+        }
+    }
+
+    /// A finished function frame a traceback took an entry of: the cell that entry keeps
+    /// gets the frame's variables (`tb_frame.f_locals`), unless no traceback holds the cell
+    /// any more (the exception is gone: the usual `except KeyError: pass`).
+    #[cold]
+    #[inline(never)]
+    fn leave_traced(&mut self) {
+        if let Some(cell) = self.traced.take() {
+            if Ref::count(&cell) > 1 {
+                cell.set(crate::builtins::frame_locals(self));
+            }
         }
     }
 }

@@ -391,7 +391,7 @@ impl Interp {
         Ok(())
     }
 
-    fn add_traceback(&mut self, frame: &Frame, err: &PyErr) {
+    fn add_traceback(&mut self, frame: &mut Frame, err: &PyErr) {
         let whole_statement = std::mem::take(&mut self.whole_statement);
         if std::mem::take(&mut self.reraising) {
             return;
@@ -415,12 +415,14 @@ impl Interp {
             } else {
                 frame.span()
             };
+            let locals = Some(crate::interp::exc::traced_locals(frame));
             data.lock().traceback.push(TraceEntry {
                 filename: frame.code.obj.filename.clone(),
                 line: frame.line(),
                 func: frame.code.name.clone(),
                 span,
                 lookup,
+                locals,
             });
         }
     }
@@ -459,6 +461,8 @@ impl Interp {
         if self.frame_pool.has_room() {
             frame.reset();
             self.frame_pool.push(frame);
+        } else {
+            drop_unkept(frame);
         }
     }
 
@@ -1755,6 +1759,11 @@ impl Interp {
                             }
                             v => v,
                         };
+                        // A frame a traceback keeps shows the variable in `f_locals` still.
+                        if f.traced.is_some() {
+                            std::hint::cold_path();
+                            f.locals[l.0 as usize] = v.clone();
+                        }
                         return_value!(v);
                     }
                     // As `LoadAttrLocal`; a property's getter runs as a frame of this loop, and
@@ -2230,6 +2239,17 @@ impl Interp {
             ));
         }
         Ok(v)
+    }
+}
+
+/// A finished frame the pool has no room for: emptied anyway if a traceback's frame waits for
+/// its variables (`Frame::traced`), then freed.
+#[cold]
+#[inline(never)]
+#[allow(clippy::boxed_local)] // the box is what is freed
+fn drop_unkept(mut frame: Box<Frame>) {
+    if frame.traced.is_some() {
+        frame.reset();
     }
 }
 

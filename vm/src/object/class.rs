@@ -11,7 +11,7 @@ use crate::heap::{ObjCell, Ref};
 
 use std::sync::atomic::AtomicU32;
 
-use crate::object::{AttrMap, NameRef};
+use crate::object::{AttrMap, CellObj, NameRef};
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -799,7 +799,7 @@ pub enum Hint {
     Attribute { obj: Value, name: Arc<str> },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TraceEntry {
     pub filename: Arc<str>,
     pub line: u32,
@@ -810,6 +810,10 @@ pub struct TraceEntry {
     /// The instruction was a method call (`o.m(...)`) that failed looking the method up: the
     /// marker line underlines `o.m`, not the whole call.
     pub lookup: bool,
+    /// The frame's variables (`tb_frame.f_locals`), shared by every entry of that frame: a
+    /// cell holding the mapping, which a function frame fills when it finishes
+    /// (`Frame::traced`; empty while it runs). None for entries with no frame (`-m`'s runpy).
+    pub locals: Option<Ref<CellObj>>,
 }
 
 pub enum Payload {

@@ -256,6 +256,13 @@ fn trace_exc(data: &ExcData, visit: &mut Visitor<'_>) {
     if let Some(cached) = &data.tb_object {
         cached.1.trace(visit);
     }
+    // The frames' variables a traceback keeps (the exception -> traceback -> frame -> its
+    // variables -> exception cycle of `except E as e: err = e`).
+    for e in &data.traceback {
+        if let Some(cell) = &e.locals {
+            visit.visit(cell);
+        }
+    }
     if let Some(Hint::Attribute { obj, .. }) = &data.hint {
         obj.trace(visit);
     }
@@ -388,6 +395,9 @@ fn trace_frame(frame: &Frame, visit: &mut Visitor<'_>) {
     }
     trace_opt(&frame.mapping, visit);
     trace_opt(&frame.saved_exc, visit);
+    if let Some(cell) = &frame.traced {
+        visit.visit(cell);
+    }
 }
 
 impl Trace for Generator {
