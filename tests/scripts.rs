@@ -39,12 +39,14 @@
 //! relative to `tests/` contains one of them.
 
 mod common;
+#[path = "common/group.rs"]
+mod group;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::thread;
@@ -843,8 +845,7 @@ fn run_program(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // Own process group, so a timeout kills the program's children too.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    group::own_group(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
@@ -867,7 +868,7 @@ fn run_program(
             Ok(None) => {
                 if Instant::now() >= deadline {
                     timed_out = true;
-                    kill_tree(&mut child);
+                    group::kill_tree(&mut child);
                     break child.wait().ok();
                 }
                 thread::sleep(Duration::from_millis(5));
@@ -897,19 +898,6 @@ fn spawn_reader(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>>
         let _ = tx.send(v);
     });
     rx
-}
-
-fn kill_tree(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        // The child leads its own process group: signal the whole group (std-only, via kill(1)).
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    let _ = child.kill();
 }
 
 /// A line diff (`-` expected, `+` actual) from a longest-common-subsequence table, with context.

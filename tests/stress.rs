@@ -6,6 +6,8 @@
 //! Regenerate a golden with `python3 tests/stress/x.mini > tests/stress/x.out`.
 
 mod common;
+#[path = "common/group.rs"]
+mod group;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -54,6 +56,8 @@ fn run(program: &str, flags: &[&str], file: &Path, gil: Option<&str>) -> Result<
     if let Some(mode) = gil {
         cmd.env("MINIVM_GIL", mode);
     }
+    // Own process group, so a timeout also ends what the program forked.
+    group::own_group(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| format!("{program}: {e}"))?;
     let start = Instant::now();
     let status = loop {
@@ -61,7 +65,7 @@ fn run(program: &str, flags: &[&str], file: &Path, gil: Option<&str>) -> Result<
             break status;
         }
         if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
+            group::kill_tree(&mut child);
             let _ = child.wait();
             return Err(format!("timed out after {TIMEOUT:?} (a deadlock?)"));
         }
