@@ -58,6 +58,15 @@ pub trait Trace: 'static {
         false
     }
 
+    /// Whether this object, left untracked, may still own references to other heap objects
+    /// (a tuple or frozenset of strings, a slice): freeing it frees what it holds, and such
+    /// objects can nest without limit (`t = (t,)` a million times), so their frees count
+    /// towards the nesting limit of `Ref`'s drop like tracked containers' (CPython's
+    /// trashcan covers tuples too). False for leaves (strings, ints), freed at once.
+    fn holds_references(&self) -> bool {
+        false
+    }
+
     /// Visit every counted reference this object owns (CPython's `tp_traverse`). Visiting too few
     /// only keeps objects alive; visiting a reference the object does not own would be a bug.
     fn trace(&self, _visit: &mut Visitor<'_>) {}
@@ -93,6 +102,16 @@ impl Visitor<'_> {
 
 /// The collector word of an untracked object.
 pub(super) const UNTRACKED: usize = usize::MAX;
+/// The collector word of an untracked object that owns references ([`Trace::holds_references`]):
+/// not listed either, but its free goes through the nesting limit. Listed objects' words are
+/// all below this one (an index shifted by [`INDEX_SHIFT`] never reaches it).
+pub(super) const UNTRACKED_HOLDER: usize = usize::MAX - 1;
+
+/// Is the object with collector word `w` listed (tracked)?
+#[inline(always)]
+pub(super) fn listed(w: usize) -> bool {
+    w < UNTRACKED_HOLDER
+}
 /// Low bits: the generation (0..=2, or [`PERMANENT`] after `gc.freeze()`).
 const GEN_MASK: usize = 0b11;
 /// Set while the object is in the set being collected; the index is then into that set.
@@ -424,7 +443,7 @@ pub(super) fn untrack(h: NonNull<Header>) {
 
 /// Is the object behind `r` tracked?
 pub fn is_tracked<T>(r: &Ref<T>) -> bool {
-    r.heap_box().header.gc.load(Ordering::Relaxed) != UNTRACKED
+    listed(r.heap_box().header.gc.load(Ordering::Relaxed))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,7 +547,7 @@ fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
     let member = |h: NonNull<Header>| -> Option<usize> {
         // SAFETY: `h` was visited as a reference owned by a live object, so it is alive.
         let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
-        (w != UNTRACKED && w & COLLECTING != 0).then_some(w >> INDEX_SHIFT)
+        (listed(w) && w & COLLECTING != 0).then_some(w >> INDEX_SHIFT)
     };
     // Subtract the references made from inside the set.
     for e in &set {

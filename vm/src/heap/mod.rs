@@ -229,7 +229,9 @@ pub struct Header {
     /// pointer (`gil_count_add`), and reads it with relaxed loads.
     count: AtomicUsize,
     /// The cycle collector's word: where the object is listed (generation and index), or
-    /// `gc::UNTRACKED`. Changed only with the GIL held or the registry locked (`gc.rs`).
+    /// `gc::UNTRACKED` (`gc::UNTRACKED_HOLDER` for an untracked object that owns references).
+    /// Changed only with the GIL held or the registry locked (`gc.rs`), or before the object
+    /// is shared.
     gc: AtomicUsize,
 }
 
@@ -366,6 +368,11 @@ impl<T: Trace> Ref<T> {
     #[inline]
     pub fn new(value: T) -> Ref<T> {
         let tracked = value.needs_tracking();
+        let untracked = if !tracked && value.holds_references() {
+            gc::UNTRACKED_HOLDER
+        } else {
+            gc::UNTRACKED
+        };
         let ptr = pool::alloc::<HeapBox<T>>();
         // SAFETY: `ptr` is fresh memory for one `HeapBox<T>` (`pool::alloc`), not yet used by
         // anything: writing the object initializes it.
@@ -373,7 +380,7 @@ impl<T: Trace> Ref<T> {
             ptr.as_ptr().write(HeapBox {
                 header: Header {
                     count: AtomicUsize::new(1),
-                    gc: AtomicUsize::new(gc::UNTRACKED),
+                    gc: AtomicUsize::new(untracked),
                 },
                 value,
             })
@@ -409,6 +416,11 @@ impl<T: Trace> Ref<T> {
         };
         if value.needs_tracking() {
             gc::track(ptr);
+        } else if value.holds_references() {
+            // SAFETY: the box was initialized above and is not shared yet: a shared reference
+            // to its header, whose word is stored atomically, is all this takes.
+            let header = unsafe { &(*b).header };
+            header.gc.store(gc::UNTRACKED_HOLDER, Ordering::Relaxed);
         }
         Ref {
             ptr,
@@ -570,8 +582,10 @@ impl<T> Ref<T> {
     /// list, so the Rust stack stays bounded however deep the nesting.
     #[inline(never)]
     fn drop_slow(&mut self) {
-        let tracked = self.heap_box().header.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
-        if !tracked {
+        // A leaf (untracked, owning no references) is freed at once; containers, tracked or
+        // not (`gc::UNTRACKED_HOLDER`: a tuple of strings), count towards the nesting limit.
+        let leaf = self.heap_box().header.gc.load(Ordering::Relaxed) == gc::UNTRACKED;
+        if leaf {
             // SAFETY: called by `drop` and `assign_inline_in` only, right after the count went from
             // 1 to 0: this was the last reference, so nothing else can reach the box (`self` is
             // not used again: `assign_inline_in`'s is in a `ManuallyDrop`).
@@ -649,7 +663,7 @@ struct Deferred {
 // operation inside argues its own case.
 unsafe fn free_box<T>(ptr: NonNull<Header>) {
     // SAFETY: the caller guarantees the object is still allocated (not yet freed).
-    let listed = unsafe { ptr.as_ref() }.gc.load(Ordering::Relaxed) != gc::UNTRACKED;
+    let listed = gc::listed(unsafe { ptr.as_ref() }.gc.load(Ordering::Relaxed));
     if listed {
         gc::untrack(ptr);
     }

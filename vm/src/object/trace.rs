@@ -93,12 +93,20 @@ untracked!(
     Code
 );
 
-/// A slice's bounds are almost always ints; CPython does not track slices either.
-impl Trace for Slice {}
+/// A slice's bounds are almost always ints; CPython does not track slices either. A slice may
+/// hold any object (slices of slices nest), so its free counts towards the nesting limit.
+impl Trace for Slice {
+    fn holds_references(&self) -> bool {
+        true
+    }
+}
 
 impl Trace for Tuple {
     fn needs_tracking(&self) -> bool {
         self.items.iter().any(Value::may_be_tracked)
+    }
+    fn holds_references(&self) -> bool {
+        !self.items.is_empty()
     }
     fn trace(&self, visit: &mut Visitor<'_>) {
         trace_all(self.items.iter(), visit);
@@ -142,6 +150,9 @@ impl Trace for Dict {
 }
 
 impl Trace for SetObj {
+    fn holds_references(&self) -> bool {
+        true
+    }
     fn needs_tracking(&self) -> bool {
         !self.frozen
             || self
