@@ -1,5 +1,7 @@
 //! `memoryview` (builtins stage): a view of the bytes of a `bytes`, `bytearray` or `mmap.mmap`
-//! without copying them, as CPython's. A view of a map reads and writes the map's memory
+//! without copying them, as CPython's; a view of an `array.array` reads the array's items as
+//! machine bytes (in the array's format) and writes through to its items (the array keeps
+//! Python values, so each read or write packs them: not zero-copy), and holds its length fixed. A view of a map reads and writes the map's memory
 //! (`stdlib/mmap.rs`), and while it is alive the map cannot be closed or resized, as in CPython.
 //!
 //! A view is the exporting object plus which of its bytes it shows (start, step, count of
@@ -30,7 +32,7 @@ use crate::interp::subscr::slice_bounds;
 use crate::interp::{Args, Interp};
 use crate::object::{bytes_like, type_name, Class, Instance, NativeFn};
 use crate::stdlib::sync::property;
-use crate::stdlib::{mmap, structmod};
+use crate::stdlib::{array, mmap, structmod};
 use crate::stdlib::{native_class, this};
 use crate::value::Value;
 use crate::{err, raise, PyResult};
@@ -165,6 +167,10 @@ impl View {
         match &self.obj {
             Value::Bytes(b) => self.gather(b.as_bytes(), <[u8]>::to_vec, byte),
             Value::ByteArray(b) => self.gather(&b.data.read(), <[u8]>::to_vec, byte),
+            Value::Instance(a) if array::buffer_code(a).is_some() => match array::buffer_bytes(a) {
+                Some(raw) => self.gather(&raw?, <[u8]>::to_vec, byte),
+                None => raise!(TypeError, "memoryview: the exporter is not bytes-like"),
+            },
             Value::Instance(map) => mmap::with_cells(map, |cells| {
                 let load = |c: &AtomicU8| c.load(Ordering::Relaxed);
                 self.gather(cells, |run| run.iter().map(load).collect(), load)
@@ -230,6 +236,17 @@ impl View {
                         .is_some()
                 })
             }
+            Value::Instance(a) if array::buffer_code(a).is_some() => {
+                array::buffer_store(a, |data| {
+                    scatter(first, stride, chunk, src, |at, run| {
+                        usize::try_from(at)
+                            .ok()
+                            .and_then(|k| data.get_mut(k..k.checked_add(run.len())?))
+                            .map(|slot| slot.copy_from_slice(run))
+                            .is_some()
+                    })
+                })?
+            }
             Value::Instance(map) if mmap::is_mmap(map) => mmap::with_cells(map, |cells| {
                 scatter(first, stride, chunk, src, |at, run| {
                     usize::try_from(at)
@@ -254,6 +271,10 @@ impl View {
         let readonly = match &obj {
             Value::ByteArray(b) => {
                 b.export();
+                false
+            }
+            Value::Instance(a) if array::buffer_code(a).is_some() => {
+                array::set_exported(a, true);
                 false
             }
             Value::Instance(map) => mmap::export(map).unwrap_or(true),
@@ -284,6 +305,9 @@ impl View {
         if !self.released.swap(true, Ordering::Relaxed) {
             match &self.obj {
                 Value::ByteArray(b) => b.unexport(),
+                Value::Instance(a) if array::buffer_code(a).is_some() => {
+                    array::set_exported(a, false)
+                }
                 Value::Instance(map) => mmap::unexport(map),
                 _ => {}
             }
@@ -486,6 +510,27 @@ fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let len = mmap::open_len(i)?;
             View::new(obj.clone(), 0, 1, len, Format::UNSIGNED)
         }
+        Value::Instance(i) if array::buffer_code(i).is_some() => {
+            let code = array::buffer_code(i).unwrap_or(b'B');
+            let Some(format) = Format::parse(&char::from(code).to_string()) else {
+                raise!(
+                    NotImplementedError,
+                    "minivm's memoryview does not take an array of type code '{}'",
+                    char::from(code)
+                );
+            };
+            let nbytes = match array::buffer_bytes(i) {
+                Some(raw) => raw?.len(),
+                None => 0,
+            };
+            View::new(
+                obj.clone(),
+                0,
+                format.size() as i64,
+                nbytes / format.size(),
+                format,
+            )
+        }
         Value::Instance(i) if i.native::<View>().is_some() => {
             let Some(v) = i.native::<View>() else {
                 raise!(TypeError, "memoryview: expected a memoryview");
@@ -636,6 +681,18 @@ fn mv_setitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 );
             }
             Cow::Owned(w.bytes()?)
+        }
+        // An array is items of its type code's format.
+        Value::Instance(i) if array::buffer_code(i).is_some() => {
+            let code = array::buffer_code(i).unwrap_or(b'B');
+            let raw = array::buffer_bytes(i).transpose()?.unwrap_or_default();
+            if code != v.format.code || (raw.len() / v.format.size()) as i128 != n {
+                raise!(
+                    ValueError,
+                    "memoryview assignment: lvalue and rvalue have different structures"
+                );
+            }
+            Cow::Owned(raw)
         }
         other => {
             let Some(src) = bytes_like(other) else {

@@ -96,9 +96,11 @@ pub fn bytes_like(v: &Value) -> Option<Cow<'_, [u8]>> {
     match v {
         Value::Bytes(b) => Some(Cow::Borrowed(b.as_bytes())),
         Value::ByteArray(b) => Some(Cow::Owned(b.snapshot())),
-        // A memoryview shows (a copy of) the bytes it views, an mmap all its bytes.
+        // A memoryview shows (a copy of) the bytes it views, an mmap all its bytes, an array
+        // its items as machine bytes.
         Value::Instance(i) => crate::builtins::memoryview::view_bytes(i)
             .or_else(|| crate::stdlib::mmap::contents(i))
+            .or_else(|| crate::stdlib::array::buffer_bytes(i).and_then(Result::ok))
             .map(Cow::Owned),
         _ => None,
     }

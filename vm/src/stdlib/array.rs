@@ -31,6 +31,9 @@ pub struct ArrayData {
     /// The type code, one of `bBuhHiIlLqQfd`.
     code: u8,
     items: ObjCell<Vec<Value>>,
+    /// How many memoryviews of the array are alive and unreleased: while any is, the array's
+    /// length is fixed (CPython's `BufferError`).
+    exports: std::sync::atomic::AtomicUsize,
 }
 
 impl ArrayData {
@@ -45,6 +48,66 @@ impl ArrayData {
     fn is_float(&self) -> bool {
         matches!(self.code, b'f' | b'd')
     }
+
+    /// CPython's refusal to change the length (`changes`) of an array a memoryview exports.
+    fn check_resize(&self, changes: bool) -> PyResult<()> {
+        if changes && self.exports.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            raise!(
+                BufferError,
+                "cannot resize an array that is exporting buffers"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The array data of `inst`, if it is an array.
+fn array_of(inst: &Instance) -> Option<&ArrayData> {
+    inst.native::<ArrayData>()
+}
+
+/// For a memoryview of an array (`builtins/memoryview.rs`): the type code, or `None` for
+/// another instance.
+pub fn buffer_code(inst: &Instance) -> Option<u8> {
+    array_of(inst).map(|a| a.code)
+}
+
+/// One export more (a memoryview made) or fewer (released).
+pub fn set_exported(inst: &Instance, more: bool) {
+    if let Some(a) = array_of(inst) {
+        if more {
+            a.exports.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        } else {
+            let _ = a.exports.fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            );
+        }
+    }
+}
+
+/// The array's items as machine bytes (what a memoryview of it reads).
+pub fn buffer_bytes(inst: &Instance) -> Option<PyResult<Vec<u8>>> {
+    array_of(inst).map(|a| pack(a.code, &a.snapshot()))
+}
+
+/// Change the array's machine bytes in place with `f` (a write through a memoryview; false
+/// if it did not fit) and store the items they now hold.
+pub fn buffer_store(inst: &Instance, f: impl FnOnce(&mut [u8]) -> bool) -> PyResult<bool> {
+    let Some(a) = array_of(inst) else {
+        return Ok(false);
+    };
+    let mut items = a.items.lock();
+    let mut raw = pack(a.code, &items)?;
+    if !f(&mut raw) {
+        return Ok(false);
+    }
+    let new = unpack(a.code, &raw)?;
+    let old = std::mem::replace(&mut *items, new);
+    drop(items);
+    drop(old);
+    Ok(true)
 }
 
 /// Bytes per item of a type code.
@@ -277,6 +340,7 @@ fn new_array(code: u8, items: Vec<Value>) -> Value {
     inst.set_native(Box::new(ArrayData {
         code,
         items: ObjCell::new(items),
+        exports: std::sync::atomic::AtomicUsize::new(0),
     }));
     Value::Instance(Ref::new(inst))
 }
@@ -365,6 +429,7 @@ fn array_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if !inst.set_native(Box::new(ArrayData {
         code,
         items: ObjCell::new(items),
+        exports: std::sync::atomic::AtomicUsize::new(0),
     })) {
         raise!(RuntimeError, "array.__init__() called twice");
     }
@@ -498,6 +563,7 @@ fn via_list(
         return Ok(());
     };
     let new = l.snapshot();
+    a.check_resize(new.len() != a.len())?;
     let old = std::mem::replace(&mut *a.items.lock(), new);
     drop(old);
     Ok(())
@@ -551,6 +617,7 @@ fn array_delitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Ok(Value::None);
     }
     let i = int_key(key)?;
+    a.check_resize(true)?;
     let old = {
         let mut items = a.items.lock();
         match seq_index(i, items.len()) {
@@ -592,6 +659,7 @@ fn array_iadd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(bad_type());
     }
     let more = b.snapshot();
+    a.check_resize(!more.is_empty())?;
     a.items.lock().extend(more);
     Ok(args.pos[0].clone())
 }
@@ -617,6 +685,7 @@ fn array_mul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn array_imul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (a, n) = one_arg(&args, "__imul__")?;
     if let Some(items) = repeated(interp, a, n)? {
+        a.check_resize(items.len() != a.len())?;
         let old = std::mem::replace(&mut *a.items.lock(), items);
         drop(old);
     }
@@ -759,6 +828,7 @@ fn array_deepcopy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn array_append(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (a, x) = one_arg(&args, "append")?;
     let v = check(a.code, x)?;
+    a.check_resize(true)?;
     a.items.lock().push(v);
     Ok(Value::None)
 }
@@ -774,6 +844,7 @@ fn extend_from(interp: &mut Interp, a: &ArrayData, iterable: &Value) -> PyResult
         }
         None => check_all(a.code, &interp.collect_iter(iterable)?)?,
     };
+    a.check_resize(!more.is_empty())?;
     a.items.lock().extend(more);
     Ok(())
 }
@@ -803,6 +874,7 @@ fn array_insert(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let i = slice_index(Some(i))?.unwrap_or(0);
     let v = check(a.code, x)?;
+    a.check_resize(true)?;
     let mut items = a.items.lock();
     let len = items.len() as i64;
     // As list.insert: negative counts from the end, and the position is clamped to the ends.
@@ -826,6 +898,9 @@ fn array_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         })?,
         None => -1,
     };
+    if a.len() > 0 {
+        a.check_resize(true)?;
+    }
     let mut items = a.items.lock();
     if items.is_empty() {
         raise!(IndexError, "pop from empty array");
@@ -852,6 +927,7 @@ fn array_remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(i) = find(interp, a, x, 0, i64::MAX)? else {
         raise!(ValueError, "array.remove(x): x not in array");
     };
+    a.check_resize(true)?;
     let old = {
         let mut items = a.items.lock();
         (i < items.len()).then(|| items.remove(i))
@@ -909,6 +985,7 @@ fn array_frombytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             type_name(x)
         ),
     };
+    a.check_resize(!more.is_empty())?;
     a.items.lock().extend(more);
     Ok(Value::None)
 }
@@ -954,6 +1031,7 @@ fn array_fromfile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let whole = raw.len() - raw.len() % size as usize;
     let more = unpack(a.code, &raw[..whole])?;
+    a.check_resize(!more.is_empty())?;
     a.items.lock().extend(more);
     if (raw.len() as i64) < wanted {
         raise!(EOFError, "read() didn't return enough bytes");
@@ -1017,6 +1095,7 @@ fn array_fromunicode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     }
     let more = chars(s.as_str());
+    a.check_resize(!more.is_empty())?;
     a.items.lock().extend(more);
     Ok(Value::None)
 }
