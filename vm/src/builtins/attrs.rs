@@ -73,7 +73,14 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             v => v,
         },
         (Value::Native(n), "__name__" | "__qualname__") => Value::str(n.name),
-        (Value::Native(_), "__module__") => Value::str("builtins"),
+        (Value::Native(n), "__module__") => match n.kind {
+            crate::object::NativeKind::Function => match native_module(_interp, n) {
+                Some(m) => Value::str(&m),
+                None => Value::None,
+            },
+            // A method descriptor (`str.join`) has no `__module__` in CPython.
+            _ => return None,
+        },
         (Value::BoundMethod(m), "__self__") => m.receiver.clone(),
         (Value::BoundMethod(m), "__func__") => m.func.clone(),
         (Value::BoundMethod(m), "__name__" | "__qualname__") => {
@@ -481,4 +488,36 @@ pub(crate) fn builtin_property_store_error(obj: &Value, name: &str) -> Option<cr
         )),
         _ => None,
     }
+}
+
+/// The name of the module holding native `n` under its name: `builtins` for `len`, the
+/// imported module for `math.sqrt`. Modules built in Rust (no `__file__`) are searched first,
+/// and `__main__` last: `from math import sqrt` leaves `sqrt` in `math`'s.
+pub(crate) fn native_module(
+    interp: &Interp,
+    n: &Ref<crate::object::NativeFunction>,
+) -> Option<Arc<str>> {
+    let same = |v: Option<Value>| matches!(v, Some(Value::Native(b)) if Ref::ptr_eq(&b, n));
+    if same(interp.vm.builtins.get_str(n.name)) {
+        return Some("builtins".into());
+    }
+    let modules = interp.vm.sys_modules.items();
+    let holding = |native: bool| {
+        modules.iter().find_map(|(_, v)| match v {
+            Value::Module(m)
+                if m.dict.get_str("__file__").is_none() == native
+                    && &*m.name != "__main__"
+                    && same(m.dict.get_str(n.name)) =>
+            {
+                Some(m.name.clone())
+            }
+            _ => None,
+        })
+    };
+    holding(true).or_else(|| holding(false)).or_else(|| {
+        modules.iter().find_map(|(_, v)| match v {
+            Value::Module(m) if same(m.dict.get_str(n.name)) => Some(m.name.clone()),
+            _ => None,
+        })
+    })
 }

@@ -41,6 +41,7 @@ use crate::value::Value;
 
 pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
+pub(crate) use attrs::native_module;
 pub use construct::construct;
 pub(crate) use frames::{
     frame_locals_cell, frame_object, generator_frame, getframe_native, ParkedStack,

@@ -91,6 +91,8 @@ impl Interp {
                     Ok(Value::str(&format!("{owner}.{fname}")))
                 }
                 "__func__" => Ok(m.func.clone()),
+                // A built-in method bound to its object (`[].append`, `dict.fromkeys`).
+                "__module__" if matches!(m.func, Value::Native(_)) => Ok(Value::None),
                 // A method of a built-in type bound to its object is CPython's
                 // `builtin_function_or_method`, whatever the unbound one is. (`__doc__` and
                 // `__text_signature__` keep the native's own error, which says why.)

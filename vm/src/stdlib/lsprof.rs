@@ -378,23 +378,8 @@ fn native_label(
     }
 }
 
-/// The name of the module holding native `n` under its name: `builtins` for `len`, the
-/// imported module for `math.sqrt`.
 fn native_module(interp: &Interp, n: &Ref<NativeFunction>) -> Option<Arc<str>> {
-    let holds =
-        |m: &Module| matches!(m.dict.get_str(n.name), Some(Value::Native(b)) if Ref::ptr_eq(&b, n));
-    if matches!(interp.vm.builtins.get_str(n.name), Some(Value::Native(b)) if Ref::ptr_eq(&b, n)) {
-        return Some("builtins".into());
-    }
-    interp
-        .vm
-        .sys_modules
-        .items()
-        .into_iter()
-        .find_map(|(_, v)| match &v {
-            Value::Module(m) if holds(m) => Some(m.name.clone()),
-            _ => None,
-        })
+    crate::builtins::native_module(interp, n)
 }
 
 const FUNCS: crate::builtins::Methods = &[
