@@ -643,7 +643,10 @@ fn run_stdin(args: &[OsString], opts: &RunOptions) -> ExitCode {
 
 /// `minivm -c CMD [ARGS]...`: run CMD as the main module, named `<string>` in tracebacks, with
 /// `sys.argv == ['-c', ARGS...]` and the working directory first on `sys.path`, as CPython.
-fn run_command(src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
+fn run_command(mut src: String, args: &[OsString], opts: &RunOptions) -> ExitCode {
+    // CPython runs the command with a newline added (`-c 'for x in y:'` then reports a missing
+    // block on line 2).
+    src.push('\n');
     run_text("-c", src, "<string>".to_string(), args, opts)
 }
 

@@ -783,3 +783,25 @@ fn sys_flags_show_options_and_environment() {
         assert_eq!(outputs[0], outputs[1], "{args:?} {env:?}");
     }
 }
+
+/// `-c` text is compiled with a newline added, as CPython does, and a block missing at its end
+/// is shown with the caret CPython's string tokenizer gives (a file's shows none).
+#[test]
+fn dash_c_indentation_error_at_end() {
+    for (code, want) in [
+        (
+            "if 1:",
+            "  File \"<string>\", line 1\n    if 1:\n         ^\nIndentationError: expected an \
+             indented block after 'if' statement on line 1\n",
+        ),
+        (
+            "for i in range(3):\n",
+            "  File \"<string>\", line 2\n    \n    ^\nIndentationError: expected an indented \
+             block after 'for' statement on line 1\n",
+        ),
+    ] {
+        let out = run(&["-c", code], "");
+        assert_eq!(out.status.code(), Some(1), "{code}");
+        assert_eq!(text(&out.stderr), want, "{code}");
+    }
+}

@@ -43,14 +43,21 @@ pub fn render_syntax_error(err: &SyntaxError, filename: &str, src: &str) -> Stri
     let (line, _) = index.line_col(src, span.start);
     // CPython shows the line as a C string: up to a NUL byte, with no caret for the NUL itself.
     let text = index.line_text(src, line).split('\0').next().unwrap_or("");
+    // Text compiled from a string (`-c`, `exec`: `<string>`) has CPython's string tokenizer
+    // point at the end of the text with a caret; a file's shows none there.
+    let string_end = err.end == ErrorEnd::EndOfFile && filename == "<string>";
     let caret = src.as_bytes().get(span.start as usize) != Some(&0)
-        && !matches!(
-            err.end,
-            ErrorEnd::EndOfFile | ErrorEnd::AtEnd | ErrorEnd::LineStart
-        );
+        && (string_end
+            || !matches!(
+                err.end,
+                ErrorEnd::EndOfFile | ErrorEnd::AtEnd | ErrorEnd::LineStart
+            ));
     if text.trim().is_empty() {
         // A blank line is still shown (as CPython shows it: the indentation, then nothing).
         out.push_str("    \n");
+        if string_end {
+            out.push_str("    ^\n");
+        }
     } else {
         // Characters before the span on this line, and the span's characters on this line.
         let line_start = src
