@@ -765,7 +765,9 @@ impl Interp {
             // `tri!` are marked cold, so LLVM weighs the arms' fast paths above them when it
             // hands out registers. (`ip` itself stays in a stack slot: a register in some
             // builds, which made factorize 957.6M instructions instead of 984.5M; 971.1M with
-            // this and the one-instruction eval-breaker read, 143 per loop iteration.)
+            // this and the one-instruction eval-breaker read, 143 per loop iteration; 138 at
+            // 04c1bb1c, after the CALL_LOCAL and CALL_METHOD_LOCAL fusions moved code around,
+            // by benches/callgrind.sh.)
             loop {
                 let Some(op) = ops.get(ip) else {
                     std::hint::cold_path();
