@@ -224,28 +224,21 @@ impl View {
                 "memoryview: the bytearray under the view was resized (CPython refuses that)"
             )
         };
-        // Each arm puts `run` at position `at` of its buffer, false if it does not fit.
+        // Each arm puts `run` at position `at` of its buffer, false if it does not fit; a buffer
+        // of plain bytes (a bytearray's, an array's packed items) takes them all this way.
+        let into_bytes = |data: &mut [u8]| {
+            scatter(first, stride, chunk, src, |at, run| {
+                usize::try_from(at)
+                    .ok()
+                    .and_then(|k| data.get_mut(k..k.checked_add(run.len())?))
+                    .map(|slot| slot.copy_from_slice(run))
+                    .is_some()
+            })
+        };
         let fits = match &self.obj {
-            Value::ByteArray(target) => {
-                let mut data = target.data.lock();
-                scatter(first, stride, chunk, src, |at, run| {
-                    usize::try_from(at)
-                        .ok()
-                        .and_then(|k| data.get_mut(k..k.checked_add(run.len())?))
-                        .map(|slot| slot.copy_from_slice(run))
-                        .is_some()
-                })
-            }
+            Value::ByteArray(target) => into_bytes(&mut target.data.lock()),
             Value::Instance(a) if array::buffer_code(a).is_some() => {
-                array::buffer_store(a, |data| {
-                    scatter(first, stride, chunk, src, |at, run| {
-                        usize::try_from(at)
-                            .ok()
-                            .and_then(|k| data.get_mut(k..k.checked_add(run.len())?))
-                            .map(|slot| slot.copy_from_slice(run))
-                            .is_some()
-                    })
-                })?
+                array::buffer_store(a, into_bytes)?
             }
             Value::Instance(map) if mmap::is_mmap(map) => mmap::with_cells(map, |cells| {
                 scatter(first, stride, chunk, src, |at, run| {
