@@ -592,6 +592,9 @@ fn array_setitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         if let Value::Slice(sl) = key {
             let idx = crate::interp::subscr::adjust_slice(sl, a.len())?;
             let size = idx.indices().count();
+            // CPython refuses a slice assignment of an exported array that deletes (an empty
+            // array) or changes the length, before anything else about it.
+            a.check_resize(new.is_empty() || size != new.len())?;
             if !matches!(sl.step, Value::None | Value::Int(1)) && size != new.len() {
                 raise!(
                     ValueError,
@@ -613,17 +616,20 @@ fn array_setitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn array_delitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (a, key) = one_arg(&args, "__delitem__")?;
     if let Value::Slice(_) = key {
+        // As CPython: deleting a slice of an exported array is refused, even an empty one.
+        a.check_resize(true)?;
         via_list(interp, a, |interp, list| interp.delitem(list, key))?;
         return Ok(Value::None);
     }
     let i = int_key(key)?;
+    // The index is checked before the exports, as CPython checks it.
+    let Some(j) = seq_index(i, a.len()) else {
+        raise!(IndexError, "array assignment index out of range");
+    };
     a.check_resize(true)?;
     let old = {
         let mut items = a.items.lock();
-        match seq_index(i, items.len()) {
-            Some(j) => items.remove(j),
-            None => raise!(IndexError, "array assignment index out of range"),
-        }
+        (j < items.len()).then(|| items.remove(j))
     };
     drop(old);
     Ok(Value::None)
@@ -898,17 +904,16 @@ fn array_pop(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         })?,
         None => -1,
     };
-    if a.len() > 0 {
-        a.check_resize(true)?;
-    }
+    // CPython's order: an empty array, then the index, then the exports.
     let mut items = a.items.lock();
     if items.is_empty() {
         raise!(IndexError, "pop from empty array");
     }
-    match seq_index(i, items.len()) {
-        Some(j) => Ok(items.remove(j)),
-        None => raise!(IndexError, "pop index out of range"),
-    }
+    let Some(j) = seq_index(i, items.len()) else {
+        raise!(IndexError, "pop index out of range");
+    };
+    a.check_resize(true)?;
+    Ok(items.remove(j))
 }
 
 /// Position of the first item equal to `x` among `a[start:stop]` (clamped as slice bounds).
