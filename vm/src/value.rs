@@ -98,6 +98,12 @@ impl Value {
         Value::Str(Ref::new(PyStr::new(s)))
     }
 
+    /// A one-character string (shared for code points below 256: [`crate::object::one_char`]).
+    #[inline]
+    pub fn char(c: char) -> Value {
+        Value::Str(crate::object::one_char(c))
+    }
+
     pub fn string(s: String) -> Value {
         Value::Str(Ref::new(PyStr::from(s)))
     }

@@ -849,7 +849,7 @@ fn chr_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         raise!(ValueError, "chr() arg not in range(0x110000)");
     }
     match char::from_u32(i as u32) {
-        Some(c) => Ok(Value::string(c.to_string())),
+        Some(c) => Ok(Value::char(c)),
         None => raise!(
             NotImplementedError,
             "minivm strings cannot hold surrogate code points (chr({i:#x}))"

@@ -197,13 +197,7 @@ fn reversed(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             },
         )),
         Value::Tuple(t) => rev("reversed", t.items.to_vec()),
-        Value::Str(s) => rev(
-            "reversed",
-            s.as_str()
-                .chars()
-                .map(|c| Value::string(c.to_string()))
-                .collect(),
-        ),
+        Value::Str(s) => rev("reversed", s.as_str().chars().map(Value::char).collect()),
         Value::Dict(d) => Ok(crate::interp::dictwalk::dict_iter(
             d,
             crate::interp::dictwalk::WalkKind::Keys,

@@ -254,8 +254,7 @@ impl Interp {
                 match rest.chars().next() {
                     Some(c) => {
                         *byte += c.len_utf8();
-                        let mut buf = [0u8; 4];
-                        Ok(Some(Value::str(c.encode_utf8(&mut buf))))
+                        Ok(Some(Value::char(c)))
                     }
                     None => Ok(None),
                 }

@@ -478,8 +478,7 @@ impl Interp {
                     let c = seq_index(i, s.char_len())
                         .and_then(|j| s.char_at(j))
                         .ok_or_else(|| err!(IndexError, "string index out of range"))?;
-                    let mut buf = [0u8; 4];
-                    Ok(Value::str(c.encode_utf8(&mut buf)))
+                    Ok(Value::char(c))
                 }
             },
             Value::Bytes(b) => bytes_methods::getitem(obj, b.as_bytes(), key),

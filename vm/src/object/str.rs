@@ -144,6 +144,27 @@ impl From<String> for PyStr {
     }
 }
 
+/// The string of one character: for code points below 256 a shared object made once (CPython
+/// keeps the same cache), so iterating over text or indexing it allocates nothing for those
+/// characters, and `'abc'[0] is 'a'` as in CPython. Immortal in the free-threaded model: every
+/// thread uses these, and their counts would otherwise be contended atomics.
+pub fn one_char(c: char) -> Ref<PyStr> {
+    static LATIN1: crate::heap::Global<Vec<Ref<PyStr>>> = crate::heap::Global::new();
+    let table = LATIN1.get_or_init(|| {
+        (0..=255u8)
+            .map(|b| {
+                let s = Ref::new(PyStr::from(char::from(b).to_string()));
+                Ref::immortalize(&s);
+                s
+            })
+            .collect()
+    });
+    match table.get(c as usize) {
+        Some(s) => s.clone(),
+        None => Ref::new(PyStr::from(c.to_string())),
+    }
+}
+
 // FxHash: names are short and come from code, and every name of every loaded code object
 // passes here (a worker process loads thousands at start).
 type InternTable = std::collections::HashMap<Box<str>, Ref<PyStr>, rustc_hash::FxBuildHasher>;

@@ -1059,7 +1059,7 @@ fn array_byteswap(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The one-character strs of a unicode array holding `s`.
 fn chars(s: &str) -> Vec<Value> {
-    s.chars().map(|c| Value::string(c.to_string())).collect()
+    s.chars().map(Value::char).collect()
 }
 
 /// The text the one-character strs of a unicode array spell.
@@ -1144,7 +1144,7 @@ fn unpack(code: u8, data: &[u8]) -> PyResult<Vec<Value>> {
             .map(|c| {
                 let n = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
                 match char::from_u32(n) {
-                    Some(ch) => Ok(Value::string(ch.to_string())),
+                    Some(ch) => Ok(Value::char(ch)),
                     None => raise!(
                         ValueError,
                         "character U+{n:x} is not in range [U+0000; U+10ffff]"
