@@ -188,6 +188,15 @@ pub fn complex_class() -> Ref<Class> {
         .clone()
 }
 
+/// Is `inst` a number of the `complex` class itself (not of a subclass, which may hold
+/// attributes)? Such an instance refers to nothing but its class.
+pub fn is_plain_complex(inst: &Instance) -> bool {
+    inst.native::<Complex>().is_some()
+        && COMPLEX_CLASS
+            .get()
+            .is_some_and(|c| Ref::ptr_eq(c, &inst.class.get()))
+}
+
 /// A new `complex` value.
 pub fn new_complex(c: Complex) -> Value {
     new_of(complex_class(), c)
