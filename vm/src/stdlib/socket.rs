@@ -817,6 +817,15 @@ fn do_connect(interp: &mut Interp, args: &Args<'_>, d: &SocketData) -> PyResult<
 fn connecting_fd(d: &SocketData) -> PyResult<Result<OwnedFd, PyErr>> {
     match &*d.state.lock() {
         Sock::Unbound(Some(first)) => Ok(Ok(first.try_clone().map_err(|e| os_error(&e, None))?)),
+        // A Unix client bound to a path of its own before connecting (the server sees that
+        // path as the peer's address): binding did not listen, so it can still connect.
+        Sock::Listener {
+            listener,
+            listening: false,
+        } if d.unix => Ok(Ok(listener
+            .try_clone()
+            .map(OwnedFd::from)
+            .map_err(|e| os_error(&e, None))?)),
         Sock::Unbound(None) | Sock::Closed => Err(errno(libc::EBADF)),
         Sock::Stream(_) | Sock::Datagram(_) => Ok(Err(errno(libc::EISCONN))),
         Sock::Listener { .. } => Err(err!(
@@ -880,12 +889,24 @@ fn connect_to(
         let _ = rustix::io::ioctl_fionbio(&fd, false);
         return Ok(outcome);
     }
-    drop(fd);
     let mut st = d.state.lock();
-    let Sock::Unbound(first) = &mut *st else {
-        return Ok(Err(errno(libc::EISCONN)));
+    let first = match std::mem::replace(&mut *st, Sock::Closed) {
+        Sock::Unbound(first) => {
+            drop(fd);
+            first
+        }
+        // The bound Unix socket's own descriptor becomes the stream (the duplicate that
+        // connected, if another thread still holds the listener).
+        Sock::Listener {
+            listener,
+            listening: false,
+        } if d.unix => Some(Arc::try_unwrap(listener).map_or(fd, OwnedFd::from)),
+        other => {
+            *st = other;
+            return Ok(Err(errno(libc::EISCONN)));
+        }
     };
-    let Some(first) = first.take() else {
+    let Some(first) = first else {
         return Err(errno(libc::EBADF));
     };
     let stream = TcpStream::from(first);
