@@ -75,7 +75,7 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
         (Value::Native(n), "__name__" | "__qualname__") => Value::str(n.name),
         (Value::Native(n), "__module__") => match n.kind {
             crate::object::NativeKind::Function => match native_module(_interp, n) {
-                Some(m) => Value::str(&m),
+                Some(m) => Value::str(crate::stdlib::os::cpython_home(&m, n.name)),
                 None => Value::None,
             },
             // A method descriptor (`str.join`) has no `__module__` in CPython.

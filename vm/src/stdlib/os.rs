@@ -71,7 +71,7 @@ pub fn os_module() -> Ref<Module> {
         ("close", func("close", close)),
         ("read", func("read", read)),
         ("write", func("write", write)),
-        ("fdopen", crate::stdlib::file::open_function()),
+        ("fdopen", func("fdopen", fdopen)),
         ("pipe", func("pipe", pipe)),
         ("fspath", func("fspath", fspath)),
         ("chmod", func("chmod", crate::stdlib::posix_support::chmod)),
@@ -1244,4 +1244,57 @@ pub fn sys_getswitchinterval(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
 pub fn sys_is_gil_enabled(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     no_args(&args, "_is_gil_enabled")?;
     Ok(Value::Bool(interp.vm.gil.enabled()))
+}
+
+/// `os.fdopen(fd, mode='r', buffering=-1, encoding=None, ...)`: `open` of a descriptor (an int).
+fn fdopen(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    match args.pos.first() {
+        Some(Value::Int(_) | Value::Bool(_)) | None => {}
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "invalid fd type (<class '{}'>, expected integer)",
+                crate::object::type_name(other)
+            ))
+        }
+    }
+    crate::stdlib::file::open_builtin(interp, args)
+}
+
+/// The module CPython defines `os`/`os.path` function `name` in, as its `__module__` says, for
+/// minivm's Rust functions found in module `module`: `os` holds the C module's functions
+/// (`posix`) and a few written in Python (`makedirs`...); `os.path` some of `genericpath`'s.
+pub fn cpython_home<'a>(module: &'a str, name: &str) -> &'a str {
+    const OS_PY: &[&str] = &[
+        "makedirs",
+        "removedirs",
+        "renames",
+        "walk",
+        "fwalk",
+        "fsencode",
+        "fsdecode",
+        "getenv",
+        "getenvb",
+        "popen",
+        "fdopen",
+        "get_exec_path",
+    ];
+    const GENERIC: &[&str] = &[
+        "exists",
+        "isfile",
+        "isdir",
+        "getsize",
+        "getmtime",
+        "getatime",
+        "getctime",
+        "commonprefix",
+        "samefile",
+        "sameopenfile",
+        "samestat",
+    ];
+    match module {
+        "os" if !OS_PY.contains(&name) => "posix",
+        "posixpath" if GENERIC.contains(&name) => "genericpath",
+        _ => module,
+    }
 }
