@@ -19,6 +19,8 @@ use crate::{err, raise};
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Encoding {
     Utf8,
+    /// UTF-8 with a byte order mark: written before the text, skipped (if there) when read.
+    Utf8Sig,
     Ascii,
     Latin1,
     /// Windows-1252: Latin-1 but for 0x80-0x9F, which hold typographic characters (five of
@@ -84,6 +86,7 @@ impl Encoding {
             .collect();
         Ok(match norm.as_str() {
             "utf_8" | "utf8" | "u8" | "utf" | "cp65001" => Encoding::Utf8,
+            "utf_8_sig" => Encoding::Utf8Sig,
             "ascii" | "us_ascii" | "646" => Encoding::Ascii,
             "latin_1" | "latin1" | "latin" | "l1" | "iso_8859_1" | "iso8859_1" | "8859"
             | "cp819" | "iso_ir_100" => Encoding::Latin1,
@@ -96,7 +99,7 @@ impl Encoding {
             "utf_32_be" | "utf_32be" => Encoding::Utf32Be,
             n if cpython_knows(n) => raise!(
                 NotImplementedError,
-                "minivm supports only the utf-8, ascii, latin-1, cp1252, utf-16 and utf-32 encodings, not '{name}'"
+                "minivm supports only the utf-8, utf-8-sig, ascii, latin-1, cp1252, utf-16 and utf-32 encodings, not '{name}'"
             ),
             _ => raise!(LookupError, "unknown encoding: {name}"),
         })
@@ -105,6 +108,7 @@ impl Encoding {
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Sig => "utf-8-sig",
             Encoding::Ascii => "ascii",
             Encoding::Latin1 => "latin-1",
             Encoding::Cp1252 => "cp1252",
@@ -123,18 +127,50 @@ impl Encoding {
         self.unit_width().is_some()
     }
 
-    /// [`Encoding::lookup`] for a text stream (file, pipe): a UTF-16/UTF-32 one is a clear
-    /// NotImplementedError (such streams find line ends in the bytes).
+    /// [`Encoding::lookup`] for a pipe's text stream: a UTF-16/UTF-32 or UTF-8-with-BOM one is a
+    /// clear NotImplementedError (pipes find line ends in the bytes).
     pub fn lookup_stream(name: &str) -> PyResult<Encoding> {
         let enc = Encoding::lookup(name)?;
-        if enc.is_wide() {
+        if enc.is_wide() || enc.bom().is_some() {
             raise!(
                 NotImplementedError,
-                "minivm's text files and pipes do not support the '{}' encoding (str.encode and bytes.decode do)",
+                "minivm's pipes do not support the '{}' encoding (files, str.encode and bytes.decode do)",
                 enc.name()
             );
         }
         Ok(enc)
+    }
+
+    /// The byte order mark a stream in this encoding starts with (`utf-16`, `utf-32` in this
+    /// machine's little-endian order, `utf-8-sig`); `None` for the others.
+    pub fn bom(self) -> Option<&'static [u8]> {
+        match self {
+            Encoding::Utf16 => Some(b"\xff\xfe"),
+            Encoding::Utf32 => Some(b"\xff\xfe\x00\x00"),
+            Encoding::Utf8Sig => Some(b"\xef\xbb\xbf"),
+            _ => None,
+        }
+    }
+
+    /// The encoding that goes on after the BOM has been written (this machine's byte order).
+    pub fn without_bom(self) -> Encoding {
+        match self {
+            Encoding::Utf16 => Encoding::Utf16Le,
+            Encoding::Utf32 => Encoding::Utf32Le,
+            Encoding::Utf8Sig => Encoding::Utf8,
+            other => other,
+        }
+    }
+
+    /// How many bytes the text `s` takes in this encoding (no BOM), assuming it encodes whole
+    /// (a file's position behind text read ahead).
+    pub fn byte_len(self, s: &str) -> usize {
+        match self {
+            Encoding::Utf8 | Encoding::Utf8Sig => s.len(),
+            Encoding::Utf16 | Encoding::Utf16Le | Encoding::Utf16Be => 2 * s.encode_utf16().count(),
+            Encoding::Utf32 | Encoding::Utf32Le | Encoding::Utf32Be => 4 * s.chars().count(),
+            Encoding::Ascii | Encoding::Latin1 | Encoding::Cp1252 => s.chars().count(),
+        }
     }
 
     /// The code unit of UTF-16/UTF-32: (bytes, big-endian, starts with a BOM).
@@ -154,6 +190,7 @@ impl Encoding {
     fn error_name(self) -> &'static str {
         match self {
             Encoding::Cp1252 => "charmap",
+            Encoding::Utf8Sig => "utf-8",
             other => other.name(),
         }
     }
@@ -208,7 +245,6 @@ fn cpython_knows(norm: &str) -> bool {
         "utf_32_be",
         "utf32",
         "u32",
-        "utf_8_sig",
         "utf_7",
         "utf7",
         "idna",
@@ -275,9 +311,11 @@ fn check_handler(errors: &str, decoding: bool) -> PyResult<()> {
 
 /// `s.encode(encoding, errors)`.
 pub fn encode(s: &str, enc: Encoding, errors: &str) -> PyResult<Vec<u8>> {
-    if enc == Encoding::Utf8 {
-        // A Rust string is valid UTF-8 already (minivm strings hold no lone surrogates).
-        return Ok(s.as_bytes().to_vec());
+    // A Rust string is valid UTF-8 already (minivm strings hold no lone surrogates).
+    match enc {
+        Encoding::Utf8 => return Ok(s.as_bytes().to_vec()),
+        Encoding::Utf8Sig => return Ok([b"\xef\xbb\xbf", s.as_bytes()].concat()),
+        _ => {}
     }
     if let Some((width, big, bom)) = enc.unit_width() {
         // Every character has a UTF-16/UTF-32 form (a minivm str holds no lone surrogates).
@@ -366,6 +404,11 @@ fn escape_char(c: char) -> String {
 pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
     let mut out = String::with_capacity(b.len());
     match enc {
+        // The BOM is skipped if there; errors are UTF-8's, in the bytes after it.
+        Encoding::Utf8Sig => {
+            let rest = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
+            return decode(rest, Encoding::Utf8, errors);
+        }
         Encoding::Utf16
         | Encoding::Utf16Le
         | Encoding::Utf16Be
@@ -448,6 +491,109 @@ pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
         }
     }
     Ok(out)
+}
+
+/// How many bytes at the end of `b` may be the start of a character in `enc` whose other bytes
+/// have not arrived yet (a stream decoder keeps them for the next chunk). For UTF-8 only a
+/// prefix that can still become valid counts (`\xe2\x82`, not `\xff` or `\xe0\x80`): decoding
+/// reports the others at once, as CPython's incremental decoder does. For UTF-16, a lone high
+/// surrogate waits for its partner. A BOM is not looked at (see [`detect_bom`]).
+pub fn incomplete_tail(b: &[u8], enc: Encoding) -> usize {
+    match enc {
+        Encoding::Utf8 | Encoding::Utf8Sig => {
+            for back in 1..=b.len().min(3) {
+                let start = b.len() - back;
+                let lead = b[start];
+                if lead & 0xC0 == 0x80 {
+                    continue;
+                }
+                let (need, second) = match lead {
+                    0xC2..=0xDF => (2, 0x80..=0xBF),
+                    0xE0 => (3, 0xA0..=0xBF),
+                    // (0xED: CPython waits for a third byte even after 0xA0-0xBF.)
+                    0xE1..=0xEF => (3, 0x80..=0xBF),
+                    0xF0 => (4, 0x90..=0xBF),
+                    0xF1..=0xF3 => (4, 0x80..=0xBF),
+                    0xF4 => (4, 0x80..=0x8F),
+                    _ => return 0,
+                };
+                let valid_second = b.get(start + 1).is_none_or(|c| second.contains(c));
+                return if back < need && valid_second { back } else { 0 };
+            }
+            0
+        }
+        _ => match enc.unit_width() {
+            None => 0,
+            Some((width, big, _)) => {
+                let odd = b.len() % width;
+                if width == 4 || b.len() < odd + 2 {
+                    return odd;
+                }
+                let unit = &b[b.len() - odd - 2..b.len() - odd];
+                let hi = if big { unit[0] } else { unit[1] };
+                if (0xD8..=0xDB).contains(&hi) {
+                    odd + 2
+                } else {
+                    odd
+                }
+            }
+        },
+    }
+}
+
+/// Decode what of `b` can be decoded now: all of it if `last`, else all but an incomplete
+/// character at the end. The text and the bytes it took.
+pub fn decode_partial(
+    b: &[u8],
+    enc: Encoding,
+    errors: &str,
+    last: bool,
+) -> PyResult<(String, usize)> {
+    let take = if last {
+        b.len()
+    } else {
+        b.len() - incomplete_tail(b, enc)
+    };
+    Ok((decode(&b[..take], enc, errors)?, take))
+}
+
+/// The start of a stream in `enc` (`utf-16`, `utf-32`, `utf-8-sig`): `None` if more bytes must
+/// come to tell, else the encoding the rest is in and the BOM's length. UTF-16/UTF-32 streams
+/// must start with a BOM (CPython's `UnicodeError: UTF-16 stream does not start with BOM`);
+/// a `utf-8-sig` one may. Other encodings have no BOM: themselves, 0.
+pub fn detect_bom(b: &[u8], enc: Encoding, last: bool) -> PyResult<Option<(Encoding, usize)>> {
+    let Some(bom) = enc.bom() else {
+        return Ok(Some((enc, 0)));
+    };
+    let (le, be) = match enc {
+        Encoding::Utf16 => (Encoding::Utf16Le, Encoding::Utf16Be),
+        Encoding::Utf32 => (Encoding::Utf32Le, Encoding::Utf32Be),
+        _ => (Encoding::Utf8, Encoding::Utf8),
+    };
+    let n = bom.len();
+    let be_bom: &[u8] = match enc {
+        Encoding::Utf16 => b"\xfe\xff",
+        Encoding::Utf32 => b"\x00\x00\xfe\xff",
+        _ => bom,
+    };
+    if b.starts_with(bom) {
+        return Ok(Some((le, n)));
+    }
+    if b.starts_with(be_bom) {
+        return Ok(Some((be, n)));
+    }
+    if b.len() < n && (bom.starts_with(b) || be_bom.starts_with(b)) && !last {
+        return Ok(None);
+    }
+    if enc == Encoding::Utf8Sig || b.len() < n {
+        return Ok(Some((le, 0)));
+    }
+    let what = if enc == Encoding::Utf16 {
+        "UTF-16"
+    } else {
+        "UTF-32"
+    };
+    Err(err!(UnicodeError, "{what} stream does not start with BOM"))
 }
 
 /// Decode UTF-16 or UTF-32 as CPython does: a BOM (for `utf-16`/`utf-32`) picks the byte order
@@ -653,4 +799,34 @@ pub fn encoding_args(
         ),
     };
     Ok((enc, errors))
+}
+
+/// `_codecsupport`, what `codecs`' incremental decoders (vm/lib/codecs.mini) need from Rust:
+/// `decode_partial(data, encoding, errors, final)`, the text decodable now and the bytes it took
+/// (an incomplete character at the end waits unless `final`).
+pub fn support_module() -> Ref<crate::object::Module> {
+    fn decode_partial_fn(
+        _: &mut crate::interp::Interp,
+        args: crate::interp::Args<'_>,
+    ) -> PyResult<Value> {
+        let [data, Value::Str(enc), Value::Str(errors), last] = args.pos else {
+            raise!(
+                TypeError,
+                "decode_partial() takes (data, encoding, errors, final)"
+            );
+        };
+        let data = crate::builtins::bytes_methods::arg_bytes(data)?;
+        let enc = Encoding::lookup(enc.as_str())?;
+        let last = !matches!(last, Value::Bool(false) | Value::None | Value::Int(0));
+        let (text, used) = decode_partial(&data, enc, errors.as_str(), last)?;
+        Ok(Value::tuple(vec![
+            Value::string(text),
+            Value::Int(used as i64),
+        ]))
+    }
+    crate::stdlib::module_from_fns(
+        "_codecsupport",
+        &[("decode_partial", decode_partial_fn)],
+        Vec::new(),
+    )
 }

@@ -56,6 +56,13 @@ struct FileState {
     detached: bool,
     /// `sys.stdin` and its buffer: a duplicate of descriptor 0 that `fileno()` reports as 0.
     stdin: bool,
+    /// The encoding the bytes read next are in, once the start of the stream has been seen:
+    /// `utf-16`, `utf-32` and `utf-8-sig` files begin with a BOM, which decides it (`None`
+    /// until then, and again after `seek(0)`).
+    decoder: Option<Encoding>,
+    /// The next write starts with the encoding's BOM: a text file whose encoding has one, opened
+    /// at position 0 (or sought back there), that has not written it yet.
+    write_bom: bool,
 }
 
 /// How a text file turns bytes into str.
@@ -128,16 +135,30 @@ impl FileState {
     /// Decode what `raw` holds into `pending`, leaving an incomplete last character in `raw`
     /// until more bytes arrive (or decoding it as an error at end of file).
     fn decode(&mut self, opts: &TextOpts) -> PyResult<()> {
-        let keep = if self.eof {
-            0
-        } else {
-            incomplete_tail(&self.raw, opts.encoding)
+        // The first bytes are decoded with their BOM, by the encoding the file was opened with,
+        // so that an error's position counts from the start of the file as in CPython; the
+        // rest in the byte order the BOM gave.
+        let (enc, codec) = match self.decoder {
+            Some(enc) => (enc, enc),
+            None => match codecs::detect_bom(&self.raw, opts.encoding, self.eof)? {
+                None => return Ok(()),
+                Some((enc, _)) => {
+                    self.decoder = Some(enc);
+                    (enc, opts.encoding)
+                }
+            },
         };
-        let take = self.raw.len() - keep;
+        let take = match self.eof {
+            true => self.raw.len(),
+            false => self.raw.len() - codecs::incomplete_tail(&self.raw, enc),
+        };
         if take == 0 {
+            if codec != enc {
+                self.decoder = None;
+            }
             return Ok(());
         }
-        let text = codecs::decode(&self.raw[..take], opts.encoding, &opts.errors)?;
+        let text = codecs::decode(&self.raw[..take], codec, &opts.errors)?;
         self.pending.push_str(&text);
         self.raw.drain(..take);
         Ok(())
@@ -167,9 +188,8 @@ impl FileState {
 
     /// Bytes read from the OS and not yet given to the program.
     fn ahead(&self, text: Option<&TextOpts>) -> u64 {
-        let decoded = match text.map(|t| t.encoding) {
-            Some(Encoding::Utf8) => self.pending.len(),
-            Some(_) => self.pending.chars().count(),
+        let decoded = match text {
+            Some(t) => self.decoder.unwrap_or(t.encoding).byte_len(&self.pending),
             None => 0,
         };
         (self.raw.len() + decoded) as u64
@@ -199,27 +219,6 @@ impl FileState {
             _ => None,
         }
     }
-}
-
-/// How many bytes at the end of `raw` start a UTF-8 character that is not complete yet.
-fn incomplete_tail(raw: &[u8], enc: Encoding) -> usize {
-    if enc != Encoding::Utf8 {
-        return 0;
-    }
-    for back in 1..=raw.len().min(3) {
-        let b = raw[raw.len() - back];
-        if b & 0xC0 == 0x80 {
-            continue;
-        }
-        let need = match b {
-            0xF0..=0xFF => 4,
-            0xE0..=0xEF => 3,
-            0xC0..=0xDF => 2,
-            _ => 1,
-        };
-        return if need > back { back } else { 0 };
-    }
-    0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -619,7 +618,13 @@ fn write_str(interp: &mut Interp, d: &FileData, opts: &TextOpts, text: &str) -> 
     let mut st = open_state(interp, d)?;
     check_access(d, d.writable, "write")?;
     let text = pyio::translate_written(text, opts.newline);
-    let bytes = codecs::encode(&text, opts.encoding, &opts.errors)?;
+    let mut bytes = codecs::encode(&text, opts.encoding.without_bom(), &opts.errors)?;
+    if st.write_bom {
+        if let Some(bom) = opts.encoding.bom() {
+            bytes.splice(0..0, bom.iter().copied());
+        }
+        st.write_bom = false;
+    }
     write_bytes(interp, &mut st, &bytes)
 }
 
@@ -871,6 +876,16 @@ fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     });
     let pos = r.map_err(|e| os_error(&e, None))?;
+    if let Some(opts) = text {
+        // As CPython's TextIOWrapper: back at the start, a BOM is read and written again;
+        // elsewhere, neither (the byte order read so far stays).
+        st.write_bom = pos == 0 && opts.encoding.bom().is_some() && d.writable;
+        st.decoder = match st.decoder {
+            _ if pos == 0 => None,
+            Some(enc) => Some(enc),
+            None => Some(opts.encoding.without_bom()),
+        };
+    }
     Ok(Value::Int(pos as i64))
 }
 
@@ -1088,6 +1103,15 @@ fn new_file(
     attrs: Vec<(&str, Value)>,
 ) -> Value {
     let inst = Instance::new(file_class(kind));
+    // A BOM starts what is written unless the file is opened elsewhere than at its start
+    // (appending to a file with text in it, as CPython decides once when opening).
+    let mut backend = backend;
+    let write_bom = writable
+        && text.as_ref().is_some_and(|t| t.encoding.bom().is_some())
+        && match &mut backend {
+            Backend::Os(f) => f.stream_position().map_or(true, |p| p == 0),
+            _ => true,
+        };
     inst.set_native(Box::new(FileData {
         text,
         readable,
@@ -1099,6 +1123,8 @@ fn new_file(
             eof: false,
             detached: false,
             stdin: false,
+            decoder: None,
+            write_bom,
         }),
         delete_path: Mutex::new(None),
     }));
@@ -1227,7 +1253,7 @@ fn text_opts(binary: bool, args: &TextArgs<'_>) -> PyResult<Option<(TextOpts, St
     }
     let (enc, shown) = match encoding {
         None | Some("locale") => (Encoding::Utf8, "UTF-8".to_string()),
-        Some(name) => (Encoding::lookup_stream(name)?, name.to_string()),
+        Some(name) => (Encoding::lookup(name)?, name.to_string()),
     };
     let opts = TextOpts {
         encoding: enc,

@@ -77,6 +77,7 @@ pub type MakeModule = fn() -> Ref<Module>;
 pub const MODULES: &[(&str, MakeModule)] = &[
     ("_astparse", astparse::module),
     ("_asyncio_support", asyncio_support::module),
+    ("_codecsupport", crate::builtins::codecs::support_module),
     ("_collections", deque::collections_module),
     ("_decimal_fast", decimal_fast::module),
     ("_hashlib", hashlib::module),
