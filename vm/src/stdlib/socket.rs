@@ -225,6 +225,19 @@ pub fn socket_module() -> Ref<Module> {
             ("SHUT_RD", int(0)),
             ("SHUT_WR", int(1)),
             ("SHUT_RDWR", int(2)),
+            // The codes of `gaierror` (`e.errno == socket.EAI_NONAME`).
+            ("EAI_BADFLAGS", int(-1)),
+            ("EAI_NONAME", int(-2)),
+            ("EAI_AGAIN", int(-3)),
+            ("EAI_FAIL", int(-4)),
+            ("EAI_NODATA", int(-5)),
+            ("EAI_FAMILY", int(-6)),
+            ("EAI_SOCKTYPE", int(-7)),
+            ("EAI_SERVICE", int(-8)),
+            ("EAI_ADDRFAMILY", int(-9)),
+            ("EAI_MEMORY", int(-10)),
+            ("EAI_SYSTEM", int(-11)),
+            ("EAI_OVERFLOW", int(-12)),
             ("error", oserror),
             (
                 "timeout",
@@ -589,14 +602,22 @@ fn lookup_error(e: &std::io::Error) -> PyErr {
     gai_error(code, &text)
 }
 
-/// `socket.gaierror: [Errno -2] Name or service not known`
+/// `socket.gaierror: [Errno -2] Name or service not known`, whose `args` are `(code, text)`
+/// and whose `errno` and `strerror` are those, as CPython's (an unknown code: the text alone).
 fn gai_error(code: i32, text: &str) -> PyErr {
-    let msg = if code == 0 {
-        text.to_string()
-    } else {
-        format!("[Errno {code}] {text}")
-    };
-    exc_of_class(extra_exc_class("gaierror"), msg)
+    if code == 0 {
+        return exc_of_class(extra_exc_class("gaierror"), text.to_string());
+    }
+    let args = vec![Value::Int(i64::from(code)), Value::str(text)];
+    let e = crate::stdlib::os::exc_with_args(extra_exc_class("gaierror"), args);
+    {
+        let mut d = e.exc.dict.lock();
+        d.insert(Arc::from("errno"), Value::Int(i64::from(code)));
+        d.insert(Arc::from("strerror"), Value::str(text));
+        d.insert(Arc::from("filename"), Value::None);
+        d.insert(Arc::from("filename2"), Value::None);
+    }
+    e
 }
 
 fn sock_bind(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
