@@ -36,6 +36,7 @@ pub mod os_fd;
 pub mod os_fork;
 pub mod os_proc;
 pub mod os_stat;
+pub mod os_sys;
 pub mod pickle;
 pub mod pipe;
 pub mod posix_support;

@@ -115,6 +115,7 @@ pub fn os_module() -> Ref<Module> {
     entries.extend(crate::stdlib::os_fd::entries());
     entries.extend(crate::stdlib::os_fork::entries());
     entries.extend(crate::stdlib::os_proc::entries());
+    entries.extend(crate::stdlib::os_sys::entries());
     make_module("os", entries)
 }
 

@@ -55,6 +55,8 @@ pub const MINI_NAMES: &[&str] = &[
     "get_exec_path",
     "times",
     "times_result",
+    "uname",
+    "uname_result",
     "getloadavg",
     "statvfs_result",
     "statvfs",
