@@ -336,7 +336,7 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
 
 /// `compile(source, filename, mode)`: a code object for `exec` (`'exec'`, `'single'`) or
 /// `eval` (`'eval'`). With `ast.PyCF_ONLY_AST` in `flags`, the tree `ast.parse` gives; a tree
-/// as `source` is a NotImplementedError (minivm compiles only text). The other flags,
+/// as `source` is compiled from the text `ast._compile_source` writes for it. The other flags,
 /// `dont_inherit` and `optimize` are accepted and have no effect.
 pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     const PYCF_ONLY_AST: i64 = 0x400;
@@ -359,15 +359,25 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             return interp.call_kw(&parse, &pos, &kw);
         }
     }
+    let mut tree_text = None;
     if let Some(Value::Instance(inst)) = args.pos.first() {
         let cls = inst.class.get();
         let is_ast =
             |c: &crate::heap::Ref<crate::object::Class>| &*c.name() == "AST" && &*c.module == "ast";
         if is_ast(&cls) || cls.mro_tail.iter().any(is_ast) {
-            raise!(
-                NotImplementedError,
-                "minivm cannot compile an ast tree: it compiles source text only"
-            );
+            // A tree: checked and written back as text by `ast._compile_source`, each
+            // statement on its own line number, then compiled as any text.
+            let mode = args
+                .pos
+                .get(2)
+                .or_else(|| args.kw.iter().find(|(k, _)| &**k == "mode").map(|(_, v)| v));
+            if let Some(mode) = mode {
+                let ast = interp.import_module("ast")?;
+                let to_source = interp.getattr(&ast, "_compile_source")?;
+                let text =
+                    interp.call(&to_source, &[Value::Instance(inst.clone()), mode.clone()])?;
+                tree_text = Some(text);
+            }
         }
     }
     let [src, filename, mode, _flags, _inherit, _optimize] = Sig::kw(
@@ -408,6 +418,7 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             type_name(other)
         ),
     };
+    let src = tree_text.as_ref().unwrap_or(src);
     let code = match source(src, "compile")? {
         Source::Code(c) => c,
         Source::Text(t) => {

@@ -9,8 +9,8 @@
 //! bytes, as CPython's) or None for the nodes without one (operators, contexts, `arguments`,
 //! `comprehension`...). What the parser does not keep is made up as CPython would have it: the
 //! `Load`/`Store`/`Del` context from where an expression stands, `simple` of an annotated
-//! assignment from its parentheses. `type_comment`s and `Constant.kind` are None (the parser
-//! keeps neither a `# type:` comment nor a `u` prefix).
+//! assignment from its parentheses. `type_comment`s are None (the parser keeps no `# type:`
+//! comment); `Constant.kind` is 'u' for a string written `u'...'`, read from the source.
 //!
 //! The walk is recursive; the caller compiles the source first, which limits its nesting to
 //! `MAX_COMPILE_DEPTH` (CPython's RecursionError), and the depth is checked here again.
@@ -587,7 +587,16 @@ impl Builder<'_> {
         let load = Ctx::Load;
         let (kind, fields) = match &e.kind {
             ExprKind::Name(id) => ("Name", vec![s(id), self.bare(ctx.name())?]),
-            ExprKind::Const(c) => return self.constant(c, pos),
+            ExprKind::Const(c) => {
+                // `u'...'` (lower case only): CPython's `kind` is 'u'.
+                let u = matches!(c, Const::Str(_))
+                    && self.src.as_bytes().get(e.span.start as usize) == Some(&b'u');
+                let node = self.constant(c, pos)?;
+                if u {
+                    self.interp.setattr(&node, "kind", s("u"))?;
+                }
+                return Ok(node);
+            }
             ExprKind::FString(parts) => ("JoinedStr", vec![self.fstring_values(parts, &pos)?]),
             ExprKind::Tuple(items) => (
                 "Tuple",
