@@ -357,6 +357,59 @@ pub enum FStringPart {
     },
 }
 
+/// One value of an f-string as CPython's `JoinedStr` holds them (what the compiler formats and
+/// `ast.parse` shows): a run of literal text, or a field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FStringSegment<'a> {
+    /// Adjacent literal pieces and the `x=` of a `{x=}` field before them, joined; never empty.
+    Text(String),
+    Field {
+        expr: &'a Expr,
+        /// The conversion applied: as written, or `r` for a `{x=}` field with neither a
+        /// conversion nor a format spec (it shows the repr).
+        conversion: Option<char>,
+        spec: Option<&'a [FStringPart]>,
+    },
+}
+
+/// The values of an f-string's parts, in order (see [`FStringSegment`]).
+pub fn fstring_segments(parts: &[FStringPart]) -> Vec<FStringSegment<'_>> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            FStringPart::Literal(t) => text.push_str(t),
+            FStringPart::Value {
+                expr,
+                conversion,
+                spec,
+                debug_text,
+            } => {
+                if let Some(d) = debug_text {
+                    text.push_str(d);
+                }
+                if !text.is_empty() {
+                    out.push(FStringSegment::Text(std::mem::take(&mut text)));
+                }
+                let conversion = match (conversion, debug_text, spec) {
+                    (Some(c), _, _) => Some(*c),
+                    (None, Some(_), None) => Some('r'),
+                    _ => None,
+                };
+                out.push(FStringSegment::Field {
+                    expr,
+                    conversion,
+                    spec: spec.as_deref(),
+                });
+            }
+        }
+    }
+    if !text.is_empty() {
+        out.push(FStringSegment::Text(text));
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keyword {
     /// `None` for `**mapping`.

@@ -892,29 +892,15 @@ impl<'a> Compiler<'a> {
 
     fn fstring(&mut self, parts: &'a [FStringPart]) -> Result<(), SyntaxError> {
         let mut count = 0u32;
-        let mut text = String::new();
-        for p in parts {
-            match p {
-                FStringPart::Literal(s) => text.push_str(s),
-                FStringPart::Value {
+        for segment in fstring_segments(parts) {
+            match segment {
+                FStringSegment::Text(text) => self.emit_const(Constant::Str(text.into())),
+                FStringSegment::Field {
                     expr,
                     conversion,
                     spec,
-                    debug_text,
                 } => {
-                    if let Some(d) = debug_text {
-                        text.push_str(d);
-                    }
-                    if !text.is_empty() {
-                        self.emit_const(Constant::Str(std::mem::take(&mut text).into()));
-                        count += 1;
-                    }
                     self.expr(expr)?;
-                    let conversion = match (conversion, debug_text, spec) {
-                        (Some(c), _, _) => Some(*c),
-                        (None, Some(_), None) => Some('r'),
-                        _ => None,
-                    };
                     if let Some(c) = conversion {
                         if !matches!(c, 's' | 'r' | 'a') {
                             return Err(SyntaxError::syntax(
@@ -931,13 +917,13 @@ impl<'a> Compiler<'a> {
                         conversion: conversion.map(|c| c as u8),
                         has_spec: spec.is_some(),
                     }));
-                    count += 1;
                 }
             }
-        }
-        if !text.is_empty() || count == 0 {
-            self.emit_const(Constant::Str(text.into()));
             count += 1;
+        }
+        if count == 0 {
+            self.emit_const(Constant::Str(String::new().into()));
+            count = 1;
         }
         if count > 1 {
             self.emit(Op::BuildString(count));

@@ -16,9 +16,9 @@
 //! `MAX_COMPILE_DEPTH` (CPython's RecursionError), and the depth is checked here again.
 
 use minivm_compiler::ast::{
-    Alias, BinOp, BoolOp, CmpOp, Comprehension, Const, ExceptHandler, Expr, ExprKind, FStringPart,
-    Ident, Keyword, MatchCase, Module as AstModule, Param, Params, Pattern, PatternKind, Stmt,
-    StmtKind, UnaryOp, WithItem,
+    fstring_segments, Alias, BinOp, BoolOp, CmpOp, Comprehension, Const, ExceptHandler, Expr,
+    ExprKind, FStringPart, FStringSegment, Ident, Keyword, MatchCase, Module as AstModule, Param,
+    Params, Pattern, PatternKind, Stmt, StmtKind, UnaryOp, WithItem,
 };
 use minivm_compiler::Span;
 
@@ -523,34 +523,21 @@ impl Builder<'_> {
         self.node("Constant", vec![value, Value::None], pos)
     }
 
-    /// The values of a `JoinedStr`: runs of literal text (with the `x=` of a `{x=}` field) as
-    /// one `Constant` each, the fields as `FormattedValue`s.
+    /// The values of a `JoinedStr`: its text runs as `Constant`s, its fields as
+    /// `FormattedValue`s (the segments the compiler formats).
     fn fstring_values(&mut self, parts: &[FStringPart], pos: &Value) -> PyResult<Value> {
         let mut out = Vec::new();
-        let mut text = String::new();
-        for part in parts {
-            match part {
-                FStringPart::Literal(t) => text.push_str(t),
-                FStringPart::Value {
+        for segment in fstring_segments(parts) {
+            match segment {
+                FStringSegment::Text(text) => {
+                    out.push(self.constant(&Const::Str(text), pos.clone())?)
+                }
+                FStringSegment::Field {
                     expr,
                     conversion,
                     spec,
-                    debug_text,
                 } => {
-                    if let Some(d) = debug_text {
-                        text.push_str(d);
-                    }
-                    if !text.is_empty() {
-                        let c =
-                            self.constant(&Const::Str(std::mem::take(&mut text)), pos.clone())?;
-                        out.push(c);
-                    }
-                    // `{x=}` shows the repr unless a conversion or a format spec is given.
-                    let conversion = match conversion {
-                        Some(c) => i64::from(u32::from(*c)),
-                        None if debug_text.is_some() && spec.is_none() => i64::from(b'r'),
-                        None => -1,
-                    };
+                    let conversion = conversion.map_or(-1, |c| i64::from(u32::from(c)));
                     let spec = match spec {
                         Some(parts) => {
                             let values = self.fstring_values(parts, pos)?;
@@ -563,9 +550,6 @@ impl Builder<'_> {
                     out.push(self.node("FormattedValue", fields, pos.clone())?);
                 }
             }
-        }
-        if !text.is_empty() {
-            out.push(self.constant(&Const::Str(text), pos.clone())?);
         }
         Ok(Value::list(out))
     }
