@@ -409,7 +409,16 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// `del t`: its instructions located at the target (a traceback's carets under `y` in
+    /// `del x, y`), as CPython's.
     fn delete(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
+        let old = self.set_line(t.span);
+        let r = self.delete_target(t);
+        self.restore_line(old);
+        r
+    }
+
+    fn delete_target(&mut self, t: &'a Expr) -> Result<(), SyntaxError> {
         match &t.kind {
             ExprKind::Name(n) => self.name_op(n, Ctx::Del, t.span),
             ExprKind::Attribute { value, attr } => {
