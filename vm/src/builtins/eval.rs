@@ -88,6 +88,11 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
     if text.contains('\0') {
         raise!(SyntaxError, "source code string cannot contain null bytes");
     }
+    if mode != Mode::Exec {
+        if let Some(e) = nothing_to_run(text, filename) {
+            return Err(e);
+        }
+    }
     minivm_compiler::compile_source(text, filename, mode).map_err(|mut e| {
         // An error in string literals that end an eval's text with no newline after them.
         let literal_error = ["f-string", "(unicode error)", "cannot mix bytes"]
@@ -332,6 +337,47 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
     let r = run(interp, code, globals, locals, mapping);
     keep_caller_locals(caller_locals);
     r.map(|_| Value::None)
+}
+
+/// CPython's error for an expression or interactive statement whose text holds no token (only
+/// blank lines and comments): "unexpected indent" where the text ends in a line of spaces and
+/// tabs (at its end, `end_offset` -1), else "invalid syntax" at column 0 of the last line
+/// (line 0 for an empty text). None when the text has something to read.
+fn nothing_to_run(text: &str, filename: &str) -> Option<crate::PyErr> {
+    let blank = |l: &str| {
+        let t = l.trim_start_matches([' ', '\t', '\x0c', '\r']);
+        t.is_empty() || t.starts_with('#')
+    };
+    if text.contains('\\') || !text.split('\n').all(blank) {
+        return None;
+    }
+    let int = |n: usize| Value::Int(n as i64);
+    let newlines = text.matches('\n').count();
+    let last = text.rsplit('\n').next().unwrap_or("");
+    if !last.is_empty() && last.chars().all(|c| c == ' ' || c == '\t') {
+        let line = int(newlines + 1);
+        return Some(crate::interp::syntaxerr::located(
+            crate::object::ExcKind::IndentationError,
+            "unexpected indent",
+            filename,
+            (line.clone(), int(last.chars().count())),
+            Value::str(last),
+            (line, Value::Int(-1)),
+        ));
+    }
+    let line = newlines + usize::from(!last.is_empty());
+    let shown = text
+        .split_inclusive('\n')
+        .nth(line.saturating_sub(1))
+        .unwrap_or("");
+    Some(crate::interp::syntaxerr::located(
+        crate::object::ExcKind::SyntaxError,
+        "invalid syntax",
+        filename,
+        (int(line), int(0)),
+        Value::str(shown),
+        (int(line), int(0)),
+    ))
 }
 
 /// `compile(source, filename, mode)`: a code object for `exec` (`'exec'`, `'single'`) or

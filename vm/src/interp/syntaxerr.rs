@@ -67,14 +67,34 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     } else {
         end_lineno
     };
+    located(
+        kind,
+        &e.message,
+        filename,
+        (int(lineno), int(col)),
+        Value::string(text),
+        (int(end_lineno), Value::Int(end_offset)),
+    )
+}
+
+/// A SyntaxError (or subclass `kind`) with its location: `(lineno, offset)`, the line's
+/// `text`, `(end_lineno, end_offset)`.
+pub fn located(
+    kind: ExcKind,
+    msg: &str,
+    filename: &str,
+    (lineno, offset): (Value, Value),
+    text: Value,
+    (end_lineno, end_offset): (Value, Value),
+) -> PyErr {
     let attrs = [
-        ("msg", Value::str(&e.message)),
+        ("msg", Value::str(msg)),
         ("filename", Value::str(filename)),
-        ("lineno", int(lineno)),
-        ("offset", int(col)),
-        ("text", Value::string(text)),
-        ("end_lineno", int(end_lineno)),
-        ("end_offset", Value::Int(end_offset)),
+        ("lineno", lineno),
+        ("offset", offset),
+        ("text", text),
+        ("end_lineno", end_lineno),
+        ("end_offset", end_offset),
     ];
     let details = Value::tuple(attrs[1..].iter().map(|(_, v)| v.clone()).collect());
     let err = PyErr::with_args(kind, vec![attrs[0].1.clone(), details]);
