@@ -450,6 +450,7 @@ impl Interp {
         if !self.holds_gil {
             self.take_gil();
         }
+        crate::builtins::register_thread(self);
     }
 
     /// Give the GIL up for good (the thread is finishing) and file this thread's statistics.
@@ -471,6 +472,7 @@ impl Interp {
         // Stop the clock before letting go, so this thread's last holding segment ends before
         // the next holder's begins.
         self.stats.finish();
+        crate::builtins::unregister_thread(self);
         if self.holds_gil {
             self.vm.gil.release();
             self.holds_gil = false;
@@ -488,11 +490,37 @@ impl Interp {
         self.holds_gil = true;
     }
 
-    /// Release the GIL; `next` is what the thread does without it.
-    pub(crate) fn drop_gil(&mut self, next: crate::stats::Activity) {
-        self.stats.switch_to(next);
-        self.vm.gil.release();
-        self.holds_gil = false;
+    /// Release the GIL, run `between` without it (given this thread's counters and the GIL),
+    /// and take the GIL back, with this thread's frames lent to `sys._current_frames()` the
+    /// whole time (`heap/lend.rs`), so that another thread sees them wherever this one waits:
+    /// `cur` is the frame running at a check point (none in a built-in's blocking call, whose
+    /// caller is parked). `next` is what the thread does meanwhile.
+    fn without_gil<R>(
+        &mut self,
+        cur: Option<&crate::interp::frame::Frame>,
+        next: crate::stats::Activity,
+        between: impl FnOnce(&mut crate::stats::ThreadStats, &Gil) -> R,
+    ) -> R {
+        use crate::stats::Activity;
+        let id = self.thread_id;
+        let Interp {
+            frames,
+            parked,
+            stats,
+            vm,
+            ..
+        } = self;
+        let stack = crate::builtins::lent_stack(frames, parked, cur);
+        parked.lender().lend(stack, || {
+            stats.switch_to(next);
+            vm.gil.release();
+            let r = between(stats, &vm.gil);
+            stats.switch_to(Activity::Waiting);
+            vm.gil.acquire(id, vm.eval_breaker);
+            stats.switch_to(Activity::Holding);
+            stats.acquisitions += 1;
+            r
+        })
     }
 
     /// The eval-breaker check point: called at backward jumps and function entries when the flag
@@ -513,7 +541,7 @@ impl Interp {
         // Code of a library module CPython writes in C keeps the GIL: the drop request stays
         // and is served at the first check point outside it (see `stands_in_for_c`).
         if self.vm.gil.mode() == GilMode::Off || !stands_in_for_c(running) {
-            self.gil_yield_point();
+            self.gil_yield_point(frame);
         }
         if crate::heap::gc::take_request() {
             self.collect_garbage(None);
@@ -538,15 +566,14 @@ impl Interp {
     /// another thread has taken it (forced switching). Old GIL (the breaker stays raised, so every
     /// check point comes here and counts as a tick): every `--check-interval` ticks, release and
     /// at once re-take it, with no hand-off.
-    pub(crate) fn gil_yield_point(&mut self) {
+    pub(crate) fn gil_yield_point(&mut self, frame: &crate::interp::frame::Frame) {
         if !self.holds_gil || !self.vm.gil.drop_requested() {
             return;
         }
         if self.vm.gil.mode() == crate::gil::GilMode::Off {
             // Another thread is stopping the world (the cycle collector): step out until it
             // is done.
-            self.drop_gil(crate::stats::Activity::Waiting);
-            self.take_gil();
+            self.without_gil(Some(frame), crate::stats::Activity::Waiting, |_, _| ());
             return;
         }
         if self.vm.gil.mode() == crate::gil::GilMode::Old {
@@ -556,9 +583,10 @@ impl Interp {
             }
             self.ticks = 0;
             let before = self.vm.gil.switch_number();
-            self.drop_gil(crate::stats::Activity::Waiting);
-            let dropped_at = self.stats.activity_since();
-            self.take_gil();
+            let dropped_at =
+                self.without_gil(Some(frame), crate::stats::Activity::Waiting, |stats, _| {
+                    stats.activity_since()
+                });
             // Someone else held it in between: that was a real switch.
             if self.vm.gil.switch_number() != before.wrapping_add(1) {
                 self.stats.forced_switches += 1;
@@ -569,10 +597,16 @@ impl Interp {
             return;
         }
         // Waiting for the hand-off to happen counts as waiting for the GIL.
-        self.drop_gil(crate::stats::Activity::Waiting);
-        let dropped_at = self.stats.activity_since();
-        self.vm.gil.wait_for_switch(self.thread_id);
-        self.take_gil();
+        let me = self.thread_id;
+        let dropped_at = self.without_gil(
+            Some(frame),
+            crate::stats::Activity::Waiting,
+            |stats, gil| {
+                let at = stats.activity_since();
+                gil.wait_for_switch(me);
+                at
+            },
+        );
         self.stats.forced_switches += 1;
         if let Some(at) = dropped_at {
             self.stats.note_hand_off(at);
@@ -645,9 +679,10 @@ impl Interp {
     /// intervals and the processor from the threads they waited for.
     pub fn yield_gil(&mut self) {
         if self.holds_gil && self.vm.gil.mode() == GilMode::On && self.vm.gil.has_waiters() {
-            self.drop_gil(crate::stats::Activity::Waiting);
-            self.vm.gil.wait_for_switch(self.thread_id);
-            self.take_gil();
+            let me = self.thread_id;
+            self.without_gil(None, crate::stats::Activity::Waiting, |_, gil| {
+                gil.wait_for_switch(me)
+            });
         } else {
             self.allow_threads(|| std::thread::sleep(Duration::from_nanos(1)));
         }
@@ -660,15 +695,10 @@ impl Interp {
     /// The closure (and what it returns) must be `Send`: heap values are not, so the compiler
     /// rejects a closure that would clone, drop or read a Python object without the GIL.
     pub fn allow_threads<R: Send>(&mut self, f: impl FnOnce() -> R + Send) -> R {
-        let held = self.holds_gil;
-        if held {
-            self.drop_gil(crate::stats::Activity::Blocked);
+        if !self.holds_gil {
+            return f();
         }
-        let r = f();
-        if held {
-            self.take_gil();
-        }
-        r
+        self.without_gil(None, crate::stats::Activity::Blocked, |_, _| f())
     }
 }
 

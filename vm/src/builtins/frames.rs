@@ -14,6 +14,7 @@ use crate::interp::{Args, Interp};
 use crate::object::{Class, Dict, Instance};
 use crate::value::Value;
 use crate::{raise, PyResult};
+use std::sync::Arc;
 
 static FRAME_CLASS: Global<Ref<Class>> = Global::new();
 
@@ -133,7 +134,20 @@ pub struct Parked {
 pub struct ParkedStack {
     entries: Vec<Parked>,
     len: usize,
+    /// This thread's frames while it runs no bytecode, for `sys._current_frames()` (kept here,
+    /// beside the parked callers it lends too).
+    lender: Arc<StackLender>,
 }
+
+/// What a thread lends while it waits without the GIL: its frames and parked callers.
+type StackLender = crate::heap::lend::Lender<Frame, Parked>;
+type StackLoan<'a> = crate::heap::lend::Loan<'a, Frame, Parked>;
+
+/// Every attached thread's lender, with its `Interp::thread_id` and the `get_ident()` it
+/// shows: registered when it attaches for the first time, dropped when it detaches for good.
+/// Taken by attached threads only (a fork stops them all first).
+static THREADS: parking_lot::Mutex<Vec<(u64, i64, Arc<StackLender>)>> =
+    parking_lot::Mutex::new(Vec::new());
 
 impl ParkedStack {
     /// The callers waiting now, outermost first.
@@ -146,6 +160,113 @@ impl ParkedStack {
         self.entries.clear();
         self.len = 0;
     }
+
+    /// Where this thread lends its frames (`lent_stack`) while it waits without the GIL.
+    pub(crate) fn lender(&self) -> &crate::heap::lend::Lender<Frame, Parked> {
+        &self.lender
+    }
+}
+
+/// This thread's stack as it lends it, outermost first: `frames` (of `Interp::frames`) with the
+/// callers parked between them, then `cur`, the frame running at a check point (none in a
+/// built-in's blocking call, whose caller is the innermost parked one). The same order as
+/// `Interp::stack_snapshots`, without allocating: this runs at every release of the GIL.
+pub(crate) fn lent_stack<'a>(
+    frames: &'a [Box<Frame>],
+    parked: &'a ParkedStack,
+    cur: Option<&'a Frame>,
+) -> impl Iterator<Item = StackLoan<'a>> + 'a {
+    use crate::heap::lend::Loan;
+    let mut waiting = parked.active().iter().peekable();
+    let mut i = 0;
+    let mut cur = cur;
+    std::iter::from_fn(move || {
+        if let Some(p) = waiting.next_if(|p| p.at <= i) {
+            return Some(Loan::B(p));
+        }
+        if let Some(f) = frames.get(i) {
+            i += 1;
+            return Some(Loan::A(&**f));
+        }
+        if let Some(p) = waiting.next() {
+            return Some(Loan::B(p));
+        }
+        cur.take().map(Loan::A)
+    })
+}
+
+/// The snapshots of a lent (or this thread's own) stack, outermost first, without the frames
+/// of library functions standing in for C code.
+fn loan_snapshots(loans: &[StackLoan<'_>]) -> Vec<Snapshot> {
+    use crate::heap::lend::Loan;
+    use crate::interp::traceback_hidden::hidden;
+    loans
+        .iter()
+        .filter_map(|l| match l {
+            Loan::A(f) => (!hidden(&f.code)).then(|| snapshot(f)),
+            Loan::B(p) => (!hidden(&p.code)).then(|| parked_snapshot(p)),
+        })
+        .collect()
+}
+
+/// List the thread `interp` runs on among those `sys._current_frames()` shows (when it
+/// attaches).
+pub(crate) fn register_thread(interp: &Interp) {
+    let ident = crate::stdlib::thread::shown_ident(interp);
+    let mut threads = THREADS.lock();
+    if !threads.iter().any(|t| t.0 == interp.thread_id) {
+        threads.push((interp.thread_id, ident, interp.parked.lender.clone()));
+    }
+}
+
+/// Take it off that list (it detaches for good).
+pub(crate) fn unregister_thread(interp: &Interp) {
+    THREADS.lock().retain(|t| t.0 != interp.thread_id);
+}
+
+/// In a forked child: only the forking thread is left, with the identifier it has there.
+pub(crate) fn after_fork_child(interp: &Interp) {
+    let mut threads = THREADS.lock();
+    threads.retain(|t| t.0 == interp.thread_id);
+    let ident = crate::stdlib::thread::shown_ident(interp);
+    for t in threads.iter_mut() {
+        t.1 = ident;
+    }
+}
+
+/// `sys._current_frames()`: for each thread running Python code, its identifier
+/// (`threading.get_ident()`) mapped to the frame it runs now, a snapshot as `sys._getframe`
+/// gives (`f_back` leads to its callers). The other threads are waiting without the GIL (with
+/// the GIL: the caller holds it; free-threaded: the world is stopped meanwhile), lending their
+/// frames (`heap/lend.rs`): where a thread waits in a built-in (`lock.acquire()`,
+/// `time.sleep`), its innermost frame is the one that called it, with its line; where it was
+/// stopped at a check point, the frame running there.
+pub(crate) fn current_frames(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("_current_frames", Style::NoArgs, &[], 0).check(&args)?;
+    let me = interp.thread_id;
+    let own: Vec<StackLoan<'_>> = lent_stack(&interp.frames, &interp.parked, None).collect();
+    let mut stacks = vec![(
+        crate::stdlib::thread::shown_ident(interp),
+        loan_snapshots(&own),
+    )];
+    drop(own);
+    let others = interp.vm.gil.stop_the_world(interp.vm.eval_breaker, || {
+        let threads = THREADS.lock();
+        threads
+            .iter()
+            .filter(|t| t.0 != me)
+            .map(|(_, ident, lender)| (*ident, lender.read(loan_snapshots)))
+            .collect::<Vec<_>>()
+    });
+    stacks.extend(others);
+    let out = Dict::new();
+    for (ident, stack) in stacks {
+        if !stack.is_empty() {
+            let key = crate::object::HashKey::from_value(Value::Int(ident))?;
+            drop(out.insert(key, frame_objects(stack)));
+        }
+    }
+    Ok(Value::Dict(Ref::new(out)))
 }
 
 impl Interp {

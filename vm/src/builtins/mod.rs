@@ -43,8 +43,10 @@ pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub(crate) use attrs::native_module;
 pub use construct::construct;
+pub(crate) use frames::{after_fork_child as frames_after_fork_child, current_frames};
 pub(crate) use frames::{
-    frame_locals_cell, frame_object, generator_frame, getframe_native, ParkedStack,
+    frame_locals_cell, frame_object, generator_frame, getframe_native, lent_stack, register_thread,
+    unregister_thread, ParkedStack,
 };
 pub use introspect::{adopt_locals, forget_locals, frame_function};
 pub(crate) use introspect::{frame_locals, is_function};

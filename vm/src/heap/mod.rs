@@ -86,6 +86,7 @@ pub mod alloc;
 pub mod confstr;
 pub mod fork;
 pub mod gc;
+pub mod lend;
 pub mod mapping;
 mod pool;
 mod push;

@@ -38,6 +38,7 @@ const FUNCS: Methods = &[
     ("get_int_max_str_digits", get_int_max_str_digits),
     ("exc_info", crate::stdlib::traceback::sys_exc_info),
     ("_getframe", crate::builtins::getframe_native),
+    ("_current_frames", crate::builtins::current_frames),
     ("exception", crate::stdlib::traceback::sys_exception),
     ("set_int_max_str_digits", set_int_max_str_digits),
     ("getdefaultencoding", getdefaultencoding),

@@ -807,6 +807,7 @@ pub fn after_fork_child(interp: &mut Interp) {
     if let Some(m) = mine {
         STARTED.lock().push(m);
     }
+    crate::builtins::frames_after_fork_child(interp);
 }
 
 /// The data of a `Thread` object for a thread `threading` did not start (the main thread, a

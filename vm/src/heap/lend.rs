@@ -1,0 +1,106 @@
+//! Stage 4 (VM), the heap.
+//! What a thread lends to the others while it runs no bytecode: its frames, for
+//! `sys._current_frames()` (`builtins/frames.rs`). A frame lives on its thread's Rust stack or
+//! in its `Interp`, out of other threads' reach; but while the thread waits without the GIL (a
+//! blocking call, a hand-off at a check point, a stopped world), it changes none of them. So
+//! before it lets the GIL go it lends shared references to them ([`Lender::lend`]), and takes
+//! them back ([`Lender`]'s reclaim, under the same mutex) before it runs again; an attached
+//! thread reads them meanwhile ([`Lender::read`]), holding that mutex, so the owner cannot take
+//! them back (and go on changing them) halfway through a read.
+//!
+//! The promise, as [`super::Shared`]'s: `read` is called only by a thread attached to the
+//! interpreter (holding the GIL in the GIL model, with the world stopped free-threaded, so every
+//! lender is waiting), which is what makes cloning a lent frame's values (a count change) sound.
+//! Lending costs the owner two uncontended mutex round trips and one pointer per frame at each
+//! release of the GIL.
+
+use std::ptr::NonNull;
+
+use parking_lot::Mutex;
+
+/// One lent item: a reference to an `A` or a `B` (a running frame, a caller parked on a call).
+pub enum Loan<'a, A, B> {
+    A(&'a A),
+    B(&'a B),
+}
+
+enum Raw<A, B> {
+    A(NonNull<A>),
+    B(NonNull<B>),
+}
+
+/// The items one thread lends now (none while it runs).
+pub struct Lender<A, B> {
+    items: Mutex<Vec<Raw<A, B>>>,
+}
+
+impl<A, B> Default for Lender<A, B> {
+    fn default() -> Self {
+        Lender {
+            items: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Takes the loans back when `lend` ends (returning or unwinding).
+struct Reclaim<'l, A, B>(&'l Mutex<Vec<Raw<A, B>>>);
+
+impl<A, B> Drop for Reclaim<'_, A, B> {
+    fn drop(&mut self) {
+        self.0.lock().clear();
+    }
+}
+
+impl<A, B> Lender<A, B> {
+    /// Run `f` with `items` lent. They are borrowed for the whole call, so the caller cannot
+    /// change them meanwhile; they are taken back before `lend` returns, waiting for a reader
+    /// that is reading them.
+    pub fn lend<'a, R>(
+        &self,
+        items: impl IntoIterator<Item = Loan<'a, A, B>>,
+        f: impl FnOnce() -> R,
+    ) -> R
+    where
+        A: 'a,
+        B: 'a,
+    {
+        {
+            let mut v = self.items.lock();
+            v.clear();
+            v.extend(items.into_iter().map(|l| match l {
+                Loan::A(a) => Raw::A(NonNull::from(a)),
+                Loan::B(b) => Raw::B(NonNull::from(b)),
+            }));
+        }
+        let _back = Reclaim(&self.items);
+        f()
+    }
+
+    /// Call `f` with the items lent now (none if the owner is running), holding the lender's
+    /// mutex, so the owner cannot take them back meanwhile. Only from an attached thread (see
+    /// the module's comment).
+    pub fn read<R>(&self, f: impl FnOnce(&[Loan<'_, A, B>]) -> R) -> R {
+        let v = self.items.lock();
+        let loans: Vec<Loan<'_, A, B>> = v
+            .iter()
+            .map(|r| match r {
+                // SAFETY: the pointers were made by `lend` from references borrowed for the
+                // whole of its call, and `lend` empties the vector (under this mutex, which we
+                // hold until `loans` is gone: its lifetime is this guard's) before it returns;
+                // so each points at a live `A` that its owner does not change meanwhile.
+                Raw::A(a) => Loan::A(unsafe { a.as_ref() }),
+                // SAFETY: as for `A`.
+                Raw::B(b) => Loan::B(unsafe { b.as_ref() }),
+            })
+            .collect();
+        f(&loans)
+    }
+}
+
+// SAFETY: the lender holds only pointers, dereferenced by `read` while their owner is between
+// `lend` and its reclaim (see there); the values behind them are reached by attached threads
+// only (the module's promise, as `Shared`'s), so their counts change under the GIL or
+// atomically.
+unsafe impl<A, B> Send for Lender<A, B> {}
+// SAFETY: as for `Send`; the vector itself is behind a mutex.
+unsafe impl<A, B> Sync for Lender<A, B> {}
