@@ -876,3 +876,44 @@ fn value_arrays_at_thread_exit() {
         });
     }
 }
+
+/// `heap/lend.rs`: what a thread lends is readable by another until `lend` returns, and gone
+/// after; a reader holding the loans makes the owner's reclaim wait (no use of a loan after the
+/// owner went on, which Miri would report).
+#[test]
+fn lender_lends_until_taken_back() {
+    use minivm_vm::heap::lend::{Lender, Loan};
+    use std::sync::Barrier;
+    let lender: Arc<Lender<String, u32>> = Arc::new(Lender::default());
+    let lent = Arc::new(Barrier::new(2));
+    let owner = {
+        let (lender, lent) = (lender.clone(), lent.clone());
+        std::thread::spawn(move || {
+            let mut frame = String::from("frame");
+            let parked = 7u32;
+            lender.lend([Loan::A(&frame), Loan::B(&parked)], || {
+                lent.wait();
+                lent.wait();
+            });
+            // Taken back: the owner changes its frame again.
+            frame.push_str(" changed");
+            frame
+        })
+    };
+    lent.wait();
+    let seen = lender.read(|loans| {
+        // The owner goes on meanwhile, and must wait for this read to end before it changes
+        // the frame.
+        lent.wait();
+        loans
+            .iter()
+            .map(|l| match l {
+                Loan::A(s) => s.to_string(),
+                Loan::B(n) => n.to_string(),
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(seen, ["frame", "7"]);
+    assert_eq!(owner.join().unwrap(), "frame changed");
+    assert!(lender.read(|loans| loans.is_empty()));
+}
