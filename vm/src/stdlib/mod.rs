@@ -60,6 +60,7 @@ pub mod traceback;
 pub mod tzfile;
 pub mod unicodedata;
 pub mod weakref;
+pub mod xmlscan;
 pub mod zlib;
 
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_subprocess", subprocess::module),
     ("_typeflags", typeflags_module),
     ("_weakref", weakref::module),
+    ("_xmlscan", xmlscan::module),
     ("array", array::module),
     ("atexit", atexit::module),
     ("binascii", binascii::module),
