@@ -880,6 +880,12 @@ impl Drop for Instance {
 
 impl Instance {
     pub fn new(class: Ref<Class>) -> Instance {
+        Instance::with_dict(class, crate::object::InstDict::default())
+    }
+
+    /// As [`Instance::new`], with its attribute table already made (native code making an
+    /// instance shaped as others of its class: `InstDict::with_names_of`).
+    pub fn with_dict(class: Ref<Class>, dict: crate::object::InstDict) -> Instance {
         let payload = match class.kind {
             TypeKind::Exception => Payload::Exception(Box::new(ObjCell::new(ExcData::default()))),
             TypeKind::Native => Payload::Native(std::sync::OnceLock::new()),
@@ -888,7 +894,12 @@ impl Instance {
                 None => Payload::None,
             },
         };
-        Instance::with_payload(class, payload)
+        Instance {
+            class: crate::heap::SwapRef::new(class),
+            dict: ObjCell::new(dict),
+            payload,
+            weak: crate::heap::weak::WeakAnchor::new(),
+        }
     }
 
     /// The Rust data of a native-class instance, if it is a `T` and `__init__` has set it.

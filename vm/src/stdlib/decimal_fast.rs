@@ -30,7 +30,7 @@
 //! A result made here has the sign, coefficient and exponent the mini code gives, and the
 //! same flags are set; anything this module is unsure of is not answered here.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::heap::{Global, Ref};
@@ -79,6 +79,11 @@ struct State {
     layout: AtomicU32,
     /// Where a Context's table keeps [`CTX_FIELDS`] (see [`ctx_positions`]; 0: not seen yet).
     ctx_layout: AtomicU64,
+    /// Where the current context was last found: the position of a thread's entry in
+    /// `contexts` (checked by its key before use), and of `_vars` in a contextvars Context's
+    /// table (the layout number in the low 32 bits, the position above; 0: not seen yet).
+    tid_at: AtomicUsize,
+    vars_layout: AtomicU64,
 }
 
 static STATE: Global<State> = Global::new();
@@ -171,6 +176,8 @@ fn setup(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         empty: Value::str(""),
         layout: AtomicU32::new(0),
         ctx_layout: AtomicU64::new(0),
+        tid_at: AtomicUsize::new(0),
+        vars_layout: AtomicU64::new(0),
     };
     Ok(Value::Bool(STATE.set(state).is_ok()))
 }
@@ -391,16 +398,45 @@ fn ctx_positions(st: &State, d: &InstDict) -> Option<[usize; 8]> {
     Some(unpack(packed))
 }
 
+/// The thread's contextvars Context: its entry in `contexts` looked for first where the last
+/// one was found (one thread, or threads taking turns, find theirs there without hashing).
+fn thread_context(st: &State, tid: i64) -> Option<Value> {
+    let map = st.contexts.map.lock();
+    let at = st.tid_at.load(Relaxed);
+    if let Some((k, v)) = map.get_index(at) {
+        if matches!(k.value, Value::Int(t) if t == tid) {
+            return Some(v.clone());
+        }
+    }
+    let key = HashKey::from_value(Value::Int(tid)).ok()?;
+    let (i, _, v) = map.get_full(&key)?;
+    st.tid_at.store(i, Relaxed);
+    Some(v.clone())
+}
+
+/// A contextvars Context's `_vars`, found at the position cached for its table's layout.
+fn context_vars(st: &State, d: &InstDict) -> Option<Value> {
+    let packed = st.vars_layout.load(Relaxed);
+    if packed != 0 && packed as u32 == d.layout_id() {
+        return d.values_slice().get((packed >> 32) as usize).cloned();
+    }
+    let i = d.get_index_of("_vars")?;
+    if d.has_layout() {
+        st.vars_layout
+            .store(u64::from(d.layout_id()) | ((i as u64) << 32), Relaxed);
+    }
+    d.values_slice().get(i).cloned()
+}
+
 /// The context argument `v` (None: the current one, read from contextvars' table as decimal's
 /// `getcontext` does; a thread that has none yet is left to the mini code, which makes it).
 fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
     let inst = match v {
         None | Some(Value::None) => {
-            let tid = HashKey::from_value(Value::Int(interp.thread_id as i64)).ok()?;
-            let Value::Instance(cv_ctx) = st.contexts.get(&tid)? else {
+            let Value::Instance(cv_ctx) = thread_context(st, interp.thread_id as i64)? else {
                 return None;
             };
-            let vars = cv_ctx.dict.read().get("_vars").cloned()?;
+            let vars = context_vars(st, &cv_ctx.dict.read())?;
             let Value::Dict(vars) = vars else { return None };
             // A context holds a few variables: compare by identity rather than hash and compare
             // instances as dict keys do.
@@ -498,20 +534,21 @@ fn new_decimal(st: &State, like: &Value, sign: bool, coeff: u128, exp: i64) -> V
         Value::Int(exp),
         st.empty.clone(),
     ];
-    let mut inst = Instance::new(st.decimal.clone());
     if let Value::Instance(like) = like {
         let d = like.dict.read();
         if d.layout_id() == st.layout.load(Relaxed) {
             match InstDict::with_names_of(&d, values) {
                 Ok(table) => {
                     drop(d);
-                    *inst.dict.get_mut() = table;
-                    return Value::Instance(Ref::new(inst));
+                    // Made in its block with its table (no empty table made and dropped).
+                    let class = st.decimal.clone();
+                    return Value::Instance(Ref::new_with(|| Instance::with_dict(class, table)));
                 }
                 Err(back) => values = back,
             }
         }
     }
+    let mut inst = Instance::new(st.decimal.clone());
     let d = inst.dict.get_mut();
     for (name, v) in [&st.sign, &st.int, &st.exp, &st.special]
         .into_iter()
