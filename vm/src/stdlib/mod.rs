@@ -9,6 +9,7 @@ pub mod astparse;
 pub mod asyncio_support;
 pub mod atexit;
 pub mod binascii;
+pub mod bisect;
 pub mod blake2;
 pub mod cmath;
 pub mod coro_intro;
@@ -79,6 +80,7 @@ pub type MakeModule = fn() -> Ref<Module>;
 pub const MODULES: &[(&str, MakeModule)] = &[
     ("_astparse", astparse::module),
     ("_asyncio_support", asyncio_support::module),
+    ("_bisect", bisect::module),
     ("_codecsupport", crate::builtins::codecs::support_module),
     ("_collections", deque::collections_module),
     ("_decimal_fast", decimal_fast::module),
