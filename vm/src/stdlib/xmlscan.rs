@@ -180,12 +180,15 @@ fn children_of(inst: &Ref<Instance>, names: &Names) -> Option<Ref<List>> {
     }
 }
 
-/// The str for a name, made once per `build` call.
-fn name_value<'a>(strs: &mut HashMap<&'a [u8], Value>, n: &'a [u8]) -> Value {
+/// The str for a name, made once per `build` call (expat interns names too).
+fn name_value<'a>(strs: &mut SeenNames<'a>, n: &'a [u8]) -> Value {
     strs.entry(n)
         .or_insert_with(|| Value::str(std::str::from_utf8(n).unwrap_or("")))
         .clone()
 }
+
+/// The names met in one `build` call and their strs.
+type SeenNames<'a> = HashMap<&'a [u8], Value, rustc_hash::FxBuildHasher>;
 
 fn build(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [Value::Str(text), Value::Int(pos), Value::List(open_tags), Value::List(scopes), Value::List(open_elems), owner, to_tail, Value::Class(element), events, want_start, want_end] =
@@ -218,7 +221,7 @@ fn build(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut owner = owner.clone();
     let mut to_tail = matches!(to_tail, Value::Bool(true));
     // One str per distinct name (expat interns names too).
-    let mut strs: HashMap<&[u8], Value> = HashMap::new();
+    let mut strs: SeenNames<'_> = HashMap::default();
     while !open_tags.items.read().is_empty() {
         let Some(off) = s.get(i..).and_then(|t| t.iter().position(|&b| b == b'<')) else {
             break;
@@ -284,12 +287,13 @@ fn build(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                         Value::string(v),
                     );
                 }
-                let inst = Ref::new(Instance::new(element.clone()));
+                let inst = Ref::new_with(|| Instance::new(element.clone()));
                 {
+                    // A new table: the names are added without searching for them.
                     let mut d = inst.dict.write();
-                    d.insert(names.tag.clone(), tag_value.clone());
-                    d.insert(names.attrib.clone(), Value::Dict(Ref::new(attrib)));
-                    d.insert(names.children.clone(), Value::list(Vec::new()));
+                    d.push_name(&names.tag, tag_value.clone());
+                    d.push_name(&names.attrib, Value::Dict(Ref::new(attrib)));
+                    d.push_name(&names.children, Value::list(Vec::new()));
                 }
                 let elem = Value::Instance(inst);
                 children.items.write().push(elem.clone());
