@@ -93,6 +93,8 @@ pub fn module() -> Ref<Module> {
     d.set_str("__name__", Value::str("_decimal_fast"));
     d.set_str("setup", super::func("setup", setup));
     d.set_str("new", super::func("new", new));
+    d.set_str("setup_new", super::func("setup_new", setup_new));
+    d.set_str("decimal_new", super::func("decimal_new", decimal_new));
     let methods: [(&'static str, crate::object::NativeFn); 18] = [
         ("__mul__", mul),
         ("__rmul__", rmul),
@@ -210,6 +212,52 @@ fn new(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         d.insert_slot(name.clone(), v);
     }
     Ok(Value::Instance(Ref::new(inst)))
+}
+
+/// decimal.mini's `Decimal.__new__`, for every construction `decimal_new` does not make.
+static SLOW_NEW: Global<Value> = Global::new();
+
+/// `setup_new(Decimal.__new__)`: remember the mini-language `__new__`; True the first time
+/// (`decimal_new` may then stand for it), False after.
+fn setup_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [slow] = args.pos else {
+        return Err(crate::err!(
+            TypeError,
+            "_decimal_fast.setup_new: unexpected arguments"
+        ));
+    };
+    Ok(Value::Bool(
+        STATE.get().is_some() && SLOW_NEW.set(slow.clone()).is_ok(),
+    ))
+}
+
+/// `Decimal.__new__(cls, value='0', context=None)`: `Decimal(n)` for an int `n` (exactly
+/// `Decimal`, no context) made here, as the mini `__new__`'s own first test makes it (sign,
+/// magnitude, exponent 0) without its frame; every other call goes to the mini `__new__`.
+fn decimal_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (Some(st), Some(slow)) = (STATE.get(), SLOW_NEW.get()) else {
+        return Err(crate::err!(SystemError, "_decimal_fast is not set up"));
+    };
+    if let ([Value::Class(cls), Value::Int(n)], []) = (args.pos, args.kw) {
+        if Ref::ptr_eq(cls, &st.decimal) {
+            let coeff = match n.checked_abs() {
+                Some(m) => Value::Int(m),
+                None => Value::from(crate::num::BigInt::from(n.unsigned_abs())),
+            };
+            let mut inst = Instance::new(st.decimal.clone());
+            let d = inst.dict.get_mut();
+            for (name, v) in [&st.sign, &st.int, &st.exp, &st.special].into_iter().zip([
+                Value::Int(i64::from(*n < 0)),
+                coeff,
+                Value::Int(0),
+                st.empty.clone(),
+            ]) {
+                d.insert_slot(name.clone(), v);
+            }
+            return Ok(Value::Instance(Ref::new(inst)));
+        }
+    }
+    interp.call_kw(slow, args.pos, args.kw)
 }
 
 /// A finite operand: (-1)**sign * coeff * 10**exp.
