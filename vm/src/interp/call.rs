@@ -420,6 +420,71 @@ impl Interp {
         }
     }
 
+    /// `CALL_METHOD_LOCAL` (`self.m()`) on an instance in local `slot`: as `try_push_method`,
+    /// with the receiver read where it is, in the caller's slot. A method whose one parameter
+    /// is `self` gets a pooled frame with a clone of the receiver in its first slot: nothing is
+    /// pushed on the caller's stack and moved off it again. `None` for anything else (the
+    /// instruction then pushes the receiver and goes on as `CALL_METHOD`).
+    pub(crate) fn try_push_method_local(
+        &mut self,
+        frame: &Frame,
+        slot: usize,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        match crate::heap::gil_model() {
+            Some(gil) => self.push_method_local_in(gil, frame, slot, name, cache),
+            None => self.push_method_local_in(AnyModel, frame, slot, name, cache),
+        }
+    }
+
+    /// `try_push_method_local`'s work, the cells taken as `access` takes them.
+    #[inline(always)]
+    fn push_method_local_in<A: CellAccess>(
+        &mut self,
+        access: A,
+        frame: &Frame,
+        slot: usize,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        let Some(Value::Instance(inst)) = frame.locals.get(slot) else {
+            return None;
+        };
+        if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
+            || crate::interp::attr::method_shadowed(&access.lock(&inst.dict), name, &cache.word)
+        {
+            return None;
+        }
+        let pool = &mut self.frame_pool;
+        let cur_exc = &self.cur_exc;
+        let (mut callee, nlocals) = inst.class.with_hinted_in::<true, _, _>(
+            access,
+            name,
+            &cache.class_hint,
+            #[inline(always)]
+            |v| match v {
+                Some(Value::Function(f)) if f.code.plain_args == 1 => {
+                    let mut callee = pool.pop()?;
+                    enter_code::<true, A>(access, &mut callee, f, cur_exc);
+                    Some((callee, f.code.nlocals))
+                }
+                _ => None,
+            },
+        )?;
+        let receiver = Value::Instance(inst.clone());
+        let have = callee.locals.len();
+        match callee.locals.first_mut() {
+            // The slots are there, empty (`Frame::reset`), as `take_args` finds them.
+            Some(first) if have >= nlocals && have <= nlocals + SPARE_SLOTS => {
+                debug_assert!(matches!(first, Value::Undefined));
+                std::mem::forget(std::mem::replace(first, receiver));
+            }
+            _ => fill_locals(&mut callee.locals, nlocals, &mut [receiver]),
+        }
+        Some(callee)
+    }
+
     /// `try_push_method`'s work, the cells taken as `access` takes them.
     #[inline(always)]
     fn push_method_in<A: CellAccess>(

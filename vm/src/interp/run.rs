@@ -1670,6 +1670,18 @@ impl Interp {
                         // `CALL_METHOD_LOCAL` pushes its receiver, then runs as `CALL_METHOD`.
                         let (name, n) = match *op {
                             Op::CallMethodLocal(x, name) => {
+                                // An instance's method of one parameter: its frame takes the
+                                // receiver straight from the slot (`try_push_method_local`).
+                                if let Value::Instance(_) = tri!(self.local(f, code, x.into())) {
+                                    let name = &code.names[name.0 as usize];
+                                    let cache = &code.cache[ip - 1];
+                                    let local =
+                                        self.try_push_method_local(f, x.index(), name, cache);
+                                    if let Some(callee) = local {
+                                        self.push_frame::<OBSERVED>(frame, callee)?;
+                                        continue 'frames;
+                                    }
+                                }
                                 let v = tri!(self.local(f, code, x.into())).clone();
                                 f.stack.push(v);
                                 (name, 0)
