@@ -447,13 +447,24 @@ impl Parser<'_> {
                     ))
                 }
                 b'\'' | b'"' => {
-                    j += 1;
-                    while j < end && bytes.get(j) != Some(&c) {
+                    // A string in the expression, a triple-quoted one included (which may
+                    // hold the other quote, or one or two of its own).
+                    let triple = next == Some(c) && bytes.get(j + 2) == Some(&c);
+                    j += if triple { 3 } else { 1 };
+                    let closes = |k: usize| {
+                        bytes.get(k) == Some(&c)
+                            && (!triple
+                                || (bytes.get(k + 1) == Some(&c) && bytes.get(k + 2) == Some(&c)))
+                    };
+                    while j < end && !closes(j) {
                         j += 1;
                     }
                     if j >= end {
                         unterminated = true;
                         break;
+                    }
+                    if triple {
+                        j += 2;
                     }
                 }
                 b'(' | b'[' | b'{' => {
