@@ -4,7 +4,7 @@
 //! later. The statements are checked as CPython's `future.c` checks them.
 
 use crate::ast::{Const, Expr, ExprKind, Stmt, StmtKind};
-use crate::bytecode::Constant;
+use crate::bytecode::{Constant, Op};
 use crate::{Span, SyntaxError};
 
 use super::Compiler;
@@ -72,6 +72,12 @@ impl<'a> Compiler<'a> {
     /// `from __future__ import annotations`.
     pub(crate) fn annotation(&mut self, a: &'a Expr) -> Result<(), SyntaxError> {
         let Some(src) = &self.annotation_src else {
+            // `*args: *Ts` (PEP 646): the one item `Ts` unpacks to.
+            if let ExprKind::Starred(inner) = &a.kind {
+                self.expr(inner)?;
+                self.emit(Op::UnpackSequence(1));
+                return Ok(());
+            }
             return self.expr(a);
         };
         let text = src

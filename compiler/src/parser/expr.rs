@@ -181,7 +181,7 @@ impl Parser<'_> {
                 }
                 seen_star = true;
                 if self.at(&Token::Name) {
-                    ps.vararg = Some(self.param(annotations)?);
+                    ps.vararg = Some(self.star_param(annotations)?);
                 } else if self.at(close) || (self.at(&Token::Comma) && self.peek_at(1) == close) {
                     return Err(SyntaxError::syntax(
                         "named arguments must follow bare *",
@@ -209,6 +209,37 @@ impl Parser<'_> {
             }
         }
         Ok(ps)
+    }
+
+    /// `*args`, whose annotation may be starred (`*args: *Ts`, PEP 646).
+    fn star_param(&mut self, annotations: bool) -> PResult<Param> {
+        let starred =
+            annotations && self.peek_at(1) == &Token::Colon && self.peek_at(2) == &Token::Star;
+        if !starred {
+            return self.param(annotations);
+        }
+        let span = self.bump();
+        let name = crate::ast::Ident {
+            name: self.text(span).to_string(),
+            span,
+        };
+        self.bump();
+        let star = self.bump();
+        let value = self.bitor()?;
+        let span = Span {
+            start: star.start,
+            end: value.span.end,
+        };
+        let annotation = Expr {
+            kind: ExprKind::Starred(Box::new(value)),
+            span,
+            outer: span,
+        };
+        Ok(Param {
+            name,
+            default: None,
+            annotation: Some(annotation),
+        })
     }
 
     fn param(&mut self, annotations: bool) -> PResult<Param> {
