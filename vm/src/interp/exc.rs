@@ -446,8 +446,8 @@ impl Interp {
         if span == (0, 0) {
             return None;
         }
-        let sources = self.vm.sources.lock();
-        let src = &sources.iter().find(|(f, _)| f.as_ref() == filename)?.1;
+        let src = self.source_text(filename)?;
+        let src = &src;
         let span = if lookup {
             crate::interp::carets::callee_span(src, span)
         } else {
@@ -464,20 +464,37 @@ impl Interp {
 
     /// The `~~^^` line under a frame's source line (`carets.rs`).
     fn marker_line(&self, e: &TraceEntry) -> Option<String> {
-        let sources = self.vm.sources.lock();
-        let src = sources.iter().find(|(f, _)| *f == e.filename)?;
+        let src = self.source_text(&e.filename)?;
         let span = if e.lookup {
-            crate::interp::carets::callee_span(&src.1, e.span)
+            crate::interp::carets::callee_span(&src, e.span)
         } else {
             e.span
         };
-        crate::interp::carets::marker_line(&src.1, e.line, span)
+        crate::interp::carets::marker_line(&src, e.line, span)
+    }
+
+    /// The text of `filename` for a traceback: a source the VM compiled, else the file on disk
+    /// (as CPython's `linecache` reads it: code compiled from text under a file's name, as
+    /// `exec(compile(text, path, 'exec'))` does, shows that file's lines), kept once read.
+    fn source_text(&self, filename: &str) -> Option<Arc<str>> {
+        {
+            let sources = self.vm.sources.lock();
+            if let Some((_, text)) = sources.iter().find(|(f, _)| f.as_ref() == filename) {
+                return Some(text.clone());
+            }
+        }
+        if filename.is_empty() || filename.starts_with('<') {
+            return None;
+        }
+        let bytes = std::fs::read(filename).ok()?;
+        let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
+        self.vm.add_source(filename, &text);
+        Some(text)
     }
 
     pub(crate) fn source_line(&self, filename: &str, line: u32) -> Option<String> {
-        let sources = self.vm.sources.lock();
-        let src = sources.iter().find(|(f, _)| f.as_ref() == filename)?;
-        let text = src.1.lines().nth(line.checked_sub(1)? as usize)?;
+        let src = self.source_text(filename)?;
+        let text = src.lines().nth(line.checked_sub(1)? as usize)?;
         let t = text.trim();
         if t.is_empty() {
             None
