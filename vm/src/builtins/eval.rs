@@ -473,7 +473,28 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             code
         }
     };
+    // Compiled from a tree's text: its columns are that text's, not the file's, so tracebacks
+    // draw no carets under the file's lines (the line numbers are the tree's).
+    let code = if tree_text.is_some() {
+        without_columns(code)
+    } else {
+        code
+    };
     Ok(code_object(code))
+}
+
+/// `code` and the code objects nested in it with no source ranges (`(0, 0)`: no carets).
+fn without_columns(code: Arc<CodeObject>) -> Arc<CodeObject> {
+    let mut code = Arc::unwrap_or_clone(code);
+    for span in &mut code.spans {
+        *span = (0, 0);
+    }
+    for c in &mut code.consts {
+        if let minivm_compiler::bytecode::Constant::Code(inner) = c {
+            *inner = without_columns(inner.clone());
+        }
+    }
+    Arc::new(code)
 }
 
 /// CPython's `co_flags` bits for what minivm's code records: `CO_OPTIMIZED | CO_NEWLOCALS` for
