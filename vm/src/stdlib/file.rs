@@ -1034,12 +1034,23 @@ fn f_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let make = interp.getattr(&module, "TextIOWrapper")?;
         return interp.call_kw(&make, &args.pos[1..], args.kw);
     }
+    // `io.BufferedReader(raw)`, `io.BufferedWriter(raw)`: vm/lib/_bufferedio.mini.
+    for (kind, name) in [
+        (FileKind::Reader, "BufferedReader"),
+        (FileKind::Writer, "BufferedWriter"),
+    ] {
+        if Ref::ptr_eq(cls, &file_class(kind)) {
+            let module = interp.import_module("_bufferedio")?;
+            let make = interp.getattr(&module, name)?;
+            return interp.call_kw(&make, &args.pos[1..], args.kw);
+        }
+    }
     Ok(Value::Instance(Ref::new(Instance::new(cls.clone()))))
 }
 
-/// `io.BufferedReader(raw)`...: minivm makes binary file objects only through `open()` (and
-/// `sys`, `subprocess`, `socket.makefile`, `tempfile`). A `TextIOWrapper` made over a buffer
-/// (`f_new`) is set up already.
+/// `io.BufferedRandom(raw)`: minivm makes such file objects only through `open()` (and `sys`,
+/// `subprocess`, `socket.makefile`, `tempfile`). A `TextIOWrapper`, `BufferedReader` or
+/// `BufferedWriter` made over a stream (`f_new`) is set up already.
 fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Some(Value::Instance(inst)) = args.pos.first() {
         if inst.class.lookup("_wraps_buffer").is_some() {

@@ -14,6 +14,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("__future__.mini", include_str!("../../lib/__future__.mini")),
     ("_attrdict.mini", include_str!("../../lib/_attrdict.mini")),
     (
+        "_bufferedio.mini",
+        include_str!("../../lib/_bufferedio.mini"),
+    ),
+    (
         "_compat_pickle.mini",
         include_str!("../../lib/_compat_pickle.mini"),
     ),
