@@ -9,7 +9,7 @@ use crate::heap::Ref;
 use crate::interp::call::Kwargs;
 use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, types, AttrMap, Class, Dict, Instance, Payload, TypeKind};
+use crate::object::{type_name, types, AttrMap, CellObj, Class, Dict, Instance, Payload, TypeKind};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -53,6 +53,16 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Exit::Return(_) => None,
         Exit::Yield(..) => return Err(err!(SystemError, "class body yielded")),
     };
+    // As CPython's class body ends, the `__class__` cell of methods that use `super()` or
+    // `__class__` goes into the namespace as `__classcell__` (a metaclass sees it there), and
+    // `type.__new__` takes it out and fills it with the new class (`make_class`).
+    if let Some(c) = &cell {
+        let c = Value::Cell(c.clone());
+        match &mapping {
+            Some(m) => interp.setitem(m, Value::str("__classcell__"), c)?,
+            None => ns.set_str("__classcell__", c),
+        }
+    }
     if resolved.len() != given.len() || resolved.iter().zip(&given).any(|(r, g)| !r.is(g)) {
         // PEP 560: the bases as written, before `__mro_entries__` replaced them.
         let orig = Value::tuple(given.clone());
@@ -66,17 +76,42 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // `type.__new__`, which runs `__init_subclass__`) make the class.
         let margs = [Value::str(name), Value::tuple(resolved), prepared];
         let class_value = interp.call_kw(&Value::Class(meta), &margs, &kw)?;
-        if let Some(c) = cell {
-            c.set(class_value.clone());
+        if let (Some(c), Value::Class(_)) = (&cell, &class_value) {
+            check_class_cell(interp, c, name, &class_value)?;
         }
         return Ok(class_value);
     }
     let class_value = make_class(name, &resolved, &ns, None)?;
-    if let Some(c) = cell {
-        c.set(class_value.clone());
-    }
     finish_class(interp, &class_value, &kw)?;
     Ok(class_value)
+}
+
+/// After a metaclass made class `name`: the `__class__` cell must hold that class, which
+/// `type.__new__` put there if the metaclass passed `__classcell__` on (CPython's errors
+/// otherwise).
+fn check_class_cell(
+    interp: &mut Interp,
+    cell: &Ref<CellObj>,
+    name: &str,
+    class: &Value,
+) -> PyResult<()> {
+    match cell.get() {
+        Value::Undefined => Err(err!(
+            RuntimeError,
+            "__class__ not set defining '{}' as {}. Was __classcell__ propagated to \
+             type.__new__?",
+            name,
+            interp.repr(class)?
+        )),
+        v if v.is(class) => Ok(()),
+        v => Err(err!(
+            TypeError,
+            "__class__ set to {} defining '{}' as {}",
+            interp.repr(&v)?,
+            name,
+            interp.repr(class)?
+        )),
+    }
 }
 
 /// The metaclass a class with these bases gets: `meta` (the explicit one, or `type`) unless a
@@ -396,6 +431,18 @@ fn make_class(
         check_metaclass_hooks(&dict, name)?;
     }
     let slots = take_slots(&mut dict, name)?;
+    // The class body's `__class__` cell (see `build_class`): filled below with the new class.
+    let class_cell = match dict.shift_remove("__classcell__") {
+        None => None,
+        Some(Value::Cell(c)) => Some(c),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "__classcell__ must be a nonlocal cell, not <class '{}'>",
+                type_name(&other)
+            ))
+        }
+    };
     // As in CPython, `__new__` is a static method and `__init_subclass__` and
     // `__class_getitem__` class methods even without the decorators.
     for (hook, kind) in [
@@ -448,6 +495,9 @@ fn make_class(
         weak: Default::default(),
     });
     Class::register_subclass(&cls);
+    if let Some(c) = class_cell {
+        c.set(Value::Class(cls.clone()));
+    }
     // Free-threaded model: a top-level class is shared by every thread that makes instances or
     // looks up methods; CPython 3.13t makes classes immortal for that reason (see
     // `Function::share_if_top_level`). Classes made inside functions stay counted.

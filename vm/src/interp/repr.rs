@@ -274,7 +274,16 @@ impl Interp {
                 g.qualname(),
                 v.id()
             )),
-            Value::Cell(_) => out.push_str(&format!("<cell at {:#x}>", v.id())),
+            // CPython's: what the cell holds, by type and address, or that it is empty.
+            Value::Cell(c) => match c.get() {
+                Value::Undefined => out.push_str(&format!("<cell at {:#x}: empty>", v.id())),
+                held => out.push_str(&format!(
+                    "<cell at {:#x}: {} object at {:#x}>",
+                    v.id(),
+                    type_name(&held),
+                    held.id()
+                )),
+            },
             Value::Instance(inst) => {
                 if let Some(m) = inst.class.lookup("__repr__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;
