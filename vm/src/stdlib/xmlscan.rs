@@ -28,7 +28,11 @@ use crate::value::Value;
 use crate::PyResult;
 
 pub fn module() -> Ref<Module> {
-    super::module_from_fns("_xmlscan", &[("build", build)], vec![])
+    super::module_from_fns(
+        "_xmlscan",
+        &[("build", build), ("write_plain", write_plain)],
+        vec![],
+    )
 }
 
 /// One tag read (and checked) but not yet acted on.
@@ -344,4 +348,167 @@ fn build(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         owner,
         Value::Bool(to_tail),
     ]))
+}
+
+/// `text` escaped as ElementTree's `_escape_text` does (`&`, `<`, `>`), added to `out`.
+fn push_text(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// An attribute value escaped as `_escape_attr` does.
+fn push_attr(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#09;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A str, `None` for None, or no answer (`Err`) for anything else.
+fn opt_str(v: Option<Value>) -> Result<Option<Ref<crate::object::PyStr>>, ()> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(()),
+    }
+}
+
+/// The name `names` gives `key` (a str), if it is a str.
+fn written_name(names: &Dict, key: &Value) -> Option<Ref<crate::object::PyStr>> {
+    let key = HashKey::from_value(key.clone()).ok()?;
+    match names.get(&key)? {
+        Value::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// How deep `write_plain` goes (the mini writer's recursion fails far below 1,000 levels).
+const MAX_WRITE_DEPTH: usize = 200;
+
+/// One step of the writer: an element to open, or the end tag (and tail) of one opened.
+enum Step {
+    Open(Ref<Instance>),
+    Close(Ref<crate::object::PyStr>, Option<Ref<crate::object::PyStr>>),
+}
+
+/// `write_plain(root, Element, names, short_empty)`: the XML text `_write_xml` writes for a
+/// tree of plain Elements with str tags, attribute names and values, texts and tails, written
+/// without namespace declarations (`names`: `_qualified_names`' map); `None` for any other tree
+/// (the mini writer then writes it, and raises its errors). Nothing is changed here.
+fn write_plain(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Value::Instance(root), Value::Class(element), Value::Dict(names), short_empty] = args.pos
+    else {
+        return Ok(Value::None);
+    };
+    let short_empty = matches!(short_empty, Value::Bool(true));
+    Ok(write_tree(root, element, names, short_empty).map_or(Value::None, Value::string))
+}
+
+fn write_tree(
+    root: &Ref<Instance>,
+    element: &Ref<Class>,
+    names: &Dict,
+    short_empty: bool,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut stack = vec![Step::Open(root.clone())];
+    // Elements open around the one written: a tree deeper than this (or one that holds
+    // itself) is left to the mini writer, which raises RecursionError as CPython's does.
+    let mut depth = 0usize;
+    while let Some(step) = stack.pop() {
+        let e = match step {
+            Step::Open(e) => e,
+            Step::Close(name, tail) => {
+                depth -= 1;
+                out.push_str("</");
+                out.push_str(name.as_str());
+                out.push('>');
+                if let Some(t) = tail {
+                    push_text(&mut out, t.as_str());
+                }
+                continue;
+            }
+        };
+        if !Ref::ptr_eq(&e.class.get(), element) {
+            return None;
+        }
+        let (tag, attrib, text, tail, children) = {
+            let d = e.dict.read();
+            (
+                d.get("tag").cloned(),
+                d.get("attrib").cloned(),
+                d.get("text").cloned(),
+                d.get("tail").cloned(),
+                d.get("_children").cloned(),
+            )
+        };
+        let (Some(tag @ Value::Str(_)), Some(Value::Dict(attrib)), Some(Value::List(children))) =
+            (tag, attrib, children)
+        else {
+            return None;
+        };
+        let (Ok(text), Ok(tail)) = (opt_str(text), opt_str(tail)) else {
+            return None;
+        };
+        let text = text.filter(|t| !t.as_str().is_empty());
+        let tail = tail.filter(|t| !t.as_str().is_empty());
+        let name = written_name(names, &tag)?;
+        out.push('<');
+        out.push_str(name.as_str());
+        let pairs: Vec<(Value, Value)> = attrib
+            .map
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.value.clone(), v.clone()))
+            .collect();
+        for (k, v) in pairs {
+            let (Value::Str(_), Value::Str(v)) = (&k, &v) else {
+                return None;
+            };
+            let key = written_name(names, &k)?;
+            out.push(' ');
+            out.push_str(key.as_str());
+            out.push_str("=\"");
+            push_attr(&mut out, v.as_str());
+            out.push('"');
+        }
+        let kids = children.items.read().clone();
+        if text.is_some() || !kids.is_empty() || !short_empty {
+            out.push('>');
+            if let Some(t) = &text {
+                push_text(&mut out, t.as_str());
+            }
+            depth += 1;
+            if depth > MAX_WRITE_DEPTH {
+                return None;
+            }
+            stack.push(Step::Close(name, tail));
+            for kid in kids.into_iter().rev() {
+                let Value::Instance(kid) = kid else {
+                    return None;
+                };
+                stack.push(Step::Open(kid));
+            }
+        } else {
+            out.push_str(" />");
+            if let Some(t) = tail {
+                push_text(&mut out, t.as_str());
+            }
+        }
+    }
+    Some(out)
 }
