@@ -68,7 +68,11 @@ pub fn entries() -> Vec<(&'static str, Value)> {
         names.set_str(name, Value::Int(*number));
     }
     let mut out = vec![
-        ("_uname", func("_uname", uname_fields)),
+        // The five fields of `os.uname()`: the same function as `_posix_support.uname`.
+        (
+            "_uname",
+            func("_uname", crate::stdlib::posix_support::uname),
+        ),
         ("sysconf", func("sysconf", sysconf)),
         ("sysconf_names", Value::Dict(crate::heap::Ref::new(names))),
         ("pread", func("pread", pread)),
@@ -88,20 +92,6 @@ fn io_err(e: rustix::io::Errno) -> std::io::Error {
 
 fn einval() -> crate::PyErr {
     os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None)
-}
-
-/// `_uname()`: (sysname, nodename, release, version, machine) for `os.uname()`.
-fn uname_fields(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("uname", Style::NoArgs, &[], 0).check(&args)?;
-    let u = rustix::system::uname();
-    let text = |c: &std::ffi::CStr| Value::string(c.to_string_lossy().into_owned());
-    Ok(Value::tuple(vec![
-        text(u.sysname()),
-        text(u.nodename()),
-        text(u.release()),
-        text(u.version()),
-        text(u.machine()),
-    ]))
 }
 
 /// `os.sysconf(name)`: a system limit by name (`'SC_PAGESIZE'`) or number; -1 when the

@@ -275,8 +275,9 @@ fn terminal_size(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ]))
 }
 
-/// `uname()`: `(sysname, nodename, release, version, machine)` of uname(2).
-fn uname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+/// `uname()`: `(sysname, nodename, release, version, machine)` of uname(2) (also `os.uname`'s
+/// fields).
+pub(crate) fn uname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.none("uname")?;
     let u = rustix::system::uname();
     let text = |c: &std::ffi::CStr| Value::string(c.to_string_lossy().into_owned());
