@@ -386,6 +386,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("pathlib.mini", include_str!("../../lib/pathlib.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
     ("platform.mini", include_str!("../../lib/platform.mini")),
+    ("posix.mini", include_str!("../../lib/posix.mini")),
     ("posixpath.mini", include_str!("../../lib/posixpath.mini")),
     ("pprint.mini", include_str!("../../lib/pprint.mini")),
     ("pstats.mini", include_str!("../../lib/pstats.mini")),
