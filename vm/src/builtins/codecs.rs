@@ -422,24 +422,7 @@ pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
                     out.push(ch);
                     continue;
                 }
-                check_handler(errors, true)?;
-                match errors {
-                    "strict" => {
-                        return Err(unicode_error(
-                            ExcKind::UnicodeDecodeError,
-                            enc,
-                            Value::bytes(b.to_vec()),
-                            i,
-                            i + 1,
-                            enc.reason(),
-                        ))
-                    }
-                    "ignore" => {}
-                    "replace" => out.push('\u{FFFD}'),
-                    _ => {
-                        let _ = write!(out, "\\x{c:02x}");
-                    }
-                }
+                undecodable(&mut out, errors, enc, b, i, i + 1, enc.reason())?;
             }
         }
         Encoding::Utf8 => {
@@ -462,27 +445,8 @@ pub fn decode(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
                             }
                             Some(n) => (n, "invalid continuation byte"),
                         };
-                        check_handler(errors, true)?;
-                        let bad = &rest[good..good + len];
-                        match errors {
-                            "strict" => {
-                                return Err(unicode_error(
-                                    ExcKind::UnicodeDecodeError,
-                                    enc,
-                                    Value::bytes(b.to_vec()),
-                                    base + good,
-                                    base + good + len,
-                                    reason,
-                                ))
-                            }
-                            "ignore" => {}
-                            "replace" => out.push('\u{FFFD}'),
-                            _ => {
-                                for c in bad {
-                                    let _ = write!(out, "\\x{c:02x}");
-                                }
-                            }
-                        }
+                        let (start, end) = (base + good, base + good + len);
+                        undecodable(&mut out, errors, enc, b, start, end, reason)?;
                         base += good + len;
                         rest = &rest[good + len..];
                     }
@@ -670,29 +634,45 @@ fn decode_wide(b: &[u8], enc: Encoding, errors: &str) -> PyResult<String> {
             },
         };
         let (start, end, reason) = bad;
-        check_handler(errors, true)?;
-        match errors {
-            "strict" => {
-                return Err(unicode_error(
-                    ExcKind::UnicodeDecodeError,
-                    name,
-                    Value::bytes(b.to_vec()),
-                    start,
-                    end,
-                    reason,
-                ))
-            }
-            "ignore" => {}
-            "replace" => out.push('\u{FFFD}'),
-            _ => {
-                for c in &b[start..end] {
-                    let _ = write!(out, "\\x{c:02x}");
-                }
-            }
-        }
+        undecodable(&mut out, errors, name, b, start, end, reason)?;
         pos = end;
     }
     Ok(out)
+}
+
+/// Bytes `b[start..end]` that `enc` cannot decode, handled as `errors` says: strict raises
+/// CPython's `UnicodeDecodeError`, ignore drops them, replace writes U+FFFD once,
+/// backslashreplace writes `\xNN` for each byte.
+fn undecodable(
+    out: &mut String,
+    errors: &str,
+    enc: Encoding,
+    b: &[u8],
+    start: usize,
+    end: usize,
+    reason: &str,
+) -> PyResult<()> {
+    check_handler(errors, true)?;
+    match errors {
+        "strict" => {
+            return Err(unicode_error(
+                ExcKind::UnicodeDecodeError,
+                enc,
+                Value::bytes(b.to_vec()),
+                start,
+                end,
+                reason,
+            ))
+        }
+        "ignore" => {}
+        "replace" => out.push('\u{FFFD}'),
+        _ => {
+            for c in b.get(start..end).unwrap_or_default() {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A `UnicodeEncodeError`/`UnicodeDecodeError` with CPython's five arguments, also stored as the
