@@ -254,12 +254,16 @@ pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Ref<Dict>) 
 pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
     let _ = interp.vm.stdout.lock().flush();
     if e.is(ExcKind::SystemExit) {
-        let args = e.args();
-        return match args.first() {
-            None | Some(Value::None) => 0,
-            Some(Value::Int(n)) => *n as i32,
-            Some(Value::Bool(b)) => *b as i32,
-            Some(other) => {
+        // Its `code` (a subclass may have set or assigned another than its arguments).
+        let code = match e.exc.exc() {
+            Some(d) => crate::builtins::attrs::exc_member(&d.lock(), "code"),
+            None => Value::None,
+        };
+        return match &code {
+            Value::None => 0,
+            Value::Int(n) => *n as i32,
+            Value::Bool(b) => *b as i32,
+            other => {
                 let msg = interp.str_of(other).unwrap_or_default();
                 crate::stdlib::file::write_stderr(interp, &format!("{msg}\n"));
                 1

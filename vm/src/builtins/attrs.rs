@@ -9,6 +9,37 @@ use std::sync::Arc;
 use crate::object::{class_of, Class, Dict, Function};
 use crate::value::Value;
 
+/// Whether `inst` is an exception of `kind` or of a subclass of it.
+fn is_exc(inst: &crate::object::Instance, kind: crate::object::ExcKind) -> bool {
+    inst.class.is_subclass(crate::object::types().exc(kind))
+}
+
+/// Whether `name` is the member CPython gives exceptions of `inst`'s class besides `args`:
+/// `StopIteration.value`, `SystemExit.code` (subclasses too).
+pub fn member_of(inst: &crate::object::Instance, name: &str) -> bool {
+    use crate::object::ExcKind;
+    match name {
+        "value" => is_exc(inst, ExcKind::StopIteration),
+        "code" => is_exc(inst, ExcKind::SystemExit),
+        _ => false,
+    }
+}
+
+/// `StopIteration.value` / `SystemExit.code`: what was assigned to it, else what `__init__` set
+/// from the arguments (none: `None`; `value` is the first, `code` the only one or the tuple of
+/// several) -- `None` if a subclass's own `__init__` never called the base one.
+pub fn exc_member(d: &crate::object::ExcData, name: &str) -> Value {
+    if let Some(v) = &d.member {
+        return v.clone();
+    }
+    match (d.init_pending, d.args.as_slice()) {
+        (true, _) | (false, []) => Value::None,
+        (false, [one]) => one.clone(),
+        (false, [first, ..]) if name == "value" => first.clone(),
+        (false, many) => Value::tuple(many.to_vec()),
+    }
+}
+
 fn class_value(c: &Ref<Class>) -> Value {
     Value::Class(c.clone())
 }
@@ -53,14 +84,7 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                     drop(d);
                     crate::interp::exc::traceback_value(i)
                 }
-                "value" if i.class.name().as_ref() == "StopIteration" => {
-                    d.args.first().cloned().unwrap_or(Value::None)
-                }
-                "code" if i.class.name().as_ref() == "SystemExit" => match d.args.as_slice() {
-                    [] => Value::None,
-                    [one] => one.clone(),
-                    many => Value::tuple(many.to_vec()),
-                },
+                "value" | "code" if member_of(i, name) => exc_member(&d, name),
                 _ => {
                     let v = exc_default_attr(i, &d, name)?;
                     return Some(Ok(v));

@@ -489,7 +489,11 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             d.insert(k.clone(), v.clone());
         }
     }
-    data.lock().args = args.pos[1..].to_vec();
+    let mut d = data.lock();
+    d.args = args.pos[1..].to_vec();
+    d.init_pending = false;
+    d.member = None;
+    drop(d);
     // `OSError(errno, strerror, filename)`: its attributes, and `args` without the filename.
     crate::stdlib::os::init_os_error(inst, &args.pos[1..]);
     crate::interp::syntaxerr::init_syntax_error(inst, &args.pos[1..])?;

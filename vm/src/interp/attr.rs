@@ -1165,6 +1165,12 @@ impl Interp {
             data.lock().args = args;
             return Ok(());
         }
+        if let Some(data) = inst.exc() {
+            if crate::builtins::attrs::member_of(inst, name) {
+                data.lock().member = Some(v);
+                return Ok(());
+            }
+        }
         if let (Some(_), "__traceback__") = (inst.exc(), name) {
             return crate::interp::exc::set_traceback(inst, &v);
         }
@@ -1747,7 +1753,9 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let inst = Instance::new(cls.clone());
     if let Some(d) = inst.exc() {
-        d.lock().args = args.pos[1..].to_vec();
+        let mut data = d.lock();
+        data.args = args.pos[1..].to_vec();
+        data.init_pending = true;
     }
     Ok(Value::Instance(Ref::new(inst)))
 }

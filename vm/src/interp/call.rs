@@ -1770,7 +1770,10 @@ impl Interp {
         };
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
-                d.lock().args = args.to_vec();
+                let mut data = d.lock();
+                data.args = args.to_vec();
+                data.init_pending = true;
+                drop(data);
                 crate::stdlib::os::init_os_error(i, args);
                 crate::interp::syntaxerr::init_syntax_error(i, args)?;
             }

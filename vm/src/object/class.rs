@@ -782,6 +782,13 @@ pub struct ExcData {
     /// Boxed: an unboxed pair made every instance too large for the heap's pools (`heap/pool.rs`
     /// serves objects up to 256 bytes), which changed how addresses are reused.
     pub tb_object: Option<Box<(usize, Value)>>,
+    /// Made by calling the class, and `BaseException.__init__` has not run yet (a subclass's
+    /// own `__init__` may never call it): CPython's `SystemExit.code` and
+    /// `StopIteration.value` are then `None`, whatever the arguments were.
+    pub init_pending: bool,
+    /// A value assigned to `SystemExit.code` or `StopIteration.value` (in CPython a member of
+    /// the object, not an entry of its `__dict__`); `__init__` forgets it.
+    pub member: Option<Value>,
 }
 
 // Instances must stay small enough for the heap's pools, and small: every object of a Python

@@ -265,6 +265,7 @@ fn trace_exc(data: &ExcData, visit: &mut Visitor<'_>) {
     trace_all(data.args.iter(), visit);
     trace_opt(&data.cause, visit);
     trace_opt(&data.context, visit);
+    trace_opt(&data.member, visit);
     if let Some(cached) = &data.tb_object {
         cached.1.trace(visit);
     }

@@ -201,6 +201,7 @@ fn instance_referents(interp: &mut Interp, inst: &Ref<Instance>) -> Vec<Value> {
                 out.push(tb.1.clone());
             }
             out.extend(data.cause.iter().chain(data.context.iter()).cloned());
+            out.extend(data.member.iter().cloned());
         }
         // A subclass of another built-in type: the instance dict (made by the first
         // attribute), the class, then what the built-in value holds.
