@@ -208,6 +208,22 @@ pub fn adopt_inherited_fd(n: i32) -> Option<std::os::fd::OwnedFd> {
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(n) })
 }
 
+/// A new descriptor for the open file that descriptor `n` names, whoever owns `n` (a file
+/// object, a socket, the interpreter itself): what lets `os.read(f.fileno(), k)`,
+/// `os.set_blocking(sock.fileno(), False)` or `os.fstat(sock.fileno())` act on the file as
+/// in CPython, where a descriptor is only a number. The duplicate shares the open file (its
+/// offset and status flags) and is closed when dropped; `n` itself is never closed or changed
+/// here. EBADF if `n` is not open.
+pub fn dup_open_fd(n: i64) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let n = i32::try_from(n).map_err(|_| std::io::Error::from_raw_os_error(libc::EBADF))?;
+    let dup = nix::fcntl::fcntl(n, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+        .map_err(|e| std::io::Error::from_raw_os_error(e as i32))?;
+    // SAFETY: `dup` was made by this very call, so nothing else in the process holds it; the
+    // returned `OwnedFd` is its only owner and closes it once.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(dup) })
+}
+
 /// What a `subprocess` child sets up between its fork and its exec besides its streams,
 /// working directory and process group: `Popen`'s `start_new_session`, `umask`,
 /// `extra_groups`, `group`, `user`, `close_fds` and `pass_fds`, and the signal dispositions of

@@ -815,9 +815,9 @@ fn urandom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// Descriptors handed to the program as ints (`os.pipe`, `tempfile.mkstemp`), kept open here
-/// until `os.close(fd)` drops them or `open(fd)` takes one over. minivm can only name the
-/// descriptors it made and those it inherited: any other number is `OSError: [Errno 9] Bad
-/// file descriptor`.
+/// until `os.close(fd)` drops them or `open(fd)` takes one over. Only these (and those the
+/// process inherited) can be closed or taken over by number; the other `os` functions also
+/// reach a descriptor a file object or socket owns, through a duplicate ([`borrow_fd`]).
 static OWNED_FDS: parking_lot::Mutex<Vec<OwnedFd>> = parking_lot::Mutex::new(Vec::new());
 
 /// Keep `fd` open and give the program its number.
@@ -877,9 +877,11 @@ pub fn borrow_fd(interp: &mut Interp, n: i64) -> PyResult<std::fs::File> {
                 std::io::stderr().as_fd().try_clone_to_owned()
             }
         }
+        // One the program holds as an int, else the descriptor of a file object or socket
+        // (`f.fileno()`): a duplicate either way.
         _ => match with_owned_fd(n, |f| f.try_clone()) {
             Some(dup) => dup,
-            None => return Err(bad_fd()),
+            None => crate::heap::fork::dup_open_fd(n),
         },
     };
     dup.map(std::fs::File::from).map_err(|e| os_error(&e, None))
