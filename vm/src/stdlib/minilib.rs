@@ -156,6 +156,10 @@ pub static FILES: &[(&str, &str)] = &[
         "asyncio/trsock.mini",
         include_str!("../../lib/asyncio/trsock.mini"),
     ),
+    (
+        "asyncio/unix_events.mini",
+        include_str!("../../lib/asyncio/unix_events.mini"),
+    ),
     ("base64.mini", include_str!("../../lib/base64.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
     ("cProfile.mini", include_str!("../../lib/cProfile.mini")),
