@@ -148,6 +148,10 @@ pub fn module() -> Ref<Module> {
         vec![
             ("new", crate::builtins::native("new", hash_new)),
             ("blake2", crate::builtins::native("blake2", hash_blake2)),
+            (
+                "scrypt",
+                crate::builtins::native("scrypt", crate::stdlib::scrypt::scrypt),
+            ),
             ("HASH", Value::Class(hash_class())),
         ],
     )

@@ -45,6 +45,7 @@ pub mod queue;
 pub mod random;
 pub mod re;
 pub mod resource;
+pub mod scrypt;
 pub mod select;
 pub mod sha512;
 pub mod signal;
