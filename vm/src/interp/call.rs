@@ -682,6 +682,48 @@ impl Interp {
         Some(r)
     }
 
+    /// `f(args)` (`CALL`, `CALL_LOCAL`) where `f`, at `fpos`, is a function written in Rust
+    /// that does not read its caller's frame and has no instance argument to unwrap (`ord(c)`,
+    /// `isinstance(x, C)`, `math.sqrt(x)`), as CPython 3.11's `PRECALL_BUILTIN_O`/`_FAST`: its
+    /// answer, the callee and arguments gone from the stack (their counts dropped inline, not
+    /// by `Vec::truncate`'s drop glue). The arguments are lent where they are, no keyword or
+    /// tuple work. `None`, the stack untouched, for any other callee.
+    #[inline(never)]
+    pub(crate) fn call_native_fast(
+        &mut self,
+        frame: &mut Frame,
+        fpos: usize,
+    ) -> Option<PyResult<Value>> {
+        let caller: &Frame = frame;
+        let (Value::Native(n), args) = caller.stack.get(fpos..)?.split_first()? else {
+            return None;
+        };
+        let r = self.native_lent(caller, n, args)?;
+        while frame.stack.len() > fpos {
+            if let Some(v) = frame.stack.pop() {
+                v.discard();
+            }
+        }
+        Some(r)
+    }
+
+    /// `call_native_fast`'s call of `n` with `args` (the caller parked, as
+    /// `call_native_out_of_line` parks it): `None` if `n` reads its caller's frame or may unwrap
+    /// an instance argument.
+    #[inline(always)]
+    fn native_lent(
+        &mut self,
+        caller: &Frame,
+        n: &NativeFunction,
+        args: &[Value],
+    ) -> Option<PyResult<Value>> {
+        if n.reads_frame || may_unwrap(n, args) {
+            return None;
+        }
+        self.finalize_before_native(caller);
+        Some(self.parked(caller, |s| (n.func)(s, Args { pos: args, kw: &[] })))
+    }
+
     /// A call that runs no new frame of its own is a safe point for finalizers (module comment
     /// of `finalize.rs`): the objects whose last reference went since the last one get their
     /// `__del__` (or generator close) before the call, so `print(id(C()))` or `print(C().x)`

@@ -1623,18 +1623,24 @@ impl Interp {
                             self.push_frame::<OBSERVED>(frame, callee)?;
                             continue 'frames;
                         }
-                        // `len(v)` of a built-in str, bytes or container (CPython's
-                        // `CALL_NO_KW_LEN`): answered here, no call made, no frame parked.
-                        let len = match (f.stack.get(fpos), f.stack.get(fpos + 1)) {
-                            (Some(Value::Native(nf)), Some(v)) if n == 1 && is_len(nf) => {
-                                builtin_len(v)
+                        // A function written in Rust (`ord(c)`, `isinstance(x, C)`): its kind
+                        // tested inline, the call out of line (`call_native_fast`); `len(v)` of
+                        // a built-in str, bytes or container (CPython's `CALL_NO_KW_LEN`)
+                        // answered here, no call made, no frame parked.
+                        if let Some(Value::Native(nf)) = f.stack.get(fpos) {
+                            let len = match f.stack.get(fpos + 1) {
+                                Some(v) if n == 1 && is_len(nf) => builtin_len(v),
+                                _ => None,
+                            };
+                            if let Some(len) = len {
+                                pop_n_discard(&mut f.stack, fpos);
+                                f.stack.push(Value::Int(len));
+                                continue;
                             }
-                            _ => None,
-                        };
-                        if let Some(len) = len {
-                            f.stack.truncate(fpos);
-                            f.stack.push(Value::Int(len));
-                            continue;
+                            if let Some(r) = self.call_native_fast(f, fpos) {
+                                f.stack.push(tri!(r));
+                                continue;
+                            }
                         }
                         // `int(x)` of the built-in type with a float or an int that fits
                         // (chaos' `int(p.x * size)`): converted here, as CPython 3.12's
@@ -1651,11 +1657,6 @@ impl Interp {
                         if let Some(i) = int {
                             pop_n_discard(&mut f.stack, fpos);
                             f.stack.push(Value::Int(i));
-                            continue;
-                        }
-                        if let Some(r) = self.call_native_on_stack(f, fpos) {
-                            let r = tri!(r);
-                            f.stack.push(r);
                             continue;
                         }
                         if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
