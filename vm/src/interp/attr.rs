@@ -13,9 +13,9 @@ use crate::interp::frame::{Frame, Resumed};
 use crate::interp::subclass::slot_of;
 use crate::interp::{Args, Interp};
 use crate::object::{
-    class_of, descriptor_name_bit, type_name, types, Class, Dict, InstDict, Instance, NameRef,
-    NativeFunction, Payload, TypeKind, BUILTIN_TYPE, DICTLESS, HAS_GETATTR, HAS_GETATTRIBUTE,
-    HAS_PROPERTY, HAS_SETATTR, PLAIN_SLOTS,
+    class_of, descriptor_name_bit, type_name, types, Class, Ctor, Dict, InstDict, Instance,
+    NameRef, NativeFunction, Payload, TypeKind, BUILTIN_TYPE, DICTLESS, HAS_GETATTR,
+    HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR, PLAIN_SLOTS,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -1718,7 +1718,13 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // `__new__` entry) or `super().__new__(...)` in a metaclass.
         return crate::interp::classdef::type_new_meta(interp, args);
     }
-    crate::interp::call::check_abstract(cls)?;
+    // A user class whose call plan is known (`Ctor`) has no abstract methods and no payload:
+    // `__new__`'s `object.__new__(cls)` skips the look-up of `__abstractmethods__` and makes
+    // the instance as `C()` does, its table sized for the attributes `__init__` gives.
+    let known = matches!(cls.ctor(), Ctor::Plain(_) | Ctor::New(_));
+    if !known {
+        crate::interp::call::check_abstract(cls)?;
+    }
     if crate::object::is_data_kind(cls.kind) {
         // `tuple.__new__(cls, items)`, as namedtuple classes call it.
         let cls = cls.clone();
@@ -1750,6 +1756,9 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         if cls.lookup("__init__").is_none() {
             return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
         }
+    }
+    if known {
+        return Ok(Value::Instance(Instance::new_plain(cls.clone())));
     }
     let inst = Instance::new(cls.clone());
     if let Some(d) = inst.exc() {

@@ -755,6 +755,17 @@ impl Interp {
                 frame.stack.truncate(fpos);
                 return self.zero_arg_super(frame);
             }
+            // `C()` of a plain user class without `__init__`: the instance made here, not by
+            // `call_kw` and `instantiate` (callgrind: about 1,100 machine instructions a call
+            // before, `instantiate_plain`'s `Ctor` found twice).
+            if zero_args && !c.builtin {
+                if let Ctor::Plain(None) = c.ctor() {
+                    let cls = c.clone();
+                    frame.stack.truncate(fpos);
+                    self.check_recursion(crate::interp::guard::CALLING)?;
+                    return Ok(Value::Instance(crate::object::Instance::new_plain(cls)));
+                }
+            }
             // `range(n)` with int bounds (`for i in range(r)` inside a loop): made here, not by
             // the general class call (callgrind: about 880 machine instructions a call before).
             if c.kind == crate::object::TypeKind::Range
@@ -1749,8 +1760,10 @@ impl Interp {
         if is_constructed(cls) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
         }
-        if let Ctor::Plain(init) = cls.ctor() {
-            return self.instantiate_plain(cls, init, args, kw);
+        match cls.ctor() {
+            Ctor::Plain(init) => return self.instantiate_plain(cls, init, args, kw),
+            Ctor::New(new) => return self.instantiate_new_held(cls, new, args, kw),
+            _ => {}
         }
         // `C(...)` where C's metaclass defines `__call__`: that decides (`super().__call__`
         // reaches `type.__call__`, [`Interp::instantiate_type`]).
@@ -1771,8 +1784,10 @@ impl Interp {
         args: &[Value],
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<Value> {
-        if let Ctor::Plain(init) = cls.ctor() {
-            return self.instantiate_plain(cls, init, args, kw);
+        match cls.ctor() {
+            Ctor::Plain(init) => return self.instantiate_plain(cls, init, args, kw),
+            Ctor::New(new) => return self.instantiate_new_held(cls, new, args, kw),
+            _ => {}
         }
         if cls.builtin && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native) {
             return crate::builtins::construct(self, cls, Args { pos: args, kw });
@@ -1798,10 +1813,7 @@ impl Interp {
         }
         check_abstract(cls)?;
         if let Some(new) = cls.lookup("__new__") {
-            // One recursion level held for `__new__` and `__init__`, as `call_init_held`.
-            return self.with_recursion(crate::interp::guard::CALLING, |s| {
-                s.instantiate_with_new(cls, new, args, kw)
-            });
+            return self.instantiate_new_held(cls, new, args, kw);
         }
         let inst = if data_kind {
             self.new_builtin_subclass(cls, args, kw)?
@@ -1834,6 +1846,20 @@ impl Interp {
             return Err(err!(TypeError, "{}() takes no arguments", cls.name()));
         }
         Ok(inst)
+    }
+
+    /// `instantiate_with_new` inside one recursion level held for `__new__` and `__init__`,
+    /// as `call_init_held`.
+    fn instantiate_new_held(
+        &mut self,
+        cls: &Ref<crate::object::Class>,
+        new: Value,
+        args: &[Value],
+        kw: &[(Arc<str>, Value)],
+    ) -> PyResult<Value> {
+        self.with_recursion(crate::interp::guard::CALLING, |s| {
+            s.instantiate_with_new(cls, new, args, kw)
+        })
     }
 
     /// Calling a plain user class (`Ctor::Plain`): a new instance, passed to `init`.
@@ -1943,6 +1969,9 @@ impl Interp {
             if let Some(init) = init {
                 full[0] = obj.clone();
                 self.call_init(&init, &full, kw)?;
+            }
+            if let Value::Instance(i) = &obj {
+                i.note_attr_count();
             }
         }
         Ok(obj)

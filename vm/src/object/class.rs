@@ -130,6 +130,11 @@ pub enum Ctor {
     General,
     /// A plain user class: a fresh `Instance` (no payload) passed to this `__init__`, if any.
     Plain(Option<Value>),
+    /// A user class as `Plain` but for its `__new__`, this Python function (unwrapped from
+    /// its `staticmethod`): `type.__call__`'s steps (`__new__`, then `__init__` on an
+    /// instance of the class) without looking for `__call__`, `__abstractmethods__` and
+    /// `__new__` again.
+    New(Value),
 }
 
 /// A class (or a base) has a data descriptor (a property, a `__slots__` member, or an object
@@ -572,19 +577,27 @@ impl Class {
     }
 
     fn compute_ctor(&self) -> Ctor {
-        let plain = !self.builtin
+        let user = !self.builtin
             && self.kind == TypeKind::Object
-            && self.lookup("__new__").is_none()
             && self.lookup("__abstractmethods__").is_none()
             // A metaclass's `__call__` decides what calling the class does.
             && self
                 .metaclass
                 .as_ref()
                 .is_none_or(|m| m.lookup("__call__").is_none());
-        if plain {
-            Ctor::Plain(self.lookup("__init__"))
-        } else {
-            Ctor::General
+        if !user {
+            return Ctor::General;
+        }
+        match self.lookup("__new__") {
+            None => Ctor::Plain(self.lookup("__init__")),
+            Some(f @ Value::Function(_)) => Ctor::New(f),
+            Some(Value::Instance(w)) => match (&w.payload, w.class.kind) {
+                (Payload::Wrapped(f @ Value::Function(_)), TypeKind::StaticMethod) => {
+                    Ctor::New(f.clone())
+                }
+                _ => Ctor::General,
+            },
+            Some(_) => Ctor::General,
         }
     }
 

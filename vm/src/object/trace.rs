@@ -244,8 +244,8 @@ impl Trace for Class {
             trace_all(slots.values(), visit);
         }
         if let Ok(ctor) = self.ctor.try_read() {
-            if let crate::object::Ctor::Plain(Some(init)) = &ctor.1 {
-                init.trace(visit);
+            if let crate::object::Ctor::Plain(Some(f)) | crate::object::Ctor::New(f) = &ctor.1 {
+                f.trace(visit);
             }
         }
     }
