@@ -641,53 +641,14 @@ impl Interp {
         Some(callee)
     }
 
-    /// `f(args)` where `f`, at `fpos`, is a function written in Rust that does not read its
-    /// caller's frame and has no instance argument to unwrap (`math.sin(x)`, `len(obj)`,
-    /// `isinstance(obj, C)`): called with the arguments where they are on the stack, the
-    /// caller recorded as waiting (`parked`), then they leave the stack. This is what
-    /// `call_on_stack` and `call_kw` do for such a callee, without their tests for generator
-    /// functions, classes and the other kinds of callable first (callgrind, float_points: about
-    /// 100 of the ~350 machine instructions of each `sin(i)` went to those). `None`, the stack
-    /// untouched, for any other callee. Only the test of the callee's kind is inline: with the
-    /// call inline too, the dispatch loop's other arms got slower (callgrind: deltablue, which
-    /// makes few such calls, +0.45%).
-    #[inline(always)]
-    pub(crate) fn call_native_on_stack(
-        &mut self,
-        frame: &mut Frame,
-        fpos: usize,
-    ) -> Option<PyResult<Value>> {
-        if !matches!(frame.stack.get(fpos), Some(Value::Native(_))) {
-            return None;
-        }
-        self.call_native_out_of_line(frame, fpos)
-    }
-
-    #[inline(never)]
-    fn call_native_out_of_line(
-        &mut self,
-        frame: &mut Frame,
-        fpos: usize,
-    ) -> Option<PyResult<Value>> {
-        let caller: &Frame = frame;
-        let (Value::Native(n), args) = caller.stack.get(fpos..)?.split_first()? else {
-            return None;
-        };
-        if n.reads_frame || may_unwrap(n, args) {
-            return None;
-        }
-        self.finalize_before_native(caller);
-        let r = self.parked(caller, |s| (n.func)(s, Args { pos: args, kw: &[] }));
-        frame.stack.truncate(fpos);
-        Some(r)
-    }
-
     /// `f(args)` (`CALL`, `CALL_LOCAL`) where `f`, at `fpos`, is a function written in Rust
     /// that does not read its caller's frame and has no instance argument to unwrap (`ord(c)`,
     /// `isinstance(x, C)`, `math.sqrt(x)`), as CPython 3.11's `PRECALL_BUILTIN_O`/`_FAST`: its
     /// answer, the callee and arguments gone from the stack (their counts dropped inline, not
     /// by `Vec::truncate`'s drop glue). The arguments are lent where they are, no keyword or
-    /// tuple work. `None`, the stack untouched, for any other callee.
+    /// tuple work. `None`, the stack untouched, for any other callee. `CALL` and
+    /// `CALL_METHOD` (`math.sin(x)`) test the callee's kind inline and call this: with the call
+    /// inline too, the dispatch loop's other arms got slower (callgrind: deltablue +0.45%).
     #[inline(never)]
     pub(crate) fn call_native_fast(
         &mut self,
@@ -707,9 +668,8 @@ impl Interp {
         Some(r)
     }
 
-    /// `call_native_fast`'s call of `n` with `args` (the caller parked, as
-    /// `call_native_out_of_line` parks it): `None` if `n` reads its caller's frame or may unwrap
-    /// an instance argument.
+    /// `call_native_fast`'s call of `n` with `args`, the caller recorded as waiting (`parked`):
+    /// `None` if `n` reads its caller's frame or may unwrap an instance argument.
     #[inline(always)]
     fn native_lent(
         &mut self,

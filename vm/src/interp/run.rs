@@ -1742,10 +1742,11 @@ impl Interp {
                         // A module's function, a class's, an instance's other callables: found,
                         // then called as `CALL` calls them.
                         let r = if tri!(self.load_method_in_place(f, opos, name, cache)) {
-                            if let Some(r) = self.call_native_on_stack(f, opos) {
-                                let r = tri!(r);
-                                f.stack.push(r);
-                                continue;
+                            if let Some(Value::Native(_)) = f.stack.get(opos) {
+                                if let Some(r) = self.call_native_fast(f, opos) {
+                                    f.stack.push(tri!(r));
+                                    continue;
+                                }
                             }
                             if let Some(callee) = tri!(self.try_push_call(f, opos)) {
                                 self.push_frame::<OBSERVED>(frame, callee)?;
