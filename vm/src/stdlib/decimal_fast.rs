@@ -396,9 +396,13 @@ struct Ctx {
     /// `_fix` returns a coefficient below 10**prec with an exponent in [fast_lo, fast_hi] as it is.
     fast_lo: i64,
     fast_hi: i64,
-    /// The SignalDicts.
-    flags: Value,
-    traps: Value,
+    /// The Context itself and where its table keeps the SignalDicts (flags, traps) and its
+    /// layout number: read only when a result is rounded ([`raise_rounded`]), so an exact
+    /// result costs no count changes for them (two clones and drops were ~60 of the ~400
+    /// machine instructions of a context look-up, callgrind).
+    table: Ref<Instance>,
+    signals_at: (usize, usize),
+    layout: u32,
 }
 
 impl Ctx {
@@ -446,34 +450,34 @@ fn ctx_positions(st: &State, d: &InstDict) -> Option<[usize; 8]> {
     Some(unpack(packed))
 }
 
-/// The thread's contextvars Context: its entry in `contexts` looked for first where the last
-/// one was found (one thread, or threads taking turns, find theirs there without hashing).
-fn thread_context(st: &State, tid: i64) -> Option<Value> {
-    let map = st.contexts.map.lock();
+/// The thread's contextvars Context: its entry in `contexts` (the table, locked by the caller)
+/// looked for first where the last one was found (one thread, or threads taking turns, find
+/// theirs there without hashing).
+fn thread_context<'m>(st: &State, map: &'m crate::object::KeyMap, tid: i64) -> Option<&'m Value> {
     let at = st.tid_at.load(Relaxed);
     if let Some((k, v)) = map.get_index(at) {
         if matches!(k.value, Value::Int(t) if t == tid) {
-            return Some(v.clone());
+            return Some(v);
         }
     }
     let key = HashKey::from_value(Value::Int(tid)).ok()?;
     let (i, _, v) = map.get_full(&key)?;
     st.tid_at.store(i, Relaxed);
-    Some(v.clone())
+    Some(v)
 }
 
 /// A contextvars Context's `_vars`, found at the position cached for its table's layout.
-fn context_vars(st: &State, d: &InstDict) -> Option<Value> {
+fn context_vars<'d>(st: &State, d: &'d InstDict) -> Option<&'d Value> {
     let packed = st.vars_layout.load(Relaxed);
     if packed != 0 && packed as u32 == d.layout_id() {
-        return d.values_slice().get((packed >> 32) as usize).cloned();
+        return d.values_slice().get((packed >> 32) as usize);
     }
     let i = d.get_index_of("_vars")?;
     if d.has_layout() {
         st.vars_layout
             .store(u64::from(d.layout_id()) | ((i as u64) << 32), Relaxed);
     }
-    d.values_slice().get(i).cloned()
+    d.values_slice().get(i)
 }
 
 /// The context argument `v` (None: the current one, read from contextvars' table as decimal's
@@ -481,25 +485,30 @@ fn context_vars(st: &State, d: &InstDict) -> Option<Value> {
 fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
     let inst = match v {
         None | Some(Value::None) => {
-            let Value::Instance(cv_ctx) = thread_context(st, interp.thread_id as i64)? else {
+            // Walked with each table borrowed in turn and nothing counted but the answer (no
+            // Python code runs meanwhile; a clone and a drop per level were ~40 machine
+            // instructions each, callgrind).
+            let contexts = st.contexts.map.lock();
+            let Value::Instance(cv_ctx) = thread_context(st, &contexts, interp.thread_id as i64)?
+            else {
                 return None;
             };
-            let vars = context_vars(st, &cv_ctx.dict.read())?;
-            let Value::Dict(vars) = vars else { return None };
+            let cv_table = cv_ctx.dict.read();
+            let Value::Dict(vars) = context_vars(st, &cv_table)? else {
+                return None;
+            };
             // A context holds a few variables: compare by identity rather than hash and compare
             // instances as dict keys do.
-            let found = {
-                let map = vars.map.lock();
-                if map.len() <= 8 {
-                    map.iter()
-                        .find(|(k, _)| k.value.is(&st.var.value))
-                        .map(|(_, v)| v.clone())
-                } else {
-                    map.get(&st.var).cloned()
-                }
+            let map = vars.map.lock();
+            let found = if map.len() <= 8 {
+                map.iter()
+                    .find(|(k, _)| k.value.is(&st.var.value))
+                    .map(|(_, v)| v)
+            } else {
+                map.get(&st.var)
             };
             match found? {
-                Value::Instance(i) => i,
+                Value::Instance(i) => i.clone(),
                 _ => return None,
             }
         }
@@ -516,11 +525,10 @@ fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
     let prec = int(0)?;
     let (emin, emax, fast_lo, fast_hi) = (int(1)?, int(2)?, int(3)?, int(4)?);
     let rounding = rounding_of(values.get(pos[5])?)?;
-    let flags = values.get(pos[6])?.clone();
-    let traps = values.get(pos[7])?.clone();
-    if prec < 1 {
+    if prec < 1 || values.len() <= pos[6].max(pos[7]) {
         return None;
     }
+    let layout = d.layout_id();
     drop(d);
     Some(Ctx {
         prec,
@@ -529,8 +537,9 @@ fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
         rounding,
         fast_lo,
         fast_hi,
-        flags,
-        traps,
+        table: inst,
+        signals_at: (pos[6], pos[7]),
+        layout,
     })
 }
 
@@ -966,14 +975,27 @@ fn try_div(interp: &Interp, st: &State, args: &Args<'_>, reflected: bool) -> Opt
 /// `ctx._raise(Rounded)` do when neither is trapped; `None` (nothing set) when one is trapped,
 /// so the caller leaves the operation to the mini code, which raises it.
 fn raise_rounded(st: &State, ctx: &Ctx, inexact: bool) -> Option<()> {
-    let traps = signal_dict(&ctx.traps)?;
+    let (flags, traps) = {
+        // Read where `context` found them, unless the table changed shape since (free-threaded,
+        // another thread may add an attribute): then the mini code answers.
+        let d = ctx.table.dict.read();
+        if d.layout_id() != ctx.layout || !d.has_layout() {
+            return None;
+        }
+        let values = d.values_slice();
+        (
+            values.get(ctx.signals_at.0)?.clone(),
+            values.get(ctx.signals_at.1)?.clone(),
+        )
+    };
+    let traps = signal_dict(&traps)?;
     let trapped = |k: &HashKey, at: usize| {
         with_signal(&traps, k, at, |v| !matches!(v, Value::Bool(false))).unwrap_or(true)
     };
     if trapped(&st.rounded, ROUNDED_AT) || (inexact && trapped(&st.inexact, INEXACT_AT)) {
         return None;
     }
-    let flags = signal_dict(&ctx.flags)?;
+    let flags = signal_dict(&flags)?;
     let raise = |k: &HashKey, at: usize| {
         if with_signal(&flags, k, at, |v| *v = Value::Bool(true)).is_none() {
             flags.set(k.clone(), Value::Bool(true));
