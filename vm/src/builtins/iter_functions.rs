@@ -299,9 +299,25 @@ fn minmax(interp: &mut Interp, args: Args<'_>, name: &str, is_max: bool) -> PyRe
             Some(f) => interp.call(f, std::slice::from_ref(&item))?,
             None => item.clone(),
         };
-        let better = match &best {
-            None => true,
-            Some((bk, _)) => {
+        let better = match (&k, &best) {
+            (_, None) => true,
+            // Two ints or two floats compare here, without a comparison result made and
+            // tested per item (as `a > b` and `a < b` compare them: a NaN is never better).
+            (Value::Int(a), Some((Value::Int(b), _))) => {
+                if is_max {
+                    a > b
+                } else {
+                    a < b
+                }
+            }
+            (Value::Float(a), Some((Value::Float(b), _))) => {
+                if is_max {
+                    a > b
+                } else {
+                    a < b
+                }
+            }
+            (_, Some((bk, _))) => {
                 if is_max {
                     let r = interp.compare(CmpOp::Gt, &k, bk)?;
                     interp.truthy(&r)?
@@ -358,7 +374,7 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     }
     let it = interp.get_iter_whole(args.get(0).unwrap_or(&Value::None))?;
-    while let Some(v) = interp.iter_next(&it)? {
+    while let Some(v) = interp.next_item(&it)? {
         acc = match (&acc, &v) {
             (Value::Int(a), Value::Int(b)) => match a.checked_add(*b) {
                 Some(s) => Value::Int(s),
@@ -374,7 +390,7 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn any(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let it = interp.get_iter_whole(args.one("any")?)?;
-    while let Some(v) = interp.iter_next(&it)? {
+    while let Some(v) = interp.next_item(&it)? {
         if interp.truthy(&v)? {
             return Ok(Value::Bool(true));
         }
@@ -384,7 +400,7 @@ fn any(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn all(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let it = interp.get_iter_whole(args.one("all")?)?;
-    while let Some(v) = interp.iter_next(&it)? {
+    while let Some(v) = interp.next_item(&it)? {
         if !interp.truthy(&v)? {
             return Ok(Value::Bool(false));
         }

@@ -73,7 +73,7 @@ fn join_items(interp: &mut Interp, it: &Value) -> PyResult<Vec<Value>> {
         }
     })?;
     let mut v = Vec::new();
-    while let Some(x) = interp.iter_next(&iter)? {
+    while let Some(x) = interp.next_item(&iter)? {
         v.push(x);
     }
     Ok(v)

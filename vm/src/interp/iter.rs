@@ -166,6 +166,20 @@ impl Interp {
         Ok(Value::Iter(Ref::new_with(|| IterObj::new(kind, state))))
     }
 
+    /// [`Interp::iter_next`] for a loop of a built-in that consumes an iterable (`sum`, `any`,
+    /// `list`, `set`, `str.join`, ...): a generator is resumed straight from the loop, without
+    /// the call through `iter_next` and the copy of its answer there (~35 of the ~600 machine
+    /// instructions of an item of `sum(x for x in xs)`, callgrind).
+    #[inline(always)]
+    pub fn next_item(&mut self, it: &Value) -> PyResult<Option<Value>> {
+        match it {
+            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
+                self.gen_resume(g, Value::None)
+            }
+            _ => self.iter_next(it),
+        }
+    }
+
     /// `next(it)`: `None` when the iterator is exhausted.
     pub fn iter_next(&mut self, it: &Value) -> PyResult<Option<Value>> {
         match it {
@@ -637,7 +651,7 @@ impl Interp {
         if matches!(v, Value::Iter(_)) && crate::heap::model() == crate::heap::Model::FreeThreaded {
             freeze_fresh_walks(&it, 0);
         }
-        while let Some(x) = self.iter_next(&it)? {
+        while let Some(x) = self.next_item(&it)? {
             f(self, x)?;
         }
         Ok(())
@@ -684,7 +698,7 @@ impl Interp {
                     freeze_fresh_walks(&it, 0);
                 }
                 let mut out = Vec::new();
-                while let Some(x) = self.iter_next(&it)? {
+                while let Some(x) = self.next_item(&it)? {
                     // An endless iterator fails once, like CPython running out of memory.
                     if out.len() == crate::builtins::args::MAX_ITEMS {
                         return Err(err!(MemoryError, ""));
