@@ -122,6 +122,9 @@ fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Ok(Value::None);
     }
     let write = interp.getattr(&file, "write")?;
+    if crate::stdlib::io::is_stringio_write(&write) {
+        return print_to_stringio(interp, &args, &write, sep, end, flush, &file);
+    }
     for (i, v) in args.pos.iter().enumerate() {
         if i > 0 {
             interp.call(&write, &[Value::str(sep)])?;
@@ -135,6 +138,63 @@ fn print(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     interp.call(&write, &[Value::str(end)])?;
     if flush {
         let f = interp.getattr(&file, "flush")?;
+        interp.call(&f, &[])?;
+    }
+    Ok(Value::None)
+}
+
+/// `print(...)` to a StringIO (`write` its own): the pieces CPython writes one by one are
+/// joined and written at once, which leaves the same text. Before an argument whose `str()`
+/// may run Python code (which could write to the same file, or fail), what is joined so far is
+/// written first, so everything lands in the order CPython writes it.
+fn print_to_stringio(
+    interp: &mut Interp,
+    args: &Args<'_>,
+    write: &Value,
+    sep: &str,
+    end: &str,
+    flush: bool,
+    file: &Value,
+) -> PyResult<Value> {
+    use crate::stdlib::io::stringio_write;
+    let mut out = String::new();
+    for (i, v) in args.pos.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        match v {
+            Value::Str(s) => out.push_str(s.as_str()),
+            Value::Int(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{n}");
+            }
+            // No Python code runs for these; a big int past the digit limit fails, after
+            // what comes before it was written.
+            Value::Bool(_) | Value::None | Value::Float(_) | Value::BigInt(_) => {
+                match interp.str_of(v) {
+                    Ok(s) => out.push_str(&s),
+                    Err(e) => {
+                        if !out.is_empty() {
+                            stringio_write(interp, write, Value::string(out))?;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            other => {
+                if !out.is_empty() {
+                    stringio_write(interp, write, Value::string(std::mem::take(&mut out)))?;
+                }
+                out.push_str(&interp.str_of(other)?);
+            }
+        }
+    }
+    out.push_str(end);
+    if !out.is_empty() {
+        stringio_write(interp, write, Value::string(out))?;
+    }
+    if flush {
+        let f = interp.getattr(file, "flush")?;
         interp.call(&f, &[])?;
     }
     Ok(Value::None)
