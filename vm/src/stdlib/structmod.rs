@@ -128,6 +128,44 @@ pub fn pack_native(interp: &mut Interp, code: u8, v: &Value) -> PyResult<Vec<u8>
     Ok(le[..size].to_vec())
 }
 
+/// How many parsed formats each thread keeps ([`cached_layout`]).
+const LAYOUT_CACHE: usize = 16;
+
+/// A format's bytes and its layout.
+type CachedLayout = (Box<[u8]>, std::rc::Rc<Layout>);
+
+thread_local! {
+    /// The formats parsed last, with their layouts, newest last.
+    static LAYOUTS: std::cell::RefCell<Vec<CachedLayout>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`layout`], remembered for the last few formats, as CPython's `struct` caches the `Struct`
+/// objects of the formats it is given: `unpack('>Q', data)` in a loop parsed the format, and
+/// copied it and the data, at every call (~950 machine instructions a call, callgrind on
+/// pyperformance telco). A format that fails to parse is not remembered.
+fn cached_layout(interp: &mut Interp, fmt: &[u8]) -> PyResult<std::rc::Rc<Layout>> {
+    let hit = LAYOUTS.with(|c| {
+        c.borrow()
+            .iter()
+            .rev()
+            .find(|(f, _)| **f == *fmt)
+            .map(|(_, l)| l.clone())
+    });
+    if let Some(l) = hit {
+        return Ok(l);
+    }
+    let l = std::rc::Rc::new(layout(interp, fmt)?);
+    LAYOUTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() == LAYOUT_CACHE {
+            c.remove(0);
+        }
+        c.push((fmt.into(), l.clone()));
+    });
+    Ok(l)
+}
+
 /// Parse `fmt` as CPython's `prepare_s` does.
 fn layout(interp: &mut Interp, fmt: &[u8]) -> PyResult<Layout> {
     let (order, body) = match fmt.first() {
@@ -214,10 +252,10 @@ fn layout(interp: &mut Interp, fmt: &[u8]) -> PyResult<Layout> {
 }
 
 /// The format argument: a str or bytes.
-fn format_arg(v: &Value) -> PyResult<Vec<u8>> {
+fn format_arg(v: &Value) -> PyResult<&[u8]> {
     match v {
-        Value::Str(s) => Ok(s.as_str().as_bytes().to_vec()),
-        Value::Bytes(b) => Ok(b.as_bytes().to_vec()),
+        Value::Str(s) => Ok(s.as_str().as_bytes()),
+        Value::Bytes(b) => Ok(b.as_bytes()),
         other => Err(err!(
             TypeError,
             "Struct() argument 1 must be a str or bytes object, not {}",
@@ -226,10 +264,10 @@ fn format_arg(v: &Value) -> PyResult<Vec<u8>> {
     }
 }
 
-/// The bytes of a buffer argument (`bytes` or `bytearray`).
-fn buffer_arg(v: &Value) -> PyResult<Vec<u8>> {
+/// The bytes of a buffer argument (`bytes` or `bytearray`), borrowed from a `bytes`.
+fn buffer_arg(v: &Value) -> PyResult<std::borrow::Cow<'_, [u8]>> {
     match crate::object::bytes_like(v) {
-        Some(b) => Ok(b.into_owned()),
+        Some(b) => Ok(b),
         None => Err(err!(
             TypeError,
             "a bytes-like object is required, not '{}'",
@@ -240,7 +278,7 @@ fn buffer_arg(v: &Value) -> PyResult<Vec<u8>> {
 
 fn calcsize(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let fmt = format_arg(args.one("calcsize")?)?;
-    let l = layout(interp, &fmt)?;
+    let l = cached_layout(interp, fmt)?;
     Ok(Value::Int(l.size as i64))
 }
 
@@ -249,7 +287,7 @@ fn pack(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some((fmt, vals)) = args.pos.split_first() else {
         return Err(err!(TypeError, "pack expected at least 1 argument, got 0"));
     };
-    let l = layout(interp, &format_arg(fmt)?)?;
+    let l = cached_layout(interp, format_arg(fmt)?)?;
     if vals.len() != l.values {
         let msg = format!(
             "pack expected {} items for packing (got {})",
@@ -272,7 +310,7 @@ fn pack_into(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             args.pos.len()
         ));
     }
-    let l = layout(interp, &format_arg(&args.pos[0])?)?;
+    let l = cached_layout(interp, format_arg(&args.pos[0])?)?;
     let vals = &args.pos[3..];
     if vals.len() != l.values {
         let msg = format!(
@@ -322,7 +360,7 @@ fn pack_into(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn unpack(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("unpack", 2, 2)?;
-    let l = layout(interp, &format_arg(&args.pos[0])?)?;
+    let l = cached_layout(interp, format_arg(&args.pos[0])?)?;
     let data = buffer_arg(&args.pos[1])?;
     if data.len() != l.size {
         let msg = format!("unpack requires a buffer of {} bytes", l.size);
@@ -340,7 +378,7 @@ fn unpack_from(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "unpack_from() missing required argument 'buffer' (pos 2)"
         ));
     };
-    let l = layout(interp, &format_arg(fmt)?)?;
+    let l = cached_layout(interp, format_arg(fmt)?)?;
     let data = buffer_arg(buffer)?;
     let len = data.len();
     let mut offset = match super::arg(&args, 2, "offset") {
