@@ -62,6 +62,9 @@ pub enum Value {
     /// `BigInt`, so small ints have one representation (equality, hashing and `is` rely on it).
     BigInt(Ref<BigInt>),
     Float(f64),
+    /// A `complex` number: its two parts in a heap object of their own (16 bytes behind the
+    /// header), as CPython's `PyComplexObject`. Instances of subclasses are `Instance`s.
+    Complex(Ref<crate::builtins::complex::Complex>),
     Str(Ref<PyStr>),
     Bytes(Ref<PyBytes>),
     ByteArray(Ref<ByteArray>),
@@ -163,6 +166,7 @@ impl Value {
             (Int(a), Int(b)) => a == b,
             (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
             (BigInt(a), BigInt(b)) => Ref::ptr_eq(a, b),
+            (Complex(a), Complex(b)) => Ref::ptr_eq(a, b),
             (Str(a), Str(b)) => Ref::ptr_eq(a, b),
             (Bytes(a), Bytes(b)) => Ref::ptr_eq(a, b),
             (ByteArray(a), ByteArray(b)) => Ref::ptr_eq(a, b),
@@ -198,6 +202,7 @@ impl Value {
             Int(i) => *i as usize,
             Float(f) => f.to_bits() as usize,
             BigInt(a) => Ref::as_ptr(a) as usize,
+            Complex(a) => Ref::as_ptr(a) as usize,
             Str(a) => Ref::as_ptr(a) as usize,
             Bytes(a) => Ref::as_ptr(a) as usize,
             ByteArray(a) => Ref::as_ptr(a) as usize,

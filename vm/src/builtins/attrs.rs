@@ -72,6 +72,8 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
         (Value::Int(_) | Value::Bool(_), "denominator") => Value::Int(1),
         (Value::Float(f), "real") => Value::Float(*f),
         (Value::Float(_), "imag") => Value::Float(0.0),
+        (Value::Complex(c), "real") => Value::Float(crate::num::new_float(c.re)),
+        (Value::Complex(c), "imag") => Value::Float(crate::num::new_float(c.im)),
         (Value::Instance(i), _) => {
             let data = i.exc()?;
             let d = data.lock();

@@ -35,6 +35,7 @@ fn header(v: &Value) -> Option<&Header> {
         | Value::Ellipsis
         | Value::NotImplemented => None,
         Value::BigInt(r) => Some(r.header()),
+        Value::Complex(r) => Some(r.header()),
         Value::Str(r) => Some(r.header()),
         Value::Bytes(r) => Some(r.header()),
         Value::ByteArray(r) => Some(r.header()),

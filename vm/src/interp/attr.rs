@@ -1298,10 +1298,16 @@ impl Interp {
     ) -> Option<PyResult<()>> {
         match &d.payload {
             Payload::Property { fdel, .. } if d.class.builtin => Some(if fdel.is_none() {
-                Err(err!(
-                    AttributeError,
-                    "property '{name}' of '{owner}' object has no deleter"
-                ))
+                Err(
+                    crate::builtins::attrs::builtin_property_store_error(obj, name).unwrap_or_else(
+                        || {
+                            err!(
+                                AttributeError,
+                                "property '{name}' of '{owner}' object has no deleter"
+                            )
+                        },
+                    ),
+                )
             } else {
                 self.call(fdel, std::slice::from_ref(obj)).map(|_| ())
             }),
@@ -1321,6 +1327,12 @@ impl Interp {
     pub(crate) fn generic_delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         if name == "__class__" {
             return Err(err!(TypeError, "can't delete __class__ attribute"));
+        }
+        // `del z.real`: a member of the built-in type.
+        if let Value::Complex(_) = obj {
+            if let Some(e) = crate::builtins::attrs::builtin_property_store_error(obj, name) {
+                return Err(e);
+            }
         }
         // `del C.name` with a data descriptor by that name on the metaclass: its deleter.
         if let Value::Class(cls) = obj {

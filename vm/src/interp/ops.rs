@@ -102,6 +102,10 @@ fn subclass_on_right(a: &Value, b: &Value) -> bool {
         (Value::Instance(x), Value::Instance(y)) => {
             !Ref::ptr_eq(&x.class.get(), &y.class.get()) && y.class.is_subclass(&x.class.get())
         }
+        (Value::Complex(_), Value::Instance(y)) => {
+            let complex = crate::builtins::complex::complex_class_ref();
+            !Ref::ptr_eq(&y.class.get(), complex) && y.class.is_subclass(complex)
+        }
         _ => false,
     }
 }
@@ -142,6 +146,9 @@ impl Interp {
         if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
             return num::arith(op, x, y).map_err(PyErr::from);
         }
+        if let Some(r) = crate::builtins::complex::arith(op, a, b) {
+            return r;
+        }
         if has_meta(a) || has_meta(b) {
             // A class whose metaclass defines the operator (`C | D`) is asked before `type`'s
             // own meaning (a union).
@@ -153,7 +160,11 @@ impl Interp {
         if let Some(r) = self.binary_builtin(op, a, b)? {
             return Ok(r);
         }
-        if matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_)) {
+        // (A complex number with anything but a built-in number: its class's methods, as an
+        // instance's, so that a subclass on the right is asked first.)
+        if matches!(a, Value::Instance(_) | Value::Complex(_))
+            || matches!(b, Value::Instance(_) | Value::Complex(_))
+        {
             let (name, rname, _) = binop_dunder(op);
             if let Some(r) = self.try_dunder_binary(a, b, name, rname, false)? {
                 return Ok(r);
@@ -526,6 +537,8 @@ impl Interp {
     pub fn lookup_special(&self, v: &Value, name: &str) -> Option<Value> {
         match v {
             Value::Instance(i) => i.class.lookup(name),
+            // A complex number is a value of its own kind whose methods are its class's.
+            Value::Complex(_) => crate::builtins::complex::complex_class_ref().lookup(name),
             // A class's special methods are its metaclass's (`len(Color)` for an enum).
             Value::Class(c) => c.metaclass_lookup(name),
             _ => None,
@@ -586,9 +599,14 @@ impl Interp {
     }
 
     fn rich_eq(&mut self, a: &Value, b: &Value, negate: bool) -> PyResult<Value> {
-        // Instances, and classes of a user metaclass (its `__eq__`/`__ne__` compare them).
-        if matches!(a, Value::Instance(_))
-            || matches!(b, Value::Instance(_))
+        // A complex number and a built-in number.
+        if let Some(e) = crate::builtins::complex::builtin_eq(a, b) {
+            return Ok(Value::Bool(e != negate));
+        }
+        // Instances, and classes of a user metaclass (its `__eq__`/`__ne__` compare them);
+        // a complex number with anything else (its class's `__eq__`).
+        if matches!(a, Value::Instance(_) | Value::Complex(_))
+            || matches!(b, Value::Instance(_) | Value::Complex(_))
             || has_meta(a)
             || has_meta(b)
         {
@@ -719,8 +737,8 @@ impl Interp {
     }
 
     fn rich_order(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
-        if matches!(a, Value::Instance(_) | Value::Class(_))
-            || matches!(b, Value::Instance(_) | Value::Class(_))
+        if matches!(a, Value::Instance(_) | Value::Class(_) | Value::Complex(_))
+            || matches!(b, Value::Instance(_) | Value::Class(_) | Value::Complex(_))
         {
             let (name, rname) = match op {
                 CmpOp::Lt => ("__lt__", "__gt__"),
@@ -1021,6 +1039,7 @@ impl Interp {
             // Normalised: a big int is never zero.
             BigInt(_) => true,
             Float(f) => *f != 0.0,
+            Complex(c) => c.re != 0.0 || c.im != 0.0,
             Str(s) => !s.as_str().is_empty(),
             Bytes(b) => !b.as_bytes().is_empty(),
             ByteArray(b) => !b.data.lock().is_empty(),
@@ -1073,7 +1092,12 @@ impl Interp {
             }),
             Some(Num::Big(b)) => Ok(Value::from(-b)),
             Some(Num::Float(f)) => Ok(Value::Float(crate::num::new_float(-f))),
-            None => self.unary_dunder(v, "__neg__", "-"),
+            None => match v {
+                Value::Complex(c) => Ok(crate::builtins::complex::new_complex(
+                    crate::builtins::complex::Complex::new(-c.re, -c.im),
+                )),
+                _ => self.unary_dunder(v, "__neg__", "-"),
+            },
         }
     }
 

@@ -107,6 +107,7 @@ impl Interp {
             Value::Int(i) => out.push_str(&i.to_string()),
             Value::BigInt(b) => out.push_str(&crate::num::bigint::to_decimal(b)?),
             Value::Float(f) => write_float_repr(out, *f),
+            Value::Complex(c) => out.push_str(&crate::builtins::complex::complex_repr(**c)),
             Value::Str(s) => out.push_str(&str_repr(s.as_str())),
             Value::Bytes(b) => out.push_str(&bytes_repr(b.as_bytes())),
             Value::ByteArray(b) => {
@@ -586,6 +587,7 @@ impl Interp {
             Value::BigInt(b) => format_spec::format_bigint(b, spec)?,
             Value::Bool(b) => format_spec::format_bool(*b, spec)?,
             Value::Float(f) => format_spec::format_float(*f, spec)?,
+            Value::Complex(c) if !spec.is_empty() => format_spec::format_complex(c.re, c.im, spec)?,
             Value::Str(s) => format_spec::format_str(s.as_str(), spec)?,
             Value::Instance(_) if crate::object::builtin_base(v).is_some() => {
                 let base = crate::object::builtin_base(v).unwrap_or(v);

@@ -144,6 +144,12 @@ fn key_eq_general(a: &Value, b: &Value) -> bool {
         (Bytes(x), Bytes(y)) => x.as_bytes() == y.as_bytes(),
         (Tuple(x), Tuple(y)) => tuple_key_eq(x, y),
         (Range(x), Range(y)) => x.same_members(y),
+        // A complex number and a number: equal parts (an int exactly), as `==` says.
+        (Complex(_), _) | (_, Complex(_))
+            if crate::builtins::complex::builtin_eq(a, b).is_some() =>
+        {
+            a.is(b) || crate::builtins::complex::builtin_eq(a, b) == Some(true)
+        }
         // Bound methods: the same receiver and the same function, as `==` says.
         (BoundMethod(x), BoundMethod(y)) => x.receiver.is(&y.receiver) && key_eq(&x.func, &y.func),
         // Frozensets are equal when they have the same members (`frozenset([1]) == frozenset([1.0])`).
@@ -661,6 +667,7 @@ fn hash_scalar(v: &Value) -> crate::PyResult<u64> {
         Value::BigInt(b) => crate::num::bigint::hash(b) as u64,
         Value::Bool(b) => *b as u64,
         Value::Float(f) => crate::num::hash::hash_float(*f) as u64,
+        Value::Complex(c) => crate::builtins::complex::complex_hash(**c) as u64,
         Value::Str(s) => s.hash(),
         Value::Bytes(b) => b.hash(),
         Value::None => NONE_HASH as u64,

@@ -232,6 +232,7 @@ pub fn builtin_class(v: &Value) -> &'static Ref<Class> {
         Value::Bool(_) => &t.bool_,
         Value::Int(_) | Value::BigInt(_) => &t.int,
         Value::Float(_) => &t.float,
+        Value::Complex(_) => crate::builtins::complex::complex_class_ref(),
         Value::Str(_) => &t.str_,
         Value::Bytes(_) => &t.bytes,
         Value::ByteArray(_) => &t.bytearray,

@@ -13,6 +13,7 @@
 //!   Immutable parts (a tuple's items, a bound method's function) are left: clearing the mutable
 //!   members of a cycle is enough to break it, as in CPython.
 
+use crate::builtins::complex::Complex;
 use crate::heap::{Trace, Visitor};
 use crate::interp::code::Code;
 use crate::interp::frame::Frame;
@@ -88,6 +89,7 @@ untracked!(
     PyBytes,
     ByteArray,
     BigInt,
+    Complex,
     Range,
     RangeIter,
     NativeFunction,

@@ -159,7 +159,7 @@ impl Writer {
             Value::Dict(r) => counted(r, via).then_some(id),
             Value::Set(r) => counted(r, via).then_some(id),
             Value::ByteArray(r) => counted(r, via).then_some(id),
-            Value::Instance(_) => as_complex(v)
+            Value::Complex(_) | Value::Instance(_) => as_complex(v)
                 .map(|c| RefKey::Complex(c.re.to_bits(), c.im.to_bits()))
                 .or(Some(id)),
             _ => Some(id),
@@ -279,7 +279,7 @@ impl Writer {
                     self.object(item, Via::Snapshot, depth + 1)?;
                 }
             }
-            Value::Instance(_) if as_complex(v).is_some() && type_name(v) == "complex" => {
+            Value::Complex(_) => {
                 let c = as_complex(v).unwrap_or(Complex::new(0.0, 0.0));
                 if self.version > 1 {
                     self.byte(b'y' | flag);
