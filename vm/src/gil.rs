@@ -508,9 +508,15 @@ impl Interp {
             parked,
             stats,
             vm,
+            cur_exc,
+            outer_exc,
             ..
         } = self;
-        let stack = crate::builtins::lent_stack(frames, parked, cur);
+        // The exception being handled (as `Interp::handled_exc`), for `sys._current_exceptions()`.
+        let handling = cur_exc
+            .as_ref()
+            .or_else(|| outer_exc.iter().rev().find_map(Option::as_ref));
+        let stack = crate::builtins::lent_stack(frames, parked, cur, handling);
         parked.lender().lend(stack, || {
             stats.switch_to(next);
             vm.gil.release();
@@ -521,6 +527,28 @@ impl Interp {
             stats.acquisitions += 1;
             r
         })
+    }
+
+    /// [`Gil::stop_the_world`] with this thread's frames (and the exception it handles) lent
+    /// meanwhile, for `sys._current_frames()`: free-threaded, the caller steps out while another
+    /// thread's stop runs, and that thread's `sys._current_frames()` must list it (three
+    /// watcher threads calling it in a loop were missing from each other's now and then).
+    pub(crate) fn stop_the_world_lending<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let Interp {
+            frames,
+            parked,
+            vm,
+            cur_exc,
+            outer_exc,
+            ..
+        } = self;
+        let handling = cur_exc
+            .as_ref()
+            .or_else(|| outer_exc.iter().rev().find_map(Option::as_ref));
+        let stack = crate::builtins::lent_stack(frames, parked, None, handling);
+        parked
+            .lender()
+            .lend(stack, || vm.gil.stop_the_world(vm.eval_breaker, f))
     }
 
     /// The eval-breaker check point: called at backward jumps and function entries when the flag

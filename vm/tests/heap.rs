@@ -884,17 +884,21 @@ fn value_arrays_at_thread_exit() {
 fn lender_lends_until_taken_back() {
     use minivm_vm::heap::lend::{Lender, Loan};
     use std::sync::Barrier;
-    let lender: Arc<Lender<String, u32>> = Arc::new(Lender::default());
+    let lender: Arc<Lender<String, u32, char>> = Arc::new(Lender::default());
     let lent = Arc::new(Barrier::new(2));
     let owner = {
         let (lender, lent) = (lender.clone(), lent.clone());
         std::thread::spawn(move || {
             let mut frame = String::from("frame");
             let parked = 7u32;
-            lender.lend([Loan::A(&frame), Loan::B(&parked)], || {
-                lent.wait();
-                lent.wait();
-            });
+            let handling = 'e';
+            lender.lend(
+                [Loan::A(&frame), Loan::B(&parked), Loan::C(&handling)],
+                || {
+                    lent.wait();
+                    lent.wait();
+                },
+            );
             // Taken back: the owner changes its frame again.
             frame.push_str(" changed");
             frame
@@ -910,10 +914,11 @@ fn lender_lends_until_taken_back() {
             .map(|l| match l {
                 Loan::A(s) => s.to_string(),
                 Loan::B(n) => n.to_string(),
+                Loan::C(c) => c.to_string(),
             })
             .collect::<Vec<_>>()
     });
-    assert_eq!(seen, ["frame", "7"]);
+    assert_eq!(seen, ["frame", "7", "e"]);
     assert_eq!(owner.join().unwrap(), "frame changed");
     assert!(lender.read(|loans| loans.is_empty()));
 }

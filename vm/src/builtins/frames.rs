@@ -47,8 +47,15 @@ fn text(v: &Value) -> String {
 /// A missing attribute: `f_locals` of a frame whose variables minivm did not record is a clear
 /// error rather than an AttributeError that reads as if frames had no such attribute. A
 /// traceback's frame reads its variables from the cell its entry keeps (`TraceEntry::locals`).
+/// A frame of another thread (from `sys._current_frames()`) reads its `f_lineno` from the
+/// frame itself while it is still on that thread's stack ([`live_line`]).
 fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let name = args.pos.get(1).and_then(Value::as_str);
+    if name == Some("f_lineno") {
+        if let Some(line) = args.pos.first().and_then(live_line) {
+            return Ok(line);
+        }
+    }
     if name == Some("f_locals") {
         if let Some(Value::Cell(cell)) = args.pos.first().map(|f| attr(f, TRACED)) {
             return traced_frame_locals(interp, &cell);
@@ -72,6 +79,53 @@ fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The attribute of a traceback's frame object holding its entry's cell of variables.
 const TRACED: &str = "_minivm_locals";
+
+/// The attributes of a frame object of another thread (`sys._current_frames()`): where its
+/// frame sits, the tuple (thread id, position among the items that thread lends, address of
+/// its code), and the line it was last seen at.
+const LIVE: &str = "_minivm_live";
+const LAST_LINE: &str = "_minivm_line";
+
+/// `f_lineno` of a frame object of another thread: the line its frame runs now, as CPython's
+/// frame objects show, while the frame is still at the position it had on that thread's stack
+/// (with the same code; a frame that returned and a new call of the same function in its place
+/// cannot be told apart), else the line it was last seen at. `None` for other frame objects.
+fn live_line(frame: &Value) -> Option<Value> {
+    let Value::Instance(inst) = frame else {
+        return None;
+    };
+    let Value::Tuple(live) = attr(frame, LIVE) else {
+        return None;
+    };
+    let [Value::Int(thread), Value::Int(index), Value::Int(code)] = &live.items[..] else {
+        return None;
+    };
+    let (thread, index, code) = (*thread as u64, *index as usize, *code as usize);
+    // The world is not stopped for this: what is read of a lent frame (its code's address, its
+    // instruction index, its code's line table) does not change while it is lent, and no count
+    // changes. Free-threaded, a thread running bytecode lends nothing: its frame shows the line
+    // it was last seen at.
+    let lender = THREADS
+        .lock()
+        .iter()
+        .find(|t| t.0 == thread)
+        .map(|t| t.2.clone());
+    let now = lender.and_then(|lender| {
+        lender.read(|loans| match loans.get(index)? {
+            StackLoan::A(f) if Ref::as_ptr(&f.code) as usize == code => Some(f.line()),
+            StackLoan::B(p) if Ref::as_ptr(&p.code) as usize == code => {
+                Some(p.code.line_at(p.ip.saturating_sub(1)))
+            }
+            _ => None,
+        })
+    });
+    if let Some(line) = now {
+        inst.dict
+            .lock()
+            .insert(Arc::from(LAST_LINE), Value::Int(line.into()));
+    }
+    Some(attr(frame, LAST_LINE))
+}
 
 /// `tb_frame.f_locals`: the variables the frame had when it finished, or, still running and
 /// waiting on a call of this dispatch loop, its variables now (as CPython reads a running
@@ -102,11 +156,15 @@ fn frame_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         raise!(TypeError, "frame.__repr__ needs a frame");
     };
     let code = attr(this, "f_code");
+    let line = match live_line(this) {
+        Some(line) => line,
+        None => attr(this, "f_lineno"),
+    };
     Ok(Value::string(format!(
         "<frame at {:#x}, file '{}', line {}, code {}>",
         this.id(),
         text(&attr(&code, "co_filename")),
-        text(&attr(this, "f_lineno")),
+        text(&line),
         text(&attr(&code, "co_name")),
     )))
 }
@@ -139,9 +197,10 @@ pub struct ParkedStack {
     lender: Arc<StackLender>,
 }
 
-/// What a thread lends while it waits without the GIL: its frames and parked callers.
-type StackLender = crate::heap::lend::Lender<Frame, Parked>;
-type StackLoan<'a> = crate::heap::lend::Loan<'a, Frame, Parked>;
+/// What a thread lends while it waits without the GIL: its frames and parked callers, then
+/// the exception it is handling, if any.
+type StackLender = crate::heap::lend::Lender<Frame, Parked, Value>;
+type StackLoan<'a> = crate::heap::lend::Loan<'a, Frame, Parked, Value>;
 
 /// Every attached thread's lender, with its `Interp::thread_id` and the `get_ident()` it
 /// shows: registered when it attaches for the first time, dropped when it detaches for good.
@@ -162,7 +221,7 @@ impl ParkedStack {
     }
 
     /// Where this thread lends its frames (`lent_stack`) while it waits without the GIL.
-    pub(crate) fn lender(&self) -> &crate::heap::lend::Lender<Frame, Parked> {
+    pub(crate) fn lender(&self) -> &StackLender {
         &self.lender
     }
 }
@@ -170,16 +229,19 @@ impl ParkedStack {
 /// This thread's stack as it lends it, outermost first: `frames` (of `Interp::frames`) with the
 /// callers parked between them, then `cur`, the frame running at a check point (none in a
 /// built-in's blocking call, whose caller is the innermost parked one). The same order as
-/// `Interp::stack_snapshots`, without allocating: this runs at every release of the GIL.
+/// `Interp::stack_snapshots`, without allocating: this runs at every release of the GIL. Last,
+/// `handling`: the exception being handled, for `sys._current_exceptions()`.
 pub(crate) fn lent_stack<'a>(
     frames: &'a [Box<Frame>],
     parked: &'a ParkedStack,
     cur: Option<&'a Frame>,
+    handling: Option<&'a Value>,
 ) -> impl Iterator<Item = StackLoan<'a>> + 'a {
     use crate::heap::lend::Loan;
     let mut waiting = parked.active().iter().peekable();
     let mut i = 0;
     let mut cur = cur;
+    let mut handling = handling;
     std::iter::from_fn(move || {
         if let Some(p) = waiting.next_if(|p| p.at <= i) {
             return Some(Loan::B(p));
@@ -191,22 +253,40 @@ pub(crate) fn lent_stack<'a>(
         if let Some(p) = waiting.next() {
             return Some(Loan::B(p));
         }
-        cur.take().map(Loan::A)
+        if let Some(f) = cur.take() {
+            return Some(Loan::A(f));
+        }
+        handling.take().map(Loan::C)
     })
 }
 
 /// The snapshots of a lent (or this thread's own) stack, outermost first, without the frames
-/// of library functions standing in for C code.
+/// of library functions standing in for C code. Each records where it sits among the loans
+/// (`Snapshot::lent`), for its `f_lineno` read later.
 fn loan_snapshots(loans: &[StackLoan<'_>]) -> Vec<Snapshot> {
     use crate::heap::lend::Loan;
     use crate::interp::traceback_hidden::hidden;
     loans
         .iter()
-        .filter_map(|l| match l {
-            Loan::A(f) => (!hidden(&f.code)).then(|| snapshot(f)),
-            Loan::B(p) => (!hidden(&p.code)).then(|| parked_snapshot(p)),
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let (mut s, code) = match l {
+                Loan::A(f) if !hidden(&f.code) => (snapshot(f), Ref::as_ptr(&f.code)),
+                Loan::B(p) if !hidden(&p.code) => (parked_snapshot(p), Ref::as_ptr(&p.code)),
+                _ => return None,
+            };
+            s.lent = Some((i, code as usize));
+            Some(s)
         })
         .collect()
+}
+
+/// The exception a lent stack's thread is handling (its last loan).
+fn loan_exception(loans: &[StackLoan<'_>]) -> Option<Value> {
+    match loans.last() {
+        Some(crate::heap::lend::Loan::C(e)) => Some((*e).clone()),
+        _ => None,
+    }
 }
 
 /// List the thread `interp` runs on among those `sys._current_frames()` shows (when it
@@ -242,29 +322,58 @@ pub(crate) fn after_fork_child(interp: &Interp) {
 /// `time.sleep`), its innermost frame is the one that called it, with its line; where it was
 /// stopped at a check point, the frame running there.
 pub(crate) fn current_frames(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("_current_frames", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("sys._current_frames", Style::NoArgs, &[], 0).check(&args)?;
     let me = interp.thread_id;
-    let own: Vec<StackLoan<'_>> = lent_stack(&interp.frames, &interp.parked, None).collect();
-    let mut stacks = vec![(
-        crate::stdlib::thread::shown_ident(interp),
-        loan_snapshots(&own),
-    )];
-    drop(own);
-    let others = interp.vm.gil.stop_the_world(interp.vm.eval_breaker, || {
+    let own: Vec<StackLoan<'_>> = lent_stack(&interp.frames, &interp.parked, None, None).collect();
+    let mut own = loan_snapshots(&own);
+    // This thread's frames are snapshots: their lines are those of now.
+    for s in &mut own {
+        s.lent = None;
+    }
+    let mut stacks = vec![(crate::stdlib::thread::shown_ident(interp), me, own)];
+    let others = interp.stop_the_world_lending(|| {
         let threads = THREADS.lock();
         threads
             .iter()
             .filter(|t| t.0 != me)
-            .map(|(_, ident, lender)| (*ident, lender.read(loan_snapshots)))
+            .map(|(id, ident, lender)| (*ident, *id, lender.read(loan_snapshots)))
             .collect::<Vec<_>>()
     });
     stacks.extend(others);
     let out = Dict::new();
-    for (ident, stack) in stacks {
+    for (ident, thread, stack) in stacks {
         if !stack.is_empty() {
             let key = crate::object::HashKey::from_value(Value::Int(ident))?;
-            drop(out.insert(key, frame_objects(stack)));
+            drop(out.insert(key, frame_objects_of(stack, Some(thread))));
         }
+    }
+    Ok(Value::Dict(Ref::new(out)))
+}
+
+/// `sys._current_exceptions()` (CPython 3.11): for each thread, its identifier mapped to what
+/// `sys.exc_info()` gives on it: the exception it is handling, or three Nones. The other
+/// threads lend theirs as they lend their frames (see [`current_frames`]).
+pub(crate) fn current_exceptions(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("sys._current_exceptions", Style::NoArgs, &[], 0).check(&args)?;
+    let me = interp.thread_id;
+    let mut handling = vec![(
+        crate::stdlib::thread::shown_ident(interp),
+        interp.handled_exc(),
+    )];
+    let others = interp.stop_the_world_lending(|| {
+        let threads = THREADS.lock();
+        threads
+            .iter()
+            .filter(|t| t.0 != me)
+            .map(|(_, ident, lender)| (*ident, lender.read(loan_exception)))
+            .collect::<Vec<_>>()
+    });
+    handling.extend(others);
+    let out = Dict::new();
+    for (ident, exc) in handling {
+        let key = crate::object::HashKey::from_value(Value::Int(ident))?;
+        let info = crate::stdlib::traceback::exc_info_tuple(interp, exc)?;
+        drop(out.insert(key, info));
     }
     Ok(Value::Dict(Ref::new(out)))
 }
@@ -346,6 +455,7 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
         globals: Value::Dict(p.globals.clone()),
         // A module-level frame's variables are its globals; a function's are not recorded.
         locals: (p.code.obj.name == "<module>").then(|| Value::Dict(p.globals.clone())),
+        lent: None,
     }
 }
 
@@ -359,6 +469,8 @@ struct Snapshot {
     line: u32,
     globals: Value,
     locals: Option<Value>,
+    /// A frame another thread lends: its position among the loans and its code's address.
+    lent: Option<(usize, usize)>,
 }
 
 fn snapshot(f: &Frame) -> Snapshot {
@@ -370,6 +482,7 @@ fn snapshot(f: &Frame) -> Snapshot {
         line: f.line(),
         globals: Value::Dict(f.globals.clone()),
         locals: Some(super::introspect::frame_locals(f)),
+        lent: None,
     }
 }
 
@@ -475,12 +588,19 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
         line: 0,
         globals: Value::None,
         locals: None,
+        lent: None,
     });
     frame_objects(vec![s])
 }
 
 /// The frame objects for `frames` (outermost first): the innermost's, linked by `f_back`.
 fn frame_objects(frames: Vec<Snapshot>) -> Value {
+    frame_objects_of(frames, None)
+}
+
+/// [`frame_objects`] of the frames of another thread (`thread`: its `Interp::thread_id`), whose
+/// lent frames read their `f_lineno` later from the frame itself.
+fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
     let mut back = Value::None;
     for s in frames {
         let code = match s.code {
@@ -495,8 +615,14 @@ fn frame_objects(frames: Vec<Snapshot>) -> Value {
             ),
         };
         let mut attrs = vec![("f_code", code), ("f_back", back)];
-        if s.line != 0 {
-            attrs.push(("f_lineno", Value::Int(s.line as i64)));
+        match (s.lent, thread) {
+            (Some((index, code)), Some(thread)) if s.line != 0 => {
+                let at = [thread as i64, index as i64, code as i64].map(Value::Int);
+                attrs.push((LIVE, Value::tuple(at.to_vec())));
+                attrs.push((LAST_LINE, Value::Int(s.line as i64)));
+            }
+            _ if s.line != 0 => attrs.push(("f_lineno", Value::Int(s.line as i64))),
+            _ => {}
         }
         if !s.globals.is_none() {
             attrs.push(("f_globals", s.globals));

@@ -43,7 +43,9 @@ pub use crate::stdlib::sys::argv_value as sys_argv;
 pub use attrs::builtin_attr;
 pub(crate) use attrs::native_module;
 pub use construct::construct;
-pub(crate) use frames::{after_fork_child as frames_after_fork_child, current_frames};
+pub(crate) use frames::{
+    after_fork_child as frames_after_fork_child, current_exceptions, current_frames,
+};
 pub(crate) use frames::{
     frame_locals_cell, frame_object, generator_frame, getframe_native, lent_stack, register_thread,
     unregister_thread, ParkedStack,

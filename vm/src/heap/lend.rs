@@ -1,6 +1,7 @@
 //! Stage 4 (VM), the heap.
 //! What a thread lends to the others while it runs no bytecode: its frames, for
-//! `sys._current_frames()` (`builtins/frames.rs`). A frame lives on its thread's Rust stack or
+//! `sys._current_frames()` (`builtins/frames.rs`), and the exception it is handling, for
+//! `sys._current_exceptions()`. A frame lives on its thread's Rust stack or
 //! in its `Interp`, out of other threads' reach; but while the thread waits without the GIL (a
 //! blocking call, a hand-off at a check point, a stopped world), it changes none of them. So
 //! before it lets the GIL go it lends shared references to them ([`Lender::lend`]), and takes
@@ -18,23 +19,26 @@ use std::ptr::NonNull;
 
 use parking_lot::Mutex;
 
-/// One lent item: a reference to an `A` or a `B` (a running frame, a caller parked on a call).
-pub enum Loan<'a, A, B> {
+/// One lent item: a reference to an `A`, a `B` or a `C` (a running frame, a caller parked on a
+/// call, the exception being handled).
+pub enum Loan<'a, A, B, C> {
     A(&'a A),
     B(&'a B),
+    C(&'a C),
 }
 
-enum Raw<A, B> {
+enum Raw<A, B, C> {
     A(NonNull<A>),
     B(NonNull<B>),
+    C(NonNull<C>),
 }
 
 /// The items one thread lends now (none while it runs).
-pub struct Lender<A, B> {
-    items: Mutex<Vec<Raw<A, B>>>,
+pub struct Lender<A, B, C> {
+    items: Mutex<Vec<Raw<A, B, C>>>,
 }
 
-impl<A, B> Default for Lender<A, B> {
+impl<A, B, C> Default for Lender<A, B, C> {
     fn default() -> Self {
         Lender {
             items: Mutex::new(Vec::new()),
@@ -43,26 +47,27 @@ impl<A, B> Default for Lender<A, B> {
 }
 
 /// Takes the loans back when `lend` ends (returning or unwinding).
-struct Reclaim<'l, A, B>(&'l Mutex<Vec<Raw<A, B>>>);
+struct Reclaim<'l, A, B, C>(&'l Mutex<Vec<Raw<A, B, C>>>);
 
-impl<A, B> Drop for Reclaim<'_, A, B> {
+impl<A, B, C> Drop for Reclaim<'_, A, B, C> {
     fn drop(&mut self) {
         self.0.lock().clear();
     }
 }
 
-impl<A, B> Lender<A, B> {
+impl<A, B, C> Lender<A, B, C> {
     /// Run `f` with `items` lent. They are borrowed for the whole call, so the caller cannot
     /// change them meanwhile; they are taken back before `lend` returns, waiting for a reader
     /// that is reading them.
     pub fn lend<'a, R>(
         &self,
-        items: impl IntoIterator<Item = Loan<'a, A, B>>,
+        items: impl IntoIterator<Item = Loan<'a, A, B, C>>,
         f: impl FnOnce() -> R,
     ) -> R
     where
         A: 'a,
         B: 'a,
+        C: 'a,
     {
         {
             let mut v = self.items.lock();
@@ -70,6 +75,7 @@ impl<A, B> Lender<A, B> {
             v.extend(items.into_iter().map(|l| match l {
                 Loan::A(a) => Raw::A(NonNull::from(a)),
                 Loan::B(b) => Raw::B(NonNull::from(b)),
+                Loan::C(c) => Raw::C(NonNull::from(c)),
             }));
         }
         let _back = Reclaim(&self.items);
@@ -79,9 +85,9 @@ impl<A, B> Lender<A, B> {
     /// Call `f` with the items lent now (none if the owner is running), holding the lender's
     /// mutex, so the owner cannot take them back meanwhile. Only from an attached thread (see
     /// the module's comment).
-    pub fn read<R>(&self, f: impl FnOnce(&[Loan<'_, A, B>]) -> R) -> R {
+    pub fn read<R>(&self, f: impl FnOnce(&[Loan<'_, A, B, C>]) -> R) -> R {
         let v = self.items.lock();
-        let loans: Vec<Loan<'_, A, B>> = v
+        let loans: Vec<Loan<'_, A, B, C>> = v
             .iter()
             .map(|r| match r {
                 // SAFETY: the pointers were made by `lend` from references borrowed for the
@@ -91,6 +97,8 @@ impl<A, B> Lender<A, B> {
                 Raw::A(a) => Loan::A(unsafe { a.as_ref() }),
                 // SAFETY: as for `A`.
                 Raw::B(b) => Loan::B(unsafe { b.as_ref() }),
+                // SAFETY: as for `A`.
+                Raw::C(c) => Loan::C(unsafe { c.as_ref() }),
             })
             .collect();
         f(&loans)
@@ -101,6 +109,6 @@ impl<A, B> Lender<A, B> {
 // `lend` and its reclaim (see there); the values behind them are reached by attached threads
 // only (the module's promise, as `Shared`'s), so their counts change under the GIL or
 // atomically.
-unsafe impl<A, B> Send for Lender<A, B> {}
+unsafe impl<A, B, C> Send for Lender<A, B, C> {}
 // SAFETY: as for `Send`; the vector itself is behind a mutex.
-unsafe impl<A, B> Sync for Lender<A, B> {}
+unsafe impl<A, B, C> Sync for Lender<A, B, C> {}

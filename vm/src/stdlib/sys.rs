@@ -39,6 +39,7 @@ const FUNCS: Methods = &[
     ("exc_info", crate::stdlib::traceback::sys_exc_info),
     ("_getframe", crate::builtins::getframe_native),
     ("_current_frames", crate::builtins::current_frames),
+    ("_current_exceptions", crate::builtins::current_exceptions),
     ("exception", crate::stdlib::traceback::sys_exception),
     ("set_int_max_str_digits", set_int_max_str_digits),
     ("getdefaultencoding", getdefaultencoding),

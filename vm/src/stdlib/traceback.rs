@@ -311,7 +311,13 @@ fn columns(interp: &mut Interp, args: Args) -> PyResult<Value> {
 /// `sys.exc_info()`: (type, value, traceback) of the exception being handled, or three Nones.
 pub fn sys_exc_info(interp: &mut Interp, args: Args) -> PyResult<Value> {
     args.none("exc_info")?;
-    Ok(match interp.handled_exc() {
+    let exc = interp.handled_exc();
+    exc_info_tuple(interp, exc)
+}
+
+/// What `sys.exc_info()` gives for `exc`, an exception being handled (or none).
+pub(crate) fn exc_info_tuple(interp: &mut Interp, exc: Option<Value>) -> PyResult<Value> {
+    Ok(match exc {
         Some(exc @ Value::Instance(_)) => {
             let tb = crate::builtins::builtin_attr(interp, &exc, "__traceback__")
                 .transpose()?
