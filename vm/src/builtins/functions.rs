@@ -360,8 +360,8 @@ pub(crate) fn class_matches(
     if let Some(subject) = subject {
         let hook = match spec {
             Value::Class(c) if fname == "isinstance" && Ref::ptr_eq(c, cls) => None,
-            Value::Class(c) => c.metaclass_lookup(hook_name),
-            Value::Instance(i) if !i.class.builtin => i.class.lookup(hook_name),
+            Value::Class(_) => interp.lookup_special(spec, hook_name),
+            Value::Instance(i) if !i.class.builtin => interp.lookup_special(spec, hook_name),
             _ => None,
         };
         if let Some(hook) = hook {
@@ -651,8 +651,8 @@ fn abstract_subclass_test(interp: &mut Interp, derived: &Value, spec: &Value) ->
         });
     }
     let hook = match spec {
-        Value::Class(c) => c.metaclass_lookup("__subclasscheck__"),
-        Value::Instance(i) if !i.class.builtin => i.class.lookup("__subclasscheck__"),
+        Value::Class(_) => interp.lookup_special(spec, "__subclasscheck__"),
+        Value::Instance(i) if !i.class.builtin => interp.lookup_special(spec, "__subclasscheck__"),
         _ => None,
     };
     if hook.is_some() {

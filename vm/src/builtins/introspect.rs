@@ -211,7 +211,7 @@ fn dir(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<V
     }
     let cls = class_of(obj);
     if !cls.builtin {
-        if let Some(method) = cls.lookup("__dir__") {
+        if let Some(method) = crate::interp::special::lookup_special_on(&cls, "__dir__") {
             let names = interp.call(&method, std::slice::from_ref(obj))?;
             return sorted(interp, names);
         }

@@ -509,9 +509,9 @@ impl Interp {
         if inst.class.attr_flags() & HAS_GETATTRIBUTE != 0 {
             // The class's `__getattribute__` answers every lookup; an AttributeError from it
             // falls back to `__getattr__`, as CPython's slot does.
-            if let Some(hook) = inst.class.lookup("__getattribute__") {
+            if let Some(hook) = self.lookup_special(obj, "__getattribute__") {
                 let r = self.call(&hook, &[obj.clone(), Value::str(name)]);
-                return match (r, inst.class.lookup("__getattr__")) {
+                return match (r, self.lookup_special(obj, "__getattr__")) {
                     (Err(e), Some(ga)) if e.is(crate::object::ExcKind::AttributeError) => {
                         self.call(&ga, &[obj.clone(), Value::str(name)])
                     }
@@ -555,7 +555,8 @@ impl Interp {
         if !e.is(crate::object::ExcKind::AttributeError) {
             return Err(e);
         }
-        match inst.class.lookup("__getattr__") {
+        let _ = inst;
+        match self.lookup_special(obj, "__getattr__") {
             Some(ga) => self.call(&ga, &[obj.clone(), Value::str(name)]),
             None => Err(e),
         }
@@ -1013,7 +1014,7 @@ impl Interp {
         match obj {
             Value::Instance(inst) => {
                 if inst.class.attr_flags() & crate::object::HAS_SETATTR != 0 {
-                    if let Some(sa) = inst.class.lookup("__setattr__") {
+                    if let Some(sa) = self.lookup_special(obj, "__setattr__") {
                         return self
                             .call(&sa, &[obj.clone(), Value::str(name), v])
                             .map(|_| ());
@@ -1025,7 +1026,7 @@ impl Interp {
                 Err(immutable_type_error(cls, name))
             }
             Value::Class(cls) if !cls.builtin => {
-                let hook = cls.metaclass_lookup("__setattr__");
+                let hook = self.lookup_special(obj, "__setattr__");
                 if let Some(sa) = hook {
                     return self
                         .call(&sa, &[obj.clone(), Value::str(name), v])
@@ -1244,8 +1245,8 @@ impl Interp {
     /// `del obj.name`
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         let hook = match obj {
-            Value::Instance(inst) if !inst.class.builtin => inst.class.lookup("__delattr__"),
-            Value::Class(cls) => cls.metaclass_lookup("__delattr__"),
+            Value::Instance(inst) if !inst.class.builtin => self.lookup_special(obj, "__delattr__"),
+            Value::Class(_) => self.lookup_special(obj, "__delattr__"),
             _ => None,
         };
         if let Some(da) = hook {
@@ -2398,7 +2399,11 @@ fn index_of_unhinted(dict: &InstDict, name: &Arc<str>) -> Option<usize> {
 /// The methods of built-in and native classes (`list.append`, `Thread.start`) do, as CPython's
 /// method descriptors; a built-in *function* a class body stored (`t = time.time`, `f = len`)
 /// does not: CPython's `builtin_function_or_method` is not a descriptor.
-fn native_binds(cls: &Ref<Class>, name: &str, n: &crate::object::NativeFunction) -> bool {
+pub(crate) fn native_binds(
+    cls: &Ref<Class>,
+    name: &str,
+    n: &crate::object::NativeFunction,
+) -> bool {
     if n.binds || cls.builtin {
         return true;
     }

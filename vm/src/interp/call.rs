@@ -1727,7 +1727,7 @@ impl Interp {
         }
         // `C(...)` where C's metaclass defines `__call__`: that decides (`super().__call__`
         // reaches `type.__call__`, [`Interp::instantiate_type`]).
-        if let Some(call) = cls.metaclass_lookup("__call__") {
+        if let Some(call) = self.lookup_special(&Value::Class(cls.clone()), "__call__") {
             let mut full = Vec::with_capacity(args.len() + 1);
             full.push(Value::Class(cls.clone()));
             full.extend_from_slice(args);
@@ -1792,7 +1792,7 @@ impl Interp {
                 crate::interp::syntaxerr::init_syntax_error(i, args)?;
             }
         }
-        let init = cls.lookup("__init__").or_else(|| {
+        let init = crate::interp::special::lookup_special_on(cls, "__init__").or_else(|| {
             data_kind
                 .then(|| crate::interp::subclass::slot_of(cls, "__init__"))
                 .flatten()
@@ -1923,8 +1923,7 @@ impl Interp {
             _ => false,
         };
         if is_instance {
-            let init = cls
-                .lookup("__init__")
+            let init = crate::interp::special::lookup_special_on(cls, "__init__")
                 .or_else(|| crate::interp::subclass::slot_of(cls, "__init__"));
             if let Some(init) = init {
                 full[0] = obj.clone();

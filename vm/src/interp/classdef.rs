@@ -676,7 +676,9 @@ fn finish_class(
             if d.class.builtin {
                 continue;
             }
-            if let Some(set_name) = d.class.lookup("__set_name__") {
+            if let Some(set_name) =
+                crate::interp::special::lookup_special_on(&d.class.get(), "__set_name__")
+            {
                 interp.call(
                     &set_name,
                     &[v.clone(), class_value.clone(), Value::str(&attr)],

@@ -234,6 +234,7 @@ impl Interp {
                 if h.is_none() {
                     return Err(err!(TypeError, "unhashable type: '{}'", type_name(&v)));
                 }
+                let h = crate::interp::special::special_method(&cls, "__hash__", h);
                 let r = self.call(&h, std::slice::from_ref(&v))?;
                 // As CPython's slot_tp_hash: an int that fits is the hash as it is; a bigger
                 // one is reduced as `hash()` of that int.

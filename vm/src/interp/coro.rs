@@ -21,6 +21,7 @@ use minivm_compiler::bytecode::Op;
 use crate::error::PyErr;
 use crate::heap::Ref;
 use crate::interp::frame::Frame;
+use crate::interp::special::lookup_special_on;
 use crate::interp::Interp;
 use crate::object::{class_of, type_name, ExcKind, GenKind, GenStatus, Generator};
 use crate::value::Value;
@@ -312,7 +313,7 @@ impl Interp {
                 return Ok(v.clone());
             }
         }
-        let Some(method) = class_of(v).lookup("__await__") else {
+        let Some(method) = lookup_special_on(&class_of(v), "__await__") else {
             return Err(err!(
                 TypeError,
                 "object {} can't be used in 'await' expression",
@@ -381,7 +382,7 @@ impl Interp {
         no_aiter: impl Fn(&str) -> String,
         not_async_iterator: impl Fn(&str) -> String,
     ) -> PyResult<Value> {
-        let Some(method) = class_of(v).lookup("__aiter__") else {
+        let Some(method) = lookup_special_on(&class_of(v), "__aiter__") else {
             return Err(err!(TypeError, "{}", no_aiter(&type_name(v))));
         };
         let ait = self.call(&method, std::slice::from_ref(v))?;
@@ -397,7 +398,7 @@ impl Interp {
         ait: &Value,
         no_anext: impl Fn(&str) -> String,
     ) -> PyResult<Value> {
-        let Some(method) = class_of(ait).lookup("__anext__") else {
+        let Some(method) = lookup_special_on(&class_of(ait), "__anext__") else {
             return Err(err!(TypeError, "{}", no_anext(&type_name(ait))));
         };
         self.call(&method, std::slice::from_ref(ait))
@@ -413,10 +414,10 @@ impl Interp {
                 type_name(mgr)
             )
         };
-        let Some(enter) = cls.lookup("__aenter__") else {
+        let Some(enter) = lookup_special_on(&cls, "__aenter__") else {
             return Err(protocol(""));
         };
-        let Some(exit) = cls.lookup("__aexit__") else {
+        let Some(exit) = lookup_special_on(&cls, "__aexit__") else {
             return Err(protocol(" (missed __aexit__ method)"));
         };
         let exit = self.bind(mgr.clone(), exit);
@@ -429,7 +430,7 @@ impl Interp {
     pub(crate) fn send_to_iterator(&mut self, it: &Value, sent: Value) -> PyResult<Option<Value>> {
         let r = if sent.is_none() {
             match it {
-                Value::Instance(_) => match class_of(it).lookup("__next__") {
+                Value::Instance(_) => match lookup_special_on(&class_of(it), "__next__") {
                     Some(next) => self.call(&next, std::slice::from_ref(it)),
                     None => {
                         return Err(err!(

@@ -99,7 +99,11 @@ impl Interp {
     /// `BeforeWith`: the bound `__exit__` and the result of `__enter__()`.
     pub(crate) fn before_with(&mut self, mgr: &Value) -> PyResult<(Value, Value)> {
         let cls = crate::object::class_of(mgr);
-        let (Some(enter), Some(exit)) = (cls.lookup("__enter__"), cls.lookup("__exit__")) else {
+        use crate::interp::special::lookup_special_on;
+        let (Some(enter), Some(exit)) = (
+            lookup_special_on(&cls, "__enter__"),
+            lookup_special_on(&cls, "__exit__"),
+        ) else {
             return Err(err!(
                 TypeError,
                 "'{}' object does not support the context manager protocol",

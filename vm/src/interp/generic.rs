@@ -7,22 +7,17 @@ use std::sync::Arc;
 
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
-use crate::object::{AttrMap, Class, Instance, NativeFn, Payload, TypeKind};
+use crate::object::{AttrMap, Class, Instance, NativeFn, TypeKind};
 use crate::value::Value;
 use crate::{err, PyResult};
 
 impl Interp {
     /// `cls[key]`: `__class_getitem__`, or a generic alias of a built-in container type.
     pub(crate) fn class_getitem(&mut self, cls: &Ref<Class>, key: &Value) -> PyResult<Value> {
-        if let Some(hook) = cls.lookup("__class_getitem__") {
-            let f = match &hook {
-                Value::Instance(w) => match (&w.payload, w.class.kind) {
-                    (Payload::Wrapped(f), TypeKind::ClassMethod) => f.clone(),
-                    _ => hook.clone(),
-                },
-                _ => hook.clone(),
-            };
-            return self.call(&f, &[Value::Class(cls.clone()), key.clone()]);
+        if cls.lookup("__class_getitem__").is_some() {
+            // Read as `cls.__class_getitem__` (an implicit classmethod, bound to `cls`).
+            let f = self.getattr(&Value::Class(cls.clone()), "__class_getitem__")?;
+            return self.call(&f, std::slice::from_ref(key));
         }
         if is_generic_type(cls) {
             return Ok(generic_alias(Value::Class(cls.clone()), key));

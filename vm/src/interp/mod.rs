@@ -45,6 +45,7 @@ pub mod ops;
 pub mod pattern;
 pub mod repr;
 pub mod run;
+pub mod special;
 pub mod subclass;
 pub mod subscr;
 pub mod suggest;

@@ -534,15 +534,31 @@ impl Interp {
     }
 
     /// A special method found on the value's class (never on the instance), for user classes only.
+    /// What is found is callable with the instance first, bound as CPython's slots bind it
+    /// ([`crate::interp::special::special_method`]).
     pub fn lookup_special(&self, v: &Value, name: &str) -> Option<Value> {
-        match v {
-            Value::Instance(i) => i.class.lookup(name),
+        let (cls, m) = match v {
+            Value::Instance(i) => {
+                let m = i.class.lookup(name)?;
+                if let Value::Function(_) = m {
+                    return Some(m);
+                }
+                (i.class.get().clone(), m)
+            }
             // A complex number is a value of its own kind whose methods are its class's.
-            Value::Complex(_) => crate::builtins::complex::complex_class_ref().lookup(name),
+            Value::Complex(_) => {
+                let cls = crate::builtins::complex::complex_class_ref().clone();
+                let m = cls.lookup(name)?;
+                (cls, m)
+            }
             // A class's special methods are its metaclass's (`len(Color)` for an enum).
-            Value::Class(c) => c.metaclass_lookup(name),
-            _ => None,
-        }
+            Value::Class(c) => {
+                let meta = c.metaclass.as_ref()?;
+                (meta.clone(), meta.lookup(name)?)
+            }
+            _ => return None,
+        };
+        Some(crate::interp::special::special_method(&cls, name, m))
     }
 
     /// `a op b` for comparisons, `in`, `is`.

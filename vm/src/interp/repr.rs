@@ -240,7 +240,7 @@ impl Interp {
                 out.push('>');
             }
             Value::Class(c) if c.metaclass_lookup("__repr__").is_some() => {
-                let r = c.metaclass_lookup("__repr__");
+                let r = self.lookup_special(v, "__repr__");
                 let s = self.call(&r.unwrap_or_default(), std::slice::from_ref(v))?;
                 match s.as_str() {
                     Some(s) => out.push_str(s),
@@ -286,7 +286,7 @@ impl Interp {
                 )),
             },
             Value::Instance(inst) => {
-                if let Some(m) = inst.class.lookup("__repr__") {
+                if let Some(m) = self.lookup_special(v, "__repr__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;
                     match r {
                         Value::Str(s) => out.push_str(s.as_str()),
@@ -452,7 +452,7 @@ impl Interp {
             Value::Str(s) => Ok(s.as_str().to_string()),
             // A metaclass's `__str__` gives the str of its classes.
             Value::Class(c) if c.metaclass_lookup("__str__").is_some() => {
-                let m = c.metaclass_lookup("__str__");
+                let m = self.lookup_special(v, "__str__");
                 let r = self.call(&m.unwrap_or_default(), std::slice::from_ref(v))?;
                 match r {
                     Value::Str(s) => Ok(s.as_str().to_string()),
@@ -464,7 +464,7 @@ impl Interp {
                 }
             }
             Value::Instance(inst) => {
-                if let Some(m) = inst.class.lookup("__str__") {
+                if let Some(m) = self.lookup_special(v, "__str__") {
                     let r = self.call(&m, std::slice::from_ref(v))?;
                     return match r {
                         Value::Str(s) => Ok(s.as_str().to_string()),
@@ -568,8 +568,7 @@ impl Interp {
     pub fn format_with_spec(&mut self, v: &Value, spec: &str) -> PyResult<String> {
         // A class's own `__format__` (or, for a class, its metaclass's) decides first.
         let hook = match v {
-            Value::Instance(inst) => inst.class.lookup("__format__"),
-            Value::Class(_) => meta_format(v),
+            Value::Instance(_) | Value::Class(_) => self.lookup_special(v, "__format__"),
             _ => None,
         };
         if let Some(m) = hook {

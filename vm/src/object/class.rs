@@ -588,8 +588,14 @@ impl Class {
         if !user {
             return Ctor::General;
         }
+        // (An `__init__` that is a staticmethod, a bound method or another callable object
+        // is bound as a special method, by the general path.)
+        let init = self.lookup("__init__");
+        if !matches!(init, None | Some(Value::Function(_) | Value::Native(_))) {
+            return Ctor::General;
+        }
         match self.lookup("__new__") {
-            None => Ctor::Plain(self.lookup("__init__")),
+            None => Ctor::Plain(init),
             Some(f @ Value::Function(_)) => Ctor::New(f),
             Some(Value::Instance(w)) => match (&w.payload, w.class.kind) {
                 (Payload::Wrapped(f @ Value::Function(_)), TypeKind::StaticMethod) => {
