@@ -1,10 +1,9 @@
 //! Builtins stage: `sys._getframe(depth)`, the frame objects `logging` (and programs) use to find
 //! their caller. minivm's frames are Rust structures that live only while they run, so a frame
 //! object is a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
-//! `co_firstlineno`), `f_lineno`, `f_globals`, `f_locals` (a copy of the variables then; not for
-//! a frame waiting on a call that runs in a nested dispatch loop, whose variables minivm does
-//! not record: there reading it is a NotImplementedError) and `f_back`, the same snapshot of its
-//! caller. A traceback's frame objects (`frame_object`) read `f_locals` from the cell their
+//! `co_firstlineno`), `f_lineno`, `f_globals`, `f_locals` (a copy of the variables then, as
+//! CPython 3.11's snapshot dict; a caller waiting on a call run in a nested dispatch loop is
+//! read through its `Parked` record) and `f_back`, the same snapshot of its caller. A traceback's frame objects (`frame_object`) read `f_locals` from the cell their
 //! entry shares with the frame (`TraceEntry::locals`), filled as the frame finishes.
 
 use crate::builtins::args::{to_index, Sig, Style};
@@ -64,8 +63,8 @@ fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     match name {
         Some("f_locals") => raise!(
             NotImplementedError,
-            "minivm does not record the variables of this frame (a traceback's frames, and \
-             callers waiting on a call run in a nested dispatch loop, have no f_locals)"
+            "minivm does not record the variables of this frame (a traceback's frame whose \
+             variables were not kept has no f_locals)"
         ),
         Some(name @ ("f_lineno" | "f_globals")) => raise!(
             NotImplementedError,
@@ -177,6 +176,8 @@ pub struct Parked {
     code: Ref<crate::interp::code::Code>,
     ip: usize,
     globals: Ref<Dict>,
+    /// The caller itself, for `f_locals`.
+    frame: crate::heap::lend::Waiting<Frame>,
 }
 
 /// The callers waiting on calls by the general path, innermost last: `entries[..len]`.
@@ -400,12 +401,14 @@ impl Interp {
                 if !Ref::ptr_eq(&p.globals, &frame.globals) {
                     p.globals = frame.globals.clone();
                 }
+                p.frame = crate::heap::lend::Waiting::new(frame);
             }
             None => self.parked.entries.push(Parked {
                 at,
                 code: frame.code.clone(),
                 ip: frame.ip,
                 globals: frame.globals.clone(),
+                frame: crate::heap::lend::Waiting::new(frame),
             }),
         }
         self.parked.len = depth + 1;
@@ -453,8 +456,7 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
         first_line: p.code.obj.first_line,
         line: p.code.line_at(p.ip.saturating_sub(1)),
         globals: Value::Dict(p.globals.clone()),
-        // A module-level frame's variables are its globals; a function's are not recorded.
-        locals: (p.code.obj.name == "<module>").then(|| Value::Dict(p.globals.clone())),
+        locals: Some(super::introspect::frame_locals(p.frame.get())),
         lent: None,
     }
 }

@@ -112,3 +112,30 @@ impl<A, B, C> Lender<A, B, C> {
 unsafe impl<A, B, C> Send for Lender<A, B, C> {}
 // SAFETY: as for `Send`; the vector itself is behind a mutex.
 unsafe impl<A, B, C> Sync for Lender<A, B, C> {}
+
+/// A caller waiting on a call it made by the general path (`builtins/frames.rs`: `Parked`),
+/// reachable while it waits, so that the callee's `sys._getframe(1).f_locals` reads the
+/// caller's variables as CPython's does.
+///
+/// Making one is a promise, as [`super::Shared`]'s, made where it is built (`Interp::parked`):
+/// the reference it is made from stays borrowed for the whole call it records (`parked` takes
+/// the caller as `&Frame` and holds it until the call returns), and [`Waiting::get`] is called
+/// only on the records of calls that have not returned (`ParkedStack::active`, read by the
+/// thread itself or, through a [`Lender`], by another attached thread while the owner waits).
+/// A record kept for reuse after its call returned is overwritten before it is active again.
+pub struct Waiting<T>(NonNull<T>);
+
+impl<T> Waiting<T> {
+    /// Record `r` (see the type's documentation for the promise this makes).
+    pub fn new(r: &T) -> Waiting<T> {
+        Waiting(NonNull::from(r))
+    }
+
+    /// The waiting value.
+    pub fn get(&self) -> &T {
+        // SAFETY: the promise made at `new`: the reference it came from is still borrowed
+        // (shared, so nothing changes the value meanwhile) while its call has not returned,
+        // and only the records of such calls are read.
+        unsafe { self.0.as_ref() }
+    }
+}
