@@ -35,6 +35,26 @@ pub fn optimize() -> u8 {
     OPTIMIZE.load(Ordering::Relaxed)
 }
 
+/// How identifiers that are not ASCII are normalized (PEP 3131: NFKC, so `ﬁ` and `fi` are one
+/// name). The tables live with `unicodedata` in the VM, which sets this before it compiles
+/// anything; unset (the build script compiling the ASCII library), names are kept as written.
+static NORMALIZE_NAME: std::sync::OnceLock<fn(&str) -> Option<String>> = std::sync::OnceLock::new();
+
+/// Set the NFKC normalization of identifiers (see [`NORMALIZE_NAME`]); the first setting stays.
+pub fn set_name_normalizer(f: fn(&str) -> Option<String>) {
+    let _ = NORMALIZE_NAME.set(f);
+}
+
+/// An identifier as the program means it: NFKC-normalized when it is not ASCII.
+pub(crate) fn normalized_name(text: &str) -> String {
+    if !text.is_ascii() {
+        if let Some(n) = NORMALIZE_NAME.get().and_then(|f| f(text)) {
+            return n;
+        }
+    }
+    text.to_string()
+}
+
 pub use compile::{take_warnings, CompileWarning, Mode};
 pub use minivm_lexer::{
     decode_source, ErrorEnd, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,

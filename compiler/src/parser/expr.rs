@@ -78,7 +78,7 @@ impl Parser<'_> {
             let value = self.nested(1, Self::test)?;
             let span = name_span.to(value.outer);
             let target = crate::ast::Ident {
-                name: self.text(name_span).to_string(),
+                name: self.name_text(name_span),
                 span: name_span,
             };
             return Ok(mk(
@@ -220,7 +220,7 @@ impl Parser<'_> {
         }
         let span = self.bump();
         let name = crate::ast::Ident {
-            name: self.text(span).to_string(),
+            name: self.name_text(span),
             span,
         };
         self.bump();
@@ -248,7 +248,7 @@ impl Parser<'_> {
         }
         let span = self.bump();
         let name = crate::ast::Ident {
-            name: self.text(span).to_string(),
+            name: self.name_text(span),
             span,
         };
         let annotation = if annotations && self.eat(&Token::Colon) {
@@ -475,7 +475,7 @@ impl Parser<'_> {
         }
         let s = self.bump();
         let attr = crate::ast::Ident {
-            name: self.text(s).to_string(),
+            name: self.name_text(s),
             span: s,
         };
         let span = value.outer.to(s);
@@ -535,7 +535,7 @@ impl Parser<'_> {
                 let span = s.to(value.outer);
                 keywords.push(Keyword {
                     name: Some(crate::ast::Ident {
-                        name: self.text(s).to_string(),
+                        name: self.name_text(s),
                         span: s,
                     }),
                     value,
@@ -763,7 +763,7 @@ impl Parser<'_> {
         match self.peek().clone() {
             Token::Name => {
                 self.bump();
-                Ok(mk(ExprKind::Name(self.text(span).to_string()), span))
+                Ok(mk(ExprKind::Name(self.name_text(span)), span))
             }
             Token::Int(v) => {
                 self.bump();

@@ -235,6 +235,11 @@ impl<'s> Parser<'s> {
             .unwrap_or("")
     }
 
+    /// The identifier at `span` (a `Name` token), normalized as PEP 3131 says.
+    pub(crate) fn name_text(&self, span: Span) -> String {
+        crate::normalized_name(self.text(span))
+    }
+
     pub(crate) fn save(&self) -> (usize, usize) {
         (self.pos, self.depth)
     }

@@ -139,7 +139,7 @@ impl Parser<'_> {
             return Err(SyntaxError::syntax("invalid syntax", at));
         }
         let span = self.bump();
-        let name = self.text(span).to_string();
+        let name = self.name_text(span);
         if name == "_" {
             return Err(SyntaxError::syntax("cannot use '_' as a target", span));
         }
@@ -179,7 +179,7 @@ impl Parser<'_> {
             return Err(self.unexpected());
         }
         let span = self.bump();
-        let name = self.text(span).to_string();
+        let name = self.name_text(span);
         let name = (name != "_").then_some(Ident { name, span });
         Ok(pat(PatternKind::Star(name), start.to(span)))
     }
@@ -329,7 +329,7 @@ impl Parser<'_> {
     /// `name(.name)*` as a `Name` or `Attribute` expression.
     fn dotted_pattern_name(&mut self) -> PResult<Expr> {
         let span = self.bump();
-        let mut e = mk(ExprKind::Name(self.text(span).to_string()), span);
+        let mut e = mk(ExprKind::Name(self.name_text(span)), span);
         while self.eat(&Token::Dot) {
             e = self.attribute_of(e)?;
         }
@@ -345,7 +345,7 @@ impl Parser<'_> {
         while !self.at(&Token::RPar) {
             if self.at(&Token::Name) && self.peek_at(1) == &Token::Equal {
                 let span = self.bump();
-                let name = self.text(span).to_string();
+                let name = self.name_text(span);
                 self.bump();
                 let value = self.pattern()?;
                 if kwd_attrs.iter().any(|a| a.name == name) {

@@ -106,7 +106,7 @@ impl Parser<'_> {
         }
         let span = self.bump();
         Ok(Ident {
-            name: self.text(span).to_string(),
+            name: self.name_text(span),
             span,
         })
     }

@@ -173,6 +173,7 @@ impl Vm {
     pub fn new(config: Config) -> Arc<Vm> {
         let started = std::time::Instant::now();
         crate::stdlib::thread::note_main_thread();
+        minivm_compiler::set_name_normalizer(crate::stdlib::unicodedata::nfkc_name);
         // The memory model follows the GIL setting, and is fixed before any object is shared.
         crate::heap::set_model(if config.gil == crate::gil::GilMode::Off {
             crate::heap::Model::FreeThreaded

@@ -372,6 +372,12 @@ impl Ucd {
     }
 }
 
+/// The NFKC form of an identifier, for the compiler (PEP 3131; set up by `Vm::new` through
+/// `minivm_compiler::set_name_normalizer`).
+pub(crate) fn nfkc_name(s: &str) -> Option<String> {
+    ucd().ok()?.normalize("NFKC", s).ok()
+}
+
 /// The one character argument of `fname` (its `argument 1` when the function takes more).
 fn char_arg(args: &Args<'_>, fname: &str, min: usize, max: usize) -> PyResult<u32> {
     args.range(fname, min, max)?;
