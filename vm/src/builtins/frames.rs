@@ -173,22 +173,17 @@ fn frame_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 pub struct Parked {
     /// `Interp::frames.len()` when the call was made: the caller sits above those frames.
     at: usize,
-    code: Ref<crate::interp::code::Code>,
-    ip: usize,
-    globals: Ref<Dict>,
-    /// The caller itself, for `f_locals`.
+    /// The caller itself (its code, line, globals and variables), unchanged while it waits.
     frame: crate::heap::lend::Waiting<Frame>,
 }
 
 /// The callers waiting on calls by the general path, innermost last: `entries[..len]`.
 ///
-/// Every call of a built-in (`len(s)`, `stack.append(x)`) records its caller here, as it may
-/// call back into Python code that asks for its frame (`sys._getframe`). To keep that cheap,
-/// an entry is not dropped when its call returns, only `len` goes down: the next call at the
-/// same depth usually comes from the same function, whose code and globals the entry already
-/// holds, so it changes no reference count. An entry above `len` keeps a code object and a
-/// globals dict alive until it is overwritten or the thread finishes (`Interp::detach`
-/// clears it): one of each per depth of nested calls.
+/// Every call of a built-in (`len(s)`, `stack.append(x)`), and every operator, comparison or
+/// attribute read that may run a special method, records its caller here, as it may call back
+/// into Python code that asks for its frame (`sys._getframe`). To keep that cheap, a record is
+/// two words and no reference count, and it is not dropped when its call returns, only `len`
+/// goes down (the next call at that depth overwrites it).
 #[derive(Default)]
 pub struct ParkedStack {
     entries: Vec<Parked>,
@@ -273,7 +268,9 @@ fn loan_snapshots(loans: &[StackLoan<'_>]) -> Vec<Snapshot> {
         .filter_map(|(i, l)| {
             let (mut s, code) = match l {
                 Loan::A(f) if !hidden(&f.code) => (snapshot(f), Ref::as_ptr(&f.code)),
-                Loan::B(p) if !hidden(&p.code) => (parked_snapshot(p), Ref::as_ptr(&p.code)),
+                Loan::B(p) if !hidden(&p.frame.get().code) => {
+                    (parked_snapshot(p), Ref::as_ptr(&p.frame.get().code))
+                }
                 _ => return None,
             };
             s.lent = Some((i, code as usize));
@@ -383,33 +380,23 @@ impl Interp {
     /// The globals of the innermost Python frame waiting on a call: the code that called the
     /// running built-in (CPython's `PyEval_GetGlobals`), if any.
     pub(crate) fn caller_globals(&self) -> Option<Ref<Dict>> {
-        self.parked.active().last().map(|p| p.globals.clone())
+        self.parked
+            .active()
+            .last()
+            .map(|p| p.frame.get().globals.clone())
     }
 
     /// Run `call` with `frame` recorded as a waiting caller.
     #[inline]
     pub(crate) fn parked<T>(&mut self, frame: &Frame, call: impl FnOnce(&mut Self) -> T) -> T {
         let depth = self.parked.len;
-        let at = self.frames.len();
+        let record = Parked {
+            at: self.frames.len(),
+            frame: crate::heap::lend::Waiting::new(frame),
+        };
         match self.parked.entries.get_mut(depth) {
-            Some(p) => {
-                p.at = at;
-                p.ip = frame.ip;
-                if !Ref::ptr_eq(&p.code, &frame.code) {
-                    p.code = frame.code.clone();
-                }
-                if !Ref::ptr_eq(&p.globals, &frame.globals) {
-                    p.globals = frame.globals.clone();
-                }
-                p.frame = crate::heap::lend::Waiting::new(frame);
-            }
-            None => self.parked.entries.push(Parked {
-                at,
-                code: frame.code.clone(),
-                ip: frame.ip,
-                globals: frame.globals.clone(),
-                frame: crate::heap::lend::Waiting::new(frame),
-            }),
+            Some(p) => *p = record,
+            None => self.parked.entries.push(record),
         }
         self.parked.len = depth + 1;
         let r = call(self);
@@ -426,7 +413,7 @@ impl Interp {
         let mut parked = self.parked.active().iter().peekable();
         for (i, f) in self.frames.iter().enumerate() {
             while let Some(p) = parked.next_if(|p| p.at <= i) {
-                if !hidden(&p.code) {
+                if !hidden(&p.frame.get().code) {
                     out.push(parked_snapshot(p));
                 }
             }
@@ -435,12 +422,9 @@ impl Interp {
             }
         }
         // A built-in that reads its caller's frame (this one) may have parked that frame too.
-        let is_cur = |p: &&Parked| {
-            p.at == self.frames.len() && p.ip == cur.ip && Ref::ptr_eq(&p.code, &cur.code)
-        };
         out.extend(
             parked
-                .filter(|p| !is_cur(p) && !hidden(&p.code))
+                .filter(|p| !p.frame.is(cur) && !hidden(&p.frame.get().code))
                 .map(parked_snapshot),
         );
         out.push(snapshot(cur));
@@ -449,14 +433,15 @@ impl Interp {
 }
 
 fn parked_snapshot(p: &Parked) -> Snapshot {
+    let f = p.frame.get();
     Snapshot {
-        code: Some(crate::builtins::eval::code_value(&p.code)),
-        filename: p.code.obj.filename.to_string(),
-        name: p.code.obj.name.clone(),
-        first_line: p.code.obj.first_line,
-        line: p.code.line_at(p.ip.saturating_sub(1)),
-        globals: Value::Dict(p.globals.clone()),
-        locals: Some(super::introspect::frame_locals(p.frame.get())),
+        code: Some(crate::builtins::eval::code_value(&f.code)),
+        filename: f.code.obj.filename.to_string(),
+        name: f.code.obj.name.clone(),
+        first_line: f.code.obj.first_line,
+        line: f.code.line_at(f.ip.saturating_sub(1)),
+        globals: Value::Dict(f.globals.clone()),
+        locals: Some(super::introspect::frame_locals(f)),
         lent: None,
     }
 }

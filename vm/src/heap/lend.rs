@@ -122,13 +122,19 @@ unsafe impl<A, B, C> Sync for Lender<A, B, C> {}
 /// the caller as `&Frame` and holds it until the call returns), and [`Waiting::get`] is called
 /// only on the records of calls that have not returned (`ParkedStack::active`, read by the
 /// thread itself or, through a [`Lender`], by another attached thread while the owner waits).
-/// A record kept for reuse after its call returned is overwritten before it is active again.
+/// A record kept for reuse after its call returned is overwritten before it is active again
+/// (and [`Waiting::is`], which compares addresses only, may be asked of any).
 pub struct Waiting<T>(NonNull<T>);
 
 impl<T> Waiting<T> {
     /// Record `r` (see the type's documentation for the promise this makes).
     pub fn new(r: &T) -> Waiting<T> {
         Waiting(NonNull::from(r))
+    }
+
+    /// Whether this records `r` (a comparison of addresses: nothing is read).
+    pub fn is(&self, r: &T) -> bool {
+        std::ptr::eq(self.0.as_ptr(), r)
     }
 
     /// The waiting value.

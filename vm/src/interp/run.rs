@@ -1021,7 +1021,7 @@ impl Interp {
                         let b = pop!();
                         let a = pop!();
                         sync!();
-                        let r = tri!(self.compare_fast(op, &a, &b));
+                        let r = tri!(self.compare_fast(f, op, &a, &b));
                         a.discard();
                         b.discard();
                         f.stack.push(r);
@@ -1029,7 +1029,7 @@ impl Interp {
                     Op::CompareConst(op, c) => {
                         let a = pop!();
                         sync!();
-                        let r = tri!(self.compare_fast(op, &a, &consts[c.0 as usize]));
+                        let r = tri!(self.compare_fast(f, op, &a, &consts[c.0 as usize]));
                         a.discard();
                         f.stack.push(r);
                     }
@@ -1037,7 +1037,7 @@ impl Interp {
                         let b = pop!();
                         let a = pop!();
                         sync!();
-                        let t = tri!(self.compare_truth(op, &a, &b));
+                        let t = tri!(self.compare_truth(f, op, &a, &b));
                         a.discard();
                         b.discard();
                         jump_if!(!t, l.0 as usize);
@@ -1057,7 +1057,7 @@ impl Interp {
                         }
                         let a = pop!();
                         sync!();
-                        let t = tri!(self.compare_truth(op, &a, &consts[c.index()]));
+                        let t = tri!(self.compare_truth(f, op, &a, &consts[c.index()]));
                         a.discard();
                         jump_if!(!t, l.index());
                     }
@@ -1880,10 +1880,13 @@ impl Interp {
             },
             _ => a,
         };
-        let r = if inplace {
-            self.inplace(op, &a, b)
-        } else {
-            self.binary(op, &a, b)
+        // An operand's special method may read its caller's frame (`sys._getframe(1)`).
+        let calls_python = matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_));
+        let r = match (inplace, calls_python) {
+            (true, false) => self.inplace(op, &a, b),
+            (false, false) => self.binary(op, &a, b),
+            (true, true) => self.parked(frame, |s| s.inplace(op, &a, b)),
+            (false, true) => self.parked(frame, |s| s.binary(op, &a, b)),
         };
         a.discard();
         r
@@ -2061,7 +2064,7 @@ impl Interp {
     ) -> PyResult<bool> {
         let r = self.binary_regs(frame, code, None, op, Reg(a.into()), b)?;
         let t = match code.consts.get(usize::from(c)) {
-            Some(k) => self.compare_truth(cmp, &r, k),
+            Some(k) => self.compare_truth(frame, cmp, &r, k),
             None => Err(err!(SystemError, "bad constant index {c}")),
         };
         r.discard();
@@ -2080,7 +2083,7 @@ impl Interp {
     ) -> PyResult<bool> {
         let x = self.local(frame, code, a.into())?;
         let y = self.second(frame, code, b)?;
-        self.compare_truth(op, x, y)
+        self.compare_truth(frame, op, x, y)
     }
 
     /// A local slot, borrowed; `UnboundLocalError` if it is empty.
@@ -2094,21 +2097,41 @@ impl Interp {
 
     /// `a op b` with ints compared inline (and `is`/`is not` by identity).
     #[inline(always)]
-    fn compare_fast(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
+    fn compare_fast(&mut self, frame: &Frame, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
         match (op, a, b) {
+            (CmpOp::In | CmpOp::NotIn, _, Value::Instance(_)) => {
+                self.compare_parked(frame, op, a, b)
+            }
             (CmpOp::In | CmpOp::NotIn, ..) => self.compare(op, a, b),
             (_, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(int_compare(op, *x, *y))),
             (CmpOp::Is, ..) => Ok(Value::Bool(a.is(b))),
             (CmpOp::IsNot, ..) => Ok(Value::Bool(!a.is(b))),
             (_, Value::Float(x), Value::Float(y)) => Ok(Value::Bool(float_compare(op, *x, *y))),
+            // An operand's special method may read its caller's frame.
+            (_, Value::Instance(_), _) | (_, _, Value::Instance(_)) => {
+                self.compare_parked(frame, op, a, b)
+            }
             _ => self.compare(op, a, b),
         }
+    }
+
+    /// `a op b` with an instance among the operands, run for `frame`, recorded as the caller
+    /// waiting on it (`sys._getframe(1)` in `__eq__` is `frame`).
+    #[inline(never)]
+    fn compare_parked(
+        &mut self,
+        frame: &Frame,
+        op: CmpOp,
+        a: &Value,
+        b: &Value,
+    ) -> PyResult<Value> {
+        self.parked(frame, |s| s.compare(op, a, b))
     }
 
     /// The truth of `a op b`, for the compare-and-jump superinstructions (a rich comparison may
     /// return any object: its truth decides, as in `if a < b:`).
     #[inline(always)]
-    fn compare_truth(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<bool> {
+    fn compare_truth(&mut self, frame: &Frame, op: CmpOp, a: &Value, b: &Value) -> PyResult<bool> {
         if let (Value::Int(x), Value::Int(y)) = (a, b) {
             if !matches!(op, CmpOp::In | CmpOp::NotIn) {
                 return Ok(int_compare(op, *x, *y));
@@ -2120,7 +2143,7 @@ impl Interp {
             CmpOp::IsNot => return Ok(!a.is(b)),
             _ => {}
         }
-        let r = self.compare_fast(op, a, b)?;
+        let r = self.compare_fast(frame, op, a, b)?;
         let t = match &r {
             Value::Bool(t) => *t,
             other => self.truthy(other)?,
