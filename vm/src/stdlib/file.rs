@@ -1,7 +1,8 @@
 //! File objects (stage: standard library): `open()`, the standard streams `sys.stdout`,
 //! `sys.stderr` and pipes wrapped for `subprocess` and `socket.makefile`. One Rust type serves
-//! CPython's four classes: `_io.TextIOWrapper` (text: str in and out, an encoding, newline
-//! handling) and `_io.BufferedReader`/`BufferedWriter`/`BufferedRandom` (binary: bytes).
+//! CPython's five classes: `_io.TextIOWrapper` (text: str in and out, an encoding, newline
+//! handling), `_io.BufferedReader`/`BufferedWriter`/`BufferedRandom` (binary: bytes) and
+//! `_io.FileIO` (binary and unbuffered: `buffering=0`).
 //! Every read and write of the OS is made with the GIL released.
 //!
 //! Writes go straight to the OS (no write buffer), so nothing is lost when a program never closes
@@ -81,6 +82,8 @@ pub struct FileData {
     state: Mutex<FileState>,
     /// A file to remove when this one is closed (`NamedTemporaryFile(delete=True)`).
     delete_path: Mutex<Option<String>>,
+    /// An unbuffered binary file (`FileIO`): no read-ahead, and CPython's `FileIO` messages.
+    unbuffered: bool,
 }
 
 /// The class of a file object, which follows from its mode, as CPython's `open` picks it.
@@ -93,6 +96,9 @@ pub enum FileKind {
     Writer,
     /// Binary, reading and writing (`+`).
     Random,
+    /// Binary and unbuffered (`open(..., buffering=0)`, `io.FileIO`): every read is one read
+    /// of the OS, nothing is read ahead.
+    Raw,
 }
 
 impl FileKind {
@@ -102,6 +108,7 @@ impl FileKind {
             FileKind::Reader => "BufferedReader",
             FileKind::Writer => "BufferedWriter",
             FileKind::Random => "BufferedRandom",
+            FileKind::Raw => "FileIO",
         }
     }
 }
@@ -113,11 +120,16 @@ impl FileState {
     /// Read one chunk from the OS into `raw` (blocking: call with the GIL released).
     /// Returns the number of bytes read (0 at end of file).
     fn fill_raw(&mut self) -> std::io::Result<usize> {
+        self.fill_raw_upto(CHUNK)
+    }
+
+    /// Read at most `size` bytes from the OS into `raw` (one read; GIL released).
+    fn fill_raw_upto(&mut self, size: usize) -> std::io::Result<usize> {
         let Some(Backend::Os(file)) = self.backend.as_mut() else {
             self.eof = true;
             return Ok(0);
         };
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; size];
         let n = loop {
             match file.read(&mut buf) {
                 Ok(n) => break n,
@@ -258,6 +270,10 @@ const TEXT_METHODS: &[(&str, crate::object::NativeFn)] = &[("reconfigure", f_rec
 const BINARY_METHODS: &[(&str, crate::object::NativeFn)] =
     &[("readinto", f_readinto), ("readinto1", f_readinto1)];
 
+/// The methods of `FileIO`: `read1`/`readinto1` belong to the buffered classes only.
+const RAW_METHODS: &[(&str, crate::object::NativeFn)] =
+    &[("readinto", f_readinto), ("readall", f_readall)];
+
 /// The class `_io.<kind>` (made once, with the io base class CPython registers it under).
 pub fn file_class(kind: FileKind) -> Ref<Class> {
     let all = CLASSES.get_or_init(|| {
@@ -266,14 +282,21 @@ pub fn file_class(kind: FileKind) -> Ref<Class> {
             FileKind::Reader,
             FileKind::Writer,
             FileKind::Random,
+            FileKind::Raw,
         ]
         .iter()
         .map(|k| {
             let (base, own) = match k {
                 FileKind::Text => (pyio::TEXT_IO_BASE, TEXT_METHODS),
+                FileKind::Raw => (pyio::RAW_IO_BASE, RAW_METHODS),
                 _ => (pyio::BUFFERED_IO_BASE, BINARY_METHODS),
             };
-            let methods: Vec<_> = METHODS.iter().chain(own).copied().collect();
+            let methods: Vec<_> = METHODS
+                .iter()
+                .filter(|(name, _)| *k != FileKind::Raw || !matches!(*name, "read1" | "detach"))
+                .chain(own)
+                .copied()
+                .collect();
             crate::stdlib::native_subclass(k.class_name(), "_io", &pyio::base_class(base), &methods)
         })
         .collect()
@@ -314,7 +337,11 @@ fn open_state<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'
         return Err(err!(ValueError, "underlying buffer has been detached"));
     }
     if st.backend.is_none() {
-        return Err(closed_error());
+        return Err(match d.unbuffered {
+            // CPython's FileIO words it without the final period.
+            true => err!(ValueError, "I/O operation on closed file"),
+            false => closed_error(),
+        });
     }
     Ok(st)
 }
@@ -351,6 +378,13 @@ fn check_access(d: &FileData, allowed: bool, method: &str) -> PyResult<()> {
     if allowed {
         return Ok(());
     }
+    if d.unbuffered {
+        let what = match method {
+            "write" | "truncate" => "writing",
+            _ => "reading",
+        };
+        return Err(pyio::unsupported(&format!("File not open for {what}")));
+    }
     Err(match (&d.text, method) {
         (Some(_), "read") => pyio::unsupported("not readable"),
         (Some(_), "write") => pyio::unsupported("not writable"),
@@ -367,6 +401,9 @@ fn read_value(
 ) -> PyResult<Value> {
     let mut st = open_state(interp, d)?;
     check_access(d, d.readable, "read")?;
+    if d.unbuffered {
+        return read_unbuffered(interp, &mut st, max, line);
+    }
     if let (Some(opts), None, false) = (&d.text, max, line) {
         // `read()` of a text file: the rest of the file decoded in one piece, as CPython's
         // TextIOWrapper.read() does, so a decoding error's position counts from where this read
@@ -394,6 +431,48 @@ fn read_value(
         }
         fill(interp, d, &mut st)?;
     }
+}
+
+/// A read of a `FileIO`: `read(n)` is one read of the OS for at most `n` bytes, `read()` reads
+/// to the end, `readline` reads a byte at a time (as CPython's `RawIOBase.readline`), so that the
+/// descriptor's position is always where the program's reading stopped.
+fn read_unbuffered(
+    interp: &mut Interp,
+    st: &mut FileState,
+    max: Option<usize>,
+    line: bool,
+) -> PyResult<Value> {
+    let mut out = Vec::new();
+    loop {
+        let want = match (line, max) {
+            (true, Some(m)) if out.len() >= m => break,
+            (true, _) if out.last() == Some(&b'\n') => break,
+            (true, _) => 1,
+            (false, Some(m)) => m,
+            (false, None) => CHUNK,
+        };
+        if want == 0 {
+            break;
+        }
+        let n = interp
+            .allow_threads(|| st.fill_raw_upto(want))
+            .map_err(|e| read_error(st, &e))?;
+        out.append(&mut st.raw);
+        if n == 0 || (!line && max.is_some()) {
+            break;
+        }
+    }
+    st.eof = false;
+    Ok(Value::bytes(out))
+}
+
+/// `readall()` of a `FileIO`: everything up to the end of the file.
+fn f_readall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    Sig::pos("readall", Style::NoArgs, &[], 0)
+        .method()
+        .check(&args)?;
+    read_value(interp, d, None, false)
 }
 
 /// A size argument: `None` or negative means "all".
@@ -861,7 +940,16 @@ fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(w) => to_index(w)?,
         None => 0,
     };
-    let target = seek_target(d.text.is_some(), offset, whence)?;
+    let target = match seek_target(d.text.is_some(), offset, whence) {
+        // FileIO hands any whence to lseek, which refuses it.
+        Err(_) if d.unbuffered => {
+            return Err(os_error(
+                &std::io::Error::from_raw_os_error(libc::EINVAL),
+                None,
+            ))
+        }
+        t => t?,
+    };
     let mut st = open_state(interp, d)?;
     if st.os_file().is_none() {
         return Err(pyio::unsupported("underlying stream is not seekable"));
@@ -1029,6 +1117,13 @@ fn f_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "_io.TextIOWrapper.__new__(X): X is not a type object"
         ));
     };
+    if Ref::ptr_eq(cls, &file_class(FileKind::Raw)) {
+        let rest = Args {
+            pos: &args.pos[1..],
+            kw: args.kw,
+        };
+        return new_file_io(interp, rest);
+    }
     if Ref::ptr_eq(cls, &file_class(FileKind::Text)) {
         let module = interp.import_module("_textwrapper")?;
         let make = interp.getattr(&module, "TextIOWrapper")?;
@@ -1053,7 +1148,8 @@ fn f_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `BufferedWriter` made over a stream (`f_new`) is set up already.
 fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Some(Value::Instance(inst)) = args.pos.first() {
-        if inst.class.lookup("_wraps_buffer").is_some() {
+        if inst.class.lookup("_wraps_buffer").is_some() || inst.native::<FileData>().is_some() {
+            // Set up already (`io.FileIO(...)`, made by `f_new`).
             return Ok(Value::None);
         }
     }
@@ -1088,6 +1184,19 @@ fn f_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = data(&args)?;
     let field = |k: &str| inst.dict.lock().get(k).cloned();
     let mut out = format!("<{}.{}", inst.class.module, inst.class.qualname());
+    if d.unbuffered {
+        // `<_io.FileIO name='x' mode='rb' closefd=True>`, `<_io.FileIO [closed]>`.
+        if lock(interp, d).backend.is_none() {
+            return Ok(Value::string(format!("{out} [closed]>")));
+        }
+        for k in ["name", "mode", "closefd"] {
+            if let Some(v) = field(k) {
+                out.push_str(&format!(" {k}={}", interp.repr(&v)?));
+            }
+        }
+        out.push('>');
+        return Ok(Value::string(out));
+    }
     if let Some(name) = field("name") {
         out.push_str(&format!(" name={}", interp.repr(&name)?));
     }
@@ -1138,6 +1247,7 @@ fn new_file(
             write_bom,
         }),
         delete_path: Mutex::new(None),
+        unbuffered: kind == FileKind::Raw,
     }));
     {
         let mut dict = inst.dict.lock();
@@ -1370,15 +1480,8 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => -1,
         Some(v) => to_index(v)?,
     };
-    if buffering == 0 {
-        return Err(if m.binary {
-            err!(
-                NotImplementedError,
-                "minivm has no unbuffered (FileIO) files: open(..., buffering=0)"
-            )
-        } else {
-            err!(ValueError, "can't have unbuffered text I/O")
-        });
+    if buffering == 0 && !m.binary {
+        return Err(err!(ValueError, "can't have unbuffered text I/O"));
     }
     let text = TextArgs {
         encoding,
@@ -1403,7 +1506,61 @@ pub fn open_builtin(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ),
         Target::Fd(fd) => (crate::stdlib::os::take_fd(fd)?, Value::Int(fd)),
     };
-    open_fd(fd, name, mode_str, &text)
+    open_fd_as(fd, name, mode_str, &text, buffering == 0)
+}
+
+/// `io.FileIO(file, mode='r', closefd=True, opener=None)`: an unbuffered binary file, as
+/// `open(file, mode + 'b', buffering=0)` makes it (the mode may leave out the `b`).
+fn new_file_io(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    const NAMES: [&str; 4] = ["file", "mode", "closefd", "opener"];
+    let [file, mode, closefd, opener] = Sig::kw("FileIO", &NAMES, 1).bind::<4>(&args)?;
+    let mode = match mode {
+        None => "r".to_string(),
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "FileIO() argument 'mode' must be str, not {}",
+                type_name(other)
+            ))
+        }
+    };
+    let kinds = mode.chars().filter(|c| "rwxa".contains(*c)).count();
+    let bad = mode.chars().any(|c| !"rwxab+".contains(c));
+    let repeated = |c: char| mode.chars().filter(|m| *m == c).count() > 1;
+    if bad || repeated('b') {
+        return Err(err!(ValueError, "invalid mode: {mode}"));
+    }
+    if kinds != 1 || repeated('+') {
+        return Err(err!(
+            ValueError,
+            "Must have exactly one of create/read/write/append mode and at most one plus"
+        ));
+    }
+    let binary_mode = if mode.contains('b') {
+        mode
+    } else {
+        format!("{mode}b")
+    };
+    let mut pos = vec![
+        file.cloned().unwrap_or(Value::None),
+        Value::string(binary_mode),
+    ];
+    pos.push(Value::Int(0));
+    let mut kws: Vec<(Arc<str>, Value)> = Vec::new();
+    if let Some(c) = closefd {
+        kws.push((Arc::from("closefd"), c.clone()));
+    }
+    if let Some(o) = opener {
+        kws.push((Arc::from("opener"), o.clone()));
+    }
+    open_builtin(
+        interp,
+        Args {
+            pos: &pos,
+            kw: &kws,
+        },
+    )
 }
 
 /// The text arguments of `open` (`encoding`, `errors`, `newline`), as given.
@@ -1417,6 +1574,17 @@ pub struct TextArgs<'a> {
 /// A file object over an open descriptor, as `open(fd, mode, encoding=..., errors=...,
 /// newline=...)` makes it; `name` is its `name` attribute (a path, or the descriptor number).
 pub fn open_fd(fd: OwnedFd, name: Value, mode: &str, text: &TextArgs<'_>) -> PyResult<Value> {
+    open_fd_as(fd, name, mode, text, false)
+}
+
+/// As [`open_fd`]; `unbuffered` (a binary mode) makes a `FileIO`, as `buffering=0` does.
+fn open_fd_as(
+    fd: OwnedFd,
+    name: Value,
+    mode: &str,
+    text: &TextArgs<'_>,
+    unbuffered: bool,
+) -> PyResult<Value> {
     let m = parse_mode(mode)?;
     let text = text_opts(m.binary, text)?;
     let mode_attr = if m.binary {
@@ -1424,8 +1592,13 @@ pub fn open_fd(fd: OwnedFd, name: Value, mode: &str, text: &TextArgs<'_>) -> PyR
     } else {
         mode.to_string()
     };
+    let kind = if unbuffered && m.binary {
+        FileKind::Raw
+    } else {
+        m.kind()
+    };
     Ok(wrap(
-        m.kind(),
+        kind,
         Backend::Os(File::from(fd)),
         text,
         (m.read, m.write),
@@ -1452,6 +1625,9 @@ fn wrap(
     mode: String,
 ) -> Value {
     let mut attrs = vec![("name", name), ("mode", Value::string(mode))];
+    if kind == FileKind::Raw {
+        attrs.push(("closefd", Value::Bool(true)));
+    }
     let text = text.map(|(opts, shown)| {
         attrs.push(("encoding", Value::string(shown)));
         attrs.push(("errors", Value::str(&opts.errors)));

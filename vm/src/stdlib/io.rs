@@ -935,6 +935,7 @@ pub fn module() -> Ref<Module> {
         ("BufferedReader", crate::stdlib::file::FileKind::Reader),
         ("BufferedWriter", crate::stdlib::file::FileKind::Writer),
         ("BufferedRandom", crate::stdlib::file::FileKind::Random),
+        ("FileIO", crate::stdlib::file::FileKind::Raw),
     ];
     let mut items = vec![
         ("IOBase", Value::Class(base_class(IO_BASE))),
