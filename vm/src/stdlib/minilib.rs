@@ -263,6 +263,7 @@ pub static FILES: &[(&str, &str)] = &[
         "http/server.mini",
         include_str!("../../lib/http/server.mini"),
     ),
+    ("imp.mini", include_str!("../../lib/imp.mini")),
     (
         "importlib/__init__.mini",
         include_str!("../../lib/importlib/__init__.mini"),
