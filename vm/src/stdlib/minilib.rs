@@ -362,6 +362,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/multiprocessing/queues.mini"),
     ),
     (
+        "multiprocessing/reduction.mini",
+        include_str!("../../lib/multiprocessing/reduction.mini"),
+    ),
+    (
         "multiprocessing/resource_tracker.mini",
         include_str!("../../lib/multiprocessing/resource_tracker.mini"),
     ),

@@ -170,8 +170,12 @@ fn open(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn dup(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [fd] = Sig::kw("dup", &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
-    let f = borrow_fd(interp, n)?;
-    Ok(Value::Int(hand_out_fd(OwnedFd::from(f))))
+    let copy = match borrow_fd(interp, n) {
+        Ok(f) => OwnedFd::from(f),
+        // A descriptor minivm did not hand out by number: a socket's, a file object's.
+        Err(_) => crate::stdlib::os::dup_any_fd(n)?,
+    };
+    Ok(Value::Int(hand_out_fd(copy)))
 }
 
 /// `os.dup2(fd, fd2)`: make `fd2` name the file `fd` names; `fd2` is 0, 1, 2 (the usual

@@ -51,6 +51,9 @@ use crate::stdlib::{arg, func, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
+#[path = "socket_msg.rs"]
+mod msg;
+
 const AF_INET: i64 = 2;
 const AF_UNIX: i64 = 1;
 const SOCK_STREAM: i64 = 1;
@@ -131,6 +134,8 @@ pub fn socket_class() -> Ref<Class> {
                     ("recv_into", sock_recv_into),
                     ("recvfrom_into", sock_recvfrom_into),
                     ("sendto", sock_sendto),
+                    ("sendmsg", msg::sock_sendmsg),
+                    ("recvmsg", msg::sock_recvmsg),
                     ("send", sock_send),
                     ("sendall", sock_sendall),
                     ("shutdown", sock_shutdown),
@@ -198,6 +203,8 @@ pub const MINI_NAMES: &[&str] = &[
     "NI_MAXHOST",
     "NI_MAXSERV",
     "has_dualstack_ipv6",
+    "send_fds",
+    "recv_fds",
 ];
 
 pub fn socket_module() -> Ref<Module> {
@@ -212,6 +219,21 @@ pub fn socket_module() -> Ref<Module> {
                 func("create_connection", create_connection),
             ),
             ("socketpair", func("socketpair", socketpair)),
+            ("fromfd", func("fromfd", fromfd)),
+            ("CMSG_LEN", func("CMSG_LEN", msg::cmsg_len)),
+            ("CMSG_SPACE", func("CMSG_SPACE", msg::cmsg_space)),
+            ("SCM_RIGHTS", int(msg::SCM_RIGHTS)),
+            ("SCM_CREDENTIALS", int(2)),
+            ("MSG_OOB", int(1)),
+            ("MSG_PEEK", int(2)),
+            ("MSG_DONTROUTE", int(4)),
+            ("MSG_CTRUNC", int(8)),
+            ("MSG_TRUNC", int(0x20)),
+            ("MSG_DONTWAIT", int(0x40)),
+            ("MSG_EOR", int(0x80)),
+            ("MSG_WAITALL", int(0x100)),
+            ("MSG_NOSIGNAL", int(0x4000)),
+            ("MSG_CMSG_CLOEXEC", int(0x4000_0000)),
             ("gethostname", func("gethostname", gethostname)),
             ("IPPROTO_UDP", int(IPPROTO_UDP)),
             ("SO_BROADCAST", int(SO_BROADCAST)),
@@ -377,13 +399,16 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let family = int_arg(1, "family", AF_INET)?;
     let kind = int_arg(2, "type", SOCK_STREAM)?;
     let proto = int_arg(3, "proto", 0)?;
-    if let Some(f) = arg(&args, 4, "fileno") {
-        if !f.is_none() {
-            return Err(err!(
-                NotImplementedError,
-                "minivm sockets cannot be made from a file descriptor (fileno=)"
-            ));
-        }
+    if let Some(f) = arg(&args, 4, "fileno").filter(|f| !f.is_none()) {
+        let given = |i: usize, name: &str| {
+            arg(&args, i, name).is_some_and(|v| !v.is_none() && !matches!(v, Value::Int(-1)))
+        };
+        let given = [
+            given(1, "family").then_some(family),
+            given(2, "type").then_some(kind),
+            given(3, "proto").then_some(proto),
+        ];
+        return init_from_fd(inst, f, given);
     }
     if family != AF_INET && family != AF_INET6 && family != AF_UNIX {
         return Err(err!(
@@ -418,6 +443,102 @@ fn sock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     set_ints(inst, family, base, proto);
     Ok(Value::None)
+}
+
+/// `socket(family, type, proto, fileno)`: the socket object of an open descriptor, in the state
+/// the OS reports (listening, connected, or neither); the family, type and protocol are the
+/// descriptor's unless given.
+fn init_from_fd(inst: &Instance, fileno: &Value, given: [Option<i64>; 3]) -> PyResult<Value> {
+    use rustix::net::sockopt;
+    let n = match fileno {
+        Value::Int(n) => *n,
+        other => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+    };
+    if n < 0 {
+        return Err(err!(ValueError, "negative file descriptor"));
+    }
+    let fd = msg::adopt_fd(n)?;
+    let os_err = |e: rustix::io::Errno| errno(e.raw_os_error());
+    let family = sockopt::socket_domain(&fd).map_err(os_err)?.as_raw() as i64;
+    let base = sockopt::socket_type(&fd).map_err(os_err)?.as_raw() as i64;
+    let proto = sockopt::socket_protocol(&fd)
+        .ok()
+        .flatten()
+        .map_or(0, |p| p.as_raw().get() as i64);
+    if family != AF_INET && family != AF_INET6 && family != AF_UNIX {
+        return Err(err!(
+            NotImplementedError,
+            "minivm sockets support only AF_INET, AF_INET6 and AF_UNIX, not family {family}"
+        ));
+    }
+    if base != SOCK_STREAM && base != SOCK_DGRAM {
+        return Err(err!(
+            NotImplementedError,
+            "minivm sockets support only SOCK_STREAM (TCP) and SOCK_DGRAM (UDP), not type {base}"
+        ));
+    }
+    let dgram = base == SOCK_DGRAM;
+    let listening = !dgram && sockopt::socket_acceptconn(&fd).unwrap_or(false);
+    let connected = rustix::net::getpeername(&fd).is_ok_and(|a| a.is_some());
+    let state = if dgram {
+        Sock::Datagram(Arc::new(UdpSocket::from(fd)))
+    } else if listening {
+        Sock::Listener {
+            listener: Arc::new(TcpListener::from(fd)),
+            listening: true,
+        }
+    } else if connected {
+        Sock::Stream(Arc::new(TcpStream::from(fd)))
+    } else {
+        Sock::Unbound(Some(fd))
+    };
+    let timeout = *DEFAULT_TIMEOUT.lock();
+    let mut data = new_data(state, timeout);
+    data.dgram = dgram;
+    data.v6 = family == AF_INET6;
+    data.unix = family == AF_UNIX;
+    if !inst.set_native(Box::new(data)) {
+        return Err(err!(RuntimeError, "socket.__init__() called twice"));
+    }
+    set_ints(
+        inst,
+        given[0].unwrap_or(family),
+        given[1].unwrap_or(base),
+        given[2].unwrap_or(proto),
+    );
+    Ok(Value::None)
+}
+
+/// `socket.fromfd(fd, family, type, proto=0)`: a socket object over a duplicate of `fd`.
+fn fromfd(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [fd, family, kind, proto] =
+        Sig::py("fromfd", &["fd", "family", "type", "proto"], 3).bind::<4>(&args)?;
+    let n = match fd {
+        Some(Value::Int(n)) => *n,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(other)
+            ))
+        }
+        None => return Err(err!(TypeError, "fromfd() missing required argument 'fd'")),
+    };
+    let copy = msg::dup_fd(n)?;
+    let number = crate::stdlib::os::hand_out_fd(copy);
+    let call_args = [
+        family.cloned().unwrap_or(Value::Int(-1)),
+        kind.cloned().unwrap_or(Value::Int(-1)),
+        proto.cloned().unwrap_or(Value::Int(0)),
+        Value::Int(number),
+    ];
+    interp.call(&Value::Class(socket_class()), &call_args)
 }
 
 fn new_data(state: Sock, timeout: Option<Duration>) -> SocketData {
