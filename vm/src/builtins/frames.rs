@@ -112,8 +112,9 @@ fn live_line(frame: &Value) -> Option<Value> {
     let now = lender.and_then(|lender| {
         lender.read(|loans| match loans.get(index)? {
             StackLoan::A(f) if Ref::as_ptr(&f.code) as usize == code => Some(f.line()),
-            StackLoan::B(p) if Ref::as_ptr(&p.code) as usize == code => {
-                Some(p.code.line_at(p.ip.saturating_sub(1)))
+            StackLoan::B(p) if Ref::as_ptr(&p.frame.get().code) as usize == code => {
+                let f = p.frame.get();
+                Some(f.code.line_at(f.ip.saturating_sub(1)))
             }
             _ => None,
         })
