@@ -20,6 +20,7 @@ mod minilib;
 mod no_unit_tests;
 mod num;
 mod random;
+mod scrypt;
 mod sha512;
 mod sizes;
 mod sort;
