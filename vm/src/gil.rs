@@ -513,9 +513,7 @@ impl Interp {
             ..
         } = self;
         // The exception being handled (as `Interp::handled_exc`), for `sys._current_exceptions()`.
-        let handling = cur_exc
-            .as_ref()
-            .or_else(|| outer_exc.iter().rev().find_map(Option::as_ref));
+        let handling = crate::interp::coro::topmost_exc(cur_exc, outer_exc);
         let stack = crate::builtins::lent_stack(frames, parked, cur, handling);
         parked.lender().lend(stack, || {
             stats.switch_to(next);
@@ -542,9 +540,7 @@ impl Interp {
             outer_exc,
             ..
         } = self;
-        let handling = cur_exc
-            .as_ref()
-            .or_else(|| outer_exc.iter().rev().find_map(Option::as_ref));
+        let handling = crate::interp::coro::topmost_exc(cur_exc, outer_exc);
         let stack = crate::builtins::lent_stack(frames, parked, None, handling);
         parked
             .lender()

@@ -73,14 +73,23 @@ pub fn warnings_pending() -> bool {
     PENDING.with(|p| p.get())
 }
 
+/// [`Interp::handled_exc`] from the two fields it reads, borrowed (for callers that hold other
+/// fields of the `Interp` at the same time: `gil.rs` lends it while the thread waits).
+pub(crate) fn topmost_exc<'a>(
+    cur_exc: &'a Option<Value>,
+    outer_exc: &'a [Option<Value>],
+) -> Option<&'a Value> {
+    cur_exc
+        .as_ref()
+        .or_else(|| outer_exc.iter().rev().find_map(Option::as_ref))
+}
+
 impl Interp {
     /// The exception `sys.exc_info()` reports, bare `raise` re-raises and a new exception takes
     /// as `__context__`: the innermost one being handled, looking through generators that handle
     /// none themselves to the code that resumed them (CPython's `_PyErr_GetTopmostException`).
     pub fn handled_exc(&self) -> Option<Value> {
-        self.cur_exc
-            .clone()
-            .or_else(|| self.outer_exc.iter().rev().find_map(Clone::clone))
+        topmost_exc(&self.cur_exc, &self.outer_exc).cloned()
     }
 
     /// A generator's frame is about to run: the exception it was handling when it last
