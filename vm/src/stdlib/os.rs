@@ -858,15 +858,7 @@ fn position(owned: &mut Vec<OwnedFd>, n: i64) -> Option<usize> {
 /// A new descriptor (close-on-exec) for whatever open descriptor `n` names, one minivm handed
 /// out or not (a socket object's `fileno()`, a file object's): `os.dup`, `socket.fromfd`.
 pub fn dup_any_fd(n: i64) -> PyResult<OwnedFd> {
-    let raw = i32::try_from(n).map_err(|_| bad_fd())?;
-    if raw < 0 {
-        return Err(bad_fd());
-    }
-    let copy = nix::unistd::dup(raw).map_err(|_| bad_fd())?;
-    // The copy is open and not close-on-exec, so nothing else owns it: adopting it is sound.
-    let owned = crate::heap::fork::adopt_inherited_fd(copy).ok_or_else(bad_fd)?;
-    let _ = rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC);
-    Ok(owned)
+    crate::heap::fork::dup_open_fd(n).map_err(|e| os_error(&e, None))
 }
 
 /// Run `f` on descriptor `n` itself (not a duplicate: `os.dup2` replaces it), if minivm handed

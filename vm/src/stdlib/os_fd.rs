@@ -170,11 +170,8 @@ fn open(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn dup(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [fd] = Sig::kw("dup", &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
-    let copy = match borrow_fd(interp, n) {
-        Ok(f) => OwnedFd::from(f),
-        // A descriptor minivm did not hand out by number: a socket's, a file object's.
-        Err(_) => crate::stdlib::os::dup_any_fd(n)?,
-    };
+    // (A descriptor minivm did not hand out by number, a socket's or a file object's, too.)
+    let copy = OwnedFd::from(borrow_fd(interp, n)?);
     Ok(Value::Int(hand_out_fd(copy)))
 }
 
