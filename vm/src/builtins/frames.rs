@@ -559,14 +559,7 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
         }
         s
     });
-    let running = || {
-        let f = interp
-            .frames
-            .iter()
-            .rev()
-            .find(|f| Ref::ptr_eq(&f.code, &g.code));
-        f.map(|f| snapshot(f))
-    };
+    let running = || running_snapshot(interp, &g.code);
     // (Line 0 and no globals: `frame_objects` leaves those attributes out.)
     let s = suspended.or_else(running).unwrap_or_else(|| Snapshot {
         code: Some(crate::builtins::eval::code_value(&g.code)),
@@ -579,6 +572,29 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
         lent: None,
     });
     frame_objects(vec![s])
+}
+
+/// The innermost frame of this thread running `code`, among the frames of the dispatch loop and
+/// the callers parked on a call (a coroutine that called `print(task)` waits there while the
+/// task's repr asks where it runs). Not the frame running now (it is neither).
+fn running_snapshot(interp: &Interp, code: &Ref<crate::interp::code::Code>) -> Option<Snapshot> {
+    let mut found = None;
+    for loan in lent_stack(&interp.frames, &interp.parked, None, None) {
+        match loan {
+            StackLoan::A(f) if Ref::ptr_eq(&f.code, code) => found = Some(snapshot(f)),
+            StackLoan::B(p) if Ref::ptr_eq(&p.frame.get().code, code) => {
+                found = Some(parked_snapshot(p))
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The line a running generator or coroutine of this thread is at (`running_snapshot`), if
+/// minivm can see its frame.
+pub(crate) fn running_line(interp: &Interp, code: &Ref<crate::interp::code::Code>) -> Option<u32> {
+    running_snapshot(interp, code).map(|s| s.line)
 }
 
 /// The frame objects for `frames` (outermost first): the innermost's, linked by `f_back`.

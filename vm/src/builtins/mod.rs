@@ -48,7 +48,7 @@ pub(crate) use frames::{
 };
 pub(crate) use frames::{
     frame_locals_cell, frame_object, generator_frame, getframe_native, lent_stack, register_thread,
-    unregister_thread, ParkedStack,
+    running_line, unregister_thread, ParkedStack,
 };
 pub use introspect::{adopt_locals, forget_locals, frame_function};
 pub(crate) use introspect::{frame_locals, is_function};

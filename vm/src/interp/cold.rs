@@ -255,7 +255,9 @@ impl Interp {
                 }
                 let sent = pop!(frame);
                 let it = top!(frame).clone();
-                match self.send_into(&it, sent)? {
+                // Parked while the delegate runs in a nested loop (a coroutine `await`ing
+                // another): `sys._getframe()` and a task's repr see this frame waiting there.
+                match self.parked(frame, |s| s.send_into(&it, sent))? {
                     Some(v) => {
                         frame.ip -= 1;
                         return Ok(Some(Flow::Yield(v)));

@@ -95,6 +95,9 @@ const STAND_INS: &[(&str, Rule)] = &[
         Rule::Only(&["dump", "dumps", "load", "loads", "_pypickle"]),
     ),
     ("_pypickle.mini", Rule::AllBut(&[])),
+    // `_contextvars`: all of it (`Context.run` calling the program's function, as
+    // `asyncio.to_thread` and a loop's callbacks do, shows no frame of its own).
+    ("contextvars.mini", Rule::AllBut(&[])),
 ];
 
 /// Whether frames running `code` are left out of tracebacks and frame stacks (see the module

@@ -84,7 +84,7 @@ fn function_source(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `(state, filename, first line, current line)` of a coroutine: state is `'created'`,
 /// `'suspended'` (current line = where it waits), `'running'` or `'done'` (no frame left, so
 /// no file or lines: the caller keeps what it learnt earlier). None for other objects.
-fn coroutine_location(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn coroutine_location(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let c = one_arg(&args, "coroutine_location")?;
     let Value::Generator(g) = c else {
         return Ok(Value::None);
@@ -105,7 +105,16 @@ fn coroutine_location(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             Value::Int(i64::from(f.code.obj.first_line)),
             Value::Int(i64::from(f.line())),
         ),
-        None => (Value::None, Value::None, Value::None),
+        // Running: the line it is at, if its frame waits on a call minivm can see (as
+        // CPython's `cr_frame.f_lineno`; a task's repr printed from inside its own coroutine).
+        None => match crate::builtins::running_line(interp, &g.code) {
+            Some(line) if state == "running" => (
+                Value::str(&g.code.obj.filename),
+                Value::Int(i64::from(g.code.obj.first_line)),
+                Value::Int(i64::from(line)),
+            ),
+            _ => (Value::None, Value::None, Value::None),
+        },
     };
     Ok(Value::tuple(vec![Value::str(state), file, first, line]))
 }
