@@ -223,7 +223,11 @@ impl Interp {
     /// returns (`return_inline`) or unwinds. Without room for it and the frame, `None`: the
     /// general path raises the error where CPython does.
     #[inline(never)]
-    fn try_push_init(&mut self, stack: &mut Vec<Value>, fpos: usize) -> Option<Box<Frame>> {
+    pub(crate) fn try_push_init(
+        &mut self,
+        stack: &mut Vec<Value>,
+        fpos: usize,
+    ) -> Option<Box<Frame>> {
         let limit = self
             .vm
             .recursion_limit
@@ -232,34 +236,41 @@ impl Interp {
             return None;
         }
         let nargs = stack.len().checked_sub(fpos + 1)?;
-        let (init, cls) = match stack.get(fpos) {
+        let init = match stack.get(fpos) {
             // A built-in type is never `Ctor::Plain`: no look-up needed to know.
             Some(Value::Class(cls)) if cls.builtin => return None,
             Some(Value::Class(cls)) => match cls.ctor() {
+                // `plain_args` first: a plain `__init__` the arguments fill exactly (the usual
+                // case) is known without `simple_init`'s call.
                 Ctor::Plain(Some(Value::Function(init)))
-                    if simple_init(&init, nargs)
+                    if init.code.plain_args as usize == nargs + 1
+                        || simple_init(&init, nargs)
                         || (defaults_fit(&init, nargs + 1) && !self.frame_pool.is_empty()) =>
                 {
-                    (init, cls.clone())
+                    init
                 }
                 _ => return None,
             },
             _ => return None,
         };
+        // The class moves from its stack slot into the instance (no count changed); the
+        // instance takes the slot, first of `__init__`'s arguments.
+        let slot = stack.get_mut(fpos)?;
+        let cls = match std::mem::take(slot) {
+            Value::Class(cls) => cls,
+            other => {
+                *slot = other;
+                return None;
+            }
+        };
         let obj = crate::object::Instance::new_plain(cls);
+        std::mem::replace(slot, Value::Instance(obj.clone())).discard();
         let mut callee =
             if init.code.plain_args as usize == nargs + 1 && !self.frame_pool.is_empty() {
-                // The instance takes the class's place, first of `__init__`'s arguments.
-                if let Some(slot) = stack.get_mut(fpos) {
-                    *slot = Value::Instance(obj.clone());
-                }
                 self.plain_frame(&init, stack, fpos)?
             } else if defaults_fit(&init, nargs + 1) {
                 // `__init__(self, a, b=0)` called with `a`: as above, the rest its defaults
                 // (the pool was found not empty).
-                if let Some(slot) = stack.get_mut(fpos) {
-                    *slot = Value::Instance(obj.clone());
-                }
                 let callee = self.defaults_frame(&init, stack.get_mut(fpos..)?)?;
                 pop_moved(stack, fpos);
                 callee
@@ -274,7 +285,11 @@ impl Interp {
                 callee
             };
         callee.resumed = Resumed::Init;
-        callee.made = Some(obj);
+        // A pooled frame's `made` is empty (`Frame::reset`): tested inline rather than dropped
+        // by the out-of-line drop glue of an assignment.
+        if let Some(old) = callee.made.replace(obj) {
+            drop(old);
+        }
         self.depth += 1;
         Some(callee)
     }

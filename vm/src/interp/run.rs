@@ -320,7 +320,12 @@ impl Interp {
             self.cur_exc = done.saved_exc.take();
             let made = done.made.take();
             self.recycle(done);
-            crate::interp::call::init_returned(v)?;
+            // `None`, the usual answer, tested inline (no call).
+            if v.is_none() {
+                v.discard();
+            } else {
+                crate::interp::call::init_returned(v)?;
+            }
             let Some(obj) = made else {
                 return Err(err!(SystemError, "__init__ frame without its instance"));
             };
@@ -1659,7 +1664,14 @@ impl Interp {
                             f.stack.push(Value::Int(i));
                             continue;
                         }
-                        if let Some(callee) = tri!(self.try_push_call(f, fpos)) {
+                        // A class: straight to its `__init__`'s frame (what `try_push_call`
+                        // does for a class, without its call).
+                        let pushed = if let Some(Value::Class(_)) = f.stack.get(fpos) {
+                            self.try_push_init(&mut f.stack, fpos)
+                        } else {
+                            tri!(self.try_push_call(f, fpos))
+                        };
+                        if let Some(callee) = pushed {
                             self.push_frame::<OBSERVED>(frame, callee)?;
                             continue 'frames;
                         }
