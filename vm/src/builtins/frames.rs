@@ -330,7 +330,7 @@ pub(crate) fn current_frames(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
         s.lent = None;
     }
     let mut stacks = vec![(crate::stdlib::thread::shown_ident(interp), me, own)];
-    let others = interp.stop_the_world_lending(|| {
+    let others = interp.stop_the_world_lending(None, || {
         let threads = THREADS.lock();
         threads
             .iter()
@@ -359,7 +359,7 @@ pub(crate) fn current_exceptions(interp: &mut Interp, args: Args<'_>) -> PyResul
         crate::stdlib::thread::shown_ident(interp),
         interp.handled_exc(),
     )];
-    let others = interp.stop_the_world_lending(|| {
+    let others = interp.stop_the_world_lending(None, || {
         let threads = THREADS.lock();
         threads
             .iter()

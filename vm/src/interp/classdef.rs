@@ -603,10 +603,7 @@ pub(crate) fn set_instance_class(
         ));
     }
     let replacement = new.clone();
-    interp
-        .vm
-        .gil
-        .stop_the_world(interp.vm.eval_breaker, || inst.class.replace(replacement));
+    interp.stop_the_world_lending(None, || inst.class.replace(replacement));
     if new.lookup("__del__").is_some() {
         crate::interp::finalize::register_del_class(new);
     }
