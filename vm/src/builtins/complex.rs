@@ -178,6 +178,13 @@ pub fn complex_class_ref() -> &'static Ref<Class> {
                 ("__complex__", cx_complex),
                 ("__getnewargs__", cx_getnewargs),
                 ("__reduce__", cx_reduce),
+                ("__reduce_ex__", cx_reduce_ex),
+                ("__getstate__", cx_getstate),
+                ("__sizeof__", cx_sizeof),
+                ("__lt__", cx_order),
+                ("__le__", cx_order),
+                ("__gt__", cx_order),
+                ("__ge__", cx_order),
                 ("conjugate", cx_conjugate),
             ],
         );
@@ -329,11 +336,42 @@ fn receiver(args: &Args<'_>, method: &str) -> PyResult<Complex> {
 
 /// The receiver and the one other operand of a binary method (`None`: not a number).
 fn binary(args: &Args<'_>, method: &str) -> PyResult<(Complex, Option<Complex>)> {
-    let a = receiver(args, method)?;
-    let Some(other) = args.pos.get(1) else {
-        raise!(TypeError, "expected 1 argument, got 0");
+    let a = slot_receiver(args, method)?;
+    // `__pow__` and `__rpow__` take a modulus too (refused by `no_modulus`).
+    let given = match args.pos {
+        [_, _, _] if method.ends_with("pow__") => &args.pos[..2],
+        all => all,
+    };
+    let [_, other] = given else {
+        raise!(
+            TypeError,
+            "expected 1 argument, got {}",
+            args.pos.len().saturating_sub(1)
+        );
     };
     Ok((a, operand(other)?))
+}
+
+/// The receiver of a slot wrapper (`complex.__add__`, `complex.__lt__`), refused with the
+/// words CPython uses for those (its methods' words are [`receiver`]'s).
+fn slot_receiver(args: &Args<'_>, method: &str) -> PyResult<Complex> {
+    match args.pos.first() {
+        Some(v) => as_complex(v).ok_or_else(|| {
+            err!(
+                TypeError,
+                "descriptor '{method}' requires a 'complex' object but received a '{}'",
+                type_name(v)
+            )
+        }),
+        None => receiver(args, method),
+    }
+}
+
+/// `<`, `<=`, `>`, `>=`: complex numbers are not ordered, so each answers `NotImplemented`
+/// (and the comparison, with nothing else to try, is a `TypeError`), as CPython's do.
+fn cx_order(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    binary(&args, "__lt__")?;
+    Ok(Value::NotImplemented)
 }
 
 fn cx_add(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -526,21 +564,120 @@ fn cx_getnewargs(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::tuple(vec![Value::Float(c.re), Value::Float(c.im)]))
 }
 
-/// `copy`, `pickle`: rebuilt by calling the class with the two parts; an instance of a
-/// subclass with attributes carries them as its state.
-fn cx_reduce(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let c = receiver(&args, "__reduce__")?;
-    let mut parts = vec![
-        Value::Class(complex_class()),
-        Value::tuple(vec![Value::Float(c.re), Value::Float(c.im)]),
-    ];
-    if let Some(Value::Instance(i)) = args.pos.first() {
-        parts[0] = Value::Class(i.class.get().clone());
-        if i.dict.lock().iter().next().is_some() {
-            parts.push(crate::interp::views::instance_dict(i));
+/// The attributes of an instance of a subclass, if it has any (`__getstate__`): `None` for
+/// a number of `complex` itself or an instance without attributes.
+fn attributes(this: &Value) -> Value {
+    match this {
+        Value::Instance(i) if i.dict.lock().iter().next().is_some() => {
+            crate::interp::views::instance_dict(i)
         }
+        _ => Value::None,
     }
-    Ok(Value::tuple(parts))
+}
+
+/// The class of a complex number (`complex` or a subclass).
+fn class_of(this: &Value) -> Value {
+    match this {
+        Value::Instance(i) => Value::Class(i.class.get().clone()),
+        _ => Value::Class(complex_class()),
+    }
+}
+
+/// A function of `copyreg` (`__newobj__`, `_reconstructor`), which reductions name.
+fn copyreg_function(interp: &mut Interp, name: &str) -> PyResult<Value> {
+    let module = interp.import_module("copyreg")?;
+    interp.getattr(&module, name)
+}
+
+/// `__reduce_ex__(protocol)`, as the one complex numbers inherit from `object` in CPython:
+/// protocol 2 on, `copyreg.__newobj__` of the class with the two parts (`__getnewargs__`)
+/// and the attributes as state; protocols 0 and 1 rebuild a subclass's instance from its
+/// complex value (`copyreg._reconstructor`), and refuse `complex` itself, which pickle and
+/// copy reduce through `copyreg.dispatch_table` instead.
+fn cx_reduce_ex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let c = receiver(&args, "__reduce_ex__")?;
+    let [this, protocol] = args.pos else {
+        raise!(
+            TypeError,
+            "object.__reduce_ex__() takes exactly one argument ({} given)",
+            args.pos.len().saturating_sub(1)
+        );
+    };
+    let protocol = crate::builtins::args::to_index(protocol)?;
+    reduce(interp, this, c, protocol)
+}
+
+/// `__reduce__()`: `__reduce_ex__(0)`, as CPython's `object.__reduce__`.
+fn cx_reduce(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let c = receiver(&args, "__reduce__")?;
+    let [this] = args.pos else {
+        raise!(
+            TypeError,
+            "object.__reduce__() takes no arguments ({} given)",
+            args.pos.len().saturating_sub(1)
+        );
+    };
+    reduce(interp, this, c, 0)
+}
+
+fn reduce(interp: &mut Interp, this: &Value, c: Complex, protocol: i64) -> PyResult<Value> {
+    if protocol >= 2 {
+        let newobj = copyreg_function(interp, "__newobj__")?;
+        let args = vec![class_of(this), Value::Float(c.re), Value::Float(c.im)];
+        return Ok(Value::tuple(vec![
+            newobj,
+            Value::tuple(args),
+            attributes(this),
+            Value::None,
+            Value::None,
+        ]));
+    }
+    if !matches!(this, Value::Instance(_)) {
+        raise!(TypeError, "cannot pickle 'complex' object");
+    }
+    let rebuild = copyreg_function(interp, "_reconstructor")?;
+    let args = Value::tuple(vec![
+        class_of(this),
+        Value::Class(complex_class()),
+        new_complex(c),
+    ]);
+    let mut out = vec![rebuild, args];
+    let state = attributes(this);
+    if !matches!(state, Value::None) {
+        out.push(state);
+    }
+    Ok(Value::tuple(out))
+}
+
+/// `__getstate__()`: the attributes of an instance of a subclass, else `None`.
+fn cx_getstate(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    receiver(&args, "__getstate__")?;
+    let [this] = args.pos else {
+        raise!(
+            TypeError,
+            "object.__getstate__() takes no arguments ({} given)",
+            args.pos.len().saturating_sub(1)
+        );
+    };
+    Ok(attributes(this))
+}
+
+/// `__sizeof__()`: the bytes CPython 3.11's object takes (on 64 bits): 32 for a complex
+/// number (a header and two doubles, as minivm's `Value::Complex` too), 40 for an instance
+/// of a subclass (and its weak-reference slot).
+fn cx_sizeof(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    receiver(&args, "__sizeof__")?;
+    let [this] = args.pos else {
+        raise!(
+            TypeError,
+            "object.__sizeof__() takes no arguments ({} given)",
+            args.pos.len().saturating_sub(1)
+        );
+    };
+    Ok(Value::Int(match this {
+        Value::Instance(_) => 40,
+        _ => 32,
+    }))
 }
 
 /// One part of a repr: CPython's `repr` of a float without the `.0` (`2`, `1.5`, `1e+16`,

@@ -465,27 +465,30 @@ fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> PyResult<&'a Value> {
 /// `self op other` on the built-in value, `NotImplemented` when the types do not mix (as the
 /// slot wrappers return, so `int.__add__(1, 'a')` lets Python try `'a'.__radd__`).
 fn binary_slot(interp: &mut Interp, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
-    let b = builtin_base(b).unwrap_or(b);
-    if int_with_other(a, b) {
-        return Ok(Value::NotImplemented);
-    }
     match interp.binary(op, a, b) {
         Err(e) if e.is(crate::object::ExcKind::TypeError) => Ok(Value::NotImplemented),
         r => r,
     }
 }
 
-/// An int's arithmetic slots take ints only: `(1).__add__(0.5)` is NotImplemented, so that
-/// Python goes on to `float.__radd__`, as in CPython.
-fn int_with_other(a: &Value, b: &Value) -> bool {
+/// An int's arithmetic and comparison slots take ints only: `(1).__add__(0.5)` is
+/// NotImplemented, so that Python goes on to `float.__radd__`, as in CPython; a float's take
+/// ints and floats: `float.__add__(1.0, 1j)` is NotImplemented (then `complex.__radd__`).
+fn number_with_other(a: &Value, b: &Value) -> bool {
     let int = |v: &Value| matches!(v, Value::Int(_) | Value::BigInt(_) | Value::Bool(_));
-    int(a) && !int(b)
+    match a {
+        Value::Float(_) => !int(b) && !matches!(b, Value::Float(_)),
+        _ => int(a) && !int(b),
+    }
 }
 
 fn compare_slot(interp: &mut Interp, op: CmpOp, args: Args) -> PyResult<Value> {
     let a = receiver(op_name(op), &args)?;
     let b = arg(op_name(op), &args, 0)?;
     let b = builtin_base(b).unwrap_or(b);
+    if number_with_other(a, b) {
+        return Ok(Value::NotImplemented);
+    }
     match interp.compare(op, a, b) {
         Err(e) if e.is(crate::object::ExcKind::TypeError) => Ok(Value::NotImplemented),
         r => r,
@@ -510,13 +513,17 @@ macro_rules! binary_slots {
             ($name, |interp, args| {
                 let a = receiver($name, &args)?;
                 let b = arg($name, &args, 0)?;
+                let b = builtin_base(b).unwrap_or(b);
+                if number_with_other(a, b) {
+                    return Ok(Value::NotImplemented);
+                }
                 binary_slot(interp, BinOp::$op, a, b)
             }),
             ($rname, |interp, args| {
                 let a = receiver($rname, &args)?;
                 let b = arg($rname, &args, 0)?;
                 let b = builtin_base(b).unwrap_or(b).clone();
-                if int_with_other(a, &b) {
+                if number_with_other(a, &b) {
                     return Ok(Value::NotImplemented);
                 }
                 binary_slot(interp, BinOp::$op, &b, a)
@@ -702,7 +709,7 @@ fn divmod_slot(interp: &mut Interp, name: &str, args: Args, reflected: bool) -> 
     let a = receiver(name, &args)?.clone();
     let b = arg(name, &args, 0)?;
     let b = builtin_base(b).unwrap_or(b).clone();
-    if int_with_other(&a, &b) {
+    if number_with_other(&a, &b) {
         return Ok(Value::NotImplemented);
     }
     let pair = if reflected { [b, a] } else { [a, b] };
