@@ -13,7 +13,8 @@
 //! `throw` and `close`, whose every step resumes the generator frame and then says whether the
 //! step yields through (an `await` inside), finishes the `await` of the awaitable
 //! (`StopIteration(value)`: the async generator yielded `value`), or ends the iteration
-//! (`StopAsyncIteration`: it returned).
+//! (`StopAsyncIteration`: it returned). `await` and `async for` step them directly and take the
+//! value without making the `StopIteration` ([`Flow`]).
 
 use crate::builtins::args::{Sig, Style};
 use crate::builtins::Methods;
@@ -86,6 +87,29 @@ enum Step {
     Throw(PyErr),
 }
 
+/// How one step of an awaitable ends: it yields a value through (an `await` inside), or it
+/// finishes with a result (`Done(None)` when it has none, as `aclose()`). A Python-level
+/// `__next__`/`send`/`throw` raises the result as `StopIteration(result)`; `await` and
+/// `async for` take it without making that exception (see [`Interp::native_await_send`]).
+enum Flow {
+    Yield(Value),
+    Done(Option<Value>),
+}
+
+impl Flow {
+    /// The Python-level result: the yielded value, or the `StopIteration` that ends the await.
+    fn into_result(self) -> PyResult<Value> {
+        match self {
+            Flow::Yield(v) => Ok(v),
+            // CPython's result None is a bare StopIteration (no args), as a generator's return.
+            Flow::Done(r) => Err(PyErr::with_args(
+                ExcKind::StopIteration,
+                r.filter(|v| !v.is_none()).into_iter().collect(),
+            )),
+        }
+    }
+}
+
 /// The state of one awaitable over a generator frame.
 struct GenAwait {
     gen: Ref<Generator>,
@@ -115,9 +139,8 @@ impl Interp {
         Value::Instance(Ref::new(inst))
     }
 
-    /// One step of an awaitable: `Ok(v)` yields v through, `Err` finishes it (a `StopIteration`
-    /// carrying its result, or the exception).
-    fn gen_await_step(&mut self, a: &GenAwait, step: Step) -> PyResult<Value> {
+    /// One step of an awaitable: it yields through, finishes with a result, or raises.
+    fn gen_await_step(&mut self, a: &GenAwait, step: Step) -> PyResult<Flow> {
         if *a.done.lock() {
             return Err(match a.role {
                 Role::Wrapper => err!(RuntimeError, "cannot reuse already awaited coroutine"),
@@ -143,42 +166,98 @@ impl Interp {
             *a.gen.status.lock() = GenStatus::Done;
             a.gen.frame.lock().take();
             *a.done.lock() = true;
-            return Err(PyErr::with_args(ExcKind::StopIteration, Vec::new()));
+            return Ok(Flow::Done(None));
         }
         let r = match step {
             Step::Send(v) => self.gen_resume(&a.gen, v),
             Step::Throw(e) => self.gen_throw(&a.gen, e),
         };
         let r = self.gen_await_outcome(a, r);
-        if r.is_err() {
+        if !matches!(r, Ok(Flow::Yield(_))) {
             *a.done.lock() = true;
         }
         r
     }
 
     /// How the generator's step ends the awaitable's step (see the module comment).
-    fn gen_await_outcome(&mut self, a: &GenAwait, r: PyResult<Option<Value>>) -> PyResult<Value> {
+    fn gen_await_outcome(&mut self, a: &GenAwait, r: PyResult<Option<Value>>) -> PyResult<Flow> {
         match r {
-            Ok(Some(v)) if a.role == Role::Wrapper || awaiting(&a.gen) => Ok(v),
+            Ok(Some(v)) if a.role == Role::Wrapper || awaiting(&a.gen) => Ok(Flow::Yield(v)),
             Ok(Some(_)) if a.role == Role::Close => {
                 Err(err!(RuntimeError, "async generator ignored GeneratorExit"))
             }
-            Ok(Some(v)) => Err(PyErr::with_args(ExcKind::StopIteration, vec![v])),
-            Ok(None) => Err(match a.role {
-                Role::Wrapper => self.gen_stop_iteration(),
-                Role::Close => PyErr::with_args(ExcKind::StopIteration, Vec::new()),
-                Role::Send | Role::Throw => {
-                    PyErr::with_args(ExcKind::StopAsyncIteration, Vec::new())
+            Ok(Some(v)) => Ok(Flow::Done(Some(v))),
+            Ok(None) => match a.role {
+                Role::Wrapper => {
+                    let r = std::mem::take(&mut self.yield_from_result);
+                    let none = r.is_none() || matches!(r, Value::Undefined);
+                    Ok(Flow::Done((!none).then_some(r)))
                 }
-            }),
+                Role::Close => Ok(Flow::Done(None)),
+                Role::Send | Role::Throw => {
+                    Err(PyErr::with_args(ExcKind::StopAsyncIteration, Vec::new()))
+                }
+            },
             Err(e)
                 if a.role == Role::Close
                     && (e.is(ExcKind::GeneratorExit) || e.is(ExcKind::StopAsyncIteration)) =>
             {
-                Err(PyErr::with_args(ExcKind::StopIteration, Vec::new()))
+                Ok(Flow::Done(None))
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Interp {
+    /// `await` (and `async for`) sending `sent` into one of the built-in awaitables: its step run
+    /// directly, a result left in `yield_from_result` as a returning delegate's (so no
+    /// `StopIteration` is made per item). `Err(sent)` when `it` is not a built-in awaitable.
+    pub(crate) fn native_await_send(
+        &mut self,
+        it: &Value,
+        sent: Value,
+    ) -> Result<PyResult<Option<Value>>, Value> {
+        let Value::Instance(i) = it else {
+            return Err(sent);
+        };
+        let flow = if let Some(a) = i.native::<GenAwait>() {
+            self.gen_await_step(a, Step::Send(sent))
+        } else if let Some(a) = i.native::<AnextAwait>() {
+            self.anext_step(a, Step::Send(sent))
+        } else {
+            return Err(sent);
+        };
+        Ok(flow.map(|f| match f {
+            Flow::Yield(v) => Some(v),
+            Flow::Done(r) => {
+                self.yield_from_result = r.unwrap_or(Value::None);
+                None
+            }
+        }))
+    }
+}
+
+/// Whether `v` is one of the built-in awaitables (its `__await__` returns itself).
+pub(crate) fn is_native_awaitable(v: &Value) -> bool {
+    match v {
+        Value::Instance(i) => {
+            i.native::<GenAwait>().is_some() || i.native::<AnextAwait>().is_some()
+        }
+        _ => false,
+    }
+}
+
+impl Interp {
+    /// `agen.__anext__()` of an async generator `agen` (which cannot be subclassed nor its
+    /// methods replaced), for `async for` without the method look-up and call.
+    pub(crate) fn agen_anext_direct(
+        &mut self,
+        g: &Ref<Generator>,
+        agen: &Value,
+    ) -> PyResult<Value> {
+        init_hooks(self, g, agen)?;
+        Ok(self.new_gen_await(g, Role::Send, Some(Step::Send(Value::None))))
     }
 }
 
@@ -309,7 +388,7 @@ fn anext(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 impl Interp {
     /// One step of `anext(it, default)`'s awaitable: the inner awaitable's, with its
     /// `StopAsyncIteration` turned into `StopIteration(default)`.
-    fn anext_step(&mut self, a: &AnextAwait, step: Step) -> PyResult<Value> {
+    fn anext_step(&mut self, a: &AnextAwait, step: Step) -> PyResult<Flow> {
         let started = a.iter.lock().clone();
         let it = match started {
             Some(it) => it,
@@ -325,12 +404,13 @@ impl Interp {
             Step::Throw(e) => self.throw_into(&it, e),
         };
         match r {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(self.gen_stop_iteration()),
-            Err(e) if e.is(ExcKind::StopAsyncIteration) => Err(PyErr::with_args(
-                ExcKind::StopIteration,
-                vec![a.default.clone()],
-            )),
+            Ok(Some(v)) => Ok(Flow::Yield(v)),
+            Ok(None) => {
+                let r = std::mem::take(&mut self.yield_from_result);
+                let none = r.is_none() || matches!(r, Value::Undefined);
+                Ok(Flow::Done((!none).then_some(r)))
+            }
+            Err(e) if e.is(ExcKind::StopAsyncIteration) => Ok(Flow::Done(Some(a.default.clone()))),
             Err(e) => Err(e),
         }
     }
@@ -340,13 +420,13 @@ impl Interp {
 trait Stepper: 'static {
     /// The class name, for the error when a method gets the wrong receiver.
     const NAME: &'static str;
-    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Value>;
+    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Flow>;
     fn close(&self, interp: &mut Interp) -> PyResult<()>;
 }
 
 impl Stepper for GenAwait {
     const NAME: &'static str = "async_generator_asend";
-    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Value> {
+    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Flow> {
         interp.gen_await_step(self, step)
     }
     fn close(&self, interp: &mut Interp) -> PyResult<()> {
@@ -361,7 +441,7 @@ impl Stepper for GenAwait {
 
 impl Stepper for AnextAwait {
     const NAME: &'static str = "anext_awaitable";
-    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Value> {
+    fn step(&self, interp: &mut Interp, step: Step) -> PyResult<Flow> {
         interp.anext_step(self, step)
     }
     fn close(&self, interp: &mut Interp) -> PyResult<()> {
@@ -393,7 +473,7 @@ fn aw_next<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("__next__", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
-    a.step(interp, Step::Send(Value::None))
+    a.step(interp, Step::Send(Value::None))?.into_result()
 }
 
 fn aw_send<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -401,13 +481,14 @@ fn aw_send<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [v] = Sig::pos("send", Style::One, &["value"], 1)
         .method()
         .bind(&args)?;
-    a.step(interp, Step::Send(v.cloned().unwrap_or(Value::None)))
+    a.step(interp, Step::Send(v.cloned().unwrap_or(Value::None)))?
+        .into_result()
 }
 
 fn aw_throw<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = this::<T>(&args)?;
     let exc = crate::builtins::throw_exception(interp, &args, "throw")?;
-    a.step(interp, Step::Throw(exc))
+    a.step(interp, Step::Throw(exc))?.into_result()
 }
 
 fn aw_close<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -322,6 +322,9 @@ impl Interp {
                 return Ok(v.clone());
             }
         }
+        if super::agen::is_native_awaitable(v) {
+            return Ok(v.clone());
+        }
         let Some(method) = lookup_special_on(&class_of(v), "__await__") else {
             return Err(err!(
                 TypeError,
@@ -367,6 +370,11 @@ impl Interp {
 
     /// `async for`'s next step: the iterator that awaits `ait.__anext__()`.
     fn get_anext(&mut self, ait: &Value) -> PyResult<Value> {
+        if let Value::Generator(g) = ait {
+            if g.kind == GenKind::AsyncGenerator {
+                return self.agen_anext_direct(g, ait);
+            }
+        }
         let next = self.anext_of(ait, |t| {
             format!("'async for' requires an iterator with __anext__ method, got {t}")
         })?;
@@ -437,6 +445,10 @@ impl Interp {
     /// `YieldFrom` into an iterator that is not a generator: `send(v)` (or `__next__()` for
     /// None). `None` when it is finished, its `StopIteration` value left in `yield_from_result`.
     pub(crate) fn send_to_iterator(&mut self, it: &Value, sent: Value) -> PyResult<Option<Value>> {
+        let sent = match self.native_await_send(it, sent) {
+            Ok(r) => return r,
+            Err(sent) => sent,
+        };
         let r = if sent.is_none() {
             match it {
                 Value::Instance(_) => match lookup_special_on(&class_of(it), "__next__") {
