@@ -166,6 +166,10 @@ pub fn install_methods(t: &BuiltinTypes) {
         install(awaitable, crate::interp::agen::AWAIT_METHODS);
     }
     install(&t.anext_awaitable, crate::interp::agen::ANEXT_METHODS);
+    install(
+        &t.class_namespace,
+        crate::interp::views::CLASS_NAMESPACE_METHODS,
+    );
     install(&t.property, misc_methods::PROPERTY_METHODS);
     install(&t.staticmethod, misc_methods::STATICMETHOD_METHODS);
     install(&t.classmethod, misc_methods::CLASSMETHOD_METHODS);

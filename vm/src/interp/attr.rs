@@ -758,7 +758,7 @@ impl Interp {
                     cls.bases.iter().cloned().map(Value::Class).collect(),
                 ));
             }
-            "__dict__" => return crate::interp::views::class_dict_proxy(self, class_dict(cls)),
+            "__dict__" => return crate::interp::views::class_dict_proxy(self, cls),
             "__class__" => return Ok(Value::Class(class_of(&Value::Class(cls.clone())))),
             _ => {}
         }

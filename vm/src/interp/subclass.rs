@@ -276,6 +276,15 @@ pub fn slots_of(cls: &Ref<Class>) -> Vec<(Arc<str>, Value)> {
     out
 }
 
+/// The value [`slots_of`] lists for `name` (a special method `cls` has, as its `__dict__` shows
+/// it), without making the whole list.
+pub fn listed_slot(cls: &Ref<Class>, name: &str) -> Option<Value> {
+    if name == "__hash__" && unhashable(cls) {
+        return Some(Value::None);
+    }
+    own_slot(cls, name)
+}
+
 /// The built-in types whose `__hash__` is None: the mutable ones and the set-like dict views.
 fn unhashable(root: &Ref<Class>) -> bool {
     let types = crate::object::types();

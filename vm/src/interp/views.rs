@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::heap::{Ref, Shared};
 use crate::interp::{Args, Interp};
 use crate::object::{
-    types, BuiltinTypes, Dict, Instance, NativeFn, NativeFunction, Payload, ViewKind,
+    types, BuiltinTypes, Class, Dict, Instance, NativeFn, NativeFunction, Payload, ViewKind,
 };
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -225,10 +225,118 @@ fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
     drop(old);
 }
 
-/// `cls.__dict__`: a read-only `mappingproxy` of the namespace `snapshot`, as in CPython.
-pub fn class_dict_proxy(interp: &mut Interp, snapshot: Value) -> PyResult<Value> {
-    let cls = attrdict_class(interp, "mappingproxy")?;
-    interp.call(&cls, &[snapshot])
+/// `cls.__dict__`: a read-only `mappingproxy` (`vm/lib/_attrdict.mini`), as in CPython, wrapping
+/// a [`ClassNamespace`]: a live view of the namespace, made without copying it (the
+/// mappingproxy's `__init__` is not run: its checks are for a program's argument).
+pub fn class_dict_proxy(interp: &mut Interp, cls: &Ref<Class>) -> PyResult<Value> {
+    let proxy_class = attrdict_class(interp, "mappingproxy")?;
+    let ns = Instance::new(types().class_namespace.clone());
+    ns.set_native(Box::new(ClassNamespace(cls.clone())));
+    let mapping = Value::Instance(Ref::new(ns));
+    let Value::Class(proxy_class) = proxy_class else {
+        return interp.call(&proxy_class, &[mapping]);
+    };
+    let proxy = Value::Instance(Ref::new(Instance::new(proxy_class)));
+    interp.setattr(&proxy, "_mapping", mapping)?;
+    Ok(proxy)
+}
+
+/// A class's own namespace, read live (what its `__dict__` proxy wraps): a built-in type's
+/// special methods included, as `attr::class_dict` lists them. Lookups, `in` and `get` read the
+/// class's table; `len`, iteration and the other dict methods work on that dict of the
+/// namespace, made at the call. The strong reference to the class is not seen by the cycle
+/// collector (as the generator of an async-generator awaitable is not): a proxy kept in a cycle
+/// with its class keeps both alive.
+struct ClassNamespace(Ref<Class>);
+
+/// The methods of `class_namespace` objects.
+pub const CLASS_NAMESPACE_METHODS: crate::builtins::Methods = &[
+    ("__getitem__", ns_getitem),
+    ("__contains__", ns_contains),
+    ("__len__", ns_len),
+    ("get", ns_get),
+    ("__iter__", |i, a| ns_forward(i, a, "__iter__")),
+    ("__reversed__", |i, a| ns_forward(i, a, "__reversed__")),
+    ("__eq__", |i, a| ns_forward(i, a, "__eq__")),
+    ("__ne__", |i, a| ns_forward(i, a, "__ne__")),
+    ("__or__", |i, a| ns_forward(i, a, "__or__")),
+    ("__ror__", |i, a| ns_forward(i, a, "__ror__")),
+    ("__repr__", |i, a| ns_forward(i, a, "__repr__")),
+    ("keys", |i, a| ns_forward(i, a, "keys")),
+    ("values", |i, a| ns_forward(i, a, "values")),
+    ("items", |i, a| ns_forward(i, a, "items")),
+    ("copy", |i, a| ns_forward(i, a, "copy")),
+];
+
+fn ns_of<'a>(args: &Args<'a>) -> PyResult<&'a Ref<Class>> {
+    match args.pos.first() {
+        Some(Value::Instance(i)) => i.native::<ClassNamespace>().map(|ns| &ns.0),
+        _ => None,
+    }
+    .ok_or_else(|| err!(TypeError, "descriptor requires a 'class_namespace' object"))
+}
+
+/// The namespace's value for `key` (only string keys can be there).
+fn ns_lookup(cls: &Ref<Class>, key: &Value) -> Option<Value> {
+    let Value::Str(name) = key else {
+        return None;
+    };
+    let own = cls.dict.read().get(name.as_str()).cloned();
+    match own {
+        None if cls.builtin => crate::interp::subclass::listed_slot(cls, name.as_str()),
+        own => own,
+    }
+}
+
+fn ns_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let cls = ns_of(&args)?;
+    let key = args.pos.get(1).cloned().unwrap_or(Value::None);
+    match ns_lookup(cls, &key) {
+        Some(v) => Ok(v),
+        None => Err(crate::error::PyErr::with_args(
+            crate::object::ExcKind::KeyError,
+            vec![key],
+        )),
+    }
+}
+
+fn ns_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let cls = ns_of(&args)?;
+    let key = args.pos.get(1).cloned().unwrap_or(Value::None);
+    check_hashable(interp, &key)?;
+    Ok(Value::Bool(ns_lookup(cls, &key).is_some()))
+}
+
+fn ns_len(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let cls = ns_of(&args)?;
+    if cls.builtin {
+        return ns_forward(interp, args, "__len__");
+    }
+    Ok(Value::Int(cls.dict.read().len() as i64))
+}
+
+fn ns_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let cls = ns_of(&args)?;
+    let key = args.pos.get(1).cloned().unwrap_or(Value::None);
+    check_hashable(interp, &key)?;
+    let default = args.pos.get(2).cloned().unwrap_or(Value::None);
+    Ok(ns_lookup(cls, &key).unwrap_or(default))
+}
+
+/// An unhashable key is a TypeError, as for a dict (a string key needs no check).
+fn check_hashable(interp: &mut Interp, key: &Value) -> PyResult<()> {
+    if !matches!(key, Value::Str(_)) {
+        crate::builtins::functions::py_hash(interp, key)?;
+    }
+    Ok(())
+}
+
+/// The dict method `name` of a dict of the namespace now, with the call's other arguments.
+fn ns_forward(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value> {
+    let cls = ns_of(&args)?;
+    let d = crate::interp::attr::class_dict(cls);
+    let method = interp.getattr(&d, name)?;
+    interp.call(&method, &args.pos[1..])
 }
 
 /// A class of `vm/lib/_attrdict.mini`.

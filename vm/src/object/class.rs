@@ -1169,6 +1169,8 @@ pub struct BuiltinTypes {
     pub async_gen_asend: Ref<Class>,
     pub async_gen_athrow: Ref<Class>,
     pub anext_awaitable: Ref<Class>,
+    /// What a user class's `__dict__` (a `mappingproxy`) wraps: its namespace, read live.
+    pub class_namespace: Ref<Class>,
     pub cell: Ref<Class>,
     pub ellipsis: Ref<Class>,
     pub not_implemented: Ref<Class>,
@@ -1272,6 +1274,7 @@ pub fn types() -> &'static BuiltinTypes {
             async_gen_asend: sub("async_generator_asend", TypeKind::Native),
             async_gen_athrow: sub("async_generator_athrow", TypeKind::Native),
             anext_awaitable: sub("anext_awaitable", TypeKind::Native),
+            class_namespace: sub("class_namespace", TypeKind::Native),
             cell: sub("cell", TypeKind::Cell),
             ellipsis: sub("ellipsis", TypeKind::Ellipsis),
             not_implemented: sub("NotImplementedType", TypeKind::NotImplementedType),
