@@ -3,8 +3,11 @@
 //! object is a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
 //! `co_firstlineno`), `f_lineno`, `f_globals`, `f_locals` (a copy of the variables then, as
 //! CPython 3.11's snapshot dict; a caller waiting on a call run in a nested dispatch loop is
-//! read through its `Parked` record) and `f_back`, the same snapshot of its caller. A traceback's frame objects (`frame_object`) read `f_locals` from the cell their
-//! entry shares with the frame (`TraceEntry::locals`), filled as the frame finishes.
+//! read through its `Parked` record) and `f_back`, the same snapshot of its caller. A function
+//! frame's variables are kept as (position, value) pairs and made into the `f_locals` dict on
+//! its first read (`pending_locals`): most frame objects are only walked. A traceback's frame
+//! objects (`frame_object`) read `f_locals` from the cell their entry shares with the frame
+//! (`TraceEntry::locals`), filled as the frame finishes.
 
 use crate::builtins::args::{to_index, Sig, Style};
 use crate::heap::{Global, Ref};
@@ -59,6 +62,9 @@ fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         if let Some(Value::Cell(cell)) = args.pos.first().map(|f| attr(f, TRACED)) {
             return traced_frame_locals(interp, &cell);
         }
+        if let Some(locals) = args.pos.first().and_then(made_locals) {
+            return Ok(locals);
+        }
     }
     match name {
         Some("f_locals") => raise!(
@@ -78,6 +84,10 @@ fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The attribute of a traceback's frame object holding its entry's cell of variables.
 const TRACED: &str = "_minivm_locals";
+
+/// The attribute of a frame object holding its variables until `f_locals` is first read
+/// ([`pending_locals`]).
+const PENDING: &str = "_minivm_pending_locals";
 
 /// The attributes of a frame object of another thread (`sys._current_frames()`): where its
 /// frame sits, the tuple (thread id, position among the items that thread lends, address of
@@ -442,9 +452,11 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
         first_line: f.code.obj.first_line,
         line: f.code.line_at(f.ip.saturating_sub(1)),
         globals: Value::Dict(f.globals.clone()),
-        locals: Some(super::introspect::frame_locals(f)),
+        locals: None,
+        pending: None,
         lent: None,
     }
+    .with_locals_of(f)
 }
 
 /// What a frame object shows of one running frame.
@@ -457,8 +469,21 @@ struct Snapshot {
     line: u32,
     globals: Value,
     locals: Option<Value>,
+    /// A function frame's variables kept for `f_locals` instead of `locals` ([`pending_locals`]).
+    pending: Option<Value>,
     /// A frame another thread lends: its position among the loans and its code's address.
     lent: Option<(usize, usize)>,
+}
+
+impl Snapshot {
+    /// The snapshot with the variables of `f`: pending for a function frame, else its dict.
+    fn with_locals_of(mut self, f: &Frame) -> Snapshot {
+        match pending_locals(f) {
+            Some(p) => self.pending = Some(p),
+            None => self.locals = Some(super::introspect::frame_locals(f)),
+        }
+        self
+    }
 }
 
 fn snapshot(f: &Frame) -> Snapshot {
@@ -469,9 +494,89 @@ fn snapshot(f: &Frame) -> Snapshot {
         first_line: f.code.obj.first_line,
         line: f.line(),
         globals: Value::Dict(f.globals.clone()),
-        locals: Some(super::introspect::frame_locals(f)),
+        locals: None,
+        pending: None,
         lent: None,
     }
+    .with_locals_of(f)
+}
+
+/// The variables of a function frame as [`PENDING`] keeps them until `f_locals` is read: a
+/// tuple of (position, value) pairs for the bound ones, the position in the code object's
+/// `co_varnames + co_cellvars + co_freevars`, the values as they are now (as
+/// `introspect::frame_locals` would put them in the dict). Most frame objects are only walked
+/// (`logging` reads `f_code` and `f_lineno` up the stack), so making each one's dict was the
+/// cost of `sys._getframe`. `None` for a frame `frame_locals` answers without copying.
+fn pending_locals(f: &Frame) -> Option<Value> {
+    if f.mapping.is_some() || f.namespace.is_some() || !super::introspect::is_function(f) {
+        return None;
+    }
+    let code = &f.code.obj;
+    let cell = |i: usize| f.cells.get(i).map(|c| c.get());
+    let mut pairs = Vec::new();
+    let mut put = |at: usize, value: Option<Value>| {
+        if let Some(v) = value.filter(|v| !matches!(v, Value::Undefined)) {
+            pairs.push(Value::Int(at as i64));
+            pairs.push(v);
+        }
+    };
+    for slot in 0..code.varnames.len() {
+        let captured = code.cell2arg.iter().position(|a| *a == Some(slot as u32));
+        put(
+            slot,
+            match captured {
+                Some(c) => cell(c),
+                None => f.locals.get(slot).cloned(),
+            },
+        );
+    }
+    let cells_at = code.varnames.len();
+    for c in 0..code.cellvars.len() {
+        if !matches!(code.cell2arg.get(c), Some(Some(_))) {
+            put(cells_at + c, cell(c));
+        }
+    }
+    let free_at = cells_at + code.cellvars.len();
+    for j in 0..code.freevars.len() {
+        put(free_at + j, cell(code.cellvars.len() + j));
+    }
+    Some(Value::tuple(pairs))
+}
+
+/// `f_locals` of a frame object whose variables [`pending_locals`] kept: their dict, made now
+/// and kept as the frame's `f_locals`. `None` if the frame has none pending.
+fn made_locals(frame: &Value) -> Option<Value> {
+    let Value::Instance(inst) = frame else {
+        return None;
+    };
+    let pending = inst.dict.lock().get(PENDING).cloned()?;
+    let Value::Tuple(pairs) = pending else {
+        return None;
+    };
+    let code = attr(frame, "f_code");
+    let mut names: Vec<Value> = Vec::new();
+    for key in ["co_varnames", "co_cellvars", "co_freevars"] {
+        if let Value::Tuple(t) = attr(&code, key) {
+            names.extend(t.items.iter().cloned());
+        }
+    }
+    let d = Dict::new();
+    for pair in pairs.items.chunks(2) {
+        if let [Value::Int(at), v] = pair {
+            let at = *at;
+            if let Some(Value::Str(name)) = names.get(at as usize) {
+                d.set_str(name.as_str(), v.clone());
+            }
+        }
+    }
+    let d = Value::Dict(Ref::new(d));
+    let old = {
+        let mut table = inst.dict.lock();
+        let old = table.insert(Arc::from("f_locals"), d.clone());
+        (old, table.remove_unmirrored(PENDING))
+    };
+    drop(old);
+    Some(d)
 }
 
 fn new_object(class: Ref<Class>, attrs: Vec<(&str, Value)>) -> Value {
@@ -569,6 +674,7 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
         line: 0,
         globals: Value::None,
         locals: None,
+        pending: None,
         lent: None,
     });
     frame_objects(vec![s])
@@ -633,6 +739,9 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
         }
         if let Some(locals) = s.locals {
             attrs.push(("f_locals", locals));
+        }
+        if let Some(pending) = s.pending {
+            attrs.push((PENDING, pending));
         }
         back = new_object(frame_class(), attrs);
     }
