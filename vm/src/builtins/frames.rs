@@ -712,6 +712,7 @@ fn frame_objects(frames: Vec<Snapshot>) -> Value {
 /// lent frames read their `f_lineno` later from the frame itself.
 fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
     let mut back = Value::None;
+    let mut like = None;
     for s in frames {
         let code = match s.code {
             Some(code) => code,
@@ -743,7 +744,37 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
         if let Some(pending) = s.pending {
             attrs.push((PENDING, pending));
         }
-        back = new_object(frame_class(), attrs);
+        back = shaped_frame_object(&mut like, attrs);
     }
     back
+}
+
+/// A frame object with `attrs`, its attribute table made in one step from the names of `like`
+/// (the last frame object this call made) when they are the same names, rather than name by
+/// name (frame objects of function frames all have the same ones).
+fn shaped_frame_object(
+    like: &mut Option<(Vec<&'static str>, Ref<Instance>)>,
+    attrs: Vec<(&'static str, Value)>,
+) -> Value {
+    let names: Vec<&'static str> = attrs.iter().map(|(k, _)| *k).collect();
+    let mut attrs = attrs;
+    if let Some((same, prev)) = like.as_ref().filter(|(n, _)| *n == names) {
+        let values: Vec<Value> = attrs.into_iter().map(|(_, v)| v).collect();
+        let made = crate::object::InstDict::with_names_of(&prev.dict.lock(), values);
+        match made {
+            Ok(table) => {
+                return Value::Instance(Ref::new(Instance::with_dict(frame_class(), table)));
+            }
+            Err(values) => attrs = same.iter().copied().zip(values).collect(),
+        }
+    }
+    let inst = Ref::new(Instance::new(frame_class()));
+    {
+        let mut d = inst.dict.lock();
+        for (k, v) in attrs {
+            d.insert(Arc::from(k), v);
+        }
+    }
+    *like = Some((names, inst.clone()));
+    Value::Instance(inst)
 }
