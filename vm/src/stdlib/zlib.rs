@@ -166,8 +166,23 @@ fn new_decompress(framing: Framing, first: Option<u8>) -> Decompress {
     }
 }
 
-/// Run `c` over all of `data` with `flush`, appending what it produces to `out`. zlib is done
-/// with a flush mode once it has taken all the input and left some of the output space unused.
+/// The sizes of the output blocks CPython's zlib module gives deflate, one after the other, in
+/// each call (`BUFFER_BLOCK_SIZE` of its blocks output buffer). The output of deflate depends on
+/// them at level 0, where each stored block is cut to the output space it was given.
+const OUTPUT_BLOCKS: [usize; 8] = [
+    32 << 10,
+    64 << 10,
+    256 << 10,
+    1 << 20,
+    4 << 20,
+    8 << 20,
+    16 << 20,
+    16 << 20,
+];
+
+/// Run `c` over all of `data` with `flush`, appending what it produces to `out`, with the same
+/// output space at each step as CPython (so level-0 stored blocks are cut at the same places).
+/// zlib is done once it has left some of the output space unused.
 fn deflate_into(
     interp: &mut Interp,
     c: &mut Compress,
@@ -176,22 +191,21 @@ fn deflate_into(
     out: &mut Vec<u8>,
 ) -> PyResult<()> {
     let start = c.total_in();
-    loop {
-        let used = (c.total_in() - start) as usize;
-        let cap = (data.len() - used.min(data.len())).clamp(4096, 1 << 20);
-        let mut part = Vec::with_capacity(cap);
+    for block in 0.. {
+        let cap = OUTPUT_BLOCKS[block.min(OUTPUT_BLOCKS.len() - 1)];
+        let used = ((c.total_in() - start) as usize).min(data.len());
+        let before = c.total_out();
+        let mut part = vec![0u8; cap];
         let status = c
-            .compress_vec(&data[used.min(data.len())..], &mut part, flush)
+            .compress(&data[used..], &mut part, flush)
             .map_err(|e| error(interp, format!("Error -2 while compressing data: {e}")))?;
-        out.extend_from_slice(&part);
-        let now = (c.total_in() - start) as usize;
-        match status {
-            Status::StreamEnd => return Ok(()),
-            _ if now >= data.len() && part.len() < cap => return Ok(()),
-            _ if now == used && part.is_empty() => return Ok(()),
-            _ => {}
+        let wrote = ((c.total_out() - before) as usize).min(cap);
+        out.extend_from_slice(&part[..wrote]);
+        if matches!(status, Status::StreamEnd) || wrote < cap {
+            return Ok(());
         }
     }
+    Ok(())
 }
 
 /// The message of a failed inflate, CPython's way.
