@@ -52,12 +52,17 @@ enum RuleDay {
 
 impl Zone {
     fn utc() -> Zone {
+        Zone::utc_named("UTC")
+    }
+
+    /// UTC under the abbreviation `abbrev` (`TZ=GMT` says "GMT", as the zone file does).
+    fn utc_named(abbrev: &str) -> Zone {
         Zone {
             transitions: Vec::new(),
             types: vec![LocalType {
                 utoff: 0,
                 isdst: false,
-                abbrev: "UTC".into(),
+                abbrev: abbrev.into(),
             }],
             rule: None,
         }
@@ -328,16 +333,25 @@ fn load(tz: Option<&str>) -> Result<Zone, String> {
     let spec = tz.map(|s| s.strip_prefix(':').unwrap_or(s));
     let path = match spec {
         None => "/etc/localtime".to_string(),
-        Some("" | "UTC" | "UTC0" | "GMT" | "GMT0" | "Etc/UTC" | "Universal" | "Zulu") => {
-            return Ok(Zone::utc())
-        }
+        Some("") => return Ok(Zone::utc()),
         Some(p) if p.starts_with('/') => p.to_string(),
         Some(name) => format!("/usr/share/zoneinfo/{name}"),
     };
+    // The UTC names are read from their zone files too, when there are any, as the C library
+    // does: each file has its own abbreviation ("GMT" for GMT and GMT0, "UTC" for Zulu).
     match std::fs::read(&path) {
         Ok(data) => parse(&data).ok_or_else(|| format!("cannot read the time zone file {path}")),
         // No zone file at all: the C library's default is UTC.
         Err(_) if spec.is_none() => Ok(Zone::utc()),
+        Err(_) if matches!(spec, Some("GMT" | "GMT0")) => Ok(Zone::utc_named("GMT")),
+        Err(_)
+            if matches!(
+                spec,
+                Some("UTC" | "UTC0" | "Etc/UTC" | "Universal" | "Zulu")
+            ) =>
+        {
+            Ok(Zone::utc())
+        }
         Err(_) => Err(format!(
             "minivm reads time zones from the tz database only (TZ={})",
             spec.unwrap_or("")
