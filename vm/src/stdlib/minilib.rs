@@ -162,6 +162,7 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("base64.mini", include_str!("../../lib/base64.mini")),
     ("bisect.mini", include_str!("../../lib/bisect.mini")),
+    ("bz2.mini", include_str!("../../lib/bz2.mini")),
     ("cProfile.mini", include_str!("../../lib/cProfile.mini")),
     ("calendar.mini", include_str!("../../lib/calendar.mini")),
     ("cgi.mini", include_str!("../../lib/cgi.mini")),

@@ -11,6 +11,7 @@ pub mod atexit;
 pub mod binascii;
 pub mod bisect;
 pub mod blake2;
+pub mod bz2;
 pub mod cmath;
 pub mod coro_intro;
 pub mod cpython_names;
@@ -82,6 +83,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_astparse", astparse::module),
     ("_asyncio_support", asyncio_support::module),
     ("_bisect", bisect::module),
+    ("_bz2", bz2::module),
     ("_codecsupport", crate::builtins::codecs::support_module),
     ("_collections", deque::collections_module),
     ("_decimal_fast", decimal_fast::module),
