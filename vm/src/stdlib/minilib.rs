@@ -297,6 +297,7 @@ pub static FILES: &[(&str, &str)] = &[
         "importlib/util.mini",
         include_str!("../../lib/importlib/util.mini"),
     ),
+    ("ipaddress.mini", include_str!("../../lib/ipaddress.mini")),
     ("itertools.mini", include_str!("../../lib/itertools.mini")),
     (
         "json/__init__.mini",
