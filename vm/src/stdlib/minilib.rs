@@ -470,6 +470,14 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/xml/__init__.mini"),
     ),
     (
+        "xml/dom/__init__.mini",
+        include_str!("../../lib/xml/dom/__init__.mini"),
+    ),
+    (
+        "xml/dom/minidom.mini",
+        include_str!("../../lib/xml/dom/minidom.mini"),
+    ),
+    (
         "xml/etree/ElementTree.mini",
         include_str!("../../lib/xml/etree/ElementTree.mini"),
     ),
