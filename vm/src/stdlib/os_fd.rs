@@ -42,6 +42,7 @@ pub fn entries() -> Vec<(&'static str, Value)> {
         ("geteuid", func("geteuid", geteuid)),
         ("getgid", func("getgid", getgid)),
         ("getegid", func("getegid", getegid)),
+        ("getgroups", func("getgroups", getgroups)),
         ("waitpid", func("waitpid", waitpid)),
         ("strerror", func("strerror", strerror)),
         ("SEEK_SET", Value::Int(0)),
@@ -404,6 +405,18 @@ fn getgid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn getegid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("getegid", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(i64::from(rustix::process::getegid().as_raw())))
+}
+
+/// `os.getgroups()`: the supplementary group ids of the process, in the kernel's order.
+fn getgroups(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Sig::pos("getgroups", Style::NoArgs, &[], 0).check(&args)?;
+    let groups =
+        rustix::process::getgroups().map_err(|e| os_error(&std::io::Error::from(e), None))?;
+    let items = groups
+        .iter()
+        .map(|g| Value::Int(i64::from(g.as_raw())))
+        .collect();
+    Ok(Value::list(items))
 }
 
 /// `os.waitpid(pid, options)`: wait (GIL released) for the child `pid` started by `subprocess`

@@ -267,6 +267,17 @@ pub fn socket_module() -> Ref<Module> {
             ),
             ("gaierror", Value::Class(extra_exc_class("gaierror"))),
             ("gethostbyname", func("gethostbyname", gethostbyname)),
+            (
+                "gethostbyname_ex",
+                func("gethostbyname_ex", gethostbyname_ex),
+            ),
+            ("getprotobyname", func("getprotobyname", getprotobyname)),
+            ("IPPROTO_ICMP", int(1)),
+            ("IPPROTO_RAW", int(255)),
+            ("INADDR_ANY", int(0)),
+            ("INADDR_BROADCAST", int(0xffff_ffff)),
+            ("INADDR_LOOPBACK", int(0x7f00_0001)),
+            ("INADDR_NONE", int(0xffff_ffff)),
             ("getaddrinfo", func("getaddrinfo", getaddrinfo)),
             ("inet_aton", func("inet_aton", inet_aton)),
             ("inet_ntoa", func("inet_ntoa", inet_ntoa)),
@@ -1742,6 +1753,101 @@ fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let addr = resolve(interp, &address, false)?;
     Ok(Value::string(addr.ip().to_string()))
+}
+
+/// `socket.gethostbyname_ex(host)`: `(name, aliases, addresses)`, the IPv4 addresses of `host`
+/// (looked up as `gethostbyname` does). The name and aliases are those of the `/etc/hosts`
+/// line naming `host`, as the C library gives them; a name found elsewhere (DNS) is returned
+/// as given, minivm having no canonical-name lookup.
+fn gethostbyname_ex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [host] = Sig::pos("gethostbyname_ex", Style::One, &["host"], 1).bind::<1>(&args)?;
+    let host = match host {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(Value::Bytes(b)) => crate::stdlib::posix_support::os_name(b.as_bytes(), "the host")?,
+        Some(other) => {
+            return Err(err!(
+                TypeError,
+                "gethostbyname_ex() argument 1 must be str, bytes or bytearray, not {}",
+                type_name(other)
+            ))
+        }
+        None => {
+            return Err(err!(
+                TypeError,
+                "gethostbyname_ex() takes exactly one argument (0 given)"
+            ))
+        }
+    };
+    let strs = |v: Vec<String>| Value::list(v.into_iter().map(Value::string).collect());
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return Ok(Value::tuple(vec![
+            Value::string(host.clone()),
+            strs(Vec::new()),
+            strs(vec![ip.to_string()]),
+        ]));
+    }
+    let mut addresses: Vec<String> = Vec::new();
+    for ip in lookup_all(interp, &host)? {
+        if let IpAddr::V4(v4) = ip {
+            let text = v4.to_string();
+            if !addresses.contains(&text) {
+                addresses.push(text);
+            }
+        }
+    }
+    if addresses.is_empty() {
+        return Err(gai_error(-2, "Name or service not known"));
+    }
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let line = hosts.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let ip = words.next()?.parse::<Ipv4Addr>().ok()?;
+        let names: Vec<String> = words.map(str::to_string).collect();
+        names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&host))
+            .then_some((ip, names))
+    });
+    let (name, aliases) = match line {
+        Some((_, mut names)) if !names.is_empty() => {
+            let first = names.remove(0);
+            (first, names)
+        }
+        _ => (host, Vec::new()),
+    };
+    Ok(Value::tuple(vec![
+        Value::string(name),
+        strs(aliases),
+        strs(addresses),
+    ]))
+}
+
+/// `socket.getprotobyname(name)`: the number of a protocol of `/etc/protocols` (by its name or
+/// an alias, as the C library matches them).
+fn getprotobyname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [name] = Sig::pos("getprotobyname", Style::One, &["name"], 1).bind::<1>(&args)?;
+    let name = match name {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        other => {
+            return Err(err!(
+                TypeError,
+                "getprotobyname() argument 1 must be str, not {}",
+                other.map_or("NoneType".into(), type_name)
+            ))
+        }
+    };
+    let text = std::fs::read_to_string("/etc/protocols").unwrap_or_default();
+    text.lines()
+        .find_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let proto = words.next()?;
+            let number: i64 = words.next()?.parse().ok()?;
+            (proto == name || words.any(|alias| alias == name)).then_some(number)
+        })
+        .map(Value::Int)
+        .ok_or_else(|| os_error_text("protocol not found"))
 }
 
 /// `socket.getaddrinfo(host, port, family=0, type=0, proto=0, flags=0)`: a list of `(family,
