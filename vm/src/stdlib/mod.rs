@@ -33,6 +33,7 @@ pub mod math;
 pub mod minilib;
 pub mod mmap;
 pub mod mp;
+pub mod operator_native;
 pub mod os;
 pub mod os_fd;
 pub mod os_fork;
@@ -93,6 +94,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_json", json::module),
     ("_lsprof", lsprof::module),
     ("_multiprocessing", mp::module),
+    ("_operator", operator_native::module),
     ("_pickle_accel", pickle::module),
     ("_posixsupport", posix_support::module),
     ("_random", random::module),
