@@ -182,6 +182,9 @@ struct Found {
     /// For a module of the embedded library, its path under `vm/lib/`: its code may have been
     /// compiled at build time (`minilib::frozen`).
     lib_path: Option<String>,
+    /// A namespace package (PEP 420): the directories named as it, without `__init__`, that
+    /// the search met (its `__path__`); then there is no source.
+    namespace: Option<Vec<String>>,
 }
 
 /// Look for module `leaf` in one directory entry of a search path: `leaf.mini`, or a package
@@ -204,6 +207,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
                 src: Ok(src.to_string()),
                 package_dir: None,
                 lib_path: Some(module_file),
+                namespace: None,
             });
         }
         let init = join(&format!("{leaf}/__init__.mini"));
@@ -213,6 +217,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
             src: Ok(src.to_string()),
             package_dir: Some(format!("{}/{}", minilib::PREFIX, join(leaf))),
             lib_path: Some(init),
+            namespace: None,
         });
     }
     // On disk, as CPython's path finder: a package directory first (`leaf/__init__.mini` or
@@ -233,6 +238,7 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
                 filename,
                 package_dir: Some(shown(&pkg)),
                 lib_path: None,
+                namespace: None,
             });
         }
     }
@@ -245,10 +251,54 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
                 filename,
                 package_dir: None,
                 lib_path: None,
+                namespace: None,
             });
         }
     }
     None
+}
+
+/// Look for module `leaf` in the directories `dirs` in order, then (with `lib`) in the
+/// embedded library, as CPython's path finder: the first module or regular package wins; if
+/// there is none, the directories named `leaf` met on the way (on disk, without `__init__`)
+/// make a namespace package (PEP 420).
+fn find_on(dirs: &[String], leaf: &str, lib: bool) -> Option<Found> {
+    let mut portions = Vec::new();
+    for dir in dirs {
+        if let Some(found) = find_in(dir, leaf) {
+            return Some(found);
+        }
+        if dir.starts_with(minilib::PREFIX) {
+            continue;
+        }
+        let base = std::path::Path::new(if dir.is_empty() { "." } else { dir });
+        let candidate = base.join(leaf);
+        if candidate.is_dir() {
+            // Named as CPython names it: absolute (the working directory for an empty entry).
+            let shown = std::path::absolute(&candidate).unwrap_or(candidate);
+            portions.push(shown.display().to_string());
+        }
+    }
+    if lib {
+        if let Some(found) = find_in(minilib::PREFIX, leaf) {
+            return Some(found);
+        }
+    }
+    (!portions.is_empty()).then(|| Found {
+        filename: String::new(),
+        src: Ok(String::new()),
+        package_dir: None,
+        lib_path: None,
+        namespace: Some(portions),
+    })
+}
+
+/// Where `Interp::locate_module` finds a module.
+pub(crate) enum Located {
+    /// Built in (origin `built-in`), or source at an origin, with a package's directory.
+    Source(String, Option<String>),
+    /// A namespace package: its directories.
+    Namespace(Vec<String>),
 }
 
 /// The text of a module at `origin` as `find_in` names it: a file on disk or a module of the
@@ -729,7 +779,7 @@ impl Interp {
                         name,
                     ));
                 }
-                let found = path.iter().find_map(|d| find_in(d, leaf));
+                let found = find_on(&path, leaf, false);
                 let Some(found) = found else {
                     return Err(module_not_found(name));
                 };
@@ -759,10 +809,7 @@ impl Interp {
                 }
                 // `sys.path` in order, then the embedded library (CPython's stdlib directories
                 // are entries of `sys.path`; minivm's library is always searched last).
-                self.search_path()
-                    .iter()
-                    .find_map(|d| find_in(d, name))
-                    .or_else(|| find_in(minilib::PREFIX, name))
+                find_on(&self.search_path(), name, true)
             }
         };
         let Some(found) = found else {
@@ -774,23 +821,18 @@ impl Interp {
     /// Where `import` would find module `leaf`: in `dirs` (a package's `__path__`), or as a
     /// top-level module (built into the binary: origin `built-in`; then `sys.path`, then the
     /// library). The origin and, for a package, its directory. Nothing is run.
-    pub(crate) fn locate_module(
-        &self,
-        leaf: &str,
-        dirs: Option<Vec<String>>,
-    ) -> Option<(String, Option<String>)> {
+    pub(crate) fn locate_module(&self, leaf: &str, dirs: Option<Vec<String>>) -> Option<Located> {
         let found = match dirs {
-            Some(dirs) => dirs.iter().find_map(|d| find_in(d, leaf)),
+            Some(dirs) => find_on(&dirs, leaf, false),
             None if leaf == "builtins" || crate::stdlib::is_builtin_module(leaf) => {
-                return Some(("built-in".to_string(), None));
+                return Some(Located::Source("built-in".to_string(), None));
             }
-            None => self
-                .search_path()
-                .iter()
-                .find_map(|d| find_in(d, leaf))
-                .or_else(|| find_in(minilib::PREFIX, leaf)),
+            None => find_on(&self.search_path(), leaf, true),
         };
-        found.map(|f| (f.filename, f.package_dir))
+        found.map(|f| match f.namespace {
+            Some(portions) => Located::Namespace(portions),
+            None => Located::Source(f.filename, f.package_dir),
+        })
     }
 
     /// CPython's `sys.path[0]`: the main script's directory made absolute (symbolic links
@@ -986,7 +1028,11 @@ impl Interp {
             src,
             package_dir,
             lib_path,
+            namespace,
         } = found;
+        if let Some(portions) = namespace {
+            return self.make_namespace_package(name, portions);
+        }
         let src = src?;
         // A library module compiled at build time from this very source is loaded, not
         // compiled again (CPython's frozen modules); anything else is compiled here.
@@ -1064,6 +1110,44 @@ impl Interp {
             .sys_modules
             .get_str(name)
             .unwrap_or(Value::Module(module)))
+    }
+
+    /// A namespace package (PEP 420): a module with no code, `__file__` None, and its
+    /// directories as `__path__` (also its spec's `submodule_search_locations`, from
+    /// `importlib._bootstrap._namespace_spec`).
+    fn make_namespace_package(&mut self, name: &str, portions: Vec<String>) -> PyResult<Value> {
+        let dict = Ref::new(Dict::new());
+        dict.set_str("__name__", Value::str(name));
+        dict.set_str("__doc__", Value::None);
+        dict.set_str("__package__", Value::str(name));
+        dict.set_str("__loader__", Value::None);
+        dict.set_str("__spec__", Value::None);
+        dict.set_str("__file__", Value::None);
+        let path = Value::list(portions.iter().map(|p| Value::str(p)).collect());
+        dict.set_str("__path__", path.clone());
+        let module = Ref::new(Module {
+            name: Arc::from(name),
+            dict: dict.clone(),
+        });
+        self.vm.register_module(name, &module);
+        let spec = (|| {
+            let boot = self.import_module("importlib._bootstrap")?;
+            let make = self.getattr(&boot, "_namespace_spec")?;
+            let spec = self.call(&make, &[Value::str(name), path])?;
+            let loader = self.getattr(&spec, "loader")?;
+            Ok((spec, loader))
+        })();
+        match spec {
+            Ok((spec, loader)) => {
+                dict.set_str("__loader__", loader);
+                dict.set_str("__spec__", spec);
+            }
+            Err(e) => {
+                self.vm.unregister_module(name);
+                return Err(e);
+            }
+        }
+        Ok(Value::Module(module))
     }
 
     /// Copy into built-in module `m` the names of its part written in the mini language (see

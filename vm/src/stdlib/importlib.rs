@@ -26,7 +26,7 @@ pub fn module() -> Ref<Module> {
 /// `_find(leaf, dirs)`: where the import system would find module `leaf` in the directories
 /// `dirs` (a package's `__path__`), or with `dirs` None as a top-level module (built in, then
 /// `sys.path`, then the library): `(origin, package directory or None)`, `('built-in', None)`,
-/// or None when there is no such module.
+/// `(None, [directories])` for a namespace package, or None when there is no such module.
 fn find(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [leaf, dirs] = Sig::py("_find", &["leaf", "dirs"], 2).bind(&args)?;
     let Some(Value::Str(leaf)) = leaf else {
@@ -44,11 +44,16 @@ fn find(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             )
         }
     };
+    use crate::interp::modules::Located;
     Ok(match interp.locate_module(leaf.as_str(), dirs) {
         None => Value::None,
-        Some((origin, dir)) => Value::tuple(vec![
+        Some(Located::Source(origin, dir)) => Value::tuple(vec![
             Value::str(&origin),
             dir.map_or(Value::None, |d| Value::str(&d)),
+        ]),
+        Some(Located::Namespace(portions)) => Value::tuple(vec![
+            Value::None,
+            Value::list(portions.iter().map(|p| Value::str(p)).collect()),
         ]),
     })
 }
