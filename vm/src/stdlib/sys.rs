@@ -63,6 +63,8 @@ pub fn module() -> Ref<Module> {
         ("version", Value::str("3.11.0 (minivm)")),
         // 3.11.0 final, packed as CPython packs it: major, minor, micro, level (0xF0 final).
         ("hexversion", Value::Int(0x030B_00F0)),
+        // The C API version CPython 3.11 reports (`PYTHON_API_VERSION`).
+        ("api_version", Value::Int(1013)),
         // The largest code point a str holds.
         ("maxunicode", Value::Int(0x10_FFFF)),
         (
