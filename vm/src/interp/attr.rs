@@ -1689,6 +1689,14 @@ fn object_extra(name: &str) -> Option<Value> {
         .map(|(_, v)| v.clone())
 }
 
+/// Whether the built-in method `n` is one of `object`'s made outside its class dict
+/// (`object_method`'s attribute hooks, `object_extra`'s), for its repr (`<slot wrapper
+/// '__delattr__' of 'object' objects>`).
+pub(crate) fn is_object_method(n: &Ref<NativeFunction>) -> bool {
+    matches!(n.name, "__getattribute__" | "__setattr__" | "__delattr__")
+        || matches!(object_extra(n.name), Some(Value::Native(o)) if Ref::ptr_eq(&o, n))
+}
+
 /// The data attributes `dir(C)` lists that live outside class dicts, read from the class:
 /// `__weakref__` of a class written in Python, `real`/`imag` (`numerator`/`denominator`) of
 /// `int` and `float` and their subclasses, `start`/`stop`/`step` of `range`. CPython's are

@@ -910,6 +910,9 @@ impl Interp {
             if let Some(owner) = self.native_owner(n) {
                 return format!("<{what} '{}' of '{owner}' objects>", n.name);
             }
+            if crate::interp::attr::is_object_method(n) {
+                return format!("<{what} '{}' of 'object' objects>", n.name);
+            }
         }
         format!("<built-in function {}>", n.name)
     }
