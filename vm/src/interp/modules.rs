@@ -1084,16 +1084,7 @@ impl Interp {
                 Value::None => Ok((spec, Value::None)),
                 s => Ok((spec.clone(), self.getattr(s, "loader")?)),
             });
-        match spec {
-            Ok((spec, loader)) => {
-                dict.set_str("__loader__", loader);
-                dict.set_str("__spec__", spec);
-            }
-            Err(e) => {
-                self.vm.unregister_module(name);
-                return Err(e);
-            }
-        }
+        self.install_spec(name, &dict, spec)?;
         let func = crate::module_function(code, dict);
         let frame = self.new_frame(&func, &[], &[])?;
         let r = self.run_frame(frame);
@@ -1110,6 +1101,27 @@ impl Interp {
             .sys_modules
             .get_str(name)
             .unwrap_or(Value::Module(module)))
+    }
+
+    /// Put a new module's spec and loader in its namespace; if making them failed, the module
+    /// (registered already) is taken out of `sys.modules` again and the error goes on.
+    fn install_spec(
+        &self,
+        name: &str,
+        dict: &Ref<Dict>,
+        spec: PyResult<(Value, Value)>,
+    ) -> PyResult<()> {
+        match spec {
+            Ok((spec, loader)) => {
+                dict.set_str("__loader__", loader);
+                dict.set_str("__spec__", spec);
+                Ok(())
+            }
+            Err(e) => {
+                self.vm.unregister_module(name);
+                Err(e)
+            }
+        }
     }
 
     /// A namespace package (PEP 420): a module with no code, `__file__` None, and its
@@ -1137,16 +1149,7 @@ impl Interp {
             let loader = self.getattr(&spec, "loader")?;
             Ok((spec, loader))
         })();
-        match spec {
-            Ok((spec, loader)) => {
-                dict.set_str("__loader__", loader);
-                dict.set_str("__spec__", spec);
-            }
-            Err(e) => {
-                self.vm.unregister_module(name);
-                return Err(e);
-            }
-        }
+        self.install_spec(name, &dict, spec)?;
         Ok(Value::Module(module))
     }
 

@@ -81,24 +81,18 @@ fn truth(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(interp.truthy(a)?))
 }
 
-fn neg(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [a] = operands::<1>("neg", &args)?;
-    interp.unary_neg(a)
+macro_rules! unary {
+    ($($fname:ident $name:literal $how:ident;)*) => {$(
+        fn $fname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+            let [a] = operands::<1>($name, &args)?;
+            interp.$how(a)
+        }
+    )*};
 }
 
-fn pos(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [a] = operands::<1>("pos", &args)?;
-    interp.unary_pos(a)
-}
-
-fn inv(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [a] = operands::<1>("inv", &args)?;
-    interp.unary_invert(a)
-}
-
-fn invert(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [a] = operands::<1>("invert", &args)?;
-    interp.unary_invert(a)
+unary! {
+    neg "neg" unary_neg; pos "pos" unary_pos; inv "inv" unary_invert;
+    invert "invert" unary_invert;
 }
 
 fn contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
