@@ -408,6 +408,9 @@ fn exc_default_attr(
     name: &str,
 ) -> Option<Value> {
     use crate::object::Hint;
+    if let Some(v) = unicode_error_field(inst, d, name) {
+        return Some(v);
+    }
     let (fields, _) = exc_keywords(&inst.class);
     let is_msg = name == "msg" && fields.contains(&"path");
     if !fields.contains(&name) && !is_msg {
@@ -422,6 +425,29 @@ fn exc_default_attr(
         },
         _ => Value::None,
     })
+}
+
+/// `encoding`/`object`/`start`/`end`/`reason` of a `UnicodeEncodeError`/`UnicodeDecodeError`
+/// a program built from its five arguments (`UnicodeEncodeError('charmap', s, 2, 3, why)`), as
+/// CPython sets them at construction; those minivm raises itself carry them in their dict.
+fn unicode_error_field(
+    inst: &crate::object::Instance,
+    d: &crate::object::ExcData,
+    name: &str,
+) -> Option<Value> {
+    let i = ["encoding", "object", "start", "end", "reason"]
+        .iter()
+        .position(|n| *n == name)?;
+    let cls = inst.class.get();
+    let t = crate::object::types();
+    let kinds = [
+        crate::object::ExcKind::UnicodeEncodeError,
+        crate::object::ExcKind::UnicodeDecodeError,
+    ];
+    if d.args.len() != 5 || !kinds.iter().any(|k| cls.is_subclass(t.exc(*k))) {
+        return None;
+    }
+    d.args.get(i).cloned()
 }
 
 /// The `AttributeError` CPython raises for `obj.name = v` when `name` is a read-only attribute
