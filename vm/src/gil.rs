@@ -699,14 +699,23 @@ impl Interp {
         cur: Option<&crate::interp::frame::Frame>,
         generation: usize,
     ) -> usize {
-        let found = self.stop_the_world_lending(cur, || crate::heap::gc::collect(generation));
+        // `gc.set_debug`'s reports and `gc.garbage` are made after each stop.
+        let (stats, found) = self.stop_the_world_lending(cur, || {
+            let stats = crate::stdlib::gc::stats_before(generation);
+            (stats, crate::heap::gc::collect(generation))
+        });
         if !crate::interp::finalize::pending() {
+            crate::stdlib::gc::after_collection(self, stats, found);
             return found;
         }
+        crate::stdlib::gc::save_found();
         // Unreachable generators handed their frames over (PEP 442): close them, then free what
         // is still garbage, as CPython does in the same collection.
         self.run_finalizers();
-        self.stop_the_world_lending(cur, || crate::heap::gc::collect(generation));
+        self.stop_the_world_lending(cur, || {
+            crate::stdlib::gc::quietly(|| crate::heap::gc::collect(generation))
+        });
+        crate::stdlib::gc::after_collection(self, stats, found);
         found
     }
 

@@ -105,8 +105,14 @@ pub fn register_del_class(cls: &Ref<Class>) {
         .lock()
         .get_or_insert_with(AddrSet::default)
         .insert(Ref::as_ptr(cls) as usize);
-    let _ = crate::heap::gc::FINALIZE_HOOK.set(gc_finalize_hook);
+    install_gc_hook();
     ANY_DEL.store(true, Ordering::Relaxed);
+}
+
+/// Have the cycle collector show this module each unreachable object (once a class with
+/// `__del__` exists, or `gc.set_debug` asks to see them).
+pub fn install_gc_hook() {
+    let _ = crate::heap::gc::FINALIZE_HOOK.set(gc_finalize_hook);
 }
 
 fn has_del(cls: &Ref<Class>) -> bool {
@@ -169,12 +175,14 @@ pub fn instance_dropped(inst: &mut Instance) {
 /// The collector's hook: an unreachable instance with `__del__` not yet finalized is queued
 /// whole (its cycle stays intact for `__del__`); a later collection frees it.
 fn gc_finalize_hook(obj: &crate::heap::gc::Tracked) -> bool {
+    // `gc.set_debug`: note it, or keep it (and its cycle) for `gc.garbage`.
+    let kept = crate::stdlib::gc::observe_garbage(obj);
     let Some(inst) = obj.downcast::<Instance>() else {
-        return false;
+        return kept;
     };
     let addr = Ref::as_ptr(&inst) as usize;
     if !has_del(&inst.class.get()) || is_finalized(addr) {
-        return false;
+        return kept;
     }
     mark_finalized(addr);
     doom(inst);

@@ -33,6 +33,8 @@ const FUNCS: Methods = &[
     ("freeze", freeze),
     ("unfreeze", unfreeze),
     ("get_freeze_count", get_freeze_count),
+    ("set_debug", set_debug),
+    ("get_debug", get_debug),
 ];
 
 const GENERATIONS: i64 = 3;
@@ -41,18 +43,156 @@ const GENERATIONS: i64 = 3;
 /// reference: rebinding `gc.callbacks` does not change the list the collector calls from.
 static CALLBACKS: Global<Ref<List>> = Global::new();
 
+/// `gc.garbage`, kept as [`CALLBACKS`] is. It holds objects the collector found but did not
+/// free: minivm frees every cycle (objects with `__del__` are finalized first, as PEP 442
+/// says), so only `DEBUG_SAVEALL` puts anything there.
+static GARBAGE: Global<Ref<List>> = Global::new();
+
+/// `gc.set_debug`'s flags (CPython's values).
+const DEBUG_STATS: i64 = 1;
+const DEBUG_COLLECTABLE: i64 = 2;
+const DEBUG_UNCOLLECTABLE: i64 = 4;
+const DEBUG_SAVEALL: i64 = 32;
+const DEBUG_LEAK: i64 = DEBUG_COLLECTABLE | DEBUG_UNCOLLECTABLE | DEBUG_SAVEALL;
+static DEBUG: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+std::thread_local! {
+    /// What the collection running on this thread found, for the debug flags: the objects to
+    /// save in `gc.garbage` and the lines to write to stderr once the world runs again.
+    static FOUND: std::cell::RefCell<(Vec<Value>, String)> =
+        const { std::cell::RefCell::new((Vec::new(), String::new())) };
+    /// Set during [`quietly`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 pub fn module() -> Ref<Module> {
     let callbacks = CALLBACKS.get_or_init(|| Ref::new(List::new(Vec::new())));
-    // `gc.garbage` holds objects the collector found but could not free; minivm frees every
-    // cycle (objects with `__del__` are finalized first, as PEP 442 says), so it stays empty.
+    let garbage = GARBAGE.get_or_init(|| Ref::new(List::new(Vec::new())));
+    let flag = |n: i64| Value::Int(n);
     module_from_fns(
         "gc",
         FUNCS,
         vec![
-            ("garbage", Value::list(Vec::new())),
+            ("garbage", Value::List(garbage.clone())),
             ("callbacks", Value::List(callbacks.clone())),
+            ("DEBUG_STATS", flag(DEBUG_STATS)),
+            ("DEBUG_COLLECTABLE", flag(DEBUG_COLLECTABLE)),
+            ("DEBUG_UNCOLLECTABLE", flag(DEBUG_UNCOLLECTABLE)),
+            ("DEBUG_SAVEALL", flag(DEBUG_SAVEALL)),
+            ("DEBUG_LEAK", flag(DEBUG_LEAK)),
         ],
     )
+}
+
+/// `gc.set_debug(flags)`.
+fn set_debug(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [flags] = Sig::pos("set_debug", Style::One, &["flags"], 1).bind::<1>(&args)?;
+    let flags = i64::from(c_int(flags.unwrap_or(&Value::None), false)?);
+    DEBUG.store(flags, std::sync::atomic::Ordering::Relaxed);
+    if flags & (DEBUG_COLLECTABLE | DEBUG_SAVEALL) != 0 {
+        crate::interp::finalize::install_gc_hook();
+    }
+    Ok(Value::None)
+}
+
+/// `gc.get_debug()`.
+fn get_debug(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    no_args("gc.get_debug", &args)?;
+    Ok(Value::Int(DEBUG.load(std::sync::atomic::Ordering::Relaxed)))
+}
+
+fn debug_flags() -> i64 {
+    DEBUG.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Called by the collector for each unreachable object it found, with the world stopped
+/// (through `interp/finalize.rs`'s hook): under `DEBUG_COLLECTABLE`, note the line CPython
+/// writes; under `DEBUG_SAVEALL`, keep the object for `gc.garbage` and answer true, so that
+/// its cycle is not broken.
+pub(crate) fn observe_garbage(obj: &Tracked) -> bool {
+    let flags = debug_flags();
+    if flags & (DEBUG_COLLECTABLE | DEBUG_SAVEALL) == 0 {
+        return false;
+    }
+    let Some(v) = as_value(obj) else {
+        return false;
+    };
+    FOUND.with(|found| {
+        let mut found = found.borrow_mut();
+        if flags & DEBUG_COLLECTABLE != 0 && !QUIET.with(std::cell::Cell::get) {
+            let line = format!(
+                "gc: collectable <{} {:#x}>\n",
+                crate::object::type_name(&v),
+                v.id()
+            );
+            found.1.push_str(&line);
+        }
+        if flags & DEBUG_SAVEALL != 0 {
+            found.0.push(v);
+            return true;
+        }
+        false
+    })
+}
+
+/// Run a second pass of a collection (after the finalizers it called for): the objects it
+/// finds again are not reported again.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    QUIET.with(|q| q.set(true));
+    let r = f();
+    QUIET.with(|q| q.set(false));
+    r
+}
+
+/// Put the objects `DEBUG_SAVEALL` kept in `gc.garbage` now (before a second pass finds them
+/// again), leaving the report for [`after_collection`].
+pub(crate) fn save_found() {
+    let saved = FOUND.with(|f| std::mem::take(&mut f.borrow_mut().0));
+    if !saved.is_empty() {
+        if let Some(garbage) = GARBAGE.get() {
+            garbage.items.lock().extend(saved);
+        }
+    }
+}
+
+/// Under `DEBUG_STATS`, the lines CPython writes before a collection of `generation`: the
+/// size of each generation and of the permanent one.
+pub(crate) fn stats_before(generation: usize) -> Option<(String, std::time::Instant)> {
+    if debug_flags() & DEBUG_STATS == 0 {
+        return None;
+    }
+    let sizes: Vec<usize> = (0..3).map(|g| heap_gc::objects(Some(g)).len()).collect();
+    let text = format!(
+        "gc: collecting generation {generation}...\n\
+         gc: objects in each generation: {} {} {}\n\
+         gc: objects in permanent generation: {}\n",
+        sizes[0],
+        sizes[1],
+        sizes[2],
+        heap_gc::freeze_count()
+    );
+    Some((text, std::time::Instant::now()))
+}
+
+/// After a collection (the world running again): write what the debug flags asked for to
+/// stderr and put the objects `DEBUG_SAVEALL` kept in `gc.garbage`. `stats` is what
+/// [`stats_before`] gave; `found` the unreachable objects.
+pub(crate) fn after_collection(
+    interp: &mut Interp,
+    stats: Option<(String, std::time::Instant)>,
+    found: usize,
+) {
+    save_found();
+    let mut text = FOUND.with(|f| std::mem::take(&mut f.borrow_mut().1));
+    if let Some((before, start)) = stats {
+        text = format!(
+            "{before}{text}gc: done, {found} unreachable, 0 uncollectable, {:.4}s elapsed\n",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    if !text.is_empty() {
+        crate::stdlib::file::write_stderr(interp, &text);
+    }
 }
 
 /// Whether the program put functions in `gc.callbacks`.
