@@ -38,6 +38,18 @@ const STAND_INS: &[(&str, Rule)] = &[
     // plumbing of their C counterparts, which have no frame either.
     ("_freethreaded.mini", Rule::AllBut(&[])),
     ("itertools.mini", Rule::AllBut(&[])),
+    // `_weakref`'s proxy types (a dead proxy's ReferenceError comes from the program's line).
+    (
+        "weakref.mini",
+        Rule::Only(&[
+            "ProxyType",
+            "CallableProxyType",
+            "proxy",
+            "_target",
+            "_plain",
+            "_forward_binary",
+        ]),
+    ),
     // Struct sequences (C types in CPython): `os.stat_result`, `time.struct_time` and the
     // setter that makes the fields of `sys.version_info`, `sys.flags`... read-only.
     ("_osinfo.mini", Rule::Only(&["stat_result"])),
