@@ -1728,23 +1728,7 @@ fn create_server(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// with the GIL released (`socket.gaierror` when there is none).
 fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [host] = Sig::pos("gethostbyname", Style::One, &["host"], 1).bind::<1>(&args)?;
-    let host = match host {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        Some(Value::Bytes(b)) => crate::stdlib::posix_support::os_name(b.as_bytes(), "the host")?,
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "gethostbyname() argument 1 must be str, bytes or bytearray, not {}",
-                type_name(other)
-            ))
-        }
-        None => {
-            return Err(err!(
-                TypeError,
-                "gethostbyname() takes exactly one argument (0 given)"
-            ))
-        }
-    };
+    let host = host_name_arg(host, "gethostbyname")?;
     let address = AddrArg {
         host,
         port: 0,
@@ -1755,29 +1739,30 @@ fn gethostbyname(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::string(addr.ip().to_string()))
 }
 
+/// The host argument of `gethostbyname`/`gethostbyname_ex` (`fname`): a str or bytes name.
+fn host_name_arg(host: Option<&Value>, fname: &str) -> PyResult<String> {
+    match host {
+        Some(Value::Str(s)) => Ok(s.as_str().to_string()),
+        Some(Value::Bytes(b)) => crate::stdlib::posix_support::os_name(b.as_bytes(), "the host"),
+        Some(other) => Err(err!(
+            TypeError,
+            "{fname}() argument 1 must be str, bytes or bytearray, not {}",
+            type_name(other)
+        )),
+        None => Err(err!(
+            TypeError,
+            "{fname}() takes exactly one argument (0 given)"
+        )),
+    }
+}
+
 /// `socket.gethostbyname_ex(host)`: `(name, aliases, addresses)`, the IPv4 addresses of `host`
 /// (looked up as `gethostbyname` does). The name and aliases are those of the `/etc/hosts`
 /// line naming `host`, as the C library gives them; a name found elsewhere (DNS) is returned
 /// as given, minivm having no canonical-name lookup.
 fn gethostbyname_ex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [host] = Sig::pos("gethostbyname_ex", Style::One, &["host"], 1).bind::<1>(&args)?;
-    let host = match host {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        Some(Value::Bytes(b)) => crate::stdlib::posix_support::os_name(b.as_bytes(), "the host")?,
-        Some(other) => {
-            return Err(err!(
-                TypeError,
-                "gethostbyname_ex() argument 1 must be str, bytes or bytearray, not {}",
-                type_name(other)
-            ))
-        }
-        None => {
-            return Err(err!(
-                TypeError,
-                "gethostbyname_ex() takes exactly one argument (0 given)"
-            ))
-        }
-    };
+    let host = host_name_arg(host, "gethostbyname_ex")?;
     let strs = |v: Vec<String>| Value::list(v.into_iter().map(Value::string).collect());
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         return Ok(Value::tuple(vec![
