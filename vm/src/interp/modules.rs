@@ -283,6 +283,11 @@ fn find_on(dirs: &[String], leaf: &str, lib: bool) -> Option<Found> {
         if let Some(found) = find_in(minilib::PREFIX, leaf) {
             return Some(found);
         }
+        // CPython would find its standard module of that name (later on sys.path) before
+        // making a namespace package: minivm lacks it, which `module_not_found` says.
+        if crate::stdlib::cpython_names::is_cpython_stdlib(leaf) {
+            return None;
+        }
     }
     (!portions.is_empty()).then(|| Found {
         filename: String::new(),
