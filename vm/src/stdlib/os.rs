@@ -139,12 +139,20 @@ pub fn extra_exc_class(name: &'static str) -> Ref<Class> {
         "gaierror" => (ExcKind::OSError, "socket"),
         _ => (ExcKind::OSError, "builtins"),
     };
-    let cls = Ref::new(Class::new_exception(
-        name,
-        module,
-        base,
-        module == "builtins",
-    ));
+    let mut cls = Class::new_exception(name, module, base, module == "builtins");
+    if name == "UnsupportedOperation" {
+        // CPython's is `class UnsupportedOperation(OSError, ValueError)`: `except ValueError`
+        // catches it too.
+        let bases = vec![
+            crate::object::types().exc(ExcKind::OSError).clone(),
+            crate::object::types().exc(ExcKind::ValueError).clone(),
+        ];
+        if let Ok(tail) = crate::object::class::c3_mro_tail(&bases) {
+            cls.bases = bases;
+            cls.mro_tail = tail;
+        }
+    }
+    let cls = Ref::new(cls);
     Class::register_subclass(&cls);
     all.push(cls.clone());
     cls
