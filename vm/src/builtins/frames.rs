@@ -684,23 +684,39 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
 /// the callers parked on a call (a coroutine that called `print(task)` waits there while the
 /// task's repr asks where it runs). Not the frame running now (it is neither).
 fn running_snapshot(interp: &Interp, code: &Ref<crate::interp::code::Code>) -> Option<Snapshot> {
-    let mut found = None;
-    for loan in lent_stack(&interp.frames, &interp.parked, None, None) {
-        match loan {
-            StackLoan::A(f) if Ref::ptr_eq(&f.code, code) => found = Some(snapshot(f)),
-            StackLoan::B(p) if Ref::ptr_eq(&p.frame.get().code, code) => {
-                found = Some(parked_snapshot(p))
-            }
-            _ => {}
-        }
+    match running_loan(interp, code)? {
+        StackLoan::A(f) => Some(snapshot(f)),
+        StackLoan::B(p) => Some(parked_snapshot(p)),
+        StackLoan::C(_) => None,
     }
-    found
 }
 
-/// The line a running generator or coroutine of this thread is at (`running_snapshot`), if
-/// minivm can see its frame.
+/// The innermost of this thread's frames and parked callers running `code` (see
+/// [`running_snapshot`]).
+fn running_loan<'a>(
+    interp: &'a Interp,
+    code: &Ref<crate::interp::code::Code>,
+) -> Option<StackLoan<'a>> {
+    lent_stack(&interp.frames, &interp.parked, None, None)
+        .filter(|loan| match loan {
+            StackLoan::A(f) => Ref::ptr_eq(&f.code, code),
+            StackLoan::B(p) => Ref::ptr_eq(&p.frame.get().code, code),
+            StackLoan::C(_) => false,
+        })
+        .last()
+}
+
+/// The line a running generator or coroutine of this thread is at, if minivm can see its
+/// frame (read from the frame alone: no snapshot of its variables).
 pub(crate) fn running_line(interp: &Interp, code: &Ref<crate::interp::code::Code>) -> Option<u32> {
-    running_snapshot(interp, code).map(|s| s.line)
+    match running_loan(interp, code)? {
+        StackLoan::A(f) => Some(f.line()),
+        StackLoan::B(p) => {
+            let f = p.frame.get();
+            Some(f.code.line_at(f.ip.saturating_sub(1)))
+        }
+        StackLoan::C(_) => None,
+    }
 }
 
 /// The frame objects for `frames` (outermost first): the innermost's, linked by `f_back`.
