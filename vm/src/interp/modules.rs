@@ -361,8 +361,7 @@ thread_local! {
 /// CPython's `No module named 'x'`, plus a note when `x` is a standard module of CPython's that
 /// minivm does not provide, so a learner does not suspect a broken install.
 fn module_not_found(name: &str) -> PyErr {
-    let top = name.split('.').next().unwrap_or(name);
-    let e = if crate::stdlib::cpython_names::is_cpython_stdlib(top) {
+    let e = if crate::stdlib::cpython_names::is_cpython_module(name) {
         err!(
             ModuleNotFoundError,
             "No module named '{name}' (minivm does not provide this standard module)"
@@ -1280,9 +1279,18 @@ impl Interp {
                 Err(_) => {}
             }
         }
-        Err(with_module_name(
-            err!(ImportError, "cannot import name '{name}' from '{}'", m.name),
-            &m.name,
-        ))
+        let full = format!("{}.{name}", m.name);
+        let e = if crate::stdlib::cpython_names::is_cpython_module(&full) {
+            // CPython has it as a submodule (`from http import cookies`): say minivm lacks it.
+            err!(
+                ImportError,
+                "cannot import name '{name}' from '{}' (minivm does not provide the standard \
+                 module '{full}')",
+                m.name
+            )
+        } else {
+            err!(ImportError, "cannot import name '{name}' from '{}'", m.name)
+        };
+        Err(with_module_name(e, &m.name))
     }
 }

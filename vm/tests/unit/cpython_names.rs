@@ -13,3 +13,14 @@ fn sorted_and_found() {
         "numpy"
     ));
 }
+
+#[test]
+fn submodules_sorted_and_found() {
+    use minivm_vm::stdlib::cpython_names::{is_cpython_module, SUBMODULES};
+    assert!(SUBMODULES.windows(2).all(|w| w[0] < w[1]));
+    assert!(is_cpython_module("http.cookies"));
+    assert!(is_cpython_module("xml.dom.pulldom"));
+    assert!(is_cpython_module("json"));
+    assert!(!is_cpython_module("http.nosuchthing"));
+    assert!(!is_cpython_module("numpy.linalg"));
+}
