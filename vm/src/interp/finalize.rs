@@ -420,6 +420,6 @@ pub fn sys_set_asyncgen_hooks(interp: &mut Interp, args: Args) -> PyResult<Value
 
 /// `sys.get_asyncgen_hooks()`: `(firstiter, finalizer)` (CPython returns a named tuple).
 pub fn sys_get_asyncgen_hooks(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    args.none("get_asyncgen_hooks")?;
+    args.none("sys.get_asyncgen_hooks")?;
     Ok(Value::tuple(interp.asyncgen_hooks.to_vec()))
 }

@@ -521,7 +521,7 @@ fn mm_closed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `close()`: unmap (a BufferError while a memoryview of the map is alive); closing twice is
 /// harmless.
 fn mm_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "close")?;
+    no_args(&args, "mmap.close")?;
     let (_, d) = this::<MmapData>(&args, "mmap.mmap")?;
     let mut state = d.state.lock();
     if state.as_ref().is_some_and(|o| o.exports > 0) {
@@ -557,7 +557,7 @@ fn mm_read(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mm_read_byte(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "read_byte")?;
+    no_args(&args, "mmap.read_byte")?;
     with_open(&args, |o| {
         if o.pos >= o.len() {
             raise!(ValueError, "read byte out of range");
@@ -569,7 +569,7 @@ fn mm_read_byte(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mm_readline(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "readline")?;
+    no_args(&args, "mmap.readline")?;
     with_open(&args, |o| {
         let cells = o.cells();
         let start = o.pos.min(cells.len());
@@ -647,14 +647,14 @@ fn mm_seek(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mm_tell(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "tell")?;
+    no_args(&args, "mmap.tell")?;
     with_open(&args, |o| Ok(Value::Int(o.pos as i64)))
 }
 
 /// `size()`: the size of the mapped file (for anonymous memory CPython 3.11 asks fstat(2) of
 /// descriptor -1: EBADF).
 fn mm_size(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "size")?;
+    no_args(&args, "mmap.size")?;
     with_open(&args, |o| match &o.file {
         Some(f) => {
             let len = f.metadata().map_err(|e| os_error(&e, None))?.len();

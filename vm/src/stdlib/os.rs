@@ -369,7 +369,7 @@ pub fn path_arg<'a>(v: Option<&'a Value>, func: &str) -> PyResult<&'a str> {
 /// `os.cpu_count()`: the CPUs this process may use (`available_parallelism`, which honours
 /// affinity masks and cgroup quotas, where CPython counts the CPUs online).
 fn cpu_count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "cpu_count")?;
+    no_args(&args, "posix.cpu_count")?;
     Ok(match std::thread::available_parallelism() {
         Ok(n) => Value::Int(n.get() as i64),
         Err(_) => Value::None,
@@ -393,12 +393,12 @@ fn sched_getaffinity(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn getpid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "getpid")?;
+    no_args(&args, "posix.getpid")?;
     Ok(Value::Int(std::process::id() as i64))
 }
 
 fn getppid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "getppid")?;
+    no_args(&args, "posix.getppid")?;
     Ok(Value::Int(i64::from(nix::unistd::getppid().as_raw())))
 }
 
@@ -476,7 +476,7 @@ pub(crate) fn send_signal(interp: &mut Interp, pid: i32, sig: &Value) -> PyResul
 }
 
 fn getcwd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "getcwd")?;
+    no_args(&args, "posix.getcwd")?;
     match std::env::current_dir() {
         Ok(p) => Ok(Value::string(p.display().to_string())),
         Err(e) => Err(os_error(&e, None)),
@@ -1253,13 +1253,13 @@ pub fn sys_setswitchinterval(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
 
 /// `sys.getswitchinterval()`
 pub fn sys_getswitchinterval(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "getswitchinterval")?;
+    no_args(&args, "sys.getswitchinterval")?;
     Ok(Value::Float(interp.vm.gil.interval().as_secs_f64()))
 }
 
 /// `sys._is_gil_enabled()` (CPython 3.13+; minivm has it in every mode).
 pub fn sys_is_gil_enabled(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    no_args(&args, "_is_gil_enabled")?;
+    no_args(&args, "sys._is_gil_enabled")?;
     Ok(Value::Bool(interp.vm.gil.enabled()))
 }
 

@@ -550,7 +550,7 @@ fn alarm(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// never returns, as in CPython, where the kernel hands a process's signals to its main thread
 /// (the handlers run there) and the thread's pause(2) goes on waiting.
 fn pause(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("pause")?;
+    args.none("_signal.pause")?;
     let vm = interp.vm.clone();
     let main = interp.is_main;
     interp.allow_threads(|| {

@@ -2455,7 +2455,7 @@ fn family_of(d: &SocketData) -> i64 {
 
 /// `socket.gethostname()`: the machine's network name (uname(2)'s `nodename`).
 fn gethostname(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("gethostname")?;
+    args.none("_socket.gethostname")?;
     let u = rustix::system::uname();
     Ok(Value::string(u.nodename().to_string_lossy().into_owned()))
 }

@@ -332,18 +332,18 @@ fn exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `sys.getdefaultencoding()`: minivm's text is UTF-8.
 fn getdefaultencoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("getdefaultencoding")?;
+    args.none("sys.getdefaultencoding")?;
     Ok(Value::str("utf-8"))
 }
 
 /// `sys.getfilesystemencoding()`: file names are UTF-8 too.
 fn getfilesystemencoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("getfilesystemencoding")?;
+    args.none("sys.getfilesystemencoding")?;
     Ok(Value::str("utf-8"))
 }
 
 fn get_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("get_int_max_str_digits")?;
+    args.none("sys.get_int_max_str_digits")?;
     Ok(Value::Int(crate::num::bigint::max_str_digits() as i64))
 }
 
@@ -507,7 +507,7 @@ fn getrefcount(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn getrecursionlimit(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    args.none("getrecursionlimit")?;
+    args.none("sys.getrecursionlimit")?;
     Ok(Value::Int(
         interp.vm.recursion_limit.load(Ordering::Relaxed) as i64,
     ))

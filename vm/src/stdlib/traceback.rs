@@ -310,7 +310,7 @@ fn columns(interp: &mut Interp, args: Args) -> PyResult<Value> {
 
 /// `sys.exc_info()`: (type, value, traceback) of the exception being handled, or three Nones.
 pub fn sys_exc_info(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    args.none("exc_info")?;
+    args.none("sys.exc_info")?;
     let exc = interp.handled_exc();
     exc_info_tuple(interp, exc)
 }
@@ -330,6 +330,6 @@ pub(crate) fn exc_info_tuple(interp: &mut Interp, exc: Option<Value>) -> PyResul
 
 /// `sys.exception()` (Python 3.11): the exception being handled, or None.
 pub fn sys_exception(interp: &mut Interp, args: Args) -> PyResult<Value> {
-    args.none("exception")?;
+    args.none("sys.exception")?;
     Ok(interp.handled_exc().unwrap_or(Value::None))
 }
