@@ -124,9 +124,10 @@ fn alias_init(_: &mut Interp, args: Args) -> PyResult<Value> {
 
 static ALIAS: crate::heap::Global<Ref<Class>> = crate::heap::Global::new();
 
-/// Is this a `types.GenericAlias` (`list[int]`)?
+/// Is this a `types.GenericAlias` (`list[int]`), or an instance of a subclass of it
+/// (`collections.abc.Callable[[int], str]` is one)?
 pub(crate) fn is_alias(inst: &Instance) -> bool {
-    Ref::ptr_eq(&inst.class.get(), alias_class())
+    inst.class.get().is_subclass(alias_class())
 }
 
 /// The class `types.GenericAlias`.
