@@ -35,8 +35,11 @@
 //! borrowed. With the GIL, the collecting thread holds it, so the world is stopped for free. With
 //! the GIL off, the collector stops the world first (`gil.rs: Gil::stop_the_world`).
 //!
-//! The registry is a `Vec` per generation; an object's header holds its generation and index (so
-//! freeing it is a swap-remove). Under the GIL model it is reached without a lock, guarded by the
+//! The registry is a list per generation, in the order objects were listed (CPython's lists are
+//! doubly linked and keep that order, which shows: the collector finds, finalizes and reports
+//! the objects of a cycle in it). An object's header holds its generation and index; freeing it
+//! leaves a hole in its list, and a list compacts itself (keeping the order) once half of it is
+//! holes, so a removal costs O(1) amortized. Under the GIL model it is reached without a lock, guarded by the
 //! GIL like everything else in the heap; free-threaded, it has a mutex of its own.
 
 use std::any::TypeId;
@@ -254,6 +257,71 @@ struct Entry {
     vt: &'static VTable,
 }
 
+/// One generation's objects in the order they were listed, with holes where objects left
+/// (`None`; `Option<Entry>` is no larger than `Entry`).
+struct GenList {
+    slots: Vec<Option<Entry>>,
+    /// How many of `slots` are holes.
+    holes: usize,
+}
+
+impl GenList {
+    const fn new() -> GenList {
+        GenList {
+            slots: Vec::new(),
+            holes: 0,
+        }
+    }
+
+    /// The number of objects listed.
+    fn len(&self) -> usize {
+        self.slots.len() - self.holes
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
+    }
+
+    /// Every object, in order, leaving the list empty.
+    fn take(&mut self) -> std::iter::Flatten<std::vec::IntoIter<Option<Entry>>> {
+        self.holes = 0;
+        std::mem::take(&mut self.slots).into_iter().flatten()
+    }
+
+    /// Take the object at `i` off the list, keeping the others' order; `generation` is this
+    /// list's, to rewrite the words of the objects that move if the list compacts. False if
+    /// `i` does not hold `h`.
+    fn remove(&mut self, generation: usize, i: usize, h: NonNull<Header>) -> bool {
+        if self.slots.get(i).and_then(|e| e.as_ref()).map(|e| e.obj) != Some(h) {
+            return false;
+        }
+        if i + 1 == self.slots.len() {
+            self.slots.pop();
+            // Holes at the end go too: nothing after them needs its index kept.
+            while let Some(None) = self.slots.last() {
+                self.slots.pop();
+                self.holes -= 1;
+            }
+            return true;
+        }
+        self.slots[i] = None;
+        self.holes += 1;
+        if self.holes > 16 && self.holes * 2 > self.slots.len() {
+            // Compact: O(len) after len/2 removals.
+            self.slots.retain(Option::is_some);
+            self.holes = 0;
+            for (j, e) in self.slots.iter().flatten().enumerate() {
+                // SAFETY: listed objects are alive (they leave the registry before they are
+                // freed).
+                unsafe { e.obj.as_ref() }
+                    .gc
+                    .store(word(generation, j), Ordering::Relaxed);
+            }
+        }
+        true
+    }
+}
+
 /// What the collector has done, for `gc.get_stats()` and `--stats`.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct GenStats {
@@ -271,7 +339,7 @@ pub struct Stats {
 
 struct Registry {
     /// Generations 0, 1, 2 and the permanent one (`gc.freeze()`).
-    gens: [Vec<Entry>; 4],
+    gens: [GenList; 4],
     /// `gc.get_count()`: net allocations since the last collection of generation 0, then the
     /// collections of each generation since the last collection of the next one.
     count: [usize; GENERATIONS],
@@ -301,8 +369,8 @@ impl Registry {
         // they are freed.
         unsafe { e.obj.as_ref() }
             .gc
-            .store(word(generation, list.len()), Ordering::Relaxed);
-        list.push(e);
+            .store(word(generation, list.slots.len()), Ordering::Relaxed);
+        list.slots.push(Some(e));
     }
 
     /// Recompute `trigger` after `threshold`, `enabled` or `collecting` changed: the same
@@ -331,7 +399,12 @@ unsafe impl Sync for GcState {}
 static GC: GcState = GcState {
     lock: parking_lot::RawMutex::INIT,
     registry: UnsafeCell::new(Registry {
-        gens: [Vec::new(), Vec::new(), Vec::new(), Vec::new()],
+        gens: [
+            GenList::new(),
+            GenList::new(),
+            GenList::new(),
+            GenList::new(),
+        ],
         count: [0; GENERATIONS],
         threshold: [700, 10, 10],
         trigger: 700,
@@ -423,17 +496,9 @@ pub(super) fn untrack(h: NonNull<Header>) {
         // SAFETY: the object is being freed by its last reference, so it is still allocated.
         let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
         let (g, i) = (w & GEN_MASK, w >> INDEX_SHIFT);
-        let list = &mut reg.gens[g];
-        if w & COLLECTING != 0 || list.get(i).map(|e| e.obj) != Some(h) {
+        if w & COLLECTING != 0 || !reg.gens[g].remove(g, i, h) {
             // The registry and the header disagree: continuing could corrupt it further.
             std::process::abort();
-        }
-        list.swap_remove(i);
-        if let Some(moved) = list.get(i) {
-            // SAFETY: every listed object is alive (it is removed here before being freed).
-            unsafe { moved.obj.as_ref() }
-                .gc
-                .store(word(g, i), Ordering::Relaxed);
         }
         if g == 0 {
             reg.count[0] = reg.count[0].saturating_sub(1);
@@ -535,7 +600,7 @@ fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
     // The set being collected, with each object's collector word pointing into it.
     let mut set: Vec<Entry> = Vec::new();
     for g in 0..=generation {
-        set.append(&mut reg.gens[g]);
+        set.extend(reg.gens[g].take());
     }
     let mut refs: Vec<isize> = Vec::with_capacity(set.len());
     for (i, e) in set.iter().enumerate() {
@@ -650,12 +715,12 @@ pub fn stats() -> Stats {
 /// call it with the world stopped (`Interp::tracked_objects`), as the collector runs.
 pub fn objects(generation: Option<usize>) -> Vec<Tracked> {
     with_registry(|reg| {
-        let gens: &[Vec<Entry>] = match generation {
+        let gens: &[GenList] = match generation {
             Some(g) => std::slice::from_ref(&reg.gens[g.min(PERMANENT)]),
             None => &reg.gens[..],
         };
         gens.iter()
-            .flatten()
+            .flat_map(GenList::iter)
             // SAFETY: listed objects are allocated (the registry is locked); one whose count
             // is 0 is being freed by another thread and is left out.
             .filter_map(|e| unsafe { Tracked::new(e.obj, e.vt) })
@@ -667,7 +732,7 @@ pub fn objects(generation: Option<usize>) -> Vec<Tracked> {
 pub fn freeze() {
     with_registry(|reg| {
         for g in 0..GENERATIONS {
-            for e in std::mem::take(&mut reg.gens[g]) {
+            for e in reg.gens[g].take() {
                 reg.list(PERMANENT, e);
             }
         }
@@ -678,7 +743,7 @@ pub fn freeze() {
 /// `gc.unfreeze()`: back to the oldest generation.
 pub fn unfreeze() {
     with_registry(|reg| {
-        for e in std::mem::take(&mut reg.gens[PERMANENT]) {
+        for e in reg.gens[PERMANENT].take() {
             reg.list(GENERATIONS - 1, e);
         }
     });
@@ -690,5 +755,5 @@ pub fn freeze_count() -> usize {
 
 /// Count the tracked objects (for tests).
 pub fn tracked_count() -> usize {
-    with_registry(|reg| reg.gens.iter().map(Vec::len).sum())
+    with_registry(|reg| reg.gens.iter().map(GenList::len).sum())
 }
