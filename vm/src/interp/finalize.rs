@@ -358,6 +358,15 @@ impl Interp {
             }
             self.collect_without_callbacks(2);
             self.run_finalizers();
+            // CPython empties the other modules next; of theirs, what `weakref.finalize` keeps
+            // (the finalizers not run at exit, their objects and arguments) is let go.
+            let weakref = self.vm.sys_modules.get_str("weakref");
+            if let Some(Value::Module(m)) = weakref {
+                if let Some(f) = m.dict.get_str("_at_teardown") {
+                    self.call_reporting(&f, &[]);
+                    self.run_finalizers();
+                }
+            }
             return;
         }
         for (_, v) in globals.items() {
