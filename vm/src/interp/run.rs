@@ -845,14 +845,11 @@ impl Interp {
                         std::mem::replace(&mut f.locals[l.0 as usize], v).discard();
                     }
                     Op::LoadGlobal(n) => {
-                        let v = match self.global_hit(&f.globals, code, n.0, ip - 1) {
-                            Some(v) => v,
-                            None => {
-                                sync!();
-                                tri!(self.load_global_slow(&f.globals, &code_ref, n.0, ip - 1))
-                            }
-                        };
-                        f.stack.push(v);
+                        if !self.push_global_hit(&f.globals, code, n.0, ip - 1, &mut f.stack) {
+                            sync!();
+                            let v = tri!(self.load_global_slow(&f.globals, &code_ref, n.0, ip - 1));
+                            f.stack.push(v);
+                        }
                     }
                     Op::StoreGlobal(n) => {
                         let v = pop!();
