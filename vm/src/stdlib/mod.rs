@@ -13,6 +13,7 @@ pub mod bisect;
 pub mod blake2;
 pub mod bz2;
 pub mod cmath;
+pub mod copyaccel;
 pub mod coro_intro;
 pub mod cpython_names;
 pub mod decimal_fast;
@@ -87,6 +88,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_bz2", bz2::module),
     ("_codecsupport", crate::builtins::codecs::support_module),
     ("_collections", deque::collections_module),
+    ("_copyaccel", copyaccel::module),
     ("_decimal_fast", decimal_fast::module),
     ("_hashlib", hashlib::module),
     ("_importlib", importlib::module),
