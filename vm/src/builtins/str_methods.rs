@@ -235,12 +235,18 @@ fn replace(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None => -1,
         Some(v) => interp.index_arg(v)?,
     };
+    // Nothing to replace: the str itself, as CPython gives it back (no copy made).
+    if let Some(me @ Value::Str(_)) = args.pos.first() {
+        if count == 0 || (!old.is_empty() && text::find_sub(s.as_str(), old).is_none()) {
+            return Ok(me.clone());
+        }
+    }
     // Size the result before building it (each replacement adds `new.len() - old.len()`).
     if new.len() > old.len() {
         let found = if old.is_empty() {
             s.char_len().saturating_add(1)
         } else {
-            s.as_str().matches(old).count()
+            text::count_sub(s.as_str(), old)
         };
         let k = usize::try_from(count).map_or(found, |c| c.min(found));
         let grow = k.saturating_mul(new.len() - old.len());
@@ -327,7 +333,11 @@ fn find_impl(args: Args<'_>, name: &'static str, rev: bool) -> PyResult<Option<u
     let Some((w, st)) = window(s, a.get(1), a.get(2))? else {
         return Ok(None);
     };
-    let pos = if rev { w.rfind(sub) } else { w.find(sub) };
+    let pos = if rev {
+        text::rfind_sub(w, sub)
+    } else {
+        text::find_sub(w, sub)
+    };
     Ok(pos.map(|b| st + text::char_index(w, b)))
 }
 
@@ -369,7 +379,7 @@ fn count(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let n = if sub.is_empty() {
         w.chars().count() + 1
     } else {
-        w.matches(sub).count()
+        text::count_sub(w, sub)
     };
     Ok(Value::Int(n as i64))
 }

@@ -525,9 +525,34 @@ pub fn replace(s: &str, old: &str, new: &str, count: i64) -> String {
         }
         return out;
     }
-    if count < 0 {
-        s.replace(old, new)
-    } else {
-        s.replacen(old, new, limit)
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(s.as_bytes(), old.as_bytes()).take(limit) {
+        out.push_str(&s[last..at]);
+        out.push_str(new);
+        last = at + old.len();
     }
+    out.push_str(&s[last..]);
+    out
+}
+
+// Substring search over the UTF-8 bytes with memchr's SIMD searchers (`str`'s own searcher
+// walks a character at a time): a match of a whole UTF-8 needle starts and ends on character
+// boundaries, so the byte offsets found are those `str::find` gives.
+
+/// The byte offset of the first `needle` in `hay`.
+#[inline]
+pub fn find_sub(hay: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(hay.as_bytes(), needle.as_bytes())
+}
+
+/// The byte offset of the last `needle` in `hay`.
+#[inline]
+pub fn rfind_sub(hay: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::rfind(hay.as_bytes(), needle.as_bytes())
+}
+
+/// How many non-overlapping `needle`s (not empty) `hay` holds, as `str.count`.
+pub fn count_sub(hay: &str, needle: &str) -> usize {
+    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).count()
 }

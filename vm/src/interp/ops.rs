@@ -881,7 +881,7 @@ impl Interp {
         use Value::*;
         match container {
             Str(s) => match needle {
-                Str(n) => Ok(s.as_str().contains(n.as_str())),
+                Str(n) => Ok(crate::builtins::text::find_sub(s.as_str(), n.as_str()).is_some()),
                 other => Err(err!(
                     TypeError,
                     "'in <string>' requires string as left operand, not {}",
