@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::heap::Ref;
+use crate::heap::{Global, Ref};
 use crate::interp::{Args, Interp};
 use crate::object::{intern_name, Class, Dict, HashKey, Instance, List, Module};
 use crate::value::Value;
@@ -30,7 +30,12 @@ use crate::PyResult;
 pub fn module() -> Ref<Module> {
     super::module_from_fns(
         "_xmlscan",
-        &[("build", build), ("write_plain", write_plain)],
+        &[
+            ("build", build),
+            ("write_plain", write_plain),
+            ("setup", setup),
+            ("sub_element", sub_element),
+        ],
         vec![],
     )
 }
@@ -511,4 +516,113 @@ fn write_tree(
         }
     }
     Some(out)
+}
+
+/// What `sub_element` needs of the mini module: the `Element` class, its `__init__` (a class
+/// whose `__init__` was replaced is left to the mini function) and the mini `SubElement`.
+struct SubState {
+    element: Ref<Class>,
+    init: Value,
+    slow: Value,
+}
+
+static SUB: Global<SubState> = Global::new();
+
+/// `setup(Element, SubElement)`: True the first time (`SubElement` may then be `sub_element`).
+fn setup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Value::Class(element), slow] = args.pos else {
+        return Err(crate::err!(
+            TypeError,
+            "_xmlscan.setup: unexpected arguments"
+        ));
+    };
+    let Some(init) = element.lookup("__init__") else {
+        return Ok(Value::Bool(false));
+    };
+    let state = SubState {
+        element: element.clone(),
+        init,
+        slow: slow.clone(),
+    };
+    Ok(Value::Bool(SUB.set(state).is_ok()))
+}
+
+/// `SubElement(parent, tag, attrib={}, **extra)`: for a parent that is a plain `Element` (whose
+/// class still has its own `__init__`) and an `attrib` dict of str keys, the new `Element` is
+/// made and appended here as the mini function does (`tag`, `attrib` a new dict of `attrib`'s
+/// items then `extra`'s, `_children`, in `__init__`'s order); any other call goes to the mini
+/// function, which checks and reports as CPython does.
+fn sub_element(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let Some(st) = SUB.get() else {
+        return Err(crate::err!(SystemError, "_xmlscan is not set up"));
+    };
+    // The argument counts CPython's C function checks, with its messages.
+    let made = match args.pos {
+        [parent, tag] => new_child(st, parent, tag, None, args.kw),
+        [parent, tag, attrib] => new_child(st, parent, tag, Some(attrib), args.kw),
+        [_] | [] => {
+            return Err(crate::err!(
+                TypeError,
+                "SubElement() takes at least 2 arguments ({} given)",
+                args.pos.len()
+            ))
+        }
+        _ => {
+            return Err(crate::err!(
+                TypeError,
+                "SubElement() takes at most 3 arguments ({} given)",
+                args.pos.len()
+            ))
+        }
+    };
+    match made {
+        Some(r) => r,
+        None => interp.call_kw(&st.slow, args.pos, args.kw),
+    }
+}
+
+fn new_child(
+    st: &SubState,
+    parent: &Value,
+    tag: &Value,
+    attrib: Option<&Value>,
+    extra: &[(Arc<str>, Value)],
+) -> Option<PyResult<Value>> {
+    let parent = element_of(parent, &st.element)?;
+    let same_init = st
+        .element
+        .lookup("__init__")
+        .is_some_and(|f| f.id() == st.init.id());
+    if !same_init || extra.iter().any(|(k, _)| &**k == "attrib") {
+        return None;
+    }
+    let children = match parent.dict.read().get("_children") {
+        Some(Value::List(l)) => l.clone(),
+        _ => return None,
+    };
+    let map = match attrib {
+        None => Default::default(),
+        Some(Value::Dict(d)) => {
+            let map = d.map.lock();
+            if !map.keys().all(|k| matches!(k.value, Value::Str(_))) {
+                return None;
+            }
+            map.clone()
+        }
+        Some(_) => return None,
+    };
+    let merged = Dict::from_map(map);
+    for (k, v) in extra {
+        drop(merged.insert(HashKey::from_str(k), v.clone()));
+    }
+    let inst = Ref::new_with(|| Instance::new(st.element.clone()));
+    {
+        let mut d = inst.dict.write();
+        d.push_name(&intern_name("tag"), tag.clone());
+        d.push_name(&intern_name("attrib"), Value::Dict(Ref::new(merged)));
+        d.push_name(&intern_name("_children"), Value::list(Vec::new()));
+    }
+    let child = Value::Instance(inst);
+    children.items.write().push(child.clone());
+    Some(Ok(child))
 }
