@@ -54,6 +54,9 @@ fn text(v: &Value) -> String {
 fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let name = args.pos.get(1).and_then(Value::as_str);
     if name == Some("f_lineno") {
+        if let Some(line) = args.pos.first().and_then(|f| own_line(interp, f)) {
+            return Ok(line);
+        }
         if let Some(line) = args.pos.first().and_then(live_line) {
             return Ok(line);
         }
@@ -94,6 +97,64 @@ const PENDING: &str = "_minivm_pending_locals";
 /// its code), and the line it was last seen at.
 const LIVE: &str = "_minivm_live";
 const LAST_LINE: &str = "_minivm_line";
+
+/// The attributes of a frame object of this thread (`sys._getframe()`, `gi_frame`): where its
+/// frame lives, the pair (address of the frame, address of its code), by which the frame is
+/// found while it runs; and for a generator's frame, the generator, where its frame waits
+/// while suspended. A frame's address stays the same while it runs (frames are boxed), but a
+/// finished frame's box is reused: a frame object whose frame returned, read while a new call
+/// of the same code runs in the same box, shows that call's line.
+const OWN: &str = "_minivm_frame";
+const GEN: &str = "_minivm_gen";
+
+/// Where `f` lives: the pair [`OWN`] holds.
+fn frame_place(f: &Frame) -> (i64, i64) {
+    (
+        f as *const Frame as usize as i64,
+        Ref::as_ptr(&f.code) as usize as i64,
+    )
+}
+
+/// `f_lineno` of a frame object of this thread ([`OWN`]): the line its frame runs now, as
+/// CPython's frame objects show, wherever this thread can reach it (among the frames of the
+/// dispatch loop, the callers waiting on a call (the frame reading its own `f_lineno` waits on
+/// that read), a suspended generator's frame), else the line it was last seen at (a frame that
+/// finished: the line of its last call or attribute read, not always of its `return`). `None`
+/// for other frame objects.
+fn own_line(interp: &Interp, frame: &Value) -> Option<Value> {
+    let Value::Tuple(place) = attr(frame, OWN) else {
+        return None;
+    };
+    let [Value::Int(at), Value::Int(code)] = &place.items[..] else {
+        return None;
+    };
+    let here = |f: &Frame| frame_place(f) == (*at, *code);
+    let running = lent_stack(&interp.frames, &interp.parked, None, None).find_map(|l| match l {
+        StackLoan::A(f) if here(f) => Some(f.line()),
+        StackLoan::B(p) if here(p.frame.get()) => Some(p.frame.get().line()),
+        _ => None,
+    });
+    let suspended = || match attr(frame, GEN) {
+        Value::Generator(g) => g.frame.lock().as_deref().and_then(|f| {
+            here(f).then(|| match f.ip {
+                0 => f.code.obj.first_line,
+                _ => f.line(),
+            })
+        }),
+        _ => None,
+    };
+    match running.or_else(suspended) {
+        Some(line) => {
+            let line = Value::Int(line.into());
+            if let Value::Instance(inst) = frame {
+                let old = inst.dict.lock().insert(Arc::from(LAST_LINE), line.clone());
+                drop(old);
+            }
+            Some(line)
+        }
+        None => Some(attr(frame, LAST_LINE)),
+    }
+}
 
 /// `f_lineno` of a frame object of another thread: the line its frame runs now, as CPython's
 /// frame objects show, while the frame is still at the position it had on that thread's stack
@@ -146,10 +207,12 @@ fn traced_frame_locals(interp: &Interp, cell: &Ref<crate::object::CellObj>) -> P
     if !matches!(v, Value::Undefined) {
         return Ok(v);
     }
-    let running = interp
-        .frames
-        .iter()
-        .find(|f| f.traced.as_ref().is_some_and(|c| Ref::ptr_eq(c, cell)));
+    let traced = |f: &Frame| f.traced.as_ref().is_some_and(|c| Ref::ptr_eq(c, cell));
+    let running = lent_stack(&interp.frames, &interp.parked, None, None).find_map(|l| match l {
+        StackLoan::A(f) if traced(f) => Some(f),
+        StackLoan::B(p) if traced(p.frame.get()) => Some(p.frame.get()),
+        _ => None,
+    });
     match running {
         Some(f) => Ok(super::introspect::frame_locals(f)),
         None => raise!(
@@ -161,12 +224,12 @@ fn traced_frame_locals(interp: &Interp, cell: &Ref<crate::object::CellObj>) -> P
 }
 
 /// `<frame at 0x..., file 'x.py', line 3, code f>`
-fn frame_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn frame_repr(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(this) = args.pos.first() else {
         raise!(TypeError, "frame.__repr__ needs a frame");
     };
     let code = attr(this, "f_code");
-    let line = match live_line(this) {
+    let line = match own_line(_interp, this).or_else(|| live_line(this)) {
         Some(line) => line,
         None => attr(this, "f_lineno"),
     };
@@ -425,20 +488,20 @@ impl Interp {
         for (i, f) in self.frames.iter().enumerate() {
             while let Some(p) = parked.next_if(|p| p.at <= i) {
                 if !hidden(&p.frame.get().code) {
-                    out.push(parked_snapshot(p));
+                    out.push(parked_snapshot(p).own(p.frame.get()));
                 }
             }
             if !hidden(&f.code) {
-                out.push(snapshot(f));
+                out.push(snapshot(f).own(f));
             }
         }
         // A built-in that reads its caller's frame (this one) may have parked that frame too.
         out.extend(
             parked
                 .filter(|p| !p.frame.is(cur) && !hidden(&p.frame.get().code))
-                .map(parked_snapshot),
+                .map(|p| parked_snapshot(p).own(p.frame.get())),
         );
-        out.push(snapshot(cur));
+        out.push(snapshot(cur).own(cur));
         out
     }
 }
@@ -455,6 +518,7 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
         locals: None,
         pending: None,
         lent: None,
+        own: None,
     }
     .with_locals_of(f)
 }
@@ -473,9 +537,18 @@ struct Snapshot {
     pending: Option<Value>,
     /// A frame another thread lends: its position among the loans and its code's address.
     lent: Option<(usize, usize)>,
+    /// A frame of this thread: where it lives ([`OWN`]), and the generator whose frame it is,
+    /// if it was asked for as one (`gi_frame`).
+    own: Option<((i64, i64), Value)>,
 }
 
 impl Snapshot {
+    /// The snapshot of `f`, a frame of this thread, its frame object following `f` ([`OWN`]).
+    fn own(mut self, f: &Frame) -> Snapshot {
+        self.own = Some((frame_place(f), Value::None));
+        self
+    }
+
     /// The snapshot with the variables of `f`: pending for a function frame, else its dict.
     fn with_locals_of(mut self, f: &Frame) -> Snapshot {
         match pending_locals(f) {
@@ -497,6 +570,7 @@ fn snapshot(f: &Frame) -> Snapshot {
         locals: None,
         pending: None,
         lent: None,
+        own: None,
     }
     .with_locals_of(f)
 }
@@ -656,17 +730,21 @@ pub(crate) fn frame_locals_cell(frame: &Value) -> Option<Ref<crate::object::Cell
 /// `f_back`. A generator asking for its own frame while it runs gets its innermost running
 /// frame on this thread, else (the frame is out of reach) a frame object with only `f_code`
 /// (reading the rest is a NotImplementedError).
-pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
+pub fn generator_frame(interp: &Interp, g: &Ref<crate::object::Generator>) -> Value {
     let suspended = g.frame.lock().as_deref().map(|f| {
-        let mut s = snapshot(f);
+        let mut s = snapshot(f).own(f);
         if f.ip == 0 {
             s.line = f.code.obj.first_line;
         }
         s
     });
     let running = || running_snapshot(interp, &g.code);
+    let mut s = suspended.or_else(running);
+    if let Some((_, gen)) = s.as_mut().and_then(|s| s.own.as_mut()) {
+        *gen = Value::Generator(g.clone());
+    }
     // (Line 0 and no globals: `frame_objects` leaves those attributes out.)
-    let s = suspended.or_else(running).unwrap_or_else(|| Snapshot {
+    let s = s.unwrap_or_else(|| Snapshot {
         code: Some(crate::builtins::eval::code_value(&g.code)),
         filename: g.code.obj.filename.to_string(),
         name: g.code.obj.name.clone(),
@@ -676,6 +754,7 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
         locals: None,
         pending: None,
         lent: None,
+        own: None,
     });
     frame_objects(vec![s])
 }
@@ -685,8 +764,8 @@ pub fn generator_frame(interp: &Interp, g: &crate::object::Generator) -> Value {
 /// task's repr asks where it runs). Not the frame running now (it is neither).
 fn running_snapshot(interp: &Interp, code: &Ref<crate::interp::code::Code>) -> Option<Snapshot> {
     match running_loan(interp, code)? {
-        StackLoan::A(f) => Some(snapshot(f)),
-        StackLoan::B(p) => Some(parked_snapshot(p)),
+        StackLoan::A(f) => Some(snapshot(f).own(f)),
+        StackLoan::B(p) => Some(parked_snapshot(p).own(p.frame.get())),
         StackLoan::C(_) => None,
     }
 }
@@ -742,11 +821,18 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
             ),
         };
         let mut attrs = vec![("f_code", code), ("f_back", back)];
-        match (s.lent, thread) {
-            (Some((index, code)), Some(thread)) if s.line != 0 => {
+        match (s.lent, thread, s.own) {
+            (Some((index, code)), Some(thread), _) if s.line != 0 => {
                 let at = [thread as i64, index as i64, code as i64].map(Value::Int);
                 attrs.push((LIVE, Value::tuple(at.to_vec())));
                 attrs.push((LAST_LINE, Value::Int(s.line as i64)));
+            }
+            (_, _, Some(((at, code), gen))) if s.line != 0 => {
+                attrs.push((OWN, Value::tuple(vec![Value::Int(at), Value::Int(code)])));
+                attrs.push((LAST_LINE, Value::Int(s.line as i64)));
+                if !gen.is_none() {
+                    attrs.push((GEN, gen));
+                }
             }
             _ if s.line != 0 => attrs.push(("f_lineno", Value::Int(s.line as i64))),
             _ => {}

@@ -161,29 +161,47 @@ impl Interp {
     #[inline(never)]
     pub(crate) fn load_attr_cached(
         &mut self,
+        frame: Option<&Frame>,
         obj: &Value,
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> PyResult<Value> {
         match instance_value_cached(obj, NameOperand::of(name), cache) {
             Some(v) => Ok(v),
-            None => self.load_attr_slow(obj, name, cache),
+            None => self.load_attr_slow(frame, obj, name, cache),
         }
     }
 
     /// `load_attr_cached` when the cache did not answer: the checks in full (out of line, so
-    /// that the hit path inlined in the dispatch loop stays a few instructions).
+    /// that the hit path inlined in the dispatch loop stays a few instructions). `frame` is the
+    /// frame reading, recorded as a waiting caller (`Interp::parked`) where the read may run
+    /// Python code or a built-in that asks for its frame (a `__getattr__` calling
+    /// `sys._getframe(1)`, a frame object's live `f_lineno`); None when the caller recorded it.
     #[inline(never)]
     pub(crate) fn load_attr_slow(
         &mut self,
+        frame: Option<&Frame>,
         obj: &Value,
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> PyResult<Value> {
+        // The general path, with `frame` parked.
+        let general = |s: &mut Self, obj: &Value| match frame {
+            Some(f) => s.parked(f, |s| s.getattr(obj, name)),
+            None => s.getattr(obj, name),
+        };
         let inst = match obj {
             Value::Instance(inst) => inst,
-            Value::Module(m) => return self.module_attr(obj, m, name, cache),
-            _ => return self.getattr(obj, name),
+            Value::Module(m) => {
+                if let Some(v) = module_attr_hit(m, name, cache) {
+                    return Ok(v);
+                }
+                return match frame {
+                    Some(f) => self.parked(f, |s| s.module_attr(obj, m, name, cache)),
+                    None => self.module_attr(obj, m, name, cache),
+                };
+            }
+            _ => return general(self, obj),
         };
         if let Some(v) = class_value_cached(inst, name, cache) {
             return Ok(v);
@@ -193,7 +211,7 @@ impl Interp {
             || inst.class.builtin
             || flags & HAS_GETATTRIBUTE != 0
         {
-            return self.getattr(obj, name);
+            return general(self, obj);
         }
         if instance_wins(flags, name, cache) {
             // No data descriptor by that name in the class chain: the instance's own attribute
@@ -204,7 +222,7 @@ impl Interp {
             let class_attr = inst.class.lookup_hinted(name, &cache.class_hint);
             return match self.plain_class_attr(obj, name, class_attr) {
                 Some(v) => Ok(v),
-                None => self.getattr(obj, name),
+                None => general(self, obj),
             };
         }
         // Some class of the chain has a data descriptor: the class's answer comes first. The
@@ -214,7 +232,12 @@ impl Interp {
             // A property with a getter (`@property`): call it, as `instance_getattr` would
             // (with `__getattr__` answering an `AttributeError` from it).
             DescriptorKind::Property(Some(fget)) => {
-                let r = match self.call(&fget, std::slice::from_ref(obj)) {
+                let call = |s: &mut Self| s.call(&fget, std::slice::from_ref(obj));
+                let r = match frame {
+                    Some(f) => self.parked(f, call),
+                    None => call(self),
+                };
+                let r = match r {
                     Err(e) if flags & HAS_GETATTR != 0 => self.getattr_fallback(obj, inst, name, e),
                     r => r,
                 };
@@ -229,21 +252,21 @@ impl Interp {
                 if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
                     return Ok(v);
                 }
-                return self.getattr(obj, name);
+                return general(self, obj);
             }
             _ => {}
         }
         let class_attr = inst.class.lookup_hinted(name, &cache.class_hint);
         if let Some(Value::Instance(_)) = &class_attr {
             // Any other object on the class may be a descriptor: the general path decides.
-            return self.getattr(obj, name);
+            return general(self, obj);
         }
         if let Some(v) = dict_get_hinted(&inst.dict.lock(), name, &cache.word) {
             return Ok(v);
         }
         match self.plain_class_attr(obj, name, class_attr) {
             Some(v) => Ok(v),
-            None => self.getattr(obj, name),
+            None => general(self, obj),
         }
     }
 
@@ -286,6 +309,7 @@ impl Interp {
     #[inline(never)]
     pub(crate) fn load_attr_or_getter(
         &mut self,
+        frame: Option<&Frame>,
         obj: &Value,
         name: &Arc<str>,
         cache: &InlineCache,
@@ -317,7 +341,8 @@ impl Interp {
                 }
             }
         }
-        self.load_attr_slow(obj, name, cache).map(AttrRead::Value)
+        self.load_attr_slow(frame, obj, name, cache)
+            .map(AttrRead::Value)
     }
 
     /// `load_attr_or_getter` for `RETURN_ATTR_LOCAL` (`return obj.name`): a getter's frame is
@@ -327,15 +352,18 @@ impl Interp {
     #[inline(never)]
     pub(crate) fn return_attr_or_getter(
         &mut self,
+        frame: Option<&Frame>,
         obj: &Value,
         name: &Arc<str>,
         cache: &InlineCache,
         first: bool,
     ) -> PyResult<AttrRead> {
         if first {
-            return self.load_attr_slow(obj, name, cache).map(AttrRead::Value);
+            return self
+                .load_attr_slow(frame, obj, name, cache)
+                .map(AttrRead::Value);
         }
-        let mut read = self.load_attr_or_getter(obj, name, cache)?;
+        let mut read = self.load_attr_or_getter(frame, obj, name, cache)?;
         if let AttrRead::Getter(callee) = &mut read {
             callee.resumed = Resumed::PropertyReturn;
         }

@@ -844,7 +844,7 @@ impl Interp {
         let r = self.parked(caller, |s| {
             let obj = &caller.stack[opos];
             if is_module {
-                s.load_attr_slow(obj, name, cache)
+                s.load_attr_slow(None, obj, name, cache)
             } else {
                 s.getattr(obj, name)
             }

@@ -581,7 +581,7 @@ pub(crate) fn is_state_attr(g: &Generator, name: &str) -> bool {
 /// suspended, the object it awaits (`yield from`s) while suspended, else None; its code object
 /// and, until it finishes, a frame object (`builtins/frames.rs`; None once it is done, which is
 /// how `inspect.getgeneratorstate` tells a closed generator from a new one).
-pub(crate) fn state_attr(interp: &Interp, g: &Generator, name: &str) -> Value {
+pub(crate) fn state_attr(interp: &Interp, g: &Ref<Generator>, name: &str) -> Value {
     let field = name.strip_prefix(state_prefix(g.kind)).unwrap_or(name);
     match field {
         "code" => crate::builtins::eval::code_value(&g.code),

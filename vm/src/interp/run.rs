@@ -1248,7 +1248,7 @@ impl Interp {
                         let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(obj, name.name(), cache)),
+                            None => tri!(self.load_attr_slow(None, obj, name.name(), cache)),
                         };
                         f.stack.push(r);
                     }
@@ -1298,7 +1298,12 @@ impl Interp {
                         let r = match instance_value_cached(&obj, name, cache) {
                             Some(v) => v,
                             None => {
-                                match tri!(self.load_attr_or_getter(&obj, name.name(), cache)) {
+                                match tri!(self.load_attr_or_getter(
+                                    Some(f),
+                                    &obj,
+                                    name.name(),
+                                    cache
+                                )) {
                                     AttrRead::Value(v) => v,
                                     AttrRead::Getter(callee) => {
                                         obj.discard();
@@ -1317,7 +1322,12 @@ impl Interp {
                         let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => match tri!(self.load_attr_or_getter(obj, name.name(), cache)) {
+                            None => match tri!(self.load_attr_or_getter(
+                                Some(f),
+                                obj,
+                                name.name(),
+                                cache
+                            )) {
                                 AttrRead::Value(v) => v,
                                 AttrRead::Getter(callee) => {
                                     self.push_frame::<OBSERVED>(frame, callee)?;
@@ -1334,7 +1344,7 @@ impl Interp {
                         let name = NameOperand(&code.names, g.index());
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(obj, name.name(), cache)),
+                            None => tri!(self.load_attr_slow(Some(f), obj, name.name(), cache)),
                         };
                         std::mem::replace(&mut f.locals[d.index()], r).discard();
                     }
@@ -1342,7 +1352,8 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, x.into()));
                         let cache = &code.cache[ip - 1];
-                        let v = tri!(self.load_attr_cached(obj, &code.names[g.index()], cache));
+                        let v =
+                            tri!(self.load_attr_cached(None, obj, &code.names[g.index()], cache));
                         let t = truth!(&v);
                         v.discard();
                         jump_if!(t == matches!(op, Op::AttrJumpIfTrue(..)), l.index());
@@ -1801,6 +1812,7 @@ impl Interp {
                             None => {
                                 let nested = self.frames.len() == base;
                                 match tri!(self.return_attr_or_getter(
+                                    None,
                                     obj,
                                     name.name(),
                                     cache,
@@ -1977,7 +1989,7 @@ impl Interp {
             .names
             .get(g.index())
             .ok_or_else(|| err!(SystemError, "bad name index {}", g.0))?;
-        let y = self.load_attr_cached(obj, name, &code.cache[at])?;
+        let y = self.load_attr_cached(None, obj, name, &code.cache[at])?;
         let r = match arith_fast(op, &x, &y) {
             Some(r) => {
                 x.discard();
@@ -2030,7 +2042,7 @@ impl Interp {
         // The instruction's span is the target's (`o.g`): where CPython reports an error of
         // the read or the write. An unbound `b` is reported there too, as the other register
         // instructions do (`fuse.rs: fused_span`).
-        let cur = self.load_attr_cached(&obj, name, cache)?;
+        let cur = self.load_attr_cached(None, &obj, name, cache)?;
         let y = self.second(frame, code, b)?;
         let r = match arith_fast(op, &cur, y) {
             Some(r) => {
