@@ -253,6 +253,14 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/html/__init__.mini"),
     ),
     (
+        "html/entities.mini",
+        include_str!("../../lib/html/entities.mini"),
+    ),
+    (
+        "html/parser.mini",
+        include_str!("../../lib/html/parser.mini"),
+    ),
+    (
         "http/__init__.mini",
         include_str!("../../lib/http/__init__.mini"),
     ),
