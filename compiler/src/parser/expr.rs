@@ -603,6 +603,11 @@ impl Parser<'_> {
         let start = self.span();
         let first = self.slice_item()?;
         if !self.at(&Token::Comma) {
+            if matches!(first.kind, ExprKind::Starred(_)) {
+                // `a[*b]` (PEP 646) is `a[(*b,)]`: a tuple of one starred item, as in CPython.
+                let span = first.outer;
+                return Ok(mk(ExprKind::Tuple(vec![first]), span));
+            }
             return Ok(first);
         }
         let mut items = vec![first];
