@@ -137,6 +137,7 @@ fn alias_class() -> &'static Ref<Class> {
         let table: &[(&'static str, NativeFn)] = &[
             ("__init__", alias_init),
             ("__call__", alias_call),
+            ("__getitem__", alias_getitem),
             ("__repr__", alias_repr),
             ("__mro_entries__", alias_mro_entries),
             ("__eq__", alias_eq),
@@ -167,6 +168,16 @@ fn parts(args: &Args) -> PyResult<(Value, Value)> {
 fn alias_call(interp: &mut Interp, args: Args) -> PyResult<Value> {
     let (origin, _) = parts(&args)?;
     interp.call_kw(&origin, &args.pos[1..], args.kw)
+}
+
+/// `list[T][int]`: the type variables substituted (vm/lib/_union.mini, `alias_getitem`).
+fn alias_getitem(interp: &mut Interp, args: Args) -> PyResult<Value> {
+    let (Some(alias), Some(params), 2) = (args.pos.first(), args.pos.get(1), args.pos.len()) else {
+        return Err(err!(TypeError, "__getitem__ expected 1 argument"));
+    };
+    let m = interp.import_module("_union")?;
+    let f = interp.getattr(&m, "alias_getitem")?;
+    interp.call(&f, &[alias.clone(), params.clone()])
 }
 
 fn alias_mro_entries(_: &mut Interp, args: Args) -> PyResult<Value> {
