@@ -669,11 +669,16 @@ unsafe fn free_box<T>(ptr: NonNull<Header>) {
         gc::untrack(ptr);
     }
     let ptr = ptr.cast::<HeapBox<T>>();
+    // Only the value is dropped in place (the header's atomics need no drop): a `&mut` to the
+    // whole box would cover the count, which a weak reference's upgrade on another thread may
+    // still be reading atomically (to find it 0) until the value's weak anchor, dropped here,
+    // takes the slot's lock; Miri reports that retag as a data race (vm/tests/heap.rs,
+    // weak_references_across_threads).
     // SAFETY: the header starts the `HeapBox<T>` (`repr(C)`), which `Ref::new` wrote into
-    // memory from `pool::alloc`; nothing else reaches it and it is dropped and freed once (the
-    // caller's promise).
+    // memory from `pool::alloc`; nothing else reaches its value and it is dropped and freed
+    // once (the caller's promise).
     unsafe {
-        std::ptr::drop_in_place(ptr.as_ptr());
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
         pool::free(ptr);
     }
 }

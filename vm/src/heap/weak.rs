@@ -171,8 +171,10 @@ impl<T> Weak<T> {
         let ptr = NonNull::new(target.0.cast::<HeapBox<T>>())?;
         // SAFETY: the slot holds the address only while the object's memory is allocated: the
         // anchor inside the object sets it to null, under this lock (held here), before the memory
-        // is freed. The header is only read and changed atomically.
-        let header = unsafe { &ptr.as_ref().header };
+        // is freed. The header is only read and changed atomically. Reached through a raw
+        // pointer, not a `&HeapBox<T>`: a reference to the whole box would cover the value, which
+        // the thread freeing the object may be dropping meanwhile (Miri: a data race).
+        let header = unsafe { &*std::ptr::addr_of!((*ptr.as_ptr()).header) };
         if !header.try_incref() {
             return None;
         }
