@@ -230,7 +230,7 @@ pub fn new_globals(name: &str) -> Ref<Dict> {
 /// A module-level code object as a function of no arguments over `globals`, to run in a frame.
 pub fn module_function(code: Arc<CodeObject>, globals: Ref<Dict>) -> Ref<Function> {
     Ref::new(Function {
-        code: Code::load(code),
+        code: crate::heap::SwapRef::new(Code::load(code)),
         globals,
         defaults: Box::new([]),
         kwdefaults: None,

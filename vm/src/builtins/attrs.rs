@@ -223,6 +223,44 @@ pub fn set_generator_name(
     Ok(())
 }
 
+/// `f.__code__ = code`, as CPython's setter: a code object with as many free variables as the
+/// function has cells (`__closure__`), else CPython's ValueError. Calls made from then on run
+/// the new code (a call running keeps its own); the function keeps its name and qualified
+/// name (CPython's are the function's own, minivm reads them from the code unless assigned,
+/// so the old ones are assigned first), and `f.__code__` is the object given.
+pub(crate) fn set_function_code(interp: &mut Interp, f: &Ref<Function>, v: Value) -> PyResult<()> {
+    let Some(obj) = crate::builtins::eval::compiled_code(&v) else {
+        return Err(crate::err!(
+            TypeError,
+            "__code__ must be set to a code object"
+        ));
+    };
+    let (nfree, nclosure) = (obj.freevars.len(), f.closure.len());
+    if nfree != nclosure {
+        let name = function_attr(f, "__name__").map_or_else(String::new, |n| match n {
+            Value::Str(s) => s.as_str().to_string(),
+            _ => String::new(),
+        });
+        return Err(crate::err!(
+            ValueError,
+            "{name}() requires a code object with {nclosure} free vars, not {nfree}"
+        ));
+    }
+    for key in ["__name__", "__qualname__"] {
+        if !f.attrs.read().contains_key(key) {
+            if let Some(old) = function_attr(f, key) {
+                set_function_attr(f, key, old)?;
+            }
+        }
+    }
+    let code = crate::interp::code::Code::load(obj);
+    let _ = code.value.set(v.clone());
+    interp.stop_the_world_lending(None, || f.code.replace(code));
+    let old = f.attrs.lock().insert(Arc::from("__code__"), v);
+    drop(old);
+    Ok(())
+}
+
 pub fn set_function_attr(f: &Ref<Function>, name: &str, v: Value) -> PyResult<()> {
     // The types CPython's function setters require.
     let wrong_type = match name {

@@ -31,6 +31,11 @@ pub(crate) fn code_class() -> Ref<Class> {
         .clone()
 }
 
+/// The compiled code a `code` object holds, if `v` is one.
+pub(crate) fn compiled_code(v: &Value) -> Option<Arc<CodeObject>> {
+    compiled(v).map(|c| c.code.clone())
+}
+
 fn compiled(v: &Value) -> Option<&Compiled> {
     match v {
         Value::Instance(i) => i.native::<Compiled>(),

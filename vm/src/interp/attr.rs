@@ -1094,15 +1094,17 @@ impl Interp {
             }
             // (minivm's own library may set them for introspection on functions that bind their
             // arguments themselves, as `namedtuple`'s `__new__(cls, *values, **kwargs)`.)
+            Value::Function(f) if name == "__code__" => {
+                crate::builtins::attrs::set_function_code(self, f, v)
+            }
             Value::Function(f)
-                if matches!(name, "__defaults__" | "__kwdefaults__" | "__code__")
+                if matches!(name, "__defaults__" | "__kwdefaults__")
                     && !f.code.obj.filename.starts_with("<minivm-lib>") =>
             {
                 // CPython's type checks first: a value of the wrong type is its TypeError.
                 let (ok, what) = match name {
                     "__defaults__" => (matches!(v, Value::None | Value::Tuple(_)), "a tuple"),
-                    "__kwdefaults__" => (matches!(v, Value::None | Value::Dict(_)), "a dict"),
-                    _ => (type_name(&v) == "code", "a code"),
+                    _ => (matches!(v, Value::None | Value::Dict(_)), "a dict"),
                 };
                 if !ok {
                     return Err(err!(TypeError, "{name} must be set to {what} object"));

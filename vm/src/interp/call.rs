@@ -89,7 +89,7 @@ impl Interp {
             Value::Function(func) => {
                 let frame = self.new_frame(func, args, kw)?;
                 if func.code.obj.flags.generator {
-                    return Ok(self.new_generator(&func.code, frame, names_of(func)));
+                    return Ok(self.new_generator(&func.code.get(), frame, names_of(func)));
                 }
                 match self.run_frame(frame)? {
                     Exit::Return(v) => Ok(v),
@@ -797,7 +797,7 @@ impl Interp {
         let mut gframe = self.blank_frame(func);
         move_args(&mut gframe.locals, args);
         self.finish_frame(func, &mut gframe);
-        let g = self.new_generator(&func.code, gframe, names_of(func));
+        let g = self.new_generator(&func.code.get(), gframe, names_of(func));
         pop_moved(&mut frame.stack, fpos + 1);
         if let Some(f) = frame.stack.pop() {
             f.discard();
@@ -1146,7 +1146,7 @@ impl Interp {
     /// (`Frame::reset`), for a caller that sizes them itself.
     #[inline(always)]
     fn pooled_frame(&mut self, func: &Ref<Function>) -> Box<Frame> {
-        self.code_frame(&func.code, &func.globals)
+        self.code_frame(&func.code.get(), &func.globals)
     }
 
     /// `pooled_frame` for a code and globals (a comprehension's, called without a function).
@@ -1263,8 +1263,9 @@ impl Interp {
         kw: &[(Arc<str>, Value)],
     ) -> PyResult<()> {
         let obj = &func.code.obj;
-        // CPython 3.11 names the function by its qualified name (`A.m() takes ...`).
-        let fname = &func.code.qualname;
+        // CPython 3.11 names the function by its qualified name (`A.m() takes ...`), the
+        // function's own (assigned, or its code's).
+        let fname = FuncName(func);
         let argcount = obj.argcount as usize;
         let kwonly = obj.kwonlyargcount as usize;
         let npos = args.len().min(argcount);
@@ -1380,7 +1381,7 @@ impl Interp {
             }
         }
         if !missing.is_empty() {
-            return Err(missing_error(fname, "positional", &missing));
+            return Err(missing_error(&fname.to_string(), "positional", &missing));
         }
         for (i, slot) in locals
             .iter_mut()
@@ -1397,7 +1398,7 @@ impl Interp {
             }
         }
         if !missing.is_empty() {
-            return Err(missing_error(fname, "keyword-only", &missing));
+            return Err(missing_error(&fname.to_string(), "keyword-only", &missing));
         }
         Ok(())
     }
@@ -1451,7 +1452,7 @@ impl Interp {
             Vec::new()
         };
         let f = Ref::new(Function {
-            code: child.clone(),
+            code: crate::heap::SwapRef::new(child.clone()),
             globals: frame.globals.clone(),
             defaults: defaults.into_boxed_slice(),
             kwdefaults,
@@ -1994,6 +1995,20 @@ fn not_callable(f: &Value) -> PyErr {
     err!(TypeError, "'{}' object is not callable", type_name(f))
 }
 
+/// A function's qualified name in an error message: the one assigned to it
+/// (`f.__qualname__ = ...`, or kept when its `__code__` was replaced), else its code's; read
+/// only when the message is made.
+struct FuncName<'a>(&'a Function);
+
+impl std::fmt::Display for FuncName<'_> {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.attrs.read().get("__qualname__") {
+            Some(Value::Str(s)) => out.write_str(s.as_str()),
+            _ => out.write_str(&self.0.code.qualname),
+        }
+    }
+}
+
 fn missing_error(fname: &str, what: &str, missing: &[String]) -> PyErr {
     let quoted: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
     let list = match quoted.len() {
@@ -2067,7 +2082,7 @@ fn enter_code<const INLINE_COUNTS: bool, A: CellAccess>(
     func: &Function,
     cur_exc: &Option<Value>,
 ) {
-    let code = &func.code;
+    let code = &*func.code.get();
     if !Ref::ptr_eq(&callee.code, code) {
         if INLINE_COUNTS {
             // No room reserved for the code's stack: room is only a hint (pushes grow a full

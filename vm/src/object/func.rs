@@ -11,7 +11,7 @@ use crate::PyResult;
 
 /// A function defined in Python: `def` or `lambda`.
 pub struct Function {
-    pub code: Ref<Code>,
+    pub code: crate::heap::SwapRef<Code>,
     pub globals: Ref<Dict>,
     /// Defaults of the last positional parameters.
     pub defaults: Box<[Value]>,
@@ -44,7 +44,7 @@ impl Function {
             && !f.code.qualname.contains('<')
         {
             Ref::immortalize(f);
-            Ref::immortalize(&f.code);
+            Ref::immortalize(&f.code.get());
             Ref::immortalize(&f.globals);
         }
     }

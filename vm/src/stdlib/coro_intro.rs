@@ -192,7 +192,7 @@ fn coroutine(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             code.flags.iterable_coroutine = true;
             let attrs = f.attrs.lock().clone();
             Ok(Value::Function(Ref::new(Function {
-                code: Code::load(std::sync::Arc::new(code)),
+                code: crate::heap::SwapRef::new(Code::load(std::sync::Arc::new(code))),
                 globals: f.globals.clone(),
                 defaults: f.defaults.clone(),
                 kwdefaults: f.kwdefaults.clone(),
