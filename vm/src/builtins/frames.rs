@@ -1,9 +1,11 @@
 //! Builtins stage: `sys._getframe(depth)`, the frame objects `logging` (and programs) use to find
 //! their caller. minivm's frames are Rust structures that live only while they run, so a frame
-//! object is a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
-//! `co_firstlineno`), `f_lineno`, `f_globals`, `f_locals` (a copy of the variables then, as
-//! CPython 3.11's snapshot dict; a caller waiting on a call run in a nested dispatch loop is
-//! read through its `Parked` record) and `f_back`, the same snapshot of its caller. A function
+//! object is mostly a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
+//! `co_firstlineno`), `f_globals`, `f_locals` (a copy of the variables then, as CPython 3.11's
+//! snapshot dict; a caller waiting on a call run in a nested dispatch loop is read through its
+//! `Parked` record) and `f_back`, the same snapshot of its caller. Its `f_lineno` is live: the
+//! frame object keeps where its frame lives and reads the line from the frame while this
+//! thread can reach it (`own_line`; another thread's frames: `live_line`). A function
 //! frame's variables are kept as (position, value) pairs and made into the `f_locals` dict on
 //! its first read (`pending_locals`): most frame objects are only walked. A traceback's frame
 //! objects (`frame_object`) read `f_locals` from the cell their entry shares with the frame
