@@ -70,7 +70,15 @@ const MINI_PARTS: &[(&str, &str, &[&str])] = &[
     ("os", "_osinfo", crate::stdlib::os_stat::MINI_NAMES),
     ("posixpath", "_osinfo", crate::stdlib::os_stat::PATH_NAMES),
     ("socket", "_socketinfo", crate::stdlib::socket::MINI_NAMES),
-    ("tempfile", "_tempfileinfo", &["SpooledTemporaryFile"]),
+    (
+        "tempfile",
+        "_tempfileinfo",
+        &[
+            "SpooledTemporaryFile",
+            "NamedTemporaryFile",
+            "_TemporaryFileWrapper",
+        ],
+    ),
 ];
 
 /// The modules being imported now, each by the thread importing it, and the module each waiting

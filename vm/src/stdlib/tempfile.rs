@@ -3,8 +3,8 @@
 //! (`tmp` + 8 random characters from `[a-z0-9_]`); directories are made with mode 0o700 and
 //! files with 0o600, both created exclusively so that two programs never share one.
 //!
-//! Differences from CPython: `NamedTemporaryFile` returns the file object itself (CPython wraps it
-//! in a `_TemporaryFileWrapper`); with `delete=True` its file is removed when it is closed. A
+//! `NamedTemporaryFile` (in `_tempfileinfo.mini`) wraps the file `_named_file` opens in a
+//! `_TemporaryFileWrapper`, as CPython's; with `delete=True` the file is removed when it is closed. A
 //! temporary directory or file left without cleanup is removed when the program ends, as
 //! CPython's finalizers do, but not earlier when the object is dropped.
 
@@ -34,8 +34,9 @@ pub fn module() -> Ref<Module> {
             ("gettempdir", func("gettempdir", gettempdir)),
             ("mkdtemp", func("mkdtemp", mkdtemp)),
             ("mkstemp", func("mkstemp", mkstemp)),
+            // The file under `NamedTemporaryFile`'s wrapper (`_tempfileinfo.mini`).
             (
-                "NamedTemporaryFile",
+                "_named_file",
                 func("NamedTemporaryFile", named_temporary_file),
             ),
             ("TemporaryFile", func("TemporaryFile", temporary_file)),
