@@ -945,7 +945,7 @@ fn close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.pipe()`: `(r, w)`, two descriptors to give to `open(fd, 'rb')` / `open(fd, 'wb')`.
 fn pipe(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("pipe", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.pipe", Style::NoArgs, &[], 0).check(&args)?;
     let (r, w) = std::io::pipe().map_err(|e| os_error(&e, None))?;
     Ok(Value::tuple(vec![
         Value::Int(hand_out_fd(OwnedFd::from(r))),

@@ -388,28 +388,28 @@ fn umask(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn getuid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("getuid", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.getuid", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(i64::from(rustix::process::getuid().as_raw())))
 }
 
 fn geteuid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("geteuid", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.geteuid", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(i64::from(rustix::process::geteuid().as_raw())))
 }
 
 fn getgid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("getgid", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.getgid", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(i64::from(rustix::process::getgid().as_raw())))
 }
 
 fn getegid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("getegid", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.getegid", Style::NoArgs, &[], 0).check(&args)?;
     Ok(Value::Int(i64::from(rustix::process::getegid().as_raw())))
 }
 
 /// `os.getgroups()`: the supplementary group ids of the process, in the kernel's order.
 fn getgroups(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("getgroups", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.getgroups", Style::NoArgs, &[], 0).check(&args)?;
     let groups =
         rustix::process::getgroups().map_err(|e| os_error(&std::io::Error::from(e), None))?;
     let items = groups

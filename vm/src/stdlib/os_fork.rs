@@ -119,7 +119,7 @@ fn run_hooks(interp: &mut Interp, list: Vec<Value>) {
 
 /// `os.fork()`: 0 in the child, the child's pid in the parent.
 fn fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("fork", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.fork", Style::NoArgs, &[], 0).check(&args)?;
     let pid = fork_with_hooks(interp, true)?;
     Ok(Value::Int(i64::from(pid.unwrap_or(0))))
 }
@@ -250,7 +250,7 @@ fn after_fork_child(interp: &mut Interp) {
 
 /// `os.wait()`: wait for any forked child; `(pid, status)`.
 fn wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("wait", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.wait", Style::NoArgs, &[], 0).check(&args)?;
     let (pid, status) = wait_forked(interp, -1, false)?;
     Ok(Value::tuple(vec![
         Value::Int(i64::from(pid)),

@@ -199,13 +199,13 @@ fn closerange(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.sync()`: ask the kernel to write every file system's buffers out.
 fn sync(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("sync", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.sync", Style::NoArgs, &[], 0).check(&args)?;
     interp.allow_threads(rustix::fs::sync);
     Ok(Value::None)
 }
 
 /// `os.abort()`: end the process at once with SIGABRT (nothing flushed, no clean-up).
 fn abort(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    Sig::pos("abort", Style::NoArgs, &[], 0).check(&args)?;
+    Sig::pos("posix.abort", Style::NoArgs, &[], 0).check(&args)?;
     std::process::abort()
 }
