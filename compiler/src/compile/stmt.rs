@@ -647,9 +647,7 @@ impl<'a> Compiler<'a> {
             let n = self.add_name("__annotations__");
             self.emit(Op::StoreAttr(n));
         }
-        for _ in &def.decorators {
-            self.emit(Op::Call(1));
-        }
+        self.apply_decorators(&def.decorators);
         self.name_op(&def.name.name, Ctx::Store, def.name.span)
     }
 
@@ -692,10 +690,21 @@ impl<'a> Compiler<'a> {
         self.make_function(code?, MakeFunctionFlags::default(), span)?;
         self.emit_const(Constant::Str(def.name.name.as_str().into()));
         self.call_with_prefix(2, &def.bases, &def.keywords, span)?;
-        for _ in &def.decorators {
-            self.emit(Op::Call(1));
-        }
+        self.apply_decorators(&def.decorators);
         self.name_op(&def.name.name, Ctx::Store, def.name.span)
+    }
+}
+
+impl<'a> Compiler<'a> {
+    /// Call the decorators (already on the stack below the function or class), the last one
+    /// first; each call is at its decorator's location, as in CPython 3.11, so an error in a
+    /// decorator points at `@deco`, not at the `def` line.
+    fn apply_decorators(&mut self, decorators: &[Expr]) {
+        for d in decorators.iter().rev() {
+            let old = self.set_line(d.span);
+            self.emit(Op::Call(1));
+            self.restore_line(old);
+        }
     }
 }
 
