@@ -229,13 +229,18 @@ fn find_in(dir: &str, leaf: &str) -> Option<Found> {
         });
     }
     // On disk, as CPython's path finder: a package directory first (`leaf/__init__.mini` or
-    // `leaf/__init__.py`), then a module file (`leaf.mini`, then `leaf.py`). An empty entry is
-    // the working directory.
-    let dir = std::path::Path::new(if dir.is_empty() { "." } else { dir });
-    let shown = |p: &std::path::Path| match p.strip_prefix(".") {
-        Ok(rel) if dir == std::path::Path::new(".") => rel.display().to_string(),
-        _ => p.display().to_string(),
-    };
+    // `leaf/__init__.py`), then a module file (`leaf.mini`, then `leaf.py`). Files are named
+    // as CPython's FileFinder names them: an empty entry or `.` is the working directory, any
+    // other relative entry is joined to it as written (`sys.path.insert(0, '')` then `import m`
+    // gives `/cwd/m.py`, as `python3 -m doctest m.py` shows in its reports).
+    let cwd = || std::env::current_dir().ok();
+    let dir = match dir {
+        "" | "." => cwd(),
+        d if std::path::Path::new(d).is_relative() => cwd().map(|c| c.join(d)),
+        _ => None,
+    }
+    .unwrap_or_else(|| std::path::PathBuf::from(if dir.is_empty() { "." } else { dir }));
+    let shown = |p: &std::path::Path| p.display().to_string();
     let pkg = dir.join(leaf);
     for init in ["__init__.mini", "__init__.py"] {
         let init = pkg.join(init);
