@@ -70,6 +70,8 @@ const INSPECT_MINI_NAMES: &[&str] = &[
     "ismodule",
     "isbuiltin",
     "isroutine",
+    "ismethoddescriptor",
+    "isdatadescriptor",
     "iscode",
     "isframe",
     "istraceback",
