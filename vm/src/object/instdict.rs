@@ -73,6 +73,17 @@ const NO_CHILD: OnceLock<(Arc<str>, &'static Layout)> = OnceLock::new();
 
 /// The layout of an instance without attributes.
 static ROOT: Layout = Layout::empty(1, 0);
+/// More children of `ROOT`, one per first attribute name of any class: an open-addressed
+/// table read without a lock, a name's probes starting at [`root_slot`] of its text. Slots are
+/// set once each, under `ROOT`'s lock, and never cleared. The root's eight lock-free children
+/// were not enough: every class adds one, the library's too, and chaos' `Point.__init__`
+/// found its `x` past them, taking the lock and comparing the text of every child for every
+/// new point.
+static ROOT_CHILDREN: [OnceLock<(Arc<str>, &'static Layout)>; ROOT_SLOTS] = [NO_CHILD; ROOT_SLOTS];
+/// The size of `ROOT_CHILDREN` (a power of two).
+const ROOT_SLOTS: usize = 256;
+/// How many slots of `ROOT_CHILDREN` a name probes (past them, it goes to the locked list).
+const ROOT_PROBES: usize = 8;
 /// Stands for "no shared layout" in a table in dict mode: no names, and a number no cache holds.
 /// Its summary has every bit, so it never says a table in dict mode lacks a name.
 static DICT_MODE: Layout = Layout::empty(u32::MAX, u64::MAX);
@@ -110,6 +121,16 @@ impl Layout {
     fn child_more(&'static self, key: &Arc<str>) -> Option<&'static Layout> {
         // By pointer only: the names are interned, and a differently allocated equal name
         // takes the slow path, which compares the text.
+        if std::ptr::eq(self, &ROOT) {
+            let start = root_slot(key);
+            for i in 0..ROOT_PROBES {
+                match ROOT_CHILDREN[(start + i) % ROOT_SLOTS].get() {
+                    Some((k, next)) if Arc::ptr_eq(k, key) => return Some(next),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
         for slot in &self.more {
             match slot.get() {
                 Some((k, next)) if Arc::ptr_eq(k, key) => return Some(next),
@@ -132,9 +153,12 @@ impl Layout {
                 return Some(next);
             }
         }
+        let root = std::ptr::eq(self, &ROOT);
+        let table: &[OnceLock<_>] = if root { &ROOT_CHILDREN } else { &[] };
         if let Some((_, next)) = self
             .more
             .iter()
+            .chain(table)
             .filter_map(OnceLock::get)
             .chain(others.iter())
             .find(|(k, _)| **k == **key)
@@ -165,7 +189,10 @@ impl Layout {
         // Made under the lock, so each of `first` and `more` is set at most once here and
         // never raced: the first free one takes the child, else `others` does.
         let mut child = (key, next);
-        for slot in std::iter::once(&self.first).chain(&self.more) {
+        let start = if root { root_slot(&child.0) } else { 0 };
+        let probes = (0..if root { ROOT_PROBES } else { 0 })
+            .map(|i| &ROOT_CHILDREN[(start + i) % ROOT_SLOTS]);
+        for slot in std::iter::once(&self.first).chain(probes).chain(&self.more) {
             match slot.set(child) {
                 Ok(()) => return Some(next),
                 Err(back) => child = back,
@@ -192,6 +219,17 @@ fn name_bits(name: &str) -> u64 {
     let h1 = len.wrapping_mul(11) ^ first ^ last.wrapping_mul(5);
     let h2 = len.wrapping_mul(7) ^ middle.wrapping_mul(3) ^ first.wrapping_mul(13) ^ last;
     (1 << (h1 & 63)) | (1 << (h2 & 63))
+}
+
+/// Where a name's probes of `ROOT_CHILDREN` start: from its text (equal names, however
+/// allocated, probe the same slots), a few machine instructions.
+#[inline]
+fn root_slot(name: &str) -> usize {
+    let b = name.as_bytes();
+    let first = usize::from(b.first().copied().unwrap_or(0));
+    let last = usize::from(b.last().copied().unwrap_or(0));
+    let middle = usize::from(b.get(b.len() / 2).copied().unwrap_or(0));
+    (b.len().wrapping_mul(37) ^ first.wrapping_mul(11) ^ last.wrapping_mul(5) ^ middle) % ROOT_SLOTS
 }
 
 fn build_index(keys: &[Arc<str>]) -> Index {
