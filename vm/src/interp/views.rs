@@ -244,10 +244,15 @@ pub fn class_dict_proxy(interp: &mut Interp, cls: &Ref<Class>) -> PyResult<Value
 /// A class's own namespace, read live (what its `__dict__` proxy wraps): a built-in type's
 /// special methods included, as `attr::class_dict` lists them. Lookups, `in` and `get` read the
 /// class's table; `len`, iteration and the other dict methods work on that dict of the
-/// namespace, made at the call. The strong reference to the class is not seen by the cycle
-/// collector (as the generator of an async-generator awaitable is not): a proxy kept in a cycle
-/// with its class keeps both alive.
+/// namespace, made at the call. The cycle collector sees its reference to the class
+/// ([`namespace_class`], from `Instance`'s trace): a proxy kept in a cycle with its class
+/// (`C.d = C.__dict__`) is collected with it once both are unreachable.
 struct ClassNamespace(Ref<Class>);
+
+/// The class a `class_namespace` object's native data refers to (for the collector's trace).
+pub fn namespace_class(data: &crate::object::NativeData) -> Option<&Ref<Class>> {
+    data.downcast_ref::<ClassNamespace>().map(|ns| &ns.0)
+}
 
 /// The methods of `class_namespace` objects.
 pub const CLASS_NAMESPACE_METHODS: crate::builtins::Methods = &[

@@ -312,9 +312,15 @@ impl Trace for Instance {
             Payload::Property { fget, fset, fdel } => trace_all([fget, fset, fdel], visit),
             Payload::Wrapped(v) | Payload::Builtin { value: v } => v.trace(visit),
             Payload::DictView(d, _) => visit.visit(d),
-            // Native data (a thread, a queue's storage) is opaque here: what it holds counts as
-            // an outside reference and stays alive.
-            Payload::None | Payload::Member { .. } | Payload::Native(_) => {}
+            // A class's `__dict__` proxy's view refers to its class.
+            Payload::Native(cell) => {
+                if let Some(cls) = cell.get().and_then(crate::interp::views::namespace_class) {
+                    visit.visit(cls);
+                }
+            }
+            // Other native data (a thread, a queue's storage) is opaque here: what it holds
+            // counts as an outside reference and stays alive.
+            Payload::None | Payload::Member { .. } => {}
         }
     }
     fn clear(&self) {
