@@ -524,6 +524,10 @@ struct SubState {
     element: Ref<Class>,
     init: Value,
     slow: Value,
+    /// The three attribute names, interned once.
+    tag: Arc<str>,
+    attrib: Arc<str>,
+    children: Arc<str>,
 }
 
 static SUB: Global<SubState> = Global::new();
@@ -543,6 +547,9 @@ fn setup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         element: element.clone(),
         init,
         slow: slow.clone(),
+        tag: intern_name("tag"),
+        attrib: intern_name("attrib"),
+        children: intern_name("_children"),
     };
     Ok(Value::Bool(SUB.set(state).is_ok()))
 }
@@ -596,7 +603,7 @@ fn new_child(
     if !same_init || extra.iter().any(|(k, _)| &**k == "attrib") {
         return None;
     }
-    let children = match parent.dict.read().get("_children") {
+    let children = match parent.dict.read().get(&*st.children) {
         Some(Value::List(l)) => l.clone(),
         _ => return None,
     };
@@ -618,9 +625,9 @@ fn new_child(
     let inst = Ref::new_with(|| Instance::new(st.element.clone()));
     {
         let mut d = inst.dict.write();
-        d.push_name(&intern_name("tag"), tag.clone());
-        d.push_name(&intern_name("attrib"), Value::Dict(Ref::new(merged)));
-        d.push_name(&intern_name("_children"), Value::list(Vec::new()));
+        d.push_name(&st.tag, tag.clone());
+        d.push_name(&st.attrib, Value::Dict(Ref::new(merged)));
+        d.push_name(&st.children, Value::list(Vec::new()));
     }
     let child = Value::Instance(inst);
     children.items.write().push(child.clone());
