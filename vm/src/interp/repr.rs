@@ -606,7 +606,7 @@ impl Interp {
             _ => vec![args.clone()],
         };
         let mut next = items.iter();
-        let mut out = String::new();
+        let mut out = String::with_capacity(fmt.len() + 8 * items.len());
         let mut chars = fmt.chars().peekable();
         while let Some(c) = chars.next() {
             if c != '%' {
@@ -633,7 +633,7 @@ impl Interp {
             let mut spec = String::new();
             let conv = loop {
                 match chars.next() {
-                    Some(ch) if "-+ #0123456789.".contains(ch) => spec.push(ch),
+                    Some(ch @ ('-' | '+' | ' ' | '#' | '0'..='9' | '.')) => spec.push(ch),
                     Some('*') => {
                         let star = match keyed.take() {
                             Some(value) => value,
@@ -668,6 +668,22 @@ impl Interp {
                     None => return Err(err!(TypeError, "not enough arguments for format string")),
                 },
             };
+            // The common plain forms, written straight into the result: `%d` of an int, `%s`
+            // of a str.
+            if spec.is_empty() {
+                match (conv, arg) {
+                    ('d' | 'i' | 'u', Value::Int(i)) => {
+                        use std::fmt::Write as _;
+                        let _ = write!(out, "{i}");
+                        continue;
+                    }
+                    ('s', Value::Str(text)) => {
+                        out.push_str(text.as_str());
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             // The number conversions see the int inside an instance of an int subclass, and
             // the number another instance converts to (`'%.2f' % Decimal('1.5')`: its
             // `__float__`; `%d`: its `__index__` or `__int__`).
