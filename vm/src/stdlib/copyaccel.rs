@@ -76,6 +76,8 @@ struct State {
     slow: Value,
     /// `copyreg.dispatch_table`: a class with a reducer there is copied through it (mini).
     table: Ref<Dict>,
+    /// The mini `_rebuild(x, reduction, memo)`: the copy made from a reduction.
+    rebuild: Value,
     /// What `object` itself has under each of `HOOKS` (a class whose lookup finds just that
     /// defines none of them).
     object_hooks: Vec<Option<Value>>,
@@ -87,10 +89,10 @@ pub fn module() -> Ref<Module> {
     super::module_from_fns("_copyaccel", FUNCS, vec![])
 }
 
-/// `setup(deepcopy_slow, copyreg_dispatch_table)`: True the first time (`copy.deepcopy` may
+/// `setup(deepcopy_slow, copyreg_dispatch_table, rebuild)`: True the first time (`copy.deepcopy` may
 /// then be this module's), False after.
 fn setup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [slow, Value::Dict(table)] = args.pos else {
+    let [slow, Value::Dict(table), rebuild] = args.pos else {
         return Err(crate::err!(
             TypeError,
             "_copyaccel.setup: unexpected arguments"
@@ -101,6 +103,7 @@ fn setup(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let state = State {
         slow: slow.clone(),
         table: table.clone(),
+        rebuild: rebuild.clone(),
         object_hooks,
     };
     Ok(Value::Bool(STATE.set(state).is_ok()))
@@ -262,9 +265,23 @@ fn deep_container(
             let data = b.data.read().clone();
             Value::ByteArray(Ref::new(ByteArray::new(data)))
         }
-        Value::Instance(inst) if plain_instance(st, inst) => {
-            deep_instance(interp, st, inst, &key, memo)?
-        }
+        Value::Instance(inst) => match instance_kind(st, inst) {
+            Kind::Plain => deep_instance(interp, st, inst, &key, memo)?,
+            Kind::Reduce(reduce) => {
+                // `object.__reduce_ex__(4)` calls the class's `__reduce__`; the copy is rebuilt
+                // from what it gives by the mini `_rebuild`, as CPython's `_reconstruct` does.
+                let rv = interp.call(&reduce, std::slice::from_ref(x))?;
+                let y = interp.call(&st.rebuild, &[x.clone(), rv, Value::Dict(memo.clone())])?;
+                if same(&y, x) {
+                    // A reduction naming a global: x is its own copy, not filed.
+                    return Ok(y);
+                }
+                y
+            }
+            Kind::Other => {
+                return interp.call(&st.slow, &[x.clone(), Value::Dict(memo.clone())]);
+            }
+        },
         _ => return interp.call(&st.slow, &[x.clone(), Value::Dict(memo.clone())]),
     };
     drop(memo.insert(key, y.clone()));
@@ -303,9 +320,43 @@ fn keep_alive(interp: &mut Interp, x: &Value, memo: &Ref<Dict>) -> PyResult<()> 
     }
 }
 
-/// Whether `inst` is copied as `object.__reduce_ex__(4)` rebuilds it, with nothing of the
-/// program's to ask (see the module's comment).
-fn plain_instance(st: &State, inst: &Ref<Instance>) -> bool {
+/// How an instance is copied here.
+enum Kind {
+    /// As `object.__reduce_ex__(4)` rebuilds it, with nothing of the program's to ask (see the
+    /// module's comment).
+    Plain,
+    /// Through this `__reduce__` of its class (a Python function; no other hook).
+    Reduce(Value),
+    /// By the mini function.
+    Other,
+}
+
+fn instance_kind(st: &State, inst: &Ref<Instance>) -> Kind {
+    if plain_instance(st, inst, &[]) {
+        return Kind::Plain;
+    }
+    let cls: Ref<Class> = inst.class.get().clone();
+    match cls.lookup("__reduce__") {
+        Some(f @ Value::Function(_)) if plain_instance(st, inst, REDUCE_ALLOWS) => Kind::Reduce(f),
+        _ => Kind::Other,
+    }
+}
+
+/// The hooks a class copied through its `__reduce__` may define: the reduction does not ask
+/// them (`_rebuild` calls the new object's `__setstate__`).
+const REDUCE_ALLOWS: &[&str] = &[
+    "__reduce__",
+    "__setstate__",
+    "__getstate__",
+    "__getnewargs__",
+    "__getnewargs_ex__",
+    "__slots__",
+    "__new__",
+];
+
+/// Whether `inst`'s class defines none of `HOOKS` (but `allowed`), has no built-in base but
+/// `object`, no metaclass, no reducer in `copyreg`, and `inst` holds no hook as an attribute.
+fn plain_instance(st: &State, inst: &Ref<Instance>, allowed: &[&str]) -> bool {
     if !matches!(inst.payload, Payload::None) {
         return false;
     }
@@ -328,6 +379,7 @@ fn plain_instance(st: &State, inst: &Ref<Instance>) -> bool {
             .iter()
             .zip(&st.object_hooks)
             .all(|(name, base)| match (cls.lookup(name), base) {
+                _ if allowed.contains(name) => true,
                 (None, _) => true,
                 (Some(found), Some(base)) => same(&found, base),
                 (Some(_), None) => false,
@@ -337,7 +389,9 @@ fn plain_instance(st: &State, inst: &Ref<Instance>) -> bool {
     }
     {
         let table = inst.dict.read();
-        if table.has_view() || table.keys().any(|k| HOOKS.contains(&&**k)) {
+        // (The plain copy reads the table itself: not one mirrored by a `__dict__` object,
+        // which a program may have shared or changed.)
+        if (allowed.is_empty() && table.has_view()) || table.keys().any(|k| HOOKS.contains(&&**k)) {
             return false;
         }
     }
