@@ -11,8 +11,9 @@
 //! This is the only place that copies a `Value` bit for bit, hence its place in the heap
 //! module: the copy is sound because the count of the one object it refers to went up first.
 
-use super::{free_threaded, gil_drop_shared, Header, Ref};
+use super::{free_threaded, gil_count_add, gil_drop_shared, Header, Ref, IMMORTAL, MAX_COUNT};
 use crate::value::Value;
+use std::sync::atomic::Ordering;
 
 impl<T> Ref<T> {
     #[inline(always)]
@@ -88,5 +89,81 @@ pub(crate) fn discard_value(v: Value) {
             }
         }
         Some(_) => drop(v),
+    }
+}
+
+impl Header {
+    /// `n` more references at once (`incref` `n` times): one read-modify-write of the count.
+    #[inline]
+    fn incref_by(&self, n: usize) {
+        if n > MAX_COUNT {
+            std::process::abort();
+        }
+        if free_threaded() {
+            if self.count.load(Ordering::Relaxed) & IMMORTAL != 0 {
+                return;
+            }
+            if self.count.fetch_add(n, Ordering::Relaxed) > MAX_COUNT - n {
+                std::process::abort();
+            }
+        } else if gil_count_add(&self.count, n) > MAX_COUNT {
+            std::process::abort();
+        }
+    }
+}
+
+/// Append `items` to `out` `n` times over, as `seq * n` builds its result: each item's object
+/// (if it has one) counted up by `n` at once, then bitwise copies. An int, `None` or other
+/// immediate item costs one 16-byte store per copy, a heap object one count change in all,
+/// where `clone` per element paid a tag test and a count change each time. The caller checked
+/// that `items.len() * n` is an allowed size.
+pub(crate) fn extend_repeated(out: &mut Vec<Value>, items: &[Value], n: usize) {
+    let Some(total) = items.len().checked_mul(n) else {
+        std::process::abort();
+    };
+    // Room first: no reallocation (and no capacity panic) once the counts are raised.
+    out.reserve(total);
+    for v in items {
+        if let Some(h) = header(v) {
+            h.incref_by(n);
+        }
+    }
+    // SAFETY (both loops): each item's object was counted up by `n` above, once for each of
+    // the `n` copies made of it here, so every copy owns a reference of its own, as a clone
+    // would; an item without a header owns nothing and its copy is a plain copy of data.
+    if let [v] = items {
+        out.extend((0..n).map(|_| unsafe { std::ptr::read(v) }));
+    } else {
+        for _ in 0..n {
+            out.extend(items.iter().map(|v| unsafe { std::ptr::read(v) }));
+        }
+    }
+}
+
+/// `list *= n` for `n >= 1`: `v`'s items repeated in place until there are `n` runs of them,
+/// the counts raised by `n - 1` once per item (as [`extend_repeated`]). The caller checked the
+/// size.
+pub(crate) fn repeat_in_place(v: &mut Vec<Value>, n: usize) {
+    let len = v.len();
+    if n <= 1 || len == 0 {
+        return;
+    }
+    let Some(total) = len.checked_mul(n) else {
+        std::process::abort();
+    };
+    v.reserve(total - len);
+    for item in v.iter() {
+        if let Some(h) = header(item) {
+            h.incref_by(n - 1);
+        }
+    }
+    for _ in 1..n {
+        for i in 0..len {
+            // SAFETY: as in `extend_repeated`: the item's count was raised by `n - 1`, once for
+            // each copy; `i < len <= v.len()`, and the room was reserved above, so the push
+            // does not move the buffer the read came from before it is done.
+            let copy = unsafe { std::ptr::read(&v[i]) };
+            v.push(copy);
+        }
     }
 }

@@ -302,10 +302,7 @@ impl Interp {
                 } else if !items.is_empty() {
                     let len = items.len();
                     crate::builtins::args::repeated_items(len, n)?;
-                    items.reserve(len * (n - 1));
-                    for _ in 1..n {
-                        items.extend_from_within(..len);
-                    }
+                    crate::heap::repeat_in_place(&mut items, n);
                 }
                 return Ok(a.clone());
             }
@@ -1225,21 +1222,13 @@ fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
             let items = l.snapshot();
             let total = repeated_items(items.len(), n)?;
             let mut out = Vec::with_capacity(total);
-            if !items.is_empty() {
-                for _ in 0..n {
-                    out.extend(items.iter().cloned());
-                }
-            }
+            crate::heap::extend_repeated(&mut out, &items, n);
             Value::list(out)
         }
         Value::Tuple(t) => {
             let total = repeated_items(t.items.len(), n)?;
             let mut out = Vec::with_capacity(total);
-            if !t.items.is_empty() {
-                for _ in 0..n {
-                    out.extend(t.items.iter().cloned());
-                }
-            }
+            crate::heap::extend_repeated(&mut out, &t.items, n);
             Value::tuple(out)
         }
         _ => Value::None,
