@@ -232,8 +232,7 @@ pub fn module_function(code: Arc<CodeObject>, globals: Ref<Dict>) -> Ref<Functio
     Ref::new(Function {
         code: crate::heap::SwapRef::new(Code::load(code)),
         globals,
-        defaults: Box::new([]),
-        kwdefaults: None,
+        defaults: crate::heap::SwapRef::new(crate::object::Defaults::none()),
         closure: Box::new([]),
         attrs: crate::heap::ObjCell::new(Default::default()),
         weak: crate::heap::weak::WeakAnchor::new(),

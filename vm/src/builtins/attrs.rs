@@ -261,6 +261,47 @@ pub(crate) fn set_function_code(interp: &mut Interp, f: &Ref<Function>, v: Value
     Ok(())
 }
 
+/// `f.__defaults__ = v` or `f.__kwdefaults__ = v` (`v` None for `del`), as CPython's setters:
+/// a tuple (a dict) or None, else CPython's TypeError. Calls made from then on use the new
+/// values (a call binding its arguments already keeps the old ones); reading the attribute gives
+/// the object assigned (kept in the function's attributes), `()` and `{}` included, None after
+/// `None` or `del`. As in CPython, positional defaults longer than the parameters fill the last
+/// ones from the tuple's end.
+pub(crate) fn set_function_defaults(
+    interp: &mut Interp,
+    f: &Ref<Function>,
+    name: &str,
+    v: Value,
+) -> PyResult<()> {
+    let cur = f.defaults.get();
+    let (pos, kw) = match (name, &v) {
+        ("__defaults__", Value::None) => (Box::default(), cur.kw.clone()),
+        ("__defaults__", Value::Tuple(t)) => {
+            let nparams = f.code.obj.argcount as usize;
+            let skip = t.items.len().saturating_sub(nparams);
+            (t.items[skip..].to_vec().into_boxed_slice(), cur.kw.clone())
+        }
+        ("__kwdefaults__", Value::None) => (cur.pos.clone(), None),
+        ("__kwdefaults__", Value::Dict(d)) => (cur.pos.clone(), Some(d.clone())),
+        _ => {
+            let what = if name == "__defaults__" {
+                "a tuple"
+            } else {
+                "a dict"
+            };
+            return Err(crate::err!(
+                TypeError,
+                "{name} must be set to {what} object"
+            ));
+        }
+    };
+    let new = crate::object::Defaults::new(pos, kw);
+    interp.stop_the_world_lending(None, || f.defaults.replace(new));
+    let old = f.attrs.lock().insert(Arc::from(name), v);
+    drop(old);
+    Ok(())
+}
+
 pub fn set_function_attr(f: &Ref<Function>, name: &str, v: Value) -> PyResult<()> {
     // The types CPython's function setters require.
     let wrong_type = match name {
@@ -356,7 +397,7 @@ fn computed_function_attr(f: &Ref<Function>, name: &str) -> Option<Value> {
         "__doc__" => Value::None,
         "__defaults__" if f.defaults.is_empty() => Value::None,
         "__defaults__" => Value::tuple(f.defaults.to_vec()),
-        "__kwdefaults__" => f.kwdefaults.clone().map_or(Value::None, Value::Dict),
+        "__kwdefaults__" => f.defaults.kw.clone().map_or(Value::None, Value::Dict),
         "__globals__" => Value::Dict(f.globals.clone()),
         "__closure__" if f.closure.is_empty() => Value::None,
         "__closure__" => Value::tuple(f.closure.iter().cloned().map(Value::Cell).collect()),

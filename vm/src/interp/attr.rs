@@ -1101,18 +1101,7 @@ impl Interp {
                 if matches!(name, "__defaults__" | "__kwdefaults__")
                     && !f.code.obj.filename.starts_with("<minivm-lib>") =>
             {
-                // CPython's type checks first: a value of the wrong type is its TypeError.
-                let (ok, what) = match name {
-                    "__defaults__" => (matches!(v, Value::None | Value::Tuple(_)), "a tuple"),
-                    _ => (matches!(v, Value::None | Value::Dict(_)), "a dict"),
-                };
-                if !ok {
-                    return Err(err!(TypeError, "{name} must be set to {what} object"));
-                }
-                Err(err!(
-                    NotImplementedError,
-                    "minivm cannot change a function's {name} after it is made"
-                ))
+                crate::builtins::attrs::set_function_defaults(self, f, name, v)
             }
             Value::Function(f) => crate::builtins::attrs::set_function_attr(f, name, v),
             Value::Generator(g) if matches!(name, "__name__" | "__qualname__") => {
@@ -1434,6 +1423,13 @@ impl Interp {
                 .dict
                 .remove(&crate::object::HashKey::from_str(name))
                 .is_some(),
+            // (As CPython's: the same as assigning None.)
+            Value::Function(f)
+                if matches!(name, "__defaults__" | "__kwdefaults__")
+                    && !f.code.obj.filename.starts_with("<minivm-lib>") =>
+            {
+                return crate::builtins::attrs::set_function_defaults(self, f, name, Value::None);
+            }
             Value::Function(f) => crate::builtins::attrs::del_function_attr(f, name),
             _ => false,
         };

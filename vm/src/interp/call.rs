@@ -359,7 +359,8 @@ impl Interp {
             let has_default = if i < argcount {
                 i >= first_default
             } else {
-                func.kwdefaults
+                func.defaults
+                    .kw
                     .as_ref()
                     .is_some_and(|d| obj.varnames.get(i).and_then(|n| d.get_str(n)).is_some())
             };
@@ -398,7 +399,8 @@ impl Interp {
             callee.locals[i] = if i < argcount {
                 func.defaults[i - first_default].clone()
             } else {
-                func.kwdefaults
+                func.defaults
+                    .kw
                     .as_ref()
                     .and_then(|d| obj.varnames.get(i).and_then(|n| d.get_str(n)))
                     .unwrap_or_default()
@@ -1137,7 +1139,12 @@ impl Interp {
         self.enter_plain(&mut callee, func, args);
         // `take_args` left at least `nlocals` (so `nparams`) slots, those past `n` empty.
         for (i, slot) in callee.locals.iter_mut().enumerate().take(nparams).skip(n) {
-            let v = func.defaults.get(i - first).cloned().unwrap_or_default();
+            let v = func
+                .defaults
+                .pos
+                .get(i - first)
+                .cloned()
+                .unwrap_or_default();
             std::mem::replace(slot, v).discard();
         }
         Some(callee)
@@ -1401,7 +1408,7 @@ impl Interp {
         {
             if matches!(slot, Value::Undefined) {
                 let name = &obj.varnames[i];
-                match func.kwdefaults.as_ref().and_then(|d| d.get_str(name)) {
+                match func.defaults.kw.as_ref().and_then(|d| d.get_str(name)) {
                     Some(v) => *slot = v,
                     None => missing.push(name.clone()),
                 }
@@ -1464,8 +1471,10 @@ impl Interp {
         let f = Ref::new(Function {
             code: crate::heap::SwapRef::new(child.clone()),
             globals: frame.globals.clone(),
-            defaults: defaults.into_boxed_slice(),
-            kwdefaults,
+            defaults: crate::heap::SwapRef::new(crate::object::Defaults::new(
+                defaults.into_boxed_slice(),
+                kwdefaults,
+            )),
             closure: closure.into_boxed_slice(),
             attrs: crate::heap::ObjCell::new(AttrMap::default()),
             weak: crate::heap::weak::WeakAnchor::new(),

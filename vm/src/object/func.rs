@@ -13,16 +13,57 @@ use crate::PyResult;
 pub struct Function {
     pub code: crate::heap::SwapRef<Code>,
     pub globals: Ref<Dict>,
-    /// Defaults of the last positional parameters.
-    pub defaults: Box<[Value]>,
-    /// Defaults of keyword-only parameters, by name.
-    pub kwdefaults: Option<Ref<Dict>>,
+    /// Defaults of the last positional parameters (`defaults[i]`, `defaults.len()`) and of the
+    /// keyword-only ones (`defaults.kw`): replaced as a whole by `f.__defaults__ = ...` and
+    /// `f.__kwdefaults__ = ...` (`builtins::attrs::set_function_defaults`).
+    pub defaults: crate::heap::SwapRef<Defaults>,
     /// One cell per entry of the code's `freevars`.
     pub closure: Box<[Ref<CellObj>]>,
     /// `__name__`, `__doc__` and other attributes set on the function.
     pub attrs: ObjCell<crate::object::AttrMap>,
     /// Where weak references to the function find it (`weakref.ref(f)`).
     pub weak: crate::heap::weak::WeakAnchor,
+}
+
+/// A function's default values. Reading them is the plain load of [`Function::defaults`]'s
+/// pointer, as for its code; assigning `__defaults__` or `__kwdefaults__` points the field at a
+/// new `Defaults` (the old one is kept alive, with the values it holds: `SwapRef::replace`).
+pub struct Defaults {
+    /// Defaults of the last positional parameters (at most as many as the code has).
+    pub pos: Box<[Value]>,
+    /// Defaults of keyword-only parameters, by name (`None`: CPython's `__kwdefaults__` is None).
+    pub kw: Option<Ref<Dict>>,
+}
+
+impl Defaults {
+    /// The defaults of a function that has neither kind: one object per thread, shared (so
+    /// making such a function allocates nothing for them). Kept for the thread's life.
+    pub fn none() -> Ref<Defaults> {
+        thread_local! {
+            static NONE: std::mem::ManuallyDrop<Ref<Defaults>> = {
+                let d = Ref::new(Defaults { pos: Box::new([]), kw: None });
+                Ref::immortalize(&d);
+                std::mem::ManuallyDrop::new(d)
+            };
+        }
+        NONE.with(|d| Ref::clone(d))
+    }
+
+    /// Defaults as given, the shared empty ones when there are none.
+    pub fn new(pos: Box<[Value]>, kw: Option<Ref<Dict>>) -> Ref<Defaults> {
+        if pos.is_empty() && kw.is_none() {
+            return Defaults::none();
+        }
+        Ref::new(Defaults { pos, kw })
+    }
+}
+
+impl std::ops::Deref for Defaults {
+    type Target = [Value];
+    #[inline(always)]
+    fn deref(&self) -> &[Value] {
+        &self.pos
+    }
 }
 
 impl crate::heap::weak::WeakTarget for Function {

@@ -25,7 +25,7 @@ pub use collections::{
     drop_reversed, hash_int, hash_value, key_eq, Dict, HashKey, KeyMap, KeyRef, KeySet, List,
     SetObj, Tuple,
 };
-pub use func::{BoundMethod, CellObj, Function, NativeFn, NativeFunction, NativeKind};
+pub use func::{BoundMethod, CellObj, Defaults, Function, NativeFn, NativeFunction, NativeKind};
 pub use instdict::{AttrKey, InstDict};
 pub use iter::{
     BigRange, GenKind, GenNames, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,

@@ -174,16 +174,28 @@ impl Trace for SetObj {
     }
 }
 
+impl Trace for crate::object::Defaults {
+    fn needs_tracking(&self) -> bool {
+        self.kw.is_some() || self.pos.iter().any(Value::may_be_tracked)
+    }
+    fn holds_references(&self) -> bool {
+        true
+    }
+    fn trace(&self, visit: &mut Visitor<'_>) {
+        trace_all(self.pos.iter(), visit);
+        if let Some(kw) = &self.kw {
+            visit.visit(kw);
+        }
+    }
+}
+
 impl Trace for Function {
     fn needs_tracking(&self) -> bool {
         true
     }
     fn trace(&self, visit: &mut Visitor<'_>) {
         visit.visit(&self.globals);
-        trace_all(self.defaults.iter(), visit);
-        if let Some(kw) = &self.kwdefaults {
-            visit.visit(kw);
-        }
+        visit.visit(&*self.defaults.get());
         for cell in self.closure.iter() {
             visit.visit(cell);
         }

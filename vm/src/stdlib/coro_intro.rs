@@ -196,8 +196,7 @@ fn coroutine(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             Ok(Value::Function(Ref::new(Function {
                 code: crate::heap::SwapRef::new(Code::load(std::sync::Arc::new(code))),
                 globals: f.globals.clone(),
-                defaults: f.defaults.clone(),
-                kwdefaults: f.kwdefaults.clone(),
+                defaults: crate::heap::SwapRef::new(f.defaults.get().clone()),
                 closure: f.closure.clone(),
                 attrs: ObjCell::new(attrs),
                 weak: crate::heap::weak::WeakAnchor::new(),

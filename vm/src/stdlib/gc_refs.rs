@@ -274,7 +274,7 @@ fn function_referents(interp: &mut Interp, f: &Value) -> Vec<Value> {
     if !func.defaults.is_empty() {
         out.push(Value::tuple(func.defaults.to_vec()));
     }
-    if let Some(kw) = &func.kwdefaults {
+    if let Some(kw) = &func.defaults.kw {
         out.push(Value::Dict(kw.clone()));
     }
     out.extend(attrs(interp, f, &["__doc__", "__name__"]));
