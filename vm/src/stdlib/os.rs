@@ -809,7 +809,7 @@ pub fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
 
 /// `os.urandom(size)`: `size` random bytes.
 fn urandom(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [n] = Sig::pos("urandom", Style::Positional, &["size"], 1).bind::<1>(&args)?;
+    let [n] = Sig::pos("posix.urandom", Style::One, &["size"], 1).bind::<1>(&args)?;
     let n = to_index(n.unwrap_or(&Value::Int(0)))?;
     if n < 0 {
         return Err(err!(ValueError, "negative argument not allowed"));

@@ -169,7 +169,7 @@ fn open(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.dup(fd)`: a new descriptor for the same open file.
 fn dup(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [fd] = Sig::kw("dup", &["fd"], 1).bind::<1>(&args)?;
+    let [fd] = Sig::pos("posix.dup", Style::One, &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
     // (A descriptor minivm did not hand out by number, a socket's or a file object's, too.)
     let copy = OwnedFd::from(borrow_fd(interp, n)?);
@@ -282,7 +282,7 @@ pub fn fstat_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `_fstatvfs(fd)`: `os.fstatvfs`'s fields (as `_statvfs`'s) for the file system of the file
 /// open on `fd`.
 pub fn fstatvfs_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [fd] = Sig::kw("fstatvfs", &["fd"], 1).bind::<1>(&args)?;
+    let [fd] = Sig::pos("posix.fstatvfs", Style::One, &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
     let f = look_at_fd(interp, n)?;
     let st = rustix::fs::fstatvfs(&f).map_err(|e| os_error(&io_err(e), None))?;
@@ -291,7 +291,7 @@ pub fn fstatvfs_fields(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.isatty(fd)`: whether `fd` is a terminal (False for a descriptor that is not open).
 fn isatty(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [fd] = Sig::pos("isatty", Style::Positional, &["fd"], 1).bind::<1>(&args)?;
+    let [fd] = Sig::pos("posix.isatty", Style::One, &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
     Ok(Value::Bool(match look_at_fd(interp, n) {
         Ok(f) => rustix::termios::isatty(f.as_fd()),
@@ -301,7 +301,7 @@ fn isatty(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.get_blocking(fd)`: False when the descriptor's file is in non-blocking mode.
 fn get_blocking(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [fd] = Sig::pos("get_blocking", Style::Positional, &["fd"], 1).bind::<1>(&args)?;
+    let [fd] = Sig::pos("posix.get_blocking", Style::One, &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
     let f = borrow_fd(interp, n)?;
     let flags = rustix::fs::fcntl_getfl(&f).map_err(|e| os_error(&io_err(e), None))?;
@@ -344,7 +344,7 @@ fn on_fd_itself<T>(n: i64, f: impl FnOnce(BorrowedFd<'_>) -> T) -> PyResult<T> {
 /// `os.get_inheritable(fd)`: whether a program `exec`ed from here keeps the descriptor (it has
 /// no close-on-exec flag). `os.pipe`, `os.open` and `os.dup` give non-inheritable ones.
 fn get_inheritable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [fd] = Sig::pos("get_inheritable", Style::Positional, &["fd"], 1).bind::<1>(&args)?;
+    let [fd] = Sig::pos("posix.get_inheritable", Style::One, &["fd"], 1).bind::<1>(&args)?;
     let n = fd_arg(interp, fd, false)?;
     let flags = on_fd_itself(n, |fd| rustix::io::fcntl_getfd(fd))?
         .map_err(|e| os_error(&io_err(e), None))?;
@@ -380,7 +380,7 @@ fn set_inheritable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.umask(mask)`: set the process's file mode creation mask; the previous one.
 fn umask(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [mask] = Sig::pos("umask", Style::Positional, &["mask"], 1).bind::<1>(&args)?;
+    let [mask] = Sig::pos("posix.umask", Style::One, &["mask"], 1).bind::<1>(&args)?;
     let mask = to_index(mask.unwrap_or(&Value::None))?;
     let mask = u32::try_from(mask).map_err(|_| err!(OverflowError, "mask out of range"))?;
     let old = rustix::process::umask(Mode::from_bits_retain(mask));
@@ -461,7 +461,7 @@ fn waitpid(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `os.strerror(code)`: the system's text for an error number.
 fn strerror(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [code] = Sig::pos("strerror", Style::Positional, &["code"], 1).bind::<1>(&args)?;
+    let [code] = Sig::pos("posix.strerror", Style::One, &["code"], 1).bind::<1>(&args)?;
     let code = match code {
         Some(v @ (Value::Int(_) | Value::Bool(_))) => to_index(v)?,
         Some(other) => {

@@ -97,7 +97,7 @@ fn einval() -> crate::PyErr {
 /// `os.sysconf(name)`: a system limit by name (`'SC_PAGESIZE'`) or number; -1 when the
 /// system has none.
 fn sysconf(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [name] = Sig::pos("sysconf", Style::One, &["name"], 1).bind::<1>(&args)?;
+    let [name] = Sig::pos("posix.sysconf", Style::One, &["name"], 1).bind::<1>(&args)?;
     let var = match name {
         Some(Value::Str(s)) => SYSCONF
             .iter()

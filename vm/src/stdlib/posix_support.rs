@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::builtins::args::{to_index, ArgsExt};
+use crate::builtins::args::{to_index, ArgsExt, Sig};
 use crate::builtins::Methods;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
@@ -234,7 +234,8 @@ pub fn link(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `readlink(path)`: where a symbolic link points.
 pub fn readlink(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let path = path_arg(Some(args.one("readlink")?), "readlink")?;
+    let [path] = Sig::kw("readlink", &["path"], 1).bind::<1>(&args)?;
+    let path = path_arg(path, "readlink")?;
     let target = std::fs::read_link(path).map_err(|e| os_error(&e, Some(path)))?;
     let target = os_name(target.as_os_str().as_bytes(), "the link target")?;
     Ok(Value::string(target))
