@@ -474,6 +474,22 @@ pub static FILES: &[(&str, &str)] = &[
     ("weakref.mini", include_str!("../../lib/weakref.mini")),
     ("webbrowser.mini", include_str!("../../lib/webbrowser.mini")),
     (
+        "wsgiref/__init__.mini",
+        include_str!("../../lib/wsgiref/__init__.mini"),
+    ),
+    (
+        "wsgiref/headers.mini",
+        include_str!("../../lib/wsgiref/headers.mini"),
+    ),
+    (
+        "wsgiref/simple_server.mini",
+        include_str!("../../lib/wsgiref/simple_server.mini"),
+    ),
+    (
+        "wsgiref/util.mini",
+        include_str!("../../lib/wsgiref/util.mini"),
+    ),
+    (
         "xml/__init__.mini",
         include_str!("../../lib/xml/__init__.mini"),
     ),
