@@ -58,8 +58,8 @@ const HOOKS: [&str; 11] = [
 ];
 
 /// Modules whose classes are written in Rust (their instances carry native state even when
-/// their payload slot is empty): left to the mini function.
-const NATIVE_MODULES: [&str; 9] = [
+/// their payload slot is empty): left to the mini function, as pickle leaves them to `__reduce_ex__`.
+pub(crate) const NATIVE_MODULES: [&str; 9] = [
     "builtins",
     "_thread",
     "threading",

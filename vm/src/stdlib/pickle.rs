@@ -419,17 +419,6 @@ impl Pickler<'_> {
             "__getnewargs__",
             "__getnewargs_ex__",
         ];
-        const NATIVE_MODULES: [&str; 9] = [
-            "builtins",
-            "_thread",
-            "threading",
-            "_queue",
-            "queue",
-            "_io",
-            "socket",
-            "select",
-            "_subprocess",
-        ];
         let cls: &Ref<crate::object::Class> = &inst.class.get();
         let mro = Class::mro(cls);
         // What the program's classes define (the built-in ones define none of these hooks).
@@ -459,7 +448,7 @@ impl Pickler<'_> {
             || mro
                 .iter()
                 .filter(|c| !Ref::ptr_eq(c, object))
-                .any(|c| c.builtin || NATIVE_MODULES.contains(&&*c.module))
+                .any(|c| c.builtin || super::copyaccel::NATIVE_MODULES.contains(&&*c.module))
         {
             return Err(NotMine);
         }
