@@ -135,6 +135,7 @@ pub(crate) fn extend_repeated(out: &mut Vec<Value>, items: &[Value], n: usize) {
         out.extend((0..n).map(|_| unsafe { std::ptr::read(v) }));
     } else {
         for _ in 0..n {
+            // SAFETY: as above: each item's count went up by `n`, one for each of these runs.
             out.extend(items.iter().map(|v| unsafe { std::ptr::read(v) }));
         }
     }
