@@ -215,7 +215,7 @@ pub fn construct(interp: &mut Interp, args: Args<'_>, mutable: bool) -> PyResult
             if errors.is_some() {
                 raise!(TypeError, "errors without a string argument");
             }
-            from_object(interp, src)?
+            from_object(interp, src, mutable)?
         }
     };
     Ok(if mutable {
@@ -234,8 +234,9 @@ fn qualified(args: &Args<'_>, name: &str) -> String {
     format!("{owner}.{name}")
 }
 
-/// The bytes of `bytes(src)` for a non-str source.
-pub fn from_object(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
+/// The bytes of `bytes(src)` for a non-str source (`bytearray(src)`, its `extend` and slice
+/// assignment when `for_bytearray`: only an out-of-range item's message differs).
+pub fn from_object(interp: &mut Interp, src: &Value, for_bytearray: bool) -> PyResult<Vec<u8>> {
     if let Some(b) = bytes_like(src) {
         return Ok(b.into_owned());
     }
@@ -268,17 +269,18 @@ pub fn from_object(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
             // An object with `__index__` is a count of zero bytes, as an int is.
             if interp.lookup_special(src, "__index__").is_some() {
                 if let Some(n) = interp.number_index(src)? {
-                    return from_object(interp, &n);
+                    return from_object(interp, &n, for_bytearray);
                 }
             }
-            ints_to_bytes(interp, src)
+            ints_to_bytes(interp, src, for_bytearray)
         }
-        _ => ints_to_bytes(interp, src),
+        _ => ints_to_bytes(interp, src, for_bytearray),
     }
 }
 
-/// Bytes from an iterable of ints in range(256).
-fn ints_to_bytes(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
+/// Bytes from an iterable of ints in range(256). CPython names an item out of range "bytes" for
+/// `bytes(...)` and "byte" for a bytearray.
+fn ints_to_bytes(interp: &mut Interp, src: &Value, for_bytearray: bool) -> PyResult<Vec<u8>> {
     let it = interp.get_iter(src).map_err(|e| {
         if e.is(ExcKind::TypeError) {
             err!(
@@ -290,10 +292,17 @@ fn ints_to_bytes(interp: &mut Interp, src: &Value) -> PyResult<Vec<u8>> {
             e
         }
     })?;
+    // As CPython's `bytes(...)` (not `bytearray(...)`, which reads item by item), the buffer
+    // is sized from the iterator's length hint first: one that cannot be had is a MemoryError
+    // before any item is read.
+    if !for_bytearray {
+        check_str_bytes(crate::builtins::length_hint(&it).unwrap_or(0))?;
+    }
+    let what = if for_bytearray { "byte" } else { "bytes" };
     let mut out = Vec::new();
     while let Some(v) = interp.iter_next(&it)? {
         let i = interp.index_arg(&v)?;
-        out.push(u8::try_from(i).map_err(|_| err!(ValueError, "bytes must be in range(0, 256)"))?);
+        out.push(u8::try_from(i).map_err(|_| err!(ValueError, "{what} must be in range(0, 256)"))?);
     }
     Ok(out)
 }
@@ -446,7 +455,7 @@ pub fn setitem(
                     TypeError,
                     "can assign only bytes, buffers, or iterables of ints in range(0, 256)"
                 ),
-                other => from_object(interp, other)?,
+                other => from_object(interp, other, true)?,
             };
             let mut data = ba.data.lock();
             let idx = adjust_slice(s, data.len())?;
@@ -1531,7 +1540,7 @@ fn ba_extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Value::Str(_) = src {
         raise!(TypeError, "expected iterable of integers; got: 'str'");
     }
-    let data = from_object(interp, src).map_err(|e| {
+    let data = from_object(interp, src, true).map_err(|e| {
         if e.is(ExcKind::TypeError) && matches!(src, Value::Int(_) | Value::Float(_)) {
             err!(TypeError, "can't extend bytearray with {}", type_name(src))
         } else {

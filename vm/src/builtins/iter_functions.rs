@@ -439,7 +439,26 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         [this] if args.kw.is_empty() => this,
         _ => raise!(TypeError, "__length_hint__() takes no arguments"),
     };
-    let left = match this {
+    if let Value::Iter(it) = this {
+        if let IterState::LongRange { left, .. } = &*it.state.lock() {
+            return Ok(Value::from(left.clone()));
+        }
+    }
+    match length_hint(this) {
+        Some(left) => Ok(Value::Int(i64::try_from(left).unwrap_or(i64::MAX))),
+        None => raise!(
+            TypeError,
+            "descriptor '__length_hint__' requires an iterator, not '{}'",
+            type_name(this)
+        ),
+    }
+}
+
+/// How many items the built-in iterator `it` has left (0 for the kinds that do not know, such
+/// as `map` or a generator; a count past `usize` as `usize::MAX`); `None` if `it` is not a
+/// built-in iterator. What `list(it)` and `bytes(it)` check before they read an item.
+pub fn length_hint(it: &Value) -> Option<usize> {
+    let left = match it {
         Value::RangeIter(r) => {
             let next = r.next.load(std::sync::atomic::Ordering::Relaxed) as i128;
             let (stop, step) = (r.stop as i128, r.step as i128);
@@ -481,14 +500,10 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             } => 0,
             IterState::RevSeq { index, .. } => (*index + 1).max(0) as usize,
             IterState::RangeCountdown { left, .. } => *left as usize,
-            IterState::LongRange { left, .. } => return Ok(Value::from(left.clone())),
+            IterState::LongRange { left, .. } => usize::try_from(left).unwrap_or(usize::MAX),
             _ => 0,
         },
-        other => raise!(
-            TypeError,
-            "descriptor '__length_hint__' requires an iterator, not '{}'",
-            type_name(other)
-        ),
+        _ => return None,
     };
-    Ok(Value::Int(left as i64))
+    Some(left)
 }

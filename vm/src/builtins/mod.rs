@@ -52,7 +52,7 @@ pub(crate) use frames::{
 };
 pub use introspect::{adopt_locals, forget_locals, frame_function};
 pub(crate) use introspect::{frame_locals, is_function};
-pub(crate) use iter_functions::{iter_length_hint, SIZED_ITERATORS};
+pub(crate) use iter_functions::{iter_length_hint, length_hint, SIZED_ITERATORS};
 
 /// `d.get(k)`, `d.get(k, default)`, `s.add(k)` and `l.pop([i])` on an exact `dict` / `set` /
 /// `list` (the built-in types' methods cannot be replaced), answered here without the general

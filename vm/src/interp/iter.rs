@@ -697,6 +697,9 @@ impl Interp {
                 } else if crate::heap::model() == crate::heap::Model::FreeThreaded {
                     freeze_fresh_walks(&it, 0);
                 }
+                // CPython sizes the list from the iterator's length hint first: an iterator of
+                // more items than can be had (`iter(range(10**18))`) is a MemoryError at once.
+                crate::builtins::args::check_items(crate::builtins::length_hint(&it).unwrap_or(0))?;
                 let mut out = Vec::new();
                 while let Some(x) = self.next_item(&it)? {
                     // An endless iterator fails once, like CPython running out of memory.
