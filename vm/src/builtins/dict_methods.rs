@@ -45,8 +45,7 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
     match src {
         Value::Dict(s) => {
             let pairs: Vec<_> = s
-                .map
-                .lock()
+                .read()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
@@ -113,7 +112,7 @@ fn get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = rest(&args);
     a.range("dict.get", 1, 2)?;
     let key = a.get(0).cloned().unwrap_or(Value::None);
-    let found = interp.with_resolved(d, &key, |map, k| map.get(&k).cloned())?;
+    let found = interp.with_resolved_read(d, &key, |map, k| map.get(&k).cloned())?;
     Ok(found.unwrap_or_else(|| a.get(1).cloned().unwrap_or(Value::None)))
 }
 
@@ -133,7 +132,6 @@ fn setdefault(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Some(v) = found {
         return Ok(v);
     }
-    d.keys_changed();
     if d.is_owned() {
         crate::interp::views::written_through(d);
     }
@@ -161,7 +159,7 @@ fn pop(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn popitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "popitem")?;
     rest(&args).none("dict.popitem")?;
-    let popped = d.map.lock().pop();
+    let popped = d.write().pop();
     match popped {
         Some((k, v)) => {
             if d.is_owned() {
@@ -218,14 +216,14 @@ fn items(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "copy")?;
     rest(&args).none("dict.copy")?;
-    let m = d.map.lock().clone();
+    let m = d.read().clone();
     Ok(Value::Dict(Ref::new(Dict::from_map(m))))
 }
 
 fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = recv_dict(&args, "clear")?;
     rest(&args).none("dict.clear")?;
-    let old = std::mem::take(&mut *d.map.lock());
+    let old = d.write().take();
     if d.is_owned() {
         crate::interp::views::written_through(d);
     }
@@ -256,7 +254,8 @@ fn fromkeys(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = Ref::new(Dict::new());
     interp.for_each_item(&src, |interp, k| {
         let hk = interp.dict_key(&d, k)?;
-        d.map.lock().insert(hk, value.clone());
+        let old = d.write().insert(hk, value.clone());
+        drop(old);
         Ok(())
     })?;
     Ok(Value::Dict(d))

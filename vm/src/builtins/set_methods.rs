@@ -66,7 +66,7 @@ fn items_of(interp: &mut Interp, v: &Value) -> PyResult<Vec<Value>> {
     Ok(match v {
         Value::List(l) => l.snapshot(),
         Value::Tuple(t) => t.items.to_vec(),
-        Value::Dict(d) => d.map.lock().keys().map(|k| k.value.clone()).collect(),
+        Value::Dict(d) => d.read().keys().map(|k| k.value.clone()).collect(),
         other => interp.collect_iter(other)?,
     })
 }
@@ -97,7 +97,7 @@ fn update_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResult
     }
     if let Value::Dict(d) = other {
         // Its keys with the hashes they were stored with, as CPython's update takes them.
-        let keys: Vec<HashKey> = d.map.lock().keys().cloned().collect();
+        let keys: Vec<HashKey> = d.read().keys().cloned().collect();
         acc.reserve_for(keys.len());
         for k in keys {
             let k = interp.resolve_in_set(acc, k)?;
@@ -253,7 +253,7 @@ pub fn inplace_op(interp: &mut Interp, s: &SetObj, op: char, other: &Value) -> P
                 // symmetric difference do not hash them again) and, for `|`, are added after
                 // the table is made room for them (CPython's order).
                 Value::Dict(d) if op != '-' => {
-                    let keys: Vec<HashKey> = d.map.lock().keys().cloned().collect();
+                    let keys: Vec<HashKey> = d.read().keys().cloned().collect();
                     let reserve = (op == '|').then_some(keys.len());
                     (
                         reserve,

@@ -50,8 +50,7 @@ fn from_mapping(interp: &mut Interp, x: &Value, out: &Value) -> PyResult<()> {
         );
     };
     let items: Vec<(Value, Value)> = d
-        .map
-        .lock()
+        .read()
         .iter()
         .map(|(k, v)| (k.value.clone(), v.clone()))
         .collect();

@@ -90,6 +90,7 @@ pub mod lend;
 pub mod mapping;
 mod pool;
 mod push;
+mod stamped;
 mod value_count;
 mod values;
 pub mod weak;
@@ -100,6 +101,7 @@ mod loom_tests;
 
 pub use gc::{Trace, Visitor};
 pub(crate) use push::{forget_tail, push_inline};
+pub use stamped::StampedRef;
 pub(crate) use value_count::{clone_value, discard_value, extend_repeated, repeat_in_place};
 pub use values::ValueArray;
 

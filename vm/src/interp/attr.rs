@@ -1950,7 +1950,7 @@ fn module_attr_hit(m: &crate::object::Module, name: &str, cache: &InlineCache) -
     if word & MODULE_ENTRY == 0 {
         return None;
     }
-    let map = m.dict.map.try_read().ok()?;
+    let map = m.dict.try_read().ok()?;
     let (k, v) = map.get_index((word & 0xFFFF_FFFF) as usize)?;
     match &k.value {
         Value::Str(s) if s.as_str() == name => Some(v.clone()),

@@ -54,6 +54,10 @@ pub struct CodeBody {
     /// One inline cache per instruction (most stay unused): where `LoadGlobal`/`StoreGlobal`,
     /// `LoadAttr`/`StoreAttr` and `CallMethod` found their name last time.
     pub cache: Box<[InlineCache]>,
+    /// One per `LoadGlobal` (its inline cache's `class_hint` is the index): the builtin it
+    /// found, with the stamps of the globals and builtins it is valid for
+    /// (`interp/globals.rs`).
+    pub builtin_slots: Box<[crate::heap::StampedRef]>,
 }
 
 impl std::ops::Deref for Code {
@@ -181,7 +185,25 @@ impl CodeBody {
                 })
                 .collect(),
             names: obj.names.iter().map(|n| intern_name(n)).collect(),
-            cache: obj.code.iter().map(|_| InlineCache::default()).collect(),
+            cache: obj
+                .code
+                .iter()
+                .scan(0u32, |slots, op| {
+                    let c = InlineCache::default();
+                    if let Op::LoadGlobal(_) = op {
+                        c.class_hint
+                            .store(*slots, std::sync::atomic::Ordering::Relaxed);
+                        *slots += 1;
+                    }
+                    Some(c)
+                })
+                .collect(),
+            builtin_slots: obj
+                .code
+                .iter()
+                .filter(|op| matches!(op, Op::LoadGlobal(_)))
+                .map(|_| crate::heap::StampedRef::default())
+                .collect(),
             obj,
         }
     }

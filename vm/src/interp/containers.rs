@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::heap::Ref;
 use crate::interp::Interp;
-use crate::object::{key_eq, type_name, Dict, HashKey, KeyMap, KeySet, SetObj};
+use crate::object::{key_eq, type_name, Dict, DictWrite, HashKey, KeyMap, KeySet, SetObj};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -119,11 +119,24 @@ impl Interp {
         &mut self,
         d: &Dict,
         key: &Value,
-        f: impl FnOnce(&mut KeyMap, HashKey) -> R,
+        f: impl FnOnce(&mut DictWrite<'_>, HashKey) -> R,
     ) -> PyResult<R> {
         let k = self.hash_any(key.clone())?;
-        let (mut map, k) = self.resolve_locked(&d.map, k, map_candidates)?;
+        let (mut map, k) = self.resolve_locked(|| d.write(), k, map_candidates)?;
         Ok(f(&mut map, k))
+    }
+
+    /// [`Interp::with_resolved`] for a lookup that changes nothing (`d[k]`, `k in d`,
+    /// `d.get(k)`): the table read under a shared borrow, so the dict's version stays.
+    pub(crate) fn with_resolved_read<R>(
+        &mut self,
+        d: &Dict,
+        key: &Value,
+        f: impl FnOnce(&KeyMap, HashKey) -> R,
+    ) -> PyResult<R> {
+        let k = self.hash_any(key.clone())?;
+        let (map, k) = self.resolve_locked(|| d.read(), k, map_candidates)?;
+        Ok(f(&map, k))
     }
 
     /// Dict `d`, locked, and the hashed key `k` resolved against its keys as in
@@ -133,8 +146,8 @@ impl Interp {
         &mut self,
         d: &'d Dict,
         k: HashKey,
-    ) -> PyResult<(crate::heap::CellMut<'d, KeyMap>, HashKey)> {
-        self.resolve_locked(&d.map, k, map_candidates)
+    ) -> PyResult<(DictWrite<'d>, HashKey)> {
+        self.resolve_locked(|| d.write(), k, map_candidates)
     }
 
     /// `d[k] = v` for an already hashed key, resolved and stored as one step
@@ -150,9 +163,6 @@ impl Interp {
         let (mut map, k) = self.lock_resolved(d, k)?;
         let old = map.insert_full(k, v).1;
         drop(map);
-        if old.is_none() {
-            d.keys_changed();
-        }
         Ok(old)
     }
 
@@ -164,28 +174,28 @@ impl Interp {
             return Ok(());
         }
         let k = self.hash_any(v)?;
-        let (mut items, k) = self.resolve_locked(&s.items, k, set_candidates)?;
+        let (mut items, k) = self.resolve_locked(|| s.items.lock(), k, set_candidates)?;
         items.insert(k);
         Ok(())
     }
 
     /// `k` resolved against the keys of its hash in `table` (`candidates` lists them), with the
-    /// table locked and those keys still the ones compared against (see
-    /// [`Interp::with_resolved`]).
-    fn resolve_locked<'t, T>(
+    /// table locked (by `lock`, which gives its shared or exclusive guard) and those keys
+    /// still the ones compared against (see [`Interp::with_resolved`]).
+    fn resolve_locked<T, G: std::ops::Deref<Target = T>>(
         &mut self,
-        table: &'t crate::heap::ObjCell<T>,
+        lock: impl Fn() -> G,
         k: HashKey,
         candidates: fn(&T, u64) -> Vec<Value>,
-    ) -> PyResult<(crate::heap::CellMut<'t, T>, HashKey)> {
+    ) -> PyResult<(G, HashKey)> {
         if !lookup_runs_python(&k) {
-            return Ok((table.lock(), k));
+            return Ok((lock(), k));
         }
         let mut tries = 0;
         loop {
-            let seen = candidates(&table.lock(), k.hash);
+            let seen = candidates(&lock(), k.hash);
             let resolved = self.resolve_key(k.clone(), seen.clone())?;
-            let locked = table.lock();
+            let locked = lock();
             tries += 1;
             // Bounded: an `__eq__` that itself stores a key of this hash at every call would
             // otherwise start it over for ever (CPython's lookup goes on past such keys).
@@ -294,18 +304,14 @@ impl Interp {
     #[inline]
     pub fn dict_key(&mut self, d: &Dict, v: Value) -> PyResult<HashKey> {
         let k = self.hash_any(v)?;
-        self.resolve_in_map(&d.map, k)
+        self.resolve_in_map(d, k)
     }
 
     /// `k` resolved against the keys of a (locked only while copying candidates) map. Inline:
     /// for the usual keys (ints, strs, tuples of them) it is one check and the key handed back,
     /// at every dict lookup and store (callgrind: ~30 instructions a call out of line).
     #[inline]
-    pub(crate) fn resolve_in_map(
-        &mut self,
-        map: &crate::heap::ObjCell<KeyMap>,
-        k: HashKey,
-    ) -> PyResult<HashKey> {
+    pub(crate) fn resolve_in_map(&mut self, map: &Dict, k: HashKey) -> PyResult<HashKey> {
         if !lookup_runs_python(&k) {
             return Ok(k);
         }
@@ -314,12 +320,8 @@ impl Interp {
 
     /// [`Interp::resolve_in_map`] for a key that Python `__eq__` methods must be asked about.
     #[inline(never)]
-    fn resolve_in_map_by_eq(
-        &mut self,
-        map: &crate::heap::ObjCell<KeyMap>,
-        k: HashKey,
-    ) -> PyResult<HashKey> {
-        let candidates = map_candidates(&map.lock(), k.hash);
+    fn resolve_in_map_by_eq(&mut self, map: &Dict, k: HashKey) -> PyResult<HashKey> {
+        let candidates = map_candidates(&map.read(), k.hash);
         self.resolve_key(k, candidates)
     }
 
@@ -360,7 +362,7 @@ impl Interp {
             return Ok((s.items.lock(), HashKey { hash, value: v }));
         }
         let k = self.hash_any(v)?;
-        self.resolve_locked(&s.items, k, set_candidates)
+        self.resolve_locked(|| s.items.lock(), k, set_candidates)
     }
 
     /// The key to use for `v` in a set being built (not shared yet).
@@ -569,7 +571,7 @@ impl Interp {
                     ));
                 }
                 Some(Some(old)) => old.discard(),
-                Some(None) => d.keys_changed(),
+                Some(None) => {}
             }
         }
         Ok(())

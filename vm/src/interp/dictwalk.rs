@@ -94,7 +94,7 @@ enum Step {
 
 impl DictWalk {
     fn start(d: &Ref<Dict>, kind: WalkKind, reversed: bool, odict: bool) -> DictWalk {
-        let map = d.map.lock();
+        let map = d.read();
         let n = map.len();
         let first = if reversed { n.checked_sub(1) } else { Some(0) };
         let ahead = first
@@ -110,7 +110,7 @@ impl DictWalk {
             ahead,
             kind,
             reversed,
-            odict: odict.then(|| d.layout.load(std::sync::atomic::Ordering::Acquire)),
+            odict: odict.then(|| d.layout()),
         }
     }
 
@@ -144,11 +144,11 @@ impl DictWalk {
         if self.last.is_some() {
             return None;
         }
-        let map = self.dict.map.lock();
+        let map = self.dict.read();
         if !changed_ok {
-            let moved = self.odict.is_some_and(|layout| {
-                self.dict.layout.load(std::sync::atomic::Ordering::Acquire) != layout
-            });
+            let moved = self
+                .odict
+                .is_some_and(|layout| self.dict.layout() != layout);
             if map.len() != self.used || moved {
                 return None;
             }
@@ -223,7 +223,7 @@ impl DictWalk {
     }
 
     fn step(&mut self) -> PyResult<Step> {
-        let map = self.dict.map.lock();
+        let map = self.dict.read();
         if let Some(stamp) = self.odict {
             // CPython's OrderedDict iterator: done once it has passed the last key; before
             // that any change of the keys is reported, and the walk ends.
@@ -235,7 +235,7 @@ impl DictWalk {
                 Some(last) => self.pos > 0 && Self::key_at(&map, self.pos - 1, last),
                 None => true,
             };
-            let stamp_now = self.dict.layout.load(std::sync::atomic::Ordering::Acquire);
+            let stamp_now = self.dict.layout();
             if map.len() != self.used || stamp_now != stamp || !at_cursor {
                 return Err(err!(RuntimeError, "OrderedDict mutated during iteration"));
             }

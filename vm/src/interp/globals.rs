@@ -1,13 +1,19 @@
 //! Stage 4 (VM), the interpreter.
 //! Global variables with a per-instruction cache: `LoadGlobal`/`StoreGlobal` remember where the
-//! name was found last time, so a loop at module level does not hash the name on every access.
+//! name was found last time, so a loop does not hash the name on every access.
 //!
-//! The instruction's inline cache word (`Code::cache`, see `interp/code.rs`), 0 when empty:
-//! * bit 63 set: the name is in the module's globals at entry index `low 32 bits`; the entry's key
-//!   is checked on every use, so a stale index just falls back to the full lookup;
-//! * bit 62 set: the name is a builtin at index `low 32 bits` of the builtins dict, and was absent
-//!   from the globals when the globals' layout version was `bits 32..62`; any key added to or
-//!   removed from the globals since changes that version and invalidates the entry.
+//! * A name found in the module's globals: the instruction's inline cache word
+//!   (`Code::cache`, see `interp/code.rs`) has bit 63 set and the entry's index in the low 32
+//!   bits; the entry's key is checked on every use, so a stale index just falls back to the
+//!   full lookup.
+//! * A builtin (CPython's `LOAD_GLOBAL_BUILTIN`): the instruction's [`StampedRef`]
+//!   (`CodeBody::builtin_slots`) holds the value with the globals' `layout` stamp (the name
+//!   was absent from them) and the builtins' `version` stamp (the value was there). Every
+//!   change of a dict stamps it (`Dict::write` hands out no exclusive access without), and
+//!   stamps are unique among dicts, so a hit is two comparisons and a clone. How the
+//!   remembered value is owned (free-threaded too) is `heap/stamped.rs`'s comment.
+//!
+//! [`StampedRef`]: crate::heap::StampedRef
 
 use std::sync::atomic::Ordering;
 
@@ -19,8 +25,6 @@ use crate::value::Value;
 use crate::PyResult;
 
 const IN_GLOBALS: u64 = 1 << 63;
-const IN_BUILTINS: u64 = 1 << 62;
-const LAYOUT_MASK: u64 = (1 << 30) - 1;
 
 #[inline(always)]
 fn same_key(k: &HashKey, want: &HashKey) -> bool {
@@ -34,10 +38,11 @@ fn same_key(k: &HashKey, want: &HashKey) -> bool {
 impl Interp {
     /// The hit path of `LoadGlobal` at instruction `ip`, inlined into the dispatch loop: the
     /// value where the cache says, if the entry there is still the name (CPython's
-    /// `LOAD_GLOBAL_MODULE`/`LOAD_GLOBAL_BUILTIN`), pushed onto `stack`. `false`, the stack
-    /// untouched, sends the loop to [`Interp::load_global_slow`]. It reads the globals under a
-    /// shared borrow (free-threaded: the dict's read lock, which threads loading globals at
-    /// once can hold together).
+    /// `LOAD_GLOBAL_MODULE`), or the builtin the site's slot holds if the globals' keys and the
+    /// builtins are as they were when it was filled (`LOAD_GLOBAL_BUILTIN`: no lock, two
+    /// stamps compared), pushed onto `stack`. `false`, the stack untouched, sends the loop to
+    /// [`Interp::load_global_slow`]. A global is read under a shared borrow (free-threaded:
+    /// the dict's read lock, which threads loading globals at once can hold together).
     ///
     /// Takes the running code's body (which the loop holds) rather than its `Code`, whose
     /// every field access checks that a lazily decoded body is there, and answers a `bool`,
@@ -45,7 +50,8 @@ impl Interp {
     /// value is pushed here, from the table's entry, rather than handed back: handed back as an
     /// `Option<Value>` (the hit and the miss path joining before one push), LLVM tested the
     /// option's tag, spilled the value to the stack frame and read it back: about 20 machine
-    /// instructions of the 86 a builtin's load cost (callgrind, `ord`/`len`/`isinstance` loop).
+    /// instructions of the 86 a builtin's load cost then (callgrind, `ord`/`len`/`isinstance`
+    /// loop; with the stamped slot a builtin's load is 56 after the dispatch).
     #[inline(always)]
     pub(crate) fn push_global_hit(
         &self,
@@ -59,19 +65,20 @@ impl Interp {
             return false;
         };
         let cached = c.word.load(Ordering::Relaxed);
-        let table = if cached & IN_GLOBALS != 0 {
-            globals
-        } else if cached & IN_BUILTINS != 0
-            && (cached >> 32) & LAYOUT_MASK == globals.layout.load(Ordering::Acquire) & LAYOUT_MASK
-        {
-            &self.vm.builtins
-        } else {
-            return false;
-        };
+        if cached & IN_GLOBALS == 0 {
+            // A builtin, or nothing known yet.
+            return match code
+                .builtin_slots
+                .get(c.class_hint.load(Ordering::Relaxed) as usize)
+            {
+                Some(slot) => slot.push_if(globals.layout(), self.vm.builtins.version(), stack),
+                None => false,
+            };
+        }
         let Some(key) = code.name_keys.get(n as usize) else {
             return false;
         };
-        let Ok(map) = table.map.try_read() else {
+        let Ok(map) = globals.try_read() else {
             return false;
         };
         match map.get_index((cached & 0xFFFF_FFFF) as usize) {
@@ -96,21 +103,38 @@ impl Interp {
         ip: usize,
     ) -> PyResult<Value> {
         let key = &code.name_keys[n as usize];
-        let slot = code.cache.get(ip).map(|c| &c.word);
-        let layout = globals.layout.load(Ordering::Acquire) & LAYOUT_MASK;
-        if let Some((i, _, v)) = globals.map.lock().get_full(key) {
-            if let Some(s) = slot {
-                s.store(IN_GLOBALS | i as u64, Ordering::Relaxed);
+        let cache = code.cache.get(ip);
+        let layout = {
+            let map = globals.read();
+            if let Some((i, _, v)) = map.get_full(key) {
+                if let Some(c) = cache {
+                    c.word.store(IN_GLOBALS | i as u64, Ordering::Relaxed);
+                }
+                return Ok(v.clone());
             }
-            return Ok(v.clone());
-        }
-        if let Some((i, _, v)) = self.vm.builtins.map.lock().get_full(key) {
-            if let Some(s) = slot {
-                s.store(IN_BUILTINS | (layout << 32) | i as u64, Ordering::Relaxed);
+            // Read with the table borrowed: the stamp of a table without the name.
+            globals.layout()
+        };
+        let found = {
+            let map = self.vm.builtins.read();
+            map.get(key)
+                .map(|v| (v.clone(), self.vm.builtins.version()))
+        };
+        match found {
+            Some((v, version)) => {
+                if let Some(c) = cache {
+                    c.word.store(0, Ordering::Relaxed);
+                    if let Some(slot) = code
+                        .builtin_slots
+                        .get(c.class_hint.load(Ordering::Relaxed) as usize)
+                    {
+                        slot.fill(layout, version, &v);
+                    }
+                }
+                Ok(v)
             }
-            return Ok(v.clone());
+            None => Err(self.name_error(code, globals, n)),
         }
-        Err(self.name_error(code, globals, n))
     }
 
     /// `StoreGlobal` at instruction `ip`.
@@ -126,7 +150,7 @@ impl Interp {
         if let (Some(key), Some(c)) = (code.name_keys.get(n as usize), code.cache.get(ip)) {
             let cached = c.word.load(Ordering::Relaxed);
             if cached & IN_GLOBALS != 0 {
-                if let Ok(mut map) = globals.map.try_lock() {
+                if let Ok(mut map) = globals.try_write() {
                     if let Some((k, old)) = map.get_index_mut((cached & 0xFFFF_FFFF) as usize) {
                         if same_key(k, key) {
                             let old = std::mem::replace(old, v);
@@ -147,7 +171,8 @@ impl Interp {
         let key = &code.name_keys[n as usize];
         let slot = code.cache.get(ip).map(|c| &c.word);
         globals.set(key.clone(), v);
-        if let (Some(s), Some(i)) = (slot, globals.map.lock().get_index_of(key)) {
+        let i = globals.read().get_index_of(key);
+        if let (Some(s), Some(i)) = (slot, i) {
             s.store(IN_GLOBALS | i as u64, Ordering::Relaxed);
         }
     }

@@ -390,10 +390,9 @@ impl Interp {
                 Value::Set(Ref::new(SetObj::new(r, x.frozen)))
             }
             (BinOp::BitOr, Dict(x), Dict(y)) => {
-                let mut m = x.map.lock().clone();
+                let mut m = x.read().clone();
                 let pairs: Vec<_> = y
-                    .map
-                    .lock()
+                    .read()
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
@@ -672,8 +671,8 @@ impl Interp {
             }
             (Dict(x), Dict(y)) => {
                 // Two statements: one lock at a time (x and y may be the same dict).
-                let xs = x.map.lock().clone();
-                let ys = y.map.lock().clone();
+                let xs = x.read().clone();
+                let ys = y.read().clone();
                 if xs.len() != ys.len() {
                     return Ok(false);
                 }
@@ -949,9 +948,9 @@ impl Interp {
                         hash,
                         value: needle,
                     };
-                    return Ok(d.map.lock().contains_key(&probe));
+                    return Ok(d.read().contains_key(&probe));
                 }
-                self.with_resolved(d, needle, |map, k| map.contains_key(&k))
+                self.with_resolved_read(d, needle, |map, k| map.contains_key(&k))
             }
             Set(s) => {
                 // A key whose lookup runs no Python code is borrowed, as for a dict (callgrind:
@@ -1255,7 +1254,7 @@ fn concat_global_in_place(
     let Some(key) = frame.code.name_keys.get(name as usize) else {
         return Err(a);
     };
-    let Ok(mut map) = frame.globals.map.try_lock() else {
+    let Ok(mut map) = frame.globals.try_write() else {
         return Err(a);
     };
     let Some(slot) = map.get_mut(key) else {

@@ -138,7 +138,7 @@ impl Interp {
         let Value::Dict(d) = base else {
             return self.getitem(base, key);
         };
-        if let Some(v) = self.with_resolved(d, key, |map, k| map.get(&k).cloned())? {
+        if let Some(v) = self.with_resolved_read(d, key, |map, k| map.get(&k).cloned())? {
             return Ok(v);
         }
         match self.lookup_special(obj, "__missing__") {

@@ -527,7 +527,7 @@ impl Interp {
                         None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
                     };
                 }
-                match self.with_resolved(d, key, |map, k| map.get(&k).cloned())? {
+                match self.with_resolved_read(d, key, |map, k| map.get(&k).cloned())? {
                     Some(v) => Ok(v),
                     None => Err(PyErr::with_args(ExcKind::KeyError, vec![key.clone()])),
                 }
@@ -640,9 +640,8 @@ impl Interp {
                     return Ok(());
                 }
                 let old = self.with_resolved(d, &key, |map, k| map.insert_full(k, v).1)?;
-                match old {
-                    Some(old) => old.discard(),
-                    None => d.keys_changed(),
+                if let Some(old) = old {
+                    old.discard();
                 }
                 Ok(())
             }

@@ -198,8 +198,7 @@ pub fn written_through(d: &Ref<Dict>) {
 /// `inst`'s table made to hold what its `__dict__` `d` holds (slots aside).
 fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
     let items: Vec<(Arc<str>, Value)> = d
-        .map
-        .lock()
+        .read()
         .iter()
         .filter_map(|(k, v)| match &k.value {
             Value::Str(s) => Some((Arc::from(s.as_str()), v.clone())),
@@ -492,7 +491,7 @@ fn view_of(args: &Args<'_>) -> PyResult<(Ref<Dict>, ViewKind)> {
 
 /// The view's current items (keys, values or (key, value) tuples).
 fn view_items(d: &Dict, kind: ViewKind) -> Vec<Value> {
-    let map = d.map.lock();
+    let map = d.read();
     match kind {
         ViewKind::Keys => map.keys().map(|k| k.value.clone()).collect(),
         ViewKind::Values => map.values().cloned().collect(),
@@ -539,7 +538,7 @@ fn view_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let found = match kind {
         ViewKind::Keys => {
             // Resolved and looked up as one step, as `k in d` is (`Interp::with_resolved`).
-            interp.with_resolved(&d, &needle, |map, k| map.contains_key(&k))?
+            interp.with_resolved_read(&d, &needle, |map, k| map.contains_key(&k))?
         }
         _ => {
             let mut found = false;

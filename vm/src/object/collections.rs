@@ -3,7 +3,9 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::heap::{ObjCell, Ref, ValueArray};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::heap::{Busy, CellMut, CellRef, ObjCell, Ref, ValueArray};
 use indexmap::IndexMap;
 
 use crate::value::Value;
@@ -396,16 +398,196 @@ impl FromIterator<HashKey> for KeySet {
 }
 
 /// An insertion-ordered dict (CPython's order) in its object cell.
+///
+/// The table is private: every change goes through [`Dict::write`] (or a method here built on
+/// it), whose guard stamps the dict's `version` when it is handed out and its `layout` when
+/// a key is added, removed or moved, so that no path can change the dict and leave a cache
+/// that trusts the stamps (the builtins cache of `interp/globals.rs`) believing it unchanged.
 pub struct Dict {
-    pub map: ObjCell<KeyMap>,
-    /// Bumped whenever a key is added to or removed from a namespace dict through `set` or
-    /// `remove`: lets the global-variable cache trust that a name is still absent (see
-    /// `interp/globals.rs`). Changing an existing key's value does not bump it.
-    pub layout: std::sync::atomic::AtomicU64,
+    map: ObjCell<KeyMap>,
+    /// Stamped whenever a key is added, removed or moved (never for a value replaced under an
+    /// existing key): lets the global-variable cache trust that a name is still absent (see
+    /// `interp/globals.rs`), and an OrderedDict walk notice a moved key. A stamp ([`Stamp`]) is
+    /// unique among all dicts of the process, so equal stamps mean the same dict unchanged.
+    layout: AtomicU64,
+    /// Stamped at every change of the table, values included ([`Dict::write`] hands out no
+    /// exclusive access without it): lets a cache keep a value read from the dict for as long
+    /// as the stamp is the same (the builtins a `LoadGlobal` found).
+    version: AtomicU64,
     /// Set when the dict is an instance's `__dict__` (`interp/views.rs`): the instance whose
     /// attribute table mirrors it, so that a program's changes to the dict are written through
     /// to the table (`views::written_through`). Set once: a dict is one instance's `__dict__`.
     pub owner: std::sync::OnceLock<crate::heap::weak::Weak<crate::object::Instance>>,
+}
+
+/// Dict stamps: a 64-bit number whose high 40 bits name one dict (taken when the dict is made,
+/// from per-thread blocks so that making a dict takes no shared atomic) and whose low 24 bits
+/// count its changes; when they run out the dict takes a new name. So no two dicts ever show
+/// the same stamp, and a dict never shows one again after a change.
+mod stamp {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const COUNT_BITS: u32 = 24;
+    const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+    /// Names a thread takes at once from [`NEXT_NAME`].
+    const BLOCK: u64 = 1024;
+    /// The first name no thread has taken (name 0 is never given: a stamp of 0 means "none").
+    static NEXT_NAME: AtomicU64 = AtomicU64::new(1);
+
+    thread_local! {
+        /// This thread's next name and the end of its block.
+        static NAMES: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+
+    /// A stamp no dict has shown: a new name, its count 0.
+    pub(super) fn fresh() -> u64 {
+        let name = NAMES
+            .try_with(|names| {
+                let (mut next, mut end) = names.get();
+                if next == end {
+                    next = NEXT_NAME.fetch_add(BLOCK, Ordering::Relaxed);
+                    end = next + BLOCK;
+                }
+                names.set((next + 1, end));
+                next
+            })
+            // A thread's locals being torn down: one shared atomic instead.
+            .unwrap_or_else(|_| NEXT_NAME.fetch_add(1, Ordering::Relaxed));
+        name << COUNT_BITS
+    }
+
+    /// Move `stamp` on to a value it never had. The caller holds the dict exclusively (its
+    /// write guard), so no other thread changes the stamp meanwhile: a load and a store, no
+    /// read-modify-write.
+    #[inline(always)]
+    pub(super) fn advance(stamp: &AtomicU64) {
+        let n = stamp.load(Ordering::Relaxed).wrapping_add(1);
+        let n = if n & COUNT_MASK == 0 { fresh() } else { n };
+        stamp.store(n, Ordering::Release);
+    }
+}
+
+/// Exclusive access to a [`Dict`]'s table ([`Dict::write`]): reads through `Deref`; changes
+/// through the methods below, which stamp the dict's `layout` when the keys change. The
+/// dict's `version` was stamped when the guard was made.
+pub struct DictWrite<'a> {
+    map: CellMut<'a, KeyMap>,
+    dict: &'a Dict,
+}
+
+impl std::ops::Deref for DictWrite<'_> {
+    type Target = KeyMap;
+    #[inline(always)]
+    fn deref(&self) -> &KeyMap {
+        &self.map
+    }
+}
+
+impl DictWrite<'_> {
+    #[inline(always)]
+    fn keys_changed(&self) {
+        stamp::advance(&self.dict.layout);
+    }
+
+    /// `IndexMap::insert_full`: the entry's index and the value replaced, if any (for the
+    /// caller to drop after the guard: a drop may run `__del__`).
+    #[inline]
+    pub fn insert_full(&mut self, key: HashKey, value: Value) -> (usize, Option<Value>) {
+        let r = self.map.insert_full(key, value);
+        if r.1.is_none() {
+            self.keys_changed();
+        }
+        r
+    }
+
+    #[inline]
+    pub fn insert(&mut self, key: HashKey, value: Value) -> Option<Value> {
+        self.insert_full(key, value).1
+    }
+
+    pub fn shift_remove<Q: ?Sized + Hash + indexmap::Equivalent<HashKey>>(
+        &mut self,
+        key: &Q,
+    ) -> Option<Value> {
+        let r = self.map.shift_remove(key);
+        if r.is_some() {
+            self.keys_changed();
+        }
+        r
+    }
+
+    pub fn shift_remove_entry<Q: ?Sized + Hash + indexmap::Equivalent<HashKey>>(
+        &mut self,
+        key: &Q,
+    ) -> Option<(HashKey, Value)> {
+        let r = self.map.shift_remove_entry(key);
+        if r.is_some() {
+            self.keys_changed();
+        }
+        r
+    }
+
+    pub fn shift_remove_index(&mut self, index: usize) -> Option<(HashKey, Value)> {
+        let r = self.map.shift_remove_index(index);
+        if r.is_some() {
+            self.keys_changed();
+        }
+        r
+    }
+
+    /// The last entry, removed (`popitem`).
+    pub fn pop(&mut self) -> Option<(HashKey, Value)> {
+        let r = self.map.pop();
+        if r.is_some() {
+            self.keys_changed();
+        }
+        r
+    }
+
+    /// Every entry, taken out (`clear`: the caller drops them after the guard).
+    pub fn take(&mut self) -> KeyMap {
+        self.keys_changed();
+        std::mem::take(&mut *self.map)
+    }
+
+    /// The whole table replaced by `map`; the old one, for the caller to drop.
+    pub fn replace_all(&mut self, map: KeyMap) -> KeyMap {
+        self.keys_changed();
+        std::mem::replace(&mut *self.map, map)
+    }
+
+    /// Move the entry at `from` to `to` (`OrderedDict.move_to_end`): the order of the keys
+    /// changes.
+    pub fn move_index(&mut self, from: usize, to: usize) {
+        self.keys_changed();
+        self.map.move_index(from, to);
+    }
+
+    /// The value under `key`, to change in place (the keys stay as they are).
+    pub fn get_mut<Q: ?Sized + Hash + indexmap::Equivalent<HashKey>>(
+        &mut self,
+        key: &Q,
+    ) -> Option<&mut Value> {
+        self.map.get_mut(key)
+    }
+
+    /// The entry at `index`, its value to change in place (the keys stay as they are).
+    pub fn get_index_mut(&mut self, index: usize) -> Option<(&HashKey, &mut Value)> {
+        self.map.get_index_mut(index)
+    }
+
+    /// The values, to change in place (the keys stay as they are).
+    pub fn values_mut(&mut self) -> indexmap::map::ValuesMut<'_, HashKey, Value> {
+        self.map.values_mut()
+    }
+
+    /// The table itself, for a change the methods above do not cover: counted as a change of
+    /// the keys (the cautious answer: a cache looks again).
+    pub fn keys_mut(&mut self) -> &mut KeyMap {
+        self.keys_changed();
+        &mut self.map
+    }
 }
 
 impl Dict {
@@ -414,9 +596,11 @@ impl Dict {
     }
 
     pub fn from_map(map: KeyMap) -> Dict {
+        let s = stamp::fresh();
         Dict {
             map: ObjCell::new(map),
-            layout: std::sync::atomic::AtomicU64::new(0),
+            layout: AtomicU64::new(s),
+            version: AtomicU64::new(s),
             owner: std::sync::OnceLock::new(),
         }
     }
@@ -428,71 +612,86 @@ impl Dict {
         self.owner.get().is_some()
     }
 
-    /// Record that a key was added to or removed from the table (`layout`'s contract): every
-    /// change of keys outside `set` and `remove` (`update`, `setdefault`, `|=` on a dict that
-    /// may be a module's globals) calls this, so a cached "not a global" answer is retired.
-    #[inline]
-    pub fn keys_changed(&self) {
-        use std::sync::atomic::Ordering;
-        if crate::heap::model() == crate::heap::Model::Gil {
-            // The GIL orders every access to the dict, its counter included: a plain load and
-            // store, where `fetch_add` is a locked read-modify-write (about 20 cycles) at every
-            // new key of every dict.
-            let n = self.layout.load(Ordering::Relaxed);
-            self.layout.store(n.wrapping_add(1), Ordering::Release);
-        } else {
-            self.layout.fetch_add(1, Ordering::Release);
-        }
+    /// The stamp of the dict's keys (see the field): equal to an earlier reading only if no
+    /// key was added, removed or moved since, and only for the same dict.
+    #[inline(always)]
+    pub fn layout(&self) -> u64 {
+        self.layout.load(Ordering::Acquire)
     }
 
-    /// Insert under `key` (bumping `layout` if the key is new); the value replaced, if any, for
-    /// the caller to drop (after the table is unlocked: a drop may run `__del__`).
+    /// The stamp of the dict's contents (see the field): equal to an earlier reading only if
+    /// the table was not changed at all since, and only for the same dict.
+    #[inline(always)]
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Shared access to the table, for reading.
+    #[inline(always)]
+    pub fn read(&self) -> CellRef<'_, KeyMap> {
+        self.map.read()
+    }
+
+    /// [`Dict::read`], or `Busy` if the table is held exclusively (GIL model).
+    #[inline(always)]
+    pub fn try_read(&self) -> Result<CellRef<'_, KeyMap>, Busy> {
+        self.map.try_read()
+    }
+
+    /// Exclusive access to the table, for changing it: the one way to change a dict. Stamps
+    /// `version` before anything can change.
+    #[inline(always)]
+    pub fn write(&self) -> DictWrite<'_> {
+        let map = self.map.lock();
+        stamp::advance(&self.version);
+        DictWrite { map, dict: self }
+    }
+
+    /// [`Dict::write`], or `Busy` if the table is in use (GIL model).
+    #[inline(always)]
+    pub fn try_write(&self) -> Result<DictWrite<'_>, Busy> {
+        let map = self.map.try_lock()?;
+        stamp::advance(&self.version);
+        Ok(DictWrite { map, dict: self })
+    }
+
+    /// Insert under `key`; the value replaced, if any, for the caller to drop (after the
+    /// table is unlocked: a drop may run `__del__`).
     pub fn insert(&self, key: HashKey, value: Value) -> Option<Value> {
-        let (_, old) = self.map.lock().insert_full(key, value);
-        if old.is_none() {
-            self.keys_changed();
-        }
-        old
+        self.write().insert_full(key, value).1
     }
 
     /// Remove a key; its value if it was there.
     pub fn remove(&self, key: &HashKey) -> Option<Value> {
-        let old = self.map.lock().shift_remove(key);
-        if old.is_some() {
-            self.keys_changed();
-        }
-        old
+        self.write().shift_remove(key)
     }
 
     /// The value under a string key, looked up without making a `str` object for the key (a
     /// module's attributes, `m.name`, are read this way at every use).
     pub fn get_str(&self, key: &str) -> Option<Value> {
-        self.map.lock().get(&StrProbe::new(key)).cloned()
+        self.read().get(&StrProbe::new(key)).cloned()
     }
 
     /// As [`Dict::get_str`], with the entry's position (for the module-attribute cache).
     pub fn get_str_full(&self, key: &str) -> Option<(usize, Value)> {
-        self.map
-            .lock()
+        self.read()
             .get_full(&StrProbe::new(key))
             .map(|(i, _, v)| (i, v.clone()))
     }
 
     pub fn get(&self, key: &HashKey) -> Option<Value> {
-        self.map.lock().get(key).cloned()
+        self.read().get(key).cloned()
     }
 
     /// [`Dict::get`] with a borrowed key.
     #[inline]
     pub fn get_ref(&self, key: KeyRef<'_>) -> Option<Value> {
-        self.map.lock().get(&key).cloned()
+        self.read().get(&key).cloned()
     }
 
     pub fn set(&self, key: HashKey, value: Value) {
-        let (_, old) = self.map.lock().insert_full(key, value);
-        if old.is_none() {
-            self.keys_changed();
-        }
+        let old = self.write().insert_full(key, value).1;
+        drop(old);
     }
 
     pub fn set_str(&self, key: &str, value: Value) {
@@ -500,7 +699,7 @@ impl Dict {
     }
 
     pub fn len(&self) -> usize {
-        self.map.lock().len()
+        self.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -508,15 +707,14 @@ impl Dict {
     }
 
     pub fn items(&self) -> Vec<(Value, Value)> {
-        self.map
-            .lock()
+        self.read()
             .iter()
             .map(|(k, v)| (k.value.clone(), v.clone()))
             .collect()
     }
 
     pub fn keys(&self) -> Vec<Value> {
-        self.map.lock().keys().map(|k| k.value.clone()).collect()
+        self.read().keys().map(|k| k.value.clone()).collect()
     }
 }
 

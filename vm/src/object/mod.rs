@@ -22,8 +22,8 @@ pub use class::{
     HAS_EQ, HAS_GETATTR, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR, PLAIN_SLOTS,
 };
 pub use collections::{
-    drop_reversed, hash_int, hash_value, key_eq, Dict, HashKey, KeyMap, KeyRef, KeySet, List,
-    SetObj, Tuple,
+    drop_reversed, hash_int, hash_value, key_eq, Dict, DictWrite, HashKey, KeyMap, KeyRef, KeySet,
+    List, SetObj, Tuple,
 };
 pub use func::{BoundMethod, CellObj, Defaults, Function, NativeFn, NativeFunction, NativeKind};
 pub use instdict::{AttrKey, InstDict};

@@ -136,7 +136,7 @@ impl Trace for Dict {
         true
     }
     fn trace(&self, visit: &mut Visitor<'_>) {
-        if let Ok(map) = self.map.try_read() {
+        if let Ok(map) = self.try_read() {
             for (k, v) in map.iter() {
                 k.value.trace(visit);
                 v.trace(visit);
@@ -144,10 +144,9 @@ impl Trace for Dict {
         }
     }
     fn clear(&self) {
-        let map = self.map.try_lock().map(|mut g| std::mem::take(&mut *g));
-        // Keys went away: caches that trust a name's absence must look again.
-        self.layout
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        // Taken through the write guard: the keys went away, so caches that trust a name's
+        // absence look again.
+        let map = self.try_write().map(|mut g| g.take());
         drop(map);
     }
 }

@@ -488,7 +488,7 @@ fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
             // Walked with each table borrowed in turn and nothing counted but the answer (no
             // Python code runs meanwhile; a clone and a drop per level were ~40 machine
             // instructions each, callgrind).
-            let contexts = st.contexts.map.lock();
+            let contexts = st.contexts.read();
             let Value::Instance(cv_ctx) = thread_context(st, &contexts, interp.thread_id as i64)?
             else {
                 return None;
@@ -499,7 +499,7 @@ fn context(interp: &Interp, st: &State, v: Option<&Value>) -> Option<Ctx> {
             };
             // A context holds a few variables: compare by identity rather than hash and compare
             // instances as dict keys do.
-            let map = vars.map.lock();
+            let map = vars.read();
             let found = if map.len() <= 8 {
                 map.iter()
                     .find(|(k, _)| k.value.is(&st.var.value))
@@ -569,7 +569,7 @@ fn with_signal<R>(
     at: usize,
     f: impl FnOnce(&mut Value) -> R,
 ) -> Option<R> {
-    let mut map = d.map.lock();
+    let mut map = d.write();
     let i = match map.get_index(at) {
         Some((k, _)) if k.value.is(&key.value) => at,
         _ => map.get_index_of(key)?,

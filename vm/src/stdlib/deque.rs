@@ -170,10 +170,10 @@ fn odict_move_to_end(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(crate::builtins::dict_methods::key_error(key));
     };
     let to = if last { map.len() - 1 } else { 0 };
+    // An OrderedDict iterator reports the move ("OrderedDict mutated during iteration"):
+    // `move_index` stamps the dict's layout.
     map.move_index(i, to);
     drop(map);
-    // An OrderedDict iterator reports the move ("OrderedDict mutated during iteration").
-    d.keys_changed();
     Ok(Value::None)
 }
 
@@ -229,7 +229,7 @@ fn odict_popfirst(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(TypeError, "_odict_popfirst() takes 1 argument"));
     };
     let d = odict_of(od)?;
-    let popped = d.map.lock().shift_remove_index(0);
+    let popped = d.write().shift_remove_index(0);
     match popped {
         Some((k, v)) => {
             if d.is_owned() {
@@ -302,7 +302,7 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // against while Python `__eq__`s ran), so two threads counting equal elements of a
         // class with its own `__eq__` add to one key.
         let (mut map, key) = interp.lock_resolved(&d, key)?;
-        let (slow, added) = match map.get_mut(&key) {
+        let (slow, _added) = match map.get_mut(&key) {
             Some(slot) if plain_number(slot) && plain_number(&count) => {
                 *slot = combine(interp, slot)?;
                 (None, false)
@@ -320,9 +320,6 @@ fn count_elements(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             None => (Some(Value::Int(0)), false),
         };
         drop(map);
-        if added {
-            d.keys_changed();
-        }
         if let Some(old) = slow {
             let new = combine(interp, &old)?;
             d.set(key, new);

@@ -398,7 +398,6 @@ fn is_tracked(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let obj = obj.unwrap_or(&Value::None);
     let tracked = match obj {
         Value::Dict(d) => d
-            .map
             .read()
             .iter()
             .any(|(k, v)| super::gc_refs::gc_type(&k.value) || super::gc_refs::gc_type(v)),

@@ -475,8 +475,7 @@ fn write_tree(
         out.push('<');
         out.push_str(name.as_str());
         let pairs: Vec<(Value, Value)> = attrib
-            .map
-            .lock()
+            .read()
             .iter()
             .map(|(k, v)| (k.value.clone(), v.clone()))
             .collect();
@@ -610,7 +609,7 @@ fn new_child(
     let map = match attrib {
         None => Default::default(),
         Some(Value::Dict(d)) => {
-            let map = d.map.lock();
+            let map = d.read();
             if !map.keys().all(|k| matches!(k.value, Value::Str(_))) {
                 return None;
             }

@@ -1,0 +1,154 @@
+//! [`StampedRef`]: a function or class remembered by a cache together with two stamps it is
+//! valid for, read back without a lock (the builtins a `LoadGlobal` found, `interp/globals.rs`).
+//!
+//! # How the remembered reference is owned
+//!
+//! The slot owns one count of the object it holds, so what it holds is alive for as long as it
+//! holds it, whatever the dicts the stamps come from do meanwhile:
+//! * GIL model: filling, reading and emptying the slot all happen with the GIL held, never at
+//!   once; a refill drops the count of the object it replaces after the new one is in place.
+//!   Only objects whose extra count no program can notice are taken (native functions,
+//!   built-in types: `word_of`), so dropping that count never frees anything with a
+//!   finalizer, and no object outlives its last use in CPython's terms.
+//! * Free-threaded: a reader may run beside a refill on another thread. The slot then only
+//!   takes *immortal* objects ([`Ref::immortalize`]: the built-in functions and types, a
+//!   module's top-level functions and classes), whose counts are never changed and which are
+//!   never freed, so a reader that read a pointer just before a refill replaced it still holds
+//!   a live object. Anything else is not remembered (its loads take the slow path).
+//!
+//! The stamps and the pointer are three words: a sequence number (a seqlock) makes a reader
+//! see all three from one fill or give up (a miss, never a mixed answer). A slot filled from
+//! stamps read when the dicts were at those stamps answers, on a hit, with the value the dicts
+//! held then; the dicts are unchanged since (their stamps are the same), so it is the value
+//! they hold now, or (free-threaded, a write racing the load) the one they held just before it.
+
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+
+use super::{free_threaded, HeapBox, Ref};
+use crate::value::Value;
+
+/// A remembered reference and the two stamps it is valid for (see the module comment).
+#[derive(Default)]
+pub struct StampedRef {
+    /// Even when the slot is stable, odd while a fill writes it.
+    seq: AtomicU64,
+    stamps: [AtomicU64; 2],
+    /// The value's two words (`Value` is `repr(C, u64)`: its tag, then its payload): the tag
+    /// of a variant holding a `Ref` and that `Ref`'s address, whose count the slot owns; or
+    /// the tag of `NotImplemented`/`Ellipsis` and 0. Both 0 when the slot is empty.
+    tag: AtomicU64,
+    addr: AtomicU64,
+}
+
+impl StampedRef {
+    /// When the slot holds an answer filled with stamps `a` and `b`: a clone of it pushed onto
+    /// `stack`, and `true`. Otherwise `false`, `stack` untouched.
+    #[inline(always)]
+    pub fn push_if(&self, a: u64, b: u64, stack: &mut Vec<Value>) -> bool {
+        let s1 = self.seq.load(Ordering::Acquire);
+        let sa = self.stamps[0].load(Ordering::Relaxed);
+        let sb = self.stamps[1].load(Ordering::Relaxed);
+        let tag = self.tag.load(Ordering::Relaxed);
+        let addr = self.addr.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        let s2 = self.seq.load(Ordering::Relaxed);
+        // Unequal sequence numbers: a fill ran meanwhile. An odd one: a fill is running. (Both
+        // tested as one: `s1 == s2` and `s1` even.) Stamp 0 is never given, so an empty slot
+        // (stamps 0) never matches.
+        if (s1 ^ s2) | (s1 & 1) != 0 || sa != a || sb != b {
+            return false;
+        }
+        if addr != 0 {
+            // SAFETY: the equal even sequence numbers show `tag` and `addr` are the words of
+            // one finished fill, still in the slot when the stamps were read (GIL model:
+            // nothing runs beside this read at all): the address of a heap object whose count
+            // the slot owns (GIL model), or of an immortal one (free-threaded), so alive. Every
+            // heap object starts with its `Header` (`HeapBox` is `repr(C)`), whatever its type:
+            // one count more, for the clone pushed below.
+            unsafe { (*(addr as *const HeapBox<()>)).header.incref() };
+        }
+        // SAFETY: `[tag, addr]` are the two words of a valid `Value` (`fill` took them from
+        // one: a `Ref` variant and its address, or a variant without a payload, whose second
+        // word is padding), and the count just added is the one this value owns.
+        let v = unsafe { std::mem::transmute::<[u64; 2], Value>([tag, addr]) };
+        super::push_inline(stack, v);
+        true
+    }
+
+    /// Remember `v` as the answer for stamps `a` and `b` (both non-zero), if it is a kind the
+    /// slot holds (a native function, a class, a function: see `allowed`; `NotImplemented`,
+    /// `Ellipsis`); otherwise, or while another thread fills the slot, leave it as it is.
+    pub fn fill(&self, a: u64, b: u64, v: &Value) {
+        let addr = match v {
+            Value::Native(r) if allowed(r, true) => address(r),
+            Value::Class(r) if allowed(r, r.builtin) => address(r),
+            Value::Function(r) if allowed(r, false) => address(r),
+            Value::NotImplemented | Value::Ellipsis => 0,
+            _ => return,
+        };
+        // SAFETY: `Value` is `repr(C, u64)`: its first word is the tag, always initialized.
+        let tag = unsafe { *(v as *const Value as *const u64) };
+        let s = self.seq.load(Ordering::Relaxed);
+        if s & 1 != 0
+            || self
+                .seq
+                .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            // Another thread is filling the slot: its answer will do.
+            return;
+        }
+        fence(Ordering::Release);
+        // The slot's count of the new object: taken here (a clone never dropped), given back
+        // when it is replaced.
+        std::mem::forget(v.clone());
+        let old_tag = self.tag.swap(tag, Ordering::Relaxed);
+        let old_addr = self.addr.swap(addr, Ordering::Relaxed);
+        self.stamps[0].store(a, Ordering::Relaxed);
+        self.stamps[1].store(b, Ordering::Relaxed);
+        self.seq.store(s + 2, Ordering::Release);
+        // SAFETY: the words a fill stored (or the empty slot's zeros), no longer in the slot:
+        // the count they owned is given back once.
+        unsafe { release(old_tag, old_addr) };
+    }
+}
+
+impl Drop for StampedRef {
+    fn drop(&mut self) {
+        let (tag, addr) = (*self.tag.get_mut(), *self.addr.get_mut());
+        // SAFETY: as in `fill`: the words the slot holds, whose count it owns, given back once.
+        unsafe { release(tag, addr) };
+    }
+}
+
+/// Whether the slot may hold `r`. Free-threaded: only an immortal object (see the module
+/// comment). GIL model: only one whose extra count nothing can observe (`unnoticed`): a native
+/// function (it holds no references) or a built-in type, which live as long as the program
+/// anyway; a function or class of the program in `builtins` kept alive by a cache would
+/// outlive its last use in CPython (a weak reference's callback, `gc.collect()`), so it is not
+/// remembered.
+fn allowed<T: super::Trace>(r: &Ref<T>, unnoticed: bool) -> bool {
+    if free_threaded() {
+        Ref::is_immortal(r)
+    } else {
+        unnoticed
+    }
+}
+
+fn address<T>(r: &Ref<T>) -> u64 {
+    r.ptr.as_ptr() as u64
+}
+
+/// Give back the count a slot's words owned (nothing for an empty slot).
+///
+/// # Safety
+/// `[tag, addr]` are both 0, or the words `fill` stored, no longer in any slot, whose count is
+/// given back once.
+unsafe fn release(tag: u64, addr: u64) {
+    if tag == 0 && addr == 0 {
+        return;
+    }
+    // SAFETY: the caller's contract: the words of a valid value whose count the slot owned;
+    // dropping the value made of them gives that count back.
+    drop(unsafe { std::mem::transmute::<[u64; 2], Value>([tag, addr]) });
+}
