@@ -922,3 +922,213 @@ fn lender_lends_until_taken_back() {
     assert_eq!(owner.join().unwrap(), "frame changed");
     assert!(lender.read(|loans| loans.is_empty()));
 }
+
+// ---- Repeating a sequence (`heap/value_count.rs`: `seq * n`, `list *= n`) ----
+
+use minivm_vm::heap::{extend_repeated, repeat_in_place};
+
+/// Items to repeat: heap objects (the string `s` twice, a tuple holding `s`, a list) and
+/// immediates (ints, `None`, a float), `len` of them.
+fn mixed(len: usize, s: &Value) -> Vec<Value> {
+    (0..len)
+        .map(|i| match i % 6 {
+            0 => s.clone(),
+            1 => Value::Int(i as i64),
+            2 => Value::tuple(vec![s.clone(), Value::None]),
+            3 => Value::None,
+            4 => Value::list(vec![Value::Float(0.5)]),
+            _ => s.clone(),
+        })
+        .collect()
+}
+
+/// The count of the object `v` refers to, or 0 for an immediate.
+fn count_of(v: &Value) -> usize {
+    match v {
+        Value::Str(r) => Ref::count(r),
+        Value::Tuple(r) => Ref::count(r),
+        Value::List(r) => Ref::count(r),
+        _ => 0,
+    }
+}
+
+/// `out` is `items` repeated (each copy the same object or the same immediate), after `before`
+/// values that are left alone.
+fn check_repeated(out: &[Value], before: usize, items: &[Value], n: usize) {
+    assert_eq!(out.len(), before + items.len() * n);
+    for (k, v) in out[before..].iter().enumerate() {
+        let want = &items[k % items.len()];
+        assert!(v.is(want), "copy {k}: {v:?} is not {want:?}");
+        if let (Value::Int(a), Value::Int(b)) = (v, want) {
+            assert_eq!(a, b);
+        }
+    }
+}
+
+/// `seq * n` (`extend_repeated`) into a vector that already holds values, for n = 0, 1, many,
+/// one item (heap object or immediate: its own loop) and several, in both memory models: every
+/// copy is the item, every object's count goes up by exactly `n`, and comes back down when the
+/// copies are dropped (the tuple's and list's objects freed with the items at the end).
+#[test]
+fn repeated_items_are_counted_once_per_copy() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let s = Value::str("item");
+            for len in [0, 1, 2, 6, 7] {
+                for n in [0, 1, 2, 5] {
+                    let items = mixed(len, &s);
+                    let refs = refs_to(&s);
+                    let counts: Vec<usize> = items.iter().map(count_of).collect();
+                    let mut out = vec![Value::Int(-7), s.clone()];
+                    extend_repeated(&mut out, &items, n);
+                    check_repeated(&out, 2, &items, n);
+                    assert!(matches!(out[0], Value::Int(-7)) && out[1].is(&s));
+                    for (v, c) in items.iter().zip(&counts) {
+                        if *c != 0 && !v.is(&s) {
+                            assert_eq!(count_of(v), c + n, "{v:?} after * {n}");
+                        }
+                    }
+                    let in_items = items.iter().filter(|v| v.is(&s)).count();
+                    assert_eq!(refs_to(&s), refs + 1 + n * in_items);
+                    drop(out);
+                    assert_eq!(refs_to(&s), refs);
+                    for (v, c) in items.iter().zip(&counts) {
+                        assert_eq!(count_of(v), *c);
+                    }
+                }
+            }
+            // One item alone (the single-item loop): a heap object, then an immediate.
+            for n in [0, 1, 3] {
+                let mut out = Vec::new();
+                extend_repeated(&mut out, std::slice::from_ref(&s), n);
+                assert_eq!(out.len(), n);
+                assert!(out.iter().all(|v| v.is(&s)));
+                assert_eq!(refs_to(&s), n);
+                drop(out);
+                assert_eq!(refs_to(&s), 0);
+                let mut out = Vec::new();
+                extend_repeated(&mut out, &[Value::Int(42)], n);
+                assert_eq!(out.len(), n);
+                assert!(out.iter().all(|v| matches!(v, Value::Int(42))));
+            }
+            assert_eq!(refs_to(&s), 0);
+        });
+    }
+}
+
+/// `list *= n` (`repeat_in_place`), including growing past the vector's capacity (the items
+/// are read from the buffer being pushed to): n = 0 and 1 leave the list alone, more makes `n`
+/// runs; each object's count goes up by `n - 1`; an empty list stays empty.
+#[test]
+fn list_repeated_in_place_counts_each_copy() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let s = Value::str("item");
+            for len in [0, 1, 3, 6] {
+                for n in [0, 1, 2, 4] {
+                    let items = mixed(len, &s);
+                    let counts: Vec<usize> = items.iter().map(count_of).collect();
+                    let mut v = items.clone();
+                    v.shrink_to_fit();
+                    repeat_in_place(&mut v, n);
+                    let runs = n.max(1);
+                    check_repeated(&v, 0, &items, runs);
+                    for (it, c) in items.iter().zip(&counts) {
+                        if *c != 0 && !it.is(&s) {
+                            assert_eq!(count_of(it), c + runs, "{it:?} after *= {n}");
+                        }
+                    }
+                    let in_items = items.iter().filter(|v| v.is(&s)).count();
+                    assert_eq!(refs_to(&s), in_items * (1 + runs) + usize::from(len > 2));
+                    drop(v);
+                    for (it, c) in items.iter().zip(&counts) {
+                        assert_eq!(count_of(it), *c);
+                    }
+                }
+            }
+            assert_eq!(refs_to(&s), 0);
+        });
+    }
+}
+
+/// `a *= 3` where `a` holds itself: the list's own count goes up by two (one for each new copy
+/// of the item that is the list), as the string's does, while its items are locked; clearing
+/// the items (the cycle broken) brings every count back and frees the list.
+#[test]
+fn list_holding_itself_repeated_in_place() {
+    for model in [Model::Gil, Model::FreeThreaded] {
+        with_model(model, || {
+            let s = Value::str("item");
+            let a = Value::list(vec![Value::Int(1), s.clone()]);
+            let Value::List(l) = &a else { unreachable!() };
+            l.items.lock().push(a.clone());
+            assert_eq!(Ref::count(l), 2);
+            {
+                let mut items = l.items.lock();
+                repeat_in_place(&mut items, 3);
+                assert_eq!(items.len(), 9);
+                for run in items.chunks(3) {
+                    assert!(matches!(run[0], Value::Int(1)));
+                    assert!(run[1].is(&s) && run[2].is(&a));
+                }
+            }
+            assert_eq!(Ref::count(l), 4);
+            assert_eq!(refs_to(&s), 3);
+            // `a * 2` of the same list: a new vector of its items, the list counted twice more.
+            let snapshot = l.items.lock().clone();
+            let mut out = Vec::new();
+            extend_repeated(&mut out, &snapshot, 2);
+            assert_eq!(Ref::count(l), 4 + 3 + 6);
+            drop((out, snapshot));
+            assert_eq!(Ref::count(l), 4);
+            let taken = std::mem::take(&mut *l.items.lock());
+            drop(taken);
+            assert_eq!(Ref::count(l), 1);
+            assert_eq!(refs_to(&s), 0);
+        });
+    }
+}
+
+/// Free-threaded model: threads repeating the same items at once (`extend_repeated`'s one
+/// atomic add of `n` per item) lose no count and free each object once; an immortal item's
+/// count is left alone.
+#[test]
+fn repeated_items_counted_across_threads() {
+    with_model(Model::FreeThreaded, || {
+        let s = Value::str("shared");
+        let rounds = if cfg!(miri) { 4 } else { 200 };
+        std::thread::scope(|sc| {
+            for t in 0..3 {
+                let mine = Shared::new(vec![s.clone(), Value::Int(t), s.clone()]);
+                sc.spawn(move || {
+                    let items = mine.into_inner();
+                    for i in 0..rounds {
+                        let mut out = Vec::new();
+                        extend_repeated(&mut out, &items, 1 + i % 4);
+                        repeat_in_place(&mut out, 2);
+                        assert_eq!(out.len(), 3 * 2 * (1 + i % 4));
+                    }
+                });
+            }
+        });
+        assert_eq!(refs_to(&s), 0);
+        let s2 = Value::str("immortal");
+        let Value::Str(r) = &s2 else { unreachable!() };
+        Ref::immortalize(r);
+        let before = Ref::count(r);
+        let mut out = Vec::new();
+        extend_repeated(&mut out, std::slice::from_ref(&s2), 5);
+        repeat_in_place(&mut out, 3);
+        assert_eq!(out.len(), 15);
+        assert_eq!(Ref::count(r), before);
+        drop(out);
+        assert_eq!(Ref::count(r), before);
+        IMMORTAL_VALUES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Shared::new(s2));
+    });
+}
+
+/// Immortal values made by the tests, kept for the rest of the process (as `IMMORTALS`).
+static IMMORTAL_VALUES: Mutex<Vec<Shared<Value>>> = Mutex::new(Vec::new());

@@ -116,8 +116,8 @@ impl Header {
 /// (if it has one) counted up by `n` at once, then bitwise copies. An int, `None` or other
 /// immediate item costs one 16-byte store per copy, a heap object one count change in all,
 /// where `clone` per element paid a tag test and a count change each time. The caller checked
-/// that `items.len() * n` is an allowed size.
-pub(crate) fn extend_repeated(out: &mut Vec<Value>, items: &[Value], n: usize) {
+/// that `items.len() * n` is an allowed size. Public for the heap's Miri tests (`vm/tests/heap.rs`).
+pub fn extend_repeated(out: &mut Vec<Value>, items: &[Value], n: usize) {
     let Some(total) = items.len().checked_mul(n) else {
         std::process::abort();
     };
@@ -142,9 +142,10 @@ pub(crate) fn extend_repeated(out: &mut Vec<Value>, items: &[Value], n: usize) {
 }
 
 /// `list *= n` for `n >= 1`: `v`'s items repeated in place until there are `n` runs of them,
-/// the counts raised by `n - 1` once per item (as [`extend_repeated`]). The caller checked the
-/// size.
-pub(crate) fn repeat_in_place(v: &mut Vec<Value>, n: usize) {
+/// the counts raised by `n - 1` once per item (as [`extend_repeated`]); `n` of 0 or 1 leaves `v`
+/// as it is (the caller clears it for 0). The caller checked the size. Public for the heap's
+/// Miri tests.
+pub fn repeat_in_place(v: &mut Vec<Value>, n: usize) {
     let len = v.len();
     if n <= 1 || len == 0 {
         return;
