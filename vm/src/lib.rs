@@ -180,7 +180,7 @@ fn run_as_main(
     if crate::heap::gc::is_enabled() {
         interp.collect_garbage(Some(2));
     }
-    interp.finalize_main_module(&globals);
+    interp.finalize_modules(&globals);
     if crate::interp::coro::warnings_pending() {
         interp.report_never_awaited(None);
     }

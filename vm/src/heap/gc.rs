@@ -757,3 +757,161 @@ pub fn freeze_count() -> usize {
 pub fn tracked_count() -> usize {
     with_registry(|reg| reg.gens.iter().map(GenList::len).sum())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exit.
+
+impl Tracked {
+    /// A handle to `r`'s object if it is tracked (`None` for an untracked one).
+    pub fn of<T: Trace>(r: &Ref<T>) -> Option<Tracked> {
+        if !is_tracked(r) {
+            return None;
+        }
+        let obj: NonNull<Header> = r.ptr.cast();
+        // SAFETY: `r` holds a counted reference, so the object is alive; the new one belongs
+        // to the handle, which gives it back on drop.
+        unsafe { obj.as_ref() }.incref();
+        Some(Tracked {
+            obj,
+            vt: &VTableOf::<T>::VTABLE,
+        })
+    }
+}
+
+/// At exit (`interp/finalize.rs`): the objects that become garbage once `roots` go, as CPython's
+/// finalization takes the program's modules out of `sys.modules` and then collects. The roots
+/// count as gone whatever else holds them (the module list, the main program's own reference to
+/// its namespace); an object reachable from them is garbage unless something outside what they
+/// reach holds it, or holds something that reaches it. Objects of the types in `stop` (modules)
+/// that are not roots are taken as held from outside and not looked into.
+///
+/// The garbage comes in the order a depth-first walk from the roots, in their order, first meets
+/// it, the walk going on only into objects of the types in `descend` (so a module's namespace
+/// gives its values in order, a list its items, before any class or function leads elsewhere);
+/// the garbage the walk does not meet follows in the registry's order. The roots themselves are
+/// not in it. The world must be stopped, as for [`collect`].
+pub fn garbage_beyond(roots: &[Tracked], stop: &[TypeId], descend: &[TypeId]) -> Vec<Tracked> {
+    use std::collections::HashMap;
+    with_registry(|reg| {
+        // The vtable of a listed object, found through its collector word.
+        let entry_of = |h: NonNull<Header>| -> Option<&'static VTable> {
+            // SAFETY: `h` was visited as a reference owned by a live object (or is a root, which
+            // a handle holds), so it is alive.
+            let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
+            if !listed(w) || w & COLLECTING != 0 {
+                return None;
+            }
+            let e = reg.gens[w & GEN_MASK]
+                .slots
+                .get(w >> INDEX_SHIFT)?
+                .as_ref()?;
+            (e.obj == h).then_some(e.vt)
+        };
+        let children = |h: NonNull<Header>, vt: &'static VTable, out: &mut Vec<NonNull<Header>>| {
+            out.clear();
+            let mut f = |c: NonNull<Header>| out.push(c);
+            // SAFETY: `h` is alive (see `entry_of`) and `vt` is its type's vtable.
+            unsafe { (vt.trace)(h, &mut Visitor { f: &mut f }) };
+        };
+        // Everything the roots reach (through objects not stopped at).
+        let mut index: HashMap<usize, usize> = HashMap::new();
+        let mut set: Vec<(NonNull<Header>, &'static VTable)> = Vec::new();
+        for r in roots {
+            if index.insert(r.obj.as_ptr() as usize, set.len()).is_none() {
+                set.push((r.obj, r.vt));
+            }
+        }
+        let nroots = set.len();
+        let mut buf = Vec::new();
+        let mut next = 0;
+        while next < set.len() {
+            let (h, vt) = set[next];
+            next += 1;
+            if next > nroots && stop.contains(&(vt.type_id)()) {
+                continue;
+            }
+            children(h, vt, &mut buf);
+            for &c in &buf {
+                if index.contains_key(&(c.as_ptr() as usize)) {
+                    continue;
+                }
+                if let Some(cvt) = entry_of(c) {
+                    index.insert(c.as_ptr() as usize, set.len());
+                    set.push((c, cvt));
+                }
+            }
+        }
+        // References from inside the set; what has more is held from outside (stopped objects
+        // and immortal ones always are), and so is all it reaches, roots excepted.
+        let mut inside = vec![0usize; set.len()];
+        for (i, &(h, vt)) in set.iter().enumerate() {
+            if i >= nroots && stop.contains(&(vt.type_id)()) {
+                continue;
+            }
+            children(h, vt, &mut buf);
+            for c in &buf {
+                if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
+                    inside[j] += 1;
+                }
+            }
+        }
+        let mut held = vec![false; set.len()];
+        let mut work: Vec<usize> = Vec::new();
+        for (i, &(h, vt)) in set.iter().enumerate().skip(nroots) {
+            // SAFETY: alive (see `entry_of`).
+            let count = unsafe { h.as_ref() }.count.load(Ordering::Relaxed);
+            if count > inside[i] || stop.contains(&(vt.type_id)()) {
+                held[i] = true;
+                work.push(i);
+            }
+        }
+        while let Some(i) = work.pop() {
+            let (h, vt) = set[i];
+            if stop.contains(&(vt.type_id)()) {
+                continue;
+            }
+            children(h, vt, &mut buf);
+            for c in &buf {
+                if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
+                    if j >= nroots && !held[j] {
+                        held[j] = true;
+                        work.push(j);
+                    }
+                }
+            }
+        }
+        // The order: depth first from the roots, children in the order they are traced.
+        let mut order: Vec<usize> = Vec::new();
+        let mut met = vec![false; set.len()];
+        let mut stack: Vec<usize> = (0..nroots).rev().collect();
+        while let Some(i) = stack.pop() {
+            if met[i] {
+                continue;
+            }
+            met[i] = true;
+            if i >= nroots {
+                order.push(i);
+            }
+            let (h, vt) = set[i];
+            if i >= nroots && !descend.contains(&(vt.type_id)()) {
+                continue;
+            }
+            children(h, vt, &mut buf);
+            for c in buf.iter().rev() {
+                if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
+                    if j >= nroots && !held[j] && !met[j] {
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        order.extend((nroots..set.len()).filter(|&i| !met[i] && !held[i]));
+        order
+            .into_iter()
+            .filter(|&i| !held[i])
+            // SAFETY: listed and alive (the registry is locked, the world stopped); one whose
+            // count is 0 is being freed and is left out.
+            .filter_map(|i| unsafe { Tracked::new(set[i].0, set[i].1) })
+            .collect()
+    })
+}

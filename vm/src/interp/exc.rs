@@ -497,6 +497,11 @@ impl Interp {
     }
 
     pub(crate) fn source_line(&self, filename: &str, line: u32) -> Option<String> {
+        // At exit, once the modules are gone, CPython's traceback printer cannot import `io`
+        // to read the file: a `__del__`'s traceback then shows no source lines.
+        if crate::interp::finalize::shutting_down() {
+            return None;
+        }
         let src = self.source_text(filename)?;
         let text = src.lines().nth(line.checked_sub(1)? as usize)?;
         let t = text.trim();

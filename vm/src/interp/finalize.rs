@@ -58,6 +58,8 @@ thread_local! {
     static QUEUE: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
     /// Whether `QUEUE` holds anything (read by the dispatch loop after it drops a value).
     static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// This thread is finalizing the program's modules at exit: `import` fails from then on.
+    static SHUTTING_DOWN: Cell<bool> = const { Cell::new(false) };
     /// A finalizer is running on this thread: a nested safe point leaves the queue to it.
     static RUNNING: Cell<bool> = const { Cell::new(false) };
     /// Instances whose `__del__` is due on this thread.
@@ -79,6 +81,12 @@ pub fn queue_call(callback: Value, arg: Value) {
     if call.is_none() {
         announce();
     }
+}
+
+/// Whether this thread is finalizing the program's modules at exit ([`Interp::finalize_modules`]):
+/// an `import` statement then fails as CPython's does once `sys.modules` is emptied.
+pub fn shutting_down() -> bool {
+    SHUTTING_DOWN.with(Cell::get)
 }
 
 /// Some class with `__del__` exists: only then does freeing an instance look further.
@@ -335,47 +343,141 @@ impl Interp {
         }
     }
 
-    /// At exit, CPython's main module goes away and its namespace is emptied in the order the
-    /// names were bound (its functions keep the namespace in a cycle, which the last collection
-    /// clears entry by entry), finalizing what the names held. minivm does the same with the
-    /// suspended generators bound to global names and, once some class has `__del__`, with every
-    /// name (set to None one by one, each object finalized before the next name goes), then
-    /// collects the cycles that are left and finalizes those.
-    pub fn finalize_main_module(&mut self, globals: &Ref<crate::object::Dict>) {
-        if ANY_DEL.load(Ordering::Relaxed) {
-            let names: Vec<String> = globals
+    /// At exit, as CPython 3.11's `finalize_modules` as far as a program can see it. Once some
+    /// class has `__del__`: the program's modules (`__main__` and those imported from files,
+    /// in `sys.modules` order) leave `sys.modules` (CPython empties it; the library's modules
+    /// stay here, minivm's own code looks there); what only they reach is then garbage, and CPython's collection finalizes it
+    /// before clearing any of it: `__del__` runs and suspended generators close while every
+    /// global is still bound, module after module, each namespace's values in the order they
+    /// were bound and each list or object's contents after it ([`crate::heap::gc::garbage_beyond`]
+    /// gives that order; CPython's comes from its collector's lists, which a full collection
+    /// leaves close to it). Then the namespaces that are left are cleared, modules imported
+    /// later first, `_name`s before the other names (each set to None, `__builtins__` kept),
+    /// each object finalized before the next name goes; the cycles left are collected and
+    /// finalized. Without `__del__`, only the suspended generators bound in `__main__` close.
+    /// Either way `sys.argv`, `sys.path` and the like are None by then, the standard streams
+    /// are `sys.__stdout__` and the others again, and `import` fails ([`shutting_down`]).
+    pub fn finalize_modules(&mut self, globals: &Ref<crate::object::Dict>) {
+        SHUTTING_DOWN.with(|s| s.set(true));
+        // CPython first sets the `sys` attributes where programs leave their values to None,
+        // and puts back the standard streams a program replaced.
+        if let Some(Value::Module(sys)) = self.vm.sys_modules.get_str("sys") {
+            for name in [
+                "path",
+                "argv",
+                "ps1",
+                "ps2",
+                "last_type",
+                "last_value",
+                "last_traceback",
+                "path_hooks",
+                "path_importer_cache",
+                "meta_path",
+                "__interactivehook__",
+            ] {
+                sys.dict.set_str(name, Value::None);
+            }
+            for (name, original) in [
+                ("stdin", "__stdin__"),
+                ("stdout", "__stdout__"),
+                ("stderr", "__stderr__"),
+            ] {
+                let v = sys.dict.get_str(original).unwrap_or(Value::None);
+                sys.dict.set_str(name, v);
+            }
+        }
+        if !ANY_DEL.load(Ordering::Relaxed) {
+            for (_, v) in globals.items() {
+                if let Value::Generator(g) = v {
+                    self.close_at_exit(&g);
+                    never_awaited_at_exit(&g);
+                }
+            }
+            self.run_finalizers();
+            return;
+        }
+        use crate::heap::gc::{garbage_beyond, Tracked};
+        use crate::object::{Dict, List, Module, SetObj, Tuple};
+        use std::any::TypeId;
+        let sys_modules = self.vm.sys_modules.clone();
+        let mut modules: Vec<Ref<Dict>> = Vec::new();
+        let mut roots: Vec<Tracked> = Vec::new();
+        for (k, v) in sys_modules.items() {
+            let (Some(name), Value::Module(m)) = (k.as_str(), v) else {
+                continue;
+            };
+            let from_file = matches!(m.dict.get_str("__file__"), Some(Value::Str(f))
+                if !f.as_str().starts_with(crate::stdlib::minilib::PREFIX));
+            if name != "__main__" && !from_file {
+                continue;
+            }
+            sys_modules.remove(&crate::object::HashKey::from_str(name));
+            roots.extend(Tracked::of(&m));
+            roots.extend(Tracked::of(&m.dict));
+            modules.push(m.dict.clone());
+        }
+        if !modules.iter().any(|d| Ref::ptr_eq(d, globals)) {
+            roots.extend(Tracked::of(globals));
+            modules.insert(0, globals.clone());
+        }
+        let stop = [TypeId::of::<Module>()];
+        let descend = [
+            TypeId::of::<Dict>(),
+            TypeId::of::<List>(),
+            TypeId::of::<Tuple>(),
+            TypeId::of::<SetObj>(),
+            TypeId::of::<Instance>(),
+        ];
+        let garbage = self.stop_the_world_lending(None, || garbage_beyond(&roots, &stop, &descend));
+        drop(roots);
+        for obj in &garbage {
+            if let Some(g) = obj.downcast::<Generator>() {
+                self.close_at_exit(&g);
+            } else if let Some(inst) = obj.downcast::<Instance>() {
+                let addr = Ref::as_ptr(&inst) as usize;
+                if has_del(&inst.class.get()) && !is_finalized(addr) {
+                    mark_finalized(addr);
+                    doom(inst);
+                }
+            }
+            self.run_finalizers();
+        }
+        drop(garbage);
+        // The namespaces, modules imported later first.
+        for dict in modules.iter().rev() {
+            let names: Vec<String> = dict
                 .items()
                 .into_iter()
                 .filter_map(|(k, _)| k.as_str().map(str::to_string))
-                .filter(|name| name != "__builtins__")
                 .collect();
-            for name in &names {
-                if let Some(Value::Generator(g)) = globals.get_str(name) {
-                    self.close_at_exit(&g);
-                }
-                globals.set_str(name, Value::None);
-                self.run_finalizers();
-            }
-            self.collect_without_callbacks(2);
-            self.run_finalizers();
-            // CPython empties the other modules next; of theirs, what `weakref.finalize` keeps
-            // (the finalizers not run at exit, their objects and arguments) is let go.
-            let weakref = self.vm.sys_modules.get_str("weakref");
-            if let Some(Value::Module(m)) = weakref {
-                if let Some(f) = m.dict.get_str("_at_teardown") {
-                    self.call_reporting(&f, &[]);
+            let private = |n: &str| n.starts_with('_') && !n[1..].starts_with('_');
+            for pass in [true, false] {
+                for name in &names {
+                    if (pass && !private(name)) || name == "__builtins__" {
+                        continue;
+                    }
+                    match dict.get_str(name) {
+                        None | Some(Value::None) => continue,
+                        Some(Value::Generator(g)) => self.close_at_exit(&g),
+                        Some(_) => {}
+                    }
+                    dict.set_str(name, Value::None);
                     self.run_finalizers();
                 }
             }
-            return;
         }
-        for (_, v) in globals.items() {
-            if let Value::Generator(g) = v {
-                self.close_at_exit(&g);
-                never_awaited_at_exit(&g);
+        drop(modules);
+        self.collect_without_callbacks(2);
+        self.run_finalizers();
+        // CPython empties the other modules next; of theirs, what `weakref.finalize` keeps
+        // (the finalizers not run at exit, their objects and arguments) is let go.
+        let weakref = self.vm.sys_modules.get_str("weakref");
+        if let Some(Value::Module(m)) = weakref {
+            if let Some(f) = m.dict.get_str("_at_teardown") {
+                self.call_reporting(&f, &[]);
+                self.run_finalizers();
             }
         }
-        self.run_finalizers();
     }
 
     /// Queue a still-suspended generator's frame, as if it had been freed.

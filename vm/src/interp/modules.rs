@@ -904,6 +904,13 @@ impl Interp {
     /// `IMPORT_NAME`: a relative name (`.m`, `..`) is first made absolute against the package of
     /// the importing module (whose globals are `globals`), as CPython's `importlib` resolves it.
     pub(crate) fn import_name(&mut self, name: &str, globals: &Ref<Dict>) -> PyResult<Value> {
+        if crate::interp::finalize::shutting_down() {
+            // CPython's message once finalization has emptied `sys.modules` and `sys.meta_path`.
+            return Err(err!(
+                ImportError,
+                "sys.meta_path is None, Python is likely shutting down"
+            ));
+        }
         if !name.starts_with('.') {
             return self.import_module(name);
         }
