@@ -509,6 +509,18 @@ pub static FILES: &[(&str, &str)] = &[
         "xml/etree/__init__.mini",
         include_str!("../../lib/xml/etree/__init__.mini"),
     ),
+    (
+        "xmlrpc/__init__.mini",
+        include_str!("../../lib/xmlrpc/__init__.mini"),
+    ),
+    (
+        "xmlrpc/client.mini",
+        include_str!("../../lib/xmlrpc/client.mini"),
+    ),
+    (
+        "xmlrpc/server.mini",
+        include_str!("../../lib/xmlrpc/server.mini"),
+    ),
     ("zipfile.mini", include_str!("../../lib/zipfile.mini")),
     ("zoneinfo.mini", include_str!("../../lib/zoneinfo.mini")),
 ];
