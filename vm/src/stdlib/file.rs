@@ -1224,12 +1224,19 @@ fn new_file(
 ) -> Value {
     let inst = Instance::new(file_class(kind));
     // A BOM starts what is written unless the file is opened elsewhere than at its start
-    // (appending to a file with text in it, as CPython decides once when opening).
+    // (appending to a file with text in it, as CPython decides once when opening). An
+    // unseekable one (a pipe) in UTF-16/UTF-32 gets none either: CPython's TextIOWrapper
+    // then writes this machine's byte order bare; UTF-8 with BOM still writes its BOM.
     let mut backend = backend;
     let write_bom = writable
         && text.as_ref().is_some_and(|t| t.encoding.bom().is_some())
         && match &mut backend {
-            Backend::Os(f) => f.stream_position().map_or(true, |p| p == 0),
+            Backend::Os(f) => match f.stream_position() {
+                Ok(p) => p == 0,
+                Err(_) => text
+                    .as_ref()
+                    .is_some_and(|t| t.encoding == Encoding::Utf8Sig),
+            },
             _ => true,
         };
     inst.set_native(Box::new(FileData {
