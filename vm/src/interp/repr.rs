@@ -773,10 +773,8 @@ impl Interp {
                             ))
                         }
                     };
-                    let prec = rest
-                        .split_once('.')
-                        .map(|(_, p)| p.to_string())
-                        .unwrap_or_else(|| "6".to_string());
+                    // A `.` without digits is precision 0 (`'%.f' % 2.5`), as in C.
+                    let prec = precision.unwrap_or(6);
                     format_spec::format_float(f, &format!("{sign}.{prec}{conv}"))?
                 }
                 'x' | 'X' | 'o' => {
