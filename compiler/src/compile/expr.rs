@@ -742,6 +742,10 @@ impl<'a> Compiler<'a> {
             CompBody::Gen(_) => "<genexpr>",
         };
         self.enter_scope(scope, name, e.span);
+        // What has no node of its own in the body (the loops' `FOR_ITER`, the appends, the
+        // yields) is located at the whole comprehension, as in CPython: an error raised by the
+        // iterator underlines the comprehension in its frame's traceback entry.
+        self.set_line(e.span);
         self.cur.argcount = 1;
         let r = self.comprehension_body(generators, body);
         let code = self.leave_scope();

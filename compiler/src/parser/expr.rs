@@ -492,6 +492,7 @@ impl Parser<'_> {
     pub(crate) fn call_args(&mut self) -> PResult<(Vec<Expr>, Vec<Keyword>)> {
         let mut args: Vec<Expr> = Vec::new();
         let mut keywords: Vec<Keyword> = Vec::new();
+        let open = self.prev_span();
         while !self.at(&Token::RPar) {
             if self.at(&Token::Star) {
                 let start = self.bump();
@@ -547,20 +548,21 @@ impl Parser<'_> {
                     // `f(x for x in y)`: only as the sole argument.
                     let generators = self.comprehension_clauses()?;
                     let span = e.outer.to(self.prev_span());
-                    let gen = mk(
-                        ExprKind::GeneratorExp {
-                            elt: Box::new(e),
-                            generators,
-                        },
-                        span,
-                    );
                     if !args.is_empty() || !keywords.is_empty() || !self.at(&Token::RPar) {
                         return Err(SyntaxError::syntax(
                             "Generator expression must be parenthesized",
                             span,
                         ));
                     }
-                    args.push(gen);
+                    // The call's parentheses are the generator's own (CPython's position of
+                    // it, which its traceback entries underline).
+                    args.push(mk(
+                        ExprKind::GeneratorExp {
+                            elt: Box::new(e),
+                            generators,
+                        },
+                        open.to(self.span()),
+                    ));
                     break;
                 }
                 if self.at(&Token::Equal) {
