@@ -107,6 +107,25 @@ const STAND_INS: &[(&str, Rule)] = &[
         Rule::Only(&["dump", "dumps", "load", "loads", "_pypickle"]),
     ),
     ("_pypickle.mini", Rule::AllBut(&[])),
+    // `_csv`: the reader and writer objects and the dialect registry (a generator the program
+    // reads rows from raises through `next(reader)` with no frame between); Dialect, the
+    // Dict* classes and the Sniffer are Python (csv.py).
+    (
+        "csv.mini",
+        Rule::Only(&[
+            "_char",
+            "_Params",
+            "_reader",
+            "reader",
+            "_writer",
+            "writer",
+            "field_size_limit",
+            "register_dialect",
+            "unregister_dialect",
+            "get_dialect",
+            "list_dialects",
+        ]),
+    ),
     // `_contextvars`: all of it (`Context.run` calling the program's function, as
     // `asyncio.to_thread` and a loop's callbacks do, shows no frame of its own).
     ("contextvars.mini", Rule::AllBut(&[])),
