@@ -120,7 +120,22 @@ impl Value {
     }
 
     pub fn tuple(items: Vec<Value>) -> Value {
+        if items.is_empty() {
+            return Value::empty_tuple();
+        }
         Value::Tuple(Ref::new(Tuple::new(items)))
+    }
+
+    /// `()`: one object for the whole run, as CPython's empty tuple (`tuple() is ()`).
+    pub fn empty_tuple() -> Value {
+        static EMPTY: crate::heap::Global<Ref<Tuple>> = crate::heap::Global::new();
+        let empty = EMPTY.get_or_init(|| {
+            let t = Ref::new(Tuple::new(Vec::new()));
+            // Free-threaded: its count is never written, however many threads make `()`.
+            Ref::immortalize(&t);
+            t
+        });
+        Value::Tuple(empty.clone())
     }
 
     /// A tuple of the last `n` values of `stack`, moved out of it (`None` if it holds fewer):
@@ -129,6 +144,9 @@ impl Value {
     pub fn tuple_from_tail(stack: &mut Vec<Value>, n: usize) -> Option<Value> {
         if n > stack.len() {
             return None;
+        }
+        if n == 0 {
+            return Some(Value::empty_tuple());
         }
         let items = crate::heap::ValueArray::from_tail(stack, n);
         Some(Value::Tuple(Ref::new(Tuple { items })))

@@ -427,6 +427,10 @@ impl Interp {
             Value::Tuple(t) => match key {
                 Value::Slice(s) => {
                     let idx = adjust_slice(s, t.items.len())?;
+                    // A tuple cannot change: all of it, in order, is itself (CPython's `t[:] is t`).
+                    if idx.step == 1 && idx.len == t.items.len() {
+                        return Ok(obj.clone());
+                    }
                     Ok(Value::tuple(idx.select(&t.items)))
                 }
                 _ => {
