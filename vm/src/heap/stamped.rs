@@ -28,7 +28,6 @@ use super::{free_threaded, HeapBox, Ref};
 use crate::value::Value;
 
 /// A remembered reference and the two stamps it is valid for (see the module comment).
-#[derive(Default)]
 pub struct StampedRef {
     /// Even when the slot is stable, odd while a fill writes it.
     seq: AtomicU64,
@@ -38,6 +37,21 @@ pub struct StampedRef {
     /// the tag of `NotImplemented`/`Ellipsis` and 0. Both 0 when the slot is empty.
     tag: AtomicU64,
     addr: AtomicU64,
+}
+
+/// The stamps of an empty slot: no dict shows them (a dict's stamps are 0 until it is named,
+/// then below 2^64 - 1, which would take 2^40 - 1 dict names).
+const EMPTY: u64 = u64::MAX;
+
+impl Default for StampedRef {
+    fn default() -> StampedRef {
+        StampedRef {
+            seq: AtomicU64::new(0),
+            stamps: [AtomicU64::new(EMPTY), AtomicU64::new(EMPTY)],
+            tag: AtomicU64::new(0),
+            addr: AtomicU64::new(0),
+        }
+    }
 }
 
 impl StampedRef {
@@ -53,8 +67,8 @@ impl StampedRef {
         fence(Ordering::Acquire);
         let s2 = self.seq.load(Ordering::Relaxed);
         // Unequal sequence numbers: a fill ran meanwhile. An odd one: a fill is running. (Both
-        // tested as one: `s1 == s2` and `s1` even.) Stamp 0 is never given, so an empty slot
-        // (stamps 0) never matches.
+        // tested as one: `s1 == s2` and `s1` even.) An empty slot's stamps (`EMPTY`) match no
+        // dict's.
         if (s1 ^ s2) | (s1 & 1) != 0 || sa != a || sb != b {
             return false;
         }
@@ -75,7 +89,8 @@ impl StampedRef {
         true
     }
 
-    /// Remember `v` as the answer for stamps `a` and `b` (both non-zero), if it is a kind the
+    /// Remember `v` as the answer for stamps `a` and `b` (both read from named dicts, so not
+    /// 0: an unnamed dict's 0 must match nothing), if it is a kind the
     /// slot holds (a native function, a class, a function: see `allowed`; `NotImplemented`,
     /// `Ellipsis`); otherwise, or while another thread fills the slot, leave it as it is.
     pub fn fill(&self, a: u64, b: u64, v: &Value) {

@@ -94,7 +94,8 @@ enum Step {
 
 impl DictWalk {
     fn start(d: &Ref<Dict>, kind: WalkKind, reversed: bool, odict: bool) -> DictWalk {
-        let map = d.read();
+        // Named (see `Dict::read_named`): an OrderedDict walk notices a moved key by its stamp.
+        let (map, layout, _) = d.read_named();
         let n = map.len();
         let first = if reversed { n.checked_sub(1) } else { Some(0) };
         let ahead = first
@@ -110,7 +111,7 @@ impl DictWalk {
             ahead,
             kind,
             reversed,
-            odict: odict.then(|| d.layout()),
+            odict: odict.then_some(layout),
         }
     }
 

@@ -105,20 +105,19 @@ impl Interp {
         let key = &code.name_keys[n as usize];
         let cache = code.cache.get(ip);
         let layout = {
-            let map = globals.read();
+            // Read with the table borrowed: the stamp of a table without the name.
+            let (map, layout, _) = globals.read_named();
             if let Some((i, _, v)) = map.get_full(key) {
                 if let Some(c) = cache {
                     c.word.store(IN_GLOBALS | i as u64, Ordering::Relaxed);
                 }
                 return Ok(v.clone());
             }
-            // Read with the table borrowed: the stamp of a table without the name.
-            globals.layout()
+            layout
         };
         let found = {
-            let map = self.vm.builtins.read();
-            map.get(key)
-                .map(|v| (v.clone(), self.vm.builtins.version()))
+            let (map, _, version) = self.vm.builtins.read_named();
+            map.get(key).map(|v| (v.clone(), version))
         };
         match found {
             Some((v, version)) => {

@@ -420,10 +420,13 @@ pub struct Dict {
     pub owner: std::sync::OnceLock<crate::heap::weak::Weak<crate::object::Instance>>,
 }
 
-/// Dict stamps: a 64-bit number whose high 40 bits name one dict (taken when the dict is made,
-/// from per-thread blocks so that making a dict takes no shared atomic) and whose low 24 bits
-/// count its changes; when they run out the dict takes a new name. So no two dicts ever show
-/// the same stamp, and a dict never shows one again after a change.
+/// Dict stamps: a 64-bit number whose high 40 bits name one dict (from per-thread blocks, so
+/// that naming takes no shared atomic) and whose low 24 bits count its changes; when they run
+/// out the dict takes a new name. So no two dicts ever show the same stamp, and a dict never
+/// shows one again after a change. A dict is named only when a cache first reads its stamps
+/// ([`Dict::read_named`], under its read lock): until then its stamps are 0, which no cache
+/// holds, and its changes need not be counted (most dicts are never named: making one and
+/// changing it cost no stamp work beyond a test for 0).
 mod stamp {
     use std::cell::Cell;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -457,14 +460,31 @@ mod stamp {
         name << COUNT_BITS
     }
 
-    /// Move `stamp` on to a value it never had. The caller holds the dict exclusively (its
-    /// write guard), so no other thread changes the stamp meanwhile: a load and a store, no
-    /// read-modify-write.
+    /// Move `stamp` on to a value it never had (an unnamed dict's 0 stays: no cache holds it).
+    /// The caller holds the dict exclusively (its write guard), so no other thread changes the
+    /// stamp meanwhile (naming needs the read lock): a load and a store, no read-modify-write.
     #[inline(always)]
     pub(super) fn advance(stamp: &AtomicU64) {
-        let n = stamp.load(Ordering::Relaxed).wrapping_add(1);
-        let n = if n & COUNT_MASK == 0 { fresh() } else { n };
-        stamp.store(n, Ordering::Release);
+        let n = stamp.load(Ordering::Relaxed);
+        if n != 0 {
+            let n = n.wrapping_add(1);
+            let n = if n & COUNT_MASK == 0 { fresh() } else { n };
+            stamp.store(n, Ordering::Release);
+        }
+    }
+
+    /// `stamp`, named first if it is still 0. The caller holds the dict's read lock, so no
+    /// writer runs meanwhile; readers naming it at once agree through the exchange.
+    pub(super) fn named(stamp: &AtomicU64) -> u64 {
+        let n = stamp.load(Ordering::Acquire);
+        if n != 0 {
+            return n;
+        }
+        let s = fresh();
+        match stamp.compare_exchange(0, s, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => s,
+            Err(other) => other,
+        }
     }
 }
 
@@ -596,11 +616,11 @@ impl Dict {
     }
 
     pub fn from_map(map: KeyMap) -> Dict {
-        let s = stamp::fresh();
         Dict {
             map: ObjCell::new(map),
-            layout: AtomicU64::new(s),
-            version: AtomicU64::new(s),
+            // Unnamed (see `stamp`).
+            layout: AtomicU64::new(0),
+            version: AtomicU64::new(0),
             owner: std::sync::OnceLock::new(),
         }
     }
@@ -612,18 +632,30 @@ impl Dict {
         self.owner.get().is_some()
     }
 
-    /// The stamp of the dict's keys (see the field): equal to an earlier reading only if no
-    /// key was added, removed or moved since, and only for the same dict.
+    /// The stamp of the dict's keys (see the field): equal to an earlier reading of
+    /// [`Dict::read_named`] only if no key was added, removed or moved since, and only for the
+    /// same dict. 0 (equal to no such reading) while the dict is unnamed.
     #[inline(always)]
     pub fn layout(&self) -> u64 {
         self.layout.load(Ordering::Acquire)
     }
 
-    /// The stamp of the dict's contents (see the field): equal to an earlier reading only if
-    /// the table was not changed at all since, and only for the same dict.
+    /// The stamp of the dict's contents (see the field): equal to an earlier reading of
+    /// [`Dict::read_named`] only if the table was not changed at all since, and only for the
+    /// same dict. 0 (equal to no such reading) while the dict is unnamed.
     #[inline(always)]
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    /// Shared access to the table with its stamps `(layout, version)`, as they are while the
+    /// guard is held; the dict is named first if it was not (see `stamp`), so the stamps are
+    /// never 0 and later changes move them on.
+    pub fn read_named(&self) -> (CellRef<'_, KeyMap>, u64, u64) {
+        let map = self.map.read();
+        let layout = stamp::named(&self.layout);
+        let version = stamp::named(&self.version);
+        (map, layout, version)
     }
 
     /// Shared access to the table, for reading.
