@@ -1169,8 +1169,8 @@ fn multi(tag: u8, items: Vec<Ref<Multi>>) -> Ref<Multi> {
 /// also held by the test: garbage is what only the root reaches (x, z); y and w (held from
 /// outside) are not, nor is the root. Walking into everything gives x then z (depth first);
 /// walking into nothing past the root gives x, then z in the order the search found it; with
-/// `y` let go, y and w follow x's branch. Stopping at the objects' type leaves nothing as
-/// garbage. Both memory models; everything is freed after.
+/// `y` let go, y and w follow x's branch; with `x` in use, only y and w are garbage. Stopping
+/// at the objects' type leaves nothing as garbage. Both memory models; everything is freed after.
 #[test]
 fn garbage_beyond_roots_in_walk_order() {
     use minivm_vm::heap::gc::{garbage_beyond, Tracked};
@@ -1192,17 +1192,24 @@ fn garbage_beyond_roots_in_walk_order() {
             let roots: Vec<Tracked> = Tracked::of(&root).into_iter().collect();
             assert_eq!(roots.len(), 1);
             let all = [TypeId::of::<Multi>()];
-            let g = garbage_beyond(&roots, &[], &all);
+            let g = garbage_beyond(&roots, &[], &[], &all);
             assert_eq!(tags(&g), b"xz");
             drop(g);
-            let g = garbage_beyond(&roots, &[], &[]);
+            let g = garbage_beyond(&roots, &[], &[], &[]);
             assert_eq!(tags(&g), b"xz");
             drop(g);
-            assert!(garbage_beyond(&roots, &all, &all).is_empty());
+            assert!(garbage_beyond(&roots, &[], &all, &all).is_empty());
             drop(y);
-            let g = garbage_beyond(&roots, &[], &all);
+            let g = garbage_beyond(&roots, &[], &[], &all);
             assert_eq!(tags(&g), b"xzyw");
-            drop((g, roots));
+            drop(g);
+            // `x` in use (as a namespace a daemon thread runs in): it and `z` are held.
+            let x = root.items.lock()[0].clone();
+            let used: Vec<Tracked> = Tracked::of(&x).into_iter().collect();
+            drop(x);
+            let g = garbage_beyond(&roots, &used, &[], &all);
+            assert_eq!(tags(&g), b"yw");
+            drop((g, used, roots));
             // Break the cycle through the root and free it all.
             let items = std::mem::take(&mut *root.items.lock());
             drop(items);

@@ -363,6 +363,30 @@ fn loan_exception(loans: &[StackLoan<'_>]) -> Option<Value> {
     }
 }
 
+/// At exit (`interp/finalize.rs`): the namespaces the frames of the other threads still
+/// attached (daemon threads) run in, by address: their modules' objects are still in use.
+/// Call with the world stopped, as `current_frames` reads the lent stacks.
+pub(crate) fn other_threads_globals(me: u64) -> Vec<usize> {
+    use crate::heap::lend::Loan;
+    let threads = THREADS.lock();
+    threads
+        .iter()
+        .filter(|t| t.0 != me)
+        .flat_map(|(_, _, lender)| {
+            lender.read(|loans| {
+                loans
+                    .iter()
+                    .filter_map(|l| match l {
+                        Loan::A(f) => Some(Ref::as_ptr(&f.globals) as usize),
+                        Loan::B(p) => Some(Ref::as_ptr(&p.frame.get().globals) as usize),
+                        Loan::C(_) => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect()
+}
+
 /// List the thread `interp` runs on among those `sys._current_frames()` shows (when it
 /// attaches).
 pub(crate) fn register_thread(interp: &Interp) {

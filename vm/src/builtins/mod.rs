@@ -45,6 +45,7 @@ pub(crate) use attrs::native_module;
 pub use construct::construct;
 pub(crate) use frames::{
     after_fork_child as frames_after_fork_child, current_exceptions, current_frames,
+    other_threads_globals,
 };
 pub(crate) use frames::{
     frame_locals_cell, frame_object, generator_frame, getframe_native, lent_stack, register_thread,

@@ -782,15 +782,23 @@ impl Tracked {
 /// finalization takes the program's modules out of `sys.modules` and then collects. The roots
 /// count as gone whatever else holds them (the module list, the main program's own reference to
 /// its namespace); an object reachable from them is garbage unless something outside what they
-/// reach holds it, or holds something that reaches it. Objects of the types in `stop` (modules)
-/// that are not roots are taken as held from outside and not looked into.
+/// reach holds it, or holds something that reaches it. `in_use` are held whatever their counts
+/// (the namespaces daemon threads still run in). Objects of the types in `stop` (modules) that
+/// are not roots are taken as held from outside and not looked into. Being held passes into a
+/// root only from a stopped object or into a stopped one (a module a namespace in use imported,
+/// and that module's namespace): a held function does not keep its module's namespace.
 ///
 /// The garbage comes in the order a depth-first walk from the roots, in their order, first meets
 /// it, the walk going on only into objects of the types in `descend` (so a module's namespace
 /// gives its values in order, a list its items, before any class or function leads elsewhere);
 /// the garbage the walk does not meet follows in the registry's order. The roots themselves are
 /// not in it. The world must be stopped, as for [`collect`].
-pub fn garbage_beyond(roots: &[Tracked], stop: &[TypeId], descend: &[TypeId]) -> Vec<Tracked> {
+pub fn garbage_beyond(
+    roots: &[Tracked],
+    in_use: &[Tracked],
+    stop: &[TypeId],
+    descend: &[TypeId],
+) -> Vec<Tracked> {
     use std::collections::HashMap;
     with_registry(|reg| {
         // The vtable of a listed object, found through its collector word.
@@ -822,6 +830,14 @@ pub fn garbage_beyond(roots: &[Tracked], stop: &[TypeId], descend: &[TypeId]) ->
             }
         }
         let nroots = set.len();
+        let mut used = Vec::new();
+        for r in in_use {
+            let at = *index.entry(r.obj.as_ptr() as usize).or_insert_with(|| {
+                set.push((r.obj, r.vt));
+                set.len() - 1
+            });
+            used.push(at);
+        }
         let mut buf = Vec::new();
         let mut next = 0;
         while next < set.len() {
@@ -857,23 +873,31 @@ pub fn garbage_beyond(roots: &[Tracked], stop: &[TypeId], descend: &[TypeId]) ->
         }
         let mut held = vec![false; set.len()];
         let mut work: Vec<usize> = Vec::new();
+        for i in used {
+            if !held[i] {
+                held[i] = true;
+                work.push(i);
+            }
+        }
         for (i, &(h, vt)) in set.iter().enumerate().skip(nroots) {
             // SAFETY: alive (see `entry_of`).
             let count = unsafe { h.as_ref() }.count.load(Ordering::Relaxed);
-            if count > inside[i] || stop.contains(&(vt.type_id)()) {
+            if !held[i] && (count > inside[i] || stop.contains(&(vt.type_id)())) {
                 held[i] = true;
                 work.push(i);
             }
         }
         while let Some(i) = work.pop() {
             let (h, vt) = set[i];
-            if stop.contains(&(vt.type_id)()) {
+            let stopped = stop.contains(&(vt.type_id)());
+            if stopped && i >= nroots {
                 continue;
             }
             children(h, vt, &mut buf);
             for c in &buf {
                 if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
-                    if j >= nroots && !held[j] {
+                    let passes = j >= nroots || stopped || stop.contains(&(set[j].1.type_id)());
+                    if passes && !held[j] {
                         held[j] = true;
                         work.push(j);
                     }

@@ -354,7 +354,8 @@ impl Interp {
     /// leaves close to it). Then the namespaces that are left are cleared, modules imported
     /// later first, `_name`s before the other names (each set to None, `__builtins__` kept),
     /// each object finalized before the next name goes; the cycles left are collected and
-    /// finalized. Without `__del__`, only the suspended generators bound in `__main__` close.
+    /// finalized. A namespace a daemon thread still runs code in is left alone, as its objects
+    /// are in CPython, and the modules it imported are not garbage but cleared. Without `__del__`, only the suspended generators bound in `__main__` close.
     /// Either way `sys.argv`, `sys.path` and the like are None by then, the standard streams
     /// are `sys.__stdout__` and the others again, and `import` fails ([`shutting_down`]).
     pub fn finalize_modules(&mut self, globals: &Ref<crate::object::Dict>) {
@@ -400,8 +401,14 @@ impl Interp {
         use crate::object::{Dict, List, Module, SetObj, Tuple};
         use std::any::TypeId;
         let sys_modules = self.vm.sys_modules.clone();
+        // A namespace a daemon thread still runs code in stays in use (CPython: its frames
+        // hold it after its module is gone, and it is neither collected nor cleared).
+        let me = self.thread_id;
+        let busy = self.stop_the_world_lending(None, || crate::builtins::other_threads_globals(me));
+        let in_use = |d: &Ref<Dict>| busy.contains(&(Ref::as_ptr(d) as usize));
         let mut modules: Vec<Ref<Dict>> = Vec::new();
         let mut roots: Vec<Tracked> = Vec::new();
+        let mut used: Vec<Tracked> = Vec::new();
         for (k, v) in sys_modules.items() {
             let (Some(name), Value::Module(m)) = (k.as_str(), v) else {
                 continue;
@@ -413,10 +420,16 @@ impl Interp {
             }
             sys_modules.remove(&crate::object::HashKey::from_str(name));
             roots.extend(Tracked::of(&m));
+            if in_use(&m.dict) {
+                used.extend(Tracked::of(&m.dict));
+                continue;
+            }
             roots.extend(Tracked::of(&m.dict));
             modules.push(m.dict.clone());
         }
-        if !modules.iter().any(|d| Ref::ptr_eq(d, globals)) {
+        if in_use(globals) {
+            used.extend(Tracked::of(globals));
+        } else if !modules.iter().any(|d| Ref::ptr_eq(d, globals)) {
             roots.extend(Tracked::of(globals));
             modules.insert(0, globals.clone());
         }
@@ -428,8 +441,9 @@ impl Interp {
             TypeId::of::<SetObj>(),
             TypeId::of::<Instance>(),
         ];
-        let garbage = self.stop_the_world_lending(None, || garbage_beyond(&roots, &stop, &descend));
-        drop(roots);
+        let garbage =
+            self.stop_the_world_lending(None, || garbage_beyond(&roots, &used, &stop, &descend));
+        drop((roots, used));
         for obj in &garbage {
             if let Some(g) = obj.downcast::<Generator>() {
                 self.close_at_exit(&g);
