@@ -791,85 +791,102 @@ impl Tracked {
 /// The garbage comes in the order a depth-first walk from the roots, in their order, first meets
 /// it, the walk going on only into objects of the types in `descend` (so a module's namespace
 /// gives its values in order, a list its items, before any class or function leads elsewhere);
-/// the garbage the walk does not meet follows in the registry's order. The roots themselves are
-/// not in it. The world must be stopped, as for [`collect`].
+/// the garbage the walk does not meet follows in the order the search found it. The roots
+/// themselves are not in it. The world must be stopped, as for [`collect`]. The search marks
+/// the objects it meets in their collector words, as a collection does, and puts the words back
+/// before it lets the registry go; each object is traced once.
 pub fn garbage_beyond(
     roots: &[Tracked],
     in_use: &[Tracked],
     stop: &[TypeId],
     descend: &[TypeId],
 ) -> Vec<Tracked> {
-    use std::collections::HashMap;
     with_registry(|reg| {
-        // The vtable of a listed object, found through its collector word.
-        let entry_of = |h: NonNull<Header>| -> Option<&'static VTable> {
-            // SAFETY: `h` was visited as a reference owned by a live object (or is a root, which
-            // a handle holds), so it is alive.
-            let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
-            if !listed(w) || w & COLLECTING != 0 {
+        if reg.collecting {
+            return Vec::new();
+        }
+        // The objects met, each marked as a member by its collector word (`COLLECTING` and its
+        // index here, as `find_garbage` marks the set it collects), the old word kept to be put
+        // back before the registry is let go; and, for each, the members it refers to.
+        let mut set: Vec<(NonNull<Header>, &'static VTable)> = Vec::new();
+        let mut words: Vec<usize> = Vec::new();
+        let mut stopped: Vec<bool> = Vec::new();
+        let mut start: Vec<usize> = Vec::new();
+        let mut edges: Vec<usize> = Vec::new();
+        // A listed object's member index, making it a member if it is not one yet.
+        let member = |h: NonNull<Header>,
+                      reg: &Registry,
+                      set: &mut Vec<(NonNull<Header>, &'static VTable)>,
+                      words: &mut Vec<usize>|
+         -> Option<usize> {
+            // SAFETY: `h` is a root or in-use object (a handle holds it) or was visited as a
+            // reference owned by a live member: alive.
+            let header = unsafe { h.as_ref() };
+            let w = header.gc.load(Ordering::Relaxed);
+            if !listed(w) {
                 return None;
+            }
+            if w & COLLECTING != 0 {
+                return Some(w >> INDEX_SHIFT);
             }
             let e = reg.gens[w & GEN_MASK]
                 .slots
                 .get(w >> INDEX_SHIFT)?
                 .as_ref()?;
-            (e.obj == h).then_some(e.vt)
-        };
-        let children = |h: NonNull<Header>, vt: &'static VTable, out: &mut Vec<NonNull<Header>>| {
-            out.clear();
-            let mut f = |c: NonNull<Header>| out.push(c);
-            // SAFETY: `h` is alive (see `entry_of`) and `vt` is its type's vtable.
-            unsafe { (vt.trace)(h, &mut Visitor { f: &mut f }) };
-        };
-        // Everything the roots reach (through objects not stopped at).
-        let mut index: HashMap<usize, usize> = HashMap::new();
-        let mut set: Vec<(NonNull<Header>, &'static VTable)> = Vec::new();
-        for r in roots {
-            if index.insert(r.obj.as_ptr() as usize, set.len()).is_none() {
-                set.push((r.obj, r.vt));
+            if e.obj != h {
+                return None;
             }
+            let i = set.len();
+            set.push((h, e.vt));
+            words.push(w);
+            header
+                .gc
+                .store((i << INDEX_SHIFT) | COLLECTING, Ordering::Relaxed);
+            Some(i)
+        };
+        let mut nroots = 0;
+        for r in roots {
+            member(r.obj, reg, &mut set, &mut words);
+            nroots = set.len();
         }
-        let nroots = set.len();
         let mut used = Vec::new();
         for r in in_use {
-            let at = *index.entry(r.obj.as_ptr() as usize).or_insert_with(|| {
-                set.push((r.obj, r.vt));
-                set.len() - 1
-            });
-            used.push(at);
+            used.extend(member(r.obj, reg, &mut set, &mut words));
         }
-        let mut buf = Vec::new();
+        // Everything the roots reach (through objects not stopped at), breadth first.
+        let mut buf: Vec<NonNull<Header>> = Vec::new();
         let mut next = 0;
         while next < set.len() {
             let (h, vt) = set[next];
+            let stop_here = stop.contains(&(vt.type_id)());
+            stopped.push(stop_here);
+            start.push(edges.len());
             next += 1;
-            if next > nroots && stop.contains(&(vt.type_id)()) {
+            if stop_here && next > nroots {
                 continue;
             }
-            children(h, vt, &mut buf);
+            buf.clear();
+            let mut f = |c: NonNull<Header>| buf.push(c);
+            // SAFETY: `h` is alive (see `member`) and `vt` is its type's vtable.
+            unsafe { (vt.trace)(h, &mut Visitor { f: &mut f }) };
             for &c in &buf {
-                if index.contains_key(&(c.as_ptr() as usize)) {
-                    continue;
-                }
-                if let Some(cvt) = entry_of(c) {
-                    index.insert(c.as_ptr() as usize, set.len());
-                    set.push((c, cvt));
+                if let Some(j) = member(c, reg, &mut set, &mut words) {
+                    edges.push(j);
                 }
             }
         }
+        start.push(edges.len());
+        // Every member gets its old word back: the registry is as it was.
+        for (&(h, _), &w) in set.iter().zip(&words) {
+            // SAFETY: alive (see `member`).
+            unsafe { h.as_ref() }.gc.store(w, Ordering::Relaxed);
+        }
+        let out = |i: usize| &edges[start[i]..start[i + 1]];
         // References from inside the set; what has more is held from outside (stopped objects
-        // and immortal ones always are), and so is all it reaches, roots excepted.
+        // and immortal ones always are), and so is all it reaches.
         let mut inside = vec![0usize; set.len()];
-        for (i, &(h, vt)) in set.iter().enumerate() {
-            if i >= nroots && stop.contains(&(vt.type_id)()) {
-                continue;
-            }
-            children(h, vt, &mut buf);
-            for c in &buf {
-                if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
-                    inside[j] += 1;
-                }
-            }
+        for &j in &edges {
+            inside[j] += 1;
         }
         let mut held = vec![false; set.len()];
         let mut work: Vec<usize> = Vec::new();
@@ -879,28 +896,20 @@ pub fn garbage_beyond(
                 work.push(i);
             }
         }
-        for (i, &(h, vt)) in set.iter().enumerate().skip(nroots) {
-            // SAFETY: alive (see `entry_of`).
+        for (i, &(h, _)) in set.iter().enumerate().skip(nroots) {
+            // SAFETY: alive (see `member`).
             let count = unsafe { h.as_ref() }.count.load(Ordering::Relaxed);
-            if !held[i] && (count > inside[i] || stop.contains(&(vt.type_id)())) {
+            if !held[i] && (count > inside[i] || stopped[i]) {
                 held[i] = true;
                 work.push(i);
             }
         }
         while let Some(i) = work.pop() {
-            let (h, vt) = set[i];
-            let stopped = stop.contains(&(vt.type_id)());
-            if stopped && i >= nroots {
-                continue;
-            }
-            children(h, vt, &mut buf);
-            for c in &buf {
-                if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
-                    let passes = j >= nroots || stopped || stop.contains(&(set[j].1.type_id)());
-                    if passes && !held[j] {
-                        held[j] = true;
-                        work.push(j);
-                    }
+            for &j in out(i) {
+                let passes = j >= nroots || stopped[i] || stopped[j];
+                if passes && !held[j] {
+                    held[j] = true;
+                    work.push(j);
                 }
             }
         }
@@ -915,17 +924,13 @@ pub fn garbage_beyond(
             met[i] = true;
             if i >= nroots {
                 order.push(i);
+                if !descend.contains(&(set[i].1.type_id)()) {
+                    continue;
+                }
             }
-            let (h, vt) = set[i];
-            if i >= nroots && !descend.contains(&(vt.type_id)()) {
-                continue;
-            }
-            children(h, vt, &mut buf);
-            for c in buf.iter().rev() {
-                if let Some(&j) = index.get(&(c.as_ptr() as usize)) {
-                    if j >= nroots && !held[j] && !met[j] {
-                        stack.push(j);
-                    }
+            for &j in out(i).iter().rev() {
+                if j >= nroots && !held[j] && !met[j] {
+                    stack.push(j);
                 }
             }
         }

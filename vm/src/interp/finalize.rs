@@ -454,7 +454,8 @@ impl Interp {
                     doom(inst);
                 }
             }
-            self.run_finalizers();
+            // One at a time, each finalized before the next (most garbage queues nothing).
+            self.finalize_if_pending();
         }
         drop(garbage);
         // The namespaces, modules imported later first.
