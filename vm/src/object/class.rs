@@ -910,7 +910,11 @@ impl Instance {
     }
 
     /// As [`Instance::new`], with its attribute table already made (native code making an
-    /// instance shaped as others of its class: `InstDict::with_names_of`).
+    /// instance shaped as others of its class: `InstDict::with_names_of`). Inlined, so that
+    /// `Ref::new_with(|| Instance::with_dict(..))` stores the fields into the new block (out
+    /// of line, the instance came back on the stack and was copied over with 16-byte loads of
+    /// fields just written in 8-byte halves, loads that wait for those stores to retire).
+    #[inline(always)]
     pub fn with_dict(class: Ref<Class>, dict: crate::object::InstDict) -> Instance {
         let payload = match class.kind {
             TypeKind::Exception => Payload::Exception(Box::new(ObjCell::new(ExcData::default()))),

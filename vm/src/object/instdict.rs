@@ -352,6 +352,7 @@ impl InstDict {
     /// instance shaped as others of its class (`_decimal_fast`'s results) without going through
     /// the layout tree name by name. The values come back when `like` has no shared layout,
     /// mirrors a `__dict__`, or holds another number of names.
+    #[inline(always)]
     pub fn with_names_of(like: &InstDict, values: Vec<Value>) -> Result<InstDict, Vec<Value>> {
         if like.own.is_some() || like.view.is_some() || like.values.len() != values.len() {
             return Err(values);
