@@ -311,6 +311,16 @@ fn find_on(dirs: &[String], leaf: &str, lib: bool) -> Option<Found> {
     })
 }
 
+/// Whether top-level module `name` is found before the directories of `sys.path`: CPython's
+/// built-in and frozen modules, however minivm implements them (in Rust or in the library), and
+/// minivm's private Rust cores (`_random`, `_json`). The others (`math`, `queue`, `threading`,
+/// `json`...) are shadowed by a module of that name on `sys.path`, as a `queue.py` beside the
+/// script is imported instead of CPython's.
+fn found_before_path(name: &str) -> bool {
+    crate::stdlib::cpython_names::is_built_in_or_frozen(name)
+        || name.starts_with('_') && crate::stdlib::is_builtin_module(name)
+}
+
 /// Where `Interp::locate_module` finds a module.
 pub(crate) enum Located {
     /// Built in (origin `built-in`), or source at an origin, with a package's directory.
@@ -806,6 +816,13 @@ impl Interp {
                 return Ok(m);
             }
             None => {
+                let first = found_before_path(name);
+                // A Rust module CPython keeps as a file (`math`, `queue`) comes after `sys.path`.
+                if !first && crate::stdlib::is_builtin_module(name) {
+                    if let Some(found) = self.search_path().iter().find_map(|d| find_in(d, name)) {
+                        return self.run_module_source(name, found);
+                    }
+                }
                 let native = match name {
                     "builtins" => Some(self.builtins_module()),
                     _ => crate::stdlib::import_module(name),
@@ -824,6 +841,12 @@ impl Interp {
                     }
                     return Ok(Value::Module(m));
                 }
+                // A library module CPython has built in (`itertools`, `abc`) comes first.
+                if first {
+                    if let Some(found) = find_in(minilib::PREFIX, name) {
+                        return self.run_module_source(name, found);
+                    }
+                }
                 // `sys.path` in order, then the embedded library (CPython's stdlib directories
                 // are entries of `sys.path`; minivm's library is always searched last).
                 find_on(&self.search_path(), name, true)
@@ -841,10 +864,24 @@ impl Interp {
     pub(crate) fn locate_module(&self, leaf: &str, dirs: Option<Vec<String>>) -> Option<Located> {
         let found = match dirs {
             Some(dirs) => find_on(&dirs, leaf, false),
-            None if leaf == "builtins" || crate::stdlib::is_builtin_module(leaf) => {
-                return Some(Located::Source("built-in".to_string(), None));
+            None => {
+                let path = self.search_path();
+                let native = leaf == "builtins" || crate::stdlib::is_builtin_module(leaf);
+                let found = if found_before_path(leaf) {
+                    if native {
+                        return Some(Located::Source("built-in".to_string(), None));
+                    }
+                    find_in(minilib::PREFIX, leaf)
+                } else if native {
+                    match path.iter().find_map(|d| find_in(d, leaf)) {
+                        None => return Some(Located::Source("built-in".to_string(), None)),
+                        found => found,
+                    }
+                } else {
+                    None
+                };
+                found.or_else(|| find_on(&path, leaf, true))
             }
-            None => find_on(&self.search_path(), leaf, true),
         };
         found.map(|f| match f.namespace {
             Some(portions) => Located::Namespace(portions),
@@ -1184,6 +1221,10 @@ impl Interp {
         let Some((_, lib, names)) = MINI_PARTS.iter().find(|(n, ..)| **n == *m.name) else {
             return Ok(());
         };
+        // A module of that name from a file (a program's `queue.py` shadowing the Rust one).
+        if m.dict.get_str("__file__").is_some() {
+            return Ok(());
+        }
         if names.iter().all(|n| m.dict.get_str(n).is_some()) {
             return Ok(());
         }

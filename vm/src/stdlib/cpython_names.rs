@@ -22,6 +22,25 @@ pub fn is_cpython_module(name: &str) -> bool {
     }
 }
 
+/// Is `name` (top-level) one of CPython 3.11's built-in or frozen modules, which its import
+/// finds before the directories of `sys.path` (a program's `time.py` or `os.py` does not shadow
+/// them; its `math.py` or `queue.py` does)?
+pub fn is_built_in_or_frozen(name: &str) -> bool {
+    BUILT_IN_OR_FROZEN.binary_search(&name).is_ok()
+}
+
+/// `sys.builtin_module_names` and the top-level names of `_imp._frozen_module_names()` (with
+/// `encodings`, imported at start-up), sorted.
+#[rustfmt::skip]
+pub const BUILT_IN_OR_FROZEN: &[&str] = &[
+    "_abc", "_ast", "_codecs", "_collections", "_collections_abc", "_frozen_importlib",
+    "_frozen_importlib_external", "_functools", "_imp", "_io", "_locale", "_operator", "_signal",
+    "_sitebuiltins", "_sre", "_stat", "_string", "_symtable", "_thread", "_tokenize",
+    "_tracemalloc", "_warnings", "_weakref", "abc", "atexit", "builtins", "codecs", "encodings",
+    "errno", "faulthandler", "gc", "genericpath", "io", "itertools", "marshal", "ntpath", "os",
+    "posix", "posixpath", "pwd", "runpy", "site", "stat", "sys", "time", "zipimport",
+];
+
 #[rustfmt::skip]
 pub const NAMES: &[&str] = &[
     "__future__", "_abc", "_aix_support", "_ast", "_asyncio", "_bisect", "_blake2",

@@ -135,7 +135,12 @@ pub fn collections_module() -> Ref<Module> {
             ("_dict_pairs", dict_pairs),
             ("_count_elements", count_elements),
         ],
-        vec![("deque", Value::Class(deque_class()))],
+        vec![
+            ("deque", Value::Class(deque_class())),
+            // For `collections.abc` to register without importing `array`, which a program's
+            // `array.py` may shadow (CPython's array module registers itself).
+            ("_array", Value::Class(crate::stdlib::array::array_class())),
+        ],
     )
 }
 

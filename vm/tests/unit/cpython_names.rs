@@ -24,3 +24,13 @@ fn submodules_sorted_and_found() {
     assert!(!is_cpython_module("http.nosuchthing"));
     assert!(!is_cpython_module("numpy.linalg"));
 }
+
+#[test]
+fn built_in_or_frozen_sorted_and_found() {
+    use minivm_vm::stdlib::cpython_names::{is_built_in_or_frozen, BUILT_IN_OR_FROZEN};
+    assert!(BUILT_IN_OR_FROZEN.windows(2).all(|w| w[0] < w[1]));
+    assert!(is_built_in_or_frozen("time"));
+    assert!(is_built_in_or_frozen("os"));
+    assert!(!is_built_in_or_frozen("math"));
+    assert!(!is_built_in_or_frozen("queue"));
+}
