@@ -1,9 +1,10 @@
 //! Builtins stage: `sys._getframe(depth)`, the frame objects `logging` (and programs) use to find
 //! their caller. minivm's frames are Rust structures that live only while they run, so a frame
 //! object is mostly a snapshot taken at the call: `f_code` (`co_filename`, `co_name`,
-//! `co_firstlineno`), `f_globals`, `f_locals` (a copy of the variables then, as CPython 3.11's
-//! snapshot dict; a caller waiting on a call run in a nested dispatch loop is read through its
-//! `Parked` record) and `f_back`, the same snapshot of its caller. Its `f_lineno` is live: the
+//! `co_firstlineno`), `f_globals`, `f_locals` (a copy of the variables then, brought up to date
+//! at each read while the frame runs, as CPython 3.11's dict: `live_locals`; a caller waiting on
+//! a call run in a nested dispatch loop is read through its `Parked` record) and `f_back`, the
+//! same snapshot of its caller. Its `f_lineno` is live: the
 //! frame object keeps where its frame lives and reads the line from the frame while this
 //! thread can reach it (`own_line`; another thread's frames: `live_line`). A function
 //! frame's variables are kept as (position, value) pairs and made into the `f_locals` dict on
@@ -67,6 +68,9 @@ fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         if let Some(Value::Cell(cell)) = args.pos.first().map(|f| attr(f, TRACED)) {
             return traced_frame_locals(interp, &cell);
         }
+        if let Some(locals) = args.pos.first().and_then(|f| live_locals(interp, f)) {
+            return Ok(locals);
+        }
         if let Some(locals) = args.pos.first().and_then(made_locals) {
             return Ok(locals);
         }
@@ -93,6 +97,10 @@ const TRACED: &str = "_minivm_locals";
 /// The attribute of a frame object holding its variables until `f_locals` is first read
 /// ([`pending_locals`]).
 const PENDING: &str = "_minivm_pending_locals";
+
+/// The attribute of a frame object holding its `f_locals` dict once read (not `f_locals`
+/// itself, which would be found without asking `frame_getattr` to bring it up to date).
+const KEPT_LOCALS: &str = "_minivm_f_locals";
 
 /// The attributes of a frame object of another thread (`sys._current_frames()`): where its
 /// frame sits, the tuple (thread id, position among the items that thread lends, address of
@@ -156,6 +164,68 @@ fn own_line(interp: &Interp, frame: &Value) -> Option<Value> {
         }
         None => Some(attr(frame, LAST_LINE)),
     }
+}
+
+/// `f_locals` of a frame object of this thread ([`OWN`]) whose frame still runs (or waits,
+/// suspended in its generator): as CPython 3.11 reads it, one dict per frame object, brought up
+/// to date from the frame's variables at each read (a variable bound since is added, one
+/// deleted is removed; other keys a program put in the dict stay, and writing to the dict
+/// changes no variable). `None` for other frame objects and a frame that finished (its
+/// `f_locals` is then what it was at the last read).
+fn live_locals(interp: &Interp, frame: &Value) -> Option<Value> {
+    let Value::Instance(inst) = frame else {
+        return None;
+    };
+    let Value::Tuple(place) = attr(frame, OWN) else {
+        return None;
+    };
+    let [Value::Int(at), Value::Int(code)] = &place.items[..] else {
+        return None;
+    };
+    let here = |f: &Frame| frame_place(f) == (*at, *code);
+    let running = lent_stack(&interp.frames, &interp.parked, None, None).find_map(|l| match l {
+        StackLoan::A(f) if here(f) => Some(super::introspect::frame_locals(f)),
+        StackLoan::B(p) if here(p.frame.get()) => {
+            Some(super::introspect::frame_locals(p.frame.get()))
+        }
+        _ => None,
+    });
+    let fresh = running.or_else(|| match attr(frame, GEN) {
+        Value::Generator(g) => g
+            .frame
+            .lock()
+            .as_deref()
+            .and_then(|f| here(f).then(|| super::introspect::frame_locals(f))),
+        _ => None,
+    })?;
+    let kept = made_locals(frame);
+    let (Some(Value::Dict(kept)), Value::Dict(now)) = (&kept, &fresh) else {
+        let old = {
+            let mut table = inst.dict.lock();
+            let old = table.insert(Arc::from(KEPT_LOCALS), fresh.clone());
+            (old, table.remove_unmirrored(PENDING))
+        };
+        drop(old);
+        return Some(fresh);
+    };
+    if !Ref::ptr_eq(kept, now) {
+        let code = attr(frame, "f_code");
+        for key in ["co_varnames", "co_cellvars", "co_freevars"] {
+            if let Value::Tuple(names) = attr(&code, key) {
+                for name in names.items.iter().filter_map(Value::as_str) {
+                    if now.get_str(name).is_none() {
+                        drop(kept.remove(&crate::object::HashKey::from_str(name)));
+                    }
+                }
+            }
+        }
+        for (k, v) in now.items() {
+            if let Some(name) = k.as_str() {
+                kept.set_str(name, v);
+            }
+        }
+    }
+    Some(Value::Dict(kept.clone()))
 }
 
 /// `f_lineno` of a frame object of another thread: the line its frame runs now, as CPython's
@@ -644,12 +714,19 @@ fn pending_locals(f: &Frame) -> Option<Value> {
 }
 
 /// `f_locals` of a frame object whose variables [`pending_locals`] kept: their dict, made now
-/// and kept as the frame's `f_locals`. `None` if the frame has none pending.
+/// and kept as the frame's `f_locals` ([`KEPT_LOCALS`]); or the dict kept already. `None` if
+/// the frame has neither.
 fn made_locals(frame: &Value) -> Option<Value> {
     let Value::Instance(inst) = frame else {
         return None;
     };
-    let pending = inst.dict.lock().get(PENDING).cloned()?;
+    let pending = {
+        let table = inst.dict.lock();
+        match table.get(PENDING) {
+            Some(p) => p.clone(),
+            None => return table.get(KEPT_LOCALS).cloned(),
+        }
+    };
     let Value::Tuple(pairs) = pending else {
         return None;
     };
@@ -672,7 +749,7 @@ fn made_locals(frame: &Value) -> Option<Value> {
     let d = Value::Dict(Ref::new(d));
     let old = {
         let mut table = inst.dict.lock();
-        let old = table.insert(Arc::from("f_locals"), d.clone());
+        let old = table.insert(Arc::from(KEPT_LOCALS), d.clone());
         (old, table.remove_unmirrored(PENDING))
     };
     drop(old);
