@@ -478,6 +478,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/wsgiref/__init__.mini"),
     ),
     (
+        "wsgiref/handlers.mini",
+        include_str!("../../lib/wsgiref/handlers.mini"),
+    ),
+    (
         "wsgiref/headers.mini",
         include_str!("../../lib/wsgiref/headers.mini"),
     ),
@@ -486,8 +490,16 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/wsgiref/simple_server.mini"),
     ),
     (
+        "wsgiref/types.mini",
+        include_str!("../../lib/wsgiref/types.mini"),
+    ),
+    (
         "wsgiref/util.mini",
         include_str!("../../lib/wsgiref/util.mini"),
+    ),
+    (
+        "wsgiref/validate.mini",
+        include_str!("../../lib/wsgiref/validate.mini"),
     ),
     (
         "xml/__init__.mini",
