@@ -524,10 +524,19 @@ impl<'n> Sig<'n> {
         let name = self.name;
         let max = self.params.len() + self.kwonly.len();
         let total = pos.len() + kw.len();
+        if self.params.is_empty() && !pos.is_empty() && !self.kwonly.is_empty() {
+            return Err(err!(TypeError, "{name}() takes no positional arguments"));
+        }
         if pos.len() > self.params.len() && !self.kwonly.is_empty() {
+            // ("exactly" when every positional parameter is required, as getargs.c words it.)
+            let at = if self.required == self.params.len() {
+                "exactly"
+            } else {
+                "at most"
+            };
             return Err(err!(
                 TypeError,
-                "{name}() takes at most {} positional argument{} ({} given)",
+                "{name}() takes {at} {} positional argument{} ({} given)",
                 self.params.len(),
                 plural(self.params.len()),
                 pos.len()

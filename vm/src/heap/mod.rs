@@ -89,6 +89,7 @@ pub mod gc;
 pub mod lend;
 pub mod mapping;
 mod pool;
+pub mod posix_calls;
 mod push;
 mod stamped;
 mod value_count;

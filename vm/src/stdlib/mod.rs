@@ -38,6 +38,7 @@ pub mod operator_native;
 pub mod os;
 pub mod os_fd;
 pub mod os_fork;
+pub mod os_ids;
 pub mod os_proc;
 pub mod os_stat;
 pub mod os_sys;

@@ -57,7 +57,7 @@ pub fn os_module() -> Ref<Module> {
         ("getcwd", func("getcwd", getcwd)),
         ("getenv", func("getenv", getenv)),
         ("remove", func("remove", remove)),
-        ("unlink", func("unlink", remove)),
+        ("unlink", func("unlink", unlink)),
         ("listdir", func("listdir", listdir)),
         ("chdir", func("chdir", chdir)),
         ("mkdir", func("mkdir", mkdir)),
@@ -114,6 +114,7 @@ pub fn os_module() -> Ref<Module> {
     ];
     entries.extend(crate::stdlib::os_fd::entries());
     entries.extend(crate::stdlib::os_fork::entries());
+    entries.extend(crate::stdlib::os_ids::entries());
     entries.extend(crate::stdlib::os_proc::entries());
     entries.extend(crate::stdlib::os_sys::entries());
     make_module("os", entries)
@@ -318,6 +319,8 @@ pub fn os_error_str(inst: &Instance, args: &[Value]) -> Option<String> {
     };
     let shown = |v: &Value| match v {
         Value::Str(s) => py_str_repr(s.as_str()),
+        Value::Bytes(b) => crate::interp::repr::bytes_repr(b.as_bytes()),
+        Value::Int(n) => n.to_string(),
         other => format!("{}", other.id()),
     };
     let mut out = format!("[Errno {code}] {text}");
@@ -338,6 +341,15 @@ pub use crate::num::parse::str_repr as py_str_repr;
 /// A path argument: a str, bytes (UTF-8 only: see `posix_support::os_name`), or a `pathlib`
 /// path object (minivm takes no other `os.PathLike` objects here).
 pub fn path_arg<'a>(v: Option<&'a Value>, func: &str) -> PyResult<&'a str> {
+    let path = path_text(v, func)?;
+    // CPython's path converter refuses a NUL, which would cut the name short in C.
+    if path.contains('\0') {
+        return Err(err!(ValueError, "embedded null byte"));
+    }
+    Ok(path)
+}
+
+fn path_text<'a>(v: Option<&'a Value>, func: &str) -> PyResult<&'a str> {
     if let Some(p) = v.and_then(crate::stdlib::posix_support::fspath_str) {
         return Ok(p);
     }
@@ -513,12 +525,69 @@ fn environ_items(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
     Ok(Value::list(pairs))
 }
 
-/// `os.remove(path)` / `os.unlink(path)`, with the GIL released.
+/// `os.remove(path, *, dir_fd=None)`, with the GIL released.
 fn remove(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let path = path_arg(arg(&args, 0, "path"), "remove")?.to_string();
-    match interp.allow_threads(|| std::fs::remove_file(&path)) {
-        Ok(()) => Ok(Value::None),
-        Err(e) => Err(os_error(&e, Some(&path))),
+    remove_at(interp, &args, "remove", false)
+}
+
+/// `os.unlink(path, *, dir_fd=None)`: `remove` under its other name (which its messages say).
+fn unlink(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    remove_at(interp, &args, "unlink", false)
+}
+
+/// Remove the file (or with `dir`, the empty directory) `path`, relative to the directory
+/// open on `dir_fd` when one is given, as unlinkat(2).
+fn remove_at(interp: &mut Interp, args: &Args<'_>, name: &str, dir: bool) -> PyResult<Value> {
+    let [path, dir_fd] = Sig::kw(name, &["path"], 1)
+        .kwonly(&["dir_fd"])
+        .bind::<2>(args)?;
+    let path = path_arg(path, name)?.to_string();
+    // (An absolute path ignores the directory, as unlinkat(2) does, even a closed one.)
+    let at =
+        match dir_fd_arg(dir_fd)? {
+            Some(_) if path.starts_with('/') => None,
+            Some(fd) => Some(borrow_fd(interp, i64::from(fd)).map_err(|_| {
+                os_error(&std::io::Error::from_raw_os_error(libc::EBADF), Some(&path))
+            })?),
+            None => None,
+        };
+    let flags = if dir {
+        rustix::fs::AtFlags::REMOVEDIR
+    } else {
+        rustix::fs::AtFlags::empty()
+    };
+    let done = interp.allow_threads(|| match &at {
+        Some(d) => rustix::fs::unlinkat(d, path.as_str(), flags),
+        None => rustix::fs::unlinkat(rustix::fs::CWD, path.as_str(), flags),
+    });
+    done.map(|()| Value::None)
+        .map_err(|e| os_error(&std::io::Error::from(e), Some(&path)))
+}
+
+fn fd_range_error(negative: bool) -> PyErr {
+    if negative {
+        err!(OverflowError, "fd is less than minimum")
+    } else {
+        err!(OverflowError, "fd is greater than maximum")
+    }
+}
+
+/// A `dir_fd=` argument: None or a descriptor (CPython's `dir_fd_converter`).
+pub(crate) fn dir_fd_arg(v: Option<&Value>) -> PyResult<Option<i32>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::BigInt(b)) => Err(fd_range_error(num_traits::Signed::is_negative(&**b))),
+        Some(v @ (Value::Int(_) | Value::Bool(_))) => {
+            let n = to_index(v)?;
+            i32::try_from(n)
+                .map(Some)
+                .map_err(|_| fd_range_error(n < 0))
+        }
+        Some(other) => Err(err!(
+            TypeError,
+            "argument should be integer or None, not {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -784,10 +853,9 @@ fn makedirs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
 }
 
-/// `os.rmdir(path)`: remove an empty directory.
+/// `os.rmdir(path, *, dir_fd=None)`: remove an empty directory.
 fn rmdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let path = path_param(&args, "rmdir", "path")?;
-    fs_call(interp, &path, |p| std::fs::remove_dir(p))
+    remove_at(interp, &args, "rmdir", true)
 }
 
 /// `os.rename(src, dst)` / `os.replace(src, dst)` (the same on POSIX).

@@ -13,7 +13,7 @@ use crate::builtins::args::{to_index, Sig, Style};
 use crate::interp::{Args, Interp};
 use crate::object::Dict;
 use crate::stdlib::func;
-use crate::stdlib::os::{borrow_fd, os_error, path_arg};
+use crate::stdlib::os::{borrow_fd, clinic_int_arg, os_error, path_arg};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -185,10 +185,18 @@ fn truncate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `os.closerange(fd_low, fd_high)`: close every descriptor from `fd_low` up to (not
 /// including) `fd_high` that the program holds; errors are ignored, as in CPython.
 fn closerange(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    // (Argument Clinic's positional-only wording: `closerange expected 2 arguments, got 1`,
+    // `posix.closerange() takes no keyword arguments`; the bounds are C ints.)
+    if !args.kw.is_empty() {
+        return Err(err!(
+            TypeError,
+            "posix.closerange() takes no keyword arguments"
+        ));
+    }
     let [lo, hi] =
-        Sig::pos("closerange", Style::Positional, &["fd_low", "fd_high"], 2).bind::<2>(&args)?;
-    let lo = to_index(lo.unwrap_or(&Value::None))?.max(0);
-    let hi = to_index(hi.unwrap_or(&Value::None))?;
+        Sig::pos("closerange", Style::Unpack, &["fd_low", "fd_high"], 2).bind::<2>(&args)?;
+    let lo = i64::from(clinic_int_arg(lo.unwrap_or(&Value::None))?).max(0);
+    let hi = i64::from(clinic_int_arg(hi.unwrap_or(&Value::None))?);
     for fd in lo..hi.min(lo.saturating_add(1 << 20)) {
         if let Ok(owned) = crate::stdlib::os::take_fd(fd) {
             drop(owned);
