@@ -570,9 +570,12 @@ fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "descriptor 'throw' requires a 'generator' object"
         );
     };
-    let exc = throw_exception(interp, &args, "throw")?;
     let g = g.clone();
-    match interp.gen_throw(&g, exc)? {
+    let r = match throw_exception(interp, &args, "throw")? {
+        Ok(exc) => interp.gen_throw(&g, exc)?,
+        Err(refused) => interp.gen_throw_refused(&g, refused)?,
+    };
+    match r {
         Some(v) => Ok(v),
         None => Err(interp.gen_stop_iteration()),
     }
@@ -580,8 +583,14 @@ fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The exception `gen.throw(...)` (and `athrow`, and the awaitables' `throw`) raises:
 /// `throw(exc)` or the old `throw(type[, value[, traceback]])`, where a value that is not an
-/// instance of the type is its constructor's argument (a tuple: its arguments).
-pub(crate) fn throw_exception(interp: &mut Interp, args: &Args<'_>, name: &str) -> PyResult<PyErr> {
+/// instance of the type is its constructor's argument (a tuple: its arguments). The outer
+/// error is a wrong argument count; the inner one, arguments that are no exception to throw
+/// (which CPython finds where it would raise it: `Interp::gen_throw_refused`).
+pub(crate) fn throw_exception(
+    interp: &mut Interp,
+    args: &Args<'_>,
+    name: &str,
+) -> PyResult<PyResult<PyErr>> {
     let extra = rest(args);
     extra.no_kw(name)?;
     if extra.pos.is_empty() || extra.pos.len() > 3 {
@@ -591,7 +600,32 @@ pub(crate) fn throw_exception(interp: &mut Interp, args: &Args<'_>, name: &str) 
             extra.pos.len()
         );
     }
-    let exc = match (&extra.pos[0], extra.pos.get(1)) {
+    Ok(exception_to_throw(interp, extra.pos))
+}
+
+fn exception_to_throw(interp: &mut Interp, pos: &[Value]) -> PyResult<PyErr> {
+    // CPython's checks, in its order: a traceback that is not one, then an instance thrown
+    // with a value besides (nothing reaches the generator).
+    match pos.get(2) {
+        None | Some(Value::None) => {}
+        Some(Value::Instance(t))
+            if Ref::ptr_eq(&t.class.get(), &crate::object::types().traceback) => {}
+        Some(_) => raise!(
+            TypeError,
+            "throw() third argument must be a traceback object"
+        ),
+    }
+    if let (Value::Instance(_), Some(v)) = (&pos[0], pos.get(1)) {
+        if !matches!(v, Value::None) && PyErr::from_instance(&pos[0]).is_some() {
+            raise!(
+                TypeError,
+                "instance exception may not have a separate value"
+            );
+        }
+    }
+    let exc = match (&pos[0], pos.get(1)) {
+        // Only exception classes are instantiated (`throw(int)` is "... not type").
+        (Value::Class(c), _) if c.kind != crate::object::TypeKind::Exception => pos[0].clone(),
         (Value::Class(c), Some(v @ Value::Instance(i))) if i.class.is_subclass(c) => v.clone(),
         (Value::Class(c), None | Some(Value::None)) => interp.instantiate(c, &[], &[])?,
         (Value::Class(c), Some(Value::Tuple(t))) => interp.instantiate(c, &t.items, &[])?,

@@ -325,7 +325,7 @@ fn agen_asend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn agen_athrow(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let g = agen_recv(&args, "athrow")?;
-    let exc = crate::builtins::throw_exception(interp, &args, "athrow")?;
+    let exc = crate::builtins::throw_exception(interp, &args, "athrow")??;
     init_hooks(interp, g, &args.pos[0])?;
     Ok(interp.new_gen_await(g, Role::Throw, Some(Step::Throw(exc))))
 }
@@ -487,7 +487,7 @@ fn aw_send<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn aw_throw<T: Stepper>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let a = this::<T>(&args)?;
-    let exc = crate::builtins::throw_exception(interp, &args, "throw")?;
+    let exc = crate::builtins::throw_exception(interp, &args, "throw")??;
     a.step(interp, Step::Throw(exc))?.into_result()
 }
 

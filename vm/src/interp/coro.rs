@@ -492,7 +492,7 @@ impl Interp {
     pub(crate) fn gen_throw_frame(
         &mut self,
         g: &Ref<Generator>,
-        mut frame: Box<Frame>,
+        frame: Box<Frame>,
         exc: PyErr,
     ) -> PyResult<Option<Value>> {
         let Some(delegate) = frame_delegate(&frame) else {
@@ -507,6 +507,50 @@ impl Interp {
         } else {
             self.throw_into(&delegate, exc)
         };
+        self.gen_after_delegate(g, frame, r)
+    }
+
+    /// `throw()` given arguments that are no exception to throw (`refused`: CPython's
+    /// TypeError): the innermost generator of a `yield from`/`await` chain raises it without
+    /// being resumed, and each generator delegating to it gets it raised at its `yield from`,
+    /// as CPython's recursive throw does (the caller sees it only if none catches it).
+    pub(crate) fn gen_throw_refused(
+        &mut self,
+        g: &Ref<Generator>,
+        refused: PyErr,
+    ) -> PyResult<Option<Value>> {
+        let suspended = matches!(*g.status.lock(), GenStatus::Suspended);
+        let delegate = match g.frame.lock().as_deref() {
+            Some(f) if suspended => frame_delegate(f),
+            _ => None,
+        };
+        let Some(Value::Generator(d)) = delegate else {
+            return Err(refused);
+        };
+        let Some(mut frame) = g.frame.lock().take() else {
+            return Err(refused);
+        };
+        *g.status.lock() = GenStatus::Running;
+        let r = self.gen_throw_refused(&d, refused);
+        if r.is_err() {
+            // CPython lets go of the delegate before raising here: one nothing else holds is
+            // closed first (its `finally` runs before this frame's handler).
+            drop(d);
+            frame.stack.pop();
+            self.run_finalizers();
+        }
+        self.gen_after_delegate(g, frame, r)
+    }
+
+    /// Where a generator suspended in `YieldFrom` goes on once its delegate was thrown into:
+    /// suspended again if the delegate yielded, past the `YieldFrom` with its result if it
+    /// returned, and the delegate's error raised in the frame otherwise.
+    fn gen_after_delegate(
+        &mut self,
+        g: &Ref<Generator>,
+        mut frame: Box<Frame>,
+        r: PyResult<Option<Value>>,
+    ) -> PyResult<Option<Value>> {
         match r {
             Ok(Some(v)) => {
                 *g.frame.lock() = Some(frame);
