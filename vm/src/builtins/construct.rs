@@ -201,10 +201,25 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             args.no_kw(name)?;
             args.range(name, 1, 1)?;
             let f = args.get(0).cloned().unwrap_or(Value::None);
-            Ok(Value::Instance(Ref::new(Instance::with_payload(
-                cls.clone(),
-                Payload::Wrapped(f),
-            ))))
+            let inst = Instance::with_payload(cls.clone(), Payload::Wrapped(f.clone()));
+            // 3.10+ copies the wrapped callable's names, as `functools.wraps` does (those it
+            // has: a built-in function has no `__annotations__`).
+            for attr in [
+                "__module__",
+                "__name__",
+                "__qualname__",
+                "__doc__",
+                "__annotations__",
+            ] {
+                match interp.getattr(&f, attr) {
+                    Ok(v) => {
+                        inst.dict.lock().insert(std::sync::Arc::from(attr), v);
+                    }
+                    Err(e) if e.is(crate::object::ExcKind::AttributeError) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Value::Instance(Ref::new(inst)))
         }
         TypeKind::Super => {
             args.no_kw("super")?;

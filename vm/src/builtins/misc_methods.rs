@@ -78,7 +78,10 @@ pub const PROPERTY_METHODS: Methods = &[
 ];
 /// `staticmethod.__get__` and `classmethod.__get__`: what looking the wrapped function up
 /// through a class or instance gives (the descriptor protocol called by hand).
-pub const STATICMETHOD_METHODS: Methods = &[("__get__", staticmethod_get)];
+pub const STATICMETHOD_METHODS: Methods = &[
+    ("__get__", staticmethod_get),
+    ("__call__", staticmethod_call),
+];
 pub const CLASSMETHOD_METHODS: Methods = &[("__get__", classmethod_get)];
 
 /// The function a `staticmethod`/`classmethod` wraps, and `__get__`'s `(obj, type)` arguments
@@ -119,6 +122,21 @@ fn get_args<'a>(args: &Args<'a>) -> PyResult<(&'a Value, Option<&'a Value>)> {
 /// `sm.__get__(obj, type=None)`: the function itself.
 fn staticmethod_get(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(wrapped_get(&args, "staticmethod")?.0)
+}
+
+/// `sm(*args, **kw)`: the wrapped function called (a staticmethod is callable since 3.10, so a
+/// class body may call one it has just defined, or keep it in a table).
+fn staticmethod_call(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let sm = recv(&args, "staticmethod", "__call__")?;
+    let f = match sm {
+        Value::Instance(inst) => match &inst.payload {
+            Payload::Wrapped(f) => f.clone(),
+            _ => return Err(descriptor_error("staticmethod", "__call__", sm)),
+        },
+        _ => return Err(descriptor_error("staticmethod", "__call__", sm)),
+    };
+    let a = rest(&args);
+    interp.call_kw(&f, a.pos, a.kw)
 }
 
 /// `cm.__get__(obj, type=None)`: the function bound to `type` (`type(obj)` when not given).

@@ -315,6 +315,14 @@ impl Interp {
                     out.push_str(&format!("<super: <class '{}'>, {of}>", start.name()));
                 } else if let Payload::Member { name, owner } = &inst.payload {
                     out.push_str(&format!("<member '{name}' of '{owner}' objects>"));
+                } else if let (Payload::Wrapped(f), crate::object::TypeKind::StaticMethod)
+                | (Payload::Wrapped(f), crate::object::TypeKind::ClassMethod) =
+                    (&inst.payload, inst.class.kind)
+                {
+                    // 3.10+: `<staticmethod(<function C.f at 0x...>)>`.
+                    out.push_str(&format!("<{}(", inst.class.name()));
+                    self.write_repr(f, out)?;
+                    out.push_str(")>");
                 } else {
                     out.push_str(&self.default_repr(v));
                 }
