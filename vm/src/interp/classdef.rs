@@ -676,10 +676,25 @@ fn finish_class(
             if let Some(set_name) =
                 crate::interp::special::lookup_special_on(&d.class.get(), "__set_name__")
             {
-                interp.call(
-                    &set_name,
-                    &[v.clone(), class_value.clone(), Value::str(&attr)],
-                )?;
+                let name = Value::str(&attr);
+                let r = interp.call(&set_name, &[v.clone(), class_value.clone(), name.clone()]);
+                if let Err(e) = r {
+                    // Python 3.11 raises a RuntimeError from the error (3.12 adds a note).
+                    let new = err!(
+                        RuntimeError,
+                        "Error calling __set_name__ on '{}' instance {} in '{}'",
+                        d.class.get().name(),
+                        interp.repr(&name)?,
+                        cls.name()
+                    );
+                    interp.chain_context(&new, Some(e.value()));
+                    if let Some(data) = new.exc.exc() {
+                        let mut data = data.lock();
+                        data.cause = Some(e.value());
+                        data.suppress_context = true;
+                    }
+                    return Err(new);
+                }
             }
         }
     }
