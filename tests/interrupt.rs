@@ -206,12 +206,16 @@ fn run_case(name: &str, mode: &str, path: PathBuf) -> Outcome {
 
 #[test]
 fn ctrl_c_interrupts_every_blocking_wait_in_every_gil_mode() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interrupt");
+    // A directory of its own, made afresh: the programs' directory comes first on their
+    // `sys.path`, so a file there named after a module they import (a case called `select`)
+    // would be imported instead of it, as in CPython. Hence the `wait_` prefix too.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interrupt-waits");
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (tx, rx) = mpsc::channel();
     let mut started = 0;
     for &(name, setup, wait) in CASES {
-        let path = dir.join(format!("{name}.mini"));
+        let path = dir.join(format!("wait_{name}.mini"));
         std::fs::write(&path, program(setup, wait)).expect("write program");
         for mode in ["on", "off", "old"] {
             let (tx, path) = (tx.clone(), path.clone());
