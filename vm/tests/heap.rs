@@ -1218,3 +1218,182 @@ fn garbage_beyond_roots_in_walk_order() {
         });
     }
 }
+
+// ---- A cache's remembered reference (`heap/stamped.rs`: `StampedRef`) ----
+
+use minivm_vm::heap::StampedRef;
+use minivm_vm::interp::{Args, Interp};
+use minivm_vm::object::NativeFunction;
+use minivm_vm::PyResult;
+
+fn nothing(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(Value::None)
+}
+
+/// A native function (the kind the slot holds in both models when it may).
+fn native(name: &'static str) -> Value {
+    Value::Native(Ref::new(NativeFunction::new(name, nothing)))
+}
+
+fn native_count(v: &Value) -> usize {
+    let Value::Native(r) = v else { unreachable!() };
+    Ref::count(r)
+}
+
+fn native_addr(v: &Value) -> usize {
+    let Value::Native(r) = v else { unreachable!() };
+    Ref::as_ptr(r) as usize
+}
+
+/// `slot.push_if(a, b)` on an empty stack: the value pushed, or `None` for a miss.
+fn answer(slot: &StampedRef, a: u64, b: u64) -> Option<Value> {
+    let mut stack = Vec::new();
+    if slot.push_if(a, b, &mut stack) {
+        assert_eq!(stack.len(), 1);
+        stack.pop()
+    } else {
+        assert!(stack.is_empty(), "a miss pushed {stack:?}");
+        None
+    }
+}
+
+/// What a slot does in the GIL model: an empty slot answers no stamps; a fill answers exactly
+/// its two stamps with a new reference (one count more each time) and owns one count itself; a
+/// refill gives the old object's count back; a value of a kind it does not hold (a string, an
+/// int) leaves it as it was; `NotImplemented` and `Ellipsis` (no payload) are answered too; the
+/// slot's drop gives its count back. Each object's count is checked at every step.
+#[test]
+fn stamped_ref_answers_its_stamps_and_owns_one_count() {
+    with_model(Model::Gil, || {
+        let f = native("f");
+        let g = native("g");
+        let slot = StampedRef::default();
+        for (a, b) in [(1, 1), (1, 2), (u64::MAX, 7)] {
+            assert!(answer(&slot, a, b).is_none());
+        }
+
+        slot.fill(1, 2, &f);
+        assert_eq!(native_count(&f), 2);
+        for (a, b) in [(2, 1), (1, 3), (2, 2), (0, 0), (0, 2), (1, 0)] {
+            assert!(answer(&slot, a, b).is_none(), "stamps {a} {b}");
+        }
+        let got = answer(&slot, 1, 2).expect("a hit");
+        assert!(got.is(&f));
+        assert_eq!(native_count(&f), 3);
+        let again = answer(&slot, 1, 2).expect("a hit");
+        assert_eq!(native_count(&f), 4);
+        drop((got, again));
+        assert_eq!(native_count(&f), 2);
+
+        // A refill with other stamps: the old object's count given back, the old stamps miss.
+        slot.fill(3, 4, &g);
+        assert_eq!(native_count(&f), 1);
+        assert_eq!(native_count(&g), 2);
+        assert!(answer(&slot, 1, 2).is_none());
+        assert!(answer(&slot, 3, 4).expect("a hit").is(&g));
+        assert_eq!(native_count(&g), 2);
+        // The same object again with new stamps: its count stays one for the slot.
+        slot.fill(5, 6, &g);
+        assert_eq!(native_count(&g), 2);
+        assert!(answer(&slot, 3, 4).is_none());
+        assert!(answer(&slot, 5, 6).expect("a hit").is(&g));
+
+        // Kinds the slot does not hold leave it as it is.
+        let s = Value::str("not held");
+        for v in [
+            s.clone(),
+            Value::Int(5),
+            Value::None,
+            Value::list(vec![s.clone()]),
+        ] {
+            slot.fill(7, 8, &v);
+            assert!(answer(&slot, 7, 8).is_none());
+            assert!(answer(&slot, 5, 6).expect("a hit").is(&g));
+        }
+        assert_eq!(refs_to(&s), 0);
+        assert_eq!(native_count(&g), 2);
+
+        // The values without a payload (address 0).
+        slot.fill(9, 10, &Value::NotImplemented);
+        assert_eq!(native_count(&g), 1);
+        assert!(matches!(answer(&slot, 9, 10), Some(Value::NotImplemented)));
+        assert!(answer(&slot, 5, 6).is_none());
+        slot.fill(9, 11, &Value::Ellipsis);
+        assert!(answer(&slot, 9, 10).is_none());
+        assert!(matches!(answer(&slot, 9, 11), Some(Value::Ellipsis)));
+        slot.fill(12, 13, &f);
+        assert_eq!(native_count(&f), 2);
+        assert!(answer(&slot, 12, 13).expect("a hit").is(&f));
+
+        // Dropping the slot gives its count back; an empty slot's drop gives nothing.
+        drop(slot);
+        assert_eq!(native_count(&f), 1);
+        assert_eq!(native_count(&g), 1);
+        drop(StampedRef::default());
+        let empty_after_payloadless = StampedRef::default();
+        empty_after_payloadless.fill(1, 1, &Value::Ellipsis);
+        drop(empty_after_payloadless);
+    });
+}
+
+/// Free-threaded, the slot holds only immortal objects (counts never changed) and readers may
+/// run beside a refill: a mortal function is not remembered; an immortal one is, its count left
+/// alone by fills, hits and drops; two threads reading while a third refills the slot with two
+/// immortal functions in turn each get, on a hit, the function filled with the stamps they
+/// asked for, never the other one.
+#[test]
+fn stamped_ref_read_while_refilled_free_threaded() {
+    with_model(Model::FreeThreaded, || {
+        let mortal = native("mortal");
+        let slot = StampedRef::default();
+        slot.fill(1, 1, &mortal);
+        assert!(answer(&slot, 1, 1).is_none());
+        assert_eq!(native_count(&mortal), 1);
+
+        let f = native("f");
+        let g = native("g");
+        for v in [&f, &g] {
+            let Value::Native(r) = v else { unreachable!() };
+            Ref::immortalize(r);
+        }
+        let (fc, gc_) = (native_count(&f), native_count(&g));
+        let (fa, ga) = (native_addr(&f), native_addr(&g));
+        slot.fill(1, 1, &f);
+        assert!(answer(&slot, 1, 1).expect("a hit").is(&f));
+        assert_eq!(native_count(&f), fc);
+
+        let rounds = if cfg!(miri) { 6 } else { 2000 };
+        let f_shared = Shared::new(f.clone());
+        let g_shared = Shared::new(g.clone());
+        std::thread::scope(|sc| {
+            let slot = &slot;
+            for _ in 0..2 {
+                sc.spawn(move || {
+                    let mut hits = 0;
+                    for i in 0..rounds * 2 {
+                        let (stamp, want) = if i % 2 == 0 { (1, fa) } else { (2, ga) };
+                        if let Some(v) = answer(slot, stamp, stamp) {
+                            assert_eq!(native_addr(&v), want, "stamps {stamp} answered another");
+                            hits += 1;
+                        }
+                    }
+                    hits
+                });
+            }
+            sc.spawn(move || {
+                let (f, g) = (f_shared.into_inner(), g_shared.into_inner());
+                for _ in 0..rounds {
+                    slot.fill(2, 2, &g);
+                    slot.fill(1, 1, &f);
+                }
+            });
+        });
+        assert_eq!(native_count(&f), fc);
+        assert_eq!(native_count(&g), gc_);
+        drop(slot);
+        assert_eq!(native_count(&f), fc);
+        let mut kept = IMMORTAL_VALUES.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push(Shared::new(f));
+        kept.push(Shared::new(g));
+    });
+}

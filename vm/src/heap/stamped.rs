@@ -22,7 +22,7 @@
 //! held then; the dicts are unchanged since (their stamps are the same), so it is the value
 //! they hold now, or (free-threaded, a write racing the load) the one they held just before it.
 
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
 
 use super::{free_threaded, HeapBox, Ref};
 use crate::value::Value;
@@ -33,10 +33,21 @@ pub struct StampedRef {
     seq: AtomicU64,
     stamps: [AtomicU64; 2],
     /// The value's two words (`Value` is `repr(C, u64)`: its tag, then its payload): the tag
-    /// of a variant holding a `Ref` and that `Ref`'s address, whose count the slot owns; or
-    /// the tag of `NotImplemented`/`Ellipsis` and 0. Both 0 when the slot is empty.
+    /// of a variant holding a `Ref` and that `Ref`'s pointer, whose count the slot owns; or
+    /// the tag of `NotImplemented`/`Ellipsis` and null. 0 and null when the slot is empty. The
+    /// pointer is kept as a pointer, not an integer, so that the `Value` rebuilt from it
+    /// (`Words`) carries the object's provenance (an integer turned into a pointer has none:
+    /// Miri reports it, and using it is undefined behaviour).
     tag: AtomicU64,
-    addr: AtomicU64,
+    addr: AtomicPtr<()>,
+}
+
+/// A `Value`'s two words as the slot keeps them (`Value` is `repr(C, u64)`: the tag, then the
+/// payload, which for the variants the slot holds is one `Ref` or nothing).
+#[repr(C)]
+struct Words {
+    tag: u64,
+    addr: *mut (),
 }
 
 /// The stamps of an empty slot: no dict shows them (a dict's stamps are 0 until it is named,
@@ -49,7 +60,7 @@ impl Default for StampedRef {
             seq: AtomicU64::new(0),
             stamps: [AtomicU64::new(EMPTY), AtomicU64::new(EMPTY)],
             tag: AtomicU64::new(0),
-            addr: AtomicU64::new(0),
+            addr: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 }
@@ -72,7 +83,7 @@ impl StampedRef {
         if (s1 ^ s2) | (s1 & 1) != 0 || sa != a || sb != b {
             return false;
         }
-        if addr != 0 {
+        if !addr.is_null() {
             // SAFETY: the equal even sequence numbers show `tag` and `addr` are the words of
             // one finished fill, still in the slot when the stamps were read (GIL model:
             // nothing runs beside this read at all): the address of a heap object whose count
@@ -81,10 +92,10 @@ impl StampedRef {
             // one count more, for the clone pushed below.
             unsafe { (*(addr as *const HeapBox<()>)).header.incref() };
         }
-        // SAFETY: `[tag, addr]` are the two words of a valid `Value` (`fill` took them from
-        // one: a `Ref` variant and its address, or a variant without a payload, whose second
+        // SAFETY: `tag` and `addr` are the two words of a valid `Value` (`fill` took them from
+        // one: a `Ref` variant and its pointer, or a variant without a payload, whose second
         // word is padding), and the count just added is the one this value owns.
-        let v = unsafe { std::mem::transmute::<[u64; 2], Value>([tag, addr]) };
+        let v = unsafe { std::mem::transmute::<Words, Value>(Words { tag, addr }) };
         super::push_inline(stack, v);
         true
     }
@@ -98,7 +109,7 @@ impl StampedRef {
             Value::Native(r) if allowed(r, true) => address(r),
             Value::Class(r) if allowed(r, r.builtin) => address(r),
             Value::Function(r) if allowed(r, false) => address(r),
-            Value::NotImplemented | Value::Ellipsis => 0,
+            Value::NotImplemented | Value::Ellipsis => std::ptr::null_mut(),
             _ => return,
         };
         // SAFETY: `Value` is `repr(C, u64)`: its first word is the tag, always initialized.
@@ -122,7 +133,7 @@ impl StampedRef {
         self.stamps[0].store(a, Ordering::Relaxed);
         self.stamps[1].store(b, Ordering::Relaxed);
         self.seq.store(s + 2, Ordering::Release);
-        // SAFETY: the words a fill stored (or the empty slot's zeros), no longer in the slot:
+        // SAFETY: the words a fill stored (or the empty slot's 0 and null), no longer in the slot:
         // the count they owned is given back once.
         unsafe { release(old_tag, old_addr) };
     }
@@ -150,20 +161,20 @@ fn allowed<T: super::Trace>(r: &Ref<T>, unnoticed: bool) -> bool {
     }
 }
 
-fn address<T>(r: &Ref<T>) -> u64 {
-    r.ptr.as_ptr() as u64
+fn address<T>(r: &Ref<T>) -> *mut () {
+    r.ptr.as_ptr().cast()
 }
 
 /// Give back the count a slot's words owned (nothing for an empty slot).
 ///
 /// # Safety
-/// `[tag, addr]` are both 0, or the words `fill` stored, no longer in any slot, whose count is
-/// given back once.
-unsafe fn release(tag: u64, addr: u64) {
-    if tag == 0 && addr == 0 {
+/// `tag` and `addr` are 0 and null, or the words `fill` stored, no longer in any slot, whose
+/// count is given back once.
+unsafe fn release(tag: u64, addr: *mut ()) {
+    if tag == 0 && addr.is_null() {
         return;
     }
     // SAFETY: the caller's contract: the words of a valid value whose count the slot owned;
     // dropping the value made of them gives that count back.
-    drop(unsafe { std::mem::transmute::<[u64; 2], Value>([tag, addr]) });
+    drop(unsafe { std::mem::transmute::<Words, Value>(Words { tag, addr }) });
 }
