@@ -196,6 +196,7 @@ fn main() -> ExitCode {
         println!("UPDATE_GOLDEN is set: error goldens are rewritten from minivm's output");
     }
 
+    const SLOWEST_SHOWN: usize = 12;
     let jobs = std::env::var("MINIVM_TEST_JOBS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -209,7 +210,7 @@ fn main() -> ExitCode {
     // so a program sleeping for seconds does not leave one of the cores idle.
     let (waiting, computing): (Vec<usize>, Vec<usize>) =
         (0..cases.len()).partition(|&i| cases[i].waits);
-    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Outcome, Duration)>> = Mutex::new(Vec::new());
     // Each queue's next unclaimed position, shared by its threads.
     let positions = [AtomicUsize::new(0), AtomicUsize::new(0)];
     thread::scope(|s| {
@@ -221,10 +222,12 @@ fn main() -> ExitCode {
                     let slot = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&i) = queue.get(slot) else { break };
                     let case = &cases[i];
+                    let began = Instant::now();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         run_case(case, config)
                     }))
                     .unwrap_or_else(|_| Outcome::Fail("harness panicked on this program".into()));
+                    let took = began.elapsed();
                     let mark = match &outcome {
                         Outcome::Pass => "ok",
                         Outcome::Pending => "pending",
@@ -234,18 +237,18 @@ fn main() -> ExitCode {
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push((i, outcome));
+                        .push((i, outcome, took));
                 });
             }
         }
     });
 
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(i, _)| *i);
+    results.sort_by_key(|(i, _, _)| *i);
     let (mut passed, mut pending, mut failed) = (0, 0, 0);
     let mut per_folder: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut report = String::new();
-    for (i, outcome) in &results {
+    for (i, outcome, _) in &results {
         let case = &cases[*i];
         let folder = case
             .name
@@ -279,6 +282,16 @@ fn main() -> ExitCode {
             }
         }
     }
+    // Where the suite's time goes (minivm's run and python3's together, per program): the
+    // set-up budget in README counts this suite's wall time.
+    let mut by_time: Vec<_> = results.iter().map(|(i, _, took)| (*took, *i)).collect();
+    by_time.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
+    let slowest: Vec<String> = by_time
+        .iter()
+        .take(SLOWEST_SHOWN)
+        .map(|(took, i)| format!("{} {:.1}s", cases[*i].name, took.as_secs_f64()))
+        .collect();
+    println!("slowest programs: {}", slowest.join(", "));
     let verdict = if failed == 0 && problems.is_empty() {
         "ok"
     } else {
