@@ -170,6 +170,7 @@ fn address<T>(r: &Ref<T>) -> *mut () {
 /// # Safety
 /// `tag` and `addr` are 0 and null, or the words `fill` stored, no longer in any slot, whose
 /// count is given back once.
+// SAFETY: an `unsafe fn` for its contract above; each call states why that contract holds.
 unsafe fn release(tag: u64, addr: *mut ()) {
     if tag == 0 && addr.is_null() {
         return;
