@@ -125,6 +125,43 @@ fn frame_place(f: &Frame) -> (i64, i64) {
     )
 }
 
+/// Where the frame a frame object of this thread ([`OWN`]) stands for was made: (the frame's
+/// place, its code's). `None` for other frame objects.
+fn own_place(frame: &Value) -> Option<(i64, i64)> {
+    let Value::Tuple(place) = attr(frame, OWN) else {
+        return None;
+    };
+    match &place.items[..] {
+        [Value::Int(at), Value::Int(code)] => Some((*at, *code)),
+        _ => None,
+    }
+}
+
+/// `read` of the frame at `place` where this thread can reach it: among the frames of the
+/// dispatch loop and the callers waiting on a call, else suspended in the frame object's
+/// generator (`read`'s second argument: true). `None` if it is in neither (it finished).
+fn find_own<R>(
+    interp: &Interp,
+    frame: &Value,
+    place: (i64, i64),
+    read: impl Fn(&Frame, bool) -> R,
+) -> Option<R> {
+    let here = |f: &Frame| frame_place(f) == place;
+    let running = lent_stack(&interp.frames, &interp.parked, None, None).find_map(|l| match l {
+        StackLoan::A(f) if here(f) => Some(read(f, false)),
+        StackLoan::B(p) if here(p.frame.get()) => Some(read(p.frame.get(), false)),
+        _ => None,
+    });
+    running.or_else(|| match attr(frame, GEN) {
+        Value::Generator(g) => g
+            .frame
+            .lock()
+            .as_deref()
+            .and_then(|f| here(f).then(|| read(f, true))),
+        _ => None,
+    })
+}
+
 /// `f_lineno` of a frame object of this thread ([`OWN`]): the line its frame runs now, as
 /// CPython's frame objects show, wherever this thread can reach it (among the frames of the
 /// dispatch loop, the callers waiting on a call (the frame reading its own `f_lineno` waits on
@@ -132,28 +169,14 @@ fn frame_place(f: &Frame) -> (i64, i64) {
 /// finished: the line of its last call or attribute read, not always of its `return`). `None`
 /// for other frame objects.
 fn own_line(interp: &Interp, frame: &Value) -> Option<Value> {
-    let Value::Tuple(place) = attr(frame, OWN) else {
-        return None;
-    };
-    let [Value::Int(at), Value::Int(code)] = &place.items[..] else {
-        return None;
-    };
-    let here = |f: &Frame| frame_place(f) == (*at, *code);
-    let running = lent_stack(&interp.frames, &interp.parked, None, None).find_map(|l| match l {
-        StackLoan::A(f) if here(f) => Some(f.line()),
-        StackLoan::B(p) if here(p.frame.get()) => Some(p.frame.get().line()),
-        _ => None,
+    let place = own_place(frame)?;
+    let now = find_own(interp, frame, place, |f, suspended| {
+        match (suspended, f.ip) {
+            (true, 0) => f.code.obj.first_line,
+            _ => f.line(),
+        }
     });
-    let suspended = || match attr(frame, GEN) {
-        Value::Generator(g) => g.frame.lock().as_deref().and_then(|f| {
-            here(f).then(|| match f.ip {
-                0 => f.code.obj.first_line,
-                _ => f.line(),
-            })
-        }),
-        _ => None,
-    };
-    match running.or_else(suspended) {
+    match now {
         Some(line) => {
             let line = Value::Int(line.into());
             if let Value::Instance(inst) = frame {
@@ -176,27 +199,9 @@ fn live_locals(interp: &Interp, frame: &Value) -> Option<Value> {
     let Value::Instance(inst) = frame else {
         return None;
     };
-    let Value::Tuple(place) = attr(frame, OWN) else {
-        return None;
-    };
-    let [Value::Int(at), Value::Int(code)] = &place.items[..] else {
-        return None;
-    };
-    let here = |f: &Frame| frame_place(f) == (*at, *code);
-    let running = lent_stack(&interp.frames, &interp.parked, None, None).find_map(|l| match l {
-        StackLoan::A(f) if here(f) => Some(super::introspect::frame_locals(f)),
-        StackLoan::B(p) if here(p.frame.get()) => {
-            Some(super::introspect::frame_locals(p.frame.get()))
-        }
-        _ => None,
-    });
-    let fresh = running.or_else(|| match attr(frame, GEN) {
-        Value::Generator(g) => g
-            .frame
-            .lock()
-            .as_deref()
-            .and_then(|f| here(f).then(|| super::introspect::frame_locals(f))),
-        _ => None,
+    let place = own_place(frame)?;
+    let fresh = find_own(interp, frame, place, |f, _| {
+        super::introspect::frame_locals(f)
     })?;
     let kept = made_locals(frame);
     let (Some(Value::Dict(kept)), Value::Dict(now)) = (&kept, &fresh) else {
