@@ -16,7 +16,9 @@ use crate::value::Value;
 
 /// `cls(*args, **kw)` for a built-in class other than the exceptions.
 pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<Value> {
-    let name = &*cls.name();
+    // The class's name (an `Arc<str>`: a clone is an atomic add, its drop another) only where
+    // a branch needs it: `set(s)` and `list(x)` are called in loops.
+    let name = || cls.name();
     match cls.kind {
         TypeKind::Object => {
             interp.check_recursion(crate::interp::guard::CALLING)?;
@@ -118,8 +120,11 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         }
         TypeKind::Set | TypeKind::FrozenSet => {
             let frozen = cls.kind == TypeKind::FrozenSet;
-            args.no_kw(name)?;
-            args.range(name, 0, 1)?;
+            if !args.kw.is_empty() || args.pos.len() > 1 {
+                let name = &*name();
+                args.no_kw(name)?;
+                args.range(name, 0, 1)?;
+            }
             let items = match args.get(0) {
                 None => Default::default(),
                 Some(Value::Set(s)) if frozen && s.frozen => return Ok(Value::Set(s.clone())),
@@ -198,6 +203,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             Ok(property_instance(cls, payload, Some(doc)))
         }
         TypeKind::StaticMethod | TypeKind::ClassMethod => {
+            let name = &*name();
             args.no_kw(name)?;
             args.range(name, 1, 1)?;
             let f = args.get(0).cloned().unwrap_or(Value::None);
@@ -270,6 +276,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
         // `zip(a, b)`, `enumerate(x)`...: the iterator types that are built-in names, and
         // `itertools.permutations(x)`... (module `itertools`).
         TypeKind::Iterator => {
+            let name = &*name();
             let table = if &*cls.module == "itertools" {
                 crate::stdlib::itertools::ITERATOR_TYPES
             } else {
@@ -315,7 +322,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             );
             Ok(Value::Module(m))
         }
-        _ => raise!(TypeError, "cannot create '{name}' instances"),
+        _ => raise!(TypeError, "cannot create '{}' instances", name()),
     }
 }
 

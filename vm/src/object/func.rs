@@ -298,8 +298,11 @@ impl CellObj {
         }
     }
 
+    /// The value (`LOAD_DEREF`): a shared read, and inline, so the dispatch loop's
+    /// `LOAD_DEREF` makes no call for it.
+    #[inline]
     pub fn get(&self) -> Value {
-        self.value.lock().clone()
+        self.value.read().clone()
     }
 
     pub fn set(&self, v: Value) {
