@@ -141,37 +141,18 @@ impl<T> SetTable<T> {
     /// being inserted (so the caller needs no copy of it to compare with).
     pub fn insert_with(&mut self, hash: i64, value: T, mut eq: impl FnMut(&T, &T) -> bool) -> bool {
         let mask = self.mask();
-        let mut perturb = hash as u64;
-        let mut i = (hash as u64 as usize) & mask;
+        let i = (hash as u64 as usize) & mask;
         let mut freeslot: Option<usize> = None;
-        let empty_at;
-        'outer: loop {
-            let probes = if i + LINEAR_PROBES <= mask {
-                LINEAR_PROBES
-            } else {
-                0
-            };
-            for j in i..i + probes + 1 {
-                match &self.table[j] {
-                    Slot::Empty => {
-                        empty_at = j;
-                        break 'outer;
-                    }
-                    Slot::Active(h, v) => {
-                        if *h == hash && eq(v, &value) {
-                            return false;
-                        }
-                    }
-                    Slot::Dummy => freeslot = Some(j),
-                }
+        // The first slot probed is free (the common case while a set is being built): the
+        // slot the probe would choose, found without setting it up.
+        let empty_at = if let Some(Slot::Empty) = self.table.get(i) {
+            i
+        } else {
+            match self.probe_for_insert(hash, &value, &mut freeslot, &mut eq) {
+                Some(j) => j,
+                None => return false,
             }
-            perturb >>= PERTURB_SHIFT;
-            i = (i
-                .wrapping_mul(5)
-                .wrapping_add(1)
-                .wrapping_add(perturb as usize))
-                & mask;
-        }
+        };
         if let Some(f) = freeslot {
             self.used += 1;
             self.table[f] = Slot::Active(hash, value);
@@ -191,11 +172,54 @@ impl<T> SetTable<T> {
         true
     }
 
+    /// `insert_with`'s probe: `Some(j)`, the first empty slot (the last dummy met before it
+    /// left in `freeslot`), or `None` when an equal element is stored.
+    fn probe_for_insert(
+        &self,
+        hash: i64,
+        value: &T,
+        freeslot: &mut Option<usize>,
+        eq: &mut impl FnMut(&T, &T) -> bool,
+    ) -> Option<usize> {
+        let mask = self.mask();
+        let mut perturb = hash as u64;
+        let mut i = (hash as u64 as usize) & mask;
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask {
+                LINEAR_PROBES
+            } else {
+                0
+            };
+            for j in i..i + probes + 1 {
+                match &self.table[j] {
+                    Slot::Empty => return Some(j),
+                    Slot::Active(h, v) => {
+                        if *h == hash && eq(v, value) {
+                            return None;
+                        }
+                    }
+                    Slot::Dummy => *freeslot = Some(j),
+                }
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
+        }
+    }
+
     /// Insert into a table known to contain no dummies and no equal element.
     fn insert_clean(table: &mut [Slot<T>], hash: i64, value: T) {
         let mask = table.len() - 1;
         let mut perturb = hash as u64;
         let mut i = (hash as u64 as usize) & mask;
+        // The first slot probed is free: the one the search below would find.
+        if let Some(slot @ Slot::Empty) = table.get_mut(i) {
+            *slot = Slot::Active(hash, value);
+            return;
+        }
         loop {
             let probes = if i + LINEAR_PROBES <= mask {
                 LINEAR_PROBES
