@@ -123,6 +123,7 @@ pub fn deque_class() -> Ref<Class> {
 }
 
 /// The `_collections` module: `deque`, which `collections` (vm/lib/collections/) re-exports,
+/// `_tuplegetter` (a named tuple's fields, `stdlib/tuplegetter.rs`),
 /// the two steps of `OrderedDict` that reorder its dict (CPython keeps `OrderedDict` in
 /// `_collections` too) and `Counter`'s counting loop (`_count_elements`, as CPython's).
 pub fn collections_module() -> Ref<Module> {
@@ -137,6 +138,10 @@ pub fn collections_module() -> Ref<Module> {
         ],
         vec![
             ("deque", Value::Class(deque_class())),
+            (
+                "_tuplegetter",
+                Value::Class(crate::stdlib::tuplegetter::tuplegetter_class()),
+            ),
             // For `collections.abc` to register without importing `array`, which a program's
             // `array.py` may shadow (CPython's array module registers itself).
             ("_array", Value::Class(crate::stdlib::array::array_class())),

@@ -63,6 +63,7 @@ pub mod tempfile;
 pub mod thread;
 pub mod time;
 pub mod traceback;
+pub mod tuplegetter;
 pub mod tzfile;
 pub mod unicodedata;
 pub mod weakref;
