@@ -329,8 +329,9 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
 /// `super(start, obj)` of class `cls`, once `obj` is checked to be an instance or subclass of
 /// `start`.
 fn make_super(cls: &Ref<Class>, start: &Ref<Class>, obj: &Value) -> PyResult<Value> {
+    // (A class is also an instance of its metaclass: `super(Meta, C)`.)
     let ok = match obj {
-        Value::Class(c) => c.is_subclass(start),
+        Value::Class(c) => c.is_subclass(start) || class_of(obj).is_subclass(start),
         other => class_of(other).is_subclass(start),
     };
     if !ok {

@@ -922,6 +922,18 @@ impl Interp {
     }
 
     fn super_getattr(&mut self, start: &Ref<Class>, target: &Value, name: &str) -> PyResult<Value> {
+        /// The attributes `type` answers for each class from descriptors of its own.
+        const TYPE_DESCRIPTORS: &[&str] = &[
+            "__name__",
+            "__qualname__",
+            "__module__",
+            "__base__",
+            "__bases__",
+            "__mro__",
+            "__doc__",
+            "__dict__",
+            "__annotations__",
+        ];
         // Search the MRO of the object's type (or of the class itself, for class methods) from
         // just after `start`: with multiple inheritance the next class need not be a base of
         // `start` (cooperative `super()` in diamonds).
@@ -938,6 +950,13 @@ impl Interp {
             .position(|c| Ref::ptr_eq(c, start))
             .map_or_else(|| Class::mro(start).split_off(1), |i| mro[i + 1..].to_vec());
         for c in &after {
+            // `super().__name__` in a metaclass's method: `type`'s own descriptors (not in
+            // minivm's dict of `type`) read the class, as CPython's getsets do.
+            if let (true, Value::Class(tc)) = (meta_target, target) {
+                if Ref::ptr_eq(c, &types().type_) && TYPE_DESCRIPTORS.contains(&name) {
+                    return self.class_getattr(tc, name);
+                }
+            }
             let mut found = c.dict.read().get(name).cloned();
             if found.is_none() && c.builtin {
                 // `super().__setitem__(k, v)` in a subclass of a built-in data type.
