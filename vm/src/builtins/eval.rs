@@ -27,7 +27,13 @@ static CODE_CLASS: Global<Ref<Class>> = Global::new();
 
 pub(crate) fn code_class() -> Ref<Class> {
     CODE_CLASS
-        .get_or_init(|| crate::stdlib::native_class("code", "builtins", &[("__repr__", code_repr)]))
+        .get_or_init(|| {
+            crate::stdlib::native_class(
+                "code",
+                "builtins",
+                &[("__repr__", code_repr), ("co_positions", code_positions)],
+            )
+        })
         .clone()
 }
 
@@ -61,6 +67,26 @@ fn code_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         attr("co_filename"),
         attr("co_firstlineno")
     )))
+}
+
+/// `code.co_positions()`: an iterator of `(line, end_line, column, end_column)`, one for each of
+/// minivm's instructions (not CPython's: the count and order differ), columns in UTF-8 bytes
+/// from the start of their line; None where minivm has no source range or source text.
+fn code_positions(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let this = args.one("code.co_positions")?;
+    let Some(code) = compiled_code(this) else {
+        raise!(
+            TypeError,
+            "descriptor 'co_positions' requires a 'code' object"
+        );
+    };
+    let rows = interp.span_positions(&code.filename, &code.lines, &code.spans);
+    let int = |v: Option<u32>| v.map_or(Value::None, |n| Value::Int(n.into()));
+    let items = rows
+        .into_iter()
+        .map(|row| Value::tuple(row.into_iter().map(int).collect()))
+        .collect();
+    interp.get_iter(&Value::list(items))
 }
 
 /// The text of a source argument (str, or UTF-8 bytes), or the code object it already is.

@@ -64,6 +64,11 @@ fn frame_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             return Ok(line);
         }
     }
+    if name == Some(SPAN) {
+        if let Some(span) = args.pos.first().and_then(|f| own_span(interp, f)) {
+            return Ok(span);
+        }
+    }
     if name == Some("f_locals") {
         if let Some(Value::Cell(cell)) = args.pos.first().map(|f| attr(f, TRACED)) {
             return traced_frame_locals(interp, &cell);
@@ -186,6 +191,34 @@ fn own_line(interp: &Interp, frame: &Value) -> Option<Value> {
             Some(line)
         }
         None => Some(attr(frame, LAST_LINE)),
+    }
+}
+
+/// The attribute by which a frame object (as a traceback, `tb._minivm_span`) gives the source
+/// range of the instruction its frame runs: `(start, end, False)`, which `traceback._columns`
+/// turns into columns (`inspect`'s `positions`).
+const SPAN: &str = "_minivm_span";
+const LAST_SPAN: &str = "_minivm_last_span";
+
+/// [`SPAN`] of a frame object of this thread ([`OWN`]): read from its frame, as [`own_line`]
+/// reads the line, else the range last seen (None if never read while the frame ran).
+fn own_span(interp: &Interp, frame: &Value) -> Option<Value> {
+    let place = own_place(frame)?;
+    let now = find_own(interp, frame, place, |f, _| f.span());
+    match now {
+        Some((start, end)) => {
+            let span = Value::tuple(vec![
+                Value::Int(start.into()),
+                Value::Int(end.into()),
+                Value::Bool(false),
+            ]);
+            if let Value::Instance(inst) = frame {
+                let old = inst.dict.lock().insert(Arc::from(LAST_SPAN), span.clone());
+                drop(old);
+            }
+            Some(span)
+        }
+        None => Some(attr(frame, LAST_SPAN)),
     }
 }
 

@@ -466,6 +466,49 @@ impl Interp {
         Some((end_line as u32, col as u32, end_col as u32))
     }
 
+    /// `code.co_positions()` of an instruction sequence: for instruction `i` (its line
+    /// `lines[i]`, its source range `spans[i]` in `filename`) `[line, end line, column, end
+    /// column]`, the columns counted as [`Self::span_columns`] counts them; the end line is the
+    /// line and the columns None where the range or the source is unknown. The source's line
+    /// starts are found once, not for each instruction.
+    pub(crate) fn span_positions(
+        &self,
+        filename: &str,
+        lines: &[u32],
+        spans: &[(u32, u32)],
+    ) -> Vec<[Option<u32>; 4]> {
+        let src = self.source_text(filename);
+        let starts: Vec<usize> = match &src {
+            Some(text) => std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+            None => Vec::new(),
+        };
+        let locate = |at: usize| -> Option<(u32, u32)> {
+            if at > src.as_ref()?.len() {
+                return None;
+            }
+            let row = starts.partition_point(|&s| s <= at).checked_sub(1)?;
+            Some((row as u32 + 1, (at - starts[row]) as u32))
+        };
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, &line)| {
+                let span = spans.get(i).copied().unwrap_or((0, 0));
+                let ends = (span != (0, 0) && span.0 <= span.1)
+                    .then(|| Some((locate(span.0 as usize)?, locate(span.1 as usize)?)))
+                    .flatten();
+                match ends {
+                    Some(((_, col), (end_line, end_col))) => {
+                        [Some(line), Some(end_line), Some(col), Some(end_col)]
+                    }
+                    None => [Some(line), Some(line), None, None],
+                }
+            })
+            .collect()
+    }
+
     /// The `~~^^` line under a frame's source line (`carets.rs`).
     fn marker_line(&self, e: &TraceEntry) -> Option<String> {
         let src = self.source_text(&e.filename)?;
