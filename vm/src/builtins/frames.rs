@@ -10,7 +10,8 @@
 //! frame's variables are kept as (position, value) pairs and made into the `f_locals` dict on
 //! its first read (`pending_locals`): most frame objects are only walked. A traceback's frame
 //! objects (`frame_object`) read `f_locals` from the cell their entry shares with the frame
-//! (`TraceEntry::locals`), filled as the frame finishes.
+//! (`TraceEntry::locals`), filled as the frame finishes. A frame object of this thread that a
+//! program holds is found again for its frame (`KEPT_FRAMES`, weakly), so a frame has one.
 
 use crate::builtins::args::{to_index, Sig, Style};
 use crate::heap::{Global, Ref};
@@ -950,6 +951,17 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
     let mut back = Value::None;
     let mut like = None;
     for s in frames {
+        // A frame of this thread that has a frame object still alive, made with the same
+        // frame object below it: that one, as CPython has one frame object per frame.
+        let place = match (&s.own, thread) {
+            (Some((place, _)), None) if s.line != 0 => Some(*place),
+            _ => None,
+        };
+        if let Some(found) = place.and_then(|p| kept_frame_object(p, &back)) {
+            back = found;
+            continue;
+        }
+        let below = back.clone();
         let code = match s.code {
             Some(code) => code,
             None => new_object(
@@ -988,8 +1000,54 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
             attrs.push((PENDING, pending));
         }
         back = shaped_frame_object(&mut like, attrs);
+        if let Some(place) = place {
+            keep_frame_object(place, &below, &back);
+        }
     }
     back
+}
+
+/// A frame object this thread made and a program still holds: where its frame lives
+/// ([`OWN`]), the address of its `f_back` (0 for None) and the object itself, weakly (a frame
+/// object nobody holds is freed as before, with the variables it shows).
+type KeptFrame = ((i64, i64), usize, crate::heap::weak::Weak<Instance>);
+
+thread_local! {
+    static KEPT_FRAMES: std::cell::RefCell<Vec<KeptFrame>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The frame object kept for the frame at `place` whose `f_back` is `back`, if it is alive.
+/// (A frame that returned, its box then reused by a new call of the same code from the same
+/// caller, cannot be told apart from it: that call gets the same object, where CPython makes
+/// a new one.)
+fn kept_frame_object(place: (i64, i64), back: &Value) -> Option<Value> {
+    let below = if back.is_none() { 0 } else { back.id() };
+    KEPT_FRAMES.with(|kept| {
+        let kept = kept.borrow();
+        let (_, at, weak) = kept.iter().find(|(p, _, _)| *p == place)?;
+        if *at != below {
+            return None;
+        }
+        weak.upgrade().map(Value::Instance)
+    })
+}
+
+/// Remember `made`, the frame object of the frame at `place` with `back` below it (in place of
+/// an older one there), and forget the frame objects that were freed.
+fn keep_frame_object(place: (i64, i64), back: &Value, made: &Value) {
+    let Value::Instance(inst) = made else {
+        return;
+    };
+    let Some(weak) = Ref::downgrade(inst) else {
+        return;
+    };
+    let below = if back.is_none() { 0 } else { back.id() };
+    KEPT_FRAMES.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        kept.retain(|(p, _, w)| *p != place && !w.is_dead());
+        kept.push((place, below, weak));
+    });
 }
 
 /// A frame object with `attrs`, its attribute table made in one step from the names of `like`
