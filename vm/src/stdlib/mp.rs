@@ -24,7 +24,6 @@ use crate::interp::{Args, Interp};
 use crate::object::{Dict, Module};
 use crate::stdlib::os::os_error;
 use crate::stdlib::select::poll_fds;
-use crate::stdlib::sha512::sha512;
 use crate::stdlib::sync::seconds;
 use crate::stdlib::{func, make_module};
 use crate::value::Value;
@@ -67,7 +66,6 @@ pub fn module() -> Ref<Module> {
             ("shm_create", func("shm_create", shm_create)),
             ("shm_read", func("shm_read", shm_read)),
             ("shm_write", func("shm_write", shm_write)),
-            ("hmac_sha512", func("hmac_sha512", hmac_sha512_fn)),
         ],
     )
 }
@@ -749,32 +747,4 @@ pub fn executable() -> String {
     std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Authentication of `multiprocessing.connection`'s Listener and Client
-
-/// HMAC-SHA512 (RFC 2104) of `msg` under `key`: the digest a connection's challenge is answered
-/// with.
-pub fn hmac_sha512(key: &[u8], msg: &[u8]) -> [u8; 64] {
-    const BLOCK: usize = 128;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..64].copy_from_slice(&sha512(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    inner.extend_from_slice(msg);
-    let mut outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    outer.extend_from_slice(&sha512(&inner));
-    sha512(&outer)
-}
-
-/// `hmac_sha512(key, msg)`: the digest, as bytes.
-fn hmac_sha512_fn(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [key, msg] = Sig::kw("hmac_sha512", &["key", "msg"], 2).bind::<2>(&args)?;
-    let key = arg_bytes(key.unwrap_or(&Value::None))?;
-    let msg = arg_bytes(msg.unwrap_or(&Value::None))?;
-    Ok(Value::bytes(hmac_sha512(&key, &msg).to_vec()))
 }
