@@ -81,7 +81,7 @@ pub fn run_module_main(vm: &Arc<Vm>, name: &str, inspect: Option<Inspect>) -> i3
         if let Value::Module(sys) = &sys {
             if let Some(Value::List(argv)) = sys.dict.get_str("argv") {
                 if let Some(first) = argv.items.lock().first_mut() {
-                    *first = Value::str(&found.filename);
+                    *first = Value::str(&found.argv0());
                 }
             }
         }

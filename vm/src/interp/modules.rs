@@ -434,6 +434,16 @@ pub struct MainSource {
 }
 
 impl MainSource {
+    /// Its `sys.argv[0]`: its file, except that a library module's says `.py` as CPython's
+    /// does, so a command line that names itself from it (optparse's and argparse's `prog`)
+    /// prints `server.py`, not `server.mini`.
+    pub fn argv0(&self) -> String {
+        match self.filename.strip_suffix(".mini") {
+            Some(stem) if self.lib_path.is_some() => format!("{stem}.py"),
+            _ => self.filename.clone(),
+        }
+    }
+
     /// Its code: the library's build-time compilation of this source, or compiled now.
     pub fn compile(&self) -> PyResult<Arc<minivm_compiler::bytecode::CodeObject>> {
         if let Some(code) = self

@@ -408,6 +408,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("posix.mini", include_str!("../../lib/posix.mini")),
     ("posixpath.mini", include_str!("../../lib/posixpath.mini")),
     ("pprint.mini", include_str!("../../lib/pprint.mini")),
+    ("profile.mini", include_str!("../../lib/profile.mini")),
     ("pstats.mini", include_str!("../../lib/pstats.mini")),
     ("pwd.mini", include_str!("../../lib/pwd.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
