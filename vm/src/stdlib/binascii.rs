@@ -376,20 +376,11 @@ fn crc32(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ))))
 }
 
-/// Continue the CRC-32 `crc` over `data`.
+/// Continue the CRC-32 `crc` over `data` (ISO-HDLC, zlib's and CPython's).
 pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
-    let mut c = !crc;
-    for &b in data {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
+    let mut hasher = crc32fast::Hasher::new_with_initial(crc);
+    hasher.update(data);
+    hasher.finalize()
 }
 
 /// `crc_hqx(data, value)`: the CRC-CCITT of binhex4 (polynomial 0x1021, not reflected).
