@@ -177,15 +177,19 @@ fn epoll_unregister(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The `timeout` of `epoll.poll` in seconds (None or negative: forever).
 fn timeout_arg(v: Option<&Value>) -> PyResult<Option<Duration>> {
-    let secs = match v {
+    let ns = match v {
         None | Some(Value::None) => return Ok(None),
-        Some(v) => crate::stdlib::sync::seconds(v)?,
+        Some(v) => crate::stdlib::sync::seconds(v)?.ns()?,
     };
-    if secs < 0.0 {
+    // CPython rounds up to whole milliseconds, which epoll_wait takes as a C int.
+    let ms = ns.div_euclid(1_000_000) + i64::from(ns.rem_euclid(1_000_000) != 0);
+    if ms > i64::from(i32::MAX) || ms < i64::from(i32::MIN) {
+        return Err(crate::err!(OverflowError, "timeout is too large"));
+    }
+    if ms < 0 {
         return Ok(None);
     }
-    // CPython rounds up to whole milliseconds.
-    Ok(Some(Duration::from_millis((secs * 1000.0).ceil() as u64)))
+    Ok(Some(Duration::from_millis(ms.unsigned_abs())))
 }
 
 /// `epoll.poll(timeout=None, maxevents=-1)`: `(fd, events)` pairs, after waiting (with the GIL

@@ -250,23 +250,6 @@ pub fn arg<'a>(args: &Args<'a>, i: usize, name: &str) -> Option<&'a Value> {
     args.pos.get(i).or_else(|| args.kwarg(name))
 }
 
-/// A timeout argument: `None`/absent/negative means wait forever.
-pub fn timeout_arg(v: Option<&Value>) -> PyResult<Option<std::time::Duration>> {
-    match v {
-        None | Some(Value::None) => Ok(None),
-        Some(Value::Int(i)) if *i < 0 => Ok(None),
-        Some(Value::Float(f)) if *f < 0.0 => Ok(None),
-        Some(Value::Int(i)) => Ok(Some(std::time::Duration::from_secs(*i as u64))),
-        Some(Value::Float(f)) if f.is_finite() => Ok(Some(std::time::Duration::from_secs_f64(*f))),
-        Some(Value::Float(_)) => Err(err!(OverflowError, "timeout value is too large")),
-        Some(other) => Err(err!(
-            TypeError,
-            "'{}' object cannot be interpreted as a timeout",
-            crate::object::type_name(other)
-        )),
-    }
-}
-
 /// Wait for the program's non-daemon threads before the process exits, as CPython does (after
 /// the `threading._register_atexit` calls, which may end some of them). Ctrl-C
 /// stops the wait (`Err(KeyboardInterrupt)`): the caller reports it and the process exits anyway.
@@ -279,7 +262,7 @@ pub fn join_non_daemon(interp: &mut Interp) -> PyResult<()> {
             if thread::is_daemon(&t) || !thread::is_alive(&t) {
                 continue;
             }
-            thread::wait_done(interp, &t, None)?;
+            thread::wait_done(interp, &t, sync::Wait::Forever)?;
             waited = true;
         }
         if !waited {

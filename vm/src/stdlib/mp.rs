@@ -83,7 +83,9 @@ fn fd_arg(v: Option<&Value>) -> PyResult<RawFd> {
 fn timeout_of(v: Option<&Value>) -> PyResult<Option<Duration>> {
     match v {
         None | Some(Value::None) => Ok(None),
-        Some(v) => Ok(Some(Duration::from_secs_f64(seconds(v)?.clamp(0.0, 1e9)))),
+        Some(v) => Ok(Some(Duration::from_secs_f64(
+            seconds(v)?.secs.clamp(0.0, 1e9),
+        ))),
     }
 }
 

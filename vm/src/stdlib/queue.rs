@@ -178,11 +178,12 @@ fn simple_get(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         _ if !block => Wait::NonBlocking,
         None | Some(Value::None) => Wait::Forever,
         Some(v) => {
+            // _queue.SimpleQueue converts at once (its errors come before any wait).
             let t = seconds(v)?;
-            if t < 0.0 {
+            if t.ns()? < 0 {
                 return Err(err!(ValueError, "'timeout' must be a non-negative number"));
             }
-            Wait::after(t)
+            t.wait()?
         }
     };
     get(interp, q, w)

@@ -198,22 +198,18 @@ fn select(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let timeout = match args.pos.get(3) {
         None | Some(Value::None) => None,
         Some(v) => {
-            let secs = match v {
-                Value::Int(i) => *i as f64,
-                Value::Bool(b) => *b as i64 as f64,
-                Value::Float(f) => *f,
+            // Converted to CPython's clock first: its errors come before the sign check.
+            let t = match v {
+                Value::Int(_) | Value::Bool(_) | Value::Float(_) | Value::BigInt(_) => {
+                    crate::stdlib::sync::seconds(v)?
+                }
                 _ => return Err(err!(TypeError, "timeout must be a float or None")),
             };
-            if secs.is_nan() {
-                return Err(err!(ValueError, "Invalid value NaN (not a number)"));
-            }
-            if secs < 0.0 {
+            let ns = t.ns()?;
+            if ns < 0 {
                 return Err(err!(ValueError, "timeout must be non-negative"));
             }
-            Some(
-                Duration::try_from_secs_f64(secs)
-                    .map_err(|_| err!(OverflowError, "timeout doesn't fit into C timeval"))?,
-            )
+            Some(Duration::from_nanos(ns.unsigned_abs()))
         }
     };
     // Every fileno() call happens here, with the GIL held: only plain ints cross into the wait.
@@ -424,33 +420,31 @@ fn poll_unregister(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// The `timeout` of `poll.poll` in milliseconds (`None`: forever; negative: forever).
 fn poll_timeout(v: Option<&Value>) -> PyResult<Option<Duration>> {
-    let ms = match v {
+    // As CPython: milliseconds to its nanosecond clock (an int or float too large for it is
+    // that conversion's OverflowError), then to whole milliseconds rounded away from zero,
+    // which poll(2) takes as a C int.
+    let too_large = "timestamp too large to convert to C _PyTime_t";
+    let ns: i64 = match v {
         None | Some(Value::None) => return Ok(None),
-        Some(Value::Int(i)) => *i as f64,
-        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
+        Some(Value::Int(i)) => i
+            .checked_mul(1_000_000)
+            .ok_or(err!(OverflowError, "{too_large}"))?,
+        Some(Value::Bool(b)) => i64::from(*b) * 1_000_000,
         Some(Value::Float(f)) if f.is_nan() => {
             return Err(err!(ValueError, "Invalid value NaN (not a number)"))
         }
-        Some(Value::Float(f)) => *f,
-        Some(Value::BigInt(_)) => {
-            return Err(err!(
-                OverflowError,
-                "timestamp too large to convert to C _PyTime_t"
-            ))
-        }
+        Some(Value::Float(f)) => crate::stdlib::sync::Secs::of_float(f / 1000.0).ns()?,
+        Some(Value::BigInt(_)) => return Err(err!(OverflowError, "{too_large}")),
         Some(_) => return Err(err!(TypeError, "timeout must be an integer or None")),
     };
-    if ms < 0.0 {
+    let ms = ns / 1_000_000 + (ns % 1_000_000).signum();
+    if ms > i64::from(i32::MAX) || ms < i64::from(i32::MIN) {
+        return Err(err!(OverflowError, "timeout is too large"));
+    }
+    if ms < 0 {
         return Ok(None);
     }
-    if ms > i32::MAX as f64 {
-        return Err(err!(
-            OverflowError,
-            "timestamp out of range for platform time_t"
-        ));
-    }
-    // CPython rounds a fractional millisecond up.
-    Ok(Some(Duration::from_millis(ms.ceil() as u64)))
+    Ok(Some(Duration::from_millis(ms.unsigned_abs())))
 }
 
 /// `poll.poll(timeout=None)`: the `(fd, events)` pairs with something to report, in registration

@@ -1247,7 +1247,8 @@ fn sock_close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// A timeout value as `settimeout` takes it.
 fn timeout_value(v: Option<&Value>) -> PyResult<Option<Duration>> {
-    let secs = match v {
+    // Converted to CPython's clock first: its errors come before the sign check.
+    let t = match v {
         None => {
             return Err(err!(
                 TypeError,
@@ -1255,9 +1256,9 @@ fn timeout_value(v: Option<&Value>) -> PyResult<Option<Duration>> {
             ))
         }
         Some(Value::None) => return Ok(None),
-        Some(Value::Int(i)) => *i as f64,
-        Some(Value::Bool(b)) => *b as i64 as f64,
-        Some(Value::Float(f)) => *f,
+        Some(v @ (Value::Int(_) | Value::Bool(_) | Value::Float(_) | Value::BigInt(_))) => {
+            crate::stdlib::sync::seconds(v)?
+        }
         Some(other) => {
             return Err(err!(
                 TypeError,
@@ -1266,15 +1267,11 @@ fn timeout_value(v: Option<&Value>) -> PyResult<Option<Duration>> {
             ))
         }
     };
-    if secs.is_nan() {
-        return Err(err!(ValueError, "Invalid value NaN (not a number)"));
-    }
-    if secs < 0.0 {
+    let ns = t.ns()?;
+    if ns < 0 {
         return Err(err!(ValueError, "Timeout value out of range"));
     }
-    Duration::try_from_secs_f64(secs)
-        .map(Some)
-        .map_err(|_| err!(OverflowError, "timeout doesn't fit into C timeval"))
+    Ok(Some(Duration::from_nanos(ns.unsigned_abs())))
 }
 
 fn set_timeout(d: &SocketData, t: Option<Duration>) {

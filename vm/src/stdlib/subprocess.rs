@@ -30,7 +30,7 @@ use crate::stdlib::os::os_error;
 use crate::stdlib::pipe::{self, new_pipe, pipe_data, PipeData, TextMode};
 use crate::stdlib::select::poll_fds;
 use crate::stdlib::subprocess_fork::{self, ExecPlan};
-use crate::stdlib::sync::{block_on, seconds, Wait};
+use crate::stdlib::sync::{block_on, loop_timeout, seconds, Wait};
 use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -607,7 +607,12 @@ fn child_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .bind(&args)?;
     let w = match timeout {
         None | Some(Value::None) => Wait::Forever,
-        Some(v) => Wait::after(seconds(v)?),
+        // CPython's Popen.wait polls in short sleeps until its deadline: a NaN deadline never
+        // comes, and one too far away for the clock is no error there.
+        Some(v) => match loop_timeout(Some(v))? {
+            Some(t) => Wait::after(t.secs),
+            None => Wait::Forever,
+        },
     };
     block_on(interp, &c.exit.code, &c.exit.done, w, |code| code.is_some())?;
     let code = *c.exit.code.lock();
@@ -811,7 +816,7 @@ fn child_communicate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         None | Some(Value::None) => None,
         Some(v) => {
             // A deadline too far away to represent is no deadline.
-            let s = seconds(v)?;
+            let s = seconds(v)?.secs;
             Duration::try_from_secs_f64(s.max(0.0))
                 .ok()
                 .and_then(|d| Instant::now().checked_add(d))

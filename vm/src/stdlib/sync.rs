@@ -138,13 +138,81 @@ pub fn block_on<T: Send>(
     }
 }
 
-/// A number of seconds given as an int, float or bool.
-pub fn seconds(v: &Value) -> PyResult<f64> {
+/// A timeout in seconds as CPython reads one (`_PyTime_FromSecondsObject` in `Python/pytime.c`):
+/// an int, float or bool, NaN refused at once. Whether it fits CPython's clock, a signed 64-bit
+/// count of nanoseconds, is asked only when a call must wait ([`Secs::wait`]): in CPython that
+/// conversion happens in the lock acquire a blocked `Event.wait`, `Queue.get` or `Thread.join`
+/// ends in, so `Event.wait(1e308)` on a set event returns True and on an unset one is an
+/// `OverflowError`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Secs {
+    /// The number as a float (sign tests, deadlines computed in Python terms).
+    pub secs: f64,
+    /// Nanoseconds (rounded away from zero, as CPython rounds timeouts), or the message of the
+    /// `OverflowError` CPython gives for this kind of number.
+    ns: Result<i64, &'static str>,
+}
+
+impl Secs {
+    pub fn of_int(i: i64) -> Secs {
+        Secs {
+            secs: i as f64,
+            ns: i
+                .checked_mul(1_000_000_000)
+                .ok_or("timestamp too large to convert to C _PyTime_t"),
+        }
+    }
+
+    pub fn of_float(f: f64) -> Secs {
+        let d = f * 1e9;
+        let d = if d >= 0.0 { d.ceil() } else { d.floor() };
+        // 2^63 as a float: the first value an i64 cannot hold.
+        let limit = 9_223_372_036_854_775_808.0_f64;
+        Secs {
+            secs: f,
+            ns: if (-limit..limit).contains(&d) {
+                Ok(d as i64)
+            } else {
+                Err("timestamp out of range for platform time_t")
+            },
+        }
+    }
+
+    /// The timeout in nanoseconds, or CPython's `OverflowError` for it.
+    pub fn ns(self) -> PyResult<i64> {
+        self.ns.map_err(|m| err!(OverflowError, "{m}"))
+    }
+
+    /// The wait of a lock acquire given this timeout: zero or less does not block; one too long
+    /// for `Instant` (hundreds of years) waits forever.
+    pub fn wait(self) -> PyResult<Wait> {
+        let ns = self.ns()?;
+        if ns <= 0 {
+            return Ok(Wait::NonBlocking);
+        }
+        Ok(Instant::now()
+            .checked_add(Duration::from_nanos(ns.unsigned_abs()))
+            .map_or(Wait::Forever, Wait::Until))
+    }
+}
+
+/// A number of seconds given as an int, float or bool (see [`Secs`]).
+pub fn seconds(v: &Value) -> PyResult<Secs> {
     match v {
-        Value::Int(i) => Ok(*i as f64),
+        Value::Int(i) => Ok(Secs::of_int(*i)),
         Value::Float(f) if f.is_nan() => Err(err!(ValueError, "Invalid value NaN (not a number)")),
-        Value::Float(f) => Ok(*f),
-        Value::Bool(b) => Ok(f64::from(u8::from(*b))),
+        Value::Float(f) => Ok(Secs::of_float(*f)),
+        Value::Bool(b) => Ok(Secs::of_int(i64::from(*b))),
+        Value::BigInt(b) => Ok(Secs {
+            secs: crate::num::bigint::to_f64(b).unwrap_or(
+                if b.sign() == crate::num::bigint::Sign::Minus {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                },
+            ),
+            ns: Err("timestamp too large to convert to C _PyTime_t"),
+        }),
         other => Err(err!(
             TypeError,
             "'{}' object cannot be interpreted as an integer",
@@ -155,17 +223,42 @@ pub fn seconds(v: &Value) -> PyResult<f64> {
 
 /// A Python-level `timeout=None` as in `Condition.wait`: None waits forever, a positive number
 /// waits that long, zero or a negative number does not block.
+/// (CPython's `Condition.wait` acquires without blocking unless `timeout > 0`, so a NaN does not
+/// block either, and only a positive timeout must fit the clock.)
 fn cond_timeout(v: Option<&Value>) -> PyResult<Wait> {
     match v {
         None | Some(Value::None) => Ok(Wait::Forever),
+        Some(Value::Float(f)) if f.is_nan() => Ok(Wait::NonBlocking),
         Some(v) => {
             let s = seconds(v)?;
-            Ok(if s > 0.0 {
-                Wait::after(s)
+            if s.secs > 0.0 {
+                s.wait()
             } else {
-                Wait::NonBlocking
-            })
+                Ok(Wait::NonBlocking)
+            }
         }
+    }
+}
+
+/// The `timeout` of a wait CPython writes in Python over `Condition.wait` (`wait_for`,
+/// `Semaphore.acquire`, `Barrier.wait`, `Queue.get`/`put`): None, or seconds. A NaN is no
+/// deadline at all there (every `remaining <= 0` test is false: the loop polls until it is
+/// satisfied), so it is read as waiting forever.
+pub fn loop_timeout(v: Option<&Value>) -> PyResult<Option<Secs>> {
+    match v {
+        None | Some(Value::None) => Ok(None),
+        Some(Value::Float(f)) if f.is_nan() => Ok(None),
+        Some(v) => seconds(v).map(Some),
+    }
+}
+
+/// The first wait of such a loop: a positive timeout must fit the clock (CPython converts it in
+/// the lock acquire), zero or less does not block.
+pub fn loop_wait(t: Option<Secs>) -> PyResult<Wait> {
+    match t {
+        None => Ok(Wait::Forever),
+        Some(t) if t.secs > 0.0 => t.wait(),
+        Some(_) => Ok(Wait::NonBlocking),
     }
 }
 
@@ -246,12 +339,18 @@ fn lock_wait(interp: &mut Interp, args: &Args<'_>) -> PyResult<Wait> {
         Some(v) => interp.truthy(v)?,
         None => true,
     };
-    let timeout = match timeout {
-        Some(v) => seconds(v)?,
-        None => -1.0,
+    // CPython converts the timeout to its clock first (its errors come before the checks below),
+    // and -1 second, the default, means "no timeout".
+    const UNSET: i64 = -1_000_000_000;
+    let (ns, timeout) = match timeout {
+        Some(v) => {
+            let t = seconds(v)?;
+            (t.ns()?, Some(t))
+        }
+        None => (UNSET, None),
     };
     if !blocking {
-        if timeout != -1.0 {
+        if ns != UNSET {
             return Err(err!(
                 ValueError,
                 "can't specify a timeout for a non-blocking call"
@@ -259,14 +358,13 @@ fn lock_wait(interp: &mut Interp, args: &Args<'_>) -> PyResult<Wait> {
         }
         return Ok(Wait::NonBlocking);
     }
-    if timeout < 0.0 && timeout != -1.0 {
+    if ns < 0 && ns != UNSET {
         return Err(err!(ValueError, "timeout value must be positive"));
     }
-    Ok(if timeout == -1.0 {
-        Wait::Forever
-    } else {
-        Wait::after(timeout)
-    })
+    match timeout {
+        Some(t) if ns != UNSET => t.wait(),
+        _ => Ok(Wait::Forever),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -782,15 +880,17 @@ fn cond_wait_for(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(pred) = pred else {
         return Err(err!(SystemError, "Condition.wait_for(): predicate lost"));
     };
-    let timeout = match timeout {
-        None | Some(Value::None) => None,
-        Some(v) => Some(seconds(v)?),
-    };
-    let end = timeout.map(Wait::after);
+    let timeout = loop_timeout(timeout)?;
+    // The deadline is set at the first wait, where CPython's loop sets its `endtime`.
+    let mut end: Option<Wait> = None;
     let mut result = interp.call(pred, &[])?;
     while !interp.truthy(&result)? {
         let w = match end {
-            None => Wait::Forever,
+            None => {
+                let w = loop_wait(timeout)?;
+                end = Some(w);
+                w
+            }
             Some(Wait::Until(d)) => {
                 let now = Instant::now();
                 if d <= now {
@@ -914,10 +1014,10 @@ fn event_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [timeout] = Sig::py("Event.wait", &["timeout"], 0)
         .method()
         .bind(&args)?;
-    let w = cond_timeout(timeout)?;
     if *d.flag.lock() {
         return Ok(Value::Bool(true));
     }
+    let w = cond_timeout(timeout)?;
     let got = match w {
         Wait::NonBlocking => false,
         w => block_on(interp, &d.flag, &d.cv, w, |f| *f)?,
@@ -1039,11 +1139,9 @@ fn sem_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => interp.truthy(v)?,
         None => true,
     };
-    let timeout = match timeout {
-        None | Some(Value::None) => None,
-        Some(v) => Some(seconds(v)?),
-    };
-    if !blocking && timeout.is_some() {
+    let given = !matches!(timeout, None | Some(Value::None));
+    let timeout = loop_timeout(timeout)?;
+    if !blocking && given {
         return Err(err!(
             ValueError,
             "can't specify timeout for non-blocking acquire"
@@ -1054,9 +1152,8 @@ fn sem_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let w = match (blocking, timeout) {
         (false, _) => return Ok(Value::Bool(false)),
-        (true, None) => Wait::Forever,
-        (true, Some(t)) if t <= 0.0 => return Ok(Value::Bool(false)),
-        (true, Some(t)) => Wait::after(t),
+        (true, Some(t)) if t.secs <= 0.0 => return Ok(Value::Bool(false)),
+        (true, t) => loop_wait(t)?,
     };
     let got = block_on(interp, &d.value, &d.cv, w, sem_take)?;
     Ok(Value::Bool(got))
@@ -1177,7 +1274,7 @@ pub struct BarrierData {
     /// Called by the last arrival once it holds the GIL again; waits (without the GIL) see the
     /// rest of this struct only.
     action: crate::heap::Shared<Value>,
-    timeout: Option<f64>,
+    timeout: Option<Secs>,
     state: Mutex<BState>,
     cv: Condvar,
 }
@@ -1233,10 +1330,7 @@ fn barrier_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(ValueError, "parties must be > 0"));
     }
     let action = action.cloned().unwrap_or(Value::None);
-    let timeout = match timeout {
-        None | Some(Value::None) => None,
-        Some(v) => Some(seconds(v)?),
-    };
+    let timeout = loop_timeout(timeout)?;
     let data = BarrierData {
         parties: parties as usize,
         action: crate::heap::Shared::new(action),
@@ -1294,12 +1388,10 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .bind(&args)?;
     let timeout = match timeout {
         None | Some(Value::None) => b.timeout,
-        Some(v) => Some(seconds(v)?),
+        v => loop_timeout(v)?,
     };
-    let w = match timeout {
-        None => Wait::Forever,
-        Some(t) => Wait::after(t),
-    };
+    // The timeout must fit the clock only when this thread has to wait.
+    let w = || loop_wait(timeout);
     // Enter (waiting while the previous round's action runs).
     let arrival = {
         let mut s = b.state.lock();
@@ -1313,7 +1405,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(a) => a,
         None => {
             let mut out = Arrival::TimedOut;
-            block_on(interp, &b.state, &b.cv, w, |s| {
+            block_on(interp, &b.state, &b.cv, w()?, |s| {
                 if s.closed() {
                     return false;
                 }
@@ -1349,8 +1441,10 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 s.generation != gen
             };
             let passed = passed || {
-                let outcome = block_on(interp, &b.state, &b.cv, w, |s| {
-                    s.generation != gen || s.broken
+                let outcome = w().and_then(|w| {
+                    block_on(interp, &b.state, &b.cv, w, |s| {
+                        s.generation != gen || s.broken
+                    })
                 });
                 if let Err(e) = outcome {
                     // Interrupted: like a timeout, this breaks the barrier for the others.

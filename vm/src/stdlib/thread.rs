@@ -6,7 +6,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -14,8 +13,8 @@ use crate::builtins::args::{Sig, Style};
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::object::{Class, ExcKind, Instance, Module};
-use crate::stdlib::sync::{block_on, Wait};
-use crate::stdlib::{func, make_module, native_class, this, timeout_arg};
+use crate::stdlib::sync::{block_on, seconds, Wait};
+use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
 
@@ -25,6 +24,9 @@ pub struct ThreadData {
     daemon: std::sync::atomic::AtomicBool,
     /// Whether the thread runs, shared with threads that wait for its end without the GIL.
     end: Arc<ThreadEnd>,
+    /// Whether a `join` or `is_alive` has seen the thread ended: later joins return at once,
+    /// their timeout unread, as CPython's (whose `_tstate_lock` is gone by then).
+    seen_ended: std::sync::atomic::AtomicBool,
 }
 
 /// The part of a thread object that joining threads wait on (no heap values: it is reached
@@ -201,15 +203,9 @@ pub fn is_daemon(t: &Value) -> bool {
 
 /// Block (with the GIL released) until the thread finishes or the timeout passes. Ctrl-C ends
 /// the main thread's wait with `KeyboardInterrupt`.
-pub fn wait_done(interp: &mut Interp, t: &Value, timeout: Option<Duration>) -> PyResult<Value> {
+pub fn wait_done(interp: &mut Interp, t: &Value, w: Wait) -> PyResult<Value> {
     let Some(d) = data(t) else {
         return Ok(Value::None);
-    };
-    let w = match timeout {
-        None => Wait::Forever,
-        Some(t) => std::time::Instant::now()
-            .checked_add(t)
-            .map_or(Wait::Forever, Wait::Until),
     };
     // The run state is reached without the GIL: it holds no heap values.
     let end = d.end.clone();
@@ -323,6 +319,7 @@ fn thread_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let fresh = inst.set_native(Box::new(ThreadData {
         daemon: std::sync::atomic::AtomicBool::new(interp.truthy(&daemon)?),
         end: Arc::new(ThreadEnd::default()),
+        seen_ended: std::sync::atomic::AtomicBool::new(false),
     }));
     if !fresh {
         return Err(err!(RuntimeError, "Thread.__init__() called twice"));
@@ -595,14 +592,37 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if current.is(&me) {
         return Err(err!(RuntimeError, "cannot join current thread"));
     }
-    let timeout = timeout_arg(timeout)?;
-    wait_done(interp, &me, timeout)
+    if d.seen_ended.load(Ordering::Relaxed) {
+        return Ok(Value::None);
+    }
+    // CPython's join waits `max(timeout, 0)` in a lock acquire, which converts it to its clock
+    // (a timeout too large for it is an OverflowError, a NaN a ValueError).
+    let w = match timeout {
+        None | Some(Value::None) => Wait::Forever,
+        Some(v) => {
+            let t = seconds(v)?;
+            if t.secs < 0.0 {
+                Wait::NonBlocking
+            } else {
+                t.wait()?
+            }
+        }
+    };
+    wait_done(interp, &me, w)?;
+    if *d.end.state.lock() == RunState::Finished {
+        d.seen_ended.store(true, Ordering::Relaxed);
+    }
+    Ok(Value::None)
 }
 
 fn thread_is_alive(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = initialized(&args, "Thread.__init__() not called")?;
     Sig::py("Thread.is_alive", &[], 0).method().check(&args)?;
-    Ok(Value::Bool(*d.end.state.lock() == RunState::Running))
+    let state = *d.end.state.lock();
+    if state == RunState::Finished {
+        d.seen_ended.store(true, Ordering::Relaxed);
+    }
+    Ok(Value::Bool(state == RunState::Running))
 }
 
 fn thread_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -825,6 +845,7 @@ fn running_data(daemon: bool) -> Box<ThreadData> {
             shown: Mutex::new(true),
             shown_now: Condvar::new(),
         }),
+        seen_ended: std::sync::atomic::AtomicBool::new(false),
     })
 }
 

@@ -20,6 +20,7 @@ use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
 use crate::object::{type_name, Instance, Module, Payload};
 use crate::raise;
+use crate::stdlib::sync::Secs;
 use crate::value::Value;
 
 const FUNCS: Methods = &[
@@ -274,9 +275,11 @@ fn thread_time_ns(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let v = args.one("time.sleep")?;
-    let secs = match as_number(v) {
-        Some(Num::Int(i)) => i as f64,
-        Some(Num::Float(f)) => f,
+    // Converted to CPython's clock first: its errors come before the sign check.
+    let t = match as_number(v) {
+        Some(Num::Int(i)) => Secs::of_int(i),
+        Some(Num::Float(f)) if f.is_nan() => raise!(ValueError, "Invalid value NaN (not a number)"),
+        Some(Num::Float(f)) => Secs::of_float(f),
         Some(Num::Big(_)) => raise!(
             OverflowError,
             "timestamp too large to convert to C _PyTime_t"
@@ -287,15 +290,11 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             type_name(v)
         ),
     };
-    if secs.is_nan() {
-        raise!(ValueError, "Invalid value NaN (not a number)");
-    }
-    if secs < 0.0 {
+    let ns = t.ns()?;
+    if ns < 0 {
         raise!(ValueError, "sleep length must be non-negative");
     }
-    let Ok(d) = Duration::try_from_secs_f64(secs) else {
-        raise!(OverflowError, "sleep length is too large");
-    };
+    let d = Duration::from_nanos(ns.unsigned_abs());
     if d.is_zero() {
         // A yield: other threads run first (`Interp::yield_gil`).
         interp.yield_gil();
