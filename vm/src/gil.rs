@@ -120,8 +120,11 @@ pub struct Gil {
     switch_cond: Condvar,
     /// Set by a waiter whose wait timed out: the holder must drop the GIL at its next check point.
     drop_request: AtomicBool,
-    /// The switch interval in nanoseconds.
+    /// The switch interval in nanoseconds (at least a microsecond).
     interval_ns: AtomicU64,
+    /// The interval as `sys.getswitchinterval()` reports it: whole microseconds, which is what
+    /// CPython keeps (`setswitchinterval(1e-9)` then reads 0.0).
+    shown_us: AtomicU64,
     /// Old GIL: ticks (check points) between releases.
     check_interval: AtomicU32,
     /// GIL off: the threads attached, and whether a thread is stopping the world.
@@ -148,6 +151,7 @@ impl Gil {
             world_cond: Condvar::new(),
             stopping: AtomicBool::new(false),
             interval_ns: AtomicU64::new(interval.as_nanos().clamp(1_000, u64::MAX as u128) as u64),
+            shown_us: AtomicU64::new(u64::try_from(interval.as_micros()).unwrap_or(u64::MAX)),
             check_interval: AtomicU32::new(100),
             recorder: None,
             counters: GilCounters::default(),
@@ -194,12 +198,22 @@ impl Gil {
         self.mode != GilMode::Off
     }
 
+    /// `sys.getswitchinterval()`: the interval's whole microseconds, in seconds, computed as
+    /// CPython does.
+    pub fn shown_interval(&self) -> f64 {
+        1e-6 * self.shown_us.load(Ordering::Relaxed) as f64
+    }
+
     pub fn interval(&self) -> Duration {
         Duration::from_nanos(self.interval_ns.load(Ordering::Relaxed))
     }
 
     /// `sys.setswitchinterval`
     pub fn set_interval(&self, d: Duration) {
+        self.shown_us.store(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.interval_ns.store(
             d.as_nanos().clamp(1_000, u64::MAX as u128) as u64,
             Ordering::Relaxed,

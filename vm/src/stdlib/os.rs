@@ -1294,6 +1294,8 @@ pub fn sys_setswitchinterval(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
         Some(Value::Float(f)) => *f,
         Some(Value::Int(i)) => *i as f64,
         Some(Value::Bool(b)) => *b as i64 as f64,
+        Some(Value::BigInt(b)) => crate::num::bigint::to_f64(b)
+            .map_err(|_| err!(OverflowError, "int too large to convert to float"))?,
         Some(other) => {
             return Err(err!(
                 TypeError,
@@ -1314,15 +1316,18 @@ pub fn sys_setswitchinterval(interp: &mut Interp, args: Args<'_>) -> PyResult<Va
             "switch interval must be strictly positive"
         ));
     }
-    let d = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
-    interp.vm.gil.set_interval(d);
+    // CPython keeps whole microseconds, truncated (a float too large saturates here).
+    interp
+        .vm
+        .gil
+        .set_interval(Duration::from_micros((1e6 * secs) as u64));
     Ok(Value::None)
 }
 
 /// `sys.getswitchinterval()`
 pub fn sys_getswitchinterval(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     no_args(&args, "sys.getswitchinterval")?;
-    Ok(Value::Float(interp.vm.gil.interval().as_secs_f64()))
+    Ok(Value::Float(interp.vm.gil.shown_interval()))
 }
 
 /// `sys._is_gil_enabled()` (CPython 3.13+; minivm has it in every mode).

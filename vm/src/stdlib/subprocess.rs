@@ -30,7 +30,7 @@ use crate::stdlib::os::os_error;
 use crate::stdlib::pipe::{self, new_pipe, pipe_data, PipeData, TextMode};
 use crate::stdlib::select::poll_fds;
 use crate::stdlib::subprocess_fork::{self, ExecPlan};
-use crate::stdlib::sync::{block_on, loop_timeout, seconds, Wait};
+use crate::stdlib::sync::{block_on, loop_timeout, Wait};
 use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -812,11 +812,12 @@ fn child_communicate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     };
-    let deadline = match timeout {
-        None | Some(Value::None) => None,
-        Some(v) => {
-            // A deadline too far away to represent is no deadline.
-            let s = seconds(v)?.secs;
+    // A deadline too far away to represent is no deadline, nor is a NaN one (CPython's
+    // `remaining <= 0` tests are never true for it).
+    let deadline = match loop_timeout(timeout)? {
+        None => None,
+        Some(t) => {
+            let s = t.secs;
             Duration::try_from_secs_f64(s.max(0.0))
                 .ok()
                 .and_then(|d| Instant::now().checked_add(d))

@@ -508,8 +508,9 @@ fn time_fields(t: &Value) -> Option<[i64; 9]> {
         return None;
     }
     for (slot, v) in f.iter_mut().zip(tuple.items.iter()) {
+        // A field beyond a C int is the slow path's OverflowError, as CPython's.
         *slot = match v {
-            Value::Int(i) => *i,
+            Value::Int(i) if i32::try_from(*i).is_ok() => *i,
             Value::Bool(b) => i64::from(*b),
             _ => return None,
         };
