@@ -22,7 +22,7 @@
 //! held then; the dicts are unchanged since (their stamps are the same), so it is the value
 //! they hold now, or (free-threaded, a write racing the load) the one they held just before it.
 
-use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use super::{free_threaded, HeapBox, Ref};
 use crate::value::Value;
@@ -178,4 +178,158 @@ unsafe fn release(tag: u64, addr: *mut ()) {
     // SAFETY: the caller's contract: the words of a valid value whose count the slot owned;
     // dropping the value made of them gives that count back.
     drop(unsafe { std::mem::transmute::<Words, Value>(Words { tag, addr }) });
+}
+
+/// A value a cache read from a dict, with two dicts' `version` stamps at that moment: the value
+/// a global name had when a `LoadGlobal` last looked it up, in the module's globals or in
+/// `builtins`, with the stamps of both (`interp/globals.rs`). Unlike [`StampedRef`] the slot
+/// owns **no** count of what it holds; it relies on the stamps:
+/// * GIL model: a dict's `version` moves on at every change of its table, values included
+///   (`Dict::write`), and stamps are unique among dicts, so while the dict the value was read
+///   from shows the stamp the slot was filled with, that dict still holds the value, and its
+///   count keeps the object alive. Filling, reading and every change of a dict happen with the GIL held, never at
+///   once. Any value is kept: a module's constants, functions, classes, modules.
+/// * Free-threaded: a reader may run beside a thread that rebinds the name and drops the old
+///   value's last count. The slot then only keeps values that cannot be freed: those that own
+///   nothing (ints, floats, bools, `None`) and immortal objects (a module's top-level functions
+///   and classes, [`Ref::immortalize`]). A reader gets the value the dict held when it showed
+///   the stamps: the current one, or, a rebinding racing the load, the one just before it.
+///
+/// The stamps and the value's two words are read under a sequence number (a seqlock), as in
+/// [`StampedRef`]: all four words from one fill, or a miss.
+pub struct StampedValue {
+    /// Even when the slot is stable, odd while a fill writes it (free-threaded only: with the
+    /// GIL no reader runs beside a fill).
+    seq: AtomicU64,
+    stamps: [AtomicU64; 2],
+    /// The value's two words (`Value` is `repr(C, u64)`): its tag, and its payload as a
+    /// pointer: a `Ref`'s pointer (with its provenance), or an inline value's bits.
+    tag: AtomicU64,
+    addr: AtomicPtr<()>,
+    /// [`StampedValue::due`]'s count-down (above 8 bits) and its last wait's exponent.
+    wait: AtomicU32,
+}
+
+impl Default for StampedValue {
+    fn default() -> StampedValue {
+        StampedValue {
+            seq: AtomicU64::new(0),
+            stamps: [AtomicU64::new(EMPTY), AtomicU64::new(EMPTY)],
+            tag: AtomicU64::new(0),
+            addr: AtomicPtr::new(std::ptr::null_mut()),
+            wait: AtomicU32::new(0),
+        }
+    }
+}
+
+/// The longest wait of [`StampedValue::due`]: 2^6 - 1 misses.
+const MAX_WAIT_EXP: u32 = 6;
+
+impl StampedValue {
+    /// When the slot holds a value filled with stamps `a` and `b`: a clone of it pushed onto
+    /// `stack`, and `true`. Otherwise `false`, `stack` untouched.
+    #[inline(always)]
+    pub fn push_if(&self, a: u64, b: impl FnOnce() -> u64, stack: &mut Vec<Value>) -> bool {
+        let s1 = self.seq.load(Ordering::Acquire);
+        // The first stamp tested before anything else is read: a miss (code whose globals
+        // keep changing) costs little, and `b` is only worked out for a likely hit.
+        if self.stamps[0].load(Ordering::Relaxed) != a {
+            return false;
+        }
+        let sb = self.stamps[1].load(Ordering::Relaxed);
+        let tag = self.tag.load(Ordering::Relaxed);
+        let addr = self.addr.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        let s2 = self.seq.load(Ordering::Relaxed);
+        // As `StampedRef::push_if`: a fill meanwhile, or one running, is a miss (the first
+        // stamp then may not go with the rest); an empty slot's stamps (`EMPTY`) match no
+        // dict's.
+        if (s1 ^ s2) | (s1 & 1) != 0 || sb != b() {
+            return false;
+        }
+        // SAFETY: the equal even sequence numbers show `tag` and `addr` are the words of one
+        // finished fill (`fill` took them from a valid `Value`), made with the stamps the
+        // caller read from its dicts now. The value is alive (see the type's comment): GIL model, the
+        // dict still holds it, its count keeping the object; free-threaded, it owns nothing or
+        // is immortal. `ManuallyDrop`: the slot owns no count, so the rebuilt value is only
+        // cloned (which counts the clone's reference), never dropped.
+        let held = std::mem::ManuallyDrop::new(unsafe {
+            std::mem::transmute::<Words, Value>(Words { tag, addr })
+        });
+        super::push_inline(stack, super::clone_value(&held));
+        true
+    }
+
+    /// Whether a miss should fill the slot again: a slot whose stamps keep going stale
+    /// (its dict changes between uses) is filled at the first miss, then after 1, 3, 7...
+    /// 63 misses skipped (an exponential back-off, as CPython's adaptive instructions wait
+    /// before they specialize again), so code that keeps changing its globals pays a
+    /// count-down, not a fill, at most loads; code whose globals settle is answered from
+    /// the slot again after at most 63 misses. A heuristic: threads racing on it (relaxed,
+    /// not atomic as a whole) only change when the fill happens.
+    #[inline]
+    pub fn due(&self) -> bool {
+        let w = self.wait.load(Ordering::Relaxed);
+        let (count, exp) = (w >> 8, w & 0xFF);
+        if count > 0 {
+            self.wait.store(((count - 1) << 8) | exp, Ordering::Relaxed);
+            return false;
+        }
+        let exp = (exp + 1).min(MAX_WAIT_EXP);
+        self.wait
+            .store((((1 << exp) - 1) << 8) | exp, Ordering::Relaxed);
+        true
+    }
+
+    /// Remember `v` as the answer for stamps `a` and `b`, if the slot may keep it (see the
+    /// type's comment); otherwise, or while another thread fills the slot, leave it as it is.
+    /// `v` was read from a dict whose `version` was `a` or `b` (read with the dict's table
+    /// borrowed), and both stamps are of named dicts (not 0: an unnamed dict's 0 must match
+    /// nothing).
+    pub fn fill(&self, a: u64, b: u64, v: &Value) {
+        let addr = match v {
+            Value::Int(i) => std::ptr::without_provenance_mut(*i as usize),
+            Value::Float(x) => std::ptr::without_provenance_mut(x.to_bits() as usize),
+            // The bool's byte is the payload's first: `to_le` puts it there on any byte order.
+            Value::Bool(b) => std::ptr::without_provenance_mut(usize::from(*b).to_le()),
+            Value::None | Value::Ellipsis | Value::NotImplemented => std::ptr::null_mut(),
+            Value::Undefined => return,
+            _ if super::value_count::refers(v) => {
+                if free_threaded() && super::may_be_freed(v) {
+                    return;
+                }
+                // SAFETY: `v` holds one `Ref` (`refers`), its second word: read as the pointer
+                // it is, with its provenance.
+                unsafe { (*(v as *const Value as *const Words)).addr }
+            }
+            // A kind of value the cases above do not know: not kept.
+            _ => return,
+        };
+        // SAFETY: `Value` is `repr(C, u64)`: its first word is the tag, always initialized.
+        let tag = unsafe { *(v as *const Value as *const u64) };
+        if !free_threaded() {
+            // GIL model: no other thread reads or fills the slot while this one holds the GIL.
+            self.tag.store(tag, Ordering::Relaxed);
+            self.addr.store(addr, Ordering::Relaxed);
+            self.stamps[0].store(a, Ordering::Relaxed);
+            self.stamps[1].store(b, Ordering::Relaxed);
+            return;
+        }
+        let s = self.seq.load(Ordering::Relaxed);
+        if s & 1 != 0
+            || self
+                .seq
+                .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            // Another thread is filling the slot: its answer will do.
+            return;
+        }
+        fence(Ordering::Release);
+        self.tag.store(tag, Ordering::Relaxed);
+        self.addr.store(addr, Ordering::Relaxed);
+        self.stamps[0].store(a, Ordering::Relaxed);
+        self.stamps[1].store(b, Ordering::Relaxed);
+        self.seq.store(s + 2, Ordering::Release);
+    }
 }

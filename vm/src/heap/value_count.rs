@@ -169,3 +169,18 @@ pub fn repeat_in_place(v: &mut Vec<Value>, n: usize) {
         }
     }
 }
+
+/// Whether another thread could free what `v` refers to while this one holds no count of it:
+/// `false` for a value that owns nothing (an int, `None`...) and for an immortal object
+/// ([`Ref::immortalize`]), which is never freed. What a cache that keeps a value without a
+/// count of its own may keep with the GIL off (`stamped.rs: StampedValue`).
+#[inline]
+pub(crate) fn may_be_freed(v: &Value) -> bool {
+    header(v).is_some_and(|h| h.count.load(Ordering::Relaxed) & IMMORTAL == 0)
+}
+
+/// Whether `v` holds a reference to a heap object (one `Ref`, its second word).
+#[inline]
+pub(crate) fn refers(v: &Value) -> bool {
+    header(v).is_some()
+}
