@@ -780,8 +780,14 @@ impl Interp {
                     return Err(err!(SystemError, "instruction pointer ran off the code"));
                 };
                 if OBSERVED {
-                    sync!();
-                    self.observe(f, *op);
+                    // `--stats` counts inline; only `--trace` and the profiler call out (a
+                    // call per instruction made a `--stats` run of factorize 42% dearer than
+                    // a plain one, callgrind).
+                    self.stats.instructions += 1;
+                    if self.tracing | self.profiling {
+                        sync!();
+                        self.observe(f, *op);
+                    }
                 }
                 ip += 1;
                 match *op {

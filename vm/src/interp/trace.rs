@@ -15,12 +15,11 @@ const SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelling 
 };
 
 impl Interp {
-    /// The observed instance of the dispatch loop calls this before each instruction: count it
-    /// for `--stats` and, under `--trace`, print it. Kept out of line: the loop that does not
-    /// observe never calls it.
+    /// The observed instance of the dispatch loop calls this before each instruction (which it
+    /// has counted for `--stats` already) when tracing or profiling: under `--trace`, print
+    /// it. Kept out of line: the loop that does not observe never calls it.
     #[inline(never)]
     pub(crate) fn observe(&mut self, frame: &Frame, op: Op) {
-        self.stats.instructions += 1;
         if self.tracing {
             self.trace_instruction(frame, op);
         }
