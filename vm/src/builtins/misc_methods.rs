@@ -75,6 +75,7 @@ pub const PROPERTY_METHODS: Methods = &[
     ("__get__", prop_get),
     ("__set__", prop_set),
     ("__delete__", prop_delete),
+    ("__set_name__", prop_set_name),
 ];
 /// `staticmethod.__get__` and `classmethod.__get__`: what looking the wrapped function up
 /// through a class or instance gives (the descriptor protocol called by hand).
@@ -732,20 +733,34 @@ fn prop_replace(interp: &mut Interp, args: Args<'_>, name: &str, which: usize) -
             doc
         };
         let [fget, fset, fdel] = parts;
-        return interp.call(
+        let copy = interp.call(
             &Value::Class(inst.class.get().clone()),
             &[fget, fset, fdel, doc],
-        );
+        )?;
+        keep_prop_name(inst, &copy);
+        return Ok(copy);
     }
     let [fget, fset, fdel] = parts;
     let payload = Payload::Property { fget, fset, fdel };
-    // The copy keeps the property's `__doc__`.
+    // The copy keeps the property's `__doc__`, and its name.
     let doc = inst.dict.lock().get("__doc__").cloned();
-    Ok(crate::builtins::construct::property_instance(
-        &inst.class.get(),
-        payload,
-        doc,
-    ))
+    let copy = crate::builtins::construct::property_instance(&inst.class.get(), payload, doc);
+    keep_prop_name(inst, &copy);
+    Ok(copy)
+}
+
+/// A property's copy (`prop.setter(f)`...) has the name `__set_name__` gave the original.
+fn keep_prop_name(prop: &crate::object::Instance, copy: &Value) {
+    let name = prop_name(prop);
+    if let (Value::Instance(c), false) = (copy, name.is_none()) {
+        if crate::object::class_of(copy).kind == crate::object::TypeKind::Property {
+            let old = c
+                .dict
+                .lock()
+                .insert(std::sync::Arc::from(PROP_NAME_KEY), name);
+            drop(old);
+        }
+    }
 }
 
 fn prop_getter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -779,23 +794,78 @@ fn prop_parts<'a>(args: &Args<'a>, meth: &str) -> PyResult<(&'a Value, [Value; 3
     )
 }
 
-/// "property 'x' of 'C' object has no getter": the name is the one the property is stored
-/// under in the object's class (CPython learns it from `__set_name__`); a property found in no
-/// class of the object is "property of 'C' object".
-fn prop_missing(prop: &Value, obj: &Value, what: &str) -> PyErr {
-    let cls = crate::object::class_of(obj);
-    let name = crate::object::Class::mro(&cls).iter().find_map(|c| {
-        let d = c.dict.read();
-        d.iter()
-            .find(|(_, v)| v.is(prop))
-            .map(|(k, _)| format!(" '{k}'"))
-    });
+/// Where a property keeps the name `__set_name__` gave it, in its attribute table (a key no
+/// attribute name can be: the table holds the property's `__doc__`, and a subclass's accessors).
+const PROP_NAME_KEY: &str = "\0prop_name";
+
+/// `prop.__set_name__(owner, name)`: the property learns the name it is stored under, for its
+/// error messages (CPython's `prop_name`; `type.__new__` calls it for each class attribute, so a
+/// property put on a class later with `setattr` has none).
+fn prop_set_name(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let p = recv(&args, "property", "__set_name__")?;
+    let a = rest(&args);
+    a.no_kw("__set_name__")?;
+    let [_, name] = a.pos else {
+        raise!(
+            TypeError,
+            "__set_name__() takes 2 positional arguments but {} were given",
+            a.pos.len()
+        );
+    };
+    let Value::Instance(inst) = p else {
+        return Err(descriptor_error("property", "__set_name__", p));
+    };
+    // Kept as the message shows it (its repr).
+    let shown = match name.as_str() {
+        Some(s) => crate::num::parse::str_repr(s),
+        None => interp.repr(name)?,
+    };
+    keep_name(inst, shown);
+    Ok(Value::None)
+}
+
+/// What `type.__new__` does for a property among the class's attributes: `name` becomes the
+/// property's name.
+pub(crate) fn name_property(prop: &crate::object::Instance, name: &str) {
+    keep_name(prop, crate::num::parse::str_repr(name));
+}
+
+fn keep_name(prop: &crate::object::Instance, shown: String) {
+    let old = prop
+        .dict
+        .lock()
+        .insert(std::sync::Arc::from(PROP_NAME_KEY), Value::str(&shown));
+    drop(old);
+}
+
+/// The repr of the name a property was given by `__set_name__` (None when it has none).
+fn prop_name(prop: &crate::object::Instance) -> Value {
+    let name = prop.dict.lock().get(PROP_NAME_KEY).cloned();
+    name.unwrap_or(Value::None)
+}
+
+/// "property 'x' of 'C' object has no setter" (`what`: getter, setter, deleter), CPython's
+/// wording: the name is the property's own (`__set_name__`, shown with its repr), and without
+/// one the message is "property of 'C' object has no setter". `owner` names the object's type.
+#[cold]
+pub(crate) fn prop_missing_error(prop: &crate::object::Instance, owner: &str, what: &str) -> PyErr {
+    let name = match prop_name(prop) {
+        Value::None => String::new(),
+        name => format!(" {}", name.as_str().unwrap_or_default()),
+    };
     crate::err!(
         AttributeError,
-        "property{} of '{}' object has no {what}",
-        name.unwrap_or_default(),
-        crate::object::type_name(obj)
+        "property{name} of '{owner}' object has no {what}"
     )
+}
+
+/// The same error for `prop.__get__`/`__set__`/`__delete__` called by hand.
+fn prop_missing(prop: &Value, obj: &Value, what: &str) -> PyErr {
+    let owner = crate::object::class_of(obj).qualname();
+    match prop {
+        Value::Instance(inst) => prop_missing_error(inst, &owner, what),
+        _ => crate::err!(AttributeError, "property of '{owner}' object has no {what}"),
+    }
 }
 
 /// `prop.__get__(obj, type=None)`: the getter's result; the property itself when `obj` is None

@@ -117,7 +117,7 @@ pub fn native(name: &'static str, f: NativeFn) -> Value {
 }
 
 /// A method table: (name, function) pairs.
-pub(crate) use misc_methods::throw_exception;
+pub(crate) use misc_methods::{name_property, prop_missing_error, throw_exception};
 
 pub type Methods = &'static [(&'static str, NativeFn)];
 

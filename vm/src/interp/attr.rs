@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::Op;
 
+use crate::builtins::prop_missing_error;
 use crate::heap::Ref;
 use crate::interp::code::InlineCache;
 use crate::interp::frame::{Frame, Resumed};
@@ -614,11 +615,8 @@ impl Interp {
                 // class may override `__get__`.)
                 Payload::Property { fget, .. } if d.class.builtin => {
                     if fget.is_none() {
-                        return Err(err!(
-                            AttributeError,
-                            "property '{name}' of '{}' object has no getter",
-                            inst.class.name()
-                        ));
+                        let owner = inst.class.qualname();
+                        return Err(prop_missing_error(d, &owner, "getter"));
                     }
                     return self.call(fget, std::slice::from_ref(obj));
                 }
@@ -644,6 +642,12 @@ impl Interp {
         match name {
             "__class__" => return Ok(Value::Class(inst.class.get().clone())),
             "__dict__" if flags & crate::object::DICTLESS != 0 => return Err(no_attr(obj, name)),
+            // `property` has no `__dict__` (its table holds its `__doc__` and name).
+            "__dict__"
+                if inst.class.builtin && matches!(inst.payload, Payload::Property { .. }) =>
+            {
+                return Err(no_attr(obj, name))
+            }
             "__dict__" => return Ok(crate::interp::views::instance_dict(inst)),
             _ => {}
         }
@@ -901,11 +905,7 @@ impl Interp {
             Value::Instance(d) => match (&d.payload, d.class.kind) {
                 (Payload::Property { fget, .. }, _) if d.class.builtin => {
                     if fget.is_none() {
-                        return Err(err!(
-                            AttributeError,
-                            "property '{name}' of '{}' object has no getter",
-                            meta.name()
-                        ));
+                        return Err(prop_missing_error(d, &meta.qualname(), "getter"));
                     }
                     self.call(fget, &[this])?
                 }
@@ -975,11 +975,7 @@ impl Interp {
                             return self.call(fget, std::slice::from_ref(target));
                         }
                         Payload::Property { .. } if d.class.builtin => {
-                            return Err(err!(
-                                AttributeError,
-                                "property '{name}' of '{}' object has no getter",
-                                owner.name()
-                            ));
+                            return Err(prop_missing_error(d, &owner.qualname(), "getter"));
                         }
                         _ if !d.class.builtin => {
                             if let Some(get) = d.class.lookup("__get__") {
@@ -1084,7 +1080,13 @@ impl Interp {
                     cls.metaclass.as_ref().and_then(|m| m.lookup(name))
                 {
                     if crate::object::is_data_descriptor(&d) {
-                        return self.set_via_descriptor(&d, obj, &class_of(obj).name(), name, v);
+                        return self.set_via_descriptor(
+                            &d,
+                            obj,
+                            &class_of(obj).qualname(),
+                            name,
+                            v,
+                        );
                     }
                 }
                 if matches!(name, "__name__" | "__qualname__") {
@@ -1188,7 +1190,7 @@ impl Interp {
                     return Ok(());
                 }
                 if crate::object::is_data_descriptor(&d) {
-                    return self.set_via_descriptor(&d, obj, &inst.class.name(), name, v);
+                    return self.set_via_descriptor(&d, obj, &inst.class.qualname(), name, v);
                 }
             }
         }
@@ -1320,10 +1322,7 @@ impl Interp {
                 if let Some(e) = crate::builtins::attrs::builtin_property_store_error(obj, name) {
                     return Err(e);
                 }
-                return Err(err!(
-                    AttributeError,
-                    "property '{name}' of '{owner}' object has no setter"
-                ));
+                return Err(prop_missing_error(d, owner, "setter"));
             }
             return self.call(fset, &[obj.clone(), v]).map(|_| ());
         }
@@ -1347,14 +1346,8 @@ impl Interp {
         match &d.payload {
             Payload::Property { fdel, .. } if d.class.builtin => Some(if fdel.is_none() {
                 Err(
-                    crate::builtins::attrs::builtin_property_store_error(obj, name).unwrap_or_else(
-                        || {
-                            err!(
-                                AttributeError,
-                                "property '{name}' of '{owner}' object has no deleter"
-                            )
-                        },
-                    ),
+                    crate::builtins::attrs::builtin_property_store_error(obj, name)
+                        .unwrap_or_else(|| prop_missing_error(d, owner, "deleter")),
                 )
             } else {
                 self.call(fdel, std::slice::from_ref(obj)).map(|_| ())
@@ -1389,7 +1382,7 @@ impl Interp {
             }
             if let Some(Value::Instance(d)) = cls.metaclass.as_ref().and_then(|m| m.lookup(name)) {
                 let owner = class_of(obj);
-                if let Some(done) = self.delete_via_descriptor(&d, obj, &owner.name(), name) {
+                if let Some(done) = self.delete_via_descriptor(&d, obj, &owner.qualname(), name) {
                     return done;
                 }
             }
@@ -1425,7 +1418,7 @@ impl Interp {
                         };
                     }
                     if let Some(done) =
-                        self.delete_via_descriptor(&d, obj, &inst.class.name(), name)
+                        self.delete_via_descriptor(&d, obj, &inst.class.qualname(), name)
                     {
                         return done;
                     }

@@ -671,6 +671,10 @@ fn finish_class(
     for (attr, v) in attrs {
         if let Value::Instance(d) = &v {
             if d.class.builtin {
+                // A property learns its name (for its error messages), as CPython's does.
+                if matches!(d.payload, crate::object::Payload::Property { .. }) {
+                    crate::builtins::name_property(d, &attr);
+                }
                 continue;
             }
             if let Some(set_name) =

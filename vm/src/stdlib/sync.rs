@@ -275,25 +275,29 @@ pub fn int_value(v: &Value) -> PyResult<i64> {
     }
 }
 
-/// A read-only property computed by a native function of `self`.
+/// A read-only property computed by a native function of `self`. The getter's name is the
+/// class attribute the property is stored under (its name in error messages, as a property
+/// made in a class body learns from `__set_name__`).
 pub fn property(f: (&'static str, NativeFn)) -> Value {
-    make_property(func(f.0, f.1), Value::None)
+    make_property(f.0, func(f.0, f.1), Value::None)
 }
 
 /// A property with a getter and a setter, native functions of `self` (and the value set).
 pub fn rw_property(get: (&'static str, NativeFn), set: (&'static str, NativeFn)) -> Value {
-    make_property(func(get.0, get.1), func(set.0, set.1))
+    make_property(get.0, func(get.0, get.1), func(set.0, set.1))
 }
 
-fn make_property(fget: Value, fset: Value) -> Value {
-    Value::Instance(Ref::new(Instance::with_payload(
+fn make_property(name: &str, fget: Value, fset: Value) -> Value {
+    let prop = Instance::with_payload(
         types().property.clone(),
         Payload::Property {
             fget,
             fset,
             fdel: Value::None,
         },
-    )))
+    );
+    crate::builtins::name_property(&prop, name);
+    Value::Instance(Ref::new(prop))
 }
 
 /// A user-visible exception class defined by a module (tracebacks print `module.Name`).
