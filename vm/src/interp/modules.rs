@@ -311,6 +311,14 @@ fn find_on(dirs: &[String], leaf: &str, lib: bool) -> Option<Found> {
     })
 }
 
+/// Whether the top-level module `name` is one of minivm's (built in, or in the library).
+fn in_library(name: &str) -> bool {
+    !name.contains('.')
+        && (name == "builtins"
+            || crate::stdlib::is_builtin_module(name)
+            || find_in(minilib::PREFIX, name).is_some())
+}
+
 /// Whether top-level module `name` is found before the directories of `sys.path`: CPython's
 /// built-in and frozen modules, however minivm implements them (in Rust or in the library), and
 /// minivm's private Rust cores (`_random`, `_json`). The others (`math`, `queue`, `threading`,
@@ -691,7 +699,10 @@ impl Interp {
     /// it when minivm's import finds no such module.
     fn import_module_now(&mut self, name: &str) -> PyResult<Value> {
         let (before, after) = self.meta_path_finders();
-        if before.is_empty() && after.is_empty() {
+        // A module of the library is found before the entries a program adds to `sys.path`
+        // (CPython's standard library directories are entries of it): no hook is asked.
+        let hooks = self.path_hooks_active() && !in_library(name);
+        if before.is_empty() && after.is_empty() && !hooks {
             return self.import_module_native(name);
         }
         // A finder is told the parent package's `__path__` (None at the top level).
@@ -709,16 +720,26 @@ impl Interp {
             }
             None => (None, Value::None),
         };
+        // The entries of the path a `sys.path_hooks` hook handles are asked before minivm's
+        // own import searches the path: the module, or portions of a namespace package.
+        let mut portions = Vec::new();
         let found = match self.meta_path_find(name, &path, before)? {
             Some(m) => m,
-            None => match self.import_module_native(name) {
-                Err(e) if e.is(ExcKind::ModuleNotFoundError) && !after.is_empty() => {
-                    match self.meta_path_find(name, &path, after)? {
-                        Some(m) => m,
-                        None => return Err(e),
+            None => match self.path_hooks_find(name, &path, hooks, &mut portions)? {
+                Some(m) => m,
+                None => match self.import_module_native(name) {
+                    Err(e) if e.is(ExcKind::ModuleNotFoundError) && !portions.is_empty() => {
+                        let args = [Value::str(name), Value::list(portions)];
+                        self.call_bootstrap("_load_namespace", &args)?
                     }
-                }
-                r => return r,
+                    Err(e) if e.is(ExcKind::ModuleNotFoundError) && !after.is_empty() => {
+                        match self.meta_path_find(name, &path, after)? {
+                            Some(m) => m,
+                            None => return Err(e),
+                        }
+                    }
+                    r => return r,
+                },
             },
         };
         // `import a.b` makes `b` an attribute of `a`, as CPython does.
@@ -769,6 +790,15 @@ impl Interp {
         if finders.is_empty() {
             return Ok(None);
         }
+        let args = [Value::str(name), path.clone(), Value::list(finders)];
+        match self.call_bootstrap("_find_and_load_with", &args)? {
+            Value::None => Ok(None),
+            m => Ok(Some(m)),
+        }
+    }
+
+    /// Call the function `func` of `importlib._bootstrap`, importing it first if need be.
+    fn call_bootstrap(&mut self, func: &str, args: &[Value]) -> PyResult<Value> {
         // The helper's own import (and `importlib`'s) does not consult the hooks.
         let boot = match registered(&self.vm, "importlib._bootstrap") {
             Some(m) => m?,
@@ -779,12 +809,46 @@ impl Interp {
                 r?
             }
         };
-        let find = self.getattr(&boot, "_find_and_load_with")?;
-        let args = [Value::str(name), path.clone(), Value::list(finders)];
-        match self.call(&find, &args)? {
-            Value::None => Ok(None),
-            m => Ok(Some(m)),
+        let f = self.getattr(&boot, func)?;
+        self.call(&f, args)
+    }
+
+    /// Whether `sys.path_hooks` or `sys.path_importer_cache` holds anything (minivm's own
+    /// import stands for CPython's directory finders, which are not in either).
+    fn path_hooks_active(&self) -> bool {
+        if NO_HOOKS.with(std::cell::Cell::get) {
+            return false;
         }
+        let Some(Value::Module(sys)) = self.vm.sys_modules.get_str("sys") else {
+            return false;
+        };
+        let hooks = matches!(sys.dict.get_str("path_hooks"), Some(Value::List(l)) if !l.is_empty());
+        hooks
+            || matches!(sys.dict.get_str("path_importer_cache"), Some(Value::Dict(d)) if !d.is_empty())
+    }
+
+    /// Ask the finders `sys.path_hooks` gives for the entries of `path` (the parent package's
+    /// `__path__`, `sys.path` at the top level) for module `name`, as CPython's `PathFinder`
+    /// does (through `importlib._bootstrap`): the loaded module, or None, with the portions of
+    /// a namespace package the finders offered added to `portions`.
+    fn path_hooks_find(
+        &mut self,
+        name: &str,
+        path: &Value,
+        active: bool,
+        portions: &mut Vec<Value>,
+    ) -> PyResult<Option<Value>> {
+        if !active {
+            return Ok(None);
+        }
+        let found = self.call_bootstrap("_path_hooks_find", &[Value::str(name), path.clone()])?;
+        let Value::Tuple(t) = &found else {
+            return Ok(None);
+        };
+        if let Some(Value::List(l)) = t.items.get(1) {
+            portions.extend(l.items.lock().iter().cloned());
+        }
+        Ok(t.items.first().filter(|m| !m.is_none()).cloned())
     }
 
     /// minivm's own import of `name` (built-in modules, `sys.path`, the library).
