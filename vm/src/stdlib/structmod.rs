@@ -168,6 +168,10 @@ fn cached_layout(interp: &mut Interp, fmt: &[u8]) -> PyResult<std::rc::Rc<Layout
 
 /// Parse `fmt` as CPython's `prepare_s` does.
 fn layout(interp: &mut Interp, fmt: &[u8]) -> PyResult<Layout> {
+    // (CPython converts the format to a C string first.)
+    if fmt.contains(&0) {
+        return Err(error(interp, "embedded null character".into()));
+    }
     let (order, body) = match fmt.first() {
         Some(b'@') => (Order::Native, &fmt[1..]),
         Some(b'=' | b'<') => (Order::Little, &fmt[1..]),
