@@ -153,3 +153,231 @@ fn gil_model_counts_without_the_gil_lose_updates() {
         std::mem::forget(obj);
     });
 }
+
+// ---- A cache's remembered reference (`stamped.rs`: `StampedRef`, the type itself, built on
+// loom's atomics under `--cfg loom`) ----
+
+use crate::interp::{Args, Interp};
+use crate::object::NativeFunction;
+use crate::value::Value;
+use crate::PyResult;
+
+fn nothing(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
+    Ok(Value::None)
+}
+
+/// A native function, and its address (what a reader checks an answer against).
+fn native(name: &'static str) -> (Value, usize) {
+    let r = Ref::new(NativeFunction::new(name, nothing));
+    let addr = Ref::as_ptr(&r) as usize;
+    (Value::Native(r), addr)
+}
+
+fn native_ref(v: &Value) -> &Ref<NativeFunction> {
+    let Value::Native(r) = v else {
+        unreachable!("the models only fill native functions")
+    };
+    r
+}
+
+/// `slot.push_if(a, b)` on an empty stack: the address of the native function pushed, or `None`
+/// for a miss (which must push nothing).
+fn answer(slot: &StampedRef, a: u64, b: u64) -> Option<usize> {
+    let mut stack = Vec::new();
+    if slot.push_if(a, b, &mut stack) {
+        assert_eq!(stack.len(), 1);
+        let v = stack.pop()?;
+        Some(Ref::as_ptr(native_ref(&v)) as usize)
+    } else {
+        assert!(stack.is_empty(), "a miss pushed a value");
+        None
+    }
+}
+
+/// The free-threaded slot models run three or four threads: every interleaving with up to two
+/// preemptions (`LOOM_MAX_PREEMPTIONS` sets another bound), so that they end in minutes.
+fn bounded() -> loom::model::Builder {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder
+}
+
+/// Free-threaded: two readers beside a writer that refills the slot (stamps 1,1 -> `f`, then
+/// 2,2 -> `g`, then 1,1 -> `f` again). In every interleaving (and every value loom lets each
+/// relaxed load of the three words read), a reader asking for stamps 1,1 gets `f` or a miss
+/// and one asking for 2,2 gets `g` or a miss, never the other function nor a torn word; the
+/// slot ends holding `f` for 1,1, and the immortal objects' counts are what they were (hits
+/// and refills leave them alone).
+#[test]
+#[ignore = "did not finish in 5-7 minutes on the loaded machine (bounds 1 and 2): not yet verified; run with --ignored"]
+fn stamped_ref_two_readers_beside_a_refill_free_threaded() {
+    let builder = bounded();
+    builder.check(|| {
+        set_model(Model::FreeThreaded);
+        let (f, fa) = native("f");
+        let (g, ga) = native("g");
+        Ref::immortalize(native_ref(&f));
+        Ref::immortalize(native_ref(&g));
+        let (fc, gc_) = (Ref::count(native_ref(&f)), Ref::count(native_ref(&g)));
+        let slot = Arc::new(StampedRef::default());
+        slot.fill(1, 1, &f);
+
+        let readers: Vec<_> = [(1, fa, 2, ga), (2, ga, 1, fa)]
+            .into_iter()
+            .map(|(s1, want1, s2, want2)| {
+                let slot = slot.clone();
+                thread::spawn(move || {
+                    for (stamp, want) in [(s1, want1), (s2, want2)] {
+                        if let Some(got) = answer(&slot, stamp, stamp) {
+                            assert_eq!(got, want, "stamps {stamp} answered another object");
+                        }
+                    }
+                })
+            })
+            .collect();
+        let theirs = Shared::new((f.clone(), g.clone()));
+        let writer = {
+            let slot = slot.clone();
+            thread::spawn(move || {
+                let (f, g) = theirs.into_inner();
+                slot.fill(2, 2, &g);
+                slot.fill(1, 1, &f);
+            })
+        };
+        for t in readers {
+            t.join().unwrap();
+        }
+        writer.join().unwrap();
+
+        assert_eq!(answer(&slot, 1, 1), Some(fa));
+        assert_eq!(answer(&slot, 2, 2), None);
+        assert_eq!(Ref::count(native_ref(&f)), fc);
+        assert_eq!(Ref::count(native_ref(&g)), gc_);
+        drop(slot);
+        assert_eq!(Ref::count(native_ref(&f)), fc);
+        let (Value::Native(f), Value::Native(g)) = (f, g) else {
+            unreachable!()
+        };
+        Ref::free_immortal(f);
+        Ref::free_immortal(g);
+        set_model(Model::Gil);
+    });
+}
+
+/// Free-threaded: two writers fill the slot at once (1,1 -> `f`, 2,2 -> `g`) beside a reader.
+/// A fill that finds another running gives up; whichever order they run in, the slot ends
+/// answering exactly one of the two fills (its stamps and its object, never one's stamps with
+/// the other's object), and the reader only ever got the object of the stamps it asked for.
+#[test]
+fn stamped_ref_two_fills_at_once_free_threaded() {
+    let builder = bounded();
+    builder.check(|| {
+        set_model(Model::FreeThreaded);
+        let (f, fa) = native("f");
+        let (g, ga) = native("g");
+        Ref::immortalize(native_ref(&f));
+        Ref::immortalize(native_ref(&g));
+        let slot = Arc::new(StampedRef::default());
+
+        let reader = {
+            let slot = slot.clone();
+            thread::spawn(move || {
+                for (stamp, want) in [(1, fa), (2, ga)] {
+                    if let Some(got) = answer(&slot, stamp, stamp) {
+                        assert_eq!(got, want, "stamps {stamp} answered another object");
+                    }
+                }
+            })
+        };
+        let theirs = Shared::new(g.clone());
+        let writer = {
+            let slot = slot.clone();
+            thread::spawn(move || slot.fill(2, 2, &theirs.into_inner()))
+        };
+        slot.fill(1, 1, &f);
+        reader.join().unwrap();
+        writer.join().unwrap();
+
+        let held = (answer(&slot, 1, 1), answer(&slot, 2, 2));
+        assert!(
+            held == (Some(fa), None) || held == (None, Some(ga)),
+            "the slot answers {held:?}"
+        );
+        drop(slot);
+        let (Value::Native(f), Value::Native(g)) = (f, g) else {
+            unreachable!()
+        };
+        Ref::free_immortal(f);
+        Ref::free_immortal(g);
+        set_model(Model::Gil);
+    });
+}
+
+/// GIL model (a mutex standing for the GIL): the slot holds mortal objects and owns one count
+/// of the one it holds. Two readers and a refilling writer, each step with the GIL held: every
+/// hit is the object of its stamps and one count more until dropped, and once every thread is
+/// done and the slot dropped, each object's count is back to 1 (its own reference) in every
+/// order the threads take the GIL in.
+#[test]
+fn stamped_ref_gil_model_counts_balance() {
+    loom::model(|| {
+        set_model(Model::Gil);
+        let gil = Arc::new(Mutex::new(()));
+        let (f, fa) = native("f");
+        let (g, ga) = native("g");
+        let slot = Arc::new(StampedRef::default());
+        slot.fill(1, 1, &f);
+        // The writer's references, counted before any thread starts: a count changed here
+        // after the readers start would be changed without the GIL (loom finds the lost
+        // update).
+        let theirs = Shared::new((f.clone(), g.clone()));
+
+        let readers: Vec<_> = [(1, fa, f.clone()), (2, ga, g.clone())]
+            .into_iter()
+            .map(|(stamp, want, obj)| {
+                let (slot, gil, obj) = (slot.clone(), gil.clone(), Shared::new(obj));
+                thread::spawn(move || {
+                    let obj = obj.into_inner();
+                    let _held = gil.lock().unwrap();
+                    let before = Ref::count(native_ref(&obj));
+                    let mut stack = Vec::new();
+                    if slot.push_if(stamp, stamp, &mut stack) {
+                        let v = stack.pop().expect("a hit pushes its value");
+                        assert_eq!(Ref::as_ptr(native_ref(&v)) as usize, want);
+                        // The hit's own count, given back when it is dropped.
+                        assert_eq!(Ref::count(native_ref(&v)), before + 1);
+                        drop(v);
+                        assert_eq!(Ref::count(native_ref(&obj)), before);
+                    }
+                    drop(obj);
+                })
+            })
+            .collect();
+        let writer = {
+            let (slot, gil) = (slot.clone(), gil.clone());
+            thread::spawn(move || {
+                let (f, g) = theirs.into_inner();
+                {
+                    let _held = gil.lock().unwrap();
+                    slot.fill(2, 2, &g);
+                }
+                let _held = gil.lock().unwrap();
+                slot.fill(1, 1, &f);
+                drop((f, g));
+            })
+        };
+        for t in readers {
+            t.join().unwrap();
+        }
+        writer.join().unwrap();
+
+        let _held = gil.lock().unwrap();
+        assert_eq!(Ref::count(native_ref(&f)), 2);
+        assert_eq!(Ref::count(native_ref(&g)), 1);
+        drop(slot);
+        assert_eq!(Ref::count(native_ref(&f)), 1);
+        assert_eq!(Ref::count(native_ref(&g)), 1);
+    });
+}

@@ -22,7 +22,13 @@
 //! held then; the dicts are unchanged since (their stamps are the same), so it is the value
 //! they hold now, or (free-threaded, a write racing the load) the one they held just before it.
 
-use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+// Under `--cfg loom` the slot's words are loom's atomics, so that `scripts/loom.sh` model-checks
+// this very type (`loom_tests.rs`: readers beside a refill).
+#[cfg(loom)]
+use loom::sync::atomic::{fence, AtomicPtr, AtomicU64};
+use std::sync::atomic::{AtomicU32, Ordering};
+#[cfg(not(loom))]
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64};
 
 use super::{free_threaded, HeapBox, Ref};
 use crate::value::Value;
@@ -141,7 +147,11 @@ impl StampedRef {
 
 impl Drop for StampedRef {
     fn drop(&mut self) {
+        #[cfg(not(loom))]
         let (tag, addr) = (*self.tag.get_mut(), *self.addr.get_mut());
+        // Loom's atomics have no `get_mut`.
+        #[cfg(loom)]
+        let (tag, addr) = (self.tag.with_mut(|t| *t), self.addr.with_mut(|a| *a));
         // SAFETY: as in `fill`: the words the slot holds, whose count it owns, given back once.
         unsafe { release(tag, addr) };
     }
