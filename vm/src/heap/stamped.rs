@@ -26,9 +26,9 @@
 // this very type (`loom_tests.rs`: readers beside a refill).
 #[cfg(loom)]
 use loom::sync::atomic::{fence, AtomicPtr, AtomicU64};
-use std::sync::atomic::{AtomicU32, Ordering};
 #[cfg(not(loom))]
 use std::sync::atomic::{fence, AtomicPtr, AtomicU64};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{free_threaded, HeapBox, Ref};
 use crate::value::Value;

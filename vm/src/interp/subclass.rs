@@ -43,6 +43,7 @@ impl Interp {
         let inst = if is_mutable(cls.kind) {
             Instance::new(cls.clone())
         } else {
+            set_arity(cls, args)?;
             let value = crate::builtins::construct(self, &root, Args { pos: args, kw })?;
             Instance::with_payload(cls.clone(), Payload::Builtin { value })
         };
@@ -598,6 +599,9 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     }),
     ("__init__", |interp, args| {
         let this = receiver("__init__", &args)?;
+        if let Some(Value::Instance(i)) = args.pos.first() {
+            set_arity(&i.class.get(), &args.pos[1..])?;
+        }
         interp.builtin_init(this, &args.pos[1..], args.kw)?;
         Ok(Value::None)
     }),
@@ -882,4 +886,19 @@ const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
 /// marked `_walks_dict` in `vm/lib/collections/`)?
 fn walks_dict_in_order(f: &Value) -> bool {
     matches!(f, Value::Function(f) if f.attrs.read().contains_key("_walks_dict"))
+}
+
+/// A set or frozenset subclass given more than one positional argument: CPython names the
+/// subclass ("S expected at most 1 argument, got 2"), where the built-in names itself.
+fn set_arity(cls: &Ref<Class>, args: &[Value]) -> PyResult<()> {
+    let root = Class::layout_root(cls);
+    if matches!(root.kind, TypeKind::Set | TypeKind::FrozenSet) && args.len() > 1 {
+        return Err(crate::err!(
+            TypeError,
+            "{} expected at most 1 argument, got {}",
+            cls.name(),
+            args.len()
+        ));
+    }
+    Ok(())
 }
