@@ -1397,3 +1397,153 @@ fn stamped_ref_read_while_refilled_free_threaded() {
         kept.push(Shared::new(g));
     });
 }
+
+// ---- A globals value slot (`heap/stamped.rs`: `StampedValue`) ----
+
+use minivm_vm::heap::StampedValue;
+
+/// `slot.push_if(a, || b)` on an empty stack: the value pushed, or `None` for a miss.
+fn value_answer(slot: &StampedValue, a: u64, b: u64) -> Option<Value> {
+    let mut stack = Vec::new();
+    if slot.push_if(a, || b, &mut stack) {
+        assert_eq!(stack.len(), 1);
+        stack.pop()
+    } else {
+        assert!(stack.is_empty(), "a miss pushed {stack:?}");
+        None
+    }
+}
+
+/// GIL model: the slot answers exactly the stamps of its last fill with the value filled, its
+/// words rebuilt whole (ints, floats with their bits, bools, None, Ellipsis, NotImplemented,
+/// heap objects of any kind); it owns no count (a fill leaves the object's count alone, a hit
+/// adds the clone's one, dropping the slot gives nothing back); `Undefined` leaves it as it was.
+#[test]
+fn stamped_value_answers_its_stamps_and_owns_no_count() {
+    with_model(Model::Gil, || {
+        let slot = StampedValue::default();
+        for (a, b) in [(1, 1), (1, 2), (u64::MAX, 7)] {
+            assert!(value_answer(&slot, a, b).is_none());
+        }
+        let inline = [
+            Value::Int(5),
+            Value::Int(-1),
+            Value::Int(i64::MIN),
+            Value::Float(-0.5),
+            Value::Float(f64::NAN),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::None,
+            Value::Ellipsis,
+            Value::NotImplemented,
+        ];
+        for (i, v) in inline.iter().enumerate() {
+            let a = 2 * i as u64 + 1;
+            slot.fill(a, a + 1, v);
+            for (x, y) in [(a + 1, a), (a, a + 2), (a, 0), (0, a + 1)] {
+                assert!(value_answer(&slot, x, y).is_none(), "stamps {x} {y}");
+            }
+            let got = value_answer(&slot, a, a + 1).expect("a hit");
+            let same = match (v, &got) {
+                (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Bool(x), Value::Bool(y)) => x == y,
+                (Value::None, Value::None)
+                | (Value::Ellipsis, Value::Ellipsis)
+                | (Value::NotImplemented, Value::NotImplemented) => true,
+                _ => false,
+            };
+            assert!(same, "{v:?} came back as {got:?}");
+        }
+
+        let f = native("f");
+        slot.fill(100, 101, &f);
+        assert_eq!(native_count(&f), 1);
+        let got = value_answer(&slot, 100, 101).expect("a hit");
+        assert!(got.is(&f));
+        assert_eq!(native_count(&f), 2);
+        drop(got);
+        assert_eq!(native_count(&f), 1);
+
+        let s = Value::str("kept");
+        let l = Value::list(vec![s.clone()]);
+        slot.fill(102, 103, &l);
+        assert!(value_answer(&slot, 102, 103).expect("a hit").is(&l));
+        assert!(value_answer(&slot, 100, 101).is_none());
+        slot.fill(104, 105, &Value::Undefined);
+        assert!(value_answer(&slot, 104, 105).is_none());
+        assert!(value_answer(&slot, 102, 103).expect("a hit").is(&l));
+        // (The slot has no `Drop`: it owns nothing to give back.)
+        assert_eq!(native_count(&f), 1);
+        drop(l);
+        assert_eq!(refs_to(&s), 0);
+    });
+}
+
+/// `due`: a slot is refilled at its first miss, then after 1, 3, 7... and at most 63 misses
+/// skipped.
+#[test]
+fn stamped_value_due_backs_off() {
+    let slot = StampedValue::default();
+    let mut skipped = Vec::new();
+    for _ in 0..8 {
+        let mut n = 0;
+        while !slot.due() {
+            n += 1;
+        }
+        skipped.push(n);
+    }
+    assert_eq!(skipped, [0, 1, 3, 7, 15, 31, 63, 63]);
+}
+
+/// Free-threaded: a mortal object is not kept (it could be freed beside a reader); an immortal
+/// one and inline values are, counts untouched; two readers beside a thread refilling the slot
+/// with an immortal function and an int in turn only ever get the value of the stamps they
+/// asked for.
+#[test]
+fn stamped_value_read_while_refilled_free_threaded() {
+    with_model(Model::FreeThreaded, || {
+        let mortal = native("mortal");
+        let slot = StampedValue::default();
+        slot.fill(1, 1, &mortal);
+        assert!(value_answer(&slot, 1, 1).is_none());
+        assert_eq!(native_count(&mortal), 1);
+
+        let f = native("f");
+        let Value::Native(r) = &f else { unreachable!() };
+        Ref::immortalize(r);
+        let fc = native_count(&f);
+        let fa = native_addr(&f);
+        slot.fill(1, 1, &f);
+        assert!(value_answer(&slot, 1, 1).expect("a hit").is(&f));
+        assert_eq!(native_count(&f), fc);
+
+        let rounds = if cfg!(miri) { 6 } else { 2000 };
+        let f_shared = Shared::new(f.clone());
+        std::thread::scope(|sc| {
+            let slot = &slot;
+            for _ in 0..2 {
+                sc.spawn(move || {
+                    for i in 0..rounds * 2 {
+                        let stamp = 1 + (i % 2) as u64;
+                        match value_answer(slot, stamp, stamp) {
+                            None => {}
+                            Some(Value::Int(n)) => assert_eq!((stamp, n), (2, 42)),
+                            Some(v) => assert_eq!((stamp, native_addr(&v)), (1, fa)),
+                        }
+                    }
+                });
+            }
+            sc.spawn(move || {
+                let f = f_shared.into_inner();
+                for _ in 0..rounds {
+                    slot.fill(2, 2, &Value::Int(42));
+                    slot.fill(1, 1, &f);
+                }
+            });
+        });
+        assert_eq!(native_count(&f), fc);
+        let mut kept = IMMORTAL_VALUES.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push(Shared::new(f));
+    });
+}
