@@ -170,23 +170,22 @@ fn errno_done(r: Result<(), i32>) -> PyResult<Value> {
 fn getresuid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("posix.getresuid", Style::NoArgs, &[], 0).check(&args)?;
     let r = nix::unistd::getresuid().map_err(|e| os_error(&std::io::Error::from(e), None))?;
-    Ok(Value::tuple(
-        [r.real, r.effective, r.saved]
-            .iter()
-            .map(|u| Value::Int(i64::from(u.as_raw())))
-            .collect(),
+    Ok(id_triple(
+        [r.real, r.effective, r.saved].map(|u| u.as_raw()),
     ))
 }
 
 fn getresgid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Sig::pos("posix.getresgid", Style::NoArgs, &[], 0).check(&args)?;
     let r = nix::unistd::getresgid().map_err(|e| os_error(&std::io::Error::from(e), None))?;
-    Ok(Value::tuple(
-        [r.real, r.effective, r.saved]
-            .iter()
-            .map(|g| Value::Int(i64::from(g.as_raw())))
-            .collect(),
+    Ok(id_triple(
+        [r.real, r.effective, r.saved].map(|g| g.as_raw()),
     ))
+}
+
+/// The (real, effective, saved) ids `getresuid`/`getresgid` return, as ints.
+fn id_triple(ids: [u32; 3]) -> Value {
+    Value::tuple(ids.iter().map(|&i| Value::Int(i64::from(i))).collect())
 }
 
 fn setresuid(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
