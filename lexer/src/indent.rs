@@ -111,9 +111,12 @@ impl<'src> IndentLexer<'src> {
         }
         if !self.fragment {
             if !self.at_line_start {
+                // The NEWLINE made up at the end holds a comment before it, as above.
+                let between = self.src.get(self.last_end..end).unwrap_or("");
+                let start = between.find('#').map_or(end, |i| self.last_end + i);
                 self.pending.push_back(Tok {
                     kind: Token::Newline,
-                    span: self.span(end, end),
+                    span: self.span(start, end),
                 });
             }
             while self.indents.len() > 1 {
@@ -370,12 +373,19 @@ impl<'src> IndentLexer<'src> {
             Err(e) => return Err(self.lex_error(e, range.start, range.end)),
         };
         let span = self.span(range.start, range.end);
-        self.last_end = range.end;
+        let prev_end = std::mem::replace(&mut self.last_end, range.end);
         if kind == Token::Newline {
             if !self.brackets.is_empty() || self.at_line_start || self.fragment {
                 return Ok(());
             }
             self.at_line_start = true;
+            // As in CPython's tokenizer, a comment before the line break belongs to the NEWLINE
+            // token: an error there (`x = 1 +  # add`) underlines the comment.
+            let between = self.src.get(prev_end..range.start).unwrap_or("");
+            let span = match between.find('#') {
+                Some(i) => self.span(prev_end + i, range.start),
+                None => span,
+            };
             self.pending.push_back(Tok { kind, span });
             return Ok(());
         }
