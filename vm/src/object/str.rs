@@ -203,12 +203,7 @@ pub fn is_interned(s: &Ref<PyStr>) -> bool {
 /// and `StoreAttr` inserts that same `Arc` as the key of a new attribute, so a later lookup of the
 /// name finds the key by pointer ([`NameRef`]) and adding an attribute allocates no key string.
 pub fn intern_name(name: &str) -> Arc<str> {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    type Table = HashSet<Arc<str>, rustc_hash::FxBuildHasher>;
-    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(Table::default()));
-    let Ok(mut t) = table.lock() else {
+    let Ok(mut t) = name_table().lock() else {
         return Arc::from(name);
     };
     if let Some(a) = t.get(name) {
@@ -217,6 +212,26 @@ pub fn intern_name(name: &str) -> Arc<str> {
     let a: Arc<str> = Arc::from(name);
     t.insert(a.clone());
     a
+}
+
+/// The shared `Arc<str>` of `name` if some code object (or [`intern_name`]) has interned it,
+/// else a new one, which is not added to the table: for names that come from a program's
+/// data (`getattr(obj, name)`), which a lasting table would collect without bound. A class's
+/// lookup cache keyed by the shared one is then found by pointer from a method call site.
+pub fn name_if_interned(name: &str) -> Arc<str> {
+    if let Ok(t) = name_table().lock() {
+        if let Some(a) = t.get(name) {
+            return a.clone();
+        }
+    }
+    Arc::from(name)
+}
+
+type NameTable = std::collections::HashSet<Arc<str>, rustc_hash::FxBuildHasher>;
+
+fn name_table() -> &'static std::sync::Mutex<NameTable> {
+    static TABLE: std::sync::OnceLock<std::sync::Mutex<NameTable>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::sync::Mutex::new(NameTable::default()))
 }
 
 /// A name to look up in an attribute table (`AttrMap`, a class's lookup cache): it hashes as the
