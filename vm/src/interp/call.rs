@@ -1020,10 +1020,10 @@ impl Interp {
         if n > len {
             return Err(err!(SystemError, "bytecode popped an empty stack"));
         }
-        let values = frame.stack.split_off(len - n);
+        // Drained in place: `split_off` allocated a vector only to be moved out of.
         Ok(t.items
             .iter()
-            .zip(values)
+            .zip(frame.stack.drain(len - n..))
             .map(|(k, v)| (Arc::from(k.as_str().unwrap_or("?")), v))
             .collect())
     }

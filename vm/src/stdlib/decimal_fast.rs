@@ -580,6 +580,15 @@ fn with_signal_dict<R>(st: &State, sd: &Value, f: impl FnOnce(&Dict) -> R) -> Op
 const INEXACT_AT: usize = 6;
 const ROUNDED_AT: usize = 7;
 
+/// The value of signal `key` in the (borrowed) table of a `_d` dict, found at position `at`
+/// or by hashing; `None` if the key is absent.
+fn signal_at<'m>(map: &'m crate::object::KeyMap, key: &HashKey, at: usize) -> Option<&'m Value> {
+    match map.get_index(at) {
+        Some((k, v)) if k.value.is(&key.value) => Some(v),
+        _ => map.get(key),
+    }
+}
+
 /// `f` applied to the value of signal `key` in the `_d` dict `d`, found at position `at` or by
 /// hashing; `None` if the key is absent.
 fn with_signal<R>(
@@ -1011,9 +1020,11 @@ fn raise_rounded(st: &State, ctx: &Ctx, inexact: bool) -> Option<()> {
         }
         let values = d.values_slice();
         let (flags, traps) = (values.get(ctx.signals_at.0)?, values.get(ctx.signals_at.1)?);
+        // Traps are only read: a read takes no write lock and moves no version stamp.
         let trapped = with_signal_dict(st, traps, |traps| {
+            let map = traps.read();
             let on = |k: &HashKey, at: usize| {
-                with_signal(traps, k, at, |v| !matches!(v, Value::Bool(false))).unwrap_or(true)
+                signal_at(&map, k, at).is_none_or(|v| !matches!(v, Value::Bool(false)))
             };
             on(&st.rounded, ROUNDED_AT) || (inexact && on(&st.inexact, INEXACT_AT))
         })?;
@@ -1021,6 +1032,19 @@ fn raise_rounded(st: &State, ctx: &Ctx, inexact: bool) -> Option<()> {
             return None;
         }
         with_signal_dict(st, flags, |flags| {
+            // Every rounded result after the first finds its flags raised already: setting
+            // True over True changes nothing a program can see, so the table is only read
+            // (telco: 473 -> ~250 machine instructions a call, callgrind).
+            {
+                let map = flags.read();
+                let raised = |k: &HashKey, at: usize| {
+                    matches!(signal_at(&map, k, at), Some(Value::Bool(true)))
+                };
+                if raised(&st.rounded, ROUNDED_AT) && (!inexact || raised(&st.inexact, INEXACT_AT))
+                {
+                    return (None, None);
+                }
+            }
             let raise = |k: &HashKey, at: usize| {
                 let old = with_signal(flags, k, at, |v| std::mem::replace(v, Value::Bool(true)));
                 if old.is_none() {
