@@ -201,11 +201,33 @@ fn name_hint(name: &str) -> &'static AtomicU32 {
     &HINTS[(a.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize]
 }
 
-/// `a == b` for two short names: lengths, then bytes, inline (a `memcmp` call cost about as
-/// much as the rest of the hinted look-up).
+/// `a == b` for two short names, inline (a `memcmp` call cost about as much as the rest of the
+/// hinted look-up): lengths, then words. A name of 4 to 16 bytes is two (overlapping) loads
+/// of each string compared, where a byte-by-byte loop took ~40 machine instructions for
+/// `__mul__` (callgrind, telco: a third of `Class::lookup`).
 #[inline(always)]
 fn same_str(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let half = |s: &[u8], at: usize| -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_ne_bytes(w)
+    };
+    match n {
+        0..=3 => a == b,
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// How many entries of a class's lookup cache a method call compares by pointer when its hint
