@@ -1567,6 +1567,22 @@ impl Interp {
         }
     }
 
+    /// `accept_sent` of `None` (a `for` resuming the generator).
+    #[inline(always)]
+    fn accept_none(&mut self, frame: &mut Frame) {
+        if frame.ip > 0 {
+            if let Some(Op::YieldPop) = frame.code.ops.get(frame.ip - 1) {
+                if crate::interp::finalize::ANY_DEL.load(std::sync::atomic::Ordering::Relaxed)
+                    && crate::interp::coro::drops_pending()
+                {
+                    self.after_drops(Some(frame));
+                }
+            } else {
+                crate::heap::push_inline(&mut frame.stack, Value::None);
+            }
+        }
+    }
+
     /// `for` over a generator (`by_for`), or `yield from` a generator, resumed in the running
     /// dispatch loop rather than a nested one (as CPython 3.11's `FOR_ITER` and `SEND`): the
     /// generator's frame, marked running and given `sent` (taken; a `for` sends none, which
@@ -1581,24 +1597,21 @@ impl Interp {
         sent: Option<&mut Value>,
         by_for: bool,
     ) -> Option<Box<Frame>> {
-        {
-            let mut st = g.status.lock();
-            match *st {
-                GenStatus::Suspended => {}
-                GenStatus::Created if sent.as_deref().is_none_or(Value::is_none) => {}
-                _ => return None,
+        // The model tested once for the two cells (as `try_push_method` does).
+        let taken = match crate::heap::gil_model() {
+            Some(gil) => take_for_resume(gil, g, sent.as_deref()),
+            None => take_for_resume(AnyModel, g, sent.as_deref()),
+        };
+        let mut frame = taken?;
+        match sent {
+            Some(v) => {
+                let v = std::mem::take(v);
+                self.accept_sent(&mut frame, v);
             }
-            *st = GenStatus::Running;
+            // A `for` sends `None`, which frees nothing when dropped: only `ANY_DEL` is left
+            // to test (`accept_sent` tested the value's kind, then discarded it).
+            None => self.accept_none(&mut frame),
         }
-        let Some(mut frame) = g.frame.lock().take() else {
-            *g.status.lock() = GenStatus::Done;
-            return None;
-        };
-        let sent = match sent {
-            Some(v) => std::mem::take(v),
-            None => Value::None,
-        };
-        self.accept_sent(&mut frame, sent);
         // The usual case, no exception handled on either side, needs no swap (`leave_inline`).
         let swapped = frame.saved_exc.is_some() || self.cur_exc.is_some();
         if swapped {
@@ -2134,6 +2147,39 @@ fn enter_code<const INLINE_COUNTS: bool, A: CellAccess>(
     if !func.closure.is_empty() {
         callee.cells.extend(func.closure.iter().cloned());
     }
+}
+
+/// `gen_enter_inline`'s cells: a created or suspended generator (a created one only when
+/// `sent` is `None` or absent) marked running and its frame taken out; `None` otherwise
+/// (marked done if its frame is gone).
+#[inline(always)]
+fn take_for_resume<A: CellAccess>(
+    access: A,
+    g: &Generator,
+    sent: Option<&Value>,
+) -> Option<Box<Frame>> {
+    {
+        let mut st = access.lock(&g.status);
+        match *st {
+            GenStatus::Suspended => {}
+            GenStatus::Created if sent.is_none_or(Value::is_none) => {}
+            _ => return None,
+        }
+        *st = GenStatus::Running;
+    }
+    let frame = access.lock(&g.frame).take();
+    if frame.is_none() {
+        *access.lock(&g.status) = GenStatus::Done;
+    }
+    frame
+}
+
+/// A generator frame resumed in the dispatch loop yielded (`run.rs: yield_inline`): back
+/// into its generator, which is suspended again.
+#[inline(always)]
+pub(crate) fn suspend_yielded<A: CellAccess>(access: A, g: &Generator, gframe: Box<Frame>) {
+    *access.lock(&g.frame) = Some(gframe);
+    *access.lock(&g.status) = GenStatus::Suspended;
 }
 
 /// A new frame's own cells (`cellvars`), each starting with its parameter's argument when it
