@@ -57,6 +57,22 @@ impl Interp {
                 Some(owner) => Value::str(&format!("{owner}.{}", n.name)),
                 None => Value::str(n.name),
             }),
+            // A method descriptor's class (`list.extend.__objclass__` is `list`), which
+            // doctest's finder reads to tell where a method taken from a built-in type
+            // (`load = list.extend` in a class body) came from.
+            Value::Native(n)
+                if name == "__objclass__" && n.kind != crate::object::NativeKind::Function =>
+            {
+                match self.native_owner_class(n) {
+                    Some(c) => Ok(Value::Class(c)),
+                    None => Err(err!(
+                        AttributeError,
+                        "'{}' object has no attribute '__objclass__' (minivm knows the class \
+                         only of the methods of the built-in types)",
+                        crate::object::type_name(obj)
+                    )),
+                }
+            }
             // A module-level function's `__self__` is its module (`len.__self__` is builtins).
             Value::Native(n) if name == "__self__" => self.native_module(n).ok_or_else(|| {
                 err!(
@@ -98,6 +114,13 @@ impl Interp {
                 // `builtin_function_or_method`, whatever the unbound one is. (`__doc__` and
                 // `__text_signature__` keep the native's own error, which says why.)
                 "__doc__" | "__text_signature__" => self.getattr(&m.func.clone(), name),
+                // (A method descriptor's class is not its bound method's: `[].append` has no
+                // `__objclass__`.)
+                "__objclass__" if matches!(m.func, Value::Native(_)) => Err(err!(
+                    AttributeError,
+                    "'{}' object has no attribute '{name}'",
+                    crate::object::type_name(obj)
+                )),
                 _ if matches!(m.func, Value::Native(_)) => {
                     self.getattr(&m.func.clone(), name).map_err(|e| {
                         if e.is(crate::object::ExcKind::AttributeError) {

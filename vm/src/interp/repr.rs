@@ -946,15 +946,21 @@ impl Interp {
         &self,
         n: &crate::heap::Ref<crate::object::NativeFunction>,
     ) -> Option<std::sync::Arc<str>> {
+        self.native_owner_class(n).map(|c| c.name())
+    }
+
+    /// The class itself that `native_owner` names (`list.extend.__objclass__` is `list`).
+    pub(crate) fn native_owner_class(
+        &self,
+        n: &crate::heap::Ref<crate::object::NativeFunction>,
+    ) -> Option<crate::heap::Ref<crate::object::Class>> {
         let holds = |m: &crate::object::AttrMap| matches!(m.get(n.name), Some(Value::Native(b)) if crate::heap::Ref::ptr_eq(b, n));
         self.vm
             .builtins
             .items()
             .into_iter()
             .find_map(|(_, v)| match v {
-                Value::Class(c) if holds(&c.dict.read()) || holds(&c.slot_cache.read()) => {
-                    Some(c.name())
-                }
+                Value::Class(c) if holds(&c.dict.read()) || holds(&c.slot_cache.read()) => Some(c),
                 _ => None,
             })
     }
