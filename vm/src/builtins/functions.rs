@@ -360,6 +360,8 @@ pub(crate) fn class_matches(
     if let Some(subject) = subject {
         let hook = match spec {
             Value::Class(c) if fname == "isinstance" && Ref::ptr_eq(c, cls) => None,
+            // ABCMeta's own checks: done below without calling them.
+            Value::Class(c) if c.is_abc() => None,
             Value::Class(_) => interp.lookup_special(spec, hook_name),
             Value::Instance(i) if !i.class.builtin => interp.lookup_special(spec, hook_name),
             _ => None,
@@ -390,7 +392,7 @@ pub(crate) fn class_matches(
     };
     match spec {
         Value::Class(c) if fname == "isinstance" && Ref::ptr_eq(c, cls) => Ok(true),
-        Value::Class(c) if c.lookup("_abc_subclasscheck").is_none() => {
+        Value::Class(c) if !c.is_abc() => {
             if cls.is_subclass(c) {
                 return Ok(true);
             }
@@ -610,7 +612,7 @@ fn isinstance_by_mro(v: &Value, c: &Ref<Class>) -> Option<bool> {
     if Ref::ptr_eq(&i.class.get(), c) {
         return Some(true);
     }
-    if c.metaclass.is_some()
+    if (c.metaclass.is_some() && !c.is_abc())
         || !i.class.is_subclass(c)
         || c.attr_flags() & crate::object::ABC_HOOK != 0
     {

@@ -292,15 +292,14 @@ fn type_new_impl(
     Ok(class_value)
 }
 
-/// `metaclass=M` in a class statement: minivm has no metaclasses, but a class standing for one
-/// may name a base that gives its behaviour (`abc.ABCMeta` names `abc.ABC`), which is added to
-/// the bases. The other class keywords go to `__init_subclass__`.
+/// `metaclass=M` in a class statement: a class deriving from `type` (`abc.ABCMeta`, a program's
+/// metaclass) is the explicit metaclass; other callables are refused. The other class keywords
+/// go to `__init_subclass__` (or the metaclass's `__new__`/`__init__`).
 fn metaclass_bases(
     name: &str,
     bases: &[Value],
     kw: &[(Arc<str>, Value)],
 ) -> PyResult<(Vec<Value>, Kwargs, Option<Ref<Class>>)> {
-    let mut bases = bases.to_vec();
     let mut rest = Vec::with_capacity(kw.len());
     let mut explicit = None;
     for (k, v) in kw {
@@ -308,41 +307,19 @@ fn metaclass_bases(
             rest.push((k.clone(), v.clone()));
             continue;
         }
-        let stand_in = match v {
+        match v {
             // `type` or a real metaclass (a subclass of `type`).
-            Value::Class(m) if m.kind == TypeKind::Type => {
-                explicit = Some(m.clone());
-                None
-            }
-            Value::Class(m) => match m.lookup("_minivm_metaclass_base") {
-                Some(b @ Value::Class(_)) => Some(b),
-                _ => {
-                    return Err(err!(
-                        TypeError,
-                        "minivm does not support metaclasses (metaclass= in class {name})"
-                    ))
-                }
-            },
+            Value::Class(m) if m.kind == TypeKind::Type => explicit = Some(m.clone()),
             _ => {
                 return Err(err!(
                     TypeError,
-                    "minivm does not support metaclasses (metaclass= in class {name})"
+                    "minivm does not support metaclasses that are not classes deriving from \
+                     type (metaclass= in class {name})"
                 ))
-            }
-        };
-        if let Some(Value::Class(b)) = stand_in {
-            let mut derived = false;
-            for base in &bases {
-                if let Value::Class(c) = base {
-                    derived |= c.is_subclass(&b);
-                }
-            }
-            if !derived {
-                bases.push(Value::Class(b));
             }
         }
     }
-    Ok((bases, rest, explicit))
+    Ok((bases.to_vec(), rest, explicit))
 }
 
 /// PEP 560: a base that is not a class but has `__mro_entries__` (`Generic[T]`) is replaced

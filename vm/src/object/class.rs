@@ -178,8 +178,12 @@ pub const ABC_HOOK: u64 = 1 << 24;
 /// path. A flag too, so that the attribute instructions' hit paths test it together with
 /// `HAS_GETATTRIBUTE` and `HAS_PROPERTY`, one test of the flags word for a plain class.
 pub const BUILTIN_TYPE: u64 = 1 << 25;
+/// A metaclass whose `__instancecheck__` and `__subclasscheck__` are `abc.ABCMeta`'s own
+/// (`ABCMeta` itself, or a metaclass deriving from it that keeps them): `isinstance` and
+/// `issubclass` against its classes do their work natively ([`Class::is_abc`]).
+pub const ABC_META: u64 = 1 << 26;
 /// How many low bits of `Class::flags` hold the flags (the rest is the epoch).
-const FLAG_BITS: u32 = 26;
+const FLAG_BITS: u32 = 27;
 
 /// The bit of [`DESCRIPTOR_NAMES`] for `name`: from its length and its first and last bytes,
 /// so a few instructions and the same for every string with those characters.
@@ -646,6 +650,16 @@ impl Class {
         (i, found)
     }
 
+    /// An abstract base class whose metaclass keeps `abc.ABCMeta`'s instance and subclass
+    /// checks ([`ABC_META`]): `isinstance`/`issubclass` answer from its MRO, its hook and its
+    /// `_abc_subclasscheck` (builtins/functions.rs, `class_matches`) without calling them.
+    #[inline]
+    pub fn is_abc(&self) -> bool {
+        self.metaclass
+            .as_ref()
+            .is_some_and(|m| m.attr_flags() & ABC_META != 0)
+    }
+
     /// `HAS_PROPERTY | HAS_SETATTR` bits for this class and its bases, from the lookup cache
     /// (so recomputed after any class changes). Lets `obj.x` on a plain class skip the class.
     #[inline]
@@ -678,12 +692,12 @@ impl Class {
         // that name (checked against the chain's first answer once every dict is released).
         let mut descriptors: Vec<(Arc<str>, Option<Value>)> = Vec::new();
         // The first class of the chain defining `__subclasshook__`: a hook of its own (not
-        // `abc.ABC`, the class that defines `_abc_subclasscheck`, nor a built-in's).
+        // `object`'s, which says NotImplemented).
         let mut hook: Option<bool> = None;
         let mut check = |c: &Class| {
             let dict = c.dict.read();
             if hook.is_none() && dict.contains_key("__subclasshook__") {
-                hook = Some(!c.builtin && !dict.contains_key("_abc_subclasscheck"));
+                hook = Some(!c.builtin);
             }
             for (k, v) in dict.iter() {
                 match &**k {
@@ -735,8 +749,18 @@ impl Class {
         for c in &self.mro_tail {
             check(c);
         }
-        if hook == Some(true) && self.lookup("_abc_subclasscheck").is_some() {
+        if hook == Some(true) && self.is_abc() {
             bits |= ABC_HOOK;
+        }
+        if self.kind == TypeKind::Type && !self.builtin {
+            let abc_own = |name: &str| {
+                matches!(self.lookup_uncached(name), Some(Value::Function(f))
+                    if f.code.head.filename.as_ref() == "<minivm-lib>/abc.mini"
+                        && f.code.qualname.strip_prefix("ABCMeta.") == Some(name))
+            };
+            if abc_own("__instancecheck__") && abc_own("__subclasscheck__") {
+                bits |= ABC_META;
+            }
         }
         let plain =
             |(name, member): &(Arc<str>, Option<Value>)| match (member, self.lookup_uncached(name))
