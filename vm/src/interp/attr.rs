@@ -871,6 +871,15 @@ impl Interp {
                     None if name == "__prepare__" => {
                         Ok(self.bind(Value::Class(cls.clone()), type_prepare()))
                     }
+                    // Read from `type` itself, the method unbound (`type.__instancecheck__(C,
+                    // x)`); from another class, bound to it (`C.__instancecheck__(x)`).
+                    None if name == "__instancecheck__" || name == "__subclasscheck__" => {
+                        if Ref::ptr_eq(cls, &types().type_) {
+                            Ok(type_check(name))
+                        } else {
+                            Ok(self.bind(Value::Class(cls.clone()), type_check(name)))
+                        }
+                    }
                     None => Err(err!(
                         AttributeError,
                         "type object '{}' has no attribute '{name}'",
@@ -1032,6 +1041,12 @@ impl Interp {
         if name == "__prepare__" && after.iter().any(|c| Ref::ptr_eq(c, &types().type_)) {
             // `super().__prepare__(name, bases, **kw)` in a metaclass's own `__prepare__`.
             return Ok(self.bind(target.clone(), type_prepare()));
+        }
+        if (name == "__instancecheck__" || name == "__subclasscheck__")
+            && after.iter().any(|c| Ref::ptr_eq(c, &types().type_))
+        {
+            // `super().__instancecheck__(obj)` in a metaclass's own check.
+            return Ok(self.bind(target.clone(), type_check(name)));
         }
         if name == "__init__" {
             // object.__init__ (and the built-in bases' constructors) take no extra work here.
@@ -1701,6 +1716,39 @@ fn type_prepare() -> Value {
     })
 }
 
+/// `type.__instancecheck__` / `type.__subclasscheck__` (`name`): the plain checks no hook takes
+/// part in, for a metaclass's own `__instancecheck__` to fall back on
+/// (`super().__instancecheck__(obj)`): `obj`'s class, or the `__class__` it claims, has the
+/// class in its MRO; for `__subclasscheck__`, the class given does.
+fn type_check(name: &str) -> Value {
+    if name == "__instancecheck__" {
+        crate::builtins::native("__instancecheck__", |interp, args| {
+            let [Value::Class(c), obj] = args.pos else {
+                return Err(err!(
+                    TypeError,
+                    "type.__instancecheck__() takes a class and exactly one argument"
+                ));
+            };
+            if class_of(obj).is_subclass(c) {
+                return Ok(Value::Bool(true));
+            }
+            Ok(Value::Bool(match interp.getattr(obj, "__class__") {
+                Ok(Value::Class(k)) => k.is_subclass(c),
+                _ => false,
+            }))
+        })
+    } else {
+        crate::builtins::native("__subclasscheck__", |_, args| match args.pos {
+            [Value::Class(c), Value::Class(k)] => Ok(Value::Bool(k.is_subclass(c))),
+            [Value::Class(_), _] => Err(err!(TypeError, "issubclass() arg 1 must be a class")),
+            _ => Err(err!(
+                TypeError,
+                "type.__subclasscheck__() takes a class and exactly one argument"
+            )),
+        })
+    }
+}
+
 /// The rest of the methods `dir()` lists for every object (`OBJECT_DIR`), so that what `dir(C)`
 /// names `getattr(C, name)` finds, as class decorators that walk `dir()` expect: read from a
 /// class, or through `super()`. Each is made once, so `getattr(C, '__lt__') is
@@ -1769,7 +1817,8 @@ pub(crate) fn is_object_method(n: &Ref<NativeFunction>) -> bool {
 
 /// The data attributes `dir(C)` lists that live outside class dicts, read from the class:
 /// `__weakref__` of a class written in Python, `real`/`imag` (`numerator`/`denominator`) of
-/// `int` and `float` and their subclasses, `start`/`stop`/`step` of `range`. CPython's are
+/// `int` and `float` and their subclasses, `start`/`stop`/`step` of `range`, `fget`/`fset`/
+/// `fdel`/`__isabstractmethod__` of `property`. CPython's are
 /// `getset_descriptor`s; so are these (`types.GetSetDescriptorType`), though only as names:
 /// minivm reads those attributes without them, so they have no `__get__`.
 fn class_data_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
@@ -1781,6 +1830,7 @@ fn class_data_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
         "real" | "imag" => has_kind(&[TypeKind::Int, TypeKind::Float, TypeKind::Bool]),
         "numerator" | "denominator" => has_kind(&[TypeKind::Int, TypeKind::Bool]),
         "start" | "stop" | "step" => has_kind(&[TypeKind::Range]),
+        "fget" | "fset" | "fdel" | "__isabstractmethod__" => has_kind(&[TypeKind::Property]),
         _ => false,
     };
     wanted.then(|| {

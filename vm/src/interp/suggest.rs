@@ -269,6 +269,7 @@ fn builtin_data_attrs(kind: crate::object::TypeKind) -> &'static [&'static str] 
         TypeKind::Int => &["real", "imag", "numerator", "denominator"],
         TypeKind::Float => &["real", "imag"],
         TypeKind::Range => &["start", "stop", "step"],
+        TypeKind::Property => &["fget", "fset", "fdel", "__isabstractmethod__"],
         _ => &[],
     }
 }
