@@ -91,7 +91,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             match args.get(0) {
                 None => Ok(Value::list(Vec::new())),
                 Some(Value::List(l)) => Ok(Value::list(l.snapshot())),
-                Some(v) => interp.collect_iter(v).map(Value::list),
+                Some(v) => interp.collect_sized(v).map(Value::list),
             }
         }
         TypeKind::Tuple => {
@@ -100,7 +100,7 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             match args.get(0) {
                 None => Ok(Value::tuple(Vec::new())),
                 Some(t @ Value::Tuple(_)) => Ok(t.clone()),
-                Some(v) => interp.collect_iter(v).map(Value::tuple),
+                Some(v) => interp.collect_sized(v).map(Value::tuple),
             }
         }
         TypeKind::Dict => {

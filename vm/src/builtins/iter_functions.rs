@@ -269,7 +269,7 @@ fn sorted_body(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let src = args.get(0).unwrap_or(&Value::None);
     let mut items = match src {
         Value::List(l) => l.snapshot(),
-        other => interp.collect_iter(other)?,
+        other => interp.collect_sized(other)?,
     };
     let rev = reverse_flag(args.kwarg("reverse"))?;
     sort_values(interp, &mut items, args.kwarg("key"), rev)?;

@@ -45,7 +45,7 @@ fn extend(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let items = match src {
         Value::List(o) => o.snapshot(),
         Value::Tuple(t) => t.items.to_vec(),
-        other => interp.collect_iter(other)?,
+        other => interp.collect_sized(other)?,
     };
     l.items.lock().extend(items);
     Ok(Value::None)

@@ -685,32 +685,56 @@ impl Interp {
             }
             _ => {
                 let it = self.get_iter(v)?;
-                // A snapshot iterator made just now (a dict, its views, a set, a deque) is
-                // taken whole: no Python code runs while collecting it, so with the GIL no
-                // other thread can change the container in between either, and free-threaded
-                // (where another thread could, between two `next`s) the copy must be as
-                // atomic as under the GIL: `list(d)` beside a writer thread never fails.
-                if !matches!(v, Value::Iter(_)) {
-                    if let Some(items) = take_fresh_snapshot(&it) {
-                        return Ok(items);
-                    }
-                } else if crate::heap::model() == crate::heap::Model::FreeThreaded {
-                    freeze_fresh_walks(&it, 0);
-                }
-                // CPython sizes the list from the iterator's length hint first: an iterator of
-                // more items than can be had (`iter(range(10**18))`) is a MemoryError at once.
-                crate::builtins::args::check_items(crate::builtins::length_hint(&it).unwrap_or(0))?;
-                let mut out = Vec::new();
-                while let Some(x) = self.next_item(&it)? {
-                    // An endless iterator fails once, like CPython running out of memory.
-                    if out.len() == crate::builtins::args::MAX_ITEMS {
-                        return Err(err!(MemoryError, ""));
-                    }
-                    out.push(x);
-                }
-                Ok(out)
+                self.drain_iter(v, it)
             }
         }
+    }
+
+    /// `list(x)`, `tuple(x)`, `list.extend(x)`, `sorted(x)`: `collect_iter`, except that an
+    /// object whose class defines `__len__` in Python is asked its length once its iterator is
+    /// made, as CPython sizes the result (`PyObject_LengthHint`): what `__len__` prints shows,
+    /// and an error from it other than a `TypeError` ends the call.
+    pub fn collect_sized(&mut self, v: &Value) -> PyResult<Vec<Value>> {
+        let Value::Instance(i) = v else {
+            return self.collect_iter(v);
+        };
+        if !matches!(i.class.lookup("__len__"), Some(Value::Function(_))) {
+            return self.collect_iter(v);
+        }
+        let it = self.get_iter(v)?;
+        match crate::builtins::functions::length(self, v) {
+            Err(e) if !e.is(crate::object::ExcKind::TypeError) => return Err(e),
+            _ => {}
+        }
+        self.drain_iter(v, it)
+    }
+
+    /// The items of `it`, the iterator just made from `v`, for `collect_iter`.
+    fn drain_iter(&mut self, v: &Value, it: Value) -> PyResult<Vec<Value>> {
+        // A snapshot iterator made just now (a dict, its views, a set, a deque) is
+        // taken whole: no Python code runs while collecting it, so with the GIL no
+        // other thread can change the container in between either, and free-threaded
+        // (where another thread could, between two `next`s) the copy must be as
+        // atomic as under the GIL: `list(d)` beside a writer thread never fails.
+        if !matches!(v, Value::Iter(_)) {
+            if let Some(items) = take_fresh_snapshot(&it) {
+                return Ok(items);
+            }
+        } else if crate::heap::model() == crate::heap::Model::FreeThreaded {
+            freeze_fresh_walks(&it, 0);
+        }
+        // CPython sizes the list from the iterator's length hint first: an iterator of
+        // more items than can be had (`iter(range(10**18))`) is a MemoryError at once.
+        crate::builtins::args::check_items(crate::builtins::length_hint(&it).unwrap_or(0))?;
+        let mut out = Vec::new();
+        while let Some(x) = self.next_item(&it)? {
+            // An endless iterator fails once, like CPython running out of memory.
+            if out.len() == crate::builtins::args::MAX_ITEMS {
+                return Err(err!(MemoryError, ""));
+            }
+            out.push(x);
+        }
+        Ok(out)
     }
 
     /// At most `limit` items from `v`'s iterator.
