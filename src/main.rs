@@ -746,6 +746,11 @@ fn run_program(
             }
         }
     }
+    // An uncaught KeyboardInterrupt ends the process by SIGINT, as CPython's does (even after a
+    // failed last flush; 130 if the signal could not be raised).
+    if minivm_vm::ended_by_interrupt() {
+        minivm_vm::stdlib::signal::exit_by_sigint();
+    }
     // As the OS does for CPython's exit status: only the low 8 bits (`sys.exit(-1)` is 255).
     ExitCode::from(status.rem_euclid(256) as u8)
 }

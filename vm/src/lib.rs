@@ -31,7 +31,8 @@ use crate::interp::run::Exit;
 use crate::object::{Dict, ExcKind, Function};
 
 /// Run a compiled module as `__main__` on the calling thread; returns the process exit code
-/// (0, the `sys.exit` code, 1 after an uncaught exception, 130 after Ctrl-C).
+/// (0, the `sys.exit` code, 1 after an uncaught exception, 130 after Ctrl-C, which the CLI turns
+/// into an end by SIGINT: [`ended_by_interrupt`]).
 /// What runs in `__main__` after the program, before its threads are joined: `-i`'s interactive
 /// prompt (the CLI's REPL). Its result, not the program's, is the exit status.
 pub type Inspect = Box<dyn FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()> + Send>;
@@ -150,7 +151,12 @@ fn run_as_main(
     let result = body(&mut interp, &globals);
     let mut status = match (result, &inspect) {
         (Ok(()), _) => 0,
-        (Err(e), None) => report_uncaught(&mut interp, &e),
+        (Err(e), None) => {
+            if is_exactly_interrupt(&e) {
+                ENDED_BY_INTERRUPT.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            report_uncaught(&mut interp, &e)
+        }
         (Err(e), Some(_)) => {
             let _ = interp.vm.stdout.lock().flush();
             show_uncaught(&mut interp, &e)
@@ -249,6 +255,18 @@ pub fn run_code(interp: &mut Interp, code: Arc<CodeObject>, globals: Ref<Dict>) 
     }
 }
 
+/// Set when the program ended with an uncaught `KeyboardInterrupt`: the CLI then ends the
+/// process by SIGINT ([`stdlib::signal::exit_by_sigint`]) once everything else is done, as
+/// CPython does (`exit_sigint` in its `Modules/main.c`), so that a shell or a parent process sees
+/// a process killed by Ctrl-C (`subprocess` returncode -2; a shell script stops), not exit 130.
+static ENDED_BY_INTERRUPT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Did the program end with an uncaught `KeyboardInterrupt` (see [`ENDED_BY_INTERRUPT`])?
+pub fn ended_by_interrupt() -> bool {
+    ENDED_BY_INTERRUPT.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Print an uncaught exception as CPython does and pick the exit code.
 pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
     let _ = interp.vm.stdout.lock().flush();
@@ -311,9 +329,19 @@ fn show_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
             format!("Error in sys.excepthook:\n{hook_text}\nOriginal exception was:\n{text}");
         crate::stdlib::file::write_stderr(interp, &report);
     }
-    if e.is(ExcKind::KeyboardInterrupt) {
+    if is_exactly_interrupt(e) {
         130
     } else {
         1
     }
+}
+
+/// Is `e` a `KeyboardInterrupt` itself? CPython compares the class: a subclass ends the program
+/// as any other exception does (status 1).
+fn is_exactly_interrupt(e: &PyErr) -> bool {
+    let class = e.exc.class.get();
+    Ref::ptr_eq(
+        &class,
+        crate::object::types().exc(ExcKind::KeyboardInterrupt),
+    )
 }

@@ -472,6 +472,12 @@ fn default_action(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// End the process by SIGINT with its default action, as CPython ends after an uncaught
+/// `KeyboardInterrupt` (see `minivm_vm::ended_by_interrupt`); returns only if that failed.
+pub fn exit_by_sigint() {
+    let _ = signal_hook::low_level::emulate_default_handler(libc::SIGINT);
+}
+
 /// `raise_signal(signum)`: send the signal to this process; a captured one (and Ctrl-C's
 /// SIGINT) is handled before this returns, as in CPython.
 fn raise_signal(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
