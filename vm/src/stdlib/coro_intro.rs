@@ -71,6 +71,7 @@ const INSPECT_MINI_NAMES: &[&str] = &[
     "isbuiltin",
     "isroutine",
     "ismethoddescriptor",
+    "ismethodwrapper",
     "isdatadescriptor",
     "iscode",
     "isframe",
