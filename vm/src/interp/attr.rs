@@ -137,19 +137,22 @@ impl Interp {
                 _ => self.getattr(&m.func.clone(), name),
             },
             Value::Generator(g) if name == "__name__" => Ok(Value::str(&g.name())),
-            _ => {
-                if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
-                    return r;
-                }
-                let cls = class_of(obj);
-                match cls.lookup(name) {
-                    Some(v) => Ok(self.bind_class_attr(obj, &cls, name, v)),
-                    None => match slot_of(&cls, name) {
-                        Some(slot) => Ok(self.bind_slot(obj, slot)),
-                        None => Err(no_attr(obj, name)),
-                    },
-                }
-            }
+            _ => self
+                .type_attr(obj, name)
+                .unwrap_or_else(|| Err(no_attr(obj, name))),
+        }
+    }
+
+    /// What a built-in value's type gives it by `name`: `__class__` and the data attributes of
+    /// `builtins::builtin_attr`, a class attribute bound to the value, or a special method.
+    pub(crate) fn type_attr(&mut self, obj: &Value, name: &str) -> Option<PyResult<Value>> {
+        if let Some(r) = crate::builtins::builtin_attr(self, obj, name) {
+            return Some(r);
+        }
+        let cls = class_of(obj);
+        match cls.lookup(name) {
+            Some(v) => Some(Ok(self.bind_class_attr(obj, &cls, name, v))),
+            None => slot_of(&cls, name).map(|slot| Ok(self.bind_slot(obj, slot))),
         }
     }
 

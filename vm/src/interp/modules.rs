@@ -1372,6 +1372,14 @@ impl Interp {
         if name == "__dict__" {
             return Ok(Value::Dict(m.dict.clone()));
         }
+        // What the module type gives every module (`__class__`, `__repr__`, `__eq__`), before
+        // the module's own `__getattr__`, as CPython's. (Not the type's `__doc__`: a module's
+        // is its own, below.)
+        if name != "__doc__" {
+            if let Some(r) = self.type_attr(&Value::Module(m.clone()), name) {
+                return r;
+            }
+        }
         if let Some(hook) = m.dict.get_str("__getattr__") {
             return self.call(&hook, &[Value::str(name)]);
         }

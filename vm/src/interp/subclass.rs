@@ -229,6 +229,7 @@ pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
     let table = match root.kind {
         k if is_data_kind(k) || k == TypeKind::DictView => find_table(name)?,
         TypeKind::Exception => EXCEPTION_SLOTS,
+        TypeKind::Module => MODULE_SLOTS,
         _ => OBJECT_SLOTS,
     };
     let (name, f) = table.iter().find(|(n, _)| *n == name)?;
@@ -319,6 +320,7 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
             ),
             Iterator | Generator => matches!(name, "__iter__" | "__next__"),
             Exception => matches!(name, "__repr__" | "__str__"),
+            Module => name == "__repr__",
             DictView => matches!(
                 name,
                 "__iter__" | "__len__" | "__contains__" | "__reversed__"
@@ -786,6 +788,15 @@ const EXCEPTION_SLOTS: &[(&str, NativeFn)] = &[
         )),
     }),
 ];
+
+/// The special method of the module type: `<module 'os' (frozen)>`, what `repr()` says.
+/// (An instance of a program's subclass of it is shown as `object` shows it.)
+const MODULE_SLOTS: &[(&str, NativeFn)] = &[("__repr__", |interp, args| {
+    match arg("__repr__", &args, usize::MAX)? {
+        m @ Value::Module(_) => interp.repr(m).map(Value::string),
+        other => Ok(Value::string(interp.default_repr(other))),
+    }
+})];
 
 /// The special methods of `object` (and of iterators and callables, which need no receiver
 /// check): defaults every class inherits.

@@ -231,6 +231,7 @@ impl Interp {
                     let slots = crate::interp::subclass::slots_of(&c);
                     names.extend(slots.into_iter().map(|(n, _)| n));
                     names.extend(builtin_data_attrs(c.kind).iter().map(|s| Arc::from(*s)));
+                    names.extend(value_attrs(&c.name()).iter().map(|s| Arc::from(*s)));
                 } else {
                     names.extend(USER_CLASS_DIR.iter().map(|s| Arc::from(*s)));
                 }
@@ -253,8 +254,8 @@ impl Interp {
             _ => add_class(&mut names, &class_of(obj)),
         }
         // A library class's CPython type name (`object::type_name`) is not one of its attributes
-        // there.
-        names.retain(|n| &**n != "_tp_name");
+        // there, nor are the VM's hidden slots (`"\0prop_name"`).
+        names.retain(|n| &**n != "_tp_name" && !n.starts_with('\0'));
         names.sort();
         names.dedup();
         names
@@ -270,6 +271,86 @@ fn builtin_data_attrs(kind: crate::object::TypeKind) -> &'static [&'static str] 
         TypeKind::Float => &["real", "imag"],
         TypeKind::Range => &["start", "stop", "step"],
         TypeKind::Property => &["fget", "fset", "fdel", "__isabstractmethod__"],
+        _ => &[],
+    }
+}
+
+/// The attributes CPython's built-in type `name` gives its values through getset and member
+/// descriptors (`f.__name__`, `e.args`, `g.gi_frame`): `dir()` lists them, as CPython's does.
+/// Only those minivm answers are here (`tests/scripts/introspect/dir_builtin_values.mini`
+/// checks that `hasattr` holds for every name `dir()` gives).
+fn value_attrs(name: &str) -> &'static [&'static str] {
+    match name {
+        "function" => &[
+            "__annotations__",
+            "__closure__",
+            "__code__",
+            "__defaults__",
+            "__dict__",
+            "__get__",
+            "__globals__",
+            "__kwdefaults__",
+            "__module__",
+            "__name__",
+            "__qualname__",
+        ],
+        "method" => &["__func__", "__self__"],
+        "builtin_function_or_method" => &["__module__", "__name__", "__qualname__", "__self__"],
+        "method_descriptor" | "wrapper_descriptor" | "classmethod_descriptor" => {
+            &["__name__", "__qualname__"]
+        }
+        "method-wrapper" => &["__name__", "__qualname__", "__self__"],
+        "generator" => &[
+            "__name__",
+            "__qualname__",
+            "gi_code",
+            "gi_frame",
+            "gi_running",
+            "gi_suspended",
+            "gi_yieldfrom",
+        ],
+        "coroutine" => &[
+            "__name__",
+            "__qualname__",
+            "cr_await",
+            "cr_code",
+            "cr_frame",
+            "cr_running",
+            "cr_suspended",
+        ],
+        "async_generator" => &[
+            "__name__",
+            "__qualname__",
+            "ag_await",
+            "ag_code",
+            "ag_frame",
+            "ag_running",
+        ],
+        "property" => &["__isabstractmethod__", "fdel", "fget", "fset"],
+        "staticmethod" | "classmethod" => &[
+            "__dict__",
+            "__func__",
+            "__isabstractmethod__",
+            "__wrapped__",
+        ],
+        "slice" => &["start", "step", "stop"],
+        "cell" => &["cell_contents"],
+        "super" => &["__self__", "__self_class__", "__thisclass__"],
+        "BaseException" => &[
+            "__cause__",
+            "__context__",
+            "__dict__",
+            "__suppress_context__",
+            "__traceback__",
+            "args",
+        ],
+        "OSError" => &["errno", "filename", "filename2", "strerror"],
+        "StopIteration" => &["value"],
+        "SystemExit" => &["code"],
+        "ImportError" => &["msg", "name", "path"],
+        "NameError" => &["name"],
+        "AttributeError" => &["name", "obj"],
+        "UnicodeError" => &["encoding", "end", "object", "reason", "start"],
         _ => &[],
     }
 }
