@@ -509,7 +509,7 @@ fn read_source(file: &Path, format: ErrorFormat) -> Result<String, ExitCode> {
     let name = file.display().to_string();
     match minivm_lexer::decode_source(&bytes, &name, minivm_lexer::Origin::Script) {
         Ok(text) => Ok(text),
-        Err(minivm_lexer::SourceError::Plain(msg)) => {
+        Err(minivm_lexer::SourceError::Plain(msg) | minivm_lexer::SourceError::Codec(msg)) => {
             eprintln!("SyntaxError: {msg}");
             Err(ExitCode::from(1))
         }
@@ -629,7 +629,7 @@ fn run_stdin(args: &[OsString], opts: &RunOptions) -> ExitCode {
     let name = "<stdin>".to_string();
     let src = match minivm_lexer::decode_source(&bytes, &name, minivm_lexer::Origin::Script) {
         Ok(text) => text,
-        Err(minivm_lexer::SourceError::Plain(msg)) => {
+        Err(minivm_lexer::SourceError::Plain(msg) | minivm_lexer::SourceError::Codec(msg)) => {
             eprintln!("SyntaxError: {msg}");
             return ExitCode::from(1);
         }

@@ -58,6 +58,7 @@ pub(crate) fn normalized_name(text: &str) -> String {
 pub use compile::{take_warnings, CompileWarning, Mode};
 pub use minivm_lexer::{
     decode_source, ErrorEnd, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,
+    CP1252_HIGH,
 };
 
 /// Parse and compile source text in one step.

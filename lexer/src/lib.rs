@@ -15,7 +15,7 @@ pub mod token;
 pub use error::{ErrorEnd, SyntaxError, SyntaxErrorKind};
 pub use indent::{IndentLexer, Tok};
 pub use render::{render_syntax_error, render_syntax_error_gnu};
-pub use source::{decode_source, Origin, SourceError};
+pub use source::{decode_source, Origin, SourceError, CP1252_HIGH};
 pub use span::{LineIndex, Span};
 pub use token::Token;
 

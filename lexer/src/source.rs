@@ -3,7 +3,8 @@
 //!
 //! * The encoding is UTF-8, unless a PEP 263 declaration (`# -*- coding: latin-1 -*-`) on the
 //!   first line, or on the second after a comment or blank first line, names another; minivm
-//!   reads `utf-8`, `latin-1` (`iso-8859-1`) and `ascii`. A UTF-8 byte-order mark is skipped.
+//!   reads `utf-8`, `latin-1` (`iso-8859-1`), `ascii` and `cp1252` (`windows-1252`). A UTF-8
+//!   byte-order mark is skipped.
 //! * Bytes that are not valid in the encoding are a `SyntaxError` naming the line, with CPython's
 //!   wording (`Non-UTF-8 code starting with '\xff' in file x.mini on line 2, ...`).
 //! * Line ends are normalised as CPython's universal newlines do: `\r\n` and a lone `\r` both
@@ -24,6 +25,9 @@ pub enum SourceError {
     Plain(String),
     /// An error at a place in the text (`text` is the decoded source, for rendering it).
     Located { error: SyntaxError, text: String },
+    /// An imported module's bytes the declared single-byte codec cannot read: CPython raises
+    /// the codec's message as a SyntaxError at line 0 of the file.
+    Codec(String),
 }
 
 /// Where the bytes come from: the script named on the command line, or a module it imports.
@@ -46,7 +50,7 @@ pub fn decode_source(bytes: &[u8], filename: &str, origin: Origin) -> Result<Str
         Some(None) => {
             let name = declared.unwrap_or_default();
             return Err(SourceError::Plain(format!(
-                "encoding problem: {name} (minivm reads utf-8, latin-1 and ascii source only)"
+                "encoding problem: {name} (minivm reads utf-8, latin-1, cp1252 and ascii source only)"
             )));
         }
     };
@@ -76,6 +80,19 @@ pub fn decode_source(bytes: &[u8], filename: &str, origin: Origin) -> Result<Str
                 return Err(codec_error(body, at, message));
             }
         },
+        Encoding::Cp1252 => {
+            let mut text = String::with_capacity(body.len());
+            for (at, &b) in body.iter().enumerate() {
+                match b {
+                    0x80..=0x9F => match CP1252_HIGH[usize::from(b - 0x80)] {
+                        Some(c) => text.push(c),
+                        None => return Err(cp1252_error(b, at, &declared, origin)),
+                    },
+                    _ => text.push(char::from(b)),
+                }
+            }
+            text
+        }
     };
     let text = normalise_newlines(text);
     if let Some(at) = text.find('\0') {
@@ -97,7 +114,44 @@ enum Encoding {
     Utf8,
     Latin1,
     Ascii,
+    Cp1252,
 }
+
+/// What the bytes 0x80-0x9F are in Windows-1252 (CPython's `encodings/cp1252.py` table).
+pub const CP1252_HIGH: [Option<char>; 32] = [
+    Some('\u{20AC}'),
+    None,
+    Some('\u{201A}'),
+    Some('\u{0192}'),
+    Some('\u{201E}'),
+    Some('\u{2026}'),
+    Some('\u{2020}'),
+    Some('\u{2021}'),
+    Some('\u{02C6}'),
+    Some('\u{2030}'),
+    Some('\u{0160}'),
+    Some('\u{2039}'),
+    Some('\u{0152}'),
+    None,
+    Some('\u{017D}'),
+    None,
+    None,
+    Some('\u{2018}'),
+    Some('\u{2019}'),
+    Some('\u{201C}'),
+    Some('\u{201D}'),
+    Some('\u{2022}'),
+    Some('\u{2013}'),
+    Some('\u{2014}'),
+    Some('\u{02DC}'),
+    Some('\u{2122}'),
+    Some('\u{0161}'),
+    Some('\u{203A}'),
+    Some('\u{0153}'),
+    None,
+    Some('\u{017E}'),
+    Some('\u{0178}'),
+];
 
 /// The encoding a declared name stands for (`None`: one minivm does not read).
 fn normalise_encoding(name: &str) -> Option<Encoding> {
@@ -110,7 +164,22 @@ fn normalise_encoding(name: &str) -> Option<Encoding> {
         }
         _ if n.starts_with("latin-1-") || n.starts_with("iso-8859-1-") => Some(Encoding::Latin1),
         "ascii" | "us-ascii" => Some(Encoding::Ascii),
+        "cp1252" | "windows-1252" => Some(Encoding::Cp1252),
         _ => None,
+    }
+}
+
+/// A byte Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) at offset `at`: CPython
+/// words it as the encoding problem for a script, and as the codec's error for a module.
+fn cp1252_error(byte: u8, at: usize, declared: &Option<String>, origin: Origin) -> SourceError {
+    match origin {
+        Origin::Script => SourceError::Plain(format!(
+            "encoding problem: {}",
+            declared.as_deref().unwrap_or("cp1252")
+        )),
+        Origin::Import => SourceError::Codec(format!(
+            "'charmap' codec can't decode byte {byte:#04x} in position {at}: character maps to <undefined>"
+        )),
     }
 }
 

@@ -6,6 +6,7 @@ fn message(bytes: &[u8], origin: Origin) -> String {
     match decode_source(bytes, "m.py", origin) {
         Ok(text) => format!("ok: {text:?}"),
         Err(SourceError::Plain(m)) => m,
+        Err(SourceError::Codec(m)) => format!("codec: {m}"),
         Err(SourceError::Located { error, .. }) => error.message,
     }
 }
@@ -48,4 +49,23 @@ fn nul_bytes_newlines_and_declarations() {
         "ok: \"# coding: latin-1\\nx = '\u{e9}'\\n\""
     );
     assert_eq!(message(b"\xEF\xBB\xBFx\n", Origin::Script), "ok: \"x\\n\"");
+}
+
+#[test]
+fn cp1252_sources_are_read_with_windows_1252s_table() {
+    let text = b"# -*- coding: cp1252 -*-\nx = \"\x80\x93\xe9\x85\x94\"\n";
+    assert_eq!(
+        message(text, Origin::Script),
+        "ok: \"# -*- coding: cp1252 -*-\\nx = \\\"\u{20ac}\u{201c}\u{e9}\u{2026}\u{201d}\\\"\\n\""
+    );
+    // A byte the table leaves undefined: CPython's two wordings (script, imported module).
+    let undefined = b"# coding=windows-1252\nx = 1\ny = \"ab\x81\"\n";
+    assert_eq!(
+        message(undefined, Origin::Script),
+        "encoding problem: windows-1252"
+    );
+    assert_eq!(
+        message(undefined, Origin::Import),
+        "codec: 'charmap' codec can't decode byte 0x81 in position 35: character maps to <undefined>"
+    );
 }

@@ -36,41 +36,9 @@ pub enum Encoding {
     Utf32Be,
 }
 
-/// What the bytes 0x80-0x9F are in Windows-1252 (CPython's `encodings/cp1252.py` table).
-const CP1252_HIGH: [Option<char>; 32] = [
-    Some('\u{20AC}'),
-    None,
-    Some('\u{201A}'),
-    Some('\u{0192}'),
-    Some('\u{201E}'),
-    Some('\u{2026}'),
-    Some('\u{2020}'),
-    Some('\u{2021}'),
-    Some('\u{02C6}'),
-    Some('\u{2030}'),
-    Some('\u{0160}'),
-    Some('\u{2039}'),
-    Some('\u{0152}'),
-    None,
-    Some('\u{017D}'),
-    None,
-    None,
-    Some('\u{2018}'),
-    Some('\u{2019}'),
-    Some('\u{201C}'),
-    Some('\u{201D}'),
-    Some('\u{2022}'),
-    Some('\u{2013}'),
-    Some('\u{2014}'),
-    Some('\u{02DC}'),
-    Some('\u{2122}'),
-    Some('\u{0161}'),
-    Some('\u{203A}'),
-    Some('\u{0153}'),
-    None,
-    Some('\u{017E}'),
-    Some('\u{0178}'),
-];
+/// What the bytes 0x80-0x9F are in Windows-1252 (kept by the lexer, which reads source files
+/// declared `cp1252` with it).
+use minivm_compiler::CP1252_HIGH;
 
 impl Encoding {
     /// Look an encoding name up as CPython's codec registry does (case, `-`, `_` and spaces do not

@@ -356,7 +356,24 @@ fn decode(bytes: &[u8], filename: &str) -> PyResult<String> {
     use minivm_compiler::SourceError;
     minivm_compiler::decode_source(bytes, filename, minivm_compiler::Origin::Import).map_err(|e| {
         match e {
-            SourceError::Plain(msg) => PyErr::new(crate::object::ExcKind::SyntaxError, msg),
+            SourceError::Plain(msg) => {
+                let err = PyErr::new(crate::object::ExcKind::SyntaxError, msg.clone());
+                let _ = crate::interp::syntaxerr::init_syntax_error(&err.exc, &[Value::str(&msg)]);
+                err
+            }
+            // At line 0 of the file, as CPython raises a codec's error there.
+            SourceError::Codec(msg) => {
+                let details = vec![
+                    Value::str(filename),
+                    Value::Int(0),
+                    Value::Int(-1),
+                    Value::None,
+                ];
+                let args = vec![Value::str(&msg), Value::tuple(details)];
+                let err = PyErr::with_args(crate::object::ExcKind::SyntaxError, args.clone());
+                let _ = crate::interp::syntaxerr::init_syntax_error(&err.exc, &args);
+                err
+            }
             SourceError::Located { error, text } => syntax_error(&error, filename, &text),
         }
     })
