@@ -106,9 +106,11 @@ impl Parser<'_> {
             self.bump();
             let test = self.or_test()?;
             if !self.eat(&Token::Else) {
+                // CPython underlines the expression so far: the body (inside its parentheses)
+                // to the end of the condition.
                 return Err(SyntaxError::syntax(
                     "expected 'else' after 'if' expression",
-                    self.span(),
+                    body.span.to(test.outer),
                 ));
             }
             let orelse = self.test()?;

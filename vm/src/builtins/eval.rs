@@ -143,7 +143,31 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
                 minivm_compiler::ErrorEnd::TokenizerSpan
             };
         }
+        // "invalid syntax" at the very end of such a text (`eval('1 +')`): CPython's lookahead
+        // is the end marker, reported with no column (`offset` and `end_offset` 0).
+        let open_end = mode != Mode::Exec && !text.ends_with('\n');
+        if open_end
+            && e.message == "invalid syntax"
+            && e.fstring_expr.is_none()
+            && e.end == minivm_compiler::ErrorEnd::Span
+            && text.get(e.span.start as usize..).is_some_and(|rest| {
+                let rest = rest.trim_start_matches([' ', '\t', '\x0c']);
+                rest.is_empty() || rest.starts_with('#')
+            })
+        {
+            e.end = minivm_compiler::ErrorEnd::AtEnd;
+        }
         let err = crate::interp::modules::syntax_error(&e, filename, text);
+        // Nor has the last line of such a text a newline in `text` (`eval('a b')`).
+        if open_end {
+            let last_line = text.rsplit('\n').next().unwrap_or(text);
+            let shown = err.exc.dict.lock().get("text").cloned();
+            if let Some(Value::Str(s)) = shown {
+                if s.as_str().strip_suffix('\n') == Some(last_line) {
+                    crate::interp::syntaxerr::set_text(&err, Value::str(last_line));
+                }
+            }
+        }
         // An error of the compiler proper (after parsing: `'break' outside loop`, symbol
         // table errors) takes its `text` from the file named, as CPython's: None when there is
         // no such file (`<string>`).
