@@ -1510,34 +1510,31 @@ impl Interp {
     /// Resume a generator with `sent`: `Some(v)` when it yields v, `None` when it finishes (its return
     /// value is left in `yield_from_result`).
     pub fn gen_resume(&mut self, g: &Ref<Generator>, sent: Value) -> PyResult<Option<Value>> {
-        {
-            let mut st = g.status.lock();
-            match *st {
-                GenStatus::Running => {
-                    return Err(err!(ValueError, "{} already executing", g.kind.describe()))
-                }
-                GenStatus::Done if g.kind == crate::object::GenKind::Coroutine => {
-                    return Err(err!(RuntimeError, "cannot reuse already awaited coroutine"))
-                }
-                GenStatus::Done => {
-                    self.yield_from_result = Value::None;
-                    return Ok(None);
-                }
-                GenStatus::Created if !sent.is_none() => {
-                    return Err(err!(
-                        TypeError,
-                        "can't send non-None value to a just-started {}",
-                        g.kind.describe()
-                    ))
-                }
-                GenStatus::Created => {}
-                GenStatus::Suspended => {}
+        // The model tested once for the generator's cells (as `gen_enter_inline` does).
+        let begun = match crate::heap::gil_model() {
+            Some(gil) => begin_resume(gil, g, sent.is_none()),
+            None => begin_resume(AnyModel, g, sent.is_none()),
+        };
+        let mut frame = match begun {
+            Begun::Frame(frame) => frame,
+            Begun::Running => {
+                return Err(err!(ValueError, "{} already executing", g.kind.describe()))
             }
-            *st = GenStatus::Running;
-        }
-        let Some(mut frame) = g.frame.lock().take() else {
-            *g.status.lock() = GenStatus::Done;
-            return Ok(None);
+            Begun::Reused => {
+                return Err(err!(RuntimeError, "cannot reuse already awaited coroutine"))
+            }
+            Begun::Finished => {
+                self.yield_from_result = Value::None;
+                return Ok(None);
+            }
+            Begun::SentToNew => {
+                return Err(err!(
+                    TypeError,
+                    "can't send non-None value to a just-started {}",
+                    g.kind.describe()
+                ))
+            }
+            Begun::NoFrame => return Ok(None),
         };
         self.accept_sent(&mut frame, sent);
         // Inlined here (no `throw`): `next(g)`, `sum(g)`, `list(g)` resume a generator through
@@ -1674,8 +1671,10 @@ impl Interp {
         match ran {
             Ok(Exit::Yield(v, mut frame)) => {
                 frame.saved_exc = own_exc;
-                *g.frame.lock() = Some(frame);
-                *g.status.lock() = GenStatus::Suspended;
+                match crate::heap::gil_model() {
+                    Some(gil) => suspend_yielded(gil, g, frame),
+                    None => suspend_yielded(AnyModel, g, frame),
+                }
                 Ok(Some(v))
             }
             Ok(Exit::Return(v)) => {
@@ -2172,6 +2171,46 @@ fn take_for_resume<A: CellAccess>(
         *access.lock(&g.status) = GenStatus::Done;
     }
     frame
+}
+
+/// How `gen_resume` found a generator (`begin_resume`).
+enum Begun {
+    /// Created or suspended: marked running, its frame taken out.
+    Frame(Box<Frame>),
+    /// Already running ("already executing").
+    Running,
+    /// A coroutine already finished ("cannot reuse already awaited coroutine").
+    Reused,
+    /// A generator already finished: it returns nothing more.
+    Finished,
+    /// Just created and sent a value other than `None`.
+    SentToNew,
+    /// Marked running but without a frame: marked done.
+    NoFrame,
+}
+
+/// `gen_resume`'s cells, taken as `access` takes them.
+#[inline(always)]
+fn begin_resume<A: CellAccess>(access: A, g: &Generator, sent_none: bool) -> Begun {
+    {
+        let mut st = access.lock(&g.status);
+        match *st {
+            GenStatus::Running => return Begun::Running,
+            GenStatus::Done if g.kind == crate::object::GenKind::Coroutine => return Begun::Reused,
+            GenStatus::Done => return Begun::Finished,
+            GenStatus::Created if !sent_none => return Begun::SentToNew,
+            GenStatus::Created | GenStatus::Suspended => {}
+        }
+        *st = GenStatus::Running;
+    }
+    let frame = access.lock(&g.frame).take();
+    match frame {
+        Some(frame) => Begun::Frame(frame),
+        None => {
+            *access.lock(&g.status) = GenStatus::Done;
+            Begun::NoFrame
+        }
+    }
 }
 
 /// A generator frame resumed in the dispatch loop yielded (`run.rs: yield_inline`): back
