@@ -296,6 +296,10 @@ fn ints_to_bytes(interp: &mut Interp, src: &Value, for_bytearray: bool) -> PyRes
     // is sized from the iterator's length hint first: one that cannot be had is a MemoryError
     // before any item is read.
     if !for_bytearray {
+        // (An object with `__len__` in Python is asked it once its iterator is made.)
+        if Interp::len_in_python(src) {
+            interp.probe_len(src)?;
+        }
         check_str_bytes(crate::builtins::length_hint(&it).unwrap_or(0))?;
     }
     let what = if for_bytearray { "byte" } else { "bytes" };

@@ -695,18 +695,27 @@ impl Interp {
     /// made, as CPython sizes the result (`PyObject_LengthHint`): what `__len__` prints shows,
     /// and an error from it other than a `TypeError` ends the call.
     pub fn collect_sized(&mut self, v: &Value) -> PyResult<Vec<Value>> {
-        let Value::Instance(i) = v else {
-            return self.collect_iter(v);
-        };
-        if !matches!(i.class.lookup("__len__"), Some(Value::Function(_))) {
+        if !Self::len_in_python(v) {
             return self.collect_iter(v);
         }
         let it = self.get_iter(v)?;
-        match crate::builtins::functions::length(self, v) {
-            Err(e) if !e.is(crate::object::ExcKind::TypeError) => return Err(e),
-            _ => {}
-        }
+        self.probe_len(v)?;
         self.drain_iter(v, it)
+    }
+
+    /// Whether `v` is an instance whose class defines `__len__` in Python (which
+    /// [`Interp::probe_len`] must call, as it may print or fail).
+    pub(crate) fn len_in_python(v: &Value) -> bool {
+        matches!(v, Value::Instance(i) if matches!(i.class.lookup("__len__"), Some(Value::Function(_))))
+    }
+
+    /// CPython's `PyObject_LengthHint` asking `v.__len__()` to size a result: the answer is
+    /// not used, a `TypeError` is ignored, any other error is raised.
+    pub(crate) fn probe_len(&mut self, v: &Value) -> PyResult<()> {
+        match crate::builtins::functions::length(self, v) {
+            Err(e) if !e.is(crate::object::ExcKind::TypeError) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// The items of `it`, the iterator just made from `v`, for `collect_iter`.
