@@ -73,6 +73,10 @@ pub static FILES: &[(&str, &str)] = &[
         include_str!("../../lib/asyncio/__init__.mini"),
     ),
     (
+        "asyncio/__main__.mini",
+        include_str!("../../lib/asyncio/__main__.mini"),
+    ),
+    (
         "asyncio/base_events.mini",
         include_str!("../../lib/asyncio/base_events.mini"),
     ),
