@@ -49,6 +49,13 @@ impl Interp {
             },
             Value::Function(f) => match crate::builtins::attrs::function_attr(f, name) {
                 Some(v) => Ok(v),
+                // The namespace of builtins its code reads: the globals' `__builtins__` (a
+                // module's dict, or a dict), else builtins', as CPython's.
+                None if name == "__builtins__" => Ok(match f.globals.get_str("__builtins__") {
+                    Some(Value::Module(m)) => Value::Dict(m.dict.clone()),
+                    Some(d @ Value::Dict(_)) => d,
+                    _ => Value::Dict((*self.vm.builtins).clone()),
+                }),
                 None => self.function_object_method(obj, name),
             },
             Value::Native(n) if name == "__name__" => Ok(Value::str(n.name)),
@@ -57,20 +64,15 @@ impl Interp {
                 Some(owner) => Value::str(&format!("{owner}.{}", n.name)),
                 None => Value::str(n.name),
             }),
-            // A method descriptor's class (`list.extend.__objclass__` is `list`), which
-            // doctest's finder reads to tell where a method taken from a built-in type
-            // (`load = list.extend` in a class body) came from.
+            // A built-in type's method names its type (`str.upper.__objclass__` is str,
+            // `list.extend`'s is list), which doctest's finder reads to tell where a method
+            // taken from a built-in type came from; a bound one (`[].append`) has none.
             Value::Native(n)
                 if name == "__objclass__" && n.kind != crate::object::NativeKind::Function =>
             {
                 match self.native_owner_class(n) {
                     Some(c) => Ok(Value::Class(c)),
-                    None => Err(err!(
-                        AttributeError,
-                        "'{}' object has no attribute '__objclass__' (minivm knows the class \
-                         only of the methods of the built-in types)",
-                        crate::object::type_name(obj)
-                    )),
+                    None => Err(no_attr(obj, name)),
                 }
             }
             // A module-level function's `__self__` is its module (`len.__self__` is builtins).

@@ -1001,6 +1001,19 @@ fn module_repr(m: &crate::object::Module) -> String {
     if ours && FROZEN.contains(&name) {
         return format!("<module '{name}' (frozen)>");
     }
+    // A module CPython builds into its binary (`itertools`, `errno`, `_thread`) that minivm
+    // writes in the mini language is `(built-in)` too.
+    const FROZEN_ONLY: &[&str] = &[
+        "_frozen_importlib",
+        "_frozen_importlib_external",
+        "encodings",
+    ];
+    if ours
+        && crate::stdlib::cpython_names::is_built_in_or_frozen(name)
+        && !FROZEN_ONLY.contains(&name)
+    {
+        return format!("<module '{name}' (built-in)>");
+    }
     if let Some(Value::Str(file)) = file {
         return format!("<module '{}' from '{}'>", m.name, file.as_str());
     }

@@ -283,6 +283,7 @@ fn value_attrs(name: &str) -> &'static [&'static str] {
     match name {
         "function" => &[
             "__annotations__",
+            "__builtins__",
             "__closure__",
             "__code__",
             "__defaults__",
@@ -297,9 +298,9 @@ fn value_attrs(name: &str) -> &'static [&'static str] {
         "method" => &["__func__", "__self__"],
         "builtin_function_or_method" => &["__module__", "__name__", "__qualname__", "__self__"],
         "method_descriptor" | "wrapper_descriptor" | "classmethod_descriptor" => {
-            &["__name__", "__qualname__"]
+            &["__name__", "__objclass__", "__qualname__"]
         }
-        "method-wrapper" => &["__name__", "__qualname__", "__self__"],
+        "method-wrapper" => &["__name__", "__objclass__", "__qualname__", "__self__"],
         "generator" => &[
             "__name__",
             "__qualname__",
