@@ -133,17 +133,62 @@ fn discard_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResul
 /// holds kept; for any other iterable, its items (in order) that `so` holds.
 fn intersection_of(interp: &mut Interp, so: &KeySet, other: &Value) -> PyResult<KeySet> {
     if let Value::Set(o) = other {
-        let o = members_against(interp, so, o)?;
-        return Ok(so.intersection_set(&o));
+        let theirs = o.items.lock().clone();
+        if !theirs.iter().any(lookup_runs_python) {
+            return Ok(so.intersection_set(&theirs));
+        }
     }
-    // As CPython, the walk stops once every member of `so` was found (later items are not
-    // even hashed: `{1}.intersection([1, []])` is no error).
-    let mut out = KeySet::default();
+    Ok(intersection_pairs(interp, so, other)?
+        .into_iter()
+        .map(|(kept, _)| kept)
+        .collect())
+}
+
+/// The members of `so & other` as CPython picks them, each with the member of `so` it matched:
+/// the object kept is the one of the side walked (the smaller set, `other` when the sizes are
+/// equal; any other iterable's items, the first of equal ones), so when two members are equal
+/// by `__eq__` but not the same object, CPython's is the one kept. As CPython, an iterable's
+/// walk stops once every member of `so` was found (later items are not even hashed:
+/// `{1}.intersection([1, []])` is no error).
+fn intersection_pairs(
+    interp: &mut Interp,
+    so: &KeySet,
+    other: &Value,
+) -> PyResult<Vec<(HashKey, HashKey)>> {
+    let mut out = Vec::new();
+    if let Value::Set(o) = other {
+        let theirs = o.items.lock().clone();
+        if theirs.len() > so.len() {
+            for k in so.iter() {
+                let found = interp.resolve_in_set(&theirs, k.clone())?;
+                if theirs.contains(&found) {
+                    out.push((k.clone(), k.clone()));
+                }
+            }
+        } else {
+            for k in theirs.iter() {
+                let mine = interp.resolve_in_set(so, k.clone())?;
+                if so.contains(&mine) {
+                    out.push((k.clone(), mine));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let mut seen = KeySet::default();
     for v in items_of(interp, other)? {
-        let k = interp.keyset_key(so, v)?;
-        if so.contains(&k) {
-            out.insert(k);
-            if out.len() >= so.len() {
+        let own = v.clone();
+        let mine = interp.keyset_key(so, v)?;
+        if so.contains(&mine) && !seen.contains(&mine) {
+            seen.insert(mine.clone());
+            out.push((
+                HashKey {
+                    hash: mine.hash,
+                    value: own,
+                },
+                mine,
+            ));
+            if seen.len() >= so.len() {
                 break;
             }
         }
@@ -206,7 +251,9 @@ pub fn inplace_op(interp: &mut Interp, s: &SetObj, op: char, other: &Value) -> P
         return Ok(());
     }
     match (op, other) {
-        (_, Value::Set(o)) => {
+        // `&=` with a set whose members compare by `__eq__`: below, with the other iterables
+        // (the members kept are those of the side walked).
+        (_, Value::Set(o)) if op != '&' || !o.items.lock().iter().any(lookup_runs_python) => {
             // GIL model: when no member of `o` compares by `__eq__`, no Python code can run, so
             // `o` is read in place (another object than `s`, so the two borrows cannot
             // conflict) instead of copied. Free-threaded, one object lock at a time: a copy.
@@ -229,19 +276,20 @@ pub fn inplace_op(interp: &mut Interp, s: &SetObj, op: char, other: &Value) -> P
             s.items.lock().toggle_all(&theirs);
             Ok(())
         }
-        // `intersection_update` with another iterable: its items that `s` holds, in their
-        // order, make the new table (an error changes nothing). They are found in a copy of
+        // `intersection_update` with another iterable (or `&=` with a set whose members
+        // compare by `__eq__`): the members CPython keeps (`intersection_pairs`) make the new
+        // table (an error changes nothing). They are found in a copy of
         // `s`; a member another thread removes meanwhile stays removed, but one it adds
         // meanwhile is not kept (as in CPython 3.13t, whose intersection is built aside too).
         ('&', other) => {
             let mine = s.items.lock().clone();
-            let found = intersection_of(interp, &mine, other)?;
+            let found = intersection_pairs(interp, &mine, other)?;
             let mut acc = s.items.lock();
-            let kept = if found.iter().all(|k| acc.contains(k)) {
-                found
-            } else {
-                found.iter().filter(|k| acc.contains(k)).cloned().collect()
-            };
+            let kept = found
+                .into_iter()
+                .filter(|(_, matched)| acc.contains(matched))
+                .map(|(kept, _)| kept)
+                .collect();
             *acc = kept;
             Ok(())
         }
