@@ -440,6 +440,10 @@ pub static FILES: &[(&str, &str)] = &[
     ("textwrap.mini", include_str!("../../lib/textwrap.mini")),
     ("this.mini", include_str!("../../lib/this.mini")),
     ("timeit.mini", include_str!("../../lib/timeit.mini")),
+    (
+        "tomllib/__init__.mini",
+        include_str!("../../lib/tomllib/__init__.mini"),
+    ),
     ("typing.mini", include_str!("../../lib/typing.mini")),
     (
         "unittest/__init__.mini",
