@@ -117,12 +117,17 @@ impl Interp {
                 // `__text_signature__` keep the native's own error, which says why.)
                 "__doc__" | "__text_signature__" => self.getattr(&m.func.clone(), name),
                 // (A method descriptor's class is not its bound method's: `[].append` has no
-                // `__objclass__`.)
-                "__objclass__" if matches!(m.func, Value::Native(_)) => Err(err!(
-                    AttributeError,
-                    "'{}' object has no attribute '{name}'",
-                    crate::object::type_name(obj)
-                )),
+                // `__objclass__`; a bound slot wrapper, `(1).__add__`, has its type's.)
+                "__objclass__"
+                    if matches!(&m.func, Value::Native(n)
+                        if n.kind != crate::object::NativeKind::SlotWrapper) =>
+                {
+                    Err(err!(
+                        AttributeError,
+                        "'{}' object has no attribute '{name}'",
+                        crate::object::type_name(obj)
+                    ))
+                }
                 _ if matches!(m.func, Value::Native(_)) => {
                     self.getattr(&m.func.clone(), name).map_err(|e| {
                         if e.is(crate::object::ExcKind::AttributeError) {
