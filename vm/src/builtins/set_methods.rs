@@ -131,7 +131,7 @@ fn discard_from(interp: &mut Interp, acc: &mut KeySet, other: &Value) -> PyResul
 
 /// `so & other` as a new set: for two sets, the smaller one walked and what the larger one
 /// holds kept; for any other iterable, its items (in order) that `so` holds.
-fn intersection_of(interp: &mut Interp, so: &KeySet, other: &Value) -> PyResult<KeySet> {
+pub(crate) fn intersection_of(interp: &mut Interp, so: &KeySet, other: &Value) -> PyResult<KeySet> {
     if let Value::Set(o) = other {
         let theirs = o.items.lock().clone();
         if !theirs.iter().any(lookup_runs_python) {

@@ -380,6 +380,20 @@ impl Interp {
                 repeat(b, a)?
             }
             (BinOp::Mod, Str(s), _) => Value::string(self.percent_format(s.as_str(), b)?),
+            // Members equal by `__eq__` but not the same object: `s & t` keeps those of the side
+            // CPython walks, as `s.intersection(t)` does.
+            (BinOp::BitAnd, Set(x), Set(y))
+                if [x, y].iter().any(|s| {
+                    s.items
+                        .lock()
+                        .iter()
+                        .any(crate::interp::containers::lookup_runs_python)
+                }) =>
+            {
+                let mine = x.items.lock().clone();
+                let r = crate::builtins::set_methods::intersection_of(self, &mine, b)?;
+                Value::Set(Ref::new(SetObj::new(r, x.frozen)))
+            }
             (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Set(x), Set(y)) => {
                 let r: KeySet = self.with_two_sets(x, y, |xs, ys| match op {
                     BinOp::BitOr => xs.union_set(ys),
