@@ -79,6 +79,12 @@ impl<'src> IndentLexer<'src> {
         Span::new(self.base + start, self.base + end)
     }
 
+    /// Where a comment starts in the skipped text between two tokens (`from..to`), if one does.
+    fn comment_start(&self, from: usize, to: usize) -> Option<usize> {
+        let between = self.src.get(from..to).unwrap_or("");
+        between.find('#').map(|i| from + i)
+    }
+
     fn finish(&mut self) -> Result<(), SyntaxError> {
         self.done = true;
         let end = self.src.len();
@@ -112,8 +118,7 @@ impl<'src> IndentLexer<'src> {
         if !self.fragment {
             if !self.at_line_start {
                 // The NEWLINE made up at the end holds a comment before it, as above.
-                let between = self.src.get(self.last_end..end).unwrap_or("");
-                let start = between.find('#').map_or(end, |i| self.last_end + i);
+                let start = self.comment_start(self.last_end, end).unwrap_or(end);
                 self.pending.push_back(Tok {
                     kind: Token::Newline,
                     span: self.span(start, end),
@@ -381,9 +386,8 @@ impl<'src> IndentLexer<'src> {
             self.at_line_start = true;
             // As in CPython's tokenizer, a comment before the line break belongs to the NEWLINE
             // token: an error there (`x = 1 +  # add`) underlines the comment.
-            let between = self.src.get(prev_end..range.start).unwrap_or("");
-            let span = match between.find('#') {
-                Some(i) => self.span(prev_end + i, range.start),
+            let span = match self.comment_start(prev_end, range.start) {
+                Some(start) => self.span(start, range.start),
                 None => span,
             };
             self.pending.push_back(Tok { kind, span });
