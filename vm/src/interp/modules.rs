@@ -1368,7 +1368,15 @@ impl Interp {
     /// now), `__dict__`, or what the module's own `__getattr__(name)` returns (PEP 562), or
     /// `AttributeError`.
     pub(crate) fn module_missing_attr(&mut self, m: &Ref<Module>, name: &str) -> PyResult<Value> {
-        self.load_mini_parts(m)?;
+        // Only a name of the part, or the whole namespace, needs the part: `getattr(queue,
+        // '__file__', None)` must not run `_queueinfo`, whose own imports may be half done at
+        // that moment (the import system asks every module in `sys.modules` for its file).
+        let of_part = |(n, _, names): &&(&str, &str, &[&str])| {
+            **n == *m.name && (name == "__dict__" || names.contains(&name))
+        };
+        if MINI_PARTS.iter().any(|p| of_part(&p)) {
+            self.load_mini_parts(m)?;
+        }
         if let Some(v) = m.dict.get_str(name) {
             return Ok(v);
         }
