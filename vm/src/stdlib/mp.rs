@@ -640,6 +640,15 @@ fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         (_, Some(Value::Str(src))) => (None, src.as_str().to_string()),
         (Some(Value::Str(path)), _) => {
             let path = path.as_str().to_string();
+            // A library module run by `-m` (`minivm -m doctest prog.py`): its text is in the
+            // binary, under the name its `__file__` gives.
+            let lib = path
+                .strip_prefix(crate::stdlib::minilib::PREFIX)
+                .and_then(|rel| rel.strip_prefix('/'))
+                .and_then(crate::stdlib::minilib::source);
+            if let Some(src) = lib {
+                return run_as_mp_main(interp, Some(path), src.to_string());
+            }
             let bytes = std::fs::read(&path).map_err(|e| os_error(&e, Some(&path)))?;
             let src =
                 minivm_compiler::decode_source(&bytes, &path, minivm_compiler::Origin::Import)
@@ -650,6 +659,12 @@ fn run_main_as(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
         _ => return Err(err!(TypeError, "run_main_as() needs a path or a source")),
     };
+    run_as_mp_main(interp, path, src)
+}
+
+/// Run `src` (the main script's text, from `path` if it has one) as `__mp_main__`, also
+/// registered as `__main__`.
+fn run_as_mp_main(interp: &mut Interp, path: Option<String>, src: String) -> PyResult<Value> {
     let filename = path.as_deref().unwrap_or("<string>");
     let code = minivm_compiler::compile_source(&src, filename, minivm_compiler::Mode::File)
         .map_err(|e| err!(SyntaxError, "{}", e.render(filename, &src).trim_end()))?;
