@@ -1,6 +1,7 @@
 //! C library calls `os` needs that neither nix nor rustix wraps safely (the crate's `unsafe`
 //! lives under `heap/`): `confstr(3)` of any name, `getlogin(3)`, `setreuid(2)` and
-//! `setregid(2)`. Each gives the C library's errno on failure.
+//! `setregid(2)`. Each gives the C library's errno on failure. And `sched_getcpu(3)` for
+//! `Thread.start()`, whose rustix wrapper crashes under valgrind.
 
 /// `confstr(name)`: `Ok(Some(value))` (possibly empty), `Ok(None)` when the name has no
 /// value, `Err(errno)` for an unknown name (EINVAL).
@@ -62,6 +63,18 @@ pub fn setregid(real: u32, effective: u32) -> Result<(), i32> {
     // SAFETY: setregid only reads its two integer arguments.
     let rc = unsafe { libc::setregid(real, effective) };
     errno_of(rc)
+}
+
+/// The processor the calling thread runs on (`sched_getcpu(3)`), or `None` if the C library
+/// cannot tell. Through the C library rather than rustix: rustix finds the vDSO's `getcpu` by
+/// reading the vDSO image from the auxiliary vector, which crashes under valgrind (a SIGSEGV
+/// in `rustix::backend::param::auxv::check_elf_base`, the fault that moved `clock_gettime` to
+/// nix: vm/Cargo.toml), and `Thread.start()` asks with the GIL on: every program starting a
+/// thread died under callgrind.
+pub fn current_cpu() -> Option<usize> {
+    // SAFETY: sched_getcpu takes no argument and only returns an int (-1 on failure).
+    let cpu = unsafe { libc::sched_getcpu() };
+    usize::try_from(cpu).ok()
 }
 
 fn errno_of(rc: i32) -> Result<(), i32> {

@@ -438,7 +438,7 @@ fn wait_shown(interp: &mut Interp, end: &ThreadEnd) {
 fn pin_for_spawn() -> Option<rustix::thread::CpuSet> {
     let mask = rustix::thread::sched_getaffinity(None).ok()?;
     let mut here = rustix::thread::CpuSet::new();
-    here.set(rustix::thread::sched_getcpu());
+    here.set(crate::heap::posix_calls::current_cpu()?);
     rustix::thread::sched_setaffinity(None, &here).ok()?;
     Some(mask)
 }
