@@ -660,6 +660,36 @@ impl Parser<'_> {
         ))
     }
 
+    /// `except A, B:` (Python 2's form, and 3.14's without `as`): CPython 3.11 reports
+    /// "multiple exception types must be parenthesized" when what follows the first type is
+    /// `, expressions ['as' NAME] ':'`, from that type up to the colon. Called at the comma;
+    /// returns `None`, with the position unchanged, when the rest does not have that shape
+    /// (the caller's `invalid syntax` at the comma stands).
+    fn unparenthesized_except_types(&mut self, first: Span) -> Option<SyntaxError> {
+        let saved = self.save();
+        let mut shaped = || -> Option<Span> {
+            self.bump();
+            self.test().ok()?;
+            while self.eat(&Token::Comma) {
+                if self.at(&Token::Colon) || self.at(&Token::As) {
+                    break;
+                }
+                self.test().ok()?;
+            }
+            if self.eat(&Token::As) {
+                self.ident().ok()?;
+            }
+            self.at(&Token::Colon).then(|| self.span())
+        };
+        let colon = shaped();
+        self.restore(saved);
+        let colon = colon?;
+        Some(SyntaxError::syntax(
+            "multiple exception types must be parenthesized",
+            Span::new(first.start as usize, colon.start as usize),
+        ))
+    }
+
     fn try_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump();
         self.expect_colon()?;
@@ -686,6 +716,11 @@ impl Parser<'_> {
                 (None, None)
             } else {
                 let typ = self.test()?;
+                if self.at(&Token::Comma) {
+                    if let Some(err) = self.unparenthesized_except_types(typ.span) {
+                        return Err(err);
+                    }
+                }
                 let name = if self.eat(&Token::As) {
                     Some(self.ident()?)
                 } else {
@@ -816,7 +851,15 @@ impl Parser<'_> {
     fn funcdef(&mut self, decorators: Vec<Expr>) -> PResult<Stmt> {
         let start = self.bump();
         let name = self.ident()?;
-        self.expect(&Token::LPar)?;
+        // CPython's grammar forces the `(` after the name (`&&'('`): anything else there,
+        // a PEP 695 type parameter list `def f[T]()` of later Pythons among them, is
+        // "expected '('" at that token.
+        if !self.eat(&Token::LPar) {
+            return Err(match self.peek() {
+                Token::EndOfFile => self.unexpected(),
+                _ => SyntaxError::syntax("expected '('", self.span()),
+            });
+        }
         let params = self.params(&Token::RPar, true)?;
         self.expect(&Token::RPar)?;
         let returns = if self.eat(&Token::Arrow) {
