@@ -425,6 +425,12 @@ opcodes! {
     /// `InPlace(op); Swap(3); Swap(2); StoreSubscr`, the write of `x[k] op= v`: `[.., obj, key,
     /// cur, v] -> [..]`, `obj[key] = (cur op= v)`.
     InPlaceStoreSubscr(op: binop) = "INPLACE_STORE_SUBSCR", hot, raw(), "{op}=", fall(-4);
+    /// The write of `x[k] op= v` whose `x` is a local and `k` a constant, when its read became
+    /// `SubscrLocalConst(a, c)` (`v1[0] -= dx * m`): `[.., cur, v] -> [..]`,
+    /// `locals[a][consts[c]] = (cur op= v)`; the container and key are not kept on the stack
+    /// (`compile/fuse.rs: subscr_local_const_update` checks nothing between rebinds `a`).
+    InPlaceSubscrLocalConst(op: binop, a: local16, c: konst16) = "INPLACE_SUBSCR_LOCAL_CONST",
+        hot, raw(), "{a}[{c}] {op}=", fall(-2);
     /// `Copy(1); LoadAttr(g)`, the read of `x.g op= v`: `[.., obj] -> [.., obj, obj.g]`.
     LoadAttrKeep(g: name) = "LOAD_ATTR_KEEP", hot, raw(g.0), "{g}", fall(1);
     /// `InPlace(op); Swap(2); StoreAttr(g)`, the write of `x.g op= v`: `[.., obj, cur, v] ->

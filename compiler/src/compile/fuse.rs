@@ -13,7 +13,7 @@
 //! middle of a superinstruction) and both come from the same source line (so an error in
 //! either is reported at the same line as before).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::bytecode::{Label, Op, Reg};
 
@@ -79,24 +79,28 @@ pub(crate) fn fuse(
     let mut out_spans = Vec::with_capacity(code.len());
     // Old instruction index -> new index (a fused-away instruction is never a target).
     let mut new_index = vec![0u32; code.len() + 1];
+    // Whether instruction i + k may join instruction i: not jumped to, on i's line.
+    let may_join = |i: usize, k: usize| {
+        i + k < code.len()
+            && !targets.contains(&((i + k) as u32))
+            && lines.get(i + k) == lines.get(i)
+    };
+    // Fusions decided before the walk (both halves of `x[k] op= v`), by first instruction; the
+    // walk fuses nothing into them, as if they were jump targets.
+    let planned = subscr_local_const_updates(code, &targets, &may_join);
     let mut i = 0;
     while i < code.len() {
         // How many of the next instructions (after the first) may join it.
         let joinable = (1..7)
-            .take_while(|k| {
-                i + k < code.len()
-                    && !targets.contains(&((i + k) as u32))
-                    && lines.get(i + k) == lines.get(i)
-            })
+            .take_while(|&k| may_join(i, k) && !planned.contains_key(&(i + k)))
             .count();
         let window = &code[i..=i + joinable];
         // Whether instruction i + k may join instruction i (for runs longer than the window).
-        let joins = |k: usize| {
-            i + k < code.len()
-                && !targets.contains(&((i + k) as u32))
-                && lines.get(i + k) == lines.get(i)
-        };
-        let (op, used) = store_run(&code[i..], &joins)
+        let joins = |k: usize| may_join(i, k) && !planned.contains_key(&(i + k));
+        let (op, used) = planned
+            .get(&i)
+            .copied()
+            .or_else(|| store_run(&code[i..], &joins))
             .or_else(|| binary_compare_jump(window, short_jumps))
             .or_else(|| register_instruction(window, short_jumps))
             .unwrap_or_else(|| superinstruction(window, short_jumps));
@@ -111,10 +115,15 @@ pub(crate) fn fuse(
         }
         out.push(op);
         out_lines.push(lines.get(i).copied().unwrap_or(0));
-        out_spans.push(fused_span(
-            code.get(i..i + used).unwrap_or(&[]),
-            spans.get(i..).unwrap_or(&[]),
-        ));
+        out_spans.push(match op {
+            // The write of `x[k] op= v`: its `StoreSubscr`'s span (the target), where CPython
+            // reports a failed write (the VM reports the operator's error on the whole line).
+            Op::InPlaceSubscrLocalConst(..) => spans.get(i + 3).copied().unwrap_or((0, 0)),
+            _ => fused_span(
+                code.get(i..i + used).unwrap_or(&[]),
+                spans.get(i..).unwrap_or(&[]),
+            ),
+        });
         i += used;
     }
     new_index[code.len()] = out.len() as u32;
@@ -127,6 +136,64 @@ pub(crate) fn fuse(
     *code = out;
     *lines = out_lines;
     *spans = out_spans;
+}
+
+/// `x[k] op= v` with `x` a local and `k` a constant (`v1[0] -= dx * m`): the read `LoadLocal(a);
+/// LoadConst(c); Copy(2); Copy(2); Subscr` becomes `SubscrLocalConst(a, c)` and the write
+/// `InPlace(op); Swap(3); Swap(2); StoreSubscr` becomes `InPlaceSubscrLocalConst(op, a, c)`,
+/// which reads the container from the slot again instead of keeping it and the key on the
+/// stack: two fused instructions and no stack traffic for them, where there were five. Only
+/// when nothing in between can change what the slot holds: the value's instructions do not
+/// jump, are not jumped to and never store into or delete slot `a` (a walrus, `v[0] += (v :=
+/// w)[0]`, keeps the unfused form); the constant cannot change. Returns both fusions by their
+/// first instruction's index.
+fn subscr_local_const_updates(
+    code: &[Op],
+    targets: &HashSet<u32>,
+    may_join: &dyn Fn(usize, usize) -> bool,
+) -> HashMap<usize, (Op, usize)> {
+    use Op::{Copy, InPlace, LoadConst, LoadLocal, StoreSubscr, Subscr, Swap};
+    let mut planned = HashMap::new();
+    for i in 0..code.len() {
+        let [LoadLocal(a), LoadConst(c), Copy(2), Copy(2), Subscr, ..] = code[i..] else {
+            continue;
+        };
+        let (Some(ra), Some(rc)) = (Reg::fit(a.0), Reg::fit(c.0)) else {
+            continue;
+        };
+        if !(1..5).all(|k| may_join(i, k)) {
+            continue;
+        }
+        // Walk the value's instructions, `depth` the items they left above `cur`.
+        let mut depth = 0i64;
+        let mut j = i + 5;
+        let found = loop {
+            let Some(&op) = code.get(j) else { break None };
+            if j - i > 64 || targets.contains(&(j as u32)) || op.jump().is_some() {
+                break None;
+            }
+            if let (1, [InPlace(bop), Swap(3), Swap(2), StoreSubscr, ..]) = (depth, &code[j..]) {
+                if (1..4).all(|k| may_join(j, k)) {
+                    break Some((j, *bop));
+                }
+                break None;
+            }
+            let writes_a = match op {
+                Op::StoreLocal(x) | Op::DeleteLocal(x) => x == a,
+                _ => false,
+            };
+            match op.stack_effect() {
+                (Some(e), _) if !writes_a && depth + e >= 0 => depth += e,
+                _ => break None,
+            }
+            j += 1;
+        };
+        if let Some((j, bop)) = found {
+            planned.insert(i, (Op::SubscrLocalConst(ra, rc), 5));
+            planned.insert(j, (Op::InPlaceSubscrLocalConst(bop, ra, rc), 4));
+        }
+    }
+    planned
 }
 
 /// The source range a fused instruction reports when it raises: that of its first part that
