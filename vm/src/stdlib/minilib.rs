@@ -237,6 +237,10 @@ pub static FILES: &[(&str, &str)] = &[
     ),
     ("enum.mini", include_str!("../../lib/enum.mini")),
     ("errno.mini", include_str!("../../lib/errno.mini")),
+    (
+        "faulthandler.mini",
+        include_str!("../../lib/faulthandler.mini"),
+    ),
     ("filecmp.mini", include_str!("../../lib/filecmp.mini")),
     ("fileinput.mini", include_str!("../../lib/fileinput.mini")),
     ("fnmatch.mini", include_str!("../../lib/fnmatch.mini")),
@@ -415,6 +419,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("profile.mini", include_str!("../../lib/profile.mini")),
     ("pstats.mini", include_str!("../../lib/pstats.mini")),
     ("pwd.mini", include_str!("../../lib/pwd.mini")),
+    ("pyexpat.mini", include_str!("../../lib/pyexpat.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
     ("reprlib.mini", include_str!("../../lib/reprlib.mini")),
@@ -529,6 +534,14 @@ pub static FILES: &[(&str, &str)] = &[
     (
         "xml/etree/__init__.mini",
         include_str!("../../lib/xml/etree/__init__.mini"),
+    ),
+    (
+        "xml/parsers/__init__.mini",
+        include_str!("../../lib/xml/parsers/__init__.mini"),
+    ),
+    (
+        "xml/parsers/expat.mini",
+        include_str!("../../lib/xml/parsers/expat.mini"),
     ),
     (
         "xmlrpc/__init__.mini",
