@@ -445,6 +445,8 @@ pub static FILES: &[(&str, &str)] = &[
     ("textwrap.mini", include_str!("../../lib/textwrap.mini")),
     ("this.mini", include_str!("../../lib/this.mini")),
     ("timeit.mini", include_str!("../../lib/timeit.mini")),
+    ("token.mini", include_str!("../../lib/token.mini")),
+    ("tokenize.mini", include_str!("../../lib/tokenize.mini")),
     (
         "tomllib/__init__.mini",
         include_str!("../../lib/tomllib/__init__.mini"),
