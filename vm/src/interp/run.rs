@@ -1330,6 +1330,9 @@ impl Interp {
                                 }
                             }
                         };
+                        // Discarded (the count lowered inline), not left to the end of the
+                        // arm: that was a call of the out-of-line drop glue per `o.x`.
+                        obj.discard();
                         f.stack.push(r);
                     }
                     Op::LoadAttrLocal(l, n) => {
@@ -1395,6 +1398,8 @@ impl Interp {
                         if let Err(v) = store_instance_value_cached(&obj, name, v, cache) {
                             tri!(self.store_attr_slow(&obj, name.name(), v, cache));
                         }
+                        // As `LoadAttr`: the receiver's count lowered inline.
+                        obj.discard();
                     }
                     Op::BuildTuple(n) => {
                         let t = Value::tuple_from_tail(&mut f.stack, n as usize);
