@@ -142,7 +142,7 @@ fn trace_shows_the_listed_instructions() {
         "SUBSCR_LOCAL_CONST",
         "SUBSCR_KEEP",
         "INPLACE_STORE_SUBSCR",
-        "INPLACE_SUBSCR_LOCAL_CONST",
+        "INPLACE_SUBSCR_LOC_CONST",
         "LOAD_ATTR_KEEP",
         "INPLACE_STORE_ATTR",
         "INPLACE_STORE_LOCAL",

@@ -429,7 +429,7 @@ opcodes! {
     /// `SubscrLocalConst(a, c)` (`v1[0] -= dx * m`): `[.., cur, v] -> [..]`,
     /// `locals[a][consts[c]] = (cur op= v)`; the container and key are not kept on the stack
     /// (`compile/fuse.rs: subscr_local_const_update` checks nothing between rebinds `a`).
-    InPlaceSubscrLocalConst(op: binop, a: local16, c: konst16) = "INPLACE_SUBSCR_LOCAL_CONST",
+    InPlaceSubscrLocalConst(op: binop, a: local16, c: konst16) = "INPLACE_SUBSCR_LOC_CONST",
         hot, raw(), "{a}[{c}] {op}=", fall(-2);
     /// `Copy(1); LoadAttr(g)`, the read of `x.g op= v`: `[.., obj] -> [.., obj, obj.g]`.
     LoadAttrKeep(g: name) = "LOAD_ATTR_KEEP", hot, raw(g.0), "{g}", fall(1);
