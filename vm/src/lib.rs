@@ -88,6 +88,15 @@ pub fn run_module_main(vm: &Arc<Vm>, name: &str, inspect: Option<Inspect>) -> i3
         }
         globals.set_str("__file__", Value::str(&found.filename));
         globals.set_str("__package__", Value::str(&found.package));
+        globals.set_str("__cached__", Value::None);
+        // Its spec is the module's own (`runpy` finds it as `import` would): name `mod` or
+        // `pkg.__main__`, a source loader.
+        let spec = interp.source_spec(&found.name, &found.filename, None)?;
+        if !matches!(spec, Value::None) {
+            let loader = interp.getattr(&spec, "loader")?;
+            globals.set_str("__loader__", loader);
+            globals.set_str("__spec__", spec);
+        }
         let code = found.compile()?;
         interp.vm.add_source(&found.filename, &found.src);
         run_code(interp, code, globals.clone()).map_err(with_runpy_frames)
@@ -129,8 +138,8 @@ fn run_as_main(
     body: impl FnOnce(&mut Interp, &Ref<Dict>) -> PyResult<()>,
 ) -> i32 {
     let globals = new_globals("__main__");
-    // A script's, `-c`'s or standard input's `__main__` is in no package (`-m` sets it), and
-    // has no module spec nor loader (minivm has no `ModuleSpec`: `-m`'s are None too).
+    // A script's, `-c`'s or standard input's `__main__` is in no package and has no module
+    // spec nor loader (`-m` gives it its module's: `run_module_main`).
     globals.set_str("__package__", Value::None);
     globals.set_str("__spec__", Value::None);
     globals.set_str("__loader__", Value::None);

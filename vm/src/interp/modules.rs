@@ -448,6 +448,8 @@ fn registered(vm: &crate::interp::Vm, name: &str) -> Option<PyResult<Value>> {
 
 /// The module `python3 -m NAME` runs, found by [`Interp::find_main_module`].
 pub struct MainSource {
+    /// The module's own name (`pkg.__main__` for `-m pkg`), its spec's.
+    pub name: String,
     /// Its file (`sys.argv[0]`, `__file__`, the traceback's name): a full path, or
     /// `<minivm-lib>/a/b.mini` for a library module.
     pub filename: String,
@@ -567,6 +569,7 @@ impl Interp {
             )));
         }
         Ok(Ok(MainSource {
+            name: name.to_string(),
             filename: found.filename,
             src: found.src?,
             package: name.rsplit_once('.').map_or("", |(p, _)| p).to_string(),
@@ -1143,7 +1146,7 @@ impl Interp {
     /// The `ModuleSpec` of the source module `name` about to run (`importlib._bootstrap`
     /// makes it), or None while that module and what it imports are themselves being loaded
     /// (the first spec made gives them theirs).
-    fn source_spec(
+    pub(crate) fn source_spec(
         &mut self,
         name: &str,
         filename: &str,
