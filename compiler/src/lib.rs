@@ -69,10 +69,10 @@ pub fn compile_source(
     mode: Mode,
 ) -> Result<Arc<bytecode::CodeObject>, SyntaxError> {
     compile::warn_clear();
-    let module = if mode == Mode::Single {
-        parser::parse_single(src)?
-    } else {
-        parser::parse(src)?
+    let module = match mode {
+        Mode::Single => parser::parse_single(src)?,
+        Mode::Eval => parser::parse_eval(src)?,
+        _ => parser::parse(src)?,
     };
     compile::compile_module(&module, filename, src, mode)
 }

@@ -682,7 +682,12 @@ impl Parser<'_> {
     /// `a, *b, c` at statement level (expression statements, `return`, assignment values):
     /// a single element without a comma is returned as is, otherwise a `Tuple`.
     pub(crate) fn star_expressions(&mut self) -> PResult<Expr> {
-        let first = self.star_or_test()?;
+        self.comma_list(Self::star_or_test)
+    }
+
+    /// `item (',' item)* [',']`: a single item without a comma as is, otherwise a `Tuple`.
+    pub(crate) fn comma_list(&mut self, item: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        let first = item(self)?;
         if !self.at(&Token::Comma) {
             return Ok(first);
         }
@@ -692,7 +697,7 @@ impl Parser<'_> {
             if !self.starts_expr() {
                 break;
             }
-            items.push(self.star_or_test()?);
+            items.push(item(self)?);
         }
         let span = start.to(self.prev_span());
         Ok(mk(ExprKind::Tuple(items), span))

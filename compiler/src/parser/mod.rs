@@ -35,18 +35,33 @@ pub const MAX_COMPILE_DEPTH: usize = 3000;
 
 /// Parse a whole source file.
 pub fn parse(src: &str) -> Result<Module, SyntaxError> {
+    parse_rule(src, |p| p.module())
+}
+
+/// Parse the text of `eval()` or `compile(..., 'eval')` by CPython's `eval` rule, `expressions
+/// NEWLINE* ENDMARKER`: one expression or an unstarred tuple of them, so a statement (`x = 1`,
+/// `def`) or a starred item (`*a,`) fails at its first token that cannot go on an expression.
+/// The module returned holds that expression as its one statement.
+pub fn parse_eval(src: &str) -> Result<Module, SyntaxError> {
+    parse_rule(src, |p| p.eval_input())
+}
+
+/// Tokenize `src` and parse it by `rule` (a start rule of the grammar).
+fn parse_rule(
+    src: &str,
+    rule: fn(&mut Parser) -> Result<Module, SyntaxError>,
+) -> Result<Module, SyntaxError> {
     let mut toks = Vec::new();
     for tok in minivm_lexer::IndentLexer::new(src) {
         match tok {
             Ok(t) => toks.push(t),
             Err(e) if e.message.ends_with("was never closed") => {
-                return Err(unclosed_or_earlier(src, toks, e))
+                return Err(unclosed_or_earlier(src, toks, e, rule))
             }
             Err(e) => return Err(e),
         }
     }
-    let mut p = Parser::new(src, toks);
-    p.module()
+    rule(&mut Parser::new(src, toks))
 }
 
 /// Parse the first statement of `src` for `compile(..., 'single')` (see `Parser::single`): the
@@ -68,27 +83,35 @@ pub fn parse_single(src: &str) -> Result<Module, SyntaxError> {
 
 /// The lexer found a bracket never closed, which it can only know at the end of the file; CPython's
 /// parser reads tokens lazily and reports a plain `invalid syntax` met earlier, on the bracket's
-/// own line, first (`def f(:`). Anything else (a specific message, an error on a later line or at
-/// the end of the file) gives way to "'(' was never closed", as in CPython.
-fn unclosed_or_earlier(src: &str, mut toks: Vec<Tok>, unclosed: SyntaxError) -> SyntaxError {
+/// own line or a line before it, first (`def f(:`, `x = = 1` then `y = (` on the next line):
+/// CPython keeps a generic error unless it lies on a later line than the innermost open bracket.
+/// Anything else (a specific message, an error on a later line or at the end of the file) gives
+/// way to "'(' was never closed", as in CPython.
+fn unclosed_or_earlier(
+    src: &str,
+    mut toks: Vec<Tok>,
+    unclosed: SyntaxError,
+    rule: fn(&mut Parser) -> Result<Module, SyntaxError>,
+) -> SyntaxError {
     let end = src.len();
     toks.push(Tok {
         kind: Token::EndOfFile,
         span: Span::new(end, end),
     });
-    let mut p = Parser::new(src, toks);
-    match p.module() {
-        Err(e)
-            if e.message == "invalid syntax"
-                && e.kind == SyntaxErrorKind::SyntaxError
-                && e.end != ErrorEnd::AtEnd
-                && (e.span.start as usize) < src.trim_end().len()
-                && e.line(src) == unclosed.line(src) =>
-        {
-            e
-        }
+    match rule(&mut Parser::new(src, toks)) {
+        Err(e) if generic_before_unclosed(src, &e, &unclosed) => e,
         _ => unclosed,
     }
+}
+
+/// Does the parser's error `e` stand before the lexer's "'(' was never closed" (`unclosed`):
+/// a plain `invalid syntax` inside the text, on the innermost open bracket's line or before it?
+pub(crate) fn generic_before_unclosed(src: &str, e: &SyntaxError, unclosed: &SyntaxError) -> bool {
+    e.message == "invalid syntax"
+        && e.kind == SyntaxErrorKind::SyntaxError
+        && e.end != ErrorEnd::AtEnd
+        && (e.span.start as usize) < src.trim_end().len()
+        && e.line(src) <= unclosed.line(src)
 }
 
 /// True when `src` is a prefix of valid input that needs more lines (REPL continuation), as CPython's

@@ -48,6 +48,23 @@ impl Parser<'_> {
         Ok(Module { body })
     }
 
+    /// CPython's `eval` rule: `expressions NEWLINE* ENDMARKER`, where `expressions` is one
+    /// `expression` or a tuple of them (no starred items, no walrus without parentheses, no
+    /// `yield`). The first token that cannot go on is "invalid syntax", as CPython's first pass
+    /// reports it (`x = 1` at `=`, `def` at `def`).
+    pub(crate) fn eval_input(&mut self) -> PResult<Module> {
+        let value = self.comma_list(Self::test)?;
+        self.legacy_statement(&value)?;
+        while self.eat(&Token::Newline) {}
+        if !self.at(&Token::EndOfFile) {
+            return Err(self.unexpected());
+        }
+        let span = value.span;
+        Ok(Module {
+            body: vec![st(StmtKind::Expr(value), span)],
+        })
+    }
+
     /// `compile(src, name, 'single')`: CPython's interactive rule reads one statement and no
     /// further; text after it (blank lines and comments aside) is "multiple statements found
     /// while compiling a single statement" at the NEWLINE ending a simple statement, or
@@ -68,12 +85,23 @@ impl Parser<'_> {
         let reached = self.pos >= self.toks.len();
         match (parsed, lex_err) {
             (Err(_), Some(l)) if reached => Err(l),
+            (Err(e), Some(l)) if l.message.ends_with("was never closed") => {
+                Err(if super::generic_before_unclosed(self.src, &e, &l) {
+                    e
+                } else {
+                    l
+                })
+            }
             (Err(e), _) => Err(e),
             (Ok(()), lex_err) => {
-                // A statement with a block reads one token past it (does the block go on?).
+                // A statement with a block reads one token past it (does the block go on?); a
+                // simple one not ended by its NEWLINE read the token the lexer failed on
+                // (`(1))`).
                 let block = self.toks.get(first..self.pos).unwrap_or_default();
                 let block = block.iter().any(|t| t.kind == Token::Indent);
-                if let (Some(l), true, true) = (&lex_err, block, reached) {
+                let newline = self.pos.checked_sub(1).and_then(|i| self.toks.get(i));
+                let newline = newline.is_some_and(|t| t.kind == Token::Newline);
+                if let (Some(l), true, true) = (&lex_err, block || !newline, reached) {
                     return Err(l.clone());
                 }
                 self.after_single(block, lex_err.is_some(), body)

@@ -168,6 +168,18 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
                 }
             }
         }
+        // CPython takes the line of an error found on a line before the one its tokenizer
+        // had reached from the text, without its newline: a bracket never closed (found at the
+        // end of the text), an error whose range goes on to a later line.
+        let on_file = std::path::Path::new(filename).is_file();
+        if !on_file && earlier_than_tokenizer(&err, &e.message, text) {
+            let shown = err.exc.dict.lock().get("text").cloned();
+            if let Some(Value::Str(s)) = shown {
+                if let Some(line) = s.as_str().strip_suffix('\n') {
+                    crate::interp::syntaxerr::set_text(&err, Value::str(line));
+                }
+            }
+        }
         // An error of the compiler proper (after parsing: `'break' outside loop`, symbol
         // table errors) takes its `text` from the file named, as CPython's: None when there is
         // no such file (`<string>`).
@@ -179,9 +191,10 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
         ]
         .iter()
         .any(|p| e.message.starts_with(p));
-        if !parser_kind && !std::path::Path::new(filename).is_file() {
+        if !parser_kind && !on_file {
             let parsed = match mode {
                 Mode::Single => minivm_compiler::parser::parse_single(text).is_ok(),
+                Mode::Eval => minivm_compiler::parser::parse_eval(text).is_ok(),
                 _ => minivm_compiler::parser::parse(text).is_ok(),
             };
             if parsed {
@@ -190,6 +203,19 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
         }
         err
     })
+}
+
+/// Was the SyntaxError `err` (message `msg`) found on a line before the last one CPython's
+/// tokenizer read when it was raised? A bracket never closed is found at the end of the text,
+/// a range ending on a later line (`f(a` then `b)`: a comma forgotten) was read to its end.
+fn earlier_than_tokenizer(err: &crate::PyErr, msg: &str, text: &str) -> bool {
+    let line = |name: &str| match err.exc.dict.lock().get(name) {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    };
+    let lineno = line("lineno");
+    let last_line = text.split_inclusive('\n').count() as i64;
+    (msg.ends_with("was never closed") && lineno < last_line) || line("end_lineno") > lineno
 }
 
 /// The code to run: compiled from text (`eval` strips leading blanks, as CPython does), its

@@ -37,7 +37,13 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     let src: &str = &shown;
     let index = LineIndex::new(src);
     let (text_line, col) = index.line_col(src, span.start);
-    let (_, end_col) = index.line_col(src, span.end.max(span.start));
+    let (text_end_line, end_col) = index.line_col(src, span.end.max(span.start));
+    // A range ends at least one column after its start, unless it ends on a later line.
+    let end_col = if text_end_line == text_line {
+        end_col.max(col + 1)
+    } else {
+        end_col
+    };
     let text = index.line_text(src, text_line);
     let int = |n: u32| Value::Int(n as i64);
     // CPython's tokenizer errors show the line without its newline and end where they start.
@@ -49,9 +55,9 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     let zero_width = spanned.trim_start_matches('\r') == "\n" || spanned.is_empty();
     let (text, end_offset) = match e.end {
         ErrorEnd::Span if zero_width => (format!("{text}\n"), i64::from(col)),
-        ErrorEnd::Span => (format!("{text}\n"), i64::from(end_col.max(col + 1))),
+        ErrorEnd::Span => (format!("{text}\n"), i64::from(end_col)),
         ErrorEnd::Point => (text.to_string(), i64::from(col)),
-        ErrorEnd::TokenizerSpan => (text.to_string(), i64::from(end_col.max(col + 1))),
+        ErrorEnd::TokenizerSpan => (text.to_string(), i64::from(end_col)),
         ErrorEnd::Zero => (format!("{text}\n"), 0),
         ErrorEnd::MinusOne | ErrorEnd::EndOfFile | ErrorEnd::LineStart => (format!("{text}\n"), -1),
         ErrorEnd::AtEnd => (format!("{text}\n"), 0),

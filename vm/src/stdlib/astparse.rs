@@ -48,10 +48,10 @@ fn parse(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     let src = source.as_str();
-    let module = if mode.as_str() == "single" {
-        minivm_compiler::parser::parse_single(src)
-    } else {
-        minivm_compiler::parser::parse(src)
+    let module = match mode.as_str() {
+        "single" => minivm_compiler::parser::parse_single(src),
+        "eval" => minivm_compiler::parser::parse_eval(src),
+        _ => minivm_compiler::parser::parse(src),
     };
     let module =
         module.map_err(|e| crate::interp::modules::syntax_error(&e, filename.as_str(), src))?;
