@@ -75,6 +75,10 @@ impl Interp {
                     None => Err(no_attr(obj, name)),
                 }
             }
+            // `dict.fromkeys` is a class method, bound to dict (kept unbound for its fast path).
+            Value::Native(n) if name == "__self__" && is_dict_fromkeys(n) => {
+                Ok(Value::Class(types().dict.clone()))
+            }
             // A module-level function's `__self__` is its module (`len.__self__` is builtins).
             Value::Native(n) if name == "__self__" => self.native_module(n).ok_or_else(|| {
                 err!(
@@ -854,19 +858,43 @@ impl Interp {
                 Some(f) => Ok(f),
                 None => match self.metaclass_attr(cls, name)? {
                     Some(v) => Ok(v),
-                    // `type.mro`: the method behind `__mro__`, bound to the class.
-                    None if name == "mro" => Ok(self.bind(
-                        Value::Class(cls.clone()),
-                        crate::builtins::native("mro", |_, args| match args.pos {
+                    // `type.mro`: the method behind `__mro__`, bound to the class; read from
+                    // `type` or a metaclass it is the unbound method (`type.mro(int)`).
+                    None if name == "mro" => {
+                        let mro = crate::builtins::native("mro", |_, args| {
+                            match args.pos {
                             [Value::Class(c)] => Ok(Value::list(
                                 crate::object::Class::mro(c)
                                     .into_iter()
                                     .map(Value::Class)
                                     .collect(),
                             )),
-                            _ => Err(err!(TypeError, "mro() takes no arguments")),
-                        }),
-                    )),
+                            [] => Err(err!(
+                                TypeError,
+                                "unbound method type.mro() needs an argument"
+                            )),
+                            [Value::Class(c), rest @ ..] => Err(err!(
+                                TypeError,
+                                "{}.mro() takes no arguments ({} given)",
+                                c.name(),
+                                rest.len()
+                            )),
+                            [other, ..] => Err(err!(
+                                TypeError,
+                                "descriptor 'mro' for 'type' objects doesn't apply to a '{}' object",
+                                type_name(other)
+                            )),
+                        }
+                        });
+                        let metaclass = crate::object::Class::mro(cls)
+                            .iter()
+                            .any(|c| c.builtin && c.kind == TypeKind::Type);
+                        Ok(if metaclass {
+                            mro
+                        } else {
+                            self.bind(Value::Class(cls.clone()), mro)
+                        })
+                    }
                     None if name == "__subclasses__" => Ok(self.bind(
                         Value::Class(cls.clone()),
                         crate::builtins::native("__subclasses__", |_, args| match args.pos {
