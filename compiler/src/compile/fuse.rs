@@ -198,8 +198,16 @@ fn subscr_local_const_updates(
 
 /// The source range a fused instruction reports when it raises: that of its first part that
 /// can fail for a reason other than an unbound local (the `%` of `if a % b == 0`, the `+` of
-/// `x = a + b`), else its first part's.
+/// `x = a + b`), else its first part's. The write of an augmented assignment (`InPlace` then
+/// the store into `x[i]` or `o.g`) reports its store's span, the target, where CPython reports
+/// a failed write; the VM reports an error of its operator on the whole statement
+/// (`whole_statement`), as CPython's `BINARY_OP`.
 fn fused_span(parts: &[Op], spans: &[(u32, u32)]) -> (u32, u32) {
+    if let [Op::InPlace(_), Op::Swap(3), Op::Swap(2), Op::StoreSubscr]
+    | [Op::InPlace(_), Op::Swap(2), Op::StoreAttr(_)] = parts
+    {
+        return spans.get(parts.len() - 1).copied().unwrap_or((0, 0));
+    }
     let quiet = |op: &Op| {
         matches!(
             op,

@@ -178,6 +178,30 @@ pub(crate) fn local_span(src: &str, span: (u32, u32), name: &str) -> (u32, u32) 
     span
 }
 
+/// The range of the augmented assignment that begins where `span` (its target, `x[i]` or `o.g`)
+/// begins, for an error of its operator, which CPython reports on the whole statement: the
+/// first statement parsed from the text there to the end of its line, or of a later line while
+/// the statement is incomplete (open brackets, a backslash). `(0, 0)` (no marker line) when no
+/// augmented assignment parses there within 50 lines.
+pub(crate) fn statement_span(src: &str, span: (u32, u32)) -> (u32, u32) {
+    let Some(rest) = src.get(span.0 as usize..) else {
+        return (0, 0);
+    };
+    let line_ends = rest.match_indices('\n').map(|(i, _)| i);
+    for end in line_ends.chain(std::iter::once(rest.len())).take(50) {
+        let Ok(module) = minivm_compiler::parser::parse(&rest[..end]) else {
+            continue;
+        };
+        return match module.body.first() {
+            Some(stmt) if matches!(stmt.kind, StmtKind::AugAssign { .. }) => {
+                (span.0 + stmt.span.start, span.0 + stmt.span.end)
+            }
+            _ => (0, 0),
+        };
+    }
+    (0, 0)
+}
+
 /// The callee part `o.m` of the call `o.m(args)` at `span`: up to the last opening parenthesis
 /// outside brackets and string literals, without the blanks before it.
 pub(crate) fn callee_span(src: &str, span: (u32, u32)) -> (u32, u32) {

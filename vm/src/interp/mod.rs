@@ -336,9 +336,10 @@ pub struct Interp {
     pub(crate) loop_switch: Option<usize>,
     /// The next traceback entry is skipped: the exception is being re-raised where it was caught.
     pub(crate) reraising: bool,
-    /// The next traceback entry gets no carets: an error of the operator of an augmented
-    /// attribute assignment fused into one instruction (`INPLACE_ATTR_LOCAL`), whose span is
-    /// the target's, where CPython's operator spans the whole statement.
+    /// The next traceback entry underlines the whole statement, not the instruction's span: an
+    /// error of the operator of an augmented assignment fused with its write
+    /// (`INPLACE_ATTR_LOCAL`, `INPLACE_STORE_SUBSCR`...), whose span is the target's, where
+    /// CPython's operator spans the whole statement (`run.rs: statement_span`).
     pub(crate) whole_statement: bool,
     /// The return value of a generator that just finished (the value of `yield from`).
     pub(crate) yield_from_result: Value,

@@ -396,7 +396,7 @@ impl Interp {
             }
             let lookup = crate::interp::carets::method_lookup_failed(frame, err, fresh);
             let span = if whole_statement {
-                (0, 0)
+                self.statement_span(frame)
             } else if fresh && err.is(crate::object::ExcKind::UnboundLocalError) {
                 self.unbound_local_span(frame, err)
             } else {
@@ -434,6 +434,17 @@ impl Interp {
         match sources.iter().find(|(f, _)| *f == frame.code.obj.filename) {
             Some((_, src)) => crate::interp::carets::local_span(src, span, &name),
             None => span,
+        }
+    }
+
+    /// The whole statement of the augmented assignment `frame` was running, whose span is its
+    /// target's (`carets::statement_span`): where CPython reports an error of the operator.
+    #[cold]
+    fn statement_span(&self, frame: &Frame) -> (u32, u32) {
+        let sources = self.vm.sources.lock();
+        match sources.iter().find(|(f, _)| *f == frame.code.obj.filename) {
+            Some((_, src)) => crate::interp::carets::statement_span(src, frame.span()),
+            None => (0, 0),
         }
     }
 
@@ -648,8 +659,13 @@ impl Interp {
             // path for numbers first), giving the result. Otherwise `binary_in_frame`, in place
             // if `$inplace`, with `$next` the instruction that will take the result (`s += t`
             // grows a str held only by the slot `StoreLocal` writes).
+            // `$whole`: an error of the operator spans the whole statement (`whole_statement`),
+            // for the fused `x[i] op= v` and `o.g op= v`, whose span is the target's.
             macro_rules! binary_operands {
-                ($op:expr, $inplace:expr, $next:expr) => {{
+                ($op:expr, $inplace:expr, $next:expr) => {
+                    binary_operands!($op, $inplace, $next, false)
+                };
+                ($op:expr, $inplace:expr, $next:expr, $whole:expr) => {{
                     let b = pop!();
                     let a = pop!();
                     let r = match arith_fast($op, &a, &b) {
@@ -662,7 +678,16 @@ impl Interp {
                         }
                         None => {
                             sync!();
-                            tri!(self.binary_in_frame(f, $next, $op, a, &b, $inplace))
+                            match self.binary_in_frame(f, $next, $op, a, &b, $inplace) {
+                                Ok(r) => r,
+                                Err(e) => {
+                                    std::hint::cold_path();
+                                    if $whole {
+                                        self.whole_statement = true;
+                                    }
+                                    return Err(e);
+                                }
+                            }
                         }
                     };
                     b.discard();
@@ -1212,8 +1237,10 @@ impl Interp {
                         };
                         f.stack.push(r);
                     }
+                    // The instruction's span is the target's (`x[i]`), where CPython reports a
+                    // failed write; the operator's error spans the whole statement.
                     Op::InPlaceStoreSubscr(op) => {
-                        let r = binary_operands!(op, true, None);
+                        let r = binary_operands!(op, true, None, true);
                         let key = pop!();
                         let obj = pop!();
                         let r = match store_item_fast(&obj, &key, r) {
@@ -1269,8 +1296,9 @@ impl Interp {
                         };
                         f.stack.push(r);
                     }
+                    // As `InPlaceStoreSubscr`: the span is the target's (`o.g`).
                     Op::InPlaceStoreAttr(op, n) => {
-                        let r = binary_operands!(op, true, None);
+                        let r = binary_operands!(op, true, None, true);
                         let obj = pop!();
                         sync!();
                         let cache = &code.cache[ip - 1];
