@@ -256,10 +256,40 @@ impl Interp {
         // A library class's CPython type name (`object::type_name`) is not one of its attributes
         // there, nor are the VM's hidden slots (`"\0prop_name"`).
         names.retain(|n| &**n != "_tp_name" && !n.starts_with('\0'));
+        // A library class standing in for a C type (`_tp_name` in its own body) keeps its state
+        // and helpers under `_names` (`Element._children`, `timedelta._days`) that CPython's
+        // type does not have, so neither `dir()` nor a "Did you mean" offers them; those its
+        // C type does have are listed in the class's `_tp_public` (`decimal.Context._apply`).
+        match obj {
+            Value::Instance(inst) => drop_c_type_private(&inst.class.get(), &mut names),
+            Value::Class(cls) => drop_c_type_private(cls, &mut names),
+            _ => {}
+        }
         names.sort();
         names.dedup();
         names
     }
+}
+
+/// A library class standing in for a C type (`_tp_name` in its own body) keeps its state and
+/// helpers under `_names` (`Element._children`, `timedelta._days`) that CPython's type does not
+/// have: they leave `names`, so neither `dir()` nor a "Did you mean" offers them. Those its C
+/// type does have are listed in the class's `_tp_public` (`decimal.Context._apply`).
+fn drop_c_type_private(cls: &crate::object::Class, names: &mut Vec<Arc<str>>) {
+    let dict = cls.dict.read();
+    if dict.get("_tp_name").is_none() {
+        return;
+    }
+    let public = match dict.get("_tp_public") {
+        Some(Value::Tuple(t)) => &t.items[..],
+        _ => &[],
+    };
+    let listed = |n: &str| {
+        public
+            .iter()
+            .any(|p| matches!(p, Value::Str(s) if s.as_str() == n))
+    };
+    names.retain(|n| !n.starts_with('_') || n.starts_with("__") || listed(n));
 }
 
 /// The data attributes (CPython's getset descriptors) of a built-in type's values that `dir()`
