@@ -115,15 +115,11 @@ pub(crate) fn fuse(
         }
         out.push(op);
         out_lines.push(lines.get(i).copied().unwrap_or(0));
-        out_spans.push(match op {
-            // The write of `x[k] op= v`: its `StoreSubscr`'s span (the target), where CPython
-            // reports a failed write (the VM reports the operator's error on the whole line).
-            Op::InPlaceSubscrLocalConst(..) => spans.get(i + 3).copied().unwrap_or((0, 0)),
-            _ => fused_span(
-                code.get(i..i + used).unwrap_or(&[]),
-                spans.get(i..).unwrap_or(&[]),
-            ),
-        });
+        // (`InPlaceSubscrLocalConst` too: its four parts end in the `StoreSubscr`.)
+        out_spans.push(fused_span(
+            code.get(i..i + used).unwrap_or(&[]),
+            spans.get(i..).unwrap_or(&[]),
+        ));
         i += used;
     }
     new_index[code.len()] = out.len() as u32;
