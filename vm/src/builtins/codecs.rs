@@ -44,6 +44,10 @@ impl Encoding {
     /// Look an encoding name up as CPython's codec registry does (case, `-`, `_` and spaces do not
     /// matter): `LookupError: unknown encoding: x` otherwise.
     pub fn lookup(name: &str) -> PyResult<Encoding> {
+        // CPython hands the name to C as a string first.
+        if name.contains('\0') {
+            raise!(ValueError, "embedded null character");
+        }
         let norm: String = name
             .trim()
             .chars()
