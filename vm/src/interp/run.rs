@@ -1259,24 +1259,8 @@ impl Interp {
                     // The instruction's span is the target's, where CPython reports a failed
                     // write; the operator's error spans the whole statement, as `BINARY_OP`'s.
                     Op::InPlaceSubscrLocalConst(op, a, c) => {
-                        let v = pop!();
-                        let cur = pop!();
+                        let r = binary_operands!(op, true, None, true);
                         sync!();
-                        let r = match arith_fast(op, &cur, &v) {
-                            Some(r) => {
-                                cur.discard();
-                                r
-                            }
-                            None => match self.binary_in_frame(f, None, op, cur, &v, true) {
-                                Ok(r) => r,
-                                Err(e) => {
-                                    std::hint::cold_path();
-                                    self.whole_statement = true;
-                                    return Err(e);
-                                }
-                            },
-                        };
-                        v.discard();
                         let obj = tri!(self.local(f, &code, a.into()));
                         let key = &consts[c.index()];
                         if let Err(r) = store_item_fast(obj, key, r).map(Value::discard) {
