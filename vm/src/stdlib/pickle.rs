@@ -14,14 +14,15 @@
 //!   start of an object's pickling once it is that big, a payload that big goes outside the
 //!   frames, a frame under 4 bytes gets no FRAME opcode). Instances of the program's classes
 //!   too, as the mini pickler writes them (`Pickler::save_instance`: through the class's
-//!   `__reduce__`, or NEWOBJ and BUILD with `__getstate__()` or the attributes). `None` for
-//!   anything else: an instance with other hooks, an exception, a module not yet imported, a
-//!   local function, nesting deeper than `MAX_DEPTH`. Python-visible actions: reading
-//!   attributes (`__qualname__`, `__module__`, a module's attribute path) and calling the
-//!   instances' `__reduce__`/`__getstate__` (protocol 3 on); when a pickle is handed to the
-//!   mini pickler after such calls (an object met later is not this module's), `dumps`
-//!   returns the list of `(object, result)` of those calls instead of `None`, and the mini
-//!   pickler uses the results rather than call the hooks again.
+//!   `__reduce_ex__` or `__reduce__`, or NEWOBJ and BUILD with `__getstate__()` or the
+//!   attributes). `None` for anything else: an instance with other hooks, an exception, a
+//!   module not yet imported, a local function, nesting deeper than `MAX_DEPTH`.
+//!   Python-visible actions: reading attributes (`__qualname__`, `__module__`, a module's
+//!   attribute path) and calling the instances' `__reduce_ex__`/`__reduce__`/`__getstate__`
+//!   (protocol 3 on); when a pickle is handed to the mini pickler after such calls (an
+//!   object met later is not this module's), `dumps` returns the list of `(object, result)`
+//!   of those calls instead of `None`, and the mini pickler uses the results rather than call
+//!   the hooks again.
 //! - `loads(data)`: `(value,)` for a pickle made of the opcodes of the values above (any
 //!   protocol's binary forms; GLOBAL only from protocol 3 on, where no Python 2 names apply)
 //!   and of instances (REDUCE, NEWOBJ, BUILD, importing the modules named), `None` for
@@ -45,6 +46,9 @@ const FUNCS: Methods = &[("dumps", dumps), ("loads", loads)];
 
 /// Nesting deeper than this is left to the mini code: the Rust stack stays bounded.
 const MAX_DEPTH: usize = 200;
+/// Modules whose classes are C types in CPython (written in the mini language here): their
+/// qualified names are not interned, so a pickle writes each one out (`save_global`).
+const C_TYPE_MODULES: [&str; 1] = ["datetime"];
 /// Items per APPENDS / SETITEMS / ADDITEMS, as CPython.
 const BATCH: usize = 1000;
 /// CPython's frame size target, and the smallest frame worth its header.
@@ -385,10 +389,14 @@ impl Pickler<'_> {
         Ok(())
     }
 
-    /// Run a `__reduce__` or `__getstate__` of the program's (the mini pickler would run it
-    /// too); an exception it raises ends the pickling.
-    fn hook(&mut self, f: &Value, obj: &Value) -> Result<Value, NotMine> {
-        match self.interp.call(f, std::slice::from_ref(obj)) {
+    /// Run a `__reduce_ex__`, `__reduce__` or `__getstate__` of the program's (the mini
+    /// pickler would run it too) with `args` after the object; an exception it raises ends
+    /// the pickling.
+    fn hook(&mut self, f: &Value, obj: &Value, args: &[Value]) -> Result<Value, NotMine> {
+        let mut call_args = Vec::with_capacity(1 + args.len());
+        call_args.push(obj.clone());
+        call_args.extend_from_slice(args);
+        match self.interp.call(f, &call_args) {
             Ok(v) => {
                 self.hooked.push(Value::tuple(vec![obj.clone(), v.clone()]));
                 Ok(v)
@@ -401,13 +409,15 @@ impl Pickler<'_> {
     }
 
     /// An instance of a class written in the mini language, protocol 2 on, as the mini
-    /// pickler's `save_object` writes it: through its class's `__reduce__` (a function or
-    /// class found by name, a tuple of arguments, and a state), or else as NEWOBJ of its class
-    /// and BUILD with `__getstate__()` or its attributes (names written once per pickle, as
-    /// CPython's interned names are). The mini pickler keeps everything else: `__reduce_ex__`,
-    /// `__slots__`, `__getnewargs__`, `__getattr__`, a metaclass, a reduction registered in
-    /// `copyreg`, exceptions and subclasses of built-in types (unless they have `__reduce__`),
-    /// classes of the native modules, and results of `__reduce__` with more than a state.
+    /// pickler's `save_object` writes it: through its class's `__reduce_ex__(protocol)` or
+    /// `__reduce__` (a function or class found by name, a tuple of arguments, and a state;
+    /// either one decides everything, so `__slots__` or `__getnewargs__` do not matter then,
+    /// as for `datetime.date`), or else as NEWOBJ of its class and BUILD with `__getstate__()`
+    /// or its attributes (names written once per pickle, as CPython's interned names are).
+    /// The mini pickler keeps everything else: `__slots__` and `__getnewargs__` without a
+    /// reduce method, `__getattr__`, a metaclass, a reduction registered in `copyreg`,
+    /// exceptions and subclasses of built-in types (unless they have a reduce method), classes
+    /// of the native modules, and results of a reduce method with more than a state.
     fn save_instance(&mut self, v: &Value, inst: &Ref<Instance>, depth: usize) -> Done {
         const HOOKS: [&str; 8] = [
             "__reduce_ex__",
@@ -429,19 +439,27 @@ impl Pickler<'_> {
         };
         if cls.metaclass.is_some()
             || &*cls.name() == "method"
-            || HOOKS[3..].iter().any(|n| own(n).is_some())
-            || own("__reduce_ex__").is_some()
+            || HOOKS[3..5].iter().any(|n| own(n).is_some())
             || inst.dict.read().keys().any(|k| HOOKS.contains(&&**k))
             || self.copyreg_reduces(cls)
         {
             return Err(NotMine);
         }
-        if let Some(reduce) = own("__reduce__") {
+        // The pickler asks for `__reduce_ex__` first; `__reduce__` is what `object`'s
+        // `__reduce_ex__` calls when a class overrides it.
+        let reduce = match own("__reduce_ex__") {
+            Some(f) => Some((f, vec![Value::Int(i64::from(self.proto))])),
+            None => own("__reduce__").map(|f| (f, Vec::new())),
+        };
+        if let Some((reduce, args)) = reduce {
             if !matches!(reduce, Value::Function(_)) {
                 return Err(NotMine);
             }
-            let rv = self.hook(&reduce, v)?;
+            let rv = self.hook(&reduce, v, &args)?;
             return self.save_reduced(v, &rv, depth);
+        }
+        if HOOKS[5..].iter().any(|n| own(n).is_some()) {
+            return Err(NotMine);
         }
         let object = &types().object;
         if !matches!(inst.payload, Payload::None)
@@ -453,7 +471,7 @@ impl Pickler<'_> {
             return Err(NotMine);
         }
         let state = match own("__getstate__") {
-            Some(f @ Value::Function(_)) => Some(self.hook(&f, v)?),
+            Some(f @ Value::Function(_)) => Some(self.hook(&f, v, &[])?),
             Some(_) => return Err(NotMine),
             None => None,
         };
@@ -709,7 +727,13 @@ impl Pickler<'_> {
         }
         if self.proto >= 4 {
             self.save_name(&module_name);
-            self.save_name(&qualname);
+            if C_TYPE_MODULES.contains(&module_name.as_str()) {
+                // A new str, as the name of a C type is in CPython: `datetime.datetime`
+                // writes "datetime" a second time, not a reference to the module's name.
+                self.save(&Value::str(&qualname), 0)?;
+            } else {
+                self.save_name(&qualname);
+            }
             self.write(&[STACK_GLOBAL]);
         } else if parts.len() == 1 {
             let mut data = vec![GLOBAL];
