@@ -139,10 +139,14 @@ fn run_as_main(
 ) -> i32 {
     let globals = new_globals("__main__");
     // A script's, `-c`'s or standard input's `__main__` is in no package and has no module
-    // spec nor loader (`-m` gives it its module's: `run_module_main`).
+    // spec nor loader (`-m` gives it its module's: `run_module_main`). As in CPython's
+    // `__main__`, an empty `__annotations__` is there from the start, whether or not the
+    // program annotates a name. The keys go in CPython's order (`globals()` lists them):
+    // these, then `__builtins__`, then what the body adds (`__file__`, `__cached__`).
     globals.set_str("__package__", Value::None);
-    globals.set_str("__spec__", Value::None);
     globals.set_str("__loader__", Value::None);
+    globals.set_str("__spec__", Value::None);
+    globals.set_str("__annotations__", Value::Dict(Ref::new(Dict::new())));
     // Registered as a module, so `import __main__` (and pickle finding `__main__.f`) works.
     vm.register_module(
         "__main__",

@@ -1213,7 +1213,6 @@ impl Interp {
         dict.set_str("__name__", Value::str(name));
         // Replaced by the module's docstring, if it has one, when its code runs.
         dict.set_str("__doc__", Value::None);
-        dict.set_str("__file__", Value::str(&filename));
         // `__package__` (what relative imports resolve against): the package itself, or the
         // package the module is in ('' at the top level), as CPython sets it.
         let package = match &package_dir {
@@ -1222,15 +1221,17 @@ impl Interp {
         };
         dict.set_str("__package__", Value::str(package));
         // The rest of what CPython's import puts in a module, so `dir(module)` lists the same
-        // names: the builtins' namespace, no bytecode cache, and the module's spec and loader
-        // (`importlib.machinery.ModuleSpec`, `SourceFileLoader`).
-        dict.set_str("__builtins__", Value::Dict((*self.vm.builtins).clone()));
-        dict.set_str("__cached__", Value::None);
+        // names and `vars(module)` in the same order: the module's spec and loader
+        // (`importlib.machinery.ModuleSpec`, `SourceFileLoader`, set below), a package's
+        // path, the file, no bytecode cache, and the builtins' namespace.
         dict.set_str("__loader__", Value::None);
         dict.set_str("__spec__", Value::None);
         if let Some(dir) = &package_dir {
             dict.set_str("__path__", Value::list(vec![Value::str(dir)]));
         }
+        dict.set_str("__file__", Value::str(&filename));
+        dict.set_str("__cached__", Value::None);
+        dict.set_str("__builtins__", Value::Dict((*self.vm.builtins).clone()));
         let module = Ref::new(Module {
             name: Arc::from(name),
             dict: dict.clone(),

@@ -1,0 +1,2 @@
+# A package for modules/module_dunder_order.mini.
+VALUE = 1
