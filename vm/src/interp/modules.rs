@@ -1465,6 +1465,15 @@ impl Interp {
                  module '{full}')",
                 m.name
             )
+        } else if IMPORTS.lock().owner(&m.name).is_some() {
+            // The module's code is still running (CPython's spec is `_initializing`): most
+            // often a circular import, which CPython's message names.
+            err!(
+                ImportError,
+                "cannot import name '{name}' from partially initialized module '{}' (most \
+                 likely due to a circular import)",
+                m.name
+            )
         } else {
             err!(ImportError, "cannot import name '{name}' from '{}'", m.name)
         };
