@@ -419,6 +419,10 @@ opcodes! {
     /// `LoadConst(c); Binary(op)`: `[.., a] -> [.., a op consts[c]]`.
     BinaryTopConst(op: binop, c: konst16) = "BINARY_TOP_CONST", hot, raw(), "{op} {c}",
         fall(0);
+    /// `BuildSlice(2); Subscr` (CPython 3.12's `BINARY_SLICE`): `[.., obj, lo, hi] -> [..,
+    /// obj[lo:hi]]`; a list or tuple with int or None bounds is sliced without a slice object
+    /// made and freed (`items[:i]`, `row[1:]`).
+    BinarySlice = "BINARY_SLICE", hot, raw(), "", fall(-2);
     /// `Copy(2); Copy(2); Subscr`, the read of `x[k] op= v`: `[.., obj, key] -> [.., obj, key,
     /// obj[key]]`.
     SubscrKeep = "SUBSCR_KEEP", hot, raw(), "", fall(1);

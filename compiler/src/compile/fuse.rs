@@ -194,7 +194,8 @@ fn subscr_local_const_updates(
 
 /// The source range a fused instruction reports when it raises: that of its first part that
 /// can fail for a reason other than an unbound local (the `%` of `if a % b == 0`, the `+` of
-/// `x = a + b`), else its first part's. The write of an augmented assignment (`InPlace` then
+/// `x = a + b`, the subscript of `x[a:b]`, whose `BuildSlice` cannot fail), else its first
+/// part's. The write of an augmented assignment (`InPlace` then
 /// the store into `x[i]` or `o.g`) reports its store's span, the target, where CPython reports
 /// a failed write; the VM reports an error of its operator on the whole statement
 /// (`whole_statement`), as CPython's `BINARY_OP`.
@@ -209,6 +210,7 @@ fn fused_span(parts: &[Op], spans: &[(u32, u32)]) -> (u32, u32) {
             op,
             Op::LoadLocal(_)
                 | Op::LoadConst(_)
+                | Op::BuildSlice(_)
                 | Op::StoreLocal(_)
                 | Op::PopJumpIfFalse(_)
                 | Op::ReturnValue
@@ -387,6 +389,8 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         // container and key, then the operator with the write.
         [Op::YieldValue, Op::Pop, ..] => (Op::YieldPop, 2),
         [Op::Copy(2), Op::Copy(2), Op::Subscr, ..] => (Op::SubscrKeep, 3),
+        // `x[a:b]` read: no slice object for a list or tuple.
+        [Op::BuildSlice(2), Op::Subscr, ..] => (Op::BinarySlice, 2),
         [Op::InPlace(op), Op::Swap(3), Op::Swap(2), Op::StoreSubscr, ..] => {
             (Op::InPlaceStoreSubscr(op), 4)
         }

@@ -739,6 +739,23 @@ impl Interp {
                     }
                 };
             }
+            // `$obj[$key]` past the fast paths (`Subscr`, `BinarySlice`), giving the item: an
+            // instance's Python `__getitem__` runs as a frame of this loop, anything else
+            // (an index error included) through `getitem`.
+            macro_rules! getitem_general {
+                ($obj:expr, $key:expr) => {{
+                    let (obj, key): (Value, Value) = ($obj, $key);
+                    sync!();
+                    if let Some(func) = getitem_method(&obj, &code.cache[ip - 1]) {
+                        let callee = tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                        self.push_frame::<OBSERVED>(frame, callee)?;
+                        continue 'frames;
+                    }
+                    let r = tri!(self.getitem(&obj, &key));
+                    obj.discard();
+                    r
+                }};
+            }
             // Return `$v` to the caller: the frame below on `Interp::frames`, or out of this
             // loop when the frame it started with is done.
             macro_rules! return_value {
@@ -1167,20 +1184,31 @@ impl Interp {
                         // A list or tuple item by an int in range: read where it is (anything
                         // else, an index error included, takes `getitem`).
                         let r = match item_fast(&obj, &key) {
-                            Some(r) => r,
+                            Some(r) => {
+                                obj.discard();
+                                r
+                            }
+                            None => getitem_general!(obj, key),
+                        };
+                        f.stack.push(r);
+                    }
+                    Op::BinarySlice => {
+                        let stop = pop!();
+                        let start = pop!();
+                        let obj = pop!();
+                        // A list or tuple by int or None bounds: no slice object (the bounds
+                        // are then plain values, nothing to free).
+                        let r = match crate::interp::subscr::unit_slice_fast(&obj, &start, &stop) {
+                            Some(r) => {
+                                obj.discard();
+                                r
+                            }
                             None => {
-                                sync!();
-                                // An instance's Python `__getitem__`: a frame of this loop.
-                                if let Some(func) = getitem_method(&obj, &code.cache[ip - 1]) {
-                                    let callee =
-                                        tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
-                                    self.push_frame::<OBSERVED>(frame, callee)?;
-                                    continue 'frames;
-                                }
-                                tri!(self.getitem(&obj, &key))
+                                let step = Value::None;
+                                let key = crate::object::Slice { start, stop, step };
+                                getitem_general!(obj, Value::Slice(Ref::new(key)))
                             }
                         };
-                        obj.discard();
                         f.stack.push(r);
                     }
                     Op::SubscrLocalConst(a, c) => {

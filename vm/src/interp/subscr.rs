@@ -113,6 +113,28 @@ fn int_slice(s: &Slice, len: usize) -> Option<SliceIdx> {
     })
 }
 
+/// `obj[start:stop]` (`BinarySlice`) for a list or tuple and int or None bounds, with no slice
+/// object made: a new list, or a tuple (the tuple itself when all of it is taken, CPython's
+/// `t[:] is t`); `None` for anything else, which takes the general path with a slice object.
+#[inline]
+pub(crate) fn unit_slice_fast(obj: &Value, start: &Value, stop: &Value) -> Option<Value> {
+    match obj {
+        Value::List(l) => {
+            let items = l.items.read();
+            let part = items.get(unit_range(start, stop, items.len())?)?;
+            Some(Value::list(part.to_vec()))
+        }
+        Value::Tuple(t) => {
+            let r = unit_range(start, stop, t.items.len())?;
+            if r.len() == t.items.len() {
+                return Some(obj.clone());
+            }
+            Some(Value::tuple(t.items.get(r)?.to_vec()))
+        }
+        _ => None,
+    }
+}
+
 /// A slice bound that is None or an int: `Some(None)` / `Some(Some(i))`; `None` for any other
 /// kind (the general path converts or rejects it).
 #[inline(always)]
@@ -131,7 +153,13 @@ fn unit_slice_range(s: &Slice, len: usize) -> Option<std::ops::Range<usize>> {
     if !matches!(s.step, Value::None) {
         return None;
     }
-    let (a, b) = (unit_bound(&s.start)?, unit_bound(&s.stop)?);
+    unit_range(&s.start, &s.stop, len)
+}
+
+/// `unit_slice_range` for the bounds `start` and `stop` of a slice with no step.
+#[inline(always)]
+fn unit_range(start: &Value, stop: &Value, len: usize) -> Option<std::ops::Range<usize>> {
+    let (a, b) = (unit_bound(start)?, unit_bound(stop)?);
     let len = i64::try_from(len).ok()?;
     let clamp = |v: Option<i64>, default: i64| match v {
         None => default,
