@@ -412,6 +412,12 @@ opcodes! {
         fall(1);
     /// `LoadLocal(a); LoadLocal(b); Subscr`: `[..] -> [.., locals[a][locals[b]]]` (`v[i]`).
     SubscrLocals(a: local16, b: local16) = "SUBSCR_LOCALS", hot, raw(), "{a}[{b}]", fall(1);
+    /// `LoadDeref(c); LoadLocal(b); Subscr`: `[..] -> [.., cell c's value[locals[b]]]`
+    /// (`{vec[i] + i for i in cols}`, a comprehension reading its function's list); a list or
+    /// tuple item by an int in range is read under the cell's borrow, the container's count
+    /// not changed.
+    SubscrDerefLocal(c: cell16, b: local16) = "SUBSCR_DEREF_LOCAL", hot, raw(), "{c}[{b}]",
+        fall(1);
     /// `LoadLocal(b); Binary(op)`: `[.., a] -> [.., a op locals[b]]` (the left operand computed,
     /// the right one a local).
     BinaryTopLocal(op: binop, b: local16) = "BINARY_TOP_LOCAL", hot, raw(), "{op} {b}",

@@ -17,7 +17,8 @@
 //!   on the other side (an unreachable pattern is an error under `-D warnings`).
 //!
 //! An operand's *kind* (`operand!`) gives its Rust type and how it is shown and resolved: a
-//! 16-bit `Reg` is a local slot (`local16`), a constant (`konst16`), a name (`name16`) or a
+//! 16-bit `Reg` is a local slot (`local16`), a constant (`konst16`), a name (`name16`), a cell
+//! (`cell16`) or a
 //! jump target (`label16`, `label16_back`) depending on its kind, a `u8` a local slot (`local8`)
 //! or a constant (`konst8`) where an instruction needs more operands than 16 bits each allow, and
 //! jump operands are found by kind, not by a list.
@@ -61,6 +62,9 @@ macro_rules! operand {
     };
     (type cell) => {
         $crate::bytecode::Cell
+    };
+    (type cell16) => {
+        $crate::bytecode::Reg
     };
     (type label) => {
         $crate::bytecode::Label
@@ -125,6 +129,9 @@ macro_rules! operand {
     };
     (show cell, $x:expr, $names:expr) => {
         $names.cell($x.0)
+    };
+    (show cell16, $x:expr, $names:expr) => {
+        $names.cell($x.0.into())
     };
     (show label, $x:expr, $names:expr) => {
         $x.0.to_string()
@@ -220,6 +227,9 @@ macro_rules! operand {
     };
     (within cell, $x:expr, $n:expr) => {
         ($x.0 as usize) < $n.cells
+    };
+    (within cell16, $x:expr, $n:expr) => {
+        $x.index() < $n.cells
     };
     (within $kind:ident, $x:expr, $n:expr) => {
         true

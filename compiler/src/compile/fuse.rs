@@ -195,7 +195,8 @@ fn subscr_local_const_updates(
 /// The source range a fused instruction reports when it raises: that of its first part that
 /// can fail for a reason other than an unbound local (the `%` of `if a % b == 0`, the `+` of
 /// `x = a + b`, the subscript of `x[a:b]`, whose `BuildSlice` cannot fail), else its first
-/// part's. The write of an augmented assignment (`InPlace` then
+/// part's. An empty cell's error (`LoadDeref`) is narrowed to the name when it is raised, as an
+/// unbound local's is (`run.rs: add_traceback`). The write of an augmented assignment (`InPlace` then
 /// the store into `x[i]` or `o.g`) reports its store's span, the target, where CPython reports
 /// a failed write; the VM reports an error of its operator on the whole statement
 /// (`whole_statement`), as CPython's `BINARY_OP`.
@@ -210,6 +211,7 @@ fn fused_span(parts: &[Op], spans: &[(u32, u32)]) -> (u32, u32) {
             op,
             Op::LoadLocal(_)
                 | Op::LoadConst(_)
+                | Op::LoadDeref(_)
                 | Op::BuildSlice(_)
                 | Op::StoreLocal(_)
                 | Op::PopJumpIfFalse(_)
@@ -377,6 +379,9 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         }
         [Op::LoadLocal(a), Op::LoadLocal(b), Op::Subscr, ..] => {
             (Op::SubscrLocals(reg(a.0)?, reg(b.0)?), 3)
+        }
+        [Op::LoadDeref(c), Op::LoadLocal(b), Op::Subscr, ..] => {
+            (Op::SubscrDerefLocal(reg(c.0)?, reg(b.0)?), 3)
         }
         [Op::LoadLocal(a), Op::LoadLocal(b), ..] => (Op::LoadLocalPair(reg(a.0)?, reg(b.0)?), 2),
         [Op::LoadLocal(b), Op::Binary(op), ..] => (Op::BinaryTopLocal(op, reg(b.0)?), 2),

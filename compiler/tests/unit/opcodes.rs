@@ -48,6 +48,7 @@ fn operand_kinds_are_the_known_ones() {
         "local8",
         "name",
         "cell",
+        "cell16",
         "label",
         "label_back",
         "label16",

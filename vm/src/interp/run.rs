@@ -397,7 +397,16 @@ impl Interp {
             let lookup = crate::interp::carets::method_lookup_failed(frame, err, fresh);
             let span = if whole_statement {
                 self.statement_span(frame)
-            } else if fresh && err.is(crate::object::ExcKind::UnboundLocalError) {
+            } else if fresh
+                && (err.is(crate::object::ExcKind::UnboundLocalError)
+                    || (err.is(crate::object::ExcKind::NameError)
+                        && matches!(
+                            frame.code.ops.get(frame.ip.wrapping_sub(1)),
+                            Some(Op::SubscrDerefLocal(..))
+                        )))
+            {
+                // (An empty cell read by `SubscrDerefLocal`, whose span is the subscript's:
+                // CPython's `LOAD_DEREF` underlines the name.)
                 self.unbound_local_span(frame, err)
             } else {
                 frame.span()
@@ -1190,6 +1199,24 @@ impl Interp {
                             }
                             None => getitem_general!(obj, key),
                         };
+                        f.stack.push(r);
+                    }
+                    Op::SubscrDerefLocal(c, b) => {
+                        // A list or tuple item by an int in range, read in place.
+                        let fast = match (f.cells.get(c.index()), &f.locals[b.index()]) {
+                            (Some(cell), key) => cell.with(|obj| item_fast(obj, key)),
+                            (None, _) => None,
+                        };
+                        if let Some(r) = fast {
+                            f.stack.push(r);
+                            continue;
+                        }
+                        // Anything else as the three instructions: the cell's value (an empty
+                        // cell's error first), the local (unbound: its error), the subscript.
+                        sync!();
+                        let obj = tri!(self.load_deref(f, &code, c.0.into()));
+                        let key = tri!(self.local(f, &code, b.into())).clone();
+                        let r = getitem_general!(obj, key);
                         f.stack.push(r);
                     }
                     Op::BinarySlice => {

@@ -308,4 +308,11 @@ impl CellObj {
     pub fn set(&self, v: Value) {
         *self.value.lock() = v;
     }
+
+    /// `f` of the value, borrowed in place (no count changed): `f` must not run Python code,
+    /// which could store into the cell while it is borrowed.
+    #[inline]
+    pub fn with<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
+        f(&self.value.read())
+    }
 }
