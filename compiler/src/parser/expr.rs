@@ -9,7 +9,7 @@ use super::Parser;
 use crate::ast::{
     BinOp, BoolOp, CmpOp, Comprehension, Const, Expr, ExprKind, Keyword, Param, Params, UnaryOp,
 };
-use crate::{Span, SyntaxError};
+use crate::{ErrorEnd, Span, SyntaxError};
 
 type PResult<T> = Result<T, SyntaxError>;
 
@@ -956,8 +956,8 @@ impl Parser<'_> {
         loop {
             match key {
                 Some(k) => {
-                    self.expect(&Token::Colon)?;
-                    let v = self.test()?;
+                    let colon = self.expect(&Token::Colon)?;
+                    let v = self.dict_value(colon)?;
                     if entries.is_empty() && (self.at(&Token::For) || self.at(&Token::Async)) {
                         let generators = self.comprehension_clauses()?;
                         let end = self.expect(&Token::RBrace)?;
@@ -996,10 +996,50 @@ impl Parser<'_> {
             key = if self.eat(&Token::DoubleStar) {
                 None
             } else {
-                Some(self.test()?)
+                let k = self.test()?;
+                if !self.at(&Token::Colon) {
+                    // CPython's `invalid_kvpair` (a key after the first with no `:`): the point
+                    // is the key's last column, with no end (`end_offset` 0). A key over several
+                    // lines is reported on its last line here; CPython names its first line.
+                    let last = Span {
+                        start: k.span.end.saturating_sub(1).max(k.span.start),
+                        end: k.span.end,
+                    };
+                    return Err(
+                        SyntaxError::syntax("':' expected after dictionary key", last)
+                            .with_end(ErrorEnd::Zero),
+                    );
+                }
+                Some(k)
             };
         }
         let end = self.expect(&Token::RBrace)?;
         Ok(mk(ExprKind::Dict(entries), start.to(end)))
+    }
+
+    /// The value after `key:` in a dict display, with CPython 3.11's messages for a missing
+    /// value (`{1: }`, at the `:`) and a starred one (`{1: *a}`). CPython ends the starred
+    /// error one column before the end of the token after the value (`{1: *a b}` underlines
+    /// `*a `), which the span copies.
+    fn dict_value(&mut self, colon: Span) -> PResult<Expr> {
+        if matches!(self.peek(), Token::RBrace | Token::Comma) {
+            return Err(SyntaxError::syntax(
+                "expression expected after dictionary key and ':'",
+                colon,
+            ));
+        }
+        if self.at(&Token::Star) {
+            let star = self.bump();
+            self.bitor()?;
+            let end = self.span().end.saturating_sub(1).max(star.end);
+            return Err(SyntaxError::syntax(
+                "cannot use a starred expression in a dictionary value",
+                Span {
+                    start: star.start,
+                    end,
+                },
+            ));
+        }
+        self.test()
     }
 }

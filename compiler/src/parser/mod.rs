@@ -98,9 +98,96 @@ fn unclosed_or_earlier(
         kind: Token::EndOfFile,
         span: Span::new(end, end),
     });
-    match rule(&mut Parser::new(src, toks)) {
-        Err(e) if generic_before_unclosed(src, &e, &unclosed) => e,
+    let mut p = Parser::new(src, toks);
+    match rule(&mut p) {
+        Err(e) if generic_before_unclosed(src, &e, &unclosed) && !reads_to_end(&mut p, &e) => e,
         _ => unclosed,
+    }
+}
+
+/// How far an expression read from a token goes (see `reads_to_end`).
+#[derive(PartialEq)]
+enum Reach {
+    /// Into the end of the text (which, here, lies inside the never-closed bracket).
+    End,
+    /// It stops before this token.
+    Before(usize),
+    /// It fails before the end.
+    Fails,
+}
+
+/// After a plain `invalid syntax` at a token that starts an expression, CPython's second pass
+/// reads on: `invalid_expression` reads `2 (` in `1 2 (` as the expression a comma might be
+/// missing before, and `invalid_legacy_expression` reads what follows a name as its arguments
+/// (`a b c (`: `b c`, then `c (` as above), and `invalid_named_expression` reads the value of
+/// `name = value`. When such a read runs into the end of the file, the
+/// tokenizer reports the bracket never closed there, and that error replaces the generic one.
+/// True when it does (`p` is the parser that failed, reused to read from other tokens).
+fn reads_to_end(p: &mut Parser, e: &SyntaxError) -> bool {
+    let Some(i) = p.toks.iter().position(|t| t.span.start == e.span.start) else {
+        return false;
+    };
+    if p.expr_from(i) == Reach::End {
+        return true;
+    }
+    // `name = value` inside brackets, where a named expression may stand (`a = (` then
+    // `b = [`): the value is read as the one a `==` or `:=` might have been meant for.
+    let depth = p.toks[..i].iter().fold(0i64, |d, t| match t.kind {
+        Token::LPar | Token::LSqb | Token::LBrace => d + 1,
+        Token::RPar | Token::RSqb | Token::RBrace => d - 1,
+        _ => d,
+    });
+    if i > 0
+        && depth > 0
+        && p.toks[i].kind == Token::Equal
+        && p.toks[i - 1].kind == Token::Name
+        && p.expr_from(i + 1) == Reach::End
+    {
+        return true;
+    }
+    // A name, not called, before an expression start: a legacy statement's arguments, read with
+    // the second pass's rules (so again an expression and what follows it, and again after a
+    // name).
+    let mut j = i;
+    while j > 0
+        && p.toks[j - 1].kind == Token::Name
+        && p.toks.get(j).is_some_and(|t| t.kind != Token::LPar)
+    {
+        p.pos = j;
+        if !p.starts_expr() {
+            return false;
+        }
+        match p.expr_from(j) {
+            Reach::End => return true,
+            Reach::Before(k) => {
+                p.pos = k;
+                if p.starts_expr() && p.expr_from(k) == Reach::End {
+                    return true;
+                }
+            }
+            Reach::Fails => return false,
+        }
+        j += 1;
+    }
+    false
+}
+
+impl Parser<'_> {
+    /// Read one expression from token `i` (see `reads_to_end`).
+    fn expr_from(&mut self, i: usize) -> Reach {
+        self.pos = i;
+        self.depth = 0;
+        if !self.starts_expr() {
+            return Reach::Fails;
+        }
+        let end = self.src.trim_end().len();
+        match self.test() {
+            Ok(_) if self.at(&Token::EndOfFile) => Reach::End,
+            Ok(_) => Reach::Before(self.pos),
+            // The parser stopped at the end (some errors there take the last token's span).
+            Err(e) if e.span.start as usize >= end || self.at(&Token::EndOfFile) => Reach::End,
+            Err(_) => Reach::Fails,
+        }
     }
 }
 
