@@ -508,21 +508,29 @@ fn exc_default_attr(
 
 /// `encoding`/`object`/`start`/`end`/`reason` of a `UnicodeEncodeError`/`UnicodeDecodeError`
 /// a program built from its five arguments (`UnicodeEncodeError('charmap', s, 2, 3, why)`), as
-/// CPython sets them at construction; those minivm raises itself carry them in their dict.
+/// CPython sets them at construction; those minivm raises itself carry them in their dict. A
+/// `UnicodeTranslateError` takes four (`object, start, end, reason`), and its `encoding` is None.
 fn unicode_error_field(
     inst: &crate::object::Instance,
     d: &crate::object::ExcData,
     name: &str,
 ) -> Option<Value> {
+    use crate::object::ExcKind;
     let i = ["encoding", "object", "start", "end", "reason"]
         .iter()
         .position(|n| *n == name)?;
     let cls = inst.class.get();
     let t = crate::object::types();
-    let kinds = [
-        crate::object::ExcKind::UnicodeEncodeError,
-        crate::object::ExcKind::UnicodeDecodeError,
-    ];
+    if cls.is_subclass(t.exc(ExcKind::UnicodeTranslateError)) {
+        if d.args.len() != 4 {
+            return None;
+        }
+        return Some(match i {
+            0 => Value::None,
+            _ => d.args.get(i - 1)?.clone(),
+        });
+    }
+    let kinds = [ExcKind::UnicodeEncodeError, ExcKind::UnicodeDecodeError];
     if d.args.len() != 5 || !kinds.iter().any(|k| cls.is_subclass(t.exc(*k))) {
         return None;
     }

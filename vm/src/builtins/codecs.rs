@@ -676,10 +676,28 @@ pub fn unicode_error(
     e
 }
 
-/// `str()` of a Unicode error built from its five arguments, as CPython formats it; `None` when
-/// the exception is not one, or its arguments are not the five expected.
+/// `str()` of a Unicode error built from its five arguments (four for `UnicodeTranslateError`),
+/// as CPython formats it; `None` when the exception is not one, or its arguments are not those
+/// expected.
 pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Option<String> {
     let t = types();
+    if cls.is_subclass(t.exc(ExcKind::UnicodeTranslateError)) {
+        // `UnicodeTranslateError(object, start, end, reason)`: no codec named.
+        let [Value::Str(s), Value::Int(start), Value::Int(end), Value::Str(reason)] = args else {
+            return None;
+        };
+        return Some(match one_char(s.as_str(), *start, *end) {
+            Some(shown) => format!(
+                "can't translate character '{shown}' in position {start}: {}",
+                reason.as_str()
+            ),
+            None => format!(
+                "can't translate characters in position {start}-{}: {}",
+                end - 1,
+                reason.as_str()
+            ),
+        });
+    }
     let encode = cls.is_subclass(t.exc(ExcKind::UnicodeEncodeError));
     let decode = cls.is_subclass(t.exc(ExcKind::UnicodeDecodeError));
     if !encode && !decode {
@@ -693,17 +711,7 @@ pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Opt
     let (enc, reason) = (enc.as_str(), reason.as_str());
     if encode {
         let Value::Str(s) = object else { return None };
-        let chars: Vec<char> = s.as_str().chars().collect();
-        if end == start + 1 {
-            let c = *chars.get(usize::try_from(start).ok()?)?;
-            let n = c as u32;
-            let shown = if n < 0x100 {
-                format!("\\x{n:02x}")
-            } else if n < 0x10000 {
-                format!("\\u{n:04x}")
-            } else {
-                format!("\\U{n:08x}")
-            };
+        if let Some(shown) = one_char(s.as_str(), start, end) {
             return Some(format!(
                 "'{enc}' codec can't encode character '{shown}' in position {start}: {reason}"
             ));
@@ -724,6 +732,15 @@ pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Opt
         "'{enc}' codec can't decode bytes in position {start}-{}: {reason}",
         end - 1
     ))
+}
+
+/// The one character `start..end` covers in `s`, escaped as CPython's Unicode errors show it
+/// (as `backslashreplace` writes it); `None` for a range of another length or outside `s`.
+fn one_char(s: &str, start: i64, end: i64) -> Option<String> {
+    if end != start + 1 {
+        return None;
+    }
+    s.chars().nth(usize::try_from(start).ok()?).map(escape_char)
 }
 
 /// The `(encoding, errors)` pair of `encode`/`decode`/`str()`/`bytes()`: each a str if given.

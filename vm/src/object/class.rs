@@ -1168,6 +1168,7 @@ exception_kinds! {
     UnicodeError: ValueError,
     UnicodeDecodeError: UnicodeError,
     UnicodeEncodeError: UnicodeError,
+    UnicodeTranslateError: UnicodeError,
     Warning: Exception,
     UserWarning: Warning,
     DeprecationWarning: Warning,
