@@ -659,6 +659,12 @@ impl Interp {
                 }
                 Payload::Member { name: slot, .. } => {
                     let v = inst.dict.lock().get(&**slot).cloned();
+                    if v.is_none() && &**slot == "__weakref__" {
+                        // `__slots__` naming '__weakref__': the weakref list's head.
+                        if let Some(w) = crate::stdlib::weakref::instance_weakref(inst) {
+                            return Ok(w);
+                        }
+                    }
                     return v.ok_or_else(|| no_attr(obj, name));
                 }
                 _ if crate::object::is_data_descriptor(d) => {
@@ -686,6 +692,11 @@ impl Interp {
                 return Err(no_attr(obj, name))
             }
             "__dict__" => return Ok(crate::interp::views::instance_dict(inst)),
+            "__weakref__" => {
+                if let Some(v) = crate::stdlib::weakref::instance_weakref(inst) {
+                    return Ok(v);
+                }
+            }
             _ => {}
         }
         if let Some(v) = class_attr {

@@ -302,6 +302,40 @@ fn weakrefable(cls: &Ref<Class>) -> bool {
     !any_user && cls.kind == crate::object::TypeKind::Native && !Ref::ptr_eq(cls, &ref_class())
 }
 
+/// `obj.__weakref__` for an instance of a class written in Python whose instances have the slot
+/// (see `weakrefable`): the head of CPython's list of the object's weak references, which is
+/// its plain weakref when it has one, else the weakref with a callback made last; None when it
+/// has none. `None` (Rust's) when the instance has no such attribute. (A weakref of a subclass
+/// of `ref` without a callback is not tracked, so it is never the answer.)
+pub fn instance_weakref(inst: &Ref<Instance>) -> Option<Value> {
+    let cls = inst.class.get();
+    let user = !cls.builtin || cls.mro_tail.iter().any(|c| !c.builtin);
+    if !user || !weakrefable(&cls) {
+        return None;
+    }
+    if !Ref::has_weak_refs(inst) {
+        return Some(Value::None);
+    }
+    let Some(key) = Ref::downgrade(inst).map(|w| w.key()) else {
+        return Some(Value::None);
+    };
+    let basic = BASIC
+        .lock()
+        .as_ref()
+        .and_then(|m| m.get(&key).map(|w| (**w).clone()));
+    if let Some(r) = basic.and_then(|w| w.upgrade()) {
+        return Some(Value::Instance(r));
+    }
+    let watchers: Vec<Weak<Instance>> = WATCHERS
+        .lock()
+        .as_ref()
+        .and_then(|t| t.get(&key))
+        .map(|list| list.iter().map(|w| (**w).clone()).collect())
+        .unwrap_or_default();
+    let last = watchers.iter().rev().find_map(|w| w.upgrade());
+    Some(last.map_or(Value::None, Value::Instance))
+}
+
 /// `ReferenceType.__init__(self, obj, callback=None)`: only checks the arguments.
 fn ref_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ref_args("__init__", args.pos.get(1..).unwrap_or(&[]), false)?;
