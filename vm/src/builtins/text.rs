@@ -527,7 +527,7 @@ pub fn replace(s: &str, old: &str, new: &str, count: i64) -> String {
     }
     let mut out = String::with_capacity(s.len());
     let mut last = 0;
-    for at in memchr::memmem::find_iter(s.as_bytes(), old.as_bytes()).take(limit) {
+    for at in find_all(s, old).take(limit) {
         out.push_str(&s[last..at]);
         out.push_str(new);
         last = at + old.len();
@@ -536,23 +536,45 @@ pub fn replace(s: &str, old: &str, new: &str, count: i64) -> String {
     out
 }
 
-// Substring search over the UTF-8 bytes with memchr's SIMD searchers (`str`'s own searcher
-// walks a character at a time): a match of a whole UTF-8 needle starts and ends on character
-// boundaries, so the byte offsets found are those `str::find` gives.
+// Substring search over the UTF-8 bytes with memchr's searchers (`str`'s own searcher walks a
+// character at a time): a match of a whole UTF-8 needle starts and ends on character
+// boundaries, so the byte offsets found are those `str::find` gives. A one-byte needle (`d in
+// s`, `s.replace(d, '')` with an ASCII character: most searches real programs make) goes to
+// `memchr` itself: `memmem` builds a searcher for every call, which for a short string costs
+// more than the search (Norvig's sudoku solver: about 80 machine instructions per `in`).
+
+/// The byte offsets of the non-overlapping `needle`s (not empty) in `hay`, left to right.
+fn find_all<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let (one, many) = match n {
+        [b] => (Some(memchr::memchr_iter(*b, h)), None),
+        _ => (None, Some(memchr::memmem::find_iter(h, n))),
+    };
+    one.into_iter().flatten().chain(many.into_iter().flatten())
+}
 
 /// The byte offset of the first `needle` in `hay`.
 #[inline]
 pub fn find_sub(hay: &str, needle: &str) -> Option<usize> {
-    memchr::memmem::find(hay.as_bytes(), needle.as_bytes())
+    match needle.as_bytes() {
+        // A byte at a time over a short string: a few instructions a byte, where `memchr`'s
+        // vector search first spends about twenty setting up.
+        [b] if hay.len() <= 16 => hay.bytes().position(|c| c == *b),
+        [b] => memchr::memchr(*b, hay.as_bytes()),
+        n => memchr::memmem::find(hay.as_bytes(), n),
+    }
 }
 
 /// The byte offset of the last `needle` in `hay`.
 #[inline]
 pub fn rfind_sub(hay: &str, needle: &str) -> Option<usize> {
-    memchr::memmem::rfind(hay.as_bytes(), needle.as_bytes())
+    match needle.as_bytes() {
+        [b] => memchr::memrchr(*b, hay.as_bytes()),
+        n => memchr::memmem::rfind(hay.as_bytes(), n),
+    }
 }
 
 /// How many non-overlapping `needle`s (not empty) `hay` holds, as `str.count`.
 pub fn count_sub(hay: &str, needle: &str) -> usize {
-    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).count()
+    find_all(hay, needle).count()
 }

@@ -715,8 +715,9 @@ impl Dict {
         self.read().get(key).cloned()
     }
 
-    /// [`Dict::get`] with a borrowed key.
-    #[inline]
+    /// [`Dict::get`] with a borrowed key (always inline: `d[k]`'s path, and LLVM's choice
+    /// otherwise changes with unrelated edits in the same codegen unit).
+    #[inline(always)]
     pub fn get_ref(&self, key: KeyRef<'_>) -> Option<Value> {
         self.read().get(&key).cloned()
     }
