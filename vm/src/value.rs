@@ -97,8 +97,13 @@ const _: () = assert!(std::mem::size_of::<Option<Value>>() == 16);
 // attached to the interpreter, and crosses between them only through `heap::Shared`.
 
 impl Value {
+    /// A string value; one of one character below U+0100 is that character's shared object
+    /// ([`crate::object::one_char`]), as every such string is in CPython.
     pub fn str(s: &str) -> Value {
-        Value::Str(Ref::new(PyStr::new(s)))
+        match crate::object::latin1_single(s) {
+            Some(c) => Value::char(c),
+            None => Value::Str(Ref::new(PyStr::new(s))),
+        }
     }
 
     /// A one-character string (shared for code points below 256: [`crate::object::one_char`]).
@@ -107,7 +112,11 @@ impl Value {
         Value::Str(crate::object::one_char(c))
     }
 
+    /// [`Value::str`] of an owned string (shared the same way when it is one character).
     pub fn string(s: String) -> Value {
+        if let Some(c) = crate::object::latin1_single(&s) {
+            return Value::char(c);
+        }
         Value::Str(Ref::new(PyStr::from(s)))
     }
 

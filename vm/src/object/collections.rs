@@ -129,7 +129,10 @@ impl indexmap::Equivalent<HashKey> for KeyRef<'_> {
 pub fn key_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x == y,
-        (Value::Str(x), Value::Str(y)) if Ref::ptr_eq(x, y) => true,
+        // Equal hashes, so nearly always equal text: compared here, not in the general
+        // function (a dict keyed by the constants '0'..'9' probed with the characters of
+        // `str(n)`: different objects, as in CPython, where the constants are interned).
+        (Value::Str(x), Value::Str(y)) => Ref::ptr_eq(x, y) || x.as_str() == y.as_str(),
         (Value::Tuple(x), Value::Tuple(y)) => Ref::ptr_eq(x, y) || tuple_key_eq(x, y),
         _ => key_eq_general(a, b),
     }

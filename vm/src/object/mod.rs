@@ -31,7 +31,9 @@ pub use iter::{
     BigRange, GenKind, GenNames, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,
 };
 pub use module::Module;
-pub use str::{intern, intern_name, is_interned, name_if_interned, one_char, NameRef, PyStr};
+pub use str::{
+    intern, intern_name, is_interned, latin1_single, name_if_interned, one_char, NameRef, PyStr,
+};
 
 use crate::heap::Ref;
 use crate::value::Value;

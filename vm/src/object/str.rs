@@ -165,6 +165,20 @@ pub fn one_char(c: char) -> Ref<PyStr> {
     }
 }
 
+/// The character of a string of one character below U+0100 (whose object [`one_char`] shares),
+/// if `s` is one. Cheap enough for every string made: one length test for longer ones.
+#[inline]
+pub fn latin1_single(s: &str) -> Option<char> {
+    if s.len() > 2 {
+        return None;
+    }
+    let mut cs = s.chars();
+    match (cs.next(), cs.next()) {
+        (Some(c), None) if (c as u32) < 256 => Some(c),
+        _ => None,
+    }
+}
+
 // FxHash: names are short and come from code, and every name of every loaded code object
 // passes here (a worker process loads thousands at start).
 type InternTable = std::collections::HashMap<Box<str>, Ref<PyStr>, rustc_hash::FxBuildHasher>;
