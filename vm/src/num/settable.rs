@@ -11,11 +11,26 @@ const MIN_SIZE: usize = 8;
 const LINEAR_PROBES: usize = 9;
 const PERTURB_SHIFT: u32 = 5;
 
-#[derive(Debug, Clone)]
-enum Slot<T> {
-    Empty,
-    Dummy,
-    Active(i64, T),
+/// A slot of the table: `None` is empty, `Some(m)` holds a member or, when `m.is_dummy()`, the
+/// dummy a removal leaves. A member carries its own hash ([`SetMember`]), so with `HashKey` (a
+/// hash and a 16-byte value) a slot is 24 bytes and an empty one is told by one tag compare:
+/// walking the slots (`set(s)` copying them, a set's free dropping them) costs a few machine
+/// instructions a slot. (An enum `Empty | Dummy | Active(i64, T)` kept the hash twice, 32 bytes a
+/// slot, and took about 13 instructions a slot for each walk, callgrind.)
+type Slot<T> = Option<T>;
+
+/// What a set table stores: a member that knows its hash (as the caller computed it), and the
+/// dummy value that marks a slot whose member was removed (never equal to a member).
+pub trait SetMember {
+    fn set_hash(&self) -> i64;
+    fn dummy() -> Self;
+    fn is_dummy(&self) -> bool;
+}
+
+/// The member a slot holds, if it holds one (not empty, not a dummy).
+#[inline(always)]
+fn member<T: SetMember>(slot: &Slot<T>) -> Option<&T> {
+    slot.as_ref().filter(|v| !v.is_dummy())
 }
 
 /// A CPython-compatible set table.  The caller supplies hashes (as from
@@ -28,13 +43,13 @@ pub struct SetTable<T> {
     finger: usize,
 }
 
-impl<T> Default for SetTable<T> {
+impl<T: SetMember> Default for SetTable<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> SetTable<T> {
+impl<T: SetMember> SetTable<T> {
     /// An empty set (8 slots).
     pub fn new() -> Self {
         SetTable {
@@ -49,7 +64,7 @@ impl<T> SetTable<T> {
         // Collected from an iterator of known length: one allocation and a store per slot,
         // where `resize_with` was a call of its own (about 50 machine instructions for the 32
         // slots a set of 5 to 10 members has).
-        (0..n).map(|_| Slot::Empty).collect()
+        (0..n).map(|_| None).collect()
     }
 
     #[inline]
@@ -84,8 +99,8 @@ impl<T> SetTable<T> {
             // A half-open range: `..=` keeps an exhaustion flag, a test more per step.
             for j in i..i + probes + 1 {
                 match &self.table[j] {
-                    Slot::Empty => return None,
-                    Slot::Active(h, v) if *h == hash && visit(v) => return Some(j),
+                    None => return None,
+                    Some(v) if v.set_hash() == hash && !v.is_dummy() && visit(v) => return Some(j),
                     _ => {}
                 }
             }
@@ -121,7 +136,7 @@ impl<T> SetTable<T> {
     /// The element equal to the key (`x in s`), if present.
     pub fn find(&self, hash: i64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
         match self.lookup(hash, &mut eq).map(|j| &self.table[j]) {
-            Some(Slot::Active(_, v)) => Some(v),
+            Some(Some(v)) => Some(v),
             _ => None,
         }
     }
@@ -133,19 +148,20 @@ impl<T> SetTable<T> {
 
     /// `s.add(value)`: returns true if inserted, false if an equal element existed
     /// (the existing element is kept, as in CPython).
-    pub fn insert(&mut self, hash: i64, value: T, mut eq: impl FnMut(&T) -> bool) -> bool {
-        self.insert_with(hash, value, |stored, _| eq(stored))
+    pub fn insert(&mut self, value: T, mut eq: impl FnMut(&T) -> bool) -> bool {
+        self.insert_with(value, |stored, _| eq(stored))
     }
 
     /// [`SetTable::insert`] where `eq(stored, new)` compares a stored element with the one
     /// being inserted (so the caller needs no copy of it to compare with).
-    pub fn insert_with(&mut self, hash: i64, value: T, mut eq: impl FnMut(&T, &T) -> bool) -> bool {
+    pub fn insert_with(&mut self, value: T, mut eq: impl FnMut(&T, &T) -> bool) -> bool {
+        let hash = value.set_hash();
         let mask = self.mask();
         let i = (hash as u64 as usize) & mask;
         let mut freeslot: Option<usize> = None;
         // The first slot probed is free (the common case while a set is being built): the
         // slot the probe would choose, found without setting it up.
-        let empty_at = if let Some(Slot::Empty) = self.table.get(i) {
+        let empty_at = if let Some(None) = self.table.get(i) {
             i
         } else {
             match self.probe_for_insert(hash, &value, &mut freeslot, &mut eq) {
@@ -155,12 +171,12 @@ impl<T> SetTable<T> {
         };
         if let Some(f) = freeslot {
             self.used += 1;
-            self.table[f] = Slot::Active(hash, value);
+            self.table[f] = Some(value);
             return true;
         }
         self.fill += 1;
         self.used += 1;
-        self.table[empty_at] = Slot::Active(hash, value);
+        self.table[empty_at] = Some(value);
         if self.fill * 5 >= mask * 3 {
             let minused = if self.used > 50000 {
                 self.used * 2
@@ -192,13 +208,13 @@ impl<T> SetTable<T> {
             };
             for j in i..i + probes + 1 {
                 match &self.table[j] {
-                    Slot::Empty => return Some(j),
-                    Slot::Active(h, v) => {
-                        if *h == hash && eq(v, value) {
+                    None => return Some(j),
+                    Some(v) if v.is_dummy() => *freeslot = Some(j),
+                    Some(v) => {
+                        if v.set_hash() == hash && eq(v, value) {
                             return None;
                         }
                     }
-                    Slot::Dummy => *freeslot = Some(j),
                 }
             }
             perturb >>= PERTURB_SHIFT;
@@ -216,8 +232,8 @@ impl<T> SetTable<T> {
         let mut perturb = hash as u64;
         let mut i = (hash as u64 as usize) & mask;
         // The first slot probed is free: the one the search below would find.
-        if let Some(slot @ Slot::Empty) = table.get_mut(i) {
-            *slot = Slot::Active(hash, value);
+        if let Some(slot @ None) = table.get_mut(i) {
+            *slot = Some(value);
             return;
         }
         loop {
@@ -226,11 +242,8 @@ impl<T> SetTable<T> {
             } else {
                 0
             };
-            if let Some(slot) = table[i..i + probes + 1]
-                .iter_mut()
-                .find(|s| matches!(s, Slot::Empty))
-            {
-                *slot = Slot::Active(hash, value);
+            if let Some(slot) = table[i..i + probes + 1].iter_mut().find(|s| s.is_none()) {
+                *slot = Some(value);
                 return;
             }
             perturb >>= PERTURB_SHIFT;
@@ -257,8 +270,8 @@ impl<T> SetTable<T> {
         let old = std::mem::replace(&mut self.table, Self::empty_table(newsize));
         self.fill = self.used;
         for slot in old {
-            if let Slot::Active(h, v) = slot {
-                Self::insert_clean(&mut self.table, h, v);
+            if let Some(v) = slot.filter(|v| !v.is_dummy()) {
+                Self::insert_clean(&mut self.table, v.set_hash(), v);
             }
         }
     }
@@ -267,28 +280,22 @@ impl<T> SetTable<T> {
     pub fn remove(&mut self, hash: i64, mut eq: impl FnMut(&T) -> bool) -> Option<T> {
         let j = self.lookup(hash, &mut eq)?;
         self.used -= 1;
-        match std::mem::replace(&mut self.table[j], Slot::Dummy) {
-            Slot::Active(_, v) => Some(v),
-            _ => None,
-        }
+        self.table[j].replace(T::dummy())
     }
 
     /// `s.pop()`: removes an arbitrary element exactly as CPython (search finger).
-    pub fn pop(&mut self) -> Option<(i64, T)> {
+    pub fn pop(&mut self) -> Option<T> {
         if self.used == 0 {
             return None;
         }
         let mask = self.mask();
         let mut j = self.finger & mask;
-        while !matches!(self.table[j], Slot::Active(..)) {
+        while member(&self.table[j]).is_none() {
             j = if j >= mask { 0 } else { j + 1 };
         }
         self.used -= 1;
         self.finger = j + 1;
-        match std::mem::replace(&mut self.table[j], Slot::Dummy) {
-            Slot::Active(h, v) => Some((h, v)),
-            _ => None,
-        }
+        self.table[j].replace(T::dummy())
     }
 
     /// `s.clear()`: back to an empty 8-slot table.
@@ -298,28 +305,19 @@ impl<T> SetTable<T> {
         self.used = 0;
     }
 
-    /// Iterate `(hash, &value)` in table order (CPython's iteration order).
-    pub fn iter_with_hash(&self) -> impl Iterator<Item = (i64, &T)> + '_ {
-        self.table.iter().filter_map(|s| match s {
-            Slot::Active(h, v) => Some((*h, v)),
-            _ => None,
-        })
-    }
-
     /// The first element at slot `pos` or after, with its slot: what CPython's set iterator
     /// reads at each step (it walks the live table, so members added or removed during the
     /// walk are seen or skipped as there).
     pub fn next_from(&self, pos: usize) -> Option<(usize, &T)> {
         let rest = self.table.get(pos..)?;
-        rest.iter().enumerate().find_map(|(i, s)| match s {
-            Slot::Active(_, v) => Some((pos + i, v)),
-            _ => None,
-        })
+        rest.iter()
+            .enumerate()
+            .find_map(|(i, s)| member(s).map(|v| (pos + i, v)))
     }
 
     /// Iterate elements in table order (CPython's iteration order).
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.iter_with_hash().map(|(_, v)| v)
+        self.table.iter().filter_map(member)
     }
 
     /// Current number of slots (for tests and `sys.getsizeof`-like introspection).
@@ -328,27 +326,27 @@ impl<T> SetTable<T> {
     }
 }
 
-impl<T: Clone> SetTable<T> {
+impl<T: Clone + SetMember> SetTable<T> {
     /// Build the set CPython produces for a set display whose elements are all
     /// constants and which has at least 3 of them (`{8, 16, 24}`): the compiler folds it
     /// into a frozenset (built by insertion, then rebuilt from its own iteration order
     /// when constants are merged) and the code does `BUILD_SET 0; SET_UPDATE`.  Displays
     /// with fewer than 3 or non-constant elements are plain insertions in order.
     pub fn from_constant_literal(
-        items: impl IntoIterator<Item = (i64, T)>,
+        items: impl IntoIterator<Item = T>,
         mut eq: impl FnMut(&T, &T) -> bool,
     ) -> SetTable<T> {
         let mut first = SetTable::new();
-        for (h, v) in items {
+        for v in items {
             let probe = v.clone();
-            first.insert(h, v, |x| eq(x, &probe));
+            first.insert(v, |x| eq(x, &probe));
         }
         if first.len() < 3 {
             return first;
         }
         let mut second = SetTable::new();
-        for (h, v) in first.iter_with_hash() {
-            second.insert(h, v.clone(), |x| eq(x, v));
+        for v in first.iter() {
+            second.insert(v.clone(), |x| eq(x, v));
         }
         let mut out = SetTable::new();
         out.merge_from(&second, eq);
@@ -374,18 +372,13 @@ impl<T: Clone> SetTable<T> {
     }
 
     /// A copy of a table, slot for slot, in one pass over the source into a buffer of its
-    /// exact length. `Vec::clone` cloned every slot through the enum's `Clone` (set(s) of an
-    /// 8-member set, 32 slots: about 640 machine instructions, most of them for the empty
-    /// slots); an empty table written first and the members then stored over it was two
-    /// passes (set(s) of a one-member set, 8 slots: 212 instructions).
+    /// exact length (an empty table written first and the members then stored over it was two
+    /// passes: set(s) of a one-member set, 8 slots, 212 machine instructions). `iter().cloned()`
+    /// and not `to_vec()`, whose loop keeps a count for unwinding: about 11 instructions a
+    /// slot against 9 (callgrind, set(s) of an 8-member set).
+    #[allow(clippy::iter_cloned_collect)] // measured: `to_vec()` costs more here (above)
     fn clone_table(src: &[Slot<T>]) -> Vec<Slot<T>> {
-        src.iter()
-            .map(|slot| match slot {
-                Slot::Active(h, v) => Slot::Active(*h, v.clone()),
-                Slot::Dummy => Slot::Dummy,
-                Slot::Empty => Slot::Empty,
-            })
-            .collect()
+        src.iter().cloned().collect()
     }
 
     /// What `merge_from` makes of a new empty table and `other` (`set(s)`, `s.copy()`): the
@@ -409,8 +402,8 @@ impl<T: Clone> SetTable<T> {
         }
         let mut table = Self::empty_table(len);
         for slot in &other.table {
-            if let Slot::Active(h, v) = slot {
-                Self::insert_clean(&mut table, *h, v.clone());
+            if let Some(v) = member(slot) {
+                Self::insert_clean(&mut table, v.set_hash(), v.clone());
             }
         }
         SetTable {
@@ -444,15 +437,15 @@ impl<T: Clone> SetTable<T> {
             self.fill = other.used;
             self.used = other.used;
             for slot in &other.table {
-                if let Slot::Active(h, v) = slot {
-                    Self::insert_clean(&mut self.table, *h, v.clone());
+                if let Some(v) = member(slot) {
+                    Self::insert_clean(&mut self.table, v.set_hash(), v.clone());
                 }
             }
             return;
         }
         for slot in &other.table {
-            if let Slot::Active(h, v) = slot {
-                self.insert(*h, v.clone(), |x| eq(x, v));
+            if let Some(v) = member(slot) {
+                self.insert(v.clone(), |x| eq(x, v));
             }
         }
     }

@@ -83,6 +83,28 @@ pub struct HashKey {
     pub value: Value,
 }
 
+/// A set's member. The dummy a removal leaves holds `Value::Undefined`, the empty-slot marker that
+/// no program can make a member of.
+impl crate::num::settable::SetMember for HashKey {
+    #[inline(always)]
+    fn set_hash(&self) -> i64 {
+        self.hash as i64
+    }
+
+    #[inline(always)]
+    fn dummy() -> HashKey {
+        HashKey {
+            hash: 0,
+            value: Value::Undefined,
+        }
+    }
+
+    #[inline(always)]
+    fn is_dummy(&self) -> bool {
+        matches!(self.value, Value::Undefined)
+    }
+}
+
 impl Hash for HashKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.hash);
@@ -256,8 +278,7 @@ pub struct KeySet {
 impl KeySet {
     #[inline]
     pub fn insert(&mut self, k: HashKey) -> bool {
-        self.table
-            .insert_with(k.hash as i64, k, |stored, new| stored == new)
+        self.table.insert_with(k, |stored, new| stored == new)
     }
 
     pub fn contains(&self, k: &HashKey) -> bool {
@@ -283,7 +304,7 @@ impl KeySet {
 
     /// `set.pop()`: the member CPython would pop (the `index` is accepted for API symmetry).
     pub fn shift_remove_index(&mut self, _index: usize) -> Option<HashKey> {
-        self.table.pop().map(|(_, k)| k)
+        self.table.pop()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &HashKey> + '_ {

@@ -365,17 +365,33 @@ fn hash_matches_python() {
     assert_eq!(hash_float(f64::NAN), 0);
 }
 
-fn set_from(elems: &[i64]) -> SetTable<i64> {
+/// A set member for these tests: an int with its hash, `M(None)` the table's dummy.
+#[derive(Clone, PartialEq, Debug)]
+struct M(Option<i64>);
+
+impl minivm_vm::num::settable::SetMember for M {
+    fn set_hash(&self) -> i64 {
+        self.0.map_or(0, hash_int)
+    }
+    fn dummy() -> M {
+        M(None)
+    }
+    fn is_dummy(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+fn set_from(elems: &[i64]) -> SetTable<M> {
     let mut s = SetTable::new();
     for &x in elems {
-        s.insert(hash_int(x), x, |y| *y == x);
+        s.insert(M(Some(x)), |y| *y == M(Some(x)));
     }
     s
 }
 
-fn order(s: &SetTable<i64>) -> String {
+fn order(s: &SetTable<M>) -> String {
     s.iter()
-        .map(|x| x.to_string())
+        .map(|x| x.0.map_or(String::new(), |v| v.to_string()))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -390,16 +406,16 @@ fn set_order_matches_python() {
         };
         let got = match kind {
             "S" => {
-                let mut s: SetTable<i64> = SetTable::new();
+                let mut s: SetTable<M> = SetTable::new();
                 for op in ops.split(' ').filter(|o| !o.is_empty()) {
                     match &op[..1] {
                         "a" => {
                             let x = parse_i(&op[1..]);
-                            s.insert(hash_int(x), x, |y| *y == x);
+                            s.insert(M(Some(x)), |y| *y == M(Some(x)));
                         }
                         "r" => {
                             let x = parse_i(&op[1..]);
-                            s.remove(hash_int(x), |y| *y == x);
+                            s.remove(hash_int(x), |y| *y == M(Some(x)));
                         }
                         "p" => {
                             s.pop();
@@ -416,7 +432,7 @@ fn set_order_matches_python() {
                 match kind {
                     "L" => {
                         s = SetTable::from_constant_literal(
-                            elems.iter().map(|&x| (hash_int(x), x)),
+                            elems.iter().map(|&x| M(Some(x))),
                             |a, b| a == b,
                         )
                     }
@@ -439,10 +455,11 @@ fn set_order_matches_python() {
 fn settable_basics() {
     let mut s = set_from(&[5, 3, 17, 1, 100, -1, 33]);
     assert_eq!(s.len(), 7);
-    assert!(s.contains(hash_int(17), |y| *y == 17));
-    assert_eq!(s.remove(hash_int(17), |y| *y == 17), Some(17));
-    assert!(!s.contains(hash_int(17), |y| *y == 17));
-    assert!(!s.insert(hash_int(5), 5, |y| *y == 5));
+    let m = |x: i64| M(Some(x));
+    assert!(s.contains(hash_int(17), |y| *y == m(17)));
+    assert_eq!(s.remove(hash_int(17), |y| *y == m(17)), Some(m(17)));
+    assert!(!s.contains(hash_int(17), |y| *y == m(17)));
+    assert!(!s.insert(m(5), |y| *y == m(5)));
     assert_eq!(s.len(), 6);
 }
 
