@@ -1226,9 +1226,10 @@ use minivm_vm::interp::{Args, Interp};
 use minivm_vm::object::NativeFunction;
 use minivm_vm::PyResult;
 
-fn nothing(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
-    Ok(Value::None)
-}
+// `nothing`, `answer` and `value_answer`, shared with the loom models of the same slots.
+#[path = "support/stamped.rs"]
+mod stamped;
+use stamped::{answer, nothing, value_answer};
 
 /// A native function (the kind the slot holds in both models when it may).
 fn native(name: &'static str) -> Value {
@@ -1243,18 +1244,6 @@ fn native_count(v: &Value) -> usize {
 fn native_addr(v: &Value) -> usize {
     let Value::Native(r) = v else { unreachable!() };
     Ref::as_ptr(r) as usize
-}
-
-/// `slot.push_if(a, b)` on an empty stack: the value pushed, or `None` for a miss.
-fn answer(slot: &StampedRef, a: u64, b: u64) -> Option<Value> {
-    let mut stack = Vec::new();
-    if slot.push_if(a, b, &mut stack) {
-        assert_eq!(stack.len(), 1);
-        stack.pop()
-    } else {
-        assert!(stack.is_empty(), "a miss pushed {stack:?}");
-        None
-    }
 }
 
 /// What a slot does in the GIL model: an empty slot answers no stamps; a fill answers exactly
@@ -1401,18 +1390,6 @@ fn stamped_ref_read_while_refilled_free_threaded() {
 // ---- A globals value slot (`heap/stamped.rs`: `StampedValue`) ----
 
 use minivm_vm::heap::StampedValue;
-
-/// `slot.push_if(a, || b)` on an empty stack: the value pushed, or `None` for a miss.
-fn value_answer(slot: &StampedValue, a: u64, b: u64) -> Option<Value> {
-    let mut stack = Vec::new();
-    if slot.push_if(a, || b, &mut stack) {
-        assert_eq!(stack.len(), 1);
-        stack.pop()
-    } else {
-        assert!(stack.is_empty(), "a miss pushed {stack:?}");
-        None
-    }
-}
 
 /// GIL model: the slot answers exactly the stamps of its last fill with the value filled, its
 /// words rebuilt whole (ints, floats with their bits, bools, None, Ellipsis, NotImplemented,
