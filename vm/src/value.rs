@@ -98,7 +98,9 @@ const _: () = assert!(std::mem::size_of::<Option<Value>>() == 16);
 
 impl Value {
     /// A string value; one of one character below U+0100 is that character's shared object
-    /// ([`crate::object::one_char`]), as every such string is in CPython.
+    /// ([`crate::object::one_char`]), so making it allocates nothing. (CPython shares such
+    /// strings where it indexes or iterates text, not everywhere: its `str(5)` and
+    /// `'a b'.split()` make new ones; only `is` can tell.)
     pub fn str(s: &str) -> Value {
         match crate::object::latin1_single(s) {
             Some(c) => Value::char(c),
