@@ -184,6 +184,11 @@ pub enum Token {
     EqEqual,
     #[token("!=")]
     NotEqual,
+    /// `<>`, Python 2's not-equal: one token, as CPython's tokenizer makes it, which no rule of
+    /// the grammar accepts (CPython takes it only under `from __future__ import
+    /// barry_as_FLUFL`), so `1 <> 2` is "invalid syntax" at the whole `<>`, not at its `>`.
+    #[token("<>")]
+    LessGreater,
     #[token("!")]
     Exclamation,
 

@@ -191,6 +191,11 @@ impl Parser<'_> {
                     ));
                 }
             } else {
+                if self.at(&Token::LPar) && !seen_star && !seen_default && ps.posonly.is_empty() {
+                    if let Some(e) = self.parenthesized_params(annotations) {
+                        return Err(e);
+                    }
+                }
                 let p = self.param(annotations)?;
                 if seen_star {
                     ps.kwonly.push(p);
@@ -211,6 +216,39 @@ impl Parser<'_> {
             }
         }
         Ok(ps)
+    }
+
+    /// Python 2's tuple parameters (`def f(a, (b, c)):`), reached at the `(` after plain
+    /// parameters only: CPython 3.11's `invalid_parameters` (`invalid_lambda_parameters`) says
+    /// "Function parameters cannot be parenthesized" ("Lambda expression parameters ...") from
+    /// the `(` to the `)` when they hold one or more names without defaults (a def's may have
+    /// annotations), with an optional trailing comma. Anything else inside gives `None`, the
+    /// position restored, and the caller's plain "invalid syntax" at the `(` stands.
+    fn parenthesized_params(&mut self, annotations: bool) -> Option<SyntaxError> {
+        let state = self.save();
+        let open = self.bump();
+        let close = loop {
+            match self.param(annotations) {
+                Ok(p) if p.default.is_none() => {}
+                _ => break None,
+            }
+            let comma = self.eat(&Token::Comma);
+            if self.at(&Token::RPar) {
+                break Some(self.span());
+            }
+            if !comma {
+                break None;
+            }
+        };
+        self.restore(state);
+        let what = if annotations {
+            "Function parameters"
+        } else {
+            "Lambda expression parameters"
+        };
+        close.map(|close| {
+            SyntaxError::syntax(format!("{what} cannot be parenthesized"), open.to(close))
+        })
     }
 
     /// `*args`, whose annotation may be starred (`*args: *Ts`, PEP 646).

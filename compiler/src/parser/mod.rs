@@ -86,7 +86,9 @@ pub fn parse_single(src: &str) -> Result<Module, SyntaxError> {
 /// own line or a line before it, first (`def f(:`, `x = = 1` then `y = (` on the next line):
 /// CPython keeps a generic error unless it lies on a later line than the innermost open bracket.
 /// Anything else (a specific message, an error on a later line or at the end of the file) gives
-/// way to "'(' was never closed", as in CPython.
+/// way to "'(' was never closed", as in CPython, except the messages CPython's second pass
+/// raises as soon as it reads a `)` that is there: parenthesized parameters
+/// (`def f((a, b):` then a bracket left open on a later line), which never reach the end.
 fn unclosed_or_earlier(
     src: &str,
     mut toks: Vec<Tok>,
@@ -101,6 +103,7 @@ fn unclosed_or_earlier(
     let mut p = Parser::new(src, toks);
     match rule(&mut p) {
         Err(e) if generic_before_unclosed(src, &e, &unclosed) && !reads_to_end(&mut p, &e) => e,
+        Err(e) if e.message.ends_with("parameters cannot be parenthesized") => e,
         _ => unclosed,
     }
 }

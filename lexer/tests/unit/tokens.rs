@@ -147,6 +147,27 @@ fn operators_longest_match() {
 }
 
 #[test]
+fn python2_not_equal_is_one_token() {
+    // `<>` is one token (which the parser refuses), as in CPython; `< >` stays two.
+    assert_eq!(
+        kinds("a <> b < > c <>= d"),
+        vec![
+            Name,
+            LessGreater,
+            Name,
+            Less,
+            Greater,
+            Name,
+            LessGreater,
+            Equal,
+            Name,
+            Newline,
+            EndOfFile
+        ]
+    );
+}
+
+#[test]
 fn strings_of_every_shape() {
     let src = r#"'a' "b" '''c
 d''' """e""" r'\'' f'{x}' rf"y" 'it\'s' u'u'"#;
