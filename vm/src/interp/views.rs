@@ -25,13 +25,18 @@ pub fn instance_dict(inst: &Ref<Instance>) -> Value {
     if let Some(d) = table.view() {
         return Value::Dict(d.clone());
     }
-    let slotted = slotted(&inst.class.get());
-    let d = Dict::new();
-    for (k, v) in table.iter() {
-        if !(slotted && is_slot(&inst.class.get(), k)) {
-            d.set_str(k, v.clone());
+    let cls = inst.class.get();
+    let d = if slotted(&cls) {
+        let d = Dict::new();
+        for (k, v) in table.iter() {
+            if !is_slot(&cls, k) {
+                d.set_str(k, v.clone());
+            }
         }
-    }
+        d
+    } else {
+        Dict::from_map(table.to_key_map())
+    };
     if let Some(w) = Ref::downgrade(inst) {
         // A new dict: nothing else can have set its owner.
         let _ = d.owner.set(w);
