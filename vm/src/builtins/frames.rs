@@ -613,41 +613,46 @@ impl Interp {
         r
     }
 
-    /// Every frame on this thread's stack, outermost first, the calling frame `cur` last.
-    /// Frames of library functions standing in for C code are left out, as CPython has none
-    /// for them (`interp/traceback_hidden.rs`).
-    fn stack_snapshots(&self, cur: &Frame) -> Vec<Snapshot> {
+    /// Every frame on this thread's stack, outermost first, the calling frame `cur` last, less
+    /// the `skip` innermost (`sys._getframe(depth)`), which are not snapshotted; `None` if
+    /// that leaves none. Frames of library functions standing in for C code are left out, as
+    /// CPython has none for them (`interp/traceback_hidden.rs`).
+    fn stack_snapshots(&self, cur: &Frame, skip: usize) -> Option<Vec<Snapshot>> {
         use crate::interp::traceback_hidden::hidden;
-        let mut out = Vec::new();
+        // The frames first (a parked caller as its `Parked` record), so that the `skip`
+        // innermost are left out before any snapshot is taken.
+        let mut visible: Vec<(&Frame, Option<&Parked>)> = Vec::new();
         let mut parked = self.parked.active().iter().peekable();
         for (i, f) in self.frames.iter().enumerate() {
             while let Some(p) = parked.next_if(|p| p.at <= i) {
                 if !hidden(&p.frame.get().code) {
-                    out.push(parked_snapshot(p).own(p.frame.get()));
+                    visible.push((p.frame.get(), Some(p)));
                 }
             }
             if !hidden(&f.code) {
-                out.push(snapshot(f).own(f));
+                visible.push((f, None));
             }
         }
         // A built-in that reads its caller's frame (this one) may have parked that frame too.
-        out.extend(
+        visible.extend(
             parked
                 .filter(|p| !p.frame.is(cur) && !hidden(&p.frame.get().code))
-                .map(|p| parked_snapshot(p).own(p.frame.get())),
+                .map(|p| (p.frame.get(), Some(p))),
         );
-        out.push(snapshot(cur).own(cur));
-        out
+        visible.push((cur, None));
+        let keep = visible.len().checked_sub(skip).filter(|n| *n > 0)?;
+        let snap = |(f, p): &(&Frame, Option<&Parked>)| match p {
+            Some(p) => parked_snapshot(p).own(f),
+            None => snapshot(f).own(f),
+        };
+        Some(visible[..keep].iter().map(snap).collect())
     }
 }
 
 fn parked_snapshot(p: &Parked) -> Snapshot {
     let f = p.frame.get();
     Snapshot {
-        code: Some(crate::builtins::eval::code_value(&f.code)),
-        filename: f.code.obj.filename.to_string(),
-        name: f.code.obj.name.clone(),
-        first_line: f.code.obj.first_line,
+        code: crate::builtins::eval::code_value(&f.code),
         line: f.code.line_at(f.ip.saturating_sub(1)),
         globals: Value::Dict(f.globals.clone()),
         locals: None,
@@ -661,10 +666,7 @@ fn parked_snapshot(p: &Parked) -> Snapshot {
 /// What a frame object shows of one running frame.
 struct Snapshot {
     /// The frame's code object (shared with its function's `__code__`).
-    code: Option<Value>,
-    filename: String,
-    name: String,
-    first_line: u32,
+    code: Value,
     line: u32,
     globals: Value,
     locals: Option<Value>,
@@ -696,10 +698,7 @@ impl Snapshot {
 
 fn snapshot(f: &Frame) -> Snapshot {
     Snapshot {
-        code: Some(crate::builtins::eval::code_value(&f.code)),
-        filename: f.code.obj.filename.to_string(),
-        name: f.code.obj.name.clone(),
-        first_line: f.code.obj.first_line,
+        code: crate::builtins::eval::code_value(&f.code),
         line: f.line(),
         globals: Value::Dict(f.globals.clone()),
         locals: None,
@@ -816,11 +815,11 @@ pub fn getframe(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> P
             "minivm supports sys._getframe() only when called directly from Python code"
         );
     };
-    let mut stack = interp.stack_snapshots(cur);
-    if depth < 0 || depth as usize >= stack.len() {
+    // (A negative depth is taken as 0, as CPython does.)
+    let skip = usize::try_from(depth).unwrap_or(0);
+    let Some(stack) = interp.stack_snapshots(cur, skip) else {
         raise!(ValueError, "call stack is not deep enough");
-    }
-    stack.truncate(stack.len() - depth as usize);
+    };
     Ok(frame_objects(stack))
 }
 
@@ -887,10 +886,7 @@ pub fn generator_frame(interp: &Interp, g: &Ref<crate::object::Generator>) -> Va
     }
     // (Line 0 and no globals: `frame_objects` leaves those attributes out.)
     let s = s.unwrap_or_else(|| Snapshot {
-        code: Some(crate::builtins::eval::code_value(&g.code)),
-        filename: g.code.obj.filename.to_string(),
-        name: g.code.obj.name.clone(),
-        first_line: g.code.obj.first_line,
+        code: crate::builtins::eval::code_value(&g.code),
         line: 0,
         globals: Value::None,
         locals: None,
@@ -949,7 +945,6 @@ fn frame_objects(frames: Vec<Snapshot>) -> Value {
 /// lent frames read their `f_lineno` later from the frame itself.
 fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
     let mut back = Value::None;
-    let mut like = None;
     for s in frames {
         // A frame of this thread that has a frame object still alive, made with the same
         // frame object below it: that one, as CPython has one frame object per frame.
@@ -962,18 +957,7 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
             continue;
         }
         let below = back.clone();
-        let code = match s.code {
-            Some(code) => code,
-            None => new_object(
-                crate::builtins::eval::code_class(),
-                vec![
-                    ("co_filename", Value::string(s.filename)),
-                    ("co_name", Value::string(s.name)),
-                    ("co_firstlineno", Value::Int(s.first_line as i64)),
-                ],
-            ),
-        };
-        let mut attrs = vec![("f_code", code), ("f_back", back)];
+        let mut attrs = vec![("f_code", s.code), ("f_back", back)];
         match (s.lent, thread, s.own) {
             (Some((index, code)), Some(thread), _) if s.line != 0 => {
                 let at = [thread as i64, index as i64, code as i64].map(Value::Int);
@@ -999,7 +983,7 @@ fn frame_objects_of(frames: Vec<Snapshot>, thread: Option<u64>) -> Value {
         if let Some(pending) = s.pending {
             attrs.push((PENDING, pending));
         }
-        back = shaped_frame_object(&mut like, attrs);
+        back = shaped_frame_object(attrs);
         if let Some(place) = place {
             keep_frame_object(place, &below, &back);
         }
@@ -1050,32 +1034,55 @@ fn keep_frame_object(place: (i64, i64), back: &Value, made: &Value) {
     });
 }
 
-/// A frame object with `attrs`, its attribute table made in one step from the names of `like`
-/// (the last frame object this call made) when they are the same names, rather than name by
-/// name (frame objects of function frames all have the same ones).
-fn shaped_frame_object(
-    like: &mut Option<(Vec<&'static str>, Ref<Instance>)>,
-    attrs: Vec<(&'static str, Value)>,
-) -> Value {
-    let names: Vec<&'static str> = attrs.iter().map(|(k, _)| *k).collect();
-    let mut attrs = attrs;
-    if let Some((same, prev)) = like.as_ref().filter(|(n, _)| *n == names) {
-        let values: Vec<Value> = attrs.into_iter().map(|(_, v)| v).collect();
-        let made = crate::object::InstDict::with_names_of(&prev.dict.lock(), values);
-        match made {
-            Ok(table) => {
-                return Value::Instance(Ref::new(Instance::with_dict(frame_class(), table)));
+/// The most attribute-name lists [`FRAME_SHAPES`] keeps (frame objects have a handful: a
+/// function's, a module's, another thread's, a generator's).
+const MAX_FRAME_SHAPES: usize = 8;
+
+thread_local! {
+    /// Attribute tables with the names of the frame objects this thread made (in the order
+    /// given) and `None` values: a new frame object with the same names takes the table's
+    /// layout in one step (`InstDict::with_names_of`) instead of adding its names one by one
+    /// (about 1,000 machine instructions a frame object, a fifth of `sys._getframe`'s cost
+    /// per frame in `logging`'s `findCaller`).
+    static FRAME_SHAPES: std::cell::RefCell<Vec<(Vec<&'static str>, crate::object::InstDict)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A frame object with `attrs`, its attribute table made in one step from a table of the same
+/// names ([`FRAME_SHAPES`]).
+fn shaped_frame_object(attrs: Vec<(&'static str, Value)>) -> Value {
+    let made = FRAME_SHAPES.with(|shapes| {
+        let mut shapes = shapes.borrow_mut();
+        let same = |names: &Vec<&'static str>| names.iter().copied().eq(attrs.iter().map(|a| a.0));
+        let at = match shapes.iter().position(|(names, _)| same(names)) {
+            Some(at) => at,
+            None => {
+                let mut table = crate::object::InstDict::default();
+                for (k, _) in &attrs {
+                    drop(table.insert(Arc::from(*k), Value::None));
+                }
+                if shapes.len() >= MAX_FRAME_SHAPES {
+                    shapes.remove(0);
+                }
+                shapes.push((attrs.iter().map(|a| a.0).collect(), table));
+                shapes.len() - 1
             }
-            Err(values) => attrs = same.iter().copied().zip(values).collect(),
+        };
+        let (names, like) = &shapes[at];
+        let values: Vec<Value> = attrs.into_iter().map(|(_, v)| v).collect();
+        crate::object::InstDict::with_names_of(like, values)
+            .map_err(|values| names.iter().copied().zip(values).collect::<Vec<_>>())
+    });
+    let table = match made {
+        Ok(table) => table,
+        // The template keeps its own names (the process ran out of layouts): name by name.
+        Err(attrs) => {
+            let mut table = crate::object::InstDict::default();
+            for (k, v) in attrs {
+                drop(table.insert(Arc::from(k), v));
+            }
+            table
         }
-    }
-    let inst = Ref::new(Instance::new(frame_class()));
-    {
-        let mut d = inst.dict.lock();
-        for (k, v) in attrs {
-            d.insert(Arc::from(k), v);
-        }
-    }
-    *like = Some((names, inst.clone()));
-    Value::Instance(inst)
+    };
+    Value::Instance(Ref::new(Instance::with_dict(frame_class(), table)))
 }
