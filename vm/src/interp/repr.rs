@@ -104,7 +104,7 @@ impl Interp {
             Value::None => out.push_str("None"),
             Value::Bool(true) => out.push_str("True"),
             Value::Bool(false) => out.push_str("False"),
-            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Int(i) => crate::num::push_int(out, *i),
             Value::BigInt(b) => out.push_str(&crate::num::bigint::to_decimal(b)?),
             Value::Float(f) => write_float_repr(out, *f),
             Value::Complex(c) => out.push_str(&crate::builtins::complex::complex_repr(**c)),
@@ -495,6 +495,9 @@ impl Interp {
                 }
                 self.repr(v)
             }
+            // The digits straight into a string of their length (`repr` would make a growing
+            // one): `str(n)`, `print(n)` and f-strings' `{n}` come here.
+            Value::Int(i) => Ok(crate::num::int_to_string(*i)),
             _ => self.repr(v),
         }
     }

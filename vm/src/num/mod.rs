@@ -65,6 +65,73 @@ pub fn plain_nan(f: f64) -> f64 {
     }
 }
 
+/// The two ASCII digits of each number 0..=99, one after the other ("000102...99"), so that
+/// [`push_int`] makes two digits per division.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The decimal digits of `|i|`, made right to left in `buf`, two per division; returns where
+/// they start.
+fn int_digits(i: i64, buf: &mut [u8; 20]) -> usize {
+    // `i64::MIN` has 19 digits.
+    let mut pos = buf.len();
+    let mut n = i.unsigned_abs();
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        pos -= 2;
+        buf[pos] = DIGIT_PAIRS[d];
+        buf[pos + 1] = DIGIT_PAIRS[d + 1];
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        pos -= 2;
+        buf[pos] = DIGIT_PAIRS[d];
+        buf[pos + 1] = DIGIT_PAIRS[d + 1];
+    } else {
+        pos -= 1;
+        buf[pos] = b'0' + n as u8;
+    }
+    pos
+}
+
+/// Append `i` in decimal (`str(i)`, with a `-` when negative) to `out`: the digits are made in
+/// a stack buffer and copied once. `out.push_str(&i.to_string())` went through `fmt`'s
+/// machinery into a growing `String` of its own, an allocation and about 130 machine
+/// instructions for a six-digit number.
+pub fn push_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let pos = int_digits(i, &mut buf);
+    if i < 0 {
+        out.push('-');
+    }
+    // Always ASCII digits: the check cannot fail.
+    out.push_str(std::str::from_utf8(&buf[pos..]).unwrap_or_default());
+}
+
+/// `i` in decimal as a new string whose capacity is exactly its length, so that a `PyStr`
+/// made from it keeps the block as it is (no shrinking reallocation).
+pub fn int_to_string(i: i64) -> String {
+    let mut buf = [0u8; 20];
+    let pos = int_digits(i, &mut buf);
+    let digits = &buf[pos..];
+    let mut s = Vec::with_capacity(digits.len() + usize::from(i < 0));
+    if i < 0 {
+        s.push(b'-');
+    }
+    s.extend_from_slice(digits);
+    // Always ASCII digits: the check cannot fail.
+    String::from_utf8(s).unwrap_or_default()
+}
+
 /// Message for an `i64` overflow inside a helper that only ever sees inline ints; callers catch
 /// it and redo the operation on big ints, so programs never see it.
 pub const INT_OVERFLOW: &str = "integer overflow: result does not fit in 64 bits";
