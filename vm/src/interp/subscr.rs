@@ -146,17 +146,9 @@ fn unit_bound(v: &Value) -> Option<Option<i64>> {
     }
 }
 
-/// The positions `a..b` that a slice with int or None bounds and no step selects from a
-/// sequence of `len` items (CPython's clamping for a step of 1); `None` for any other slice.
-#[inline]
-fn unit_slice_range(s: &Slice, len: usize) -> Option<std::ops::Range<usize>> {
-    if !matches!(s.step, Value::None) {
-        return None;
-    }
-    unit_range(&s.start, &s.stop, len)
-}
-
-/// `unit_slice_range` for the bounds `start` and `stop` of a slice with no step.
+/// The positions `a..b` that the bounds `start` and `stop` (ints or None) of a slice with no
+/// step select from a sequence of `len` items (CPython's clamping for a step of 1); `None`
+/// for any other bound.
 #[inline(always)]
 fn unit_range(start: &Value, stop: &Value, len: usize) -> Option<std::ops::Range<usize>> {
     let (a, b) = (unit_bound(start)?, unit_bound(stop)?);
@@ -421,17 +413,22 @@ impl Interp {
 
     /// `obj[key]`
     pub fn getitem(&mut self, obj: &Value, key: &Value) -> PyResult<Value> {
-        // `l[a:b]` on a list, bounds ints or None and no step (`rows[50:]`, `row[1:]`): the
+        // `l[a:b]` / `t[a:b]`, bounds ints or None and no step (`rows[50:]`, `row[1:]`): the
         // items copied in one go (CPython's `list_slice`), without the general path's
-        // conversions and arithmetic (callgrind: ~100 instructions of ~430 a slice).
-        if let (Value::List(l), Value::Slice(s)) = (obj, key) {
-            let items = l.items.read();
-            if let Some(part) = unit_slice_range(s, items.len()).and_then(|r| items.get(r)) {
-                return Ok(Value::list(part.to_vec()));
+        // conversions and arithmetic (callgrind: ~100 instructions of ~430 a slice). The same
+        // path BINARY_SLICE takes when no slice object was made.
+        if let Value::Slice(s) = key {
+            if matches!(s.step, Value::None) {
+                if let Some(part) = unit_slice_fast(obj, &s.start, &s.stop) {
+                    return Ok(part);
+                }
             }
-            // Any other step with int bounds (`perm[k::-1]`, `a[::2]`).
-            if let Some(idx) = int_slice(s, items.len()) {
-                return Ok(Value::list(idx.select(&items)));
+            // Any other step with int bounds on a list (`perm[k::-1]`, `a[::2]`).
+            if let Value::List(l) = obj {
+                let items = l.items.read();
+                if let Some(idx) = int_slice(s, items.len()) {
+                    return Ok(Value::list(idx.select(&items)));
+                }
             }
         }
         if let Some(k) = self.instance_index(obj, key)? {
