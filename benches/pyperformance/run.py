@@ -185,14 +185,17 @@ def main():
     parser.add_argument("--python", metavar="PATH", default=sys.executable,
                         help="the CPython to compare with (default: the one running this script)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each, best kept (3)")
-    parser.add_argument("--target", type=float, default=0.3,
-                        help="seconds CPython should take per run; sets the loop count (0.3)")
+    parser.add_argument("--target", type=float, default=None,
+                        help="seconds CPython should take per run; sets the loop count "
+                        "(0.3; with --callgrind 0.03, as valgrind runs about 50 times slower)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per process (600)")
     parser.add_argument("--check", action="store_true", help="compare values only, no timing")
     parser.add_argument("--callgrind", action="store_true",
                         help="count instructions with valgrind instead of timing")
     parser.add_argument("--list", action="store_true", help="list benchmarks and exit")
     args = parser.parse_args()
+    if args.target is None:
+        args.target = 0.03 if args.callgrind else 0.3
 
     _, benchmarks = find_suite(args)
     suite = load_manifest(benchmarks)
@@ -237,7 +240,6 @@ def main():
             continue
         loops = calibrate(python, bench, args.target, args.timeout)
         if args.callgrind:
-            loops = max(1, loops // 10)
             best_py = instructions(python, bench, loops, args.timeout)
             best_mv = instructions(minivm, bench, loops, args.timeout)
             fmt = "{:,}"
