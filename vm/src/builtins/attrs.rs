@@ -527,6 +527,7 @@ fn unicode_error_field(
         }
         return Some(match i {
             0 => Value::None,
+            2 | 3 => as_position(d.args.get(i - 1)?),
             _ => d.args.get(i - 1)?.clone(),
         });
     }
@@ -534,7 +535,22 @@ fn unicode_error_field(
     if d.args.len() != 5 || !kinds.iter().any(|k| cls.is_subclass(t.exc(*k))) {
         return None;
     }
-    d.args.get(i).cloned()
+    let v = d.args.get(i)?;
+    // As CPython's `__init__` stores them: the positions as ints, a decoded object as bytes.
+    Some(match (i, v) {
+        (2 | 3, _) => as_position(v),
+        (1, Value::Str(_) | Value::Bytes(_)) => v.clone(),
+        (1, _) if cls.is_subclass(t.exc(ExcKind::UnicodeDecodeError)) => {
+            crate::object::bytes_like(v).map_or_else(|| v.clone(), |b| Value::bytes(b.to_vec()))
+        }
+        _ => v.clone(),
+    })
+}
+
+/// A Unicode error's `start`/`end` argument as CPython's `__init__` stores it: an int (a bool
+/// becomes 0 or 1).
+fn as_position(v: &Value) -> Value {
+    crate::builtins::args::to_index(v).map_or_else(|_| v.clone(), Value::Int)
 }
 
 /// The `AttributeError` CPython raises for `obj.name = v` when `name` is a read-only attribute

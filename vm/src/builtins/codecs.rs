@@ -676,6 +676,59 @@ pub fn unicode_error(
     e
 }
 
+/// What CPython's `__init__` of `UnicodeEncodeError`/`UnicodeDecodeError` (five arguments:
+/// encoding str, object, start and end integers, reason str; the object a str to encode or a
+/// bytes-like object to decode) and `UnicodeTranslateError` (four: object str, start, end,
+/// reason) checks, with its messages, in its order: the count, then each argument. Other
+/// exceptions pass.
+pub fn check_unicode_error_args(cls: &Ref<crate::object::Class>, args: &[Value]) -> PyResult<()> {
+    let t = types();
+    let translate = cls.is_subclass(t.exc(ExcKind::UnicodeTranslateError));
+    let encode = cls.is_subclass(t.exc(ExcKind::UnicodeEncodeError));
+    let decode = cls.is_subclass(t.exc(ExcKind::UnicodeDecodeError));
+    if !(translate || encode || decode) {
+        return Ok(());
+    }
+    // Each argument's kind, in order: a str, an integer, or (decoding) any object.
+    let kinds: &[u8] = if translate {
+        b"siis"
+    } else if encode {
+        b"ssiis"
+    } else {
+        b"soiis"
+    };
+    if args.len() != kinds.len() {
+        raise!(
+            TypeError,
+            "function takes exactly {} arguments ({} given)",
+            kinds.len(),
+            args.len()
+        );
+    }
+    for (i, (kind, v)) in kinds.iter().zip(args).enumerate() {
+        match kind {
+            b's' if !matches!(v, Value::Str(_)) => raise!(
+                TypeError,
+                "argument {} must be str, not {}",
+                i + 1,
+                crate::object::type_name(v)
+            ),
+            b'i' => {
+                crate::builtins::args::to_index(v)?;
+            }
+            _ => {}
+        }
+    }
+    if decode && crate::object::bytes_like(&args[1]).is_none() {
+        raise!(
+            TypeError,
+            "a bytes-like object is required, not '{}'",
+            crate::object::type_name(&args[1])
+        );
+    }
+    Ok(())
+}
+
 /// `str()` of a Unicode error built from its five arguments (four for `UnicodeTranslateError`),
 /// as CPython formats it; `None` when the exception is not one, or its arguments are not those
 /// expected.
@@ -683,10 +736,11 @@ pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Opt
     let t = types();
     if cls.is_subclass(t.exc(ExcKind::UnicodeTranslateError)) {
         // `UnicodeTranslateError(object, start, end, reason)`: no codec named.
-        let [Value::Str(s), Value::Int(start), Value::Int(end), Value::Str(reason)] = args else {
+        let [Value::Str(s), start, end, Value::Str(reason)] = args else {
             return None;
         };
-        return Some(match one_char(s.as_str(), *start, *end) {
+        let (start, end) = (index(start)?, index(end)?);
+        return Some(match one_char(s.as_str(), start, end) {
             Some(shown) => format!(
                 "can't translate character '{shown}' in position {start}: {}",
                 reason.as_str()
@@ -703,11 +757,10 @@ pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Opt
     if !encode && !decode {
         return None;
     }
-    let [Value::Str(enc), object, Value::Int(start), Value::Int(end), Value::Str(reason)] = args
-    else {
+    let [Value::Str(enc), object, start, end, Value::Str(reason)] = args else {
         return None;
     };
-    let (start, end) = (*start, *end);
+    let (start, end) = (index(start)?, index(end)?);
     let (enc, reason) = (enc.as_str(), reason.as_str());
     if encode {
         let Value::Str(s) = object else { return None };
@@ -721,9 +774,9 @@ pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Opt
             end - 1
         ));
     }
-    let Value::Bytes(b) = object else { return None };
+    let b = crate::object::bytes_like(object)?;
     if end == start + 1 {
-        let c = *b.as_bytes().get(usize::try_from(start).ok()?)?;
+        let c = *b.get(usize::try_from(start).ok()?)?;
         return Some(format!(
             "'{enc}' codec can't decode byte 0x{c:02x} in position {start}: {reason}"
         ));
@@ -732,6 +785,12 @@ pub fn unicode_error_str(cls: &Ref<crate::object::Class>, args: &[Value]) -> Opt
         "'{enc}' codec can't decode bytes in position {start}-{}: {reason}",
         end - 1
     ))
+}
+
+/// A Unicode error's `start` or `end` argument as a number (an int or a bool, as CPython's
+/// `__init__` takes any integer).
+fn index(v: &Value) -> Option<i64> {
+    crate::builtins::args::to_index(v).ok()
 }
 
 /// The one character `start..end` covers in `s`, escaped as CPython's Unicode errors show it

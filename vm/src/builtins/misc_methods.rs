@@ -478,6 +478,9 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             inst.class.name()
         );
     };
+    // (A Unicode error's arguments are checked here, not when it is made: a subclass whose
+    // own `__init__` does not call this one takes any, as in CPython.)
+    crate::builtins::codecs::check_unicode_error_args(&inst.class.get(), &args.pos[1..])?;
     if !args.kw.is_empty() {
         // Only the exceptions with extra fields take keywords, each naming one field.
         let (fields, base) = crate::builtins::attrs::exc_keywords(&inst.class);

@@ -462,6 +462,10 @@ impl Interp {
         v: Value,
         cache: &InlineCache,
     ) -> PyResult<()> {
+        // (Refused when the instance has the slot: the general path says so.)
+        if &**name == "__weakref__" {
+            return self.setattr(obj, name, v);
+        }
         let v = match self.store_descriptor_cached(obj, name, v, cache) {
             Ok(r) => return r,
             Err(v) => v,
@@ -1267,6 +1271,11 @@ impl Interp {
         if name == "__class__" {
             return crate::interp::classdef::set_instance_class(self, inst, &v);
         }
+        if name == "__weakref__" {
+            if let Some(e) = crate::stdlib::weakref::weakref_store_error(inst) {
+                return Err(e);
+            }
+        }
         let flags = inst.class.attr_flags();
         if flags & crate::object::HAS_PROPERTY != 0 {
             if let Some(Value::Instance(d)) = inst.class.lookup(name) {
@@ -1492,6 +1501,11 @@ impl Interp {
                     drop(dict.shift_remove(&*k));
                 }
                 return Ok(());
+            }
+        }
+        if let (Value::Instance(inst), "__weakref__") = (obj, name) {
+            if let Some(e) = crate::stdlib::weakref::weakref_store_error(inst) {
+                return Err(e);
             }
         }
         if let Value::Instance(inst) = obj {

@@ -281,8 +281,16 @@ fn ref_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// CPython's rule for instances: a class statement gives its instances a `__weakref__` slot
 /// unless it has `__slots__` without one, and a base's slot is inherited; among the built-in
 /// classes, exceptions and weak references themselves have none, the native classes (locks,
-/// deques...) have one.
+/// deques...) have one. Subclasses of `int`, `tuple` and `bytes` (CPython's variable-size
+/// types) can have none.
 fn weakrefable(cls: &Ref<Class>) -> bool {
+    let t = crate::object::types();
+    if [&t.int, &t.tuple, &t.bytes]
+        .iter()
+        .any(|b| cls.mro_tail.iter().any(|c| Ref::ptr_eq(c, b)))
+    {
+        return false;
+    }
     let mut any_user = false;
     for c in std::iter::once(cls).chain(cls.mro_tail.iter()) {
         if c.builtin {
@@ -300,6 +308,27 @@ fn weakrefable(cls: &Ref<Class>) -> bool {
         }
     }
     !any_user && cls.kind == crate::object::TypeKind::Native && !Ref::ptr_eq(cls, &ref_class())
+}
+
+/// The error of `obj.__weakref__ = v` and `del obj.__weakref__` when `inst` has the slot (a
+/// read-only attribute in CPython), naming the class whose `__weakref__` descriptor it is: the
+/// first class from `object` down that gave its instances the slot. `None` when it has none.
+pub fn weakref_store_error(inst: &Ref<Instance>) -> Option<crate::PyErr> {
+    instance_weakref(inst)?;
+    let cls = inst.class.get();
+    let mro = Class::mro(&cls);
+    let owner = mro.iter().rev().find(|c| {
+        !c.builtin
+            && match c.dict.read().get("__slots__") {
+                Some(Value::Tuple(t)) => t.items.iter().any(|n| n.as_str() == Some("__weakref__")),
+                _ => true,
+            }
+    })?;
+    Some(crate::err!(
+        AttributeError,
+        "attribute '__weakref__' of '{}' objects is not writable",
+        owner.name()
+    ))
 }
 
 /// `obj.__weakref__` for an instance of a class written in Python whose instances have the slot
