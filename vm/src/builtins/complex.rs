@@ -584,7 +584,7 @@ fn class_of(this: &Value) -> Value {
 }
 
 /// A function of `copyreg` (`__newobj__`, `_reconstructor`), which reductions name.
-fn copyreg_function(interp: &mut Interp, name: &str) -> PyResult<Value> {
+pub(crate) fn copyreg_function(interp: &mut Interp, name: &str) -> PyResult<Value> {
     let module = interp.import_module("copyreg")?;
     interp.getattr(&module, name)
 }

@@ -163,7 +163,10 @@ impl Interp {
         let cls = class_of(obj);
         match cls.lookup(name) {
             Some(v) => Some(Ok(self.bind_class_attr(obj, &cls, name, v))),
-            None => slot_of(&cls, name).map(|slot| Ok(self.bind_slot(obj, slot))),
+            None => match slot_of(&cls, name) {
+                Some(slot) => Some(Ok(self.bind_slot(obj, slot))),
+                None => object_extra_bound(name).map(|f| Ok(self.bind(obj.clone(), f))),
+            },
         }
     }
 
@@ -726,6 +729,9 @@ impl Interp {
             if let Some(f) = object_method(name) {
                 return Ok(self.bind(obj.clone(), f));
             }
+        }
+        if let Some(f) = object_extra_bound(name) {
+            return Ok(self.bind(obj.clone(), f));
         }
         Err(no_attr(obj, name))
     }
@@ -1605,6 +1611,49 @@ impl Interp {
 
 /// `object.__setattr__` / `object.__delattr__`: plain instance-dict updates, for classes that
 /// override `__setattr__` or `__delattr__` and delegate to the default.
+/// The object and `N` arguments of a call of object's `__reduce_ex__` (one: the protocol),
+/// `__reduce__` or `__getstate__` (none), or CPython's `TypeError`.
+fn object_hook_args<'a, const N: usize>(
+    args: &Args<'a>,
+    name: &str,
+    takes: usize,
+) -> PyResult<&'a [Value; N]> {
+    if !args.kw.is_empty() {
+        return Err(err!(
+            TypeError,
+            "object.{name}() takes no keyword arguments"
+        ));
+    }
+    match <&[Value; N]>::try_from(args.pos) {
+        Ok(all) => Ok(all),
+        Err(_) if args.pos.is_empty() => Err(err!(
+            TypeError,
+            "unbound method object.{name}() needs an argument"
+        )),
+        Err(_) if takes == 0 => Err(err!(
+            TypeError,
+            "object.{name}() takes no arguments ({} given)",
+            args.pos.len() - 1
+        )),
+        Err(_) => Err(err!(
+            TypeError,
+            "object.{name}() takes exactly one argument ({} given)",
+            args.pos.len() - 1
+        )),
+    }
+}
+
+/// What every object has from `object` although no class of its MRO holds it (see
+/// `object_extra`): read from an instance or a built-in value, bound to it. (`__subclasshook__`
+/// is a class method, and functions have their own list: `function_object_method`.)
+fn object_extra_bound(name: &str) -> Option<Value> {
+    match name {
+        "__reduce__" | "__reduce_ex__" | "__getstate__" | "__sizeof__" | "__dir__" | "__lt__"
+        | "__le__" | "__gt__" | "__ge__" => object_extra(name),
+        _ => None,
+    }
+}
+
 /// `object_method(name)` as an attribute of class `cls`; `object.__new__` itself is
 /// [`object_new_checked`] (reached through `tuple.__new__` or `super().__new__`, the same
 /// native makes instances of the built-in bases).
@@ -1834,9 +1883,26 @@ fn object_extra(name: &str) -> Option<Value> {
         let unprovided: crate::object::NativeFn = |_, _| {
             Err(err!(
                 NotImplementedError,
-                "minivm does not provide object's __reduce__, __reduce_ex__, __getstate__ and \
-                 __sizeof__ methods (pickle and copy work without them)"
+                "minivm does not provide object's __sizeof__ method"
             ))
+        };
+        // The pickling hooks are `copyreg`'s functions (vm/lib/copyreg.mini), as CPython's
+        // `object.__reduce_ex__` calls `copyreg` for protocols 0 and 1.
+        let reduce_ex: crate::object::NativeFn = |interp, args| {
+            let [this, protocol] = object_hook_args(&args, "__reduce_ex__", 1)?;
+            let protocol = crate::builtins::args::to_index(protocol)?;
+            let f = crate::builtins::complex::copyreg_function(interp, "_object_reduce_ex")?;
+            interp.call(&f, &[this.clone(), Value::Int(protocol)])
+        };
+        let reduce: crate::object::NativeFn = |interp, args| {
+            let [this] = object_hook_args(&args, "__reduce__", 0)?;
+            let f = crate::builtins::complex::copyreg_function(interp, "_object_reduce")?;
+            interp.call(&f, std::slice::from_ref(this))
+        };
+        let getstate: crate::object::NativeFn = |interp, args| {
+            let [this] = object_hook_args(&args, "__getstate__", 0)?;
+            let f = crate::builtins::complex::copyreg_function(interp, "_object_getstate")?;
+            interp.call(&f, std::slice::from_ref(this))
         };
         let table: [(&'static str, crate::object::NativeFn, NativeKind); 10] = [
             ("__lt__", not_implemented, NativeKind::SlotWrapper),
@@ -1845,9 +1911,9 @@ fn object_extra(name: &str) -> Option<Value> {
             ("__ge__", not_implemented, NativeKind::SlotWrapper),
             ("__subclasshook__", not_implemented, NativeKind::Function),
             ("__dir__", dir, NativeKind::MethodDescriptor),
-            ("__reduce__", unprovided, NativeKind::MethodDescriptor),
-            ("__reduce_ex__", unprovided, NativeKind::MethodDescriptor),
-            ("__getstate__", unprovided, NativeKind::MethodDescriptor),
+            ("__reduce__", reduce, NativeKind::MethodDescriptor),
+            ("__reduce_ex__", reduce_ex, NativeKind::MethodDescriptor),
+            ("__getstate__", getstate, NativeKind::MethodDescriptor),
             ("__sizeof__", unprovided, NativeKind::MethodDescriptor),
         ];
         table

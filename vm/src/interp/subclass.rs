@@ -709,8 +709,14 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     ("__getnewargs__", |interp, args| {
         // The plain built-in value, as `copy` and `pickle` rebuild a subclass instance from.
         let base = receiver("__getnewargs__", &args)?.clone();
-        let f = Value::Class(crate::object::class_of(&base));
-        let plain = interp.call(&f, &[base])?;
+        let plain = match base {
+            // `int.__getnewargs__` of a bool: the plain int, as CPython's (`(1,)` for True).
+            Value::Bool(b) => Value::Int(i64::from(b)),
+            base => {
+                let f = Value::Class(crate::object::class_of(&base));
+                interp.call(&f, &[base])?
+            }
+        };
         Ok(Value::tuple(vec![plain]))
     }),
     ("__bytes__", |interp, args| {
