@@ -275,13 +275,25 @@ opcodes! {
     /// `[.., f, args_tuple, kwargs_dict] -> [.., f(*args, **kwargs)]`
     CallEx(kwargs: kwflag) = "CALL_FUNCTION_EX", cold, raw(kwargs), "{kwargs}",
         fall(if kwargs { -2 } else { -1 });
-    /// `[.., obj, a1 .. an] -> [.., obj.g(a1, .., an)]` without building a bound method
-    /// (at most 65,535 arguments: a longer call is `LoadAttr; Call`).
+    /// `[.., obj, a1 .. an] -> [.., obj.g(a1, .., an)]` without building a bound method. The
+    /// compiler emits it for `obj.g()` only (n = 0), where looking `g` up after the (no)
+    /// arguments is CPython's order; a call with arguments is `LoadMethod; ..; CallLoaded`.
     CallMethod(g: name, n: count16) = "CALL_METHOD", hot, raw(n), "{g}, {n} positional",
         fall(-i64::from(n));
-    /// `[.., obj, a1 .. an, names] -> [.., obj.g(..)]`, keywords as in `CallKw`.
-    CallMethodKw(g: name, n: count16) = "CALL_METHOD_KW", cold, raw(n), "{g}, {n} total",
-        fall(-i64::from(n) - 1);
+    /// `[.., obj] -> [.., m, obj]` when `obj.g` is a function its lookup would bind to `obj` (a
+    /// Python function of an instance's class, a method written in Rust of its class or of a
+    /// built-in type: no bound method made; for the built-in methods `CallLoaded` answers in
+    /// place, `l.append`, `l.pop`, `d.get`, `s.add`, `m` is a small int naming it, found
+    /// without a look-up), else `[.., NULL, obj.g]` (CPython 3.11's `LOAD_METHOD`): `g` looked
+    /// up before the call's arguments run, as CPython does.
+    LoadMethod(g: name) = "LOAD_METHOD", hot, raw(g.0), "{g}", fall(1);
+    /// `[.., m, obj, a1 .. an] -> [.., m(obj, a1, .., an)]`, or
+    /// `[.., NULL, f, a1 .. an] -> [.., f(a1, .., an)]`: the call of what `LoadMethod` left.
+    CallLoaded(n: count) = "CALL_LOADED", hot, raw(n), "{n} positional", fall(-i64::from(n) - 1);
+    /// `[.., m, obj, a1 .. an, names] -> [.., m(obj, ..)]` (or with NULL, as `CallLoaded`),
+    /// keywords as in `CallKw`.
+    CallLoadedKw(n: count) = "CALL_LOADED_KW", cold, raw(n), "{n} total",
+        fall(-i64::from(n) - 2);
     /// `[.., v] -> return v to the caller`
     ReturnValue = "RETURN_VALUE", hot, raw(), "", stops();
     /// `[.., v] -> suspend the generator yielding v`; on resume `[.., sent]`.
@@ -378,6 +390,10 @@ opcodes! {
     /// of deltablue's method calls): one dispatch fewer per call.
     CallMethodLocal(x: local16, g: name) = "CALL_METHOD_LOCAL", hot, raw(g.0), "{x}.{g}()",
         fall(1);
+    /// `LoadLocal(x); LoadMethod(g)`: `[..] -> [.., m, locals[x]]` or `[.., NULL,
+    /// locals[x].g]` (`self.m(a)`): one dispatch fewer per method call with arguments.
+    LoadMethodLocal(x: local16, g: name) = "LOAD_METHOD_LOCAL", hot, raw(g.0), "{x}.{g}",
+        fall(2);
     /// `LoadLocal(x); LoadAttr(g); StoreLocal(d)`: `locals[d] = locals[x].g` (`p = self.y`),
     /// stack unchanged.
     LoadAttrLocalStore(x: local16, g: name16, d: local16) = "LOAD_ATTR_LOCAL_STORE", hot, raw(),

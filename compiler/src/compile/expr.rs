@@ -590,20 +590,31 @@ impl<'a> Compiler<'a> {
     ) -> Result<(), SyntaxError> {
         check_keywords(keywords)?;
         let simple = !args.iter().any(is_starred) && keywords.iter().all(|k| k.name.is_some());
-        let total = u16::try_from(args.len() + keywords.len());
-        if let (true, Ok(total), ExprKind::Attribute { value, attr }) = (simple, total, &func.kind)
-        {
+        if let (true, ExprKind::Attribute { value, attr }) = (simple, &func.kind) {
             self.expr(value)?;
+            let n = self.attr_name(&attr.name);
+            let old = self.set_line(e.span);
+            // `obj.m()`: nothing runs between the look-up and the call, so the one instruction
+            // doing both keeps CPython's order.
+            if args.is_empty() && keywords.is_empty() {
+                self.emit(Op::CallMethod(n, 0));
+                self.restore_line(old);
+                return Ok(());
+            }
+            // Otherwise `m` is looked up first, then the arguments run (CPython's order: a
+            // property or `__getattr__` that prints, or a missing method, shows before them).
+            self.emit(Op::LoadMethod(n));
+            self.restore_line(old);
             for a in args {
                 self.expr(a)?;
             }
-            let n = self.attr_name(&attr.name);
+            let total = (args.len() + keywords.len()) as u32;
             let old = self.set_line(e.span);
             if keywords.is_empty() {
-                self.emit(Op::CallMethod(n, total));
+                self.emit(Op::CallLoaded(total));
             } else {
                 self.keyword_values(keywords)?;
-                self.emit(Op::CallMethodKw(n, total));
+                self.emit(Op::CallLoadedKw(total));
             }
             self.restore_line(old);
             return Ok(());

@@ -12,7 +12,7 @@ use crate::interp::run::Exit;
 use crate::interp::{Args, Interp};
 use crate::object::{
     type_name, AttrMap, BoundMethod, CellObj, Class, Ctor, Dict, Function, GenStatus, Generator,
-    NativeFunction, TypeKind,
+    NativeFunction, NativeKind, TypeKind,
 };
 use crate::value::Value;
 use crate::{err, PyErr, PyResult};
@@ -1006,6 +1006,50 @@ impl Interp {
                     self.call_kw(&m, &frame.stack[opos + 1..], kw)
                 }
             },
+        }
+    }
+
+    /// `LOAD_METHOD`'s look-up: the function `obj.name` would bind to `obj`, when it is one and
+    /// nothing else comes first, to be called with `obj` as its first argument (no bound method
+    /// made): a Python function or a binding method written in Rust found on an instance's class
+    /// (no `__getattribute__`, no instance attribute of that name; the class's look-up through
+    /// the instruction's inline cache), or a method of a built-in type (`str.join`, through the
+    /// method cache; not a class-level one such as `dict.fromkeys`). `None` for anything else,
+    /// which the instruction reads as `LOAD_ATTR` would. (The built-in methods `CALL_LOADED`
+    /// answers in place are found before this, by `hot_method`.)
+    #[inline(never)]
+    pub(crate) fn method_to_bind(
+        &mut self,
+        obj: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> Option<Value> {
+        match obj {
+            // The model tested once, as `try_push_method` does.
+            Value::Instance(inst) => match crate::heap::gil_model() {
+                Some(gil) => instance_method_in(gil, inst, name, cache),
+                None => instance_method_in(AnyModel, inst, name, cache),
+            },
+            Value::Class(_) | Value::Module(_) => None,
+            _ => match self.builtin_method(obj, name) {
+                Some(n) if n.kind != NativeKind::Function => Some(Value::Native(n)),
+                _ => None,
+            },
+        }
+    }
+
+    /// `CALL_LOADED` of a hot built-in method (`hot_method`) that `builtin_method_fast` did not
+    /// answer (an empty list's `pop`, a key whose hash is Python code): the small int at `opos`
+    /// is replaced by the method it names, to be called as any other.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn resolve_hot_method(&mut self, stack: &mut [Value], opos: usize) {
+        let (Some(Value::Int(k)), Some(recv)) = (stack.get(opos), stack.get(opos + 1)) else {
+            return;
+        };
+        let name = HOT_METHODS.get(*k as usize).copied().unwrap_or("");
+        if let Some(m) = crate::object::builtin_class(recv).lookup(name) {
+            stack[opos] = m;
         }
     }
 
@@ -2366,20 +2410,53 @@ fn unshadowed_class_attr<R>(
     inst.class.with_hinted(name, &cache.class_hint, f)
 }
 
-/// `obj.name(..., k=v)` (`CALL_METHOD_KW`) on an instance whose `name` is a Python function
-/// found on its class, as `try_push_method` finds it (no `__getattribute__`, not shadowed in the
-/// instance's dict; the class's lookup through the instruction's inline cache): the function,
-/// for the caller to call with `obj` as its first argument. This is what `getattr` would bind,
-/// without making (and freeing) the bound method. `None` for anything else.
-pub(crate) fn instance_method_function(
-    obj: &Value,
+/// The built-in methods `CALL_LOADED` answers in place (`run.rs: builtin_method_fast`), by the
+/// small int `LOAD_METHOD` leaves below the receiver for them: a list's `append` and `pop`, a
+/// dict's `get`, a set's `add`. The built-in types' methods cannot be replaced, so knowing the
+/// receiver's type and the name is knowing the method: no look-up, no count changed.
+pub(crate) const HOT_METHODS: [&str; 4] = ["append", "pop", "get", "add"];
+
+/// The index in `HOT_METHODS` of `obj.name` when `obj` is a built-in list, dict or set and
+/// `name` one of its hot methods.
+#[inline(always)]
+pub(crate) fn hot_method(obj: &Value, name: &str) -> Option<i64> {
+    match (obj, name) {
+        (Value::List(_), "append") => Some(0),
+        (Value::List(_), "pop") => Some(1),
+        (Value::Dict(_), "get") => Some(2),
+        (Value::Set(s), "add") if !s.frozen => Some(3),
+        _ => None,
+    }
+}
+
+/// `method_to_bind` for an instance, the cells taken as `access` takes them: the function its
+/// class has for `name` (cloned), unless `__getattribute__` or an instance attribute comes
+/// first or it is not a function that binds.
+#[inline(always)]
+fn instance_method_in<A: CellAccess>(
+    access: A,
+    inst: &crate::object::Instance,
     name: &Arc<str>,
     cache: &InlineCache,
-) -> Option<Ref<Function>> {
-    unshadowed_class_attr(obj, name, cache, |v| match v {
-        Some(Value::Function(f)) => Some(f.clone()),
-        _ => None,
-    })
+) -> Option<Value> {
+    if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
+        || crate::interp::attr::method_shadowed(&access.lock(&inst.dict), name, &cache.word)
+    {
+        return None;
+    }
+    inst.class.with_hinted_in::<true, _, _>(
+        access,
+        name,
+        &cache.class_hint,
+        #[inline(always)]
+        |v| match v {
+            Some(f @ Value::Function(_)) => Some(f.clone()),
+            Some(m @ Value::Native(n)) if n.binds && !n.unwraps_receiver && !n.reads_frame => {
+                Some(m.clone())
+            }
+            _ => None,
+        },
+    )
 }
 
 /// `obj[key]`'s `__getitem__` when `obj` is an instance whose class defines it as a Python

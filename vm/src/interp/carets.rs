@@ -129,13 +129,17 @@ fn anchors(segment: &str) -> Option<(usize, usize)> {
 /// Whether `err`, raised by the instruction `frame` was running (`fresh`: by the instruction
 /// itself, not in a frame it called), is a method call's failure to find the method (CPython
 /// underlines `o.m` then, and the whole call when the call itself fails): an `AttributeError`
-/// naming the method the `CALL_METHOD` looks up, or any error from the class's `__getattr__` or
+/// naming the method the `CALL_METHOD` or `LOAD_METHOD` looks up, or any error from the class's `__getattr__` or
 /// `__getattribute__` that the lookup ran (a delegating wrapper's, say).
 pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr, fresh: bool) -> bool {
     let Some(op) = frame.code.ops.get(frame.ip.wrapping_sub(1)) else {
         return false;
     };
-    let (Op::CallMethod(g, _) | Op::CallMethodKw(g, _) | Op::CallMethodLocal(_, g)) = *op else {
+    let (Op::CallMethod(g, _)
+    | Op::LoadMethod(g)
+    | Op::LoadMethodLocal(_, g)
+    | Op::CallMethodLocal(_, g)) = *op
+    else {
         return false;
     };
     let Some(name) = frame.code.names.get(g.0 as usize) else {

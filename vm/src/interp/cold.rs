@@ -212,29 +212,24 @@ impl Interp {
                 let r = self.parked(frame, |s| s.call_ex(&f, &args, kwargs.as_ref()))?;
                 frame.stack.push(r);
             }
-            Op::CallMethodKw(name, n) => {
+            // What `LOAD_METHOD` left, called with keywords: NULL below the callable goes (the
+            // call is then `CALL_KW`'s); a method below its receiver is called with the receiver
+            // as its first argument, no bound method made (callgrind, 2026-12-04: a
+            // `t += o.m2(i, b=i)` loop 2,203 -> 1,391 machine instructions per iteration against
+            // a bound method's call, CPython 1,072).
+            Op::CallLoadedKw(n) => {
                 let names = pop!(frame);
-                let opos = self.callee_pos(frame, n.into(), 0)?;
-                let name = &code.names[name.0 as usize];
-                let cache = &code.cache[frame.ip - 1];
-                // An instance's method that is a Python function on its class: the function
-                // goes below the receiver, which becomes its first argument, and the call runs
-                // as `CALL_KW`'s (no bound method made: callgrind, a `t += o.m2(i, b=i)` loop
-                // 2,203 -> 1,391 machine instructions per iteration, CPython 1,072).
-                if let Some(func) =
-                    crate::interp::call::instance_method_function(&frame.stack[opos], name, cache)
-                {
-                    frame.stack.insert(opos, Value::Function(func));
-                    return self.call_kw_at(frame, opos, &names);
+                let opos = self.callee_pos(frame, n, 1)?;
+                match frame.stack.get(opos) {
+                    Some(Value::Undefined) => {
+                        frame.stack.remove(opos);
+                    }
+                    // A hot built-in method (`l.pop`, `d.get`) has no keyword form answered in
+                    // place: the method itself, called as any other.
+                    Some(Value::Int(_)) => self.resolve_hot_method(&mut frame.stack, opos),
+                    _ => {}
                 }
-                // A module's or class's function, an instance's other callables: found, then
-                // called as `CALL_KW` calls it.
-                if self.load_method_in_place(frame, opos, name, cache)? {
-                    return self.call_kw_at(frame, opos, &names);
-                }
-                let kw = self.split_keywords(frame, &names)?;
-                let r = self.call_method_on_stack(frame, opos, name, cache, &kw)?;
-                frame.stack.push(r);
+                return self.call_kw_at(frame, opos, &names);
             }
             Op::GetYieldFromIter => {
                 let v = pop!(frame);

@@ -16,7 +16,7 @@ use crate::interp::attr::{
     instance_value_cached, store_instance_value_cached, update_instance_value_cached, AttrRead,
     NameOperand,
 };
-use crate::interp::call::getitem_method;
+use crate::interp::call::{getitem_method, hot_method, HOT_METHODS};
 use crate::interp::code::{Code, CodeBody};
 use crate::interp::frame::{Frame, Handler, Resumed};
 use crate::interp::subscr::seq_index;
@@ -1708,7 +1708,7 @@ impl Interp {
                             }
                         }
                     }
-                    Op::Call(..) | Op::CallLocal(..) => {
+                    Op::Call(..) | Op::CallLocal(..) | Op::CallLoaded(..) => {
                         sync!();
                         // `CALL_LOCAL` pushes its argument, then runs as `CALL 1`.
                         let n = match *op {
@@ -1718,6 +1718,30 @@ impl Interp {
                                 1
                             }
                             Op::Call(n) => n,
+                            // What `LOAD_METHOD` left: NULL below the callable goes and the
+                            // call is `CALL n`'s; a method below its receiver is called with
+                            // the receiver as its first argument, `CALL n + 1`'s, but for the
+                            // built-in methods answered here.
+                            Op::CallLoaded(n) => {
+                                let opos = tri!(self.callee_pos(f, n, 1));
+                                match f.stack.get(opos) {
+                                    Some(Value::Undefined) => {
+                                        drop_null(&mut f.stack, opos);
+                                        n
+                                    }
+                                    Some(&Value::Int(k)) => {
+                                        if let Some(r) = builtin_method_fast(&mut f.stack, opos, k)
+                                        {
+                                            cut_stack(&mut f.stack, opos);
+                                            f.stack.push(r);
+                                            continue;
+                                        }
+                                        self.resolve_hot_method(&mut f.stack, opos);
+                                        n + 1
+                                    }
+                                    _ => n + 1,
+                                }
+                            }
                             _ => continue,
                         };
                         let fpos = tri!(self.callee_pos(f, n, 0));
@@ -1771,6 +1795,51 @@ impl Interp {
                             continue 'frames;
                         }
                         let r = tri!(self.call_on_stack(f, fpos, &[]));
+                        f.stack.push(r);
+                    }
+                    Op::LoadMethod(..) | Op::LoadMethodLocal(..) => {
+                        sync!();
+                        let (obj, n) = match *op {
+                            Op::LoadMethod(n) => (pop!(), n),
+                            Op::LoadMethodLocal(x, n) => {
+                                (tri!(self.local(f, code, x.into())).clone(), n)
+                            }
+                            _ => continue,
+                        };
+                        let cache = &code.cache[ip - 1];
+                        let name = &code.names[n.0 as usize];
+                        let m = match hot_method(&obj, name) {
+                            Some(k) => Some(Value::Int(k)),
+                            None => self.method_to_bind(&obj, name, cache),
+                        };
+                        if let Some(m) = m {
+                            f.stack.push(m);
+                            f.stack.push(obj);
+                            continue;
+                        }
+                        // NULL, then the attribute as `LOAD_ATTR` reads it (a property's
+                        // getter runs as a frame whose return pushes its value above the NULL).
+                        f.stack.push(Value::Undefined);
+                        let name = NameOperand(&code.names, n.0 as usize);
+                        let r = match instance_value_cached(&obj, name, cache) {
+                            Some(v) => v,
+                            None => {
+                                match tri!(self.load_attr_or_getter(
+                                    Some(f),
+                                    &obj,
+                                    name.name(),
+                                    cache
+                                )) {
+                                    AttrRead::Value(v) => v,
+                                    AttrRead::Getter(callee) => {
+                                        obj.discard();
+                                        self.push_frame::<OBSERVED>(frame, callee)?;
+                                        continue 'frames;
+                                    }
+                                }
+                            }
+                        };
+                        obj.discard();
                         f.stack.push(r);
                     }
                     Op::CallMethod(..) | Op::CallMethodLocal(..) => {
@@ -2468,6 +2537,53 @@ fn int_of_number(v: &Value) -> Option<i64> {
             (-LIMIT..LIMIT).contains(&t).then_some(t as i64)
         }
         _ => None,
+    }
+}
+
+/// `CALL_LOADED` of the hot built-in method `k` (`call.rs: HOT_METHODS`) that `LOAD_METHOD`
+/// left below its receiver at `opos + 1`, answered without the call: `l.append(v)` (CPython's
+/// `CALL_NO_KW_LIST_APPEND`; the item moved in) and `builtins::container_method_fast`'s
+/// (`d.get(k)`, `s.add(k)`, `l.pop()`). The answer, the stack from `opos` left for the caller
+/// to cut; `None`, the stack untouched, when the general call must run (and raise, if it does).
+#[inline(always)]
+fn builtin_method_fast(stack: &mut Vec<Value>, opos: usize, k: i64) -> Option<Value> {
+    let args = stack.get(opos + 1..)?;
+    match (k, args) {
+        (0, [Value::List(_), _]) => {
+            let v = stack.pop()?;
+            if let Some(Value::List(l)) = stack.last() {
+                l.items.lock().push(v);
+            }
+            Some(Value::None)
+        }
+        (_, [Value::Dict(_) | Value::Set(_) | Value::List(_), ..]) => {
+            crate::builtins::container_method_fast(args, HOT_METHODS.get(k as usize)?)
+        }
+        _ => None,
+    }
+}
+
+/// The stack cut back to `len` (a call's callee and arguments gone), each count dropped inline
+/// rather than by `Vec::truncate`'s out-of-line drop glue.
+#[inline(always)]
+fn cut_stack(stack: &mut Vec<Value>, len: usize) {
+    while stack.len() > len {
+        if let Some(v) = stack.pop() {
+            v.discard();
+        }
+    }
+}
+
+/// `CALL_LOADED`'s NULL at `opos` (`LOAD_METHOD` found no method to bind) taken out, the
+/// callable and arguments above it moved down a slot: swaps, not `Vec::remove`'s call of
+/// `memmove`, for a call's few arguments.
+#[inline(always)]
+fn drop_null(stack: &mut Vec<Value>, opos: usize) {
+    for i in opos..stack.len().saturating_sub(1) {
+        stack.swap(i, i + 1);
+    }
+    if let Some(v) = stack.pop() {
+        v.discard();
     }
 }
 

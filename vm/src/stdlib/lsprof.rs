@@ -281,11 +281,27 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
         Op::CallLocal(x) => callable_label(interp, st, at(0)?, frame.locals.get(x.index())),
         Op::CallKw(n) => callable_label(interp, st, at(n as usize + 1)?, None),
         Op::CallEx(kw) => callable_label(interp, st, at(1 + usize::from(kw))?, None),
-        Op::CallMethod(g, n) | Op::CallMethodKw(g, n) => {
-            let extra = usize::from(matches!(op, Op::CallMethodKw(..)));
-            let obj = at(n as usize + extra)?;
+        Op::CallMethod(g, n) => {
+            let obj = at(n as usize)?;
             let name = frame.code.names.get(g.0 as usize)?;
             method_label(interp, st, obj, name)
+        }
+        // What `LOAD_METHOD` left: NULL and the callable, or a method and its receiver.
+        Op::CallLoaded(n) | Op::CallLoadedKw(n) => {
+            let extra = usize::from(matches!(op, Op::CallLoadedKw(..)));
+            let (below, f) = (at(n as usize + extra + 1)?, at(n as usize + extra)?);
+            match below {
+                // A hot built-in method (`call.rs: HOT_METHODS`), named by a small int.
+                Value::Int(k) => {
+                    let name = crate::interp::call::HOT_METHODS.get(*k as usize)?;
+                    Some(format!("<method '{name}' of '{}' objects>", type_name(f)).into())
+                }
+                Value::Undefined => {
+                    let first = (n > 0 && extra == 0).then(|| at(n as usize - 1)).flatten();
+                    callable_label(interp, st, f, first)
+                }
+                m => callable_label(interp, st, m, Some(f)),
+            }
         }
         // The receiver is still in its slot: the instruction pushes it as it runs.
         Op::CallMethodLocal(x, g) => {
