@@ -1374,10 +1374,33 @@ impl Interp {
                     // The inline cache's hit path (an instance attribute at its cached position)
                     // is inlined here; anything else goes out of line (`interp/attr.rs`).
                     // A property's getter runs as a call from here (`AttrRead::Getter`).
-                    Op::LoadAttr(n) => {
-                        let obj = pop!();
+                    // `LOAD_METHOD` shares the arm: the function to bind and the receiver when
+                    // it finds one, else NULL and the attribute as `LOAD_ATTR` reads it (a
+                    // property's getter runs as a frame whose return pushes its value above
+                    // the NULL).
+                    Op::LoadAttr(..) | Op::LoadMethod(..) | Op::LoadMethodLocal(..) => {
                         sync!();
+                        let (obj, n) = match *op {
+                            Op::LoadAttr(n) | Op::LoadMethod(n) => (pop!(), n),
+                            Op::LoadMethodLocal(x, n) => {
+                                (tri!(self.local(f, code, x.into())).clone(), n)
+                            }
+                            _ => continue,
+                        };
                         let cache = &code.cache[ip - 1];
+                        if !matches!(*op, Op::LoadAttr(_)) {
+                            let name = &code.names[n.0 as usize];
+                            let m = match hot_method(&obj, name) {
+                                Some(k) => Some(Value::Int(k)),
+                                None => self.method_to_bind(&obj, name, cache),
+                            };
+                            if let Some(m) = m {
+                                f.stack.push(m);
+                                f.stack.push(obj);
+                                continue;
+                            }
+                            f.stack.push(Value::Undefined);
+                        }
                         let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(&obj, name, cache) {
                             Some(v) => v,
@@ -1795,51 +1818,6 @@ impl Interp {
                             continue 'frames;
                         }
                         let r = tri!(self.call_on_stack(f, fpos, &[]));
-                        f.stack.push(r);
-                    }
-                    Op::LoadMethod(..) | Op::LoadMethodLocal(..) => {
-                        sync!();
-                        let (obj, n) = match *op {
-                            Op::LoadMethod(n) => (pop!(), n),
-                            Op::LoadMethodLocal(x, n) => {
-                                (tri!(self.local(f, code, x.into())).clone(), n)
-                            }
-                            _ => continue,
-                        };
-                        let cache = &code.cache[ip - 1];
-                        let name = &code.names[n.0 as usize];
-                        let m = match hot_method(&obj, name) {
-                            Some(k) => Some(Value::Int(k)),
-                            None => self.method_to_bind(&obj, name, cache),
-                        };
-                        if let Some(m) = m {
-                            f.stack.push(m);
-                            f.stack.push(obj);
-                            continue;
-                        }
-                        // NULL, then the attribute as `LOAD_ATTR` reads it (a property's
-                        // getter runs as a frame whose return pushes its value above the NULL).
-                        f.stack.push(Value::Undefined);
-                        let name = NameOperand(&code.names, n.0 as usize);
-                        let r = match instance_value_cached(&obj, name, cache) {
-                            Some(v) => v,
-                            None => {
-                                match tri!(self.load_attr_or_getter(
-                                    Some(f),
-                                    &obj,
-                                    name.name(),
-                                    cache
-                                )) {
-                                    AttrRead::Value(v) => v,
-                                    AttrRead::Getter(callee) => {
-                                        obj.discard();
-                                        self.push_frame::<OBSERVED>(frame, callee)?;
-                                        continue 'frames;
-                                    }
-                                }
-                            }
-                        };
-                        obj.discard();
                         f.stack.push(r);
                     }
                     Op::CallMethod(..) | Op::CallMethodLocal(..) => {
