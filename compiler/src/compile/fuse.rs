@@ -375,8 +375,9 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         [Op::LoadLocal(a), Op::LoadMethod(g), ..] => (Op::LoadMethodLocal(reg(a.0)?, g), 2),
         // `self.m()`: the receiver pushed and the method called in one dispatch.
         [Op::LoadLocal(a), Op::CallMethod(g, 0), ..] => (Op::CallMethodLocal(reg(a.0)?, g), 2),
-        // `t + self.x`: the second local goes with the attribute, not into a pair.
-        [Op::LoadLocal(_), Op::LoadLocal(_), Op::LoadAttr(_) | Op::StoreAttr(_), ..] => {
+        // `t + self.x`, `t += o.m(i)`: the second local goes with the attribute or method, not
+        // into a pair.
+        [Op::LoadLocal(_), Op::LoadLocal(_), Op::LoadAttr(_) | Op::StoreAttr(_) | Op::LoadMethod(_), ..] => {
             return None
         }
         [Op::LoadLocal(a), Op::LoadLocal(b), Op::Subscr, ..] => {
