@@ -249,9 +249,12 @@ fn immortal_objects_keep_their_count_and_are_never_freed() {
     });
 }
 
-/// A tracked test object: an optional reference to another node.
+/// A tracked test object: an optional reference to another node. While `pending` is above
+/// 0 its finalizer asks the collector to keep its cycle for one collection (PEP 442, as a
+/// suspended generator's frame does).
 struct Node {
     next: ObjCell<Option<Ref<Node>>>,
+    pending: AtomicUsize,
     _probe: Probe,
 }
 
@@ -270,11 +273,20 @@ impl Trace for Node {
         let next = self.next.try_lock().map(|mut g| g.take());
         drop(next);
     }
+    fn finalize(&self) -> bool {
+        self.pending.swap(0, Ordering::SeqCst) > 0
+    }
 }
 
 fn node(drops: &Arc<AtomicUsize>) -> Ref<Node> {
+    finalized_node(drops, 0)
+}
+
+/// A node whose finalizer keeps its cycle for `pending` collections (at most one).
+fn finalized_node(drops: &Arc<AtomicUsize>, pending: usize) -> Ref<Node> {
     Ref::new(Node {
         next: ObjCell::new(None),
+        pending: AtomicUsize::new(pending),
         _probe: Probe(drops.clone()),
     })
 }
@@ -320,6 +332,7 @@ fn the_collector_frees_cycles_and_keeps_what_is_reachable() {
             // Made in place (`Ref::new_with`): listed with the collector all the same.
             let kept = Ref::new_with(|| Node {
                 next: ObjCell::new(None),
+                pending: AtomicUsize::new(0),
                 _probe: Probe(drops.clone()),
             });
             *kept.next.lock() = Some(kept.clone());
@@ -583,34 +596,6 @@ fn weak_references_across_threads() {
     });
 }
 
-/// A node whose finalizer asks the collector to keep its cycle for one collection (PEP 442, as
-/// a suspended generator's frame does).
-struct Finalized {
-    next: ObjCell<Option<Ref<Finalized>>>,
-    pending: AtomicUsize,
-    _probe: Probe,
-}
-
-impl Trace for Finalized {
-    fn needs_tracking(&self) -> bool {
-        true
-    }
-    fn trace(&self, visit: &mut Visitor<'_>) {
-        if let Ok(next) = self.next.try_read() {
-            if let Some(n) = &*next {
-                visit.visit(n);
-            }
-        }
-    }
-    fn clear(&self) {
-        let next = self.next.try_lock().map(|mut g| g.take());
-        drop(next);
-    }
-    fn finalize(&self) -> bool {
-        self.pending.swap(0, Ordering::SeqCst) > 0
-    }
-}
-
 /// The collector's other paths (`heap/gc.rs`): a finalizer that keeps its cycle for one
 /// collection; survivors moving up a generation; handles from `objects` (downcast, released on
 /// drop); objects freed from the middle of a generation (the moved entry's word updated);
@@ -621,14 +606,7 @@ fn the_collector_finalizes_ages_and_lists() {
         with_model(model, || {
             let before = gc::tracked_count();
             let drops = Arc::new(AtomicUsize::new(0));
-            let make = || {
-                Ref::new(Finalized {
-                    next: ObjCell::new(None),
-                    pending: AtomicUsize::new(1),
-                    _probe: Probe(drops.clone()),
-                })
-            };
-            let (a, b) = (make(), make());
+            let (a, b) = (finalized_node(&drops, 1), finalized_node(&drops, 1));
             *a.next.lock() = Some(b.clone());
             *b.next.lock() = Some(a.clone());
             drop((a, b));

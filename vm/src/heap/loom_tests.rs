@@ -187,6 +187,31 @@ fn answer_addr(slot: &StampedRef, a: u64, b: u64) -> Option<usize> {
     answer(slot, a, b).map(|v| Ref::as_ptr(native_ref(&v)) as usize)
 }
 
+/// The address of the native function `slot.lend_if(a, b)` lends (`None` for a miss).
+fn lent_addr(slot: &StampedRef, a: u64, b: u64) -> Option<usize> {
+    slot.lend_if(a, b)
+        .map(|v| Ref::as_ptr(native_ref(&v)) as usize)
+}
+
+/// Free-threaded: two immortal native functions `f` and `g`, and their addresses.
+fn immortal_natives() -> ((Value, usize), (Value, usize)) {
+    set_model(Model::FreeThreaded);
+    let (f, g) = (native("f"), native("g"));
+    Ref::immortalize(native_ref(&f.0));
+    Ref::immortalize(native_ref(&g.0));
+    (f, g)
+}
+
+/// Free the functions of [`immortal_natives`] (the model has dropped every other reference)
+/// and go back to the GIL model.
+fn free_natives(natives: impl IntoIterator<Item = Value>) {
+    for v in natives {
+        let Value::Native(r) = v else { unreachable!() };
+        Ref::free_immortal(r);
+    }
+    set_model(Model::Gil);
+}
+
 /// The slot models run two to four threads: every interleaving with up to two preemptions
 /// (`LOOM_MAX_PREEMPTIONS` sets another bound), so that they end in minutes.
 fn bounded() -> loom::model::Builder {
@@ -202,7 +227,9 @@ fn bounded() -> loom::model::Builder {
 /// relaxed load of the three words read), the reader asking for stamps 1,1 gets `f` or a miss
 /// and for 2,2 `g` or a miss, never the other function nor a torn word; the slot ends holding
 /// `f` for 1,1, and the immortal objects' counts are what they were (hits and refills leave
-/// them alone).
+/// them alone). The reader's first load pushes a clone (`push_if`, a cached builtin) and its
+/// second borrows the object (`lend_if`, a class's method slot): both are the one reader of
+/// the slot's sequence number (`SeqSlot::read`).
 ///
 /// One reader per run, each order of its two loads (1,1 then 2,2, and the reverse) in a run of
 /// its own, the main thread writing: a reader writes nothing shared (its loads are loads, and
@@ -213,11 +240,7 @@ fn bounded() -> loom::model::Builder {
 fn stamped_ref_a_reader_beside_a_refill_free_threaded() {
     for order in [[1, 2], [2, 1]] {
         bounded().check(move || {
-            set_model(Model::FreeThreaded);
-            let (f, fa) = native("f");
-            let (g, ga) = native("g");
-            Ref::immortalize(native_ref(&f));
-            Ref::immortalize(native_ref(&g));
+            let ((f, fa), (g, ga)) = immortal_natives();
             let (fc, gc_) = (Ref::count(native_ref(&f)), Ref::count(native_ref(&g)));
             let slot = Arc::new(StampedRef::default());
             slot.fill(1, 1, &f);
@@ -225,9 +248,14 @@ fn stamped_ref_a_reader_beside_a_refill_free_threaded() {
             let reader = {
                 let slot = slot.clone();
                 thread::spawn(move || {
-                    for stamp in order {
+                    for (k, stamp) in order.into_iter().enumerate() {
                         let want = if stamp == 1 { fa } else { ga };
-                        if let Some(got) = answer_addr(&slot, stamp, stamp) {
+                        let got = if k == 0 {
+                            answer_addr(&slot, stamp, stamp)
+                        } else {
+                            lent_addr(&slot, stamp, stamp)
+                        };
+                        if let Some(got) = got {
                             assert_eq!(got, want, "stamps {stamp} answered another object");
                         }
                     }
@@ -243,12 +271,7 @@ fn stamped_ref_a_reader_beside_a_refill_free_threaded() {
             assert_eq!(Ref::count(native_ref(&g)), gc_);
             drop(slot);
             assert_eq!(Ref::count(native_ref(&f)), fc);
-            let (Value::Native(f), Value::Native(g)) = (f, g) else {
-                unreachable!()
-            };
-            Ref::free_immortal(f);
-            Ref::free_immortal(g);
-            set_model(Model::Gil);
+            free_natives([f, g]);
         });
     }
 }
@@ -261,11 +284,7 @@ fn stamped_ref_a_reader_beside_a_refill_free_threaded() {
 fn stamped_ref_two_fills_at_once_free_threaded() {
     let builder = bounded();
     builder.check(|| {
-        set_model(Model::FreeThreaded);
-        let (f, fa) = native("f");
-        let (g, ga) = native("g");
-        Ref::immortalize(native_ref(&f));
-        Ref::immortalize(native_ref(&g));
+        let ((f, fa), (g, ga)) = immortal_natives();
         let slot = Arc::new(StampedRef::default());
 
         let reader = {
@@ -293,12 +312,7 @@ fn stamped_ref_two_fills_at_once_free_threaded() {
             "the slot answers {held:?}"
         );
         drop(slot);
-        let (Value::Native(f), Value::Native(g)) = (f, g) else {
-            unreachable!()
-        };
-        Ref::free_immortal(f);
-        Ref::free_immortal(g);
-        set_model(Model::Gil);
+        free_natives([f, g]);
     });
 }
 
@@ -400,9 +414,7 @@ fn seen(v: &Value) -> Seen {
 fn stamped_value_a_reader_beside_a_refill_free_threaded() {
     for stamp in [1, 2] {
         bounded().check(move || {
-            set_model(Model::FreeThreaded);
-            let (f, fa) = native("f");
-            Ref::immortalize(native_ref(&f));
+            let ((f, fa), (g, _)) = immortal_natives();
             let fc = Ref::count(native_ref(&f));
             let (one, two) = (Seen::Native(fa), Seen::Int(42));
             let slot = Arc::new(StampedValue::default());
@@ -425,9 +437,7 @@ fn stamped_value_a_reader_beside_a_refill_free_threaded() {
             assert!(value_answer(&slot, 2, 2).is_none());
             assert_eq!(Ref::count(native_ref(&f)), fc);
             drop(slot);
-            let Value::Native(f) = f else { unreachable!() };
-            Ref::free_immortal(f);
-            set_model(Model::Gil);
+            free_natives([f, g]);
         });
     }
 }

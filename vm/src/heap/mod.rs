@@ -102,7 +102,7 @@ mod loom_tests;
 
 pub use gc::{Trace, Visitor};
 pub(crate) use push::{forget_tail, push_inline};
-pub use stamped::{StampedRef, StampedValue};
+pub use stamped::{LentValue, StampedRef, StampedValue};
 pub(crate) use value_count::{clone_value, discard_value, may_be_freed};
 pub use value_count::{extend_repeated, repeat_in_place};
 pub use values::ValueArray;

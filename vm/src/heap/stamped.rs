@@ -1,5 +1,8 @@
 //! [`StampedRef`]: a function or class remembered by a cache together with two stamps it is
-//! valid for, read back without a lock (the builtins a `LoadGlobal` found, `interp/globals.rs`).
+//! valid for, read back without a lock (the builtins a `LoadGlobal` found, `interp/globals.rs`;
+//! free-threaded, a class's methods, read by method calls without the class cache's lock,
+//! `object/class.rs: Class::shared_methods`). [`StampedValue`]: a global's value, the same
+//! way. Both keep their words in a [`SeqSlot`], the one seqlock they share.
 //!
 //! # How the remembered reference is owned
 //!
@@ -34,16 +37,25 @@ use super::{free_threaded, HeapBox, Ref};
 use crate::value::Value;
 
 /// A remembered reference and the two stamps it is valid for (see the module comment).
+#[derive(Default)]
 pub struct StampedRef {
+    /// The words, read and written as one ([`SeqSlot`]): the tag of a variant holding a `Ref`
+    /// and that `Ref`'s pointer, whose count the slot owns; or the tag of
+    /// `NotImplemented`/`Ellipsis` and null; 0 and null when the slot is empty.
+    words: SeqSlot,
+}
+
+/// The stamps, the sequence number and a `Value`'s two words that both slots keep, read and
+/// written under the sequence number (a seqlock): a reader sees all four words from one fill or
+/// gives up (a miss, never a mixed answer).
+struct SeqSlot {
     /// Even when the slot is stable, odd while a fill writes it.
     seq: AtomicU64,
     stamps: [AtomicU64; 2],
-    /// The value's two words (`Value` is `repr(C, u64)`: its tag, then its payload): the tag
-    /// of a variant holding a `Ref` and that `Ref`'s pointer, whose count the slot owns; or
-    /// the tag of `NotImplemented`/`Ellipsis` and null. 0 and null when the slot is empty. The
-    /// pointer is kept as a pointer, not an integer, so that the `Value` rebuilt from it
-    /// (`Words`) carries the object's provenance (an integer turned into a pointer has none:
-    /// Miri reports it, and using it is undefined behaviour).
+    /// The value's two words (`Value` is `repr(C, u64)`: its tag, then its payload): a `Ref`'s
+    /// pointer kept as a pointer, not an integer, so that the `Value` rebuilt from it (`Words`)
+    /// carries the object's provenance (an integer turned into a pointer has none: Miri
+    /// reports it, and using it is undefined behaviour), or an inline value's bits.
     tag: AtomicU64,
     addr: AtomicPtr<()>,
 }
@@ -60,9 +72,9 @@ struct Words {
 /// then below 2^64 - 1, which would take 2^40 - 1 dict names).
 const EMPTY: u64 = u64::MAX;
 
-impl Default for StampedRef {
-    fn default() -> StampedRef {
-        StampedRef {
+impl Default for SeqSlot {
+    fn default() -> SeqSlot {
+        SeqSlot {
             seq: AtomicU64::new(0),
             stamps: [AtomicU64::new(EMPTY), AtomicU64::new(EMPTY)],
             tag: AtomicU64::new(0),
@@ -71,31 +83,101 @@ impl Default for StampedRef {
     }
 }
 
+impl SeqSlot {
+    /// The words of the fill made with stamps `a` and `b()`, if that is the fill the slot holds.
+    /// The first stamp is tested before anything else is read: a miss (code whose dicts keep
+    /// changing) costs little, and `b` is only worked out for a likely hit.
+    #[inline(always)]
+    fn read(&self, a: u64, b: impl FnOnce() -> u64) -> Option<Words> {
+        let s1 = self.seq.load(Ordering::Acquire);
+        if self.stamps[0].load(Ordering::Relaxed) != a {
+            return None;
+        }
+        let sb = self.stamps[1].load(Ordering::Relaxed);
+        let tag = self.tag.load(Ordering::Relaxed);
+        let addr = self.addr.load(Ordering::Relaxed);
+        if !broken("read-fence") {
+            fence(Ordering::Acquire);
+        }
+        let s2 = self.seq.load(Ordering::Relaxed);
+        // Unequal sequence numbers: a fill ran meanwhile (the first stamp then may not go with
+        // the rest). An odd one: a fill is running. (Both tested as one: `s1 == s2` and `s1`
+        // even.) An empty slot's stamps (`EMPTY`) match no dict's.
+        let torn = !broken("recheck") && ((s1 ^ s2) | (s1 & 1)) != 0;
+        if torn || sb != b() {
+            return None;
+        }
+        Some(Words { tag, addr })
+    }
+
+    /// Write the words of a fill under the sequence number and give back the ones replaced;
+    /// `None`, nothing written, while another thread fills the slot (its answer will do).
+    fn write(&self, a: u64, b: u64, words: Words) -> Option<Words> {
+        let s = self.seq.load(Ordering::Relaxed);
+        if s & 1 != 0
+            || self
+                .seq
+                .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        if !broken("write-fence") {
+            fence(Ordering::Release);
+        }
+        // The odd sequence number keeps other fills out: loads and stores, not swaps.
+        let old = Words {
+            tag: self.tag.load(Ordering::Relaxed),
+            addr: self.addr.load(Ordering::Relaxed),
+        };
+        self.store(a, b, words);
+        self.seq.store(s + 2, Ordering::Release);
+        Some(old)
+    }
+
+    /// The stores of a fill, without the sequence number: [`SeqSlot::write`]'s, and the GIL
+    /// model's fill of a [`StampedValue`], which no other thread reads or fills meanwhile.
+    #[inline]
+    fn store(&self, a: u64, b: u64, words: Words) {
+        self.tag.store(words.tag, Ordering::Relaxed);
+        self.addr.store(words.addr, Ordering::Relaxed);
+        self.stamps[0].store(a, Ordering::Relaxed);
+        self.stamps[1].store(b, Ordering::Relaxed);
+    }
+
+    /// The words, for the slot's drop.
+    fn words_mut(&mut self) -> Words {
+        #[cfg(not(loom))]
+        let (tag, addr) = (*self.tag.get_mut(), *self.addr.get_mut());
+        // Loom's atomics have no `get_mut`.
+        #[cfg(loom)]
+        let (tag, addr) = (self.tag.with_mut(|t| *t), self.addr.with_mut(|a| *a));
+        Words { tag, addr }
+    }
+}
+
+/// The tag (first word) of `v`.
+#[inline]
+fn tag_of(v: &Value) -> u64 {
+    // SAFETY: `Value` is `repr(C, u64)`: its first word is the tag, always initialized.
+    unsafe { *(v as *const Value as *const u64) }
+}
+
 impl StampedRef {
     /// When the slot holds an answer filled with stamps `a` and `b`: a clone of it pushed onto
     /// `stack`, and `true`. Otherwise `false`, `stack` untouched.
     #[inline(always)]
     pub fn push_if(&self, a: u64, b: u64, stack: &mut Vec<Value>) -> bool {
-        let s1 = self.seq.load(Ordering::Acquire);
-        let sa = self.stamps[0].load(Ordering::Relaxed);
-        let sb = self.stamps[1].load(Ordering::Relaxed);
-        let tag = self.tag.load(Ordering::Relaxed);
-        let addr = self.addr.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        let s2 = self.seq.load(Ordering::Relaxed);
-        // Unequal sequence numbers: a fill ran meanwhile. An odd one: a fill is running. (Both
-        // tested as one: `s1 == s2` and `s1` even.) An empty slot's stamps (`EMPTY`) match no
-        // dict's.
-        if (s1 ^ s2) | (s1 & 1) != 0 || sa != a || sb != b {
+        let Some(Words { tag, addr }) = self.words.read(a, || b) else {
             return false;
-        }
+        };
         if !addr.is_null() {
-            // SAFETY: the equal even sequence numbers show `tag` and `addr` are the words of
-            // one finished fill, still in the slot when the stamps were read (GIL model:
-            // nothing runs beside this read at all): the address of a heap object whose count
-            // the slot owns (GIL model), or of an immortal one (free-threaded), so alive. Every
-            // heap object starts with its `Header` (`HeapBox` is `repr(C)`), whatever its type:
-            // one count more, for the clone pushed below.
+            // SAFETY: `read` saw equal even sequence numbers around its loads, so `tag` and
+            // `addr` are the words of one finished fill, still in the slot when the stamps were
+            // read (GIL model: nothing runs beside this read at all): the address of a heap
+            // object whose count the slot owns (GIL model), or of an immortal one
+            // (free-threaded), so alive. Every heap object starts with its `Header` (`HeapBox`
+            // is `repr(C)`), whatever its type: one count more, for the clone pushed below.
             unsafe { (*(addr as *const HeapBox<()>)).header.incref() };
         }
         // SAFETY: `tag` and `addr` are the two words of a valid `Value` (`fill` took them from
@@ -106,8 +188,27 @@ impl StampedRef {
         true
     }
 
-    /// Remember `v` as the answer for stamps `a` and `b` (both read from named dicts, so not
-    /// 0: an unnamed dict's 0 must match nothing), if it is a kind the
+    /// Free-threaded: the value the slot holds for stamps `a` and `b`, lent without a count
+    /// (the slot then holds only immortal objects, which are never freed); `None` for a miss,
+    /// and always in the GIL model, where a refill may free what the slot held.
+    #[inline(always)]
+    pub fn lend_if(&self, a: u64, b: u64) -> Option<LentValue<'_>> {
+        if !free_threaded() {
+            return None;
+        }
+        let words = self.words.read(a, || b)?;
+        // SAFETY: the words of one finished fill (see `push_if`), made from a valid `Value`:
+        // free-threaded, an immortal object or none (`allowed`), alive for good, so the
+        // uncounted copy is valid for as long as it is lent. `ManuallyDrop`: it owns no count.
+        let v = unsafe { std::mem::transmute::<Words, Value>(words) };
+        Some(LentValue {
+            v: std::mem::ManuallyDrop::new(v),
+            _slot: std::marker::PhantomData,
+        })
+    }
+
+    /// Remember `v` as the answer for stamps `a` and `b` (for a builtin, both read from named
+    /// dicts, so not 0: an unnamed dict's 0 must match nothing), if it is a kind the
     /// slot holds (a native function, a class, a function: see `allowed`; `NotImplemented`,
     /// `Ellipsis`); otherwise, or while another thread fills the slot, leave it as it is.
     pub fn fill(&self, a: u64, b: u64, v: &Value) {
@@ -118,40 +219,39 @@ impl StampedRef {
             Value::NotImplemented | Value::Ellipsis => std::ptr::null_mut(),
             _ => return,
         };
-        // SAFETY: `Value` is `repr(C, u64)`: its first word is the tag, always initialized.
-        let tag = unsafe { *(v as *const Value as *const u64) };
-        let s = self.seq.load(Ordering::Relaxed);
-        if s & 1 != 0
-            || self
-                .seq
-                .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
-            // Another thread is filling the slot: its answer will do.
-            return;
+        // The slot's count of the new object: taken here, given back when it is replaced (or
+        // at once, should another thread be filling the slot).
+        let counted = std::mem::ManuallyDrop::new(v.clone());
+        let words = Words {
+            tag: tag_of(v),
+            addr,
+        };
+        match self.words.write(a, b, words) {
+            // SAFETY: the words a fill stored (or the empty slot's 0 and null), no longer in
+            // the slot: the count they owned is given back once.
+            Some(old) => unsafe { release(old.tag, old.addr) },
+            None => drop(std::mem::ManuallyDrop::into_inner(counted)),
         }
-        fence(Ordering::Release);
-        // The slot's count of the new object: taken here (a clone never dropped), given back
-        // when it is replaced.
-        std::mem::forget(v.clone());
-        let old_tag = self.tag.swap(tag, Ordering::Relaxed);
-        let old_addr = self.addr.swap(addr, Ordering::Relaxed);
-        self.stamps[0].store(a, Ordering::Relaxed);
-        self.stamps[1].store(b, Ordering::Relaxed);
-        self.seq.store(s + 2, Ordering::Release);
-        // SAFETY: the words a fill stored (or the empty slot's 0 and null), no longer in the slot:
-        // the count they owned is given back once.
-        unsafe { release(old_tag, old_addr) };
+    }
+}
+
+/// A value lent by a [`StampedRef`] ([`StampedRef::lend_if`]) without a count of its own.
+pub struct LentValue<'a> {
+    v: std::mem::ManuallyDrop<Value>,
+    _slot: std::marker::PhantomData<&'a StampedRef>,
+}
+
+impl std::ops::Deref for LentValue<'_> {
+    type Target = Value;
+    #[inline(always)]
+    fn deref(&self) -> &Value {
+        &self.v
     }
 }
 
 impl Drop for StampedRef {
     fn drop(&mut self) {
-        #[cfg(not(loom))]
-        let (tag, addr) = (*self.tag.get_mut(), *self.addr.get_mut());
-        // Loom's atomics have no `get_mut`.
-        #[cfg(loom)]
-        let (tag, addr) = (self.tag.with_mut(|t| *t), self.addr.with_mut(|a| *a));
+        let Words { tag, addr } = self.words.words_mut();
         // SAFETY: as in `fill`: the words the slot holds, whose count it owns, given back once.
         unsafe { release(tag, addr) };
     }
@@ -208,14 +308,10 @@ unsafe fn release(tag: u64, addr: *mut ()) {
 /// The stamps and the value's two words are read under a sequence number (a seqlock), as in
 /// [`StampedRef`]: all four words from one fill, or a miss.
 pub struct StampedValue {
-    /// Even when the slot is stable, odd while a fill writes it (free-threaded only: with the
-    /// GIL no reader runs beside a fill).
-    seq: AtomicU64,
-    stamps: [AtomicU64; 2],
-    /// The value's two words (`Value` is `repr(C, u64)`): its tag, and its payload as a
-    /// pointer: a `Ref`'s pointer (with its provenance), or an inline value's bits.
-    tag: AtomicU64,
-    addr: AtomicPtr<()>,
+    /// The stamps and the value's two words ([`SeqSlot`]; with the GIL no reader runs beside a
+    /// fill, which leaves the sequence number alone): its tag, and its payload as a pointer: a
+    /// `Ref`'s pointer (with its provenance), or an inline value's bits.
+    words: SeqSlot,
     /// [`StampedValue::due`]'s count-down (above 8 bits) and its last wait's exponent.
     wait: AtomicU32,
 }
@@ -223,10 +319,7 @@ pub struct StampedValue {
 impl Default for StampedValue {
     fn default() -> StampedValue {
         StampedValue {
-            seq: AtomicU64::new(0),
-            stamps: [AtomicU64::new(EMPTY), AtomicU64::new(EMPTY)],
-            tag: AtomicU64::new(0),
-            addr: AtomicPtr::new(std::ptr::null_mut()),
+            words: SeqSlot::default(),
             wait: AtomicU32::new(0),
         }
     }
@@ -240,32 +333,17 @@ impl StampedValue {
     /// `stack`, and `true`. Otherwise `false`, `stack` untouched.
     #[inline(always)]
     pub fn push_if(&self, a: u64, b: impl FnOnce() -> u64, stack: &mut Vec<Value>) -> bool {
-        let s1 = self.seq.load(Ordering::Acquire);
-        // The first stamp tested before anything else is read: a miss (code whose globals
-        // keep changing) costs little, and `b` is only worked out for a likely hit.
-        if self.stamps[0].load(Ordering::Relaxed) != a {
+        let Some(words) = self.words.read(a, b) else {
             return false;
-        }
-        let sb = self.stamps[1].load(Ordering::Relaxed);
-        let tag = self.tag.load(Ordering::Relaxed);
-        let addr = self.addr.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        let s2 = self.seq.load(Ordering::Relaxed);
-        // As `StampedRef::push_if`: a fill meanwhile, or one running, is a miss (the first
-        // stamp then may not go with the rest); an empty slot's stamps (`EMPTY`) match no
-        // dict's.
-        if (s1 ^ s2) | (s1 & 1) != 0 || sb != b() {
-            return false;
-        }
-        // SAFETY: the equal even sequence numbers show `tag` and `addr` are the words of one
-        // finished fill (`fill` took them from a valid `Value`), made with the stamps the
+        };
+        // SAFETY: `read` saw equal even sequence numbers around its loads, so these are the words
+        // of one finished fill (`fill` took them from a valid `Value`), made with the stamps the
         // caller read from its dicts now. The value is alive (see the type's comment): GIL model, the
         // dict still holds it, its count keeping the object; free-threaded, it owns nothing or
         // is immortal. `ManuallyDrop`: the slot owns no count, so the rebuilt value is only
         // cloned (which counts the clone's reference), never dropped.
-        let held = std::mem::ManuallyDrop::new(unsafe {
-            std::mem::transmute::<Words, Value>(Words { tag, addr })
-        });
+        let held =
+            std::mem::ManuallyDrop::new(unsafe { std::mem::transmute::<Words, Value>(words) });
         super::push_inline(stack, super::clone_value(&held));
         true
     }
@@ -315,31 +393,32 @@ impl StampedValue {
             // A kind of value the cases above do not know: not kept.
             _ => return,
         };
-        // SAFETY: `Value` is `repr(C, u64)`: its first word is the tag, always initialized.
-        let tag = unsafe { *(v as *const Value as *const u64) };
-        if !free_threaded() {
+        let words = Words {
+            tag: tag_of(v),
+            addr,
+        };
+        if free_threaded() {
+            // Another thread filling the slot at once gives up (`None`): its answer will do.
+            let _ = self.words.write(a, b, words);
+        } else {
             // GIL model: no other thread reads or fills the slot while this one holds the GIL.
-            self.tag.store(tag, Ordering::Relaxed);
-            self.addr.store(addr, Ordering::Relaxed);
-            self.stamps[0].store(a, Ordering::Relaxed);
-            self.stamps[1].store(b, Ordering::Relaxed);
-            return;
+            self.words.store(a, b, words);
         }
-        let s = self.seq.load(Ordering::Relaxed);
-        if s & 1 != 0
-            || self
-                .seq
-                .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
-            // Another thread is filling the slot: its answer will do.
-            return;
-        }
-        fence(Ordering::Release);
-        self.tag.store(tag, Ordering::Relaxed);
-        self.addr.store(addr, Ordering::Relaxed);
-        self.stamps[0].store(a, Ordering::Relaxed);
-        self.stamps[1].store(b, Ordering::Relaxed);
-        self.seq.store(s + 2, Ordering::Release);
     }
+}
+
+/// Loom models only: whether `MINIVM_LOOM_BREAK` names `step` of the slots' protocol ([`SeqSlot`])
+/// (`recheck`: a reader does not compare the sequence numbers; `read-fence`: a reader leaves out
+/// its acquire fence; `write-fence`: a fill leaves out its release fence), which is then left
+/// out, so that the models can be seen to fail when the protocol is broken (`scripts/loom.sh`).
+#[cfg(loom)]
+fn broken(step: &str) -> bool {
+    std::env::var("MINIVM_LOOM_BREAK").is_ok_and(|v| v == step)
+}
+
+/// Outside loom nothing is ever left out.
+#[cfg(not(loom))]
+#[inline(always)]
+fn broken(_: &str) -> bool {
+    false
 }
