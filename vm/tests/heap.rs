@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use minivm_vm::heap::weak::{Weak, WeakAnchor, WeakTarget, DEATH_HOOK};
-use minivm_vm::heap::{gc, model, Model, ObjCell, Ref, Shared, Trace, Visitor};
+use minivm_vm::heap::{
+    gc, model, AtomicStatic, Model, ObjCell, Publish, Ref, Shared, Trace, Visitor,
+};
 
 mod support;
 use support::with_model;
@@ -118,6 +120,64 @@ fn cell_locks_in_the_free_threaded_model() {
         }
         *cell.lock() += 5;
         assert_eq!(*cell.read(), 5);
+    });
+}
+
+/// What a cell shows of its contents without its lock (`heap::Publish`): here the length of
+/// a list of names, kept in an `AtomicStatic` as an instance's table keeps its layout.
+struct ShownLen(AtomicStatic<&'static str>);
+
+/// The lengths a `ShownLen` can show: a static for each.
+static LENS: [&str; 5] = ["0", "1", "2", "3", "4"];
+
+impl Publish<Vec<u32>> for ShownLen {
+    fn of(v: &Vec<u32>) -> ShownLen {
+        ShownLen(AtomicStatic::new(&LENS[v.len()]))
+    }
+    fn publish(&self, v: &Vec<u32>) {
+        self.0.store(&LENS[v.len()]);
+    }
+}
+
+/// Free-threaded: each exclusive hold's change is published as the hold ends, so a reader that
+/// takes no lock beside two writers sees lengths that only grow, each one the contents had at
+/// the end of some hold; a shared hold publishes nothing; `replace_owned` publishes the new
+/// contents. Under Miri this also checks that the publishing store races with nothing.
+#[test]
+fn a_cell_publishes_its_changes_as_each_hold_ends() {
+    with_model(Model::FreeThreaded, || {
+        let cell: ObjCell<Vec<u32>, ShownLen> = ObjCell::new_published(Vec::new());
+        assert_eq!(*cell.published().0.load(), "0");
+        // Shared with the writers as an object is (free-threaded: its lock guards it).
+        let cell = Shared::new(cell);
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let cell = &cell;
+                s.spawn(move || {
+                    for i in 0..2 {
+                        cell.lock().push(t * 2 + i);
+                    }
+                });
+            }
+            let mut last = 0;
+            for _ in 0..20 {
+                let seen: usize = cell.published().0.load().parse().expect("a length");
+                assert!(seen >= last && seen <= 4, "saw {seen} after {last}");
+                last = seen;
+            }
+        });
+        assert_eq!(*cell.published().0.load(), "4");
+        {
+            let mut held = cell.lock();
+            held.clear();
+            // Not published while held.
+            assert_eq!(*cell.published().0.load(), "4");
+        }
+        assert_eq!(*cell.published().0.load(), "0");
+        let mut cell = cell.into_inner();
+        assert!(cell.replace_owned(vec![7]).is_empty());
+        assert_eq!(*cell.published().0.load(), "1");
+        assert_eq!(*cell.read(), vec![7]);
     });
 }
 

@@ -816,8 +816,8 @@ pub fn gil_model() -> Option<GilModel> {
 /// once), or [`AnyModel`] (tests the model at each access, as `ObjCell::lock`/`read`). A hot
 /// path written once over `A: CellAccess` is then compiled for each.
 pub trait CellAccess: Copy {
-    fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T>;
-    fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T>;
+    fn lock<T, P: Publish<T>>(self, cell: &ObjCell<T, P>) -> CellMut<'_, T, P>;
+    fn read<T, P: Publish<T>>(self, cell: &ObjCell<T, P>) -> CellRef<'_, T, P>;
     /// The proof, when this access has it (a constant for each implementation).
     fn gil(self) -> Option<GilModel>;
 }
@@ -828,14 +828,14 @@ pub struct AnyModel;
 
 impl CellAccess for GilModel {
     #[inline(always)]
-    fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T> {
+    fn lock<T, P: Publish<T>>(self, cell: &ObjCell<T, P>) -> CellMut<'_, T, P> {
         match cell.try_lock_gil(self) {
             Ok(g) => g,
             Err(Busy) => busy(),
         }
     }
     #[inline(always)]
-    fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T> {
+    fn read<T, P: Publish<T>>(self, cell: &ObjCell<T, P>) -> CellRef<'_, T, P> {
         match cell.try_read_gil(self) {
             Ok(g) => g,
             Err(Busy) => busy(),
@@ -849,11 +849,11 @@ impl CellAccess for GilModel {
 
 impl CellAccess for AnyModel {
     #[inline(always)]
-    fn lock<T>(self, cell: &ObjCell<T>) -> CellMut<'_, T> {
+    fn lock<T, P: Publish<T>>(self, cell: &ObjCell<T, P>) -> CellMut<'_, T, P> {
         cell.lock()
     }
     #[inline(always)]
-    fn read<T>(self, cell: &ObjCell<T>) -> CellRef<'_, T> {
+    fn read<T, P: Publish<T>>(self, cell: &ObjCell<T, P>) -> CellRef<'_, T, P> {
         cell.read()
     }
     #[inline(always)]
@@ -869,12 +869,44 @@ impl CellAccess for AnyModel {
 /// GIL model a conflicting access can only come from re-entrance on the same thread (an
 /// interpreter bug): `lock`/`read` then stop with a message, as `RefCell` does, while
 /// `try_lock`/`try_read` report it so that a caller can raise a Python exception.
-pub struct ObjCell<T> {
+///
+/// `P` is what the cell shows of its contents to readers that take no lock ([`Publish`]):
+/// nothing (`()`, every cell but one kind), or an instance attribute table's layout.
+pub struct ObjCell<T, P = ()> {
     /// GIL model: 0 free, n > 0 shared by n readers, -1 held exclusively.
     borrow: AtomicIsize,
     /// Free-threaded model: the object's lock.
     lock: parking_lot::RawRwLock,
+    /// What the contents showed when the last exclusive hold ended (free-threaded).
+    published: P,
     value: UnsafeCell<T>,
+}
+
+/// What an [`ObjCell`] shows of its contents to readers that take no lock, free-threaded:
+/// atomic words kept beside the contents (not in them, which a holder may be changing), brought
+/// up to date at the end of each exclusive hold, before the lock is let go. A reader of them
+/// sees the contents as of the end of some hold: the last one, or (one racing) the one before,
+/// as if it had run just before that hold. How an instance's method call learns, without its
+/// table's lock, whether an attribute of the instance hides the method (`InstDict`'s layout,
+/// `object/instdict.rs`), as CPython 3.13t reads a dict's keys object optimistically.
+///
+/// Every change of the contents is made under an exclusive hold, except through
+/// [`ObjCell::get_mut`] and [`ObjCell::into_inner`], which exist only for cells that publish
+/// nothing (`()`), so no change can leave the published words behind.
+pub trait Publish<T> {
+    /// The words for a new cell holding `value`.
+    fn of(value: &T) -> Self;
+    /// Bring the words up to date with `value`, at the end of an exclusive hold
+    /// (free-threaded; the GIL model's readers take the borrow flag and read the contents).
+    fn publish(&self, value: &T);
+}
+
+/// Publishes nothing (zero-sized): every cell but an instance's attribute table.
+impl<T> Publish<T> for () {
+    #[inline(always)]
+    fn of(_: &T) {}
+    #[inline(always)]
+    fn publish(&self, _: &T) {}
 }
 
 /// The contents are in use (re-entrant access in the GIL model).
@@ -882,26 +914,61 @@ pub struct ObjCell<T> {
 pub struct Busy;
 
 /// Exclusive access to an [`ObjCell`]'s contents, released when dropped.
-pub struct CellMut<'a, T> {
-    cell: &'a ObjCell<T>,
+pub struct CellMut<'a, T, P: Publish<T> = ()> {
+    cell: &'a ObjCell<T, P>,
     /// Free-threaded: the lock's guard. `None`: the GIL model's borrow flag was taken.
     locked: Option<ExclusiveGuard>,
 }
 
 /// Shared access to an [`ObjCell`]'s contents, released when dropped.
-pub struct CellRef<'a, T> {
-    cell: &'a ObjCell<T>,
+pub struct CellRef<'a, T, P: Publish<T> = ()> {
+    cell: &'a ObjCell<T, P>,
     /// Free-threaded: the lock's guard. `None`: the GIL model's borrow flag was taken.
     locked: Option<SharedGuard>,
 }
 
 impl<T> ObjCell<T> {
     pub fn new(value: T) -> ObjCell<T> {
+        ObjCell::new_published(value)
+    }
+
+    /// The contents, when the cell is owned (no other access can exist).
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+
+    /// The contents through a unique reference (no other access can exist). Only for cells
+    /// that publish nothing: a change made here would not reach their published words.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+}
+
+impl<T, P: Publish<T>> ObjCell<T, P> {
+    /// A cell holding `value`, its published words made from it ([`Publish::of`]).
+    pub fn new_published(value: T) -> ObjCell<T, P> {
         ObjCell {
             borrow: AtomicIsize::new(0),
             lock: parking_lot::RawRwLock::INIT,
+            published: P::of(&value),
             value: UnsafeCell::new(value),
         }
+    }
+
+    /// Put `value` in the cell and give back the contents it held, when the cell is owned (no
+    /// other access can exist: a dying object's contents moved to another); the published words
+    /// follow.
+    pub fn replace_owned(&mut self, value: T) -> T {
+        let old = std::mem::replace(self.value.get_mut(), value);
+        self.published.publish(self.value.get_mut());
+        old
+    }
+
+    /// What the contents showed when the last exclusive hold ended ([`Publish`]), read
+    /// without the lock. Free-threaded only: the GIL model does not keep it up to date.
+    #[inline(always)]
+    pub fn published(&self) -> &P {
+        &self.published
     }
 
     /// Exclusive access, for reading and changing the contents.
@@ -910,7 +977,7 @@ impl<T> ObjCell<T> {
     /// a compare and a store, fewer instructions than the call they would otherwise cost at
     /// every list, dict and attribute access (callgrind showed them left out of line).
     #[inline(always)]
-    pub fn lock(&self) -> CellMut<'_, T> {
+    pub fn lock(&self) -> CellMut<'_, T, P> {
         match self.try_lock() {
             Ok(g) => g,
             Err(Busy) => busy(),
@@ -920,13 +987,13 @@ impl<T> ObjCell<T> {
     /// Exclusive access; the same as [`ObjCell::lock`] (the name reads better where a
     /// `read()` of the same cell sits nearby).
     #[inline]
-    pub fn write(&self) -> CellMut<'_, T> {
+    pub fn write(&self) -> CellMut<'_, T, P> {
         self.lock()
     }
 
     /// Shared access, for reading only.
     #[inline(always)]
-    pub fn read(&self) -> CellRef<'_, T> {
+    pub fn read(&self) -> CellRef<'_, T, P> {
         match self.try_read() {
             Ok(g) => g,
             Err(Busy) => busy(),
@@ -936,7 +1003,7 @@ impl<T> ObjCell<T> {
     /// Exclusive access, or `Busy` if the contents are in use (GIL model). Free-threaded, this
     /// waits for the lock.
     #[inline(always)]
-    pub fn try_lock(&self) -> Result<CellMut<'_, T>, Busy> {
+    pub fn try_lock(&self) -> Result<CellMut<'_, T, P>, Busy> {
         match gil_model() {
             Some(gil) => self.try_lock_gil(gil),
             None => Ok(CellMut {
@@ -949,7 +1016,7 @@ impl<T> ObjCell<T> {
     /// `try_lock` in the GIL model, which `gil` proves: the borrow flag only, the model not
     /// tested again, and the guard's release a store.
     #[inline(always)]
-    pub fn try_lock_gil(&self, gil: GilModel) -> Result<CellMut<'_, T>, Busy> {
+    pub fn try_lock_gil(&self, gil: GilModel) -> Result<CellMut<'_, T, P>, Busy> {
         let GilModel(()) = gil;
         if self.borrow.load(Ordering::Relaxed) != 0 {
             return Err(Busy);
@@ -963,7 +1030,7 @@ impl<T> ObjCell<T> {
 
     /// Shared access, or `Busy` if the contents are held exclusively (GIL model).
     #[inline(always)]
-    pub fn try_read(&self) -> Result<CellRef<'_, T>, Busy> {
+    pub fn try_read(&self) -> Result<CellRef<'_, T, P>, Busy> {
         match gil_model() {
             Some(gil) => self.try_read_gil(gil),
             None => Ok(CellRef {
@@ -975,7 +1042,7 @@ impl<T> ObjCell<T> {
 
     /// `try_read` in the GIL model, which `gil` proves (as `try_lock_gil`).
     #[inline(always)]
-    pub fn try_read_gil(&self, gil: GilModel) -> Result<CellRef<'_, T>, Busy> {
+    pub fn try_read_gil(&self, gil: GilModel) -> Result<CellRef<'_, T, P>, Busy> {
         let GilModel(()) = gil;
         let p = self.borrow.as_ptr();
         // SAFETY: `p` points at this cell's live flag. GIL model: only the GIL holder touches
@@ -996,16 +1063,6 @@ impl<T> ObjCell<T> {
             locked: None,
         })
     }
-
-    /// The contents, when the cell is owned (no other access can exist).
-    pub fn into_inner(self) -> T {
-        self.value.into_inner()
-    }
-
-    /// The contents through a unique reference (no other access can exist).
-    pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
-    }
 }
 
 /// A conflicting access in the GIL model: the interpreter touched an object's contents while it
@@ -1022,7 +1079,7 @@ impl<T: Default> Default for ObjCell<T> {
     }
 }
 
-impl<T> Deref for CellMut<'_, T> {
+impl<T, P: Publish<T>> Deref for CellMut<'_, T, P> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
@@ -1032,7 +1089,7 @@ impl<T> Deref for CellMut<'_, T> {
     }
 }
 
-impl<T> DerefMut for CellMut<'_, T> {
+impl<T, P: Publish<T>> DerefMut for CellMut<'_, T, P> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`; `&mut self` makes the returned reference unique.
@@ -1040,10 +1097,14 @@ impl<T> DerefMut for CellMut<'_, T> {
     }
 }
 
-impl<T> Drop for CellMut<'_, T> {
+impl<T, P: Publish<T>> Drop for CellMut<'_, T, P> {
     #[inline]
     fn drop(&mut self) {
         if let Some(guard) = self.locked.take() {
+            // SAFETY: this guard still holds the cell exclusively (the write lock): no other
+            // reference to the contents exists, and this shared one ends before the unlock.
+            let value = unsafe { &*self.cell.value.get() };
+            self.cell.published.publish(value);
             // SAFETY: this guard took the exclusive lock in `try_lock` and releases it once.
             unsafe { self.cell.lock.unlock_exclusive(guard) };
         } else {
@@ -1052,7 +1113,7 @@ impl<T> Drop for CellMut<'_, T> {
     }
 }
 
-impl<T> Deref for CellRef<'_, T> {
+impl<T, P: Publish<T>> Deref for CellRef<'_, T, P> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
@@ -1062,7 +1123,7 @@ impl<T> Deref for CellRef<'_, T> {
     }
 }
 
-impl<T> Drop for CellRef<'_, T> {
+impl<T, P: Publish<T>> Drop for CellRef<'_, T, P> {
     #[inline]
     fn drop(&mut self) {
         if let Some(guard) = self.locked.take() {
@@ -1154,5 +1215,33 @@ impl<T> Global<T> {
 impl<T> Default for Global<T> {
     fn default() -> Global<T> {
         Global::new()
+    }
+}
+
+/// An atomic `&'static T`: a reference to something that lives for the whole process, which
+/// threads may replace and read without a lock (an instance table's published layout,
+/// `object/instdict.rs`: layouts are never freed). Stores release and loads acquire, so a
+/// reader sees the referent as it was made.
+pub struct AtomicStatic<T: 'static>(std::sync::atomic::AtomicPtr<T>);
+
+impl<T: Sync> AtomicStatic<T> {
+    pub fn new(r: &'static T) -> AtomicStatic<T> {
+        AtomicStatic(std::sync::atomic::AtomicPtr::new(
+            std::ptr::from_ref(r).cast_mut(),
+        ))
+    }
+
+    #[inline(always)]
+    pub fn load(&self) -> &'static T {
+        // SAFETY: every pointer stored here came from a `&'static T` (`new`, `store`), so it is
+        // valid and its referent is never freed; it is only ever read through (never written:
+        // the `cast_mut` is for `AtomicPtr`'s type only), and `T: Sync` lets any thread share it.
+        unsafe { &*self.0.load(Ordering::Acquire) }
+    }
+
+    #[inline(always)]
+    pub fn store(&self, r: &'static T) {
+        self.0
+            .store(std::ptr::from_ref(r).cast_mut(), Ordering::Release);
     }
 }

@@ -2128,6 +2128,34 @@ pub(crate) fn method_shadowed(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64
     has_name_unhinted(dict, name, hint, word)
 }
 
+/// `method_shadowed` for an instance's table in its cell, the table taken as `access` takes it.
+/// Free-threaded, the layout the table publishes (`object/instdict.rs: ShownLayout`) answers
+/// first, without the table's lock: the hint taken on that layout, or the layout's summary
+/// of its names; only a table in dict mode, or a name the summary cannot rule out, takes the
+/// lock. A table being changed meanwhile is answered as it was before that change (the
+/// change is published as its hold ends), as if this call had come just before it.
+#[inline(always)]
+pub(crate) fn method_shadowed_in<A: crate::heap::CellAccess>(
+    access: A,
+    cell: &crate::object::InstCell,
+    name: &Arc<str>,
+    hint: &AtomicU64,
+) -> bool {
+    if access.gil().is_none() && crate::heap::gil_model().is_none() {
+        let layout = cell.published().get();
+        let word = hint.load(Ordering::Relaxed);
+        // `DICT_MODE`'s number is never in a hint and its summary rules nothing out.
+        if hint_layout(word) == layout.id() {
+            return hint_pos(word) < layout.len();
+        }
+        if layout.surely_lacks(name) {
+            remember(hint, layout.id(), ABSENT);
+            return false;
+        }
+    }
+    method_shadowed(&access.lock(cell), name, hint)
+}
+
 /// `has_name` when the layout is not the one the hint was taken on (out of line).
 #[inline(never)]
 fn has_name_unhinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64, word: u64) -> bool {

@@ -469,7 +469,7 @@ impl Interp {
             return None;
         };
         if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-            || crate::interp::attr::method_shadowed(&access.lock(&inst.dict), name, &cache.word)
+            || crate::interp::attr::method_shadowed_in(access, &inst.dict, name, &cache.word)
         {
             return None;
         }
@@ -519,7 +519,7 @@ impl Interp {
             return Ok(None);
         };
         if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-            || crate::interp::attr::method_shadowed(&access.lock(&inst.dict), name, &cache.word)
+            || crate::interp::attr::method_shadowed_in(access, &inst.dict, name, &cache.word)
         {
             return Ok(None);
         }

@@ -462,6 +462,7 @@ fn make_class(
         dict: crate::heap::ObjCell::new(dict),
         builtin: false,
         cache: Default::default(),
+        shared_methods: Default::default(),
         flags: Default::default(),
         slot_cache: Default::default(),
         ctor: Default::default(),

@@ -172,7 +172,7 @@ pub fn instance_dropped(inst: &mut Instance) {
     }
     let revived = Ref::new(Instance {
         class: crate::heap::SwapRef::new(inst.class.get().clone()),
-        dict: ObjCell::new(std::mem::take(inst.dict.get_mut())),
+        dict: ObjCell::new_published(inst.dict.replace_owned(Default::default())),
         payload: std::mem::replace(&mut inst.payload, Payload::None),
         weak: crate::heap::weak::WeakAnchor::new(),
     });

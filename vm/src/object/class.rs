@@ -91,6 +91,10 @@ pub struct Class {
     pub immutable: std::sync::atomic::AtomicBool,
     /// Answers of `lookup`, valid while the class epoch they were taken in is current.
     pub cache: ObjCell<(u64, LookupCache)>,
+    /// Free-threaded: the immortal functions among the first [`SHARED_METHODS`] answers of
+    /// `cache`, each at its index there, readable without the cache's lock
+    /// ([`Class::with_hinted_in`]). Made at the first such answer.
+    pub shared_methods: std::sync::OnceLock<Box<[crate::heap::StampedRef; SHARED_METHODS]>>,
     /// `attr_flags` with the class epoch it was computed in: `epoch << 2 | bits`.
     pub flags: std::sync::atomic::AtomicU64,
     /// The special methods of a built-in type as values (`dict.__getitem__`), made on first
@@ -238,6 +242,10 @@ fn same_str(a: &str, b: &str) -> bool {
 /// misses, before it hashes the name (`Class::with_hinted_in`).
 const HINT_SCAN: usize = 8;
 
+/// How many of a class's lookup cache's first entries a method call can read without the
+/// cache's lock, free-threaded (`Class::shared_methods`).
+pub const SHARED_METHODS: usize = 16;
+
 /// A class's answers of `lookup`, in the order they were first asked for (so that an index
 /// into it stays valid until the cache is emptied: the hints of `lookup_hinted`).
 type LookupCache = indexmap::IndexMap<
@@ -245,6 +253,13 @@ type LookupCache = indexmap::IndexMap<
     Option<Value>,
     std::hash::BuildHasherDefault<rustc_hash::FxHasher>,
 >;
+
+/// A name's stamp in a class's lock-free method slots (`Class::share_method`): the address of
+/// its shared string.
+#[inline(always)]
+fn name_stamp(name: &Arc<str>) -> u64 {
+    Arc::as_ptr(name).cast::<u8>().addr() as u64
+}
 
 /// Bumped whenever any class's attributes change, invalidating every lookup cache. Read by
 /// [`class_epoch`].
@@ -368,6 +383,7 @@ impl Class {
             kind: TypeKind::Exception,
             builtin,
             cache: Default::default(),
+            shared_methods: Default::default(),
             flags: Default::default(),
             slot_cache: Default::default(),
             ctor: Default::default(),
@@ -392,6 +408,7 @@ impl Class {
             kind: TypeKind::Native,
             builtin: true,
             cache: ObjCell::new((0, LookupCache::default())),
+            shared_methods: Default::default(),
             flags: Default::default(),
             slot_cache: Default::default(),
             ctor: Default::default(),
@@ -415,6 +432,7 @@ impl Class {
             kind,
             builtin: true,
             cache: ObjCell::new((0, LookupCache::default())),
+            shared_methods: Default::default(),
             flags: Default::default(),
             slot_cache: Default::default(),
             ctor: Default::default(),
@@ -547,12 +565,28 @@ impl Class {
     ) -> R {
         use std::sync::atomic::Ordering::Relaxed;
         let epoch = class_epoch();
+        // Free-threaded method calls (`SCAN`) first read the answer at the hint without the
+        // cache's lock (a shared lock and its release were two atomic read-modify-writes a
+        // call): a slot filled from the cache while this epoch is current (`share_method`).
+        let shared = SCAN && access.gil().is_none() && crate::heap::gil_model().is_none();
+        if shared {
+            if let Some(slots) = self.shared_methods.get() {
+                if let Some(slot) = slots.get(hint.load(Relaxed) as usize) {
+                    if let Some(v) = slot.lend_if(epoch, name_stamp(name)) {
+                        return f(Some(&*v));
+                    }
+                }
+            }
+        }
         {
             let cache = access.read(&self.cache);
             if cache.0 == epoch {
                 let i = hint.load(Relaxed) as usize;
                 if let Some((k, v)) = cache.1.get_index(i) {
                     if Arc::ptr_eq(k, name) {
+                        if shared {
+                            self.share_method(i, epoch, name, v);
+                        }
                         return f(v.as_ref());
                     }
                 }
@@ -566,12 +600,18 @@ impl Class {
                     if let Some(i) = keys.position(|k| Arc::ptr_eq(k, name)) {
                         if let Some((_, v)) = cache.1.get_index(i) {
                             hint.store(i as u32, Relaxed);
+                            if shared {
+                                self.share_method(i, epoch, name, v);
+                            }
                             return f(v.as_ref());
                         }
                     }
                 }
-                if let Some((i, _, v)) = cache.1.get_full(&NameRef(name)) {
+                if let Some((i, k, v)) = cache.1.get_full(&NameRef(name)) {
                     hint.store(i as u32, Relaxed);
+                    if shared && Arc::ptr_eq(k, name) {
+                        self.share_method(i, epoch, name, v);
+                    }
                     return f(v.as_ref());
                 }
             }
@@ -579,6 +619,29 @@ impl Class {
         let (i, found) = self.lookup_and_remember(name.clone(), epoch);
         hint.store(i as u32, Relaxed);
         f(found.as_ref())
+    }
+
+    /// Free-threaded: copy the cache's answer `v` for `name` at index `i`, read under the
+    /// cache's lock in `epoch` (the cache's own), to the lock-free slot `i`, if it is an
+    /// immortal function (a function of a top-level class body: never freed, so a reader needs
+    /// no count) and the slot does not hold it already. The slot's stamps are the epoch and the
+    /// address of the cache's key for `name` (the caller's `name` itself, `Arc::ptr_eq`): that
+    /// key stays in the cache, so its address names no other string, for as long as the epoch
+    /// is current (`lookup_and_remember` never empties a cache of the current epoch), and a
+    /// slot of an older epoch matches nothing.
+    #[inline(never)]
+    fn share_method(&self, i: usize, epoch: u64, name: &Arc<str>, v: &Option<Value>) {
+        let Some(v @ Value::Function(func)) = v else {
+            return;
+        };
+        if i >= SHARED_METHODS || !Ref::is_immortal(func) {
+            return;
+        }
+        let slots = self.shared_methods.get_or_init(Default::default);
+        let stamp = name_stamp(name);
+        if slots[i].lend_if(epoch, stamp).is_none() {
+            slots[i].fill(epoch, stamp, v);
+        }
     }
 
     /// How calling this class makes an instance ([`Ctor`]), from the cache while the class
@@ -643,6 +706,12 @@ impl Class {
         let found = self.lookup_uncached(&name);
         let mut cache = self.cache.lock();
         if cache.0 != epoch {
+            // A lookup that read the epoch before another thread moved it on (free-threaded)
+            // leaves the newer cache alone: an entry stays for as long as its epoch is current
+            // (`share_method` relies on it). The answer is given, not remembered.
+            if cache.0 > epoch {
+                return (u32::MAX as usize, found);
+            }
             cache.1.clear();
             cache.0 = epoch;
         }
@@ -931,7 +1000,7 @@ pub enum Payload {
 pub struct Instance {
     /// `obj.__class__ = Other` may change it (`interp/attr.rs: set_instance_class`).
     pub class: crate::heap::SwapRef<Class>,
-    pub dict: ObjCell<crate::object::InstDict>,
+    pub dict: crate::object::InstCell,
     pub payload: Payload,
     /// Where weak references to the instance learn of its death (`heap/weak.rs`): one null
     /// pointer until the first `weakref.ref` to it.
@@ -976,7 +1045,7 @@ impl Instance {
         };
         Instance {
             class: crate::heap::SwapRef::new(class),
-            dict: ObjCell::new(dict),
+            dict: ObjCell::new_published(dict),
             payload,
             weak: crate::heap::weak::WeakAnchor::new(),
         }
@@ -1005,7 +1074,7 @@ impl Instance {
         let n = class.attr_hint.load(std::sync::atomic::Ordering::Relaxed);
         Instance {
             class: crate::heap::SwapRef::new(class),
-            dict: ObjCell::new(crate::object::InstDict::with_capacity(n)),
+            dict: ObjCell::new_published(crate::object::InstDict::with_capacity(n)),
             payload: Payload::None,
             weak: crate::heap::weak::WeakAnchor::new(),
         }
@@ -1031,7 +1100,7 @@ impl Instance {
     pub fn with_payload(class: Ref<Class>, payload: Payload) -> Instance {
         Instance {
             class: crate::heap::SwapRef::new(class),
-            dict: ObjCell::new(crate::object::InstDict::default()),
+            dict: ObjCell::new_published(crate::object::InstDict::default()),
             payload,
             weak: crate::heap::weak::WeakAnchor::new(),
         }

@@ -24,7 +24,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::heap::{Ref, Shared};
+use crate::heap::{AtomicStatic, ObjCell, Publish, Ref, Shared};
 use crate::object::{Dict, HashKey, KeyMap, NameRef};
 use crate::value::Value;
 
@@ -97,6 +97,31 @@ static DICT_MODE: Layout = Layout::empty(u32::MAX, u64::MAX);
 static NEXT_ID: AtomicU32 = AtomicU32::new(2);
 
 impl Layout {
+    /// The layout's number ([`InstDict::layout_id`]).
+    #[inline]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// How many names the layout has (0 for `DICT_MODE`, whose tables keep their own).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether `name` is surely not among the layout's names, by their summary (never for
+    /// `DICT_MODE`, whose summary is all ones).
+    #[inline]
+    pub fn surely_lacks(&self, name: &str) -> bool {
+        let bits = name_bits(name);
+        self.names & bits != bits
+    }
+
     const fn empty(id: u32, names: u64) -> Layout {
         Layout {
             id,
@@ -286,6 +311,35 @@ impl Clone for InstDict {
             own: self.own.clone(),
             view: None,
         }
+    }
+}
+
+/// An instance's attribute table in its cell, which shows its layout to readers that take no
+/// lock (`ShownLayout`).
+pub type InstCell = ObjCell<InstDict, ShownLayout>;
+
+/// What an instance's table publishes for readers that take no lock, free-threaded
+/// (`heap::Publish`): its layout, `DICT_MODE` once it keeps its own names. In a shared layout
+/// the table holds one value per name of the layout, so the layout alone says which names the
+/// instance has: a method call (`interp/attr.rs: method_shadowed_in`) sees that none hides the
+/// method without taking the table's lock (two atomic read-modify-writes per call).
+pub struct ShownLayout(AtomicStatic<Layout>);
+
+impl ShownLayout {
+    /// The layout the table had when its last exclusive hold ended.
+    #[inline(always)]
+    pub fn get(&self) -> &'static Layout {
+        self.0.load()
+    }
+}
+
+impl Publish<InstDict> for ShownLayout {
+    fn of(dict: &InstDict) -> ShownLayout {
+        ShownLayout(AtomicStatic::new(dict.layout))
+    }
+    #[inline(always)]
+    fn publish(&self, dict: &InstDict) {
+        self.0.store(dict.layout);
     }
 }
 
@@ -508,8 +562,7 @@ impl InstDict {
     /// instance attribute hides a method (`interp/attr.rs: has_name_unhinted`).
     #[inline]
     pub fn surely_lacks(&self, name: &str) -> bool {
-        let bits = name_bits(name);
-        self.layout.names & bits != bits
+        self.layout.surely_lacks(name)
     }
 
     #[inline]

@@ -208,8 +208,9 @@ fn new(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ))
         }
     };
-    let mut inst = Instance::new(st.decimal.clone());
-    let d = inst.dict.get_mut();
+    // The table filled before the instance is made (a cell that publishes its layout has no
+    // `get_mut`), as `Instance::new` would make it.
+    let mut d = crate::object::InstDict::default();
     for (name, v) in [&st.sign, &st.int, &st.exp, &st.special].into_iter().zip([
         sign.clone(),
         coeff.clone(),
@@ -218,7 +219,10 @@ fn new(_interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ]) {
         d.insert_slot(name.clone(), v);
     }
-    Ok(Value::Instance(Ref::new(inst)))
+    Ok(Value::Instance(Ref::new(Instance::with_dict(
+        st.decimal.clone(),
+        d,
+    ))))
 }
 
 /// decimal.mini's `Decimal.__new__`, for every construction `decimal_new` does not make.
@@ -251,8 +255,7 @@ fn decimal_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 Some(m) => Value::Int(m),
                 None => Value::from(crate::num::BigInt::from(n.unsigned_abs())),
             };
-            let mut inst = Instance::new(st.decimal.clone());
-            let d = inst.dict.get_mut();
+            let mut d = crate::object::InstDict::default();
             for (name, v) in [&st.sign, &st.int, &st.exp, &st.special].into_iter().zip([
                 Value::Int(i64::from(*n < 0)),
                 coeff,
@@ -261,7 +264,10 @@ fn decimal_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             ]) {
                 d.insert_slot(name.clone(), v);
             }
-            return Ok(Value::Instance(Ref::new(inst)));
+            return Ok(Value::Instance(Ref::new(Instance::with_dict(
+                st.decimal.clone(),
+                d,
+            ))));
         }
     }
     interp.call_kw(slow, args.pos, args.kw)
@@ -637,15 +643,16 @@ fn new_decimal(st: &State, like: &Value, sign: bool, coeff: u128, exp: i64) -> V
             }
         }
     }
-    let mut inst = Instance::new(st.decimal.clone());
-    let d = inst.dict.get_mut();
+    // The table filled before the instance is made (a cell that publishes its layout has no
+    // `get_mut`), as `Instance::new` would make it.
+    let mut d = crate::object::InstDict::default();
     for (name, v) in [&st.sign, &st.int, &st.exp, &st.special]
         .into_iter()
         .zip(values)
     {
         d.insert_slot(name.clone(), v);
     }
-    Value::Instance(Ref::new(inst))
+    Value::Instance(Ref::new(Instance::with_dict(st.decimal.clone(), d)))
 }
 
 /// Positional `args.pos[i]`, or keyword `name` (the caller has checked that no keyword repeats
