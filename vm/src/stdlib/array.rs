@@ -37,8 +37,15 @@ pub struct ArrayData {
 }
 
 impl ArrayData {
+    /// The items as values read out of the array: a NaN comes out as a new float each time
+    /// (`num::fresh_nan`), as CPython makes a new object per read (`a[0] in [a[0]]` is False).
     fn snapshot(&self) -> Vec<Value> {
-        self.items.read().clone()
+        let items = self.items.read();
+        if self.is_float() {
+            items.iter().map(read_out).collect()
+        } else {
+            items.clone()
+        }
     }
 
     fn len(&self) -> usize {
@@ -494,12 +501,7 @@ pub fn fast_getitem(obj: &Value, key: &Value) -> Option<PyResult<Value>> {
         return None;
     }
     let a = inst.native::<ArrayData>()?;
-    let items = a.items.read();
-    Some(
-        seq_index(*i, items.len())
-            .and_then(|j| items.get(j).cloned())
-            .ok_or_else(|| err!(IndexError, "array index out of range")),
-    )
+    Some(item_at(a, *i))
 }
 
 /// `a[i] = v` for an exact `array` and an int `i`; `Err(v)` hands the value back when the
@@ -543,11 +545,24 @@ fn array_getitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             _ => Err(err!(SystemError, "array slice is not a list")),
         };
     }
-    let i = int_key(key)?;
+    item_at(a, int_key(key)?)
+}
+
+/// `a[i]` for an int index, negative ones counting from the end.
+fn item_at(a: &ArrayData, i: i64) -> PyResult<Value> {
     let items = a.items.read();
     seq_index(i, items.len())
-        .and_then(|j| items.get(j).cloned())
+        .and_then(|j| items.get(j).map(read_out))
         .ok_or_else(|| err!(IndexError, "array index out of range"))
+}
+
+/// One stored item as a read gives it: a float NaN gets its own identity, as a new CPython
+/// float object would have (other values are returned as stored).
+fn read_out(v: &Value) -> Value {
+    match v {
+        Value::Float(f) => Value::Float(crate::num::new_float(*f)),
+        _ => v.clone(),
+    }
 }
 
 /// Replace the items by `f` applied to a list of them (slice assignment and deletion reuse the

@@ -685,9 +685,11 @@ fn unpack_one(code: u8, size: usize, le: [u8; 8]) -> Value {
     match code {
         b'c' => Value::bytes(vec![le[0]]),
         b'?' => Value::Bool(le[0] != 0),
-        b'e' => Value::Float(f16_value(raw as u16)),
-        b'f' => Value::Float(f64::from(f32::from_bits(raw as u32))),
-        b'd' => Value::Float(f64::from_bits(raw)),
+        // A NaN read is a new float each time (`num::fresh_nan`), as CPython's new object:
+        // two unpacks of the same bytes are not `is` each other, so `a in [b]` is False.
+        b'e' => Value::Float(crate::num::new_float(f16_value(raw as u16))),
+        b'f' => Value::Float(crate::num::new_float(f64::from(f32::from_bits(raw as u32)))),
+        b'd' => Value::Float(crate::num::new_float(f64::from_bits(raw))),
         _ if code.is_ascii_lowercase() => {
             // Sign-extend from the item's width.
             let shift = 64 - 8 * size as u32;
