@@ -336,14 +336,15 @@ impl StampedValue {
         let Some(words) = self.words.read(a, b) else {
             return false;
         };
-        // SAFETY: `read` saw equal even sequence numbers around its loads, so these are the words
-        // of one finished fill (`fill` took them from a valid `Value`), made with the stamps the
-        // caller read from its dicts now. The value is alive (see the type's comment): GIL model, the
-        // dict still holds it, its count keeping the object; free-threaded, it owns nothing or
-        // is immortal. `ManuallyDrop`: the slot owns no count, so the rebuilt value is only
-        // cloned (which counts the clone's reference), never dropped.
-        let held =
-            std::mem::ManuallyDrop::new(unsafe { std::mem::transmute::<Words, Value>(words) });
+        let held = std::mem::ManuallyDrop::new(
+            // SAFETY: `read` saw equal even sequence numbers around its loads, so these are the words
+            // of one finished fill (`fill` took them from a valid `Value`), made with the stamps the
+            // caller read from its dicts now. The value is alive (see the type's comment): GIL model, the
+            // dict still holds it, its count keeping the object; free-threaded, it owns nothing or
+            // is immortal. `ManuallyDrop`: the slot owns no count, so the rebuilt value is only
+            // cloned (which counts the clone's reference), never dropped.
+            unsafe { std::mem::transmute::<Words, Value>(words) },
+        );
         super::push_inline(stack, super::clone_value(&held));
         true
     }
