@@ -143,22 +143,28 @@ impl Interp {
                 return Ok(Value::Int(r));
             }
         }
-        if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
-            return num::arith(op, x, y).map_err(PyErr::from);
-        }
-        if let Some(r) = crate::builtins::complex::arith(op, a, b) {
-            return r;
-        }
-        if has_meta(a) || has_meta(b) {
-            // A class whose metaclass defines the operator (`C | D`) is asked before `type`'s
-            // own meaning (a union).
-            let (name, rname, _) = binop_dunder(op);
-            if let Some(r) = self.try_dunder_binary(a, b, name, rname, false)? {
+        // An instance with another or with a number (a user class's `__add__`, Decimal,
+        // Fraction) goes straight to the special methods below: the built-in number, complex,
+        // metaclass, bytes, str and container cases cannot take these operands (about 180 of
+        // the ~1,670 machine instructions of a Decimal operator, callgrind on decimal_pi).
+        if !instance_with_number(a, b) {
+            if let (Some(x), Some(y)) = (as_number(a), as_number(b)) {
+                return num::arith(op, x, y).map_err(PyErr::from);
+            }
+            if let Some(r) = crate::builtins::complex::arith(op, a, b) {
+                return r;
+            }
+            if has_meta(a) || has_meta(b) {
+                // A class whose metaclass defines the operator (`C | D`) is asked before
+                // `type`'s own meaning (a union).
+                let (name, rname, _) = binop_dunder(op);
+                if let Some(r) = self.try_dunder_binary(a, b, name, rname, false)? {
+                    return Ok(r);
+                }
+            }
+            if let Some(r) = self.binary_builtin(op, a, b)? {
                 return Ok(r);
             }
-        }
-        if let Some(r) = self.binary_builtin(op, a, b)? {
-            return Ok(r);
         }
         // (A complex number with anything but a built-in number: its class's methods, as an
         // instance's, so that a subclass on the right is asked first.)
@@ -1203,6 +1209,25 @@ fn scalar_eq(a: &Value, b: &Value) -> Option<bool> {
         (Value::Bool(x), Value::Bool(y)) => x == y,
         _ => return None,
     })
+}
+
+/// An instance with another instance, a built-in number or None, in either order: operands
+/// that only their special methods can combine ([`Interp::binary`]'s built-in cases all need
+/// a str, bytes, container, complex or class operand, or two numbers).
+#[inline]
+fn instance_with_number(a: &Value, b: &Value) -> bool {
+    let plain = |v: &Value| {
+        matches!(
+            v,
+            Value::Instance(_)
+                | Value::Int(_)
+                | Value::Bool(_)
+                | Value::Float(_)
+                | Value::BigInt(_)
+                | Value::None
+        )
+    };
+    (matches!(a, Value::Instance(_)) || matches!(b, Value::Instance(_))) && plain(a) && plain(b)
 }
 
 fn has_meta(v: &Value) -> bool {
