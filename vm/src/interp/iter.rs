@@ -384,6 +384,14 @@ impl Interp {
             IterState::Map { func, inners } => {
                 let (func, inners) = (func.clone(), inners.clone());
                 drop(st);
+                if let [it] = &inners[..] {
+                    // One iterable (the usual `map(f, xs)`): its item is the argument, with no
+                    // `Vec` made and freed per item.
+                    return match self.iter_next(it)? {
+                        Some(v) => self.call(&func, std::slice::from_ref(&v)).map(Some),
+                        None => Ok(None),
+                    };
+                }
                 let mut args = Vec::with_capacity(inners.len());
                 for it in inners.iter() {
                     match self.iter_next(it)? {
