@@ -103,7 +103,8 @@ struct RunOptions {
     gil: GilFlag,
 
     /// When the program ends, print per-thread statistics to stderr: instructions, time holding
-    /// and waiting for the GIL, time blocked in I/O, hand-offs (`--stats=json` for tools).
+    /// and waiting for the GIL, time blocked in I/O, hand-offs (`--stats=opcodes` adds how often
+    /// each opcode ran; `--stats=json` for tools, with the opcode counts).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "table")]
     stats: Option<StatsFormat>,
 
@@ -189,7 +190,11 @@ impl ErrorFormat {
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum StatsFormat {
+    /// The per-thread table.
     Table,
+    /// The table, then every opcode that ran with how often, most executed first.
+    Opcodes,
+    /// Everything as one JSON object (the opcode counts included).
     Json,
 }
 
@@ -734,6 +739,7 @@ fn run_program(
         children::add_to_report(&mut report, &children);
         match format {
             StatsFormat::Table => eprint!("{}", report.table()),
+            StatsFormat::Opcodes => eprint!("{}", report.opcodes_table()),
             StatsFormat::Json => eprint!("{}", report.json()),
         }
     }

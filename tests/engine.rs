@@ -188,6 +188,63 @@ fn stats_count_the_traced_instructions() {
         .any(|l| l.starts_with("total") && words(l).starts_with(&format!("total {total} "))));
 }
 
+/// `--stats=opcodes` counts, per opcode, exactly the instructions `--trace` prints with that
+/// name, and its counts add up to the thread table's total; `--stats=json` carries the same.
+#[test]
+fn opcode_counts_are_the_traced_opcodes() {
+    let file = program();
+    let (_, stderr) = run(&["--trace", "--stats=opcodes", &file]);
+    let mut traced_by_name: HashMap<String, u64> = HashMap::new();
+    for (_, text) in traced(&stderr) {
+        // text: "INDEX OPNAME ..." (a jump target's ">>" is not printed by --trace).
+        let name = text.split(' ').nth(1).unwrap_or("?").to_string();
+        *traced_by_name.entry(name).or_default() += 1;
+    }
+    let table = stderr
+        .split_once("\nopcode ")
+        .map(|(_, t)| t)
+        .expect("--stats=opcodes prints an opcode table");
+    let mut counted: HashMap<String, u64> = HashMap::new();
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let n: u64 = f[1].replace(',', "").parse().expect("a count");
+        counted.insert(f[0].to_string(), n);
+    }
+    assert!(counted.len() > 10, "too few opcodes counted:\n{table}");
+    assert_eq!(counted, traced_by_name);
+    let total: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("total"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .expect("--stats prints a total line");
+    assert_eq!(counted.values().sum::<u64>(), total);
+    // Most executed first.
+    let order: Vec<u64> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter_map(|n| n.replace(',', "").parse().ok())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] >= w[1]), "{table}");
+    // JSON: the same counts, by name.
+    let (_, json) = run(&["--stats=json", &file]);
+    let ops = json
+        .split_once("\"opcodes\": {")
+        .and_then(|(_, r)| r.split_once('}'))
+        .map(|(o, _)| o)
+        .expect("--stats=json has an opcodes object");
+    for (name, n) in &counted {
+        assert!(
+            ops.contains(&format!("\"{name}\": {n}")),
+            "{name} {n} not in {ops}"
+        );
+    }
+    // Plain --stats prints no opcode table.
+    let (_, plain) = run(&["--stats", &file]);
+    assert!(!plain.contains("\nopcode "), "{plain}");
+}
+
 /// `docs/OPCODES.md` is `minivm dis --opcodes`: the table in the docs is the one the code
 /// declares (regenerate with `minivm dis --opcodes > docs/OPCODES.md`).
 #[test]

@@ -1,5 +1,7 @@
 //! What the VM measures about its own threads: instructions run, time holding / waiting for the
-//! GIL, time blocked in I/O, and hand-offs. Printed by `--stats` (a table, or JSON for tools).
+//! GIL, time blocked in I/O, and hand-offs. Printed by `--stats` (a table, or JSON for tools);
+//! `--stats=opcodes` adds how often each opcode ran, as CPython's `--enable-pystats` builds count
+//! executions per instruction.
 //!
 //! Clocks are read only when the GIL changes hands or a blocking call starts or ends, never per
 //! instruction; instructions are counted on the dispatch loop's slow path, which only runs when
@@ -9,6 +11,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::gil::GilMode;
+use minivm_compiler::bytecode::OPCODES;
 
 /// What a thread is doing, for the time accounting: every moment of its life is in exactly one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +28,11 @@ pub enum Activity {
 #[derive(Clone, Debug)]
 pub struct ThreadStats {
     pub name: String,
-    pub instructions: u64,
+    /// Instructions run, per opcode: `ops[i]` counts the opcode in row `i` of `OPCODES`
+    /// ([`Op::index`](minivm_compiler::bytecode::Op::index), below 256, so the dispatch loop's
+    /// count needs no bounds check). [`ThreadStats::instructions`] is their sum: counting by
+    /// opcode costs the loop no more than one total did.
+    pub ops: [u64; 256],
     pub holding: Duration,
     pub waiting: Duration,
     pub blocked_io: Duration,
@@ -47,7 +54,7 @@ impl ThreadStats {
     pub fn new(name: &str) -> ThreadStats {
         ThreadStats {
             name: name.to_string(),
-            instructions: 0,
+            ops: [0; 256],
             holding: Duration::ZERO,
             waiting: Duration::ZERO,
             blocked_io: Duration::ZERO,
@@ -136,6 +143,11 @@ impl ThreadStats {
         self.activity = None;
     }
 
+    /// Instructions run (all opcodes).
+    pub fn instructions(&self) -> u64 {
+        self.ops.iter().sum()
+    }
+
     /// The thread's lifetime so far.
     pub fn lifetime(&self) -> Duration {
         self.ended.unwrap_or_else(Instant::now) - self.started
@@ -178,14 +190,69 @@ impl Report {
     fn total(&self) -> ThreadStats {
         let mut t = ThreadStats::new("total");
         for s in &self.threads {
-            t.instructions += s.instructions;
             t.holding += s.holding;
             t.waiting += s.waiting;
             t.blocked_io += s.blocked_io;
             t.acquisitions += s.acquisitions;
             t.forced_switches += s.forced_switches;
+            for (sum, n) in t.ops.iter_mut().zip(s.ops.iter()) {
+                *sum += n;
+            }
         }
         t
+    }
+
+    /// `--stats=opcodes`: the table, then every opcode that ran (all threads together), most
+    /// executed first, with its share of all instructions and a running total.
+    pub fn opcodes_table(&self) -> String {
+        let mut out = self.table();
+        let total = self.total();
+        let mut rows: Vec<(usize, u64)> = total
+            .ops
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| (i, n))
+            .collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let counted: u64 = rows.iter().map(|r| r.1).sum();
+        let hot = rows
+            .iter()
+            .filter(|r| OPCODES.get(r.0).is_some_and(|o| o.hot))
+            .count();
+        let _ = writeln!(
+            out,
+            "opcodes: {} distinct ran, {} executions ({hot} opcodes have their own arm in the dispatch loop, {} run in cold_op)",
+            rows.len(),
+            group(counted),
+            rows.len() - hot
+        );
+        let width = rows
+            .iter()
+            .filter_map(|r| OPCODES.get(r.0))
+            .map(|o| o.name.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>13}  {:>6}  {:>6}",
+            "opcode", "executed", "share", "cumul."
+        );
+        let mut running = 0u64;
+        for (i, n) in rows {
+            running += n;
+            let name = OPCODES.get(i).map_or("?", |o| o.name);
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>13}  {:>5.1}%  {:>5.1}%",
+                name,
+                group(n),
+                100.0 * n as f64 / counted.max(1) as f64,
+                100.0 * running as f64 / counted.max(1) as f64
+            );
+        }
+        out
     }
 
     /// The terminal table.
@@ -230,7 +297,7 @@ impl Report {
                 out,
                 "{:<width$}  {:>13}  {:>9.3} s  {:>9.3} s  {:>9.3} s  {:>8}  {:>7}",
                 s.name,
-                group(s.instructions),
+                group(s.instructions()),
                 secs(s.holding),
                 secs(s.waiting),
                 secs(s.blocked_io),
@@ -283,7 +350,7 @@ impl Report {
                 "{{\"name\": {}, \"instructions\": {}, \"holding\": {}, \"waiting\": {}, \"blocked_io\": {}, \
                  \"lifetime\": {}, \"acquisitions\": {}, \"forced_switches\": {}}}",
                 json_str(&s.name),
-                s.instructions,
+                s.instructions(),
                 secs(s.holding),
                 secs(s.waiting),
                 secs(s.blocked_io),
@@ -292,10 +359,20 @@ impl Report {
                 s.forced_switches
             );
         }
+        out.push_str("], \"opcodes\": {");
+        let mut first = true;
+        for (i, &n) in self.total().ops.iter().enumerate() {
+            if let (true, Some(o)) = (n > 0, OPCODES.get(i)) {
+                let sep = if first { "" } else { ", " };
+                let _ = write!(out, "{sep}{}: {n}", json_str(o.name));
+                first = false;
+            }
+        }
+        out.push('}');
         let g = &self.gc.generations;
         let _ = writeln!(
             out,
-            "], \"gc\": {{\"collections\": [{}, {}, {}], \"collected\": [{}, {}, {}], \"time\": {}}}}}",
+            ", \"gc\": {{\"collections\": [{}, {}, {}], \"collected\": [{}, {}, {}], \"time\": {}}}}}",
             g[0].collections,
             g[1].collections,
             g[2].collections,

@@ -32,8 +32,9 @@ impl Interp {
     pub(crate) fn trace_instruction(&mut self, frame: &Frame, op: Op) {
         // A `__repr__` written in Python runs bytecode: that is the tracer's work, not the
         // program's, so it is neither traced nor counted (`--stats` and `--trace` agree).
-        let (tracing, counted) = (self.tracing, self.stats.instructions);
-        self.tracing = false;
+        // Its counts go to a scratch table, dropped after.
+        let counted = std::mem::replace(&mut self.stats.ops, [0; 256]);
+        let tracing = std::mem::replace(&mut self.tracing, false);
         let mut stack = String::new();
         for (i, v) in frame.stack.iter().enumerate() {
             if i > 0 {
@@ -43,7 +44,7 @@ impl Interp {
             let short: String = r.chars().take(40).collect();
             stack.push_str(&short);
         }
-        (self.tracing, self.stats.instructions) = (tracing, counted);
+        (self.tracing, self.stats.ops) = (tracing, counted);
         let _ = self.vm.stdout.lock().flush();
         eprintln!(
             "[{}] {}:{:<4} {:>4} {:<28} stack=[{}]",

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{Segment, ThreadLine, Timeline, STATES};
 use crate::stats::{Report, ThreadStats};
+use minivm_compiler::bytecode::OPCODES;
 
 /// The environment variable naming the directory children write their reports to.
 pub const ENV: &str = "MINIVM_MP_REPORT";
@@ -60,7 +61,7 @@ pub fn render(report: &Report, timeline: Option<&Timeline>, origin: Instant) -> 
         let _ = writeln!(
             out,
             "stats {} {:.9} {:.9} {:.9} {} {} {:.9} {:.9} {}",
-            t.instructions,
+            t.instructions(),
             t.holding.as_secs_f64(),
             t.waiting.as_secs_f64(),
             t.blocked_io.as_secs_f64(),
@@ -70,6 +71,16 @@ pub fn render(report: &Report, timeline: Option<&Timeline>, origin: Instant) -> 
             end,
             t.name
         );
+        // `--stats=opcodes`: the thread's executions per opcode, by name.
+        if t.instructions() > 0 {
+            out.push_str("ops");
+            for (i, &n) in t.ops.iter().enumerate() {
+                if let (true, Some(o)) = (n > 0, OPCODES.get(i)) {
+                    let _ = write!(out, " {}={n}", o.name);
+                }
+            }
+            out.push('\n');
+        }
     }
     for line in timeline.map_or(&[][..], |tl| &tl.threads) {
         let _ = writeln!(out, "line {} {}", line.tid, line.name);
@@ -137,7 +148,8 @@ pub fn parse(text: &str, origin: Instant, parent_unix: f64, index: u64) -> Optio
             "stats" => {
                 let mut w = rest.splitn(9, ' ');
                 let mut t = ThreadStats::new("");
-                t.instructions = int(w.next())?;
+                // (The total: the `ops` line that follows has the counts by opcode.)
+                let _instructions = int(w.next())?;
                 t.holding = secs(w.next())?;
                 t.waiting = secs(w.next())?;
                 t.blocked_io = secs(w.next())?;
@@ -147,6 +159,14 @@ pub fn parse(text: &str, origin: Instant, parent_unix: f64, index: u64) -> Optio
                 t.ended = Some(at(secs(w.next())?));
                 t.name = format!("{process}: {}", w.next().unwrap_or("?"));
                 child.stats.push(t);
+            }
+            "ops" => {
+                let t = child.stats.last_mut()?;
+                for word in rest.split(' ') {
+                    let (name, n) = word.split_once('=')?;
+                    let row = OPCODES.iter().position(|o| o.name == name)?;
+                    *t.ops.get_mut(row)? += n.parse::<u64>().ok()?;
+                }
             }
             "line" => {
                 let (tid, name) = rest.split_once(' ')?;

@@ -9,7 +9,9 @@ use minivm_vm::timeline::children::*;
 fn a_report_round_trips_onto_the_parent_clock() {
     let origin = Instant::now();
     let mut t = ThreadStats::new("MainThread");
-    t.instructions = 42;
+    // 42 instructions: 40 of the first opcode, 2 of the third.
+    t.ops[0] = 40;
+    t.ops[2] = 2;
     t.holding = Duration::from_millis(5);
     t.ended = Some(t.started + Duration::from_millis(9));
     let report = Report {
@@ -24,7 +26,8 @@ fn a_report_round_trips_onto_the_parent_clock() {
     let text = render(&report, None, origin);
     let child = parse(&text, origin, unix_secs(origin), 0).expect("parses");
     assert_eq!(child.stats.len(), 1);
-    assert_eq!(child.stats[0].instructions, 42);
+    assert_eq!(child.stats[0].instructions(), 42);
+    assert_eq!((child.stats[0].ops[0], child.stats[0].ops[2]), (40, 2));
     assert!(child.stats[0].name.ends_with(": MainThread"));
     assert!(parse("garbage", origin, 0.0, 0).is_none());
 }
