@@ -156,6 +156,7 @@ fn trace_shows_the_listed_instructions() {
         "LOAD_ATTR_LOCAL_STORE",
         "ATTR_JUMP_IF_FALSE",
         "ATTR_JUMP_IF_TRUE",
+        "CALL_LOADED_LOCAL",
     ] {
         assert!(
             trace.iter().any(|(_, t)| t.contains(superinstruction)),

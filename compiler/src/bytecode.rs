@@ -394,6 +394,10 @@ opcodes! {
     /// locals[x].g]` (`self.m(a)`): one dispatch fewer per method call with arguments.
     LoadMethodLocal(x: local16, g: name) = "LOAD_METHOD_LOCAL", hot, raw(g.0), "{x}.{g}",
         fall(2);
+    /// `LoadLocal(x); CallLoaded(1)`: `[.., m, obj] -> [.., m(obj, locals[x])]` (or with NULL,
+    /// as `CallLoaded`) (`self.m(a)`, `l.append(x)`, `math.floor(x)`): one dispatch fewer per
+    /// method call of one argument that is a local.
+    CallLoadedLocal(x: local16) = "CALL_LOADED_LOCAL", hot, raw(), "{x}", fall(-1);
     /// `LoadLocal(x); LoadAttr(g); StoreLocal(d)`: `locals[d] = locals[x].g` (`p = self.y`),
     /// stack unchanged.
     LoadAttrLocalStore(x: local16, g: name16, d: local16) = "LOAD_ATTR_LOCAL_STORE", hot, raw(),

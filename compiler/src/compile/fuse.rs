@@ -373,6 +373,8 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         [Op::LoadLocal(a), Op::Call(1), ..] => (Op::CallLocal(reg(a.0)?), 2),
         // `self.m(a)`: the receiver's method found and the receiver pushed in one dispatch.
         [Op::LoadLocal(a), Op::LoadMethod(g), ..] => (Op::LoadMethodLocal(reg(a.0)?, g), 2),
+        // `o.m(x)`: the one argument pushed and the loaded method called in one dispatch.
+        [Op::LoadLocal(a), Op::CallLoaded(1), ..] => (Op::CallLoadedLocal(reg(a.0)?), 2),
         // `self.m()`: the receiver pushed and the method called in one dispatch.
         [Op::LoadLocal(a), Op::CallMethod(g, 0), ..] => (Op::CallMethodLocal(reg(a.0)?, g), 2),
         // `t + self.x`, `t += o.m(i)`: the second local goes with the attribute or method, not

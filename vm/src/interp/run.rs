@@ -1731,21 +1731,30 @@ impl Interp {
                             }
                         }
                     }
-                    Op::Call(..) | Op::CallLocal(..) | Op::CallLoaded(..) => {
+                    Op::Call(..)
+                    | Op::CallLocal(..)
+                    | Op::CallLoaded(..)
+                    | Op::CallLoadedLocal(..) => {
                         sync!();
-                        // `CALL_LOCAL` pushes its argument, then runs as `CALL 1`.
-                        let n = match *op {
-                            Op::CallLocal(x) => {
+                        // `CALL_LOCAL` pushes its argument, then runs as `CALL 1`;
+                        // `CALL_LOADED_LOCAL` pushes its argument, then runs as `CALL_LOADED 1`.
+                        let (loaded, n) = match *op {
+                            Op::Call(n) => (false, n),
+                            Op::CallLoaded(n) => (true, n),
+                            Op::CallLocal(x) | Op::CallLoadedLocal(x) => {
                                 let v = tri!(self.local(f, code, x.into())).clone();
                                 f.stack.push(v);
-                                1
+                                (matches!(*op, Op::CallLoadedLocal(_)), 1)
                             }
-                            Op::Call(n) => n,
+                            _ => continue,
+                        };
+                        let n = match loaded {
+                            false => n,
                             // What `LOAD_METHOD` left: NULL below the callable goes and the
                             // call is `CALL n`'s; a method below its receiver is called with
                             // the receiver as its first argument, `CALL n + 1`'s, but for the
                             // built-in methods answered here.
-                            Op::CallLoaded(n) => {
+                            true => {
                                 let opos = tri!(self.callee_pos(f, n, 1));
                                 match f.stack.get(opos) {
                                     Some(Value::Undefined) => {
@@ -1765,7 +1774,6 @@ impl Interp {
                                     _ => n + 1,
                                 }
                             }
-                            _ => continue,
                         };
                         let fpos = tri!(self.callee_pos(f, n, 0));
                         if let Some(callee) = self.plain_call(f, fpos, n) {

@@ -287,9 +287,14 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
             method_label(interp, st, obj, name)
         }
         // What `LOAD_METHOD` left: NULL and the callable, or a method and its receiver.
-        Op::CallLoaded(n) | Op::CallLoadedKw(n) => {
-            let extra = usize::from(matches!(op, Op::CallLoadedKw(..)));
-            let (below, f) = (at(n as usize + extra + 1)?, at(n as usize + extra)?);
+        Op::CallLoaded(..) | Op::CallLoadedKw(..) | Op::CallLoadedLocal(..) => {
+            // `CALL_LOADED_LOCAL`'s one argument is still in its slot: it pushes it as it runs.
+            let (on_stack, extra) = match op {
+                Op::CallLoaded(n) => (n as usize, 0),
+                Op::CallLoadedKw(n) => (n as usize, 1),
+                _ => (0, 0),
+            };
+            let (below, f) = (at(on_stack + extra + 1)?, at(on_stack + extra)?);
             match below {
                 // A hot built-in method (`call.rs: HOT_METHODS`), named by a small int.
                 Value::Int(k) => {
@@ -297,7 +302,12 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
                     Some(format!("<method '{name}' of '{}' objects>", type_name(f)).into())
                 }
                 Value::Undefined => {
-                    let first = (n > 0 && extra == 0).then(|| at(n as usize - 1)).flatten();
+                    let first = match op {
+                        Op::CallLoadedLocal(x) => frame.locals.get(x.index()),
+                        _ => (on_stack > 0 && extra == 0)
+                            .then(|| at(on_stack - 1))
+                            .flatten(),
+                    };
                     callable_label(interp, st, f, first)
                 }
                 m => callable_label(interp, st, m, Some(f)),
