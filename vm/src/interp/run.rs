@@ -1390,9 +1390,12 @@ impl Interp {
                         let cache = &code.cache[ip - 1];
                         if !matches!(*op, Op::LoadAttr(_)) {
                             let name = &code.names[n.0 as usize];
-                            let m = match hot_method(&obj, name) {
-                                Some(k) => Some(Value::Int(k)),
-                                None => self.method_to_bind(&obj, name, cache),
+                            let m = match (hot_method(&obj, name), &obj) {
+                                (Some(k), _) => Some(Value::Int(k)),
+                                // A module's function (`math.floor(x)`) or what a class holds
+                                // is never bound to it: NULL, without the call that says so.
+                                (None, Value::Module(_) | Value::Class(_)) => None,
+                                (None, _) => self.method_to_bind(&obj, name, cache),
                             };
                             if let Some(m) = m {
                                 f.stack.push(m);
