@@ -296,3 +296,64 @@ fn listing_columns_line_up() {
         "{names:?}"
     );
 }
+
+/// What `LOAD_METHOD` leaves below a receiver shows in `--trace` as what it stands for (the
+/// hot built-in method a small int names, NULL, the function to bind), and the program's own
+/// ints below a list as ints: the stack `--trace` prints is the one the instructions see.
+#[test]
+fn trace_names_loaded_method_slots() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/engine/loaded_slots.mini")
+        .to_string_lossy()
+        .into_owned();
+    let (stdout, stderr) = run(&["--trace", &file]);
+    assert_eq!(stdout, "5 [5]\n12\n2\n5\n");
+    let stack_of = |instr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("[MainThread] main:") && l.contains(instr))
+            .filter_map(|l| l.split_once(" stack=[").map(|(_, s)| s.to_string()))
+            .collect()
+    };
+    let expect = [
+        // items.append(x): the method named, the receiver above it.
+        (
+            "CALL_LOADED_LOCAL (x)",
+            "<method 'append' of 'list' objects>, []]",
+        ),
+        // print(x, items): the program's 5 below a list stays 5.
+        (
+            "CALL 2 (2 positional)",
+            "<built-in function print>, 5, [5]]",
+        ),
+        // t + items.pop(0): t's 7, the method, the list, the argument 0.
+        (
+            "CALL_LOADED 1 (1 positional)",
+            "<built-in function print>, 7, <method 'pop' of 'list' objects>, [5], 0]",
+        ),
+        // math.floor(2.5): NULL below the module's function.
+        (
+            "CALL_LOADED 1 (1 positional)",
+            "<built-in function print>, NULL, <built-in function floor>, 2.5]",
+        ),
+    ];
+    for (instr, stack) in expect {
+        let seen = stack_of(instr);
+        assert!(
+            seen.iter().any(|s| s == stack),
+            "{instr}: no stack [{stack} among {seen:?}"
+        );
+    }
+    // b.put(x): the function to bind, then its receiver.
+    assert!(
+        stack_of("CALL_LOADED_LOCAL (x)")
+            .iter()
+            .any(|s| s.contains(", <function Box.put at ")
+                && s.contains(", <__main__.Box object at ")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("<NULL>"),
+        "a NULL slot printed as a value:\n{stderr}"
+    );
+}

@@ -275,11 +275,10 @@ opcodes! {
     /// `[.., f, args_tuple, kwargs_dict] -> [.., f(*args, **kwargs)]`
     CallEx(kwargs: kwflag) = "CALL_FUNCTION_EX", cold, raw(kwargs), "{kwargs}",
         fall(if kwargs { -2 } else { -1 });
-    /// `[.., obj, a1 .. an] -> [.., obj.g(a1, .., an)]` without building a bound method. The
-    /// compiler emits it for `obj.g()` only (n = 0), where looking `g` up after the (no)
-    /// arguments is CPython's order; a call with arguments is `LoadMethod; ..; CallLoaded`.
-    CallMethod(g: name, n: count16) = "CALL_METHOD", hot, raw(n), "{g}, {n} positional",
-        fall(-i64::from(n));
+    /// `[.., obj] -> [.., obj.g()]` without building a bound method: a call of no arguments,
+    /// where looking `g` up at the call is CPython's order (nothing runs between); a call with
+    /// arguments is `LoadMethod; ..; CallLoaded`.
+    CallMethod(g: name) = "CALL_METHOD", hot, raw(g.0), "{g}()", fall(0);
     /// `[.., obj] -> [.., m, obj]` when `obj.g` is a function its lookup would bind to `obj` (a
     /// Python function of an instance's class, a method written in Rust of its class or of a
     /// built-in type: no bound method made; for the built-in methods `CallLoaded` answers in
@@ -386,7 +385,7 @@ opcodes! {
     /// `LoadLocal(x); Call(1)`: `[.., f] -> [.., f(locals[x])]` (`check(left)`, `len(s)`): one
     /// dispatch fewer per such call.
     CallLocal(x: local16) = "CALL_LOCAL", hot, raw(), "{x}", fall(0);
-    /// `LoadLocal(x); CallMethod(g, 0)`: `[..] -> [.., locals[x].g()]` (`self.output()`, 87%
+    /// `LoadLocal(x); CallMethod(g)`: `[..] -> [.., locals[x].g()]` (`self.output()`, 87%
     /// of deltablue's method calls): one dispatch fewer per call.
     CallMethodLocal(x: local16, g: name) = "CALL_METHOD_LOCAL", hot, raw(g.0), "{x}.{g}()",
         fall(1);

@@ -597,7 +597,7 @@ impl<'a> Compiler<'a> {
             // `obj.m()`: nothing runs between the look-up and the call, so the one instruction
             // doing both keeps CPython's order.
             if args.is_empty() && keywords.is_empty() {
-                self.emit(Op::CallMethod(n, 0));
+                self.emit(Op::CallMethod(n));
                 self.restore_line(old);
                 return Ok(());
             }

@@ -376,7 +376,7 @@ fn fused(ops: &[Op], short_jumps: bool) -> Option<(Op, usize)> {
         // `o.m(x)`: the one argument pushed and the loaded method called in one dispatch.
         [Op::LoadLocal(a), Op::CallLoaded(1), ..] => (Op::CallLoadedLocal(reg(a.0)?), 2),
         // `self.m()`: the receiver pushed and the method called in one dispatch.
-        [Op::LoadLocal(a), Op::CallMethod(g, 0), ..] => (Op::CallMethodLocal(reg(a.0)?, g), 2),
+        [Op::LoadLocal(a), Op::CallMethod(g), ..] => (Op::CallMethodLocal(reg(a.0)?, g), 2),
         // `t + self.x`, `t += o.m(i)`: the second local goes with the attribute or method, not
         // into a pair.
         [Op::LoadLocal(_), Op::LoadLocal(_), Op::LoadAttr(_) | Op::StoreAttr(_) | Op::LoadMethod(_), ..] => {

@@ -26,7 +26,7 @@ use crate::bytecode::*;
 use crate::symtable::{ScopeId, ScopeKind, SymScope, SymbolTable};
 use crate::{LineIndex, SyntaxError};
 
-pub use stack::verify_stack;
+pub use stack::{loaded_method_slots, verify_stack};
 use unwind::FBlock;
 pub(crate) use warn::clear as warn_clear;
 pub use warn::{take_warnings, CompileWarning};

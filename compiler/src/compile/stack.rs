@@ -94,3 +94,46 @@ pub fn verify_stack(code: &[Op]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Where the stack holds what `LoadMethod` left below its receiver (a method, or NULL), at
+/// instruction `at`: the stack depth every path reaches `at` with, and the positions (from
+/// the bottom of the frame's operand stack) of those slots still waiting for their
+/// `CallLoaded`. `--trace` uses it to tell these slots from the program's values; `None` when
+/// no path reaches `at`.
+pub fn loaded_method_slots(code: &[Op], at: usize) -> Option<(u32, Vec<u32>)> {
+    let mut seen = vec![false; code.len()];
+    let mut work: Vec<(usize, i64, Vec<u32>)> = vec![(0, 0, Vec::new())];
+    while let Some((pc, d, mut slots)) = work.pop() {
+        match seen.get_mut(pc) {
+            Some(s) if !*s => *s = true,
+            _ => continue,
+        }
+        if pc == at {
+            return Some((u32::try_from(d).ok()?, slots));
+        }
+        let op = code.get(pc)?;
+        match op {
+            // `[.., obj] -> [.., m, obj]`: `m` takes the receiver's place.
+            Op::LoadMethod(_) => slots.push(u32::try_from(d - 1).ok()?),
+            Op::LoadMethodLocal(..) => slots.push(u32::try_from(d).ok()?),
+            _ => {}
+        }
+        let (fall, jump) = op.stack_effect();
+        // A slot is taken by the call that consumes it (the stack falls to it and the call's
+        // result lands there), and by nothing else: the arguments above it run in between.
+        let live = |nd: i64| -> Vec<u32> {
+            slots
+                .iter()
+                .copied()
+                .filter(|&p| i64::from(p) < nd - 1)
+                .collect()
+        };
+        if let (Some(e), Some(target)) = (jump, op.jump()) {
+            work.push((target as usize, d + e, live(d + e)));
+        }
+        if let Some(e) = fall {
+            work.push((pc + 1, d + e, live(d + e)));
+        }
+    }
+    None
+}

@@ -2437,6 +2437,15 @@ pub(crate) fn hot_method(obj: &Value, name: &str) -> Option<i64> {
     }
 }
 
+/// What the small int `k` that `LOAD_METHOD` left below `recv` stands for, as CPython writes
+/// the method (`<method 'append' of 'list' objects>`): the profiler's name for the callee
+/// and `--trace`'s for the stack slot.
+pub(crate) fn hot_method_label(k: i64, recv: &Value) -> Option<String> {
+    let name = HOT_METHODS.get(usize::try_from(k).ok()?)?;
+    let class = crate::object::type_name(recv);
+    Some(format!("<method '{name}' of '{class}' objects>"))
+}
+
 /// `method_to_bind` for an instance, the cells taken as `access` takes them: the function its
 /// class has for `name` (cloned), unless `__getattribute__` or an instance attribute comes
 /// first or it is not a function that binds.

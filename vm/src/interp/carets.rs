@@ -135,7 +135,7 @@ pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr, fresh: bool) -> b
     let Some(op) = frame.code.ops.get(frame.ip.wrapping_sub(1)) else {
         return false;
     };
-    let (Op::CallMethod(g, _)
+    let (Op::CallMethod(g)
     | Op::LoadMethod(g)
     | Op::LoadMethodLocal(_, g)
     | Op::CallMethodLocal(_, g)) = *op

@@ -1834,7 +1834,7 @@ impl Interp {
                     Op::CallMethod(..) | Op::CallMethodLocal(..) => {
                         sync!();
                         // `CALL_METHOD_LOCAL` pushes its receiver, then runs as `CALL_METHOD`.
-                        let (name, n) = match *op {
+                        let name = match *op {
                             Op::CallMethodLocal(x, name) => {
                                 // An instance's method of one parameter: its frame takes the
                                 // receiver straight from the slot (`try_push_method_local`).
@@ -1850,12 +1850,13 @@ impl Interp {
                                 }
                                 let v = tri!(self.local(f, code, x.into())).clone();
                                 f.stack.push(v);
-                                (name, 0)
+                                name
                             }
-                            Op::CallMethod(name, n) => (name, n),
+                            Op::CallMethod(name) => name,
                             _ => continue,
                         };
-                        let opos = tri!(self.callee_pos(f, n.into(), 0));
+                        // The receiver on top: no arguments.
+                        let opos = tri!(self.callee_pos(f, 0, 0));
                         let name = &code.names[name.0 as usize];
                         let cache = &code.cache[ip - 1];
                         // Only an instance's method can be a frame pushed here: a list's or
@@ -1873,27 +1874,9 @@ impl Interp {
                                 continue;
                             }
                         }
-                        // `l.append(v)` on a list (CPython's `CALL_NO_KW_LIST_APPEND`; the
-                        // built-in list's methods cannot be replaced): the item moved in.
-                        if u32::from(n) == 1
-                            && matches!(f.stack.get(opos), Some(Value::List(_)))
-                            && &**name == "append"
-                        {
-                            let v = pop!();
-                            if let Some(Value::List(l)) = f.stack.pop() {
-                                l.items.lock().push(v);
-                            }
-                            f.stack.push(Value::None);
-                            continue;
-                        }
-                        // `d.get(k)`, `s.add(k)` on a built-in dict or set with a key that runs
-                        // no Python code, `l.pop([i])` on a built-in list
-                        // (`builtins::container_method_fast`; other receivers do not pay for
-                        // the call).
-                        if matches!(
-                            f.stack.get(opos),
-                            Some(Value::Dict(_) | Value::Set(_) | Value::List(_))
-                        ) {
+                        // `l.pop()` on a built-in list (`builtins::container_method_fast`; its
+                        // others, `d.get(k)`, `s.add(k)`, take arguments: `CALL_LOADED`'s).
+                        if matches!(f.stack.get(opos), Some(Value::List(_))) {
                             if let Some(r) = f
                                 .stack
                                 .get(opos..)

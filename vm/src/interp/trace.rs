@@ -3,10 +3,12 @@
 //! (`cProfile`, `stdlib/lsprof.rs`) come from the same observed loop.
 
 use minivm_compiler::bytecode::Op;
+use minivm_compiler::compile::loaded_method_slots;
 
+use crate::interp::call::hot_method_label;
 use crate::interp::frame::Frame;
 use crate::interp::Interp;
-use crate::PyResult;
+use crate::{PyResult, Value};
 
 /// `--trace` names instructions as `minivm dis` lists them, constants spelled by `repr`.
 const SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelling {
@@ -35,12 +37,36 @@ impl Interp {
         // Its counts go to a scratch table, dropped after.
         let counted = std::mem::replace(&mut self.stats.ops, [0; 256]);
         let tracing = std::mem::replace(&mut self.tracing, false);
+        // What `LOAD_METHOD` left below a receiver is no value of the program: NULL, or a hot
+        // built-in method named by a small int (`call.rs: HOT_METHODS`), shown as the method
+        // it stands for. Where such slots are is known from the code (the instruction's stack
+        // depth); looked for only when the stack holds something that could be one.
+        let marks = match frame
+            .stack
+            .iter()
+            .any(|v| matches!(v, Value::Int(_) | Value::Undefined))
+        {
+            true => loaded_method_slots(&frame.code.ops, frame.ip)
+                .filter(|(depth, _)| *depth as usize == frame.stack.len())
+                .map(|(_, slots)| slots)
+                .unwrap_or_default(),
+            false => Vec::new(),
+        };
         let mut stack = String::new();
         for (i, v) in frame.stack.iter().enumerate() {
             if i > 0 {
                 stack.push_str(", ");
             }
-            let r = self.repr(v).unwrap_or_else(|_| "?".into());
+            let loaded = marks.contains(&(i as u32));
+            let r = match v {
+                Value::Undefined if loaded => "NULL".to_string(),
+                Value::Int(k) if loaded => frame
+                    .stack
+                    .get(i + 1)
+                    .and_then(|recv| hot_method_label(*k, recv))
+                    .unwrap_or_else(|| "?".into()),
+                _ => self.repr(v).unwrap_or_else(|_| "?".into()),
+            };
             let short: String = r.chars().take(40).collect();
             stack.push_str(&short);
         }

@@ -281,8 +281,8 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
         Op::CallLocal(x) => callable_label(interp, st, at(0)?, frame.locals.get(x.index())),
         Op::CallKw(n) => callable_label(interp, st, at(n as usize + 1)?, None),
         Op::CallEx(kw) => callable_label(interp, st, at(1 + usize::from(kw))?, None),
-        Op::CallMethod(g, n) => {
-            let obj = at(n as usize)?;
+        Op::CallMethod(g) => {
+            let obj = at(0)?;
             let name = frame.code.names.get(g.0 as usize)?;
             method_label(interp, st, obj, name)
         }
@@ -297,10 +297,7 @@ fn native_callee(interp: &Interp, st: &mut Active, frame: &Frame, op: Op) -> Opt
             let (below, f) = (at(on_stack + extra + 1)?, at(on_stack + extra)?);
             match below {
                 // A hot built-in method (`call.rs: HOT_METHODS`), named by a small int.
-                Value::Int(k) => {
-                    let name = crate::interp::call::HOT_METHODS.get(*k as usize)?;
-                    Some(format!("<method '{name}' of '{}' objects>", type_name(f)).into())
-                }
+                Value::Int(k) => crate::interp::call::hot_method_label(*k, f).map(Into::into),
                 Value::Undefined => {
                     let first = match op {
                         Op::CallLoadedLocal(x) => frame.locals.get(x.index()),
