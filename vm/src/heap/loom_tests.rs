@@ -10,6 +10,10 @@
 //!   freed.
 //! * And the reason for the GIL: the same plain counts *without* it lose updates, which loom
 //!   finds (a test that expects that failure).
+//! * The seqlock of the cached-answer slots (`stamped.rs`), and what an object cell publishes
+//!   to readers that take no lock (`Publish`: an instance table's layout, read by method
+//!   calls). `MINIVM_LOOM_BREAK` leaves out one step of either protocol (`heap::broken`), so
+//!   that the models can be seen to fail.
 
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::AtomicUsize;
@@ -516,5 +520,94 @@ fn stamped_value_gil_model_readers_beside_a_rebinding() {
         assert_eq!(Ref::count(native_ref(&g)), 1);
         drop(slot);
         assert_eq!(Ref::count(native_ref(&f)), 1);
+    });
+}
+
+// ---- What a cell publishes (`Publish`; an instance table's layout, `ShownLayout`) ----
+
+/// Free-threaded: two threads each add an attribute to one instance table (`InstCell`, the
+/// real cell and table, its lock loom's: `heap::loom_lock`), whose layout method calls read
+/// without the lock (`interp/attr.rs: method_shadowed_in`; that the layout read is whole is the
+/// next model's). Once both holds have ended, the published layout is the table's own: each hold publishes
+/// before its unlock, so the lock orders the two publishes as it orders the changes. With
+/// `MINIVM_LOOM_BREAK=late-publish` (a hold publishes after its unlock) loom finds the order
+/// where the first writer's publish lands after the second's, leaving the table's earlier
+/// layout shown for good: a method call would then miss an attribute that hides the method.
+#[test]
+fn a_cell_publishes_what_its_last_hold_left_free_threaded() {
+    use crate::object::InstCell;
+    bounded().check(|| {
+        set_model(Model::FreeThreaded);
+        let cell = Arc::new(Shared::new(InstCell::new_published(Default::default())));
+        let writers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let cell = cell.clone();
+                thread::spawn(move || {
+                    let name: std::sync::Arc<str> = crate::object::intern_name(name);
+                    drop(cell.lock().insert(name, Value::Int(1)));
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let table = cell.lock();
+        assert_eq!(table.len(), 2);
+        assert_eq!(
+            cell.published().get().id(),
+            table.layout_id(),
+            "the shown layout is not the table's once every hold has ended"
+        );
+        drop(table);
+        set_model(Model::Gil);
+    });
+}
+
+/// What an instance table publishes is a reference to a layout another thread may have just
+/// made (`AtomicStatic`, a store with release ordering and a load with acquire): a reader that
+/// loads it sees the referent as it was made. Here the referent's word is written by the
+/// publishing thread just before the store and read by the reader through loom's cell, which
+/// reports a read not ordered after the write. With `MINIVM_LOOM_BREAK=publish-order` (both
+/// relaxed) loom reports that race.
+#[test]
+fn a_published_referent_is_seen_whole() {
+    struct Node {
+        word: UnsafeCell<usize>,
+    }
+    // SAFETY (test): the word is written once, by the thread that made the node, before the
+    // node is published; every other access is a read after the load that found it, which is
+    // what loom checks.
+    unsafe impl Sync for Node {}
+
+    loom::model(|| {
+        let first: &'static Node = Box::leak(Box::new(Node {
+            word: UnsafeCell::new(1),
+        }));
+        let shown = Arc::new(Shared::new(AtomicStatic::new(first)));
+        let writer = {
+            let shown = shown.clone();
+            thread::spawn(move || {
+                let node: &'static Node = Box::leak(Box::new(Node {
+                    word: UnsafeCell::new(0),
+                }));
+                // SAFETY (test): the node is not published yet: no other access exists.
+                node.word.with_mut(|w| unsafe { *w = 2 });
+                shown.store(node);
+                node
+            })
+        };
+        let seen = shown.load();
+        // SAFETY (test): a read of a published node (see `Node`'s `Sync`).
+        let word = seen.word.with(|w| unsafe { *w });
+        assert!(word == 1 || word == 2, "a node read half made: {word}");
+        let second = writer.join().unwrap();
+        drop(shown);
+        for node in [first, second] {
+            // SAFETY (test): both nodes came from `Box::leak` above, and nothing refers to them
+            // any more (the publishing word is dropped, the threads have ended): each is
+            // freed once, so that its loom cell does not outlive the model's run.
+            drop(unsafe { Box::from_raw(std::ptr::from_ref(node).cast_mut()) });
+        }
     });
 }

@@ -120,10 +120,89 @@ use loom::sync::atomic::AtomicUsize;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
+#[cfg(not(loom))]
 use parking_lot::lock_api::RawRwLock as RawRwLockApi;
 
+/// An object cell's free-threaded lock: parking_lot's reader-writer lock.
+#[cfg(not(loom))]
+type CellLock = parking_lot::RawRwLock;
+#[cfg(not(loom))]
 type ExclusiveGuard = <parking_lot::RawRwLock as RawRwLockApi>::ExclusiveGuard;
+#[cfg(not(loom))]
 type SharedGuard = <parking_lot::RawRwLock as RawRwLockApi>::SharedGuard;
+#[cfg(not(loom))]
+const fn new_cell_lock() -> CellLock {
+    <parking_lot::RawRwLock as RawRwLockApi>::INIT
+}
+
+/// Under `--cfg loom`: a lock built on loom's atomics, which loom can switch threads inside (a
+/// parking_lot lock would block the one OS thread loom runs its threads on), so that the
+/// models run real cells (`loom_tests.rs`: what a cell publishes, `Publish`).
+#[cfg(loom)]
+use loom_lock::{CellLock, Held as ExclusiveGuard, Held as SharedGuard};
+#[cfg(loom)]
+fn new_cell_lock() -> CellLock {
+    CellLock::new()
+}
+
+#[cfg(loom)]
+mod loom_lock {
+    use loom::sync::atomic::AtomicIsize;
+    use std::sync::atomic::Ordering;
+
+    /// 0 free, n > 0 held by n readers, -1 held exclusively. Waiters yield to loom's other
+    /// threads (a spin loop loom can model).
+    pub(super) struct CellLock(AtomicIsize);
+
+    /// Proof of a hold, given back to the unlock.
+    pub(super) struct Held;
+
+    impl CellLock {
+        pub(super) fn new() -> CellLock {
+            CellLock(AtomicIsize::new(0))
+        }
+
+        pub(super) fn lock_exclusive(&self) -> Held {
+            while self
+                .0
+                .compare_exchange(0, -1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                loom::thread::yield_now();
+            }
+            Held
+        }
+
+        pub(super) fn lock_shared(&self) -> Held {
+            loop {
+                let n = self.0.load(Ordering::Relaxed);
+                if n >= 0
+                    && self
+                        .0
+                        .compare_exchange(n, n + 1, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    return Held;
+                }
+                loom::thread::yield_now();
+            }
+        }
+
+        /// # Safety
+        /// `held` came from this lock's `lock_exclusive` (as parking_lot's contract).
+        pub(super) unsafe fn unlock_exclusive(&self, held: Held) {
+            let Held = held;
+            self.0.store(0, Ordering::Release);
+        }
+
+        /// # Safety
+        /// `held` came from this lock's `lock_shared` (as parking_lot's contract).
+        pub(super) unsafe fn unlock_shared(&self, held: Held) {
+            let Held = held;
+            self.0.fetch_sub(1, Ordering::Release);
+        }
+    }
+}
 
 /// Which memory model the process runs (see the module comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -876,7 +955,7 @@ pub struct ObjCell<T, P = ()> {
     /// GIL model: 0 free, n > 0 shared by n readers, -1 held exclusively.
     borrow: AtomicIsize,
     /// Free-threaded model: the object's lock.
-    lock: parking_lot::RawRwLock,
+    lock: CellLock,
     /// What the contents showed when the last exclusive hold ended (free-threaded).
     published: P,
     value: UnsafeCell<T>,
@@ -949,7 +1028,7 @@ impl<T, P: Publish<T>> ObjCell<T, P> {
     pub fn new_published(value: T) -> ObjCell<T, P> {
         ObjCell {
             borrow: AtomicIsize::new(0),
-            lock: parking_lot::RawRwLock::INIT,
+            lock: new_cell_lock(),
             published: P::of(&value),
             value: UnsafeCell::new(value),
         }
@@ -1104,9 +1183,22 @@ impl<T, P: Publish<T>> Drop for CellMut<'_, T, P> {
             // SAFETY: this guard still holds the cell exclusively (the write lock): no other
             // reference to the contents exists, and this shared one ends before the unlock.
             let value = unsafe { &*self.cell.value.get() };
-            self.cell.published.publish(value);
+            // Published before the unlock, so that the next holder's publish comes after this
+            // one (the lock orders them) and the words end up showing the last hold's contents.
+            // (`late-publish`: a loom model, `loom_tests.rs`, shown to fail when it is after.)
+            if !broken("late-publish") {
+                self.cell.published.publish(value);
+            }
             // SAFETY: this guard took the exclusive lock in `try_lock` and releases it once.
             unsafe { self.cell.lock.unlock_exclusive(guard) };
+            if broken("late-publish") {
+                // SAFETY: loom models only (`broken` is a constant false otherwise), where loom
+                // runs every thread on one OS thread, one step at a time: the read cannot tear.
+                // It races with the next holder's changes, which is the broken protocol's
+                // fault the models are to find.
+                let value = unsafe { &*self.cell.value.get() };
+                self.cell.published.publish(value);
+            }
         } else {
             self.cell.borrow.store(0, Ordering::Relaxed);
         }
@@ -1222,26 +1314,60 @@ impl<T> Default for Global<T> {
 /// threads may replace and read without a lock (an instance table's published layout,
 /// `object/instdict.rs`: layouts are never freed). Stores release and loads acquire, so a
 /// reader sees the referent as it was made.
-pub struct AtomicStatic<T: 'static>(std::sync::atomic::AtomicPtr<T>);
+/// (Loom's atomic pointer under `--cfg loom`, so that the models of `loom_tests.rs` check these
+/// orderings.)
+pub struct AtomicStatic<T: 'static>(StaticPtr<T>);
+
+#[cfg(not(loom))]
+type StaticPtr<T> = std::sync::atomic::AtomicPtr<T>;
+#[cfg(loom)]
+type StaticPtr<T> = loom::sync::atomic::AtomicPtr<T>;
 
 impl<T: Sync> AtomicStatic<T> {
     pub fn new(r: &'static T) -> AtomicStatic<T> {
-        AtomicStatic(std::sync::atomic::AtomicPtr::new(
-            std::ptr::from_ref(r).cast_mut(),
-        ))
+        AtomicStatic(StaticPtr::new(std::ptr::from_ref(r).cast_mut()))
     }
 
     #[inline(always)]
     pub fn load(&self) -> &'static T {
+        // `publish-order` (loom models only): relaxed, which the models show to be wrong.
+        let order = if broken("publish-order") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Acquire
+        };
         // SAFETY: every pointer stored here came from a `&'static T` (`new`, `store`), so it is
         // valid and its referent is never freed; it is only ever read through (never written:
         // the `cast_mut` is for `AtomicPtr`'s type only), and `T: Sync` lets any thread share it.
-        unsafe { &*self.0.load(Ordering::Acquire) }
+        unsafe { &*self.0.load(order) }
     }
 
     #[inline(always)]
     pub fn store(&self, r: &'static T) {
-        self.0
-            .store(std::ptr::from_ref(r).cast_mut(), Ordering::Release);
+        let order = if broken("publish-order") {
+            Ordering::Relaxed
+        } else {
+            Ordering::Release
+        };
+        self.0.store(std::ptr::from_ref(r).cast_mut(), order);
     }
+}
+
+/// Loom models only: whether `MINIVM_LOOM_BREAK` names `step` of a protocol, which is then left
+/// out, so that the models can be seen to fail when the protocol is broken (`scripts/loom.sh`).
+/// The steps: the seqlock of `stamped.rs`'s slots (`recheck`: a reader does not compare the
+/// sequence numbers; `read-fence`: a reader leaves out its acquire fence; `write-fence`: a
+/// fill leaves out its release fence); what a cell publishes ([`Publish`]: `late-publish`, an
+/// exclusive hold publishes after its unlock; `publish-order`, [`AtomicStatic`] stores and
+/// loads relaxed, without release and acquire).
+#[cfg(loom)]
+fn broken(step: &str) -> bool {
+    std::env::var("MINIVM_LOOM_BREAK").is_ok_and(|v| v == step)
+}
+
+/// Outside loom nothing is ever left out.
+#[cfg(not(loom))]
+#[inline(always)]
+fn broken(_: &str) -> bool {
+    false
 }

@@ -33,7 +33,7 @@ use loom::sync::atomic::{fence, AtomicPtr, AtomicU64};
 use std::sync::atomic::{fence, AtomicPtr, AtomicU64};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::{free_threaded, HeapBox, Ref};
+use super::{broken, free_threaded, HeapBox, Ref};
 use crate::value::Value;
 
 /// A remembered reference and the two stamps it is valid for (see the module comment).
@@ -406,20 +406,4 @@ impl StampedValue {
             self.words.store(a, b, words);
         }
     }
-}
-
-/// Loom models only: whether `MINIVM_LOOM_BREAK` names `step` of the slots' protocol ([`SeqSlot`])
-/// (`recheck`: a reader does not compare the sequence numbers; `read-fence`: a reader leaves out
-/// its acquire fence; `write-fence`: a fill leaves out its release fence), which is then left
-/// out, so that the models can be seen to fail when the protocol is broken (`scripts/loom.sh`).
-#[cfg(loom)]
-fn broken(step: &str) -> bool {
-    std::env::var("MINIVM_LOOM_BREAK").is_ok_and(|v| v == step)
-}
-
-/// Outside loom nothing is ever left out.
-#[cfg(not(loom))]
-#[inline(always)]
-fn broken(_: &str) -> bool {
-    false
 }

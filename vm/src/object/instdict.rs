@@ -435,6 +435,12 @@ impl InstDict {
         self.layout.id
     }
 
+    /// The table's layout (`DICT_MODE` once it keeps its own names).
+    #[inline]
+    pub fn layout(&self) -> &'static Layout {
+        self.layout
+    }
+
     /// Whether the names are a shared layout's (not dict mode).
     #[inline]
     pub fn has_layout(&self) -> bool {

@@ -26,7 +26,7 @@ pub use collections::{
     List, SetObj, Tuple,
 };
 pub use func::{BoundMethod, CellObj, Defaults, Function, NativeFn, NativeFunction, NativeKind};
-pub use instdict::{AttrKey, InstCell, InstDict, ShownLayout};
+pub use instdict::{AttrKey, InstCell, InstDict, Layout, ShownLayout};
 pub use iter::{
     BigRange, GenKind, GenNames, GenStatus, Generator, IterObj, IterState, Range, RangeIter, Slice,
 };
