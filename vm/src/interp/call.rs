@@ -2457,7 +2457,7 @@ fn instance_method_in<A: CellAccess>(
     cache: &InlineCache,
 ) -> Option<Value> {
     if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0
-        || crate::interp::attr::method_shadowed(&access.lock(&inst.dict), name, &cache.word)
+        || crate::interp::attr::method_shadowed_in(access, &inst.dict, name, &cache.word)
     {
         return None;
     }
