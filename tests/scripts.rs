@@ -16,7 +16,8 @@
 //!   that print timings; `PENDING_EXAMPLES` need later issues).
 //!
 //! Programs are run from their own directory with the bare file name as argument, so tracebacks say
-//! `File "x.mini"`; any remaining absolute path is replaced by the file name as well.
+//! `File "x.mini"`; any remaining absolute path is replaced by the file name as well, and so is the
+//! path of a file beside the program (a module it imports).
 //!
 //! Directives: lines `# minivm-test: DIRECTIVE` in the leading comment block of a program, one per line:
 //!
@@ -778,6 +779,14 @@ fn normalize_paths(s: &str, path: &Path) -> String {
         if !full.is_empty() && full != name {
             out = out.replace(&full, &name);
         }
+    }
+    // A module beside the program (a helper it imports) is named by its file name too.
+    if let Some(dir) = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        out = out.replace(&format!("{}/", dir.to_string_lossy()), "");
     }
     out
 }

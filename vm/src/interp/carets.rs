@@ -158,8 +158,12 @@ pub(crate) fn method_lookup_failed(frame: &Frame, err: &PyErr, fresh: bool) -> b
     if !err.is(ExcKind::AttributeError) {
         return false;
     }
+    // (A partially initialized module's message goes on: "... (most likely due to a circular
+    // import)".)
+    let tail = format!("attribute '{name}'");
     matches!(data.args.first(), Some(crate::value::Value::Str(m))
-        if m.as_str().ends_with(&format!("attribute '{name}'")))
+        if m.as_str().ends_with(&tail)
+            || m.as_str().contains(&format!("{tail} (most likely due to a circular import)")))
 }
 
 /// The local `name` read by the instruction at `span` that found it unbound: its first

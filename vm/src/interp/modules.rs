@@ -1426,6 +1426,16 @@ impl Interp {
                 m.name
             ));
         }
+        // While the module's code still runs (CPython: its spec is `_initializing`), the name
+        // is most likely missing because of a circular import, which CPython's message says.
+        if IMPORTS.lock().owner(&m.name).is_some() {
+            return Err(err!(
+                AttributeError,
+                "partially initialized module '{}' has no attribute '{name}' (most likely due \
+                 to a circular import)",
+                m.name
+            ));
+        }
         Err(err!(
             AttributeError,
             "module '{}' has no attribute '{name}'",
@@ -1465,17 +1475,40 @@ impl Interp {
                  module '{full}')",
                 m.name
             )
-        } else if IMPORTS.lock().owner(&m.name).is_some() {
-            // The module's code is still running (CPython's spec is `_initializing`): most
-            // often a circular import, which CPython's message names.
+        } else if let Some(Value::Str(file)) = m.dict.get_str("__file__") {
+            // CPython ends the message with the module's file, and sets the error's `path`.
+            let e = if IMPORTS.lock().owner(&m.name).is_some() {
+                // The module's code is still running (CPython's spec is `_initializing`):
+                // most often a circular import, which CPython's message names.
+                err!(
+                    ImportError,
+                    "cannot import name '{name}' from partially initialized module '{}' (most \
+                     likely due to a circular import) ({})",
+                    m.name,
+                    file.as_str()
+                )
+            } else {
+                err!(
+                    ImportError,
+                    "cannot import name '{name}' from '{}' ({})",
+                    m.name,
+                    file.as_str()
+                )
+            };
+            let e = with_module_name(e, &m.name);
+            e.exc
+                .dict
+                .lock()
+                .insert(std::sync::Arc::from("path"), Value::Str(file));
+            return Err(e);
+        } else {
+            // A module without a file (written in Rust, or made by a program): CPython says
+            // so, and does not tell a partially initialized one apart.
             err!(
                 ImportError,
-                "cannot import name '{name}' from partially initialized module '{}' (most \
-                 likely due to a circular import)",
+                "cannot import name '{name}' from '{}' (unknown location)",
                 m.name
             )
-        } else {
-            err!(ImportError, "cannot import name '{name}' from '{}'", m.name)
         };
         Err(with_module_name(e, &m.name))
     }
