@@ -45,6 +45,15 @@ to that returned by repr() in Python 2."#,
    '0b1010101010101010101010'"#,
     ),
     (
+        "breakpoint",
+        r#"breakpoint(*args, **kws)
+
+Call sys.breakpointhook(*args, **kws).  sys.breakpointhook() must accept
+whatever arguments are passed.
+
+By default, this drops you into the pdb debugger."#,
+    ),
+    (
         "callable",
         r#"Return whether the object is callable (i.e., some kind of function).
 

@@ -36,6 +36,7 @@ pub const FUNCTIONS: Methods = &[
     ("hash", hash),
     ("id", id),
     ("callable", callable),
+    ("breakpoint", breakpoint),
     ("getattr", getattr),
     ("setattr", setattr),
     ("delattr", delattr),
@@ -75,6 +76,14 @@ fn sep_arg<'a>(v: Option<&'a Value>, what: &str, default: &'a str) -> PyResult<&
             type_name(other)
         ),
     }
+}
+
+/// `breakpoint(*args, **kws)`: calls the program's current `sys.breakpointhook` with the
+/// arguments and returns what it returns (`RuntimeError: lost sys.breakpointhook` if it was
+/// deleted), as CPython's. The default hook is `sys.__breakpointhook__` (`stdlib/sys.rs`).
+fn breakpoint(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let hook = crate::stdlib::sys::current_stream(interp, "breakpointhook")?;
+    interp.call_kw(&hook, args.pos, args.kw)
 }
 
 /// `print(*objects, sep=' ', end='\n', file=None, flush=False)`: `file` (by default the

@@ -47,6 +47,7 @@ const FUNCS: Methods = &[
     ("__getattr__", sys_getattr),
     ("excepthook", excepthook),
     ("displayhook", displayhook),
+    ("breakpointhook", breakpointhook),
     (
         "set_asyncgen_hooks",
         crate::interp::finalize::sys_set_asyncgen_hooks,
@@ -109,7 +110,7 @@ pub fn module() -> Ref<Module> {
     ];
     let m = make_module("sys", FUNCS, consts);
     // One function under both names, so `sys.excepthook = sys.__excepthook__` restores it.
-    for name in ["excepthook", "displayhook"] {
+    for name in ["excepthook", "displayhook", "breakpointhook"] {
         if let Some(hook) = m.dict.get_str(name) {
             m.dict.set_str(&format!("__{name}__"), hook);
         }
@@ -189,6 +190,54 @@ fn displayhook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     interp.display_value(value)?;
     Ok(Value::None)
+}
+
+/// `sys.breakpointhook(*args, **kws)`, what `breakpoint()` calls unless a program replaces it,
+/// as CPython's: `$PYTHONBREAKPOINT` (read at every call, from `os.environ`) names the function
+/// to call with the arguments, `module.function` or a built-in's name; `0` skips the
+/// breakpoint (None); a module that does not import or a name it lacks is a `RuntimeWarning`
+/// and None. Unset or empty it is `pdb.set_trace`, CPython's debugger, which minivm does not
+/// provide: a `NotImplementedError` saying how to skip or replace the breakpoint, rather than
+/// CPython's warning for an unimportable hook (the program would go on where CPython stops in
+/// the debugger). So is any other hook in a standard module minivm lacks.
+fn breakpointhook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let setting = crate::stdlib::os::environ_var(interp, "PYTHONBREAKPOINT")?;
+    let target = match setting.as_deref() {
+        None | Some("") => "pdb.set_trace",
+        Some("0") => return Ok(Value::None),
+        Some(name) => name,
+    };
+    let (module, attr) = target.rsplit_once('.').unwrap_or(("builtins", target));
+    let found = interp
+        .import_module(module)
+        .and_then(|m| interp.getattr(&m, attr));
+    match found {
+        Ok(hook) => interp.call_kw(&hook, args.pos, args.kw),
+        Err(e)
+            if e.is(ExcKind::ModuleNotFoundError)
+                && crate::stdlib::cpython_names::is_cpython_module(module) =>
+        {
+            raise!(
+                NotImplementedError,
+                "breakpoint() would call {target}, but minivm does not provide the standard \
+                 module '{module}' (set PYTHONBREAKPOINT=0 to skip breakpoints, or \
+                 PYTHONBREAKPOINT=module.function to call that function instead)"
+            )
+        }
+        Err(e) if e.is(ExcKind::ImportError) || e.is(ExcKind::AttributeError) => {
+            let warnings = interp.import_module("warnings")?;
+            let warn = interp.getattr(&warnings, "warn")?;
+            let category = interp
+                .vm
+                .builtins
+                .get_str("RuntimeWarning")
+                .unwrap_or(Value::None);
+            let message = format!("Ignoring unimportable $PYTHONBREAKPOINT: \"{target}\"");
+            interp.call(&warn, &[Value::string(message), category])?;
+            Ok(Value::None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `sys.warnoptions`: `PYTHONWARNINGS`'s entries then the `-W` options, as the command line
@@ -291,7 +340,8 @@ fn sys_getattr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(v)
 }
 
-/// The program's current `sys.stdout` (or `sys.stderr`): what `print` writes to. `sys` is
+/// The program's current `sys.stdout` (or `sys.stderr`): what `print` writes to; or another
+/// attribute a built-in reads at each call (`breakpoint`'s `sys.breakpointhook`). `sys` is
 /// imported (once per VM) if the program has not done it.
 pub fn current_stream(interp: &mut Interp, name: &str) -> PyResult<Value> {
     let sys = match interp.vm.find_module("sys") {
