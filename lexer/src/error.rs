@@ -42,11 +42,17 @@ impl SyntaxErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorEnd {
     Span,
+    /// As `Span`, with `text` without its newline: CPython's tokenizer had already read a token
+    /// on a later line (the lookahead after the error's last token).
+    SpanPassed,
     Point,
     /// A tokenizer error over a range (`0777`'s leading zeros): the span's end, `text` without
     /// the newline.
     TokenizerSpan,
     Zero,
+    /// As `Zero`, with `text` without its newline: CPython's tokenizer had already read past the
+    /// error's line (the token after a dictionary key, on a later line).
+    ZeroPassed,
     MinusOne,
     /// An error found at the end of the file (a missing block): `end_offset` -1, and no caret
     /// when a program file is shown, since CPython's file reader has passed the last line and

@@ -534,9 +534,13 @@ impl Parser<'_> {
         let mut keywords: Vec<Keyword> = Vec::new();
         let open = self.prev_span();
         while !self.at(&Token::RPar) {
+            // The value of the argument read (without its `*`, `**` or `name=`): where
+            // CPython's "Perhaps you forgot a comma?" range starts.
+            let last_value: Span;
             if self.at(&Token::Star) {
                 let start = self.bump();
                 let value = self.test()?;
+                last_value = value.span;
                 let span = start.to(value.outer);
                 if keywords.iter().any(|k| k.name.is_none()) {
                     // CPython points at the `*` alone.
@@ -563,6 +567,7 @@ impl Parser<'_> {
             } else if self.at(&Token::DoubleStar) {
                 let start = self.bump();
                 let value = self.test()?;
+                last_value = value.span;
                 let span = start.to(value.outer);
                 keywords.push(Keyword {
                     name: None,
@@ -573,6 +578,7 @@ impl Parser<'_> {
                 let s = self.bump();
                 self.bump();
                 let value = self.test()?;
+                last_value = value.span;
                 let span = s.to(value.outer);
                 keywords.push(Keyword {
                     name: Some(crate::ast::Ident {
@@ -606,10 +612,16 @@ impl Parser<'_> {
                     break;
                 }
                 if self.at(&Token::Equal) {
-                    return Err(SyntaxError::syntax(
-                        "expression cannot contain assignment, perhaps you meant \"==\"?",
-                        e.outer.to(self.span()),
-                    ));
+                    // `f(True=1)`: CPython names the keyword, from it to the `=`.
+                    let msg = match e.kind {
+                        ExprKind::Const(Const::None | Const::Bool(_)) if e.span == e.outer => {
+                            format!("cannot assign to {}", super::targets::describe(&e))
+                        }
+                        _ => "expression cannot contain assignment, perhaps you meant \"==\"?"
+                            .to_string(),
+                    };
+                    // (From the expression itself: `f((a)=1)` starts at `a`.)
+                    return Err(SyntaxError::syntax(msg, e.span.to(self.span())));
                 }
                 if let Some(k) = keywords.last() {
                     let msg = if k.name.is_some() {
@@ -619,11 +631,12 @@ impl Parser<'_> {
                     };
                     return Err(SyntaxError::syntax(msg, e.span));
                 }
+                last_value = e.span;
                 args.push(e);
             }
             if !self.eat(&Token::Comma) {
                 if self.starts_expr() {
-                    return Err(self.forgot_comma(args.last().map(|a| a.span)));
+                    return Err(self.forgot_comma(Some(last_value)));
                 }
                 break;
             }
@@ -672,6 +685,9 @@ impl Parser<'_> {
             None
         } else {
             let e = self.namedexpr()?;
+            if self.at(&Token::Equal) {
+                return Err(self.mistyped_equal(&e));
+            }
             if !self.at(&Token::Colon) {
                 return Ok(e);
             }
@@ -704,6 +720,17 @@ impl Parser<'_> {
             return Ok(mk(ExprKind::Starred(Box::new(value)), span));
         }
         self.namedexpr()
+    }
+
+    /// An element of a parenthesized group, list, set or subscript: [`Self::star_or_named`],
+    /// where a following `=` is CPython's `invalid_named_expression` error
+    /// ([`Self::mistyped_equal`]).
+    fn element(&mut self) -> PResult<Expr> {
+        let e = self.star_or_named()?;
+        if self.at(&Token::Equal) {
+            return Err(self.mistyped_equal(&e));
+        }
+        Ok(e)
     }
 
     /// `*expr` or a plain `test` (statement level: no unparenthesized walrus).
@@ -870,7 +897,7 @@ impl Parser<'_> {
             e.outer = start.to(end);
             return Ok(e);
         }
-        let first = self.star_or_named()?;
+        let first = self.element()?;
         if self.at(&Token::For) || self.at(&Token::Async) {
             self.no_starred_comprehension(&first)?;
             let generators = self.comprehension_clauses()?;
@@ -913,7 +940,7 @@ impl Parser<'_> {
             if self.at(close) {
                 break;
             }
-            items.push(self.star_or_named()?);
+            items.push(self.element()?);
         }
         Ok(items)
     }
@@ -938,7 +965,7 @@ impl Parser<'_> {
             let end = self.bump();
             return Ok(mk(ExprKind::List(Vec::new()), start.to(end)));
         }
-        let first = self.star_or_named()?;
+        let first = self.element()?;
         if self.at(&Token::For) || self.at(&Token::Async) {
             self.no_starred_comprehension(&first)?;
             let generators = self.comprehension_clauses()?;
@@ -968,7 +995,7 @@ impl Parser<'_> {
         let first_key = if self.eat(&Token::DoubleStar) {
             None
         } else {
-            Some(self.star_or_named()?)
+            Some(self.element()?)
         };
         let is_dict = first_key.is_none() || self.at(&Token::Colon);
         if !is_dict {
@@ -1036,23 +1063,54 @@ impl Parser<'_> {
             } else {
                 let k = self.test()?;
                 if !self.at(&Token::Colon) {
-                    // CPython's `invalid_kvpair` (a key after the first with no `:`): the point
-                    // is the key's last column, with no end (`end_offset` 0). A key over several
-                    // lines is reported on its last line here; CPython names its first line.
-                    let last = Span {
-                        start: k.span.end.saturating_sub(1).max(k.span.start),
-                        end: k.span.end,
-                    };
-                    return Err(
-                        SyntaxError::syntax("':' expected after dictionary key", last)
-                            .with_end(ErrorEnd::Zero),
-                    );
+                    return Err(self.key_without_colon(&k));
                 }
                 Some(k)
             };
         }
         let end = self.expect(&Token::RBrace)?;
         Ok(mk(ExprKind::Dict(entries), start.to(end)))
+    }
+
+    /// CPython's `invalid_kvpair` error for `key` (a key after the first, with no `:`): on the
+    /// key's first line, at the column before the key's end on its last line (CPython takes
+    /// the line from the start and the column from the end; past the first line's end, at its
+    /// end), with no end column (`end_offset` 0). The `text` lacks its newline when the token
+    /// read after the key is on a later line, as CPython's tokenizer has left the line then.
+    fn key_without_colon(&self, key: &Expr) -> SyntaxError {
+        let src = self.src.as_bytes();
+        let (start, end) = (key.span.start as usize, key.span.end as usize);
+        let line_of = |at: usize| src[..at.min(src.len())].iter().rposition(|&b| b == b'\n');
+        let first_line = line_of(start).map_or(0, |i| i + 1);
+        let last_line = line_of(end.saturating_sub(1)).map_or(0, |i| i + 1);
+        let column = end.saturating_sub(1).max(start).saturating_sub(last_line);
+        let first_end = src[first_line..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(src.len(), |i| first_line + i);
+        let mut at = (first_line + column).min(first_end);
+        while !self.src.is_char_boundary(at) {
+            at -= 1;
+        }
+        SyntaxError::syntax(
+            "':' expected after dictionary key",
+            Span::new(at, end.max(at)),
+        )
+        .with_end(if self.past_line_of(key.span) {
+            ErrorEnd::ZeroPassed
+        } else {
+            ErrorEnd::Zero
+        })
+    }
+
+    /// Whether the current token (the lookahead CPython's tokenizer has read) starts on a
+    /// later line than `span`: CPython's `text` of an error at `span` then lacks its newline.
+    pub(crate) fn past_line_of(&self, span: Span) -> bool {
+        let next = self.span().start as usize;
+        self.src
+            .as_bytes()
+            .get(span.start as usize..next.max(span.start as usize))
+            .is_some_and(|between| between.contains(&b'\n'))
     }
 
     /// The value after `key:` in a dict display, with CPython 3.11's messages for a missing

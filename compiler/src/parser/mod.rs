@@ -104,6 +104,21 @@ fn unclosed_or_earlier(
     match rule(&mut p) {
         Err(e) if generic_before_unclosed(src, &e, &unclosed) && !reads_to_end(&mut p, &e) => e,
         Err(e) if e.message.ends_with("parameters cannot be parenthesized") => e,
+        // Errors CPython raises at a token read before the end, on the open bracket's line or
+        // before it: a keyword argument's target that is an expression (`f(a.b = [`), a colon
+        // its grammar forces (`try x:`), and a mistyped `=` whose value was followed by
+        // another token (`(a = 1 2`; `(a = 1` reads on to the end).
+        Err(e)
+            if e.line(src) <= unclosed.line(src)
+                && (e
+                    .message
+                    .starts_with("expression cannot contain assignment")
+                    || e.message == "expected ':'"
+                    || (e.message.contains("Maybe you meant '=='")
+                        && !p.at(&Token::EndOfFile))) =>
+        {
+            e
+        }
         _ => unclosed,
     }
 }
@@ -420,6 +435,16 @@ impl<'s> Parser<'s> {
             Ok(self.bump())
         } else {
             Err(self.unexpected())
+        }
+    }
+
+    /// Expects `:` where CPython's grammar forces it (`&&':'`: after `else`, `try`, `finally`
+    /// and a function's header): `expected ':'` at whatever token stands there.
+    pub(crate) fn expect_forced_colon(&mut self) -> Result<Span, SyntaxError> {
+        if self.at(&Token::Colon) {
+            Ok(self.bump())
+        } else {
+            Err(SyntaxError::syntax("expected ':'", self.span()))
         }
     }
 

@@ -557,6 +557,16 @@ impl Parser<'_> {
         if !self.at(&Token::Equal) {
             return Ok(test);
         }
+        Err(self.mistyped_equal(&test))
+    }
+
+    /// `test` followed by `=` where a named expression stands (a condition; an element of a
+    /// parenthesized group, list, set or subscript): CPython's `invalid_named_expression`.
+    /// `name = value` says `==` or `:=` was probably meant (from the name to the value, read as
+    /// a `bitwise_or`), another target that it cannot be assigned to there; a plain
+    /// `invalid syntax` at the `=` when the value does not read or is followed by another `=`
+    /// or `:=`, or for the expressions CPython's rule leaves out. The current token is `=`.
+    pub(crate) fn mistyped_equal(&mut self, test: &Expr) -> SyntaxError {
         let eq = self.span();
         let save = self.save();
         self.bump();
@@ -564,11 +574,13 @@ impl Parser<'_> {
             Ok(v) if !matches!(self.peek(), Token::Equal | Token::ColonEqual) => v,
             _ => {
                 self.restore(save);
-                return Err(SyntaxError::syntax("invalid syntax", eq));
+                return SyntaxError::syntax("invalid syntax", eq);
             }
         };
         let parenthesized = test.span != test.outer;
-        Err(match &test.kind {
+        // (The value's next token was read: on a later line, CPython's text has no newline.)
+        let passed = self.past_line_of(test.span);
+        let error = match &test.kind {
             ExprKind::Name(_) if !parenthesized => SyntaxError::syntax(
                 "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
                 test.span.to(value.outer),
@@ -589,14 +601,21 @@ impl Parser<'_> {
             ExprKind::UnaryOp {
                 op: UnaryOp::Not, ..
             } if !parenthesized => SyntaxError::syntax("invalid syntax", eq),
+            // (`(*a = 1)`: a starred element is no `bitwise_or`.)
+            ExprKind::Starred(_) => SyntaxError::syntax("invalid syntax", eq),
             _ => SyntaxError::syntax(
                 format!(
                     "cannot assign to {} here. Maybe you meant '==' instead of '='?",
-                    super::targets::describe(&test)
+                    super::targets::describe(test)
                 ),
                 test.span,
             ),
-        })
+        };
+        if passed && error.message.contains("Maybe you meant") {
+            error.with_end(ErrorEnd::SpanPassed)
+        } else {
+            error
+        }
     }
 
     fn if_stmt(&mut self) -> PResult<Stmt> {
@@ -631,7 +650,7 @@ impl Parser<'_> {
     fn else_block(&mut self) -> PResult<Vec<Stmt>> {
         if self.at(&Token::Else) {
             let start = self.bump();
-            self.expect_colon()?;
+            self.expect_forced_colon()?;
             return self.block("'else' statement", start);
         }
         Ok(Vec::new())
@@ -720,7 +739,7 @@ impl Parser<'_> {
 
     fn try_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump();
-        self.expect_colon()?;
+        self.expect_forced_colon()?;
         let body = self.block("'try' statement", start)?;
         let mut handlers = Vec::new();
         let mut is_star = false;
@@ -772,7 +791,7 @@ impl Parser<'_> {
         };
         let finalbody = if self.at(&Token::Finally) {
             let fstart = self.bump();
-            self.expect_colon()?;
+            self.expect_forced_colon()?;
             self.block("'finally' statement", fstart)?
         } else {
             Vec::new()
@@ -895,7 +914,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        self.expect_colon()?;
+        self.expect_forced_colon()?;
         let body = self.block("function definition", start)?;
         Ok(st(
             StmtKind::FunctionDef(Box::new(FunctionDef {
@@ -913,8 +932,26 @@ impl Parser<'_> {
     fn classdef(&mut self, decorators: Vec<Expr>) -> PResult<Stmt> {
         let start = self.bump();
         let name = self.ident()?;
+        let open = self.span();
         let (bases, keywords) = if self.eat(&Token::LPar) {
             let r = self.call_args()?;
+            // `class C(x for x in y)`: a call's parentheses may be its one generator's, a class
+            // header's may not; CPython's plain `invalid syntax` is at the `for`.
+            if let [Expr {
+                kind: ExprKind::GeneratorExp { elt, .. },
+                outer,
+                ..
+            }] = r.0.as_slice()
+            {
+                if outer.start == open.start {
+                    let at = self
+                        .toks
+                        .iter()
+                        .find(|t| t.span.start >= elt.outer.end)
+                        .map_or(open, |t| t.span);
+                    return Err(SyntaxError::syntax("invalid syntax", at));
+                }
+            }
             self.expect(&Token::RPar)?;
             r
         } else {

@@ -112,7 +112,11 @@ impl Parser<'_> {
         );
         let bare_yield = matches!(cand.kind, ExprKind::Yield(_) | ExprKind::YieldFrom(_))
             && cand.span == cand.outer;
-        if !plain && !bare_yield {
+        // CPython's mistyped-comparison rule leaves out the keywords `True`, `False` and `None`
+        // (unparenthesized): `True = 1` is a plain "cannot assign to True".
+        let keyword = matches!(cand.kind, ExprKind::Const(Const::None | Const::Bool(_)))
+            && cand.span == cand.outer;
+        if !plain && !bare_yield && !keyword {
             return Err(SyntaxError::syntax(
                 format!(
                     "cannot assign to {} here. Maybe you meant '==' instead of '='?",

@@ -56,9 +56,12 @@ pub fn from_compile(e: &SyntaxError, filename: &str, src: &str) -> PyErr {
     let (text, end_offset) = match e.end {
         ErrorEnd::Span if zero_width => (format!("{text}\n"), i64::from(col)),
         ErrorEnd::Span => (format!("{text}\n"), i64::from(end_col)),
+        ErrorEnd::SpanPassed if zero_width => (text.to_string(), i64::from(col)),
+        ErrorEnd::SpanPassed => (text.to_string(), i64::from(end_col)),
         ErrorEnd::Point => (text.to_string(), i64::from(col)),
         ErrorEnd::TokenizerSpan => (text.to_string(), i64::from(end_col)),
         ErrorEnd::Zero => (format!("{text}\n"), 0),
+        ErrorEnd::ZeroPassed => (text.to_string(), 0),
         ErrorEnd::MinusOne | ErrorEnd::EndOfFile | ErrorEnd::LineStart => (format!("{text}\n"), -1),
         ErrorEnd::AtEnd => (format!("{text}\n"), 0),
         ErrorEnd::EvalEnd => (text.to_string(), -1),
