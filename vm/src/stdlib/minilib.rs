@@ -412,6 +412,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("optparse.mini", include_str!("../../lib/optparse.mini")),
     ("pathlib.mini", include_str!("../../lib/pathlib.mini")),
     ("pickle.mini", include_str!("../../lib/pickle.mini")),
+    ("pkgutil.mini", include_str!("../../lib/pkgutil.mini")),
     ("platform.mini", include_str!("../../lib/platform.mini")),
     ("posix.mini", include_str!("../../lib/posix.mini")),
     ("posixpath.mini", include_str!("../../lib/posixpath.mini")),

@@ -1,0 +1,1 @@
+# For modules/pkgutil_basic.mini: a package whose modules pkgutil lists.

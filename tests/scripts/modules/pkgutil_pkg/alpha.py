@@ -1,0 +1,1 @@
+# For modules/pkgutil_basic.mini: a module of pkgutil_pkg.

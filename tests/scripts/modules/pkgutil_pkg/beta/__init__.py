@@ -1,0 +1,1 @@
+# For modules/pkgutil_basic.mini: a subpackage of pkgutil_pkg.
