@@ -90,6 +90,27 @@ impl Stdout {
     /// unbuffered, else once more than a chunk is held), which is sent when full. If sending
     /// fails, the queued output is dropped and the error returned.
     pub fn write(&mut self, s: &str) -> std::io::Result<()> {
+        if self.queue(s) {
+            self.send_queued()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Queue bytes (`sys.stdout.buffer.write`); sends the buffer when it is full (at a newline on
+    /// a terminal, at once when unbuffered).
+    pub fn write_bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if self.queue_bytes(b) {
+            self.send_queued()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The first half of [`Stdout::write`], which makes no system call: queue text, and say
+    /// whether the buffer is now due to be sent ([`Stdout::send_queued`]). The interpreter sends
+    /// it with the GIL released, as CPython's `FileIO` writes: a write may block (a full pipe).
+    pub fn queue(&mut self, s: &str) -> bool {
         self.text.extend_from_slice(s.as_bytes());
         let pass_on = match self.mode {
             Buffering::None => true,
@@ -97,29 +118,35 @@ impl Stdout {
             Buffering::Block => self.text.len() > BLOCK,
         };
         if !pass_on {
-            return Ok(());
+            return false;
         }
         let text = std::mem::take(&mut self.text);
-        self.write_bytes(&text)
+        self.queue_bytes(&text)
     }
 
-    /// Queue bytes (`sys.stdout.buffer.write`); sends the buffer when it is full (at a newline on
-    /// a terminal, at once when unbuffered).
-    pub fn write_bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+    /// The first half of [`Stdout::write_bytes`]: queue bytes; whether a send is due.
+    pub fn queue_bytes(&mut self, b: &[u8]) -> bool {
         self.buf.extend_from_slice(b);
-        let must_send = match self.mode {
+        match self.mode {
             Buffering::None => true,
             Buffering::Line => b.contains(&b'\n') || self.buf.len() >= BLOCK,
             Buffering::Block => self.buf.len() >= BLOCK,
-        };
-        if !must_send {
-            return Ok(());
         }
+    }
+
+    /// The second half of a write: send the byte buffer; if that fails, what was queued is
+    /// dropped (CPython's `BufferedWriter` loses it too) and the error returned.
+    pub fn send_queued(&mut self) -> std::io::Result<()> {
         let r = self.send();
         if r.is_err() {
             self.buf.clear();
         }
         r
+    }
+
+    /// Nothing queued: a flush has nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.buf.is_empty()
     }
 
     /// Write out everything queued; on failure what was not written stays queued.

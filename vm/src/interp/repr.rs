@@ -908,14 +908,74 @@ impl Interp {
 
     /// Write to the buffered stdout; a failed write (full disk, closed pipe) raises CPython's
     /// `OSError`/`BrokenPipeError` in the program, as `print` does there.
+    ///
+    /// The text is queued holding the GIL, which makes no system call; when the buffer is due to
+    /// go out, the GIL is released around the write, as CPython's `FileIO.write` releases it:
+    /// a thread blocked on a full pipe (`minivm prog | less`, a slow terminal) lets the other
+    /// threads run, and a thread printing unbuffered (`PYTHONUNBUFFERED`, `flush=True`) gives
+    /// the waiting ones their turn as CPython's does. While another thread is sending, this one
+    /// waits for it without the GIL, as CPython's `BufferedWriter` waits for its lock.
     pub fn write_stdout(&mut self, s: &str) -> PyResult<()> {
-        let r = self.vm.stdout.lock().write(s);
-        r.map_err(|e| crate::stdlib::os::os_error(&e, None))
+        self.stdout_write(|out| out.queue(s), |out| out.write(s))
     }
 
-    /// `sys.stdout.flush()`: a failure raises, and the unwritten text stays queued.
+    /// [`Interp::write_stdout`] for bytes (`sys.stdout.buffer.write`, encoded text).
+    pub fn write_stdout_bytes(&mut self, b: &[u8]) -> PyResult<()> {
+        self.stdout_write(|out| out.queue_bytes(b), |out| out.write_bytes(b))
+    }
+
+    /// A write to the stdout buffer: `queue` it holding the GIL if the buffer is free (and send
+    /// it released if due), or, while another thread holds the buffer, the `whole` write
+    /// released.
+    fn stdout_write(
+        &mut self,
+        queue: impl FnOnce(&mut crate::builtins::io::Stdout) -> bool,
+        whole: impl FnOnce(&mut crate::builtins::io::Stdout) -> std::io::Result<()> + Send,
+    ) -> PyResult<()> {
+        let queued = self.vm.stdout.try_lock().map(|mut out| queue(&mut out));
+        match queued {
+            Some(false) => Ok(()),
+            Some(true) => self.stdout_released(crate::builtins::io::Stdout::send_queued),
+            None => self.stdout_released(whole),
+        }
+    }
+
+    /// `sys.stdout.flush()`: a failure raises, and the unwritten text stays queued. The GIL is
+    /// released while anything queued is written ([`Interp::write_stdout`]).
     pub fn flush_stdout(&mut self) -> PyResult<()> {
-        let r = self.vm.stdout.lock().flush();
+        if self.vm.stdout.try_lock().is_some_and(|out| out.is_empty()) {
+            return Ok(());
+        }
+        self.stdout_released(crate::builtins::io::Stdout::flush)
+    }
+
+    /// Before a write to the process's stderr: what stdout has queued goes out first (GIL
+    /// released), to keep the two in order; an error is left for stdout's next write. If another
+    /// thread is sending stdout's buffer right now, stderr does not wait for it: that thread may
+    /// be blocked on a full pipe that its reader drains only after stderr has spoken, and
+    /// CPython's stderr never waits for stdout.
+    pub fn flush_before_stderr(&mut self) {
+        if self.vm.stdout.try_lock().is_some_and(|out| out.is_empty()) {
+            return;
+        }
+        let vm = self.vm.clone();
+        let out = &vm.stdout;
+        self.allow_threads(|| {
+            if let Some(mut out) = out.try_lock() {
+                let _ = out.flush();
+            }
+        });
+    }
+
+    /// Run `f` on the stdout buffer with the GIL released: it writes to the OS, or waits for the
+    /// thread that does. The closure reaches only the buffer (`Send`), never a Python object.
+    fn stdout_released(
+        &mut self,
+        f: impl FnOnce(&mut crate::builtins::io::Stdout) -> std::io::Result<()> + Send,
+    ) -> PyResult<()> {
+        let vm = self.vm.clone();
+        let out = &vm.stdout;
+        let r = self.allow_threads(|| f(&mut out.lock()));
         r.map_err(|e| crate::stdlib::os::os_error(&e, None))
     }
 }

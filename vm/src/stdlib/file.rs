@@ -679,10 +679,11 @@ fn write_bytes(interp: &mut Interp, st: &mut FileState, bytes: &[u8]) -> PyResul
         st.drop_ahead();
     }
     let r = match st.backend {
-        Some(Backend::Stdout) => interp.vm.stdout.lock().write_bytes(bytes),
+        Some(Backend::Stdout) => return interp.write_stdout_bytes(bytes),
         Some(Backend::Stderr) => {
-            let _ = interp.vm.stdout.lock().flush();
-            std::io::stderr().write_all(bytes)
+            // Unbuffered, as CPython's stderr: written at once, GIL released (a full pipe).
+            interp.flush_before_stderr();
+            interp.allow_threads(|| std::io::stderr().write_all(bytes))
         }
         _ => interp.allow_threads(|| match st.os_file() {
             Some(f) => f.write_all(bytes),
@@ -1787,7 +1788,7 @@ pub fn delete_on_close(f: &Value, path: &str) {
 /// `sys.stderr` (a program may have replaced it, as `contextlib.redirect_stderr` does; `None`
 /// drops the text), else the process's stderr. stdout is flushed first to keep the two in order.
 pub fn write_stderr(interp: &mut Interp, text: &str) {
-    let _ = interp.vm.stdout.lock().flush();
+    interp.flush_before_stderr();
     let target = crate::stdlib::sys::current_stream(interp, "stderr");
     match target {
         Ok(Value::None) => {}
@@ -1796,11 +1797,11 @@ pub fn write_stderr(interp: &mut Interp, text: &str) {
                 .getattr(&obj, "write")
                 .and_then(|w| interp.call(&w, &[Value::str(text)]));
             if written.is_err() {
-                let _ = std::io::stderr().write_all(text.as_bytes());
+                let _ = interp.allow_threads(|| std::io::stderr().write_all(text.as_bytes()));
             }
         }
         _ => {
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            let _ = interp.allow_threads(|| std::io::stderr().write_all(text.as_bytes()));
         }
     }
 }
