@@ -48,7 +48,8 @@ for p in $programs; do
                 grep -m5 -A8 'WARNING: ThreadSanitizer\|ERROR: ThreadSanitizer' "$out" || true
                 fail=1
             else
-                echo "exit  --gil $mode $p (no race reported)"
+                echo "exit  --gil $mode $p (no race reported; its last lines of stderr:)"
+                tail -n 8 "$out" | sed 's/^/      /'
             fi
         else
             echo "ok    --gil $mode $p"
