@@ -226,7 +226,18 @@ pub fn flush_at_exit(vm: &Vm, status: i32) -> i32 {
         Ok(()) => status,
         Err(e) => {
             let err = crate::stdlib::os::os_error(&e, None);
-            let msg = crate::stdlib::os::os_error_str(&err.exc, &err.args()).unwrap_or_default();
+            // Only an int errno and a str strerror can be here: their str() is their text.
+            let mut show = |v: &crate::value::Value, _: bool| {
+                Ok(match v {
+                    crate::value::Value::Str(s) => s.as_str().to_string(),
+                    crate::value::Value::Int(n) => n.to_string(),
+                    _ => String::new(),
+                })
+            };
+            let msg = match crate::stdlib::os::os_error_str(&err.exc, &mut show) {
+                Some(Ok(s)) => s,
+                _ => String::new(),
+            };
             eprintln!(
                 "{}\n{}: {msg}",
                 crate::builtins::io::EXIT_FLUSH_CONTEXT,

@@ -490,6 +490,10 @@ fn exc_default_attr(
     if let Some(v) = unicode_error_field(inst, d, name) {
         return Some(v);
     }
+    if crate::stdlib::os::is_os_error_field(inst, name) {
+        // Set by `__init__` or assigned, it would be in the instance's table.
+        return Some(Value::None);
+    }
     let (fields, _) = exc_keywords(&inst.class);
     let is_msg = name == "msg" && fields.contains(&"path");
     if !fields.contains(&name) && !is_msg {

@@ -1540,7 +1540,8 @@ impl Interp {
                 if found {
                     crate::interp::views::shared_attr_changed(inst, name);
                 }
-                found
+                // An unset `OSError` field can be deleted too (CPython's member sets it unset).
+                found || crate::stdlib::os::is_os_error_field(inst, name)
             }
             Value::Class(cls) if !cls.builtin => {
                 let removed = cls.dict.write().shift_remove(name).is_some();

@@ -382,8 +382,15 @@ impl Interp {
         if let Some(s) = crate::builtins::codecs::unicode_error_str(&inst.class.get(), &args) {
             return Ok(s);
         }
-        if let Some(s) = crate::stdlib::os::os_error_str(inst, &args) {
-            return Ok(s);
+        let mut show = |v: &Value, as_repr: bool| {
+            if as_repr {
+                self.repr(v)
+            } else {
+                self.str_of(v)
+            }
+        };
+        if let Some(s) = crate::stdlib::os::os_error_str(inst, &mut show) {
+            return s;
         }
         if let Some(s) = crate::interp::syntaxerr::syntax_error_str(inst) {
             return Ok(s);

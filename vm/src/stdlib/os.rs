@@ -208,17 +208,17 @@ fn os_error_with(e: &std::io::Error, filename: Option<&str>, filename2: Option<&
     let cls = errno_class(code as i64).unwrap_or_else(|| types().exc(ExcKind::OSError).clone());
     let e = exc_with_args(cls, args);
     {
+        // As CPython's fields: a file name is set only when there is one (an unset one and
+        // one set to `None` print differently, see [`os_error_str`]).
         let mut d = e.exc.dict.lock();
         d.insert(Arc::from("errno"), Value::Int(code as i64));
         d.insert(Arc::from("strerror"), Value::string(text));
-        d.insert(
-            Arc::from("filename"),
-            filename.map_or(Value::None, Value::str),
-        );
-        d.insert(
-            Arc::from("filename2"),
-            filename2.map_or(Value::None, Value::str),
-        );
+        if let Some(f) = filename {
+            d.insert(Arc::from("filename"), Value::str(f));
+            if let Some(f2) = filename2 {
+                d.insert(Arc::from("filename2"), Value::str(f2));
+            }
+        }
     }
     e
 }
@@ -258,81 +258,72 @@ pub fn os_error_class(cls: &Ref<Class>, args: &[Value]) -> Option<Ref<Class>> {
     }
 }
 
-/// The attributes CPython's `OSError.__init__` sets from `(errno, strerror[, filename[,
-/// winerror[, filename2]]])` (all `None` for other arguments); with a filename, `args` keeps
-/// only `(errno, strerror)`. Does nothing for other exceptions.
+/// The fields CPython's `OSError.__init__` sets from `(errno, strerror[, filename[, winerror[,
+/// filename2]]])`: `errno` and `strerror` for two to five arguments, `filename` when it is given
+/// and not `None`, `filename2` likewise but only with a `filename`; with a filename, `args` keeps
+/// only `(errno, strerror)`. A field left unset reads as `None` (`builtins/attrs.rs`) but is not
+/// shown by `str()`, unlike one set to `None` ([`os_error_str`]). Does nothing for other
+/// exceptions.
 pub fn init_os_error(inst: &Instance, args: &[Value]) {
-    if !inst.class.is_subclass(types().exc(ExcKind::OSError)) {
+    if !inst.class.is_subclass(types().exc(ExcKind::OSError)) || !(2..=5).contains(&args.len()) {
         return;
     }
-    let full = (2..=5).contains(&args.len());
-    let at = |i: usize| {
-        if full {
-            args.get(i).cloned().unwrap_or(Value::None)
-        } else {
-            Value::None
-        }
-    };
-    let attrs = [
-        ("errno", at(0)),
-        ("strerror", at(1)),
-        ("filename", at(2)),
-        ("filename2", at(4)),
-    ];
+    let given = |i: usize| args.get(i).filter(|v| !v.is_none()).cloned();
     let mut d = inst.dict.lock();
-    for (name, v) in attrs {
-        d.insert(Arc::from(name), v);
+    d.insert(Arc::from("errno"), args[0].clone());
+    d.insert(Arc::from("strerror"), args[1].clone());
+    let Some(filename) = given(2) else { return };
+    d.insert(Arc::from("filename"), filename);
+    if let Some(filename2) = given(4) {
+        d.insert(Arc::from("filename2"), filename2);
     }
     drop(d);
-    if full && args.len() > 2 {
-        if let Some(e) = inst.exc() {
-            e.lock().args.truncate(2);
-        }
+    if let Some(e) = inst.exc() {
+        e.lock().args.truncate(2);
     }
 }
 
-/// `str()` of an `OSError` made with `(errno, strerror[, filename[, winerror[, filename2]]])`, as
-/// CPython writes it: `[Errno 2] No such file or directory: 'x'`. `None` for other exceptions or
-/// other arguments (then `str()` is the usual one).
-pub fn os_error_str(inst: &Instance, args: &[Value]) -> Option<String> {
-    if !inst
-        .class
-        .is_subclass(crate::object::types().exc(ExcKind::OSError))
-    {
+/// Whether `name` is one of the fields of an `OSError` (see [`init_os_error`]): they read as
+/// `None` while unset.
+pub fn is_os_error_field(inst: &Instance, name: &str) -> bool {
+    matches!(name, "errno" | "strerror" | "filename" | "filename2")
+        && inst.class.is_subclass(types().exc(ExcKind::OSError))
+}
+
+/// `str()` of an `OSError` from its fields as they are now (assigned ones included), as CPython
+/// writes it: with a file name set (even to `None`) `[Errno E] S: 'f'` (and ` -> 'g'` with a
+/// second), unset `errno`/`strerror` shown as `None`; without one, `[Errno E] S` when both are
+/// set. `None` otherwise and for other exceptions: then `str()` is the usual one. `show` writes
+/// a value, as `repr()` when its flag is set, else as `str()`.
+pub fn os_error_str(
+    inst: &Instance,
+    show: &mut dyn FnMut(&Value, bool) -> PyResult<String>,
+) -> Option<PyResult<String>> {
+    if !inst.class.is_subclass(types().exc(ExcKind::OSError)) {
         return None;
     }
-    let [Value::Int(code), strerror, rest @ ..] = args else {
-        return None;
-    };
-    if rest.len() > 3 {
+    let field = |name: &str| inst.dict.lock().get(name).cloned();
+    let (errno, strerror) = (field("errno"), field("strerror"));
+    let filename = field("filename");
+    if filename.is_none() && (errno.is_none() || strerror.is_none()) {
         return None;
     }
-    let text = match strerror {
-        Value::Str(s) => s.as_str().to_string(),
-        _ => return None,
-    };
-    let attr = |name: &str, i: usize| -> Value {
-        match inst.dict.lock().get(name) {
-            Some(v) => v.clone(),
-            None => rest.get(i).cloned().unwrap_or(Value::None),
+    let none = Value::None;
+    let mut text = || -> PyResult<String> {
+        let mut out = format!(
+            "[Errno {}] {}",
+            show(errno.as_ref().unwrap_or(&none), false)?,
+            show(strerror.as_ref().unwrap_or(&none), false)?
+        );
+        if let Some(f) = &filename {
+            out.push_str(&format!(": {}", show(f, true)?));
+            if let Some(f2) = field("filename2") {
+                out.push_str(&format!(" -> {}", show(&f2, true)?));
+            }
         }
+        Ok(out)
     };
-    let shown = |v: &Value| match v {
-        Value::Str(s) => py_str_repr(s.as_str()),
-        Value::Bytes(b) => crate::interp::repr::bytes_repr(b.as_bytes()),
-        Value::Int(n) => n.to_string(),
-        other => format!("{}", other.id()),
-    };
-    let mut out = format!("[Errno {code}] {text}");
-    let filename = attr("filename", 0);
-    if !filename.is_none() {
-        out.push_str(&format!(": {}", shown(&filename)));
-        let filename2 = attr("filename2", 2);
-        if !filename2.is_none() {
-            out.push_str(&format!(" -> {}", shown(&filename2)));
-        }
-    }
-    Some(out)
+    Some(text())
 }
 
 /// `repr()` of a str, as CPython writes it (for file names in messages).

@@ -746,8 +746,6 @@ fn gai_error(code: i32, text: &str) -> PyErr {
         let mut d = e.exc.dict.lock();
         d.insert(Arc::from("errno"), Value::Int(i64::from(code)));
         d.insert(Arc::from("strerror"), Value::str(text));
-        d.insert(Arc::from("filename"), Value::None);
-        d.insert(Arc::from("filename2"), Value::None);
     }
     e
 }
