@@ -1317,6 +1317,12 @@ impl Interp {
             data.lock().args = args;
             return Ok(());
         }
+        if crate::stdlib::os::is_os_error_member(inst, name) {
+            // A member of the exception in CPython: kept in the table, out of `__dict__`.
+            let old = inst.dict.lock().insert_slot(Arc::from(name), v);
+            drop(old);
+            return Ok(());
+        }
         if let Some(data) = inst.exc() {
             if crate::builtins::attrs::member_of(inst, name) {
                 data.lock().member = Some(v);
@@ -1497,8 +1503,9 @@ impl Interp {
                 let names: Vec<Arc<str>> = dict
                     .keys()
                     .filter(|k| {
-                        !matches!(inst.class.lookup(k), Some(Value::Instance(d))
+                        !(matches!(inst.class.lookup(k), Some(Value::Instance(d))
                             if matches!(d.payload, Payload::Member { .. }))
+                            || crate::stdlib::os::is_os_error_member(inst, k))
                     })
                     .cloned()
                     .collect();
@@ -1540,7 +1547,8 @@ impl Interp {
                 if found {
                     crate::interp::views::shared_attr_changed(inst, name);
                 }
-                // An unset `OSError` field can be deleted too (CPython's member sets it unset).
+                // An `OSError` field can be deleted even unset (CPython's member then stays
+                // unset).
                 found || crate::stdlib::os::is_os_error_field(inst, name)
             }
             Value::Class(cls) if !cls.builtin => {

@@ -26,10 +26,11 @@ pub fn instance_dict(inst: &Ref<Instance>) -> Value {
         return Value::Dict(d.clone());
     }
     let cls = inst.class.get();
-    let d = if slotted(&cls) {
+    let d = if slotted(&cls) || inst.exc().is_some() {
+        let slotted = slotted(&cls);
         let d = Dict::new();
         for (k, v) in table.iter() {
-            if !is_slot(&cls, k) {
+            if !kept_out(inst, &cls, slotted, k) {
                 d.set_str(k, v.clone());
             }
         }
@@ -148,6 +149,13 @@ fn is_slot(cls: &Ref<crate::object::Class>, name: &str) -> bool {
         Some(Value::Instance(m)) if matches!(m.payload, Payload::Member { .. }))
 }
 
+/// Whether the value `inst`'s table holds under `name` is kept out of its `__dict__`: a
+/// `__slots__` member (`slotted`: the class may have some), or a field CPython keeps as a member
+/// of an exception (`OSError.errno`...).
+fn kept_out(inst: &Instance, cls: &Ref<crate::object::Class>, slotted: bool, name: &str) -> bool {
+    slotted && is_slot(cls, name) || crate::stdlib::os::is_os_error_member(inst, name)
+}
+
 /// The instances whose `__dict__` `d` still is (`del obj.__dict__` and `obj.__dict__ = other`
 /// end it): its owner, and those sharing it ([`SHARERS`]).
 fn owners_of(d: &Ref<Dict>) -> Vec<Ref<Instance>> {
@@ -216,7 +224,7 @@ fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
     let mut table = inst.dict.lock();
     let gone: Vec<Arc<str>> = table
         .keys()
-        .filter(|k| !(names.contains(&***k) || slotted && is_slot(&inst.class.get(), k)))
+        .filter(|k| !(names.contains(&***k) || kept_out(inst, &inst.class.get(), slotted, k)))
         .cloned()
         .collect();
     for k in gone {

@@ -269,15 +269,30 @@ pub fn init_os_error(inst: &Instance, args: &[Value]) {
         return;
     }
     let given = |i: usize| args.get(i).filter(|v| !v.is_none()).cloned();
+    // Out of `__dict__`, as slots are (`interp/views.rs`); the old values dropped unlocked.
+    let mut old = Vec::new();
     let mut d = inst.dict.lock();
-    d.insert(Arc::from("errno"), args[0].clone());
-    d.insert(Arc::from("strerror"), args[1].clone());
-    let Some(filename) = given(2) else { return };
-    d.insert(Arc::from("filename"), filename);
-    if let Some(filename2) = given(4) {
-        d.insert(Arc::from("filename2"), filename2);
+    old.extend(d.insert_slot(Arc::from("errno"), args[0].clone()));
+    old.extend(d.insert_slot(Arc::from("strerror"), args[1].clone()));
+    let written = matches!(args.get(2), Some(Value::Int(_)))
+        && inst
+            .class
+            .is_subclass(types().exc(ExcKind::BlockingIOError));
+    if written {
+        // `BlockingIOError(errno, strerror, n)`: `n` is how many characters were written, not
+        // a file name, and `args` keeps it.
+        old.extend(d.insert_slot(Arc::from("characters_written"), args[2].clone()));
+    } else if let Some(filename) = given(2) {
+        old.extend(d.insert_slot(Arc::from("filename"), filename));
+        if let Some(filename2) = given(4) {
+            old.extend(d.insert_slot(Arc::from("filename2"), filename2));
+        }
     }
     drop(d);
+    drop(old);
+    if written || given(2).is_none() {
+        return;
+    }
     if let Some(e) = inst.exc() {
         e.lock().args.truncate(2);
     }
@@ -288,6 +303,17 @@ pub fn init_os_error(inst: &Instance, args: &[Value]) {
 pub fn is_os_error_field(inst: &Instance, name: &str) -> bool {
     matches!(name, "errno" | "strerror" | "filename" | "filename2")
         && inst.class.is_subclass(types().exc(ExcKind::OSError))
+}
+
+/// Whether `name` is a member CPython gives `inst`'s exception class, kept out of `__dict__`:
+/// an `OSError` field, or a `BlockingIOError`'s `characters_written` (which, unlike the fields,
+/// has no value until set).
+pub fn is_os_error_member(inst: &Instance, name: &str) -> bool {
+    is_os_error_field(inst, name)
+        || name == "characters_written"
+            && inst
+                .class
+                .is_subclass(types().exc(ExcKind::BlockingIOError))
 }
 
 /// `str()` of an `OSError` from its fields as they are now (assigned ones included), as CPython
