@@ -25,6 +25,31 @@ pub fn member_of(inst: &crate::object::Instance, name: &str) -> bool {
     }
 }
 
+/// Whether `name` is a field CPython keeps as a member of `inst`'s exception class, out of its
+/// `__dict__` (minivm keeps the value in the instance's table, as it keeps `__slots__` members:
+/// `interp/views.rs`): `OSError`'s, `SyntaxError`'s, `NameError.name`, `AttributeError.name`
+/// and `.obj`. (`ImportError.name`/`.path` are left in `__dict__`: pickling reads them there.)
+pub fn exc_field_member(inst: &crate::object::Instance, name: &str) -> bool {
+    use crate::object::ExcKind;
+    match name {
+        "msg"
+        | "filename"
+        | "lineno"
+        | "offset"
+        | "text"
+        | "end_lineno"
+        | "end_offset"
+        | "print_file_and_line"
+            if is_exc(inst, ExcKind::SyntaxError) =>
+        {
+            true
+        }
+        "name" if is_exc(inst, ExcKind::NameError) || is_exc(inst, ExcKind::AttributeError) => true,
+        "obj" => is_exc(inst, ExcKind::AttributeError),
+        _ => crate::stdlib::os::is_os_error_member(inst, name),
+    }
+}
+
 /// `StopIteration.value` / `SystemExit.code`: what was assigned to it, else what `__init__` set
 /// from the arguments (none: `None`; `value` is the first, `code` the only one or the tuple of
 /// several) -- `None` if a subclass's own `__init__` never called the base one.

@@ -1317,7 +1317,7 @@ impl Interp {
             data.lock().args = args;
             return Ok(());
         }
-        if crate::stdlib::os::is_os_error_member(inst, name) {
+        if crate::builtins::attrs::exc_field_member(inst, name) {
             // A member of the exception in CPython: kept in the table, out of `__dict__`.
             let old = inst.dict.lock().insert_slot(Arc::from(name), v);
             drop(old);
@@ -1505,7 +1505,7 @@ impl Interp {
                     .filter(|k| {
                         !(matches!(inst.class.lookup(k), Some(Value::Instance(d))
                             if matches!(d.payload, Payload::Member { .. }))
-                            || crate::stdlib::os::is_os_error_member(inst, k))
+                            || crate::builtins::attrs::exc_field_member(inst, k))
                     })
                     .cloned()
                     .collect();

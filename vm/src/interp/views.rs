@@ -151,9 +151,9 @@ fn is_slot(cls: &Ref<crate::object::Class>, name: &str) -> bool {
 
 /// Whether the value `inst`'s table holds under `name` is kept out of its `__dict__`: a
 /// `__slots__` member (`slotted`: the class may have some), or a field CPython keeps as a member
-/// of an exception (`OSError.errno`...).
+/// of an exception (`OSError.errno`, `SyntaxError.lineno`...).
 fn kept_out(inst: &Instance, cls: &Ref<crate::object::Class>, slotted: bool, name: &str) -> bool {
-    slotted && is_slot(cls, name) || crate::stdlib::os::is_os_error_member(inst, name)
+    slotted && is_slot(cls, name) || crate::builtins::attrs::exc_field_member(inst, name)
 }
 
 /// The instances whose `__dict__` `d` still is (`del obj.__dict__` and `obj.__dict__ = other`
