@@ -97,6 +97,32 @@ fn children_are_rows_of_the_parents_stats_and_timeline() {
     ] {
         assert!(err.contains(name), "{name} missing from --stats: {err}");
     }
+    // The table: this process's GIL apart from the children's (a GIL each), and the opcode
+    // counts of every process's threads adding up to the total of instructions.
+    let (_, table) = run(&["--stats=opcodes", prog]);
+    assert!(
+        table.contains("child processes: 3 (each with a GIL of its own)"),
+        "{table}"
+    );
+    let number = |s: &str| s.replace(',', "").parse::<u64>().unwrap_or(0);
+    let total = table
+        .lines()
+        .find_map(|l| l.strip_prefix("total"))
+        .and_then(|l| l.split_whitespace().next())
+        .map(number)
+        .unwrap_or(0);
+    let counted: u64 = table
+        .split_once("\nopcode ")
+        .map_or("", |(_, t)| t)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(number)
+        .sum();
+    assert!(
+        total > 0 && counted == total,
+        "{total} vs {counted}: {table}"
+    );
     let svg = std::env::temp_dir().join(format!("minivm-processes-{}.json", std::process::id()));
     let svg_arg = svg.to_str().expect("utf-8 path");
     run(&["--timeline", svg_arg, prog]);

@@ -33,6 +33,10 @@ pub struct ThreadStats {
     /// count needs no bounds check). [`ThreadStats::instructions`] is their sum: counting by
     /// opcode costs the loop no more than one total did.
     pub ops: [u64; 256],
+    /// The child process the thread ran in (its `multiprocessing` name), for a row a child
+    /// reported (`timeline/children.rs`); `None` for this process's threads. Each process has
+    /// a GIL of its own, so the table's "GIL busy" counts this process's threads only.
+    pub process: Option<String>,
     pub holding: Duration,
     pub waiting: Duration,
     pub blocked_io: Duration,
@@ -55,6 +59,7 @@ impl ThreadStats {
         ThreadStats {
             name: name.to_string(),
             ops: [0; 256],
+            process: None,
             holding: Duration::ZERO,
             waiting: Duration::ZERO,
             blocked_io: Duration::ZERO,
@@ -305,16 +310,40 @@ impl Report {
                 s.forced_switches
             );
         }
-        let thread_time: Duration = self.threads.iter().map(|t| t.lifetime()).sum();
+        // This process's GIL: its own threads only (a child's threads hold the child's GIL).
+        let own = || self.threads.iter().filter(|t| t.process.is_none());
+        let thread_time: Duration = own().map(|t| t.lifetime()).sum();
+        let holding: Duration = own().map(|t| t.holding).sum();
+        let waiting: Duration = own().map(|t| t.waiting).sum();
         let _ = writeln!(
             out,
             "GIL busy {:.1}% of wall time; contention {:.1}% (share of thread time spent waiting for the GIL); \
              {} drop requests; at most {} thread(s) ran bytecode at once",
-            pct(total.holding, self.wall),
-            pct(total.waiting, thread_time),
+            pct(holding, self.wall),
+            pct(waiting, thread_time),
             self.drop_requests,
             self.max_concurrent
         );
+        let mut children: Vec<&str> = self
+            .threads
+            .iter()
+            .filter_map(|t| t.process.as_deref())
+            .collect();
+        children.dedup();
+        if !children.is_empty() {
+            let held: Duration = self
+                .threads
+                .iter()
+                .filter(|t| t.process.is_some())
+                .map(|t| t.holding)
+                .sum();
+            let _ = writeln!(
+                out,
+                "child processes: {} (each with a GIL of its own), their threads ran bytecode {:.1}% of wall time together",
+                children.len(),
+                pct(held, self.wall)
+            );
+        }
         let g = &self.gc.generations;
         let _ = writeln!(
             out,

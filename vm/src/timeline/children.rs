@@ -158,6 +158,7 @@ pub fn parse(text: &str, origin: Instant, parent_unix: f64, index: u64) -> Optio
                 t.started = at(secs(w.next())?);
                 t.ended = Some(at(secs(w.next())?));
                 t.name = format!("{process}: {}", w.next().unwrap_or("?"));
+                t.process = Some(process.clone());
                 child.stats.push(t);
             }
             "ops" => {
