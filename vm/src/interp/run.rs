@@ -13,8 +13,8 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
 use crate::interp::attr::{
-    instance_value_cached, store_instance_value_cached, update_instance_value_cached, AttrRead,
-    NameOperand,
+    instance_value_cached, module_value_cached, store_instance_value_cached,
+    update_instance_value_cached, AttrRead, NameOperand,
 };
 use crate::interp::call::{getitem_method, hot_method, HOT_METHODS};
 use crate::interp::code::{Code, CodeBody};
@@ -1403,6 +1403,14 @@ impl Interp {
                                 continue;
                             }
                             f.stack.push(Value::Undefined);
+                            // A module's function (`math.floor(x)`) from the instruction's
+                            // cache word, inline.
+                            let key = code.name_keys.get(n.0 as usize);
+                            if let Some(v) = module_value_cached(&obj, key, cache) {
+                                obj.discard();
+                                f.stack.push(v);
+                                continue;
+                            }
                         }
                         let name = NameOperand(&code.names, n.0 as usize);
                         let r = match instance_value_cached(&obj, name, cache) {

@@ -175,10 +175,10 @@ pub fn module_from_fns(
     let d = Dict::new();
     d.set_str("__name__", Value::str(name));
     for (n, f) in funcs {
-        d.set_str(n, crate::builtins::native(n, *f));
+        set_module_attr(&d, n, crate::builtins::native(n, *f));
     }
     for (n, v) in consts {
-        d.set_str(n, v);
+        set_module_attr(&d, n, v);
     }
     Ref::new(Module {
         name: name.into(),
@@ -220,12 +220,22 @@ pub fn native_subclass(
     Ref::new(cls)
 }
 
+/// `d[name] = v` for a built-in module's attribute, keyed by the name's interned string (as
+/// CPython interns a built-in module's names), the object a program's code compiles the name
+/// to: `math.floor`'s cached read (`interp::attr::module_value_cached`) then finds the key by
+/// pointer. The names are this source's, a fixed set, so the intern table stays bounded.
+fn set_module_attr(d: &Dict, name: &str, v: Value) {
+    let key = crate::object::HashKey::from_value(Value::Str(crate::object::intern(name)))
+        .unwrap_or_else(|_| crate::object::HashKey::from_str(name));
+    d.set(key, v);
+}
+
 /// A module from (name, value) pairs.
 pub fn make_module(name: &str, items: Vec<(&str, Value)>) -> Ref<Module> {
     let dict = Ref::new(Dict::new());
     dict.set_str("__name__", Value::str(name));
     for (k, v) in items {
-        dict.set_str(k, v);
+        set_module_attr(&dict, k, v);
     }
     Ref::new(Module {
         name: Arc::from(name),
