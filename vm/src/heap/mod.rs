@@ -190,6 +190,9 @@ mod loom_lock {
 
         /// # Safety
         /// `held` came from this lock's `lock_exclusive` (as parking_lot's contract).
+        // SAFETY: nothing in the body is unsafe (a release store of the state word); the
+        // function is `unsafe` only to keep parking_lot's signature, so that the cell's callers
+        // read the same under `--cfg loom`, where this lock stands in for parking_lot's.
         pub(super) unsafe fn unlock_exclusive(&self, held: Held) {
             let Held = held;
             self.0.store(0, Ordering::Release);
@@ -197,6 +200,8 @@ mod loom_lock {
 
         /// # Safety
         /// `held` came from this lock's `lock_shared` (as parking_lot's contract).
+        // SAFETY: as `unlock_exclusive`: a release decrement, `unsafe` only for parking_lot's
+        // signature.
         pub(super) unsafe fn unlock_shared(&self, held: Held) {
             let Held = held;
             self.0.fetch_sub(1, Ordering::Release);
