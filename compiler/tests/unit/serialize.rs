@@ -242,6 +242,32 @@ fn blob_header_and_entries() {
 }
 
 #[test]
+fn blob_index_before_code() {
+    // The index (paths, hashes, lengths) comes first and the code after it, so that finding a
+    // module reads only the blob's first pages; the code of the entries follows in order.
+    let a = encode_code(
+        &compile_source("x = 1\n", "<minivm-lib>/a.mini", Mode::File).expect("compiles"),
+    )
+    .expect("encodes");
+    let b = encode_code(
+        &compile_source("y = [2]\n", "<minivm-lib>/b.mini", Mode::File).expect("compiles"),
+    )
+    .expect("encodes");
+    let blob = encode_blob(&[
+        ("a.mini".into(), source_hash("x = 1\n"), a.clone()),
+        ("b.mini".into(), source_hash("y = [2]\n"), b.clone()),
+    ]);
+    assert!(blob.ends_with(&[a.as_slice(), b.as_slice()].concat()));
+    let entries = decode_blob(&blob).expect("decodes");
+    assert_eq!(entries[0], ("a.mini", source_hash("x = 1\n"), &a[..]));
+    assert_eq!(entries[1], ("b.mini", source_hash("y = [2]\n"), &b[..]));
+    // A byte more after the code than the index accounts for is refused.
+    let mut longer = blob.clone();
+    longer.push(0);
+    assert!(decode_blob(&longer).is_none());
+}
+
+#[test]
 fn source_hash_sees_every_byte() {
     let src = "def f(x):\n    return x + 1  # a comment of some length\n";
     let h = source_hash(src);
