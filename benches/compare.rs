@@ -418,6 +418,25 @@ fn thread_table(root: &Path, runs: usize, realtime: bool) {
             }
         }
     }
+    // Processor time, which the other load hardly changes: threads that slowed each other
+    // down (two vCPUs that are one core's hyperthreads, cache lines written by both) would
+    // use more of it than the sequential run.
+    let mut cpu_parts = Vec::new();
+    for (label, seq, thr) in pairs.iter().take(2) {
+        let flags: &[&str] = &["--gil", "off"];
+        let [Some(a), Some(b)] =
+            [seq, thr].map(|f| children_cpu(MINIVM, flags, &root.join(f), runs))
+        else {
+            continue;
+        };
+        cpu_parts.push(format!("{label} {:.2} ({:.3} s / {:.3} s)", b / a, b, a));
+    }
+    if !cpu_parts.is_empty() {
+        println!(
+            "processor time with the GIL off, threaded / sequential, {runs} runs of each: {}",
+            cpu_parts.join(", ")
+        );
+    }
     if let [Some(on), Some(off)] = seq_on_off {
         println!(
             "cost of the GIL on single-threaded factorize: {:+.1}% (GIL on {:.3} s vs off {:.3} s)",
@@ -637,7 +656,7 @@ fn print_machine(runners: &[Runner]) {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    println!("machine: {cpus} CPUs (nproc), {model}");
+    println!("machine: {cpus} CPUs (nproc), {model}{}", topology());
     println!(
         "minivm:  {} ({})",
         version(MINIVM, &["--version"]).unwrap_or_else(|| "version unknown".into()),
@@ -687,4 +706,48 @@ fn become_realtime() -> bool {
         eprintln!("compare: --rt: `chrt -r -p 10` failed (root or CAP_SYS_NICE needed); timing at normal priority");
     }
     ok
+}
+
+/// The processor time (user and system, seconds) that `runs` runs of `program` take together,
+/// from this process's children's times in `/proc/self/stat` (in ticks of 10 ms, so the error
+/// is at most one tick over all the runs); `None` off Linux or if a run fails.
+fn children_cpu(program: &str, flags: &[&str], src: &Path, runs: usize) -> Option<f64> {
+    let ticks = || -> Option<u64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name (which may hold spaces), counted from its ')':
+        // cutime and cstime are the 16th and 17th fields of the line, the 14th and 15th here.
+        let rest = stat.rsplit_once(')')?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        Some(f.get(13)?.parse::<u64>().ok()? + f.get(14)?.parse::<u64>().ok()?)
+    };
+    let before = ticks()?;
+    for _ in 0..runs.max(3) {
+        time_with(program, flags, src).ok()?;
+    }
+    Some((ticks()? - before) as f64 / 100.0)
+}
+
+/// How the processors are made (Linux): ", N cores, M thread(s) each", from each CPU's core
+/// and package ids. Two vCPUs that are one core's two hyperthreads run two threads each slower
+/// than one alone, which the threads table's ratios then show; empty when unknown.
+fn topology() -> String {
+    let mut cores = std::collections::BTreeSet::new();
+    let mut n = 0;
+    for cpu in 0.. {
+        let dir = format!("/sys/devices/system/cpu/cpu{cpu}/topology");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
+        let (Some(core), Some(package)) = (read("core_id"), read("physical_package_id")) else {
+            break;
+        };
+        cores.insert((package.trim().to_string(), core.trim().to_string()));
+        n += 1;
+    }
+    if cores.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; {} cores, {:.0} thread(s) each",
+        cores.len(),
+        n as f64 / cores.len() as f64
+    )
 }
