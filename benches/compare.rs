@@ -433,7 +433,8 @@ fn thread_table(root: &Path, runs: usize, realtime: bool) {
     }
     if !cpu_parts.is_empty() {
         println!(
-            "processor time with the GIL off, threaded / sequential, {runs} runs of each: {}",
+            "processor time with the GIL off, threaded / sequential, {} runs of each: {}",
+            runs.max(3),
             cpu_parts.join(", ")
         );
     }
