@@ -432,34 +432,29 @@ fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
         Err(e) => return Outcome::Fail(e),
     };
     let timeout = d.timeout.unwrap_or(config.default_timeout);
-    let mut failures = Vec::new();
-
     // The CPython oracle: checked even for pending programs, so their goldens stay honest.
-    if let (Some(python), false) = (&config.python, d.no_python) {
-        match run_program(python, python_flags(d), &case.path, d, timeout) {
-            Err(e) => failures.push(format!("python3: {e}")),
-            Ok(r) => {
-                let want = d.exit.unwrap_or(0);
-                if r.timed_out {
-                    failures.push(format!("python3 timed out after {timeout}s"));
-                } else if r.code != Some(want) {
-                    failures.push(format!(
-                        "python3 exited with {} (expected {want}); its stderr:\n{}",
-                        show_code(r.code),
-                        indent(&lossy(&r.stderr))
-                    ));
-                }
-                match &expected {
-                    Some(exp) if *exp != r.stdout => failures.push(format!(
-                        "python3's stdout differs from {} (stale golden? run tests/regen.sh):\n{}",
-                        file_name(&out_path),
-                        diff(exp, &r.stdout)
-                    )),
-                    _ => {}
-                }
-            }
-        }
-    }
+    let oracle = config.python.as_deref().filter(|_| !d.no_python);
+    let python_check = || match oracle {
+        Some(python) => python_failures(python, case, d, timeout, &expected, &out_path),
+        None => Vec::new(),
+    };
+    // A program that mostly waits (sleeps, children, timeouts) runs under python3 and minivm at
+    // the same time: the two waits overlap instead of adding up, and the waiting queue (see
+    // `WAIT_THREADS`) ends sooner. Such programs use temporary directories and port 0, so the
+    // two runs do not meet. A CPU-bound program runs the two one after the other: the `jobs`
+    // threads already keep every core busy.
+    let (mut failures, minivm_run) = if d.waits && !d.pending {
+        thread::scope(|s| {
+            let python = s.spawn(python_check);
+            let minivm = run_program(MINIVM, &[], &case.path, d, timeout);
+            let failures = python
+                .join()
+                .unwrap_or_else(|_| vec!["the python3 run panicked".to_string()]);
+            (failures, Some(minivm))
+        })
+    } else {
+        (python_check(), None)
+    };
 
     if d.pending {
         return if failures.is_empty() {
@@ -469,7 +464,8 @@ fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
         };
     }
 
-    let r = match run_program(MINIVM, &[], &case.path, d, timeout) {
+    let minivm_run = minivm_run.unwrap_or_else(|| run_program(MINIVM, &[], &case.path, d, timeout));
+    let r = match minivm_run {
         Ok(r) => r,
         Err(e) => {
             failures.push(format!("minivm: {e}"));
@@ -539,6 +535,43 @@ fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
         }
     }
     finish(failures)
+}
+
+/// The oracle's verdict on a script: python3 must exit as the program expects and print its
+/// `.out` file exactly (a drifted golden is caught here).
+fn python_failures(
+    python: &str,
+    case: &Case,
+    d: &Directives,
+    timeout: u64,
+    expected: &Option<Vec<u8>>,
+    out_path: &Path,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    match run_program(python, python_flags(d), &case.path, d, timeout) {
+        Err(e) => failures.push(format!("python3: {e}")),
+        Ok(r) => {
+            let want = d.exit.unwrap_or(0);
+            if r.timed_out {
+                failures.push(format!("python3 timed out after {timeout}s"));
+            } else if r.code != Some(want) {
+                failures.push(format!(
+                    "python3 exited with {} (expected {want}); its stderr:\n{}",
+                    show_code(r.code),
+                    indent(&lossy(&r.stderr))
+                ));
+            }
+            match expected {
+                Some(exp) if *exp != r.stdout => failures.push(format!(
+                    "python3's stdout differs from {} (stale golden? run tests/regen.sh):\n{}",
+                    file_name(out_path),
+                    diff(exp, &r.stdout)
+                )),
+                _ => {}
+            }
+        }
+    }
+    failures
 }
 
 /// `examples/*.mini`: minivm must exit 0; its stdout must equal python3's, except for programs
