@@ -30,7 +30,7 @@
 //! | `pending`              | feature of a later issue: minivm is not run, reported as pending      |
 //! | `cpython-same-error`   | (errors) python3's exit code and last stderr line must match          |
 //! | `timeout=S`            | per-program timeout in seconds (default 30, or `MINIVM_TEST_TIMEOUT`) |
-//! | `waits`                | the program mostly waits (sleeps, children): run on the waiting threads |
+//! | `waits`                | the program mostly waits (sleeps, children): run on the waiting threads, under python3 and minivm at once |
 //! | `python-site`          | run python3 without `-S` (the program uses `exit`/`quit` from `site`)  |
 //!
 //! Environment: `UPDATE_GOLDEN=1` rewrites `tests/errors/*.stderr`/`*.code` (and the `.out` of
