@@ -2443,6 +2443,51 @@ pub(crate) fn instance_value_cached(
     }
 }
 
+/// `instance_value_cached` for `LOAD_ATTR_LOCAL`, the value pushed onto `stack` here, while
+/// the instance's table is read, rather than handed back: handed back as an `Option<Value>`,
+/// the value was stored to the stack frame, the table let go, the option's tag tested and the
+/// value read back before the push (as `globals.rs: push_global_hit` found for globals). `true`
+/// on a hit; `false`, `stack` untouched, for anything `instance_value_cached` does not answer.
+#[inline(always)]
+pub(crate) fn push_instance_value_cached(
+    obj: &Value,
+    name: NameOperand,
+    cache: &InlineCache,
+    stack: &mut Vec<Value>,
+) -> bool {
+    let Value::Instance(inst) = obj else {
+        return false;
+    };
+    if !matches!(inst.payload, Payload::None)
+        || !table_wins_at(inst.class.attr_flags(), 0, name, cache)
+    {
+        return false;
+    }
+    let Ok(dict) = inst.dict.try_read() else {
+        return false;
+    };
+    let word = cache.word.load(Ordering::Relaxed);
+    let v = if hint_layout(word) == dict.layout_id() {
+        dict.values_slice().get(hint_pos(word))
+    } else {
+        // As `instance_value_cached`: the same position in another layout, recorded.
+        match dict.get_index(hint_pos(word)) {
+            Some((k, v)) if name.get().is_some_and(|name| Arc::ptr_eq(k, name)) => {
+                remember(&cache.word, dict.layout_id(), hint_pos(word));
+                Some(v)
+            }
+            _ => None,
+        }
+    };
+    match v {
+        Some(v) => {
+            crate::heap::push_inline(stack, v.clone());
+            true
+        }
+        None => false,
+    }
+}
+
 /// The hit path of `LOAD_ATTR` for a class attribute read through an instance (`self.scale`,
 /// a class-level constant; CPython 3.12's `LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES`): the instance's
 /// own table would win (no data descriptor by that name, no `__getattribute__`), the cache word

@@ -13,8 +13,8 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
 use crate::interp::attr::{
-    instance_value_cached, module_value_cached, store_instance_value_cached,
-    update_instance_value_cached, AttrRead, NameOperand,
+    instance_value_cached, module_value_cached, push_instance_value_cached,
+    store_instance_value_cached, update_instance_value_cached, AttrRead, NameOperand,
 };
 use crate::interp::call::{getitem_method, hot_method, HOT_METHODS};
 use crate::interp::code::{Code, CodeBody};
@@ -1438,23 +1438,27 @@ impl Interp {
                     }
                     Op::LoadAttrLocal(l, n) => {
                         sync!();
-                        let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
                         let name = NameOperand(&code.names, n.0 as usize);
-                        let r = match instance_value_cached(obj, name, cache) {
-                            Some(v) => v,
-                            None => match tri!(self.load_attr_or_getter(
-                                Some(f),
-                                obj,
-                                name.name(),
-                                cache
-                            )) {
-                                AttrRead::Value(v) => v,
-                                AttrRead::Getter(callee) => {
-                                    self.push_frame::<OBSERVED>(frame, callee)?;
-                                    continue 'frames;
-                                }
-                            },
+                        // The hit pushes the value itself (`push_instance_value_cached`).
+                        if let Some(obj) = f.locals.get(l.index()) {
+                            if push_instance_value_cached(obj, name, cache, &mut f.stack) {
+                                continue;
+                            }
+                        }
+                        // Anything else (the same checks would miss again): the full read.
+                        let obj = tri!(self.local(f, &code, l.into()));
+                        let r = match tri!(self.load_attr_or_getter(
+                            Some(f),
+                            obj,
+                            name.name(),
+                            cache
+                        )) {
+                            AttrRead::Value(v) => v,
+                            AttrRead::Getter(callee) => {
+                                self.push_frame::<OBSERVED>(frame, callee)?;
+                                continue 'frames;
+                            }
                         };
                         f.stack.push(r);
                     }
