@@ -1380,6 +1380,22 @@ impl Interp {
                     // the NULL).
                     Op::LoadAttr(..) | Op::LoadMethod(..) | Op::LoadMethodLocal(..) => {
                         sync!();
+                        // `LOAD_ATTR`'s hit replaces the receiver where it is on the stack
+                        // (no pop and push); anything else goes on below, without these
+                        // checks again.
+                        let attr_missed = if let Op::LoadAttr(n) = *op {
+                            let name = NameOperand(&code.names, n.0 as usize);
+                            let cache = &code.cache[ip - 1];
+                            if let Some(top) = f.stack.last_mut() {
+                                if let Some(v) = instance_value_cached(top, name, cache) {
+                                    std::mem::replace(top, v).discard();
+                                    continue;
+                                }
+                            }
+                            true
+                        } else {
+                            false
+                        };
                         let (obj, n) = match *op {
                             Op::LoadAttr(n) | Op::LoadMethod(n) => (pop!(), n),
                             Op::LoadMethodLocal(x, n) => {
@@ -1413,7 +1429,11 @@ impl Interp {
                             }
                         }
                         let name = NameOperand(&code.names, n.0 as usize);
-                        let r = match instance_value_cached(&obj, name, cache) {
+                        let cached = match attr_missed {
+                            true => None,
+                            false => instance_value_cached(&obj, name, cache),
+                        };
+                        let r = match cached {
                             Some(v) => v,
                             None => {
                                 match tri!(self.load_attr_or_getter(
@@ -1763,18 +1783,20 @@ impl Interp {
                             }
                             _ => continue,
                         };
-                        let n = match loaded {
-                            false => n,
+                        // The count of arguments and the callee's position.
+                        let (n, fpos) = match loaded {
+                            false => (n, tri!(self.callee_pos(f, n, 0))),
                             // What `LOAD_METHOD` left: NULL below the callable goes and the
                             // call is `CALL n`'s; a method below its receiver is called with
                             // the receiver as its first argument, `CALL n + 1`'s, but for the
-                            // built-in methods answered here.
+                            // built-in methods answered here. Either way the callee is then
+                            // at `opos` (found once, not again for the call).
                             true => {
                                 let opos = tri!(self.callee_pos(f, n, 1));
                                 match f.stack.get(opos) {
                                     Some(Value::Undefined) => {
                                         drop_null(&mut f.stack, opos);
-                                        n
+                                        (n, opos)
                                     }
                                     Some(&Value::Int(k)) => {
                                         if let Some(r) = builtin_method_fast(&mut f.stack, opos, k)
@@ -1784,13 +1806,12 @@ impl Interp {
                                             continue;
                                         }
                                         self.resolve_hot_method(&mut f.stack, opos);
-                                        n + 1
+                                        (n + 1, opos)
                                     }
-                                    _ => n + 1,
+                                    _ => (n + 1, opos),
                                 }
                             }
                         };
-                        let fpos = tri!(self.callee_pos(f, n, 0));
                         if let Some(callee) = self.plain_call(f, fpos, n) {
                             self.push_frame::<OBSERVED>(frame, callee)?;
                             continue 'frames;
