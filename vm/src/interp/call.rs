@@ -445,21 +445,21 @@ impl Interp {
         }
     }
 
-    /// `CALL_METHOD_LOCAL` (`self.m()`) on an instance in local `slot`: as `try_push_method`,
-    /// with the receiver read where it is, in the caller's slot. A method whose one parameter
+    /// `CALL_METHOD_LOCAL` (`self.m()`) on `held`, an instance in a local slot: as
+    /// `try_push_method`, with the receiver read where it is, in the caller's slot (lent by the
+    /// arm, which has read and tested the slot already). A method whose one parameter
     /// is `self` gets a pooled frame with a clone of the receiver in its first slot: nothing is
     /// pushed on the caller's stack and moved off it again. `None` for anything else (the
     /// instruction then pushes the receiver and goes on as `CALL_METHOD`).
     pub(crate) fn try_push_method_local(
         &mut self,
-        frame: &Frame,
-        slot: usize,
+        held: &Value,
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> Option<Box<Frame>> {
         match crate::heap::gil_model() {
-            Some(gil) => self.push_method_local_in(gil, frame, slot, name, cache),
-            None => self.push_method_local_in(AnyModel, frame, slot, name, cache),
+            Some(gil) => self.push_method_local_in(gil, held, name, cache),
+            None => self.push_method_local_in(AnyModel, held, name, cache),
         }
     }
 
@@ -468,12 +468,11 @@ impl Interp {
     fn push_method_local_in<A: CellAccess>(
         &mut self,
         access: A,
-        frame: &Frame,
-        slot: usize,
+        held: &Value,
         name: &Arc<str>,
         cache: &InlineCache,
     ) -> Option<Box<Frame>> {
-        let Some(held @ Value::Instance(inst)) = frame.locals.get(slot) else {
+        let Value::Instance(inst) = held else {
             return None;
         };
         if inst.class.attr_flags() & crate::object::HAS_GETATTRIBUTE != 0

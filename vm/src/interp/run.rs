@@ -1871,11 +1871,11 @@ impl Interp {
                             Op::CallMethodLocal(x, name) => {
                                 // An instance's method of one parameter: its frame takes the
                                 // receiver straight from the slot (`try_push_method_local`).
-                                if let Value::Instance(_) = tri!(self.local(f, code, x.into())) {
+                                let held = tri!(self.local(f, code, x.into()));
+                                if let Value::Instance(_) = held {
                                     let name = &code.names[name.0 as usize];
                                     let cache = &code.cache[ip - 1];
-                                    let local =
-                                        self.try_push_method_local(f, x.index(), name, cache);
+                                    let local = self.try_push_method_local(held, name, cache);
                                     if let Some(callee) = local {
                                         self.push_frame::<OBSERVED>(frame, callee)?;
                                         continue 'frames;
