@@ -13,7 +13,7 @@ use minivm_compiler::bytecode::{BinOp, CmpOp, Local, Op, Reg};
 use crate::builtins::functions::{builtin_len, is_len};
 use crate::heap::Ref;
 use crate::interp::attr::{
-    instance_value_cached, module_value_cached, push_instance_value_cached,
+    instance_value_cached, instance_value_with, module_value_cached, push_instance_value_cached,
     store_instance_value_cached, update_instance_value_cached, AttrRead, NameOperand,
 };
 use crate::interp::call::{getitem_method, hot_method, HOT_METHODS};
@@ -1497,10 +1497,18 @@ impl Interp {
                         sync!();
                         let obj = tri!(self.local(f, &code, x.into()));
                         let cache = &code.cache[ip - 1];
-                        let v =
-                            tri!(self.load_attr_cached(None, obj, &code.names[g.index()], cache));
-                        let t = truth!(&v);
-                        v.discard();
+                        let name = NameOperand(&code.names, g.index());
+                        // A bool, None, int or float at the cached position: its truth read
+                        // there. Anything else: the value read in full, then its truth.
+                        let t = match instance_value_with(obj, name, cache, truth_fast) {
+                            Some(t) => t,
+                            None => {
+                                let v = tri!(self.load_attr_cached(None, obj, name.name(), cache));
+                                let t = truth!(&v);
+                                v.discard();
+                                t
+                            }
+                        };
                         jump_if!(t == matches!(op, Op::AttrJumpIfTrue(..)), l.index());
                     }
                     // As the loads: the cache's hit path inlined, the rest out of line.
