@@ -2205,7 +2205,16 @@ impl Interp {
             Second::Local(r) => &frame.locals[r.index()],
             Second::Const(r) => &code.consts[r.index()],
         };
-        if update_instance_value_cached(obj, name, cache, |cur| arith_fast(op, cur, y)) {
+        // The closure inlined: left a call of its own, it returned the sum through memory
+        // (about 22 machine instructions a `self.hits += 1`, callgrind, the attributes kernel).
+        let updated = update_instance_value_cached(
+            obj,
+            name,
+            cache,
+            #[inline(always)]
+            |cur| arith_fast(op, cur, y),
+        );
+        if updated {
             return Ok(());
         }
         // A clone: the operator's general path may run Python code with the frame borrowed.
