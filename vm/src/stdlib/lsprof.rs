@@ -21,6 +21,12 @@
 //! `disable()` the observed instance switches back at its check points. The frames that were
 //! running when profiling began, at depths up to `Active::floor`, are not calls the profiler saw
 //! begin: as CPython's, it counts what they call, not them.
+//!
+//! A second profiler started while one runs in the same thread (a profiled function that
+//! profiles another, nested `runcall`s) takes over, as CPython 3.11's does (it replaces the
+//! thread's profile function): the first one is set aside with its calls still open, sees
+//! nothing more, and when it is disabled (or its `runcall` returns) those calls are closed at
+//! that moment, as CPython's `flush_unmatched`. (CPython 3.12 refuses the second one instead.)
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -190,6 +196,49 @@ impl Active {
 
 thread_local! {
     static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+    /// The profilers of this thread another one took over from (see the module comment).
+    static SET_ASIDE: RefCell<Vec<Active>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The handle of the profiler running in this thread, if any (None too if its state is in use).
+fn running_handle() -> Option<u64> {
+    ACTIVE.with(|a| {
+        a.try_borrow()
+            .ok()
+            .and_then(|a| a.as_ref().map(|st| st.handle))
+    })
+}
+
+/// Another profiler than `h` runs in this thread: set it aside, as CPython 3.11's is when a
+/// second one replaces the thread's profile function. Err if the state is in use.
+fn take_over(h: u64) -> PyResult<()> {
+    let outer = ACTIVE.with(|a| match a.try_borrow_mut() {
+        Ok(mut a) if a.as_ref().is_some_and(|st| st.handle != h) => Ok(a.take()),
+        Ok(_) => Ok(None),
+        Err(_) => Err(err!(ValueError, "Another profiling tool is already active")),
+    })?;
+    if let Some(st) = outer {
+        SET_ASIDE.with(|s| s.borrow_mut().push(st));
+    }
+    Ok(())
+}
+
+/// Profiler `h`, set aside by another, ends: its open calls are closed now (it saw nothing
+/// since), without the `disable` call (it no longer saw calls). Whether `h` was set aside;
+/// `enabled` is set to whether `Profile.enable()` had started it.
+fn end_set_aside(h: u64, enabled: &mut bool) -> bool {
+    let st = SET_ASIDE.with(|s| {
+        let mut s = s.borrow_mut();
+        let i = s.iter().position(|st| st.handle == h)?;
+        Some(s.remove(i))
+    });
+    let Some(mut st) = st else { return false };
+    *enabled = st.enabled;
+    while !st.open.is_empty() {
+        st.leave();
+    }
+    store().lock().insert(st.handle, st.data);
+    true
 }
 
 /// The collections of every `Profile` object not running now, by handle.
@@ -452,9 +501,14 @@ fn runcall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(func) = args.pos.get(1) else {
         return Err(err!(TypeError, "runcall() missing the function to call"));
     };
-    if ACTIVE.with(|a| a.try_borrow().map(|a| a.is_some()).unwrap_or(true)) {
-        return Err(err!(ValueError, "Another profiling tool is already active"));
+    if running_handle() == Some(h) {
+        // Enabled already: CPython's runcall enables it again (nothing changes), calls, and
+        // disables it.
+        let result = interp.call_kw(func, &args.pos[2..], args.kw);
+        disable(interp, Args::new(&args.pos[..1]))?;
+        return result;
     }
+    take_over(h)?;
     let depth = interp.depth;
     start(h, depth, false);
     // A built-in called directly is a call of its own, as CPython's `c_call` event.
@@ -469,7 +523,17 @@ fn runcall(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     interp.profiling = true;
     let result = interp.call_kw(func, &args.pos[2..], args.kw);
     interp.profiling = was;
-    let st = ACTIVE.with(|a| a.borrow_mut().take());
+    // Still this profiler's run, unless another took over meanwhile.
+    let st = ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        match a.as_ref() {
+            Some(st) if st.handle == h => a.take(),
+            _ => None,
+        }
+    });
+    if st.is_none() {
+        end_set_aside(h, &mut false);
+    }
     if let Some(mut st) = st {
         // What `func` called has returned (or raised) before the `disable` call.
         while !st.open.is_empty() {
@@ -512,12 +576,10 @@ fn finish(mut st: Active, depth: usize) {
 /// profiler already on does nothing.
 fn enable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let h = handle_arg(&args, "enable")?;
-    let running = ACTIVE.with(|a| a.try_borrow().map(|a| a.as_ref().map(|st| st.handle)));
-    match running {
-        Ok(None) => {}
-        Ok(Some(r)) if r == h => return Ok(Value::None),
-        _ => return Err(err!(ValueError, "Another profiling tool is already active")),
+    if running_handle() == Some(h) {
+        return Ok(Value::None);
     }
+    take_over(h)?;
     start(h, interp.depth, true);
     interp.profiling = true;
     ENABLED.fetch_add(1, Ordering::Relaxed);
@@ -540,6 +602,10 @@ fn disable(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     });
     let Some(mut st) = st else {
+        let mut enabled = false;
+        if end_set_aside(h, &mut enabled) && enabled {
+            ENABLED.fetch_sub(1, Ordering::Relaxed);
+        }
         return Ok(Value::None);
     };
     interp.profiling = false;
