@@ -423,8 +423,13 @@ pub static FILES: &[(&str, &str)] = &[
     ("pyexpat.mini", include_str!("../../lib/pyexpat.mini")),
     ("random.mini", include_str!("../../lib/random.mini")),
     ("re.mini", include_str!("../../lib/re.mini")),
+    ("readline.mini", include_str!("../../lib/readline.mini")),
     ("reprlib.mini", include_str!("../../lib/reprlib.mini")),
     ("resource.mini", include_str!("../../lib/resource.mini")),
+    (
+        "rlcompleter.mini",
+        include_str!("../../lib/rlcompleter.mini"),
+    ),
     ("sched.mini", include_str!("../../lib/sched.mini")),
     ("secrets.mini", include_str!("../../lib/secrets.mini")),
     ("selectors.mini", include_str!("../../lib/selectors.mini")),
