@@ -36,6 +36,14 @@ const FUNCS: Methods = &[
     ),
     ("_is_gil_enabled", crate::stdlib::os::sys_is_gil_enabled),
     ("get_int_max_str_digits", get_int_max_str_digits),
+    (
+        "get_coroutine_origin_tracking_depth",
+        get_coroutine_origin_tracking_depth,
+    ),
+    (
+        "set_coroutine_origin_tracking_depth",
+        set_coroutine_origin_tracking_depth,
+    ),
     ("exc_info", crate::stdlib::traceback::sys_exc_info),
     ("_getframe", crate::builtins::getframe_native),
     ("_current_frames", crate::builtins::current_frames),
@@ -414,6 +422,31 @@ fn set_int_max_str_digits(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     crate::num::bigint::set_max_str_digits(to_index(n)?).map_err(crate::builtins::num_err)?;
+    Ok(Value::None)
+}
+
+/// `sys.get_coroutine_origin_tracking_depth()`: always 0, as no coroutine's origin is recorded.
+fn get_coroutine_origin_tracking_depth(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.none("sys.get_coroutine_origin_tracking_depth")?;
+    Ok(Value::Int(0))
+}
+
+/// `sys.set_coroutine_origin_tracking_depth(depth)`: 0 (no tracking) is accepted; a depth
+/// above it asks coroutines to record where they were made (`cr_origin`), which minivm's do
+/// not, so it is a clear error rather than a `cr_origin` that is silently missing.
+fn set_coroutine_origin_tracking_depth(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [depth] = Sig::kw("set_coroutine_origin_tracking_depth", &["depth"], 1).bind::<1>(&args)?;
+    let depth = to_index(depth.unwrap_or(&Value::Int(0)))?;
+    if depth < 0 {
+        raise!(ValueError, "depth must be >= 0");
+    }
+    if depth > 0 {
+        raise!(
+            NotImplementedError,
+            "minivm's coroutines do not record where they were created (cr_origin): \
+             sys.set_coroutine_origin_tracking_depth takes 0 only"
+        );
+    }
     Ok(Value::None)
 }
 
