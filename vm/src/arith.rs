@@ -76,8 +76,10 @@ pub fn arith(op: BinOp, x: Num, y: Num) -> NumResult<Value> {
         return big_arith(op, &i, &j);
     }
     let (f, g) = (to_f64(x)?, to_f64(y)?);
-    if op == BinOp::Pow && f < 0.0 && g.is_finite() && g != g.floor() {
-        // A negative base to a fractional power: a complex result, as CPython's `float_pow`.
+    if op == BinOp::Pow && f < 0.0 && f.is_finite() && g.is_finite() && g != g.floor() {
+        // A negative finite base to a fractional power: a complex result, as CPython's
+        // `float_pow` (which takes an infinite base first: `(-inf) ** 1.5` is `inf`,
+        // `(-inf) ** -2.25` is `0.0`, both `a::float_pow`'s).
         use crate::builtins::complex::{complex_pow, new_complex, Complex};
         return match complex_pow(Complex::new(f, 0.0), Complex::new(g, 0.0)) {
             Ok(c) => Ok(new_complex(c)),
