@@ -720,6 +720,17 @@ impl Interp {
                     }
                 };
             }
+            // The register instructions' second fast path, taken where `int_operands!` found
+            // no pair of ints: both operands floats, or a float and an int (converted to the
+            // nearest float, as CPython does). The arm's general path runs otherwise.
+            macro_rules! float_operands {
+                ($a:expr, Local($b:expr)) => {
+                    float_pair(f.locals.get($a.index()), f.locals.get($b.index()))
+                };
+                ($a:expr, Const($c:expr)) => {
+                    float_pair(f.locals.get($a.index()), consts.get($c.index()))
+                };
+            }
             // A check point where the loop may change instance (`switch_loops`) if `$cond`:
             // the instruction runs again in the other one.
             macro_rules! switch_point {
@@ -977,40 +988,50 @@ impl Interp {
                     Op::BinaryLocals(op, a, b) => {
                         let r = match int_arith_pair(op, int_operands!(a, Local(b))) {
                             Some(r) => Value::Int(r),
-                            None => {
-                                sync!();
-                                tri!(self.binary_regs(
-                                    f,
-                                    &code,
-                                    ops.get(ip),
-                                    op,
-                                    a,
-                                    Second::Local(b)
-                                ))
-                            }
+                            None => match float_arith_pair(op, float_operands!(a, Local(b))) {
+                                Some(r) => Value::Float(r),
+                                None => {
+                                    sync!();
+                                    tri!(self.binary_regs(
+                                        f,
+                                        &code,
+                                        ops.get(ip),
+                                        op,
+                                        a,
+                                        Second::Local(b)
+                                    ))
+                                }
+                            },
                         };
                         f.stack.push(r);
                     }
                     Op::BinaryLocalConst(op, a, c) => {
                         let r = match int_arith_pair(op, int_operands!(a, Const(c))) {
                             Some(r) => Value::Int(r),
-                            None => {
-                                sync!();
-                                tri!(self.binary_regs(
-                                    f,
-                                    &code,
-                                    ops.get(ip),
-                                    op,
-                                    a,
-                                    Second::Const(c)
-                                ))
-                            }
+                            None => match float_arith_pair(op, float_operands!(a, Const(c))) {
+                                Some(r) => Value::Float(r),
+                                None => {
+                                    sync!();
+                                    tri!(self.binary_regs(
+                                        f,
+                                        &code,
+                                        ops.get(ip),
+                                        op,
+                                        a,
+                                        Second::Const(c)
+                                    ))
+                                }
+                            },
                         };
                         f.stack.push(r);
                     }
                     Op::BinaryLocalsStore(op, a, b, d) => {
                         if let Some(r) = int_arith_pair(op, int_operands!(a, Local(b))) {
                             set_int(&mut f.locals[d.index()], r);
+                            continue;
+                        }
+                        if let Some(r) = float_arith_pair(op, float_operands!(a, Local(b))) {
+                            set_float(&mut f.locals[d.index()], r);
                             continue;
                         }
                         sync!();
@@ -1022,6 +1043,10 @@ impl Interp {
                     Op::BinaryLocalConstStore(op, a, c, d) => {
                         if let Some(r) = int_arith_pair(op, int_operands!(a, Const(c))) {
                             set_int(&mut f.locals[d.index()], r);
+                            continue;
+                        }
+                        if let Some(r) = float_arith_pair(op, float_operands!(a, Const(c))) {
+                            set_float(&mut f.locals[d.index()], r);
                             continue;
                         }
                         sync!();
@@ -1047,12 +1072,20 @@ impl Interp {
                             set_int(&mut f.locals[a.index()], r);
                             continue;
                         }
+                        if let Some(r) = float_arith_pair(op, float_operands!(a, Local(b))) {
+                            set_float(&mut f.locals[a.index()], r);
+                            continue;
+                        }
                         sync!();
                         tri!(self.inplace_regs(f, &code, op, a, Second::Local(b)));
                     }
                     Op::InPlaceLocalConst(op, a, c) => {
                         if let Some(r) = int_arith_pair(op, int_operands!(a, Const(c))) {
                             set_int(&mut f.locals[a.index()], r);
+                            continue;
+                        }
+                        if let Some(r) = float_arith_pair(op, float_operands!(a, Const(c))) {
+                            set_float(&mut f.locals[a.index()], r);
                             continue;
                         }
                         sync!();
@@ -1149,6 +1182,12 @@ impl Interp {
                             jump_if!(!t, l.index());
                             continue;
                         }
+                        if let Some(t) =
+                            float_cmp_pair(op, f.locals.get(a.index()), f.locals.get(b.index()))
+                        {
+                            jump_if!(!t, l.index());
+                            continue;
+                        }
                         sync!();
                         jump_if!(
                             !tri!(self.compare_regs(f, &code, op, a, Second::Local(b))),
@@ -1157,6 +1196,12 @@ impl Interp {
                     }
                     Op::CompareLocalConstJump(op, a, c, l) => {
                         if let Some(t) = int_cmp_pair(op, int_operands!(a, Const(c))) {
+                            jump_if!(!t, l.index());
+                            continue;
+                        }
+                        if let Some(t) =
+                            float_cmp_pair(op, f.locals.get(a.index()), consts.get(c.index()))
+                        {
                             jump_if!(!t, l.index());
                             continue;
                         }
@@ -2786,6 +2831,69 @@ fn int_arith_pair(op: BinOp, pair: Option<(i64, i64)>) -> Option<i64> {
     }
 }
 
+/// Two operands as floats when both are floats or one is a float and the other an int, which
+/// converts to the nearest float, as in CPython (exact up to 2**53; `as` rounds to nearest,
+/// ties to even, beyond). `None` otherwise (two ints included: `int_arith`'s, or the general
+/// path's when it declined them).
+#[inline(always)]
+fn float_pair(a: Option<&Value>, b: Option<&Value>) -> Option<(f64, f64)> {
+    match (a, b) {
+        (Some(&Value::Float(x)), Some(&Value::Float(y))) => Some((x, y)),
+        (Some(&Value::Float(x)), Some(&Value::Int(y))) => Some((x, y as f64)),
+        (Some(&Value::Int(x)), Some(&Value::Float(y))) => Some((x as f64, y)),
+        _ => None,
+    }
+}
+
+/// `x op y` on two floats where CPython's float operators give a number with no special case:
+/// `+ - *`, `/` by a non-zero, `**` of a finite positive base to a finite power with a finite
+/// result (C's `pow`, as `num::arith::float_pow` computes it after its special cases: a zero,
+/// negative, infinite or NaN operand, or an overflow, takes the general path). A NaN result
+/// takes the general path too, which gives it its own identity (`num::fresh_nan`): `x + 1 in
+/// [x]` is False for a NaN `x`, as in CPython. A plain function over the pair `float_pair`
+/// found (no closure: see `int_arith_pair`).
+#[inline(always)]
+fn float_arith_pair(op: BinOp, pair: Option<(f64, f64)>) -> Option<f64> {
+    let (x, y) = pair?;
+    let r = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div if y != 0.0 => x / y,
+        BinOp::Pow if x > 0.0 && x < f64::INFINITY && y.is_finite() => {
+            let r = x.powf(y);
+            if !r.is_finite() {
+                return None;
+            }
+            r
+        }
+        _ => return None,
+    };
+    if r.is_nan() {
+        None
+    } else {
+        Some(r)
+    }
+}
+
+/// The ordering and equality operators on two floats, or a float and an int exact as a float
+/// (IEEE: NaN is unequal to everything, as in Python); `None` for identity and membership, and
+/// for an int beyond 2**53, which CPython compares exactly (`2**53 + 1 > 2.0**53` is True, the
+/// int rounded to a float would make it False): the general path takes those.
+#[inline(always)]
+fn float_cmp_pair(op: CmpOp, a: Option<&Value>, b: Option<&Value>) -> Option<bool> {
+    let (x, y) = match (a, b) {
+        (Some(&Value::Float(x)), Some(&Value::Float(y))) => (x, y),
+        (Some(&Value::Float(x)), Some(&Value::Int(y))) if exact_float(y) => (x, y as f64),
+        (Some(&Value::Int(x)), Some(&Value::Float(y))) if exact_float(x) => (x as f64, y),
+        _ => return None,
+    };
+    match op {
+        CmpOp::Is | CmpOp::IsNot | CmpOp::In | CmpOp::NotIn => None,
+        op => Some(float_compare(op, x, y)),
+    }
+}
+
 /// `int_cmp` on the operands `int_operands!` found, if both were ints.
 #[inline(always)]
 fn int_cmp_pair(op: CmpOp, pair: Option<(i64, i64)>) -> Option<bool> {
@@ -2802,6 +2910,15 @@ fn int_cmp(op: CmpOp, x: i64, y: i64) -> Option<bool> {
     match op {
         CmpOp::In | CmpOp::NotIn => None,
         op => Some(int_compare(op, x, y)),
+    }
+}
+
+/// Store a float into a local slot, as `set_int` an int.
+#[inline(always)]
+fn set_float(slot: &mut Value, v: f64) {
+    match slot {
+        Value::Float(held) => *held = v,
+        other => std::mem::replace(other, Value::Float(v)).discard(),
     }
 }
 
@@ -2829,36 +2946,7 @@ fn arith_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
             }
             _ => int_arith(op, *x, *y).map(Value::Int),
         },
-        (Value::Float(_), Value::Float(_))
-        | (Value::Float(_), Value::Int(_))
-        | (Value::Int(_), Value::Float(_)) => {
-            // An int with a float converts to the nearest float, as in CPython (exact up to
-            // 2**53; `as` rounds to nearest, ties to even, beyond).
-            let num = |v: &Value| match *v {
-                Value::Float(f) => f,
-                Value::Int(i) => i as f64,
-                _ => f64::NAN,
-            };
-            let (x, y) = (num(a), num(b));
-            match op {
-                BinOp::Add => Some(x + y),
-                BinOp::Sub => Some(x - y),
-                BinOp::Mul => Some(x * y),
-                BinOp::Div if y != 0.0 => Some(x / y),
-                // A finite positive base to a finite power with a finite result: C's `pow`, as
-                // `num::arith::float_pow` computes it after its special cases (a zero, negative,
-                // infinite or NaN operand, or an overflow, takes the general path).
-                BinOp::Pow if x > 0.0 && x < f64::INFINITY && y.is_finite() => {
-                    Some(x.powf(y)).filter(|r| r.is_finite())
-                }
-                _ => None,
-            }
-            // A NaN result takes the general path, which gives it its own identity
-            // (`num::fresh_nan`): `x + 1 in [x]` is False for a NaN `x`, as in CPython.
-            .filter(|r| !r.is_nan())
-            .map(Value::Float)
-        }
-        _ => None,
+        _ => float_arith_pair(op, float_pair(Some(a), Some(b))).map(Value::Float),
     }
 }
 
