@@ -143,6 +143,7 @@ fn trace_shows_the_listed_instructions() {
         "SUBSCR_KEEP",
         "INPLACE_STORE_SUBSCR",
         "INPLACE_SUBSCR_LOC_CONST",
+        "INPLACE_ITEM_MUL",
         "LOAD_ATTR_KEEP",
         "INPLACE_STORE_ATTR",
         "INPLACE_STORE_LOCAL",

@@ -542,6 +542,16 @@ opcodes! {
     /// the slot and constants below 256 (else the shorter forms).
     BinaryConstCompareJump(op: binop, a: local8, k: konst8, cmp: cmpop, c: konst8, l: label16) =
         "BINARY_CONST_CMP_JUMP", hot, raw(l.0), "{a} {op} {k} {cmp} {c}, to {l}", branch(0, 0);
+    /// The guarded fast form of `x[k] op= a * b` (`v1[0] -= dx * m`, a multiply-accumulate):
+    /// placed before the `SubscrLocalConst(x, k); BinaryLocals(*, a, b);
+    /// InPlaceSubscrLocalConst(op, x, k)` that compute it, it does it all and jumps past them to
+    /// `l` when `locals[x]` is a list, `consts[k]` an int index in range, and `locals[a] *
+    /// locals[b]` and the item's update ints or floats that `arith_fast` computes (no overflow,
+    /// no NaN); else it changes nothing and falls through to them, which do it in order, errors
+    /// and special methods included (`compile/fuse.rs: subscr_local_const_updates`). Stack
+    /// unchanged; the slots and the constant below 256.
+    InPlaceItemMul(op: binop, x: local8, k: konst8, a: local8, b: local8, l: label16) =
+        "INPLACE_ITEM_MUL", hot, raw(l.0), "{x}[{k}] {op}= {a} * {b}, to {l}", branch(0, 0);
 
     // ---- pattern matching (the `match` statement, compiled by compile/pattern.rs; CPython's
     // instructions of the same names, run by vm/src/interp/pattern.rs) ----

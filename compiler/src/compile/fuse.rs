@@ -46,7 +46,7 @@ pub(crate) fn fuse(
     code: &mut Vec<Op>,
     lines: &mut Vec<u32>,
     spans: &mut Vec<(u32, u32)>,
-    labels: &mut [Option<u32>],
+    labels: &mut Vec<Option<u32>>,
 ) {
     // A forward jump to a `ReturnValue` is that return (`return a if c else b`): the stack is
     // the same at a jump and its target, and nothing runs between them. Done first, so that a
@@ -87,7 +87,8 @@ pub(crate) fn fuse(
     };
     // Fusions decided before the walk (both halves of `x[k] op= v`), by first instruction; the
     // walk fuses nothing into them, as if they were jump targets.
-    let planned = subscr_local_const_updates(code, &targets, &may_join);
+    let (planned, guards) =
+        subscr_local_const_updates(code, &targets, &may_join, labels, short_jumps);
     let mut i = 0;
     while i < code.len() {
         // How many of the next instructions (after the first) may join it.
@@ -110,8 +111,15 @@ pub(crate) fn fuse(
             Op::ForRangePrep(_) if !short_jumps => Op::GetIter,
             op => op,
         };
+        // A guard (`InPlaceItemMul`) goes before the instructions it guards, on their line.
+        let start = out.len() as u32;
+        if let Some(&guard) = guards.get(&i) {
+            out.push(guard);
+            out_lines.push(lines.get(i).copied().unwrap_or(0));
+            out_spans.push(spans.get(i).copied().unwrap_or((0, 0)));
+        }
         for k in 0..used {
-            new_index[i + k] = out.len() as u32;
+            new_index[i + k] = start;
         }
         out.push(op);
         out_lines.push(lines.get(i).copied().unwrap_or(0));
@@ -143,13 +151,23 @@ pub(crate) fn fuse(
 /// jump, are not jumped to and never store into or delete slot `a` (a walrus, `v[0] += (v :=
 /// w)[0]`, keeps the unfused form); the constant cannot change. Returns both fusions by their
 /// first instruction's index.
+///
+/// When the value is `a * b` of two locals on the same line (`LoadLocal(a); LoadLocal(b);
+/// Binary(*)`, fused here into `BinaryLocals`), the three instructions get a guard before them,
+/// `InPlaceItemMul(op, x, k, a, b, l)` with `l` a new label just past them (slots and constant
+/// below 256, short jumps): it does the update when its operands are numbers in a list and
+/// jumps to `l`, else falls through to the three. Returned in the second map, by the index of
+/// the first instruction it goes before.
 fn subscr_local_const_updates(
     code: &[Op],
     targets: &HashSet<u32>,
     may_join: &dyn Fn(usize, usize) -> bool,
-) -> HashMap<usize, (Op, usize)> {
-    use Op::{Copy, InPlace, LoadConst, LoadLocal, StoreSubscr, Subscr, Swap};
+    labels: &mut Vec<Option<u32>>,
+    short_jumps: bool,
+) -> (HashMap<usize, (Op, usize)>, HashMap<usize, Op>) {
+    use Op::{Binary, Copy, InPlace, LoadConst, LoadLocal, StoreSubscr, Subscr, Swap};
     let mut planned = HashMap::new();
+    let mut guards = HashMap::new();
     for i in 0..code.len() {
         let [LoadLocal(a), LoadConst(c), Copy(2), Copy(2), Subscr, ..] = code[i..] else {
             continue;
@@ -187,9 +205,36 @@ fn subscr_local_const_updates(
         if let Some((j, bop)) = found {
             planned.insert(i, (Op::SubscrLocalConst(ra, rc), 5));
             planned.insert(j, (Op::InPlaceSubscrLocalConst(bop, ra, rc), 4));
+            let m = i + 5;
+            let [LoadLocal(x), LoadLocal(y), Binary(crate::bytecode::BinOp::Mul)] = code[m..j]
+            else {
+                continue;
+            };
+            let small = |v: u32| u8::try_from(v).ok();
+            let (Some(a8), Some(c8), Some(x8), Some(y8)) =
+                (small(a.0), small(c.0), small(x.0), small(y.0))
+            else {
+                continue;
+            };
+            let (Some(rx), Some(ry)) = (Reg::fit(x.0), Reg::fit(y.0)) else {
+                continue;
+            };
+            // The label id must fit the guard's 16-bit jump operand.
+            let Some(l) = Reg::fit(labels.len() as u32).filter(|_| short_jumps) else {
+                continue;
+            };
+            if !(may_join(m, 1) && may_join(m, 2)) {
+                continue;
+            }
+            labels.push(Some((j + 4) as u32));
+            planned.insert(
+                m,
+                (Op::BinaryLocals(crate::bytecode::BinOp::Mul, rx, ry), 3),
+            );
+            guards.insert(i, Op::InPlaceItemMul(bop, a8, c8, x8, y8, l));
         }
     }
-    planned
+    (planned, guards)
 }
 
 /// The source range a fused instruction reports when it raises: that of its first part that

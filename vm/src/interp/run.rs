@@ -1367,6 +1367,34 @@ impl Interp {
                             tri!(self.setitem(obj, key.clone(), r));
                         }
                     }
+                    // `x[k] op= a * b` on numbers in a list, done here and the three
+                    // instructions after it skipped; anything else falls through to them.
+                    Op::InPlaceItemMul(op, x, k, a, b, l) => {
+                        if let (Some(Value::List(list)), Some(&Value::Int(i))) =
+                            (f.locals.get(usize::from(x)), consts.get(usize::from(k)))
+                        {
+                            let (va, vb) =
+                                (f.locals.get(usize::from(a)), f.locals.get(usize::from(b)));
+                            let product = match (va, vb) {
+                                (Some(va), Some(vb)) => arith_fast(BinOp::Mul, va, vb),
+                                _ => None,
+                            };
+                            if let Some(p) = product {
+                                let mut items = list.items.lock();
+                                let len = items.len();
+                                let slot = seq_index(i, len).and_then(|j| items.get_mut(j));
+                                if let Some(slot) = slot {
+                                    if let Some(r) = arith_fast(op, slot, &p) {
+                                        // A number replaced: dropping it frees nothing.
+                                        std::mem::replace(slot, r).discard();
+                                        drop(items);
+                                        ip = l.index();
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
+                    }
                     Op::LoadAttrKeep(n) => {
                         sync!();
                         let Some(obj) = f.stack.last() else {
