@@ -373,19 +373,72 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "sum() can't sum strings [use ''.join(seq) instead]"
         );
     }
-    let it = interp.get_iter_whole(args.get(0).unwrap_or(&Value::None))?;
+    let src = args.get(0).unwrap_or(&Value::None);
+    if let Value::List(_) | Value::Tuple(_) = src {
+        // A list or tuple (exact types: a subclass is an instance) is read by index, as its
+        // iterator would read it: item `i` at each step, the end once `i` reaches the length
+        // as it is then (an item's `__add__` may change the list). Ints and floats are added
+        // where they lie, without an iterator object, a clone or a call per item (spectral
+        // norm's `sum([...])`); anything else is cloned out and added by `sum_step`.
+        let mut i = 0;
+        loop {
+            let item = match src {
+                Value::List(l) => {
+                    let items = l.items.lock();
+                    let Some(v) = items.get(i) else { break };
+                    match sum_fast(&acc, v) {
+                        Some(r) => {
+                            acc = r;
+                            i += 1;
+                            continue;
+                        }
+                        None => v.clone(),
+                    }
+                }
+                Value::Tuple(t) => {
+                    let Some(v) = t.items.get(i) else { break };
+                    match sum_fast(&acc, v) {
+                        Some(r) => {
+                            acc = r;
+                            i += 1;
+                            continue;
+                        }
+                        None => v.clone(),
+                    }
+                }
+                _ => break,
+            };
+            i += 1;
+            acc = sum_step(interp, acc, &item)?;
+        }
+        return Ok(acc);
+    }
+    let it = interp.get_iter_whole(src)?;
     while let Some(v) = interp.next_item(&it)? {
-        acc = match (&acc, &v) {
-            (Value::Int(a), Value::Int(b)) => match a.checked_add(*b) {
-                Some(s) => Value::Int(s),
-                None => interp.binary(BinOp::Add, &acc, &v)?,
-            },
-            // Floats add as C doubles, as CPython 3.11's `sum` does (no compensation).
-            (Value::Float(a), Value::Float(b)) => Value::Float(crate::num::new_float(a + b)),
-            _ => interp.binary(BinOp::Add, &acc, &v)?,
-        };
+        acc = sum_step(interp, acc, &v)?;
     }
     Ok(acc)
+}
+
+/// `acc + v` for `sum` when both are ints whose sum fits, or both floats: added as C doubles,
+/// as CPython 3.11's `sum` does (no compensation). `None`: the general `+` (`sum_step`).
+#[inline(always)]
+fn sum_fast(acc: &Value, v: &Value) -> Option<Value> {
+    match (acc, v) {
+        (Value::Int(a), Value::Int(b)) => a.checked_add(*b).map(Value::Int),
+        (Value::Float(a), Value::Float(b)) => Some(Value::Float(crate::num::new_float(a + b))),
+        _ => None,
+    }
+}
+
+/// One step of `sum`: `acc + v`, inline for ints and floats, else the general `+`. Inlined:
+/// a generator's items (`sum(x for x in row)`) each take it.
+#[inline(always)]
+fn sum_step(interp: &mut Interp, acc: Value, v: &Value) -> PyResult<Value> {
+    match sum_fast(&acc, v) {
+        Some(r) => Ok(r),
+        None => interp.binary(BinOp::Add, &acc, v),
+    }
 }
 
 fn any(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
