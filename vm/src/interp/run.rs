@@ -929,6 +929,20 @@ impl Interp {
                         tri!(self.cell(f, c.0)).set(v);
                     }
                     instr @ (Op::Binary(op) | Op::InPlace(op)) => {
+                        // Two numbers on top (the fast path's only operands): the result
+                        // replaces the left one where it is and the right one is popped,
+                        // with nothing to drop and no push.
+                        if let [.., x, y] = &f.stack[..] {
+                            if let Some(r) = arith_fast(op, x, y) {
+                                if let Some(y) = f.stack.pop() {
+                                    y.discard();
+                                }
+                                if let Some(top) = f.stack.last_mut() {
+                                    std::mem::replace(top, r).discard();
+                                }
+                                continue;
+                            }
+                        }
                         let r = binary_operands!(op, matches!(instr, Op::InPlace(_)), ops.get(ip));
                         f.stack.push(r);
                     }
