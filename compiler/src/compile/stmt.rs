@@ -144,9 +144,14 @@ impl<'a> Compiler<'a> {
             StmtKind::FunctionDef(def) => self.function_def(def, s.span),
             StmtKind::ClassDef(def) => self.class_def(def, s.span),
             StmtKind::Global(_) | StmtKind::Nonlocal(_) => Ok(()),
-            // Under -O an assert is compiled to nothing (its names are still the scope's).
-            StmtKind::Assert { .. } if crate::optimize() > 0 => Ok(()),
+            // Under -O an assert is compiled to nothing (its names are still the scope's),
+            // after the warning for an always-true test, which CPython issues first.
+            StmtKind::Assert { test, .. } if crate::optimize() > 0 => {
+                super::warn::check_assert(self.line_of(s.span), s.span, test);
+                Ok(())
+            }
             StmtKind::Assert { test, msg } => {
+                super::warn::check_assert(self.line_of(s.span), s.span, test);
                 let end = self.new_label();
                 self.jump_if(test, true, end)?;
                 // The raise points where CPython 3.11's points, which tracebacks underline:

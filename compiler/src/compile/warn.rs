@@ -1,8 +1,9 @@
 //! Stage 3 (compiler): the `SyntaxWarning`s CPython's compiler issues for code that compiles but
 //! is almost surely a mistake: `x is 1` ("is" with a literal), `(1, 2) (3, 4)` (a literal
-//! called: a missing comma), `None[0]`, `"abc"["x"]`. They are collected per thread
-//! while a source compiles; whoever compiled it takes them ([`take_warnings`]) and issues them
-//! through the `warnings` module at the file and line they name, as CPython does.
+//! called: a missing comma), `None[0]`, `"abc"["x"]`, `assert (x, "msg")` (always true). They
+//! are collected per thread while a source compiles; whoever compiled it takes them
+//! ([`take_warnings`]) and issues them through the `warnings` module at the file and line they
+//! name, as CPython does.
 
 use std::cell::RefCell;
 
@@ -136,6 +137,19 @@ fn const_type(e: &Expr) -> Option<&'static str> {
             }
         }
         _ => None,
+    }
+}
+
+/// CPython's `compiler_assert`: `assert (x, "message")` tests a non-empty tuple, which is always
+/// true (the parentheses made the message part of the test). It warns even under `-O`, where
+/// the assert itself compiles to nothing; the warning points at the whole statement.
+pub(crate) fn check_assert(line: u32, span: Span, test: &Expr) {
+    if matches!(&test.kind, ExprKind::Tuple(items) if !items.is_empty()) {
+        warn(
+            line,
+            span,
+            "assertion is always true, perhaps remove parentheses?".to_string(),
+        );
     }
 }
 
