@@ -533,6 +533,10 @@ impl Parser<'_> {
         let mut args: Vec<Expr> = Vec::new();
         let mut keywords: Vec<Keyword> = Vec::new();
         let open = self.prev_span();
+        // A positional argument after a keyword one: CPython's rule (`args ',' args`) reads the
+        // arguments after it before it fails, and points at the first token they do not take
+        // (the `)`, mostly), so the error waits for the end of the list.
+        let mut misplaced: Option<&'static str> = None;
         while !self.at(&Token::RPar) {
             // The value of the argument read (without its `*`, `**` or `name=`): where
             // CPython's "Perhaps you forgot a comma?" range starts.
@@ -577,7 +581,16 @@ impl Parser<'_> {
             } else if self.at(&Token::Name) && self.peek_at(1) == &Token::Equal {
                 let s = self.bump();
                 self.bump();
+                let eq = self.prev_span();
                 let value = self.test()?;
+                if self.at(&Token::For) {
+                    // `f(x=1 for x in y)`: CPython's rule for a keyword followed by
+                    // comprehension clauses, from the name to the `=`.
+                    return Err(SyntaxError::syntax(
+                        "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
+                        s.to(eq),
+                    ));
+                }
                 last_value = value.span;
                 let span = s.to(value.outer);
                 keywords.push(Keyword {
@@ -591,14 +604,23 @@ impl Parser<'_> {
             } else {
                 let e = self.namedexpr()?;
                 if self.at(&Token::For) {
+                    if let Some(msg) = misplaced {
+                        // `f(a=1, 2, x for ...)`: the misplaced argument's error, at the `for`.
+                        return Err(SyntaxError::syntax(msg, self.span()));
+                    }
                     // `f(x for x in y)`: only as the sole argument.
                     let generators = self.comprehension_clauses()?;
                     let span = e.outer.to(self.prev_span());
-                    if !args.is_empty() || !keywords.is_empty() || !self.at(&Token::RPar) {
+                    if !args.is_empty() || !keywords.is_empty() || self.at(&Token::Comma) {
                         return Err(SyntaxError::syntax(
                             "Generator expression must be parenthesized",
                             span,
                         ));
+                    }
+                    if !self.at(&Token::RPar) {
+                        // `f(x for x in y = 2)`: not a rule CPython names, its generic error
+                        // at the token after the clauses.
+                        return Err(self.unexpected());
                     }
                     // The call's parentheses are the generator's own (CPython's position of
                     // it, which its traceback entries underline).
@@ -623,13 +645,13 @@ impl Parser<'_> {
                     // (From the expression itself: `f((a)=1)` starts at `a`.)
                     return Err(SyntaxError::syntax(msg, e.span.to(self.span())));
                 }
-                if let Some(k) = keywords.last() {
-                    let msg = if k.name.is_some() {
+                if !keywords.is_empty() && misplaced.is_none() {
+                    // (CPython names the unpacking if any keyword before it is a `**`.)
+                    misplaced = Some(if keywords.iter().all(|k| k.name.is_some()) {
                         "positional argument follows keyword argument"
                     } else {
                         "positional argument follows keyword argument unpacking"
-                    };
-                    return Err(SyntaxError::syntax(msg, e.span));
+                    });
                 }
                 last_value = e.span;
                 args.push(e);
@@ -640,6 +662,9 @@ impl Parser<'_> {
                 }
                 break;
             }
+        }
+        if let Some(msg) = misplaced {
+            return Err(SyntaxError::syntax(msg, self.span()));
         }
         Ok((args, keywords))
     }

@@ -430,6 +430,42 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// An error CPython's grammar raises at the last token it read (`RAISE_SYNTAX_ERROR`), when
+    /// that token is the one the parser stands on. A DEDENT or the end of the file has no
+    /// column of its own there: at the end (only DEDENTs left) CPython names the last line, past
+    /// its end, with `end_offset` -1; before a statement, that statement's line at its
+    /// indentation (the tokenizer's position), with `end_offset` -1.
+    pub(crate) fn error_at_token(&self, msg: &str) -> SyntaxError {
+        let rest = self.toks.get(self.pos..).unwrap_or_default();
+        let next = rest
+            .iter()
+            .find(|t| !matches!(t.kind, Token::Dedent))
+            .filter(|t| t.kind != Token::EndOfFile);
+        match (self.peek(), next) {
+            (Token::Dedent | Token::EndOfFile, None) => {
+                let end = self.src.len();
+                let at = end - usize::from(self.src.ends_with('\n'));
+                SyntaxError::syntax(msg, Span::new(at, at)).with_end(ErrorEnd::EndOfFile)
+            }
+            (Token::Dedent, Some(t)) => {
+                let at = t.span.start as usize;
+                let line_start = self
+                    .src
+                    .get(..at)
+                    .and_then(|s| s.rfind('\n'))
+                    .map_or(0, |i| i + 1);
+                if at == line_start {
+                    SyntaxError::syntax(msg, Span::new(at, at)).with_end(ErrorEnd::LineStart)
+                } else {
+                    // (The offset is the indentation's width: the span's 1-based column is
+                    // its last character's.)
+                    SyntaxError::syntax(msg, Span::new(at - 1, at - 1)).with_end(ErrorEnd::MinusOne)
+                }
+            }
+            _ => SyntaxError::syntax(msg, self.span()),
+        }
+    }
+
     pub(crate) fn expect(&mut self, t: &Token) -> Result<Span, SyntaxError> {
         if self.at(t) {
             Ok(self.bump())

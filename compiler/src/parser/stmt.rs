@@ -376,10 +376,11 @@ impl Parser<'_> {
             if paren && self.at(&Token::RPar) {
                 break;
             }
-            if !paren && !self.at(&Token::Name) {
+            if !paren && self.at(&Token::Newline) {
+                // CPython's rule needs the end of the line after the comma, and points at it.
                 return Err(SyntaxError::syntax(
                     "trailing comma not allowed without surrounding parentheses",
-                    self.prev_span(),
+                    self.span(),
                 ));
             }
         }
@@ -797,10 +798,7 @@ impl Parser<'_> {
             Vec::new()
         };
         if handlers.is_empty() && finalbody.is_empty() {
-            return Err(SyntaxError::syntax(
-                "expected 'except' or 'finally' block",
-                self.span(),
-            ));
+            return Err(self.error_at_token("expected 'except' or 'finally' block"));
         }
         Ok(st(
             StmtKind::Try(Box::new(Try {
