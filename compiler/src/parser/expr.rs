@@ -152,17 +152,36 @@ impl Parser<'_> {
         let mut seen_star = false;
         let mut seen_default = false;
         while !self.at(close) {
-            if self.eat(&Token::Slash) {
-                if seen_star || !ps.posonly.is_empty() || ps.args.is_empty() {
-                    return Err(SyntaxError::syntax("invalid syntax", self.prev_span()));
+            if self.at(&Token::Slash) {
+                // CPython's `invalid_parameters` names a misplaced `/`, at the `/`.
+                let slash = self.bump();
+                let msg = if seen_star {
+                    "/ must be ahead of *"
+                } else if !ps.posonly.is_empty() {
+                    "/ may appear only once"
+                } else if ps.args.is_empty() && self.at(&Token::Comma) {
+                    "at least one argument must precede /"
+                } else if ps.args.is_empty() {
+                    "invalid syntax"
+                } else {
+                    ""
+                };
+                if !msg.is_empty() {
+                    return Err(SyntaxError::syntax(msg, slash));
+                }
+                if self.at(&Token::Star) {
+                    return Err(SyntaxError::syntax(
+                        "expected comma between / and *",
+                        self.span(),
+                    ));
                 }
                 ps.posonly = std::mem::take(&mut ps.args);
             } else if self.eat(&Token::DoubleStar) {
-                let p = self.param(annotations)?;
-                if p.default.is_some() {
+                let (p, eq) = self.param_eq(annotations, false)?;
+                if let Some(eq) = eq {
                     return Err(SyntaxError::syntax(
                         "var-keyword argument cannot have default value",
-                        p.name.span,
+                        eq,
                     ));
                 }
                 ps.kwarg = Some(p);
@@ -170,24 +189,60 @@ impl Parser<'_> {
                     self.eat(&Token::Comma);
                 }
                 if !self.at(close) {
+                    // At the parameter after it (its name and annotation), or a `*`, `**` or
+                    // `/` there; anything else is plain invalid syntax.
+                    let at = self.span();
+                    let span = match self.peek() {
+                        Token::Name => {
+                            let save = self.save();
+                            let p = self.param_eq(annotations, false);
+                            self.restore(save);
+                            match p {
+                                Ok((p, _)) => p
+                                    .annotation
+                                    .as_ref()
+                                    .map_or(p.name.span, |a| p.name.span.to(a.outer)),
+                                Err(_) => at,
+                            }
+                        }
+                        Token::Star | Token::DoubleStar | Token::Slash => at,
+                        _ => return Err(self.unexpected()),
+                    };
                     return Err(SyntaxError::syntax(
                         "arguments cannot follow var-keyword argument",
-                        self.span(),
+                        span,
                     ));
                 }
                 break;
             } else if self.at(&Token::Star) {
                 let star = self.bump();
                 if seen_star {
-                    return Err(SyntaxError::syntax("* argument may appear only once", star));
+                    // CPython names the repetition only before a name or a comma.
+                    let msg = if matches!(self.peek(), Token::Name | Token::Comma) {
+                        "* argument may appear only once"
+                    } else {
+                        "invalid syntax"
+                    };
+                    return Err(SyntaxError::syntax(msg, star));
                 }
                 seen_star = true;
                 if self.at(&Token::Name) {
                     ps.vararg = Some(self.star_param(annotations)?);
-                } else if self.at(close) || (self.at(&Token::Comma) && self.peek_at(1) == close) {
+                } else if self.at(close)
+                    || (self.at(&Token::Comma)
+                        && matches!(self.peek_at(1), t if t == close || t == &Token::DoubleStar))
+                {
+                    // A lambda's rule raises it at the last token read: the `:` or `**` after
+                    // the `*` (and its comma).
+                    let at = if annotations {
+                        star
+                    } else {
+                        let ahead = usize::from(self.at(&Token::Comma));
+                        self.toks.get(self.pos + ahead).map_or(star, |t| t.span)
+                    };
                     return Err(SyntaxError::syntax(
                         "named arguments must follow bare *",
-                        star,
+                        at,
                     ));
                 }
             } else {
@@ -256,7 +311,7 @@ impl Parser<'_> {
         let starred =
             annotations && self.peek_at(1) == &Token::Colon && self.peek_at(2) == &Token::Star;
         if !starred {
-            return self.param(annotations);
+            return Ok(self.param_eq(annotations, true)?.0);
         }
         let span = self.bump();
         let name = crate::ast::Ident {
@@ -283,6 +338,13 @@ impl Parser<'_> {
     }
 
     fn param(&mut self, annotations: bool) -> PResult<Param> {
+        Ok(self.param_eq(annotations, false)?.0)
+    }
+
+    /// A parameter, and the span of its `=` if it has a default. `name=` with no value before a
+    /// `,` or `)` is CPython's "expected default value expression", at the `=`.
+    /// A `vararg` (`*name`) cannot have a default: CPython says so at the `=`.
+    fn param_eq(&mut self, annotations: bool, vararg: bool) -> PResult<(Param, Option<Span>)> {
         if !self.at(&Token::Name) {
             return Err(self.unexpected());
         }
@@ -296,16 +358,28 @@ impl Parser<'_> {
         } else {
             None
         };
-        let default = if self.eat(&Token::Equal) {
-            Some(self.test()?)
-        } else {
-            None
+        let eq = self.at(&Token::Equal).then(|| self.bump());
+        let default = match eq {
+            Some(eq) if vararg => {
+                return Err(SyntaxError::syntax(
+                    "var-positional argument cannot have default value",
+                    eq,
+                ))
+            }
+            Some(eq) if matches!(self.peek(), Token::RPar | Token::Comma) => {
+                return Err(SyntaxError::syntax("expected default value expression", eq))
+            }
+            Some(_) => Some(self.test()?),
+            None => None,
         };
-        Ok(Param {
-            name,
-            default,
-            annotation,
-        })
+        Ok((
+            Param {
+                name,
+                default,
+                annotation,
+            },
+            eq,
+        ))
     }
 
     pub(crate) fn or_test(&mut self) -> PResult<Expr> {
@@ -843,9 +917,7 @@ impl Parser<'_> {
         while self.at(&Token::For) || self.at(&Token::Async) {
             let is_async = self.eat(&Token::Async);
             self.expect(&Token::For)?;
-            let target = self.target_list()?;
-            self.check_target(&target, super::targets::Ctx::For)?;
-            self.expect(&Token::In)?;
+            let target = self.for_target()?;
             let iter = self.or_test()?;
             let mut ifs = Vec::new();
             while self.eat(&Token::If) {
@@ -921,6 +993,20 @@ impl Parser<'_> {
             let end = self.expect(&Token::RPar)?;
             e.outer = start.to(end);
             return Ok(e);
+        }
+        if self.at(&Token::DoubleStar) {
+            // `(**a)`: CPython's `invalid_group` names it, at the `**` (with anything else
+            // after the value, `(**a, b)`, the generic error at the `**` below stands).
+            let save = self.save();
+            let stars = self.bump();
+            let whole = self.test().is_ok() && self.at(&Token::RPar);
+            self.restore(save);
+            if whole {
+                return Err(SyntaxError::syntax(
+                    "cannot use double starred expression here",
+                    stars,
+                ));
+            }
         }
         let first = self.element()?;
         if self.at(&Token::For) || self.at(&Token::Async) {

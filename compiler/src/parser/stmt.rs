@@ -495,14 +495,7 @@ impl Parser<'_> {
             exprs.push(self.assign_value()?);
         }
         let value = exprs.pop().ok_or_else(|| self.unexpected())?;
-        match exprs.as_slice() {
-            [only] => self.check_sole_target(only)?,
-            _ => {
-                for t in &exprs {
-                    self.check_target(t, Ctx::Assign)?;
-                }
-            }
-        }
+        self.check_assign_targets(&exprs, &value)?;
         let span = start.to(value.outer);
         Ok(st(
             StmtKind::Assign {
@@ -689,9 +682,7 @@ impl Parser<'_> {
 
     fn for_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump();
-        let target = self.target_list()?;
-        self.check_target(&target, Ctx::For)?;
-        self.expect(&Token::In)?;
+        let target = self.for_target()?;
         let iter = self.star_expressions()?;
         self.expect_colon()?;
         let body = self.block("'for' statement", start)?;
@@ -815,7 +806,28 @@ impl Parser<'_> {
     fn with_item(&mut self) -> PResult<WithItem> {
         let context = self.test()?;
         let target = if self.eat(&Token::As) {
-            let t = self.target_list_single()?;
+            // (`as *a` parses, as in CPython, for the compiler's error about it.)
+            let from = self.save();
+            let t = if self.at(&Token::Star) {
+                let star = self.bump();
+                let inner = self.target_list_single()?;
+                let span = star.to(inner.outer);
+                Expr {
+                    kind: ExprKind::Starred(Box::new(inner)),
+                    span,
+                    outer: span,
+                }
+            } else {
+                match self.target_list_single() {
+                    Ok(t) if matches!(self.peek(), Token::Comma | Token::RPar | Token::Colon) => t,
+                    Ok(_) => {
+                        return Err(self
+                            .invalid_with_target(from)
+                            .unwrap_or_else(|| self.unexpected()))
+                    }
+                    Err(e) => return Err(self.invalid_with_target(from).unwrap_or(e)),
+                }
+            };
             self.check_target(&t, Ctx::Assign)?;
             Some(t)
         } else {
@@ -827,6 +839,26 @@ impl Parser<'_> {
     /// A `with ... as` target: one star-target (a parenthesized tuple is allowed by `atom`).
     fn target_list_single(&mut self) -> PResult<Expr> {
         self.bitor()
+    }
+
+    /// The target of a `for` statement or clause and its `in`, or CPython's error for what
+    /// stands there instead (`invalid_for_target` when the target is not followed by `in`).
+    pub(crate) fn for_target(&mut self) -> PResult<Expr> {
+        let from = self.save();
+        let target = match self.target_list() {
+            Ok(t) if self.at(&Token::In) => t,
+            Ok(_) => {
+                let err = self.expect(&Token::In).err();
+                return Err(self
+                    .invalid_for_target(from)
+                    .or(err)
+                    .unwrap_or_else(|| self.unexpected()));
+            }
+            Err(e) => return Err(self.invalid_for_target(from).unwrap_or(e)),
+        };
+        self.check_target(&target, Ctx::For)?;
+        self.bump();
+        Ok(target)
     }
 
     fn with_stmt(&mut self) -> PResult<Stmt> {
