@@ -67,6 +67,8 @@ impl<'a> Compiler<'a> {
         self.emit_none_test(no_match, CmpOp::Is);
         let name = h.name.as_ref();
         match name {
+            // (`as __debug__`: CPython's error spans the whole handler.)
+            Some(n) if n.name == "__debug__" => self.name_op(&n.name, Ctx::Store, h.span)?,
             Some(n) => self.name_op(&n.name, Ctx::Store, n.span)?,
             None => self.emit(Op::Pop),
         }

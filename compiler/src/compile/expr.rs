@@ -1,6 +1,6 @@
 //! Stage 3b: expressions — operators, displays, calls, comprehensions, f-strings, lambdas, yields.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ast::*;
@@ -588,7 +588,7 @@ impl<'a> Compiler<'a> {
         args: &'a [Expr],
         keywords: &'a [Keyword],
     ) -> Result<(), SyntaxError> {
-        check_keywords(keywords)?;
+        check_keywords(keywords, e.span)?;
         let simple = !args.iter().any(is_starred) && keywords.iter().all(|k| k.name.is_some());
         if let (true, ExprKind::Attribute { value, attr }) = (simple, &func.kind) {
             self.expr(value)?;
@@ -644,7 +644,7 @@ impl<'a> Compiler<'a> {
         keywords: &'a [Keyword],
         span: Span,
     ) -> Result<(), SyntaxError> {
-        check_keywords(keywords)?;
+        check_keywords(keywords, span)?;
         let simple = !args.iter().any(is_starred) && keywords.iter().all(|k| k.name.is_some());
         if simple {
             for a in args {
@@ -718,6 +718,7 @@ impl<'a> Compiler<'a> {
         params: &'a Params,
         body: &'a Expr,
     ) -> Result<(), SyntaxError> {
+        Self::check_debug_params(params, e.span)?;
         let flags = self.push_defaults(params)?;
         let scope = self
             .st
@@ -962,16 +963,28 @@ enum CompBody<'a> {
     Gen(&'a Expr),
 }
 
-fn check_keywords(keywords: &[Keyword]) -> Result<(), SyntaxError> {
-    let mut seen = HashSet::new();
-    for k in keywords {
+/// CPython's `validate_keywords`, in its order: for each keyword, `__debug__` cannot be one (the
+/// whole call, `span`, is the location), then a later keyword of the same name is repeated.
+fn check_keywords(keywords: &[Keyword], span: Span) -> Result<(), SyntaxError> {
+    let mut at: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, k) in keywords.iter().enumerate() {
         if let Some(n) = &k.name {
-            if !seen.insert(n.name.as_str()) {
-                return Err(SyntaxError::syntax(
-                    format!("keyword argument repeated: {}", n.name),
-                    k.span,
-                ));
-            }
+            at.entry(n.name.as_str()).or_default().push(i);
+        }
+    }
+    for (i, k) in keywords.iter().enumerate() {
+        let Some(n) = &k.name else { continue };
+        if n.name == "__debug__" {
+            return Err(SyntaxError::syntax("cannot assign to __debug__", span));
+        }
+        let later = at
+            .get(n.name.as_str())
+            .and_then(|v| v.iter().find(|&&j| j > i));
+        if let Some(other) = later.and_then(|&j| keywords.get(j)) {
+            return Err(SyntaxError::syntax(
+                format!("keyword argument repeated: {}", n.name),
+                other.span,
+            ));
         }
     }
     Ok(())

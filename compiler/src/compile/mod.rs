@@ -21,7 +21,7 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
-use crate::ast::{Module, Span, Stmt};
+use crate::ast::{Module, Params, Span, Stmt};
 use crate::bytecode::*;
 use crate::symtable::{ScopeId, ScopeKind, SymScope, SymbolTable};
 use crate::{LineIndex, SyntaxError};
@@ -439,6 +439,23 @@ impl<'a> Compiler<'a> {
         let name = mangled.as_deref().unwrap_or(name);
         !matches!(self.cur.kind, ScopeKind::Module | ScopeKind::Class)
             && self.scope_of_name(name) == SymScope::Local
+    }
+
+    /// CPython's `compiler_check_debug_args`: no parameter of a function or lambda may be
+    /// named `__debug__`; the error spans the whole `def` statement or lambda (`span`).
+    pub(crate) fn check_debug_params(params: &Params, span: Span) -> Result<(), SyntaxError> {
+        let named = params
+            .posonly
+            .iter()
+            .chain(&params.args)
+            .chain(&params.vararg)
+            .chain(&params.kwonly)
+            .chain(&params.kwarg)
+            .any(|p| p.name.name == "__debug__");
+        if named {
+            return Err(SyntaxError::syntax("cannot assign to __debug__", span));
+        }
+        Ok(())
     }
 
     /// Load, store or delete a variable, choosing the opcode from its scope.

@@ -68,6 +68,18 @@ impl<'a> Compiler<'a> {
                 annotation,
             } => {
                 self.ann_assign_target(target, value.as_ref())?;
+                // CPython's compiler_annassign then refuses a `__debug__` target (a name or an
+                // attribute), at the whole statement.
+                if let ExprKind::Name(n)
+                | ExprKind::Attribute {
+                    attr: Ident { name: n, .. },
+                    ..
+                } = &target.kind
+                {
+                    if n == "__debug__" {
+                        return Err(SyntaxError::syntax("cannot assign to __debug__", s.span));
+                    }
+                }
                 self.store_annotation(target, annotation)
             }
             StmtKind::If { test, body, orelse } => {
@@ -170,12 +182,16 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::Del(targets) => targets.iter().try_for_each(|t| self.delete(t)),
             StmtKind::Import(aliases) => {
+                // Binding `__debug__` is an error at the whole statement, as CPython's.
+                let at = |name: &str, span: Span| if name == "__debug__" { s.span } else { span };
                 for a in aliases {
                     let n = self.add_name(&a.name);
                     self.emit(Op::ImportName(n));
                     match (&a.asname, a.name.split_once('.')) {
-                        (Some(asname), _) => self.name_op(&asname.name, Ctx::Store, asname.span)?,
-                        (None, None) => self.name_op(&a.name, Ctx::Store, a.span)?,
+                        (Some(asname), _) => {
+                            self.name_op(&asname.name, Ctx::Store, at(&asname.name, asname.span))?
+                        }
+                        (None, None) => self.name_op(&a.name, Ctx::Store, at(&a.name, a.span))?,
                         // `import a.b` imports `a.b` (and so `a`), then binds the top package
                         // `a`, which now has `b` as an attribute.
                         (None, Some((top, _))) => {
@@ -221,12 +237,15 @@ impl<'a> Compiler<'a> {
                 }
                 let m = self.add_name(&module_name);
                 self.emit(Op::ImportName(m));
+                let at = |name: &str, span: Span| if name == "__debug__" { s.span } else { span };
                 for a in names {
                     let n = self.add_name(&a.name);
                     self.emit(Op::ImportFrom(n));
                     match &a.asname {
-                        Some(asname) => self.name_op(&asname.name, Ctx::Store, asname.span)?,
-                        None => self.name_op(&a.name, Ctx::Store, a.span)?,
+                        Some(asname) => {
+                            self.name_op(&asname.name, Ctx::Store, at(&asname.name, asname.span))?
+                        }
+                        None => self.name_op(&a.name, Ctx::Store, at(&a.name, a.span))?,
                     }
                 }
                 self.emit(Op::Pop);
@@ -359,6 +378,10 @@ impl<'a> Compiler<'a> {
         match &t.kind {
             ExprKind::Name(n) => self.name_op(n, Ctx::Store, t.span),
             ExprKind::Attribute { value, attr } => {
+                if attr.name == "__debug__" {
+                    // `x.__debug__ = 1`: CPython's compiler refuses to store it, too.
+                    return Err(SyntaxError::syntax("cannot assign to __debug__", t.span));
+                }
                 self.expr(value)?;
                 let n = self.attr_name(&attr.name);
                 self.emit(Op::StoreAttr(n));
@@ -609,6 +632,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn function_def(&mut self, def: &'a FunctionDef, span: Span) -> Result<(), SyntaxError> {
+        Self::check_debug_params(&def.params, span)?;
         for d in &def.decorators {
             self.expr(d)?;
         }
@@ -653,7 +677,13 @@ impl<'a> Compiler<'a> {
             self.emit(Op::StoreAttr(n));
         }
         self.apply_decorators(&def.decorators);
-        self.name_op(&def.name.name, Ctx::Store, def.name.span)
+        // (`def __debug__`/`class __debug__`: CPython's error spans the statement.)
+        let at = if def.name.name == "__debug__" {
+            span
+        } else {
+            def.name.span
+        };
+        self.name_op(&def.name.name, Ctx::Store, at)
     }
 
     fn class_def(&mut self, def: &'a ClassDef, span: Span) -> Result<(), SyntaxError> {
@@ -696,7 +726,13 @@ impl<'a> Compiler<'a> {
         self.emit_const(Constant::Str(def.name.name.as_str().into()));
         self.call_with_prefix(2, &def.bases, &def.keywords, span)?;
         self.apply_decorators(&def.decorators);
-        self.name_op(&def.name.name, Ctx::Store, def.name.span)
+        // (`def __debug__`/`class __debug__`: CPython's error spans the statement.)
+        let at = if def.name.name == "__debug__" {
+            span
+        } else {
+            def.name.span
+        };
+        self.name_op(&def.name.name, Ctx::Store, at)
     }
 }
 

@@ -291,6 +291,8 @@ impl<'a> Compiler<'a> {
         }
         let name = h.name.as_ref();
         match name {
+            // (`as __debug__`: CPython's error spans the whole handler.)
+            Some(n) if n.name == "__debug__" => self.name_op(&n.name, Ctx::Store, h.span)?,
             Some(n) => self.name_op(&n.name, Ctx::Store, n.span)?,
             None => self.emit(Op::Pop),
         }

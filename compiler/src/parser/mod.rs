@@ -334,6 +334,19 @@ impl<'s> Parser<'s> {
             .map_or(Span::default(), |t| t.span)
     }
 
+    /// The span of the last token read that is code: not the NEWLINE, INDENT or DEDENT that
+    /// end a block (a DEDENT stands at the next statement). Where a block ends in CPython's
+    /// positions: its last statement's last token.
+    pub(crate) fn prev_code_span(&self) -> Span {
+        self.toks
+            .get(..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.kind, Token::Newline | Token::Indent | Token::Dedent))
+            .map_or(Span::default(), |t| t.span)
+    }
+
     pub(crate) fn at(&self, t: &Token) -> bool {
         self.peek() == t
     }

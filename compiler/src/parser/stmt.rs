@@ -476,7 +476,8 @@ impl Parser<'_> {
             } else {
                 None
             };
-            let span = start.to(self.prev_span());
+            // (From a parenthesized target's `(`, as CPython's statement starts.)
+            let span = first.outer.to(self.prev_span());
             return Ok(st(
                 StmtKind::AnnAssign {
                     target: first,
@@ -773,7 +774,8 @@ impl Parser<'_> {
                 typ,
                 name,
                 body: hbody,
-                span: hstart.to(self.prev_span()),
+                // (To its body's last token: "default 'except:' must be last" spans it.)
+                span: hstart.to(self.prev_code_span()),
             });
         }
         let orelse = if handlers.is_empty() {
@@ -955,7 +957,8 @@ impl Parser<'_> {
                 is_async: false,
                 returns,
             })),
-            start.to(self.prev_span()),
+            // (To the body's last token, as CPython's end position.)
+            start.to(self.prev_code_span()),
         ))
     }
 
@@ -997,7 +1000,7 @@ impl Parser<'_> {
                 body,
                 decorators,
             })),
-            start.to(self.prev_span()),
+            start.to(self.prev_code_span()),
         ))
     }
 }

@@ -190,7 +190,9 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
             "f-string",
         ]
         .iter()
-        .any(|p| e.message.starts_with(p));
+        .any(|p| e.message.starts_with(p))
+            // (Binding `__debug__` is always the compiler's error in CPython.)
+            && !e.message.ends_with("__debug__");
         if !parser_kind && !on_file {
             let parsed = match mode {
                 Mode::Single => minivm_compiler::parser::parse_single(text).is_ok(),
