@@ -1496,6 +1496,11 @@ impl Interp {
             }
         }
         if let (Value::Instance(inst), "__dict__") = (obj, name) {
+            // `BaseException`'s `__dict__` can be replaced, never deleted (its setter refuses
+            // it, for the built-in exceptions and their subclasses alike).
+            if inst.exc().is_some() {
+                return Err(err!(TypeError, "cannot delete __dict__"));
+            }
             if !inst.class.builtin && inst.class.lookup("__dict__").is_none() {
                 // The instance's attributes go (slots stay); a `__dict__` object taken before
                 // keeps what it held, as CPython's old dict does.
