@@ -44,7 +44,7 @@ use crate::interp::frame::Frame;
 use crate::interp::{Args, Interp};
 use crate::object::{Class, GenKind, GenStatus, Generator, Instance, Payload};
 use crate::value::Value;
-use crate::PyResult;
+use crate::{PyErr, PyResult};
 
 /// The frame of a generator freed while suspended, with what is needed to rebuild the object.
 struct Orphan {
@@ -306,12 +306,7 @@ impl Interp {
             self.call(&hook, std::slice::from_ref(&agen)).map(drop)
         };
         if let Err(e) = r {
-            let shown = self
-                .repr(&agen)
-                .unwrap_or_else(|_| format!("<{} object>", o.kind.type_name()));
-            let text = self.format_exception(&e);
-            let text = format!("Exception ignored in: {shown}\n{text}");
-            crate::stdlib::file::write_stderr(self, &text);
+            self.report_unraisable(&e, &agen);
         }
     }
 
@@ -323,12 +318,7 @@ impl Interp {
         };
         let this = Value::Instance(inst);
         if let Err(e) = self.call(&del, std::slice::from_ref(&this)) {
-            let shown = self
-                .repr(&del)
-                .unwrap_or_else(|_| "<function __del__>".to_string());
-            let text = self.format_exception(&e);
-            let text = format!("Exception ignored in: {shown}\n{text}");
-            crate::stdlib::file::write_stderr(self, &text);
+            self.report_unraisable(&e, &del);
         }
     }
 
@@ -336,11 +326,71 @@ impl Interp {
     /// in a weak reference or `gc.callbacks` callback ("Exception ignored in: <function f at 0x...>").
     pub(crate) fn call_reporting(&mut self, f: &Value, args: &[Value]) {
         if let Err(e) = self.call(f, args) {
-            let shown = self.repr(f).unwrap_or_else(|_| "<callback>".to_string());
-            let text = self.format_exception(&e);
-            let text = format!("Exception ignored in: {shown}\n{text}");
-            crate::stdlib::file::write_stderr(self, &text);
+            self.report_unraisable(&e, f);
         }
+    }
+
+    /// Report an exception nothing can catch (escaping `__del__`, a weak reference callback or a
+    /// generator's close), as CPython's `PyErr_WriteUnraisable`: through `sys.unraisablehook`
+    /// when a program replaced it (called with one object whose `exc_type`, `exc_value`,
+    /// `exc_traceback`, `err_msg` and `object` describe it, as `sys.UnraisableHookArgs`; tests
+    /// count finalizer errors that way, threads or not), else printed as the default hook
+    /// prints it ("Exception ignored in: <repr of object>" and the traceback). An exception the
+    /// hook raises is reported by the default hook instead, as CPython does.
+    pub(crate) fn report_unraisable(&mut self, e: &PyErr, object: &Value) {
+        let hook = self.vm.find_module("sys").and_then(|sys| {
+            let hook = sys.dict.get_str("unraisablehook")?;
+            match sys.dict.get_str("__unraisablehook__") {
+                Some(default) if default.is(&hook) => None,
+                _ => Some(hook),
+            }
+        });
+        if let Some(hook) = hook {
+            let called = self
+                .unraisable_args(e, object)
+                .and_then(|args| self.call(&hook, &[args]));
+            match called {
+                Ok(_) => return,
+                Err(hook_err) => {
+                    let msg = "Exception ignored in sys.unraisablehook";
+                    return self.print_unraisable(&hook_err, msg, &hook);
+                }
+            }
+        }
+        self.print_unraisable(e, "Exception ignored in", object);
+    }
+
+    /// The argument of `sys.unraisablehook`: a `types.SimpleNamespace` with CPython's
+    /// `UnraisableHookArgs` fields (`err_msg` None: the default message).
+    fn unraisable_args(&mut self, e: &PyErr, object: &Value) -> PyResult<Value> {
+        let types = self.import_module("types")?;
+        let namespace = self.getattr(&types, "SimpleNamespace")?;
+        let kw: Vec<(std::sync::Arc<str>, Value)> = vec![
+            ("exc_type".into(), Value::Class(e.exc.class.get().clone())),
+            ("exc_value".into(), Value::Instance(e.exc.clone())),
+            (
+                "exc_traceback".into(),
+                crate::interp::exc::traceback_value(&e.exc),
+            ),
+            ("err_msg".into(), Value::None),
+            ("object".into(), object.clone()),
+        ];
+        self.call_kw(&namespace, &[], &kw)
+    }
+
+    /// What the default `sys.unraisablehook` prints: "`err_msg`: <repr of object>" (or
+    /// "`err_msg`" alone when `object` is None), then the traceback of `e`.
+    pub(crate) fn print_unraisable(&mut self, e: &PyErr, err_msg: &str, object: &Value) {
+        let head = if object.is_none() {
+            err_msg.to_string()
+        } else {
+            let shown = self
+                .repr(object)
+                .unwrap_or_else(|_| "<object repr() failed>".to_string());
+            format!("{err_msg}: {shown}")
+        };
+        let text = self.format_exception(e);
+        crate::stdlib::file::write_stderr(self, &format!("{head}\n{text}"));
     }
 
     /// At exit, as CPython 3.11's `finalize_modules` as far as a program can see it. Once some

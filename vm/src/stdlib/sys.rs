@@ -54,6 +54,7 @@ const FUNCS: Methods = &[
     ("getfilesystemencoding", getfilesystemencoding),
     ("__getattr__", sys_getattr),
     ("excepthook", excepthook),
+    ("unraisablehook", unraisablehook),
     ("displayhook", displayhook),
     ("breakpointhook", breakpointhook),
     (
@@ -118,7 +119,12 @@ pub fn module() -> Ref<Module> {
     ];
     let m = make_module("sys", FUNCS, consts);
     // One function under both names, so `sys.excepthook = sys.__excepthook__` restores it.
-    for name in ["excepthook", "displayhook", "breakpointhook"] {
+    for name in [
+        "excepthook",
+        "unraisablehook",
+        "displayhook",
+        "breakpointhook",
+    ] {
         if let Some(hook) = m.dict.get_str(name) {
             m.dict.set_str(&format!("__{name}__"), hook);
         }
@@ -182,6 +188,34 @@ fn excepthook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     };
     crate::stdlib::file::write_stderr(interp, &text);
+    Ok(Value::None)
+}
+
+/// `sys.unraisablehook(unraisable)` as CPython's default: print "err_msg: <repr of object>"
+/// and the traceback of `unraisable.exc_value` to stderr. The interpreter calls a hook a program
+/// installs for an exception escaping `__del__` or a callback (`finalize.rs: report_unraisable`).
+fn unraisablehook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    args.no_kw("unraisablehook")?;
+    let [unraisable] = args.pos else {
+        raise!(
+            TypeError,
+            "unraisablehook() takes exactly one argument ({} given)",
+            args.pos.len()
+        );
+    };
+    let value = interp.getattr(unraisable, "exc_value")?;
+    let object = interp.getattr(unraisable, "object")?;
+    let err_msg = match interp.getattr(unraisable, "err_msg")? {
+        Value::Str(s) => s.as_str().to_string(),
+        _ => "Exception ignored in".to_string(),
+    };
+    match PyErr::from_instance(&value) {
+        Some(e) => interp.print_unraisable(&e, &err_msg, &object),
+        None => {
+            let shown = interp.repr(&object)?;
+            crate::stdlib::file::write_stderr(interp, &format!("{err_msg}: {shown}\n"));
+        }
+    }
     Ok(Value::None)
 }
 
