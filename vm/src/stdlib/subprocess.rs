@@ -318,10 +318,26 @@ pub fn has_children() -> bool {
 /// gone afterwards: the child's `Popen` finds return code 0, as CPython's does when someone
 /// else reaped its child.
 pub fn take_ended() -> Option<(u32, i64)> {
+    let recorded = |children: &[(u32, std::sync::Weak<Exit>)]| {
+        children
+            .iter()
+            .position(|(_, e)| e.upgrade().is_some_and(|e| e.code.lock().is_some()))
+    };
     let mut children = CHILDREN.lock();
-    let i = children
-        .iter()
-        .position(|(_, e)| e.upgrade().is_some_and(|e| e.code.lock().is_some()))?;
+    let i = match recorded(&children) {
+        Some(i) => i,
+        None => {
+            // None recorded, but one may have ended a moment ago (its SIGCHLD is why a watcher
+            // asks): wait for its reaper's record rather than say "still running".
+            let ended = children
+                .iter()
+                .find_map(|(pid, e)| e.upgrade().filter(|_| ended_unrecorded(*pid)))?;
+            drop(children);
+            await_record(&ended);
+            children = CHILDREN.lock();
+            recorded(&children)?
+        }
+    };
     let (pid, exit) = children.remove(i);
     let exit = exit.upgrade()?;
     let mut code = exit.code.lock();
@@ -346,7 +362,8 @@ pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Optio
             None,
         ));
     };
-    let w = if nohang {
+    // Not waiting, unless the child has ended and only its record is missing (as above).
+    let w = if nohang && (exit.code.lock().is_some() || !ended_unrecorded(pid)) {
         Wait::NonBlocking
     } else {
         Wait::Forever
@@ -358,6 +375,33 @@ pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Optio
     // Reported: the child's `Popen` finds return code 0 from now on (see `take_ended`).
     let code = exit.code.lock().replace(0).unwrap_or(0);
     Ok(Some(wait_status(code)))
+}
+
+/// Whether the kernel counts child `pid` as ended although its reaper has not recorded the
+/// status yet: the child is a zombie the reaper is about to collect, or the reaper has just
+/// collected it. A SIGCHLD handler asks `os.waitpid(..., WNOHANG)` as soon as the child ends;
+/// told "still running" it would wait for a second signal that never comes (asyncio's child
+/// watchers hung so under load). `waitid` with `WNOWAIT` looks without reaping.
+fn ended_unrecorded(pid: u32) -> bool {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return false;
+    };
+    let peek = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    match waitid(WaitId::Pid(p), peek) {
+        Ok(status) => status.is_some(),
+        // ECHILD: the reaper has taken the status and records it next.
+        Err(e) => e == rustix::io::Errno::CHILD,
+    }
+}
+
+/// Wait until the reaper has recorded `exit` (it has the status or is about to get it: a
+/// step of a thread that needs no GIL). Bounded all the same: after a second the caller is
+/// answered as if the child still ran.
+fn await_record(exit: &Exit) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut code = exit.code.lock();
+    while code.is_none() && !exit.done.wait_until(&mut code, deadline).timed_out() {}
 }
 
 /// The reaper: `wait` for the child (giving its return code) and record its status.
