@@ -114,6 +114,21 @@ impl Interp {
                     Ok(Value::str(&format!("{owner}.{fname}")))
                 }
                 "__func__" => Ok(m.func.clone()),
+                // A bound built-in method is a `builtin_function_or_method` of its own, not its
+                // unbound native's class, and object's hooks bind to it.
+                "__class__" if matches!(m.func, Value::Native(_)) => {
+                    Ok(Value::Class(crate::object::class_of(obj).clone()))
+                }
+                "__setattr__" | "__delattr__" | "__getattribute__" | "__init_subclass__"
+                | "__subclasshook__"
+                    if matches!(m.func, Value::Native(_)) =>
+                {
+                    let cls = crate::object::class_of(obj).clone();
+                    match self.object_inherited(obj, &cls, name) {
+                        Some(r) => r,
+                        None => Err(no_attr(obj, name)),
+                    }
+                }
                 // A built-in method bound to its object (`[].append`, `dict.fromkeys`).
                 "__module__" if matches!(m.func, Value::Native(_)) => Ok(Value::None),
                 // A method of a built-in type bound to its object is CPython's
@@ -165,8 +180,32 @@ impl Interp {
             Some(v) => Some(Ok(self.bind_class_attr(obj, &cls, name, v))),
             None => match slot_of(&cls, name) {
                 Some(slot) => Some(Ok(self.bind_slot(obj, slot))),
-                None => object_extra_bound(name).map(|f| Ok(self.bind(obj.clone(), f))),
+                None => self.object_inherited(obj, &cls, name),
             },
+        }
+    }
+
+    /// What every value has from `object` although no class of its MRO holds it: the
+    /// comparison, pickling and `__dir__` hooks bound to `obj`, the attribute hooks
+    /// (`(1).__setattr__`), and the class methods `__init_subclass__` and `__subclasshook__`
+    /// bound to its class, as CPython's lookup finds them on `object`.
+    fn object_inherited(
+        &mut self,
+        obj: &Value,
+        cls: &Ref<Class>,
+        name: &str,
+    ) -> Option<PyResult<Value>> {
+        match name {
+            "__setattr__" | "__delattr__" | "__getattribute__" => {
+                object_method(name).map(|f| Ok(self.bind(obj.clone(), f)))
+            }
+            "__init_subclass__" => {
+                object_method(name).map(|f| Ok(self.bind(Value::Class(cls.clone()), f)))
+            }
+            "__subclasshook__" => {
+                object_extra(name).map(|f| Ok(self.bind(Value::Class(cls.clone()), f)))
+            }
+            _ => object_extra_bound(name).map(|f| Ok(self.bind(obj.clone(), f))),
         }
     }
 
@@ -725,15 +764,11 @@ impl Interp {
             return Ok(self.bind_slot(obj, slot));
         }
         // `self.__setattr__(name, value)`: object's own, bound (as `super().__setattr__`).
-        if matches!(name, "__setattr__" | "__delattr__" | "__getattribute__") {
-            if let Some(f) = object_method(name) {
-                return Ok(self.bind(obj.clone(), f));
-            }
+        let cls = inst.class.get();
+        match self.object_inherited(obj, &cls, name) {
+            Some(r) => r,
+            None => Err(no_attr(obj, name)),
         }
-        if let Some(f) = object_extra_bound(name) {
-            return Ok(self.bind(obj.clone(), f));
-        }
-        Err(no_attr(obj, name))
     }
 
     /// The attributes of `staticmethod`/`classmethod`/`property` objects that come from the
@@ -1764,6 +1799,11 @@ fn object_method(name: &str) -> Option<Value> {
             let (Some(obj @ (Value::Instance(_) | Value::Class(_))), Some(Value::Str(n))) =
                 (args.pos.first(), args.pos.get(1))
             else {
+                // Any other value (a function's attribute, a built-in value's error).
+                if let (Some(obj), Some(Value::Str(n))) = (args.pos.first(), args.pos.get(1)) {
+                    let obj = obj.clone();
+                    return interp.delattr(&obj, n.as_str()).map(|_| Value::None);
+                }
                 return Err(err!(
                     TypeError,
                     "object.__delattr__() expects an instance and a name"
