@@ -395,6 +395,16 @@ impl Interp {
         if let Some(s) = crate::interp::syntaxerr::syntax_error_str(inst) {
             return Ok(s);
         }
+        // CPython's ImportError.__str__: its `msg` when that is a str (the one argument, as
+        // `__init__` sets it, or what the program assigned later).
+        if inst
+            .class
+            .is_subclass(crate::object::types().exc(crate::object::ExcKind::ImportError))
+        {
+            if let Some(Value::Str(msg)) = inst.dict.lock().get("msg").cloned() {
+                return Ok(msg.as_str().to_string());
+            }
+        }
         let key_error = inst
             .class
             .is_subclass(crate::object::types().exc(crate::object::ExcKind::KeyError));
