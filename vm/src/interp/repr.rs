@@ -379,7 +379,10 @@ impl Interp {
             .exc()
             .map(|d| d.lock().args.clone())
             .unwrap_or_default();
-        if let Some(s) = crate::builtins::codecs::unicode_error_str(&inst.class.get(), &args) {
+        if let Some(s) = crate::builtins::codecs::unicode_error_str(
+            &inst.class.get(),
+            &unicode_fields(inst, &args),
+        ) {
             return Ok(s);
         }
         let mut show = |v: &Value, as_repr: bool| {
@@ -1184,4 +1187,30 @@ fn function_qualname(f: &crate::heap::Ref<crate::object::Function>) -> String {
         Some(Value::Str(s)) => s.as_str().to_string(),
         _ => f.code.qualname.to_string(),
     }
+}
+
+/// A Unicode error's fields in the order of its arguments, as its str() reads them: what the
+/// program assigned since (`e.start = 1`, `e.reason = '...'`: they are in the instance's
+/// table) over what `__init__` set from the arguments, as CPython's str reads the fields.
+fn unicode_fields(inst: &Instance, args: &[Value]) -> Vec<Value> {
+    use crate::object::{types, ExcKind};
+    let t = types();
+    let cls = inst.class.get();
+    let names: &[&str] = if cls.is_subclass(t.exc(ExcKind::UnicodeTranslateError)) {
+        &["object", "start", "end", "reason"]
+    } else if cls.is_subclass(t.exc(ExcKind::UnicodeError)) {
+        &["encoding", "object", "start", "end", "reason"]
+    } else {
+        return args.to_vec();
+    };
+    let mut fields = args.to_vec();
+    if fields.len() == names.len() {
+        let dict = inst.dict.lock();
+        for (field, name) in fields.iter_mut().zip(names) {
+            if let Some(v) = dict.get(*name) {
+                *field = v.clone();
+            }
+        }
+    }
+    fields
 }
