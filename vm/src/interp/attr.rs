@@ -2460,32 +2460,7 @@ pub(crate) fn instance_value_cached(
     name: NameOperand,
     cache: &InlineCache,
 ) -> Option<Value> {
-    let Value::Instance(inst) = obj else {
-        return None;
-    };
-    if !matches!(inst.payload, Payload::None)
-        || !table_wins_at(inst.class.attr_flags(), 0, name, cache)
-    {
-        return None;
-    }
-    let dict = inst.dict.try_read().ok()?;
-    let word = cache.word.load(Ordering::Relaxed);
-    if hint_layout(word) == dict.layout_id() {
-        return dict.values_slice().get(hint_pos(word)).cloned();
-    }
-    // A site that sees instances of several layouts (subclasses adding different attributes
-    // after the base's `__init__`) records one of them; in the others the name is usually at
-    // the same position.
-    match dict.get_index(hint_pos(word)) {
-        Some((k, v)) if name.get().is_some_and(|name| Arc::ptr_eq(k, name)) => {
-            // Recorded, so that the next read of this layout takes the check above. (A new
-            // cache word, 0, names position 0 of no layout: the first attribute of every
-            // object, `self.x`, came here at every read, about 12 machine instructions more.)
-            remember(&cache.word, dict.layout_id(), hint_pos(word));
-            Some(v.clone())
-        }
-        _ => None,
-    }
+    instance_value_with(obj, name, cache, |v| Some(v.clone()))
 }
 
 /// `instance_value_cached` for `LOAD_ATTR_LOCAL`, the value pushed onto `stack` here, while
@@ -2500,44 +2475,19 @@ pub(crate) fn push_instance_value_cached(
     cache: &InlineCache,
     stack: &mut Vec<Value>,
 ) -> bool {
-    let Value::Instance(inst) = obj else {
-        return false;
-    };
-    if !matches!(inst.payload, Payload::None)
-        || !table_wins_at(inst.class.attr_flags(), 0, name, cache)
-    {
-        return false;
-    }
-    let Ok(dict) = inst.dict.try_read() else {
-        return false;
-    };
-    let word = cache.word.load(Ordering::Relaxed);
-    let v = if hint_layout(word) == dict.layout_id() {
-        dict.values_slice().get(hint_pos(word))
-    } else {
-        // As `instance_value_cached`: the same position in another layout, recorded.
-        match dict.get_index(hint_pos(word)) {
-            Some((k, v)) if name.get().is_some_and(|name| Arc::ptr_eq(k, name)) => {
-                remember(&cache.word, dict.layout_id(), hint_pos(word));
-                Some(v)
-            }
-            _ => None,
-        }
-    };
-    match v {
-        Some(v) => {
-            crate::heap::push_inline(stack, v.clone());
-            true
-        }
-        None => false,
-    }
+    instance_value_with(obj, name, cache, |v| {
+        crate::heap::push_inline(stack, v.clone());
+        Some(())
+    })
+    .is_some()
 }
 
-/// `instance_value_cached` for `ATTR_JUMP_IF_FALSE`/`ATTR_JUMP_IF_TRUE` (`if t.waiting:`):
-/// `answer` applied to the value where it is in the instance's table (the truth of a bool,
-/// None, int or float), no clone made and dropped, no call out of line (the hit went through
-/// `load_attr_cached`, about 78 machine instructions, callgrind, richards). `None` for a miss
-/// or a value `answer` leaves to the caller.
+/// The instance-table hit that `instance_value_cached` and `push_instance_value_cached` are
+/// made of: `answer` applied to the value where it is in the instance's table, while the table
+/// is read. `ATTR_JUMP_IF_FALSE`/`ATTR_JUMP_IF_TRUE` (`if t.waiting:`) call it directly for the
+/// truth of a bool, None, int or float: no clone made and dropped, no call out of line (the
+/// hit went through `load_attr_cached`, about 78 machine instructions, callgrind, richards).
+/// `None` for a miss or a value `answer` leaves to the caller.
 #[inline(always)]
 pub(crate) fn instance_value_with<R>(
     obj: &Value,
@@ -2558,9 +2508,14 @@ pub(crate) fn instance_value_with<R>(
     if hint_layout(word) == dict.layout_id() {
         return answer(dict.values_slice().get(hint_pos(word))?);
     }
-    // As `instance_value_cached`: the same position in another layout, recorded.
+    // A site that sees instances of several layouts (subclasses adding different attributes
+    // after the base's `__init__`) records one of them; in the others the name is usually at
+    // the same position.
     match dict.get_index(hint_pos(word)) {
         Some((k, v)) if name.get().is_some_and(|name| Arc::ptr_eq(k, name)) => {
+            // Recorded, so that the next read of this layout takes the check above. (A new
+            // cache word, 0, names position 0 of no layout: the first attribute of every
+            // object, `self.x`, came here at every read, about 12 machine instructions more.)
             remember(&cache.word, dict.layout_id(), hint_pos(word));
             answer(v)
         }
