@@ -10,9 +10,9 @@
 //! `signal-hook` on a helper thread, which records it in [`PENDING`] and sets `interrupted` too,
 //! so the main thread notices it wherever it would notice Ctrl-C (every check point, and the
 //! blocking waits that Ctrl-C interrupts). At that check point [`on_interrupt`] runs: recorded
-//! signals go to `signal._dispatch(signum)` (the handlers live in the Python module); with none
-//! recorded it was a Ctrl-C, which raises `KeyboardInterrupt` unless the program installed its
-//! own SIGINT handler. Signals with the default action that are not captured act as usual (a
+//! signals go to `signal._dispatch(signum)` (the handlers live in the Python module), and a
+//! Ctrl-C the SIGINT thread recorded ([`CTRL_C`]) raises `KeyboardInterrupt` unless the program
+//! installed its own SIGINT handler; a wake-up that finds neither does nothing. Signals with the default action that are not captured act as usual (a
 //! SIGTERM ends the process).
 //!
 //! `pthread_sigmask` is emulated rather than set in the kernel (signal-hook's helper threads
@@ -224,8 +224,12 @@ pub fn catch_sigint(vm: &Arc<Vm>) {
 
 /// A forked child: the parent's registrations came along (they write to the parent's sockets,
 /// so a signal sent to the child alone would reach the parent's handlers) but its reading
-/// threads did not. Take the registrations back and make the child's own.
+/// threads did not. Take the registrations back and make the child's own. Signals the parent
+/// recorded and had not handled yet are the parent's: the child forgets them, as CPython's
+/// child clears its tripped flags.
 pub fn after_fork_child(vm: &Arc<Vm>) {
+    CTRL_C.store(false, Ordering::SeqCst);
+    PENDING.lock().clear();
     let mut hook = SIGINT_HOOK.lock();
     if let Some(id) = hook.take() {
         signal_hook::low_level::unregister(id);
@@ -244,8 +248,13 @@ pub fn after_fork_child(vm: &Arc<Vm>) {
     }
 }
 
+/// A Ctrl-C (a SIGINT caught by [`sigint_thread`]) not yet acted on by the main thread. Kept
+/// apart from [`PENDING`] so that a wake-up with nothing recorded is not taken for a Ctrl-C.
+static CTRL_C: AtomicBool = AtomicBool::new(false);
+
 fn sigint_thread(vm: &Arc<Vm>) -> Option<signal_hook::SigId> {
     let writer = wake_thread(vm, "minivm-ctrl-c", |vm| {
+        CTRL_C.store(true, Ordering::SeqCst);
         vm.request_interrupt();
         RECORDED.fetch_add(1, Ordering::SeqCst);
     })
@@ -338,12 +347,17 @@ impl Captured {
 
 /// The wake-up thread of captured signals: record each flagged signal and tell the main thread.
 fn drain_flags(vm: &Vm) {
+    let mut found = false;
     for (n, flag) in FLAGS.iter().enumerate() {
         if flag.swap(false, Ordering::SeqCst) {
             PENDING.lock().push(n as i64);
+            found = true;
         }
     }
-    vm.request_interrupt();
+    // (Nothing found: an earlier wake-up took this signal's flag along with its own.)
+    if found {
+        vm.request_interrupt();
+    }
     RECORDED.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -403,27 +417,18 @@ fn sig_list(mask: u64) -> Value {
     Value::list(sigs.map(Value::Int).collect())
 }
 
-/// How many recorded signals [`hold_blocked`] moved before the main thread's check point saw
-/// them: that check point must not take its wake-up for a Ctrl-C.
-static STOLEN: AtomicU64 = AtomicU64::new(0);
-
 /// Move the recorded signals that are blocked from [`PENDING`] to [`HELD`] (from `sigwait`,
 /// `sigpending`, `pthread_sigmask`, in any thread).
 fn hold_blocked() {
     let blocked = BLOCKED.load(Ordering::SeqCst);
-    let mut moved = 0;
     PENDING.lock().retain(|&sig| {
         if blocked & bit(sig) != 0 {
             HELD.fetch_or(bit(sig), Ordering::SeqCst);
-            moved += 1;
             false
         } else {
             true
         }
     });
-    if moved > 0 {
-        STOLEN.fetch_add(moved, Ordering::SeqCst);
-    }
 }
 
 /// `_set_blocked(mask)`: the main thread's new mask; returns the held signals it unblocks, in
@@ -600,29 +605,41 @@ fn strsignal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }))
 }
 
-/// The main thread saw `Vm::interrupted` at a check point (`gil.rs: check_signals`): run the
-/// handlers of the captured signals, or treat it as Ctrl-C.
+/// The main thread saw `Vm::interrupted` at a check point (`gil.rs: check_signals`): act on a
+/// Ctrl-C ([`CTRL_C`]) and run the handlers of the captured signals, lowest number first as
+/// CPython does (SIGINT is 2). A wake-up that finds neither does nothing: the helper threads
+/// may wake the main thread for a signal an earlier check point already took. When a handler
+/// raises, the signals not handled yet stay pending for the next check point (as CPython leaves
+/// them tripped).
 pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
     let mut pending = std::mem::take(&mut *PENDING.lock());
-    if !pending.is_empty() {
-        // Blocked signals are held; the others go to their handlers.
-        let blocked = BLOCKED.load(Ordering::SeqCst);
-        pending.retain(|&sig| {
-            let hold = blocked & bit(sig) != 0;
-            if hold {
-                HELD.fetch_or(bit(sig), Ordering::SeqCst);
-            }
-            !hold
-        });
-        for sig in pending {
-            dispatch(interp, sig)?;
+    // Blocked signals are held; the others go to their handlers.
+    let blocked = BLOCKED.load(Ordering::SeqCst);
+    pending.retain(|&sig| {
+        let hold = blocked & bit(sig) != 0;
+        if hold {
+            HELD.fetch_or(bit(sig), Ordering::SeqCst);
         }
-        return Ok(());
+        !hold
+    });
+    if CTRL_C.swap(false, Ordering::SeqCst) {
+        if let Err(e) = on_ctrl_c(interp) {
+            requeue(interp, pending);
+            return Err(e);
+        }
     }
-    if STOLEN.swap(0, Ordering::SeqCst) > 0 {
-        // The signal that woke us was blocked, and another thread has held it already.
-        return Ok(());
+    let mut rest = pending.into_iter();
+    while let Some(sig) = rest.next() {
+        if let Err(e) = dispatch(interp, sig) {
+            requeue(interp, rest.collect());
+            return Err(e);
+        }
     }
+    Ok(())
+}
+
+/// What a Ctrl-C does at a check point, as [`SIGINT_MODE`] says.
+fn on_ctrl_c(interp: &mut Interp) -> PyResult<()> {
     let mode = SIGINT_MODE.load(Ordering::SeqCst);
     if mode != 1 && BLOCKED.load(Ordering::SeqCst) & bit(2) != 0 {
         // Ctrl-C while SIGINT is blocked: held for later.
@@ -637,6 +654,19 @@ pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
         1 => Ok(()),
         _ => dispatch(interp, 2),
     }
+}
+
+/// Put signals a raising handler left unhandled back in front of [`PENDING`], and have the
+/// main thread's next check point come back for them.
+fn requeue(interp: &Interp, sigs: Vec<i64>) {
+    if sigs.is_empty() {
+        return;
+    }
+    let mut pending = PENDING.lock();
+    let later = std::mem::replace(&mut *pending, sigs);
+    pending.extend(later);
+    drop(pending);
+    interp.vm.request_interrupt();
 }
 
 /// `signal._dispatch(signum)`: the Python side calls the handler.
