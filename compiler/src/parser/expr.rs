@@ -238,7 +238,7 @@ impl Parser<'_> {
                         star
                     } else {
                         let ahead = usize::from(self.at(&Token::Comma));
-                        self.toks.get(self.pos + ahead).map_or(star, |t| t.span)
+                        self.toks_at(ahead).map_or(star, |t| t.span)
                     };
                     return Err(SyntaxError::syntax(
                         "named arguments must follow bare *",

@@ -58,10 +58,48 @@ fn parse_rule(
             Err(e) if e.message.ends_with("was never closed") => {
                 return Err(unclosed_or_earlier(src, toks, e, rule))
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(earlier_or_lex_error(src, toks, e, rule)),
         }
     }
     rule(&mut Parser::new(src, toks))
+}
+
+/// The lexer stopped at an error in the middle of the text. CPython's tokenizer meets it when
+/// its parser asks for that token, so what the parser finds first in the tokens before it may
+/// stand, by CPython's rules (`_PyPegen_set_syntax_error`): an error the tokenizer raises itself
+/// (an unmatched or mismatched bracket, a bad character or literal) replaces any parser error
+/// but a generic unexpected indent or unindent, as CPython tokenizes the rest of the source
+/// after a syntax error to look for one; an error the tokenizer only signals (an unindent that
+/// matches no level, a tab error, too deep an indentation, a bad line continuation) counts
+/// only if the parser reached it. So `pass` then a line with an unexpected indent, then an
+/// unmatched `]` lines later, is CPython's `IndentationError: unexpected indent`.
+fn earlier_or_lex_error(
+    src: &str,
+    toks: Vec<Tok>,
+    lex: SyntaxError,
+    rule: fn(&mut Parser) -> Result<Module, SyntaxError>,
+) -> SyntaxError {
+    let read = toks.len();
+    let mut p = Parser::new(src, toks);
+    let signalled = matches!(
+        lex.kind,
+        SyntaxErrorKind::IndentationError | SyntaxErrorKind::TabError
+    ) || lex.message == "unexpected character after line continuation character"
+        || lex.message == "unexpected EOF while parsing";
+    match rule(&mut p) {
+        Err(e)
+            if p.furthest.get() < read
+                && (signalled
+                    || (e.kind == SyntaxErrorKind::IndentationError
+                        && matches!(
+                            e.message.as_str(),
+                            "unexpected indent" | "unexpected unindent"
+                        ))) =>
+        {
+            e
+        }
+        _ => lex,
+    }
 }
 
 /// Parse the first statement of `src` for `compile(..., 'single')` (see `Parser::single`): the
@@ -295,6 +333,9 @@ pub(crate) struct Parser<'s> {
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
+    /// The furthest token position looked at (`peek_at`, `rest`): whether a parse of the tokens
+    /// before a lexer error needed more of them (`earlier_or_lex_error`).
+    furthest: std::cell::Cell<usize>,
 }
 
 impl<'s> Parser<'s> {
@@ -304,7 +345,14 @@ impl<'s> Parser<'s> {
             toks,
             pos: 0,
             depth: 0,
+            furthest: std::cell::Cell::new(0),
         }
+    }
+
+    /// The tokens from the current one to the end (all of them looked at).
+    fn rest(&self) -> &[Tok] {
+        self.furthest.set(self.toks.len());
+        self.toks.get(self.pos..).unwrap_or_default()
     }
 
     /// The current token kind (`EndOfFile` past the end).
@@ -313,9 +361,11 @@ impl<'s> Parser<'s> {
     }
 
     pub(crate) fn peek_at(&self, n: usize) -> &Token {
-        self.toks
-            .get(self.pos + n)
-            .map_or(&Token::EndOfFile, |t| &t.kind)
+        let at = self.pos + n;
+        if at > self.furthest.get() {
+            self.furthest.set(at);
+        }
+        self.toks.get(at).map_or(&Token::EndOfFile, |t| &t.kind)
     }
 
     /// Span of the current token.
@@ -324,6 +374,12 @@ impl<'s> Parser<'s> {
             .get(self.pos)
             .or_else(|| self.toks.last())
             .map_or(Span::default(), |t| t.span)
+    }
+
+    /// The token `n` places ahead, if read (looked at, as `peek_at`).
+    pub(crate) fn toks_at(&self, n: usize) -> Option<&Tok> {
+        self.peek_at(n);
+        self.toks.get(self.pos + n)
     }
 
     /// Span of the previously consumed token.
@@ -398,7 +454,7 @@ impl<'s> Parser<'s> {
                 "unexpected indent",
                 // The last character of the indentation, as CPython: its offset lies inside
                 // the indentation, so no caret is drawn under the line.
-                self.toks.get(self.pos + 1).map_or(self.span(), |t| {
+                self.toks_at(1).map_or(self.span(), |t| {
                     let at = (t.span.start as usize).saturating_sub(1);
                     Span::new(at, at)
                 }),
@@ -410,7 +466,7 @@ impl<'s> Parser<'s> {
             // its end (the last newline).
             Token::Dedent => {
                 let at = self.span().start as usize;
-                let rest = self.toks.get(self.pos..).unwrap_or_default();
+                let rest = self.rest();
                 if rest
                     .iter()
                     .all(|t| matches!(t.kind, Token::Dedent | Token::EndOfFile))
@@ -449,7 +505,7 @@ impl<'s> Parser<'s> {
     /// its end, with `end_offset` -1; before a statement, that statement's line at its
     /// indentation (the tokenizer's position), with `end_offset` -1.
     pub(crate) fn error_at_token(&self, msg: &str) -> SyntaxError {
-        let rest = self.toks.get(self.pos..).unwrap_or_default();
+        let rest = self.rest();
         let next = rest
             .iter()
             .find(|t| !matches!(t.kind, Token::Dedent))
