@@ -4,15 +4,15 @@
 //! `vm/lib/subprocess.mini`, as CPython's are Python code (`Lib/subprocess.py`) over a small C
 //! module (`_posixsubprocess`).
 //!
-//! Each child gets a reaper: a small thread that blocks in `waitpid` and records the exit status
-//! as soon as the child ends, so no zombie is left even by a program that never waits, and every
+//! Each child gets a reaper: a small thread that blocks until the child ends, then reaps it and
+//! records the exit status at once, so no zombie is left even by a program that never waits, and every
 //! wait of the program (`wait`, with or without a timeout) is a condition-variable wait with the
 //! GIL released that Ctrl-C ends, as `threading`'s waits are.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +29,7 @@ use crate::object::{type_name, Class, Instance, Module};
 use crate::stdlib::os::os_error;
 use crate::stdlib::pipe::{self, new_pipe, pipe_data, PipeData, TextMode};
 use crate::stdlib::select::poll_fds;
-use crate::stdlib::subprocess_fork::{self, ExecPlan};
+use crate::stdlib::subprocess_fork::ExecPlan;
 use crate::stdlib::sync::{block_on, loop_timeout, Wait};
 use crate::stdlib::{func, make_module, native_class, this};
 use crate::value::Value;
@@ -390,7 +390,8 @@ fn ended_unrecorded(pid: u32) -> bool {
     let peek = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
     match waitid(WaitId::Pid(p), peek) {
         Ok(status) => status.is_some(),
-        // ECHILD: the reaper has taken the status and records it next.
+        // ECHILD: reaped, so the status is recorded (the reaper does both under one lock), or
+        // someone else reaped the child.
         Err(e) => e == rustix::io::Errno::CHILD,
     }
 }
@@ -404,32 +405,59 @@ fn await_record(exit: &Exit) {
     while code.is_none() && !exit.done.wait_until(&mut code, deadline).timed_out() {}
 }
 
-/// The reaper: `wait` for the child (giving its return code) and record its status.
-fn start_reaper(
-    wait: impl FnOnce() -> i64 + Send + 'static,
-    exit: Arc<Exit>,
-) -> std::io::Result<()> {
+/// The reaper: wait for the child to end and record its status.
+fn start_reaper(pid: u32, exit: Arc<Exit>) -> std::io::Result<()> {
     let builder = std::thread::Builder::new()
         .name("subprocess-reaper".into())
         .stack_size(64 * 1024);
     crate::heap::fork::spawn(builder, move || {
-        let code = wait();
-        *exit.code.lock() = Some(code);
+        reap(pid, &exit);
         exit.done.notify_all();
     })
     .map(|_| ())
 }
 
-/// The return code of a child `Command` started: its exit code, or minus its signal.
-fn command_wait(mut child: std::process::Child) -> i64 {
-    match child.wait() {
-        Ok(st) => st
-            .code()
-            .map(i64::from)
-            .or_else(|| st.signal().map(|s| -i64::from(s)))
-            .unwrap_or(0),
-        // (Reaped by someone else: CPython's Popen then says 0.)
-        Err(_) => 0,
+/// Wait for child `pid` to end, then reap it and record its return code (its exit code, or
+/// minus its signal) as one step under the lock of `exit.code`. The first wait leaves the
+/// ended child a zombie (`WNOWAIT`), so its pid names it until it is reaped, and it is reaped
+/// only while the lock is held: whoever holds the lock and finds no code (`send_signal`) knows
+/// the pid is still this child's, not a reused one. (Reaping first and recording after let
+/// `send_signal` find no code and signal a pid the kernel had already freed.)
+fn reap(pid: u32, exit: &Exit) {
+    use rustix::io::Errno;
+    use rustix::process::{waitid, waitpid, Pid, WaitId, WaitIdOptions, WaitOptions};
+    let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        *exit.code.lock() = Some(0);
+        return;
+    };
+    loop {
+        // Ended, or reaped by someone else (the waitpid below tells which).
+        if let Err(Errno::INTR) = waitid(
+            WaitId::Pid(p),
+            WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+        ) {
+            continue;
+        }
+        let mut code = exit.code.lock();
+        let status = loop {
+            match waitpid(Some(p), WaitOptions::NOHANG) {
+                Err(Errno::INTR) => {}
+                other => break other,
+            }
+        };
+        *code = Some(match status {
+            Ok(Some((_, st))) => st
+                .exit_status()
+                .map(i64::from)
+                .or_else(|| st.terminating_signal().map(|s| -i64::from(s)))
+                .unwrap_or(0),
+            // Still running: only a stop or continue woke the first wait (it asks for exits
+            // alone, so this is not expected); wait again.
+            Ok(None) => continue,
+            // (Reaped by someone else: CPython's Popen then says 0.)
+            Err(_) => 0,
+        });
+        return;
     }
 }
 
@@ -554,8 +582,7 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let Some(pid) = crate::stdlib::subprocess_fork::spawn(interp, &plan, ends, f)? else {
                 return Ok(Value::None);
             };
-            start_reaper(move || subprocess_fork::reap(pid), exit.clone())
-                .map_err(|e| os_error(&e, None))?;
+            start_reaper(pid, exit.clone()).map_err(|e| os_error(&e, None))?;
             pid
         }
         None => {
@@ -587,9 +614,11 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 let bad_cwd = cwd.as_ref().filter(|d| !std::path::Path::new(d).is_dir());
                 os_error(&e, Some(bad_cwd.unwrap_or(&program)))
             })?;
+            // The reaper waits by pid; `child` has no handles left to close (each stream was
+            // given as a descriptor), so dropping it leaves the child to the reaper.
             let pid = child.id();
-            start_reaper(move || command_wait(child), exit.clone())
-                .map_err(|e| os_error(&e, None))?;
+            drop(child);
+            start_reaper(pid, exit.clone()).map_err(|e| os_error(&e, None))?;
             pid
         }
     };
@@ -671,10 +700,6 @@ fn child_send_signal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .bind(&args)?;
     let sig = to_index(sig.unwrap_or(&Value::None))?;
-    let exited = c.exit.code.lock().is_some();
-    if exited {
-        return Ok(Value::None);
-    }
     let signal = match sig {
         0 => None,
         n => Some(
@@ -684,9 +709,15 @@ fn child_send_signal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 .ok_or_else(|| os_error(&std::io::Error::from_raw_os_error(libc::EINVAL), None))?,
         ),
     };
+    // Under the lock the reaper reaps under (see `reap`): while no code is recorded, the pid is
+    // still the child's, running or a zombie, never a process that got the pid after it.
+    let code = c.exit.code.lock();
+    if code.is_some() {
+        return Ok(Value::None);
+    }
     let pid = nix::unistd::Pid::from_raw(c.pid as i32);
     match nix::sys::signal::kill(pid, signal) {
-        // The child ended in between: as CPython, nothing to do.
+        // (Not expected while the child is unreaped; as CPython, nothing to do.)
         Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(Value::None),
         Err(e) => Err(os_error(&std::io::Error::from(e), None)),
     }

@@ -166,7 +166,7 @@ fn candidates(program: &str, path: &str) -> Vec<String> {
 }
 
 /// Wait for the child `pid` to end (it failed before its exec).
-pub fn reap(pid: u32) -> i64 {
+fn reap(pid: u32) -> i64 {
     let Some(p) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
