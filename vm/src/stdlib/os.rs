@@ -489,7 +489,7 @@ pub(crate) fn send_signal(interp: &mut Interp, pid: i32, sig: &Value) -> PyResul
                 .ok_or_else(einval)?,
         ),
     };
-    let before = crate::stdlib::signal::recorded();
+    let before = crate::stdlib::signal::recorded(sig);
     match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
         Ok(()) => {
             // Sent to this process (or its process group): its handler runs as CPython's does.

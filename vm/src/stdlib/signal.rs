@@ -256,7 +256,7 @@ fn sigint_thread(vm: &Arc<Vm>) -> Option<signal_hook::SigId> {
     let writer = wake_thread(vm, "minivm-ctrl-c", |vm| {
         CTRL_C.store(true, Ordering::SeqCst);
         vm.request_interrupt();
-        RECORDED.fetch_add(1, Ordering::SeqCst);
+        RECORDED[libc::SIGINT as usize].fetch_add(1, Ordering::SeqCst);
     })
     .ok()?;
     signal_hook::low_level::pipe::register(libc::SIGINT, writer).ok()
@@ -347,18 +347,20 @@ impl Captured {
 
 /// The wake-up thread of captured signals: record each flagged signal and tell the main thread.
 fn drain_flags(vm: &Vm) {
-    let mut found = false;
+    let mut found = Vec::new();
     for (n, flag) in FLAGS.iter().enumerate() {
         if flag.swap(false, Ordering::SeqCst) {
             PENDING.lock().push(n as i64);
-            found = true;
+            found.push(n);
         }
     }
     // (Nothing found: an earlier wake-up took this signal's flag along with its own.)
-    if found {
+    if !found.is_empty() {
         vm.request_interrupt();
     }
-    RECORDED.fetch_add(1, Ordering::SeqCst);
+    for n in found {
+        RECORDED[n].fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// `_ignored_at_start()`: the numbers of the signals ignored when the process started, and
@@ -487,27 +489,35 @@ pub fn exit_by_sigint() {
 /// SIGINT) is handled before this returns, as in CPython.
 fn raise_signal(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let sig = signum_arg(args.one("raise_signal")?)?;
-    let before = RECORDED.load(Ordering::SeqCst);
+    let before = recorded(sig);
     signal_hook::low_level::raise(sig as i32).map_err(|e| crate::stdlib::os::os_error(&e, None))?;
     after_own_signal(interp, sig, before)?;
     Ok(Value::None)
 }
 
-/// How many signals the wake-up threads have recorded so far (captured ones and Ctrl-C's):
-/// a thread that signalled its own process waits for this to move.
-static RECORDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// How many times the wake-up threads have recorded each signal (in [`PENDING`], or Ctrl-C's
+/// [`CTRL_C`]), by number: a thread that signalled its own process waits for its signal's
+/// count to move. Per signal, so that another signal recorded meanwhile (from another thread,
+/// a child, the interval timer) is not taken for this one.
+static RECORDED: [AtomicU64; 65] = [const { AtomicU64::new(0) }; 65];
 
-/// The count [`after_own_signal`] compares with; read it before sending the signal.
-pub fn recorded() -> u64 {
-    RECORDED.load(Ordering::SeqCst)
+/// The count of `sig` [`after_own_signal`] compares with; read it before sending the signal.
+pub fn recorded(sig: i64) -> u64 {
+    usize::try_from(sig)
+        .ok()
+        .and_then(|n| RECORDED.get(n))
+        .map_or(0, |c| c.load(Ordering::SeqCst))
 }
 
 /// After this process sent itself `sig` (`raise_signal`, `os.kill(os.getpid(), sig)`, a kill of
 /// its own process group): in CPython the kernel hands the signal to the main thread at once,
 /// so a Python handler has run before the main thread's next statement (in the main thread:
 /// before the call returns; in another thread: before a `join()` the main thread is blocked in
-/// returns). Here a helper thread records it a moment later, so wait (briefly) for that when
-/// the signal is one that reaches a handler, then run the handler if this is the main thread.
+/// returns). Here a helper thread records it a moment later, so wait for that when the signal
+/// is one that reaches a handler, then run the handler if this is the main thread. The signal
+/// handler always wakes that thread; on a loaded machine it may wait long for a core (the
+/// 200 ms this once waited ran out at load 15-20), so the bound is only against a signal that
+/// never comes.
 pub fn after_own_signal(interp: &mut Interp, sig: i64, before: u64) -> PyResult<()> {
     let hooked = if sig == i64::from(libc::SIGINT) {
         SIGINT_HOOK.lock().is_some()
@@ -516,10 +526,10 @@ pub fn after_own_signal(interp: &mut Interp, sig: i64, before: u64) -> PyResult<
     };
     if hooked {
         let start = std::time::Instant::now();
-        while RECORDED.load(Ordering::SeqCst) == before
-            && start.elapsed() < std::time::Duration::from_millis(200)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        let mut pause = std::time::Duration::from_micros(20);
+        while recorded(sig) == before && start.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(1));
         }
     }
     interp.check_interrupt()
