@@ -711,7 +711,10 @@ fn run_program(
             match minivm_compiler::compile_source(&src, &name, Mode::File) {
                 Ok(code) => Some(minivm_vm::run_main(&runner, code, &src, inspect)),
                 Err(e) => {
-                    eprint!("{}", format.render(&e, &name, &src));
+                    // Its warnings first; one turned into an error is reported instead.
+                    if minivm_vm::warn_before_syntax_error(&runner, &name, &src) == 0 {
+                        eprint!("{}", format.render(&e, &name, &src));
+                    }
                     // `-i` still gives the prompt, in an empty `__main__`.
                     inspect.map(|inspect| minivm_vm::run_interactive(&runner, inspect))
                 }

@@ -55,24 +55,27 @@ pub(crate) fn normalized_name(text: &str) -> String {
     text.to_string()
 }
 
-pub use compile::{take_warnings, CompileWarning, Mode};
+pub use compile::{take_warnings, CompileWarning, Mode, WarningStage};
 pub use minivm_lexer::{
     decode_source, ErrorEnd, LineIndex, Origin, SourceError, Span, SyntaxError, SyntaxErrorKind,
     CP1252_HIGH,
 };
 
 /// Parse and compile source text in one step.
-/// Its warnings (`x is 1`) are kept for [`take_warnings`].
+/// Its warnings (`x is 1`, `"\d"`) are kept for [`take_warnings`], also those found before it
+/// failed.
 pub fn compile_source(
     src: &str,
     filename: &str,
     mode: Mode,
 ) -> Result<Arc<bytecode::CodeObject>, SyntaxError> {
     compile::warn_clear();
-    let module = match mode {
-        Mode::Single => parser::parse_single(src)?,
-        Mode::Eval => parser::parse_eval(src)?,
-        _ => parser::parse(src)?,
+    let (module, warnings) = match mode {
+        Mode::Single => parser::parse_single_warned(src),
+        Mode::Eval => parser::parse_eval_warned(src),
+        _ => parser::parse_warned(src),
     };
-    compile::compile_module(&module, filename, src, mode)
+    // The tokenizer's and parser's warnings come first, as CPython issues them while it parses.
+    compile::record_warnings(warnings);
+    compile::compile_module(&module?, filename, src, mode)
 }

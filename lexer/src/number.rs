@@ -10,8 +10,9 @@
 //! before it (1-based), with `end_offset` equal to `offset`.
 //!
 //! A number directly followed by a keyword that may follow a number in valid code (`1if x else
-//! 2`, `0x1for ...`) is accepted, as CPython accepts it (with a `SyntaxWarning` minivm does not
-//! print): the literal ends before the keyword.
+//! 2`, `0x1for ...`) is accepted, as CPython accepts it: the literal ends before the keyword.
+//! CPython's `SyntaxWarning` for it (`invalid decimal literal`) is the compiler crate's, found
+//! on the token list (`compile/warn.rs`, `check_numbers`).
 
 /// A malformed literal: the message, and CPython's read position where it gave up, in bytes from
 /// the literal's first character (the error's column is that of the byte just before it).

@@ -57,8 +57,22 @@ pub fn run_main(vm: &Arc<Vm>, code: Arc<CodeObject>, src: &str, inspect: Option<
             globals.set_str("__file__", Value::str(&code.filename));
             globals.set_str("__cached__", Value::None);
         }
-        interp.issue_compile_warnings(warnings, &code.filename, &text)?;
+        interp.issue_compile_warnings(warnings, &code.filename, &text, None)?;
         run_code(interp, code, globals.clone())
+    })
+}
+
+/// A program that did not compile: the warnings its compiler found before the error are issued
+/// first, as CPython's tokenizer and parser issue them while they read. The exit status: 0 when
+/// they were (the caller then reports the error), 1 when a filter turned one into an error,
+/// reported instead of the program's.
+pub fn warn_before_syntax_error(vm: &Arc<Vm>, filename: &str, src: &str) -> i32 {
+    let warnings = minivm_compiler::take_warnings();
+    if warnings.is_empty() {
+        return 0;
+    }
+    run_as_main(vm, None, |interp, _| {
+        interp.issue_compile_warnings(warnings, filename, src, None)
     })
 }
 

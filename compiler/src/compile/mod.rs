@@ -29,7 +29,8 @@ use crate::{LineIndex, SyntaxError};
 pub use stack::{loaded_method_slots, verify_stack};
 use unwind::FBlock;
 pub(crate) use warn::clear as warn_clear;
-pub use warn::{take_warnings, CompileWarning};
+pub(crate) use warn::{check_numbers, finish_front_end, record as record_warnings};
+pub use warn::{take_warnings, CompileWarning, WarningStage};
 
 /// How a module is compiled: a file, or one REPL entry (expression statements echo their value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

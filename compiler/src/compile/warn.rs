@@ -1,22 +1,66 @@
-//! Stage 3 (compiler): the `SyntaxWarning`s CPython's compiler issues for code that compiles but
-//! is almost surely a mistake: `x is 1` ("is" with a literal), `(1, 2) (3, 4)` (a literal
-//! called: a missing comma), `None[0]`, `"abc"["x"]`, `assert (x, "msg")` (always true). They
-//! are collected per thread while a source compiles; whoever compiled it takes them
-//! ([`take_warnings`]) and issues them through the `warnings` module at the file and line they
-//! name, as CPython does.
+//! Stage 3 (compiler): the warnings CPython issues while it compiles a source, collected per
+//! thread while the source compiles; whoever compiled it takes them ([`take_warnings`]) and
+//! issues them through the `warnings` module at the file and line they name, as CPython does.
+//!
+//! Three stages find them, as in CPython. The tokenizer: a number run into a keyword (`1if x
+//! else 2`, `0x1for`: `SyntaxWarning: invalid decimal literal`). The parser, decoding string
+//! literals: an escape Python does not know (`"\d"`: `DeprecationWarning: invalid escape
+//! sequence '\d'`, once per literal, or `invalid octal escape sequence '\777'` past `\377`).
+//! And the compiler proper (this file's checks): code that compiles but is almost surely a
+//! mistake: `x is 1` ("is" with a literal), `(1, 2) (3, 4)` (a literal called: a missing
+//! comma), `None[0]`, `"abc"["x"]`, `assert (x, "msg")` (always true).
 
 use std::cell::RefCell;
 
 use crate::ast::{CmpOp, Const, Expr, ExprKind, UnaryOp};
-use crate::Span;
+use crate::{ErrorEnd, LineIndex, Span, SyntaxError};
 
-/// One compile-time warning: its line, the code it is about (where the `SyntaxError` points
-/// when a filter turns it into an error) and message (its category is `SyntaxWarning`).
+/// Which stage found a warning: it decides what happens when a filter turns it into an error
+/// (see `Interp::issue_compile_warnings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningStage {
+    /// CPython's tokenizer: the error is raised at once; CPython's tokenizer also reads the whole
+    /// file after a parser error, so its warnings come from everywhere in the source.
+    Tokenizer,
+    /// CPython's parser (string literals): the parse fails, but the tokenizer reads on, and an
+    /// error of its own replaces this one.
+    Parser,
+    /// The compiler: the error's line is read from the file named (none for `<string>`).
+    Compiler,
+}
+
+/// One compile-time warning: its category (`SyntaxWarning` or `DeprecationWarning`), line and
+/// message, and the `SyntaxError` that takes its place when a filter turns it into an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileWarning {
+    pub category: &'static str,
     pub line: u32,
-    pub span: Span,
     pub message: String,
+    pub error: SyntaxError,
+    pub stage: WarningStage,
+    /// Where in the source it was found (the escape's backslash, the number's end): the order
+    /// the warnings are issued in, and one warning per place, however often the parser reads it.
+    pub at: u32,
+}
+
+impl CompileWarning {
+    /// A warning of the tokenizer or the parser; its line is set by [`finish_front_end`].
+    pub(crate) fn front_end(
+        category: &'static str,
+        message: String,
+        error: SyntaxError,
+        stage: WarningStage,
+        at: usize,
+    ) -> CompileWarning {
+        CompileWarning {
+            category,
+            line: 0,
+            message,
+            error,
+            stage,
+            at: at as u32,
+        }
+    }
 }
 
 thread_local! {
@@ -28,21 +72,98 @@ pub(crate) fn clear() {
     WARNINGS.with(|w| w.borrow_mut().clear());
 }
 
-/// The warnings of the source this thread compiled last, in the order they were found.
+/// The warnings of the source this thread compiled last, in the order they were found (the
+/// tokenizer's and parser's in source order, then the compiler's). A compilation that failed
+/// keeps the ones found before it failed: CPython shows them before the error.
 pub fn take_warnings() -> Vec<CompileWarning> {
     WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
 }
 
-/// Record a warning (each time the node compiles: a `finally` body compiled twice warns twice,
-/// as in CPython).
+/// Keep the tokenizer's and the parser's warnings (from [`finish_front_end`]) for
+/// [`take_warnings`].
+pub(crate) fn record(warnings: Vec<CompileWarning>) {
+    WARNINGS.with(|w| w.borrow_mut().extend(warnings));
+}
+
+/// The front end's warnings in source order, each place once (the parser may read a literal
+/// again after backtracking), with their lines.
+pub(crate) fn finish_front_end(src: &str, warnings: &mut Vec<CompileWarning>) {
+    if warnings.is_empty() {
+        return;
+    }
+    warnings.sort_by_key(|w| w.at);
+    warnings.dedup_by_key(|w| w.at);
+    let index = LineIndex::new(src);
+    for w in warnings.iter_mut() {
+        w.line = index.line(w.error.span.start);
+    }
+}
+
+/// Record a compiler warning (each time the node compiles: a `finally` body compiled twice
+/// warns twice, as in CPython). `span` is the code it is about, where the `SyntaxError` points
+/// when a filter turns it into an error.
 fn warn(line: u32, span: Span, message: String) {
     WARNINGS.with(|w| {
         w.borrow_mut().push(CompileWarning {
+            category: "SyntaxWarning",
             line,
-            span,
+            error: SyntaxError::syntax(message.clone(), span),
             message,
+            stage: WarningStage::Compiler,
+            at: span.start,
         })
     });
+}
+
+/// A number directly followed by a letter (`1if`, `0x1for`, `1.5else`, `1jor`): the lexer
+/// accepts that only before the keywords that may follow a number in valid code, which CPython
+/// 3.11's tokenizer warns about ("invalid decimal literal"), naming the kind of literal. As a
+/// `SyntaxError` it points at the number's last character, as the tokenizer's errors do. `field`
+/// is the f-string replacement field the tokens were read from, if any.
+pub(crate) fn check_numbers(
+    src: &str,
+    toks: &[minivm_lexer::Tok],
+    field: Option<Span>,
+    out: &mut Vec<CompileWarning>,
+) {
+    use minivm_lexer::Token;
+    for pair in toks.windows(2) {
+        let [number, next] = pair else { continue };
+        if !matches!(
+            number.kind,
+            Token::Int(_) | Token::BigInt(_) | Token::Float(_) | Token::Imaginary(_)
+        ) || next.span.start != number.span.end
+        {
+            continue;
+        }
+        let after = src.get(next.span.start as usize..).unwrap_or("");
+        if !after.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        let text = src
+            .get(number.span.start as usize..number.span.end as usize)
+            .unwrap_or("");
+        let prefix = text.get(..2).unwrap_or("").to_ascii_lowercase();
+        let kind = match prefix.as_str() {
+            "0x" => "hexadecimal",
+            "0o" => "octal",
+            "0b" => "binary",
+            _ if text.ends_with(['j', 'J']) => "imaginary",
+            _ => "decimal",
+        };
+        let message = format!("invalid {kind} literal");
+        let last = number.span.end.saturating_sub(1) as usize;
+        let mut error = SyntaxError::syntax(message.clone(), Span::new(last, last + 1))
+            .with_end(ErrorEnd::Point);
+        error.fstring_expr = field;
+        out.push(CompileWarning::front_end(
+            "SyntaxWarning",
+            message,
+            error,
+            WarningStage::Tokenizer,
+            number.span.end as usize,
+        ));
+    }
 }
 
 /// CPython's `check_compare`: the first `is`/`is not` in a comparison chain with a literal

@@ -15,6 +15,7 @@ mod targets;
 use minivm_lexer::{tokenize, ErrorEnd, SyntaxErrorKind, Tok, Token};
 
 use crate::ast::{Module, StmtKind};
+use crate::compile::{check_numbers, finish_front_end, CompileWarning};
 use crate::{Span, SyntaxError};
 
 /// Maximum nesting of recursive grammar rules (unary operators, `not`, `**`, conditional
@@ -35,7 +36,7 @@ pub const MAX_COMPILE_DEPTH: usize = 3000;
 
 /// Parse a whole source file.
 pub fn parse(src: &str) -> Result<Module, SyntaxError> {
-    parse_rule(src, |p| p.module())
+    parse_warned(src).0
 }
 
 /// Parse the text of `eval()` or `compile(..., 'eval')` by CPython's `eval` rule, `expressions
@@ -43,25 +44,50 @@ pub fn parse(src: &str) -> Result<Module, SyntaxError> {
 /// `def`) or a starred item (`*a,`) fails at its first token that cannot go on an expression.
 /// The module returned holds that expression as its one statement.
 pub fn parse_eval(src: &str) -> Result<Module, SyntaxError> {
+    parse_eval_warned(src).0
+}
+
+/// The result of a parse, with the tokenizer's and parser's warnings found on the way (in
+/// source order; see `compile::warn`).
+pub type Parsed = (Result<Module, SyntaxError>, Vec<CompileWarning>);
+
+/// [`parse`], with its warnings.
+pub fn parse_warned(src: &str) -> Parsed {
+    parse_rule(src, |p| p.module())
+}
+
+/// [`parse_eval`], with its warnings.
+pub fn parse_eval_warned(src: &str) -> Parsed {
     parse_rule(src, |p| p.eval_input())
 }
 
-/// Tokenize `src` and parse it by `rule` (a start rule of the grammar).
-fn parse_rule(
-    src: &str,
-    rule: fn(&mut Parser) -> Result<Module, SyntaxError>,
-) -> Result<Module, SyntaxError> {
+/// Tokenize `src` and parse it by `rule` (a start rule of the grammar). The tokenizer's
+/// warnings are those of every token read: CPython's tokenizer reads on to the end after a
+/// parser error (to report an error of its own there first), so after one too.
+fn parse_rule(src: &str, rule: fn(&mut Parser) -> Result<Module, SyntaxError>) -> Parsed {
     let mut toks = Vec::new();
+    let mut warnings = Vec::new();
     for tok in minivm_lexer::IndentLexer::new(src) {
         match tok {
             Ok(t) => toks.push(t),
-            Err(e) if e.message.ends_with("was never closed") => {
-                return Err(unclosed_or_earlier(src, toks, e, rule))
+            Err(e) => {
+                check_numbers(src, &toks, None, &mut warnings);
+                let e = if e.message.ends_with("was never closed") {
+                    unclosed_or_earlier(src, toks, e, rule, &mut warnings)
+                } else {
+                    earlier_or_lex_error(src, toks, e, rule, &mut warnings)
+                };
+                finish_front_end(src, &mut warnings);
+                return (Err(e), warnings);
             }
-            Err(e) => return Err(earlier_or_lex_error(src, toks, e, rule)),
         }
     }
-    rule(&mut Parser::new(src, toks))
+    check_numbers(src, &toks, None, &mut warnings);
+    let mut p = Parser::new(src, toks);
+    let result = rule(&mut p);
+    warnings.append(&mut p.warnings);
+    finish_front_end(src, &mut warnings);
+    (result, warnings)
 }
 
 /// The lexer stopped at an error in the middle of the text. CPython's tokenizer meets it when
@@ -78,6 +104,7 @@ fn earlier_or_lex_error(
     toks: Vec<Tok>,
     lex: SyntaxError,
     rule: fn(&mut Parser) -> Result<Module, SyntaxError>,
+    warnings: &mut Vec<CompileWarning>,
 ) -> SyntaxError {
     let read = toks.len();
     let mut p = Parser::new(src, toks);
@@ -86,7 +113,10 @@ fn earlier_or_lex_error(
         SyntaxErrorKind::IndentationError | SyntaxErrorKind::TabError
     ) || lex.message == "unexpected character after line continuation character"
         || lex.message == "unexpected EOF while parsing";
-    match rule(&mut p) {
+    let parsed = rule(&mut p);
+    // The literals it decoded before it stopped warned in CPython's parser too.
+    warnings.append(&mut p.warnings);
+    match parsed {
         Err(e)
             if p.furthest.get() < read
                 && (signalled
@@ -105,6 +135,11 @@ fn earlier_or_lex_error(
 /// Parse the first statement of `src` for `compile(..., 'single')` (see `Parser::single`): the
 /// tokens are read up to the first lexer error, which only counts if the statement reaches it.
 pub fn parse_single(src: &str) -> Result<Module, SyntaxError> {
+    parse_single_warned(src).0
+}
+
+/// [`parse_single`], with its warnings.
+pub fn parse_single_warned(src: &str) -> Parsed {
     let mut toks = Vec::new();
     let mut lex_err = None;
     for tok in minivm_lexer::IndentLexer::new(src) {
@@ -116,7 +151,13 @@ pub fn parse_single(src: &str) -> Result<Module, SyntaxError> {
             }
         }
     }
-    Parser::new(src, toks).single(lex_err)
+    let mut warnings = Vec::new();
+    check_numbers(src, &toks, None, &mut warnings);
+    let mut p = Parser::new(src, toks);
+    let result = p.single(lex_err);
+    warnings.append(&mut p.warnings);
+    finish_front_end(src, &mut warnings);
+    (result, warnings)
 }
 
 /// The lexer found a bracket never closed, which it can only know at the end of the file; CPython's
@@ -132,6 +173,7 @@ fn unclosed_or_earlier(
     mut toks: Vec<Tok>,
     unclosed: SyntaxError,
     rule: fn(&mut Parser) -> Result<Module, SyntaxError>,
+    warnings: &mut Vec<CompileWarning>,
 ) -> SyntaxError {
     let end = src.len();
     toks.push(Tok {
@@ -139,7 +181,10 @@ fn unclosed_or_earlier(
         span: Span::new(end, end),
     });
     let mut p = Parser::new(src, toks);
-    match rule(&mut p) {
+    let parsed = rule(&mut p);
+    // The literals it decoded before it stopped warned in CPython's parser too.
+    warnings.append(&mut p.warnings);
+    match parsed {
         Err(e) if generic_before_unclosed(src, &e, &unclosed) && !reads_to_end(&mut p, &e) => e,
         Err(e) if e.message.ends_with("parameters cannot be parenthesized") => e,
         // Errors CPython raises at a token read before the end, on the open bracket's line or
@@ -336,6 +381,12 @@ pub(crate) struct Parser<'s> {
     /// The furthest token position looked at (`peek_at`, `rest`): whether a parse of the tokens
     /// before a lexer error needed more of them (`earlier_or_lex_error`).
     furthest: std::cell::Cell<usize>,
+    /// The warnings of the literals decoded so far (`"\d"`), and of the tokens of f-string
+    /// fields read (`f"{1if x else 2}"`).
+    pub(crate) warnings: Vec<CompileWarning>,
+    /// The string literal being decoded, and whether CPython's parser had read past its line
+    /// (see `Parser::strings`): where its escape warnings point as errors.
+    literal: (Span, bool),
 }
 
 impl<'s> Parser<'s> {
@@ -346,6 +397,8 @@ impl<'s> Parser<'s> {
             pos: 0,
             depth: 0,
             furthest: std::cell::Cell::new(0),
+            warnings: Vec::new(),
+            literal: (Span::default(), false),
         }
     }
 

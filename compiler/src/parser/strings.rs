@@ -10,6 +10,7 @@ use minivm_lexer::{tokenize_fragment, Token};
 use super::expr::mk;
 use super::Parser;
 use crate::ast::{Const, Expr, ExprKind, FStringPart};
+use crate::compile::{check_numbers, CompileWarning, WarningStage};
 use crate::{ErrorEnd, Span, SyntaxError};
 
 /// How many brackets a replacement field may leave open at once (CPython 3.11's `MAXLEVEL`).
@@ -29,8 +30,29 @@ fn push_literal(parts: &mut Vec<FStringPart>, text: String) {
     }
 }
 
+/// The first escape of a literal's body Python does not know, as CPython 3.11 words its
+/// `DeprecationWarning`: where it is in the body (bytes), and the message.
+pub(crate) type InvalidEscape = Option<(usize, String)>;
+
+/// CPython's message for an unknown escape `\\c` (`escape` is `c`), or an octal one past
+/// `\\377` (`escape` is its three digits).
+fn invalid_escape_message(escape: &str) -> String {
+    if escape.len() == 3 {
+        format!("invalid octal escape sequence '\\{escape}'")
+    } else {
+        format!("invalid escape sequence '\\{escape}'")
+    }
+}
+
 /// Decodes backslash escapes of a (non-raw) string body; `at` is the body's span, for errors.
-pub(crate) fn decode_escapes(body: &str, raw: bool, at: Span) -> PResult<String> {
+/// The first escape that is not one (`\d`; CPython keeps it with a warning) is put in
+/// `invalid`, unless an earlier one is there.
+pub(crate) fn decode_escapes(
+    body: &str,
+    raw: bool,
+    at: Span,
+    invalid: &mut InvalidEscape,
+) -> PResult<String> {
     let body = body.replace("\r\n", "\n");
     if raw {
         return Ok(body);
@@ -75,6 +97,10 @@ pub(crate) fn decode_escapes(body: &str, raw: bool, at: Span) -> PResult<String>
                         }
                         _ => break,
                     }
+                }
+                if v > 0o377 && invalid.is_none() {
+                    let digits = body.get(i + 1..i + 4).unwrap_or("");
+                    *invalid = Some((i, invalid_escape_message(digits)));
                 }
                 out.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
             }
@@ -134,7 +160,11 @@ pub(crate) fn decode_escapes(body: &str, raw: bool, at: Span) -> PResult<String>
                 }
             }
             other => {
-                // Unknown escapes keep their backslash (CPython only warns).
+                // Unknown escapes keep their backslash (CPython only warns; not for a
+                // non-ASCII character, which its decoder has turned into an escape already).
+                if other.is_ascii() && invalid.is_none() {
+                    *invalid = Some((i, invalid_escape_message(&other.to_string())));
+                }
                 out.push('\\');
                 out.push(other);
             }
@@ -176,13 +206,14 @@ fn char_named(name: &str) -> Option<char> {
 
 /// Decodes the body of a bytes literal: ASCII source text only (a non-ASCII character is an
 /// error over the whole literal, `token`); `\\xNN` and octal escapes give any byte, and `\\u`,
-/// `\\U`, `\\N` are not escapes in bytes (they stay as written, as in CPython). A bad escape is
-/// reported at `at`.
+/// `\\U`, `\\N` are not escapes in bytes (they stay as written, as in CPython, with the warning
+/// of an unknown escape in `invalid`, as `decode_escapes`). A bad escape is reported at `at`.
 pub(crate) fn decode_bytes_escapes(
     body: &str,
     raw: bool,
     token: Span,
     at: Span,
+    invalid: &mut InvalidEscape,
 ) -> PResult<Vec<u8>> {
     if !body.is_ascii() {
         return Err(SyntaxError::syntax(
@@ -229,7 +260,12 @@ pub(crate) fn decode_bytes_escapes(
                         _ => break,
                     }
                 }
-                // Octal escapes above 0o377 keep their low byte (CPython 3.11 does the same).
+                // Octal escapes above 0o377 keep their low byte (CPython 3.11 does the same,
+                // with a warning).
+                if v > 0o377 && invalid.is_none() {
+                    let digits = body.get(i - 3..i).unwrap_or("");
+                    *invalid = Some((i - 4, invalid_escape_message(digits)));
+                }
                 out.push((v & 0xff) as u8);
             }
             b'x' => {
@@ -249,6 +285,12 @@ pub(crate) fn decode_bytes_escapes(
             }
             other => {
                 // Unknown escapes (`\u` included) keep their backslash.
+                if invalid.is_none() {
+                    *invalid = Some((
+                        i - 2,
+                        invalid_escape_message(&char::from(other).to_string()),
+                    ));
+                }
                 out.push(b'\\');
                 out.push(other);
             }
@@ -258,6 +300,28 @@ pub(crate) fn decode_bytes_escapes(
 }
 
 impl Parser<'_> {
+    /// CPython 3.11's `DeprecationWarning` for the first unknown escape of a literal's body
+    /// (or f-string text) that starts at `body_start`, found by the decoder.
+    fn warn_escape(&mut self, invalid: InvalidEscape, body_start: usize) {
+        let Some((offset, message)) = invalid else {
+            return;
+        };
+        let (token, passed) = self.literal;
+        let end = if passed {
+            ErrorEnd::SpanPassed
+        } else {
+            ErrorEnd::Span
+        };
+        let error = SyntaxError::syntax(message.clone(), token).with_end(end);
+        self.warnings.push(CompileWarning::front_end(
+            "DeprecationWarning",
+            message,
+            error,
+            WarningStage::Parser,
+            body_start + offset,
+        ));
+    }
+
     /// One or more adjacent string literals: a `Const::Str`, a `Const::Bytes` (all parts `b'...'`),
     /// or an `FString` if any part is an f-string.
     pub(crate) fn strings(&mut self) -> PResult<Expr> {
@@ -284,19 +348,20 @@ impl Parser<'_> {
                 at_end = Span::new(last + hash, at_end.start as usize);
             }
         }
+        let mixed = || SyntaxError::syntax("cannot mix bytes and nonbytes literals", at_end);
         for (is_bytes, span) in literals {
-            if bytes_mode.is_some_and(|b| b != is_bytes) {
-                return Err(SyntaxError::syntax(
-                    "cannot mix bytes and nonbytes literals",
-                    at_end,
-                ));
-            }
-            bytes_mode = Some(is_bytes);
             let text = self.text(span);
             let prefix_len = text.find(['\'', '"']).unwrap_or(0);
             let prefix = text.get(..prefix_len).unwrap_or("");
             let raw = prefix.contains(['r', 'R']);
             let is_f = prefix.contains(['f', 'F']);
+            // CPython decodes a plain literal (and warns of its escapes) before it finds it
+            // mixed with the others; an f-string's text only after that check.
+            let mixes = bytes_mode.is_some_and(|b| b != is_bytes);
+            if mixes && is_f {
+                return Err(mixed());
+            }
+            bytes_mode = Some(is_bytes);
             let rest = text.get(prefix_len..).unwrap_or("");
             let q = if rest.starts_with("'''") || rest.starts_with("\"\"\"") {
                 3
@@ -305,9 +370,17 @@ impl Parser<'_> {
             };
             let body_start = span.start as usize + prefix_len + q;
             let body_end = (span.end as usize).saturating_sub(q).max(body_start);
+            // Where a warning about an escape points when it becomes an error: the literal,
+            // with its line shown without the newline when CPython's parser had read a token
+            // on a later line (the literal goes on there, or the next one stands there).
+            let after = self.src.get(span.start as usize..at_end.start as usize);
+            let passed = after.is_some_and(|t| t.contains('\n'));
+            self.literal = (span, passed);
             if is_bytes {
                 let body = self.src.get(body_start..body_end).unwrap_or("");
-                bytes.extend(decode_bytes_escapes(body, raw, span, at_end)?);
+                let mut invalid = None;
+                bytes.extend(decode_bytes_escapes(body, raw, span, at_end, &mut invalid)?);
+                self.warn_escape(invalid, body_start);
             } else if is_f {
                 any_f = true;
                 let (fparts, _) =
@@ -320,8 +393,13 @@ impl Parser<'_> {
                 }
             } else {
                 let body = self.src.get(body_start..body_end).unwrap_or("");
-                let s = decode_escapes(body, raw, at_end)?;
+                let mut invalid = None;
+                let s = decode_escapes(body, raw, at_end, &mut invalid)?;
+                self.warn_escape(invalid, body_start);
                 push_literal(&mut parts, s);
+            }
+            if mixes {
+                return Err(mixed());
             }
         }
         let span = start.to(self.prev_span());
@@ -355,15 +433,17 @@ impl Parser<'_> {
         let mut parts = Vec::new();
         let mut chunk_start = start;
         let mut i = start;
-        let flush = |parts: &mut Vec<FStringPart>, from: usize, to: usize| -> PResult<()> {
-            let text = self.src.get(from..to).unwrap_or("");
-            push_literal(parts, decode_escapes(text, raw, lit)?);
-            Ok(())
+        let flush = |p: &mut Self, parts: &mut Vec<FStringPart>, from: usize, to: usize| {
+            let text = p.src.get(from..to).unwrap_or("");
+            let mut invalid = None;
+            push_literal(parts, decode_escapes(text, raw, lit, &mut invalid)?);
+            p.warn_escape(invalid, from);
+            PResult::Ok(())
         };
         while i < end {
             match bytes.get(i) {
                 Some(b'{') => {
-                    flush(&mut parts, chunk_start, i)?;
+                    flush(self, &mut parts, chunk_start, i)?;
                     if bytes.get(i + 1) == Some(&b'{') && !in_spec {
                         push_literal(&mut parts, "{".into());
                         i += 2;
@@ -375,7 +455,7 @@ impl Parser<'_> {
                     chunk_start = i;
                 }
                 Some(b'}') => {
-                    flush(&mut parts, chunk_start, i)?;
+                    flush(self, &mut parts, chunk_start, i)?;
                     if in_spec {
                         return Ok((parts, i));
                     }
@@ -401,6 +481,12 @@ impl Parser<'_> {
                         i += 1;
                     }
                 }
+                // `\{`: the backslash stays, the brace opens a field (CPython warns of the
+                // escape first).
+                Some(b'\\') if !raw && bytes.get(i + 1) == Some(&b'{') => {
+                    self.warn_escape(Some((0, invalid_escape_message("{"))), i);
+                    i += 1;
+                }
                 Some(b'\\') if !matches!(bytes.get(i + 1), Some(b'{') | Some(b'}')) => i += 2,
                 _ => i += 1,
             }
@@ -408,7 +494,7 @@ impl Parser<'_> {
         if in_spec {
             return Err(SyntaxError::syntax("f-string: expecting '}'", lit));
         }
-        flush(&mut parts, chunk_start, end.min(i))?;
+        flush(self, &mut parts, chunk_start, end.min(i))?;
         Ok((parts, end))
     }
 
@@ -615,6 +701,7 @@ impl Parser<'_> {
             located(e)
         };
         let toks = tokenize_fragment(self.src, start, end).map_err(prefixed)?;
+        check_numbers(self.src, &toks, Some(field), &mut self.warnings);
         let mut sub = Parser::new(self.src, toks);
         sub.depth = self.depth;
         let parsed = if sub.at(&Token::Yield) {
@@ -622,6 +709,7 @@ impl Parser<'_> {
         } else {
             sub.star_expressions()
         };
+        self.warnings.append(&mut sub.warnings);
         let e = parsed.map_err(prefixed)?;
         // A field is parsed as a parenthesized expression: `(*a)` is CPython's `invalid_group`.
         if matches!(e.kind, ExprKind::Starred(_)) {

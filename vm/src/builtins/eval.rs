@@ -114,8 +114,15 @@ fn source(v: &Value, fname: &str) -> PyResult<Source> {
     }
 }
 
-/// Compile source text as a program's module would be, with `filename` in its tracebacks.
-fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObject>> {
+/// Compile source text as a program's module would be, with `filename` in its tracebacks, and
+/// issue its compile-time warnings (also those found before a `SyntaxError`: CPython issues
+/// them as it parses).
+fn compile_text(
+    interp: &mut Interp,
+    text: &str,
+    filename: &str,
+    mode: Mode,
+) -> PyResult<Arc<CodeObject>> {
     if text.contains('\0') {
         raise!(SyntaxError, "source code string cannot contain null bytes");
     }
@@ -124,7 +131,23 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
             return Err(e);
         }
     }
-    minivm_compiler::compile_source(text, filename, mode).map_err(|mut e| {
+    let code = minivm_compiler::compile_source(text, filename, mode);
+    // A warning turned into an error is located in the text as the compiler's errors are.
+    let located = |e: &minivm_compiler::SyntaxError| text_error(e.clone(), text, filename, mode);
+    let warnings = minivm_compiler::take_warnings();
+    interp.issue_compile_warnings(warnings, filename, text, Some(&located))?;
+    code.map_err(|e| text_error(e, text, filename, mode))
+}
+
+/// The `SyntaxError` for a compile error `e` in the text of `exec`, `eval` or `compile()`:
+/// located as CPython locates it when it reads a string rather than a file.
+fn text_error(
+    mut e: minivm_compiler::SyntaxError,
+    text: &str,
+    filename: &str,
+    mode: Mode,
+) -> crate::PyErr {
+    {
         // An error in string literals that end an eval's text with no newline after them.
         let literal_error = ["f-string", "(unicode error)", "cannot mix bytes"]
             .iter()
@@ -183,7 +206,7 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
         // An error of the compiler proper (after parsing: `'break' outside loop`, symbol
         // table errors) takes its `text` from the file named, as CPython's: None when there is
         // no such file (`<string>`).
-        let parser_kind = [
+        let parser_kind = ([
             "cannot assign",
             "cannot delete",
             "invalid syntax",
@@ -191,6 +214,9 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
         ]
         .iter()
         .any(|p| e.message.starts_with(p))
+            // (The tokenizer's and parser's warnings turned into errors.)
+            || (e.message.starts_with("invalid ")
+                && (e.message.ends_with(" literal") || e.message.contains(" escape sequence "))))
             // (Binding `__debug__` is always the compiler's error in CPython.)
             && !e.message.ends_with("__debug__");
         if !parser_kind && !on_file {
@@ -204,7 +230,7 @@ fn compile_text(text: &str, filename: &str, mode: Mode) -> PyResult<Arc<CodeObje
             }
         }
         err
-    })
+    }
 }
 
 /// Was the SyntaxError `err` (message `msg`) found on a line before the last one CPython's
@@ -228,9 +254,7 @@ fn code_of(interp: &mut Interp, v: &Value, fname: &str, mode: Mode) -> PyResult<
         Source::Text(t) if mode == Mode::Eval => t.trim_start_matches([' ', '\t']).to_string(),
         Source::Text(t) => t.to_string(),
     };
-    let code = compile_text(&text, "<string>", mode)?;
-    interp.issue_compile_warnings(minivm_compiler::take_warnings(), "<string>", &text)?;
-    Ok(code)
+    compile_text(interp, &text, "<string>", mode)
 }
 
 /// The locals of `eval`/`exec` given as a mapping that is not a plain dict: the dict names go
@@ -550,11 +574,7 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let src = tree_text.as_ref().unwrap_or(src);
     let code = match source(src, "compile")? {
         Source::Code(c) => c,
-        Source::Text(t) => {
-            let code = compile_text(&t, &filename, mode)?;
-            interp.issue_compile_warnings(minivm_compiler::take_warnings(), &filename, &t)?;
-            code
-        }
+        Source::Text(t) => compile_text(interp, &t, &filename, mode)?,
     };
     // Compiled from a tree's text: its columns are that text's, not the file's, so tracebacks
     // draw no carets under the file's lines (the line numbers are the tree's).

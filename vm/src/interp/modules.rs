@@ -577,32 +577,70 @@ impl Interp {
         }))
     }
 
-    /// Issue the compiler's warnings for `filename` (`SyntaxWarning: "is" with a literal`)
-    /// through `warnings.warn_explicit`, as CPython's compiler does: shown with the source
-    /// line, filtered and turned into errors as `-W` and the filters say. A warning turned
-    /// into an error becomes a `SyntaxError` pointing at the code (`src`), as in CPython.
+    /// Issue the compiler's warnings for `filename` (`SyntaxWarning: "is" with a literal`,
+    /// `DeprecationWarning: invalid escape sequence '\d'`) through `warnings.warn_explicit`,
+    /// as CPython's tokenizer, parser and compiler do: shown with the source line, filtered
+    /// and turned into errors as `-W` and the filters say. A warning turned into an error
+    /// becomes a `SyntaxError` pointing at the code (`src`), as in CPython; one of the parser's
+    /// (an escape) stops the parse, but CPython's tokenizer then reads on to the end of the
+    /// source, so its own warnings after it are still issued, and one of them that becomes an
+    /// error replaces it. `located` makes that error when the source is not a file's (`exec`
+    /// of a string).
     pub(crate) fn issue_compile_warnings(
         &mut self,
         warnings: Vec<minivm_compiler::CompileWarning>,
         filename: &str,
         src: &str,
+        located: Option<&dyn Fn(&minivm_compiler::SyntaxError) -> PyErr>,
     ) -> PyResult<()> {
+        use minivm_compiler::WarningStage;
+        let mut parse_failed: Option<PyErr> = None;
         for w in warnings {
-            match self.warn_explicit("SyntaxWarning", &w.message, filename, w.line) {
-                Err(e) if e.is(crate::object::ExcKind::SyntaxWarning) => {
-                    let error = minivm_compiler::SyntaxError::syntax(w.message.clone(), w.span);
-                    let err = syntax_error(&error, filename, src);
+            if parse_failed.is_some() && w.stage != WarningStage::Tokenizer {
+                continue;
+            }
+            let kind = match w.category {
+                "DeprecationWarning" => ExcKind::DeprecationWarning,
+                _ => ExcKind::SyntaxWarning,
+            };
+            match self.warn_explicit(w.category, &w.message, filename, w.line) {
+                Err(e) if e.is(kind) => {
+                    let err = match located {
+                        Some(located) => located(&w.error),
+                        None => syntax_error(&w.error, filename, src),
+                    };
                     // CPython's compiler reads the line from the file on disk: none for a
                     // string given to exec/eval/compile under a name that is not a file.
-                    if std::fs::metadata(filename).map_or(true, |m| !m.is_file()) {
+                    if w.stage == WarningStage::Compiler
+                        && std::fs::metadata(filename).map_or(true, |m| !m.is_file())
+                    {
                         crate::interp::syntaxerr::set_text(&err, Value::None);
                     }
-                    return Err(err);
+                    if w.stage == WarningStage::Parser {
+                        parse_failed = Some(err);
+                    } else {
+                        return Err(err);
+                    }
                 }
                 r => r?,
             }
         }
-        Ok(())
+        parse_failed.map_or(Ok(()), Err)
+    }
+
+    /// Compile `src` (read from `filename`) and issue its compile-time warnings: also those
+    /// found before a `SyntaxError`, which CPython shows before the error (or raises instead of
+    /// it, when a filter turns one into an error).
+    pub(crate) fn compile_warned(
+        &mut self,
+        src: &str,
+        filename: &str,
+        mode: minivm_compiler::Mode,
+    ) -> PyResult<Arc<minivm_compiler::bytecode::CodeObject>> {
+        let code = minivm_compiler::compile_source(src, filename, mode);
+        let warnings = minivm_compiler::take_warnings();
+        self.issue_compile_warnings(warnings, filename, src, None)?;
+        code.map_err(|e| syntax_error(&e, filename, src))
     }
 
     /// CPython's `runpy` warning when `-m pkg.mod` finds `pkg.mod` imported by its package
@@ -1199,14 +1237,7 @@ impl Interp {
         let frozen = lib_path.and_then(|p| minilib::frozen(&p, &src));
         let code = match frozen {
             Some(code) => code,
-            None => {
-                let code =
-                    minivm_compiler::compile_source(&src, &filename, minivm_compiler::Mode::File)
-                        .map_err(|e| syntax_error(&e, &filename, &src))?;
-                let warnings = minivm_compiler::take_warnings();
-                self.issue_compile_warnings(warnings, &filename, &src)?;
-                code
-            }
+            None => self.compile_warned(&src, &filename, minivm_compiler::Mode::File)?,
         };
         self.vm.add_source(&filename, &src);
         let dict = Ref::new(Dict::new());

@@ -253,9 +253,17 @@ pub fn located_block(inst: &Instance) -> Option<(String, String)> {
                 .map_or(text.len(), |(i, _)| i)
         };
         if let Some(start) = col("offset") {
-            let end = col("end_offset")
-                .filter(|&e| e > start)
-                .unwrap_or(start + 1);
+            // A range that goes on to a later line is drawn to the end of this one.
+            let later = match attr(inst, "end_lineno") {
+                Some(Value::Int(end_line)) => end_line > lineno,
+                _ => false,
+            };
+            let end = if later {
+                Some(text.chars().count())
+            } else {
+                col("end_offset")
+            };
+            let end = end.filter(|&e| e > start).unwrap_or(start + 1);
             let span = Span::new(byte(start), byte(end));
             let e = SyntaxError::new(K::SyntaxError, "", span);
             // The renderer's first line names line 1 of `text`, its last the kind: keep the middle.

@@ -48,11 +48,13 @@ fn parse(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         );
     };
     let src = source.as_str();
-    let module = match mode.as_str() {
-        "single" => minivm_compiler::parser::parse_single(src),
-        "eval" => minivm_compiler::parser::parse_eval(src),
-        _ => minivm_compiler::parser::parse(src),
+    let (module, warnings) = match mode.as_str() {
+        "single" => minivm_compiler::parser::parse_single_warned(src),
+        "eval" => minivm_compiler::parser::parse_eval_warned(src),
+        _ => minivm_compiler::parser::parse_warned(src),
     };
+    // The tokenizer's and parser's warnings (`"\d"`), as CPython's `ast.parse` issues them.
+    interp.issue_compile_warnings(warnings, filename.as_str(), src, None)?;
     let module =
         module.map_err(|e| crate::interp::modules::syntax_error(&e, filename.as_str(), src))?;
     let mut b = Builder {
