@@ -55,7 +55,8 @@ struct FileState {
     eof: bool,
     /// `detach()` handed the stream's `buffer` to the program: every operation is an error.
     detached: bool,
-    /// `sys.stdin` and its buffer: a duplicate of descriptor 0 that `fileno()` reports as 0.
+    /// `sys.stdin` and its buffer: a duplicate of descriptor 0 that `fileno()` reports as 0,
+    /// made to name what descriptor 0 names before each read (`follow_stdin`).
     stdin: bool,
     /// The encoding the bytes read next are in, once the start of the stream has been seen:
     /// `utf-16`, `utf-32` and `utf-8-sig` files begin with a BOM, which decides it (`None`
@@ -125,6 +126,7 @@ impl FileState {
 
     /// Read at most `size` bytes from the OS into `raw` (one read; GIL released).
     fn fill_raw_upto(&mut self, size: usize) -> std::io::Result<usize> {
+        self.follow_stdin()?;
         let Some(Backend::Os(file)) = self.backend.as_mut() else {
             self.eof = true;
             return Ok(0);
@@ -223,6 +225,32 @@ impl FileState {
         self.pending.clear();
         self.raw.clear();
         self.eof = false;
+    }
+
+    /// `sys.stdin` (and its buffer) reads through a duplicate of descriptor 0: make that name
+    /// whatever descriptor 0 names now, as CPython's `sys.stdin` reads descriptor 0 itself. A
+    /// program may have moved it since (`os.dup2(r, 0)`, or `os.close(0)` and an `open` that
+    /// took 0) to read a pipe or a file through `input()`. Closed: EBADF, as CPython's read.
+    fn follow_stdin(&mut self) -> std::io::Result<()> {
+        if !self.stdin {
+            return Ok(());
+        }
+        match self.backend.take() {
+            Some(Backend::Os(file)) => {
+                let mut fd = OwnedFd::from(file);
+                let r = rustix::io::dup3(
+                    rustix::stdio::stdin(),
+                    &mut fd,
+                    rustix::io::DupFlags::CLOEXEC,
+                );
+                self.backend = Some(Backend::Os(File::from(fd)));
+                r.map_err(std::io::Error::from)
+            }
+            other => {
+                self.backend = other;
+                Ok(())
+            }
+        }
     }
 
     fn os_file(&mut self) -> Option<&mut File> {
@@ -952,6 +980,7 @@ fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         t => t?,
     };
     let mut st = open_state(interp, d)?;
+    st.follow_stdin().map_err(|e| os_error(&e, None))?;
     if st.os_file().is_none() {
         return Err(pyio::unsupported("underlying stream is not seekable"));
     }
@@ -985,6 +1014,7 @@ fn f_tell(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .check(&args)?;
     let mut st = open_state(interp, d)?;
+    st.follow_stdin().map_err(|e| os_error(&e, None))?;
     let ahead = st.ahead(d.text.as_ref());
     let pos = match st.os_file() {
         Some(f) => f.stream_position().map_err(|e| os_error(&e, None))?,
