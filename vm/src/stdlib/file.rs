@@ -1771,11 +1771,14 @@ fn set_buffer(text: &Value, buffer: Value) {
     }
 }
 
+/// A standard stream's text layer. Its newline is `'\n'`, as CPython sets up the three on
+/// POSIX: `sys.stdin` splits lines at `\n` only and keeps a `\r` before it (a CRLF file piped
+/// in reads as `'a\r\n'`), and what is written is not translated.
 fn std_text(backend: Backend, name: &str, access: (bool, bool), errors: &str) -> Value {
     let opts = TextOpts {
         encoding: Encoding::Utf8,
         errors: errors.to_string(),
-        newline: Newline::Translate,
+        newline: Newline::Lf,
     };
     let mode = if access.0 { "r" } else { "w" };
     wrap(
