@@ -69,6 +69,7 @@ const STAND_INS: &[(&str, Rule)] = &[
             "_Frozen",
             "partial",
             "cmp_to_key",
+            "__getattr__",
             "_cached",
             "_cached_free_threaded",
             "_finish_cached",
@@ -104,7 +105,7 @@ const STAND_INS: &[(&str, Rule)] = &[
     // '_thread.lock' object" is raised at that line, as in CPython.
     (
         "pickle.mini",
-        Rule::Only(&["dump", "dumps", "load", "loads", "_pypickle"]),
+        Rule::Only(&["dump", "dumps", "load", "loads", "_pypickle", "__getattr__"]),
     ),
     ("_pypickle.mini", Rule::AllBut(&[])),
     // `_csv`: the reader and writer objects and the dialect registry (a generator the program
@@ -129,6 +130,15 @@ const STAND_INS: &[(&str, Rule)] = &[
     // `_contextvars`: all of it (`Context.run` calling the program's function, as
     // `asyncio.to_thread` and a loop's callbacks do, shows no frame of its own).
     ("contextvars.mini", Rule::AllBut(&[])),
+    // A module `__getattr__` CPython's module does not have: minivm's loads names on first
+    // use (asyncio's API, `typing.Pattern`, `importlib.util`...) or refuses a few. A name the
+    // module lacks is CPython's AttributeError at the program's line (`asyncio.coroutine`,
+    // gone in 3.11), with no frame of the lookup. (functools' and pickle's are above.)
+    ("asyncio/__init__.mini", Rule::Only(&["__getattr__"])),
+    ("typing.mini", Rule::Only(&["__getattr__"])),
+    ("importlib/__init__.mini", Rule::Only(&["__getattr__"])),
+    ("xmlrpc/server.mini", Rule::Only(&["__getattr__"])),
+    ("doctest.mini", Rule::Only(&["__getattr__"])),
 ];
 
 /// Whether frames running `code` are left out of tracebacks and frame stacks (see the module
