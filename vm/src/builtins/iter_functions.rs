@@ -382,34 +382,24 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         // norm's `sum([...])`); anything else is cloned out and added by `sum_step`.
         let mut i = 0;
         loop {
+            // `Some(item)`: an item `sum_fast` did not add, cloned out for the general `+`
+            // (which runs with the list let go).
             let item = match src {
                 Value::List(l) => {
                     let items = l.items.lock();
                     let Some(v) = items.get(i) else { break };
-                    match sum_fast(&acc, v) {
-                        Some(r) => {
-                            acc = r;
-                            i += 1;
-                            continue;
-                        }
-                        None => v.clone(),
-                    }
+                    sum_in_place(&mut acc, v)
                 }
                 Value::Tuple(t) => {
                     let Some(v) = t.items.get(i) else { break };
-                    match sum_fast(&acc, v) {
-                        Some(r) => {
-                            acc = r;
-                            i += 1;
-                            continue;
-                        }
-                        None => v.clone(),
-                    }
+                    sum_in_place(&mut acc, v)
                 }
                 _ => break,
             };
             i += 1;
-            acc = sum_step(interp, acc, &item)?;
+            if let Some(item) = item {
+                acc = sum_step(interp, acc, &item)?;
+            }
         }
         return Ok(acc);
     }
@@ -428,6 +418,20 @@ fn sum_fast(acc: &Value, v: &Value) -> Option<Value> {
         (Value::Int(a), Value::Int(b)) => a.checked_add(*b).map(Value::Int),
         (Value::Float(a), Value::Float(b)) => Some(Value::Float(crate::num::new_float(a + b))),
         _ => None,
+    }
+}
+
+/// `sum`'s step for an item read where it lies in a list or tuple: added into `acc` when
+/// `sum_fast` can (`None`), else a clone of the item for `sum_step`.
+#[inline(always)]
+fn sum_in_place(acc: &mut Value, v: &Value) -> Option<Value> {
+    match sum_fast(acc, v) {
+        Some(r) => {
+            // The old total is a number (`sum_fast` saw it): nothing to drop.
+            std::mem::replace(acc, r).discard();
+            None
+        }
+        None => Some(v.clone()),
     }
 }
 

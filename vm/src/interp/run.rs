@@ -731,6 +731,66 @@ impl Interp {
                     float_pair(f.locals.get($a.index()), consts.get($c.index()))
                 };
             }
+            // The register arithmetic arms, written once over their second operand, a slot
+            // (`Local(b)`) or a constant (`Const(c)`): two ints, then two floats (or a float and
+            // an int) inline, anything else through `binary_regs`/`inplace_regs`.
+            // `binary_push!`: `locals[a] op second` pushed (`BINARY_LOCALS`, `BINARY_LOCAL_CONST`).
+            macro_rules! binary_push {
+                ($op:expr, $a:expr, $kind:ident($b:expr)) => {{
+                    let r = match int_arith_pair($op, int_operands!($a, $kind($b))) {
+                        Some(r) => Value::Int(r),
+                        None => match float_arith_pair($op, float_operands!($a, $kind($b))) {
+                            Some(r) => Value::Float(r),
+                            None => {
+                                sync!();
+                                tri!(self.binary_regs(
+                                    f,
+                                    &code,
+                                    ops.get(ip),
+                                    $op,
+                                    $a,
+                                    Second::$kind($b)
+                                ))
+                            }
+                        },
+                    };
+                    f.stack.push(r);
+                }};
+            }
+            // `binary_store!`: `locals[d] = locals[a] op second` (`BINARY_LOCALS_STORE`,
+            // `BINARY_LOCAL_CONST_STORE`); a number is written into the slot where it is.
+            macro_rules! binary_store {
+                ($op:expr, $a:expr, $kind:ident($b:expr), $d:expr) => {{
+                    if let Some(r) = int_arith_pair($op, int_operands!($a, $kind($b))) {
+                        set_int(&mut f.locals[$d.index()], r);
+                        continue;
+                    }
+                    if let Some(r) = float_arith_pair($op, float_operands!($a, $kind($b))) {
+                        set_float(&mut f.locals[$d.index()], r);
+                        continue;
+                    }
+                    sync!();
+                    let store = Op::StoreLocal(Local($d.into()));
+                    let r =
+                        tri!(self.binary_regs(f, &code, Some(&store), $op, $a, Second::$kind($b)));
+                    std::mem::replace(&mut f.locals[$d.index()], r).discard();
+                }};
+            }
+            // `inplace_regs!`: `locals[a] op= second` (`INPLACE_LOCALS`, `INPLACE_LOCAL_CONST`).
+            macro_rules! inplace_regs {
+                ($op:expr, $a:expr, $kind:ident($b:expr)) => {{
+                    if let Some(r) = int_arith_pair($op, int_operands!($a, $kind($b))) {
+                        set_int(&mut f.locals[$a.index()], r);
+                        continue;
+                    }
+                    if let Some(r) = float_arith_pair($op, float_operands!($a, $kind($b))) {
+                        set_float(&mut f.locals[$a.index()], r);
+                        continue;
+                    }
+                    sync!();
+                    tri!(self.inplace_regs(f, &code, $op, $a, Second::$kind($b)));
+                }};
+            }
             // A check point where the loop may change instance (`switch_loops`) if `$cond`:
             // the instruction runs again in the other one.
             macro_rules! switch_point {
@@ -999,76 +1059,10 @@ impl Interp {
                         let r = tri!(self.binary_in_frame(f, ops.get(ip), op, a, y, false));
                         f.stack.push(r);
                     }
-                    Op::BinaryLocals(op, a, b) => {
-                        let r = match int_arith_pair(op, int_operands!(a, Local(b))) {
-                            Some(r) => Value::Int(r),
-                            None => match float_arith_pair(op, float_operands!(a, Local(b))) {
-                                Some(r) => Value::Float(r),
-                                None => {
-                                    sync!();
-                                    tri!(self.binary_regs(
-                                        f,
-                                        &code,
-                                        ops.get(ip),
-                                        op,
-                                        a,
-                                        Second::Local(b)
-                                    ))
-                                }
-                            },
-                        };
-                        f.stack.push(r);
-                    }
-                    Op::BinaryLocalConst(op, a, c) => {
-                        let r = match int_arith_pair(op, int_operands!(a, Const(c))) {
-                            Some(r) => Value::Int(r),
-                            None => match float_arith_pair(op, float_operands!(a, Const(c))) {
-                                Some(r) => Value::Float(r),
-                                None => {
-                                    sync!();
-                                    tri!(self.binary_regs(
-                                        f,
-                                        &code,
-                                        ops.get(ip),
-                                        op,
-                                        a,
-                                        Second::Const(c)
-                                    ))
-                                }
-                            },
-                        };
-                        f.stack.push(r);
-                    }
-                    Op::BinaryLocalsStore(op, a, b, d) => {
-                        if let Some(r) = int_arith_pair(op, int_operands!(a, Local(b))) {
-                            set_int(&mut f.locals[d.index()], r);
-                            continue;
-                        }
-                        if let Some(r) = float_arith_pair(op, float_operands!(a, Local(b))) {
-                            set_float(&mut f.locals[d.index()], r);
-                            continue;
-                        }
-                        sync!();
-                        let store = Op::StoreLocal(Local(d.into()));
-                        let r =
-                            tri!(self.binary_regs(f, &code, Some(&store), op, a, Second::Local(b)));
-                        std::mem::replace(&mut f.locals[d.index()], r).discard();
-                    }
-                    Op::BinaryLocalConstStore(op, a, c, d) => {
-                        if let Some(r) = int_arith_pair(op, int_operands!(a, Const(c))) {
-                            set_int(&mut f.locals[d.index()], r);
-                            continue;
-                        }
-                        if let Some(r) = float_arith_pair(op, float_operands!(a, Const(c))) {
-                            set_float(&mut f.locals[d.index()], r);
-                            continue;
-                        }
-                        sync!();
-                        let store = Op::StoreLocal(Local(d.into()));
-                        let r =
-                            tri!(self.binary_regs(f, &code, Some(&store), op, a, Second::Const(c)));
-                        std::mem::replace(&mut f.locals[d.index()], r).discard();
-                    }
+                    Op::BinaryLocals(op, a, b) => binary_push!(op, a, Local(b)),
+                    Op::BinaryLocalConst(op, a, c) => binary_push!(op, a, Const(c)),
+                    Op::BinaryLocalsStore(op, a, b, d) => binary_store!(op, a, Local(b), d),
+                    Op::BinaryLocalConstStore(op, a, c, d) => binary_store!(op, a, Const(c), d),
                     Op::InPlaceLocalAttr(op, a, o, g) => {
                         sync!();
                         tri!(self.inplace_local_attr(f, &code, op, a, o, g, ip - 1));
@@ -1081,30 +1075,8 @@ impl Interp {
                         sync!();
                         tri!(self.inplace_attr(f, &code, op, o, g, Second::Const(c), ip - 1));
                     }
-                    Op::InPlaceLocals(op, a, b) => {
-                        if let Some(r) = int_arith_pair(op, int_operands!(a, Local(b))) {
-                            set_int(&mut f.locals[a.index()], r);
-                            continue;
-                        }
-                        if let Some(r) = float_arith_pair(op, float_operands!(a, Local(b))) {
-                            set_float(&mut f.locals[a.index()], r);
-                            continue;
-                        }
-                        sync!();
-                        tri!(self.inplace_regs(f, &code, op, a, Second::Local(b)));
-                    }
-                    Op::InPlaceLocalConst(op, a, c) => {
-                        if let Some(r) = int_arith_pair(op, int_operands!(a, Const(c))) {
-                            set_int(&mut f.locals[a.index()], r);
-                            continue;
-                        }
-                        if let Some(r) = float_arith_pair(op, float_operands!(a, Const(c))) {
-                            set_float(&mut f.locals[a.index()], r);
-                            continue;
-                        }
-                        sync!();
-                        tri!(self.inplace_regs(f, &code, op, a, Second::Const(c)));
-                    }
+                    Op::InPlaceLocals(op, a, b) => inplace_regs!(op, a, Local(b)),
+                    Op::InPlaceLocalConst(op, a, c) => inplace_regs!(op, a, Const(c)),
                     Op::Compare(op) => {
                         let b = pop!();
                         let a = pop!();
