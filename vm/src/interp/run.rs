@@ -1559,7 +1559,17 @@ impl Interp {
                         let name = NameOperand(&code.names, g.index());
                         // A bool, None, int or float at the cached position: its truth read
                         // there. Anything else: the value read in full, then its truth.
-                        let t = match instance_value_with(obj, name, cache, truth_fast) {
+                        // A closure, not `truth_fast` itself: the function item went through
+                        // an out-of-line `FnOnce::call_once` shim, 11 machine instructions a
+                        // test (callgrind, richards: half a million).
+                        let t = match instance_value_with(
+                            obj,
+                            name,
+                            cache,
+                            #[inline(always)]
+                            #[allow(clippy::redundant_closure)]
+                            |v| truth_fast(v),
+                        ) {
                             Some(t) => t,
                             None => {
                                 let v = tri!(self.load_attr_cached(None, obj, name.name(), cache));
