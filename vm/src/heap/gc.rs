@@ -39,7 +39,8 @@
 //! doubly linked and keep that order, which shows: the collector finds, finalizes and reports
 //! the objects of a cycle in it). An object's header holds its generation and index; freeing it
 //! leaves a hole in its list, and a list compacts itself (keeping the order) once half of it is
-//! holes, so a removal costs O(1) amortized. Under the GIL model it is reached without a lock, guarded by the
+//! holes, so a removal costs O(1) amortized (only the objects past the first hole move and have
+//! their words rewritten). Under the GIL model it is reached without a lock, guarded by the
 //! GIL like everything else in the heap; free-threaded, it has a mutex of its own.
 
 use std::any::TypeId;
@@ -263,6 +264,11 @@ struct GenList {
     slots: Vec<Option<Entry>>,
     /// How many of `slots` are holes.
     holes: usize,
+    /// No hole is below this index (`slots.len()` or more when there is none): compaction
+    /// starts here, so the objects before it, which keep their places, are neither moved nor
+    /// have their words rewritten. Long-lived objects listed first (a program's generators,
+    /// the lists it builds up) sit there while younger ones come and go behind them.
+    first_hole: usize,
 }
 
 impl GenList {
@@ -270,6 +276,7 @@ impl GenList {
         GenList {
             slots: Vec::new(),
             holes: 0,
+            first_hole: usize::MAX,
         }
     }
 
@@ -285,6 +292,7 @@ impl GenList {
     /// Every object, in order, leaving the list empty.
     fn take(&mut self) -> std::iter::Flatten<std::vec::IntoIter<Option<Entry>>> {
         self.holes = 0;
+        self.first_hole = usize::MAX;
         std::mem::take(&mut self.slots).into_iter().flatten()
     }
 
@@ -302,15 +310,30 @@ impl GenList {
                 self.slots.pop();
                 self.holes -= 1;
             }
+            if self.holes == 0 {
+                self.first_hole = usize::MAX;
+            }
             return true;
         }
         self.slots[i] = None;
         self.holes += 1;
+        self.first_hole = self.first_hole.min(i);
         if self.holes > 16 && self.holes * 2 > self.slots.len() {
-            // Compact: O(len) after len/2 removals.
-            self.slots.retain(Option::is_some);
-            self.holes = 0;
-            for (j, e) in self.slots.iter().flatten().enumerate() {
+            self.compact(generation);
+        }
+        true
+    }
+
+    /// Close the holes, keeping the order: at most O(len) after len/2 removals. Only the
+    /// objects from the first hole on move, and only they have their words rewritten. Out of
+    /// line, so that a removal (every free of a tracked object) saves no registers for it.
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self, generation: usize) {
+        let start = self.first_hole.min(self.slots.len());
+        self.slots.retain(Option::is_some);
+        for (j, e) in self.slots.iter().enumerate().skip(start) {
+            if let Some(e) = e {
                 // SAFETY: listed objects are alive (they leave the registry before they are
                 // freed).
                 unsafe { e.obj.as_ref() }
@@ -318,7 +341,8 @@ impl GenList {
                     .store(word(generation, j), Ordering::Relaxed);
             }
         }
-        true
+        self.holes = 0;
+        self.first_hole = usize::MAX;
     }
 }
 
@@ -452,7 +476,20 @@ pub(crate) fn eval_breaker_up() -> bool {
 
 /// Run `f` with exclusive access to the registry. `f` must not drop or make heap references
 /// (that would come back here).
+#[inline(always)]
 fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
+    if !free_threaded() {
+        // SAFETY: exclusive access: under the GIL model the caller holds the GIL (see
+        // `GcState`'s `Sync`). Callers never re-enter (documented above).
+        return f(unsafe { &mut *GC.registry.get() });
+    }
+    with_registry_locked(f)
+}
+
+/// `with_registry` in the free-threaded model: under the registry's lock. Out of line, so that
+/// the GIL model's callers (every allocation and free of a tracked object) keep no unlock guard.
+#[inline(never)]
+fn with_registry_locked<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
     type Guard = <parking_lot::RawMutex as RawMutexApi>::Guard;
     struct Unlock(Option<Guard>);
     impl Drop for Unlock {
@@ -463,9 +500,9 @@ fn with_registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
             }
         }
     }
-    let _unlock = Unlock(free_threaded().then(|| GC.lock.lock()));
-    // SAFETY: exclusive access: free-threaded, the lock is held; under the GIL model the caller
-    // holds the GIL (see `GcState`'s `Sync`). Callers never re-enter (documented above).
+    let _unlock = Unlock(Some(GC.lock.lock()));
+    // SAFETY: exclusive access: the lock is held (the model flag does not change while
+    // threads run). Callers never re-enter (documented above).
     f(unsafe { &mut *GC.registry.get() })
 }
 
