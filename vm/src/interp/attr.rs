@@ -176,6 +176,10 @@ impl Interp {
             return Some(r);
         }
         let cls = class_of(obj);
+        if name == "__new__" {
+            // A static method: `(1).__new__` is `int.__new__`, not bound to the value.
+            return Some(self.class_getattr(&cls, name));
+        }
         match cls.lookup(name) {
             Some(v) => Some(Ok(self.bind_class_attr(obj, &cls, name, v))),
             None => match slot_of(&cls, name) {
@@ -187,8 +191,8 @@ impl Interp {
 
     /// What every value has from `object` although no class of its MRO holds it: the
     /// comparison, pickling and `__dir__` hooks bound to `obj`, the attribute hooks
-    /// (`(1).__setattr__`), and the class methods `__init_subclass__` and `__subclasshook__`
-    /// bound to its class, as CPython's lookup finds them on `object`.
+    /// (`(1).__setattr__`), the class methods `__init_subclass__` and `__subclasshook__`
+    /// bound to its class, and the static `__new__`, as CPython's lookup finds them on `object`.
     fn object_inherited(
         &mut self,
         obj: &Value,
@@ -205,6 +209,8 @@ impl Interp {
             "__subclasshook__" => {
                 object_extra(name).map(|f| Ok(self.bind(Value::Class(cls.clone()), f)))
             }
+            // Static: an instance of a class without its own `__new__` finds object's, unbound.
+            "__new__" => Some(self.class_getattr(cls, name)),
             _ => object_extra_bound(name).map(|f| Ok(self.bind(obj.clone(), f))),
         }
     }
