@@ -622,16 +622,9 @@ fn strsignal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// raises, the signals not handled yet stay pending for the next check point (as CPython leaves
 /// them tripped).
 pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
-    let mut pending = std::mem::take(&mut *PENDING.lock());
     // Blocked signals are held; the others go to their handlers.
-    let blocked = BLOCKED.load(Ordering::SeqCst);
-    pending.retain(|&sig| {
-        let hold = blocked & bit(sig) != 0;
-        if hold {
-            HELD.fetch_or(bit(sig), Ordering::SeqCst);
-        }
-        !hold
-    });
+    hold_blocked();
+    let pending = std::mem::take(&mut *PENDING.lock());
     if CTRL_C.swap(false, Ordering::SeqCst) {
         if let Err(e) = on_ctrl_c(interp) {
             requeue(interp, pending);
