@@ -70,6 +70,23 @@ pub enum ErrorEnd {
     EvalEnd,
 }
 
+/// How CPython's tokenizer would have reported an error minivm's lexer found, which decides
+/// whether it wins over an error the parser finds earlier in the tokens read before it (see
+/// `earlier_or_lex_error` in the compiler's parser): CPython's `_PyPegen_set_syntax_error`
+/// treats the two kinds differently, and an unclosed bracket can only be known at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenizerReport {
+    /// Not a tokenizer error (the parser's or the compiler's), or one the tokenizer raises
+    /// itself (a bad character, literal or bracket): it replaces a parser error unless that is
+    /// a plain unexpected indent or unindent.
+    Raised,
+    /// One the tokenizer only signals (an unindent matching no level, a tab error, too deep
+    /// an indentation, a bad line continuation): it counts only if the parser reached it.
+    Signalled,
+    /// A bracket never closed, found at the end of the text.
+    Unclosed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub kind: SyntaxErrorKind,
@@ -80,6 +97,9 @@ pub struct SyntaxError {
     /// CPython 3.11 parses that expression apart, as the text `(expr)`, so it shows the line
     /// of that text where the error is, with the column counted there (see [`Self::shown`]).
     pub fstring_expr: Option<Span>,
+    /// How the tokenizer reports it, for errors the lexer found ([`TokenizerReport::Raised`]
+    /// for every other error).
+    pub report: TokenizerReport,
 }
 
 impl SyntaxError {
@@ -90,6 +110,7 @@ impl SyntaxError {
             span,
             end: ErrorEnd::Span,
             fstring_expr: None,
+            report: TokenizerReport::Raised,
         }
     }
 
@@ -124,6 +145,11 @@ impl SyntaxError {
     /// The same error with `end_offset` as CPython's tokenizer reports it (see [`ErrorEnd`]).
     pub fn with_end(mut self, end: ErrorEnd) -> SyntaxError {
         self.end = end;
+        self
+    }
+
+    pub fn with_report(mut self, report: TokenizerReport) -> SyntaxError {
+        self.report = report;
         self
     }
 

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use logos::Logos;
 
-use crate::error::{ErrorEnd, SyntaxError, SyntaxErrorKind};
+use crate::error::{ErrorEnd, SyntaxError, SyntaxErrorKind, TokenizerReport};
 use crate::span::{LineIndex, Span};
 use crate::token::{LexError, Token};
 
@@ -106,13 +106,16 @@ impl<'src> IndentLexer<'src> {
                 return Err(SyntaxError::syntax(
                     "unexpected EOF while parsing",
                     self.span(body.len(), body.len()),
-                ));
+                )
+                .with_report(TokenizerReport::Signalled));
             }
         }
         if let Some(&(c, span)) = self.brackets.last() {
             if !self.fragment {
                 let err = SyntaxError::syntax(format!("'{c}' was never closed"), span);
-                return Err(err.with_end(ErrorEnd::Zero));
+                return Err(err
+                    .with_end(ErrorEnd::Zero)
+                    .with_report(TokenizerReport::Unclosed));
             }
         }
         if !self.fragment {
@@ -177,6 +180,7 @@ impl<'src> IndentLexer<'src> {
                 line_begin,
             )
             .with_end(ErrorEnd::Zero)
+            .with_report(TokenizerReport::Signalled)
         };
         let (top, top_alt) = self.indents.last().copied().unwrap_or((0, 0));
         if col == top {
@@ -193,7 +197,8 @@ impl<'src> IndentLexer<'src> {
                     SyntaxErrorKind::IndentationError,
                     "too many levels of indentation",
                     here,
-                ));
+                )
+                .with_report(TokenizerReport::Signalled));
             }
             self.indents.push((col, alt));
             self.pending.push_back(Tok {
@@ -215,7 +220,8 @@ impl<'src> IndentLexer<'src> {
                     "unindent does not match any outer indentation level",
                     self.span(line_end, line_end),
                 )
-                .with_end(ErrorEnd::MinusOne));
+                .with_end(ErrorEnd::MinusOne)
+                .with_report(TokenizerReport::Signalled));
             }
             if alt != top_alt {
                 return Err(tab_error());
@@ -290,12 +296,14 @@ impl<'src> IndentLexer<'src> {
                         if self.src.get(start + 1..).is_some_and(|r| r.is_empty()) {
                             SyntaxError::syntax("unexpected EOF while parsing", past)
                                 .with_end(ErrorEnd::MinusOne)
+                                .with_report(TokenizerReport::Signalled)
                         } else {
                             SyntaxError::syntax(
                                 "unexpected character after line continuation character",
                                 past,
                             )
                             .with_end(ErrorEnd::Zero)
+                            .with_report(TokenizerReport::Signalled)
                         }
                     }
                     // `$`, `?`: the parser's error in CPython, over the character.

@@ -12,7 +12,7 @@ pub mod source;
 pub mod span;
 pub mod token;
 
-pub use error::{ErrorEnd, SyntaxError, SyntaxErrorKind};
+pub use error::{ErrorEnd, SyntaxError, SyntaxErrorKind, TokenizerReport};
 pub use indent::{IndentLexer, Tok};
 pub use render::{render_syntax_error, render_syntax_error_gnu};
 pub use source::{decode_source, Origin, SourceError, CP1252_HIGH};

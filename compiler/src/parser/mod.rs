@@ -12,7 +12,7 @@ mod stmt;
 mod strings;
 mod targets;
 
-use minivm_lexer::{tokenize, ErrorEnd, SyntaxErrorKind, Tok, Token};
+use minivm_lexer::{tokenize, ErrorEnd, SyntaxErrorKind, Tok, Token, TokenizerReport};
 
 use crate::ast::{Module, StmtKind};
 use crate::compile::{check_numbers, finish_front_end, CompileWarning};
@@ -72,7 +72,7 @@ fn parse_rule(src: &str, rule: fn(&mut Parser) -> Result<Module, SyntaxError>) -
             Ok(t) => toks.push(t),
             Err(e) => {
                 check_numbers(src, &toks, None, &mut warnings);
-                let e = if e.message.ends_with("was never closed") {
+                let e = if e.report == TokenizerReport::Unclosed {
                     unclosed_or_earlier(src, toks, e, rule, &mut warnings)
                 } else {
                     earlier_or_lex_error(src, toks, e, rule, &mut warnings)
@@ -108,11 +108,7 @@ fn earlier_or_lex_error(
 ) -> SyntaxError {
     let read = toks.len();
     let mut p = Parser::new(src, toks);
-    let signalled = matches!(
-        lex.kind,
-        SyntaxErrorKind::IndentationError | SyntaxErrorKind::TabError
-    ) || lex.message == "unexpected character after line continuation character"
-        || lex.message == "unexpected EOF while parsing";
+    let signalled = lex.report == TokenizerReport::Signalled;
     let parsed = rule(&mut p);
     // The literals it decoded before it stopped warned in CPython's parser too.
     warnings.append(&mut p.warnings);
@@ -313,7 +309,7 @@ pub fn input_is_incomplete(src: &str) -> bool {
     match tokenize(src) {
         Err(e) => {
             let at_end = e.span.end as usize >= src.trim_end().len();
-            e.message.ends_with("was never closed")
+            e.report == TokenizerReport::Unclosed
                 || e.message.starts_with("unterminated triple-quoted")
                 || (e.message == "unexpected EOF while parsing" && at_end)
         }

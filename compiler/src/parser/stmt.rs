@@ -1,6 +1,6 @@
 //! Stage 2 (statements): simple statements, compound statements and indented blocks.
 
-use minivm_lexer::{ErrorEnd, SyntaxErrorKind, Token};
+use minivm_lexer::{ErrorEnd, SyntaxErrorKind, Token, TokenizerReport};
 
 use super::targets::Ctx;
 use super::Parser;
@@ -85,7 +85,7 @@ impl Parser<'_> {
         let reached = self.pos >= self.toks.len();
         match (parsed, lex_err) {
             (Err(_), Some(l)) if reached => Err(l),
-            (Err(e), Some(l)) if l.message.ends_with("was never closed") => {
+            (Err(e), Some(l)) if l.report == TokenizerReport::Unclosed => {
                 Err(if super::generic_before_unclosed(self.src, &e, &l) {
                     e
                 } else {
