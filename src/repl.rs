@@ -82,7 +82,15 @@ fn interact(
         let _ = editor.add_history_entry(src.trim_end());
         entry += 1;
         let name = format!("<stdin-{entry}>");
-        let code = match minivm_compiler::compile_source(&src, &name, Mode::Interactive) {
+        let compiled = minivm_compiler::compile_source(&src, &name, Mode::Interactive);
+        if let Err(e) = minivm_vm::issue_prompt_warnings(interp, &src) {
+            if e.is(minivm_vm::object::ExcKind::SystemExit) {
+                return Err(e);
+            }
+            minivm_vm::report_uncaught(interp, &e);
+            continue;
+        }
+        let code = match compiled {
             Ok(c) => c,
             Err(e) => {
                 eprint!("{}", e.render("<stdin>", &src));

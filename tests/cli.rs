@@ -78,6 +78,39 @@ fn repl_reports_errors_and_goes_on() {
     assert!(text(&out.stdout).contains("after"));
 }
 
+/// The prompt issues each entry's compile-time warnings as CPython's REPL does (`<stdin>:1:`,
+/// each time the entry is given), and `-W error` makes one the entry's `SyntaxError`: the entry
+/// does not run and the prompt goes on. (The prompt once dropped them.)
+#[test]
+fn repl_issues_compile_warnings() {
+    let src = "x = 1\nx is 1\ny = 2if x else 3\nx is 1\nprint('after', y)\n";
+    let out = run(&["-q"], src);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let is_literal = "<stdin>:1: SyntaxWarning: \"is\" with a literal. Did you mean \"==\"?\n";
+    let decimal = "<stdin>:1: SyntaxWarning: invalid decimal literal\n";
+    assert_eq!(
+        text(&out.stderr),
+        format!("{is_literal}{decimal}{is_literal}")
+    );
+    assert_eq!(text(&out.stdout), "True\nTrue\nafter 2\n");
+
+    let out = run(&["-q", "-W", "error"], src);
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.matches("SyntaxError: \"is\" with a literal").count(),
+        2,
+        "{err}"
+    );
+    assert!(
+        err.contains("SyntaxError: invalid decimal literal"),
+        "{err}"
+    );
+    assert!(!err.contains("Warning"), "{err}");
+    // Neither `x is 1` ran (no `True`); `y` was never assigned.
+    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    assert!(err.contains("NameError: name 'y' is not defined"), "{err}");
+}
+
 #[test]
 fn missing_file_exits_2_with_a_message() {
     let out = run(&["no/such/file.mini"], "");

@@ -76,6 +76,15 @@ pub fn warn_before_syntax_error(vm: &Arc<Vm>, filename: &str, src: &str) -> i32 
     })
 }
 
+/// Issue the compiler's warnings for an entry of the interactive prompt (`src`, compiled just
+/// before on this thread), as CPython's REPL does: under the name `<stdin>`, before the entry
+/// runs or its syntax error is reported. A filter that turns one into an error makes it the
+/// entry's `SyntaxError` (`-W error` and `x is 1`).
+pub fn issue_prompt_warnings(interp: &mut Interp, src: &str) -> PyResult<()> {
+    let warnings = minivm_compiler::take_warnings();
+    interp.issue_compile_warnings(warnings, "<stdin>", src, None)
+}
+
 /// Run module `name` as `__main__`, as `python3 -m NAME` does (`runpy._run_module_as_main`):
 /// found as `import` finds it (a package runs its `__main__`; its parent packages are
 /// imported first), with `sys.argv[0]` its file and `__package__` its package. The process
