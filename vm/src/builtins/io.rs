@@ -11,7 +11,7 @@
 //! - the flush at exit reports a failure as CPython does ("Exception ignored in: <_io.TextIOWrapper
 //!   name='<stdout>' ...>", then the error) and the exit status becomes 120 (`lib.rs: run_main`).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 /// Bytes kept before a block-buffered flush.
 const BLOCK: usize = 8192;
@@ -160,18 +160,19 @@ impl Stdout {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let out = std::io::stdout();
-        let mut lock = out.lock();
+        // Straight to descriptor 1 (this is the one buffer): not through `std::io::stdout()`,
+        // which reports success for a descriptor the program closed (`os.close(1)`), where
+        // CPython's write fails with EBADF.
         let mut sent = 0;
         let r = loop {
             if sent == self.buf.len() {
-                break lock.flush();
+                break Ok(());
             }
-            match lock.write(&self.buf[sent..]) {
+            match nix::unistd::write(1, &self.buf[sent..]) {
                 Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => sent += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => break Err(std::io::Error::from_raw_os_error(e as i32)),
             }
         };
         self.buf.drain(..sent);

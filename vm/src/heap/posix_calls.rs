@@ -1,7 +1,10 @@
 //! C library calls `os` needs that neither nix nor rustix wraps safely (the crate's `unsafe`
 //! lives under `heap/`): `confstr(3)` of any name, `getlogin(3)`, `setreuid(2)` and
 //! `setregid(2)`. Each gives the C library's errno on failure. And `sched_getcpu(3)` for
-//! `Thread.start()`, whose rustix wrapper crashes under valgrind.
+//! `Thread.start()`, whose rustix wrapper crashes under valgrind, and `close(2)` of the
+//! standard descriptors 0, 1, 2, which no owned-descriptor type can close safely.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// `confstr(name)`: `Ok(Some(value))` (possibly empty), `Ok(None)` when the name has no
 /// value, `Err(errno)` for an unknown name (EINVAL).
@@ -75,6 +78,67 @@ pub fn current_cpu() -> Option<usize> {
     // SAFETY: sched_getcpu takes no argument and only returns an int (-1 on failure).
     let cpu = unsafe { libc::sched_getcpu() };
     usize::try_from(cpu).ok()
+}
+
+/// Bit `n`: the program closed standard descriptor `n` ([`close_standard_fd`]).
+static STD_CLOSED: AtomicU8 = AtomicU8::new(0);
+/// Bit `n`: `os.dup2` put a descriptor at `n` after the program closed it
+/// ([`standard_fd_replaced`]).
+static STD_REPLACED: AtomicU8 = AtomicU8::new(0);
+
+/// Why [`close_standard_fd`] did not close a descriptor.
+pub enum StdCloseError {
+    /// Not open (as far as minivm can tell): EBADF, as CPython.
+    NotOpen,
+    /// Closed once already and opened again by `os.dup2`: what is there now may belong to a
+    /// file object, so minivm will not close it by number (a documented limit).
+    Replaced,
+    /// close(2) failed with this errno.
+    Os(i32),
+}
+
+/// `os.close(n)` for a standard descriptor (0, 1 or 2) that the program has not closed
+/// before: the daemon's `os.close(0)`, or `os.close(1)` so that the next file opened becomes
+/// the standard output, as C programs and CPython do.
+pub fn close_standard_fd(n: i32) -> Result<(), StdCloseError> {
+    let bit = u8::try_from(n)
+        .ok()
+        .filter(|&b| b <= 2)
+        .map(|b| 1u8 << b)
+        .ok_or(StdCloseError::NotOpen)?;
+    if STD_CLOSED.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+        return Err(if STD_REPLACED.load(Ordering::Acquire) & bit != 0 {
+            StdCloseError::Replaced
+        } else {
+            StdCloseError::NotOpen
+        });
+    }
+    // SAFETY: no Rust object owns descriptors 0, 1 and 2 until they are closed here: Rust's
+    // start-up code makes sure they are open (it opens /dev/null in place of a missing one),
+    // `std::io::stdin()`/`stdout()`/`stderr()` use the numbers without owning them (and
+    // treat EBADF on them as a closed stream), and minivm never wraps them in an `OwnedFd` or
+    // `File` (`heap::fork::adopt_inherited_fd` refuses them; `subprocess` only moves
+    // descriptors onto them in a child, after its fork). A descriptor minivm opens gets the
+    // lowest free number, so one can be numbered 0-2 only once it was closed, which only this
+    // call does, and then only once (the bit just set): a later `os.close(n)` of the same
+    // number never reaches this line.
+    let rc = unsafe { libc::close(n) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(StdCloseError::Os(nix::errno::Errno::last() as i32))
+    }
+}
+
+/// `os.dup2(fd, n)` put a descriptor at standard descriptor `n`; if the program had closed
+/// `n`, a later `os.close(n)` is refused ([`StdCloseError::Replaced`]), since minivm cannot
+/// tell whether a file object opened meanwhile owns that number.
+pub fn standard_fd_replaced(n: i32) {
+    if let Some(bit) = u8::try_from(n).ok().filter(|&b| b <= 2).map(|b| 1u8 << b) {
+        if STD_CLOSED.load(Ordering::Acquire) & bit != 0 {
+            STD_REPLACED.fetch_or(bit, Ordering::AcqRel);
+        }
+    }
 }
 
 fn errno_of(rc: i32) -> Result<(), i32> {

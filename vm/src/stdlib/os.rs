@@ -1021,10 +1021,35 @@ fn read(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::bytes(buf))
 }
 
-/// `os.close(fd)`.
+/// `os.close(fd)`: one the program holds as an int (`os.open`, `os.pipe`), or a standard
+/// descriptor.
 fn close(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [fd] = Sig::kw("close", &["fd"], 1).bind::<1>(&args)?;
-    drop(take_fd(to_index(fd.unwrap_or(&Value::None))?)?);
+    let n = to_index(fd.unwrap_or(&Value::None))?;
+    match take_fd(n) {
+        Ok(fd) => drop(fd),
+        // The standard descriptors. What stdout still holds stays queued, as in CPython,
+        // whose next flush then fails (or goes to the file opened next as descriptor 1).
+        Err(e) if (0..=2).contains(&n) => {
+            use crate::heap::posix_calls::{close_standard_fd, StdCloseError};
+            match close_standard_fd(n as i32) {
+                Ok(()) => {}
+                Err(StdCloseError::NotOpen) => return Err(e),
+                Err(StdCloseError::Os(code)) => {
+                    return Err(os_error(&std::io::Error::from_raw_os_error(code), None))
+                }
+                Err(StdCloseError::Replaced) => {
+                    return Err(err!(
+                        OSError,
+                        "os.close: minivm closes standard descriptor {n} only once; it was \
+                         closed and os.dup2 put another there, which minivm will not close by \
+                         number"
+                    ))
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    }
     Ok(Value::None)
 }
 

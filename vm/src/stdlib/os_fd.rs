@@ -202,6 +202,7 @@ fn dup2(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         },
     };
     done.map_err(|e| os_error(&io_err(e), None))?;
+    crate::heap::posix_calls::standard_fd_replaced(n2 as i32);
     if n2 > 2 {
         // dup2(2) gives a descriptor without close-on-exec.
         MADE_INHERITABLE.store(true, Ordering::Relaxed);
