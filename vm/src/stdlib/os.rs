@@ -837,9 +837,11 @@ fn mkdir(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     })
 }
 
-/// `os.makedirs(name, mode=0o777, exist_ok=False)`: the directory and any missing parents.
+/// `os.makedirs(name, mode=0o777, exist_ok=False)`: the directory and any missing parents,
+/// made as CPython's `os.makedirs` makes them (it recurses on the parent): the parents with mode
+/// 0o777 (less the umask), only the last with `mode`; a parent that appeared meanwhile is
+/// fine; a failure names the directory whose `mkdir` failed (`/proc/x/y` fails at `/proc/x`).
 fn makedirs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    use std::os::unix::fs::DirBuilderExt;
     let [p, mode, exist_ok] =
         Sig::py("makedirs", &["name", "mode", "exist_ok"], 1).bind::<3>(&args)?;
     let path = path_arg(p, "makedirs")?.to_string();
@@ -848,26 +850,63 @@ fn makedirs(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Some(v) => interp.truthy(v)?,
         None => false,
     };
-    let made = interp.allow_threads(|| {
-        if std::path::Path::new(&path).exists() {
-            return Err(std::io::Error::from_raw_os_error(libc::EEXIST));
-        }
-        std::fs::DirBuilder::new()
-            .mode(mode)
-            .recursive(true)
-            .create(&path)
-    });
-    match made {
+    match interp.allow_threads(|| make_dirs(&path, mode, exist_ok)) {
         Ok(()) => Ok(Value::None),
-        Err(e)
-            if exist_ok
-                && e.raw_os_error() == Some(libc::EEXIST)
-                && std::path::Path::new(&path).is_dir() =>
-        {
-            Ok(Value::None)
-        }
-        Err(e) => Err(os_error(&e, Some(&path))),
+        Err((e, dir)) => Err(os_error(&e, Some(&dir))),
     }
+}
+
+/// `posixpath.split`: the part before the last `/` (its trailing slashes dropped unless it is
+/// all slashes) and the part after.
+fn split_path(p: &str) -> (&str, &str) {
+    let i = p.rfind('/').map_or(0, |i| i + 1);
+    let (head, tail) = p.split_at(i);
+    if head.is_empty() || head.bytes().all(|b| b == b'/') {
+        (head, tail)
+    } else {
+        (head.trim_end_matches('/'), tail)
+    }
+}
+
+/// [`makedirs`]'s work, without recursion: first the chain of directories to make, from `path`
+/// up to the first whose parent exists, then `mkdir` of each from the top down. A level whose
+/// last part is `.` (`a/b/.`) is not made itself, as CPython returns there. The error names
+/// the directory that failed.
+fn make_dirs(path: &str, mode: u32, exist_ok: bool) -> Result<(), (std::io::Error, String)> {
+    use std::os::unix::fs::DirBuilderExt;
+    // (directory, whether its parent is made first and its last part is `.`)
+    let mut chain: Vec<(&str, bool)> = Vec::new();
+    let mut cur = path;
+    loop {
+        let (mut head, mut tail) = split_path(cur);
+        if tail.is_empty() {
+            (head, tail) = split_path(head);
+        }
+        if head.is_empty() || tail.is_empty() || std::path::Path::new(head).exists() {
+            chain.push((cur, false));
+            break;
+        }
+        chain.push((cur, tail == "."));
+        cur = head;
+    }
+    let last = chain.len() - 1;
+    for (i, &(dir, dot)) in chain.iter().enumerate().rev() {
+        if dot && i != last {
+            continue;
+        }
+        let leaf = i == 0;
+        let made = std::fs::DirBuilder::new()
+            .mode(if leaf { mode } else { 0o777 })
+            .create(dir);
+        match made {
+            Ok(()) => {}
+            Err(_) if exist_ok && std::path::Path::new(dir).is_dir() => {}
+            // A parent made meanwhile (CPython's caller ignores FileExistsError).
+            Err(e) if !leaf && e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err((e, dir.to_string())),
+        }
+    }
+    Ok(())
 }
 
 /// `os.rmdir(path, *, dir_fd=None)`: remove an empty directory.
