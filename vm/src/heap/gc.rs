@@ -22,7 +22,8 @@
 //!      local variables, the stack, older generations, untracked holders (a thread blocked in a
 //!      system call, a native object's Rust fields). Anything counted that we cannot see counts
 //!      as outside, so the collector errs on the side of keeping objects alive;
-//!    * every object with outside references is reachable, and so is everything it reaches;
+//!    * every object with outside references is reachable, and so is everything it reaches
+//!      (found by tracing again only the objects whose first trace met a member of the set);
 //!    * the rest is garbage: only cycles keep it alive.
 //! 4. **Breaking the cycles.** The collector takes a reference to every garbage object (so none is
 //!    freed half-way), clears each one (a list drops its items, an instance its attributes), then
@@ -651,28 +652,44 @@ fn find_garbage(reg: &mut Registry, generation: usize) -> Vec<Tracked> {
         let w = unsafe { h.as_ref() }.gc.load(Ordering::Relaxed);
         (listed(w) && w & COLLECTING != 0).then_some(w >> INDEX_SHIFT)
     };
-    // Subtract the references made from inside the set.
-    for e in &set {
+    // Subtract the references made from inside the set, noting which objects point at any
+    // object of the set (`inner`): only those can make another one reachable.
+    let mut inner = vec![false; set.len()];
+    for (i, e) in set.iter().enumerate() {
+        let mut any = false;
         let mut f = |h: NonNull<Header>| {
             if let Some(j) = member(h) {
                 refs[j] -= 1;
+                any = true;
             }
         };
         // SAFETY: alive, and `vt` is its type's vtable.
         unsafe { (e.vt.trace)(e.obj, &mut Visitor { f: &mut f }) };
+        inner[i] = any;
     }
-    // Whatever still has outside references is reachable, with everything it reaches.
+    // Whatever still has outside references is reachable, with everything it reaches. An
+    // object that points at nothing in the set (an instance holding numbers and strings, the
+    // usual survivor) is marked without being traced a second time: its trace would find
+    // nothing to mark. The first trace already saw every reference it has, and the world is
+    // stopped, so it has no others now.
     let mut reachable = vec![false; set.len()];
-    let mut work: Vec<usize> = (0..set.len()).filter(|&i| refs[i] > 0).collect();
-    for &i in &work {
-        reachable[i] = true;
+    let mut work: Vec<usize> = Vec::new();
+    for i in 0..set.len() {
+        if refs[i] > 0 {
+            reachable[i] = true;
+            if inner[i] {
+                work.push(i);
+            }
+        }
     }
     while let Some(i) = work.pop() {
         let mut f = |h: NonNull<Header>| {
             if let Some(j) = member(h) {
                 if !reachable[j] {
                     reachable[j] = true;
-                    work.push(j);
+                    if inner[j] {
+                        work.push(j);
+                    }
                 }
             }
         };
