@@ -244,25 +244,47 @@ impl Interp {
             return None;
         }
         let nargs = stack.len().checked_sub(fpos + 1)?;
-        let init = match stack.get(fpos) {
+        let cls = match stack.get(fpos) {
             // A built-in type is never `Ctor::Plain`: no look-up needed to know.
-            Some(Value::Class(cls)) if cls.builtin => return None,
-            Some(Value::Class(cls)) => match cls.ctor() {
-                // `plain_args` first: a plain `__init__` the arguments fill exactly (the usual
-                // case) is known without `simple_init`'s call.
-                Ctor::Plain(Some(Value::Function(init)))
-                    if init.code.plain_args as usize == nargs + 1
-                        || simple_init(&init, nargs)
-                        || (defaults_fit(&init, nargs + 1) && !self.frame_pool.is_empty()) =>
-                {
-                    init
-                }
-                _ => return None,
-            },
+            Some(Value::Class(cls)) if !cls.builtin => cls,
             _ => return None,
         };
+        // The plan is read where the class caches it (`Class::with_ctor`). An `__init__` the
+        // arguments fill exactly (the usual case, known by `plain_args` without
+        // `simple_init`'s call) gets a pooled frame with its code and globals while it is lent:
+        // the function is neither cloned nor dropped (a clone, and a call of its drop glue,
+        // per instance made, with the plan returned by value from a call of its own).
+        let pool = &mut self.frame_pool;
+        let cur_exc = &self.cur_exc;
+        let found = cls.with_ctor(
+            #[inline(always)]
+            |ctor| match ctor {
+                Ctor::Plain(Some(Value::Function(init))) => {
+                    if init.code.plain_args as usize == nargs + 1 {
+                        if let Some(mut callee) = pool.pop() {
+                            enter_code::<false, AnyModel>(AnyModel, &mut callee, init, cur_exc);
+                            return InitFound::Ready(callee, init.code.nlocals);
+                        }
+                    }
+                    if init.code.plain_args as usize == nargs + 1
+                        || simple_init(init, nargs)
+                        || (defaults_fit(init, nargs + 1) && !pool.is_empty())
+                    {
+                        InitFound::Other(init.clone())
+                    } else {
+                        InitFound::No
+                    }
+                }
+                _ => InitFound::No,
+            },
+        );
         // The class moves from its stack slot into the instance (no count changed); the
         // instance takes the slot, first of `__init__`'s arguments.
+        let (ready, init) = match found {
+            InitFound::Ready(callee, nlocals) => (Some((callee, nlocals)), None),
+            InitFound::Other(init) => (None, Some(init)),
+            InitFound::No => return None,
+        };
         let slot = stack.get_mut(fpos)?;
         let cls = match std::mem::take(slot) {
             Value::Class(cls) => cls,
@@ -273,25 +295,39 @@ impl Interp {
         };
         let obj = crate::object::Instance::new_plain(cls);
         std::mem::replace(slot, Value::Instance(obj.clone())).discard();
-        let mut callee =
-            if init.code.plain_args as usize == nargs + 1 && !self.frame_pool.is_empty() {
-                self.plain_frame(&init, stack, fpos)?
-            } else if defaults_fit(&init, nargs + 1) {
-                // `__init__(self, a, b=0)` called with `a`: as above, the rest its defaults
-                // (the pool was found not empty).
-                let callee = self.defaults_frame(&init, stack.get_mut(fpos..)?)?;
+        let mut callee = match (ready, init) {
+            (Some((mut callee, nlocals)), _) => {
+                if let Some(args) = stack.get_mut(fpos..) {
+                    take_args(&mut callee, nlocals, args);
+                }
                 pop_moved(stack, fpos);
                 callee
-            } else {
-                let mut callee = self.blank_frame(&init);
-                callee.locals.push(Value::Instance(obj.clone()));
-                if let Some(args) = stack.get_mut(fpos + 1..) {
-                    move_args(&mut callee.locals, args);
-                }
-                self.finish_frame(&init, &mut callee);
-                stack.truncate(fpos);
+            }
+            (None, Some(init)) => {
+                let callee =
+                    if init.code.plain_args as usize == nargs + 1 && !self.frame_pool.is_empty() {
+                        self.plain_frame(&init, stack, fpos)?
+                    } else if defaults_fit(&init, nargs + 1) {
+                        // `__init__(self, a, b=0)` called with `a`: the rest its defaults (the
+                        // pool was found not empty).
+                        let callee = self.defaults_frame(&init, stack.get_mut(fpos..)?)?;
+                        pop_moved(stack, fpos);
+                        callee
+                    } else {
+                        let mut callee = self.blank_frame(&init);
+                        callee.locals.push(Value::Instance(obj.clone()));
+                        if let Some(args) = stack.get_mut(fpos + 1..) {
+                            move_args(&mut callee.locals, args);
+                        }
+                        self.finish_frame(&init, &mut callee);
+                        stack.truncate(fpos);
+                        callee
+                    };
+                Value::Function(init).discard();
                 callee
-            };
+            }
+            (None, None) => return None,
+        };
         callee.resumed = Resumed::Init;
         // A pooled frame's `made` is empty (`Frame::reset`): tested inline rather than dropped
         // by the out-of-line drop glue of an assignment.
@@ -2612,4 +2648,13 @@ fn assigned_names(func: &Ref<crate::object::Function>) -> Option<Box<crate::obje
         name.unwrap_or_else(|| func.code.name.clone()),
         qualname.unwrap_or_else(|| func.code.qualname.clone()),
     )))
+}
+
+/// `try_push_init`'s answer from inside the class's cached plan.
+enum InitFound {
+    /// A pooled frame running `__init__`, its slot count: the arguments to move in.
+    Ready(Box<Frame>, usize),
+    /// An `__init__` taking the general frame set-up (defaults, a blank frame).
+    Other(Ref<Function>),
+    No,
 }

@@ -660,6 +660,22 @@ impl Class {
         self.ctor_for_epoch(epoch)
     }
 
+    /// `ctor`'s plan lent to `f` where it is cached, not cloned (`interp/call.rs:
+    /// try_push_init` sets up `__init__`'s frame while it is lent, as a method call does with a
+    /// method the class's cache lends: no count of the function changed). `f` must not run
+    /// Python code: the cache is held.
+    #[inline(always)]
+    pub fn with_ctor<R>(&self, f: impl FnOnce(&Ctor) -> R) -> R {
+        let epoch = class_epoch();
+        {
+            let cached = self.ctor.read();
+            if cached.0 == epoch {
+                return f(&cached.1);
+            }
+        }
+        f(&self.ctor_for_epoch(epoch))
+    }
+
     /// `ctor` when the cached plan is from an older class epoch: work it out and remember it.
     #[cold]
     #[inline(never)]
