@@ -293,8 +293,10 @@ impl Interp {
                 return None;
             }
         };
-        let obj = crate::object::Instance::new_plain(cls);
-        std::mem::replace(slot, Value::Instance(obj.clone())).discard();
+        // Counted as a `Value` (`Value::clone`, inline, where `Ref::clone` is a call).
+        let obj = Value::Instance(crate::object::Instance::new_plain(cls));
+        let made = obj.clone();
+        std::mem::replace(slot, obj).discard();
         let mut callee = match (ready, init) {
             (Some((mut callee, nlocals)), _) => {
                 if let Some(args) = stack.get_mut(fpos..) {
@@ -315,7 +317,7 @@ impl Interp {
                         callee
                     } else {
                         let mut callee = self.blank_frame(&init);
-                        callee.locals.push(Value::Instance(obj.clone()));
+                        callee.locals.push(made.clone());
                         if let Some(args) = stack.get_mut(fpos + 1..) {
                             move_args(&mut callee.locals, args);
                         }
@@ -331,8 +333,10 @@ impl Interp {
         callee.resumed = Resumed::Init;
         // A pooled frame's `made` is empty (`Frame::reset`): tested inline rather than dropped
         // by the out-of-line drop glue of an assignment.
-        if let Some(old) = callee.made.replace(obj) {
-            drop(old);
+        if let Value::Instance(obj) = made {
+            if let Some(old) = callee.made.replace(obj) {
+                drop(old);
+            }
         }
         self.depth += 1;
         Some(callee)
