@@ -28,10 +28,20 @@ pub fn member_of(inst: &crate::object::Instance, name: &str) -> bool {
 /// Whether `name` is a field CPython keeps as a member of `inst`'s exception class, out of its
 /// `__dict__` (minivm keeps the value in the instance's table, as it keeps `__slots__` members:
 /// `interp/views.rs`): `OSError`'s, `SyntaxError`'s, `NameError.name`, `AttributeError.name`
-/// and `.obj`. (`ImportError.name`/`.path` are left in `__dict__`: pickling reads them there.)
+/// and `.obj`, `ImportError`'s `name`/`path`/`msg`, the Unicode errors' `encoding`/`object`/
+/// `start`/`end`/`reason`, an exception group's `message`/`exceptions`.
 pub fn exc_field_member(inst: &crate::object::Instance, name: &str) -> bool {
     use crate::object::ExcKind;
     match name {
+        "name" | "path" | "msg" if is_exc(inst, ExcKind::ImportError) => true,
+        "encoding" | "object" | "start" | "end" | "reason"
+            if is_exc(inst, ExcKind::UnicodeEncodeError)
+                || is_exc(inst, ExcKind::UnicodeDecodeError)
+                || is_exc(inst, ExcKind::UnicodeTranslateError) =>
+        {
+            true
+        }
+        "message" | "exceptions" => is_exc(inst, ExcKind::BaseExceptionGroup),
         "msg"
         | "filename"
         | "lineno"

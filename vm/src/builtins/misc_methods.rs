@@ -66,6 +66,8 @@ pub const EXC_METHODS: Methods = &[
     ("__init__", exc_init),
     ("with_traceback", with_traceback),
     ("add_note", add_note),
+    ("__reduce__", exc_reduce),
+    ("__setstate__", exc_setstate),
 ];
 pub const PROPERTY_METHODS: Methods = &[
     ("__init__", prop_init),
@@ -506,9 +508,10 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 "'{k}' is an invalid keyword argument for {base}()"
             );
         }
+        // Members in CPython (`ImportError.name`...): kept out of `__dict__`.
         let mut d = inst.dict.lock();
         for (k, v) in args.kw {
-            d.insert(k.clone(), v.clone());
+            drop(d.insert_slot(k.clone(), v.clone()));
         }
     }
     let mut d = data.lock();
@@ -519,6 +522,88 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // `OSError(errno, strerror, filename)`: its attributes, and `args` without the filename.
     crate::stdlib::os::init_os_error(inst, &args.pos[1..]);
     crate::interp::syntaxerr::init_syntax_error(inst, &args.pos[1..])?;
+    Ok(Value::None)
+}
+
+/// `exc.__reduce__()`: `(class, args)`, or `(class, args, state)` once the exception has a
+/// `__dict__` (an attribute was set, or `__dict__` was read), as CPython's
+/// `BaseException.__reduce__`; the state is that dict. `OSError`'s puts the file names back into
+/// the arguments; `ImportError`'s state also holds the `name` and `path` that were set.
+fn exc_reduce(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let e = recv(&args, "BaseException", "__reduce__")?.clone();
+    rest(&args).none("BaseException.__reduce__")?;
+    let Value::Instance(inst) = &e else {
+        raise!(
+            TypeError,
+            "descriptor '__reduce__' requires a 'BaseException' object"
+        );
+    };
+    let Some(data) = inst.exc() else {
+        raise!(
+            TypeError,
+            "descriptor '__reduce__' requires a 'BaseException' object"
+        );
+    };
+    let mut argv = data.lock().args.clone();
+    let cls = inst.class.get().clone();
+    let t = crate::object::types();
+    if cls.is_subclass(t.exc(ExcKind::OSError)) && argv.len() == 2 {
+        let filename = interp.getattr(&e, "filename")?;
+        if !matches!(filename, Value::None) {
+            let filename2 = interp.getattr(&e, "filename2")?;
+            argv.push(filename);
+            if !matches!(filename2, Value::None) {
+                argv.push(Value::None);
+                argv.push(filename2);
+            }
+        }
+    }
+    let mut state = crate::interp::views::exc_dict_if_made(inst);
+    if cls.is_subclass(t.exc(ExcKind::ImportError)) {
+        let fields: Vec<(&str, Value)> = {
+            let table = inst.dict.lock();
+            ["name", "path"]
+                .into_iter()
+                .filter_map(|k| table.get(k).map(|v| (k, v.clone())))
+                .collect()
+        };
+        if !fields.is_empty() {
+            let d = match &state {
+                Some(Value::Dict(old)) => crate::object::Dict::from_map(old.read().clone()),
+                _ => crate::object::Dict::new(),
+            };
+            for (k, v) in fields {
+                d.set_str(k, v);
+            }
+            state = Some(Value::Dict(Ref::new(d)));
+        }
+    }
+    let mut parts = vec![Value::Class(cls), Value::tuple(argv)];
+    parts.extend(state);
+    Ok(Value::tuple(parts))
+}
+
+/// `exc.__setstate__(state)`: each item of the dict set as an attribute (None: nothing), as
+/// CPython's `BaseException.__setstate__`.
+fn exc_setstate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let e = recv(&args, "BaseException", "__setstate__")?.clone();
+    let state = rest(&args).one("BaseException.__setstate__")?;
+    match state {
+        Value::None => {}
+        Value::Dict(d) => {
+            for (k, v) in d.items() {
+                let Value::Str(name) = &k else {
+                    raise!(
+                        TypeError,
+                        "attribute name must be string, not '{}'",
+                        type_name(&k)
+                    );
+                };
+                interp.setattr(&e, name.as_str(), v)?;
+            }
+        }
+        _ => raise!(TypeError, "state is not a dictionary"),
+    }
     Ok(Value::None)
 }
 

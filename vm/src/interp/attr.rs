@@ -1359,7 +1359,11 @@ impl Interp {
             return Ok(());
         }
         if crate::builtins::attrs::exc_field_member(inst, name) {
-            // A member of the exception in CPython: kept in the table, out of `__dict__`.
+            // A member of the exception in CPython: kept in the table, out of `__dict__`
+            // (an exception group's two are read-only).
+            if matches!(name, "message" | "exceptions") {
+                return Err(err!(AttributeError, "readonly attribute"));
+            }
             let old = inst.dict.lock().insert_slot(Arc::from(name), v);
             drop(old);
             return Ok(());
@@ -1517,6 +1521,12 @@ impl Interp {
     pub(crate) fn generic_delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         if name == "__class__" {
             return Err(err!(TypeError, "can't delete __class__ attribute"));
+        }
+        // An exception group's `message`/`exceptions`: read-only members.
+        if let (Value::Instance(inst), "message" | "exceptions") = (obj, name) {
+            if crate::builtins::attrs::exc_field_member(inst, name) {
+                return Err(err!(AttributeError, "readonly attribute"));
+            }
         }
         // `del z.real`: a member of the built-in type.
         if let Value::Complex(_) = obj {

@@ -420,13 +420,15 @@ fn module_not_found(name: &str) -> PyErr {
     with_module_name(e, name)
 }
 
-/// An `ImportError` carrying CPython's `name` (the module) and `path` (None) attributes.
+/// An `ImportError` carrying CPython's `name` attribute (the module); its `path` is unset
+/// (reads as None, and `__reduce__` leaves it out of the state, as CPython's).
 fn with_module_name(e: PyErr, name: &str) -> PyErr {
-    {
-        let mut d = e.exc.dict.lock();
-        d.insert(std::sync::Arc::from("name"), Value::str(name));
-        d.insert(std::sync::Arc::from("path"), Value::None);
-    }
+    drop(
+        e.exc
+            .dict
+            .lock()
+            .insert_slot(std::sync::Arc::from("name"), Value::str(name)),
+    );
     e
 }
 
@@ -1527,10 +1529,12 @@ impl Interp {
                 )
             };
             let e = with_module_name(e, &m.name);
-            e.exc
-                .dict
-                .lock()
-                .insert(std::sync::Arc::from("path"), Value::Str(file));
+            drop(
+                e.exc
+                    .dict
+                    .lock()
+                    .insert_slot(std::sync::Arc::from("path"), Value::Str(file)),
+            );
             return Err(e);
         } else {
             // A module without a file (written in Rust, or made by a program): CPython says

@@ -47,6 +47,21 @@ pub fn instance_dict(inst: &Ref<Instance>) -> Value {
     Value::Dict(d)
 }
 
+/// An exception's `__dict__` if CPython's exception would have one by now: one was read, or an
+/// attribute that is no member of the exception was set (it is made then, if not yet); `None`
+/// otherwise (`BaseException.__reduce__` then gives no state).
+pub fn exc_dict_if_made(inst: &Ref<Instance>) -> Option<Value> {
+    let made = {
+        let table = inst.dict.lock();
+        table.view().is_some() || {
+            let cls = inst.class.get();
+            let slotted = slotted(&cls);
+            table.iter().any(|(k, _)| !kept_out(inst, &cls, slotted, k))
+        }
+    };
+    made.then(|| instance_dict(inst))
+}
+
 /// `obj.__dict__ = d`: the instance's attributes become `d`'s (slots stay) and `d` its
 /// `__dict__`, as in CPython. A dict that is already another instance's `__dict__` (the Borg
 /// idiom, `b.__dict__ = a.__dict__`, or `self.__dict__ = Cls._shared_state` in every
