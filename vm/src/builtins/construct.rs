@@ -330,6 +330,19 @@ pub fn construct(interp: &mut Interp, cls: &Ref<Class>, args: Args) -> PyResult<
             );
             Ok(Value::Module(m))
         }
+        // `type(...)()` and `type(NotImplemented)()`: the singletons, as CPython 3.11's.
+        _ if Ref::ptr_eq(cls, &class_of(&Value::Ellipsis))
+            || Ref::ptr_eq(cls, &class_of(&Value::NotImplemented)) =>
+        {
+            let (v, what) = match Ref::ptr_eq(cls, &class_of(&Value::Ellipsis)) {
+                true => (Value::Ellipsis, "EllipsisType"),
+                false => (Value::NotImplemented, "NotImplementedType"),
+            };
+            if !args.pos.is_empty() || !args.kw.is_empty() {
+                raise!(TypeError, "{what} takes no arguments");
+            }
+            Ok(v)
+        }
         _ => raise!(TypeError, "cannot create '{}' instances", name()),
     }
 }

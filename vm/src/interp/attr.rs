@@ -911,6 +911,7 @@ impl Interp {
         }
         match cls.lookup(name) {
             Some(v) => self.class_value_get(cls, v),
+            None if name == "__new__" => Ok(builtin_type_new(cls)),
             None => match object_own_method(cls, name)
                 .or_else(|| function_type_attr(cls, name))
                 .or_else(|| slot_of(cls, name))
@@ -1732,6 +1733,104 @@ fn object_own_method(cls: &Ref<Class>, name: &str) -> Option<Value> {
     object_method(name)
 }
 
+/// The key under which a built-in type's `slot_cache` keeps its `__new__` (no attribute name
+/// has a space, and `own_slot` keeps the plain `__new__` slot under its own name).
+const NEW_KEY: &str = " __new__";
+
+/// `C.__new__` for a class that defines none: the `__new__` of the first built-in class of its
+/// MRO (`A.__new__ is object.__new__` for a plain class), which is, as CPython's, a built-in
+/// method bound to that type (`<built-in method __new__ of type object at 0x...>`, `__self__`
+/// the type) and one object per type (`int.__new__ is int.__new__`), called with the class to
+/// instantiate first (`int.__new__(int, '12')`).
+fn builtin_type_new(cls: &Ref<Class>) -> Value {
+    let owner = Class::mro(cls)
+        .into_iter()
+        .find(|c| c.builtin)
+        .unwrap_or_else(|| types().object.clone());
+    if let Some(v) = owner.slot_cache.lock().get(NEW_KEY) {
+        return v.clone();
+    }
+    let func = Ref::new(NativeFunction::new("__new__", type_new_call));
+    // Shared by every thread, as the built-in classes that keep it are.
+    Ref::immortalize(&func);
+    let method = Ref::new(crate::object::BoundMethod {
+        receiver: Value::Class(owner.clone()),
+        func: Value::Native(func),
+    });
+    Ref::immortalize(&method);
+    let kept = owner
+        .slot_cache
+        .lock()
+        .entry(Arc::from(NEW_KEY))
+        .or_insert(Value::BoundMethod(method))
+        .clone();
+    kept
+}
+
+/// A call of a built-in type's `T.__new__(C, *args)` ([`builtin_type_new`]; its first argument
+/// is T): CPython's checks of C (given, a class, a subtype of T), then the instance. The
+/// singletons' types and `bool` answer as their call does (`type(None).__new__(type(None))` is
+/// None); the others are `object.__new__`'s work, which makes instances of the built-in bases.
+fn type_new_call(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let [Value::Class(owner), rest @ ..] = args.pos else {
+        return Err(err!(TypeError, "__new__() needs its type"));
+    };
+    let Some(first) = rest.first() else {
+        return Err(err!(
+            TypeError,
+            "{}.__new__(): not enough arguments",
+            owner.name()
+        ));
+    };
+    let Value::Class(sub) = first else {
+        return Err(err!(
+            TypeError,
+            "{}.__new__(X): X is not a type object ({})",
+            owner.name(),
+            type_name(first)
+        ));
+    };
+    if !sub.is_subclass(owner) {
+        return Err(err!(
+            TypeError,
+            "{}.__new__({}): {} is not a subtype of {}",
+            owner.name(),
+            sub.name(),
+            sub.name(),
+            owner.name()
+        ));
+    }
+    let rest_args = Args {
+        pos: rest,
+        kw: args.kw,
+    };
+    let t = types();
+    if owner.builtin && matches!(owner.kind, TypeKind::NoneType | TypeKind::Bool)
+        || Ref::ptr_eq(owner, &class_of(&Value::Ellipsis))
+        || Ref::ptr_eq(owner, &class_of(&Value::NotImplemented))
+    {
+        return interp.call_kw(&Value::Class(owner.clone()), &rest[1..], args.kw);
+    }
+    if Ref::ptr_eq(owner, &t.object) {
+        return object_new_checked(interp, rest_args);
+    }
+    // `OSError.__new__(OSError, 2, 'x')` makes the errno's subclass, as `OSError(2, 'x')`.
+    if let Some(mapped) = crate::stdlib::os::os_error_class(sub, &rest[1..]) {
+        let mut pos = rest.to_vec();
+        if let Some(slot) = pos.first_mut() {
+            *slot = Value::Class(mapped);
+        }
+        return object_new(
+            interp,
+            Args {
+                pos: &pos,
+                kw: args.kw,
+            },
+        );
+    }
+    object_new(interp, rest_args)
+}
+
 /// `types.FunctionType.__get__`: the descriptor call of functions, unbound (`f.__get__` is
 /// answered by the function itself, `builtins/attrs.rs`).
 fn function_type_attr(cls: &Ref<Class>, name: &str) -> Option<Value> {
@@ -2070,7 +2169,8 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         let cls = cls.clone();
         return interp.new_builtin_subclass(&cls, &args.pos[1..], args.kw);
     }
-    if cls.builtin
+    // (A built-in exception class is made here too: `ValueError.__new__(ValueError, 1)`.)
+    if cls.builtin && cls.kind != TypeKind::Exception
         || !matches!(
             cls.kind,
             TypeKind::Object | TypeKind::Exception | TypeKind::Native
