@@ -392,6 +392,32 @@ struct MemFile<T> {
     /// BytesIO's `getbuffer()`: the bytearray the memoryview shows while it is not released.
     /// The bytes live there (copied back at each call) and the length may not change.
     export: Mutex<Option<Value>>,
+    /// The line endings written so far with `newline=None` or `''` (bits `SEEN_LF`,
+    /// `SEEN_CR`, `SEEN_CRLF`), which `newlines` reports as CPython's decoder does.
+    seen_nl: std::sync::atomic::AtomicU8,
+}
+
+const SEEN_LF: u8 = 1;
+const SEEN_CR: u8 = 2;
+const SEEN_CRLF: u8 = 4;
+
+/// The kinds of line ending in `text`, as bits, each write taken whole (a `\r` at its end is a
+/// `\r`, as CPython's StringIO decodes each write as final).
+fn newline_kinds(text: &str) -> u8 {
+    let mut seen = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => seen |= SEEN_LF,
+            '\r' if chars.peek() == Some(&'\n') => {
+                chars.next();
+                seen |= SEEN_CRLF;
+            }
+            '\r' => seen |= SEEN_CR,
+            _ => {}
+        }
+    }
+    seen
 }
 
 /// The closed-file error: CPython's StringIO says it without the final period.
@@ -414,6 +440,7 @@ impl<T: Copy + Default + 'static> MemFile<T> {
             newline,
             write_newline,
             export: Mutex::new(None),
+            seen_nl: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -538,7 +565,7 @@ fn mem_class<T: Copy + Default + 'static>(
 }
 
 fn stringio_class() -> Ref<Class> {
-    mem_class::<char>(
+    let cls = mem_class::<char>(
         &STRINGIO,
         "StringIO",
         TEXT_IO_BASE,
@@ -550,7 +577,44 @@ fn stringio_class() -> Ref<Class> {
             ("write", sio_write),
             ("seek", sio_seek),
         ],
-    )
+    );
+    if !cls.dict.read().contains_key("newlines") {
+        let prop = crate::stdlib::sync::property(("newlines", sio_newlines));
+        cls.dict.write().insert(Arc::from("newlines"), prop);
+    }
+    cls
+}
+
+/// `StringIO.newlines`: None unless `newline` was None or `''`; then the line endings written
+/// so far: None, one of them, or a tuple of them (`('\r', '\n', '\r\n')`), as CPython's.
+fn sio_newlines(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = mem::<char>(&args)?;
+    let seen = d.seen_nl.load(std::sync::atomic::Ordering::Relaxed);
+    let s = |t: &str| Value::str(t);
+    Ok(match seen {
+        0 => Value::None,
+        SEEN_LF => s("\n"),
+        SEEN_CR => s("\r"),
+        SEEN_CRLF => s("\r\n"),
+        3 => Value::tuple(vec![s("\r"), s("\n")]),
+        5 => Value::tuple(vec![s("\n"), s("\r\n")]),
+        6 => Value::tuple(vec![s("\r"), s("\r\n")]),
+        _ => Value::tuple(vec![s("\r"), s("\n"), s("\r\n")]),
+    })
+}
+
+/// Record the line endings of `text` written to `d` when its `newline` is None or `''`.
+fn note_newlines(d: &MemFile<char>, text: &str) {
+    if matches!(
+        d.write_newline,
+        Some(Newline::Translate | Newline::Universal)
+    ) {
+        let kinds = newline_kinds(text);
+        if kinds != 0 {
+            d.seen_nl
+                .fetch_or(kinds, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 fn bytesio_class() -> Ref<Class> {
@@ -626,7 +690,9 @@ fn sio_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         write_nl
     };
     let chars = sio_translate(&text, write_nl).chars().collect();
-    init_native(interp, &args, MemFile::new(chars, read_nl, Some(write_nl)))
+    let file = MemFile::new(chars, read_nl, Some(write_nl));
+    note_newlines(&file, &text);
+    init_native(interp, &args, file)
 }
 
 /// Set an in-memory file's data on a fresh instance (`__init__` again replaces nothing: CPython
@@ -692,6 +758,7 @@ fn sio_write(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     };
     let nl = d.write_newline.unwrap_or(Newline::Lf);
+    note_newlines(d, s.as_str());
     let text = sio_translate(s.as_str(), nl);
     // Sized once: `collect` grew it from a quarter of the length, reallocating a few times
     // for a short line (~450 of the ~700 machine instructions of a write, callgrind).
