@@ -211,9 +211,8 @@ fn run_as_main(
     // that wait is reported as CPython does (an "ignored" exception) and the process ends with
     // the program's status, leaving the threads behind.
     if let Err(e) = crate::stdlib::join_non_daemon(&mut interp) {
-        let text = interp.format_exception(&e);
-        let text = format!("Exception ignored in: <module 'threading' (built-in)>\n{text}");
-        crate::stdlib::file::write_stderr(&mut interp, &text);
+        let head = "Exception ignored in: <module 'threading' (built-in)>";
+        interp.print_unraisable_as(&e, head);
     }
     // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
     crate::stdlib::atexit::run_callbacks(&mut interp);

@@ -233,9 +233,10 @@ impl Interp {
                 )
             });
         if let Err(e) = r {
-            let text = self.format_exception(&e);
-            let text = format!("Exception ignored in: <coroutine object {name}>\n{text}");
-            crate::stdlib::file::write_stderr(self, &text);
+            self.print_unraisable_as(
+                &e,
+                &format!("Exception ignored in: <coroutine object {name}>"),
+            );
         }
     }
 

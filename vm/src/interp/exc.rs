@@ -160,6 +160,40 @@ impl Interp {
         Ok(out)
     }
 
+    /// The report CPython's default `sys.unraisablehook` writes after its head line
+    /// (`write_unraisable_exc_file`): the exception's own traceback (no cause or context, which
+    /// CPython's hook does not follow), then `module.Qualname: message`, the module left out for
+    /// `builtins` and `__main__`, the ": " written even for an empty message, and no notes.
+    pub fn format_unraisable(&mut self, err: &PyErr) -> String {
+        let mut out = String::new();
+        let tb = err
+            .exc
+            .exc()
+            .map(|d| d.lock().traceback.clone())
+            .unwrap_or_default();
+        if !tb.is_empty() {
+            out.push_str("Traceback (most recent call last):\n");
+            self.format_entries(&tb, &mut out);
+        }
+        let cls = err.exc.class.get();
+        if cls.builtin {
+            out.push_str(&cls.name());
+        } else {
+            let module = cls.module_name();
+            if !matches!(module.as_ref(), "builtins" | "__main__") {
+                out.push_str(&module);
+                out.push('.');
+            }
+            out.push_str(&cls.qualname());
+        }
+        let msg = match self.str_of(&err.value()) {
+            Ok(s) => s,
+            Err(_) => "<exception str() failed>".to_string(),
+        };
+        out.push_str(&format!(": {msg}\n"));
+        out
+    }
+
     /// The last line of the report, `ValueError: message` (`traceback.format_exception_only`).
     pub fn exception_only(&mut self, err: &PyErr) -> String {
         let exc = err.value();

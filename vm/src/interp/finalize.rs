@@ -353,11 +353,11 @@ impl Interp {
                 Ok(_) => return,
                 Err(hook_err) => {
                     let msg = "Exception ignored in sys.unraisablehook";
-                    return self.print_unraisable(&hook_err, msg, &hook);
+                    return self.print_unraisable(&hook_err, Some(msg), &hook);
                 }
             }
         }
-        self.print_unraisable(e, "Exception ignored in", object);
+        self.print_unraisable(e, None, object);
     }
 
     /// The argument of `sys.unraisablehook`: a `types.SimpleNamespace` with CPython's
@@ -378,19 +378,32 @@ impl Interp {
         self.call_kw(&namespace, &[], &kw)
     }
 
-    /// What the default `sys.unraisablehook` prints: "`err_msg`: <repr of object>" (or
-    /// "`err_msg`" alone when `object` is None), then the traceback of `e`.
-    pub(crate) fn print_unraisable(&mut self, e: &PyErr, err_msg: &str, object: &Value) {
-        let head = if object.is_none() {
-            err_msg.to_string()
-        } else {
-            let shown = self
-                .repr(object)
-                .unwrap_or_else(|_| "<object repr() failed>".to_string());
-            format!("{err_msg}: {shown}")
-        };
-        let text = self.format_exception(e);
-        crate::stdlib::file::write_stderr(self, &format!("{head}\n{text}"));
+    /// What the default `sys.unraisablehook` prints (CPython's `write_unraisable_exc_file`):
+    /// the head line ([`Interp::unraisable_head`]), then the traceback of `e` without its cause,
+    /// context or notes, and `Type: message` (the colon even when the message is empty).
+    pub(crate) fn print_unraisable(&mut self, e: &PyErr, err_msg: Option<&str>, object: &Value) {
+        let head = self.unraisable_head(err_msg, object);
+        let text = self.format_unraisable(e);
+        crate::stdlib::file::write_stderr_unraisable(self, &format!("{head}{text}"));
+    }
+
+    /// Report `e` as the default hook does under a head line of the caller's making
+    /// ("Exception ignored in atexit callback: <function f at 0x...>").
+    pub(crate) fn print_unraisable_as(&mut self, e: &PyErr, head: &str) {
+        let text = self.format_unraisable(e);
+        crate::stdlib::file::write_stderr_unraisable(self, &format!("{head}\n{text}"));
+    }
+
+    /// The default hook's first line: "`err_msg`: <repr of object>" (`err_msg` None: "Exception
+    /// ignored in"); with `object` None, "`err_msg`:" alone, or nothing without `err_msg`.
+    pub(crate) fn unraisable_head(&mut self, err_msg: Option<&str>, object: &Value) -> String {
+        if object.is_none() {
+            return err_msg.map(|m| format!("{m}:\n")).unwrap_or_default();
+        }
+        let shown = self
+            .repr(object)
+            .unwrap_or_else(|_| "<object repr() failed>".to_string());
+        format!("{}: {shown}\n", err_msg.unwrap_or("Exception ignored in"))
     }
 
     /// At exit, as CPython 3.11's `finalize_modules` as far as a program can see it. Once some

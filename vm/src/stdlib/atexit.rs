@@ -116,11 +116,8 @@ pub fn run_callbacks(interp: &mut Interp) {
             let shown = interp
                 .repr(&cb.func)
                 .unwrap_or_else(|_| "<object repr() failed>".into());
-            let text = interp.format_exception(&e);
-            crate::stdlib::file::write_stderr(
-                interp,
-                &format!("Exception ignored in atexit callback: {shown}\n{text}"),
-            );
+            let head = format!("Exception ignored in atexit callback: {shown}");
+            interp.print_unraisable_as(&e, &head);
         }
     }
     callbacks().lock().clear();

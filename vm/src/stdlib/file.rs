@@ -1839,6 +1839,27 @@ pub fn write_stderr(interp: &mut Interp, text: &str) {
     }
 }
 
+/// Write text as CPython's default `sys.unraisablehook` writes an "Exception ignored" report
+/// (`__del__`, a generator closed by the collector, weak reference, atexit and fork callbacks):
+/// to the current `sys.stderr`, and nowhere else. Unlike [`write_stderr`] there is no fallback
+/// to the process's stderr: CPython drops the report when `sys.stderr` is None or missing, or
+/// when writing to it fails (a closed file, as after Effective Python's set-up block closes every
+/// `io.IOBase` object at exit; a replacement whose `write` raises).
+pub fn write_stderr_unraisable(interp: &mut Interp, text: &str) {
+    interp.flush_before_stderr();
+    match crate::stdlib::sys::current_stream(interp, "stderr") {
+        Ok(Value::None) | Err(_) => {}
+        Ok(obj) if is_real_stderr(&obj) => {
+            let _ = interp.allow_threads(|| std::io::stderr().write_all(text.as_bytes()));
+        }
+        Ok(obj) => {
+            let _ = interp
+                .getattr(&obj, "write")
+                .and_then(|w| interp.call(&w, &[Value::str(text)]));
+        }
+    }
+}
+
 /// Is `v` a file object over the process's stderr?
 fn is_real_stderr(v: &Value) -> bool {
     has_backend(v, |b| matches!(b, Backend::Stderr))

@@ -110,9 +110,7 @@ fn run_hooks(interp: &mut Interp, list: Vec<Value>) {
     for f in list {
         if let Err(e) = interp.call(&f, &[]) {
             let shown = interp.repr(&f).unwrap_or_else(|_| "<hook>".to_string());
-            let text = interp.format_exception(&e);
-            let text = format!("Exception ignored in: {shown}\n{text}");
-            crate::stdlib::file::write_stderr(interp, &text);
+            interp.print_unraisable_as(&e, &format!("Exception ignored in: {shown}"));
         }
     }
 }

@@ -206,14 +206,14 @@ fn unraisablehook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let value = interp.getattr(unraisable, "exc_value")?;
     let object = interp.getattr(unraisable, "object")?;
     let err_msg = match interp.getattr(unraisable, "err_msg")? {
-        Value::Str(s) => s.as_str().to_string(),
-        _ => "Exception ignored in".to_string(),
+        Value::Str(s) => Some(s.as_str().to_string()),
+        _ => None,
     };
     match PyErr::from_instance(&value) {
-        Some(e) => interp.print_unraisable(&e, &err_msg, &object),
+        Some(e) => interp.print_unraisable(&e, err_msg.as_deref(), &object),
         None => {
-            let shown = interp.repr(&object)?;
-            crate::stdlib::file::write_stderr(interp, &format!("{err_msg}: {shown}\n"));
+            let head = interp.unraisable_head(err_msg.as_deref(), &object);
+            crate::stdlib::file::write_stderr_unraisable(interp, &head);
         }
     }
     Ok(Value::None)
