@@ -384,10 +384,13 @@ impl Interp {
     /// and, if `suggest`, the `Did you mean` of a NameError or AttributeError (CPython 3.11 adds
     /// it in its own report of an exception, not in the `traceback` module's).
     fn exception_line(&mut self, exc: &Value, cls: &Ref<Class>, suggest: bool) -> String {
-        // CPython prefixes the module name except for `builtins` and `__main__`.
+        // CPython prefixes the module name except for `builtins` and `__main__`, and names
+        // the class by its qualified name (`Outer.Inner` for a class nested in another).
         let module = cls.module_name();
-        let name = if cls.builtin || matches!(module.as_ref(), "builtins" | "__main__") {
+        let name = if cls.builtin {
             cls.name().to_string()
+        } else if matches!(module.as_ref(), "builtins" | "__main__") {
+            cls.qualname().to_string()
         } else {
             format!("{module}.{}", cls.qualname())
         };
