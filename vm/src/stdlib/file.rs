@@ -172,7 +172,8 @@ impl FileState {
             }
             return Ok(());
         }
-        let text = codecs::decode(&self.raw[..take], codec, &opts.errors)?;
+        let text = codecs::decode(&self.raw[..take], codec, &opts.errors)
+            .map_err(|e| in_frozen_codecs(e, codec))?;
         self.pending.push_str(&text);
         self.raw.drain(..take);
         Ok(())
@@ -1815,6 +1816,28 @@ pub fn delete_on_close(f: &Value, path: &str) {
             *d.delete_path.lock() = Some(path.to_string());
         }
     }
+}
+
+/// A text file's decoding error as CPython's traceback shows it: its `TextIOWrapper` (C) calls
+/// the incremental decoder's `decode`, which for UTF-8 and the fixed-order UTF-16/32 codecs is
+/// `codecs.BufferedIncrementalDecoder.decode`, Python frozen into the binary: one frame
+/// `File "<frozen codecs>", line 322, in decode` (no source line) below the program's line.
+fn in_frozen_codecs(e: PyErr, codec: Encoding) -> PyErr {
+    use Encoding::{Utf16Be, Utf16Le, Utf32Be, Utf32Le, Utf8};
+    let buffered = matches!(codec, Utf8 | Utf16Le | Utf16Be | Utf32Le | Utf32Be);
+    if buffered && e.is(ExcKind::UnicodeDecodeError) {
+        if let Some(data) = e.exc.exc() {
+            data.lock().traceback.push(crate::object::TraceEntry {
+                filename: Arc::from("<frozen codecs>"),
+                line: 322,
+                func: Arc::from("decode"),
+                span: (0, 0),
+                lookup: false,
+                locals: None,
+            });
+        }
+    }
+    e
 }
 
 /// Write text where CPython writes tracebacks and "Exception ignored" reports: the current
