@@ -278,6 +278,68 @@ with Pool(2) as pool:
     print(pool.map(square, range(3)))
 ";
 
+/// A program without the `__main__` guard whose workers start at different times: the first to
+/// run the main module fails at once, the second sleeps first. The program calls the pool until
+/// a call raises the pool's RuntimeError, then prints which workers still run (none may: a
+/// worker still running could print its own error after the program's), and whether every
+/// result it got before that ended with the RuntimeError (none may wait forever).
+const SLOW_SECOND_WORKER: &str = "\
+import multiprocessing
+import os
+import sys
+import time
+from multiprocessing import Pool
+multiprocessing.set_start_method('spawn', force=True)
+
+def square(x):
+    return x * x
+
+if __name__ == '__mp_main__':
+    try:
+        os.close(os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        time.sleep(2)
+
+pool = Pool(2)
+workers = list(pool._pool)
+results = []
+while True:
+    try:
+        results.append(pool.apply_async(square, (3,)))
+    except RuntimeError:
+        break
+    time.sleep(0.01)
+print('running:', [w.name for w in workers if w.exitcode is None])
+failed = 0
+for r in results:
+    try:
+        r.get(20)
+    except RuntimeError:
+        failed += 1
+print('all failed:', failed == len(results))
+pool.terminate()
+";
+
+#[test]
+fn a_pool_raises_that_its_workers_cannot_start_only_once_they_have_all_ended() {
+    let path = write_program("slow_second_worker.mini", SLOW_SECOND_WORKER);
+    let mark = path.with_file_name("slow_second_worker.mark");
+    let _ = std::fs::remove_file(&mark);
+    let out = Command::new(MINIVM)
+        .arg(&path)
+        .arg(&mark)
+        .output()
+        .expect("run minivm");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout, "running: []\nall failed: True\n", "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("finished its bootstrapping phase"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_pool_whose_workers_cannot_start_fails_instead_of_hanging() {
     let path = write_program("no_guard.mini", NO_GUARD);
