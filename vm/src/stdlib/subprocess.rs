@@ -586,7 +586,16 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             pid
         }
         None => {
-            let mut cmd = Command::new(&program);
+            // Looked for in PATH here (see resolve_program), unless cwd is bad: CPython's child
+            // fails at changing to it first, and spawn's error below says so.
+            let resolved = match cwd.as_deref() {
+                Some(dir) if !std::path::Path::new(dir).is_dir() => program.clone(),
+                dir => {
+                    crate::stdlib::subprocess_fork::resolve_program(&program, env.as_deref(), dir)
+                        .map_err(|e| os_error(&e, Some(&program)))?
+                }
+            };
+            let mut cmd = Command::new(&resolved);
             cmd.arg0(arg0).args(&argv[1..]);
             if let Some(dir) = &cwd {
                 cmd.current_dir(dir);

@@ -165,6 +165,53 @@ fn candidates(program: &str, path: &str) -> Vec<String> {
         .collect()
 }
 
+/// The file the std `Command` path (no preexec_fn) execs for `program`, chosen in the parent by
+/// CPython's rule: a name without `/` is joined with each directory of the child's `PATH` and the
+/// first executable regular file wins; when none is, the first error other than "not there"
+/// (ENOENT, ENOTDIR) is the one raised, else the last. Left to execvp(3), a file without `#!`
+/// found in `PATH` would run under /bin/sh (CPython: `OSError: [Errno 8] Exec format error`)
+/// and an empty name would be ENOENT (CPython: EACCES, from exec'ing each `PATH` directory).
+/// `cwd` is where relative `PATH` entries are looked for, as the child changes to it first.
+pub(crate) fn resolve_program(
+    program: &str,
+    env: Option<&[(String, String)]>,
+    cwd: Option<&str>,
+) -> std::io::Result<String> {
+    if program.contains('/') {
+        return Ok(program.to_string());
+    }
+    let path = match env {
+        Some(env) => env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone()),
+        None => std::env::var("PATH").ok(),
+    }
+    .unwrap_or_else(|| "/bin:/usr/bin".to_string());
+    let mut saved = None;
+    let mut last = libc::ENOENT;
+    for c in candidates(program, &path) {
+        let at = match cwd {
+            Some(dir) if !c.starts_with('/') => format!("{dir}/{c}"),
+            _ => c.clone(),
+        };
+        // What execve(2) would say: a directory or a file without execute permission is EACCES.
+        let e = match std::fs::metadata(&at) {
+            Err(e) => e.raw_os_error().unwrap_or(libc::ENOENT),
+            Ok(m) if !m.is_file() => libc::EACCES,
+            Ok(_) => match rustix::fs::access(at.as_str(), rustix::fs::Access::EXEC_OK) {
+                Ok(()) => return Ok(c),
+                Err(e) => e.raw_os_error(),
+            },
+        };
+        if saved.is_none() && e != libc::ENOENT && e != libc::ENOTDIR {
+            saved = Some(e);
+        }
+        last = e;
+    }
+    Err(std::io::Error::from_raw_os_error(saved.unwrap_or(last)))
+}
+
 /// Wait for the child `pid` to end (it failed before its exec).
 fn reap(pid: u32) -> i64 {
     let Some(p) = i32::try_from(pid)
