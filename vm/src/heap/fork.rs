@@ -340,7 +340,11 @@ impl ChildSetup {
 /// then [`ChildSetup::set_ids`] and [`ChildSetup::set_descriptors`]. A failure is reported
 /// with its errno plus [`SETUP_FAILED`]. Nothing is added when there is nothing to do (a
 /// `pre_exec` keeps the standard library from using posix_spawn).
-pub fn child_setup_on_exec(cmd: &mut std::process::Command, setup: ChildSetup) {
+pub fn child_setup_on_exec(
+    cmd: &mut std::process::Command,
+    setup: ChildSetup,
+    exec: Option<DirectExec>,
+) {
     use std::os::unix::process::CommandExt;
     if setup.is_empty() {
         return;
@@ -361,8 +365,85 @@ pub fn child_setup_on_exec(cmd: &mut std::process::Command, setup: ChildSetup) {
             };
             steps().map_err(|e| {
                 std::io::Error::from_raw_os_error(SETUP_FAILED + e.raw_os_error().unwrap_or(0))
-            })
+            })?;
+            // The exec, here rather than std's execvp(3) (see DirectExec); only its error returns.
+            match &exec {
+                Some(x) => Err(x.exec()),
+                None => Ok(()),
+            }
         });
+    }
+}
+
+/// The exec a child of std's `Command` does itself at the end of its setup steps, with execve(2):
+/// std's own execvp(3) would run a file without `#!` under /bin/sh, where CPython's child fails
+/// with ENOEXEC (`OSError: [Errno 8] Exec format error`). Everything is built in the parent, as
+/// the forked child may not allocate.
+pub struct DirectExec {
+    path: std::ffi::CString,
+    _argv: Vec<std::ffi::CString>,
+    _envp: Option<Vec<std::ffi::CString>>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Option<Vec<*const libc::c_char>>,
+}
+
+// SAFETY: the pointers point into the heap buffers of the CStrings the struct owns, which do not
+// move when the struct does and live as long as it; they are only read (by execve in the child).
+unsafe impl Send for DirectExec {}
+// SAFETY: as for Send: nothing is ever written through the pointers.
+unsafe impl Sync for DirectExec {}
+
+impl DirectExec {
+    /// `path` (which has a `/`: no PATH search), `argv`, and the environment (None: the current).
+    /// None when a string holds a NUL byte (the caller has rejected those already).
+    pub fn new(
+        path: &str,
+        argv: &[String],
+        env: Option<&[(String, String)]>,
+    ) -> Option<DirectExec> {
+        use std::ffi::CString;
+        let path = CString::new(path).ok()?;
+        let argv = argv
+            .iter()
+            .map(|a| CString::new(a.as_str()).ok())
+            .collect::<Option<Vec<_>>>()?;
+        let envp = match env {
+            None => None,
+            Some(env) => Some(
+                env.iter()
+                    .map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+        };
+        let ptrs = |v: &[CString]| {
+            v.iter()
+                .map(|c| c.as_ptr())
+                .chain([std::ptr::null()])
+                .collect::<Vec<_>>()
+        };
+        let argv_ptrs = ptrs(&argv);
+        let envp_ptrs = envp.as_deref().map(ptrs);
+        Some(DirectExec {
+            path,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+        })
+    }
+
+    /// In the child: execve(2); returns only its error.
+    fn exec(&self) -> std::io::Error {
+        // SAFETY: NUL-terminated strings and null-terminated pointer arrays that self owns.
+        unsafe {
+            match &self.envp_ptrs {
+                Some(envp) => {
+                    libc::execve(self.path.as_ptr(), self.argv_ptrs.as_ptr(), envp.as_ptr())
+                }
+                None => libc::execv(self.path.as_ptr(), self.argv_ptrs.as_ptr()),
+            };
+        }
+        std::io::Error::last_os_error()
     }
 }
 

@@ -595,6 +595,7 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                         .map_err(|e| os_error(&e, Some(&program)))?
                 }
             };
+            let exec = crate::heap::fork::DirectExec::new(&resolved, &argv, env.as_deref());
             let mut cmd = Command::new(&resolved);
             cmd.arg0(arg0).args(&argv[1..]);
             if let Some(dir) = &cwd {
@@ -606,7 +607,7 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             if let Some(g) = group {
                 cmd.process_group(g);
             }
-            crate::heap::fork::child_setup_on_exec(&mut cmd, setup);
+            crate::heap::fork::child_setup_on_exec(&mut cmd, setup, exec);
             let [a, b, c] = std::mem::take(&mut streams.child)
                 .map(|e| e.map_or(Stdio::inherit(), ChildEnd::stdio));
             cmd.stdin(a).stdout(b).stderr(c);
