@@ -607,7 +607,13 @@ impl Interp {
     /// In the main thread, after Ctrl-C or a signal the `signal` module captures: run its
     /// Python handler, or raise `KeyboardInterrupt` (`stdlib/signal.rs: on_interrupt`).
     pub(crate) fn check_signals(&mut self) -> PyResult<()> {
-        if self.is_main && self.vm.interrupted.swap(false, Ordering::Relaxed) {
+        // A Ctrl-C counts as soon as its handler ran, before the helper thread raises
+        // `interrupted` (see `signal::ctrl_c_pending`).
+        if !self.is_main {
+            return Ok(());
+        }
+        let woken = self.vm.interrupted.swap(false, Ordering::Relaxed);
+        if woken || crate::stdlib::signal::ctrl_c_pending() {
             return crate::stdlib::signal::on_interrupt(self);
         }
         Ok(())

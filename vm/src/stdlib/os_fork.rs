@@ -320,6 +320,10 @@ pub fn wait_forked(interp: &mut Interp, pid: i64, nohang: bool) -> PyResult<(i32
         match r {
             Ok(Some((p, status))) => {
                 FORKED.lock().retain(|x| *x != p);
+                // A Ctrl-C that came while we waited is raised, not lost, even when the
+                // child ended meanwhile (killed by the same Ctrl-C, sent to the whole
+                // process group): CPython's waitpid is interrupted by the signal first.
+                interp.check_signals()?;
                 return Ok((p, status));
             }
             Ok(None) if nohang => return Ok((0, 0)),

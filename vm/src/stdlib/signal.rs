@@ -212,7 +212,7 @@ pub fn start(vm: &Arc<Vm>) {
 /// How SIGINT is caught, once caught: `signal-hook` writes a byte to a socket whose other end a
 /// helper thread reads, calling `Vm::request_interrupt` (the main thread notices it at its next
 /// check point). The registration's id is kept so a forked child can take it back.
-static SIGINT_HOOK: Mutex<Option<signal_hook::SigId>> = Mutex::new(None);
+static SIGINT_HOOK: Mutex<Option<Vec<signal_hook::SigId>>> = Mutex::new(None);
 
 /// Catch SIGINT from now on (once).
 pub fn catch_sigint(vm: &Arc<Vm>) {
@@ -231,8 +231,10 @@ pub fn after_fork_child(vm: &Arc<Vm>) {
     CTRL_C.store(false, Ordering::SeqCst);
     PENDING.lock().clear();
     let mut hook = SIGINT_HOOK.lock();
-    if let Some(id) = hook.take() {
-        signal_hook::low_level::unregister(id);
+    if let Some(ids) = hook.take() {
+        for id in ids {
+            signal_hook::low_level::unregister(id);
+        }
         *hook = sigint_thread(vm);
     }
     drop(hook);
@@ -248,18 +250,39 @@ pub fn after_fork_child(vm: &Arc<Vm>) {
     }
 }
 
-/// A Ctrl-C (a SIGINT caught by [`sigint_thread`]) not yet acted on by the main thread. Kept
-/// apart from [`PENDING`] so that a wake-up with nothing recorded is not taken for a Ctrl-C.
-static CTRL_C: AtomicBool = AtomicBool::new(false);
+/// A Ctrl-C not yet acted on by the main thread. Kept apart from [`PENDING`] so that a wake-up
+/// with nothing recorded is not taken for a Ctrl-C. Set by the signal handler itself (as
+/// CPython's handler trips its flag), not only by the helper thread: the handler runs at once,
+/// on the main thread when it is the one waiting, so a wait that ends just after (the child
+/// killed by the same Ctrl-C, `join()` returning) still finds it, while the helper thread may
+/// not have run yet on a loaded machine ([`ctrl_c_pending`]).
+static CTRL_C: std::sync::LazyLock<Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
-fn sigint_thread(vm: &Arc<Vm>) -> Option<signal_hook::SigId> {
+/// Whether a Ctrl-C arrived that the main thread has not acted on yet (`Interp::check_signals`
+/// looks here besides `Vm::interrupted`, which the helper thread raises a moment later).
+pub fn ctrl_c_pending() -> bool {
+    CTRL_C.load(Ordering::SeqCst)
+}
+
+/// Catch SIGINT: the handler sets [`CTRL_C`] (first) and wakes a helper thread, which raises
+/// `Vm::request_interrupt` so the main thread notices at its next check point or wait.
+fn sigint_thread(vm: &Arc<Vm>) -> Option<Vec<signal_hook::SigId>> {
+    // (The handler set CTRL_C before it wrote: a main thread that already took it finds
+    // nothing at this wake-up, as for any other.)
     let writer = wake_thread(vm, "minivm-ctrl-c", |vm| {
-        CTRL_C.store(true, Ordering::SeqCst);
         vm.request_interrupt();
         RECORDED[libc::SIGINT as usize].fetch_add(1, Ordering::SeqCst);
     })
     .ok()?;
-    signal_hook::low_level::pipe::register(libc::SIGINT, writer).ok()
+    let flag = signal_hook::flag::register(libc::SIGINT, Arc::clone(&CTRL_C)).ok()?;
+    match signal_hook::low_level::pipe::register(libc::SIGINT, writer) {
+        Ok(pipe) => Some(vec![flag, pipe]),
+        Err(_) => {
+            signal_hook::low_level::unregister(flag);
+            None
+        }
+    }
 }
 
 /// A helper thread that calls `on_wake` each time a byte arrives on the socket returned: the
