@@ -173,6 +173,11 @@ fn odict_move_to_end(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     };
     let d = odict_of(od)?;
     let last = interp.truthy(last)?;
+    // An empty one is a KeyError before the key is hashed (CPython's C method looks first):
+    // `OrderedDict().move_to_end([])` is KeyError, not unhashable.
+    if d.is_empty() {
+        return Err(crate::builtins::dict_methods::key_error(key));
+    }
     let k = interp.hash_any(key.clone())?;
     let (mut map, k) = interp.lock_resolved(&d, k)?;
     let Some(i) = map.get_index_of(&k) else {
@@ -860,14 +865,16 @@ fn repeated(items: &[Value], n: i64, maxlen: Option<usize>) -> PyResult<Vec<Valu
     if n <= 0 || items.is_empty() {
         return Ok(Vec::new());
     }
-    let total = items.len().checked_mul(n as usize);
-    let keep = match (total, maxlen) {
-        (Some(t), Some(m)) => t.min(m),
-        (Some(t), None) => t,
-        (None, Some(m)) => m,
-        (None, None) => return Err(err!(MemoryError, "")),
-    };
-    let total = total.unwrap_or(usize::MAX);
+    // CPython refuses a count past its largest size (`PY_SSIZE_T_MAX`) even for a bounded
+    // deque, and one that fits a machine word but not memory (`deque("ab") * (2**63 - 1)`)
+    // fails to allocate: MemoryError either way (collecting it here panicked on the capacity).
+    let total = items
+        .len()
+        .checked_mul(n as usize)
+        .filter(|&t| t <= isize::MAX as usize)
+        .ok_or_else(|| err!(MemoryError, ""))?;
+    let keep = maxlen.map_or(total, |m| total.min(m));
+    crate::builtins::args::check_items(keep)?;
     // The last `keep` items of the repetition: start where they start within one copy.
     let first = (total - keep) % items.len();
     Ok(items
