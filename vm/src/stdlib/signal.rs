@@ -2,8 +2,9 @@
 //! capturing signals so Python handlers run at the main thread's next safe point, as CPython
 //! runs them (a C handler only records the signal; `PyErr_CheckSignals` calls the handler later).
 //!
-//! How a signal reaches a handler: SIGINT is caught by a helper thread ([`catch_sigint`]), which
-//! sets `Vm::interrupted`. As in CPython, a SIGINT the parent process left ignored (`nohup`, a
+//! How a signal reaches a handler: SIGINT's handler sets [`CTRL_C`] itself and wakes a helper
+//! thread ([`catch_sigint`]), which sets `Vm::interrupted`; the main thread's check counts either,
+//! so a wait that ends just after the signal (a child killed by the same Ctrl-C) still raises. As in CPython, a SIGINT the parent process left ignored (`nohup`, a
 //! shell's background job) stays ignored until the program sets a handler, and every signal
 //! ignored at start-up (SIGPIPE always: Rust's runtime ignores it, as CPython does) is reported
 //! by `signal.getsignal` as `SIG_IGN` ([`ignored_at_start`]). Any other signal a program installs a handler for is captured by
@@ -11,7 +12,7 @@
 //! so the main thread notices it wherever it would notice Ctrl-C (every check point, and the
 //! blocking waits that Ctrl-C interrupts). At that check point [`on_interrupt`] runs: recorded
 //! signals go to `signal._dispatch(signum)` (the handlers live in the Python module), and a
-//! Ctrl-C the SIGINT thread recorded ([`CTRL_C`]) raises `KeyboardInterrupt` unless the program
+//! Ctrl-C ([`CTRL_C`]) raises `KeyboardInterrupt` unless the program
 //! installed its own SIGINT handler; a wake-up that finds neither does nothing. Signals with the default action that are not captured act as usual (a
 //! SIGTERM ends the process).
 //!
