@@ -113,15 +113,15 @@ pub fn close_standard_fd(n: i32) -> Result<(), StdCloseError> {
             StdCloseError::NotOpen
         });
     }
-    // SAFETY: no Rust object owns descriptors 0, 1 and 2 until they are closed here: Rust's
-    // start-up code makes sure they are open (it opens /dev/null in place of a missing one),
-    // `std::io::stdin()`/`stdout()`/`stderr()` use the numbers without owning them (and
-    // treat EBADF on them as a closed stream), and minivm never wraps them in an `OwnedFd` or
-    // `File` (`heap::fork::adopt_inherited_fd` refuses them; `subprocess` only moves
-    // descriptors onto them in a child, after its fork). A descriptor minivm opens gets the
-    // lowest free number, so one can be numbered 0-2 only once it was closed, which only this
-    // call does, and then only once (the bit just set): a later `os.close(n)` of the same
-    // number never reaches this line.
+    // Why no Rust object owns `n` here: Rust's start-up code makes sure 0, 1 and 2 are open
+    // (it opens /dev/null in place of a missing one), `std::io::stdin()`/`stdout()`/
+    // `stderr()` use the numbers without owning them (and treat EBADF on them as a closed
+    // stream), and minivm never wraps them in an `OwnedFd` or `File`
+    // (`heap::fork::adopt_inherited_fd` refuses them; `subprocess` only moves descriptors
+    // onto them in a child, after its fork). A descriptor minivm opens gets the lowest free
+    // number, so it can be numbered 0-2 only once that number was closed.
+    // SAFETY: `n` is 0, 1 or 2, owned by nothing (above) until this close, which happens at
+    // most once per number (the bit just set): a later `os.close(n)` never reaches it.
     let rc = unsafe { libc::close(n) };
     if rc == 0 {
         Ok(())
