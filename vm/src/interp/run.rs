@@ -757,10 +757,11 @@ impl Interp {
                     f.stack.push(r);
                 }};
             }
-            // `binary_store!`: `locals[d] = locals[a] op second` (`BINARY_LOCALS_STORE`,
-            // `BINARY_LOCAL_CONST_STORE`); a number is written into the slot where it is.
-            macro_rules! binary_store {
-                ($op:expr, $a:expr, $kind:ident($b:expr), $d:expr) => {{
+            // `numbers_into!`: the fast path `binary_store!` and `inplace_regs!` share: two ints
+            // or two floats, the result written into slot `d` where it is, and on to the next
+            // instruction; anything else falls through to the caller's generic path.
+            macro_rules! numbers_into {
+                ($op:expr, $a:expr, $kind:ident($b:expr), $d:expr) => {
                     if let Some(r) = int_arith_pair($op, int_operands!($a, $kind($b))) {
                         set_int(&mut f.locals[$d.index()], r);
                         continue;
@@ -769,6 +770,13 @@ impl Interp {
                         set_float(&mut f.locals[$d.index()], r);
                         continue;
                     }
+                };
+            }
+            // `binary_store!`: `locals[d] = locals[a] op second` (`BINARY_LOCALS_STORE`,
+            // `BINARY_LOCAL_CONST_STORE`); a number is written into the slot where it is.
+            macro_rules! binary_store {
+                ($op:expr, $a:expr, $kind:ident($b:expr), $d:expr) => {{
+                    numbers_into!($op, $a, $kind($b), $d);
                     sync!();
                     let store = Op::StoreLocal(Local($d.into()));
                     let r =
@@ -779,14 +787,7 @@ impl Interp {
             // `inplace_regs!`: `locals[a] op= second` (`INPLACE_LOCALS`, `INPLACE_LOCAL_CONST`).
             macro_rules! inplace_regs {
                 ($op:expr, $a:expr, $kind:ident($b:expr)) => {{
-                    if let Some(r) = int_arith_pair($op, int_operands!($a, $kind($b))) {
-                        set_int(&mut f.locals[$a.index()], r);
-                        continue;
-                    }
-                    if let Some(r) = float_arith_pair($op, float_operands!($a, $kind($b))) {
-                        set_float(&mut f.locals[$a.index()], r);
-                        continue;
-                    }
+                    numbers_into!($op, $a, $kind($b), $a);
                     sync!();
                     tri!(self.inplace_regs(f, &code, $op, $a, Second::$kind($b)));
                 }};
