@@ -217,6 +217,31 @@ pub fn descriptor_error(ty: &str, meth: &str, got: &Value) -> crate::PyErr {
     )
 }
 
+/// The receiver of a slot wrapper (`BaseException.__str__`, `complex.__add__`) missing or of
+/// another type, in the words CPython uses for those (a method's are [`descriptor_error`]'s).
+pub fn slot_receiver_error(ty: &str, meth: &str, got: Option<&Value>) -> crate::PyErr {
+    match got {
+        None => err!(
+            TypeError,
+            "descriptor '{meth}' of '{ty}' object needs an argument"
+        ),
+        Some(v) => err!(
+            TypeError,
+            "descriptor '{meth}' requires a '{ty}' object but received a '{}'",
+            type_name(v)
+        ),
+    }
+}
+
+/// A built-in type's special method called through the class with no receiver at all: worded
+/// as CPython words it for a slot wrapper (`float.__add__()`) or a method (`float.__round__()`).
+pub fn missing_receiver(ty: &str, name: &str) -> crate::PyErr {
+    match crate::object::NativeKind::of_method(ty, name) {
+        crate::object::NativeKind::SlotWrapper => slot_receiver_error(ty, name, None),
+        _ => err!(TypeError, "unbound method {ty}.{name}() needs an argument"),
+    }
+}
+
 /// The `str` receiver of a `str` method.
 pub fn recv_str<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<PyStr>> {
     match recv(args, "str", meth)? {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use minivm_compiler::bytecode::{BinOp, CmpOp};
 
+use crate::builtins::args::slot_receiver_error;
 use crate::heap::Ref;
 use crate::interp::{Args, Interp};
 use crate::num::float_repr::double_to_string;
@@ -327,10 +328,7 @@ fn receiver(args: &Args<'_>, method: &str) -> PyResult<Complex> {
                 type_name(v)
             )),
         },
-        None => Err(err!(
-            TypeError,
-            "descriptor '{method}' of 'complex' object needs an argument"
-        )),
+        None => Err(crate::builtins::args::missing_receiver("complex", method)),
     }
 }
 
@@ -356,14 +354,8 @@ fn binary(args: &Args<'_>, method: &str) -> PyResult<(Complex, Option<Complex>)>
 /// words CPython uses for those (its methods' words are [`receiver`]'s).
 fn slot_receiver(args: &Args<'_>, method: &str) -> PyResult<Complex> {
     match args.pos.first() {
-        Some(v) => as_complex(v).ok_or_else(|| {
-            err!(
-                TypeError,
-                "descriptor '{method}' requires a 'complex' object but received a '{}'",
-                type_name(v)
-            )
-        }),
-        None => receiver(args, method),
+        Some(v) => as_complex(v).ok_or_else(|| slot_receiver_error("complex", method, Some(v))),
+        None => Err(slot_receiver_error("complex", method, None)),
     }
 }
 

@@ -1,14 +1,16 @@
 //! Stage 4 (VM), built-ins.
 //! Methods of `tuple`, `int`, `float`, `range`, `BaseException` and generators.
 
-use crate::builtins::args::{descriptor_error, recv, rest, slice_index, ArgsExt};
+use crate::builtins::args::{
+    descriptor_error, recv, rest, slice_index, slot_receiver_error, ArgsExt,
+};
 use crate::builtins::text::adjust_indices;
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
-use crate::heap::Ref;
+use crate::heap::{ObjCell, Ref};
 use crate::interp::ops::{as_number, Num};
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, ExcKind, Payload, Range, Tuple};
+use crate::object::{type_name, ExcData, ExcKind, Instance, Payload, Range, Tuple};
 use crate::raise;
 use crate::value::Value;
 
@@ -464,22 +466,32 @@ fn slice_indices(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     ]))
 }
 
+/// An exception's instance and its exception data, or None when `v` is not an exception.
+pub(crate) fn exc_parts(v: &Value) -> Option<(&Ref<Instance>, &ObjCell<ExcData>)> {
+    match v {
+        Value::Instance(inst) => inst.exc().map(|data| (inst, data)),
+        _ => None,
+    }
+}
+
+/// The receiver of a `BaseException` method (`__reduce__`, `with_traceback`...), checked with
+/// CPython's message for a receiver of another type.
+fn recv_exc<'a>(
+    args: &Args<'a>,
+    meth: &str,
+) -> PyResult<(&'a Ref<Instance>, &'a ObjCell<ExcData>)> {
+    let v = recv(args, "BaseException", meth)?;
+    exc_parts(v).ok_or_else(|| descriptor_error("BaseException", meth, v))
+}
+
 /// `BaseException.__init__(self, *args)`: sets `self.args` (what `super().__init__(msg)` in a
 /// user exception class relies on), and an `OSError`'s `errno`, `strerror`, `filename`...
 fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let Some(Value::Instance(inst)) = args.get(0) else {
-        raise!(
-            TypeError,
-            "descriptor '__init__' requires a 'BaseException' object"
-        );
-    };
-    let Some(data) = inst.exc() else {
-        raise!(
-            TypeError,
-            "descriptor '__init__' requires a 'BaseException' object but received a '{}'",
-            inst.class.name()
-        );
-    };
+    // (`__init__` is a slot wrapper in CPython: its receiver errors are worded as those.)
+    let first = args.get(0);
+    let (inst, data) = first
+        .and_then(exc_parts)
+        .ok_or_else(|| slot_receiver_error("BaseException", "__init__", first))?;
     // (A Unicode error's arguments are checked here, not when it is made: a subclass whose
     // own `__init__` does not call this one takes any, as in CPython.)
     crate::builtins::codecs::check_unicode_error_args(&inst.class.get(), &args.pos[1..])?;
@@ -530,20 +542,9 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `BaseException.__reduce__`; the state is that dict. `OSError`'s puts the file names back into
 /// the arguments; `ImportError`'s state also holds the `name` and `path` that were set.
 fn exc_reduce(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let e = recv(&args, "BaseException", "__reduce__")?.clone();
+    let (inst, data) = recv_exc(&args, "__reduce__")?;
     rest(&args).none("BaseException.__reduce__")?;
-    let Value::Instance(inst) = &e else {
-        raise!(
-            TypeError,
-            "descriptor '__reduce__' requires a 'BaseException' object"
-        );
-    };
-    let Some(data) = inst.exc() else {
-        raise!(
-            TypeError,
-            "descriptor '__reduce__' requires a 'BaseException' object"
-        );
-    };
+    let e = Value::Instance(inst.clone());
     let mut argv = data.lock().args.clone();
     let cls = inst.class.get().clone();
     let t = crate::object::types();
@@ -586,7 +587,8 @@ fn exc_reduce(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `exc.__setstate__(state)`: each item of the dict set as an attribute (None: nothing), as
 /// CPython's `BaseException.__setstate__`.
 fn exc_setstate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let e = recv(&args, "BaseException", "__setstate__")?.clone();
+    let (inst, _) = recv_exc(&args, "__setstate__")?;
+    let e = Value::Instance(inst.clone());
     let state = rest(&args).one("BaseException.__setstate__")?;
     match state {
         Value::None => {}
@@ -608,18 +610,17 @@ fn exc_setstate(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn with_traceback(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let e = recv(&args, "BaseException", "with_traceback")?;
+    let (inst, _) = recv_exc(&args, "with_traceback")?;
     let tb = rest(&args).one("BaseException.with_traceback")?;
-    if let Value::Instance(inst) = e {
-        crate::interp::exc::set_traceback(inst, tb)?;
-    }
-    Ok(e.clone())
+    crate::interp::exc::set_traceback(inst, tb)?;
+    Ok(Value::Instance(inst.clone()))
 }
 
 /// `exc.add_note(note)` (PEP 678): `note` joins the list `exc.__notes__` (made on the first
 /// note), which tracebacks print after the exception's line.
 fn add_note(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let e = recv(&args, "BaseException", "add_note")?.clone();
+    let (inst, _) = recv_exc(&args, "add_note")?;
+    let e = Value::Instance(inst.clone());
     let note = rest(&args).one("BaseException.add_note")?;
     if !matches!(note, Value::Str(_)) {
         raise!(
@@ -875,11 +876,7 @@ fn prop_parts<'a>(args: &Args<'a>, meth: &str) -> PyResult<(&'a Value, [Value; 3
         return Ok((p, parts));
     }
     // (CPython's wording for a slot wrapper given the wrong object)
-    raise!(
-        TypeError,
-        "descriptor '{meth}' requires a 'property' object but received a '{}'",
-        crate::object::type_name(p)
-    )
+    Err(slot_receiver_error("property", meth, Some(p)))
 }
 
 /// Where a property keeps the name `__set_name__` gave it, in its attribute table (a key no

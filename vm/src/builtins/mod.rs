@@ -22,7 +22,7 @@ pub mod io;
 pub(crate) mod iter_functions;
 pub(crate) mod list_methods;
 pub mod memoryview;
-mod misc_methods;
+pub(crate) mod misc_methods;
 mod num_convert;
 pub(crate) mod set_methods;
 mod site;

@@ -132,10 +132,7 @@ fn recv_float(args: &Args<'_>, meth: &str) -> PyResult<f64> {
                 type_name(other)
             ),
         },
-        None => raise!(
-            TypeError,
-            "descriptor '{meth}' of 'float' object needs an argument"
-        ),
+        None => Err(crate::builtins::args::missing_receiver("float", meth)),
     }
 }
 
@@ -176,7 +173,10 @@ pub fn float_fromhex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             "bad argument type for built-in operation ({})",
             type_name(other)
         ),
-        [] => raise!(TypeError, "fromhex() takes exactly one argument (0 given)"),
+        [] => raise!(
+            TypeError,
+            "float.fromhex() takes exactly one argument (0 given)"
+        ),
     };
     let invalid = || err!(ValueError, "invalid hexadecimal floating-point string");
     let text = s.as_str().trim();

@@ -96,6 +96,12 @@ impl Interp {
                     Exit::Yield(..) => Err(err!(SystemError, "a plain function yielded")),
                 }
             }
+            Value::Native(n) if n.owner.is_some() => {
+                if let Some(owner) = &n.owner {
+                    crate::interp::subclass::check_owner(n, owner, args)?;
+                }
+                (n.func)(self, Args { pos: args, kw })
+            }
             Value::Native(n) => match may_unwrap(n, args)
                 .then(|| crate::interp::subclass::unwrapped_args(n, args))
                 .flatten()
@@ -744,7 +750,7 @@ impl Interp {
         n: &NativeFunction,
         args: &[Value],
     ) -> Option<PyResult<Value>> {
-        if n.reads_frame || may_unwrap(n, args) {
+        if n.reads_frame || n.owner.is_some() || may_unwrap(n, args) {
             return None;
         }
         self.finalize_before_native(caller);

@@ -230,14 +230,18 @@ pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
         k if is_data_kind(k) || k == TypeKind::DictView => find_table(name)?,
         TypeKind::Exception => EXCEPTION_SLOTS,
         TypeKind::Module => MODULE_SLOTS,
+        TypeKind::Type if name == "__init__" => TYPE_SLOTS,
         _ => OBJECT_SLOTS,
     };
     let (name, f) = table.iter().find(|(n, _)| *n == name)?;
     // A slot wrapper is a descriptor in CPython: stored in another class's body
     // (`add = int.__add__`), it binds the instance it is looked up on.
+    // (`__new__` checks its own arguments: its first is a class.)
+    let checked = is_data_kind(root.kind) && *name != "__new__";
     let v = Value::Native(Ref::new(NativeFunction {
         binds: true,
         kind: crate::object::NativeKind::of_method(&root.name(), name),
+        owner: checked.then(|| root.clone()),
         ..NativeFunction::new(name, *f)
     }));
     // The first one kept wins: with `--gil off` two threads may both have missed above, and
@@ -325,7 +329,8 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
                 name,
                 "__iter__" | "__len__" | "__contains__" | "__reversed__"
             ),
-            Function | BuiltinFunction | Method | Type => name == "__call__",
+            Function | BuiltinFunction | Method => name == "__call__",
+            Type => matches!(name, "__call__" | "__init__"),
             Range => matches!(
                 name,
                 "__bool__"
@@ -343,8 +348,12 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
     let sequence = matches!(kind, Str | Bytes | ByteArray | Tuple | List);
     let set = matches!(kind, Set | FrozenSet);
     match name {
-        "__new__" | "__init__" | "__repr__" | "__str__" | "__format__" | "__hash__" | "__eq__"
-        | "__ne__" | "__lt__" | "__le__" | "__gt__" | "__ge__" => true,
+        "__new__" | "__repr__" | "__str__" | "__hash__" | "__eq__" | "__ne__" | "__lt__"
+        | "__le__" | "__gt__" | "__ge__" => true,
+        // The immutable types are made whole by `__new__` and keep `object.__init__`; only
+        // numbers and text have a `__format__` of their own (`list.__format__` is object's).
+        "__init__" => is_mutable(kind),
+        "__format__" => matches!(kind, Int | Float | Str),
         "__len__" | "__iter__" | "__contains__" => !number,
         "__getitem__" => sequence || kind == Dict,
         "__setitem__" | "__delitem__" => matches!(kind, List | Dict | ByteArray),
@@ -369,6 +378,24 @@ fn has_slot(kind: TypeKind, name: &str) -> bool {
         "__bytes__" => kind == Bytes,
         _ => false,
     }
+}
+
+/// Refuses a call of a built-in type's special method (see `NativeFunction::owner`) whose
+/// receiver is missing or not a value of that type, in CPython's words for a slot wrapper
+/// (`float.__add__`) or a method (`float.__round__`).
+pub fn check_owner(n: &NativeFunction, owner: &Ref<Class>, args: &[Value]) -> PyResult<()> {
+    let got = args.first();
+    if got.is_some_and(|v| crate::object::class_of(v).is_subclass(owner)) {
+        return Ok(());
+    }
+    let ty = owner.name();
+    Err(match (n.kind, got) {
+        (_, None) => crate::builtins::args::missing_receiver(&ty, n.name),
+        (crate::object::NativeKind::SlotWrapper, _) => {
+            crate::builtins::args::slot_receiver_error(&ty, n.name, got)
+        }
+        (_, Some(v)) => crate::builtins::args::descriptor_error(&ty, n.name, v),
+    })
 }
 
 /// The receiver of a slot wrapper: an instance of a subclass gives its built-in value; an
@@ -459,9 +486,14 @@ fn check_arity(name: &str, this: &Value, args: &Args) -> PyResult<()> {
 /// The `i`th argument after the receiver of slot wrapper `name` (`usize::MAX`: the receiver).
 fn arg<'a>(name: &str, args: &Args<'a>, i: usize) -> PyResult<&'a Value> {
     if i == usize::MAX {
-        if let Some(this) = args.pos.first() {
-            check_arity(name, this, args)?;
-        }
+        // Only `object`'s special methods ask for their receiver here (the data types' are
+        // checked by the call, `check_owner`).
+        let this = args
+            .pos
+            .first()
+            .ok_or_else(|| crate::builtins::args::missing_receiver("object", name))?;
+        check_arity(name, this, args)?;
+        return Ok(this);
     }
     args.pos.get(i.wrapping_add(1)).ok_or_else(|| {
         err!(
@@ -771,27 +803,92 @@ fn find_table(name: &str) -> Option<&'static [(&'static str, NativeFn)]> {
         .find(|t| t.iter().any(|(n, _)| *n == name))
 }
 
+/// `object.__init__(self, *args, **kwargs)`: does nothing, but refuses arguments as CPython's
+/// does when they cannot have been meant for it: the class (or a base before `object`) has an
+/// `__init__` of its own, so they came from a `super().__init__(x)` that reached `object`; or it
+/// has no `__new__` of its own either, so nothing took them.
+fn object_init(args: Args<'_>) -> PyResult<Value> {
+    let Some(this) = args.pos.first() else {
+        return Err(crate::builtins::args::slot_receiver_error(
+            "object", "__init__", None,
+        ));
+    };
+    if args.pos.len() > 1 || !args.kw.is_empty() {
+        let cls = crate::object::class_of(this);
+        if defined_before_object(&cls, "__init__") {
+            return Err(err!(
+                TypeError,
+                "object.__init__() takes exactly one argument (the instance to initialize)"
+            ));
+        }
+        if !defined_before_object(&cls, "__new__") {
+            return Err(err!(
+                TypeError,
+                "{}.__init__() takes exactly one argument (the instance to initialize)",
+                cls.name()
+            ));
+        }
+    }
+    Ok(Value::None)
+}
+
+/// Does a class of `cls`'s MRO before `object` define `name`, in its body or as a built-in
+/// type's own special method (every built-in type but `object` has its own `__new__`)?
+fn defined_before_object(cls: &Ref<Class>, name: &str) -> bool {
+    let object = &crate::object::types().object;
+    std::iter::once(cls)
+        .chain(cls.mro_tail.iter())
+        .take_while(|c| !Ref::ptr_eq(c, object))
+        .any(|c| {
+            c.dict.read().get(name).is_some()
+                || (c.builtin && (name == "__new__" || own_slot(c, name).is_some()))
+        })
+}
+
+/// `type.__init__(cls, name, bases, dict)`: the class is already made by `type.__new__`; this
+/// only checks the arguments as CPython's does (a metaclass's `super().__init__(...)` reaches it).
+const TYPE_SLOTS: &[(&str, NativeFn)] = &[("__init__", |_, args| {
+    match args.pos.first() {
+        Some(Value::Class(_)) => {}
+        got => {
+            return Err(crate::builtins::args::slot_receiver_error(
+                "type", "__init__", got,
+            ))
+        }
+    }
+    let n = args.pos.len() - 1;
+    if n == 1 && !args.kw.is_empty() {
+        return Err(err!(
+            TypeError,
+            "type.__init__() takes no keyword arguments"
+        ));
+    }
+    if n != 1 && n != 3 {
+        return Err(err!(TypeError, "type.__init__() takes 1 or 3 arguments"));
+    }
+    Ok(Value::None)
+})];
+
+/// The exception a `BaseException` slot wrapper was called on, checked.
+fn exception_slot_receiver<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<Instance>> {
+    let first = args.pos.first();
+    first
+        .and_then(crate::builtins::misc_methods::exc_parts)
+        .map(|(inst, _)| inst)
+        .ok_or_else(|| crate::builtins::args::slot_receiver_error("BaseException", meth, first))
+}
+
 /// `BaseException.__repr__` and `__str__`.
 const EXCEPTION_SLOTS: &[(&str, NativeFn)] = &[
-    ("__repr__", |interp, args| match args.pos.first() {
-        Some(Value::Instance(inst)) if inst.exc().is_some() => {
-            let mut out = String::new();
-            interp.write_exception_repr(inst, &mut out)?;
-            Ok(Value::string(out))
-        }
-        _ => Err(err!(
-            TypeError,
-            "descriptor '__repr__' requires a 'BaseException' object"
-        )),
+    ("__repr__", |interp, args| {
+        let inst = exception_slot_receiver(&args, "__repr__")?;
+        let mut out = String::new();
+        interp.write_exception_repr(inst, &mut out)?;
+        Ok(Value::string(out))
     }),
-    ("__str__", |interp, args| match args.pos.first() {
-        Some(Value::Instance(inst)) if inst.exc().is_some() => {
-            interp.exception_str(inst).map(Value::string)
-        }
-        _ => Err(err!(
-            TypeError,
-            "descriptor '__str__' requires a 'BaseException' object"
-        )),
+    ("__str__", |interp, args| {
+        let inst = exception_slot_receiver(&args, "__str__")?;
+        interp.exception_str(inst).map(Value::string)
     }),
 ];
 
@@ -807,7 +904,7 @@ const MODULE_SLOTS: &[(&str, NativeFn)] = &[("__repr__", |interp, args| {
 /// The special methods of `object` (and of iterators and callables, which need no receiver
 /// check): defaults every class inherits.
 const OBJECT_SLOTS: &[(&str, NativeFn)] = &[
-    ("__init__", |_, _| Ok(Value::None)),
+    ("__init__", |_, args| object_init(args)),
     ("__repr__", |interp, args| {
         let this = arg("__repr__", &args, usize::MAX)?;
         Ok(Value::string(interp.default_repr(this)))

@@ -111,6 +111,10 @@ pub struct NativeFunction {
     pub binds: bool,
     /// What `type()` says it is when found on a built-in class (CPython's `types.*Type`).
     pub kind: NativeKind,
+    /// The built-in type a special method of a data type belongs to (`float.__add__`): the
+    /// special methods are shared by every type that has them, so the call checks here that the
+    /// receiver is one of this type's values (`float.__repr__('x')` is a TypeError, not `'x'`).
+    pub owner: Option<Ref<super::Class>>,
 }
 
 /// The kinds of function CPython's built-in types hold, which `type()` and `isinstance` tell
@@ -257,6 +261,7 @@ impl NativeFunction {
             ),
             binds: false,
             kind: NativeKind::Function,
+            owner: None,
         }
     }
 
