@@ -596,21 +596,30 @@ impl Interp {
         // freed.
         let mut other_code: Option<Ref<Code>> = None;
         'frames: loop {
-            if !Ref::ptr_eq(&code_ref, &frame.code) {
-                match &mut other_code {
-                    Some(other) if Ref::ptr_eq(other, &frame.code) => {
-                        std::mem::swap(&mut code_ref, other);
-                    }
-                    _ => other_code = Some(std::mem::replace(&mut code_ref, frame.code.clone())),
-                }
-            }
+            switch_code(&mut code_ref, &mut other_code, &frame.code);
             // The body, reached once per frame switch (each `Deref` of a `Code` checks that its
             // body is decoded): the arms read instructions, constants, names and caches here.
-            let code: &CodeBody = &code_ref;
-            let ops = &code.ops[..];
-            let consts = &code.consts[..];
-            let f: &mut Frame = frame;
+            // Reassigned in place by `enter_frame!` at a call or return.
+            let mut code: &CodeBody = &code_ref;
+            let mut ops = &code.ops[..];
+            let mut consts = &code.consts[..];
+            let mut f: &mut Frame = frame;
             let mut ip = f.ip;
+            // The running frame changed (`frame` now a called function's frame, or the caller
+            // a return went back to): reload the loop's state from it and go on with its next
+            // instruction, without going back through the top of `'frames` (as Lua's
+            // `luaV_execute` jumps to `startfunc`/`ret`).
+            macro_rules! enter_frame {
+                () => {{
+                    switch_code(&mut code_ref, &mut other_code, &frame.code);
+                    code = &code_ref;
+                    ops = &code.ops[..];
+                    consts = &code.consts[..];
+                    f = frame;
+                    ip = f.ip;
+                    continue;
+                }};
+            }
             // `expr?` that saves `ip` first; `pop!`/`top!` likewise.
             macro_rules! sync {
                 () => {
@@ -864,7 +873,7 @@ impl Interp {
                     if crate::interp::coro::drops_pending() {
                         self.after_drops(Some(frame));
                     }
-                    continue 'frames;
+                    enter_frame!();
                 }};
             }
             // The instruction is matched through a reference (`match *op`), not copied out
@@ -1892,7 +1901,7 @@ impl Interp {
                         };
                         if let Some(callee) = self.plain_call(f, fpos, n) {
                             self.push_frame::<OBSERVED>(frame, callee)?;
-                            continue 'frames;
+                            enter_frame!();
                         }
                         // A function written in Rust (`ord(c)`, `isinstance(x, C)`): its kind
                         // tested inline, the call out of line (`call_native_fast`); `len(v)` of
@@ -1937,7 +1946,7 @@ impl Interp {
                         };
                         if let Some(callee) = pushed {
                             self.push_frame::<OBSERVED>(frame, callee)?;
-                            continue 'frames;
+                            enter_frame!();
                         }
                         let r = tri!(self.call_on_stack(f, fpos, &[]));
                         f.stack.push(r);
@@ -1956,7 +1965,7 @@ impl Interp {
                                     let local = self.try_push_method_local(held, name, cache);
                                     if let Some(callee) = local {
                                         self.push_frame::<OBSERVED>(frame, callee)?;
-                                        continue 'frames;
+                                        enter_frame!();
                                     }
                                 }
                                 let v = tri!(self.local(f, code, x.into())).clone();
@@ -1976,7 +1985,7 @@ impl Interp {
                         if matches!(f.stack.get(opos), Some(Value::Instance(_))) {
                             if let Some(callee) = tri!(self.try_push_method(f, opos, name, cache)) {
                                 self.push_frame::<OBSERVED>(frame, callee)?;
-                                continue 'frames;
+                                enter_frame!();
                             }
                             // A method written in Rust (`q.append(x)` on a deque).
                             if let Some(r) = self.call_native_method(f, opos, name, cache) {
@@ -2009,7 +2018,7 @@ impl Interp {
                             }
                             if let Some(callee) = tri!(self.try_push_call(f, opos)) {
                                 self.push_frame::<OBSERVED>(frame, callee)?;
-                                continue 'frames;
+                                enter_frame!();
                             }
                             tri!(self.call_on_stack(f, opos, &[]))
                         } else {
@@ -2547,6 +2556,20 @@ impl Interp {
             ));
         }
         Ok(v)
+    }
+}
+
+/// Make `code_ref`, the code the dispatch loop runs, `new`'s: kept as it is when the same
+/// (a recursive call or its return), swapped with `other`, the code run before, when that is
+/// `new` (a call and its return switch between two codes: no count changed), else `new`
+/// cloned in and the old one kept as `other`.
+#[inline(always)]
+fn switch_code(code_ref: &mut Ref<Code>, other: &mut Option<Ref<Code>>, new: &Ref<Code>) {
+    if !Ref::ptr_eq(code_ref, new) {
+        match other {
+            Some(o) if Ref::ptr_eq(o, new) => std::mem::swap(code_ref, o),
+            _ => *other = Some(std::mem::replace(code_ref, new.clone())),
+        }
     }
 }
 
