@@ -608,7 +608,9 @@ impl Interp {
             // The running frame changed (`frame` now a called function's frame, or the caller
             // a return went back to): reload the loop's state from it and go on with its next
             // instruction, without going back through the top of `'frames` (as Lua's
-            // `luaV_execute` jumps to `startfunc`/`ret`).
+            // `luaV_execute` jumps to `startfunc`/`ret`). Only the calls and returns use it:
+            // the rarer switches (generators, getters, cold opcodes) through it too measured
+            // dearer (docs/BENCHMARKS.md, "Frame switches inside the dispatch loop").
             macro_rules! enter_frame {
                 () => {{
                     switch_code(&mut code_ref, &mut other_code, &frame.code);
