@@ -277,8 +277,18 @@ fn build(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             let Ok(t) = std::str::from_utf8(chunk) else {
                 break;
             };
+            // Added to what the slot holds, as CPython's C TreeBuilder adds text: a comment
+            // or pi read in between has already put the text before it there.
             let key = if to_tail { &names.tail } else { &names.text };
-            let old = o.dict.write().insert(key.clone(), Value::str(t));
+            let mut dict = o.dict.write();
+            let value = match dict.get(key) {
+                Some(Value::Str(before)) if !before.as_str().is_empty() => {
+                    Value::string(format!("{}{t}", before.as_str()))
+                }
+                _ => Value::str(t),
+            };
+            let old = dict.insert(key.clone(), value);
+            drop(dict);
             drop(old);
         }
         match tag {
