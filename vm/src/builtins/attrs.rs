@@ -642,7 +642,9 @@ pub(crate) fn payload_store_error(
             };
             match (&*cls.module, &*cname, name) {
                 ("_io", "TextIOWrapper", "closed" | "name" | "errors" | "newlines") => computed(),
-                ("_io", "TextIOWrapper", "encoding" | "buffer" | "line_buffering") => member(),
+                ("_io", "TextIOWrapper", "encoding" | "buffer" | "line_buffering")
+                | ("_io", "TextIOWrapper", "write_through") => member(),
+                ("_io", "FileIO", "closed" | "mode" | "closefd") => computed(),
                 ("_io", "BufferedReader" | "BufferedWriter" | "BufferedRandom", n) => match n {
                     "closed" | "name" | "mode" => computed(),
                     "raw" => member(),
@@ -680,6 +682,11 @@ pub(crate) fn builtin_property_store_error(obj: &Value, name: &str) -> Option<cr
             AttributeError,
             "attribute '{name}' of 'memoryview' objects is not writable"
         )),
+        // File objects' computed attributes: the messages `payload_store_error` knows.
+        ("_io", _) => match obj {
+            Value::Instance(inst) => payload_store_error(inst, name),
+            _ => None,
+        },
         _ => None,
     }
 }

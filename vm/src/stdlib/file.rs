@@ -12,6 +12,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -65,6 +66,13 @@ struct FileState {
     /// The next write starts with the encoding's BOM: a text file whose encoding has one, opened
     /// at position 0 (or sought back there), that has not written it yet.
     write_bom: bool,
+    /// The line endings decoded so far (bits `pyio::SEEN_*`) by a text file reading with
+    /// universal newlines (`newline` None or `''`): its `newlines` attribute. As CPython's
+    /// decoder, it counts what was decoded (a whole chunk read ahead), not what was returned.
+    seen_nl: u8,
+    /// The text decoded last ended with `\r` before the end of the file: whether it is a `\r`
+    /// or the start of a `\r\n` is decided by what comes next.
+    cr_tail: bool,
 }
 
 /// How a text file turns bytes into str.
@@ -72,6 +80,19 @@ struct TextOpts {
     encoding: Encoding,
     errors: String,
     newline: Newline,
+}
+
+/// The attributes CPython's file objects compute rather than keep in their `__dict__`
+/// (`vars(open(p))` is `{'mode': 'r'}`), served by the classes' properties.
+struct Shown {
+    name: Value,
+    mode: Value,
+    /// A text file's `encoding` (as given, or the locale's name).
+    encoding: Value,
+    line_buffering: bool,
+    write_through: bool,
+    /// A standard stream's `buffer`; None for other files (they have no separate one).
+    buffer: Value,
 }
 
 /// Rust data of a file object.
@@ -85,6 +106,18 @@ pub struct FileData {
     delete_path: Mutex<Option<String>>,
     /// An unbuffered binary file (`FileIO`): no read-ahead, and CPython's `FileIO` messages.
     unbuffered: bool,
+    shown: Mutex<Shown>,
+    /// `closed`, and the `newlines` bits of `FileState::seen_nl`, readable without the state's
+    /// lock (which a thread blocked in a read holds, as CPython reads them without waiting).
+    closed: AtomicBool,
+    seen_nl: AtomicU8,
+}
+
+impl FileData {
+    /// Make the line endings `st` has seen what `newlines` reports.
+    fn publish_newlines(&self, st: &FileState) {
+        self.seen_nl.store(st.seen_nl, Ordering::Relaxed);
+    }
 }
 
 /// The class of a file object, which follows from its mode, as CPython's `open` picks it.
@@ -149,6 +182,32 @@ impl FileState {
     /// Decode what `raw` holds into `pending`, leaving an incomplete last character in `raw`
     /// until more bytes arrive (or decoding it as an error at end of file).
     fn decode(&mut self, opts: &TextOpts) -> PyResult<()> {
+        let before = self.pending.len();
+        let r = self.decode_raw(opts);
+        if matches!(opts.newline, Newline::Translate | Newline::Universal) {
+            self.note_newlines(before);
+        }
+        r
+    }
+
+    /// Count the line endings of the text `decode` added to `pending` from byte `from` on.
+    fn note_newlines(&mut self, from: usize) {
+        let Some(new) = self.pending.get(from..) else {
+            return;
+        };
+        let mut text = String::new();
+        if self.cr_tail {
+            text.push('\r');
+        }
+        text.push_str(new);
+        self.cr_tail = !self.eof && text.ends_with('\r');
+        if self.cr_tail {
+            text.pop();
+        }
+        self.seen_nl |= pyio::newline_kinds(&text);
+    }
+
+    fn decode_raw(&mut self, opts: &TextOpts) -> PyResult<()> {
         // The first bytes are decoded with their BOM, by the encoding the file was opened with,
         // so that an error's position counts from the start of the file as in CPython; the
         // rest in the byte order the BOM gave.
@@ -326,12 +385,102 @@ pub fn file_class(kind: FileKind) -> Ref<Class> {
                 .chain(own)
                 .copied()
                 .collect();
-            crate::stdlib::native_subclass(k.class_name(), "_io", &pyio::base_class(base), &methods)
+            let cls = crate::stdlib::native_subclass(
+                k.class_name(),
+                "_io",
+                &pyio::base_class(base),
+                &methods,
+            );
+            let props: &[(&str, crate::object::NativeFn)] = match k {
+                FileKind::Text => &[
+                    ("name", p_name),
+                    ("encoding", p_encoding),
+                    ("errors", p_errors),
+                    ("line_buffering", p_line_buffering),
+                    ("write_through", p_write_through),
+                    ("buffer", p_buffer),
+                    ("newlines", p_newlines),
+                    ("closed", p_closed),
+                ],
+                FileKind::Raw => &[
+                    ("mode", p_mode),
+                    ("closefd", p_closefd),
+                    ("closed", p_closed),
+                ],
+                _ => &[("name", p_name), ("mode", p_mode), ("closed", p_closed)],
+            };
+            {
+                let mut dict = cls.dict.write();
+                for &(name, get) in props {
+                    dict.insert(Arc::from(name), crate::stdlib::sync::property((name, get)));
+                }
+            }
+            cls
         })
         .collect()
     });
     let i = kind as usize;
     all[i].clone()
+}
+
+// The computed attributes (properties of the file classes).
+
+fn p_name(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(data(&args)?.1.shown.lock().name.clone())
+}
+
+fn p_mode(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(data(&args)?.1.shown.lock().mode.clone())
+}
+
+fn p_encoding(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(data(&args)?.1.shown.lock().encoding.clone())
+}
+
+fn p_errors(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    Ok(d.text
+        .as_ref()
+        .map_or(Value::None, |t| Value::str(&t.errors)))
+}
+
+fn p_line_buffering(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(data(&args)?.1.shown.lock().line_buffering))
+}
+
+fn p_write_through(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(data(&args)?.1.shown.lock().write_through))
+}
+
+/// `buffer`: only the standard streams have one in minivm (a file `open()` made reads and
+/// writes the OS itself), so elsewhere the attribute is missing.
+fn p_buffer(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (inst, d) = data(&args)?;
+    let buffer = d.shown.lock().buffer.clone();
+    if buffer.is_none() {
+        return Err(err!(
+            AttributeError,
+            "'{}.{}' object has no attribute 'buffer'",
+            inst.class.module,
+            inst.class.name()
+        ));
+    }
+    Ok(buffer)
+}
+
+fn p_closefd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    data(&args)?;
+    Ok(Value::Bool(true))
+}
+
+fn p_closed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    Ok(Value::Bool(data(&args)?.1.closed.load(Ordering::Relaxed)))
+}
+
+/// `newlines`: the line endings read so far with universal newlines, else None.
+fn p_newlines(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = data(&args)?;
+    Ok(pyio::newlines_value(d.seen_nl.load(Ordering::Relaxed)))
 }
 
 fn closed_error() -> PyErr {
@@ -351,10 +500,12 @@ fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
             return g;
         }
         // A guard cannot cross threads: wait until the holder is done, then try again.
-        // (Noted: a forked child removes this thread from the lock's queue.)
+        // (Noted: a forked child removes this thread from the lock's queue.) Only the state
+        // crosses: the rest of the file's data holds values, which stay with the GIL.
+        let state = &d.state;
         interp.allow_threads(|| {
-            let _note = crate::heap::fork::note_queue(&d.state);
-            drop(d.state.lock());
+            let _note = crate::heap::fork::note_queue(state);
+            drop(state.lock());
         });
     }
 }
@@ -381,7 +532,11 @@ fn fill(interp: &mut Interp, d: &FileData, st: &mut FileState) -> PyResult<()> {
         .allow_threads(|| st.fill_raw())
         .map_err(|e| read_error(st, &e))?;
     match &d.text {
-        Some(opts) => st.decode(opts),
+        Some(opts) => {
+            let r = st.decode(opts);
+            d.publish_newlines(st);
+            r
+        }
         None => Ok(()),
     }
 }
@@ -444,7 +599,9 @@ fn read_value(
                 .allow_threads(|| fs.fill_raw())
                 .map_err(|e| read_error(fs, &e))?;
         }
-        fs.decode(opts)?;
+        let r = fs.decode(opts);
+        d.publish_newlines(fs);
+        r?;
     }
     loop {
         let got = match &d.text {
@@ -800,9 +957,13 @@ fn close_file(interp: &mut Interp, inst: &Instance, d: &FileData) -> PyResult<()
         st.drop_ahead();
         st.backend.take()
     };
-    inst.dict
-        .lock()
-        .insert(Arc::from("closed"), Value::Bool(true));
+    d.closed.store(true, Ordering::Relaxed);
+    if d.unbuffered {
+        // CPython's FileIO keeps its base class's flag in the instance `__dict__`.
+        inst.dict
+            .lock()
+            .insert(Arc::from("__IOBase_closed"), Value::Bool(true));
+    }
     let delete = d.delete_path.lock().take();
     if let Some(path) = delete {
         crate::stdlib::tempfile::forget(&path);
@@ -831,12 +992,12 @@ fn f_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// as CPython's `TextIOWrapper` drops the chunk it took from its buffer. Files made by `open()`
 /// have no separate buffer object here: a clear error.
 fn f_detach(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = data(&args)?;
+    let (_, d) = data(&args)?;
     Sig::pos("detach", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
-    let buffer = inst.dict.lock().get("buffer").cloned();
-    let Some(buffer) = buffer.filter(|_| d.text.is_some()) else {
+    let buffer = d.shown.lock().buffer.clone();
+    let Some(buffer) = Some(buffer).filter(|b| d.text.is_some() && !b.is_none()) else {
         return Err(pyio::unsupported(
             "detach() is supported by minivm only on sys.stdin, sys.stdout and sys.stderr",
         ));
@@ -847,9 +1008,7 @@ fn f_detach(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         st.detached = true;
         st.backend.take()
     };
-    inst.dict
-        .lock()
-        .insert(Arc::from("closed"), Value::Bool(true));
+    d.closed.store(true, Ordering::Relaxed);
     match backend {
         Some(Backend::Os(f)) => drop(f),
         Some(Backend::Stdout) => interp.flush_stdout()?,
@@ -877,7 +1036,7 @@ fn f_flush(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// asking for the ones it has is accepted (`sys.stdout.reconfigure(encoding='utf-8')`), others
 /// are a NotImplementedError.
 fn f_reconfigure(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = data(&args)?;
+    let (_, d) = data(&args)?;
     let Some(text) = &d.text else {
         return Err(err!(
             AttributeError,
@@ -896,8 +1055,8 @@ fn f_reconfigure(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         ])
         .bind::<5>(&args)?;
     let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
-    let current = match inst.dict.lock().get("encoding") {
-        Some(Value::Str(s)) => s.as_str().to_string(),
+    let current = match &d.shown.lock().encoding {
+        Value::Str(s) => s.as_str().to_string(),
         _ => String::new(),
     };
     let same_encoding =
@@ -923,14 +1082,10 @@ fn f_reconfigure(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         if is_buffered_stdout(&args.pos[0]) {
             interp.vm.stdout.lock().set_line_buffering(line);
         }
-        inst.dict
-            .lock()
-            .insert(Arc::from("line_buffering"), Value::Bool(line));
+        d.shown.lock().line_buffering = line;
     }
     if let Some(through) = through {
-        inst.dict
-            .lock()
-            .insert(Arc::from("write_through"), Value::Bool(through));
+        d.shown.lock().write_through = through;
     }
     Ok(Value::None)
 }
@@ -995,6 +1150,12 @@ fn f_seek(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     });
     let pos = r.map_err(|e| os_error(&e, None))?;
+    st.cr_tail = false;
+    if pos == 0 || whence == 2 {
+        // CPython resets its decoder there, and with it the line endings seen.
+        st.seen_nl = 0;
+        d.publish_newlines(&st);
+    }
     if let Some(opts) = text {
         // As CPython's TextIOWrapper: back at the start, a BOM is read and written again;
         // elsewhere, neither (the byte order read so far stays).
@@ -1214,7 +1375,21 @@ fn f_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `<_io.TextIOWrapper name='x.txt' mode='r' encoding='UTF-8'>`, `<_io.BufferedReader name='x'>`
 fn f_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (inst, d) = data(&args)?;
-    let field = |k: &str| inst.dict.lock().get(k).cloned();
+    // What the repr shows: the attributes of the instance `__dict__` (a text file's `mode`, a
+    // FileIO's `name`), which a program may change, else the computed ones.
+    let field = |k: &str| {
+        let own = inst.dict.lock().get(k).cloned();
+        own.or_else(|| {
+            let shown = d.shown.lock();
+            match k {
+                "name" => Some(shown.name.clone()),
+                "mode" => Some(shown.mode.clone()),
+                "encoding" => Some(shown.encoding.clone()),
+                "closefd" => Some(Value::Bool(true)),
+                _ => None,
+            }
+        })
+    };
     let mut out = format!("<{}.{}", inst.class.module, inst.class.qualname());
     if d.unbuffered {
         // `<_io.FileIO name='x' mode='rb' closefd=True>`, `<_io.FileIO [closed]>`.
@@ -1252,9 +1427,10 @@ fn new_file(
     backend: Backend,
     text: Option<TextOpts>,
     (readable, writable): (bool, bool),
-    attrs: Vec<(&str, Value)>,
+    shown: Shown,
 ) -> Value {
     let inst = Instance::new(file_class(kind));
+    let (name, mode) = (shown.name.clone(), shown.mode.clone());
     // A BOM starts what is written unless the file is opened elsewhere than at its start
     // (appending to a file with text in it, as CPython decides once when opening). An
     // unseekable one (a pipe) in UTF-16/UTF-32 gets none either: CPython's TextIOWrapper
@@ -1284,16 +1460,24 @@ fn new_file(
             stdin: false,
             decoder: None,
             write_bom,
+            seen_nl: 0,
+            cr_tail: false,
         }),
         delete_path: Mutex::new(None),
         unbuffered: kind == FileKind::Raw,
+        shown: Mutex::new(shown),
+        closed: AtomicBool::new(false),
+        seen_nl: AtomicU8::new(0),
     }));
+    // What CPython's `open` leaves in the instance `__dict__`: a text file's `mode`, a
+    // FileIO's `name`; the other attributes are the classes' properties.
     {
         let mut dict = inst.dict.lock();
-        for (k, v) in attrs {
-            dict.insert(Arc::from(k), v);
+        match kind {
+            FileKind::Text => drop(dict.insert(Arc::from("mode"), mode)),
+            FileKind::Raw => drop(dict.insert(Arc::from("name"), name)),
+            _ => {}
         }
-        dict.insert(Arc::from("closed"), Value::Bool(false));
     }
     Value::Instance(Ref::new(inst))
 }
@@ -1663,18 +1847,19 @@ fn wrap(
     name: Value,
     mode: String,
 ) -> Value {
-    let mut attrs = vec![("name", name), ("mode", Value::string(mode))];
-    if kind == FileKind::Raw {
-        attrs.push(("closefd", Value::Bool(true)));
-    }
-    let text = text.map(|(opts, shown)| {
-        attrs.push(("encoding", Value::string(shown)));
-        attrs.push(("errors", Value::str(&opts.errors)));
-        attrs.push(("line_buffering", Value::Bool(false)));
-        attrs.push(("write_through", Value::Bool(false)));
+    let mut shown = Shown {
+        name,
+        mode: Value::string(mode),
+        encoding: Value::None,
+        line_buffering: false,
+        write_through: false,
+        buffer: Value::None,
+    };
+    let text = text.map(|(opts, encoding)| {
+        shown.encoding = Value::string(encoding);
         opts
     });
-    new_file(kind, backend, text, access, attrs)
+    new_file(kind, backend, text, access, shown)
 }
 
 /// `sys.stdout` or `sys.stderr` (`<_io.TextIOWrapper name='<stdout>' mode='w' encoding='utf-8'>`),
@@ -1701,16 +1886,21 @@ pub fn std_stream(stderr: bool) -> Value {
         Value::str(name),
         "wb".to_string(),
     );
+    // CPython's start-up names the raw stream of stdout and stderr through their buffer,
+    // which leaves `name` in the buffer's `__dict__` (`vars(sys.stdout.buffer)`).
+    if let Value::Instance(inst) = &buffer {
+        inst.dict.lock().insert(Arc::from("name"), Value::str(name));
+    }
     set_buffer(&text, buffer);
     // As CPython sets them up: with PYTHONUNBUFFERED (or -u), text goes straight to the buffer
     // (write_through); otherwise stderr, and stdout on a terminal, are line-buffered.
-    if let Value::Instance(inst) = &text {
+    if let Some(d) = file_data(&text) {
         use std::io::IsTerminal;
         let unbuffered = crate::builtins::io::unbuffered();
         let tty = stderr || std::io::stdout().is_terminal();
-        let mut d = inst.dict.lock();
-        d.insert(Arc::from("write_through"), Value::Bool(unbuffered));
-        d.insert(Arc::from("line_buffering"), Value::Bool(tty && !unbuffered));
+        let mut shown = d.shown.lock();
+        shown.write_through = unbuffered;
+        shown.line_buffering = tty && !unbuffered;
     }
     text
 }
@@ -1767,8 +1957,16 @@ fn mark_stdin(v: &Value) {
 
 /// Give a standard stream its `buffer` attribute.
 fn set_buffer(text: &Value, buffer: Value) {
-    if let Value::Instance(inst) = text {
-        inst.dict.lock().insert(Arc::from("buffer"), buffer);
+    if let Some(d) = file_data(text) {
+        d.shown.lock().buffer = buffer;
+    }
+}
+
+/// The Rust data of file object `v`.
+fn file_data(v: &Value) -> Option<&FileData> {
+    match v {
+        Value::Instance(inst) => inst.native::<FileData>(),
+        _ => None,
     }
 }
 

@@ -397,13 +397,13 @@ struct MemFile<T> {
     seen_nl: std::sync::atomic::AtomicU8,
 }
 
-const SEEN_LF: u8 = 1;
-const SEEN_CR: u8 = 2;
-const SEEN_CRLF: u8 = 4;
+pub(crate) const SEEN_LF: u8 = 1;
+pub(crate) const SEEN_CR: u8 = 2;
+pub(crate) const SEEN_CRLF: u8 = 4;
 
 /// The kinds of line ending in `text`, as bits, each write taken whole (a `\r` at its end is a
 /// `\r`, as CPython's StringIO decodes each write as final).
-fn newline_kinds(text: &str) -> u8 {
+pub(crate) fn newline_kinds(text: &str) -> u8 {
     let mut seen = 0;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -559,7 +559,12 @@ fn mem_class<T: Copy + Default + 'static>(
     cell.get_or_init(|| {
         let mut methods = own.to_vec();
         methods.extend(mem_methods::<T>());
-        native_subclass(name, "_io", &base_class(base), &methods)
+        let cls = native_subclass(name, "_io", &base_class(base), &methods);
+        // `closed` is computed, as CPython's getter: the instance `__dict__` stays empty
+        // (`vars(io.StringIO())` is `{}`).
+        let closed = crate::stdlib::sync::property(("closed", mem_is_closed::<T>));
+        cls.dict.write().insert(Arc::from("closed"), closed);
+        cls
     })
     .clone()
 }
@@ -589,9 +594,17 @@ fn stringio_class() -> Ref<Class> {
 /// so far: None, one of them, or a tuple of them (`('\r', '\n', '\r\n')`), as CPython's.
 fn sio_newlines(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let (_, d) = mem::<char>(&args)?;
-    let seen = d.seen_nl.load(std::sync::atomic::Ordering::Relaxed);
+    d.with(|_| ())?;
+    Ok(newlines_value(
+        d.seen_nl.load(std::sync::atomic::Ordering::Relaxed),
+    ))
+}
+
+/// The `newlines` attribute for the line endings `seen` (bits `SEEN_*`): None, one of them, or
+/// a tuple of them in CPython's order.
+pub(crate) fn newlines_value(seen: u8) -> Value {
     let s = |t: &str| Value::str(t);
-    Ok(match seen {
+    match seen {
         0 => Value::None,
         SEEN_LF => s("\n"),
         SEEN_CR => s("\r"),
@@ -600,7 +613,7 @@ fn sio_newlines(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         5 => Value::tuple(vec![s("\n"), s("\r\n")]),
         6 => Value::tuple(vec![s("\r"), s("\r\n")]),
         _ => Value::tuple(vec![s("\r"), s("\n"), s("\r\n")]),
-    })
+    }
 }
 
 /// Record the line endings of `text` written to `d` when its `newline` is None or `''`.
@@ -701,9 +714,6 @@ fn init_native<T: 'static>(_: &mut Interp, args: &Args<'_>, d: T) -> PyResult<Va
     match args.pos.first() {
         Some(Value::Instance(inst)) => {
             inst.set_native(Box::new(d));
-            inst.dict
-                .lock()
-                .insert(Arc::from("closed"), Value::Bool(false));
             Ok(Value::None)
         }
         _ => Err(err!(TypeError, "__init__ needs an instance")),
@@ -893,7 +903,7 @@ fn mem_truncate<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> 
 }
 
 fn mem_close<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (inst, d) = mem::<T>(&args)?;
+    let (_, d) = mem::<T>(&args)?;
     Sig::pos("close", Style::NoArgs, &[], 0)
         .method()
         .check(&args)?;
@@ -901,9 +911,6 @@ fn mem_close<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyR
         d.with_resize(|_| ())?;
     }
     *d.state.lock() = None;
-    inst.dict
-        .lock()
-        .insert(Arc::from("closed"), Value::Bool(true));
     Ok(Value::None)
 }
 
@@ -914,6 +921,12 @@ fn mem_flush<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyR
         Err(_) if is_text::<T>() => Ok(Value::None),
         r => r,
     }
+}
+
+/// `closed` of a StringIO or BytesIO.
+fn mem_is_closed<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = mem::<T>(&args)?;
+    Ok(Value::Bool(d.state.lock().is_none()))
 }
 
 fn mem_true<T: Copy + Default + 'static>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
