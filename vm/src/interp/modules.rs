@@ -962,6 +962,11 @@ impl Interp {
                     _ => crate::stdlib::import_module(name),
                 };
                 if let Some(m) = native {
+                    if name != "builtins" && m.dict.get_str("__doc__").is_none() {
+                        let doc = crate::stdlib::module_docs::module_doc(name);
+                        m.dict
+                            .set_str("__doc__", doc.map_or(Value::None, Value::str));
+                    }
                     if name == "sys" {
                         m.dict.set_str("argv", crate::builtins::sys_argv(self));
                         let path = self.initial_path().iter().map(|p| Value::str(p)).collect();
@@ -1451,13 +1456,12 @@ impl Interp {
             return self.call(&hook, &[Value::str(name)]);
         }
         if name == "__doc__" {
-            // (A module written in the mini language has one, None without a docstring.)
-            return Err(err!(
-                AttributeError,
-                "module '{}' has no attribute '__doc__' (minivm's modules written in Rust carry \
-                 no docstring)",
-                m.name
-            ));
+            // A module written in the mini language has one (None without a docstring); one
+            // written in Rust answers CPython's text for its name (`builtins`, `os.path` too,
+            // which keep it out of their dict: `builtins`' dict is every module's fallback).
+            return Ok(
+                crate::stdlib::module_docs::module_doc(&m.name).map_or(Value::None, Value::str)
+            );
         }
         // While the module's code still runs (CPython: its spec is `_initializing`), the name
         // is most likely missing because of a circular import, which CPython's message says.

@@ -46,16 +46,8 @@ const MAX_DEPTH: usize = 2000;
 const FLAG_REF: u8 = 0x80;
 
 pub fn module() -> Ref<Module> {
-    let m = super::module_from_fns("marshal", FUNCS, vec![("version", Value::Int(VERSION))]);
-    m.dict.set_str(
-        "__doc__",
-        Value::str(
-            "This module contains functions that can read and write Python values in\n\
-             a binary format. The format is specific to Python, but independent of\n\
-             machine architecture issues.\n",
-        ),
-    );
-    m
+    // Its `__doc__` is CPython's (`module_docs`), set on import.
+    super::module_from_fns("marshal", FUNCS, vec![("version", Value::Int(VERSION))])
 }
 
 // --- writing -----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ pub mod marshal;
 pub mod math;
 pub mod minilib;
 pub mod mmap;
+pub mod module_docs;
 pub mod mp;
 pub mod operator_native;
 pub mod os;
