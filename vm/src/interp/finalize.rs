@@ -338,6 +338,17 @@ impl Interp {
     /// prints it ("Exception ignored in: <repr of object>" and the traceback). An exception the
     /// hook raises is reported by the default hook instead, as CPython does.
     pub(crate) fn report_unraisable(&mut self, e: &PyErr, object: &Value) {
+        self.report_unraisable_msg(e, None, object)
+    }
+
+    /// As [`Interp::report_unraisable`], with the hook's `err_msg` (None: the default
+    /// "Exception ignored in"): `"Exception ignored in atexit callback"` for an atexit callback.
+    pub(crate) fn report_unraisable_msg(
+        &mut self,
+        e: &PyErr,
+        err_msg: Option<&str>,
+        object: &Value,
+    ) {
         let hook = self.vm.find_module("sys").and_then(|sys| {
             let hook = sys.dict.get_str("unraisablehook")?;
             match sys.dict.get_str("__unraisablehook__") {
@@ -347,7 +358,7 @@ impl Interp {
         });
         if let Some(hook) = hook {
             let called = self
-                .unraisable_args(e, object)
+                .unraisable_args(e, err_msg, object)
                 .and_then(|args| self.call(&hook, &[args]));
             match called {
                 Ok(_) => return,
@@ -357,12 +368,17 @@ impl Interp {
                 }
             }
         }
-        self.print_unraisable(e, None, object);
+        self.print_unraisable(e, err_msg, object);
     }
 
     /// The argument of `sys.unraisablehook`: a `types.SimpleNamespace` with CPython's
     /// `UnraisableHookArgs` fields (`err_msg` None: the default message).
-    fn unraisable_args(&mut self, e: &PyErr, object: &Value) -> PyResult<Value> {
+    fn unraisable_args(
+        &mut self,
+        e: &PyErr,
+        err_msg: Option<&str>,
+        object: &Value,
+    ) -> PyResult<Value> {
         let types = self.import_module("types")?;
         let namespace = self.getattr(&types, "SimpleNamespace")?;
         let kw: Vec<(std::sync::Arc<str>, Value)> = vec![
@@ -372,7 +388,7 @@ impl Interp {
                 "exc_traceback".into(),
                 crate::interp::exc::traceback_value(&e.exc),
             ),
-            ("err_msg".into(), Value::None),
+            ("err_msg".into(), err_msg.map_or(Value::None, Value::str)),
             ("object".into(), object.clone()),
         ];
         self.call_kw(&namespace, &[], &kw)

@@ -113,11 +113,9 @@ pub fn run_callbacks(interp: &mut Interp) {
             continue;
         };
         if let Err(e) = interp.call_kw(&cb.func, &cb.pos, &cb.kw) {
-            let shown = interp
-                .repr(&cb.func)
-                .unwrap_or_else(|_| "<object repr() failed>".into());
-            let head = format!("Exception ignored in atexit callback: {shown}");
-            interp.print_unraisable_as(&e, &head);
+            // Through `sys.unraisablehook`, as CPython 3.11's atexit reports it.
+            let msg = "Exception ignored in atexit callback";
+            interp.report_unraisable_msg(&e, Some(msg), &cb.func);
         }
     }
     callbacks().lock().clear();

@@ -105,12 +105,12 @@ fn register_at_fork(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// Call each hook, printing what one raises as CPython's `PyErr_WriteUnraisable` does.
+/// Call each hook, reporting what one raises as CPython's `PyErr_WriteUnraisable` does.
 fn run_hooks(interp: &mut Interp, list: Vec<Value>) {
     for f in list {
         if let Err(e) = interp.call(&f, &[]) {
-            let shown = interp.repr(&f).unwrap_or_else(|_| "<hook>".to_string());
-            interp.print_unraisable_as(&e, &format!("Exception ignored in: {shown}"));
+            // Through `sys.unraisablehook`, with the hook as the object.
+            interp.report_unraisable(&e, &f);
         }
     }
 }
