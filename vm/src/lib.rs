@@ -216,6 +216,10 @@ fn run_as_main(
     }
     // Then the `atexit` callbacks, and the temporary directories nobody cleaned up.
     crate::stdlib::atexit::run_callbacks(&mut interp);
+    // CPython flushes `sys.stdout` and `sys.stderr` next; a failure is exit status 120.
+    if !crate::stdlib::file::flush_std_files(&mut interp) {
+        status = 120;
+    }
     // CPython's finalization then collects once (`PyGC_Collect`: gc.callbacks see it) if the
     // collector is enabled, before the main module's names go.
     if crate::heap::gc::is_enabled() {
@@ -327,8 +331,20 @@ pub fn report_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
             Value::Int(n) => *n as i32,
             Value::Bool(b) => *b as i32,
             other => {
+                // As CPython's `handle_system_exit`: the message to `sys.stderr` (to
+                // descriptor 2 when that is None or missing; lost if writing fails), then the
+                // newline, which falls back to descriptor 2 whenever it cannot go there.
+                use crate::stdlib::file::{try_write_stderr, write_fd2, StderrWrite};
                 let msg = interp.str_of(other).unwrap_or_default();
-                crate::stdlib::file::write_stderr(interp, &format!("{msg}\n"));
+                let stream = crate::stdlib::sys::current_stream(interp, "stderr");
+                if matches!(stream, Ok(Value::None) | Err(_)) {
+                    write_fd2(interp, &msg);
+                } else {
+                    try_write_stderr(interp, &msg);
+                }
+                if try_write_stderr(interp, "\n") != StderrWrite::Written {
+                    write_fd2(interp, "\n");
+                }
                 1
             }
         };
@@ -350,7 +366,7 @@ fn show_uncaught(interp: &mut Interp, e: &PyErr) -> i32 {
     let called = match hook {
         Some(None) => {
             let text = interp.format_exception(e);
-            crate::stdlib::file::write_stderr(interp, &text);
+            crate::stdlib::file::display_exception(interp, &text);
             Ok(())
         }
         Some(Some(hook)) => {

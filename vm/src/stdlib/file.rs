@@ -2060,6 +2060,99 @@ pub fn write_stderr(interp: &mut Interp, text: &str) {
     }
 }
 
+/// Where [`try_write_stderr`] put its text.
+#[derive(PartialEq, Eq)]
+pub enum StderrWrite {
+    Written,
+    /// `sys.stderr` is None: nothing was written.
+    IsNone,
+    /// `sys.stderr` is missing (`del sys.stderr`), or writing to it raised (closed, or a
+    /// replacement whose `write` fails): nothing was written.
+    Lost,
+}
+
+/// Write `text` to the current `sys.stderr` as CPython's C code does (`PyFile_WriteString`),
+/// with no fallback: the caller decides what a failure means.
+pub fn try_write_stderr(interp: &mut Interp, text: &str) -> StderrWrite {
+    interp.flush_before_stderr();
+    match crate::stdlib::sys::current_stream(interp, "stderr") {
+        Err(_) => StderrWrite::Lost,
+        Ok(Value::None) => StderrWrite::IsNone,
+        Ok(obj) if is_real_stderr(&obj) => {
+            write_fd2(interp, text);
+            StderrWrite::Written
+        }
+        Ok(obj) => {
+            let written = interp
+                .getattr(&obj, "write")
+                .and_then(|w| interp.call(&w, &[Value::str(text)]));
+            match written {
+                Ok(_) => StderrWrite::Written,
+                Err(_) => StderrWrite::Lost,
+            }
+        }
+    }
+}
+
+/// Write `text` to the process's standard error (descriptor 2) itself.
+pub fn write_fd2(interp: &mut Interp, text: &str) {
+    let _ = interp.allow_threads(|| std::io::stderr().write_all(text.as_bytes()));
+}
+
+/// Print an exception's report (`text`) as CPython's default `sys.excepthook` does: to
+/// `sys.stderr`, then its `flush()` (errors ignored); nothing when `sys.stderr` is None; and
+/// when it is missing or writing fails, `lost sys.stderr` on descriptor 2. (CPython also dumps
+/// the exception object there, with its address and reference count: minivm does not.)
+pub fn display_exception(interp: &mut Interp, text: &str) {
+    match try_write_stderr(interp, text) {
+        StderrWrite::Lost => write_fd2(interp, "lost sys.stderr\n"),
+        StderrWrite::IsNone => {}
+        StderrWrite::Written => {
+            if let Ok(obj) = crate::stdlib::sys::current_stream(interp, "stderr") {
+                if !is_real_stderr(&obj) {
+                    let _ = interp
+                        .getattr(&obj, "flush")
+                        .and_then(|f| interp.call(&f, &[]));
+                }
+            }
+        }
+    }
+}
+
+/// At exit, as CPython's `flush_std_files`: `flush()` `sys.stdout` and `sys.stderr` unless
+/// missing, None or closed (the interpreter's own stdout buffer is flushed later,
+/// `flush_at_exit`). A failure makes the exit status 120: reported through the unraisable
+/// hook for stdout, silently for stderr. Whether both went well.
+pub fn flush_std_files(interp: &mut Interp) -> bool {
+    let mut ok = true;
+    for name in ["stdout", "stderr"] {
+        let Ok(f) = crate::stdlib::sys::current_stream(interp, name) else {
+            continue;
+        };
+        if f.is_none() || is_buffered_stdout(&f) {
+            continue;
+        }
+        // A `closed` that cannot be read or judged counts as open, as in CPython.
+        let closed = match interp.getattr(&f, "closed") {
+            Ok(v) => interp.truthy(&v).unwrap_or(false),
+            Err(_) => false,
+        };
+        if closed {
+            continue;
+        }
+        let flushed = interp
+            .getattr(&f, "flush")
+            .and_then(|m| interp.call(&m, &[]));
+        if let Err(e) = flushed {
+            ok = false;
+            if name == "stdout" {
+                interp.report_unraisable(&e, &f);
+            }
+        }
+    }
+    ok
+}
+
 /// Write text as CPython's default `sys.unraisablehook` writes an "Exception ignored" report
 /// (`__del__`, a generator closed by the collector, weak reference, atexit and fork callbacks):
 /// to the current `sys.stderr`, and nowhere else. Unlike [`write_stderr`] there is no fallback

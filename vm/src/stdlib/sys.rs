@@ -187,7 +187,7 @@ fn excepthook(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             format!("TypeError: print_exception(): Exception expected for value, {t} found\n")
         }
     };
-    crate::stdlib::file::write_stderr(interp, &text);
+    crate::stdlib::file::display_exception(interp, &text);
     Ok(Value::None)
 }
 
