@@ -586,8 +586,16 @@ fn stringio_class() -> Ref<Class> {
     if !cls.dict.read().contains_key("newlines") {
         let prop = crate::stdlib::sync::property(("newlines", sio_newlines));
         cls.dict.write().insert(Arc::from("newlines"), prop);
+        let prop = crate::stdlib::sync::property(("line_buffering", sio_line_buffering));
+        cls.dict.write().insert(Arc::from("line_buffering"), prop);
     }
     cls
+}
+
+/// `StringIO.line_buffering`: False (a closed one raises, as CPython's).
+fn sio_line_buffering(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (_, d) = mem::<char>(&args)?;
+    d.with(|_| Value::Bool(false))
 }
 
 /// `StringIO.newlines`: None unless `newline` was None or `''`; then the line endings written
