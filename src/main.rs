@@ -832,8 +832,14 @@ pub(crate) fn install_ctrl_c(vm: &Arc<Vm>) {
 /// into Python (sorted with key=, __eq__, __repr__) nests Rust calls. The guards turn running out
 /// of that stack into `RecursionError`, never a crash. `None` (after a message) if the thread
 /// could not be started or died.
+/// While it waits, this thread blocks the signals sent to the process, so that the kernel gives
+/// them to the interpreter's thread (see `ProcessSignalsBlocked`).
 fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    match minivm_vm::interp::guard::spawn("MainThread".into(), f).map(|h| h.join()) {
+    let joined = minivm_vm::interp::guard::spawn("MainThread".into(), f).map(|h| {
+        let _main_takes_signals = minivm_vm::stdlib::signal::ProcessSignalsBlocked::here();
+        h.join()
+    });
+    match joined {
         Ok(Ok(v)) => Some(v),
         _ => {
             eprintln!("minivm: internal error: the interpreter thread failed");

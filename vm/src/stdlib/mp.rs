@@ -144,14 +144,17 @@ fn set_cloexec(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 fn watch_parent(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [fd] = Sig::kw("watch_parent", &["fd"], 1).bind::<1>(&args)?;
     let fd = fd_arg(fd)?;
-    let watcher = move || loop {
-        let mut fds = [libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        if matches!(poll_fds(&mut fds, None, None), Ok(n) if n > 0) {
-            std::process::exit(1);
+    let watcher = move || {
+        let _main_takes_signals = crate::stdlib::signal::ProcessSignalsBlocked::here();
+        loop {
+            let mut fds = [libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            if matches!(poll_fds(&mut fds, None, None), Ok(n) if n > 0) {
+                std::process::exit(1);
+            }
         }
     };
     let builder = std::thread::Builder::new()

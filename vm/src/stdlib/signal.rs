@@ -16,8 +16,12 @@
 //! installed its own SIGINT handler; a wake-up that finds neither does nothing. Signals with the default action that are not captured act as usual (a
 //! SIGTERM ends the process).
 //!
-//! `pthread_sigmask` is emulated rather than set in the kernel (signal-hook's helper threads
-//! must still receive the signals): the main thread's mask is [`BLOCKED`]; a captured signal
+//! Which thread the kernel runs a handler on: the interpreter's main thread, the only one (with
+//! the program's own threads) that does not block the signals sent to the process
+//! ([`ProcessSignalsBlocked`]), so a handler has run before that thread goes on.
+//!
+//! `pthread_sigmask` is emulated rather than set in the kernel (the main thread must still
+//! receive the signals, to record them): the main thread's mask is [`BLOCKED`]; a captured signal
 //! (or Ctrl-C) that arrives while blocked is held in [`HELD`] instead of being dispatched
 //! (`sigpending` lists them, `sigwait` takes them), and unblocking gives the held ones back to
 //! their handlers, as the kernel delivers pending signals on unblocking.
@@ -196,6 +200,58 @@ pub fn exec_dispositions() -> (u64, u64) {
     (ignore, default)
 }
 
+/// A thread's kernel signal mask while it blocks every signal sent to the whole process, so that
+/// the kernel gives those to the interpreter's main thread: the old mask, put back on drop.
+///
+/// Why: the kernel delivers a signal sent to the process (`kill`, Ctrl-C) to its first thread if
+/// that thread does not block it, else to another one. minivm's first thread only waits for the
+/// interpreter's main thread (which runs on a thread with a big stack), so the signal's handler
+/// ran there, whenever a loaded machine scheduled it, while the main thread went on: a child
+/// that sent SIGINT to its parent and exited could be seen to have ended before the handler had
+/// set [`CTRL_C`], and `subprocess.run` returned with the KeyboardInterrupt left for a later
+/// line. The first thread while it waits, and minivm's helper threads (the signal wake-ups, the
+/// subprocess reapers, the interval timer, the parent watcher), block them; the main thread then
+/// takes every such signal itself, its handler running before the thread goes on (CPython's
+/// main thread is the first one, which the kernel prefers). Python threads keep the main
+/// thread's empty mask, as in CPython. The faults the kernel sends to the thread that caused
+/// them stay unblocked (blocking those would hide a crash), and the C library keeps the
+/// signals it uses itself.
+pub struct ProcessSignalsBlocked(Option<nix::sys::signal::SigSet>);
+
+impl ProcessSignalsBlocked {
+    /// Block them in the calling thread (the mask is per thread).
+    pub fn here() -> ProcessSignalsBlocked {
+        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+        let mut set = SigSet::all();
+        for sig in [
+            Signal::SIGSEGV,
+            Signal::SIGBUS,
+            Signal::SIGFPE,
+            Signal::SIGILL,
+            Signal::SIGTRAP,
+            Signal::SIGSYS,
+            Signal::SIGABRT,
+        ] {
+            set.remove(sig);
+        }
+        let mut old = SigSet::empty();
+        match pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)) {
+            Ok(()) => ProcessSignalsBlocked(Some(old)),
+            // (Not expected: the thread then simply takes signals as before.)
+            Err(_) => ProcessSignalsBlocked(None),
+        }
+    }
+}
+
+impl Drop for ProcessSignalsBlocked {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            let how = nix::sys::signal::SigmaskHow::SIG_SETMASK;
+            let _ = nix::sys::signal::pthread_sigmask(how, Some(&old), None);
+        }
+    }
+}
+
 /// At start-up (the command line, the REPL): catch Ctrl-C's SIGINT unless the parent process
 /// left it ignored, as CPython does (it then stays ignored until a handler is set).
 pub fn start(vm: &Arc<Vm>) {
@@ -306,6 +362,7 @@ fn wake_thread(
         .name(name.into())
         .stack_size(64 * 1024);
     crate::heap::fork::spawn(builder, move || {
+        let _main_takes_signals = ProcessSignalsBlocked::here();
         let mut buf = [0u8; 16];
         loop {
             match reader.read(&mut buf) {
@@ -785,8 +842,11 @@ fn setitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         t.deadline = Some(std::time::Instant::now() + timer_duration(secs));
         let generation = t.generation;
         let builder = std::thread::Builder::new().name("minivm-itimer".into());
-        crate::heap::fork::spawn(builder, move || run_real_timer(generation))
-            .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
+        crate::heap::fork::spawn(builder, move || {
+            let _main_takes_signals = ProcessSignalsBlocked::here();
+            run_real_timer(generation)
+        })
+        .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
     }
     drop(t);
     REAL_TIMER_CHANGED.notify_all();
@@ -813,8 +873,9 @@ fn run_real_timer(generation: u64) {
         } else {
             Some(deadline + t.interval)
         };
-        // (raise(3) from this thread: SIGALRM's handling does not depend on the thread.)
-        let _ = signal_hook::low_level::raise(14);
+        // To the process, as the kernel's ITIMER_REAL sends it (this thread blocks it: see
+        // `ProcessSignalsBlocked`; raise(3) would leave it pending here for good).
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::SIGALRM);
     }
 }
 

@@ -371,6 +371,9 @@ pub fn wait_child(interp: &mut Interp, pid: u32, nohang: bool) -> PyResult<Optio
     if !block_on(interp, &exit.code, &exit.done, w, |code| code.is_some())? {
         return Ok(None);
     }
+    // A Ctrl-C that came while we waited is raised even when the child ended meanwhile (see
+    // `child_wait`); the child stays unreported for a later wait, as after CPython's EINTR.
+    interp.check_signals()?;
     CHILDREN.lock().retain(|(p, _)| *p != pid);
     // Reported: the child's `Popen` finds return code 0 from now on (see `take_ended`).
     let code = exit.code.lock().replace(0).unwrap_or(0);
@@ -411,6 +414,7 @@ fn start_reaper(pid: u32, exit: Arc<Exit>) -> std::io::Result<()> {
         .name("subprocess-reaper".into())
         .stack_size(64 * 1024);
     crate::heap::fork::spawn(builder, move || {
+        let _main_takes_signals = crate::stdlib::signal::ProcessSignalsBlocked::here();
         reap(pid, &exit);
         exit.done.notify_all();
     })
@@ -698,6 +702,14 @@ fn child_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         },
     };
     block_on(interp, &c.exit.code, &c.exit.done, w, |code| code.is_some())?;
+    // A Ctrl-C that came while we waited is raised, not left for a later check point, even
+    // when the child ended meanwhile: the wait takes a recorded exit before it looks at the
+    // Ctrl-C flag, and the helper thread raises that flag a moment after the signal's handler
+    // ran (`signal::ctrl_c_pending`). A child that sends SIGINT to its parent and exits, or
+    // one killed by the same Ctrl-C, made `subprocess.run` return and the KeyboardInterrupt
+    // come a few lines later; CPython's waitpid is interrupted by the signal first. The child
+    // stays unreported (its `Popen` has no return code yet), as after CPython's EINTR.
+    interp.check_signals()?;
     let code = *c.exit.code.lock();
     reported(c.pid, code);
     Ok(code_value(code))
