@@ -346,7 +346,7 @@ pub fn child_setup_on_exec(
     exec: Option<DirectExec>,
 ) {
     use std::os::unix::process::CommandExt;
-    if setup.is_empty() {
+    if setup.is_empty() && exec.as_ref().is_none_or(|x| !x.needs_own_exec()) {
         return;
     }
     // SAFETY: the closure runs in the forked child, where only async-signal-safe calls are
@@ -377,10 +377,14 @@ pub fn child_setup_on_exec(
 
 /// The exec a child of std's `Command` does itself at the end of its setup steps, with execve(2):
 /// std's own execvp(3) would run a file without `#!` under /bin/sh, where CPython's child fails
-/// with ENOEXEC (`OSError: [Errno 8] Exec format error`). Everything is built in the parent, as
-/// the forked child may not allocate.
+/// with ENOEXEC (`OSError: [Errno 8] Exec format error`). As CPython's child, it tries each path
+/// in turn until one exec succeeds (a file without `#!` early in `PATH` leaves the next one of
+/// that name to run), and reports the first error other than "not there" (ENOENT, ENOTDIR),
+/// `earlier` if the parent already found one before the first path, else the last error.
+/// Everything is built in the parent, as the forked child may not allocate.
 pub struct DirectExec {
-    path: std::ffi::CString,
+    paths: Vec<std::ffi::CString>,
+    earlier: Option<i32>,
     _argv: Vec<std::ffi::CString>,
     _envp: Option<Vec<std::ffi::CString>>,
     argv_ptrs: Vec<*const libc::c_char>,
@@ -394,15 +398,24 @@ unsafe impl Send for DirectExec {}
 unsafe impl Sync for DirectExec {}
 
 impl DirectExec {
-    /// `path` (which has a `/`: no PATH search), `argv`, and the environment (None: the current).
-    /// None when a string holds a NUL byte (the caller has rejected those already).
+    /// `paths` (each with a `/`: no PATH search; at least one), `earlier` (the error to report
+    /// if every path fails, when the parent's search met one first), `argv`, and the
+    /// environment (None: the current). None when a string holds a NUL byte (the caller has
+    /// rejected those already) or there is no path.
     pub fn new(
-        path: &str,
+        paths: &[String],
+        earlier: Option<i32>,
         argv: &[String],
         env: Option<&[(String, String)]>,
     ) -> Option<DirectExec> {
         use std::ffi::CString;
-        let path = CString::new(path).ok()?;
+        let paths = paths
+            .iter()
+            .map(|p| CString::new(p.as_str()).ok())
+            .collect::<Option<Vec<_>>>()?;
+        if paths.is_empty() {
+            return None;
+        }
         let argv = argv
             .iter()
             .map(|a| CString::new(a.as_str()).ok())
@@ -424,7 +437,8 @@ impl DirectExec {
         let argv_ptrs = ptrs(&argv);
         let envp_ptrs = envp.as_deref().map(ptrs);
         Some(DirectExec {
-            path,
+            paths,
+            earlier,
             _argv: argv,
             _envp: envp,
             argv_ptrs,
@@ -432,18 +446,35 @@ impl DirectExec {
         })
     }
 
-    /// In the child: execve(2); returns only its error.
+    /// Whether the child must exec by itself even with no set-up step: std's exec (posix_spawn)
+    /// tries one path and reports its own error.
+    fn needs_own_exec(&self) -> bool {
+        self.paths.len() > 1 || self.earlier.is_some()
+    }
+
+    /// In the child: execve(2) on each path; returns only the error to report.
     fn exec(&self) -> std::io::Error {
-        // SAFETY: NUL-terminated strings and null-terminated pointer arrays that self owns.
-        unsafe {
-            match &self.envp_ptrs {
-                Some(envp) => {
-                    libc::execve(self.path.as_ptr(), self.argv_ptrs.as_ptr(), envp.as_ptr())
-                }
-                None => libc::execv(self.path.as_ptr(), self.argv_ptrs.as_ptr()),
-            };
+        let mut saved = self.earlier;
+        let mut last = libc::ENOENT;
+        for path in &self.paths {
+            // SAFETY: NUL-terminated strings and null-terminated pointer arrays that self owns.
+            unsafe {
+                match &self.envp_ptrs {
+                    Some(envp) => {
+                        libc::execve(path.as_ptr(), self.argv_ptrs.as_ptr(), envp.as_ptr())
+                    }
+                    None => libc::execv(path.as_ptr(), self.argv_ptrs.as_ptr()),
+                };
+            }
+            let e = std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::ENOENT);
+            if saved.is_none() && e != libc::ENOENT && e != libc::ENOTDIR {
+                saved = Some(e);
+            }
+            last = e;
         }
-        std::io::Error::last_os_error()
+        std::io::Error::from_raw_os_error(saved.unwrap_or(last))
     }
 }
 

@@ -593,14 +593,25 @@ fn spawn(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             // Looked for in PATH here (see resolve_program), unless cwd is bad: CPython's child
             // fails at changing to it first, and spawn's error below says so.
             let resolved = match cwd.as_deref() {
-                Some(dir) if !std::path::Path::new(dir).is_dir() => program.clone(),
+                Some(dir) if !std::path::Path::new(dir).is_dir() => {
+                    crate::stdlib::subprocess_fork::Resolved {
+                        paths: vec![program.clone()],
+                        earlier: None,
+                    }
+                }
                 dir => {
                     crate::stdlib::subprocess_fork::resolve_program(&program, env.as_deref(), dir)
                         .map_err(|e| os_error(&e, Some(&program)))?
                 }
             };
-            let exec = crate::heap::fork::DirectExec::new(&resolved, &argv, env.as_deref());
-            let mut cmd = Command::new(&resolved);
+            let exec = crate::heap::fork::DirectExec::new(
+                &resolved.paths,
+                resolved.earlier,
+                &argv,
+                env.as_deref(),
+            );
+            let first = resolved.paths.first().unwrap_or(&program);
+            let mut cmd = Command::new(first);
             cmd.arg0(arg0).args(&argv[1..]);
             if let Some(dir) = &cwd {
                 cmd.current_dir(dir);

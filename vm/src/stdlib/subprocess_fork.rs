@@ -165,20 +165,38 @@ fn candidates(program: &str, path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The file the std `Command` path (no preexec_fn) execs for `program`, chosen in the parent by
-/// CPython's rule: a name without `/` is joined with each directory of the child's `PATH` and the
-/// first executable regular file wins; when none is, the first error other than "not there"
-/// (ENOENT, ENOTDIR) is the one raised, else the last. Left to execvp(3), a file without `#!`
-/// found in `PATH` would run under /bin/sh (CPython: `OSError: [Errno 8] Exec format error`)
-/// and an empty name would be ENOENT (CPython: EACCES, from exec'ing each `PATH` directory).
-/// `cwd` is where relative `PATH` entries are looked for, as the child changes to it first.
+/// Where the std `Command` path (no preexec_fn) execs (see [`resolve_program`]).
+pub(crate) struct Resolved {
+    /// The first executable regular file the search found, then the later ones of the same
+    /// name: the child tries them in turn until an exec succeeds (`heap::fork::DirectExec`).
+    pub paths: Vec<String>,
+    /// The first error other than "not there" that the candidates before `paths[0]` give,
+    /// the one reported if every exec fails.
+    pub earlier: Option<i32>,
+}
+
+/// The files the std `Command` path (no preexec_fn) execs for `program`, chosen in the parent by
+/// CPython's rule: a name without `/` is joined with each directory of the child's `PATH`, and
+/// execve(2) is tried on each in turn until one succeeds; when none does, the first error other
+/// than "not there" (ENOENT, ENOTDIR) is the one raised, else the last. The parent skips what
+/// execve would refuse at once (missing, not a regular file, not executable) by looking at the
+/// files, keeping the first such error; only the child's exec can tell a file without `#!`
+/// (ENOEXEC), so every executable file of that name goes to the child, in `PATH` order: one
+/// without `#!` early in `PATH` is then passed over for a later one, as in CPython. Left to
+/// execvp(3), a file without `#!` would run under /bin/sh (CPython: `OSError: [Errno 8] Exec
+/// format error`) and an empty name would be ENOENT (CPython: EACCES, from exec'ing each `PATH`
+/// directory). `cwd` is where relative `PATH` entries are looked for, as the child changes to
+/// it first.
 pub(crate) fn resolve_program(
     program: &str,
     env: Option<&[(String, String)]>,
     cwd: Option<&str>,
-) -> std::io::Result<String> {
+) -> std::io::Result<Resolved> {
     if program.contains('/') {
-        return Ok(program.to_string());
+        return Ok(Resolved {
+            paths: vec![program.to_string()],
+            earlier: None,
+        });
     }
     let path = match env {
         Some(env) => env
@@ -190,6 +208,7 @@ pub(crate) fn resolve_program(
     .unwrap_or_else(|| "/bin:/usr/bin".to_string());
     let mut saved = None;
     let mut last = libc::ENOENT;
+    let mut paths = Vec::new();
     for c in candidates(program, &path) {
         let at = match cwd {
             Some(dir) if !c.starts_with('/') => format!("{dir}/{c}"),
@@ -200,16 +219,29 @@ pub(crate) fn resolve_program(
             Err(e) => e.raw_os_error().unwrap_or(libc::ENOENT),
             Ok(m) if !m.is_file() => libc::EACCES,
             Ok(_) => match rustix::fs::access(at.as_str(), rustix::fs::Access::EXEC_OK) {
-                Ok(()) => return Ok(c),
+                Ok(()) => {
+                    paths.push(c);
+                    continue;
+                }
                 Err(e) => e.raw_os_error(),
             },
         };
-        if saved.is_none() && e != libc::ENOENT && e != libc::ENOTDIR {
-            saved = Some(e);
+        // (Errors after the first executable file never count: its exec's own error, if it
+        // fails, is not "not there", so it comes first.)
+        if paths.is_empty() {
+            if saved.is_none() && e != libc::ENOENT && e != libc::ENOTDIR {
+                saved = Some(e);
+            }
+            last = e;
         }
-        last = e;
     }
-    Err(std::io::Error::from_raw_os_error(saved.unwrap_or(last)))
+    if paths.is_empty() {
+        return Err(std::io::Error::from_raw_os_error(saved.unwrap_or(last)));
+    }
+    Ok(Resolved {
+        paths,
+        earlier: saved,
+    })
 }
 
 /// Wait for the child `pid` to end (it failed before its exec).
