@@ -252,10 +252,49 @@ impl Interp {
 
     /// `a op= b`: lists and sets (and user classes with `__iadd__`...) change in place.
     pub fn inplace(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Value> {
+        if let Some(r) = self.inplace_builtin(op, a, b)? {
+            return Ok(r);
+        }
+        if matches!(a, Value::Instance(_)) || has_meta(a) {
+            let (_, _, iname) = binop_dunder(op);
+            match self.lookup_special(a, iname) {
+                Some(m) => {
+                    let r = self.call(&m, &[a.clone(), b.clone()])?;
+                    if !matches!(r, Value::NotImplemented) {
+                        return Ok(r);
+                    }
+                }
+                // An instance of a subclass of `list` (`set`, `dict`, `bytearray`) inherits
+                // the type's own in-place method, which changes the value inside it and keeps
+                // `l` after `l += x`, whatever `__add__` the subclass defines (CPython tries
+                // `__iadd__` first); where the type has none, the binary operator follows.
+                None => {
+                    if let Some(base) = builtin_base(a) {
+                        if let Some(r) = self.inplace_builtin(op, base, b)? {
+                            return Ok(if r.is(base) { a.clone() } else { r });
+                        }
+                    }
+                }
+            }
+        }
+        // CPython names the augmented operator when neither side supports it: `+=`, `**=`.
+        self.binary(op, a, b).map_err(|e| {
+            if type_error_starts(&e, "unsupported operand") {
+                self.unsupported_operands(&format!("{}=", op.symbol()), a, b)
+            } else {
+                e
+            }
+        })
+    }
+
+    /// The in-place operators the mutable built-in types define (`list.__iadd__`,
+    /// `set.__ior__`, `dict.__ior__`, `bytearray.__imul__`...), applied to `a` itself; `None`
+    /// where `a`'s type has none for `op` or refuses `b` (CPython's `NotImplemented`).
+    fn inplace_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
         match (op, a) {
             (BinOp::Add, Value::ByteArray(_)) => {
                 if let Some(r) = bytes_methods::inplace_add(a, b)? {
-                    return Ok(r);
+                    return Ok(Some(r));
                 }
             }
             (BinOp::Mul, Value::ByteArray(ba))
@@ -281,7 +320,7 @@ impl Interp {
                         data.extend_from_within(..len);
                     }
                 }
-                return Ok(a.clone());
+                return Ok(Some(a.clone()));
             }
             (BinOp::Add, Value::List(l)) => {
                 let items = match b {
@@ -289,7 +328,7 @@ impl Interp {
                     _ => self.collect_iter(b)?,
                 };
                 l.items.lock().extend(items);
-                return Ok(a.clone());
+                return Ok(Some(a.clone()));
             }
             (BinOp::Mul, Value::List(l)) => {
                 let Some(n) = crate::builtins::args::index_sized(b) else {
@@ -310,7 +349,7 @@ impl Interp {
                     crate::builtins::args::repeated_items(len, n)?;
                     crate::heap::repeat_in_place(&mut items, n);
                 }
-                return Ok(a.clone());
+                return Ok(Some(a.clone()));
             }
             (BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor, Value::Set(s))
                 if !s.frozen && matches!(b, Value::Set(_)) =>
@@ -324,41 +363,15 @@ impl Interp {
                     _ => '^',
                 };
                 crate::builtins::set_methods::inplace_op(self, s, c, b)?;
-                return Ok(a.clone());
+                return Ok(Some(a.clone()));
             }
-            (BinOp::BitOr, Value::Dict(d)) if matches!(b, Value::Dict(_)) => {
+            (BinOp::BitOr, Value::Dict(_)) if matches!(b, Value::Dict(_)) => {
                 self.dict_update(a, b, false)?;
-                let _ = d;
-                return Ok(a.clone());
+                return Ok(Some(a.clone()));
             }
             _ => {}
         }
-        if matches!(a, Value::Instance(_)) || has_meta(a) {
-            let (_, _, iname) = binop_dunder(op);
-            if let Some(m) = self.lookup_special(a, iname) {
-                let r = self.call(&m, &[a.clone(), b.clone()])?;
-                if !matches!(r, Value::NotImplemented) {
-                    return Ok(r);
-                }
-            }
-            // A list (set, dict) inside an instance changes in place, and `l += x` keeps `l`.
-            let (name, rname, _) = binop_dunder(op);
-            if let Some(base) = builtin_base(a).filter(|b| is_mutable_value(b)) {
-                if self.lookup_special(a, name).is_none() && self.lookup_special(b, rname).is_none()
-                {
-                    let r = self.inplace(op, base, b)?;
-                    return Ok(if r.is(base) { a.clone() } else { r });
-                }
-            }
-        }
-        // CPython names the augmented operator when neither side supports it: `+=`, `**=`.
-        self.binary(op, a, b).map_err(|e| {
-            if type_error_starts(&e, "unsupported operand") {
-                self.unsupported_operands(&format!("{}=", op.symbol()), a, b)
-            } else {
-                e
-            }
-        })
+        Ok(None)
     }
 
     fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
@@ -1247,14 +1260,6 @@ fn has_meta(v: &Value) -> bool {
 fn type_error_starts(e: &PyErr, prefix: &str) -> bool {
     e.is(crate::object::ExcKind::TypeError)
         && matches!(e.args().first(), Some(Value::Str(m)) if m.as_str().starts_with(prefix))
-}
-
-/// Is this a value that `+=`, `|=`, ... change in place?
-fn is_mutable_value(v: &Value) -> bool {
-    matches!(
-        v,
-        Value::List(_) | Value::Set(_) | Value::Dict(_) | Value::ByteArray(_)
-    )
 }
 
 /// `OverflowError` for a big int used as a count or size (`[0] * 2**100`), CPython's message.

@@ -298,10 +298,8 @@ impl Interp {
                             ))
                         }
                     }
-                } else if let Some(Value::Set(s)) = crate::object::builtin_base(v) {
-                    self.write_set(s, &inst.class.name(), false, out)?;
                 } else if let Some(base) = crate::object::builtin_base(v) {
-                    self.write_repr(base, out)?;
+                    self.write_base_repr(base, &inst.class.name(), out)?;
                 } else if inst.exc().is_some() {
                     self.write_exception_repr(inst, out)?;
                 } else if let Payload::Super { start, obj } = &inst.payload {
@@ -329,6 +327,28 @@ impl Interp {
             }
         }
         Ok(())
+    }
+
+    /// The repr of the built-in value inside an instance of a subclass of its type: a set's and
+    /// a bytearray's name the subclass (`Tags({1})`, `Buffer(b'ab')`), as CPython's reprs use
+    /// the object's type name; the others show the value as it is (`[1]` for a list subclass).
+    pub(crate) fn write_base_repr(
+        &mut self,
+        base: &Value,
+        class_name: &str,
+        out: &mut String,
+    ) -> PyResult<()> {
+        match base {
+            Value::Set(s) => self.write_set(s, class_name, false, out),
+            Value::ByteArray(_) => {
+                let mut plain = String::new();
+                self.write_repr(base, &mut plain)?;
+                out.push_str(class_name);
+                out.push_str(plain.strip_prefix("bytearray").unwrap_or(&plain));
+                Ok(())
+            }
+            _ => self.write_repr(base, out),
+        }
     }
 
     /// A set as `{1, 2}` (`bare`) or `name({1, 2})`, and empty as `name()`: CPython names

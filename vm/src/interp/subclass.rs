@@ -672,7 +672,15 @@ const OTHER_SLOTS: &[(&str, NativeFn)] = &[
     }),
     ("__repr__", |interp, args| {
         let base = receiver("__repr__", &args)?;
-        interp.repr(base).map(Value::string)
+        match args.pos.first() {
+            // `set.__repr__(tags)` names the subclass as `repr(tags)` does.
+            Some(Value::Instance(inst)) if !inst.class.builtin => {
+                let mut out = String::new();
+                interp.write_base_repr(base, &inst.class.name(), &mut out)?;
+                Ok(Value::string(out))
+            }
+            _ => interp.repr(base).map(Value::string),
+        }
     }),
     ("__str__", |interp, args| {
         let base = receiver("__str__", &args)?;
