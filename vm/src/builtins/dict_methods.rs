@@ -9,7 +9,7 @@ use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::views::new_view;
 use crate::interp::{Args, Interp};
-use crate::object::{Dict, ExcKind, ViewKind};
+use crate::object::{Dict, ExcKind, HashKey, ViewKind};
 use crate::value::Value;
 use crate::{err, raise};
 
@@ -49,6 +49,10 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
+            // All at once when no key compares by Python code, as CPython's one C call.
+            let Err(pairs) = crate::interp::containers::dict_store_all(d, pairs) else {
+                return Ok(());
+            };
             for (k, v) in pairs {
                 // Keys comparing by `__eq__` are matched against `d`'s (no lock held meanwhile),
                 // and stored only if `d`'s keys of that hash are still those (`dict_insert`).
@@ -65,6 +69,16 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
                 drop(interp.dict_insert(d, hk, v)?);
             }
             return Ok(());
+        }
+        Value::List(_) | Value::Tuple(_) => {
+            // Pairs in a list or tuple (`d.update([(k, v), ...])`): also one step when
+            // reading them runs no Python code (CPython 3.13t stores them inside the dict's
+            // critical section). Anything else, an error included, takes the loop below.
+            if let Some(pairs) = plain_pairs(src) {
+                let Err(_) = crate::interp::containers::dict_store_all(d, pairs) else {
+                    return Ok(());
+                };
+            }
         }
         _ => {}
     }
@@ -98,6 +112,29 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
         n += 1;
     }
     Ok(())
+}
+
+/// The items of a list or tuple of pairs, hashed, when each is a 2-tuple or 2-list whose key
+/// is hashed without Python code (not an instance or a class); `None` otherwise.
+fn plain_pairs(src: &Value) -> Option<Vec<(HashKey, Value)>> {
+    let items = match src {
+        Value::List(l) => l.snapshot(),
+        Value::Tuple(t) => t.items.to_vec(),
+        _ => return None,
+    };
+    let mut pairs = Vec::with_capacity(items.len());
+    for item in items {
+        let [k, v] = match &item {
+            Value::Tuple(t) => <[Value; 2]>::try_from(t.items.to_vec()).ok()?,
+            Value::List(l) => <[Value; 2]>::try_from(l.snapshot()).ok()?,
+            _ => return None,
+        };
+        if matches!(k, Value::Instance(_) | Value::Class(_)) {
+            return None;
+        }
+        pairs.push((HashKey::from_value(k).ok()?, v));
+    }
+    Some(pairs)
 }
 
 /// Apply `**kwargs` to a dict.

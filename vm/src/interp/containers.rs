@@ -106,6 +106,39 @@ fn same_candidates(a: &[Value], b: &[Value]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.is(y))
 }
 
+/// Store `pairs` in `d` under one hold of its lock, as CPython's `dict_merge` does in one C call
+/// (under the GIL; in 3.13t inside the dict's critical section): a thread reading `d` meanwhile
+/// sees all of them or none. Free-threaded, `d.update(batch)` stored key by key, and another
+/// thread's `list(d)` could hold half a batch (`tests/stress/whole_batches`). Only when no
+/// comparison can run Python code: no key of `pairs`, nor a key of `d` sharing a hash with one,
+/// compares by a Python `__eq__` (those are resolved with the table unlocked, one by one, by
+/// the caller: then `pairs` comes back whole). The values replaced are dropped after the unlock.
+pub(crate) fn dict_store_all(
+    d: &Dict,
+    pairs: Vec<(HashKey, Value)>,
+) -> Result<(), Vec<(HashKey, Value)>> {
+    if pairs.iter().any(|(k, _)| needs_py_eq(&k.value)) {
+        return Err(pairs);
+    }
+    let mut map = d.write();
+    // A stored key with a Python `__eq__` may equal a built-in key of its hash (`K() == 7`).
+    if PY_EQ_KEYS.load(Ordering::Relaxed)
+        && pairs
+            .iter()
+            .any(|(k, _)| map_candidates(&map, k.hash).iter().any(needs_py_eq))
+    {
+        drop(map);
+        return Err(pairs);
+    }
+    let replaced: Vec<Value> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| map.insert_full(k, v).1)
+        .collect();
+    drop(map);
+    drop(replaced);
+    Ok(())
+}
+
 impl Interp {
     /// Resolve `key` for a store into dict `d` and run `f` on the locked table with it (`f`
     /// gives back what it replaced, to drop after the unlock). A key compared with the stored
@@ -536,6 +569,20 @@ impl Interp {
 
     fn dict_update_pairs(&mut self, d: &Ref<Dict>, m: &Value, merge: bool) -> PyResult<()> {
         let pairs = match &self.plain_dict_of(m) {
+            // `d |= src`, `{**a, **src}`: all of `src` at once when nothing compares by Python
+            // code (`dict_store_all`). `merge` (`f(**a, **src)`, into the call's own fresh
+            // dict) checks every key for a repeat and stores one by one.
+            Value::Dict(src) if !merge => {
+                let snapshot: Vec<(HashKey, Value)> = src
+                    .read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                match dict_store_all(d, snapshot) {
+                    Ok(()) => return Ok(()),
+                    Err(rest) => rest.into_iter().map(|(k, v)| (k.value, v)).collect(),
+                }
+            }
             Value::Dict(src) => src.items(),
             other => {
                 let Some(keys) = crate::object::class_of(other).lookup("keys") else {
