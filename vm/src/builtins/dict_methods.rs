@@ -70,10 +70,11 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             }
             return Ok(());
         }
-        Value::List(_) | Value::Tuple(_) => {
-            // Pairs in a list or tuple (`d.update([(k, v), ...])`): also one step when
-            // reading them runs no Python code (CPython 3.13t stores them inside the dict's
-            // critical section). Anything else, an error included, takes the loop below.
+        Value::List(_) | Value::Tuple(_) | Value::Instance(_) => {
+            // Pairs in a list or tuple (`d.update([(k, v), ...])`) or a dict's items view
+            // (`d.update(e.items())`): also one step when reading them runs no Python code
+            // (CPython 3.13t stores them inside the dict's critical section). Anything else,
+            // an error included, takes the loop below.
             if let Some(pairs) = plain_pairs(src) {
                 let Err(_) = crate::interp::containers::dict_store_all(d, pairs) else {
                     return Ok(());
@@ -115,11 +116,24 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
 }
 
 /// The items of a list or tuple of pairs, hashed, when each is a 2-tuple or 2-list whose key
-/// is hashed without Python code (not an instance or a class); `None` otherwise.
+/// is hashed without Python code (not an instance or a class); of a dict's items view, its
+/// entries as they are now; `None` otherwise.
 fn plain_pairs(src: &Value) -> Option<Vec<(HashKey, Value)>> {
     let items = match src {
         Value::List(l) => l.snapshot(),
         Value::Tuple(t) => t.items.to_vec(),
+        Value::Instance(i) => {
+            let crate::object::Payload::DictView(e, ViewKind::Items) = &i.payload else {
+                return None;
+            };
+            let entries = e.read();
+            return Some(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
+        }
         _ => return None,
     };
     let mut pairs = Vec::with_capacity(items.len());
@@ -137,8 +151,19 @@ fn plain_pairs(src: &Value) -> Option<Vec<(HashKey, Value)>> {
     Some(pairs)
 }
 
-/// Apply `**kwargs` to a dict.
+/// Apply `**kwargs` to a dict: as one step when no stored key compares by a Python `__eq__`
+/// (`d.update(**kw)` is one C call in CPython).
 pub fn update_kwargs(d: &Dict, kw: &[(Arc<str>, Value)]) {
+    if kw.is_empty() {
+        return;
+    }
+    let pairs = kw
+        .iter()
+        .map(|(k, v)| (HashKey::from_str(k), v.clone()))
+        .collect();
+    if crate::interp::containers::dict_store_all(d, pairs).is_ok() {
+        return;
+    }
     for (k, v) in kw {
         d.set_str(k, v.clone());
     }
