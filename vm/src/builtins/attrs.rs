@@ -122,6 +122,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
                     crate::interp::exc::traceback_value(i)
                 }
                 "value" | "code" if member_of(i, name) => exc_member(&d, name),
+                // An `OSError`'s member while unset (set, it is in the instance's table).
+                "characters_written" if crate::stdlib::os::is_characters_written(i, name) => {
+                    return Some(Err(crate::err!(AttributeError, "characters_written")));
+                }
                 _ => {
                     let v = exc_default_attr(i, &d, name)?;
                     return Some(Ok(v));

@@ -486,7 +486,7 @@ fn recv_exc<'a>(
 
 /// `BaseException.__init__(self, *args)`: sets `self.args` (what `super().__init__(msg)` in a
 /// user exception class relies on), and an `OSError`'s `errno`, `strerror`, `filename`...
-fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn exc_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // (`__init__` is a slot wrapper in CPython: its receiver errors are worded as those.)
     let first = args.get(0);
     let (inst, data) = first
@@ -532,7 +532,7 @@ fn exc_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     d.member = None;
     drop(d);
     // `OSError(errno, strerror, filename)`: its attributes, and `args` without the filename.
-    crate::stdlib::os::init_os_error(inst, &args.pos[1..]);
+    crate::stdlib::os::init_os_error(interp, inst, &args.pos[1..])?;
     crate::interp::syntaxerr::init_syntax_error(inst, &args.pos[1..])?;
     Ok(Value::None)
 }

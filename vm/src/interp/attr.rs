@@ -1365,7 +1365,16 @@ impl Interp {
             if matches!(name, "message" | "exceptions") {
                 return Err(err!(AttributeError, "readonly attribute"));
             }
-            let old = inst.dict.lock().insert_slot(Arc::from(name), v);
+            // (An `OSError`'s `characters_written` is converted to an int; -1 unsets it.)
+            let v = if crate::stdlib::os::is_characters_written(inst, name) {
+                crate::stdlib::os::characters_written(self, &v)?
+            } else {
+                Some(v)
+            };
+            let old = match v {
+                Some(v) => inst.dict.lock().insert_slot(Arc::from(name), v),
+                None => inst.dict.lock().shift_remove(name),
+            };
             drop(old);
             return Ok(());
         }
@@ -1605,7 +1614,10 @@ impl Interp {
                     crate::interp::views::shared_attr_changed(inst, name);
                 }
                 // An `OSError` field can be deleted even unset (CPython's member then stays
-                // unset).
+                // unset); its `characters_written` cannot.
+                if !found && crate::stdlib::os::is_characters_written(inst, name) {
+                    return Err(err!(AttributeError, "characters_written"));
+                }
                 found || crate::stdlib::os::is_os_error_field(inst, name)
             }
             Value::Class(cls) if !cls.builtin => {

@@ -1951,7 +1951,7 @@ impl Interp {
                 data.args = args.to_vec();
                 data.init_pending = true;
                 drop(data);
-                crate::stdlib::os::init_os_error(i, args);
+                crate::stdlib::os::init_os_error(self, i, args)?;
                 crate::interp::syntaxerr::init_syntax_error(i, args)?;
             }
         }

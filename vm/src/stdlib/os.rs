@@ -263,25 +263,35 @@ pub fn os_error_class(cls: &Ref<Class>, args: &[Value]) -> Option<Ref<Class>> {
 /// and not `None`, `filename2` likewise but only with a `filename`; with a filename, `args` keeps
 /// only `(errno, strerror)`. A field left unset reads as `None` (`builtins/attrs.rs`) but is not
 /// shown by `str()`, unlike one set to `None` ([`os_error_str`]). Does nothing for other
-/// exceptions.
-pub fn init_os_error(inst: &Instance, args: &[Value]) {
+/// exceptions. A `BlockingIOError` (that class itself, not a subclass, as in CPython) whose
+/// third argument is a number takes it as `characters_written` (see [`characters_written`]:
+/// a float is a `TypeError`), keeping it in `args`.
+pub fn init_os_error(interp: &mut Interp, inst: &Instance, args: &[Value]) -> PyResult<()> {
     if !inst.class.is_subclass(types().exc(ExcKind::OSError)) || !(2..=5).contains(&args.len()) {
-        return;
+        return Ok(());
     }
     let given = |i: usize| args.get(i).filter(|v| !v.is_none()).cloned();
+    let written = match given(2) {
+        Some(n)
+            if Ref::ptr_eq(&inst.class.get(), types().exc(ExcKind::BlockingIOError))
+                && is_number(interp, &n) =>
+        {
+            Some(characters_written(interp, &n)?)
+        }
+        _ => None,
+    };
     // Out of `__dict__`, as slots are (`interp/views.rs`); the old values dropped unlocked.
     let mut old = Vec::new();
     let mut d = inst.dict.lock();
     old.extend(d.insert_slot(Arc::from("errno"), args[0].clone()));
     old.extend(d.insert_slot(Arc::from("strerror"), args[1].clone()));
-    let written = matches!(args.get(2), Some(Value::Int(_)))
-        && inst
-            .class
-            .is_subclass(types().exc(ExcKind::BlockingIOError));
-    if written {
-        // `BlockingIOError(errno, strerror, n)`: `n` is how many characters were written, not
-        // a file name, and `args` keeps it.
-        old.extend(d.insert_slot(Arc::from("characters_written"), args[2].clone()));
+    if let Some(n) = &written {
+        // `n` is how many characters were written, not a file name, and `args` keeps it.
+        let name: Arc<str> = Arc::from("characters_written");
+        match n {
+            Some(n) => old.extend(d.insert_slot(name, n.clone())),
+            None => old.extend(d.shift_remove(&*name)),
+        }
     } else if let Some(filename) = given(2) {
         old.extend(d.insert_slot(Arc::from("filename"), filename));
         if let Some(filename2) = given(4) {
@@ -290,11 +300,54 @@ pub fn init_os_error(inst: &Instance, args: &[Value]) {
     }
     drop(d);
     drop(old);
-    if written || given(2).is_none() {
-        return;
+    if written.is_some() || given(2).is_none() {
+        return Ok(());
     }
     if let Some(e) = inst.exc() {
         e.lock().args.truncate(2);
+    }
+    Ok(())
+}
+
+/// Whether CPython's `PyNumber_Check` holds for `v`: an int, float or complex, or an object
+/// whose type can turn it into one (`__index__`, `__int__`, `__float__`).
+fn is_number(interp: &mut Interp, v: &Value) -> bool {
+    match v {
+        Value::Int(_) | Value::BigInt(_) | Value::Bool(_) | Value::Float(_) | Value::Complex(_) => {
+            true
+        }
+        Value::Instance(_) => {
+            crate::object::builtin_base(v).is_some_and(|b| {
+                matches!(
+                    b,
+                    Value::Int(_) | Value::BigInt(_) | Value::Float(_) | Value::Complex(_)
+                )
+            }) || ["__index__", "__int__", "__float__"]
+                .iter()
+                .any(|name| interp.lookup_special(v, name).is_some())
+        }
+        _ => false,
+    }
+}
+
+/// A value given to an `OSError`'s `characters_written` (assigned, or `BlockingIOError`'s third
+/// argument), converted as CPython's member does (`PyNumber_AsSsize_t` with `ValueError`): the
+/// int it stands for (`__index__` honoured, a bool as 0 or 1), or `None` for -1, CPython's mark
+/// of the member unset; not an int, `TypeError`; beyond 64 bits, `ValueError`.
+pub fn characters_written(interp: &mut Interp, v: &Value) -> PyResult<Option<Value>> {
+    match interp.number_index(v)? {
+        Some(Value::Int(-1)) => Ok(None),
+        Some(Value::Int(n)) => Ok(Some(Value::Int(n))),
+        Some(Value::Bool(b)) => Ok(Some(Value::Int(b as i64))),
+        Some(_) => Err(err!(
+            ValueError,
+            "cannot fit 'int' into an index-sized integer"
+        )),
+        None => Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(v)
+        )),
     }
 }
 
@@ -306,14 +359,16 @@ pub fn is_os_error_field(inst: &Instance, name: &str) -> bool {
 }
 
 /// Whether `name` is a member CPython gives `inst`'s exception class, kept out of `__dict__`:
-/// an `OSError` field, or a `BlockingIOError`'s `characters_written` (which, unlike the fields,
-/// has no value until set).
+/// an `OSError` field, or `characters_written` (every `OSError` has it, though only
+/// `BlockingIOError`'s `__init__` sets it; unlike the fields it has no value until set, and
+/// reads as `AttributeError: characters_written` then).
 pub fn is_os_error_member(inst: &Instance, name: &str) -> bool {
-    is_os_error_field(inst, name)
-        || name == "characters_written"
-            && inst
-                .class
-                .is_subclass(types().exc(ExcKind::BlockingIOError))
+    is_os_error_field(inst, name) || is_characters_written(inst, name)
+}
+
+/// Whether `name` is `characters_written` and `inst` an `OSError`.
+pub fn is_characters_written(inst: &Instance, name: &str) -> bool {
+    name == "characters_written" && inst.class.is_subclass(types().exc(ExcKind::OSError))
 }
 
 /// `str()` of an `OSError` from its fields as they are now (assigned ones included), as CPython
