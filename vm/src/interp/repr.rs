@@ -415,8 +415,8 @@ impl Interp {
         if let Some(s) = crate::stdlib::os::os_error_str(inst, &mut show) {
             return s;
         }
-        if let Some(s) = crate::interp::syntaxerr::syntax_error_str(inst) {
-            return Ok(s);
+        if let Some(s) = crate::interp::syntaxerr::syntax_error_str(inst, &mut show) {
+            return s;
         }
         // CPython's ImportError.__str__: its `msg` when that is a str (the one argument, as
         // `__init__` sets it, or what the program assigned later).

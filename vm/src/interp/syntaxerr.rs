@@ -198,16 +198,20 @@ fn attr(inst: &Instance, name: &str) -> Option<Value> {
     inst.dict.lock().get(name).cloned()
 }
 
-/// `str()` of a located `SyntaxError`: `invalid syntax (file.py, line 3)`, as CPython's.
-pub fn syntax_error_str(inst: &Instance) -> Option<String> {
+/// `str()` of a `SyntaxError`: `invalid syntax (file.py, line 3)`, as CPython's: `msg` as
+/// `str()` gives it (unset, `None`), then the file's base name when `filename` is a str and the
+/// line when `lineno` is an int (not a bool), -1 for one beyond 64 bits as CPython's C long
+/// conversion gives. `show` writes a value as `str()` does. `None` for other exceptions.
+pub fn syntax_error_str(
+    inst: &Instance,
+    show: &mut dyn FnMut(&Value, bool) -> PyResult<String>,
+) -> Option<PyResult<String>> {
     if !is_syntax_error(inst) {
         return None;
     }
-    // `SyntaxError()` has msg None, shown as CPython shows it: `None`.
-    let msg = match attr(inst, "msg") {
-        Some(Value::Str(msg)) => msg.as_str().to_string(),
-        Some(Value::None) => "None".to_string(),
-        _ => return None,
+    let msg = match show(&attr(inst, "msg").unwrap_or(Value::None), false) {
+        Ok(msg) => msg,
+        Err(e) => return Some(Err(e)),
     };
     let file = match attr(inst, "filename") {
         Some(Value::Str(f)) => Some(f.as_str().rsplit('/').next().unwrap_or("").to_string()),
@@ -215,14 +219,15 @@ pub fn syntax_error_str(inst: &Instance) -> Option<String> {
     };
     let line = match attr(inst, "lineno") {
         Some(Value::Int(n)) => Some(n),
+        Some(Value::BigInt(_)) => Some(-1),
         _ => None,
     };
-    Some(match (file, line) {
+    Some(Ok(match (file, line) {
         (Some(f), Some(n)) => format!("{msg} ({f}, line {n})"),
         (Some(f), None) => format!("{msg} ({f})"),
         (None, Some(n)) => format!("{msg} (line {n})"),
         (None, None) => msg,
-    })
+    }))
 }
 
 /// The lines a traceback shows above a located `SyntaxError`'s last line (`  File "f", line 1`,
