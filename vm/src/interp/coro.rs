@@ -12,7 +12,7 @@
 //! that coroutines need beyond plain generators: a `throw()` (and `close()`) reaches the innermost
 //! awaited object first, as CPython's `gen_throw` does, so `finally` blocks run innermost first.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use minivm_compiler::bytecode::Op;
 
 use crate::error::PyErr;
 use crate::heap::Ref;
+use crate::interp::finalize;
 use crate::interp::frame::Frame;
 use crate::interp::special::lookup_special_on;
 use crate::interp::Interp;
@@ -31,8 +32,6 @@ use crate::{err, PyResult};
 type WarnedAt = (Arc<str>, u32, Arc<str>);
 
 thread_local! {
-    /// Whether `NEVER_AWAITED` holds anything (read by the dispatch loop after it drops a value).
-    static PENDING: Cell<bool> = const { Cell::new(false) };
     /// Qualified names of coroutines dropped before their first step, not reported yet.
     static NEVER_AWAITED: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
     /// Warnings already printed, by (file, line, name): like CPython's default warning filter,
@@ -45,7 +44,7 @@ thread_local! {
 /// (CPython reports the line running when the coroutine is freed).
 pub fn never_awaited(qualname: Arc<str>) {
     NEVER_AWAITED.with(|v| v.borrow_mut().push(qualname));
-    PENDING.with(|p| p.set(true));
+    finalize::set_pending(finalize::WARN, true);
     // The safe points that close generators report it too: a `del`, a global store, a call of
     // a built-in, the next loop back-edge or call (after a local store).
     crate::interp::finalize::announce();
@@ -61,16 +60,17 @@ pub fn iterable_coroutine(g: &Generator) -> bool {
 }
 
 /// Whether a value freed just now left work for the interpreter: a "never awaited" warning to
-/// print or a generator to close (`finalize.rs`). Cheap: two thread-local reads.
+/// print or a generator to close (`finalize.rs`). Cheap: one thread-local read (the two
+/// kinds of work are two bits of one flag word).
 #[inline(always)]
 pub fn drops_pending() -> bool {
-    warnings_pending() || crate::interp::finalize::pending()
+    finalize::pending_bits() != 0
 }
 
 /// Whether never-awaited coroutines wait to be reported (cheap: one thread-local read).
 #[inline(always)]
 pub fn warnings_pending() -> bool {
-    PENDING.with(|p| p.get())
+    finalize::pending_bits() & finalize::WARN != 0
 }
 
 /// [`Interp::handled_exc`] from the two fields it reads, borrowed (for callers that hold other
@@ -122,7 +122,7 @@ impl Interp {
     /// Print CPython's `RuntimeWarning: coroutine 'f' was never awaited` for every coroutine freed
     /// since the last report, at `frame`'s current line (`sys:1`, as at shutdown, without one).
     pub(crate) fn report_never_awaited(&mut self, frame: Option<&Frame>) {
-        PENDING.with(|p| p.set(false));
+        finalize::set_pending(finalize::WARN, false);
         let names = NEVER_AWAITED.with(|v| std::mem::take(&mut *v.borrow_mut()));
         if let Some(warnings) = self.vm.find_module("warnings") {
             // The program imported `warnings`: its filters, registry and `showwarning` decide,

@@ -56,8 +56,11 @@ thread_local! {
     /// Orphaned frames waiting for the interpreter of this thread (values are not `Send`: a
     /// generator is freed by a thread that holds it, and that thread closes it).
     static QUEUE: RefCell<Vec<Orphan>> = const { RefCell::new(Vec::new()) };
-    /// Whether `QUEUE` holds anything (read by the dispatch loop after it drops a value).
-    static PENDING: Cell<bool> = const { Cell::new(false) };
+    /// What values freed on this thread left for its next safe point, one bit each:
+    /// [`FINALIZE`] (`QUEUE` and the other queues hold something) and [`WARN`] (`coro.rs`'s
+    /// never-awaited coroutines wait to be reported). One word, so that the dispatch loop's
+    /// test after a return or a store (`coro::drops_pending`) is one thread-local read.
+    static PENDING: Cell<u8> = const { Cell::new(0) };
     /// This thread is finalizing the program's modules at exit: `import` fails from then on.
     static SHUTTING_DOWN: Cell<bool> = const { Cell::new(false) };
     /// A finalizer is running on this thread: a nested safe point leaves the queue to it.
@@ -197,10 +200,31 @@ fn gc_finalize_hook(obj: &crate::heap::gc::Tracked) -> bool {
     true
 }
 
+/// The bit of `PENDING` saying finalizers (orphaned generators, `__del__`s) are queued.
+pub(crate) const FINALIZE: u8 = 1;
+/// The bit of `PENDING` saying never-awaited coroutines wait to be reported (`coro.rs`).
+pub(crate) const WARN: u8 = 2;
+
+/// The bits of this thread's pending work ([`FINALIZE`], [`WARN`]); 0 when there is none.
+#[inline(always)]
+pub(crate) fn pending_bits() -> u8 {
+    PENDING.with(Cell::get)
+}
+
+/// Set (`on`) or clear one bit of this thread's pending work. During thread teardown the
+/// flag may be gone: nothing is then pending any more.
+#[inline(always)]
+pub(crate) fn set_pending(bit: u8, on: bool) {
+    let _ = PENDING.try_with(|p| {
+        let bits = p.get();
+        p.set(if on { bits | bit } else { bits & !bit });
+    });
+}
+
 /// Whether orphaned generators wait to be closed on this thread.
 #[inline(always)]
 pub fn pending() -> bool {
-    PENDING.with(Cell::get)
+    pending_bits() & FINALIZE != 0
 }
 
 /// Whether closing this suspended frame would run anything: if a `try`, `with` or `finally`
@@ -236,7 +260,7 @@ pub fn orphaned(frame: Box<Frame>, kind: GenKind) {
 /// never-awaited coroutine waits to be reported). Loops and calls check the breaker: an object
 /// dropped by a plain assignment is finalized at the next one.
 pub(crate) fn announce() {
-    let _ = PENDING.try_with(|p| p.set(true));
+    set_pending(FINALIZE, true);
     crate::heap::gc::EVAL_BREAKER.store(true, Ordering::Relaxed);
 }
 
@@ -245,7 +269,7 @@ pub fn discard_pending() {
     let frames = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let doomed = DOOMED.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let calls = CALLS.with(|q| std::mem::take(&mut *q.borrow_mut()));
-    PENDING.with(|p| p.set(false));
+    set_pending(FINALIZE, false);
     drop(frames);
     drop(doomed);
     drop(calls);
@@ -266,7 +290,7 @@ impl Interp {
             return;
         }
         loop {
-            PENDING.with(|p| p.set(false));
+            set_pending(FINALIZE, false);
             let batch = QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()));
             let doomed = DOOMED.with(|q| std::mem::take(&mut *q.borrow_mut()));
             let calls = CALLS.with(|q| std::mem::take(&mut *q.borrow_mut()));
