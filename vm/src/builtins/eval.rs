@@ -356,6 +356,7 @@ fn run(
     let func = crate::module_function(code, globals);
     let mut frame = interp.new_frame(&func, &[], &[])?;
     frame.namespace = Some(locals);
+    frame.set_extras();
     frame.mapping = mapping;
     match interp.run_frame(frame)? {
         Exit::Return(v) => Ok(v),

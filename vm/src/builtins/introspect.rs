@@ -110,6 +110,7 @@ pub fn adopt_locals(frame: &mut Frame) {
     if let Some((addr, d)) = KEPT.with(|k| k.take()) {
         if addr == frame as *const Frame as usize {
             frame.namespace = Some(d);
+            frame.set_extras();
         }
     }
 }

@@ -423,6 +423,7 @@ impl Interp {
                     let mut callee = self.frame_with_arg(&fget, obj)?;
                     callee.resumed = Resumed::Property;
                     callee.made = Some(inst.clone());
+                    callee.set_extras();
                     return Ok(AttrRead::Getter(callee));
                 }
             }

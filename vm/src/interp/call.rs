@@ -340,6 +340,7 @@ impl Interp {
         // A pooled frame's `made` is empty (`Frame::reset`): tested inline rather than dropped
         // by the out-of-line drop glue of an assignment.
         if let Value::Instance(obj) = made {
+            callee.set_extras();
             if let Some(old) = callee.made.replace(obj) {
                 drop(old);
             }
@@ -1299,6 +1300,7 @@ impl Interp {
                 f.ip = 0;
                 if let Some(e) = &self.cur_exc {
                     f.saved_exc = Some(e.clone());
+                    f.set_extras();
                 }
                 f
             }
@@ -1317,6 +1319,7 @@ impl Interp {
                 parked: false,
                 made: None,
                 traced: None,
+                extras: true,
             }),
         };
         frame.stack.reserve(code.obj.max_stack as usize + 2);
@@ -1338,6 +1341,7 @@ impl Interp {
         if func.code.no_cellvars && func.closure.is_empty() {
             return;
         }
+        frame.set_extras();
         own_cells(&func.code, frame);
         frame.cells.extend(func.closure.iter().cloned());
     }
@@ -1371,6 +1375,7 @@ impl Interp {
             own_cells(child, &mut callee);
         }
         if ncells > 0 {
+            callee.set_extras();
             for v in frame.stack.drain(start..) {
                 match v {
                     Value::Cell(cell) => callee.cells.push(cell),
@@ -1784,6 +1789,7 @@ impl Interp {
         match ran {
             Ok(Exit::Yield(v, mut frame)) => {
                 frame.saved_exc = own_exc;
+                frame.set_extras();
                 match crate::heap::gil_model() {
                     Some(gil) => suspend_yielded(gil, g, frame),
                     None => suspend_yielded(AnyModel, g, frame),
@@ -2252,11 +2258,13 @@ fn enter_code<const INLINE_COUNTS: bool, A: CellAccess>(
     callee.ip = 0;
     if let Some(e) = cur_exc {
         callee.saved_exc = Some(e.clone());
+        callee.set_extras();
     }
     if !INLINE_COUNTS {
         callee.stack.reserve(code.stack_size);
     }
     if !func.closure.is_empty() {
+        callee.set_extras();
         callee.cells.extend(func.closure.iter().cloned());
     }
 }
@@ -2343,6 +2351,7 @@ fn own_cells(code: &Code, frame: &mut Frame) {
             Some(slot) => frame.locals.get(slot as usize).cloned().unwrap_or_default(),
             None => Value::Undefined,
         };
+        frame.set_extras();
         frame.cells.push(Ref::new(CellObj::new(init)));
     }
 }

@@ -47,6 +47,7 @@ pub fn build_class(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let mut frame = interp.new_frame(body, &[], &[])?;
     frame.namespace = Some(ns.clone());
+    frame.set_extras();
     frame.mapping = mapping.clone();
     let cell = match interp.run_frame(frame)? {
         Exit::Return(Value::Cell(c)) => Some(c),

@@ -661,6 +661,7 @@ pub(crate) fn traced_locals(
     }
     let cell = Ref::new(CellObj::new(Value::Undefined));
     frame.traced = Some(cell.clone());
+    frame.set_extras();
     cell
 }
 

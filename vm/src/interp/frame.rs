@@ -53,6 +53,10 @@ pub struct Frame {
     /// entry shares (`TraceEntry::locals`), which receives the frame's variables (its
     /// `f_locals` dict) when the frame finishes (`reset`).
     pub traced: Option<Ref<CellObj>>,
+    /// Set wherever `cells`, `namespace`, `saved_exc`, `made` or `traced` is given something
+    /// (cleared by `reset`): when it is false, `reset` skips testing those five one by one,
+    /// the usual return of a plain function or method (`set_extras`).
+    pub extras: bool,
 }
 
 /// Finished frames kept for reuse (`Interp::frame_pool`), emptied by `Frame::reset` but with
@@ -180,6 +184,13 @@ impl Frame {
         self.code.span_at(self.ip.saturating_sub(1))
     }
 
+    /// Note that `cells`, `namespace`, `saved_exc`, `made` or `traced` holds something (or is
+    /// about to): `reset` then empties them.
+    #[inline(always)]
+    pub fn set_extras(&mut self) {
+        self.extras = true;
+    }
+
     /// Empty a finished frame for reuse (`Interp::recycle`), keeping its vectors' capacity. Runs
     /// on every return, so empty vectors and fields are left alone.
     #[inline(always)]
@@ -190,8 +201,16 @@ impl Frame {
         // from a function with more (`call.rs: take_args`, up to `SPARE_SLOTS`), which the
         // loop walked at every return (callgrind, deltablue: about 4 empty slots per return of
         // its one-line methods, 9 machine instructions each).
+        debug_assert!(
+            self.extras
+                || (self.cells.is_empty()
+                    && self.namespace.is_none()
+                    && self.saved_exc.is_none()
+                    && self.made.is_none()
+                    && self.traced.is_none())
+        );
         // Before the slots are emptied: a traceback's cell takes the variables.
-        if self.traced.is_some() {
+        if self.extras && self.traced.is_some() {
             self.leave_traced();
         }
         let n = self.code.nlocals.min(self.locals.len());
@@ -204,10 +223,21 @@ impl Frame {
         if !self.stack.is_empty() {
             self.stack.clear();
         }
+        self.handlers.clear();
+        self.resumed = Resumed::No;
+        if self.extras {
+            self.reset_extras();
+        }
+    }
+
+    /// `reset`'s part for a frame that had cells, a namespace, a saved exception, an instance
+    /// made or a traceback's cell (`extras`).
+    #[inline(always)]
+    fn reset_extras(&mut self) {
+        self.extras = false;
         if !self.cells.is_empty() {
             self.cells.clear();
         }
-        self.handlers.clear();
         if self.namespace.is_some() {
             self.namespace = None;
             self.mapping = None;
@@ -220,9 +250,11 @@ impl Frame {
                 v.discard();
             }
         }
-        self.resumed = Resumed::No;
         if self.made.is_some() {
             self.made = None;
+        }
+        if self.traced.is_some() {
+            self.traced = None;
         }
     }
 

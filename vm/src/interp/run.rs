@@ -191,6 +191,7 @@ impl Interp {
             if by.swapped() {
                 gframe.resumed = Resumed::No;
                 gframe.saved_exc = self.leave_generator_exc();
+                gframe.set_extras();
             } else {
                 // `leave_inline` without the swap: the generator's own exception, if it
                 // handles one, is kept in its frame (both tested first: usually neither
@@ -198,6 +199,7 @@ impl Interp {
                 gframe.resumed = Resumed::No;
                 if self.cur_exc.is_some() || gframe.saved_exc.is_some() {
                     gframe.saved_exc = self.cur_exc.take();
+                    gframe.set_extras();
                 }
             }
             let Some(Value::Generator(g)) = frame.stack.last() else {
