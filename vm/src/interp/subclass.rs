@@ -220,7 +220,10 @@ pub fn slot_of(cls: &Ref<Class>, name: &str) -> Option<Value> {
 
 /// The special method `name` of built-in type `root` itself (not inherited from `object`).
 pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
-    if !has_slot(root.kind, name) || not_iterable_generator(root, name) {
+    if !has_slot(root.kind, name)
+        || not_iterable_generator(root, name)
+        || values_contains(root, name)
+    {
         return None;
     }
     if let Some(v) = root.slot_cache.lock().get(name) {
@@ -305,6 +308,12 @@ fn not_iterable_generator(root: &Ref<Class>, name: &str) -> bool {
     let types = crate::object::types();
     matches!(name, "__iter__" | "__next__")
         && (Ref::ptr_eq(root, &types.coroutine) || Ref::ptr_eq(root, &types.async_generator))
+}
+
+/// A values view has no `__contains__` in CPython (`x in d.values()` iterates it), unlike the
+/// keys and items views that share its type kind.
+fn values_contains(root: &Ref<Class>, name: &str) -> bool {
+    name == "__contains__" && Ref::ptr_eq(root, &crate::object::types().dict_values)
 }
 
 /// Which special methods each built-in type has (the ones every data type has come first).

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::heap::{Ref, Shared};
 use crate::interp::{Args, Interp};
 use crate::object::{
-    types, BuiltinTypes, Class, Dict, Instance, NativeFn, NativeFunction, Payload, ViewKind,
+    type_name, types, BuiltinTypes, Class, Dict, Instance, NativeFn, NativeFunction, Payload,
+    ViewKind,
 };
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -392,63 +393,91 @@ pub fn new_view(dict: Ref<Dict>, kind: ViewKind) -> Value {
 }
 
 pub(crate) fn install(t: &BuiltinTypes) {
+    install_view::<KEYS>(&t.dict_keys);
+    install_view::<VALUES>(&t.dict_values);
+    install_view::<ITEMS>(&t.dict_items);
+}
+
+/// The methods of one view class. Each is instantiated for its class (`K`), so a call through
+/// the class checks its receiver is a view of that kind (`dict_keys.__len__(d.values())` is
+/// TypeError, as in CPython).
+fn install_view<const K: u8>(class: &Ref<Class>) {
     let methods: [(&'static str, NativeFn); 5] = [
-        ("__len__", view_len),
-        ("__iter__", view_iter),
-        ("__reversed__", view_reversed),
-        ("__contains__", view_contains),
-        ("__repr__", view_repr),
+        ("__len__", view_len::<K>),
+        ("__iter__", view_iter::<K>),
+        ("__reversed__", view_reversed::<K>),
+        ("__contains__", view_contains::<K>),
+        ("__repr__", view_repr::<K>),
     ];
     // Keys and items views are set-like (`collections.abc.Set`): set operators with any
     // iterable, comparisons with sets, `isdisjoint`.
     let set_like: [(&'static str, NativeFn); 15] = [
         ("__and__", |i, a| {
-            view_set_op(i, a, "intersection_update", false)
+            view_set_op::<K>(i, a, "__and__", "intersection_update", false)
         }),
         ("__rand__", |i, a| {
-            view_set_op(i, a, "intersection_update", true)
+            view_set_op::<K>(i, a, "__rand__", "intersection_update", true)
         }),
-        ("__or__", |i, a| view_set_op(i, a, "update", false)),
-        ("__ror__", |i, a| view_set_op(i, a, "update", true)),
+        ("__or__", |i, a| {
+            view_set_op::<K>(i, a, "__or__", "update", false)
+        }),
+        ("__ror__", |i, a| {
+            view_set_op::<K>(i, a, "__ror__", "update", true)
+        }),
         ("__xor__", |i, a| {
-            view_set_op(i, a, "symmetric_difference_update", false)
+            view_set_op::<K>(i, a, "__xor__", "symmetric_difference_update", false)
         }),
         ("__rxor__", |i, a| {
-            view_set_op(i, a, "symmetric_difference_update", true)
+            view_set_op::<K>(i, a, "__rxor__", "symmetric_difference_update", true)
         }),
         ("__sub__", |i, a| {
-            view_set_op(i, a, "difference_update", false)
+            view_set_op::<K>(i, a, "__sub__", "difference_update", false)
         }),
         ("__rsub__", |i, a| {
-            view_set_op(i, a, "difference_update", true)
+            view_set_op::<K>(i, a, "__rsub__", "difference_update", true)
         }),
-        ("__eq__", |i, a| view_compare(i, a, CmpOp::Eq)),
-        ("__ne__", |i, a| view_compare(i, a, CmpOp::NotEq)),
-        ("__lt__", |i, a| view_compare(i, a, CmpOp::Lt)),
-        ("__le__", |i, a| view_compare(i, a, CmpOp::LtE)),
-        ("__gt__", |i, a| view_compare(i, a, CmpOp::Gt)),
-        ("__ge__", |i, a| view_compare(i, a, CmpOp::GtE)),
-        ("isdisjoint", view_isdisjoint),
+        ("__eq__", |i, a| {
+            view_compare::<K>(i, a, "__eq__", CmpOp::Eq)
+        }),
+        ("__ne__", |i, a| {
+            view_compare::<K>(i, a, "__ne__", CmpOp::NotEq)
+        }),
+        ("__lt__", |i, a| {
+            view_compare::<K>(i, a, "__lt__", CmpOp::Lt)
+        }),
+        ("__le__", |i, a| {
+            view_compare::<K>(i, a, "__le__", CmpOp::LtE)
+        }),
+        ("__gt__", |i, a| {
+            view_compare::<K>(i, a, "__gt__", CmpOp::Gt)
+        }),
+        ("__ge__", |i, a| {
+            view_compare::<K>(i, a, "__ge__", CmpOp::GtE)
+        }),
+        ("isdisjoint", view_isdisjoint::<K>),
     ];
-    for class in [&t.dict_keys, &t.dict_values, &t.dict_items] {
-        let mut d = class.dict.write();
-        let set_ops = if Ref::ptr_eq(class, &t.dict_values) {
-            &[][..]
-        } else {
-            &set_like[..]
-        };
-        for &(name, f) in methods.iter().chain(set_ops) {
-            d.insert(
-                Arc::from(name),
-                Value::Native(Ref::new(NativeFunction::new(name, f))),
-            );
+    // A values view is neither set-like nor has `__contains__` (CPython's `x in d.values()`
+    // falls back to iterating it).
+    let values = kind::<K>() == ViewKind::Values;
+    let set_ops = if values { &[][..] } else { &set_like[..] };
+    let mut d = class.dict.write();
+    for &(name, f) in methods.iter().chain(set_ops) {
+        if values && name == "__contains__" {
+            continue;
         }
+        d.insert(
+            Arc::from(name),
+            Value::Native(Ref::new(NativeFunction::new(name, f))),
+        );
     }
 }
 
 /// The view and the other operand of a binary special method.
-fn view_and_other(args: &Args<'_>) -> PyResult<(Ref<Dict>, ViewKind, Value)> {
-    let (d, kind) = view_of(args)?;
+fn view_and_other<const K: u8>(
+    args: &Args<'_>,
+    method: &str,
+) -> PyResult<(Ref<Dict>, ViewKind, Value)> {
+    let (d, kind) = view_of::<K>(args, method, 1)?;
     let other = args.pos.get(1).cloned().unwrap_or(Value::None);
     Ok((d, kind, other))
 }
@@ -461,13 +490,14 @@ fn set_of(interp: &mut Interp, v: Value) -> PyResult<Value> {
 /// `view & other` (and `|`, `^`, `-`), as CPython: a new set of the left operand's items,
 /// updated in place by the right one, which may be any iterable (`reflected`: the view is the
 /// right operand).
-fn view_set_op(
+fn view_set_op<const K: u8>(
     interp: &mut Interp,
     args: Args<'_>,
+    method: &str,
     update: &str,
     reflected: bool,
 ) -> PyResult<Value> {
-    let (d, kind, other) = view_and_other(&args)?;
+    let (d, kind, other) = view_and_other::<K>(&args, method)?;
     let view = Value::list(view_items(&d, kind));
     let (left, right) = if reflected {
         (other, view)
@@ -482,8 +512,13 @@ fn view_set_op(
 
 /// `view == other` and the order comparisons: as sets, with a set, frozenset or another
 /// keys/items view; `NotImplemented` otherwise (so `d.keys() == [...]` is False).
-fn view_compare(interp: &mut Interp, args: Args<'_>, op: CmpOp) -> PyResult<Value> {
-    let (d, kind, other) = view_and_other(&args)?;
+fn view_compare<const K: u8>(
+    interp: &mut Interp,
+    args: Args<'_>,
+    method: &str,
+    op: CmpOp,
+) -> PyResult<Value> {
+    let (d, kind, other) = view_and_other::<K>(&args, method)?;
     let other_is_set_like = match &other {
         Value::Set(_) => true,
         Value::Instance(i) => matches!(i.payload, Payload::DictView(_, k) if k != ViewKind::Values),
@@ -501,20 +536,90 @@ fn view_compare(interp: &mut Interp, args: Args<'_>, op: CmpOp) -> PyResult<Valu
 }
 
 /// `view.isdisjoint(iterable)`.
-fn view_isdisjoint(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (d, kind, other) = view_and_other(&args)?;
+fn view_isdisjoint<const K: u8>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind, other) = view_and_other::<K>(&args, "isdisjoint")?;
     let mine = set_of(interp, Value::list(view_items(&d, kind)))?;
     let method = interp.getattr(&mine, "isdisjoint")?;
     interp.call(&method, &[other])
 }
 
-fn view_of(args: &Args<'_>) -> PyResult<(Ref<Dict>, ViewKind)> {
-    if let Some(Value::Instance(i)) = args.pos.first() {
+/// The view kinds, as the const parameter of the view classes' methods.
+const KEYS: u8 = 0;
+const VALUES: u8 = 1;
+const ITEMS: u8 = 2;
+
+const fn kind<const K: u8>() -> ViewKind {
+    match K {
+        KEYS => ViewKind::Keys,
+        VALUES => ViewKind::Values,
+        _ => ViewKind::Items,
+    }
+}
+
+fn view_class_name(kind: ViewKind) -> &'static str {
+    match kind {
+        ViewKind::Keys => "dict_keys",
+        ViewKind::Values => "dict_values",
+        ViewKind::Items => "dict_items",
+    }
+}
+
+/// The dict behind the receiver of `method` of the view class `K`; CPython's TypeError when
+/// it is missing or not such a view (a call through the class: `type(d.keys()).__len__([])`).
+/// Special methods are slot wrappers there, `__reversed__` and `isdisjoint` plain methods, and
+/// the two word it differently. `arity`: how many arguments follow the receiver (0 or 1),
+/// checked after it as CPython does.
+fn view_of<const K: u8>(
+    args: &Args<'_>,
+    method: &str,
+    arity: usize,
+) -> PyResult<(Ref<Dict>, ViewKind)> {
+    let want = kind::<K>();
+    let class = view_class_name(want);
+    let slot = method.starts_with("__") && method != "__reversed__";
+    let receiver = args.pos.first();
+    if let Some(Value::Instance(i)) = receiver {
         if let Payload::DictView(d, k) = &i.payload {
-            return Ok((d.clone(), *k));
+            if *k == want {
+                let given = args.pos.len() - 1;
+                if given == arity {
+                    return Ok((d.clone(), want));
+                }
+                let s = if arity == 1 { "" } else { "s" };
+                return Err(match (slot, arity) {
+                    (true, _) => err!(TypeError, "expected {arity} argument{s}, got {given}"),
+                    (false, 0) => err!(
+                        TypeError,
+                        "{class}.{method}() takes no arguments ({given} given)"
+                    ),
+                    (false, _) => err!(
+                        TypeError,
+                        "{class}.{method}() takes exactly one argument ({given} given)"
+                    ),
+                });
+            }
         }
     }
-    Err(err!(TypeError, "descriptor requires a dict view"))
+    Err(match (receiver, slot) {
+        (None, true) => err!(
+            TypeError,
+            "descriptor '{method}' of '{class}' object needs an argument"
+        ),
+        (None, false) => err!(
+            TypeError,
+            "unbound method {class}.{method}() needs an argument"
+        ),
+        (Some(v), true) => err!(
+            TypeError,
+            "descriptor '{method}' requires a '{class}' object but received a '{}'",
+            type_name(v)
+        ),
+        (Some(v), false) => err!(
+            TypeError,
+            "descriptor '{method}' for '{class}' objects doesn't apply to a '{}' object",
+            type_name(v)
+        ),
+    })
 }
 
 /// The view's current items (keys, values or (key, value) tuples).
@@ -530,19 +635,19 @@ fn view_items(d: &Dict, kind: ViewKind) -> Vec<Value> {
     }
 }
 
-fn view_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (d, _) = view_of(&args)?;
+fn view_len<const K: u8>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, _) = view_of::<K>(&args, "__len__", 0)?;
     Ok(Value::Int(d.len() as i64))
 }
 
-fn view_iter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (d, kind) = view_of(&args)?;
+fn view_iter<const K: u8>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind) = view_of::<K>(&args, "__iter__", 0)?;
     Ok(view_walk(&d, kind, false))
 }
 
 /// `reversed(view)`: the dict walked from its last entry back (`interp/dictwalk.rs`).
-fn view_reversed(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (d, kind) = view_of(&args)?;
+fn view_reversed<const K: u8>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind) = view_of::<K>(&args, "__reversed__", 0)?;
     Ok(view_walk(&d, kind, true))
 }
 
@@ -560,8 +665,8 @@ fn walk_kind(kind: ViewKind) -> crate::interp::dictwalk::WalkKind {
     }
 }
 
-fn view_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (d, kind) = view_of(&args)?;
+fn view_contains<const K: u8>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind) = view_of::<K>(&args, "__contains__", 1)?;
     let needle = args.pos.get(1).cloned().unwrap_or(Value::None);
     let found = match kind {
         ViewKind::Keys => {
@@ -582,13 +687,9 @@ fn view_contains(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::Bool(found))
 }
 
-fn view_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (d, kind) = view_of(&args)?;
-    let name = match kind {
-        ViewKind::Keys => "dict_keys",
-        ViewKind::Values => "dict_values",
-        ViewKind::Items => "dict_items",
-    };
+fn view_repr<const K: u8>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (d, kind) = view_of::<K>(&args, "__repr__", 0)?;
+    let name = view_class_name(kind);
     let inner = interp.repr(&Value::list(view_items(&d, kind)))?;
     Ok(Value::string(format!("{name}({inner})")))
 }
