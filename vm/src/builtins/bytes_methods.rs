@@ -70,6 +70,7 @@ pub const COMMON_METHODS: Methods = &[
 
 /// Methods only `bytearray` has (it is mutable).
 pub const BYTEARRAY_METHODS: Methods = &[
+    ("fromhex", bytearray_fromhex),
     ("append", ba_append),
     ("extend", ba_extend),
     ("pop", ba_pop),
@@ -748,17 +749,42 @@ pub fn hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::string(out))
 }
 
-/// `bytes.fromhex(s)` / `bytearray.fromhex(s)`, called on the class (or an instance).
+/// `bytes.fromhex(s)`, called on the class (or an instance).
 fn fromhex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (mutable, s) = match args.pos {
-        [Value::Str(s)] => (false, s),
-        [recv, Value::Str(s)] => (matches!(recv, Value::ByteArray(_)), s),
-        [.., other] => raise!(
+    fromhex_as(&args, false)
+}
+
+/// `bytearray.fromhex(s)`: a bytearray (it was made as bytes when called on the class).
+fn bytearray_fromhex(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    fromhex_as(&args, true)
+}
+
+/// `fromhex` of bytes (`mutable` false) or bytearray. Called on an instance it gets the
+/// instance first; a bytes-like first of two or more arguments is taken as that receiver
+/// (the argument itself must be a str). Wrong counts are worded as CPython's, with the class.
+fn fromhex_as(args: &Args<'_>, mutable: bool) -> PyResult<Value> {
+    let owner = if mutable { "bytearray" } else { "bytes" };
+    let pos = match args.pos {
+        [Value::Bytes(_) | Value::ByteArray(_), rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    if !args.kw.is_empty() {
+        raise!(TypeError, "{owner}.fromhex() takes no keyword arguments");
+    }
+    let s = match pos {
+        [Value::Str(s)] => s,
+        // Argument Clinic's wording: None is named as itself.
+        [Value::None] => raise!(TypeError, "fromhex() argument must be str, not None"),
+        [other] => raise!(
             TypeError,
             "fromhex() argument must be str, not {}",
             type_name(other)
         ),
-        [] => raise!(TypeError, "fromhex() takes exactly one argument (0 given)"),
+        _ => raise!(
+            TypeError,
+            "{owner}.fromhex() takes exactly one argument ({} given)",
+            pos.len()
+        ),
     };
     let text = s.as_str();
     let mut out = Vec::new();
