@@ -607,8 +607,8 @@ impl Interp {
     /// In the main thread, after Ctrl-C or a signal the `signal` module captures: run its
     /// Python handler, or raise `KeyboardInterrupt` (`stdlib/signal.rs: on_interrupt`).
     pub(crate) fn check_signals(&mut self) -> PyResult<()> {
-        // A Ctrl-C counts as soon as its handler ran, before the helper thread raises
-        // `interrupted` (see `signal::ctrl_c_pending`).
+        // A Ctrl-C counts while its handler's own flag is up, `interrupted` raised or not
+        // (see `signal::ctrl_c_pending`).
         if !self.is_main {
             return Ok(());
         }

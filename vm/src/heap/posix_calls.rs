@@ -2,7 +2,8 @@
 //! lives under `heap/`): `confstr(3)` of any name, `getlogin(3)`, `setreuid(2)` and
 //! `setregid(2)`. Each gives the C library's errno on failure. And `sched_getcpu(3)` for
 //! `Thread.start()`, whose rustix wrapper crashes under valgrind, and `close(2)` of the
-//! standard descriptors 0, 1, 2, which no owned-descriptor type can close safely.
+//! standard descriptors 0, 1, 2, which no owned-descriptor type can close safely. And the
+//! Ctrl-C handler that raises the interpreter's flags itself ([`raise_flags_on_signal`]).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -147,4 +148,24 @@ fn errno_of(rc: i32) -> Result<(), i32> {
     } else {
         Err(nix::errno::Errno::last() as i32)
     }
+}
+
+/// Install a handler for `sig` (besides those already there) that sets `first`, then the VM's
+/// `interrupted` flag and the eval breaker, as CPython's handler trips its flags: the main
+/// thread's next check point, or a wait's next look at `interrupted`, sees the signal without
+/// waiting for a helper thread to be scheduled. The id lets the caller take it back.
+pub fn raise_flags_on_signal(
+    sig: i32,
+    first: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    vm: std::sync::Arc<crate::interp::Vm>,
+) -> std::io::Result<signal_hook::SigId> {
+    let raise = move || {
+        first.store(true, Ordering::SeqCst);
+        vm.interrupted.store(true, Ordering::SeqCst);
+        vm.eval_breaker.store(true, Ordering::SeqCst);
+    };
+    // SAFETY: the handler only does atomic stores to memory its `Arc`s keep alive for as long
+    // as the registration (which owns the closure) exists: no allocation, lock or other call
+    // that is not async-signal-safe, and nothing it touches can be freed under it.
+    unsafe { signal_hook::low_level::register(sig, raise) }
 }

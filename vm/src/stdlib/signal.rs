@@ -2,9 +2,10 @@
 //! capturing signals so Python handlers run at the main thread's next safe point, as CPython
 //! runs them (a C handler only records the signal; `PyErr_CheckSignals` calls the handler later).
 //!
-//! How a signal reaches a handler: SIGINT's handler sets [`CTRL_C`] itself and wakes a helper
-//! thread ([`catch_sigint`]), which sets `Vm::interrupted`; the main thread's check counts either,
-//! so a wait that ends just after the signal (a child killed by the same Ctrl-C) still raises. As in CPython, a SIGINT the parent process left ignored (`nohup`, a
+//! How a signal reaches a handler: SIGINT's handler sets [`CTRL_C`], `Vm::interrupted` and the
+//! eval breaker itself (as CPython's handler trips its flags), so the main thread's next check
+//! point or wait slice sees it at once, and wakes a helper thread ([`catch_sigint`]) that counts
+//! it; a wait that ends just after the signal (a child killed by the same Ctrl-C) still raises. As in CPython, a SIGINT the parent process left ignored (`nohup`, a
 //! shell's background job) stays ignored until the program sets a handler, and every signal
 //! ignored at start-up (SIGPIPE always: Rust's runtime ignores it, as CPython does) is reported
 //! by `signal.getsignal` as `SIG_IGN` ([`ignored_at_start`]). Any other signal a program installs a handler for is captured by
@@ -317,13 +318,14 @@ static CTRL_C: std::sync::LazyLock<Arc<AtomicBool>> =
     std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
 /// Whether a Ctrl-C arrived that the main thread has not acted on yet (`Interp::check_signals`
-/// looks here besides `Vm::interrupted`, which the helper thread raises a moment later).
+/// looks here besides `Vm::interrupted`, which the handler raises too).
 pub fn ctrl_c_pending() -> bool {
     CTRL_C.load(Ordering::SeqCst)
 }
 
-/// Catch SIGINT: the handler sets [`CTRL_C`] (first) and wakes a helper thread, which raises
-/// `Vm::request_interrupt` so the main thread notices at its next check point or wait.
+/// Catch SIGINT: the handler sets [`CTRL_C`] (first), `Vm::interrupted` and the eval breaker
+/// (`heap::posix_calls::raise_flags_on_signal`), then wakes a helper thread, which raises them
+/// again (`Vm::request_interrupt`, harmless) and counts the signal.
 fn sigint_thread(vm: &Arc<Vm>) -> Option<Vec<signal_hook::SigId>> {
     // (The handler set CTRL_C before it wrote: a main thread that already took it finds
     // nothing at this wake-up, as for any other.)
@@ -332,7 +334,12 @@ fn sigint_thread(vm: &Arc<Vm>) -> Option<Vec<signal_hook::SigId>> {
         RECORDED[libc::SIGINT as usize].fetch_add(1, Ordering::SeqCst);
     })
     .ok()?;
-    let flag = signal_hook::flag::register(libc::SIGINT, Arc::clone(&CTRL_C)).ok()?;
+    let flag = crate::heap::posix_calls::raise_flags_on_signal(
+        libc::SIGINT,
+        Arc::clone(&CTRL_C),
+        vm.clone(),
+    )
+    .ok()?;
     match signal_hook::low_level::pipe::register(libc::SIGINT, writer) {
         Ok(pipe) => Some(vec![flag, pipe]),
         Err(_) => {

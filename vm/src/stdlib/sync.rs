@@ -76,8 +76,9 @@ pub const INTERRUPT_SLICE: Duration = Duration::from_millis(10);
 /// [`wait_for`] that also ends when `interrupt` (the VM's Ctrl-C flag, given for the main thread
 /// only) is set: the wait is cut into slices of [`INTERRUPT_SLICE`], after each of which the flag
 /// is read. A deadline stays exact: the last slice ends at it. `ready` is always tried first, so
-/// a wait that can succeed at once does, even with Ctrl-C pending (the interpreter's eval breaker
-/// raises it soon after, as CPython's does after a successful acquire).
+/// a wait that can succeed at once does, even with Ctrl-C pending (`lock.acquire()` and
+/// `Event.wait()` then raise it at once through [`after_wait`], as CPython's eval breaker does
+/// after the call; other callers at the next check point).
 pub fn wait_until<T>(
     m: &Mutex<T>,
     cv: &Condvar,
@@ -112,6 +113,18 @@ pub fn wait_until<T>(
             }
         }
     }
+}
+
+/// After a wait that succeeded (at once or not), in the main thread: a Ctrl-C (or captured
+/// signal) that came before or during it is acted on now, before the program goes on, as
+/// CPython's eval breaker is checked right after the call returns (the lock stays taken, the
+/// event's True is dropped). Cheap when nothing is pending: one load of the eval breaker,
+/// which the signal handler raises itself.
+pub fn after_wait(interp: &mut Interp) -> PyResult<()> {
+    if interp.is_main && interp.vm.eval_breaker.load(Ordering::Relaxed) {
+        interp.check_signals()?;
+    }
+    Ok(())
 }
 
 /// Block (with the GIL released) until `ready` succeeds or `w` runs out: `Ok(true)` / `Ok(false)`.
@@ -428,7 +441,7 @@ pub fn lock_class() -> Ref<Class> {
                 "_thread",
                 &[
                     ("__init__", lock_init),
-                    ("acquire", lock_acquire),
+                    ("acquire", lock_acquire_method),
                     ("acquire_lock", lock_acquire),
                     ("release", lock_release),
                     ("release_lock", lock_release),
@@ -451,6 +464,26 @@ fn lock_init(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         return Err(err!(RuntimeError, "lock.__init__() called twice"));
     }
     Ok(Value::None)
+}
+
+/// `lock.acquire(...)` called by the program: [`after_wait`] once taken. Not `__enter__`,
+/// whose lock a `with` statement would never release if it raised after taking it (CPython
+/// does not check its eval breaker between `__enter__` and the block).
+fn lock_acquire_method(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let got = lock_acquire(interp, args)?;
+    if matches!(got, Value::Bool(true)) {
+        after_wait(interp)?;
+    }
+    Ok(got)
+}
+
+/// `RLock.acquire(...)`, as [`lock_acquire_method`].
+fn rlock_acquire_method(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let got = rlock_acquire(interp, args)?;
+    if !matches!(got, Value::Bool(false)) {
+        after_wait(interp)?;
+    }
+    Ok(got)
 }
 
 fn lock_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -592,7 +625,7 @@ pub fn rlock_class() -> Ref<Class> {
                 "_thread",
                 &[
                     ("__init__", rlock_init),
-                    ("acquire", rlock_acquire),
+                    ("acquire", rlock_acquire_method),
                     ("release", rlock_release),
                     ("_is_owned", rlock_is_owned),
                     ("__enter__", rlock_acquire),
@@ -1019,6 +1052,7 @@ fn event_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         .method()
         .bind(&args)?;
     if *d.flag.lock() {
+        after_wait(interp)?;
         return Ok(Value::Bool(true));
     }
     let w = cond_timeout(timeout)?;
@@ -1026,6 +1060,9 @@ fn event_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Wait::NonBlocking => false,
         w => block_on(interp, &d.flag, &d.cv, w, |f| *f)?,
     };
+    if got {
+        after_wait(interp)?;
+    }
     Ok(Value::Bool(got))
 }
 
