@@ -645,10 +645,17 @@ fn add_note(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
+/// The generator a `generator` method was called on, checked with CPython's words.
+fn recv_generator<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<crate::object::Generator>> {
+    match args.get(0) {
+        Some(Value::Generator(g)) => Ok(g),
+        Some(other) => Err(descriptor_error("generator", meth, other)),
+        None => Err(crate::builtins::args::missing_receiver("generator", meth)),
+    }
+}
+
 fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let Some(Value::Generator(g)) = args.get(0) else {
-        raise!(TypeError, "descriptor 'send' requires a 'generator' object");
-    };
+    let g = recv_generator(&args, "send")?;
     let v = rest(&args).one("generator.send")?;
     let g = g.clone();
     match interp.gen_resume(&g, v.clone())? {
@@ -658,12 +665,7 @@ fn gen_send(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn gen_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let Some(Value::Generator(g)) = args.get(0) else {
-        raise!(
-            TypeError,
-            "descriptor 'close' requires a 'generator' object"
-        );
-    };
+    let g = recv_generator(&args, "close")?;
     rest(&args).none("generator.close")?;
     let g = g.clone();
     interp.gen_close(&g)?;
@@ -672,12 +674,7 @@ fn gen_close(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `gen.throw(exc)`: an exception class or instance raised where the generator is suspended.
 fn gen_throw(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let Some(Value::Generator(g)) = args.get(0) else {
-        raise!(
-            TypeError,
-            "descriptor 'throw' requires a 'generator' object"
-        );
-    };
+    let g = recv_generator(&args, "throw")?;
     let g = g.clone();
     let r = match throw_exception(interp, &args, "throw")? {
         Ok(exc) => interp.gen_throw(&g, exc)?,

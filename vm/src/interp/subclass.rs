@@ -239,8 +239,13 @@ pub fn own_slot(root: &Ref<Class>, name: &str) -> Option<Value> {
     let (name, f) = table.iter().find(|(n, _)| *n == name)?;
     // A slot wrapper is a descriptor in CPython: stored in another class's body
     // (`add = int.__add__`), it binds the instance it is looked up on.
-    // (`__new__` checks its own arguments: its first is a class.)
-    let checked = is_data_kind(root.kind) && *name != "__new__";
+    // Every such method checks its receiver against the type (`range.__len__()`,
+    // `generator.__next__([])`), but for `object`'s, which take anything, `__new__`, whose first
+    // argument is a class, and the exceptions' and modules', which check their own.
+    let checked = !matches!(
+        root.kind,
+        TypeKind::Object | TypeKind::Exception | TypeKind::Module
+    ) && *name != "__new__";
     let v = Value::Native(Ref::new(NativeFunction {
         binds: true,
         kind: crate::object::NativeKind::of_method(&root.name(), name),
