@@ -121,6 +121,11 @@ pub fn extend_repeated(out: &mut Vec<Value>, items: &[Value], n: usize) {
     let Some(total) = items.len().checked_mul(n) else {
         std::process::abort();
     };
+    // Nothing to copy: `[] * 10**18` must not spin 10**18 times over an empty run (the
+    // optimiser removes that loop in release builds, not at the dev profile's opt-level).
+    if total == 0 {
+        return;
+    }
     // Room first: no reallocation (and no capacity panic) once the counts are raised.
     out.reserve(total);
     for v in items {

@@ -314,7 +314,7 @@ impl Interp {
                 ba.check_resize(len, new_len)?;
                 if n == 0 {
                     data.clear();
-                } else {
+                } else if len > 0 {
                     data.reserve(len * (n - 1));
                     for _ in 1..n {
                         data.extend_from_within(..len);
