@@ -7,8 +7,7 @@ use std::sync::Arc;
 use crate::heap::{Ref, Shared};
 use crate::interp::{Args, Interp};
 use crate::object::{
-    type_name, types, BuiltinTypes, Class, Dict, Instance, NativeFn, NativeFunction, Payload,
-    ViewKind,
+    types, BuiltinTypes, Class, Dict, Instance, NativeFn, NativeFunction, Payload, ViewKind,
 };
 use crate::value::Value;
 use crate::{err, PyResult};
@@ -576,7 +575,9 @@ fn view_of<const K: u8>(
 ) -> PyResult<(Ref<Dict>, ViewKind)> {
     let want = kind::<K>();
     let class = view_class_name(want);
-    let slot = method.starts_with("__") && method != "__reversed__";
+    // Worded as CPython words a slot wrapper (`__len__`) or a method (`__reversed__`).
+    let slot = crate::object::NativeKind::of_method(class, method)
+        == crate::object::NativeKind::SlotWrapper;
     let receiver = args.pos.first();
     if let Some(Value::Instance(i)) = receiver {
         if let Payload::DictView(d, k) = &i.payload {
@@ -601,24 +602,9 @@ fn view_of<const K: u8>(
         }
     }
     Err(match (receiver, slot) {
-        (None, true) => err!(
-            TypeError,
-            "descriptor '{method}' of '{class}' object needs an argument"
-        ),
-        (None, false) => err!(
-            TypeError,
-            "unbound method {class}.{method}() needs an argument"
-        ),
-        (Some(v), true) => err!(
-            TypeError,
-            "descriptor '{method}' requires a '{class}' object but received a '{}'",
-            type_name(v)
-        ),
-        (Some(v), false) => err!(
-            TypeError,
-            "descriptor '{method}' for '{class}' objects doesn't apply to a '{}' object",
-            type_name(v)
-        ),
+        (None, _) => crate::builtins::args::missing_receiver(class, method),
+        (Some(v), true) => crate::builtins::args::slot_receiver_error(class, method, Some(v)),
+        (Some(v), false) => crate::builtins::args::descriptor_error(class, method, v),
     })
 }
 
