@@ -9,7 +9,7 @@ use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
 use crate::interp::views::new_view;
 use crate::interp::{Args, Interp};
-use crate::object::{Dict, ExcKind, HashKey, ViewKind};
+use crate::object::{Dict, ExcKind, HashKey, IterState, ViewKind};
 use crate::value::Value;
 use crate::{err, raise};
 
@@ -84,35 +84,130 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
         _ => {}
     }
     let it = interp.get_iter(src)?;
+    // From an iterator whose steps run no Python code (`zip(keys, values)`, `enumerate(xs)`,
+    // `iter(pairs)`), the plain pairs are gathered and stored under one hold of `d`'s lock, as
+    // CPython 3.13t's `PyDict_MergeFromSeq2` stores them all inside `d`'s critical section: a
+    // thread reading `d` meanwhile sees the whole run or none of it. Nothing can observe the
+    // order otherwise: the steps read no state of `d` (a walk of `d` itself is left out) and
+    // run no code. A run ends at an item that is not a plain pair or at an error, and is
+    // stored before that item is dealt with, so what is stored before an error is the same.
+    let batch = steps_run_no_python(&it, d, 0);
+    let mut run: Vec<(HashKey, Value)> = Vec::new();
     let mut n = 0usize;
-    while let Some(item) = interp.iter_next(&it)? {
-        let pair = match &item {
-            Value::Tuple(t) => t.items.to_vec(),
-            Value::List(l) => l.snapshot(),
-            Value::Str(_)
-            | Value::Iter(_)
-            | Value::Generator(_)
-            | Value::Set(_)
-            | Value::Dict(_)
-            | Value::Range(_)
-            | Value::Instance(_) => interp.collect_iter(&item)?,
-            _ => raise!(
-                TypeError,
-                "cannot convert dictionary update sequence element #{n} to a sequence"
-            ),
+    let done = loop {
+        let item = match interp.iter_next(&it) {
+            Ok(Some(item)) => item,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
         };
-        let [k, v] = <[Value; 2]>::try_from(pair).map_err(|p| {
-            err!(
-                ValueError,
-                "dictionary update sequence element #{n} has length {}; 2 is required",
-                p.len()
-            )
-        })?;
-        let hk = interp.hash_any(k)?;
-        drop(interp.dict_insert(d, hk, v)?);
+        if batch {
+            if let Some(pair) = plain_pair(&item) {
+                run.push(pair);
+                n += 1;
+                continue;
+            }
+        }
+        store_run(interp, d, std::mem::take(&mut run))?;
+        if let Err(e) = update_one(interp, d, item, n) {
+            break Err(e);
+        }
         n += 1;
+    };
+    // An error of a store in the run (a Python `__eq__`) came before a later item's.
+    store_run(interp, d, run)?;
+    done
+}
+
+/// Store one item of an iterable of pairs in `d` (the `n`th: CPython's messages count them).
+fn update_one(interp: &mut Interp, d: &Ref<Dict>, item: Value, n: usize) -> PyResult<()> {
+    let pair = match &item {
+        Value::Tuple(t) => t.items.to_vec(),
+        Value::List(l) => l.snapshot(),
+        Value::Str(_)
+        | Value::Iter(_)
+        | Value::Generator(_)
+        | Value::Set(_)
+        | Value::Dict(_)
+        | Value::Range(_)
+        | Value::Instance(_) => interp.collect_iter(&item)?,
+        _ => raise!(
+            TypeError,
+            "cannot convert dictionary update sequence element #{n} to a sequence"
+        ),
+    };
+    let [k, v] = <[Value; 2]>::try_from(pair).map_err(|p| {
+        err!(
+            ValueError,
+            "dictionary update sequence element #{n} has length {}; 2 is required",
+            p.len()
+        )
+    })?;
+    let hk = interp.hash_any(k)?;
+    drop(interp.dict_insert(d, hk, v)?);
+    Ok(())
+}
+
+/// Store a run of pairs gathered by `dict_update`: at once when no key compares by Python
+/// code (`dict_store_all`), else pair by pair, each key resolved as `d[k] = v` resolves it.
+fn store_run(interp: &mut Interp, d: &Ref<Dict>, run: Vec<(HashKey, Value)>) -> PyResult<()> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let Err(run) = crate::interp::containers::dict_store_all(d, run) else {
+        return Ok(());
+    };
+    for (k, v) in run {
+        drop(interp.dict_insert(d, k, v)?);
     }
     Ok(())
+}
+
+/// Whether a step of iterator `it` runs no Python code and reads nothing of `d`: a list,
+/// tuple, string, range, snapshot or set iterator, a walk of another dict, and `zip` and
+/// `enumerate` of such iterators (`depth` bounds the nesting looked into).
+fn steps_run_no_python(it: &Value, d: &Ref<Dict>, depth: u32) -> bool {
+    let Value::Iter(obj) = it else {
+        return matches!(it, Value::RangeIter(_));
+    };
+    if depth > 8 {
+        return false;
+    }
+    let inners: Vec<Value> = match &*obj.state.lock() {
+        IterState::List { .. }
+        | IterState::Tuple { .. }
+        | IterState::Str { .. }
+        | IterState::Items { .. }
+        | IterState::SetWalk { .. }
+        | IterState::Guarded { .. }
+        | IterState::RangeCountdown { .. }
+        | IterState::LongRange { .. }
+        | IterState::Reversed { .. }
+        | IterState::Combinatoric(_)
+        | IterState::Exhausted
+        | IterState::Spare => return true,
+        // A walk of `d` itself sees the stores of the pairs before it (CPython's raises
+        // "dictionary changed size during iteration" after the first new key).
+        IterState::DictWalk(w) => return !Ref::ptr_eq(&w.dict, d),
+        IterState::RevSeq { obj, .. } => return matches!(obj, Value::List(_)),
+        IterState::Enumerate { inner, .. } => vec![inner.clone()],
+        IterState::Zip { inners, .. } => inners.to_vec(),
+        _ => return false,
+    };
+    inners.iter().all(|i| steps_run_no_python(i, d, depth + 1))
+}
+
+/// A 2-tuple or 2-list whose key hashes without Python code (not an instance or a class) as a
+/// hashed pair; `None` for anything else (the general path deals with it, errors included).
+fn plain_pair(item: &Value) -> Option<(HashKey, Value)> {
+    let [k, v] = match item {
+        Value::Tuple(t) => <[Value; 2]>::try_from(t.items.to_vec()).ok()?,
+        Value::List(l) => <[Value; 2]>::try_from(l.snapshot()).ok()?,
+        _ => return None,
+    };
+    if matches!(k, Value::Instance(_) | Value::Class(_)) {
+        return None;
+    }
+    Some((HashKey::from_value(k).ok()?, v))
 }
 
 /// The items of a list or tuple of pairs, hashed, when each is a 2-tuple or 2-list whose key
@@ -136,19 +231,7 @@ fn plain_pairs(src: &Value) -> Option<Vec<(HashKey, Value)>> {
         }
         _ => return None,
     };
-    let mut pairs = Vec::with_capacity(items.len());
-    for item in items {
-        let [k, v] = match &item {
-            Value::Tuple(t) => <[Value; 2]>::try_from(t.items.to_vec()).ok()?,
-            Value::List(l) => <[Value; 2]>::try_from(l.snapshot()).ok()?,
-            _ => return None,
-        };
-        if matches!(k, Value::Instance(_) | Value::Class(_)) {
-            return None;
-        }
-        pairs.push((HashKey::from_value(k).ok()?, v));
-    }
-    Some(pairs)
+    items.iter().map(plain_pair).collect()
 }
 
 /// Apply `**kwargs` to a dict: as one step when no stored key compares by a Python `__eq__`
