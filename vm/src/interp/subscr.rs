@@ -659,18 +659,20 @@ impl Interp {
                 }
             },
             Value::Dict(d) => {
+                // An instance's `__dict__`: the attribute follows once the key is stored.
+                let owned = d.is_owned().then(|| key.clone());
                 // A key whose lookup runs no Python code is stored with its hash, without the
                 // resolution against keys that compare by a Python `__eq__` (`dict_key`).
-                if d.is_owned() {
-                    crate::interp::views::owner_set(d, &key, &v);
-                }
                 if let Some(hash) = crate::interp::containers::plain_hash(&key) {
                     d.set(crate::object::HashKey { hash, value: key }, v);
-                    return Ok(());
+                } else {
+                    let old = self.with_resolved(d, &key, |map, k| map.insert_full(k, v).1)?;
+                    if let Some(old) = old {
+                        old.discard();
+                    }
                 }
-                let old = self.with_resolved(d, &key, |map, k| map.insert_full(k, v).1)?;
-                if let Some(old) = old {
-                    old.discard();
+                if let Some(key) = owned {
+                    crate::interp::views::owner_set(d, &key);
                 }
                 Ok(())
             }

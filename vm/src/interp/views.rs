@@ -138,10 +138,13 @@ pub fn shared_attr_changed(inst: &Ref<Instance>, name: &str) {
     }
 }
 
-/// `inst`'s table made to hold what `d` holds under `name` (its value, or nothing).
+/// `inst`'s table made to hold what `d` holds under `name` (its value, or nothing). `d` is read
+/// with the table locked, the order in which an attribute write (`obj.name = v`, which locks
+/// the table and mirrors the value in `d`) takes them: such a write lands wholly before the read
+/// or after the table is set, so the table never gets a value of `d` older than the write's.
 fn sync_key(inst: &Ref<Instance>, d: &Ref<Dict>, name: &str) {
-    let value = d.get_str(name);
     let mut table = inst.dict.lock();
+    let value = d.get_str(name);
     let old = match value {
         Some(v) => table.insert_slot(Arc::from(name), v),
         None => table.remove_unmirrored(name),
@@ -191,27 +194,25 @@ fn owners_of(d: &Ref<Dict>) -> Vec<Ref<Instance>> {
     all
 }
 
-/// After a program's `d[key] = value` on an instance's `__dict__`: the attribute in the
-/// instance's table. A key other than a `str` stays in the dict only (no attribute can be
-/// named by it), as in CPython.
-pub fn owner_set(d: &Ref<Dict>, key: &Value, value: &Value) {
+/// After a program's `d[key] = value` on an instance's `__dict__` (once it is stored in `d`):
+/// the attribute in the instance's table. A key other than a `str` stays in the dict only (no
+/// attribute can be named by it), as in CPython. The table is given what `d` holds under the
+/// key when it is locked ([`sync_key`]), not `value`: another thread's `obj.key = w` between
+/// the store and now has put `w` in both, and `value` would leave the two disagreeing.
+pub fn owner_set(d: &Ref<Dict>, key: &Value) {
     let Value::Str(name) = key else { return };
     for inst in owners_of(d) {
-        let old = inst
-            .dict
-            .lock()
-            .insert_slot(Arc::from(name.as_str()), value.clone());
-        drop(old);
+        sync_key(&inst, d, name.as_str());
     }
 }
 
 /// After a program removed `key` from an instance's `__dict__` (`del d[key]`, `d.pop(key)`,
-/// `d.popitem()`): the attribute out of the instance's table.
+/// `d.popitem()`): the attribute out of the instance's table, unless another thread has
+/// stored it again meanwhile ([`sync_key`]).
 pub fn owner_del(d: &Ref<Dict>, key: &Value) {
     let Value::Str(name) = key else { return };
     for inst in owners_of(d) {
-        let old = inst.dict.lock().remove_unmirrored(name.as_str());
-        drop(old);
+        sync_key(&inst, d, name.as_str());
     }
 }
 
@@ -223,8 +224,13 @@ pub fn written_through(d: &Ref<Dict>) {
     }
 }
 
-/// `inst`'s table made to hold what its `__dict__` `d` holds (slots aside).
+/// `inst`'s table made to hold what its `__dict__` `d` holds (slots aside). `d` is read with
+/// the table locked (as in [`sync_key`]): read before, an attribute another thread set or
+/// deleted in between (in the table and in `d`) was put back to its old state in the table
+/// only, and the two disagreed (`tests/stress/attr_dict_views`, 1 run in about 1,500).
 fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
+    let slotted = slotted(&inst.class.get());
+    let mut table = inst.dict.lock();
     let items: Vec<(Arc<str>, Value)> = d
         .read()
         .iter()
@@ -234,9 +240,7 @@ fn table_from_dict(inst: &Ref<Instance>, d: &Ref<Dict>) {
         })
         .collect();
     let names: std::collections::HashSet<&str> = items.iter().map(|(k, _)| &**k).collect();
-    let slotted = slotted(&inst.class.get());
     let mut old = Vec::new();
-    let mut table = inst.dict.lock();
     let gone: Vec<Arc<str>> = table
         .keys()
         .filter(|k| !(names.contains(&***k) || kept_out(inst, &inst.class.get(), slotted, k)))
