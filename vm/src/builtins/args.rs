@@ -242,6 +242,16 @@ pub fn missing_receiver(ty: &str, name: &str) -> crate::PyErr {
     }
 }
 
+/// A built-in type's method or special method called through the class with a receiver of
+/// another type, worded as CPython words it for that kind of descriptor (a property's getter
+/// is worded as a method: `descriptor 'nbytes' for 'memoryview' objects doesn't apply...`).
+pub fn wrong_receiver(ty: &str, name: &str, got: &Value) -> crate::PyErr {
+    match crate::object::NativeKind::of_method(ty, name) {
+        crate::object::NativeKind::SlotWrapper => slot_receiver_error(ty, name, Some(got)),
+        _ => descriptor_error(ty, name, got),
+    }
+}
+
 /// The `str` receiver of a `str` method.
 pub fn recv_str<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<PyStr>> {
     match recv(args, "str", meth)? {

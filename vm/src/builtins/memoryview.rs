@@ -26,14 +26,14 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use crate::builtins::args::to_index;
+use crate::builtins::args::{missing_receiver, to_index, wrong_receiver};
 use crate::heap::{Global, Ref};
 use crate::interp::subscr::slice_bounds;
 use crate::interp::{Args, Interp};
 use crate::object::{bytes_like, type_name, Class, Instance, NativeFn};
+use crate::stdlib::native_class;
 use crate::stdlib::sync::property;
 use crate::stdlib::{array, mmap, structmod};
-use crate::stdlib::{native_class, this};
 use crate::value::Value;
 use crate::{err, raise, PyResult};
 
@@ -372,8 +372,8 @@ fn class() -> Ref<Class> {
                     ("shape", mv_shape),
                     ("strides", mv_strides),
                     ("suboffsets", mv_suboffsets),
-                    ("c_contiguous", mv_contiguous),
-                    ("f_contiguous", mv_contiguous),
+                    ("c_contiguous", mv_c_contiguous),
+                    ("f_contiguous", mv_f_contiguous),
                     ("contiguous", mv_contiguous),
                 ] {
                     dict.insert(Arc::from(name), property((name, f)));
@@ -469,8 +469,18 @@ fn make(cls: &Ref<Class>, view: View) -> Value {
     Value::Instance(me)
 }
 
-fn view<'a>(args: &Args<'a>) -> PyResult<(&'a Ref<Instance>, &'a View)> {
-    this::<View>(args, "memoryview")
+/// The receiver of the method or property `name` of `memoryview`, or the TypeError CPython
+/// gives for a missing one or one of another type (`memoryview.tobytes(b'x')`).
+fn view<'a>(args: &Args<'a>, name: &str) -> PyResult<(&'a Ref<Instance>, &'a View)> {
+    if let Some(Value::Instance(inst)) = args.pos.first() {
+        if let Some(v) = inst.native::<View>() {
+            return Ok((inst, v));
+        }
+    }
+    match args.pos.first() {
+        Some(other) => Err(wrong_receiver("memoryview", name, other)),
+        None => Err(missing_receiver("memoryview", name)),
+    }
 }
 
 fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
@@ -541,7 +551,7 @@ fn mv_new(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_len(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "__len__")?;
     v.check()?;
     Ok(Value::Int(v.len as i64))
 }
@@ -593,7 +603,7 @@ fn item_offset(v: &View, key: &Value) -> PyResult<i64> {
 }
 
 fn mv_getitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (me, v) = view(&args)?;
+    let (me, v) = view(&args, "__getitem__")?;
     v.check()?;
     let Some(key) = args.pos.get(1) else {
         raise!(TypeError, "expected 1 argument, got 0");
@@ -639,7 +649,7 @@ fn item_bytes(interp: &mut Interp, v: &View, value: &Value) -> PyResult<Vec<u8>>
 }
 
 fn mv_setitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "__setitem__")?;
     v.check()?;
     let (Some(key), Some(value)) = (args.pos.get(1), args.pos.get(2)) else {
         raise!(TypeError, "expected 2 arguments");
@@ -714,14 +724,14 @@ fn mv_setitem(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_delitem(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "__delitem__")?;
     v.check()?;
     raise!(TypeError, "cannot delete memory")
 }
 
 /// `tolist()`: the items, as nested lists for more than one dimension.
 fn mv_tolist(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "tolist")?;
     let items = v.values(&v.bytes()?);
     let mut dims = vec![v.len];
     dims.extend(&v.inner);
@@ -746,7 +756,7 @@ fn nest(items: &[Value], dims: &[usize]) -> Value {
 }
 
 fn mv_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "__iter__")?;
     v.check()?;
     if v.ndim() > 1 {
         raise!(
@@ -759,7 +769,7 @@ fn mv_iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_tobytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "tobytes")?;
     match args.pos.get(1).or(args.kw.first().map(|(_, x)| x)) {
         None | Some(Value::None) => {}
         Some(Value::Str(s)) if matches!(s.as_str(), "C" | "F" | "A") => {}
@@ -769,7 +779,7 @@ fn mv_tobytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_hex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "hex")?;
     let mut pos = vec![Value::bytes(v.bytes()?)];
     pos.extend(args.pos.iter().skip(1).cloned());
     crate::builtins::bytes_methods::hex(
@@ -810,7 +820,7 @@ fn shape_arg(shape: &Value) -> PyResult<Vec<usize>> {
 /// with `shape`, with CPython's rules (C-contiguous views only; one side a byte format; 1-D to
 /// N-D or N-D to 1-D; the sizes must agree).
 fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (me, v) = view(&args)?;
+    let (me, v) = view(&args, "cast")?;
     v.check()?;
     let [format, shape] = crate::builtins::args::Sig::py("cast", &["format", "shape"], 1)
         .method()
@@ -888,13 +898,13 @@ fn mv_cast(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_release(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "release")?;
     v.release();
     Ok(Value::None)
 }
 
 fn mv_toreadonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (me, v) = view(&args)?;
+    let (me, v) = view(&args, "toreadonly")?;
     let bytes = v.bytes()?;
     let mut copy = View::new(Value::bytes(bytes), 0, v.row() as i64, v.len, v.format);
     copy.inner = v.inner.clone();
@@ -902,13 +912,13 @@ fn mv_toreadonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_enter(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (me, v) = view(&args)?;
+    let (me, v) = view(&args, "__enter__")?;
     v.check()?;
     Ok(Value::Instance(me.clone()))
 }
 
 fn mv_exit(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "__exit__")?;
     v.release();
     Ok(Value::Bool(false))
 }
@@ -952,7 +962,7 @@ fn shape_items(w: &View) -> PyResult<(Vec<usize>, Vec<Item>)> {
 }
 
 fn mv_eq(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (me, v) = view(&args)?;
+    let (me, v) = view(&args, "__eq__")?;
     let Some(other) = args.pos.get(1) else {
         raise!(TypeError, "expected 1 argument, got 0");
     };
@@ -986,7 +996,7 @@ fn mv_eq(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "__hash__")?;
     v.check()?;
     if !v.readonly() {
         raise!(ValueError, "cannot hash writable memoryview object");
@@ -1002,7 +1012,7 @@ fn mv_hash(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (me, v) = view(&args)?;
+    let (me, v) = view(&args, "__repr__")?;
     let at = Ref::as_ptr(me) as usize;
     Ok(Value::string(if v.released.load(Ordering::Relaxed) {
         format!("<released memory at {at:#x}>")
@@ -1012,43 +1022,43 @@ fn mv_repr(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_obj(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "obj")?;
     v.check()?;
     Ok(v.obj.clone())
 }
 
 fn mv_nbytes(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "nbytes")?;
     v.check()?;
     Ok(Value::Int(v.nbytes() as i64))
 }
 
 fn mv_readonly(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "readonly")?;
     v.check()?;
     Ok(Value::Bool(v.readonly()))
 }
 
 fn mv_itemsize(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "itemsize")?;
     v.check()?;
     Ok(Value::Int(v.format.size() as i64))
 }
 
 fn mv_format(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "format")?;
     v.check()?;
     Ok(Value::string(v.format.code()))
 }
 
 fn mv_ndim(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "ndim")?;
     v.check()?;
     Ok(Value::Int(v.ndim() as i64))
 }
 
 fn mv_shape(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "shape")?;
     v.check()?;
     let mut dims = vec![Value::Int(v.len as i64)];
     dims.extend(v.inner.iter().map(|&n| Value::Int(n as i64)));
@@ -1057,7 +1067,7 @@ fn mv_shape(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 /// `strides`: the bytes between items of each dimension (the inner ones C-contiguous).
 fn mv_strides(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "strides")?;
     v.check()?;
     let mut strides = vec![Value::Int(v.step)];
     let mut stride = v.row();
@@ -1069,13 +1079,27 @@ fn mv_strides(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn mv_suboffsets(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+    let (_, v) = view(&args, "suboffsets")?;
     v.check()?;
     Ok(Value::tuple(vec![]))
 }
 
-fn mv_contiguous(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (_, v) = view(&args)?;
+/// `contiguous`, `c_contiguous` and `f_contiguous` (one answer for the three, as before), each
+/// its own property so that a wrong receiver's message names the one called.
+fn contiguous(args: &Args<'_>, name: &str) -> PyResult<Value> {
+    let (_, v) = view(args, name)?;
     v.check()?;
     Ok(Value::Bool(v.contiguous()))
+}
+
+fn mv_contiguous(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    contiguous(&args, "contiguous")
+}
+
+fn mv_c_contiguous(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    contiguous(&args, "c_contiguous")
+}
+
+fn mv_f_contiguous(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    contiguous(&args, "f_contiguous")
 }

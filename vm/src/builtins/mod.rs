@@ -144,7 +144,7 @@ pub fn install_methods(t: &BuiltinTypes) {
     install(&t.dict, dict_methods::METHODS);
     install(&t.set, set_methods::SET_METHODS);
     install(&t.set, set_methods::COMMON_METHODS);
-    install(&t.frozenset, set_methods::COMMON_METHODS);
+    install(&t.frozenset, set_methods::FROZENSET_METHODS);
     install(&t.tuple, misc_methods::TUPLE_METHODS);
     install(&t.int, misc_methods::INT_METHODS);
     install(&t.float, misc_methods::FLOAT_METHODS);

@@ -1,16 +1,16 @@
 //! Stage 4 (VM), built-ins.
 //! Methods of `set` (all) and `frozenset` (the non-mutating ones).
 
-use crate::builtins::args::{recv, rest, ArgsExt};
+use crate::builtins::args::{descriptor_error, recv, rest, ArgsExt};
 use crate::builtins::dict_methods::key_error;
 use crate::builtins::Methods;
 use crate::error::PyResult;
 use crate::heap::Ref;
 use crate::interp::containers::lookup_runs_python;
 use crate::interp::{Args, Interp};
-use crate::object::{type_name, HashKey, KeySet, SetObj};
+use crate::object::{HashKey, KeySet, SetObj};
+use crate::raise;
 use crate::value::Value;
-use crate::{err, raise};
 
 /// Mutating methods: `set` only.
 pub const SET_METHODS: Methods = &[
@@ -25,26 +25,48 @@ pub const SET_METHODS: Methods = &[
     ("symmetric_difference_update", symmetric_difference_update),
 ];
 
-/// Methods of both `set` and `frozenset`.
-pub const COMMON_METHODS: Methods = &[
-    ("copy", copy),
-    ("union", union),
-    ("intersection", intersection),
-    ("difference", difference),
-    ("symmetric_difference", symmetric_difference),
-    ("issubset", issubset),
-    ("issuperset", issuperset),
-    ("isdisjoint", isdisjoint),
-];
+/// The methods `set` shares with `frozenset`, as `set`'s (they accept only a `set` receiver).
+pub const COMMON_METHODS: Methods = &common_methods::<false>();
 
+/// The same methods as `frozenset`'s (they accept only a `frozenset` receiver).
+pub const FROZENSET_METHODS: Methods = &common_methods::<true>();
+
+/// The shared methods, each made for one owner: CPython's `set.union` and `frozenset.union` are
+/// two descriptors, each refusing the other type's values as receivers (`set.add(frozenset())`
+/// must not change a frozenset) and naming its own type in its messages.
+const fn common_methods<const FROZEN: bool>() -> [(&'static str, crate::object::NativeFn); 8] {
+    [
+        ("copy", copy::<FROZEN>),
+        ("union", union::<FROZEN>),
+        ("intersection", intersection::<FROZEN>),
+        ("difference", difference::<FROZEN>),
+        ("symmetric_difference", symmetric_difference::<FROZEN>),
+        ("issubset", issubset::<FROZEN>),
+        ("issuperset", issuperset::<FROZEN>),
+        ("isdisjoint", isdisjoint::<FROZEN>),
+    ]
+}
+
+/// The name of the type a method of `set` (`frozen` false) or `frozenset` belongs to.
+fn owner(frozen: bool) -> &'static str {
+    if frozen {
+        "frozenset"
+    } else {
+        "set"
+    }
+}
+
+/// The receiver of a method of `set`, which must be a `set` (or the set inside an instance of
+/// a subclass), never a `frozenset`.
 fn recv_set<'a>(args: &Args<'a>, meth: &str) -> PyResult<&'a Ref<SetObj>> {
-    match recv(args, "set", meth)? {
-        Value::Set(s) => Ok(s),
-        other => Err(err!(
-            TypeError,
-            "descriptor '{meth}' for 'set' objects doesn't apply to a '{}' object",
-            type_name(other)
-        )),
+    recv_kind(args, meth, false)
+}
+
+/// The receiver of a method of `set` (`frozen` false) or of `frozenset` (`frozen` true).
+fn recv_kind<'a>(args: &Args<'a>, meth: &str, frozen: bool) -> PyResult<&'a Ref<SetObj>> {
+    match recv(args, owner(frozen), meth)? {
+        Value::Set(s) if s.frozen == frozen => Ok(s),
+        other => Err(descriptor_error(owner(frozen), meth, other)),
     }
 }
 
@@ -471,13 +493,9 @@ fn clear(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let s = recv_set(&args, "copy")?;
-    rest(&args).none(if s.frozen {
-        "frozenset.copy"
-    } else {
-        "set.copy"
-    })?;
+fn copy<const FROZEN: bool>(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let s = recv_kind(&args, "copy", FROZEN)?;
+    rest(&args).none(&format!("{}.copy", owner(FROZEN)))?;
     if s.frozen {
         return Ok(Value::Set(s.clone()));
     }
@@ -487,12 +505,16 @@ fn copy(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     Ok(new_like(s, copied))
 }
 
-/// The receiver and the other positional arguments of a set method (no keywords).
-fn set_and_others<'a>(args: &Args<'a>, name: &str) -> PyResult<(&'a Ref<SetObj>, &'a [Value])> {
-    let s = recv_set(args, name)?;
+/// The receiver and the other positional arguments of a method of `set` or (`frozen`)
+/// `frozenset` (no keywords).
+fn set_and_others<'a>(
+    args: &Args<'a>,
+    name: &str,
+    frozen: bool,
+) -> PyResult<(&'a Ref<SetObj>, &'a [Value])> {
+    let s = recv_kind(args, name, frozen)?;
     let a = rest(args);
-    let owner = if s.frozen { "frozenset" } else { "set" };
-    a.no_kw(&format!("{owner}.{name}"))?;
+    a.no_kw(&format!("{}.{name}", owner(frozen)))?;
     Ok((s, a.pos))
 }
 
@@ -538,28 +560,30 @@ fn difference_members(interp: &mut Interp, s: &SetObj, others: &[Value]) -> PyRe
     Ok(acc)
 }
 
-fn union(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, others) = set_and_others(&args, "union")?;
+fn union<const FROZEN: bool>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (s, others) = set_and_others(&args, "union", FROZEN)?;
     let r = union_members(interp, s, others)?;
     Ok(new_like(s, r))
 }
 
-fn intersection(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, others) = set_and_others(&args, "intersection")?;
+fn intersection<const FROZEN: bool>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (s, others) = set_and_others(&args, "intersection", FROZEN)?;
     let r = intersection_members(interp, s, others)?;
     Ok(new_like(s, r))
 }
 
-fn difference(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, others) = set_and_others(&args, "difference")?;
+fn difference<const FROZEN: bool>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (s, others) = set_and_others(&args, "difference", FROZEN)?;
     let r = difference_members(interp, s, others)?;
     Ok(new_like(s, r))
 }
 
-fn symmetric_difference(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let s = recv_set(&args, "symmetric_difference")?;
-    let owner = if s.frozen { "frozenset" } else { "set" };
-    let o = rest(&args).one(&format!("{owner}.symmetric_difference"))?;
+fn symmetric_difference<const FROZEN: bool>(
+    interp: &mut Interp,
+    args: Args<'_>,
+) -> PyResult<Value> {
+    let s = recv_kind(&args, "symmetric_difference", FROZEN)?;
+    let o = rest(&args).one(&format!("{}.symmetric_difference", owner(FROZEN)))?;
     let mine = s.items.lock().clone();
     let r = symmetric_difference_of(interp, &mine, o)?;
     Ok(new_like(s, r))
@@ -567,7 +591,7 @@ fn symmetric_difference(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> 
 
 /// `s.update(*others)`: each merged into `s`'s own table in turn.
 fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, others) = set_and_others(&args, "update")?;
+    let (s, others) = set_and_others(&args, "update", false)?;
     for o in others {
         inplace_op(interp, s, '|', o)?;
     }
@@ -578,7 +602,7 @@ fn update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// other, that is `s &= other`, done in place (no concurrent change lost). With several, as in
 /// CPython, the whole intersection is computed first (an error in any other changes nothing).
 fn intersection_update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, others) = set_and_others(&args, "intersection_update")?;
+    let (s, others) = set_and_others(&args, "intersection_update", false)?;
     if let [other] = others {
         inplace_op(interp, s, '&', other)?;
         return Ok(Value::None);
@@ -589,7 +613,7 @@ fn intersection_update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 fn difference_update(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (s, others) = set_and_others(&args, "difference_update")?;
+    let (s, others) = set_and_others(&args, "difference_update", false)?;
     for o in others {
         inplace_op(interp, s, '-', o)?;
     }
@@ -603,29 +627,33 @@ fn symmetric_difference_update(interp: &mut Interp, args: Args<'_>) -> PyResult<
     Ok(Value::None)
 }
 
-fn relation(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<(KeySet, KeySet)> {
-    let s = recv_set(&args, name)?;
-    let o = rest(&args).one(&format!(
-        "{}.{name}",
-        if s.frozen { "frozenset" } else { "set" }
-    ))?;
+/// The receiver's members and the other argument's, for a comparison of `set` or (`frozen`)
+/// `frozenset`.
+fn relation(
+    interp: &mut Interp,
+    args: Args<'_>,
+    name: &str,
+    frozen: bool,
+) -> PyResult<(KeySet, KeySet)> {
+    let s = recv_kind(&args, name, frozen)?;
+    let o = rest(&args).one(&format!("{}.{name}", owner(frozen)))?;
     let mine = s.items.lock().clone();
     let theirs = key_set(interp, o)?;
     let theirs = interp.canonicalize_set(&mine, theirs)?;
     Ok((mine, theirs))
 }
 
-fn issubset(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (a, b) = relation(interp, args, "issubset")?;
+fn issubset<const FROZEN: bool>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (a, b) = relation(interp, args, "issubset", FROZEN)?;
     Ok(Value::Bool(a.is_subset(&b)))
 }
 
-fn issuperset(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (a, b) = relation(interp, args, "issuperset")?;
+fn issuperset<const FROZEN: bool>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (a, b) = relation(interp, args, "issuperset", FROZEN)?;
     Ok(Value::Bool(a.is_superset(&b)))
 }
 
-fn isdisjoint(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let (a, b) = relation(interp, args, "isdisjoint")?;
+fn isdisjoint<const FROZEN: bool>(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    let (a, b) = relation(interp, args, "isdisjoint", FROZEN)?;
     Ok(Value::Bool(a.is_disjoint(&b)))
 }
