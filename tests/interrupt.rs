@@ -12,7 +12,7 @@
 #[path = "common/sigint.rs"]
 mod sigint;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -130,7 +130,17 @@ struct Outcome {
     problem: Option<String>,
 }
 
-fn run_case(name: &str, mode: &str, path: PathBuf) -> Outcome {
+/// How the signal reaches the program.
+#[derive(Clone, Copy)]
+enum Send {
+    /// While the program is blocked in the wait under test ([`SETTLE`] after `ready`).
+    DuringWait,
+    /// While it reads stdin (see [`PENDING_CASES`]); a line is written to it once the signal
+    /// has been sent, and the program goes on to the wait under test.
+    BeforeWait,
+}
+
+fn run_case(name: &str, mode: &str, path: PathBuf, send: Send) -> Outcome {
     let case = format!("{name} (--gil {mode})");
     let mut out = Outcome {
         case,
@@ -144,7 +154,10 @@ fn run_case(name: &str, mode: &str, path: PathBuf) -> Outcome {
     let child = sigint::with_default_sigint(MINIVM)
         .args(["--gil", mode])
         .arg(&path)
-        .stdin(Stdio::null())
+        .stdin(match send {
+            Send::DuringWait => Stdio::null(),
+            Send::BeforeWait => Stdio::piped(),
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
@@ -177,13 +190,22 @@ fn run_case(name: &str, mode: &str, path: PathBuf) -> Outcome {
         return out;
     }
     out.stdout = first;
-    thread::sleep(SETTLE);
+    if let Send::DuringWait = send {
+        thread::sleep(SETTLE);
+    }
     let sent = Instant::now();
     let signalled = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
     if !signalled.is_ok_and(|s| s.success()) {
         out.problem = Some("kill -INT failed".into());
+    }
+    // `kill` has returned: the signal is pending on the process, and its handler runs before
+    // the program's read of this line returns.
+    if let Some(mut stdin) = child.stdin.take() {
+        if stdin.write_all(b"go\n").is_err() {
+            out.problem = Some("cannot write the program's stdin".into());
+        }
     }
     loop {
         match child.try_wait() {
@@ -225,7 +247,7 @@ fn ctrl_c_interrupts_every_blocking_wait_in_every_gil_mode() {
         for mode in ["on", "off", "old"] {
             let (tx, path) = (tx.clone(), path.clone());
             thread::spawn(move || {
-                let _ = tx.send(run_case(name, mode, path));
+                let _ = tx.send(run_case(name, mode, path, Send::DuringWait));
             });
             started += 1;
         }
@@ -290,7 +312,7 @@ fn ctrl_c_while_waiting_for_threads_at_exit() {
     )
     .expect("write program");
     for mode in ["on", "off", "old"] {
-        let o = run_case("exit_wait", mode, path.clone());
+        let o = run_case("exit_wait", mode, path.clone(), Send::DuringWait);
         assert!(o.problem.is_none(), "{}: {:?}", o.case, o.problem);
         assert_eq!(o.code, Some(0), "{}: {}", o.case, o.stderr);
         assert_eq!(o.stdout, "ready\n", "{}", o.case);
@@ -303,4 +325,177 @@ fn ctrl_c_while_waiting_for_threads_at_exit() {
             o.stderr
         );
     }
+}
+
+/// Ctrl-C already pending when the main thread comes to a wait that can succeed at once:
+/// (name, setup, the wait, an expression printed in `finally`, what it prints). A wait CPython
+/// writes in C (`lock.acquire()`) succeeds and the signal is acted on when it returns, as
+/// CPython's eval breaker is checked after each call; one CPython writes in Python
+/// (`Semaphore.acquire`, `Queue.get`, `Condition.wait`, `Barrier.wait`, `Thread.join`) acts on it
+/// on entry (its frame's `RESUME`), so nothing is taken, released or counted. `time.sleep`
+/// does not start. Either way the `KeyboardInterrupt` comes from the wait's line.
+///
+/// The signal is pending, not merely on its way, by construction, with no sleep in the test:
+/// the program says `ready`, then reads a line from stdin, which minivm does not interrupt for
+/// Ctrl-C (its reads go on after EINTR; the Ctrl-C is acted on at the next check point); the
+/// test sends SIGINT, and only once `kill` has returned writes the line. No thread of the
+/// program's own runs then, and the VM's helper threads block the signal, so the kernel gives
+/// it to the main thread, whose handler runs before its read returns (or, if it had not reached
+/// the read yet, before the read starts). Between the read and the wait there is no check
+/// point (`try:` and a call of a native method), so the wait is the first to see the signal.
+/// CPython cannot be the oracle here: its read of stdin raises `KeyboardInterrupt` itself.
+const PENDING_CASES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "lock",
+        "l = threading.Lock()",
+        "l.acquire()",
+        "l.locked()",
+        "True",
+    ),
+    (
+        "rlock",
+        "rl = threading.RLock()",
+        "rl.acquire()",
+        "rl._is_owned()",
+        "True",
+    ),
+    (
+        "event",
+        "e = threading.Event()\ne.set()",
+        "e.wait()",
+        "e.is_set()",
+        "True",
+    ),
+    (
+        "semaphore",
+        "s = threading.Semaphore(2)",
+        "s.acquire()",
+        "s._value",
+        "2",
+    ),
+    (
+        "bounded_semaphore_with",
+        "s = threading.BoundedSemaphore(1)",
+        "with s:\n    print('inside', flush=True)",
+        "s._value",
+        "1",
+    ),
+    (
+        "queue_get",
+        "q = queue.Queue()\nq.put(1)",
+        "q.get()",
+        "q.qsize()",
+        "1",
+    ),
+    (
+        "queue_put",
+        "q = queue.Queue(1)",
+        "q.put(2)",
+        "q.qsize()",
+        "0",
+    ),
+    (
+        "condition_wait",
+        "c = threading.Condition(threading.Lock())\nc.acquire()",
+        "c.wait(0)",
+        "c._is_owned()",
+        "True",
+    ),
+    (
+        "condition_wait_for",
+        "c = threading.Condition()\nc.acquire()\ncalls = []",
+        "c.wait_for(lambda: calls.append(1) or True)",
+        "len(calls)",
+        "0",
+    ),
+    (
+        "barrier",
+        "b = threading.Barrier(1)",
+        "b.wait()",
+        "(b.n_waiting, b.broken)",
+        "(0, False)",
+    ),
+    (
+        "thread_join",
+        "t = threading.Thread(target=int)\nt.start()\nt.join()",
+        "t.join()",
+        "t.is_alive()",
+        "False",
+    ),
+    (
+        "sleep",
+        "t0 = time.monotonic()",
+        "time.sleep(60)",
+        "time.monotonic() - t0 < 5",
+        "True",
+    ),
+];
+
+fn pending_program(setup: &str, wait: &str, state: &str) -> String {
+    let body: String = wait.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "import queue\nimport sys\nimport threading\nimport time\n{setup}\n\
+         print('ready', flush=True)\nsys.stdin.readline()\n\
+         try:\n{body}    print('wait returned', flush=True)\n\
+         finally:\n    print({state}, flush=True)\n"
+    )
+}
+
+#[test]
+fn ctrl_c_pending_before_a_wait_that_can_succeed_at_once() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interrupt-pending");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (tx, rx) = mpsc::channel();
+    let mut started = 0;
+    for &(name, setup, wait, state, shows) in PENDING_CASES {
+        let path = dir.join(format!("pending_{name}.mini"));
+        std::fs::write(&path, pending_program(setup, wait, state)).expect("write program");
+        let first_line = wait.lines().next().unwrap_or_default();
+        for mode in ["on", "off", "old"] {
+            let (tx, path) = (tx.clone(), path.clone());
+            thread::spawn(move || {
+                let o = run_case(name, mode, path, Send::BeforeWait);
+                let _ = tx.send((o, first_line, shows));
+            });
+            started += 1;
+        }
+    }
+    drop(tx);
+    let mut failures = Vec::new();
+    let mut finished = 0;
+    for (o, line, shows) in rx {
+        finished += 1;
+        let mut why = Vec::new();
+        if let Some(p) = &o.problem {
+            why.push(p.clone());
+        }
+        if !o.by_sigint {
+            why.push(format!("exit code {:?}, expected an end by SIGINT", o.code));
+        }
+        let expected = format!("ready\n{shows}\n");
+        if o.stdout != expected {
+            why.push(format!("stdout {:?}, expected {expected:?}", o.stdout));
+        }
+        // The last frame is the wait's line (a `with` statement's own line).
+        let raised_there = format!("\n    {line}\nKeyboardInterrupt\n");
+        if !o.stderr.starts_with("Traceback (most recent call last):\n")
+            || !o.stderr.ends_with(&raised_there)
+        {
+            why.push(format!(
+                "stderr is not a KeyboardInterrupt traceback ending at `{line}`:\n{}",
+                o.stderr
+            ));
+        }
+        if !why.is_empty() {
+            failures.push(format!("{}: {}", o.case, why.join("; ")));
+        }
+    }
+    assert_eq!(finished, started, "some cases never reported");
+    assert!(
+        failures.is_empty(),
+        "{} of {started} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

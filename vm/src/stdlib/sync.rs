@@ -127,6 +127,16 @@ pub fn after_wait(interp: &mut Interp) -> PyResult<()> {
     Ok(())
 }
 
+/// On entry to a blocking call that CPython writes in Python (`Semaphore.acquire`,
+/// `Condition.wait`/`wait_for`, `Barrier.wait`, `Thread.join`), once its arguments are bound: a Ctrl-C (or
+/// captured signal) already pending is acted on before the call does anything (no permit
+/// taken, no lock released, no party counted), as CPython's eval breaker is checked when the
+/// function's frame starts (`RESUME`). [`after_wait`] is the check of calls CPython writes in C
+/// (`lock.acquire()`), made when they return.
+pub fn before_wait(interp: &mut Interp) -> PyResult<()> {
+    after_wait(interp)
+}
+
 /// Block (with the GIL released) until `ready` succeeds or `w` runs out: `Ok(true)` / `Ok(false)`.
 /// In the main thread Ctrl-C ends the wait with `KeyboardInterrupt`, as in CPython.
 ///
@@ -766,6 +776,10 @@ impl CondData {
             waited
         });
         if waited == Waited::Ready {
+            // Woken with a Ctrl-C pending (it came during the wait or at its end): raised now,
+            // the lock taken back and the notification used, as CPython's `Condition.wait`
+            // checks its eval breaker on the calls after `waiter.acquire()` returns.
+            after_wait(interp)?;
             return Ok(true);
         }
         let mut ws = self.waiters.lock();
@@ -905,6 +919,7 @@ fn cond_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [timeout] = Sig::py("Condition.wait", &["timeout"], 0)
         .method()
         .bind(&args)?;
+    before_wait(interp)?;
     let w = cond_timeout(timeout)?;
     Ok(Value::Bool(c.wait(interp, w)?))
 }
@@ -917,6 +932,7 @@ fn cond_wait_for(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let Some(pred) = pred else {
         return Err(err!(SystemError, "Condition.wait_for(): predicate lost"));
     };
+    before_wait(interp)?;
     let timeout = loop_timeout(timeout)?;
     // The deadline is set at the first wait, where CPython's loop sets its `endtime`.
     let mut end: Option<Wait> = None;
@@ -1176,6 +1192,7 @@ fn sem_acquire(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [blocking, timeout] = Sig::py("Semaphore.acquire", &["blocking", "timeout"], 0)
         .method()
         .bind(&args)?;
+    before_wait(interp)?;
     let blocking = match blocking {
         Some(v) => interp.truthy(v)?,
         None => true,
@@ -1427,6 +1444,7 @@ fn barrier_wait(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [timeout] = Sig::py("Barrier.wait", &["timeout"], 0)
         .method()
         .bind(&args)?;
+    before_wait(interp)?;
     let timeout = match timeout {
         None | Some(Value::None) => b.timeout,
         v => loop_timeout(v)?,

@@ -581,6 +581,9 @@ fn thread_join(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let [timeout] = Sig::py("Thread.join", &["timeout"], 0)
         .method()
         .bind(&args)?;
+    // A pending Ctrl-C is acted on first, even for a thread already joined (CPython's join is
+    // Python code, which checks its eval breaker on entry).
+    crate::stdlib::sync::before_wait(interp)?;
     if *d.end.state.lock() == RunState::New {
         return Err(err!(
             RuntimeError,

@@ -301,9 +301,12 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         interp.check_interrupt()?;
         return Ok(Value::None);
     }
-    // The main thread sleeps in short slices so Ctrl-C interrupts it, as in CPython. A signal
-    // whose handler returns normally does not end the sleep: it goes on for the time left
-    // (PEP 475), so only a handler that raises cuts it short.
+    // The main thread sleeps so that Ctrl-C interrupts it at once, as CPython's sleep ends on
+    // EINTR: each slice is a nanosleep(2) that a signal handler run on this thread cuts short
+    // (std's sleep would go on), and a slice is at most `INTERRUPT_SLICE` long, for a signal
+    // the kernel gave to another thread. A signal whose handler returns normally does not end
+    // the sleep: it goes on for the time left (PEP 475), so only a handler that raises cuts it
+    // short. Other threads sleep in one piece.
     let vm = interp.vm.clone();
     let interruptible = interp.is_main;
     let end = std::time::Instant::now().checked_add(d);
@@ -311,12 +314,24 @@ fn sleep(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         interp.allow_threads(|| loop {
             let now = std::time::Instant::now();
             if end.is_some_and(|end| now >= end)
-                || (interruptible && vm.interrupted.load(std::sync::atomic::Ordering::Relaxed))
+                || (interruptible && vm.interrupted.load(std::sync::atomic::Ordering::SeqCst))
             {
                 break;
             }
-            let left = end.map_or(Duration::from_millis(50), |end| end - now);
-            std::thread::sleep(left.min(Duration::from_millis(50)));
+            // (No end: a sleep too long for `Instant`, hundreds of years.)
+            let left = end.map_or(Duration::MAX, |end| end - now);
+            if !interruptible {
+                std::thread::sleep(left.min(Duration::from_secs(1 << 20)));
+                continue;
+            }
+            let slice = left.min(crate::stdlib::sync::INTERRUPT_SLICE);
+            let ts = rustix::time::Timespec {
+                tv_sec: slice.as_secs() as i64,
+                tv_nsec: slice.subsec_nanos().into(),
+            };
+            // Interrupted: look at the flag again; an error (none is possible for a valid
+            // time) ends the slice too.
+            let _ = rustix::thread::nanosleep(&ts);
         });
         interp.check_interrupt()?;
         if end.is_some_and(|end| std::time::Instant::now() >= end) {
