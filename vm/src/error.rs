@@ -20,6 +20,15 @@ impl PyErr {
 
     pub fn with_args(kind: ExcKind, args: Vec<Value>) -> PyErr {
         let inst = Instance::new(types().exc(kind).clone());
+        // A SyntaxError raised by the VM itself (`eval('\0')`'s "source code string cannot
+        // contain null bytes") has the fields CPython's `__init__` sets from its arguments:
+        // `msg` is what `str()` shows. (Arguments made here never fail that `__init__`.)
+        if matches!(
+            kind,
+            ExcKind::SyntaxError | ExcKind::IndentationError | ExcKind::TabError
+        ) {
+            let _ = crate::interp::syntaxerr::init_syntax_error(&inst, &args);
+        }
         if let Some(d) = inst.exc() {
             d.lock().args = args;
         }

@@ -541,6 +541,8 @@ fn exc_default_attr(
     Some(match (&d.hint, name) {
         (Some(Hint::Attribute { obj, .. }), "obj") => obj.clone(),
         (Some(Hint::Attribute { name, .. }), "name") => Value::str(name),
+        // (Set by `ImportError.__init__`, which a subclass's own may never call.)
+        (_, "msg") if d.init_pending => Value::None,
         (_, "msg") => match d.args.as_slice() {
             [one] => one.clone(),
             _ => Value::None,

@@ -406,8 +406,40 @@ fn keep_caller_locals(caller: Option<(&Frame, Value)>) {
     }
 }
 
+/// The argument counts and keywords of `exec(source, globals=None, locals=None, /, *,
+/// closure=None)` checked in the order and words of CPython's argument parser for it
+/// (Argument Clinic: three positional-only parameters and one keyword-only).
+fn exec_arg_counts(args: &Args<'_>) -> PyResult<()> {
+    let (nargs, nkw) = (args.pos.len(), args.kw.len());
+    if nargs + nkw > 4 {
+        raise!(
+            TypeError,
+            "exec() takes at most 4 {}arguments ({} given)",
+            if nargs == 0 { "keyword " } else { "" },
+            nargs + nkw
+        );
+    }
+    if nargs > 3 {
+        raise!(
+            TypeError,
+            "exec() takes at most 3 positional arguments ({nargs} given)"
+        );
+    }
+    if nargs == 0 {
+        raise!(
+            TypeError,
+            "exec() takes at least 1 positional argument (0 given)"
+        );
+    }
+    if let Some((k, _)) = args.kw.iter().find(|(k, _)| &**k != "closure") {
+        raise!(TypeError, "'{k}' is an invalid keyword argument for exec()");
+    }
+    Ok(())
+}
+
 /// `exec(source, globals=None, locals=None)`: run statements; returns None.
 pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyResult<Value> {
+    exec_arg_counts(&args)?;
     // `closure=` (keyword-only): None is the default; cells for a code object's free variables
     // are beyond minivm's code objects.
     let closure = args
@@ -427,12 +459,29 @@ pub fn exec(interp: &mut Interp, frame: Option<&Frame>, args: Args<'_>) -> PyRes
     };
     let [src, g, l] = Sig::pos("exec", Style::Unpack, EVAL_PARAMS, 1).bind::<3>(&args)?;
     let src = src.ok_or_else(|| err!(SystemError, "exec(): argument lost"))?;
-    if closure.is_some_and(|c| !c.is_none()) {
-        if compiled(src).is_none() {
-            raise!(
+    if let Some(closure) = closure.filter(|c| !c.is_none()) {
+        // CPython's order: the source is read first (a wrong type, or a text holding a NUL,
+        // is reported before the closure), then the closure is checked against the code.
+        match source(src, "exec")? {
+            Source::Text(t) if t.contains('\0') => {
+                raise!(SyntaxError, "source code string cannot contain null bytes")
+            }
+            Source::Text(_) => raise!(
                 TypeError,
                 "closure can only be used when source is a code object"
-            );
+            ),
+            Source::Code(code) => {
+                let n = code.freevars.len();
+                if n == 0 {
+                    raise!(TypeError, "cannot use a closure with this code object");
+                }
+                if !matches!(closure, Value::Tuple(t) if t.items.len() == n) {
+                    raise!(
+                        TypeError,
+                        "code object requires a closure of exactly length {n}"
+                    );
+                }
+            }
         }
         raise!(
             NotImplementedError,

@@ -1951,6 +1951,11 @@ impl Interp {
             let cls = crate::stdlib::os::os_error_class(cls, args).unwrap_or_else(|| cls.clone());
             Value::Instance(Ref::new(crate::object::Instance::new(cls)))
         };
+        let init = crate::interp::special::lookup_special_on(cls, "__init__").or_else(|| {
+            data_kind
+                .then(|| crate::interp::subclass::slot_of(cls, "__init__"))
+                .flatten()
+        });
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
                 let mut data = d.lock();
@@ -1958,14 +1963,12 @@ impl Interp {
                 data.init_pending = true;
                 drop(data);
                 crate::stdlib::os::init_os_error(self, i, args)?;
-                crate::interp::syntaxerr::init_syntax_error(i, args)?;
+                // CPython's `SyntaxError.__init__` sets `msg`, `lineno`...: a subclass whose own
+                // `__init__` never calls it keeps them all None (`str(e)` is 'None').
+                let own_init = matches!(init, Some(Value::Function(_)));
+                crate::interp::syntaxerr::init_syntax_error(i, if own_init { &[] } else { args })?;
             }
         }
-        let init = crate::interp::special::lookup_special_on(cls, "__init__").or_else(|| {
-            data_kind
-                .then(|| crate::interp::subclass::slot_of(cls, "__init__"))
-                .flatten()
-        });
         if let Some(init) = init {
             let mut full = Vec::with_capacity(args.len() + 1);
             full.push(inst.clone());
