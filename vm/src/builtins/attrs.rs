@@ -79,11 +79,33 @@ fn class_value(c: &Ref<Class>) -> Value {
     Value::Class(c.clone())
 }
 
+/// The docstring of the class of `obj` when that is a class of `builtins` whose values carry
+/// no docstring of their own (not a class, whose `__doc__` is its own, nor a property,
+/// staticmethod, classmethod or super object, which have or look up their own).
+fn value_class_doc(obj: &Value) -> Option<&'static str> {
+    if matches!(obj, Value::Class(_)) {
+        return None;
+    }
+    let cls = class_of(obj);
+    if matches!(
+        &*cls.name(),
+        "property" | "staticmethod" | "classmethod" | "super" | "type"
+    ) {
+        return None;
+    }
+    crate::interp::attr::builtin_class_doc(&cls)
+}
+
 /// A data attribute of a built-in value, or `None` when `name` is not one (the caller then looks
 /// the name up as a method or raises `AttributeError`).
 pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyResult<Value>> {
     let v = match (obj, name) {
         (_, "__class__") => class_value(&class_of(obj)),
+        // A value of a class of `builtins` (`(5).__doc__`, `ValueError('v').__doc__`): its
+        // class's docstring (a subclass's instances find their own class's entry).
+        (_, "__doc__") if value_class_doc(obj).is_some() => {
+            Value::str(value_class_doc(obj).unwrap_or_default())
+        }
         (Value::Range(r), "start" | "stop" | "step") if r.big().is_some() => {
             let (start, stop, step, _) = r.bounds_big();
             Value::from(match name {

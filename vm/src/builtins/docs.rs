@@ -1,6 +1,7 @@
 //! Stage 4 (VM), built-ins.
-//! The docstrings of the built-in functions (`print.__doc__`, `help(len)`): the text CPython 3.11
-//! gives, which is behaviour a program can print. Sorted by name (binary search).
+//! The docstrings of the built-in functions (`print.__doc__`, `help(len)`) and classes
+//! (`int.__doc__`, `ValueError.__doc__`): the text CPython 3.11 gives, which is behaviour a
+//! program can print. Sorted by name (binary search).
 
 /// `(name, docstring)` for each function of `builtins`, sorted by name.
 pub const DOCS: &[(&str, &str)] = &[
@@ -442,4 +443,460 @@ pub fn doc(name: &str) -> Option<&'static str> {
     DOCS.binary_search_by(|(n, _)| n.cmp(&name))
         .ok()
         .map(|i| DOCS[i].1)
+}
+
+/// `(name, docstring)` for each class of `builtins` that has one (CPython 3.11.7's text;
+/// `ExceptionGroup` has none), sorted by name: what `int.__doc__` gives.
+pub const TYPE_DOCS: &[(&str, &str)] = &[
+    ("ArithmeticError", r#"Base class for arithmetic errors."#),
+    ("AssertionError", r#"Assertion failed."#),
+    ("AttributeError", r#"Attribute not found."#),
+    ("BaseException", r#"Common base class for all exceptions"#),
+    (
+        "BaseExceptionGroup",
+        r#"A combination of multiple unrelated exceptions."#,
+    ),
+    ("BlockingIOError", r#"I/O operation would block."#),
+    ("BrokenPipeError", r#"Broken pipe."#),
+    ("BufferError", r#"Buffer error."#),
+    (
+        "BytesWarning",
+        r#"Base class for warnings about bytes and buffer related problems, mostly
+related to conversion from str or comparing to str."#,
+    ),
+    ("ChildProcessError", r#"Child process error."#),
+    ("ConnectionAbortedError", r#"Connection aborted."#),
+    ("ConnectionError", r#"Connection error."#),
+    ("ConnectionRefusedError", r#"Connection refused."#),
+    ("ConnectionResetError", r#"Connection reset."#),
+    (
+        "DeprecationWarning",
+        r#"Base class for warnings about deprecated features."#,
+    ),
+    ("EOFError", r#"Read beyond end of file."#),
+    (
+        "EncodingWarning",
+        r#"Base class for warnings about encodings."#,
+    ),
+    ("EnvironmentError", r#"Base class for I/O related errors."#),
+    (
+        "Exception",
+        r#"Common base class for all non-exit exceptions."#,
+    ),
+    ("FileExistsError", r#"File already exists."#),
+    ("FileNotFoundError", r#"File not found."#),
+    ("FloatingPointError", r#"Floating point operation failed."#),
+    (
+        "FutureWarning",
+        r#"Base class for warnings about constructs that will change semantically
+in the future."#,
+    ),
+    ("GeneratorExit", r#"Request that a generator exit."#),
+    ("IOError", r#"Base class for I/O related errors."#),
+    (
+        "ImportError",
+        r#"Import can't find module, or can't find name in module."#,
+    ),
+    (
+        "ImportWarning",
+        r#"Base class for warnings about probable mistakes in module imports"#,
+    ),
+    ("IndentationError", r#"Improper indentation."#),
+    ("IndexError", r#"Sequence index out of range."#),
+    ("InterruptedError", r#"Interrupted by signal."#),
+    (
+        "IsADirectoryError",
+        r#"Operation doesn't work on directories."#,
+    ),
+    ("KeyError", r#"Mapping key not found."#),
+    ("KeyboardInterrupt", r#"Program interrupted by user."#),
+    ("LookupError", r#"Base class for lookup errors."#),
+    ("MemoryError", r#"Out of memory."#),
+    ("ModuleNotFoundError", r#"Module not found."#),
+    ("NameError", r#"Name not found globally."#),
+    (
+        "NotADirectoryError",
+        r#"Operation only works on directories."#,
+    ),
+    (
+        "NotImplementedError",
+        r#"Method or function hasn't been implemented yet."#,
+    ),
+    ("OSError", r#"Base class for I/O related errors."#),
+    ("OverflowError", r#"Result too large to be represented."#),
+    (
+        "PendingDeprecationWarning",
+        r#"Base class for warnings about features which will be deprecated
+in the future."#,
+    ),
+    ("PermissionError", r#"Not enough permissions."#),
+    ("ProcessLookupError", r#"Process not found."#),
+    ("RecursionError", r#"Recursion limit exceeded."#),
+    (
+        "ReferenceError",
+        r#"Weak ref proxy used after referent went away."#,
+    ),
+    (
+        "ResourceWarning",
+        r#"Base class for warnings about resource usage."#,
+    ),
+    ("RuntimeError", r#"Unspecified run-time error."#),
+    (
+        "RuntimeWarning",
+        r#"Base class for warnings about dubious runtime behavior."#,
+    ),
+    (
+        "StopAsyncIteration",
+        r#"Signal the end from iterator.__anext__()."#,
+    ),
+    (
+        "StopIteration",
+        r#"Signal the end from iterator.__next__()."#,
+    ),
+    ("SyntaxError", r#"Invalid syntax."#),
+    (
+        "SyntaxWarning",
+        r#"Base class for warnings about dubious syntax."#,
+    ),
+    (
+        "SystemError",
+        r#"Internal error in the Python interpreter.
+
+Please report this to the Python maintainer, along with the traceback,
+the Python version, and the hardware/OS platform and version."#,
+    ),
+    ("SystemExit", r#"Request to exit from the interpreter."#),
+    ("TabError", r#"Improper mixture of spaces and tabs."#),
+    ("TimeoutError", r#"Timeout expired."#),
+    ("TypeError", r#"Inappropriate argument type."#),
+    (
+        "UnboundLocalError",
+        r#"Local name referenced but not bound to a value."#,
+    ),
+    ("UnicodeDecodeError", r#"Unicode decoding error."#),
+    ("UnicodeEncodeError", r#"Unicode encoding error."#),
+    ("UnicodeError", r#"Unicode related error."#),
+    ("UnicodeTranslateError", r#"Unicode translation error."#),
+    (
+        "UnicodeWarning",
+        r#"Base class for warnings about Unicode related problems, mostly
+related to conversion problems."#,
+    ),
+    (
+        "UserWarning",
+        r#"Base class for warnings generated by user code."#,
+    ),
+    (
+        "ValueError",
+        r#"Inappropriate argument value (of correct type)."#,
+    ),
+    ("Warning", r#"Base class for warning categories."#),
+    (
+        "ZeroDivisionError",
+        r#"Second argument to a division or modulo operation was zero."#,
+    ),
+    (
+        "bool",
+        r#"bool(x) -> bool
+
+Returns True when the argument x is true, False otherwise.
+The builtins True and False are the only two instances of the class bool.
+The class bool is a subclass of the class int, and cannot be subclassed."#,
+    ),
+    (
+        "bytearray",
+        r#"bytearray(iterable_of_ints) -> bytearray
+bytearray(string, encoding[, errors]) -> bytearray
+bytearray(bytes_or_buffer) -> mutable copy of bytes_or_buffer
+bytearray(int) -> bytes array of size given by the parameter initialized with null bytes
+bytearray() -> empty bytes array
+
+Construct a mutable bytearray object from:
+  - an iterable yielding integers in range(256)
+  - a text string encoded using the specified encoding
+  - a bytes or a buffer object
+  - any object implementing the buffer API.
+  - an integer"#,
+    ),
+    (
+        "bytes",
+        r#"bytes(iterable_of_ints) -> bytes
+bytes(string, encoding[, errors]) -> bytes
+bytes(bytes_or_buffer) -> immutable copy of bytes_or_buffer
+bytes(int) -> bytes object of size given by the parameter initialized with null bytes
+bytes() -> empty bytes object
+
+Construct an immutable array of bytes from:
+  - an iterable yielding integers in range(256)
+  - a text string encoded using the specified encoding
+  - any object implementing the buffer API.
+  - an integer"#,
+    ),
+    (
+        "classmethod",
+        r#"classmethod(function) -> method
+
+Convert a function to be a class method.
+
+A class method receives the class as implicit first argument,
+just like an instance method receives the instance.
+To declare a class method, use this idiom:
+
+  class C:
+      @classmethod
+      def f(cls, arg1, arg2, argN):
+          ...
+
+It can be called either on the class (e.g. C.f()) or on an instance
+(e.g. C().f()).  The instance is ignored except for its class.
+If a class method is called for a derived class, the derived class
+object is passed as the implied first argument.
+
+Class methods are different than C++ or Java static methods.
+If you want those, see the staticmethod builtin."#,
+    ),
+    (
+        "complex",
+        r#"Create a complex number from a real part and an optional imaginary part.
+
+This is equivalent to (real + imag*1j) where imag defaults to 0."#,
+    ),
+    (
+        "dict",
+        r#"dict() -> new empty dictionary
+dict(mapping) -> new dictionary initialized from a mapping object's
+    (key, value) pairs
+dict(iterable) -> new dictionary initialized as if via:
+    d = {}
+    for k, v in iterable:
+        d[k] = v
+dict(**kwargs) -> new dictionary initialized with the name=value pairs
+    in the keyword argument list.  For example:  dict(one=1, two=2)"#,
+    ),
+    (
+        "enumerate",
+        r#"Return an enumerate object.
+
+  iterable
+    an object supporting iteration
+
+The enumerate object yields pairs containing a count (from start, which
+defaults to zero) and a value yielded by the iterable argument.
+
+enumerate is useful for obtaining an indexed list:
+    (0, seq[0]), (1, seq[1]), (2, seq[2]), ..."#,
+    ),
+    (
+        "filter",
+        r#"filter(function or None, iterable) --> filter object
+
+Return an iterator yielding those items of iterable for which function(item)
+is true. If function is None, return the items that are true."#,
+    ),
+    (
+        "float",
+        r#"Convert a string or number to a floating point number, if possible."#,
+    ),
+    (
+        "frozenset",
+        r#"frozenset() -> empty frozenset object
+frozenset(iterable) -> frozenset object
+
+Build an immutable unordered collection of unique elements."#,
+    ),
+    (
+        "int",
+        r#"int([x]) -> integer
+int(x, base=10) -> integer
+
+Convert a number or string to an integer, or return 0 if no arguments
+are given.  If x is a number, return x.__int__().  For floating point
+numbers, this truncates towards zero.
+
+If x is not a number or if base is given, then x must be a string,
+bytes, or bytearray instance representing an integer literal in the
+given base.  The literal can be preceded by '+' or '-' and be surrounded
+by whitespace.  The base defaults to 10.  Valid bases are 0 and 2-36.
+Base 0 means to interpret the base from the string as an integer literal.
+>>> int('0b100', base=0)
+4"#,
+    ),
+    (
+        "list",
+        r#"Built-in mutable sequence.
+
+If no argument is given, the constructor creates a new empty list.
+The argument must be an iterable if specified."#,
+    ),
+    (
+        "map",
+        r#"map(func, *iterables) --> map object
+
+Make an iterator that computes the function using arguments from
+each of the iterables.  Stops when the shortest iterable is exhausted."#,
+    ),
+    (
+        "memoryview",
+        r#"Create a new memoryview object which references the given object."#,
+    ),
+    (
+        "object",
+        r#"The base class of the class hierarchy.
+
+When called, it accepts no arguments and returns a new featureless
+instance that has no instance attributes and cannot be given any.
+"#,
+    ),
+    (
+        "property",
+        r#"Property attribute.
+
+  fget
+    function to be used for getting an attribute value
+  fset
+    function to be used for setting an attribute value
+  fdel
+    function to be used for del'ing an attribute
+  doc
+    docstring
+
+Typical use is to define a managed attribute x:
+
+class C(object):
+    def getx(self): return self._x
+    def setx(self, value): self._x = value
+    def delx(self): del self._x
+    x = property(getx, setx, delx, "I'm the 'x' property.")
+
+Decorators make defining new properties or modifying existing ones easy:
+
+class C(object):
+    @property
+    def x(self):
+        "I am the 'x' property."
+        return self._x
+    @x.setter
+    def x(self, value):
+        self._x = value
+    @x.deleter
+    def x(self):
+        del self._x"#,
+    ),
+    (
+        "range",
+        r#"range(stop) -> range object
+range(start, stop[, step]) -> range object
+
+Return an object that produces a sequence of integers from start (inclusive)
+to stop (exclusive) by step.  range(i, j) produces i, i+1, i+2, ..., j-1.
+start defaults to 0, and stop is omitted!  range(4) produces 0, 1, 2, 3.
+These are exactly the valid indices for a list of 4 elements.
+When step is given, it specifies the increment (or decrement)."#,
+    ),
+    (
+        "reversed",
+        r#"Return a reverse iterator over the values of the given sequence."#,
+    ),
+    (
+        "set",
+        r#"set() -> new empty set object
+set(iterable) -> new set object
+
+Build an unordered collection of unique elements."#,
+    ),
+    (
+        "slice",
+        r#"slice(stop)
+slice(start, stop[, step])
+
+Create a slice object.  This is used for extended slicing (e.g. a[0:10:2])."#,
+    ),
+    (
+        "staticmethod",
+        r#"staticmethod(function) -> method
+
+Convert a function to be a static method.
+
+A static method does not receive an implicit first argument.
+To declare a static method, use this idiom:
+
+     class C:
+         @staticmethod
+         def f(arg1, arg2, argN):
+             ...
+
+It can be called either on the class (e.g. C.f()) or on an instance
+(e.g. C().f()). Both the class and the instance are ignored, and
+neither is passed implicitly as the first argument to the method.
+
+Static methods in Python are similar to those found in Java or C++.
+For a more advanced concept, see the classmethod builtin."#,
+    ),
+    (
+        "str",
+        r#"str(object='') -> str
+str(bytes_or_buffer[, encoding[, errors]]) -> str
+
+Create a new string object from the given object. If encoding or
+errors is specified, then the object must expose a data buffer
+that will be decoded using the given encoding and error handler.
+Otherwise, returns the result of object.__str__() (if defined)
+or repr(object).
+encoding defaults to sys.getdefaultencoding().
+errors defaults to 'strict'."#,
+    ),
+    (
+        "super",
+        r#"super() -> same as super(__class__, <first argument>)
+super(type) -> unbound super object
+super(type, obj) -> bound super object; requires isinstance(obj, type)
+super(type, type2) -> bound super object; requires issubclass(type2, type)
+Typical use to call a cooperative superclass method:
+class C(B):
+    def meth(self, arg):
+        super().meth(arg)
+This works for class methods too:
+class C(B):
+    @classmethod
+    def cmeth(cls, arg):
+        super().cmeth(arg)
+"#,
+    ),
+    (
+        "tuple",
+        r#"Built-in immutable sequence.
+
+If no argument is given, the constructor returns an empty tuple.
+If iterable is specified the tuple is initialized from iterable's items.
+
+If the argument is a tuple, the return value is the same object."#,
+    ),
+    (
+        "type",
+        r#"type(object) -> the object's type
+type(name, bases, dict, **kwds) -> a new type"#,
+    ),
+    (
+        "zip",
+        r#"zip(*iterables, strict=False) --> Yield tuples until an input is exhausted.
+
+   >>> list(zip('abcdefg', range(3), range(4)))
+   [('a', 0, 0), ('b', 1, 1), ('c', 2, 2)]
+
+The zip object yields n-length tuples, where n is the number of iterables
+passed as positional arguments to zip().  The i-th element in every tuple
+comes from the i-th iterable argument to zip().  This continues until the
+shortest argument is exhausted.
+
+If strict is true and one of the arguments is exhausted before the others,
+raise a ValueError."#,
+    ),
+];
+
+/// The docstring of the built-in class `name` (of `builtins`).
+pub fn type_doc(name: &str) -> Option<&'static str> {
+    TYPE_DOCS
+        .binary_search_by(|(n, _)| n.cmp(&name))
+        .ok()
+        .map(|i| TYPE_DOCS[i].1)
 }

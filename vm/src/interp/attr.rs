@@ -75,9 +75,10 @@ impl Interp {
                     None => Err(no_attr(obj, name)),
                 }
             }
-            // `dict.fromkeys` is a class method, bound to dict (kept unbound for its fast path).
-            Value::Native(n) if name == "__self__" && is_dict_fromkeys(n) => {
-                Ok(Value::Class(types().dict.clone()))
+            // `dict.fromkeys`, `bytes.fromhex`... are class methods, bound to their type (kept
+            // unbound for their fast path).
+            Value::Native(n) if name == "__self__" && constructor_owner(n).is_some() => {
+                Ok(constructor_owner(n).map_or(Value::None, Value::Class))
             }
             // A module-level function's `__self__` is its module (`len.__self__` is builtins).
             Value::Native(n) if name == "__self__" => self.native_module(n).ok_or_else(|| {
@@ -816,12 +817,12 @@ impl Interp {
         match &v {
             Value::Function(_) => self.bind(obj.clone(), v),
             // A classmethod in CPython: read from a dict it stays dict's own (unbound), read
-            // from an instance of a subclass it builds that subclass.
-            Value::Native(n) if is_dict_fromkeys(n) => {
-                if Ref::ptr_eq(cls, &types().dict) {
+            // from an instance of a subclass it builds that subclass (`bytes.fromhex` too).
+            Value::Native(n) if constructor_owner(n).is_some() => {
+                if constructor_owner(n).is_some_and(|o| Ref::ptr_eq(&o, cls)) {
                     v
                 } else {
-                    self.subclass_fromkeys(cls)
+                    self.subclass_constructor(cls, n)
                 }
             }
             Value::Native(n) if native_binds(cls, name, n) => self.bind(obj.clone(), v),
@@ -836,11 +837,19 @@ impl Interp {
         }
     }
 
-    /// `D.fromkeys` for a subclass `D` of dict: a classmethod in CPython, so it builds a `D`.
-    /// (dict's own `fromkeys` stays the unbound native: the common case keeps its fast path.)
-    fn subclass_fromkeys(&self, cls: &Ref<Class>) -> Value {
-        let f =
-            crate::builtins::native("fromkeys", crate::builtins::dict_methods::subclass_fromkeys);
+    /// `D.fromkeys` for a subclass `D` of dict, `B.fromhex` for one of bytes (and
+    /// `bytearray.fromhex`, `float.fromhex`, `int.from_bytes`): a classmethod in CPython, so it
+    /// builds a `D` (a `B`). (The base type's own stays the unbound native: the common case
+    /// keeps its fast path.)
+    fn subclass_constructor(&self, cls: &Ref<Class>, n: &NativeFunction) -> Value {
+        let f = match n.name {
+            "fromkeys" => crate::builtins::native(
+                "fromkeys",
+                crate::builtins::dict_methods::subclass_fromkeys,
+            ),
+            "fromhex" => crate::builtins::native("fromhex", subclass_fromhex),
+            _ => crate::builtins::native("from_bytes", subclass_from_bytes),
+        };
         self.bind(Value::Class(cls.clone()), f)
     }
 
@@ -868,14 +877,13 @@ impl Interp {
                     .or_insert_with(|| Value::Dict(Ref::new(crate::object::Dict::new())))
                     .clone());
             }
-            // Not inherited: every class has its own (None without a docstring).
+            // Not inherited: every class has its own (None without a docstring); the classes of
+            // `builtins` carry CPython's text (`builtins/docs.rs`).
             "__doc__" => {
-                return Ok(cls
-                    .dict
-                    .read()
-                    .get("__doc__")
-                    .cloned()
-                    .unwrap_or(Value::None));
+                if let Some(doc) = cls.dict.read().get("__doc__") {
+                    return Ok(doc.clone());
+                }
+                return Ok(builtin_class_doc(cls).map_or(Value::None, Value::str));
             }
             "__mro__" => {
                 return Ok(Value::tuple(
@@ -1012,8 +1020,8 @@ impl Interp {
                 },
                 _ => Ok(Value::Instance(d)),
             },
-            Value::Native(n) if is_dict_fromkeys(&n) && !Ref::ptr_eq(cls, &types().dict) => {
-                Ok(self.subclass_fromkeys(cls))
+            Value::Native(n) if constructor_owner(&n).is_some_and(|o| !Ref::ptr_eq(&o, cls)) => {
+                Ok(self.subclass_constructor(cls, &n))
             }
             v => Ok(v),
         }
@@ -2235,6 +2243,11 @@ pub(crate) fn class_dict(cls: &Ref<Class>) -> Value {
                 d.set_str(&k, v);
             }
         }
+        if let Some(doc) = builtin_class_doc(cls) {
+            if d.get_str("__doc__").is_none() {
+                d.set_str("__doc__", Value::str(doc));
+            }
+        }
     }
     Value::Dict(Ref::new(d))
 }
@@ -3010,9 +3023,52 @@ pub(crate) fn native_binds(
 }
 
 /// Whether `n` is dict's `fromkeys`.
-fn is_dict_fromkeys(n: &Ref<NativeFunction>) -> bool {
-    n.name == "fromkeys"
-        && matches!(types().dict.dict.read().get("fromkeys"), Some(Value::Native(d)) if Ref::ptr_eq(d, n))
+/// The docstring of a class of `builtins` (`int`, `ValueError`), as CPython's.
+pub(crate) fn builtin_class_doc(cls: &Class) -> Option<&'static str> {
+    if !cls.builtin || &*cls.module != "builtins" {
+        return None;
+    }
+    crate::builtins::docs::type_doc(&cls.name())
+}
+
+/// The built-in type whose class-level constructor `n` is: `dict.fromkeys`, `bytes.fromhex`,
+/// `bytearray.fromhex`, `float.fromhex`, `int.from_bytes` (class methods in CPython).
+pub(crate) fn constructor_owner(n: &Ref<NativeFunction>) -> Option<Ref<Class>> {
+    let t = types();
+    let owners: &[&Ref<Class>] = match n.name {
+        "fromkeys" => &[&t.dict],
+        "fromhex" => &[&t.bytes, &t.bytearray, &t.float],
+        "from_bytes" => &[&t.int],
+        _ => return None,
+    };
+    owners
+        .iter()
+        .find(|c| matches!(c.dict.read().get(n.name), Some(Value::Native(d)) if Ref::ptr_eq(d, n)))
+        .map(|c| (*c).clone())
+}
+
+/// `B.fromhex(s)` for a subclass `B` of bytes, bytearray or float: as CPython, the base type's
+/// value, then `B(value)`.
+fn subclass_fromhex(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    made_by_subclass(interp, args, "fromhex")
+}
+
+/// `I.from_bytes(b, ...)` for a subclass `I` of int (bool too): `I(int.from_bytes(b, ...))`.
+fn subclass_from_bytes(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    made_by_subclass(interp, args, "from_bytes")
+}
+
+/// The base type's constructor `name` called with the arguments after the class (the first,
+/// bound by attribute lookup), its value then passed to that class.
+fn made_by_subclass(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult<Value> {
+    let Some((cls @ Value::Class(c), rest)) = args.pos.split_first() else {
+        return Err(err!(SystemError, "{name}(): class lost"));
+    };
+    let Some(base) = c.lookup(name) else {
+        return Err(err!(SystemError, "{name}(): constructor lost"));
+    };
+    let made = interp.call_kw(&base, rest, args.kw)?;
+    interp.call(cls, &[made])
 }
 
 /// `C.__name__ = v` / `C.__qualname__ = v`: the class's own name changes (reprs and messages

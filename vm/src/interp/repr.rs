@@ -1039,6 +1039,14 @@ impl Interp {
                 return format!("<{what} '{}' of 'object' objects>", n.name);
             }
         }
+        // A class method of a built-in type (`dict.fromkeys`, `bytes.fromhex`), bound to it.
+        if let Some(owner) = crate::interp::attr::constructor_owner(n) {
+            return format!(
+                "<built-in method {} of type object at {:#x}>",
+                n.name,
+                Value::Class(owner).id()
+            );
+        }
         format!("<built-in function {}>", n.name)
     }
 

@@ -319,7 +319,15 @@ fn ns_lookup(cls: &Ref<Class>, key: &Value) -> Option<Value> {
     };
     let own = cls.dict.read().get(name.as_str()).cloned();
     match own {
-        None if cls.builtin => crate::interp::subclass::listed_slot(cls, name.as_str()),
+        None if cls.builtin => {
+            crate::interp::subclass::listed_slot(cls, name.as_str()).or_else(|| {
+                match name.as_str() {
+                    // (A class of `builtins` has its docstring listed, as `attr::class_dict` does.)
+                    "__doc__" => crate::interp::attr::builtin_class_doc(cls).map(Value::str),
+                    _ => None,
+                }
+            })
+        }
         own => own,
     }
 }
