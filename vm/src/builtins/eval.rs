@@ -203,6 +203,13 @@ fn text_error(
                 }
             }
         }
+        // Otherwise the tokenizer was still on the error's line, and CPython's `text` is its
+        // whole buffer: from the first line of the logical line (one that a string or a
+        // backslash carries on to the error's line) to the error's line. (Not for an error
+        // inside an f-string's field, whose text is the field's own `(expr)`.)
+        if !on_file && e.fstring_expr.is_none() && !earlier_than_tokenizer(&err, &e.message, text) {
+            with_continued_lines(&err, text);
+        }
         // An error of the compiler proper (after parsing: `'break' outside loop`, symbol
         // table errors) takes its `text` from the file named, as CPython's: None when there is
         // no such file (`<string>`).
@@ -231,6 +238,83 @@ fn text_error(
         }
         err
     }
+}
+
+/// The `text` of `err` with the lines before its line that CPython's tokenizer held in the
+/// same buffer put back in front (for `'''a` then `b''' 1`: both lines, not `b''' 1`).
+fn with_continued_lines(err: &crate::PyErr, text: &str) {
+    let (lineno, shown) = {
+        let d = err.exc.dict.lock();
+        (d.get("lineno").cloned(), d.get("text").cloned())
+    };
+    let (Some(Value::Int(lineno)), Some(Value::Str(shown))) = (lineno, shown) else {
+        return;
+    };
+    let Ok(lineno) = usize::try_from(lineno) else {
+        return;
+    };
+    let first = buffer_first_line(text, lineno);
+    if first >= lineno {
+        return;
+    }
+    let before: String = text
+        .split_inclusive('\n')
+        .skip(first - 1)
+        .take(lineno - first)
+        .collect();
+    crate::interp::syntaxerr::set_text(err, Value::string(before + shown.as_str()));
+}
+
+/// The first line (1-based) of the buffer CPython's tokenizer holds while it reads line `line`
+/// of a text: a line carries on the buffer of the line before when that one ends inside a
+/// string (triple-quoted, or quoted with a backslash before the newline) or in a backslash
+/// continuation; any other line starts a buffer of its own (brackets do not join lines here).
+fn buffer_first_line(text: &str, line: usize) -> usize {
+    let (mut current, mut first) = (1, 1);
+    // The open string: its quote and whether it is triple-quoted.
+    let mut open: Option<(char, bool)> = None;
+    let mut chars = text.chars().peekable();
+    while current < line {
+        let Some(c) = chars.next() else { break };
+        match (open, c) {
+            (_, '\\') => {
+                // An escaped character, or (outside a string) a line continuation: the newline
+                // after the backslash does not end the buffer.
+                chars.next_if_eq(&'\r');
+                if chars.next_if_eq(&'\n').is_some() {
+                    current += 1;
+                } else if open.is_some() {
+                    chars.next();
+                }
+            }
+            (_, '\n') => {
+                current += 1;
+                // (A quoted string unclosed at its line's end is an error of that line.)
+                if !matches!(open, Some((_, true))) {
+                    open = None;
+                    first = current;
+                }
+            }
+            (None, '#') => while chars.next_if(|&n| n != '\n').is_some() {},
+            (None, '\'' | '"') => {
+                let triple = chars.clone().take(2).filter(|&n| n == c).count() == 2;
+                if triple {
+                    chars.nth(1);
+                }
+                open = Some((c, triple));
+            }
+            (Some((q, triple)), c) if c == q => {
+                if !triple {
+                    open = None;
+                } else if chars.clone().take(2).filter(|&n| n == q).count() == 2 {
+                    chars.nth(1);
+                    open = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    first
 }
 
 /// Was the SyntaxError `err` (message `msg`) found on a line before the last one CPython's

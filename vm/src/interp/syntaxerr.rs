@@ -230,6 +230,51 @@ pub fn syntax_error_str(
     }))
 }
 
+/// A SyntaxError's `text` of several lines under its `File` line, as CPython 3.11's
+/// `print_error_text` writes it: leading blanks dropped, then the lines before the one the
+/// offset (counted from the start of the whole text, in bytes) falls in skipped, the rest
+/// written as it is, and the carets under it (`end_offset - offset` of them, at least one).
+fn several_lines_text(text: &str, offset: i64, end_offset: i64) -> String {
+    // (At most one per byte of the text and one more: an `end_offset` set by a program may
+    // be anything.)
+    let carets = if end_offset > 0 && end_offset > offset {
+        (end_offset - offset).min(text.len() as i64 + 1)
+    } else {
+        1
+    };
+    let mut rest = text.as_bytes();
+    let mut offset = offset - 1;
+    while let [b' ' | b'\t' | 0x0c, tail @ ..] = rest {
+        rest = tail;
+        offset -= 1;
+    }
+    let mut len = rest.len() as i64;
+    if rest.last() == Some(&b'\n') {
+        len -= 1;
+    }
+    offset = offset.min(len);
+    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        if nl as i64 >= offset {
+            break;
+        }
+        rest = &rest[nl + 1..];
+        len -= nl as i64 + 1;
+        offset -= nl as i64 + 1;
+    }
+    let mut out = format!("    {}", String::from_utf8_lossy(rest));
+    if usize::try_from(len).ok().and_then(|l| rest.get(l)) != Some(&b'\n') {
+        out.push('\n');
+    }
+    if offset >= 0 {
+        out.push_str(&format!(
+            "    {}{}\n",
+            " ".repeat(offset as usize),
+            "^".repeat(carets as usize)
+        ));
+    }
+    out
+}
+
 /// The lines a traceback shows above a located `SyntaxError`'s last line (`  File "f", line 1`,
 /// the source line, the carets), and the message for that last line; None for other exceptions.
 pub fn located_block(inst: &Instance) -> Option<(String, String)> {
@@ -246,7 +291,24 @@ pub fn located_block(inst: &Instance) -> Option<(String, String)> {
         _ => String::new(),
     };
     let mut block = format!("  File \"{}\", line {lineno}\n", filename.as_str());
-    if let Some(Value::Str(text)) = attr(inst, "text") {
+    let int_attr = |name: &str| match attr(inst, name) {
+        Some(Value::Int(n)) => n,
+        _ => -1,
+    };
+    let text = match attr(inst, "text") {
+        // A text of several lines (the tokenizer's buffer for a line carried on by a string or
+        // a backslash): drawn as CPython's `print_error_text` draws it.
+        Some(Value::Str(text)) if text.as_str().trim_end_matches('\n').contains('\n') => {
+            block.push_str(&several_lines_text(
+                text.as_str(),
+                int_attr("offset"),
+                int_attr("end_offset"),
+            ));
+            None
+        }
+        text => text,
+    };
+    if let Some(Value::Str(text)) = text {
         let text = text.as_str().trim_end_matches('\n');
         let col = |name: &str| match attr(inst, name) {
             Some(Value::Int(n)) if n >= 1 => Some(n as usize - 1),
