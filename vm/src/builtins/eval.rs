@@ -667,6 +667,33 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             }
         }
     }
+    // CPython's argument parser counts the keyword-only `_feature_version` (accepted, and of
+    // no effect here: minivm parses one version of the language) before anything else.
+    let (nargs, nkw) = (args.pos.len(), args.kw.len());
+    if nargs + nkw > 7 {
+        raise!(
+            TypeError,
+            "compile() takes at most 7 {}arguments ({} given)",
+            if nargs == 0 { "keyword " } else { "" },
+            nargs + nkw
+        );
+    }
+    if nargs > 6 {
+        raise!(
+            TypeError,
+            "compile() takes at most 6 positional arguments ({nargs} given)"
+        );
+    }
+    let kw: Vec<(Arc<str>, Value)> = args
+        .kw
+        .iter()
+        .filter(|(k, _)| &**k != "_feature_version")
+        .cloned()
+        .collect();
+    let args = Args {
+        pos: args.pos,
+        kw: &kw,
+    };
     let [src, filename, mode, _flags, _inherit, _optimize] = Sig::kw(
         "compile",
         &[
