@@ -44,6 +44,9 @@ pub struct IndentLexer<'src> {
     at_line_start: bool,
     pending: VecDeque<Tok>,
     done: bool,
+    /// The error that stopped the lexer, handed out once the layout tokens queued before it
+    /// (the INDENT or DEDENTs of the line whose first token is wrong) have been.
+    error: Option<SyntaxError>,
     /// End of the last token scanned (to tell a trailing `\` from one inside a comment).
     last_end: usize,
 }
@@ -61,6 +64,7 @@ impl<'src> IndentLexer<'src> {
             at_line_start: true,
             pending: VecDeque::new(),
             done: false,
+            error: None,
             last_end: 0,
         }
     }
@@ -381,13 +385,13 @@ impl<'src> IndentLexer<'src> {
         };
         let range = self.inner.span();
         let kind = match next {
-            Ok(k) => k,
-            Err(LexError::IntTooLarge) => self.big_int(range.start, range.end)?,
-            Err(e) => return Err(self.lex_error(e, range.start, range.end)),
+            Ok(k) => Ok(k),
+            Err(LexError::IntTooLarge) => self.big_int(range.start, range.end),
+            Err(e) => Err(self.lex_error(e, range.start, range.end)),
         };
         let span = self.span(range.start, range.end);
         let prev_end = std::mem::replace(&mut self.last_end, range.end);
-        if kind == Token::Newline {
+        if kind == Ok(Token::Newline) {
             if !self.brackets.is_empty() || self.at_line_start || self.fragment {
                 return Ok(());
             }
@@ -398,13 +402,24 @@ impl<'src> IndentLexer<'src> {
                 Some(start) => self.span(start, range.start),
                 None => span,
             };
-            self.pending.push_back(Tok { kind, span });
+            self.pending.push_back(Tok {
+                kind: Token::Newline,
+                span,
+            });
             return Ok(());
         }
+        // CPython's tokenizer measures a line's indentation before it reads the line's first
+        // token, and hands out the INDENT or DEDENTs first: an error in that token (`    )`,
+        // `    1abc`) comes after them, and a parser that fails at an unexpected INDENT never
+        // meets it ("unexpected indent"). An error in the indentation itself comes alone.
         if self.at_line_start && !self.fragment {
             self.at_line_start = false;
-            self.indentation(range.start)?;
+            if let Err(e) = self.indentation(range.start) {
+                self.pending.clear();
+                return Err(e);
+            }
         }
+        let kind = kind?;
         self.bracket(&kind, span)?;
         self.pending.push_back(Tok { kind, span });
         Ok(())
@@ -420,12 +435,11 @@ impl Iterator for IndentLexer<'_> {
                 return Some(Ok(t));
             }
             if self.done {
-                return None;
+                return self.error.take().map(Err);
             }
             if let Err(e) = self.step() {
                 self.done = true;
-                self.pending.clear();
-                return Some(Err(e));
+                self.error = Some(e);
             }
         }
     }

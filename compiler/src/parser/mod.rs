@@ -183,6 +183,17 @@ fn unclosed_or_earlier(
     match parsed {
         Err(e) if generic_before_unclosed(src, &e, &unclosed) && !reads_to_end(&mut p, &e) => e,
         Err(e) if e.message.ends_with("parameters cannot be parenthesized") => e,
+        // An unexpected INDENT or DEDENT (always before the open bracket: no layout tokens come
+        // inside one): CPython's parser raises it without tokenizing the rest of the source.
+        Err(e)
+            if e.kind == SyntaxErrorKind::IndentationError
+                && matches!(
+                    e.message.as_str(),
+                    "unexpected indent" | "unexpected unindent"
+                ) =>
+        {
+            e
+        }
         // Errors CPython raises at a token read before the end, on the open bracket's line or
         // before it: a keyword argument's target that is an expression (`f(a.b = [`), a colon
         // its grammar forces (`try x:`), and a mistyped `=` whose value was followed by
@@ -502,11 +513,14 @@ impl<'s> Parser<'s> {
                 SyntaxErrorKind::IndentationError,
                 "unexpected indent",
                 // The last character of the indentation, as CPython: its offset lies inside
-                // the indentation, so no caret is drawn under the line.
-                self.toks_at(1).map_or(self.span(), |t| {
-                    let at = (t.span.start as usize).saturating_sub(1);
+                // the indentation, so no caret is drawn under the line. The INDENT token spans
+                // the indentation: the token after it is not looked at, as CPython's parser
+                // stops at the INDENT and never meets an error in that token (`    )`, see
+                // `earlier_or_lex_error`).
+                {
+                    let at = (self.span().end as usize).saturating_sub(1);
                     Span::new(at, at)
-                }),
+                },
             )
             .with_end(ErrorEnd::MinusOne),
             // A block ended where a statement must go on (a decorator as a block's last line):
