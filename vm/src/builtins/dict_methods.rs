@@ -7,6 +7,7 @@ use crate::builtins::args::{descriptor_error, recv, rest, ArgsExt};
 use crate::builtins::Methods;
 use crate::error::{PyErr, PyResult};
 use crate::heap::Ref;
+use crate::interp::containers::PairBatch;
 use crate::interp::views::new_view;
 use crate::interp::{Args, Interp};
 use crate::object::{Dict, ExcKind, HashKey, IterState, ViewKind};
@@ -49,16 +50,10 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            // All at once when no key compares by Python code, as CPython's one C call.
-            let Err(pairs) = crate::interp::containers::dict_store_all(d, pairs) else {
-                return Ok(());
-            };
-            for (k, v) in pairs {
-                // Keys comparing by `__eq__` are matched against `d`'s (no lock held meanwhile),
-                // and stored only if `d`'s keys of that hash are still those (`dict_insert`).
-                drop(interp.dict_insert(d, k, v)?);
-            }
-            return Ok(());
+            // All at once, as CPython's one C call (keys comparing by a Python `__eq__` are
+            // matched against `d`'s with no lock held, then stored at once if `d`'s keys of
+            // their hashes are still those: `dict_store_pairs`).
+            return interp.dict_store_pairs(d, pairs);
         }
         Value::Instance(_) if interp.lookup_special(src, "keys").is_some() => {
             let keys_fn = interp.getattr(src, "keys")?;
@@ -91,8 +86,8 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
     // order otherwise: the steps read no state of `d` (a walk of `d` itself is left out) and
     // run no code. A run ends at an item that is not a plain pair or at an error, and is
     // stored before that item is dealt with, so what is stored before an error is the same.
-    let batch = steps_run_no_python(&it, d, 0);
-    let mut run: Vec<(HashKey, Value)> = Vec::new();
+    let batched = steps_run_no_python(&it, d, 0);
+    let mut run = PairBatch::default();
     let mut n = 0usize;
     let done = loop {
         let item = match interp.iter_next(&it) {
@@ -100,21 +95,28 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
-        if batch {
-            if let Some(pair) = plain_pair(&item) {
-                run.push(pair);
+        if batched {
+            if let Some([k, v]) = pair_of(&item) {
+                // A key's `__hash__` and `__eq__` (if Python code) run here, in the order
+                // CPython's stores one by one would run them.
+                let added = interp
+                    .hash_any(k)
+                    .and_then(|hk| interp.batch_add(d, &mut run, hk, v));
+                if let Err(e) = added {
+                    break Err(e);
+                }
                 n += 1;
                 continue;
             }
         }
-        store_run(interp, d, std::mem::take(&mut run))?;
+        interp.batch_store(d, std::mem::take(&mut run))?;
         if let Err(e) = update_one(interp, d, item, n) {
             break Err(e);
         }
         n += 1;
     };
-    // An error of a store in the run (a Python `__eq__`) came before a later item's.
-    store_run(interp, d, run)?;
+    // A store's error in the run (a Python `__eq__` run again) came before a later item's.
+    interp.batch_store(d, run)?;
     done
 }
 
@@ -144,21 +146,6 @@ fn update_one(interp: &mut Interp, d: &Ref<Dict>, item: Value, n: usize) -> PyRe
     })?;
     let hk = interp.hash_any(k)?;
     drop(interp.dict_insert(d, hk, v)?);
-    Ok(())
-}
-
-/// Store a run of pairs gathered by `dict_update`: at once when no key compares by Python
-/// code (`dict_store_all`), else pair by pair, each key resolved as `d[k] = v` resolves it.
-fn store_run(interp: &mut Interp, d: &Ref<Dict>, run: Vec<(HashKey, Value)>) -> PyResult<()> {
-    if run.is_empty() {
-        return Ok(());
-    }
-    let Err(run) = crate::interp::containers::dict_store_all(d, run) else {
-        return Ok(());
-    };
-    for (k, v) in run {
-        drop(interp.dict_insert(d, k, v)?);
-    }
     Ok(())
 }
 
@@ -196,14 +183,20 @@ fn steps_run_no_python(it: &Value, d: &Ref<Dict>, depth: u32) -> bool {
     inners.iter().all(|i| steps_run_no_python(i, d, depth + 1))
 }
 
+/// The two items of a 2-tuple or 2-list; `None` for anything else (the general path deals with
+/// it, errors included).
+fn pair_of(item: &Value) -> Option<[Value; 2]> {
+    match item {
+        Value::Tuple(t) => <[Value; 2]>::try_from(t.items.to_vec()).ok(),
+        Value::List(l) => <[Value; 2]>::try_from(l.snapshot()).ok(),
+        _ => None,
+    }
+}
+
 /// A 2-tuple or 2-list whose key hashes without Python code (not an instance or a class) as a
-/// hashed pair; `None` for anything else (the general path deals with it, errors included).
+/// hashed pair; `None` for anything else.
 fn plain_pair(item: &Value) -> Option<(HashKey, Value)> {
-    let [k, v] = match item {
-        Value::Tuple(t) => <[Value; 2]>::try_from(t.items.to_vec()).ok()?,
-        Value::List(l) => <[Value; 2]>::try_from(l.snapshot()).ok()?,
-        _ => return None,
-    };
+    let [k, v] = pair_of(item)?;
     if matches!(k, Value::Instance(_) | Value::Class(_)) {
         return None;
     }

@@ -106,6 +106,29 @@ fn same_candidates(a: &[Value], b: &[Value]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.is(y))
 }
 
+/// Pairs bound for one dict, their keys resolved against its keys, to be stored in one hold of
+/// its lock ([`Interp::batch_store`]) as one step for other threads.
+#[derive(Default)]
+pub(crate) struct PairBatch {
+    items: Vec<BatchItem>,
+}
+
+/// A pair of a [`PairBatch`].
+struct BatchItem {
+    /// The key as given (hashed), resolved again if the dict changed.
+    given: HashKey,
+    /// The key to store: `given`, or the equal key already there or earlier in the batch.
+    key: HashKey,
+    value: Value,
+    /// The dict's keys of its hash that `key` was compared against (`None`: none needed).
+    seen: Option<Vec<Value>>,
+}
+
+/// Whether `keys` holds the object `v` itself.
+fn candidates_hold(keys: &[Value], v: &Value) -> bool {
+    keys.iter().any(|c| c.is(v))
+}
+
 /// Store `pairs` in `d` under one hold of its lock, as CPython's `dict_merge` does in one C call
 /// (under the GIL; in 3.13t inside the dict's critical section): a thread reading `d` meanwhile
 /// sees all of them or none. Free-threaded, `d.update(batch)` stored key by key, and another
@@ -197,6 +220,124 @@ impl Interp {
         let old = map.insert_full(k, v).1;
         drop(map);
         Ok(old)
+    }
+
+    /// Store `pairs` in `d` as one step for other threads, as CPython's `dict_merge` does
+    /// inside `d`'s critical section: at once by [`dict_store_all`] when no key compares by a
+    /// Python `__eq__`, else through a [`PairBatch`]. An `__eq__` that raises ends the batch:
+    /// the pairs before it are stored, then the error is raised, as CPython leaves them.
+    pub(crate) fn dict_store_pairs(
+        &mut self,
+        d: &Dict,
+        pairs: Vec<(HashKey, Value)>,
+    ) -> PyResult<()> {
+        let Err(pairs) = dict_store_all(d, pairs) else {
+            return Ok(());
+        };
+        let mut batch = PairBatch::default();
+        for (k, v) in pairs {
+            if let Err(e) = self.batch_add(d, &mut batch, k, v) {
+                self.batch_store(d, batch)?;
+                return Err(e);
+            }
+        }
+        self.batch_store(d, batch)
+    }
+
+    /// Add a hashed pair to `batch`, bound for `d`: its key resolved now, with the table
+    /// unlocked, against `d`'s keys of its hash and the batch's keys before it (what CPython's
+    /// store of this pair would compare it with, the earlier ones being stored by then).
+    pub(crate) fn batch_add(
+        &mut self,
+        d: &Dict,
+        batch: &mut PairBatch,
+        k: HashKey,
+        value: Value,
+    ) -> PyResult<()> {
+        let (key, seen) = self.batch_resolve(d, &batch.items, k.clone())?;
+        batch.items.push(BatchItem {
+            given: k,
+            key,
+            value,
+            seen,
+        });
+        Ok(())
+    }
+
+    /// `k` resolved for a batch after `before`, and `d`'s keys of its hash it was compared
+    /// against (`None`: its lookup runs no Python code, there is nothing to compare).
+    fn batch_resolve(
+        &mut self,
+        d: &Dict,
+        before: &[BatchItem],
+        k: HashKey,
+    ) -> PyResult<(HashKey, Option<Vec<Value>>)> {
+        if !lookup_runs_python(&k) {
+            return Ok((k, None));
+        }
+        let in_d = map_candidates(&d.read(), k.hash);
+        let mut candidates = in_d.clone();
+        candidates.extend(
+            before
+                .iter()
+                .filter(|e| e.key.hash == k.hash && !candidates_hold(&in_d, &e.key.value))
+                .map(|e| e.key.value.clone()),
+        );
+        Ok((self.resolve_key(k, candidates)?, Some(in_d)))
+    }
+
+    /// Store `batch` in `d` in one hold of its lock if `d`'s keys of each pair's hash are still
+    /// the ones its key was compared against; else resolve the keys again (at most
+    /// [`RESOLVE_TRIES`] times), then store pair by pair. A reader of `d` in another thread
+    /// sees the whole batch or none of it.
+    pub(crate) fn batch_store(&mut self, d: &Dict, mut batch: PairBatch) -> PyResult<()> {
+        if batch.items.is_empty() {
+            return Ok(());
+        }
+        for _ in 0..RESOLVE_TRIES {
+            let mut map = d.write();
+            let unchanged = batch.items.iter().all(|e| {
+                e.seen
+                    .as_ref()
+                    .is_none_or(|s| same_candidates(&map_candidates(&map, e.key.hash), s))
+            });
+            if unchanged {
+                let replaced: Vec<Value> = batch
+                    .items
+                    .into_iter()
+                    .filter_map(|e| map.insert_full(e.key, e.value).1)
+                    .collect();
+                drop(map);
+                drop(replaced);
+                return Ok(());
+            }
+            drop(map);
+            // Another thread stored or removed a key of one of these hashes meanwhile.
+            let items = std::mem::take(&mut batch.items);
+            let mut rest = items.into_iter();
+            while let Some(e) = rest.next() {
+                match self.batch_resolve(d, &batch.items, e.given.clone()) {
+                    Ok((key, seen)) => batch.items.push(BatchItem {
+                        given: e.given,
+                        key,
+                        value: e.value,
+                        seen,
+                    }),
+                    Err(err) => {
+                        // The pairs before this one are stored, as CPython's would be.
+                        for e in batch.items {
+                            drop(self.dict_insert(d, e.given, e.value)?);
+                        }
+                        drop(rest);
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        for e in batch.items {
+            drop(self.dict_insert(d, e.given, e.value)?);
+        }
+        Ok(())
     }
 
     /// `s.add(v)` on a shared set: as [`Interp::with_resolved`], the member resolved against
@@ -578,10 +719,7 @@ impl Interp {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
-                match dict_store_all(d, snapshot) {
-                    Ok(()) => return Ok(()),
-                    Err(rest) => rest.into_iter().map(|(k, v)| (k.value, v)).collect(),
-                }
+                return self.dict_store_pairs(d, snapshot);
             }
             Value::Dict(src) => src.items(),
             other => {
