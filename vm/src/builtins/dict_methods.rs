@@ -96,12 +96,17 @@ pub fn dict_update(interp: &mut Interp, d: &Ref<Dict>, src: &Value) -> PyResult<
             Err(e) => break Err(e),
         };
         if batched {
-            if let Some([k, v]) = pair_of(&item) {
-                // A key's `__hash__` and `__eq__` (if Python code) run here, in the order
-                // CPython's stores one by one would run them.
-                let added = interp
-                    .hash_any(k)
-                    .and_then(|hk| interp.batch_add(d, &mut run, hk, v));
+            // Free-threaded, a key's `__hash__` and `__eq__` (if Python code) run here, in the
+            // order CPython's stores one by one would run them. Under the GIL only keys hashed
+            // without Python code join the run: a `__hash__` must run after the earlier pairs
+            // are stored, as CPython's (`update_one` stores such a pair after the run).
+            let pair = if interp.batches_pairs() {
+                pair_of(&item).map(|[k, v]| interp.hash_any(k).map(|hk| (hk, v)))
+            } else {
+                plain_pair(&item).map(Ok)
+            };
+            if let Some(pair) = pair {
+                let added = pair.and_then(|(hk, v)| interp.batch_add(d, &mut run, hk, v));
                 if let Err(e) = added {
                     break Err(e);
                 }

@@ -234,6 +234,15 @@ impl Interp {
         let Err(pairs) = dict_store_all(d, pairs) else {
             return Ok(());
         };
+        if !self.batches_pairs() {
+            // Under the GIL, pair by pair as CPython: its eval loop may switch threads inside
+            // an `__eq__`, and an `__eq__` reading `d` sees the earlier pairs stored. The hashes
+            // are the ones given (the source dict's), as CPython's `dict_merge` reuses them.
+            for (k, v) in pairs {
+                drop(self.dict_insert(d, k, v)?);
+            }
+            return Ok(());
+        }
         let mut batch = PairBatch::default();
         for (k, v) in pairs {
             if let Err(e) = self.batch_add(d, &mut batch, k, v) {
@@ -244,9 +253,19 @@ impl Interp {
         self.batch_store(d, batch)
     }
 
+    /// Whether pairs whose keys compare by a Python `__eq__` are stored as one batch
+    /// ([`PairBatch`]): only free-threaded, where CPython 3.13t stores them inside `d`'s
+    /// critical section. Under the GIL (on or old) CPython 3.11 stores them one by one, and an
+    /// `__eq__` (or another thread, switched to inside it) sees the earlier ones stored.
+    pub(crate) fn batches_pairs(&self) -> bool {
+        self.vm.gil.mode() == crate::gil::GilMode::Off
+    }
+
     /// Add a hashed pair to `batch`, bound for `d`: its key resolved now, with the table
     /// unlocked, against `d`'s keys of its hash and the batch's keys before it (what CPython's
     /// store of this pair would compare it with, the earlier ones being stored by then).
+    /// Under the GIL a key whose lookup runs Python code is not batched: the batch so far is
+    /// stored, then this pair, as CPython's stores one by one (see [`Interp::batches_pairs`]).
     pub(crate) fn batch_add(
         &mut self,
         d: &Dict,
@@ -254,6 +273,11 @@ impl Interp {
         k: HashKey,
         value: Value,
     ) -> PyResult<()> {
+        if !self.batches_pairs() && lookup_runs_python(&k) {
+            self.batch_store(d, std::mem::take(batch))?;
+            drop(self.dict_insert(d, k, value)?);
+            return Ok(());
+        }
         let (key, seen) = self.batch_resolve(d, &batch.items, k.clone())?;
         batch.items.push(BatchItem {
             given: k,
