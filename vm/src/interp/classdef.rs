@@ -714,6 +714,32 @@ fn finish_class(
 /// either (`bool`, `range`, `function`...) or are not supported as bases by minivm.
 fn check_subclassable(b: &Ref<Class>) -> PyResult<()> {
     use TypeKind as K;
+    // Classes minivm writes as native (or library) classes that CPython's C types make final:
+    // its message names them by `tp_name`, the module before the name unless it is builtins.
+    // (Not `re.Pattern`/`re.Match`, final too: the library's own classes subclass the native
+    // ones of those names.)
+    const FINAL: &[(&str, &str)] = &[
+        ("builtins", "memoryview"),
+        ("builtins", "mappingproxy"),
+        ("builtins", "code"),
+        ("builtins", "frame"),
+        ("_thread", "lock"),
+        ("operator", "itemgetter"),
+        ("operator", "attrgetter"),
+        ("operator", "methodcaller"),
+    ];
+    let (module, name) = (&*b.module, b.name());
+    if FINAL.contains(&(module, &*name)) {
+        let shown = if module == "builtins" {
+            name.to_string()
+        } else {
+            format!("{module}.{name}")
+        };
+        return Err(err!(
+            TypeError,
+            "type '{shown}' is not an acceptable base type"
+        ));
+    }
     match b.kind {
         // `type` too: a metaclass.
         K::Object | K::Exception | K::Native | K::Type | K::Property => Ok(()),
