@@ -638,6 +638,28 @@ impl<T> Ref<T> {
     }
 }
 
+impl<T> Ref<T> {
+    /// A new reference to `this`'s object, the count changed as `access` says: inline and
+    /// without testing the model again for a [`GilModel`] (`Clone::clone` tests it). For the
+    /// method-call hit path (`interp/call.rs: method_local_hit`), which has proved the model.
+    #[inline(always)]
+    pub fn clone_in<A: CellAccess>(access: A, this: &Ref<T>) -> Ref<T> {
+        let header = &this.heap_box().header;
+        match access.gil() {
+            Some(_) => {
+                if gil_count_add(&header.count, 1) > MAX_COUNT {
+                    std::process::abort();
+                }
+            }
+            None => header.incref(),
+        }
+        Ref {
+            ptr: this.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
 impl<T> Clone for Ref<T> {
     #[inline]
     fn clone(&self) -> Ref<T> {

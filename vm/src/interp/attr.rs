@@ -2371,6 +2371,26 @@ pub(crate) fn method_shadowed_in<A: crate::heap::CellAccess>(
     method_shadowed(&access.lock(cell), name, hint)
 }
 
+/// GIL model: whether the instance table in `cell` surely has no value for `name`, as far as
+/// its layout tells without looking at its names (`shadowed_by_layout`: the cache word `hint`
+/// taken on that layout, or the layout's summary of its names, then remembered in the hint as
+/// `method_shadowed` remembers it). `false` when that does not tell, or the table is held:
+/// the caller then asks `method_shadowed_in`. The method-call hit path's test
+/// (`interp/call.rs: method_local_hit`), with no call.
+#[inline(always)]
+pub(crate) fn absent_by_layout_gil(
+    gil: crate::heap::GilModel,
+    cell: &crate::object::InstCell,
+    name: &Arc<str>,
+    hint: &AtomicU64,
+) -> bool {
+    let Ok(dict) = cell.try_read_gil(gil) else {
+        return false;
+    };
+    let word = hint.load(Ordering::Relaxed);
+    shadowed_by_layout(dict.layout(), || dict.len(), name, hint, word) == Some(false)
+}
+
 /// `has_name` when the layout is not the one the hint was taken on (out of line).
 #[inline(never)]
 fn has_name_unhinted(dict: &InstDict, name: &Arc<str>, hint: &AtomicU64, word: u64) -> bool {

@@ -498,7 +498,83 @@ impl Interp {
     /// is `self` gets a pooled frame with a clone of the receiver in its first slot: nothing is
     /// pushed on the caller's stack and moved off it again. `None` for anything else (the
     /// instruction then pushes the receiver and goes on as `CALL_METHOD`).
+    ///
+    /// The usual case, the GIL model with every cache hit, is `method_local_hit`: a path with
+    /// no calls, so that this function saves no registers; everything else (a miss, a frame to
+    /// fill another way, free-threading) goes to `push_method_local`, which does the whole
+    /// work again from the start (the hit path changes nothing before it commits).
     pub(crate) fn try_push_method_local(
+        &mut self,
+        held: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        if let Some(gil) = crate::heap::gil_model() {
+            if let Some(callee) = self.method_local_hit(gil, held, name, cache) {
+                return Some(callee);
+            }
+        }
+        self.push_method_local(held, name, cache)
+    }
+
+    /// `try_push_method_local`'s hit path (GIL model), as CPython 3.11's `LOAD_METHOD_WITH_VALUES`
+    /// and `CALL_PY_EXACT_ARGS` check their caches: the instance table's layout is the one the
+    /// instruction's cache word was taken on and lacks the name, or whose summary of its names
+    /// rules the name out (`attr::absent_by_layout_gil`);
+    /// the class has no `__getattribute__` and its cache of the current epoch has the name at
+    /// the hinted place (`Class::method_hit_gil`), a Python function of one plain parameter
+    /// with no closure; no exception is being handled (nothing to save in the frame); the pool
+    /// has a frame. Then the frame gets its code and globals and the receiver (counted inline)
+    /// in its first slot. `None` before anything is changed when any test fails.
+    #[inline(always)]
+    fn method_local_hit(
+        &mut self,
+        gil: crate::heap::GilModel,
+        held: &Value,
+        name: &Arc<str>,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        let Value::Instance(inst) = held else {
+            return None;
+        };
+        if self.cur_exc.is_some()
+            || !crate::interp::attr::absent_by_layout_gil(gil, &inst.dict, name, &cache.word)
+        {
+            return None;
+        }
+        let pool = &mut self.frame_pool;
+        inst.class.method_hit_gil(
+            gil,
+            name,
+            &cache.class_hint,
+            #[inline(always)]
+            |v| match v {
+                Value::Function(f) if f.code.plain_args == 1 && f.closure.is_empty() => {
+                    let mut callee = pool.pop()?;
+                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
+                    let receiver = Value::Instance(Ref::clone_in(gil, inst));
+                    let nlocals = f.code.nlocals;
+                    // `nlocals <= len <= nlocals + SPARE_SLOTS`, one compare.
+                    let fits = callee.locals.len().wrapping_sub(nlocals) <= SPARE_SLOTS;
+                    match callee.locals.first_mut() {
+                        // The slots are there, empty (`Frame::reset`), as `take_args` finds
+                        // them.
+                        Some(first) if fits => {
+                            debug_assert!(matches!(first, Value::Undefined));
+                            std::mem::forget(std::mem::replace(first, receiver));
+                        }
+                        _ => fill_locals(&mut callee.locals, nlocals, &mut [receiver]),
+                    }
+                    Some(callee)
+                }
+                _ => None,
+            },
+        )
+    }
+
+    /// `try_push_method_local`'s general path, either model, every case.
+    #[inline(never)]
+    fn push_method_local(
         &mut self,
         held: &Value,
         name: &Arc<str>,

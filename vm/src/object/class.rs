@@ -621,6 +621,46 @@ impl Class {
         f(found.as_ref())
     }
 
+    /// The hit path of a method call's look-up in the GIL model (`interp/call.rs:
+    /// method_local_hit`), in one function with no calls: the class has no `__getattribute__`
+    /// (its flags word of the current epoch says so), and its lookup cache of the current epoch
+    /// has `name` at the index `hint` remembers or among its first [`HINT_SCAN`] entries (the
+    /// hint then moved there, as `with_hinted_in` moves it), with an answer that is lent to `f`.
+    /// `None` for anything else, the cache left as it was: the caller then goes the general way
+    /// (`attr_flags`, `with_hinted_in`), which works out and remembers what is missing.
+    #[inline(always)]
+    pub fn method_hit_gil<R>(
+        &self,
+        gil: crate::heap::GilModel,
+        name: &Arc<str>,
+        hint: &AtomicU32,
+        f: impl FnOnce(&Value) -> Option<R>,
+    ) -> Option<R> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let epoch = class_epoch();
+        let flags = self.flags.load(Relaxed);
+        if flags >> FLAG_BITS != epoch || flags & HAS_GETATTRIBUTE != 0 {
+            return None;
+        }
+        let cache = self.cache.try_read_gil(gil).ok()?;
+        if cache.0 != epoch {
+            return None;
+        }
+        let i = hint.load(Relaxed) as usize;
+        if let Some((k, v)) = cache.1.get_index(i) {
+            if Arc::ptr_eq(k, name) {
+                return f(v.as_ref()?);
+            }
+        }
+        let i = cache
+            .1
+            .keys()
+            .take(HINT_SCAN)
+            .position(|k| Arc::ptr_eq(k, name))?;
+        hint.store(i as u32, Relaxed);
+        f(cache.1.get_index(i)?.1.as_ref()?)
+    }
+
     /// Free-threaded: copy the cache's answer `v` for `name` at index `i`, read under the
     /// cache's lock in `epoch` (the cache's own), to the lock-free slot `i`, if it is an
     /// immortal function (a function of a top-level class body: never freed, so a reader needs
