@@ -588,6 +588,20 @@ fn unicode_error_field(
         .position(|n| *n == name)?;
     let cls = inst.class.get();
     let t = crate::object::types();
+    let kinds = [
+        ExcKind::UnicodeEncodeError,
+        ExcKind::UnicodeDecodeError,
+        ExcKind::UnicodeTranslateError,
+    ];
+    if d.init_pending && kinds.iter().any(|k| cls.is_subclass(t.exc(*k))) {
+        // Set by the base `__init__`, which a subclass's own may never call: CPython's
+        // unset members read as None, the positions as 0.
+        return Some(if matches!(i, 2 | 3) {
+            Value::Int(0)
+        } else {
+            Value::None
+        });
+    }
     if cls.is_subclass(t.exc(ExcKind::UnicodeTranslateError)) {
         if d.args.len() != 4 {
             return None;

@@ -2034,14 +2034,23 @@ impl Interp {
         });
         if let Value::Instance(i) = &inst {
             if let Some(d) = i.exc() {
+                let own_init = matches!(init, Some(Value::Function(_)));
+                // CPython's `OSError.__new__` leaves the arguments to `__init__` when a subclass
+                // overrides that (and not `__new__`): one that never calls the base keeps
+                // `args == ()` and `errno`, `strerror`... None (`str(e)` is '').
+                let os_error = own_init
+                    && i.class
+                        .get()
+                        .is_subclass(crate::object::types().exc(crate::object::ExcKind::OSError));
                 let mut data = d.lock();
-                data.args = args.to_vec();
+                data.args = if os_error { Vec::new() } else { args.to_vec() };
                 data.init_pending = true;
                 drop(data);
-                crate::stdlib::os::init_os_error(self, i, args)?;
+                if !os_error {
+                    crate::stdlib::os::init_os_error(self, i, args)?;
+                }
                 // CPython's `SyntaxError.__init__` sets `msg`, `lineno`...: a subclass whose own
                 // `__init__` never calls it keeps them all None (`str(e)` is 'None').
-                let own_init = matches!(init, Some(Value::Function(_)));
                 crate::interp::syntaxerr::init_syntax_error(i, if own_init { &[] } else { args })?;
             }
         }

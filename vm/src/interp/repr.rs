@@ -395,10 +395,16 @@ impl Interp {
     /// `BaseException.__str__`: the one argument's str (a `KeyError`'s repr), the args tuple
     /// for several, empty for none.
     pub fn exception_str(&mut self, inst: &Instance) -> PyResult<String> {
-        let args = inst
+        let (args, pending) = inst
             .exc()
-            .map(|d| d.lock().args.clone())
+            .map(|d| {
+                let d = d.lock();
+                (d.args.clone(), d.init_pending)
+            })
             .unwrap_or_default();
+        if pending && unicode_fields_unset(inst) {
+            return Ok(String::new());
+        }
         if let Some(s) = crate::builtins::codecs::unicode_error_str(
             &inst.class.get(),
             &unicode_fields(inst, &args),
@@ -1215,6 +1221,21 @@ fn function_qualname(f: &crate::heap::Ref<crate::object::Function>) -> String {
         Some(Value::Str(s)) => s.as_str().to_string(),
         _ => f.code.qualname.to_string(),
     }
+}
+
+/// Whether `inst` is a `UnicodeEncodeError`, `UnicodeDecodeError` or `UnicodeTranslateError`
+/// (made, its base `__init__` not run: the caller checks) whose `object` was never set: CPython's
+/// str of one is then ''.
+fn unicode_fields_unset(inst: &Instance) -> bool {
+    use crate::object::{types, ExcKind};
+    let t = types();
+    let cls = inst.class.get();
+    let kinds = [
+        ExcKind::UnicodeEncodeError,
+        ExcKind::UnicodeDecodeError,
+        ExcKind::UnicodeTranslateError,
+    ];
+    kinds.iter().any(|k| cls.is_subclass(t.exc(*k))) && inst.dict.lock().get("object").is_none()
 }
 
 /// A Unicode error's fields in the order of its arguments, as its str() reads them: what the
