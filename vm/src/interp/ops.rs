@@ -291,6 +291,17 @@ impl Interp {
     /// `set.__ior__`, `dict.__ior__`, `bytearray.__imul__`...), applied to `a` itself; `None`
     /// where `a`'s type has none for `op` or refuses `b` (CPython's `NotImplemented`).
     fn inplace_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+        // `l *= n` with an object that has `__index__` (and no `__rmul__`, which CPython asks
+        // first): repeated in place as by the int it stands for.
+        if op == BinOp::Mul
+            && matches!(a, Value::List(_) | Value::ByteArray(_))
+            && matches!(b, Value::Instance(_))
+            && self.lookup_special(b, "__rmul__").is_none()
+        {
+            if let Some(n) = self.number_index(b)? {
+                return self.inplace_builtin(op, a, &n);
+            }
+        }
         match (op, a) {
             (BinOp::Add, Value::ByteArray(_)) => {
                 if let Some(r) = bytes_methods::inplace_add(a, b)? {
@@ -332,6 +343,10 @@ impl Interp {
             }
             (BinOp::Mul, Value::List(l)) => {
                 let Some(n) = crate::builtins::args::index_sized(b) else {
+                    if matches!(b, Value::Instance(_)) {
+                        // Its `__rmul__` (`l *= x`): the binary operator's turn.
+                        return Ok(None);
+                    }
                     return Err(err!(
                         TypeError,
                         "can't multiply sequence by non-int of type '{}'",
@@ -459,7 +474,7 @@ impl Interp {
         if subclass_on_right(a, b) {
             if let Some(rm) = self.lookup_operand(b, rname) {
                 if compare || !self.lookup_operand(a, rname).is_some_and(|m| m.is(&rm)) {
-                    return self.try_reflected_first(a, b, name, &rm);
+                    return self.try_reflected_first(a, b, name, rname, &rm);
                 }
             }
         }
@@ -526,8 +541,23 @@ impl Interp {
         let Some(m) = self.lookup_operand(x, name) else {
             return Ok(None);
         };
-        let r = self.call(&m, &[x.clone(), y.clone()])?;
+        let r = self.call_operand(&m, name, x, y)?;
         Ok((!matches!(r, Value::NotImplemented)).then_some(r))
+    }
+
+    /// `m(x, y)`, special method `name` of operand `x`, for an operator. A sequence's built-in
+    /// `__add__`, `__mul__`, `__rmul__` or `__mod__` raises its `TypeError` when called as a
+    /// method, but an operator asks it as a number slot: `NotImplemented` lets the other
+    /// operand's reflected method answer (`subclass::operator_slot`).
+    fn call_operand(&mut self, m: &Value, name: &str, x: &Value, y: &Value) -> PyResult<Value> {
+        if let Value::Native(n) = m {
+            if n.kind == crate::object::NativeKind::SlotWrapper && n.name == name {
+                if let Some(r) = crate::interp::subclass::operator_slot(self, name, x, y) {
+                    return r;
+                }
+            }
+        }
+        self.call(m, &[x.clone(), y.clone()])
     }
 
     /// `b.rname(a)` first, then `a.name(b)`; `None` if both give NotImplemented (or are missing).
@@ -536,9 +566,10 @@ impl Interp {
         a: &Value,
         b: &Value,
         name: &str,
+        rname: &str,
         reflected: &Value,
     ) -> PyResult<Option<Value>> {
-        let r = self.call(reflected, &[b.clone(), a.clone()])?;
+        let r = self.call_operand(reflected, rname, b, a)?;
         if !matches!(r, Value::NotImplemented) {
             return Ok(Some(r));
         }

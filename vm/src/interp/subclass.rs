@@ -564,6 +564,105 @@ fn op_name(op: CmpOp) -> &'static str {
     }
 }
 
+/// str, bytes, bytearray, tuple and list: the values whose `__add__`, `__mul__` and `__rmul__`
+/// are CPython's sequence slots (and str's and bytes' `__mod__` their formatting).
+fn is_sequence(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Str(_) | Value::Bytes(_) | Value::ByteArray(_) | Value::Tuple(_) | Value::List(_)
+    )
+}
+
+/// The count of a sequence's `__mul__` or `__rmul__` (`list.__mul__(x, n)`), as
+/// CPython's wrapper converts it (`PyNumber_AsSsize_t`): an int or an object with `__index__`;
+/// anything else is "'str' object cannot be interpreted as an integer", not `NotImplemented`
+/// (the wrapper has no other operand to try), and a big int is `OverflowError`.
+fn sequence_count(interp: &mut Interp, n: &Value) -> PyResult<Value> {
+    let Some(n) = interp.number_index(n)? else {
+        return Err(err!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(n)
+        ));
+    };
+    match crate::builtins::args::index_sized(&n) {
+        Some(Err(e)) => Err(e),
+        _ => Ok(n),
+    }
+}
+
+/// A sequence's own `__add__`, `__mul__`, `__rmul__` or `__mod__` called as a method
+/// (`str.__add__('a', 1)`, `[1].__mul__('2')`): CPython's wrappers of `sq_concat`,
+/// `sq_repeat` and str's and bytes' `%` raise the operation's `TypeError` (they are the last
+/// resort of `a + b`, after both operands' number slots), so no `NotImplemented`; and a
+/// concatenation never hands the other operand's `__radd__` a turn. `None`: not such a call.
+/// An operator asks them leniently instead ([`operator_slot`]).
+fn sequence_slot(
+    interp: &mut Interp,
+    op: BinOp,
+    reflected: bool,
+    a: &Value,
+    b: &Value,
+) -> Option<PyResult<Value>> {
+    if !is_sequence(a) {
+        return None;
+    }
+    Some(match (op, reflected) {
+        (BinOp::Mul, _) => sequence_count(interp, b).and_then(|n| interp.binary(op, a, &n)),
+        (BinOp::Add, false) => {
+            if matches!(b, Value::Instance(i) if !i.class.builtin) {
+                let t = type_name(a);
+                Err(match a {
+                    Value::Bytes(_) | Value::ByteArray(_) => {
+                        err!(TypeError, "can't concat {} to {t}", type_name(b))
+                    }
+                    _ => err!(
+                        TypeError,
+                        "can only concatenate {t} (not \"{}\") to {t}",
+                        type_name(b)
+                    ),
+                })
+            } else {
+                interp.binary(op, a, b)
+            }
+        }
+        (BinOp::Mod, false) if !matches!(a, Value::Tuple(_) | Value::List(_)) => {
+            interp.binary(op, a, b)
+        }
+        _ => return None,
+    })
+}
+
+/// The built-in `name` (a binary slot wrapper) of the sequence `x` asked by an operator on
+/// `x` and `y` (`S('a') + R()` with `class S(str)` asks `str.__add__`): as a number slot,
+/// `NotImplemented` when the types do not mix, so that `y`'s reflected method gets its turn
+/// (what `binary` does after both is the sequence's error). `None`: `x` is no sequence, or
+/// `name` none of these, so the method is called as it is.
+pub fn operator_slot(
+    interp: &mut Interp,
+    name: &str,
+    x: &Value,
+    y: &Value,
+) -> Option<PyResult<Value>> {
+    let (op, reflected) = match name {
+        "__add__" => (BinOp::Add, false),
+        "__mul__" => (BinOp::Mul, false),
+        "__rmul__" => (BinOp::Mul, true),
+        "__mod__" => (BinOp::Mod, false),
+        _ => return None,
+    };
+    let a = builtin_base(x).unwrap_or(x);
+    if !is_sequence(a) {
+        return None;
+    }
+    let b = builtin_base(y).unwrap_or(y);
+    Some(if reflected {
+        binary_slot(interp, op, b, a)
+    } else {
+        binary_slot(interp, op, a, b)
+    })
+}
+
 /// A binary slot wrapper: `$op` applied to (receiver, argument), or reflected.
 macro_rules! binary_slots {
     ($($name:literal => $op:ident, $rname:literal),* $(,)?) => {
@@ -575,6 +674,9 @@ macro_rules! binary_slots {
                 if number_with_other(a, b) {
                     return Ok(Value::NotImplemented);
                 }
+                if let Some(r) = sequence_slot(interp, BinOp::$op, false, a, b) {
+                    return r;
+                }
                 binary_slot(interp, BinOp::$op, a, b)
             }),
             ($rname, |interp, args| {
@@ -583,6 +685,9 @@ macro_rules! binary_slots {
                 let b = builtin_base(b).unwrap_or(b).clone();
                 if number_with_other(a, &b) {
                     return Ok(Value::NotImplemented);
+                }
+                if let Some(r) = sequence_slot(interp, BinOp::$op, true, a, &b) {
+                    return r;
                 }
                 binary_slot(interp, BinOp::$op, &b, a)
             }),
