@@ -231,6 +231,18 @@ fn run_case(name: &str, mode: &str, path: PathBuf, send: Send) -> Outcome {
     out
 }
 
+/// The verdict of a test that ran `started` cases on threads: each reported (`finished`), and
+/// none with a failure (each failure names its case and what went wrong).
+fn all_cases_passed(started: usize, finished: usize, failures: &[String]) {
+    assert_eq!(finished, started, "some cases never reported");
+    assert!(
+        failures.is_empty(),
+        "{} of {started} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn ctrl_c_interrupts_every_blocking_wait_in_every_gil_mode() {
     // A directory of its own, made afresh: the programs' directory comes first on their
@@ -286,13 +298,7 @@ fn ctrl_c_interrupts_every_blocking_wait_in_every_gil_mode() {
             failures.push(format!("{}: {}", o.case, why.join("; ")));
         }
     }
-    assert_eq!(finished, started, "some cases never reported");
-    assert!(
-        failures.is_empty(),
-        "{} of {started} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    all_cases_passed(started, finished, &failures);
     println!("{started} cases, slowest reaction {slowest:?}");
 }
 
@@ -491,11 +497,5 @@ fn ctrl_c_pending_before_a_wait_that_can_succeed_at_once() {
             failures.push(format!("{}: {}", o.case, why.join("; ")));
         }
     }
-    assert_eq!(finished, started, "some cases never reported");
-    assert!(
-        failures.is_empty(),
-        "{} of {started} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    all_cases_passed(started, finished, &failures);
 }

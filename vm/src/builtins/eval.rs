@@ -490,25 +490,33 @@ fn keep_caller_locals(caller: Option<(&Frame, Value)>) {
     }
 }
 
-/// The argument counts and keywords of `exec(source, globals=None, locals=None, /, *,
-/// closure=None)` checked in the order and words of CPython's argument parser for it
-/// (Argument Clinic: three positional-only parameters and one keyword-only).
-fn exec_arg_counts(args: &Args<'_>) -> PyResult<()> {
+/// The first two checks of CPython's Argument Clinic parser for a function of `max_pos`
+/// positional and `max_all` parameters in all (`exec`, `compile`), in its order and words: too
+/// many arguments in all, then too many positional ones. The positional count, if neither.
+fn clinic_counts(name: &str, args: &Args<'_>, max_pos: usize, max_all: usize) -> PyResult<usize> {
     let (nargs, nkw) = (args.pos.len(), args.kw.len());
-    if nargs + nkw > 4 {
+    if nargs + nkw > max_all {
         raise!(
             TypeError,
-            "exec() takes at most 4 {}arguments ({} given)",
+            "{name}() takes at most {max_all} {}arguments ({} given)",
             if nargs == 0 { "keyword " } else { "" },
             nargs + nkw
         );
     }
-    if nargs > 3 {
+    if nargs > max_pos {
         raise!(
             TypeError,
-            "exec() takes at most 3 positional arguments ({nargs} given)"
+            "{name}() takes at most {max_pos} positional arguments ({nargs} given)"
         );
     }
+    Ok(nargs)
+}
+
+/// The argument counts and keywords of `exec(source, globals=None, locals=None, /, *,
+/// closure=None)` checked in the order and words of CPython's argument parser for it
+/// (Argument Clinic: three positional-only parameters and one keyword-only).
+fn exec_arg_counts(args: &Args<'_>) -> PyResult<()> {
+    let nargs = clinic_counts("exec", args, 3, 4)?;
     if nargs == 0 {
         raise!(
             TypeError,
@@ -669,21 +677,7 @@ pub fn compile(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     // CPython's argument parser counts the keyword-only `_feature_version` (accepted, and of
     // no effect here: minivm parses one version of the language) before anything else.
-    let (nargs, nkw) = (args.pos.len(), args.kw.len());
-    if nargs + nkw > 7 {
-        raise!(
-            TypeError,
-            "compile() takes at most 7 {}arguments ({} given)",
-            if nargs == 0 { "keyword " } else { "" },
-            nargs + nkw
-        );
-    }
-    if nargs > 6 {
-        raise!(
-            TypeError,
-            "compile() takes at most 6 positional arguments ({nargs} given)"
-        );
-    }
+    clinic_counts("compile", &args, 6, 7)?;
     let kw: Vec<(Arc<str>, Value)> = args
         .kw
         .iter()
