@@ -443,11 +443,24 @@ fn make_class(
         dict.insert(Arc::from("__hash__"), Value::None);
     }
     // As CPython's `type_new`, the class keeps its qualified name outside its dict (so
-    // `vars(C)` does not list `__qualname__`).
-    let qualname = dict
-        .shift_remove("__qualname__")
-        .and_then(|v| v.as_str().map(Arc::from))
-        .unwrap_or_else(|| Arc::from(name));
+    // `vars(C)` does not list `__qualname__`), and one that is not a str (or a subclass's
+    // instance) is refused.
+    let qualname = match dict.shift_remove("__qualname__") {
+        None => Arc::from(name),
+        Some(v) => match v
+            .as_str()
+            .or_else(|| crate::object::builtin_base(&v).and_then(|b| b.as_str()))
+        {
+            Some(text) => Arc::from(text),
+            None => {
+                return Err(err!(
+                    TypeError,
+                    "type __qualname__ must be a str, not {}",
+                    type_name(&v)
+                ))
+            }
+        },
+    };
     let module = dict
         .get("__module__")
         .and_then(|v| v.as_str().map(Arc::from))
