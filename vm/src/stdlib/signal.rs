@@ -244,6 +244,26 @@ impl ProcessSignalsBlocked {
     }
 }
 
+/// Start a helper thread of the VM (a reaper, a signal's wake-up reader, a timer) that never
+/// takes the process's signals, so that SIGINT and the others reach the main thread. They are
+/// blocked in the calling thread while the thread is made, and a new thread starts with its
+/// creator's mask: blocking them in the new thread itself, once it ran, left a window in which
+/// the kernel could hand it a Ctrl-C (a child's `kill -INT $PPID` right after its start, its
+/// reaper not yet running), whose handler then ran late, after the main thread's wait had
+/// returned (`subprocess/ctrl_c_child_exits`: 1 of 60 runs under load). A signal sent while the
+/// caller's mask is changed stays pending and reaches the caller when the mask is restored.
+pub fn spawn_helper<F, T>(
+    builder: std::thread::Builder,
+    f: F,
+) -> std::io::Result<std::thread::JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let _inherited = ProcessSignalsBlocked::here();
+    crate::heap::fork::spawn(builder, f)
+}
+
 impl Drop for ProcessSignalsBlocked {
     fn drop(&mut self) {
         if let Some(old) = self.0.take() {
@@ -368,8 +388,7 @@ fn wake_thread(
     let builder = std::thread::Builder::new()
         .name(name.into())
         .stack_size(64 * 1024);
-    crate::heap::fork::spawn(builder, move || {
-        let _main_takes_signals = ProcessSignalsBlocked::here();
+    spawn_helper(builder, move || {
         let mut buf = [0u8; 16];
         loop {
             match reader.read(&mut buf) {
@@ -849,11 +868,8 @@ fn setitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         t.deadline = Some(std::time::Instant::now() + timer_duration(secs));
         let generation = t.generation;
         let builder = std::thread::Builder::new().name("minivm-itimer".into());
-        crate::heap::fork::spawn(builder, move || {
-            let _main_takes_signals = ProcessSignalsBlocked::here();
-            run_real_timer(generation)
-        })
-        .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
+        spawn_helper(builder, move || run_real_timer(generation))
+            .map_err(|e| crate::stdlib::os::os_error(&e, None))?;
     }
     drop(t);
     REAL_TIMER_CHANGED.notify_all();

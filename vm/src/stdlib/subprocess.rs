@@ -413,8 +413,7 @@ fn start_reaper(pid: u32, exit: Arc<Exit>) -> std::io::Result<()> {
     let builder = std::thread::Builder::new()
         .name("subprocess-reaper".into())
         .stack_size(64 * 1024);
-    crate::heap::fork::spawn(builder, move || {
-        let _main_takes_signals = crate::stdlib::signal::ProcessSignalsBlocked::here();
+    crate::stdlib::signal::spawn_helper(builder, move || {
         reap(pid, &exit);
         exit.done.notify_all();
     })
