@@ -597,6 +597,39 @@ where
     spawned
 }
 
+/// [`spawn`] for a thread nobody joins (a Python thread, a helper of the VM's): the thread
+/// detaches itself as its first step, and its handle is given up without detaching it; the
+/// result is its pthread id (`threading`'s `ident`).
+///
+/// Why not drop the handle (`pthread_detach` from this thread): glibc's `pthread_detach` marks
+/// the thread detached and then reads its control block, which lives at the top of the thread's
+/// stack; a thread already ending at that moment sees itself detached, frees that block and
+/// exits, and the next thread start or exit may unmap its stack (256 MiB stacks are never kept
+/// in glibc's 40 MiB stack cache). A detaching thread preempted between the two steps then read
+/// unmapped memory: SIGSEGV in `pthread_detach` in the main thread (seen once, in
+/// `stress/dict_writes_beside_setattr` free-threaded at load 20, whose short threads end while
+/// `start()` returns). A thread detaching itself is running, so it is not ending.
+pub fn spawn_detached<F>(builder: std::thread::Builder, f: F) -> std::io::Result<u64>
+where
+    F: FnOnce() + Send + 'static,
+{
+    use std::os::unix::thread::JoinHandleExt;
+    let handle = spawn(builder, move || {
+        detach_self();
+        f()
+    })?;
+    // Gives up the handle without `pthread_detach` (nor a join).
+    Ok(handle.into_pthread_t() as u64)
+}
+
+/// Detach the calling thread (see [`spawn_detached`]).
+fn detach_self() {
+    // SAFETY: `pthread_self()` names the calling thread, which exists while it runs this, and
+    // nothing else detaches or joins it: `spawn_detached` gave its handle up with
+    // `into_pthread_t`, which does neither. Its resources are freed when it exits.
+    let _ = unsafe { libc::pthread_detach(libc::pthread_self()) };
+}
+
 /// The end of [`quiesce`]'s wait: while it is held, no thread can begin starting or ending.
 pub struct Quiet(std::sync::MutexGuard<'static, Transitions>);
 

@@ -63,6 +63,21 @@ where
     })
 }
 
+/// [`spawn`] for a thread nobody joins (`heap::fork::spawn_detached`): its pthread id.
+pub fn spawn_detached<F>(name: String, f: F) -> std::io::Result<u64>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let builder = std::thread::Builder::new()
+        .name(name)
+        .stack_size(THREAD_STACK_SIZE);
+    crate::heap::fork::spawn_detached(builder, move || {
+        let here = stack_position();
+        STACK_LIMIT.with(|l| l.set(here.saturating_sub(THREAD_STACK_SIZE - RESERVE)));
+        f()
+    })
+}
+
 /// True when this thread's stack is too deep to enter one more level of recursion.
 #[inline]
 pub fn stack_exhausted() -> bool {

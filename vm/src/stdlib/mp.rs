@@ -160,7 +160,7 @@ fn watch_parent(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let builder = std::thread::Builder::new()
         .name("mp-parent-watch".into())
         .stack_size(64 * 1024);
-    crate::heap::fork::spawn(builder, watcher).map_err(os_err)?;
+    crate::heap::fork::spawn_detached(builder, watcher).map_err(os_err)?;
     Ok(Value::None)
 }
 

@@ -252,16 +252,13 @@ impl ProcessSignalsBlocked {
 /// reaper not yet running), whose handler then ran late, after the main thread's wait had
 /// returned (`subprocess/ctrl_c_child_exits`: 1 of 60 runs under load). A signal sent while the
 /// caller's mask is changed stays pending and reaches the caller when the mask is restored.
-pub fn spawn_helper<F, T>(
-    builder: std::thread::Builder,
-    f: F,
-) -> std::io::Result<std::thread::JoinHandle<T>>
+/// Nobody joins them: they detach themselves (`heap::fork::spawn_detached`).
+pub fn spawn_helper<F>(builder: std::thread::Builder, f: F) -> std::io::Result<()>
 where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
+    F: FnOnce() + Send + 'static,
 {
     let _inherited = ProcessSignalsBlocked::here();
-    crate::heap::fork::spawn(builder, f)
+    crate::heap::fork::spawn_detached(builder, f).map(|_| ())
 }
 
 impl Drop for ProcessSignalsBlocked {

@@ -383,7 +383,7 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // read) waits for the thread to set it.
     let free = interp.vm.gil.mode() == crate::gil::GilMode::Off;
     let pinned = if free { None } else { pin_for_spawn() };
-    let spawned = crate::interp::guard::spawn(name.clone(), move || {
+    let spawned = crate::interp::guard::spawn_detached(name.clone(), move || {
         if let Some(mask) = pinned {
             let _ = rustix::thread::sched_setaffinity(None, &mask);
         }
@@ -393,21 +393,18 @@ fn thread_start(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     if let Some(mask) = pinned {
         let _ = rustix::thread::sched_setaffinity(None, &mask);
     }
-    let handle = match spawned {
-        Ok(handle) => handle,
+    // Detached at once, by the thread itself (`join()` waits on `ThreadEnd`), not after the
+    // wait below: a daemon thread starting threads when the program ended left, while it
+    // waited there for the GIL, a finished thread that nobody had joined or detached
+    // (ThreadSanitizer: "thread leak"). Not by this thread: see `heap::fork::spawn_detached`.
+    let ident = match spawned {
+        Ok(ident) => ident,
         Err(e) => {
             *d.end.state.lock() = RunState::Finished;
             return Err(err!(RuntimeError, "can't start new thread: {e}"));
         }
     };
-    {
-        use std::os::unix::thread::JoinHandleExt;
-        set_attr(inst, "_ident", Value::Int(handle.as_pthread_t() as i64));
-    }
-    // Detached now (`join()` waits on `ThreadEnd`), not after the wait below: a daemon thread
-    // starting threads when the program ended left, while it waited there for the GIL, a
-    // finished thread that nobody had joined or detached (ThreadSanitizer: "thread leak").
-    drop(handle);
+    set_attr(inst, "_ident", Value::Int(ident as i64));
     if !free {
         wait_shown(interp, &d.end);
     }
@@ -949,7 +946,7 @@ fn start_bare(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // Handed over whole, as in `thread_start`: touched by the new thread only once it holds
     // the GIL.
     let handoff = crate::heap::Shared::new((child, function.clone(), fargs));
-    let spawned = crate::interp::guard::spawn("_thread".to_string(), move || {
+    let spawned = crate::interp::guard::spawn_detached("_thread".to_string(), move || {
         let (mut child, function, fargs) = handoff.into_inner();
         child.attach();
         // (The function given is `_thread._bootstrap`, which reports what escapes it.)
@@ -960,10 +957,7 @@ fn start_bare(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         child.detach();
     });
     match spawned {
-        Ok(handle) => {
-            use std::os::unix::thread::JoinHandleExt;
-            Ok(Value::Int(handle.as_pthread_t() as i64))
-        }
+        Ok(ident) => Ok(Value::Int(ident as i64)),
         Err(e) => Err(err!(RuntimeError, "can't start new thread: {e}")),
     }
 }
