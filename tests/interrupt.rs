@@ -94,6 +94,20 @@ const CASES: &[(&str, &str, &str)] = &[
     ("popen_wait_timeout", CHILD, "child.wait(60)"),
     ("popen_communicate", CHILD, "child.communicate(timeout=60)"),
     ("pipe_read", CHILD, "child.stdout.read()"),
+    // stdin is a pipe the test keeps open and never writes to.
+    ("stdin_input", "import sys", "input()"),
+    ("stdin_readline", "import sys", "sys.stdin.readline()"),
+    ("stdin_read", "import sys", "sys.stdin.read()"),
+    (
+        "stdin_buffer_read",
+        "import sys",
+        "sys.stdin.buffer.read(5)",
+    ),
+    (
+        "stdin_fileio_read",
+        "f = open('/dev/stdin', 'rb', buffering=0)",
+        "f.read(5)",
+    ),
 ];
 
 // The child's stderr goes to /dev/null: SIGINT reaches only minivm, and a `sleep` still holding
@@ -133,10 +147,11 @@ struct Outcome {
 /// How the signal reaches the program.
 #[derive(Clone, Copy)]
 enum Send {
-    /// While the program is blocked in the wait under test ([`SETTLE`] after `ready`).
+    /// While the program is blocked in the wait under test ([`SETTLE`] after `ready`). Its
+    /// stdin is a pipe that stays open and empty (the stdin cases wait on it).
     DuringWait,
-    /// While it reads stdin (see [`PENDING_CASES`]); a line is written to it once the signal
-    /// has been sent, and the program goes on to the wait under test.
+    /// Right after `ready`, while it reads stdin (see [`PENDING_CASES`]); a line is written
+    /// to it once the signal has been sent, and the program goes on.
     BeforeWait,
 }
 
@@ -154,10 +169,7 @@ fn run_case(name: &str, mode: &str, path: PathBuf, send: Send) -> Outcome {
     let child = sigint::with_default_sigint(MINIVM)
         .args(["--gil", mode])
         .arg(&path)
-        .stdin(match send {
-            Send::DuringWait => Stdio::null(),
-            Send::BeforeWait => Stdio::piped(),
-        })
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
@@ -202,9 +214,11 @@ fn run_case(name: &str, mode: &str, path: PathBuf, send: Send) -> Outcome {
     }
     // `kill` has returned: the signal is pending on the process, and its handler runs before
     // the program's read of this line returns.
-    if let Some(mut stdin) = child.stdin.take() {
-        if stdin.write_all(b"go\n").is_err() {
-            out.problem = Some("cannot write the program's stdin".into());
+    if let Send::BeforeWait = send {
+        if let Some(mut stdin) = child.stdin.take() {
+            if stdin.write_all(b"go\n").is_err() {
+                out.problem = Some("cannot write the program's stdin".into());
+            }
         }
     }
     loop {
@@ -342,14 +356,15 @@ fn ctrl_c_while_waiting_for_threads_at_exit() {
 /// does not start. Either way the `KeyboardInterrupt` comes from the wait's line.
 ///
 /// The signal is pending, not merely on its way, by construction, with no sleep in the test:
-/// the program says `ready`, then reads a line from stdin, which minivm does not interrupt for
-/// Ctrl-C (its reads go on after EINTR; the Ctrl-C is acted on at the next check point); the
-/// test sends SIGINT, and only once `kill` has returned writes the line. No thread of the
-/// program's own runs then, and the VM's helper threads block the signal, so the kernel gives
-/// it to the main thread, whose handler runs before its read returns (or, if it had not reached
-/// the read yet, before the read starts). Between the read and the wait there is no check
-/// point (`try:` and a call of a native method), so the wait is the first to see the signal.
-/// CPython cannot be the oracle here: its read of stdin raises `KeyboardInterrupt` itself.
+/// the program says `ready`, then reads stdin with `os.read(0, 3)`, which minivm does not
+/// interrupt for Ctrl-C (docs/LANGUAGE.md: the system call is restarted after the handler; the
+/// Ctrl-C is acted on at the next check point), unlike `sys.stdin`'s reads; the test sends
+/// SIGINT, and only once `kill` has returned writes the line. No thread of the program's own
+/// runs then, and the VM's helper threads block the signal, so the kernel gives it to the main
+/// thread, whose handler runs before its read returns (or, if it had not reached the read yet,
+/// before the read starts). Between the read and the wait there is no check point (`try:` and
+/// a call of a native method), so the wait is the first to see the signal. CPython cannot be
+/// the oracle here: its `os.read` raises `KeyboardInterrupt` itself.
 const PENDING_CASES: &[(&str, &str, &str, &str, &str)] = &[
     (
         "lock",
@@ -428,6 +443,15 @@ const PENDING_CASES: &[(&str, &str, &str, &str, &str)] = &[
         "t.is_alive()",
         "False",
     ),
+    // `_queue.SimpleQueue.get` is C in CPython: the item is taken, and the call raises as it
+    // returns.
+    (
+        "simple_queue_get",
+        "q = queue.SimpleQueue()\nq.put(1)",
+        "q.get()",
+        "q.qsize()",
+        "0",
+    ),
     (
         "sleep",
         "t0 = time.monotonic()",
@@ -440,8 +464,8 @@ const PENDING_CASES: &[(&str, &str, &str, &str, &str)] = &[
 fn pending_program(setup: &str, wait: &str, state: &str) -> String {
     let body: String = wait.lines().map(|l| format!("    {l}\n")).collect();
     format!(
-        "import queue\nimport sys\nimport threading\nimport time\n{setup}\n\
-         print('ready', flush=True)\nsys.stdin.readline()\n\
+        "import os\nimport queue\nimport threading\nimport time\n{setup}\n\
+         print('ready', flush=True)\nos.read(0, 3)\n\
          try:\n{body}    print('wait returned', flush=True)\n\
          finally:\n    print({state}, flush=True)\n"
     )
@@ -492,6 +516,68 @@ fn ctrl_c_pending_before_a_wait_that_can_succeed_at_once() {
                 "stderr is not a KeyboardInterrupt traceback ending at `{line}`:\n{}",
                 o.stderr
             ));
+        }
+        if !why.is_empty() {
+            failures.push(format!("{}: {}", o.case, why.join("; ")));
+        }
+    }
+    all_cases_passed(started, finished, &failures);
+}
+
+/// A SIGINT handler the program installed runs while the main thread waits for stdin, and the
+/// read then goes on, as CPython retries a read after EINTR once the handler has returned
+/// (PEP 475): the handler's line comes first, then the line read. The test sends the signal
+/// right after `ready` and writes the line only once `kill` has returned, so the handler runs
+/// before the read has data whether the signal finds the program waiting in the read or just
+/// before it. In each GIL mode, for `input()`, `sys.stdin.readline()` and
+/// `sys.stdin.buffer.read(3)`.
+#[test]
+fn a_python_sigint_handler_runs_during_a_stdin_read_that_then_goes_on() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interrupt-stdin-handler");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let reads = [
+        ("input", "input()", "'go'"),
+        ("readline", "sys.stdin.readline()", "'go\\n'"),
+        ("buffer_read", "sys.stdin.buffer.read(3)", "b'go\\n'"),
+    ];
+    let (tx, rx) = mpsc::channel();
+    let mut started = 0;
+    for (name, read, shows) in reads {
+        let path = dir.join(format!("handler_{name}.mini"));
+        std::fs::write(
+            &path,
+            format!(
+                "import signal\nimport sys\n\
+                 def handler(signum, frame):\n    print('handler', signum, flush=True)\n\
+                 signal.signal(signal.SIGINT, handler)\n\
+                 print('ready', flush=True)\nline = {read}\nprint('read', repr(line))\n"
+            ),
+        )
+        .expect("write program");
+        for mode in ["on", "off", "old"] {
+            let (tx, path) = (tx.clone(), path.clone());
+            thread::spawn(move || {
+                let _ = tx.send((run_case(name, mode, path, Send::BeforeWait), shows));
+            });
+            started += 1;
+        }
+    }
+    drop(tx);
+    let mut failures = Vec::new();
+    let mut finished = 0;
+    for (o, shows) in rx {
+        finished += 1;
+        let mut why = Vec::new();
+        if let Some(p) = &o.problem {
+            why.push(p.clone());
+        }
+        if o.code != Some(0) || !o.stderr.is_empty() {
+            why.push(format!("exit code {:?}, stderr {:?}", o.code, o.stderr));
+        }
+        let expected = format!("ready\nhandler 2\nread {shows}\n");
+        if o.stdout != expected {
+            why.push(format!("stdout {:?}, expected {expected:?}", o.stdout));
         }
         if !why.is_empty() {
             failures.push(format!("{}: {}", o.case, why.join("; ")));

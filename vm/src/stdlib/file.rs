@@ -151,19 +151,43 @@ impl FileKind {
 // Reading and decoding
 
 impl FileState {
-    /// Read one chunk from the OS into `raw` (blocking: call with the GIL released).
-    /// Returns the number of bytes read (0 at end of file).
-    fn fill_raw(&mut self) -> std::io::Result<usize> {
-        self.fill_raw_upto(CHUNK)
-    }
-
-    /// Read at most `size` bytes from the OS into `raw` (one read; GIL released).
-    fn fill_raw_upto(&mut self, size: usize) -> std::io::Result<usize> {
+    /// Read at most `size` bytes from the OS into `raw` (one read; GIL released). Returns the
+    /// number of bytes read (0 at end of file).
+    ///
+    /// `interrupt` (the main thread's `Vm::interrupted`): a read that could block (stdin, a
+    /// pipe, a FIFO, a terminal) first waits for data, and gives up with `ErrorKind::Interrupted`
+    /// when a signal is pending or arrives before the read ([`fill_os`] then runs its handler
+    /// and reads again), as CPython's read fails with EINTR and runs the handler. minivm's
+    /// handlers restart the read system call itself (`SA_RESTART`), so it cannot wait in it.
+    fn fill_raw_upto(
+        &mut self,
+        size: usize,
+        interrupt: Option<&AtomicBool>,
+    ) -> std::io::Result<usize> {
         self.follow_stdin()?;
         let Some(Backend::Os(file)) = self.backend.as_mut() else {
             self.eof = true;
             return Ok(0);
         };
+        if let Some(flag) = interrupt.filter(|_| may_block(file)) {
+            let signalled = || flag.load(Ordering::SeqCst);
+            if signalled() {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let mut fds = [libc::pollfd {
+                fd: file.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // It returns when there is data or the flag went up (no timeout); an error (a
+            // descriptor that cannot be polled) is left to the read. A signal that came with
+            // the data has had its handler run when poll(2) returned: it goes first, as
+            // CPython's check right after the read would run it before the next line.
+            let _ = crate::stdlib::select::poll_fds(&mut fds, None, interrupt);
+            if signalled() {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+        }
         let mut buf = vec![0u8; size];
         let n = loop {
             match file.read(&mut buf) {
@@ -528,9 +552,7 @@ fn open_state<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'
 
 /// Read one more chunk from the OS (GIL released), decoding it for a text file.
 fn fill(interp: &mut Interp, d: &FileData, st: &mut FileState) -> PyResult<()> {
-    interp
-        .allow_threads(|| st.fill_raw())
-        .map_err(|e| read_error(st, &e))?;
+    fill_os(interp, st, CHUNK)?;
     match &d.text {
         Some(opts) => {
             let r = st.decode(opts);
@@ -539,6 +561,36 @@ fn fill(interp: &mut Interp, d: &FileData, st: &mut FileState) -> PyResult<()> {
         }
         None => Ok(()),
     }
+}
+
+/// Read at most `size` bytes from the OS into `st.raw` with the GIL released: the number read
+/// (0 at end of file). In the main thread a signal that comes while the read waits for data
+/// runs its handler (Ctrl-C: `KeyboardInterrupt` out of the read, nothing read), then the read
+/// goes on, as CPython retries a read after EINTR once the handlers have run (PEP 475).
+fn fill_os(interp: &mut Interp, st: &mut FileState, size: usize) -> PyResult<usize> {
+    let vm = interp.vm.clone();
+    let interrupt = interp.is_main.then_some(&vm.interrupted);
+    loop {
+        match interp.allow_threads(|| st.fill_raw_upto(size, interrupt)) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => interp.check_interrupt()?,
+            r => return r.map_err(|e| read_error(st, &e)),
+        }
+    }
+}
+
+/// Whether a read of `file` can wait for data: a pipe, FIFO, terminal or other character
+/// device in blocking mode. Not a regular file (never waits), a socket (`socket.makefile`: its
+/// receive timeout applies to the read, not to a poll) or a non-blocking descriptor (its read
+/// fails at once with EAGAIN, as the program asked).
+fn may_block(file: &File) -> bool {
+    use rustix::fs::{fcntl_getfl, fstat, FileType, OFlags};
+    let waits = fstat(file).is_ok_and(|st| {
+        matches!(
+            FileType::from_raw_mode(st.st_mode),
+            FileType::Fifo | FileType::CharacterDevice
+        )
+    });
+    waits && fcntl_getfl(file).is_ok_and(|fl| !fl.contains(OFlags::NONBLOCK))
 }
 
 /// A failed read from the OS as an exception. A socket's file (`socket.makefile`) whose socket
@@ -595,9 +647,7 @@ fn read_value(
         // chunk the OS gave last.
         let fs: &mut FileState = &mut st;
         while !fs.eof {
-            interp
-                .allow_threads(|| fs.fill_raw())
-                .map_err(|e| read_error(fs, &e))?;
+            fill_os(interp, fs, CHUNK)?;
         }
         let r = fs.decode(opts);
         d.publish_newlines(fs);
@@ -640,9 +690,7 @@ fn read_unbuffered(
         if want == 0 {
             break;
         }
-        let n = interp
-            .allow_threads(|| st.fill_raw_upto(want))
-            .map_err(|e| read_error(st, &e))?;
+        let n = fill_os(interp, st, want)?;
         out.append(&mut st.raw);
         if n == 0 || (!line && max.is_some()) {
             break;

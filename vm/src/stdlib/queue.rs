@@ -151,8 +151,14 @@ fn simple_put_nowait(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// Take the oldest item, waiting (with the GIL released) as `w` allows; `queue.Empty` if none.
+/// A blocking get is a wait CPython writes in C (`_queue.SimpleQueue.get`): a Ctrl-C already
+/// pending when it takes an item at once is acted on as it returns (the item is taken, and
+/// `KeyboardInterrupt` comes from the call), as `lock.acquire()` does (`sync::after_wait`).
 fn get(interp: &mut Interp, q: &QueueData, w: Wait) -> PyResult<Value> {
     let mut got = q.items.lock().pop_front();
+    if got.is_some() && !matches!(w, Wait::NonBlocking) {
+        crate::stdlib::sync::after_wait(interp)?;
+    }
     if got.is_none() && !matches!(w, Wait::NonBlocking) {
         // Moved out without the GIL, into a hand-off opened once the GIL is back.
         let mut out = crate::heap::Shared::new(None);
