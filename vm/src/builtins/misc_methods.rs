@@ -495,6 +495,17 @@ fn exc_init(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     // (A Unicode error's arguments are checked here, not when it is made: a subclass whose
     // own `__init__` does not call this one takes any, as in CPython.)
     crate::builtins::codecs::check_unicode_error_args(&inst.class.get(), &args.pos[1..])?;
+    // CPython's `OSError.__init__` does nothing for a class with its own `__new__`: that
+    // `__new__`'s call of `OSError.__new__` already read the arguments (keywords ignored).
+    let cls = inst.class.get();
+    if cls.is_subclass(crate::object::types().exc(crate::object::ExcKind::OSError))
+        && matches!(
+            cls.lookup("__new__"),
+            Some(Value::Instance(_) | Value::Function(_))
+        )
+    {
+        return Ok(Value::None);
+    }
     if !args.kw.is_empty() {
         // Only the exceptions with extra fields take keywords, each naming one field.
         let (fields, base) = crate::builtins::attrs::exc_keywords(&inst.class);

@@ -2203,11 +2203,13 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
             cls.name()
         ));
     }
-    if args.pos.len() > 1 || !args.kw.is_empty() {
-        let own_new = matches!(
-            cls.lookup("__new__"),
-            Some(Value::Instance(_) | Value::Function(_))
-        );
+    let own_new = matches!(
+        cls.lookup("__new__"),
+        Some(Value::Instance(_) | Value::Function(_))
+    );
+    // `BaseException.__new__` takes any arguments (kept as `args`): `super().__new__(cls, *a)`
+    // in an exception class with its own `__new__` is CPython's usual spelling.
+    if (args.pos.len() > 1 || !args.kw.is_empty()) && cls.kind != TypeKind::Exception {
         if own_new {
             return Err(err!(
                 TypeError,
@@ -2227,7 +2229,27 @@ fn object_new(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         data.args = args.pos[1..].to_vec();
         data.init_pending = true;
     }
-    Ok(Value::Instance(Ref::new(inst)))
+    let inst = Ref::new(inst);
+    // CPython's `OSError.__new__` reads `(errno, strerror, filename...)` itself unless the
+    // class overrides `__init__` but not `__new__`: then `OSError.__init__` does it, and the
+    // new exception's `args` is `()` until then.
+    if cls.is_subclass(crate::object::types().exc(crate::object::ExcKind::OSError)) {
+        let own_init = matches!(cls.lookup("__init__"), Some(Value::Function(_)));
+        if own_new || !own_init {
+            if !args.kw.is_empty() {
+                return Err(err!(
+                    TypeError,
+                    "{}() takes no keyword arguments",
+                    cls.name()
+                ));
+            }
+            crate::stdlib::os::init_os_error(interp, &inst, &args.pos[1..])?;
+        } else if let Some(d) = inst.exc() {
+            let old = std::mem::take(&mut d.lock().args);
+            drop(old);
+        }
+    }
+    Ok(Value::Instance(inst))
 }
 
 /// `C.__dict__`: a copy of the class's own attributes (CPython's is a read-only view), with the
