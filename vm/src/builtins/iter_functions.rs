@@ -502,7 +502,7 @@ pub fn iter_length_hint(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         }
     }
     match length_hint(this) {
-        Some(left) => Ok(Value::Int(i64::try_from(left).unwrap_or(i64::MAX))),
+        Some(left) => Ok(Value::from(crate::num::BigInt::from(left))),
         None => raise!(
             TypeError,
             "descriptor '__length_hint__' requires an iterator, not '{}'",

@@ -672,12 +672,13 @@ impl Interp {
             Value::Tuple(t) => Ok(t.items.to_vec()),
             Value::Range(r) if r.big().is_some() => {
                 // CPython asks the length first: past `sys.maxsize` that is an OverflowError.
-                let n = usize::try_from(&r.len_big()).map_err(|_| {
+                let n = isize::try_from(&r.len_big()).map_err(|_| {
                     err!(
                         OverflowError,
                         "Python int too large to convert to C ssize_t"
                     )
                 })?;
+                let n = n.unsigned_abs();
                 crate::builtins::args::check_items(n)?;
                 let it = long_range_iter(r, false);
                 let mut out = Vec::with_capacity(n);
@@ -688,6 +689,13 @@ impl Interp {
             }
             Value::Range(r) => {
                 let n = r.len();
+                // (A length past `sys.maxsize`, as `range(-2**63, 6)`'s: OverflowError too.)
+                if isize::try_from(n).is_err() {
+                    return Err(err!(
+                        OverflowError,
+                        "Python int too large to convert to C ssize_t"
+                    ));
+                }
                 crate::builtins::args::check_items(usize::try_from(n).unwrap_or(usize::MAX))?;
                 Ok((0..n).map(|i| Value::Int(r.at(i))).collect())
             }
@@ -741,8 +749,16 @@ impl Interp {
             freeze_fresh_walks(&it, 0);
         }
         // CPython sizes the list from the iterator's length hint first: an iterator of
-        // more items than can be had (`iter(range(10**18))`) is a MemoryError at once.
-        crate::builtins::args::check_items(crate::builtins::length_hint(&it).unwrap_or(0))?;
+        // more items than can be had (`iter(range(10**18))`) is a MemoryError at once, and
+        // a hint past `Py_ssize_t` (`range(-2**63, 6)`) CPython's OverflowError.
+        let hint = crate::builtins::length_hint(&it).unwrap_or(0);
+        if isize::try_from(hint).is_err() {
+            return Err(err!(
+                OverflowError,
+                "Python int too large to convert to C ssize_t"
+            ));
+        }
+        crate::builtins::args::check_items(hint)?;
         let mut out = Vec::new();
         while let Some(x) = self.next_item(&it)? {
             // An endless iterator fails once, like CPython running out of memory.
