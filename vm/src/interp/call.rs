@@ -106,7 +106,9 @@ impl Interp {
                 .then(|| crate::interp::subclass::unwrapped_args(n, args))
                 .flatten()
             {
-                Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
+                Some(pos) => (n.func)(self, Args { pos: &pos, kw }).map_err(|e| {
+                    crate::interp::subclass::name_receiver(e, args.first(), pos.first())
+                }),
                 None => (n.func)(self, Args { pos: args, kw }),
             },
             // The receiver and up to two arguments are staged on the stack, not in a new `Vec`
@@ -1127,7 +1129,9 @@ impl Interp {
                         .then(|| crate::interp::subclass::unwrapped_args(&n, args))
                         .flatten();
                     match unwrapped {
-                        Some(pos) => (n.func)(self, Args { pos: &pos, kw }),
+                        Some(pos) => (n.func)(self, Args { pos: &pos, kw }).map_err(|e| {
+                            crate::interp::subclass::name_receiver(e, args.first(), pos.first())
+                        }),
                         None => (n.func)(self, Args { pos: args, kw }),
                     }
                 }

@@ -191,6 +191,34 @@ pub fn unwrapped_args(n: &NativeFunction, args: &[Value]) -> Option<Vec<Value>> 
     Some(pos)
 }
 
+/// A method of a built-in type called with a subclass's instance (unwrapped by
+/// [`unwrapped_args`]) that refused the value inside as its receiver
+/// (`frozenset.union(S())` for `class S(set)`): CPython's message names the instance's own
+/// class ('S'), not the built-in type of the value inside ('set').
+pub fn name_receiver(
+    e: crate::PyErr,
+    given: Option<&Value>,
+    inner: Option<&Value>,
+) -> crate::PyErr {
+    let (Some(given), Some(inner)) = (given, inner) else {
+        return e;
+    };
+    if !e.is(crate::object::ExcKind::TypeError) {
+        return e;
+    }
+    let tail = format!("doesn't apply to a '{}' object", type_name(inner));
+    match e.args().as_slice() {
+        [Value::Str(m)] if m.as_str().ends_with(&tail) => {
+            let head = &m.as_str()[..m.as_str().len() - tail.len()];
+            crate::PyErr::new(
+                crate::object::ExcKind::TypeError,
+                format!("{head}doesn't apply to a '{}' object", type_name(given)),
+            )
+        }
+        _ => e,
+    }
+}
+
 /// Is a value of this kind changed in place (so `__new__` makes it empty and `__init__` fills it)?
 fn is_mutable(kind: TypeKind) -> bool {
     matches!(
@@ -717,6 +745,12 @@ macro_rules! inplace_slots {
             ($name, |interp, args| {
                 let a = receiver($name, &args)?;
                 let b = arg($name, &args, 0)?;
+                // (`list.__imul__(l, n)` reads `n` as an index, as `sequence_slot` does.)
+                if matches!(BinOp::$op, BinOp::Mul) && is_sequence(a) {
+                    let n = sequence_count(interp, b)?;
+                    interp.inplace(BinOp::$op, a, &n)?;
+                    return Ok(args.pos[0].clone());
+                }
                 interp.inplace(BinOp::$op, a, b)?;
                 Ok(args.pos[0].clone())
             }),
