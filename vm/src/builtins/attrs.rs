@@ -188,7 +188,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             .unwrap_or_else(|| Value::Str(Ref::new(crate::object::PyStr::new(&m.name)))),
         (Value::Class(c), _) => match name {
             "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.name()))),
-            "__qualname__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.qualname()))),
+            "__qualname__" => match c.qualname_value.read().clone() {
+                Some(v) => v,
+                None => Value::Str(Ref::new(crate::object::PyStr::new(&c.qualname()))),
+            },
             "__module__" => match c.dict.read().get("__module__") {
                 Some(v) => v.clone(),
                 None => Value::Str(Ref::new(crate::object::PyStr::new(&c.module))),
@@ -366,7 +369,8 @@ pub(crate) fn set_function_defaults(
 pub fn set_function_attr(f: &Ref<Function>, name: &str, v: Value) -> PyResult<()> {
     // The types CPython's function setters require.
     let wrong_type = match name {
-        "__name__" | "__qualname__" => (!matches!(v, Value::Str(_))).then_some("a string"),
+        // (A str subclass's instance passes, and is kept: `f.__qualname__` gives it back.)
+        "__name__" | "__qualname__" => v.as_str().is_none().then_some("a string"),
         "__annotations__" => (!matches!(v, Value::Dict(_) | Value::None)).then_some("a dict"),
         _ => None,
     };

@@ -858,7 +858,12 @@ impl Interp {
         // for the others).
         match name {
             "__name__" => return Ok(Value::str(&cls.name())),
-            "__qualname__" => return Ok(Value::str(&cls.qualname())),
+            "__qualname__" => {
+                if let Some(v) = cls.qualname_value.read().clone() {
+                    return Ok(v);
+                }
+                return Ok(Value::str(&cls.qualname()));
+            }
             "__module__" => {
                 if let Some(v) = cls.dict.read().get("__module__") {
                     return Ok(v.clone());
@@ -3116,7 +3121,8 @@ fn made_by_subclass(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult
 /// `C.__name__ = v` / `C.__qualname__ = v`: the class's own name changes (reprs and messages
 /// show it from then on, as CPython's `tp_name`); it does not go into the class's `__dict__`.
 fn set_class_name(cls: &Ref<Class>, which: &str, v: &Value) -> PyResult<()> {
-    let Value::Str(s) = v else {
+    // (A str subclass's instance is a str to CPython's check; `__qualname__` keeps it.)
+    let Some(s) = v.as_str() else {
         return Err(err!(
             TypeError,
             "can only assign string to {}.{which}, not '{}'",
@@ -3124,7 +3130,7 @@ fn set_class_name(cls: &Ref<Class>, which: &str, v: &Value) -> PyResult<()> {
             crate::object::type_name(v)
         ));
     };
-    if which == "__name__" && s.as_str().contains('\0') {
+    if which == "__name__" && s.contains('\0') {
         return Err(err!(
             ValueError,
             "type name must not contain null characters"
@@ -3135,6 +3141,11 @@ fn set_class_name(cls: &Ref<Class>, which: &str, v: &Value) -> PyResult<()> {
     } else {
         &cls.qualname_cell
     };
-    *cell.write() = Arc::from(s.as_str());
+    *cell.write() = Arc::from(s);
+    if which == "__qualname__" {
+        let kept = matches!(v, Value::Instance(_)).then(|| v.clone());
+        let old = std::mem::replace(&mut *cls.qualname_value.write(), kept);
+        drop(old);
+    }
     Ok(())
 }

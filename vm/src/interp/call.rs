@@ -2247,9 +2247,15 @@ struct FuncName<'a>(&'a Function);
 
 impl std::fmt::Display for FuncName<'_> {
     fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.attrs.read().get("__qualname__") {
-            Some(Value::Str(s)) => out.write_str(s.as_str()),
-            _ => out.write_str(&self.0.code.qualname),
+        match self
+            .0
+            .attrs
+            .read()
+            .get("__qualname__")
+            .and_then(|v| v.as_str())
+        {
+            Some(s) => out.write_str(s),
+            None => out.write_str(&self.0.code.qualname),
         }
     }
 }
@@ -2747,10 +2753,7 @@ fn names_of(func: &Ref<crate::object::Function>) -> Option<Box<crate::object::Ge
 #[inline(never)]
 fn assigned_names(func: &Ref<crate::object::Function>) -> Option<Box<crate::object::GenNames>> {
     let attrs = func.attrs.read();
-    let assigned = |key: &str| match attrs.get(key) {
-        Some(Value::Str(s)) => Some(Arc::from(s.as_str())),
-        _ => None,
-    };
+    let assigned = |key: &str| attrs.get(key).and_then(|v| v.as_str()).map(Arc::from);
     let (name, qualname) = (assigned("__name__"), assigned("__qualname__"));
     if name.is_none() && qualname.is_none() {
         return None;

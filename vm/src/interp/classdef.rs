@@ -445,13 +445,20 @@ fn make_class(
     // As CPython's `type_new`, the class keeps its qualified name outside its dict (so
     // `vars(C)` does not list `__qualname__`), and one that is not a str (or a subclass's
     // instance) is refused.
+    let mut qualname_value = None;
     let qualname = match dict.shift_remove("__qualname__") {
         None => Arc::from(name),
         Some(v) => match v
             .as_str()
             .or_else(|| crate::object::builtin_base(&v).and_then(|b| b.as_str()))
         {
-            Some(text) => Arc::from(text),
+            Some(text) => {
+                let text = Arc::from(text);
+                if matches!(v, Value::Instance(_)) {
+                    qualname_value = Some(v);
+                }
+                text
+            }
             None => {
                 return Err(err!(
                     TypeError,
@@ -468,6 +475,7 @@ fn make_class(
     let cls = Ref::new(Class {
         name_cell: crate::heap::ObjCell::new(Arc::from(name)),
         qualname_cell: crate::heap::ObjCell::new(qualname),
+        qualname_value: crate::heap::ObjCell::new(qualname_value),
         module,
         kind: base.kind,
         base: Some(base),

@@ -1217,10 +1217,9 @@ fn meta_format(v: &Value) -> Option<Value> {
 /// `functools.wraps` copies, or a library setting the name of a function it made) wins over
 /// the one compiled into its code, as in CPython.
 fn function_qualname(f: &crate::heap::Ref<crate::object::Function>) -> String {
-    match crate::builtins::attrs::function_attr(f, "__qualname__") {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        _ => f.code.qualname.to_string(),
-    }
+    crate::builtins::attrs::function_attr(f, "__qualname__")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| f.code.qualname.to_string())
 }
 
 /// Whether `inst` is a `UnicodeEncodeError`, `UnicodeDecodeError` or `UnicodeTranslateError`

@@ -72,6 +72,9 @@ pub struct Class {
     /// reprs and messages then show the new name, as in CPython. Read with `name()`/`qualname()`.
     pub name_cell: ObjCell<Arc<str>>,
     pub qualname_cell: ObjCell<Arc<str>>,
+    /// The instance of a `str` subclass given as `__qualname__` (in the body or assigned),
+    /// which CPython keeps and `C.__qualname__` gives back; `None` for a plain str.
+    pub qualname_value: ObjCell<Option<Value>>,
     pub module: Arc<str>,
     /// The base whose instance layout (`kind`) this class inherits: the first base that is not a
     /// plain `object` subclass, else the first base (`__base__`).
@@ -375,6 +378,7 @@ impl Class {
         Class {
             name_cell: ObjCell::new(name.into()),
             qualname_cell: ObjCell::new(name.into()),
+            qualname_value: ObjCell::new(None),
             module: module.into(),
             bases: vec![base.clone()],
             mro_tail: Class::mro(&base),
@@ -400,6 +404,7 @@ impl Class {
         Class {
             name_cell: ObjCell::new(name.into()),
             qualname_cell: ObjCell::new(name.into()),
+            qualname_value: ObjCell::new(None),
             module: module.into(),
             base: Some(types().object.clone()),
             bases: vec![types().object.clone()],
@@ -424,6 +429,7 @@ impl Class {
         Class {
             name_cell: ObjCell::new(name.into()),
             qualname_cell: ObjCell::new(name.into()),
+            qualname_value: ObjCell::new(None),
             module: "builtins".into(),
             bases: base.iter().cloned().collect(),
             mro_tail: single_mro_tail(&base),
