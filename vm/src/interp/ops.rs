@@ -242,6 +242,17 @@ impl Interp {
                 type_name(b)
             );
         }
+        // `print >> f, x` (Python 2's print statement): CPython's `binary_op` adds a hint when
+        // the left operand of a plain `>>` is a built-in function named print.
+        if sym == ">>" && matches!(a, Value::Native(f) if f.name == "print") {
+            return err!(
+                TypeError,
+                "unsupported operand type(s) for >>: '{}' and '{}'. Did you mean \"print(<message>, \
+                 file=<output_stream>)\"?",
+                type_name(a),
+                type_name(b)
+            );
+        }
         err!(
             TypeError,
             "unsupported operand type(s) for {sym}: '{}' and '{}'",
