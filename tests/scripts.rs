@@ -115,6 +115,8 @@ struct RunResult {
     stderr: Vec<u8>,
     /// `None` when killed by a signal.
     code: Option<i32>,
+    /// The signal that killed it (Unix).
+    signal: Option<i32>,
     timed_out: bool,
     elapsed: Duration,
 }
@@ -490,7 +492,7 @@ fn run_script(case: &Case, d: &Directives, config: &Config) -> Outcome {
     if r.code != Some(want_code) {
         failures.push(format!(
             "minivm exited with {} (expected {want_code}) after {:.2}s; stderr:\n{}",
-            show_code(r.code),
+            r.shown_code(),
             r.elapsed.as_secs_f64(),
             indent(&truncate(&stderr, 3000))
         ));
@@ -557,7 +559,7 @@ fn python_failures(
             } else if r.code != Some(want) {
                 failures.push(format!(
                     "python3 exited with {} (expected {want}); its stderr:\n{}",
-                    show_code(r.code),
+                    r.shown_code(),
                     indent(&lossy(&r.stderr))
                 ));
             }
@@ -593,7 +595,7 @@ fn run_example(case: &Case, src: &str, d: &Directives, config: &Config) -> Outco
     if r.code != Some(0) || !r.stderr.is_empty() {
         failures.push(format!(
             "minivm exited with {}; stderr:\n{}",
-            show_code(r.code),
+            r.shown_code(),
             indent(&truncate(&lossy(&r.stderr), 3000))
         ));
     }
@@ -602,7 +604,7 @@ fn run_example(case: &Case, src: &str, d: &Directives, config: &Config) -> Outco
             Err(e) => failures.push(format!("python3: {e}")),
             Ok(p) if p.code != Some(0) => failures.push(format!(
                 "python3 exited with {}: {}",
-                show_code(p.code),
+                p.shown_code(),
                 last_line(&lossy(&p.stderr))
             )),
             Ok(p) => {
@@ -704,7 +706,7 @@ fn run_error(case: &Case, d: &Directives, config: &Config) -> Outcome {
                     if r.code != Some(want) {
                         failures.push(format!(
                             "minivm exited with {} (expected {want})",
-                            show_code(r.code)
+                            r.shown_code()
                         ));
                     }
                     if want == 0 {
@@ -740,8 +742,8 @@ fn run_error(case: &Case, d: &Directives, config: &Config) -> Outcome {
                     if p.code != r.code {
                         failures.push(format!(
                             "exit code: python3 {} vs minivm {}",
-                            show_code(p.code),
-                            show_code(r.code)
+                            p.shown_code(),
+                            r.shown_code()
                         ));
                     }
                     if py_last != vm_last {
@@ -771,8 +773,16 @@ fn last_line(s: &str) -> &str {
     s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
-fn show_code(code: Option<i32>) -> String {
-    code.map_or("a signal".to_string(), |c| c.to_string())
+impl RunResult {
+    /// The exit code, or the signal that killed the process (`signal 11`: a crash, which a
+    /// landing run has to tell from a hang).
+    fn shown_code(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => c.to_string(),
+            (None, Some(sig)) => format!("signal {sig}"),
+            (None, None) => "a signal".to_string(),
+        }
+    }
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -940,9 +950,23 @@ fn run_program(
         stdout,
         stderr,
         code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| exit_signal(&s)),
         timed_out,
         elapsed,
     })
+}
+
+/// The signal that ended a process (None elsewhere than Unix).
+fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::ExitStatusExt::signal(status)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
 }
 
 fn spawn_reader(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {

@@ -26,6 +26,8 @@ const WORKERS: usize = 3;
 /// What a run printed, or why it did not finish.
 struct Run {
     code: Option<i32>,
+    /// The signal that killed it (a crash: SIGSEGV is 11, SIGABRT 6), Unix only.
+    signal: Option<i32>,
     stdout: String,
     stderr: String,
 }
@@ -76,8 +78,13 @@ fn run(program: &str, flags: &[&str], file: &Path, gil: Option<&str>) -> Result<
         let _ = std::fs::remove_file(p);
         text
     };
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal = None;
     Ok(Run {
         code: status.code(),
+        signal,
         stdout: read(&out_path),
         stderr: read(&err_path),
     })
@@ -90,8 +97,10 @@ fn problems(what: &str, run: Result<Run, String>, want: &str) -> Vec<String> {
         Err(e) => return vec![format!("{what}: {e}")],
     };
     let mut out = Vec::new();
-    if run.code != Some(0) {
-        out.push(format!("{what}: exit code {:?}", run.code));
+    match (run.code, run.signal) {
+        (Some(0), _) => {}
+        (None, Some(sig)) => out.push(format!("{what}: killed by signal {sig}")),
+        (code, _) => out.push(format!("{what}: exit code {code:?}")),
     }
     if run.stdout != want {
         out.push(format!(
