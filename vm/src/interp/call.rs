@@ -707,6 +707,167 @@ impl Interp {
         }
     }
 
+    /// `obj[key]` on an instance whose class's `__getitem__` is a Python function of two plain
+    /// parameters, the usual case checked as `method_local_hit` checks a method call's (GIL
+    /// model; CPython 3.11's `BINARY_SUBSCR_GETITEM`): the class has no `__getattribute__` (not
+    /// that a special method would see it: the hit path only shares `method_hit_gil`'s test)
+    /// and its cache of the current epoch has the name at the instruction's hint; the function
+    /// has no closure; no exception is being handled; the pool has a frame. Then a frame with
+    /// clones of `obj` and `key` in its first two slots, entered by the caller as a call's.
+    /// `None` before anything is changed otherwise: the caller goes the general way
+    /// (`getitem_method`, `getitem_frame`), which also fills the class's cache and the hint.
+    #[inline(never)]
+    pub(crate) fn try_push_getitem(
+        &mut self,
+        obj: &Value,
+        key: &Value,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        let gil = crate::heap::gil_model()?;
+        let Value::Instance(inst) = obj else {
+            return None;
+        };
+        if self.cur_exc.is_some() {
+            return None;
+        }
+        let pool = &mut self.frame_pool;
+        inst.class.method_hit_gil(
+            gil,
+            getitem_name(),
+            &cache.class_hint,
+            #[inline(always)]
+            |v| match v {
+                Value::Function(f) if f.code.plain_args == 2 && f.closure.is_empty() => {
+                    let mut callee = pool.pop()?;
+                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
+                    let receiver = Value::Instance(Ref::clone_in(gil, inst));
+                    let key = key.clone();
+                    let nlocals = f.code.nlocals;
+                    // `nlocals <= len <= nlocals + SPARE_SLOTS`, one compare; `nlocals` is at
+                    // least the two parameters'.
+                    let fits = callee.locals.len().wrapping_sub(nlocals) <= SPARE_SLOTS;
+                    match callee.locals.get_mut(..2) {
+                        // The slots are there, empty (`Frame::reset`), as `take_args` finds
+                        // them.
+                        Some([first, second]) if fits => {
+                            debug_assert!(matches!(first, Value::Undefined));
+                            debug_assert!(matches!(second, Value::Undefined));
+                            std::mem::forget(std::mem::replace(first, receiver));
+                            std::mem::forget(std::mem::replace(second, key));
+                        }
+                        _ => fill_locals(&mut callee.locals, nlocals, &mut [receiver, key]),
+                    }
+                    Some(callee)
+                }
+                _ => None,
+            },
+        )
+    }
+
+    /// `obj[key] = v` (`STORE_SUBSCR`) on an instance whose class's `__setitem__` is a Python
+    /// function of three plain parameters: as `try_push_getitem`, the three values moved into
+    /// the frame's first slots (left empty where they were), the frame marked to drop its
+    /// value (`Resumed::Store`). `None`, nothing moved, otherwise; the general way
+    /// (`Interp::setitem`) then makes the call. A miss in the GIL model looks the name up
+    /// through the instruction's hint (`Class::with_hinted`), so that the next time hits.
+    #[inline(never)]
+    pub(crate) fn try_push_setitem(
+        &mut self,
+        obj: &mut Value,
+        key: &mut Value,
+        v: &mut Value,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        let gil = crate::heap::gil_model()?;
+        let Value::Instance(inst) = &*obj else {
+            return None;
+        };
+        if self.cur_exc.is_some() {
+            return None;
+        }
+        let pool = &mut self.frame_pool;
+        let found = inst.class.method_hit_gil(
+            gil,
+            setitem_name(),
+            &cache.class_hint,
+            #[inline(always)]
+            |m| match m {
+                Value::Function(f) if f.code.plain_args == 3 && f.closure.is_empty() => {
+                    let mut callee = pool.pop()?;
+                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
+                    Some((callee, f.code.nlocals))
+                }
+                _ => None,
+            },
+        );
+        let Some((mut callee, nlocals)) = found else {
+            // Warm the class's cache and the hint for the next time (a miss for any other
+            // reason costs this look-up through the hint too).
+            inst.class
+                .with_hinted(setitem_name(), &cache.class_hint, |_| ());
+            return None;
+        };
+        callee.resumed = Resumed::Store;
+        let mut args = [std::mem::take(obj), std::mem::take(key), std::mem::take(v)];
+        take_args(&mut callee, nlocals, &mut args);
+        // The values moved into the slots: `args` holds empty ones.
+        std::mem::forget(args);
+        Some(callee)
+    }
+
+    /// `len(obj)` (a call of the built-in `len` at `stack[fpos]`, its one argument an instance
+    /// above it) whose class's `__len__` is a Python function of one plain parameter: as
+    /// `try_push_setitem`, the receiver moved into the frame's first slot, `len` and its
+    /// argument gone from the stack, the frame marked to have its value checked and pushed
+    /// when it returns (`Resumed::Len`). `None`, the stack untouched, otherwise; the call
+    /// then goes the general way (`builtins::functions::length`).
+    #[inline(never)]
+    pub(crate) fn try_push_len(
+        &mut self,
+        stack: &mut Vec<Value>,
+        fpos: usize,
+        cache: &InlineCache,
+    ) -> Option<Box<Frame>> {
+        let gil = crate::heap::gil_model()?;
+        let Some([_, Value::Instance(inst)]) = stack.get(fpos..) else {
+            return None;
+        };
+        if self.cur_exc.is_some() {
+            return None;
+        }
+        let pool = &mut self.frame_pool;
+        let found = inst.class.method_hit_gil(
+            gil,
+            len_name(),
+            &cache.class_hint,
+            #[inline(always)]
+            |m| match m {
+                Value::Function(f) if f.code.plain_args == 1 && f.closure.is_empty() => {
+                    let mut callee = pool.pop()?;
+                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
+                    Some((callee, f.code.nlocals))
+                }
+                _ => None,
+            },
+        );
+        let Some((mut callee, nlocals)) = found else {
+            // As `try_push_setitem`: the class's cache and the hint warmed for the next time.
+            inst.class
+                .with_hinted(len_name(), &cache.class_hint, |_| ());
+            return None;
+        };
+        callee.resumed = Resumed::Len;
+        if let Some(args) = stack.get_mut(fpos + 1..) {
+            take_args(&mut callee, nlocals, args);
+        }
+        pop_moved(stack, fpos + 1);
+        // `len` itself, a built-in function: its count dropped inline.
+        if let Some(len) = stack.pop() {
+            len.discard();
+        }
+        Some(callee)
+    }
+
     /// The frame of `func`, `obj`'s class's `__getitem__` (`getitem_method`), called with
     /// `obj` and `key` (pushed on `stack` and moved in from there, as a method's arguments).
     #[inline(never)]
@@ -2635,17 +2796,61 @@ fn instance_method_in<A: CellAccess>(
 /// methods are looked up on the class only, so the instance's own attributes do not matter; the
 /// instruction's inline cache remembers where the class's lookup cache keeps the name.
 pub(crate) fn getitem_method(obj: &Value, cache: &InlineCache) -> Option<Ref<Function>> {
-    static NAME: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
     let Value::Instance(inst) = obj else {
         return None;
     };
-    let name = NAME.get_or_init(|| Arc::from("__getitem__"));
+    let name = getitem_name();
     // `with_hinted` rather than `function_hinted`: the clone is made here, in the closure.
     inst.class
         .with_hinted(name, &cache.class_hint, |v| match v {
             Some(Value::Function(f)) if !f.code.head.flags.generator => Some(f.clone()),
             _ => None,
         })
+}
+
+/// The name `__getitem__`, one string for the process: the class caches compare their keys
+/// by address on the hit path (`Class::method_hit_gil`), so the general look-up
+/// (`getitem_method`) and the hit (`Interp::try_push_getitem`) must ask with the same one.
+#[inline(always)]
+fn getitem_name() -> &'static Arc<str> {
+    static NAME: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| Arc::from("__getitem__"))
+}
+
+/// The name `__setitem__`, as `getitem_name`.
+#[inline(always)]
+fn setitem_name() -> &'static Arc<str> {
+    static NAME: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| Arc::from("__setitem__"))
+}
+
+/// The name `__len__`, as `getitem_name`.
+#[inline(always)]
+fn len_name() -> &'static Arc<str> {
+    static NAME: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| Arc::from("__len__"))
+}
+
+/// What a `__len__` run as a frame (`Interp::try_push_len`) returned, as `len(obj)`'s answer:
+/// checked as `builtins::functions::length` checks the value of a `__len__` it calls.
+pub(crate) fn len_returned(v: Value) -> PyResult<i64> {
+    let n = match v {
+        Value::Int(n) => n,
+        Value::Bool(b) => b as i64,
+        other => {
+            let e = err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(&other)
+            );
+            other.discard();
+            return Err(e);
+        }
+    };
+    if n < 0 {
+        return Err(err!(ValueError, "__len__() should return >= 0"));
+    }
+    Ok(n)
 }
 
 /// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no

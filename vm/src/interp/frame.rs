@@ -152,6 +152,12 @@ pub enum Resumed {
     /// which then returns the value in turn (`run.rs: return_inline`). Never given to a getter
     /// read by the frame a dispatch loop started with (that frame's return leaves the loop).
     PropertyReturn,
+    /// A class's Python `__setitem__` run for the `STORE_SUBSCR` of the frame below
+    /// (`call.rs: try_push_setitem`): its value is dropped, nothing pushed.
+    Store,
+    /// A class's Python `__len__` run for a `len(obj)` call of the frame below
+    /// (`call.rs: try_push_len`): its value, checked as `len` checks it, is the call's.
+    Len,
 }
 
 impl Resumed {
@@ -164,7 +170,12 @@ impl Resumed {
     pub fn is_generator(self) -> bool {
         !matches!(
             self,
-            Resumed::No | Resumed::Init | Resumed::Property | Resumed::PropertyReturn
+            Resumed::No
+                | Resumed::Init
+                | Resumed::Property
+                | Resumed::PropertyReturn
+                | Resumed::Store
+                | Resumed::Len
         )
     }
 

@@ -322,6 +322,22 @@ impl Interp {
                 return Ok(());
             }
         }
+        if done.resumed == Resumed::Store {
+            // A `__setitem__` (`STORE_SUBSCR`): its value goes.
+            self.cur_exc = done.saved_exc.take();
+            self.recycle(done);
+            v.discard();
+            return Ok(());
+        }
+        if done.resumed == Resumed::Len {
+            // A `__len__` (`len(obj)`): its value checked as `builtins::functions::length`
+            // checks it.
+            self.cur_exc = done.saved_exc.take();
+            self.recycle(done);
+            let n = crate::interp::call::len_returned(v)?;
+            frame.stack.push(Value::Int(n));
+            return Ok(());
+        }
         if done.resumed == Resumed::Property {
             // A property's getter (`LOAD_ATTR`): its value is the attribute's.
             self.cur_exc = done.saved_exc.take();
@@ -840,7 +856,14 @@ impl Interp {
                 ($obj:expr, $key:expr) => {{
                     let (obj, key): (Value, Value) = ($obj, $key);
                     sync!();
-                    if let Some(func) = getitem_method(&obj, &code.cache[ip - 1]) {
+                    let cache = &code.cache[ip - 1];
+                    if let Some(callee) = self.try_push_getitem(&obj, &key, cache) {
+                        obj.discard();
+                        key.discard();
+                        self.push_frame::<OBSERVED>(frame, callee)?;
+                        enter_frame!();
+                    }
+                    if let Some(func) = getitem_method(&obj, cache) {
                         let callee = tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
                         self.push_frame::<OBSERVED>(frame, callee)?;
                         continue 'frames;
@@ -1233,17 +1256,22 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::Subscr => {
+                        // A list or tuple item by an int in range: read where it is, put where
+                        // the container was, the key (an int: nothing to drop) cut off, as the
+                        // `Binary` arm answers two numbers (no pops and push: callgrind, the
+                        // list read in a `__getitem__`'s body, about 97 machine instructions
+                        // before). Anything else, an index error included, takes `getitem`.
+                        if let [.., obj, key] = &mut f.stack[..] {
+                            if let Some(r) = item_fast(obj, key) {
+                                std::mem::replace(obj, r).discard();
+                                let len = f.stack.len() - 1;
+                                crate::heap::forget_tail(&mut f.stack, len);
+                                continue;
+                            }
+                        }
                         let key = pop!();
                         let obj = pop!();
-                        // A list or tuple item by an int in range: read where it is (anything
-                        // else, an index error included, takes `getitem`).
-                        let r = match item_fast(&obj, &key) {
-                            Some(r) => {
-                                obj.discard();
-                                r
-                            }
-                            None => getitem_general!(obj, key),
-                        };
+                        let r = getitem_general!(obj, key);
                         f.stack.push(r);
                     }
                     Op::SubscrDerefLocal(c, b) => {
@@ -1289,16 +1317,25 @@ impl Interp {
                         let key = &consts[c.index()];
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
-                            None => match getitem_method(obj, &code.cache[ip - 1]) {
-                                Some(func) => {
-                                    let (obj, key) = (obj.clone(), key.clone());
-                                    let callee =
-                                        tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                            None => {
+                                // An instance's Python `__getitem__`: its frame, entered as a
+                                // call's (`try_push_getitem`, the usual case; else below).
+                                let cache = &code.cache[ip - 1];
+                                if let Some(callee) = self.try_push_getitem(obj, key, cache) {
                                     self.push_frame::<OBSERVED>(frame, callee)?;
-                                    continue 'frames;
+                                    enter_frame!();
                                 }
-                                None => tri!(self.getitem(obj, key)),
-                            },
+                                match getitem_method(obj, cache) {
+                                    Some(func) => {
+                                        let (obj, key) = (obj.clone(), key.clone());
+                                        let callee =
+                                            tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                                        self.push_frame::<OBSERVED>(frame, callee)?;
+                                        continue 'frames;
+                                    }
+                                    None => tri!(self.getitem(obj, key)),
+                                }
+                            }
                         };
                         f.stack.push(r);
                     }
@@ -1308,16 +1345,25 @@ impl Interp {
                         let key = tri!(self.local(f, &code, b.into()));
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
-                            None => match getitem_method(obj, &code.cache[ip - 1]) {
-                                Some(func) => {
-                                    let (obj, key) = (obj.clone(), key.clone());
-                                    let callee =
-                                        tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                            None => {
+                                // An instance's Python `__getitem__`: its frame, entered as a
+                                // call's (`try_push_getitem`, the usual case; else below).
+                                let cache = &code.cache[ip - 1];
+                                if let Some(callee) = self.try_push_getitem(obj, key, cache) {
                                     self.push_frame::<OBSERVED>(frame, callee)?;
-                                    continue 'frames;
+                                    enter_frame!();
                                 }
-                                None => tri!(self.getitem(obj, key)),
-                            },
+                                match getitem_method(obj, cache) {
+                                    Some(func) => {
+                                        let (obj, key) = (obj.clone(), key.clone());
+                                        let callee =
+                                            tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                                        self.push_frame::<OBSERVED>(frame, callee)?;
+                                        continue 'frames;
+                                    }
+                                    None => tri!(self.getitem(obj, key)),
+                                }
+                            }
                         };
                         f.stack.push(r);
                     }
@@ -1442,6 +1488,20 @@ impl Interp {
                             _ => v,
                         };
                         sync!();
+                        // An instance's Python `__setitem__`: its frame, entered as a call's,
+                        // its value dropped when it returns (`try_push_setitem`).
+                        let (mut obj, mut key, mut v) = (obj, key, v);
+                        if let Value::Instance(_) = obj {
+                            let cache = &code.cache[ip - 1];
+                            if let Some(callee) =
+                                self.try_push_setitem(&mut obj, &mut key, &mut v, cache)
+                            {
+                                // Moved into the frame: nothing left to drop.
+                                std::mem::forget((obj, key, v));
+                                self.push_frame::<OBSERVED>(frame, callee)?;
+                                enter_frame!();
+                            }
+                        }
                         tri!(self.setitem(&obj, key, v));
                     }
                     // The inline cache's hit path (an instance attribute at its cached position)
@@ -1530,7 +1590,8 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::LoadAttrLocal(l, n) => {
-                        sync!();
+                        // `ip` written back only past the hit, which can run no code and
+                        // raise nothing (`tri!` writes it back for an error).
                         let cache = &code.cache[ip - 1];
                         let name = NameOperand(&code.names, n.0 as usize);
                         // The hit pushes the value itself (`push_instance_value_cached`).
@@ -1540,6 +1601,7 @@ impl Interp {
                             }
                         }
                         // Anything else (the same checks would miss again): the full read.
+                        sync!();
                         let obj = tri!(self.local(f, &code, l.into()));
                         let r = match tri!(self.load_attr_or_getter(
                             Some(f),
@@ -1556,13 +1618,17 @@ impl Interp {
                         f.stack.push(r);
                     }
                     Op::LoadAttrLocalStore(x, g, d) => {
-                        sync!();
+                        // `ip` written back past the hit only, as `LoadAttrLocal` does.
                         let obj = tri!(self.local(f, &code, x.into()));
                         let cache = &code.cache[ip - 1];
                         let name = NameOperand(&code.names, g.index());
                         let r = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
-                            None => tri!(self.load_attr_slow(Some(f), obj, name.name(), cache)),
+                            None => {
+                                sync!();
+                                let obj = &f.locals[x.index()];
+                                tri!(self.load_attr_slow(Some(f), obj, name.name(), cache))
+                            }
                         };
                         std::mem::replace(&mut f.locals[d.index()], r).discard();
                     }
@@ -1912,13 +1978,25 @@ impl Interp {
                         // a built-in str, bytes or container (CPython's `CALL_NO_KW_LEN`)
                         // answered here, no call made, no frame parked.
                         if let Some(Value::Native(nf)) = f.stack.get(fpos) {
-                            let len = match f.stack.get(fpos + 1) {
-                                Some(v) if n == 1 && is_len(nf) => builtin_len(v),
-                                _ => None,
+                            let (len, of_instance) = match f.stack.get(fpos + 1) {
+                                Some(v) if n == 1 && is_len(nf) => {
+                                    (builtin_len(v), matches!(v, Value::Instance(_)))
+                                }
+                                _ => (None, false),
                             };
                             if let Some(len) = len {
                                 answer_in_place(&mut f.stack, fpos, Value::Int(len));
                                 continue;
+                            }
+                            // An instance's Python `__len__`: its frame, entered as a call's
+                            // (`try_push_len`; not when observed, where a profiler sees the
+                            // call of `len` itself).
+                            if of_instance && !OBSERVED {
+                                let cache = &code.cache[ip - 1];
+                                if let Some(callee) = self.try_push_len(&mut f.stack, fpos, cache) {
+                                    self.push_frame::<OBSERVED>(frame, callee)?;
+                                    enter_frame!();
+                                }
                             }
                             if let Some(r) = self.call_native_fast(f, fpos) {
                                 f.stack.push(tri!(r));
@@ -2057,13 +2135,15 @@ impl Interp {
                     // As `LoadAttrLocal`; a property's getter runs as a frame of this loop, and
                     // its return makes this frame return (`Resumed::PropertyReturn`).
                     Op::ReturnAttrLocal(l, n) => {
-                        sync!();
+                        // `ip` written back past the hit only, as `LoadAttrLocal` does.
                         let obj = tri!(self.local(f, &code, l.into()));
                         let cache = &code.cache[ip - 1];
                         let name = NameOperand(&code.names, n.0 as usize);
                         let v = match instance_value_cached(obj, name, cache) {
                             Some(v) => v,
                             None => {
+                                sync!();
+                                let obj = &f.locals[l.index()];
                                 let nested = self.frames.len() == base;
                                 match tri!(self.return_attr_or_getter(
                                     None,
