@@ -42,6 +42,11 @@ fn new_iter(kind: &'static str, state: IterState) -> Value {
 }
 
 fn iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+    // `iter(x)`, the usual call (`next(iter(s))` for a set's one member): straight to
+    // `get_iter`, without the arity check's range test and the two-argument match.
+    if let ([v], []) = (args.pos, args.kw) {
+        return interp.get_iter(v);
+    }
     args.range("iter", 1, 2)?;
     if let [func, sentinel] = args.pos {
         if !crate::builtins::functions::is_callable(interp, func) {
@@ -58,11 +63,14 @@ fn iter(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 
 fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("next", 1, 2)?;
-    let it = args.get(0).cloned().unwrap_or(Value::None);
-    let r = match &it {
+    // Borrowed from the caller's stack, which holds it for the whole call: no count taken
+    // and dropped per call (as `len` and `isinstance` read theirs).
+    let it = args.get(0).unwrap_or(&Value::None);
+    let r = match it {
+        Value::Iter(obj) => interp.native_next(obj)?,
+        Value::RangeIter(r) => r.next_value().map(Value::Int),
         Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
-            let g = g.clone();
-            match interp.gen_resume(&g, Value::None)? {
+            match interp.gen_resume(g, Value::None)? {
                 Some(v) => Some(v),
                 None => {
                     let stop = interp.gen_stop_iteration();
@@ -73,12 +81,9 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
                 }
             }
         }
-        Value::Iter(_) | Value::RangeIter(_) => interp.iter_next(&it)?,
-        Value::Instance(_) if interp.lookup_special(&it, "__next__").is_some() => {
-            let m = interp
-                .lookup_special(&it, "__next__")
-                .unwrap_or(Value::None);
-            match interp.call(&m, std::slice::from_ref(&it)) {
+        Value::Instance(_) if interp.lookup_special(it, "__next__").is_some() => {
+            let m = interp.lookup_special(it, "__next__").unwrap_or(Value::None);
+            match interp.call(&m, std::slice::from_ref(it)) {
                 Ok(v) => Some(v),
                 Err(e) if e.is(ExcKind::StopIteration) && args.get(1).is_some() => None,
                 Err(e) => return Err(e),

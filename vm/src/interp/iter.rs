@@ -210,7 +210,9 @@ impl Interp {
         }
     }
 
-    fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
+    /// `next()` of a built-in iterator object (`iter_next`'s `Value::Iter` arm).
+    #[inline]
+    pub(crate) fn native_next(&mut self, obj: &Ref<IterObj>) -> PyResult<Option<Value>> {
         // Free-threaded, a step that advances other iterators is one step for every thread
         // (`gil.rs: StepLock`), as CPython's GIL makes it.
         if obj.composite && crate::heap::model() == crate::heap::Model::FreeThreaded {
