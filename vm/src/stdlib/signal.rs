@@ -436,7 +436,13 @@ impl Captured {
         let flag = FLAGS
             .get(sig as usize)
             .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-        let flag_id = signal_hook::flag::register(sig, flag.clone())?;
+        // The handler raises the flag and `Vm::interrupted` itself, as SIGINT's does: the main
+        // thread's next check point takes the signal (`on_interrupt` moves the flags to
+        // `PENDING`) without waiting for the wake-up thread, which a busy machine may leave
+        // unscheduled for milliseconds (a SIGALRM sent before `setitimer(..., 0)` reached its
+        // handler lines later, after the program had reset what the handler fills).
+        let flag_id =
+            crate::heap::posix_calls::raise_flags_on_signal(sig, flag.clone(), vm.clone())?;
         match signal_hook::low_level::pipe::register(sig, writer) {
             Ok(wake_id) => self.ids.extend([flag_id, wake_id]),
             Err(e) => {
@@ -451,6 +457,15 @@ impl Captured {
 
 /// The wake-up thread of captured signals: record each flagged signal and tell the main thread.
 fn drain_flags(vm: &Vm) {
+    // (Nothing found: an earlier wake-up, or the main thread, took this signal's flag.)
+    if take_flagged() {
+        vm.request_interrupt();
+    }
+}
+
+/// Move the flagged signals to [`PENDING`] and count them as recorded ([`RECORDED`]): from the
+/// wake-up thread, or from the main thread at a check point. Whether there was any.
+fn take_flagged() -> bool {
     let mut found = Vec::new();
     for (n, flag) in FLAGS.iter().enumerate() {
         if flag.swap(false, Ordering::SeqCst) {
@@ -458,13 +473,10 @@ fn drain_flags(vm: &Vm) {
             found.push(n);
         }
     }
-    // (Nothing found: an earlier wake-up took this signal's flag along with its own.)
-    if !found.is_empty() {
-        vm.request_interrupt();
-    }
-    for n in found {
+    for &n in &found {
         RECORDED[n].fetch_add(1, Ordering::SeqCst);
     }
+    !found.is_empty()
 }
 
 /// `_ignored_at_start()`: the numbers of the signals ignored when the process started, and
@@ -726,6 +738,8 @@ fn strsignal(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// raises, the signals not handled yet stay pending for the next check point (as CPython leaves
 /// them tripped).
 pub fn on_interrupt(interp: &mut Interp) -> PyResult<()> {
+    // Signals whose handler ran and which the wake-up thread has not recorded yet.
+    take_flagged();
     // Blocked signals are held; the others go to their handlers.
     hold_blocked();
     let pending = std::mem::take(&mut *PENDING.lock());
@@ -827,11 +841,21 @@ impl TimerForkHold {
     }
 }
 
-/// (seconds left, interval) of the timer, as floats.
+/// (seconds left, interval) of the timer, as floats. A periodic timer whose deadline has
+/// passed before its thread got to run (a busy machine) reports the time to its next expiry,
+/// as the kernel's timer, reloaded at each expiry, does; an expired one-shot, 0.
 fn real_timer_state(t: &RealTimer) -> Value {
+    let now = std::time::Instant::now();
     let left = t.deadline.map_or(0.0, |d| {
-        d.saturating_duration_since(std::time::Instant::now())
-            .as_secs_f64()
+        let mut next = d;
+        if next <= now && !t.interval.is_zero() {
+            let behind = (now - next).as_nanos() / t.interval.as_nanos() + 1;
+            let periods = u32::try_from(behind).unwrap_or(u32::MAX);
+            next = next
+                .checked_add(t.interval.saturating_mul(periods))
+                .unwrap_or(next);
+        }
+        next.saturating_duration_since(now).as_secs_f64()
     });
     Value::tuple(vec![
         Value::Float(left),
@@ -848,7 +872,7 @@ fn timer_duration(secs: f64) -> std::time::Duration {
 
 /// `_setitimer_real(seconds, interval)`, arguments checked by signal.mini: arm (or with 0
 /// seconds disarm) the timer; returns the previous (seconds left, interval).
-fn setitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
+fn setitimer_real(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     args.range("_setitimer_real", 2, 2)?;
     let number = |i: usize| match args.get(i) {
         Some(Value::Float(f)) => Ok(*f),
@@ -870,6 +894,11 @@ fn setitimer_real(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     drop(t);
     REAL_TIMER_CHANGED.notify_all();
+    // A SIGALRM the old setting sent before this one took over reaches its handler now, as
+    // CPython's check after the call runs it: before the next line, not at a later check point
+    // (`itimer.mini`: one sent just before `setitimer(ITIMER_REAL, 0)` was counted after the
+    // program had cleared its record, on a busy machine).
+    interp.check_interrupt()?;
     Ok(old)
 }
 
