@@ -2707,7 +2707,41 @@ pub(crate) fn instance_value_with<R>(
     {
         return None;
     }
+    // The model named once: in the GIL model the table's guard is known to hold no lock, so
+    // its release is the borrow flag's decrement alone (through `try_read` the model was
+    // tested again when the guard went, its flag kept on the stack in between: callgrind,
+    // the `self.a` loop). Free-threaded reads take the lock out of line.
+    match crate::heap::gil_model() {
+        Some(gil) => {
+            let dict = inst.dict.try_read_gil(gil).ok()?;
+            value_at_hint(&dict, name, cache, answer)
+        }
+        None => instance_value_locked(inst, name, cache, answer),
+    }
+}
+
+/// `instance_value_with` free-threaded: the table read under its lock.
+#[inline(never)]
+fn instance_value_locked<R>(
+    inst: &Instance,
+    name: NameOperand,
+    cache: &InlineCache,
+    answer: impl FnOnce(&Value) -> Option<R>,
+) -> Option<R> {
     let dict = inst.dict.try_read().ok()?;
+    value_at_hint(&dict, name, cache, answer)
+}
+
+/// `instance_value_with`'s read of the table: `answer` applied to the value at the cache
+/// word's position when the word was taken on this table's layout, or when the name is at
+/// that position anyway (the word then moved to this layout).
+#[inline(always)]
+fn value_at_hint<R>(
+    dict: &InstDict,
+    name: NameOperand,
+    cache: &InlineCache,
+    answer: impl FnOnce(&Value) -> Option<R>,
+) -> Option<R> {
     let word = cache.word.load(Ordering::Relaxed);
     if hint_layout(word) == dict.layout_id() {
         return answer(dict.values_slice().get(hint_pos(word))?);
