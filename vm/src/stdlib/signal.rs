@@ -9,9 +9,10 @@
 //! shell's background job) stays ignored until the program sets a handler, and every signal
 //! ignored at start-up (SIGPIPE always: Rust's runtime ignores it, as CPython does) is reported
 //! by `signal.getsignal` as `SIG_IGN` ([`ignored_at_start`]). Any other signal a program installs a handler for is captured by
-//! `signal-hook` on a helper thread, which records it in [`PENDING`] and sets `interrupted` too,
-//! so the main thread notices it wherever it would notice Ctrl-C (every check point, and the
-//! blocking waits that Ctrl-C interrupts). At that check point [`on_interrupt`] runs: recorded
+//! `signal-hook`: its handler raises the signal's flag ([`FLAGS`]) and `interrupted` itself, and
+//! wakes a helper thread that records it in [`PENDING`] (the main thread's check point moves the
+//! flagged signals there too), so the main thread notices it wherever it would notice Ctrl-C
+//! (every check point, and the blocking waits that Ctrl-C interrupts). At that check point [`on_interrupt`] runs: recorded
 //! signals go to `signal._dispatch(signum)` (the handlers live in the Python module), and a
 //! Ctrl-C ([`CTRL_C`]) raises `KeyboardInterrupt` unless the program
 //! installed its own SIGINT handler; a wake-up that finds neither does nothing. Signals with the default action that are not captured act as usual (a
