@@ -19,9 +19,38 @@ use crate::error::PyErr;
 use crate::interp::frame::Frame;
 use crate::object::ExcKind;
 
+/// Which of CPython 3.11's two traceback printers a marker line is drawn for: they differ on a
+/// source line with whitespace after its text.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Printer {
+    /// The interpreter's own (`traceback.c`: uncaught exceptions, thread and unraisable
+    /// hooks): the source line keeps its trailing whitespace, so an expression that spans the
+    /// line's text but not those blanks is underlined.
+    Interpreter,
+    /// The `traceback` module's (`StackSummary.format_frame_summary`, which `print_exc`,
+    /// `unittest` and `doctest` use): the line is stripped on both sides, and the markers'
+    /// indent counts the characters stripped from the line as `linecache` reads it (its
+    /// newline among them), so after trailing blanks they start that many columns to the left.
+    Module,
+}
+
+/// The leading characters CPython's interpreter printer takes off a source line (`traceback.c`
+/// removes spaces, tabs and form feeds; the `traceback` module strips all whitespace).
+pub(crate) fn interpreter_indent(text: &str) -> usize {
+    text.chars()
+        .take_while(|c| matches!(c, ' ' | '\t' | '\x0c'))
+        .count()
+}
+
 /// The marker line (without a newline) for the frame at 1-based `line` of `src` whose running
-/// instruction came from the byte range `span`, or None when CPython would print none.
-pub(crate) fn marker_line(src: &str, line: u32, span: (u32, u32)) -> Option<String> {
+/// instruction came from the byte range `span`, or None when CPython's `printer` would print
+/// none.
+pub(crate) fn marker_line(
+    src: &str,
+    line: u32,
+    span: (u32, u32),
+    printer: Printer,
+) -> Option<String> {
     let (start, end) = (span.0 as usize, span.1 as usize);
     if span == (0, 0) || start >= end || end > src.len() {
         return None;
@@ -38,8 +67,20 @@ pub(crate) fn marker_line(src: &str, line: u32, span: (u32, u32)) -> Option<Stri
     let text = text.strip_suffix('\r').unwrap_or(text);
     let chars = |byte: usize| text.get(..byte.min(text.len())).map(|t| t.chars().count());
     let start_col = chars(start - line_start)?;
-    let stripped = text.trim();
-    let lead = text.chars().count() - text.trim_start().chars().count();
+    let len = text.chars().count();
+    // What the printer shows of the line (its length), and where the markers' indent starts.
+    let (shown, indent) = match printer {
+        Printer::Interpreter => {
+            let lead = interpreter_indent(text);
+            (len - lead, start_col.checked_sub(lead)?)
+        }
+        Printer::Module => {
+            // `linecache` gives every line a newline, the last one too: one character more.
+            let stripped = text.trim().chars().count();
+            let cut = len - stripped + 1;
+            (stripped, (start_col + 1).saturating_sub(cut))
+        }
+    };
     let (end_col, anchors) = if end <= line_end {
         let segment = src.get(start..end)?;
         (chars(end - line_start)?, anchors(segment))
@@ -48,12 +89,12 @@ pub(crate) fn marker_line(src: &str, line: u32, span: (u32, u32)) -> Option<Stri
         (text.trim_end().chars().count(), None)
     };
     let width = end_col.checked_sub(start_col)?;
-    let partial = width < stripped.chars().count();
+    let partial = width < shown;
     let split = anchors.is_some_and(|(l, r)| r > l);
     if !partial && !split {
         return None;
     }
-    let mut out = " ".repeat(4 + start_col.checked_sub(lead)?);
+    let mut out = " ".repeat(4 + indent);
     match anchors {
         Some((left, right)) => {
             out.push_str(&"~".repeat(left));

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::heap::Ref;
+use crate::interp::carets::Printer;
 use crate::interp::Interp;
 use crate::object::{type_name, types, Class, Instance, TraceEntry, TypeKind};
 use crate::value::Value;
@@ -173,7 +174,7 @@ impl Interp {
             .unwrap_or_default();
         if !tb.is_empty() {
             out.push_str("Traceback (most recent call last):\n");
-            self.format_entries(&tb, &mut out);
+            self.format_entries(&tb, &mut out, Printer::Interpreter);
         }
         let cls = err.exc.class.get();
         if cls.builtin {
@@ -255,7 +256,7 @@ impl Interp {
                 if !tb.is_empty() {
                     ctx.emit("Traceback (most recent call last):\n", '|', out);
                     let mut entries = String::new();
-                    self.format_entries(&tb, &mut entries);
+                    self.format_entries(&tb, &mut entries, ctx.printer());
                     ctx.emit(&entries, '|', out);
                 }
                 let line = self.exception_line(e, &inst.class.get(), !ctx.no_suggestion);
@@ -292,7 +293,7 @@ impl Interp {
                 out,
             );
             let mut entries = String::new();
-            self.format_entries(tb, &mut entries);
+            self.format_entries(tb, &mut entries, ctx.printer());
             ctx.emit(&entries, '|', out);
         }
         if let Value::Instance(inst) = eg {
@@ -341,7 +342,9 @@ impl Interp {
         }
     }
 
-    fn format_entries(&self, tb: &[TraceEntry], out: &mut String) {
+    /// The frames of `tb` as `printer` lists them (the two differ only on source lines with
+    /// trailing whitespace, see `carets::Printer`).
+    fn format_entries(&self, tb: &[TraceEntry], out: &mut String, printer: Printer) {
         // Innermost first in `tb`; CPython prints outermost first and folds long repeats.
         let mut last: Option<&TraceEntry> = None;
         let mut repeats = 0usize;
@@ -369,9 +372,13 @@ impl Interp {
                 "  File \"{}\", line {}, in {}\n",
                 e.filename, e.line, e.func
             ));
-            if let Some(src) = self.source_line(&e.filename, e.line) {
+            let src = match printer {
+                Printer::Interpreter => self.printed_source_line(&e.filename, e.line),
+                Printer::Module => self.source_line(&e.filename, e.line),
+            };
+            if let Some(src) = src {
                 out.push_str(&format!("    {src}\n"));
-                if let Some(markers) = self.marker_line(e) {
+                if let Some(markers) = self.marker_line(e, printer) {
                     out.push_str(&markers);
                     out.push('\n');
                 }
@@ -465,14 +472,17 @@ impl Interp {
         span: (u32, u32),
         lookup: bool,
     ) -> Option<String> {
-        self.marker_line(&TraceEntry {
-            filename: Arc::from(filename),
-            func: Arc::from(""),
-            line,
-            span,
-            lookup,
-            locals: None,
-        })
+        self.marker_line(
+            &TraceEntry {
+                filename: Arc::from(filename),
+                func: Arc::from(""),
+                line,
+                span,
+                lookup,
+                locals: None,
+            },
+            Printer::Module,
+        )
     }
 
     /// Where the source range `span` of `filename` ends and its columns: `(end line, start
@@ -547,14 +557,14 @@ impl Interp {
     }
 
     /// The `~~^^` line under a frame's source line (`carets.rs`).
-    fn marker_line(&self, e: &TraceEntry) -> Option<String> {
+    fn marker_line(&self, e: &TraceEntry, printer: Printer) -> Option<String> {
         let src = self.source_text(&e.filename)?;
         let span = if e.lookup {
             crate::interp::carets::callee_span(&src, e.span)
         } else {
             e.span
         };
-        crate::interp::carets::marker_line(&src, e.line, span)
+        crate::interp::carets::marker_line(&src, e.line, span, printer)
     }
 
     /// The text of `filename` for a traceback: a source the VM compiled, else the file on disk
@@ -576,6 +586,24 @@ impl Interp {
         Some(text)
     }
 
+    /// Line `line` of `filename` as the interpreter's traceback printer shows it: its indent
+    /// (spaces, tabs, form feeds) removed and its trailing whitespace kept, as `traceback.c`
+    /// prints it; None for a blank or missing line.
+    fn printed_source_line(&self, filename: &str, line: u32) -> Option<String> {
+        if crate::interp::finalize::shutting_down() {
+            return None;
+        }
+        let src = self.source_text(filename)?;
+        let text = src.lines().nth(line.checked_sub(1)? as usize)?;
+        if text.trim().is_empty() {
+            return None;
+        }
+        let lead = crate::interp::carets::interpreter_indent(text);
+        Some(text.chars().skip(lead).collect())
+    }
+
+    /// Line `line` of `filename` stripped on both sides, as the `warnings` and `traceback`
+    /// modules show it; None for a blank or missing line.
     pub(crate) fn source_line(&self, filename: &str, line: u32) -> Option<String> {
         // At exit, once the modules are gone, CPython's traceback printer cannot import `io`
         // to read the file: a `__del__`'s traceback then shows no source lines.
@@ -773,6 +801,15 @@ pub(crate) struct PrintCtx {
 }
 
 impl PrintCtx {
+    /// The `traceback` module's report (see `no_suggestion`) or the interpreter's own.
+    fn printer(&self) -> Printer {
+        if self.no_suggestion {
+            Printer::Module
+        } else {
+            Printer::Interpreter
+        }
+    }
+
     fn indent(&self) -> String {
         " ".repeat(2 * self.depth)
     }
