@@ -255,19 +255,7 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
         Value::Instance(_) | Value::Class(_) => match interp.lookup_special(v, "__len__") {
             Some(m) => {
                 let r = interp.call(&m, std::slice::from_ref(v))?;
-                let n = match r {
-                    Value::Int(n) => n,
-                    Value::Bool(b) => b as i64,
-                    other => raise!(
-                        TypeError,
-                        "'{}' object cannot be interpreted as an integer",
-                        type_name(&other)
-                    ),
-                };
-                if n < 0 {
-                    raise!(ValueError, "__len__() should return >= 0");
-                }
-                n
+                len_value(interp, r)?
             }
             None => match crate::object::builtin_base(v) {
                 Some(base) => length(interp, base)?,
@@ -280,6 +268,35 @@ pub fn length(interp: &mut Interp, v: &Value) -> PyResult<i64> {
             type_name(other)
         ),
     })
+}
+
+/// The value a Python `__len__` returned, checked as CPython's `slot_sq_length` checks it:
+/// made an int by the index protocol (an int subclass, an object with `__index__`; a float is
+/// a TypeError), then a negative one is a ValueError and one past `sys.maxsize` an
+/// OverflowError. Shared by `len(obj)`, truth tests and the dispatch loop's `__len__` frames.
+pub(crate) fn len_value(interp: &mut Interp, r: Value) -> PyResult<i64> {
+    let i = match interp.number_index(&r)? {
+        Some(i) => i,
+        None => {
+            let e = err!(
+                TypeError,
+                "'{}' object cannot be interpreted as an integer",
+                type_name(&r)
+            );
+            r.discard();
+            return Err(e);
+        }
+    };
+    r.discard();
+    match i {
+        Value::Int(n) if n >= 0 => Ok(n),
+        Value::Bool(b) => Ok(b as i64),
+        Value::BigInt(ref b) if !b.is_negative() => Err(err!(
+            OverflowError,
+            "cannot fit 'int' into an index-sized integer"
+        )),
+        _ => Err(err!(ValueError, "__len__() should return >= 0")),
+    }
 }
 
 fn len(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {

@@ -2831,28 +2831,6 @@ fn len_name() -> &'static Arc<str> {
     NAME.get_or_init(|| Arc::from("__len__"))
 }
 
-/// What a `__len__` run as a frame (`Interp::try_push_len`) returned, as `len(obj)`'s answer:
-/// checked as `builtins::functions::length` checks the value of a `__len__` it calls.
-pub(crate) fn len_returned(v: Value) -> PyResult<i64> {
-    let n = match v {
-        Value::Int(n) => n,
-        Value::Bool(b) => b as i64,
-        other => {
-            let e = err!(
-                TypeError,
-                "'{}' object cannot be interpreted as an integer",
-                type_name(&other)
-            );
-            other.discard();
-            return Err(e);
-        }
-    };
-    if n < 0 {
-        return Err(err!(ValueError, "__len__() should return >= 0"));
-    }
-    Ok(n)
-}
-
 /// Do `nargs` positional arguments fill exactly the positional parameters of `code`, with no
 /// keyword-only parameters and no `*args`/`**kwargs` (so they are the first local slots as is)?
 #[inline(always)]

@@ -334,7 +334,7 @@ impl Interp {
             // checks it.
             self.cur_exc = done.saved_exc.take();
             self.recycle(done);
-            let n = crate::interp::call::len_returned(v)?;
+            let n = crate::builtins::functions::len_value(self, v)?;
             frame.stack.push(Value::Int(n));
             return Ok(());
         }
