@@ -1512,7 +1512,13 @@ impl Interp {
                  module '{full}')",
                 m.name
             )
-        } else if let Some(Value::Str(file)) = m.dict.get_str("__file__") {
+        } else if let Some(Value::Str(file)) = m
+            .dict
+            .get_str("__file__")
+            // A module CPython compiles in (`from itertools import izip`) has no file there,
+            // though minivm's may be a library file: CPython's "(unknown location)" below.
+            .filter(|_| !crate::stdlib::cpython_names::is_cpython_built_in(&m.name))
+        {
             // CPython ends the message with the module's file, and sets the error's `path`.
             let e = if IMPORTS.lock().owner(&m.name).is_some() {
                 // The module's code is still running (CPython's spec is `_initializing`):

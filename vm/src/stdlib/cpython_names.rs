@@ -29,6 +29,23 @@ pub fn is_built_in_or_frozen(name: &str) -> bool {
     BUILT_IN_OR_FROZEN.binary_search(&name).is_ok()
 }
 
+/// Is `name` one of CPython 3.11's modules compiled into the interpreter
+/// (`sys.builtin_module_names`), which have no file: an import of a name they lack says
+/// "(unknown location)" where other modules name their file?
+pub fn is_cpython_built_in(name: &str) -> bool {
+    BUILT_IN.binary_search(&name).is_ok()
+}
+
+/// `sys.builtin_module_names` of CPython 3.11 on Linux (its test module `xxsubtype` left out),
+/// sorted.
+#[rustfmt::skip]
+pub const BUILT_IN: &[&str] = &[
+    "_abc", "_ast", "_codecs", "_collections", "_functools", "_imp", "_io", "_locale",
+    "_operator", "_signal", "_sre", "_stat", "_string", "_symtable", "_thread", "_tokenize",
+    "_tracemalloc", "_warnings", "_weakref", "atexit", "builtins", "errno", "faulthandler", "gc",
+    "itertools", "marshal", "posix", "pwd", "sys", "time",
+];
+
 /// `sys.builtin_module_names` and the top-level names of `_imp._frozen_module_names()` (with
 /// `encodings`, imported at start-up), sorted.
 #[rustfmt::skip]

@@ -34,3 +34,13 @@ fn built_in_or_frozen_sorted_and_found() {
     assert!(!is_built_in_or_frozen("math"));
     assert!(!is_built_in_or_frozen("queue"));
 }
+
+#[test]
+fn built_in_sorted_and_within_built_in_or_frozen() {
+    use minivm_vm::stdlib::cpython_names::{is_built_in_or_frozen, is_cpython_built_in, BUILT_IN};
+    assert!(BUILT_IN.windows(2).all(|w| w[0] < w[1]));
+    assert!(BUILT_IN.iter().all(|n| is_built_in_or_frozen(n)));
+    assert!(is_cpython_built_in("itertools"));
+    assert!(!is_cpython_built_in("os"));
+    assert!(!is_cpython_built_in("math"));
+}
