@@ -873,6 +873,28 @@ impl Interp {
                     r
                 }};
             }
+            // `obj[key]` of two borrowed values (locals, a constant) that `item_fast` did not
+            // answer: an instance's Python `__getitem__` as a frame entered like a call's
+            // (`try_push_getitem`, the usual case), else `getitem_general!`'s other two ways.
+            macro_rules! getitem_borrowed {
+                ($obj:expr, $key:expr) => {{
+                    let (obj, key): (&Value, &Value) = ($obj, $key);
+                    let cache = &code.cache[ip - 1];
+                    if let Some(callee) = self.try_push_getitem(obj, key, cache) {
+                        self.push_frame::<OBSERVED>(frame, callee)?;
+                        enter_frame!();
+                    }
+                    match getitem_method(obj, cache) {
+                        Some(func) => {
+                            let (obj, key) = (obj.clone(), key.clone());
+                            let callee = tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
+                            self.push_frame::<OBSERVED>(frame, callee)?;
+                            continue 'frames;
+                        }
+                        None => tri!(self.getitem(obj, key)),
+                    }
+                }};
+            }
             // Return `$v` to the caller: the frame below on `Interp::frames`, or out of this
             // loop when the frame it started with is done.
             macro_rules! return_value {
@@ -1317,25 +1339,7 @@ impl Interp {
                         let key = &consts[c.index()];
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
-                            None => {
-                                // An instance's Python `__getitem__`: its frame, entered as a
-                                // call's (`try_push_getitem`, the usual case; else below).
-                                let cache = &code.cache[ip - 1];
-                                if let Some(callee) = self.try_push_getitem(obj, key, cache) {
-                                    self.push_frame::<OBSERVED>(frame, callee)?;
-                                    enter_frame!();
-                                }
-                                match getitem_method(obj, cache) {
-                                    Some(func) => {
-                                        let (obj, key) = (obj.clone(), key.clone());
-                                        let callee =
-                                            tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
-                                        self.push_frame::<OBSERVED>(frame, callee)?;
-                                        continue 'frames;
-                                    }
-                                    None => tri!(self.getitem(obj, key)),
-                                }
-                            }
+                            None => getitem_borrowed!(obj, key),
                         };
                         f.stack.push(r);
                     }
@@ -1345,25 +1349,7 @@ impl Interp {
                         let key = tri!(self.local(f, &code, b.into()));
                         let r = match item_fast(obj, key) {
                             Some(r) => r,
-                            None => {
-                                // An instance's Python `__getitem__`: its frame, entered as a
-                                // call's (`try_push_getitem`, the usual case; else below).
-                                let cache = &code.cache[ip - 1];
-                                if let Some(callee) = self.try_push_getitem(obj, key, cache) {
-                                    self.push_frame::<OBSERVED>(frame, callee)?;
-                                    enter_frame!();
-                                }
-                                match getitem_method(obj, cache) {
-                                    Some(func) => {
-                                        let (obj, key) = (obj.clone(), key.clone());
-                                        let callee =
-                                            tri!(self.getitem_frame(&mut f.stack, &func, obj, key));
-                                        self.push_frame::<OBSERVED>(frame, callee)?;
-                                        continue 'frames;
-                                    }
-                                    None => tri!(self.getitem(obj, key)),
-                                }
-                            }
+                            None => getitem_borrowed!(obj, key),
                         };
                         f.stack.push(r);
                     }
