@@ -764,6 +764,40 @@ impl Interp {
         )
     }
 
+    /// The hit test `try_push_setitem` and `try_push_len` share: `name` on `class`, found through
+    /// the instruction's hint, if it is a Python function of `params` plain parameters and no
+    /// cells, entered in a pooled frame (returned with its number of local slots). A miss, for
+    /// any reason, warms the class's cache and the hint for the next time.
+    #[inline(always)]
+    fn special_method_frame(
+        &mut self,
+        gil: crate::heap::GilModel,
+        class: &crate::object::Class,
+        name: &Arc<str>,
+        cache: &InlineCache,
+        params: u32,
+    ) -> Option<(Box<Frame>, usize)> {
+        let pool = &mut self.frame_pool;
+        let found = class.method_hit_gil(
+            gil,
+            name,
+            &cache.class_hint,
+            #[inline(always)]
+            |m| match m {
+                Value::Function(f) if f.code.plain_args == params && f.closure.is_empty() => {
+                    let mut callee = pool.pop()?;
+                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
+                    Some((callee, f.code.nlocals))
+                }
+                _ => None,
+            },
+        );
+        if found.is_none() {
+            class.with_hinted(name, &cache.class_hint, |_| ());
+        }
+        found
+    }
+
     /// `obj[key] = v` (`STORE_SUBSCR`) on an instance whose class's `__setitem__` is a Python
     /// function of three plain parameters: as `try_push_getitem`, the three values moved into
     /// the frame's first slots (left empty where they were), the frame marked to drop its
@@ -785,28 +819,8 @@ impl Interp {
         if self.cur_exc.is_some() {
             return None;
         }
-        let pool = &mut self.frame_pool;
-        let found = inst.class.method_hit_gil(
-            gil,
-            setitem_name(),
-            &cache.class_hint,
-            #[inline(always)]
-            |m| match m {
-                Value::Function(f) if f.code.plain_args == 3 && f.closure.is_empty() => {
-                    let mut callee = pool.pop()?;
-                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
-                    Some((callee, f.code.nlocals))
-                }
-                _ => None,
-            },
-        );
-        let Some((mut callee, nlocals)) = found else {
-            // Warm the class's cache and the hint for the next time (a miss for any other
-            // reason costs this look-up through the hint too).
-            inst.class
-                .with_hinted(setitem_name(), &cache.class_hint, |_| ());
-            return None;
-        };
+        let (mut callee, nlocals) =
+            self.special_method_frame(gil, &inst.class, setitem_name(), cache, 3)?;
         callee.resumed = Resumed::Store;
         let mut args = [std::mem::take(obj), std::mem::take(key), std::mem::take(v)];
         take_args(&mut callee, nlocals, &mut args);
@@ -835,27 +849,8 @@ impl Interp {
         if self.cur_exc.is_some() {
             return None;
         }
-        let pool = &mut self.frame_pool;
-        let found = inst.class.method_hit_gil(
-            gil,
-            len_name(),
-            &cache.class_hint,
-            #[inline(always)]
-            |m| match m {
-                Value::Function(f) if f.code.plain_args == 1 && f.closure.is_empty() => {
-                    let mut callee = pool.pop()?;
-                    enter_code::<true, crate::heap::GilModel>(gil, &mut callee, f, &None);
-                    Some((callee, f.code.nlocals))
-                }
-                _ => None,
-            },
-        );
-        let Some((mut callee, nlocals)) = found else {
-            // As `try_push_setitem`: the class's cache and the hint warmed for the next time.
-            inst.class
-                .with_hinted(len_name(), &cache.class_hint, |_| ());
-            return None;
-        };
+        let (mut callee, nlocals) =
+            self.special_method_frame(gil, &inst.class, len_name(), cache, 1)?;
         callee.resumed = Resumed::Len;
         if let Some(args) = stack.get_mut(fpos + 1..) {
             take_args(&mut callee, nlocals, args);
