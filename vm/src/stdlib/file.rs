@@ -59,6 +59,10 @@ struct FileState {
     /// `sys.stdin` and its buffer: a duplicate of descriptor 0 that `fileno()` reports as 0,
     /// made to name what descriptor 0 names before each read (`follow_stdin`).
     stdin: bool,
+    /// Whether the descriptor is a FIFO, pipe or character device (a read of it can wait):
+    /// asked of the OS once, at the first read that needs it, since a descriptor's file type
+    /// never changes; `sys.stdin`, which follows descriptor 0, asks before each read.
+    pollable: Option<bool>,
     /// The encoding the bytes read next are in, once the start of the stream has been seen:
     /// `utf-16`, `utf-32` and `utf-8-sig` files begin with a BOM, which decides it (`None`
     /// until then, and again after `seek(0)`).
@@ -169,7 +173,12 @@ impl FileState {
             self.eof = true;
             return Ok(0);
         };
-        if let Some(flag) = interrupt.filter(|_| may_block(file)) {
+        let pollable = match self.pollable {
+            Some(p) if !self.stdin => p,
+            _ => *self.pollable.insert(pollable(file)),
+        };
+        let waits = || pollable && !nonblocking(file);
+        if let Some(flag) = interrupt.filter(|_| waits()) {
             let signalled = || flag.load(Ordering::SeqCst);
             if signalled() {
                 return Err(std::io::ErrorKind::Interrupted.into());
@@ -578,19 +587,24 @@ fn fill_os(interp: &mut Interp, st: &mut FileState, size: usize) -> PyResult<usi
     }
 }
 
-/// Whether a read of `file` can wait for data: a pipe, FIFO, terminal or other character
-/// device in blocking mode. Not a regular file (never waits), a socket (`socket.makefile`: its
-/// receive timeout applies to the read, not to a poll) or a non-blocking descriptor (its read
-/// fails at once with EAGAIN, as the program asked).
-fn may_block(file: &File) -> bool {
-    use rustix::fs::{fcntl_getfl, fstat, FileType, OFlags};
-    let waits = fstat(file).is_ok_and(|st| {
+/// Whether `file` is of a kind whose reads can wait for data: a pipe, FIFO, terminal or other
+/// character device. Not a regular file (never waits) or a socket (`socket.makefile`: its
+/// receive timeout applies to the read, not to a poll).
+fn pollable(file: &File) -> bool {
+    use rustix::fs::{fstat, FileType};
+    fstat(file).is_ok_and(|st| {
         matches!(
             FileType::from_raw_mode(st.st_mode),
             FileType::Fifo | FileType::CharacterDevice
         )
-    });
-    waits && fcntl_getfl(file).is_ok_and(|fl| !fl.contains(OFlags::NONBLOCK))
+    })
+}
+
+/// Whether `file` is in non-blocking mode (its read fails at once with EAGAIN, as the program
+/// asked, so it is not polled first). Asked before each read: `os.set_blocking` can change it.
+fn nonblocking(file: &File) -> bool {
+    use rustix::fs::{fcntl_getfl, OFlags};
+    fcntl_getfl(file).map_or(true, |fl| fl.contains(OFlags::NONBLOCK))
 }
 
 /// A failed read from the OS as an exception. A socket's file (`socket.makefile`) whose socket
@@ -1506,6 +1520,7 @@ fn new_file(
             eof: false,
             detached: false,
             stdin: false,
+            pollable: None,
             decoder: None,
             write_bom,
             seen_nl: 0,
