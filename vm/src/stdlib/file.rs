@@ -526,11 +526,17 @@ fn data<'a>(args: &Args<'a>) -> PyResult<(&'a Ref<Instance>, &'a FileData)> {
 }
 
 /// Lock a file's state without ever blocking while holding the GIL: if another thread has it
-/// (it may be blocked in a read with the GIL released), wait for it with the GIL released.
-fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
+/// (it may be blocked in a read with the GIL released), wait for it with the GIL released. If
+/// this thread has it (a signal handler running in the middle of a read of this file, see
+/// [`fill_os`]), it is CPython's `RuntimeError: reentrant call inside <_io.BufferedReader ...>`
+/// rather than a wait that would never end.
+fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'a, FileState>> {
     loop {
         if let Some(g) = d.state.try_lock() {
-            return g;
+            return Ok(g);
+        }
+        if HeldInHandler::holds(d.state.data_ptr()) {
+            return Err(reentrant_call(interp, d));
         }
         // A guard cannot cross threads: wait until the holder is done, then try again.
         // (Noted: a forked child removes this thread from the lock's queue.) Only the state
@@ -543,9 +549,55 @@ fn lock<'a>(interp: &mut Interp, d: &'a FileData) -> MutexGuard<'a, FileState> {
     }
 }
 
+/// The file states whose lock this thread holds while it runs Python signal handlers in the
+/// middle of a read (innermost last): a handler that uses the same file finds its state here.
+struct HeldInHandler;
+
+thread_local! {
+    static HELD_IN_HANDLER: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl HeldInHandler {
+    /// Note `st` as held until the returned mark is dropped.
+    fn mark(st: &FileState) -> HeldInHandler {
+        let at = st as *const FileState as usize;
+        HELD_IN_HANDLER.with(|h| h.borrow_mut().push(at));
+        HeldInHandler
+    }
+
+    fn holds(st: *const FileState) -> bool {
+        HELD_IN_HANDLER.with(|h| h.borrow().contains(&(st as usize)))
+    }
+}
+
+impl Drop for HeldInHandler {
+    fn drop(&mut self) {
+        HELD_IN_HANDLER.with(|h| h.borrow_mut().pop());
+    }
+}
+
+/// CPython's error for a buffered file used again by the thread already inside one of its
+/// methods: `reentrant call inside <_io.BufferedReader name='<stdin>'>` (a text file names the
+/// buffer under it). CPython's unbuffered `FileIO` has no lock and would read; minivm's shares
+/// the same state and says this too (docs/LANGUAGE.md).
+fn reentrant_call(interp: &mut Interp, d: &FileData) -> PyErr {
+    let class = match (d.unbuffered, d.readable, d.writable) {
+        (true, ..) => "FileIO",
+        (false, true, true) => "BufferedRandom",
+        (false, true, false) => "BufferedReader",
+        (false, false, _) => "BufferedWriter",
+    };
+    let name = d.shown.lock().name.clone();
+    let name = interp.repr(&name).unwrap_or_else(|_| "?".to_string());
+    err!(
+        RuntimeError,
+        "reentrant call inside <_io.{class} name={name}>"
+    )
+}
+
 /// The open state, or `ValueError: I/O operation on closed file.`
 fn open_state<'a>(interp: &mut Interp, d: &'a FileData) -> PyResult<MutexGuard<'a, FileState>> {
-    let st = lock(interp, d);
+    let st = lock(interp, d)?;
     if st.detached {
         return Err(err!(ValueError, "underlying buffer has been detached"));
     }
@@ -581,7 +633,12 @@ fn fill_os(interp: &mut Interp, st: &mut FileState, size: usize) -> PyResult<usi
     let interrupt = interp.is_main.then_some(&vm.interrupted);
     loop {
         match interp.allow_threads(|| st.fill_raw_upto(size, interrupt)) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => interp.check_interrupt()?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                // The handlers run with this file's state locked: one that uses the file gets
+                // `reentrant_call`'s error instead of waiting for this read.
+                let _held = HeldInHandler::mark(st);
+                interp.check_interrupt()?
+            }
             r => return r.map_err(|e| read_error(st, &e)),
         }
     }
@@ -1015,7 +1072,7 @@ fn f_write(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// Close a file object; closing `sys.stdout` flushes the interpreter's buffer first.
 fn close_file(interp: &mut Interp, inst: &Instance, d: &FileData) -> PyResult<()> {
     let backend = {
-        let mut st = lock(interp, d);
+        let mut st = lock(interp, d)?;
         st.drop_ahead();
         st.backend.take()
     };
@@ -1455,7 +1512,7 @@ fn f_repr(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let mut out = format!("<{}.{}", inst.class.module, inst.class.qualname());
     if d.unbuffered {
         // `<_io.FileIO name='x' mode='rb' closefd=True>`, `<_io.FileIO [closed]>`.
-        if lock(interp, d).backend.is_none() {
+        if lock(interp, d).is_ok_and(|st| st.backend.is_none()) {
             return Ok(Value::string(format!("{out} [closed]>")));
         }
         for k in ["name", "mode", "closefd"] {
@@ -2250,7 +2307,10 @@ pub fn dup_fd(interp: &mut Interp, v: &Value) -> Option<PyResult<OwnedFd>> {
     };
     let d = inst.native::<FileData>()?;
     use std::os::fd::AsFd;
-    let st = lock(interp, d);
+    let st = match lock(interp, d) {
+        Ok(st) => st,
+        Err(e) => return Some(Err(e)),
+    };
     let dup = match st.backend.as_ref() {
         Some(Backend::Os(f)) => f.try_clone().map(OwnedFd::from),
         Some(Backend::Stdout) => std::io::stdout().as_fd().try_clone_to_owned(),
