@@ -132,6 +132,18 @@ pub(crate) fn decode_escapes(
                 }
                 match char::from_u32(v) {
                     Some(ch) => out.push(ch),
+                    // A lone surrogate (`'\ud800'`): CPython's str holds it; minivm's strings
+                    // are UTF-8 and cannot, so it is said plainly rather than as a bad escape.
+                    None if (0xD800..=0xDFFF).contains(&v) => {
+                        return Err(SyntaxError::syntax(
+                            format!(
+                                "minivm strings cannot hold surrogate code points \
+                                 ('\\{e}{}' is U+{v:04X}, which CPython allows)",
+                                body.get(i + 2..i + 2 + n).unwrap_or("")
+                            ),
+                            at,
+                        ))
+                    }
                     None => return Err(unicode_err(i, 2 + n, "illegal Unicode character")),
                 }
             }
