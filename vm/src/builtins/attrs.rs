@@ -187,7 +187,10 @@ pub fn builtin_attr(_interp: &mut Interp, obj: &Value, name: &str) -> Option<PyR
             .get_str("__name__")
             .unwrap_or_else(|| Value::Str(Ref::new(crate::object::PyStr::new(&m.name)))),
         (Value::Class(c), _) => match name {
-            "__name__" => Value::Str(Ref::new(crate::object::PyStr::new(&c.name()))),
+            "__name__" => match c.name_value.read().clone() {
+                Some(v) => v,
+                None => Value::Str(Ref::new(crate::object::PyStr::new(&c.name()))),
+            },
             "__qualname__" => match c.qualname_value.read().clone() {
                 Some(v) => v,
                 None => Value::Str(Ref::new(crate::object::PyStr::new(&c.qualname()))),

@@ -857,7 +857,12 @@ impl Interp {
         // These names are `type_answers`' list (a method call on a class skips this function
         // for the others).
         match name {
-            "__name__" => return Ok(Value::str(&cls.name())),
+            "__name__" => {
+                if let Some(v) = cls.name_value.read().clone() {
+                    return Ok(v);
+                }
+                return Ok(Value::str(&cls.name()));
+            }
             "__qualname__" => {
                 if let Some(v) = cls.qualname_value.read().clone() {
                     return Ok(v);
@@ -3155,7 +3160,7 @@ fn made_by_subclass(interp: &mut Interp, args: Args<'_>, name: &str) -> PyResult
 /// `C.__name__ = v` / `C.__qualname__ = v`: the class's own name changes (reprs and messages
 /// show it from then on, as CPython's `tp_name`); it does not go into the class's `__dict__`.
 fn set_class_name(cls: &Ref<Class>, which: &str, v: &Value) -> PyResult<()> {
-    // (A str subclass's instance is a str to CPython's check; `__qualname__` keeps it.)
+    // (A str subclass's instance is a str to CPython's check.)
     let Some(s) = v.as_str() else {
         return Err(err!(
             TypeError,
@@ -3176,10 +3181,14 @@ fn set_class_name(cls: &Ref<Class>, which: &str, v: &Value) -> PyResult<()> {
         &cls.qualname_cell
     };
     *cell.write() = Arc::from(s);
-    if which == "__qualname__" {
-        let kept = matches!(v, Value::Instance(_)).then(|| v.clone());
-        let old = std::mem::replace(&mut *cls.qualname_value.write(), kept);
-        drop(old);
-    }
+    // A str subclass's instance is kept, as CPython keeps it: `C.__name__` gives it back.
+    let kept = matches!(v, Value::Instance(_)).then(|| v.clone());
+    let value_cell = if which == "__name__" {
+        &cls.name_value
+    } else {
+        &cls.qualname_value
+    };
+    let old = std::mem::replace(&mut *value_cell.write(), kept);
+    drop(old);
     Ok(())
 }

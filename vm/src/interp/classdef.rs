@@ -255,6 +255,7 @@ fn type_new_impl(
     meta: Option<Ref<Class>>,
     kw: &[(Arc<str>, Value)],
 ) -> PyResult<Value> {
+    let name_arg = name;
     let Some(name) = name.as_str() else {
         return Err(err!(
             TypeError,
@@ -288,7 +289,16 @@ fn type_new_impl(
         let key = interp.dict_key(&ns, k)?;
         ns.set(key, v);
     }
+    let own_qualname = ns.get_str("__qualname__").is_some();
     let class_value = make_class(name, &bases.items, &ns, meta)?;
+    // A str subclass's instance as the name is kept, as CPython keeps it (its `__qualname__`
+    // too, unless the namespace gives one).
+    if let (Value::Class(c), Value::Instance(_)) = (&class_value, name_arg) {
+        *c.name_value.write() = Some(name_arg.clone());
+        if !own_qualname {
+            *c.qualname_value.write() = Some(name_arg.clone());
+        }
+    }
     finish_class(interp, &class_value, kw)?;
     Ok(class_value)
 }
@@ -476,6 +486,7 @@ fn make_class(
         name_cell: crate::heap::ObjCell::new(Arc::from(name)),
         qualname_cell: crate::heap::ObjCell::new(qualname),
         qualname_value: crate::heap::ObjCell::new(qualname_value),
+        name_value: crate::heap::ObjCell::new(None),
         module,
         kind: base.kind,
         base: Some(base),

@@ -75,6 +75,9 @@ pub struct Class {
     /// The instance of a `str` subclass given as `__qualname__` (in the body or assigned),
     /// which CPython keeps and `C.__qualname__` gives back; `None` for a plain str.
     pub qualname_value: ObjCell<Option<Value>>,
+    /// The same for `__name__` (`type(S('C'), (), {})`, `C.__name__ = S('D')`): CPython keeps
+    /// the str subclass's instance, `C.__name__` gives it back.
+    pub name_value: ObjCell<Option<Value>>,
     pub module: Arc<str>,
     /// The base whose instance layout (`kind`) this class inherits: the first base that is not a
     /// plain `object` subclass, else the first base (`__base__`).
@@ -379,6 +382,7 @@ impl Class {
             name_cell: ObjCell::new(name.into()),
             qualname_cell: ObjCell::new(name.into()),
             qualname_value: ObjCell::new(None),
+            name_value: ObjCell::new(None),
             module: module.into(),
             bases: vec![base.clone()],
             mro_tail: Class::mro(&base),
@@ -405,6 +409,7 @@ impl Class {
             name_cell: ObjCell::new(name.into()),
             qualname_cell: ObjCell::new(name.into()),
             qualname_value: ObjCell::new(None),
+            name_value: ObjCell::new(None),
             module: module.into(),
             base: Some(types().object.clone()),
             bases: vec![types().object.clone()],
@@ -430,6 +435,7 @@ impl Class {
             name_cell: ObjCell::new(name.into()),
             qualname_cell: ObjCell::new(name.into()),
             qualname_value: ObjCell::new(None),
+            name_value: ObjCell::new(None),
             module: "builtins".into(),
             bases: base.iter().cloned().collect(),
             mro_tail: single_mro_tail(&base),
