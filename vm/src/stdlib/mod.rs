@@ -83,7 +83,7 @@ use crate::{err, PyResult};
 pub type MakeModule = fn() -> Ref<Module>;
 
 /// The built-in modules this part of the VM provides: each name with the function that makes
-/// the module, sorted by name (`sys.builtin_module_names` lists them, with `builtins`).
+/// the module, sorted by name.
 pub const MODULES: &[(&str, MakeModule)] = &[
     ("_astparse", astparse::module),
     ("_asyncio_support", asyncio_support::module),
