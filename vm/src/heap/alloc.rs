@@ -8,6 +8,7 @@
 //! Installed by the `minivm` command (`src/main.rs`, `#[global_allocator]`) when the `mimalloc`
 //! feature is on (the default); see docs/ARCHITECTURE.md for why minivm does not use glibc's.
 
+use super::traced::note;
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 
@@ -28,6 +29,12 @@ const MALLOC_ALIGN: usize = 16;
 
 /// mimalloc as a `GlobalAlloc` (see the module comment).
 pub struct Allocator;
+
+/// A block's size as the counters' signed type.
+#[inline(always)]
+fn signed(size: usize) -> isize {
+    isize::try_from(size).unwrap_or(isize::MAX)
+}
 
 /// Whether `mi_malloc(size)` is aligned enough for `layout` (as `std`'s `System` decides).
 #[inline(always)]
@@ -65,24 +72,28 @@ unsafe fn pick(layout: Layout, plain_fn: PlainFn, aligned_fn: AlignedFn) -> *mut
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(signed(layout.size()), 1);
         // SAFETY: mimalloc's allocation functions take any size and a power-of-two alignment.
         unsafe { pick(layout, mi_malloc, mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(signed(layout.size()), 1);
         // SAFETY: as in `alloc`.
         unsafe { pick(layout, mi_zalloc, mi_zalloc_aligned) }
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(-signed(layout.size()), -1);
         // SAFETY: `ptr` was returned by this allocator (GlobalAlloc's contract), so by mimalloc.
         unsafe { mi_free(ptr.cast::<c_void>()) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(signed(new_size).wrapping_sub(signed(layout.size())), 0);
         // SAFETY: `ptr` came from this allocator with `layout` (GlobalAlloc's contract); the
         // plain form keeps `mi_malloc`'s alignment, enough when `plain` says so for the new size.
         unsafe {

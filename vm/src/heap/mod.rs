@@ -92,6 +92,7 @@ mod pool;
 pub mod posix_calls;
 mod push;
 mod stamped;
+pub mod traced;
 mod value_count;
 mod values;
 pub mod weak;

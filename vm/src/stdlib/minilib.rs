@@ -457,6 +457,10 @@ pub static FILES: &[(&str, &str)] = &[
         "tomllib/__init__.mini",
         include_str!("../../lib/tomllib/__init__.mini"),
     ),
+    (
+        "tracemalloc.mini",
+        include_str!("../../lib/tracemalloc.mini"),
+    ),
     ("typing.mini", include_str!("../../lib/typing.mini")),
     (
         "unittest/__init__.mini",

@@ -64,6 +64,7 @@ pub mod tempfile;
 pub mod thread;
 pub mod time;
 pub mod traceback;
+pub mod tracemalloc;
 pub mod tuplegetter;
 pub mod tzfile;
 pub mod unicodedata;
@@ -108,6 +109,7 @@ pub const MODULES: &[(&str, MakeModule)] = &[
     ("_signal", signal::module),
     ("_struct", structmod::module),
     ("_subprocess", subprocess::module),
+    ("_tracemalloc", tracemalloc::module),
     ("_typeflags", typeflags_module),
     ("_weakref", weakref::module),
     ("_xmlscan", xmlscan::module),
