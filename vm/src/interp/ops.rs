@@ -284,7 +284,7 @@ impl Interp {
             let (_, _, iname) = binop_dunder(op);
             match self.lookup_special(a, iname) {
                 Some(m) => {
-                    let r = self.call(&m, &[a.clone(), b.clone()])?;
+                    let r = self.call_operand(&m, iname, a, b)?;
                     if !matches!(r, Value::NotImplemented) {
                         return Ok(r);
                     }
@@ -580,9 +580,48 @@ impl Interp {
                 if let Some(r) = crate::interp::subclass::operator_slot(self, name, x, y) {
                     return r;
                 }
+                if matches!(name, "__mul__" | "__rmul__" | "__imul__") && repeats_natively(x) {
+                    return self.call_repeat(m, name, x, y);
+                }
             }
         }
         self.call(m, &[x.clone(), y.clone()])
+    }
+
+    /// A deque's or array's own `__mul__`, `__rmul__` or `__imul__` asked by an operator: the
+    /// method refuses a count that is no int with `PyNumber_AsSsize_t`'s words, which CPython's
+    /// operator (the type's `sq_repeat` slot) says as "can't multiply sequence by non-int"
+    /// (`2.0 * d` names the float); the reflected one leaves a built-in sequence on the left
+    /// its own error (`'x' * d` names the deque).
+    fn call_repeat(&mut self, m: &Value, name: &str, x: &Value, y: &Value) -> PyResult<Value> {
+        match self.call(m, &[x.clone(), y.clone()]) {
+            Err(e)
+                if e.is(crate::object::ExcKind::TypeError)
+                    && matches!(e.args().first(), Some(Value::Str(s)) if s.as_str()
+                        == format!("'{}' object cannot be interpreted as an integer", type_name(y))) =>
+            {
+                if name == "__rmul__"
+                    && matches!(
+                        y,
+                        Value::Str(_)
+                            | Value::List(_)
+                            | Value::Tuple(_)
+                            | Value::Bytes(_)
+                            | Value::ByteArray(_)
+                    )
+                {
+                    // `'ab' * d`: the left sequence's own repeat refuses the deque.
+                    Ok(Value::NotImplemented)
+                } else {
+                    Err(err!(
+                        TypeError,
+                        "can't multiply sequence by non-int of type '{}'",
+                        type_name(y)
+                    ))
+                }
+            }
+            r => r,
+        }
     }
 
     /// `b.rname(a)` first, then `a.name(b)`; `None` if both give NotImplemented (or are missing).
@@ -1313,6 +1352,13 @@ fn has_meta(v: &Value) -> bool {
 
 /// Is `e` a `TypeError` whose message starts with `prefix`? (An error about the values inside
 /// two instances is reported with the instances' own type names, as CPython does.)
+/// Whether `x` is an instance of `collections.deque` or `array.array` (or of a subclass),
+/// whose repetition methods are native.
+fn repeats_natively(x: &Value) -> bool {
+    matches!(x, Value::Instance(i) if i.native::<crate::stdlib::deque::DequeData>().is_some()
+        || i.native::<crate::stdlib::array::ArrayData>().is_some())
+}
+
 fn type_error_starts(e: &PyErr, prefix: &str) -> bool {
     e.is(crate::object::ExcKind::TypeError)
         && matches!(e.args().first(), Some(Value::Str(m)) if m.as_str().starts_with(prefix))

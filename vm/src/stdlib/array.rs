@@ -688,6 +688,19 @@ fn array_iadd(_: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// The items repeated `n` times, with the list's rules and errors for `n`.
 fn repeated(interp: &mut Interp, a: &ArrayData, n: &Value) -> PyResult<Option<Vec<Value>>> {
     let list = Value::list(a.snapshot());
+    // A count that is no int (nor has `__index__`), asked as a method (`a.__mul__('x')`):
+    // CPython's `PyNumber_AsSsize_t` message; an operator (`a * 'x'`) rewords it as the
+    // sequence's (`Interp::call_operand`).
+    if !matches!(
+        n,
+        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) | Value::Instance(_)
+    ) {
+        raise!(
+            TypeError,
+            "'{}' object cannot be interpreted as an integer",
+            type_name(n)
+        );
+    }
     match interp.binary(minivm_compiler::bytecode::BinOp::Mul, &list, n) {
         Ok(Value::List(l)) => Ok(Some(l.snapshot())),
         Ok(_) => Ok(None),

@@ -831,21 +831,22 @@ fn deque_add(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 }
 
 /// The count of `d * n`: an int, or what its `__index__` gives; `None` (NotImplemented) for
-/// another object, whose class may define the reflected operation, and for any non-int in
-/// `n * d` (`"ab" * d`: the left operand's own repeat names the deque); anything else is
-/// CPython's TypeError for a sequence repeated by a non-int.
-fn repeat_count(interp: &mut Interp, args: &Args<'_>, reflected: bool) -> PyResult<Option<i64>> {
+/// another object, whose class may define the reflected operation; anything else is the
+/// TypeError of a count that is no integer.
+fn repeat_count(interp: &mut Interp, args: &Args<'_>) -> PyResult<Option<i64>> {
     let n = match args.pos.get(1) {
         Some(n @ (Value::Int(_) | Value::Bool(_) | Value::BigInt(_))) => n.clone(),
         Some(n @ Value::Instance(_)) => match interp.number_index(n)? {
             Some(i) => i,
             None => return Ok(None),
         },
-        _ if reflected => return Ok(None),
+        // Called as a method (`d.__mul__('x')`, `d.__imul__(1.5)`): CPython's
+        // `PyNumber_AsSsize_t` message; an operator (`d * 'x'`) rewords it as the sequence's
+        // (`Interp::call_operand`).
         other => {
             return Err(err!(
                 TypeError,
-                "can't multiply sequence by non-int of type '{}'",
+                "'{}' object cannot be interpreted as an integer",
                 other.map_or_else(|| "NoneType".to_string(), type_name)
             ))
         }
@@ -888,17 +889,17 @@ fn repeated(items: &[Value], n: i64, maxlen: Option<usize>) -> PyResult<Vec<Valu
 
 /// `d * n`: a new deque of `d`'s items `n` times over.
 fn deque_mul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    deque_repeat(interp, &args, false)
+    deque_repeat(interp, &args)
 }
 
 /// `n * d`
 fn deque_rmul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    deque_repeat(interp, &args, true)
+    deque_repeat(interp, &args)
 }
 
-fn deque_repeat(interp: &mut Interp, args: &Args<'_>, reflected: bool) -> PyResult<Value> {
+fn deque_repeat(interp: &mut Interp, args: &Args<'_>) -> PyResult<Value> {
     let d = data(args)?;
-    let Some(n) = repeat_count(interp, args, reflected)? else {
+    let Some(n) = repeat_count(interp, args)? else {
         return Ok(Value::NotImplemented);
     };
     let items = repeated(&d.snapshot(), n, d.maxlen)?;
@@ -918,7 +919,7 @@ fn deque_iadd(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
 /// `d *= n`: `d`'s items `n` times over, in place.
 fn deque_imul(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     let d = data(&args)?;
-    let Some(n) = repeat_count(interp, &args, false)? else {
+    let Some(n) = repeat_count(interp, &args)? else {
         return Ok(Value::NotImplemented);
     };
     let items = repeated(&d.snapshot(), n, d.maxlen)?;
