@@ -189,6 +189,15 @@ fn int_arg(v: Option<&Value>, default: i64) -> PyResult<i64> {
     }
 }
 
+/// An argument CPython converts to a C `ssize_t` (`pos`, `endpos`, `count`, `maxsplit`): an int
+/// past 64 bits is an OverflowError there, not a clamp.
+fn ssize_arg(v: Option<&Value>, default: i64) -> PyResult<i64> {
+    match v.map(base) {
+        Some(Value::BigInt(_)) => Err(crate::builtins::args::ssize_overflow()),
+        _ => int_arg(v, default),
+    }
+}
+
 fn class_arg(v: Option<&Value>) -> PyResult<Ref<Class>> {
     match v {
         Some(Value::Class(c)) => Ok(c.clone()),
@@ -316,7 +325,10 @@ fn bounds(pos: Option<&Value>, endpos: Option<&Value>, len: usize) -> PyResult<(
             (x as u64).min(len as u64) as usize
         }
     };
-    Ok((clamp(int_arg(pos, 0)?), clamp(int_arg(endpos, i64::MAX)?)))
+    Ok((
+        clamp(ssize_arg(pos, 0)?),
+        clamp(ssize_arg(endpos, i64::MAX)?),
+    ))
 }
 
 fn compiled<'a>(args: &Args<'a>) -> PyResult<(&'a Value, &'a Compiled)> {

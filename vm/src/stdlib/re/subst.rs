@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::{base, compiled, int_arg, new_match, with_matcher, Compiled, Mode, NONE};
+use super::{base, compiled, new_match, ssize_arg, with_matcher, Compiled, Mode, NONE};
 use crate::interp::{Args, Interp};
 use crate::object::type_name;
 use crate::value::Value;
@@ -79,13 +79,7 @@ fn index_param(v: Option<&Value>) -> PyResult<Option<&Value>> {
 
 /// A `count`/`maxsplit` argument: an int that fits in a C `ssize_t`, as CPython's.
 fn count_param(v: Option<&Value>) -> PyResult<i64> {
-    match v.map(base) {
-        Some(Value::BigInt(_)) => Err(err!(
-            OverflowError,
-            "Python int too large to convert to C ssize_t"
-        )),
-        _ => int_arg(v, 0),
-    }
+    ssize_arg(v, 0)
 }
 
 /// The successive matches of a scan: for each, the start and end of every group (`NONE` for a
