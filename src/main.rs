@@ -252,6 +252,9 @@ const VM_SPELLING: minivm_compiler::dis::Spelling = minivm_compiler::dis::Spelli
 };
 
 fn main() -> ExitCode {
+    // mimalloc's options, before the program allocates much (heap/alloc.rs: `tune`).
+    #[cfg(feature = "mimalloc")]
+    minivm_vm::heap::alloc::tune();
     // An empty MINIVM_GIL means "not set", as CPython reads an empty PYTHON_GIL (clap would reject
     // "" as a mode). Done before any thread starts; children see the same meaning.
     if std::env::var_os("MINIVM_GIL").is_some_and(|v| v.is_empty()) {

@@ -552,6 +552,20 @@ fn free_lists_at_thread_exit_and_for_unpooled_types() {
     }
 }
 
+/// `heap::alloc::tune` gives mimalloc minivm's purge delay (10 ms, where mimalloc 3 waits
+/// 1,000 ms and float_points' peak grew by half: docs/BENCHMARKS.md, "Peak memory"), unless the
+/// environment set one, which wins.
+#[cfg(feature = "mimalloc")]
+#[test]
+fn tune_sets_the_purge_delay_unless_the_environment_did() {
+    use minivm_vm::heap::alloc;
+    alloc::tune();
+    match std::env::var("MIMALLOC_PURGE_DELAY") {
+        Ok(v) => assert_eq!(Some(alloc::purge_delay()), v.trim().parse().ok()),
+        Err(_) => assert_eq!(alloc::purge_delay(), alloc::PURGE_DELAY_MS),
+    }
+}
+
 /// The process's allocator (`heap/alloc.rs`) called directly, on the paths the global
 /// allocator's users may not reach: each alignment form of `alloc`, `alloc_zeroed` and
 /// `realloc` (growing and shrinking, plain and aligned), contents kept and blocks aligned.

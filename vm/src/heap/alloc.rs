@@ -36,6 +36,49 @@ fn signed(size: usize) -> isize {
     isize::try_from(size).unwrap_or(isize::MAX)
 }
 
+/// How long (milliseconds) mimalloc keeps freed memory before it gives it back to the system
+/// (`mi_option_purge_delay`). mimalloc 3's default is 1,000 ms, and it does not take its
+/// freed pages back first: it starts new objects in fresh memory, so a program that builds a
+/// structure, drops it and builds the next (float_points: 60,000 points, three times) added
+/// about 9 MB of resident memory per round, freed but kept, and its peak depended on
+/// whether a purge fell between rounds (31 or 44 MB, one binary). 10 ms is mimalloc 2's
+/// default; it costs page faults on re-use (float_points 9,300 -> 14,600) for a peak of 26 MB
+/// (CPython 27 MB). docs/BENCHMARKS.md, "Peak memory".
+pub const PURGE_DELAY_MS: i64 = 10;
+
+/// mimalloc's number for the purge-delay option (`mi_option_purge_delay` in `mimalloc.h`,
+/// the same in mimalloc 2 and 3).
+#[cfg(not(miri))]
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+#[cfg(not(miri))]
+extern "C" {
+    fn mi_option_set_default(option: std::ffi::c_int, value: std::ffi::c_long);
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+}
+
+/// Set minivm's defaults of mimalloc's options (see [`PURGE_DELAY_MS`]). Called once by the
+/// `minivm` command at start-up; a `MIMALLOC_PURGE_DELAY` in the environment still wins, as
+/// `mi_option_set_default` changes only options the environment did not set.
+pub fn tune() {
+    #[cfg(not(miri))]
+    // SAFETY: `mi_option_set_default` takes any option number below mimalloc's count and any
+    // value, and only stores the value (no allocation, no callback); 15 is a valid option.
+    unsafe {
+        mi_option_set_default(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS as std::ffi::c_long)
+    };
+}
+
+/// mimalloc's purge delay now, in milliseconds (for tests and `--stats`-like reports).
+pub fn purge_delay() -> i64 {
+    #[cfg(not(miri))]
+    // SAFETY: `mi_option_get` takes any valid option number (15 is one) and only reads it.
+    let ms = unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) } as i64;
+    #[cfg(miri)]
+    let ms = PURGE_DELAY_MS;
+    ms
+}
+
 /// Whether `mi_malloc(size)` is aligned enough for `layout` (as `std`'s `System` decides).
 #[inline(always)]
 fn plain(align: usize, size: usize) -> bool {
