@@ -70,7 +70,7 @@ fn next(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
         Value::Iter(obj) => interp.native_next(obj)?,
         Value::RangeIter(r) => r.next_value().map(Value::Int),
         Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
-            match interp.gen_resume(g, Value::None)? {
+            match interp.gen_next(g)? {
                 Some(v) => Some(v),
                 None => {
                     let stop = interp.gen_stop_iteration();
@@ -410,7 +410,15 @@ fn sum(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
     }
     let it = interp.get_iter_whole(src)?;
     while let Some(v) = interp.next_item(&it)? {
-        acc = sum_step(interp, acc, &v)?;
+        // As `sum_in_place`: two numbers added here drop nothing (the old total and the
+        // item are numbers), with no call of the drop glue for either.
+        match sum_fast(&acc, &v) {
+            Some(r) => {
+                std::mem::replace(&mut acc, r).discard();
+                v.discard();
+            }
+            None => acc = interp.binary(BinOp::Add, &acc, &v)?,
+        }
     }
     Ok(acc)
 }
@@ -440,8 +448,8 @@ fn sum_in_place(acc: &mut Value, v: &Value) -> Option<Value> {
     }
 }
 
-/// One step of `sum`: `acc + v`, inline for ints and floats, else the general `+`. Inlined:
-/// a generator's items (`sum(x for x in row)`) each take it.
+/// One step of `sum` over a list or tuple for an item `sum_in_place` did not add: `acc + v`,
+/// inline for ints and floats, else the general `+`.
 #[inline(always)]
 fn sum_step(interp: &mut Interp, acc: Value, v: &Value) -> PyResult<Value> {
     match sum_fast(&acc, v) {

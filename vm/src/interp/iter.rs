@@ -173,9 +173,7 @@ impl Interp {
     #[inline(always)]
     pub fn next_item(&mut self, it: &Value) -> PyResult<Option<Value>> {
         match it {
-            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
-                self.gen_resume(g, Value::None)
-            }
+            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => self.gen_next(g),
             _ => self.iter_next(it),
         }
     }
@@ -185,9 +183,7 @@ impl Interp {
         match it {
             Value::RangeIter(r) => Ok(r.next_value().map(Value::Int)),
             Value::Iter(obj) => self.native_next(obj),
-            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => {
-                self.gen_resume(g, Value::None)
-            }
+            Value::Generator(g) if g.kind == crate::object::GenKind::Generator => self.gen_next(g),
             Value::Instance(_) => {
                 let Some(m) = self.lookup_special(it, "__next__") else {
                     return Err(err!(
