@@ -32,6 +32,10 @@ pub(crate) enum Printer {
     /// indent counts the characters stripped from the line as `linecache` reads it (its
     /// newline among them), so after trailing blanks they start that many columns to the left.
     Module,
+    /// The `traceback` module's, for a line `linecache` holds without its newline (the
+    /// `<timeit-src>` lines `timeit.Timer.print_exc` caches): one character fewer is stripped,
+    /// so the markers start one column further right than the expression.
+    ModuleBareLine,
 }
 
 /// The leading characters CPython's interpreter printer takes off a source line (`traceback.c`
@@ -74,10 +78,11 @@ pub(crate) fn marker_line(
             let lead = interpreter_indent(text);
             (len - lead, start_col.checked_sub(lead)?)
         }
-        Printer::Module => {
-            // `linecache` gives every line a newline, the last one too: one character more.
+        Printer::Module | Printer::ModuleBareLine => {
+            // `linecache` gives every line a newline, the last one too: one character more
+            // (none for a line it holds bare).
             let stripped = text.trim().chars().count();
-            let cut = len - stripped + 1;
+            let cut = len - stripped + usize::from(printer == Printer::Module);
             (stripped, (start_col + 1).saturating_sub(cut))
         }
     };

@@ -374,7 +374,7 @@ impl Interp {
             ));
             let src = match printer {
                 Printer::Interpreter => self.printed_source_line(&e.filename, e.line),
-                Printer::Module => self.source_line(&e.filename, e.line),
+                Printer::Module | Printer::ModuleBareLine => self.source_line(&e.filename, e.line),
             };
             if let Some(src) = src {
                 out.push_str(&format!("    {src}\n"));
@@ -563,6 +563,11 @@ impl Interp {
             crate::interp::carets::callee_span(&src, e.span)
         } else {
             e.span
+        };
+        let printer = if printer == Printer::Module && self.vm.is_bare_source(&e.filename) {
+            Printer::ModuleBareLine
+        } else {
+            printer
         };
         crate::interp::carets::marker_line(&src, e.line, span, printer)
     }

@@ -125,6 +125,9 @@ pub struct Vm {
     pub started: std::time::Instant,
     /// Source text of every file loaded, for the source lines in tracebacks.
     pub sources: Mutex<Vec<(Arc<str>, Arc<str>)>>,
+    /// The sources whose lines `linecache` holds without their newlines, as CPython's cache
+    /// entry that `timeit.Timer.print_exc` makes (`linecache._add_source(name, text, True)`).
+    pub bare_sources: Mutex<Vec<Arc<str>>>,
 }
 
 impl Default for Config {
@@ -198,6 +201,7 @@ impl Vm {
             interrupted: AtomicBool::new(false),
             stdout: Mutex::new(crate::builtins::io::Stdout::new()),
             sources: Mutex::new(Vec::new()),
+            bare_sources: Mutex::new(Vec::new()),
             finished_stats: Mutex::new(Vec::new()),
             started,
         })
@@ -263,6 +267,25 @@ impl Vm {
             Some(entry) => entry.1 = Arc::from(src),
             None => sources.push((Arc::from(filename), Arc::from(src))),
         }
+    }
+
+    /// Mark the source of `filename` as held by `linecache` without its lines' newlines (or
+    /// not): `getline` gives them so, and the `traceback` module's markers under them stand one
+    /// column further right, as CPython's.
+    pub fn set_bare_source(&self, filename: &str, bare: bool) {
+        let mut bare_sources = self.bare_sources.lock();
+        bare_sources.retain(|f| f.as_ref() != filename);
+        if bare {
+            bare_sources.push(Arc::from(filename));
+        }
+    }
+
+    /// Whether [`Vm::set_bare_source`] marked `filename`.
+    pub fn is_bare_source(&self, filename: &str) -> bool {
+        self.bare_sources
+            .lock()
+            .iter()
+            .any(|f| f.as_ref() == filename)
     }
 }
 

@@ -41,11 +41,14 @@ fn source(interp: &Interp, filename: &str) -> Option<String> {
 }
 
 /// The lines of `filename`, each ending in "\n" (as CPython's `getlines`, the last one gets a
-/// newline added if it had none).
+/// newline added if it had none); without newlines for a source given as `bare`.
 fn lines_of(interp: &Interp, filename: &str) -> Vec<String> {
     let Some(text) = source(interp, filename) else {
         return Vec::new();
     };
+    if interp.vm.is_bare_source(filename) {
+        return text.split('\n').map(str::to_string).collect();
+    }
     text.split_inclusive('\n')
         .map(|l| {
             let mut l = l.to_string();
@@ -103,13 +106,26 @@ fn nothing(_: &mut Interp, _: Args<'_>) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-/// `_add_source(filename, text)` (minivm's own): remember `text` as the source of `filename`,
-/// so that tracebacks and `getline` show its lines, as CPython's doctest arranges for its
-/// `<doctest name[n]>` examples by patching `linecache.getlines`.
+/// `_add_source(filename, text, bare=False)` (minivm's own): remember `text` as the source of
+/// `filename`, so that tracebacks and `getline` show its lines, as CPython's doctest arranges
+/// for its `<doctest name[n]>` examples by patching `linecache.getlines`. `bare`: the lines
+/// are held without their newlines, as the cache entry `timeit.Timer.print_exc` makes
+/// (`text.split("\n")`), which moves the `traceback` module's markers one column right.
 fn add_source(interp: &mut Interp, args: Args<'_>) -> PyResult<Value> {
-    let [f, t] =
-        Sig::pos("_add_source", Style::Positional, &["filename", "text"], 2).bind::<2>(&args)?;
+    let [f, t, bare] = Sig::pos(
+        "_add_source",
+        Style::Positional,
+        &["filename", "text", "bare"],
+        2,
+    )
+    .bind::<3>(&args)?;
     let text = filename_arg(t);
-    interp.vm.add_source(&filename_arg(f), &text);
+    let filename = filename_arg(f);
+    interp.vm.add_source(&filename, &text);
+    let bare = match bare {
+        Some(v) => interp.truthy(v)?,
+        None => false,
+    };
+    interp.vm.set_bare_source(&filename, bare);
     Ok(Value::None)
 }
