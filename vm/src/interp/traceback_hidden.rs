@@ -101,6 +101,17 @@ const STAND_INS: &[(&str, Rule)] = &[
     // cancellation, passes through them with no frame in CPython's traceback.
     ("asyncio/futures.mini", Rule::Only(&["Future"])),
     ("asyncio/tasks.mini", Rule::Only(&["Task"])),
+    // `_asyncio` also has the running-loop functions: `asyncio.create_task(c)` outside a loop
+    // fails at tasks.py's `events.get_running_loop()` line, with no frame below it.
+    (
+        "asyncio/events.mini",
+        Rule::Only(&[
+            "get_running_loop",
+            "_get_running_loop",
+            "_set_running_loop",
+            "get_event_loop",
+        ]),
+    ),
     // `_pickle`: dump, dumps, load, loads, and the Pickler and Unpickler classes (minivm's
     // are `_pypickle`'s, Python code standing in for C): a `__reduce__` of the program that
     // raises appears right below the program's `pickle.dumps(...)` line, and "cannot pickle
