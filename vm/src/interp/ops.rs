@@ -506,6 +506,12 @@ impl Interp {
         if let Some(r) = self.ask_operand(a, b, name)? {
             return Ok(Some(r));
         }
+        // Two operands of one type: an arithmetic operator does not ask the reflected method
+        // (CPython's `binary_op1` and `slot_nb_*`: `N(1) + N(2)` is a TypeError when
+        // `N.__add__` says NotImplemented, whatever `N.__radd__` would say); a comparison does.
+        if !compare && Ref::ptr_eq(&crate::object::class_of(a), &crate::object::class_of(b)) {
+            return Ok(None);
+        }
         self.ask_operand(b, a, rname)
     }
 
