@@ -2230,8 +2230,15 @@ impl Interp {
                 cls.name()
             ));
         }
-        check_abstract(cls)?;
-        if let Some(new) = cls.lookup("__new__") {
+        // CPython tests for abstract methods in `object.__new__`: a class's own Python
+        // `__new__` runs first, and the test comes only if it calls `object.__new__`
+        // (`super().__new__(cls)`, attr.rs `object_new`); one that returns something else
+        // makes no instance and raises nothing.
+        let new = cls.lookup("__new__");
+        if !new.as_ref().is_some_and(is_python_new) {
+            check_abstract(cls)?;
+        }
+        if let Some(new) = new {
             return self.instantiate_new_held(cls, new, args, kw);
         }
         let inst = if data_kind {
@@ -2420,6 +2427,22 @@ fn is_constructed(cls: &crate::object::Class) -> bool {
     cls.builtin
         && cls.metaclass.is_none()
         && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native)
+}
+
+/// Whether `new` is a `__new__` written in Python (a function, or one wrapped in
+/// `staticmethod`, as a class body's `def __new__` is).
+fn is_python_new(new: &Value) -> bool {
+    match new {
+        Value::Function(_) => true,
+        Value::Instance(w) => matches!(
+            (&w.payload, w.class.kind),
+            (
+                crate::object::Payload::Wrapped(Value::Function(_)),
+                TypeKind::StaticMethod
+            )
+        ),
+        _ => false,
+    }
 }
 
 /// An abstract class (one whose `__abstractmethods__`, computed by `abc.ABC`, is not empty)
