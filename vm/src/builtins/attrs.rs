@@ -14,6 +14,29 @@ fn is_exc(inst: &crate::object::Instance, kind: crate::object::ExcKind) -> bool 
     inst.class.is_subclass(crate::object::types().exc(kind))
 }
 
+/// Whether `name` is one of a Unicode error's two `Py_ssize_t` members (`start`, `end`), which
+/// CPython converts when they are set and will not delete.
+pub fn is_unicode_position(inst: &crate::object::Instance, name: &str) -> bool {
+    use crate::object::ExcKind;
+    matches!(name, "start" | "end")
+        && (is_exc(inst, ExcKind::UnicodeEncodeError)
+            || is_exc(inst, ExcKind::UnicodeDecodeError)
+            || is_exc(inst, ExcKind::UnicodeTranslateError))
+}
+
+/// A value given to such a member, as CPython's `T_PYSSIZET` member takes it: an int (a bool
+/// or an int subclass as its int value; past 64 bits `OverflowError`), anything else
+/// `TypeError: an integer is required` (`__index__` is not asked).
+pub fn unicode_position(v: &Value) -> PyResult<Value> {
+    let int_like = matches!(v, Value::Int(_) | Value::Bool(_) | Value::BigInt(_))
+        || crate::object::builtin_base(v)
+            .is_some_and(|b| matches!(b, Value::Int(_) | Value::BigInt(_)));
+    if !int_like {
+        return Err(crate::err!(TypeError, "an integer is required"));
+    }
+    crate::builtins::args::to_index(v).map(Value::Int)
+}
+
 /// Whether `name` is the member CPython gives exceptions of `inst`'s class besides `args`:
 /// `StopIteration.value`, `SystemExit.code` (subclasses too).
 pub fn member_of(inst: &crate::object::Instance, name: &str) -> bool {

@@ -1387,6 +1387,8 @@ impl Interp {
             // (An `OSError`'s `characters_written` is converted to an int; -1 unsets it.)
             let v = if crate::stdlib::os::is_characters_written(inst, name) {
                 crate::stdlib::os::characters_written(self, &v)?
+            } else if crate::builtins::attrs::is_unicode_position(inst, name) {
+                Some(crate::builtins::attrs::unicode_position(&v)?)
             } else {
                 Some(v)
             };
@@ -1626,6 +1628,9 @@ impl Interp {
         }
         let removed = match obj {
             Value::Instance(inst) => {
+                if crate::builtins::attrs::is_unicode_position(inst, name) {
+                    return Err(err!(TypeError, "can't delete numeric/char attribute"));
+                }
                 let removed = inst.dict.lock().shift_remove(name);
                 let found = removed.is_some();
                 drop(removed);
