@@ -2235,7 +2235,7 @@ impl Interp {
         // (`super().__new__(cls)`, attr.rs `object_new`); one that returns something else
         // makes no instance and raises nothing.
         let new = cls.lookup("__new__");
-        if !new.as_ref().is_some_and(is_python_new) {
+        if new.as_ref().and_then(crate::object::python_new).is_none() {
             check_abstract(cls)?;
         }
         if let Some(new) = new {
@@ -2427,22 +2427,6 @@ fn is_constructed(cls: &crate::object::Class) -> bool {
     cls.builtin
         && cls.metaclass.is_none()
         && !matches!(cls.kind, TypeKind::Exception | TypeKind::Native)
-}
-
-/// Whether `new` is a `__new__` written in Python (a function, or one wrapped in
-/// `staticmethod`, as a class body's `def __new__` is).
-fn is_python_new(new: &Value) -> bool {
-    match new {
-        Value::Function(_) => true,
-        Value::Instance(w) => matches!(
-            (&w.payload, w.class.kind),
-            (
-                crate::object::Payload::Wrapped(Value::Function(_)),
-                TypeKind::StaticMethod
-            )
-        ),
-        _ => false,
-    }
 }
 
 /// An abstract class (one whose `__abstractmethods__`, computed by `abc.ABC`, is not empty)

@@ -128,6 +128,22 @@ impl crate::heap::weak::WeakTarget for Class {
     }
 }
 
+/// The Python function behind a class's `__new__`: the function itself, or the one a
+/// `staticmethod` wraps (as a class body's `def __new__` is); `None` for a `__new__` that is
+/// not Python code (a built-in's, another callable). A class whose `__new__` is Python code
+/// runs it before anything else of `C()` (its plan is `Ctor::New`, and the abstract-method
+/// test waits for `object.__new__`).
+pub fn python_new(new: &Value) -> Option<Value> {
+    match new {
+        f @ Value::Function(_) => Some(f.clone()),
+        Value::Instance(w) => match (&w.payload, w.class.kind) {
+            (Payload::Wrapped(f @ Value::Function(_)), TypeKind::StaticMethod) => Some(f.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// How a call of a class makes its instance, worked out once per class epoch so that `C(...)`
 /// looks nothing up by name in the common case (`Interp::instantiate`).
 #[derive(Clone, Default)]
@@ -757,14 +773,7 @@ impl Class {
         }
         match self.lookup("__new__") {
             None => Ctor::Plain(init),
-            Some(f @ Value::Function(_)) => Ctor::New(f),
-            Some(Value::Instance(w)) => match (&w.payload, w.class.kind) {
-                (Payload::Wrapped(f @ Value::Function(_)), TypeKind::StaticMethod) => {
-                    Ctor::New(f.clone())
-                }
-                _ => Ctor::General,
-            },
-            Some(_) => Ctor::General,
+            Some(new) => python_new(&new).map_or(Ctor::General, Ctor::New),
         }
     }
 

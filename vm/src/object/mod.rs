@@ -17,9 +17,9 @@ use std::sync::Arc;
 pub use bytes::{bytes_like, ByteArray, PyBytes};
 pub use class::{
     builtin_base, class_changed, class_epoch, descriptor_name_bit, is_data_descriptor,
-    is_data_kind, types, BuiltinTypes, Class, Ctor, ExcData, ExcKind, Hint, Instance, NativeData,
-    Payload, TraceEntry, TypeKind, ViewKind, ABC_HOOK, BUILTIN_TYPE, DICTLESS, HAS_BOOL_LEN,
-    HAS_EQ, HAS_GETATTR, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR, PLAIN_SLOTS,
+    is_data_kind, python_new, types, BuiltinTypes, Class, Ctor, ExcData, ExcKind, Hint, Instance,
+    NativeData, Payload, TraceEntry, TypeKind, ViewKind, ABC_HOOK, BUILTIN_TYPE, DICTLESS,
+    HAS_BOOL_LEN, HAS_EQ, HAS_GETATTR, HAS_GETATTRIBUTE, HAS_PROPERTY, HAS_SETATTR, PLAIN_SLOTS,
 };
 pub use collections::{
     drop_reversed, hash_int, hash_value, key_eq, Dict, DictWrite, HashKey, KeyMap, KeyRef, KeySet,
